@@ -1,0 +1,93 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vmm/guest_mem.h"
+#include "vmm/layout.h"
+
+static uint8_t low[4096], high[4096];
+
+static struct guest_mem two_regions(void)
+{
+	struct guest_mem m = {0};
+	cr_assert_eq(guest_mem_add_region(&m, 0x1000, low, sizeof(low)), 0);
+	cr_assert_eq(guest_mem_add_region(&m, 0x10000, high, sizeof(high)), 0);
+	return m;
+}
+
+Test(guest_mem, translates_inside_regions)
+{
+	struct guest_mem m = two_regions();
+	cr_assert_eq(guest_mem_ptr(&m, 0x1000, 16), low);
+	cr_assert_eq(guest_mem_ptr(&m, 0x1ff0, 16), low + 0xff0);
+	cr_assert_eq(guest_mem_ptr(&m, 0x10010, 1), high + 0x10);
+	cr_assert_eq(m.ram_size, 8192);
+}
+
+Test(guest_mem, refuses_edges_holes_and_spans)
+{
+	struct guest_mem m = two_regions();
+	cr_assert_null(guest_mem_ptr(&m, 0xfff, 1), "below the first region");
+	cr_assert_null(guest_mem_ptr(&m, 0x1ff0, 17), "one byte past the end");
+	cr_assert_null(guest_mem_ptr(&m, 0x2000, 1), "in the hole");
+	cr_assert_null(guest_mem_ptr(&m, 0x1800, 0x10000), "spanning the hole");
+	cr_assert_not(guest_mem_valid(&m, 0x20000, 4));
+	cr_assert(guest_mem_valid(&m, 0x2000, 0), "zero length at the end is fine");
+}
+
+Test(guest_mem, overflowing_ranges_are_refused)
+{
+	struct guest_mem m = two_regions();
+	cr_assert_null(guest_mem_ptr(&m, 0x1000, UINT64_MAX));
+	cr_assert_null(guest_mem_ptr(&m, UINT64_MAX, 2));
+	cr_assert_null(guest_mem_ptr(&m, UINT64_MAX - 0xfff, 0x2000));
+}
+
+Test(guest_mem, read_write_copy_and_fault)
+{
+	struct guest_mem m = two_regions();
+	uint32_t v = 0xdeadbeef, r = 0;
+	cr_assert_eq(guest_mem_write(&m, 0x10004, &v, 4), 0);
+	cr_assert_eq(guest_mem_read(&m, 0x10004, &r, 4), 0);
+	cr_assert_eq(r, 0xdeadbeef);
+	cr_assert_eq(guest_mem_write(&m, 0x10ffe, &v, 4), -EFAULT);
+	cr_assert_eq(guest_mem_read(&m, 0x3000, &r, 4), -EFAULT);
+}
+
+Test(guest_mem, regions_must_ascend_and_fit)
+{
+	struct guest_mem m = {0};
+	cr_assert_eq(guest_mem_add_region(&m, 0x10000, low, 4096), 0);
+	cr_assert_eq(guest_mem_add_region(&m, 0x10800, high, 4096), -EINVAL, "overlap");
+	cr_assert_eq(guest_mem_add_region(&m, UINT64_MAX - 10, high, 4096), -EINVAL, "overflow");
+	cr_assert_eq(guest_mem_add_region(&m, 0x20000, high, 0), -EINVAL, "empty");
+	cr_assert_eq(guest_mem_add_region(&m, 0x20000, high, 4096), 0);
+	cr_assert_eq(guest_mem_add_region(&m, 0x30000, high, 4096), -ENOSPC);
+}
+
+Test(guest_mem, alloc_places_ram_around_the_hole)
+{
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_alloc(&m, MIB(256)), 0);
+	cr_assert_eq(m.nregions, 1);
+	cr_assert_eq(m.regions[0].size, MIB(256));
+	guest_mem_free(&m);
+
+	cr_assert_eq(guest_mem_alloc(&m, GIB(4)), 0);
+	cr_assert_eq(m.nregions, 2);
+	cr_assert_eq(m.regions[0].gpa, 0);
+	cr_assert_eq(m.regions[0].size, MMIO_HOLE_START);
+	cr_assert_eq(m.regions[1].gpa, HIGH_RAM_START);
+	cr_assert_eq(m.regions[1].size, GIB(4) - MMIO_HOLE_START);
+	cr_assert_null(guest_mem_ptr(&m, MMIO_HOLE_START, 1));
+	cr_assert_not_null(guest_mem_ptr(&m, HIGH_RAM_START + GIB(1) - 1, 1));
+	guest_mem_free(&m);
+}
+
+Test(guest_mem, alloc_rejects_bad_sizes)
+{
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_alloc(&m, 0), -EINVAL);
+	cr_assert_eq(guest_mem_alloc(&m, MIB(1) + 1), -EINVAL);
+	cr_assert_eq(guest_mem_alloc(&m, GUEST_RAM_MAX + KIB(4)), -EINVAL);
+}

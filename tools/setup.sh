@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project builds, tests and benchmarks with; skips what is there.
+# Usage: tools/setup.sh            (needs root for apt-get when something is missing)
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential cmake pkg-config clang clang-format libclang-rt-dev linux-libc-dev
+	# libraries the VMM links
+	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libsdl2-dev
+	# unit tests
+	libcriterion-dev
+	# peer VMM for every test guest and benchmark
+	qemu-system-x86
+	# default guest: kernel, initramfs, disk image
+	linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils busybox-static e2fsprogs
+	# device tree tools, networking tests
+	device-tree-compiler iproute2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all ${#PACKAGES[@]} packages already installed"
+	exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: need root to install packages (run as root or with sudo)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,51 @@
+/* Guest-physical memory: the one place that turns a guest address into a host pointer.
+ *
+ * Every access a device or loader makes to guest RAM goes through these functions. A range is
+ * valid only when it lies entirely inside one RAM region; `gpa + len` is checked for overflow. */
+#ifndef VMM_GUEST_MEM_H
+#define VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 2
+
+struct guest_region {
+	uint64_t gpa;  /* guest-physical start */
+	uint64_t size; /* bytes */
+	uint8_t *host; /* host mapping of gpa */
+};
+
+struct guest_mem {
+	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+	int nregions;
+	uint64_t ram_size; /* total bytes of RAM over all regions */
+	bool owned;        /* true when guest_mem_alloc() mmap'ed the regions */
+};
+
+/* Lays out `ram_size` bytes of RAM around the 32-bit MMIO hole (layout.h) and maps it with
+ * mmap(MAP_NORESERVE). Returns 0 or -errno (-EINVAL for a size of 0 or one that is not a
+ * multiple of 4 KiB, or one past GUEST_RAM_MAX). */
+int guest_mem_alloc(struct guest_mem *mem, uint64_t ram_size);
+
+/* Describes caller-owned host memory as guest RAM at `gpa` (tests, fuzzers). Regions must be
+ * added in ascending, non-overlapping order. Returns 0 or -EINVAL / -ENOSPC. */
+int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size);
+
+/* Unmaps what guest_mem_alloc() mapped and zeroes the struct. */
+void guest_mem_free(struct guest_mem *mem);
+
+/* Host pointer for [gpa, gpa+len) or NULL when any byte of it is not RAM of a single region or
+ * the sum overflows. len may be 0 (then gpa itself must be inside a region or at its end). */
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* True when [gpa, gpa+len) is RAM (same rule as guest_mem_ptr). */
+bool guest_mem_valid(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Copy between guest RAM and a host buffer. The range may not span two regions. Return 0 or
+ * -EFAULT when the range is not RAM. */
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len);
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len);
+
+#endif
