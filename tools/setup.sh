@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	# build
-	build-essential cmake pkg-config clang clang-format libclang-rt-dev linux-libc-dev
+	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev linux-libc-dev
 	# libraries the VMM links
 	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libsdl2-dev
 	# unit tests

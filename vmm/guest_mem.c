@@ -1,4 +1,5 @@
-/* Guest-physical memory regions and the one bounds-checked translation every access goes through. */
+/* Guest-physical memory regions and the one bounds-checked translation every access goes through.
+ */
 #include "vmm/guest_mem.h"
 
 #include <errno.h>

@@ -21,7 +21,7 @@ struct guest_mem {
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 	int nregions;
 	uint64_t ram_size; /* total bytes of RAM over all regions */
-	bool owned;        /* true when guest_mem_alloc() mmap'ed the regions */
+	bool owned;	   /* true when guest_mem_alloc() mmap'ed the regions */
 };
 
 /* Lays out `ram_size` bytes of RAM around the 32-bit MMIO hole (layout.h) and maps it with

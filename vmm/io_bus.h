@@ -27,7 +27,7 @@ struct io_range {
 };
 
 struct io_bus {
-	const char *name; /* "pio" or "mmio", for messages */
+	const char *name;	 /* "pio" or "mmio", for messages */
 	struct io_range *ranges; /* sorted by base */
 	int count;
 	int cap;

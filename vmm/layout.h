@@ -12,9 +12,9 @@
 #define GIB(x) ((uint64_t)(x) << 30)
 
 #define MMIO_HOLE_START 0xC0000000ULL
-#define MMIO_HOLE_END 0x100000000ULL
-#define HIGH_RAM_START 0x100000000ULL
-#define GUEST_RAM_MAX GIB(1024)
+#define MMIO_HOLE_END	0x100000000ULL
+#define HIGH_RAM_START	0x100000000ULL
+#define GUEST_RAM_MAX	GIB(1024)
 
 /* Boot timer (Firecracker-compatible): the guest writes the byte 123 here. */
 #define BOOT_TIMER_MMIO_BASE 0xC0000000ULL
@@ -23,48 +23,48 @@
 /* virtio-mmio windows: VIRTIO_MMIO_MAX windows of VIRTIO_MMIO_SIZE bytes each. */
 #define VIRTIO_MMIO_BASE 0xD0000000ULL
 #define VIRTIO_MMIO_SIZE 0x1000ULL
-#define VIRTIO_MMIO_MAX 14
+#define VIRTIO_MMIO_MAX	 14
 /* IOAPIC pin of virtio-mmio window i (0 <= i < VIRTIO_MMIO_MAX): 5, 6, 7, 9, ..., 19.
  * Pins 0-4 and 8 are the legacy ISA devices', 20-23 are PCI INTA-INTD. */
 #define VIRTIO_MMIO_IRQ(i) ((i) < 3 ? 5 + (i) : 6 + (i))
 
 /* PCI: ECAM for bus 0..255 and the window 32-bit memory BARs are placed in. */
-#define PCI_ECAM_BASE 0xE0000000ULL
-#define PCI_ECAM_SIZE MIB(256)
+#define PCI_ECAM_BASE	0xE0000000ULL
+#define PCI_ECAM_SIZE	MIB(256)
 #define PCI_MMIO32_BASE 0xF0000000ULL
 #define PCI_MMIO32_SIZE 0x0EC00000ULL /* up to the IOAPIC */
 
 #define IOAPIC_BASE 0xFEC00000ULL
-#define LAPIC_BASE 0xFEE00000ULL
+#define LAPIC_BASE  0xFEE00000ULL
 #define IOAPIC_PINS 24
 
 /* Low memory used by the VMM's own boot structures (below 1 MiB, reserved in e820). */
-#define BOOT_GDT_ADDR 0x500ULL
-#define BOOT_IDT_ADDR 0x520ULL
-#define BOOT_PARAMS_ADDR 0x7000ULL  /* Linux zero page, 4 KiB */
-#define BOOT_CMDLINE_ADDR 0x20000ULL
-#define BOOT_CMDLINE_MAX 0x10000ULL /* 64 KiB */
-#define BOOT_PML4_ADDR 0x9000ULL    /* PML4, PDPT, 4 PDs: 0x9000-0xEFFF */
+#define BOOT_GDT_ADDR	    0x500ULL
+#define BOOT_IDT_ADDR	    0x520ULL
+#define BOOT_PARAMS_ADDR    0x7000ULL /* Linux zero page, 4 KiB */
+#define BOOT_CMDLINE_ADDR   0x20000ULL
+#define BOOT_CMDLINE_MAX    0x10000ULL /* 64 KiB */
+#define BOOT_PML4_ADDR	    0x9000ULL  /* PML4, PDPT, 4 PDs: 0x9000-0xEFFF */
 #define PVH_START_INFO_ADDR 0x6000ULL
-#define PVH_MEMMAP_ADDR 0x6400ULL   /* hvm_memmap_table_entry[] */
-#define PVH_MODLIST_ADDR 0x6800ULL  /* hvm_modlist_entry[] */
-#define MPTABLE_ADDR 0x9FC00ULL     /* last KiB of base memory, EBDA-like */
-#define EBDA_START 0x9FC00ULL
-#define BIOS_ROM_START 0xE0000ULL   /* reserved up to 1 MiB */
-#define KERNEL_LOAD_ADDR 0x100000ULL
+#define PVH_MEMMAP_ADDR	    0x6400ULL  /* hvm_memmap_table_entry[] */
+#define PVH_MODLIST_ADDR    0x6800ULL  /* hvm_modlist_entry[] */
+#define MPTABLE_ADDR	    0x9FC00ULL /* last KiB of base memory, EBDA-like */
+#define EBDA_START	    0x9FC00ULL
+#define BIOS_ROM_START	    0xE0000ULL /* reserved up to 1 MiB */
+#define KERNEL_LOAD_ADDR    0x100000ULL
 
 /* Ports. */
-#define PORT_COM1 0x3F8
+#define PORT_COM1	0x3F8
 #define PORT_I8042_DATA 0x60
-#define PORT_I8042_CMD 0x64
-#define PORT_RTC 0x70
-#define PORT_POST 0x80
+#define PORT_I8042_CMD	0x64
+#define PORT_RTC	0x70
+#define PORT_POST	0x80
 #define PORT_DEBUG_EXIT 0xF4
 #define PORT_BOOT_TIMER 0x3F0 /* older Firecracker boot-timer port */
 #define PORT_PCI_CONFIG 0xCF8
 
 /* ISA IRQs wired to the same IOAPIC pin number. */
-#define IRQ_COM1 4
+#define IRQ_COM1	  4
 #define PCI_INTX_IRQ_BASE 20 /* INTA..INTD of bus 0 after swizzling: pins 20-23 */
 
 #endif

@@ -1,0 +1,285 @@
+/* i8042 keyboard controller stub. Command numbers and bit names follow the IBM PC/AT technical
+ * reference as used by Linux drivers/input/serio/i8042.h and arch/x86/kernel/reboot.c. */
+#include "devices/i8042.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+/* Status register bits. */
+#define STR_OBF	     0x01 /* output buffer full: port 0x60 has a byte */
+#define STR_IBF	     0x02 /* input buffer full: never, we consume writes at once */
+#define STR_SYS	     0x04 /* system flag: self-test passed */
+#define STR_CMDDAT   0x08 /* last write was to port 0x64 */
+#define STR_UNLOCKED 0x10 /* keyboard not inhibited (Linux warns "Keylock active" otherwise) */
+
+/* Command byte bits. */
+#define CTR_KBDINT 0x01
+#define CTR_SYS	   0x04
+#define CTR_KBDDIS 0x10
+#define CTR_AUXDIS 0x20
+#define CTR_XLATE  0x40
+
+/* Controller commands (port 0x64). */
+#define CMD_READ_CTR	  0x20
+#define CMD_WRITE_CTR	  0x60
+#define CMD_AUX_DISABLE	  0xa7
+#define CMD_AUX_ENABLE	  0xa8
+#define CMD_AUX_TEST	  0xa9
+#define CMD_SELF_TEST	  0xaa
+#define CMD_KBD_TEST	  0xab
+#define CMD_KBD_DISABLE	  0xad
+#define CMD_KBD_ENABLE	  0xae
+#define CMD_READ_OUTPORT  0xd0
+#define CMD_WRITE_OUTPORT 0xd1
+#define CMD_WRITE_KBD_OUT 0xd2
+#define CMD_WRITE_AUX_OUT 0xd3
+#define CMD_PULSE_FIRST	  0xf0 /* 0xf0-0xff pulse output port bits 0-3 low for each 0 bit */
+
+#define OUTPORT_RESET 0x01 /* 1 = CPU reset line inactive */
+#define OUTPORT_A20   0x02
+
+#define PORT_B_OUT2    0x20 /* PIT channel 2 output */
+#define PORT_B_REFRESH 0x10 /* toggles with DRAM refresh */
+
+static void set_output(struct i8042 *k, uint8_t byte)
+{
+	k->out = byte;
+	k->status |= STR_OBF;
+}
+
+static void request_reset(struct i8042 *k)
+{
+	log_info("i8042: guest pulsed the CPU reset line");
+	vm_control_stop(k->vm, VM_STOP_RESET, VMM_EXIT_OK);
+}
+
+/* Data byte that completes a two-byte command (0x60, 0xd1, 0xd2, 0xd3). */
+static void command_data(struct i8042 *k, uint8_t cmd, uint8_t val)
+{
+	switch (cmd) {
+	case CMD_WRITE_CTR:
+		k->ctr = val;
+		k->status = (k->status & ~STR_SYS) | (val & CTR_SYS ? STR_SYS : 0);
+		break;
+	case CMD_WRITE_OUTPORT:
+		k->outport = val;
+		if (!(val & OUTPORT_RESET))
+			request_reset(k);
+		break;
+	case CMD_WRITE_KBD_OUT:
+		set_output(k, val);
+		break;
+	case CMD_WRITE_AUX_OUT:
+		/* No AUX port: loop the byte back as keyboard data (status AUXDATA clear), which
+		 * Linux's i8042_check_aux reads as "no AUX" at once instead of timing out. */
+		set_output(k, val);
+		break;
+	}
+}
+
+static void command(struct i8042 *k, uint8_t cmd)
+{
+	switch (cmd) {
+	case CMD_READ_CTR:
+		set_output(k, k->ctr);
+		break;
+	case CMD_WRITE_CTR:
+	case CMD_WRITE_OUTPORT:
+	case CMD_WRITE_KBD_OUT:
+	case CMD_WRITE_AUX_OUT:
+		k->pending_cmd = cmd;
+		break;
+	case CMD_AUX_DISABLE:
+		k->ctr |= CTR_AUXDIS;
+		break;
+	case CMD_AUX_ENABLE:
+		k->ctr &= ~CTR_AUXDIS;
+		break;
+	case CMD_AUX_TEST:
+		set_output(k, 0x02); /* "clock line stuck high": there is no AUX port */
+		break;
+	case CMD_SELF_TEST:
+		k->status |= STR_SYS;
+		set_output(k, 0x55);
+		break;
+	case CMD_KBD_TEST:
+		set_output(k, 0x00);
+		break;
+	case CMD_KBD_DISABLE:
+		k->ctr |= CTR_KBDDIS;
+		break;
+	case CMD_KBD_ENABLE:
+		k->ctr &= ~CTR_KBDDIS;
+		break;
+	case CMD_READ_OUTPORT:
+		set_output(k, k->outport);
+		break;
+	default:
+		/* 0xf0-0xff: bits 0-3 clear are pulsed low; bit 0 is the CPU reset (0xfe). */
+		if (cmd >= CMD_PULSE_FIRST && !(cmd & OUTPORT_RESET))
+			request_reset(k);
+		else if (cmd < CMD_PULSE_FIRST)
+			log_debug("i8042: ignored command 0x%02x", cmd);
+		break;
+	}
+}
+
+static uint8_t read_port_b(struct i8042 *k)
+{
+	k->refresh_toggle = !k->refresh_toggle;
+	return (k->port_b & 0x0f) | PORT_B_OUT2 | (k->refresh_toggle ? PORT_B_REFRESH : 0);
+}
+
+uint8_t i8042_read_port(struct i8042 *k, uint16_t port)
+{
+	uint8_t val = 0xff;
+
+	pthread_mutex_lock(&k->lock);
+	if (port == PORT_I8042_DATA) {
+		/* Nothing buffered reads as 0 (documented choice; hardware repeats the last byte).
+		 */
+		val = (k->status & STR_OBF) ? k->out : 0;
+		k->status &= ~STR_OBF;
+	} else if (port == PORT_I8042_CMD) {
+		val = k->status;
+	} else if (port == PORT_SYSTEM_CONTROL_B) {
+		val = read_port_b(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return val;
+}
+
+void i8042_write_port(struct i8042 *k, uint16_t port, uint8_t val)
+{
+	pthread_mutex_lock(&k->lock);
+	if (port == PORT_I8042_CMD) {
+		k->status |= STR_CMDDAT;
+		k->pending_cmd = 0;
+		command(k, val);
+	} else if (port == PORT_I8042_DATA) {
+		uint8_t cmd = k->pending_cmd;
+
+		k->status &= ~STR_CMDDAT;
+		k->pending_cmd = 0;
+		if (cmd)
+			command_data(k, cmd, val);
+		else
+			log_debug("i8042: no keyboard, dropped 0x%02x", val);
+	} else if (port == PORT_SYSTEM_CONTROL_B) {
+		k->port_b = val & 0x0f;
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* Each claimed range is one port, so each has its own ops table to know which. Wider accesses
+ * touch only that port's byte; the rest of a wider read is all-ones, as from an empty bus. */
+static void read_one(struct i8042 *k, uint16_t port, void *data, uint32_t len)
+{
+	uint8_t *out = data;
+
+	memset(out, 0xff, len);
+	out[0] = i8042_read_port(k, port);
+}
+
+static void data_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	(void)offset;
+	read_one(opaque, PORT_I8042_DATA, data, len);
+}
+
+static void data_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	(void)offset;
+	(void)len;
+	i8042_write_port(opaque, PORT_I8042_DATA, *(const uint8_t *)data);
+}
+
+static void cmd_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	(void)offset;
+	read_one(opaque, PORT_I8042_CMD, data, len);
+}
+
+static void cmd_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	(void)offset;
+	(void)len;
+	i8042_write_port(opaque, PORT_I8042_CMD, *(const uint8_t *)data);
+}
+
+static void port_b_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	(void)offset;
+	read_one(opaque, PORT_SYSTEM_CONTROL_B, data, len);
+}
+
+static void port_b_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	(void)offset;
+	(void)len;
+	i8042_write_port(opaque, PORT_SYSTEM_CONTROL_B, *(const uint8_t *)data);
+}
+
+static const struct io_ops data_ops = {.read = data_read, .write = data_write};
+static const struct io_ops cmd_ops = {.read = cmd_read, .write = cmd_write};
+static const struct io_ops port_b_ops = {.read = port_b_read, .write = port_b_write};
+
+int i8042_init(struct i8042 *k, const struct vm_control *vm, unsigned flags)
+{
+	int err;
+
+	memset(k, 0, sizeof(*k));
+	err = pthread_mutex_init(&k->lock, NULL);
+	if (err)
+		return -err;
+	k->vm = vm;
+	k->flags = flags;
+	/* As after a BIOS POST: self-test passed, keyboard interface on, no AUX. */
+	k->status = STR_SYS | STR_UNLOCKED;
+	k->ctr = CTR_KBDINT | CTR_SYS | CTR_AUXDIS | CTR_XLATE;
+	k->outport = OUTPORT_RESET | OUTPORT_A20;
+	return 0;
+}
+
+int i8042_attach(struct i8042 *k, struct io_bus *pio, const struct vm_control *vm, unsigned flags)
+{
+	int err = i8042_init(k, vm, flags);
+
+	if (err)
+		return err;
+	err = io_bus_register(pio, PORT_I8042_DATA, 1, &data_ops, k, "i8042-data");
+	if (err)
+		goto fail;
+	err = io_bus_register(pio, PORT_I8042_CMD, 1, &cmd_ops, k, "i8042-cmd");
+	if (err)
+		goto fail_data;
+	if (flags & I8042_PORT_B) {
+		err = io_bus_register(pio, PORT_SYSTEM_CONTROL_B, 1, &port_b_ops, k, "port-b");
+		if (err)
+			goto fail_cmd;
+	}
+	return 0;
+
+fail_cmd:
+	io_bus_unregister(pio, PORT_I8042_CMD);
+fail_data:
+	io_bus_unregister(pio, PORT_I8042_DATA);
+fail:
+	log_error("i8042: cannot claim its ports: %s", strerror(-err));
+	pthread_mutex_destroy(&k->lock);
+	return err;
+}
+
+void i8042_detach(struct i8042 *k, struct io_bus *pio)
+{
+	if (pio) {
+		io_bus_unregister(pio, PORT_I8042_DATA);
+		io_bus_unregister(pio, PORT_I8042_CMD);
+		if (k->flags & I8042_PORT_B)
+			io_bus_unregister(pio, PORT_SYSTEM_CONTROL_B);
+	}
+	pthread_mutex_destroy(&k->lock);
+}

@@ -1,0 +1,391 @@
+/* 16550A UART model. Register semantics follow the National PC16550D data sheet; where a driver
+ * depends on a detail, the comment names the Linux 8250 code path. */
+#include "devices/uart8250.h"
+
+#include <errno.h>
+#include <linux/serial_reg.h>
+#include <string.h>
+
+#include "vmm/log.h"
+
+/* Modem status inputs we present when not in loopback: a terminal is attached and ready. */
+#define MSR_INPUTS_CONNECTED (UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS)
+#define MSR_DELTAS	     (UART_MSR_DDCD | UART_MSR_TERI | UART_MSR_DDSR | UART_MSR_DCTS)
+#define LSR_ERRORS	     (UART_LSR_OE | UART_LSR_PE | UART_LSR_FE | UART_LSR_BI)
+#define IER_MASK	     0x0f /* a 16550A implements IER bits 0-3; Linux probes bits 4-7 as other chips */
+#define MCR_MASK	     0x1f
+
+static bool fifo_enabled(const struct uart8250 *u)
+{
+	return u->fcr & UART_FCR_ENABLE_FIFO;
+}
+
+static unsigned rx_capacity(const struct uart8250 *u)
+{
+	/* With the FIFOs off the 16550 is a 16450: a single receive holding register. */
+	return fifo_enabled(u) ? UART8250_FIFO_SIZE : 1;
+}
+
+/* RX FIFO trigger level, FCR bits 7:6 (PC16550D table: 1, 4, 8, 14 bytes). */
+static unsigned rx_trigger(const struct uart8250 *u)
+{
+	static const unsigned levels[4] = {1, 4, 8, 14};
+
+	return levels[UART_FCR_R_TRIG_BITS(u->fcr)];
+}
+
+static bool rx_push(struct uart8250 *u, uint8_t byte)
+{
+	if (u->rx_count >= rx_capacity(u))
+		return false;
+	u->rx_fifo[(u->rx_head + u->rx_count) % UART8250_FIFO_SIZE] = byte;
+	u->rx_count++;
+	return true;
+}
+
+static uint8_t rx_pop(struct uart8250 *u)
+{
+	uint8_t byte;
+
+	if (u->rx_count == 0)
+		return 0;
+	byte = u->rx_fifo[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % UART8250_FIFO_SIZE;
+	u->rx_count--;
+	return byte;
+}
+
+static void rx_clear(struct uart8250 *u)
+{
+	u->rx_head = 0;
+	u->rx_count = 0;
+}
+
+/* Interrupt identification, highest priority first (PC16550D table "Interrupt Control
+ * Functions"). Without a timer there is no 4-character timeout: data below the trigger level is
+ * reported as a character timeout at once, which Linux handles like "data available". */
+static uint8_t iir_id(const struct uart8250 *u)
+{
+	if ((u->ier & UART_IER_RLSI) && (u->lsr & LSR_ERRORS))
+		return UART_IIR_RLSI;
+	if ((u->ier & UART_IER_RDI) && u->rx_count > 0) {
+		if (fifo_enabled(u) && u->rx_count < rx_trigger(u))
+			return UART_IIR_RX_TIMEOUT;
+		return UART_IIR_RDI;
+	}
+	if ((u->ier & UART_IER_THRI) && u->thr_ipending)
+		return UART_IIR_THRI;
+	if ((u->ier & UART_IER_MSI) && (u->msr & MSR_DELTAS))
+		return UART_IIR_MSI;
+	return UART_IIR_NO_INT;
+}
+
+/* On a PC the UART's INTR pin reaches the PIC/IOAPIC through a buffer enabled by OUT2; in loopback
+ * mode OUT2 is disconnected from its pin (PC16550D, MCR bit 4), so the line is quiet. */
+static void update_irq(struct uart8250 *u)
+{
+	int level =
+	    iir_id(u) != UART_IIR_NO_INT && (u->mcr & UART_MCR_OUT2) && !(u->mcr & UART_MCR_LOOP);
+
+	if (level != u->irq_level) {
+		u->irq_level = level;
+		irq_line_set(&u->irq, level);
+	}
+}
+
+/* Modem status inputs: in loopback, the outputs DTR, RTS, OUT1, OUT2 are wired to DSR, CTS, RI,
+ * DCD. Linux's autoconfig checks exactly this (MCR = LOOP|OUT2|RTS must read MSR 0x90). */
+static void update_msr(struct uart8250 *u)
+{
+	uint8_t in = MSR_INPUTS_CONNECTED;
+	uint8_t old = u->msr & 0xf0;
+	uint8_t changed;
+
+	if (u->mcr & UART_MCR_LOOP) {
+		in = 0;
+		in |= (u->mcr & UART_MCR_DTR) ? UART_MSR_DSR : 0;
+		in |= (u->mcr & UART_MCR_RTS) ? UART_MSR_CTS : 0;
+		in |= (u->mcr & UART_MCR_OUT1) ? UART_MSR_RI : 0;
+		in |= (u->mcr & UART_MCR_OUT2) ? UART_MSR_DCD : 0;
+	}
+	changed = old ^ in;
+	u->msr = in | (u->msr & MSR_DELTAS);
+	u->msr |= (changed & UART_MSR_CTS) ? UART_MSR_DCTS : 0;
+	u->msr |= (changed & UART_MSR_DSR) ? UART_MSR_DDSR : 0;
+	u->msr |= (changed & UART_MSR_DCD) ? UART_MSR_DDCD : 0;
+	u->msr |= ((old & UART_MSR_RI) && !(in & UART_MSR_RI)) ? UART_MSR_TERI : 0;
+}
+
+static void reset_state(struct uart8250 *u)
+{
+	rx_clear(u);
+	u->rx_blocked = false;
+	u->ier = 0;
+	u->fcr = 0;
+	u->lcr = 0;
+	u->mcr = 0;
+	u->lsr = UART_LSR_THRE | UART_LSR_TEMT;
+	u->msr = MSR_INPUTS_CONNECTED;
+	u->scr = 0;
+	u->dll = 0x0c; /* 9600 baud with the PC's 1.8432 MHz clock; any value is fine */
+	u->dlm = 0;
+	u->thr_ipending = false;
+	u->irq_level = 0;
+}
+
+/* Transmission is instantaneous, so after every THR write the holding register is empty again
+ * and, if enabled, the THRE interrupt is pending again (what Linux's serial8250_tx_chars expects:
+ * one interrupt per burst). */
+static void write_thr(struct uart8250 *u, uint8_t val)
+{
+	u->thr_ipending = false;
+	if (u->mcr & UART_MCR_LOOP) {
+		if (!rx_push(u, val))
+			u->lsr |= UART_LSR_OE; /* the shift register overwrote itself */
+	} else if (u->sink.tx) {
+		u->sink.tx(u->sink.opaque, &val, 1);
+	}
+	if (u->ier & UART_IER_THRI)
+		u->thr_ipending = true;
+}
+
+/* IER: enabling THRI while THR is empty raises the THRE interrupt (PC16550D; Linux's
+ * serial8250_start_tx and its UART_BUG_THRE/TXEN probes rely on it); disabling it drops it. */
+static void write_ier(struct uart8250 *u, uint8_t val)
+{
+	uint8_t old = u->ier;
+
+	u->ier = val & IER_MASK;
+	if ((u->ier & UART_IER_THRI) && !(old & UART_IER_THRI))
+		u->thr_ipending = true;
+	if (!(u->ier & UART_IER_THRI))
+		u->thr_ipending = false;
+}
+
+/* FCR: changing the enable bit resets both FIFOs (PC16550D, FCR bit 0); bits 1 and 2 clear them
+ * and are self-clearing. Only the enable bit and the RX trigger are remembered. */
+static void write_fcr(struct uart8250 *u, uint8_t val)
+{
+	if ((val ^ u->fcr) & UART_FCR_ENABLE_FIFO)
+		rx_clear(u);
+	if (val & UART_FCR_CLEAR_RCVR)
+		rx_clear(u);
+	u->fcr = val & (UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_MASK);
+}
+
+static void write_locked(struct uart8250 *u, unsigned offset, uint8_t val)
+{
+	bool dlab = u->lcr & UART_LCR_DLAB;
+
+	switch (offset) {
+	case UART_TX:
+		if (dlab)
+			u->dll = val;
+		else
+			write_thr(u, val);
+		break;
+	case UART_IER:
+		if (dlab)
+			u->dlm = val;
+		else
+			write_ier(u, val);
+		break;
+	case UART_FCR:
+		write_fcr(u, val);
+		break;
+	case UART_LCR:
+		u->lcr = val;
+		break;
+	case UART_MCR:
+		u->mcr = val & MCR_MASK;
+		update_msr(u);
+		break;
+	case UART_SCR:
+		u->scr = val;
+		break;
+	default: /* LSR and MSR writes are factory-test only: ignored */
+		break;
+	}
+	update_irq(u);
+}
+
+static uint8_t read_iir(struct uart8250 *u)
+{
+	uint8_t id = iir_id(u);
+
+	/* Reading IIR while it names THRE clears that interrupt (PC16550D). */
+	if (id == UART_IIR_THRI)
+		u->thr_ipending = false;
+	return id | (fifo_enabled(u) ? 0xc0 : 0);
+}
+
+static uint8_t read_lsr(struct uart8250 *u)
+{
+	uint8_t val = u->lsr | (u->rx_count ? UART_LSR_DR : 0);
+
+	u->lsr &= ~LSR_ERRORS; /* error bits clear on read */
+	return val;
+}
+
+static uint8_t read_locked(struct uart8250 *u, unsigned offset)
+{
+	bool dlab = u->lcr & UART_LCR_DLAB;
+	uint8_t val;
+
+	switch (offset) {
+	case UART_RX:
+		val = dlab ? u->dll : rx_pop(u);
+		break;
+	case UART_IER:
+		val = dlab ? u->dlm : u->ier;
+		break;
+	case UART_IIR:
+		val = read_iir(u);
+		break;
+	case UART_LCR:
+		val = u->lcr;
+		break;
+	case UART_MCR:
+		val = u->mcr;
+		break;
+	case UART_LSR:
+		val = read_lsr(u);
+		break;
+	case UART_MSR:
+		val = u->msr;
+		u->msr &= ~MSR_DELTAS;
+		break;
+	default:
+		val = u->scr;
+		break;
+	}
+	update_irq(u);
+	return val;
+}
+
+/* If a receive() was refused and there is room now, claim the notification (under the lock). */
+static bool take_rx_space_event(struct uart8250 *u)
+{
+	if (!u->rx_blocked || u->rx_count >= rx_capacity(u))
+		return false;
+	u->rx_blocked = false;
+	return true;
+}
+
+static void notify_rx_space(struct uart8250 *u, bool event)
+{
+	if (event && u->sink.rx_space)
+		u->sink.rx_space(u->sink.opaque);
+}
+
+uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset)
+{
+	uint8_t val;
+	bool event;
+
+	pthread_mutex_lock(&u->lock);
+	val = read_locked(u, offset % UART8250_NR_PORTS);
+	event = take_rx_space_event(u);
+	pthread_mutex_unlock(&u->lock);
+	notify_rx_space(u, event);
+	return val;
+}
+
+void uart8250_write_reg(struct uart8250 *u, unsigned offset, uint8_t val)
+{
+	bool event;
+
+	pthread_mutex_lock(&u->lock);
+	write_locked(u, offset % UART8250_NR_PORTS, val);
+	event = take_rx_space_event(u);
+	pthread_mutex_unlock(&u->lock);
+	notify_rx_space(u, event);
+}
+
+size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	pthread_mutex_lock(&u->lock);
+	for (i = 0; i < n; i++) {
+		if (!rx_push(u, buf[i]))
+			break;
+	}
+	if (i < n)
+		u->rx_blocked = true;
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return i;
+}
+
+size_t uart8250_rx_room(struct uart8250 *u)
+{
+	size_t room;
+
+	pthread_mutex_lock(&u->lock);
+	room = rx_capacity(u) - u->rx_count;
+	pthread_mutex_unlock(&u->lock);
+	return room;
+}
+
+/* An ISA bus splits wider accesses into byte accesses to consecutive ports. */
+static void pio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	uint8_t *out = data;
+
+	for (uint32_t i = 0; i < len; i++)
+		out[i] = uart8250_read_reg(opaque, (unsigned)(offset + i));
+}
+
+static void pio_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	const uint8_t *in = data;
+
+	for (uint32_t i = 0; i < len; i++)
+		uart8250_write_reg(opaque, (unsigned)(offset + i), in[i]);
+}
+
+static const struct io_ops uart8250_ops = {
+    .read = pio_read,
+    .write = pio_write,
+};
+
+int uart8250_init(struct uart8250 *u, struct irq_line irq, const struct uart8250_sink *sink)
+{
+	int err;
+
+	memset(u, 0, sizeof(*u));
+	err = pthread_mutex_init(&u->lock, NULL);
+	if (err)
+		return -err;
+	u->irq = irq;
+	if (sink)
+		u->sink = *sink;
+	reset_state(u);
+	return 0;
+}
+
+int uart8250_attach(struct uart8250 *u, struct io_bus *pio, uint16_t base, struct irq_line irq,
+		    const struct uart8250_sink *sink)
+{
+	int err = uart8250_init(u, irq, sink);
+
+	if (err)
+		return err;
+	u->base = base;
+	err = io_bus_register(pio, base, UART8250_NR_PORTS, &uart8250_ops, u, "uart8250");
+	if (err) {
+		log_error("uart8250: cannot claim ports 0x%x-0x%x: %s", base,
+			  base + UART8250_NR_PORTS - 1, strerror(-err));
+		pthread_mutex_destroy(&u->lock);
+		return err;
+	}
+	return 0;
+}
+
+void uart8250_detach(struct uart8250 *u, struct io_bus *pio)
+{
+	if (pio)
+		io_bus_unregister(pio, u->base);
+	pthread_mutex_destroy(&u->lock);
+}

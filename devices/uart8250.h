@@ -1,0 +1,78 @@
+/* A 16550A UART (PC16550D data sheet; Linux drivers/tty/serial/8250 is the driver it must satisfy).
+ *
+ * Transmission is instantaneous: a byte written to THR goes straight to the sink, so THR and the
+ * transmitter are always empty (LSR THRE|TEMT). Reception goes through a 16-byte RX FIFO (1 byte
+ * when the guest has the FIFOs disabled) filled by uart8250_receive(); when it is full the caller
+ * keeps its bytes and is told through sink->rx_space once the guest has drained some.
+ *
+ * Locking: one mutex per UART; port accesses (vCPU threads) and uart8250_receive() (console
+ * thread) may run concurrently. The IRQ line is driven with the lock held, so level changes reach
+ * the interrupt controller in the order the device state changed. */
+#ifndef DEVICES_UART8250_H
+#define DEVICES_UART8250_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/io_bus.h"
+#include "vmm/irq.h"
+
+#define UART8250_NR_PORTS  8
+#define UART8250_FIFO_SIZE 16
+
+struct uart8250_sink {
+	/* Bytes the guest transmitted (THR writes outside loopback mode). Called with the UART lock
+	 * held, from a vCPU thread: must not call back into this UART. May block briefly (a full
+	 * console buffer): that is the guest's back-pressure. May be NULL (output discarded). */
+	void (*tx)(void *opaque, const uint8_t *buf, size_t n);
+	/* The RX FIFO has room again after uart8250_receive() accepted fewer bytes than offered.
+	 * Called once per such shortfall, without the UART lock, from a vCPU thread. May be NULL.
+	 */
+	void (*rx_space)(void *opaque);
+	void *opaque;
+};
+
+struct uart8250 {
+	pthread_mutex_t lock;
+	struct irq_line irq;
+	struct uart8250_sink sink;
+	uint16_t base;
+
+	uint8_t rx_fifo[UART8250_FIFO_SIZE];
+	unsigned rx_head;  /* index of the oldest byte */
+	unsigned rx_count; /* bytes in the FIFO */
+	bool rx_blocked;   /* a receive() was refused room: call sink.rx_space when there is some */
+
+	uint8_t ier, fcr, lcr, mcr, lsr, msr, scr, dll, dlm;
+	bool
+	    thr_ipending; /* THRE interrupt pending (cleared by IIR read naming it, or THR write) */
+	int irq_level;	  /* last level driven on `irq` */
+};
+
+/* Reset the UART to its power-on state and remember its IRQ line and sink (copied). Does not touch
+ * any bus. Returns 0 or -errno (mutex init). */
+int uart8250_init(struct uart8250 *u, struct irq_line irq, const struct uart8250_sink *sink);
+
+/* uart8250_init() + claim ports [base, base + 8) on `pio`. Returns 0 or -errno from either. */
+int uart8250_attach(struct uart8250 *u, struct io_bus *pio, uint16_t base, struct irq_line irq,
+		    const struct uart8250_sink *sink);
+
+/* Release the ports (if `pio` is not NULL) and the mutex. */
+void uart8250_detach(struct uart8250 *u, struct io_bus *pio);
+
+/* Host input: push up to `n` bytes into the RX FIFO, raising the RX interrupt as the guest
+ * configured it. Returns how many were accepted (0..n); when fewer than `n`, the caller keeps the
+ * rest and retries after sink->rx_space is called. Any thread. */
+size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n);
+
+/* Free room in the RX FIFO now (16 - fill, or 1 - fill with FIFOs disabled). Any thread. */
+size_t uart8250_rx_room(struct uart8250 *u);
+
+/* One register access at `offset` (0..7) as the guest sees it; what the io_bus handlers call for
+ * each byte. Exposed for tests and fuzzers. */
+uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset);
+void uart8250_write_reg(struct uart8250 *u, unsigned offset, uint8_t val);
+
+#endif

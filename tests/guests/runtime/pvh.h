@@ -1,0 +1,67 @@
+/* The PVH start-of-day structure and the guest command line.
+ *
+ * Layout from Xen's xen/include/public/arch-x86/hvm/start_info.h (version 1): all addresses are
+ * guest-physical, 0 means absent. Only structures below 4 GiB are reachable (identity map). */
+#ifndef GUEST_PVH_H
+#define GUEST_PVH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HVM_START_MAGIC_VALUE 0x336ec578
+
+struct hvm_start_info {
+	uint32_t magic;   /* HVM_START_MAGIC_VALUE */
+	uint32_t version; /* 0: up to rsdp_paddr; 1: adds the memory map */
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr; /* struct hvm_modlist_entry[nr_modules] */
+	uint64_t cmdline_paddr; /* NUL-terminated ASCII */
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr; /* struct hvm_memmap_table_entry[memmap_entries], version >= 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
+/* Types as in the E820 / ACPI address range types (start_info.h XEN_HVM_MEMMAP_TYPE_*). */
+#define HVM_MEMMAP_TYPE_RAM      1
+#define HVM_MEMMAP_TYPE_RESERVED 2
+#define HVM_MEMMAP_TYPE_ACPI     3
+#define HVM_MEMMAP_TYPE_NVS      4
+#define HVM_MEMMAP_TYPE_UNUSABLE 5
+#define HVM_MEMMAP_TYPE_DISABLED 6
+#define HVM_MEMMAP_TYPE_PMEM     7
+
+struct hvm_memmap_table_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+/* Validates the structure at `paddr` (magic, reachable); returns 0 or -1 with a message. */
+int pvh_init(uint32_t paddr);
+const struct hvm_start_info *pvh_start_info(void);
+/* The command line, or "" when none was given. */
+const char *pvh_cmdline(void);
+/* The memory map, or NULL (count 0) when absent (version 0 or address 0). */
+const struct hvm_memmap_table_entry *pvh_memmap(uint32_t *count);
+const struct hvm_modlist_entry *pvh_modules(uint32_t *count);
+
+/* Command-line words are separated by spaces; "key=value" or a bare "flag". */
+bool cmdline_has(const char *key);
+/* Copies the value of key=value into buf (NUL-terminated, truncated); false if absent. */
+bool cmdline_get_str(const char *key, char *buf, size_t len);
+/* Parses key=N: decimal or 0x hex, optional K/M/G suffix (binary units). False if absent or
+ * malformed. */
+bool cmdline_get_u64(const char *key, uint64_t *val);
+
+#endif

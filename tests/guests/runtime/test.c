@@ -1,0 +1,32 @@
+#include "test.h"
+
+#include <stdarg.h>
+
+#include "cpu.h"
+#include "io.h"
+
+void guest_exit(uint32_t code)
+{
+	if (code == GUEST_EXIT_PASS)
+		printf("TEST PASS\n");
+	else
+		printf("TEST FAIL (code 0x%x)\n", code);
+	outl(DEBUG_EXIT_PORT, code);
+	printf("guest: nothing at debug-exit port 0x%x; halting\n", DEBUG_EXIT_PORT);
+	for (;;) {
+		cli();
+		__asm__ volatile("hlt");
+	}
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("FAIL: %s:%d: %s\n", file, line, msg);
+	guest_exit(GUEST_EXIT_FAIL);
+}

@@ -1,0 +1,6 @@
+#include "guest.h"
+
+int guest_main(void)
+{
+	return 0;
+}

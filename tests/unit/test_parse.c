@@ -1,0 +1,50 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+
+#include "vmm/parse.h"
+
+#define MiB (1ULL << 20)
+
+Test(parse_size, suffixes)
+{
+	uint64_t v;
+	cr_assert_eq(parse_size("256M", MiB, &v), 0);
+	cr_assert_eq(v, 256 * MiB);
+	cr_assert_eq(parse_size("4096k", MiB, &v), 0);
+	cr_assert_eq(v, 4096ULL << 10);
+	cr_assert_eq(parse_size("2GiB", MiB, &v), 0);
+	cr_assert_eq(v, 2ULL << 30);
+	cr_assert_eq(parse_size("1TB", MiB, &v), 0);
+	cr_assert_eq(v, 1ULL << 40);
+	cr_assert_eq(parse_size("512", MiB, &v), 0);
+	cr_assert_eq(v, 512 * MiB, "bare numbers take the default unit");
+	cr_assert_eq(parse_size("512", 1, &v), 0);
+	cr_assert_eq(v, 512);
+}
+
+Test(parse_size, garbage_and_overflow)
+{
+	uint64_t v = 7;
+	cr_assert_eq(parse_size("", MiB, &v), -EINVAL);
+	cr_assert_eq(parse_size("M", MiB, &v), -EINVAL);
+	cr_assert_eq(parse_size("-1G", MiB, &v), -EINVAL);
+	cr_assert_eq(parse_size("12X", MiB, &v), -EINVAL);
+	cr_assert_eq(parse_size("12Mx", MiB, &v), -EINVAL);
+	cr_assert_eq(parse_size("1.5G", MiB, &v), -EINVAL);
+	cr_assert_eq(parse_size(NULL, MiB, &v), -EINVAL);
+	cr_assert_eq(parse_size("99999999999999999999", 1, &v), -ERANGE);
+	cr_assert_eq(parse_size("17179869184G", MiB, &v), -ERANGE);
+	cr_assert_eq(v, 7, "output untouched on error");
+}
+
+Test(parse_uint, bounds)
+{
+	uint64_t v;
+	cr_assert_eq(parse_uint("4", 1, 255, &v), 0);
+	cr_assert_eq(v, 4);
+	cr_assert_eq(parse_uint("0", 1, 255, &v), -ERANGE);
+	cr_assert_eq(parse_uint("256", 1, 255, &v), -ERANGE);
+	cr_assert_eq(parse_uint("4x", 1, 255, &v), -EINVAL);
+	cr_assert_eq(parse_uint(" 4", 1, 255, &v), -EINVAL);
+	cr_assert_eq(parse_uint("", 1, 255, &v), -EINVAL);
+}

@@ -1,0 +1,147 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "devices/rtc_cmos.h"
+#include "vmm/io_bus.h"
+#include "vmm/layout.h"
+
+static struct io_bus bus;
+static struct rtc_cmos rtc;
+static time_t fake_now;
+
+static time_t fixed_clock(void *opaque)
+{
+	return *(time_t *)opaque;
+}
+
+static void setup(void)
+{
+	io_bus_init(&bus, "pio");
+	cr_assert_eq(rtc_cmos_attach(&rtc, &bus), 0);
+	rtc.now = fixed_clock;
+	rtc.now_opaque = &fake_now;
+	fake_now = 1709251198; /* 2024-02-29 23:59:58 UTC, a Thursday */
+}
+
+static void teardown(void)
+{
+	rtc_cmos_detach(&rtc, &bus);
+	io_bus_destroy(&bus);
+}
+
+static uint8_t cmos(uint8_t index)
+{
+	uint8_t v = 0;
+
+	cr_assert_eq(io_bus_write(&bus, PORT_RTC, &index, 1), 1);
+	cr_assert_eq(io_bus_read(&bus, PORT_RTC + 1, &v, 1), 1);
+	return v;
+}
+
+static void cmos_write(uint8_t index, uint8_t val)
+{
+	io_bus_write(&bus, PORT_RTC, &index, 1);
+	io_bus_write(&bus, PORT_RTC + 1, &val, 1);
+}
+
+TestSuite(rtc_cmos, .init = setup, .fini = teardown);
+
+Test(rtc_cmos, time_in_bcd)
+{
+	cr_assert_eq(cmos(0x00), 0x58);
+	cr_assert_eq(cmos(0x02), 0x59);
+	cr_assert_eq(cmos(0x04), 0x23);
+	cr_assert_eq(cmos(0x06), 0x05, "Thursday is day 5 (Sunday = 1)");
+	cr_assert_eq(cmos(0x07), 0x29);
+	cr_assert_eq(cmos(0x08), 0x02);
+	cr_assert_eq(cmos(0x09), 0x24);
+	cr_assert_eq(cmos(0x32), 0x20);
+}
+
+Test(rtc_cmos, another_date_and_century)
+{
+	fake_now = 4102383909; /* 2099-12-31 07:05:09, a Thursday */
+	cr_assert_eq(cmos(0x00), 0x09);
+	cr_assert_eq(cmos(0x02), 0x05);
+	cr_assert_eq(cmos(0x04), 0x07);
+	cr_assert_eq(cmos(0x08), 0x12);
+	cr_assert_eq(cmos(0x09), 0x99);
+	cr_assert_eq(cmos(0x32), 0x20);
+}
+
+Test(rtc_cmos, status_registers)
+{
+	cr_assert_eq(cmos(0x0a) & 0x80, 0, "update never in progress");
+	cr_assert_eq(cmos(0x0b), 0x02, "24-hour, BCD, no interrupts");
+	cr_assert_eq(cmos(0x0c), 0x00);
+	cr_assert_eq(cmos(0x0d), 0x80, "valid RAM and time");
+	cr_assert_eq(cmos(0x01), 0x00, "alarm registers read 0");
+}
+
+Test(rtc_cmos, index_bit7_is_nmi_mask_not_address)
+{
+	cr_assert_eq(cmos(0x80 | 0x04), 0x23);
+	cr_assert(rtc.nmi_disabled);
+	cr_assert_eq(cmos(0x8d), 0x80);
+	cr_assert_eq(cmos(0x0d), 0x80);
+	cr_assert(!rtc.nmi_disabled);
+}
+
+Test(rtc_cmos, clock_writes_ignored_ram_writes_kept)
+{
+	cmos_write(0x00, 0x11);
+	cmos_write(0x0b, 0x86);
+	cr_assert_eq(cmos(0x00), 0x58);
+	cr_assert_eq(cmos(0x0b), 0x02);
+	cr_assert_eq(cmos(0x40), 0x00, "RAM starts zeroed");
+	cmos_write(0x40, 0xab);
+	cr_assert_eq(cmos(0x40), 0xab);
+	cmos_write(0x32, 0x19);
+	cr_assert_eq(cmos(0x32), 0x20, "century is the clock's");
+}
+
+Test(rtc_cmos, index_port_reads_all_ones)
+{
+	uint8_t v = 0;
+
+	cr_assert_eq(io_bus_read(&bus, PORT_RTC, &v, 1), 1);
+	cr_assert_eq(v, 0xff);
+}
+
+Test(rtc_cmos, memory_size_bytes)
+{
+	rtc_cmos_set_mem_size(&rtc, MIB(32), GIB(2));
+	/* 31 MiB above 1 MiB in KiB = 0x7c00 */
+	cr_assert_eq(cmos(0x30), 0x00);
+	cr_assert_eq(cmos(0x31), 0x7c);
+	/* 16 MiB above 16 MiB in 64 KiB units = 0x0100 */
+	cr_assert_eq(cmos(0x34), 0x00);
+	cr_assert_eq(cmos(0x35), 0x01);
+	/* 2 GiB in 64 KiB units = 0x8000 */
+	cr_assert_eq(cmos(0x5b), 0x00);
+	cr_assert_eq(cmos(0x5c), 0x80);
+	cr_assert_eq(cmos(0x5d), 0x00);
+	rtc_cmos_set_mem_size(&rtc, GIB(3), GIB(1024));
+	cr_assert_eq(cmos(0x30), 0xff, "capped at 0xffff KiB");
+	cr_assert_eq(cmos(0x31), 0xff);
+	/* (3 GiB - 16 MiB) / 64 KiB = 0xbf00 */
+	cr_assert_eq(cmos(0x34), 0x00);
+	cr_assert_eq(cmos(0x35), 0xbf);
+	/* 1 TiB / 64 KiB = 0x1000000: capped at 24 bits */
+	cr_assert_eq(cmos(0x5b), 0xff);
+	cr_assert_eq(cmos(0x5d), 0xff);
+}
+
+Test(rtc_cmos, host_clock_is_used_by_default)
+{
+	time_t before = time(NULL);
+	struct tm tm;
+	uint8_t year;
+
+	rtc.now = NULL;
+	year = cmos(0x09);
+	gmtime_r(&before, &tm);
+	cr_assert_eq(year, (((tm.tm_year % 100) / 10) << 4) | (tm.tm_year % 10));
+}

@@ -1,0 +1,44 @@
+/* Puts a kernel and everything it reads at boot into guest memory: the kernel image (bzImage
+ * or PVH ELF), initrd, command line, memory map, MP table and the boot-info block for the mode.
+ * No KVM calls: the result is data (guest memory + struct boot_entry) for boot_cpu_setup(). */
+#ifndef VMM_BOOT_H
+#define VMM_BOOT_H
+
+#include <stdint.h>
+
+#include "firmware/mptable.h"
+#include "vmm/guest_mem.h"
+
+enum boot_mode {
+	BOOT_MODE_LINUX64, /* bzImage, 64-bit entry, RSI = zero page */
+	BOOT_MODE_PVH32,   /* ELF with a Xen PVH note, 32-bit entry, EBX = hvm_start_info */
+};
+
+struct boot_config {
+	const char *kernel_path;
+	const char *initrd_path; /* NULL: no initrd */
+	const char *cmdline;	 /* NULL: empty */
+	int ncpus;
+	const struct mp_irq *irqs; /* extra MP-table interrupt entries (virtio-mmio, PCI INTx) */
+	int nirqs;
+};
+
+struct boot_entry {
+	enum boot_mode mode;
+	uint64_t entry;	    /* guest-physical entry point */
+	uint64_t boot_info; /* zero page (LINUX64) or hvm_start_info (PVH32) */
+};
+
+/* Initrd placement: page aligned, as high as possible below `limit` and at or above `floor`.
+ * Returns the address or 0 when it does not fit. */
+uint64_t boot_initrd_addr(uint64_t size, uint64_t floor, uint64_t limit);
+
+/* Loads everything described by `cfg` into `mem` and says how to enter the kernel. The kernel
+ * format is detected: ELF magic -> PVH, "HdrS" at 0x202 -> bzImage.
+ * Returns 0 or -errno with one log_error() line naming the file and the problem:
+ * -ENOENT/-EACCES/-EISDIR... (cannot read), -ENOEXEC (unknown format, malformed, not PVH),
+ * -EFBIG (kernel or initrd does not fit in RAM), -E2BIG (command line too long), -EINVAL
+ * (bad cpu count or interrupt entry), -ENOSPC (MP table or memory map does not fit). */
+int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_entry *out);
+
+#endif

@@ -1,0 +1,182 @@
+/* Command-line parsing into a struct vm_config. */
+#include "vmm/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "vmm/layout.h"
+#include "vmm/parse.h"
+
+#define VMM_VERSION "0.1.0"
+
+enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM };
+
+static const struct option long_options[] = {
+    {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'i'},
+    {"append", required_argument, NULL, 'a'},
+    {"mem", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, 'c'},
+    {"console", required_argument, NULL, OPT_CONSOLE},
+    {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
+    {"kvm", required_argument, NULL, OPT_KVM},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+void cli_usage(FILE *out)
+{
+	fputs(
+	    "Usage: vmm [OPTIONS] --kernel PATH\n"
+	    "Boots an x86_64 guest on KVM.\n"
+	    "\n"
+	    "Boot:\n"
+	    "  -k, --kernel PATH     kernel to boot: a Linux bzImage (64-bit boot protocol) or "
+	    "any\n"
+	    "                        ELF with a Xen PVH note (vmlinux, the test guests)\n"
+	    "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n"
+	    "  -a, --append CMDLINE  kernel command line\n"
+	    "\n"
+	    "Machine:\n"
+	    "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
+	    "                        default 256M\n"
+	    "  -c, --cpus N          number of vCPUs, 1-64; default 1\n"
+	    "\n"
+	    "Devices:\n"
+	    "      --console KIND    serial console (COM1, 8250/16550A) backend:\n"
+	    "                          stdio      guest output on stdout, input from stdin\n"
+	    "                                     (raw terminal; Ctrl-A x quits, Ctrl-A h helps)\n"
+	    "                          none       output discarded, no input\n"
+	    "                          file:PATH  output written to PATH, no input\n"
+	    "                        default stdio\n"
+	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
+	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
+	    "\n"
+	    "Other:\n"
+	    "      --kvm PATH        KVM device; default /dev/kvm\n"
+	    "  -v, --verbose         more messages (twice: debug, e.g. unclaimed I/O)\n"
+	    "  -q, --quiet           errors only\n"
+	    "  -h, --help            this text\n"
+	    "  -V, --version         version\n"
+	    "\n"
+	    "Exit status: 0 the guest powered off or reset; 1 VMM or KVM error; 2 bad\n"
+	    "command line or image; 4 guest triple fault; 128+N stopped by signal N;\n"
+	    "odd values (V << 1) | 1 from --debug-exit.\n",
+	    out);
+}
+
+static enum cli_result usage_error(const char *fmt, const char *arg)
+{
+	fputs("vmm: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'vmm --help' for more information.\n", stderr);
+	return CLI_EXIT_USAGE;
+}
+
+static enum cli_result parse_mem(const char *arg, struct vm_config *cfg)
+{
+	uint64_t v;
+	int err = parse_size(arg, MIB(1), &v);
+	if (err == -ERANGE || (!err && v > GUEST_RAM_MAX))
+		return usage_error("--mem %s: too large (at most 1T)", arg);
+	if (err)
+		return usage_error("--mem %s: not a size (try 256M or 2G)", arg);
+	if (v < MIB(2) || v % KIB(4))
+		return usage_error("--mem %s: must be at least 2M and a multiple of 4K", arg);
+	cfg->mem_size = v;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_cpus(const char *arg, struct vm_config *cfg)
+{
+	uint64_t v;
+	if (parse_uint(arg, 1, CLI_MAX_CPUS, &v))
+		return usage_error("--cpus %s: must be a whole number from 1 to 64", arg);
+	cfg->ncpus = (unsigned)v;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_console(const char *arg, struct vm_config *cfg)
+{
+	if (strcmp(arg, "stdio") == 0) {
+		cfg->console = CONSOLE_MODE_STDIO;
+	} else if (strcmp(arg, "none") == 0) {
+		cfg->console = CONSOLE_MODE_NONE;
+	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
+		cfg->console = CONSOLE_MODE_FILE;
+		cfg->console_path = arg + 5;
+	} else {
+		return usage_error("--console %s: expected stdio, none or file:PATH", arg);
+	}
+	return CLI_RUN;
+}
+
+static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg)
+{
+	switch (opt) {
+	case 'k':
+		cfg->kernel = arg;
+		return CLI_RUN;
+	case 'i':
+		cfg->initrd = arg;
+		return CLI_RUN;
+	case 'a':
+		cfg->append = arg;
+		return CLI_RUN;
+	case 'm':
+		return parse_mem(arg, cfg);
+	case 'c':
+		return parse_cpus(arg, cfg);
+	case OPT_CONSOLE:
+		return parse_console(arg, cfg);
+	case OPT_DEBUG_EXIT:
+		cfg->debug_exit = true;
+		return CLI_RUN;
+	case OPT_KVM:
+		cfg->kvm_path = arg;
+		return CLI_RUN;
+	case 'v':
+		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
+		return CLI_RUN;
+	case 'q':
+		cfg->verbosity = -1;
+		return CLI_RUN;
+	case 'h':
+		cli_usage(stdout);
+		return CLI_EXIT_OK;
+	case 'V':
+		printf("vmm %s\n", VMM_VERSION);
+		return CLI_EXIT_OK;
+	default: /* getopt already said what was wrong */
+		fputs("Try 'vmm --help' for more information.\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	*cfg = (struct vm_config){
+	    .mem_size = CLI_DEFAULT_MEM,
+	    .ncpus = 1,
+	    .console = CONSOLE_MODE_STDIO,
+	    .kvm_path = "/dev/kvm",
+	    .append = "",
+	};
+	optind = 0; /* full re-initialisation, so tests can parse several times */
+	opterr = 1;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:vqhV", long_options, NULL)) != -1) {
+		enum cli_result r = parse_one(opt, optarg, cfg);
+		if (r != CLI_RUN)
+			return r;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel)
+		return usage_error("%s", "no kernel given (--kernel PATH)");
+	return CLI_RUN;
+}

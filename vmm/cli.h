@@ -1,0 +1,36 @@
+/* The command line: every option, its parsing and the usage text. */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vmm/console.h"
+
+#define CLI_MAX_CPUS	64
+#define CLI_DEFAULT_MEM (256ULL << 20)
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *append;
+	uint64_t mem_size;
+	unsigned ncpus;
+	enum console_mode console;
+	const char *console_path; /* CONSOLE_MODE_FILE */
+	bool debug_exit;
+	const char *kvm_path;
+	int verbosity; /* 0 = info, 1+ = debug, -1 = errors only */
+};
+
+enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };
+
+/* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
+ * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK. */
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
+
+/* Writes the full usage text. */
+void cli_usage(FILE *out);
+
+#endif

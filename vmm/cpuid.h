@@ -1,0 +1,28 @@
+/* The CPUID table each vCPU sees: what KVM supports, with per-vCPU APIC IDs and topology. */
+#ifndef VMM_CPUID_H
+#define VMM_CPUID_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CPUID_MAX_ENTRIES 256
+
+struct cpuid_table {
+	struct kvm_cpuid2 header;
+	struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
+};
+
+/* Fills `table` from KVM_GET_SUPPORTED_CPUID on /dev/kvm's fd. Returns 0 or -errno. */
+int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table);
+
+/* Rewrites `table` (a copy of the supported set) for vCPU `index` of `ncpus`: initial APIC ID in
+ * leaf 1 EBX[31:24] and the logical count in EBX[23:16], x2APIC IDs and the SMT/core levels in
+ * leaves 0xB and 0x1F (one thread per core, ncpus cores, one package), cores per package in
+ * leaf 4, and the hypervisor-present bit. Pure: no ioctls, unit-tested. */
+void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus);
+
+/* The entry for (function, index), or NULL. */
+struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *table, uint32_t function, uint32_t index);
+
+#endif

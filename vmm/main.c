@@ -1,0 +1,34 @@
+/* vmm: parse the command line, build the VM, run it, report how it ended. */
+#include "vmm/cli.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+static void set_log_level(int verbosity)
+{
+	if (verbosity < 0)
+		log_set_level(LOG_ERROR);
+	else if (verbosity <= 1)
+		log_set_level(LOG_INFO);
+	else
+		log_set_level(LOG_DEBUG);
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_config cfg;
+	switch (cli_parse(argc, argv, &cfg)) {
+	case CLI_EXIT_OK:
+		return VMM_EXIT_OK;
+	case CLI_EXIT_USAGE:
+		return VMM_EXIT_USAGE;
+	case CLI_RUN:
+		break;
+	}
+	set_log_level(cfg.verbosity);
+	static struct vm vm;
+	int status = vm_create(&vm, &cfg);
+	if (status == 0)
+		status = vm_run(&vm);
+	vm_destroy(&vm);
+	return status;
+}

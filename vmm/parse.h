@@ -1,0 +1,15 @@
+/* Parsing of the numbers users type: sizes with suffixes and bounded integers. */
+#ifndef VMM_PARSE_H
+#define VMM_PARSE_H
+
+#include <stdint.h>
+
+/* Parses a size such as "256M", "1G", "4096K", "2GiB" (binary multiples: K, M, G, T, with an
+ * optional "iB" or "B"); a number with no suffix is in `default_unit` bytes (QEMU's --mem takes
+ * MiB). Returns 0, or -EINVAL for garbage/empty/negative, -ERANGE for overflow. */
+int parse_size(const char *s, uint64_t default_unit, uint64_t *out);
+
+/* Parses a decimal integer in [min, max]. Returns 0, -EINVAL or -ERANGE. */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

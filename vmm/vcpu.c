@@ -1,0 +1,290 @@
+/* vCPU creation, the KVM_RUN loop and the dispatch of each exit. */
+#include "vmm/vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/cpuid.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define VCPU_KICK_SIGNAL	SIGUSR1
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MISC_ENABLE_FAST_STRING 1ULL
+#define APIC_LVT0		0x350
+#define APIC_LVT1		0x360
+#define APIC_MODE_EXTINT	0x7
+#define APIC_MODE_NMI		0x4
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only job is to make KVM_RUN return with EINTR */
+}
+
+int vcpu_install_kick_handler(void)
+{
+	struct sigaction sa = {.sa_handler = kick_handler}; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what)
+{
+	if (ioctl(vcpu->fd, req, arg) < 0) {
+		int err = errno;
+		log_error("vCPU %u: %s failed: %s", vcpu->index, what, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int setup_cpuid(struct vcpu *vcpu, const struct cpuid_table *supported)
+{
+	struct cpuid_table *t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, supported, sizeof(*t));
+	cpuid_patch_for_vcpu(t, vcpu->index, vcpu->vm->ncpus);
+	int err = vcpu_ioctl(vcpu, KVM_SET_CPUID2, t, "KVM_SET_CPUID2");
+	free(t);
+	return err;
+}
+
+/* x87 control word and MXCSR at their reset values (Intel SDM vol. 1, 8.1.5 and 10.2.3). */
+static int setup_fpu(struct vcpu *vcpu)
+{
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+	return vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+}
+
+static int setup_msrs(struct vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[1];
+	} msrs = {.hdr.nmsrs = 1,
+		  .entries[0] = {.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING}};
+	if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
+		log_debug("vCPU %u: MSR_IA32_MISC_ENABLE not set", vcpu->index);
+	return 0;
+}
+
+/* LINT0 as ExtINT and LINT1 as NMI, as a PC BIOS leaves them (MP spec 1.4, 3.6.2.2 and 5.1). */
+static int setup_lapic(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state lapic;
+	int err = vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
+	if (err)
+		return err;
+	uint32_t lvt0, lvt1;
+	memcpy(&lvt0, &lapic.regs[APIC_LVT0], 4);
+	memcpy(&lvt1, &lapic.regs[APIC_LVT1], 4);
+	lvt0 = (lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
+	lvt1 = (lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
+	memcpy(&lapic.regs[APIC_LVT0], &lvt0, 4);
+	memcpy(&lapic.regs[APIC_LVT1], &lvt1, 4);
+	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC");
+}
+
+int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
+		const struct cpuid_table *supported)
+{
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0) {
+		int err = errno;
+		log_error("KVM_CREATE_VCPU %u failed: %s", index, strerror(err));
+		return -err;
+	}
+	vcpu->run = mmap(NULL, (size_t)vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		int err = errno;
+		vcpu->run = NULL;
+		log_error("vCPU %u: mmap of kvm_run failed: %s", index, strerror(err));
+		return -err;
+	}
+	int err = setup_cpuid(vcpu, supported);
+	if (!err)
+		err = setup_fpu(vcpu);
+	if (!err)
+		err = setup_msrs(vcpu);
+	if (!err)
+		err = setup_lapic(vcpu);
+	return err;
+}
+
+/* Port I/O: string instructions arrive as `count` items of `size` bytes each. */
+static void handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			io_bus_write(&vcpu->vm->pio, run->io.port, data, run->io.size);
+		else
+			io_bus_read(&vcpu->vm->pio, run->io.port, data, run->io.size);
+	}
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t len = run->mmio.len <= 8 ? run->mmio.len : 8;
+	if (run->mmio.is_write)
+		io_bus_write(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+	else
+		io_bus_read(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+}
+
+static void handle_system_event(struct vcpu *vcpu)
+{
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_stop(vcpu->vm, VM_STOP_POWEROFF, VMM_EXIT_OK);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_stop(vcpu->vm, VM_STOP_RESET, VMM_EXIT_OK);
+		break;
+	default:
+		log_error("vCPU %u: system event %u (guest crash)", vcpu->index,
+			  vcpu->run->system_event.type);
+		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+		break;
+	}
+}
+
+static void fail(struct vcpu *vcpu, const char *what, unsigned long long detail)
+{
+	log_error("vCPU %u: %s (0x%llx)", vcpu->index, what, detail);
+	vcpu_dump_registers(vcpu);
+	vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+}
+
+static void handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vcpu);
+		break;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_HLT:
+		log_info("vCPU %u halted", vcpu->index);
+		vm_stop(vcpu->vm, VM_STOP_POWEROFF, VMM_EXIT_OK);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		log_error("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN)", vcpu->index);
+		vcpu_dump_registers(vcpu);
+		vm_stop(vcpu->vm, VM_STOP_TRIPLE_FAULT, VMM_EXIT_TRIPLE_FAULT);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(vcpu);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		fail(vcpu, "KVM internal error, suberror", run->internal.suberror);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		fail(vcpu, "VM entry failed, hardware reason",
+		     run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		fail(vcpu, "unhandled exit reason", run->exit_reason);
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
+	pthread_setname_np(pthread_self(), name);
+	while (!vm_stopping(vcpu->vm)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			log_error("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(errno));
+			vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+			break;
+		}
+		handle_exit(vcpu);
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int err = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	if (err) {
+		log_error("vCPU %u: cannot start thread: %s", vcpu->index, strerror(err));
+		return -err;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (vcpu->thread_started)
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->thread_started)
+		pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+	if (vcpu->run)
+		munmap(vcpu->run, (size_t)vcpu->vm->kvm.vcpu_mmap_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+static void dump_segment(const char *name, const struct kvm_segment *s)
+{
+	log_error("  %-4s sel=%04x base=%016llx limit=%08x type=%x dpl=%u l=%u db=%u p=%u", name,
+		  s->selector, (unsigned long long)s->base, s->limit, s->type, s->dpl, s->l, s->db,
+		  s->present);
+}
+
+void vcpu_dump_registers(struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
+		log_error("vCPU %u: cannot read registers: %s", vcpu->index, strerror(errno));
+		return;
+	}
+	log_error("vCPU %u registers:", vcpu->index);
+	log_error("  rip=%016llx rsp=%016llx rflags=%016llx", r.rip, r.rsp, r.rflags);
+	log_error("  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx", r.rax, r.rbx, r.rcx, r.rdx);
+	log_error("  rsi=%016llx rdi=%016llx rbp=%016llx r8 =%016llx", r.rsi, r.rdi, r.rbp, r.r8);
+	log_error("  r9 =%016llx r10=%016llx r11=%016llx r12=%016llx", r.r9, r.r10, r.r11, r.r12);
+	log_error("  r13=%016llx r14=%016llx r15=%016llx", r.r13, r.r14, r.r15);
+	log_error("  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx", s.cr0, s.cr2,
+		  s.cr3, s.cr4, s.efer);
+	dump_segment("cs", &s.cs);
+	dump_segment("ds", &s.ds);
+	dump_segment("ss", &s.ss);
+	log_error("  gdt base=%016llx limit=%04x idt base=%016llx limit=%04x",
+		  (unsigned long long)s.gdt.base, s.gdt.limit, (unsigned long long)s.idt.base,
+		  s.idt.limit);
+}

@@ -1,0 +1,194 @@
+/* VM lifecycle: create, run until stopped, tear down. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vmm/boot.h"
+#include "vmm/boot_cpu.h"
+#include "vmm/cpuid.h"
+#include "vmm/log.h"
+
+static void control_stop(void *opaque, enum vm_stop_reason why, int status)
+{
+	vm_stop(opaque, why, status);
+}
+
+void vm_stop(struct vm *vm, enum vm_stop_reason why, int status)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!vm->stopping) {
+		vm->stop_reason = why;
+		vm->exit_status = status;
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+		uint64_t one = 1;
+		if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+			log_debug("stop eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+static int setup_memory(struct vm *vm)
+{
+	int err = guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
+	if (err) {
+		log_error("cannot allocate %llu bytes of guest RAM: %s",
+			  (unsigned long long)vm->cfg->mem_size, strerror(-err));
+		return err;
+	}
+	return kvm_map_memory(&vm->kvm, &vm->mem);
+}
+
+/* Loads the kernel and sets the boot vCPU's registers for its entry mode. */
+static int setup_boot(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct boot_config bc = {
+	    .kernel_path = cfg->kernel,
+	    .initrd_path = cfg->initrd,
+	    .cmdline = cfg->append,
+	    .ncpus = (int)vm->ncpus,
+	};
+	struct boot_entry entry;
+	int err = boot_load(&vm->mem, &bc, &entry);
+	if (err)
+		return VMM_EXIT_USAGE;
+	struct vcpu *bsp = &vm->vcpus[0];
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
+		log_error("KVM_GET_SREGS failed: %s", strerror(errno));
+		return VMM_EXIT_ERROR;
+	}
+	err = boot_cpu_setup(&vm->mem, &entry, &sregs, &regs);
+	if (err) {
+		log_error("cannot set up the boot CPU state: %s", strerror(-err));
+		return VMM_EXIT_ERROR;
+	}
+	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
+		log_error("setting the boot vCPU's registers failed: %s", strerror(errno));
+		return VMM_EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm)
+{
+	static struct cpuid_table supported;
+	int err = cpuid_get_supported(vm->kvm.dev_fd, &supported);
+	if (err) {
+		log_error("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-err));
+		return err;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		err = vcpu_create(&vm->vcpus[i], vm, i, &supported);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void init_state(struct vm *vm, const struct vm_config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->ncpus = cfg->ncpus;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	for (unsigned i = 0; i < CLI_MAX_CPUS; i++)
+		vm->vcpus[i].fd = -1;
+	io_bus_init(&vm->pio, "pio");
+	io_bus_init(&vm->mmio, "mmio");
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm->control = (struct vm_control){control_stop, vm};
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	init_state(vm, cfg);
+	if (vm->stop_fd < 0 || kvm_open(&vm->kvm, cfg->kvm_path))
+		return VMM_EXIT_ERROR;
+	if (vm->kvm.emulated)
+		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow), "
+			 "and a Linux guest's user space cannot make system calls here");
+	if (setup_memory(vm) || create_vcpus(vm))
+		return VMM_EXIT_ERROR;
+	if (vm_devices_create(vm))
+		return VMM_EXIT_ERROR;
+	return setup_boot(vm);
+}
+
+/* Blocks the stop signals in this thread (and so in every thread it creates afterwards) and
+ * returns a signalfd that reads them. */
+static int block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, set, NULL))
+		return -1;
+	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Waits until the VM stops; a stop signal stops it with status 128 + signal. */
+static void wait_for_stop(struct vm *vm, int sig_fd)
+{
+	while (!vm_stopping(vm)) {
+		struct pollfd fds[2] = {{.fd = vm->stop_fd, .events = POLLIN},
+					{.fd = sig_fd, .events = POLLIN}};
+		if (poll(fds, sig_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		struct signalfd_siginfo si;
+		if (sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			log_info("stopping on signal %u", si.ssi_signo);
+			vm_stop(vm, VM_STOP_SIGNAL, 128 + (int)si.ssi_signo);
+		}
+	}
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t set;
+	int sig_fd = block_stop_signals(&set);
+	if (vcpu_install_kick_handler() || vm_devices_start(vm)) {
+		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+	} else {
+		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
+			if (vcpu_start(&vm->vcpus[i]))
+				vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+		}
+	}
+	wait_for_stop(vm, sig_fd);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	vm_devices_stop(vm);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->vcpus[i].fd >= 0)
+			vcpu_destroy(&vm->vcpus[i]);
+	}
+	vm_devices_destroy(vm);
+	kvm_close(&vm->kvm);
+	guest_mem_free(&vm->mem);
+	io_bus_destroy(&vm->pio);
+	io_bus_destroy(&vm->mmio);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	pthread_mutex_destroy(&vm->stop_lock);
+}

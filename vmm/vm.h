@@ -1,0 +1,59 @@
+/* The virtual machine as a whole: KVM, memory, buses, vCPUs, devices and the stop protocol. */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "vmm/cli.h"
+#include "vmm/guest_mem.h"
+#include "vmm/io_bus.h"
+#include "vmm/kvm.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm_control.h"
+
+struct vm_devices; /* vmm/vm_devices.c */
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct io_bus pio;
+	struct io_bus mmio;
+	unsigned ncpus;
+	struct vcpu vcpus[CLI_MAX_CPUS];
+	struct vm_devices *devices;
+	struct vm_control control; /* handed to devices: calls vm_stop() */
+
+	pthread_mutex_t stop_lock;
+	bool stopping; /* read with __atomic loads from vCPU threads */
+	enum vm_stop_reason stop_reason;
+	int exit_status;
+	int stop_fd; /* eventfd, readable once the VM is stopping */
+};
+
+/* Builds the whole VM from `cfg`: KVM, RAM, devices, kernel and boot state, vCPUs. Returns 0, or
+ * the exit status to end with (VMM_EXIT_USAGE for a bad image, VMM_EXIT_ERROR otherwise); the
+ * reason was logged. vm_destroy() is safe after a failed vm_create(). */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/* Requests a stop (first request's status wins) and kicks every vCPU. Any thread. */
+void vm_stop(struct vm *vm, enum vm_stop_reason why, int status);
+
+static inline bool vm_stopping(struct vm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Legacy devices and the console (vmm/vm_devices.c). */
+int vm_devices_create(struct vm *vm);
+int vm_devices_start(struct vm *vm);
+void vm_devices_stop(struct vm *vm);
+void vm_devices_destroy(struct vm *vm);
+
+#endif
