@@ -41,7 +41,7 @@ usage() {
 MODE=paths
 case "${1:-}" in
 "") ;;
---print-env) MODE=env ;;
+--print-env) MODE="env" ;;
 -h | --help)
 	usage
 	exit 0
@@ -114,8 +114,10 @@ check_pvh_note() {
 }
 
 build_kernel() {
-	local out="$1" work="$CACHE/work/$(basename "$1")"
-	local src="$work/linux-source-6.1" blog="$work/build.log" p start
+	local out="$1" work src blog p start
+	work="$CACHE/work/$(basename "$out")"
+	src="$work/linux-source-6.1"
+	blog="$work/build.log"
 	start=$(date +%s)
 	log "building kernel into $out (make -j$JOBS, several minutes; log: $blog)"
 	rm -rf "$work"
@@ -213,7 +215,9 @@ main() {
 	initramfs="$CACHE/initramfs-$rhash.cpio"
 	disk="$CACHE/disk-$rhash.ext4"
 
-	[ -f "$kdir/vmlinux" ] && [ -f "$kdir/bzImage" ] || build_kernel "$kdir"
+	if [ ! -f "$kdir/vmlinux" ] || [ ! -f "$kdir/bzImage" ]; then
+		build_kernel "$kdir"
+	fi
 	[ -f "$initramfs" ] || build_initramfs "$initramfs"
 	[ -f "$disk" ] || build_disk "$disk"
 

@@ -25,6 +25,7 @@ mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 echo "VMM-GUEST-INIT: ok"
 
 cmdline_value() {
+	# shellcheck disable=SC2013 # the command line is one line of words
 	for arg in $(cat /proc/cmdline); do
 		case "$arg" in
 		"$1"=*) echo "${arg#*=}" ;;
@@ -35,6 +36,7 @@ cmdline_value() {
 show_list() {
 	# $1 = label, $2 = directory whose entries are listed
 	if [ -d "$2" ]; then
+		# shellcheck disable=SC2012 # sysfs names are plain
 		echo "VMM-GUEST-$1: $(ls "$2" | tr '\n' ' ')"
 	else
 		echo "VMM-GUEST-$1: (none)"
@@ -60,7 +62,11 @@ if [ -r /sys/class/misc/hw_random/rng_current ]; then
 else
 	echo "VMM-GUEST-HWRNG: (none)"
 fi
-echo "VMM-GUEST-HVC: $(ls /sys/class/tty 2>/dev/null | grep '^hvc' | tr '\n' ' ')"
+hvc=""
+for tty in /sys/class/tty/hvc*; do
+	[ -e "$tty" ] && hvc="$hvc$(basename "$tty") "
+done
+echo "VMM-GUEST-HVC: ${hvc:-(none)}"
 
 for ifc in /sys/class/net/*; do
 	[ -e "$ifc/address" ] || continue
@@ -92,7 +98,13 @@ poweroff) poweroff -f ;;
 debugexit:*)
 	# One byte to I/O port 0xf4 (244) through /dev/port.
 	code="${end#debugexit:}"
-	printf "\\$(printf '%03o' "$code")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+	case "$code" in
+	"" | *[!0-9]*) code=1 ;;
+	esac
+	[ "$code" -le 255 ] || code=1
+	octal="$(printf '%03o' "$code")"
+	# shellcheck disable=SC2059 # the format is the octal escape of the byte
+	printf "\\$octal" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 	;;
 esac
 reboot -f

@@ -34,11 +34,13 @@
 #define CONSOLE_LINGER_NS   1000000u /* a flood is written at most once per ms... */
 #define CONSOLE_FLUSH_BYTES 4096u    /* ...or as soon as this much is queued */
 
+/* --console stdio|none|file:PATH (vmm/cli.c), plus FDS for tests and later backends. */
 enum console_mode {
-	CONSOLE_MODE_NONE,  /* output discarded, no input */
-	CONSOLE_MODE_STDIO, /* stdout / stdin; a stdin terminal goes raw while the console runs */
-	CONSOLE_MODE_FILE,  /* output to `path`, no input */
-	CONSOLE_MODE_FDS,   /* caller's out_fd / in_fd (tests, future sockets); never closed */
+	CONSOLE_MODE_STDIO =
+	    0, /* stdout / stdin; a stdin terminal goes raw while the console runs */
+	CONSOLE_MODE_NONE = 1, /* output discarded, no input */
+	CONSOLE_MODE_FILE = 2, /* output to `path`, no input */
+	CONSOLE_MODE_FDS = 3,  /* caller's out_fd / in_fd (tests, future sockets); never closed */
 };
 
 struct console_config {

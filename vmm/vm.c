@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -13,7 +15,9 @@
 #include "vmm/boot.h"
 #include "vmm/boot_cpu.h"
 #include "vmm/cpuid.h"
+#include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/vm_virtio.h"
 
 static void control_stop(void *opaque, enum vm_stop_reason why, int status)
 {
@@ -80,6 +84,22 @@ static int setup_boot(struct vm *vm)
 	return 0;
 }
 
+/* The virtio devices, and the command line that tells the guest where they are. */
+static int setup_virtio(struct vm *vm)
+{
+	vm->virtio = calloc(1, sizeof(*vm->virtio));
+	vm->cmdline = calloc(1, BOOT_CMDLINE_MAX);
+	if (!vm->virtio || !vm->cmdline)
+		return -ENOMEM;
+	snprintf(vm->cmdline, BOOT_CMDLINE_MAX, "%s", vm->cfg->append);
+	int err = vm_virtio_create_devices(vm);
+	if (!err && vm_virtio_cmdline(vm->virtio, vm->cmdline, BOOT_CMDLINE_MAX)) {
+		log_error("the kernel command line is too long");
+		err = -E2BIG;
+	}
+	return err;
+}
+
 static int create_vcpus(struct vm *vm)
 {
 	static struct cpuid_table supported;
@@ -121,7 +141,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 			 "and a Linux guest's user space cannot make system calls here");
 	if (setup_memory(vm) || create_vcpus(vm))
 		return VMM_EXIT_ERROR;
-	if (vm_devices_create(vm))
+	if (vm_devices_create(vm) || setup_virtio(vm))
 		return VMM_EXIT_ERROR;
 	return setup_boot(vm);
 }
@@ -159,7 +179,7 @@ int vm_run(struct vm *vm)
 {
 	sigset_t set;
 	int sig_fd = block_stop_signals(&set);
-	if (vcpu_install_kick_handler() || vm_devices_start(vm)) {
+	if (vcpu_install_kick_handler() || vm_devices_start(vm) || vm_virtio_start(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
@@ -183,7 +203,9 @@ void vm_destroy(struct vm *vm)
 		if (vm->vcpus[i].fd >= 0)
 			vcpu_destroy(&vm->vcpus[i]);
 	}
+	vm_virtio_destroy(vm);
 	vm_devices_destroy(vm);
+	free(vm->cmdline);
 	kvm_close(&vm->kvm);
 	guest_mem_free(&vm->mem);
 	io_bus_destroy(&vm->pio);

@@ -13,6 +13,7 @@
 #include "vmm/vm_control.h"
 
 struct vm_devices; /* vmm/vm_devices.c */
+struct vm_virtio;  /* vmm/vm_virtio.c */
 
 struct vm {
 	const struct vm_config *cfg;
@@ -23,6 +24,8 @@ struct vm {
 	unsigned ncpus;
 	struct vcpu vcpus[CLI_MAX_CPUS];
 	struct vm_devices *devices;
+	struct vm_virtio *virtio;
+	char *cmdline;		   /* what the guest gets: --append plus the VMM's own entries */
 	struct vm_control control; /* handed to devices: calls vm_stop() */
 
 	pthread_mutex_t stop_lock;
@@ -55,5 +58,8 @@ int vm_devices_create(struct vm *vm);
 int vm_devices_start(struct vm *vm);
 void vm_devices_stop(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+
+/* The virtio devices the configuration asks for (vmm/vm_virtio_devices.c). */
+int vm_virtio_create_devices(struct vm *vm);
 
 #endif

@@ -93,7 +93,7 @@ static const struct expect expected_faults[] = {
     {"#PF read", call, raise_pf_read, VEC_PF, 0, pf_read_site, UNMAPPED_ADDR, false},
     {"#PF write", call, raise_pf_write, VEC_PF, PF_ERR_WRITE, pf_write_site, UNMAPPED_ADDR, false},
     {"#GP", call, raise_gp, VEC_GP, 0, gp_site, 0, false},
-    {"#BP", call, raise_bp, VEC_BP, 0, bp_next, 0, false},
+    {"user #BP", call_in_user, raise_bp, VEC_BP, 0, bp_next, 0, true},
     {"user #UD", call_in_user, raise_ud, VEC_UD, 0, ud_site, 0, true},
     {"user #PF", call_in_user, raise_pf_read, VEC_PF, PF_ERR_USER, pf_read_site, UNMAPPED_ADDR,
      true},
@@ -117,6 +117,7 @@ static uint64_t sum_in_user(void *arg)
 
 static int run_expected(void)
 {
+	TEST_ASSERT_EQ(run_user(sum_in_user, (void *)1000), 500500);
 	for (size_t i = 0; i < sizeof(expected_faults) / sizeof(expected_faults[0]); i++)
 		check_one(&expected_faults[i]);
 	TEST_ASSERT_EQ(run_user(sum_in_user, (void *)1000), 500500);
@@ -136,7 +137,7 @@ static const struct {
     {"de", call, raise_de},
     {"pf", call, raise_pf_read},
     {"gp", call, raise_gp},
-    {"bp", call, raise_bp},
+    {"user_bp", call_in_user, raise_bp},
     {"user_pf", call_in_user, raise_pf_read},
     {"user_gp", call_in_user, raise_hlt},
 };

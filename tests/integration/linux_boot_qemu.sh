@@ -20,17 +20,47 @@ eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)"
 accel=(-accel tcg)
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	accel=(-enable-kvm -cpu host)
+	# kvm_pvm refuses QEMU's write of MSR_IA32_ARCH_CAPABILITIES (0x10a) and QEMU aborts.
+	if [ "$EMULATED_KVM" = 1 ]; then
+		accel=(-enable-kvm -cpu "host,-arch-capabilities")
+	fi
 fi
 
 log="$(mktemp /tmp/linux_boot_qemu.XXXXXX)"
-trap 'rm -f "$log"' EXIT
+qemu_pid=""
+cleanup() {
+	[ -z "$qemu_pid" ] || kill "$qemu_pid" 2>/dev/null || true
+	rm -f "$log"
+}
+trap cleanup EXIT
+
+# On emulated KVM the guest dies right after "Run /init" and cannot even reset itself (the
+# triple fault is an emulation failure there), so stop QEMU as soon as the line is seen.
+# Elsewhere /init runs and ends the VM with a reboot, which -no-reboot turns into an exit.
+stop_at_init=0
+if [ "$EMULATED_KVM" = 1 ] && [ "${accel[0]}" = -enable-kvm ]; then
+	stop_at_init=1
+fi
 
 start=$(date +%s)
-status=0
-timeout 300 "$QEMU" "${accel[@]}" -M microvm,acpi=off -m 256M -smp 1 \
+"$QEMU" "${accel[@]}" -M microvm,acpi=off -m 256M -smp 1 \
 	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
 	-kernel "$VMLINUX" -initrd "$INITRAMFS" -append "$CMDLINE" \
-	</dev/null >"$log" 2>&1 || status=$?
+	</dev/null >"$log" 2>&1 &
+qemu_pid=$!
+status=running
+while [ $(($(date +%s) - start)) -lt 300 ]; do
+	if ! kill -0 "$qemu_pid" 2>/dev/null; then
+		status=0
+		wait "$qemu_pid" || status=$?
+		qemu_pid=""
+		break
+	fi
+	if [ "$stop_at_init" = 1 ] && grep -q "Run /init as init process" "$log"; then
+		break
+	fi
+	sleep 1
+done
 elapsed=$(($(date +%s) - start))
 
 fail() {
@@ -41,9 +71,9 @@ fail() {
 }
 
 grep -q "Run /init as init process" "$log" || fail "no 'Run /init' after ${elapsed} s (qemu status $status)"
-echo "reached 'Run /init' in ${elapsed} s total (qemu status $status, emulated KVM: $EMULATED_KVM)"
+echo "reached 'Run /init' within ${elapsed} s (emulated KVM: $EMULATED_KVM)"
 
-if [ "$EMULATED_KVM" = 1 ] && [ "${accel[0]}" = -enable-kvm ]; then
+if [ "$stop_at_init" = 1 ]; then
 	# kvm_pvm: guest user space cannot make system calls, /init cannot run.
 	echo "PASS (kernel only: user space cannot run on emulated KVM)"
 	exit 0

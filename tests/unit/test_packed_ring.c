@@ -8,8 +8,8 @@
 
 #define EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
 #define INDIRECT  (1ull << VIRTIO_RING_F_INDIRECT_DESC)
-#define F_AVAIL   (1u << VRING_PACKED_DESC_F_AVAIL)
-#define F_USED    (1u << VRING_PACKED_DESC_F_USED)
+#define F_AVAIL	  (1u << VRING_PACKED_DESC_F_AVAIL)
+#define F_USED	  (1u << VRING_PACKED_DESC_F_USED)
 
 static struct mock_env env;
 static struct vq_chain chain;
@@ -46,8 +46,8 @@ Test(packed, simple_round_trip)
 	start(8, 0);
 	const char req[] = "hello";
 	struct mock_buf bufs[] = {
-		{mock_fill(&env.mv, req, sizeof(req)), sizeof(req), false},
-		{mock_alloc(&env.mv, 16), 16, true},
+	    {mock_fill(&env.mv, req, sizeof(req)), sizeof(req), false},
+	    {mock_alloc(&env.mv, 16), 16, true},
 	};
 	cr_assert_eq(mock_packed_add(&env.mv, bufs, 2, 42), 42);
 	cr_assert_eq(pop(), 1);
@@ -182,9 +182,9 @@ Test(packed, indirect_round_trip)
 {
 	start(4, INDIRECT);
 	struct mock_buf bufs[3] = {
-		{mock_fill(&env.mv, "head", 4), 4, false},
-		{mock_alloc(&env.mv, 10), 10, true},
-		{mock_alloc(&env.mv, 20), 20, true},
+	    {mock_fill(&env.mv, "head", 4), 4, false},
+	    {mock_alloc(&env.mv, 10), 10, true},
+	    {mock_alloc(&env.mv, 20), 20, true},
 	};
 	cr_assert_eq(mock_packed_add_indirect(&env.mv, bufs, 3, 9), 9);
 	cr_assert_eq(pop(), 1);
@@ -326,7 +326,7 @@ Test(packed, driver_event_enable_disable)
 {
 	start(4, 0);
 	complete_one(0);
-	cr_expect(vq_should_notify(&env.vq, env.mem)); /* ENABLE (zeroed) */
+	cr_expect(vq_should_notify(&env.vq, env.mem));	/* ENABLE (zeroed) */
 	cr_expect(!vq_should_notify(&env.vq, env.mem)); /* nothing new */
 	mock_packed_set_driver_event(&env.mv, 0, VRING_PACKED_EVENT_FLAG_DISABLE);
 	complete_one(1);
@@ -370,10 +370,18 @@ Test(packed, driver_event_desc_with_wrap)
 	cr_assert_eq(vq_push(&env.vq, env.mem, &chain), 0);
 	cr_expect(vq_should_notify(&env.vq, env.mem));
 
-	/* an offset outside the ring never fires */
-	mock_packed_set_driver_event(&env.mv, 0x7fff, VRING_PACKED_EVENT_FLAG_DESC);
-	complete_one(7);
-	cr_expect(!vq_should_notify(&env.vq, env.mem));
+	/* an offset outside the ring names no descriptor and never fires */
+	uint16_t offs[] = {4, 5, 6, 7, 0x7fff};
+	uint16_t id = 7;
+	for (int i = 0; i < 5; i++) {
+		for (int w = 0; w < 2; w++) {
+			mock_packed_set_driver_event(&env.mv, offs[i] | (w ? wrap1 : 0),
+						     VRING_PACKED_EVENT_FLAG_DESC);
+			complete_one(id++);
+			cr_expect(!vq_should_notify(&env.vq, env.mem), "off %u wrap %d", offs[i],
+				  w);
+		}
+	}
 }
 
 /* ---- device event suppression: available buffer notifications (2.8.10) ---- */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/mock_driver/mock_driver.h"
@@ -270,4 +271,21 @@ Test(virtqueue, strerror_names_every_code)
 		cr_expect(strlen(s) > 5, "code %d", e);
 	}
 	cr_expect_str_eq(vq_strerror(-EFAULT), strerror(EFAULT));
+}
+
+/* Alignment is checked on the guest address and on the host address the atomics will use: here
+ * RAM is mapped 8 bytes off a 16-byte boundary, so only one of the two is aligned at a time. */
+Test(virtqueue, guest_and_host_alignment)
+{
+	struct guest_mem skewed = {0};
+	uint8_t *buf = aligned_alloc(4096, 8192);
+	cr_assert_not_null(buf);
+	cr_assert_eq(guest_mem_add_region(&skewed, base, buf + 8, 4096), 0);
+	split_layout(4);
+	vq.desc_addr = base + 8; /* host address buf + 16: aligned; guest address is not */
+	cr_expect_eq(vq_activate(&vq, &skewed, 0), -VQ_E_RING_ALIGN);
+	split_layout(4);
+	vq.desc_addr = base; /* guest address aligned, host address buf + 8 is not */
+	cr_expect_eq(vq_activate(&vq, &skewed, 0), -VQ_E_RING_ALIGN);
+	free(buf);
 }

@@ -25,7 +25,14 @@
 #define SMP_MAX_CPUS    16
 #define USER_STACK_SIZE 0x10000
 
-/* Vector of the DPL-3 gate through which ring-3 code returns to run_user()'s caller. */
-#define USER_RETURN_VECTOR 0x80
+/* The one DPL-3 gate ring-3 code calls (`int $0x80`, rax = operation): kvm_pvm delivers int 0x80
+ * and int3 from ring 3 but raises #UD for other `int n`, and `syscall` may fault there.
+ *   USER_OP_RETURN: rdi = fn's result; back to run_user()'s caller.
+ *   USER_OP_PRINT:  rdi = text, rsi = length; ring 0 writes it to COM1 (port I/O from ring 3
+ *                   faults on kvm_pvm even with IOPL 3). */
+#define USER_GATE_VECTOR 0x80
+#define USER_OP_RETURN   0
+#define USER_OP_PRINT    1
+#define USER_PRINT_MAX    512
 
 #endif

@@ -55,8 +55,7 @@ uint64_t irq_count(unsigned vector);
 /* Sets the stack the CPU switches to on an interrupt or exception from ring 3. */
 void tss_set_rsp0(uint64_t rsp0);
 
-/* Hook for the ring-3 return gate; implemented in user.c. */
-_Noreturn void user_return(struct trap_frame *f);
-bool user_active(void);
+/* The ring-3 gate (USER_GATE_VECTOR from CPL 3); implemented in user.c. */
+void user_gate(struct trap_frame *f);
 
 #endif

@@ -19,5 +19,7 @@ user_enter:
 /* Ring 3: the user stack top is 16-byte aligned, so fn sees the ABI's alignment after the call. */
 user_trampoline:
 	call *%rax
-	int $USER_RETURN_VECTOR
+	mov %rax, %rdi
+	mov $USER_OP_RETURN, %eax
+	int $USER_GATE_VECTOR
 	ud2

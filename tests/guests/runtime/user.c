@@ -4,6 +4,7 @@
 
 #include "cpu.h"
 #include "jmp.h"
+#include "printf.h"
 #include "segments.h"
 #include "trap.h"
 
@@ -18,16 +19,20 @@ static struct jmp_ctx user_ctx;
 static volatile bool in_user;
 static uint64_t user_result;
 
-bool user_active(void)
+void user_gate(struct trap_frame *f)
 {
-	return in_user;
-}
-
-void user_return(struct trap_frame *f)
-{
-	user_result = f->rax;
-	in_user = false;
-	guest_longjmp(&user_ctx, 1);
+	switch (f->rax) {
+	case USER_OP_RETURN:
+		if (!in_user)
+			break;
+		user_result = f->rdi;
+		in_user = false;
+		guest_longjmp(&user_ctx, 1);
+	case USER_OP_PRINT:
+		printf_write((const char *)f->rdi, f->rsi < USER_PRINT_MAX ? f->rsi : USER_PRINT_MAX);
+		return;
+	}
+	printf("runtime: unknown ring-3 gate operation %llu ignored\n", (unsigned long long)f->rax);
 }
 
 static _Noreturn void enter(uint64_t (*fn)(void *), void *arg, unsigned flags)

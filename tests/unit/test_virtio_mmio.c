@@ -1,0 +1,324 @@
+/* The virtio-mmio register file and the transport-independent device core, driven as the Linux
+ * virtio_mmio driver drives them, with an "echo" device and the mock driver's rings. */
+#include <criterion/criterion.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <string.h>
+
+#include "../mock_driver/mock_driver.h"
+#include "virtio/device.h"
+#include "virtio/mmio.h"
+
+#define QSIZE	       16
+#define ECHO_DEVICE_ID 42
+
+struct echo {
+	struct virtio_dev dev;
+	uint8_t config[8];
+	int notifies, resets, raised, raised_config;
+};
+
+/* Copies each chain's readable bytes into its writable bytes (as much as fits). */
+static void echo_notify(struct virtio_dev *dev, uint16_t q)
+{
+	struct vq_chain *c = malloc(sizeof(*c));
+	struct echo *e = dev->priv;
+	e->notifies++;
+	int r;
+	while ((r = vq_pop(&dev->vqs[q], dev->mem, c)) == 1) {
+		uint8_t buf[256];
+		uint32_t n = vq_chain_readable(c);
+		n = n < sizeof(buf) ? n : sizeof(buf);
+		n = n < vq_chain_writable(c) ? n : vq_chain_writable(c);
+		vq_chain_read(c, dev->mem, buf, n);
+		vq_chain_write(c, dev->mem, buf, n);
+		vq_push(&dev->vqs[q], dev->mem, c);
+	}
+	if (r < 0)
+		virtio_dev_fail(dev, vq_strerror(r));
+	virtio_dev_notify_used(dev, q);
+	free(c);
+}
+
+static void echo_reset(struct virtio_dev *dev)
+{
+	((struct echo *)dev->priv)->resets++;
+}
+
+static const struct virtio_dev_ops echo_ops = {.queue_notify = echo_notify, .reset = echo_reset};
+
+static void record_irq(void *opaque, uint16_t queue)
+{
+	struct echo *e = opaque;
+	if (queue == VIRTIO_IRQ_CONFIG)
+		e->raised_config++;
+	else
+		e->raised++;
+}
+
+static struct mock_ram ram;
+static struct mock_vq mv;
+static struct echo echo;
+static struct virtio_mmio t;
+
+static void setup(void)
+{
+	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, MOCK_RAM_SIZE), 0);
+	cr_assert_eq(mock_vq_init(&mv, &ram, QSIZE, false, MOCK_RAM_GPA), 0);
+	memset(&echo, 0, sizeof(echo));
+	echo.dev = (struct virtio_dev){
+	    .name = "echo",
+	    .device_id = ECHO_DEVICE_ID,
+	    .host_features = 1ULL << VIRTIO_RING_F_EVENT_IDX,
+	    .num_queues = 1,
+	    .queue_max_size = 64,
+	    .config = echo.config,
+	    .config_len = sizeof(echo.config),
+	    .ops = &echo_ops,
+	    .priv = &echo,
+	    .inline_kicks = true,
+	};
+	memcpy(echo.config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	cr_assert_eq(virtio_dev_init(&echo.dev, &ram.mem), 0);
+	echo.dev.irq = (struct virtio_irq){record_irq, &echo};
+	virtio_mmio_init(&t, &echo.dev);
+}
+
+static void teardown(void)
+{
+	virtio_dev_destroy(&echo.dev);
+	mock_vq_free(&mv);
+	mock_ram_free(&ram);
+}
+
+static uint32_t rd(uint64_t off)
+{
+	uint32_t v;
+	virtio_mmio_read(&t, off, &v, 4);
+	return v;
+}
+
+static void wr(uint64_t off, uint32_t v)
+{
+	virtio_mmio_write(&t, off, &v, 4);
+}
+
+/* The driver's side of 3.1.1 up to FEATURES_OK; returns the status read back. */
+static uint32_t negotiate(uint64_t features)
+{
+	wr(0x070, 0);
+	wr(0x070, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	wr(0x070, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	wr(0x024, 0);
+	wr(0x020, (uint32_t)features);
+	wr(0x024, 1);
+	wr(0x020, (uint32_t)(features >> 32));
+	wr(0x070,
+	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	return rd(0x070);
+}
+
+static void setup_queue(uint32_t num)
+{
+	wr(0x030, 0);
+	wr(0x038, num);
+	wr(0x080, (uint32_t)mv.desc);
+	wr(0x084, (uint32_t)(mv.desc >> 32));
+	wr(0x090, (uint32_t)mv.driver);
+	wr(0x094, 0);
+	wr(0x0a0, (uint32_t)mv.device);
+	wr(0x0a4, 0);
+	wr(0x044, 1);
+}
+
+static void bring_up(void)
+{
+	cr_assert(negotiate(1ULL << VIRTIO_F_VERSION_1) & VIRTIO_CONFIG_S_FEATURES_OK);
+	setup_queue(QSIZE);
+	wr(0x070, 0xf & ~VIRTIO_CONFIG_S_FAILED);
+	cr_assert(virtio_dev_running(&echo.dev));
+}
+
+TestSuite(virtio_mmio, .init = setup, .fini = teardown);
+
+Test(virtio_mmio, identity_registers)
+{
+	cr_assert_eq(rd(0x000), 0x74726976);
+	cr_assert_eq(rd(0x004), 2);
+	cr_assert_eq(rd(0x008), ECHO_DEVICE_ID);
+	wr(0x014, 1);
+	cr_assert_eq(rd(0x010), 1u << (VIRTIO_F_VERSION_1 - 32), "VERSION_1 offered");
+	wr(0x014, 0);
+	cr_assert_eq(rd(0x010), 1u << VIRTIO_RING_F_EVENT_IDX);
+	wr(0x014, 7);
+	cr_assert_eq(rd(0x010), 0);
+	cr_assert_eq(rd(0x0b0), 0xffffffff, "no shared memory region");
+}
+
+Test(virtio_mmio, queue_registers_and_absent_queues)
+{
+	wr(0x030, 0);
+	cr_assert_eq(rd(0x034), 64);
+	wr(0x030, 1);
+	cr_assert_eq(rd(0x034), 0, "QueueNumMax 0 for a queue that doesn't exist");
+	wr(0x038, 8); /* ignored, no crash */
+	wr(0x044, 1);
+	cr_assert_eq(rd(0x044), 0);
+	wr(0x030, 0xffffffff);
+	cr_assert_eq(rd(0x034), 0);
+}
+
+Test(virtio_mmio, request_round_trip_and_interrupt)
+{
+	bring_up();
+	uint64_t out = mock_fill(&mv, "ping", 4);
+	uint64_t in = mock_alloc(&mv, 4);
+	struct mock_buf bufs[] = {{out, 4, false}, {in, 4, true}};
+	cr_assert_geq(mock_split_add(&mv, bufs, 2), 0);
+	wr(0x050, 0);
+	uint32_t id, len;
+	cr_assert_eq(mock_split_get_used(&mv, &id, &len), 1);
+	cr_assert_eq(len, 4);
+	cr_assert_eq(memcmp(mock_ram_host(&ram, in), "ping", 4), 0);
+	cr_assert_eq(echo.raised, 1);
+	cr_assert_eq(rd(0x060), VIRTIO_ISR_QUEUE);
+	wr(0x064, VIRTIO_ISR_QUEUE);
+	cr_assert_eq(rd(0x060), 0, "InterruptACK clears the bit");
+}
+
+Test(virtio_mmio, kicks_before_driver_ok_and_bad_queue_index_are_ignored)
+{
+	cr_assert(negotiate(1ULL << VIRTIO_F_VERSION_1) & VIRTIO_CONFIG_S_FEATURES_OK);
+	setup_queue(QSIZE);
+	wr(0x050, 0);
+	cr_assert_eq(echo.notifies, 0);
+	wr(0x070, 0xf & ~VIRTIO_CONFIG_S_FAILED);
+	wr(0x050, 5);
+	wr(0x050, 0xffff);
+	cr_assert_eq(echo.notifies, 0);
+	wr(0x050, 0);
+	cr_assert_eq(echo.notifies, 1, "a spurious kick is harmless");
+}
+
+Test(virtio_mmio, features_outside_the_offer_are_refused)
+{
+	uint32_t st = negotiate((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_RING_PACKED));
+	cr_assert_eq(st & VIRTIO_CONFIG_S_FEATURES_OK, 0);
+	st = negotiate(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	cr_assert_eq(st & VIRTIO_CONFIG_S_FEATURES_OK, 0, "no VERSION_1: refused");
+	st = negotiate((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	cr_assert(st & VIRTIO_CONFIG_S_FEATURES_OK);
+	cr_assert(virtio_dev_has_feature(&echo.dev, VIRTIO_RING_F_EVENT_IDX));
+}
+
+Test(virtio_mmio, features_are_frozen_after_features_ok)
+{
+	negotiate(1ULL << VIRTIO_F_VERSION_1);
+	wr(0x024, 0);
+	wr(0x020, 1u << VIRTIO_RING_F_EVENT_IDX);
+	cr_assert_not(virtio_dev_has_feature(&echo.dev, VIRTIO_RING_F_EVENT_IDX));
+}
+
+Test(virtio_mmio, invalid_queue_at_driver_ok_needs_reset)
+{
+	cr_assert(negotiate(1ULL << VIRTIO_F_VERSION_1) & VIRTIO_CONFIG_S_FEATURES_OK);
+	setup_queue(3); /* not a power of two */
+	wr(0x070, 0xf & ~VIRTIO_CONFIG_S_FAILED);
+	cr_assert(rd(0x070) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_not(virtio_dev_running(&echo.dev));
+	cr_assert_eq(echo.raised_config, 1, "config interrupt after DEVICE_NEEDS_RESET");
+	cr_assert(rd(0x060) & VIRTIO_ISR_CONFIG);
+	wr(0x070, 0);
+	cr_assert_eq(rd(0x070), 0, "reset clears NEEDS_RESET");
+	bring_up();
+}
+
+Test(virtio_mmio, driver_ok_without_features_ok_fails)
+{
+	wr(0x070, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
+	cr_assert(rd(0x070) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+Test(virtio_mmio, broken_ring_breaks_only_the_device)
+{
+	bring_up();
+	mock_split_set_avail_idx(&mv, QSIZE + 5); /* avail index jump */
+	wr(0x050, 0);
+	cr_assert(rd(0x070) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(echo.raised_config, 1);
+	wr(0x050, 0);
+	cr_assert_eq(echo.notifies, 1, "a failed device is not served again");
+}
+
+Test(virtio_mmio, reset_clears_driver_state)
+{
+	bring_up();
+	int before = echo.resets;
+	wr(0x070, 0);
+	cr_assert_eq(echo.resets, before + 1);
+	cr_assert_eq(rd(0x070), 0);
+	cr_assert_eq(rd(0x060), 0);
+	wr(0x030, 0);
+	cr_assert_eq(rd(0x044), 0, "queue no longer ready");
+	cr_assert_eq(rd(0x038), 0, "queue size cleared");
+	cr_assert_eq(echo.dev.driver_features, 0);
+}
+
+Test(virtio_mmio, status_bits_cannot_be_cleared_without_reset)
+{
+	bring_up();
+	wr(0x070, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	cr_assert(rd(0x070) & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+Test(virtio_mmio, queue_config_is_frozen_while_ready)
+{
+	bring_up();
+	wr(0x030, 0);
+	wr(0x038, 4);
+	wr(0x080, 0x1234);
+	cr_assert_eq(rd(0x038), QSIZE);
+	cr_assert_eq(rd(0x080), (uint32_t)mv.desc);
+}
+
+Test(virtio_mmio, config_space_bounds_and_sizes)
+{
+	uint8_t b = 0;
+	virtio_mmio_read(&t, 0x100 + 2, &b, 1);
+	cr_assert_eq(b, 3);
+	uint16_t w = 0;
+	virtio_mmio_read(&t, 0x100 + 6, &w, 2);
+	cr_assert_eq(w, 0x0807);
+	uint32_t d = 0xdead;
+	virtio_mmio_read(&t, 0x100 + 6, &d, 4);
+	cr_assert_eq(d, 0x0807, "bytes past the config space read zero");
+	virtio_mmio_read(&t, 0x1f0, &d, 4);
+	cr_assert_eq(d, 0);
+	wr(0x100, 0xffffffff); /* read-only config: no effect */
+	cr_assert_eq(echo.config[0], 1);
+}
+
+Test(virtio_mmio, misaligned_or_narrow_register_accesses_are_ignored)
+{
+	uint16_t w = 0xffff;
+	virtio_mmio_read(&t, 0x000, &w, 2);
+	cr_assert_eq(w, 0);
+	uint32_t v = 0xffffffff;
+	virtio_mmio_read(&t, 0x002, &v, 4);
+	cr_assert_eq(v, 0);
+	uint8_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+	virtio_mmio_write(&t, 0x070, &st, 1);
+	cr_assert_eq(rd(0x070), 0);
+}
+
+Test(virtio_mmio, config_change_bumps_generation)
+{
+	bring_up();
+	uint32_t gen = rd(0x0fc);
+	pthread_mutex_lock(&echo.dev.lock);
+	virtio_dev_config_changed(&echo.dev);
+	pthread_mutex_unlock(&echo.dev.lock);
+	cr_assert_eq(rd(0x0fc), gen + 1);
+	cr_assert(rd(0x060) & VIRTIO_ISR_CONFIG);
+	cr_assert_eq(echo.raised_config, 1);
+}

@@ -1,0 +1,75 @@
+/* The host file behind a virtio-blk disk: a raw image file or a block device.
+ *
+ * Opening decides the geometry the device reports (virtio 1.2 5.2.4): the capacity in 512-byte
+ * sectors (a regular file whose size is not a multiple of 512 is rounded down: its tail is not
+ * part of the disk) and the logical block size (512 for files, BLKSSZGET for block devices).
+ *
+ * cache=none opens the file with O_DIRECT. O_DIRECT needs buffers, lengths and offsets aligned to
+ * what statx(STATX_DIOALIGN) reports; a guest may send anything aligned to 512 bytes only, so the
+ * file is opened a second time without O_DIRECT and requests that are not aligned go through that
+ * buffered descriptor (the kernel keeps the page cache coherent with direct I/O on the same
+ * inode). Both descriptors reach the same inode, so one fdatasync() covers both.
+ *
+ * The synchronous helpers below move the whole range or fail: a short transfer is continued, a
+ * transfer that makes no progress (end of file: the image shrank under us) is -EIO. */
+#ifndef VIRTIO_BLK_DISK_H
+#define VIRTIO_BLK_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define BLK_SECTOR_SIZE 512u
+#define BLK_SECTOR_SHIFT 9
+
+struct blk_disk {
+	char *path;	    /* for messages */
+	int fd;		    /* O_DIRECT with cache=none */
+	int fd_buffered;    /* the same file without O_DIRECT; == fd unless direct */
+	bool ro;	    /* opened O_RDONLY */
+	bool direct;	    /* cache=none */
+	bool is_blockdev;   /* S_ISBLK */
+	uint64_t sectors;   /* capacity in 512-byte sectors */
+	uint32_t blk_size;  /* logical block size, a power of two >= 512 */
+	uint32_t dio_mem;   /* O_DIRECT buffer alignment */
+	uint32_t dio_off;   /* O_DIRECT offset and length alignment */
+	uint64_t dev, ino;  /* identity of the file, for the default serial */
+};
+
+/* Opens `path` (O_RDONLY when ro, else O_RDWR; O_DIRECT when direct), takes a flock (shared when
+ * ro, exclusive otherwise) so two VMMs cannot write one image, and reads its geometry. Returns 0
+ * or -errno after a log_error() naming the file and the reason. */
+int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct);
+void blk_disk_close(struct blk_disk *d);
+
+/* The descriptor a read or write of iov[0..n) at byte `off` should use: the O_DIRECT one when
+ * every buffer address, every length and the offset meet its alignment, else the buffered one. */
+int blk_disk_fd_for(const struct blk_disk *d, const struct iovec *iov, int n, uint64_t off);
+
+/* Drops `bytes` from the front of the iovec array *iov / *n (adjusting the first kept entry). */
+void blk_iov_advance(struct iovec **iov, int *n, size_t bytes);
+
+/* Synchronous preadv2/pwritev2 of the whole of iov[0..n) at `off` on `fd`; `rwf` is passed to
+ * pwritev2 (RWF_DSYNC for write-through). The iovec array is consumed (advanced). Returns 0,
+ * -EIO on end of file, or -errno. */
+int blk_disk_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write, int rwf);
+
+/* fdatasync(): data and the metadata needed to read it back reach stable storage. */
+int blk_disk_flush(const struct blk_disk *d);
+
+/* Deallocates [off, off+len) if the file system or device can (PUNCH_HOLE); a backend that
+ * cannot is not an error, since discard is only a hint (5.2.6.2: the device MAY deallocate).
+ * Returns 0 or -errno. */
+int blk_disk_discard(const struct blk_disk *d, uint64_t off, uint64_t len);
+
+/* Makes [off, off+len) read back as zeroes: PUNCH_HOLE when `unmap` is allowed, else (or if
+ * that fails) ZERO_RANGE, else writing zeroes. Returns 0 or -errno. */
+int blk_disk_write_zeroes(const struct blk_disk *d, uint64_t off, uint64_t len, bool unmap);
+
+/* The default GET_ID string when no serial was given: derived from the file's device and inode
+ * numbers, so it is stable across runs and distinct between images. id gets at most 20 bytes,
+ * NUL-padded. */
+void blk_disk_default_id(const struct blk_disk *d, char id[20]);
+
+#endif

@@ -1,0 +1,45 @@
+/* The option string of one virtio-blk disk, as given to the repeatable `--disk` option:
+ *
+ *   PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off][,aio=auto|io_uring|sync]
+ *
+ *   ro        open the file read-only and offer VIRTIO_BLK_F_RO (virtio 1.2 5.2.3)
+ *   serial    the GET_ID string, at most VIRTIO_BLK_ID_BYTES (20) bytes (5.2.6)
+ *   cache     writeback (default): the host page cache, FLUSH = fdatasync;
+ *             none: O_DIRECT (requests not aligned for O_DIRECT go through a second, buffered
+ *             descriptor of the same file), FLUSH = fdatasync
+ *   discard   on: offer VIRTIO_BLK_F_DISCARD and VIRTIO_BLK_F_WRITE_ZEROES (default off)
+ *   aio       auto (default): io_uring, or synchronous preadv/pwritev when io_uring cannot be set
+ *             up; io_uring: refuse to start without it; sync: always synchronous (tests). The
+ *             environment variable VMM_BLK_AIO=sync|io_uring overrides `auto`.
+ *
+ * The path is everything before the first comma, so a path containing a comma cannot be given. */
+#ifndef VIRTIO_BLK_OPTIONS_H
+#define VIRTIO_BLK_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <linux/virtio_blk.h>
+
+enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
+enum virtio_blk_aio { VIRTIO_BLK_AIO_AUTO, VIRTIO_BLK_AIO_IO_URING, VIRTIO_BLK_AIO_SYNC };
+
+struct virtio_blk_opts {
+	char *path; /* heap copy; virtio_blk_opts_free() releases it */
+	bool ro;
+	bool has_serial;
+	char serial[VIRTIO_BLK_ID_BYTES + 1]; /* NUL-terminated, <= 20 bytes */
+	enum virtio_blk_cache cache;
+	bool discard;
+	enum virtio_blk_aio aio;
+};
+
+/* Parses `spec` into *opts (zeroed first; defaults: writeback, discard off, aio auto). Returns 0,
+ * or -EINVAL with a message naming the problem in err[0..errlen) (unknown key, bad value, empty
+ * path, serial longer than 20 bytes, repeated key), or -ENOMEM. On error *opts holds nothing to
+ * free. */
+int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen);
+
+void virtio_blk_opts_free(struct virtio_blk_opts *opts);
+
+#endif

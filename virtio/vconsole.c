@@ -1,0 +1,379 @@
+/* virtio-console, port 0 (virtio 1.2 section 5.3). See virtio/vconsole.h for the flow control
+ * and the threading. */
+#include "virtio/vconsole.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+#define TX_CHUNK	4096
+#define VCONSOLE_BUDGET (2 * VCONSOLE_QUEUE_SIZE) /* chains per callback */
+
+struct vconsole {
+	struct virtio_dev dev; /* first: the allocation is freed through it */
+	struct console *host;
+	struct virtio_console_config config; /* little endian, as the guest reads it */
+	struct vq_chain chain;		     /* the chain being served (dev->lock) */
+	bool fds_added;			     /* in_fd / winch_fd registered with the I/O thread */
+
+	/* Host input not yet in a guest buffer. The input thread appends, the I/O thread takes;
+	 * in_lock (taken after dev->lock, never before) guards these fields. */
+	pthread_mutex_t in_lock;
+	uint8_t in_buf[VCONSOLE_IN_BUF];
+	size_t in_head;	 /* oldest byte */
+	size_t in_count; /* bytes held */
+	bool in_refused; /* receive() took fewer bytes than offered: console_input_ready() owed */
+
+	int in_fd;    /* eventfd: input arrived (input thread -> I/O thread) */
+	int winch_fd; /* eventfd: the terminal size may have changed */
+};
+
+static struct vconsole *to_vc(struct virtio_dev *dev)
+{
+	return dev->priv;
+}
+
+static void drain_eventfd(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug("virtio-console: eventfd read: %s", strerror(errno));
+}
+
+static void kick_eventfd(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, the reader is already woken. */
+	}
+}
+
+/* ---- terminal size (5.3.4: cols, rows; valid with VIRTIO_CONSOLE_F_SIZE) ---- */
+
+static void host_size(const struct console *host, uint16_t *cols, uint16_t *rows)
+{
+	struct winsize ws;
+
+	*cols = VCONSOLE_COLS;
+	*rows = VCONSOLE_ROWS;
+	if (host->out_fd < 0 || !isatty(host->out_fd))
+		return;
+	if (ioctl(host->out_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col && ws.ws_row) {
+		*cols = ws.ws_col;
+		*rows = ws.ws_row;
+	}
+}
+
+/* Returns true when the size changed. dev->lock held (or the device not yet visible). */
+static bool update_size(struct vconsole *vc)
+{
+	uint16_t cols, rows;
+
+	host_size(vc->host, &cols, &rows);
+	if (le16toh(vc->config.cols) == cols && le16toh(vc->config.rows) == rows)
+		return false;
+	vc->config.cols = htole16(cols);
+	vc->config.rows = htole16(rows);
+	return true;
+}
+
+static void winch_ready(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	(void)revents;
+	drain_eventfd(fd);
+	if (update_size(to_vc(dev)))
+		virtio_dev_config_changed(dev); /* 5.3.6.1: config change after a resize */
+}
+
+void virtio_console_winch(struct virtio_dev *dev)
+{
+	kick_eventfd(to_vc(dev)->winch_fd);
+}
+
+/* ---- transmitq: guest -> host ---- */
+
+/* Every readable byte of the chain to the console; writable buffers are ignored. */
+static void send_chain(struct vconsole *vc)
+{
+	uint8_t buf[TX_CHUNK];
+
+	while (vq_chain_readable(&vc->chain) > 0) {
+		uint32_t n = vq_chain_readable(&vc->chain);
+
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		if (vq_chain_read(&vc->chain, vc->dev.mem, buf, n) < 0)
+			return; /* RAM vanished under us: nothing sensible to send */
+		console_write(vc->host, buf, n);
+	}
+}
+
+/* Pops the next chain of `vq` into vc->chain: 1 when there is one, 0 when the ring is empty
+ * (kicks are then enabled), negative when the driver broke the queue. Re-enabling kicks looks at
+ * the ring once more (2.7.10), so a buffer added meanwhile is served now, not lost. */
+static int next_chain(struct vconsole *vc, struct virtqueue *vq)
+{
+	int r = vq_pop(vq, vc->dev.mem, &vc->chain);
+
+	if (r != 0)
+		return r;
+	r = vq_enable_notify(vq, vc->dev.mem);
+	if (r <= 0)
+		return r;
+	return vq_pop(vq, vc->dev.mem, &vc->chain);
+}
+
+/* A guest that keeps adding buffers must not keep the device lock forever: after a budget of
+ * chains, come back through our own kick eventfd (with inline kicks, at the next kick). */
+static void yield_queue(struct vconsole *vc, uint16_t q)
+{
+	if (!vc->dev.inline_kicks && vc->dev.kick_fd[q] >= 0)
+		kick_eventfd(vc->dev.kick_fd[q]);
+}
+
+static void serve_tx(struct vconsole *vc)
+{
+	struct virtio_dev *dev = &vc->dev;
+	struct virtqueue *vq = &dev->vqs[VCONSOLE_TXQ];
+	unsigned served = 0;
+	int r = 0;
+
+	if (!virtio_dev_running(dev) || !vq_is_active(vq))
+		return;
+	vq_disable_notify(vq, dev->mem); /* 2.7.10: no kicks needed while we drain the ring */
+	while (served < VCONSOLE_BUDGET && (r = next_chain(vc, vq)) > 0) {
+		send_chain(vc);
+		/* The used len stays 0: the device writes nothing into a transmit buffer. */
+		r = vq_push(vq, dev->mem, &vc->chain);
+		if (r < 0)
+			break;
+		served++;
+	}
+	if (r < 0)
+		virtio_dev_fail(dev, vq_strerror(r));
+	else if (served == VCONSOLE_BUDGET)
+		yield_queue(vc, VCONSOLE_TXQ);
+	if (served)
+		virtio_dev_notify_used(dev, VCONSOLE_TXQ);
+}
+
+/* ---- receiveq: host -> guest ---- */
+
+/* Input thread (struct console_input.receive): keep what fits, wake the I/O thread. */
+static size_t vconsole_receive(void *opaque, const uint8_t *buf, size_t n)
+{
+	struct vconsole *vc = opaque;
+	size_t took = 0;
+
+	pthread_mutex_lock(&vc->in_lock);
+	while (took < n && vc->in_count < VCONSOLE_IN_BUF) {
+		size_t tail = (vc->in_head + vc->in_count) % VCONSOLE_IN_BUF;
+		size_t room = tail >= vc->in_head ? VCONSOLE_IN_BUF - tail : vc->in_head - tail;
+		size_t len = n - took < room ? n - took : room;
+
+		memcpy(vc->in_buf + tail, buf + took, len);
+		vc->in_count += len;
+		took += len;
+	}
+	if (took < n)
+		vc->in_refused = true; /* the I/O thread owes console_input_ready() */
+	pthread_mutex_unlock(&vc->in_lock);
+	if (took)
+		kick_eventfd(vc->in_fd);
+	return took;
+}
+
+/* Moves held input into the chain's writable bytes. Returns true when the input thread was
+ * refused bytes and now has room again. in_lock is taken here (dev->lock held by the caller). */
+static bool fill_chain(struct vconsole *vc)
+{
+	bool resume = false;
+
+	pthread_mutex_lock(&vc->in_lock);
+	while (vc->in_count > 0 && vq_chain_writable(&vc->chain) > 0) {
+		size_t len = VCONSOLE_IN_BUF - vc->in_head; /* contiguous part */
+
+		if (len > vc->in_count)
+			len = vc->in_count;
+		if (len > vq_chain_writable(&vc->chain))
+			len = vq_chain_writable(&vc->chain);
+		if (vq_chain_write(&vc->chain, vc->dev.mem, vc->in_buf + vc->in_head, len) < 0)
+			break;
+		vc->in_head = (vc->in_head + len) % VCONSOLE_IN_BUF;
+		vc->in_count -= len;
+	}
+	if (vc->in_refused && vc->in_count < VCONSOLE_IN_BUF) {
+		vc->in_refused = false;
+		resume = true;
+	}
+	pthread_mutex_unlock(&vc->in_lock);
+	return resume;
+}
+
+static size_t in_pending(struct vconsole *vc)
+{
+	size_t n;
+
+	pthread_mutex_lock(&vc->in_lock);
+	n = vc->in_count;
+	pthread_mutex_unlock(&vc->in_lock);
+	return n;
+}
+
+/* Pops receive buffers only while there is input for them; with no buffer left, kicks stay
+ * enabled so the guest adding one brings us back here (queue_notify on receiveq0). */
+static void serve_rx(struct vconsole *vc)
+{
+	struct virtio_dev *dev = &vc->dev;
+	struct virtqueue *vq = &dev->vqs[VCONSOLE_RXQ];
+	bool resume = false;
+	unsigned served = 0;
+	int r = 0;
+
+	if (!virtio_dev_running(dev) || !vq_is_active(vq))
+		return;
+	while (served < VCONSOLE_BUDGET && in_pending(vc) > 0 && (r = next_chain(vc, vq)) > 0) {
+		/* A chain with no writable byte gets used len 0 and is not retried. */
+		resume |= fill_chain(vc);
+		r = vq_push(vq, dev->mem, &vc->chain);
+		if (r < 0)
+			break;
+		served++;
+	}
+	if (r < 0)
+		virtio_dev_fail(dev, vq_strerror(r));
+	else if (served == VCONSOLE_BUDGET)
+		yield_queue(vc, VCONSOLE_RXQ);
+	if (served)
+		virtio_dev_notify_used(dev, VCONSOLE_RXQ);
+	if (resume)
+		console_input_ready(vc->host);
+}
+
+static void input_ready(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	(void)revents;
+	drain_eventfd(fd); /* always: the fd is level-triggered */
+	serve_rx(to_vc(dev));
+}
+
+/* ---- device ops ---- */
+
+static void vconsole_queue_notify(struct virtio_dev *dev, uint16_t q)
+{
+	if (q == VCONSOLE_RXQ)
+		serve_rx(to_vc(dev)); /* new receive buffers: deliver held input */
+	else if (q == VCONSOLE_TXQ)
+		serve_tx(to_vc(dev));
+}
+
+static int vconsole_activate(struct virtio_dev *dev)
+{
+	struct vconsole *vc = to_vc(dev);
+	int err = 0;
+
+	/* The I/O thread's epoll set exists only after virtio_dev_init(); register once here. */
+	if (!vc->fds_added) {
+		err = virtio_dev_add_fd(dev, vc->in_fd, EPOLLIN, input_ready);
+		if (!err)
+			err = virtio_dev_add_fd(dev, vc->winch_fd, EPOLLIN, winch_ready);
+		if (err) {
+			log_error("virtio-console: cannot watch its eventfds: %s", strerror(-err));
+			return err;
+		}
+		vc->fds_added = true;
+	}
+	serve_rx(vc); /* input typed before the driver was ready */
+	return 0;
+}
+
+/* 5.3.4: a write to emerg_wr outputs its low byte, as if sent on port 0. */
+static void vconsole_config_write(struct virtio_dev *dev, uint32_t offset, const void *data,
+				  uint32_t len)
+{
+	const uint32_t at = offsetof(struct virtio_console_config, emerg_wr);
+
+	if (!virtio_dev_has_feature(dev, VIRTIO_CONSOLE_F_EMERG_WRITE))
+		return;
+	if (offset <= at && at - offset < len)
+		console_write(to_vc(dev)->host, (const uint8_t *)data + (at - offset), 1);
+}
+
+static void vconsole_destroy(struct virtio_dev *dev)
+{
+	struct vconsole *vc = to_vc(dev);
+
+	if (vc->in_fd >= 0)
+		close(vc->in_fd);
+	if (vc->winch_fd >= 0)
+		close(vc->winch_fd);
+	vc->in_fd = vc->winch_fd = -1;
+	pthread_mutex_destroy(&vc->in_lock);
+}
+
+static const struct virtio_dev_ops vconsole_ops = {
+    .activate = vconsole_activate,
+    .queue_notify = vconsole_queue_notify,
+    .config_write = vconsole_config_write,
+    .destroy = vconsole_destroy,
+};
+
+static void describe(struct vconsole *vc)
+{
+	struct virtio_dev *dev = &vc->dev;
+
+	dev->name = "virtio-console";
+	dev->device_id = VIRTIO_ID_CONSOLE;
+	dev->host_features = 1ULL << VIRTIO_CONSOLE_F_SIZE | 1ULL << VIRTIO_CONSOLE_F_EMERG_WRITE |
+			     1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
+			     1ULL << VIRTIO_F_RING_PACKED;
+	dev->num_queues = 2;
+	dev->queue_max_size = VCONSOLE_QUEUE_SIZE;
+	dev->config = &vc->config;
+	dev->config_len = sizeof(vc->config);
+	dev->ops = &vconsole_ops;
+	dev->priv = vc;
+	vc->config.max_nr_ports = htole32(1); /* meaningful only with MULTIPORT (5.3.4) */
+}
+
+int virtio_console_create(struct virtio_dev **out, struct console *host)
+{
+	struct vconsole *vc = calloc(1, sizeof(*vc));
+	int err;
+
+	if (!vc)
+		return -ENOMEM;
+	vc->host = host;
+	vc->in_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vc->winch_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vc->in_fd < 0 || vc->winch_fd < 0) {
+		err = -errno;
+		log_error("virtio-console: eventfd: %s", strerror(-err));
+		if (vc->in_fd >= 0)
+			close(vc->in_fd);
+		if (vc->winch_fd >= 0)
+			close(vc->winch_fd);
+		free(vc);
+		return err;
+	}
+	pthread_mutex_init(&vc->in_lock, NULL);
+	describe(vc);
+	update_size(vc);
+	console_set_input(host, &(struct console_input){vconsole_receive, vc});
+	*out = &vc->dev;
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* ioeventfd kicks and irqfd interrupts for virtio devices (KVM API: KVM_IOEVENTFD, KVM_IRQFD). */
+#include "vmm/virtio_kvm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+static int ioeventfd(struct kvm *kvm, int fd, uint64_t addr, uint16_t q, bool pio, bool deassign)
+{
+	struct kvm_ioeventfd io = {
+	    .datamatch = q,
+	    .addr = addr,
+	    .len = 4,
+	    .fd = fd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+		     (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0),
+	};
+	return ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+int virtio_kvm_bind_kicks(struct kvm *kvm, struct virtio_dev *dev, uint64_t notify_addr, bool pio)
+{
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		int err = ioeventfd(kvm, dev->kick_fd[q], notify_addr, q, pio, false);
+		if (err) {
+			log_error("%s: KVM_IOEVENTFD for queue %u: %s", dev->name, q,
+				  strerror(-err));
+			while (q-- > 0)
+				ioeventfd(kvm, dev->kick_fd[q], notify_addr, q, pio, true);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void virtio_kvm_unbind_kicks(struct kvm *kvm, struct virtio_dev *dev, uint64_t notify_addr,
+			     bool pio)
+{
+	for (uint16_t q = 0; q < dev->num_queues; q++)
+		ioeventfd(kvm, dev->kick_fd[q], notify_addr, q, pio, true);
+}
+
+static void fire(int fd)
+{
+	uint64_t one = 1;
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug("irqfd write: %s", strerror(errno));
+}
+
+static void raise_irq(void *opaque, uint16_t queue)
+{
+	(void)queue; /* one pin for the whole device: InterruptStatus says why */
+	struct virtio_kvm_irq *irq = opaque;
+	fire(irq->irq_fd);
+}
+
+/* The guest EOI'd the level interrupt: raise it again if still unacknowledged. Runs on the
+ * device's I/O thread with the device lock held. */
+static void resample(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	(void)revents;
+	uint64_t count;
+	if (read(fd, &count, sizeof(count)) < 0)
+		return;
+	struct virtio_kvm_irq *irq = dev->irq.opaque;
+	if (virtio_dev_isr(dev))
+		fire(irq->irq_fd);
+}
+
+static int assign_irqfd(struct virtio_kvm_irq *irq)
+{
+	struct kvm_irqfd req = {.fd = (uint32_t)irq->irq_fd, .gsi = irq->gsi};
+	if (irq->resample_fd >= 0) {
+		req.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		req.resamplefd = (uint32_t)irq->resample_fd;
+	}
+	return ioctl(irq->kvm->vm_fd, KVM_IRQFD, &req) < 0 ? -errno : 0;
+}
+
+int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virtio_dev *dev,
+			unsigned gsi)
+{
+	*irq = (struct virtio_kvm_irq){kvm, dev, gsi, -1, -1};
+	irq->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (irq->irq_fd < 0)
+		return -errno;
+	if (ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) > 0) {
+		irq->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (irq->resample_fd < 0)
+			return -errno;
+	}
+	int err = assign_irqfd(irq);
+	if (!err && irq->resample_fd >= 0)
+		err = virtio_dev_add_fd(dev, irq->resample_fd, EPOLLIN, resample);
+	if (err) {
+		log_error("%s: irqfd on GSI %u: %s", dev->name, gsi, strerror(-err));
+		return err;
+	}
+	dev->irq = (struct virtio_irq){raise_irq, irq};
+	return 0;
+}
+
+void virtio_kvm_irq_destroy(struct virtio_kvm_irq *irq)
+{
+	if (irq->irq_fd >= 0 && irq->kvm && irq->kvm->vm_fd >= 0) {
+		struct kvm_irqfd req = {
+		    .fd = (uint32_t)irq->irq_fd, .gsi = irq->gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};
+		ioctl(irq->kvm->vm_fd, KVM_IRQFD, &req);
+	}
+	if (irq->irq_fd >= 0)
+		close(irq->irq_fd);
+	if (irq->resample_fd >= 0)
+		close(irq->resample_fd);
+	irq->irq_fd = irq->resample_fd = -1;
+}
