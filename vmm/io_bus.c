@@ -106,30 +106,40 @@ static const struct io_range *lookup(const struct io_bus *bus, uint64_t addr, ui
 	return r;
 }
 
-int io_bus_read(struct io_bus *bus, uint64_t addr, void *data, uint32_t len)
+/* Copies the range that takes the access, so the handler runs without the bus lock: a handler
+ * may then (un)register ranges itself (a PCI config write moving a BAR). */
+static bool find(struct io_bus *bus, uint64_t addr, uint32_t len, struct io_range *out)
 {
 	pthread_rwlock_rdlock(&bus->lock);
 	const struct io_range *r = lookup(bus, addr, len);
-	if (r && r->ops->read)
-		r->ops->read(r->opaque, addr - r->base, data, len);
-	else
-		memset(data, 0xff, len);
+	if (r)
+		*out = *r;
 	pthread_rwlock_unlock(&bus->lock);
-	if (!r)
-		log_debug("%s: unclaimed read of %u bytes at 0x%llx", bus->name, len,
-			  (unsigned long long)addr);
 	return r != NULL;
+}
+
+int io_bus_read(struct io_bus *bus, uint64_t addr, void *data, uint32_t len)
+{
+	struct io_range r;
+	if (find(bus, addr, len, &r) && r.ops->read) {
+		r.ops->read(r.opaque, addr - r.base, data, len);
+		return 1;
+	}
+	memset(data, 0xff, len);
+	log_debug("%s: unclaimed read of %u bytes at 0x%llx", bus->name, len,
+		  (unsigned long long)addr);
+	return 0;
 }
 
 int io_bus_write(struct io_bus *bus, uint64_t addr, const void *data, uint32_t len)
 {
-	pthread_rwlock_rdlock(&bus->lock);
-	const struct io_range *r = lookup(bus, addr, len);
-	if (r && r->ops->write)
-		r->ops->write(r->opaque, addr - r->base, data, len);
-	pthread_rwlock_unlock(&bus->lock);
-	if (!r)
-		log_debug("%s: unclaimed write of %u bytes at 0x%llx", bus->name, len,
-			  (unsigned long long)addr);
-	return r != NULL;
+	struct io_range r;
+	if (find(bus, addr, len, &r)) {
+		if (r.ops->write)
+			r.ops->write(r.opaque, addr - r.base, data, len);
+		return 1;
+	}
+	log_debug("%s: unclaimed write of %u bytes at 0x%llx", bus->name, len,
+		  (unsigned long long)addr);
+	return 0;
 }

@@ -3,7 +3,9 @@
  * Devices claim non-overlapping ranges; a vCPU exit is routed to the range's handler with the
  * offset inside the range. Unclaimed reads return all-ones, unclaimed writes are ignored (logged
  * at debug level). Safe to call from several vCPU threads at once; registration may happen while
- * vCPUs run (PCI BAR moves), guarded by a read-write lock. */
+ * vCPUs run (PCI BAR moves), guarded by a read-write lock. Handlers run without the lock, so a
+ * handler may itself register or unregister ranges; the `opaque` of an unregistered range must
+ * stay valid until the vCPUs have stopped (device objects live as long as the VM). */
 #ifndef VMM_IO_BUS_H
 #define VMM_IO_BUS_H
 

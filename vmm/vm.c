@@ -131,9 +131,25 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
+/* Unreadable files are the user's mistake: say so before any KVM work. */
+static bool files_readable(const struct vm_config *cfg)
+{
+	const char *files[] = {cfg->kernel, cfg->initrd};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i] && access(files[i], R_OK) != 0) {
+			log_error("%s %s: %s", i == 0 ? "kernel" : "initrd", files[i],
+				  strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	init_state(vm, cfg);
+	if (!files_readable(cfg))
+		return VMM_EXIT_USAGE;
 	if (vm->stop_fd < 0 || kvm_open(&vm->kvm, cfg->kvm_path))
 		return VMM_EXIT_ERROR;
 	if (vm->kvm.emulated)

@@ -101,3 +101,32 @@ Test(io_bus, unregister_frees_the_range)
 	cr_assert_eq(io_bus_register(&bus, 0x5008, 0x10, &rec_ops, &a, "again"), 0);
 	io_bus_destroy(&bus);
 }
+
+/* A handler that moves its own range, as a PCI BAR write does: must not deadlock. */
+static struct io_bus *moving_bus;
+static void move_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	(void)off;
+	(void)len;
+	uint32_t to;
+	memcpy(&to, data, 4);
+	cr_assert_eq(io_bus_unregister(moving_bus, 0x1000), 0);
+	cr_assert_eq(io_bus_register(moving_bus, to, 0x10, &rec_ops, opaque, "moved"), 0);
+}
+static const struct io_ops move_ops = {rec_read, move_write};
+static struct recorder moved;
+
+Test(io_bus, handler_may_move_its_own_range, .timeout = 10)
+{
+	struct io_bus bus;
+	io_bus_init(&bus, "test");
+	moving_bus = &bus;
+	cr_assert_eq(io_bus_register(&bus, 0x1000, 0x10, &move_ops, &moved, "m"), 0);
+	uint32_t to = 0x8000;
+	cr_assert_eq(io_bus_write(&bus, 0x1000, &to, 4), 1);
+	uint32_t v;
+	cr_assert_eq(io_bus_read(&bus, 0x1000, &v, 4), 0);
+	cr_assert_eq(io_bus_read(&bus, 0x8000, &v, 4), 1);
+	cr_assert_eq(moved.reads, 1);
+	io_bus_destroy(&bus);
+}

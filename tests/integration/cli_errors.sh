@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Bad options and bad images: a clear message on stderr and exit status 2, never a crash.
+# labels: cli
+set -u
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect STATUS PATTERN -- ARGS...: runs the VMM, checks the status and that stderr matches.
+expect() {
+	local want=$1 pattern=$2
+	shift 3
+	local err status
+	err=$(timeout 30 "$VMM" "$@" 2>&1 >/dev/null </dev/null)
+	status=$?
+	if [ "$status" -ne "$want" ] || ! grep -qiE -- "$pattern" <<<"$err"; then
+		echo "FAIL: vmm $* -> status $status (want $want), stderr: $err"
+		fail=1
+	else
+		echo "ok: vmm $* -> $status: $(head -1 <<<"$err")"
+	fi
+}
+
+expect 2 "no kernel" -- --mem 64M
+expect 2 "unrecognized|invalid option" -- --bogus
+expect 2 "not a size" -- -k x --mem lots
+expect 2 "multiple of 4K" -- -k x --mem 4097K
+expect 2 "too large" -- -k x --mem 99999G
+expect 2 "1 to 64" -- -k x --cpus 0
+expect 2 "1 to 64" -- -k x --cpus 1000
+expect 2 "stdio, none or file" -- -k x --console tty
+expect 2 "unexpected argument" -- -k x stray
+
+# Images.
+expect 2 "No such file" -- -k "$tmp/missing" --console none
+: >"$tmp/empty"
+expect 2 "empty|too small|truncated|not a|unknown" -- -k "$tmp/empty" --console none
+head -c 4096 /dev/urandom >"$tmp/garbage"
+expect 2 "neither|not a|unknown|format" -- -k "$tmp/garbage" --console none
+# A truncated test guest (ELF whose segments run past the end of the file).
+head -c 300 "$GUESTS/hello.elf" >"$tmp/truncated.elf"
+expect 2 "truncated|past|beyond|outside|malformed" -- -k "$tmp/truncated.elf" --console none
+# An ELF without the PVH note: a host program.
+expect 2 "PVH" -- -k /bin/true --console none
+# A kernel that doesn't fit: the guest is fine in 16M but its initrd isn't.
+head -c $((20 << 20)) /dev/zero >"$tmp/big.initrd"
+expect 2 "initrd|fit|RAM" -- -k "$GUESTS/hello.elf" -i "$tmp/big.initrd" --mem 16M --console none
+expect 2 "No such file" -- -k "$GUESTS/hello.elf" -i "$tmp/missing.initrd" --console none
+
+# --help documents every long option the parser knows, and exits 0.
+"$VMM" --help >"$tmp/help" || { echo "FAIL: --help status $?"; fail=1; }
+for opt in kernel initrd append mem cpus console debug-exit kvm verbose quiet help version; do
+	grep -q -- "--$opt" "$tmp/help" || { echo "FAIL: --help lacks --$opt"; fail=1; }
+done
+
+[ $fail -eq 0 ] && echo "cli_errors: all passed"
+exit $fail
