@@ -20,21 +20,21 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#define BLK_SECTOR_SIZE 512u
+#define BLK_SECTOR_SIZE	 512u
 #define BLK_SECTOR_SHIFT 9
 
 struct blk_disk {
-	char *path;	    /* for messages */
-	int fd;		    /* O_DIRECT with cache=none */
-	int fd_buffered;    /* the same file without O_DIRECT; == fd unless direct */
-	bool ro;	    /* opened O_RDONLY */
-	bool direct;	    /* cache=none */
-	bool is_blockdev;   /* S_ISBLK */
-	uint64_t sectors;   /* capacity in 512-byte sectors */
-	uint32_t blk_size;  /* logical block size, a power of two >= 512 */
-	uint32_t dio_mem;   /* O_DIRECT buffer alignment */
-	uint32_t dio_off;   /* O_DIRECT offset and length alignment */
-	uint64_t dev, ino;  /* identity of the file, for the default serial */
+	char *path;	   /* for messages */
+	int fd;		   /* O_DIRECT with cache=none */
+	int fd_buffered;   /* the same file without O_DIRECT; == fd unless direct */
+	bool ro;	   /* opened O_RDONLY */
+	bool direct;	   /* cache=none */
+	bool is_blockdev;  /* S_ISBLK */
+	uint64_t sectors;  /* capacity in 512-byte sectors */
+	uint32_t blk_size; /* logical block size, a power of two >= 512 */
+	uint32_t dio_mem;  /* O_DIRECT buffer alignment */
+	uint32_t dio_off;  /* O_DIRECT offset and length alignment */
+	uint64_t dev, ino; /* identity of the file, for the default serial */
 };
 
 /* Opens `path` (O_RDONLY when ro, else O_RDWR; O_DIRECT when direct), takes a flock (shared when

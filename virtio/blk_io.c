@@ -71,20 +71,15 @@ static void uring_complete(struct blk_io *io, struct blk_req *req, int res)
 	io->done(io->opaque, req, res);
 }
 
-static void uring_reap(struct blk_io *io, bool wait)
+/* Delivers every completion in the CQ ring now. */
+static void uring_reap(struct blk_io *io)
 {
 	struct io_uring_cqe *cqe;
-	for (;;) {
-		int r = wait ? io_uring_wait_cqe(&io->ring, &cqe) : io_uring_peek_cqe(&io->ring, &cqe);
-		if (r == -EINTR)
-			continue;
-		if (r < 0)
-			return;
+	while (io_uring_peek_cqe(&io->ring, &cqe) == 0) {
 		struct blk_req *req = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 		io_uring_cqe_seen(&io->ring, cqe);
 		uring_complete(io, req, res);
-		wait = false; /* after the first completion, take only what is there */
 	}
 }
 
@@ -174,7 +169,8 @@ void blk_io_submit(struct blk_io *io)
 		if (r == -EINTR)
 			continue;
 		if (r < 0) {
-			/* The SQEs stay in the ring; the next submit (after a completion) retries. */
+			/* The SQEs stay in the ring; the next submit (after a completion) retries.
+			 */
 			log_error("io_uring_submit: %s", strerror(-r));
 			return;
 		}
@@ -194,7 +190,7 @@ void blk_io_reap(struct blk_io *io)
 		log_debug("blk io eventfd read: %s", strerror(errno));
 #ifdef HAVE_LIBURING
 	if (io->uring)
-		uring_reap(io, false);
+		uring_reap(io);
 #endif
 }
 
@@ -202,8 +198,18 @@ void blk_io_drain(struct blk_io *io)
 {
 #ifdef HAVE_LIBURING
 	while (io->uring && io->inflight) {
-		blk_io_submit(io);
-		uring_reap(io, true);
+		/* Submits what is queued (a plain wait would sleep forever on unsubmitted SQEs)
+		 * and sleeps until at least one completion arrived. */
+		int r = io_uring_submit_and_wait(&io->ring, 1);
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			log_error("io_uring_submit_and_wait: %s (%u requests lost)", strerror(-r),
+				  io->inflight);
+			return;
+		}
+		io->queued -= (unsigned)r < io->queued ? (unsigned)r : io->queued;
+		uring_reap(io);
 	}
 #else
 	(void)io;

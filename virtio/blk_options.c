@@ -11,7 +11,7 @@
 enum { SEEN_RO = 1, SEEN_SERIAL = 2, SEEN_CACHE = 4, SEEN_DISCARD = 8, SEEN_AIO = 16 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -1,7 +1,9 @@
-/* virtio-rng (virtio 1.2 section 5.4) with an optional token-bucket rate limit. See virtio/rng.h. */
+/* virtio-rng (virtio 1.2 section 5.4) with an optional token-bucket rate limit. See virtio/rng.h.
+ */
 #include "virtio/rng.h"
 
 #include <errno.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
 #include <stdlib.h>
@@ -91,7 +93,8 @@ static uint64_t wait_ns(struct vrng *r, uint64_t want)
 {
 	uint64_t now = r->src.now_ns(r->src.opaque);
 	unsigned __int128 need =
-	    ((unsigned __int128)(want - r->tokens) * NSEC_PER_SEC + r->opts.rate - 1) / r->opts.rate;
+	    ((unsigned __int128)(want - r->tokens) * NSEC_PER_SEC + r->opts.rate - 1) /
+	    r->opts.rate;
 	uint64_t partial = now > r->last_ns ? now - r->last_ns : 0;
 
 	return need > partial ? (uint64_t)(need - partial) : 1;
@@ -101,7 +104,8 @@ static uint64_t wait_ns(struct vrng *r, uint64_t want)
 static void sleep_for(struct vrng *r, uint64_t ns)
 {
 	struct itimerspec its = {
-	    .it_value = {.tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC)},
+	    .it_value = {.tv_sec = (time_t)(ns / NSEC_PER_SEC),
+			 .tv_nsec = (long)(ns % NSEC_PER_SEC)},
 	};
 
 	if (timerfd_settime(r->timer_fd, 0, &its, NULL) < 0) {
@@ -197,7 +201,8 @@ static void serve(struct vrng *r)
 		return;
 	while (served < RNG_BUDGET && (p = next_chain(r, vq)) > 0) {
 		if (!fill_chain(r)) {
-			p = vq_unpop(vq, dev->mem, &r->chain); /* served again when the timer fires */
+			p = vq_unpop(vq, dev->mem,
+				     &r->chain); /* served again when the timer fires */
 			break;
 		}
 		p = vq_push(vq, dev->mem, &r->chain);
@@ -309,7 +314,6 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 	}
 	r->opts = o;
 	r->tokens = o.burst; /* start with a full bucket */
-	virtio_rng_set_source(&r->dev, &(struct virtio_rng_source){0});
 	r->dev = (struct virtio_dev){
 	    .name = "virtio-rng",
 	    .device_id = VIRTIO_ID_RNG,
@@ -320,6 +324,7 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 	    .ops = &rng_ops,
 	    .priv = r,
 	};
+	virtio_rng_set_source(&r->dev, &(struct virtio_rng_source){0});
 	*out = &r->dev;
 	return 0;
 }

@@ -23,10 +23,10 @@
 
 #include "virtio/device.h"
 
-#define VIRTIO_RNG_QUEUE_SIZE	 256
-#define VIRTIO_RNG_MAX_FILL	 65536u	   /* bytes given to one chain at most */
-#define VIRTIO_RNG_RETRY_NS	 10000000u /* retry after EAGAIN (entropy pool not ready) */
-#define VIRTIO_RNG_MAX_RATE	 (1ull << 30)
+#define VIRTIO_RNG_QUEUE_SIZE 256
+#define VIRTIO_RNG_MAX_FILL   65536u	/* bytes given to one chain at most */
+#define VIRTIO_RNG_RETRY_NS   10000000u /* retry after EAGAIN (entropy pool not ready) */
+#define VIRTIO_RNG_MAX_RATE   (1ull << 30)
 
 struct virtio_rng_opts {
 	uint64_t rate;	/* bytes per second; 0 = unlimited */

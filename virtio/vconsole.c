@@ -62,7 +62,10 @@ static void kick_eventfd(int fd)
 	}
 }
 
-/* ---- terminal size (5.3.4: cols, rows; valid with VIRTIO_CONSOLE_F_SIZE) ---- */
+/* ---- terminal size (5.3.4: cols, rows; valid with VIRTIO_CONSOLE_F_SIZE) ----
+ * The spec's order (cols first) is kept. Linux read the two fields swapped for years and follows
+ * the spec only since commit 5326ab737a47, so an older guest sees the size transposed (as with
+ * every VMM that follows the spec). */
 
 static void host_size(const struct console *host, uint16_t *cols, uint16_t *rows)
 {
@@ -138,10 +141,13 @@ static int next_chain(struct vconsole *vc, struct virtqueue *vq)
 }
 
 /* A guest that keeps adding buffers must not keep the device lock forever: after a budget of
- * chains, come back through our own kick eventfd (with inline kicks, at the next kick). */
+ * chains, come back through our own kick eventfd. Without an I/O thread (inline kicks), re-enable
+ * kicks so the driver's next notification brings us back. */
 static void yield_queue(struct vconsole *vc, uint16_t q)
 {
-	if (!vc->dev.inline_kicks && vc->dev.kick_fd[q] >= 0)
+	if (vc->dev.inline_kicks || vc->dev.kick_fd[q] < 0)
+		vq_enable_notify(&vc->dev.vqs[q], vc->dev.mem);
+	else
 		kick_eventfd(vc->dev.kick_fd[q]);
 }
 

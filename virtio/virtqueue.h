@@ -182,7 +182,8 @@ static inline bool vq_is_broken(const struct virtqueue *vq)
 int vq_pop(struct virtqueue *vq, const struct guest_mem *mem, struct vq_chain *chain);
 
 /* Gives back the chain returned by the latest vq_pop() (e.g. an rx buffer the device cannot fill
- * yet): the next vq_pop() returns it again. Returns 0, -VQ_E_NOT_READY or -VQ_E_NO_INFLIGHT. */
+ * yet): the next vq_pop() returns it again. Returns 0, -VQ_E_NOT_READY, -VQ_E_BROKEN or
+ * -VQ_E_NO_INFLIGHT. */
 int vq_unpop(struct virtqueue *vq, const struct guest_mem *mem, const struct vq_chain *chain);
 
 /* The completion for a chain: its id, its descriptor count and the bytes the device wrote. */

@@ -10,7 +10,7 @@
 
 #define VMM_VERSION "0.1.0"
 
-enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM };
+enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM, OPT_DISK, OPT_RNG };
 
 static const struct option long_options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -19,6 +19,8 @@ static const struct option long_options[] = {
     {"mem", required_argument, NULL, 'm'},
     {"cpus", required_argument, NULL, 'c'},
     {"console", required_argument, NULL, OPT_CONSOLE},
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"rng", optional_argument, NULL, OPT_RNG},
     {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
     {"kvm", required_argument, NULL, OPT_KVM},
     {"verbose", no_argument, NULL, 'v'},
@@ -47,12 +49,25 @@ void cli_usage(FILE *out)
 	    "  -c, --cpus N          number of vCPUs, 1-64; default 1\n"
 	    "\n"
 	    "Devices:\n"
-	    "      --console KIND    serial console (COM1, 8250/16550A) backend:\n"
-	    "                          stdio      guest output on stdout, input from stdin\n"
+	    "      --console KIND    the guest console's host side:\n"
+	    "                          stdio      COM1 (8250/16550A) on stdout, input from stdin\n"
 	    "                                     (raw terminal; Ctrl-A x quits, Ctrl-A h helps)\n"
+	    "                          virtio     a virtio-console (hvc0) on stdio; COM1 output\n"
+	    "                                     still shows early boot messages\n"
 	    "                          none       output discarded, no input\n"
 	    "                          file:PATH  output written to PATH, no input\n"
 	    "                        default stdio\n"
+	    "      --disk PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off]\n"
+	    "                        a virtio-blk disk on a raw file or block device;\n"
+	    "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
+	    "                          ro           read-only: guest writes fail, the file is\n"
+	    "                                       never written\n"
+	    "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
+	    "                          cache=none   O_DIRECT (bypass the host page cache)\n"
+	    "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
+	    "                          aio=auto|io_uring|sync  I/O engine; default auto\n"
+	    "      --rng[=rate=BYTES_PER_SEC[,burst=BYTES]]\n"
+	    "                        a virtio-rng fed from getrandom(), optionally rate limited\n"
 	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
 	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
 	    "\n"
@@ -106,12 +121,37 @@ static enum cli_result parse_console(const char *arg, struct vm_config *cfg)
 		cfg->console = CONSOLE_MODE_STDIO;
 	} else if (strcmp(arg, "none") == 0) {
 		cfg->console = CONSOLE_MODE_NONE;
+	} else if (strcmp(arg, "virtio") == 0) {
+		cfg->console = CONSOLE_MODE_STDIO;
+		cfg->virtio_console = true;
 	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
 		cfg->console = CONSOLE_MODE_FILE;
 		cfg->console_path = arg + 5;
 	} else {
-		return usage_error("--console %s: expected stdio, none or file:PATH", arg);
+		return usage_error("--console %s: expected stdio, virtio, none or file:PATH", arg);
 	}
+	return CLI_RUN;
+}
+
+static enum cli_result parse_disk(const char *arg, struct vm_config *cfg)
+{
+	char err[160];
+	if (cfg->ndisks == CLI_MAX_DISKS)
+		return usage_error("--disk %s: at most 8 disks", arg);
+	if (virtio_blk_opts_parse(arg, &cfg->disks[cfg->ndisks], err, sizeof(err))) {
+		fprintf(stderr, "vmm: --disk %s: %s\n", arg, err);
+		return CLI_EXIT_USAGE;
+	}
+	cfg->ndisks++;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_rng(const char *arg, struct vm_config *cfg)
+{
+	if (virtio_rng_parse_opts(arg, &cfg->rng_opts))
+		return usage_error("--rng=%s: expected rate=BYTES_PER_SEC[,burst=BYTES]",
+				   arg ? arg : "");
+	cfg->rng = true;
 	return CLI_RUN;
 }
 
@@ -133,6 +173,10 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return parse_cpus(arg, cfg);
 	case OPT_CONSOLE:
 		return parse_console(arg, cfg);
+	case OPT_DISK:
+		return parse_disk(arg, cfg);
+	case OPT_RNG:
+		return parse_rng(arg, cfg);
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		return CLI_RUN;
@@ -171,12 +215,23 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:vqhV", long_options, NULL)) != -1) {
 		enum cli_result r = parse_one(opt, optarg, cfg);
-		if (r != CLI_RUN)
+		if (r != CLI_RUN) {
+			cli_free(cfg);
 			return r;
+		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!cfg->kernel)
+	if (optind < argc || !cfg->kernel) {
+		cli_free(cfg);
+		if (optind < argc)
+			return usage_error("unexpected argument '%s'", argv[optind]);
 		return usage_error("%s", "no kernel given (--kernel PATH)");
+	}
 	return CLI_RUN;
+}
+
+void cli_free(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->ndisks; i++)
+		virtio_blk_opts_free(&cfg->disks[i]);
+	cfg->ndisks = 0;
 }

@@ -6,10 +6,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "virtio/blk_options.h"
+#include "virtio/rng.h"
 #include "vmm/console.h"
 
 #define CLI_MAX_CPUS	64
 #define CLI_DEFAULT_MEM (256ULL << 20)
+#define CLI_MAX_DISKS	8
 
 struct vm_config {
 	const char *kernel;
@@ -19,6 +22,11 @@ struct vm_config {
 	unsigned ncpus;
 	enum console_mode console;
 	const char *console_path; /* CONSOLE_MODE_FILE */
+	bool virtio_console; /* --console virtio: hvc0 on the host console, COM1 for early boot */
+	struct virtio_blk_opts disks[CLI_MAX_DISKS];
+	int ndisks;
+	bool rng;
+	struct virtio_rng_opts rng_opts;
 	bool debug_exit;
 	const char *kvm_path;
 	int verbosity; /* 0 = info, 1+ = debug, -1 = errors only */
@@ -29,6 +37,9 @@ enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
  * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK. */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
+
+/* Frees what cli_parse() allocated (disk paths). */
+void cli_free(struct vm_config *cfg);
 
 /* Writes the full usage text. */
 void cli_usage(FILE *out);

@@ -30,5 +30,6 @@ int main(int argc, char **argv)
 	if (status == 0)
 		status = vm_run(&vm);
 	vm_destroy(&vm);
+	cli_free(&cfg);
 	return status;
 }

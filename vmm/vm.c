@@ -58,8 +58,10 @@ static int setup_boot(struct vm *vm)
 	struct boot_config bc = {
 	    .kernel_path = cfg->kernel,
 	    .initrd_path = cfg->initrd,
-	    .cmdline = cfg->append,
+	    .cmdline = vm->cmdline,
 	    .ncpus = (int)vm->ncpus,
+	    .irqs = vm->virtio->irqs,
+	    .nirqs = vm->virtio->count,
 	};
 	struct boot_entry entry;
 	int err = boot_load(&vm->mem, &bc, &entry);
@@ -195,7 +197,7 @@ int vm_run(struct vm *vm)
 {
 	sigset_t set;
 	int sig_fd = block_stop_signals(&set);
-	if (vcpu_install_kick_handler() || vm_devices_start(vm) || vm_virtio_start(vm)) {
+	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_devices_start(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {

@@ -58,6 +58,8 @@ int vm_devices_create(struct vm *vm);
 int vm_devices_start(struct vm *vm);
 void vm_devices_stop(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+/* The host console behind COM1 (and a virtio-console). */
+struct console *vm_devices_console(struct vm *vm);
 
 /* The virtio devices the configuration asks for (vmm/vm_virtio_devices.c). */
 int vm_virtio_create_devices(struct vm *vm);

@@ -8,7 +8,7 @@ enum vmm_exit_status {
 	VMM_EXIT_OK = 0,	  /* guest powered off or reset itself */
 	VMM_EXIT_ERROR = 1,	  /* VMM or KVM failure, internal error, bad exit */
 	VMM_EXIT_USAGE = 2,	  /* bad command line, image or configuration */
-	VMM_EXIT_TRIPLE_FAULT = 3 /* guest triple-faulted (KVM_EXIT_SHUTDOWN) */
+	VMM_EXIT_TRIPLE_FAULT = 4 /* guest triple-faulted (KVM_EXIT_SHUTDOWN) */
 				  /* isa-debug-exit: (value << 1) | 1, always odd */
 };
 

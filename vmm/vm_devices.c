@@ -109,6 +109,11 @@ int vm_devices_create(struct vm *vm)
 	return err;
 }
 
+struct console *vm_devices_console(struct vm *vm)
+{
+	return &vm->devices->console;
+}
+
 int vm_devices_start(struct vm *vm)
 {
 	int err = console_start(&vm->devices->console);

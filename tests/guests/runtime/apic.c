@@ -4,15 +4,24 @@
 #include "io.h"
 #include "trap.h"
 
-#define SVR_ENABLE     (1u << 8)
-#define LVT_MASKED     (1u << 16)
-#define TIMER_DIV_16   0x3
-#define IOAPIC_REGSEL  0x00
-#define IOAPIC_WINDOW  0x10
-#define IOAPIC_VER     0x01
-#define IOAPIC_REDTBL  0x10
+#define SVR_ENABLE    (1u << 8)
+#define LVT_MASKED    (1u << 16)
+#define TIMER_DIV_16  0x3
+#define IOAPIC_REGSEL 0x00
+#define IOAPIC_WINDOW 0x10
+#define IOAPIC_VER    0x01
+#define IOAPIC_REDTBL 0x10
 /* Ticks per millisecond of the LAPIC timer after divide-by-16 on a 1 GHz APIC bus (KVM). */
 #define TIMER_TICKS_PER_MS (1000000u / 16)
+
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xA1
+
+void pic_disable(void)
+{
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
+}
 
 uint32_t lapic_read(uint32_t reg)
 {
@@ -102,7 +111,8 @@ bool irq_wait(unsigned vector, uint64_t *seen, uint32_t timeout_ms)
 	bool got = false;
 
 	cli();
-	lapic_timer_oneshot(LAPIC_WATCHDOG_VECTOR, ticks > 0xffffffffu ? 0xffffffffu : (uint32_t)ticks);
+	lapic_timer_oneshot(LAPIC_WATCHDOG_VECTOR,
+			    ticks > 0xffffffffu ? 0xffffffffu : (uint32_t)ticks);
 	for (;;) {
 		if (irq_count(vector) > *seen) {
 			got = true;

@@ -6,17 +6,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LAPIC_BASE   0xFEE00000ULL
-#define IOAPIC_BASE  0xFEC00000ULL
+#define LAPIC_BASE  0xFEE00000ULL
+#define IOAPIC_BASE 0xFEC00000ULL
 
-#define LAPIC_ID        0x020
-#define LAPIC_VERSION   0x030
-#define LAPIC_TPR       0x080
-#define LAPIC_EOI       0x0B0
-#define LAPIC_SVR       0x0F0
-#define LAPIC_ESR       0x280
-#define LAPIC_ICR_LO    0x300
-#define LAPIC_ICR_HI    0x310
+#define LAPIC_ID	0x020
+#define LAPIC_VERSION	0x030
+#define LAPIC_TPR	0x080
+#define LAPIC_EOI	0x0B0
+#define LAPIC_SVR	0x0F0
+#define LAPIC_ESR	0x280
+#define LAPIC_ICR_LO	0x300
+#define LAPIC_ICR_HI	0x310
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_LVT_LINT1 0x360
@@ -29,17 +29,21 @@
 #define LAPIC_WATCHDOG_VECTOR 0xFE /* irq_wait()'s timeout */
 
 /* ICR delivery modes and shorthands (SDM vol. 3 figure 11-12). */
-#define ICR_INIT            (5u << 8)
-#define ICR_STARTUP         (6u << 8)
-#define ICR_FIXED           (0u << 8)
+#define ICR_INIT	    (5u << 8)
+#define ICR_STARTUP	    (6u << 8)
+#define ICR_FIXED	    (0u << 8)
 #define ICR_LEVEL_ASSERT    (1u << 14)
 #define ICR_DELIVERY_STATUS (1u << 12)
 #define ICR_ALL_BUT_SELF    (3u << 18)
 
 /* IOAPIC redirection entry bits (82093AA section 3.2.4). */
-#define IOAPIC_LEVEL      (1u << 15)
+#define IOAPIC_LEVEL	  (1u << 15)
 #define IOAPIC_ACTIVE_LOW (1u << 13)
-#define IOAPIC_MASKED     (1u << 16)
+#define IOAPIC_MASKED	  (1u << 16)
+
+/* Masks both legacy 8259 PICs: firmware (SeaBIOS on q35) leaves the master PIC at vector 8, so
+ * its timer IRQ would arrive as a bogus #DF as soon as interrupts are enabled. Done at boot. */
+void pic_disable(void);
 
 uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t val);
@@ -67,6 +71,7 @@ void ioapic_mask(unsigned pin);
 /* Waits with `sti; hlt` until `vector` fires at least once more than `*seen` (pass the value of
  * irq_count(vector) taken BEFORE triggering the device), or until about `timeout_ms` elapse
  * (LAPIC timer watchdog; KVM's APIC bus runs at 1 GHz, so the timeout is approximate elsewhere).
+ * The watchdog owns the LAPIC timer: don't wait for LAPIC-timer interrupts with irq_wait().
  * Updates *seen; returns true if the interrupt came. Returns with interrupts disabled. */
 bool irq_wait(unsigned vector, uint64_t *seen, uint32_t timeout_ms);
 

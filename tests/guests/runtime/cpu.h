@@ -64,7 +64,9 @@ static inline uint64_t rdtsc(void)
 
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
 }
 
 /* Busy-waits about `us` microseconds using the TSC (frequency from CPUID 0x15/0x16 when given,

@@ -1,4 +1,5 @@
 /* The runtime's C entry: called by start.S on the BSP in long mode. */
+#include "apic.h"
 #include "pvh.h"
 #include "serial.h"
 #include "test.h"
@@ -12,6 +13,7 @@ void runtime_main(uint32_t start_info_paddr)
 
 	serial_init();
 	trap_init();
+	pic_disable();
 	if (pvh_init(start_info_paddr) < 0)
 		guest_exit(GUEST_EXIT_FAIL);
 	printf("runtime: start_info 0x%x cmdline \"%s\"\n", start_info_paddr, pvh_cmdline());

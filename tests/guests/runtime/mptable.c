@@ -4,10 +4,11 @@
 #include <stdbool.h>
 
 #include "io.h"
+#include "printf.h"
 #include "string.h"
 
 #define MPC_ENTRY_PROCESSOR 0
-#define MPC_CPU_ENABLED     0x01
+#define MPC_CPU_ENABLED	    0x01
 
 /* MP floating pointer structure (MP spec 1.4 section 4.1). */
 struct mpf {
@@ -82,8 +83,7 @@ int mptable_count_cpus(void)
 	if (!f || !f->config_paddr || f->config_paddr >= 0x100000)
 		return -1;
 	h = phys_ptr(f->config_paddr);
-	if (memcmp(h->signature, "PCMP", 4) || h->length < sizeof(*h) ||
-	    !checksum_ok(h, h->length))
+	if (memcmp(h->signature, "PCMP", 4) || h->length < sizeof(*h) || !checksum_ok(h, h->length))
 		return -1;
 	e = (const uint8_t *)(h + 1);
 	end = (const uint8_t *)h + h->length;
@@ -94,6 +94,8 @@ int mptable_count_cpus(void)
 				return -1;
 			if (e[3] & MPC_CPU_ENABLED)
 				n++;
+			else
+				printf("mptable: processor entry APIC ID %u is disabled\n", e[1]);
 			e += 20;
 		} else {
 			e += 8;

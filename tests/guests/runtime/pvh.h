@@ -12,7 +12,7 @@
 #define HVM_START_MAGIC_VALUE 0x336ec578
 
 struct hvm_start_info {
-	uint32_t magic;   /* HVM_START_MAGIC_VALUE */
+	uint32_t magic;	  /* HVM_START_MAGIC_VALUE */
 	uint32_t version; /* 0: up to rsdp_paddr; 1: adds the memory map */
 	uint32_t flags;
 	uint32_t nr_modules;
@@ -32,13 +32,13 @@ struct hvm_modlist_entry {
 };
 
 /* Types as in the E820 / ACPI address range types (start_info.h XEN_HVM_MEMMAP_TYPE_*). */
-#define HVM_MEMMAP_TYPE_RAM      1
+#define HVM_MEMMAP_TYPE_RAM	 1
 #define HVM_MEMMAP_TYPE_RESERVED 2
-#define HVM_MEMMAP_TYPE_ACPI     3
-#define HVM_MEMMAP_TYPE_NVS      4
+#define HVM_MEMMAP_TYPE_ACPI	 3
+#define HVM_MEMMAP_TYPE_NVS	 4
 #define HVM_MEMMAP_TYPE_UNUSABLE 5
 #define HVM_MEMMAP_TYPE_DISABLED 6
-#define HVM_MEMMAP_TYPE_PMEM     7
+#define HVM_MEMMAP_TYPE_PMEM	 7
 
 struct hvm_memmap_table_entry {
 	uint64_t addr;

@@ -2,7 +2,7 @@
 
 #include "io.h"
 
-#define COM1     0x3F8
+#define COM1	 0x3F8
 #define UART_THR 0 /* transmit holding register (DLAB=0) */
 #define UART_IER 1
 #define UART_FCR 2
@@ -12,9 +12,9 @@
 #define UART_DLL 0 /* divisor latch (DLAB=1) */
 #define UART_DLM 1
 
-#define LCR_8N1  0x03
-#define LCR_DLAB 0x80
-#define LSR_THRE 0x20
+#define LCR_8N1	    0x03
+#define LCR_DLAB    0x80
+#define LSR_THRE    0x20
 #define MCR_DTR_RTS 0x03
 
 void serial_init(void)

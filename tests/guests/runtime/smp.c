@@ -2,19 +2,20 @@
 
 #include "apic.h"
 #include "cpu.h"
+#include "io.h"
 #include "printf.h"
 #include "pvh.h"
 #include "string.h"
 #include "trap.h"
 
-#define PAGE_SIZE     0x1000ULL
-#define LOW_MEM_LIMIT 0x9F000ULL /* below the EBDA / MP table area */
+#define PAGE_SIZE	  0x1000ULL
+#define LOW_MEM_LIMIT	  0x9F000ULL /* below the EBDA / MP table area */
+#define EXTRA_AP_GRACE_US 20000
 
 extern char smp_trampoline_start[], smp_trampoline_end[];
-extern char __image_start[], __image_end[];
 
 static struct smp_cpu cpus[SMP_MAX_CPUS];
-static volatile uint32_t ap_checked_in;
+static volatile uint32_t ap_checked_in, ap_done;
 static void (*volatile ap_fn)(unsigned index);
 static uint64_t trampoline_addr;
 
@@ -34,10 +35,20 @@ void smp_ap_main(unsigned index)
 	trap_load_idt();
 	lapic_init();
 	cpus[index].apic_id = lapic_id();
-	if (ap_fn)
-		ap_fn(index);
 	cpus[index].online = 1;
 	__atomic_add_fetch(&ap_checked_in, 1, __ATOMIC_RELEASE);
+	if (ap_fn)
+		ap_fn(index);
+	__atomic_add_fetch(&ap_done, 1, __ATOMIC_RELEASE);
+}
+
+static uint32_t wait_count(volatile uint32_t *count, uint32_t want, uint32_t timeout_ms)
+{
+	uint64_t deadline = rdtsc() + (uint64_t)timeout_ms * 1000 * tsc_per_us();
+
+	while (__atomic_load_n(count, __ATOMIC_ACQUIRE) < want && rdtsc() < deadline)
+		cpu_relax();
+	return __atomic_load_n(count, __ATOMIC_ACQUIRE);
 }
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -99,21 +110,22 @@ int smp_start_aps(unsigned expected, void (*fn)(unsigned index), uint32_t timeou
 		return -1;
 	}
 	trampoline_addr = page;
-	memcpy((void *)(uintptr_t)page, smp_trampoline_start, len);
+	memcpy(phys_ptr(page), smp_trampoline_start, len);
 	ap_fn = fn;
 	lapic_init();
 
 	lapic_send_ipi(0, ICR_INIT | ICR_LEVEL_ASSERT | ICR_ALL_BUT_SELF);
 	delay_us(10000);
-	for (int i = 0; i < 2 && ap_checked_in < expected; i++) {
+	/* Always at least one SIPI, so that APs nobody expected still show up and are counted. */
+	for (int i = 0; i < 2 && (i == 0 || ap_checked_in < expected); i++) {
 		lapic_send_ipi(0, ICR_STARTUP | ICR_ALL_BUT_SELF | (uint32_t)(page >> 12));
 		delay_us(200);
 	}
 
-	uint64_t deadline = rdtsc() + (uint64_t)timeout_ms * 1000 * tsc_per_us();
-	while (__atomic_load_n(&ap_checked_in, __ATOMIC_ACQUIRE) < expected && rdtsc() < deadline)
-		cpu_relax();
-	/* Give any unexpected extra AP a moment to show up too, so surplus CPUs are noticed. */
-	delay_us(1000);
+	wait_count(&ap_checked_in, expected, timeout_ms);
+	/* Give any unexpected extra AP time to show up too, so surplus CPUs are noticed. */
+	delay_us(EXTRA_AP_GRACE_US);
+	/* Let the APs finish fn (their output included) before the caller goes on. */
+	wait_count(&ap_done, ap_checked_in, timeout_ms);
 	return (int)__atomic_load_n(&ap_checked_in, __ATOMIC_ACQUIRE);
 }

@@ -15,8 +15,9 @@ struct smp_cpu {
 	volatile uint32_t online;
 };
 
-/* Starts every AP and waits up to timeout_ms for `expected` of them to check in. Each AP loads
- * the IDT, enables its LAPIC, records its APIC ID, runs fn(index) if fn, then halts forever.
+/* Starts every AP and waits up to timeout_ms for `expected` of them to check in (plus 20 ms for
+ * unexpected extra ones). Each AP loads the IDT, enables its LAPIC, records its APIC ID, checks in,
+ * runs fn(index) if fn (the BSP waits for these to finish, up to timeout_ms), then halts forever.
  * Returns how many APs checked in (may exceed `expected` if more exist), or -1 if no page below
  * 1 MiB could hold the trampoline. BSP only, once. */
 int smp_start_aps(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms);

@@ -13,10 +13,10 @@
 
 #include "printf.h"
 
-#define GUEST_EXIT_PASS      0x00
-#define GUEST_EXIT_FAIL      0x10
+#define GUEST_EXIT_PASS	     0x00
+#define GUEST_EXIT_FAIL	     0x10
 #define GUEST_EXIT_EXCEPTION 0x11
-#define DEBUG_EXIT_PORT      0xf4
+#define DEBUG_EXIT_PORT	     0xf4
 
 /* Every guest defines this; returning 0 passes, anything else fails. Runs on the BSP, ring 0,
  * with interrupts disabled, the IDT loaded and COM1 ready. */
@@ -28,12 +28,12 @@ _Noreturn void guest_exit(uint32_t code);
 
 /* Prints "FAIL: file:line: message" and exits with GUEST_EXIT_FAIL. */
 _Noreturn void test_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define TEST_ASSERT(cond)                                                                          \
 	do {                                                                                       \
 		if (!(cond))                                                                       \
-			test_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);             \
+			test_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);              \
 	} while (0)
 
 #define TEST_ASSERT_MSG(cond, ...)                                                                 \
@@ -47,7 +47,7 @@ _Noreturn void test_fail(const char *file, int line, const char *fmt, ...)
 	do {                                                                                       \
 		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                   \
 		if (a_ != b_)                                                                      \
-			test_fail(__FILE__, __LINE__, "%s == %s: 0x%llx != 0x%llx", #a, #b,       \
+			test_fail(__FILE__, __LINE__, "%s == %s: 0x%llx != 0x%llx", #a, #b,        \
 				  (unsigned long long)a_, (unsigned long long)b_);                 \
 	} while (0)
 

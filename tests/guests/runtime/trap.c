@@ -12,7 +12,7 @@
 #define ISR_STUB_SIZE  16
 #define GATE_INTERRUPT 0x8E /* present, DPL 0, 64-bit interrupt gate */
 #define GATE_DPL3      0x60
-#define IST_DF         1 /* #DF runs on its own stack: it often means the stack is gone */
+#define IST_DF	       1 /* #DF runs on its own stack: it often means the stack is gone */
 
 struct idt_gate {
 	uint16_t offset_lo;
@@ -54,8 +54,8 @@ static struct fault_info *catch_info;
 static volatile int in_fatal;
 
 static const char *const exception_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
-	"#NP", "#SS", "#GP", "#PF", "RSV", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
+    "#NP", "#SS", "#GP", "#PF", "RSV", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
 const char *exception_name(unsigned vector)
@@ -70,12 +70,12 @@ static void set_gate(unsigned vec, uint8_t type_attr, uint8_t ist)
 	uint64_t addr = (uint64_t)(uintptr_t)isr_stubs + (uint64_t)vec * ISR_STUB_SIZE;
 
 	idt[vec] = (struct idt_gate){
-		.offset_lo = (uint16_t)addr,
-		.selector = SEL_KERNEL_CS,
-		.ist = ist,
-		.type_attr = type_attr,
-		.offset_mid = (uint16_t)(addr >> 16),
-		.offset_hi = (uint32_t)(addr >> 32),
+	    .offset_lo = (uint16_t)addr,
+	    .selector = SEL_KERNEL_CS,
+	    .ist = ist,
+	    .type_attr = type_attr,
+	    .offset_mid = (uint16_t)(addr >> 16),
+	    .offset_hi = (uint32_t)(addr >> 32),
 	};
 }
 
@@ -148,7 +148,9 @@ static _Noreturn void fatal_exception(const struct trap_frame *f, uint64_t cr2)
 {
 	if (__atomic_exchange_n(&in_fatal, 1, __ATOMIC_ACQUIRE)) {
 		/* A second fault while reporting: leave without printing. */
-		__asm__ volatile("outl %0, %1" : : "a"(GUEST_EXIT_EXCEPTION), "Nd"(DEBUG_EXIT_PORT));
+		__asm__ volatile("outl %0, %1"
+				 :
+				 : "a"(GUEST_EXIT_EXCEPTION), "Nd"(DEBUG_EXIT_PORT));
 		for (;;)
 			__asm__ volatile("cli; hlt");
 	}
@@ -158,12 +160,11 @@ static _Noreturn void fatal_exception(const struct trap_frame *f, uint64_t cr2)
 	       (unsigned long long)f->error_code, (unsigned long long)f->rip,
 	       (unsigned long long)cr2);
 	printf("  cs 0x%llx rflags 0x%llx rsp 0x%llx ss 0x%llx%s\n", (unsigned long long)f->cs,
-	       (unsigned long long)f->rflags, (unsigned long long)f->rsp,
-	       (unsigned long long)f->ss, (f->cs & 3) ? " (ring 3)" : "");
+	       (unsigned long long)f->rflags, (unsigned long long)f->rsp, (unsigned long long)f->ss,
+	       (f->cs & 3) ? " (ring 3)" : "");
 	printf("  rax 0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx rsi 0x%llx rdi 0x%llx\n",
-	       (unsigned long long)f->rax, (unsigned long long)f->rbx,
-	       (unsigned long long)f->rcx, (unsigned long long)f->rdx,
-	       (unsigned long long)f->rsi, (unsigned long long)f->rdi);
+	       (unsigned long long)f->rax, (unsigned long long)f->rbx, (unsigned long long)f->rcx,
+	       (unsigned long long)f->rdx, (unsigned long long)f->rsi, (unsigned long long)f->rdi);
 	guest_exit(GUEST_EXIT_EXCEPTION);
 }
 
@@ -189,11 +190,11 @@ static void handle_exception(struct trap_frame *f)
 
 	if (catch_ctx) {
 		*catch_info = (struct fault_info){
-			.vector = (uint32_t)f->vector,
-			.error_code = f->error_code,
-			.rip = f->rip,
-			.cr2 = cr2,
-			.user = (f->cs & 3) != 0,
+		    .vector = (uint32_t)f->vector,
+		    .error_code = f->error_code,
+		    .rip = f->rip,
+		    .cr2 = cr2,
+		    .user = (f->cs & 3) != 0,
 		};
 		guest_longjmp(catch_ctx, 1);
 	}

@@ -29,7 +29,8 @@ void user_gate(struct trap_frame *f)
 		in_user = false;
 		guest_longjmp(&user_ctx, 1);
 	case USER_OP_PRINT:
-		printf_write((const char *)f->rdi, f->rsi < USER_PRINT_MAX ? f->rsi : USER_PRINT_MAX);
+		printf_write((const char *)f->rdi,
+			     f->rsi < USER_PRINT_MAX ? f->rsi : USER_PRINT_MAX);
 		return;
 	}
 	printf("runtime: unknown ring-3 gate operation %llu ignored\n", (unsigned long long)f->rax);

@@ -7,10 +7,10 @@
  * there, and returns its result when fn returns: the trampoline then executes `int $0x80` (a DPL-3
  * interrupt gate, USER_OP_RETURN), whose handler longjmps back to run_user()'s ring-0 frame. No
  * `syscall`/`sysret` (they may fault on such hosts) and no other `int n` (kvm_pvm raises #UD for
- * any but int 0x80 and int3 from ring 3). All memory is mapped user-accessible, so fn may touch anything
- * (including MMIO). RFLAGS.IF in ring 3 is the caller's. printf() works in ring 3 (through a DPL-3
- * gate, see printf.h). Port I/O from ring 3 raises #GP; USER_IOPL3 asks for IOPL 3, which real
- * hardware and QEMU honour but kvm_pvm does not (it still raises #GP). A fault in ring 3 is
+ * any but int 0x80 and int3 from ring 3). All memory is mapped user-accessible, so fn may touch
+ * anything (including MMIO). RFLAGS.IF in ring 3 is the caller's. printf() works in ring 3 (through
+ * a DPL-3 gate, see printf.h). Port I/O from ring 3 raises #GP; USER_IOPL3 asks for IOPL 3, which
+ * real hardware and QEMU honour but kvm_pvm does not (it still raises #GP). A fault in ring 3 is
  * reported like any other (or caught by an enclosing catch_fault()). BSP only, not reentrant. */
 #ifndef GUEST_USER_H
 #define GUEST_USER_H

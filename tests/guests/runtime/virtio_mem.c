@@ -1,0 +1,58 @@
+#include "virtio_mem.h"
+
+#include <stdbool.h>
+
+#include "printf.h"
+#include "pvh.h"
+
+#define POOL_ALIGN (1u << 20)
+
+extern char __image_end[];
+
+static uint64_t pool_next, pool_end;
+
+/* True when [start, end) lies inside one RAM entry of the PVH memory map. */
+static bool is_ram(uint64_t start, uint64_t end)
+{
+	uint32_t n;
+	const struct hvm_memmap_table_entry *m = pvh_memmap(&n);
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (m[i].type == HVM_MEMMAP_TYPE_RAM && m[i].addr <= start &&
+		    end - m[i].addr <= m[i].size)
+			return true;
+	}
+	return false;
+}
+
+static bool pool_init(void)
+{
+	uint64_t start =
+	    ((uint64_t)(uintptr_t)__image_end + POOL_ALIGN - 1) & ~(uint64_t)(POOL_ALIGN - 1);
+
+	if (!is_ram(start, start + VIRTIO_MEM_POOL)) {
+		printf("virtio_mem: 0x%llx + %u MiB is not RAM (give the guest more memory)\n",
+		       (unsigned long long)start, VIRTIO_MEM_POOL >> 20);
+		return false;
+	}
+	pool_next = start;
+	pool_end = start + VIRTIO_MEM_POOL;
+	return true;
+}
+
+void *virtio_alloc(size_t size, size_t align)
+{
+	uint64_t at;
+
+	if (!pool_end && !pool_init())
+		return NULL;
+	if (align < 16 || (align & (align - 1)))
+		align = 16;
+	at = (pool_next + align - 1) & ~(uint64_t)(align - 1);
+	if (at > pool_end || size > pool_end - at) {
+		printf("virtio_mem: pool exhausted (%zu bytes asked)\n", size);
+		return NULL;
+	}
+	pool_next = at + size;
+	return (void *)(uintptr_t)at;
+}

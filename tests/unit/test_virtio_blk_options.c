@@ -1,0 +1,123 @@
+/* Tests of the --disk option string parser (virtio/blk_options.c). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "virtio/blk_options.h"
+
+static struct virtio_blk_opts o;
+static char err[200];
+
+static int parse(const char *spec)
+{
+	return virtio_blk_opts_parse(spec, &o, err, sizeof(err));
+}
+
+static void teardown(void)
+{
+	virtio_blk_opts_free(&o);
+}
+
+TestSuite(blk_opts, .fini = teardown);
+
+Test(blk_opts, path_only_gives_defaults)
+{
+	cr_assert_eq(parse("/tmp/disk.img"), 0);
+	cr_assert_str_eq(o.path, "/tmp/disk.img");
+	cr_assert_not(o.ro);
+	cr_assert_not(o.has_serial);
+	cr_assert_eq(o.cache, VIRTIO_BLK_CACHE_WRITEBACK);
+	cr_assert_not(o.discard);
+	cr_assert_eq(o.aio, VIRTIO_BLK_AIO_AUTO);
+	cr_assert_str_eq(err, "");
+}
+
+Test(blk_opts, all_options)
+{
+	cr_assert_eq(parse("img,ro,serial=SN-1,cache=none,discard=on,aio=sync"), 0);
+	cr_assert_str_eq(o.path, "img");
+	cr_assert(o.ro);
+	cr_assert(o.has_serial);
+	cr_assert_str_eq(o.serial, "SN-1");
+	cr_assert_eq(o.cache, VIRTIO_BLK_CACHE_NONE);
+	cr_assert(o.discard);
+	cr_assert_eq(o.aio, VIRTIO_BLK_AIO_SYNC);
+}
+
+Test(blk_opts, explicit_defaults_and_io_uring)
+{
+	cr_assert_eq(parse("a.img,cache=writeback,discard=off,aio=io_uring"), 0);
+	cr_assert_eq(o.cache, VIRTIO_BLK_CACHE_WRITEBACK);
+	cr_assert_not(o.discard);
+	cr_assert_eq(o.aio, VIRTIO_BLK_AIO_IO_URING);
+}
+
+Test(blk_opts, serial_of_exactly_20_bytes_is_accepted)
+{
+	cr_assert_eq(parse("d,serial=01234567890123456789"), 0);
+	cr_assert_str_eq(o.serial, "01234567890123456789");
+}
+
+Test(blk_opts, serial_of_21_bytes_is_refused)
+{
+	cr_assert_eq(parse("d,serial=012345678901234567890"), -EINVAL);
+	cr_assert_not_null(strstr(err, "longer than 20 bytes"), "%s", err);
+	cr_assert_null(o.path);
+}
+
+Test(blk_opts, empty_serial_is_allowed)
+{
+	cr_assert_eq(parse("d,serial="), 0);
+	cr_assert(o.has_serial);
+	cr_assert_str_eq(o.serial, "");
+}
+
+Test(blk_opts, empty_path_is_refused)
+{
+	cr_assert_eq(parse(""), -EINVAL);
+	cr_assert_not_null(strstr(err, "empty disk path"), "%s", err);
+	cr_assert_eq(parse(",ro"), -EINVAL);
+	cr_assert_not_null(strstr(err, "empty disk path"), "%s", err);
+	cr_assert_eq(virtio_blk_opts_parse(NULL, &o, err, sizeof(err)), -EINVAL);
+}
+
+Test(blk_opts, unknown_key_is_named)
+{
+	cr_assert_eq(parse("d,bogus=1"), -EINVAL);
+	cr_assert_not_null(strstr(err, "unknown option 'bogus'"), "%s", err);
+}
+
+Test(blk_opts, bad_values_are_named)
+{
+	cr_assert_eq(parse("d,cache=directsync"), -EINVAL);
+	cr_assert_not_null(strstr(err, "cache=directsync"), "%s", err);
+	cr_assert_eq(parse("d,discard=yes"), -EINVAL);
+	cr_assert_not_null(strstr(err, "discard=yes"), "%s", err);
+	cr_assert_eq(parse("d,aio=threads"), -EINVAL);
+	cr_assert_not_null(strstr(err, "aio=threads"), "%s", err);
+	cr_assert_eq(parse("d,cache"), -EINVAL);
+	cr_assert_eq(parse("d,serial"), -EINVAL);
+	cr_assert_not_null(strstr(err, "needs a value"), "%s", err);
+	cr_assert_eq(parse("d,ro=on"), -EINVAL);
+	cr_assert_not_null(strstr(err, "takes no value"), "%s", err);
+}
+
+Test(blk_opts, stray_comma_and_repeated_key_are_refused)
+{
+	cr_assert_eq(parse("d,"), -EINVAL);
+	cr_assert_not_null(strstr(err, "empty option"), "%s", err);
+	cr_assert_eq(parse("d,,ro"), -EINVAL);
+	cr_assert_eq(parse("d,ro,ro"), -EINVAL);
+	cr_assert_not_null(strstr(err, "given twice"), "%s", err);
+	cr_assert_eq(parse("d,cache=none,cache=writeback"), -EINVAL);
+}
+
+Test(blk_opts, small_error_buffer_is_not_overrun)
+{
+	char small[8];
+	memset(small, 'x', sizeof(small));
+	cr_assert_eq(virtio_blk_opts_parse("d,bogus", &o, small, 4), -EINVAL);
+	cr_assert_eq(small[3], '\0');
+	cr_assert_eq(small[4], 'x');
+	cr_assert_eq(virtio_blk_opts_parse("d,bogus", &o, NULL, 0), -EINVAL);
+}

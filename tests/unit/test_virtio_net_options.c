@@ -1,0 +1,93 @@
+/* The --net option parser (virtio/net_options.h). */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "virtio/net_options.h"
+
+static struct virtio_net_opts o;
+
+Test(net_options, tap_with_mac)
+{
+	const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+
+	cr_assert_eq(virtio_net_parse_opts("tap=vmtap0,mac=52:54:00:AB:cd:ef", &o), 0);
+	cr_expect_eq(o.kind, VIRTIO_NET_TAP);
+	cr_expect_str_eq(o.ifname, "vmtap0");
+	cr_expect(o.has_mac);
+	cr_expect_arr_eq(o.mac, mac, 6);
+	cr_expect_eq(o.nhostfwd, 0);
+}
+
+Test(net_options, tapfd)
+{
+	cr_assert_eq(virtio_net_parse_opts("tapfd=3", &o), 0);
+	cr_expect_eq(o.kind, VIRTIO_NET_TAPFD);
+	cr_expect_eq(o.tapfd, 3);
+	cr_expect_not(o.has_mac);
+}
+
+Test(net_options, user_with_forwards)
+{
+	cr_assert_eq(virtio_net_parse_opts("user,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:"
+					   "5353-10.0.2.16:53,hostfwd=::8080-:80",
+					   &o),
+		     0);
+	cr_expect_eq(o.kind, VIRTIO_NET_USER);
+	cr_assert_eq(o.nhostfwd, 3);
+	cr_expect_not(o.hostfwd[0].udp);
+	cr_expect_eq(o.hostfwd[0].host_addr, 0);
+	cr_expect_eq(o.hostfwd[0].host_port, 2222);
+	cr_expect_eq(o.hostfwd[0].guest_addr, 0);
+	cr_expect_eq(o.hostfwd[0].guest_port, 22);
+	cr_expect(o.hostfwd[1].udp);
+	cr_expect_eq(o.hostfwd[1].host_addr, htonl(0x7f000001));
+	cr_expect_eq(o.hostfwd[1].guest_addr, htonl(0x0a000210));
+	cr_expect_eq(o.hostfwd[1].guest_port, 53);
+	cr_expect_not(o.hostfwd[2].udp);
+	cr_expect_eq(o.hostfwd[2].host_port, 8080);
+}
+
+Test(net_options, errors)
+{
+	const char *bad[] = {
+	    "",
+	    "bridge=br0",
+	    "tap=",
+	    "tap=averyveryverylongname",
+	    "tap=a/b",
+	    "tapfd=-1",
+	    "tapfd=x",
+	    "user,mac=52:54:00:12:34",
+	    "user,mac=53:54:00:12:34:56", /* multicast */
+	    "user,mac=52:54:00:12:34:5g",
+	    "user,mac=52:54:00:12:34:56,mac=52:54:00:12:34:57",
+	    "user,hostfwd=tcp::0-:22",
+	    "user,hostfwd=tcp::2222-:65536",
+	    "user,hostfwd=sctp::1-:2",
+	    "user,hostfwd=tcp::2222:22",
+	    "user,hostfwd=tcp:1.2.3:2222-:22",
+	    "tap=t0,hostfwd=tcp::2222-:22",
+	    "user,,mac=52:54:00:12:34:56",
+	    "user,",
+	    "user,speed=10",
+	    "user,mac",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(virtio_net_parse_opts(bad[i], &o), -EINVAL, "'%s' accepted", bad[i]);
+	cr_expect_eq(virtio_net_parse_opts(NULL, &o), -EINVAL);
+}
+
+Test(net_options, hostfwd_limit)
+{
+	char spec[2048] = "user";
+
+	for (int i = 0; i < VIRTIO_NET_MAX_HOSTFWD; i++)
+		sprintf(spec + strlen(spec), ",hostfwd=tcp::%d-:22", 2000 + i);
+	cr_expect_eq(virtio_net_parse_opts(spec, &o), 0);
+	cr_expect_eq(o.nhostfwd, VIRTIO_NET_MAX_HOSTFWD);
+	strcat(spec, ",hostfwd=tcp::3000-:22");
+	cr_expect_eq(virtio_net_parse_opts(spec, &o), -EINVAL);
+}

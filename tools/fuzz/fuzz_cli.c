@@ -1,0 +1,84 @@
+/* libFuzzer target: the command line (vmm/cli.c) and the number parsers (vmm/parse.c).
+ * The input is split at NUL bytes into argv[1..] (argv[0] = "vmm"); every argument is also
+ * given to parse_size() and parse_uint() with bounds from the input's first bytes.
+ * Invariants: an accepted command line has a kernel, 1-64 cpus and a RAM size of at least
+ * 2 MiB, a multiple of 4 KiB, at most 1 TiB; an accepted number lies within its bounds.
+ * Usage and --help text go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's
+ * -close_fd_mask=2 hides them). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/fuzz/fuzz_input.h"
+#include "tools/fuzz/fuzz_mem.h"
+#include "vmm/cli.h"
+#include "vmm/layout.h"
+#include "vmm/parse.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_ARGS 32
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	if (!freopen("/dev/null", "w", stdout))
+		abort();
+	return 0;
+}
+
+static void check_numbers(const char *s, uint64_t unit_sel, uint64_t lo, uint64_t hi)
+{
+	static const uint64_t units[] = {1, 1024, 1 << 20, 1 << 30};
+	uint64_t v = 0;
+	int r = parse_size(s, units[unit_sel % 4], &v);
+	FZ_ASSERT(r == 0 || r == -EINVAL || r == -ERANGE, "parse_size(\"%s\") = %d", s, r);
+	if (lo > hi) {
+		uint64_t t = lo;
+		lo = hi, hi = t;
+	}
+	r = parse_uint(s, lo, hi, &v);
+	FZ_ASSERT(r == 0 || r == -EINVAL || r == -ERANGE, "parse_uint(\"%s\") = %d", s, r);
+	FZ_ASSERT(r || (v >= lo && v <= hi), "parse_uint(\"%s\") = %llu outside [%llu, %llu]", s,
+		  (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz_in in = fz_in_make(data, size);
+	uint8_t unit = fz_u8(&in);
+	uint64_t lo = fz_u8(&in) % 4 ? fz_u8(&in) : fz_u64(&in);
+	uint64_t hi = fz_u8(&in) % 4 ? fz_u16(&in) : fz_u64(&in);
+	size_t len;
+	const uint8_t *rest = fz_take(&in, fz_left(&in), &len);
+
+	char *buf = malloc(len + 1);
+	char *argv[MAX_ARGS + 2] = {"vmm"};
+	int argc = 1;
+	if (!buf)
+		return 0;
+	memcpy(buf, rest, len);
+	buf[len] = '\0';
+	for (size_t start = 0; start <= len && argc <= MAX_ARGS;) {
+		argv[argc++] = buf + start;
+		start += strlen(buf + start) + 1;
+	}
+	argv[argc] = NULL;
+	for (int i = 1; i < argc; i++)
+		check_numbers(argv[i], unit, lo, hi);
+
+	struct vm_config cfg;
+	enum cli_result r = cli_parse(argc, argv, &cfg);
+	FZ_ASSERT(r == CLI_RUN || r == CLI_EXIT_OK || r == CLI_EXIT_USAGE, "cli_parse %d", r);
+	if (r == CLI_RUN) {
+		FZ_ASSERT(cfg.kernel, "accepted without a kernel");
+		FZ_ASSERT(cfg.ncpus >= 1 && cfg.ncpus <= CLI_MAX_CPUS, "ncpus %u", cfg.ncpus);
+		FZ_ASSERT(cfg.mem_size >= MIB(2) && cfg.mem_size % KIB(4) == 0 &&
+			      cfg.mem_size <= GUEST_RAM_MAX,
+			  "mem_size %llu", (unsigned long long)cfg.mem_size);
+	}
+	free(buf);
+	return 0;
+}

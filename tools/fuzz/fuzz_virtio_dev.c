@@ -1,0 +1,241 @@
+/* virtio device fuzz harness (see fuzz_virtio_dev.h). Register offsets: virtio 1.2 4.2.2. */
+#include "tools/fuzz/fuzz_virtio_dev.h"
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/fuzz/fuzz_drv.h"
+#include "tools/fuzz/fuzz_mem.h"
+#include "virtio/mmio.h"
+
+#define MAX_OPS	  256
+#define RAM0_GPA  0x100000ull
+#define RAM0_SIZE (64 * 1024ull)
+#define RING_SPAN 2048ull /* one queue's rings (size <= 32) */
+#define HEAP_OFF  (VIRTIO_DEV_MAX_QUEUES * RING_SPAN)
+
+static const uint16_t known_regs[] = {
+    0x000, 0x004, 0x008, 0x00c, 0x010, 0x014, 0x020, 0x024, 0x030, 0x034, 0x038, 0x044,
+    0x050, 0x060, 0x064, 0x070, 0x080, 0x084, 0x090, 0x094, 0x0a0, 0x0a4, 0x0ac, 0x0b0,
+    0x0b4, 0x0b8, 0x0bc, 0x0c0, 0x0fc, 0x100, 0x104, 0x108, 0x10c, 0x110, 0x114,
+};
+
+struct dev_ctx {
+	struct fz_in in;
+	struct fz_mem m;
+	struct virtio_dev *dev;
+	struct virtio_mmio t;
+	struct fz_drv drv[VIRTIO_DEV_MAX_QUEUES];
+	uint16_t qsize;
+	unsigned irqs;
+};
+
+static void count_irq(void *opaque, uint16_t queue)
+{
+	struct dev_ctx *c = opaque;
+	(void)queue;
+	c->irqs++;
+}
+
+static void wr32(struct dev_ctx *c, uint64_t off, uint32_t v)
+{
+	virtio_mmio_write(&c->t, off, &v, 4);
+}
+
+static uint32_t rd32(struct dev_ctx *c, uint64_t off)
+{
+	uint32_t v;
+	virtio_mmio_read(&c->t, off, &v, 4);
+	return v;
+}
+
+static void layout_queues(struct dev_ctx *c, bool packed)
+{
+	for (uint16_t q = 0; q < c->dev->num_queues; q++) {
+		struct fz_drv *d = &c->drv[q];
+		fz_drv_layout(d, &c->m, packed, c->qsize, RAM0_GPA + q * RING_SPAN);
+		d->heap_lo = RAM0_GPA + HEAP_OFF;
+	}
+}
+
+static void program_queue(struct dev_ctx *c, uint16_t q)
+{
+	const struct fz_drv *d = &c->drv[q];
+	wr32(c, 0x030, q);
+	wr32(c, 0x038, d->size);
+	wr32(c, 0x080, (uint32_t)d->desc);
+	wr32(c, 0x084, (uint32_t)(d->desc >> 32));
+	wr32(c, 0x090, (uint32_t)d->driver);
+	wr32(c, 0x094, (uint32_t)(d->driver >> 32));
+	wr32(c, 0x0a0, (uint32_t)d->device);
+	wr32(c, 0x0a4, (uint32_t)(d->device >> 32));
+	wr32(c, 0x044, 1);
+}
+
+/* 3.1.1: reset, ACKNOWLEDGE, DRIVER, features (a fuzzed subset of the offered ones), FEATURES_OK,
+ * queues, DRIVER_OK. */
+static void op_bring_up(struct dev_ctx *c)
+{
+	uint64_t offered = 0, mask = fz_u64(&c->in) | 1ull << VIRTIO_F_VERSION_1;
+	wr32(c, 0x070, 0);
+	FZ_ASSERT(rd32(c, 0x070) == 0 && rd32(c, 0x060) == 0, "reset left status or ISR");
+	wr32(c, 0x070, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	wr32(c, 0x070, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	for (uint32_t sel = 0; sel < 2; sel++) {
+		wr32(c, 0x014, sel);
+		offered |= (uint64_t)rd32(c, 0x010) << (32 * sel);
+	}
+	uint64_t f = offered & mask;
+	for (uint32_t sel = 0; sel < 2; sel++) {
+		wr32(c, 0x024, sel);
+		wr32(c, 0x020, (uint32_t)(f >> (32 * sel)));
+	}
+	uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	wr32(c, 0x070, s | VIRTIO_CONFIG_S_FEATURES_OK);
+	if (!(rd32(c, 0x070) & VIRTIO_CONFIG_S_FEATURES_OK))
+		return; /* the device refused this subset: the driver gives up */
+	layout_queues(c, f & 1ull << VIRTIO_F_RING_PACKED);
+	uint16_t nq = c->dev->num_queues;
+	uint8_t ready_mask = fz_u8(&c->in) | 1;
+	for (uint16_t q = 0; q < nq; q++)
+		if (ready_mask >> q & 1)
+			program_queue(c, q);
+	wr32(c, 0x070, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	FZ_ASSERT(virtio_dev_running(c->dev) || (rd32(c, 0x070) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		  "legal bring-up did not start the device");
+}
+
+static uint64_t pick_offset(struct dev_ctx *c)
+{
+	uint8_t mode = fz_u8(&c->in);
+	if (mode % 4)
+		return known_regs[fz_u8(&c->in) % (sizeof(known_regs) / sizeof(known_regs[0]))];
+	return fz_u16(&c->in) % VIRTIO_MMIO_WINDOW;
+}
+
+static uint32_t pick_width(struct dev_ctx *c)
+{
+	static const uint32_t widths[] = {4, 4, 4, 1, 2, 8, 3, 4};
+	return widths[fz_u8(&c->in) % 8];
+}
+
+static void op_reg_write(struct dev_ctx *c)
+{
+	uint64_t off = pick_offset(c);
+	uint32_t len = pick_width(c);
+	uint8_t val[8];
+	if (fz_u8(&c->in) % 4 == 0) { /* a ring address of some queue: plausible queue setup */
+		uint64_t a = c->drv[fz_u8(&c->in) % VIRTIO_DEV_MAX_QUEUES].desc;
+		memcpy(val, &a, sizeof(a));
+	} else {
+		fz_bytes(&c->in, val, sizeof(val));
+	}
+	virtio_mmio_write(&c->t, off, val, len);
+}
+
+static void op_reg_read(struct dev_ctx *c)
+{
+	uint64_t off = pick_offset(c);
+	uint32_t len = pick_width(c);
+	uint8_t val[8];
+	virtio_mmio_read(&c->t, off, val, len);
+	if (len == 4 && off == 0x000)
+		FZ_ASSERT(!memcmp(val, "virt", 4), "MagicValue");
+	if (len == 4 && off == 0x004)
+		FZ_ASSERT(val[0] == 2, "Version");
+}
+
+static void op_notify(struct dev_ctx *c)
+{
+	uint32_t q = fz_u8(&c->in) % 4 ? fz_u8(&c->in) % c->dev->num_queues : fz_u32(&c->in);
+	wr32(c, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}
+
+static void op_status(struct dev_ctx *c)
+{
+	uint8_t s = fz_u8(&c->in);
+	uint8_t old = (uint8_t)rd32(c, 0x070);
+	s = fz_u8(&c->in) % 4 ? s : 0; /* resets often, also in the middle of I/O */
+	wr32(c, 0x070, s);
+	uint8_t now = (uint8_t)rd32(c, 0x070);
+	if (s == 0) {
+		FZ_ASSERT(now == 0 && virtio_dev_isr(c->dev) == 0, "reset left status %#x", now);
+		return;
+	}
+	FZ_ASSERT(!(old & VIRTIO_CONFIG_S_NEEDS_RESET) || (now & VIRTIO_CONFIG_S_NEEDS_RESET),
+		  "NEEDS_RESET cleared without a reset");
+}
+
+static void op_ring(struct dev_ctx *c, unsigned op)
+{
+	struct fz_drv *d = &c->drv[fz_u8(&c->in) % c->dev->num_queues];
+	fz_drv_op(d, &c->in, op);
+	if (fz_u8(&c->in) & 1) /* and kick it, as a driver does after adding */
+		wr32(c, VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)(d - c->drv));
+}
+
+static void check_state(struct dev_ctx *c)
+{
+	struct virtio_dev *dev = c->dev;
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		const struct virtqueue *vq = &dev->vqs[q];
+		FZ_ASSERT(!vq_is_active(vq) || vq->inflight <= vq->size, "queue %u: inflight %u", q,
+			  vq->inflight);
+		FZ_ASSERT(!virtio_dev_running(dev) || !dev->queue_ready[q] || vq_is_active(vq),
+			  "running with ready queue %u inactive", q);
+	}
+	FZ_ASSERT(!(dev->isr & ~3u), "ISR bits %#x", dev->isr);
+}
+
+int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hooks)
+{
+	static struct dev_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.m.no_shadow = true; /* device targets check invariants, not every byte written */
+	c.in = fz_in_make(data, size);
+	uint8_t cfg = fz_u8(&c.in);
+	c.qsize = (uint16_t)(1u << ((cfg & 7) % 6)); /* 1..32 */
+	if (fz_mem_add(&c.m, RAM0_GPA, RAM0_SIZE, 0) ||
+	    (cfg & 0x80 && fz_mem_add(&c.m, RAM0_GPA + RAM0_SIZE, 4096, 0)))
+		goto out;
+	if (hooks->create(&c.dev, &c.m.mem, &c.in))
+		goto out;
+	c.dev->inline_kicks = true;
+	c.dev->irq = (struct virtio_irq){count_irq, &c};
+	virtio_mmio_init(&c.t, c.dev);
+	layout_queues(&c, false);
+	if (cfg & 0x40)
+		op_bring_up(&c);
+
+	bool trace = getenv("FUZZ_TRACE");
+	for (unsigned ops = 0; ops < MAX_OPS && !fz_done(&c.in); ops++) {
+		unsigned op = fz_u8(&c.in) % (FZ_DRV_NOPS + 7);
+		if (trace)
+			fprintf(stderr, "fuzz: op %u at byte %zu, status %#x\n", op, c.in.pos,
+				c.dev->status);
+		if (op < FZ_DRV_NOPS)
+			op_ring(&c, op);
+		else if (op == FZ_DRV_NOPS)
+			op_bring_up(&c);
+		else if (op == FZ_DRV_NOPS + 1)
+			op_reg_write(&c);
+		else if (op == FZ_DRV_NOPS + 2)
+			op_reg_read(&c);
+		else if (op == FZ_DRV_NOPS + 3)
+			op_notify(&c);
+		else if (op == FZ_DRV_NOPS + 4)
+			op_status(&c);
+		else if (op == FZ_DRV_NOPS + 5 && hooks->special)
+			hooks->special(c.dev, &c.in);
+		else
+			op_notify(&c);
+		check_state(&c);
+	}
+	hooks->destroy(c.dev);
+out:
+	fz_mem_free(&c.m);
+	return 0;
+}

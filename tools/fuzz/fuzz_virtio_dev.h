@@ -1,0 +1,28 @@
+/* The virtio device fuzz harness: a device model behind the virtio-mmio register file
+ * (virtio/mmio.h) with inline kicks, over fake guest RAM, driven by a program decoded from the
+ * input: the legal bring-up sequence (3.1.1), raw register reads and writes of any offset and
+ * width, status writes and resets in the middle of I/O, notifies, and fuzz_drv.h operations on
+ * the rings of every queue (legal chains, device requests carrying input bytes, scribbles).
+ * Used by fuzz_virtio_mmio (an echo device) and the virtio-blk / console / rng targets. */
+#ifndef TOOLS_FUZZ_FUZZ_VIRTIO_DEV_H
+#define TOOLS_FUZZ_FUZZ_VIRTIO_DEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tools/fuzz/fuzz_input.h"
+#include "virtio/device.h"
+
+struct fz_dev_hooks {
+	/* Builds the device over `mem` and calls virtio_dev_init(); may read configuration
+	 * bytes from `in`. Returns 0 or negative (the input is then skipped). */
+	int (*create)(struct virtio_dev **dev, const struct guest_mem *mem, struct fz_in *in);
+	void (*destroy)(struct virtio_dev *dev);
+	/* Optional device-specific operation (host input, backend completions...), called with
+	 * dev->lock NOT held. */
+	void (*special)(struct virtio_dev *dev, struct fz_in *in);
+};
+
+int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hooks);
+
+#endif

@@ -1,0 +1,448 @@
+/* Writes the seed corpora: small legal inputs for every target, encoded exactly as the targets
+ * decode them (fuzz_ring.c, fuzz_virtio_dev.c + fuzz_drv.c, fuzz_loaders.c, fuzz_cli.c,
+ * fuzz_uart8250.c), so fuzzing starts from working queues, requests, images and command lines.
+ * Usage: fuzz_gen_seeds DIR   (creates DIR/<target>/seed-*) */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct seed {
+	uint8_t b[8192];
+	size_t n;
+};
+
+static const char *root;
+
+static void u8(struct seed *s, uint8_t v)
+{
+	s->b[s->n++] = v;
+}
+
+static void le(struct seed *s, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		u8(s, (uint8_t)(v >> (8 * i)));
+}
+
+static void raw(struct seed *s, const void *p, size_t len)
+{
+	memcpy(s->b + s->n, p, len);
+	s->n += len;
+}
+
+static void save(const char *target, const char *name, const struct seed *s)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", root, target);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/seed-%s", root, target, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(s->b, 1, s->n, f) != s->n || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* ---- fuzz_drv.c encodings ---- */
+
+static void heap_addr(struct seed *s, uint16_t off)
+{
+	u8(s, 0); /* pick_addr: heap */
+	le(s, off, 2);
+}
+
+static void small_len(struct seed *s, uint8_t len_minus_1)
+{
+	u8(s, 0); /* pick_len: 1 + u8 */
+	u8(s, len_minus_1);
+}
+
+/* FZ_DRV_ADD_CHAIN (op 0): n buffers of 64 bytes, `writes` bitmask. */
+static void add_chain(struct seed *s, unsigned n, uint8_t writes)
+{
+	u8(s, 0);
+	u8(s, (uint8_t)(n - 1));
+	u8(s, writes);
+	for (unsigned k = 0; k < n; k++) {
+		heap_addr(s, (uint16_t)(256 * k));
+		small_len(s, 63);
+	}
+}
+
+/* FZ_DRV_ADD_INDIRECT (op 1): a table of n 32-byte buffers, the last writable. */
+static void add_indirect(struct seed *s, unsigned n)
+{
+	u8(s, 1);
+	u8(s, (uint8_t)(n - 1));
+	heap_addr(s, 0x2000);
+	u8(s, 1); /* aligned */
+	u8(s, 1); /* table length 16 * n */
+	le(s, 1u << (n - 1), 2);
+	for (unsigned k = 0; k < n; k++) {
+		heap_addr(s, (uint16_t)(0x100 + 64 * k));
+		small_len(s, 31);
+	}
+	u8(s, 1); /* no NEXT */
+}
+
+/* FZ_DRV_ADD_REQUEST (op 2): payload in one readable buffer, `bulk_sectors` of heap data, then
+ * writable buffers of the given lengths. */
+static void add_request(struct seed *s, const void *payload, uint8_t len, uint8_t bulk_sectors,
+			const uint16_t *wlen, unsigned nw)
+{
+	u8(s, 2);
+	u8(s, 0); /* one readable piece */
+	u8(s, (uint8_t)nw);
+	u8(s, len);
+	raw(s, payload, len);
+	le(s, 0x400, 2); /* its heap offset */
+	u8(s, bulk_sectors ? (uint8_t)(bulk_sectors << 1 | 1) : 0);
+	if (bulk_sectors)
+		le(s, 0x1000, 2);
+	for (unsigned k = 0; k < nw; k++) {
+		heap_addr(s, (uint16_t)(0x3000 + 0x1000 * k));
+		u8(s, 1);
+		le(s, wlen[k] - 1, 2);
+	}
+}
+
+/* ---- virtqueue targets (fuzz_ring.c) ---- */
+
+enum { OP_POP = 8, OP_HELD, OP_NOTIFY, OP_POP2, OP_RAW_USED, OP_RESET };
+
+/* Pop, read everything, write everything, then push (0), unpop (2) or hold (3). */
+static void pop(struct seed *s, uint8_t disposition)
+{
+	u8(s, OP_POP);
+	u8(s, 2);	    /* two steps */
+	u8(s, 0), u8(s, 0); /* read all */
+	u8(s, 1), u8(s, 0), u8(s, 0x41); /* write all, pattern */
+	u8(s, disposition);
+}
+
+static void ring_header(struct seed *s, bool packed, uint8_t cfg, unsigned size)
+{
+	unsigned sel = 0;
+	if (packed)
+		sel = size - 1;
+	else
+		while ((1u << sel) < size)
+			sel++;
+	u8(s, cfg);
+	u8(s, (uint8_t)sel);
+	u8(s, 4); /* RAM: 8 KiB + 4 * 4 KiB */
+	if (cfg & 4)
+		u8(s, 1), u8(s, 1); /* second region right after the first, 8 KiB */
+}
+
+static void ring_seeds(const char *target, bool packed)
+{
+	struct seed s = {0};
+	ring_header(&s, packed, 0, 8);
+	add_chain(&s, 2, 2);
+	pop(&s, 0);
+	u8(&s, OP_NOTIFY), u8(&s, 0);
+	save(target, "one-chain", &s);
+
+	s.n = 0;
+	ring_header(&s, packed, 3, 4); /* EVENT_IDX + INDIRECT */
+	for (int i = 0; i < 6; i++) { /* wraps the ring */
+		add_chain(&s, 1 + i % 3, (uint8_t)(1u << (i % 3)));
+		u8(&s, OP_NOTIFY), u8(&s, 1); /* enable notify */
+		pop(&s, i % 2 ? 3 : 0);
+		u8(&s, OP_HELD), u8(&s, 0), u8(&s, 0);
+		u8(&s, OP_NOTIFY), u8(&s, 0); /* should notify */
+	}
+	add_indirect(&s, 3);
+	pop(&s, 2);
+	save(target, "event-idx-indirect-wrap", &s);
+
+	s.n = 0;
+	ring_header(&s, packed, 4, 16); /* two regions */
+	add_chain(&s, 8, 0xf0);
+	pop(&s, 3);
+	add_chain(&s, 3, 4);
+	pop(&s, 0);
+	u8(&s, OP_HELD), u8(&s, 0), u8(&s, 2); /* add_used without publish */
+	u8(&s, OP_NOTIFY), u8(&s, 3);	       /* publish */
+	u8(&s, OP_RESET), u8(&s, 1);
+	add_chain(&s, 1, 1);
+	pop(&s, 0);
+	save(target, "batch-reset", &s);
+}
+
+/* ---- device targets (fuzz_virtio_dev.c) ---- */
+
+enum { OP_BRING_UP = 8, OP_REG_WRITE, OP_REG_READ, OP_KICK, OP_STATUS, OP_SPECIAL };
+
+static void dev_header(struct seed *s, const void *create, size_t create_len, bool packed)
+{
+	u8(s, 0x40 | 4); /* bring up at once, queue size 16 */
+	raw(s, create, create_len);
+	/* device bits 0-23, INDIRECT_DESC, EVENT_IDX, VERSION_1 (+ RING_PACKED) */
+	le(s, 0x30ffffffull | 1ull << 32 | (packed ? 1ull << 34 : 0), 8);
+	u8(s, 0xff); /* every queue ready */
+}
+
+
+static void request(struct seed *s, uint8_t q, const void *payload, uint8_t len, uint8_t bulk,
+		    const uint16_t *wlen, unsigned nw)
+{
+	struct seed tmp = {0};
+	add_request(&tmp, payload, len, bulk, wlen, nw);
+	u8(s, tmp.b[0]); /* op */
+	u8(s, q);
+	raw(s, tmp.b + 1, tmp.n - 1);
+	u8(s, 1); /* kick */
+}
+
+static void chain_on(struct seed *s, uint8_t q, unsigned n, uint8_t writes)
+{
+	struct seed tmp = {0};
+	add_chain(&tmp, n, writes);
+	u8(s, tmp.b[0]);
+	u8(s, q);
+	raw(s, tmp.b + 1, tmp.n - 1);
+	u8(s, 1);
+}
+
+static void mmio_seeds(void)
+{
+	for (int packed = 0; packed < 2; packed++) {
+		struct seed s = {0};
+		uint8_t nq = 1; /* echo: 2 queues */
+		dev_header(&s, &nq, 1, packed);
+		uint16_t w[] = {64};
+		request(&s, 0, "ping-pong", 9, 0, w, 1);
+		chain_on(&s, 1, 2, 2);
+		u8(&s, OP_REG_READ), u8(&s, 1), u8(&s, 15), u8(&s, 0); /* Status */
+		u8(&s, OP_STATUS), u8(&s, 0), u8(&s, 0);		/* reset mid-I/O */
+		u8(&s, OP_BRING_UP);
+		le(&s, 1ull << 32, 8);
+		u8(&s, 1);
+		request(&s, 0, "again", 5, 0, w, 1);
+		save("virtio_mmio", packed ? "packed" : "split", &s);
+	}
+}
+
+static void blk_seeds(void)
+{
+	/* create: read-write, 64 KiB, sync I/O / auto (io_uring) */
+	for (int aio = 0; aio < 2; aio++) {
+		struct seed s = {0};
+		uint8_t create[] = {(uint8_t)(aio ? 8 | 2 : 0), 127};
+		dev_header(&s, create, sizeof(create), aio);
+		uint8_t hdr[16] = {0};
+		uint16_t w_read[] = {512, 1}, w_status[] = {1}, w_id[] = {20, 1};
+		hdr[0] = 1; /* VIRTIO_BLK_T_OUT, sector 0 */
+		request(&s, 0, hdr, 16, 1, w_status, 1);
+		u8(&s, OP_SPECIAL);
+		hdr[0] = 0; /* IN */
+		hdr[8] = 1; /* sector 1 */
+		request(&s, 0, hdr, 16, 0, w_read, 2);
+		u8(&s, OP_SPECIAL);
+		memset(hdr, 0, sizeof(hdr));
+		hdr[0] = 4; /* FLUSH */
+		request(&s, 0, hdr, 16, 0, w_status, 1);
+		hdr[0] = 8; /* GET_ID */
+		request(&s, 0, hdr, 16, 0, w_id, 2);
+		u8(&s, OP_SPECIAL);
+		if (aio) {
+			uint8_t d[32] = {11}; /* DISCARD: header + one 16-byte segment */
+			d[16 + 8] = 1;	      /* num_sectors 1 */
+			request(&s, 0, d, 32, 0, w_status, 1);
+			u8(&s, OP_SPECIAL);
+		}
+		save("virtio_blk", aio ? "rw-auto-discard" : "rw-sync", &s);
+	}
+}
+
+static void console_seeds(void)
+{
+	struct seed s = {0};
+	dev_header(&s, NULL, 0, false);
+	request(&s, 1, "hello, console\n", 15, 0, NULL, 0); /* transmitq */
+	chain_on(&s, 0, 1, 1);				  /* a receive buffer */
+	u8(&s, OP_SPECIAL), u8(&s, 3), raw(&s, "ls\n", 3), u8(&s, 0);
+	u8(&s, OP_SPECIAL), u8(&s, 0), u8(&s, 1); /* winch */
+	save("virtio_console", "tx-rx", &s);
+}
+
+static void rng_seeds(void)
+{
+	for (int limited = 0; limited < 2; limited++) {
+		struct seed s = {0};
+		uint8_t create[] = {(uint8_t)limited, 0, 1}; /* rate 257 B/s */
+		dev_header(&s, create, limited ? 3 : 1, limited);
+		for (int i = 0; i < 4; i++)
+			chain_on(&s, 0, 2, 3);
+		u8(&s, OP_SPECIAL), le(&s, 20000, 2), u8(&s, 0);
+		u8(&s, OP_SPECIAL), le(&s, 1, 2), u8(&s, 3); /* EAGAIN */
+		chain_on(&s, 0, 1, 1);
+		save("virtio_rng", limited ? "rate-limited" : "unlimited", &s);
+	}
+}
+
+/* ---- loaders (fuzz_loaders.c) ---- */
+
+static void loader_header(struct seed *s, uint8_t mode, const char *cmdline, uint32_t initrd,
+			  uint8_t flags)
+{
+	u8(s, mode);
+	u8(s, 0x7f); /* 2.5 MiB of low RAM */
+	u8(s, (uint8_t)strlen(cmdline));
+	u8(s, 1); /* 2 cpus */
+	le(s, initrd, 4);
+	u8(s, flags);
+	raw(s, cmdline, strlen(cmdline));
+}
+
+/* A minimal ELF64 PVH kernel: one PT_LOAD at 1 MiB, a PT_NOTE with XEN_ELFNOTE_PHYS32_ENTRY. */
+static void pvh_elf(struct seed *s)
+{
+	size_t base = s->n;
+	uint8_t *e = s->b + base;
+	memset(e, 0, 64 + 2 * 56 + 24 + 16);
+	memcpy(e, "\x7f" "ELF\x02\x01\x01", 7);
+	e[16] = 2;  /* ET_EXEC */
+	e[18] = 62; /* EM_X86_64 */
+	e[20] = 1;
+	uint64_t entry = 0x100000, phoff = 64, notes = 64 + 2 * 56, code = notes + 24;
+	memcpy(e + 24, &entry, 8);
+	memcpy(e + 32, &phoff, 8);
+	e[52] = 64, e[54] = 56, e[56] = 2; /* ehsize, phentsize, phnum */
+	uint8_t *ph = e + 64;
+	uint32_t type = 1, flags = 5;
+	uint64_t size = 16, paddr = 0x100000;
+	memcpy(ph, &type, 4), memcpy(ph + 4, &flags, 4), memcpy(ph + 8, &code, 8);
+	memcpy(ph + 16, &paddr, 8), memcpy(ph + 24, &paddr, 8);
+	memcpy(ph + 32, &size, 8), memcpy(ph + 40, &size, 8);
+	ph += 56;
+	type = 4, size = 24;
+	memcpy(ph, &type, 4), memcpy(ph + 8, &notes, 8), memcpy(ph + 32, &size, 8);
+	memcpy(ph + 40, &size, 8);
+	uint32_t note[6] = {4, 4, 18, 0x006e6558 /* "Xen\0" */, 0x100000, 0};
+	memcpy(e + notes, note, 20);
+	e[code] = 0xf4; /* hlt */
+	s->n += code + 16;
+}
+
+/* A minimal bzImage: protocol 2.15, 64-bit entry, one setup sector, a 1 KiB "kernel". */
+static void bzimage(struct seed *s)
+{
+	uint8_t *b = s->b + s->n;
+	size_t len = 2 * 512 + 1024;
+	memset(b, 0, len);
+	b[0x1f1] = 1;			      /* setup_sects */
+	uint32_t syssize = 1024 / 16;	      /* paragraphs */
+	memcpy(b + 0x1f4, &syssize, 4);
+	b[0x1fe] = 0x55, b[0x1ff] = 0xaa;     /* boot_flag */
+	b[0x200] = 0xeb, b[0x201] = 0x6a;     /* jump: header ends at 0x26c */
+	memcpy(b + 0x202, "HdrS", 4);
+	b[0x206] = 0x0f, b[0x207] = 0x02;     /* version 2.15 */
+	b[0x211] = 1;			      /* LOADED_HIGH */
+	uint32_t v = 0x7fffffff;
+	memcpy(b + 0x22c, &v, 4);	      /* initrd_addr_max */
+	v = 0x200000;
+	memcpy(b + 0x230, &v, 4);	      /* kernel_alignment */
+	b[0x236] = 1;			      /* XLF_KERNEL_64 */
+	v = 2048;
+	memcpy(b + 0x238, &v, 4);	      /* cmdline_size */
+	uint64_t pref = 0x100000;
+	memcpy(b + 0x258, &pref, 8);
+	v = 0x100000;
+	memcpy(b + 0x260, &v, 4);	      /* init_size */
+	s->n += len;
+}
+
+static void loader_seeds(void)
+{
+	struct seed s = {0};
+	loader_header(&s, 0, "", 0, 0);
+	pvh_elf(&s);
+	save("loaders", "pvh-elf", &s);
+	s.n = 0;
+	loader_header(&s, 1, "", 0, 0);
+	bzimage(&s);
+	save("loaders", "bzimage", &s);
+	s.n = 0;
+	loader_header(&s, 2, "console=ttyS0 quiet", 4096, 8);
+	pvh_elf(&s);
+	save("loaders", "boot-pvh-initrd", &s);
+	s.n = 0;
+	loader_header(&s, 3, "console=ttyS0", 8192, 8 | 1);
+	bzimage(&s);
+	save("loaders", "boot-bzimage-initrd-high-ram", &s);
+}
+
+/* ---- cli, uart ---- */
+
+static void cli_seed(const char *name, const char *args, size_t len)
+{
+	struct seed s = {0};
+	u8(&s, 2);			    /* MiB */
+	u8(&s, 1), u8(&s, 1);		    /* lo = 1 */
+	u8(&s, 1), le(&s, 64, 2);	    /* hi = 64 */
+	raw(&s, args, len);
+	save("cli", name, &s);
+}
+
+#define CLI(name, lit) cli_seed(name, lit, sizeof(lit) - 1)
+
+static void uart_seeds(void)
+{
+	static const uint8_t linux_init[] = {
+	    1, 5, 0x80,	 /* LCR: DLAB */
+	    1, 2, 0x01,	 /* DLL */
+	    1, 3, 0x00,	 /* DLM */
+	    1, 5, 0x03,	 /* LCR: 8N1 */
+	    1, 4, 0xc7,	 /* FCR: FIFO on, clear, trigger 14 */
+	    1, 6, 0x0b,	 /* MCR: DTR RTS OUT2 */
+	    1, 3, 0x0f,	 /* IER: all */
+	    0, 4,	 /* IIR */
+	    1, 2, 'h',	 /* THR */
+	    0, 4,	 /* IIR: THRE */
+	    2, 0, 5, 'a', 'b', 'c', 'd', 'e', /* host input */
+	    0, 7,	 /* LSR */
+	    0, 4,	 /* IIR: data */
+	    0, 2, 0, 2, 0, 2, 0, 2, 0, 2, /* RBR x5 */
+	    1, 6, 0x1b,	 /* MCR: loopback */
+	    1, 2, 'x', 0, 2, /* echo through loopback */
+	    0x41, 2, 2, 0, 0, 0, 0, /* 4-byte write across ports */
+	};
+	struct seed s = {0};
+	raw(&s, linux_init, sizeof(linux_init));
+	save("uart8250", "linux-init", &s);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+		return 2;
+	}
+	root = argv[1];
+	mkdir(root, 0755);
+	ring_seeds("split_ring", false);
+	ring_seeds("packed_ring", true);
+	mmio_seeds();
+	blk_seeds();
+	console_seeds();
+	rng_seeds();
+	loader_seeds();
+	CLI("minimal", "--kernel\0/boot/vmlinuz");
+	CLI("everything", "-k\0k\0--initrd\0i\0--append\0console=ttyS0\0--mem\0"
+			  "2G\0--cpus\0004\0--console\0file:/tmp/out\0--debug-exit\0-v\0-v\0--kvm\0"
+			  "/dev/kvm");
+	CLI("help", "--help");
+	CLI("sizes", "--mem\0004096K\0-m\0001GiB\0-k\0x\0--console\0none\0-q");
+	uart_seeds();
+	return 0;
+}

@@ -1,0 +1,271 @@
+/* MSI-X, INTx and notifications of virtio-pci devices on KVM (KVM API: KVM_SET_GSI_ROUTING,
+ * KVM_IRQFD, KVM_IOEVENTFD, KVM_SIGNAL_MSI). */
+#include "vmm/vm_pci_irq.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
+			const struct vm_pci_msi_route *msi, int nmsi)
+{
+	int n = 0;
+	if (cap < VM_PCI_DEFAULT_ROUTES)
+		return -ENOSPC;
+	memset(out, 0, sizeof(*out) * (size_t)cap);
+	for (unsigned gsi = 0; gsi < 24; gsi++) {
+		out[n].gsi = gsi;
+		out[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		out[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		out[n++].u.irqchip.pin = gsi;
+		if (gsi >= 16)
+			continue;
+		out[n].gsi = gsi;
+		out[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		out[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		out[n++].u.irqchip.pin = gsi % 8;
+	}
+	for (int i = 0; i < nmsi; i++) {
+		if (!msi[i].valid)
+			continue;
+		if (n == cap)
+			return -ENOSPC;
+		out[n].gsi = msi[i].gsi;
+		out[n].type = KVM_IRQ_ROUTING_MSI;
+		out[n].u.msi.address_lo = (uint32_t)msi[i].addr;
+		out[n].u.msi.address_hi = (uint32_t)(msi[i].addr >> 32);
+		out[n++].u.msi.data = msi[i].data;
+	}
+	return n;
+}
+
+/* Replaces KVM's whole routing table with the defaults plus every device's programmed vectors.
+ * Called with route_lock held. */
+static int set_routes(struct vm_pci *p)
+{
+	struct vm_pci_msi_route all[VM_PCI_MAX_DEVICES * VIRTIO_PCI_MAX_VECTORS];
+	int nmsi = 0;
+	for (int i = 0; i < p->ndevs; i++) {
+		for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
+			all[nmsi++] = p->devs[i]->routes[v];
+	}
+	int cap = VM_PCI_DEFAULT_ROUTES + nmsi;
+	struct kvm_irq_routing *r =
+	    calloc(1, sizeof(*r) + sizeof(struct kvm_irq_routing_entry) * (size_t)cap);
+	if (!r)
+		return -ENOMEM;
+	int n = vm_pci_build_routes(r->entries, cap, all, nmsi);
+	int err = n < 0 ? n : 0;
+	if (!err) {
+		r->nr = (uint32_t)n;
+		err = ioctl(p->kvm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0 ? -errno : 0;
+	}
+	free(r);
+	return err;
+}
+
+static void fire(int fd)
+{
+	uint64_t one = 1;
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug("irqfd write: %s", strerror(errno));
+}
+
+static void signal_msi(struct vm_pci_dev *d, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+	    .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
+	if (ioctl(d->pci->kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		log_debug("%s: KVM_SIGNAL_MSI: %s", d->dev->name, strerror(errno));
+}
+
+/* The guest programmed a new message for `vector`: route its GSI there. */
+static void update_route(struct vm_pci_dev *d, uint16_t vector, uint64_t addr, uint32_t data)
+{
+	struct vm_pci *p = d->pci;
+	pthread_mutex_lock(&p->route_lock);
+	d->routes[vector].addr = addr;
+	d->routes[vector].data = data;
+	d->routes[vector].valid = true;
+	int err = set_routes(p);
+	pthread_mutex_unlock(&p->route_lock);
+	if (err) {
+		log_warn("%s: KVM_SET_GSI_ROUTING: %s; sending MSIs with KVM_SIGNAL_MSI",
+			 d->dev->name, strerror(-err));
+		d->signal_msi = true;
+	}
+}
+
+/* Runs with dev->lock held (I/O thread, or a vCPU unmasking a pending vector). */
+static void host_msi(void *opaque, uint16_t vector, uint64_t addr, uint32_t data)
+{
+	struct vm_pci_dev *d = opaque;
+	if (vector >= VIRTIO_PCI_MAX_VECTORS)
+		return;
+	const struct vm_pci_msi_route *r = &d->routes[vector];
+	if (!d->signal_msi && !(r->valid && r->addr == addr && r->data == data))
+		update_route(d, vector, addr, data);
+	if (d->signal_msi)
+		signal_msi(d, addr, data);
+	else
+		fire(d->vec_fd[vector]);
+}
+
+/* The level is dropped by KVM at the guest's EOI (resample); only assertions matter here. */
+static void host_intx(void *opaque, int level)
+{
+	struct vm_pci_dev *d = opaque;
+	if (level)
+		fire(d->intx_fd);
+}
+
+static int ioeventfd(struct vm_pci_dev *d, uint16_t q, uint64_t addr, bool deassign)
+{
+	/* Length 0: any write size matches (Linux writes 16 bits), so no data match either. */
+	struct kvm_ioeventfd io = {
+	    .addr = addr,
+	    .len = 0,
+	    .fd = d->dev->kick_fd[q],
+	    .flags = deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0,
+	};
+	return ioctl(d->pci->kvm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+static void unbind(struct vm_pci_dev *d, uint64_t base, uint16_t nq)
+{
+	for (uint16_t q = 0; q < nq; q++)
+		ioeventfd(d, q, base + VIRTIO_PCI_NOTIFY_MULT * q, true);
+}
+
+static int bind(struct vm_pci_dev *d, uint64_t base)
+{
+	for (uint16_t q = 0; q < d->dev->num_queues; q++) {
+		int err = ioeventfd(d, q, base + VIRTIO_PCI_NOTIFY_MULT * q, false);
+		if (err) {
+			unbind(d, base, q);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void vm_pci_unbind_notify(struct vm_pci_dev *d)
+{
+	if (d->notify_bound)
+		unbind(d, d->notify_base, d->dev->num_queues);
+	d->notify_bound = false;
+}
+
+/* Runs with the PCI bus lock and dev->lock held. */
+static void host_notify_moved(void *opaque, bool was_on, uint64_t old, bool on, uint64_t base)
+{
+	struct vm_pci_dev *d = opaque;
+	(void)was_on;
+	(void)old;
+	vm_pci_unbind_notify(d);
+	if (!on)
+		return;
+	int err = bind(d, base);
+	if (err) { /* kicks still arrive as MMIO exits, only slower */
+		log_warn("%s: KVM_IOEVENTFD at 0x%llx: %s", d->dev->name, (unsigned long long)base,
+			 strerror(-err));
+		return;
+	}
+	d->notify_bound = true;
+	d->notify_base = base;
+}
+
+struct virtio_pci_host vm_pci_irq_host(struct vm_pci_dev *d)
+{
+	return (struct virtio_pci_host){host_msi, host_intx, host_notify_moved, d};
+}
+
+/* The guest EOI'd INTx: assert again while the ISR is unread. I/O thread, dev->lock held. */
+static void resample(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	(void)revents;
+	uint64_t count;
+	if (read(fd, &count, sizeof(count)) < 0)
+		return;
+	struct virtio_pci *t = dev->irq.opaque;
+	struct vm_pci_dev *d = (struct vm_pci_dev *)((char *)t - offsetof(struct vm_pci_dev, t));
+	if (virtio_pci_intx_asserted(t))
+		fire(d->intx_fd);
+}
+
+static int assign_irqfd(struct vm_pci_dev *d, int fd, unsigned gsi, int resample_fd)
+{
+	struct kvm_irqfd req = {.fd = (uint32_t)fd, .gsi = gsi};
+	if (resample_fd >= 0) {
+		req.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		req.resamplefd = (uint32_t)resample_fd;
+	}
+	return ioctl(d->pci->kvm->vm_fd, KVM_IRQFD, &req) < 0 ? -errno : 0;
+}
+
+static int init_intx(struct vm_pci_dev *d)
+{
+	int vm_fd = d->pci->kvm->vm_fd;
+	d->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->intx_fd < 0)
+		return -errno;
+	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) > 0) {
+		d->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->resample_fd < 0)
+			return -errno;
+	}
+	int err = assign_irqfd(d, d->intx_fd, d->intx_gsi, d->resample_fd);
+	if (err)
+		return err;
+	d->intx_assigned = true;
+	return d->resample_fd >= 0 ? virtio_dev_add_fd(d->dev, d->resample_fd, EPOLLIN, resample)
+				   : 0;
+}
+
+int vm_pci_irq_init(struct vm_pci_dev *d)
+{
+	for (uint16_t v = 0; v < d->t.msix.nvec; v++) {
+		d->vec_fd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->vec_fd[v] < 0)
+			return -errno;
+		int err = assign_irqfd(d, d->vec_fd[v], d->routes[v].gsi, -1);
+		if (err) {
+			close(d->vec_fd[v]);
+			d->vec_fd[v] = -1;
+			return err;
+		}
+	}
+	return init_intx(d);
+}
+
+static void deassign(struct vm_pci_dev *d, int fd, unsigned gsi)
+{
+	struct kvm_irqfd req = {.fd = (uint32_t)fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};
+	ioctl(d->pci->kvm->vm_fd, KVM_IRQFD, &req);
+}
+
+void vm_pci_irq_destroy(struct vm_pci_dev *d)
+{
+	for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++) {
+		if (d->vec_fd[v] < 0)
+			continue;
+		deassign(d, d->vec_fd[v], d->routes[v].gsi);
+		close(d->vec_fd[v]);
+		d->vec_fd[v] = -1;
+	}
+	if (d->intx_assigned)
+		deassign(d, d->intx_fd, d->intx_gsi);
+	if (d->intx_fd >= 0)
+		close(d->intx_fd);
+	if (d->resample_fd >= 0)
+		close(d->resample_fd);
+	d->intx_fd = d->resample_fd = -1;
+	d->intx_assigned = false;
+}

@@ -1,0 +1,20 @@
+/* KVM wiring of one virtio-pci device (vmm/vm_pci_irq.c): MSI-X vectors as GSI routes + irqfds,
+ * INTx as an irqfd with resample, queue notifications as ioeventfds. Internal to vmm/vm_pci.c. */
+#ifndef VMM_VM_PCI_IRQ_H
+#define VMM_VM_PCI_IRQ_H
+
+#include "vmm/vm_pci.h"
+
+/* The callbacks virtio_pci_init() gets for `d`. */
+struct virtio_pci_host vm_pci_irq_host(struct vm_pci_dev *d);
+
+/* Creates and assigns the irqfds: vectors on GSIs routes[v].gsi (set by the caller), INTx on
+ * d->intx_gsi with a resample fd served by the device's I/O thread. Returns 0 or -errno. */
+int vm_pci_irq_init(struct vm_pci_dev *d);
+/* Deassigns and closes them (after the device's I/O thread has stopped). */
+void vm_pci_irq_destroy(struct vm_pci_dev *d);
+
+/* Removes the notify ioeventfds (before the device's kick fds are closed). */
+void vm_pci_unbind_notify(struct vm_pci_dev *d);
+
+#endif
