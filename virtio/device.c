@@ -123,8 +123,12 @@ static void activate(struct virtio_dev *dev)
 			return;
 		}
 	}
-	if (dev->ops->activate && dev->ops->activate(dev) < 0)
+	if (dev->ops->activate && dev->ops->activate(dev) < 0) {
 		virtio_dev_fail(dev, "the device could not start");
+		return;
+	}
+	log_debug("%s: driver ready, features 0x%llx", dev->name,
+		  (unsigned long long)dev->driver_features);
 }
 
 void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status)

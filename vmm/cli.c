@@ -10,24 +10,17 @@
 
 #define VMM_VERSION "0.1.0"
 
-enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM, OPT_DISK, OPT_RNG };
+enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_NET };
 
 static const struct option long_options[] = {
-    {"kernel", required_argument, NULL, 'k'},
-    {"initrd", required_argument, NULL, 'i'},
-    {"append", required_argument, NULL, 'a'},
-    {"mem", required_argument, NULL, 'm'},
-    {"cpus", required_argument, NULL, 'c'},
-    {"console", required_argument, NULL, OPT_CONSOLE},
-    {"disk", required_argument, NULL, OPT_DISK},
-    {"rng", optional_argument, NULL, OPT_RNG},
-    {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
-    {"kvm", required_argument, NULL, OPT_KVM},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    {"kernel", required_argument, NULL, 'k'},	 {"initrd", required_argument, NULL, 'i'},
+    {"append", required_argument, NULL, 'a'},	 {"mem", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, 'c'},	 {"console", required_argument, NULL, OPT_CONSOLE},
+    {"disk", required_argument, NULL, OPT_DISK}, {"rng", optional_argument, NULL, OPT_RNG},
+    {"net", required_argument, NULL, OPT_NET},	 {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
+    {"kvm", required_argument, NULL, OPT_KVM},	 {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},		 {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0},
 };
 
 void cli_usage(FILE *out)
@@ -66,6 +59,13 @@ void cli_usage(FILE *out)
 	    "                          cache=none   O_DIRECT (bypass the host page cache)\n"
 	    "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
 	    "                          aio=auto|io_uring|sync  I/O engine; default auto\n"
+	    "      --net tap=IFNAME[,mac=MAC] | tapfd=N[,mac=MAC] |\n"
+	    "            user[,mac=MAC][,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+	    "                        a virtio-net NIC; repeatable (up to 4):\n"
+	    "                          tap=IFNAME   create or attach a tap (offloads negotiated)\n"
+	    "                          tapfd=N      an already-open tap fd\n"
+	    "                          user         user-mode networking (libslirp): DHCP, DNS,\n"
+	    "                                       NAT, port forwards; guest 10.0.2.15\n"
 	    "      --rng[=rate=BYTES_PER_SEC[,burst=BYTES]]\n"
 	    "                        a virtio-rng fed from getrandom(), optionally rate limited\n"
 	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
@@ -146,6 +146,16 @@ static enum cli_result parse_disk(const char *arg, struct vm_config *cfg)
 	return CLI_RUN;
 }
 
+static enum cli_result parse_net(const char *arg, struct vm_config *cfg)
+{
+	if (cfg->nnics == CLI_MAX_NICS)
+		return usage_error("--net %s: at most 4 NICs", arg);
+	if (virtio_net_parse_opts(arg, &cfg->nics[cfg->nnics]))
+		return usage_error("--net %s: invalid network specification", arg);
+	cfg->nnics++;
+	return CLI_RUN;
+}
+
 static enum cli_result parse_rng(const char *arg, struct vm_config *cfg)
 {
 	if (virtio_rng_parse_opts(arg, &cfg->rng_opts))
@@ -177,6 +187,8 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return parse_disk(arg, cfg);
 	case OPT_RNG:
 		return parse_rng(arg, cfg);
+	case OPT_NET:
+		return parse_net(arg, cfg);
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		return CLI_RUN;

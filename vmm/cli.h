@@ -7,12 +7,14 @@
 #include <stdio.h>
 
 #include "virtio/blk_options.h"
+#include "virtio/net_options.h"
 #include "virtio/rng.h"
 #include "vmm/console.h"
 
 #define CLI_MAX_CPUS	64
 #define CLI_DEFAULT_MEM (256ULL << 20)
 #define CLI_MAX_DISKS	8
+#define CLI_MAX_NICS	4
 
 struct vm_config {
 	const char *kernel;
@@ -25,6 +27,8 @@ struct vm_config {
 	bool virtio_console; /* --console virtio: hvc0 on the host console, COM1 for early boot */
 	struct virtio_blk_opts disks[CLI_MAX_DISKS];
 	int ndisks;
+	struct virtio_net_opts nics[CLI_MAX_NICS];
+	int nnics;
 	bool rng;
 	struct virtio_rng_opts rng_opts;
 	bool debug_exit;

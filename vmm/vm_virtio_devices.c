@@ -1,8 +1,9 @@
-/* Which virtio devices the VM gets, from the configuration: disks first (so the first --disk
- * is /dev/vda), then the console, then the rng. */
+/* Which virtio devices the VM gets, from the configuration, in this order: disks (so the first
+ * --disk is /dev/vda), NICs (eth0, ...), the console, the rng. */
 #include <stdlib.h>
 
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 #include "virtio/vconsole.h"
 #include "vmm/log.h"
@@ -38,6 +39,12 @@ static int add_initialised(struct vm *vm, struct virtio_dev *dev)
 int vm_virtio_create_devices(struct vm *vm)
 {
 	int err = add_disks(vm);
+	for (int i = 0; !err && i < vm->cfg->nnics; i++) {
+		struct virtio_dev *dev;
+		err = virtio_net_create(&dev, &vm->cfg->nics[i]);
+		if (!err)
+			err = add_initialised(vm, dev);
+	}
 	if (!err && vm->cfg->virtio_console) {
 		struct virtio_dev *dev;
 		err = virtio_console_create(&dev, vm_devices_console(vm));

@@ -103,6 +103,7 @@ static inline void driver_up_size(uint64_t features, bool packed, uint16_t size)
 	pthread_mutex_lock(&dev->lock);
 	for (int q = 0; q < 3; q++) {
 		struct mock_vq *mv = &vqs[q];
+		mock_vq_free(mv); /* a second driver_up after a reset */
 		cr_assert_eq(mock_vq_init(mv, &ram, size, packed, MOCK_RAM_GPA + q * 0x10000ull),
 			     0);
 		mv->heap = MOCK_RAM_GPA + MB + q * 20 * MB;

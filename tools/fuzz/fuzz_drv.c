@@ -148,8 +148,8 @@ static void split_add(struct fz_drv *d, const uint64_t *addr, const uint32_t *le
 	for (unsigned k = 0; k < n; k++) {
 		uint16_t i = (uint16_t)((head + k) % d->size);
 		uint16_t next = (uint16_t)((i + 1) % d->size);
-		uint16_t flags = (write[k] ? VRING_DESC_F_WRITE : 0) |
-				 (k + 1 < n ? VRING_DESC_F_NEXT : 0);
+		uint16_t flags =
+		    (write[k] ? VRING_DESC_F_WRITE : 0) | (k + 1 < n ? VRING_DESC_F_NEXT : 0);
 		split_put_desc(d, d->desc, i, addr[k], len[k], flags, next);
 	}
 	d->next_desc = (uint16_t)((head + n) % d->size);

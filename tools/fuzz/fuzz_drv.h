@@ -30,8 +30,8 @@ struct fz_drv {
 	uint64_t desc, driver, device;
 	uint64_t heap_lo, heap_hi; /* where buffers usually go */
 
-	uint16_t avail_idx; /* split: next avail->idx */
-	uint16_t next_desc; /* split: next free descriptor slot (round robin) */
+	uint16_t avail_idx;  /* split: next avail->idx */
+	uint16_t next_desc;  /* split: next free descriptor slot (round robin) */
 	uint16_t next_avail; /* packed: next slot */
 	bool avail_wrap;     /* packed: driver ring wrap counter (2.8.1) */
 	uint16_t next_id;    /* packed: next Buffer ID */

@@ -49,8 +49,8 @@ static bool all_zero(const struct fz_mem *m)
 	static const uint8_t zeros[4096];
 	for (int i = 0; i < m->n; i++)
 		for (uint64_t off = 0; off < m->size[i]; off += sizeof(zeros)) {
-			uint64_t n = m->size[i] - off < sizeof(zeros) ? m->size[i] - off
-								      : sizeof(zeros);
+			uint64_t n =
+			    m->size[i] - off < sizeof(zeros) ? m->size[i] - off : sizeof(zeros);
 			if (memcmp(m->host[i] + off, zeros, n))
 				return false;
 		}

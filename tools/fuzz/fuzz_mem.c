@@ -7,6 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#endif
+#endif
+#ifndef ASAN_POISON_MEMORY_REGION
+#define ASAN_POISON_MEMORY_REGION(p, n)	  ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
 
 void fz_fail(const char *fmt, ...)
 {
@@ -19,13 +30,45 @@ void fz_fail(const char *fmt, ...)
 	abort();
 }
 
+/* Page-multiple regions live at the END of a persistent per-region pool, with everything before
+ * them poisoned (and all of it poisoned again by fz_mem_free()), so ASan still flags any access
+ * outside the region while inputs do not pay for fresh pages each time (page faults are slow,
+ * above all in a nested VM). Other regions are plain exact-size heap blocks. */
+#define POOL_CAP (4ull << 20)
+static uint8_t *pools[GUEST_MEM_MAX_REGIONS];
+
+static uint8_t *pool_region(int i, uint64_t size)
+{
+	if (size > POOL_CAP || size % 4096)
+		return NULL;
+	if (!pools[i]) {
+		/* One more page after the pool: poisoned, so the byte past the region is too. */
+		void *p = mmap(NULL, POOL_CAP + 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		pools[i] = p;
+		ASAN_POISON_MEMORY_REGION(pools[i], POOL_CAP + 4096);
+	}
+	uint8_t *host = pools[i] + POOL_CAP - size;
+	ASAN_UNPOISON_MEMORY_REGION(host, size);
+	return host;
+}
+
+static bool in_pool(int i, const uint8_t *p)
+{
+	return pools[i] && p >= pools[i] && p < pools[i] + POOL_CAP;
+}
+
 int fz_mem_add(struct fz_mem *m, uint64_t gpa, uint64_t size, unsigned misalign)
 {
 	int i = m->n;
-	void *block;
+	void *block = NULL;
 	if (i >= GUEST_MEM_MAX_REGIONS || size == 0)
 		return -EINVAL;
-	if (posix_memalign(&block, 4096, size + misalign))
+	if (!misalign)
+		block = pool_region(i, size);
+	if (!block && posix_memalign(&block, 4096, size + misalign))
 		return -ENOMEM;
 	m->shadow[i] = m->no_shadow ? NULL : calloc(1, size);
 	if (!m->no_shadow && !m->shadow[i]) {
@@ -44,7 +87,10 @@ int fz_mem_add(struct fz_mem *m, uint64_t gpa, uint64_t size, unsigned misalign)
 void fz_mem_free(struct fz_mem *m)
 {
 	for (int i = 0; i < m->n; i++) {
-		free(m->block[i]);
+		if (in_pool(i, m->block[i]))
+			ASAN_POISON_MEMORY_REGION(pools[i], POOL_CAP); /* use after "free" */
+		else
+			free(m->block[i]);
 		free(m->shadow[i]);
 	}
 	memset(m, 0, sizeof(*m));
@@ -146,8 +192,7 @@ static bool allowed_at(const struct fz_ranges *a, uint64_t gpa)
 	return false;
 }
 
-static void check_region(struct fz_mem *m, int i, const struct fz_ranges *allowed,
-			 const char *what)
+static void check_region(struct fz_mem *m, int i, const struct fz_ranges *allowed, const char *what)
 {
 	const uint64_t chunk = 256;
 	for (uint64_t off = 0; off < m->size[i]; off += chunk) {
@@ -158,9 +203,10 @@ static void check_region(struct fz_mem *m, int i, const struct fz_ranges *allowe
 			if (m->host[i][k] == m->shadow[i][k])
 				continue;
 			uint64_t gpa = m->gpa[i] + k;
-			FZ_ASSERT(allowed_at(allowed, gpa),
-				  "%s wrote guest byte %#llx (%#x -> %#x) outside what it may write",
-				  what, (unsigned long long)gpa, m->shadow[i][k], m->host[i][k]);
+			FZ_ASSERT(
+			    allowed_at(allowed, gpa),
+			    "%s wrote guest byte %#llx (%#x -> %#x) outside what it may write",
+			    what, (unsigned long long)gpa, m->shadow[i][k], m->host[i][k]);
 		}
 		memcpy(m->shadow[i] + off, m->host[i] + off, n);
 	}

@@ -15,7 +15,8 @@
 
 struct fz_mem {
 	struct guest_mem mem;
-	bool no_shadow; /* set before fz_mem_add(): no shadow copy (fz_mem_check() checks nothing) */
+	bool
+	    no_shadow; /* set before fz_mem_add(): no shadow copy (fz_mem_check() checks nothing) */
 	int n;
 	uint64_t gpa[GUEST_MEM_MAX_REGIONS];
 	uint64_t size[GUEST_MEM_MAX_REGIONS];

@@ -40,9 +40,9 @@ struct ring_ctx {
 	uint64_t features;
 	uint32_t num;
 	uint64_t desc, driver, device; /* what the "transport" programs */
-	bool hostile; /* hostile ring addresses */
-	bool legal;   /* legal size and addresses: activation must succeed */
-	bool broken; /* the queue was seen broken since the last reset */
+	bool hostile;		       /* hostile ring addresses */
+	bool legal;		       /* legal size and addresses: activation must succeed */
+	bool broken;		       /* the queue was seen broken since the last reset */
 	unsigned nheld;
 };
 
@@ -119,8 +119,7 @@ static void activate(struct ring_ctx *c)
 	c->vq.device_addr = c->device;
 	int r = vq_activate(&c->vq, &c->m.mem, c->features);
 	FZ_ASSERT(r == 0 || !vq_is_active(&c->vq), "failed activation left the queue active");
-	FZ_ASSERT(r == 0 || !c->legal, "legal queue (size %u) refused: %s", c->num,
-		  vq_strerror(r));
+	FZ_ASSERT(r == 0 || !c->legal, "legal queue (size %u) refused: %s", c->num, vq_strerror(r));
 	FZ_ASSERT(r != 0 || (c->vq.size == c->num && !vq_is_broken(&c->vq)), "bad activation");
 }
 
@@ -383,7 +382,8 @@ static void op_pop(struct ring_ctx *c)
 	FZ_ASSERT(!was_broken || r == -VQ_E_BROKEN, "pop on a broken queue: %d", r);
 	FZ_ASSERT(r >= -VQ_E_MAX + 1 && r <= 1, "pop returned %d", r);
 	if (r < 0) {
-		FZ_ASSERT(r <= -VQ_E_NOT_READY && vq_is_broken(&c->vq), "error %d without break", r);
+		FZ_ASSERT(r <= -VQ_E_NOT_READY && vq_is_broken(&c->vq), "error %d without break",
+			  r);
 		return;
 	}
 	if (r == 0)
@@ -401,8 +401,8 @@ static void op_pop(struct ring_ctx *c)
 		else
 			step_iov(c, &chain, kind == 5);
 		FZ_ASSERT(chain.written <= chain.writable_len && chain.written <= chain.wr.pos,
-			  "written %u > writable %u / cursor %u", chain.written,
-			  chain.writable_len, chain.wr.pos);
+			  "written %u > writable %u / cursor %u", chain.written, chain.writable_len,
+			  chain.wr.pos);
 	}
 	switch (fz_u8(&c->in) % 4) {
 	case 0:

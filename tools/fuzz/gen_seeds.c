@@ -121,8 +121,8 @@ enum { OP_POP = 8, OP_HELD, OP_NOTIFY, OP_POP2, OP_RAW_USED, OP_RESET };
 static void pop(struct seed *s, uint8_t disposition)
 {
 	u8(s, OP_POP);
-	u8(s, 2);	    /* two steps */
-	u8(s, 0), u8(s, 0); /* read all */
+	u8(s, 2);			 /* two steps */
+	u8(s, 0), u8(s, 0);		 /* read all */
 	u8(s, 1), u8(s, 0), u8(s, 0x41); /* write all, pattern */
 	u8(s, disposition);
 }
@@ -153,7 +153,7 @@ static void ring_seeds(const char *target, bool packed)
 
 	s.n = 0;
 	ring_header(&s, packed, 3, 4); /* EVENT_IDX + INDIRECT */
-	for (int i = 0; i < 6; i++) { /* wraps the ring */
+	for (int i = 0; i < 6; i++) {  /* wraps the ring */
 		add_chain(&s, 1 + i % 3, (uint8_t)(1u << (i % 3)));
 		u8(&s, OP_NOTIFY), u8(&s, 1); /* enable notify */
 		pop(&s, i % 2 ? 3 : 0);
@@ -191,7 +191,6 @@ static void dev_header(struct seed *s, const void *create, size_t create_len, bo
 	u8(s, 0xff); /* every queue ready */
 }
 
-
 static void request(struct seed *s, uint8_t q, const void *payload, uint8_t len, uint8_t bulk,
 		    const uint16_t *wlen, unsigned nw)
 {
@@ -223,7 +222,7 @@ static void mmio_seeds(void)
 		request(&s, 0, "ping-pong", 9, 0, w, 1);
 		chain_on(&s, 1, 2, 2);
 		u8(&s, OP_REG_READ), u8(&s, 1), u8(&s, 15), u8(&s, 0); /* Status */
-		u8(&s, OP_STATUS), u8(&s, 0), u8(&s, 0);		/* reset mid-I/O */
+		u8(&s, OP_STATUS), u8(&s, 0), u8(&s, 0);	       /* reset mid-I/O */
 		u8(&s, OP_BRING_UP);
 		le(&s, 1ull << 32, 8);
 		u8(&s, 1);
@@ -269,7 +268,7 @@ static void console_seeds(void)
 	struct seed s = {0};
 	dev_header(&s, NULL, 0, false);
 	request(&s, 1, "hello, console\n", 15, 0, NULL, 0); /* transmitq */
-	chain_on(&s, 0, 1, 1);				  /* a receive buffer */
+	chain_on(&s, 0, 1, 1);				    /* a receive buffer */
 	u8(&s, OP_SPECIAL), u8(&s, 3), raw(&s, "ls\n", 3), u8(&s, 0);
 	u8(&s, OP_SPECIAL), u8(&s, 0), u8(&s, 1); /* winch */
 	save("virtio_console", "tx-rx", &s);
@@ -310,7 +309,10 @@ static void pvh_elf(struct seed *s)
 	size_t base = s->n;
 	uint8_t *e = s->b + base;
 	memset(e, 0, 64 + 2 * 56 + 24 + 16);
-	memcpy(e, "\x7f" "ELF\x02\x01\x01", 7);
+	memcpy(e,
+	       "\x7f"
+	       "ELF\x02\x01\x01",
+	       7);
 	e[16] = 2;  /* ET_EXEC */
 	e[18] = 62; /* EM_X86_64 */
 	e[20] = 1;
@@ -340,25 +342,25 @@ static void bzimage(struct seed *s)
 	uint8_t *b = s->b + s->n;
 	size_t len = 2 * 512 + 1024;
 	memset(b, 0, len);
-	b[0x1f1] = 1;			      /* setup_sects */
-	uint32_t syssize = 1024 / 16;	      /* paragraphs */
+	b[0x1f1] = 1;		      /* setup_sects */
+	uint32_t syssize = 1024 / 16; /* paragraphs */
 	memcpy(b + 0x1f4, &syssize, 4);
-	b[0x1fe] = 0x55, b[0x1ff] = 0xaa;     /* boot_flag */
-	b[0x200] = 0xeb, b[0x201] = 0x6a;     /* jump: header ends at 0x26c */
+	b[0x1fe] = 0x55, b[0x1ff] = 0xaa; /* boot_flag */
+	b[0x200] = 0xeb, b[0x201] = 0x6a; /* jump: header ends at 0x26c */
 	memcpy(b + 0x202, "HdrS", 4);
-	b[0x206] = 0x0f, b[0x207] = 0x02;     /* version 2.15 */
-	b[0x211] = 1;			      /* LOADED_HIGH */
+	b[0x206] = 0x0f, b[0x207] = 0x02; /* version 2.15 */
+	b[0x211] = 1;			  /* LOADED_HIGH */
 	uint32_t v = 0x7fffffff;
-	memcpy(b + 0x22c, &v, 4);	      /* initrd_addr_max */
+	memcpy(b + 0x22c, &v, 4); /* initrd_addr_max */
 	v = 0x200000;
-	memcpy(b + 0x230, &v, 4);	      /* kernel_alignment */
-	b[0x236] = 1;			      /* XLF_KERNEL_64 */
+	memcpy(b + 0x230, &v, 4); /* kernel_alignment */
+	b[0x236] = 1;		  /* XLF_KERNEL_64 */
 	v = 2048;
-	memcpy(b + 0x238, &v, 4);	      /* cmdline_size */
+	memcpy(b + 0x238, &v, 4); /* cmdline_size */
 	uint64_t pref = 0x100000;
 	memcpy(b + 0x258, &pref, 8);
 	v = 0x100000;
-	memcpy(b + 0x260, &v, 4);	      /* init_size */
+	memcpy(b + 0x260, &v, 4); /* init_size */
 	s->n += len;
 }
 
@@ -387,9 +389,9 @@ static void loader_seeds(void)
 static void cli_seed(const char *name, const char *args, size_t len)
 {
 	struct seed s = {0};
-	u8(&s, 2);			    /* MiB */
-	u8(&s, 1), u8(&s, 1);		    /* lo = 1 */
-	u8(&s, 1), le(&s, 64, 2);	    /* hi = 64 */
+	u8(&s, 2);		  /* MiB */
+	u8(&s, 1), u8(&s, 1);	  /* lo = 1 */
+	u8(&s, 1), le(&s, 64, 2); /* hi = 64 */
 	raw(&s, args, len);
 	save("cli", name, &s);
 }
@@ -399,23 +401,23 @@ static void cli_seed(const char *name, const char *args, size_t len)
 static void uart_seeds(void)
 {
 	static const uint8_t linux_init[] = {
-	    1, 5, 0x80,	 /* LCR: DLAB */
-	    1, 2, 0x01,	 /* DLL */
-	    1, 3, 0x00,	 /* DLM */
-	    1, 5, 0x03,	 /* LCR: 8N1 */
-	    1, 4, 0xc7,	 /* FCR: FIFO on, clear, trigger 14 */
-	    1, 6, 0x0b,	 /* MCR: DTR RTS OUT2 */
-	    1, 3, 0x0f,	 /* IER: all */
-	    0, 4,	 /* IIR */
-	    1, 2, 'h',	 /* THR */
-	    0, 4,	 /* IIR: THRE */
-	    2, 0, 5, 'a', 'b', 'c', 'd', 'e', /* host input */
-	    0, 7,	 /* LSR */
-	    0, 4,	 /* IIR: data */
-	    0, 2, 0, 2, 0, 2, 0, 2, 0, 2, /* RBR x5 */
-	    1, 6, 0x1b,	 /* MCR: loopback */
-	    1, 2, 'x', 0, 2, /* echo through loopback */
-	    0x41, 2, 2, 0, 0, 0, 0, /* 4-byte write across ports */
+	    1,	  5, 0x80,				  /* LCR: DLAB */
+	    1,	  2, 0x01,				  /* DLL */
+	    1,	  3, 0x00,				  /* DLM */
+	    1,	  5, 0x03,				  /* LCR: 8N1 */
+	    1,	  4, 0xc7,				  /* FCR: FIFO on, clear, trigger 14 */
+	    1,	  6, 0x0b,				  /* MCR: DTR RTS OUT2 */
+	    1,	  3, 0x0f,				  /* IER: all */
+	    0,	  4,					  /* IIR */
+	    1,	  2, 'h',				  /* THR */
+	    0,	  4,					  /* IIR: THRE */
+	    2,	  0, 5,	   'a', 'b', 'c', 'd', 'e',	  /* host input */
+	    0,	  7,					  /* LSR */
+	    0,	  4,					  /* IIR: data */
+	    0,	  2, 0,	   2,	0,   2,	  0,   2,   0, 2, /* RBR x5 */
+	    1,	  6, 0x1b,				  /* MCR: loopback */
+	    1,	  2, 'x',  0,	2,			  /* echo through loopback */
+	    0x41, 2, 2,	   0,	0,   0,	  0,		  /* 4-byte write across ports */
 	};
 	struct seed s = {0};
 	raw(&s, linux_init, sizeof(linux_init));

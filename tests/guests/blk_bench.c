@@ -1,0 +1,212 @@
+/* 4 KiB random reads from a virtio-blk disk at queue depth 1 and 32, timed with the TSC.
+ *
+ * Ring 0 (emulated, slow on kvm_pvm hosts) only sets the device up; the hot loop runs in ring 3
+ * (run_user, native speed): it adds requests, kicks with an MMIO write to QueueNotify (when the
+ * device asks for kicks, EVENT_IDX), and polls the used ring. Interrupts are suppressed on the
+ * queue and the device's pin stays masked, so there is no interrupt in the loop at all.
+ *
+ * Prints, per depth: "BENCH blk_randread qd=N iops=I requests=R usec=U".
+ * Command line: [requests=N] (per depth, default 100000) [seconds=S] (per depth, default 3; the
+ *   first limit reached ends a run) [ring=packed] [depths=1,32 -- fixed]. */
+#include "guest.h"
+#include "virtio_blk.h"
+#include "virtio_mem.h"
+
+#include <linux/virtio_ids.h>
+
+#define QUEUE_SIZE 128
+#define MAX_QD	   32
+#define IO_BYTES   4096u
+#define IO_SECTORS (IO_BYTES / BLK_SECTOR)
+
+#define F(bit) (1ULL << (bit))
+
+struct bench {
+	struct vq *vq;
+	struct blk_req *reqs;
+	uint8_t *bufs;
+	uint64_t blocks; /* 4 KiB blocks on the disk */
+	unsigned qd;
+	uint64_t max_requests;
+	uint64_t tsc_limit; /* cycles */
+	/* results */
+	uint64_t done, cycles, errors, kicks;
+};
+
+/* ---- TSC frequency ---- */
+
+/* Hz from the hypervisor timing leaf 0x40000010 (eax = TSC kHz; VMware's, also QEMU's with
+ * vmware-cpuid-freq), else CPUID 0x15 (crystal ratio), else 0. */
+static uint64_t tsc_hz_cpuid(const char **src)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000, 0, r);
+	if (r[0] >= 0x40000010 && r[0] < 0x40010000) {
+		cpuid(0x40000010, 0, r);
+		if (r[0]) {
+			*src = "cpuid 0x40000010";
+			return (uint64_t)r[0] * 1000;
+		}
+	}
+	cpuid(0, 0, r);
+	if (r[0] >= 0x15) {
+		cpuid(0x15, 0, r);
+		if (r[0] && r[1] && r[2]) {
+			*src = "cpuid 0x15";
+			return (uint64_t)r[2] * r[1] / r[0];
+		}
+	}
+	return 0;
+}
+
+/* Against the LAPIC timer, which KVM (ours and QEMU's in-kernel APIC) runs at 1 GHz: 50 ms. */
+static uint64_t tsc_hz_lapic(void)
+{
+	const uint32_t span = 50000000; /* ns */
+	uint32_t c0, c1;
+	uint64_t t0, t1;
+
+	lapic_init();
+	lapic_write(LAPIC_TIMER_DCR, 0xB);	/* divide by 1 */
+	lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* masked, one-shot */
+	lapic_write(LAPIC_TIMER_ICR, 0xffffffffu);
+	c0 = lapic_read(LAPIC_TIMER_CCR);
+	t0 = rdtsc();
+	do {
+		c1 = lapic_read(LAPIC_TIMER_CCR);
+	} while (c0 - c1 < span);
+	t1 = rdtsc();
+	lapic_timer_stop();
+	return (t1 - t0) * 1000000000ull / (c0 - c1);
+}
+
+static uint64_t tsc_hz(void)
+{
+	const char *src = NULL;
+	uint64_t cpuid_hz = tsc_hz_cpuid(&src), lapic_hz = tsc_hz_lapic();
+
+	if (cpuid_hz)
+		printf("TSC: %llu kHz from %s, %llu kHz against the LAPIC timer\n",
+		       (unsigned long long)(cpuid_hz / 1000), src,
+		       (unsigned long long)(lapic_hz / 1000));
+	else
+		printf("TSC: %llu kHz against the LAPIC timer\n",
+		       (unsigned long long)(lapic_hz / 1000));
+	return cpuid_hz ? cpuid_hz : lapic_hz;
+}
+
+/* ---- the ring-3 loop ---- */
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static int submit(struct bench *b, unsigned slot, uint64_t *rng)
+{
+	uint64_t sector = (xorshift(rng) % b->blocks) * IO_SECTORS;
+
+	return blk_add(b->vq, &b->reqs[slot], VIRTIO_BLK_T_IN, sector, b->bufs + slot * IO_BYTES,
+		       IO_BYTES, 1, 0);
+}
+
+static uint64_t bench_loop(void *arg)
+{
+	struct bench *b = arg;
+	uint64_t rng = 0x9E3779B97F4A7C15ull, issued = 0, start = rdtsc(), now = start;
+	uint64_t kicks0 = b->vq->kicks;
+
+	for (unsigned i = 0; i < b->qd && issued < b->max_requests; i++, issued++) {
+		if (submit(b, i, &rng))
+			return 1;
+	}
+	vq_kick(b->vq);
+	while (b->done < issued) {
+		struct blk_req *r = blk_complete(b->vq);
+		bool more;
+
+		if (!r) {
+			now = rdtsc();
+			continue;
+		}
+		b->done++;
+		if (r->status != VIRTIO_BLK_S_OK)
+			b->errors++;
+		more = issued < b->max_requests && now - start < b->tsc_limit;
+		if (more) {
+			if (submit(b, (unsigned)(r - b->reqs), &rng))
+				return 1;
+			issued++;
+			/* Kick once per drained batch: the next poll finds nothing new. */
+			if (!vq_has_used(b->vq))
+				vq_kick(b->vq);
+		}
+	}
+	b->cycles = rdtsc() - start;
+	b->kicks = b->vq->kicks - kicks0;
+	return 0;
+}
+
+/* ---- ring 0 ---- */
+
+static struct vdev *setup(struct vq *vq, bool packed)
+{
+	struct vdev *d = virtio_mmio_find(VIRTIO_ID_BLOCK, 0);
+	int err;
+
+	TEST_ASSERT_MSG(d, "no virtio-blk device");
+	err = vdev_negotiate(d, F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_BLK_F_RO),
+			     packed ? F(VIRTIO_F_RING_PACKED) : 0);
+	TEST_ASSERT_MSG(err == 0, "negotiation failed: %d", err);
+	TEST_ASSERT_EQ(vq_setup(vq, d, 0, QUEUE_SIZE), 0);
+	vq_disable_interrupts(vq); /* polled; the pin also stays masked */
+	vdev_driver_ok(d);
+	return d;
+}
+
+int guest_main(void)
+{
+	static const unsigned depths[] = {1, MAX_QD};
+	static struct vq vq;
+	uint64_t requests = 100000, seconds = 3, hz;
+	char ring[16] = "split";
+	struct bench b = {.vq = &vq};
+	struct vdev *d;
+
+	cmdline_get_u64("requests", &requests);
+	cmdline_get_u64("seconds", &seconds);
+	cmdline_get_str("ring", ring, sizeof(ring));
+	d = setup(&vq, !strcmp(ring, "packed"));
+	b.blocks = vdev_config64(d, offsetof(struct virtio_blk_config, capacity)) / IO_SECTORS;
+	TEST_ASSERT(b.blocks > 0);
+	b.reqs = virtio_alloc(MAX_QD * sizeof(*b.reqs), 64);
+	b.bufs = virtio_alloc(MAX_QD * IO_BYTES, 4096);
+	TEST_ASSERT(b.reqs && b.bufs);
+	hz = tsc_hz();
+	TEST_ASSERT(hz > 0);
+	printf("disk: %llu MiB, %s ring, features 0x%llx; %llu requests or %llu s per depth\n",
+	       (unsigned long long)(b.blocks >> 8), ring, (unsigned long long)d->features,
+	       (unsigned long long)requests, (unsigned long long)seconds);
+
+	for (unsigned i = 0; i < sizeof(depths) / sizeof(depths[0]); i++) {
+		uint64_t usec;
+
+		b.qd = depths[i];
+		b.max_requests = requests;
+		b.tsc_limit = seconds * hz;
+		b.done = b.errors = b.cycles = 0;
+		TEST_ASSERT_MSG(run_user(bench_loop, &b) == 0, "adding a request failed");
+		TEST_ASSERT_MSG(b.errors == 0, "%llu request(s) failed",
+				(unsigned long long)b.errors);
+		usec = b.cycles * 1000000 / hz;
+		printf("BENCH blk_randread qd=%u iops=%llu requests=%llu usec=%llu kicks=%llu\n",
+		       b.qd, (unsigned long long)(usec ? b.done * 1000000 / usec : 0),
+		       (unsigned long long)b.done, (unsigned long long)usec,
+		       (unsigned long long)b.kicks);
+	}
+	return 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Boots the default Linux guest on our VMM through PVH with its root file system on a virtio-blk
+# disk, its console on virtio-console (hvc0 is the only console after early boot, so every line
+# after it registers crossed the virtqueue) and a virtio-rng. Checks what the kernel saw: the
+# virtio-mmio windows from the command line, /dev/vda, the ext4 root mounted, hvc0, the rng
+# driven by the guest, and "Run /init". Where guest user space can run (hardware KVM), /init must
+# also print what it sees and end the VM. On emulated KVM (kvm_pvm) the guest stops after
+# "Run /init" (its user space cannot make system calls) and resets itself.
+# labels: slow linux
+# timeout: 900
+set -uo pipefail
+
+SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+VMM="${VMM:-$PWD/vmm}"
+eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)" || exit 1
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp --sparse=always "$DISK" "$tmp/root.ext4"
+cmdline="${CMDLINE/console=ttyS0/} console=hvc0 root=/dev/vda rootfstype=ext4 vmmguest.end=reboot"
+
+start=$(date +%s.%N)
+timeout 800 "$VMM" -v -v --kernel "$VMLINUX" --mem 128M --disk "$tmp/root.ext4,serial=rootdisk" \
+	--rng --console virtio --append "$cmdline" </dev/null >"$tmp/out" 2>"$tmp/err"
+status=$?
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+tr -d '\r' <"$tmp/out" >"$tmp/log"
+
+fail=0
+check() { # check WHAT REGEX FILE
+	if grep -qE -- "$2" "$3"; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1 (no /$2/ in $(basename "$3"))"
+		fail=1
+	fi
+}
+check "virtio-mmio windows registered" 'virtio-mmio: Registering device virtio-mmio.2 at 0xd0002000' "$tmp/log"
+check "virtio-blk is vda" 'virtio_blk virtio0: \[vda\] 131072 512-byte' "$tmp/log"
+check "ext4 root mounted" 'VFS: Mounted root \(ext4 filesystem\)' "$tmp/log"
+check "hvc0 is the console" 'printk: console \[hvc0\] enabled' "$tmp/log"
+check "reached Run /init (over hvc0)" 'Run /init as init process' "$tmp/log"
+check "the guest drove virtio-blk" 'virtio-blk: driver ready' "$tmp/err"
+check "the guest drove virtio-console" 'virtio-console: driver ready' "$tmp/err"
+check "the guest drove virtio-rng" 'virtio-rng: driver ready' "$tmp/err"
+if [ "$EMULATED_KVM" = 1 ]; then
+	echo "note: emulated KVM: guest user space cannot run here; stopping at Run /init"
+else
+	check "/init ran" 'VMM-GUEST-INIT: ok' "$tmp/log"
+	check "/init saw the disk" 'VMM-GUEST-BLOCK: .*vda' "$tmp/log"
+	check "/init saw the rng" 'VMM-GUEST-HWRNG: .*virtio' "$tmp/log"
+fi
+if [ "$status" -ne 0 ]; then
+	echo "FAIL: vmm exit status $status (want 0: the guest resets itself)"
+	fail=1
+fi
+echo "booted in ${elapsed}s, exit status $status"
+if [ $fail -ne 0 ]; then
+	echo "---- guest console (last 40 lines)"
+	tail -40 "$tmp/log"
+	echo "---- vmm stderr (last 20 lines)"
+	grep -v "unclaimed" "$tmp/err" | tail -20
+fi
+exit $fail
