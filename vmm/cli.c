@@ -10,17 +10,26 @@
 
 #define VMM_VERSION "0.1.0"
 
-enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_NET };
+enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_NET, OPT_TRANSPORT };
 
 static const struct option long_options[] = {
-    {"kernel", required_argument, NULL, 'k'},	 {"initrd", required_argument, NULL, 'i'},
-    {"append", required_argument, NULL, 'a'},	 {"mem", required_argument, NULL, 'm'},
-    {"cpus", required_argument, NULL, 'c'},	 {"console", required_argument, NULL, OPT_CONSOLE},
-    {"disk", required_argument, NULL, OPT_DISK}, {"rng", optional_argument, NULL, OPT_RNG},
-    {"net", required_argument, NULL, OPT_NET},	 {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
-    {"kvm", required_argument, NULL, OPT_KVM},	 {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},		 {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0},
+    {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'i'},
+    {"append", required_argument, NULL, 'a'},
+    {"mem", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, 'c'},
+    {"console", required_argument, NULL, OPT_CONSOLE},
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"rng", optional_argument, NULL, OPT_RNG},
+    {"net", required_argument, NULL, OPT_NET},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
+    {"kvm", required_argument, NULL, OPT_KVM},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 void cli_usage(FILE *out)
@@ -68,6 +77,12 @@ void cli_usage(FILE *out)
 	    "                                       NAT, port forwards; guest 10.0.2.15\n"
 	    "      --rng[=rate=BYTES_PER_SEC[,burst=BYTES]]\n"
 	    "                        a virtio-rng fed from getrandom(), optionally rate limited\n"
+	    "      --transport mmio|pci\n"
+	    "                        how the virtio devices named AFTER it reach the guest:\n"
+	    "                          mmio  virtio-mmio windows, listed on the kernel command "
+	    "line\n"
+	    "                          pci   modern virtio-pci with MSI-X on PCI bus 0\n"
+	    "                        default mmio; may be repeated to mix transports\n"
 	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
 	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
 	    "\n"
@@ -124,6 +139,7 @@ static enum cli_result parse_console(const char *arg, struct vm_config *cfg)
 	} else if (strcmp(arg, "virtio") == 0) {
 		cfg->console = CONSOLE_MODE_STDIO;
 		cfg->virtio_console = true;
+		cfg->console_transport = cfg->transport;
 	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
 		cfg->console = CONSOLE_MODE_FILE;
 		cfg->console_path = arg + 5;
@@ -142,7 +158,7 @@ static enum cli_result parse_disk(const char *arg, struct vm_config *cfg)
 		fprintf(stderr, "vmm: --disk %s: %s\n", arg, err);
 		return CLI_EXIT_USAGE;
 	}
-	cfg->ndisks++;
+	cfg->disk_transport[cfg->ndisks++] = cfg->transport;
 	return CLI_RUN;
 }
 
@@ -152,7 +168,18 @@ static enum cli_result parse_net(const char *arg, struct vm_config *cfg)
 		return usage_error("--net %s: at most 4 NICs", arg);
 	if (virtio_net_parse_opts(arg, &cfg->nics[cfg->nnics]))
 		return usage_error("--net %s: invalid network specification", arg);
-	cfg->nnics++;
+	cfg->nic_transport[cfg->nnics++] = cfg->transport;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_transport(const char *arg, struct vm_config *cfg)
+{
+	if (strcmp(arg, "mmio") == 0)
+		cfg->transport = TRANSPORT_MMIO;
+	else if (strcmp(arg, "pci") == 0)
+		cfg->transport = TRANSPORT_PCI;
+	else
+		return usage_error("--transport %s: expected mmio or pci", arg);
 	return CLI_RUN;
 }
 
@@ -162,6 +189,7 @@ static enum cli_result parse_rng(const char *arg, struct vm_config *cfg)
 		return usage_error("--rng=%s: expected rate=BYTES_PER_SEC[,burst=BYTES]",
 				   arg ? arg : "");
 	cfg->rng = true;
+	cfg->rng_transport = cfg->transport;
 	return CLI_RUN;
 }
 
@@ -189,6 +217,8 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return parse_rng(arg, cfg);
 	case OPT_NET:
 		return parse_net(arg, cfg);
+	case OPT_TRANSPORT:
+		return parse_transport(arg, cfg);
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		return CLI_RUN;

@@ -16,6 +16,9 @@
 #define CLI_MAX_DISKS	8
 #define CLI_MAX_NICS	4
 
+/* How a virtio device reaches the guest. */
+enum virtio_transport { TRANSPORT_MMIO, TRANSPORT_PCI };
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -31,6 +34,12 @@ struct vm_config {
 	int nnics;
 	bool rng;
 	struct virtio_rng_opts rng_opts;
+	/* --transport applies to the device options after it (default mmio). */
+	enum virtio_transport transport; /* the one in effect while parsing */
+	enum virtio_transport disk_transport[CLI_MAX_DISKS];
+	enum virtio_transport nic_transport[CLI_MAX_NICS];
+	enum virtio_transport console_transport;
+	enum virtio_transport rng_transport;
 	bool debug_exit;
 	const char *kvm_path;
 	int verbosity; /* 0 = info, 1+ = debug, -1 = errors only */

@@ -17,6 +17,7 @@
 #include "vmm/cpuid.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
 
 static void control_stop(void *opaque, enum vm_stop_reason why, int status)
@@ -55,13 +56,19 @@ static int setup_memory(struct vm *vm)
 static int setup_boot(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
+	/* MP-table interrupt entries: virtio-mmio windows, then PCI INTx. */
+	struct mp_irq irqs[VIRTIO_MMIO_MAX + VM_PCI_MAX_DEVICES];
+	int npci = 0, nmmio = vm->virtio->count;
+	const struct mp_irq *pci_irqs = vm_pci_mp_irqs(vm->pci, &npci);
+	memcpy(irqs, vm->virtio->irqs, (size_t)nmmio * sizeof(irqs[0]));
+	memcpy(irqs + nmmio, pci_irqs, (size_t)npci * sizeof(irqs[0]));
 	struct boot_config bc = {
 	    .kernel_path = cfg->kernel,
 	    .initrd_path = cfg->initrd,
 	    .cmdline = vm->cmdline,
 	    .ncpus = (int)vm->ncpus,
-	    .irqs = vm->virtio->irqs,
-	    .nirqs = vm->virtio->count,
+	    .irqs = irqs,
+	    .nirqs = nmmio + npci,
 	};
 	struct boot_entry entry;
 	int err = boot_load(&vm->mem, &bc, &entry);
@@ -87,19 +94,36 @@ static int setup_boot(struct vm *vm)
 }
 
 /* The virtio devices, and the command line that tells the guest where they are. */
+static bool config_uses_pci(const struct vm_config *cfg)
+{
+	bool pci = (cfg->virtio_console && cfg->console_transport == TRANSPORT_PCI) ||
+		   (cfg->rng && cfg->rng_transport == TRANSPORT_PCI);
+	for (int i = 0; i < cfg->ndisks; i++)
+		pci |= cfg->disk_transport[i] == TRANSPORT_PCI;
+	for (int i = 0; i < cfg->nnics; i++)
+		pci |= cfg->nic_transport[i] == TRANSPORT_PCI;
+	return pci;
+}
+
+/* Returns 0 or the exit status (vm_virtio_create_devices() decides whose fault it was). */
 static int setup_virtio(struct vm *vm)
 {
 	vm->virtio = calloc(1, sizeof(*vm->virtio));
 	vm->cmdline = calloc(1, BOOT_CMDLINE_MAX);
 	if (!vm->virtio || !vm->cmdline)
-		return -ENOMEM;
+		return VMM_EXIT_ERROR;
 	snprintf(vm->cmdline, BOOT_CMDLINE_MAX, "%s", vm->cfg->append);
-	int err = vm_virtio_create_devices(vm);
-	if (!err && vm_virtio_cmdline(vm->virtio, vm->cmdline, BOOT_CMDLINE_MAX)) {
-		log_error("the kernel command line is too long");
-		err = -E2BIG;
+	if (config_uses_pci(vm->cfg)) {
+		vm->pci = vm_pci_create(&vm->kvm, &vm->pio, &vm->mmio);
+		if (!vm->pci)
+			return VMM_EXIT_ERROR;
 	}
-	return err;
+	int status = vm_virtio_create_devices(vm);
+	if (!status && vm_virtio_cmdline(vm->virtio, vm->cmdline, BOOT_CMDLINE_MAX)) {
+		log_error("the kernel command line is too long with the virtio-mmio entries");
+		status = VMM_EXIT_USAGE;
+	}
+	return status;
 }
 
 static int create_vcpus(struct vm *vm)
@@ -159,9 +183,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 			 "and a Linux guest's user space cannot make system calls here");
 	if (setup_memory(vm) || create_vcpus(vm))
 		return VMM_EXIT_ERROR;
-	if (vm_devices_create(vm) || setup_virtio(vm))
+	if (vm_devices_create(vm))
 		return VMM_EXIT_ERROR;
-	return setup_boot(vm);
+	int status = setup_virtio(vm);
+	return status ? status : setup_boot(vm);
 }
 
 /* Blocks the stop signals in this thread (and so in every thread it creates afterwards) and
@@ -197,7 +222,8 @@ int vm_run(struct vm *vm)
 {
 	sigset_t set;
 	int sig_fd = block_stop_signals(&set);
-	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_devices_start(vm)) {
+	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
+	    vm_devices_start(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
@@ -222,6 +248,8 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 	}
 	vm_virtio_destroy(vm);
+	vm_pci_destroy(vm->pci);
+	vm->pci = NULL;
 	vm_devices_destroy(vm);
 	free(vm->cmdline);
 	kvm_close(&vm->kvm);

@@ -14,6 +14,7 @@
 
 struct vm_devices; /* vmm/vm_devices.c */
 struct vm_virtio;  /* vmm/vm_virtio.c */
+struct vm_pci;	   /* vmm/vm_pci.c */
 
 struct vm {
 	const struct vm_config *cfg;
@@ -25,6 +26,7 @@ struct vm {
 	struct vcpu vcpus[CLI_MAX_CPUS];
 	struct vm_devices *devices;
 	struct vm_virtio *virtio;
+	struct vm_pci *pci;	   /* NULL unless a device uses --transport pci */
 	char *cmdline;		   /* what the guest gets: --append plus the VMM's own entries */
 	struct vm_control control; /* handed to devices: calls vm_stop() */
 
@@ -61,7 +63,9 @@ void vm_devices_destroy(struct vm *vm);
 /* The host console behind COM1 (and a virtio-console). */
 struct console *vm_devices_console(struct vm *vm);
 
-/* The virtio devices the configuration asks for (vmm/vm_virtio_devices.c). */
+/* The virtio devices the configuration asks for (vmm/vm_virtio_devices.c). Returns 0, or the
+ * exit status: VMM_EXIT_USAGE when a device could not be created from what the user gave (a
+ * missing disk file, a tap that cannot be opened), VMM_EXIT_ERROR otherwise. */
 int vm_virtio_create_devices(struct vm *vm);
 
 #endif

@@ -96,6 +96,8 @@ static void update_route(struct vm_pci_dev *d, uint16_t vector, uint64_t addr, u
 	d->routes[vector].valid = true;
 	int err = set_routes(p);
 	pthread_mutex_unlock(&p->route_lock);
+	log_debug("%s: MSI-X vector %u -> GSI %u (address 0x%llx, data 0x%x)", d->dev->name, vector,
+		  d->routes[vector].gsi, (unsigned long long)addr, data);
 	if (err) {
 		log_warn("%s: KVM_SET_GSI_ROUTING: %s; sending MSIs with KVM_SIGNAL_MSI",
 			 d->dev->name, strerror(-err));

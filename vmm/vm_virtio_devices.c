@@ -8,54 +8,62 @@
 #include "virtio/vconsole.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
+
+/* Places an initialised device on its transport; takes ownership. Returns 0 or
+ * VMM_EXIT_ERROR. */
+static int place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
+{
+	int err = t == TRANSPORT_PCI ? vm_pci_add_virtio(vm->pci, dev) : vm_virtio_add(vm, dev);
+	return err ? VMM_EXIT_ERROR : 0;
+}
 
 static int add_disks(struct vm *vm)
 {
 	for (int i = 0; i < vm->cfg->ndisks; i++) {
 		struct virtio_dev *dev;
-		int err = virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem);
-		if (err)
-			return err;
-		err = vm_virtio_add(vm, dev);
-		if (err)
-			return err;
+		if (virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem))
+			return VMM_EXIT_USAGE;
+		if (place(vm, dev, vm->cfg->disk_transport[i]))
+			return VMM_EXIT_ERROR;
 	}
 	return 0;
 }
 
-/* Devices built without guest memory: initialise, then place. */
-static int add_initialised(struct vm *vm, struct virtio_dev *dev)
+/* Devices built without guest memory: initialise, then place. `created` is the create call's
+ * result (called before this one, so `dev` is set): its failure is the user's (a missing file,
+ * a tap that cannot be opened), the rest is ours. */
+static int add_initialised(struct vm *vm, int created, struct virtio_dev *dev,
+			   enum virtio_transport t)
 {
-	int err = virtio_dev_init(dev, &vm->mem);
-	if (err) {
+	if (created)
+		return VMM_EXIT_USAGE;
+	if (virtio_dev_init(dev, &vm->mem)) {
 		virtio_dev_destroy(dev);
 		free(dev);
-		return err;
+		return VMM_EXIT_ERROR;
 	}
-	return vm_virtio_add(vm, dev);
+	return place(vm, dev, t);
 }
 
 int vm_virtio_create_devices(struct vm *vm)
 {
 	int err = add_disks(vm);
 	for (int i = 0; !err && i < vm->cfg->nnics; i++) {
-		struct virtio_dev *dev;
-		err = virtio_net_create(&dev, &vm->cfg->nics[i]);
-		if (!err)
-			err = add_initialised(vm, dev);
+		struct virtio_dev *dev = NULL;
+		int created = virtio_net_create(&dev, &vm->cfg->nics[i]);
+		err = add_initialised(vm, created, dev, vm->cfg->nic_transport[i]);
 	}
 	if (!err && vm->cfg->virtio_console) {
-		struct virtio_dev *dev;
-		err = virtio_console_create(&dev, vm_devices_console(vm));
-		if (!err)
-			err = add_initialised(vm, dev);
+		struct virtio_dev *dev = NULL;
+		int created = virtio_console_create(&dev, vm_devices_console(vm));
+		err = add_initialised(vm, created, dev, vm->cfg->console_transport);
 	}
 	if (!err && vm->cfg->rng) {
-		struct virtio_dev *dev;
-		err = virtio_rng_create(&dev, &vm->cfg->rng_opts);
-		if (!err)
-			err = add_initialised(vm, dev);
+		struct virtio_dev *dev = NULL;
+		int created = virtio_rng_create(&dev, &vm->cfg->rng_opts);
+		err = add_initialised(vm, created, dev, vm->cfg->rng_transport);
 	}
 	return err;
 }

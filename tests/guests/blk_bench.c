@@ -119,6 +119,7 @@ static uint64_t bench_loop(void *arg)
 	struct bench *b = arg;
 	uint64_t rng = 0x9E3779B97F4A7C15ull, issued = 0, start = rdtsc(), now = start;
 	uint64_t kicks0 = b->vq->kicks;
+	bool unkicked = false;
 
 	for (unsigned i = 0; i < b->qd && issued < b->max_requests; i++, issued++) {
 		if (submit(b, i, &rng))
@@ -127,23 +128,24 @@ static uint64_t bench_loop(void *arg)
 	vq_kick(b->vq);
 	while (b->done < issued) {
 		struct blk_req *r = blk_complete(b->vq);
-		bool more;
 
 		if (!r) {
+			/* Kick once per drained batch, when the poll finds nothing new. */
+			if (unkicked) {
+				vq_kick(b->vq);
+				unkicked = false;
+			}
 			now = rdtsc();
 			continue;
 		}
 		b->done++;
 		if (r->status != VIRTIO_BLK_S_OK)
 			b->errors++;
-		more = issued < b->max_requests && now - start < b->tsc_limit;
-		if (more) {
+		if (issued < b->max_requests && now - start < b->tsc_limit) {
 			if (submit(b, (unsigned)(r - b->reqs), &rng))
 				return 1;
 			issued++;
-			/* Kick once per drained batch: the next poll finds nothing new. */
-			if (!vq_has_used(b->vq))
-				vq_kick(b->vq);
+			unkicked = true;
 		}
 	}
 	b->cycles = rdtsc() - start;

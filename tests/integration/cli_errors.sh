@@ -28,7 +28,7 @@ expect 2 "multiple of 4K" -- -k x --mem 4097K
 expect 2 "too large" -- -k x --mem 99999G
 expect 2 "1 to 64" -- -k x --cpus 0
 expect 2 "1 to 64" -- -k x --cpus 1000
-expect 2 "stdio, none or file" -- -k x --console tty
+expect 2 "stdio, virtio, none or file" -- -k x --console tty
 expect 2 "unexpected argument" -- -k x stray
 
 # Images.
@@ -46,10 +46,18 @@ expect 2 "PVH" -- -k /bin/true --console none
 head -c $((20 << 20)) /dev/zero >"$tmp/big.initrd"
 expect 2 "initrd|fit|RAM" -- -k "$GUESTS/hello.elf" -i "$tmp/big.initrd" --mem 16M --console none
 expect 2 "No such file" -- -k "$GUESTS/hello.elf" -i "$tmp/missing.initrd" --console none
+# Device options.
+expect 2 "empty disk path" -- -k x --disk ",ro"
+expect 2 "unknown option 'foo'" -- -k x --disk "$tmp/d,foo=1"
+expect 2 "serial" -- -k x --disk "$tmp/d,serial=123456789012345678901"
+expect 2 "No such file|cannot open" -- -k "$GUESTS/hello.elf" --disk "$tmp/missing.img" --console none
+expect 2 "rate" -- -k x --rng=bogus
+expect 2 "network" -- -k x --net bogus
+expect 2 "MAC|mac" -- -k x --net user,mac=zz:00:00:00:00:00
 
 # --help documents every long option the parser knows, and exits 0.
 "$VMM" --help >"$tmp/help" || { echo "FAIL: --help status $?"; fail=1; }
-for opt in kernel initrd append mem cpus console debug-exit kvm verbose quiet help version; do
+for opt in kernel initrd append mem cpus console disk net rng debug-exit kvm verbose quiet help version; do
 	grep -q -- "--$opt" "$tmp/help" || { echo "FAIL: --help lacks --$opt"; fail=1; }
 done
 

@@ -84,6 +84,21 @@ Test(boot_params, fills_loader_fields)
 	cr_assert_eq(ram[BOOT_PARAMS_ADDR + 0x1000], FILL_BYTE, "nothing past the page");
 }
 
+Test(boot_params, clears_image_ramdisk_and_setup_data)
+{
+	struct setup_header h = kernel_header();
+	struct boot_params_info info = {.cmdline_addr = BOOT_CMDLINE_ADDR};
+
+	h.ramdisk_image = 0x4000000; /* stale values in the image file */
+	h.ramdisk_size = 0x1000;
+	h.setup_data = 0x8000;
+	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), 0);
+	const struct boot_params *bp = zero_page();
+	cr_assert_eq(bp->hdr.ramdisk_image, 0);
+	cr_assert_eq(bp->hdr.ramdisk_size, 0);
+	cr_assert_eq(bp->hdr.setup_data, 0);
+}
+
 Test(boot_params, e820_table)
 {
 	struct setup_header h = kernel_header();

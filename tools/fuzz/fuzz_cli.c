@@ -79,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      cfg.mem_size <= GUEST_RAM_MAX,
 			  "mem_size %llu", (unsigned long long)cfg.mem_size);
 	}
+	cli_free(&cfg); /* --disk options own heap copies, whatever the result */
 	free(buf);
 	return 0;
 }
