@@ -22,7 +22,7 @@ int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table)
 struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *table, uint32_t function, uint32_t index)
 {
 	for (uint32_t i = 0; i < table->header.nent; i++) {
-		struct kvm_cpuid_entry2 *e = &table->entries[i];
+		struct kvm_cpuid_entry2 *e = &table->header.entries[i];
 		bool indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 		if (e->function == function && (!indexed || e->index == index))
 			return e;
@@ -64,7 +64,7 @@ static void patch_extended_topology(struct kvm_cpuid_entry2 *e, unsigned apic_id
 void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus)
 {
 	for (uint32_t i = 0; i < table->header.nent; i++) {
-		struct kvm_cpuid_entry2 *e = &table->entries[i];
+		struct kvm_cpuid_entry2 *e = &table->header.entries[i];
 		switch (e->function) {
 		case 0x1:
 			e->ebx = (e->ebx & 0x0000ffffu) | (index << 24) | ((ncpus & 0xff) << 16);

@@ -8,9 +8,14 @@
 
 #define CPUID_MAX_ENTRIES 256
 
+/* struct kvm_cpuid2 ends in a flexible array: the union gives it room for CPUID_MAX_ENTRIES
+ * entries (reached as header.entries[i]) without a struct-after-flexible-array extension. */
 struct cpuid_table {
-	struct kvm_cpuid2 header;
-	struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
+	union {
+		struct kvm_cpuid2 header;
+		uint8_t storage[sizeof(struct kvm_cpuid2) +
+				CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
+	};
 };
 
 /* Fills `table` from KVM_GET_SUPPORTED_CPUID on /dev/kvm's fd. Returns 0 or -errno. */

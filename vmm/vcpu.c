@@ -64,11 +64,14 @@ static int setup_fpu(struct vcpu *vcpu)
 
 static int setup_msrs(struct vcpu *vcpu)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room for one entry. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[1];
-	} msrs = {.hdr.nmsrs = 1,
-		  .entries[0] = {.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING}};
+		uint8_t storage[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} msrs = {0};
+	msrs.hdr.nmsrs = 1;
+	msrs.hdr.entries[0] =
+	    (struct kvm_msr_entry){.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING};
 	if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
 		log_debug("vCPU %u: MSR_IA32_MISC_ENABLE not set", vcpu->index);
 	return 0;

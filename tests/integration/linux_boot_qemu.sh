@@ -4,6 +4,7 @@
 # KVM or TCG, not the emulated kvm_pvm), /init must also print its marker and end the VM.
 # labels: slow linux
 # timeout: 600
+# resource: linux
 set -euo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"

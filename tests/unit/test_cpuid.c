@@ -4,7 +4,7 @@
 
 static void add(struct cpuid_table *t, uint32_t fn, uint32_t idx, bool indexed)
 {
-	struct kvm_cpuid_entry2 *e = &t->entries[t->header.nent++];
+	struct kvm_cpuid_entry2 *e = &t->header.entries[t->header.nent++];
 	memset(e, 0, sizeof(*e));
 	e->function = fn;
 	e->index = idx;
