@@ -53,8 +53,8 @@ fi
 check "virtio-blk is vda" 'virtio_blk virtio0: \[vda\] 131072 512-byte' "$tmp/log"
 check "ext4 root mounted" 'VFS: Mounted root \(ext4 filesystem\)' "$tmp/log"
 check "hvc0 is the console" 'printk: console \[hvc0\] enabled' "$tmp/log"
-check "reached Run /init" 'Run /init as init process' "$tmp/log"
-if [ "$(grep -c 'Run /init as init process' "$tmp/log")" -ge 2 ]; then
+check "reached Run /init" 'Run /(sbin/)?init as init process' "$tmp/log"
+if [ "$(grep -cE 'Run /(sbin/)?init as init process' "$tmp/log")" -ge 2 ]; then
 	echo "ok: Run /init also came through hvc0"
 else
 	echo "FAIL: Run /init did not come through hvc0"

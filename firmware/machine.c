@@ -1,0 +1,355 @@
+/* The machine description and its x86 generators (see machine.h). */
+#include "firmware/machine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/layout.h"
+
+#define UART_PORTS    8
+#define UART_CLOCK_HZ 1843200 /* the PC's 1.8432 MHz UART crystal */
+#define ECAM_BUS_SIZE MIB(1)  /* PCIe 4.0 §7.2.2: 32 devices x 8 functions x 4 KiB */
+#define VIRTIO_MMIO_MIN_SIZE 0x100
+
+void machine_init(struct machine *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static int fail(struct machine *m, int err)
+{
+	if (!m->err)
+		m->err = err;
+	return err;
+}
+
+/* [base, base + size) non-empty and without wrap-around (end may be 2^64 exactly: no). */
+static bool range_ok(uint64_t base, uint64_t size)
+{
+	uint64_t end;
+	return size && !__builtin_add_overflow(base, size, &end);
+}
+
+static bool overlaps(const struct machine_range *r, uint64_t base, uint64_t size)
+{
+	return base < r->base + r->size && r->base < base + size;
+}
+
+int machine_add_ram(struct machine *m, uint64_t base, uint64_t size)
+{
+	if (!range_ok(base, size))
+		return fail(m, -EINVAL);
+	for (int i = 0; i < m->nram; i++)
+		if (overlaps(&m->ram[i], base, size))
+			return fail(m, -EINVAL);
+	if (m->nram == MACHINE_MAX_RAM)
+		return fail(m, -ENOSPC);
+	m->ram[m->nram++] = (struct machine_range){base, size};
+	return 0;
+}
+
+int machine_add_guest_ram(struct machine *m, const struct guest_mem *mem)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		int err = machine_add_ram(m, mem->regions[i].gpa, mem->regions[i].size);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int machine_add_cpu(struct machine *m, uint32_t apic_id)
+{
+	for (int i = 0; i < m->ncpus; i++)
+		if (m->cpu_ids[i] == apic_id)
+			return fail(m, -EINVAL);
+	if (m->ncpus == MACHINE_MAX_CPUS)
+		return fail(m, -ENOSPC);
+	m->cpu_ids[m->ncpus++] = apic_id;
+	return 0;
+}
+
+int machine_add_cpus(struct machine *m, int n)
+{
+	if (n < 1)
+		return fail(m, -EINVAL);
+	for (int i = 0; i < n; i++) {
+		int err = machine_add_cpu(m, (uint32_t)i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pins,
+		     uint64_t lapic_base)
+{
+	if (!range_ok(base, KIB(4)) || pins == 0 || pins > MACHINE_MAX_INTC_PINS)
+		return fail(m, -EINVAL);
+	m->intc = (struct machine_intc){.present = true,
+					.base = base,
+					.size = KIB(4),
+					.id = id,
+					.pins = pins,
+					.local_base = lapic_base};
+	return 0;
+}
+
+int machine_set_x86_intc(struct machine *m)
+{
+	return machine_set_intc(m, IOAPIC_BASE, (uint32_t)m->ncpus, IOAPIC_PINS, LAPIC_BASE);
+}
+
+/* An interrupt line on input `pin`: the controller must exist and have that input. */
+static int make_irq(struct machine *m, uint32_t pin, uint8_t trigger, uint8_t polarity,
+		    struct machine_irq *out)
+{
+	if (!m->intc.present || pin >= m->intc.pins)
+		return fail(m, -EINVAL);
+	*out = (struct machine_irq){pin, trigger, polarity};
+	return 0;
+}
+
+int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin)
+{
+	struct machine_irq irq;
+	if (make_irq(m, pin, MACHINE_IRQ_EDGE, MACHINE_IRQ_HIGH, &irq))
+		return m->err;
+	if (m->nuarts == MACHINE_MAX_UARTS)
+		return fail(m, -ENOSPC);
+	m->uarts[m->nuarts++] = (struct machine_uart){.space = MACHINE_SPACE_IO,
+						      .base = port,
+						      .size = UART_PORTS,
+						      .clock_hz = UART_CLOCK_HZ,
+						      .irq = irq};
+	return 0;
+}
+
+int machine_add_virtio_mmio(struct machine *m, uint64_t base, uint64_t size, uint32_t pin)
+{
+	struct machine_irq irq;
+	if (!range_ok(base, size) || size < VIRTIO_MMIO_MIN_SIZE)
+		return fail(m, -EINVAL);
+	if (make_irq(m, pin, MACHINE_IRQ_LEVEL, MACHINE_IRQ_HIGH, &irq))
+		return m->err;
+	if (m->nvirtio_mmio == MACHINE_MAX_VIRTIO_MMIO)
+		return fail(m, -ENOSPC);
+	m->virtio_mmio[m->nvirtio_mmio++] = (struct machine_mmio_dev){base, size, irq};
+	return 0;
+}
+
+int machine_set_pci(struct machine *m, uint64_t ecam_base, uint64_t ecam_size, uint64_t mem32_base,
+		    uint64_t mem32_size, uint64_t io_base, uint64_t io_size)
+{
+	uint64_t buses = ecam_size / ECAM_BUS_SIZE;
+	if (!range_ok(ecam_base, ecam_size) || ecam_size % ECAM_BUS_SIZE || buses > 256 ||
+	    !range_ok(mem32_base, mem32_size) || mem32_base + mem32_size > 0x100000000ULL ||
+	    (io_size && (!range_ok(io_base, io_size) || io_base + io_size > 0x10000)))
+		return fail(m, -EINVAL);
+	struct machine_pci *p = &m->pci;
+	p->present = true;
+	p->ecam = (struct machine_range){ecam_base, ecam_size};
+	p->bus_first = 0;
+	p->bus_last = (uint8_t)(buses - 1);
+	p->mem32 = (struct machine_range){mem32_base, mem32_size};
+	p->io = (struct machine_range){io_size ? io_base : 0, io_size};
+	return 0;
+}
+
+int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t pin)
+{
+	struct machine_irq irq;
+	if (!m->pci.present || dev > 31 || intx > 3)
+		return fail(m, -EINVAL);
+	if (make_irq(m, pin, MACHINE_IRQ_LEVEL, MACHINE_IRQ_LOW, &irq))
+		return m->err;
+	if (m->pci.nintx == MACHINE_MAX_PCI_INTX)
+		return fail(m, -ENOSPC);
+	m->pci.intx[m->pci.nintx++] = (struct machine_pci_intx){dev, intx, irq};
+	return 0;
+}
+
+int machine_set_test_exit(struct machine *m, uint16_t port, uint16_t size)
+{
+	if (!size || (uint32_t)port + size > 0x10000)
+		return fail(m, -EINVAL);
+	m->test_exit = (struct machine_simple_dev){
+	    .present = true, .space = MACHINE_SPACE_IO, .base = port, .size = size};
+	return 0;
+}
+
+int machine_set_boot_timer(struct machine *m, uint64_t base, uint64_t size, uint16_t port)
+{
+	if (!range_ok(base, size))
+		return fail(m, -EINVAL);
+	m->boot_timer = (struct machine_simple_dev){.present = true,
+						    .space = MACHINE_SPACE_MEM,
+						    .base = base,
+						    .size = size,
+						    .port = port};
+	return 0;
+}
+
+int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size)
+{
+	if (size && !range_ok(base, size))
+		return fail(m, -EINVAL);
+	m->initrd = (struct machine_range){size ? base : 0, size};
+	return 0;
+}
+
+void machine_set_cmdline(struct machine *m, const char *cmdline)
+{
+	m->cmdline = cmdline;
+}
+
+/* ---- e820 and the PVH memory map ---- */
+
+struct e820_builder {
+	struct boot_e820_entry *out;
+	int max, n, err;
+};
+
+static void add_entry(struct e820_builder *b, uint64_t start, uint64_t end, uint32_t type)
+{
+	if (start >= end || b->err)
+		return;
+	if (b->n >= b->max) {
+		b->err = -ENOSPC;
+		return;
+	}
+	b->out[b->n++] = (struct boot_e820_entry){.addr = start, .size = end - start, .type = type};
+}
+
+/* [start, end) as RAM, minus the reserved [EBDA_START, 1 MiB) window. */
+static void add_ram(struct e820_builder *b, uint64_t start, uint64_t end)
+{
+	add_entry(b, start, end < EBDA_START ? end : EBDA_START, E820_RAM);
+	add_entry(b, start > KERNEL_LOAD_ADDR ? start : KERNEL_LOAD_ADDR, end, E820_RAM);
+}
+
+/* Insertion sort by address: the table holds a handful of entries. */
+static void sort_entries(struct boot_e820_entry *e, int n)
+{
+	for (int i = 1; i < n; i++) {
+		struct boot_e820_entry cur = e[i];
+		int j = i - 1;
+		while (j >= 0 && e[j].addr > cur.addr) {
+			e[j + 1] = e[j];
+			j--;
+		}
+		e[j + 1] = cur;
+	}
+}
+
+int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max)
+{
+	struct e820_builder b = {.out = out, .max = max};
+	if (!m || !out || max < 0)
+		return -EINVAL;
+	for (int i = 0; i < m->nram && i < MACHINE_MAX_RAM; i++)
+		add_ram(&b, m->ram[i].base, m->ram[i].base + m->ram[i].size);
+	/* The MP table sits in the EBDA; 0xA0000-0xFFFFF is the legacy VGA/ROM area. Both must
+	 * stay out of the kernel's allocator whether or not they are backed by RAM. */
+	add_entry(&b, EBDA_START, KERNEL_LOAD_ADDR, E820_RESERVED);
+	if (b.err)
+		return b.err;
+	sort_entries(out, b.n);
+	return b.n;
+}
+
+int machine_pvh_memmap(const struct machine *m, struct hvm_memmap_table_entry *out, int max)
+{
+	struct boot_e820_entry e820[MACHINE_MAX_RAM * 2 + 1];
+	int n = machine_e820(m, e820, (int)(sizeof(e820) / sizeof(e820[0])));
+	if (n < 0 || !out)
+		return n < 0 ? n : -EINVAL;
+	if (n > max)
+		return -ENOSPC;
+	for (int i = 0; i < n; i++)
+		out[i] = (struct hvm_memmap_table_entry){
+		    .addr = e820[i].addr, .size = e820[i].size, .type = e820[i].type};
+	return n;
+}
+
+/* ---- MP table ---- */
+
+static uint16_t mp_flags(const struct machine_irq *irq)
+{
+	return (irq->trigger == MACHINE_IRQ_LEVEL ? MP_IRQ_TRIG_LEVEL : MP_IRQ_TRIG_EDGE) |
+	       (irq->polarity == MACHINE_IRQ_LOW ? MP_IRQ_POL_LOW : MP_IRQ_POL_HIGH);
+}
+
+int machine_mp_irqs(const struct machine *m, struct mp_irq *out, int max)
+{
+	int n = 0;
+	if (m->nvirtio_mmio + m->pci.nintx > max)
+		return -ENOSPC;
+	for (int i = 0; i < m->nvirtio_mmio; i++) {
+		const struct machine_irq *irq = &m->virtio_mmio[i].irq;
+		if (irq->pin >= IOAPIC_PINS)
+			return -EINVAL;
+		/* An ISA-bus source: the pin number doubles as the bus IRQ (mptable.h). */
+		out[n++] = (struct mp_irq){MP_BUS_ISA, (uint8_t)irq->pin, (uint8_t)irq->pin,
+					   mp_flags(irq)};
+	}
+	for (int i = 0; i < m->pci.nintx; i++) {
+		const struct machine_pci_intx *x = &m->pci.intx[i];
+		if (x->irq.pin >= IOAPIC_PINS)
+			return -EINVAL;
+		out[n] = mptable_pci_irq(x->dev, x->intx, (int)x->irq.pin);
+		out[n++].flags = mp_flags(&x->irq);
+	}
+	return n;
+}
+
+int machine_write_mptable(const struct machine *m, struct guest_mem *mem, uint64_t addr)
+{
+	struct mp_irq irqs[MACHINE_MAX_VIRTIO_MMIO + MACHINE_MAX_PCI_INTX];
+	for (int i = 0; i < m->ncpus; i++)
+		if (m->cpu_ids[i] != (uint32_t)i)
+			return -EINVAL;
+	if (!m->intc.present || m->intc.id != (uint32_t)m->ncpus || m->intc.base != IOAPIC_BASE ||
+	    m->intc.local_base != LAPIC_BASE)
+		return -EINVAL;
+	int n = machine_mp_irqs(m, irqs, (int)(sizeof(irqs) / sizeof(irqs[0])));
+	if (n < 0)
+		return n;
+	return mptable_write(mem, addr, m->ncpus, irqs, n);
+}
+
+/* ---- command line ---- */
+
+/* Linux's memparse() syntax, as the current entries use it: "4K", "1M", or bytes. */
+static void format_size(char *buf, size_t cap, uint64_t size)
+{
+	if (size % MIB(1) == 0)
+		snprintf(buf, cap, "%lluM", (unsigned long long)(size >> 20));
+	else if (size % KIB(1) == 0)
+		snprintf(buf, cap, "%lluK", (unsigned long long)(size >> 10));
+	else
+		snprintf(buf, cap, "%llu", (unsigned long long)size);
+}
+
+int machine_cmdline(const struct machine *m, char *buf, size_t cap)
+{
+	const char *user = m->cmdline ? m->cmdline : "";
+	size_t len = strlen(user);
+	if (!cap || len >= cap)
+		return -E2BIG;
+	memmove(buf, user, len + 1);
+	for (int i = 0; i < m->nvirtio_mmio; i++) {
+		const struct machine_mmio_dev *d = &m->virtio_mmio[i];
+		char size[24];
+		format_size(size, sizeof(size), d->size);
+		int n = snprintf(buf + len, cap - len, "%svirtio_mmio.device=%s@0x%llx:%u",
+				 len ? " " : "", size, (unsigned long long)d->base, d->irq.pin);
+		if (n < 0 || (size_t)n >= cap - len) {
+			buf[len] = '\0';
+			return -E2BIG;
+		}
+		len += (size_t)n;
+	}
+	return (int)len;
+}

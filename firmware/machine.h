@@ -1,0 +1,225 @@
+/* One description of the machine the guest gets, and the formats generated from it.
+ *
+ * The VMM fills a struct machine while it builds the VM (each device adds itself when it is
+ * created: RAM, vCPUs, the interrupt controller, UARTs, the PCI host bridge, virtio-mmio
+ * windows, the test-exit and boot-timer devices; the loader adds the initrd, the VM its command
+ * line). Every format that tells the guest about its machine is then generated from this one
+ * description instead of from inputs of its own:
+ *   - the e820 map (machine_e820(); firmware/e820.c's e820_build() is a wrapper over it);
+ *   - the PVH memory map (machine_pvh_memmap()) and the PVH module order (machine_dtb_module());
+ *   - the extra MP-table interrupt entries (machine_mp_irqs(), machine_write_mptable());
+ *   - the kernel command line with its virtio_mmio.device= entries (machine_cmdline());
+ *   - a flattened device tree (firmware/fdt.h).
+ *
+ * The description is architecture-neutral: addresses are guest-physical, an interrupt is an
+ * input number of the machine's interrupt controller plus a trigger mode and a polarity, and
+ * only the generators know the x86 formats. Nothing here touches guest memory except
+ * machine_write_mptable() (through vmm/guest_mem.h).
+ *
+ * Adders validate what they are given (sizes non-zero, no 64-bit wrap, pins inside the
+ * interrupt controller, room in the fixed arrays) and return 0 or -EINVAL / -ENOSPC; the first
+ * error also sticks in m->err, so a caller may add everything and check once.
+ *
+ * Interrupt conventions on x86 (this VMM): `pin` is the IOAPIC input (= KVM GSI). ISA devices
+ * (the UARTs) are edge-triggered, active high, on pins 0-15; the 16 ISA IRQs are wired 1:1 to
+ * IOAPIC pins 0-15 (firmware/mptable.c says why), so they need no MP-table entry of their own.
+ * virtio-mmio windows are level-triggered, active high (virtio 1.2 §4.2.2: the line stays up
+ * until the driver acknowledges it). PCI INTx is level-triggered, active low (PCI 3.0 §2.2.6).
+ *
+ * ---- How an arm64 port would emit its device tree from the same data (design, no code) ----
+ * The description stays as it is; an arm64 VMM fills it with its own layout (RAM from 1 GiB
+ * up, say, MMIO below) and writes a different tree in fdt_build()'s place:
+ *   - Interrupt controller: `intc` describes a GICv3 instead of an IOAPIC: base = distributor
+ *     (GICD), plus a redistributor range (GICR, one 128 KiB frame per vCPU) that the arm64
+ *     filler would add as a second register range. Node "interrupt-controller@..." with
+ *     compatible "arm,gic-v3", #interrupt-cells = <3>, interrupt-controller, reg = <GICD>,
+ *     <GICR>, phandle. A machine_irq then becomes the 3-cell specifier <GIC_SPI (0), pin - 32,
+ *     type>, type = IRQ_TYPE_LEVEL_HIGH (4) or IRQ_TYPE_EDGE_RISING (1): `pin` is the GIC INTID
+ *     (SPIs from 32). Active-low lines do not exist on the GIC: the VMM (or an inverter in the
+ *     description) makes PCI INTx active high there, as QEMU's virt machine does.
+ *   - No LAPIC node. /cpus/cpu@N gets reg = MPIDR affinity (the filler stores the MPIDR in
+ *     cpu_ids[]), compatible "arm,arm-v8", device_type "cpu", enable-method = "psci"; a /psci
+ *     node (compatible "arm,psci-1.0", method = "hvc") replaces INIT-SIPI-SIPI start-up.
+ *   - A /timer node (compatible "arm,armv8-timer", four PPIs: <1 13 f08> <1 14 f08> <1 11 f08>
+ *     <1 10 f08>) replaces the LAPIC timer; the generator adds it, it is not a device we model.
+ *   - UARTs are MMIO (space MACHINE_SPACE_MEM): compatible "ns16550a" with reg in the root's
+ *     2+2 cells, or an "arm,pl011" if that is the device the port models; no "isa" bus node.
+ *   - PCI: identical "pci-host-ecam-generic" node; the I/O window is an MMIO range that
+ *     emulates port space (ranges <0x01000000 0 0  cpu_addr  0 size>) instead of x86 ports, and
+ *     interrupt-map's parent specifier is the 3-cell GIC one.
+ *   - virtio-mmio, test-exit, boot-timer: the same nodes with GIC interrupt specifiers.
+ *   - /chosen: bootargs, linux,initrd-start/-end, stdout-path as here; the kernel finds the
+ *     DTB in x0 at entry (Documentation/arch/arm64/booting.rst) instead of setup_data or a PVH
+ *     module, and the memory map comes from the /memory nodes alone (no e820, no MP table):
+ *     the e820/MP/PVH generators are simply not called.
+ */
+#ifndef FIRMWARE_MACHINE_H
+#define FIRMWARE_MACHINE_H
+
+#include <asm/bootparam.h> /* struct boot_e820_entry */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/mptable.h"
+#include "firmware/pvh.h"
+#include "vmm/guest_mem.h"
+
+#define MACHINE_MAX_RAM		4
+#define MACHINE_MAX_CPUS	254 /* 8-bit APIC IDs minus broadcast and the IOAPIC's ID */
+#define MACHINE_MAX_UARTS	4
+#define MACHINE_MAX_VIRTIO_MMIO 32
+#define MACHINE_MAX_PCI_INTX	32
+#define MACHINE_MAX_INTC_PINS	1024
+
+enum machine_trigger { MACHINE_IRQ_EDGE, MACHINE_IRQ_LEVEL };
+enum machine_polarity { MACHINE_IRQ_HIGH, MACHINE_IRQ_LOW };
+/* Where a device's registers are: the memory space, or x86 port I/O. */
+enum machine_space { MACHINE_SPACE_MEM, MACHINE_SPACE_IO };
+
+struct machine_irq {
+	uint32_t pin; /* input of the interrupt controller (IOAPIC pin / GSI on x86) */
+	uint8_t trigger;
+	uint8_t polarity;
+};
+
+struct machine_range {
+	uint64_t base, size;
+};
+
+/* The interrupt controller devices route their lines to (the IOAPIC on x86). */
+struct machine_intc {
+	bool present;
+	uint64_t base, size;
+	uint32_t id;   /* IOAPIC ID: firmware/mptable.c gives it ncpus */
+	uint32_t pins; /* number of inputs */
+	uint64_t local_base; /* per-CPU controller (the LAPIC), 0: none */
+};
+
+struct machine_uart {
+	uint8_t space; /* enum machine_space */
+	uint64_t base, size;
+	uint32_t clock_hz;
+	struct machine_irq irq;
+};
+
+struct machine_mmio_dev {
+	uint64_t base, size;
+	struct machine_irq irq;
+};
+
+/* A PCI function's INTx line as routed to the interrupt controller. */
+struct machine_pci_intx {
+	uint8_t dev;  /* bus 0 device number */
+	uint8_t intx; /* 0 = INTA .. 3 = INTD */
+	struct machine_irq irq;
+};
+
+struct machine_pci {
+	bool present;
+	struct machine_range ecam;
+	uint8_t bus_first, bus_last;
+	struct machine_range mem32; /* window BARs are placed in */
+	struct machine_range io;    /* port window for I/O BARs; size 0: none */
+	struct machine_pci_intx intx[MACHINE_MAX_PCI_INTX];
+	int nintx;
+};
+
+/* A device found by address only (no interrupt): test-exit port, boot timer. */
+struct machine_simple_dev {
+	bool present;
+	uint8_t space; /* enum machine_space */
+	uint64_t base, size;
+	uint64_t port; /* boot timer: its legacy port too, 0: none */
+};
+
+struct machine {
+	struct machine_range ram[MACHINE_MAX_RAM];
+	int nram;
+	uint32_t cpu_ids[MACHINE_MAX_CPUS]; /* APIC IDs on x86; cpu_ids[0] boots */
+	int ncpus;
+	struct machine_intc intc;
+	struct machine_uart uarts[MACHINE_MAX_UARTS];
+	int nuarts;
+	struct machine_mmio_dev virtio_mmio[MACHINE_MAX_VIRTIO_MMIO];
+	int nvirtio_mmio;
+	struct machine_pci pci;
+	struct machine_simple_dev test_exit;  /* isa-debug-exit */
+	struct machine_simple_dev boot_timer; /* devices/boot_timer.h */
+	struct machine_range initrd;	      /* size 0: none */
+	const char *cmdline; /* the user's command line (not owned); NULL: empty */
+	int err;	     /* first adder error, 0 if none */
+};
+
+/* An empty machine (no RAM, no CPUs, no devices). */
+void machine_init(struct machine *m);
+
+/* ---- adders: 0, -EINVAL (bad value) or -ENOSPC (array full); the first error sticks ---- */
+
+/* A RAM range: non-empty, no wrap, not overlapping one already added. */
+int machine_add_ram(struct machine *m, uint64_t base, uint64_t size);
+/* Every region of `mem`, in order. */
+int machine_add_guest_ram(struct machine *m, const struct guest_mem *mem);
+/* A vCPU with this APIC ID (unique). The first one added is the boot CPU. */
+int machine_add_cpu(struct machine *m, uint32_t apic_id);
+/* vCPUs 0..n-1 with APIC ID = index, as vmm/vcpu.c creates them. */
+int machine_add_cpus(struct machine *m, int n);
+/* The IOAPIC at `base` (4 KiB) with `pins` inputs and ID `id`, and the LAPIC at `lapic_base`. */
+int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pins,
+		     uint64_t lapic_base);
+/* The x86 PC IOAPIC/LAPIC of vmm/layout.h (ID = number of vCPUs added so far: add them first). */
+int machine_set_x86_intc(struct machine *m);
+/* A 16550 UART at I/O port `port` (8 ports, 1.8432 MHz clock) on ISA IRQ `pin` (edge/high). */
+int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin);
+/* A virtio-mmio window of at least 0x100 bytes (the register block, virtio 1.2 §4.2.2) on a
+ * level/high line. */
+int machine_add_virtio_mmio(struct machine *m, uint64_t base, uint64_t size, uint32_t pin);
+/* The PCI host bridge: ECAM window (1 MiB per bus, buses 0..size/1MiB-1 up to 255), the 32-bit
+ * memory window, and an I/O port window (io_size 0: none). */
+int machine_set_pci(struct machine *m, uint64_t ecam_base, uint64_t ecam_size, uint64_t mem32_base,
+		    uint64_t mem32_size, uint64_t io_base, uint64_t io_size);
+/* INTx `intx` of bus 0 device `dev` on controller input `pin` (level/low). Needs the bridge. */
+int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t pin);
+/* The isa-debug-exit device at I/O port `port` (`size` ports). */
+int machine_set_test_exit(struct machine *m, uint16_t port, uint16_t size);
+/* The boot timer: MMIO window and (0: none) its legacy I/O port. */
+int machine_set_boot_timer(struct machine *m, uint64_t base, uint64_t size, uint16_t port);
+/* Where the loader put the initrd (size 0: none). */
+int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size);
+/* The user's command line; kept by pointer. */
+void machine_set_cmdline(struct machine *m, const char *cmdline);
+
+/* ---- generators ---- */
+
+/* The e820 map: RAM below EBDA_START usable, [EBDA_START, 1 MiB) reserved (always listed), the
+ * rest of each RAM range usable; sorted by address. Returns the number of entries, -ENOSPC when
+ * `max` is too small, -EINVAL for a NULL argument. Identical to what e820_build() produced
+ * before it became a wrapper over this. */
+int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max);
+
+/* The same map as PVH hvm_memmap_table_entry[] (start_info.h: types are the e820 ones). */
+int machine_pvh_memmap(const struct machine *m, struct hvm_memmap_table_entry *out, int max);
+
+/* The MP-table entries beyond the 16 identity-mapped ISA IRQs: one per virtio-mmio window (ISA
+ * bus, IRQ = pin, level/high), then one per PCI INTx (PCI bus 0, (dev << 2) | intx, level/low),
+ * in the order added. UARTs on pins < 16 with edge/high need none. Returns the count, -ENOSPC
+ * or -EINVAL (a pin the MP table cannot express). */
+int machine_mp_irqs(const struct machine *m, struct mp_irq *out, int max);
+
+/* Writes the MP table at `addr` for this machine (mptable_write() with machine_mp_irqs()).
+ * The vCPUs must have APIC IDs 0..n-1 in order and the IOAPIC ID must be n, which is all the
+ * MP writer can express: -EINVAL otherwise. Other errors as mptable_write(). */
+int machine_write_mptable(const struct machine *m, struct guest_mem *mem, uint64_t addr);
+
+/* Writes into `buf` (size `cap`) the command line the guest gets: m->cmdline, then one
+ * "virtio_mmio.device=<size>@0x<base>:<pin>" per window (Linux's virtio_mmio driver syntax;
+ * size as "4K"), separated by single spaces. Returns the length, or -E2BIG. */
+int machine_cmdline(const struct machine *m, char *buf, size_t cap);
+
+/* PVH module index of the DTB: 1 after an initrd, 0 without one (firmware/pvh.h). */
+static inline int machine_dtb_module(const struct machine *m)
+{
+	return m->initrd.size ? 1 : 0;
+}
+
+#endif

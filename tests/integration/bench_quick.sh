@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# tools/bench in quick mode (one run per VMM, tiny sizes): proves every subcommand runs end to
+# end on our VMM and on QEMU and writes its table and plot. Never asserts a timing (shared hosts).
+# Also checks the boot-timer guest against our VMM's --boot-timer report, where the VMM has it.
+# labels: bench
+# timeout: 900
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+out="$LIB_TMP/bench"
+RUN_LABEL="tools/bench all --quick"
+if VMM="$VMM" GUESTS="$GUESTS" QEMU="$QEMU" "$SOURCE_DIR/tools/bench" all --quick \
+	--boot-timeout 300 --out "$out" >"$LIB_TMP/bench.out" 2>"$LIB_TMP/bench.err"; then
+	lib_ok "exit status 0"
+else
+	lib_fail "exit status $?"
+	tail -n 60 "$LIB_TMP/bench.err"
+fi
+cat "$LIB_TMP/bench.out"
+
+RUN_OUT="$out/results.md"
+[ -f "$RUN_OUT" ] || : >"$RUN_OUT"
+expect_output '^\| bench \| metric \| better \| vmm \|'
+expect_output '^\| startup \| launch to guest output \(ms\) \| lower \| [0-9]'
+expect_output '^\| memory \| peak RSS \(MiB\) \| lower \| [0-9]'
+expect_output '^\| boot \| launch to .Run /init. on serial \(s\) \| lower \| [0-9]'
+expect_output '^\| exit-cost \| MMIO write, exit to user space \(ns\) \| lower \| [0-9]'
+expect_output '^\| exit-cost \| MMIO write, ioeventfd \(ns\) \| lower \| [0-9]'
+if [ -f "$GUESTS/blk_bench.elf" ]; then
+	expect_output '^\| blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]'
+else
+	expect_output 'blk: skipped: blk_bench guest missing'
+fi
+expect_output 'skipped: (needs hardware KVM|not implemented yet)'
+if have_qemu; then
+	expect_output '^\| bench \| metric \| better \| vmm \| qemu-microvm \| qemu-q35 \|'
+fi
+if command -v gnuplot >/dev/null; then
+	for f in ratios.png ratios.svg; do
+		if [ -s "$out/$f" ]; then lib_ok "$f written"; else lib_fail "$f missing"; fi
+	done
+fi
+
+# The boot timer itself: the guest's first instruction hits it exactly once.
+if "$VMM" --help | grep -q -- --boot-timer; then
+	run_vmm boot_timer --boot-timer
+	expect_pass
+	RUN_OUT="$RUN_ERR"
+	expect_output '^boot-timer: setup-to-first-run-us=[0-9]+ first-run-to-timer-us=[0-9]+ to-run-init-us=- total-us=[0-9]+ to-timer-us=[0-9]+ timer-hits=1 '
+else
+	echo "note: $VMM has no --boot-timer yet: boot-timer report not checked"
+fi
+finish
