@@ -75,10 +75,10 @@ int boot_params_write(struct guest_mem *mem, uint64_t addr, const struct setup_h
 	bp->ext_cmd_line_ptr = 0;
 	/* Loader-owned fields the image file may hold stale values in: ramdisk_* are "write
 	 * (obligatory)", zero without an initrd (set_initrd fills them otherwise); setup_data is
-	 * "write (special)": we pass no list. */
+	 * "write (special)": the loader's list (a SETUP_DTB entry) or none. */
 	bp->hdr.ramdisk_image = 0;
 	bp->hdr.ramdisk_size = 0;
-	bp->hdr.setup_data = 0;
+	bp->hdr.setup_data = info->setup_data;
 	err = set_initrd(&bp->hdr, bp, info);
 	if (!err)
 		err = set_e820(mem, bp);

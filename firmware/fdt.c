@@ -15,10 +15,10 @@
 #ifdef HAVE_LIBFDT
 #include <libfdt.h>
 
-#define MAX_CELLS    256
-#define FIRST_SIZE   (16u << 10)
-#define ISA_IO_SPACE 1 /* ISA binding: first address cell 1 = I/O port */
-#define PCI_SPACE_IO 0x01000000u
+#define MAX_CELLS     256
+#define FIRST_SIZE    (16u << 10)
+#define ISA_IO_SPACE  1 /* ISA binding: first address cell 1 = I/O port */
+#define PCI_SPACE_IO  0x01000000u
 #define PCI_SPACE_M32 0x02000000u
 
 /* The tree being written; the first libfdt error sticks and makes every later call a no-op. */
@@ -144,7 +144,7 @@ static void add_chosen(struct fdtw *w, const struct machine *m)
 static void uart_path(char *buf, size_t cap, const struct machine_uart *u)
 {
 	if (u->space == MACHINE_SPACE_IO)
-		snprintf(buf, cap, "/isa@0/serial@i%llx", (unsigned long long)u->base);
+		snprintf(buf, cap, "/isa@i0/serial@i%llx", (unsigned long long)u->base);
 	else
 		snprintf(buf, cap, "/serial@%llx", (unsigned long long)u->base);
 }
@@ -155,7 +155,7 @@ static void add_aliases(struct fdtw *w, const struct machine *m)
 		return;
 	begin(w, "aliases", 0);
 	for (int i = 0; i < m->nuarts; i++) {
-		char name[16], path[64];
+		char name[24], path[64];
 		snprintf(name, sizeof(name), "serial%d", i);
 		uart_path(path, sizeof(path), &m->uarts[i]);
 		prop_str(w, name, path);
@@ -251,7 +251,7 @@ static void add_isa(struct fdtw *w, const struct machine *m)
 	push32(&ranges, 0);
 	push64(&ranges, 0);
 	push32(&ranges, 0x10000);
-	begin(w, "isa@0", 0);
+	begin(w, "isa@i0", 0);
 	prop_str(w, "compatible", "isa");
 	prop_u32(w, "#address-cells", 2);
 	prop_u32(w, "#size-cells", 1);
@@ -349,9 +349,7 @@ static void add_mmio_devices(struct fdtw *w, const struct machine *m)
 /* What the generator relies on: a controller, and every line on one of its inputs. */
 static bool expressible(const struct machine *m)
 {
-	bool ok = m->intc.present && m->nram <= MACHINE_MAX_RAM && m->ncpus <= MACHINE_MAX_CPUS &&
-		  m->nuarts <= MACHINE_MAX_UARTS && m->nvirtio_mmio <= MACHINE_MAX_VIRTIO_MMIO &&
-		  m->pci.nintx <= MACHINE_MAX_PCI_INTX;
+	bool ok = m->intc.present && machine_counts_valid(m);
 	for (int i = 0; ok && i < m->nuarts; i++)
 		ok = m->uarts[i].irq.pin < m->intc.pins;
 	for (int i = 0; ok && i < m->nvirtio_mmio; i++)

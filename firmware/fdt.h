@@ -16,10 +16,12 @@
  *                      #address-cells = 0, reg, phandle = FDT_PHANDLE_IOAPIC
  *   /interrupt-controller@fee00000   LAPIC: compatible "intel,ce4100-lapic", reg,
  *                      intel,virtual-wire-mode (our MP table's mode too), phandle
- *   /isa@0             the x86 port space as an ISA bus (binding: IEEE 1275 ISA, #address-cells
+ *   /isa@i0            the x86 port space as an ISA bus (binding: IEEE 1275 ISA, #address-cells
  *                      = 2: <1 port> is I/O, #size-cells = 1), ranges = <1 0  0 0  0x10000>:
  *                      ports translate to root addresses equal to the port number, which is
- *                      how Linux on x86 (no PCI_IOBASE) turns them into port numbers.
+ *                      how Linux on x86 (no PCI_IOBASE) turns them into port numbers. The
+ *                      unit address is written "i0" (the ISA binding's I/O notation) so it
+ *                      differs from /memory@0, which starts at the same root address.
  *                      Children: serial@iPORT (compatible "ns16550a", clock-frequency,
  *                      interrupts), test-exit@iPORT (compatible "vmm,isa-debug-exit"),
  *                      boot-timer@iPORT (compatible "vmm,boot-timer", its legacy port)

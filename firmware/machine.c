@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "vmm/layout.h"
+#include "vmm/log.h"
 
-#define UART_PORTS    8
-#define UART_CLOCK_HZ 1843200 /* the PC's 1.8432 MHz UART crystal */
-#define ECAM_BUS_SIZE MIB(1)  /* PCIe 4.0 §7.2.2: 32 devices x 8 functions x 4 KiB */
+#define UART_PORTS	     8
+#define UART_CLOCK_HZ	     1843200 /* the PC's 1.8432 MHz UART crystal */
+#define ECAM_BUS_SIZE	     MIB(1)  /* PCIe 4.0 §7.2.2: 32 devices x 8 functions x 4 KiB */
 #define VIRTIO_MMIO_MIN_SIZE 0x100
 
 void machine_init(struct machine *m)
@@ -183,11 +184,8 @@ int machine_set_boot_timer(struct machine *m, uint64_t base, uint64_t size, uint
 {
 	if (!range_ok(base, size))
 		return fail(m, -EINVAL);
-	m->boot_timer = (struct machine_simple_dev){.present = true,
-						    .space = MACHINE_SPACE_MEM,
-						    .base = base,
-						    .size = size,
-						    .port = port};
+	m->boot_timer = (struct machine_simple_dev){
+	    .present = true, .space = MACHINE_SPACE_MEM, .base = base, .size = size, .port = port};
 	return 0;
 }
 
@@ -202,6 +200,14 @@ int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size)
 void machine_set_cmdline(struct machine *m, const char *cmdline)
 {
 	m->cmdline = cmdline;
+}
+
+bool machine_counts_valid(const struct machine *m)
+{
+	return m->nram >= 0 && m->nram <= MACHINE_MAX_RAM && m->ncpus >= 0 &&
+	       m->ncpus <= MACHINE_MAX_CPUS && m->nuarts >= 0 && m->nuarts <= MACHINE_MAX_UARTS &&
+	       m->nvirtio_mmio >= 0 && m->nvirtio_mmio <= MACHINE_MAX_VIRTIO_MMIO &&
+	       m->pci.nintx >= 0 && m->pci.nintx <= MACHINE_MAX_PCI_INTX;
 }
 
 /* ---- e820 and the PVH memory map ---- */
@@ -246,9 +252,9 @@ static void sort_entries(struct boot_e820_entry *e, int n)
 int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max)
 {
 	struct e820_builder b = {.out = out, .max = max};
-	if (!m || !out || max < 0)
+	if (!m || !out || max < 0 || !machine_counts_valid(m))
 		return -EINVAL;
-	for (int i = 0; i < m->nram && i < MACHINE_MAX_RAM; i++)
+	for (int i = 0; i < m->nram; i++)
 		add_ram(&b, m->ram[i].base, m->ram[i].base + m->ram[i].size);
 	/* The MP table sits in the EBDA; 0xA0000-0xFFFFF is the legacy VGA/ROM area. Both must
 	 * stay out of the kernel's allocator whether or not they are backed by RAM. */
@@ -284,6 +290,8 @@ static uint16_t mp_flags(const struct machine_irq *irq)
 int machine_mp_irqs(const struct machine *m, struct mp_irq *out, int max)
 {
 	int n = 0;
+	if (!machine_counts_valid(m))
+		return -EINVAL;
 	if (m->nvirtio_mmio + m->pci.nintx > max)
 		return -ENOSPC;
 	for (int i = 0; i < m->nvirtio_mmio; i++) {
@@ -307,15 +315,17 @@ int machine_mp_irqs(const struct machine *m, struct mp_irq *out, int max)
 int machine_write_mptable(const struct machine *m, struct guest_mem *mem, uint64_t addr)
 {
 	struct mp_irq irqs[MACHINE_MAX_VIRTIO_MMIO + MACHINE_MAX_PCI_INTX];
-	for (int i = 0; i < m->ncpus; i++)
-		if (m->cpu_ids[i] != (uint32_t)i)
-			return -EINVAL;
-	if (!m->intc.present || m->intc.id != (uint32_t)m->ncpus || m->intc.base != IOAPIC_BASE ||
-	    m->intc.local_base != LAPIC_BASE)
-		return -EINVAL;
-	int n = machine_mp_irqs(m, irqs, (int)(sizeof(irqs) / sizeof(irqs[0])));
-	if (n < 0)
+	bool ok = machine_counts_valid(m) && m->intc.present && m->intc.id == (uint32_t)m->ncpus &&
+		  m->intc.base == IOAPIC_BASE && m->intc.local_base == LAPIC_BASE;
+	for (int i = 0; ok && i < m->ncpus; i++)
+		ok = m->cpu_ids[i] == (uint32_t)i;
+	int n = ok ? machine_mp_irqs(m, irqs, (int)(sizeof(irqs) / sizeof(irqs[0]))) : -EINVAL;
+	if (n < 0) {
+		log_error("mptable: the machine description cannot be expressed as an MP table "
+			  "(APIC IDs 0..n-1, IOAPIC ID n at %#llx, interrupts on its pins)",
+			  IOAPIC_BASE);
 		return n;
+	}
 	return mptable_write(mem, addr, m->ncpus, irqs, n);
 }
 
@@ -336,7 +346,9 @@ int machine_cmdline(const struct machine *m, char *buf, size_t cap)
 {
 	const char *user = m->cmdline ? m->cmdline : "";
 	size_t len = strlen(user);
-	if (!cap || len >= cap)
+	if (!machine_counts_valid(m))
+		return -EINVAL;
+	if (!cap || len >= cap || len > INT32_MAX)
 		return -E2BIG;
 	memmove(buf, user, len + 1);
 	for (int i = 0; i < m->nvirtio_mmio; i++) {

@@ -57,6 +57,7 @@
 #define FIRMWARE_MACHINE_H
 
 #include <asm/bootparam.h> /* struct boot_e820_entry */
+#include <asm/e820.h>	   /* E820_RAM, E820_RESERVED */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,8 +92,8 @@ struct machine_range {
 struct machine_intc {
 	bool present;
 	uint64_t base, size;
-	uint32_t id;   /* IOAPIC ID: firmware/mptable.c gives it ncpus */
-	uint32_t pins; /* number of inputs */
+	uint32_t id;	     /* IOAPIC ID: firmware/mptable.c gives it ncpus */
+	uint32_t pins;	     /* number of inputs */
 	uint64_t local_base; /* per-CPU controller (the LAPIC), 0: none */
 };
 
@@ -147,8 +148,8 @@ struct machine {
 	struct machine_simple_dev test_exit;  /* isa-debug-exit */
 	struct machine_simple_dev boot_timer; /* devices/boot_timer.h */
 	struct machine_range initrd;	      /* size 0: none */
-	const char *cmdline; /* the user's command line (not owned); NULL: empty */
-	int err;	     /* first adder error, 0 if none */
+	const char *cmdline;		      /* the user's command line (not owned); NULL: empty */
+	int err;			      /* first adder error, 0 if none */
 };
 
 /* An empty machine (no RAM, no CPUs, no devices). */
@@ -191,6 +192,10 @@ void machine_set_cmdline(struct machine *m, const char *cmdline);
 
 /* ---- generators ---- */
 
+/* Every array count within [0, its maximum]: generators check it first (-EINVAL otherwise), so
+ * a description written by hand (tests, fuzzers) cannot make them read past the arrays. */
+bool machine_counts_valid(const struct machine *m);
+
 /* The e820 map: RAM below EBDA_START usable, [EBDA_START, 1 MiB) reserved (always listed), the
  * rest of each RAM range usable; sorted by address. Returns the number of entries, -ENOSPC when
  * `max` is too small, -EINVAL for a NULL argument. Identical to what e820_build() produced
@@ -213,7 +218,8 @@ int machine_write_mptable(const struct machine *m, struct guest_mem *mem, uint64
 
 /* Writes into `buf` (size `cap`) the command line the guest gets: m->cmdline, then one
  * "virtio_mmio.device=<size>@0x<base>:<pin>" per window (Linux's virtio_mmio driver syntax;
- * size as "4K"), separated by single spaces. Returns the length, or -E2BIG. */
+ * size as "4K"), separated by single spaces. Returns the length, -E2BIG, or -EINVAL for
+ * counts out of range. */
 int machine_cmdline(const struct machine *m, char *buf, size_t cap);
 
 /* PVH module index of the DTB: 1 after an initrd, 0 without one (firmware/pvh.h). */

@@ -35,13 +35,20 @@ static int write_memmap(struct guest_mem *mem, uint32_t *count)
 static int write_modlist(struct guest_mem *mem, const struct pvh_info *info,
 			 struct hvm_start_info *si)
 {
-	struct hvm_modlist_entry mod = {.paddr = info->initrd_addr, .size = info->initrd_size};
+	struct hvm_modlist_entry mods[2];
+	uint32_t n = 0;
 
-	if (info->initrd_size == 0)
+	if (info->initrd_size)
+		mods[n++] = (struct hvm_modlist_entry){.paddr = info->initrd_addr,
+						       .size = info->initrd_size};
+	if (info->dtb_size)
+		mods[n++] =
+		    (struct hvm_modlist_entry){.paddr = info->dtb_addr, .size = info->dtb_size};
+	if (n == 0)
 		return 0;
-	if (guest_mem_write(mem, PVH_MODLIST_ADDR, &mod, sizeof(mod)))
+	if (guest_mem_write(mem, PVH_MODLIST_ADDR, mods, n * sizeof(mods[0])))
 		return -EFAULT;
-	si->nr_modules = 1;
+	si->nr_modules = n;
 	si->modlist_paddr = PVH_MODLIST_ADDR;
 	return 0;
 }
@@ -60,6 +67,6 @@ int pvh_write(struct guest_mem *mem, const struct pvh_info *info)
 		err = guest_mem_write(mem, PVH_START_INFO_ADDR, &si, sizeof(si));
 	if (err == -EFAULT)
 		log_error("pvh: start info area [%#llx, %#llx) is not RAM", PVH_START_INFO_ADDR,
-			  PVH_MODLIST_ADDR + sizeof(struct hvm_modlist_entry));
+			  PVH_MODLIST_ADDR + 2 * sizeof(struct hvm_modlist_entry));
 	return err;
 }

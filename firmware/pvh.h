@@ -48,15 +48,18 @@ struct pvh_info {
 	uint64_t cmdline_addr; /* 0: no command line */
 	uint64_t initrd_addr;  /* module 0 when initrd_size != 0 */
 	uint64_t initrd_size;
+	uint64_t dtb_addr; /* the next module (1, or 0 without an initrd) when dtb_size != 0 */
+	uint64_t dtb_size;
 };
 
 /* Memmap entries that fit between PVH_MEMMAP_ADDR and PVH_MODLIST_ADDR. */
 #define PVH_MEMMAP_MAX                                                                             \
 	((PVH_MODLIST_ADDR - PVH_MEMMAP_ADDR) / sizeof(struct hvm_memmap_table_entry))
 
-/* Writes hvm_start_info at PVH_START_INFO_ADDR, the e820 map of `mem` at PVH_MEMMAP_ADDR and,
- * with an initrd, a one-entry module list at PVH_MODLIST_ADDR. Returns 0, -ENOSPC (map too long)
- * or -EFAULT (those addresses not RAM). */
+/* Writes hvm_start_info at PVH_START_INFO_ADDR, the e820 map of `mem` at PVH_MEMMAP_ADDR and
+ * the module list at PVH_MODLIST_ADDR: the initrd (if any), then the device tree (if any; it is
+ * module 1 after an initrd, module 0 without one, see firmware/fdt.h). Returns 0, -ENOSPC (map too
+ * long) or -EFAULT (those addresses not RAM). */
 int pvh_write(struct guest_mem *mem, const struct pvh_info *info);
 
 #endif

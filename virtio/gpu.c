@@ -117,8 +117,8 @@ static int gpu_activate(struct virtio_dev *dev)
 	struct vgpu *g = to_gpu(dev);
 
 	if (g->state.disp && !g->resize_watched) {
-		int err = virtio_dev_add_fd(dev, display_resize_fd(g->state.disp), EPOLLIN,
-					    resize_ready);
+		int err =
+		    virtio_dev_add_fd(dev, display_resize_fd(g->state.disp), EPOLLIN, resize_ready);
 
 		if (err) {
 			log_error("virtio-gpu: cannot watch display resizes: %s", strerror(-err));

@@ -21,8 +21,8 @@
 
 #define GPU_NUM_SCANOUTS 1
 /* Largest request read from a chain: ATTACH_BACKING with GPU_MAX_ENTRIES entries. */
-#define GPU_REQ_MAX \
-	(sizeof(struct virtio_gpu_resource_attach_backing) + \
+#define GPU_REQ_MAX                                                                                \
+	(sizeof(struct virtio_gpu_resource_attach_backing) +                                       \
 	 GPU_MAX_ENTRIES * sizeof(struct virtio_gpu_mem_entry))
 /* Largest response: the display info. */
 #define GPU_RESP_MAX sizeof(struct virtio_gpu_resp_display_info)
@@ -42,7 +42,7 @@ struct gpu_state {
 	struct gpu_res_table res;
 	struct gpu_scanout scanouts[GPU_NUM_SCANOUTS];
 	struct gpu_cursor cursor;
-	struct display *disp; /* may be NULL: commands run, nothing is shown */
+	struct display *disp;	/* may be NULL: commands run, nothing is shown */
 	uint32_t width, height; /* the mode GET_DISPLAY_INFO reports */
 };
 

@@ -285,7 +285,8 @@ uint32_t gpu_res_transfer(struct gpu_res_table *t, const struct guest_mem *mem, 
 	    __builtin_add_overflow(last, row_bytes, &end) || end > r->backing_len)
 		return ERR_PARAMETER;
 	for (uint32_t h = 0; h < rc.height; h++) {
-		uint8_t *dst = r->pixels + (uint64_t)(rc.y + h) * r->stride + (uint64_t)rc.x * GPU_BPP;
+		uint8_t *dst =
+		    r->pixels + (uint64_t)(rc.y + h) * r->stride + (uint64_t)rc.x * GPU_BPP;
 
 		if (copy_from_backing(r, mem, offset + (uint64_t)h * r->stride, dst,
 				      (uint32_t)row_bytes))

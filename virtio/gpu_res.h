@@ -19,10 +19,10 @@
 
 #include "vmm/guest_mem.h"
 
-#define GPU_BPP		   4	     /* every 2D format of 5.7.6.8 is 32 bits per pixel */
-#define GPU_MAX_DIM	   16384     /* widest / tallest resource accepted */
-#define GPU_MAX_RESOURCES  1024	     /* live resources at once */
-#define GPU_MAX_ENTRIES	   16384     /* backing entries per resource (QEMU uses the same) */
+#define GPU_BPP		    4		 /* every 2D format of 5.7.6.8 is 32 bits per pixel */
+#define GPU_MAX_DIM	    16384	 /* widest / tallest resource accepted */
+#define GPU_MAX_RESOURCES   1024	 /* live resources at once */
+#define GPU_MAX_ENTRIES	    16384	 /* backing entries per resource (QEMU uses the same) */
 #define GPU_RES_DEFAULT_CAP (256u << 20) /* host bytes for all resources together */
 
 /* One backing entry, copied out of the request; `off` is its position in the backing stream. */
@@ -36,8 +36,8 @@ struct gpu_resource {
 	uint32_t id;
 	uint32_t format; /* enum virtio_gpu_formats */
 	uint32_t width, height;
-	uint32_t stride;	/* bytes per row of the host image and of the backing: width * 4 */
-	uint8_t *pixels;	/* host image, stride * height bytes, in the resource's format */
+	uint32_t stride; /* bytes per row of the host image and of the backing: width * 4 */
+	uint8_t *pixels; /* host image, stride * height bytes, in the resource's format */
 	struct gpu_backing *backing; /* NULL when detached */
 	uint32_t nbacking;
 	uint64_t backing_len;

@@ -121,6 +121,7 @@ static void bar0_write(void *opaque, uint64_t off, const void *data, uint32_t le
 			uint64_t v = 0;
 			memcpy(&v, data, len);
 			virtio_pci_common_write(t, (uint32_t)off, len, v);
+			update_intx(t); /* a reset (status 0) cleared the ISR: drop INTx */
 		}
 	} else if (off >= VIRTIO_PCI_DEVICE_OFF && off < VIRTIO_PCI_NOTIFY_OFF) {
 		virtio_dev_config_write(t->dev, (uint32_t)(off - VIRTIO_PCI_DEVICE_OFF), data, len);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "firmware/boot_params.h"
+#include "firmware/fdt.h"
 #include "firmware/pvh.h"
 #include "vmm/layout.h"
 #include "vmm/loader_bzimage.h"
@@ -160,6 +161,48 @@ static int write_cmdline(struct guest_mem *mem, const char *cmdline, uint64_t ma
 	return 0;
 }
 
+/* Builds the device tree of `m` and writes it `head` bytes after *addr, which is page aligned and
+ * as high as possible with the whole [*addr, + head + DTB) inside [floor, limit). The caller
+ * writes the `head` bytes (a setup_data header). */
+static int load_dtb(struct guest_mem *mem, struct machine *m, uint64_t head, uint64_t floor,
+		    uint64_t limit, uint64_t *addr, uint64_t *size)
+{
+	void *blob;
+	size_t len;
+	int err = machine_fdt_alloc(m, &blob, &len);
+
+	*addr = *size = 0;
+	if (err) {
+		log_error("device tree: cannot build it: %s", strerror(-err));
+		return err;
+	}
+	*addr = boot_initrd_addr(head + len, floor, limit);
+	if (*addr == 0) {
+		log_error("device tree: %zu bytes do not fit in guest RAM between %#llx and %#llx",
+			  len, (unsigned long long)floor, (unsigned long long)limit);
+		err = -EFBIG;
+	} else {
+		err = guest_mem_write(mem, *addr + head, blob, len);
+		*size = len;
+	}
+	free(blob);
+	return err;
+}
+
+/* The DTB as boot_params' setup_data list: one SETUP_DTB entry (boot.rst "setup_data"). */
+static int load_dtb_setup_data(struct guest_mem *mem, struct machine *m, uint64_t floor,
+			       uint64_t limit, uint64_t *list)
+{
+	uint64_t addr, size;
+	int err = load_dtb(mem, m, sizeof(struct setup_data), floor, limit, &addr, &size);
+
+	if (err)
+		return err;
+	struct setup_data sd = {.next = 0, .type = SETUP_DTB, .len = (uint32_t)size};
+	*list = addr;
+	return guest_mem_write(mem, addr, &sd, sizeof(sd));
+}
+
 static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg, const uint8_t *img,
 			size_t len, struct boot_entry *out)
 {
@@ -180,6 +223,12 @@ static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg, co
 	if (cfg->initrd_path)
 		err = load_initrd(mem, cfg->initrd_path, bz.reserved_end, limit, &info.initrd_addr,
 				  &info.initrd_size);
+	if (!err && cfg->machine)
+		err = machine_set_initrd(cfg->machine, info.initrd_addr, info.initrd_size);
+	if (!err && cfg->machine && cfg->dtb)
+		err = load_dtb_setup_data(mem, cfg->machine, bz.reserved_end,
+					  info.initrd_size ? info.initrd_addr : limit,
+					  &info.setup_data);
 	if (!err)
 		err = boot_params_write(mem, BOOT_PARAMS_ADDR, &bz.hdr, &info);
 	if (!err)
@@ -199,6 +248,12 @@ static int boot_pvh(struct guest_mem *mem, const struct boot_config *cfg, const 
 	if (!err && cfg->initrd_path)
 		err = load_initrd(mem, cfg->initrd_path, k.load_end, low_ram_end(mem),
 				  &info.initrd_addr, &info.initrd_size);
+	if (!err && cfg->machine)
+		err = machine_set_initrd(cfg->machine, info.initrd_addr, info.initrd_size);
+	if (!err && cfg->machine && cfg->dtb)
+		err = load_dtb(mem, cfg->machine, 0, k.load_end,
+			       info.initrd_size ? info.initrd_addr : low_ram_end(mem),
+			       &info.dtb_addr, &info.dtb_size);
 	if (!err)
 		err = pvh_write(mem, &info);
 	if (!err)
@@ -214,7 +269,8 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_
 
 	memset(out, 0, sizeof(*out));
 	/* The MP table first: a bad CPU count fails before any file is read. */
-	err = mptable_write(mem, MPTABLE_ADDR, cfg->ncpus, cfg->irqs, cfg->nirqs);
+	err = cfg->machine ? machine_write_mptable(cfg->machine, mem, MPTABLE_ADDR)
+			   : mptable_write(mem, MPTABLE_ADDR, cfg->ncpus, cfg->irqs, cfg->nirqs);
 	if (err)
 		return err;
 	err = read_kernel(cfg->kernel_path, mem->ram_size, &img, &len);

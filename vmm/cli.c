@@ -5,12 +5,23 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "firmware/fdt.h"
 #include "vmm/layout.h"
 #include "vmm/parse.h"
 
 #define VMM_VERSION "0.1.0"
 
-enum { OPT_CONSOLE = 256, OPT_DEBUG_EXIT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_NET, OPT_TRANSPORT };
+enum {
+	OPT_CONSOLE = 256,
+	OPT_DEBUG_EXIT,
+	OPT_KVM,
+	OPT_DISK,
+	OPT_RNG,
+	OPT_NET,
+	OPT_TRANSPORT,
+	OPT_DTB,
+	OPT_DUMP_DTB,
+};
 
 static const struct option long_options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -24,6 +35,8 @@ static const struct option long_options[] = {
     {"net", required_argument, NULL, OPT_NET},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
+    {"dtb", no_argument, NULL, OPT_DTB},
+    {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"kvm", required_argument, NULL, OPT_KVM},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -83,6 +96,9 @@ void cli_usage(FILE *out)
 	    "line\n"
 	    "                          pci   modern virtio-pci with MSI-X on PCI bus 0\n"
 	    "                        default mmio; may be repeated to mix transports\n"
+	    "      --dtb             give the guest a device tree of the machine: bzImage in a\n"
+	    "                        SETUP_DTB setup_data, PVH as the module after the initrd\n"
+	    "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
 	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
 	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
 	    "\n"
@@ -221,6 +237,14 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return parse_transport(arg, cfg);
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
+		return CLI_RUN;
+	case OPT_DTB:
+	case OPT_DUMP_DTB:
+		if (!machine_fdt_supported())
+			return usage_error("--%s: this vmm was built without libfdt",
+					   opt == OPT_DTB ? "dtb" : "dump-dtb");
+		cfg->dtb |= opt == OPT_DTB;
+		cfg->dump_dtb = opt == OPT_DUMP_DTB ? arg : cfg->dump_dtb;
 		return CLI_RUN;
 	case OPT_KVM:
 		cfg->kvm_path = arg;

@@ -98,14 +98,13 @@ void display_set_listener(struct display *d, void (*changed)(void *opaque), void
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The listener runs under the lock, so display_set_listener(d, NULL, NULL) returning means no
+ * call is in progress and none will follow (the viewer may then shut down). */
 static void notify(struct display *d)
 {
-	void (*changed)(void *) = d->changed;
-	void *opaque = d->opaque;
-
+	if (d->changed)
+		d->changed(d->opaque);
 	pthread_mutex_unlock(&d->lock);
-	if (changed)
-		changed(opaque);
 }
 
 int display_set_scanout(struct display *d, uint32_t width, uint32_t height)
@@ -201,8 +200,8 @@ int display_screenshot(struct display *d, const char *path)
 	int err;
 
 	display_lock(d, &fb);
-	err = fb.pixels ? png_write_xrgb(path, fb.pixels, fb.width, fb.height, fb.stride)
-			: -ENODATA;
+	err =
+	    fb.pixels ? png_write_xrgb(path, fb.pixels, fb.width, fb.height, fb.stride) : -ENODATA;
 	display_unlock(d);
 	return err;
 }

@@ -57,8 +57,9 @@ bool display_begin_update(struct display *d, struct display_fb *fb);
 /* Adds `damage` (clipped to the framebuffer) and unlocks; wakes the viewer. */
 void display_end_update(struct display *d, const struct display_rect *damage);
 
-/* Viewer side: called (from the device's thread, display lock NOT held) after each update or
- * scanout change. Set before the device runs, or NULL. */
+/* Viewer side: `changed` is called after each update or scanout change, from the device's
+ * thread WITH the display lock held: it must only wake the viewer (e.g. SDL_PushEvent), never call
+ * back into the display. Once display_set_listener(d, NULL, NULL) returns, no call is running. */
 void display_set_listener(struct display *d, void (*changed)(void *opaque), void *opaque);
 /* Locks the framebuffer for reading; takes the accumulated damage (zero size when none) and
  * whether the scanout size changed since the last call. Pair with display_unlock(). */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORED_MAX 65535u /* RFC 1951 3.2.4: LEN is 16 bits */
+#define STORED_MAX  65535u /* RFC 1951 3.2.4: LEN is 16 bits */
 #define PNG_MAX_DIM 16384u
 
 uint32_t png_crc32(uint32_t crc, const void *data, size_t len)

@@ -1,4 +1,5 @@
 /* vmm: parse the command line, build the VM, run it, report how it ended. */
+#include "firmware/fdt.h"
 #include "vmm/cli.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -27,7 +28,9 @@ int main(int argc, char **argv)
 	set_log_level(cfg.verbosity);
 	static struct vm vm;
 	int status = vm_create(&vm, &cfg);
-	if (status == 0)
+	if (status == 0 && cfg.dump_dtb)
+		status = machine_fdt_dump(&vm.machine, cfg.dump_dtb) ? VMM_EXIT_ERROR : VMM_EXIT_OK;
+	else if (status == 0)
 		status = vm_run(&vm);
 	vm_destroy(&vm);
 	cli_free(&cfg);

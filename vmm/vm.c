@@ -49,6 +49,7 @@ static int setup_memory(struct vm *vm)
 			  (unsigned long long)vm->cfg->mem_size, strerror(-err));
 		return err;
 	}
+	machine_add_guest_ram(&vm->machine, &vm->mem);
 	return kvm_map_memory(&vm->kvm, &vm->mem);
 }
 
@@ -56,20 +57,18 @@ static int setup_memory(struct vm *vm)
 static int setup_boot(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
-	/* MP-table interrupt entries: virtio-mmio windows, then PCI INTx. */
-	struct mp_irq irqs[VIRTIO_MMIO_MAX + VM_PCI_MAX_DEVICES];
-	int npci = 0, nmmio = vm->virtio->count;
-	const struct mp_irq *pci_irqs = vm_pci_mp_irqs(vm->pci, &npci);
-	memcpy(irqs, vm->virtio->irqs, (size_t)nmmio * sizeof(irqs[0]));
-	memcpy(irqs + nmmio, pci_irqs, (size_t)npci * sizeof(irqs[0]));
+	/* The MP table, the memory maps and the device tree all come from vm->machine. */
 	struct boot_config bc = {
 	    .kernel_path = cfg->kernel,
 	    .initrd_path = cfg->initrd,
 	    .cmdline = vm->cmdline,
-	    .ncpus = (int)vm->ncpus,
-	    .irqs = irqs,
-	    .nirqs = nmmio + npci,
+	    .machine = &vm->machine,
+	    .dtb = cfg->dtb,
 	};
+	if (vm->machine.err) {
+		log_error("the machine description is incomplete: %s", strerror(-vm->machine.err));
+		return VMM_EXIT_ERROR;
+	}
 	struct boot_entry entry;
 	int err = boot_load(&vm->mem, &bc, &entry);
 	if (err)
@@ -117,9 +116,14 @@ static int setup_virtio(struct vm *vm)
 		vm->pci = vm_pci_create(&vm->kvm, &vm->pio, &vm->mmio);
 		if (!vm->pci)
 			return VMM_EXIT_ERROR;
+		machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
+				PCI_MMIO32_SIZE, 0, 0);
 	}
 	int status = vm_virtio_create_devices(vm);
-	if (!status && vm_virtio_cmdline(vm->virtio, vm->cmdline, BOOT_CMDLINE_MAX)) {
+	for (int i = 0; !status && vm->pci && i < vm->pci->ndevs; i++)
+		machine_add_pci_intx(&vm->machine, (uint8_t)vm->pci->devs[i]->slot, 0,
+				     vm->pci->devs[i]->intx_gsi);
+	if (!status && machine_cmdline(&vm->machine, vm->cmdline, BOOT_CMDLINE_MAX) < 0) {
 		log_error("the kernel command line is too long with the virtio-mmio entries");
 		status = VMM_EXIT_USAGE;
 	}
@@ -139,6 +143,9 @@ static int create_vcpus(struct vm *vm)
 		if (err)
 			return err;
 	}
+	/* APIC ID = vCPU index (vcpu.c); the IOAPIC takes the next ID, as in the MP table. */
+	machine_add_cpus(&vm->machine, (int)vm->ncpus);
+	machine_set_x86_intc(&vm->machine);
 	return 0;
 }
 
@@ -154,6 +161,8 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	io_bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->control = (struct vm_control){control_stop, vm};
+	machine_init(&vm->machine);
+	machine_set_cmdline(&vm->machine, cfg->append);
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "firmware/machine.h"
 #include "vmm/cli.h"
 #include "vmm/guest_mem.h"
 #include "vmm/io_bus.h"
@@ -28,6 +29,7 @@ struct vm {
 	struct vm_virtio *virtio;
 	struct vm_pci *pci;	   /* NULL unless a device uses --transport pci */
 	char *cmdline;		   /* what the guest gets: --append plus the VMM's own entries */
+	struct machine machine;	   /* what the guest is told it has (firmware/machine.h) */
 	struct vm_control control; /* handed to devices: calls vm_stop() */
 
 	pthread_mutex_t stop_lock;

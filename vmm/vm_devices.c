@@ -77,6 +77,7 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 	if (err)
 		return err;
 	d->attached |= DEV_COM1;
+	machine_add_uart(&vm->machine, PORT_COM1, IRQ_COM1);
 	if ((err = i8042_attach(&d->i8042, &vm->pio, &vm->control, 0)))
 		return err;
 	d->attached |= DEV_I8042;
@@ -91,6 +92,7 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 					     &vm->control)))
 			return err;
 		d->attached |= DEV_DEBUG_EXIT;
+		machine_set_test_exit(&vm->machine, PORT_DEBUG_EXIT, DEBUG_EXIT_NR_PORTS);
 	}
 	return 0;
 }

@@ -41,6 +41,7 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev)
 	s->irq.irq_fd = s->irq.resample_fd = -1;
 	virtio_mmio_init(&s->regs, dev);
 	v->irqs[i] = mptable_virtio_mmio_irq(i);
+	machine_add_virtio_mmio(&vm->machine, s->base, VIRTIO_MMIO_SIZE, s->gsi);
 	int err = wire_slot(vm, s);
 	if (err)
 		log_error("%s: cannot attach at 0x%llx: %s", dev->name, (unsigned long long)s->base,

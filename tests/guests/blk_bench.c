@@ -1,13 +1,14 @@
 /* 4 KiB random reads from a virtio-blk disk at queue depth 1 and 32, timed with the TSC.
  *
  * Ring 0 (emulated, slow on kvm_pvm hosts) only sets the device up; the hot loop runs in ring 3
- * (run_user, native speed): it adds requests, kicks with an MMIO write to QueueNotify (when the
+ * (run_user, native speed): it adds requests, kicks with an MMIO write to the queue's notify
+ * address (virtio-mmio QueueNotify, or the virtio-pci notification region; when the
  * device asks for kicks, EVENT_IDX), and polls the used ring. Interrupts are suppressed on the
  * queue and the device's pin stays masked, so there is no interrupt in the loop at all.
  *
  * Prints, per depth: "BENCH blk_randread qd=N iops=I requests=R usec=U".
  * Command line: [requests=N] (per depth, default 100000) [seconds=S] (per depth, default 3; the
- *   first limit reached ends a run) [ring=packed] [depths=1,32 -- fixed]. */
+ *   first limit reached ends a run) [ring=packed] [transport=pci] [depths=1,32 -- fixed]. */
 #include "guest.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
@@ -157,10 +158,11 @@ static uint64_t bench_loop(void *arg)
 
 static struct vdev *setup(struct vq *vq, bool packed)
 {
-	struct vdev *d = virtio_mmio_find(VIRTIO_ID_BLOCK, 0);
+	struct vdev *d = vdev_find(VIRTIO_ID_BLOCK, 0);
 	int err;
 
-	TEST_ASSERT_MSG(d, "no virtio-blk device");
+	TEST_ASSERT_MSG(d, "no virtio-blk device (transport %s)", vdev_transport_name());
+	vdev_print(d, "disk");
 	err = vdev_negotiate(d, F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_BLK_F_RO),
 			     packed ? F(VIRTIO_F_RING_PACKED) : 0);
 	TEST_ASSERT_MSG(err == 0, "negotiation failed: %d", err);

@@ -1,5 +1,6 @@
 /* virtio-console (virtio 1.2 section 5.3), port 0 without MULTIPORT, through the runtime's
- * virtio-mmio driver: receiveq0 (queue 0) and transmitq0 (queue 1).
+ * virtio driver over virtio-mmio or virtio-pci (transport=pci [pci_irq=intx]): receiveq0 (queue 0)
+ * and transmitq0 (queue 1).
  *   - writes "virtio-console: hello from hvc0" on transmitq0 (the script finds it on the host
  *     side of the console) and waits for the used buffer by interrupt;
  *   - posts receive buffers and collects host input up to a newline, each batch announced by an
@@ -8,7 +9,7 @@
  *     interrupt that also returned the transmit buffer); it must equal input=TEXT from the
  *     command line; then echoes it back on transmitq0 as "virtio-console echo: TEXT".
  * COM1 (printf) reports progress; the two lines above go only through virtio.
- * Command line: input=TEXT [ring=packed]. */
+ * Command line: input=TEXT [ring=packed] [transport=pci [pci_irq=intx]]. */
 #include "guest.h"
 #include "virtio_mem.h"
 #include "virtio_vq.h"
@@ -82,10 +83,11 @@ static void read_line(char *line)
 int guest_main(void)
 {
 	char ring[16] = "split", want[LINE_MAX] = "", line[LINE_MAX], echo[LINE_MAX + 32];
-	struct vdev *d = virtio_mmio_find(VIRTIO_ID_CONSOLE, 0);
+	struct vdev *d = vdev_find(VIRTIO_ID_CONSOLE, 0);
 	int err;
 
-	TEST_ASSERT_MSG(d, "no virtio-console device");
+	TEST_ASSERT_MSG(d, "no virtio-console device (transport %s)", vdev_transport_name());
+	vdev_print(d, "console");
 	TEST_ASSERT_MSG(cmdline_get_str("input", want, sizeof(want)), "input=TEXT missing");
 	cmdline_get_str("ring", ring, sizeof(ring));
 	/* No VIRTIO_CONSOLE_F_MULTIPORT: port 0 only, queues 0 and 1 (5.3.2). */

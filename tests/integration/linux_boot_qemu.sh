@@ -18,8 +18,9 @@ fi
 # A cache miss builds the kernel (minutes); a hit takes well under a second.
 eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)"
 
+# QEMU_ACCEL=tcg forces TCG (there user space runs, so /init is checked too).
 accel=(-accel tcg)
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+if [ "${QEMU_ACCEL:-kvm}" = kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	accel=(-enable-kvm -cpu host)
 	# kvm_pvm refuses QEMU's write of MSR_IA32_ARCH_CAPABILITIES (0x10a) and QEMU aborts.
 	if [ "$EMULATED_KVM" = 1 ]; then
@@ -39,14 +40,16 @@ trap cleanup EXIT
 # triple fault is an emulation failure there), so stop QEMU as soon as the line is seen.
 # Elsewhere /init runs and ends the VM with a reboot, which -no-reboot turns into an exit.
 stop_at_init=0
+cmdline="$CMDLINE_NORMAL"
 if [ "$EMULATED_KVM" = 1 ] && [ "${accel[0]}" = -enable-kvm ]; then
 	stop_at_init=1
+	cmdline="$CMDLINE_EMULATED_KVM"
 fi
 
 start=$(date +%s)
 "$QEMU" "${accel[@]}" -M microvm,acpi=off -m 256M -smp 1 \
 	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
-	-kernel "$VMLINUX" -initrd "$INITRAMFS" -append "$CMDLINE" \
+	-kernel "$VMLINUX" -initrd "$INITRAMFS" -append "$cmdline" \
 	</dev/null >"$log" 2>&1 &
 qemu_pid=$!
 status=running
@@ -72,7 +75,8 @@ fail() {
 }
 
 grep -q "Run /init as init process" "$log" || fail "no 'Run /init' after ${elapsed} s (qemu status $status)"
-echo "reached 'Run /init' within ${elapsed} s (emulated KVM: $EMULATED_KVM)"
+ktime=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$log" | head -n 1)
+echo "reached 'Run /init' at kernel time ${ktime} s, within ${elapsed} s (emulated KVM: $EMULATED_KVM)"
 
 if [ "$stop_at_init" = 1 ]; then
 	# kvm_pvm: guest user space cannot make system calls, /init cannot run.

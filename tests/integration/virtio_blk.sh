@@ -6,6 +6,10 @@
 # a queue of a bad size (DEVICE_NEEDS_RESET, the other disk unaffected). The host then checks the
 # files: the guest's pattern where it wrote, zeros where it wrote zeroes, the read-only file
 # untouched.
+# TRANSPORT=pci (virtio_blk_pci.sh) runs the same checks over modern virtio-pci instead: our VMM
+# with --transport pci, QEMU q35 with virtio-blk-pci; the split-ring runs take interrupts by
+# MSI-X, the packed-ring runs by INTx (pci_irq=intx: MSI-X off, the IOAPIC pin of the interrupt
+# line, ISR read to clear).
 # labels: guests virtio
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -47,6 +51,10 @@ check_disks() {
 
 expect_blk_output() {
 	expect_pass
+	if [ "$TRANSPORT" = pci ]; then
+		expect_output "^disk 0: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, $1 "
+		expect_output "^disk 1: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, $1 "
+	fi
 	expect_output '^GET_ID: ".*": ok$'
 	expect_output '^32 requests in flight: ok'
 	expect_output '^interrupt suppression .*: 7 completions without an interrupt, then 1: ok$'
@@ -55,6 +63,34 @@ expect_blk_output() {
 	expect_output '^read-only disk: RO offered, read ok, write -> IOERR: ok$'
 }
 
+# Per transport: VMM options before the disks, QEMU machine and device model, guest arguments.
+TRANSPORT=${TRANSPORT:-mmio}
+if [ "$TRANSPORT" = pci ]; then
+	vmm_transport=(--transport pci)
+	qemu_machine=q35
+	qemu_blk=virtio-blk-pci
+	qemu_extra=()
+	qemu_opts=",disable-legacy=on"
+else
+	vmm_transport=()
+	qemu_machine=microvm,acpi=off # microvm then lists its windows on the command line
+	qemu_blk=virtio-blk-device
+	qemu_extra=(-global virtio-mmio.force-legacy=false)
+	qemu_opts=""
+fi
+# guest_args RING: the transport words of the guest command line.
+guest_args() {
+	if [ "$TRANSPORT" != pci ]; then
+		echo "transport=mmio"
+	elif [ "$1" = split ]; then
+		echo "transport=pci pci_irq=msix"
+	else
+		echo "transport=pci pci_irq=intx"
+	fi
+}
+
+irq_kind() { [ "$1" = split ] && echo MSI-X || echo INTx; }
+
 make_disk "$LIB_TMP/pristine.img"
 rw="$LIB_TMP/rw.img"
 ro="$LIB_TMP/ro.img"
@@ -62,9 +98,10 @@ ro="$LIB_TMP/ro.img"
 for ring in split packed; do
 	make_disk "$rw"
 	make_disk "$ro"
-	run_vmm virtio_blk --disk "$rw,serial=vmm-disk-0,discard=on" --disk "$ro,ro" \
-		--append "ring=$ring sectors=$SECTORS id=vmm-disk-0 ro_disk discard bad_queue"
-	expect_blk_output
+	run_vmm virtio_blk "${vmm_transport[@]}" --disk "$rw,serial=vmm-disk-0,discard=on" \
+		--disk "$ro,ro" --append "$(guest_args $ring) ring=$ring sectors=$SECTORS \
+id=vmm-disk-0 ro_disk discard bad_queue"
+	expect_blk_output "$(irq_kind $ring)"
 	expect_output '^bad queue size: status 0x4f \(DEVICE_NEEDS_RESET\), config interrupt: ok$'
 	expect_output '^the other disk kept working; reset revived the failed one: ok$'
 	check_disks "$rw" "$ro"
@@ -76,15 +113,14 @@ if have_qemu; then
 		[ "$ring" = packed ] && packed=on
 		make_disk "$rw"
 		make_disk "$ro"
-		# acpi=off: microvm then lists its virtio-mmio windows on the command line.
-		QEMU_MACHINE=microvm,acpi=off run_qemu virtio_blk \
-			-global virtio-mmio.force-legacy=false \
+		QEMU_MACHINE=$qemu_machine run_qemu virtio_blk "${qemu_extra[@]}" \
 			-drive "id=d0,file=$rw,format=raw,if=none,discard=unmap" \
-			-device "virtio-blk-device,drive=d0,serial=qemu-disk-0,packed=$packed" \
+			-device "$qemu_blk,drive=d0,serial=qemu-disk-0,packed=$packed$qemu_opts" \
 			-drive "id=d1,file=$ro,format=raw,if=none,readonly=on" \
-			-device "virtio-blk-device,drive=d1,packed=$packed" \
-			-append "ring=$ring sectors=$SECTORS id=qemu-disk-0 ro_disk discard"
-		expect_blk_output
+			-device "$qemu_blk,drive=d1,packed=$packed$qemu_opts" \
+			-append "$(guest_args $ring) ring=$ring sectors=$SECTORS id=qemu-disk-0 \
+ro_disk discard"
+		expect_blk_output "$(irq_kind $ring)"
 		check_disks "$rw" "$ro"
 	done
 fi

@@ -4,11 +4,39 @@
 # terminal) must reach the guest's receiveq0, which echoes it. Our VMM (--console virtio: COM1
 # and hvc0 share stdout) and QEMU microvm (hvc0 on stdio, COM1 to a file). Split and packed rings;
 # input given at once (before the guest's driver is ready) and a second later.
+# TRANSPORT=pci (virtio_console_pci.sh): the same over modern virtio-pci (our VMM with
+# --transport pci, QEMU q35 with virtio-serial-pci), MSI-X on the split-ring runs, INTx on the
+# packed-ring runs.
 # labels: guests virtio
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 INPUT=ping-from-host
+
+TRANSPORT=${TRANSPORT:-mmio}
+if [ "$TRANSPORT" = pci ]; then
+	vmm_transport=(--transport pci)
+	qemu_machine=q35
+	qemu_serial=virtio-serial-pci
+	qemu_extra=()
+	qemu_opts=",disable-legacy=on"
+else
+	vmm_transport=()
+	qemu_machine=microvm,acpi=off # microvm then lists its windows on the command line
+	qemu_serial=virtio-serial-device
+	qemu_extra=(-global virtio-mmio.force-legacy=false)
+	qemu_opts=""
+fi
+# guest_args RING: the transport words of the guest command line.
+guest_args() {
+	if [ "$TRANSPORT" != pci ]; then
+		echo "transport=mmio"
+	elif [ "$1" = split ]; then
+		echo "transport=pci pci_irq=msix"
+	else
+		echo "transport=pci pci_irq=intx"
+	fi
+}
 
 # feed DELAY: the input line, after DELAY seconds (the pipe stays open meanwhile).
 feed() {
@@ -19,13 +47,14 @@ feed() {
 # run_vmm_fed DELAY RING: like run_vmm, but stdin is a pipe carrying the input line.
 run_vmm_fed() {
 	local kernel
-	lib_new_run "vmm virtio_console --console virtio (input after $1 s, $2 ring)"
+	lib_new_run "vmm virtio_console ${vmm_transport[*]} --console virtio (input after $1 s, $2 ring)"
 	kernel=$(guest_path virtio_console) || {
 		RUN_STATUS=127
 		return 0
 	}
 	feed "$1" | timeout "$RUN_TIMEOUT" "$VMM" --kernel "$kernel" --debug-exit --mem 256M \
-		--console virtio --append "input=$INPUT ring=$2" >"$RUN_OUT" 2>"$RUN_ERR"
+		"${vmm_transport[@]}" --console virtio \
+		--append "$(guest_args $2) input=$INPUT ring=$2" >"$RUN_OUT" 2>"$RUN_ERR"
 	RUN_STATUS=${PIPESTATUS[1]}
 }
 
@@ -33,18 +62,18 @@ run_vmm_fed() {
 run_qemu_fed() {
 	local kernel packed=off
 	[ "$2" = packed ] && packed=on
-	lib_new_run "qemu(microvm) virtio_console (input after $1 s, $2 ring)"
+	lib_new_run "qemu($qemu_machine) virtio_console (input after $1 s, $2 ring)"
 	kernel=$(guest_path virtio_console) || {
 		RUN_STATUS=127
 		return 0
 	}
 	CON_OUT="$LIB_TMP/console$LIB_RUNS.out"
 	feed "$1" | timeout "$RUN_TIMEOUT" "$QEMU" -enable-kvm -cpu host,-arch-capabilities \
-		-M microvm,acpi=off -m 256M -nodefaults -no-user-config -nographic \
+		-M "$qemu_machine" -m 256M -nodefaults -no-user-config -nographic \
 		-serial "file:$RUN_OUT" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-kernel "$kernel" -global virtio-mmio.force-legacy=false -chardev stdio,id=con0 \
-		-device "virtio-serial-device,packed=$packed" -device virtconsole,chardev=con0 \
-		-append "input=$INPUT ring=$2" >"$CON_OUT" 2>"$RUN_ERR"
+		-kernel "$kernel" "${qemu_extra[@]}" -chardev stdio,id=con0 \
+		-device "$qemu_serial,packed=$packed$qemu_opts" -device virtconsole,chardev=con0 \
+		-append "$(guest_args $2) input=$INPUT ring=$2" >"$CON_OUT" 2>"$RUN_ERR"
 	RUN_STATUS=${PIPESTATUS[1]}
 }
 
@@ -63,6 +92,11 @@ expect_console() {
 
 expect_guest_ok() {
 	expect_pass
+	if [ "$TRANSPORT" = pci ]; then
+		local kind=MSI-X
+		[ "$1" = packed ] && kind=INTx
+		expect_output "^console: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, $kind "
+	fi
 	expect_output '^transmitq: line sent, buffer returned by interrupt: ok$'
 	expect_output "^receiveq: input \"$INPUT\"\$"
 }
@@ -70,7 +104,7 @@ expect_guest_ok() {
 for run in "0 split" "1 packed"; do
 	set -- $run
 	run_vmm_fed "$1" "$2"
-	expect_guest_ok
+	expect_guest_ok "$2"
 	expect_console "$RUN_OUT"
 done
 
@@ -78,7 +112,7 @@ if have_qemu && [ -r /dev/kvm ]; then
 	for run in "0 split" "1 packed"; do
 		set -- $run
 		run_qemu_fed "$1" "$2"
-		expect_guest_ok
+		expect_guest_ok "$2"
 		expect_console "$CON_OUT"
 	done
 fi

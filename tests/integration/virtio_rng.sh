@@ -2,17 +2,47 @@
 # virtio-rng over virtio-mmio (tests/guests/virtio_rng.c): several buffers filled with random
 # bytes, completions announced by the device's interrupt; split and packed rings; on our VMM also
 # with a rate limit (the device may then fill a buffer only partly). Our VMM and QEMU microvm.
+# TRANSPORT=pci (virtio_rng_pci.sh): the same over modern virtio-pci (our VMM --transport pci,
+# QEMU q35 virtio-rng-pci), MSI-X on the split-ring runs, INTx on the packed-ring runs.
 # labels: guests virtio
 # timeout: 120
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+TRANSPORT=${TRANSPORT:-mmio}
+if [ "$TRANSPORT" = pci ]; then
+	vmm_transport=(--transport pci)
+	qemu_machine=q35
+	qemu_dev=(-device virtio-rng-pci,disable-legacy=on)
+else
+	vmm_transport=()
+	qemu_machine=microvm,acpi=off # microvm then lists its windows on the command line
+	qemu_dev=(-global virtio-mmio.force-legacy=false -device virtio-rng-device)
+fi
+# guest_args RING: the transport words of the guest command line.
+guest_args() {
+	if [ "$TRANSPORT" != pci ]; then
+		echo "transport=mmio"
+	elif [ "$1" = split ]; then
+		echo "transport=pci pci_irq=msix"
+	else
+		echo "transport=pci pci_irq=intx"
+	fi
+}
+expect_transport() {
+	[ "$TRANSPORT" = pci ] || return 0
+	local kind=MSI-X
+	[ "$1" = packed ] && kind=INTx
+	expect_output "^rng: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, $kind "
+}
+
 for ring in split packed; do
-	run_vmm virtio_rng --rng --append "ring=$ring"
+	run_vmm virtio_rng "${vmm_transport[@]}" --rng --append "$(guest_args $ring) ring=$ring"
 	expect_pass
+	expect_transport $ring
 	expect_output "^virtio-rng at 0x[0-9a-f]+ irq [0-9]+: $ring ring"
 	expect_output '^random bytes: 5 buffers ok'
 done
-run_vmm virtio_rng --rng=rate=2K
+run_vmm virtio_rng "${vmm_transport[@]}" --rng=rate=2K --append "$(guest_args split)"
 expect_pass
 expect_output '^random bytes: 5 buffers ok'
 
@@ -20,11 +50,11 @@ if have_qemu; then
 	for ring in split packed; do
 		packed=off
 		[ "$ring" = packed ] && packed=on
-		# acpi=off: microvm then lists its virtio-mmio windows on the command line.
-		QEMU_MACHINE=microvm,acpi=off run_qemu virtio_rng \
-			-global virtio-mmio.force-legacy=false \
-			-device "virtio-rng-device,packed=$packed" -append "ring=$ring"
+		qemu_dev[${#qemu_dev[@]} - 1]="${qemu_dev[-1]%%,packed=*},packed=$packed"
+		QEMU_MACHINE=$qemu_machine run_qemu virtio_rng "${qemu_dev[@]}" \
+			-append "$(guest_args $ring) ring=$ring"
 		expect_pass
+		expect_transport $ring
 		expect_output "^virtio-rng at 0x[0-9a-f]+ irq [0-9]+: $ring ring"
 		expect_output '^random bytes: 5 buffers ok'
 	done

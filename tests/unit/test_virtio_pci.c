@@ -661,3 +661,20 @@ Test(virtio_pci, bad_queue_fails_device_with_config_interrupt)
 	set_status(0);
 	cr_assert_eq(status(), 0);
 }
+
+/* Found by fuzz_virtio_pci: a device failed with INTx asserted (config interrupt), then reset
+ * by the driver, kept the line asserted although the reset cleared the ISR (4.1.4.5). */
+Test(virtio_pci, reset_deasserts_intx)
+{
+	negotiate();
+	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	common_wr(VIRTIO_PCI_COMMON_Q_SIZE, 3, 2); /* not a power of two */
+	common_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	set_status(0xf & ~VIRTIO_CONFIG_S_FAILED);
+	cr_assert(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(host.intx_level, 1, "config interrupt over INTx");
+	set_status(0);
+	cr_assert_eq(host.intx_level, 0, "the reset cleared the ISR: INTx deasserted");
+	cr_assert_not(virtio_pci_intx_asserted(&t));
+	cr_assert_eq(cfg_rd(PCI_STATUS, 2) & PCI_STATUS_INTERRUPT, 0);
+}

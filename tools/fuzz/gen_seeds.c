@@ -1,7 +1,8 @@
 /* Writes the seed corpora: small legal inputs for every target, encoded exactly as the targets
  * decode them (fuzz_ring.c, fuzz_virtio_dev.c + fuzz_drv.c, fuzz_loaders.c, fuzz_cli.c,
- * fuzz_uart8250.c), so fuzzing starts from working queues, requests, images and command lines.
- * Usage: fuzz_gen_seeds DIR   (creates DIR/<target>/seed-*) */
+ * fuzz_uart8250.c, fuzz_virtio_net.c, fuzz_virtio_pci.c, fuzz_pci_config.c), so fuzzing starts from
+ * working queues, requests, images and command lines. Usage: fuzz_gen_seeds DIR   (creates
+ * DIR/<target>/seed-*) */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -289,6 +290,108 @@ static void rng_seeds(void)
 	}
 }
 
+/* virtio-net (fuzz_virtio_net.c): create byte (bit 0 vnet header, bits 1-3 offload caps); queues
+ * rx 0, tx 1, ctrl 2; MRG_RXBUF is in the accepted features, so small rx buffers take frames. */
+static void net_seeds(void)
+{
+	for (int hdr = 0; hdr < 2; hdr++) {
+		struct seed s = {0};
+		uint8_t create = hdr ? 1 | 1 << 1 : 0; /* vnet header + TUN_F_CSUM */
+		dev_header(&s, &create, 1, hdr);
+		uint8_t tx[12 + 60] = {0};
+		memset(tx + 12, 0xff, 6); /* broadcast */
+		memcpy(tx + 18, "\x52\x54\x00\x12\x34\x56\x08\x06", 8);
+		request(&s, 1, tx, sizeof(tx), 0, NULL, 0);
+		for (int i = 0; i < 4; i++)
+			chain_on(&s, 0, 2, 3); /* rx: two writable 64-byte buffers */
+		u8(&s, OP_SPECIAL), u8(&s, 1), u8(&s, 0), u8(&s, 42);
+		for (int i = 0; i < 42; i++)
+			u8(&s, (uint8_t)i);
+		u8(&s, OP_SPECIAL), u8(&s, 1 | 8), u8(&s, 2), u8(&s, 0), u8(&s, 0x5a); /* 1514 */
+		uint16_t ack[] = {1};
+		static const uint8_t promisc[] = {0, 0, 1};
+		static const uint8_t mac_set[] = {1, 1, 0x52, 0x54, 0, 1, 2, 3};
+		static const uint8_t mac_table[] = {1, 0, 1,  0,  0, 0, 2, 4,
+						    6, 8, 10, 12, 0, 0, 0, 0};
+		request(&s, 2, promisc, sizeof(promisc), 0, ack, 1);
+		request(&s, 2, mac_set, sizeof(mac_set), 0, ack, 1);
+		request(&s, 2, mac_table, sizeof(mac_table), 0, ack, 1);
+		u8(&s, OP_STATUS), u8(&s, 0), u8(&s, 0); /* reset with a frame pending */
+		u8(&s, OP_SPECIAL), u8(&s, 1 | 2 | 4), u8(&s, 0), u8(&s, 20);
+		for (int i = 0; i < 20; i++)
+			u8(&s, 0xee);
+		save("virtio_net", hdr ? "vnet-hdr-packed" : "plain-split", &s);
+	}
+}
+
+/* virtio-pci (fuzz_virtio_pci.c): ops 8 bring-up, 9/10 BAR 0 read/write, 11 MSI-X BAR, 12 config
+ * space, 13 status, 14 notify, 15 wild MMIO, 16 MSI-X on/off. */
+enum { PCI_BRING_UP = 8, PCI_BAR0_RD, PCI_BAR0_WR, PCI_MSIX, PCI_CFG, PCI_STATUS_OP };
+
+static void pci_bring_up(struct seed *s, uint8_t how)
+{
+	le(s, 0x30ffffffull | 1ull << 32 | (how & 4 ? 1ull << 34 : 0), 8);
+	u8(s, how);
+}
+
+static void virtio_pci_seeds(void)
+{
+	for (int msix = 0; msix < 2; msix++) {
+		struct seed s = {0};
+		u8(&s, 0x40 | 4); /* bring up at once, queue size 16 */
+		u8(&s, 1);	  /* two queues */
+		pci_bring_up(&s, (uint8_t)(msix | 2));
+		uint16_t w[] = {64};
+		request(&s, 0, "ping", 4, 0, w, 1);
+		chain_on(&s, 1, 2, 2);
+		u8(&s, PCI_BAR0_RD), u8(&s, 1), u8(&s, 0), u8(&s, 0); /* ISR, 1 byte */
+		/* move BAR 0 (ECAM path), then turn memory decoding off and on */
+		u8(&s, PCI_CFG), u8(&s, 0x81), u8(&s, 0), u8(&s, 0), u8(&s, 0), le(&s, 0x100, 2);
+		u8(&s, PCI_CFG), u8(&s, 0x80), u8(&s, 1), le(&s, 0, 2);
+		u8(&s, PCI_CFG), u8(&s, 0x80), u8(&s, 0), le(&s, 2, 2);
+		request(&s, 0, "pong", 4, 0, w, 1);
+		/* MSI-X table entry 1 read, PBA read */
+		u8(&s, PCI_MSIX), u8(&s, 0), le(&s, 16, 2), u8(&s, 2), le(&s, 0, 8);
+		u8(&s, PCI_MSIX), u8(&s, 1), u8(&s, 0), u8(&s, 3), le(&s, 0, 8);
+		/* the configuration access window: read the common config's num_queues */
+		u8(&s, PCI_CFG), u8(&s, 3), u8(&s, 0), u8(&s, 1), u8(&s, 0), u8(&s, 0x12),
+		    u8(&s, 1), u8(&s, 1), le(&s, 0, 4);
+		u8(&s, PCI_STATUS_OP), u8(&s, 0), u8(&s, 0); /* reset mid-I/O */
+		u8(&s, PCI_BRING_UP), pci_bring_up(&s, (uint8_t)(msix ? 0 : 1));
+		request(&s, 1, "again", 5, 0, w, 1);
+		save("virtio_pci", msix ? "msix" : "intx", &s);
+	}
+}
+
+/* pci_config (fuzz_pci_config.c): the bus description, then ops 0 conf1, 1 ECAM, 2 direct,
+ * 3 BAR sizing, 4-5 BAR accesses. */
+static void pci_config_seeds(void)
+{
+	struct seed s = {0};
+	u8(&s, 1); /* two functions */
+	/* function 0: INTA, BAR 0 64-bit 4 KiB, BAR 2 4 KiB; one capability; MSI-X in BAR 0 */
+	u8(&s, 1), u8(&s, 0x05), u8(&s, 0x40 | 8), u8(&s, 8);
+	u8(&s, 1), u8(&s, 9), u8(&s, 14), u8(&s, 1);
+	u8(&s, 1), u8(&s, 3);
+	u8(&s, 3); /* device 3 */
+	/* function 1: no pin, BAR 0 prefetchable 256 B, first free slot */
+	u8(&s, 0), u8(&s, 0x01), u8(&s, 0x80 | 4), u8(&s, 0), u8(&s, 0), u8(&s, 0x80);
+	/* conf1: latch 00:03.0 reg 0, read 4 bytes at 0xCFC */
+	u8(&s, 0), u8(&s, 3), u8(&s, 0), u8(&s, 6), u8(&s, 0), u8(&s, 3), u8(&s, 2), u8(&s, 0),
+	    le(&s, 0, 8);
+	u8(&s, 3), u8(&s, 0), u8(&s, 0); /* size BAR 0 */
+	/* ECAM: command = 0 then 2 (memory off, on), BAR 0 moved to 0xf0100000 */
+	u8(&s, 1), u8(&s, 10), u8(&s, 1), u8(&s, 1), u8(&s, 3), u8(&s, 3), u8(&s, 1), le(&s, 0, 4);
+	u8(&s, 1), u8(&s, 10), u8(&s, 1), u8(&s, 1), u8(&s, 3), u8(&s, 3), u8(&s, 1), le(&s, 2, 4);
+	u8(&s, 1), u8(&s, 10), u8(&s, 0), u8(&s, 0), u8(&s, 3), u8(&s, 0), u8(&s, 0),
+	    le(&s, 0x100, 2);
+	u8(&s, 4), u8(&s, 0), u8(&s, 0), u8(&s, 3), le(&s, 0x10, 2), le(&s, 0x1234, 8), u8(&s, 0);
+	/* direct read of an absent function */
+	u8(&s, 2), u8(&s, 0), u8(&s, 0), u8(&s, 0xf8), u8(&s, 2), u8(&s, 0), u8(&s, 3), u8(&s, 1),
+	    le(&s, 0, 4);
+	save("pci_config", "two-functions", &s);
+}
+
 /* ---- loaders (fuzz_loaders.c) ---- */
 
 static void loader_header(struct seed *s, uint8_t mode, const char *cmdline, uint32_t initrd,
@@ -438,6 +541,9 @@ int main(int argc, char **argv)
 	blk_seeds();
 	console_seeds();
 	rng_seeds();
+	net_seeds();
+	virtio_pci_seeds();
+	pci_config_seeds();
 	loader_seeds();
 	CLI("minimal", "--kernel\0/boot/vmlinuz");
 	CLI("everything", "-k\0k\0--initrd\0i\0--append\0console=ttyS0\0--mem\0"

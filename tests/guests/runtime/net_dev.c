@@ -175,8 +175,11 @@ int net_recv(struct net_dev *n, void *buf, uint32_t cap, struct virtio_net_hdr_v
 		return rx_fail(n, "used length out of range", len);
 	memcpy(&h, rx_buf(n, idx), NET_HDR_LEN);
 	nbufs = n->mrg ? h.num_buffers : 1;
-	/* 5.1.6.4: num_buffers is 1 without MRG_RXBUF; with it, at least 1. */
-	if (nbufs == 0 || (!n->mrg && h.num_buffers != 1) || nbufs > n->rx_nbufs)
+	/* 5.1.6.4: with MRG_RXBUF num_buffers is at least 1; without it the device MUST set 1,
+	 * but older devices (QEMU before 2025, vhost-net) leave 0 there: counted, not fatal. */
+	if (!n->mrg && h.num_buffers != 1)
+		n->rx_num_buffers_not_1++;
+	if (nbufs == 0 || nbufs > n->rx_nbufs)
 		return rx_fail(n, "bad num_buffers", h.num_buffers);
 	total = len - NET_HDR_LEN;
 	copy_part(buf, cap, 0, rx_buf(n, idx) + NET_HDR_LEN, total);

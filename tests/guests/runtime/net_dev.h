@@ -28,14 +28,14 @@
 #define NET_QUEUE_SIZE 256u
 
 struct net_dev_config {
-	uint64_t wanted;      /* features beyond VERSION_1 and MAC (e.g. MRG_RXBUF, CSUM ...) */
-	uint32_t rx_buf_len;  /* bytes per receive buffer, header included; 0 = what the
-			       * negotiated features need */
-	uint16_t rx_nbufs;    /* 0 = NET_QUEUE_SIZE */
-	uint16_t tx_nbufs;    /* transmit slots; 0 = 16 */
-	uint32_t tx_buf_len;  /* bytes per slot, header included; 0 = 12 + NET_FRAME_MAX */
-	bool defer_rx;	      /* leave the receive queue empty until net_post_rx() */
-	uint8_t vector;	      /* interrupt vector; 0 = no interrupt (polling only) */
+	uint64_t wanted;     /* features beyond VERSION_1 and MAC (e.g. MRG_RXBUF, CSUM ...) */
+	uint32_t rx_buf_len; /* bytes per receive buffer, header included; 0 = what the
+			      * negotiated features need */
+	uint16_t rx_nbufs;   /* 0 = NET_QUEUE_SIZE */
+	uint16_t tx_nbufs;   /* transmit slots; 0 = 16 */
+	uint32_t tx_buf_len; /* bytes per slot, header included; 0 = 12 + NET_FRAME_MAX */
+	bool defer_rx;	     /* leave the receive queue empty until net_post_rx() */
+	uint8_t vector;	     /* interrupt vector; 0 = no interrupt (polling only) */
 };
 
 struct net_dev {
@@ -53,6 +53,7 @@ struct net_dev {
 	uint8_t *tx_mem;
 	bool *tx_busy;
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, rx_bad;
+	uint64_t rx_num_buffers_not_1; /* without MRG_RXBUF: headers whose num_buffers != 1 */
 };
 
 /* Negotiates (VERSION_1 and MAC required, cfg->wanted if offered), reads the config space, sets

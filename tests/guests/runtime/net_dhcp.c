@@ -157,8 +157,8 @@ int net_dhcp(struct net_if *ifc, uint32_t timeout_ms, uint32_t *server)
 	st = (struct dhcp_state){.xid = net_htonl((uint32_t)net_now_ms() ^ 0x5a17d0c1u)};
 	net_if_set_addr(ifc, 0, 0, 0);
 	ifc->on_udp = on_udp;
-	ok = exchange(ifc, DHCPDISCOVER, DHCPOFFER, end) &&
-	     exchange(ifc, DHCPREQUEST, DHCPACK, end);
+	ok =
+	    exchange(ifc, DHCPDISCOVER, DHCPOFFER, end) && exchange(ifc, DHCPREQUEST, DHCPACK, end);
 	ifc->on_udp = saved;
 	if (!ok)
 		return -1;

@@ -10,7 +10,7 @@
 #include "virtio_mem.h"
 
 #define ARP_RETRY_MS 200
-#define IP_TTL	     64
+#define NET_TTL	     64
 
 /* RFC 826: the Ethernet/IPv4 ARP packet. <linux/if_arp.h> declares only the fixed part (its
  * address fields are under #if 0). */
@@ -21,7 +21,7 @@ struct arp_eth_ipv4 {
 	uint8_t sha[6], spa[4], tha[6], tpa[4];
 } __attribute__((packed));
 
-#define ARP_HRD_ETHER 1
+#define ARP_HRD_ETHER  1
 #define ARP_OP_REQUEST 1
 #define ARP_OP_REPLY   2
 
@@ -204,7 +204,7 @@ int net_send_ip(struct net_if *ifc, uint32_t dst, uint8_t proto, uint32_t len)
 			     .version = 4,
 			     .tot_len = net_htons((uint16_t)(NET_IP_HLEN + len)),
 			     .id = net_htons(ip_id++),
-			     .ttl = IP_TTL,
+			     .ttl = NET_TTL,
 			     .protocol = proto,
 			     .saddr = net_htonl(ifc->ip),
 			     .daddr = net_htonl(dst)};
@@ -212,8 +212,8 @@ int net_send_ip(struct net_if *ifc, uint32_t dst, uint8_t proto, uint32_t len)
 	return net_send_eth(ifc, mac, ETH_P_IP, NET_IP_HLEN + len);
 }
 
-int net_send_udp(struct net_if *ifc, uint32_t dst, uint16_t sport, uint16_t dport,
-		 const void *data, uint32_t len)
+int net_send_udp(struct net_if *ifc, uint32_t dst, uint16_t sport, uint16_t dport, const void *data,
+		 uint32_t len)
 {
 	struct udphdr *u = (struct udphdr *)(ifc->tx + NET_L4_OFF);
 	uint8_t *payload = ifc->tx + NET_UDP_DATA_OFF;
@@ -224,8 +224,8 @@ int net_send_udp(struct net_if *ifc, uint32_t dst, uint16_t sport, uint16_t dpor
 		return -1;
 	if (data != payload)
 		memmove(payload, data, len);
-	*u = (struct udphdr){.source = net_htons(sport), .dest = net_htons(dport),
-			     .len = net_htons(ulen)};
+	*u = (struct udphdr){
+	    .source = net_htons(sport), .dest = net_htons(dport), .len = net_htons(ulen)};
 	sum = net_pseudo_sum(ifc->ip, dst, IPPROTO_UDP, ulen);
 	u->check = net_csum_fold(net_csum_add(sum, u, ulen));
 	if (!u->check)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <linux/if_ether.h>
+#include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
 
@@ -23,8 +24,8 @@
 #define NET_IP_BCAST	   0xffffffffu
 #define NET_ARP_ENTRIES	   8
 #define NET_IP_HLEN	   20u
-#define NET_IP_OFF	   ETH_HLEN			 /* IPv4 header in a frame */
-#define NET_L4_OFF	   (ETH_HLEN + NET_IP_HLEN)	 /* its payload */
+#define NET_IP_OFF	   ETH_HLEN		    /* IPv4 header in a frame */
+#define NET_L4_OFF	   (ETH_HLEN + NET_IP_HLEN) /* its payload */
 #define NET_UDP_DATA_OFF   (NET_L4_OFF + sizeof(struct udphdr))
 
 static inline uint16_t net_htons(uint16_t v)
@@ -67,14 +68,14 @@ struct net_if {
 	uint32_t ip, mask, gw, dns; /* 0 until configured */
 	struct net_arp_entry arp[NET_ARP_ENTRIES];
 	unsigned arp_next;
-	uint8_t *rx;	     /* receive buffer, NET_FRAME_MAX bytes */
-	uint8_t *tx;	     /* frame under construction, NET_FRAME_MAX bytes */
-	uint8_t arp_tx[64];  /* ARP requests and answers */
-	bool resolving;	     /* in net_arp_resolve(): other frames are dropped */
+	uint8_t *rx;	      /* receive buffer, NET_FRAME_MAX bytes */
+	uint8_t *tx;	      /* frame under construction, NET_FRAME_MAX bytes */
+	uint8_t arp_tx[64];   /* ARP requests and answers */
+	bool resolving;	      /* in net_arp_resolve(): other frames are dropped */
 	uint8_t rx_hdr_flags; /* virtio_net_hdr flags of the frame being handled */
-	net_raw_fn on_raw;   /* EtherTypes other than IPv4 and ARP */
+	net_raw_fn on_raw;    /* EtherTypes other than IPv4 and ARP */
 	net_udp_fn on_udp;
-	void *ctx;	     /* for the hooks */
+	void *ctx;	      /* for the hooks */
 	struct tcp_conn *tcp; /* the one TCP connection, or NULL */
 	uint64_t arp_replies, icmp_replies, dropped;
 };
@@ -101,8 +102,8 @@ int net_send_eth(struct net_if *ifc, const uint8_t dst[6], uint16_t type, uint32
  * while unconfigured). Returns 0 or -1 (no ARP answer). */
 int net_send_ip(struct net_if *ifc, uint32_t dst, uint8_t proto, uint32_t len);
 /* Sends a UDP datagram with `data` (copied; may already be at NET_UDP_DATA_OFF in ifc->tx). */
-int net_send_udp(struct net_if *ifc, uint32_t dst, uint16_t sport, uint16_t dport,
-		 const void *data, uint32_t len);
+int net_send_udp(struct net_if *ifc, uint32_t dst, uint16_t sport, uint16_t dport, const void *data,
+		 uint32_t len);
 
 /* The MAC of `ip` (ARP request every 200 ms until timeout_ms). Returns true when known. */
 bool net_arp_resolve(struct net_if *ifc, uint32_t ip, uint8_t mac[6], uint32_t timeout_ms);

@@ -58,8 +58,8 @@ static int output(struct net_if *ifc, struct tcp_conn *c, uint32_t seq, uint8_t 
 		o[3] = TCP_MSS & 0xff;
 	}
 	memcpy((uint8_t *)t + hl, data, len);
-	t->check = net_csum_fold(net_csum_add(
-	    net_pseudo_sum(ifc->ip, c->rip, IPPROTO_TCP, (uint16_t)total), t, total));
+	t->check = net_csum_fold(
+	    net_csum_add(net_pseudo_sum(ifc->ip, c->rip, IPPROTO_TCP, (uint16_t)total), t, total));
 	return net_send_ip(ifc, c->rip, IPPROTO_TCP, total);
 }
 
@@ -188,8 +188,7 @@ static void conn_init(struct net_if *ifc, struct tcp_conn *c, uint16_t lport)
 	ifc->tcp = c;
 }
 
-static int wait_state(struct net_if *ifc, struct tcp_conn *c, enum tcp_state want,
-		      uint64_t end)
+static int wait_state(struct net_if *ifc, struct tcp_conn *c, enum tcp_state want, uint64_t end)
 {
 	while (c->state != want) {
 		uint64_t now = net_now_ms();
@@ -203,8 +202,8 @@ static int wait_state(struct net_if *ifc, struct tcp_conn *c, enum tcp_state wan
 	return 0;
 }
 
-int tcp_connect(struct net_if *ifc, struct tcp_conn *c, uint32_t ip, uint16_t port,
-		uint16_t lport, uint32_t timeout_ms)
+int tcp_connect(struct net_if *ifc, struct tcp_conn *c, uint32_t ip, uint16_t port, uint16_t lport,
+		uint32_t timeout_ms)
 {
 	uint64_t end = net_now_ms() + timeout_ms;
 	int err = TCP_ERR_TIMEOUT;

@@ -36,7 +36,7 @@ enum tcp_state {
 
 struct tcp_conn {
 	enum tcp_state state;
-	uint32_t rip;		/* peer address, host order */
+	uint32_t rip; /* peer address, host order */
 	uint16_t lport, rport;
 	uint32_t iss, snd_una, snd_nxt, rcv_nxt;
 	uint16_t snd_wnd;	/* the peer's window */
@@ -46,8 +46,8 @@ struct tcp_conn {
 };
 
 /* Active open to ip:port from local port lport. Returns 0 or a TCP_ERR_*. */
-int tcp_connect(struct net_if *ifc, struct tcp_conn *c, uint32_t ip, uint16_t port,
-		uint16_t lport, uint32_t timeout_ms);
+int tcp_connect(struct net_if *ifc, struct tcp_conn *c, uint32_t ip, uint16_t port, uint16_t lport,
+		uint32_t timeout_ms);
 /* Passive open on lport: waits for one connection. Returns 0 or a TCP_ERR_*. */
 int tcp_accept(struct net_if *ifc, struct tcp_conn *c, uint16_t lport, uint32_t timeout_ms);
 /* Sends len bytes (in segments of at most TCP_MSS), each acknowledged before the next.

@@ -1,21 +1,18 @@
-/* Guest-side virtio-mmio core (see virtio_mmio.h). Section numbers: virtio 1.2. */
+/* Guest-side virtio-mmio transport (see virtio_mmio.h). Section numbers: virtio 1.2. */
 #include "virtio_mmio.h"
+#include "fdt.h"
 
 #include "apic.h"
-#include "cpu.h"
 #include "printf.h"
 #include "pvh.h"
 #include "string.h"
-#include "trap.h"
 
-#define CMDLINE_KEY	   "virtio_mmio.device="
-#define RESET_POLL_LIMIT   100000
-#define GENERATION_RETRIES 1000
+#define CMDLINE_KEY "virtio_mmio.device="
 
 static struct vdev devs[VIRTIO_MMIO_MAX_DEVS];
 static unsigned ndevs;
 static bool scanned;
-static struct vdev *by_vector[256];
+static const struct vdev_ops mmio_ops;
 
 /* ---- command line ---- */
 
@@ -93,7 +90,32 @@ static void probe(struct vdev *d)
 	d->version = vdev_read(d, VIRTIO_MMIO_VERSION);
 	d->device_id = vdev_read(d, VIRTIO_MMIO_DEVICE_ID);
 	d->vendor_id = vdev_read(d, VIRTIO_MMIO_VENDOR_ID);
+	d->config = d->base + VIRTIO_MMIO_CONFIG;
+	d->ops = &mmio_ops;
 	devs[ndevs++] = *d;
+}
+
+/* Windows from the device tree module (runtime/fdt.h): "virtio,mmio" nodes, reg in the root's
+ * 2 + 2 cells, interrupts = <pin type>. */
+static void scan_dtb(void)
+{
+	struct dt t;
+	unsigned module;
+	uint32_t len, rlen;
+	if (dt_from_pvh(&t, &module))
+		return;
+	for (int off = dt_find_compatible(&t, -1, "virtio,mmio"); off >= 0;
+	     off = dt_find_compatible(&t, off, "virtio,mmio")) {
+		const uint8_t *reg = dt_prop(&t, off, "reg", &rlen);
+		const uint8_t *irq = dt_prop(&t, off, "interrupts", &len);
+		if (!reg || rlen != 16 || !irq || len != 8 || ndevs == VIRTIO_MMIO_MAX_DEVS)
+			continue;
+		struct vdev d = {.base = dt_cells(reg, 2),
+				 .size = dt_cells(reg + 8, 2),
+				 .irq = (unsigned)dt_cells(irq, 1)};
+		if (!known_base(d.base))
+			probe(&d);
+	}
 }
 
 unsigned virtio_mmio_scan(void)
@@ -104,6 +126,10 @@ unsigned virtio_mmio_scan(void)
 	if (scanned)
 		return ndevs;
 	scanned = true;
+	if (cmdline_has("dtb_discovery")) {
+		scan_dtb();
+		return ndevs;
+	}
 	while ((p = strstr(p, CMDLINE_KEY)) != NULL) {
 		struct vdev d;
 
@@ -133,119 +159,68 @@ struct vdev *virtio_mmio_find(uint32_t device_id, unsigned nth)
 	return NULL;
 }
 
-/* ---- initialisation (3.1.1) ---- */
+/* ---- the transport operations ---- */
 
-int vdev_reset(struct vdev *d)
+static uint8_t mmio_get_status(struct vdev *d)
 {
-	vdev_write(d, VIRTIO_MMIO_STATUS, 0);
-	for (int i = 0; i < RESET_POLL_LIMIT; i++) {
-		if (vdev_status(d) == 0)
-			return 0;
-		cpu_relax();
-	}
-	return VDEV_ERR_RESET_TIMEOUT;
+	return (uint8_t)vdev_read(d, VIRTIO_MMIO_STATUS);
 }
 
-void vdev_add_status(struct vdev *d, uint8_t bits)
+static void mmio_set_status(struct vdev *d, uint8_t status)
 {
-	vdev_write(d, VIRTIO_MMIO_STATUS, vdev_status(d) | bits);
+	vdev_write(d, VIRTIO_MMIO_STATUS, status);
 }
 
-static uint64_t read_offered(struct vdev *d)
+static uint32_t mmio_get_features(struct vdev *d, uint32_t word)
 {
-	uint64_t f;
-
-	vdev_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	f = (uint64_t)vdev_read(d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	vdev_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return f | vdev_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
+	vdev_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, word);
+	return vdev_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
 }
 
-static void write_driver_features(struct vdev *d, uint64_t f)
+static void mmio_set_features(struct vdev *d, uint32_t word, uint32_t bits)
 {
-	vdev_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	vdev_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	vdev_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	vdev_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
+	vdev_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, word);
+	vdev_write(d, VIRTIO_MMIO_DRIVER_FEATURES, bits);
 }
 
-static int fail(struct vdev *d, int err)
-{
-	vdev_add_status(d, VIRTIO_CONFIG_S_FAILED);
-	return err;
-}
-
-int vdev_negotiate(struct vdev *d, uint64_t wanted, uint64_t required)
-{
-	const uint64_t v1 = 1ULL << VIRTIO_F_VERSION_1;
-	int err = vdev_reset(d);
-
-	if (err)
-		return err;
-	vdev_add_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	vdev_add_status(d, VIRTIO_CONFIG_S_DRIVER);
-	d->offered = read_offered(d);
-	if (!(d->offered & v1))
-		return fail(d, VDEV_ERR_NO_VERSION_1);
-	if ((d->offered & required) != required)
-		return fail(d, VDEV_ERR_MISSING);
-	d->features = d->offered & (wanted | required | v1);
-	write_driver_features(d, d->features);
-	vdev_add_status(d, VIRTIO_CONFIG_S_FEATURES_OK);
-	/* 3.1.1 step 6: the device clears FEATURES_OK when it refuses the subset. */
-	if (!(vdev_status(d) & VIRTIO_CONFIG_S_FEATURES_OK))
-		return fail(d, VDEV_ERR_FEATURES);
-	return 0;
-}
-
-void vdev_driver_ok(struct vdev *d)
-{
-	vdev_add_status(d, VIRTIO_CONFIG_S_DRIVER_OK);
-}
-
-/* ---- configuration space (2.5.1, 4.2.2.2) ---- */
-
-static uint32_t generation(struct vdev *d)
+static uint32_t mmio_generation(struct vdev *d)
 {
 	return vdev_read(d, VIRTIO_MMIO_CONFIG_GENERATION);
 }
 
-#define CONFIG_READ(width, expr)                                                                   \
-	uint32_t gen;                                                                              \
-	uint##width##_t v = 0;                                                                     \
-	for (int i = 0; i < GENERATION_RETRIES; i++) {                                             \
-		gen = generation(d);                                                               \
-		v = (expr);                                                                        \
-		if (generation(d) == gen)                                                          \
-			break;                                                                     \
-	}                                                                                          \
-	return v
-
-uint8_t vdev_config8(struct vdev *d, uint32_t off)
+static uint32_t mmio_queue_max(struct vdev *d, uint16_t q, bool *ready)
 {
-	CONFIG_READ(8, mmio_read8(d->base + VIRTIO_MMIO_CONFIG + off));
+	vdev_write(d, VIRTIO_MMIO_QUEUE_SEL, q);
+	*ready = vdev_read(d, VIRTIO_MMIO_QUEUE_READY) != 0;
+	return vdev_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
 }
 
-uint16_t vdev_config16(struct vdev *d, uint32_t off)
+static void write64(struct vdev *d, uint32_t lo_reg, uint64_t v)
 {
-	CONFIG_READ(16, mmio_read16(d->base + VIRTIO_MMIO_CONFIG + off));
+	vdev_write(d, lo_reg, (uint32_t)v);
+	vdev_write(d, lo_reg + 4, (uint32_t)(v >> 32));
 }
 
-uint32_t vdev_config32(struct vdev *d, uint32_t off)
+/* 4.2.3.2: QueueNum, the three ring addresses, then QueueReady. */
+static void mmio_queue_enable(struct vdev *d, uint16_t q, uint32_t num, uint64_t desc,
+			      uint64_t driver, uint64_t device)
 {
-	CONFIG_READ(32, mmio_read32(d->base + VIRTIO_MMIO_CONFIG + off));
+	vdev_write(d, VIRTIO_MMIO_QUEUE_SEL, q);
+	vdev_write(d, VIRTIO_MMIO_QUEUE_NUM, num);
+	write64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	write64(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, driver);
+	write64(d, VIRTIO_MMIO_QUEUE_USED_LOW, device);
+	vdev_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
-/* Two 32-bit halves: only the generation check makes the pair consistent. */
-uint64_t vdev_config64(struct vdev *d, uint32_t off)
+static uint64_t mmio_notify_addr(struct vdev *d, uint16_t q, unsigned *width)
 {
-	CONFIG_READ(64, mmio_read32(d->base + VIRTIO_MMIO_CONFIG + off) |
-			    (uint64_t)mmio_read32(d->base + VIRTIO_MMIO_CONFIG + off + 4) << 32);
+	(void)q;
+	*width = 4;
+	return d->base + VIRTIO_MMIO_QUEUE_NOTIFY;
 }
 
-/* ---- interrupts ---- */
-
-uint32_t vdev_ack_isr(struct vdev *d)
+static uint32_t mmio_ack_isr(struct vdev *d)
 {
 	uint32_t isr = vdev_read(d, VIRTIO_MMIO_INTERRUPT_STATUS);
 
@@ -254,26 +229,7 @@ uint32_t vdev_ack_isr(struct vdev *d)
 	return isr;
 }
 
-static void vdev_irq_handler(struct trap_frame *f)
-{
-	struct vdev *d = by_vector[f->vector & 0xff];
-
-	if (!d)
-		return;
-
-	uint32_t isr = vdev_ack_isr(d);
-
-	/* An irqfd is injected asynchronously: an interrupt may arrive after its cause was
-	 * acknowledged in an earlier handler. InterruptStatus 0 marks such a spurious one. */
-	if (isr) {
-		d->isr_seen |= isr;
-		d->irqs++;
-	} else {
-		d->spurious++;
-	}
-}
-
-bool vdev_irq_enable(struct vdev *d, uint8_t vector)
+static bool mmio_irq_enable(struct vdev *d, uint8_t vector)
 {
 	if (d->irq >= ioapic_pins()) {
 		printf("virtio-mmio: 0x%llx: irq %u is not an IOAPIC pin (%u pins)\n",
@@ -281,9 +237,22 @@ bool vdev_irq_enable(struct vdev *d, uint8_t vector)
 		return false;
 	}
 	lapic_init();
-	d->vector = vector;
-	by_vector[vector] = d;
-	irq_set_handler(vector, vdev_irq_handler);
+	d->vector = d->config_vector = vector;
+	vdev_irq_attach(d, vector, 0);
 	ioapic_route(d->irq, vector, (uint8_t)lapic_id(), IOAPIC_LEVEL);
 	return true;
 }
+
+static const struct vdev_ops mmio_ops = {
+    .name = "mmio",
+    .get_status = mmio_get_status,
+    .set_status = mmio_set_status,
+    .get_features = mmio_get_features,
+    .set_features = mmio_set_features,
+    .generation = mmio_generation,
+    .queue_max = mmio_queue_max,
+    .queue_enable = mmio_queue_enable,
+    .notify_addr = mmio_notify_addr,
+    .ack_isr = mmio_ack_isr,
+    .irq_enable = mmio_irq_enable,
+};

@@ -8,6 +8,7 @@
 
 #include "apic.h"
 #include "cpu.h"
+#include "io.h"
 #include "printf.h"
 #include "string.h"
 #include "trap.h"
@@ -98,36 +99,30 @@ static int alloc_rings(struct vq *vq, struct vdev *d, uint16_t index, uint16_t s
 	return 0;
 }
 
-static void write64(struct vdev *d, uint32_t lo_reg, uint64_t v)
-{
-	vdev_write(d, lo_reg, (uint32_t)v);
-	vdev_write(d, lo_reg + 4, (uint32_t)(v >> 32));
-}
-
-/* 4.2.3.2: QueueNum, the three ring addresses, then QueueReady. */
+/* Writes the ring addresses and enables the queue (4.1.5.1.3, 4.2.3.2), and learns where its
+ * notifications go. */
 static void program(struct vq *vq, uint32_t num)
 {
 	struct vdev *d = vq->dev;
 	const void *desc = vq->packed ? (const void *)vq->pdesc : (const void *)vq->desc;
 	const void *drv = vq->packed ? (const void *)vq->driver_event : (const void *)vq->avail;
 	const void *dev = vq->packed ? (const void *)vq->device_event : (const void *)vq->used;
+	unsigned width = 0;
 
-	vdev_write(d, VIRTIO_MMIO_QUEUE_NUM, num);
-	write64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, virt_to_phys(desc));
-	write64(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, virt_to_phys(drv));
-	write64(d, VIRTIO_MMIO_QUEUE_USED_LOW, virt_to_phys(dev));
-	vdev_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	d->ops->queue_enable(d, vq->index, num, virt_to_phys(desc), virt_to_phys(drv),
+			     virt_to_phys(dev));
+	vq->notify_addr = d->ops->notify_addr(d, vq->index, &width);
+	vq->notify_width = (uint8_t)width;
 }
 
-/* Selects the queue; returns QueueNumMax or a VQ_ERR_*. */
+/* Selects the queue; returns its maximum size or a VQ_ERR_*. */
 static int select_queue(struct vdev *d, uint16_t index)
 {
-	uint32_t max;
+	bool ready;
+	uint32_t max = d->ops->queue_max(d, index, &ready);
 
-	vdev_write(d, VIRTIO_MMIO_QUEUE_SEL, index);
-	if (vdev_read(d, VIRTIO_MMIO_QUEUE_READY))
+	if (ready)
 		return VQ_ERR_BUSY;
-	max = vdev_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
 	return max ? (int)(max > 32768 ? 32768 : max) : VQ_ERR_NO_QUEUE;
 }
 
@@ -287,7 +282,10 @@ int vq_add(struct vq *vq, const struct vq_buf *bufs, unsigned n, void *token, un
 
 void vq_notify(struct vq *vq)
 {
-	vdev_write(vq->dev, VIRTIO_MMIO_QUEUE_NOTIFY, vq->index);
+	if (vq->notify_width == 2)
+		mmio_write16(vq->notify_addr, vq->index);
+	else if (vq->notify_width == 4)
+		mmio_write32(vq->notify_addr, vq->index);
 	vq->kicks++;
 }
 

@@ -17,7 +17,9 @@
 
 #include <linux/virtio_ring.h>
 
+#include "virtio_dev.h"
 #include "virtio_mmio.h"
+#include "virtio_pci.h"
 
 #define VQ_INDIRECT_MAX 16 /* entries of one indirect table */
 
@@ -25,12 +27,12 @@
 #define VQ_ADD_INDIRECT (1u << 0) /* put the chain in an indirect table (needs INDIRECT_DESC) */
 
 /* vq_setup() / vq_add() errors */
-#define VQ_ERR_SIZE	(-1) /* size 0, above QueueNumMax, or not a power of two (split) */
+#define VQ_ERR_SIZE	(-1) /* size 0, above the maximum, or not a power of two (split) */
 #define VQ_ERR_NOMEM	(-2)
 #define VQ_ERR_FULL	(-3) /* not enough free descriptors or buffer IDs */
 #define VQ_ERR_CHAIN	(-4) /* empty chain, too long for an indirect table, or no INDIRECT_DESC */
-#define VQ_ERR_NO_QUEUE (-5) /* QueueNumMax reads 0 */
-#define VQ_ERR_BUSY	(-6) /* QueueReady already set */
+#define VQ_ERR_NO_QUEUE (-5) /* the queue's maximum size reads 0: no such queue */
+#define VQ_ERR_BUSY	(-6) /* the queue is enabled already */
 
 struct vq_buf {
 	uint64_t addr; /* guest-physical */
@@ -77,18 +79,21 @@ struct vq {
 	struct vq_slot *slots;	  /* by head descriptor (split) or buffer ID (packed) */
 	uint8_t *indirect_tables; /* VQ_INDIRECT_MAX * 16 bytes per slot */
 
+	uint64_t notify_addr; /* where vq_notify() writes the queue index ... */
+	uint8_t notify_width; /* ... in a write of this many bytes (2 or 4; 0: nowhere) */
+
 	uint64_t irq_mark;  /* dev->irqs when vq_wait() last returned true */
 	uint64_t kicks;	    /* notifications written */
 	uint64_t completed; /* used elements taken */
 };
 
 /* Sets up queue `index` of `d` (after vdev_negotiate(), before vdev_driver_ok()): size `size`
- * (0 = QueueNumMax), rings allocated and cleared, addresses written, QueueReady set. Returns 0
- * or a VQ_ERR_*. */
+ * (0 = the queue's maximum), rings allocated and cleared, addresses written, the queue enabled.
+ * Returns 0 or a VQ_ERR_*. */
 int vq_setup(struct vq *vq, struct vdev *d, uint16_t index, uint16_t size);
 
-/* Writes QueueNum = `num` raw (no check) and QueueReady for a negative test; rings as for
- * `vq_setup` of a queue of `alloc_size`. */
+/* Writes the queue size `num` raw (no check) and enables the queue for a negative test; rings as
+ * for `vq_setup` of a queue of `alloc_size`. */
 int vq_setup_raw(struct vq *vq, struct vdev *d, uint16_t index, uint32_t num, uint16_t alloc_size);
 
 /* Makes the chain bufs[0..n) available (readable buffers must come first); `token` (not NULL)
@@ -99,7 +104,7 @@ int vq_add(struct vq *vq, const struct vq_buf *bufs, unsigned n, void *token, un
 /* Notifies the device if it asked for it (2.7.10 / 2.8.10): used->flags NO_NOTIFY or
  * avail_event (split), the device event structure (packed). Returns true if it kicked. */
 bool vq_kick(struct vq *vq);
-/* Writes QueueNotify unconditionally. */
+/* Notifies the device unconditionally. */
 void vq_notify(struct vq *vq);
 
 /* True when a used element is waiting. */

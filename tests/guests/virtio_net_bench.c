@@ -1,0 +1,142 @@
+/* virtio-net packet rate and throughput, guest <-> tap, for tests/integration/net_bench.sh.
+ * The hot loops run in ring 3 (run_user: on hosts whose KVM emulates ring 0 only ring 3 runs at
+ * native speed) and poll the used rings; kicks are MMIO writes from ring 3. No interrupts.
+ *
+ *   tx: for tx_ms, frames of EtherType 0x88b9 to the tap's side (broadcast), 60 bytes (-> pps)
+ *       then 1514 bytes (-> Mbit/s); the host counts what arrives.
+ *   rx: the guest prints "BENCH rx ready SIZE" and polls; the host sends frames of SIZE bytes as
+ *       fast as it can; the rate is frames over the time from the first to the last frame
+ *       (the burst ends after rx_idle_ms without a frame). 60 bytes, then 1514.
+ * Prints "BENCH net tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...".
+ * Command line: [tx_ms=MS] [rx_idle_ms=MS] [rx_wait_ms=MS] (how long to wait for the first
+ * frame) */
+#include "guest.h"
+#include "net_dev.h"
+#include "virtio_mem.h"
+
+#include <linux/virtio_ids.h>
+
+#define ETH_BENCH 0x88b9
+#define SMALL	  60u
+#define LARGE	  1514u
+
+struct run {
+	struct net_dev *n;
+	uint32_t size;
+	uint64_t ms;	  /* tx: duration; rx: idle time that ends the burst */
+	uint64_t wait_ms; /* rx: how long to wait for the first frame */
+	uint8_t *frame;
+	uint64_t frames, ticks;
+};
+
+/* Ring 3: sends frames for r->ms, counts them and the TSC ticks taken. */
+static uint64_t tx_loop(void *arg)
+{
+	struct run *r = arg;
+	uint64_t t0 = rdtsc(), end = t0 + r->ms * 1000 * tsc_per_us(), now = t0;
+
+	while (now < end) {
+		if (net_send(r->n, r->frame, r->size, NULL) == 0)
+			r->frames++;
+		now = rdtsc();
+	}
+	/* Let the device finish what is in flight: those frames count, and take time too. */
+	while (r->n->tx.num_free < r->n->tx.size && rdtsc() - now < 1000000 * tsc_per_us())
+		net_tx_reclaim(r->n);
+	r->ticks = rdtsc() - t0;
+	return 0;
+}
+
+/* Ring 3: counts frames of the right size from the first until r->ms pass without one. */
+static uint64_t rx_loop(void *arg)
+{
+	struct run *r = arg;
+	uint64_t tpu = tsc_per_us(), first = 0, last = rdtsc();
+	uint64_t start = last, idle = r->ms * 1000 * tpu;
+
+	for (;;) {
+		int len = net_recv(r->n, r->frame, LARGE, NULL);
+		uint64_t now = rdtsc();
+
+		if (len > 0 && r->frame[12] == (ETH_BENCH >> 8) &&
+		    r->frame[13] == (ETH_BENCH & 0xff)) {
+			if (!r->frames++)
+				first = now;
+			last = now;
+		} else if (len == 0) {
+			if (r->frames ? now - last > idle : now - start > r->wait_ms * 1000 * tpu)
+				break;
+			__asm__ volatile("pause");
+		}
+	}
+	r->ticks = r->frames > 1 ? last - first : 0;
+	return 0;
+}
+
+static uint64_t per_second(uint64_t count, uint64_t ticks)
+{
+	uint64_t us = ticks / tsc_per_us();
+
+	return us ? count * 1000000 / us : 0;
+}
+
+static void run_tx(struct run *r, uint64_t *pps, uint64_t *mbps)
+{
+	memset(r->frame, 0xff, 6); /* broadcast: the host side counts by EtherType */
+	memcpy(r->frame + 6, r->n->mac, 6);
+	r->frame[12] = ETH_BENCH >> 8;
+	r->frame[13] = ETH_BENCH & 0xff;
+	r->frames = 0;
+	run_user(tx_loop, r);
+	*pps = per_second(r->frames, r->ticks);
+	*mbps = per_second(r->frames * r->size * 8, r->ticks) / 1000000;
+	printf("tx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
+	       (unsigned long long)(r->ticks / tsc_per_us()));
+}
+
+static void run_rx(struct run *r, uint64_t *pps, uint64_t *mbps)
+{
+	uint64_t intervals;
+
+	r->frames = 0;
+	printf("BENCH rx ready %u\n", r->size);
+	run_user(rx_loop, r);
+	intervals = r->frames > 1 ? r->frames - 1 : 0;
+	*pps = per_second(intervals, r->ticks);
+	*mbps = per_second(intervals * r->size * 8, r->ticks) / 1000000;
+	printf("rx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
+	       (unsigned long long)(r->ticks / tsc_per_us()));
+}
+
+int guest_main(void)
+{
+	static struct net_dev n;
+	struct net_dev_config cfg = {.tx_nbufs = 128, .tx_buf_len = 2048};
+	struct run r = {.n = &n, .ms = 2000, .wait_ms = 20000};
+	uint64_t tx_pps, tx_mbps, rx_pps, rx_mbps, idle = 300, dummy;
+	struct vdev *d = vdev_find(VIRTIO_ID_NET, 0);
+
+	TEST_ASSERT_MSG(d, "no virtio-net device on %s", vdev_transport_name());
+	cmdline_get_u64("tx_ms", &r.ms);
+	cmdline_get_u64("rx_idle_ms", &idle);
+	cmdline_get_u64("rx_wait_ms", &r.wait_ms);
+	TEST_ASSERT_EQ(net_dev_init(&n, d, &cfg), 0);
+	r.frame = virtio_alloc(NET_FRAME_MAX, 64);
+	TEST_ASSERT(r.frame);
+	memset(r.frame, 0, LARGE);
+	r.size = SMALL;
+	run_tx(&r, &tx_pps, &dummy);
+	r.size = LARGE;
+	run_tx(&r, &dummy, &tx_mbps);
+	printf("BENCH tx done\n");
+	r.ms = idle;
+	r.size = SMALL;
+	run_rx(&r, &rx_pps, &dummy);
+	r.size = LARGE;
+	run_rx(&r, &dummy, &rx_mbps);
+	TEST_ASSERT_MSG(r.frames > 1, "no frames received");
+	printf("BENCH net tx_pps=%llu tx_mbps=%llu rx_pps=%llu rx_mbps=%llu\n",
+	       (unsigned long long)tx_pps, (unsigned long long)tx_mbps, (unsigned long long)rx_pps,
+	       (unsigned long long)rx_mbps);
+	return 0;
+}

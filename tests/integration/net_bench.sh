@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# virtio-net packet rate and throughput between the virtio_net_bench guest
+# (tests/guests/virtio_net_bench.c: ring-3 polling loops, kicks by MMIO writes) and a tap in a
+# network namespace made here, on our VMM and on QEMU (userspace virtio-net, vhost=off):
+# guest -> tap (the host counts frames of EtherType 0x88b9 with AF_PACKET) and tap -> guest
+# (a python3 AF_PACKET sender floods the tap; the guest counts). Prints the guest's line
+#   BENCH net tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...
+# per VM, plus the host's count of what arrived. Quick mode (the default, for CTest) only checks
+# that the lines appear; NET_BENCH_FULL=1 runs 2-second phases for numbers worth quoting.
+# tx_pps / rx_pps come from 60-byte frames, tx_mbps / rx_mbps from 1514-byte frames.
+# labels: bench
+# timeout: 600
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NS="vmmtest-$$"
+TAP=vtap0
+GUEST_MAC=52:54:00:77:00:02
+VM_PID=""
+RUN_TIMEOUT=180
+if [ "${NET_BENCH_FULL:-0}" = 1 ]; then
+	TX_MS=2000 SEND_S=2
+else
+	TX_MS=300 SEND_S=0.5
+fi
+
+for tool in ip python3; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "SKIP: $tool not installed"
+		exit 0
+	fi
+done
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root for a network namespace and a tap"
+	exit 0
+fi
+
+cleanup() {
+	[ -n "$VM_PID" ] && kill "$VM_PID" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$LIB_TMP"
+}
+trap cleanup EXIT
+
+nsx() { ip netns exec "$NS" "$@"; }
+
+make_ns() {
+	ip netns del "$NS" 2>/dev/null
+	ip netns add "$NS" || return 1
+	nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$NS" link set lo up
+	ip -n "$NS" tuntap add dev "$TAP" mode tap vnet_hdr || return 1
+	ip -n "$NS" link set "$TAP" txqueuelen 4096 up
+}
+
+cat >"$LIB_TMP/bench.py" <<'EOF'
+# count IF SECONDS: counts frames of type 0x88b9 from the start of the first for up to SECONDS
+#                   (ends after 1 s without one); prints "host counted N frames (B bytes)"
+# send IF MAC SIZE SECONDS: sends SIZE-byte frames of type 0x88b9 to MAC as fast as it can
+import socket, struct, sys, time
+
+def main():
+    cmd, ifname = sys.argv[1], sys.argv[2]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b9))
+    s.bind((ifname, 0x88b9))
+    if cmd == "count":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
+        s.settimeout(float(sys.argv[3]))
+        n = b = 0
+        try:
+            while True:
+                data, addr = s.recvfrom(2048)
+                if addr[2] == socket.PACKET_OUTGOING:
+                    continue  # the rx phase's sender, not the guest
+                n, b = n + 1, b + len(data)
+                s.settimeout(1.0)
+        except socket.timeout:
+            pass
+        print(f"host counted {n} frames ({b} bytes)")
+    else:
+        mac = bytes.fromhex(sys.argv[3].replace(":", ""))
+        size, secs = int(sys.argv[4]), float(sys.argv[5])
+        frame = mac + s.getsockname()[4] + struct.pack("!H", 0x88b9) + bytes(size - 14)
+        n, end = 0, time.monotonic() + secs
+        while time.monotonic() < end:
+            for _ in range(64):
+                try:
+                    s.send(frame)
+                    n += 1
+                except OSError:
+                    pass  # the tap's queue is full: the guest is behind
+        print(f"host sent {n} {size}-byte frames in {secs} s")
+
+main()
+EOF
+
+start_bg() {
+	lib_new_run "$1"
+	shift
+	timeout "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	VM_PID=$!
+}
+
+wait_line() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		tr -d '\r' <"$RUN_OUT" | grep -qE -- "$1" && return 0
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	lib_fail "guest never printed /$1/"
+	lib_dump_output
+	return 1
+}
+
+# exercise: the host side of one run; the counter was started before the VM.
+exercise() {
+	local size
+	for size in 60 1514; do
+		wait_line "^BENCH rx ready $size" 60 || return
+		nsx python3 "$LIB_TMP/bench.py" send "$TAP" "$GUEST_MAC" "$size" "$SEND_S"
+	done
+	wait "$VM_PID"
+	RUN_STATUS=$?
+	VM_PID=""
+	wait "$COUNTER_PID"
+	expect_pass
+	expect_output '^BENCH net tx_pps=[0-9]+ tx_mbps=[0-9]+ rx_pps=[0-9]+ rx_mbps=[0-9]+$'
+	tr -d '\r' <"$RUN_OUT" | grep -E '^(BENCH net|tx |rx )' | sed "s/^/$RUN_LABEL: /"
+}
+
+append="tx_ms=$TX_MS rx_idle_ms=300"
+make_ns || { echo "FAIL: cannot make namespace $NS"; exit 1; }
+nsx python3 "$LIB_TMP/bench.py" count "$TAP" 60 &
+COUNTER_PID=$!
+start_bg "vmm" "$VMM" --kernel "$(guest_path virtio_net_bench)" --debug-exit --console stdio \
+	--mem 256M --net "tap=$TAP,mac=$GUEST_MAC" --append "$append"
+exercise
+
+if have_qemu; then
+	make_ns
+	nsx python3 "$LIB_TMP/bench.py" count "$TAP" 60 &
+	COUNTER_PID=$!
+	accel=(-accel tcg -cpu max)
+	[ -w /dev/kvm ] && accel=(-enable-kvm -cpu host,-arch-capabilities)
+	start_bg "qemu" "$QEMU" "${accel[@]}" -M microvm,acpi=off -m 256M -nodefaults \
+		-no-user-config -nographic -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-global virtio-mmio.force-legacy=false \
+		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off" \
+		-device "virtio-net-device,netdev=n0,mac=$GUEST_MAC" \
+		-kernel "$(guest_path virtio_net_bench)" -append "$append"
+	exercise
+fi
+finish

@@ -1,0 +1,186 @@
+/* libFuzzer target: the machine description (firmware/machine.c) and every generator fed from
+ * it: e820, PVH memory map, MP-table entries and the MP table itself (over 1 MiB of fake RAM),
+ * the command line, and the device tree (firmware/fdt.c).
+ *
+ * Input: a mode byte. Mode bit 0 clear: a sequence of adder calls (op byte, then its arguments),
+ * as the VMM would make them but with any values; set: the raw bytes of a struct machine (every
+ * count and field hostile, as a bug elsewhere in the VMM could leave it), the command line
+ * pointer then set to a fuzzed string. Then a buffer-size word for the command line and the
+ * tree, which are written into heap blocks of exactly that size (ASan sees any overrun).
+ *
+ * Invariants: no generator reads or writes out of bounds; the e820 map is sorted with no empty
+ * entry; a command line that was written has the returned length; a tree that was built passes
+ * fdt_check_header(), fits its buffer and every node and property of it can be walked. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/fdt.h"
+#include "firmware/machine.h"
+#include "tools/fuzz/fuzz_input.h"
+
+#ifdef HAVE_LIBFDT
+#include <libfdt.h>
+#endif
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define RAM_SIZE (1u << 20)
+
+static uint8_t *ram;
+static struct guest_mem mem;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	ram = malloc(RAM_SIZE);
+	if (!ram || guest_mem_add_region(&mem, 0, ram, RAM_SIZE))
+		abort();
+	return 0;
+}
+
+/* The command line string: up to 255 fuzzed bytes, NUL-terminated. */
+static void take_cmdline(struct fz_in *in, char *buf)
+{
+	size_t n = fz_u8(in);
+	fz_bytes(in, buf, n);
+	buf[n] = '\0';
+}
+
+static void one_op(struct fz_in *in, struct machine *m, char *cmdline)
+{
+	uint64_t a, b, c, d, e, f;
+	switch (fz_u8(in) % 12) {
+	case 0:
+		a = fz_u64(in), b = fz_u64(in);
+		machine_add_ram(m, a, b);
+		break;
+	case 1:
+		machine_add_cpu(m, fz_u32(in));
+		break;
+	case 2:
+		machine_add_cpus(m, fz_u8(in));
+		break;
+	case 3:
+		a = fz_u64(in), b = fz_u32(in), c = fz_u16(in), d = fz_u64(in);
+		machine_set_intc(m, a, (uint32_t)b, (uint32_t)c, d);
+		break;
+	case 4:
+		a = fz_u16(in), b = fz_u32(in);
+		machine_add_uart(m, (uint16_t)a, (uint32_t)b);
+		break;
+	case 5:
+		a = fz_u64(in), b = fz_u64(in), c = fz_u32(in);
+		machine_add_virtio_mmio(m, a, b, (uint32_t)c);
+		break;
+	case 6:
+		a = fz_u64(in), b = fz_u64(in), c = fz_u64(in), d = fz_u64(in), e = fz_u64(in),
+		f = fz_u64(in);
+		machine_set_pci(m, a, b, c, d, e, f);
+		break;
+	case 7:
+		a = fz_u8(in), b = fz_u8(in), c = fz_u32(in);
+		machine_add_pci_intx(m, (uint8_t)a, (uint8_t)b, (uint32_t)c);
+		break;
+	case 8:
+		a = fz_u16(in), b = fz_u16(in);
+		machine_set_test_exit(m, (uint16_t)a, (uint16_t)b);
+		break;
+	case 9:
+		a = fz_u64(in), b = fz_u64(in), c = fz_u16(in);
+		machine_set_boot_timer(m, a, b, (uint16_t)c);
+		break;
+	case 10:
+		a = fz_u64(in), b = fz_u64(in);
+		machine_set_initrd(m, a, b);
+		break;
+	default:
+		take_cmdline(in, cmdline);
+		machine_set_cmdline(m, cmdline);
+		break;
+	}
+}
+
+static void check_e820(const struct machine *m)
+{
+	struct boot_e820_entry e[16];
+	struct hvm_memmap_table_entry pvh[16];
+	int n = machine_e820(m, e, 16);
+	for (int i = 0; i < n; i++) {
+		if (e[i].size == 0 || (i && e[i - 1].addr > e[i].addr))
+			abort();
+	}
+	machine_pvh_memmap(m, pvh, 16);
+}
+
+static void check_mp(const struct machine *m)
+{
+	struct mp_irq irqs[MACHINE_MAX_VIRTIO_MMIO + MACHINE_MAX_PCI_INTX];
+	machine_mp_irqs(m, irqs, (int)(sizeof(irqs) / sizeof(irqs[0])));
+	machine_write_mptable(m, &mem, 0x9FC00);
+}
+
+static void check_cmdline(const struct machine *m, size_t cap)
+{
+	char *buf = malloc(cap ? cap : 1);
+	if (!buf)
+		return;
+	int n = machine_cmdline(m, buf, cap);
+	if (n >= 0 && strlen(buf) != (size_t)n)
+		abort();
+	free(buf);
+}
+
+static void check_fdt(const struct machine *m, size_t cap)
+{
+	void *buf = malloc(cap ? cap : 1);
+	if (!buf)
+		return;
+	int n = machine_fdt_build(m, buf, cap);
+#ifdef HAVE_LIBFDT
+	if (n >= 0) {
+		int depth = 0, len;
+		if (fdt_check_header(buf) || (size_t)n > cap || fdt_totalsize(buf) != (uint32_t)n)
+			abort();
+		for (int off = 0; off >= 0 && depth >= 0; off = fdt_next_node(buf, off, &depth)) {
+			int p;
+			if (!fdt_get_name(buf, off, &len))
+				abort();
+			fdt_for_each_property_offset(p, buf, off)
+			{
+				const char *name;
+				if (!fdt_getprop_by_offset(buf, p, &name, &len))
+					abort();
+			}
+		}
+	}
+#else
+	(void)n;
+#endif
+	free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char cmdline[256];
+	struct fz_in in = fz_in_make(data, size);
+	struct machine m;
+	machine_init(&m);
+	cmdline[0] = '\0';
+	uint8_t mode = fz_u8(&in);
+	size_t cap = fz_u16(&in);
+	if (mode & 1) {
+		fz_bytes(&in, &m, sizeof(m));
+		take_cmdline(&in, cmdline);
+		m.cmdline = (mode & 2) ? cmdline : NULL;
+	} else {
+		while (!fz_done(&in))
+			one_op(&in, &m, cmdline);
+	}
+	check_e820(&m);
+	check_mp(&m);
+	check_cmdline(&m, cap);
+	check_fdt(&m, cap * 4);
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* virtio-input device (virtio 1.2 section 5.8). See virtio/input.h. */
+#include "virtio/input.h"
+
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "vmm/log.h"
+
+struct vinput {
+	struct virtio_dev dev; /* first: the allocation is freed through it */
+	struct virtio_input_config config;
+	enum input_kind kind;
+	struct input_queue *events;
+	struct vq_chain chain;
+	bool fd_added;
+};
+
+static struct vinput *to_input(struct virtio_dev *dev)
+{
+	return dev->priv;
+}
+
+static int next_chain(struct vinput *in, struct virtqueue *vq)
+{
+	int p = vq_pop(vq, in->dev.mem, &in->chain);
+
+	if (p != 0)
+		return p;
+	p = vq_enable_notify(vq, in->dev.mem);
+	if (p <= 0)
+		return p;
+	return vq_pop(vq, in->dev.mem, &in->chain);
+}
+
+/* 5.8.6.2: one event per eventq buffer, while both events and buffers last. A buffer too small
+ * for an event goes back used with len 0 and the event waits for the next one. */
+static void deliver(struct vinput *in)
+{
+	struct virtio_dev *dev = &in->dev;
+	struct virtqueue *vq = &dev->vqs[VIRTIO_INPUT_EVENTQ];
+	struct virtio_input_event ev;
+	unsigned pushed = 0;
+	int p = 0;
+
+	if (!virtio_dev_running(dev) || !vq_is_active(vq))
+		return;
+	input_queue_clear_wakeup(in->events);
+	while (input_queue_peek(in->events, &ev) && (p = next_chain(in, vq)) > 0) {
+		if (vq_chain_write(&in->chain, dev->mem, &ev, sizeof(ev)) == 0)
+			input_queue_drop(in->events);
+		p = vq_push(vq, dev->mem, &in->chain);
+		if (p < 0)
+			break;
+		pushed++;
+	}
+	if (p < 0)
+		virtio_dev_fail(dev, vq_strerror(p));
+	if (pushed)
+		virtio_dev_notify_used(dev, VIRTIO_INPUT_EVENTQ);
+}
+
+/* 5.8.6.1: the driver reports LED (and other output) states; nothing on the host to drive. */
+static void drain_status(struct vinput *in)
+{
+	struct virtio_dev *dev = &in->dev;
+	struct virtqueue *vq = &dev->vqs[VIRTIO_INPUT_STATUSQ];
+	unsigned pushed = 0;
+	int p;
+
+	if (!virtio_dev_running(dev) || !vq_is_active(vq))
+		return;
+	while ((p = next_chain(in, vq)) > 0) {
+		struct virtio_input_event ev;
+
+		if (vq_chain_read(&in->chain, dev->mem, &ev, sizeof(ev)) == 0)
+			log_debug("%s: status event type %u code %u value %u", dev->name, ev.type,
+				  ev.code, ev.value);
+		p = vq_push(vq, dev->mem, &in->chain);
+		if (p < 0)
+			break;
+		pushed++;
+	}
+	if (p < 0)
+		virtio_dev_fail(dev, vq_strerror(p));
+	if (pushed)
+		virtio_dev_notify_used(dev, VIRTIO_INPUT_STATUSQ);
+}
+
+static void input_queue_notify(struct virtio_dev *dev, uint16_t q)
+{
+	if (q == VIRTIO_INPUT_EVENTQ)
+		deliver(to_input(dev));
+	else if (q == VIRTIO_INPUT_STATUSQ)
+		drain_status(to_input(dev));
+}
+
+static void events_ready(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	(void)fd;
+	(void)revents;
+	deliver(to_input(dev));
+}
+
+static int input_activate(struct virtio_dev *dev)
+{
+	struct vinput *in = to_input(dev);
+
+	if (!in->fd_added) {
+		int err = virtio_dev_add_fd(dev, input_queue_fd(in->events), EPOLLIN, events_ready);
+
+		if (err) {
+			log_error("%s: cannot watch its event source: %s", dev->name,
+				  strerror(-err));
+			return err;
+		}
+		in->fd_added = true;
+	}
+	deliver(in);
+	drain_status(in);
+	return 0;
+}
+
+/* 5.8.4: the driver writes select (offset 0) and subsel (offset 1); the rest is read-only. */
+static void input_config_write(struct virtio_dev *dev, uint32_t offset, const void *data,
+			       uint32_t len)
+{
+	struct vinput *in = to_input(dev);
+	const uint8_t *b = data;
+
+	for (uint32_t i = 0; i < len; i++) {
+		if (offset + i == 0)
+			in->config.select = b[i];
+		else if (offset + i == 1)
+			in->config.subsel = b[i];
+	}
+	if (offset <= 1)
+		input_config_select(in->kind, &in->config);
+}
+
+static const struct virtio_dev_ops input_ops = {
+    .activate = input_activate,
+    .queue_notify = input_queue_notify,
+    .config_write = input_config_write,
+};
+
+int virtio_input_create(struct virtio_dev **out, enum input_kind kind, struct input_queue *events)
+{
+	struct vinput *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return -ENOMEM;
+	in->kind = kind;
+	in->events = events;
+	input_config_select(kind, &in->config);
+	in->dev = (struct virtio_dev){
+	    .name = kind == INPUT_KEYBOARD ? "virtio-keyboard" : "virtio-tablet",
+	    .device_id = VIRTIO_ID_INPUT,
+	    .host_features = 1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
+			     1ULL << VIRTIO_F_RING_PACKED,
+	    .num_queues = 2,
+	    .queue_max_size = VIRTIO_INPUT_QUEUE_SIZE,
+	    .config = &in->config,
+	    .config_len = sizeof(in->config),
+	    .ops = &input_ops,
+	    .priv = in,
+	};
+	*out = &in->dev;
+	return 0;
+}
