@@ -13,7 +13,7 @@ PACKAGES=(
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
 	# default guest: kernel, initramfs, disk image
-	linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils lz4 busybox-static e2fsprogs
+	gnuplot-nox linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils lz4 busybox-static e2fsprogs
 	# device tree tools, networking tests
 	device-tree-compiler iproute2
 )

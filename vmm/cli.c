@@ -21,6 +21,7 @@ enum {
 	OPT_TRANSPORT,
 	OPT_DTB,
 	OPT_DUMP_DTB,
+	OPT_BOOT_TIMER,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +39,7 @@ static const struct option long_options[] = {
     {"dtb", no_argument, NULL, OPT_DTB},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"kvm", required_argument, NULL, OPT_KVM},
+    {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -101,6 +103,8 @@ void cli_usage(FILE *out)
 	    "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
 	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
 	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
+	    "      --boot-timer      Firecracker boot timer (byte 123 to MMIO 0xc0000000 or\n"
+	    "                        port 0x3f0); print boot phase times on stderr at exit\n"
 	    "\n"
 	    "Other:\n"
 	    "      --kvm PATH        KVM device; default /dev/kvm\n"
@@ -237,6 +241,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return parse_transport(arg, cfg);
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
+		return CLI_RUN;
+	case OPT_BOOT_TIMER:
+		cfg->boot_timer = true;
 		return CLI_RUN;
 	case OPT_DTB:
 	case OPT_DUMP_DTB:

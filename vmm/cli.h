@@ -41,6 +41,7 @@ struct vm_config {
 	enum virtio_transport console_transport;
 	enum virtio_transport rng_transport;
 	bool debug_exit;
+	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;

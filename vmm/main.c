@@ -2,6 +2,7 @@
 #include "firmware/fdt.h"
 #include "vmm/cli.h"
 #include "vmm/log.h"
+#include "vmm/stats.h"
 #include "vmm/vm.h"
 
 static void set_log_level(int verbosity)
@@ -16,6 +17,7 @@ static void set_log_level(int verbosity)
 
 int main(int argc, char **argv)
 {
+	stats_init(); /* "process start" for --boot-timer: first thing */
 	struct vm_config cfg;
 	switch (cli_parse(argc, argv, &cfg)) {
 	case CLI_EXIT_OK:
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
 	else if (status == 0)
 		status = vm_run(&vm);
 	vm_destroy(&vm);
+	if (cfg.boot_timer)
+		stats_report(stderr);
 	cli_free(&cfg);
 	return status;
 }

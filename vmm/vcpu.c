@@ -11,6 +11,7 @@
 
 #include "vmm/cpuid.h"
 #include "vmm/log.h"
+#include "vmm/stats.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL	SIGUSR1
@@ -214,6 +215,8 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	if (vcpu->index == 0)
+		stats_mark(STATS_FIRST_RUN);
 	while (!vm_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

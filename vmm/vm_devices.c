@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/boot_timer.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
 #include "devices/post_port.h"
@@ -12,6 +13,7 @@
 #include "vmm/console.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/stats.h"
 #include "vmm/vm.h"
 
 struct vm_devices {
@@ -23,10 +25,18 @@ struct vm_devices {
 	struct rtc_cmos rtc;
 	struct post_port post;
 	struct debug_exit debug_exit;
+	struct boot_timer boot_timer;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
 
-enum { DEV_COM1 = 1, DEV_I8042 = 2, DEV_RTC = 4, DEV_POST = 8, DEV_DEBUG_EXIT = 16 };
+enum {
+	DEV_COM1 = 1,
+	DEV_I8042 = 2,
+	DEV_RTC = 4,
+	DEV_POST = 8,
+	DEV_DEBUG_EXIT = 16,
+	DEV_BOOT_TIMER = 32
+};
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
 {
@@ -38,6 +48,7 @@ static void kvm_irq_set(void *opaque, unsigned gsi, int level)
 
 static void com1_tx(void *opaque, const uint8_t *buf, size_t n)
 {
+	stats_scan_console(buf, n);
 	console_write(opaque, buf, n);
 }
 
@@ -94,6 +105,13 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 		d->attached |= DEV_DEBUG_EXIT;
 		machine_set_test_exit(&vm->machine, PORT_DEBUG_EXIT, DEBUG_EXIT_NR_PORTS);
 	}
+	if (vm->cfg->boot_timer) {
+		if ((err = boot_timer_attach(&d->boot_timer, &vm->mmio, &vm->pio)))
+			return err;
+		d->attached |= DEV_BOOT_TIMER;
+		machine_set_boot_timer(&vm->machine, BOOT_TIMER_MMIO_BASE, BOOT_TIMER_MMIO_SIZE,
+				       PORT_BOOT_TIMER);
+	}
 	return 0;
 }
 
@@ -139,6 +157,8 @@ void vm_devices_destroy(struct vm *vm)
 	if (!d)
 		return;
 	vm_devices_stop(vm);
+	if (d->attached & DEV_BOOT_TIMER)
+		boot_timer_detach(&d->boot_timer, &vm->mmio, &vm->pio);
 	if (d->attached & DEV_DEBUG_EXIT)
 		debug_exit_detach(&d->debug_exit, &vm->pio);
 	if (d->attached & DEV_POST)
