@@ -3,6 +3,7 @@
 # end on our VMM and on QEMU and writes its table and plot. Never asserts a timing (shared hosts).
 # Also checks the boot-timer guest against our VMM's --boot-timer report, where the VMM has it.
 # labels: bench
+# resource: linux
 # timeout: 900
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
