@@ -16,7 +16,16 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
-#define MP_BASE_MEM_END 0xA0000ULL /* Linux scans the last KiB of the 640 KiB base memory */
+/* Linux scans for the floating pointer in the last KiB of the 640 KiB base memory and in the BIOS
+ * ROM area (MP spec 4): a table must end inside the area it starts in. */
+#define MP_BASE_MEM_END 0xA0000ULL
+#define MP_BIOS_START 0xF0000ULL
+#define MP_BIOS_END 0x100000ULL
+
+static uint64_t mp_area_end(uint64_t addr)
+{
+	return addr >= MP_BIOS_START && addr < MP_BIOS_END ? MP_BIOS_END : MP_BASE_MEM_END;
+}
 #define MP_ISA_IRQS	16
 #define MP_MAX_CPUS	254 /* 8-bit APIC IDs, 0xFF is broadcast, and the IOAPIC takes ID ncpus */
 
@@ -110,11 +119,11 @@ static int check_args(uint64_t addr, int ncpus, const struct mp_irq *extra, int 
 	if (check_extra(extra, nextra))
 		return -EINVAL;
 	uint64_t size = mptable_size(ncpus, extra, nextra);
-	if (__builtin_add_overflow(addr, size, &end) || end > MP_BASE_MEM_END) {
+	if (__builtin_add_overflow(addr, size, &end) || end > mp_area_end(addr)) {
 		log_error("mptable: %d CPUs and %d extra interrupts need %llu bytes at %#llx, past "
-			  "the end of base memory (%#llx): too many CPUs",
+			  "the end of its area (%#llx): too many CPUs",
 			  ncpus, nextra, (unsigned long long)size, (unsigned long long)addr,
-			  MP_BASE_MEM_END);
+			  (unsigned long long)mp_area_end(addr));
 		return -ENOSPC;
 	}
 	return 0;

@@ -221,8 +221,8 @@ Test(boot, kernel_too_big_for_ram)
 
 	use_bzimage(&o);
 	cfg = config();
-	/* 640 KiB of RAM: the kernel cannot even reach its 1 MiB load address. */
-	cr_assert_eq(guest_mem_add_region(&small, 0, ram, KIB(640)), 0);
+	/* 1 MiB of RAM: the kernel cannot even start at its 1 MiB load address. */
+	cr_assert_eq(guest_mem_add_region(&small, 0, ram, MIB(1)), 0);
 	cfg.ncpus = 1;
 	cr_assert_eq(boot_load(&small, &cfg, &e), -EFBIG, "init_size past RAM");
 	o.init_size = MIB(60);
@@ -242,7 +242,7 @@ Test(boot, kernel_file_larger_than_ram)
 
 	use_elf(&o);
 	cfg = config();
-	cr_assert_eq(guest_mem_add_region(&tiny, 0, ram, KIB(640)), 0);
+	cr_assert_eq(guest_mem_add_region(&tiny, 0, ram, MIB(1)), 0);
 	cr_assert_eq(truncate(kernel, MIB(1)), 0);
 	cr_assert_eq(boot_load(&tiny, &cfg, &e), -EFBIG);
 }
@@ -289,8 +289,8 @@ Test(boot, bad_cpu_count_and_irqs)
 	cfg = config();
 	cfg.ncpus = 0;
 	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL);
-	cfg.ncpus = 100;
-	cr_assert_eq(boot_load(&mem, &cfg, &e), -ENOSPC);
+	cfg.ncpus = 255;
+	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL);
 	cfg.ncpus = 1;
 	cfg.irqs = &bad;
 	cfg.nirqs = 1;

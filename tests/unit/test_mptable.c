@@ -137,7 +137,7 @@ Test(mptable, one_cpu_exact_layout)
 	p = next(p);
 	assert_intsrc(p, MP_LINTSRC, MP_IRQ_NMI, 0, MP_BUS_ISA, 0, 0xFF, 1);
 	cr_assert_eq(next(p), (const uint8_t *)t + t->length);
-	cr_assert_leq(MPTABLE_ADDR + 16 + t->length, 0xA0000);
+	cr_assert_leq(MPTABLE_ADDR + 16 + t->length, MPTABLE_END);
 	cr_assert_eq(ram[MPTABLE_ADDR + 16 + t->length], 0xAA, "nothing written past the end");
 }
 
@@ -197,15 +197,18 @@ Test(mptable, pci_intx_entry)
 	assert_checksums();
 }
 
+/* A table in the last KiB of base memory holds 39 CPUs; one in the BIOS area every APIC ID. */
+#define BASE_MEM_TABLE 0x9FC00ULL
 Test(mptable, cpu_count_limits)
 {
-	int max =
-	    (int)((0xA0000 - MPTABLE_ADDR - mptable_size(0, NULL, 0)) / sizeof(struct mpc_cpu));
+	int max = (int)((0xA0000 - BASE_MEM_TABLE - mptable_size(0, NULL, 0)) /
+			sizeof(struct mpc_cpu));
 
 	cr_assert_eq(max, 39);
-	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, max, NULL, 0), 0);
+	cr_assert_eq(mptable_write(&mem, BASE_MEM_TABLE, max, NULL, 0), 0);
+	cr_assert_eq(mptable_write(&mem, BASE_MEM_TABLE, max + 1, NULL, 0), -ENOSPC);
+	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, 254, NULL, 0), 0);
 	assert_checksums();
-	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, max + 1, NULL, 0), -ENOSPC);
 	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, 0, NULL, 0), -EINVAL);
 	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, -1, NULL, 0), -EINVAL);
 	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, 255, NULL, 0), -EINVAL);
@@ -217,8 +220,8 @@ Test(mptable, extra_entries_reduce_the_cpu_limit)
 
 	for (int i = 0; i < 18; i++)
 		irqs[i] = mptable_pci_irq(i, 0, 20 + i % 4);
-	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, 32, irqs, 18), 0);
-	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, 33, irqs, 18), -ENOSPC);
+	cr_assert_eq(mptable_write(&mem, BASE_MEM_TABLE, 32, irqs, 18), 0);
+	cr_assert_eq(mptable_write(&mem, BASE_MEM_TABLE, 33, irqs, 18), -ENOSPC);
 }
 
 Test(mptable, bad_arguments)
@@ -246,4 +249,20 @@ Test(mptable, not_ram)
 
 	cr_assert_eq(guest_mem_add_region(&small, 0, ram, KIB(64)), 0);
 	cr_assert_eq(mptable_write(&small, MPTABLE_ADDR, 1, NULL, 0), -EFAULT);
+}
+
+Test(mptable, sixty_four_cpus_and_every_interrupt_fit_the_bios_area)
+{
+	struct mp_irq irqs[VIRTIO_MMIO_MAX + 16];
+	int n = 0;
+	for (int i = 0; i < VIRTIO_MMIO_MAX; i++)
+		irqs[n++] = mptable_virtio_mmio_irq(i);
+	for (int d = 1; d <= 16; d++)
+		irqs[n++] = mptable_pci_irq(d, 0, PCI_INTX_IRQ_BASE + d % 4);
+	struct guest_mem mem = {0};
+	static uint8_t ram[2 << 20];
+	cr_assert_eq(guest_mem_add_region(&mem, 0, ram, sizeof(ram)), 0);
+	cr_assert_eq(mptable_write(&mem, MPTABLE_ADDR, 64, irqs, n), 0);
+	cr_assert_leq(MPTABLE_ADDR + mptable_size(64, irqs, n), MPTABLE_END);
+	cr_assert_eq(memcmp(ram + MPTABLE_ADDR, "_MP_", 4), 0);
 }
