@@ -12,6 +12,8 @@ PACKAGES=(
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
+	# display tests: SDL2 window under a virtual X server
+	xvfb xauth
 	# default guest: kernel, initramfs, disk image
 	gnuplot-nox linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils lz4 busybox-static e2fsprogs
 	# device tree tools, networking tests

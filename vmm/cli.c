@@ -19,6 +19,10 @@ enum {
 	OPT_RNG,
 	OPT_NET,
 	OPT_TRANSPORT,
+	OPT_DISPLAY,
+	OPT_GPU,
+	OPT_SCREENSHOT,
+	OPT_INPUT_SCRIPT,
 	OPT_DTB,
 	OPT_DUMP_DTB,
 	OPT_BOOT_TIMER,
@@ -35,6 +39,10 @@ static const struct option long_options[] = {
     {"rng", optional_argument, NULL, OPT_RNG},
     {"net", required_argument, NULL, OPT_NET},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"display", required_argument, NULL, OPT_DISPLAY},
+    {"gpu", no_argument, NULL, OPT_GPU},
+    {"screenshot", required_argument, NULL, OPT_SCREENSHOT},
+    {"input-script", required_argument, NULL, OPT_INPUT_SCRIPT},
     {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
     {"dtb", no_argument, NULL, OPT_DTB},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
@@ -92,6 +100,16 @@ void cli_usage(FILE *out)
 	    "                                       NAT, port forwards; guest 10.0.2.15\n"
 	    "      --rng[=rate=BYTES_PER_SEC[,burst=BYTES]]\n"
 	    "                        a virtio-rng fed from getrandom(), optionally rate limited\n"
+	    "      --display sdl|none\n"
+	    "                        sdl: a window showing a virtio-gpu screen, with a virtio\n"
+	    "                        keyboard and tablet (Ctrl+Alt+G releases the pointer;\n"
+	    "                        closing it sends KEY_POWER, then stops the VM after 5 s);\n"
+	    "                        none (default): no window\n"
+	    "      --gpu             virtio-gpu, keyboard and tablet without a window\n"
+	    "      --screenshot PATH at exit, write the screen as PNG (implies --gpu)\n"
+	    "      --input-script PATH\n"
+	    "                        feed the keyboard/tablet from PATH: lines 'key CODE 0|1|2',\n"
+	    "                        'btn CODE 0|1', 'abs X Y', 'wheel N' (implies --gpu)\n"
 	    "      --transport mmio|pci\n"
 	    "                        how the virtio devices named AFTER it reach the guest:\n"
 	    "                          mmio  virtio-mmio windows, listed on the kernel command "
@@ -213,6 +231,17 @@ static enum cli_result parse_rng(const char *arg, struct vm_config *cfg)
 	return CLI_RUN;
 }
 
+static enum cli_result parse_display(const char *arg, struct vm_config *cfg)
+{
+	int err = display_parse_mode(arg, &cfg->display.mode);
+	if (err == -ENOTSUP)
+		return CLI_EXIT_USAGE; /* display_parse_mode() said why */
+	if (err)
+		return usage_error("--display %s: expected sdl or none", arg);
+	cfg->display_transport = cfg->transport;
+	return CLI_RUN;
+}
+
 static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg)
 {
 	switch (opt) {
@@ -239,6 +268,18 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return parse_net(arg, cfg);
 	case OPT_TRANSPORT:
 		return parse_transport(arg, cfg);
+	case OPT_DISPLAY:
+		return parse_display(arg, cfg);
+	case OPT_GPU:
+		cfg->display.gpu = true;
+		cfg->display_transport = cfg->transport;
+		return CLI_RUN;
+	case OPT_SCREENSHOT:
+		cfg->display.screenshot = arg;
+		return CLI_RUN;
+	case OPT_INPUT_SCRIPT:
+		cfg->display.input_script = arg;
+		return CLI_RUN;
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		return CLI_RUN;

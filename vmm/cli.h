@@ -10,6 +10,7 @@
 #include "virtio/net_options.h"
 #include "virtio/rng.h"
 #include "vmm/console.h"
+#include "vmm/display_stack.h"
 
 #define CLI_MAX_CPUS	64
 #define CLI_DEFAULT_MEM (256ULL << 20)
@@ -40,6 +41,8 @@ struct vm_config {
 	enum virtio_transport nic_transport[CLI_MAX_NICS];
 	enum virtio_transport console_transport;
 	enum virtio_transport rng_transport;
+	struct display_opts display; /* --display, --gpu, --screenshot, --input-script */
+	enum virtio_transport display_transport;
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */

@@ -15,6 +15,7 @@
 #include "vmm/boot.h"
 #include "vmm/boot_cpu.h"
 #include "vmm/cpuid.h"
+#include "vmm/display_stack.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm_pci.h"
@@ -96,7 +97,8 @@ static int setup_boot(struct vm *vm)
 static bool config_uses_pci(const struct vm_config *cfg)
 {
 	bool pci = (cfg->virtio_console && cfg->console_transport == TRANSPORT_PCI) ||
-		   (cfg->rng && cfg->rng_transport == TRANSPORT_PCI);
+		   (cfg->rng && cfg->rng_transport == TRANSPORT_PCI) ||
+		   (display_opts_wanted(&cfg->display) && cfg->display_transport == TRANSPORT_PCI);
 	for (int i = 0; i < cfg->ndisks; i++)
 		pci |= cfg->disk_transport[i] == TRANSPORT_PCI;
 	for (int i = 0; i < cfg->nnics; i++)
@@ -232,7 +234,8 @@ int vm_run(struct vm *vm)
 	sigset_t set;
 	int sig_fd = block_stop_signals(&set);
 	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
-	    vm_devices_start(vm)) {
+	    vm_devices_start(vm) ||
+	    (vm->display && display_stack_start(vm->display, &vm->control))) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
@@ -259,6 +262,8 @@ void vm_destroy(struct vm *vm)
 	vm_virtio_destroy(vm);
 	vm_pci_destroy(vm->pci);
 	vm->pci = NULL;
+	display_stack_destroy(vm->display); /* after its devices; writes --screenshot */
+	vm->display = NULL;
 	vm_devices_destroy(vm);
 	free(vm->cmdline);
 	kvm_close(&vm->kvm);

@@ -13,9 +13,10 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm_control.h"
 
-struct vm_devices; /* vmm/vm_devices.c */
-struct vm_virtio;  /* vmm/vm_virtio.c */
-struct vm_pci;	   /* vmm/vm_pci.c */
+struct vm_devices;    /* vmm/vm_devices.c */
+struct vm_virtio;     /* vmm/vm_virtio.c */
+struct vm_pci;	      /* vmm/vm_pci.c */
+struct display_stack; /* vmm/display_stack.c */
 
 struct vm {
 	const struct vm_config *cfg;
@@ -27,7 +28,8 @@ struct vm {
 	struct vcpu vcpus[CLI_MAX_CPUS];
 	struct vm_devices *devices;
 	struct vm_virtio *virtio;
-	struct vm_pci *pci;	   /* NULL unless a device uses --transport pci */
+	struct display_stack *display; /* NULL without display options */
+	struct vm_pci *pci;	       /* NULL unless a device uses --transport pci */
 	char *cmdline;		   /* what the guest gets: --append plus the VMM's own entries */
 	struct machine machine;	   /* what the guest is told it has (firmware/machine.h) */
 	struct vm_control control; /* handed to devices: calls vm_stop() */

@@ -1,11 +1,13 @@
 /* Which virtio devices the VM gets, from the configuration, in this order: disks (so the first
  * --disk is /dev/vda), NICs (eth0, ...), the console, the rng. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "virtio/blk.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
 #include "virtio/vconsole.h"
+#include "vmm/display_stack.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pci.h"
@@ -47,6 +49,23 @@ static int add_initialised(struct vm *vm, int created, struct virtio_dev *dev,
 	return place(vm, dev, t);
 }
 
+/* display_stack_create()'s place callback: the display devices all use the transport in
+ * effect at --display / --gpu. */
+static int place_display_dev(void *opaque, struct virtio_dev *dev)
+{
+	struct vm *vm = opaque;
+	return place(vm, dev, vm->cfg->display_transport);
+}
+
+static int add_display(struct vm *vm)
+{
+	if (!display_opts_wanted(&vm->cfg->display))
+		return 0;
+	int err =
+	    display_stack_create(&vm->display, &vm->cfg->display, &vm->mem, place_display_dev, vm);
+	return err == -EINVAL ? VMM_EXIT_USAGE : err ? VMM_EXIT_ERROR : 0;
+}
+
 int vm_virtio_create_devices(struct vm *vm)
 {
 	int err = add_disks(vm);
@@ -65,5 +84,7 @@ int vm_virtio_create_devices(struct vm *vm)
 		int created = virtio_rng_create(&dev, &vm->cfg->rng_opts);
 		err = add_initialised(vm, created, dev, vm->cfg->rng_transport);
 	}
+	if (!err)
+		err = add_display(vm);
 	return err;
 }
