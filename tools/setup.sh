@@ -17,7 +17,7 @@ PACKAGES=(
 	# default guest: kernel, initramfs, disk image
 	gnuplot-nox linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils lz4 busybox-static e2fsprogs
 	# device tree tools, networking tests
-	device-tree-compiler iproute2
+	device-tree-compiler iproute2 iputils-ping python3
 )
 
 missing=()
