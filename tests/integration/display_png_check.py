@@ -66,4 +66,5 @@ def main():
     print(f'{path}: {w}x{h}, all {w * h} pixels match')
 
 
-main()
+if __name__ == '__main__':
+    main()
