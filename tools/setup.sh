@@ -18,6 +18,8 @@ PACKAGES=(
 	gnuplot-nox linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils lz4 busybox-static e2fsprogs
 	# device tree tools, networking tests
 	device-tree-compiler iproute2 iputils-ping python3
+	# benchmarks: the Debian root filesystem (hardware KVM only) and its iperf3 peer
+	debootstrap iperf3
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/bench in quick mode (one run per VMM, tiny sizes): proves every subcommand runs end to
-# end on our VMM and on QEMU and writes its table and plot. Never asserts a timing (shared hosts).
+# end on our VMM and on QEMU (net too, where root and ip netns are there) and writes its table
+# and plot. Never asserts a timing (shared hosts).
 # Also checks the boot-timer guest against our VMM's --boot-timer report, where the VMM has it.
 # labels: bench
 # resource: linux
@@ -31,7 +32,13 @@ if [ -f "$GUESTS/blk_bench.elf" ]; then
 else
 	expect_output 'blk: skipped: blk_bench guest missing'
 fi
-expect_output 'skipped: (needs hardware KVM|not implemented yet)'
+if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
+	expect_output '^\| net \| guest->host 60-byte frames \(frames/s\) \| higher \| [0-9]'
+	expect_output '^\| net \| host->guest 1514-byte frames \(Mbit/s\) \| higher \| [0-9]'
+else
+	expect_output 'net: skipped: needs root and ip netns'
+fi
+expect_output 'fio, iperf3: skipped: (needs hardware KVM|not in .all.)'
 if have_qemu; then
 	expect_output '^\| bench \| metric \| better \| vmm \| qemu-microvm \| qemu-q35 \|'
 fi

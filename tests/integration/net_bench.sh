@@ -52,46 +52,7 @@ make_ns() {
 	ip -n "$NS" link set "$TAP" txqueuelen 4096 up
 }
 
-cat >"$LIB_TMP/bench.py" <<'EOF'
-# count IF SECONDS: counts frames of type 0x88b9 from the start of the first for up to SECONDS
-#                   (ends after 1 s without one); prints "host counted N frames (B bytes)"
-# send IF MAC SIZE SECONDS: sends SIZE-byte frames of type 0x88b9 to MAC as fast as it can
-import socket, struct, sys, time
-
-def main():
-    cmd, ifname = sys.argv[1], sys.argv[2]
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b9))
-    s.bind((ifname, 0x88b9))
-    if cmd == "count":
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
-        s.settimeout(float(sys.argv[3]))
-        n = b = 0
-        try:
-            while True:
-                data, addr = s.recvfrom(2048)
-                if addr[2] == socket.PACKET_OUTGOING:
-                    continue  # the rx phase's sender, not the guest
-                n, b = n + 1, b + len(data)
-                s.settimeout(1.0)
-        except socket.timeout:
-            pass
-        print(f"host counted {n} frames ({b} bytes)")
-    else:
-        mac = bytes.fromhex(sys.argv[3].replace(":", ""))
-        size, secs = int(sys.argv[4]), float(sys.argv[5])
-        frame = mac + s.getsockname()[4] + struct.pack("!H", 0x88b9) + bytes(size - 14)
-        n, end = 0, time.monotonic() + secs
-        while time.monotonic() < end:
-            for _ in range(64):
-                try:
-                    s.send(frame)
-                    n += 1
-                except OSError:
-                    pass  # the tap's queue is full: the guest is behind
-        print(f"host sent {n} {size}-byte frames in {secs} s")
-
-main()
-EOF
+HOST_PY="$SOURCE_DIR/tools/bench_net_host.py" # count / send over AF_PACKET
 
 start_bg() {
 	lib_new_run "$1"
@@ -117,7 +78,7 @@ exercise() {
 	local size
 	for size in 60 1514; do
 		wait_line "^BENCH rx ready $size" 60 || return
-		nsx python3 "$LIB_TMP/bench.py" send "$TAP" "$GUEST_MAC" "$size" "$SEND_S"
+		nsx python3 "$HOST_PY" send "$TAP" "$GUEST_MAC" "$size" "$SEND_S"
 	done
 	wait "$VM_PID"
 	RUN_STATUS=$?
@@ -130,7 +91,7 @@ exercise() {
 
 append="tx_ms=$TX_MS rx_idle_ms=300"
 make_ns || { echo "FAIL: cannot make namespace $NS"; exit 1; }
-nsx python3 "$LIB_TMP/bench.py" count "$TAP" 60 &
+nsx python3 "$HOST_PY" count "$TAP" 60 &
 COUNTER_PID=$!
 start_bg "vmm" "$VMM" --kernel "$(guest_path virtio_net_bench)" --debug-exit --console stdio \
 	--mem 256M --net "tap=$TAP,mac=$GUEST_MAC" --append "$append"
@@ -138,7 +99,7 @@ exercise
 
 if have_qemu; then
 	make_ns
-	nsx python3 "$LIB_TMP/bench.py" count "$TAP" 60 &
+	nsx python3 "$HOST_PY" count "$TAP" 60 &
 	COUNTER_PID=$!
 	accel=(-accel tcg -cpu max)
 	[ -w /dev/kvm ] && accel=(-enable-kvm -cpu host,-arch-capabilities)
