@@ -19,15 +19,15 @@
 /* Linux scans for the floating pointer in the last KiB of the 640 KiB base memory and in the BIOS
  * ROM area (MP spec 4): a table must end inside the area it starts in. */
 #define MP_BASE_MEM_END 0xA0000ULL
-#define MP_BIOS_START 0xF0000ULL
-#define MP_BIOS_END 0x100000ULL
+#define MP_BIOS_START	0xF0000ULL
+#define MP_BIOS_END	0x100000ULL
 
 static uint64_t mp_area_end(uint64_t addr)
 {
 	return addr >= MP_BIOS_START && addr < MP_BIOS_END ? MP_BIOS_END : MP_BASE_MEM_END;
 }
-#define MP_ISA_IRQS	16
-#define MP_MAX_CPUS	254 /* 8-bit APIC IDs, 0xFF is broadcast, and the IOAPIC takes ID ncpus */
+#define MP_ISA_IRQS 16
+#define MP_MAX_CPUS 254 /* 8-bit APIC IDs, 0xFF is broadcast, and the IOAPIC takes ID ncpus */
 
 struct mp_irq mptable_virtio_mmio_irq(int window)
 {

@@ -46,15 +46,15 @@
 #define BOOT_CMDLINE_MAX    0x10000ULL /* 64 KiB */
 #define BOOT_PML4_ADDR	    0x9000ULL  /* PML4, PDPT, 4 PDs: 0x9000-0xEFFF */
 #define PVH_START_INFO_ADDR 0x6000ULL
-#define PVH_MEMMAP_ADDR	    0x6400ULL  /* hvm_memmap_table_entry[] */
-#define PVH_MODLIST_ADDR    0x6800ULL  /* hvm_modlist_entry[] */
+#define PVH_MEMMAP_ADDR	    0x6400ULL /* hvm_memmap_table_entry[] */
+#define PVH_MODLIST_ADDR    0x6800ULL /* hvm_modlist_entry[] */
 /* MP table: floating pointer and configuration table in the BIOS ROM area, which Linux scans
  * (0xF0000-0xFFFFF) and e820 reserves; 64 KiB holds 64 CPUs and every interrupt entry. */
-#define MPTABLE_ADDR 0xF0000ULL
-#define MPTABLE_END  0x100000ULL
-#define EBDA_START	    0x9FC00ULL
-#define BIOS_ROM_START	    0xE0000ULL /* reserved up to 1 MiB */
-#define KERNEL_LOAD_ADDR    0x100000ULL
+#define MPTABLE_ADDR	 0xF0000ULL
+#define MPTABLE_END	 0x100000ULL
+#define EBDA_START	 0x9FC00ULL
+#define BIOS_ROM_START	 0xE0000ULL /* reserved up to 1 MiB */
+#define KERNEL_LOAD_ADDR 0x100000ULL
 
 /* Ports. */
 #define PORT_COM1	0x3F8

@@ -201,8 +201,8 @@ Test(mptable, pci_intx_entry)
 #define BASE_MEM_TABLE 0x9FC00ULL
 Test(mptable, cpu_count_limits)
 {
-	int max = (int)((0xA0000 - BASE_MEM_TABLE - mptable_size(0, NULL, 0)) /
-			sizeof(struct mpc_cpu));
+	int max =
+	    (int)((0xA0000 - BASE_MEM_TABLE - mptable_size(0, NULL, 0)) / sizeof(struct mpc_cpu));
 
 	cr_assert_eq(max, 39);
 	cr_assert_eq(mptable_write(&mem, BASE_MEM_TABLE, max, NULL, 0), 0);
