@@ -11,6 +11,7 @@
 # labels: bench
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
 
 NS="vmmtest-$$"
 TAP=vtap0
@@ -23,16 +24,7 @@ else
 	TX_MS=300 SEND_S=0.5
 fi
 
-for tool in ip python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: $tool not installed"
-		exit 0
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root for a network namespace and a tap"
-	exit 0
-fi
+net_require ip python3
 
 cleanup() {
 	[ -n "$VM_PID" ] && kill "$VM_PID" 2>/dev/null
@@ -41,37 +33,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-nsx() { ip netns exec "$NS" "$@"; }
-
-make_ns() {
-	ip netns del "$NS" 2>/dev/null
-	ip netns add "$NS" || return 1
-	nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$NS" link set lo up
-	ip -n "$NS" tuntap add dev "$TAP" mode tap vnet_hdr || return 1
-	ip -n "$NS" link set "$TAP" txqueuelen 4096 up
-}
 
 HOST_PY="$SOURCE_DIR/tools/bench_net_host.py" # count / send over AF_PACKET
 
-start_bg() {
-	lib_new_run "$1"
-	shift
-	timeout "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
-	VM_PID=$!
-}
 
-wait_line() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		tr -d '\r' <"$RUN_OUT" | grep -qE -- "$1" && return 0
-		kill -0 "$VM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	lib_fail "guest never printed /$1/"
-	lib_dump_output
-	return 1
-}
 
 # exercise: the host side of one run; the counter was started before the VM.
 exercise() {
@@ -90,7 +55,7 @@ exercise() {
 }
 
 append="tx_ms=$TX_MS rx_idle_ms=300"
-make_ns || { echo "FAIL: cannot make namespace $NS"; exit 1; }
+make_ns "" 4096 || { echo "FAIL: cannot make namespace $NS"; exit 1; }
 nsx python3 "$HOST_PY" count "$TAP" 60 &
 COUNTER_PID=$!
 start_bg "vmm" "$VMM" --kernel "$(guest_path virtio_net_bench)" --debug-exit --console stdio \
@@ -98,7 +63,7 @@ start_bg "vmm" "$VMM" --kernel "$(guest_path virtio_net_bench)" --debug-exit --c
 exercise
 
 if have_qemu; then
-	make_ns
+	make_ns "" 4096
 	nsx python3 "$HOST_PY" count "$TAP" 60 &
 	COUNTER_PID=$!
 	accel=(-accel tcg -cpu max)

@@ -14,6 +14,7 @@
 # labels: guests virtio net
 # timeout: 1500
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
 
 NS="vmmtest-$$"
 TAP=vtap0
@@ -24,16 +25,7 @@ DELAYED=64
 VM_PID=""
 RUN_TIMEOUT=${NET_RUN_TIMEOUT:-300} # one VM run: the sweeps take minutes where ring 0 is emulated
 
-for tool in ip python3 ping; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: $tool not installed"
-		exit 0
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root for a network namespace and a tap"
-	exit 0
-fi
+net_require ip python3 ping
 
 cleanup() {
 	[ -n "$VM_PID" ] && kill "$VM_PID" 2>/dev/null
@@ -42,40 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-nsx() { ip netns exec "$NS" "$@"; }
 
-# make_ns MTU: the namespace with the tap at HOST_IP (the VM attaches to it by name).
-make_ns() {
-	ip netns del "$NS" 2>/dev/null
-	ip netns add "$NS" || return 1
-	nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$NS" link set lo up
-	ip -n "$NS" tuntap add dev "$TAP" mode tap vnet_hdr || return 1
-	ip -n "$NS" link set "$TAP" mtu "$1"
-	ip -n "$NS" addr add "$HOST_IP/24" dev "$TAP"
-	ip -n "$NS" link set "$TAP" up
-}
 
-# start_bg LABEL CMD...: runs CMD in the namespace in the background (serial output in RUN_OUT).
-start_bg() {
-	lib_new_run "$1"
-	shift
-	timeout "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
-	VM_PID=$!
-}
-
-# wait_line REGEX SECONDS: waits until the guest printed a line matching REGEX.
-wait_line() {
-	local i
-	for ((i = 0; i < $2 * 5; i++)); do
-		tr -d '\r' <"$RUN_OUT" | grep -qE -- "$1" && return 0
-		kill -0 "$VM_PID" 2>/dev/null || break
-		sleep 0.2
-	done
-	lib_fail "guest never printed /$1/"
-	lib_dump_output
-	return 1
-}
 
 wait_vm() {
 	wait "$VM_PID"

@@ -11,6 +11,7 @@
 # labels: guests virtio net
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
 
 NS="vmmtest-$$"
 PORT=7777     # the host service, reached by the guest at 10.0.2.2:PORT
@@ -19,16 +20,7 @@ GUESTPORT=8080
 VM_PID=""
 SRV_PID=""
 
-for tool in ip python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: $tool not installed"
-		exit 0
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root for a network namespace"
-	exit 0
-fi
+net_require ip python3
 
 cleanup() {
 	[ -n "$VM_PID" ] && kill "$VM_PID" 2>/dev/null
@@ -37,8 +29,6 @@ cleanup() {
 	rm -rf "$LIB_TMP"
 }
 trap cleanup EXIT
-
-nsx() { ip netns exec "$NS" "$@"; }
 
 ip netns add "$NS" || {
 	echo "FAIL: cannot make namespace $NS"
@@ -78,24 +68,7 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.2
 done
 
-start_bg() {
-	lib_new_run "$1"
-	shift
-	timeout "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
-	VM_PID=$!
-}
 
-wait_line() {
-	local i
-	for ((i = 0; i < $2 * 5; i++)); do
-		tr -d '\r' <"$RUN_OUT" | grep -qE -- "$1" && return 0
-		kill -0 "$VM_PID" 2>/dev/null || break
-		sleep 0.2
-	done
-	lib_fail "guest never printed /$1/"
-	lib_dump_output
-	return 1
-}
 
 # exercise: the host side of one run.
 exercise() {
