@@ -90,10 +90,21 @@ exercise() {
 	expect_output "^tcp accept on $GUESTPORT: request received, answered, closed: ok$"
 }
 
+# TRANSPORT=pci (net_user_pci.sh): the NIC on virtio-pci (MSI-X), QEMU on q35.
+TRANSPORT=${TRANSPORT:-mmio}
 append="port=$PORT listen=$GUESTPORT"
+vmm_transport=()
+qemu_machine=(-M microvm,acpi=off -global virtio-mmio.force-legacy=false)
+qemu_nic=virtio-net-device
+if [ "$TRANSPORT" = pci ]; then
+	append+=" transport=pci"
+	vmm_transport=(--transport pci)
+	qemu_machine=(-M q35)
+	qemu_nic=virtio-net-pci,disable-legacy=on
+fi
 start_bg "vmm user" "$VMM" --kernel "$(guest_path virtio_net_user)" --debug-exit \
-	--console stdio --mem 256M --net "user,hostfwd=tcp:127.0.0.1:$HOSTPORT-:$GUESTPORT" \
-	--append "$append"
+	--console stdio --mem 256M "${vmm_transport[@]}" \
+	--net "user,hostfwd=tcp:127.0.0.1:$HOSTPORT-:$GUESTPORT" --append "$append"
 exercise
 
 if have_qemu; then
@@ -102,12 +113,11 @@ if have_qemu; then
 	else
 		accel=(-accel tcg -cpu max)
 		[ -w /dev/kvm ] && accel=(-enable-kvm -cpu host,-arch-capabilities)
-		start_bg "qemu user" "$QEMU" "${accel[@]}" -M microvm,acpi=off -m 256M -nodefaults \
+		start_bg "qemu user" "$QEMU" "${accel[@]}" "${qemu_machine[@]}" -m 256M -nodefaults \
 			-no-user-config -nographic -serial stdio \
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-			-global virtio-mmio.force-legacy=false \
 			-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$HOSTPORT-:$GUESTPORT" \
-			-device virtio-net-device,netdev=n0 \
+			-device "$qemu_nic,netdev=n0" \
 			-kernel "$(guest_path virtio_net_user)" -append "$append"
 		exercise
 	fi
