@@ -40,6 +40,7 @@ int display_sdl_stop(struct display_sdl *s, const char *screenshot)
 #include "virtio/input_config.h"
 #include "virtio/input_keymap.h"
 #include "vmm/display_png.h"
+#include "vmm/sdl_api.h"
 
 #define GRAB_HINT " - Ctrl+Alt+G releases the pointer"
 
@@ -76,7 +77,7 @@ static void wake(void *opaque)
 	SDL_Event ev = {.type = s->wake_event};
 
 	if (!atomic_exchange(&s->wake_pending, true))
-		SDL_PushEvent(&ev);
+		sdl.PushEvent(&ev);
 }
 
 /* A new scanout size: a texture of that size, and the window follows. */
@@ -85,17 +86,17 @@ static void resize_texture(struct display_sdl *s, const struct display_fb *fb)
 	int w, h;
 
 	if (s->tex)
-		SDL_DestroyTexture(s->tex);
+		sdl.DestroyTexture(s->tex);
 	s->tex = NULL;
 	if (!fb->pixels)
 		return;
-	s->tex = SDL_CreateTexture(s->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STREAMING,
+	s->tex = sdl.CreateTexture(s->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STREAMING,
 				   (int)fb->width, (int)fb->height);
 	if (!s->tex)
-		log_warn("display: SDL_CreateTexture: %s", SDL_GetError());
-	SDL_GetWindowSize(s->win, &w, &h);
+		log_warn("display: SDL_CreateTexture: %s", sdl.GetError());
+	sdl.GetWindowSize(s->win, &w, &h);
 	if ((uint32_t)w != fb->width || (uint32_t)h != fb->height)
-		SDL_SetWindowSize(s->win, (int)fb->width, (int)fb->height);
+		sdl.SetWindowSize(s->win, (int)fb->width, (int)fb->height);
 }
 
 /* Copies the damage into the texture (display lock held only for that), then presents. */
@@ -114,29 +115,29 @@ static void redraw(struct display_sdl *s)
 	if (s->tex && fb.pixels && d.width && d.height) {
 		SDL_Rect r = {(int)d.x, (int)d.y, (int)d.width, (int)d.height};
 
-		SDL_UpdateTexture(s->tex, &r, fb.pixels + (size_t)d.y * fb.stride + d.x,
+		sdl.UpdateTexture(s->tex, &r, fb.pixels + (size_t)d.y * fb.stride + d.x,
 				  (int)(fb.stride * sizeof(uint32_t)));
 	}
 	display_unlock(s->o.disp);
-	SDL_SetRenderDrawColor(s->ren, 0, 0, 0, 255);
-	SDL_RenderClear(s->ren);
+	sdl.SetRenderDrawColor(s->ren, 0, 0, 0, 255);
+	sdl.RenderClear(s->ren);
 	if (s->tex)
-		SDL_RenderCopy(s->ren, s->tex, NULL, NULL);
-	SDL_RenderPresent(s->ren);
+		sdl.RenderCopy(s->ren, s->tex, NULL, NULL);
+	sdl.RenderPresent(s->ren);
 }
 
-/* Waits (up to a second) until the window has the scanout's size: SDL_SetWindowSize() is
+/* Waits (up to a second) until the window has the scanout's size: sdl.SetWindowSize() is
  * asynchronous on X11, and a screenshot of a window still being resized would be scaled. */
 static void settle(struct display_sdl *s)
 {
 	int w, h, tw, th;
 
 	for (int i = 0; s->tex && i < 100; i++) {
-		SDL_PumpEvents();
-		SDL_QueryTexture(s->tex, NULL, NULL, &tw, &th);
-		if (!SDL_GetRendererOutputSize(s->ren, &w, &h) && w == tw && h == th)
+		sdl.PumpEvents();
+		sdl.QueryTexture(s->tex, NULL, NULL, &tw, &th);
+		if (!sdl.GetRendererOutputSize(s->ren, &w, &h) && w == tw && h == th)
 			return;
-		SDL_Delay(10);
+		sdl.Delay(10);
 	}
 }
 
@@ -148,14 +149,14 @@ static int window_screenshot(struct display_sdl *s, const char *path)
 	redraw(s);
 	settle(s);
 	redraw(s);
-	if (SDL_GetRendererOutputSize(s->ren, &w, &h) || w <= 0 || h <= 0)
+	if (sdl.GetRendererOutputSize(s->ren, &w, &h) || w <= 0 || h <= 0)
 		return -EIO;
 	px = malloc((size_t)w * h * sizeof(*px));
 	if (!px)
 		return -ENOMEM;
-	err = SDL_RenderReadPixels(s->ren, NULL, SDL_PIXELFORMAT_ARGB8888, px, w * 4) ? -EIO : 0;
+	err = sdl.RenderReadPixels(s->ren, NULL, SDL_PIXELFORMAT_ARGB8888, px, w * 4) ? -EIO : 0;
 	if (err)
-		log_error("display: SDL_RenderReadPixels: %s", SDL_GetError());
+		log_error("display: SDL_RenderReadPixels: %s", sdl.GetError());
 	else
 		err = png_write_xrgb(path, px, (uint32_t)w, (uint32_t)h, (uint32_t)w);
 	free(px);
@@ -170,8 +171,8 @@ static void key(struct display_sdl *s, const SDL_KeyboardEvent *k)
 
 	if (k->type == SDL_KEYDOWN && k->keysym.scancode == SDL_SCANCODE_G &&
 	    (k->keysym.mod & KMOD_CTRL) && (k->keysym.mod & KMOD_ALT)) {
-		SDL_SetWindowGrab(s->win, SDL_FALSE);
-		SDL_SetWindowTitle(s->win, s->o.title);
+		sdl.SetWindowGrab(s->win, SDL_FALSE);
+		sdl.SetWindowTitle(s->win, s->o.title);
 		s->grabbed = false;
 		return;
 	}
@@ -194,7 +195,7 @@ static void motion(struct display_sdl *s, int x, int y)
 {
 	int w, h;
 
-	SDL_GetWindowSize(s->win, &w, &h);
+	sdl.GetWindowSize(s->win, &w, &h);
 	struct virtio_input_event ev[3] = {
 	    {EV_ABS, ABS_X, (uint32_t)to_abs(x, w)},
 	    {EV_ABS, ABS_Y, (uint32_t)to_abs(y, h)},
@@ -213,9 +214,9 @@ static void button(struct display_sdl *s, const SDL_MouseButtonEvent *b)
 	if (b->type == SDL_MOUSEBUTTONDOWN && !s->grabbed) {
 		char title[256];
 
-		SDL_SetWindowGrab(s->win, SDL_TRUE);
+		sdl.SetWindowGrab(s->win, SDL_TRUE);
 		snprintf(title, sizeof(title), "%s%s", s->o.title, GRAB_HINT);
-		SDL_SetWindowTitle(s->win, title);
+		sdl.SetWindowTitle(s->win, title);
 		s->grabbed = true;
 	}
 	if (code) {
@@ -238,7 +239,7 @@ static void close_requested(struct display_sdl *s)
 	input_queue_push_syn(s->o.keyboard, EV_KEY, KEY_POWER, 1);
 	input_queue_push_syn(s->o.keyboard, EV_KEY, KEY_POWER, 0);
 	s->closing = true;
-	s->close_deadline = SDL_GetTicks() + s->o.close_timeout_ms;
+	s->close_deadline = sdl.GetTicks() + s->o.close_timeout_ms;
 }
 
 static void handle(struct display_sdl *s, const SDL_Event *ev)
@@ -286,19 +287,19 @@ static int open_window(struct display_sdl *s)
 {
 	uint32_t w, h;
 
-	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
-	if (SDL_Init(SDL_INIT_VIDEO)) {
-		log_error("--display sdl: cannot initialise SDL video: %s", SDL_GetError());
+	sdl.SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+	if (sdl.Init(SDL_INIT_VIDEO)) {
+		log_error("--display sdl: cannot initialise SDL video: %s", sdl.GetError());
 		return -EIO;
 	}
-	s->wake_event = SDL_RegisterEvents(1);
+	s->wake_event = sdl.RegisterEvents(1);
 	display_preferred_size(s->o.disp, &w, &h);
-	s->win = SDL_CreateWindow(s->o.title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
+	s->win = sdl.CreateWindow(s->o.title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
 				  (int)w, (int)h, SDL_WINDOW_RESIZABLE);
 	if (s->win)
-		s->ren = SDL_CreateRenderer(s->win, -1, 0);
+		s->ren = sdl.CreateRenderer(s->win, -1, 0);
 	if (!s->win || !s->ren || s->wake_event == (Uint32)-1) {
-		log_error("--display sdl: cannot open a window: %s", SDL_GetError());
+		log_error("--display sdl: cannot open a window: %s", sdl.GetError());
 		return -EIO;
 	}
 	return 0;
@@ -307,12 +308,12 @@ static int open_window(struct display_sdl *s)
 static void close_window(struct display_sdl *s)
 {
 	if (s->tex)
-		SDL_DestroyTexture(s->tex);
+		sdl.DestroyTexture(s->tex);
 	if (s->ren)
-		SDL_DestroyRenderer(s->ren);
+		sdl.DestroyRenderer(s->ren);
 	if (s->win)
-		SDL_DestroyWindow(s->win);
-	SDL_Quit();
+		sdl.DestroyWindow(s->win);
+	sdl.Quit();
 }
 
 static void loop(struct display_sdl *s)
@@ -322,7 +323,7 @@ static void loop(struct display_sdl *s)
 		SDL_Event ev;
 
 		if (s->closing) {
-			Sint32 left = (Sint32)(s->close_deadline - SDL_GetTicks());
+			Sint32 left = (Sint32)(s->close_deadline - sdl.GetTicks());
 
 			if (left <= 0) {
 				close_requested(s); /* stops the VM */
@@ -331,7 +332,7 @@ static void loop(struct display_sdl *s)
 			}
 			timeout = left;
 		}
-		if (SDL_WaitEventTimeout(&ev, timeout))
+		if (sdl.WaitEventTimeout(&ev, timeout))
 			handle(s, &ev);
 	}
 }
@@ -360,9 +361,16 @@ static void *thread_main(void *arg)
 
 int display_sdl_start(struct display_sdl **out, const struct display_sdl_opts *opts)
 {
-	struct display_sdl *s = calloc(1, sizeof(*s));
+	struct display_sdl *s;
+	char why[256];
 	int err;
 
+	if (sdl_api_load(why, sizeof(why))) {
+		log_error("--display sdl: %s (install libsdl2-2.0-0, or use --gpu --screenshot)",
+			  why);
+		return -ENOTSUP;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->o = *opts;
@@ -399,7 +407,7 @@ int display_sdl_stop(struct display_sdl *s, const char *screenshot)
 	s->screenshot = screenshot;
 	atomic_store(&s->stop, true);
 	ev = (SDL_Event){.type = s->wake_event};
-	SDL_PushEvent(&ev);
+	sdl.PushEvent(&ev);
 	pthread_join(s->thread, NULL);
 	err = s->shot_err;
 	sem_destroy(&s->ready);
