@@ -45,6 +45,7 @@ struct vm_config {
 	enum virtio_transport display_transport;
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
+	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;

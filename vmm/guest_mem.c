@@ -14,8 +14,6 @@ static int map_region(struct guest_mem *mem, uint64_t gpa, uint64_t size)
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (host == MAP_FAILED)
 		return -errno;
-	/* Transparent huge pages cut EPT/shadow-paging cost; advisory, failure is fine. */
-	madvise(host, size, MADV_HUGEPAGE);
 	return guest_mem_add_region(mem, gpa, host, size);
 }
 
@@ -48,6 +46,15 @@ int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64
 	}
 	mem->regions[mem->nregions++] = (struct guest_region){gpa, size, host};
 	mem->ram_size += size;
+	return 0;
+}
+
+int guest_mem_advise_hugepages(const struct guest_mem *mem)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		if (madvise(mem->regions[i].host, mem->regions[i].size, MADV_HUGEPAGE) < 0)
+			return -errno;
+	}
 	return 0;
 }
 

@@ -51,6 +51,9 @@ static int setup_memory(struct vm *vm)
 		return err;
 	}
 	machine_add_guest_ram(&vm->machine, &vm->mem);
+	if (vm->cfg->hugepages && (err = guest_mem_advise_hugepages(&vm->mem)))
+		log_warn("--hugepages: madvise: %s; guest RAM stays on small pages",
+			 strerror(-err));
 	return kvm_map_memory(&vm->kvm, &vm->mem);
 }
 

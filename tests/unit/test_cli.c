@@ -81,3 +81,13 @@ Test(cli, usage_names_every_option)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		cr_assert_not_null(strstr(buf, names[i]), "usage lacks %s", names[i]);
 }
+
+Test(cli, hugepages_and_boot_timer_flags)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_not(c.hugepages, "off by default");
+	cr_assert_eq(PARSE(&c, "-k", "x", "--hugepages", "--boot-timer"), CLI_RUN);
+	cr_assert(c.hugepages);
+	cr_assert(c.boot_timer);
+}

@@ -91,3 +91,15 @@ Test(guest_mem, alloc_rejects_bad_sizes)
 	cr_assert_eq(guest_mem_alloc(&m, MIB(1) + 1), -EINVAL);
 	cr_assert_eq(guest_mem_alloc(&m, GUEST_RAM_MAX + KIB(4)), -EINVAL);
 }
+
+Test(guest_mem, hugepages_are_advised_for_every_region)
+{
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_alloc(&m, GIB(4)), 0);
+	cr_assert_eq(guest_mem_advise_hugepages(&m), 0);
+	guest_mem_free(&m);
+	struct guest_mem fake = {0};
+	static uint8_t buf[8192];
+	cr_assert_eq(guest_mem_add_region(&fake, 0, buf + 1, 4096), 0);
+	cr_assert_neq(guest_mem_advise_hugepages(&fake), 0, "unaligned host memory is refused");
+}
