@@ -29,10 +29,12 @@ int net_slirp_create(struct net_backend **out, const struct virtio_net_opts *opt
 
 #include "virtio/net_features.h"
 #include "virtio/net_frame_queue.h"
+#include "virtio/slirp_api.h"
 
 struct slirp_timer {
 	struct slirp_timer *next;
-	SlirpTimerCb cb; /* timer_new() style, or NULL: slirp_handle_timer(id, cb_opaque) */
+	SlirpTimerCb
+	    cb; /* timer_new() style, or NULL: slirp_handle_timer(id, cb_opaque) */
 	SlirpTimerId id;
 	void *cb_opaque;
 	int64_t expire_ms; /* -1: not armed */
@@ -260,7 +262,7 @@ static void refresh(struct slirp_be *s)
 	uint32_t timeout = UINT32_MAX;
 
 	s->npfds = 0;
-	slirp_pollfds_fill(s->slirp, &timeout, add_poll, s);
+	slirp_fn.slirp_pollfds_fill(s->slirp, &timeout, add_poll, s);
 	sync_epoll(s);
 	arm_timer(s, timeout);
 }
@@ -281,7 +283,7 @@ static void run_timers(struct slirp_be *s)
 		if (t->cb)
 			t->cb(t->cb_opaque);
 		else
-			slirp_handle_timer(s->slirp, t->id, t->cb_opaque);
+			slirp_fn.slirp_handle_timer(s->slirp, t->id, t->cb_opaque);
 	} while (true);
 }
 
@@ -296,7 +298,7 @@ static void sb_service(struct net_backend *be)
 	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_debug("virtio-net: slirp timerfd read: %s", strerror(errno));
 	n = poll(s->pfds, s->npfds, 0);
-	slirp_pollfds_poll(s->slirp, n < 0, get_revents, s);
+	slirp_fn.slirp_pollfds_poll(s->slirp, n < 0, get_revents, s);
 	run_timers(s);
 	refresh(s);
 }
@@ -312,7 +314,7 @@ static int sb_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
 		memcpy(s->linear + len, iov[i].iov_base, iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
-	slirp_input(s->slirp, s->linear, (int)len);
+	slirp_fn.slirp_input(s->slirp, s->linear, (int)len);
 	refresh(s);
 	return 0;
 }
@@ -333,7 +335,7 @@ static void sb_destroy(struct net_backend *be)
 	struct slirp_be *s = to_sb(be);
 
 	if (s->slirp)
-		slirp_cleanup(s->slirp);
+		slirp_fn.slirp_cleanup(s->slirp);
 	while (s->timers)
 		cb_timer_free(s->timers, s);
 	net_frame_queue_free(&s->rxq);
@@ -371,8 +373,8 @@ static int add_forwards(struct slirp_be *s, const struct virtio_net_opts *opts)
 
 		if (!guest.s_addr)
 			guest = ip(NET_SLIRP_GUEST);
-		if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) <
-		    0) {
+		if (slirp_fn.slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest,
+					       f->guest_port) < 0) {
 			log_error(
 			    "virtio-net: cannot forward host %s port %u to the guest (in use?)",
 			    f->udp ? "udp" : "tcp", f->host_port);
@@ -396,7 +398,7 @@ static int start_slirp(struct slirp_be *s, const struct virtio_net_opts *opts)
 	};
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = -1};
 
-	s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
+	s->slirp = slirp_fn.slirp_new(&cfg, &slirp_callbacks, s);
 	if (!s->slirp) {
 		log_error("virtio-net: libslirp failed to start");
 		return -ENOMEM;
@@ -408,9 +410,16 @@ static int start_slirp(struct slirp_be *s, const struct virtio_net_opts *opts)
 
 int net_slirp_create(struct net_backend **out, const struct virtio_net_opts *opts)
 {
-	struct slirp_be *s = calloc(1, sizeof(*s));
+	struct slirp_be *s;
+	char why[256];
 	int err;
 
+	err = slirp_api_load(why, sizeof(why));
+	if (err) {
+		log_error("--net user: %s (install libslirp0)", why);
+		return err;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
