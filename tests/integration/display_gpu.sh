@@ -2,7 +2,8 @@
 # virtio-gpu 2D, headless (tests/guests/virtio_gpu.c): the guest draws a known picture (full
 # transfer over a two-piece backing, then a partial update) and --screenshot writes the scanout
 # at VMM exit; tests/integration/display_png_check.py compares it with the same picture computed
-# in python, pixel for pixel. QEMU (virtio-gpu-device) runs the same guest (no screenshot there).
+# in python, pixel for pixel, over virtio-mmio and virtio-pci. QEMU (virtio-gpu-device) runs the
+# same guest (no screenshot there).
 # labels: guests virtio display
 # timeout: 120
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,6 +24,12 @@ for size in "320 200" "64 40"; do
 	expect_output "^gpu pattern $1x$2 drawn"
 	check_png "$shot" "$1" "$2"
 done
+
+# The same over virtio-pci (MSI-X).
+shot="$LIB_TMP/shot-pci.png"
+run_vmm virtio_gpu --transport pci --gpu --screenshot "$shot" --append "transport=pci width=64 height=40"
+expect_pass
+check_png "$shot" 64 40
 
 # Without a scanout there is nothing to write: a warning, no file, the guest's status kept.
 shot="$LIB_TMP/none.png"
