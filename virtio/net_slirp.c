@@ -33,8 +33,7 @@ int net_slirp_create(struct net_backend **out, const struct virtio_net_opts *opt
 
 struct slirp_timer {
 	struct slirp_timer *next;
-	SlirpTimerCb
-	    cb; /* timer_new() style, or NULL: slirp_handle_timer(id, cb_opaque) */
+	SlirpTimerCb cb; /* timer_new() style, or NULL: slirp_handle_timer(id, cb_opaque) */
 	SlirpTimerId id;
 	void *cb_opaque;
 	int64_t expire_ms; /* -1: not armed */
