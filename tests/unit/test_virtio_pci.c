@@ -9,44 +9,15 @@
 #include <linux/virtio_ring.h>
 #include <string.h>
 
+#include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
 #include "devices/pci.h"
 #include "virtio/device.h"
 #include "virtio/pci.h"
 
-#define QSIZE	       16
-#define ECHO_DEVICE_ID 42
-#define NQ	       2
-#define SLOT	       5
-
-struct echo {
-	struct virtio_dev dev;
-	uint8_t config[8];
-	int notifies;
-};
-
-static void echo_notify(struct virtio_dev *dev, uint16_t q)
-{
-	struct vq_chain *c = malloc(sizeof(*c));
-	struct echo *e = dev->priv;
-	e->notifies++;
-	int r;
-	while ((r = vq_pop(&dev->vqs[q], dev->mem, c)) == 1) {
-		uint8_t buf[256];
-		uint32_t n = vq_chain_readable(c);
-		n = n < sizeof(buf) ? n : sizeof(buf);
-		n = n < vq_chain_writable(c) ? n : vq_chain_writable(c);
-		vq_chain_read(c, dev->mem, buf, n);
-		vq_chain_write(c, dev->mem, buf, n);
-		vq_push(&dev->vqs[q], dev->mem, c);
-	}
-	if (r < 0)
-		virtio_dev_fail(dev, vq_strerror(r));
-	virtio_dev_notify_used(dev, q);
-	free(c);
-}
-
-static const struct virtio_dev_ops echo_ops = {.queue_notify = echo_notify};
+#define QSIZE 16
+#define NQ    2
+#define SLOT  5
 
 /* What the VMM would see. */
 struct host_rec {
@@ -89,7 +60,7 @@ static void rec_moved(void *opaque, bool was_on, uint64_t old, bool on, uint64_t
 
 static struct mock_ram ram;
 static struct mock_vq mv;
-static struct echo echo;
+static struct echo_device echo;
 static struct virtio_pci t;
 static struct host_rec host;
 static struct io_bus mmio;
@@ -99,22 +70,8 @@ static void setup(void)
 {
 	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, MOCK_RAM_SIZE), 0);
 	cr_assert_eq(mock_vq_init(&mv, &ram, QSIZE, false, MOCK_RAM_GPA), 0);
-	memset(&echo, 0, sizeof(echo));
 	memset(&host, 0, sizeof(host));
-	echo.dev = (struct virtio_dev){
-	    .name = "echo",
-	    .device_id = ECHO_DEVICE_ID,
-	    .host_features = 1ULL << VIRTIO_RING_F_EVENT_IDX,
-	    .num_queues = NQ,
-	    .queue_max_size = 64,
-	    .config = echo.config,
-	    .config_len = sizeof(echo.config),
-	    .ops = &echo_ops,
-	    .priv = &echo,
-	    .inline_kicks = true,
-	};
-	memcpy(echo.config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-	cr_assert_eq(virtio_dev_init(&echo.dev, &ram.mem), 0);
+	cr_assert_eq(echo_device_init(&echo, NQ, &ram.mem), 0);
 	struct virtio_pci_host h = {rec_msi, rec_intx, rec_moved, &host};
 	cr_assert_eq(virtio_pci_init(&t, &echo.dev, &h), 0);
 	io_bus_init(&mmio, "mmio");
