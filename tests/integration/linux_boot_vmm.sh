@@ -13,12 +13,7 @@
 # resource: linux
 set -uo pipefail
 
-SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-VMM="${VMM:-$PWD/vmm}"
-eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)" || exit 1
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 cp --sparse=always "$DISK" "$tmp/root.ext4"
 # A read-only root keeps the journal thread idle and RCU stall reports off the console: both cost
 # minutes where guest kernel code is emulated.
@@ -34,15 +29,6 @@ status=$?
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 tr -d '\r' <"$tmp/out" >"$tmp/log"
 
-fail=0
-check() { # check WHAT REGEX FILE
-	if grep -qE -- "$2" "$3"; then
-		echo "ok: $1"
-	else
-		echo "FAIL: $1 (no /$2/ in $(basename "$3"))"
-		fail=1
-	fi
-}
 if [ "$TRANSPORT" = pci ]; then
 	check "PCI bus enumerated" 'pci 0000:00:00.0: \[1b36:0008\]' "$tmp/log"
 	check "virtio-blk-pci found" 'pci 0000:00:01.0: \[1af4:1042\]' "$tmp/log"
@@ -70,15 +56,6 @@ else
 	check "/init saw the disk" 'VMM-GUEST-BLOCK: .*vda' "$tmp/log"
 	check "/init saw the rng" 'VMM-GUEST-HWRNG: .*virtio' "$tmp/log"
 fi
-if [ "$status" -ne 0 ]; then
-	echo "FAIL: vmm exit status $status (want 0: the guest resets itself)"
-	fail=1
-fi
+check_status "$status"
 echo "booted in ${elapsed}s, exit status $status"
-if [ $fail -ne 0 ]; then
-	echo "---- guest console (last 40 lines)"
-	tail -40 "$tmp/log"
-	echo "---- vmm stderr (last 20 lines)"
-	grep -v "unclaimed" "$tmp/err" | tail -20
-fi
-exit $fail
+linux_finish

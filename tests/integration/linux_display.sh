@@ -9,12 +9,7 @@
 # resource: linux
 set -uo pipefail
 
-SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-VMM="${VMM:-$PWD/vmm}"
-eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)" || exit 1
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 shot="$tmp/screen.png"
 cmdline="$CMDLINE console=tty0 rcupdate.rcu_cpu_stall_suppress=1 vmmguest.end=reboot"
 
@@ -25,25 +20,13 @@ status=$?
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 tr -d '\r' <"$tmp/out" >"$tmp/log"
 
-fail=0
-check() { # check WHAT REGEX FILE
-	if grep -qE -- "$2" "$3"; then
-		echo "ok: $1"
-	else
-		echo "FAIL: $1 (no /$2/ in $(basename "$3"))"
-		fail=1
-	fi
-}
 check "virtio-gpu bound by DRM" 'Initialized virtio_gpu' "$tmp/log"
 check "fbdev on virtio-gpu" 'virtio_gpudrmfb frame buffer device' "$tmp/log"
 check "framebuffer console" 'Console: switching to colour frame buffer device' "$tmp/log"
 check "virtio-input devices registered" 'input: .* as /devices/.*virtio' "$tmp/log"
 check "reached Run /init" 'Run /init as init process' "$tmp/log"
 check "the guest drove virtio-gpu" 'virtio-gpu: driver ready' "$tmp/err"
-if [ "$status" -ne 0 ]; then
-	echo "FAIL: vmm exit status $status (want 0: the guest resets itself)"
-	fail=1
-fi
+check_status "$status"
 if [ -s "$shot" ]; then
 	# Not blank: several colours, and at least a few thousand lit pixels (console text).
 	if PNGDIR="$SOURCE_DIR/tests/integration" python3 - "$shot" <<'PY'; then
@@ -66,10 +49,4 @@ else
 	fail=1
 fi
 echo "booted in ${elapsed}s, exit status $status"
-if [ $fail -ne 0 ]; then
-	echo "---- guest console (last 30 lines)"
-	tail -30 "$tmp/log"
-	echo "---- vmm stderr (last 10 lines)"
-	grep -v unclaimed "$tmp/err" | tail -10
-fi
-exit $fail
+linux_finish
