@@ -64,30 +64,8 @@ expect_blk_output() {
 }
 
 # Per transport: VMM options before the disks, QEMU machine and device model, guest arguments.
-TRANSPORT=${TRANSPORT:-mmio}
-if [ "$TRANSPORT" = pci ]; then
-	vmm_transport=(--transport pci)
-	qemu_machine=q35
-	qemu_blk=virtio-blk-pci
-	qemu_extra=()
-	qemu_opts=",disable-legacy=on"
-else
-	vmm_transport=()
-	qemu_machine=microvm,acpi=off # microvm then lists its windows on the command line
-	qemu_blk=virtio-blk-device
-	qemu_extra=(-global virtio-mmio.force-legacy=false)
-	qemu_opts=""
-fi
-# guest_args RING: the transport words of the guest command line.
-guest_args() {
-	if [ "$TRANSPORT" != pci ]; then
-		echo "transport=mmio"
-	elif [ "$1" = split ]; then
-		echo "transport=pci pci_irq=msix"
-	else
-		echo "transport=pci pci_irq=intx"
-	fi
-}
+virtio_transport_init
+qemu_blk=$(qemu_model blk)
 
 irq_kind() { [ "$1" = split ] && echo MSI-X || echo INTx; }
 

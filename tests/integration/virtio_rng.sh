@@ -8,26 +8,8 @@
 # timeout: 120
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TRANSPORT=${TRANSPORT:-mmio}
-if [ "$TRANSPORT" = pci ]; then
-	vmm_transport=(--transport pci)
-	qemu_machine=q35
-	qemu_dev=(-device virtio-rng-pci,disable-legacy=on)
-else
-	vmm_transport=()
-	qemu_machine=microvm,acpi=off # microvm then lists its windows on the command line
-	qemu_dev=(-global virtio-mmio.force-legacy=false -device virtio-rng-device)
-fi
-# guest_args RING: the transport words of the guest command line.
-guest_args() {
-	if [ "$TRANSPORT" != pci ]; then
-		echo "transport=mmio"
-	elif [ "$1" = split ]; then
-		echo "transport=pci pci_irq=msix"
-	else
-		echo "transport=pci pci_irq=intx"
-	fi
-}
+virtio_transport_init
+qemu_dev=("${qemu_extra[@]}" -device "$(qemu_model rng)$qemu_opts")
 expect_transport() {
 	[ "$TRANSPORT" = pci ] || return 0
 	local kind=MSI-X
