@@ -1,6 +1,7 @@
 /* vCPU creation, the KVM_RUN loop and the dispatch of each exit. */
 #include "vmm/vcpu.h"
 
+#include <asm/processor-flags.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -209,6 +210,27 @@ static void handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* Runs on the vCPU thread between two KVM_RUN calls, so the state ioctls do not wait for it. */
+static void sample_halt_state(struct vcpu *vcpu)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+	enum halt_sample s = HALT_SAMPLE_RUNNING;
+	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED &&
+	    ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 && !(regs.rflags & X86_EFLAGS_IF))
+		s = HALT_SAMPLE_DEAD;
+	__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
+}
+
+enum halt_sample vcpu_halt_probe(struct vcpu *vcpu)
+{
+	enum halt_sample last = (enum halt_sample)__atomic_exchange_n(
+	    &vcpu->sample, (int)HALT_SAMPLE_NONE, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&vcpu->probe, 1, __ATOMIC_RELEASE);
+	vcpu_kick(vcpu);
+	return last;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -221,6 +243,8 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
+				if (__atomic_exchange_n(&vcpu->probe, 0, __ATOMIC_ACQ_REL))
+					sample_halt_state(vcpu);
 				continue;
 			}
 			log_error("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(errno));

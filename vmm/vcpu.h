@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "vmm/halt_watch.h"
+
 struct vm;
 struct cpuid_table;
 
@@ -16,6 +18,10 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* Halt watch: the main thread sets probe and kicks; the vCPU thread samples and clears it.
+	 * Both fields are accessed with __atomic builtins. */
+	int probe;
+	int sample; /* enum halt_sample */
 };
 
 /* Creates vCPU `index`, maps its kvm_run page and sets its CPUID (a per-vCPU copy of `supported`
@@ -28,6 +34,10 @@ int vcpu_start(struct vcpu *vcpu);
 
 /* Makes a running KVM_RUN return (immediate_exit plus a signal to the thread). Any thread. */
 void vcpu_kick(struct vcpu *vcpu);
+
+/* Asks the vCPU thread to sample whether it is halted with interrupts off (see halt_watch.h)
+ * and returns the answer to the previous request. Main thread only. */
+enum halt_sample vcpu_halt_probe(struct vcpu *vcpu);
 
 /* Joins the thread (if started), unmaps and closes. */
 void vcpu_destroy(struct vcpu *vcpu);

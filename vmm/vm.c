@@ -216,14 +216,34 @@ static int block_stop_signals(sigset_t *set)
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* One tick of the halt watch (halt_watch.h): a guest whose vCPUs all sit in HLT with
+ * interrupts off has powered itself off as far as it can. */
+static void watch_for_halt(struct vm *vm, struct halt_watch *w)
+{
+	enum halt_sample samples[CLI_MAX_CPUS];
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		samples[i] = vcpu_halt_probe(&vm->vcpus[i]);
+	if (halt_watch_update(w, samples, vm->ncpus)) {
+		log_info("guest halted every vCPU with interrupts disabled (a power-off without a "
+			 "power-off device): stopping the VM");
+		vm_stop(vm, VM_STOP_POWEROFF, VMM_EXIT_OK);
+	}
+}
+
 /* Waits until the VM stops; a stop signal stops it with status 128 + signal. */
 static void wait_for_stop(struct vm *vm, int sig_fd)
 {
+	struct halt_watch halt = {0};
 	while (!vm_stopping(vm)) {
 		struct pollfd fds[2] = {{.fd = vm->stop_fd, .events = POLLIN},
 					{.fd = sig_fd, .events = POLLIN}};
-		if (poll(fds, sig_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+		int n = poll(fds, sig_fd >= 0 ? 2 : 1, HALT_WATCH_PERIOD_MS);
+		if (n < 0 && errno != EINTR)
 			break;
+		if (n == 0) {
+			watch_for_halt(vm, &halt);
+			continue;
+		}
 		struct signalfd_siginfo si;
 		if (sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			log_info("stopping on signal %u", si.ssi_signo);
