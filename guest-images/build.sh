@@ -151,12 +151,29 @@ build_kernel() {
 	log "kernel built in $(($(date +%s) - start)) s"
 }
 
+# build_tool SRC OUT [CFLAGS...]: a freestanding static guest program (no libc needed).
+build_tool() {
+	local src="$1" out="$2"
+	shift 2
+	gcc "$@" -ffreestanding -nostdlib -static -O2 -fno-pic -no-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -mgeneral-regs-only -Wall -Wextra -Werror \
+		-o "$out" "$src" || die "cannot build $src"
+}
+
+# The files of the guest tree that come from this directory, for the rootfs hash.
+rootfs_files() {
+	{
+		find "$HERE/rootfs" "$HERE/checks" -type f
+		echo "$HERE/tools/syscall-cost.c"
+	} | LC_ALL=C sort
+}
+
 # The busybox tree shared by the initramfs and the disk image.
 stage_rootfs() {
 	local root="$1" d applet
 	rm -rf "$root"
 	mkdir -p "$root"
-	for d in bin sbin usr/bin usr/sbin dev proc sys mnt tmp root etc; do
+	for d in bin sbin usr/bin usr/sbin dev proc sys mnt tmp root etc var/run; do
 		mkdir -p "$root/$d"
 	done
 	install -m 0755 "$BUSYBOX" "$root/bin/busybox"
@@ -164,6 +181,14 @@ stage_rootfs() {
 		[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 	done
 	install -m 0755 "$HERE/init.sh" "$root/init"
+	# Configuration files (/etc/profile, the DHCP hook), the shell library of /init and the
+	# checks it runs (vmmguest.run=), and the system-call cost tool in 64 and 32 bits.
+	cp -R "$HERE/rootfs/." "$root/"
+	chmod 0755 "$root/etc/udhcpc.script"
+	mkdir -p "$root/usr/share/vmmguest/checks"
+	install -m 0755 "$HERE"/checks/*.sh "$root/usr/share/vmmguest/checks/"
+	build_tool "$HERE/tools/syscall-cost.c" "$root/usr/bin/syscall-cost"
+	build_tool "$HERE/tools/syscall-cost.c" "$root/usr/bin/syscall-cost32" -m32
 	# root=/dev/vda runs /sbin/init: make that the same script.
 	rm -f "$root/sbin/init"
 	ln -s /init "$root/sbin/init"
@@ -209,8 +234,10 @@ main() {
 	# shellcheck disable=SC2046
 	khash=$(hash_inputs "$HERE/kernel.config" $(patch_files) -- \
 		"recipe $KERNEL_RECIPE" "$SRC_PKG $(pkg_version "$SRC_PKG")")
-	rhash=$(hash_inputs "$HERE/init.sh" -- "recipe $ROOTFS_RECIPE" \
-		"busybox-static $(pkg_version busybox-static)" "$DISK_MARKER" "$DISK_SIZE")
+	# shellcheck disable=SC2046
+	rhash=$(hash_inputs "$HERE/init.sh" $(rootfs_files) -- "recipe $ROOTFS_RECIPE" \
+		"busybox-static $(pkg_version busybox-static)" "gcc $(pkg_version gcc)" \
+		"$DISK_MARKER" "$DISK_SIZE")
 	kdir="$CACHE/kernel-$khash"
 	initramfs="$CACHE/initramfs-$rhash.cpio"
 	disk="$CACHE/disk-$rhash.ext4"

@@ -18,6 +18,8 @@ PACKAGES=(
 	gnuplot-nox linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils lz4 busybox-static e2fsprogs
 	# device tree tools, networking tests
 	device-tree-compiler iproute2 iputils-ping python3
+	# interactive console tests: a real terminal to type into and read back
+	tmux
 	# benchmarks: the Debian root filesystem (hardware KVM only) and its iperf3 peer
 	debootstrap iperf3
 )
@@ -40,5 +42,5 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+apt-get update -q || echo "setup: apt-get update reported errors, installing from the lists it has" >&2
 apt-get install -y -q --no-install-recommends "${missing[@]}"

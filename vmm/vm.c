@@ -193,8 +193,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (vm->stop_fd < 0 || kvm_open(&vm->kvm, cfg->kvm_path))
 		return VMM_EXIT_ERROR;
 	if (vm->kvm.emulated)
-		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow), "
-			 "and a Linux guest's user space cannot make system calls here");
+		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow); "
+			 "Linux user space needs the default guest's kernel patches here "
+			 "(guest-images/README.md)");
 	if (setup_memory(vm) || create_vcpus(vm))
 		return VMM_EXIT_ERROR;
 	if (vm_devices_create(vm))

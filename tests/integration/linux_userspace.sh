@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The default Linux guest's user space end to end (see linux_userspace_lib.sh): block, rng,
+# network and system-call checks, then a shell typed at through tmux.
+# This one: our VMM over virtio-mmio, the shell on COM1, ended by poweroff.
+# labels: slow linux
+# timeout: 1500
+# resource: linux
+RUNNER=vmm TRANSPORT=mmio CONSOLE=com1 ENDING=poweroff
+. "$(dirname "${BASH_SOURCE[0]}")/linux_userspace_lib.sh"
