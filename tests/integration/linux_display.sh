@@ -2,8 +2,8 @@
 # The default Linux guest with a headless virtio-gpu and virtio-input keyboard and tablet
 # (--gpu): the kernel binds virtio-gpu (DRM, fbdev emulation), puts its framebuffer console on it
 # (console=tty0) and registers the input devices; the screenshot written at exit (--screenshot)
-# must not be blank: the console's text is on it. On emulated KVM (kvm_pvm) the guest stops after
-# "Run /init" and resets itself, which ends the VMM and writes the screenshot.
+# must not be blank: the console's text is on it. /init ends the VM with a reboot, which ends the
+# VMM and writes the screenshot.
 # labels: slow linux display
 # timeout: 900
 # resource: linux
