@@ -4,7 +4,7 @@
  * /usr/bin/syscall-cost32.
  *   syscall-cost [N]   default N = 1000; prints
  *   "syscall-cost: 64-bit getpid: N calls in T us, X.Y us per call" */
-#define NR_DEFAULT 1000
+#define NR_DEFAULT	1000
 #define CLOCK_MONOTONIC 1
 
 #ifdef __x86_64__

@@ -3,7 +3,7 @@
 # the PVH vmlinux on -M microvm must reach "Run /init", and /init must print its marker and end
 # the VM.
 # labels: slow linux
-# timeout: 600
+# timeout: 900
 # resource: linux
 set -euo pipefail
 
@@ -37,10 +37,11 @@ cleanup() {
 trap cleanup EXIT
 
 # /init runs (on emulated KVM too, thanks to the guest kernel's patches) and ends the VM with a
-# reboot, which -no-reboot turns into an exit.
-cmdline="$CMDLINE_NORMAL"
+# power-off, which without ACPI halts the guest; QEMU has no halt detection (and its reset after a
+# reboot fails on kvm_pvm), so the test stops QEMU once the guest has halted.
+cmdline="$CMDLINE_NORMAL vmmguest.end=poweroff"
 if [ "$EMULATED_KVM" = 1 ] && [ "${accel[0]}" = -enable-kvm ]; then
-	cmdline="$CMDLINE_EMULATED_KVM"
+	cmdline="$CMDLINE_EMULATED_KVM vmmguest.end=poweroff"
 fi
 
 start=$(date +%s)
@@ -50,13 +51,14 @@ start=$(date +%s)
 	</dev/null >"$log" 2>&1 &
 qemu_pid=$!
 status=running
-while [ $(($(date +%s) - start)) -lt 300 ]; do
+while [ $(($(date +%s) - start)) -lt 600 ]; do
 	if ! kill -0 "$qemu_pid" 2>/dev/null; then
 		status=0
 		wait "$qemu_pid" || status=$?
 		qemu_pid=""
 		break
 	fi
+	grep -q "reboot: System halted" "$log" && break
 	sleep 1
 done
 elapsed=$(($(date +%s) - start))
@@ -73,6 +75,6 @@ ktime=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$log" |
 echo "reached 'Run /init' at kernel time ${ktime} s, within ${elapsed} s (emulated KVM: $EMULATED_KVM)"
 
 grep -q "VMM-GUEST-INIT: ok" "$log" || fail "/init did not print its marker"
-grep -q "VMM-GUEST-END: reboot" "$log" || fail "/init did not reach its end"
-[ "$status" = 0 ] || fail "qemu did not exit by itself after the guest rebooted (status $status)"
+grep -q "VMM-GUEST-END: poweroff" "$log" || fail "/init did not reach its end"
+grep -q "reboot: System halted" "$log" || fail "the guest did not halt (qemu status $status)"
 echo "PASS"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The default Linux guest's user space end to end (see linux_userspace_lib.sh): block, rng,
 # network and system-call checks, then a shell typed at through tmux.
-# This one: QEMU microvm (the peer: same kernel, disk and command line), the shell on COM1, ended by reboot.
+# This one: QEMU microvm (the peer: same kernel, disk and command line), the shell on COM1, ended by poweroff.
 # labels: slow linux
 # timeout: 1500
 # resource: linux
-RUNNER=qemu TRANSPORT=mmio CONSOLE=com1 ENDING=reboot
+RUNNER=qemu TRANSPORT=mmio CONSOLE=com1 ENDING=poweroff
 . "$(dirname "${BASH_SOURCE[0]}")/linux_userspace_lib.sh"

@@ -9,7 +9,7 @@
 #   term_type TEXT          types TEXT and Enter
 #   term_keys KEYS...       sends tmux key names (C-a, x, Enter, ...)
 #   term_wait_exit SECS     waits for the program to end; prints its exit status (or "timeout")
-#   term_stop               kills the session (also run at exit)
+#   term_stop               kills the session (call it from the script's EXIT trap)
 
 TERM_SESSION="vmmtest-$$"
 export TERM=xterm
@@ -22,7 +22,6 @@ term_start() {
 	: >"$tmp/term.log"
 	tmux new-session -d -s "$TERM_SESSION" -x 200 -y 50 "bash $tmp/term.cmd; sleep 600"
 	tmux pipe-pane -o -t "$TERM_SESSION" "cat >>$tmp/term.log"
-	trap 'term_stop; rm -rf "$tmp"' EXIT
 }
 
 term_wait() {
