@@ -15,6 +15,10 @@ struct display {
 	pthread_mutex_t lock;
 	uint32_t *pixels; /* width * height, NULL when no scanout */
 	uint32_t width, height;
+	/* The frame on screen when the guest last turned its scanout off (a Linux guest does at
+	 * shutdown), so --screenshot at exit still shows what was last displayed. */
+	uint32_t *last_pixels;
+	uint32_t last_width, last_height;
 	struct display_rect damage;
 	bool resized; /* scanout size changed since the viewer last looked */
 	uint32_t pref_width, pref_height;
@@ -60,6 +64,7 @@ void display_destroy(struct display *d)
 	close(d->resize_fd);
 	pthread_mutex_destroy(&d->lock);
 	free(d->pixels);
+	free(d->last_pixels);
 	free(d);
 }
 
@@ -107,6 +112,25 @@ static void notify(struct display *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The scanout goes away (width 0) or changes size: a frame being switched off is kept as the
+ * last one shown; a new scanout makes any kept frame stale. Lock held. */
+static void keep_last_frame(struct display *d, uint32_t new_width)
+{
+	if (new_width == 0) {
+		if (d->pixels) {
+			free(d->last_pixels);
+			d->last_pixels = d->pixels;
+			d->last_width = d->width;
+			d->last_height = d->height;
+		}
+	} else {
+		free(d->pixels);
+		free(d->last_pixels);
+		d->last_pixels = NULL;
+	}
+	d->pixels = NULL;
+}
+
 int display_set_scanout(struct display *d, uint32_t width, uint32_t height)
 {
 	int err = 0;
@@ -115,7 +139,7 @@ int display_set_scanout(struct display *d, uint32_t width, uint32_t height)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	if (width != d->width || height != d->height || !d->pixels) {
-		free(d->pixels);
+		keep_last_frame(d, width);
 		d->pixels = width ? calloc((size_t)width * height, sizeof(uint32_t)) : NULL;
 		if (width && !d->pixels)
 			err = -ENOMEM;
@@ -200,6 +224,9 @@ int display_screenshot(struct display *d, const char *path)
 	int err;
 
 	display_lock(d, &fb);
+	if (!fb.pixels && d->last_pixels)
+		fb = (struct display_fb){d->last_pixels, d->last_width, d->last_height,
+					 d->last_width};
 	err =
 	    fb.pixels ? png_write_xrgb(path, fb.pixels, fb.width, fb.height, fb.stride) : -ENODATA;
 	display_unlock(d);

@@ -69,8 +69,9 @@ void display_take_damage(struct display *d, struct display_fb *fb, struct displa
 void display_lock(struct display *d, struct display_fb *fb);
 void display_unlock(struct display *d);
 
-/* Writes the framebuffer as a PNG file. Returns 0, -ENODATA (no scanout was ever set: nothing
- * written) or -errno. */
+/* Writes the framebuffer as a PNG file; with the scanout off, the frame last shown before it
+ * went off (a guest's shutdown turns it off). Returns 0, -ENODATA (no scanout was ever set:
+ * nothing written) or -errno. */
 int display_screenshot(struct display *d, const char *path);
 
 #endif

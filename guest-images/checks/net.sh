@@ -29,7 +29,7 @@ port=$(cmdline_value vmmguest.net.echo)
 if [ -n "$port" ]; then
 	echo "VMM-GUEST-NET-ECHO: listening on $port"
 	# -e runs md5sum with the connection as its stdin and stdout.
-	timeout 300 nc -l -p "$port" -e md5sum || rc=1
+	timeout 900 nc -l -p "$port" -e md5sum || rc=1
 	echo "VMM-GUEST-NET-ECHO: served"
 fi
 exit $rc

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/display.h"
@@ -135,7 +136,34 @@ Test(display, scanout_damage_and_listener)
 	display_set_listener(d, NULL, NULL);
 	cr_assert_eq(display_set_scanout(d, 0, 0), 0);
 	cr_assert_eq(wakeups, 4);
-	cr_assert_eq(display_screenshot(d, "/tmp/never.png"), -ENODATA);
+	display_destroy(d);
+}
+
+/* A guest turns its scanout off when it shuts down: --screenshot at exit still writes the frame
+ * last shown; a never-set scanout writes nothing. */
+Test(display, screenshot_after_scanout_off_keeps_last_frame)
+{
+	struct display *d;
+	struct display_fb fb;
+	char path[] = "/tmp/vmm-shot-XXXXXX";
+	int fd = mkstemp(path);
+	struct stat st;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(display_create(&d, 0, 0), 0);
+	cr_assert_eq(display_screenshot(d, path), -ENODATA, "no scanout was ever set");
+	cr_assert_eq(display_set_scanout(d, 100, 50), 0);
+	cr_assert(display_begin_update(d, &fb));
+	fb.pixels[0] = 0xabcdef;
+	display_end_update(d, &(struct display_rect){0, 0, 1, 1});
+	cr_assert_eq(display_set_scanout(d, 0, 0), 0);
+	cr_assert_eq(display_set_scanout(d, 0, 0), 0); /* twice: the kept frame stays */
+	cr_assert_not(display_begin_update(d, &fb), "the scanout is off");
+	cr_assert_eq(display_screenshot(d, path), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_gt(st.st_size, 100, "a 100x50 PNG");
+	unlink(path);
 	display_destroy(d);
 }
 
