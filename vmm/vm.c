@@ -96,38 +96,16 @@ static int setup_boot(struct vm *vm)
 	return 0;
 }
 
-/* The virtio devices, and the command line that tells the guest where they are. */
-static bool config_uses_pci(const struct vm_config *cfg)
-{
-	bool pci = (cfg->virtio_console && cfg->console_transport == TRANSPORT_PCI) ||
-		   (cfg->rng && cfg->rng_transport == TRANSPORT_PCI) ||
-		   (display_opts_wanted(&cfg->display) && cfg->display_transport == TRANSPORT_PCI);
-	for (int i = 0; i < cfg->ndisks; i++)
-		pci |= cfg->disk_transport[i] == TRANSPORT_PCI;
-	for (int i = 0; i < cfg->nnics; i++)
-		pci |= cfg->nic_transport[i] == TRANSPORT_PCI;
-	return pci;
-}
-
-/* Returns 0 or the exit status (vm_virtio_create_devices() decides whose fault it was). */
+/* The virtio devices (the device table creates them, the PCI bus comes with the first device
+ * that asks for it), and the command line that tells the guest where they are. Returns 0 or
+ * the exit status. */
 static int setup_virtio(struct vm *vm)
 {
 	vm->virtio = calloc(1, sizeof(*vm->virtio));
 	vm->cmdline = calloc(1, BOOT_CMDLINE_MAX);
 	if (!vm->virtio || !vm->cmdline)
 		return VMM_EXIT_ERROR;
-	snprintf(vm->cmdline, BOOT_CMDLINE_MAX, "%s", vm->cfg->append);
-	if (config_uses_pci(vm->cfg)) {
-		vm->pci = vm_pci_create(&vm->kvm, &vm->pio, &vm->mmio);
-		if (!vm->pci)
-			return VMM_EXIT_ERROR;
-		machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
-				PCI_MMIO32_SIZE, 0, 0);
-	}
 	int status = vm_virtio_create_devices(vm);
-	for (int i = 0; !status && vm->pci && i < vm->pci->ndevs; i++)
-		machine_add_pci_intx(&vm->machine, (uint8_t)vm->pci->devs[i]->slot, 0,
-				     vm->pci->devs[i]->intx_gsi);
 	if (!status && machine_cmdline(&vm->machine, vm->cmdline, BOOT_CMDLINE_MAX) < 0) {
 		log_error("the kernel command line is too long with the virtio-mmio entries");
 		status = VMM_EXIT_USAGE;
