@@ -70,10 +70,7 @@ static int wire(struct vm_pci *p, struct vm_pci_dev *d)
 	if (err)
 		return err;
 	int slot = pci_bus_add(&p->bus, &d->t.func, d->slot);
-	if (slot < 0)
-		return slot;
-	p->irqs[p->nirqs++] = mptable_pci_irq(d->slot, 0, (int)d->intx_gsi);
-	return 0;
+	return slot < 0 ? slot : 0;
 }
 
 int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev)

@@ -40,27 +40,12 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev)
 	s->gsi = VIRTIO_MMIO_IRQ(i);
 	s->irq.irq_fd = s->irq.resample_fd = -1;
 	virtio_mmio_init(&s->regs, dev);
-	v->irqs[i] = mptable_virtio_mmio_irq(i);
 	machine_add_virtio_mmio(&vm->machine, s->base, VIRTIO_MMIO_SIZE, s->gsi);
 	int err = wire_slot(vm, s);
 	if (err)
 		log_error("%s: cannot attach at 0x%llx: %s", dev->name, (unsigned long long)s->base,
 			  strerror(-err));
 	return err;
-}
-
-int vm_virtio_cmdline(const struct vm_virtio *v, char *cmdline, size_t cap)
-{
-	size_t len = strlen(cmdline);
-	for (int i = 0; i < v->count; i++) {
-		int n =
-		    snprintf(cmdline + len, cap - len, "%svirtio_mmio.device=4K@0x%llx:%u",
-			     len ? " " : "", (unsigned long long)v->slots[i].base, v->slots[i].gsi);
-		if (n < 0 || (size_t)n >= cap - len)
-			return -E2BIG;
-		len += (size_t)n;
-	}
-	return 0;
 }
 
 int vm_virtio_start(struct vm *vm)
