@@ -16,6 +16,7 @@
 #include "vmm/boot_cpu.h"
 #include "vmm/cpuid.h"
 #include "vmm/display_stack.h"
+#include "vmm/errors.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm_pci.h"
@@ -76,7 +77,7 @@ static int setup_boot(struct vm *vm)
 	struct boot_entry entry;
 	int err = boot_load(&vm->mem, &bc, &entry);
 	if (err)
-		return VMM_EXIT_USAGE;
+		return vmm_exit_status(err); /* boot_load() logged it; a bad image is the user's */
 	struct vcpu *bsp = &vm->vcpus[0];
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -149,25 +150,27 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
-/* Unreadable files are the user's mistake: say so before any KVM work. */
-static bool files_readable(const struct vm_config *cfg)
+/* Unreadable files are the user's mistake: say so before any KVM work. Returns 0 or -errno. */
+static int files_readable(const struct vm_config *cfg)
 {
 	const char *files[] = {cfg->kernel, cfg->initrd};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (files[i] && access(files[i], R_OK) != 0) {
+			int err = -errno;
 			log_error("%s %s: %s", i == 0 ? "kernel" : "initrd", files[i],
-				  strerror(errno));
-			return false;
+				  strerror(-err));
+			return err;
 		}
 	}
-	return true;
+	return 0;
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	init_state(vm, cfg);
-	if (!files_readable(cfg))
-		return VMM_EXIT_USAGE;
+	int err = files_readable(cfg);
+	if (err)
+		return vmm_exit_status(err);
 	if (vm->stop_fd < 0 || kvm_open(&vm->kvm, cfg->kvm_path))
 		return VMM_EXIT_ERROR;
 	if (vm->kvm.emulated)
