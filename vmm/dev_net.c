@@ -13,11 +13,9 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
 		return -E2BIG;
 	}
-	/* virtio_net_parse_opts() still logs the detail itself (virtio/net_options.h). */
-	if (virtio_net_parse_opts(arg, &cfg->nics[cfg->nnics])) {
-		snprintf(err, errlen, "invalid network specification");
-		return -EINVAL;
-	}
+	int r = virtio_net_opts_parse(arg, &cfg->nics[cfg->nnics], err, errlen);
+	if (r)
+		return r;
 	cfg->nic_transport[cfg->nnics++] = cfg->transport;
 	return 0;
 }
