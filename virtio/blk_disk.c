@@ -104,8 +104,7 @@ static int open_files(struct blk_disk *d)
 		return err;
 	}
 	if (flock(d->fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		/* Held by someone else: the user's configuration (vmm/errors.h), not EAGAIN. */
-		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		int err = -errno;
 		log_error("disk %s: cannot lock it (%s): is another VMM using it?", d->path,
 			  strerror(errno));
 		return err;

@@ -25,6 +25,8 @@ static int create_disks(struct vm *vm)
 	for (int i = 0; i < vm->cfg->ndisks; i++) {
 		struct virtio_dev *dev;
 		int err = virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem);
+		if (err == -EWOULDBLOCK)
+			err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
 		if (!err)
 			err = vm_virtio_place(vm, dev, vm->cfg->disk_transport[i]);
 		if (err)

@@ -8,6 +8,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm_pci_irq.h"
+#include "vmm/vm_virtio.h"
 
 #define CONF1_PORTS 8 /* 0xCF8-0xCFF */
 
@@ -80,7 +81,7 @@ int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev)
 		log_error("%s: no room on PCI bus 0 (at most %d devices)", dev->name,
 			  VM_PCI_MAX_DEVICES);
 		virtio_dev_destroy(dev);
-		free(dev);
+		vm_virtio_dev_free(dev);
 		return -ENOSPC;
 	}
 	int err = wire(p, d);
@@ -113,7 +114,7 @@ void vm_pci_destroy(struct vm_pci *p)
 	}
 	pci_bus_destroy(&p->bus);
 	for (int i = 0; i < p->ndevs; i++) {
-		free(p->devs[i]->dev);
+		vm_virtio_dev_free(p->devs[i]->dev);
 		free(p->devs[i]);
 	}
 	if (p->conf1_on)

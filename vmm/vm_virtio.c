@@ -30,7 +30,7 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev)
 		log_error("%s: no free virtio-mmio window (at most %d devices)", dev->name,
 			  VIRTIO_MMIO_MAX);
 		virtio_dev_destroy(dev);
-		free(dev);
+		vm_virtio_dev_free(dev);
 		return -ENOSPC;
 	}
 	int i = v->count++;
@@ -46,6 +46,11 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev)
 		log_error("%s: cannot attach at 0x%llx: %s", dev->name, (unsigned long long)s->base,
 			  strerror(-err));
 	return err;
+}
+
+void vm_virtio_dev_free(struct virtio_dev *dev)
+{
+	free(dev);
 }
 
 int vm_virtio_start(struct vm *vm)
@@ -74,7 +79,7 @@ void vm_virtio_destroy(struct vm *vm)
 			io_bus_unregister(&vm->mmio, s->base);
 		virtio_dev_destroy(s->dev);
 		virtio_kvm_irq_destroy(&s->irq);
-		free(s->dev);
+		vm_virtio_dev_free(s->dev);
 	}
 	free(v);
 	vm->virtio = NULL;

@@ -32,6 +32,12 @@ struct vm_virtio {
  * ownership of `dev` (destroyed with the VM, also on failure). Returns 0 or -errno (logged). */
 int vm_virtio_add(struct vm *vm, struct virtio_dev *dev);
 
+/* Frees a device's allocation after virtio_dev_destroy(): the one place the VMM frees a virtio
+ * device it owns (placed devices, and devices that failed before being placed). Device models
+ * are one allocation that starts with their struct virtio_dev (virtio/blk.h, net.h, ...); when
+ * ops->destroy frees its own device instead, this is the only VMM line that changes. */
+void vm_virtio_dev_free(struct virtio_dev *dev);
+
 /* Starts every device's I/O thread. */
 int vm_virtio_start(struct vm *vm);
 /* Stops and frees every device. */

@@ -29,7 +29,7 @@ static int place_on_pci(struct vm *vm, struct virtio_dev *dev)
 	int err = ensure_pci(vm);
 	if (err) {
 		virtio_dev_destroy(dev);
-		free(dev);
+		vm_virtio_dev_free(dev);
 		return err;
 	}
 	err = vm_pci_add_virtio(vm->pci, dev);
@@ -53,7 +53,7 @@ int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_
 	if (err) {
 		log_error("%s: device init failed: %s", dev->name, strerror(-err));
 		virtio_dev_destroy(dev);
-		free(dev);
+		vm_virtio_dev_free(dev);
 		return err;
 	}
 	return vm_virtio_place(vm, dev, t);
