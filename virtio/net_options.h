@@ -43,8 +43,7 @@ struct virtio_net_opts {
 /* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with
  * the reason in err[0..errlen) (unknown key, bad MAC, bad or repeated value, hostfwd without
  * user, name longer than IFNAMSIZ-1), or -ENOMEM. Logs nothing (vmm/errors.h). */
-int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err,
-			  size_t errlen);
+int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
 
 /* The same, logging the reason: for tests and tools that have no message to show. */
 int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts);

@@ -273,4 +273,5 @@ void cli_free(struct vm_config *cfg)
 	for (int i = 0; device_table[i]; i++)
 		if (device_table[i]->release)
 			device_table[i]->release(cfg);
+	device_cfg_free_all(cfg);
 }

@@ -52,4 +52,5 @@ static const struct device_option console_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_console = {"console", console_options, create_console, NULL};
+const struct device_desc device_console = {
+    .name = "console", .options = console_options, .create = create_console};

@@ -57,4 +57,5 @@ static const struct device_option disk_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_disk = {"disk", disk_options, create_disks, release_disks};
+const struct device_desc device_disk = {
+    .name = "disk", .options = disk_options, .create = create_disks, .release = release_disks};

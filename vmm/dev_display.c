@@ -80,4 +80,5 @@ static const struct device_option display_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_display = {"display", display_options, create_display, NULL};
+const struct device_desc device_display = {
+    .name = "display", .options = display_options, .create = create_display};

@@ -46,4 +46,5 @@ static const struct device_option net_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_net = {"net", net_options, create_nics, NULL};
+const struct device_desc device_net = {
+    .name = "net", .options = net_options, .create = create_nics};

@@ -1,30 +1,36 @@
-/* --rng: a virtio-rng fed from getrandom() (virtio/rng.h). */
+/* --rng: a virtio-rng fed from getrandom() (virtio/rng.h). The model for a new device: its
+ * configuration lives in its own block (device_cfg()), not in struct vm_config. */
+#include "vmm/dev_rng.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 
-#include "virtio/rng.h"
-#include "vmm/device_table.h"
 #include "vmm/vm.h"
 
 static int parse_rng(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	if (virtio_rng_parse_opts(arg, &cfg->rng_opts)) {
+	struct dev_rng_cfg *c = device_cfg(cfg, &device_rng);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (virtio_rng_parse_opts(arg, &c->opts)) {
 		snprintf(err, errlen, "expected rate=BYTES_PER_SEC[,burst=BYTES]");
 		return -EINVAL;
 	}
-	cfg->rng = true;
-	cfg->rng_transport = cfg->transport;
+	c->transport = cfg->transport;
 	return 0;
 }
 
 static int create_rng(struct vm *vm)
 {
-	if (!vm->cfg->rng)
+	const struct dev_rng_cfg *c = device_cfg_find(vm->cfg, &device_rng);
+	if (!c)
 		return 0;
 	struct virtio_dev *dev = NULL;
-	int err = virtio_rng_create(&dev, &vm->cfg->rng_opts);
-	return err ? err : vm_virtio_init_and_place(vm, dev, vm->cfg->rng_transport);
+	int err = virtio_rng_create(&dev, &c->opts);
+	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
 }
 
 static const struct device_option rng_options[] = {
@@ -35,4 +41,7 @@ static const struct device_option rng_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_rng = {"rng", rng_options, create_rng, NULL};
+const struct device_desc device_rng = {.name = "rng",
+				       .options = rng_options,
+				       .create = create_rng,
+				       .cfg_size = sizeof(struct dev_rng_cfg)};

@@ -3,10 +3,12 @@
  * vmm/cli.c builds its option list and --help from this table and vmm/vm_virtio_devices.c
  * creates the devices by walking it; neither names a device.
  *
- * Adding a virtio device: write its descriptor file (vmm/dev_<name>.c: options, parser,
- * create), put its configuration fields in struct vm_config (vmm/cli.h), and add one line to
- * device_table[] in vmm/device_table.c. The table's order is the order the guest sees the
- * devices in (disks first, so the first --disk is /dev/vda; then NICs, console, rng, display).
+ * Adding a virtio device: write its descriptor (vmm/dev_<name>.c: options, parser, create,
+ * and a configuration block kept with device_cfg(), declared in vmm/dev_<name>.h for its
+ * tests) and add its line to device_table[] in vmm/device_table.c. vmm/dev_rng.c is the
+ * model; nothing else changes (the device model itself lives in virtio/). The table's order is the
+ * order the guest sees the devices in (disks first, so the first --disk is /dev/vda; then NICs,
+ * console, rng, display).
  *
  * Error convention (vmm/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the
@@ -39,10 +41,21 @@ struct device_desc {
 	int (*create)(struct vm *vm);
 	/* Frees what the parser allocated in `cfg` (cli_free()). NULL: nothing. */
 	void (*release)(struct vm_config *cfg);
+	/* Size of the device's own configuration block (device_cfg()); 0: it has fields in
+	 * struct vm_config instead (the older devices). */
+	size_t cfg_size;
 };
 
 /* The table, in the order the devices are created; NULL-terminated. */
 extern const struct device_desc *const device_table[];
+
+/* The configuration block of device `d` in `cfg` (d->cfg_size bytes), allocated zeroed on first
+ * use: for parsers. NULL when out of memory. */
+void *device_cfg(struct vm_config *cfg, const struct device_desc *d);
+/* The block if the device's option was given, else NULL: for create(). */
+const void *device_cfg_find(const struct vm_config *cfg, const struct device_desc *d);
+/* Frees every block (cli_free()). */
+void device_cfg_free_all(struct vm_config *cfg);
 
 /* Puts an initialised virtio device on transport `t`, creating the PCI bus when the first
  * device asks for it. Takes ownership of `dev` (freed with the VM, also on failure). Returns 0

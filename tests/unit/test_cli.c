@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/dev_rng.h"
 #include "vmm/device_table.h"
 
 #define ARGV(...)                                                                                  \
@@ -114,8 +115,9 @@ Test(cli, device_options)
 	cr_assert_eq(c.nics[0].kind, VIRTIO_NET_USER);
 	cr_assert_str_eq(c.nics[1].ifname, "vt0");
 	cr_assert(c.nics[1].has_mac);
-	cr_assert(c.rng);
-	cr_assert_eq(c.rng_opts.rate, 1024);
+	const struct dev_rng_cfg *rng = device_cfg_find(&c, &device_rng);
+	cr_assert_not_null(rng);
+	cr_assert_eq(rng->opts.rate, 1024);
 	cr_assert(c.virtio_console);
 	cr_assert_eq(c.console, CONSOLE_MODE_STDIO);
 	cr_assert(c.display.gpu);
@@ -131,12 +133,17 @@ Test(cli, rng_without_argument_and_display_none)
 	struct vm_config c;
 	cr_assert_eq(PARSE(&c, "-k", "x", "--rng", "--display", "none", "--console", "none"),
 		     CLI_RUN);
-	cr_assert(c.rng);
-	cr_assert_eq(c.rng_opts.rate, 0, "unlimited");
+	const struct dev_rng_cfg *rng = device_cfg_find(&c, &device_rng);
+	cr_assert_not_null(rng);
+	cr_assert_eq(rng->opts.rate, 0, "unlimited");
 	cr_assert_eq(c.display.mode, DISPLAY_NONE);
 	cr_assert_not(display_opts_wanted(&c.display));
 	cr_assert_eq(c.console, CONSOLE_MODE_NONE);
 	cr_assert_not(c.virtio_console);
+	cli_free(&c);
+	cr_assert_null(device_cfg_find(&c, &device_rng), "cli_free releases the block");
+	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_null(device_cfg_find(&c, &device_rng), "no --rng, no rng");
 }
 
 /* --transport applies to the device options after it, and only to those. */
@@ -151,7 +158,8 @@ Test(cli, transport_applies_to_the_devices_after_it)
 	cr_assert_eq(c.disk_transport[1], TRANSPORT_PCI);
 	cr_assert_eq(c.nic_transport[0], TRANSPORT_MMIO);
 	cr_assert_eq(c.nic_transport[1], TRANSPORT_MMIO);
-	cr_assert_eq(c.rng_transport, TRANSPORT_PCI);
+	cr_assert_eq(((const struct dev_rng_cfg *)device_cfg_find(&c, &device_rng))->transport,
+		     TRANSPORT_PCI);
 	cr_assert_eq(c.console_transport, TRANSPORT_PCI);
 	cr_assert_eq(c.display_transport, TRANSPORT_MMIO);
 	cli_free(&c);
