@@ -4,8 +4,7 @@
 
 #include <stdlib.h>
 
-#include "vmm/dev_rng.h"
-
+/* Each defined in its vmm/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display;
 
 const struct device_desc *const device_table[] = {
