@@ -176,8 +176,10 @@ static enum cli_result parse_device(const struct device_option *o, const char *a
 	char err[256] = "";
 	if (o->parse(cfg, arg, err, sizeof(err)) == 0)
 		return CLI_RUN;
-	fprintf(stderr, "vmm: --%s%s%s: %s\nTry 'vmm --help' for more information.\n", o->name,
-		arg ? " " : "", arg ? arg : "", err[0] ? err : "invalid value");
+	/* As the user wrote it: "--rng=ARG" for an optional argument, "--disk ARG" otherwise. */
+	const char *sep = !arg ? "" : o->has_arg == optional_argument ? "=" : " ";
+	fprintf(stderr, "vmm: --%s%s%s: %s\nTry 'vmm --help' for more information.\n", o->name, sep,
+		arg ? arg : "", err[0] ? err : "invalid value");
 	return CLI_EXIT_USAGE;
 }
 
