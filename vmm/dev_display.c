@@ -59,6 +59,18 @@ static int create_display(struct vm *vm)
 	return err;
 }
 
+static int start_display(struct vm *vm)
+{
+	return vm->display ? display_stack_start(vm->display, &vm->control) : 0;
+}
+
+/* After the gpu and input devices are gone; writes the --screenshot. */
+static void destroy_display(struct vm *vm)
+{
+	display_stack_destroy(vm->display);
+	vm->display = NULL;
+}
+
 static const struct device_option display_options[] = {
     {"display", required_argument,
      "      --display sdl|none\n"
@@ -80,5 +92,8 @@ static const struct device_option display_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_display = {
-    .name = "display", .options = display_options, .create = create_display};
+const struct device_desc device_display = {.name = "display",
+					   .options = display_options,
+					   .create = create_display,
+					   .start = start_display,
+					   .destroy = destroy_display};

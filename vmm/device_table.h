@@ -39,6 +39,12 @@ struct device_desc {
 	/* Creates every instance `vm->cfg` asks for and places each with vm_virtio_place().
 	 * Returns 0 or -errno (logged). NULL: nothing to create (option-only entry). */
 	int (*create)(struct vm *vm);
+	/* Once the virtio devices run, before the vCPUs (e.g. opens a window). 0 or -errno.
+	 * NULL: nothing to do. */
+	int (*start)(struct vm *vm);
+	/* Frees what create() made besides the virtio devices (the transports own and destroy
+	 * those first). Runs in reverse table order, also after a failed create. NULL: nothing. */
+	void (*destroy)(struct vm *vm);
 	/* Frees what the parser allocated in `cfg` (cli_free()). NULL: nothing. */
 	void (*release)(struct vm_config *cfg);
 	/* Size of the device's own configuration block (device_cfg()); 0: it has fields in

@@ -15,7 +15,6 @@
 #include "vmm/boot.h"
 #include "vmm/boot_cpu.h"
 #include "vmm/cpuid.h"
-#include "vmm/display_stack.h"
 #include "vmm/errors.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
@@ -218,8 +217,7 @@ int vm_run(struct vm *vm)
 	sigset_t set;
 	int sig_fd = block_stop_signals(&set);
 	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
-	    vm_devices_start(vm) ||
-	    (vm->display && display_stack_start(vm->display, &vm->control))) {
+	    vm_devices_start(vm) || vm_virtio_start_devices(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
@@ -246,8 +244,7 @@ void vm_destroy(struct vm *vm)
 	vm_virtio_destroy(vm);
 	vm_pci_destroy(vm->pci);
 	vm->pci = NULL;
-	display_stack_destroy(vm->display); /* after its devices; writes --screenshot */
-	vm->display = NULL;
+	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */
 	vm_devices_destroy(vm);
 	free(vm->cmdline);
 	kvm_close(&vm->kvm);

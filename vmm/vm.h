@@ -73,5 +73,8 @@ struct console *vm_devices_console(struct vm *vm);
  * (vmm/errors.h): VMM_EXIT_USAGE for what the user gave (a missing or locked disk file, a tap
  * that cannot be opened), VMM_EXIT_ERROR for the rest (out of memory, KVM wiring). */
 int vm_virtio_create_devices(struct vm *vm);
+/* The table's start hooks, in order (0 or -errno), and its destroy hooks, in reverse order. */
+int vm_virtio_start_devices(struct vm *vm);
+void vm_virtio_destroy_devices(struct vm *vm);
 
 #endif

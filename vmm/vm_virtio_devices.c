@@ -59,6 +59,26 @@ int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_
 	return vm_virtio_place(vm, dev, t);
 }
 
+int vm_virtio_start_devices(struct vm *vm)
+{
+	for (int i = 0; device_table[i]; i++) {
+		int err = device_table[i]->start ? device_table[i]->start(vm) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void vm_virtio_destroy_devices(struct vm *vm)
+{
+	int n = 0;
+	while (device_table[n])
+		n++;
+	while (n-- > 0)
+		if (device_table[n]->destroy)
+			device_table[n]->destroy(vm);
+}
+
 int vm_virtio_create_devices(struct vm *vm)
 {
 	for (int i = 0; device_table[i]; i++) {

@@ -1,5 +1,6 @@
 /* The KVM glue of the PCI bus, without KVM: the GSI routing table it installs (defaults kept),
- * the buses it registers on, the MP-table entry of a slot, and failure cleanup when KVM is absent. */
+ * the buses it registers on, the MP-table entry of a slot, and failure cleanup when KVM is absent.
+ */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
