@@ -163,27 +163,3 @@ void rtc_cmos_detach(struct rtc_cmos *r, struct io_bus *pio)
 		io_bus_unregister(pio, PORT_RTC);
 	pthread_mutex_destroy(&r->lock);
 }
-
-static uint64_t units_capped(uint64_t bytes, uint64_t unit, uint64_t max)
-{
-	uint64_t n = bytes / unit;
-
-	return n > max ? max : n;
-}
-
-void rtc_cmos_set_mem_size(struct rtc_cmos *r, uint64_t below_4g, uint64_t above_4g)
-{
-	uint64_t ext_kib = below_4g > MIB(1) ? units_capped(below_4g - MIB(1), KIB(1), 0xffff) : 0;
-	uint64_t ext16 = below_4g > MIB(16) ? units_capped(below_4g - MIB(16), KIB(64), 0xffff) : 0;
-	uint64_t high = units_capped(above_4g, KIB(64), 0xffffff);
-
-	pthread_mutex_lock(&r->lock);
-	r->ram[0x30] = (uint8_t)ext_kib;
-	r->ram[0x31] = (uint8_t)(ext_kib >> 8);
-	r->ram[0x34] = (uint8_t)ext16;
-	r->ram[0x35] = (uint8_t)(ext16 >> 8);
-	r->ram[0x5b] = (uint8_t)high;
-	r->ram[0x5c] = (uint8_t)(high >> 8);
-	r->ram[0x5d] = (uint8_t)(high >> 16);
-	pthread_mutex_unlock(&r->lock);
-}

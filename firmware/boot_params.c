@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "firmware/e820.h"
 #include "vmm/log.h"
 
 #define LOADER_TYPE_UNDEFINED 0xFF /* boot.rst: "0xFF if no assigned ID" */
@@ -36,9 +35,9 @@ static int set_initrd(struct setup_header *hdr, struct boot_params *bp,
 	return 0;
 }
 
-static int set_e820(const struct guest_mem *mem, struct boot_params *bp)
+static int set_e820(const struct machine *m, struct boot_params *bp)
 {
-	int n = e820_build(mem, bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE);
+	int n = machine_e820(m, bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE);
 
 	if (n < 0) {
 		log_error("boot_params: e820 map does not fit in the zero page");
@@ -48,8 +47,8 @@ static int set_e820(const struct guest_mem *mem, struct boot_params *bp)
 	return 0;
 }
 
-int boot_params_write(struct guest_mem *mem, uint64_t addr, const struct setup_header *hdr,
-		      const struct boot_params_info *info)
+int boot_params_write(struct guest_mem *mem, const struct machine *m, uint64_t addr,
+		      const struct setup_header *hdr, const struct boot_params_info *info)
 {
 	struct boot_params *bp = guest_mem_ptr(mem, addr, sizeof(*bp));
 	int err;
@@ -81,6 +80,6 @@ int boot_params_write(struct guest_mem *mem, uint64_t addr, const struct setup_h
 	bp->hdr.setup_data = info->setup_data;
 	err = set_initrd(&bp->hdr, bp, info);
 	if (!err)
-		err = set_e820(mem, bp);
+		err = set_e820(m, bp);
 	return err;
 }

@@ -5,6 +5,7 @@
 #include <asm/bootparam.h>
 #include <stdint.h>
 
+#include "firmware/machine.h"
 #include "vmm/guest_mem.h"
 
 /* Where the loader put things; the zero page points at them. */
@@ -22,10 +23,10 @@ struct boot_params_info {
 /* Writes a boot_params at `addr` (4 KiB, zeroed first): `hdr` is the kernel's setup header as
  * copied from the image, with the loader's fields filled in (type_of_loader 0xff, loadflags
  * LOADED_HIGH | CAN_USE_HEAP, heap_end_ptr, cmd_line_ptr, ramdisk_* and ext_ramdisk_*,
- * setup_data = info->setup_data), and the e820 map of `mem`. Returns 0, -EINVAL (cmdline above 4
- * GiB, initrd past what the kernel can address), -ENOSPC (e820 too long) or -EFAULT (addr not RAM).
- */
-int boot_params_write(struct guest_mem *mem, uint64_t addr, const struct setup_header *hdr,
-		      const struct boot_params_info *info);
+ * setup_data = info->setup_data), and the e820 map of machine `m` (machine_e820()). Returns 0,
+ * -EINVAL (cmdline above 4 GiB, initrd past what the kernel can address, a bad description),
+ * -ENOSPC (e820 too long) or -EFAULT (addr not RAM). */
+int boot_params_write(struct guest_mem *mem, const struct machine *m, uint64_t addr,
+		      const struct setup_header *hdr, const struct boot_params_info *info);
 
 #endif

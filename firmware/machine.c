@@ -256,8 +256,9 @@ int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max)
 		return -EINVAL;
 	for (int i = 0; i < m->nram; i++)
 		add_ram(&b, m->ram[i].base, m->ram[i].base + m->ram[i].size);
-	/* The MP table sits in the EBDA; 0xA0000-0xFFFFF is the legacy VGA/ROM area. Both must
-	 * stay out of the kernel's allocator whether or not they are backed by RAM. */
+	/* [EBDA_START, 0xA0000) is the EBDA a PC firmware would own; 0xA0000-0xFFFFF is the legacy
+	 * VGA/ROM area, where the MP table sits (MPTABLE_ADDR, 0xF0000). Both must stay out of the
+	 * kernel's allocator whether or not they are backed by RAM. */
 	add_entry(&b, EBDA_START, KERNEL_LOAD_ADDR, E820_RESERVED);
 	if (b.err)
 		return b.err;

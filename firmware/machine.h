@@ -5,7 +5,7 @@
  * windows, the test-exit and boot-timer devices; the loader adds the initrd, the VM its command
  * line). Every format that tells the guest about its machine is then generated from this one
  * description instead of from inputs of its own:
- *   - the e820 map (machine_e820(); firmware/e820.c's e820_build() is a wrapper over it);
+ *   - the e820 map (machine_e820(), for the zero page, firmware/boot_params.h);
  *   - the PVH memory map (machine_pvh_memmap()) and the PVH module order (machine_dtb_module());
  *   - the extra MP-table interrupt entries (machine_mp_irqs(), machine_write_mptable());
  *   - the kernel command line with its virtio_mmio.device= entries (machine_cmdline());
@@ -198,8 +198,7 @@ bool machine_counts_valid(const struct machine *m);
 
 /* The e820 map: RAM below EBDA_START usable, [EBDA_START, 1 MiB) reserved (always listed), the
  * rest of each RAM range usable; sorted by address. Returns the number of entries, -ENOSPC when
- * `max` is too small, -EINVAL for a NULL argument. Identical to what e820_build() produced
- * before it became a wrapper over this. */
+ * `max` is too small, -EINVAL for a NULL argument. */
 int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max);
 
 /* The same map as PVH hvm_memmap_table_entry[] (start_info.h: types are the e820 ones). */

@@ -29,16 +29,6 @@ static uint64_t mp_area_end(uint64_t addr)
 #define MP_ISA_IRQS 16
 #define MP_MAX_CPUS 254 /* 8-bit APIC IDs, 0xFF is broadcast, and the IOAPIC takes ID ncpus */
 
-struct mp_irq mptable_virtio_mmio_irq(int window)
-{
-	uint8_t pin = (uint8_t)VIRTIO_MMIO_IRQ(window);
-
-	return (struct mp_irq){.bus = MP_BUS_ISA,
-			       .bus_irq = pin,
-			       .pin = pin,
-			       .flags = MP_IRQ_TRIG_LEVEL | MP_IRQ_POL_HIGH};
-}
-
 struct mp_irq mptable_pci_irq(int dev, int intx, int pin)
 {
 	return (struct mp_irq){.bus = MP_BUS_PCI,

@@ -118,11 +118,6 @@ struct mp_irq {
 #define MP_LAPIC_VERSION  0x14
 #define MP_IOAPIC_VERSION 0x11
 
-/* Interrupt entry of virtio-mmio window `window` (0 <= window < VIRTIO_MMIO_MAX): ISA bus,
- * IRQ = pin = VIRTIO_MMIO_IRQ(window), level-triggered, active high (virtio-mmio's interrupt
- * line stays up until the driver acknowledges it, virtio 1.2 §4.2.2). */
-struct mp_irq mptable_virtio_mmio_irq(int window);
-
 /* PCI INTx entry: bus 0 device `dev`, INTx `intx` (0 = INTA) on IOAPIC pin `pin`,
  * level-triggered, active low (PCI 3.0 §2.2.6). */
 struct mp_irq mptable_pci_irq(int dev, int intx, int pin);
@@ -136,7 +131,8 @@ uint64_t mptable_size(int ncpus, const struct mp_irq *extra, int nextra);
  * (ID ncpus, at IOAPIC_BASE), I/O interrupt entries for ISA IRQs 0-15 mapped identically to pins
  * 0-15 (except pins that an entry of `extra` claims), the `extra` entries, and local interrupt
  * entries ExtINT -> LINT0, NMI -> LINT1 on every CPU.
- * The table must end at or below 0xA0000 (end of base memory, where Linux scans for it).
+ * The table must end inside the area it starts in: base memory (below 0xA0000) or the BIOS area
+ * [0xF0000, 1 MiB), where Linux scans for it (the VMM uses MPTABLE_ADDR = 0xF0000).
  * Returns 0, -EINVAL (ncpus < 1 or > 254, bad extra entry, unaligned addr), -ENOSPC (too many
  * CPUs/entries for the space), -EFAULT (not RAM). */
 int mptable_write(struct guest_mem *mem, uint64_t addr, int ncpus, const struct mp_irq *extra,

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "firmware/e820.h"
+#include "firmware/machine.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
@@ -13,21 +13,17 @@ _Static_assert(sizeof(struct hvm_start_info) == 56, "hvm_start_info v1 is 56 byt
 _Static_assert(sizeof(struct hvm_modlist_entry) == 32, "hvm_modlist_entry is 32 bytes");
 _Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "hvm_memmap_table_entry is 24 bytes");
 
-static int write_memmap(struct guest_mem *mem, uint32_t *count)
+static int write_memmap(struct guest_mem *mem, const struct machine *m, uint32_t *count)
 {
-	struct boot_e820_entry e820[PVH_MEMMAP_MAX];
-	int n = e820_build(mem, e820, (int)PVH_MEMMAP_MAX);
+	struct hvm_memmap_table_entry map[PVH_MEMMAP_MAX];
+	int n = machine_pvh_memmap(m, map, (int)PVH_MEMMAP_MAX);
 
 	if (n < 0) {
 		log_error("pvh: memory map does not fit at %#llx", PVH_MEMMAP_ADDR);
 		return n;
 	}
-	for (int i = 0; i < n; i++) {
-		struct hvm_memmap_table_entry m = {
-		    .addr = e820[i].addr, .size = e820[i].size, .type = e820[i].type};
-		if (guest_mem_write(mem, PVH_MEMMAP_ADDR + (uint64_t)i * sizeof(m), &m, sizeof(m)))
-			return -EFAULT;
-	}
+	if (guest_mem_write(mem, PVH_MEMMAP_ADDR, map, (size_t)n * sizeof(map[0])))
+		return -EFAULT;
 	*count = (uint32_t)n;
 	return 0;
 }
@@ -53,13 +49,13 @@ static int write_modlist(struct guest_mem *mem, const struct pvh_info *info,
 	return 0;
 }
 
-int pvh_write(struct guest_mem *mem, const struct pvh_info *info)
+int pvh_write(struct guest_mem *mem, const struct machine *m, const struct pvh_info *info)
 {
 	struct hvm_start_info si = {.magic = XEN_HVM_START_MAGIC_VALUE,
 				    .version = XEN_HVM_START_INFO_VERSION,
 				    .cmdline_paddr = info->cmdline_addr,
 				    .memmap_paddr = PVH_MEMMAP_ADDR};
-	int err = write_memmap(mem, &si.memmap_entries);
+	int err = write_memmap(mem, m, &si.memmap_entries);
 
 	if (!err)
 		err = write_modlist(mem, info, &si);

@@ -56,10 +56,13 @@ struct pvh_info {
 #define PVH_MEMMAP_MAX                                                                             \
 	((PVH_MODLIST_ADDR - PVH_MEMMAP_ADDR) / sizeof(struct hvm_memmap_table_entry))
 
-/* Writes hvm_start_info at PVH_START_INFO_ADDR, the e820 map of `mem` at PVH_MEMMAP_ADDR and
+struct machine;
+
+/* Writes hvm_start_info at PVH_START_INFO_ADDR, the memory map of machine `m`
+ * (machine_pvh_memmap()) at PVH_MEMMAP_ADDR and
  * the module list at PVH_MODLIST_ADDR: the initrd (if any), then the device tree (if any; it is
  * module 1 after an initrd, module 0 without one, see firmware/fdt.h). Returns 0, -ENOSPC (map too
  * long) or -EFAULT (those addresses not RAM). */
-int pvh_write(struct guest_mem *mem, const struct pvh_info *info);
+int pvh_write(struct guest_mem *mem, const struct machine *m, const struct pvh_info *info);
 
 #endif

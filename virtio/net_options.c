@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,9 +100,25 @@ int virtio_net_parse_hostfwd(const char *s, struct virtio_net_hostfwd *fwd)
 	return err;
 }
 
+/* Where a parser puts its message (vmm/errors.h: parsers do not log). */
+struct errbuf {
+	char *s;
+	size_t n;
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct errbuf *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (e->n)
+		vsnprintf(e->s, e->n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
 /* ---- the whole option string ---- */
 
-static int parse_first(const char *item, struct virtio_net_opts *o)
+static int parse_first(const char *item, struct virtio_net_opts *o, struct errbuf *e)
 {
 	uint64_t fd;
 
@@ -111,9 +129,8 @@ static int parse_first(const char *item, struct virtio_net_opts *o)
 	if (strncmp(item, "tap=", 4) == 0) {
 		o->kind = VIRTIO_NET_TAP;
 		if (!item[4] || strlen(item + 4) >= IFNAMSIZ || strchr(item + 4, '/')) {
-			log_error("--net: bad tap interface name '%s' (1 to %d characters)",
-				  item + 4, IFNAMSIZ - 1);
-			return -EINVAL;
+			return fail(e, "bad tap interface name '%s' (1 to %d characters)", item + 4,
+				    IFNAMSIZ - 1);
 		}
 		strcpy(o->ifname, item + 4);
 		return 0;
@@ -121,79 +138,73 @@ static int parse_first(const char *item, struct virtio_net_opts *o)
 	if (strncmp(item, "tapfd=", 6) == 0) {
 		o->kind = VIRTIO_NET_TAPFD;
 		if (parse_uint(item + 6, 0, 0x7fffffff, &fd)) {
-			log_error("--net: bad file descriptor '%s'", item + 6);
-			return -EINVAL;
+			return fail(e, "bad file descriptor '%s'", item + 6);
 		}
 		o->tapfd = (int)fd;
 		return 0;
 	}
-	log_error("--net: unknown network type '%s' (%s)", item, USAGE);
-	return -EINVAL;
+	return fail(e, "unknown network type '%s' (%s)", item, USAGE);
 }
 
-static int parse_mac_item(const char *val, struct virtio_net_opts *o)
+static int parse_mac_item(const char *val, struct virtio_net_opts *o, struct errbuf *e)
 {
 	if (o->has_mac) {
-		log_error("--net: mac given twice");
-		return -EINVAL;
+		return fail(e, "mac given twice");
 	}
 	if (virtio_net_parse_mac(val, o->mac)) {
-		log_error("--net: bad MAC address '%s' (expected six hex bytes like "
-			  "52:54:00:12:34:56, not a multicast address)",
-			  val);
-		return -EINVAL;
+		return fail(e,
+			    "bad MAC address '%s' (expected six hex bytes like "
+			    "52:54:00:12:34:56, not a multicast address)",
+			    val);
 	}
 	o->has_mac = true;
 	return 0;
 }
 
-static int parse_hostfwd_item(const char *val, struct virtio_net_opts *o)
+static int parse_hostfwd_item(const char *val, struct virtio_net_opts *o, struct errbuf *e)
 {
 	if (o->kind != VIRTIO_NET_USER) {
-		log_error("--net: hostfwd needs user-mode networking (--net user,...)");
-		return -EINVAL;
+		return fail(e, "hostfwd needs user-mode networking (--net user,...)");
 	}
 	if (o->nhostfwd == VIRTIO_NET_MAX_HOSTFWD) {
-		log_error("--net: more than %d hostfwd rules", VIRTIO_NET_MAX_HOSTFWD);
-		return -EINVAL;
+		return fail(e, "more than %d hostfwd rules", VIRTIO_NET_MAX_HOSTFWD);
 	}
 	if (virtio_net_parse_hostfwd(val, &o->hostfwd[o->nhostfwd])) {
-		log_error("--net: bad hostfwd '%s' (expected "
-			  "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)",
-			  val);
-		return -EINVAL;
+		return fail(e,
+			    "bad hostfwd '%s' (expected "
+			    "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)",
+			    val);
 	}
 	o->nhostfwd++;
 	return 0;
 }
 
-static int parse_item(char *item, struct virtio_net_opts *o)
+static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 {
 	char *val = strchr(item, '=');
 
 	if (!val) {
-		log_error("--net: '%s' needs a value (%s)", item, USAGE);
-		return -EINVAL;
+		return fail(e, "'%s' needs a value (%s)", item, USAGE);
 	}
 	*val++ = '\0';
 	if (strcmp(item, "mac") == 0)
-		return parse_mac_item(val, o);
+		return parse_mac_item(val, o, e);
 	if (strcmp(item, "hostfwd") == 0)
-		return parse_hostfwd_item(val, o);
-	log_error("--net: unknown option '%s' (%s)", item, USAGE);
-	return -EINVAL;
+		return parse_hostfwd_item(val, o, e);
+	return fail(e, "unknown option '%s' (%s)", item, USAGE);
 }
 
-int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts)
+int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *errmsg,
+			  size_t errlen)
 {
+	struct errbuf eb = {errmsg, errlen}, *e = &eb;
 	struct virtio_net_opts o = {.tapfd = -1};
 	char *copy, *item, *next;
 	int err;
 
 	*opts = o;
 	if (!spec || !*spec) {
-		log_error("--net: empty option (%s)", USAGE);
-		return -EINVAL;
+		return fail(e, "empty option (%s)", USAGE);
 	}
 	copy = strdup(spec);
 	if (!copy)
@@ -201,21 +212,29 @@ int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts)
 	next = strchr(copy, ',');
 	if (next)
 		*next++ = '\0';
-	err = parse_first(copy, &o);
+	err = parse_first(copy, &o, e);
 	/* Walk the commas by hand (strtok would skip empty items, so "user,," is refused). */
 	for (item = next; !err && item; item = next) {
 		next = strchr(item, ',');
 		if (next)
 			*next++ = '\0';
 		if (!*item) {
-			log_error("--net: empty option in '%s'", spec);
-			err = -EINVAL;
+			err = fail(e, "empty option in '%s'", spec);
 		} else {
-			err = parse_item(item, &o);
+			err = parse_item(item, &o, e);
 		}
 	}
 	free(copy);
 	if (!err)
 		*opts = o;
 	return err;
+}
+
+int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts)
+{
+	char err[256] = "";
+	int r = virtio_net_opts_parse(spec, opts, err, sizeof(err));
+	if (r)
+		log_error("--net: %s", err[0] ? err : strerror(-r));
+	return r;
 }

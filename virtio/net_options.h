@@ -15,6 +15,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VIRTIO_NET_MAX_HOSTFWD 16
@@ -40,8 +41,11 @@ struct virtio_net_opts {
 };
 
 /* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with
- * the reason logged (unknown key, bad MAC, bad or repeated value, hostfwd without user, name
- * longer than IFNAMSIZ-1). */
+ * the reason in err[0..errlen) (unknown key, bad MAC, bad or repeated value, hostfwd without
+ * user, name longer than IFNAMSIZ-1), or -ENOMEM. Logs nothing (vmm/errors.h). */
+int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
+
+/* The same, logging the reason: for tests and tools that have no message to show. */
 int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts);
 
 /* Parses "xx:xx:xx:xx:xx:xx" (hex digits, either case). Returns 0 or -EINVAL; refuses multicast

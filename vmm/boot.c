@@ -223,14 +223,14 @@ static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg, co
 	if (cfg->initrd_path)
 		err = load_initrd(mem, cfg->initrd_path, bz.reserved_end, limit, &info.initrd_addr,
 				  &info.initrd_size);
-	if (!err && cfg->machine)
+	if (!err)
 		err = machine_set_initrd(cfg->machine, info.initrd_addr, info.initrd_size);
-	if (!err && cfg->machine && cfg->dtb)
+	if (!err && cfg->dtb)
 		err = load_dtb_setup_data(mem, cfg->machine, bz.reserved_end,
 					  info.initrd_size ? info.initrd_addr : limit,
 					  &info.setup_data);
 	if (!err)
-		err = boot_params_write(mem, BOOT_PARAMS_ADDR, &bz.hdr, &info);
+		err = boot_params_write(mem, cfg->machine, BOOT_PARAMS_ADDR, &bz.hdr, &info);
 	if (!err)
 		*out = (struct boot_entry){BOOT_MODE_LINUX64, bz.entry64, BOOT_PARAMS_ADDR};
 	return err;
@@ -248,14 +248,14 @@ static int boot_pvh(struct guest_mem *mem, const struct boot_config *cfg, const 
 	if (!err && cfg->initrd_path)
 		err = load_initrd(mem, cfg->initrd_path, k.load_end, low_ram_end(mem),
 				  &info.initrd_addr, &info.initrd_size);
-	if (!err && cfg->machine)
+	if (!err)
 		err = machine_set_initrd(cfg->machine, info.initrd_addr, info.initrd_size);
-	if (!err && cfg->machine && cfg->dtb)
+	if (!err && cfg->dtb)
 		err = load_dtb(mem, cfg->machine, 0, k.load_end,
 			       info.initrd_size ? info.initrd_addr : low_ram_end(mem),
 			       &info.dtb_addr, &info.dtb_size);
 	if (!err)
-		err = pvh_write(mem, &info);
+		err = pvh_write(mem, cfg->machine, &info);
 	if (!err)
 		*out = (struct boot_entry){BOOT_MODE_PVH32, k.entry32, PVH_START_INFO_ADDR};
 	return err;
@@ -269,8 +269,9 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_
 
 	memset(out, 0, sizeof(*out));
 	/* The MP table first: a bad CPU count fails before any file is read. */
-	err = cfg->machine ? machine_write_mptable(cfg->machine, mem, MPTABLE_ADDR)
-			   : mptable_write(mem, MPTABLE_ADDR, cfg->ncpus, cfg->irqs, cfg->nirqs);
+	if (!cfg->machine)
+		return -EINVAL;
+	err = machine_write_mptable(cfg->machine, mem, MPTABLE_ADDR);
 	if (err)
 		return err;
 	err = read_kernel(cfg->kernel_path, mem->ram_size, &img, &len);

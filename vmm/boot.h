@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #include "firmware/machine.h"
-#include "firmware/mptable.h"
 #include "vmm/guest_mem.h"
 
 enum boot_mode {
@@ -20,13 +19,11 @@ struct boot_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: no initrd */
 	const char *cmdline;	 /* NULL: empty */
-	int ncpus;
-	const struct mp_irq *irqs; /* extra MP-table interrupt entries (virtio-mmio, PCI INTx) */
-	int nirqs;
-	/* The machine description (firmware/machine.h), or NULL. When set, the MP table comes from
-	 * it (ncpus/irqs/nirqs are ignored) and boot_load() records the initrd's place in it. */
+	/* The machine description (firmware/machine.h), required: the MP table, the e820 map,
+	 * the PVH memory map and the device tree all come from it, and boot_load() records the
+	 * initrd's place in it. */
 	struct machine *machine;
-	/* With `machine`: also hand the guest its device tree (firmware/fdt.h), placed page
+	/* Also hand the guest its device tree (firmware/fdt.h), placed page
 	 * aligned as high as possible below the initrd (or the initrd's limit) and above the
 	 * kernel: bzImage through a SETUP_DTB setup_data entry, PVH as the module after the
 	 * initrd. */
@@ -48,8 +45,8 @@ uint64_t boot_initrd_addr(uint64_t size, uint64_t floor, uint64_t limit);
  * Returns 0 or -errno with one log_error() line naming the file and the problem:
  * -ENOENT/-EACCES/-EISDIR... (cannot read), -ENOEXEC (unknown format, malformed, not PVH),
  * -EFBIG (kernel or initrd does not fit in RAM), -E2BIG (command line too long), -EINVAL
- * (bad cpu count or interrupt entry), -ENOSPC (MP table or memory map does not fit),
- * -ENOTSUP (dtb asked for, built without libfdt). */
+ * (no machine, or one the MP table cannot express: bad cpu count or interrupt entry), -ENOSPC (MP
+ * table or memory map does not fit), -ENOTSUP (dtb asked for, built without libfdt). */
 int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_entry *out);
 
 #endif

@@ -8,14 +8,14 @@
 
 #include "virtio/blk_options.h"
 #include "virtio/net_options.h"
-#include "virtio/rng.h"
 #include "vmm/console.h"
 #include "vmm/display_stack.h"
 
-#define CLI_MAX_CPUS	64
-#define CLI_DEFAULT_MEM (256ULL << 20)
-#define CLI_MAX_DISKS	8
-#define CLI_MAX_NICS	4
+#define CLI_MAX_CPUS	     64
+#define CLI_DEFAULT_MEM	     (256ULL << 20)
+#define CLI_MAX_DISKS	     8
+#define CLI_MAX_NICS	     4
+#define CLI_MAX_DEVICE_KINDS 16 /* entries of vmm/device_table.c */
 
 /* How a virtio device reaches the guest. */
 enum virtio_transport { TRANSPORT_MMIO, TRANSPORT_PCI };
@@ -33,14 +33,11 @@ struct vm_config {
 	int ndisks;
 	struct virtio_net_opts nics[CLI_MAX_NICS];
 	int nnics;
-	bool rng;
-	struct virtio_rng_opts rng_opts;
 	/* --transport applies to the device options after it (default mmio). */
 	enum virtio_transport transport; /* the one in effect while parsing */
 	enum virtio_transport disk_transport[CLI_MAX_DISKS];
 	enum virtio_transport nic_transport[CLI_MAX_NICS];
 	enum virtio_transport console_transport;
-	enum virtio_transport rng_transport;
 	struct display_opts display; /* --display, --gpu, --screenshot, --input-script */
 	enum virtio_transport display_transport;
 	bool debug_exit;
@@ -50,6 +47,10 @@ struct vm_config {
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
 	int verbosity; /* 0 = info, 1+ = debug, -1 = errors only */
+	/* The configuration blocks of devices that keep theirs private (device_cfg() in
+	 * vmm/device_table.h), indexed like device_table[]; NULL until the device's option is
+	 * given. A new device needs no field above. */
+	void *device_cfg[CLI_MAX_DEVICE_KINDS];
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };

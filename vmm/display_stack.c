@@ -2,6 +2,7 @@
 #include "vmm/display_stack.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,20 +19,20 @@ struct display_stack {
 	struct display_sdl *sdl;
 };
 
-int display_parse_mode(const char *arg, enum display_mode *mode)
+int display_parse_mode(const char *arg, enum display_mode *mode, char *err, size_t errlen)
 {
 	if (!strcmp(arg, "none")) {
 		*mode = DISPLAY_NONE;
 		return 0;
 	}
 	if (strcmp(arg, "sdl")) {
-		log_error("--display: unknown mode '%s' (expected sdl or none)", arg);
+		snprintf(err, errlen, "expected sdl or none");
 		return -EINVAL;
 	}
 	if (!display_sdl_available()) {
-		log_error("--display sdl is unavailable: this vmm was built without SDL2 "
-			  "(install libsdl2-dev and rebuild); --gpu --screenshot PATH works "
-			  "without it");
+		snprintf(err, errlen,
+			 "unavailable: this vmm was built without SDL2 (install libsdl2-dev and "
+			 "rebuild); --gpu --screenshot PATH works without it");
 		return -ENOTSUP;
 	}
 	*mode = DISPLAY_SDL;

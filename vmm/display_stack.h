@@ -20,6 +20,7 @@
 #define VMM_DISPLAY_STACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "virtio/device.h"
@@ -36,8 +37,8 @@ struct display_opts {
 };
 
 /* Parses the argument of --display: "sdl" or "none". "sdl" in a build without SDL2 is refused
- * with a message saying so. Returns 0, -EINVAL or -ENOTSUP (logged). */
-int display_parse_mode(const char *arg, enum display_mode *mode);
+ * with a message saying so. Returns 0, or -EINVAL / -ENOTSUP with the reason in `err`. */
+int display_parse_mode(const char *arg, enum display_mode *mode, char *err, size_t errlen);
 
 /* True when the options ask for the display devices at all. */
 bool display_opts_wanted(const struct display_opts *o);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static enum log_level current_level = LOG_INFO;
 static int raw_terminal;
@@ -39,4 +40,49 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		line[--n] = '\0';
 	/* One fprintf per line so concurrent threads don't interleave within a line. */
 	fprintf(stderr, "vmm: %s: %s%s", names[level], line, raw_terminal ? "\r\n" : "\n");
+}
+
+bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_ns, unsigned *dropped)
+{
+	bool ok;
+	pthread_mutex_lock(&rl->lock);
+	*dropped = 0;
+	if (!rl->started || now_ns - rl->window_start_ns >= LOG_RATELIMIT_INTERVAL_NS) {
+		rl->started = true;
+		rl->window_start_ns = now_ns;
+		rl->printed = 0;
+	}
+	ok = rl->printed < LOG_RATELIMIT_BURST;
+	if (ok) {
+		rl->printed++;
+		*dropped = rl->suppressed;
+		rl->suppressed = 0;
+	} else {
+		rl->suppressed++;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return ok;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void log_guest_warn_rl(struct log_ratelimit *rl, const char *fmt, ...)
+{
+	unsigned dropped;
+	if (LOG_WARN > current_level || !log_ratelimit_allow(rl, monotonic_ns(), &dropped))
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (dropped)
+		log_msg(LOG_WARN, "guest: %s (%u similar messages suppressed)", line, dropped);
+	else
+		log_msg(LOG_WARN, "guest: %s", line);
 }

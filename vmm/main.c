@@ -1,6 +1,8 @@
-/* vmm: parse the command line, build the VM, run it, report how it ended. */
+/* vmm: parse the command line, build the VM, run it, report how it ended. The exit status
+ * follows vmm/errors.h: the errno class of a failure decides it, not where it happened. */
 #include "firmware/fdt.h"
 #include "vmm/cli.h"
+#include "vmm/errors.h"
 #include "vmm/log.h"
 #include "vmm/stats.h"
 #include "vmm/vm.h"
@@ -31,7 +33,7 @@ int main(int argc, char **argv)
 	static struct vm vm;
 	int status = vm_create(&vm, &cfg);
 	if (status == 0 && cfg.dump_dtb)
-		status = machine_fdt_dump(&vm.machine, cfg.dump_dtb) ? VMM_EXIT_ERROR : VMM_EXIT_OK;
+		status = vmm_exit_status(machine_fdt_dump(&vm.machine, cfg.dump_dtb));
 	else if (status == 0)
 		status = vm_run(&vm);
 	vm_destroy(&vm);

@@ -15,7 +15,7 @@
 #include "vmm/boot.h"
 #include "vmm/boot_cpu.h"
 #include "vmm/cpuid.h"
-#include "vmm/display_stack.h"
+#include "vmm/errors.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm_pci.h"
@@ -76,7 +76,7 @@ static int setup_boot(struct vm *vm)
 	struct boot_entry entry;
 	int err = boot_load(&vm->mem, &bc, &entry);
 	if (err)
-		return VMM_EXIT_USAGE;
+		return vmm_exit_status(err); /* boot_load() logged it; a bad image is the user's */
 	struct vcpu *bsp = &vm->vcpus[0];
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -96,38 +96,16 @@ static int setup_boot(struct vm *vm)
 	return 0;
 }
 
-/* The virtio devices, and the command line that tells the guest where they are. */
-static bool config_uses_pci(const struct vm_config *cfg)
-{
-	bool pci = (cfg->virtio_console && cfg->console_transport == TRANSPORT_PCI) ||
-		   (cfg->rng && cfg->rng_transport == TRANSPORT_PCI) ||
-		   (display_opts_wanted(&cfg->display) && cfg->display_transport == TRANSPORT_PCI);
-	for (int i = 0; i < cfg->ndisks; i++)
-		pci |= cfg->disk_transport[i] == TRANSPORT_PCI;
-	for (int i = 0; i < cfg->nnics; i++)
-		pci |= cfg->nic_transport[i] == TRANSPORT_PCI;
-	return pci;
-}
-
-/* Returns 0 or the exit status (vm_virtio_create_devices() decides whose fault it was). */
+/* The virtio devices (the device table creates them, the PCI bus comes with the first device
+ * that asks for it), and the command line that tells the guest where they are. Returns 0 or
+ * the exit status. */
 static int setup_virtio(struct vm *vm)
 {
 	vm->virtio = calloc(1, sizeof(*vm->virtio));
 	vm->cmdline = calloc(1, BOOT_CMDLINE_MAX);
 	if (!vm->virtio || !vm->cmdline)
 		return VMM_EXIT_ERROR;
-	snprintf(vm->cmdline, BOOT_CMDLINE_MAX, "%s", vm->cfg->append);
-	if (config_uses_pci(vm->cfg)) {
-		vm->pci = vm_pci_create(&vm->kvm, &vm->pio, &vm->mmio);
-		if (!vm->pci)
-			return VMM_EXIT_ERROR;
-		machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
-				PCI_MMIO32_SIZE, 0, 0);
-	}
 	int status = vm_virtio_create_devices(vm);
-	for (int i = 0; !status && vm->pci && i < vm->pci->ndevs; i++)
-		machine_add_pci_intx(&vm->machine, (uint8_t)vm->pci->devs[i]->slot, 0,
-				     vm->pci->devs[i]->intx_gsi);
 	if (!status && machine_cmdline(&vm->machine, vm->cmdline, BOOT_CMDLINE_MAX) < 0) {
 		log_error("the kernel command line is too long with the virtio-mmio entries");
 		status = VMM_EXIT_USAGE;
@@ -171,25 +149,27 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
-/* Unreadable files are the user's mistake: say so before any KVM work. */
-static bool files_readable(const struct vm_config *cfg)
+/* Unreadable files are the user's mistake: say so before any KVM work. Returns 0 or -errno. */
+static int files_readable(const struct vm_config *cfg)
 {
 	const char *files[] = {cfg->kernel, cfg->initrd};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (files[i] && access(files[i], R_OK) != 0) {
+			int err = -errno;
 			log_error("%s %s: %s", i == 0 ? "kernel" : "initrd", files[i],
-				  strerror(errno));
-			return false;
+				  strerror(-err));
+			return err;
 		}
 	}
-	return true;
+	return 0;
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	init_state(vm, cfg);
-	if (!files_readable(cfg))
-		return VMM_EXIT_USAGE;
+	int err = files_readable(cfg);
+	if (err)
+		return vmm_exit_status(err);
 	if (vm->stop_fd < 0 || kvm_open(&vm->kvm, cfg->kvm_path))
 		return VMM_EXIT_ERROR;
 	if (vm->kvm.emulated)
@@ -258,8 +238,7 @@ int vm_run(struct vm *vm)
 	sigset_t set;
 	int sig_fd = block_stop_signals(&set);
 	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
-	    vm_devices_start(vm) ||
-	    (vm->display && display_stack_start(vm->display, &vm->control))) {
+	    vm_devices_start(vm) || vm_virtio_start_devices(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
@@ -286,8 +265,7 @@ void vm_destroy(struct vm *vm)
 	vm_virtio_destroy(vm);
 	vm_pci_destroy(vm->pci);
 	vm->pci = NULL;
-	display_stack_destroy(vm->display); /* after its devices; writes --screenshot */
-	vm->display = NULL;
+	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */
 	vm_devices_destroy(vm);
 	free(vm->cmdline);
 	kvm_close(&vm->kvm);

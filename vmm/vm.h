@@ -42,8 +42,9 @@ struct vm {
 };
 
 /* Builds the whole VM from `cfg`: KVM, RAM, devices, kernel and boot state, vCPUs. Returns 0, or
- * the exit status to end with (VMM_EXIT_USAGE for a bad image, VMM_EXIT_ERROR otherwise); the
- * reason was logged. vm_destroy() is safe after a failed vm_create(). */
+ * the exit status to end with, chosen by the errno class of the failure (vmm/errors.h:
+ * VMM_EXIT_USAGE for a bad image, file or device option, VMM_EXIT_ERROR for resources and
+ * KVM); the reason was logged. vm_destroy() is safe after a failed vm_create(). */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 
 /* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
@@ -67,9 +68,13 @@ void vm_devices_destroy(struct vm *vm);
 /* The host console behind COM1 (and a virtio-console). */
 struct console *vm_devices_console(struct vm *vm);
 
-/* The virtio devices the configuration asks for (vmm/vm_virtio_devices.c). Returns 0, or the
- * exit status: VMM_EXIT_USAGE when a device could not be created from what the user gave (a
- * missing disk file, a tap that cannot be opened), VMM_EXIT_ERROR otherwise. */
+/* The virtio devices the configuration asks for, created by walking the device table
+ * (vmm/device_table.h). Returns 0, or the exit status for the failure's errno class
+ * (vmm/errors.h): VMM_EXIT_USAGE for what the user gave (a missing or locked disk file, a tap
+ * that cannot be opened), VMM_EXIT_ERROR for the rest (out of memory, KVM wiring). */
 int vm_virtio_create_devices(struct vm *vm);
+/* The table's start hooks, in order (0 or -errno), and its destroy hooks, in reverse order. */
+int vm_virtio_start_devices(struct vm *vm);
+void vm_virtio_destroy_devices(struct vm *vm);
 
 #endif

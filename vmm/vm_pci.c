@@ -8,6 +8,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm_pci_irq.h"
+#include "vmm/vm_virtio.h"
 
 #define CONF1_PORTS 8 /* 0xCF8-0xCFF */
 
@@ -70,10 +71,7 @@ static int wire(struct vm_pci *p, struct vm_pci_dev *d)
 	if (err)
 		return err;
 	int slot = pci_bus_add(&p->bus, &d->t.func, d->slot);
-	if (slot < 0)
-		return slot;
-	p->irqs[p->nirqs++] = mptable_pci_irq(d->slot, 0, (int)d->intx_gsi);
-	return 0;
+	return slot < 0 ? slot : 0;
 }
 
 int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev)
@@ -83,7 +81,7 @@ int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev)
 		log_error("%s: no room on PCI bus 0 (at most %d devices)", dev->name,
 			  VM_PCI_MAX_DEVICES);
 		virtio_dev_destroy(dev);
-		free(dev);
+		vm_virtio_dev_free(dev);
 		return -ENOSPC;
 	}
 	int err = wire(p, d);
@@ -116,7 +114,7 @@ void vm_pci_destroy(struct vm_pci *p)
 	}
 	pci_bus_destroy(&p->bus);
 	for (int i = 0; i < p->ndevs; i++) {
-		free(p->devs[i]->dev);
+		vm_virtio_dev_free(p->devs[i]->dev);
 		free(p->devs[i]);
 	}
 	if (p->conf1_on)

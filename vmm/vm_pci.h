@@ -1,11 +1,12 @@
 /* The VM's PCI bus and its virtio-pci devices on KVM: configuration mechanism #1 and ECAM on
  * the VM's buses, one KVM GSI + irqfd per MSI-X vector (routes set with KVM_SET_GSI_ROUTING when
  * the guest programs a vector), ioeventfds on each queue's notify address (moved with the BAR),
- * and INTx as an irqfd with resample on the swizzled IOAPIC pin, described in the MP table.
+ * and INTx as an irqfd with resample on the swizzled IOAPIC pin.
  *
  * Lifecycle: vm_pci_create() after the VM's buses and KVM exist; vm_pci_add_virtio() for each
  * device; vm_pci_start() when the VM starts (I/O threads); vm_pci_destroy() after the vCPUs are
- * gone. vm_pci_mp_irqs() gives the MP-table entries to pass to boot_load() with the others. */
+ * gone. The caller adds each device's INTx line to the machine description (firmware/machine.h),
+ * which generates the MP-table entries and the device tree's interrupt-map. */
 #ifndef VMM_VM_PCI_H
 #define VMM_VM_PCI_H
 
@@ -15,7 +16,6 @@
 #include <stdint.h>
 
 #include "devices/pci.h"
-#include "firmware/mptable.h"
 #include "virtio/device.h"
 #include "virtio/pci.h"
 #include "vmm/io_bus.h"
@@ -58,8 +58,6 @@ struct vm_pci {
 	struct vm_pci_dev *devs[VM_PCI_MAX_DEVICES];
 	int ndevs;
 	unsigned next_gsi;
-	struct mp_irq irqs[VM_PCI_MAX_DEVICES];
-	int nirqs;
 };
 
 /* Creates bus 0 (host bridge) and registers ports 0xCF8-0xCFF on `pio` and the ECAM window on
@@ -76,13 +74,6 @@ int vm_pci_start(struct vm_pci *p);
 
 /* Stops and frees every device, unregisters everything, frees `p`. NULL is fine. */
 void vm_pci_destroy(struct vm_pci *p);
-
-/* The MP-table interrupt entries of the devices' INTA pins. */
-static inline const struct mp_irq *vm_pci_mp_irqs(const struct vm_pci *p, int *n)
-{
-	*n = p ? p->nirqs : 0;
-	return p ? p->irqs : NULL;
-}
 
 /* ---- pure helpers (unit-tested) ---- */
 

@@ -30,7 +30,7 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev)
 		log_error("%s: no free virtio-mmio window (at most %d devices)", dev->name,
 			  VIRTIO_MMIO_MAX);
 		virtio_dev_destroy(dev);
-		free(dev);
+		vm_virtio_dev_free(dev);
 		return -ENOSPC;
 	}
 	int i = v->count++;
@@ -40,7 +40,6 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev)
 	s->gsi = VIRTIO_MMIO_IRQ(i);
 	s->irq.irq_fd = s->irq.resample_fd = -1;
 	virtio_mmio_init(&s->regs, dev);
-	v->irqs[i] = mptable_virtio_mmio_irq(i);
 	machine_add_virtio_mmio(&vm->machine, s->base, VIRTIO_MMIO_SIZE, s->gsi);
 	int err = wire_slot(vm, s);
 	if (err)
@@ -49,18 +48,9 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev)
 	return err;
 }
 
-int vm_virtio_cmdline(const struct vm_virtio *v, char *cmdline, size_t cap)
+void vm_virtio_dev_free(struct virtio_dev *dev)
 {
-	size_t len = strlen(cmdline);
-	for (int i = 0; i < v->count; i++) {
-		int n =
-		    snprintf(cmdline + len, cap - len, "%svirtio_mmio.device=4K@0x%llx:%u",
-			     len ? " " : "", (unsigned long long)v->slots[i].base, v->slots[i].gsi);
-		if (n < 0 || (size_t)n >= cap - len)
-			return -E2BIG;
-		len += (size_t)n;
-	}
-	return 0;
+	free(dev);
 }
 
 int vm_virtio_start(struct vm *vm)
@@ -89,7 +79,7 @@ void vm_virtio_destroy(struct vm *vm)
 			io_bus_unregister(&vm->mmio, s->base);
 		virtio_dev_destroy(s->dev);
 		virtio_kvm_irq_destroy(&s->irq);
-		free(s->dev);
+		vm_virtio_dev_free(s->dev);
 	}
 	free(v);
 	vm->virtio = NULL;

@@ -1,11 +1,11 @@
-/* The VM's virtio devices on virtio-mmio windows: window placement, KVM wiring, the kernel
- * command-line entries and MP-table interrupts that describe them to the guest. */
+/* The VM's virtio devices on virtio-mmio windows: window placement and KVM wiring. Each window
+ * is added to the machine description (firmware/machine.h), which generates what tells the
+ * guest about it: the kernel command-line entries, the MP-table interrupts, the device tree. */
 #ifndef VMM_VM_VIRTIO_H
 #define VMM_VM_VIRTIO_H
 
 #include <stddef.h>
 
-#include "firmware/mptable.h"
 #include "virtio/device.h"
 #include "virtio/mmio.h"
 #include "vmm/layout.h"
@@ -25,7 +25,6 @@ struct virtio_mmio_slot {
 struct vm_virtio {
 	struct virtio_mmio_slot slots[VIRTIO_MMIO_MAX];
 	int count;
-	struct mp_irq irqs[VIRTIO_MMIO_MAX]; /* MP-table entries for the windows in use */
 };
 
 /* Puts an initialised device (virtio_dev_init done) in the next free window: registers the
@@ -33,9 +32,11 @@ struct vm_virtio {
  * ownership of `dev` (destroyed with the VM, also on failure). Returns 0 or -errno (logged). */
 int vm_virtio_add(struct vm *vm, struct virtio_dev *dev);
 
-/* Appends " virtio_mmio.device=4K@0x...:IRQ" for each window to `cmdline` (size `cap`).
- * Returns 0 or -E2BIG. */
-int vm_virtio_cmdline(const struct vm_virtio *v, char *cmdline, size_t cap);
+/* Frees a device's allocation after virtio_dev_destroy(): the one place the VMM frees a virtio
+ * device it owns (placed devices, and devices that failed before being placed). Device models
+ * are one allocation that starts with their struct virtio_dev (virtio/blk.h, net.h, ...); when
+ * ops->destroy frees its own device instead, this is the only VMM line that changes. */
+void vm_virtio_dev_free(struct virtio_dev *dev);
 
 /* Starts every device's I/O thread. */
 int vm_virtio_start(struct vm *vm);

@@ -51,13 +51,21 @@ expect 2 "empty disk path" -- -k x --disk ",ro"
 expect 2 "unknown option 'foo'" -- -k x --disk "$tmp/d,foo=1"
 expect 2 "serial" -- -k x --disk "$tmp/d,serial=123456789012345678901"
 expect 2 "No such file|cannot open" -- -k "$GUESTS/hello.elf" --disk "$tmp/missing.img" --console none
+# A disk another process holds locked (flock, as a second VMM would): the user's mistake, 2.
+: >"$tmp/locked.img"
+flock -x "$tmp/locked.img" sleep 30 &
+locker=$!
+sleep 0.2
+expect 2 "cannot lock" -- -k "$GUESTS/hello.elf" --disk "$tmp/locked.img" --console none
+kill "$locker" 2>/dev/null
+wait "$locker" 2>/dev/null
 expect 2 "rate" -- -k x --rng=bogus
 expect 2 "network" -- -k x --net bogus
 expect 2 "MAC|mac" -- -k x --net user,mac=zz:00:00:00:00:00
 
 # --help documents every long option the parser knows, and exits 0.
 "$VMM" --help >"$tmp/help" || { echo "FAIL: --help status $?"; fail=1; }
-for opt in kernel initrd append mem cpus console disk net rng debug-exit kvm verbose quiet help version; do
+for opt in kernel initrd append mem cpus console disk net rng display gpu screenshot input-script transport dtb dump-dtb boot-timer hugepages debug-exit kvm verbose quiet help version; do
 	grep -q -- "--$opt" "$tmp/help" || { echo "FAIL: --help lacks --$opt"; fail=1; }
 done
 

@@ -4,6 +4,7 @@
 
 #include "boot_fixtures.h"
 #include "firmware/boot_params.h"
+#include "firmware/machine.h"
 #include "firmware/mptable.h"
 #include "firmware/pvh.h"
 #include "vmm/boot.h"
@@ -56,12 +57,25 @@ static void use_elf(const struct fake_elf *o)
 	free(img);
 }
 
+static struct machine mach;
+
+/* A machine of `mem`'s RAM with `ncpus` vCPUs and the PC interrupt controller. */
+static struct machine *describe(int ncpus)
+{
+	machine_init(&mach);
+	machine_add_guest_ram(&mach, &mem);
+	if (ncpus > 0)
+		machine_add_cpus(&mach, ncpus);
+	machine_set_x86_intc(&mach);
+	return &mach;
+}
+
 static struct boot_config config(void)
 {
 	return (struct boot_config){.kernel_path = kernel,
 				    .initrd_path = initrd,
 				    .cmdline = "console=ttyS0 quiet",
-				    .ncpus = 2};
+				    .machine = describe(2)};
 }
 
 static void assert_initrd_at(uint64_t addr)
@@ -223,7 +237,6 @@ Test(boot, kernel_too_big_for_ram)
 	cfg = config();
 	/* 1 MiB of RAM: the kernel cannot even start at its 1 MiB load address. */
 	cr_assert_eq(guest_mem_add_region(&small, 0, ram, MIB(1)), 0);
-	cfg.ncpus = 1;
 	cr_assert_eq(boot_load(&small, &cfg, &e), -EFBIG, "init_size past RAM");
 	o.init_size = MIB(60);
 	unlink(kernel);
@@ -283,18 +296,17 @@ Test(boot, bad_cpu_count_and_irqs)
 	struct fake_bz o = fake_bz_default();
 	struct boot_config cfg;
 	struct boot_entry e;
-	struct mp_irq bad = {.bus = MP_BUS_ISA, .pin = 40};
 
 	use_bzimage(&o);
 	cfg = config();
-	cfg.ncpus = 0;
-	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL);
-	cfg.ncpus = 255;
-	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL);
-	cfg.ncpus = 1;
-	cfg.irqs = &bad;
-	cfg.nirqs = 1;
-	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL);
+	cfg.machine = describe(0);
+	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL, "no CPU");
+	cfg.machine = describe(1);
+	mach.virtio_mmio[0] = (struct machine_mmio_dev){VIRTIO_MMIO_BASE, KIB(4), {40, 1, 0}};
+	mach.nvirtio_mmio = 1;
+	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL, "a pin the IOAPIC lacks");
+	cfg.machine = NULL;
+	cr_assert_eq(boot_load(&mem, &cfg, &e), -EINVAL, "no machine description");
 	cr_assert_eq(ram[0x100000], FILL_BYTE, "failed before loading anything");
 }
 

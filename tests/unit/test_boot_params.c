@@ -4,14 +4,17 @@
 
 #include "boot_fixtures.h"
 #include "firmware/boot_params.h"
-#include "firmware/e820.h"
+#include "firmware/machine.h"
 
 static struct guest_mem mem;
+static struct machine mach; /* the description of `mem`: its maps come from here */
 static uint8_t *ram;
 
 static void setup(void)
 {
 	ram = fake_mem_init(&mem, FAKE_RAM_SIZE);
+	machine_init(&mach);
+	machine_add_guest_ram(&mach, &mem);
 }
 
 static void teardown(void)
@@ -60,7 +63,7 @@ Test(boot_params, fills_loader_fields)
 	struct boot_params_info info = {
 	    .cmdline_addr = BOOT_CMDLINE_ADDR, .initrd_addr = 0x3000000, .initrd_size = 0x12345};
 
-	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), 0);
+	cr_assert_eq(boot_params_write(&mem, &mach, BOOT_PARAMS_ADDR, &h, &info), 0);
 	const struct boot_params *bp = zero_page();
 	cr_assert_eq(bp->hdr.type_of_loader, 0xFF);
 	cr_assert_eq(bp->hdr.loadflags, LOADED_HIGH | CAN_USE_HEAP);
@@ -92,7 +95,7 @@ Test(boot_params, clears_image_ramdisk_and_setup_data)
 	h.ramdisk_image = 0x4000000; /* stale values in the image file */
 	h.ramdisk_size = 0x1000;
 	h.setup_data = 0x8000;
-	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), 0);
+	cr_assert_eq(boot_params_write(&mem, &mach, BOOT_PARAMS_ADDR, &h, &info), 0);
 	const struct boot_params *bp = zero_page();
 	cr_assert_eq(bp->hdr.ramdisk_image, 0);
 	cr_assert_eq(bp->hdr.ramdisk_size, 0);
@@ -104,7 +107,7 @@ Test(boot_params, e820_table)
 	struct setup_header h = kernel_header();
 	struct boot_params_info info = {.cmdline_addr = BOOT_CMDLINE_ADDR};
 
-	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), 0);
+	cr_assert_eq(boot_params_write(&mem, &mach, BOOT_PARAMS_ADDR, &h, &info), 0);
 	const struct boot_params *bp = zero_page();
 	cr_assert_eq(bp->e820_entries, 3);
 	cr_assert_eq(bp->e820_table[0].addr, 0);
@@ -126,10 +129,10 @@ Test(boot_params, initrd_above_4g_uses_ext_fields)
 					.initrd_addr = 0x123456000ULL,
 					.initrd_size = 0x100001000ULL};
 
-	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), -EINVAL,
+	cr_assert_eq(boot_params_write(&mem, &mach, BOOT_PARAMS_ADDR, &h, &info), -EINVAL,
 		     "kernel without XLF_CAN_BE_LOADED_ABOVE_4G");
 	h.xloadflags |= XLF_CAN_BE_LOADED_ABOVE_4G;
-	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), 0);
+	cr_assert_eq(boot_params_write(&mem, &mach, BOOT_PARAMS_ADDR, &h, &info), 0);
 	const struct boot_params *bp = zero_page();
 	cr_assert_eq(bp->hdr.ramdisk_image, 0x23456000);
 	cr_assert_eq(bp->ext_ramdisk_image, 1);
@@ -142,10 +145,11 @@ Test(boot_params, bad_inputs)
 	struct setup_header h = kernel_header();
 	struct boot_params_info info = {.cmdline_addr = 0x100000000ULL};
 
-	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), -EINVAL);
+	cr_assert_eq(boot_params_write(&mem, &mach, BOOT_PARAMS_ADDR, &h, &info), -EINVAL);
 	info = (struct boot_params_info){
 	    .cmdline_addr = BOOT_CMDLINE_ADDR, .initrd_addr = UINT64_MAX - 10, .initrd_size = 100};
-	cr_assert_eq(boot_params_write(&mem, BOOT_PARAMS_ADDR, &h, &info), -EINVAL, "overflow");
+	cr_assert_eq(boot_params_write(&mem, &mach, BOOT_PARAMS_ADDR, &h, &info), -EINVAL,
+		     "overflow");
 	info.initrd_size = 0;
-	cr_assert_eq(boot_params_write(&mem, FAKE_RAM_SIZE - 100, &h, &info), -EFAULT);
+	cr_assert_eq(boot_params_write(&mem, &mach, FAKE_RAM_SIZE - 100, &h, &info), -EFAULT);
 }

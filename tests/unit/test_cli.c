@@ -1,7 +1,12 @@
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
+#include <stdio.h>
+#include <string.h>
+
 #include "vmm/cli.h"
+#include "vmm/dev_rng.h"
+#include "vmm/device_table.h"
 
 #define ARGV(...)                                                                                  \
 	(char *[])                                                                                 \
@@ -90,4 +95,135 @@ Test(cli, hugepages_and_boot_timer_flags)
 	cr_assert_eq(PARSE(&c, "-k", "x", "--hugepages", "--boot-timer"), CLI_RUN);
 	cr_assert(c.hugepages);
 	cr_assert(c.boot_timer);
+}
+
+Test(cli, device_options)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a.img,ro,serial=S1", "--disk", "b.img",
+			   "--net", "user", "--net", "tap=vt0,mac=52:54:00:00:00:01",
+			   "--rng=rate=1K", "--console", "virtio", "--gpu", "--screenshot", "s.png",
+			   "--input-script", "in.txt"),
+		     CLI_RUN);
+	cr_assert_eq(c.ndisks, 2);
+	cr_assert_str_eq(c.disks[0].path, "a.img");
+	cr_assert(c.disks[0].ro);
+	cr_assert_str_eq(c.disks[0].serial, "S1");
+	cr_assert_str_eq(c.disks[1].path, "b.img");
+	cr_assert_not(c.disks[1].ro);
+	cr_assert_eq(c.nnics, 2);
+	cr_assert_eq(c.nics[0].kind, VIRTIO_NET_USER);
+	cr_assert_str_eq(c.nics[1].ifname, "vt0");
+	cr_assert(c.nics[1].has_mac);
+	const struct dev_rng_cfg *rng = device_cfg_find(&c, &device_rng);
+	cr_assert_not_null(rng);
+	cr_assert_eq(rng->opts.rate, 1024);
+	cr_assert(c.virtio_console);
+	cr_assert_eq(c.console, CONSOLE_MODE_STDIO);
+	cr_assert(c.display.gpu);
+	cr_assert_str_eq(c.display.screenshot, "s.png");
+	cr_assert_str_eq(c.display.input_script, "in.txt");
+	cr_assert(display_opts_wanted(&c.display));
+	cli_free(&c);
+	cr_assert_eq(c.ndisks, 0, "cli_free releases the disks");
+}
+
+Test(cli, rng_without_argument_and_display_none)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--rng", "--display", "none", "--console", "none"),
+		     CLI_RUN);
+	const struct dev_rng_cfg *rng = device_cfg_find(&c, &device_rng);
+	cr_assert_not_null(rng);
+	cr_assert_eq(rng->opts.rate, 0, "unlimited");
+	cr_assert_eq(c.display.mode, DISPLAY_NONE);
+	cr_assert_not(display_opts_wanted(&c.display));
+	cr_assert_eq(c.console, CONSOLE_MODE_NONE);
+	cr_assert_not(c.virtio_console);
+	cli_free(&c);
+	cr_assert_null(device_cfg_find(&c, &device_rng), "cli_free releases the block");
+	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_null(device_cfg_find(&c, &device_rng), "no --rng, no rng");
+}
+
+/* --transport applies to the device options after it, and only to those. */
+Test(cli, transport_applies_to_the_devices_after_it)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a", "--net", "user", "--transport", "pci",
+			   "--disk", "b", "--rng", "--console", "virtio", "--transport", "mmio",
+			   "--net", "user", "--gpu"),
+		     CLI_RUN);
+	cr_assert_eq(c.disk_transport[0], TRANSPORT_MMIO);
+	cr_assert_eq(c.disk_transport[1], TRANSPORT_PCI);
+	cr_assert_eq(c.nic_transport[0], TRANSPORT_MMIO);
+	cr_assert_eq(c.nic_transport[1], TRANSPORT_MMIO);
+	cr_assert_eq(((const struct dev_rng_cfg *)device_cfg_find(&c, &device_rng))->transport,
+		     TRANSPORT_PCI);
+	cr_assert_eq(c.console_transport, TRANSPORT_PCI);
+	cr_assert_eq(c.display_transport, TRANSPORT_MMIO);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--transport", "pci", "--display", "none"), CLI_RUN);
+	cr_assert_eq(c.display_transport, TRANSPORT_PCI);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--gpu", "--transport", "pci"), CLI_RUN);
+	cr_assert_eq(c.display_transport, TRANSPORT_MMIO, "a later --transport changes nothing");
+}
+
+Test(cli, bad_device_values_are_usage_errors, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--transport", "usb"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", ",ro"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a,foo=1"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "bogus"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--rng=bogus"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--display", "vga"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--gpu=1"), CLI_EXIT_USAGE, "--gpu takes no argument");
+	cr_assert_eq(PARSE(&c, "-k", "x", "--screenshot"), CLI_EXIT_USAGE, "needs a path");
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a", "--disk", "b", "--disk", "c", "--disk",
+			   "d", "--disk", "e", "--disk", "f", "--disk", "g", "--disk", "h",
+			   "--disk", "i"),
+		     CLI_EXIT_USAGE, "at most 8 disks");
+	cr_assert_eq(c.ndisks, 0, "the disks parsed before the error are freed");
+	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "user", "--net", "user", "--net", "user",
+			   "--net", "user", "--net", "user"),
+		     CLI_EXIT_USAGE, "at most 4 NICs");
+}
+
+/* The message names the option and its value, once. */
+Test(cli, device_error_names_the_option)
+{
+	struct vm_config c;
+	char buf[1024] = {0};
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+	FILE *saved = stderr;
+	stderr = f;
+	enum cli_result r = PARSE(&c, "-k", "x", "--console", "tty");
+	stderr = saved;
+	fclose(f);
+	cr_assert_eq(r, CLI_EXIT_USAGE);
+	cr_assert_not_null(strstr(buf, "vmm: --console tty: expected stdio, virtio, none"), "%s",
+			   buf);
+}
+
+/* Every option of the device table is in --help and accepted by the parser. */
+Test(cli, usage_and_parser_cover_the_device_table, .init = quiet)
+{
+	char buf[16384] = {0};
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+	cli_usage(f);
+	fclose(f);
+	int n = 0;
+	for (int i = 0; device_table[i]; i++) {
+		for (const struct device_option *o = device_table[i]->options; o->name; o++, n++) {
+			char name[64];
+			snprintf(name, sizeof(name), "--%s", o->name);
+			cr_assert_not_null(strstr(buf, name), "usage lacks %s", name);
+			cr_assert_not_null(o->parse, "%s has no parser", name);
+		}
+	}
+	cr_assert_geq(n, 8, "disk, net, console, rng, display, gpu, screenshot, input-script");
+	const char *order[] = {"disk", "net", "console", "rng", "display"};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		cr_assert_str_eq(device_table[i]->name, order[i], "the guest's device order");
 }

@@ -3,15 +3,18 @@
 #include <stddef.h>
 
 #include "boot_fixtures.h"
-#include "firmware/e820.h"
+#include "firmware/machine.h"
 #include "firmware/pvh.h"
 
 static struct guest_mem mem;
+static struct machine mach; /* the description of `mem`: its maps come from here */
 static uint8_t *ram;
 
 static void setup(void)
 {
 	ram = fake_mem_init(&mem, FAKE_RAM_SIZE);
+	machine_init(&mach);
+	machine_add_guest_ram(&mach, &mem);
 }
 
 static void teardown(void)
@@ -45,7 +48,7 @@ Test(pvh, start_info_with_initrd)
 	struct pvh_info info = {
 	    .cmdline_addr = BOOT_CMDLINE_ADDR, .initrd_addr = 0x3F00000, .initrd_size = 0x54321};
 
-	cr_assert_eq(pvh_write(&mem, &info), 0);
+	cr_assert_eq(pvh_write(&mem, &mach, &info), 0);
 	const struct hvm_start_info *si = start_info();
 	cr_assert_eq(si->magic, 0x336ec578);
 	cr_assert_eq(si->version, 1);
@@ -82,7 +85,7 @@ Test(pvh, no_initrd_no_modules)
 {
 	struct pvh_info info = {.cmdline_addr = BOOT_CMDLINE_ADDR};
 
-	cr_assert_eq(pvh_write(&mem, &info), 0);
+	cr_assert_eq(pvh_write(&mem, &mach, &info), 0);
 	cr_assert_eq(start_info()->nr_modules, 0);
 	cr_assert_eq(start_info()->modlist_paddr, 0);
 	cr_assert_eq(ram[PVH_MODLIST_ADDR], FILL_BYTE);
@@ -94,5 +97,5 @@ Test(pvh, low_memory_missing)
 
 	cr_assert_eq(guest_mem_add_region(&high, 0x100000, ram, MIB(16)), 0);
 	struct pvh_info info = {.cmdline_addr = BOOT_CMDLINE_ADDR};
-	cr_assert_eq(pvh_write(&high, &info), -EFAULT);
+	cr_assert_eq(pvh_write(&high, &mach, &info), -EFAULT);
 }

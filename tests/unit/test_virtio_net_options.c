@@ -1,6 +1,7 @@
 /* The --net option parser (virtio/net_options.h). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,4 +91,20 @@ Test(net_options, hostfwd_limit)
 	cr_expect_eq(o.nhostfwd, VIRTIO_NET_MAX_HOSTFWD);
 	strcat(spec, ",hostfwd=tcp::3000-:22");
 	cr_expect_eq(virtio_net_parse_opts(spec, &o), -EINVAL);
+}
+
+/* The parser says what was wrong in the caller's buffer and logs nothing (vmm/errors.h). */
+Test(net_options, errors_go_to_the_buffer, .init = cr_redirect_stderr)
+{
+	struct virtio_net_opts o;
+	char err[256] = "";
+	cr_assert_eq(virtio_net_opts_parse("user,mac=01:00:00:00:00:01", &o, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_not_null(strstr(err, "bad MAC address"), "%s", err);
+	cr_assert_eq(virtio_net_opts_parse("tap=x,hostfwd=tcp::1-:2", &o, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_not_null(strstr(err, "hostfwd needs user-mode"), "%s", err);
+	cr_assert_eq(virtio_net_opts_parse("user", &o, err, 0), 0, "no buffer needed on success");
+	fflush(stderr);
+	cr_assert_stderr_eq_str("");
 }

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "firmware/machine.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "vmm/boot.h"
@@ -111,19 +112,27 @@ static void put_file(int fd, const void *buf, size_t len, uint64_t size)
 static void run_boot(struct fz_mem *m, const uint8_t *img, size_t len, const char *cmdline,
 		     int ncpus, uint64_t initrd_size, bool with_initrd, struct fz_in *in)
 {
-	struct mp_irq irqs[4];
+	/* The machine description the MP table and memory maps come from: fuzzed vCPU count
+	 * (written directly, so out-of-range counts reach the generators) and virtio-mmio
+	 * windows on fuzzed pins. */
+	static struct machine mach;
+	machine_init(&mach);
+	machine_add_guest_ram(&mach, &m->mem);
+	mach.ncpus = ncpus < 0 ? ncpus : ncpus > MACHINE_MAX_CPUS ? MACHINE_MAX_CPUS : ncpus;
+	for (int i = 0; i < mach.ncpus; i++)
+		mach.cpu_ids[i] = (uint32_t)i;
+	machine_set_x86_intc(&mach);
 	int nirqs = fz_u8(in) % 5;
 	for (int i = 0; i < nirqs; i++)
-		irqs[i] = (struct mp_irq){fz_u8(in), fz_u8(in), fz_u8(in), fz_u16(in)};
+		mach.virtio_mmio[mach.nvirtio_mmio++] = (struct machine_mmio_dev){
+		    VIRTIO_MMIO_BASE, KIB(4), {fz_u8(in), fz_u8(in) & 1, fz_u8(in) & 1}};
 	put_file(kernel_fd, img, len, len);
 	put_file(initrd_fd, NULL, 0, initrd_size);
 	struct boot_config cfg = {
 	    .kernel_path = kernel_path,
 	    .initrd_path = with_initrd ? initrd_path : NULL,
 	    .cmdline = cmdline,
-	    .ncpus = ncpus,
-	    .irqs = irqs,
-	    .nirqs = nirqs,
+	    .machine = &mach,
 	};
 	struct boot_entry e;
 	int r = boot_load(&m->mem, &cfg, &e);

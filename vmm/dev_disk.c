@@ -1,0 +1,61 @@
+/* --disk: virtio-blk disks (virtio/blk.h), created first so the first --disk is /dev/vda. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "virtio/blk.h"
+#include "vmm/device_table.h"
+#include "vmm/vm.h"
+
+static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (cfg->ndisks == CLI_MAX_DISKS) {
+		snprintf(err, errlen, "at most %d disks", CLI_MAX_DISKS);
+		return -E2BIG;
+	}
+	int r = virtio_blk_opts_parse(arg, &cfg->disks[cfg->ndisks], err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	cfg->disk_transport[cfg->ndisks++] = cfg->transport;
+	return 0;
+}
+
+static int create_disks(struct vm *vm)
+{
+	for (int i = 0; i < vm->cfg->ndisks; i++) {
+		struct virtio_dev *dev;
+		int err = virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem);
+		if (err == -EWOULDBLOCK)
+			err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
+		if (!err)
+			err = vm_virtio_place(vm, dev, vm->cfg->disk_transport[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void release_disks(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->ndisks; i++)
+		virtio_blk_opts_free(&cfg->disks[i]);
+	cfg->ndisks = 0;
+}
+
+static const struct device_option disk_options[] = {
+    {"disk", required_argument,
+     "      --disk PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off]\n"
+     "                        a virtio-blk disk on a raw file or block device;\n"
+     "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
+     "                          ro           read-only: guest writes fail, the file is\n"
+     "                                       never written\n"
+     "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
+     "                          cache=none   O_DIRECT (bypass the host page cache)\n"
+     "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
+     "                          aio=auto|io_uring|sync  I/O engine; default auto\n",
+     parse_disk},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_disk = {
+    .name = "disk", .options = disk_options, .create = create_disks, .release = release_disks};

@@ -1,0 +1,50 @@
+/* --net: virtio-net NICs over a tap or libslirp (virtio/net.h); eth0, eth1, ... in order. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "virtio/net.h"
+#include "vmm/device_table.h"
+#include "vmm/vm.h"
+
+static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (cfg->nnics == CLI_MAX_NICS) {
+		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
+		return -E2BIG;
+	}
+	int r = virtio_net_opts_parse(arg, &cfg->nics[cfg->nnics], err, errlen);
+	if (r)
+		return r;
+	cfg->nic_transport[cfg->nnics++] = cfg->transport;
+	return 0;
+}
+
+static int create_nics(struct vm *vm)
+{
+	for (int i = 0; i < vm->cfg->nnics; i++) {
+		struct virtio_dev *dev = NULL;
+		int err = virtio_net_create(&dev, &vm->cfg->nics[i]);
+		if (!err)
+			err = vm_virtio_init_and_place(vm, dev, vm->cfg->nic_transport[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static const struct device_option net_options[] = {
+    {"net", required_argument,
+     "      --net tap=IFNAME[,mac=MAC] | tapfd=N[,mac=MAC] |\n"
+     "            user[,mac=MAC][,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+     "                        a virtio-net NIC; repeatable (up to 4):\n"
+     "                          tap=IFNAME   create or attach a tap (offloads negotiated)\n"
+     "                          tapfd=N      an already-open tap fd\n"
+     "                          user         user-mode networking (libslirp): DHCP, DNS,\n"
+     "                                       NAT, port forwards; guest 10.0.2.15\n",
+     parse_net},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_net = {
+    .name = "net", .options = net_options, .create = create_nics};

@@ -1,0 +1,52 @@
+/* The device table (see vmm/device_table.h): one line per device, in the order the guest sees
+ * them. */
+#include "vmm/device_table.h"
+
+#include <stdlib.h>
+
+/* Each defined in its vmm/dev_<name>.c. */
+extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display;
+
+const struct device_desc *const device_table[] = {
+    &device_disk,    /* /dev/vda, /dev/vdb, ... */
+    &device_net,     /* eth0, ... */
+    &device_console, /* hvc0 with --console virtio */
+    &device_rng,
+    &device_display, /* gpu, keyboard, tablet */
+    NULL,
+};
+
+_Static_assert(sizeof(device_table) / sizeof(device_table[0]) <= CLI_MAX_DEVICE_KINDS + 1,
+	       "struct vm_config has a device_cfg slot per table entry");
+
+static int index_of(const struct device_desc *d)
+{
+	for (int i = 0; device_table[i]; i++)
+		if (device_table[i] == d)
+			return i;
+	return -1;
+}
+
+void *device_cfg(struct vm_config *cfg, const struct device_desc *d)
+{
+	int i = index_of(d);
+	if (i < 0 || !d->cfg_size)
+		return NULL;
+	if (!cfg->device_cfg[i])
+		cfg->device_cfg[i] = calloc(1, d->cfg_size);
+	return cfg->device_cfg[i];
+}
+
+const void *device_cfg_find(const struct vm_config *cfg, const struct device_desc *d)
+{
+	int i = index_of(d);
+	return i < 0 ? NULL : cfg->device_cfg[i];
+}
+
+void device_cfg_free_all(struct vm_config *cfg)
+{
+	for (int i = 0; i < CLI_MAX_DEVICE_KINDS; i++) {
+		free(cfg->device_cfg[i]);
+		cfg->device_cfg[i] = NULL;
+	}
+}
