@@ -47,7 +47,11 @@ int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
 }
 
 /* Replaces KVM's whole routing table with the defaults plus every device's programmed vectors.
- * Called with route_lock held. */
+ * Called with route_lock held. Rewriting it all is cheap enough to keep: one call measured
+ * 14-16 us with 1 MSI route, 17-19 us with 16, 27-33 us with 64 and 66-74 us with 256 (+40
+ * defaults; tests/gsi_routing_cost built from tools/kvm/gsi_routing_cost.c, kvm_pvm, loaded
+ * 2-core host), and it runs only when the guest programs a changed MSI-X message (driver
+ * setup, an IRQ affinity change), never per interrupt. */
 static int set_routes(struct vm_pci *p)
 {
 	struct vm_pci_msi_route all[VM_PCI_MAX_DEVICES * VIRTIO_PCI_MAX_VECTORS];
