@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/kvm_notify.h"
+
 struct guest_mem;
 
 struct kvm {
@@ -12,6 +14,7 @@ struct kvm {
 	int vm_fd;	    /* KVM_CREATE_VM */
 	int vcpu_mmap_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	bool emulated;	    /* host KVM is kvm_pvm: guest kernel code is emulated in software */
+	struct kvm_notify notify; /* ioeventfds, irqfds, GSI routes (tests replace it) */
 };
 
 /* Opens `path` (normally /dev/kvm), checks the API version and every capability the VMM uses,
