@@ -23,6 +23,14 @@ struct kvm {
 int kvm_open(struct kvm *kvm, const char *path);
 void kvm_close(struct kvm *kvm);
 
+/* kvm->notify, or (for a struct kvm filled in by hand) the real ioctls on kvm->vm_fd. */
+static inline const struct kvm_notify *kvm_notifier(struct kvm *kvm)
+{
+	if (!kvm->notify.ops)
+		kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
+	return &kvm->notify;
+}
+
 /* Registers every region of `mem` as KVM memory slots. Returns 0 or -errno. */
 int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem);
 

@@ -13,7 +13,7 @@
 static int ioeventfd(struct kvm *kvm, int fd, uint64_t addr, uint16_t q, bool pio, bool deassign)
 {
 	struct kvm_notify_kick k = {fd, addr, 4, pio, true, q};
-	return kvm_notify_kick(&kvm->notify, &k, deassign);
+	return kvm_notify_kick(kvm_notifier(kvm), &k, deassign);
 }
 
 int virtio_kvm_bind_kicks(struct kvm *kvm, struct virtio_dev *dev, uint64_t notify_addr, bool pio)
@@ -67,7 +67,7 @@ static void resample(struct virtio_dev *dev, int fd, uint32_t revents)
 
 static int assign_irqfd(struct virtio_kvm_irq *irq)
 {
-	return kvm_notify_irqfd(&irq->kvm->notify, irq->irq_fd, irq->gsi, irq->resample_fd);
+	return kvm_notify_irqfd(kvm_notifier(irq->kvm), irq->irq_fd, irq->gsi, irq->resample_fd);
 }
 
 int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virtio_dev *dev,
@@ -77,7 +77,7 @@ int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virt
 	irq->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (irq->irq_fd < 0)
 		return -errno;
-	if (kvm_notify_can_resample(&kvm->notify)) {
+	if (kvm_notify_can_resample(kvm_notifier(kvm))) {
 		irq->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (irq->resample_fd < 0)
 			return -errno;
@@ -96,7 +96,7 @@ int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virt
 void virtio_kvm_irq_destroy(struct virtio_kvm_irq *irq)
 {
 	if (irq->irq_fd >= 0 && irq->kvm && irq->kvm->vm_fd >= 0)
-		kvm_notify_irqfd_remove(&irq->kvm->notify, irq->irq_fd, irq->gsi);
+		kvm_notify_irqfd_remove(kvm_notifier(irq->kvm), irq->irq_fd, irq->gsi);
 	if (irq->irq_fd >= 0)
 		close(irq->irq_fd);
 	if (irq->resample_fd >= 0)

@@ -68,7 +68,7 @@ static int set_routes(struct vm_pci *p)
 	int err = n < 0 ? n : 0;
 	if (!err) {
 		r->nr = (uint32_t)n;
-		err = kvm_notify_set_routes(&p->kvm->notify, r);
+		err = kvm_notify_set_routes(kvm_notifier(p->kvm), r);
 	}
 	free(r);
 	return err;
@@ -83,7 +83,7 @@ static void fire(int fd)
 
 static void signal_msi(struct vm_pci_dev *d, uint64_t addr, uint32_t data)
 {
-	int err = kvm_notify_signal_msi(&d->pci->kvm->notify, addr, data);
+	int err = kvm_notify_signal_msi(kvm_notifier(d->pci->kvm), addr, data);
 	if (err)
 		log_debug("%s: KVM_SIGNAL_MSI: %s", d->dev->name, strerror(-err));
 }
@@ -135,7 +135,7 @@ static void host_intx(void *opaque, int level)
 static int ioeventfd(struct vm_pci_dev *d, uint16_t q, uint64_t addr, bool deassign)
 {
 	struct kvm_notify_kick k = {d->dev->kick_fd[q], addr, 0, false, false, 0};
-	return kvm_notify_kick(&d->pci->kvm->notify, &k, deassign);
+	return kvm_notify_kick(kvm_notifier(d->pci->kvm), &k, deassign);
 }
 
 static void unbind(struct vm_pci_dev *d, uint64_t base, uint16_t nq)
@@ -202,7 +202,7 @@ static void resample(struct virtio_dev *dev, int fd, uint32_t revents)
 
 static int assign_irqfd(struct vm_pci_dev *d, int fd, unsigned gsi, int resample_fd)
 {
-	return kvm_notify_irqfd(&d->pci->kvm->notify, fd, gsi, resample_fd);
+	return kvm_notify_irqfd(kvm_notifier(d->pci->kvm), fd, gsi, resample_fd);
 }
 
 static int init_intx(struct vm_pci_dev *d)
@@ -210,7 +210,7 @@ static int init_intx(struct vm_pci_dev *d)
 	d->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->intx_fd < 0)
 		return -errno;
-	if (kvm_notify_can_resample(&d->pci->kvm->notify)) {
+	if (kvm_notify_can_resample(kvm_notifier(d->pci->kvm))) {
 		d->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (d->resample_fd < 0)
 			return -errno;
@@ -241,7 +241,7 @@ int vm_pci_irq_init(struct vm_pci_dev *d)
 
 static void deassign(struct vm_pci_dev *d, int fd, unsigned gsi)
 {
-	kvm_notify_irqfd_remove(&d->pci->kvm->notify, fd, gsi);
+	kvm_notify_irqfd_remove(kvm_notifier(d->pci->kvm), fd, gsi);
 }
 
 void vm_pci_irq_destroy(struct vm_pci_dev *d)
