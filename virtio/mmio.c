@@ -116,6 +116,21 @@ static void set_addr(struct virtio_mmio *t, uint64_t *addr, bool high, uint32_t 
 	*addr = high ? (*addr & 0xffffffffULL) | ((uint64_t)v << 32) : (*addr & ~0xffffffffULL) | v;
 }
 
+/* 4.2.2.2: the driver stops a queue by writing 0 to QueueReady and reading it back, after which
+ * the device may not use the queue. Requests still in flight (popped, not pushed: an async
+ * virtio-blk read, a held rx chain) cannot be recalled from here, and once the queue is reset
+ * and made ready again they would complete into the new ring with stale ids. So a running
+ * device that loses a queue with requests in flight fails (DEVICE_NEEDS_RESET, 2.1.2): no
+ * queue activates again before the driver's reset, which the device models already drain.
+ * Without requests in flight the queue simply resets (Linux writes 0 only after a reset). */
+static void set_queue_ready(struct virtio_mmio *t, struct virtqueue *vq, bool ready)
+{
+	struct virtio_dev *dev = t->dev;
+	if (!ready && dev->queue_ready[t->queue_sel] && virtio_dev_running(dev) && vq->inflight)
+		virtio_dev_fail(dev, "QueueReady cleared with requests in flight");
+	virtio_dev_set_queue_ready(dev, (uint16_t)t->queue_sel, ready);
+}
+
 static void write_queue_reg(struct virtio_mmio *t, uint64_t reg, uint32_t v)
 {
 	struct virtqueue *vq = selected(t);
@@ -127,7 +142,7 @@ static void write_queue_reg(struct virtio_mmio *t, uint64_t reg, uint32_t v)
 			vq->num = v; /* validated (power of two, <= max) at activation */
 		break;
 	case REG_QUEUE_READY:
-		virtio_dev_set_queue_ready(t->dev, (uint16_t)t->queue_sel, v & 1);
+		set_queue_ready(t, vq, v & 1);
 		break;
 	case REG_QUEUE_DESC_LOW:
 	case REG_QUEUE_DESC_HIGH:

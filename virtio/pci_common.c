@@ -62,8 +62,8 @@ static uint64_t read_queue(struct virtio_pci *t, uint32_t off, uint32_t len)
 	if (!vq) /* 4.1.4.3.1: queue_size 0 for an unavailable queue */
 		return off == VIRTIO_PCI_COMMON_Q_MSIX ? VIRTIO_MSI_NO_VECTOR : 0;
 	switch (off) {
-	case VIRTIO_PCI_COMMON_Q_SIZE:
-		return vq->num ? vq->num : vq->max_size;
+	case VIRTIO_PCI_COMMON_Q_SIZE: /* the maximum until the driver writes a size */
+		return vq->num ? (uint16_t)vq->num : vq->max_size;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
 		return t->queue_vector[t->queue_select];
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
@@ -124,6 +124,16 @@ static void set_addr(uint64_t *a, uint32_t off, uint32_t len, uint64_t v)
 		*a = (*a & ~0xffffffffULL) | (uint32_t)v;
 }
 
+/* 4.1.4.3 / 2.7: queue_size is a non-zero power of two, at most the device maximum. The 16-bit
+ * field cannot say 65536, so a written 0 is kept as 0x10000, the value virtio-mmio's 32-bit
+ * QueueNum would hold: it reads back as 0 and vq_activate() refuses it (-VQ_E_SIZE, device
+ * NEEDS_RESET) exactly as mmio refuses a QueueNum of 0, instead of becoming the maximum.
+ * vq->num 0 keeps meaning "never written": the driver took the maximum it read. */
+static void set_size(struct virtqueue *vq, uint64_t v)
+{
+	vq->num = (uint16_t)v ? (uint16_t)v : 0x10000u;
+}
+
 static void enable_queue(struct virtio_pci *t, struct virtqueue *vq)
 {
 	if (!vq->num)
@@ -145,7 +155,7 @@ static void write_queue(struct virtio_pci *t, uint32_t off, uint32_t len, uint64
 	} else if (ready) {
 		return; /* size and ring addresses are fixed while the queue is enabled */
 	} else if (off == VIRTIO_PCI_COMMON_Q_SIZE) {
-		vq->num = (uint32_t)v; /* validated (power of two, <= max) at activation */
+		set_size(vq, v); /* validated (power of two, <= max) at activation */
 	} else if (addr_field(vq, off)) {
 		set_addr(addr_field(vq, off), off, len, v);
 	}

@@ -66,6 +66,7 @@ static int create_vm(struct kvm *kvm)
 		log_error("KVM_CREATE_VM failed: %s", strerror(err));
 		return -err;
 	}
+	kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
 	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
 	int err = vm_ioctl(kvm, KVM_SET_IDENTITY_MAP_ADDR, &idmap, "KVM_SET_IDENTITY_MAP_ADDR");
 	if (!err && ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0) {

@@ -1,27 +1,19 @@
-/* ioeventfd kicks and irqfd interrupts for virtio devices (KVM API: KVM_IOEVENTFD, KVM_IRQFD). */
+/* ioeventfd kicks and irqfd interrupts for virtio-mmio devices, through vmm/kvm_notify.h. */
 #include "vmm/virtio_kvm.h"
 
 #include <errno.h>
-#include <linux/kvm.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
 
+/* 4.2.2 QueueNotify: a 4-byte write of the queue index; one ioeventfd per queue (datamatch). */
 static int ioeventfd(struct kvm *kvm, int fd, uint64_t addr, uint16_t q, bool pio, bool deassign)
 {
-	struct kvm_ioeventfd io = {
-	    .datamatch = q,
-	    .addr = addr,
-	    .len = 4,
-	    .fd = fd,
-	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
-		     (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0),
-	};
-	return ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+	struct kvm_notify_kick k = {fd, addr, 4, pio, true, q};
+	return kvm_notify_kick(kvm_notifier(kvm), &k, deassign);
 }
 
 int virtio_kvm_bind_kicks(struct kvm *kvm, struct virtio_dev *dev, uint64_t notify_addr, bool pio)
@@ -75,12 +67,7 @@ static void resample(struct virtio_dev *dev, int fd, uint32_t revents)
 
 static int assign_irqfd(struct virtio_kvm_irq *irq)
 {
-	struct kvm_irqfd req = {.fd = (uint32_t)irq->irq_fd, .gsi = irq->gsi};
-	if (irq->resample_fd >= 0) {
-		req.flags = KVM_IRQFD_FLAG_RESAMPLE;
-		req.resamplefd = (uint32_t)irq->resample_fd;
-	}
-	return ioctl(irq->kvm->vm_fd, KVM_IRQFD, &req) < 0 ? -errno : 0;
+	return kvm_notify_irqfd(kvm_notifier(irq->kvm), irq->irq_fd, irq->gsi, irq->resample_fd);
 }
 
 int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virtio_dev *dev,
@@ -90,7 +77,7 @@ int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virt
 	irq->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (irq->irq_fd < 0)
 		return -errno;
-	if (ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) > 0) {
+	if (kvm_notify_can_resample(kvm_notifier(kvm))) {
 		irq->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (irq->resample_fd < 0)
 			return -errno;
@@ -108,11 +95,8 @@ int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virt
 
 void virtio_kvm_irq_destroy(struct virtio_kvm_irq *irq)
 {
-	if (irq->irq_fd >= 0 && irq->kvm && irq->kvm->vm_fd >= 0) {
-		struct kvm_irqfd req = {
-		    .fd = (uint32_t)irq->irq_fd, .gsi = irq->gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};
-		ioctl(irq->kvm->vm_fd, KVM_IRQFD, &req);
-	}
+	if (irq->irq_fd >= 0 && irq->kvm && irq->kvm->vm_fd >= 0)
+		kvm_notify_irqfd_remove(kvm_notifier(irq->kvm), irq->irq_fd, irq->gsi);
 	if (irq->irq_fd >= 0)
 		close(irq->irq_fd);
 	if (irq->resample_fd >= 0)

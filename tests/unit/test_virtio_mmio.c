@@ -263,3 +263,66 @@ Test(virtio_mmio, config_change_bumps_generation)
 	cr_assert(rd(0x060) & VIRTIO_ISR_CONFIG);
 	cr_assert_eq(echo.raised_config, 1);
 }
+
+/* 4.2.2 / 2.7: QueueNum 0 (and 0x10000, 16-bit 0 meaning 65536) is refused at DRIVER_OK, as on
+ * virtio-pci (test_virtio_pci.c, zero_queue_size_needs_reset_like_mmio). */
+Test(virtio_mmio, zero_queue_size_needs_reset)
+{
+	static const uint32_t bad[] = {0, 0x10000, 128 /* > max 64 */};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert(negotiate(1ULL << VIRTIO_F_VERSION_1) & VIRTIO_CONFIG_S_FEATURES_OK);
+		setup_queue(bad[i]);
+		cr_assert_eq(rd(0x038), bad[i], "QueueNum reads back what was written");
+		wr(0x070, 0xf & ~VIRTIO_CONFIG_S_FAILED);
+		cr_assert(rd(0x070) & VIRTIO_CONFIG_S_NEEDS_RESET, "size 0x%x refused", bad[i]);
+		cr_assert_not(virtio_dev_running(&echo.dev));
+		wr(0x070, 0);
+	}
+	bring_up();
+}
+
+/* 4.2.2.2: QueueReady 0 with a request in flight (popped by the device, not pushed) fails the
+ * device, so the request can never complete into a re-enabled queue with a stale id. */
+Test(virtio_mmio, queue_ready_0_with_requests_in_flight_needs_reset)
+{
+	bring_up();
+	struct virtqueue *vq = &echo.dev.vqs[0];
+	uint64_t in = mock_alloc(&mv, 4);
+	struct mock_buf buf = {in, 4, true};
+	cr_assert_geq(mock_split_add(&mv, &buf, 1), 0);
+	struct vq_chain held; /* what an asynchronous device model keeps while I/O runs */
+	cr_assert_eq(vq_pop(vq, &ram.mem, &held), 1);
+	wr(0x044, 0);
+	cr_assert_eq(rd(0x044), 0, "the driver reads 0 back (4.2.2.2)");
+	cr_assert(rd(0x070) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(echo.raised_config, 1);
+	wr(0x044, 1);
+	cr_assert_not(vq_is_active(vq), "no queue starts before the driver's reset");
+	cr_assert_lt(vq_push(vq, &ram.mem, &held), 0, "the late completion goes nowhere");
+	uint32_t id, len;
+	cr_assert_eq(mock_split_get_used(&mv, &id, &len), 0);
+	wr(0x070, 0);
+	bring_up();
+}
+
+/* Without requests in flight QueueReady 0 just resets the queue; it may be set up again. */
+Test(virtio_mmio, queue_ready_0_when_idle_resets_the_queue)
+{
+	bring_up();
+	wr(0x044, 0);
+	cr_assert_eq(rd(0x044), 0);
+	cr_assert_not(rd(0x070) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_not(vq_is_active(&echo.dev.vqs[0]));
+	cr_assert_eq(rd(0x038), 0, "queue configuration cleared");
+	mock_vq_free(&mv);
+	cr_assert_eq(mock_vq_init(&mv, &ram, QSIZE, false, MOCK_RAM_GPA), 0);
+	setup_queue(QSIZE);
+	cr_assert(vq_is_active(&echo.dev.vqs[0]), "made ready while running: starts at once");
+	uint64_t out = mock_fill(&mv, "pong", 4), in = mock_alloc(&mv, 4);
+	struct mock_buf bufs[] = {{out, 4, false}, {in, 4, true}};
+	cr_assert_geq(mock_split_add(&mv, bufs, 2), 0);
+	wr(0x050, 0);
+	uint32_t id, len;
+	cr_assert_eq(mock_split_get_used(&mv, &id, &len), 1);
+	cr_assert_eq(memcmp(mock_ram_host(&ram, in), "pong", 4), 0);
+}

@@ -635,3 +635,41 @@ Test(virtio_pci, reset_deasserts_intx)
 	cr_assert_not(virtio_pci_intx_asserted(&t));
 	cr_assert_eq(cfg_rd(PCI_STATUS, 2) & PCI_STATUS_INTERRUPT, 0);
 }
+
+/* 4.1.4.3 / 2.7: a queue_size of 0 is refused at DRIVER_OK as virtio-mmio refuses a QueueNum of
+ * 0 (test_virtio_mmio.c, zero_queue_size_needs_reset); it used to become the maximum. */
+Test(virtio_pci, zero_queue_size_needs_reset_like_mmio)
+{
+	negotiate();
+	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	cr_assert_eq(common_rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 64, "the maximum before a write");
+	common_wr(VIRTIO_PCI_COMMON_Q_SIZE, 0, 2);
+	cr_assert_eq(common_rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 0, "reads back what was written");
+	common_wr(VIRTIO_PCI_COMMON_Q_DESCLO, mv.desc, 8);
+	common_wr(VIRTIO_PCI_COMMON_Q_AVAILLO, mv.driver, 8);
+	common_wr(VIRTIO_PCI_COMMON_Q_USEDLO, mv.device, 8);
+	common_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	set_status(0xf & ~VIRTIO_CONFIG_S_FAILED);
+	cr_assert(status() & VIRTIO_CONFIG_S_NEEDS_RESET, "size 0 refused");
+	cr_assert_not(virtio_dev_running(&echo.dev));
+	set_status(0);
+	cr_assert_eq(common_rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 64, "reset: the maximum again");
+	negotiate();
+	setup_queue0(VIRTIO_MSI_NO_VECTOR);
+	driver_ok();
+	echo_once();
+}
+
+/* Sizes above the maximum or not a power of two fail the same way on both transports. */
+Test(virtio_pci, oversized_queue_needs_reset)
+{
+	negotiate();
+	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	common_wr(VIRTIO_PCI_COMMON_Q_SIZE, 128, 2); /* > max 64 */
+	common_wr(VIRTIO_PCI_COMMON_Q_DESCLO, mv.desc, 8);
+	common_wr(VIRTIO_PCI_COMMON_Q_AVAILLO, mv.driver, 8);
+	common_wr(VIRTIO_PCI_COMMON_Q_USEDLO, mv.device, 8);
+	common_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	set_status(0xf & ~VIRTIO_CONFIG_S_FAILED);
+	cr_assert(status() & VIRTIO_CONFIG_S_NEEDS_RESET);
+}

@@ -15,7 +15,9 @@
  *  - the device writes guest memory only in its ring areas (pop/push/notify) or in the
  *    writable segments of the chain being written, and vq_should_notify() writes nothing;
  *  - a pushed element carries the chain's id and the bytes written; unpop + pop returns the
- *    same chain. */
+ *    same chain when it sees the same RAM: the device's own ring writes between the two pops
+ *    (avail_event, 2.7.10) may land on a descriptor table or avail ring that a hostile input
+ *    placed over the used ring, so the harness puts those bytes back before the second pop. */
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -48,6 +50,9 @@ struct ring_ctx {
 
 static struct vq_chain chain, chain2, held[NHELD];
 static uint8_t iobuf[IO_MAX], gathered[IO_MAX];
+/* The used ring (the only area a pop or unpop writes) as it was before the last pop. */
+static uint8_t used_before[6 + 8 * VQ_MAX_SIZE + 2];
+static uint64_t used_before_len;
 static struct fz_ranges allowed;
 
 /* ---- configuration ---- */
@@ -357,6 +362,30 @@ static bool same_chain(const struct vq_chain *a, const struct vq_chain *b)
 	return true;
 }
 
+/* Saves the split used ring before a pop, so that unpop() can undo the device's ring writes. */
+static void save_used(struct ring_ctx *c)
+{
+	used_before_len = 0;
+	if (c->vq.packed || !vq_is_active(&c->vq) || vq_is_broken(&c->vq))
+		return;
+	uint64_t n = fz_split_used_size(c->vq.size);
+	if (n <= sizeof(used_before) &&
+	    !guest_mem_read(&c->m.mem, c->vq.device_addr, used_before, n))
+		used_before_len = n;
+}
+
+/* The driver puts the used ring back as it was before the pop (only avail_event can differ:
+ * a pop publishes no element). The pop after the unpop then reads exactly the RAM the first
+ * one read, even when the input laid its descriptors or avail ring over the used ring. Returns
+ * false when that cannot be done (packed ring, or nothing saved). */
+static bool restore_used(struct ring_ctx *c)
+{
+	if (c->vq.packed || !used_before_len)
+		return c->vq.packed;
+	fz_mem_write(&c->m, c->vq.device_addr, used_before, used_before_len);
+	return true;
+}
+
 static void unpop(struct ring_ctx *c, struct vq_chain *ch, bool wrote)
 {
 	const struct fz_ranges *ok = ring_areas(c);
@@ -364,9 +393,10 @@ static void unpop(struct ring_ctx *c, struct vq_chain *ch, bool wrote)
 	fz_mem_check(&c->m, ok, "unpop");
 	if (r)
 		return;
+	bool same_ram = restore_used(c);
 	r = vq_pop(&c->vq, &c->m.mem, &chain2);
 	fz_mem_check(&c->m, ok, "pop after unpop");
-	if (wrote) /* the chain's own writes may have rewritten its descriptors */
+	if (wrote || !same_ram) /* the chain's own writes may have rewritten its descriptors */
 		return;
 	FZ_ASSERT(r == 1 && same_chain(ch, &chain2), "unpop + pop gave another chain (%d)", r);
 	push(c, &chain2, true);
@@ -376,6 +406,7 @@ static void op_pop(struct ring_ctx *c)
 {
 	bool was_broken = vq_is_broken(&c->vq), active = vq_is_active(&c->vq);
 	const struct fz_ranges *ok = ring_areas(c);
+	save_used(c);
 	int r = vq_pop(&c->vq, &c->m.mem, &chain);
 	fz_mem_check(&c->m, ok, "pop");
 	FZ_ASSERT(active || r == 0, "pop on an inactive queue: %d", r);
