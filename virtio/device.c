@@ -89,6 +89,7 @@ static void reset(struct virtio_dev *dev)
 		if (read(dev->kick_fd[q], &drain, sizeof(drain)) < 0 && errno != EAGAIN)
 			log_debug("%s: kick drain: %s", dev->name, strerror(errno));
 	}
+	dev->pending = 0;
 	dev->driver_features = 0;
 	dev->status = 0;
 	dev->isr = 0;
@@ -176,11 +177,8 @@ void virtio_dev_kick(struct virtio_dev *dev, uint16_t q)
 {
 	if (q >= dev->num_queues)
 		return;
-	if (dev->inline_kicks) {
-		if (virtio_dev_running(dev))
-			dev->ops->queue_notify(dev, q);
-		return;
-	}
+	if (virtio_dev_running(dev))
+		dev->pending |= 1u << q; /* kicks before DRIVER_OK are ignored (2.1.2) */
 	uint64_t one = 1;
 	if (write(dev->kick_fd[q], &one, sizeof(one)) < 0)
 		log_debug("%s: kick: %s", dev->name, strerror(errno));
@@ -248,4 +246,24 @@ bool virtio_dev_running(const struct virtio_dev *dev)
 {
 	return (dev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	       !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q)
+{
+	if (q < dev->num_queues)
+		dev->pending |= 1u << q;
+}
+
+bool virtio_dev_process_pending(struct virtio_dev *dev)
+{
+	uint32_t todo = dev->pending;
+
+	dev->pending = 0;
+	for (uint16_t q = 0; q < dev->num_queues && virtio_dev_running(dev); q++) {
+		if (todo & (1u << q))
+			dev->ops->queue_notify(dev, q);
+	}
+	if (!virtio_dev_running(dev))
+		dev->pending = 0; /* a failed device serves nothing until reset */
+	return dev->pending != 0;
 }

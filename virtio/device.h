@@ -105,7 +105,9 @@ struct virtio_dev {
 	int stop_fd;
 	pthread_t thread;
 	bool thread_running;
-	bool inline_kicks; /* no I/O thread (tests, fuzzers): kicks run queue_notify() inline */
+	/* Queues with work to serve (bit q): set by a kick or by virtio_dev_reschedule(), taken
+	 * by virtio_dev_process_pending() (under lock). */
+	uint32_t pending;
 };
 
 /* Checks the description (queue count and sizes, config) and prepares the lock, the queues and
@@ -123,7 +125,8 @@ int virtio_dev_add_fd(struct virtio_dev *dev, int fd, uint32_t events,
  * rx buffers). */
 int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events);
 
-/* Starts the I/O thread. Without it (tests, fuzzers) set inline_kicks. Returns 0 or -errno. */
+/* Starts the I/O thread. Without it (tests, fuzzers) the caller serves kicks itself with
+ * virtio_dev_process_pending(), the same call the I/O thread makes. Returns 0 or -errno. */
 int virtio_dev_start(struct virtio_dev *dev);
 
 /* ---- called by transports, with dev->lock held ---- */
@@ -138,8 +141,9 @@ void virtio_dev_set_features(struct virtio_dev *dev, uint32_t sel, uint32_t valu
 void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status);
 /* QueueReady write for queue q (ignored for q >= num_queues). */
 void virtio_dev_set_queue_ready(struct virtio_dev *dev, uint16_t q, bool ready);
-/* The driver notified queue q (a vCPU-side notify without ioeventfd): wakes the I/O thread,
- * or runs queue_notify() inline. Out-of-range q and kicks before DRIVER_OK are ignored. */
+/* The driver notified queue q (a vCPU-side notify without ioeventfd): marks the queue pending
+ * and wakes the I/O thread. Nothing is served here: the I/O thread (or a test calling
+ * virtio_dev_process_pending()) does it. Out-of-range q is ignored. */
 void virtio_dev_kick(struct virtio_dev *dev, uint16_t q);
 /* Config space access (bounds checked; reads past the end read zero). */
 void virtio_dev_config_read(struct virtio_dev *dev, uint32_t offset, void *data, uint32_t len);
@@ -158,6 +162,16 @@ void virtio_dev_config_changed(struct virtio_dev *dev);
 /* The driver broke the device: DEVICE_NEEDS_RESET and a config interrupt (2.1.2). Logs why
  * once. The device stays dead until the driver resets it. */
 void virtio_dev_fail(struct virtio_dev *dev, const char *why);
+/* Work on queue q is left over (a budget ran out): serve it again on the next pass of the I/O
+ * thread, after the events that are already waiting (Cloud Hypervisor's epoll helper does the
+ * same). Never spins and never drops the work. */
+void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q);
+/* One pass over the pending queues: calls ops->queue_notify() once for each queue that was
+ * pending when the pass started (a queue rescheduled during the pass waits for the next one).
+ * Ignored before DRIVER_OK or after a failure. The I/O thread calls this after each batch of
+ * events; tests and fuzzers call it to serve kicks synchronously. dev->lock held. Returns true
+ * when work is still pending afterwards. */
+bool virtio_dev_process_pending(struct virtio_dev *dev);
 /* True after DRIVER_OK and before a reset or failure: the device may use its queues. */
 bool virtio_dev_running(const struct virtio_dev *dev);
 /* True when the driver negotiated feature bit `bit`. */

@@ -46,13 +46,15 @@ int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events)
 	return -ENOENT;
 }
 
+/* A kick only marks the queue: the queues are served together after the batch of events, by
+ * virtio_dev_process_pending(), the one place that calls queue_notify(). */
 static void serve_kick(struct virtio_dev *dev, uint16_t q)
 {
 	uint64_t count;
 	if (read(dev->kick_fd[q], &count, sizeof(count)) < 0)
 		return; /* spurious wake-up: another read drained it */
 	if (virtio_dev_running(dev))
-		dev->ops->queue_notify(dev, q);
+		dev->pending |= 1u << q;
 }
 
 static void serve(struct virtio_dev *dev, const struct epoll_event *ev)
@@ -68,15 +70,25 @@ static void serve(struct virtio_dev *dev, const struct epoll_event *ev)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+static bool serve_pending(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	bool more = virtio_dev_process_pending(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return more;
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_dev *dev = arg;
 	char name[16];
 	snprintf(name, sizeof(name), "io-%.12s", dev->name);
 	pthread_setname_np(pthread_self(), name);
+	bool more = false;
 	for (;;) {
 		struct epoll_event events[16];
-		int n = epoll_wait(dev->epoll_fd, events, 16, -1);
+		/* Work left over from a budget: look at new events without sleeping, then go on. */
+		int n = epoll_wait(dev->epoll_fd, events, 16, more ? 0 : -1);
 		if (n < 0 && errno != EINTR) {
 			log_error("%s: epoll_wait: %s", dev->name, strerror(errno));
 			break;
@@ -86,6 +98,7 @@ static void *io_thread(void *arg)
 				return NULL;
 			serve(dev, &events[i]);
 		}
+		more = serve_pending(dev);
 	}
 	return NULL;
 }

@@ -16,10 +16,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "virtio/serve.h"
 #include "vmm/log.h"
 
 #define TX_CHUNK	4096
-#define VCONSOLE_BUDGET (2 * VCONSOLE_QUEUE_SIZE) /* chains per callback */
+#define VCONSOLE_BUDGET (2 * VCONSOLE_QUEUE_SIZE) /* chains per wakeup */
 
 struct vconsole {
 	struct virtio_dev dev; /* first: the allocation is freed through it */
@@ -27,6 +28,7 @@ struct vconsole {
 	struct virtio_console_config config; /* little endian, as the guest reads it */
 	struct vq_chain chain;		     /* the chain being served (dev->lock) */
 	bool fds_added;			     /* in_fd / winch_fd registered with the I/O thread */
+	uint64_t tx_truncated;		     /* transmit chains cut at VCONSOLE_TX_CHAIN_MAX */
 
 	/* Host input not yet in a guest buffer. The input thread appends, the I/O thread takes;
 	 * in_lock (taken after dev->lock, never before) guards these fields. */
@@ -109,72 +111,60 @@ void virtio_console_winch(struct virtio_dev *dev)
 
 /* ---- transmitq: guest -> host ---- */
 
-/* Every readable byte of the chain to the console; writable buffers are ignored. */
-static void send_chain(struct vconsole *vc)
+uint64_t virtio_console_tx_truncated(struct virtio_dev *dev)
 {
-	uint8_t buf[TX_CHUNK];
-
-	while (vq_chain_readable(&vc->chain) > 0) {
-		uint32_t n = vq_chain_readable(&vc->chain);
-
-		if (n > sizeof(buf))
-			n = sizeof(buf);
-		if (vq_chain_read(&vc->chain, vc->dev.mem, buf, n) < 0)
-			return; /* RAM vanished under us: nothing sensible to send */
-		console_write(vc->host, buf, n);
-	}
+	return to_vc(dev)->tx_truncated;
 }
 
-/* Pops the next chain of `vq` into vc->chain: 1 when there is one, 0 when the ring is empty
- * (kicks are then enabled), negative when the driver broke the queue. Re-enabling kicks looks at
- * the ring once more (2.7.10), so a buffer added meanwhile is served now, not lost. */
-static int next_chain(struct vconsole *vc, struct virtqueue *vq)
+/* The chain's readable bytes to the console, at most VCONSOLE_TX_CHAIN_MAX of them: a longer
+ * chain (e.g. one descriptor table of 4 MiB buffers that all alias the same guest page) is cut
+ * there, counted in tx_truncated, and pushed like any other. Writable buffers are ignored.
+ * Returns the bytes sent. */
+static uint64_t send_chain(struct vconsole *vc)
 {
-	int r = vq_pop(vq, vc->dev.mem, &vc->chain);
+	uint8_t buf[TX_CHUNK];
+	uint32_t left = vq_chain_readable(&vc->chain);
+	uint64_t sent = 0;
 
-	if (r != 0)
-		return r;
-	r = vq_enable_notify(vq, vc->dev.mem);
-	if (r <= 0)
-		return r;
-	return vq_pop(vq, vc->dev.mem, &vc->chain);
+	if (left > VCONSOLE_TX_CHAIN_MAX) {
+		left = VCONSOLE_TX_CHAIN_MAX;
+		vc->tx_truncated++;
+	}
+	while (left > 0) {
+		uint32_t n = left < sizeof(buf) ? left : sizeof(buf);
+
+		if (vq_chain_read(&vc->chain, vc->dev.mem, buf, n) < 0)
+			break; /* RAM vanished under us: nothing sensible to send */
+		console_write(vc->host, buf, n);
+		left -= n;
+		sent += n;
+	}
+	return sent;
+}
+
+/* The used len stays 0: the device writes nothing into a transmit buffer. */
+static int tx_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque, uint64_t *bytes)
+{
+	(void)chain;
+	(void)opaque;
+	*bytes += send_chain(to_vc(dev));
+	return VIRTIO_CHAIN_PUSH;
 }
 
 /* A guest that keeps adding buffers must not keep the device lock forever: after a budget of
- * chains, come back through our own kick eventfd. Without an I/O thread (inline kicks), re-enable
- * kicks so the driver's next notification brings us back. */
-static void yield_queue(struct vconsole *vc, uint16_t q)
-{
-	if (vc->dev.inline_kicks || vc->dev.kick_fd[q] < 0)
-		vq_enable_notify(&vc->dev.vqs[q], vc->dev.mem);
-	else
-		kick_eventfd(vc->dev.kick_fd[q]);
-}
-
+ * chains or bytes, virtio_serve_queue() reschedules the queue. */
 static void serve_tx(struct vconsole *vc)
 {
-	struct virtio_dev *dev = &vc->dev;
-	struct virtqueue *vq = &dev->vqs[VCONSOLE_TXQ];
-	unsigned served = 0;
-	int r = 0;
+	const struct virtio_server s = {
+	    .chain = &vc->chain,
+	    .max_chains = VCONSOLE_BUDGET,
+	    .max_bytes = VCONSOLE_TX_WAKEUP_BYTES,
+	    .handle = tx_handle,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq))
-		return;
-	vq_disable_notify(vq, dev->mem); /* 2.7.10: no kicks needed while we drain the ring */
-	while (served < VCONSOLE_BUDGET && (r = next_chain(vc, vq)) > 0) {
-		send_chain(vc);
-		/* The used len stays 0: the device writes nothing into a transmit buffer. */
-		r = vq_push(vq, dev->mem, &vc->chain);
-		if (r < 0)
-			break;
-		served++;
-	}
-	if (r < 0)
-		virtio_dev_fail(dev, vq_strerror(r));
-	else if (served == VCONSOLE_BUDGET)
-		yield_queue(vc, VCONSOLE_TXQ);
-	if (served)
-		virtio_dev_notify_used(dev, VCONSOLE_TXQ);
+	if (virtio_dev_running(&vc->dev) && vq_is_active(&vc->dev.vqs[VCONSOLE_TXQ]))
+		vq_disable_notify(&vc->dev.vqs[VCONSOLE_TXQ], vc->dev.mem); /* 2.7.10 */
+	virtio_serve_queue(&vc->dev, VCONSOLE_TXQ, &s);
 }
 
 /* ---- receiveq: host -> guest ---- */
@@ -240,32 +230,36 @@ static size_t in_pending(struct vconsole *vc)
 	return n;
 }
 
+static bool rx_has_work(struct virtio_dev *dev, void *opaque)
+{
+	(void)opaque;
+	return in_pending(to_vc(dev)) > 0;
+}
+
+/* A chain with no writable byte gets used len 0 and is not retried. */
+static int rx_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque, uint64_t *bytes)
+{
+	bool *resume = opaque;
+
+	*resume |= fill_chain(to_vc(dev));
+	*bytes += chain->written;
+	return VIRTIO_CHAIN_PUSH;
+}
+
 /* Pops receive buffers only while there is input for them; with no buffer left, kicks stay
  * enabled so the guest adding one brings us back here (queue_notify on receiveq0). */
 static void serve_rx(struct vconsole *vc)
 {
-	struct virtio_dev *dev = &vc->dev;
-	struct virtqueue *vq = &dev->vqs[VCONSOLE_RXQ];
 	bool resume = false;
-	unsigned served = 0;
-	int r = 0;
+	const struct virtio_server s = {
+	    .chain = &vc->chain,
+	    .max_chains = VCONSOLE_BUDGET,
+	    .has_work = rx_has_work,
+	    .handle = rx_handle,
+	    .opaque = &resume,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq))
-		return;
-	while (served < VCONSOLE_BUDGET && in_pending(vc) > 0 && (r = next_chain(vc, vq)) > 0) {
-		/* A chain with no writable byte gets used len 0 and is not retried. */
-		resume |= fill_chain(vc);
-		r = vq_push(vq, dev->mem, &vc->chain);
-		if (r < 0)
-			break;
-		served++;
-	}
-	if (r < 0)
-		virtio_dev_fail(dev, vq_strerror(r));
-	else if (served == VCONSOLE_BUDGET)
-		yield_queue(vc, VCONSOLE_RXQ);
-	if (served)
-		virtio_dev_notify_used(dev, VCONSOLE_RXQ);
+	virtio_serve_queue(&vc->dev, VCONSOLE_RXQ, &s);
 	if (resume)
 		console_input_ready(vc->host);
 }

@@ -44,6 +44,12 @@
 #define VCONSOLE_IN_BUF	    4096 /* host input held for the guest before back-pressure */
 #define VCONSOLE_COLS	    80	 /* size offered when the output is not a terminal */
 #define VCONSOLE_ROWS	    25
+/* Transmit byte budget. A chain may describe up to 4 GiB (even one 16 KiB descriptor table whose
+ * 4 MiB buffers all alias one page): the console writes at most VCONSOLE_TX_CHAIN_MAX bytes of a
+ * chain (the rest is ignored, the chain is used as usual, the cut is counted), and at most about
+ * VCONSOLE_TX_WAKEUP_BYTES per wakeup before the queue is rescheduled (virtio/serve.h). */
+#define VCONSOLE_TX_CHAIN_MAX	 (64u * 1024)
+#define VCONSOLE_TX_WAKEUP_BYTES (256u * 1024)
 
 /* Allocates the device (free() it after virtio_dev_destroy()), fills its description and sets
  * itself as `host`'s input sink (call before console_start()). Returns 0 or -errno. */
@@ -53,5 +59,8 @@ int virtio_console_create(struct virtio_dev **out, struct console *host);
  * update cols/rows and send a config-change interrupt (5.3.6.1). Async-signal-safe (one eventfd
  * write), so a SIGWINCH handler may call it; a no-op before the device is activated. */
 void virtio_console_winch(struct virtio_dev *dev);
+
+/* Transmit chains cut at VCONSOLE_TX_CHAIN_MAX so far (statistics, tests). */
+uint64_t virtio_console_tx_truncated(struct virtio_dev *dev);
 
 #endif

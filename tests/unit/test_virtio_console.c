@@ -50,7 +50,6 @@ static void open_console(int out_fd, int in_fd)
 
 	cr_assert_eq(console_open(&con, &cc), 0);
 	cr_assert_eq(virtio_console_create(&dev, &con), 0);
-	dev->inline_kicks = true;
 	dev->irq = (struct virtio_irq){count_irq, NULL};
 	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, MOCK_RAM_SIZE), 0);
 	cr_assert_eq(virtio_dev_init(dev, &ram.mem), 0);
@@ -112,6 +111,7 @@ static void kick(uint16_t q)
 {
 	pthread_mutex_lock(&dev->lock);
 	virtio_dev_kick(dev, q);
+	virtio_dev_process_pending(dev);
 	pthread_mutex_unlock(&dev->lock);
 }
 
