@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -555,4 +556,78 @@ Test(virtio_console_threads, input_thread_back_pressure_end_to_end)
 		close(in_pipe[i]);
 		close(outp[i]);
 	}
+}
+
+/* ---- transmit byte budget: output to a file, so nothing can block ---- */
+
+static int out_file = -1;
+
+static void setup_file(void)
+{
+	out_file = memfd_create("vconsole-out", MFD_CLOEXEC);
+	cr_assert_geq(out_file, 0);
+	open_console(out_file, -1);
+}
+
+static void teardown_file(void)
+{
+	teardown();
+	close(out_file);
+	out_file = -1;
+}
+
+static off_t out_size(void)
+{
+	return lseek(out_file, 0, SEEK_END);
+}
+
+/* One indirect table of 1023 buffers of 1 MiB that all alias the same guest RAM (1 GiB claimed;
+ * the issue's case is 1023 x 4 MiB = 4 GiB): the console writes VCONSOLE_TX_CHAIN_MAX bytes,
+ * not the whole claim, and still completes the chain. */
+static void add_aliased_chain(void)
+{
+	enum { SEGS = 1023 };
+	static struct mock_buf b[SEGS];
+
+	for (int i = 0; i < SEGS; i++)
+		b[i] = (struct mock_buf){MOCK_RAM_GPA, 1u << 20, false};
+	cr_assert_geq(add_chain(TXQ, b, SEGS, true), 0);
+}
+
+TestSuite(virtio_console_budget, .init = setup_file, .fini = teardown_file);
+
+Test(virtio_console_budget, aliased_descriptors_write_a_bounded_amount)
+{
+	uint32_t len = 1;
+
+	driver_up(BASE_FEAT | F(VIRTIO_RING_F_INDIRECT_DESC), false);
+	add_aliased_chain();
+	kick(TXQ);
+	cr_assert_eq(out_size(), VCONSOLE_TX_CHAIN_MAX);
+	cr_assert_eq(get_used(TXQ, &len), 1, "the chain is completed all the same");
+	cr_assert_eq(len, 0);
+	cr_assert_eq(virtio_console_tx_truncated(dev), 1);
+	cr_assert(virtio_dev_running(dev));
+}
+
+Test(virtio_console_budget, bytes_per_wakeup_are_bounded_and_nothing_is_lost)
+{
+	enum { CHAINS = 8 };
+	uint32_t len;
+	int used = 0;
+
+	driver_up(BASE_FEAT | F(VIRTIO_RING_F_INDIRECT_DESC), false);
+	for (int i = 0; i < CHAINS; i++)
+		add_aliased_chain();
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_kick(dev, TXQ);
+	cr_assert(virtio_dev_process_pending(dev), "the queue is rescheduled");
+	cr_assert_eq(out_size(), VCONSOLE_TX_WAKEUP_BYTES, "one wakeup's worth");
+	while (virtio_dev_process_pending(dev))
+		;
+	pthread_mutex_unlock(&dev->lock);
+	cr_assert_eq(out_size(), (off_t)CHAINS * VCONSOLE_TX_CHAIN_MAX);
+	while (get_used(TXQ, &len) == 1)
+		used++;
+	cr_assert_eq(used, CHAINS);
 }
