@@ -10,7 +10,8 @@
  * register access; the I/O thread takes it around every ops callback (queue_notify and the
  * backend fd callbacks). So device callbacks always run with the lock held, on one thread at a
  * time, and a reset from a vCPU waits for a callback in progress. Device code must therefore not
- * block for long inside a callback (use async I/O) and never takes the lock itself.
+ * block for long inside a callback (use async I/O) and never takes the lock itself. The order in
+ * which this lock nests with the others is in vmm/lock_order.h.
  *
  * Failure: a driver that breaks a queue (vq_pop() < 0) or the protocol makes the device call
  * virtio_dev_fail(): DEVICE_NEEDS_RESET plus a config-change interrupt (2.1.2). The VMM and the

@@ -20,7 +20,7 @@ static bool budget_left(const struct virtio_server *s, unsigned chains, uint64_t
 	return chains < s->max_chains && (!s->max_bytes || bytes < s->max_bytes);
 }
 
-/* One chain: 1 pushed, 0 given back (wait), negative error. */
+/* One chain: 1 pushed, 0 given back or held by the device, negative error. */
 static int serve_one(struct virtio_dev *dev, struct virtqueue *vq, const struct virtio_server *s,
 		     uint64_t *bytes)
 {
@@ -32,6 +32,8 @@ static int serve_one(struct virtio_dev *dev, struct virtqueue *vq, const struct 
 		int err = vq_unpop(vq, dev->mem, s->chain);
 		return err < 0 ? err : 0;
 	}
+	if (v == VIRTIO_CHAIN_HOLD)
+		return 0;
 	int err = vq_push(vq, dev->mem, s->chain);
 	return err < 0 ? err : 1;
 }

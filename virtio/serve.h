@@ -22,6 +22,8 @@ enum virtio_chain_verdict {
 	VIRTIO_CHAIN_PUSH = 0, /* done: push it with the bytes written (vq_chain_used) */
 	VIRTIO_CHAIN_WAIT = 1, /* not now: give it back (vq_unpop) and stop; the device's own
 				* event (a timer, a backend fd) serves the queue again */
+	VIRTIO_CHAIN_HOLD = 2, /* the device keeps the chain (async I/O, a full backend) and
+				* pushes it itself later; stop serving this queue for now */
 };
 
 struct virtio_server {
@@ -41,7 +43,7 @@ struct virtio_server {
 enum virtio_serve_result {
 	VIRTIO_SERVE_IDLE,	/* the ring is empty (kicks re-enabled) or has_work() said no */
 	VIRTIO_SERVE_YIELDED,	/* budget spent with chains left: rescheduled */
-	VIRTIO_SERVE_WAITING,	/* handle() returned VIRTIO_CHAIN_WAIT */
+	VIRTIO_SERVE_WAITING,	/* handle() returned VIRTIO_CHAIN_WAIT or VIRTIO_CHAIN_HOLD */
 	VIRTIO_SERVE_FAILED,	/* the driver broke the queue or handle() failed: device failed */
 	VIRTIO_SERVE_NOT_READY, /* device not running or queue not active: nothing done */
 };

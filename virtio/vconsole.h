@@ -7,11 +7,15 @@
  * INDIRECT_DESC and RING_PACKED.
  *
  * Flow control:
- *   TX: each chain's readable bytes go to console_write(); the used len is 0 (5.3.6.2: the device
- *       wrote nothing). console_write() waits when the console's 64 KiB output ring is full, so a
- *       stalled output fd (a terminal paused with Ctrl-S, a pipe nobody reads) stalls this
- *       device's I/O thread and, through the device lock, any vCPU touching its registers: the
- *       same back-pressure the 8250 applies. Nothing is dropped.
+ *   TX: each chain's readable bytes (at most VCONSOLE_TX_CHAIN_MAX) go to console_try_write();
+ *       the used len is 0 (5.3.6.2: the device wrote nothing). console_try_write() never waits:
+ *       when the console's 64 KiB output ring is full, the device keeps the chain (and the bytes
+ *       it read from it), stops serving the transmit queue, and the console's output thread
+ *       kicks the queue's eventfd once it has made room; the I/O thread then finishes the chain
+ *       and carries on. So a stalled output fd (a terminal paused with Ctrl-S, a pipe nobody
+ *       reads) stalls the guest's hvc0 output, not the I/O thread nor a vCPU waiting for the
+ *       device lock. Nothing is dropped, except emerg_wr bytes that find the ring full (a vCPU
+ *       holds the device lock there): those are counted and dropped.
  *   RX: the console's input thread hands bytes to a small buffer (VCONSOLE_IN_BUF bytes, own
  *       mutex) and wakes the I/O thread through an eventfd; the I/O thread moves them into the
  *       guest's receive buffers. When the buffer is full (the guest posts no receive buffers)

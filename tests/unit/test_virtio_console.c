@@ -558,6 +558,67 @@ Test(virtio_console_threads, input_thread_back_pressure_end_to_end)
 	}
 }
 
+/* A stalled output (a pipe nobody reads) must not block under the device lock: the kick returns
+ * with the chains the console cannot take held, and they complete, in order and whole, once the
+ * reader drains the pipe (the console's output thread wakes the I/O thread). */
+Test(virtio_console_threads, full_console_holds_the_chain_without_blocking)
+{
+	enum { CHAINS = 5, LEN = 64 * 1024 };
+	static uint8_t data[CHAINS * LEN], got[CHAINS * LEN];
+	int outp[2];
+	size_t have = 0;
+	uint32_t len;
+	int used = 0;
+
+	cr_assert_eq(pipe2(outp, O_CLOEXEC | O_NONBLOCK), 0);
+	open_console(outp[1], -1);
+	cr_assert_eq(console_start(&con), 0);
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	driver_up(BASE_FEAT, false);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + i / 4099);
+	for (int c = 0; c < CHAINS; c++) {
+		struct mock_buf b = {mock_fill(&mvq[TXQ], data + c * LEN, LEN), LEN, false};
+		cr_assert_geq(add_chain(TXQ, &b, 1, false), 0);
+	}
+	kick(TXQ); /* returns: 320 KiB do not fit in the pipe and the console's ring */
+	usleep(50000);
+	pthread_mutex_lock(&dev->lock);
+	while (get_used(TXQ, &len) == 1)
+		used++;
+	pthread_mutex_unlock(&dev->lock);
+	cr_assert_lt(used, CHAINS, "some output must still be held");
+
+	uint64_t deadline = now_ms() + 10000;
+	while (have < sizeof(got) && now_ms() < deadline) {
+		ssize_t n = read(outp[0], got + have, sizeof(got) - have);
+		if (n > 0)
+			have += (size_t)n;
+		else
+			usleep(1000);
+	}
+	cr_assert_eq(have, sizeof(data));
+	cr_assert_eq(memcmp(got, data, sizeof(data)), 0, "in order, nothing lost");
+	while (used < CHAINS && now_ms() < deadline) {
+		pthread_mutex_lock(&dev->lock);
+		while (get_used(TXQ, &len) == 1)
+			used++;
+		pthread_mutex_unlock(&dev->lock);
+		usleep(1000);
+	}
+	cr_assert_eq(used, CHAINS);
+
+	console_stop(&con);
+	virtio_dev_destroy(dev);
+	free(dev);
+	console_close(&con);
+	mock_vq_free(&mvq[0]);
+	mock_vq_free(&mvq[1]);
+	mock_ram_free(&ram);
+	close(outp[0]);
+	close(outp[1]);
+}
+
 /* ---- transmit byte budget: output to a file, so nothing can block ---- */
 
 static int out_file = -1;
