@@ -373,6 +373,17 @@ static void blk_reset(struct virtio_dev *dev)
 	free_all_reqs(b);
 }
 
+/* Pause (virtio_dev_pause): complete every request in flight into the used ring, start none. A
+ * stalled producer is rescheduled: the first pass after the resume pops what waited. */
+static void blk_quiesce(struct virtio_dev *dev)
+{
+	struct virtio_blk *b = to_blk(dev);
+	blk_io_drain(&b->io);
+	blk_publish(b);
+	if (b->stalled)
+		virtio_dev_reschedule(dev, 0);
+}
+
 static void blk_destroy(struct virtio_dev *dev)
 {
 	struct virtio_blk *b = to_blk(dev);
@@ -385,6 +396,7 @@ static const struct virtio_dev_ops blk_ops = {
     .activate = blk_activate,
     .queue_notify = blk_queue_notify,
     .reset = blk_reset,
+    .quiesce = blk_quiesce,
     .destroy = blk_destroy,
 };
 

@@ -33,7 +33,8 @@ static int create_fds(struct virtio_dev *dev)
 {
 	dev->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dev->epoll_fd < 0 || dev->stop_fd < 0)
+	dev->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dev->epoll_fd < 0 || dev->stop_fd < 0 || dev->pause_fd < 0)
 		return -errno;
 	for (uint16_t q = 0; q < dev->num_queues; q++) {
 		dev->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -52,12 +53,14 @@ int virtio_dev_init(struct virtio_dev *dev, const struct guest_mem *mem)
 	}
 	dev->mem = mem;
 	dev->host_features |= 1ULL << VIRTIO_F_VERSION_1;
-	dev->epoll_fd = dev->stop_fd = -1;
+	dev->epoll_fd = dev->stop_fd = dev->pause_fd = -1;
 	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
 		dev->kick_fd[q] = -1;
 	for (uint16_t q = 0; q < dev->num_queues; q++)
 		vq_init(&dev->vqs[q], dev->queue_max_size);
 	pthread_mutex_init(&dev->lock, NULL);
+	pthread_mutex_init(&dev->pause_lock, NULL);
+	pthread_cond_init(&dev->pause_cond, NULL);
 	dev->initialized = true;
 	err = create_fds(dev);
 	if (err)
@@ -256,6 +259,8 @@ void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q)
 
 bool virtio_dev_process_pending(struct virtio_dev *dev)
 {
+	if (dev->paused)
+		return false; /* kept for virtio_dev_resume() */
 	uint32_t todo = dev->pending;
 
 	dev->pending = 0;

@@ -52,6 +52,10 @@ struct virtio_dev_ops {
 	/* Driver write to the device config space (most devices: read-only, leave NULL). */
 	void (*config_write)(struct virtio_dev *dev, uint32_t offset, const void *data,
 			     uint32_t len);
+	/* Before the device is paused (virtio_dev_pause): finish work in flight (wait for async
+	 * I/O and complete it into the used ring) so nothing touches guest memory while paused.
+	 * Start nothing new. Runs on the I/O thread with the lock held. Optional. */
+	void (*quiesce)(struct virtio_dev *dev);
 	/* Free the device's own resources (backend files, buffers). Optional. */
 	void (*destroy)(struct virtio_dev *dev);
 };
@@ -109,6 +113,13 @@ struct virtio_dev {
 	/* Queues with work to serve (bit q): set by a kick or by virtio_dev_reschedule(), taken
 	 * by virtio_dev_process_pending() (under lock). */
 	uint32_t pending;
+	/* Pause handshake (virtio_dev_pause): `paused` under lock; the rest under pause_lock. */
+	bool paused;
+	int pause_fd; /* eventfd: a pause was asked for */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req; /* set by pause, cleared by resume */
+	bool parked;	/* the I/O thread waits at its safe point */
 };
 
 /* Checks the description (queue count and sizes, config) and prepares the lock, the queues and
@@ -129,6 +140,18 @@ int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events);
 /* Starts the I/O thread. Without it (tests, fuzzers) the caller serves kicks itself with
  * virtio_dev_process_pending(), the same call the I/O thread makes. Returns 0 or -errno. */
 int virtio_dev_start(struct virtio_dev *dev);
+
+/* Parks the device at a safe point and returns only then: the I/O thread has finished the
+ * callback it was in, completed the work in flight (ops->quiesce: virtio-blk waits for its
+ * async I/O and pushes it), and waits outside any callback. Until virtio_dev_resume() the
+ * device writes no guest memory and raises no interrupt; the driver's kicks are recorded and
+ * served after the resume. The wait is bounded by one budgeted pass plus the I/O in flight.
+ * Register accesses from vCPUs are still answered (stop the vCPUs first for a snapshot: a driver
+ * reset or DRIVER_OK while paused runs the device's activate/reset as usual).
+ * Call without dev->lock, from a control thread (not the I/O thread). Idempotent. */
+void virtio_dev_pause(struct virtio_dev *dev);
+/* Lets a paused device run again; kicks recorded meanwhile are served now. */
+void virtio_dev_resume(struct virtio_dev *dev);
 
 /* ---- called by transports, with dev->lock held ---- */
 

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/device.h"
@@ -18,7 +21,9 @@ static struct mock_vq mv;
 static struct virtio_dev dev;
 static struct vq_chain chain;
 static struct virtio_server server;
-static int verdict;	  /* what the handler returns */
+static int verdict;	 /* what the handler returns */
+static unsigned busy_us; /* the handler takes this long per chain */
+static atomic_bool in_handler;
 static unsigned handled;  /* handler calls */
 static unsigned notifies; /* queue_notify calls */
 static enum virtio_serve_result last;
@@ -27,8 +32,12 @@ static int handle(struct virtio_dev *d, struct vq_chain *c, void *opaque, uint64
 {
 	(void)d;
 	(void)opaque;
+	atomic_store(&in_handler, true);
 	handled++;
 	*bytes += vq_chain_readable(c);
+	if (busy_us)
+		usleep(busy_us);
+	atomic_store(&in_handler, false);
 	return verdict;
 }
 
@@ -50,6 +59,7 @@ static void setup(void)
 	server = (struct virtio_server){.chain = &chain, .max_chains = 4, .handle = handle};
 	verdict = VIRTIO_CHAIN_PUSH;
 	handled = notifies = 0;
+	busy_us = 0;
 	virtio_dev_set_status(&dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	virtio_dev_set_features(&dev, 1, 1); /* VERSION_1 */
 	virtio_dev_set_status(&dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
@@ -169,4 +179,84 @@ Test(virtio_serve, reset_forgets_pending_work)
 	cr_assert_eq(dev.pending, 0);
 	cr_assert_not(virtio_dev_process_pending(&dev));
 	cr_assert_eq(notifies, 1);
+}
+
+/* ---- pause and resume, with the I/O thread running ---- */
+
+static uint16_t used_idx_locked(void)
+{
+	pthread_mutex_lock(&dev.lock);
+	uint16_t v = mock_split_used_idx(&mv);
+	pthread_mutex_unlock(&dev.lock);
+	return v;
+}
+
+static void kick_locked(void)
+{
+	pthread_mutex_lock(&dev.lock);
+	virtio_dev_kick(&dev, 0);
+	pthread_mutex_unlock(&dev.lock);
+}
+
+static bool wait_used(uint16_t want)
+{
+	for (int i = 0; i < 5000; i++) {
+		if (used_idx_locked() == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+Test(virtio_serve, pause_while_busy_parks_at_a_safe_point)
+{
+	server.max_chains = 2;
+	busy_us = 20000; /* 20 ms a chain: the pause arrives mid-work */
+	add_chains(8, 8);
+	cr_assert_eq(virtio_dev_start(&dev), 0);
+	kick_locked();
+	usleep(30000);
+	virtio_dev_pause(&dev);
+	cr_assert_not(atomic_load(&in_handler), "parked inside a callback");
+	uint16_t at_pause = used_idx_locked();
+	cr_assert_lt(at_pause, 8, "paused before the work was done");
+	usleep(100000);
+	cr_assert_eq(used_idx_locked(), at_pause, "no used-ring write while paused");
+	virtio_dev_resume(&dev);
+	cr_assert(wait_used(8), "the rest is served after the resume");
+}
+
+Test(virtio_serve, kicks_during_pause_are_served_after_resume)
+{
+	cr_assert_eq(virtio_dev_start(&dev), 0);
+	virtio_dev_pause(&dev);
+	virtio_dev_pause(&dev); /* idempotent */
+	pthread_mutex_lock(&dev.lock);
+	add_chains(3, 8);
+	pthread_mutex_unlock(&dev.lock);
+	kick_locked();
+	usleep(50000);
+	cr_assert_eq(used_idx_locked(), 0, "nothing served while paused");
+	cr_assert_eq(handled, 0);
+	virtio_dev_resume(&dev);
+	cr_assert(wait_used(3));
+}
+
+Test(virtio_serve, pause_without_io_thread_holds_process_pending)
+{
+	add_chains(2, 8);
+	virtio_dev_pause(&dev);
+	virtio_dev_kick(&dev, 0);
+	virtio_dev_process_pending(&dev);
+	cr_assert_eq(mock_split_used_idx(&mv), 0);
+	virtio_dev_resume(&dev);
+	virtio_dev_process_pending(&dev);
+	cr_assert_eq(mock_split_used_idx(&mv), 2);
+}
+
+Test(virtio_serve, destroy_while_paused_does_not_hang)
+{
+	cr_assert_eq(virtio_dev_start(&dev), 0);
+	virtio_dev_pause(&dev);
+	/* teardown destroys the device */
 }
