@@ -1,6 +1,6 @@
 /* virtio-console (virtio 1.2 section 5.3) driven through the device framework by a mock driver,
- * with inline kicks: transmit to a host pipe, receive into guest buffers with back-pressure,
- * config space (cols/rows, emerg_wr), a broken queue. */
+ * serving kicks synchronously (virtio_dev_process_pending): transmit to a host pipe, receive into
+ * guest buffers with back-pressure, config space (cols/rows, emerg_wr), a broken queue. */
 #include <criterion/criterion.h>
 #include <endian.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
-/* virtio-rng (virtio 1.2 section 5.4) driven by a mock driver with inline kicks: fills, used
- * lengths, short reads / EINTR / EAGAIN from the entropy source, the token-bucket rate limit on a
- * fake clock with its timerfd, and the option parser. */
+/* virtio-rng (virtio 1.2 section 5.4) driven by a mock driver serving kicks synchronously: fills,
+ * used lengths, short reads / EINTR / EAGAIN from the entropy source, the token-bucket rate limit
+ * on a fake clock with its timerfd, and the option parser. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
