@@ -14,7 +14,24 @@
 #include "virtio/blk_io.h"
 #include "vmm/log.h"
 
-#define BLK_PENDING 0xff /* blk_prepare(): an I/O was set up, the status comes later */
+/* What decoding a request came to (Firecracker's request.rs has the same split): done with a
+ * status now, or handed to the I/O engine, which completes it through blk_io_done(). No status
+ * byte value doubles as "pending". A rate limiter would add a THROTTLED outcome here. */
+enum blk_outcome { BLK_DONE, BLK_SUBMITTED };
+struct blk_result {
+	enum blk_outcome outcome;
+	uint8_t status; /* BLK_DONE: VIRTIO_BLK_S_* */
+};
+
+static struct blk_result blk_done(uint8_t status)
+{
+	return (struct blk_result){BLK_DONE, status};
+}
+
+static struct blk_result blk_submitted(void)
+{
+	return (struct blk_result){BLK_SUBMITTED, 0};
+}
 
 struct virtio_blk {
 	struct virtio_dev dev; /* first: container_of by cast */
@@ -25,6 +42,7 @@ struct virtio_blk {
 	bool writethrough;	      /* FLUSH not negotiated: writes use RWF_DSYNC */
 	bool resetting;		      /* completions only free their slot */
 	bool used_pending;	      /* used elements added, not yet published */
+	bool stalled; /* popping stopped for lack of a free slot: a completion resumes it */
 	bool io_error_logged;
 	struct blk_req *free;
 	struct blk_req reqs[VIRTIO_BLK_DEPTH];
@@ -74,11 +92,12 @@ static void blk_finish(struct virtio_blk *b, struct blk_req *req, uint8_t status
 {
 	struct virtio_dev *dev = &b->dev;
 	if (!b->resetting) {
-		/* status points into guest RAM: mapped by vq_chain_write_iov() (bounds-checked
-		 * at pop time), and guest RAM stays mapped for the VM's lifetime */
-		*req->status = status;
+		/* The status byte was inside the chain (checked at pop time); write it through the
+		 * bounds-checked API all the same, then the used element (2.7.8 order). */
+		int r = guest_mem_write(dev->mem, req->status_gpa, &status, 1);
 		req->used.len = data_written + 1;
-		int r = vq_add_used(&dev->vqs[0], dev->mem, req->used);
+		if (r == 0)
+			r = vq_add_used(&dev->vqs[0], dev->mem, req->used);
 		if (r)
 			log_debug("virtio-blk %s: vq_add_used: %s", b->disk.path, vq_strerror(r));
 		else
@@ -127,49 +146,50 @@ static bool range_ok(const struct blk_disk *d, uint64_t sector, uint64_t len, ui
 }
 
 /* VIRTIO_BLK_T_IN: map the data room (all writable bytes but the status) for the read. */
-static uint8_t prep_read(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
-			 uint64_t sector)
+static struct blk_result prep_read(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
+				   uint64_t sector)
 {
 	uint32_t len = vq_chain_writable(c) - 1;
 	if (!range_ok(&b->disk, sector, len, &req->off))
-		return VIRTIO_BLK_S_IOERR;
+		return blk_done(VIRTIO_BLK_S_IOERR);
 	int n = vq_chain_write_iov(c, b->dev.mem, len, req->iov, BLK_REQ_MAX_IOV);
 	if (n < 0)
-		return VIRTIO_BLK_S_IOERR; /* more segments than seg_max allows */
+		return blk_done(VIRTIO_BLK_S_IOERR); /* more segments than seg_max allows */
 	req->op = BLK_OP_READ;
 	req->niov = n;
 	req->data_len = len;
 	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
-	return BLK_PENDING;
+	return blk_submitted();
 }
 
 /* VIRTIO_BLK_T_OUT: map every readable byte after the header as the data. */
-static uint8_t prep_write(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
-			  uint64_t sector)
+static struct blk_result prep_write(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
+				    uint64_t sector)
 {
 	uint32_t len = vq_chain_readable(c);
 	if (b->disk.ro || !range_ok(&b->disk, sector, len, &req->off))
-		return VIRTIO_BLK_S_IOERR; /* 5.2.6.2: RO device: IOERR, no data written */
+		return blk_done(
+		    VIRTIO_BLK_S_IOERR); /* 5.2.6.2: RO device: IOERR, no data written */
 	int n = vq_chain_read_iov(c, b->dev.mem, len, req->iov, BLK_REQ_MAX_IOV);
 	if (n < 0)
-		return VIRTIO_BLK_S_IOERR;
+		return blk_done(VIRTIO_BLK_S_IOERR);
 	req->op = BLK_OP_WRITE;
 	req->niov = n;
 	req->data_len = len;
 	req->rwf = b->writethrough ? RWF_DSYNC : 0;
 	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
-	return BLK_PENDING;
+	return blk_submitted();
 }
 
 /* VIRTIO_BLK_T_GET_ID: up to 20 bytes of the ID (NUL-padded, not terminated when 20 long). */
-static uint8_t prep_get_id(struct virtio_blk *b, struct vq_chain *c, uint32_t *written)
+static struct blk_result prep_get_id(struct virtio_blk *b, struct vq_chain *c, uint32_t *written)
 {
 	uint32_t room = vq_chain_writable(c) - 1;
 	uint32_t n = room < VIRTIO_BLK_ID_BYTES ? room : VIRTIO_BLK_ID_BYTES;
 	if (vq_chain_write(c, b->dev.mem, b->id, n))
-		return VIRTIO_BLK_S_IOERR;
+		return blk_done(VIRTIO_BLK_S_IOERR);
 	*written = n;
-	return VIRTIO_BLK_S_OK;
+	return blk_done(VIRTIO_BLK_S_OK);
 }
 
 /* Checks one discard / write-zeroes segment (5.2.6.2): unknown flags, and UNMAP on a discard,
@@ -191,36 +211,36 @@ static uint8_t check_dwz_seg(struct virtio_blk *b, const struct virtio_blk_disca
 
 /* VIRTIO_BLK_T_DISCARD / WRITE_ZEROES: 1..max segments of 16 bytes, all copied out once and
  * checked before any is carried out. Done synchronously: fallocate() is quick. */
-static uint8_t do_dwz(struct virtio_blk *b, struct vq_chain *c, bool zeroes)
+static struct blk_result do_dwz(struct virtio_blk *b, struct vq_chain *c, bool zeroes)
 {
 	struct virtio_blk_discard_write_zeroes segs[VIRTIO_BLK_DISCARD_MAX_SEG];
 	_Static_assert(VIRTIO_BLK_WZ_MAX_SEG <= VIRTIO_BLK_DISCARD_MAX_SEG, "segs[] too small");
 	uint32_t len = vq_chain_readable(c), n = len / sizeof(segs[0]);
 	uint32_t max = zeroes ? VIRTIO_BLK_WZ_MAX_SEG : VIRTIO_BLK_DISCARD_MAX_SEG;
 	if (b->disk.ro || n == 0 || n > max || len % sizeof(segs[0]))
-		return VIRTIO_BLK_S_IOERR;
+		return blk_done(VIRTIO_BLK_S_IOERR);
 	if (vq_chain_read(c, b->dev.mem, segs, len))
-		return VIRTIO_BLK_S_IOERR;
+		return blk_done(VIRTIO_BLK_S_IOERR);
 	uint64_t off[VIRTIO_BLK_DISCARD_MAX_SEG], bytes[VIRTIO_BLK_DISCARD_MAX_SEG];
 	for (uint32_t i = 0; i < n; i++) {
 		uint8_t st = check_dwz_seg(b, &segs[i], zeroes, &off[i], &bytes[i]);
 		if (st != VIRTIO_BLK_S_OK)
-			return st;
+			return blk_done(st);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		bool unmap = le32toh(segs[i].flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
 		int r = zeroes ? blk_disk_write_zeroes(&b->disk, off[i], bytes[i], unmap)
 			       : blk_disk_discard(&b->disk, off[i], bytes[i]);
 		if (r)
-			return VIRTIO_BLK_S_IOERR;
+			return blk_done(VIRTIO_BLK_S_IOERR);
 	}
-	return VIRTIO_BLK_S_OK;
+	return blk_done(VIRTIO_BLK_S_OK);
 }
 
-/* Decodes the request after its header: returns a final status, or BLK_PENDING with req set
+/* Decodes the request after its header: done with a final status, or submitted with req set
  * up for the I/O engine. *written gets the data bytes written into the chain so far. */
-static uint8_t blk_prepare(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
-			   const struct virtio_blk_outhdr *hdr, uint32_t *written)
+static struct blk_result blk_prepare(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
+				     const struct virtio_blk_outhdr *hdr, uint32_t *written)
 {
 	uint64_t sector = le64toh(hdr->sector);
 	uint32_t type = le32toh(hdr->type);
@@ -232,38 +252,28 @@ static uint8_t blk_prepare(struct virtio_blk *b, struct vq_chain *c, struct blk_
 		return prep_write(b, c, req, sector);
 	case VIRTIO_BLK_T_FLUSH:
 		if (b->disk.ro)
-			return VIRTIO_BLK_S_OK; /* nothing can be dirty */
+			return blk_done(VIRTIO_BLK_S_OK); /* nothing can be dirty */
 		req->op = BLK_OP_FLUSH;
 		req->fd = b->disk.fd;
-		return BLK_PENDING;
+		return blk_submitted();
 	case VIRTIO_BLK_T_GET_ID:
 		return prep_get_id(b, c, written);
 	case VIRTIO_BLK_T_DISCARD:
 		if (b->disk.ro)
-			return VIRTIO_BLK_S_IOERR; /* checked first: never touch a read-only file */
+			return blk_done(
+			    VIRTIO_BLK_S_IOERR); /* checked first: never touch a read-only file */
 		if (!virtio_dev_has_feature(&b->dev, VIRTIO_BLK_F_DISCARD))
-			return VIRTIO_BLK_S_UNSUPP;
+			return blk_done(VIRTIO_BLK_S_UNSUPP);
 		return do_dwz(b, c, false);
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (b->disk.ro)
-			return VIRTIO_BLK_S_IOERR;
+			return blk_done(VIRTIO_BLK_S_IOERR);
 		if (!virtio_dev_has_feature(&b->dev, VIRTIO_BLK_F_WRITE_ZEROES))
-			return VIRTIO_BLK_S_UNSUPP;
+			return blk_done(VIRTIO_BLK_S_UNSUPP);
 		return do_dwz(b, c, true);
 	default:
-		return VIRTIO_BLK_S_UNSUPP;
+		return blk_done(VIRTIO_BLK_S_UNSUPP);
 	}
-}
-
-/* Host pointer of the status byte: the last device-writable byte (5.2.6), wherever the data
- * handling left the writer cursor. NULL when it cannot be mapped. */
-static uint8_t *map_status(struct virtio_blk *b, struct vq_chain *c)
-{
-	struct iovec iov;
-	if (vq_chain_skip_write(c, vq_chain_writable(c) - 1) ||
-	    vq_chain_write_iov(c, b->dev.mem, 1, &iov, 1) != 1)
-		return NULL;
-	return iov.iov_base;
 }
 
 /* One popped chain. Returns false when the driver is broken and the device was failed. */
@@ -279,27 +289,24 @@ static bool blk_handle(struct virtio_blk *b, struct vq_chain *c)
 	struct blk_req *req = take_req(b);
 	req->used = vq_chain_used(c);
 	uint32_t written;
-	uint8_t status = blk_prepare(b, c, req, &hdr, &written);
-	req->status = map_status(b, c);
-	if (!req->status) {
-		put_req(b, req);
-		virtio_dev_fail(&b->dev, "status byte not in guest RAM");
-		return false;
-	}
-	if (status == BLK_PENDING)
+	vq_chain_last_writable(c, &req->status_gpa); /* a writable byte exists: checked above */
+	struct blk_result res = blk_prepare(b, c, req, &hdr, &written);
+	if (res.outcome == BLK_SUBMITTED)
 		blk_io_start(&b->io, req);
 	else
-		blk_finish(b, req, status, written);
+		blk_finish(b, req, res.status, written);
 	return true;
 }
 
-/* Pops and starts requests while slots are free; when they run out, the next completion
- * resumes. Kicks are off while popping and re-enabled at the end with a re-check (2.7.10). */
+/* Pops and starts requests while slots are free; when they run out (stalled), the next
+ * completion resumes. Kicks are off while popping and re-enabled at the end with a re-check
+ * (2.7.10). */
 static void blk_process(struct virtio_blk *b)
 {
 	struct virtio_dev *dev = &b->dev;
 	struct virtqueue *vq = &dev->vqs[0];
 	bool ok = virtio_dev_running(dev);
+	b->stalled = false;
 	if (ok)
 		vq_disable_notify(vq, dev->mem);
 	while (ok) {
@@ -314,6 +321,8 @@ static void blk_process(struct virtio_blk *b)
 				ok = blk_handle(b, &b->chain);
 			}
 		}
+		if (ok && !b->free)
+			b->stalled = true;
 		if (!ok || !b->free)
 			break;
 		int r = vq_enable_notify(vq, dev->mem);
@@ -340,7 +349,8 @@ static void blk_on_completion(struct virtio_dev *dev, int fd, uint32_t revents)
 	blk_io_reap(&b->io);
 	blk_io_submit(&b->io); /* short transfers continued by the reap */
 	blk_publish(b);
-	blk_process(b); /* slots were freed: take what waited */
+	if (b->stalled)
+		blk_process(b); /* slots were freed: take what waited for one */
 }
 
 static int blk_activate(struct virtio_dev *dev)
@@ -359,7 +369,19 @@ static void blk_reset(struct virtio_dev *dev)
 	blk_io_drain(&b->io);
 	b->resetting = false;
 	b->used_pending = false;
+	b->stalled = false;
 	free_all_reqs(b);
+}
+
+/* Pause (virtio_dev_pause): complete every request in flight into the used ring, start none. A
+ * stalled producer is rescheduled: the first pass after the resume pops what waited. */
+static void blk_quiesce(struct virtio_dev *dev)
+{
+	struct virtio_blk *b = to_blk(dev);
+	blk_io_drain(&b->io);
+	blk_publish(b);
+	if (b->stalled)
+		virtio_dev_reschedule(dev, 0);
 }
 
 static void blk_destroy(struct virtio_dev *dev)
@@ -374,6 +396,7 @@ static const struct virtio_dev_ops blk_ops = {
     .activate = blk_activate,
     .queue_notify = blk_queue_notify,
     .reset = blk_reset,
+    .quiesce = blk_quiesce,
     .destroy = blk_destroy,
 };
 

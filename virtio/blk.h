@@ -20,10 +20,10 @@
  *
  * Life cycle: virtio_blk_create() opens the disk, fills a struct virtio_dev and calls
  * virtio_dev_init() with guest memory, and registers the io_uring completion eventfd with the
- * device's I/O thread. The caller attaches a transport, then virtio_dev_start() (or sets
- * inline_kicks for tests). virtio_blk_destroy() tears everything down and frees the device;
- * virtio_dev_destroy(dev) followed by free(dev) is equivalent (the device is one allocation that
- * starts with its struct virtio_dev). */
+ * device's I/O thread. The caller attaches a transport, then virtio_dev_start() (tests instead call
+ * virtio_dev_process_pending() after a kick). virtio_blk_destroy() tears everything down and frees
+ * the device; virtio_dev_destroy(dev) followed by free(dev) is equivalent (the device is one
+ * allocation that starts with its struct virtio_dev). */
 #ifndef VIRTIO_BLK_H
 #define VIRTIO_BLK_H
 

@@ -191,11 +191,6 @@ int blk_disk_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write, int 
 	return 0;
 }
 
-int blk_disk_flush(const struct blk_disk *d)
-{
-	return fdatasync(d->fd) < 0 ? -errno : 0;
-}
-
 static int falloc(const struct blk_disk *d, int mode, uint64_t off, uint64_t len)
 {
 	return fallocate(d->fd, mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;

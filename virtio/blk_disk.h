@@ -55,9 +55,6 @@ void blk_iov_advance(struct iovec **iov, int *n, size_t bytes);
  * -EIO on end of file, or -errno. */
 int blk_disk_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write, int rwf);
 
-/* fdatasync(): data and the metadata needed to read it back reach stable storage. */
-int blk_disk_flush(const struct blk_disk *d);
-
 /* Deallocates [off, off+len) if the file system or device can (PUNCH_HOLE); a backend that
  * cannot is not an error, since discard is only a hint (5.2.6.2: the device MAY deallocate).
  * Returns 0 or -errno. */

@@ -36,7 +36,7 @@ enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH };
  * not kept. */
 struct blk_req {
 	struct vq_used used; /* id and ndescs from the chain; len filled at completion */
-	uint8_t *status;     /* host pointer of the status byte (the last writable byte) */
+	uint64_t status_gpa; /* guest address of the status byte (the last writable byte) */
 	uint32_t data_len;   /* data bytes (read: bytes the guest gets on success) */
 	enum blk_op op;
 	int fd;

@@ -33,7 +33,8 @@ static int create_fds(struct virtio_dev *dev)
 {
 	dev->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dev->epoll_fd < 0 || dev->stop_fd < 0)
+	dev->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dev->epoll_fd < 0 || dev->stop_fd < 0 || dev->pause_fd < 0)
 		return -errno;
 	for (uint16_t q = 0; q < dev->num_queues; q++) {
 		dev->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -52,12 +53,14 @@ int virtio_dev_init(struct virtio_dev *dev, const struct guest_mem *mem)
 	}
 	dev->mem = mem;
 	dev->host_features |= 1ULL << VIRTIO_F_VERSION_1;
-	dev->epoll_fd = dev->stop_fd = -1;
+	dev->epoll_fd = dev->stop_fd = dev->pause_fd = -1;
 	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
 		dev->kick_fd[q] = -1;
 	for (uint16_t q = 0; q < dev->num_queues; q++)
 		vq_init(&dev->vqs[q], dev->queue_max_size);
 	pthread_mutex_init(&dev->lock, NULL);
+	pthread_mutex_init(&dev->pause_lock, NULL);
+	pthread_cond_init(&dev->pause_cond, NULL);
 	dev->initialized = true;
 	err = create_fds(dev);
 	if (err)
@@ -89,6 +92,7 @@ static void reset(struct virtio_dev *dev)
 		if (read(dev->kick_fd[q], &drain, sizeof(drain)) < 0 && errno != EAGAIN)
 			log_debug("%s: kick drain: %s", dev->name, strerror(errno));
 	}
+	dev->pending = 0;
 	dev->driver_features = 0;
 	dev->status = 0;
 	dev->isr = 0;
@@ -176,11 +180,8 @@ void virtio_dev_kick(struct virtio_dev *dev, uint16_t q)
 {
 	if (q >= dev->num_queues)
 		return;
-	if (dev->inline_kicks) {
-		if (virtio_dev_running(dev))
-			dev->ops->queue_notify(dev, q);
-		return;
-	}
+	if (virtio_dev_running(dev))
+		dev->pending |= 1u << q; /* kicks before DRIVER_OK are ignored (2.1.2) */
 	uint64_t one = 1;
 	if (write(dev->kick_fd[q], &one, sizeof(one)) < 0)
 		log_debug("%s: kick: %s", dev->name, strerror(errno));
@@ -248,4 +249,26 @@ bool virtio_dev_running(const struct virtio_dev *dev)
 {
 	return (dev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	       !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q)
+{
+	if (q < dev->num_queues)
+		dev->pending |= 1u << q;
+}
+
+bool virtio_dev_process_pending(struct virtio_dev *dev)
+{
+	if (dev->paused)
+		return false; /* kept for virtio_dev_resume() */
+	uint32_t todo = dev->pending;
+
+	dev->pending = 0;
+	for (uint16_t q = 0; q < dev->num_queues && virtio_dev_running(dev); q++) {
+		if (todo & (1u << q))
+			dev->ops->queue_notify(dev, q);
+	}
+	if (!virtio_dev_running(dev))
+		dev->pending = 0; /* a failed device serves nothing until reset */
+	return dev->pending != 0;
 }

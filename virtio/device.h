@@ -10,7 +10,8 @@
  * register access; the I/O thread takes it around every ops callback (queue_notify and the
  * backend fd callbacks). So device callbacks always run with the lock held, on one thread at a
  * time, and a reset from a vCPU waits for a callback in progress. Device code must therefore not
- * block for long inside a callback (use async I/O) and never takes the lock itself.
+ * block for long inside a callback (use async I/O) and never takes the lock itself. The order in
+ * which this lock nests with the others is in vmm/lock_order.h.
  *
  * Failure: a driver that breaks a queue (vq_pop() < 0) or the protocol makes the device call
  * virtio_dev_fail(): DEVICE_NEEDS_RESET plus a config-change interrupt (2.1.2). The VMM and the
@@ -51,6 +52,10 @@ struct virtio_dev_ops {
 	/* Driver write to the device config space (most devices: read-only, leave NULL). */
 	void (*config_write)(struct virtio_dev *dev, uint32_t offset, const void *data,
 			     uint32_t len);
+	/* Before the device is paused (virtio_dev_pause): finish work in flight (wait for async
+	 * I/O and complete it into the used ring) so nothing touches guest memory while paused.
+	 * Start nothing new. Runs on the I/O thread with the lock held. Optional. */
+	void (*quiesce)(struct virtio_dev *dev);
 	/* Free the device's own resources (backend files, buffers). Optional. */
 	void (*destroy)(struct virtio_dev *dev);
 };
@@ -105,7 +110,16 @@ struct virtio_dev {
 	int stop_fd;
 	pthread_t thread;
 	bool thread_running;
-	bool inline_kicks; /* no I/O thread (tests, fuzzers): kicks run queue_notify() inline */
+	/* Queues with work to serve (bit q): set by a kick or by virtio_dev_reschedule(), taken
+	 * by virtio_dev_process_pending() (under lock). */
+	uint32_t pending;
+	/* Pause handshake (virtio_dev_pause): `paused` under lock; the rest under pause_lock. */
+	bool paused;
+	int pause_fd; /* eventfd: a pause was asked for */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req; /* set by pause, cleared by resume */
+	bool parked;	/* the I/O thread waits at its safe point */
 };
 
 /* Checks the description (queue count and sizes, config) and prepares the lock, the queues and
@@ -123,8 +137,21 @@ int virtio_dev_add_fd(struct virtio_dev *dev, int fd, uint32_t events,
  * rx buffers). */
 int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events);
 
-/* Starts the I/O thread. Without it (tests, fuzzers) set inline_kicks. Returns 0 or -errno. */
+/* Starts the I/O thread. Without it (tests, fuzzers) the caller serves kicks itself with
+ * virtio_dev_process_pending(), the same call the I/O thread makes. Returns 0 or -errno. */
 int virtio_dev_start(struct virtio_dev *dev);
+
+/* Parks the device at a safe point and returns only then: the I/O thread has finished the
+ * callback it was in, completed the work in flight (ops->quiesce: virtio-blk waits for its
+ * async I/O and pushes it), and waits outside any callback. Until virtio_dev_resume() the
+ * device writes no guest memory and raises no interrupt; the driver's kicks are recorded and
+ * served after the resume. The wait is bounded by one budgeted pass plus the I/O in flight.
+ * Register accesses from vCPUs are still answered (stop the vCPUs first for a snapshot: a driver
+ * reset or DRIVER_OK while paused runs the device's activate/reset as usual).
+ * Call without dev->lock, from a control thread (not the I/O thread). Idempotent. */
+void virtio_dev_pause(struct virtio_dev *dev);
+/* Lets a paused device run again; kicks recorded meanwhile are served now. */
+void virtio_dev_resume(struct virtio_dev *dev);
 
 /* ---- called by transports, with dev->lock held ---- */
 
@@ -138,8 +165,9 @@ void virtio_dev_set_features(struct virtio_dev *dev, uint32_t sel, uint32_t valu
 void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status);
 /* QueueReady write for queue q (ignored for q >= num_queues). */
 void virtio_dev_set_queue_ready(struct virtio_dev *dev, uint16_t q, bool ready);
-/* The driver notified queue q (a vCPU-side notify without ioeventfd): wakes the I/O thread,
- * or runs queue_notify() inline. Out-of-range q and kicks before DRIVER_OK are ignored. */
+/* The driver notified queue q (a vCPU-side notify without ioeventfd): marks the queue pending
+ * and wakes the I/O thread. Nothing is served here: the I/O thread (or a test calling
+ * virtio_dev_process_pending()) does it. Out-of-range q is ignored. */
 void virtio_dev_kick(struct virtio_dev *dev, uint16_t q);
 /* Config space access (bounds checked; reads past the end read zero). */
 void virtio_dev_config_read(struct virtio_dev *dev, uint32_t offset, void *data, uint32_t len);
@@ -158,6 +186,16 @@ void virtio_dev_config_changed(struct virtio_dev *dev);
 /* The driver broke the device: DEVICE_NEEDS_RESET and a config interrupt (2.1.2). Logs why
  * once. The device stays dead until the driver resets it. */
 void virtio_dev_fail(struct virtio_dev *dev, const char *why);
+/* Work on queue q is left over (a budget ran out): serve it again on the next pass of the I/O
+ * thread, after the events that are already waiting (Cloud Hypervisor's epoll helper does the
+ * same). Never spins and never drops the work. */
+void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q);
+/* One pass over the pending queues: calls ops->queue_notify() once for each queue that was
+ * pending when the pass started (a queue rescheduled during the pass waits for the next one).
+ * Ignored before DRIVER_OK or after a failure. The I/O thread calls this after each batch of
+ * events; tests and fuzzers call it to serve kicks synchronously. dev->lock held. Returns true
+ * when work is still pending afterwards. */
+bool virtio_dev_process_pending(struct virtio_dev *dev);
 /* True after DRIVER_OK and before a reset or failure: the device may use its queues. */
 bool virtio_dev_running(const struct virtio_dev *dev);
 /* True when the driver negotiated feature bit `bit`. */

@@ -13,7 +13,10 @@
 #include <unistd.h>
 
 #include "virtio/gpu_cmd.h"
+#include "virtio/serve.h"
 #include "vmm/log.h"
+
+#define GPU_BUDGET (2 * VIRTIO_GPU_QUEUE_SIZE) /* commands per wakeup */
 
 struct vgpu {
 	struct virtio_dev dev; /* first: the allocation is freed through it */
@@ -50,41 +53,26 @@ static int serve_chain(struct vgpu *g)
 	return 0;
 }
 
-static int next_chain(struct vgpu *g, struct virtqueue *vq)
+static int gpu_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque, uint64_t *bytes)
 {
-	int p = vq_pop(vq, g->dev.mem, &g->chain);
-
-	if (p != 0)
-		return p;
-	p = vq_enable_notify(vq, g->dev.mem);
-	if (p <= 0)
-		return p;
-	return vq_pop(vq, g->dev.mem, &g->chain);
+	(void)opaque;
+	if (serve_chain(to_gpu(dev)) < 0)
+		return -EFAULT;
+	*bytes += chain->written;
+	return VIRTIO_CHAIN_PUSH;
 }
 
+/* A command can copy a whole framebuffer (TRANSFER_TO_HOST_2D): at most GPU_BUDGET of them per
+ * wakeup, then the queue is rescheduled (virtio/serve.h) so the vCPUs get the lock. */
 static void serve(struct vgpu *g, uint16_t q)
 {
-	struct virtio_dev *dev = &g->dev;
-	struct virtqueue *vq = &dev->vqs[q];
-	unsigned served = 0;
-	int p;
+	const struct virtio_server s = {
+	    .chain = &g->chain,
+	    .max_chains = GPU_BUDGET,
+	    .handle = gpu_handle,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq))
-		return;
-	while ((p = next_chain(g, vq)) > 0) {
-		if (serve_chain(g) < 0) {
-			p = -EFAULT;
-			break;
-		}
-		p = vq_push(vq, dev->mem, &g->chain);
-		if (p < 0)
-			break;
-		served++;
-	}
-	if (p < 0)
-		virtio_dev_fail(dev, vq_strerror(p));
-	if (served)
-		virtio_dev_notify_used(dev, q);
+	virtio_serve_queue(&g->dev, q, &s);
 }
 
 static void gpu_queue_notify(struct virtio_dev *dev, uint16_t q)

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "virtio/serve.h"
 #include "vmm/log.h"
+
+#define INPUT_BUDGET (2 * VIRTIO_INPUT_QUEUE_SIZE) /* chains per wakeup */
 
 struct vinput {
 	struct virtio_dev dev; /* first: the allocation is freed through it */
@@ -25,70 +28,69 @@ static struct vinput *to_input(struct virtio_dev *dev)
 	return dev->priv;
 }
 
-static int next_chain(struct vinput *in, struct virtqueue *vq)
+static bool events_left(struct virtio_dev *dev, void *opaque)
 {
-	int p = vq_pop(vq, in->dev.mem, &in->chain);
+	struct virtio_input_event ev;
 
-	if (p != 0)
-		return p;
-	p = vq_enable_notify(vq, in->dev.mem);
-	if (p <= 0)
-		return p;
-	return vq_pop(vq, in->dev.mem, &in->chain);
+	(void)opaque;
+	return input_queue_peek(to_input(dev)->events, &ev);
 }
 
-/* 5.8.6.2: one event per eventq buffer, while both events and buffers last. A buffer too small
- * for an event goes back used with len 0 and the event waits for the next one. */
+/* 5.8.6.2: one event per eventq buffer. A buffer too small for an event goes back used with len 0
+ * and the event waits for the next one. */
+static int event_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque,
+			uint64_t *bytes)
+{
+	struct vinput *in = to_input(dev);
+	struct virtio_input_event ev;
+
+	(void)opaque;
+	(void)bytes;
+	if (input_queue_peek(in->events, &ev) &&
+	    vq_chain_write(chain, dev->mem, &ev, sizeof(ev)) == 0)
+		input_queue_drop(in->events);
+	return VIRTIO_CHAIN_PUSH;
+}
+
+/* While both events and buffers last, at most INPUT_BUDGET per wakeup. */
 static void deliver(struct vinput *in)
 {
-	struct virtio_dev *dev = &in->dev;
-	struct virtqueue *vq = &dev->vqs[VIRTIO_INPUT_EVENTQ];
-	struct virtio_input_event ev;
-	unsigned pushed = 0;
-	int p = 0;
+	const struct virtio_server s = {
+	    .chain = &in->chain,
+	    .max_chains = INPUT_BUDGET,
+	    .has_work = events_left,
+	    .handle = event_handle,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq))
+	if (!virtio_dev_running(&in->dev))
 		return;
 	input_queue_clear_wakeup(in->events);
-	while (input_queue_peek(in->events, &ev) && (p = next_chain(in, vq)) > 0) {
-		if (vq_chain_write(&in->chain, dev->mem, &ev, sizeof(ev)) == 0)
-			input_queue_drop(in->events);
-		p = vq_push(vq, dev->mem, &in->chain);
-		if (p < 0)
-			break;
-		pushed++;
-	}
-	if (p < 0)
-		virtio_dev_fail(dev, vq_strerror(p));
-	if (pushed)
-		virtio_dev_notify_used(dev, VIRTIO_INPUT_EVENTQ);
+	virtio_serve_queue(&in->dev, VIRTIO_INPUT_EVENTQ, &s);
 }
 
 /* 5.8.6.1: the driver reports LED (and other output) states; nothing on the host to drive. */
+static int status_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque,
+			 uint64_t *bytes)
+{
+	struct virtio_input_event ev;
+
+	(void)opaque;
+	(void)bytes;
+	if (vq_chain_read(chain, dev->mem, &ev, sizeof(ev)) == 0)
+		log_debug("%s: status event type %u code %u value %u", dev->name, ev.type, ev.code,
+			  ev.value);
+	return VIRTIO_CHAIN_PUSH;
+}
+
 static void drain_status(struct vinput *in)
 {
-	struct virtio_dev *dev = &in->dev;
-	struct virtqueue *vq = &dev->vqs[VIRTIO_INPUT_STATUSQ];
-	unsigned pushed = 0;
-	int p;
+	const struct virtio_server s = {
+	    .chain = &in->chain,
+	    .max_chains = INPUT_BUDGET,
+	    .handle = status_handle,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq))
-		return;
-	while ((p = next_chain(in, vq)) > 0) {
-		struct virtio_input_event ev;
-
-		if (vq_chain_read(&in->chain, dev->mem, &ev, sizeof(ev)) == 0)
-			log_debug("%s: status event type %u code %u value %u", dev->name, ev.type,
-				  ev.code, ev.value);
-		p = vq_push(vq, dev->mem, &in->chain);
-		if (p < 0)
-			break;
-		pushed++;
-	}
-	if (p < 0)
-		virtio_dev_fail(dev, vq_strerror(p));
-	if (pushed)
-		virtio_dev_notify_used(dev, VIRTIO_INPUT_STATUSQ);
+	virtio_serve_queue(&in->dev, VIRTIO_INPUT_STATUSQ, &s);
 }
 
 static void input_queue_notify(struct virtio_dev *dev, uint16_t q)

@@ -13,6 +13,7 @@
 /* epoll data: queue kicks are 0..MAX_QUEUES-1, backend fds start here, the stop fd is last. */
 #define TAG_FD_BASE 0x100u
 #define TAG_STOP    0xffffu
+#define TAG_PAUSE   0xfffeu
 
 static int epoll_add(struct virtio_dev *dev, int fd, uint32_t events, uint32_t tag)
 {
@@ -46,13 +47,15 @@ int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events)
 	return -ENOENT;
 }
 
+/* A kick only marks the queue: the queues are served together after the batch of events, by
+ * virtio_dev_process_pending(), the one place that calls queue_notify(). */
 static void serve_kick(struct virtio_dev *dev, uint16_t q)
 {
 	uint64_t count;
 	if (read(dev->kick_fd[q], &count, sizeof(count)) < 0)
 		return; /* spurious wake-up: another read drained it */
 	if (virtio_dev_running(dev))
-		dev->ops->queue_notify(dev, q);
+		dev->pending |= 1u << q;
 }
 
 static void serve(struct virtio_dev *dev, const struct epoll_event *ev)
@@ -68,15 +71,46 @@ static void serve(struct virtio_dev *dev, const struct epoll_event *ev)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+static bool serve_pending(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	bool more = virtio_dev_process_pending(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return more;
+}
+
+/* The pause safe point: no callback running, no lock held. Finish the work in flight first, so
+ * nothing touches guest memory until the resume. */
+static void park(struct virtio_dev *dev)
+{
+	uint64_t count;
+
+	if (read(dev->pause_fd, &count, sizeof(count)) < 0)
+		return; /* spurious */
+	pthread_mutex_lock(&dev->lock);
+	if (dev->ops->quiesce)
+		dev->ops->quiesce(dev);
+	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_lock(&dev->pause_lock);
+	dev->parked = true;
+	pthread_cond_broadcast(&dev->pause_cond);
+	while (dev->pause_req)
+		pthread_cond_wait(&dev->pause_cond, &dev->pause_lock);
+	dev->parked = false;
+	pthread_mutex_unlock(&dev->pause_lock);
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_dev *dev = arg;
 	char name[16];
 	snprintf(name, sizeof(name), "io-%.12s", dev->name);
 	pthread_setname_np(pthread_self(), name);
+	bool more = false;
 	for (;;) {
 		struct epoll_event events[16];
-		int n = epoll_wait(dev->epoll_fd, events, 16, -1);
+		/* Work left over from a budget: look at new events without sleeping, then go on. */
+		int n = epoll_wait(dev->epoll_fd, events, 16, more ? 0 : -1);
 		if (n < 0 && errno != EINTR) {
 			log_error("%s: epoll_wait: %s", dev->name, strerror(errno));
 			break;
@@ -84,8 +118,12 @@ static void *io_thread(void *arg)
 		for (int i = 0; i < n; i++) {
 			if (events[i].data.u32 == TAG_STOP)
 				return NULL;
-			serve(dev, &events[i]);
+			if (events[i].data.u32 == TAG_PAUSE)
+				park(dev);
+			else
+				serve(dev, &events[i]);
 		}
+		more = serve_pending(dev);
 	}
 	return NULL;
 }
@@ -93,6 +131,8 @@ static void *io_thread(void *arg)
 int virtio_dev_start(struct virtio_dev *dev)
 {
 	int err = epoll_add(dev, dev->stop_fd, EPOLLIN, TAG_STOP);
+	if (!err)
+		err = epoll_add(dev, dev->pause_fd, EPOLLIN, TAG_PAUSE);
 	for (uint16_t q = 0; !err && q < dev->num_queues; q++)
 		err = epoll_add(dev, dev->kick_fd[q], EPOLLIN, q);
 	if (!err)
@@ -103,6 +143,40 @@ int virtio_dev_start(struct virtio_dev *dev)
 	}
 	dev->thread_running = true;
 	return 0;
+}
+
+void virtio_dev_pause(struct virtio_dev *dev)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&dev->lock);
+	dev->paused = true;
+	if (!dev->thread_running && dev->ops->quiesce)
+		dev->ops->quiesce(dev); /* no I/O thread (tests): the caller's thread is safe */
+	pthread_mutex_unlock(&dev->lock);
+	if (!dev->thread_running)
+		return;
+	pthread_mutex_lock(&dev->pause_lock);
+	if (!dev->pause_req) {
+		dev->pause_req = true;
+		if (write(dev->pause_fd, &one, sizeof(one)) < 0)
+			log_debug("%s: pause: %s", dev->name, strerror(errno));
+	}
+	while (!dev->parked)
+		pthread_cond_wait(&dev->pause_cond, &dev->pause_lock);
+	pthread_mutex_unlock(&dev->pause_lock);
+}
+
+void virtio_dev_resume(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->paused = false;
+	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_lock(&dev->pause_lock);
+	dev->pause_req = false;
+	pthread_cond_broadcast(&dev->pause_cond);
+	pthread_mutex_unlock(&dev->pause_lock);
+	/* Kicks recorded meanwhile: the thread serves them as soon as park() returns. */
 }
 
 static void close_fd(int *fd)
@@ -119,6 +193,7 @@ void virtio_dev_destroy(struct virtio_dev *dev)
 			dev->ops->destroy(dev);
 		return;
 	}
+	virtio_dev_resume(dev); /* a parked thread could not see the stop */
 	if (dev->thread_running) {
 		uint64_t one = 1;
 		if (write(dev->stop_fd, &one, sizeof(one)) < 0)
@@ -132,6 +207,9 @@ void virtio_dev_destroy(struct virtio_dev *dev)
 		close_fd(&dev->kick_fd[q]);
 	close_fd(&dev->epoll_fd);
 	close_fd(&dev->stop_fd);
+	close_fd(&dev->pause_fd);
 	pthread_mutex_destroy(&dev->lock);
+	pthread_mutex_destroy(&dev->pause_lock);
+	pthread_cond_destroy(&dev->pause_cond);
 	dev->initialized = false;
 }

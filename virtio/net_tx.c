@@ -65,19 +65,6 @@ static void tx_one(struct vnet *n)
 	n->stats.tx_bytes += len;
 }
 
-/* The budget ran out with frames left: come back through our own kick eventfd, after the
- * vCPUs had a chance at the lock. (Inline kicks, in tests: just carry on.) */
-static bool tx_reschedule(struct vnet *n)
-{
-	uint64_t one = 1;
-
-	if (n->dev.inline_kicks)
-		return false;
-	if (write(n->dev.kick_fd[VIRTIO_NET_TXQ], &one, sizeof(one)) < 0)
-		log_debug("virtio-net: tx re-kick: %s", strerror(errno));
-	return true;
-}
-
 void net_tx_kick(struct vnet *n)
 {
 	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_TXQ];
@@ -99,10 +86,10 @@ void net_tx_kick(struct vnet *n)
 		if (p < 0)
 			break;
 		if (batch == TX_BUDGET) {
-			batch = 0;
-			if (tx_reschedule(n))
-				break;
-			continue;
+			/* Frames left: come back on the I/O thread's next pass (virtio/serve.h),
+			 * after the vCPUs had a chance at the lock. */
+			virtio_dev_reschedule(&n->dev, VIRTIO_NET_TXQ);
+			break;
 		}
 		p = vq_enable_notify(vq, mem); /* 1: a frame came in meanwhile, go again */
 		if (p <= 0)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "virtio/serve.h"
 #include "vmm/log.h"
 #include "vmm/parse.h"
 
@@ -176,46 +177,30 @@ static bool fill_chain(struct vrng *r)
 	return true;
 }
 
-/* Pops the next chain: 1, 0 (empty; kicks re-enabled and the ring checked again, 2.7.10), or
- * negative when the driver broke the queue. */
-static int next_chain(struct vrng *r, struct virtqueue *vq)
+static int handle_chain(struct virtio_dev *dev, struct vq_chain *chain, void *opaque,
+			uint64_t *bytes)
 {
-	int p = vq_pop(vq, r->dev.mem, &r->chain);
+	struct vrng *r = to_rng(dev);
 
-	if (p != 0)
-		return p;
-	p = vq_enable_notify(vq, r->dev.mem);
-	if (p <= 0)
-		return p;
-	return vq_pop(vq, r->dev.mem, &r->chain);
+	(void)opaque;
+	if (!fill_chain(r))
+		return VIRTIO_CHAIN_WAIT; /* served again when the timer fires */
+	*bytes += chain->written;
+	return VIRTIO_CHAIN_PUSH;
 }
 
+/* The budget hit leaves the queue pending (virtio_dev_reschedule): the vCPUs get the lock, then
+ * the I/O thread carries on. */
 static void serve(struct vrng *r)
 {
-	struct virtio_dev *dev = &r->dev;
-	struct virtqueue *vq = &dev->vqs[0];
-	unsigned served = 0;
-	int p = 0;
+	const struct virtio_server s = {
+	    .chain = &r->chain,
+	    .max_chains = RNG_BUDGET,
+	    .handle = handle_chain,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq) || r->waiting)
-		return;
-	while (served < RNG_BUDGET && (p = next_chain(r, vq)) > 0) {
-		if (!fill_chain(r)) {
-			p = vq_unpop(vq, dev->mem,
-				     &r->chain); /* served again when the timer fires */
-			break;
-		}
-		p = vq_push(vq, dev->mem, &r->chain);
-		if (p < 0)
-			break;
-		served++;
-	}
-	if (p < 0)
-		virtio_dev_fail(dev, vq_strerror(p));
-	else if (served == RNG_BUDGET && !dev->inline_kicks)
-		sleep_for(r, 1); /* let the vCPUs at the lock, then carry on */
-	if (served)
-		virtio_dev_notify_used(dev, 0);
+	if (!r->waiting)
+		virtio_serve_queue(&r->dev, 0, &s);
 }
 
 /* ---- device ops ---- */

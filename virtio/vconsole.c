@@ -16,17 +16,27 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "virtio/serve.h"
 #include "vmm/log.h"
 
 #define TX_CHUNK	4096
-#define VCONSOLE_BUDGET (2 * VCONSOLE_QUEUE_SIZE) /* chains per callback */
+#define VCONSOLE_BUDGET (2 * VCONSOLE_QUEUE_SIZE) /* chains per wakeup */
 
 struct vconsole {
 	struct virtio_dev dev; /* first: the allocation is freed through it */
 	struct console *host;
 	struct virtio_console_config config; /* little endian, as the guest reads it */
-	struct vq_chain chain;		     /* the chain being served (dev->lock) */
-	bool fds_added;			     /* in_fd / winch_fd registered with the I/O thread */
+	struct vq_chain rx_chain;	     /* the receive chain being served (dev->lock) */
+	/* Transmit (dev->lock): a chain the console could not take whole is held here, with the
+	 * bytes read from it but not yet queued, until the console has room again. */
+	struct vq_chain tx_chain;
+	bool tx_held;
+	uint32_t tx_left; /* bytes of tx_chain still to read (after the per-chain cap) */
+	uint32_t tx_off, tx_len;
+	uint8_t tx_buf[TX_CHUNK];
+	uint64_t emerg_dropped; /* emerg_wr bytes the full console could not take */
+	bool fds_added;		/* in_fd / winch_fd registered with the I/O thread */
+	uint64_t tx_truncated;	/* transmit chains cut at VCONSOLE_TX_CHAIN_MAX */
 
 	/* Host input not yet in a guest buffer. The input thread appends, the I/O thread takes;
 	 * in_lock (taken after dev->lock, never before) guards these fields. */
@@ -109,72 +119,104 @@ void virtio_console_winch(struct virtio_dev *dev)
 
 /* ---- transmitq: guest -> host ---- */
 
-/* Every readable byte of the chain to the console; writable buffers are ignored. */
-static void send_chain(struct vconsole *vc)
+uint64_t virtio_console_tx_truncated(struct virtio_dev *dev)
 {
-	uint8_t buf[TX_CHUNK];
+	return to_vc(dev)->tx_truncated;
+}
 
-	while (vq_chain_readable(&vc->chain) > 0) {
-		uint32_t n = vq_chain_readable(&vc->chain);
+/* Moves bytes of the held transmit chain to the console until the chain is sent (true) or the
+ * console's ring is full (false: the console calls space_ready() once it has room). */
+static bool tx_pump(struct vconsole *vc, uint64_t *bytes)
+{
+	for (;;) {
+		if (vc->tx_off < vc->tx_len) {
+			size_t put = console_try_write(vc->host, vc->tx_buf + vc->tx_off,
+						       vc->tx_len - vc->tx_off);
 
-		if (n > sizeof(buf))
-			n = sizeof(buf);
-		if (vq_chain_read(&vc->chain, vc->dev.mem, buf, n) < 0)
-			return; /* RAM vanished under us: nothing sensible to send */
-		console_write(vc->host, buf, n);
+			vc->tx_off += (uint32_t)put;
+			*bytes += put;
+			if (vc->tx_off < vc->tx_len)
+				return false;
+		}
+		if (vc->tx_left == 0)
+			return true;
+		uint32_t n = vc->tx_left < TX_CHUNK ? vc->tx_left : TX_CHUNK;
+		if (vq_chain_read(&vc->tx_chain, vc->dev.mem, vc->tx_buf, n) < 0)
+			return true; /* RAM vanished under us: nothing sensible to send */
+		vc->tx_off = 0;
+		vc->tx_len = n;
+		vc->tx_left -= n;
 	}
 }
 
-/* Pops the next chain of `vq` into vc->chain: 1 when there is one, 0 when the ring is empty
- * (kicks are then enabled), negative when the driver broke the queue. Re-enabling kicks looks at
- * the ring once more (2.7.10), so a buffer added meanwhile is served now, not lost. */
-static int next_chain(struct vconsole *vc, struct virtqueue *vq)
+/* The chain's readable bytes go to the console, at most VCONSOLE_TX_CHAIN_MAX of them: a longer
+ * chain (e.g. one descriptor table of 4 MiB buffers that all alias the same guest page) is cut
+ * there, counted in tx_truncated, and used like any other. Writable buffers are ignored; the used
+ * len stays 0 (the device writes nothing into a transmit buffer). A chain the console cannot
+ * take now is held (never blocking under dev->lock) and finished by serve_tx() later. */
+static int tx_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque, uint64_t *bytes)
 {
-	int r = vq_pop(vq, vc->dev.mem, &vc->chain);
+	struct vconsole *vc = to_vc(dev);
 
-	if (r != 0)
-		return r;
-	r = vq_enable_notify(vq, vc->dev.mem);
-	if (r <= 0)
-		return r;
-	return vq_pop(vq, vc->dev.mem, &vc->chain);
+	(void)opaque;
+	vc->tx_left = vq_chain_readable(chain);
+	if (vc->tx_left > VCONSOLE_TX_CHAIN_MAX) {
+		vc->tx_left = VCONSOLE_TX_CHAIN_MAX;
+		vc->tx_truncated++;
+	}
+	vc->tx_off = vc->tx_len = 0;
+	if (tx_pump(vc, bytes))
+		return VIRTIO_CHAIN_PUSH;
+	vc->tx_held = true;
+	return VIRTIO_CHAIN_HOLD;
+}
+
+/* Finishes the held chain if the console has room now. Returns false while it is still held. */
+static bool finish_held(struct vconsole *vc)
+{
+	struct virtio_dev *dev = &vc->dev;
+	uint64_t bytes = 0;
+	int err;
+
+	if (!tx_pump(vc, &bytes))
+		return false;
+	vc->tx_held = false;
+	err = vq_push(&dev->vqs[VCONSOLE_TXQ], dev->mem, &vc->tx_chain);
+	if (err < 0)
+		virtio_dev_fail(dev, vq_strerror(err));
+	else
+		virtio_dev_notify_used(dev, VCONSOLE_TXQ);
+	return err >= 0;
 }
 
 /* A guest that keeps adding buffers must not keep the device lock forever: after a budget of
- * chains, come back through our own kick eventfd. Without an I/O thread (inline kicks), re-enable
- * kicks so the driver's next notification brings us back. */
-static void yield_queue(struct vconsole *vc, uint16_t q)
-{
-	if (vc->dev.inline_kicks || vc->dev.kick_fd[q] < 0)
-		vq_enable_notify(&vc->dev.vqs[q], vc->dev.mem);
-	else
-		kick_eventfd(vc->dev.kick_fd[q]);
-}
-
+ * chains or bytes, virtio_serve_queue() reschedules the queue. */
 static void serve_tx(struct vconsole *vc)
 {
-	struct virtio_dev *dev = &vc->dev;
-	struct virtqueue *vq = &dev->vqs[VCONSOLE_TXQ];
-	unsigned served = 0;
-	int r = 0;
+	struct virtqueue *vq = &vc->dev.vqs[VCONSOLE_TXQ];
+	const struct virtio_server s = {
+	    .chain = &vc->tx_chain,
+	    .max_chains = VCONSOLE_BUDGET,
+	    .max_bytes = VCONSOLE_TX_WAKEUP_BYTES,
+	    .handle = tx_handle,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq))
+	if (!virtio_dev_running(&vc->dev) || !vq_is_active(vq))
 		return;
-	vq_disable_notify(vq, dev->mem); /* 2.7.10: no kicks needed while we drain the ring */
-	while (served < VCONSOLE_BUDGET && (r = next_chain(vc, vq)) > 0) {
-		send_chain(vc);
-		/* The used len stays 0: the device writes nothing into a transmit buffer. */
-		r = vq_push(vq, dev->mem, &vc->chain);
-		if (r < 0)
-			break;
-		served++;
-	}
-	if (r < 0)
-		virtio_dev_fail(dev, vq_strerror(r));
-	else if (served == VCONSOLE_BUDGET)
-		yield_queue(vc, VCONSOLE_TXQ);
-	if (served)
-		virtio_dev_notify_used(dev, VCONSOLE_TXQ);
+	if (vc->tx_held && !finish_held(vc))
+		return; /* the console is still full: space_ready() brings us back */
+	vq_disable_notify(vq, vc->dev.mem); /* 2.7.10 */
+	virtio_serve_queue(&vc->dev, VCONSOLE_TXQ, &s);
+}
+
+/* Console output thread, console lock held: the ring has room again. Only wakes the I/O thread
+ * through the transmit queue's kick eventfd (vmm/lock_order.h: no device lock here). */
+static void space_ready(void *opaque)
+{
+	struct vconsole *vc = opaque;
+
+	if (vc->dev.kick_fd[VCONSOLE_TXQ] >= 0)
+		kick_eventfd(vc->dev.kick_fd[VCONSOLE_TXQ]);
 }
 
 /* ---- receiveq: host -> guest ---- */
@@ -210,14 +252,14 @@ static bool fill_chain(struct vconsole *vc)
 	bool resume = false;
 
 	pthread_mutex_lock(&vc->in_lock);
-	while (vc->in_count > 0 && vq_chain_writable(&vc->chain) > 0) {
+	while (vc->in_count > 0 && vq_chain_writable(&vc->rx_chain) > 0) {
 		size_t len = VCONSOLE_IN_BUF - vc->in_head; /* contiguous part */
 
 		if (len > vc->in_count)
 			len = vc->in_count;
-		if (len > vq_chain_writable(&vc->chain))
-			len = vq_chain_writable(&vc->chain);
-		if (vq_chain_write(&vc->chain, vc->dev.mem, vc->in_buf + vc->in_head, len) < 0)
+		if (len > vq_chain_writable(&vc->rx_chain))
+			len = vq_chain_writable(&vc->rx_chain);
+		if (vq_chain_write(&vc->rx_chain, vc->dev.mem, vc->in_buf + vc->in_head, len) < 0)
 			break;
 		vc->in_head = (vc->in_head + len) % VCONSOLE_IN_BUF;
 		vc->in_count -= len;
@@ -240,32 +282,36 @@ static size_t in_pending(struct vconsole *vc)
 	return n;
 }
 
+static bool rx_has_work(struct virtio_dev *dev, void *opaque)
+{
+	(void)opaque;
+	return in_pending(to_vc(dev)) > 0;
+}
+
+/* A chain with no writable byte gets used len 0 and is not retried. */
+static int rx_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque, uint64_t *bytes)
+{
+	bool *resume = opaque;
+
+	*resume |= fill_chain(to_vc(dev));
+	*bytes += chain->written;
+	return VIRTIO_CHAIN_PUSH;
+}
+
 /* Pops receive buffers only while there is input for them; with no buffer left, kicks stay
  * enabled so the guest adding one brings us back here (queue_notify on receiveq0). */
 static void serve_rx(struct vconsole *vc)
 {
-	struct virtio_dev *dev = &vc->dev;
-	struct virtqueue *vq = &dev->vqs[VCONSOLE_RXQ];
 	bool resume = false;
-	unsigned served = 0;
-	int r = 0;
+	const struct virtio_server s = {
+	    .chain = &vc->rx_chain,
+	    .max_chains = VCONSOLE_BUDGET,
+	    .has_work = rx_has_work,
+	    .handle = rx_handle,
+	    .opaque = &resume,
+	};
 
-	if (!virtio_dev_running(dev) || !vq_is_active(vq))
-		return;
-	while (served < VCONSOLE_BUDGET && in_pending(vc) > 0 && (r = next_chain(vc, vq)) > 0) {
-		/* A chain with no writable byte gets used len 0 and is not retried. */
-		resume |= fill_chain(vc);
-		r = vq_push(vq, dev->mem, &vc->chain);
-		if (r < 0)
-			break;
-		served++;
-	}
-	if (r < 0)
-		virtio_dev_fail(dev, vq_strerror(r));
-	else if (served == VCONSOLE_BUDGET)
-		yield_queue(vc, VCONSOLE_RXQ);
-	if (served)
-		virtio_dev_notify_used(dev, VCONSOLE_RXQ);
+	virtio_serve_queue(&vc->dev, VCONSOLE_RXQ, &s);
 	if (resume)
 		console_input_ready(vc->host);
 }
@@ -315,14 +361,23 @@ static void vconsole_config_write(struct virtio_dev *dev, uint32_t offset, const
 
 	if (!virtio_dev_has_feature(dev, VIRTIO_CONSOLE_F_EMERG_WRITE))
 		return;
-	if (offset <= at && at - offset < len)
-		console_write(to_vc(dev)->host, (const uint8_t *)data + (at - offset), 1);
+	/* Never wait under dev->lock (a vCPU holds it here): a full console drops the byte. */
+	if (offset <= at && at - offset < len &&
+	    console_try_write(to_vc(dev)->host, (const uint8_t *)data + (at - offset), 1) == 0)
+		to_vc(dev)->emerg_dropped++;
+}
+
+/* 2.4: the queues are reset by the framework; a held transmit chain is forgotten with them. */
+static void vconsole_reset(struct virtio_dev *dev)
+{
+	to_vc(dev)->tx_held = false;
 }
 
 static void vconsole_destroy(struct virtio_dev *dev)
 {
 	struct vconsole *vc = to_vc(dev);
 
+	console_set_space_notify(vc->host, NULL, NULL); /* the console may outlive us */
 	if (vc->in_fd >= 0)
 		close(vc->in_fd);
 	if (vc->winch_fd >= 0)
@@ -335,6 +390,7 @@ static const struct virtio_dev_ops vconsole_ops = {
     .activate = vconsole_activate,
     .queue_notify = vconsole_queue_notify,
     .config_write = vconsole_config_write,
+    .reset = vconsole_reset,
     .destroy = vconsole_destroy,
 };
 
@@ -380,6 +436,7 @@ int virtio_console_create(struct virtio_dev **out, struct console *host)
 	describe(vc);
 	update_size(vc);
 	console_set_input(host, &(struct console_input){vconsole_receive, vc});
+	console_set_space_notify(host, space_ready, vc);
 	*out = &vc->dev;
 	return 0;
 }

@@ -7,11 +7,15 @@
  * INDIRECT_DESC and RING_PACKED.
  *
  * Flow control:
- *   TX: each chain's readable bytes go to console_write(); the used len is 0 (5.3.6.2: the device
- *       wrote nothing). console_write() waits when the console's 64 KiB output ring is full, so a
- *       stalled output fd (a terminal paused with Ctrl-S, a pipe nobody reads) stalls this
- *       device's I/O thread and, through the device lock, any vCPU touching its registers: the
- *       same back-pressure the 8250 applies. Nothing is dropped.
+ *   TX: each chain's readable bytes (at most VCONSOLE_TX_CHAIN_MAX) go to console_try_write();
+ *       the used len is 0 (5.3.6.2: the device wrote nothing). console_try_write() never waits:
+ *       when the console's 64 KiB output ring is full, the device keeps the chain (and the bytes
+ *       it read from it), stops serving the transmit queue, and the console's output thread
+ *       kicks the queue's eventfd once it has made room; the I/O thread then finishes the chain
+ *       and carries on. So a stalled output fd (a terminal paused with Ctrl-S, a pipe nobody
+ *       reads) stalls the guest's hvc0 output, not the I/O thread nor a vCPU waiting for the
+ *       device lock. Nothing is dropped, except emerg_wr bytes that find the ring full (a vCPU
+ *       holds the device lock there): those are counted and dropped.
  *   RX: the console's input thread hands bytes to a small buffer (VCONSOLE_IN_BUF bytes, own
  *       mutex) and wakes the I/O thread through an eventfd; the I/O thread moves them into the
  *       guest's receive buffers. When the buffer is full (the guest posts no receive buffers)
@@ -44,6 +48,12 @@
 #define VCONSOLE_IN_BUF	    4096 /* host input held for the guest before back-pressure */
 #define VCONSOLE_COLS	    80	 /* size offered when the output is not a terminal */
 #define VCONSOLE_ROWS	    25
+/* Transmit byte budget. A chain may describe up to 4 GiB (even one 16 KiB descriptor table whose
+ * 4 MiB buffers all alias one page): the console writes at most VCONSOLE_TX_CHAIN_MAX bytes of a
+ * chain (the rest is ignored, the chain is used as usual, the cut is counted), and at most about
+ * VCONSOLE_TX_WAKEUP_BYTES per wakeup before the queue is rescheduled (virtio/serve.h). */
+#define VCONSOLE_TX_CHAIN_MAX	 (64u * 1024)
+#define VCONSOLE_TX_WAKEUP_BYTES (256u * 1024)
 
 /* Allocates the device (free() it after virtio_dev_destroy()), fills its description and sets
  * itself as `host`'s input sink (call before console_start()). Returns 0 or -errno. */
@@ -53,5 +63,8 @@ int virtio_console_create(struct virtio_dev **out, struct console *host);
  * update cols/rows and send a config-change interrupt (5.3.6.1). Async-signal-safe (one eventfd
  * write), so a SIGWINCH handler may call it; a no-op before the device is activated. */
 void virtio_console_winch(struct virtio_dev *dev);
+
+/* Transmit chains cut at VCONSOLE_TX_CHAIN_MAX so far (statistics, tests). */
+uint64_t virtio_console_tx_truncated(struct virtio_dev *dev);
 
 #endif

@@ -21,6 +21,7 @@
 #ifndef VIRTIO_VIRTQUEUE_H
 #define VIRTIO_VIRTQUEUE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -248,6 +249,16 @@ int vq_chain_write(struct vq_chain *c, const struct guest_mem *mem, const void *
 
 /* Moves a cursor without copying. Skipped writable bytes are NOT counted as written. Return 0 or
  * -VQ_E_SHORT (cursor unchanged). */
+/* Guest address of the chain's last device-writable byte (where virtio-blk's status goes,
+ * 5.2.6), for a device that completes the request later and keeps only that address. Returns 0,
+ * or -EINVAL when the chain has no writable byte. */
+static inline int vq_chain_last_writable(const struct vq_chain *c, uint64_t *gpa)
+{
+	if (c->writable_len == 0 || c->nsegs == c->nreadable)
+		return -EINVAL;
+	*gpa = c->segs[c->nsegs - 1].addr + c->segs[c->nsegs - 1].len - 1;
+	return 0;
+}
 int vq_chain_skip_read(struct vq_chain *c, size_t len);
 int vq_chain_skip_write(struct vq_chain *c, size_t len);
 

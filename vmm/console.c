@@ -74,6 +74,17 @@ static int write_all(int fd, const uint8_t *buf, size_t n)
 	return 0;
 }
 
+/* A non-blocking writer was refused bytes: tell it there is room now. Lock held; the callback
+ * must not block or take locks (vmm/lock_order.h: the console lock is innermost). */
+static void notify_space(struct console *c)
+{
+	if (!c->space_wanted)
+		return;
+	c->space_wanted = false;
+	if (c->space_notify.fn)
+		c->space_notify.fn(c->space_notify.opaque);
+}
+
 /* Called with the lock held; drops it around the write. */
 static void flush_chunk(struct console *c)
 {
@@ -97,6 +108,7 @@ static void flush_chunk(struct console *c)
 	c->ring_tail = (c->ring_tail + chunk) % CONSOLE_RING_SIZE;
 	c->ring_count -= chunk;
 	pthread_cond_broadcast(&c->space_cond);
+	notify_space(c);
 }
 
 static uint64_t now_ns(void)
@@ -146,6 +158,7 @@ static void *output_thread(void *arg)
 	}
 	c->out_running = false;
 	pthread_cond_broadcast(&c->space_cond);
+	notify_space(c);
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
@@ -193,6 +206,38 @@ void console_write(struct console *c, const uint8_t *buf, size_t n)
 		if (n > 0)
 			pthread_cond_wait(&c->space_cond, &c->lock);
 	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+size_t console_try_write(struct console *c, const uint8_t *buf, size_t n)
+{
+	size_t put;
+
+	if (c->out_fd < 0 || n == 0)
+		return n;
+	pthread_mutex_lock(&c->lock);
+	if (!c->out_running) {
+		/* No thread (not started, or stopped): write through, as console_write(). */
+		if (!c->out_broken && write_all(c->out_fd, buf, n) < 0)
+			c->out_broken = true;
+		put = n;
+	} else {
+		put = ring_put(c, buf, n);
+		if (put &&
+		    (c->out_waiting || (c->out_lingering && c->ring_count >= CONSOLE_FLUSH_BYTES)))
+			pthread_cond_signal(&c->data_cond);
+		if (put < n)
+			c->space_wanted = true; /* notify_space() once the thread made room */
+	}
+	pthread_mutex_unlock(&c->lock);
+	return put;
+}
+
+void console_set_space_notify(struct console *c, void (*fn)(void *opaque), void *opaque)
+{
+	pthread_mutex_lock(&c->lock);
+	c->space_notify.fn = fn;
+	c->space_notify.opaque = opaque;
 	pthread_mutex_unlock(&c->lock);
 }
 

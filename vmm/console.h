@@ -83,7 +83,7 @@ struct console {
 	struct console_input input;
 	struct console_escape escape;
 
-	pthread_mutex_t lock;	   /* guards everything below */
+	pthread_mutex_t lock;	   /* guards everything below; order: vmm/lock_order.h */
 	pthread_cond_t data_cond;  /* ring got data, or stop: output thread */
 	pthread_cond_t space_cond; /* ring got room, or output stopped: writers */
 	uint8_t *ring;
@@ -96,6 +96,11 @@ struct console {
 	bool out_stopping;	/* console_stop(): drain and exit */
 	bool out_broken;	/* a write failed for good: output is dropped from now on */
 	uint64_t out_writes;	/* write() calls that moved bytes (statistics, tests) */
+	bool space_wanted;	/* console_try_write() was short: call space_notify */
+	struct {
+		void (*fn)(void *opaque);
+		void *opaque;
+	} space_notify;
 	uint64_t out_bytes;
 
 	pthread_t out_thread, in_thread;
@@ -127,6 +132,17 @@ void console_close(struct console *c);
 /* The guest's output. Queues all n bytes (waits for room if the ring is full); before
  * console_start() and after console_stop(), writes them synchronously. Any thread. */
 void console_write(struct console *c, const uint8_t *buf, size_t n);
+
+/* The guest's output, never waiting: queues what fits in the ring and returns how many bytes it
+ * took (0..n). After a short write, the space notifier (console_set_space_notify) is called once
+ * when the output thread has made room. Before console_start() and after console_stop() it
+ * writes synchronously, like console_write() (there is no thread to wait for). Any thread; for
+ * callers that hold a device lock (virtio-console), so a stalled stdout cannot stall a vCPU. */
+size_t console_try_write(struct console *c, const uint8_t *buf, size_t n);
+
+/* Who to tell that the ring has room again after a short console_try_write(). `fn` runs on the
+ * output thread with the console lock held: it must only wake someone (write an eventfd). */
+void console_set_space_notify(struct console *c, void (*fn)(void *opaque), void *opaque);
 
 /* The input sink has room again: retry the bytes it refused. Any thread; async-signal-safe. */
 void console_input_ready(struct console *c);

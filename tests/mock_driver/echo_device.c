@@ -57,7 +57,6 @@ int echo_device_init(struct echo_device *e, uint16_t num_queues, const struct gu
 	    .config_len = sizeof(e->config),
 	    .ops = &echo_ops,
 	    .priv = e,
-	    .inline_kicks = true,
 	};
 	int err = virtio_dev_init(&e->dev, mem);
 	e->dev.irq = (struct virtio_irq){record_irq, e};

@@ -17,9 +17,9 @@ struct echo_device {
 	int raised_config; /* config-change interrupts */
 };
 
-/* Describes `e` (num_queues queues of at most 64 entries, EVENT_IDX offered, inline kicks,
- * interrupts counted in `raised`/`raised_config` until a transport replaces dev->irq) and runs
- * virtio_dev_init() over `mem`. Returns its result. */
+/* Describes `e` (num_queues queues of at most 64 entries, EVENT_IDX offered, kicks served by
+ * virtio_dev_process_pending(), interrupts counted in `raised`/`raised_config` until a transport
+ * replaces dev->irq) and runs virtio_dev_init() over `mem`. Returns its result. */
 int echo_device_init(struct echo_device *e, uint16_t num_queues, const struct guest_mem *mem);
 
 #endif

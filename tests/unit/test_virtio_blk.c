@@ -145,7 +145,6 @@ static void setup_full(const char *aio, const char *extra, bool packed, uint64_t
 	cr_assert_eq(open_dev(aio, extra), 0);
 	/* the io_uring engine registers its completion eventfd; the sync engine has none */
 	cr_assert_eq(F.dev->nfds, strcmp(aio, "io_uring") == 0 ? 1 : 0);
-	F.dev->inline_kicks = true;
 	handshake(want | (packed ? 1ull << VIRTIO_F_RING_PACKED : 0));
 }
 
@@ -242,6 +241,7 @@ static uint8_t submit(const struct mock_buf *bufs, int n, uint64_t status_gpa, u
 	int id = add(bufs, n);
 	cr_assert_geq(id, 0);
 	virtio_dev_kick(F.dev, 0);
+	virtio_dev_process_pending(F.dev);
 	uint32_t uid, ulen;
 	cr_assert_eq(collect(1, &uid, &ulen), 1, "no completion");
 	cr_assert_eq(uid, (uint32_t)id);
@@ -472,6 +472,7 @@ static uint8_t read_in_pieces(int nseg, uint64_t *data, uint32_t *used)
 	int id = mock_split_add_indirect(&F.mv, b, nseg + 2);
 	cr_assert_geq(id, 0);
 	virtio_dev_kick(F.dev, 0);
+	virtio_dev_process_pending(F.dev);
 	uint32_t uid;
 	cr_assert_eq(collect(1, &uid, used), 1);
 	cr_assert_eq(uid, (uint32_t)id);
@@ -700,6 +701,7 @@ BOTH(eighty_requests_in_flight_then_drained)
 		cr_assert_geq(ids[i], 0);
 	}
 	virtio_dev_kick(F.dev, 0);
+	virtio_dev_process_pending(F.dev);
 	uint32_t uid[N], ulen[N];
 	cr_assert_eq(collect(N, uid, ulen), N);
 	bool seen[QSIZE] = {false};
@@ -734,6 +736,7 @@ BOTH(packed_ring_with_indirect_round_trip)
 	    {ghdr(VIRTIO_BLK_T_IN, 10), 16, false}, {back, 1024, true}, {st, 1, true}};
 	int id = mock_packed_add_indirect(&F.mv, b, 3, F.next_id++);
 	virtio_dev_kick(F.dev, 0);
+	virtio_dev_process_pending(F.dev);
 	uint32_t uid, ulen;
 	cr_assert_eq(collect(1, &uid, &ulen), 1);
 	cr_assert_eq(uid, (uint32_t)id);
@@ -751,6 +754,7 @@ BOTH(chain_without_status_byte_fails_the_device)
 	struct mock_buf b[] = {{ghdr(VIRTIO_BLK_T_OUT, 0), 16, false}, {data, 512, false}};
 	add(b, 2);
 	virtio_dev_kick(F.dev, 0);
+	virtio_dev_process_pending(F.dev);
 	cr_assert(F.dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 	cr_assert(file_is_pattern(0, 512));
 	uint32_t id, len;
@@ -764,6 +768,7 @@ BOTH(short_header_fails_the_device)
 	struct mock_buf b[] = {{ghdr(VIRTIO_BLK_T_IN, 0), 10, false}, {st, 1, true}};
 	add(b, 2);
 	virtio_dev_kick(F.dev, 0);
+	virtio_dev_process_pending(F.dev);
 	cr_assert(F.dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 	cr_assert_eq(*host(st), UNTOUCHED);
 }
@@ -782,6 +787,7 @@ BOTH(reset_with_requests_in_flight_then_reuse)
 		add(b, 3);
 	}
 	virtio_dev_kick(F.dev, 0);
+	virtio_dev_process_pending(F.dev);
 	virtio_dev_set_status(F.dev, 0); /* reset while (io_uring) requests are in flight */
 	cr_assert_eq(F.dev->status, 0);
 	pump(50); /* a late completion event must not write anything now */

@@ -493,7 +493,6 @@ static struct virtio_dev *device_up(void)
 	struct virtio_dev *dev;
 
 	cr_assert_eq(virtio_gpu_create(&dev, disp, 0), 0);
-	dev->inline_kicks = true;
 	dev->irq = (struct virtio_irq){count_irq, NULL};
 	cr_assert_eq(mock_ram_init(&mram, MOCK_RAM_GPA, MOCK_RAM_SIZE), 0);
 	cr_assert_eq(virtio_dev_init(dev, &mram.mem), 0);
@@ -533,6 +532,7 @@ static uint32_t query_width(struct virtio_dev *dev)
 	cr_assert_geq(mock_split_add(&mv, b, 2), 0);
 	pthread_mutex_lock(&dev->lock);
 	virtio_dev_kick(dev, 0);
+	virtio_dev_process_pending(dev);
 	pthread_mutex_unlock(&dev->lock);
 	cr_assert_eq(mock_split_get_used(&mv, &id, &len), 1);
 	cr_assert_eq(len, sizeof(info));

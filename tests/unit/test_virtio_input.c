@@ -315,7 +315,6 @@ static void dev_setup(void)
 	q_setup();
 	memset(irqs, 0, sizeof(irqs));
 	cr_assert_eq(virtio_input_create(&dev, INPUT_KEYBOARD, &q), 0);
-	dev->inline_kicks = true;
 	dev->irq = (struct virtio_irq){count_irq, NULL};
 	cr_assert_eq(mock_ram_init(&mram, MOCK_RAM_GPA, MOCK_RAM_SIZE), 0);
 	cr_assert_eq(virtio_dev_init(dev, &mram.mem), 0);
@@ -357,6 +356,7 @@ static void locked(void (*fn)(struct virtio_dev *, uint16_t), uint16_t qi)
 {
 	pthread_mutex_lock(&dev->lock);
 	fn(dev, qi);
+	virtio_dev_process_pending(dev); /* what the I/O thread does after a kick */
 	pthread_mutex_unlock(&dev->lock);
 }
 

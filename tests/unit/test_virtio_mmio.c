@@ -42,6 +42,7 @@ static uint32_t rd(uint64_t off)
 static void wr(uint64_t off, uint32_t v)
 {
 	virtio_mmio_write(&t, off, &v, 4);
+	virtio_dev_process_pending(&echo.dev); /* what the I/O thread does after a kick */
 }
 
 /* The driver's side of 3.1.1 up to FEATURES_OK; returns the status read back. */

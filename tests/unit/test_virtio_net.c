@@ -1,4 +1,4 @@
-/* virtio-net (virtio 1.2 section 5.1) driven by a mock driver with inline kicks over the
+/* virtio-net (virtio 1.2 section 5.1) driven by a mock driver, kicks served synchronously, over the
  * in-memory loopback backend: header placement, transmit batching and validation, receive into
  * single and mergeable buffers, receive with no buffers (nothing lost), frame sizes 60..65550
  * with offloads, offload negotiation, the control queue and the counters. */

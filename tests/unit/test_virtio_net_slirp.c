@@ -199,7 +199,6 @@ Test(virtio_net_slirp, ping_through_the_io_thread)
 	uint32_t id, len;
 
 	create_user("user");
-	dev->inline_kicks = false;
 	cr_assert_eq(virtio_dev_start(dev), 0);
 	driver_up(FEAT);
 	uint64_t a = rx_buf(2048);

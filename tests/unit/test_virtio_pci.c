@@ -117,6 +117,7 @@ static uint64_t mem_rd(int bar, uint64_t off, uint32_t len)
 static void mem_wr(int bar, uint64_t off, uint64_t v, uint32_t len)
 {
 	cr_assert_eq(io_bus_write(&mmio, bar_base(bar) + off, &v, len), 1);
+	virtio_dev_process_pending(&echo.dev); /* what the I/O thread does after a kick */
 }
 
 static uint64_t common_rd(uint32_t off, uint32_t len)

@@ -1,6 +1,6 @@
 /* Shared fixture of the virtio-net unit tests: fake guest RAM, a mock driver for the three
- * queues (rx, tx, ctrl), inline kicks, and helpers to add buffers and read completions. Only
- * static functions: include it from one test file each. */
+ * queues (rx, tx, ctrl), kicks served synchronously (virtio_dev_process_pending), and helpers to
+ * add buffers and read completions. Only static functions: include it from one test file each. */
 #ifndef TESTS_UNIT_VIRTIO_NET_FIXTURE_H
 #define TESTS_UNIT_VIRTIO_NET_FIXTURE_H
 
@@ -52,12 +52,12 @@ static inline void count_irq(void *opaque, uint16_t q)
 		irqs[q]++;
 }
 
-/* Prepares fake RAM and initialises `dev` (made by the caller) with inline kicks. */
+/* Prepares fake RAM and initialises `dev` (made by the caller) (no I/O thread: tests serve kicks
+ * themselves). */
 static inline void attach(void)
 {
 	memset(irqs, 0, sizeof(irqs));
 	be = virtio_net_backend(dev);
-	dev->inline_kicks = true;
 	dev->irq = (struct virtio_irq){count_irq, NULL};
 	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, RAM_SIZE), 0);
 	cr_assert_eq(virtio_dev_init(dev, &ram.mem), 0);
@@ -141,6 +141,7 @@ static inline void kick(uint16_t q)
 {
 	pthread_mutex_lock(&dev->lock);
 	virtio_dev_kick(dev, q);
+	virtio_dev_process_pending(dev);
 	pthread_mutex_unlock(&dev->lock);
 }
 

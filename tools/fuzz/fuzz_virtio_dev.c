@@ -43,6 +43,7 @@ static void count_irq(void *opaque, uint16_t queue)
 static void wr32(struct dev_ctx *c, uint64_t off, uint32_t v)
 {
 	virtio_mmio_write(&c->t, off, &v, 4);
+	virtio_dev_process_pending(c->dev); /* what the I/O thread does after a kick */
 }
 
 static uint32_t rd32(struct dev_ctx *c, uint64_t off)
@@ -134,6 +135,7 @@ static void op_reg_write(struct dev_ctx *c)
 		fz_bytes(&c->in, val, sizeof(val));
 	}
 	virtio_mmio_write(&c->t, off, val, len);
+	virtio_dev_process_pending(c->dev);
 }
 
 static void op_reg_read(struct dev_ctx *c)
@@ -203,7 +205,6 @@ int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hook
 		goto out;
 	if (hooks->create(&c.dev, &c.m.mem, &c.in))
 		goto out;
-	c.dev->inline_kicks = true;
 	c.dev->irq = (struct virtio_irq){count_irq, &c};
 	virtio_mmio_init(&c.t, c.dev);
 	layout_queues(&c, false);

@@ -432,7 +432,6 @@ static int setup(uint8_t cfg)
 	    .config_len = cfg & 0x20 ? 0 : sizeof(c.e.config),
 	    .ops = &echo_ops,
 	    .priv = &c.e,
-	    .inline_kicks = true,
 	};
 	if (virtio_dev_init(&c.e.dev, &c.m.mem))
 		return -1;
@@ -475,6 +474,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		op_bring_up();
 	bool trace = getenv("FUZZ_TRACE");
 	for (unsigned ops = 0; ops < MAX_OPS && !fz_done(&c.in); ops++) {
+		/* Serve the kicks of the previous op, as the I/O thread would. */
+		virtio_dev_process_pending(&c.e.dev);
 		unsigned op = fz_u8(&c.in) % (FZ_DRV_NOPS + 9);
 		if (trace)
 			fprintf(stderr, "fuzz: op %u at byte %zu, status %#x\n", op, c.in.pos,
