@@ -93,19 +93,31 @@ bad() {
 # ---- host -> guest through hostfwd: send random bytes, the guest answers with their MD5 ----
 if term_wait 'VMM-GUEST-NET-ECHO: listening' "$BOOT_TIMEOUT"; then
 	sleep 1
+	# "listening" is printed just before nc starts: until nc listens, slirp resets the forwarded
+	# connection and the client tries again.
 	reply=$(python3 - "$fwd_port" <<'EOF'
-import hashlib, os, socket, sys
+import hashlib, os, socket, sys, time
 data = os.urandom(65536)
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=600)
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-reply = b""
-while True:
-    chunk = s.recv(4096)
-    if not chunk:
+deadline = time.monotonic() + 600
+got = "nothing"
+while time.monotonic() < deadline:
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=600)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        s.close()
+    except OSError:
+        reply = b""
+    if reply.split():
+        got = reply.split()[0].decode()
         break
-    reply += chunk
-got = reply.split()[0].decode() if reply.split() else "nothing"
+    time.sleep(2)
 print(hashlib.md5(data).hexdigest(), got)
 EOF
 	)
