@@ -122,7 +122,7 @@ static void activate(struct virtio_dev *dev)
 			continue;
 		int err = vq_activate(&dev->vqs[q], dev->mem, dev->driver_features);
 		if (err) {
-			log_warn("%s: queue %u: %s", dev->name, q, vq_strerror(err));
+			log_guest_warn("%s: queue %u: %s", dev->name, q, vq_strerror(err));
 			virtio_dev_fail(dev, "a queue's configuration is invalid");
 			return;
 		}
@@ -148,8 +148,8 @@ void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status)
 	}
 	uint8_t added = status & ~old;
 	if (added & VIRTIO_CONFIG_S_FEATURES_OK && !features_acceptable(dev)) {
-		log_warn("%s: driver features 0x%llx refused", dev->name,
-			 (unsigned long long)dev->driver_features);
+		log_guest_warn("%s: driver features 0x%llx refused", dev->name,
+			       (unsigned long long)dev->driver_features);
 		status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 		added &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 	}
@@ -239,7 +239,7 @@ void virtio_dev_fail(struct virtio_dev *dev, const char *why)
 {
 	if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	log_warn("%s: %s; the device needs a reset", dev->name, why);
+	log_guest_warn("%s: %s; the device needs a reset", dev->name, why);
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		raise_irq(dev, VIRTIO_ISR_CONFIG, VIRTIO_IRQ_CONFIG);

@@ -82,7 +82,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 	struct slirp_be *s = opaque;
 
 	if (!s->warned)
-		log_warn("virtio-net: user network: guest error: %s", msg);
+		log_guest_warn("virtio-net: user network: guest error: %s", msg);
 	s->warned = true;
 }
 

@@ -114,7 +114,8 @@ int vq_activate(struct virtqueue *vq, const struct guest_mem *mem, uint64_t feat
 	if (!err)
 		err = packed ? check_packed_layout(vq, mem) : check_split_layout(vq, mem);
 	if (err) {
-		log_warn("virtqueue: cannot activate (size %u): %s", vq->num, vq_strerror(err));
+		log_guest_warn("virtqueue: cannot activate (size %u): %s", vq->num,
+			       vq_strerror(err));
 		return err;
 	}
 	vq->packed = packed;
@@ -136,7 +137,7 @@ int vq_activate(struct virtqueue *vq, const struct guest_mem *mem, uint64_t feat
 static int vq_fail(struct virtqueue *vq, int err)
 {
 	if (!vq->broken)
-		log_warn("virtqueue: driver error, queue stopped: %s", vq_strerror(err));
+		log_guest_warn("virtqueue: driver error, queue stopped: %s", vq_strerror(err));
 	vq->broken = true;
 	vq->error = err;
 	return err;

@@ -25,21 +25,29 @@ void log_set_raw_terminal(int raw)
 	raw_terminal = raw;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* Formats one line and prints it with one fprintf, so concurrent threads don't interleave within
+ * a line. `suffix` follows the message (the rate limiter's count of dropped lines, or ""). */
+static void emit(enum log_level level, const char *prefix, const char *suffix, const char *fmt,
+		 va_list ap)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
-	if (level > current_level)
-		return;
 	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	size_t n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	/* One fprintf per line so concurrent threads don't interleave within a line. */
-	fprintf(stderr, "vmm: %s: %s%s", names[level], line, raw_terminal ? "\r\n" : "\n");
+	fprintf(stderr, "vmm: %s: %s%s%s%s", names[level], prefix, line, suffix,
+		raw_terminal ? "\r\n" : "\n");
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if (level > current_level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	emit(level, "", "", fmt, ap);
+	va_end(ap);
 }
 
 bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_ns, unsigned *dropped)
@@ -74,15 +82,13 @@ static uint64_t monotonic_ns(void)
 void log_guest_warn_rl(struct log_ratelimit *rl, const char *fmt, ...)
 {
 	unsigned dropped;
+	char suffix[64] = "";
 	if (LOG_WARN > current_level || !log_ratelimit_allow(rl, monotonic_ns(), &dropped))
 		return;
-	char line[1024];
+	if (dropped)
+		snprintf(suffix, sizeof(suffix), " (%u similar messages suppressed)", dropped);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	emit(LOG_WARN, "guest: ", suffix, fmt, ap);
 	va_end(ap);
-	if (dropped)
-		log_msg(LOG_WARN, "guest: %s (%u similar messages suppressed)", line, dropped);
-	else
-		log_msg(LOG_WARN, "guest: %s", line);
 }
