@@ -259,7 +259,7 @@ void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q)
 
 bool virtio_dev_process_pending(struct virtio_dev *dev)
 {
-	if (dev->paused)
+	if (atomic_load(&dev->paused))
 		return false; /* kept for virtio_dev_resume() */
 	uint32_t todo = dev->pending;
 

@@ -20,6 +20,7 @@
 #define VIRTIO_DEVICE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -113,8 +114,10 @@ struct virtio_dev {
 	/* Queues with work to serve (bit q): set by a kick or by virtio_dev_reschedule(), taken
 	 * by virtio_dev_process_pending() (under lock). */
 	uint32_t pending;
-	/* Pause handshake (virtio_dev_pause): `paused` under lock; the rest under pause_lock. */
-	bool paused;
+	/* Pause handshake (virtio_dev_pause): `paused` is atomic so that a serve pass sees a pause
+	 * asked for while it holds the lock (an unfair mutex could otherwise let a busy I/O thread
+	 * starve the pauser); the rest under pause_lock. */
+	atomic_bool paused;
 	int pause_fd; /* eventfd: a pause was asked for */
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;

@@ -149,13 +149,16 @@ void virtio_dev_pause(struct virtio_dev *dev)
 {
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&dev->lock);
-	dev->paused = true;
-	if (!dev->thread_running && dev->ops->quiesce)
-		dev->ops->quiesce(dev); /* no I/O thread (tests): the caller's thread is safe */
-	pthread_mutex_unlock(&dev->lock);
-	if (!dev->thread_running)
+	/* Seen by the serve pass in progress (without the lock): it ends after its budget. */
+	atomic_store(&dev->paused, true);
+	if (!dev->thread_running) {
+		pthread_mutex_lock(&dev->lock);
+		if (dev->ops->quiesce)
+			dev->ops->quiesce(
+			    dev); /* no I/O thread (tests): the caller's thread is safe */
+		pthread_mutex_unlock(&dev->lock);
 		return;
+	}
 	pthread_mutex_lock(&dev->pause_lock);
 	if (!dev->pause_req) {
 		dev->pause_req = true;
@@ -169,9 +172,8 @@ void virtio_dev_pause(struct virtio_dev *dev)
 
 void virtio_dev_resume(struct virtio_dev *dev)
 {
-	pthread_mutex_lock(&dev->lock);
-	dev->paused = false;
-	pthread_mutex_unlock(&dev->lock);
+	/* Cleared before the thread leaves park(): it serves the recorded kicks at once. */
+	atomic_store(&dev->paused, false);
 	pthread_mutex_lock(&dev->pause_lock);
 	dev->pause_req = false;
 	pthread_cond_broadcast(&dev->pause_cond);

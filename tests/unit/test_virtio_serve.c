@@ -23,20 +23,23 @@ static struct vq_chain chain;
 static struct virtio_server server;
 static int verdict;	 /* what the handler returns */
 static unsigned busy_us; /* the handler takes this long per chain */
+static unsigned hold_at; /* this call (1-based) waits until a pause has been asked for */
 static atomic_bool in_handler;
-static unsigned handled;  /* handler calls */
-static unsigned notifies; /* queue_notify calls */
+static atomic_uint handled; /* handler calls */
+static unsigned notifies;   /* queue_notify calls */
 static enum virtio_serve_result last;
 
 static int handle(struct virtio_dev *d, struct vq_chain *c, void *opaque, uint64_t *bytes)
 {
-	(void)d;
 	(void)opaque;
 	atomic_store(&in_handler, true);
 	handled++;
 	*bytes += vq_chain_readable(c);
 	if (busy_us)
 		usleep(busy_us);
+	/* Mid-work, deterministically: wait (bounded) until the pauser has asked. */
+	for (int i = 0; handled == hold_at && i < 10000 && !atomic_load(&d->paused); i++)
+		usleep(1000);
 	atomic_store(&in_handler, false);
 	return verdict;
 }
@@ -59,7 +62,7 @@ static void setup(void)
 	server = (struct virtio_server){.chain = &chain, .max_chains = 4, .handle = handle};
 	verdict = VIRTIO_CHAIN_PUSH;
 	handled = notifies = 0;
-	busy_us = 0;
+	busy_us = hold_at = 0;
 	virtio_dev_set_status(&dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	virtio_dev_set_features(&dev, 1, 1); /* VERSION_1 */
 	virtio_dev_set_status(&dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
@@ -211,15 +214,16 @@ static bool wait_used(uint16_t want)
 Test(virtio_serve, pause_while_busy_parks_at_a_safe_point)
 {
 	server.max_chains = 2;
-	busy_us = 20000; /* 20 ms a chain: the pause arrives mid-work */
+	hold_at = 2; /* the second chain is in its handler when the pause is asked for */
 	add_chains(8, 8);
 	cr_assert_eq(virtio_dev_start(&dev), 0);
 	kick_locked();
-	usleep(30000);
+	while (handled < hold_at)
+		usleep(1000);
 	virtio_dev_pause(&dev);
 	cr_assert_not(atomic_load(&in_handler), "parked inside a callback");
 	uint16_t at_pause = used_idx_locked();
-	cr_assert_lt(at_pause, 8, "paused before the work was done");
+	cr_assert_eq(at_pause, 2, "the pass in progress ends at its budget, then the device parks");
 	usleep(100000);
 	cr_assert_eq(used_idx_locked(), at_pause, "no used-ring write while paused");
 	virtio_dev_resume(&dev);
