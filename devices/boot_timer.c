@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/log.h"
-#include "vmm/stats.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/base/stats.h"
 
 static void timer_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 int debug_exit_status(uint32_t value)
 {

@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "vmm/io_bus.h"
-#include "vmm/vm_control.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/vm_control.h"
 
 #define DEBUG_EXIT_NR_PORTS 4
 

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 
 /* Status register bits. */
 #define STR_OBF	     0x01 /* output buffer full: port 0x60 has a byte */

@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/io_bus.h"
-#include "vmm/vm_control.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/vm_control.h"
 
 #define PORT_SYSTEM_CONTROL_B 0x61
 

@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 
 static void pio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {

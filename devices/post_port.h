@@ -7,7 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "vmm/io_bus.h"
+#include "vmm/base/io_bus.h"
 
 struct post_port {
 	_Atomic uint8_t last; /* last code written, for diagnostics */

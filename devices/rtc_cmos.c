@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 
 #define REG_SECONDS	 0x00
 #define REG_MINUTES	 0x02

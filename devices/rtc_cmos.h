@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "vmm/io_bus.h"
+#include "vmm/base/io_bus.h"
 
 #define RTC_CMOS_SIZE 128
 

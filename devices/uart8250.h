@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/io_bus.h"
-#include "vmm/irq.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/irq.h"
 
 #define UART8250_NR_PORTS  8
 #define UART8250_FIFO_SIZE 16

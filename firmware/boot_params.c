@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #define LOADER_TYPE_UNDEFINED 0xFF /* boot.rst: "0xFF if no assigned ID" */
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "firmware/machine.h"
-#include "vmm/guest_mem.h"
+#include "vmm/base/guest_mem.h"
 
 /* Where the loader put things; the zero page points at them. */
 struct boot_params_info {

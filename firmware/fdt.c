@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 
 #ifdef HAVE_LIBFDT
 #include <libfdt.h>

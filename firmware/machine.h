@@ -14,7 +14,7 @@
  * The description is architecture-neutral: addresses are guest-physical, an interrupt is an
  * input number of the machine's interrupt controller plus a trigger mode and a polarity, and
  * only the generators know the x86 formats. Nothing here touches guest memory except
- * machine_write_mptable() (through vmm/guest_mem.h).
+ * machine_write_mptable() (through vmm/base/guest_mem.h).
  *
  * Adders validate what they are given (sizes non-zero, no 64-bit wrap, pins inside the
  * interrupt controller, room in the fixed arrays) and return 0 or -EINVAL / -ENOSPC; the first
@@ -64,7 +64,7 @@
 
 #include "firmware/mptable.h"
 #include "firmware/pvh.h"
-#include "vmm/guest_mem.h"
+#include "vmm/base/guest_mem.h"
 
 #define MACHINE_MAX_RAM		4
 #define MACHINE_MAX_CPUS	254 /* 8-bit APIC IDs minus broadcast and the IOAPIC's ID */
@@ -168,7 +168,8 @@ int machine_add_cpus(struct machine *m, int n);
 /* The IOAPIC at `base` (4 KiB) with `pins` inputs and ID `id`, and the LAPIC at `lapic_base`. */
 int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pins,
 		     uint64_t lapic_base);
-/* The x86 PC IOAPIC/LAPIC of vmm/layout.h (ID = number of vCPUs added so far: add them first). */
+/* The x86 PC IOAPIC/LAPIC of vmm/base/layout.h (ID = number of vCPUs added so far: add them first).
+ */
 int machine_set_x86_intc(struct machine *m);
 /* A 16550 UART at I/O port `port` (8 ports, 1.8432 MHz clock) on ISA IRQ `pin` (edge/high). */
 int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin);

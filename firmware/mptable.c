@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 
 /* Linux scans for the floating pointer in the last KiB of the 640 KiB base memory and in the BIOS
  * ROM area (MP spec 4): a table must end inside the area it starts in. */

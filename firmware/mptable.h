@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
+#include "vmm/base/guest_mem.h"
 
 /* §4.1 MP Floating Pointer Structure: 16 bytes, 16-byte aligned. */
 struct mpf_intel {

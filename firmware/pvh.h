@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "vmm/guest_mem.h"
-#include "vmm/layout.h"
+#include "vmm/base/guest_mem.h"
+#include "vmm/base/layout.h"
 
 #define XEN_HVM_START_MAGIC_VALUE  0x336ec578
 #define XEN_HVM_START_INFO_VERSION 1

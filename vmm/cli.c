@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "firmware/fdt.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/parse.h"
 #include "vmm/device_table.h"
-#include "vmm/layout.h"
-#include "vmm/parse.h"
 
 #define VMM_VERSION "0.1.0"
 

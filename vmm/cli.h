@@ -6,10 +6,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "virtio/blk_options.h"
-#include "virtio/net_options.h"
-#include "vmm/console.h"
-#include "vmm/display_stack.h"
+#include "virtio/blk/options.h"
+#include "virtio/net/options.h"
+#include "vmm/display/display_stack.h"
+#include "vmm/ui/console.h"
 
 #define CLI_MAX_CPUS	     64
 #define CLI_DEFAULT_MEM	     (256ULL << 20)

@@ -1,11 +1,11 @@
 /* --console: the host side of the guest console; "virtio" adds a virtio-console (hvc0,
- * virtio/vconsole.h) on it, while COM1 keeps showing early boot messages. */
+ * virtio/console/vconsole.h) on it, while COM1 keeps showing early boot messages. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "virtio/vconsole.h"
+#include "virtio/console/vconsole.h"
 #include "vmm/device_table.h"
 #include "vmm/vm.h"
 

@@ -1,9 +1,9 @@
-/* --disk: virtio-blk disks (virtio/blk.h), created first so the first --disk is /dev/vda. */
+/* --disk: virtio-blk disks (virtio/blk/blk.h), created first so the first --disk is /dev/vda. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 
-#include "virtio/blk.h"
+#include "virtio/blk/blk.h"
 #include "vmm/device_table.h"
 #include "vmm/vm.h"
 

@@ -1,14 +1,14 @@
 /* --display, --gpu, --screenshot, --input-script: a virtio-gpu with a virtio keyboard and
- * tablet, and optionally an SDL window (vmm/display_stack.h). The three devices use the
+ * tablet, and optionally an SDL window (vmm/display/display_stack.h). The three devices use the
  * transport in effect at the last --display or --gpu. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/base/log.h"
 #include "vmm/device_table.h"
-#include "vmm/display_stack.h"
-#include "vmm/log.h"
+#include "vmm/display/display_stack.h"
 #include "vmm/vm.h"
 
 static int parse_display(struct vm_config *cfg, const char *arg, char *err, size_t errlen)

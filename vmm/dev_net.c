@@ -1,9 +1,9 @@
-/* --net: virtio-net NICs over a tap or libslirp (virtio/net.h); eth0, eth1, ... in order. */
+/* --net: virtio-net NICs over a tap or libslirp (virtio/net/net.h); eth0, eth1, ... in order. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 
-#include "virtio/net.h"
+#include "virtio/net/net.h"
 #include "vmm/device_table.h"
 #include "vmm/vm.h"
 

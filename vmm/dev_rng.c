@@ -1,4 +1,4 @@
-/* --rng: a virtio-rng fed from getrandom() (virtio/rng.h). The model for a new device: its
+/* --rng: a virtio-rng fed from getrandom() (virtio/rng/rng.h). The model for a new device: its
  * configuration lives in its own block (device_cfg()), not in struct vm_config. */
 #include "vmm/dev_rng.h"
 

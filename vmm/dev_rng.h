@@ -2,7 +2,7 @@
 #ifndef VMM_DEV_RNG_H
 #define VMM_DEV_RNG_H
 
-#include "virtio/rng.h"
+#include "virtio/rng/rng.h"
 #include "vmm/device_table.h"
 
 struct dev_rng_cfg {

@@ -10,7 +10,7 @@
  * order the guest sees the devices in (disks first, so the first --disk is /dev/vda; then NICs,
  * console, rng, display).
  *
- * Error convention (vmm/errors.h): parsers fill `err` and return -errno, never log; the CLI
+ * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the
  * edge, they know the file or tap) and return -errno; the errno class picks the exit status. */
 #ifndef VMM_DEVICE_TABLE_H

@@ -1,10 +1,10 @@
 /* vmm: parse the command line, build the VM, run it, report how it ended. The exit status
- * follows vmm/errors.h: the errno class of a failure decides it, not where it happened. */
+ * follows vmm/base/errors.h: the errno class of a failure decides it, not where it happened. */
 #include "firmware/fdt.h"
+#include "vmm/base/errors.h"
+#include "vmm/base/log.h"
+#include "vmm/base/stats.h"
 #include "vmm/cli.h"
-#include "vmm/errors.h"
-#include "vmm/log.h"
-#include "vmm/stats.h"
 #include "vmm/vm.h"
 
 static void set_log_level(int verbosity)

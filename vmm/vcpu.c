@@ -10,9 +10,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/cpuid.h"
-#include "vmm/log.h"
-#include "vmm/stats.h"
+#include "vmm/base/log.h"
+#include "vmm/base/stats.h"
+#include "vmm/kvm/cpuid.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL	SIGUSR1

@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "vmm/halt_watch.h"
+#include "vmm/kvm/halt_watch.h"
 
 struct vm;
 struct cpuid_table;

@@ -1,4 +1,4 @@
-/* ioeventfd kicks and irqfd interrupts for virtio-mmio devices, through vmm/kvm_notify.h. */
+/* ioeventfd kicks and irqfd interrupts for virtio-mmio devices, through vmm/kvm/kvm_notify.h. */
 #include "vmm/virtio_kvm.h"
 
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 /* 4.2.2 QueueNotify: a 4-byte write of the queue index; one ioeventfd per queue (datamatch). */
 static int ioeventfd(struct kvm *kvm, int fd, uint64_t addr, uint16_t q, bool pio, bool deassign)

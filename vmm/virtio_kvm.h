@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "virtio/device.h"
-#include "vmm/kvm.h"
+#include "virtio/core/device.h"
+#include "vmm/kvm/kvm.h"
 
 struct virtio_kvm_irq {
 	struct kvm *kvm;

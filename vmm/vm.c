@@ -12,12 +12,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "vmm/boot.h"
-#include "vmm/boot_cpu.h"
-#include "vmm/cpuid.h"
-#include "vmm/errors.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "loaders/boot.h"
+#include "loaders/boot_cpu.h"
+#include "vmm/base/errors.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/kvm/cpuid.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
 

@@ -6,17 +6,17 @@
 #include <stdbool.h>
 
 #include "firmware/machine.h"
+#include "vmm/base/guest_mem.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/vm_control.h"
 #include "vmm/cli.h"
-#include "vmm/guest_mem.h"
-#include "vmm/io_bus.h"
-#include "vmm/kvm.h"
+#include "vmm/kvm/kvm.h"
 #include "vmm/vcpu.h"
-#include "vmm/vm_control.h"
 
 struct vm_devices;    /* vmm/vm_devices.c */
 struct vm_virtio;     /* vmm/vm_virtio.c */
 struct vm_pci;	      /* vmm/vm_pci.c */
-struct display_stack; /* vmm/display_stack.c */
+struct display_stack; /* vmm/display/display_stack.c */
 
 struct vm {
 	const struct vm_config *cfg;
@@ -42,7 +42,7 @@ struct vm {
 };
 
 /* Builds the whole VM from `cfg`: KVM, RAM, devices, kernel and boot state, vCPUs. Returns 0, or
- * the exit status to end with, chosen by the errno class of the failure (vmm/errors.h:
+ * the exit status to end with, chosen by the errno class of the failure (vmm/base/errors.h:
  * VMM_EXIT_USAGE for a bad image, file or device option, VMM_EXIT_ERROR for resources and
  * KVM); the reason was logged. vm_destroy() is safe after a failed vm_create(). */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
@@ -70,7 +70,7 @@ struct console *vm_devices_console(struct vm *vm);
 
 /* The virtio devices the configuration asks for, created by walking the device table
  * (vmm/device_table.h). Returns 0, or the exit status for the failure's errno class
- * (vmm/errors.h): VMM_EXIT_USAGE for what the user gave (a missing or locked disk file, a tap
+ * (vmm/base/errors.h): VMM_EXIT_USAGE for what the user gave (a missing or locked disk file, a tap
  * that cannot be opened), VMM_EXIT_ERROR for the rest (out of memory, KVM wiring). */
 int vm_virtio_create_devices(struct vm *vm);
 /* The table's start hooks, in order (0 or -errno), and its destroy hooks, in reverse order. */

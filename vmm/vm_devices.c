@@ -10,10 +10,10 @@
 #include "devices/post_port.h"
 #include "devices/rtc_cmos.h"
 #include "devices/uart8250.h"
-#include "vmm/console.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
-#include "vmm/stats.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/base/stats.h"
+#include "vmm/ui/console.h"
 #include "vmm/vm.h"
 
 struct vm_devices {

@@ -1,12 +1,13 @@
-/* PCI bus 0 of the VM and its virtio-pci devices (devices/pci.h, virtio/pci.h on KVM). */
+/* PCI bus 0 of the VM and its virtio-pci devices (devices/pci/pci.h, virtio/transport/pci.h on
+ * KVM). */
 #include "vmm/vm_pci.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 #include "vmm/vm_pci_irq.h"
 #include "vmm/vm_virtio.h"
 

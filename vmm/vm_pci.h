@@ -15,11 +15,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/pci.h"
-#include "virtio/device.h"
-#include "virtio/pci.h"
-#include "vmm/io_bus.h"
-#include "vmm/kvm.h"
+#include "devices/pci/pci.h"
+#include "virtio/core/device.h"
+#include "virtio/transport/pci.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/kvm/kvm.h"
 
 #define VM_PCI_MAX_DEVICES   16
 #define VM_PCI_FIRST_MSI_GSI 24 /* after the IOAPIC's 24 pins */

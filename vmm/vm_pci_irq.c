@@ -1,4 +1,4 @@
-/* MSI-X, INTx and notifications of virtio-pci devices on KVM, through vmm/kvm_notify.h
+/* MSI-X, INTx and notifications of virtio-pci devices on KVM, through vmm/kvm/kvm_notify.h
  * (KVM_SET_GSI_ROUTING, KVM_IRQFD, KVM_IOEVENTFD, KVM_SIGNAL_MSI). */
 #include "vmm/vm_pci_irq.h"
 
@@ -10,7 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
 			const struct vm_pci_msi_route *msi, int nmsi)

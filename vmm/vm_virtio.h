@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
-#include "virtio/device.h"
-#include "virtio/mmio.h"
-#include "vmm/layout.h"
+#include "virtio/core/device.h"
+#include "virtio/transport/mmio.h"
+#include "vmm/base/layout.h"
 #include "vmm/virtio_kvm.h"
 
 struct vm;
@@ -34,7 +34,7 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev);
 
 /* Frees a device's allocation after virtio_dev_destroy(): the one place the VMM frees a virtio
  * device it owns (placed devices, and devices that failed before being placed). Device models
- * are one allocation that starts with their struct virtio_dev (virtio/blk.h, net.h, ...); when
+ * are one allocation that starts with their struct virtio_dev (virtio/blk/blk.h, net.h, ...); when
  * ops->destroy frees its own device instead, this is the only VMM line that changes. */
 void vm_virtio_dev_free(struct virtio_dev *dev);
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/base/errors.h"
+#include "vmm/base/log.h"
 #include "vmm/device_table.h"
-#include "vmm/errors.h"
-#include "vmm/log.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
@@ -43,7 +43,7 @@ int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport
 {
 	int err = t == TRANSPORT_PCI ? place_on_pci(vm, dev) : vm_virtio_add(vm, dev);
 	/* Wiring a transport fails only on our side (KVM ioctls, memory, full windows), whatever
-	 * errno KVM picked: report it as internal (vmm/errors.h). The reason was logged. */
+	 * errno KVM picked: report it as internal (vmm/base/errors.h). The reason was logged. */
 	return err ? VMM_ERR_INTERNAL : 0;
 }
 

@@ -4,7 +4,7 @@
 #ifndef TESTS_ECHO_DEVICE_H
 #define TESTS_ECHO_DEVICE_H
 
-#include "virtio/device.h"
+#include "virtio/core/device.h"
 
 #define ECHO_DEVICE_ID 42
 

@@ -7,7 +7,7 @@
 #include "firmware/machine.h"
 #include "firmware/mptable.h"
 #include "firmware/pvh.h"
-#include "vmm/boot.h"
+#include "loaders/boot.h"
 
 static struct guest_mem mem;
 static uint8_t *ram;

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "devices/boot_timer.h"
-#include "vmm/io_bus.h"
-#include "vmm/layout.h"
-#include "vmm/stats.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/stats.h"
 
 struct buses {
 	struct io_bus mmio, pio;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/virtqueue.h"
+#include "virtio/queue/virtqueue.h"
 
 static struct mock_env env;
 static struct vq_chain chain;

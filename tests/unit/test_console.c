@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/console.h"
+#include "vmm/ui/console.h"
 
 /* --- escape parser -------------------------------------------------------------------------- */
 

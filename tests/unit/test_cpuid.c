@@ -1,6 +1,6 @@
 #include <criterion/criterion.h>
 
-#include "vmm/cpuid.h"
+#include "vmm/kvm/cpuid.h"
 
 static void add(struct cpuid_table *t, uint32_t fn, uint32_t idx, bool indexed)
 {

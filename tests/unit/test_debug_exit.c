@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "devices/debug_exit.h"
-#include "vmm/io_bus.h"
-#include "vmm/layout.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/layout.h"
 
 struct stop_rec {
 	int calls;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/virtqueue.h"
+#include "virtio/queue/virtqueue.h"
 
 #define INDIRECT (1ull << VIRTIO_RING_F_INDIRECT_DESC)
 #define NEXT	 VRING_DESC_F_NEXT

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "boot_fixtures.h"
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "firmware/fdt.h"
 #include "firmware/machine.h"
-#include "vmm/boot.h"
-#include "vmm/layout.h"
+#include "loaders/boot.h"
+#include "vmm/base/layout.h"
 
 #ifndef HAVE_LIBFDT
 

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "vmm/guest_mem.h"
-#include "vmm/layout.h"
+#include "vmm/base/guest_mem.h"
+#include "vmm/base/layout.h"
 
 static uint8_t low[4096], high[4096];
 

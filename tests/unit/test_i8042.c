@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "devices/i8042.h"
-#include "vmm/io_bus.h"
-#include "vmm/layout.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/layout.h"
 
 struct stop_rec {
 	int calls;

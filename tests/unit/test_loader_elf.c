@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "boot_fixtures.h"
-#include "vmm/loader_elf.h"
+#include "loaders/loader_elf.h"
 
 static struct guest_mem mem;
 static uint8_t *ram;

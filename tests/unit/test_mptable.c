@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "firmware/mptable.h"
-#include "vmm/layout.h"
+#include "vmm/base/layout.h"
 
 #define RAM_SIZE MIB(1)
 

@@ -1,12 +1,12 @@
-/* The bounded frame FIFO with its "not empty" eventfd (virtio/net_frame_queue.h), and the
- * loopback backend built on it (virtio/net_loopback.h). */
+/* The bounded frame FIFO with its "not empty" eventfd (virtio/net/frame_queue.h), and the
+ * loopback backend built on it (tests/mock_driver/net_loopback.h). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 
-#include "virtio/net_frame_queue.h"
-#include "virtio/net_loopback.h"
+#include "tests/mock_driver/net_loopback.h"
+#include "virtio/net/frame_queue.h"
 
 static bool readable(int fd)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/virtqueue.h"
+#include "virtio/queue/virtqueue.h"
 
 #define EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
 #define INDIRECT  (1ull << VIRTIO_RING_F_INDIRECT_DESC)

@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "vmm/parse.h"
+#include "vmm/base/parse.h"
 
 #define MiB (1ULL << 20)
 

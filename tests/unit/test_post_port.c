@@ -2,8 +2,8 @@
 #include <errno.h>
 
 #include "devices/post_port.h"
-#include "vmm/io_bus.h"
-#include "vmm/layout.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/layout.h"
 
 Test(post_port, writes_kept_reads_all_ones)
 {

@@ -1,5 +1,5 @@
-/* Saved and restored virtqueue and device state (virtio/queue_state.c): a queue restored from its
- * saved state continues exactly as the uninterrupted queue would (same chains popped, same used
+/* Saved and restored virtqueue and device state (virtio/core/queue_state.c): a queue restored from
+ * its saved state continues exactly as the uninterrupted queue would (same chains popped, same used
  * elements, same notification decisions), split and packed, across the packed wrap. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/queue_state.h"
+#include "virtio/core/queue_state.h"
 
 #define QSIZE 8
 #define STEPS 21 /* more than two laps of the ring: both wrap counters flip */

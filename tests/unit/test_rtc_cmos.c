@@ -4,8 +4,8 @@
 #include <time.h>
 
 #include "devices/rtc_cmos.h"
-#include "vmm/io_bus.h"
-#include "vmm/layout.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/layout.h"
 
 static struct io_bus bus;
 static struct rtc_cmos rtc;

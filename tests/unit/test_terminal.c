@@ -5,7 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "vmm/terminal.h"
+#include "vmm/ui/terminal.h"
 
 static int open_pty_slave(int *master)
 {

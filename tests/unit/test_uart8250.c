@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "devices/uart8250.h"
-#include "vmm/io_bus.h"
-#include "vmm/layout.h"
+#include "vmm/base/io_bus.h"
+#include "vmm/base/layout.h"
 
 #define BASE PORT_COM1
 

@@ -1,4 +1,4 @@
-/* Tests of the virtio-blk device (virtio/blk.c, blk_disk.c, blk_io.c) driven by the mock driver
+/* Tests of the virtio-blk device (virtio/blk/blk.c, disk.c, io.c) driven by the mock driver
  * over fake guest RAM, with a temporary file as the disk. Every request test runs on both I/O
  * engines (suites blk_sync and blk_uring); kicks run inline, and io_uring completions are
  * delivered by calling the device's registered eventfd handler, as the I/O thread would. */
@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/blk.h"
-#include "virtio/blk_disk.h"
-#include "virtio/mmio.h"
+#include "virtio/blk/blk.h"
+#include "virtio/blk/disk.h"
+#include "virtio/transport/mmio.h"
 
 #define QSIZE	     256
 #define DISK_SECTORS 64u /* 32 KiB */

@@ -1,9 +1,9 @@
-/* Tests of the --disk option string parser (virtio/blk_options.c). */
+/* Tests of the --disk option string parser (virtio/blk/options.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
-#include "virtio/blk_options.h"
+#include "virtio/blk/options.h"
 
 static struct virtio_blk_opts o;
 static char err[200];

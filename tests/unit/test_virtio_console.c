@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/vconsole.h"
-#include "vmm/console.h"
+#include "virtio/console/vconsole.h"
+#include "vmm/ui/console.h"
 
 #define F(bit)	  (1ull << (bit))
 #define BASE_FEAT (F(VIRTIO_F_VERSION_1) | F(VIRTIO_CONSOLE_F_SIZE))

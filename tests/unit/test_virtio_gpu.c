@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/gpu.h"
-#include "virtio/gpu_cmd.h"
-#include "vmm/display.h"
+#include "virtio/gpu/cmd.h"
+#include "virtio/gpu/gpu.h"
+#include "vmm/ui/display.h"
 
 #define RAM_GPA	 0x100000ull
 #define RAM_SIZE (1ull << 20)

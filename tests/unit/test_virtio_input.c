@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/input.h"
-#include "virtio/input_keymap.h"
+#include "virtio/input/input.h"
+#include "virtio/input/keymap.h"
 
 /* ---- key mapping ---- */
 

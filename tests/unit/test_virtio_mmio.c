@@ -7,8 +7,8 @@
 
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
-#include "virtio/device.h"
-#include "virtio/mmio.h"
+#include "virtio/core/device.h"
+#include "virtio/transport/mmio.h"
 
 #define QSIZE 16
 

@@ -1,4 +1,4 @@
-/* virtio-net feature policy and header rules (virtio/net_features.h): features offered per
+/* virtio-net feature policy and header rules (virtio/net/features.h): features offered per
  * backend, the dependencies of 5.1.3.1, TUNSETOFFLOAD flags from negotiated features, and the
  * transmit / receive header checks. */
 #include <criterion/criterion.h>
@@ -9,7 +9,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
-#include "virtio/net_features.h"
+#include "virtio/net/features.h"
 
 #define F(bit) (1ull << (bit))
 #define OFFLOADS                                                                                   \

@@ -1,4 +1,4 @@
-/* The --net option parser (virtio/net_options.h). */
+/* The --net option parser (virtio/net/options.h). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "virtio/net_options.h"
+#include "virtio/net/options.h"
 
 static struct virtio_net_opts o;
 
@@ -93,7 +93,7 @@ Test(net_options, hostfwd_limit)
 	cr_expect_eq(virtio_net_parse_opts(spec, &o), -EINVAL);
 }
 
-/* The parser says what was wrong in the caller's buffer and logs nothing (vmm/errors.h). */
+/* The parser says what was wrong in the caller's buffer and logs nothing (vmm/base/errors.h). */
 Test(net_options, errors_go_to_the_buffer, .init = cr_redirect_stderr)
 {
 	struct virtio_net_opts o;

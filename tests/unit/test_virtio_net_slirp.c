@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "tests/unit/virtio_net_fixture.h"
-#include "virtio/net_slirp.h"
+#include "virtio/net/slirp.h"
 
 static const uint8_t GUEST_MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "tests/unit/virtio_net_fixture.h"
-#include "virtio/net_tap.h"
+#include "virtio/net/tap.h"
 
 #define TAP_IP	 "10.9.9.1"
 #define GUEST_IP "10.9.9.2"

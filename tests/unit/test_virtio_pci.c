@@ -11,9 +11,9 @@
 
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
-#include "devices/pci.h"
-#include "virtio/device.h"
-#include "virtio/pci.h"
+#include "devices/pci/pci.h"
+#include "virtio/core/device.h"
+#include "virtio/transport/pci.h"
 
 #define QSIZE 16
 #define NQ    2

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/rng.h"
+#include "virtio/rng/rng.h"
 
 #define F(bit) (1ull << (bit))
 #define FEAT   F(VIRTIO_F_VERSION_1)

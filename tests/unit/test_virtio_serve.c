@@ -1,7 +1,7 @@
-/* The shared serve loop (virtio/serve.c) and the pending-queue pass (virtio_dev_process_pending)
- * driven by a mock driver through a tiny device whose chain handler the test controls: a spent
- * budget reschedules the queue and loses nothing, a handler that waits gives the chain back, a
- * chain error fails the device. */
+/* The shared serve loop (virtio/core/serve.c) and the pending-queue pass
+ * (virtio_dev_process_pending) driven by a mock driver through a tiny device whose chain handler
+ * the test controls: a spent budget reschedules the queue and loses nothing, a handler that waits
+ * gives the chain back, a chain error fails the device. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/device.h"
-#include "virtio/serve.h"
+#include "virtio/core/device.h"
+#include "virtio/core/serve.h"
 
 #define QSIZE 16
 

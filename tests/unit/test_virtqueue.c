@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/virtqueue.h"
+#include "virtio/queue/virtqueue.h"
 
 #define PACKED (1ull << VIRTIO_F_RING_PACKED)
 

@@ -8,7 +8,7 @@
 
 #include "../mock_driver/mock_driver.h"
 #include "firmware/mptable.h"
-#include "vmm/layout.h"
+#include "vmm/base/layout.h"
 #include "vmm/vm_pci.h"
 
 Test(vm_pci, default_routes_match_kvm)

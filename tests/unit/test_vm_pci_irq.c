@@ -1,4 +1,4 @@
-/* The KVM notification glue (vmm/kvm_notify.h) under both transports, against a fake KVM: MSI-X
+/* The KVM notification glue (vmm/kvm/kvm_notify.h) under both transports, against a fake KVM: MSI-X
  * vectors become GSI routes (a changed message rewrites the table, an unchanged one does not,
  * a refused table falls back to KVM_SIGNAL_MSI), notify areas follow BAR moves (old ioeventfds
  * removed, new ones added), and virtio-mmio's QueueNotify ioeventfds match the queue index. */
@@ -11,7 +11,7 @@
 
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
-#include "vmm/kvm.h"
+#include "vmm/kvm/kvm.h"
 #include "vmm/virtio_kvm.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_pci_irq.h"

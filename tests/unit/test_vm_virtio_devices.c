@@ -6,8 +6,8 @@
 #include <stdlib.h>
 
 #include "../mock_driver/mock_driver.h"
+#include "vmm/base/errors.h"
 #include "vmm/device_table.h"
-#include "vmm/errors.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"

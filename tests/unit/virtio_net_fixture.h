@@ -16,9 +16,9 @@
 #include <sys/epoll.h>
 
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/net.h"
-#include "virtio/net_features.h"
-#include "virtio/net_loopback.h"
+#include "tests/mock_driver/net_loopback.h"
+#include "virtio/net/features.h"
+#include "virtio/net/net.h"
 
 #define F(bit)	 (1ull << (bit))
 #define FEAT	 F(VIRTIO_F_VERSION_1)

@@ -1,6 +1,6 @@
 /* One round of a device's I/O thread, for fuzz targets without one: calls the ready handler of
  * every registered backend fd that is readable now (timerfds, eventfds, io_uring completions),
- * with the device lock held, as virtio/io_thread.c does. */
+ * with the device lock held, as virtio/core/io_thread.c does. */
 #ifndef TOOLS_FUZZ_FUZZ_DEV_FDS_H
 #define TOOLS_FUZZ_FUZZ_DEV_FDS_H
 
@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 
-#include "virtio/device.h"
+#include "virtio/core/device.h"
 
 static inline void fz_dev_run_fds(struct virtio_dev *dev)
 {

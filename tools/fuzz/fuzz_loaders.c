@@ -1,6 +1,6 @@
-/* libFuzzer target: the kernel loaders (vmm/loader_elf.c, vmm/loader_bzimage.c) and the whole
- * boot_load() path (vmm/boot.c: MP table, command line, initrd, boot_params / PVH start info)
- * over fake guest RAM of a fuzzed size.
+/* libFuzzer target: the kernel loaders (loaders/loader_elf.c, loaders/loader_bzimage.c) and the
+ * whole boot_load() path (loaders/boot.c: MP table, command line, initrd, boot_params / PVH start
+ * info) over fake guest RAM of a fuzzed size.
  *
  * Input: mode, RAM size, command line length, cpu count, initrd size and flags (9 bytes), the
  * command line, then the image. Mode 0 calls elf_load() on the image, 1 bzimage_parse() +
@@ -17,13 +17,13 @@
 #include <unistd.h>
 
 #include "firmware/machine.h"
+#include "loaders/boot.h"
+#include "loaders/loader_bzimage.h"
+#include "loaders/loader_elf.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "vmm/boot.h"
-#include "vmm/layout.h"
-#include "vmm/loader_bzimage.h"
-#include "vmm/loader_elf.h"
-#include "vmm/log.h"
+#include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

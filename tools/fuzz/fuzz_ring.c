@@ -27,7 +27,7 @@
 
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_ring.h"
-#include "virtio/virtqueue.h"
+#include "virtio/queue/virtqueue.h"
 
 #define MAX_OPS	 512
 #define NHELD	 8

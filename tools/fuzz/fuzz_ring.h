@@ -1,6 +1,6 @@
 /* The virtqueue fuzz engine shared by fuzz_split_ring and fuzz_packed_ring: decodes a queue
  * configuration and a program of driver and device operations from the input and runs it
- * against virtio/virtqueue.h over fake guest RAM, checking invariants after every step. */
+ * against virtio/queue/virtqueue.h over fake guest RAM, checking invariants after every step. */
 #ifndef TOOLS_FUZZ_FUZZ_RING_H
 #define TOOLS_FUZZ_FUZZ_RING_H
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: virtio-blk (virtio/blk.c, blk_io.c, blk_disk.c) behind virtio-mmio, over a
+/* libFuzzer target: virtio-blk (virtio/blk/blk.c, io.c, disk.c) behind virtio-mmio, over a
  * memfd disk of a fuzzed size (not always a multiple of 512), read-only or not, with or without
  * discard / a serial, synchronous I/O or the automatic choice (io_uring when the kernel has it;
  * its completions are delivered by the special operation, as the I/O thread would). Requests are
@@ -13,7 +13,7 @@
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
-#include "virtio/blk.h"
+#include "virtio/blk/blk.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

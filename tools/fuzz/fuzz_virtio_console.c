@@ -1,6 +1,7 @@
-/* libFuzzer target: virtio-console (virtio/vconsole.c) behind virtio-mmio, on a host console
- * whose output goes to /dev/null (synchronous: the console is never started). Host input comes
- * from the input through the console's input sink, then the I/O thread's eventfd handlers run. */
+/* libFuzzer target: virtio-console (virtio/console/vconsole.c) behind virtio-mmio, on a host
+ * console whose output goes to /dev/null (synchronous: the console is never started). Host input
+ * comes from the input through the console's input sink, then the I/O thread's eventfd handlers
+ * run. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -8,8 +9,8 @@
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
-#include "virtio/vconsole.h"
-#include "vmm/console.h"
+#include "virtio/console/vconsole.h"
+#include "vmm/ui/console.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

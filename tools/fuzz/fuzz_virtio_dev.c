@@ -9,7 +9,7 @@
 
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "virtio/mmio.h"
+#include "virtio/transport/mmio.h"
 
 #define MAX_OPS	  256
 #define RAM0_GPA  0x100000ull

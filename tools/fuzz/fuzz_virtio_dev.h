@@ -1,10 +1,10 @@
 /* The virtio device fuzz harness: a device model behind the virtio-mmio register file
- * (virtio/mmio.h) serving kicks with virtio_dev_process_pending(), over fake guest RAM, driven by a
- * program decoded from the input: the legal bring-up sequence (3.1.1), raw register reads and
- * writes of any offset and width, status writes and resets in the middle of I/O, notifies, and
- * fuzz_drv.h operations on the rings of every queue (legal chains, device requests carrying input
- * bytes, scribbles). Used by fuzz_virtio_mmio (an echo device) and the virtio-blk / console / rng
- * targets. */
+ * (virtio/transport/mmio.h) serving kicks with virtio_dev_process_pending(), over fake guest RAM,
+ * driven by a program decoded from the input: the legal bring-up sequence (3.1.1), raw register
+ * reads and writes of any offset and width, status writes and resets in the middle of I/O,
+ * notifies, and fuzz_drv.h operations on the rings of every queue (legal chains, device requests
+ * carrying input bytes, scribbles). Used by fuzz_virtio_mmio (an echo device) and the virtio-blk /
+ * console / rng targets. */
 #ifndef TOOLS_FUZZ_FUZZ_VIRTIO_DEV_H
 #define TOOLS_FUZZ_FUZZ_VIRTIO_DEV_H
 
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "tools/fuzz/fuzz_input.h"
-#include "virtio/device.h"
+#include "virtio/core/device.h"
 
 struct fz_dev_hooks {
 	/* Builds the device over `mem` and calls virtio_dev_init(); may read configuration

@@ -1,11 +1,11 @@
-/* libFuzzer target: virtio-gpu 2D (virtio/gpu.c, gpu_cmd.c, gpu_res.c) behind virtio-mmio, with a
- * real display (vmm/display.c) so flushes and scanouts reach the framebuffer. Chains carrying the
- * input's bytes reach the controlq and cursorq through the shared harness; the special operation
- * either asks for a new screen size (the resize event path) or runs a structured command built
- * from the input (a plausible type, small resource ids, rects and offsets near the edges, backing
- * entries near and across the end of fake RAM) directly against a second command state over the
- * same guest memory, so deep paths (transfer over several entries, flush to the display) are hit
- * often. A small resource-memory cap makes the out-of-memory paths reachable. */
+/* libFuzzer target: virtio-gpu 2D (virtio/gpu/gpu.c, cmd.c, res.c) behind virtio-mmio, with
+ * a real display (vmm/ui/display.c) so flushes and scanouts reach the framebuffer. Chains carrying
+ * the input's bytes reach the controlq and cursorq through the shared harness; the special
+ * operation either asks for a new screen size (the resize event path) or runs a structured command
+ * built from the input (a plausible type, small resource ids, rects and offsets near the edges,
+ * backing entries near and across the end of fake RAM) directly against a second command state over
+ * the same guest memory, so deep paths (transfer over several entries, flush to the display) are
+ * hit often. A small resource-memory cap makes the out-of-memory paths reachable. */
 #include <linux/virtio_gpu.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +13,9 @@
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
-#include "virtio/gpu.h"
-#include "virtio/gpu_cmd.h"
-#include "vmm/display.h"
+#include "virtio/gpu/cmd.h"
+#include "virtio/gpu/gpu.h"
+#include "vmm/ui/display.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: virtio-net (virtio/net*.c) behind virtio-mmio, on the in-memory loopback
- * backend (virtio/net_loopback.h), with or without the vnet header and with fuzzed offload
- * capabilities. The harness (fuzz_virtio_dev.h) drives the receive (0), transmit (1) and control
- * (2) queues: FZ_DRV_ADD_REQUEST puts a virtio_net_hdr_v1 + frame, or a control command
+ * backend (tests/mock_driver/net_loopback.h), with or without the vnet header and with fuzzed
+ * offload capabilities. The harness (fuzz_virtio_dev.h) drives the receive (0), transmit (1) and
+ * control (2) queues: FZ_DRV_ADD_REQUEST puts a virtio_net_hdr_v1 + frame, or a control command
  * (class, command, data) followed by the ack byte, into the rings. The special operation plays
  * the host side: frames of fuzzed bytes and lengths (up to the 65550-byte maximum and past it)
  * injected into the loopback, sends that fail, then one round of the I/O thread's fd handlers
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "tests/mock_driver/net_loopback.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
-#include "virtio/net.h"
-#include "virtio/net_features.h"
-#include "virtio/net_loopback.h"
+#include "virtio/net/features.h"
+#include "virtio/net/net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
-/* libFuzzer target: the modern virtio-pci transport (virtio/pci.c, pci_common.c) with MSI-X
- * (devices/pci_msix.c) on PCI bus 0 (devices/pci_bus.c, pci_func.c), KVM-free: the host
- * callbacks are recorders. An echo device (1-3 queues, each chain's readable bytes copied into
+/* libFuzzer target: the modern virtio-pci transport (virtio/transport/pci.c, pci_common.c) with
+ * MSI-X (devices/pci/pci_msix.c) on PCI bus 0 (devices/pci/pci_bus.c, pci_func.c), KVM-free: the
+ * host callbacks are recorders. An echo device (1-3 queues, each chain's readable bytes copied into
  * its writable bytes) sits behind it, over fake guest RAM with the fuzz_drv.h driver on its
  * rings. The input is a program of: the legal bring-up through the common configuration
  * (3.1.1, 4.1.4.3; MSI-X on or off), raw BAR accesses of any offset and width (common config,
@@ -22,11 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "virtio/device.h"
-#include "virtio/pci.h"
+#include "virtio/core/device.h"
+#include "virtio/transport/pci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

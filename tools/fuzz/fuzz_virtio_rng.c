@@ -1,4 +1,4 @@
-/* libFuzzer target: virtio-rng (virtio/rng.c) behind virtio-mmio, with a deterministic entropy
+/* libFuzzer target: virtio-rng (virtio/rng/rng.c) behind virtio-mmio, with a deterministic entropy
  * source whose short reads, EINTR and EAGAIN come from the input, a fake clock, and an optional
  * token-bucket rate limit (fuzzed rate and burst). */
 #include <errno.h>
@@ -7,7 +7,7 @@
 
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
-#include "virtio/rng.h"
+#include "virtio/rng/rng.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

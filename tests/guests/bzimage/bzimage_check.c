@@ -220,7 +220,7 @@ static void check_initrd_placement(const struct boot_params *bp, uint64_t addr, 
 {
 	TEST_ASSERT_EQ(bp->ext_ramdisk_image, 0);
 	TEST_ASSERT_EQ(bp->ext_ramdisk_size, 0);
-	/* vmm/boot.c places it page-aligned (Linux reserves the initrd in whole pages). */
+	/* loaders/boot.c places it page-aligned (Linux reserves the initrd in whole pages). */
 	TEST_ASSERT_MSG(!(addr & 0xFFF), "initrd at 0x%llx: not page aligned",
 			(unsigned long long)addr);
 	TEST_ASSERT_MSG(addr >= kernel_end(),

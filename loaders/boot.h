@@ -1,0 +1,52 @@
+/* Puts a kernel and everything it reads at boot into guest memory: the kernel image (bzImage
+ * or PVH ELF), initrd, command line, memory map, MP table and the boot-info block for the mode.
+ * No KVM calls: the result is data (guest memory + struct boot_entry) for boot_cpu_setup(). */
+#ifndef VMM_BOOT_H
+#define VMM_BOOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "firmware/machine.h"
+#include "vmm/base/guest_mem.h"
+
+enum boot_mode {
+	BOOT_MODE_LINUX64, /* bzImage, 64-bit entry, RSI = zero page */
+	BOOT_MODE_PVH32,   /* ELF with a Xen PVH note, 32-bit entry, EBX = hvm_start_info */
+};
+
+struct boot_config {
+	const char *kernel_path;
+	const char *initrd_path; /* NULL: no initrd */
+	const char *cmdline;	 /* NULL: empty */
+	/* The machine description (firmware/machine.h), required: the MP table, the e820 map,
+	 * the PVH memory map and the device tree all come from it, and boot_load() records the
+	 * initrd's place in it. */
+	struct machine *machine;
+	/* Also hand the guest its device tree (firmware/fdt.h), placed page
+	 * aligned as high as possible below the initrd (or the initrd's limit) and above the
+	 * kernel: bzImage through a SETUP_DTB setup_data entry, PVH as the module after the
+	 * initrd. */
+	bool dtb;
+};
+
+struct boot_entry {
+	enum boot_mode mode;
+	uint64_t entry;	    /* guest-physical entry point */
+	uint64_t boot_info; /* zero page (LINUX64) or hvm_start_info (PVH32) */
+};
+
+/* Initrd placement: page aligned, as high as possible below `limit` and at or above `floor`.
+ * Returns the address or 0 when it does not fit. */
+uint64_t boot_initrd_addr(uint64_t size, uint64_t floor, uint64_t limit);
+
+/* Loads everything described by `cfg` into `mem` and says how to enter the kernel. The kernel
+ * format is detected: ELF magic -> PVH, "HdrS" at 0x202 -> bzImage.
+ * Returns 0 or -errno with one log_error() line naming the file and the problem:
+ * -ENOENT/-EACCES/-EISDIR... (cannot read), -ENOEXEC (unknown format, malformed, not PVH),
+ * -EFBIG (kernel or initrd does not fit in RAM), -E2BIG (command line too long), -EINVAL
+ * (no machine, or one the MP table cannot express: bad cpu count or interrupt entry), -ENOSPC (MP
+ * table or memory map does not fit), -ENOTSUP (dtb asked for, built without libfdt). */
+int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_entry *out);
+
+#endif

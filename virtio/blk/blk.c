@@ -1,0 +1,507 @@
+/* virtio-blk device model (see blk.h). Section numbers: virtio 1.2. */
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "virtio/blk/blk.h"
+#include "virtio/blk/disk.h"
+#include "virtio/blk/io.h"
+#include "vmm/base/log.h"
+
+/* What decoding a request came to (Firecracker's request.rs has the same split): done with a
+ * status now, or handed to the I/O engine, which completes it through blk_io_done(). No status
+ * byte value doubles as "pending". A rate limiter would add a THROTTLED outcome here. */
+enum blk_outcome { BLK_DONE, BLK_SUBMITTED };
+struct blk_result {
+	enum blk_outcome outcome;
+	uint8_t status; /* BLK_DONE: VIRTIO_BLK_S_* */
+};
+
+static struct blk_result blk_done(uint8_t status)
+{
+	return (struct blk_result){BLK_DONE, status};
+}
+
+static struct blk_result blk_submitted(void)
+{
+	return (struct blk_result){BLK_SUBMITTED, 0};
+}
+
+struct virtio_blk {
+	struct virtio_dev dev; /* first: container_of by cast */
+	struct virtio_blk_config cfg;
+	struct blk_disk disk;
+	struct blk_io io;
+	char id[VIRTIO_BLK_ID_BYTES]; /* GET_ID answer, NUL-padded */
+	bool writethrough;	      /* FLUSH not negotiated: writes use RWF_DSYNC */
+	bool resetting;		      /* completions only free their slot */
+	bool used_pending;	      /* used elements added, not yet published */
+	bool stalled; /* popping stopped for lack of a free slot: a completion resumes it */
+	bool io_error_logged;
+	struct blk_req *free;
+	struct blk_req reqs[VIRTIO_BLK_DEPTH];
+	struct vq_chain chain; /* scratch for vq_pop() */
+};
+
+/* The device is one allocation that starts with its struct virtio_dev, so a VM that frees
+ * devices with virtio_dev_destroy(dev); free(dev) frees a disk correctly too. */
+_Static_assert(offsetof(struct virtio_blk, dev) == 0, "dev must come first");
+
+static struct virtio_blk *to_blk(struct virtio_dev *dev)
+{
+	return (struct virtio_blk *)dev;
+}
+
+/* ---- request slots ---- */
+
+static void free_all_reqs(struct virtio_blk *b)
+{
+	b->free = NULL;
+	for (unsigned i = 0; i < VIRTIO_BLK_DEPTH; i++) {
+		b->reqs[i].next_free = b->free;
+		b->free = &b->reqs[i];
+	}
+}
+
+static struct blk_req *take_req(struct virtio_blk *b)
+{
+	struct blk_req *req = b->free;
+	b->free = req->next_free;
+	memset(req, 0, offsetof(struct blk_req, iov));
+	return req;
+}
+
+static void put_req(struct virtio_blk *b, struct blk_req *req)
+{
+	req->next_free = b->free;
+	b->free = req;
+}
+
+/* ---- completion ---- */
+
+/* Writes the status byte, then the used element with len = data bytes written + the status
+ * byte (2.7.8: len never claims more than the device wrote). Published later in a batch. */
+static void blk_finish(struct virtio_blk *b, struct blk_req *req, uint8_t status,
+		       uint32_t data_written)
+{
+	struct virtio_dev *dev = &b->dev;
+	if (!b->resetting) {
+		/* The status byte was inside the chain (checked at pop time); write it through the
+		 * bounds-checked API all the same, then the used element (2.7.8 order). */
+		int r = guest_mem_write(dev->mem, req->status_gpa, &status, 1);
+		req->used.len = data_written + 1;
+		if (r == 0)
+			r = vq_add_used(&dev->vqs[0], dev->mem, req->used);
+		if (r)
+			log_debug("virtio-blk %s: vq_add_used: %s", b->disk.path, vq_strerror(r));
+		else
+			b->used_pending = true;
+	}
+	put_req(b, req);
+}
+
+/* The I/O engine's callback: a read, write or flush finished with 0 or -errno. */
+static void blk_io_done(void *opaque, struct blk_req *req, int result)
+{
+	struct virtio_blk *b = opaque;
+	if (result && !b->io_error_logged && !b->resetting) {
+		log_warn("virtio-blk %s: I/O error at byte %llu: %s (reported to the guest; "
+			 "further errors not logged)",
+			 b->disk.path, (unsigned long long)req->off, strerror(-result));
+		b->io_error_logged = true;
+	}
+	uint32_t data = result == 0 && req->op == BLK_OP_READ ? req->data_len : 0;
+	blk_finish(b, req, result ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, data);
+}
+
+static void blk_publish(struct virtio_blk *b)
+{
+	if (!b->used_pending)
+		return;
+	b->used_pending = false;
+	struct virtio_dev *dev = &b->dev;
+	if (vq_publish_used(&dev->vqs[0], dev->mem) == 0)
+		virtio_dev_notify_used(dev, 0);
+}
+
+/* ---- request decoding (5.2.6) ---- */
+
+/* Byte offset of [sector, sector + len) when len is whole sectors and the range fits the disk;
+ * overflow-checked, since sector comes from the guest. */
+static bool range_ok(const struct blk_disk *d, uint64_t sector, uint64_t len, uint64_t *off)
+{
+	uint64_t end;
+	if (len % BLK_SECTOR_SIZE)
+		return false;
+	if (__builtin_add_overflow(sector, len >> BLK_SECTOR_SHIFT, &end) || end > d->sectors)
+		return false;
+	*off = sector << BLK_SECTOR_SHIFT; /* sector <= capacity < 2^55: no overflow */
+	return true;
+}
+
+/* VIRTIO_BLK_T_IN: map the data room (all writable bytes but the status) for the read. */
+static struct blk_result prep_read(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
+				   uint64_t sector)
+{
+	uint32_t len = vq_chain_writable(c) - 1;
+	if (!range_ok(&b->disk, sector, len, &req->off))
+		return blk_done(VIRTIO_BLK_S_IOERR);
+	int n = vq_chain_write_iov(c, b->dev.mem, len, req->iov, BLK_REQ_MAX_IOV);
+	if (n < 0)
+		return blk_done(VIRTIO_BLK_S_IOERR); /* more segments than seg_max allows */
+	req->op = BLK_OP_READ;
+	req->niov = n;
+	req->data_len = len;
+	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
+	return blk_submitted();
+}
+
+/* VIRTIO_BLK_T_OUT: map every readable byte after the header as the data. */
+static struct blk_result prep_write(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
+				    uint64_t sector)
+{
+	uint32_t len = vq_chain_readable(c);
+	if (b->disk.ro || !range_ok(&b->disk, sector, len, &req->off))
+		return blk_done(
+		    VIRTIO_BLK_S_IOERR); /* 5.2.6.2: RO device: IOERR, no data written */
+	int n = vq_chain_read_iov(c, b->dev.mem, len, req->iov, BLK_REQ_MAX_IOV);
+	if (n < 0)
+		return blk_done(VIRTIO_BLK_S_IOERR);
+	req->op = BLK_OP_WRITE;
+	req->niov = n;
+	req->data_len = len;
+	req->rwf = b->writethrough ? RWF_DSYNC : 0;
+	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
+	return blk_submitted();
+}
+
+/* VIRTIO_BLK_T_GET_ID: up to 20 bytes of the ID (NUL-padded, not terminated when 20 long). */
+static struct blk_result prep_get_id(struct virtio_blk *b, struct vq_chain *c, uint32_t *written)
+{
+	uint32_t room = vq_chain_writable(c) - 1;
+	uint32_t n = room < VIRTIO_BLK_ID_BYTES ? room : VIRTIO_BLK_ID_BYTES;
+	if (vq_chain_write(c, b->dev.mem, b->id, n))
+		return blk_done(VIRTIO_BLK_S_IOERR);
+	*written = n;
+	return blk_done(VIRTIO_BLK_S_OK);
+}
+
+/* Checks one discard / write-zeroes segment (5.2.6.2): unknown flags, and UNMAP on a discard,
+ * are UNSUPP; a count above the advertised maximum or a range past the disk is IOERR. */
+static uint8_t check_dwz_seg(struct virtio_blk *b, const struct virtio_blk_discard_write_zeroes *s,
+			     bool zeroes, uint64_t *off, uint64_t *len)
+{
+	uint32_t flags = le32toh(s->flags), count = le32toh(s->num_sectors);
+	if (flags & ~(uint32_t)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (!zeroes && (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (count > (zeroes ? VIRTIO_BLK_WZ_MAX_SECT : VIRTIO_BLK_DISCARD_MAX_SECT))
+		return VIRTIO_BLK_S_IOERR;
+	*len = (uint64_t)count << BLK_SECTOR_SHIFT;
+	return range_ok(&b->disk, le64toh(s->sector), *len, off) ? VIRTIO_BLK_S_OK
+								 : VIRTIO_BLK_S_IOERR;
+}
+
+/* VIRTIO_BLK_T_DISCARD / WRITE_ZEROES: 1..max segments of 16 bytes, all copied out once and
+ * checked before any is carried out. Done synchronously: fallocate() is quick. */
+static struct blk_result do_dwz(struct virtio_blk *b, struct vq_chain *c, bool zeroes)
+{
+	struct virtio_blk_discard_write_zeroes segs[VIRTIO_BLK_DISCARD_MAX_SEG];
+	_Static_assert(VIRTIO_BLK_WZ_MAX_SEG <= VIRTIO_BLK_DISCARD_MAX_SEG, "segs[] too small");
+	uint32_t len = vq_chain_readable(c), n = len / sizeof(segs[0]);
+	uint32_t max = zeroes ? VIRTIO_BLK_WZ_MAX_SEG : VIRTIO_BLK_DISCARD_MAX_SEG;
+	if (b->disk.ro || n == 0 || n > max || len % sizeof(segs[0]))
+		return blk_done(VIRTIO_BLK_S_IOERR);
+	if (vq_chain_read(c, b->dev.mem, segs, len))
+		return blk_done(VIRTIO_BLK_S_IOERR);
+	uint64_t off[VIRTIO_BLK_DISCARD_MAX_SEG], bytes[VIRTIO_BLK_DISCARD_MAX_SEG];
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t st = check_dwz_seg(b, &segs[i], zeroes, &off[i], &bytes[i]);
+		if (st != VIRTIO_BLK_S_OK)
+			return blk_done(st);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		bool unmap = le32toh(segs[i].flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+		int r = zeroes ? blk_disk_write_zeroes(&b->disk, off[i], bytes[i], unmap)
+			       : blk_disk_discard(&b->disk, off[i], bytes[i]);
+		if (r)
+			return blk_done(VIRTIO_BLK_S_IOERR);
+	}
+	return blk_done(VIRTIO_BLK_S_OK);
+}
+
+/* Decodes the request after its header: done with a final status, or submitted with req set
+ * up for the I/O engine. *written gets the data bytes written into the chain so far. */
+static struct blk_result blk_prepare(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
+				     const struct virtio_blk_outhdr *hdr, uint32_t *written)
+{
+	uint64_t sector = le64toh(hdr->sector);
+	uint32_t type = le32toh(hdr->type);
+	*written = 0;
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		return prep_read(b, c, req, sector);
+	case VIRTIO_BLK_T_OUT:
+		return prep_write(b, c, req, sector);
+	case VIRTIO_BLK_T_FLUSH:
+		if (b->disk.ro)
+			return blk_done(VIRTIO_BLK_S_OK); /* nothing can be dirty */
+		req->op = BLK_OP_FLUSH;
+		req->fd = b->disk.fd;
+		return blk_submitted();
+	case VIRTIO_BLK_T_GET_ID:
+		return prep_get_id(b, c, written);
+	case VIRTIO_BLK_T_DISCARD:
+		if (b->disk.ro)
+			return blk_done(
+			    VIRTIO_BLK_S_IOERR); /* checked first: never touch a read-only file */
+		if (!virtio_dev_has_feature(&b->dev, VIRTIO_BLK_F_DISCARD))
+			return blk_done(VIRTIO_BLK_S_UNSUPP);
+		return do_dwz(b, c, false);
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (b->disk.ro)
+			return blk_done(VIRTIO_BLK_S_IOERR);
+		if (!virtio_dev_has_feature(&b->dev, VIRTIO_BLK_F_WRITE_ZEROES))
+			return blk_done(VIRTIO_BLK_S_UNSUPP);
+		return do_dwz(b, c, true);
+	default:
+		return blk_done(VIRTIO_BLK_S_UNSUPP);
+	}
+}
+
+/* One popped chain. Returns false when the driver is broken and the device was failed. */
+static bool blk_handle(struct virtio_blk *b, struct vq_chain *c)
+{
+	struct virtio_blk_outhdr hdr;
+	/* Without a header or a status byte there is no request and no way to answer it: a
+	 * broken driver (the driver MUST supply both, 5.2.6.1). */
+	if (vq_chain_writable(c) == 0 || vq_chain_read(c, b->dev.mem, &hdr, sizeof(hdr))) {
+		virtio_dev_fail(&b->dev, "request without a 16-byte header or a status byte");
+		return false;
+	}
+	struct blk_req *req = take_req(b);
+	req->used = vq_chain_used(c);
+	uint32_t written;
+	vq_chain_last_writable(c, &req->status_gpa); /* a writable byte exists: checked above */
+	struct blk_result res = blk_prepare(b, c, req, &hdr, &written);
+	if (res.outcome == BLK_SUBMITTED)
+		blk_io_start(&b->io, req);
+	else
+		blk_finish(b, req, res.status, written);
+	return true;
+}
+
+/* Pops and starts requests while slots are free; when they run out (stalled), the next
+ * completion resumes. Kicks are off while popping and re-enabled at the end with a re-check
+ * (2.7.10). */
+static void blk_process(struct virtio_blk *b)
+{
+	struct virtio_dev *dev = &b->dev;
+	struct virtqueue *vq = &dev->vqs[0];
+	bool ok = virtio_dev_running(dev);
+	b->stalled = false;
+	if (ok)
+		vq_disable_notify(vq, dev->mem);
+	while (ok) {
+		while (ok && b->free) {
+			int r = vq_pop(vq, dev->mem, &b->chain);
+			if (r < 0) {
+				virtio_dev_fail(dev, vq_strerror(r));
+				ok = false;
+			} else if (r == 0) {
+				break;
+			} else {
+				ok = blk_handle(b, &b->chain);
+			}
+		}
+		if (ok && !b->free)
+			b->stalled = true;
+		if (!ok || !b->free)
+			break;
+		int r = vq_enable_notify(vq, dev->mem);
+		if (r <= 0)
+			break;
+	}
+	blk_io_submit(&b->io);
+	blk_publish(b);
+}
+
+/* ---- virtio_dev ops and the completion eventfd ---- */
+
+static void blk_queue_notify(struct virtio_dev *dev, uint16_t q)
+{
+	if (q == 0)
+		blk_process(to_blk(dev));
+}
+
+static void blk_on_completion(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	struct virtio_blk *b = to_blk(dev);
+	(void)fd;
+	(void)revents;
+	blk_io_reap(&b->io);
+	blk_io_submit(&b->io); /* short transfers continued by the reap */
+	blk_publish(b);
+	if (b->stalled)
+		blk_process(b); /* slots were freed: take what waited for one */
+}
+
+static int blk_activate(struct virtio_dev *dev)
+{
+	struct virtio_blk *b = to_blk(dev);
+	b->writethrough = !virtio_dev_has_feature(dev, VIRTIO_BLK_F_FLUSH);
+	return 0;
+}
+
+/* Waits for every request in flight (file I/O cannot be cancelled), dropping their
+ * completions: after this returns no I/O writes guest memory and no used element is added. */
+static void blk_reset(struct virtio_dev *dev)
+{
+	struct virtio_blk *b = to_blk(dev);
+	b->resetting = true;
+	blk_io_drain(&b->io);
+	b->resetting = false;
+	b->used_pending = false;
+	b->stalled = false;
+	free_all_reqs(b);
+}
+
+/* Pause (virtio_dev_pause): complete every request in flight into the used ring, start none. A
+ * stalled producer is rescheduled: the first pass after the resume pops what waited. */
+static void blk_quiesce(struct virtio_dev *dev)
+{
+	struct virtio_blk *b = to_blk(dev);
+	blk_io_drain(&b->io);
+	blk_publish(b);
+	if (b->stalled)
+		virtio_dev_reschedule(dev, 0);
+}
+
+static void blk_destroy(struct virtio_dev *dev)
+{
+	struct virtio_blk *b = to_blk(dev);
+	b->resetting = true;
+	blk_io_close(&b->io);
+	blk_disk_close(&b->disk);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+    .activate = blk_activate,
+    .queue_notify = blk_queue_notify,
+    .reset = blk_reset,
+    .quiesce = blk_quiesce,
+    .destroy = blk_destroy,
+};
+
+/* ---- setup ---- */
+
+static uint64_t blk_features(const struct virtio_blk *b, bool discard)
+{
+	uint64_t f = 1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX |
+		     1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH |
+		     1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_RING_F_EVENT_IDX |
+		     1ull << VIRTIO_F_RING_PACKED;
+	if (b->disk.ro)
+		f |= 1ull << VIRTIO_BLK_F_RO;
+	else if (discard)
+		f |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+	return f;
+}
+
+/* Config space (5.2.4), little endian. */
+static void blk_fill_config(struct virtio_blk *b)
+{
+	struct virtio_blk_config *c = &b->cfg;
+	uint32_t align = b->disk.blk_size / BLK_SECTOR_SIZE;
+	memset(c, 0, sizeof(*c));
+	c->capacity = htole64(b->disk.sectors);
+	c->size_max = htole32(VIRTIO_BLK_SIZE_MAX);
+	c->seg_max = htole32(VIRTIO_BLK_QUEUE_SIZE - 2); /* header and status take two */
+	c->blk_size = htole32(b->disk.blk_size);
+	c->num_queues = htole16(1);
+	c->max_discard_sectors = htole32(VIRTIO_BLK_DISCARD_MAX_SECT);
+	c->max_discard_seg = htole32(VIRTIO_BLK_DISCARD_MAX_SEG);
+	c->discard_sector_alignment = htole32(align);
+	c->max_write_zeroes_sectors = htole32(VIRTIO_BLK_WZ_MAX_SECT);
+	c->max_write_zeroes_seg = htole32(VIRTIO_BLK_WZ_MAX_SEG);
+	c->write_zeroes_may_unmap = 1; /* UNMAP punches holes */
+}
+
+static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opts)
+{
+	struct virtio_dev *dev = &b->dev;
+	dev->name = "virtio-blk";
+	dev->device_id = VIRTIO_ID_BLOCK;
+	dev->host_features = blk_features(b, opts->discard);
+	dev->num_queues = 1;
+	dev->queue_max_size = VIRTIO_BLK_QUEUE_SIZE;
+	dev->config = &b->cfg;
+	dev->config_len = sizeof(b->cfg);
+	dev->ops = &blk_ops;
+	dev->priv = b;
+	if (opts->has_serial) /* NUL-padded (b is zeroed), 20 bytes max */
+		memcpy(b->id, opts->serial, strnlen(opts->serial, sizeof(b->id)));
+	else
+		blk_disk_default_id(&b->disk, b->id);
+}
+
+/* Everything before virtio_dev_init(); on failure nothing is left open. */
+static int blk_open(struct virtio_blk *b, const struct virtio_blk_opts *opts)
+{
+	int r = blk_disk_open(&b->disk, opts->path, opts->ro, opts->cache == VIRTIO_BLK_CACHE_NONE);
+	if (r)
+		return r;
+	r = blk_io_init(&b->io, opts->aio, VIRTIO_BLK_DEPTH, blk_io_done, b, b->disk.path);
+	if (r) {
+		blk_disk_close(&b->disk);
+		return r;
+	}
+	free_all_reqs(b);
+	blk_fill_config(b);
+	blk_fill_dev(b, opts);
+	return 0;
+}
+
+int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opts,
+		      const struct guest_mem *mem)
+{
+	*out = NULL;
+	struct virtio_blk *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	int r = blk_open(b, opts);
+	if (r) {
+		free(b);
+		return r;
+	}
+	r = virtio_dev_init(&b->dev, mem);
+	if (r) {
+		log_error("virtio-blk %s: device init failed: %s", opts->path, strerror(-r));
+		virtio_blk_destroy(&b->dev); /* runs blk_destroy() even before init finished */
+		return r;
+	}
+	int efd = blk_io_event_fd(&b->io);
+	if (efd >= 0 && (r = virtio_dev_add_fd(&b->dev, efd, EPOLLIN, blk_on_completion)) < 0) {
+		log_error("virtio-blk %s: cannot watch io_uring completions: %s", opts->path,
+			  strerror(-r));
+		virtio_blk_destroy(&b->dev);
+		return r;
+	}
+	*out = &b->dev;
+	return 0;
+}
+
+void virtio_blk_destroy(struct virtio_dev *dev)
+{
+	if (!dev)
+		return;
+	virtio_dev_destroy(dev);
+	free(to_blk(dev));
+}

@@ -1,0 +1,239 @@
+/* Host file backend of virtio-blk: open, geometry, synchronous I/O, flush, discard, zeroing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "virtio/blk/disk.h"
+#include "vmm/base/log.h"
+
+/* Conservative O_DIRECT alignment when statx() cannot tell (kernels before 6.1). */
+#define DIO_ALIGN_DEFAULT 4096u
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Size in bytes and logical block size of a block device. */
+static int blockdev_geometry(struct blk_disk *d, uint64_t *bytes)
+{
+	int lbs = 0;
+	if (ioctl(d->fd, BLKGETSIZE64, bytes) < 0) {
+		int err = -errno;
+		log_error("disk %s: BLKGETSIZE64: %s", d->path, strerror(errno));
+		return err;
+	}
+	if (ioctl(d->fd, BLKSSZGET, &lbs) < 0 || lbs < (int)BLK_SECTOR_SIZE || !is_pow2(lbs))
+		lbs = BLK_SECTOR_SIZE;
+	d->blk_size = (uint32_t)lbs;
+	return 0;
+}
+
+/* The O_DIRECT alignment of the open file (statx STATX_DIOALIGN, Linux 6.1). */
+static void dio_alignment(struct blk_disk *d)
+{
+	struct statx stx;
+	d->dio_mem = DIO_ALIGN_DEFAULT;
+	d->dio_off = DIO_ALIGN_DEFAULT;
+	if (statx(d->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & STATX_DIOALIGN) && is_pow2(stx.stx_dio_mem_align) &&
+	    is_pow2(stx.stx_dio_offset_align)) {
+		d->dio_mem = stx.stx_dio_mem_align;
+		d->dio_off = stx.stx_dio_offset_align;
+	}
+	if (d->dio_off < d->blk_size)
+		d->dio_off = d->blk_size;
+}
+
+static int read_geometry(struct blk_disk *d)
+{
+	struct stat st;
+	uint64_t bytes;
+	if (fstat(d->fd, &st) < 0) {
+		int err = -errno;
+		log_error("disk %s: fstat: %s", d->path, strerror(errno));
+		return err;
+	}
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	d->blk_size = BLK_SECTOR_SIZE;
+	if (S_ISBLK(st.st_mode)) {
+		d->is_blockdev = true;
+		int r = blockdev_geometry(d, &bytes);
+		if (r)
+			return r;
+	} else if (S_ISREG(st.st_mode)) {
+		bytes = (uint64_t)st.st_size;
+	} else {
+		log_error("disk %s: not a regular file or a block device", d->path);
+		return -EINVAL;
+	}
+	if (bytes % BLK_SECTOR_SIZE)
+		log_warn("disk %s: size %llu is not a multiple of 512; the last %llu bytes are "
+			 "not visible to the guest",
+			 d->path, (unsigned long long)bytes,
+			 (unsigned long long)(bytes % BLK_SECTOR_SIZE));
+	d->sectors = bytes >> BLK_SECTOR_SHIFT;
+	if (d->direct)
+		dio_alignment(d);
+	return 0;
+}
+
+static int open_fd(const char *path, bool ro, bool direct)
+{
+	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
+	return open(path, flags);
+}
+
+static int open_files(struct blk_disk *d)
+{
+	d->fd = open_fd(d->path, d->ro, d->direct);
+	if (d->fd < 0) {
+		int err = -errno;
+		log_error("disk %s: cannot open%s%s: %s", d->path, d->ro ? " read-only" : "",
+			  d->direct && errno == EINVAL ? " with O_DIRECT (cache=none)" : "",
+			  strerror(errno));
+		return err;
+	}
+	if (flock(d->fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		int err = -errno;
+		log_error("disk %s: cannot lock it (%s): is another VMM using it?", d->path,
+			  strerror(errno));
+		return err;
+	}
+	d->fd_buffered = d->fd;
+	if (d->direct) {
+		d->fd_buffered = open_fd(d->path, d->ro, false);
+		if (d->fd_buffered < 0) {
+			int err = -errno;
+			log_error("disk %s: cannot open: %s", d->path, strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct)
+{
+	memset(d, 0, sizeof(*d));
+	d->fd = d->fd_buffered = -1;
+	d->ro = ro;
+	d->direct = direct;
+	d->path = strdup(path);
+	if (!d->path)
+		return -ENOMEM;
+	int r = open_files(d);
+	if (!r)
+		r = read_geometry(d);
+	if (r)
+		blk_disk_close(d);
+	return r;
+}
+
+void blk_disk_close(struct blk_disk *d)
+{
+	if (d->fd_buffered >= 0 && d->fd_buffered != d->fd)
+		close(d->fd_buffered);
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->path);
+	d->path = NULL;
+	d->fd = d->fd_buffered = -1;
+}
+
+int blk_disk_fd_for(const struct blk_disk *d, const struct iovec *iov, int n, uint64_t off)
+{
+	if (!d->direct)
+		return d->fd;
+	if (off % d->dio_off)
+		return d->fd_buffered;
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)iov[i].iov_base % d->dio_mem || iov[i].iov_len % d->dio_off)
+			return d->fd_buffered;
+	return d->fd;
+}
+
+void blk_iov_advance(struct iovec **iov, int *n, size_t bytes)
+{
+	while (*n > 0 && bytes >= (*iov)->iov_len) {
+		bytes -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0 && bytes) {
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + bytes;
+		(*iov)->iov_len -= bytes;
+	}
+}
+
+int blk_disk_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write, int rwf)
+{
+	while (n > 0) {
+		ssize_t got = write ? pwritev2(fd, iov, n, (off_t)off, rwf)
+				    : preadv2(fd, iov, n, (off_t)off, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -EIO; /* end of file: the image shrank under us */
+		off += (uint64_t)got;
+		blk_iov_advance(&iov, &n, (size_t)got);
+	}
+	return 0;
+}
+
+static int falloc(const struct blk_disk *d, int mode, uint64_t off, uint64_t len)
+{
+	return fallocate(d->fd, mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;
+}
+
+int blk_disk_discard(const struct blk_disk *d, uint64_t off, uint64_t len)
+{
+	int r = falloc(d, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+	return r == -EOPNOTSUPP || r == -ENOSYS ? 0 : r;
+}
+
+static int write_zero_buffers(const struct blk_disk *d, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeroes[64 * 1024];
+	while (len) {
+		size_t n = len < sizeof(zeroes) ? (size_t)len : sizeof(zeroes);
+		struct iovec iov = {(void *)zeroes, n};
+		int r = blk_disk_rw(d->fd_buffered, &iov, 1, off, true, 0);
+		if (r)
+			return r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int blk_disk_write_zeroes(const struct blk_disk *d, uint64_t off, uint64_t len, bool unmap)
+{
+	int r = -EOPNOTSUPP;
+	if (unmap)
+		r = falloc(d, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+	if (r)
+		r = falloc(d, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
+	if (r == -EOPNOTSUPP || r == -ENOSYS || r == -EINVAL)
+		r = write_zero_buffers(d, off, len);
+	return r;
+}
+
+void blk_disk_default_id(const struct blk_disk *d, char id[20])
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "vmm%llx-%llx", (unsigned long long)d->dev,
+		 (unsigned long long)d->ino);
+	memset(id, 0, 20);
+	memcpy(id, buf, strnlen(buf, 20));
+}

@@ -1,0 +1,136 @@
+/* Parser of the `--disk` option string (format in options.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio/blk/options.h"
+
+/* Bits of the keys already seen, to refuse a repeated key. */
+enum { SEEN_RO = 1, SEEN_SERIAL = 2, SEEN_CACHE = 4, SEEN_DISCARD = 8, SEEN_AIO = 16 };
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Index of `value` in the NULL-terminated `names`, or -1. */
+static int pick(const char *value, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(value, names[i]))
+			return i;
+	return -1;
+}
+
+static const char *const cache_names[] = {"writeback", "none", NULL};
+static const char *const onoff_names[] = {"off", "on", NULL};
+static const char *const aio_names[] = {"auto", "io_uring", "sync", NULL};
+
+/* Applies one `key` or `key=value` item (NUL-terminated, no comma). */
+static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, char *err,
+		      size_t errlen)
+{
+	char *value = strchr(item, '=');
+	if (value)
+		*value++ = '\0';
+	unsigned bit;
+	int idx = 0;
+	if (!strcmp(item, "ro")) {
+		if (value)
+			return fail(err, errlen, "option 'ro' takes no value");
+		bit = SEEN_RO;
+		o->ro = true;
+	} else if (!strcmp(item, "serial")) {
+		if (!value)
+			return fail(err, errlen, "option 'serial' needs a value (serial=ID)");
+		if (strlen(value) > VIRTIO_BLK_ID_BYTES)
+			return fail(err, errlen, "serial '%s' is longer than %d bytes", value,
+				    VIRTIO_BLK_ID_BYTES);
+		bit = SEEN_SERIAL;
+		o->has_serial = true;
+		strcpy(o->serial, value);
+	} else if (!strcmp(item, "cache")) {
+		bit = SEEN_CACHE;
+		if (!value || (idx = pick(value, cache_names)) < 0)
+			return fail(err, errlen, "cache=%s: expected cache=writeback or cache=none",
+				    value ? value : "");
+		o->cache = (enum virtio_blk_cache)idx;
+	} else if (!strcmp(item, "discard")) {
+		bit = SEEN_DISCARD;
+		if (!value || (idx = pick(value, onoff_names)) < 0)
+			return fail(err, errlen, "discard=%s: expected discard=on or discard=off",
+				    value ? value : "");
+		o->discard = idx == 1;
+	} else if (!strcmp(item, "aio")) {
+		bit = SEEN_AIO;
+		if (!value || (idx = pick(value, aio_names)) < 0)
+			return fail(err, errlen, "aio=%s: expected aio=auto, io_uring or sync",
+				    value ? value : "");
+		o->aio = (enum virtio_blk_aio)idx;
+	} else {
+		return fail(err, errlen,
+			    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=)",
+			    item);
+	}
+	if (*seen & bit)
+		return fail(err, errlen, "option '%s' given twice", item);
+	*seen |= bit;
+	return 0;
+}
+
+static int parse_items(char *rest, struct virtio_blk_opts *o, char *err, size_t errlen)
+{
+	unsigned seen = 0;
+	while (rest) {
+		char *item = rest;
+		rest = strchr(rest, ',');
+		if (rest)
+			*rest++ = '\0';
+		if (!*item)
+			return fail(err, errlen, "empty option (stray comma)");
+		int r = parse_item(item, o, &seen, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen)
+{
+	memset(opts, 0, sizeof(*opts));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!spec || !*spec || *spec == ',')
+		return fail(err, errlen, "empty disk path");
+	char *copy = strdup(spec);
+	if (!copy)
+		return -ENOMEM;
+	char *comma = strchr(copy, ',');
+	if (comma)
+		*comma = '\0';
+	int r = parse_items(comma ? comma + 1 : NULL, opts, err, errlen);
+	if (r) {
+		free(copy);
+		memset(opts, 0, sizeof(*opts));
+		return r;
+	}
+	opts->path = copy; /* the path is the head of the copy, cut at the first comma */
+	return 0;
+}
+
+void virtio_blk_opts_free(struct virtio_blk_opts *opts)
+{
+	free(opts->path);
+	opts->path = NULL;
+}

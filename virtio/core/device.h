@@ -1,0 +1,210 @@
+/* The transport-independent virtio device (virtio 1.2 sections 2 and 3): feature negotiation,
+ * the status state machine, reset, config space and generation, the interrupt status, and the
+ * I/O thread that serves queue kicks.
+ *
+ * A device model (blk, console, rng, net, ...) describes itself once by filling a struct
+ * virtio_dev and its ops; a transport (virtio/transport/mmio.c, later PCI) exposes it to the guest
+ * and calls only the virtio_dev_* functions below. The device never knows which transport it is on.
+ *
+ * Locking: `lock` serialises everything driver-visible. The transport takes it around each
+ * register access; the I/O thread takes it around every ops callback (queue_notify and the
+ * backend fd callbacks). So device callbacks always run with the lock held, on one thread at a
+ * time, and a reset from a vCPU waits for a callback in progress. Device code must therefore not
+ * block for long inside a callback (use async I/O) and never takes the lock itself. The order in
+ * which this lock nests with the others is in vmm/base/lock_order.h.
+ *
+ * Failure: a driver that breaks a queue (vq_pop() < 0) or the protocol makes the device call
+ * virtio_dev_fail(): DEVICE_NEEDS_RESET plus a config-change interrupt (2.1.2). The VMM and the
+ * other devices carry on. */
+#ifndef VIRTIO_DEVICE_H
+#define VIRTIO_DEVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio/queue/virtqueue.h"
+#include "vmm/base/guest_mem.h"
+
+#define VIRTIO_DEV_MAX_QUEUES 8
+#define VIRTIO_DEV_MAX_FDS    8 /* backend fds (tap, console input, io_uring) per I/O thread */
+
+/* Interrupt status bits (4.2.2 InterruptStatus, 4.1.4.5 ISR). */
+#define VIRTIO_ISR_QUEUE  0x1
+#define VIRTIO_ISR_CONFIG 0x2
+
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	/* DRIVER_OK was set and every queue the driver made ready is active. Start serving.
+	 * Return 0, or negative to fail the device (DEVICE_NEEDS_RESET). Optional. */
+	int (*activate)(struct virtio_dev *dev);
+	/* Queue `q` was kicked (or has work again). Pop, process, push, then
+	 * virtio_dev_notify_used(). */
+	void (*queue_notify)(struct virtio_dev *dev, uint16_t q);
+	/* Back to the initial state after status 0 (2.4): forget in-flight requests (finish or
+	 * cancel async I/O first), stop using the queues. Queue state itself is reset by the
+	 * framework. Optional. */
+	void (*reset)(struct virtio_dev *dev);
+	/* Device-specific check of the driver's features at FEATURES_OK (dependencies, 2.2.1);
+	 * false makes the device refuse FEATURES_OK. The subset check is done already. Optional. */
+	bool (*features_ok)(struct virtio_dev *dev, uint64_t features);
+	/* Driver write to the device config space (most devices: read-only, leave NULL). */
+	void (*config_write)(struct virtio_dev *dev, uint32_t offset, const void *data,
+			     uint32_t len);
+	/* Before the device is paused (virtio_dev_pause): finish work in flight (wait for async
+	 * I/O and complete it into the used ring) so nothing touches guest memory while paused.
+	 * Start nothing new. Runs on the I/O thread with the lock held. Optional. */
+	void (*quiesce)(struct virtio_dev *dev);
+	/* Free the device's own resources (backend files, buffers). Optional. */
+	void (*destroy)(struct virtio_dev *dev);
+};
+
+/* How the device reaches the guest's interrupt controller; set by the transport. `queue` is the
+ * queue index for a used-buffer notification, or VIRTIO_IRQ_CONFIG for a config change. */
+#define VIRTIO_IRQ_CONFIG 0xffff
+struct virtio_irq {
+	void (*raise)(void *opaque, uint16_t queue);
+	void *opaque;
+};
+
+/* A backend file descriptor served by the I/O thread: `ready` runs with the device lock held
+ * when `fd` is readable (EPOLLIN) or writable (EPOLLOUT), as asked. */
+struct virtio_fd_handler {
+	int fd;
+	uint32_t events;
+	void (*ready)(struct virtio_dev *dev, int fd, uint32_t revents);
+};
+
+struct virtio_dev {
+	/* ---- filled by the device model before virtio_dev_init() ---- */
+	const char *name;	/* "virtio-blk", for messages */
+	uint32_t device_id;	/* VIRTIO_ID_* (5 Device Types) */
+	uint64_t host_features; /* offered; VIRTIO_F_VERSION_1 is added by virtio_dev_init() */
+	uint16_t num_queues;
+	uint16_t queue_max_size; /* QueueNumMax for every queue, <= VQ_CHAIN_MAX_SEGS */
+	void *config;		 /* device config space, little endian, owned by the device */
+	uint32_t config_len;
+	const struct virtio_dev_ops *ops;
+	void *priv; /* the device model's own state */
+
+	/* ---- set by virtio_dev_init() / the transport ---- */
+	const struct guest_mem *mem;
+	struct virtio_irq irq;
+	bool initialized; /* virtio_dev_init() succeeded far enough to need destroy */
+	pthread_mutex_t lock;
+
+	/* ---- driver-visible state (under lock) ---- */
+	uint64_t driver_features;
+	uint8_t status;
+	uint32_t config_generation;
+	uint32_t isr;
+	bool queue_ready[VIRTIO_DEV_MAX_QUEUES]; /* QueueReady as the driver wrote it */
+	struct virtqueue vqs[VIRTIO_DEV_MAX_QUEUES];
+
+	/* ---- I/O thread (virtio/core/io_thread.c) ---- */
+	int kick_fd[VIRTIO_DEV_MAX_QUEUES]; /* eventfds; the transport binds them to ioeventfds */
+	struct virtio_fd_handler fds[VIRTIO_DEV_MAX_FDS];
+	int nfds;
+	int epoll_fd;
+	int stop_fd;
+	pthread_t thread;
+	bool thread_running;
+	/* Queues with work to serve (bit q): set by a kick or by virtio_dev_reschedule(), taken
+	 * by virtio_dev_process_pending() (under lock). */
+	uint32_t pending;
+	/* Pause handshake (virtio_dev_pause): `paused` is atomic so that a serve pass sees a pause
+	 * asked for while it holds the lock (an unfair mutex could otherwise let a busy I/O thread
+	 * starve the pauser); the rest under pause_lock. */
+	atomic_bool paused;
+	int pause_fd; /* eventfd: a pause was asked for */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req; /* set by pause, cleared by resume */
+	bool parked;	/* the I/O thread waits at its safe point */
+};
+
+/* Checks the description (queue count and sizes, config) and prepares the lock, the queues and
+ * one kick eventfd per queue. `mem` is guest RAM. Returns 0 or -EINVAL / -errno. */
+int virtio_dev_init(struct virtio_dev *dev, const struct guest_mem *mem);
+
+/* Stops the I/O thread, calls ops->destroy, closes the fds. */
+void virtio_dev_destroy(struct virtio_dev *dev);
+
+/* Registers a backend fd with the I/O thread (before virtio_dev_start(), or from a callback).
+ * Returns 0, -ENOSPC or -errno. */
+int virtio_dev_add_fd(struct virtio_dev *dev, int fd, uint32_t events,
+		      void (*ready)(struct virtio_dev *dev, int fd, uint32_t revents));
+/* Changes the events a registered fd waits for (e.g. stop reading a tap while the guest has no
+ * rx buffers). */
+int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events);
+
+/* Starts the I/O thread. Without it (tests, fuzzers) the caller serves kicks itself with
+ * virtio_dev_process_pending(), the same call the I/O thread makes. Returns 0 or -errno. */
+int virtio_dev_start(struct virtio_dev *dev);
+
+/* Parks the device at a safe point and returns only then: the I/O thread has finished the
+ * callback it was in, completed the work in flight (ops->quiesce: virtio-blk waits for its
+ * async I/O and pushes it), and waits outside any callback. Until virtio_dev_resume() the
+ * device writes no guest memory and raises no interrupt; the driver's kicks are recorded and
+ * served after the resume. The wait is bounded by one budgeted pass plus the I/O in flight.
+ * Register accesses from vCPUs are still answered (stop the vCPUs first for a snapshot: a driver
+ * reset or DRIVER_OK while paused runs the device's activate/reset as usual).
+ * Call without dev->lock, from a control thread (not the I/O thread). Idempotent. */
+void virtio_dev_pause(struct virtio_dev *dev);
+/* Lets a paused device run again; kicks recorded meanwhile are served now. */
+void virtio_dev_resume(struct virtio_dev *dev);
+
+/* ---- called by transports, with dev->lock held ---- */
+
+/* Device feature bits 32*sel .. 32*sel+31 (0 past 63). */
+uint32_t virtio_dev_get_features(struct virtio_dev *dev, uint32_t sel);
+/* Driver feature bits (ignored unless the status is before FEATURES_OK). */
+void virtio_dev_set_features(struct virtio_dev *dev, uint32_t sel, uint32_t value);
+/* Status register write: 0 resets (2.4); FEATURES_OK is kept only for an acceptable feature
+ * set (2.2, 3.1.1); DRIVER_OK activates the ready queues (a bad queue fails the device); bits
+ * may not be cleared except by reset (such a write is ignored). */
+void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status);
+/* QueueReady write for queue q (ignored for q >= num_queues). */
+void virtio_dev_set_queue_ready(struct virtio_dev *dev, uint16_t q, bool ready);
+/* The driver notified queue q (a vCPU-side notify without ioeventfd): marks the queue pending
+ * and wakes the I/O thread. Nothing is served here: the I/O thread (or a test calling
+ * virtio_dev_process_pending()) does it. Out-of-range q is ignored. */
+void virtio_dev_kick(struct virtio_dev *dev, uint16_t q);
+/* Config space access (bounds checked; reads past the end read zero). */
+void virtio_dev_config_read(struct virtio_dev *dev, uint32_t offset, void *data, uint32_t len);
+void virtio_dev_config_write(struct virtio_dev *dev, uint32_t offset, const void *data,
+			     uint32_t len);
+/* Interrupt status read / acknowledge. */
+uint32_t virtio_dev_isr(struct virtio_dev *dev);
+void virtio_dev_ack(struct virtio_dev *dev, uint32_t bits);
+
+/* ---- called by device models (lock held: they run inside callbacks) ---- */
+
+/* After pushing used buffers on queue q: interrupts the driver if the queue wants it. */
+void virtio_dev_notify_used(struct virtio_dev *dev, uint16_t q);
+/* The device config changed: bump the generation and send a config interrupt. */
+void virtio_dev_config_changed(struct virtio_dev *dev);
+/* The driver broke the device: DEVICE_NEEDS_RESET and a config interrupt (2.1.2). Logs why
+ * once. The device stays dead until the driver resets it. */
+void virtio_dev_fail(struct virtio_dev *dev, const char *why);
+/* Work on queue q is left over (a budget ran out): serve it again on the next pass of the I/O
+ * thread, after the events that are already waiting (Cloud Hypervisor's epoll helper does the
+ * same). Never spins and never drops the work. */
+void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q);
+/* One pass over the pending queues: calls ops->queue_notify() once for each queue that was
+ * pending when the pass started (a queue rescheduled during the pass waits for the next one).
+ * Ignored before DRIVER_OK or after a failure. The I/O thread calls this after each batch of
+ * events; tests and fuzzers call it to serve kicks synchronously. dev->lock held. Returns true
+ * when work is still pending afterwards. */
+bool virtio_dev_process_pending(struct virtio_dev *dev);
+/* True after DRIVER_OK and before a reset or failure: the device may use its queues. */
+bool virtio_dev_running(const struct virtio_dev *dev);
+/* True when the driver negotiated feature bit `bit`. */
+static inline bool virtio_dev_has_feature(const struct virtio_dev *dev, unsigned bit)
+{
+	return (dev->driver_features >> bit) & 1;
+}
+
+#endif

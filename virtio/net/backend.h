@@ -1,0 +1,57 @@
+/* What virtio-net needs from the host side of the link: a small ops table implemented by the tap
+ * backend (virtio/net/tap.c), user-mode networking through libslirp (virtio/net/slirp.c) and the
+ * in-memory loopback used by tests and fuzzers (tests/mock_driver/net_loopback.c).
+ *
+ * A backend moves whole Ethernet frames. When `vnet_hdr` is set, every frame in both directions
+ * is preceded by a 12-byte struct virtio_net_hdr_v1 (little endian, the tap's IFF_VNET_HDR format
+ * with TUNSETVNETHDRSZ 12): the device passes the guest's (validated) header through on transmit
+ * and gets the kernel's offload header on receive. Without it the device strips and synthesises
+ * headers itself, and offers no checksum or segmentation offload (virtio/net/features.c).
+ *
+ * All calls are made by the device with its lock held, on its I/O thread; none may block. */
+#ifndef VIRTIO_NET_BACKEND_H
+#define VIRTIO_NET_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct net_backend;
+
+struct net_backend_ops {
+	/* Sends one frame gathered from iov[0..iovcnt) (header first iff vnet_hdr). Returns 0, or
+	 * -errno (-EAGAIN included): the device counts the frame as dropped either way. */
+	int (*send)(struct net_backend *be, const struct iovec *iov, int iovcnt);
+	/* Takes the next frame into buf (header first iff vnet_hdr). Returns its length, -EAGAIN
+	 * when none is waiting, -EMSGSIZE when it did not fit in `len` (the frame is consumed and
+	 * lost), or another -errno. */
+	ssize_t (*recv)(struct net_backend *be, void *buf, size_t len);
+	/* Enables the receive offloads (TUN_F_* of <linux/if_tun.h>) the guest negotiated; only
+	 * flags within `offload_caps` are ever passed. Returns 0 or -errno. Optional. */
+	int (*set_offloads)(struct net_backend *be, unsigned tun_flags);
+	/* Runs the backend's own work (slirp: its sockets and timers) when service_fd is readable.
+	 * Optional. */
+	void (*service)(struct net_backend *be);
+	/* Closes and frees the backend. */
+	void (*destroy)(struct net_backend *be);
+};
+
+struct net_backend {
+	const struct net_backend_ops *ops;
+	const char *kind;      /* "tap", "user", "loopback": for messages */
+	bool vnet_hdr;	       /* frames carry a struct virtio_net_hdr_v1 both ways */
+	unsigned offload_caps; /* TUN_F_CSUM / TUN_F_TSO4 / TUN_F_TSO6 the backend can take */
+	int rx_fd;	       /* readable (EPOLLIN) when recv() may have a frame */
+	int service_fd;	       /* -1, or readable when service() has work */
+	uint64_t dropped;      /* frames for the guest the backend itself had to discard */
+};
+
+static inline void net_backend_destroy(struct net_backend *be)
+{
+	if (be)
+		be->ops->destroy(be);
+}
+
+#endif

@@ -1,0 +1,131 @@
+/* virtio-net control queue (virtio 1.2 5.1.6.5): struct virtio_net_ctrl_hdr {class, cmd}, the
+ * command's data (device-readable), then one device-writable ack byte. What Linux sends with the
+ * features we offer: RX PROMISC / ALLMULTI (CTRL_RX), MAC TABLE_SET (CTRL_RX) and MAC ADDR_SET
+ * (CTRL_MAC_ADDR). Each is validated in full before anything changes; anything else, or any
+ * size mismatch, answers VIRTIO_NET_ERR. */
+#include <endian.h>
+#include <string.h>
+
+#include "virtio/net/internal.h"
+
+#define OK  VIRTIO_NET_OK
+#define ERR VIRTIO_NET_ERR
+
+/* 5.1.6.5.1: one byte, 0 = off, anything else = on. */
+static uint8_t ctrl_rx(struct vnet *n, uint8_t cmd)
+{
+	struct vq_chain *c = &n->chain;
+	uint8_t on;
+
+	if (!virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_CTRL_RX))
+		return ERR;
+	if (vq_chain_readable(c) != 1 || vq_chain_read(c, n->dev.mem, &on, 1) < 0)
+		return ERR;
+	if (cmd == VIRTIO_NET_CTRL_RX_PROMISC)
+		n->rx_mode.promisc = on != 0;
+	else if (cmd == VIRTIO_NET_CTRL_RX_ALLMULTI)
+		n->rx_mode.allmulti = on != 0;
+	else
+		return ERR; /* ALLUNI..NOBCAST need CTRL_RX_EXTRA, not offered */
+	return OK;
+}
+
+/* One struct virtio_net_ctrl_mac: le32 entries, then entries * 6 bytes. Entries beyond `max`
+ * are skipped (not read one by one: a hostile count is bounded by the chain length only) and
+ * reported as overflow. Returns 0 or -1 (malformed). */
+static int read_mac_table(struct vnet *n, uint8_t (*tab)[6], unsigned *count, bool *overflow)
+{
+	struct vq_chain *c = &n->chain;
+	uint32_t entries;
+	uint64_t keep;
+
+	if (vq_chain_read(c, n->dev.mem, &entries, sizeof(entries)) < 0)
+		return -1;
+	entries = le32toh(entries);
+	if ((uint64_t)entries * 6 > vq_chain_readable(c))
+		return -1;
+	keep = entries < VIRTIO_NET_MAC_TABLE ? entries : VIRTIO_NET_MAC_TABLE;
+	if (keep && vq_chain_read(c, n->dev.mem, tab, keep * 6) < 0)
+		return -1;
+	if (vq_chain_skip_read(c, (entries - keep) * 6) < 0)
+		return -1;
+	*count = (unsigned)keep;
+	*overflow = entries > keep;
+	return 0;
+}
+
+/* 5.1.6.5.2: unicast table then multicast table, and nothing after. */
+static uint8_t mac_table_set(struct vnet *n)
+{
+	struct virtio_net_rx_mode m = n->rx_mode;
+
+	if (!virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_CTRL_RX))
+		return ERR;
+	if (read_mac_table(n, m.uni, &m.n_uni, &m.uni_overflow) < 0 ||
+	    read_mac_table(n, m.multi, &m.n_multi, &m.multi_overflow) < 0 ||
+	    vq_chain_readable(&n->chain) != 0)
+		return ERR;
+	n->rx_mode = m;
+	return OK;
+}
+
+/* 5.1.6.5.2: the new default MAC, also shown in the config space mac field. */
+static uint8_t mac_addr_set(struct vnet *n)
+{
+	uint8_t mac[6];
+
+	if (!virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_CTRL_MAC_ADDR))
+		return ERR;
+	if (vq_chain_readable(&n->chain) != 6 || vq_chain_read(&n->chain, n->dev.mem, mac, 6) < 0)
+		return ERR;
+	memcpy(n->rx_mode.mac, mac, 6);
+	memcpy(n->cfg.mac, mac, 6);
+	return OK;
+}
+
+static uint8_t ctrl_command(struct vnet *n)
+{
+	struct virtio_net_ctrl_hdr h;
+
+	if (vq_chain_read(&n->chain, n->dev.mem, &h, sizeof(h)) < 0)
+		return ERR;
+	if (h.class == VIRTIO_NET_CTRL_RX)
+		return ctrl_rx(n, h.cmd);
+	if (h.class == VIRTIO_NET_CTRL_MAC && h.cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET)
+		return mac_table_set(n);
+	if (h.class == VIRTIO_NET_CTRL_MAC && h.cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET)
+		return mac_addr_set(n);
+	return ERR;
+}
+
+void net_ctrl_kick(struct vnet *n)
+{
+	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_CTRLQ];
+	const struct guest_mem *mem = n->dev.mem;
+	unsigned done = 0;
+	int p;
+
+	for (;;) {
+		while ((p = vq_pop(vq, mem, &n->chain)) > 0) {
+			uint8_t ack = ctrl_command(n);
+
+			/* No writable byte: the driver gets no answer (used len 0), nothing else.
+			 */
+			if (vq_chain_writable(&n->chain))
+				vq_chain_write(&n->chain, mem, &ack, 1);
+			p = vq_add_used(vq, mem, vq_chain_used(&n->chain));
+			if (p < 0)
+				break;
+			done++;
+		}
+		if (p < 0)
+			break;
+		p = vq_enable_notify(vq, mem);
+		if (p <= 0)
+			break;
+	}
+	if (p < 0)
+		virtio_dev_fail(&n->dev, vq_strerror(p));
+	if (done && vq_publish_used(vq, mem) == 0)
+		virtio_dev_notify_used(&n->dev, VIRTIO_NET_CTRLQ);
+}

@@ -1,0 +1,99 @@
+/* virtio-net (virtio 1.2 section 5.1): one receive queue (0), one transmit queue (1) and the
+ * control queue (2), in front of a backend (virtio/net/backend.h): a tap interface, user-mode
+ * networking (libslirp) or the in-memory loopback of the tests.
+ *
+ * Features: VERSION_1, MAC, STATUS (link always up), MTU (1500), MRG_RXBUF, CTRL_VQ, CTRL_RX,
+ * CTRL_MAC_ADDR, EVENT_IDX, INDIRECT_DESC, RING_PACKED; with a tap that takes them also CSUM,
+ * GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6 (virtio/net/features.h). The tap's receive offloads
+ * (TUNSETOFFLOAD) follow what the guest negotiated, at DRIVER_OK.
+ *
+ * Receive: frames are read from the backend into one staging buffer and copied into the guest's
+ * buffers, 12-byte struct virtio_net_hdr_v1 first (the header may share a descriptor with the
+ * frame or not). With MRG_RXBUF a frame may span several buffers (num_buffers); without it one
+ * buffer must hold header + frame, else the frame is dropped (counted). When the guest has no
+ * buffer the frame is kept and the backend is no longer read (its fd is unwatched) until the
+ * guest adds buffers and kicks the receive queue: nothing is lost. A frame larger than all the
+ * buffers the ring can hold at once is dropped (counted), as the guest could never take it.
+ * Transmit: each kick pops every available frame, sends it (zero copy, the validated header
+ * copied), then publishes all used buffers with one notification. Control queue: RX mode
+ * (PROMISC, ALLMULTI), MAC_TABLE_SET and MAC_ADDR_SET are validated, recorded and acknowledged;
+ * the device does not filter frames by them (the guest's stack does). Anything else, or a
+ * malformed command, answers VIRTIO_NET_ERR.
+ *
+ * Use (the lead's wiring):
+ *   struct virtio_net_opts o;
+ *   virtio_net_parse_opts(arg, &o);          (each --net, virtio/net/options.h)
+ *   virtio_net_create(&dev, &o);             (opens the tap / starts slirp)
+ *   virtio_dev_init(dev, mem); <transport attach>; virtio_dev_start(dev);
+ *   ...
+ *   virtio_dev_destroy(dev); free(dev);
+ *
+ * What a test guest's driver needs to know (integration tests):
+ *   - device ID 1 (VIRTIO_ID_NET); queues rx=0, tx=1, ctrl=2, each at most 256 entries;
+ *   - accept at least VERSION_1; every buffer starts with the 12-byte virtio_net_hdr_v1; on tx
+ *     set it to zero (flags 0, gso_type 0) unless CSUM / HOST_TSO were negotiated;
+ *   - without MRG_RXBUF each rx buffer must hold 12 + 1514 bytes (12 + 65550 with GUEST_TSO);
+ *     with it any size >= 12 works and num_buffers says how many buffers a frame used;
+ *   - config space: mac[6] at 0, status at 6 (1 = link up), max_virtqueue_pairs at 8 (1),
+ *     mtu at 10 (1500); read-only;
+ *   - user-mode networking: the guest is 10.0.2.15/24, gateway and host 10.0.2.2, DNS 10.0.2.3,
+ *     DHCP offers 10.0.2.15; ARP for 10.0.2.2 then ICMP echo to it gets an answer (libslirp
+ *     answers pings to its own addresses). hostfwd=tcp::H-:G forwards host port H to G;
+ *   - tap: the host side is the tap interface; a test sets its address and link up (ip link /
+ *     ip addr, needs CAP_NET_ADMIN, e.g. in `unshare -rn`) and pings the guest. */
+#ifndef VIRTIO_NET_H
+#define VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio/core/device.h"
+#include "virtio/net/backend.h"
+#include "virtio/net/options.h"
+
+#define VIRTIO_NET_QUEUE_SIZE 256
+#define VIRTIO_NET_MTU	      1500
+#define VIRTIO_NET_MAC_TABLE  64 /* MAC_TABLE_SET entries kept per table; more = overflow */
+
+enum { VIRTIO_NET_RXQ = 0, VIRTIO_NET_TXQ = 1, VIRTIO_NET_CTRLQ = 2, VIRTIO_NET_NUM_QUEUES = 3 };
+
+/* Counters since creation (a reset does not clear them). Bytes count frames without header. */
+struct virtio_net_stats {
+	uint64_t rx_frames, rx_bytes;
+	uint64_t rx_dropped; /* guest buffers too small, backend queue full, oversized frames */
+	uint64_t rx_errors;  /* backend read errors, headers needing offloads not negotiated */
+	uint64_t tx_frames, tx_bytes;
+	uint64_t tx_dropped; /* the backend refused the frame */
+	uint64_t tx_errors;  /* malformed frames or headers from the guest */
+};
+
+/* Receive filter state as the driver last set it through the control queue (5.1.6.5.1-2). */
+struct virtio_net_rx_mode {
+	bool promisc, allmulti;
+	bool uni_overflow,
+	    multi_overflow; /* the table had more than VIRTIO_NET_MAC_TABLE entries */
+	unsigned n_uni, n_multi;
+	uint8_t uni[VIRTIO_NET_MAC_TABLE][6];
+	uint8_t multi[VIRTIO_NET_MAC_TABLE][6];
+	uint8_t mac[6]; /* the current station address (config space mac, MAC_ADDR_SET) */
+};
+
+/* Creates the backend described by `opts` (tap: TUNSETIFF on /dev/net/tun; tapfd: checks the
+ * fd; user: libslirp with its port forwards) and the device in front of it. Allocates the
+ * device (free() it after virtio_dev_destroy(), which also destroys the backend). Returns 0,
+ * or -errno with the reason logged (-ENOTSUP for user without libslirp). */
+int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opts);
+
+/* The same over a backend the caller made (tests, fuzzers); the device owns `be` from then on,
+ * also on failure. Returns 0, -ENOMEM or -errno. */
+int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *be,
+				   const uint8_t mac[6]);
+
+/* Snapshots, taking dev->lock (so never call them from a device callback). */
+void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
+void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *out);
+
+/* The backend, e.g. for a test to inject frames into the loopback. */
+struct net_backend *virtio_net_backend(struct virtio_dev *dev);
+
+#endif

@@ -1,0 +1,58 @@
+/* The option string of one virtio-net device, as given to the repeatable `--net` option:
+ *
+ *   tap=IFNAME[,mac=52:54:00:12:34:56]       create or attach the tap interface IFNAME
+ *   tapfd=N[,mac=...]                         use the already-open tap file descriptor N
+ *   user[,mac=...][,hostfwd=RULE]...          user-mode networking (libslirp)
+ *
+ * RULE is QEMU's: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, e.g. tcp::2222-:22
+ * (host port 2222 on all addresses to the guest's port 22). The default guest address is
+ * 10.0.2.15. hostfwd may be repeated, up to VIRTIO_NET_MAX_HOSTFWD times.
+ *
+ * Without mac=, a user-mode device gets QEMU's 52:54:00:12:34:56 and a tap device a random
+ * 52:54:00:xx:xx:xx (so several taps on one bridge do not collide). */
+#ifndef VIRTIO_NET_OPTIONS_H
+#define VIRTIO_NET_OPTIONS_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIRTIO_NET_MAX_HOSTFWD 16
+
+enum virtio_net_kind { VIRTIO_NET_TAP, VIRTIO_NET_TAPFD, VIRTIO_NET_USER };
+
+struct virtio_net_hostfwd {
+	bool udp;
+	uint32_t host_addr;  /* network byte order; 0 = any address */
+	uint16_t host_port;  /* 1..65535 */
+	uint32_t guest_addr; /* network byte order; 0 = the default guest address */
+	uint16_t guest_port; /* 1..65535 */
+};
+
+struct virtio_net_opts {
+	enum virtio_net_kind kind;
+	char ifname[IFNAMSIZ]; /* tap= */
+	int tapfd;	       /* tapfd= */
+	bool has_mac;
+	uint8_t mac[6];
+	unsigned nhostfwd;
+	struct virtio_net_hostfwd hostfwd[VIRTIO_NET_MAX_HOSTFWD];
+};
+
+/* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with
+ * the reason in err[0..errlen) (unknown key, bad MAC, bad or repeated value, hostfwd without
+ * user, name longer than IFNAMSIZ-1), or -ENOMEM. Logs nothing (vmm/base/errors.h). */
+int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
+
+/* The same, logging the reason: for tests and tools that have no message to show. */
+int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts);
+
+/* Parses "xx:xx:xx:xx:xx:xx" (hex digits, either case). Returns 0 or -EINVAL; refuses multicast
+ * addresses (bit 0 of the first byte), which a NIC cannot own. */
+int virtio_net_parse_mac(const char *s, uint8_t mac[6]);
+
+/* Parses one hostfwd RULE (see above). Returns 0 or -EINVAL. */
+int virtio_net_parse_hostfwd(const char *s, struct virtio_net_hostfwd *fwd);
+
+#endif

@@ -1,0 +1,170 @@
+/* tap backend (see tap.h). */
+#include "virtio/net/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "virtio/net/features.h"
+#include "vmm/base/log.h"
+
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
+
+struct tap {
+	struct net_backend be; /* first */
+	int fd;
+	char ifname[IFNAMSIZ];
+};
+
+static struct tap *to_tap(struct net_backend *be)
+{
+	return (struct tap *)be;
+}
+
+static int tap_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
+{
+	ssize_t r;
+
+	do
+		r = writev(to_tap(be)->fd, iov, iovcnt);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+static ssize_t tap_recv(struct net_backend *be, void *buf, size_t len)
+{
+	ssize_t r;
+
+	do
+		r = read(to_tap(be)->fd, buf, len);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+static int tap_set_offloads(struct net_backend *be, unsigned flags)
+{
+	return ioctl(to_tap(be)->fd, TUNSETOFFLOAD, (unsigned long)flags) < 0 ? -errno : 0;
+}
+
+static void tap_destroy(struct net_backend *be)
+{
+	struct tap *t = to_tap(be);
+
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t);
+}
+
+static const struct net_backend_ops tap_ops = {
+    .send = tap_send,
+    .recv = tap_recv,
+    .set_offloads = tap_set_offloads,
+    .destroy = tap_destroy,
+};
+
+/* Header size 12 (VERSION_1 header, num_buffers included), then which offloads the kernel
+ * takes: probing with all of them and going back to none leaves the tap checksumming for us
+ * until the guest negotiates. */
+static int setup_vnet_hdr(struct tap *t)
+{
+	int sz = (int)NET_HDR_LEN;
+
+	if (ioctl(t->fd, TUNSETVNETHDRSZ, &sz) < 0)
+		return -errno;
+	t->be.vnet_hdr = true;
+	if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) == 0)
+		t->be.offload_caps = TAP_OFFLOADS;
+	else if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0)
+		t->be.offload_caps = TUN_F_CSUM;
+	if (ioctl(t->fd, TUNSETOFFLOAD, 0ul) < 0)
+		return -errno;
+	return 0;
+}
+
+static int tap_finish(struct tap *t, short flags)
+{
+	int fl = fcntl(t->fd, F_GETFL);
+
+	if (fl < 0 || fcntl(t->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	t->be =
+	    (struct net_backend){.ops = &tap_ops, .kind = "tap", .rx_fd = t->fd, .service_fd = -1};
+	return (flags & IFF_VNET_HDR) ? setup_vnet_hdr(t) : 0;
+}
+
+static struct tap *tap_alloc(int fd)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->fd = fd;
+	return t;
+}
+
+static int tap_fail(struct tap *t, int err, const char *what)
+{
+	log_error("virtio-net: tap %s: %s: %s", t->ifname, what, strerror(-err));
+	tap_destroy(&t->be);
+	return err;
+}
+
+int net_tap_open(struct net_backend **out, const char *ifname)
+{
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK), err;
+	struct tap *t;
+
+	if (fd < 0) {
+		err = -errno;
+		log_error("virtio-net: cannot open /dev/net/tun: %s", strerror(-err));
+		return err;
+	}
+	t = tap_alloc(fd);
+	if (!t) {
+		close(fd);
+		return -ENOMEM;
+	}
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return tap_fail(t, -errno, "TUNSETIFF (creating a tap needs CAP_NET_ADMIN)");
+	err = tap_finish(t, ifr.ifr_flags);
+	if (err)
+		return tap_fail(t, err, "setting up the vnet header");
+	*out = &t->be;
+	return 0;
+}
+
+int net_tap_from_fd(struct net_backend **out, int fd)
+{
+	struct ifreq ifr = {0};
+	struct tap *t;
+	int err;
+
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		err = -errno;
+		log_error("virtio-net: fd %d is not a tap (TUNGETIFF: %s)", fd, strerror(-err));
+		return err;
+	}
+	if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN)) != IFF_TAP || !(ifr.ifr_flags & IFF_NO_PI)) {
+		log_error("virtio-net: fd %d must be a tap opened with IFF_TAP | IFF_NO_PI", fd);
+		return -EINVAL;
+	}
+	t = tap_alloc(fd);
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
+	err = tap_finish(t, ifr.ifr_flags);
+	if (err) {
+		t->fd = -1; /* the caller keeps its fd on failure */
+		return tap_fail(t, err, "setting up the fd");
+	}
+	*out = &t->be;
+	return 0;
+}

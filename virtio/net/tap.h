@@ -1,0 +1,22 @@
+/* The tap backend of virtio-net: a Linux tap interface opened through /dev/net/tun with
+ * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a 12-byte vnet header (TUNSETVNETHDRSZ, the VERSION_1
+ * header layout, little endian like x86), non-blocking I/O. Receive offloads are set with
+ * TUNSETOFFLOAD to what the guest negotiated (virtio_net_tun_offloads()).
+ *
+ * Creating a tap needs CAP_NET_ADMIN; attaching to an existing persistent tap owned by the user
+ * does not. */
+#ifndef VIRTIO_NET_TAP_H
+#define VIRTIO_NET_TAP_H
+
+#include "virtio/net/backend.h"
+
+/* Creates or attaches the tap interface `ifname`. Returns 0 or -errno (logged). */
+int net_tap_open(struct net_backend **out, const char *ifname);
+
+/* Uses an fd the caller opened (and configured with TUNSETIFF): checked with TUNGETIFF to be a
+ * tap without packet information. With IFF_VNET_HDR its header size is set to 12 and offloads
+ * are probed; without it the device offers no offloads. The fd is made non-blocking and is
+ * closed by the backend. Returns 0 or -errno (logged). */
+int net_tap_from_fd(struct net_backend **out, int fd);
+
+#endif

@@ -1,0 +1,54 @@
+/* virtio-rng, the entropy device (virtio 1.2 section 5.4): one queue (requestq, 0); each chain's
+ * device-writable bytes are filled from getrandom() and the used len is the number of bytes
+ * written (5.4.6.2 lets the device write fewer than offered, never zero unless the chain has no
+ * writable byte). Offered: EVENT_IDX, INDIRECT_DESC, RING_PACKED.
+ *
+ * getrandom() runs with GRND_NONBLOCK, so the I/O thread never blocks: when the kernel's pool is
+ * not initialised yet (EAGAIN) the device retries from a timer. An optional token bucket limits
+ * the rate: when the budget is spent the device stops serving and a timerfd brings it back when
+ * enough tokens have accumulated (no busy wait). Resetting the device does not refill the bucket.
+ *
+ * Use:
+ *   struct virtio_rng_opts o;
+ *   virtio_rng_parse_opts(arg_after_equals_or_NULL, &o);   (--rng, --rng=rate=64K,burst=4K)
+ *   virtio_rng_create(&dev, &o);
+ *   virtio_dev_init(dev, mem); <transport attach>; virtio_dev_start(dev);
+ *   ...
+ *   virtio_dev_destroy(dev); free(dev); */
+#ifndef VIRTIO_RNG_H
+#define VIRTIO_RNG_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "virtio/core/device.h"
+
+#define VIRTIO_RNG_QUEUE_SIZE 256
+#define VIRTIO_RNG_MAX_FILL   65536u	/* bytes given to one chain at most */
+#define VIRTIO_RNG_RETRY_NS   10000000u /* retry after EAGAIN (entropy pool not ready) */
+#define VIRTIO_RNG_MAX_RATE   (1ull << 30)
+
+struct virtio_rng_opts {
+	uint64_t rate;	/* bytes per second; 0 = unlimited */
+	uint64_t burst; /* bucket size in bytes (default: one second's worth, `rate`) */
+};
+
+/* Parses "rate=BYTES_PER_SEC[,burst=BYTES]" (sizes take K/M/G suffixes, binary); NULL or "" is
+ * unlimited. Returns 0, or -EINVAL / -ERANGE with the reason logged. */
+int virtio_rng_parse_opts(const char *arg, struct virtio_rng_opts *opts);
+
+/* Allocates the device (free() it after virtio_dev_destroy()) and fills its description.
+ * `opts` may be NULL (unlimited). Returns 0, -EINVAL or -ENOMEM / -errno. */
+int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opts);
+
+/* Test seam: replaces the entropy source (getrandom(..., GRND_NONBLOCK) semantics: bytes read,
+ * or -1 with errno) and the clock (CLOCK_MONOTONIC ns). Either may be NULL to keep the default.
+ * Call before the device is used. */
+struct virtio_rng_source {
+	ssize_t (*read)(void *opaque, void *buf, size_t len);
+	uint64_t (*now_ns)(void *opaque);
+	void *opaque;
+};
+void virtio_rng_set_source(struct virtio_dev *dev, const struct virtio_rng_source *src);
+
+#endif

@@ -1,0 +1,111 @@
+/* Guest-physical memory regions and the one bounds-checked translation every access goes through.
+ */
+#include "vmm/base/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vmm/base/layout.h"
+
+static int map_region(struct guest_mem *mem, uint64_t gpa, uint64_t size)
+{
+	void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (host == MAP_FAILED)
+		return -errno;
+	return guest_mem_add_region(mem, gpa, host, size);
+}
+
+int guest_mem_alloc(struct guest_mem *mem, uint64_t ram_size)
+{
+	memset(mem, 0, sizeof(*mem));
+	if (ram_size == 0 || ram_size % KIB(4) || ram_size > GUEST_RAM_MAX)
+		return -EINVAL;
+	mem->owned = true;
+	uint64_t low = ram_size < MMIO_HOLE_START ? ram_size : MMIO_HOLE_START;
+	int err = map_region(mem, 0, low);
+	if (!err && ram_size > low)
+		err = map_region(mem, HIGH_RAM_START, ram_size - low);
+	if (err)
+		guest_mem_free(mem);
+	return err;
+}
+
+int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size)
+{
+	uint64_t end;
+	if (size == 0 || !host || __builtin_add_overflow(gpa, size, &end))
+		return -EINVAL;
+	if (mem->nregions == GUEST_MEM_MAX_REGIONS)
+		return -ENOSPC;
+	if (mem->nregions > 0) {
+		const struct guest_region *prev = &mem->regions[mem->nregions - 1];
+		if (gpa < prev->gpa + prev->size)
+			return -EINVAL;
+	}
+	mem->regions[mem->nregions++] = (struct guest_region){gpa, size, host};
+	mem->ram_size += size;
+	return 0;
+}
+
+int guest_mem_advise_hugepages(const struct guest_mem *mem)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		if (madvise(mem->regions[i].host, mem->regions[i].size, MADV_HUGEPAGE) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+void guest_mem_free(struct guest_mem *mem)
+{
+	if (mem->owned) {
+		for (int i = 0; i < mem->nregions; i++)
+			munmap(mem->regions[i].host, mem->regions[i].size);
+	}
+	memset(mem, 0, sizeof(*mem));
+}
+
+static const struct guest_region *find_region(const struct guest_mem *mem, uint64_t gpa,
+					      uint64_t len)
+{
+	uint64_t end;
+	if (__builtin_add_overflow(gpa, len, &end))
+		return NULL;
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		if (gpa >= r->gpa && end <= r->gpa + r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct guest_region *r = find_region(mem, gpa, len);
+	return r ? r->host + (gpa - r->gpa) : NULL;
+}
+
+bool guest_mem_valid(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	return find_region(mem, gpa, len) != NULL;
+}
+
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len)
+{
+	const void *src = guest_mem_ptr(mem, gpa, len);
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len)
+{
+	void *dst = guest_mem_ptr(mem, gpa, len);
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}

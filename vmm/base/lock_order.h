@@ -1,0 +1,33 @@
+/* The locks of the VMM and the one order in which they may be nested. No code; this header is
+ * the reference that every lock's owner points to.
+ *
+ * Rule: a thread holding a lock may take only locks that come LATER in this list. A lock marked
+ * "leaf" is never held while another lock is taken. Nobody blocks (waits for I/O, for room in a
+ * buffer, for another thread) while holding a device lock: a vCPU may be waiting for it.
+ *
+ *  1. struct pci_bus.lock (devices/pci/pci.h): configuration space accesses. Held while a
+ * function's config handler runs, which may take its virtio device lock (virtio/transport/pci.c)
+ * and move BARs (io_bus lock, KVM ioeventfd ioctls).
+ *  2. struct virtio_dev.lock (virtio/core/device.h), and the lock of each legacy device (uart8250,
+ *     i8042, rtc_cmos): everything driver-visible of one device. Taken by the transport around a
+ *     register access and by the device's I/O thread around every callback. Two device locks
+ *     are never held together.
+ *  3. Locks a device takes inside its callbacks, each a leaf with respect to the others:
+ *     - struct vm_pci.route_lock (vmm/vm_pci.h): the GSI routing table (MSI-X writes);
+ *     - struct io_bus.lock (vmm/base/io_bus.h, rwlock): only around a range lookup or a
+ *       (un)registration, never across a device callback;
+ *     - struct vconsole.in_lock (virtio/console/vconsole.c): host input held for the guest;
+ *     - struct input_queue.lock (virtio/input/events.h): pending input events;
+ *     - struct display.lock (vmm/ui/display.c): the framebuffer; its listener runs under it and
+ *       must not take a device lock;
+ *     - struct console.lock (vmm/ui/console.h): the output ring. Under a device lock only through
+ *       console_try_write() (never waits); console_write() may wait for room and is for the 8250
+ *       (back-pressure by design) and for callers holding no device lock. Its space notifier
+ *       runs under it and may only write an eventfd.
+ *  4. struct vm.stop_lock (vmm/vm.h): leaf; vm_control_stop() from any thread.
+ *
+ * The I/O thread's pause handshake (virtio_dev_pause, when present) waits with no device lock
+ * held. */
+#ifndef VMM_LOCK_ORDER_H
+#define VMM_LOCK_ORDER_H
+#endif

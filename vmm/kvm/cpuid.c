@@ -1,0 +1,88 @@
+/* Per-vCPU CPUID: APIC IDs and topology (Intel SDM vol. 2A, CPUID leaves 01H, 04H, 0BH, 1FH). */
+#include "vmm/kvm/cpuid.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_1_EDX_HTT	       (1u << 28)
+#define TOPO_LEVEL_SMT	       1
+#define TOPO_LEVEL_CORE	       2
+
+int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table)
+{
+	memset(table, 0, sizeof(*table));
+	table->header.nent = CPUID_MAX_ENTRIES;
+	if (ioctl(kvm_dev_fd, KVM_GET_SUPPORTED_CPUID, table) < 0)
+		return -errno;
+	return 0;
+}
+
+struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *table, uint32_t function, uint32_t index)
+{
+	for (uint32_t i = 0; i < table->header.nent; i++) {
+		struct kvm_cpuid_entry2 *e = &table->header.entries[i];
+		bool indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		if (e->function == function && (!indexed || e->index == index))
+			return e;
+	}
+	return NULL;
+}
+
+/* Bits needed to number `n` distinct IDs (the shift width of a topology level). */
+static unsigned id_bits(unsigned n)
+{
+	unsigned bits = 0;
+	while ((1u << bits) < n)
+		bits++;
+	return bits;
+}
+
+/* Leaves 0BH and 1FH: subleaf 0 = SMT (1 thread), subleaf 1 = core (ncpus), then invalid. */
+static void patch_extended_topology(struct kvm_cpuid_entry2 *e, unsigned apic_id, unsigned ncpus)
+{
+	e->edx = apic_id;
+	switch (e->index) {
+	case 0:
+		e->eax = 0;
+		e->ebx = 1;
+		e->ecx = (TOPO_LEVEL_SMT << 8) | e->index;
+		break;
+	case 1:
+		e->eax = id_bits(ncpus);
+		e->ebx = ncpus;
+		e->ecx = (TOPO_LEVEL_CORE << 8) | e->index;
+		break;
+	default:
+		e->eax = e->ebx = 0;
+		e->ecx = e->index;
+		break;
+	}
+}
+
+void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus)
+{
+	for (uint32_t i = 0; i < table->header.nent; i++) {
+		struct kvm_cpuid_entry2 *e = &table->header.entries[i];
+		switch (e->function) {
+		case 0x1:
+			e->ebx = (e->ebx & 0x0000ffffu) | (index << 24) | ((ncpus & 0xff) << 16);
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (ncpus > 1)
+				e->edx |= CPUID_1_EDX_HTT;
+			break;
+		case 0x4:
+			/* EAX[31:26]: addressable core IDs per package - 1; EAX[25:14]: threads
+			 * sharing this cache - 1 (one thread per core). */
+			e->eax = (e->eax & 0x3fffu) | ((uint32_t)(ncpus - 1) << 26);
+			break;
+		case 0xb:
+		case 0x1f:
+			patch_extended_topology(e, index, ncpus);
+			break;
+		default:
+			break;
+		}
+	}
+}

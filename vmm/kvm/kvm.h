@@ -1,0 +1,43 @@
+/* Thin, checked wrappers around /dev/kvm and a VM file descriptor. */
+#ifndef VMM_KVM_H
+#define VMM_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/kvm/kvm_notify.h"
+
+struct guest_mem;
+
+struct kvm {
+	int dev_fd;	    /* /dev/kvm */
+	int vm_fd;	    /* KVM_CREATE_VM */
+	int vcpu_mmap_size; /* KVM_GET_VCPU_MMAP_SIZE */
+	bool emulated;	    /* host KVM is kvm_pvm: guest kernel code is emulated in software */
+	struct kvm_notify notify; /* ioeventfds, irqfds, GSI routes (tests replace it) */
+};
+
+/* Opens `path` (normally /dev/kvm), checks the API version and every capability the VMM uses,
+ * creates the VM with its in-kernel irqchip and PIT. On failure logs which step or capability
+ * failed and returns -errno (-ENOTSUP for a missing capability). */
+int kvm_open(struct kvm *kvm, const char *path);
+void kvm_close(struct kvm *kvm);
+
+/* kvm->notify, or (for a struct kvm filled in by hand) the real ioctls on kvm->vm_fd. */
+static inline const struct kvm_notify *kvm_notifier(struct kvm *kvm)
+{
+	if (!kvm->notify.ops)
+		kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
+	return &kvm->notify;
+}
+
+/* Registers every region of `mem` as KVM memory slots. Returns 0 or -errno. */
+int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem);
+
+/* Drives IOAPIC pin `gsi` to `level`. Thread-safe (an ioctl). */
+int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
+
+/* True when the host's KVM is the software-based kvm_pvm module. */
+bool kvm_host_is_emulated(void);
+
+#endif
