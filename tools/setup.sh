@@ -8,6 +8,10 @@ PACKAGES=(
 	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev linux-libc-dev
 	# libraries the VMM links
 	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libsdl2-dev
+	# control plane: HTTP on the API socket, JSON bodies and metrics; vmmctl's HTTP client
+	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
+	# packaging: man pages from --help; API tests drive the socket with a real client
+	help2man curl
 	# unit tests
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark
