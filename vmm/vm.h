@@ -17,6 +17,7 @@ struct vm_devices;    /* vmm/vm_devices.c */
 struct vm_virtio;     /* vmm/vm_virtio.c */
 struct vm_pci;	      /* vmm/vm_pci.c */
 struct display_stack; /* vmm/display/display_stack.c */
+struct virtio_dev;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -73,6 +74,10 @@ struct console *vm_devices_console(struct vm *vm);
  * (vmm/base/errors.h): VMM_EXIT_USAGE for what the user gave (a missing or locked disk file, a tap
  * that cannot be opened), VMM_EXIT_ERROR for the rest (out of memory, KVM wiring). */
 int vm_virtio_create_devices(struct vm *vm);
+/* Calls fn for every virtio device the VM has, mmio windows first, then PCI, in the order
+ * the guest sees them; stops at and returns fn's first non-zero value. (vmm/vm_virtio_devices.c) */
+int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void *opaque),
+			   void *opaque);
 /* The table's start hooks, in order (0 or -errno), and its destroy hooks, in reverse order. */
 int vm_virtio_start_devices(struct vm *vm);
 void vm_virtio_destroy_devices(struct vm *vm);

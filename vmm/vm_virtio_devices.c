@@ -59,6 +59,17 @@ int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_
 	return vm_virtio_place(vm, dev, t);
 }
 
+int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void *opaque),
+			   void *opaque)
+{
+	int r = 0;
+	for (int i = 0; vm->virtio && !r && i < vm->virtio->count; i++)
+		r = vm->virtio->slots[i].dev ? fn(vm->virtio->slots[i].dev, opaque) : 0;
+	for (int i = 0; vm->pci && !r && i < vm->pci->ndevs; i++)
+		r = fn(vm->pci->devs[i]->dev, opaque);
+	return r;
+}
+
 int vm_virtio_start_devices(struct vm *vm)
 {
 	for (int i = 0; device_table[i]; i++) {
