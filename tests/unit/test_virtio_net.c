@@ -805,3 +805,42 @@ Test(virtio_net, event_idx_suppresses_interrupts_the_driver_does_not_want)
 	cr_expect_eq(irqs[VIRTIO_NET_TXQ], 1);
 	cr_expect_eq(mock_split_avail_event(TXV), 6, "avail_event kept current");
 }
+
+/* ---- the device counters (virtio/core/device.h) mean the same as on other devices ---- */
+
+static struct virtio_dev_counters_snapshot dev_counters(void)
+{
+	struct virtio_dev_counters_snapshot c;
+	virtio_dev_counters_read(dev, &c);
+	return c;
+}
+
+Test(virtio_net, counters_follow_the_net_stats)
+{
+	struct virtio_net_hdr_v1 ok = tx_hdr(0, 0, 0, 0, 0);
+	uint32_t id, len;
+
+	create(false, 0);
+	driver_up(FEAT);
+	add_tx(&ok, make_frame(13, 0), 13); /* runt: an error, still a completed chain */
+	add_tx(&ok, make_frame(100, 0), 100);
+	kick(VIRTIO_NET_TXQ);
+	struct virtio_dev_counters_snapshot c = dev_counters();
+	cr_expect_eq(c.kicks, 1);
+	cr_expect_eq(c.requests, 2);
+	cr_expect_eq(c.bytes, 100, "frame bytes sent, as tx_bytes");
+	cr_expect_eq(c.errors, 1, "as tx_errors");
+	cr_expect_eq(c.interrupts, 1);
+
+	inject_frame(60, 1);
+	rx_ready();
+	cr_expect_eq(dev_counters().stalls, 1, "a frame waits for a guest buffer");
+	add_rx(rx_buf(2048), 2048);
+	kick(VIRTIO_NET_RXQ);
+	cr_assert_eq(used(RXV, &id, &len), 1);
+	c = dev_counters();
+	cr_expect_eq(c.requests, 3);
+	cr_expect_eq(c.bytes, 160, "plus rx_bytes");
+	cr_expect_eq(c.errors, 1);
+	cr_expect_eq(stats().rx_bytes + stats().tx_bytes, c.bytes);
+}

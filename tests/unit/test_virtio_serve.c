@@ -264,3 +264,81 @@ Test(virtio_serve, destroy_while_paused_does_not_hang)
 	virtio_dev_pause(&dev);
 	/* teardown destroys the device */
 }
+
+/* ---- per-device counters (struct virtio_dev_counters) ---- */
+
+static struct virtio_dev_counters_snapshot counters(void)
+{
+	struct virtio_dev_counters_snapshot c;
+	virtio_dev_counters_read(&dev, &c);
+	return c;
+}
+
+Test(virtio_serve, counters_count_kicks_requests_bytes_and_interrupts)
+{
+	cr_assert_eq(counters().requests, 0);
+	add_chains(3, 8);
+	virtio_dev_kick(&dev, 0);
+	virtio_dev_kick(&dev, 0);
+	virtio_dev_process_pending(&dev);
+	struct virtio_dev_counters_snapshot c = counters();
+	cr_assert_eq(c.kicks, 2);
+	cr_assert_eq(c.requests, 3);
+	cr_assert_eq(c.bytes, 24, "the bytes handle() reported");
+	cr_assert_eq(c.interrupts, 1, "one used-buffer interrupt per pass");
+	cr_assert_eq(c.errors, 0);
+	cr_assert_eq(c.stalls, 0);
+}
+
+Test(virtio_serve, counters_count_budget_yields_and_waits_as_stalls)
+{
+	add_chains(6, 8); /* budget 4: one yield */
+	virtio_dev_kick(&dev, 0);
+	while (virtio_dev_process_pending(&dev))
+		;
+	cr_assert_eq(counters().stalls, 1);
+	cr_assert_eq(counters().requests, 6);
+	verdict = VIRTIO_CHAIN_WAIT;
+	add_chains(1, 8);
+	virtio_dev_kick(&dev, 0);
+	virtio_dev_process_pending(&dev);
+	cr_assert_eq(counters().stalls, 2, "a chain given back is a stall");
+	cr_assert_eq(counters().requests, 6, "and no request");
+	cr_assert_eq(counters().bytes, 48, "its bytes are counted when it is served");
+}
+
+Test(virtio_serve, counters_count_a_failure_once_with_its_interrupt)
+{
+	add_chains(2, 8);
+	verdict = -EFAULT;
+	virtio_dev_kick(&dev, 0);
+	virtio_dev_process_pending(&dev);
+	virtio_dev_fail(&dev, "again"); /* already failed: not counted twice */
+	struct virtio_dev_counters_snapshot c = counters();
+	cr_assert_eq(c.errors, 1);
+	cr_assert_eq(c.requests, 0);
+	cr_assert_eq(c.interrupts, 1, "the config interrupt of NEEDS_RESET");
+}
+
+Test(virtio_serve, counters_survive_a_driver_reset)
+{
+	add_chains(1, 8);
+	virtio_dev_kick(&dev, 0);
+	virtio_dev_process_pending(&dev);
+	virtio_dev_set_status(&dev, 0);
+	cr_assert_eq(counters().requests, 1);
+}
+
+Test(virtio_serve, counters_count_kicks_read_by_the_io_thread_once)
+{
+	cr_assert_eq(virtio_dev_start(&dev), 0);
+	pthread_mutex_lock(&dev.lock);
+	add_chains(2, 8);
+	pthread_mutex_unlock(&dev.lock);
+	kick_locked();
+	cr_assert(wait_used(2));
+	for (int i = 0; i < 5000 && counters().requests < 2; i++)
+		usleep(1000);
+	cr_assert_eq(counters().requests, 2);
+	cr_assert_eq(counters().kicks, 1, "counted by the thread, not also by the kick");
+}

@@ -86,7 +86,8 @@ static void put_req(struct virtio_blk *b, struct blk_req *req)
 /* ---- completion ---- */
 
 /* Writes the status byte, then the used element with len = data bytes written + the status
- * byte (2.7.8: len never claims more than the device wrote). Published later in a batch. */
+ * byte (2.7.8: len never claims more than the device wrote). Published later in a batch.
+ * Counted as a request (bytes: data read or written) and, unless OK, as an error. */
 static void blk_finish(struct virtio_blk *b, struct blk_req *req, uint8_t status,
 		       uint32_t data_written)
 {
@@ -98,10 +99,16 @@ static void blk_finish(struct virtio_blk *b, struct blk_req *req, uint8_t status
 		req->used.len = data_written + 1;
 		if (r == 0)
 			r = vq_add_used(&dev->vqs[0], dev->mem, req->used);
-		if (r)
+		if (r) {
 			log_debug("virtio-blk %s: vq_add_used: %s", b->disk.path, vq_strerror(r));
-		else
+		} else {
 			b->used_pending = true;
+			bool ok = status == VIRTIO_BLK_S_OK;
+			uint32_t out = req->op == BLK_OP_WRITE ? req->data_len : 0;
+			virtio_dev_count_requests(dev, 1, ok ? (uint64_t)data_written + out : 0);
+			if (!ok)
+				virtio_dev_count_error(dev);
+		}
 	}
 	put_req(b, req);
 }
@@ -321,8 +328,10 @@ static void blk_process(struct virtio_blk *b)
 				ok = blk_handle(b, &b->chain);
 			}
 		}
-		if (ok && !b->free)
+		if (ok && !b->free) {
 			b->stalled = true;
+			virtio_dev_count_stall(dev);
+		}
 		if (!ok || !b->free)
 			break;
 		int r = vq_enable_notify(vq, dev->mem);

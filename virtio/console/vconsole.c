@@ -182,10 +182,12 @@ static bool finish_held(struct vconsole *vc)
 		return false;
 	vc->tx_held = false;
 	err = vq_push(&dev->vqs[VCONSOLE_TXQ], dev->mem, &vc->tx_chain);
-	if (err < 0)
+	if (err < 0) {
 		virtio_dev_fail(dev, vq_strerror(err));
-	else
+	} else {
+		virtio_dev_count_requests(dev, 1, bytes);
 		virtio_dev_notify_used(dev, VCONSOLE_TXQ);
+	}
 	return err >= 0;
 }
 

@@ -61,6 +61,7 @@ int virtio_dev_init(struct virtio_dev *dev, const struct guest_mem *mem)
 	pthread_mutex_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->pause_lock, NULL);
 	pthread_cond_init(&dev->pause_cond, NULL);
+	dev->counters = (struct virtio_dev_counters){0};
 	dev->initialized = true;
 	err = create_fds(dev);
 	if (err)
@@ -182,6 +183,9 @@ void virtio_dev_kick(struct virtio_dev *dev, uint16_t q)
 		return;
 	if (virtio_dev_running(dev))
 		dev->pending |= 1u << q; /* kicks before DRIVER_OK are ignored (2.1.2) */
+	if (!dev->thread_running)
+		virtio_dev_count(&dev->counters.kicks,
+				 1); /* else counted when the thread reads it */
 	uint64_t one = 1;
 	if (write(dev->kick_fd[q], &one, sizeof(one)) < 0)
 		log_debug("%s: kick: %s", dev->name, strerror(errno));
@@ -218,6 +222,7 @@ void virtio_dev_ack(struct virtio_dev *dev, uint32_t bits)
 static void raise_irq(struct virtio_dev *dev, uint32_t bit, uint16_t queue)
 {
 	dev->isr |= bit;
+	virtio_dev_count(&dev->counters.interrupts, 1);
 	if (dev->irq.raise)
 		dev->irq.raise(dev->irq.opaque, queue);
 }
@@ -240,6 +245,7 @@ void virtio_dev_fail(struct virtio_dev *dev, const char *why)
 	if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	log_guest_warn("%s: %s; the device needs a reset", dev->name, why);
+	virtio_dev_count_error(dev);
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		raise_irq(dev, VIRTIO_ISR_CONFIG, VIRTIO_IRQ_CONFIG);
@@ -253,8 +259,10 @@ bool virtio_dev_running(const struct virtio_dev *dev)
 
 void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q)
 {
-	if (q < dev->num_queues)
+	if (q < dev->num_queues) {
 		dev->pending |= 1u << q;
+		virtio_dev_count_stall(dev);
+	}
 }
 
 bool virtio_dev_process_pending(struct virtio_dev *dev)
@@ -271,4 +279,17 @@ bool virtio_dev_process_pending(struct virtio_dev *dev)
 	if (!virtio_dev_running(dev))
 		dev->pending = 0; /* a failed device serves nothing until reset */
 	return dev->pending != 0;
+}
+
+void virtio_dev_counters_read(const struct virtio_dev *dev,
+			      struct virtio_dev_counters_snapshot *out)
+{
+	const struct virtio_dev_counters *c = &dev->counters;
+
+	out->kicks = atomic_load_explicit(&c->kicks, memory_order_relaxed);
+	out->requests = atomic_load_explicit(&c->requests, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&c->bytes, memory_order_relaxed);
+	out->errors = atomic_load_explicit(&c->errors, memory_order_relaxed);
+	out->stalls = atomic_load_explicit(&c->stalls, memory_order_relaxed);
+	out->interrupts = atomic_load_explicit(&c->interrupts, memory_order_relaxed);
 }

@@ -77,6 +77,30 @@ struct virtio_fd_handler {
 	void (*ready)(struct virtio_dev *dev, int fd, uint32_t revents);
 };
 
+/* Per-device counters since virtio_dev_init() (a driver reset does not clear them). They mean the
+ * same on every device, so a metrics reader can compare devices:
+ *   kicks       queue notifications from the driver (each ioeventfd signal or register write)
+ *   requests    chains completed: used-ring elements the device returned to the driver
+ *   bytes       payload bytes the device moved for those chains, as the device counts its work
+ *               (blk: data read or written; net: frame bytes without the header, rx and tx;
+ *               the serve loop: what handle() reported)
+ *   errors      chains completed with an error (blk IOERR/UNSUPP status, malformed net frames,
+ *               backend failures) plus device failures (DEVICE_NEEDS_RESET, once per failure)
+ *   stalls      times serving stopped with work left: a budget ran out (virtio_dev_reschedule),
+ *               a handler waited or held a chain, no guest buffer or no free request slot
+ *   interrupts  used-buffer and config-change interrupts raised
+ * Writers add with relaxed atomics (no lock of their own: they run where the device already
+ * is); readers take a snapshot with virtio_dev_counters_read(). */
+struct virtio_dev_counters {
+	_Atomic uint64_t kicks, requests, bytes, errors, stalls, interrupts;
+};
+
+/* A plain copy of the counters (each field read once, atomically; the fields are not one
+ * instant, which is fine for monitoring). */
+struct virtio_dev_counters_snapshot {
+	uint64_t kicks, requests, bytes, errors, stalls, interrupts;
+};
+
 struct virtio_dev {
 	/* ---- filled by the device model before virtio_dev_init() ---- */
 	const char *name;	/* "virtio-blk", for messages */
@@ -123,7 +147,42 @@ struct virtio_dev {
 	pthread_cond_t pause_cond;
 	bool pause_req; /* set by pause, cleared by resume */
 	bool parked;	/* the I/O thread waits at its safe point */
+
+	/* ---- counters (see struct virtio_dev_counters; any thread may read them) ---- */
+	struct virtio_dev_counters counters;
 };
+
+/* Adds n to one counter: a relaxed atomic add, cheap enough for every chain. */
+static inline void virtio_dev_count(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* `chains` chains completed with `bytes` payload bytes (see struct virtio_dev_counters). For
+ * devices that push used elements themselves, outside virtio_serve_queue(). */
+static inline void virtio_dev_count_requests(struct virtio_dev *dev, uint64_t chains,
+					     uint64_t bytes)
+{
+	virtio_dev_count(&dev->counters.requests, chains);
+	virtio_dev_count(&dev->counters.bytes, bytes);
+}
+
+/* A chain completed with an error status (it is counted as a request too, by its pusher). */
+static inline void virtio_dev_count_error(struct virtio_dev *dev)
+{
+	virtio_dev_count(&dev->counters.errors, 1);
+}
+
+/* Serving stopped with work left that virtio_dev_reschedule() does not see (no guest buffer, no
+ * free request slot, a full backend). */
+static inline void virtio_dev_count_stall(struct virtio_dev *dev)
+{
+	virtio_dev_count(&dev->counters.stalls, 1);
+}
+
+/* Copies the counters; any thread, no lock taken. */
+void virtio_dev_counters_read(const struct virtio_dev *dev,
+			      struct virtio_dev_counters_snapshot *out);
 
 /* Checks the description (queue count and sizes, config) and prepares the lock, the queues and
  * one kick eventfd per queue. `mem` is guest RAM. Returns 0 or -EINVAL / -errno. */

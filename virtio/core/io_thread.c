@@ -54,6 +54,7 @@ static void serve_kick(struct virtio_dev *dev, uint16_t q)
 	uint64_t count;
 	if (read(dev->kick_fd[q], &count, sizeof(count)) < 0)
 		return; /* spurious wake-up: another read drained it */
+	virtio_dev_count(&dev->counters.kicks, count); /* the eventfd sums the kicks it got */
 	if (virtio_dev_running(dev))
 		dev->pending |= 1u << q;
 }

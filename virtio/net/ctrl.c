@@ -116,6 +116,8 @@ void net_ctrl_kick(struct vnet *n)
 			p = vq_add_used(vq, mem, vq_chain_used(&n->chain));
 			if (p < 0)
 				break;
+			if (ack != VIRTIO_NET_OK)
+				virtio_dev_count_error(&n->dev); /* a command refused */
 			done++;
 		}
 		if (p < 0)
@@ -126,6 +128,7 @@ void net_ctrl_kick(struct vnet *n)
 	}
 	if (p < 0)
 		virtio_dev_fail(&n->dev, vq_strerror(p));
+	virtio_dev_count_requests(&n->dev, done, 0);
 	if (done && vq_publish_used(vq, mem) == 0)
 		virtio_dev_notify_used(&n->dev, VIRTIO_NET_CTRLQ);
 }

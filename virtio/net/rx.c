@@ -194,6 +194,7 @@ static int rx_deliver(struct vnet *n)
 	}
 	n->stats.rx_frames++;
 	n->stats.rx_bytes += n->rx_pending - NET_HDR_LEN;
+	virtio_dev_count_requests(&n->dev, f.nbufs, n->rx_pending - NET_HDR_LEN);
 	return 1;
 }
 
@@ -237,6 +238,7 @@ void net_rx_pump(struct vnet *n)
 {
 	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_RXQ];
 	unsigned delivered = 0, steps = 0;
+	uint64_t errors0 = n->stats.rx_errors;
 	int r = 1;
 
 	if (!rx_usable(n)) {
@@ -245,6 +247,9 @@ void net_rx_pump(struct vnet *n)
 	}
 	while (steps++ < RX_BUDGET && (r = rx_step(n, &delivered)) > 0)
 		;
+	virtio_dev_count(&n->dev.counters.errors, n->stats.rx_errors - errors0);
+	if (r > 0 || n->rx_pending)
+		virtio_dev_count_stall(&n->dev); /* budget spent, or no guest buffer for a frame */
 	if (r < 0) {
 		virtio_dev_fail(&n->dev, vq_strerror(r));
 		net_rx_watch(n, false);

@@ -70,6 +70,7 @@ void net_tx_kick(struct vnet *n)
 	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_TXQ];
 	const struct guest_mem *mem = n->dev.mem;
 	unsigned sent = 0, batch = 0;
+	uint64_t bytes0 = n->stats.tx_bytes, errors0 = n->stats.tx_errors;
 	int p;
 
 	for (;;) {
@@ -97,6 +98,10 @@ void net_tx_kick(struct vnet *n)
 	}
 	if (p < 0)
 		virtio_dev_fail(&n->dev, vq_strerror(p));
+	/* The device counters from the net stats (one count, two views): every used buffer is a
+	 * request, malformed frames are errors (drops by the backend stay in the net stats). */
+	virtio_dev_count_requests(&n->dev, sent, n->stats.tx_bytes - bytes0);
+	virtio_dev_count(&n->dev.counters.errors, n->stats.tx_errors - errors0);
 	if (sent && vq_publish_used(vq, mem) == 0)
 		virtio_dev_notify_used(&n->dev, VIRTIO_NET_TXQ);
 }
