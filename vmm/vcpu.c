@@ -176,6 +176,7 @@ static void fail(struct vcpu *vcpu, const char *what, unsigned long long detail)
 static void handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	vcpu_count_exit(vcpu, vcpu_exit_kind_of(run->exit_reason));
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(vcpu);

@@ -4,12 +4,27 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vmm/kvm/halt_watch.h"
 
 struct vm;
 struct cpuid_table;
+
+/* What a KVM_RUN exit was, for the exit counters (vcpu->exits). */
+enum vcpu_exit_kind {
+	VCPU_EXIT_IO,		/* KVM_EXIT_IO: a port access */
+	VCPU_EXIT_MMIO,		/* KVM_EXIT_MMIO */
+	VCPU_EXIT_HLT,		/* KVM_EXIT_HLT */
+	VCPU_EXIT_INTR,		/* KVM_EXIT_INTR: a signal or a kick interrupted KVM_RUN */
+	VCPU_EXIT_SHUTDOWN,	/* KVM_EXIT_SHUTDOWN: triple fault */
+	VCPU_EXIT_SYSTEM_EVENT, /* KVM_EXIT_SYSTEM_EVENT: reset, shutdown, crash */
+	VCPU_EXIT_ERROR,	/* KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_FAIL_ENTRY */
+	VCPU_EXIT_OTHER,	/* anything else */
+	VCPU_EXIT_KINDS
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -22,6 +37,10 @@ struct vcpu {
 	 * Both fields are accessed with __atomic builtins. */
 	int probe;
 	int sample; /* enum halt_sample */
+	/* (Fields added by others go above this line.) Exits by kind since vcpu_create(), indexed
+	 * by enum vcpu_exit_kind. Written by the vCPU thread only (vcpu_count_exit), read by any
+	 * thread (vcpu_exits_read). */
+	_Atomic uint64_t exits[VCPU_EXIT_KINDS];
 };
 
 /* Creates vCPU `index`, maps its kvm_run page and sets its CPUID (a per-vCPU copy of `supported`
@@ -44,6 +63,63 @@ void vcpu_destroy(struct vcpu *vcpu);
 
 /* Prints the vCPU's registers at error level (general, segment and control registers). */
 void vcpu_dump_registers(struct vcpu *vcpu);
+
+/* The kind of a kvm_run exit_reason. */
+static inline enum vcpu_exit_kind vcpu_exit_kind_of(uint32_t exit_reason)
+{
+	switch (exit_reason) {
+	case KVM_EXIT_IO:
+		return VCPU_EXIT_IO;
+	case KVM_EXIT_MMIO:
+		return VCPU_EXIT_MMIO;
+	case KVM_EXIT_HLT:
+		return VCPU_EXIT_HLT;
+	case KVM_EXIT_INTR:
+		return VCPU_EXIT_INTR;
+	case KVM_EXIT_SHUTDOWN:
+		return VCPU_EXIT_SHUTDOWN;
+	case KVM_EXIT_SYSTEM_EVENT:
+		return VCPU_EXIT_SYSTEM_EVENT;
+	case KVM_EXIT_INTERNAL_ERROR:
+	case KVM_EXIT_FAIL_ENTRY:
+		return VCPU_EXIT_ERROR;
+	default:
+		return VCPU_EXIT_OTHER;
+	}
+}
+
+/* The name of an exit kind in the metrics document ("io", "mmio", ...); NULL when out of range. */
+static inline const char *vcpu_exit_kind_name(enum vcpu_exit_kind kind)
+{
+	static const char *const names[VCPU_EXIT_KINDS] = {
+	    [VCPU_EXIT_IO] = "io",
+	    [VCPU_EXIT_MMIO] = "mmio",
+	    [VCPU_EXIT_HLT] = "hlt",
+	    [VCPU_EXIT_INTR] = "intr",
+	    [VCPU_EXIT_SHUTDOWN] = "shutdown",
+	    [VCPU_EXIT_SYSTEM_EVENT] = "system_event",
+	    [VCPU_EXIT_ERROR] = "error",
+	    [VCPU_EXIT_OTHER] = "other",
+	};
+	return (unsigned)kind < VCPU_EXIT_KINDS ? names[kind] : NULL;
+}
+
+/* Counts one exit. vCPU thread only: one writer, so a relaxed load and store (no locked
+ * instruction) keep the count exact and readable from other threads. */
+static inline void vcpu_count_exit(struct vcpu *vcpu, enum vcpu_exit_kind kind)
+{
+	_Atomic uint64_t *c = &vcpu->exits[kind];
+
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/* Copies the exit counters into out[VCPU_EXIT_KINDS]. Any thread. */
+static inline void vcpu_exits_read(const struct vcpu *vcpu, uint64_t out[VCPU_EXIT_KINDS])
+{
+	for (int k = 0; k < VCPU_EXIT_KINDS; k++)
+		out[k] = atomic_load_explicit(&vcpu->exits[k], memory_order_relaxed);
+}
 
 /* Installs the no-op handler for the kick signal. Call once before starting vCPU threads. */
 int vcpu_install_kick_handler(void);
