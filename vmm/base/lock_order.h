@@ -25,6 +25,8 @@
  *       (back-pressure by design) and for callers holding no device lock. Its space notifier
  *       runs under it and may only write an eventfd.
  *  4. struct vm.stop_lock (vmm/vm.h): leaf; vm_control_stop() from any thread.
+ *  5. The metrics lock (vmm/metrics.c): leaf; taken by the API and the flush thread with no other
+ *     lock held. Building a document under it reads only atomic counters.
  *
  * The I/O thread's pause handshake (virtio_dev_pause, when present) waits with no device lock
  * held. */
