@@ -68,6 +68,9 @@ void vm_devices_stop(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 /* The host console behind COM1 (and a virtio-console). */
 struct console *vm_devices_console(struct vm *vm);
+/* Ctrl-Alt-Del on the i8042 keyboard (i8042_press_ctrl_alt_del()): 0, -ENODEV before the devices
+ * exist, -EAGAIN or -ENOSPC from the keyboard. Any thread. */
+int vm_devices_ctrl_alt_del(struct vm *vm);
 
 /* The virtio devices the configuration asks for, created by walking the device table
  * (vmm/device_table.h). Returns 0, or the exit status for the failure's errno class
