@@ -1,5 +1,6 @@
-/* i8042 keyboard controller stub. Command numbers and bit names follow the IBM PC/AT technical
- * reference as used by Linux drivers/input/serio/i8042.h and arch/x86/kernel/reboot.c. */
+/* i8042 keyboard controller and PS/2 keyboard. Command numbers and bit names follow the IBM PC/AT
+ * technical reference as used by Linux drivers/input/serio/i8042.h, arch/x86/kernel/reboot.c and
+ * (keyboard commands, answers, scancodes) drivers/input/keyboard/atkbd.c. */
 #include "devices/i8042.h"
 
 #include <errno.h>
@@ -44,10 +45,174 @@
 #define PORT_B_OUT2    0x20 /* PIT channel 2 output */
 #define PORT_B_REFRESH 0x10 /* toggles with DRAM refresh */
 
+/* Keyboard commands (written to port 0x60 with no controller command pending) and answers. */
+#define KBD_CMD_SET_LEDS  0xed
+#define KBD_CMD_ECHO	  0xee
+#define KBD_CMD_SCANSET	  0xf0
+#define KBD_CMD_GET_ID	  0xf2
+#define KBD_CMD_TYPEMATIC 0xf3
+#define KBD_CMD_ENABLE	  0xf4
+#define KBD_CMD_RESET_DIS 0xf5
+#define KBD_CMD_DEFAULTS  0xf6
+#define KBD_CMD_RESET	  0xff
+#define KBD_ACK		  0xfa
+#define KBD_BAT_OK	  0xaa /* basic assurance test passed, after reset */
+#define KBD_ID0		  0xab /* MF2 keyboard ID: 0xab 0x83, translated 0xab 0x41 */
+#define KBD_ID1		  0x83
+#define KBD_ID1_XLATED	  0x41
+#define KBD_BREAK	  0xf0 /* sets 2 and 3: the next code is a release */
+#define KBD_EXTENDED	  0xe0
+#define SET1_BREAK	  0x80 /* set 1: a release is the make code with bit 7 set */
+
+/* ---- the IRQ line and the output buffer ---- */
+
+static void update_irq(struct i8042 *k)
+{
+	int level = (k->status & STR_OBF) && (k->ctr & CTR_KBDINT);
+
+	if (level != k->irq_level) {
+		k->irq_level = level;
+		irq_line_set(&k->irq, level);
+	}
+}
+
+static uint8_t fifo_pop(struct i8042 *k)
+{
+	uint8_t b = k->fifo[k->fifo_head];
+
+	k->fifo_head = (k->fifo_head + 1) % I8042_FIFO_SIZE;
+	k->fifo_count--;
+	return b;
+}
+
+static bool fifo_push(struct i8042 *k, uint8_t b)
+{
+	if (k->fifo_count == I8042_FIFO_SIZE)
+		return false;
+	k->fifo[(k->fifo_head + k->fifo_count) % I8042_FIFO_SIZE] = b;
+	k->fifo_count++;
+	return true;
+}
+
+/* A keyboard byte for the guest; what the guest triggers at will must not grow without bound. */
+static void kbd_queue(struct i8042 *k, uint8_t b)
+{
+	if (!fifo_push(k, b))
+		log_guest_warn("i8042: keyboard FIFO full, dropped 0x%02x", b);
+}
+
+/* Moves the oldest keyboard byte into an empty output buffer while the interface is enabled. */
+static void refill(struct i8042 *k)
+{
+	if ((k->status & STR_OBF) || !k->fifo_count || (k->ctr & CTR_KBDDIS))
+		return;
+	k->out = fifo_pop(k);
+	k->out_from_kbd = true;
+	k->status |= STR_OBF;
+}
+
+/* A controller answer takes the output buffer; a keyboard byte it displaces goes back to the
+ * head of the FIFO instead of being lost. */
 static void set_output(struct i8042 *k, uint8_t byte)
 {
+	if ((k->status & STR_OBF) && k->out_from_kbd && k->fifo_count < I8042_FIFO_SIZE) {
+		k->fifo_head = (k->fifo_head + I8042_FIFO_SIZE - 1) % I8042_FIFO_SIZE;
+		k->fifo[k->fifo_head] = k->out;
+		k->fifo_count++;
+	}
 	k->out = byte;
+	k->out_from_kbd = false;
 	k->status |= STR_OBF;
+}
+
+/* ---- the keyboard ---- */
+
+static bool translating(const struct i8042 *k)
+{
+	return k->ctr & CTR_XLATE;
+}
+
+static void kbd_defaults(struct i8042 *k)
+{
+	k->kbd_set = 2;
+	k->kbd_pending = 0;
+}
+
+/* A reset drops what the keyboard had not sent yet (the answers to earlier commands included:
+ * a driver waits for each answer before its next command). */
+static void kbd_flush(struct i8042 *k)
+{
+	k->fifo_head = k->fifo_count = 0;
+}
+
+/* The scancode-set number as the guest reads it: translated like any set-2 byte when XLATE. */
+static uint8_t scanset_answer(const struct i8042 *k)
+{
+	static const uint8_t xlated[4] = {0, 0x43, 0x41, 0x3f};
+
+	return translating(k) ? xlated[k->kbd_set] : k->kbd_set;
+}
+
+/* The data byte of a two-byte keyboard command. */
+static void kbd_command_data(struct i8042 *k, uint8_t cmd, uint8_t val)
+{
+	kbd_queue(k, KBD_ACK);
+	if (cmd != KBD_CMD_SCANSET)
+		return; /* LEDs and typematic rate: nothing to show */
+	if (val == 0)
+		kbd_queue(k, scanset_answer(k));
+	else if (val <= 3)
+		k->kbd_set = val;
+}
+
+static void kbd_write(struct i8042 *k, uint8_t val)
+{
+	uint8_t pending = k->kbd_pending;
+
+	k->kbd_pending = 0;
+	if (pending) {
+		kbd_command_data(k, pending, val);
+		return;
+	}
+	switch (val) {
+	case KBD_CMD_RESET:
+		kbd_flush(k);
+		kbd_defaults(k);
+		k->kbd_scanning = true;
+		kbd_queue(k, KBD_ACK);
+		kbd_queue(k, KBD_BAT_OK);
+		break;
+	case KBD_CMD_GET_ID:
+		kbd_queue(k, KBD_ACK);
+		kbd_queue(k, KBD_ID0);
+		kbd_queue(k, translating(k) ? KBD_ID1_XLATED : KBD_ID1);
+		break;
+	case KBD_CMD_SET_LEDS:
+	case KBD_CMD_TYPEMATIC:
+	case KBD_CMD_SCANSET:
+		kbd_queue(k, KBD_ACK);
+		k->kbd_pending = val;
+		break;
+	case KBD_CMD_ENABLE:
+		k->kbd_scanning = true;
+		kbd_queue(k, KBD_ACK);
+		break;
+	case KBD_CMD_RESET_DIS:
+		kbd_defaults(k);
+		k->kbd_scanning = false;
+		kbd_queue(k, KBD_ACK);
+		break;
+	case KBD_CMD_DEFAULTS:
+		kbd_defaults(k);
+		kbd_queue(k, KBD_ACK);
+		break;
+	case KBD_CMD_ECHO:
+		kbd_queue(k, KBD_CMD_ECHO);
+		break;
+	default:
+		kbd_queue(k, KBD_ACK); /* 0xf7-0xfd (set 3 key types), 0xe8-0xec, ...: accepted */
+		break;
+	}
 }
 
 static void request_reset(struct i8042 *k)
@@ -71,6 +236,7 @@ static void command_data(struct i8042 *k, uint8_t cmd, uint8_t val)
 		break;
 	case CMD_WRITE_KBD_OUT:
 		set_output(k, val);
+		k->out_from_kbd = true;
 		break;
 	case CMD_WRITE_AUX_OUT:
 		/* No AUX port: loop the byte back as keyboard data (status AUXDATA clear), which
@@ -140,9 +306,12 @@ uint8_t i8042_read_port(struct i8042 *k, uint16_t port)
 	pthread_mutex_lock(&k->lock);
 	if (port == PORT_I8042_DATA) {
 		/* Nothing buffered reads as 0 (documented choice; hardware repeats the last byte).
-		 */
+		 * The read lowers IRQ 1; the next keyboard byte raises it again: a new edge. */
 		val = (k->status & STR_OBF) ? k->out : 0;
 		k->status &= ~STR_OBF;
+		update_irq(k);
+		refill(k);
+		update_irq(k);
 	} else if (port == PORT_I8042_CMD) {
 		val = k->status;
 	} else if (port == PORT_SYSTEM_CONTROL_B) {
@@ -167,10 +336,12 @@ void i8042_write_port(struct i8042 *k, uint16_t port, uint8_t val)
 		if (cmd)
 			command_data(k, cmd, val);
 		else
-			log_debug("i8042: no keyboard, dropped 0x%02x", val);
+			kbd_write(k, val);
 	} else if (port == PORT_SYSTEM_CONTROL_B) {
 		k->port_b = val & 0x0f;
 	}
+	refill(k); /* a keyboard answer, or KBDDIS cleared */
+	update_irq(k);
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -241,7 +412,71 @@ int i8042_init(struct i8042 *k, const struct vm_control *vm, unsigned flags)
 	k->status = STR_SYS | STR_UNLOCKED;
 	k->ctr = CTR_KBDINT | CTR_SYS | CTR_AUXDIS | CTR_XLATE;
 	k->outport = OUTPORT_RESET | OUTPORT_A20;
+	kbd_defaults(k);
+	k->kbd_scanning = true;
 	return 0;
+}
+
+void i8042_set_irq(struct i8042 *k, struct irq_line irq)
+{
+	pthread_mutex_lock(&k->lock);
+	k->irq = irq;
+	k->irq_level = 0;
+	update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* Ctrl-Alt-Del as make codes then break codes, Delete being an extended (0xe0) key. Set 1 (also
+ * what a translating controller delivers for set 2): release = make | 0x80. Sets 2 and 3:
+ * release = 0xf0 before the make code (after 0xe0 for an extended key). */
+static size_t ctrl_alt_del_codes(const struct i8042 *k, uint8_t *buf)
+{
+	static const uint8_t set1[] = {0x1d,
+				       0x38,
+				       KBD_EXTENDED,
+				       0x53,
+				       KBD_EXTENDED,
+				       0x53 | SET1_BREAK,
+				       0x38 | SET1_BREAK,
+				       0x1d | SET1_BREAK};
+	static const uint8_t set2[] = {0x14,	     0x11,	KBD_EXTENDED, 0x71,
+				       KBD_EXTENDED, KBD_BREAK, 0x71,	      KBD_BREAK,
+				       0x11,	     KBD_BREAK, 0x14};
+	static const uint8_t set3[] = {0x11,	  0x19, 0x64,	   KBD_BREAK, 0x64,
+				       KBD_BREAK, 0x19, KBD_BREAK, 0x11};
+	const uint8_t *codes = set1;
+	size_t n = sizeof(set1);
+
+	if (!translating(k) && k->kbd_set == 2) {
+		codes = set2;
+		n = sizeof(set2);
+	} else if (!translating(k) && k->kbd_set == 3) {
+		codes = set3;
+		n = sizeof(set3);
+	}
+	memcpy(buf, codes, n);
+	return n;
+}
+
+int i8042_press_ctrl_alt_del(struct i8042 *k)
+{
+	uint8_t codes[16];
+	int err = 0;
+
+	pthread_mutex_lock(&k->lock);
+	size_t n = ctrl_alt_del_codes(k, codes);
+	if (!k->kbd_scanning) {
+		err = -EAGAIN;
+	} else if (I8042_FIFO_SIZE - k->fifo_count < n) {
+		err = -ENOSPC;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			fifo_push(k, codes[i]);
+		refill(k);
+		update_irq(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return err;
 }
 
 int i8042_attach(struct i8042 *k, struct io_bus *pio, const struct vm_control *vm, unsigned flags)

@@ -1,7 +1,18 @@
-/* Just enough of an Intel 8042 keyboard controller for Linux: `reboot=k` (command 0xFE pulses the
- * CPU reset line), and a controller probe that answers every command it waits on, so the i8042
- * driver finishes without timeouts. There is no keyboard and no AUX (mouse) port behind it, and
- * no IRQ 1/12: nothing ever arrives unasked.
+/* An Intel 8042 keyboard controller with a PS/2 keyboard behind it, enough for Linux's i8042 and
+ * atkbd drivers: `reboot=k` (command 0xFE pulses the CPU reset line), a controller probe that
+ * answers every command it waits on, and a keyboard that answers its commands and types what the
+ * VMM asks for (i8042_press_ctrl_alt_del()). There is no AUX (mouse) port and no IRQ 12.
+ *
+ * Keyboard bytes (command answers and scancodes) wait in a bounded FIFO and move one at a time
+ * into the output buffer (port 0x60, status OBF) while the keyboard interface is enabled (command
+ * byte KBDDIS clear). IRQ 1 follows "output buffer full and command byte KBDINT set", so each byte
+ * the guest reads and the next one loaded make a new edge on the ISA (edge-triggered) pin.
+ * Scancodes: with the command byte's XLATE bit (Linux's default) the controller translates the
+ * keyboard's set 2 to set 1, so set-1 codes arrive; without it, codes of the keyboard's current
+ * set (0xF0 command; set 2 after reset) arrive untranslated.
+ *
+ * Locking: one mutex; port accesses (vCPU threads) and i8042_press_ctrl_alt_del() (a control
+ * thread) may run concurrently. The IRQ line is driven with the lock held, like the UART's.
  *
  * Port 0x61 (system control port B) is NOT claimed by default. KVM's in-kernel PIT emulates it
  * (gate/speaker bits and the real output of PIT channel 2, which Linux's PIT-based TSC
@@ -19,9 +30,11 @@
 #include <stdint.h>
 
 #include "vmm/base/io_bus.h"
+#include "vmm/base/irq.h"
 #include "vmm/base/vm_control.h"
 
 #define PORT_SYSTEM_CONTROL_B 0x61
+#define I8042_FIFO_SIZE	      64 /* keyboard bytes waiting for the output buffer */
 
 enum i8042_flags {
 	/* Also claim port 0x61: reads show the PIT channel 2 output (bit 5) always high and the
@@ -41,6 +54,20 @@ struct i8042 {
 	uint8_t pending_cmd; /* command waiting for its data byte on port 0x60, or 0 */
 	uint8_t port_b;	     /* port 0x61 bits 0-3 as last written */
 	bool refresh_toggle; /* port 0x61 bit 4 */
+	bool out_from_kbd;   /* the output buffer holds a keyboard byte (not a controller answer) */
+
+	/* IRQ 1: raised while OBF and CTR KBDINT; irq_level is the level last driven. */
+	struct irq_line irq;
+	int irq_level;
+
+	/* The keyboard: bytes for the guest in a ring, its state as the PS/2 commands left it. */
+	uint8_t fifo[I8042_FIFO_SIZE];
+	unsigned fifo_head;  /* index of the oldest byte */
+	unsigned fifo_count; /* bytes waiting */
+	uint8_t
+	    kbd_pending;   /* keyboard command waiting for its data byte (0xED, 0xF0, 0xF3), or 0 */
+	uint8_t kbd_set;   /* scancode set 1..3 (2 after reset) */
+	bool kbd_scanning; /* 0xF4 enables, 0xF5 disables key reports */
 };
 
 /* Reset the controller state. `vm` is kept (not copied) to request a reset. */
@@ -51,6 +78,18 @@ int i8042_init(struct i8042 *k, const struct vm_control *vm, unsigned flags);
 int i8042_attach(struct i8042 *k, struct io_bus *pio, const struct vm_control *vm, unsigned flags);
 
 void i8042_detach(struct i8042 *k, struct io_bus *pio);
+
+/* Wires IRQ 1 (copied). Call after i8042_init()/attach and before the guest runs; without it the
+ * controller works but raises no interrupt. */
+void i8042_set_irq(struct i8042 *k, struct irq_line irq);
+
+/* Types Ctrl-Alt-Del: the make codes of Left Ctrl, Left Alt and Delete, then their break codes in
+ * reverse order, queued at once (in set 1 when the controller translates, else in the keyboard's
+ * set), raising IRQ 1 as the guest configured it. Any thread. Returns 0, -EAGAIN when the guest
+ * has disabled the keyboard's scanning (0xF5, as Linux's atkbd does while probing; a real
+ * keyboard drops keys then), or -ENOSPC when the FIFO lacks room for the whole sequence (nothing
+ * is queued then). */
+int i8042_press_ctrl_alt_del(struct i8042 *k);
 
 /* Port-level accessors the bus handlers use, exposed for tests and fuzzers. */
 uint8_t i8042_read_port(struct i8042 *k, uint16_t port);

@@ -14,6 +14,7 @@
 #include "vmm/base/stats.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/vm.h"
+#include "vmm/vm_pause.h"
 
 #define VCPU_KICK_SIGNAL	SIGUSR1
 #define MSR_IA32_MISC_ENABLE	0x1a0
@@ -243,9 +244,12 @@ static void *vcpu_thread(void *arg)
 	while (!vm_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				vcpu->run->immediate_exit = 0;
+				/* SEQ_CST: a kick stored after this is seen by the next KVM_RUN,
+				 * and a pause requested before that kick is seen below. */
+				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				if (__atomic_exchange_n(&vcpu->probe, 0, __ATOMIC_ACQ_REL))
 					sample_halt_state(vcpu);
+				vm_pause_point(vcpu);
 				continue;
 			}
 			log_error("vCPU %u: KVM_RUN failed: %s", vcpu->index, strerror(errno));

@@ -33,6 +33,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	bool parked; /* waits in vm_pause_point(); under vm->pause_lock */
 	/* Halt watch: the main thread sets probe and kicks; the vCPU thread samples and clears it.
 	 * Both fields are accessed with __atomic builtins. */
 	int probe;

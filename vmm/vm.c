@@ -18,6 +18,7 @@
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
 #include "vmm/kvm/cpuid.h"
+#include "vmm/vm_pause.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
 
@@ -38,6 +39,7 @@ void vm_stop(struct vm *vm, enum vm_stop_reason why, int status)
 			log_debug("stop eventfd: %s", strerror(errno));
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+	vm_pause_wake_for_stop(vm); /* parked vCPUs see the stop and their threads end */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 }
@@ -143,6 +145,7 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm_pause_init(vm);
 	vm->control = (struct vm_control){control_stop, vm};
 	machine_init(&vm->machine);
 	machine_set_cmdline(&vm->machine, cfg->append);
@@ -211,22 +214,48 @@ static void watch_for_halt(struct vm *vm, struct halt_watch *w)
 	}
 }
 
-/* Waits until the VM stops; a stop signal stops it with status 128 + signal. */
+/* A graceful stop (vm_request_shutdown()) whose deadline passed ends the VM here. */
+static void check_shutdown_deadline(struct vm *vm, uint64_t now)
+{
+	if (vm_shutdown_deadline_ms(vm, now) == 0 && !vm_stopping(vm)) {
+		log_warn("the guest did not stop in time after Ctrl-Alt-Del: stopping the VM");
+		vm_stop(vm, VM_STOP_SHUTDOWN_TIMEOUT, VMM_EXIT_OK);
+	}
+}
+
+static int min_int(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+/* Waits until the VM stops; a stop signal stops it with status 128 + signal. Ticks the halt
+ * watch every HALT_WATCH_PERIOD_MS (not while paused: parked vCPUs answer no probe, and samples
+ * from before a pause say nothing after it) and enforces the graceful-stop deadline. */
 static void wait_for_stop(struct vm *vm, int sig_fd)
 {
 	struct halt_watch halt = {0};
+	const uint64_t period_ns = (uint64_t)HALT_WATCH_PERIOD_MS * 1000000ull;
+	uint64_t next_tick = vm_monotonic_ns() + period_ns;
 	while (!vm_stopping(vm)) {
 		struct pollfd fds[2] = {{.fd = vm->stop_fd, .events = POLLIN},
 					{.fd = sig_fd, .events = POLLIN}};
-		int n = poll(fds, sig_fd >= 0 ? 2 : 1, HALT_WATCH_PERIOD_MS);
+		uint64_t now = vm_monotonic_ns();
+		int to_tick = now >= next_tick ? 0 : (int)((next_tick - now + 999999) / 1000000);
+		int n = poll(fds, sig_fd >= 0 ? 2 : 1,
+			     min_int(to_tick, vm_shutdown_deadline_ms(vm, now)));
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n == 0) {
-			watch_for_halt(vm, &halt);
-			continue;
+		now = vm_monotonic_ns();
+		check_shutdown_deadline(vm, now);
+		if (n == 0 && now >= next_tick) {
+			next_tick = now + period_ns;
+			if (vm_is_paused(vm))
+				halt = (struct halt_watch){0};
+			else
+				watch_for_halt(vm, &halt);
 		}
 		struct signalfd_siginfo si;
-		if (sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (n > 0 && sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			log_info("stopping on signal %u", si.ssi_signo);
 			vm_stop(vm, VM_STOP_SIGNAL, 128 + (int)si.ssi_signo);
 		}
@@ -245,8 +274,10 @@ int vm_run(struct vm *vm)
 			if (vcpu_start(&vm->vcpus[i]))
 				vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		}
+		vm_pause_set_running(vm, !vm_stopping(vm));
 	}
 	wait_for_stop(vm, sig_fd);
+	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm_devices_stop(vm);
@@ -275,4 +306,5 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	pthread_mutex_destroy(&vm->stop_lock);
+	vm_pause_destroy(vm);
 }

@@ -40,6 +40,19 @@ struct vm {
 	enum vm_stop_reason stop_reason;
 	int exit_status;
 	int stop_fd; /* eventfd, readable once the VM is stopping */
+
+	/* Pause, resume and graceful stop (vmm/vm_pause.h). */
+	pthread_mutex_t pause_ctl;   /* serialises vm_pause(), vm_resume(), vm_request_shutdown() */
+	pthread_mutex_t pause_lock;  /* the vCPUs' park handshake, with pause_cond */
+	pthread_cond_t pause_cond;   /* on CLOCK_MONOTONIC */
+	bool pause_req;		     /* vCPUs park; __atomic (vCPU threads poll it) */
+	bool paused;		     /* __atomic */
+	bool running;		     /* the vCPU threads exist; under pause_ctl */
+	bool clock_saved;	     /* `clock` holds KVM_GET_CLOCK of the last pause */
+	struct kvm_clock_data clock; /* under pause_ctl */
+	uint64_t pause_last_us;	     /* __atomic */
+	uint64_t pause_count;	     /* __atomic */
+	uint64_t shutdown_deadline_ns; /* CLOCK_MONOTONIC, 0 = none; __atomic */
 };
 
 /* Builds the whole VM from `cfg`: KVM, RAM, devices, kernel and boot state, vCPUs. Returns 0, or
@@ -68,6 +81,9 @@ void vm_devices_stop(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 /* The host console behind COM1 (and a virtio-console). */
 struct console *vm_devices_console(struct vm *vm);
+/* Ctrl-Alt-Del on the i8042 keyboard (i8042_press_ctrl_alt_del()): 0, -ENODEV before the devices
+ * exist, -EAGAIN or -ENOSPC from the keyboard. Any thread. */
+int vm_devices_ctrl_alt_del(struct vm *vm);
 
 /* The virtio devices the configuration asks for, created by walking the device table
  * (vmm/device_table.h). Returns 0, or the exit status for the failure's errno class

@@ -92,6 +92,7 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 	if ((err = i8042_attach(&d->i8042, &vm->pio, &vm->control, 0)))
 		return err;
 	d->attached |= DEV_I8042;
+	i8042_set_irq(&d->i8042, (struct irq_line){kvm_irq_set, vm, IRQ_KBD});
 	if ((err = rtc_cmos_attach(&d->rtc, &vm->pio)))
 		return err;
 	d->attached |= DEV_RTC;
@@ -132,6 +133,13 @@ int vm_devices_create(struct vm *vm)
 struct console *vm_devices_console(struct vm *vm)
 {
 	return &vm->devices->console;
+}
+
+int vm_devices_ctrl_alt_del(struct vm *vm)
+{
+	if (!vm->devices || !(vm->devices->attached & DEV_I8042))
+		return -ENODEV;
+	return i8042_press_ctrl_alt_del(&vm->devices->i8042);
 }
 
 int vm_devices_start(struct vm *vm)

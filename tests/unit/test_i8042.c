@@ -5,6 +5,7 @@
 #include "devices/i8042.h"
 #include "vmm/base/io_bus.h"
 #include "vmm/base/layout.h"
+#include "vmm/base/log.h"
 
 struct stop_rec {
 	int calls;
@@ -27,11 +28,35 @@ static void rec_stop(void *opaque, enum vm_stop_reason why, int status)
 
 static const struct vm_control control = {.stop = rec_stop, .opaque = &stops};
 
+/* IRQ 1 as the interrupt controller sees it: the level and the rising edges (the ISA pin is
+ * edge-triggered, so each edge is one interrupt). */
+struct irq_rec {
+	int level;
+	int edges;
+	int calls;
+	unsigned gsi;
+};
+
+static struct irq_rec irqs;
+
+static void rec_irq(void *opaque, unsigned gsi, int level)
+{
+	struct irq_rec *r = opaque;
+
+	r->calls++;
+	r->gsi = gsi;
+	if (level && !r->level)
+		r->edges++;
+	r->level = level;
+}
+
 static void setup(void)
 {
 	memset(&stops, 0, sizeof(stops));
+	memset(&irqs, 0, sizeof(irqs));
 	io_bus_init(&bus, "pio");
 	cr_assert_eq(i8042_attach(&kbc, &bus, &control, 0), 0);
+	i8042_set_irq(&kbc, (struct irq_line){rec_irq, &irqs, 1});
 }
 
 static void teardown(void)
@@ -134,13 +159,6 @@ Test(i8042, aux_loop_answers_without_aux_flag)
 	cr_assert_eq(inb(PORT_I8042_DATA), 0x5a);
 }
 
-Test(i8042, keyboard_data_without_command_is_dropped)
-{
-	outb(PORT_I8042_DATA, 0xff);
-	cr_assert_eq(inb(PORT_I8042_CMD) & 0x01, 0);
-	cr_assert_eq(stops.calls, 0);
-}
-
 Test(i8042, port_b_not_claimed_by_default)
 {
 	uint8_t v = 0;
@@ -178,4 +196,233 @@ Test(i8042, attach_fails_cleanly_when_port_taken)
 	cr_assert_eq(i8042_attach(&k2, &b2, &control, 0), 0, "nothing left claimed");
 	i8042_detach(&k2, &b2);
 	io_bus_destroy(&b2);
+}
+
+/* ---- the keyboard ---- */
+
+static void write_ctr(uint8_t ctr)
+{
+	outb(PORT_I8042_CMD, 0x60);
+	outb(PORT_I8042_DATA, ctr);
+}
+
+/* Reads every byte the controller has for the guest (at most max), as an interrupt handler
+ * that drains port 0x60 while OBF would. */
+static size_t drain(uint8_t *buf, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && (inb(PORT_I8042_CMD) & 0x01))
+		buf[n++] = inb(PORT_I8042_DATA);
+	return n;
+}
+
+static void expect_bytes(const uint8_t *want, size_t n)
+{
+	uint8_t got[I8042_FIFO_SIZE + 4];
+	size_t m = drain(got, sizeof(got));
+
+	cr_assert_eq(m, n, "got %zu bytes, want %zu", m, n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(got[i], want[i], "byte %zu: 0x%02x, want 0x%02x", i, got[i], want[i]);
+}
+
+#define EXPECT(...)                                                                                \
+	do {                                                                                       \
+		const uint8_t want_[] = {__VA_ARGS__};                                             \
+		expect_bytes(want_, sizeof(want_));                                                \
+	} while (0)
+
+static void kbd(uint8_t b)
+{
+	outb(PORT_I8042_DATA, b);
+}
+
+Test(i8042, keyboard_reset_answers_ack_and_bat)
+{
+	kbd(0xff);
+	EXPECT(0xfa, 0xaa);
+	cr_assert_eq(stops.calls, 0);
+}
+
+Test(i8042, keyboard_id_translated_and_raw)
+{
+	kbd(0xf2);
+	EXPECT(0xfa, 0xab, 0x41); /* XLATE on (the power-on command byte) */
+	write_ctr(0x25);	  /* XLATE off */
+	kbd(0xf2);
+	EXPECT(0xfa, 0xab, 0x83);
+}
+
+Test(i8042, keyboard_commands_with_a_data_byte)
+{
+	kbd(0xed);
+	EXPECT(0xfa);
+	kbd(0x07); /* LEDs */
+	EXPECT(0xfa);
+	kbd(0xf3);
+	kbd(0x20); /* typematic rate */
+	EXPECT(0xfa, 0xfa);
+	kbd(0xf0);
+	kbd(0x00);
+	EXPECT(0xfa, 0xfa, 0x41); /* set 2, translated */
+	write_ctr(0x25);
+	kbd(0xf0);
+	kbd(0x03);
+	kbd(0xf0);
+	kbd(0x00);
+	EXPECT(0xfa, 0xfa, 0xfa, 0xfa, 0x03);
+	kbd(0xf0);
+	kbd(0x09); /* no such set: acknowledged, ignored */
+	kbd(0xf0);
+	kbd(0x00);
+	EXPECT(0xfa, 0xfa, 0xfa, 0xfa, 0x03);
+}
+
+Test(i8042, keyboard_enable_disable_defaults_echo_and_unknown)
+{
+	kbd(0xf5);
+	kbd(0xf4);
+	kbd(0xf6);
+	kbd(0xee);
+	kbd(0x12);
+	kbd(0xf8);
+	EXPECT(0xfa, 0xfa, 0xfa, 0xee, 0xfa, 0xfa);
+}
+
+Test(i8042, irq_follows_the_output_buffer_one_edge_per_byte)
+{
+	cr_assert_eq(irqs.level, 0);
+	kbd(0xf2); /* three bytes: FA AB 41 */
+	cr_assert_eq(irqs.gsi, 1);
+	cr_assert_eq(irqs.level, 1);
+	cr_assert_eq(irqs.edges, 1);
+	inb(PORT_I8042_DATA);
+	cr_assert_eq(irqs.edges, 2, "the next byte is a new edge");
+	inb(PORT_I8042_DATA);
+	cr_assert_eq(irqs.edges, 3);
+	cr_assert_eq(irqs.level, 1);
+	inb(PORT_I8042_DATA);
+	cr_assert_eq(irqs.level, 0, "all read: line low");
+	cr_assert_eq(irqs.edges, 3);
+}
+
+Test(i8042, no_irq_without_kbdint)
+{
+	write_ctr(0x64); /* KBDINT clear */
+	kbd(0xff);
+	cr_assert_eq(irqs.edges, 0);
+	cr_assert_eq(inb(PORT_I8042_CMD) & 0x01, 1, "still readable by polling");
+	EXPECT(0xfa, 0xaa);
+	cr_assert_eq(irqs.edges, 0);
+}
+
+Test(i8042, kbddis_holds_keyboard_bytes_until_enabled)
+{
+	outb(PORT_I8042_CMD, 0xad);
+	kbd(0xff);
+	cr_assert_eq(inb(PORT_I8042_CMD) & 0x01, 0, "interface disabled: nothing delivered");
+	cr_assert_eq(irqs.edges, 0);
+	outb(PORT_I8042_CMD, 0xae);
+	cr_assert_eq(irqs.edges, 1);
+	EXPECT(0xfa, 0xaa);
+}
+
+Test(i8042, controller_answer_does_not_lose_a_keyboard_byte)
+{
+	kbd(0xff);
+	cr_assert_eq(command_with_reply(0x20), 0x65);
+	EXPECT(0xfa, 0xaa);
+}
+
+Test(i8042, ctrl_alt_del_translated_is_set1)
+{
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), 0);
+	cr_assert_eq(irqs.level, 1);
+	EXPECT(0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d);
+	cr_assert_eq(irqs.edges, 8, "one interrupt per byte");
+	cr_assert_eq(stops.calls, 0);
+}
+
+Test(i8042, ctrl_alt_del_untranslated_follows_the_keyboard_set)
+{
+	write_ctr(0x25);
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), 0);
+	EXPECT(0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14);
+	kbd(0xf0);
+	kbd(0x01);
+	EXPECT(0xfa, 0xfa);
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), 0);
+	EXPECT(0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d);
+	kbd(0xf0);
+	kbd(0x03);
+	EXPECT(0xfa, 0xfa);
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), 0);
+	EXPECT(0x11, 0x19, 0x64, 0xf0, 0x64, 0xf0, 0x19, 0xf0, 0x11);
+	kbd(0xff); /* reset: back to set 2 */
+	EXPECT(0xfa, 0xaa);
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), 0);
+	EXPECT(0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14);
+}
+
+Test(i8042, ctrl_alt_del_refused_while_scanning_disabled)
+{
+	kbd(0xf5);
+	EXPECT(0xfa);
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), -EAGAIN);
+	cr_assert_eq(inb(PORT_I8042_CMD) & 0x01, 0);
+	kbd(0xf4);
+	EXPECT(0xfa);
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), 0);
+}
+
+Test(i8042, full_fifo_refuses_whole_sequences_and_drops_guest_answers)
+{
+	enum log_level saved = log_get_level();
+
+	log_set_level(LOG_ERROR);
+	outb(PORT_I8042_CMD, 0xad); /* hold everything in the FIFO */
+	int pressed = 0;
+	while (i8042_press_ctrl_alt_del(&kbc) == 0)
+		pressed++;
+	cr_assert_eq(pressed, I8042_FIFO_SIZE / 8);
+	cr_assert_eq(i8042_press_ctrl_alt_del(&kbc), -ENOSPC);
+	for (int i = 0; i < 1000; i++)
+		kbd(0xee); /* a guest flooding echo requests */
+	cr_assert_leq(kbc.fifo_count, I8042_FIFO_SIZE);
+	outb(PORT_I8042_CMD, 0xae);
+	uint8_t got[I8042_FIFO_SIZE + 4];
+	cr_assert_eq(drain(got, sizeof(got)), I8042_FIFO_SIZE);
+	cr_assert_eq(got[0], 0x1d, "the oldest keys come first");
+	log_set_level(saved);
+}
+
+/* Untrusted guest: any sequence of port accesses keeps the state consistent and never stops
+ * the VM unless it pulses the reset line (0xf0-0xff with bit 0 clear, or 0xd1 with bit 0 clear). */
+Test(i8042, random_port_sequences_keep_invariants)
+{
+	static const uint16_t ports[] = {PORT_I8042_DATA, PORT_I8042_CMD};
+	uint32_t x = 12345;
+	enum log_level saved = log_get_level();
+
+	log_set_level(LOG_ERROR); /* the reset pulses and FIFO warnings would flood the output */
+
+	for (int i = 0; i < 200000; i++) {
+		x = x * 1103515245u + 12345u;
+		uint16_t port = ports[(x >> 16) & 1];
+		uint8_t val = (uint8_t)(x >> 20);
+		if ((x >> 8) & 1)
+			outb(port, val);
+		else
+			inb(port);
+		if ((i % 97) == 0)
+			i8042_press_ctrl_alt_del(&kbc);
+		cr_assert_leq(kbc.fifo_count, I8042_FIFO_SIZE);
+		cr_assert_lt(kbc.fifo_head, I8042_FIFO_SIZE);
+		cr_assert_geq(kbc.kbd_set, 1);
+		cr_assert_leq(kbc.kbd_set, 3);
+		int want = (kbc.status & 0x01) && (kbc.ctr & 0x01);
+		cr_assert_eq(irqs.level, want, "IRQ 1 level follows OBF && KBDINT");
+	}
+	log_set_level(saved);
 }

@@ -67,6 +67,7 @@
 #define PORT_PCI_CONFIG 0xCF8
 
 /* ISA IRQs wired to the same IOAPIC pin number. */
+#define IRQ_KBD		  1 /* i8042 keyboard */
 #define IRQ_COM1	  4
 #define PCI_INTX_IRQ_BASE 20 /* INTA..INTD of bus 0 after swizzling: pins 20-23 */
 

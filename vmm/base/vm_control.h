@@ -18,7 +18,8 @@ enum vm_stop_reason {
 	VM_STOP_DEBUG_EXIT,
 	VM_STOP_TRIPLE_FAULT,
 	VM_STOP_SIGNAL,
-	VM_STOP_USER, /* Ctrl-A x */
+	VM_STOP_USER,		  /* Ctrl-A x */
+	VM_STOP_SHUTDOWN_TIMEOUT, /* vm_request_shutdown(): the guest did not stop in time */
 	VM_STOP_ERROR,
 };
 
