@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "firmware/fdt.h"
@@ -22,6 +23,8 @@ enum {
 	OPT_DUMP_DTB,
 	OPT_BOOT_TIMER,
 	OPT_HUGEPAGES,
+	OPT_API_SOCK,
+	OPT_CONFIG_FILE,
 	OPT_DEVICE = 512,
 };
 
@@ -38,6 +41,8 @@ static const struct option core_options[] = {
     {"kvm", required_argument, NULL, OPT_KVM},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -79,6 +84,8 @@ static const struct option *all_options(void)
 void cli_usage(FILE *out)
 {
 	fputs("Usage: vmm [OPTIONS] --kernel PATH\n"
+	      "       vmm [OPTIONS] --config-file FILE\n"
+	      "       vmm [OPTIONS] --api-sock PATH\n"
 	      "Boots an x86_64 guest on KVM.\n"
 	      "\n"
 	      "Boot:\n"
@@ -100,31 +107,39 @@ void cli_usage(FILE *out)
 	for (int i = 0; device_table[i]; i++)
 		for (const struct device_option *o = device_table[i]->options; o->name; o++)
 			fputs(o->usage, out);
-	fputs("      --transport mmio|pci\n"
-	      "                        how the virtio devices named AFTER it reach the guest:\n"
-	      "                          mmio  virtio-mmio windows, listed on the kernel command "
-	      "line\n"
-	      "                          pci   modern virtio-pci with MSI-X on PCI bus 0\n"
-	      "                        default mmio; may be repeated to mix transports\n"
-	      "      --dtb             give the guest a device tree of the machine: bzImage in a\n"
-	      "                        SETUP_DTB setup_data, PVH as the module after the initrd\n"
-	      "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
-	      "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
-	      "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
-	      "      --boot-timer      Firecracker boot timer (byte 123 to MMIO 0xc0000000 or\n"
-	      "                        port 0x3f0); print boot phase times on stderr at exit\n"
-	      "\n"
-	      "Other:\n"
-	      "      --kvm PATH        KVM device; default /dev/kvm\n"
-	      "  -v, --verbose         more messages (twice: debug, e.g. unclaimed I/O)\n"
-	      "  -q, --quiet           errors only\n"
-	      "  -h, --help            this text\n"
-	      "  -V, --version         version\n"
-	      "\n"
-	      "Exit status: 0 the guest powered off or reset; 1 VMM or KVM error; 2 bad\n"
-	      "command line or image; 4 guest triple fault; 128+N stopped by signal N;\n"
-	      "odd values (V << 1) | 1 from --debug-exit.\n",
-	      out);
+	fputs(
+	    "      --transport mmio|pci\n"
+	    "                        how the virtio devices named AFTER it reach the guest:\n"
+	    "                          mmio  virtio-mmio windows, listed on the kernel command "
+	    "line\n"
+	    "                          pci   modern virtio-pci with MSI-X on PCI bus 0\n"
+	    "                        default mmio; may be repeated to mix transports\n"
+	    "      --dtb             give the guest a device tree of the machine: bzImage in a\n"
+	    "                        SETUP_DTB setup_data, PVH as the module after the initrd\n"
+	    "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
+	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
+	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
+	    "      --boot-timer      Firecracker boot timer (byte 123 to MMIO 0xc0000000 or\n"
+	    "                        port 0x3f0); print boot phase times on stderr at exit\n"
+	    "\n"
+	    "Control:\n"
+	    "      --api-sock PATH   serve the HTTP API (Firecracker-compatible, JSON) on a Unix\n"
+	    "                        socket at PATH; without --kernel or --config-file the VMM\n"
+	    "                        waits to be configured and started over it\n"
+	    "      --config-file FILE  the whole VM as JSON in the API's schema (Firecracker's\n"
+	    "                        --config-file layout); starts at once; not with --kernel\n"
+	    "\n"
+	    "Other:\n"
+	    "      --kvm PATH        KVM device; default /dev/kvm\n"
+	    "  -v, --verbose         more messages (twice: debug, e.g. unclaimed I/O)\n"
+	    "  -q, --quiet           errors only\n"
+	    "  -h, --help            this text\n"
+	    "  -V, --version         version\n"
+	    "\n"
+	    "Exit status: 0 the guest powered off or reset; 1 VMM or KVM error; 2 bad\n"
+	    "command line or image; 4 guest triple fault; 128+N stopped by signal N;\n"
+	    "odd values (V << 1) | 1 from --debug-exit.\n",
+	    out);
 }
 
 static enum cli_result usage_error(const char *fmt, const char *arg)
@@ -210,6 +225,12 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
 		return CLI_RUN;
+	case OPT_API_SOCK:
+		cfg->api_sock = arg;
+		return CLI_RUN;
+	case OPT_CONFIG_FILE:
+		cfg->config_file = arg;
+		return CLI_RUN;
 	case OPT_DTB:
 	case OPT_DUMP_DTB:
 		if (!machine_fdt_supported())
@@ -242,7 +263,7 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	}
 }
 
-enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
+void cli_config_init(struct vm_config *cfg)
 {
 	*cfg = (struct vm_config){
 	    .mem_size = CLI_DEFAULT_MEM,
@@ -251,6 +272,38 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	    .kvm_path = "/dev/kvm",
 	    .append = "",
 	};
+}
+
+int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
+		      size_t errlen)
+{
+	for (int i = 0; device_table[i]; i++)
+		for (const struct device_option *o = device_table[i]->options; o->name; o++)
+			if (!strcmp(o->name, name))
+				return o->parse(cfg, arg, err, errlen);
+	snprintf(err, errlen, "no device option --%s", name);
+	return -ENOENT;
+}
+
+/* What must come with what once every option is read. */
+static enum cli_result check_combination(int argc, char **argv, const struct vm_config *cfg)
+{
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg->config_file && cfg->kernel)
+		return usage_error("%s", "--config-file describes the whole VM: give it without "
+					 "--kernel");
+	if (!cfg->kernel && !cfg->config_file && !cfg->api_sock)
+		return usage_error("%s", "no kernel given (--kernel PATH, --config-file FILE or "
+					 "--api-sock PATH)");
+	if (cfg->dump_dtb && !cfg->kernel)
+		return usage_error("%s", "--dump-dtb needs --kernel");
+	return CLI_RUN;
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	cli_config_init(cfg);
 	optind = 0; /* full re-initialisation, so tests can parse several times */
 	opterr = 1;
 	int opt;
@@ -261,13 +314,10 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 			return r;
 		}
 	}
-	if (optind < argc || !cfg->kernel) {
+	enum cli_result r = check_combination(argc, argv, cfg);
+	if (r != CLI_RUN)
 		cli_free(cfg);
-		if (optind < argc)
-			return usage_error("unexpected argument '%s'", argv[optind]);
-		return usage_error("%s", "no kernel given (--kernel PATH)");
-	}
-	return CLI_RUN;
+	return r;
 }
 
 void cli_free(struct vm_config *cfg)

@@ -46,7 +46,9 @@ struct vm_config {
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
-	int verbosity; /* 0 = info, 1+ = debug, -1 = errors only */
+	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
+	const char *config_file; /* --config-file FILE: the VM as JSON in the API's schema */
+	int verbosity;		 /* 0 = info, 1+ = debug, -1 = errors only */
 	/* The configuration blocks of devices that keep theirs private (device_cfg() in
 	 * vmm/device_table.h), indexed like device_table[]; NULL until the device's option is
 	 * given. A new device needs no field above. */
@@ -58,6 +60,15 @@ enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
  * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK. */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
+
+/* The defaults cli_parse() starts from (256 MiB, 1 vCPU, console on stdio). */
+void cli_config_init(struct vm_config *cfg);
+
+/* Applies one device option (`name` without "--", e.g. "disk", "net") as if it were on the command
+ * line, with cfg->transport in effect: the API builds its configuration through the very parsers
+ * the command line uses. Returns 0, or -errno with the reason in err[0..errlen). */
+int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
+		      size_t errlen);
 
 /* Frees what cli_parse() allocated (disk paths). */
 void cli_free(struct vm_config *cfg);

@@ -27,8 +27,10 @@ static int create_disks(struct vm *vm)
 		int err = virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem);
 		if (err == -EWOULDBLOCK)
 			err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
-		if (!err)
+		if (!err) {
 			err = vm_virtio_place(vm, dev, vm->cfg->disk_transport[i]);
+			vm->disk_devs[i] = err ? NULL : dev; /* a failed place freed it */
+		}
 		if (err)
 			return err;
 	}

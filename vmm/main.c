@@ -1,6 +1,7 @@
 /* vmm: parse the command line, build the VM, run it, report how it ended. The exit status
  * follows vmm/base/errors.h: the errno class of a failure decides it, not where it happened. */
 #include "firmware/fdt.h"
+#include "vmm/api/control.h"
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
@@ -30,13 +31,18 @@ int main(int argc, char **argv)
 		break;
 	}
 	set_log_level(cfg.verbosity);
-	static struct vm vm;
-	int status = vm_create(&vm, &cfg);
-	if (status == 0 && cfg.dump_dtb)
-		status = vmm_exit_status(machine_fdt_dump(&vm.machine, cfg.dump_dtb));
-	else if (status == 0)
-		status = vm_run(&vm);
-	vm_destroy(&vm);
+	int status;
+	if ((cfg.api_sock || cfg.config_file) && !cfg.dump_dtb) {
+		status = control_run(&cfg); /* vmm/api/control.h */
+	} else {
+		static struct vm vm;
+		status = vm_create(&vm, &cfg);
+		if (status == 0 && cfg.dump_dtb)
+			status = vmm_exit_status(machine_fdt_dump(&vm.machine, cfg.dump_dtb));
+		else if (status == 0)
+			status = vm_run(&vm);
+		vm_destroy(&vm);
+	}
 	if (cfg.boot_timer)
 		stats_report(stderr);
 	cli_free(&cfg);

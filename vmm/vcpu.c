@@ -244,6 +244,7 @@ static void *vcpu_thread(void *arg)
 	while (!vm_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_count_exit(vcpu, VCPU_EXIT_INTR);
 				/* SEQ_CST: a kick stored after this is seen by the next KVM_RUN,
 				 * and a pause requested before that kick is seen below. */
 				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

@@ -507,6 +507,34 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
 	return 0;
 }
 
+int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
+{
+	struct virtio_blk *b = to_blk(dev);
+	struct blk_disk fresh, old;
+
+	if (dev->device_id != VIRTIO_ID_BLOCK)
+		return -ENODEV;
+	int r = blk_disk_open(&fresh, path, b->disk.ro, b->disk.direct);
+	if (r)
+		return r;
+	if (fresh.blk_size != b->disk.blk_size) {
+		log_error("virtio-blk %s: logical block size %u, the disk has %u: not swapped",
+			  path, fresh.blk_size, b->disk.blk_size);
+		blk_disk_close(&fresh);
+		return -EINVAL;
+	}
+	virtio_dev_pause(dev); /* quiesce: the requests in flight complete on the old file */
+	pthread_mutex_lock(&dev->lock);
+	old = b->disk;
+	b->disk = fresh;
+	b->cfg.capacity = htole64(fresh.sectors);
+	virtio_dev_config_changed(dev);
+	pthread_mutex_unlock(&dev->lock);
+	virtio_dev_resume(dev);
+	blk_disk_close(&old);
+	return 0;
+}
+
 void virtio_blk_destroy(struct virtio_dev *dev)
 {
 	if (!dev)

@@ -45,6 +45,15 @@
 int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opts,
 		      const struct guest_mem *mem);
 
+/* Puts the file at `path` behind a running disk (Firecracker's PATCH /drives path_on_host): opened
+ * with the disk's read-only and cache settings and the same checks as at start (flock, geometry),
+ * then swapped in while the device is paused at its safe point (no request in flight), and the
+ * driver told through a configuration-change interrupt (the capacity may differ). The logical
+ * block size must stay the same. `dev` must be a virtio-blk device. Call from a control thread,
+ * without dev->lock. Returns 0; or -errno with the old file still in place (-EINVAL for another
+ * block size; the open failure was logged). */
+int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path);
+
 /* virtio_dev_destroy() (stops the I/O thread, waits for in-flight I/O, closes the disk), then
  * frees the device. NULL is allowed. */
 void virtio_blk_destroy(struct virtio_dev *dev);

@@ -40,8 +40,27 @@ static void emit(enum log_level level, const char *prefix, const char *suffix, c
 		raw_terminal ? "\r\n" : "\n");
 }
 
+/* The last error this thread logged (log_last_error()). */
+static __thread char last_error[256];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = '\0';
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
+	if (level == LOG_ERROR) {
+		va_list copy;
+		va_start(copy, fmt);
+		vsnprintf(last_error, sizeof(last_error), fmt, copy);
+		va_end(copy);
+	}
 	if (level > current_level)
 		return;
 	va_list ap;

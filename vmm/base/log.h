@@ -13,6 +13,11 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Set by the terminal module while stdin/stdout is raw, so log lines still start at column 0. */
 void log_set_raw_terminal(int raw);
+/* The text of the last error logged by the calling thread ("" if none since the last clear):
+ * lets a caller that reports elsewhere (the API's fault_message) say what failed. */
+const char *log_last_error(void);
+void log_clear_last_error(void);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

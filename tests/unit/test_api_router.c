@@ -1,0 +1,392 @@
+/* The API's request layer (vmm/api/api_router.c) against a fake backend: routes, status codes,
+ * fault messages, and which request is allowed in which state. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "vmm/api/api_router.h"
+
+static struct api api;
+static struct fake {
+	int starts, pauses, resumes, cads, stops, patches, flushes, sets, counted, errors;
+	int fail; /* returned by the next backend call, then cleared */
+	unsigned stop_timeout;
+	int patch_index;
+	char patch_path[256];
+	char metrics_path[256];
+} fk;
+static struct api_response resp;
+static json_t *doc; /* the last response body, parsed */
+
+static int take_fail(void)
+{
+	int f = fk.fail;
+	fk.fail = 0;
+	return f;
+}
+
+static int f_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
+{
+	(void)ctx, (void)m;
+	fk.starts++;
+	int f = take_fail();
+	if (f)
+		snprintf(err, errlen, "kernel: no such file");
+	return f;
+}
+static int f_pause(void *ctx)
+{
+	(void)ctx;
+	fk.pauses++;
+	return take_fail();
+}
+static int f_resume(void *ctx)
+{
+	(void)ctx;
+	fk.resumes++;
+	return take_fail();
+}
+static int f_cad(void *ctx)
+{
+	(void)ctx;
+	fk.cads++;
+	return take_fail();
+}
+static int f_stop(void *ctx, unsigned timeout_ms)
+{
+	(void)ctx;
+	fk.stops++;
+	fk.stop_timeout = timeout_ms;
+	return take_fail();
+}
+static int f_patch(void *ctx, int index, const char *path, char *err, size_t errlen)
+{
+	(void)ctx, (void)err, (void)errlen;
+	fk.patches++;
+	fk.patch_index = index;
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s", path);
+	return take_fail();
+}
+static int f_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
+{
+	(void)ctx, (void)err, (void)errlen;
+	fk.sets++;
+	snprintf(fk.metrics_path, sizeof(fk.metrics_path), "%s", path);
+	return take_fail();
+}
+static int f_flush(void *ctx)
+{
+	(void)ctx;
+	fk.flushes++;
+	return take_fail();
+}
+static json_t *f_metrics(void *ctx)
+{
+	(void)ctx;
+	return json_pack("{s:[{s:s}], s:[{s:i}], s:{s:i}}", "devices", "name", "virtio-blk",
+			 "vcpus", "index", 0, "api", "requests", 1);
+}
+static void f_count(void *ctx, unsigned status)
+{
+	(void)ctx;
+	fk.counted++;
+	fk.errors += status >= 400;
+}
+
+static const struct api_backend_ops ops = {f_start, f_pause,	   f_resume, f_cad,	f_stop,
+					   f_patch, f_set_metrics, f_flush,  f_metrics, f_count};
+
+static void setup(void)
+{
+	memset(&fk, 0, sizeof(fk));
+	cr_assert_eq(api_init(&api, &ops, NULL), 0);
+	doc = NULL;
+	resp.body = NULL;
+}
+
+static void drop_response(void)
+{
+	free(resp.body);
+	resp.body = NULL;
+	json_decref(doc);
+	doc = NULL;
+}
+
+static void teardown(void)
+{
+	drop_response();
+	api_destroy(&api);
+}
+
+TestSuite(api, .init = setup, .fini = teardown);
+
+/* Sends a request and returns the status; the body, if any, is parsed into `doc`. */
+static unsigned req(const char *method, const char *path, const char *body)
+{
+	drop_response();
+	api_handle(&api, method, path, body, body ? strlen(body) : 0, &resp);
+	if (resp.body) {
+		doc = json_loads(resp.body, 0, NULL);
+		cr_assert_not_null(doc, "every body is JSON: %s", resp.body);
+	}
+	return resp.status;
+}
+
+static const char *fault(void)
+{
+	const char *m = json_string_value(json_object_get(doc, "fault_message"));
+	cr_assert_not_null(m, "an error carries a fault_message");
+	return m;
+}
+
+#define BOOT "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\"}"
+
+static void start(void)
+{
+	cr_assert_eq(req("PUT", "/boot-source", BOOT), 204);
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+}
+
+Test(api, root_reports_the_state)
+{
+	cr_assert_eq(req("GET", "/", NULL), 200);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Not started");
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "app_name")), "vmm");
+	start();
+	req("GET", "/", NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Running");
+}
+
+Test(api, unknown_paths_and_methods)
+{
+	cr_assert_eq(req("GET", "/nope", NULL), 404);
+	cr_assert(strstr(fault(), "/nope"));
+	cr_assert_eq(req("DELETE", "/boot-source", NULL), 405);
+	cr_assert_eq(req("GET", "/boot-source", NULL), 405);
+	cr_assert_eq(req("PUT", "/drives/", "{}"), 404, "a route with an id needs one");
+	cr_assert_eq(req("PUT", "/drives/a/b", "{}"), 404);
+	cr_assert_eq(req("POST", "/actions", "{}"), 405);
+	cr_assert_eq(fk.counted, 6);
+	cr_assert_eq(fk.errors, 6);
+}
+
+Test(api, bad_bodies_are_400_with_a_reason)
+{
+	cr_assert_eq(req("PUT", "/boot-source", "{\"kernel_image_path\": "), 400);
+	cr_assert(strstr(fault(), "malformed JSON"));
+	cr_assert_eq(req("PUT", "/boot-source", NULL), 400);
+	cr_assert_eq(req("PUT", "/boot-source", "[1]"), 400);
+	cr_assert_eq(req("PUT", "/boot-source", "{\"kernel_image_path\": 3}"), 400);
+	cr_assert(strstr(fault(), "must be a string"), "%s", fault());
+	cr_assert_eq(req("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\", \"x\": 1}"), 400);
+	cr_assert(strstr(fault(), "unknown field `x`"));
+	cr_assert_eq(req("PUT", "/boot-source", "{}"), 400);
+	cr_assert(strstr(fault(), "missing field `kernel_image_path`"));
+	cr_assert_eq(req("PUT", "/boot-source",
+			 "{\"kernel_image_path\": \"/a\", "
+			 "\"kernel_image_path\": \"/b\"}"),
+		     400, "duplicate keys are refused");
+	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 64}"),
+		     400);
+	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": -1, \"mem_size_mib\": 64}"),
+		     400);
+	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 0}"),
+		     400);
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"Reboot\"}"), 400);
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Sleeping\"}"), 400);
+	cr_assert_eq(fk.starts, 0);
+}
+
+Test(api, oversized_body_is_413)
+{
+	api_handle(&api, "PUT", "/boot-source", NULL, API_MAX_BODY + 1, &resp);
+	cr_assert_eq(resp.status, 413);
+}
+
+Test(api, machine_config_round_trip)
+{
+	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}"),
+		     204);
+	cr_assert_null(resp.body);
+	cr_assert_eq(req("GET", "/machine-config", NULL), 200);
+	cr_assert_eq(json_integer_value(json_object_get(doc, "vcpu_count")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(doc, "mem_size_mib")), 512);
+}
+
+Test(api, start_needs_a_kernel_and_happens_once)
+{
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	cr_assert(strstr(fault(), "kernel"));
+	cr_assert_eq(fk.starts, 0);
+	start();
+	cr_assert_eq(fk.starts, 1);
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	cr_assert(strstr(fault(), "after starting"));
+	cr_assert_eq(fk.starts, 1);
+}
+
+Test(api, a_failed_start_can_be_retried)
+{
+	cr_assert_eq(req("PUT", "/boot-source", BOOT), 204);
+	fk.fail = -EINVAL;
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	cr_assert(strstr(fault(), "no such file"), "the backend's reason: %s", fault());
+	cr_assert_eq(req("PUT", "/boot-source", BOOT), 204, "still configurable");
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+}
+
+Test(api, configuration_is_refused_after_start)
+{
+	start();
+	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}"),
+		     400);
+	cr_assert(strstr(fault(), "after starting the microVM"));
+	cr_assert_eq(req("PUT", "/boot-source", BOOT), 400);
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}"),
+		     400);
+	cr_assert_eq(req("PUT", "/drives/d",
+			 "{\"drive_id\": \"d\", \"path_on_host\": \"/x\", "
+			 "\"is_root_device\": false}"),
+		     400);
+}
+
+Test(api, run_time_requests_are_refused_before_start)
+{
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Paused\"}"), 400);
+	cr_assert(strstr(fault(), "before starting"));
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), 400);
+	cr_assert_eq(req("PUT", "/vmm/stop", "{}"), 400);
+	cr_assert_eq(fk.pauses + fk.cads + fk.stops, 0);
+}
+
+Test(api, pause_and_resume)
+{
+	start();
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Paused\"}"), 204);
+	cr_assert_eq(fk.pauses, 1);
+	req("GET", "/vmm/state", NULL);
+	cr_assert(json_is_true(json_object_get(doc, "paused")));
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Paused");
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), 400,
+		     "no key press into a paused guest");
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Resumed\"}"), 204);
+	cr_assert_eq(fk.resumes, 1);
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), 204);
+	cr_assert_eq(fk.cads, 1);
+}
+
+Test(api, a_failed_pause_keeps_the_state)
+{
+	start();
+	fk.fail = -ETIMEDOUT;
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Paused\"}"), 400);
+	cr_assert(strstr(fault(), "cannot pause"), "%s", fault());
+	req("GET", "/", NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Running");
+}
+
+Test(api, drives_put_and_patch)
+{
+	const char *root = "{\"drive_id\": \"root\", \"path_on_host\": \"/r.img\", "
+			   "\"is_root_device\": true, \"is_read_only\": false}";
+	cr_assert_eq(req("PUT", "/drives/root", root), 204);
+	cr_assert_eq(req("PUT", "/drives/data",
+			 "{\"drive_id\": \"other\", \"path_on_host\": "
+			 "\"/d\", \"is_root_device\": false}"),
+		     400);
+	cr_assert(strstr(fault(), "does not match"));
+	cr_assert_eq(req("PUT", "/drives/data",
+			 "{\"drive_id\": \"data\", \"path_on_host\": "
+			 "\"/d\", \"is_root_device\": true}"),
+		     400, "one root device");
+	cr_assert_eq(req("PUT", "/drives/data",
+			 "{\"drive_id\": \"data\", \"path_on_host\": "
+			 "\"/d\", \"is_root_device\": false, "
+			 "\"io_engine\": \"Sync\"}"),
+		     204);
+	cr_assert_eq(req("PUT", "/drives/root", root), 204, "the same id replaces");
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *drives = json_object_get(doc, "drives");
+	cr_assert_eq(json_array_size(drives), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(drives, 1), "io_engine")),
+			 "Sync");
+	cr_assert_eq(req("PATCH", "/drives/data",
+			 "{\"drive_id\": \"data\", \"path_on_host\": "
+			 "\"/new\"}"),
+		     400, "PATCH is for a running VM");
+	start();
+	cr_assert_eq(req("PATCH", "/drives/zzz",
+			 "{\"drive_id\": \"zzz\", \"path_on_host\": "
+			 "\"/new\"}"),
+		     404);
+	cr_assert_eq(req("PATCH", "/drives/data",
+			 "{\"drive_id\": \"data\", \"path_on_host\": "
+			 "\"/new\"}"),
+		     204);
+	cr_assert_eq(fk.patch_index, 1);
+	cr_assert_str_eq(fk.patch_path, "/new");
+	req("GET", "/vm/config", NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(json_object_get(doc, "drives"), 1), "path_on_host")),
+			 "/new");
+}
+
+Test(api, network_interfaces)
+{
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+			 "\"guest_mac\": \"01:00:00:00:00:01\"}"),
+		     400, "multicast MAC");
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"a-very-long-tap-name\"}"),
+		     400);
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+			 "\"guest_mac\": \"52:54:00:aa:bb:cc\"}"),
+		     204);
+	req("GET", "/vm/config", NULL);
+	json_t *nic = json_array_get(json_object_get(doc, "network-interfaces"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(nic, "host_dev_name")), "tap0");
+}
+
+Test(api, metrics_set_once_and_flush)
+{
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 400);
+	cr_assert_eq(req("PUT", "/metrics", "{\"metrics_path\": \"/tmp/m\"}"), 204);
+	cr_assert_str_eq(fk.metrics_path, "/tmp/m");
+	cr_assert_eq(req("PUT", "/metrics", "{\"metrics_path\": \"/tmp/m2\"}"), 400);
+	cr_assert(strstr(fault(), "Reinitialization"));
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 204);
+	cr_assert_eq(fk.flushes, 1);
+	fk.fail = -EAGAIN;
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 400);
+}
+
+Test(api, our_endpoints_serve_the_metrics_document)
+{
+	cr_assert_eq(req("GET", "/vmm/devices", NULL), 200);
+	cr_assert(json_is_array(doc));
+	cr_assert_eq(json_array_size(doc), 0, "no VM yet");
+	start();
+	cr_assert_eq(req("GET", "/vmm/devices", NULL), 200);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(doc, 0), "name")),
+			 "virtio-blk");
+	cr_assert_eq(req("GET", "/vmm/vcpus", NULL), 200);
+	cr_assert_eq(json_array_size(doc), 1);
+	cr_assert_eq(req("GET", "/vmm/metrics", NULL), 200);
+	cr_assert(json_is_object(json_object_get(doc, "api")));
+}
+
+Test(api, graceful_stop)
+{
+	start();
+	cr_assert_eq(req("PUT", "/vmm/stop", "{\"timeout_ms\": 5000000}"), 400);
+	cr_assert_eq(req("PUT", "/vmm/stop", "{\"timeout_ms\": 1500}"), 204);
+	cr_assert_eq(fk.stop_timeout, 1500);
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Paused\"}"), 400);
+	cr_assert(strstr(fault(), "stopping"));
+	api_set_stopping(&api);
+	cr_assert_eq(req("GET", "/", NULL), 200, "reads still work while stopping");
+}

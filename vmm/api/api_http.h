@@ -1,0 +1,28 @@
+/* HTTP/1.1 on a Unix socket for the API (libmicrohttpd, one internal thread): collects each
+ * request's body (up to API_MAX_BODY; the rest is read and dropped, and the request answered
+ * with 413), hands it to api_handle() and sends the answer. Slow clients time out after
+ * API_HTTP_TIMEOUT_S of silence, at most API_HTTP_MAX_CLIENTS connections are served at once, a
+ * client that goes away mid-request costs nothing. The thread never takes a vCPU's or a device's
+ * lock itself: what it does to the VM goes through the router's backend. */
+#ifndef VMM_API_HTTP_H
+#define VMM_API_HTTP_H
+
+#include <stddef.h>
+
+#include "vmm/api/api_router.h"
+
+#define API_HTTP_TIMEOUT_S   10
+#define API_HTTP_MAX_CLIENTS 32
+
+struct api_http;
+
+/* Creates the socket at `path` (mode 0600; a stale socket file nobody serves is replaced, any
+ * other existing file is refused) and starts serving `a`. Returns 0, or -errno with the reason
+ * in err[0..errlen). */
+int api_http_start(struct api_http **out, const char *path, struct api *a, char *err,
+		   size_t errlen);
+
+/* Stops serving, closes the socket and removes its file. NULL is fine. */
+void api_http_stop(struct api_http *h);
+
+#endif

@@ -1,0 +1,479 @@
+/* The Firecracker-style VM model and its request bodies. See api_model.h. */
+#include "vmm/api/api_model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio/net/options.h"
+#include "vmm/api/api_json.h"
+
+#define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
+
+void api_model_init(struct api_model *m)
+{
+	*m = (struct api_model){.vcpus = 1, .mem_mib = (unsigned)(CLI_DEFAULT_MEM >> 20)};
+}
+
+void api_model_free(struct api_model *m)
+{
+	free(m->kernel);
+	free(m->initrd);
+	free(m->boot_args);
+	for (int i = 0; i < m->ndrives; i++)
+		free(m->drives[i].path);
+	free(m->metrics_path);
+	api_model_init(m);
+}
+
+/* Replaces *slot with a copy of `s` (NULL clears it). Returns 0 or -ENOMEM. */
+static int set_str(char **slot, const char *s)
+{
+	char *copy = s ? strdup(s) : NULL;
+	if (s && !copy)
+		return -ENOMEM;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+static int nomem(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"kernel_image_path", API_JSON_STRING, true},
+						  {"boot_args", API_JSON_STRING, false},
+						  {"initrd_path", API_JSON_STRING, false},
+						  {NULL, 0, false}};
+	int r = api_json_check(body, f, err, errlen);
+	if (r)
+		return r;
+	const char *kernel = api_json_str(body, "kernel_image_path", NULL);
+	if (!kernel[0]) {
+		snprintf(err, errlen, "kernel_image_path is empty");
+		return -EINVAL;
+	}
+	if (set_str(&m->kernel, kernel) ||
+	    set_str(&m->initrd, api_json_str(body, "initrd_path", NULL)) ||
+	    set_str(&m->boot_args, api_json_str(body, "boot_args", NULL)))
+		return nomem(err, errlen);
+	return 0;
+}
+
+int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"vcpu_count", API_JSON_UINT, true},
+						  {"mem_size_mib", API_JSON_UINT, true},
+						  {"smt", API_JSON_BOOL, false},
+						  {"track_dirty_pages", API_JSON_BOOL, false},
+						  {"cpu_template", API_JSON_STRING, false},
+						  {NULL, 0, false}};
+	int r = api_json_check(body, f, err, errlen);
+	if (r)
+		return r;
+	uint64_t vcpus = api_json_uint(body, "vcpu_count", 0);
+	uint64_t mib = api_json_uint(body, "mem_size_mib", 0);
+	if (vcpus < 1 || vcpus > CLI_MAX_CPUS) {
+		snprintf(err, errlen, "vcpu_count must be between 1 and %d", CLI_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (mib < 1 || mib > MAX_MEM_MIB) {
+		snprintf(err, errlen, "mem_size_mib must be between 1 and %u", MAX_MEM_MIB);
+		return -EINVAL;
+	}
+	if (api_json_bool(body, "smt", false)) {
+		snprintf(err, errlen, "smt is not supported (one thread per core)");
+		return -EINVAL;
+	}
+	const char *tmpl = api_json_str(body, "cpu_template", "None");
+	if (strcmp(tmpl, "None")) {
+		snprintf(err, errlen, "cpu_template `%s` is not supported (only None)", tmpl);
+		return -EINVAL;
+	}
+	m->vcpus = (unsigned)vcpus;
+	m->mem_mib = (unsigned)mib;
+	return 0;
+}
+
+/* An id from the URL: non-empty, printable, no '/', short. */
+static int check_id(const char *id, char *err, size_t errlen)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n >= API_ID_MAX) {
+		snprintf(err, errlen, "the id must have 1 to %d characters", API_ID_MAX - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)id[i];
+		if (c <= ' ' || c > '~' || c == '/') {
+			snprintf(err, errlen, "the id has a character that is not allowed");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_body_id(const json_t *body, const char *field, const char *id, char *err,
+			 size_t errlen)
+{
+	if (strcmp(api_json_str(body, field, ""), id)) {
+		snprintf(err, errlen, "The id from the path does not match the id from the body!");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int find_drive(const struct api_model *m, const char *id)
+{
+	for (int i = 0; i < m->ndrives; i++)
+		if (!strcmp(m->drives[i].id, id))
+			return i;
+	return -1;
+}
+
+static int check_drive_values(const struct api_model *m, int self, const json_t *body, char *err,
+			      size_t errlen)
+{
+	const char *cache = api_json_str(body, "cache_type", "Unsafe");
+	const char *engine = api_json_str(body, "io_engine", "");
+	if (strcmp(cache, "Unsafe") && strcmp(cache, "Writeback")) {
+		snprintf(err, errlen, "cache_type must be Unsafe or Writeback");
+		return -EINVAL;
+	}
+	if (engine[0] && strcmp(engine, "Sync") && strcmp(engine, "Async")) {
+		snprintf(err, errlen, "io_engine must be Sync or Async");
+		return -EINVAL;
+	}
+	if (!api_json_str(body, "path_on_host", "")[0]) {
+		snprintf(err, errlen, "path_on_host is empty");
+		return -EINVAL;
+	}
+	if (strchr(api_json_str(body, "path_on_host", ""), ',')) {
+		snprintf(err, errlen, "path_on_host cannot contain a comma");
+		return -EINVAL;
+	}
+	for (int i = 0; api_json_bool(body, "is_root_device", false) && i < m->ndrives; i++) {
+		if (i != self && m->drives[i].root) {
+			snprintf(err, errlen, "A root block device already exists!");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
+			size_t errlen)
+{
+	static const struct api_json_field f[] = {
+	    {"drive_id", API_JSON_STRING, true},     {"path_on_host", API_JSON_STRING, true},
+	    {"is_root_device", API_JSON_BOOL, true}, {"is_read_only", API_JSON_BOOL, false},
+	    {"partuuid", API_JSON_STRING, false},    {"cache_type", API_JSON_STRING, false},
+	    {"io_engine", API_JSON_STRING, false},   {NULL, 0, false}};
+	int r = check_id(id, err, errlen);
+	if (!r)
+		r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = check_body_id(body, "drive_id", id, err, errlen);
+	int i = find_drive(m, id);
+	if (!r)
+		r = check_drive_values(m, i, body, err, errlen);
+	if (r)
+		return r;
+	if (json_object_get(body, "partuuid")) {
+		snprintf(err, errlen, "partuuid is not supported (the root is /dev/vda)");
+		return -EINVAL;
+	}
+	if (i < 0 && m->ndrives == API_MAX_DRIVES) {
+		snprintf(err, errlen, "at most %d drives", API_MAX_DRIVES);
+		return -EINVAL;
+	}
+	char *path = strdup(api_json_str(body, "path_on_host", ""));
+	if (!path)
+		return nomem(err, errlen);
+	if (i < 0) {
+		i = m->ndrives++;
+		snprintf(m->drives[i].id, sizeof(m->drives[i].id), "%s", id);
+	}
+	struct api_drive *d = &m->drives[i];
+	free(d->path);
+	d->path = path;
+	d->root = api_json_bool(body, "is_root_device", false);
+	d->ro = api_json_bool(body, "is_read_only", false);
+	snprintf(d->cache_type, sizeof(d->cache_type), "%s",
+		 api_json_str(body, "cache_type", "Unsafe"));
+	snprintf(d->io_engine, sizeof(d->io_engine), "%s", api_json_str(body, "io_engine", ""));
+	return 0;
+}
+
+int api_model_check_patch_drive(const struct api_model *m, const char *id, const json_t *body,
+				int *index, const char **path, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"drive_id", API_JSON_STRING, true},
+						  {"path_on_host", API_JSON_STRING, false},
+						  {"rate_limiter", API_JSON_OBJECT, false},
+						  {NULL, 0, false}};
+	int r = check_id(id, err, errlen);
+	if (!r)
+		r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = check_body_id(body, "drive_id", id, err, errlen);
+	if (r)
+		return r;
+	if (json_object_get(body, "rate_limiter")) {
+		snprintf(err, errlen, "rate_limiter is not supported yet");
+		return -EINVAL;
+	}
+	*index = find_drive(m, id);
+	if (*index < 0) {
+		snprintf(err, errlen, "no drive with id `%s`", id);
+		return -ENOENT;
+	}
+	*path = api_json_str(body, "path_on_host", NULL);
+	if (*path && (!(*path)[0] || strchr(*path, ','))) {
+		snprintf(err, errlen, "path_on_host is empty or contains a comma");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int find_nic(const struct api_model *m, const char *id)
+{
+	for (int i = 0; i < m->nnics; i++)
+		if (!strcmp(m->nics[i].id, id))
+			return i;
+	return -1;
+}
+
+static int check_nic_values(const json_t *body, char *err, size_t errlen)
+{
+	const char *dev = api_json_str(body, "host_dev_name", "");
+	const char *mac = api_json_str(body, "guest_mac", NULL);
+	uint8_t bytes[6];
+
+	if (!dev[0] || strlen(dev) >= sizeof(((struct api_nic *)0)->host_dev) || strchr(dev, ',') ||
+	    strchr(dev, '/')) {
+		snprintf(err, errlen, "host_dev_name must be a tap name of 1 to 15 characters");
+		return -EINVAL;
+	}
+	if (mac && virtio_net_parse_mac(mac, bytes)) {
+		snprintf(err, errlen, "guest_mac `%s` is not a unicast MAC address", mac);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
+		      size_t errlen)
+{
+	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
+						  {"host_dev_name", API_JSON_STRING, true},
+						  {"guest_mac", API_JSON_STRING, false},
+						  {NULL, 0, false}};
+	int r = check_id(id, err, errlen);
+	if (!r)
+		r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = check_body_id(body, "iface_id", id, err, errlen);
+	if (!r)
+		r = check_nic_values(body, err, errlen);
+	if (r)
+		return r;
+	int i = find_nic(m, id);
+	if (i < 0 && m->nnics == API_MAX_NICS) {
+		snprintf(err, errlen, "at most %d network interfaces", API_MAX_NICS);
+		return -EINVAL;
+	}
+	if (i < 0) {
+		i = m->nnics++;
+		snprintf(m->nics[i].id, sizeof(m->nics[i].id), "%s", id);
+	}
+	struct api_nic *n = &m->nics[i];
+	snprintf(n->host_dev, sizeof(n->host_dev), "%s", api_json_str(body, "host_dev_name", ""));
+	snprintf(n->mac, sizeof(n->mac), "%s", api_json_str(body, "guest_mac", ""));
+	return 0;
+}
+
+int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"metrics_path", API_JSON_STRING, true},
+						  {NULL, 0, false}};
+	int r = api_json_check(body, f, err, errlen);
+	if (r)
+		return r;
+	*path = api_json_str(body, "metrics_path", "");
+	if (!(*path)[0]) {
+		snprintf(err, errlen, "metrics_path is empty");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Applies every element of the array `key` (absent: nothing) with `put`, each keyed by its
+ * own `id_field`. */
+static int load_list(struct api_model *m, const json_t *root, const char *key, const char *id_field,
+		     int (*put)(struct api_model *, const char *, const json_t *, char *, size_t),
+		     char *err, size_t errlen)
+{
+	const json_t *list = json_object_get(root, key);
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(list, i, item)
+	{
+		char why[200] = "";
+		const char *id = json_is_object(item) ? api_json_str(item, id_field, "") : "";
+		int r = put(m, id, item, why, sizeof(why));
+		if (r) {
+			snprintf(err, errlen, "%s[%zu]: %s", key, i, why);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Applies the object `key` (absent: nothing unless required) with `put`. */
+static int load_one(struct api_model *m, const json_t *root, const char *key, bool required,
+		    int (*put)(struct api_model *, const json_t *, char *, size_t), char *err,
+		    size_t errlen)
+{
+	const json_t *v = json_object_get(root, key);
+	char why[200] = "";
+
+	if (!v && !required)
+		return 0;
+	if (!v) {
+		snprintf(err, errlen, "missing `%s`", key);
+		return -EINVAL;
+	}
+	int r = put(m, v, why, sizeof(why));
+	if (r)
+		snprintf(err, errlen, "%s: %s", key, why);
+	return r;
+}
+
+static int put_metrics(struct api_model *m, const json_t *body, char *err, size_t errlen)
+{
+	const char *path;
+	int r = api_model_check_metrics(body, &path, err, errlen);
+	if (!r && set_str(&m->metrics_path, path))
+		r = nomem(err, errlen);
+	return r;
+}
+
+int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {
+	    {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
+	    {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
+	    {"metrics", API_JSON_OBJECT, false},    {NULL, 0, false}};
+	int r = api_json_check(root, f, err, errlen);
+	if (!r)
+		r = load_one(m, root, "boot-source", true, api_model_put_boot_source, err, errlen);
+	if (!r)
+		r = load_one(m, root, "machine-config", false, api_model_put_machine_config, err,
+			     errlen);
+	if (!r)
+		r = load_list(m, root, "drives", "drive_id", api_model_put_drive, err, errlen);
+	if (!r)
+		r = load_list(m, root, "network-interfaces", "iface_id", api_model_put_nic, err,
+			      errlen);
+	if (!r)
+		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
+	return r;
+}
+
+json_t *api_model_machine_config_json(const struct api_model *m)
+{
+	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)m->vcpus,
+			 "mem_size_mib", (json_int_t)m->mem_mib, "smt", 0, "track_dirty_pages", 0,
+			 "cpu_template", "None");
+}
+
+static json_t *drive_json(const struct api_drive *d)
+{
+	json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:s}", "drive_id", d->id, "path_on_host",
+			      d->path ? d->path : "", "is_root_device", d->root, "is_read_only",
+			      d->ro, "cache_type", d->cache_type[0] ? d->cache_type : "Unsafe");
+	if (j && d->io_engine[0])
+		json_object_set_new(j, "io_engine", json_string(d->io_engine));
+	return j;
+}
+
+static json_t *nic_json(const struct api_nic *n)
+{
+	json_t *j = json_pack("{s:s, s:s}", "iface_id", n->id, "host_dev_name", n->host_dev);
+	if (j && n->mac[0])
+		json_object_set_new(j, "guest_mac", json_string(n->mac));
+	return j;
+}
+
+static json_t *boot_source_json(const struct api_model *m)
+{
+	json_t *j = json_object();
+	if (m->kernel)
+		json_object_set_new(j, "kernel_image_path", json_string(m->kernel));
+	if (m->initrd)
+		json_object_set_new(j, "initrd_path", json_string(m->initrd));
+	if (m->boot_args)
+		json_object_set_new(j, "boot_args", json_string(m->boot_args));
+	return j;
+}
+
+json_t *api_model_json(const struct api_model *m)
+{
+	json_t *drives = json_array(), *nics = json_array();
+	for (int i = 0; i < m->ndrives; i++)
+		json_array_append_new(drives, drive_json(&m->drives[i]));
+	for (int i = 0; i < m->nnics; i++)
+		json_array_append_new(nics, nic_json(&m->nics[i]));
+	json_t *j = json_pack("{s:o, s:o, s:o, s:o}", "boot-source", boot_source_json(m),
+			      "machine-config", api_model_machine_config_json(m), "drives", drives,
+			      "network-interfaces", nics);
+	if (j && m->metrics_path)
+		json_object_set_new(j, "metrics",
+				    json_pack("{s:s}", "metrics_path", m->metrics_path));
+	return j;
+}
+
+static void describe_nic(struct api_nic *n, const struct virtio_net_opts *o)
+{
+	if (o->kind == VIRTIO_NET_TAP)
+		snprintf(n->host_dev, sizeof(n->host_dev), "%s", o->ifname);
+	else if (o->kind == VIRTIO_NET_TAPFD)
+		snprintf(n->host_dev, sizeof(n->host_dev), "fd:%d", o->tapfd);
+	else
+		snprintf(n->host_dev, sizeof(n->host_dev), "user");
+	if (o->has_mac)
+		snprintf(n->mac, sizeof(n->mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0],
+			 o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
+}
+
+int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
+{
+	api_model_init(m);
+	m->vcpus = cfg->ncpus;
+	m->mem_mib = (unsigned)(cfg->mem_size >> 20);
+	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
+	    set_str(&m->boot_args, cfg->append))
+		return -ENOMEM;
+	for (int i = 0; i < cfg->ndisks && i < API_MAX_DRIVES; i++) {
+		struct api_drive *d = &m->drives[m->ndrives];
+		if (set_str(&d->path, cfg->disks[i].path))
+			return -ENOMEM;
+		snprintf(d->id, sizeof(d->id), "drive%d", i);
+		d->ro = cfg->disks[i].ro;
+		snprintf(d->cache_type, sizeof(d->cache_type), "Unsafe");
+		m->ndrives++;
+	}
+	for (int i = 0; i < cfg->nnics && i < API_MAX_NICS; i++) {
+		struct api_nic *n = &m->nics[m->nnics++];
+		snprintf(n->id, sizeof(n->id), "net%d", i);
+		describe_nic(n, &cfg->nics[i]);
+	}
+	return 0;
+}

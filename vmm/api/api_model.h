@@ -1,0 +1,85 @@
+/* The VM as the API and the config file describe it, in Firecracker's terms: boot source,
+ * machine configuration, drives and network interfaces by id, the metrics sink. Request bodies
+ * are checked and applied here (pure code: no VM, no KVM), and the model is turned into a
+ * struct vm_config at InstanceStart (api_vm.h). Every function that takes a body returns 0, or
+ * -EINVAL with a message for the client (Firecracker's `fault_message`) in err[0..errlen). */
+#ifndef VMM_API_MODEL_H
+#define VMM_API_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmm/cli.h"
+
+#define API_ID_MAX     64 /* drive_id / iface_id bytes, NUL included */
+#define API_MAX_DRIVES CLI_MAX_DISKS
+#define API_MAX_NICS   CLI_MAX_NICS
+
+struct api_drive {
+	char id[API_ID_MAX];
+	char *path;
+	bool root;
+	bool ro;
+	/* cache_type "Unsafe" or "Writeback": both use the host page cache here, and a guest
+	 * FLUSH always reaches fdatasync() (safer than Firecracker's Unsafe, which drops it). */
+	char cache_type[10];
+	/* io_engine "Sync" (preadv/pwritev), "Async" (io_uring), or "" (the VMM's choice: io_uring
+	 * when it can be set up). */
+	char io_engine[6];
+};
+
+struct api_nic {
+	char id[API_ID_MAX];
+	char host_dev[16]; /* IFNAMSIZ */
+	char mac[18];	   /* "" = the VMM's choice */
+};
+
+struct api_model {
+	char *kernel, *initrd, *boot_args;
+	unsigned vcpus;
+	unsigned mem_mib;
+	bool smt;
+	struct api_drive drives[API_MAX_DRIVES];
+	int ndrives;
+	struct api_nic nics[API_MAX_NICS];
+	int nnics;
+	char *metrics_path;
+};
+
+/* Defaults: 1 vCPU, 256 MiB, nothing else. */
+void api_model_init(struct api_model *m);
+void api_model_free(struct api_model *m);
+
+/* PUT /boot-source: {"kernel_image_path", "boot_args"?, "initrd_path"?}. */
+int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen);
+/* PUT /machine-config: {"vcpu_count", "mem_size_mib", "smt"?, "track_dirty_pages"?}. */
+int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
+/* PUT /drives/{id}: {"drive_id", "path_on_host", "is_root_device", "is_read_only",
+ * "cache_type"?, "io_engine"?, "partuuid"?}. A known id is replaced; one root device at most. */
+int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
+			size_t errlen);
+/* PATCH /drives/{id} body check: {"drive_id", "path_on_host"?}. Sets *index to the drive's
+ * position and *path to the new path (inside `body`, or NULL when the body has none). */
+int api_model_check_patch_drive(const struct api_model *m, const char *id, const json_t *body,
+				int *index, const char **path, char *err, size_t errlen);
+/* PUT /network-interfaces/{id}: {"iface_id", "host_dev_name", "guest_mac"?}. */
+int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
+		      size_t errlen);
+/* PUT /metrics body check: {"metrics_path"}. Sets *path (inside `body`). */
+int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen);
+
+/* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
+ * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?}
+ * applied as the same PUTs in that order. */
+int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
+
+/* GET /machine-config and GET /vm/config documents (new references). */
+json_t *api_model_machine_config_json(const struct api_model *m);
+json_t *api_model_json(const struct api_model *m);
+
+/* The model of a VM started from the command line, for GET /vm/config. Drives are named
+ * "drive0", "drive1", ... and NICs "net0", ... in the order the guest sees them; -ENOMEM. */
+int api_model_from_config(struct api_model *m, const struct vm_config *cfg);
+
+#endif

@@ -1,0 +1,497 @@
+/* The API's routes and its lifecycle state machine. See api_router.h. */
+#include "vmm/api/api_router.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/api/api_json.h"
+
+#define VMM_VERSION "0.1.0"
+
+#define NOT_AFTER_START	 "The requested operation is not supported after starting the microVM."
+#define NOT_BEFORE_START "The requested operation is not supported before starting the microVM."
+#define STOPPING	 "The microVM is stopping."
+
+enum method { M_GET, M_PUT, M_PATCH, M_COUNT, M_OTHER = M_COUNT };
+
+/* What a handler hands back: a status, and a JSON document (200) or a fault message. */
+struct reply {
+	unsigned status;
+	json_t *doc;
+	char err[256];
+};
+
+typedef void (*handler_fn)(struct api *a, const char *id, const json_t *body, struct reply *r);
+
+struct route {
+	const char *path; /* exact, or a prefix ending in '/' followed by an id */
+	bool has_id;
+	handler_fn fn[M_COUNT];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const char *api_state_name(enum api_state s)
+{
+	switch (s) {
+	case API_NOT_STARTED:
+		return "Not started";
+	case API_RUNNING:
+		return "Running";
+	case API_PAUSED:
+		return "Paused";
+	case API_STOPPING:
+		return "Stopping";
+	}
+	return "?";
+}
+
+static void fault(struct reply *r, unsigned status, const char *fmt, const char *arg)
+{
+	r->status = status;
+	snprintf(r->err, sizeof(r->err), fmt, arg ? arg : "");
+}
+
+/* A backend failure: the message it gave, else the errno text. */
+static void backend_fault(struct reply *r, int err, const char *what)
+{
+	if (!r->err[0])
+		snprintf(r->err, sizeof(r->err), "%s: %s", what, strerror(-err));
+	r->status = err == -ENOMEM || err == -EIO ? 500 : 400;
+}
+
+/* Pre-boot configuration only. */
+static bool before_start(struct api *a, struct reply *r)
+{
+	if (a->state == API_NOT_STARTED)
+		return true;
+	fault(r, 400, NOT_AFTER_START, NULL);
+	return false;
+}
+
+/* A running (or paused) VM only. */
+static bool after_start(struct api *a, struct reply *r)
+{
+	if (a->state == API_RUNNING || a->state == API_PAUSED)
+		return true;
+	fault(r, 400, a->state == API_STOPPING ? STOPPING : NOT_BEFORE_START, NULL);
+	return false;
+}
+
+static void model_result(struct reply *r, int err)
+{
+	r->status = err ? (err == -ENOMEM ? 500 : 400) : 204;
+}
+
+/* ---- Firecracker's endpoints ---- */
+
+static void get_root(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	r->doc = json_pack("{s:s, s:s, s:s, s:s}", "id", a->id, "state", api_state_name(a->state),
+			   "vmm_version", VMM_VERSION, "app_name", "vmm");
+}
+
+static void get_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	r->doc = api_model_machine_config_json(&a->model);
+}
+
+static void put_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r))
+		model_result(r,
+			     api_model_put_machine_config(&a->model, body, r->err, sizeof(r->err)));
+}
+
+static void put_boot_source(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r))
+		model_result(r, api_model_put_boot_source(&a->model, body, r->err, sizeof(r->err)));
+}
+
+static void put_drive(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	if (before_start(a, r))
+		model_result(r, api_model_put_drive(&a->model, id, body, r->err, sizeof(r->err)));
+}
+
+static void patch_drive(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	int index;
+	const char *path;
+	int err =
+	    api_model_check_patch_drive(&a->model, id, body, &index, &path, r->err, sizeof(r->err));
+	if (err) {
+		r->status = err == -ENOENT ? 404 : 400;
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	if (!path) {
+		r->status = 204; /* nothing to change */
+		return;
+	}
+	err = a->ops->patch_drive(a->ctx, index, path, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot update the drive");
+		return;
+	}
+	char *copy = strdup(path);
+	if (copy) {
+		free(a->model.drives[index].path);
+		a->model.drives[index].path = copy;
+	}
+	r->status = 204;
+}
+
+static void put_nic(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	if (before_start(a, r))
+		model_result(r, api_model_put_nic(&a->model, id, body, r->err, sizeof(r->err)));
+}
+
+static void action_start(struct api *a, struct reply *r)
+{
+	if (!before_start(a, r))
+		return;
+	if (!a->model.kernel) {
+		fault(r, 400, "Cannot start microvm without kernel configuration.", NULL);
+		return;
+	}
+	int err = a->ops->start(a->ctx, &a->model, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot start the microVM");
+		return;
+	}
+	a->state = API_RUNNING;
+	r->status = 204;
+}
+
+static void action_backend(struct api *a, struct reply *r, int (*op)(void *), const char *what)
+{
+	int err = op(a->ctx);
+	if (err)
+		backend_fault(r, err, what);
+	else
+		r->status = 204;
+}
+
+static void send_ctrl_alt_del(struct api *a, struct reply *r)
+{
+	if (!after_start(a, r))
+		return;
+	if (a->state == API_PAUSED)
+		fault(r, 400, "The microVM is paused: resume it first.", NULL);
+	else
+		action_backend(a, r, a->ops->ctrl_alt_del, "cannot send Ctrl-Alt-Del");
+}
+
+static void put_actions(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"action_type", API_JSON_STRING, true},
+						  {NULL, 0, false}};
+	(void)id;
+	if (api_json_check(body, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	const char *type = api_json_str(body, "action_type", "");
+	if (!strcmp(type, "InstanceStart")) {
+		action_start(a, r);
+	} else if (!strcmp(type, "SendCtrlAltDel")) {
+		send_ctrl_alt_del(a, r);
+	} else if (!strcmp(type, "FlushMetrics")) {
+		if (!a->metrics_set)
+			fault(r, 400, "The metrics system is not initialized (PUT /metrics first).",
+			      NULL);
+		else
+			action_backend(a, r, a->ops->flush_metrics, "cannot flush the metrics");
+	} else {
+		fault(r, 400,
+		      "unknown action_type `%s` (InstanceStart, SendCtrlAltDel, FlushMetrics)",
+		      type);
+	}
+}
+
+static void patch_vm(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"state", API_JSON_STRING, true},
+						  {NULL, 0, false}};
+	(void)id;
+	if (api_json_check(body, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	const char *want = api_json_str(body, "state", "");
+	bool pause = !strcmp(want, "Paused");
+	if (!pause && strcmp(want, "Resumed")) {
+		fault(r, 400, "state must be Paused or Resumed, not `%s`", want);
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	int err = pause ? a->ops->pause(a->ctx) : a->ops->resume(a->ctx);
+	if (err) {
+		backend_fault(r, err, pause ? "cannot pause the microVM" : "cannot resume");
+		return;
+	}
+	a->state = pause ? API_PAUSED : API_RUNNING;
+	r->status = 204;
+}
+
+static void get_vm_config(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	r->doc = api_model_json(&a->model);
+}
+
+static void put_metrics(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	const char *path;
+	(void)id;
+	if (api_model_check_metrics(body, &path, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (a->metrics_set) {
+		fault(r, 400, "Reinitialization of metrics not allowed.", NULL);
+		return;
+	}
+	int err = a->ops->set_metrics(a->ctx, path, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot open the metrics file");
+		return;
+	}
+	free(a->model.metrics_path);
+	a->model.metrics_path = strdup(path);
+	a->metrics_set = true;
+	r->status = 204;
+}
+
+/* ---- ours, under /vmm/ ---- */
+
+static void get_vmm_state(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	r->doc = json_pack("{s:s, s:I, s:b}", "state", api_state_name(a->state), "uptime_ms",
+			   (json_int_t)((now_ns() - a->created_ns) / 1000000u), "paused",
+			   a->state == API_PAUSED);
+}
+
+/* The metrics document, or just one of its arrays. */
+static void serve_metrics(struct api *a, struct reply *r, const char *part)
+{
+	json_t *doc = a->state == API_NOT_STARTED ? NULL : a->ops->metrics(a->ctx);
+	if (!doc && a->state != API_NOT_STARTED) {
+		fault(r, 500, "metrics are not available", NULL);
+		return;
+	}
+	if (!part) {
+		r->doc = doc ? doc : json_pack("{s:[], s:[]}", "vcpus", "devices");
+		return;
+	}
+	json_t *arr = doc ? json_object_get(doc, part) : NULL;
+	r->doc = arr ? json_incref(arr) : json_array();
+	json_decref(doc);
+}
+
+static void get_vmm_metrics(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	serve_metrics(a, r, NULL);
+}
+
+static void get_vmm_devices(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	serve_metrics(a, r, "devices");
+}
+
+static void get_vmm_vcpus(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	serve_metrics(a, r, "vcpus");
+}
+
+static void put_vmm_stop(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"timeout_ms", API_JSON_UINT, false},
+						  {NULL, 0, false}};
+	(void)id;
+	if (api_json_check(body, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	uint64_t timeout = api_json_uint(body, "timeout_ms", 10000);
+	if (timeout > 3600000) {
+		fault(r, 400, "timeout_ms is at most 3600000 (one hour)", NULL);
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	int err = a->ops->stop(a->ctx, (unsigned)timeout);
+	if (err) {
+		backend_fault(r, err, "cannot stop the microVM");
+		return;
+	}
+	a->state = API_STOPPING;
+	r->status = 204;
+}
+
+static const struct route routes[] = {
+    {"/", false, {get_root, NULL, NULL}},
+    {"/machine-config", false, {get_machine_config, put_machine_config, NULL}},
+    {"/boot-source", false, {NULL, put_boot_source, NULL}},
+    {"/drives/", true, {NULL, put_drive, patch_drive}},
+    {"/network-interfaces/", true, {NULL, put_nic, NULL}},
+    {"/actions", false, {NULL, put_actions, NULL}},
+    {"/vm", false, {NULL, NULL, patch_vm}},
+    {"/vm/config", false, {get_vm_config, NULL, NULL}},
+    {"/metrics", false, {NULL, put_metrics, NULL}},
+    {"/vmm/state", false, {get_vmm_state, NULL, NULL}},
+    {"/vmm/metrics", false, {get_vmm_metrics, NULL, NULL}},
+    {"/vmm/devices", false, {get_vmm_devices, NULL, NULL}},
+    {"/vmm/vcpus", false, {get_vmm_vcpus, NULL, NULL}},
+    {"/vmm/stop", false, {NULL, put_vmm_stop, NULL}},
+};
+
+static enum method parse_method(const char *m)
+{
+	if (!strcmp(m, "GET"))
+		return M_GET;
+	if (!strcmp(m, "PUT"))
+		return M_PUT;
+	if (!strcmp(m, "PATCH"))
+		return M_PATCH;
+	return M_OTHER;
+}
+
+/* The route for `path`, and its id (pointing into `path`) for routes that take one. */
+static const struct route *find_route(const char *path, const char **id)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *rt = &routes[i];
+		size_t n = strlen(rt->path);
+		if (!rt->has_id && !strcmp(path, rt->path))
+			return rt;
+		if (rt->has_id && !strncmp(path, rt->path, n) && path[n] &&
+		    !strchr(path + n, '/')) {
+			*id = path + n;
+			return rt;
+		}
+	}
+	return NULL;
+}
+
+/* Routes the request and runs its handler; a body is parsed only for PUT and PATCH. */
+static void route(struct api *a, const char *method, const char *path, const char *body, size_t len,
+		  struct reply *r)
+{
+	const char *id = "";
+	const struct route *rt = find_route(path, &id);
+	enum method m = parse_method(method);
+
+	if (!rt) {
+		fault(r, 404, "Invalid request method and/or path: no resource at %s", path);
+		return;
+	}
+	if (m == M_OTHER || !rt->fn[m]) {
+		fault(r, 405, "Invalid request method and/or path: %s is not allowed here", method);
+		return;
+	}
+	if (len > API_MAX_BODY) {
+		fault(r, 413, "the request body is larger than the limit of 65536 bytes", NULL);
+		return;
+	}
+	json_t *doc = NULL;
+	if (m != M_GET) {
+		doc = api_json_parse(body, len, r->err, sizeof(r->err));
+		if (!doc) {
+			r->status = 400;
+			return;
+		}
+	}
+	rt->fn[m](a, id, doc, r);
+	json_decref(doc);
+}
+
+static char *fault_body(const char *msg)
+{
+	json_t *j = json_pack("{s:s}", "fault_message", msg);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
+}
+
+void api_handle(struct api *a, const char *method, const char *path, const char *body,
+		size_t body_len, struct api_response *out)
+{
+	struct reply r = {0};
+
+	pthread_mutex_lock(&a->lock);
+	route(a, method, path, body, body_len, &r);
+	if (!r.status)
+		r.status = r.doc ? 200 : 500;
+	if (r.status == 200 && !r.doc) {
+		r.status = 500;
+		snprintf(r.err, sizeof(r.err), "out of memory");
+	}
+	if (a->ops->count_request)
+		a->ops->count_request(a->ctx, r.status);
+	pthread_mutex_unlock(&a->lock);
+
+	out->status = r.status;
+	out->body = NULL;
+	if (r.status == 200)
+		out->body = json_dumps(r.doc, JSON_COMPACT);
+	else if (r.status >= 400)
+		out->body = fault_body(r.err[0] ? r.err : "internal error");
+	json_decref(r.doc);
+}
+
+int api_init(struct api *a, const struct api_backend_ops *ops, void *ctx)
+{
+	*a = (struct api){.ops = ops, .ctx = ctx, .state = API_NOT_STARTED};
+	api_model_init(&a->model);
+	a->created_ns = now_ns();
+	snprintf(a->id, sizeof(a->id), "vmm-%ld", (long)getpid());
+	return -pthread_mutex_init(&a->lock, NULL);
+}
+
+void api_set_running(struct api *a, struct api_model *model_taken)
+{
+	pthread_mutex_lock(&a->lock);
+	if (model_taken) {
+		api_model_free(&a->model);
+		a->model = *model_taken;
+		api_model_init(model_taken);
+	}
+	a->state = API_RUNNING;
+	pthread_mutex_unlock(&a->lock);
+}
+
+void api_set_stopping(struct api *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->state = API_STOPPING;
+	pthread_mutex_unlock(&a->lock);
+}
+
+void api_destroy(struct api *a)
+{
+	api_model_free(&a->model);
+	pthread_mutex_destroy(&a->lock);
+}

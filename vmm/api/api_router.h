@@ -1,0 +1,80 @@
+/* The API's request layer: method + path + body in, status + JSON body out. It owns the VM's
+ * lifecycle state as the API sees it and decides which request is allowed in which state; what
+ * acts on a VM goes through a table of backend functions (api_vm.h implements it over a real
+ * VM; unit tests and the fuzz target use fakes). Pure code: no sockets, no threads of its own.
+ *
+ * Paths and bodies are Firecracker's (a subset; see README "Control plane"); our own additions
+ * live under /vmm/. Success: 204 for PUT/PATCH, 200 with JSON for GET. Errors: a JSON body
+ * {"fault_message": "..."} with 400 (bad body, or not allowed in this state), 404 (no such
+ * path or id), 405 (the path exists, the method does not), 413 (body over API_MAX_BODY),
+ * 500 (the VMM failed). */
+#ifndef VMM_API_ROUTER_H
+#define VMM_API_ROUTER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/api/api_model.h"
+
+#define API_MAX_BODY (64 * 1024)
+
+enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
+
+/* What the router asks of a VM. Each returns 0 or -errno; `err` takes a message for the client
+ * where one is useful. Called with the router's lock held, from the API thread. */
+struct api_backend_ops {
+	/* InstanceStart: build and start the VM the model describes. */
+	int (*start)(void *ctx, const struct api_model *m, char *err, size_t errlen);
+	int (*pause)(void *ctx);
+	int (*resume)(void *ctx);
+	int (*ctrl_alt_del)(void *ctx);
+	/* Graceful stop: Ctrl-Alt-Del, then a forced stop after timeout_ms. Returns at once. */
+	int (*stop)(void *ctx, unsigned timeout_ms);
+	/* PATCH /drives: the drive at `index` (model order) gets the file at `path`. */
+	int (*patch_drive)(void *ctx, int index, const char *path, char *err, size_t errlen);
+	/* PUT /metrics and FlushMetrics. */
+	int (*set_metrics)(void *ctx, const char *path, char *err, size_t errlen);
+	int (*flush_metrics)(void *ctx);
+	/* The metrics document (new reference; its "devices" and "vcpus" arrays serve
+	 * /vmm/devices and /vmm/vcpus), or NULL. */
+	json_t *(*metrics)(void *ctx);
+	/* Counts a request and whether it failed (optional). */
+	void (*count_request)(void *ctx, unsigned status);
+};
+
+struct api {
+	pthread_mutex_t lock;
+	enum api_state state;
+	struct api_model model;
+	const struct api_backend_ops *ops;
+	void *ctx;
+	uint64_t created_ns; /* CLOCK_MONOTONIC */
+	char id[64];
+	bool metrics_set;
+};
+
+struct api_response {
+	unsigned status;
+	char *body; /* malloc'd JSON text, or NULL for no body */
+};
+
+/* A router in API_NOT_STARTED with the default model. Returns 0 or -errno. */
+int api_init(struct api *a, const struct api_backend_ops *ops, void *ctx);
+/* A VM started without InstanceStart (command line, config file): state running, and the
+ * model replaced by `model_taken` (left empty) unless it is NULL. */
+void api_set_running(struct api *a, struct api_model *model_taken);
+/* The VM is going away: every later request that would touch it gets 400. Any thread. */
+void api_set_stopping(struct api *a);
+void api_destroy(struct api *a);
+
+/* Serves one request. `body` may be NULL; `body_len` beyond API_MAX_BODY means the body was
+ * cut (the HTTP layer drops the excess) and answers 413. Always fills *out; the caller frees
+ * out->body. */
+void api_handle(struct api *a, const char *method, const char *path, const char *body,
+		size_t body_len, struct api_response *out);
+
+const char *api_state_name(enum api_state s);
+
+#endif

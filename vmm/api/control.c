@@ -1,0 +1,381 @@
+/* The VMM with a control plane: the API socket, the config file, InstanceStart. See control.h. */
+#include "vmm/api/control.h"
+
+#include <errno.h>
+#include <linux/virtio_ids.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "virtio/blk/blk.h"
+#include "vmm/api/api_http.h"
+#include "vmm/api/api_json.h"
+#include "vmm/api/api_router.h"
+#include "vmm/base/errors.h"
+#include "vmm/base/log.h"
+#include "vmm/metrics.h"
+#include "vmm/vm.h"
+#include "vmm/vm_pause.h"
+
+#define CONFIG_FILE_MAX	  (1 << 20)
+#define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
+
+struct control {
+	struct vm_config *cfg;
+	struct api api;
+	struct api_http *http;
+	struct vm vm;
+	bool vm_created;
+	int start_fd; /* eventfd: the API thread created the VM (InstanceStart) */
+	char *append;
+	int disk_index[API_MAX_DRIVES];
+};
+
+/* ---- the configuration from the model ---- */
+
+static int add_device(struct vm_config *cfg, const char *opt, const char *spec, const char *id,
+		      char *err, size_t errlen)
+{
+	char why[200] = "";
+	int r = cli_device_option(cfg, opt, spec, why, sizeof(why));
+	if (r)
+		snprintf(err, errlen, "%s: %s", id, why[0] ? why : strerror(-r));
+	return r;
+}
+
+static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err, size_t errlen)
+{
+	char spec[4200];
+	const char *aio = !strcmp(d->io_engine, "Sync")	   ? ",aio=sync"
+			  : !strcmp(d->io_engine, "Async") ? ",aio=io_uring"
+							   : "";
+	if (snprintf(spec, sizeof(spec), "%s%s%s", d->path, d->ro ? ",ro" : "", aio) >=
+	    (int)sizeof(spec)) {
+		snprintf(err, errlen, "%s: path_on_host is too long", d->id);
+		return -ENAMETOOLONG;
+	}
+	return add_device(cfg, "disk", spec, d->id, err, errlen);
+}
+
+static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, size_t errlen)
+{
+	char spec[64];
+	snprintf(spec, sizeof(spec), "tap=%s%s%s", n->host_dev, n->mac[0] ? ",mac=" : "", n->mac);
+	return add_device(cfg, "net", spec, n->id, err, errlen);
+}
+
+/* The drives, the root device first. */
+static int add_drives(struct vm_config *cfg, const struct api_model *m, int *disk_index, char *err,
+		      size_t errlen)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < m->ndrives; i++) {
+			if (m->drives[i].root != (pass == 0))
+				continue;
+			disk_index[i] = cfg->ndisks;
+			int r = add_drive(cfg, &m->drives[i], err, errlen);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static char *kernel_cmdline(const struct api_model *m)
+{
+	const char *args = m->boot_args ? m->boot_args : DEFAULT_BOOT_ARGS;
+	const char *root = "";
+	char *s;
+	for (int i = 0; i < m->ndrives; i++)
+		if (m->drives[i].root)
+			root = m->drives[i].ro ? " root=/dev/vda ro" : " root=/dev/vda rw";
+	return asprintf(&s, "%s%s", args, root) < 0 ? NULL : s;
+}
+
+/* Takes back what add_drives()/add_nic() added past the counts saved before. */
+static void undo_devices(struct vm_config *cfg, int ndisks, int nnics)
+{
+	while (cfg->ndisks > ndisks)
+		virtio_blk_opts_free(&cfg->disks[--cfg->ndisks]);
+	cfg->nnics = nnics;
+}
+
+int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,
+			 int *disk_index, char *err, size_t errlen)
+{
+	int ndisks = cfg->ndisks, nnics = cfg->nnics, r = 0;
+
+	*append = kernel_cmdline(m);
+	if (!*append) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = add_drives(cfg, m, disk_index, err, errlen);
+	for (int i = 0; !r && i < m->nnics; i++)
+		r = add_nic(cfg, &m->nics[i], err, errlen);
+	if (r) {
+		undo_devices(cfg, ndisks, nnics);
+		free(*append);
+		*append = NULL;
+		return r;
+	}
+	cfg->kernel = m->kernel;
+	cfg->initrd = m->initrd;
+	cfg->append = *append;
+	cfg->ncpus = m->vcpus;
+	cfg->mem_size = (uint64_t)m->mem_mib << 20;
+	return 0;
+}
+
+/* ---- the backend the router drives ---- */
+
+static int be_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics;
+	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
+	if (r)
+		return r;
+	log_clear_last_error();
+	int status = vm_create(&c->vm, c->cfg);
+	if (status) {
+		snprintf(err, errlen, "cannot start the microVM: %s",
+			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
+		vm_destroy(&c->vm);
+		undo_devices(c->cfg, ndisks, nnics);
+		free(c->append);
+		c->append = NULL;
+		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
+	}
+	c->vm_created = true;
+	uint64_t one = 1;
+	if (write(c->start_fd, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int be_pause(void *ctx)
+{
+	return vm_pause(&((struct control *)ctx)->vm);
+}
+
+static int be_resume(void *ctx)
+{
+	return vm_resume(&((struct control *)ctx)->vm);
+}
+
+static int be_ctrl_alt_del(void *ctx)
+{
+	return vm_send_ctrl_alt_del(&((struct control *)ctx)->vm);
+}
+
+static int be_stop(void *ctx, unsigned timeout_ms)
+{
+	return vm_request_shutdown(&((struct control *)ctx)->vm, timeout_ms);
+}
+
+static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	int disk = c->disk_index[index];
+	struct virtio_dev *dev = disk >= 0 && disk < CLI_MAX_DISKS ? c->vm.disk_devs[disk] : NULL;
+	if (!dev) {
+		snprintf(err, errlen, "the drive has no device");
+		return -ENODEV;
+	}
+	log_clear_last_error();
+	int r = virtio_blk_replace_disk(dev, path);
+	if (r)
+		snprintf(err, errlen, "cannot use %s: %s", path,
+			 log_last_error()[0] ? log_last_error() : strerror(-r));
+	return r;
+}
+
+static int be_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
+{
+	(void)ctx;
+	return metrics_set_sink(path, 0, err, errlen);
+}
+
+static int be_flush_metrics(void *ctx)
+{
+	(void)ctx;
+	return metrics_flush();
+}
+
+static json_t *be_metrics(void *ctx)
+{
+	(void)ctx;
+	return metrics_snapshot();
+}
+
+static void be_count_request(void *ctx, unsigned status)
+{
+	(void)ctx;
+	metrics_count_api_request(status >= 400);
+}
+
+static const struct api_backend_ops vm_backend = {
+    .start = be_start,
+    .pause = be_pause,
+    .resume = be_resume,
+    .ctrl_alt_del = be_ctrl_alt_del,
+    .stop = be_stop,
+    .patch_drive = be_patch_drive,
+    .set_metrics = be_set_metrics,
+    .flush_metrics = be_flush_metrics,
+    .metrics = be_metrics,
+    .count_request = be_count_request,
+};
+
+/* ---- the phases ---- */
+
+static int load_config_file(struct control *c)
+{
+	char err[300] = "";
+	json_error_t je;
+	struct stat st;
+
+	if (stat(c->cfg->config_file, &st) == 0 && st.st_size > CONFIG_FILE_MAX) {
+		log_error("config file %s: larger than %d bytes", c->cfg->config_file,
+			  CONFIG_FILE_MAX);
+		return VMM_EXIT_USAGE;
+	}
+	json_t *root = json_load_file(c->cfg->config_file, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		log_error("config file %s: %s (line %d, column %d)", c->cfg->config_file, je.text,
+			  je.line, je.column);
+		return VMM_EXIT_USAGE;
+	}
+	int r = api_model_load(&c->api.model, root, err, sizeof(err));
+	json_decref(root);
+	if (!r && c->api.model.metrics_path) {
+		r = metrics_set_sink(c->api.model.metrics_path, 0, err, sizeof(err));
+		c->api.metrics_set = !r;
+	}
+	if (r) {
+		log_error("config file %s: %s", c->cfg->config_file, err);
+		return VMM_EXIT_USAGE;
+	}
+	r = control_build_config(c->cfg, &c->api.model, &c->append, c->disk_index, err,
+				 sizeof(err));
+	if (r) {
+		log_error("config file %s: %s", c->cfg->config_file, err);
+		return vmm_exit_status(r);
+	}
+	return 0;
+}
+
+/* API only: serves until a client starts the VM (0) or a signal ends the VMM (its status). */
+static int wait_for_start(struct control *c, int sig_fd)
+{
+	log_info("api: waiting on %s for the VM's configuration and InstanceStart",
+		 c->cfg->api_sock);
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = c->start_fd, .events = POLLIN},
+					{.fd = sig_fd, .events = POLLIN}};
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			return VMM_EXIT_ERROR;
+		struct signalfd_siginfo si;
+		if ((fds[1].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			log_info("stopping on signal %u", si.ssi_signo);
+			return 128 + (int)si.ssi_signo;
+		}
+		if (fds[0].revents & POLLIN)
+			return 0;
+	}
+}
+
+/* The VM from the command line or the config file, created here. */
+static int create_here(struct control *c)
+{
+	int status = vm_create(&c->vm, c->cfg);
+	c->vm_created = true;
+	if (status)
+		return status;
+	if (!c->cfg->config_file) { /* the model of the command line, for GET /vm/config */
+		struct api_model m;
+		if (api_model_from_config(&m, c->cfg) == 0)
+			api_set_running(&c->api, &m);
+		api_model_free(&m);
+	} else {
+		api_set_running(&c->api, NULL);
+	}
+	return 0;
+}
+
+static int start_api(struct control *c)
+{
+	char err[300] = "";
+	int r = api_http_start(&c->http, c->cfg->api_sock, &c->api, err, sizeof(err));
+	if (r) {
+		log_error("--api-sock %s", err);
+		return vmm_exit_status(r);
+	}
+	return 0;
+}
+
+static int run_phases(struct control *c, int sig_fd)
+{
+	int status = c->cfg->config_file ? load_config_file(c) : 0;
+	if (!status && c->cfg->api_sock)
+		status = start_api(c);
+	if (status)
+		return status;
+	if (c->cfg->kernel)
+		status = create_here(c);
+	else
+		status = wait_for_start(c, sig_fd);
+	if (status)
+		return status;
+	metrics_attach_vm(&c->vm);
+	status = vm_run(&c->vm);
+	api_set_stopping(&c->api);
+	return status;
+}
+
+/* Blocks the stop signals in this thread and every thread it creates from now on (the API
+ * thread, and vm_run()'s), and returns a signalfd that reads them. */
+static int block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, set, NULL))
+		return -1;
+	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int control_run(struct vm_config *cfg)
+{
+	static struct control c;
+	sigset_t set;
+
+	c = (struct control){.cfg = cfg, .start_fd = -1};
+	for (int i = 0; i < API_MAX_DRIVES; i++)
+		c.disk_index[i] = -1;
+	int sig_fd = block_signals(&set);
+	c.start_fd = eventfd(0, EFD_CLOEXEC);
+	if (sig_fd < 0 || c.start_fd < 0 || api_init(&c.api, &vm_backend, &c)) {
+		log_error("control: cannot set up: %s", strerror(errno));
+		return VMM_EXIT_ERROR;
+	}
+	int status = run_phases(&c, sig_fd);
+	api_http_stop(c.http); /* no request runs past this point */
+	metrics_shutdown();
+	if (c.vm_created)
+		vm_destroy(&c.vm);
+	api_destroy(&c.api);
+	free(c.append);
+	close(c.start_fd);
+	close(sig_fd);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return status;
+}

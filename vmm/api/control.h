@@ -1,0 +1,30 @@
+/* The VMM's life when a control plane is asked for (--api-sock, --config-file):
+ *
+ *   --kernel ... --api-sock S     the VM starts at once; the API controls it while it runs
+ *   --config-file F [--api-sock S] the VM described by F (the API's schema) starts at once
+ *   --api-sock S                  the VMM waits, serving the API, until a client configures
+ *                                 the VM and sends InstanceStart (Firecracker's flow)
+ *
+ * Options given on the command line besides (--console, --rng, --disk, --kvm, -v, ...) apply
+ * as well: a VM configured over the API gets the API's drives and NICs after the command line's.
+ * SIGINT/SIGTERM/SIGHUP end the VMM in every phase, with status 128 + signal. */
+#ifndef VMM_API_CONTROL_H
+#define VMM_API_CONTROL_H
+
+#include "vmm/cli.h"
+
+/* Runs the VMM as above and returns its exit status (vmm/base/errors.h); `cfg` is the parsed
+ * command line, also the configuration the VM is built from (cli_free() it afterwards). */
+int control_run(struct vm_config *cfg);
+
+/* Builds the VM configuration from the API's model on top of `cfg` (the command line): boot
+ * source, vCPUs and memory, the drives (the root device first, so it is /dev/vda, with
+ * "root=/dev/vda" added to the kernel command line) and the taps. `*append` receives the
+ * command line (malloc'd; the caller frees it after the VM is gone) and disk_index[i] the
+ * position in cfg->disks of the model's drive i. On failure nothing is left added to `cfg`.
+ * Returns 0, or -errno with the reason in err[0..errlen). */
+struct api_model;
+int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,
+			 int *disk_index, char *err, size_t errlen);
+
+#endif
