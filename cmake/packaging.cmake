@@ -50,6 +50,8 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# dlopen()ed at run time, so dpkg-shlibdeps cannot see them: --net user and --display sdl.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libslirp0, libsdl2-2.0-0")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # vmm_0.1.0_amd64.deb
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)

@@ -44,8 +44,9 @@ static const char usage_text[] =
     "  start                 start the configured instance (InstanceStart)\n"
     "  pause                 pause every vCPU and device\n"
     "  resume                resume after pause\n"
-    "  stop [--timeout-ms N] graceful stop: Ctrl-Alt-Del, then a forced stop after N ms;\n"
-    "                        default 10000\n"
+    "  stop [--timeout-ms N]\n"
+    "                        graceful stop: Ctrl-Alt-Del, then a forced stop after\n"
+    "                        N ms; default 10000\n"
     "  ctrl-alt-del          send Ctrl-Alt-Del to the guest\n"
     "  flush-metrics         write the metrics document to the metrics file now\n"
     "\n"
@@ -63,14 +64,21 @@ static const char usage_text[] =
     "  raw METHOD PATH [JSON]\n"
     "                        any request: prints the answer as it came\n"
     "\n"
-    "Exit status: 0 ok; 1 the API answered an error (its fault_message is printed) or an\n"
-    "answer vmmctl cannot use; 2 bad command line; 3 the socket cannot be reached.\n"
+    "Exit status:\n"
+    "  0                     ok\n"
+    "  1                     the API answered an error (its fault_message is printed)\n"
+    "                        or an answer vmmctl cannot use\n"
+    "  2                     bad command line\n"
+    "  3                     the socket cannot be reached\n"
     "\n"
     "Examples:\n"
-    "  vmm --api-sock /tmp/vmm.sock --kernel bzImage &\n"
     "  vmmctl --sock /tmp/vmm.sock info\n"
+    "                        state and uptime of the VMM started with\n"
+    "                        vmm --api-sock /tmp/vmm.sock\n"
     "  VMM_API_SOCK=/tmp/vmm.sock vmmctl pause\n"
-    "  vmmctl --sock /tmp/vmm.sock --json metrics\n";
+    "                        the socket from the environment\n"
+    "  vmmctl --sock /tmp/vmm.sock --json metrics\n"
+    "                        the metrics document as JSON, for scripts\n";
 
 struct opts {
 	const char *sock;
