@@ -9,7 +9,8 @@ one JSON object a line: {"method": ..., "path": ..., "body": parsed JSON, or the
 Test-only paths (not logged) change how it answers everything else:
   PUT /test/mode {"mode": M}  M = normal | badjson (200 with broken JSON) | wrongshape (JSON of
                               the wrong type) | garbage (bytes that are not HTTP) | huge (a 2 MiB
-                              body) | close (hang up without answering) | hang (never answer)
+                              body) | endless (2 MiB with no
+                              Content-Length) | close (hang up without answering) | hang (never answer)
                               | plain404 (404 with a text body, no fault_message)
 """
 import http.server
@@ -117,6 +118,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(200, raw=b'{"state": "Running", "uptime_ms": ')
         if mode == "huge":
             return self.send(200, raw=json.dumps({"pad": "x" * (2 << 20)}).encode())
+        if mode == "endless":  # no Content-Length: the body runs until the server hangs up
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n[")
+            try:
+                for _ in range(64):
+                    self.wfile.write(b'"xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",' * 1024)
+            except OSError:
+                pass  # vmmctl hung up first, as it should
+            self.close_connection = True
+            return
         if mode == "wrongshape":
             return self.send(200, raw=b'"just a string"')
         if mode == "plain404":

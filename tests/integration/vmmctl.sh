@@ -306,6 +306,10 @@ mode huge
 ctl metrics
 expect_status 1
 expect_err 'larger than 1048576 bytes'
+mode endless
+ctl devices
+expect_status 1
+expect_err 'larger than 1048576 bytes'
 mode garbage
 ctl info
 expect_status 1
