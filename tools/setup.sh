@@ -10,8 +10,9 @@ PACKAGES=(
 	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libsdl2-dev
 	# control plane: HTTP on the API socket, JSON bodies and metrics; vmmctl's HTTP client
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-	# packaging: man pages from --help; API tests drive the socket with a real client
-	help2man curl
+	# packaging: man pages from --help (man-db renders them), Debian package Depends (dpkg-shlibdeps);
+	# API tests drive the socket with a real client
+	help2man curl dpkg-dev man-db
 	# unit tests
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark

@@ -1,0 +1,163 @@
+/* tools/vmmctl/render.c: the tables and summaries, and odd documents (missing fields, wrong
+ * types, wrong shapes) that must print "-" or be refused, never crash. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/vmmctl/render.h"
+
+static char *text;
+
+/* Renders JSON `doc` (and `state` for info) and returns what was printed (in `text`). */
+static int render(enum vmmctl_view view, const char *doc, const char *state)
+{
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	json_t *d = json_loads(doc, JSON_DECODE_ANY, NULL);
+	json_t *s = state ? json_loads(state, 0, NULL) : NULL;
+	cr_assert_not_null(d, "bad test JSON %s", doc);
+	int ret = vmmctl_render(view, d, s, f);
+	fclose(f);
+	json_decref(d);
+	json_decref(s);
+	return ret;
+}
+
+static void assert_line(const char *line)
+{
+	cr_assert(strstr(text, line), "no line '%s' in:\n%s", line, text);
+}
+
+static void teardown(void)
+{
+	free(text);
+	text = NULL;
+}
+
+TestSuite(vmmctl_render, .fini = teardown);
+
+Test(vmmctl_render, info_summary)
+{
+	cr_assert_eq(render(VIEW_INFO,
+			    "{\"id\": \"vmm\", \"state\": \"Running\", \"vmm_version\": \"0.1.0\","
+			    " \"app_name\": \"vmm\"}",
+			    "{\"state\": \"Paused\", \"uptime_ms\": 61500, \"paused\": true}"),
+		     0);
+	assert_line("id:         vmm\n");
+	assert_line("app:        vmm 0.1.0\n");
+	assert_line("state:      Paused\n");
+	assert_line("paused:     yes\n");
+	assert_line("uptime:     61.500 s\n");
+}
+
+Test(vmmctl_render, info_without_state)
+{
+	cr_assert_eq(render(VIEW_INFO, "{\"state\": \"Running\"}", NULL), 0);
+	assert_line("id:         -\n");
+	assert_line("state:      Running\n");
+	cr_assert_null(strstr(text, "paused"));
+}
+
+Test(vmmctl_render, device_table)
+{
+	cr_assert_eq(
+	    render(VIEW_DEVICES,
+		   "[{\"name\": \"virtio-blk0\", \"device_id\": 2, \"transport\": \"mmio\","
+		   " \"requests\": 10, \"bytes\": 4096, \"errors\": 0, \"stalls\": 1,"
+		   " \"kicks\": 7, \"interrupts\": 8}]",
+		   NULL),
+	    0);
+	cr_assert(strncmp(text, "DEVICE ", 7) == 0, "%s", text);
+	assert_line("virtio-blk0         2 mmio                10         4096            0"
+		    "            1            7            8\n");
+}
+
+Test(vmmctl_render, odd_fields_print_dash)
+{
+	cr_assert_eq(
+	    render(VIEW_DEVICES,
+		   "[{\"name\": 5, \"requests\": \"many\", \"bytes\": 1.5, \"errors\": null,"
+		   " \"stalls\": [1]}, 7, {}]",
+		   NULL),
+	    0);
+	assert_line("5                   - -                 many        1.500            -"
+		    "            -");
+	cr_assert_eq(render(VIEW_DEVICES, "[]", NULL), 0);
+	assert_line("(no devices)");
+}
+
+Test(vmmctl_render, long_names_are_cut_not_overflowed)
+{
+	char doc[600];
+	char name[400];
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(doc, sizeof(doc), "[{\"name\": \"%s\"}]", name);
+	cr_assert_eq(render(VIEW_DEVICES, doc, NULL), 0);
+	cr_assert_lt(strlen(text), 400, "one cell is at most 31 characters");
+}
+
+Test(vmmctl_render, vcpu_columns_follow_the_exit_reasons)
+{
+	cr_assert_eq(render(VIEW_VCPUS,
+			    "[{\"index\": 0, \"exits\": {\"io\": 1, \"mmio\": 2, \"hlt\": 3},"
+			    " \"exits_total\": 6}, {\"index\": 1, \"exits\": {\"hlt\": 9}},"
+			    " {\"index\": 2}]",
+			    NULL),
+		     0);
+	assert_line("VCPU            io         mmio          hlt        total\n");
+	assert_line("0                1            2            3            6\n");
+	assert_line("1                -            -            9            -\n");
+	assert_line("2                -            -            -            -\n");
+}
+
+Test(vmmctl_render, metrics_document)
+{
+	cr_assert_eq(
+	    render(VIEW_METRICS,
+		   "{\"utc_timestamp_ms\": 1700000000000, \"uptime_ms\": 2000,"
+		   " \"api\": {\"requests\": 5, \"errors\": 1},"
+		   " \"devices\": [{\"name\": \"virtio-rng0\"}],"
+		   " \"vcpus\": [{\"index\": 0, \"exits\": {\"io\": 4}, \"exits_total\": 4}]}",
+		   NULL),
+	    0);
+	assert_line("timestamp:  1700000000000 ms (UTC)\n");
+	assert_line("uptime:     2.000 s\n");
+	assert_line("api:        5 requests, 1 errors\n");
+	assert_line("virtio-rng0");
+	assert_line("0                4            4\n");
+}
+
+Test(vmmctl_render, config_summary)
+{
+	cr_assert_eq(render(VIEW_CONFIG,
+			    "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512,"
+			    " \"smt\": false}, \"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			    " \"drives\": [{\"drive_id\": \"root\", \"path_on_host\": \"/r.img\","
+			    " \"is_root_device\": true, \"is_read_only\": true}],"
+			    " \"network-interfaces\": []}",
+			    NULL),
+		     0);
+	assert_line("machine:    2 vCPUs, 512 MiB, smt no\n");
+	assert_line("kernel:     /k\n");
+	assert_line("initrd:     -\n");
+	assert_line("  root         /r.img (root) (read-only)\n");
+	assert_line("network:    -\n");
+}
+
+Test(vmmctl_render, wrong_shapes_are_refused)
+{
+	cr_assert_eq(render(VIEW_DEVICES, "{\"name\": \"x\"}", NULL), -EPROTO);
+	cr_assert_eq(render(VIEW_VCPUS, "\"text\"", NULL), -EPROTO);
+	cr_assert_eq(render(VIEW_INFO, "[]", NULL), -EPROTO);
+	cr_assert_eq(render(VIEW_CONFIG, "3", NULL), -EPROTO);
+	cr_assert_eq(render(VIEW_METRICS, "null", NULL), -EPROTO);
+	cr_assert_eq(render(VIEW_METRICS, "{\"devices\": {}}", NULL), -EPROTO);
+}
+
+Test(vmmctl_render, raw_is_indented_json)
+{
+	cr_assert_eq(render(VIEW_RAW, "{\"a\": [1]}", NULL), 0);
+	cr_assert_str_eq(text, "{\n  \"a\": [\n    1\n  ]\n}\n");
+}
