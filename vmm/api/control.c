@@ -248,6 +248,10 @@ static int load_config_file(struct control *c)
 		return VMM_EXIT_USAGE;
 	}
 	json_t *root = json_load_file(c->cfg->config_file, JSON_REJECT_DUPLICATES, &je);
+	if (!root && je.line < 0) {
+		log_error("config file %s", je.text); /* jansson names the file and the reason */
+		return VMM_EXIT_USAGE;
+	}
 	if (!root) {
 		log_error("config file %s: %s (line %d, column %d)", c->cfg->config_file, je.text,
 			  je.line, je.column);

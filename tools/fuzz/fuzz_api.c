@@ -1,0 +1,174 @@
+/* libFuzzer target: the API's request layer (vmm/api/api_router.c, api_model.c, api_json.c)
+ * with a fake backend whose calls fail when the input says so. The input is a series of
+ * requests, each: one byte choosing the method, the path up to '\n', the body up to a 0xff byte
+ * (or the end); the last request's text is also loaded as a whole config file. Invariants: every
+ * answer has a known status; 200 carries a JSON document and every error a JSON object with a
+ * string fault_message; the state only moves as the router's rules allow (a VM starts at most
+ * once, and only after a kernel was configured; pause/resume/stop only after the start). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/fuzz/fuzz_input.h"
+#include "tools/fuzz/fuzz_mem.h"
+#include "vmm/api/api_router.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct fz_in *cur; /* the input, for the fake backend's verdicts */
+static int started;
+
+static int verdict(void)
+{
+	static const int errs[] = {0, 0, 0, -EINVAL, -EIO, -ETIMEDOUT, -ENOMEM, -EAGAIN};
+	return errs[fz_u8(cur) % 8];
+}
+
+static int f_start(void *c, const struct api_model *m, char *err, size_t n)
+{
+	(void)c;
+	FZ_ASSERT(m->kernel && m->kernel[0], "started without a kernel");
+	int r = verdict();
+	if (r)
+		snprintf(err, n, "fake failure");
+	started += !r;
+	return r;
+}
+static int f_op(void *c)
+{
+	(void)c;
+	FZ_ASSERT(started == 1, "a run-time action before the start");
+	return verdict();
+}
+static int f_stop(void *c, unsigned ms)
+{
+	(void)c, (void)ms;
+	return f_op(NULL);
+}
+static int f_patch(void *c, int i, const char *path, char *err, size_t n)
+{
+	(void)c, (void)err, (void)n;
+	FZ_ASSERT(i >= 0 && i < API_MAX_DRIVES && path, "patch of drive %d", i);
+	return f_op(NULL);
+}
+static int f_set_metrics(void *c, const char *path, char *err, size_t n)
+{
+	(void)c, (void)path, (void)err, (void)n;
+	return verdict();
+}
+static int f_flush(void *c)
+{
+	(void)c;
+	return verdict();
+}
+static json_t *f_metrics(void *c)
+{
+	(void)c;
+	return fz_u8(cur) & 1 ? NULL : json_pack("{s:[], s:[]}", "devices", "vcpus");
+}
+
+static const struct api_backend_ops ops = {.start = f_start,
+					   .pause = f_op,
+					   .resume = f_op,
+					   .ctrl_alt_del = f_op,
+					   .stop = f_stop,
+					   .patch_drive = f_patch,
+					   .set_metrics = f_set_metrics,
+					   .flush_metrics = f_flush,
+					   .metrics = f_metrics};
+
+static void check_answer(const struct api_response *r)
+{
+	static const unsigned ok[] = {200, 204, 400, 404, 405, 413, 500};
+	bool known = false;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		known |= r->status == ok[i];
+	FZ_ASSERT(known, "status %u", r->status);
+	FZ_ASSERT((r->status == 204) == (r->body == NULL), "status %u with body %p", r->status,
+		  (void *)r->body);
+	if (!r->body)
+		return;
+	json_t *j = json_loads(r->body, 0, NULL);
+	FZ_ASSERT(j, "answer is not JSON: %s", r->body);
+	if (r->status >= 400)
+		FZ_ASSERT(json_is_string(json_object_get(j, "fault_message")), "no fault: %s",
+			  r->body);
+	json_decref(j);
+}
+
+/* Copies the next `stop`-terminated run of the input into a fresh NUL-terminated string. */
+static char *take_until(struct fz_in *in, uint8_t stop, size_t *len)
+{
+	const uint8_t *p = in->data + in->pos;
+	size_t n = 0, left = fz_left(in), got;
+	while (n < left && p[n] != stop)
+		n++;
+	char *s = malloc(n + 1);
+	if (!s)
+		abort();
+	memcpy(s, p, n);
+	s[n] = '\0';
+	fz_take(in, n < left ? n + 1 : n, &got);
+	*len = n;
+	return s;
+}
+
+static void one_request(struct api *a, struct fz_in *in, char **last_body, size_t *last_len)
+{
+	static const char *const methods[] = {"GET", "PUT", "PATCH", "DELETE", "POST", "put"};
+	const char *m = methods[fz_u8(in) % 6];
+	size_t plen, blen;
+	char *path = take_until(in, '\n', &plen);
+	char *body = take_until(in, 0xff, &blen);
+	struct api_response r;
+	int before = started;
+
+	api_handle(a, m, path, body, blen, &r);
+	check_answer(&r);
+	FZ_ASSERT(started == before || (started == 1 && r.status == 204),
+		  "a start that did not answer 204");
+	FZ_ASSERT(started <= 1, "started twice");
+	free(r.body);
+	free(path);
+	free(*last_body);
+	*last_body = body;
+	*last_len = blen;
+}
+
+static void load_config(const char *text, size_t len)
+{
+	struct api_model m;
+	char err[256];
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	api_model_init(&m);
+	if (root && api_model_load(&m, root, err, sizeof(err)) == 0)
+		FZ_ASSERT(m.kernel && m.vcpus >= 1 && m.mem_mib >= 1,
+			  "accepted an incomplete file");
+	json_t *back = api_model_json(&m);
+	FZ_ASSERT(back, "model not describable");
+	json_decref(back);
+	json_decref(root);
+	api_model_free(&m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz_in in = fz_in_make(data, size);
+	struct api a;
+	char *last = NULL;
+	size_t last_len = 0;
+
+	cur = &in;
+	started = 0;
+	if (api_init(&a, &ops, NULL))
+		abort();
+	for (int i = 0; i < 64 && fz_left(&in); i++)
+		one_request(&a, &in, &last, &last_len);
+	if (last)
+		load_config(last, last_len);
+	free(last);
+	api_destroy(&a);
+	return 0;
+}
