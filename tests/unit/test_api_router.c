@@ -390,3 +390,9 @@ Test(api, graceful_stop)
 	api_set_stopping(&api);
 	cr_assert_eq(req("GET", "/", NULL), 200, "reads still work while stopping");
 }
+
+Test(api, a_path_that_is_not_utf8_still_gets_a_json_fault)
+{
+	cr_assert_eq(req("GET", "/\xff\xfe/x", NULL), 404);
+	cr_assert(strstr(fault(), "/??/x"), "%s", fault());
+}

@@ -428,9 +428,16 @@ static void route(struct api *a, const char *method, const char *path, const cha
 	json_decref(doc);
 }
 
+/* The message may quote the client's path, which need not be UTF-8 (JSON strings must be):
+ * anything but printable ASCII becomes '?'. Found by fuzz_api. */
 static char *fault_body(const char *msg)
 {
-	json_t *j = json_pack("{s:s}", "fault_message", msg);
+	char safe[512];
+	size_t i = 0;
+	for (; msg[i] && i < sizeof(safe) - 1; i++)
+		safe[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
+	safe[i] = '\0';
+	json_t *j = json_pack("{s:s}", "fault_message", safe);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
