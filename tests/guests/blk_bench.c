@@ -8,7 +8,8 @@
  *
  * Prints, per depth: "BENCH blk_randread qd=N iops=I requests=R usec=U".
  * Command line: [requests=N] (per depth, default 100000) [seconds=S] (per depth, default 3; the
- *   first limit reached ends a run) [ring=packed] [transport=pci] [depths=1,32 -- fixed]. */
+ *   first limit reached ends a run) [ring=packed] [transport=pci] [qd=N: only this depth,
+ *   1..32; default both 1 and 32]. */
 #include "guest.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
@@ -174,9 +175,9 @@ static struct vdev *setup(struct vq *vq, bool packed)
 
 int guest_main(void)
 {
-	static const unsigned depths[] = {1, MAX_QD};
+	unsigned depths[] = {1, MAX_QD}, ndepths = 2;
 	static struct vq vq;
-	uint64_t requests = 100000, seconds = 3, hz;
+	uint64_t requests = 100000, seconds = 3, hz, qd = 0;
 	char ring[16] = "split";
 	struct bench b = {.vq = &vq};
 	struct vdev *d;
@@ -184,6 +185,12 @@ int guest_main(void)
 	cmdline_get_u64("requests", &requests);
 	cmdline_get_u64("seconds", &seconds);
 	cmdline_get_str("ring", ring, sizeof(ring));
+	if (cmdline_get_u64("qd", &qd)) {
+		TEST_ASSERT_MSG(qd >= 1 && qd <= MAX_QD, "qd=%llu: 1..%u", (unsigned long long)qd,
+				MAX_QD);
+		depths[0] = (unsigned)qd;
+		ndepths = 1;
+	}
 	d = setup(&vq, !strcmp(ring, "packed"));
 	b.blocks = vdev_config64(d, offsetof(struct virtio_blk_config, capacity)) / IO_SECTORS;
 	TEST_ASSERT(b.blocks > 0);
@@ -196,7 +203,7 @@ int guest_main(void)
 	       (unsigned long long)(b.blocks >> 8), ring, (unsigned long long)d->features,
 	       (unsigned long long)requests, (unsigned long long)seconds);
 
-	for (unsigned i = 0; i < sizeof(depths) / sizeof(depths[0]); i++) {
+	for (unsigned i = 0; i < ndepths; i++) {
 		uint64_t usec;
 
 		b.qd = depths[i];
