@@ -187,9 +187,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return status ? status : setup_boot(vm);
 }
 
-/* Blocks the stop signals in this thread (and so in every thread it creates afterwards) and
- * returns a signalfd that reads them. */
-static int block_stop_signals(sigset_t *set)
+int vm_block_stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
@@ -265,7 +263,7 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
 int vm_run(struct vm *vm)
 {
 	sigset_t set;
-	int sig_fd = block_stop_signals(&set);
+	int sig_fd = vm_block_stop_signals(&set);
 	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
 	    vm_devices_start(vm) || vm_virtio_start_devices(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);

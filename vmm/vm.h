@@ -3,6 +3,7 @@
 #define VMM_VM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "firmware/machine.h"
@@ -62,6 +63,12 @@ struct vm {
  * VMM_EXIT_USAGE for a bad image, file or device option, VMM_EXIT_ERROR for resources and
  * KVM); the reason was logged. vm_destroy() is safe after a failed vm_create(). */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in every thread it creates
+ * afterwards) and returns a signalfd that reads them (-1 on failure); `set` gets the set, for
+ * unblocking later. vm_run() does this itself; a caller that starts threads earlier calls it
+ * first. */
+int vm_block_stop_signals(sigset_t *set);
 
 /* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
 int vm_run(struct vm *vm);

@@ -344,19 +344,6 @@ static int run_phases(struct control *c, int sig_fd)
 	return status;
 }
 
-/* Blocks the stop signals in this thread and every thread it creates from now on (the API
- * thread, and vm_run()'s), and returns a signalfd that reads them. */
-static int block_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGHUP);
-	if (pthread_sigmask(SIG_BLOCK, set, NULL))
-		return -1;
-	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 int control_run(struct vm_config *cfg)
 {
 	static struct control c;
@@ -365,7 +352,7 @@ int control_run(struct vm_config *cfg)
 	c = (struct control){.cfg = cfg, .start_fd = -1};
 	for (int i = 0; i < API_MAX_DRIVES; i++)
 		c.disk_index[i] = -1;
-	int sig_fd = block_signals(&set);
+	int sig_fd = vm_block_stop_signals(&set);
 	c.start_fd = eventfd(0, EFD_CLOEXEC);
 	if (sig_fd < 0 || c.start_fd < 0 || api_init(&c.api, &vm_backend, &c)) {
 		log_error("control: cannot set up: %s", strerror(errno));
