@@ -1,0 +1,171 @@
+/* The API's VM model (vmm/api/api_model.c): a whole config file, its errors, the model of a
+ * command line; and the configuration built from a model (control_build_config()): the root
+ * drive first, the kernel command line, the device parsers of the command line. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "vmm/api/api_model.h"
+#include "vmm/api/control.h"
+
+static struct api_model m;
+
+static void setup(void)
+{
+	api_model_init(&m);
+}
+
+static void teardown(void)
+{
+	api_model_free(&m);
+}
+
+TestSuite(api_model, .init = setup, .fini = teardown);
+
+static int load(const char *text, char *err, size_t errlen)
+{
+	json_t *root = json_loads(text, 0, NULL);
+	cr_assert_not_null(root, "test JSON: %s", text);
+	int r = api_model_load(&m, root, err, errlen);
+	json_decref(root);
+	return r;
+}
+
+Test(api_model, defaults)
+{
+	cr_assert_eq(m.vcpus, 1);
+	cr_assert_eq(m.mem_mib, 256);
+	cr_assert_null(m.kernel);
+}
+
+Test(api_model, a_whole_file)
+{
+	char err[256] = "";
+	cr_assert_eq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd_path\": \"/i\","
+		 " \"boot_args\": \"quiet\"},"
+		 " \"machine-config\": {\"vcpu_count\": 4, \"mem_size_mib\": 1024},"
+		 " \"drives\": [{\"drive_id\": \"data\", \"path_on_host\": \"/d\","
+		 " \"is_root_device\": false},"
+		 " {\"drive_id\": \"root\", \"path_on_host\": \"/r\", \"is_root_device\": true,"
+		 " \"is_read_only\": true}],"
+		 " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": "
+		 "\"tap7\"}],"
+		 " \"metrics\": {\"metrics_path\": \"/m\"}}",
+		 err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_str_eq(m.kernel, "/k");
+	cr_assert_str_eq(m.initrd, "/i");
+	cr_assert_eq(m.vcpus, 4);
+	cr_assert_eq(m.mem_mib, 1024);
+	cr_assert_eq(m.ndrives, 2);
+	cr_assert(m.drives[1].root && m.drives[1].ro);
+	cr_assert_eq(m.nnics, 1);
+	cr_assert_str_eq(m.metrics_path, "/m");
+	json_t *back = api_model_json(&m);
+	cr_assert_eq(json_array_size(json_object_get(back, "drives")), 2);
+	json_decref(back);
+}
+
+Test(api_model, file_errors_name_the_place)
+{
+	char err[256] = "";
+	cr_assert_neq(load("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64}}", err,
+			   sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "boot-source"), "%s", err);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": {}}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "drives"), "%s", err);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": "
+			   "[{\"drive_id\": \"a\", \"path_on_host\": \"/x,ro\", "
+			   "\"is_root_device\": false}]}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "drives[0]") && strstr(err, "comma"), "%s", err);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+			   "\"network-interfaces\": [{\"iface_id\": \"n\"}]}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "network-interfaces[0]") && strstr(err, "host_dev_name"), "%s", err);
+	cr_assert_neq(load("[]", err, sizeof(err)), 0);
+}
+
+Test(api_model, the_model_of_a_command_line)
+{
+	struct vm_config cfg;
+	char err[256];
+	cli_config_init(&cfg);
+	cfg.kernel = "/vmlinux";
+	cfg.append = "console=ttyS0";
+	cfg.ncpus = 2;
+	cr_assert_eq(cli_device_option(&cfg, "disk", "/a.img,ro", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+	    cli_device_option(&cfg, "net", "tap=tap3,mac=52:54:00:00:00:09", err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
+	cr_assert_str_eq(m.kernel, "/vmlinux");
+	cr_assert_eq(m.vcpus, 2);
+	cr_assert_str_eq(m.drives[0].id, "drive0");
+	cr_assert(m.drives[0].ro);
+	cr_assert_str_eq(m.nics[0].host_dev, "tap3");
+	cr_assert_str_eq(m.nics[0].mac, "52:54:00:00:00:09");
+	cli_free(&cfg);
+}
+
+Test(api_model, a_configuration_from_the_model)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\", \"boot_args\": \"a=1\"},"
+		 " \"machine-config\": {\"vcpu_count\": 3, \"mem_size_mib\": 300},"
+		 " \"drives\": [{\"drive_id\": \"data\", \"path_on_host\": \"/d\","
+		 " \"is_root_device\": false, \"io_engine\": \"Sync\"},"
+		 " {\"drive_id\": \"root\", \"path_on_host\": \"/r\", \"is_root_device\": true,"
+		 " \"is_read_only\": true}],"
+		 " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": "
+		 "\"tap7\", \"guest_mac\": \"52:54:00:00:00:01\"}]}",
+		 err, sizeof(err)),
+	    0, "%s", err);
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_str_eq(cfg.kernel, "/k");
+	cr_assert_eq(cfg.ncpus, 3);
+	cr_assert_eq(cfg.mem_size, 300ull << 20);
+	cr_assert_str_eq(append, "a=1 root=/dev/vda ro");
+	cr_assert_eq(cfg.ndisks, 2);
+	cr_assert_str_eq(cfg.disks[0].path, "/r", "the root drive is /dev/vda");
+	cr_assert(cfg.disks[0].ro);
+	cr_assert_eq(cfg.disks[1].aio, VIRTIO_BLK_AIO_SYNC);
+	cr_assert_eq(index[0], 1);
+	cr_assert_eq(index[1], 0);
+	cr_assert_eq(cfg.nnics, 1);
+	cr_assert_str_eq(cfg.nics[0].ifname, "tap7");
+	cli_free(&cfg);
+	free(append);
+}
+
+Test(api_model, a_failed_build_leaves_nothing_added)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			  " \"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\","
+			  " \"is_root_device\": true}]}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	cli_config_init(&cfg);
+	for (int i = 0; i < CLI_MAX_DISKS; i++) /* the command line filled every disk slot */
+		cr_assert_eq(cli_device_option(&cfg, "disk", "/cli.img", err, sizeof(err)), 0);
+	cr_assert_neq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "a:"), "names the drive: %s", err);
+	cr_assert_eq(cfg.ndisks, CLI_MAX_DISKS);
+	cr_assert_null(append);
+	cr_assert_null(cfg.kernel);
+	cli_free(&cfg);
+}
