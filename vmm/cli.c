@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "firmware/fdt.h"
@@ -25,6 +26,7 @@ enum {
 	OPT_HUGEPAGES,
 	OPT_API_SOCK,
 	OPT_CONFIG_FILE,
+	OPT_RESTORE,
 	OPT_DEVICE = 512,
 };
 
@@ -43,6 +45,7 @@ static const struct option core_options[] = {
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"restore", required_argument, NULL, OPT_RESTORE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -231,6 +234,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_CONFIG_FILE:
 		cfg->config_file = arg;
 		return CLI_RUN;
+	case OPT_RESTORE:
+		cfg->restore = arg;
+		return CLI_RUN;
 	case OPT_DTB:
 	case OPT_DUMP_DTB:
 		if (!machine_fdt_supported())
@@ -277,12 +283,109 @@ void cli_config_init(struct vm_config *cfg)
 int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
 		      size_t errlen)
 {
-	for (int i = 0; device_table[i]; i++)
-		for (const struct device_option *o = device_table[i]->options; o->name; o++)
-			if (!strcmp(o->name, name))
-				return o->parse(cfg, arg, err, errlen);
-	snprintf(err, errlen, "no device option --%s", name);
-	return -ENOENT;
+	return cli_apply(cfg, name, arg, err, errlen);
+}
+
+/* Options that say how this VMM process runs, not what the VM is: never recorded. */
+static bool recordable(int opt)
+{
+	switch (opt) {
+	case OPT_API_SOCK:
+	case OPT_CONFIG_FILE:
+	case OPT_RESTORE:
+	case OPT_KVM:
+	case OPT_DUMP_DTB:
+	case 'v':
+	case 'q':
+	case 'h':
+	case 'V':
+		return false;
+	default:
+		return true;
+	}
+}
+
+static const struct option *option_by_val(int val)
+{
+	for (const struct option *o = all_options(); o->name; o++)
+		if (o->val == val)
+			return o;
+	return NULL;
+}
+
+int cli_record(struct vm_config *cfg, const char *name, const char *arg)
+{
+	if (cfg->nrecorded == CLI_MAX_RECORDED)
+		return -E2BIG;
+	struct cli_record *r = &cfg->recorded[cfg->nrecorded];
+	r->name = strdup(name);
+	r->arg = arg ? strdup(arg) : NULL;
+	if (!r->name || (arg && !r->arg)) {
+		free(r->name);
+		free(r->arg);
+		return -ENOMEM;
+	}
+	cfg->nrecorded++;
+	return 0;
+}
+
+/* Takes back the records past `n` (a failed apply). */
+static void unrecord_to(struct vm_config *cfg, int n)
+{
+	while (cfg->nrecorded > n) {
+		struct cli_record *r = &cfg->recorded[--cfg->nrecorded];
+		free(r->name);
+		free(r->arg);
+		*r = (struct cli_record){0};
+	}
+}
+
+void cli_unrecord_to(struct vm_config *cfg, int n)
+{
+	unrecord_to(cfg, n);
+}
+
+int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *err, size_t errlen)
+{
+	const struct option *o = NULL;
+	for (const struct option *p = all_options(); p->name && !o; p++)
+		if (!strcmp(p->name, name))
+			o = p;
+	if (!o || !recordable(o->val)) {
+		snprintf(err, errlen, "no option --%s to apply", name);
+		return -EINVAL;
+	}
+	if ((o->has_arg == required_argument && !arg) || (o->has_arg == no_argument && arg)) {
+		snprintf(err, errlen, "--%s %s an argument", name, arg ? "takes no" : "needs");
+		return -EINVAL;
+	}
+	int n = cfg->nrecorded, r = cli_record(cfg, name, arg);
+	if (r) {
+		snprintf(err, errlen, "--%s: %s", name, strerror(-r));
+		return r;
+	}
+	/* The parsers keep pointers to their argument (--kernel): give them the record's copy. */
+	const char *copy = cfg->recorded[n].arg;
+	if (o->val >= OPT_DEVICE) {
+		r = device_option(o->val)->parse(cfg, copy, err, errlen);
+	} else if (parse_one(o->val, copy, cfg) != CLI_RUN) { /* it printed why */
+		snprintf(err, errlen, "--%s %s: invalid value", name, arg ? arg : "");
+		r = -EINVAL;
+	}
+	if (r)
+		unrecord_to(cfg, n);
+	return r;
+}
+
+int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err, size_t errlen)
+{
+	cli_config_init(cfg);
+	for (int i = 0; i < n; i++) {
+		int r = cli_apply(cfg, rec[i].name, rec[i].arg, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 /* What must come with what once every option is read. */
@@ -290,10 +393,13 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 {
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg->restore && (cfg->kernel || cfg->config_file))
+		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
+					 "or --config-file");
 	if (cfg->config_file && cfg->kernel)
 		return usage_error("%s", "--config-file describes the whole VM: give it without "
 					 "--kernel");
-	if (!cfg->kernel && !cfg->config_file && !cfg->api_sock)
+	if (!cfg->kernel && !cfg->config_file && !cfg->api_sock && !cfg->restore)
 		return usage_error("%s", "no kernel given (--kernel PATH, --config-file FILE or "
 					 "--api-sock PATH)");
 	if (cfg->dump_dtb && !cfg->kernel)
@@ -309,6 +415,10 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:vqhV", all_options(), NULL)) != -1) {
 		enum cli_result r = parse_one(opt, optarg, cfg);
+		const struct option *o =
+		    r == CLI_RUN && recordable(opt) ? option_by_val(opt) : NULL;
+		if (o && cli_record(cfg, o->name, optarg))
+			r = usage_error("%s", "too many options to record");
 		if (r != CLI_RUN) {
 			cli_free(cfg);
 			return r;
@@ -322,6 +432,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 
 void cli_free(struct vm_config *cfg)
 {
+	unrecord_to(cfg, 0);
 	for (int i = 0; device_table[i]; i++)
 		if (device_table[i]->release)
 			device_table[i]->release(cfg);

@@ -16,6 +16,13 @@
 #define CLI_MAX_DISKS	     8
 #define CLI_MAX_NICS	     4
 #define CLI_MAX_DEVICE_KINDS 16 /* entries of vmm/device_table.c */
+#define CLI_MAX_RECORDED     96 /* options recorded for a snapshot's configuration */
+
+/* One option as it was applied ("mem", "512M"; arg NULL for a flag). */
+struct cli_record {
+	char *name;
+	char *arg;
+};
 
 /* How a virtio device reaches the guest. */
 enum virtio_transport { TRANSPORT_MMIO, TRANSPORT_PCI };
@@ -53,6 +60,13 @@ struct vm_config {
 	 * vmm/device_table.h), indexed like device_table[]; NULL until the device's option is
 	 * given. A new device needs no field above. */
 	void *device_cfg[CLI_MAX_DEVICE_KINDS];
+	/* Every option that shapes the VM, in the order applied (command line, config file, API):
+	 * a snapshot saves it and a restore replays it through the same parsers (cli_replay()),
+	 * so the restored VM has the same devices in the same order. Not recorded: how the VMM
+	 * itself runs (--api-sock, --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
+	struct cli_record recorded[CLI_MAX_RECORDED];
+	int nrecorded;
+	const char *restore; /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };
@@ -69,6 +83,22 @@ void cli_config_init(struct vm_config *cfg);
  * the command line uses. Returns 0, or -errno with the reason in err[0..errlen). */
 int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
 		      size_t errlen);
+
+/* Applies one option by its long name (core or device) and records it; what the API and a
+ * restore use. Returns 0, or -errno with the reason in err[0..errlen). */
+int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *err, size_t errlen);
+
+/* Records an option applied without its parser (the API sets kernel, memory and vCPUs
+ * directly). Returns 0 or -ENOMEM / -E2BIG. */
+int cli_record(struct vm_config *cfg, const char *name, const char *arg);
+
+/* Drops the records past the first `n` (a caller undoing what it applied). */
+void cli_unrecord_to(struct vm_config *cfg, int n);
+
+/* A fresh configuration (cli_config_init()) with `n` recorded options applied in order.
+ * Returns 0, or -errno with the reason (naming the option) in err[0..errlen). */
+int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err,
+	       size_t errlen);
 
 /* Frees what cli_parse() allocated (disk paths). */
 void cli_free(struct vm_config *cfg);

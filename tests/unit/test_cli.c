@@ -227,3 +227,48 @@ Test(cli, usage_and_parser_cover_the_device_table, .init = quiet)
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		cr_assert_str_eq(device_table[i]->name, order[i], "the guest's device order");
 }
+
+Test(cli, a_replay_of_the_recorded_options_builds_the_same_vm)
+{
+	struct vm_config c, r;
+	char err[256] = "";
+	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "-m", "512M", "--cpus", "2", "--api-sock",
+			   "/tmp/s", "--disk", "a.img,ro", "--transport", "pci", "--disk", "b.img",
+			   "--rng", "-v", "--net", "tap=tap4,mac=52:54:00:00:00:02",
+			   "--debug-exit"),
+		     CLI_RUN);
+	for (int i = 0; i < c.nrecorded; i++)
+		cr_assert(strcmp(c.recorded[i].name, "api-sock") &&
+			      strcmp(c.recorded[i].name, "verbose"),
+			  "--%s says how the VMM runs: not recorded", c.recorded[i].name);
+	cr_assert_eq(cli_replay(&r, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(r.kernel, "k.elf");
+	cr_assert_eq(r.mem_size, 512ULL << 20);
+	cr_assert_eq(r.ncpus, 2);
+	cr_assert_eq(r.ndisks, 2);
+	cr_assert_str_eq(r.disks[1].path, "b.img");
+	cr_assert(r.disks[0].ro);
+	cr_assert_eq(r.disk_transport[0], TRANSPORT_MMIO);
+	cr_assert_eq(r.disk_transport[1], TRANSPORT_PCI);
+	cr_assert_eq(r.nnics, 1);
+	cr_assert_str_eq(r.nics[0].ifname, "tap4");
+	cr_assert(r.debug_exit);
+	cr_assert_null(r.api_sock);
+	cr_assert_eq(r.nrecorded, c.nrecorded, "the replay records the same options");
+	cli_free(&r);
+	cli_free(&c);
+}
+
+Test(cli, a_bad_record_is_refused_with_its_name, .init = quiet)
+{
+	struct vm_config r;
+	char err[256] = "";
+	struct cli_record bad[] = {{"mem", "lots"}};
+	cr_assert_neq(cli_replay(&r, bad, 1, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "--mem"), "%s", err);
+	struct cli_record unknown[] = {{"api-sock", "/x"}};
+	cr_assert_neq(cli_replay(&r, unknown, 1, err, sizeof(err)), 0);
+	struct cli_record flag_with_arg[] = {{"debug-exit", "1"}};
+	cr_assert_neq(cli_replay(&r, flag_with_arg, 1, err, sizeof(err)), 0);
+	cli_free(&r);
+}

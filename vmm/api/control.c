@@ -106,21 +106,44 @@ static void undo_devices(struct vm_config *cfg, int ndisks, int nnics)
 	cfg->nnics = nnics;
 }
 
+/* What the model sets without a parser, recorded for a snapshot's configuration. */
+static int record_boot(struct vm_config *cfg, const struct api_model *m, const char *append)
+{
+	char mem[32], cpus[16];
+	snprintf(mem, sizeof(mem), "%uM", m->mem_mib);
+	snprintf(cpus, sizeof(cpus), "%u", m->vcpus);
+	int r = cli_record(cfg, "kernel", m->kernel);
+	if (!r && m->initrd)
+		r = cli_record(cfg, "initrd", m->initrd);
+	if (!r)
+		r = cli_record(cfg, "append", append);
+	if (!r)
+		r = cli_record(cfg, "mem", mem);
+	if (!r)
+		r = cli_record(cfg, "cpus", cpus);
+	return r;
+}
+
 int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,
 			 int *disk_index, char *err, size_t errlen)
 {
-	int ndisks = cfg->ndisks, nnics = cfg->nnics, r = 0;
+	int ndisks = cfg->ndisks, nnics = cfg->nnics, nrec = cfg->nrecorded, r = 0;
 
 	*append = kernel_cmdline(m);
 	if (!*append) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	r = add_drives(cfg, m, disk_index, err, errlen);
+	r = record_boot(cfg, m, *append);
+	if (r)
+		snprintf(err, errlen, "cannot record the configuration: %s", strerror(-r));
+	if (!r)
+		r = add_drives(cfg, m, disk_index, err, errlen);
 	for (int i = 0; !r && i < m->nnics; i++)
 		r = add_nic(cfg, &m->nics[i], err, errlen);
 	if (r) {
 		undo_devices(cfg, ndisks, nnics);
+		cli_unrecord_to(cfg, nrec);
 		free(*append);
 		*append = NULL;
 		return r;
@@ -138,7 +161,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 static int be_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
 {
 	struct control *c = ctx;
-	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics;
+	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
 	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
 	if (r)
 		return r;
@@ -149,6 +172,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
 		vm_destroy(&c->vm);
 		undo_devices(c->cfg, ndisks, nnics);
+		cli_unrecord_to(c->cfg, nrec);
 		free(c->append);
 		c->append = NULL;
 		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
