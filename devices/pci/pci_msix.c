@@ -133,7 +133,7 @@ void pci_msix_save(const struct pci_msix *m, struct pci_msix_state *s)
 	s->nvec = m->nvec;
 }
 
-static bool state_ok(const struct pci_msix *m, const struct pci_msix_state *s)
+bool pci_msix_state_ok(const struct pci_msix *m, const struct pci_msix_state *s)
 {
 	if (s->nvec != m->nvec || s->reserved[0] || s->reserved[1] || s->reserved[2])
 		return false;
@@ -151,7 +151,7 @@ static bool state_ok(const struct pci_msix *m, const struct pci_msix_state *s)
 
 int pci_msix_restore(struct pci_msix *m, const struct pci_msix_state *s)
 {
-	if (!state_ok(m, s))
+	if (!pci_msix_state_ok(m, s))
 		return -EINVAL;
 	memcpy(m->table, s->table, sizeof(m->table));
 	m->pending = s->pending;

@@ -81,6 +81,8 @@ void pci_msix_save(const struct pci_msix *m, struct pci_msix_state *s);
  * from the function's configuration space (restore that first). Sends nothing: a pending vector
  * stays pending until the guest unmasks it. Returns 0 or -EINVAL (nothing changed). */
 int pci_msix_restore(struct pci_msix *m, const struct pci_msix_state *s);
+/* The check pci_msix_restore() makes, alone (to check everything before changing anything). */
+bool pci_msix_state_ok(const struct pci_msix *m, const struct pci_msix_state *s);
 
 /* Accesses at `off` inside the table / the PBA: aligned 4- or 8-byte accesses (6.8.2: others are
  * undefined; here they read 0 and are ignored). The PBA is read-only. */

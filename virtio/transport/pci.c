@@ -366,7 +366,7 @@ static bool fields_ok(const struct virtio_pci *t, const struct virtio_pci_state 
 
 int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *s)
 {
-	if (!fields_ok(t, s))
+	if (!fields_ok(t, s) || !pci_msix_state_ok(&t->msix, &s->msix))
 		return -EINVAL;
 	bus_lock(t, true);
 	int err = pci_func_restore_config(&t->func, s->cfg); /* bar_moved takes dev->lock */

@@ -122,8 +122,7 @@ void virtio_pci_save(struct virtio_pci *t, struct virtio_pci_state *s);
  * back, which maps the BARs at their saved addresses exactly as a guest BAR write does
  * (host.notify_moved moves the notify ioeventfds), then the MSI-X table, selectors and vectors.
  * Raises no interrupt (call virtio_pci_sync_intx() once the device's own state is back). Takes
- * the bus lock then dev->lock: call without either. Returns 0 or -EINVAL; on failure the function
- * is in no defined state (throw the VM away). */
+ * the bus lock then dev->lock: call without either. Returns 0 or -EINVAL with nothing changed. */
 int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *s);
 
 /* Drives INTx to what the restored state implies (asserted while MSI-X is off, INTx enabled and
