@@ -205,6 +205,24 @@ static int be_stop(void *ctx, unsigned timeout_ms)
 	return vm_request_shutdown(&((struct control *)ctx)->vm, timeout_ms);
 }
 
+/* A snapshot taken later must re-open the new file: the disk's recorded --disk option gets the
+ * new path (the options after the path stay). */
+static void rerecord_disk(struct vm_config *cfg, int disk, const char *path)
+{
+	for (int i = 0, n = 0; i < cfg->nrecorded; i++) {
+		struct cli_record *rec = &cfg->recorded[i];
+		if (strcmp(rec->name, "disk") || n++ != disk)
+			continue;
+		const char *rest = rec->arg ? strchr(rec->arg, ',') : NULL;
+		char *arg;
+		if (asprintf(&arg, "%s%s", path, rest ? rest : "") < 0)
+			return; /* out of memory: a later snapshot names the old file */
+		free(rec->arg);
+		rec->arg = arg;
+		return;
+	}
+}
+
 static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
 {
 	struct control *c = ctx;
@@ -219,6 +237,8 @@ static int be_patch_drive(void *ctx, int index, const char *path, char *err, siz
 	if (r)
 		snprintf(err, errlen, "cannot use %s: %s", path,
 			 log_last_error()[0] ? log_last_error() : strerror(-r));
+	else
+		rerecord_disk(c->cfg, disk, path);
 	return r;
 }
 
