@@ -42,8 +42,9 @@ struct snap_section {
 	size_t len;
 };
 
-/* A parsed snapshot: an index of its sections sorted by (tag, instance). Fields are private to
- * snap_format.c; the section bytes stay valid until snap_close(). */
+/* A parsed snapshot: an index of its sections sorted by (tag, instance). Callers may walk
+ * secs[0..nsecs) to list the sections (tools, the fuzzer); the other fields are private to
+ * snap_format.c. The section bytes stay valid until snap_close(). */
 struct snap_reader {
 	const uint8_t *buf;
 	size_t len;
