@@ -20,8 +20,10 @@
  * new one.
  *
  * dirty != NULL (a diff snapshot on top of a full one): bit i (word i / 64, bit i % 64) set means
- * page i of the file (of RAM in region order) changed; the EXISTING file at `path`, which must
- * have exactly mem->ram_size bytes, gets only those pages, written in place, then fsync. A VM
+ * page i of the file (of RAM in region order) changed; the bitmap has at least
+ * ram_size / 4096 bits. The EXISTING file at `path`, which must have exactly mem->ram_size bytes,
+ * gets only those pages, written in place, then fsync (not atomic: a crash in the middle leaves
+ * a mix of the two snapshots, so the caller marks the snapshot complete only afterwards). A VM
  * restored from that very file may keep running: the pages it wrote since are its private
  * copies, not the file's.
  *
