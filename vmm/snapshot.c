@@ -64,7 +64,7 @@ static int collect(struct vm *vm, struct snap_writer *w, char *err, size_t errle
 	}
 	r = kvm_vm_save(vm->kvm.vm_fd, snap_put, w, err, errlen);
 	for (unsigned i = 0; !r && i < vm->ncpus; i++)
-		r = kvm_vcpu_save(vm->vcpus[i].fd, i, snap_put, w, err, errlen);
+		r = kvm_vcpu_save(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_put, w, err, errlen);
 	if (!r)
 		r = vm_devices_save(vm, snap_put, w, err, errlen);
 	return r;
@@ -191,7 +191,8 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 {
 	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, err, errlen);
 	for (unsigned i = 0; !r && i < vm->ncpus; i++)
-		r = kvm_vcpu_restore(vm->vcpus[i].fd, i, snap_get, &l->reader, err, errlen);
+		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
+				     errlen);
 	if (!r)
 		r = vm_devices_restore(vm, snap_get, &l->reader, err, errlen);
 	return r;

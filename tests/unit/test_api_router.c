@@ -94,8 +94,37 @@ static void f_count(void *ctx, unsigned status)
 	fk.errors += status >= 400;
 }
 
-static const struct api_backend_ops ops = {f_start, f_pause,	   f_resume, f_cad,	f_stop,
-					   f_patch, f_set_metrics, f_flush,  f_metrics, f_count};
+static int f_snap_create(void *ctx, const char *state, const char *mem, char *err, size_t n)
+{
+	(void)ctx, (void)err, (void)n;
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s", state, mem);
+	fk.patches++;
+	return take_fail();
+}
+static int f_snap_load(void *ctx, const char *state, const char *mem, bool resume,
+		       const char *const *taps, int ntaps, char *err, size_t n)
+{
+	(void)ctx, (void)err, (void)n;
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s|%d|%s", state, mem, resume,
+		 ntaps > 1 && taps[1] ? taps[1] : "-");
+	fk.starts++;
+	return take_fail();
+}
+
+static const struct api_backend_ops ops = {
+    .start = f_start,
+    .pause = f_pause,
+    .resume = f_resume,
+    .ctrl_alt_del = f_cad,
+    .stop = f_stop,
+    .patch_drive = f_patch,
+    .set_metrics = f_set_metrics,
+    .flush_metrics = f_flush,
+    .metrics = f_metrics,
+    .count_request = f_count,
+    .snapshot_create = f_snap_create,
+    .snapshot_load = f_snap_load,
+};
 
 static void setup(void)
 {
