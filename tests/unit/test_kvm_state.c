@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/base/guest_mem.h"
@@ -227,7 +228,12 @@ Test(kvm_state, vcpu_round_trip)
 	struct store st = {0};
 	tvm_open(&a);
 	set_distinctive_state(&a);
+	struct timespec s0, s1;
+	clock_gettime(CLOCK_MONOTONIC, &s0);
 	save_all(&a, &st);
+	clock_gettime(CLOCK_MONOTONIC, &s1);
+	cr_log_info("save of the VM and one vCPU: %ld us",
+		    (long)((s1.tv_sec - s0.tv_sec) * 1000000 + (s1.tv_nsec - s0.tv_nsec) / 1000));
 
 	static const uint32_t tags[] = {SNAP_VCPU_REGS,	 SNAP_VCPU_SREGS,  SNAP_VCPU_MSRS,
 					SNAP_VCPU_LAPIC, SNAP_VCPU_EVENTS, SNAP_VCPU_MP_STATE,
@@ -241,7 +247,12 @@ Test(kvm_state, vcpu_round_trip)
 	cr_log_info("saved %u MSRs, XSAVE %zu bytes", nmsrs, find(&st, SNAP_VCPU_XSAVE, 0)->len);
 
 	tvm_open(&b);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	restore_all(&b, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_log_info("restore of the VM and one vCPU: %ld us",
+		    (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 	struct kvm_regs ra, rb;
 	cr_assert_eq(ioctl(a.vcpu, KVM_GET_REGS, &ra), 0);
 	cr_assert_eq(ioctl(b.vcpu, KVM_GET_REGS, &rb), 0);
@@ -307,6 +318,22 @@ Test(kvm_state, refuses_missing_section)
 	find(&st, SNAP_VCPU_REGS, 0)->tag = 0;
 	cr_assert_eq(try_restore(&st, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "SNAP_VCPU_REGS") && strstr(err, "missing"), "%s", err);
+	store_free(&st);
+}
+
+Test(kvm_state, optional_sections_may_be_absent)
+{
+	need_kvm();
+	struct store st = {0};
+	char err[256];
+	saved_state(&st);
+	find(&st, SNAP_VCPU_XCRS, 0)->tag = 0;
+	find(&st, SNAP_VCPU_DEBUGREGS, 0)->tag = 0;
+	find(&st, SNAP_VCPU_CPUID, 0)->tag = 0;
+	cr_expect_eq(try_restore(&st, err, sizeof(err)), 0, "%s", err);
+	find(&st, SNAP_VCPU_MP_STATE, 0)->tag = 0;
+	cr_expect_eq(try_restore(&st, err, sizeof(err)), -EINVAL, "MP state is not optional");
+	cr_expect(strstr(err, "SNAP_VCPU_MP_STATE"), "%s", err);
 	store_free(&st);
 }
 

@@ -22,6 +22,11 @@
  * XSAVE, XCRS, DEBUGREGS and CPUID are optional: saved when the host has the capability,
  * skipped on restore (with a debug line) when the snapshot lacks them. The rest must be there.
  *
+ * The TSC: restoring MSR_IA32_TSC makes the guest's TSC go on from the saved value. kvm_pvm
+ * (this project's emulated KVM) accepts TSC writes but ignores them, its guests reading the
+ * host's TSC: there the guest's TSC jumps forward by the time between save and restore, while
+ * kvmclock (SNAP_VM_CLOCK) does not jump.
+ *
  * Not saved: nested virtualization state (KVM_GET_NESTED_STATE), the TSC frequency
  * (KVM_GET_TSC_KHZ: a restore on a host with another TSC rate changes the guest's), SMM, the
  * PDPTRs of PAE paging without EPT (KVM_GET_SREGS2).
