@@ -13,6 +13,8 @@ static char *text;
 static int render(enum vmmctl_view view, const char *doc, const char *state)
 {
 	size_t len;
+	free(text); /* the previous render's text, in tests that render twice */
+	text = NULL;
 	FILE *f = open_memstream(&text, &len);
 	json_t *d = json_loads(doc, JSON_DECODE_ANY, NULL);
 	json_t *s = state ? json_loads(state, 0, NULL) : NULL;
