@@ -27,6 +27,7 @@ enum {
 	OPT_API_SOCK,
 	OPT_CONFIG_FILE,
 	OPT_RESTORE,
+	OPT_TRACK_DIRTY,
 	OPT_DEVICE = 512,
 };
 
@@ -46,6 +47,7 @@ static const struct option core_options[] = {
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"restore", required_argument, NULL, OPT_RESTORE},
+    {"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -236,6 +238,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_RESTORE:
 		cfg->restore = arg;
+		return CLI_RUN;
+	case OPT_TRACK_DIRTY:
+		cfg->track_dirty_pages = true;
 		return CLI_RUN;
 	case OPT_DTB:
 	case OPT_DUMP_DTB:

@@ -66,7 +66,8 @@ struct vm_config {
 	 * itself runs (--api-sock, --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
 	struct cli_record recorded[CLI_MAX_RECORDED];
 	int nrecorded;
-	const char *restore; /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
+	const char *restore;	/* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
+	bool track_dirty_pages; /* --track-dirty-pages: for Diff snapshots */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,8 +71,48 @@ static int collect(struct vm *vm, struct snap_writer *w, char *err, size_t errle
 	return r;
 }
 
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, char *err,
-		       size_t errlen)
+/* A diff is written into an earlier snapshot's memory file: never the one this VM's RAM is
+ * mapped from (its unwritten pages would change under the guest). */
+static int check_diff_target(const struct vm *vm, const char *mem_path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (!vm->cfg->track_dirty_pages) {
+		snprintf(err, errlen,
+			 "Diff snapshots need dirty-page tracking (machine-config "
+			 "track_dirty_pages, or --track-dirty-pages)");
+		return -EINVAL;
+	}
+	if (stat(mem_path, &st) == 0 && st.st_dev == vm->mem_file_dev &&
+	    st.st_ino == vm->mem_file_ino && vm->mem_file_ino) {
+		snprintf(err, errlen, "%s backs this VM's memory: write the diff onto a copy of it",
+			 mem_path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The pages written since the last snapshot (the guest's and the VMM's), taken and cleared;
+ * NULL when not tracking. put_back_dirty() returns them after a failed save. */
+static uint64_t *take_dirty(struct vm *vm)
+{
+	size_t words = guest_mem_dirty_words(&vm->mem);
+	uint64_t *bitmap = vm->cfg->track_dirty_pages ? calloc(words, sizeof(uint64_t)) : NULL;
+	if (bitmap) {
+		if (kvm_dirty_log_get(&vm->kvm, &vm->mem, bitmap))
+			memset(bitmap, 0xff, words * sizeof(uint64_t)); /* unknown: all dirty */
+		guest_mem_dirty_take(&vm->mem, bitmap);
+	}
+	return bitmap;
+}
+
+static void put_back_dirty(struct vm *vm, const uint64_t *bitmap)
+{
+	for (size_t i = 0; bitmap && vm->mem.dirty && i < guest_mem_dirty_words(&vm->mem); i++)
+		__atomic_fetch_or(&vm->mem.dirty[i], bitmap[i], __ATOMIC_RELAXED);
+}
+
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff,
+		       char *err, size_t errlen)
 {
 	struct snap_writer w;
 
@@ -79,14 +120,26 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		snprintf(err, errlen, "the VM must be paused first");
 		return -EAGAIN;
 	}
-	int r = snap_writer_init(&w);
+	int r = diff ? check_diff_target(vm, mem_path, err, errlen) : 0;
+	if (r)
+		return r;
+	r = snap_writer_init(&w);
 	if (r) {
 		snprintf(err, errlen, "out of memory");
 		return r;
 	}
-	r = collect(vm, &w, err, errlen);
+	uint64_t *dirty = take_dirty(vm);
+	if (diff && !dirty) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+	}
 	if (!r)
-		r = snap_mem_save(&vm->mem, mem_path, NULL, err, errlen);
+		r = collect(vm, &w, err, errlen);
+	if (!r)
+		r = snap_mem_save(&vm->mem, mem_path, diff ? dirty : NULL, err, errlen);
+	if (r)
+		put_back_dirty(vm, dirty);
+	free(dirty);
 	if (!r) /* the state last: a state file always has its memory file */
 		r = snap_writer_save(&w, state_path, err, errlen);
 	snap_writer_free(&w);

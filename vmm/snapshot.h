@@ -28,11 +28,15 @@ struct vm;
 #define SNAPSHOT_STATE_FILE  "state"
 #define SNAPSHOT_MEMORY_FILE "memory"
 
-/* Writes the snapshot of a paused VM: the state to `state_path`, the memory to `mem_path`
- * (each written whole to a temporary file, then renamed). Returns 0; -EAGAIN when the VM is not
- * paused; -ENOTSUP for a device that cannot be saved; or -errno; the reason in err. */
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, char *err,
-		       size_t errlen);
+/* Writes the snapshot of a paused VM: the state to `state_path` (a temporary file, then renamed)
+ * and the memory to `mem_path`: Full writes the whole RAM (a new sparse file); Diff (`diff`,
+ * which needs cfg->track_dirty_pages) writes only the pages written since the previous snapshot
+ * into the existing memory file of that snapshot, in place (never the file this VM was
+ * restored from). With tracking on, every snapshot restarts the log. Returns 0; -EAGAIN when
+ * the VM is not paused; -ENOTSUP for a device that cannot be saved; -EINVAL for a Diff that
+ * cannot be taken; or -errno; the reason in err. */
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff,
+		       char *err, size_t errlen);
 
 /* A snapshot being restored. */
 struct snapshot_load {

@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "loaders/boot.h"
@@ -18,6 +19,7 @@
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
 #include "vmm/kvm/cpuid.h"
+#include "vmm/kvm/kvm_state.h"
 #include "vmm/vm_pause.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
@@ -44,6 +46,17 @@ void vm_stop(struct vm *vm, enum vm_stop_reason why, int status)
 		vcpu_kick(&vm->vcpus[i]);
 }
 
+/* KVM logs the guest's writes, guest_mem the VMM's own (vmm/snapshot.h: Diff snapshots). */
+static int start_dirty_tracking(struct vm *vm)
+{
+	int err = guest_mem_dirty_start(&vm->mem);
+	if (!err)
+		err = kvm_dirty_log_start(&vm->kvm, &vm->mem);
+	if (err)
+		log_error("--track-dirty-pages: %s", strerror(-err));
+	return err;
+}
+
 static int setup_memory(struct vm *vm, int mem_fd)
 {
 	int err = mem_fd >= 0 ? guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd)
@@ -57,7 +70,10 @@ static int setup_memory(struct vm *vm, int mem_fd)
 	if (vm->cfg->hugepages && (err = guest_mem_advise_hugepages(&vm->mem)))
 		log_warn("--hugepages: madvise: %s; guest RAM stays on small pages",
 			 strerror(-err));
-	return kvm_map_memory(&vm->kvm, &vm->mem);
+	err = kvm_map_memory(&vm->kvm, &vm->mem);
+	if (!err && vm->cfg->track_dirty_pages)
+		err = start_dirty_tracking(vm);
+	return err;
 }
 
 /* Loads the kernel and sets the boot vCPU's registers for its entry mode. */
@@ -196,7 +212,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 {
-	return create(vm, cfg, mem_fd); /* no kernel: the snapshot's RAM and registers */
+	struct stat st;
+	int status = create(vm, cfg, mem_fd); /* no kernel: the snapshot's RAM and registers */
+	if (fstat(mem_fd, &st) == 0) {
+		vm->mem_file_dev = (unsigned long)st.st_dev;
+		vm->mem_file_ino = (unsigned long)st.st_ino;
+	}
+	return status;
 }
 
 int vm_block_stop_signals(sigset_t *set)

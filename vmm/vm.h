@@ -42,7 +42,9 @@ struct vm {
 	bool stopping; /* read with __atomic loads from vCPU threads */
 	enum vm_stop_reason stop_reason;
 	int exit_status;
-	int stop_fd;	   /* eventfd, readable once the VM is stopping */
+	int stop_fd; /* eventfd, readable once the VM is stopping */
+	/* The memory file a restored VM's RAM is mapped from (0, 0 for fresh RAM). */
+	unsigned long mem_file_dev, mem_file_ino;
 	bool start_paused; /* vm_run() pauses the VM right after starting it (a restore's
 			    * resume_vm=false); the vCPUs may run a few instructions first */
 

@@ -24,7 +24,7 @@ start() {
 	mkfifo "$fifo"
 	sleep 1200 >"$fifo" &
 	sleepers+=($!)
-	"$VMM" --console stdio "$@" <"$fifo" >"$log" 2>>"$tmp/err" &
+	"$VMM" "$@" <"$fifo" >"$log" 2>>"$tmp/err" &
 	vmm_pid=$!
 }
 sleepers=()
@@ -39,11 +39,11 @@ wait_for() { # wait_for REGEX FILE SECONDS
 	return 1
 }
 
-start "$tmp/in1" "$tmp/log" --kernel "$VMLINUX" --disk "$tmp/root.ext4" --api-sock "$sock" \
+start "$tmp/in1" "$tmp/log" --console stdio --kernel "$VMLINUX" --disk "$tmp/root.ext4" --api-sock "$sock" \
 	--append "$CMDLINE root=/dev/vda rw vmmguest.shell=1 vmmguest.dhcp=0"
 wait_for "VMM-GUEST-SHELL: starting" "$tmp/log" 900 || echo "FAIL: no shell before the snapshot"
 sleep 3 # the prompt is printed
-echo 'echo before-$((6*7))' >"$tmp/in1"
+kill -0 $vmm_pid 2>/dev/null && echo 'echo before-$((6*7))' >"$tmp/in1"
 wait_for "before-42" "$tmp/log" 120
 check "the shell answers before the snapshot" "before-42"
 
@@ -56,13 +56,13 @@ kill -9 $vmm_pid
 wait $vmm_pid 2>/dev/null
 
 t0=$(date +%s%N)
-start "$tmp/in2" "$tmp/log2" --restore "$snap"
-echo 'echo after-$((6*7))' >"$tmp/in2"
+start "$tmp/in2" "$tmp/log2" --restore "$snap" # the console option comes with the snapshot
+kill -0 $vmm_pid 2>/dev/null && echo 'echo after-$((6*7))' >"$tmp/in2"
 wait_for "after-42" "$tmp/log2" 300
 t1=$(date +%s%N)
 check "the restored shell answers the next command" "after-42" "$tmp/log2"
 echo "restore to the shell's answer: $(((t1 - t0) / 1000000)) ms"
-echo 'poweroff' >"$tmp/in2"
+kill -0 $vmm_pid 2>/dev/null && echo 'poweroff' >"$tmp/in2"
 for _ in $(seq 300); do kill -0 $vmm_pid 2>/dev/null || break; sleep 1; done
 kill $vmm_pid 2>/dev/null && { echo "FAIL: the restored guest did not power off"; fail=1; }
 status=0

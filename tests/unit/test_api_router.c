@@ -94,10 +94,11 @@ static void f_count(void *ctx, unsigned status)
 	fk.errors += status >= 400;
 }
 
-static int f_snap_create(void *ctx, const char *state, const char *mem, char *err, size_t n)
+static int f_snap_create(void *ctx, const char *state, const char *mem, bool diff, char *err,
+			 size_t n)
 {
 	(void)ctx, (void)err, (void)n;
-	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s", state, mem);
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s%s", state, mem, diff ? "|diff" : "");
 	fk.patches++;
 	return take_fail();
 }
@@ -438,9 +439,14 @@ Test(api, snapshot_create_needs_a_paused_vm)
 	cr_assert(strstr(fault(), "pause it first"), "%s", fault());
 	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Paused\"}"), 204);
 	cr_assert_eq(req("PUT", "/snapshot/create",
-			 "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"/s\", "
+			 "{\"snapshot_type\": \"Delta\", \"snapshot_path\": \"/s\", "
 			 "\"mem_file_path\": \"/m\"}"),
 		     400);
+	cr_assert_eq(req("PUT", "/snapshot/create",
+			 "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"/s\", "
+			 "\"mem_file_path\": \"/m\"}"),
+		     204);
+	cr_assert_str_eq(fk.patch_path, "/s|/m|diff");
 	cr_assert_eq(req("PUT", "/snapshot/create", "{\"snapshot_path\": \"/s\"}"), 400);
 	cr_assert_eq(req("PUT", "/snapshot/create", body), 204);
 	cr_assert_str_eq(fk.patch_path, "/s|/m");

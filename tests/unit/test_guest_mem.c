@@ -103,3 +103,27 @@ Test(guest_mem, hugepages_are_advised_for_every_region)
 	cr_assert_eq(guest_mem_add_region(&fake, 0, buf + 1, 4096), 0);
 	cr_assert_neq(guest_mem_advise_hugepages(&fake), 0, "unaligned host memory is refused");
 }
+
+/* Dirty tracking of the VMM's own writes (diff snapshots): page i of RAM in region order. */
+Test(guest_mem, dirty_pages_of_the_vmm_writes)
+{
+	struct guest_mem m = {0};
+	static uint8_t low[8 * 4096], high[4 * 4096];
+	uint64_t bitmap[1] = {0};
+	cr_assert_eq(guest_mem_add_region(&m, 0, low, sizeof(low)), 0);
+	cr_assert_eq(guest_mem_add_region(&m, 1ull << 32, high, sizeof(high)), 0);
+	guest_mem_mark_dirty(&m, 0, 1); /* not tracking yet: nothing */
+	cr_assert_eq(guest_mem_dirty_start(&m), 0);
+	cr_assert_eq(guest_mem_dirty_words(&m), 1);
+	cr_assert_eq(guest_mem_write(&m, 4096 + 10, "x", 1), 0);
+	guest_mem_mark_dirty(&m, 3 * 4096 - 1, 2);	  /* spans pages 2 and 3 */
+	guest_mem_mark_dirty(&m, (1ull << 32) + 4096, 1); /* page 1 of region 1 = page 9 */
+	guest_mem_mark_dirty(&m, 100ull << 32, 1);	  /* not RAM: ignored */
+	guest_mem_dirty_take(&m, bitmap);
+	cr_assert_eq(bitmap[0], (1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 9), "0x%llx",
+		     (unsigned long long)bitmap[0]);
+	bitmap[0] = 0;
+	guest_mem_dirty_take(&m, bitmap);
+	cr_assert_eq(bitmap[0], 0, "taking clears");
+	free(m.dirty);
+}

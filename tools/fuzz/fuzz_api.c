@@ -69,9 +69,10 @@ static json_t *f_metrics(void *c)
 	return fz_u8(cur) & 1 ? NULL : json_pack("{s:[], s:[]}", "devices", "vcpus");
 }
 
-static int f_snap_create(void *c, const char *state, const char *mem, char *err, size_t n)
+static int f_snap_create(void *c, const char *state, const char *mem, bool diff, char *err,
+			 size_t n)
 {
-	(void)state, (void)mem, (void)err, (void)n;
+	(void)state, (void)mem, (void)diff, (void)err, (void)n;
 	return f_op(c);
 }
 static int f_snap_load(void *c, const char *state, const char *mem, bool resume,

@@ -90,6 +90,7 @@ struct iov_ctx {
 	struct iovec *iov;
 	int max;
 	int count;
+	bool writable; /* the device will write these buffers: mark them dirty */
 };
 
 static int iov_piece(void *ctx, const struct guest_mem *mem, uint64_t gpa, uint32_t n, size_t done)
@@ -102,13 +103,15 @@ static int iov_piece(void *ctx, const struct guest_mem *mem, uint64_t gpa, uint3
 	if (!host)
 		return -EFAULT;
 	x->iov[x->count++] = (struct iovec){host, n};
+	if (x->writable) /* marked when handed out: the write follows (diff snapshots) */
+		guest_mem_mark_dirty(mem, gpa, n);
 	return 0;
 }
 
 static int map_iov(struct vq_chain *c, const struct guest_mem *mem, bool writable, size_t len,
 		   struct iovec *iov, int max_iov)
 {
-	struct iov_ctx x = {iov, max_iov, 0};
+	struct iov_ctx x = {iov, max_iov, 0, writable};
 	int err = stream_op(c, mem, writable, len, iov_piece, &x);
 	return err ? err : x.count;
 }

@@ -80,6 +80,7 @@ static inline int ring_store16(const struct guest_mem *mem, uint64_t gpa, int or
 	if (!p)
 		return -VQ_E_RING_RANGE;
 	__atomic_store_n(p, htole16(v), order);
+	guest_mem_mark_dirty(mem, gpa, sizeof(*p));
 	return 0;
 }
 
@@ -89,6 +90,7 @@ static inline int ring_store32(const struct guest_mem *mem, uint64_t gpa, uint32
 	if (!p)
 		return -VQ_E_RING_RANGE;
 	__atomic_store_n(p, htole32(v), __ATOMIC_RELAXED);
+	guest_mem_mark_dirty(mem, gpa, sizeof(*p));
 	return 0;
 }
 

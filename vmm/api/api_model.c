@@ -97,6 +97,7 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 	}
 	m->vcpus = (unsigned)vcpus;
 	m->mem_mib = (unsigned)mib;
+	m->track_dirty = api_json_bool(body, "track_dirty_pages", false);
 	return 0;
 }
 
@@ -390,8 +391,8 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 json_t *api_model_machine_config_json(const struct api_model *m)
 {
 	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)m->vcpus,
-			 "mem_size_mib", (json_int_t)m->mem_mib, "smt", 0, "track_dirty_pages", 0,
-			 "cpu_template", "None");
+			 "mem_size_mib", (json_int_t)m->mem_mib, "smt", 0, "track_dirty_pages",
+			 m->track_dirty, "cpu_template", "None");
 }
 
 static json_t *drive_json(const struct api_drive *d)
@@ -458,6 +459,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	api_model_init(m);
 	m->vcpus = cfg->ncpus;
 	m->mem_mib = (unsigned)(cfg->mem_size >> 20);
+	m->track_dirty = cfg->track_dirty_pages;
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append))
 		return -ENOMEM;

@@ -40,6 +40,7 @@ struct api_model {
 	unsigned vcpus;
 	unsigned mem_mib;
 	bool smt;
+	bool track_dirty; /* track_dirty_pages: needed for Diff snapshots */
 	struct api_drive drives[API_MAX_DRIVES];
 	int ndrives;
 	struct api_nic nics[API_MAX_NICS];

@@ -366,12 +366,9 @@ static void put_snapshot_create(struct api *a, const char *id, const json_t *bod
 		return;
 	}
 	const char *type = api_json_str(body, "snapshot_type", "Full");
-	if (strcmp(type, "Full")) {
-		fault(r, 400,
-		      !strcmp(type, "Diff")
-			  ? "Diff snapshots are not supported yet: take a Full one"
-			  : "snapshot_type must be Full or Diff, not `%s`",
-		      type);
+	bool diff = !strcmp(type, "Diff");
+	if (!diff && strcmp(type, "Full")) {
+		fault(r, 400, "snapshot_type must be Full or Diff, not `%s`", type);
 		return;
 	}
 	if (!after_start(a, r))
@@ -382,7 +379,7 @@ static void put_snapshot_create(struct api *a, const char *id, const json_t *bod
 		return;
 	}
 	int err = a->ops->snapshot_create(a->ctx, api_json_str(body, "snapshot_path", ""),
-					  api_json_str(body, "mem_file_path", ""), r->err,
+					  api_json_str(body, "mem_file_path", ""), diff, r->err,
 					  sizeof(r->err));
 	if (err)
 		backend_fault(r, err, "cannot create the snapshot");

@@ -122,6 +122,8 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 		r = cli_record(cfg, "mem", mem);
 	if (!r)
 		r = cli_record(cfg, "cpus", cpus);
+	if (!r && m->track_dirty)
+		r = cli_record(cfg, "track-dirty-pages", NULL);
 	return r;
 }
 
@@ -154,6 +156,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	cfg->append = *append;
 	cfg->ncpus = m->vcpus;
 	cfg->mem_size = (uint64_t)m->mem_mib << 20;
+	cfg->track_dirty_pages |= m->track_dirty;
 	return 0;
 }
 
@@ -290,10 +293,10 @@ static int restore_vm(struct control *c, const char *state, const char *mem,
 	return r;
 }
 
-static int be_snapshot_create(void *ctx, const char *state, const char *mem, char *err,
+static int be_snapshot_create(void *ctx, const char *state, const char *mem, bool diff, char *err,
 			      size_t errlen)
 {
-	return vm_snapshot_create(&((struct control *)ctx)->vm, state, mem, err, errlen);
+	return vm_snapshot_create(&((struct control *)ctx)->vm, state, mem, diff, err, errlen);
 }
 
 static int be_snapshot_load(void *ctx, const char *state, const char *mem, bool resume,

@@ -3,6 +3,7 @@
 #include "vmm/base/guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -88,6 +89,7 @@ void guest_mem_free(struct guest_mem *mem)
 		for (int i = 0; i < mem->nregions; i++)
 			munmap(mem->regions[i].host, mem->regions[i].size);
 	}
+	free(mem->dirty);
 	memset(mem, 0, sizeof(*mem));
 }
 
@@ -131,5 +133,49 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	guest_mem_mark_dirty(mem, gpa, len);
 	return 0;
+}
+
+#define DIRTY_PAGE_SHIFT 12
+
+size_t guest_mem_dirty_words(const struct guest_mem *mem)
+{
+	return (size_t)(((mem->ram_size >> DIRTY_PAGE_SHIFT) + 63) / 64);
+}
+
+int guest_mem_dirty_start(struct guest_mem *mem)
+{
+	if (mem->dirty)
+		return 0;
+	mem->dirty = calloc(guest_mem_dirty_words(mem), sizeof(uint64_t));
+	return mem->dirty ? 0 : -ENOMEM;
+}
+
+void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t base = 0; /* page index of the region's first page in region order */
+
+	if (!mem->dirty || !len)
+		return;
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+			uint64_t last = gpa - r->gpa + len - 1;
+			if (last >= r->size)
+				last = r->size - 1;
+			for (uint64_t p = (gpa - r->gpa) >> DIRTY_PAGE_SHIFT;
+			     p <= last >> DIRTY_PAGE_SHIFT; p++)
+				__atomic_fetch_or(&mem->dirty[(base + p) / 64],
+						  1ull << ((base + p) % 64), __ATOMIC_RELAXED);
+			return;
+		}
+		base += r->size >> DIRTY_PAGE_SHIFT;
+	}
+}
+
+void guest_mem_dirty_take(const struct guest_mem *mem, uint64_t *bitmap)
+{
+	for (size_t i = 0; mem->dirty && i < guest_mem_dirty_words(mem); i++)
+		bitmap[i] |= __atomic_exchange_n(&mem->dirty[i], 0, __ATOMIC_RELAXED);
 }

@@ -22,6 +22,10 @@ struct guest_mem {
 	int nregions;
 	uint64_t ram_size; /* total bytes of RAM over all regions */
 	bool owned;	   /* true when guest_mem_alloc() or _map_file() mmap'ed the regions */
+	/* Pages the VMM itself wrote (device models: used rings, buffers it filled), one bit per
+	 * 4 KiB page of RAM in region order, set atomically; NULL while not tracking. KVM's dirty
+	 * log sees only the guest's writes: a diff snapshot needs both. */
+	uint64_t *dirty;
 };
 
 /* Lays out `ram_size` bytes of RAM around the 32-bit MMIO hole (layout.h) and maps it with
@@ -46,6 +50,15 @@ int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64
  * byte of a 2 MiB range costs the whole range). Returns 0 or -errno. */
 int guest_mem_advise_hugepages(const struct guest_mem *mem);
 
+/* Starts tracking the VMM's own writes (see `dirty`). Returns 0 or -ENOMEM. */
+int guest_mem_dirty_start(struct guest_mem *mem);
+/* Records that the VMM wrote [gpa, gpa+len) (a no-op while not tracking). Any thread. */
+void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/* ORs the pages marked since the last call into `bitmap` (guest_mem_dirty_words() words) and
+ * clears them. */
+void guest_mem_dirty_take(const struct guest_mem *mem, uint64_t *bitmap);
+size_t guest_mem_dirty_words(const struct guest_mem *mem);
+
 /* Unmaps what guest_mem_alloc() or guest_mem_map_file() mapped and zeroes the struct. */
 void guest_mem_free(struct guest_mem *mem);
 
@@ -56,8 +69,8 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 /* True when [gpa, gpa+len) is RAM (same rule as guest_mem_ptr). */
 bool guest_mem_valid(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
-/* Copy between guest RAM and a host buffer. The range may not span two regions. Return 0 or
- * -EFAULT when the range is not RAM. */
+/* Copy between guest RAM and a host buffer (writes are marked dirty). The range may not span two
+ * regions. Return 0 or -EFAULT when the range is not RAM. */
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len);
 
