@@ -9,6 +9,7 @@
 #   3. `vmm --restore DIR` (the packed-ring variant: `vmm --api-sock` then PUT /snapshot/load)
 #      must end with TEST PASS, the SAME SNAP-RESULT, without booting again (no SNAP-START), and
 #      leave a disk file identical to the uninterrupted run's (cmp).
+# QEMU runs the guest once too: its result is the one every one-CPU run must give.
 # Also: a snapshot of a running (not paused) VM is refused with 400; and bad snapshots (the state
 # file truncated at several lengths, one flipped byte, its format version changed, the memory
 # file too short or too long, the disk file missing, no such directory) each end `vmm --restore`
@@ -40,6 +41,10 @@ snapshot_variant() {
 		return
 	}
 	echo "uninterrupted: $want"
+	if [ -n "$QEMU_RESULT" ] && [[ "$args" != *cpus=* ]]; then
+		[ "$want" = "$QEMU_RESULT" ] && lib_ok "QEMU's result too" ||
+			lib_fail "QEMU's result differs: $QEMU_RESULT"
+	fi
 
 	# The snapshot run. Should the pause come after the guest's end (a very loaded machine),
 	# try again: what is tested is the restore, not how fast the pause comes.
@@ -145,6 +150,18 @@ restore_over_api() {
 	wait "$pid"
 	RUN_STATUS=$?
 }
+
+# The same guest on QEMU (q35, virtio-blk-pci) gives the result every one-CPU variant must
+# give (the checksum does not depend on the transport or the ring).
+QEMU_RESULT=""
+if have_qemu; then
+	truncate -s "$DISK_SIZE" "$LIB_TMP/qemu.img"
+	QEMU_MACHINE=q35 run_qemu snap_counter -drive "id=d0,file=$LIB_TMP/qemu.img,format=raw,if=none" \
+		-device virtio-blk-pci,drive=d0,disable-legacy=on -append "transport=pci steps=$STEPS"
+	expect_pass
+	QEMU_RESULT=$(snap_result "$RUN_OUT")
+	echo "QEMU: $QEMU_RESULT"
+fi
 
 snapshot_variant mmio-split cli "" "ring=split"
 snapshot_variant mmio-packed api "" "ring=packed"
