@@ -479,6 +479,74 @@ int i8042_press_ctrl_alt_del(struct i8042 *k)
 	return err;
 }
 
+void i8042_save(struct i8042 *k, struct i8042_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&k->lock);
+	s->status = k->status;
+	s->ctr = k->ctr;
+	s->outport = k->outport;
+	s->out = k->out;
+	s->pending_cmd = k->pending_cmd;
+	s->port_b = k->port_b;
+	s->refresh_toggle = k->refresh_toggle;
+	s->out_from_kbd = k->out_from_kbd;
+	memcpy(s->fifo, k->fifo, sizeof(s->fifo));
+	s->fifo_head = (uint8_t)k->fifo_head;
+	s->fifo_count = (uint8_t)k->fifo_count;
+	s->kbd_pending = k->kbd_pending;
+	s->kbd_set = k->kbd_set;
+	s->kbd_scanning = k->kbd_scanning;
+	pthread_mutex_unlock(&k->lock);
+}
+
+static bool pending_cmd_ok(uint8_t c)
+{
+	return c == 0 || c == CMD_WRITE_CTR || c == CMD_WRITE_OUTPORT || c == CMD_WRITE_KBD_OUT ||
+	       c == CMD_WRITE_AUX_OUT;
+}
+
+static bool kbd_pending_ok(uint8_t c)
+{
+	return c == 0 || c == KBD_CMD_SET_LEDS || c == KBD_CMD_SCANSET || c == KBD_CMD_TYPEMATIC;
+}
+
+static bool state_ok(const struct i8042_state *s)
+{
+	const uint8_t status_bits = STR_OBF | STR_SYS | STR_CMDDAT | STR_UNLOCKED;
+
+	return !(s->status & ~status_bits) && pending_cmd_ok(s->pending_cmd) &&
+	       kbd_pending_ok(s->kbd_pending) && s->kbd_set >= 1 && s->kbd_set <= 3 &&
+	       s->fifo_head < I8042_FIFO_SIZE && s->fifo_count <= I8042_FIFO_SIZE &&
+	       !(s->port_b & ~0x0f) && s->refresh_toggle <= 1 && s->out_from_kbd <= 1 &&
+	       s->kbd_scanning <= 1 && !s->reserved[0] && !s->reserved[1] && !s->reserved[2];
+}
+
+int i8042_restore(struct i8042 *k, const struct i8042_state *s)
+{
+	if (!state_ok(s))
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	k->status = s->status;
+	k->ctr = s->ctr;
+	k->outport = s->outport;
+	k->out = s->out;
+	k->pending_cmd = s->pending_cmd;
+	k->port_b = s->port_b;
+	k->refresh_toggle = s->refresh_toggle;
+	k->out_from_kbd = s->out_from_kbd;
+	memcpy(k->fifo, s->fifo, sizeof(k->fifo));
+	k->fifo_head = s->fifo_head;
+	k->fifo_count = s->fifo_count;
+	k->kbd_pending = s->kbd_pending;
+	k->kbd_set = s->kbd_set;
+	k->kbd_scanning = s->kbd_scanning;
+	k->irq_level = -1; /* drive the line whatever the fresh controller drove */
+	update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
 int i8042_attach(struct i8042 *k, struct io_bus *pio, const struct vm_control *vm, unsigned flags)
 {
 	int err = i8042_init(k, vm, flags);

@@ -91,6 +91,30 @@ void i8042_set_irq(struct i8042 *k, struct irq_line irq);
  * is queued then). */
 int i8042_press_ctrl_alt_del(struct i8042 *k);
 
+/* The controller's and keyboard's state for a snapshot (vmm/base/snapshot_io.h): fixed layout,
+ * booleans as 0/1 bytes. The IRQ level is not saved: the restore drives what the state implies. */
+struct i8042_state {
+	uint8_t status, ctr, outport, out;
+	uint8_t pending_cmd; /* 0, or a controller command waiting for data (0x60, 0xd1-0xd3) */
+	uint8_t port_b;
+	uint8_t refresh_toggle, out_from_kbd; /* 0 or 1 */
+	uint8_t fifo[I8042_FIFO_SIZE];
+	uint8_t fifo_head;   /* < I8042_FIFO_SIZE */
+	uint8_t fifo_count;  /* <= I8042_FIFO_SIZE */
+	uint8_t kbd_pending; /* 0, or a keyboard command waiting for data (0xed, 0xf0, 0xf3) */
+	uint8_t kbd_set;     /* 1..3 */
+	uint8_t kbd_scanning;
+	uint8_t reserved[3]; /* zero */
+};
+
+/* Copies the state (lock taken inside). */
+void i8042_save(struct i8042 *k, struct i8042_state *s);
+
+/* Checks every value (FIFO indices, pending commands the controller knows, status bits, booleans)
+ * and puts it into an initialised controller, keeping its VM, flags and IRQ line; then drives IRQ
+ * 1 to the level the state implies. Lock taken inside. Returns 0 or -EINVAL (nothing changed). */
+int i8042_restore(struct i8042 *k, const struct i8042_state *s);
+
 /* Port-level accessors the bus handlers use, exposed for tests and fuzzers. */
 uint8_t i8042_read_port(struct i8042 *k, uint16_t port);
 void i8042_write_port(struct i8042 *k, uint16_t port, uint8_t val);

@@ -115,6 +115,28 @@ void rtc_cmos_write(struct rtc_cmos *r, unsigned port_offset, uint8_t val)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void rtc_cmos_save(struct rtc_cmos *r, struct rtc_cmos_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&r->lock);
+	memcpy(s->ram, r->ram, sizeof(s->ram));
+	s->index = r->index;
+	s->nmi_disabled = r->nmi_disabled;
+	pthread_mutex_unlock(&r->lock);
+}
+
+int rtc_cmos_restore(struct rtc_cmos *r, const struct rtc_cmos_state *s)
+{
+	if (s->index > INDEX_MASK || s->nmi_disabled > 1 || s->reserved[0] || s->reserved[1])
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	memcpy(r->ram, s->ram, sizeof(r->ram));
+	r->index = s->index;
+	r->nmi_disabled = s->nmi_disabled;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
 static void pio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {
 	uint8_t *out = data;

@@ -33,6 +33,20 @@ int rtc_cmos_init(struct rtc_cmos *r);
 int rtc_cmos_attach(struct rtc_cmos *r, struct io_bus *pio);
 void rtc_cmos_detach(struct rtc_cmos *r, struct io_bus *pio);
 
+/* The CMOS RAM and index register for a snapshot. The clock registers are not state: they show
+ * the host's time, before and after a restore. */
+struct rtc_cmos_state {
+	uint8_t ram[RTC_CMOS_SIZE];
+	uint8_t index;	      /* 0..127 */
+	uint8_t nmi_disabled; /* 0 or 1 */
+	uint8_t reserved[2];  /* zero */
+};
+
+/* Copies the state (lock taken inside). */
+void rtc_cmos_save(struct rtc_cmos *r, struct rtc_cmos_state *s);
+/* Checks (index < 128, booleans 0/1) and puts it in; lock taken inside. 0 or -EINVAL. */
+int rtc_cmos_restore(struct rtc_cmos *r, const struct rtc_cmos_state *s);
+
 /* Register-level access, what the bus handlers use; exposed for tests and fuzzers.
  * `port_offset` is 0 (index port) or 1 (data port). */
 uint8_t rtc_cmos_read(struct rtc_cmos *r, unsigned port_offset);

@@ -328,6 +328,68 @@ size_t uart8250_rx_room(struct uart8250 *u)
 	return room;
 }
 
+void uart8250_save(struct uart8250 *u, struct uart8250_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&u->lock);
+	memcpy(s->rx_fifo, u->rx_fifo, sizeof(s->rx_fifo));
+	s->rx_head = (uint8_t)u->rx_head;
+	s->rx_count = (uint8_t)u->rx_count;
+	s->rx_blocked = u->rx_blocked;
+	s->thr_ipending = u->thr_ipending;
+	s->ier = u->ier;
+	s->fcr = u->fcr;
+	s->lcr = u->lcr;
+	s->mcr = u->mcr;
+	s->lsr = u->lsr;
+	s->msr = u->msr;
+	s->scr = u->scr;
+	s->dll = u->dll;
+	s->dlm = u->dlm;
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* What the register writes could have produced: IER and MCR without the bits the chip lacks,
+ * FCR only enable + trigger, LSR only THRE/TEMT and error bits (DR is computed), FIFO indices
+ * inside the FIFO and a fill within the capacity the FCR gives. */
+static bool state_ok(const struct uart8250_state *s)
+{
+	unsigned cap = s->fcr & UART_FCR_ENABLE_FIFO ? UART8250_FIFO_SIZE : 1;
+
+	return s->rx_head < UART8250_FIFO_SIZE && s->rx_count <= cap && s->rx_blocked <= 1 &&
+	       s->thr_ipending <= 1 && !(s->ier & ~IER_MASK) && !(s->mcr & ~MCR_MASK) &&
+	       !(s->fcr & ~(UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_MASK)) &&
+	       !(s->lsr & ~(UART_LSR_THRE | UART_LSR_TEMT | LSR_ERRORS)) && !s->reserved[0] &&
+	       !s->reserved[1] && !s->reserved[2];
+}
+
+int uart8250_restore(struct uart8250 *u, const struct uart8250_state *s)
+{
+	if (!state_ok(s))
+		return -EINVAL;
+	pthread_mutex_lock(&u->lock);
+	memcpy(u->rx_fifo, s->rx_fifo, sizeof(u->rx_fifo));
+	u->rx_head = s->rx_head;
+	u->rx_count = s->rx_count;
+	u->rx_blocked = s->rx_blocked;
+	u->thr_ipending = s->thr_ipending;
+	u->ier = s->ier;
+	u->fcr = s->fcr;
+	u->lcr = s->lcr;
+	u->mcr = s->mcr;
+	u->lsr = s->lsr;
+	u->msr = s->msr;
+	u->scr = s->scr;
+	u->dll = s->dll;
+	u->dlm = s->dlm;
+	/* Drive the line whatever the fresh UART last drove: the new interrupt controller knows
+	 * nothing of the old one's input. */
+	u->irq_level = -1;
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
 /* An ISA bus splits wider accesses into byte accesses to consecutive ports. */
 static void pio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {

@@ -70,6 +70,27 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n);
 /* Free room in the RX FIFO now (16 - fill, or 1 - fill with FIFOs disabled). Any thread. */
 size_t uart8250_rx_room(struct uart8250 *u);
 
+/* The UART's state for a snapshot (vmm/base/snapshot_io.h): plain values, fixed layout. The IRQ
+ * level is not saved: it follows from the registers and is driven again by the restore. */
+struct uart8250_state {
+	uint8_t rx_fifo[UART8250_FIFO_SIZE];
+	uint8_t rx_head,
+	    rx_count;	      /* rx_head < 16, rx_count <= the capacity (16, or 1 without FIFOs) */
+	uint8_t rx_blocked;   /* 0 or 1 */
+	uint8_t thr_ipending; /* 0 or 1 */
+	uint8_t ier, fcr, lcr, mcr, lsr, msr, scr, dll, dlm;
+	uint8_t reserved[3]; /* zero */
+};
+
+/* Copies the registers and the RX FIFO (lock taken inside). */
+void uart8250_save(struct uart8250 *u, struct uart8250_state *s);
+
+/* Puts a saved state into an initialised UART after checking every value as a guest write would
+ * be (FIFO indices inside the FIFO, register bits the chip does not have, booleans 0/1), then
+ * drives the IRQ line to the level the state implies (lock taken inside). Returns 0, or -EINVAL
+ * with the UART unchanged. */
+int uart8250_restore(struct uart8250 *u, const struct uart8250_state *s);
+
 /* One register access at `offset` (0..7) as the guest sees it; what the io_bus handlers call for
  * each byte. Exposed for tests and fuzzers. */
 uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset);

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	}
 	set_log_level(cfg.verbosity);
 	int status;
-	if ((cfg.api_sock || cfg.config_file) && !cfg.dump_dtb) {
+	if ((cfg.api_sock || cfg.config_file || cfg.restore) && !cfg.dump_dtb) {
 		status = control_run(&cfg); /* vmm/api/control.h */
 	} else {
 		static struct vm vm;

@@ -103,3 +103,11 @@ void virtio_kvm_irq_destroy(struct virtio_kvm_irq *irq)
 		close(irq->resample_fd);
 	irq->irq_fd = irq->resample_fd = -1;
 }
+
+void virtio_kvm_irq_resync(struct virtio_kvm_irq *irq)
+{
+	pthread_mutex_lock(&irq->dev->lock);
+	if (virtio_dev_isr(irq->dev))
+		fire(irq->irq_fd);
+	pthread_mutex_unlock(&irq->dev->lock);
+}

@@ -32,5 +32,8 @@ void virtio_kvm_unbind_kicks(struct kvm *kvm, struct virtio_dev *dev, uint64_t n
 int virtio_kvm_irq_init(struct virtio_kvm_irq *irq, struct kvm *kvm, struct virtio_dev *dev,
 			unsigned gsi);
 void virtio_kvm_irq_destroy(struct virtio_kvm_irq *irq);
+/* After a snapshot restore: raises the pin again while InterruptStatus is non-zero (the new VM's
+ * irqfd starts deasserted). Takes dev->lock. */
+void virtio_kvm_irq_resync(struct virtio_kvm_irq *irq);
 
 #endif

@@ -44,9 +44,10 @@ void vm_stop(struct vm *vm, enum vm_stop_reason why, int status)
 		vcpu_kick(&vm->vcpus[i]);
 }
 
-static int setup_memory(struct vm *vm)
+static int setup_memory(struct vm *vm, int mem_fd)
 {
-	int err = guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
+	int err = mem_fd >= 0 ? guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd)
+			      : guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
 	if (err) {
 		log_error("cannot allocate %llu bytes of guest RAM: %s",
 			  (unsigned long long)vm->cfg->mem_size, strerror(-err));
@@ -167,10 +168,11 @@ static int files_readable(const struct vm_config *cfg)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+/* vm_create() and vm_create_restored(): guest RAM from `mem_fd` (restore) or fresh. */
+static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 {
 	init_state(vm, cfg);
-	int err = files_readable(cfg);
+	int err = mem_fd >= 0 ? 0 : files_readable(cfg);
 	if (err)
 		return vmm_exit_status(err);
 	if (vm->stop_fd < 0 || kvm_open(&vm->kvm, cfg->kvm_path))
@@ -179,12 +181,22 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow); "
 			 "Linux user space needs the default guest's kernel patches here "
 			 "(guest-images/README.md)");
-	if (setup_memory(vm) || create_vcpus(vm))
+	if (setup_memory(vm, mem_fd) || create_vcpus(vm))
 		return VMM_EXIT_ERROR;
 	if (vm_devices_create(vm))
 		return VMM_EXIT_ERROR;
-	int status = setup_virtio(vm);
+	return setup_virtio(vm);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int status = create(vm, cfg, -1);
 	return status ? status : setup_boot(vm);
+}
+
+int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
+{
+	return create(vm, cfg, mem_fd); /* no kernel: the snapshot's RAM and registers */
 }
 
 int vm_block_stop_signals(sigset_t *set)
@@ -273,6 +285,8 @@ int vm_run(struct vm *vm)
 				vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		}
 		vm_pause_set_running(vm, !vm_stopping(vm));
+		if (vm->start_paused && !vm_stopping(vm) && vm_pause(vm))
+			log_warn("could not pause the restored VM: it runs");
 	}
 	wait_for_stop(vm, sig_fd);
 	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */

@@ -42,7 +42,9 @@ struct vm {
 	bool stopping; /* read with __atomic loads from vCPU threads */
 	enum vm_stop_reason stop_reason;
 	int exit_status;
-	int stop_fd; /* eventfd, readable once the VM is stopping */
+	int stop_fd;	   /* eventfd, readable once the VM is stopping */
+	bool start_paused; /* vm_run() pauses the VM right after starting it (a restore's
+			    * resume_vm=false); the vCPUs may run a few instructions first */
 
 	/* Pause, resume and graceful stop (vmm/vm_pause.h). */
 	pthread_mutex_t pause_ctl;   /* serialises vm_pause(), vm_resume(), vm_request_shutdown() */
@@ -63,6 +65,11 @@ struct vm {
  * VMM_EXIT_USAGE for a bad image, file or device option, VMM_EXIT_ERROR for resources and
  * KVM); the reason was logged. vm_destroy() is safe after a failed vm_create(). */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* vm_create() for a snapshot being restored (vmm/snapshot.h): guest RAM is the memory file
+ * `mem_fd` mapped copy-on-write, and no kernel is loaded; the caller then sets the saved state
+ * back with snapshot_restore(). Same return values as vm_create(). */
+int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd);
 
 /* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in every thread it creates
  * afterwards) and returns a signalfd that reads them (-1 on failure); `set` gets the set, for

@@ -15,6 +15,7 @@
 #include "vmm/base/stats.h"
 #include "vmm/ui/console.h"
 #include "vmm/vm.h"
+#include "vmm/vm_snapshot_devices.h"
 
 struct vm_devices {
 	struct console console;
@@ -140,6 +141,38 @@ int vm_devices_ctrl_alt_del(struct vm *vm)
 	if (!vm->devices || !(vm->devices->attached & DEV_I8042))
 		return -ENODEV;
 	return i8042_press_ctrl_alt_del(&vm->devices->i8042);
+}
+
+/* ---- accessors for the snapshot walker (vmm/vm_snapshot_devices.h) ---- */
+
+static bool has(struct vm *vm, unsigned dev)
+{
+	return vm->devices && (vm->devices->attached & dev);
+}
+
+struct uart8250 *vm_devices_com1(struct vm *vm)
+{
+	return has(vm, DEV_COM1) ? &vm->devices->com1 : NULL;
+}
+
+struct i8042 *vm_devices_i8042(struct vm *vm)
+{
+	return has(vm, DEV_I8042) ? &vm->devices->i8042 : NULL;
+}
+
+struct rtc_cmos *vm_devices_rtc(struct vm *vm)
+{
+	return has(vm, DEV_RTC) ? &vm->devices->rtc : NULL;
+}
+
+struct post_port *vm_devices_post(struct vm *vm)
+{
+	return has(vm, DEV_POST) ? &vm->devices->post : NULL;
+}
+
+struct boot_timer *vm_devices_boot_timer(struct vm *vm)
+{
+	return has(vm, DEV_BOOT_TIMER) ? &vm->devices->boot_timer : NULL;
 }
 
 int vm_devices_start(struct vm *vm)

@@ -262,3 +262,34 @@ void vm_pci_irq_destroy(struct vm_pci_dev *d)
 	d->intx_fd = d->resample_fd = -1;
 	d->intx_assigned = false;
 }
+
+int vm_pci_irq_restore(struct vm_pci_dev *d)
+{
+	struct vm_pci *p = d->pci;
+	const struct pci_msix *m = &d->t.msix;
+	bool any = false;
+
+	pthread_mutex_lock(&d->dev->lock);
+	for (uint16_t v = 0; v < m->nvec && v < VIRTIO_PCI_MAX_VECTORS; v++) {
+		uint64_t addr = m->table[v][0] | (uint64_t)m->table[v][1] << 32;
+		if (!addr)
+			continue;
+		d->routes[v].addr = addr;
+		d->routes[v].data = m->table[v][2];
+		d->routes[v].valid = true;
+		any = true;
+	}
+	if (any) {
+		pthread_mutex_lock(&p->route_lock);
+		int err = set_routes(p);
+		pthread_mutex_unlock(&p->route_lock);
+		if (err) {
+			log_warn("%s: KVM_SET_GSI_ROUTING: %s; sending MSIs with KVM_SIGNAL_MSI",
+				 d->dev->name, strerror(-err));
+			d->signal_msi = true;
+		}
+	}
+	pthread_mutex_unlock(&d->dev->lock);
+	virtio_pci_sync_intx(&d->t);
+	return 0;
+}

@@ -14,6 +14,13 @@ int vm_pci_irq_init(struct vm_pci_dev *d);
 /* Deassigns and closes them (after the device's I/O thread has stopped). */
 void vm_pci_irq_destroy(struct vm_pci_dev *d);
 
+/* After a snapshot restore of the function (virtio_pci_restore()) and of its device: every MSI-X
+ * vector the guest programmed (a non-zero address) gets its GSI route again, in one
+ * KVM_SET_GSI_ROUTING, as the first message on it would have done (on failure MSIs go through
+ * KVM_SIGNAL_MSI, as at run time); INTx is driven to the level the state implies. Call without
+ * dev->lock. Returns 0. */
+int vm_pci_irq_restore(struct vm_pci_dev *d);
+
 /* Removes the notify ioeventfds (before the device's kick fds are closed). */
 void vm_pci_unbind_notify(struct vm_pci_dev *d);
 

@@ -156,6 +156,15 @@ void pci_wmask_set32(struct pci_func *f, uint32_t off, uint32_t v);
  * range leave the BAR unmapped. Called by pci_func_config_write(). */
 void pci_func_update_mappings(struct pci_func *f);
 
+/* Snapshot restore of a function's configuration space (as pci_func_config_read() would show the
+ * stored bytes, f->cfg): every byte the guest cannot write must equal this function's (same
+ * identity, BAR kinds and capabilities: -EINVAL otherwise, nothing changed); the guest-writable
+ * bits are taken from `cfg` (so a BAR keeps its size alignment) except the status register, which
+ * is the device's; then BARs are (re)mapped exactly as after a guest's BAR or command write
+ * (pci_func_update_mappings(): io_bus ranges and ops->bar_moved). Bus lock held, like any
+ * configuration access. Returns 0 or -EINVAL. */
+int pci_func_restore_config(struct pci_func *f, const uint8_t cfg[PCI_CFG_SPACE]);
+
 /* ---- bus 0 (devices/pci/pci_bus.c) ---- */
 
 /* Empty bus with the host bridge at 00:00.0. BARs are mapped on `mmio`. Returns 0 or -errno. */

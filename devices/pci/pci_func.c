@@ -205,3 +205,22 @@ int pci_func_bar_access(struct pci_func *f, int bar, uint64_t off, void *data, u
 		b->ops->read(b->opaque, off, data, len);
 	return 0;
 }
+
+static bool is_status(uint32_t o)
+{
+	return o == PCI_STATUS || o == PCI_STATUS + 1;
+}
+
+int pci_func_restore_config(struct pci_func *f, const uint8_t cfg[PCI_CFG_SPACE])
+{
+	for (uint32_t o = 0; o < PCI_CFG_SPACE; o++) {
+		if (!is_status(o) && (cfg[o] ^ f->cfg[o]) & ~f->wmask[o])
+			return -EINVAL;
+	}
+	for (uint32_t o = 0; o < PCI_CFG_SPACE; o++) {
+		if (!is_status(o))
+			f->cfg[o] = (uint8_t)((f->cfg[o] & ~f->wmask[o]) | (cfg[o] & f->wmask[o]));
+	}
+	pci_func_update_mappings(f);
+	return 0;
+}

@@ -124,3 +124,39 @@ void pci_msix_pba_read(struct pci_msix *m, uint64_t off, void *data, uint32_t le
 	uint64_t bits = m->pending;
 	memcpy(data, (const uint8_t *)&bits + off, len);
 }
+
+void pci_msix_save(const struct pci_msix *m, struct pci_msix_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->table, m->table, sizeof(s->table));
+	s->pending = m->pending;
+	s->nvec = m->nvec;
+}
+
+bool pci_msix_state_ok(const struct pci_msix *m, const struct pci_msix_state *s)
+{
+	if (s->nvec != m->nvec || s->reserved[0] || s->reserved[1] || s->reserved[2])
+		return false;
+	if (m->nvec < 64 && s->pending >> m->nvec)
+		return false;
+	for (unsigned v = 0; v < PCI_MSIX_MAX_VECTORS; v++) {
+		const uint32_t *e = s->table[v];
+		if (v >= m->nvec && (e[0] | e[1] | e[2] | e[3]))
+			return false;
+		if (e[ENTRY_CTRL] & ~PCI_MSIX_ENTRY_CTRL_MASKBIT)
+			return false;
+	}
+	return true;
+}
+
+int pci_msix_restore(struct pci_msix *m, const struct pci_msix_state *s)
+{
+	if (!pci_msix_state_ok(m, s))
+		return -EINVAL;
+	memcpy(m->table, s->table, sizeof(m->table));
+	m->pending = s->pending;
+	uint16_t ctrl = pci_cfg_get16(m->func, m->cap + PCI_MSIX_FLAGS);
+	m->enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
+	m->masked = ctrl & PCI_MSIX_FLAGS_MASKALL;
+	return 0;
+}

@@ -65,6 +65,25 @@ bool pci_msix_masked(const struct pci_msix *m, uint16_t vector);
  * false, doing nothing, when MSI-X is disabled. */
 bool pci_msix_notify(struct pci_msix *m, uint16_t vector);
 
+/* The table and the PBA for a snapshot (Enable and Function Mask live in the configuration space,
+ * saved with it). */
+struct pci_msix_state {
+	uint32_t table[PCI_MSIX_MAX_VECTORS][4];
+	uint64_t pending;
+	uint16_t nvec;
+	uint16_t reserved[3]; /* zero */
+};
+
+void pci_msix_save(const struct pci_msix *m, struct pci_msix_state *s);
+
+/* Checks the state as guest writes would be (same vector count; control words with only the mask
+ * bit; no entry or pending bit beyond the table) and puts it in, taking Enable and Function Mask
+ * from the function's configuration space (restore that first). Sends nothing: a pending vector
+ * stays pending until the guest unmasks it. Returns 0 or -EINVAL (nothing changed). */
+int pci_msix_restore(struct pci_msix *m, const struct pci_msix_state *s);
+/* The check pci_msix_restore() makes, alone (to check everything before changing anything). */
+bool pci_msix_state_ok(const struct pci_msix *m, const struct pci_msix_state *s);
+
 /* Accesses at `off` inside the table / the PBA: aligned 4- or 8-byte accesses (6.8.2: others are
  * undefined; here they read 0 and are ignored). The PBA is read-only. */
 void pci_msix_table_read(struct pci_msix *m, uint64_t off, void *data, uint32_t len);

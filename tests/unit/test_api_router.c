@@ -94,8 +94,37 @@ static void f_count(void *ctx, unsigned status)
 	fk.errors += status >= 400;
 }
 
-static const struct api_backend_ops ops = {f_start, f_pause,	   f_resume, f_cad,	f_stop,
-					   f_patch, f_set_metrics, f_flush,  f_metrics, f_count};
+static int f_snap_create(void *ctx, const char *state, const char *mem, char *err, size_t n)
+{
+	(void)ctx, (void)err, (void)n;
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s", state, mem);
+	fk.patches++;
+	return take_fail();
+}
+static int f_snap_load(void *ctx, const char *state, const char *mem, bool resume,
+		       const char *const *taps, int ntaps, char *err, size_t n)
+{
+	(void)ctx, (void)err, (void)n;
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s|%d|%s", state, mem, resume,
+		 ntaps > 1 && taps[1] ? taps[1] : "-");
+	fk.starts++;
+	return take_fail();
+}
+
+static const struct api_backend_ops ops = {
+    .start = f_start,
+    .pause = f_pause,
+    .resume = f_resume,
+    .ctrl_alt_del = f_cad,
+    .stop = f_stop,
+    .patch_drive = f_patch,
+    .set_metrics = f_set_metrics,
+    .flush_metrics = f_flush,
+    .metrics = f_metrics,
+    .count_request = f_count,
+    .snapshot_create = f_snap_create,
+    .snapshot_load = f_snap_load,
+};
 
 static void setup(void)
 {
@@ -397,4 +426,59 @@ Test(api, a_path_that_is_not_utf8_still_gets_a_json_fault)
 	cr_assert(strstr(fault(), "/?"
 				  "?/x"),
 		  "%s", fault());
+}
+
+Test(api, snapshot_create_needs_a_paused_vm)
+{
+	const char *body = "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"/s\", "
+			   "\"mem_file_path\": \"/m\"}";
+	cr_assert_eq(req("PUT", "/snapshot/create", body), 400, "not started");
+	start();
+	cr_assert_eq(req("PUT", "/snapshot/create", body), 400);
+	cr_assert(strstr(fault(), "pause it first"), "%s", fault());
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Paused\"}"), 204);
+	cr_assert_eq(req("PUT", "/snapshot/create",
+			 "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"/s\", "
+			 "\"mem_file_path\": \"/m\"}"),
+		     400);
+	cr_assert_eq(req("PUT", "/snapshot/create", "{\"snapshot_path\": \"/s\"}"), 400);
+	cr_assert_eq(req("PUT", "/snapshot/create", body), 204);
+	cr_assert_str_eq(fk.patch_path, "/s|/m");
+}
+
+Test(api, snapshot_load_before_start_only)
+{
+	cr_assert_eq(req("PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\"}"), 400,
+		     "a memory file is needed");
+	cr_assert_eq(
+	    req("PUT", "/snapshot/load",
+		"{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+		"\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"/m\"}}"),
+	    400, "not both");
+	cr_assert_eq(
+	    req("PUT", "/snapshot/load",
+		"{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+		"\"network_overrides\": [{\"iface_id\": \"eth9\", \"host_dev_name\": \"t\"}]}"),
+	    400);
+	cr_assert_eq(
+	    req("PUT", "/snapshot/load",
+		"{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": "
+		"\"File\", \"backend_path\": \"/m\"}, \"resume_vm\": true, "
+		"\"network_overrides\": [{\"iface_id\": \"net1\", \"host_dev_name\": \"tap9\"}]}"),
+	    204);
+	cr_assert_str_eq(fk.patch_path, "/s|/m|1|tap9");
+	req("GET", "/", NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Running");
+	cr_assert_eq(
+	    req("PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}"),
+	    400, "only before start");
+}
+
+Test(api, a_loaded_snapshot_stays_paused_unless_resumed)
+{
+	cr_assert_eq(
+	    req("PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}"),
+	    204);
+	req("GET", "/", NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Paused");
 }

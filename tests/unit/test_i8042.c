@@ -426,3 +426,56 @@ Test(i8042, random_port_sequences_keep_invariants)
 	}
 	log_set_level(saved);
 }
+
+/* ---- snapshot ---- */
+
+Test(i8042, state_restored_into_a_fresh_controller_answers_the_same)
+{
+	struct i8042_state s;
+	struct i8042 fresh;
+	struct irq_rec firqs = {0};
+
+	outb(PORT_I8042_DATA, 0xf2); /* GET_ID: three bytes queued */
+	cr_assert_eq(inb(PORT_I8042_DATA), 0xfa);
+	outb(PORT_I8042_CMD, 0x60); /* WRITE_CTR pending its data byte */
+	i8042_save(&kbc, &s);
+	cr_assert_eq(i8042_init(&fresh, &control, 0), 0);
+	i8042_set_irq(&fresh, (struct irq_line){rec_irq, &firqs, 1});
+	firqs.calls = 0;
+	cr_assert_eq(i8042_restore(&fresh, &s), 0);
+	cr_assert_eq(firqs.calls, 1, "the restore drives IRQ 1");
+	cr_assert_eq(firqs.level, irqs.level);
+	cr_assert_eq(i8042_read_port(&fresh, PORT_I8042_CMD), inb(PORT_I8042_CMD));
+	i8042_write_port(&fresh, PORT_I8042_DATA, 0x45); /* the pending WRITE_CTR's data */
+	outb(PORT_I8042_DATA, 0x45);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(i8042_read_port(&fresh, PORT_I8042_DATA), inb(PORT_I8042_DATA));
+	outb(PORT_I8042_CMD, 0x20);
+	i8042_write_port(&fresh, PORT_I8042_CMD, 0x20);
+	cr_assert_eq(i8042_read_port(&fresh, PORT_I8042_DATA), 0x45);
+	cr_assert_eq(inb(PORT_I8042_DATA), 0x45);
+	i8042_detach(&fresh, NULL);
+}
+
+Test(i8042, hostile_state_is_refused)
+{
+	struct i8042_state s, bad;
+
+	i8042_save(&kbc, &s);
+	bad = s;
+	bad.fifo_head = I8042_FIFO_SIZE;
+	cr_assert_eq(i8042_restore(&kbc, &bad), -EINVAL);
+	bad = s;
+	bad.fifo_count = I8042_FIFO_SIZE + 1;
+	cr_assert_eq(i8042_restore(&kbc, &bad), -EINVAL);
+	bad = s;
+	bad.kbd_set = 4; /* scanset_answer() would index past its table */
+	cr_assert_eq(i8042_restore(&kbc, &bad), -EINVAL);
+	bad = s;
+	bad.pending_cmd = 0xaa; /* not a command that takes data */
+	cr_assert_eq(i8042_restore(&kbc, &bad), -EINVAL);
+	bad = s;
+	bad.out_from_kbd = 7;
+	cr_assert_eq(i8042_restore(&kbc, &bad), -EINVAL);
+	cr_assert_eq(i8042_restore(&kbc, &s), 0);
+}

@@ -129,3 +129,25 @@ Test(rtc_cmos, host_clock_is_used_by_default)
 	gmtime_r(&before, &tm);
 	cr_assert_eq(year, (((tm.tm_year % 100) / 10) << 4) | (tm.tm_year % 10));
 }
+
+/* ---- snapshot ---- */
+
+Test(rtc_cmos, cmos_bytes_and_index_survive_a_restore)
+{
+	struct rtc_cmos_state s;
+	struct rtc_cmos fresh;
+
+	cmos_write(0x40, 0x99);
+	rtc_cmos_write(&rtc, 0, 0x80 | 0x40); /* index 0x40, NMI disabled */
+	rtc_cmos_save(&rtc, &s);
+	cr_assert_eq(rtc_cmos_init(&fresh), 0);
+	cr_assert_eq(rtc_cmos_restore(&fresh, &s), 0);
+	cr_assert_eq(rtc_cmos_read(&fresh, 1), 0x99, "the index register was restored");
+	cr_assert(fresh.nmi_disabled);
+	s.index = 0x80; /* beyond the 128 bytes */
+	cr_assert_eq(rtc_cmos_restore(&fresh, &s), -EINVAL);
+	s.index = 0;
+	s.nmi_disabled = 2;
+	cr_assert_eq(rtc_cmos_restore(&fresh, &s), -EINVAL);
+	rtc_cmos_detach(&fresh, NULL);
+}

@@ -1,5 +1,6 @@
 /* 16550A register model, driven through a real port bus as a vCPU would. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <linux/serial_reg.h>
 #include <string.h>
 
@@ -316,4 +317,61 @@ Test(uart8250, register_offset_beyond_ports_wraps_harmlessly)
 {
 	uart8250_write_reg(&uart, 0xffff, 0x33); /* offset 7: scratch */
 	cr_assert_eq(uart8250_read_reg(&uart, 7), 0x33);
+}
+
+/* ---- snapshot: save, restore into a fresh UART, the same answers; hostile states refused ---- */
+
+Test(uart8250, state_restored_into_a_fresh_uart_answers_the_same)
+{
+	struct uart8250_state s;
+	struct uart8250 fresh;
+	struct recorder frec = {0};
+	struct irq_line irq = {.set = rec_irq, .opaque = &frec, .gsi = IRQ_COM1};
+
+	outb(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_R_TRIG_10);
+	outb(UART_MCR, UART_MCR_OUT2);
+	outb(UART_IER, UART_IER_RDI);
+	outb(UART_SCR, 0x5a);
+	cr_assert_eq(push("snapshot"), 8);
+	cr_assert_eq(inb(UART_RX), 's'); /* the FIFO's head moved off 0 */
+	uart8250_save(&uart, &s);
+	cr_assert_eq(uart8250_init(&fresh, irq, NULL), 0);
+	cr_assert_eq(uart8250_restore(&fresh, &s), 0);
+	cr_assert_eq(frec.nlevels, 1, "the restore drives the IRQ line");
+	cr_assert_eq(frec.levels[0], 1, "data waits with RDI enabled: the line is up");
+	for (unsigned reg = UART_IER; reg <= UART_SCR; reg++) {
+		if (reg != UART_IIR && reg != UART_LSR && reg != UART_MSR)
+			cr_assert_eq(uart8250_read_reg(&fresh, reg), inb(reg), "register %u", reg);
+	}
+	cr_assert_eq(uart8250_read_reg(&fresh, UART_IIR), inb(UART_IIR));
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(uart8250_read_reg(&fresh, UART_RX), inb(UART_RX), "byte %d", i);
+	cr_assert_eq(uart8250_read_reg(&fresh, UART_LSR), inb(UART_LSR));
+	uart8250_detach(&fresh, NULL);
+}
+
+Test(uart8250, hostile_state_is_refused)
+{
+	struct uart8250_state s, bad;
+
+	outb(UART_FCR, UART_FCR_ENABLE_FIFO);
+	push("abc");
+	uart8250_save(&uart, &s);
+	bad = s;
+	bad.rx_head = UART8250_FIFO_SIZE; /* beyond the FIFO */
+	cr_assert_eq(uart8250_restore(&uart, &bad), -EINVAL);
+	bad = s;
+	bad.rx_count = UART8250_FIFO_SIZE + 1;
+	cr_assert_eq(uart8250_restore(&uart, &bad), -EINVAL);
+	bad = s;
+	bad.fcr = 0; /* FIFOs off: one byte at most */
+	cr_assert_eq(uart8250_restore(&uart, &bad), -EINVAL);
+	bad = s;
+	bad.ier = 0xf0;
+	cr_assert_eq(uart8250_restore(&uart, &bad), -EINVAL);
+	bad = s;
+	bad.thr_ipending = 2;
+	cr_assert_eq(uart8250_restore(&uart, &bad), -EINVAL);
+	cr_assert_eq(inb(UART_RX), 'a', "a refused state changed nothing");
+	cr_assert_eq(uart8250_restore(&uart, &s), 0);
 }

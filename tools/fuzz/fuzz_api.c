@@ -69,7 +69,24 @@ static json_t *f_metrics(void *c)
 	return fz_u8(cur) & 1 ? NULL : json_pack("{s:[], s:[]}", "devices", "vcpus");
 }
 
-static const struct api_backend_ops ops = {.start = f_start,
+static int f_snap_create(void *c, const char *state, const char *mem, char *err, size_t n)
+{
+	(void)state, (void)mem, (void)err, (void)n;
+	return f_op(c);
+}
+static int f_snap_load(void *c, const char *state, const char *mem, bool resume,
+		       const char *const *taps, int ntaps, char *err, size_t n)
+{
+	(void)c, (void)state, (void)mem, (void)resume, (void)taps, (void)err, (void)n;
+	FZ_ASSERT(ntaps >= 0 && ntaps <= API_MAX_NICS, "%d taps", ntaps);
+	int r = verdict();
+	started += !r;
+	return r;
+}
+
+static const struct api_backend_ops ops = {.snapshot_create = f_snap_create,
+					   .snapshot_load = f_snap_load,
+					   .start = f_start,
 					   .pause = f_op,
 					   .resume = f_op,
 					   .ctrl_alt_del = f_op,

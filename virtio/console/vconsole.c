@@ -388,12 +388,66 @@ static void vconsole_destroy(struct virtio_dev *dev)
 	pthread_mutex_destroy(&vc->in_lock);
 }
 
+/* ---- snapshot (virtio/core/dev_snapshot.h) ---- */
+
+/* The config space and the host input not yet handed to the guest (kept in order). The console
+ * behind the device is the new VM's; a transmit chain held for a full console is in flight, so
+ * vq_save() refuses such a device (-EBUSY) and the snapshot is retried. */
+struct virtio_console_state {
+	struct virtio_console_config config; /* little endian */
+	uint32_t in_count;		     /* <= VCONSOLE_IN_BUF */
+	uint8_t in_buf[VCONSOLE_IN_BUF];     /* the oldest byte first */
+};
+
+static int vconsole_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
+{
+	struct vconsole *vc = to_vc(dev);
+	struct virtio_console_state st;
+
+	if (vc->tx_held)
+		return -EBUSY;
+	if (cap < sizeof(st))
+		return -ENOSPC;
+	memset(&st, 0, sizeof(st));
+	st.config = vc->config;
+	pthread_mutex_lock(&vc->in_lock);
+	for (size_t i = 0; i < vc->in_count; i++)
+		st.in_buf[i] = vc->in_buf[(vc->in_head + i) % VCONSOLE_IN_BUF];
+	st.in_count = (uint32_t)vc->in_count;
+	pthread_mutex_unlock(&vc->in_lock);
+	memcpy(buf, &st, sizeof(st)); /* buf may be unaligned */
+	*len = sizeof(st);
+	return 0;
+}
+
+/* max_nr_ports is the device's (one port); cols, rows and emerg_wr are plain values. */
+static int vconsole_restore(struct virtio_dev *dev, const void *buf, size_t len)
+{
+	struct vconsole *vc = to_vc(dev);
+	struct virtio_console_state st;
+
+	if (len != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st)); /* buf may be unaligned */
+	if (st.in_count > VCONSOLE_IN_BUF || st.config.max_nr_ports != vc->config.max_nr_ports)
+		return -EINVAL;
+	vc->config = st.config;
+	pthread_mutex_lock(&vc->in_lock);
+	memcpy(vc->in_buf, st.in_buf, st.in_count);
+	vc->in_head = 0;
+	vc->in_count = st.in_count;
+	pthread_mutex_unlock(&vc->in_lock);
+	return 0;
+}
+
 static const struct virtio_dev_ops vconsole_ops = {
     .activate = vconsole_activate,
     .queue_notify = vconsole_queue_notify,
     .config_write = vconsole_config_write,
     .reset = vconsole_reset,
     .destroy = vconsole_destroy,
+    .save = vconsole_save,
+    .restore = vconsole_restore,
 };
 
 static void describe(struct vconsole *vc)

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "virtio/queue/virtqueue.h"
@@ -59,6 +60,18 @@ struct virtio_dev_ops {
 	void (*quiesce)(struct virtio_dev *dev);
 	/* Free the device's own resources (backend files, buffers). Optional. */
 	void (*destroy)(struct virtio_dev *dev);
+	/* Snapshot (virtio/core/dev_snapshot.h): the device model's own state (config space,
+	 * filters, buckets...) into `buf` (room for `cap` bytes) as a plain fixed-layout struct,
+	 * its size in *len. Device paused, dev->lock held. Returns 0, -ENOSPC, -EBUSY (work the
+	 * pause could not finish) or -ENOTSUP. NULL: the device cannot be snapshotted. */
+	int (*save)(struct virtio_dev *dev, void *buf, size_t cap, size_t *len);
+	/* Puts such a state into a freshly created device of the same configuration, after
+	 * virtio_dev_restore() put the transport-independent state back (so dev->status and the
+	 * negotiated features are the saved ones). Checks every value as a guest write (the file is
+	 * untrusted); changes nothing on failure. Must not activate: virtio_dev_snapshot_restore()
+	 * calls ops->activate afterwards for a device whose driver had set DRIVER_OK. dev->lock
+	 * held. Returns 0 or -EINVAL. */
+	int (*restore)(struct virtio_dev *dev, const void *buf, size_t len);
 };
 
 /* How the device reaches the guest's interrupt controller; set by the transport. `queue` is the

@@ -118,12 +118,90 @@ static void net_destroy(struct virtio_dev *dev)
 	n->stage = n->tx_bounce = NULL;
 }
 
+/* ---- snapshot (virtio/core/dev_snapshot.h) ---- */
+
+/* What the device keeps between frames: the config space as the guest reads it (MAC, status) and
+ * the receive filter the control queue set. A frame staged in the device and not yet delivered is
+ * not kept: it is lost, as a frame on the wire may be. The backend (tap, slirp) is the new VM's. */
+struct virtio_net_state {
+	struct virtio_net_config cfg;				 /* little endian */
+	uint8_t promisc, allmulti, uni_overflow, multi_overflow; /* 0 or 1 */
+	uint32_t n_uni, n_multi;				 /* <= VIRTIO_NET_MAC_TABLE */
+	uint8_t uni[VIRTIO_NET_MAC_TABLE][6];
+	uint8_t multi[VIRTIO_NET_MAC_TABLE][6];
+	uint8_t mac[6];
+	uint8_t reserved[2]; /* zero */
+};
+
+static int net_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
+{
+	struct vnet *n = to_vnet(dev);
+	struct virtio_net_state st;
+
+	if (cap < sizeof(st))
+		return -ENOSPC;
+	memset(&st, 0, sizeof(st));
+	st.cfg = n->cfg;
+	st.promisc = n->rx_mode.promisc;
+	st.allmulti = n->rx_mode.allmulti;
+	st.uni_overflow = n->rx_mode.uni_overflow;
+	st.multi_overflow = n->rx_mode.multi_overflow;
+	st.n_uni = n->rx_mode.n_uni;
+	st.n_multi = n->rx_mode.n_multi;
+	memcpy(st.uni, n->rx_mode.uni, sizeof(st.uni));
+	memcpy(st.multi, n->rx_mode.multi, sizeof(st.multi));
+	memcpy(st.mac, n->rx_mode.mac, sizeof(st.mac));
+	memcpy(buf, &st, sizeof(st));
+	*len = sizeof(st);
+	return 0;
+}
+
+/* Only the MAC and the status may differ from what this device offers (the rest is its
+ * description: queue pairs, MTU, speed). */
+static bool net_state_ok(const struct vnet *n, const struct virtio_net_state *st)
+{
+	struct virtio_net_config want = n->cfg;
+
+	memcpy(want.mac, st->cfg.mac, sizeof(want.mac));
+	want.status = st->cfg.status;
+	return !memcmp(&want, &st->cfg, sizeof(want)) &&
+	       !(le16toh(st->cfg.status) & ~(VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE)) &&
+	       st->promisc <= 1 && st->allmulti <= 1 && st->uni_overflow <= 1 &&
+	       st->multi_overflow <= 1 && st->n_uni <= VIRTIO_NET_MAC_TABLE &&
+	       st->n_multi <= VIRTIO_NET_MAC_TABLE && !st->reserved[0] && !st->reserved[1];
+}
+
+static int net_restore(struct virtio_dev *dev, const void *buf, size_t len)
+{
+	struct vnet *n = to_vnet(dev);
+	struct virtio_net_state st;
+
+	if (len != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (!net_state_ok(n, &st))
+		return -EINVAL;
+	n->cfg = st.cfg;
+	n->rx_mode.promisc = st.promisc;
+	n->rx_mode.allmulti = st.allmulti;
+	n->rx_mode.uni_overflow = st.uni_overflow;
+	n->rx_mode.multi_overflow = st.multi_overflow;
+	n->rx_mode.n_uni = st.n_uni;
+	n->rx_mode.n_multi = st.n_multi;
+	memcpy(n->rx_mode.uni, st.uni, sizeof(st.uni));
+	memcpy(n->rx_mode.multi, st.multi, sizeof(st.multi));
+	memcpy(n->rx_mode.mac, st.mac, sizeof(st.mac));
+	return 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
     .activate = net_activate,
     .queue_notify = net_queue_notify,
     .reset = net_reset,
     .features_ok = net_features_ok,
     .destroy = net_destroy,
+    .save = net_save,
+    .restore = net_restore,
 };
 
 /* ---- creation ---- */

@@ -1,6 +1,7 @@
 /* virtio-mmio version 2 register file (virtio 1.2, 4.2.2). */
 #include "virtio/transport/mmio.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "vmm/base/log.h"
@@ -41,6 +42,22 @@ void virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *dev)
 {
 	memset(t, 0, sizeof(*t));
 	t->dev = dev;
+}
+
+void virtio_mmio_save(const struct virtio_mmio *t, struct virtio_mmio_state *s)
+{
+	*s = (struct virtio_mmio_state){t->device_features_sel, t->driver_features_sel,
+					t->queue_sel, 0};
+}
+
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s)
+{
+	if (s->reserved)
+		return -EINVAL;
+	t->device_features_sel = s->device_features_sel;
+	t->driver_features_sel = s->driver_features_sel;
+	t->queue_sel = s->queue_sel;
+	return 0;
 }
 
 /* The selected queue, or NULL when QueueSel names no queue. */

@@ -25,6 +25,17 @@ struct virtio_mmio {
 
 void virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *dev);
 
+/* The window's own registers for a snapshot (the device's state is saved by the device). */
+struct virtio_mmio_state {
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	uint32_t reserved; /* zero */
+};
+
+void virtio_mmio_save(const struct virtio_mmio *t, struct virtio_mmio_state *s);
+/* Any selector value is one a guest may write (reads past the features or the queues give 0), so
+ * only the reserved word is checked. Returns 0 or -EINVAL. */
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s);
+
 /* One guest access at `offset` inside the window; registers take 32-bit aligned accesses only
  * (others read 0 and are ignored), the config space any size. Take dev->lock. */
 void virtio_mmio_read(struct virtio_mmio *t, uint64_t offset, void *data, uint32_t len);

@@ -315,3 +315,82 @@ int virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev,
 	dev->irq = (struct virtio_irq){raise_irq, t};
 	return 0;
 }
+
+/* ---- snapshot ---- */
+
+static void bus_lock(struct virtio_pci *t, bool lock)
+{
+	if (!t->func.bus)
+		return;
+	if (lock)
+		pthread_mutex_lock(&t->func.bus->lock);
+	else
+		pthread_mutex_unlock(&t->func.bus->lock);
+}
+
+void virtio_pci_save(struct virtio_pci *t, struct virtio_pci_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	bus_lock(t, true);
+	memcpy(s->cfg, t->func.cfg, sizeof(s->cfg));
+	pthread_mutex_lock(&t->dev->lock);
+	pci_msix_save(&t->msix, &s->msix);
+	s->device_feature_select = t->device_feature_select;
+	s->driver_feature_select = t->driver_feature_select;
+	s->queue_select = t->queue_select;
+	s->config_vector = t->config_vector;
+	memcpy(s->queue_vector, t->queue_vector, sizeof(s->queue_vector));
+	s->num_queues = t->dev->num_queues;
+	pthread_mutex_unlock(&t->dev->lock);
+	bus_lock(t, false);
+}
+
+/* What checked_vector() lets a guest store: a table entry or NO_VECTOR. */
+static bool vector_ok(const struct virtio_pci *t, uint16_t v)
+{
+	return v == VIRTIO_MSI_NO_VECTOR || v < t->msix.nvec;
+}
+
+static bool fields_ok(const struct virtio_pci *t, const struct virtio_pci_state *s)
+{
+	if (s->num_queues != t->dev->num_queues || s->reserved[0] || s->reserved[1] ||
+	    s->reserved[2] || !vector_ok(t, s->config_vector))
+		return false;
+	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++) {
+		if (q < t->dev->num_queues ? !vector_ok(t, s->queue_vector[q])
+					   : s->queue_vector[q] != VIRTIO_MSI_NO_VECTOR)
+			return false;
+	}
+	return true;
+}
+
+int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *s)
+{
+	if (!fields_ok(t, s) || !pci_msix_state_ok(&t->msix, &s->msix))
+		return -EINVAL;
+	bus_lock(t, true);
+	int err = pci_func_restore_config(&t->func, s->cfg); /* bar_moved takes dev->lock */
+	pthread_mutex_lock(&t->dev->lock);
+	if (!err)
+		err = pci_msix_restore(&t->msix, &s->msix);
+	if (!err) {
+		t->device_feature_select = s->device_feature_select;
+		t->driver_feature_select = s->driver_feature_select;
+		t->queue_select = s->queue_select;
+		t->config_vector = s->config_vector;
+		memcpy(t->queue_vector, s->queue_vector, sizeof(t->queue_vector));
+		t->intx_disabled = pci_cfg_get16(&t->func, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+	}
+	pthread_mutex_unlock(&t->dev->lock);
+	bus_lock(t, false);
+	return err;
+}
+
+void virtio_pci_sync_intx(struct virtio_pci *t)
+{
+	pthread_mutex_lock(&t->dev->lock);
+	t->intx_level = virtio_pci_intx_asserted(t);
+	if (t->host.intx)
+		t->host.intx(t->host.opaque, t->intx_level);
+	pthread_mutex_unlock(&t->dev->lock);
+}

@@ -99,6 +99,36 @@ struct virtio_pci {
 int virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev,
 		    const struct virtio_pci_host *host);
 
+/* The function's state for a snapshot: its configuration space (header with the BARs and command
+ * register as the guest programmed them, capabilities, MSI-X Enable/Mask), the MSI-X table and
+ * PBA, the common configuration's selectors and vectors. INTx follows from it. */
+struct virtio_pci_state {
+	uint8_t cfg[PCI_CFG_SPACE];
+	struct pci_msix_state msix;
+	uint32_t device_feature_select, driver_feature_select;
+	uint16_t queue_select, config_vector;
+	uint16_t queue_vector[VIRTIO_DEV_MAX_QUEUES];
+	uint16_t num_queues;
+	uint16_t reserved[3]; /* zero */
+};
+
+/* Copies the state. Takes the PCI bus lock (if on a bus) then dev->lock; VM paused. */
+void virtio_pci_save(struct virtio_pci *t, struct virtio_pci_state *s);
+
+/* Restores a function built by virtio_pci_init() for the same kind of device and added to its
+ * bus: checks the state (queue count; vectors inside the MSI-X table or NO_VECTOR, and NO_VECTOR
+ * for queues the device lacks; the configuration space's read-only bytes equal to this
+ * function's; the MSI-X table as pci_msix_restore() checks it), then puts the configuration space
+ * back, which maps the BARs at their saved addresses exactly as a guest BAR write does
+ * (host.notify_moved moves the notify ioeventfds), then the MSI-X table, selectors and vectors.
+ * Raises no interrupt (call virtio_pci_sync_intx() once the device's own state is back). Takes
+ * the bus lock then dev->lock: call without either. Returns 0 or -EINVAL with nothing changed. */
+int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *s);
+
+/* Drives INTx to what the restored state implies (asserted while MSI-X is off, INTx enabled and
+ * the ISR non-zero), whatever the host was last told. Takes dev->lock. */
+void virtio_pci_sync_intx(struct virtio_pci *t);
+
 /* True while INTx should be asserted (MSI-X disabled, INTx enabled, ISR non-zero). For the
  * VMM's resample handler; call with dev->lock held. */
 bool virtio_pci_intx_asserted(const struct virtio_pci *t);

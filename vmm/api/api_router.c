@@ -351,7 +351,136 @@ static void put_vmm_stop(struct api *a, const char *id, const json_t *body, stru
 	r->status = 204;
 }
 
+/* ---- snapshots (Firecracker's bodies) ---- */
+
+static void put_snapshot_create(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"snapshot_type", API_JSON_STRING, false},
+						  {"snapshot_path", API_JSON_STRING, true},
+						  {"mem_file_path", API_JSON_STRING, true},
+						  {"version", API_JSON_STRING, false},
+						  {NULL, 0, false}};
+	(void)id;
+	if (api_json_check(body, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	const char *type = api_json_str(body, "snapshot_type", "Full");
+	if (strcmp(type, "Full")) {
+		fault(r, 400,
+		      !strcmp(type, "Diff")
+			  ? "Diff snapshots are not supported yet: take a Full one"
+			  : "snapshot_type must be Full or Diff, not `%s`",
+		      type);
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	if (a->state != API_PAUSED) {
+		fault(r, 400, "Cannot create a snapshot of a running microVM: pause it first.",
+		      NULL);
+		return;
+	}
+	int err = a->ops->snapshot_create(a->ctx, api_json_str(body, "snapshot_path", ""),
+					  api_json_str(body, "mem_file_path", ""), r->err,
+					  sizeof(r->err));
+	if (err)
+		backend_fault(r, err, "cannot create the snapshot");
+	else
+		r->status = 204;
+}
+
+/* "mem_file_path", or Firecracker's newer {"mem_backend": {"backend_type": "File",
+ * "backend_path": ...}}. */
+static const char *load_mem_path(const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"backend_type", API_JSON_STRING, true},
+						  {"backend_path", API_JSON_STRING, true},
+						  {NULL, 0, false}};
+	const json_t *be = json_object_get(body, "mem_backend");
+	const char *path = api_json_str(body, "mem_file_path", NULL);
+
+	if (!!be == !!path) {
+		fault(r, 400, "give either mem_file_path or mem_backend", NULL);
+		return NULL;
+	}
+	if (!be)
+		return path;
+	if (api_json_check(be, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return NULL;
+	}
+	if (strcmp(api_json_str(be, "backend_type", ""), "File")) {
+		fault(r, 400, "mem_backend: only backend_type File is supported", NULL);
+		return NULL;
+	}
+	return api_json_str(be, "backend_path", NULL);
+}
+
+/* network_overrides: [{"iface_id": "netN", "host_dev_name": TAP}] -> taps[N]. */
+static int load_taps(const json_t *body, const char **taps, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
+						  {"host_dev_name", API_JSON_STRING, true},
+						  {NULL, 0, false}};
+	const json_t *list = json_object_get(body, "network_overrides");
+	size_t i;
+	json_t *o;
+	int n = 0;
+
+	json_array_foreach(list, i, o)
+	{
+		unsigned k;
+		char extra;
+		if (api_json_check(o, f, r->err, sizeof(r->err))) {
+			r->status = 400;
+			return -1;
+		}
+		if (sscanf(api_json_str(o, "iface_id", ""), "net%u%c", &k, &extra) != 1 ||
+		    k >= API_MAX_NICS) {
+			fault(r, 400, "network_overrides: iface_id `%s` is not net0..net3",
+			      api_json_str(o, "iface_id", ""));
+			return -1;
+		}
+		taps[k] = api_json_str(o, "host_dev_name", NULL);
+		n = (int)k + 1 > n ? (int)k + 1 : n;
+	}
+	return n;
+}
+
+static void put_snapshot_load(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"snapshot_path", API_JSON_STRING, true},
+						  {"mem_file_path", API_JSON_STRING, false},
+						  {"mem_backend", API_JSON_OBJECT, false},
+						  {"resume_vm", API_JSON_BOOL, false},
+						  {"enable_diff_snapshots", API_JSON_BOOL, false},
+						  {"network_overrides", API_JSON_ARRAY, false},
+						  {NULL, 0, false}};
+	const char *taps[API_MAX_NICS] = {0};
+	(void)id;
+	if (api_json_check(body, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	const char *mem = load_mem_path(body, r);
+	int ntaps = mem ? load_taps(body, taps, r) : -1;
+	if (!mem || ntaps < 0 || !before_start(a, r))
+		return;
+	bool resume = api_json_bool(body, "resume_vm", false);
+	int err = a->ops->snapshot_load(a->ctx, api_json_str(body, "snapshot_path", ""), mem,
+					resume, taps, ntaps, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot load the snapshot");
+		return;
+	}
+	a->state = resume ? API_RUNNING : API_PAUSED;
+	r->status = 204;
+}
+
 static const struct route routes[] = {
+    {"/snapshot/create", false, {NULL, put_snapshot_create, NULL}},
+    {"/snapshot/load", false, {NULL, put_snapshot_load, NULL}},
     {"/", false, {get_root, NULL, NULL}},
     {"/machine-config", false, {get_machine_config, put_machine_config, NULL}},
     {"/boot-source", false, {NULL, put_boot_source, NULL}},

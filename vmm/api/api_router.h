@@ -42,6 +42,13 @@ struct api_backend_ops {
 	json_t *(*metrics)(void *ctx);
 	/* Counts a request and whether it failed (optional). */
 	void (*count_request)(void *ctx, unsigned status);
+	/* PUT /snapshot/create of a paused VM (vmm/snapshot.h). */
+	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, char *err,
+			       size_t errlen);
+	/* PUT /snapshot/load before start: builds the VM from the snapshot (taps[i], if not
+	 * NULL, replaces the tap of NIC i) and runs it, paused unless `resume`. */
+	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume,
+			     const char *const *taps, int ntaps, char *err, size_t errlen);
 };
 
 struct api {

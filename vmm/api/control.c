@@ -20,6 +20,7 @@
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/metrics.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
 
@@ -204,6 +205,24 @@ static int be_stop(void *ctx, unsigned timeout_ms)
 	return vm_request_shutdown(&((struct control *)ctx)->vm, timeout_ms);
 }
 
+/* A snapshot taken later must re-open the new file: the disk's recorded --disk option gets the
+ * new path (the options after the path stay). */
+static void rerecord_disk(struct vm_config *cfg, int disk, const char *path)
+{
+	for (int i = 0, n = 0; i < cfg->nrecorded; i++) {
+		struct cli_record *rec = &cfg->recorded[i];
+		if (strcmp(rec->name, "disk") || n++ != disk)
+			continue;
+		const char *rest = rec->arg ? strchr(rec->arg, ',') : NULL;
+		char *arg;
+		if (asprintf(&arg, "%s%s", path, rest ? rest : "") < 0)
+			return; /* out of memory: a later snapshot names the old file */
+		free(rec->arg);
+		rec->arg = arg;
+		return;
+	}
+}
+
 static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
 {
 	struct control *c = ctx;
@@ -218,6 +237,8 @@ static int be_patch_drive(void *ctx, int index, const char *path, char *err, siz
 	if (r)
 		snprintf(err, errlen, "cannot use %s: %s", path,
 			 log_last_error()[0] ? log_last_error() : strerror(-r));
+	else
+		rerecord_disk(c->cfg, disk, path);
 	return r;
 }
 
@@ -245,7 +266,58 @@ static void be_count_request(void *ctx, unsigned status)
 	metrics_count_api_request(status >= 400);
 }
 
+/* Builds the VM of a snapshot into c->vm, in this thread. The command line's own device options
+ * are dropped first (the snapshot brings its devices); `taps` replace the saved taps. */
+static int restore_vm(struct control *c, const char *state, const char *mem,
+		      const char *const *taps, int ntaps, char *err, size_t errlen)
+{
+	struct snapshot_load l;
+
+	cli_free(c->cfg);
+	int r = snapshot_open(&l, state, mem, c->cfg, taps, ntaps, err, errlen);
+	if (!r) {
+		log_clear_last_error();
+		int status = vm_create_restored(&c->vm, c->cfg, l.mem_fd);
+		c->vm_created = true;
+		if (status) {
+			snprintf(err, errlen, "%s", log_last_error());
+			r = status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
+		}
+	}
+	if (!r)
+		r = snapshot_restore(&c->vm, &l, err, errlen);
+	snapshot_close(&l);
+	return r;
+}
+
+static int be_snapshot_create(void *ctx, const char *state, const char *mem, char *err,
+			      size_t errlen)
+{
+	return vm_snapshot_create(&((struct control *)ctx)->vm, state, mem, err, errlen);
+}
+
+static int be_snapshot_load(void *ctx, const char *state, const char *mem, bool resume,
+			    const char *const *taps, int ntaps, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	int r = restore_vm(c, state, mem, taps, ntaps, err, errlen);
+	if (r) {
+		if (c->vm_created)
+			vm_destroy(&c->vm);
+		c->vm_created = false;
+		return r;
+	}
+	/* The router's lock is held (we are its backend): its model is ours to replace. */
+	api_model_free(&c->api.model);
+	api_model_from_config(&c->api.model, c->cfg);
+	c->vm.start_paused = !resume;
+	uint64_t one = 1;
+	return write(c->start_fd, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
 static const struct api_backend_ops vm_backend = {
+    .snapshot_create = be_snapshot_create,
+    .snapshot_load = be_snapshot_load,
     .start = be_start,
     .pause = be_pause,
     .resume = be_resume,
@@ -297,6 +369,44 @@ static int load_config_file(struct control *c)
 		log_error("config file %s: %s", c->cfg->config_file, err);
 		return vmm_exit_status(r);
 	}
+	return 0;
+}
+
+/* --restore DIR: the command line may add --net options (their taps replace the snapshot's, in
+ * order) and nothing else that shapes the VM. */
+static int restore_here(struct control *c)
+{
+	char taps[CLI_MAX_NICS][16] = {{0}}, err[300] = "", state[4096], mem[4096];
+	const char *tap_ptrs[CLI_MAX_NICS] = {0};
+	int ntaps = c->cfg->nnics;
+
+	for (int i = 0; i < c->cfg->nrecorded; i++) {
+		if (strcmp(c->cfg->recorded[i].name, "net")) {
+			log_error("--restore: --%s cannot change a snapshot's VM (only --net, to "
+				  "give it other taps)",
+				  c->cfg->recorded[i].name);
+			return VMM_EXIT_USAGE;
+		}
+	}
+	for (int i = 0; i < ntaps; i++) {
+		if (c->cfg->nics[i].kind != VIRTIO_NET_TAP) {
+			log_error("--restore: --net must name a tap (tap=NAME)");
+			return VMM_EXIT_USAGE;
+		}
+		snprintf(taps[i], sizeof(taps[i]), "%s", c->cfg->nics[i].ifname);
+		tap_ptrs[i] = taps[i];
+	}
+	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);
+	snprintf(mem, sizeof(mem), "%s/%s", c->cfg->restore, SNAPSHOT_MEMORY_FILE);
+	int r = restore_vm(c, state, mem, tap_ptrs, ntaps, err, sizeof(err));
+	if (r) {
+		log_error("--restore %s: %s", c->cfg->restore, err);
+		return vmm_exit_status(r);
+	}
+	struct api_model m;
+	if (api_model_from_config(&m, c->cfg) == 0)
+		api_set_running(&c->api, &m);
+	api_model_free(&m);
 	return 0;
 }
 
@@ -356,7 +466,9 @@ static int run_phases(struct control *c, int sig_fd)
 		status = start_api(c);
 	if (status)
 		return status;
-	if (c->cfg->kernel)
+	if (c->cfg->restore)
+		status = restore_here(c);
+	else if (c->cfg->kernel)
 		status = create_here(c);
 	else
 		status = wait_for_start(c, sig_fd);

@@ -3,7 +3,9 @@
  *   --kernel ... --api-sock S     the VM starts at once; the API controls it while it runs
  *   --config-file F [--api-sock S] the VM described by F (the API's schema) starts at once
  *   --api-sock S                  the VMM waits, serving the API, until a client configures
- *                                 the VM and sends InstanceStart (Firecracker's flow)
+ *                                 the VM and sends InstanceStart, or loads a snapshot
+ *                                 (PUT /snapshot/load) (Firecracker's flow)
+ *   --restore DIR [--api-sock S]  the snapshot in DIR resumes at once (vmm/snapshot.h)
  *
  * Options given on the command line besides (--console, --rng, --disk, --kvm, -v, ...) apply
  * as well: a VM configured over the API gets the API's drives and NICs after the command line's.

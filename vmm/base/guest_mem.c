@@ -5,31 +5,55 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "vmm/base/layout.h"
 
-static int map_region(struct guest_mem *mem, uint64_t gpa, uint64_t size)
+/* Maps region `gpa`/`size`: anonymous when fd < 0, else from `fd` at offset `off`. */
+static int map_region(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t off)
 {
-	void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int flags = MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	void *host = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, fd < 0 ? 0 : (off_t)off);
 	if (host == MAP_FAILED)
 		return -errno;
-	return guest_mem_add_region(mem, gpa, host, size);
+	int err = guest_mem_add_region(mem, gpa, host, size);
+	if (err)
+		munmap(host, size);
+	return err;
 }
 
-int guest_mem_alloc(struct guest_mem *mem, uint64_t ram_size)
+/* The layout of guest_mem_alloc(), from `fd` (file offsets in region order) or anonymous. */
+static int map_layout(struct guest_mem *mem, uint64_t ram_size, int fd)
 {
 	memset(mem, 0, sizeof(*mem));
 	if (ram_size == 0 || ram_size % KIB(4) || ram_size > GUEST_RAM_MAX)
 		return -EINVAL;
 	mem->owned = true;
 	uint64_t low = ram_size < MMIO_HOLE_START ? ram_size : MMIO_HOLE_START;
-	int err = map_region(mem, 0, low);
+	int err = map_region(mem, 0, low, fd, 0);
 	if (!err && ram_size > low)
-		err = map_region(mem, HIGH_RAM_START, ram_size - low);
+		err = map_region(mem, HIGH_RAM_START, ram_size - low, fd, low);
 	if (err)
 		guest_mem_free(mem);
 	return err;
+}
+
+int guest_mem_alloc(struct guest_mem *mem, uint64_t ram_size)
+{
+	return map_layout(mem, ram_size, -1);
+}
+
+int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd)
+{
+	struct stat st;
+	memset(mem, 0, sizeof(*mem));
+	if (fd < 0)
+		return -EINVAL;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != ram_size)
+		return -EINVAL;
+	return map_layout(mem, ram_size, fd);
 }
 
 int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size)

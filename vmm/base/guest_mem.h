@@ -21,13 +21,21 @@ struct guest_mem {
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 	int nregions;
 	uint64_t ram_size; /* total bytes of RAM over all regions */
-	bool owned;	   /* true when guest_mem_alloc() mmap'ed the regions */
+	bool owned;	   /* true when guest_mem_alloc() or _map_file() mmap'ed the regions */
 };
 
 /* Lays out `ram_size` bytes of RAM around the 32-bit MMIO hole (layout.h) and maps it with
  * mmap(MAP_NORESERVE). Returns 0 or -errno (-EINVAL for a size of 0 or one that is not a
  * multiple of 4 KiB, or one past GUEST_RAM_MAX). */
 int guest_mem_alloc(struct guest_mem *mem, uint64_t ram_size);
+
+/* Lays out `ram_size` bytes of RAM exactly like guest_mem_alloc() but maps each region from `fd`
+ * at the file offset of its first byte in region order (region 0 at 0, region 1 right after it),
+ * MAP_PRIVATE | MAP_NORESERVE: copy-on-write, so the guest's writes never reach the file and pages
+ * it never writes stay shared in the page cache between VMs restored from the same file.
+ * `fd` may be read-only and may be closed afterwards. Returns 0, -EINVAL when the size is not
+ * one guest_mem_alloc() takes or the file does not have exactly `ram_size` bytes, or -errno. */
+int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd);
 
 /* Describes caller-owned host memory as guest RAM at `gpa` (tests, fuzzers). Regions must be
  * added in ascending, non-overlapping order. Returns 0 or -EINVAL / -ENOSPC. */
@@ -38,7 +46,7 @@ int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64
  * byte of a 2 MiB range costs the whole range). Returns 0 or -errno. */
 int guest_mem_advise_hugepages(const struct guest_mem *mem);
 
-/* Unmaps what guest_mem_alloc() mapped and zeroes the struct. */
+/* Unmaps what guest_mem_alloc() or guest_mem_map_file() mapped and zeroes the struct. */
 void guest_mem_free(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) or NULL when any byte of it is not RAM of a single region or

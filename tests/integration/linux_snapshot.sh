@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The default Linux guest snapshotted at its shell prompt (pause, PUT /snapshot/create), the VMM
+# killed, then restored with `vmm --restore DIR`: the shell answers the next command typed on the
+# console, and the guest still powers off cleanly (status 0).
+# labels: slow linux snapshot
+# timeout: 1200
+# resource: linux
+. "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
+
+sock="$tmp/api.sock"
+snap="$tmp/snap"
+mkdir -p "$snap"
+cp "$DISK" "$tmp/root.ext4"
+
+api() { # api METHOD PATH [BODY] -> the HTTP status; the body in $tmp/body
+	curl -s --max-time 120 --unix-socket "$1" -X "$2" ${4:+-d "$4"} -o "$tmp/body" \
+		-w '%{http_code}' "http://localhost$3"
+}
+
+# start VMM STDIN-FIFO LOG ARGS...: the console reads the FIFO (kept open by a sleeper)
+start() {
+	local fifo=$1 log=$2
+	shift 2
+	mkfifo "$fifo"
+	sleep 1200 >"$fifo" &
+	sleepers+=($!)
+	"$VMM" --console stdio "$@" <"$fifo" >"$log" 2>>"$tmp/err" &
+	vmm_pid=$!
+}
+sleepers=()
+trap 'kill "${sleepers[@]}" 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+
+wait_for() { # wait_for REGEX FILE SECONDS
+	for _ in $(seq "$3"); do
+		grep -qE -- "$1" "$2" && return 0
+		kill -0 $vmm_pid 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
+start "$tmp/in1" "$tmp/log" --kernel "$VMLINUX" --disk "$tmp/root.ext4" --api-sock "$sock" \
+	--append "$CMDLINE root=/dev/vda rw vmmguest.shell=1 vmmguest.dhcp=0"
+wait_for "VMM-GUEST-SHELL: starting" "$tmp/log" 900 || echo "FAIL: no shell before the snapshot"
+sleep 3 # the prompt is printed
+echo 'echo before-$((6*7))' >"$tmp/in1"
+wait_for "before-42" "$tmp/log" 120
+check "the shell answers before the snapshot" "before-42"
+
+code=$(api "$sock" PATCH /vm '{"state": "Paused"}')
+[ "$code" = 204 ] && echo "ok: paused" || { echo "FAIL: pause -> $code $(cat "$tmp/body")"; fail=1; }
+code=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$snap/state\", \"mem_file_path\": \"$snap/memory\"}")
+[ "$code" = 204 ] && echo "ok: snapshot created ($(du -h "$snap/memory" | cut -f1) of memory on disk, $(stat -c %s "$snap/state") bytes of state)" ||
+	{ echo "FAIL: snapshot -> $code $(cat "$tmp/body")"; fail=1; }
+kill -9 $vmm_pid
+wait $vmm_pid 2>/dev/null
+
+t0=$(date +%s%N)
+start "$tmp/in2" "$tmp/log2" --restore "$snap"
+echo 'echo after-$((6*7))' >"$tmp/in2"
+wait_for "after-42" "$tmp/log2" 300
+t1=$(date +%s%N)
+check "the restored shell answers the next command" "after-42" "$tmp/log2"
+echo "restore to the shell's answer: $(((t1 - t0) / 1000000)) ms"
+echo 'poweroff' >"$tmp/in2"
+for _ in $(seq 300); do kill -0 $vmm_pid 2>/dev/null || break; sleep 1; done
+kill $vmm_pid 2>/dev/null && { echo "FAIL: the restored guest did not power off"; fail=1; }
+status=0
+wait $vmm_pid || status=$?
+check_status "$status"
+cp "$tmp/log2" "$tmp/log" # linux_finish shows the restored console on failure
+linux_finish

@@ -1,0 +1,59 @@
+/* Snapshots of a whole VM, and restoring them (Firecracker's model).
+ *
+ * A snapshot is two files: the state (vmm/snapshot/snap_format.h: versioned sections with a
+ * checksum: the configuration the VM was built from, KVM's VM and vCPU state, every device's
+ * state) and the guest memory (RAM regions back to back, a sparse file). Taking one needs a
+ * paused VM (vm_pause(): vCPUs parked, every device parked at its safe point with its I/O in
+ * flight completed, so the state is consistent and no device writes memory meanwhile).
+ *
+ * Restoring builds a NEW VM from the saved configuration (the options are replayed through the
+ * same parsers, so the devices are the same and in the same order; disks are re-opened by
+ * path with the checks of a normal start; taps may be replaced), maps the memory file
+ * privately (copy-on-write: nothing is read until the guest touches it, and clones of one
+ * snapshot share every page they did not write), loads no kernel, and sets every saved state
+ * back before the vCPUs run. Anything wrong in the files is refused with a message before the
+ * guest runs; the caller exits 2. */
+#ifndef VMM_SNAPSHOT_H
+#define VMM_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmm/cli.h"
+#include "vmm/snapshot/snap_format.h"
+
+struct vm;
+
+/* The files inside a --restore DIR. */
+#define SNAPSHOT_STATE_FILE  "state"
+#define SNAPSHOT_MEMORY_FILE "memory"
+
+/* Writes the snapshot of a paused VM: the state to `state_path`, the memory to `mem_path`
+ * (each written whole to a temporary file, then renamed). Returns 0; -EAGAIN when the VM is not
+ * paused; -ENOTSUP for a device that cannot be saved; or -errno; the reason in err. */
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, char *err,
+		       size_t errlen);
+
+/* A snapshot being restored. */
+struct snapshot_load {
+	struct snap_reader reader;
+	int mem_fd;
+	struct cli_record *options;
+	int noptions;
+};
+
+/* Opens and checks the state file and the memory file, and builds the configuration of the
+ * saved VM into `cfg` (cli_replay()). `taps`, if not NULL, replaces the saved NICs' tap names in
+ * order (NULL entries keep theirs). Returns 0 or -errno (-EINVAL for a bad file) with the reason
+ * in err; snapshot_close() in every case. */
+int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
+		  struct vm_config *cfg, const char *const *taps, int ntaps, char *err,
+		  size_t errlen);
+
+/* After vm_create_restored(): KVM's VM and vCPU state and every device's state, set back.
+ * Returns 0 or -errno with the reason in err. */
+int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen);
+
+void snapshot_close(struct snapshot_load *l);
+
+#endif

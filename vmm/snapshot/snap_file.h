@@ -1,0 +1,22 @@
+/* File helpers shared by the snapshot writers (internal to vmm/snapshot). */
+#ifndef VMM_SNAPSHOT_SNAP_FILE_H
+#define VMM_SNAPSHOT_SNAP_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Writes all `len` bytes of `buf` at offset `off` of `fd` (pwrite, retried on EINTR and short
+ * writes). Returns 0 or -errno (-EIO when the file takes no more bytes). */
+int snap_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+/* Reads exactly `len` bytes at offset `off` of `fd`. Returns 0, -errno, or -EINVAL when the
+ * file ends first. */
+int snap_pread_all(int fd, void *buf, size_t len, uint64_t off);
+
+/* "PATH.tmp" in a malloc'ed string, or NULL when out of memory. */
+char *snap_tmp_path(const char *path);
+
+/* fsyncs the directory holding `path`, so a rename into it is durable. Returns 0 or -errno. */
+int snap_fsync_dir(const char *path);
+
+#endif

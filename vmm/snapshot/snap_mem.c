@@ -1,0 +1,152 @@
+/* Saving guest RAM to a sparse file (full or only the dirty pages) and opening it for a restore. */
+#include "vmm/snapshot/snap_mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/snapshot/snap_err.h"
+#include "vmm/snapshot/snap_file.h"
+
+static bool page_is_zero(const uint8_t *p)
+{
+	/* p[0] == 0 and every byte equals the one before it */
+	return p[0] == 0 && !memcmp(p, p + 1, SNAP_MEM_PAGE - 1);
+}
+
+static bool page_wanted(const uint8_t *p, const uint64_t *dirty, uint64_t page)
+{
+	if (dirty)
+		return (dirty[page / 64] >> (page % 64)) & 1;
+	return !page_is_zero(p);
+}
+
+/* Writes the wanted pages of region `r`, which starts at file offset `base`: runs of adjacent
+ * wanted pages go out in one pwrite. */
+static int write_region(int fd, const struct guest_region *r, uint64_t base, const uint64_t *dirty)
+{
+	uint64_t pages = r->size / SNAP_MEM_PAGE, first = base / SNAP_MEM_PAGE;
+	uint64_t i = 0;
+	while (i < pages) {
+		if (!page_wanted(r->host + i * SNAP_MEM_PAGE, dirty, first + i)) {
+			i++;
+			continue;
+		}
+		uint64_t run = i;
+		while (run < pages &&
+		       page_wanted(r->host + run * SNAP_MEM_PAGE, dirty, first + run))
+			run++;
+		int ret =
+		    snap_pwrite_all(fd, r->host + i * SNAP_MEM_PAGE,
+				    (size_t)((run - i) * SNAP_MEM_PAGE), base + i * SNAP_MEM_PAGE);
+		if (ret)
+			return ret;
+		i = run;
+	}
+	return 0;
+}
+
+static int write_pages(int fd, const struct guest_mem *mem, const uint64_t *dirty)
+{
+	uint64_t base = 0;
+	for (int i = 0; i < mem->nregions; i++) {
+		int ret = write_region(fd, &mem->regions[i], base, dirty);
+		if (ret)
+			return ret;
+		base += mem->regions[i].size;
+	}
+	return fsync(fd) ? -errno : 0;
+}
+
+static int save_full(const struct guest_mem *mem, const char *path, char *err, size_t errlen)
+{
+	char *tmp = snap_tmp_path(path);
+	if (!tmp)
+		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
+	int ret = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		ret = -errno;
+	else if (ftruncate(fd, (off_t)mem->ram_size))
+		ret = -errno;
+	else
+		ret = write_pages(fd, mem, NULL);
+	if (fd >= 0 && close(fd) && !ret)
+		ret = -errno;
+	if (ret) {
+		snap_err(err, errlen, ret, "%s: %s", tmp, strerror(-ret));
+		unlink(tmp);
+	} else if (rename(tmp, path)) {
+		ret = -errno;
+		snap_err(err, errlen, ret, "rename %s to %s: %s", tmp, path, strerror(-ret));
+		unlink(tmp);
+	} else if ((ret = snap_fsync_dir(path))) {
+		snap_err(err, errlen, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
+	}
+	free(tmp);
+	return ret;
+}
+
+static int save_dirty(const struct guest_mem *mem, const char *path, const uint64_t *dirty,
+		      char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return snap_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	struct stat st;
+	int ret = 0;
+	if (fstat(fd, &st))
+		ret = snap_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		ret = snap_err(err, errlen, -EINVAL, "%s: not a regular file", path);
+	else if ((uint64_t)st.st_size != mem->ram_size)
+		ret = snap_err(err, errlen, -EINVAL,
+			       "memory file %s has %lld bytes, the VM has %llu: a diff snapshot "
+			       "needs the full one it follows",
+			       path, (long long)st.st_size, (unsigned long long)mem->ram_size);
+	else if ((ret = write_pages(fd, mem, dirty)))
+		snap_err(err, errlen, ret, "%s: %s", path, strerror(-ret));
+	close(fd);
+	return ret;
+}
+
+int snap_mem_save(const struct guest_mem *mem, const char *path, const uint64_t *dirty, char *err,
+		  size_t errlen)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		if (mem->regions[i].size % SNAP_MEM_PAGE)
+			return snap_err(err, errlen, -EINVAL,
+					"%s: RAM region %d (%llu bytes) is not a whole number of "
+					"pages",
+					path, i, (unsigned long long)mem->regions[i].size);
+	}
+	if (dirty)
+		return save_dirty(mem, path, dirty, err, errlen);
+	return save_full(mem, path, err, errlen);
+}
+
+int snap_mem_open(const char *path, uint64_t ram_size, int *fd, char *err, size_t errlen)
+{
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return snap_err(err, errlen, -errno, "memory file %s: %s", path, strerror(errno));
+	struct stat st;
+	int ret = 0;
+	if (fstat(f, &st))
+		ret = snap_err(err, errlen, -errno, "memory file %s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		ret = snap_err(err, errlen, -EINVAL, "memory file %s: not a regular file", path);
+	else if ((uint64_t)st.st_size != ram_size)
+		ret = snap_err(err, errlen, -EINVAL,
+			       "memory file %s has %lld bytes, the snapshot's VM has %llu", path,
+			       (long long)st.st_size, (unsigned long long)ram_size);
+	if (ret) {
+		close(f);
+		return ret;
+	}
+	*fd = f;
+	return 0;
+}
