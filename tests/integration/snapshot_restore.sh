@@ -13,7 +13,8 @@
 # Also: a snapshot of a running (not paused) VM is refused with 400; and bad snapshots (the state
 # file truncated at several lengths, one flipped byte, its format version changed, the memory
 # file too short or too long, the disk file missing, no such directory) each end `vmm --restore`
-# with status 2, a message on stderr and no guest output at all.
+# with status 2, a message on stderr and no guest output at all; over the API a bad snapshot is
+# refused with 400 and the same VMM then loads the good one.
 # labels: snapshot api
 # timeout: 900
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -97,7 +98,10 @@ snapshot_variant() {
 		return
 	fi
 	lib_ok "snapshot after SNAP-PROGRESS $at of $STEPS: $(du -sh "$dir" | cut -f1) ($(ls "$dir" | tr '\n' ' '))"
-	[ "$name" = mmio-split ] && cp -r "$dir" "$LIB_TMP/good" # for the bad-snapshot cases
+	if [ "$name" = mmio-split ]; then # for the bad-snapshot cases
+		cp -r "$dir" "$LIB_TMP/good"
+		echo "$want" >"$LIB_TMP/good.result"
+	fi
 
 	if [ "$how" = api ]; then
 		restore_over_api "restore $name over the API" "$dir"
@@ -121,8 +125,9 @@ snapshot_variant() {
 	fi
 }
 
-# restore_over_api LABEL DIR: `vmm --api-sock`, PUT /snapshot/load with resume_vm, then the VM
-# runs to its end; sets RUN_* like run_restore.
+# restore_over_api LABEL DIR [BAD_DIR]: `vmm --api-sock`, PUT /snapshot/load with resume_vm, then
+# the VM runs to its end; sets RUN_* like run_restore. With BAD_DIR, a load of that one first
+# must be refused (400, a fault_message) and leave the VMM waiting, not started.
 restore_over_api() {
 	local s="$LIB_TMP/load.sock" pid got
 	lib_new_run "$1"
@@ -134,6 +139,18 @@ restore_over_api() {
 		lib_fail "the VMM did not come up"
 		RUN_STATUS=none
 		return
+	fi
+	if [ -n "${3:-}" ]; then
+		got=$(snap_api "$s" PUT /snapshot/load \
+			"{\"snapshot_path\": \"$3/state\", \"mem_file_path\": \"$3/memory\", \"resume_vm\": true}")
+		if [ "${got%% *}" = 400 ] && [[ "$got" == *fault_message* ]]; then
+			lib_ok "a bad snapshot is refused: $got"
+		else
+			lib_fail "PUT /snapshot/load of a bad snapshot -> $got (want 400)"
+		fi
+		got=$(snap_api "$s" GET /)
+		[[ "$got" == *'"Not started"'* ]] && lib_ok "still not started" ||
+			lib_fail "after a refused load: $got"
 	fi
 	got=$(snap_api "$s" PUT /snapshot/load \
 		"{\"snapshot_path\": \"$2/state\", \"mem_file_path\": \"$2/memory\", \"resume_vm\": true}")
@@ -231,6 +248,14 @@ if [ -f "$good/state" ] && [ -f "$good/memory" ]; then
 	fresh_bad
 	run_restore "the good snapshot again" --restore "$bad"
 	expect_pass
+	# over the API: a bad snapshot refused, then the good one loads in the same VMM
+	fresh_bad
+	truncate -s $((state_size / 2)) "$bad/state"
+	restore_over_api "bad, then good snapshot over the API" "$good" "$bad"
+	expect_pass
+	expect_no_output '^SNAP-START'
+	[ "$(snap_result "$RUN_OUT")" = "$(snap_result "$LIB_TMP/good.result")" ] &&
+		lib_ok "the same result" || lib_fail "result: $(snap_result "$RUN_OUT")"
 else
 	lib_fail "no good snapshot to spoil"
 fi
