@@ -100,7 +100,8 @@ static uint64_t find_trampoline_page(void)
 	return 0;
 }
 
-int smp_start_aps(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms)
+static int start_aps(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms,
+		     bool wait_done)
 {
 	uint64_t page = find_trampoline_page();
 	size_t len = (size_t)(smp_trampoline_end - smp_trampoline_start);
@@ -126,6 +127,17 @@ int smp_start_aps(unsigned expected, void (*fn)(unsigned index), uint32_t timeou
 	/* Give any unexpected extra AP time to show up too, so surplus CPUs are noticed. */
 	delay_us(EXTRA_AP_GRACE_US);
 	/* Let the APs finish fn (their output included) before the caller goes on. */
-	wait_count(&ap_done, ap_checked_in, timeout_ms);
+	if (wait_done)
+		wait_count(&ap_done, ap_checked_in, timeout_ms);
 	return (int)__atomic_load_n(&ap_checked_in, __ATOMIC_ACQUIRE);
+}
+
+int smp_start_aps(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms)
+{
+	return start_aps(expected, fn, timeout_ms, true);
+}
+
+int smp_start_aps_nowait(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms)
+{
+	return start_aps(expected, fn, timeout_ms, false);
 }

@@ -21,6 +21,9 @@ struct smp_cpu {
  * Returns how many APs checked in (may exceed `expected` if more exist), or -1 if no page below
  * 1 MiB could hold the trampoline. BSP only, once. */
 int smp_start_aps(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms);
+/* The same, but returns once the APs checked in, without waiting for fn: the APs run it while
+ * the BSP goes on (fn then signals its progress itself, e.g. through shared memory). */
+int smp_start_aps_nowait(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms);
 /* The AP with start-up index `index` (0 .. SMP_MAX_CPUS-2), in check-in order. */
 const struct smp_cpu *smp_ap(unsigned index);
 /* Guest-physical address the trampoline was copied to (0 before smp_start_aps). */
