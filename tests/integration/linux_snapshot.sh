@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The default Linux guest snapshotted at its shell prompt (pause, PUT /snapshot/create), the VMM
-# killed, then restored with `vmm --restore DIR`: the shell answers the next command typed on the
-# console, and the guest still powers off cleanly (status 0).
+# The default Linux guest snapshotted in the middle of its boot (pause, PUT /snapshot/create),
+# the VMM killed, restored with `vmm --restore DIR`: the boot goes on to the shell, which answers;
+# then snapshotted again at that shell prompt, killed, restored: the shell answers the next
+# command typed on the console, and the guest still powers off cleanly (status 0).
 # labels: slow linux snapshot
 # timeout: 1200
 # resource: linux
@@ -9,7 +10,6 @@
 
 sock="$tmp/api.sock"
 snap="$tmp/snap"
-mkdir -p "$snap"
 cp "$DISK" "$tmp/root.ext4"
 
 api() { # api METHOD PATH [BODY] -> the HTTP status; the body in $tmp/body
@@ -39,21 +39,32 @@ wait_for() { # wait_for REGEX FILE SECONDS
 	return 1
 }
 
-start "$tmp/in1" "$tmp/log" --console stdio --kernel "$VMLINUX" --disk "$tmp/root.ext4" --api-sock "$sock" \
-	--append "$CMDLINE root=/dev/vda rw vmmguest.shell=1 vmmguest.dhcp=0"
-wait_for "VMM-GUEST-SHELL: starting" "$tmp/log" 900 || echo "FAIL: no shell before the snapshot"
+snapshot_to() { # snapshot_to DIR: pause, snapshot, kill
+	mkdir -p "$1"
+	code=$(api "$sock" PATCH /vm '{"state": "Paused"}')
+	[ "$code" = 204 ] && echo "ok: paused" || { echo "FAIL: pause -> $code $(cat "$tmp/body")"; fail=1; }
+	code=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$1/state\", \"mem_file_path\": \"$1/memory\"}")
+	[ "$code" = 204 ] && echo "ok: snapshot created ($(du -h "$1/memory" | cut -f1) of memory on disk, $(stat -c %s "$1/state") bytes of state)" ||
+		{ echo "FAIL: snapshot -> $code $(cat "$tmp/body")"; fail=1; }
+	kill -9 $vmm_pid
+	wait $vmm_pid 2>/dev/null
+}
+
+# mid-boot: once the kernel has printed its first lines, well before user space
+start "$tmp/in0" "$tmp/log0" --console stdio --kernel "$VMLINUX" --disk "$tmp/root.ext4" \
+	--api-sock "$sock" --append "$CMDLINE root=/dev/vda rw vmmguest.shell=1 vmmguest.dhcp=0"
+wait_for "Linux version" "$tmp/log0" 300 && sleep 2
+grep -q "VMM-GUEST-INIT" "$tmp/log0" && echo "note: user space had started already (a fast host)"
+snapshot_to "$tmp/snap-boot"
+start "$tmp/in1" "$tmp/log" --restore "$tmp/snap-boot" --api-sock "$sock"
+wait_for "VMM-GUEST-SHELL: starting" "$tmp/log" 900 || echo "FAIL: no shell after the mid-boot restore"
+check "the boot restored mid-way reaches the shell" "VMM-GUEST-SHELL: starting"
 sleep 3 # the prompt is printed
 kill -0 $vmm_pid 2>/dev/null && echo 'echo before-$((6*7))' >"$tmp/in1"
 wait_for "before-42" "$tmp/log" 120
 check "the shell answers before the snapshot" "before-42"
 
-code=$(api "$sock" PATCH /vm '{"state": "Paused"}')
-[ "$code" = 204 ] && echo "ok: paused" || { echo "FAIL: pause -> $code $(cat "$tmp/body")"; fail=1; }
-code=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$snap/state\", \"mem_file_path\": \"$snap/memory\"}")
-[ "$code" = 204 ] && echo "ok: snapshot created ($(du -h "$snap/memory" | cut -f1) of memory on disk, $(stat -c %s "$snap/state") bytes of state)" ||
-	{ echo "FAIL: snapshot -> $code $(cat "$tmp/body")"; fail=1; }
-kill -9 $vmm_pid
-wait $vmm_pid 2>/dev/null
+snapshot_to "$snap"
 
 t0=$(date +%s%N)
 start "$tmp/in2" "$tmp/log2" --restore "$snap" # the console option comes with the snapshot

@@ -3,7 +3,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/virtio_ring.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/queue/virtqueue.h"
@@ -197,4 +199,39 @@ Test(chain_io, packed_chain_streams_the_same_way)
 	cr_assert_eq(mock_packed_get_used(&env.mv, &id, &len, &flags), 1);
 	cr_expect_eq(id, 77);
 	cr_expect_eq(len, 2);
+}
+
+/* Diff snapshots: every page the device writes (a buffer through the writer or a writable
+ * iovec, the used ring) is marked dirty in guest_mem, since KVM's log sees only the guest. */
+static bool page_dirty(const uint64_t *bitmap, uint64_t gpa)
+{
+	uint64_t page = (gpa - MOCK_RAM_GPA) >> 12;
+	return bitmap[page / 64] & (1ull << (page % 64));
+}
+
+Test(chain_io, device_writes_are_marked_dirty)
+{
+	struct guest_mem *mem = &env.ram.mem;
+	uint64_t bitmap[(MOCK_RAM_SIZE >> 12) / 64];
+	uint64_t a = mock_alloc(&env.mv, 8192), b = mock_alloc(&env.mv, 8192);
+	uint64_t c = mock_alloc(&env.mv, 8192); /* never used: the page of c + 4096 is inside it */
+	struct mock_buf bufs[2] = {{a + 4096, 16, true}, {b, 4096, true}};
+	struct iovec iov[4];
+
+	cr_assert_eq(guest_mem_dirty_start(mem), 0);
+	memset(bitmap, 0, sizeof(bitmap));
+	guest_mem_dirty_take(mem, bitmap); /* the driver's setup writes do not count */
+	memset(bitmap, 0, sizeof(bitmap));
+	add_and_pop(bufs, 1);
+	cr_assert_eq(vq_chain_write(&chain, env.mem, "0123456789abcdef", 16), 0);
+	cr_assert_eq(vq_push(&env.vq, env.mem, &chain), 0);
+	add_and_pop(bufs + 1, 1);
+	cr_assert_eq(vq_chain_write_iov(&chain, env.mem, 4096, iov, 4), 1);
+	guest_mem_dirty_take(mem, bitmap);
+	cr_assert(page_dirty(bitmap, a + 4096), "a buffer written through the chain writer");
+	cr_assert(page_dirty(bitmap, b), "a buffer handed out as a writable iovec");
+	cr_assert(page_dirty(bitmap, env.mv.device), "the used ring");
+	cr_assert_not(page_dirty(bitmap, c + 4096), "a page nobody wrote");
+	free(mem->dirty); /* mock RAM is not freed with guest_mem_free() */
+	mem->dirty = NULL;
 }
