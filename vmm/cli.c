@@ -11,6 +11,7 @@
 #include "vmm/base/layout.h"
 #include "vmm/base/parse.h"
 #include "vmm/device_table.h"
+#include "vmm/sandbox/sandbox.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -28,6 +29,7 @@ enum {
 	OPT_CONFIG_FILE,
 	OPT_RESTORE,
 	OPT_TRACK_DIRTY,
+	OPT_SECCOMP,
 	OPT_DEVICE = 512,
 };
 
@@ -48,6 +50,7 @@ static const struct option core_options[] = {
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"restore", required_argument, NULL, OPT_RESTORE},
     {"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -133,6 +136,12 @@ void cli_usage(FILE *out)
 	    "                        waits to be configured and started over it\n"
 	    "      --config-file FILE  the whole VM as JSON in the API's schema (Firecracker's\n"
 	    "                        --config-file layout); starts at once; not with --kernel\n"
+	    "\n"
+	    "Sandbox:\n"
+	    "      --seccomp on|log|off  per-thread seccomp filters (default on: a forbidden\n"
+	    "                        system call kills the VMM; log: it first prints which\n"
+	    "                        thread made which call; off: no filter). Capabilities\n"
+	    "                        are dropped in every case.\n"
 	    "\n"
 	    "Other:\n"
 	    "      --kvm PATH        KVM device; default /dev/kvm\n"
@@ -242,6 +251,10 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_TRACK_DIRTY:
 		cfg->track_dirty_pages = true;
 		return CLI_RUN;
+	case OPT_SECCOMP:
+		if (sandbox_parse_mode(arg, &cfg->seccomp))
+			return usage_error("--seccomp %s: on, log or off", arg);
+		return CLI_RUN;
 	case OPT_DTB:
 	case OPT_DUMP_DTB:
 		if (!machine_fdt_supported())
@@ -299,6 +312,7 @@ static bool recordable(int opt)
 	case OPT_CONFIG_FILE:
 	case OPT_RESTORE:
 	case OPT_KVM:
+	case OPT_SECCOMP:
 	case OPT_DUMP_DTB:
 	case 'v':
 	case 'q':

@@ -9,6 +9,7 @@
 #include "virtio/blk/options.h"
 #include "virtio/net/options.h"
 #include "vmm/display/display_stack.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/console.h"
 
 #define CLI_MAX_CPUS	     64
@@ -66,8 +67,9 @@ struct vm_config {
 	 * itself runs (--api-sock, --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
 	struct cli_record recorded[CLI_MAX_RECORDED];
 	int nrecorded;
-	const char *restore;	/* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
-	bool track_dirty_pages; /* --track-dirty-pages: for Diff snapshots */
+	const char *restore;	   /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
+	bool track_dirty_pages;	   /* --track-dirty-pages: for Diff snapshots */
+	enum sandbox_mode seccomp; /* --seccomp on|log|off (vmm/sandbox/sandbox.h) */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };

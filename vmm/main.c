@@ -6,7 +6,10 @@
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
 #include "vmm/cli.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/vm.h"
+#include <errno.h>
+#include <string.h>
 
 static void set_log_level(int verbosity)
 {
@@ -31,6 +34,11 @@ int main(int argc, char **argv)
 		break;
 	}
 	set_log_level(cfg.verbosity);
+	if (sandbox_init(cfg.seccomp)) {
+		log_error("sandbox: cannot prepare: %s", strerror(errno));
+		cli_free(&cfg);
+		return VMM_EXIT_ERROR;
+	}
 	int status;
 	if ((cfg.api_sock || cfg.config_file || cfg.restore) && !cfg.dump_dtb) {
 		status = control_run(&cfg); /* vmm/api/control.h */

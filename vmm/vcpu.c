@@ -13,8 +13,11 @@
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
 #include "vmm/kvm/cpuid.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
+#include <linux/if_tun.h>
+#include <sys/syscall.h>
 
 #define VCPU_KICK_SIGNAL	SIGUSR1
 #define MSR_IA32_MISC_ENABLE	0x1a0
@@ -233,12 +236,46 @@ enum halt_sample vcpu_halt_probe(struct vcpu *vcpu)
 	return last;
 }
 
+/* What a vCPU thread calls (sandbox.h): KVM_RUN and the state reads of the halt watch and the
+ * register dump on its own fd; and, while it emulates a device access, what device models do on
+ * a vCPU: raise interrupts (KVM_IRQ_LINE, irqfd writes, KVM_SIGNAL_MSI), move a PCI BAR's
+ * ioeventfds, program MSI routes, wake other threads (eventfd writes). */
+static const struct sandbox_rule vcpu_rules[] = {
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_RUN),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MP_STATE),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_REGS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_SREGS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SIGNAL_MSI),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_GSI_ROUTING),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQFD),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
+    /* a driver's DRIVER_OK starts the device's backend: a NIC sets the tap's offloads, a
+     * device adds its backend fds to its I/O thread's epoll set, the rng arms its timer */
+    SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD),
+    SB_ARG_EQ(SYS_ioctl, 1, TUNSETVNETHDRSZ),
+    SB_ALLOW(SYS_epoll_ctl),
+    SB_ALLOW(SYS_timerfd_settime),
+    /* a virtio-console config read asks the host terminal for its size */
+    SB_ARG_EQ(SYS_ioctl, 1, TCGETS),
+    SB_ARG_EQ(SYS_ioctl, 1, TIOCGWINSZ),
+    SB_ALLOW(SYS_write),
+    SB_ALLOW(SYS_read),
+};
+const struct sandbox_list vcpu_sandbox = SANDBOX_LIST("vcpu", vcpu_rules);
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	const struct sandbox_list *lists[] = {&vcpu_sandbox};
+	if (sandbox_enter(name, lists, 1)) {
+		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+		return NULL;
+	}
 	if (vcpu->index == 0)
 		stats_mark(STATS_FIRST_RUN);
 	while (!vm_stopping(vcpu->vm)) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vmm/kvm/halt_watch.h"
+#include "vmm/sandbox/sandbox.h"
 
 struct vm;
 struct cpuid_table;
@@ -121,6 +122,10 @@ static inline void vcpu_exits_read(const struct vcpu *vcpu, uint64_t out[VCPU_EX
 	for (int k = 0; k < VCPU_EXIT_KINDS; k++)
 		out[k] = atomic_load_explicit(&vcpu->exits[k], memory_order_relaxed);
 }
+
+/* What vCPU threads may call (vmm/sandbox/sandbox.h); the main thread allows it too before it
+ * creates them. */
+extern const struct sandbox_list vcpu_sandbox;
 
 /* Installs the no-op handler for the kick signal. Call once before starting vCPU threads. */
 int vcpu_install_kick_handler(void);

@@ -20,9 +20,11 @@
 #include "vmm/base/log.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/kvm_state.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/vm_pause.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
+#include <sys/syscall.h>
 
 static void control_stop(void *opaque, enum vm_stop_reason why, int status)
 {
@@ -294,12 +296,36 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
 	}
 }
 
+/* The main thread's calls once the VM runs (sandbox.h): its wait loop (poll on the stop eventfd
+ * and the signalfd, the halt watch's kicks), the vCPU threads it creates last (which inherit this
+ * filter, so their list is allowed here too), and the teardown: KVM wiring undone (irqfd and
+ * ioeventfd ioctls), the terminal restored, files closed, the API socket removed, the last
+ * metrics line and the screenshot written. */
+static const struct sandbox_rule main_rules[] = {
+    SB_ALLOW(SYS_poll),	      SB_ALLOW(SYS_ppoll),	    SB_ALLOW(SYS_read),
+    SB_ALLOW(SYS_write),      SB_ALLOW(SYS_close),	    SB_ALLOW(SYS_clone),
+    SB_ALLOW(SYS_clone3),     SB_ALLOW(SYS_ioctl),	    SB_ALLOW(SYS_openat),
+    SB_ALLOW(SYS_unlink),     SB_ALLOW(SYS_unlinkat),	    SB_ALLOW(SYS_fstat),
+    SB_ALLOW(SYS_newfstatat), SB_ALLOW(SYS_lseek),	    SB_ALLOW(SYS_fsync),
+    SB_ALLOW(SYS_fdatasync),  SB_ALLOW(SYS_rename),	    SB_ALLOW(SYS_ftruncate),
+    SB_ALLOW(SYS_epoll_ctl),  SB_ALLOW(SYS_io_uring_enter), SB_ALLOW(SYS_shmdt),
+    SB_ALLOW(SYS_shmctl),     SB_ALLOW(SYS_sendmsg),	    SB_ALLOW(SYS_recvmsg),
+};
+static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules);
+
+/* The main thread confines itself before it creates the vCPU threads. */
+static int confine_main(void)
+{
+	const struct sandbox_list *lists[] = {&main_sandbox, &vcpu_sandbox};
+	return sandbox_enter("main", lists, 2);
+}
+
 int vm_run(struct vm *vm)
 {
 	sigset_t set;
 	int sig_fd = vm_block_stop_signals(&set);
 	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
-	    vm_devices_start(vm) || vm_virtio_start_devices(vm)) {
+	    vm_devices_start(vm) || vm_virtio_start_devices(vm) || confine_main()) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include <linux/fs.h>
+#include <sys/syscall.h>
+
 #include "virtio/blk/blk.h"
 #include "virtio/blk/disk.h"
 #include "virtio/blk/io.h"
@@ -502,6 +505,21 @@ static void blk_fill_config(struct virtio_blk *b)
 	c->write_zeroes_may_unmap = 1; /* UNMAP punches holes */
 }
 
+/* The disk's calls on the I/O thread (sandbox.h): io_uring or synchronous I/O, FLUSH, DISCARD
+ * and WRITE_ZEROES (fallocate on files, ioctls on block devices). */
+static const struct sandbox_rule blk_rules[] = {
+    SB_ALLOW(SYS_io_uring_enter),
+    SB_ALLOW(SYS_preadv),
+    SB_ALLOW(SYS_pwritev),
+    SB_ALLOW(SYS_preadv2),
+    SB_ALLOW(SYS_pwritev2),
+    SB_ALLOW(SYS_fdatasync),
+    SB_ALLOW(SYS_fallocate),
+    SB_ARG_EQ(SYS_ioctl, 1, BLKDISCARD),
+    SB_ARG_EQ(SYS_ioctl, 1, BLKZEROOUT),
+};
+static const struct sandbox_list blk_sandbox = SANDBOX_LIST("virtio-blk", blk_rules);
+
 static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 {
 	struct virtio_dev *dev = &b->dev;
@@ -513,6 +531,7 @@ static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opt
 	dev->config = &b->cfg;
 	dev->config_len = sizeof(b->cfg);
 	dev->ops = &blk_ops;
+	dev->sandbox = &blk_sandbox;
 	dev->priv = b;
 	if (opts->has_serial) /* NUL-padded (b is zeroed), 20 bytes max */
 		memcpy(b->id, opts->serial, strnlen(opts->serial, sizeof(b->id)));

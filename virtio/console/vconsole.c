@@ -18,6 +18,7 @@
 
 #include "virtio/core/serve.h"
 #include "vmm/base/log.h"
+#include <sys/syscall.h>
 
 #define TX_CHUNK	4096
 #define VCONSOLE_BUDGET (2 * VCONSOLE_QUEUE_SIZE) /* chains per wakeup */
@@ -76,6 +77,14 @@ static void kick_eventfd(int fd)
  * The spec's order (cols first) is kept. Linux read the two fields swapped for years and follows
  * the spec only since commit 5326ab737a47, so an older guest sees the size transposed (as with
  * every VMM that follows the spec). */
+
+/* The console's size, asked of the host terminal (isatty, TIOCGWINSZ) on the I/O thread when
+ * the driver reads the config space (sandbox.h). */
+static const struct sandbox_rule vconsole_rules[] = {
+    SB_ARG_EQ(SYS_ioctl, 1, TCGETS),
+    SB_ARG_EQ(SYS_ioctl, 1, TIOCGWINSZ),
+};
+static const struct sandbox_list vconsole_sandbox = SANDBOX_LIST("virtio-console", vconsole_rules);
 
 static void host_size(const struct console *host, uint16_t *cols, uint16_t *rows)
 {
@@ -464,6 +473,7 @@ static void describe(struct vconsole *vc)
 	dev->config = &vc->config;
 	dev->config_len = sizeof(vc->config);
 	dev->ops = &vconsole_ops;
+	dev->sandbox = &vconsole_sandbox;
 	dev->priv = vc;
 	vc->config.max_nr_ports = htole32(1); /* meaningful only with MULTIPORT (5.3.4) */
 }

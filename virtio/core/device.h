@@ -27,6 +27,7 @@
 
 #include "virtio/queue/virtqueue.h"
 #include "vmm/base/guest_mem.h"
+#include "vmm/sandbox/sandbox.h"
 
 #define VIRTIO_DEV_MAX_QUEUES 8
 #define VIRTIO_DEV_MAX_FDS    8 /* backend fds (tap, console input, io_uring) per I/O thread */
@@ -124,6 +125,9 @@ struct virtio_dev {
 	void *config;		 /* device config space, little endian, owned by the device */
 	uint32_t config_len;
 	const struct virtio_dev_ops *ops;
+	/* What the device model's callbacks call on its I/O thread beyond the framework's own
+	 * (virtio_io_sandbox): its backend's system calls (vmm/sandbox/sandbox.h). NULL: none. */
+	const struct sandbox_list *sandbox;
 	void *priv; /* the device model's own state */
 
 	/* ---- set by virtio_dev_init() / the transport ---- */
@@ -211,6 +215,10 @@ int virtio_dev_add_fd(struct virtio_dev *dev, int fd, uint32_t events,
 /* Changes the events a registered fd waits for (e.g. stop reading a tap while the guest has no
  * rx buffers). */
 int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events);
+
+/* What every I/O thread may call (virtio/core/io_thread.c): waiting on its epoll set, eventfd
+ * reads and writes (kicks, interrupts), and the pause handshake. */
+extern const struct sandbox_list virtio_io_sandbox;
 
 /* Starts the I/O thread. Without it (tests, fuzzers) the caller serves kicks itself with
  * virtio_dev_process_pending(), the same call the I/O thread makes. Returns 0 or -errno. */

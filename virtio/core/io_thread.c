@@ -2,9 +2,11 @@
  * backend's fds. One thread per device keeps devices independent (a slow disk never delays a
  * NIC) and lets every device callback run under one lock without contention from its peers. */
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "virtio/core/device.h"
@@ -101,12 +103,31 @@ static void park(struct virtio_dev *dev)
 	pthread_mutex_unlock(&dev->pause_lock);
 }
 
+static const struct sandbox_rule io_rules[] = {
+    SB_ALLOW(SYS_epoll_wait),
+    SB_ALLOW(SYS_epoll_pwait),
+    SB_ALLOW(SYS_epoll_ctl), /* a device stops or resumes reading a backend fd */
+    SB_ALLOW(SYS_read),	     /* eventfds: kicks, the stop and pause requests */
+    SB_ALLOW(SYS_write),     /* eventfds: irqfds */
+    /* interrupts raised without an irqfd: a level line (INTx, a restored ISR), an MSI sent
+     * directly when routing failed */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SIGNAL_MSI),
+};
+const struct sandbox_list virtio_io_sandbox = SANDBOX_LIST("virtio-io", io_rules);
+
 static void *io_thread(void *arg)
 {
 	struct virtio_dev *dev = arg;
 	char name[16];
 	snprintf(name, sizeof(name), "io-%.12s", dev->name);
 	pthread_setname_np(pthread_self(), name);
+	const struct sandbox_list *lists[] = {&virtio_io_sandbox, dev->sandbox};
+	if (sandbox_enter(name, lists, 2)) {
+		log_error("%s: not serving without its sandbox", dev->name);
+		return NULL;
+	}
 	bool more = false;
 	for (;;) {
 		struct epoll_event events[16];

@@ -15,6 +15,7 @@
 #include "virtio/core/serve.h"
 #include "virtio/gpu/cmd.h"
 #include "vmm/base/log.h"
+#include <sys/syscall.h>
 
 #define GPU_BUDGET (2 * VIRTIO_GPU_QUEUE_SIZE) /* commands per wakeup */
 
@@ -27,6 +28,14 @@ struct vgpu {
 	uint8_t resp[GPU_RESP_MAX];
 	bool resize_watched;
 };
+
+/* A flush wakes the display: with an SDL window that is X11 traffic on this thread (sandbox.h). */
+static const struct sandbox_rule gpu_rules[] = {
+    SB_ALLOW(SYS_poll),	    SB_ALLOW(SYS_ppoll),   SB_ALLOW(SYS_writev),
+    SB_ALLOW(SYS_readv),    SB_ALLOW(SYS_recvmsg), SB_ALLOW(SYS_sendmsg),
+    SB_ALLOW(SYS_recvfrom), SB_ALLOW(SYS_sendto),  SB_ALLOW(SYS_ioctl),
+};
+static const struct sandbox_list gpu_sandbox = SANDBOX_LIST("virtio-gpu", gpu_rules);
 
 static struct vgpu *to_gpu(struct virtio_dev *dev)
 {
@@ -178,6 +187,7 @@ int virtio_gpu_create(struct virtio_dev **out, struct display *disp, uint64_t me
 	    .config = &g->config,
 	    .config_len = sizeof(g->config),
 	    .ops = &gpu_ops,
+	    .sandbox = &gpu_sandbox,
 	    .priv = g,
 	};
 	*out = &g->dev;

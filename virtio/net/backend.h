@@ -12,6 +12,7 @@
 #ifndef VIRTIO_NET_BACKEND_H
 #define VIRTIO_NET_BACKEND_H
 
+#include "vmm/sandbox/sandbox.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,8 @@ struct net_backend {
 	int rx_fd;	       /* readable (EPOLLIN) when recv() may have a frame */
 	int service_fd;	       /* -1, or readable when service() has work */
 	uint64_t dropped;      /* frames for the guest the backend itself had to discard */
+	/* The backend's calls on the device's I/O thread (vmm/sandbox/sandbox.h); NULL: none. */
+	const struct sandbox_list *sandbox;
 };
 
 static inline void net_backend_destroy(struct net_backend *be)

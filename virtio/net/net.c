@@ -246,6 +246,7 @@ int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *
 	    .config = &n->cfg,
 	    .config_len = sizeof(n->cfg),
 	    .ops = &net_ops,
+	    .sandbox = be->sandbox,
 	    .priv = n,
 	};
 	*out = &n->dev;

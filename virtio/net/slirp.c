@@ -30,6 +30,9 @@ int net_slirp_create(struct net_backend **out, const struct virtio_net_opts *opt
 #include "virtio/net/features.h"
 #include "virtio/net/frame_queue.h"
 #include "virtio/net/slirp_api.h"
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 struct slirp_timer {
 	struct slirp_timer *next;
@@ -347,6 +350,37 @@ static void sb_destroy(struct net_backend *be)
 	free(s);
 }
 
+/* libslirp on the device's I/O thread is a user-space TCP/IP stack that opens real sockets for
+ * the guest's connections (IPv4 and IPv6 only: argument 0 of socket is the family) and for the
+ * port forwards (sandbox.h). */
+static const struct sandbox_rule slirp_rules[] = {
+    SB_ARG_EQ(SYS_socket, 0, AF_INET),
+    SB_ARG_EQ(SYS_socket, 0, AF_INET6),
+    SB_ALLOW(SYS_connect),
+    SB_ALLOW(SYS_bind),
+    SB_ALLOW(SYS_listen),
+    SB_ALLOW(SYS_accept),
+    SB_ALLOW(SYS_accept4),
+    SB_ALLOW(SYS_sendto),
+    SB_ALLOW(SYS_recvfrom),
+    SB_ALLOW(SYS_sendmsg),
+    SB_ALLOW(SYS_recvmsg),
+    SB_ALLOW(SYS_setsockopt),
+    SB_ALLOW(SYS_getsockopt),
+    SB_ALLOW(SYS_getsockname),
+    SB_ALLOW(SYS_getpeername),
+    SB_ALLOW(SYS_shutdown),
+    SB_ALLOW(SYS_close),
+    SB_ALLOW(SYS_fcntl),
+    SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_readv),
+    SB_ALLOW(SYS_writev),
+    SB_ARG_EQ(SYS_ioctl, 1, FIONREAD),
+    SB_ALLOW(SYS_timerfd_settime), /* its timers (TCP retransmission, DHCP) */
+};
+static const struct sandbox_list slirp_sandbox = SANDBOX_LIST("slirp", slirp_rules);
+
 static const struct net_backend_ops slirp_ops = {
     .send = sb_send,
     .recv = sb_recv,
@@ -426,8 +460,11 @@ int net_slirp_create(struct net_backend **out, const struct virtio_net_opts *opt
 	err = net_frame_queue_init(&s->rxq, NET_SLIRP_QUEUE);
 	if (!err && (s->epfd < 0 || s->timer_fd < 0))
 		err = -errno;
-	s->be = (struct net_backend){
-	    .ops = &slirp_ops, .kind = "user", .rx_fd = s->rxq.event_fd, .service_fd = s->epfd};
+	s->be = (struct net_backend){.ops = &slirp_ops,
+				     .kind = "user",
+				     .rx_fd = s->rxq.event_fd,
+				     .service_fd = s->epfd,
+				     .sandbox = &slirp_sandbox};
 	if (!err)
 		err = start_slirp(s, opts);
 	if (err) {

@@ -13,6 +13,7 @@
 
 #include "virtio/net/features.h"
 #include "vmm/base/log.h"
+#include <sys/syscall.h>
 
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
 
@@ -61,6 +62,13 @@ static void tap_destroy(struct net_backend *be)
 	free(t);
 }
 
+/* Frames to and from the tap, with or without the vnet header in its own iovec (sandbox.h). */
+static const struct sandbox_rule tap_rules[] = {
+    SB_ALLOW(SYS_readv), SB_ALLOW(SYS_writev),
+    SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD), /* offloads follow the driver's features */
+};
+static const struct sandbox_list tap_sandbox = SANDBOX_LIST("tap", tap_rules);
+
 static const struct net_backend_ops tap_ops = {
     .send = tap_send,
     .recv = tap_recv,
@@ -93,8 +101,11 @@ static int tap_finish(struct tap *t, short flags)
 
 	if (fl < 0 || fcntl(t->fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	t->be =
-	    (struct net_backend){.ops = &tap_ops, .kind = "tap", .rx_fd = t->fd, .service_fd = -1};
+	t->be = (struct net_backend){.ops = &tap_ops,
+				     .kind = "tap",
+				     .rx_fd = t->fd,
+				     .service_fd = -1,
+				     .sandbox = &tap_sandbox};
 	return (flags & IFF_VNET_HDR) ? setup_vnet_hdr(t) : 0;
 }
 

@@ -1,6 +1,8 @@
 /* virtio-rng (virtio 1.2 section 5.4) with an optional token-bucket rate limit. See
  * virtio/rng/rng.h.
  */
+#include <sys/syscall.h>
+
 #include "virtio/rng/rng.h"
 
 #include <errno.h>
@@ -313,6 +315,14 @@ static bool opts_valid(const struct virtio_rng_opts *o)
 	return o->rate <= VIRTIO_RNG_MAX_RATE && o->burst <= VIRTIO_RNG_MAX_RATE;
 }
 
+/* The entropy source and the rate limiter's timer, on the I/O thread (sandbox.h). */
+static const struct sandbox_rule rng_rules[] = {
+    SB_ALLOW(SYS_getrandom),
+    SB_ALLOW(SYS_timerfd_settime),
+    SB_ALLOW(SYS_timerfd_gettime),
+};
+static const struct sandbox_list rng_sandbox = SANDBOX_LIST("virtio-rng", rng_rules);
+
 int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opts)
 {
 	struct virtio_rng_opts o = opts ? *opts : (struct virtio_rng_opts){0};
@@ -346,6 +356,7 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 	    .num_queues = 1,
 	    .queue_max_size = VIRTIO_RNG_QUEUE_SIZE,
 	    .ops = &rng_ops,
+	    .sandbox = &rng_sandbox,
 	    .priv = r,
 	};
 	virtio_rng_set_source(&r->dev, &(struct virtio_rng_source){0});

@@ -1,4 +1,4 @@
-/* HTTP/1.1 on a Unix socket for the API (libmicrohttpd, one internal thread): collects each
+/* HTTP/1.1 on a Unix socket for the API (libmicrohttpd, run by one thread of ours): collects each
  * request's body (up to API_MAX_BODY; the rest is read and dropped, and the request answered
  * with 413), hands it to api_handle() and sends the answer. Slow clients time out after
  * API_HTTP_TIMEOUT_S of silence, at most API_HTTP_MAX_CLIENTS connections are served at once, a
@@ -21,6 +21,10 @@ struct api_http;
  * in err[0..errlen). */
 int api_http_start(struct api_http **out, const char *path, struct api *a, char *err,
 		   size_t errlen);
+
+/* Asks the API thread to confine itself (sandbox_enter("api")) and waits for it (at most
+ * 10 s): once the VM exists, before it runs. Returns its result; 0 for NULL. */
+int api_http_confine(struct api_http *h);
 
 /* Stops serving, closes the socket and removes its file. NULL is fine. */
 void api_http_stop(struct api_http *h);

@@ -478,6 +478,10 @@ static int run_phases(struct control *c, int sig_fd)
 	if (status)
 		return status;
 	metrics_attach_vm(&c->vm);
+	if (api_http_confine(c->http)) { /* once the VM exists, before it runs */
+		log_error("api: the API thread could not be confined: not running the VM");
+		return VMM_EXIT_ERROR;
+	}
 	status = vm_run(&c->vm);
 	api_set_stopping(&c->api);
 	return status;

@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include "vmm/base/log.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/terminal.h"
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #define INPUT_CHUNK 256
 
@@ -139,10 +142,29 @@ static void linger(struct console *c)
 	c->out_lingering = false;
 }
 
+/* The console threads' calls (sandbox.h): reading the input fd, writing the output fd (a
+ * terminal, a pipe or a file), waiting on both, and the terminal size. */
+static const struct sandbox_rule console_rules[] = {
+    SB_ALLOW(SYS_read),
+    SB_ALLOW(SYS_write),
+    SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
+    SB_ARG_EQ(SYS_ioctl, 1, TIOCGWINSZ),
+};
+static const struct sandbox_list console_sandbox = SANDBOX_LIST("console", console_rules);
+
+static void confine(const char *role)
+{
+	const struct sandbox_list *lists[] = {&console_sandbox};
+	if (sandbox_enter(role, lists, 1))
+		abort(); /* a console thread that cannot be confined must not run (logged) */
+}
+
 static void *output_thread(void *arg)
 {
 	struct console *c = arg;
 
+	confine("console-out");
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		while (c->ring_count == 0 && !c->out_stopping) {
@@ -308,6 +330,7 @@ static void read_input(struct console *c, struct input_state *s)
 
 static void *input_thread(void *arg)
 {
+	confine("console-in");
 	struct console *c = arg;
 	struct input_state s = {0};
 
