@@ -29,6 +29,9 @@ expect_output '^\| exit-cost \| MMIO write, exit to user space \(ns\) \| lower \
 expect_output '^\| exit-cost \| MMIO write, ioeventfd \(ns\) \| lower \| [0-9]'
 if [ -f "$GUESTS/blk_bench.elf" ]; then
 	expect_output '^\| blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]'
+	expect_output '^\| snapshot \| snapshot of the paused guest, request to answer \(ms\) \| lower \| [0-9]'
+	expect_output '^\| snapshot \| restore: launch to running \(control socket\) \(ms\) \| lower \| [0-9]'
+	expect_output '^\| snapshot \| 5 clones: private memory per clone, mean \(MiB\) \| lower \| [0-9]'
 else
 	expect_output 'blk: skipped: blk_bench guest missing'
 fi
