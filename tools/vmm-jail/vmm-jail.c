@@ -153,7 +153,7 @@ static int parse_args(int argc, char **argv)
 	bool have_uid = false, have_gid = false;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			jail.id = optarg;
@@ -204,7 +204,8 @@ static int parse_args(int argc, char **argv)
 		case ':':
 			return usage_error("%s needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
+			return usage_error("unknown option %s (VMM arguments go after --)",
+					   argv[optind - 1]);
 		}
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
