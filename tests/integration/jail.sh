@@ -6,7 +6,8 @@
 #     node with the host's numbers owned by 65534), no host mount is left in its mount table,
 #     its uids/gids are 65534 with no groups and no_new_privs, it is PID 1 of its PID
 #     namespace, has its own mount/IPC/UTS (hostname = id) namespaces and --netns's network,
-#     sits in the jail's cgroups with pids.max written, and did not inherit our fd 9; SIGTERM
+#     sits in the jail's cgroups with pids.max written, serves its API on the jail's /run and
+#     did not inherit our fd 9; SIGTERM
 #     to vmm-jail stops it (status 143) and the jail's folder and cgroups are removed;
 #  3. bad command lines exit 2 with a message; setup failures (an existing jail, a controller
 #     the host lacks, a file 65534 cannot read) exit 1 or 2 with a message, and leave nothing.
@@ -25,6 +26,10 @@ if [ ! -x "$JAIL" ]; then
 fi
 
 BASE="$LIB_TMP/jails"
+# Device nodes do not open on a nodev mount (a tmpfs /tmp often is one).
+if findmnt -n -o OPTIONS -T "$LIB_TMP" | grep -qw nodev; then
+	BASE="/srv/vmm-jail-test-$$"
+fi
 ID="t$$"
 NS="vmmjail-$$"
 jail_pid=""
@@ -32,7 +37,7 @@ netns=()
 if command -v ip >/dev/null && ip netns add "$NS" 2>/dev/null; then
 	netns=(--netns "/var/run/netns/$NS")
 fi
-trap '[ -n "$jail_pid" ] && kill -9 "$jail_pid" 2>/dev/null; [ ${#netns[@]} -gt 0 ] && ip netns del "$NS"; rm -rf "$LIB_TMP"' EXIT
+trap '[ -n "$jail_pid" ] && kill -9 "$jail_pid" 2>/dev/null; [ ${#netns[@]} -gt 0 ] && ip netns del "$NS"; rm -rf "$LIB_TMP"; [ "$BASE" = "$LIB_TMP/jails" ] || rm -rf "$BASE"' EXIT
 
 # check CONDITION-STATUS TEXT: one ok/FAIL line.
 check() {
@@ -79,7 +84,7 @@ halt=$(guest_path halt) || finish
 exec 9<"$SOURCE_DIR/README.md"
 "$JAIL" --id "$ID" --exec "$VMM" --uid 65534 --gid 65534 --chroot-base "$BASE" \
 	--cgroup pids.max=64 "${netns[@]}" --file "$halt:/halt.elf" -- \
-	--kernel /halt.elf --append halt.irq=1 --console stdio </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	--kernel /halt.elf --append halt.irq=1 --console stdio --api-sock /run/api.sock </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 jail_pid=$!
 exec 9<&-
 vmm_pid=""
@@ -134,6 +139,8 @@ if [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
 	pids_dir=$(cgroup_dir "$vmm_pid" pids)
 	[[ "$pids_dir" == */vmm-jail/$ID ]] && [ "$(cat "$pids_dir/pids.max")" = 64 ]
 	check $? "pids cgroup $pids_dir has pids.max 64"
+	curl -s --unix-socket "$BASE/$ID/root/run/api.sock" http://localhost/ | grep -q '"Running"'
+	check $? "API socket in the jail's /run answers from the host"
 	! ls -l "/proc/$vmm_pid/fd" | grep -q README.md
 	check $? "our fd 9 was not passed on"
 	kill -TERM "$jail_pid"
