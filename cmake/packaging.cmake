@@ -1,10 +1,10 @@
 # Installing and packaging: `cmake --install BUILD --prefix DIR` and `cpack -G DEB` in the build
-# directory. Installs bin/vmm and bin/vmmctl, their man pages (generated from --help and
+# directory. Installs bin/vmm, bin/vmmctl and bin/vmm-jail, their man pages (generated from --help and
 # --version with help2man at build time) and the README.
 
 include(GNUInstallDirs)
 
-install(TARGETS vmm vmmctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS vmm vmmctl vmm-jail RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Man pages. help2man runs the freshly built binary; --no-info because there is no Texinfo
@@ -12,9 +12,11 @@ install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 find_program(HELP2MAN help2man)
 if(HELP2MAN)
   set(man_pages "")
-  foreach(prog IN ITEMS vmm vmmctl)
+  foreach(prog IN ITEMS vmm vmmctl vmm-jail)
     if(prog STREQUAL "vmm")
       set(desc "x86_64 virtual machine monitor on KVM")
+    elseif(prog STREQUAL "vmm-jail")
+      set(desc "run vmm in a jail: namespaces, pivot_root, cgroups, an unprivileged uid")
     else()
       set(desc "control a running vmm through its HTTP API socket")
     endif()

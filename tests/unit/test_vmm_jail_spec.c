@@ -1,0 +1,115 @@
+/* tools/vmm-jail/jail_spec.c: ids, jail paths, --file and --cgroup parsing, the cgroup v1
+ * translation and uid/gid numbers. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "tools/vmm-jail/jail_spec.h"
+
+static char err[JAIL_ERRLEN];
+
+Test(jail_spec, ids)
+{
+	cr_assert_eq(jail_check_id("vm-1_a.b", err), 0);
+	cr_assert_eq(
+	    jail_check_id("0123456789012345678901234567890123456789012345678901234567890123", err),
+	    0);
+	const char *bad[] = {
+	    "",	   "a/b",  ".",
+	    "..",  "a..b", "../x",
+	    "a b", "x\n",  "0123456789012345678901234567890123456789012345678901234567890123x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_neq(jail_check_id(bad[i], err), 0, "id \"%s\" accepted", bad[i]);
+		cr_assert_neq(err[0], '\0');
+	}
+}
+
+Test(jail_spec, jail_paths)
+{
+	cr_assert_eq(jail_check_jail_path("/hello.elf", err), 0);
+	cr_assert_eq(jail_check_jail_path("/a/b.c/..d", err), 0);
+	const char *bad[] = {"", "rel", "/", "/a/../b", "/..", "/a/.", "//a", "/a/", "/a//b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_neq(jail_check_jail_path(bad[i], err), 0, "path \"%s\" accepted", bad[i]);
+}
+
+Test(jail_spec, files)
+{
+	struct jail_file f;
+	cr_assert_eq(jail_parse_file("/build/hello.elf", &f, err), 0);
+	cr_assert_str_eq(f.host, "/build/hello.elf");
+	cr_assert_str_eq(f.jail, "/hello.elf");
+	cr_assert(!f.rw);
+	cr_assert_eq(jail_parse_file("/x/disk.img:/disks/root.img:rw", &f, err), 0);
+	cr_assert_str_eq(f.host, "/x/disk.img");
+	cr_assert_str_eq(f.jail, "/disks/root.img");
+	cr_assert(f.rw);
+	cr_assert_eq(jail_parse_file("disk.img:rw", &f, err), 0);
+	cr_assert_str_eq(f.jail, "/disk.img");
+	cr_assert(f.rw);
+	cr_assert_eq(jail_parse_file("/a:/b:ro", &f, err), 0);
+	cr_assert(!f.rw);
+	cr_assert_str_eq(f.jail, "/b");
+	cr_assert_neq(jail_parse_file(":/b", &f, err), 0);
+	cr_assert_neq(jail_parse_file("/a:b", &f, err), 0);
+	cr_assert_neq(jail_parse_file("/a:/../etc/passwd", &f, err), 0);
+	cr_assert_neq(jail_parse_file("/a:/", &f, err), 0);
+	cr_assert_neq(jail_parse_file("/dir/", &f, err), 0);
+}
+
+Test(jail_spec, limits)
+{
+	struct jail_limit l;
+	cr_assert_eq(jail_parse_limit("cpu.max=50000 100000", &l, err), 0);
+	cr_assert_str_eq(l.controller, "cpu");
+	cr_assert_str_eq(l.file, "cpu.max");
+	cr_assert_str_eq(l.value, "50000 100000");
+	cr_assert_eq(jail_parse_limit("memory.swap.max=0", &l, err), 0);
+	cr_assert_str_eq(l.controller, "memory");
+	cr_assert_str_eq(l.file, "memory.swap.max");
+	const char *bad[] = {"pids",	 "pids=1",	 ".max=1",	   "pids.=1",	"pids.max=",
+			     "../x.y=1", "pids.max/x=1", "cgroup.procs=1", "Pids.max=1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_neq(jail_parse_limit(bad[i], &l, err), 0, "\"%s\" accepted", bad[i]);
+}
+
+static int v1(const char *spec, struct jail_v1_write w[2])
+{
+	struct jail_limit l;
+	cr_assert_eq(jail_parse_limit(spec, &l, err), 0, "%s: %s", spec, err);
+	return jail_limit_v1(&l, w, err);
+}
+
+Test(jail_spec, v1_translation)
+{
+	struct jail_v1_write w[2];
+	cr_assert_eq(v1("cpu.max=50000 200000", w), 2);
+	cr_assert_str_eq(w[0].file, "cpu.cfs_period_us");
+	cr_assert_str_eq(w[0].value, "200000");
+	cr_assert_str_eq(w[1].file, "cpu.cfs_quota_us");
+	cr_assert_str_eq(w[1].value, "50000");
+	cr_assert_eq(v1("cpu.max=max", w), 2);
+	cr_assert_str_eq(w[0].value, "100000");
+	cr_assert_str_eq(w[1].value, "-1");
+	cr_assert_eq(v1("memory.max=512M", w), 1);
+	cr_assert_str_eq(w[0].file, "memory.limit_in_bytes");
+	cr_assert_str_eq(w[0].value, "512M");
+	cr_assert_eq(v1("memory.max=max", w), 1);
+	cr_assert_str_eq(w[0].value, "-1");
+	cr_assert_eq(v1("pids.max=max", w), 1);
+	cr_assert_str_eq(w[0].file, "pids.max");
+	cr_assert_str_eq(w[0].value, "max");
+	cr_assert_lt(v1("cpu.max=half", w), 0);
+	cr_assert_lt(v1("cpu.max=100 0", w), 0);
+	cr_assert_lt(v1("cpu.max=100 x", w), 0);
+}
+
+Test(jail_spec, id_numbers)
+{
+	unsigned v;
+	cr_assert_eq(jail_parse_id_number("65534", &v, err), 0);
+	cr_assert_eq(v, 65534);
+	const char *bad[] = {"0", "-1", "+5", " 5", "5x", "", "4294967295", "99999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_neq(jail_parse_id_number(bad[i], &v, err), 0, "\"%s\" accepted", bad[i]);
+}

@@ -1,0 +1,194 @@
+/* vmm-jail: checks and parsing of its command line (jail_spec.h). */
+#include "tools/vmm-jail/jail_spec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, JAIL_ERRLEN, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool copy(char *dst, size_t size, const char *src, size_t len)
+{
+	if (len >= size)
+		return false;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return true;
+}
+
+int jail_check_id(const char *id, char *err)
+{
+	size_t len = strlen(id);
+	if (len == 0 || len > JAIL_ID_MAX)
+		return fail(err, "jail id must have 1 to %d characters", JAIL_ID_MAX);
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		if (!ok)
+			return fail(err, "jail id \"%s\": only letters, digits, '.', '-' and '_'",
+				    id);
+	}
+	if (strcmp(id, ".") == 0 || strstr(id, ".."))
+		return fail(err, "jail id \"%s\": \".\" and \"..\" are not ids", id);
+	return 0;
+}
+
+int jail_check_jail_path(const char *path, char *err)
+{
+	size_t len = strlen(path);
+	if (path[0] != '/')
+		return fail(err, "jail path \"%s\" is not absolute", path);
+	if (len >= JAIL_PATH_MAX)
+		return fail(err, "jail path too long");
+	if (len == 1)
+		return fail(err, "jail path \"/\" is the jail itself");
+	const char *p = path + 1;
+	while (*p) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return fail(err, "jail path \"%s\": empty, \".\" or \"..\" component",
+				    path);
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	if (path[len - 1] == '/')
+		return fail(err, "jail path \"%s\" ends in '/'", path);
+	return 0;
+}
+
+int jail_parse_file(const char *spec, struct jail_file *out, char *err)
+{
+	const char *end = spec + strlen(spec);
+	out->rw = false;
+	const char *last = strrchr(spec, ':');
+	if (last && (strcmp(last, ":rw") == 0 || strcmp(last, ":ro") == 0)) {
+		out->rw = last[2] == 'w';
+		end = last;
+	}
+	const char *colon = memchr(spec, ':', (size_t)(end - spec));
+	const char *host_end = colon ? colon : end;
+	if (host_end == spec)
+		return fail(err, "--file \"%s\": no host path", spec);
+	if (!copy(out->host, sizeof(out->host), spec, (size_t)(host_end - spec)))
+		return fail(err, "--file \"%s\": host path too long", spec);
+	if (colon) {
+		if (!copy(out->jail, sizeof(out->jail), colon + 1, (size_t)(end - colon - 1)))
+			return fail(err, "--file \"%s\": jail path too long", spec);
+	} else {
+		const char *base = strrchr(out->host, '/');
+		base = base ? base + 1 : out->host;
+		if (*base == '\0')
+			return fail(err, "--file \"%s\": give a JAIL_PATH for a path ending in '/'",
+				    spec);
+		if (snprintf(out->jail, sizeof(out->jail), "/%s", base) >= (int)sizeof(out->jail))
+			return fail(err, "--file \"%s\": jail path too long", spec);
+	}
+	char why[JAIL_ERRLEN];
+	if (jail_check_jail_path(out->jail, why))
+		return fail(err, "--file \"%s\": %s", spec, why);
+	return 0;
+}
+
+static bool name_chars_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+int jail_parse_limit(const char *spec, struct jail_limit *out, char *err)
+{
+	const char *eq = strchr(spec, '=');
+	if (!eq)
+		return fail(err, "--cgroup \"%s\": want CONTROLLER.FILE=VALUE", spec);
+	size_t n = (size_t)(eq - spec);
+	const char *dot = memchr(spec, '.', n);
+	if (!dot || dot == spec || dot + 1 == eq || !name_chars_ok(spec, n) ||
+	    strncmp(spec, "cgroup.", 7) == 0)
+		return fail(err, "--cgroup \"%s\": want CONTROLLER.FILE=VALUE (e.g. pids.max=64)",
+			    spec);
+	if (!copy(out->file, sizeof(out->file), spec, n) ||
+	    !copy(out->controller, sizeof(out->controller), spec, (size_t)(dot - spec)))
+		return fail(err, "--cgroup \"%s\": name too long", spec);
+	const char *value = eq + 1;
+	if (*value == '\0' || strchr(value, '\n'))
+		return fail(err, "--cgroup \"%s\": empty or multi-line value", spec);
+	if (!copy(out->value, sizeof(out->value), value, strlen(value)))
+		return fail(err, "--cgroup \"%s\": value too long", spec);
+	return 0;
+}
+
+/* "max" or a number with an optional K/M/G suffix for memory: v1 wants -1 for no limit. */
+static const char *v1_unlimited(const char *v)
+{
+	return strcmp(v, "max") == 0 ? "-1" : v;
+}
+
+int jail_limit_v1(const struct jail_limit *l, struct jail_v1_write out[2], char *err)
+{
+	if (strcmp(l->file, "cpu.max") == 0) {
+		char quota[JAIL_CG_VALUE_MAX];
+		long period = 100000;
+		const char *sp = strchr(l->value, ' ');
+		size_t qlen = sp ? (size_t)(sp - l->value) : strlen(l->value);
+		memcpy(quota, l->value, qlen);
+		quota[qlen] = '\0';
+		if (sp) {
+			char *end;
+			errno = 0;
+			period = strtol(sp + 1, &end, 10);
+			if (errno || *end || end == sp + 1 || period <= 0)
+				return fail(err, "cpu.max \"%s\": want \"QUOTA [PERIOD]\"",
+					    l->value);
+		}
+		if (strcmp(quota, "max") != 0) {
+			char *end;
+			errno = 0;
+			long q = strtol(quota, &end, 10);
+			if (errno || *end || end == quota || q <= 0)
+				return fail(err, "cpu.max \"%s\": want \"QUOTA [PERIOD]\"",
+					    l->value);
+		}
+		snprintf(out[0].file, sizeof(out[0].file), "cpu.cfs_period_us");
+		snprintf(out[0].value, sizeof(out[0].value), "%ld", period);
+		snprintf(out[1].file, sizeof(out[1].file), "cpu.cfs_quota_us");
+		snprintf(out[1].value, sizeof(out[1].value), "%s", v1_unlimited(quota));
+		return 2;
+	}
+	if (strcmp(l->file, "memory.max") == 0) {
+		snprintf(out[0].file, sizeof(out[0].file), "memory.limit_in_bytes");
+		snprintf(out[0].value, sizeof(out[0].value), "%s", v1_unlimited(l->value));
+		return 1;
+	}
+	snprintf(out[0].file, sizeof(out[0].file), "%s", l->file);
+	snprintf(out[0].value, sizeof(out[0].value), "%s", l->value);
+	return 1;
+}
+
+int jail_parse_id_number(const char *text, unsigned *out, char *err)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || *end || text[0] < '0' || text[0] > '9' || v == 0 || v >= UINT_MAX)
+		return fail(err, "\"%s\" is not a uid/gid (a number from 1 to %u)", text,
+			    UINT_MAX - 1);
+	*out = (unsigned)v;
+	return 0;
+}

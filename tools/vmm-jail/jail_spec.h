@@ -1,0 +1,56 @@
+/* vmm-jail: the pure parts of its command line (no system calls), so the unit tests
+ * (tests/unit/test_vmm_jail_spec.c) can check every rule. Each function returns 0 when the text
+ * is acceptable, or -EINVAL and writes a one-line reason into err (ERRLEN bytes). */
+#ifndef VMM_JAIL_SPEC_H
+#define VMM_JAIL_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JAIL_ERRLEN	  160
+#define JAIL_ID_MAX	  64
+#define JAIL_PATH_MAX	  4096
+#define JAIL_CG_NAME_MAX  64
+#define JAIL_CG_VALUE_MAX 128
+
+/* An id names a folder and a cgroup: 1-64 characters of [A-Za-z0-9._-], neither "." nor ".."
+ * nor containing "..", so it can never climb out of the chroot base. */
+int jail_check_id(const char *id, char *err);
+
+/* A path as the jail sees it: absolute, at most JAIL_PATH_MAX - 1 bytes, no "." or ".."
+ * component, not "/" itself, no empty component ("//"). */
+int jail_check_jail_path(const char *path, char *err);
+
+/* --file HOST_PATH[:JAIL_PATH][:rw|:ro]: host is a copy of HOST_PATH, jail a copy of
+ * JAIL_PATH or "/" + the last component of HOST_PATH; rw is true only with ":rw". */
+struct jail_file {
+	char host[JAIL_PATH_MAX];
+	char jail[JAIL_PATH_MAX];
+	bool rw;
+};
+int jail_parse_file(const char *spec, struct jail_file *out, char *err);
+
+/* --cgroup CONTROLLER.FILE=VALUE, in cgroup2 names (cpu.max, memory.max, pids.max, ...).
+ * controller is the part before the first '.'; names are [a-z0-9_.] only (no path). */
+struct jail_limit {
+	char controller[JAIL_CG_NAME_MAX];
+	char file[JAIL_CG_NAME_MAX];
+	char value[JAIL_CG_VALUE_MAX];
+};
+int jail_parse_limit(const char *spec, struct jail_limit *out, char *err);
+
+/* The same limit on a cgroup v1 hierarchy: up to 2 (file, value) writes, in order.
+ * cpu.max "QUOTA [PERIOD]" -> cpu.cfs_period_us, cpu.cfs_quota_us ("max" -> -1);
+ * memory.max -> memory.limit_in_bytes ("max" -> -1); any other name (pids.max, cpuset.cpus)
+ * is written under its own name. Returns the number of writes, or -EINVAL (bad cpu.max). */
+struct jail_v1_write {
+	char file[JAIL_CG_NAME_MAX];
+	char value[JAIL_CG_VALUE_MAX];
+};
+int jail_limit_v1(const struct jail_limit *l, struct jail_v1_write out[2], char *err);
+
+/* The uid or gid of --uid / --gid: a decimal number 1..2^32-2 (0 would be no jail at all,
+ * -1 means "unchanged" to setresuid). */
+int jail_parse_id_number(const char *text, unsigned *out, char *err);
+
+#endif

@@ -1,0 +1,681 @@
+/* vmm-jail: runs the VMM in a jail, after Firecracker's jailer.
+ *
+ * The parent (root, in the host's namespaces) checks the command line, builds the jail's tree
+ * under <chroot-base>/<id>/root (device nodes made with the host's numbers, empty mount points
+ * for the VMM binary, its shared libraries and the --file paths), creates the cgroups and forks
+ * the VMM into a new PID namespace, where it is PID 1. The child joins the cgroups and --netns,
+ * unshares mount, IPC and UTS namespaces, makes every mount private, bind-mounts the files,
+ * pivot_root()s into the jail (detaching the old root), sets no_new_privs, drops supplementary
+ * groups, switches to uid:gid, closes every fd above 2 and execs the VMM. The parent forwards
+ * SIGTERM/SIGINT/SIGHUP/SIGQUIT to it, waits, removes the jail's folder (unless --keep) and
+ * its cgroups, and exits with the VMM's status.
+ *
+ * Exit status: the VMM's (128+N when signal N killed it); 2 for a bad command line (an option
+ * value, a missing file), 1 when setting up the jail failed. A child that fails before exec
+ * tells the parent which of the two through a close-on-exec pipe. */
+#include "tools/vmm-jail/cgroup.h"
+#include "tools/vmm-jail/jail_spec.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_SETUP 1
+#define EXIT_USAGE 2
+
+#define MAX_LIMITS 16
+#define MAX_FILES  32
+#define MAX_DEVS   16
+#define MAX_MOUNTS 96
+
+struct mount_entry {
+	char src[JAIL_PATH_MAX];
+	char dst[JAIL_PATH_MAX]; /* as the jail sees it */
+	bool rw;
+};
+
+struct jail {
+	const char *id, *exec, *base, *netns;
+	unsigned uid, gid;
+	bool keep;
+	struct jail_limit limits[MAX_LIMITS];
+	int nlimits;
+	struct jail_file files[MAX_FILES];
+	int nfiles;
+	const char *devs[MAX_DEVS];
+	int ndevs;
+	char **vmm_argv;
+	int vmm_argc;
+
+	char dir[JAIL_PATH_MAX];  /* <base>/<id> */
+	char root[JAIL_PATH_MAX]; /* <base>/<id>/root */
+	char exec_jail[JAIL_PATH_MAX];
+	struct mount_entry mounts[MAX_MOUNTS];
+	int nmounts;
+	struct jail_cgroups cg;
+	bool dir_created;
+};
+
+static struct jail jail = {.base = "/srv/vmm-jail"};
+
+static const char usage_text[] =
+    "Usage: vmm-jail --id ID --exec VMM --uid UID --gid GID [OPTION]... -- [VMM ARGS]...\n"
+    "Run the VMM in a jail: its own mount, PID, IPC and UTS namespaces, a minimal root\n"
+    "(pivot_root) under CHROOT_BASE/ID/root, a cgroup, no_new_privs and an unprivileged uid.\n"
+    "VMM ARGS name files as the jail sees them (--file HOST:JAIL puts HOST at JAIL).\n"
+    "\n"
+    "  --id ID                  jail name: 1-64 of [A-Za-z0-9._-], not \"..\"\n"
+    "  --exec PATH              the VMM binary; mounted read-only at /NAME in the jail, with\n"
+    "                           the shared libraries it needs at their own paths\n"
+    "  --uid UID, --gid GID     the ids the VMM runs as (not 0)\n"
+    "  --chroot-base DIR        where jails are made (default /srv/vmm-jail)\n"
+    "  --netns PATH             join this network namespace (e.g. /var/run/netns/NAME)\n"
+    "  --cgroup CTRL.FILE=VALUE a cgroup2 limit (cpu.max=\"50000 100000\", memory.max=512M,\n"
+    "                           pids.max=64); repeatable. The jail's cgroup is vmm-jail/ID at\n"
+    "                           the cgroup2 root; a controller that only a v1 hierarchy has\n"
+    "                           gets vmm-jail/ID under the caller's cgroup there (cpu.max and\n"
+    "                           memory.max translated); a controller found nowhere is refused\n"
+    "  --file HOST[:JAIL][:rw]  bind-mount HOST at JAIL (default /BASENAME), read-only unless\n"
+    "                           :rw; repeatable. uid:gid must be able to read (write) it\n"
+    "  --keep-dev /dev/NAME     also make this device node, owned by uid:gid; repeatable\n"
+    "  --keep                   leave CHROOT_BASE/ID after the VMM exits\n"
+    "  -h, --help               this help\n"
+    "  -V, --version            version\n"
+    "\n"
+    "The jail always has /dev/kvm and /dev/net/tun (mode 0600, owned by uid:gid), /dev/null,\n"
+    "/dev/urandom and /run (owned by uid:gid, for an API socket: CHROOT_BASE/ID/root/run/...\n"
+    "from the host). The VMM is PID 1 of its namespace; SIGTERM, SIGINT, SIGHUP and SIGQUIT\n"
+    "sent to vmm-jail are passed on to it.\n"
+    "\n"
+    "Exit status: the VMM's (128+N if signal N killed it); 2 bad command line; 1 the jail\n"
+    "could not be set up.\n";
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("vmm-jail: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\n(vmm-jail --help for usage)\n", stderr);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+static int setup_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("vmm-jail: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return EXIT_SETUP;
+}
+
+/* ---- command line ---- */
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"id", required_argument, NULL, 'i'},
+	    {"exec", required_argument, NULL, 'e'},
+	    {"uid", required_argument, NULL, 'u'},
+	    {"gid", required_argument, NULL, 'g'},
+	    {"chroot-base", required_argument, NULL, 'b'},
+	    {"netns", required_argument, NULL, 'n'},
+	    {"cgroup", required_argument, NULL, 'c'},
+	    {"file", required_argument, NULL, 'f'},
+	    {"keep-dev", required_argument, NULL, 'd'},
+	    {"keep", no_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	char err[JAIL_ERRLEN];
+	bool have_uid = false, have_gid = false;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			jail.id = optarg;
+			break;
+		case 'e':
+			jail.exec = optarg;
+			break;
+		case 'u':
+		case 'g':
+			if (jail_parse_id_number(optarg, c == 'u' ? &jail.uid : &jail.gid, err))
+				return usage_error("--%s: %s", c == 'u' ? "uid" : "gid", err);
+			*(c == 'u' ? &have_uid : &have_gid) = true;
+			break;
+		case 'b':
+			jail.base = optarg;
+			break;
+		case 'n':
+			jail.netns = optarg;
+			break;
+		case 'c':
+			if (jail.nlimits == MAX_LIMITS)
+				return usage_error("at most %d --cgroup", MAX_LIMITS);
+			if (jail_parse_limit(optarg, &jail.limits[jail.nlimits++], err))
+				return usage_error("%s", err);
+			break;
+		case 'f':
+			if (jail.nfiles == MAX_FILES)
+				return usage_error("at most %d --file", MAX_FILES);
+			if (jail_parse_file(optarg, &jail.files[jail.nfiles++], err))
+				return usage_error("%s", err);
+			break;
+		case 'd':
+			if (jail.ndevs == MAX_DEVS)
+				return usage_error("at most %d --keep-dev", MAX_DEVS);
+			if (strncmp(optarg, "/dev/", 5) != 0 || jail_check_jail_path(optarg, err))
+				return usage_error("--keep-dev %s: want a path /dev/NAME", optarg);
+			jail.devs[jail.ndevs++] = optarg;
+			break;
+		case 'k':
+			jail.keep = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("vmm-jail " VMM_JAIL_VERSION "\n");
+			exit(0);
+		case ':':
+			return usage_error("%s needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s (VMM arguments go after --)",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+		return usage_error("unexpected \"%s\": VMM arguments go after --", argv[optind]);
+	jail.vmm_argv = argv + optind;
+	jail.vmm_argc = argc - optind;
+	if (!jail.id || !jail.exec || !have_uid || !have_gid)
+		return usage_error("--id, --exec, --uid and --gid are required");
+	if (jail_check_id(jail.id, err))
+		return usage_error("%s", err);
+	if (jail.base[0] != '/')
+		return usage_error("--chroot-base %s: want an absolute path", jail.base);
+	return 0;
+}
+
+/* What the user named must exist: a missing file is a bad command line (2). */
+static int check_inputs(void)
+{
+	struct stat st;
+	if (stat(jail.exec, &st) || !S_ISREG(st.st_mode))
+		return usage_error("--exec %s: %s", jail.exec,
+				   errno ? strerror(errno) : "not a regular file");
+	for (int i = 0; i < jail.nfiles; i++)
+		if (stat(jail.files[i].host, &st))
+			return usage_error("--file %s: %s", jail.files[i].host, strerror(errno));
+	for (int i = 0; i < jail.ndevs; i++)
+		if (stat(jail.devs[i], &st) || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+			return usage_error("--keep-dev %s: not a device node on this host",
+					   jail.devs[i]);
+	if (jail.netns && stat(jail.netns, &st))
+		return usage_error("--netns %s: %s", jail.netns, strerror(errno));
+	return 0;
+}
+
+/* ---- the jail's tree (built by the parent, in the host's mount namespace) ---- */
+
+/* mkdir -p of the parents of path (a full host path under jail.root). */
+static int make_parents(const char *path)
+{
+	char buf[JAIL_PATH_MAX * 2];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + strlen(jail.root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return setup_error("mkdir %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	return 0;
+}
+
+/* out = the host path of jail_path; jail paths are checked short enough (make_jail_dir). */
+static void in_jail(char *out, size_t size, const char *jail_path)
+{
+	if (snprintf(out, size, "%s%s", jail.root, jail_path) >= (int)size)
+		out[0] = '\0';
+}
+
+static int make_jail_dir(void)
+{
+	char buf[JAIL_PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", jail.base);
+	for (char *p = buf + 1;; p++) { /* mkdir -p the base */
+		char *slash = strchr(p, '/');
+		if (slash)
+			*slash = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return setup_error("mkdir %s: %s", buf, strerror(errno));
+		if (!slash)
+			break;
+		*slash = '/';
+		p = slash;
+	}
+	if (snprintf(jail.dir, sizeof(jail.dir), "%s/%s", jail.base, jail.id) >=
+		(int)sizeof(jail.dir) - 64 ||
+	    snprintf(jail.root, sizeof(jail.root), "%s/root", jail.dir) >= (int)sizeof(jail.root))
+		return usage_error("--chroot-base %s: too long", jail.base);
+	if (mkdir(jail.dir, 0755)) {
+		if (errno != EEXIST)
+			return setup_error("mkdir %s: %s", jail.dir, strerror(errno));
+		if (rmdir(jail.dir)) /* only an empty folder may be taken over */
+			return setup_error("jail %s exists and is not empty (a jail with this id "
+					   "is running, or was kept): %s",
+					   jail.dir, strerror(errno));
+		if (mkdir(jail.dir, 0755))
+			return setup_error("mkdir %s: %s", jail.dir, strerror(errno));
+	}
+	jail.dir_created = true;
+	if (mkdir(jail.root, 0755) || chmod(jail.dir, 0755) || chmod(jail.root, 0755))
+		return setup_error("mkdir %s: %s", jail.root, strerror(errno));
+	struct statvfs vfs;
+	if (statvfs(jail.root, &vfs) == 0 && (vfs.f_flag & ST_NODEV))
+		return setup_error("%s is on a nodev file system: the jail's /dev/kvm would not "
+				   "open; choose another --chroot-base",
+				   jail.base);
+	return 0;
+}
+
+/* A device node at the same path in the jail, with the host's type and numbers. */
+static int make_dev(const char *path, mode_t perm, bool owned)
+{
+	struct stat st;
+	char dst[JAIL_PATH_MAX];
+	if (stat(path, &st))
+		return setup_error("%s: %s", path, strerror(errno));
+	in_jail(dst, sizeof(dst), path);
+	if (make_parents(dst))
+		return EXIT_SETUP;
+	if (mknod(dst, (st.st_mode & S_IFMT) | perm, st.st_rdev))
+		return setup_error("mknod %s (%u:%u): %s", dst, major(st.st_rdev),
+				   minor(st.st_rdev), strerror(errno));
+	if ((owned && chown(dst, jail.uid, jail.gid)) || chmod(dst, perm))
+		return setup_error("chown/chmod %s: %s", dst, strerror(errno));
+	return 0;
+}
+
+static int make_devices(void)
+{
+	if (access("/dev/kvm", F_OK))
+		return setup_error("/dev/kvm: %s (no KVM on this host)", strerror(errno));
+	int r = make_dev("/dev/kvm", 0600, true);
+	if (!r && access("/dev/net/tun", F_OK) == 0)
+		r = make_dev("/dev/net/tun", 0600, true);
+	if (!r)
+		r = make_dev("/dev/null", 0666, false);
+	if (!r)
+		r = make_dev("/dev/urandom", 0666, false);
+	for (int i = 0; !r && i < jail.ndevs; i++) {
+		char dst[JAIL_PATH_MAX];
+		in_jail(dst, sizeof(dst), jail.devs[i]);
+		if (access(dst, F_OK) == 0)
+			continue; /* one of the above */
+		r = make_dev(jail.devs[i], 0600, true);
+	}
+	return r;
+}
+
+/* An empty file (or folder) in the jail for src to be bind-mounted on, and its mount entry. */
+static int add_mount(const char *src, const char *dst, bool rw)
+{
+	struct stat st, taken;
+	char path[JAIL_PATH_MAX * 2];
+	if (jail.nmounts == MAX_MOUNTS)
+		return setup_error("too many files to mount");
+	for (int i = 0; i < jail.nmounts; i++)
+		if (strcmp(jail.mounts[i].dst, dst) == 0)
+			return strcmp(jail.mounts[i].src, src) == 0
+				   ? 0
+				   : usage_error("%s is given twice in the jail", dst);
+	if (stat(src, &st))
+		return usage_error("%s: %s", src, strerror(errno));
+	snprintf(path, sizeof(path), "%s%s", jail.root, dst);
+	if (lstat(path, &taken) == 0)
+		return usage_error("%s: the jail already has %s", src, dst);
+	if (make_parents(path))
+		return EXIT_SETUP;
+	int fd = -1;
+	if (S_ISDIR(st.st_mode)
+		? mkdir(path, 0755)
+		: (fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444)) < 0)
+		return setup_error("creating mount point %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	struct mount_entry *m = &jail.mounts[jail.nmounts++];
+	snprintf(m->src, sizeof(m->src), "%s", src);
+	snprintf(m->dst, sizeof(m->dst), "%s", dst);
+	m->rw = rw;
+	return 0;
+}
+
+/* The ELF interpreter (PT_INTERP) of the binary at path, or "" when it is static. */
+static int elf_interp(const char *path, char *interp, size_t size)
+{
+	Elf64_Ehdr eh;
+	interp[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return setup_error("%s: %s", path, strerror(errno));
+	int r = 0;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64)
+		r = usage_error("--exec %s: not a 64-bit ELF executable", path);
+	for (unsigned i = 0; !r && i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
+			r = usage_error("--exec %s: truncated program headers", path);
+		else if (ph.p_type == PT_INTERP && ph.p_filesz < size &&
+			 pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) == (ssize_t)ph.p_filesz)
+			interp[ph.p_filesz] = '\0';
+	}
+	close(fd);
+	return r;
+}
+
+/* The libraries of a dynamic binary, as its own dynamic linker finds them (`ld.so --list`,
+ * which is what ldd runs), each mounted read-only at the same path in the jail. */
+static int add_libraries(void)
+{
+	char interp[JAIL_PATH_MAX];
+	int r = elf_interp(jail.exec, interp, sizeof(interp));
+	if (r || !interp[0])
+		return r;
+	if ((r = add_mount(interp, interp, false)))
+		return r;
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC))
+		return setup_error("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		execl(interp, interp, "--list", jail.exec, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	FILE *f = fdopen(pipefd[0], "r");
+	char line[JAIL_PATH_MAX + 64];
+	while (f && fgets(line, sizeof(line), f)) {
+		char *path = strstr(line, "=> ");
+		path = path ? path + 3 : line + strspn(line, " \t");
+		if (strncmp(path, "not found", 9) == 0) {
+			r = r ? r
+			      : setup_error("--exec %s: a library is not found: %s", jail.exec,
+					    line);
+			continue;
+		}
+		if (path[0] != '/')
+			continue; /* linux-vdso.so.1 */
+		path[strcspn(path, " \n")] = '\0';
+		if (!r)
+			r = add_mount(path, path, false);
+	}
+	if (f)
+		fclose(f);
+	int status;
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		r = r ? r : setup_error("%s --list %s failed", interp, jail.exec);
+	if (!r && access("/etc/ld.so.cache", R_OK) == 0)
+		r = add_mount("/etc/ld.so.cache", "/etc/ld.so.cache", false);
+	return r;
+}
+
+static int build_tree(void)
+{
+	int r = make_devices();
+	if (r)
+		return r;
+	char run[JAIL_PATH_MAX];
+	in_jail(run, sizeof(run), "/run");
+	if (mkdir(run, 0700) || chown(run, jail.uid, jail.gid))
+		return setup_error("%s: %s", run, strerror(errno));
+	const char *name = strrchr(jail.exec, '/');
+	snprintf(jail.exec_jail, sizeof(jail.exec_jail), "/%s", name ? name + 1 : jail.exec);
+	if ((r = add_mount(jail.exec, jail.exec_jail, false)))
+		return r;
+	for (int i = 0; i < jail.nfiles && !r; i++)
+		r = add_mount(jail.files[i].host, jail.files[i].jail, jail.files[i].rw);
+	return r ? r : add_libraries();
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	if (remove(path))
+		fprintf(stderr, "vmm-jail: removing %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+static void cleanup(void)
+{
+	/* No mount of the jail exists in this (the host's) mount namespace; FTW_MOUNT would stop
+	 * the walk at one anyway. */
+	if (jail.dir_created && !jail.keep)
+		nftw(jail.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	jail_cgroups_remove(&jail.cg);
+}
+
+/* ---- the child: into the jail, then exec ---- */
+
+static int errfd = -1;
+
+static _Noreturn void child_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("vmm-jail: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	unsigned char c = (unsigned char)code;
+	if (write(errfd, &c, 1) < 0) {
+		/* the parent sees the exit status anyway */
+	}
+	_exit(code);
+}
+
+static void mount_files(void)
+{
+	for (int i = 0; i < jail.nmounts; i++) {
+		const struct mount_entry *m = &jail.mounts[i];
+		char dst[JAIL_PATH_MAX * 2];
+		snprintf(dst, sizeof(dst), "%s%s", jail.root, m->dst);
+		unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
+		if (mount(m->src, dst, NULL, MS_BIND, NULL))
+			child_fail(EXIT_SETUP, "bind mount %s on %s: %s", m->src, dst,
+				   strerror(errno));
+		if (mount(NULL, dst, NULL, flags | (m->rw ? 0 : MS_RDONLY), NULL))
+			child_fail(EXIT_SETUP, "remount %s %s: %s", dst, m->rw ? "rw" : "read-only",
+				   strerror(errno));
+	}
+}
+
+static void enter_root(void)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		child_fail(EXIT_SETUP, "making mounts private: %s", strerror(errno));
+	/* pivot_root wants the new root to be a mount point. */
+	if (mount(jail.root, jail.root, NULL, MS_BIND, NULL))
+		child_fail(EXIT_SETUP, "bind mount %s: %s", jail.root, strerror(errno));
+	mount_files();
+	if (chdir(jail.root) || syscall(SYS_pivot_root, ".", "."))
+		child_fail(EXIT_SETUP, "pivot_root into %s: %s", jail.root, strerror(errno));
+	/* The old root now sits on top of the new one: detach it. */
+	if (umount2(".", MNT_DETACH) || chdir("/"))
+		child_fail(EXIT_SETUP, "unmounting the old root: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_NOSUID, NULL))
+		child_fail(EXIT_SETUP, "remount / nosuid: %s", strerror(errno));
+}
+
+static void drop_privileges(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		child_fail(EXIT_SETUP, "no_new_privs: %s", strerror(errno));
+	if (setgroups(0, NULL))
+		child_fail(EXIT_SETUP, "setgroups: %s", strerror(errno));
+	if (setresgid(jail.gid, jail.gid, jail.gid) || setresuid(jail.uid, jail.uid, jail.uid))
+		child_fail(EXIT_SETUP, "switching to %u:%u: %s", jail.uid, jail.gid,
+			   strerror(errno));
+	if (setuid(0) == 0)
+		child_fail(EXIT_SETUP, "root regained after dropping it");
+	/* A credential change cleared it: die with the jailer. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+}
+
+/* Now as uid:gid: what the VMM will need must be usable, or say which file and why. */
+static void check_access(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK))
+		child_fail(EXIT_SETUP, "/dev/kvm in the jail: %s as %u:%u", strerror(errno),
+			   jail.uid, jail.gid);
+	if (access(jail.exec_jail, X_OK))
+		child_fail(EXIT_USAGE, "--exec %s: not executable by %u:%u: %s", jail.exec,
+			   jail.uid, jail.gid, strerror(errno));
+	for (int i = 0; i < jail.nfiles; i++) {
+		const struct jail_file *f = &jail.files[i];
+		if (access(f->jail, f->rw ? R_OK | W_OK : R_OK))
+			child_fail(EXIT_USAGE,
+				   "--file %s: %u:%u cannot %s it (%s): chown or chmod it", f->host,
+				   jail.uid, jail.gid, f->rw ? "read and write" : "read",
+				   strerror(errno));
+	}
+}
+
+static _Noreturn void run_child(int netns_fd, const sigset_t *oldmask)
+{
+	if (jail_cgroups_join(&jail.cg))
+		child_fail(EXIT_SETUP, "joining the jail's cgroups failed");
+	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET))
+		child_fail(EXIT_SETUP, "--netns %s: setns: %s", jail.netns, strerror(errno));
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS))
+		child_fail(EXIT_SETUP, "unshare(mount, IPC, UTS): %s", strerror(errno));
+	if (sethostname(jail.id, strlen(jail.id)))
+		child_fail(EXIT_SETUP, "sethostname: %s", strerror(errno));
+	enter_root();
+	drop_privileges();
+	check_access();
+
+	if (errfd > 3)
+		syscall(SYS_close_range, 3, errfd - 1, 0);
+	syscall(SYS_close_range, errfd + 1, ~0U, 0);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+
+	char **argv = calloc((size_t)jail.vmm_argc + 2, sizeof(*argv));
+	if (!argv)
+		child_fail(EXIT_SETUP, "out of memory");
+	argv[0] = jail.exec_jail;
+	for (int i = 0; i < jail.vmm_argc; i++)
+		argv[i + 1] = jail.vmm_argv[i];
+	/* A clean environment, but the terminal type (for --console stdio). */
+	char term[256] = "";
+	char *envp[2] = {NULL, NULL};
+	if (getenv("TERM")) {
+		snprintf(term, sizeof(term), "TERM=%s", getenv("TERM"));
+		envp[0] = term;
+	}
+	execve(jail.exec_jail, argv, envp);
+	child_fail(EXIT_SETUP, "exec %s in the jail: %s", jail.exec_jail, strerror(errno));
+}
+
+/* ---- the parent ---- */
+
+static int wait_vmm(pid_t pid, const sigset_t *set)
+{
+	int status;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig == SIGCHLD) {
+			pid_t r = waitpid(pid, &status, WNOHANG);
+			if (r == pid)
+				break;
+		} else if (sig > 0) {
+			kill(pid, sig);
+		}
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int launch(void)
+{
+	int netns_fd = -1, pipefd[2];
+	if (jail.netns && (netns_fd = open(jail.netns, O_RDONLY | O_CLOEXEC)) < 0)
+		return usage_error("--netns %s: %s", jail.netns, strerror(errno));
+	sigset_t set, oldmask;
+	sigemptyset(&set);
+	for (int s = 0, sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT}; s < 5; s++)
+		sigaddset(&set, sigs[s]);
+	if (pipe2(pipefd, O_CLOEXEC) || sigprocmask(SIG_BLOCK, &set, &oldmask))
+		return setup_error("pipe: %s", strerror(errno));
+	/* Our next child is PID 1 of a new PID namespace; we stay in the host's. */
+	if (unshare(CLONE_NEWPID))
+		return setup_error("unshare(PID namespace): %s", strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return setup_error("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(pipefd[0]);
+		errfd = pipefd[1];
+		run_child(netns_fd, &oldmask);
+	}
+	close(pipefd[1]);
+	if (netns_fd >= 0)
+		close(netns_fd);
+	unsigned char code;
+	ssize_t n;
+	while ((n = read(pipefd[0], &code, 1)) < 0 && errno == EINTR)
+		;
+	close(pipefd[0]);
+	int status = wait_vmm(pid, &set);
+	return n == 1 ? code : status;
+}
+
+int main(int argc, char **argv)
+{
+	int r = parse_args(argc, argv);
+	if (r)
+		return r;
+	if ((r = check_inputs()))
+		return r;
+	if (geteuid() != 0)
+		return setup_error("must run as root (it makes device nodes, namespaces, cgroups)");
+	umask(022);
+	r = make_jail_dir();
+	if (!r)
+		r = build_tree();
+	if (!r && jail_cgroups_setup(jail.id, jail.limits, jail.nlimits, &jail.cg))
+		r = EXIT_SETUP;
+	if (!r)
+		r = launch();
+	cleanup();
+	return r;
+}
