@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -114,6 +115,9 @@ static const struct sandbox_rule io_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SIGNAL_MSI),
+    /* the host console's terminal, asked for its size when a driver reads the config */
+    SB_ARG_EQ(SYS_ioctl, 1, TIOCGWINSZ),
+    SB_ARG_EQ(SYS_ioctl, 1, FIONBIO),
 };
 const struct sandbox_list virtio_io_sandbox = SANDBOX_LIST("virtio-io", io_rules);
 

@@ -150,6 +150,11 @@ static const struct sandbox_rule console_rules[] = {
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),
     SB_ARG_EQ(SYS_ioctl, 1, TIOCGWINSZ),
+    SB_ARG_EQ(SYS_ioctl, 1, TIOCGPGRP),
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETS),
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETSW),
+    SB_ARG_EQ(SYS_ioctl, 1, FIONBIO),
+    SB_ARG_EQ(SYS_ioctl, 1, FIONREAD),
 };
 static const struct sandbox_list console_sandbox = SANDBOX_LIST("console", console_rules);
 
