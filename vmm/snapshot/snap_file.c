@@ -1,6 +1,8 @@
 /* pread/pwrite loops, temporary names and directory fsync for the snapshot writers. */
 #include "vmm/snapshot/snap_file.h"
 
+#include "vmm/snapshot/snap_err.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -62,5 +64,21 @@ int snap_fsync_dir(const char *path)
 		return -errno;
 	int ret = fsync(fd) ? -errno : 0;
 	close(fd);
+	return ret;
+}
+
+int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errlen)
+{
+	if (ret) {
+		snap_err(err, errlen, ret, "%s: %s", tmp, strerror(-ret));
+		unlink(tmp);
+	} else if (rename(tmp, path)) {
+		ret = -errno;
+		snap_err(err, errlen, ret, "rename %s to %s: %s", tmp, path, strerror(-ret));
+		unlink(tmp);
+	} else if ((ret = snap_fsync_dir(path))) {
+		snap_err(err, errlen, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
+	}
+	free(tmp);
 	return ret;
 }

@@ -19,4 +19,9 @@ char *snap_tmp_path(const char *path);
 /* fsyncs the directory holding `path`, so a rename into it is durable. Returns 0 or -errno. */
 int snap_fsync_dir(const char *path);
 
+/* Ends writing `tmp` (its result so far in `ret`): on success renames it to `path` and fsyncs
+ * the directory; on any failure removes `tmp`. The reason goes to err. Frees `tmp`. Returns
+ * the final result. */
+int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errlen);
+
 #endif

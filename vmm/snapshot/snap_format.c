@@ -147,19 +147,7 @@ int snap_writer_save(struct snap_writer *w, const char *path, char *err, size_t 
 	char *tmp = snap_tmp_path(path);
 	if (!tmp)
 		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
-	int ret = write_file(tmp, w->buf, w->len, trailer);
-	if (ret) {
-		snap_err(err, errlen, ret, "%s: %s", tmp, strerror(-ret));
-		unlink(tmp);
-	} else if (rename(tmp, path)) {
-		ret = -errno;
-		snap_err(err, errlen, ret, "rename %s to %s: %s", tmp, path, strerror(-ret));
-		unlink(tmp);
-	} else if ((ret = snap_fsync_dir(path))) {
-		snap_err(err, errlen, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
-	}
-	free(tmp);
-	return ret;
+	return snap_commit_tmp(tmp, path, write_file(tmp, w->buf, w->len, trailer), err, errlen);
 }
 
 void snap_writer_free(struct snap_writer *w)

@@ -76,18 +76,7 @@ static int save_full(const struct guest_mem *mem, const char *path, char *err, s
 		ret = write_pages(fd, mem, NULL);
 	if (fd >= 0 && close(fd) && !ret)
 		ret = -errno;
-	if (ret) {
-		snap_err(err, errlen, ret, "%s: %s", tmp, strerror(-ret));
-		unlink(tmp);
-	} else if (rename(tmp, path)) {
-		ret = -errno;
-		snap_err(err, errlen, ret, "rename %s to %s: %s", tmp, path, strerror(-ret));
-		unlink(tmp);
-	} else if ((ret = snap_fsync_dir(path))) {
-		snap_err(err, errlen, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
-	}
-	free(tmp);
-	return ret;
+	return snap_commit_tmp(tmp, path, ret, err, errlen);
 }
 
 static int save_dirty(const struct guest_mem *mem, const char *path, const uint64_t *dirty,
