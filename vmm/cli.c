@@ -30,6 +30,7 @@ enum {
 	OPT_RESTORE,
 	OPT_TRACK_DIRTY,
 	OPT_SECCOMP,
+	OPT_USER,
 	OPT_DEVICE = 512,
 };
 
@@ -51,6 +52,7 @@ static const struct option core_options[] = {
     {"restore", required_argument, NULL, OPT_RESTORE},
     {"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
+    {"user", required_argument, NULL, OPT_USER},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -148,6 +150,9 @@ void cli_usage(FILE *out)
 	    "                        system call kills the VMM; log: it first prints which\n"
 	    "                        thread made which call; off: no filter). Capabilities\n"
 	    "                        are dropped in every case.\n"
+	    "      --user UID:GID    run as this user and group once /dev/kvm, the taps and the\n"
+	    "                        disks are open (files the VM uses later, like snapshots,\n"
+	    "                        must be theirs to write)\n"
 	    "\n"
 	    "Other:\n"
 	    "      --kvm PATH        KVM device; default /dev/kvm\n"
@@ -261,6 +266,11 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		if (sandbox_parse_mode(arg, &cfg->seccomp))
 			return usage_error("--seccomp %s: on, log or off", arg);
 		return CLI_RUN;
+	case OPT_USER:
+		if (sandbox_parse_user(arg, &cfg->uid, &cfg->gid))
+			return usage_error("--user %s: UID:GID, two numbers", arg);
+		cfg->switch_user = true;
+		return CLI_RUN;
 	case OPT_DTB:
 	case OPT_DUMP_DTB:
 		if (!machine_fdt_supported())
@@ -319,6 +329,7 @@ static bool recordable(int opt)
 	case OPT_RESTORE:
 	case OPT_KVM:
 	case OPT_SECCOMP:
+	case OPT_USER:
 	case OPT_DUMP_DTB:
 	case 'v':
 	case 'q':

@@ -70,6 +70,8 @@ struct vm_config {
 	const char *restore;	   /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
 	bool track_dirty_pages;	   /* --track-dirty-pages: for Diff snapshots */
 	enum sandbox_mode seccomp; /* --seccomp on|log|off (vmm/sandbox/sandbox.h) */
+	bool switch_user;	   /* --user UID:GID */
+	unsigned uid, gid;
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };

@@ -47,6 +47,8 @@ int main(int argc, char **argv)
 		status = vm_create(&vm, &cfg);
 		if (status == 0 && cfg.dump_dtb)
 			status = vmm_exit_status(machine_fdt_dump(&vm.machine, cfg.dump_dtb));
+		else if (status == 0 && cfg.switch_user && sandbox_switch_user(cfg.uid, cfg.gid))
+			status = VMM_EXIT_USAGE;
 		else if (status == 0)
 			status = vm_run(&vm);
 		vm_destroy(&vm);

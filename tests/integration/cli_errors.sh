@@ -65,7 +65,7 @@ expect 2 "MAC|mac" -- -k x --net user,mac=zz:00:00:00:00:00
 
 # --help documents every long option the parser knows, and exits 0.
 "$VMM" --help >"$tmp/help" || { echo "FAIL: --help status $?"; fail=1; }
-for opt in kernel initrd append mem cpus console disk net rng display gpu screenshot input-script transport dtb dump-dtb boot-timer hugepages debug-exit api-sock config-file restore track-dirty-pages seccomp kvm verbose quiet help version; do
+for opt in kernel initrd append mem cpus console disk net rng display gpu screenshot input-script transport dtb dump-dtb boot-timer hugepages debug-exit api-sock config-file restore track-dirty-pages seccomp user kvm verbose quiet help version; do
 	grep -q -- "--$opt" "$tmp/help" || { echo "FAIL: --help lacks --$opt"; fail=1; }
 done
 

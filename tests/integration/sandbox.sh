@@ -57,6 +57,20 @@ start --seccomp off
 if check_threads 0; then lib_ok "no filter, capabilities dropped all the same"; else lib_fail "off"; fi
 stop
 
+lib_new_run "--user 65534:65534"
+start --user 65534:65534
+uids=$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/"$pid"/task/*/status | sort -u)
+gids=$(awk '/^Gid:/ {print $2 $3 $4 $5}' /proc/"$pid"/task/*/status | sort -u)
+if [ "$uids" = 65534655346553465534 ] && [ "$gids" = 65534655346553465534 ]; then
+	lib_ok "every thread runs as 65534:65534"
+else
+	lib_fail "uids $uids gids $gids"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" http://localhost/)
+[ "$code" = 200 ] && lib_ok "the API answers" || lib_fail "API -> $code"
+stop
+rm -f "$sock"
+
 # a forbidden call on purpose, in each kind of thread
 for role in io-virtio-rng vcpu0 api; do
 	for mode in log on; do
@@ -82,6 +96,11 @@ VMM_SANDBOX_TEST_VIOLATION=vcpu0 timeout 60 "$VMM" --kernel "$(guest_path hello)
 	</dev/null >"$RUN_OUT" 2>"$RUN_ERR"
 RUN_STATUS=$?
 expect_pass
+
+lib_new_run "--user bad"
+"$VMM" --kernel "$kernel" --user nobody >/dev/null 2>"$RUN_ERR"
+RUN_STATUS=$?
+expect_status 2
 
 lib_new_run "--seccomp bad"
 "$VMM" --kernel "$kernel" --seccomp maybe >/dev/null 2>"$RUN_ERR"

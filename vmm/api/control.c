@@ -20,6 +20,7 @@
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/metrics.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
@@ -478,6 +479,8 @@ static int run_phases(struct control *c, int sig_fd)
 	if (status)
 		return status;
 	metrics_attach_vm(&c->vm);
+	if (c->cfg->switch_user && sandbox_switch_user(c->cfg->uid, c->cfg->gid))
+		return VMM_EXIT_USAGE;
 	if (api_http_confine(c->http)) { /* once the VM exists, before it runs */
 		log_error("api: the API thread could not be confined: not running the VM");
 		return VMM_EXIT_ERROR;

@@ -3,6 +3,7 @@
 
 #include <cap-ng.h>
 #include <errno.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -231,4 +232,24 @@ void sandbox_test_violation(const char *role)
 	log_info("sandbox: test: the %s thread calls execve(/bin/true), which it may not", role);
 	char *const argv[] = {"/bin/true", NULL};
 	execve("/bin/true", argv, argv + 1);
+}
+
+int sandbox_parse_user(const char *s, unsigned *uid, unsigned *gid)
+{
+	char extra;
+	if (sscanf(s, "%u:%u%c", uid, gid, &extra) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+int sandbox_switch_user(unsigned uid, unsigned gid)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		int err = -errno;
+		log_error("--user %u:%u: %s", uid, gid, strerror(-err));
+		return err;
+	}
+	log_info("running as uid %u, gid %u", uid, gid);
+	return 0;
 }

@@ -75,6 +75,14 @@ int sandbox_parse_mode(const char *s, enum sandbox_mode *mode);
  * entry narrows it further. Returns 0 or -errno (logged). */
 int sandbox_enter(const char *role, const struct sandbox_list *const *lists, size_t nlists);
 
+/* Parses "UID:GID" (numbers). Returns 0 or -EINVAL. */
+int sandbox_parse_user(const char *s, unsigned *uid, unsigned *gid);
+
+/* Switches the whole process (every thread, as glibc's set*id do) to uid:gid with no
+ * supplementary groups: once /dev/kvm, the taps and the disks are open, before any thread
+ * confines itself. Returns 0 or -errno (logged). */
+int sandbox_switch_user(unsigned uid, unsigned gid);
+
 /* The role the calling thread entered last ("" if none). */
 const char *sandbox_role(void);
 
