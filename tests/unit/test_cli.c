@@ -33,6 +33,7 @@ Test(cli, defaults)
 	cr_assert_not(c.debug_exit);
 	cr_assert_str_eq(c.kvm_path, "/dev/kvm");
 	cr_assert_str_eq(c.append, "");
+	cli_free(&c);
 }
 
 Test(cli, every_option)
@@ -49,6 +50,7 @@ Test(cli, every_option)
 	cr_assert_str_eq(c.console_path, "/tmp/out");
 	cr_assert(c.debug_exit);
 	cr_assert_eq(c.verbosity, 2);
+	cli_free(&c);
 }
 
 Test(cli, bad_values_are_usage_errors, .init = quiet)
@@ -65,6 +67,7 @@ Test(cli, bad_values_are_usage_errors, .init = quiet)
 	cr_assert_eq(PARSE(&c, "-k", "x", "--bogus"), CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "-k", "x", "extra"), CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "--mem", "1G"), CLI_EXIT_USAGE, "no kernel");
+	cli_free(&c);
 }
 
 Test(cli, help_and_version_exit_ok, .init = quiet)
@@ -72,6 +75,7 @@ Test(cli, help_and_version_exit_ok, .init = quiet)
 	struct vm_config c;
 	cr_assert_eq(PARSE(&c, "--help"), CLI_EXIT_OK);
 	cr_assert_eq(PARSE(&c, "-V"), CLI_EXIT_OK);
+	cli_free(&c);
 }
 
 Test(cli, usage_names_every_option)
@@ -92,9 +96,11 @@ Test(cli, hugepages_and_boot_timer_flags)
 	struct vm_config c;
 	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
 	cr_assert_not(c.hugepages, "off by default");
+	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--hugepages", "--boot-timer"), CLI_RUN);
 	cr_assert(c.hugepages);
 	cr_assert(c.boot_timer);
+	cli_free(&c);
 }
 
 Test(cli, device_options)
@@ -126,6 +132,7 @@ Test(cli, device_options)
 	cr_assert(display_opts_wanted(&c.display));
 	cli_free(&c);
 	cr_assert_eq(c.ndisks, 0, "cli_free releases the disks");
+	cli_free(&c);
 }
 
 Test(cli, rng_without_argument_and_display_none)
@@ -144,6 +151,7 @@ Test(cli, rng_without_argument_and_display_none)
 	cr_assert_null(device_cfg_find(&c, &device_rng), "cli_free releases the block");
 	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
 	cr_assert_null(device_cfg_find(&c, &device_rng), "no --rng, no rng");
+	cli_free(&c);
 }
 
 /* --transport applies to the device options after it, and only to those. */
@@ -165,8 +173,10 @@ Test(cli, transport_applies_to_the_devices_after_it)
 	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--transport", "pci", "--display", "none"), CLI_RUN);
 	cr_assert_eq(c.display_transport, TRANSPORT_PCI);
+	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--gpu", "--transport", "pci"), CLI_RUN);
 	cr_assert_eq(c.display_transport, TRANSPORT_MMIO, "a later --transport changes nothing");
+	cli_free(&c);
 }
 
 Test(cli, bad_device_values_are_usage_errors, .init = quiet)
@@ -188,6 +198,7 @@ Test(cli, bad_device_values_are_usage_errors, .init = quiet)
 	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "user", "--net", "user", "--net", "user",
 			   "--net", "user", "--net", "user"),
 		     CLI_EXIT_USAGE, "at most 4 NICs");
+	cli_free(&c);
 }
 
 /* The message names the option and its value, once. */
@@ -204,6 +215,7 @@ Test(cli, device_error_names_the_option)
 	cr_assert_eq(r, CLI_EXIT_USAGE);
 	cr_assert_not_null(strstr(buf, "vmm: --console tty: expected stdio, virtio, none"), "%s",
 			   buf);
+	cli_free(&c);
 }
 
 /* Every option of the device table is in --help and accepted by the parser. */

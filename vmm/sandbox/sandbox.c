@@ -102,7 +102,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct sandbox_rule *r)
 	switch (r->cmp) {
 	case SANDBOX_EQ:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
-					SCMP_CMP(r->arg, SCMP_CMP_EQ, r->value));
+					SCMP_CMP(r->arg, SCMP_CMP_EQ, r->value, 0));
 	case SANDBOX_MASKED_ZERO:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->value, 0));
