@@ -14,6 +14,7 @@
 #include "vmm/base/log.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/terminal.h"
+#include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
@@ -155,6 +156,9 @@ static const struct sandbox_rule console_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, TCSETSW),
     SB_ARG_EQ(SYS_ioctl, 1, FIONBIO),
     SB_ARG_EQ(SYS_ioctl, 1, FIONREAD),
+    /* input typed into COM1 raises the UART's interrupt line from this thread */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
 };
 static const struct sandbox_list console_sandbox = SANDBOX_LIST("console", console_rules);
 
