@@ -38,6 +38,9 @@ static struct {
 	pthread_t thread;
 	bool thread_running;
 	int timer_fd, stop_fd;
+	/* The thread confines itself (sandbox.h) once a VM is attached: before that the process
+	 * may still switch user (--user), which every unconfined thread must take part in. */
+	int confine_fd;
 	/* counters of this module and of the API */
 	atomic_uint_fast64_t api_requests, api_errors, flushes, flush_errors;
 	atomic_uint_fast64_t start_ns; /* uptime origin when stats_init() never ran */
@@ -46,6 +49,7 @@ static struct {
     .fd = -1,
     .timer_fd = -1,
     .stop_fd = -1,
+    .confine_fd = -1,
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -197,8 +201,11 @@ json_t *metrics_snapshot(void)
 
 void metrics_attach_vm(struct vm *vm)
 {
+	uint64_t one = 1;
 	pthread_mutex_lock(&M.lock);
 	M.vm = vm;
+	if (vm && M.thread_running && write(M.confine_fd, &one, sizeof(one)) < 0)
+		log_debug("metrics: cannot ask the flush thread to confine itself");
 	pthread_mutex_unlock(&M.lock);
 }
 
@@ -283,19 +290,23 @@ static const struct sandbox_list metrics_sandbox = SANDBOX_LIST("metrics", metri
 
 static void *flush_thread(void *arg)
 {
-	struct pollfd p[2] = {{M.timer_fd, POLLIN, 0}, {M.stop_fd, POLLIN, 0}};
+	struct pollfd p[3] = {
+	    {M.timer_fd, POLLIN, 0}, {M.stop_fd, POLLIN, 0}, {M.confine_fd, POLLIN, 0}};
 	const struct sandbox_list *lists[] = {&metrics_sandbox};
 
-	(void)arg;
 	pthread_setname_np(pthread_self(), "metrics");
-	if (sandbox_enter("metrics", lists, 1))
+	if (arg && sandbox_enter("metrics", lists, 1)) /* created with a VM attached */
 		return NULL;
 	for (;;) {
 		uint64_t expirations;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents)
+			break;
+		if ((p[2].revents & POLLIN) &&
+		    read(M.confine_fd, &expirations, sizeof(expirations)) == sizeof(expirations) &&
+		    sandbox_enter("metrics", lists, 1))
 			break;
 		if (!(p[0].revents & POLLIN) ||
 		    read(M.timer_fd, &expirations, sizeof(expirations)) < 0)
@@ -340,11 +351,12 @@ static int start_thread(unsigned period_ms)
 	its.it_value = its.it_interval;
 	M.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	M.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (M.timer_fd < 0 || M.stop_fd < 0)
+	M.confine_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (M.timer_fd < 0 || M.stop_fd < 0 || M.confine_fd < 0)
 		return -errno;
 	if (timerfd_settime(M.timer_fd, 0, &its, NULL) < 0)
 		return -errno;
-	err = pthread_create(&M.thread, NULL, flush_thread, NULL);
+	err = pthread_create(&M.thread, NULL, flush_thread, M.vm ? (void *)1 : NULL);
 	if (err)
 		return -err;
 	M.thread_running = true;
@@ -383,6 +395,7 @@ int metrics_set_sink(const char *path, unsigned period_ms, char *err, size_t err
 			close_fd(&M.fd);
 			close_fd(&M.timer_fd);
 			close_fd(&M.stop_fd);
+			close_fd(&M.confine_fd);
 			free(M.path);
 			M.path = NULL;
 		}
@@ -408,6 +421,7 @@ void metrics_shutdown(void)
 	close_fd(&M.fd);
 	close_fd(&M.timer_fd);
 	close_fd(&M.stop_fd);
+	close_fd(&M.confine_fd);
 	free(M.path);
 	M.path = NULL;
 	M.vm = NULL;

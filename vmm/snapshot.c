@@ -211,10 +211,29 @@ static int read_config(struct snapshot_load *l, const struct vm_config *cfg_cli,
 	r = parse_options(l, json_object_get(j, "options"), err, errlen);
 	json_decref(j);
 	for (int i = 0, nic = 0; !r && i < l->noptions; i++) {
-		if (strcmp(l->options[i].name, "net"))
+		struct cli_record *rec = &l->options[i];
+		if (strcmp(rec->name, "net"))
 			continue;
-		r = override_tap(&l->options[i], nic < ntaps ? taps[nic] : NULL);
+		const char *tap = nic < ntaps ? taps[nic] : NULL;
 		nic++;
+		/* an fd number means nothing in another process: only a tap name may replace it */
+		if (rec->arg && !strncmp(rec->arg, "tapfd=", 6)) {
+			if (!tap) {
+				snprintf(err, errlen,
+					 "the snapshot's NIC %d used a tap fd: give it a tap "
+					 "(--net tap=NAME, or network_overrides)",
+					 nic - 1);
+				return -EINVAL;
+			}
+			const char *rest = strchr(rec->arg, ',');
+			char *arg;
+			if (asprintf(&arg, "tap=%s%s", tap, rest ? rest : "") < 0)
+				return -ENOMEM;
+			free(rec->arg);
+			rec->arg = arg;
+			continue;
+		}
+		r = override_tap(rec, tap);
 	}
 	return r;
 }
@@ -231,10 +250,16 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	r = read_config(l, cfg, taps, ntaps, err, errlen);
 	if (!r)
 		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
+	/* how this process runs stays as its command line said (never from the file) */
 	cfg->api_sock = saved.api_sock;
+	cfg->config_file = saved.config_file;
 	cfg->kvm_path = saved.kvm_path;
 	cfg->verbosity = saved.verbosity;
 	cfg->restore = saved.restore;
+	cfg->seccomp = saved.seccomp;
+	cfg->switch_user = saved.switch_user;
+	cfg->uid = saved.uid;
+	cfg->gid = saved.gid;
 	if (!r)
 		r = snap_mem_open(mem_path, cfg->mem_size, &l->mem_fd, err, errlen);
 	return r;

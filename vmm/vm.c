@@ -310,6 +310,7 @@ static const struct sandbox_rule main_rules[] = {
     SB_ALLOW(SYS_fdatasync),  SB_ALLOW(SYS_rename),	    SB_ALLOW(SYS_ftruncate),
     SB_ALLOW(SYS_epoll_ctl),  SB_ALLOW(SYS_io_uring_enter), SB_ALLOW(SYS_shmdt),
     SB_ALLOW(SYS_shmctl),     SB_ALLOW(SYS_sendmsg),	    SB_ALLOW(SYS_recvmsg),
+    SB_ALLOW(SYS_shutdown), /* libmicrohttpd closing API connections at exit */
 };
 static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules);
 
@@ -336,6 +337,8 @@ int vm_run(struct vm *vm)
 		if (vm->start_paused && !vm_stopping(vm) && vm_pause(vm))
 			log_warn("could not pause the restored VM: it runs");
 	}
+	if (vm->on_started)
+		vm->on_started(vm->on_started_opaque);
 	wait_for_stop(vm, sig_fd);
 	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */
 	for (unsigned i = 0; i < vm->ncpus; i++)

@@ -45,6 +45,10 @@ struct vm {
 	int stop_fd; /* eventfd, readable once the VM is stopping */
 	/* The memory file a restored VM's RAM is mapped from (0, 0 for fresh RAM). */
 	unsigned long mem_file_dev, mem_file_ino;
+	/* Called by vm_run() once the vCPUs are started (and paused, with start_paused) or the
+	 * start failed: lets a control thread that asked for the start wait for it. */
+	void (*on_started)(void *opaque);
+	void *on_started_opaque;
 	bool start_paused; /* vm_run() pauses the VM right after starting it (a restore's
 			    * resume_vm=false); the vCPUs may run a few instructions first */
 

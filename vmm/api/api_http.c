@@ -238,6 +238,12 @@ static int start_thread(struct api_http *h)
 	return -err;
 }
 
+int api_http_confine_here(void)
+{
+	const struct sandbox_list *lists[] = {&api_sandbox};
+	return sandbox_enter("api", lists, 1);
+}
+
 int api_http_confine(struct api_http *h)
 {
 	uint64_t v = WAKE_CONFINE;

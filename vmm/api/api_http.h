@@ -26,6 +26,10 @@ int api_http_start(struct api_http **out, const char *path, struct api *a, char 
  * 10 s): once the VM exists, before it runs. Returns its result; 0 for NULL. */
 int api_http_confine(struct api_http *h);
 
+/* The same, done by the calling thread, which must be the API thread (a request handler that
+ * waits for the main thread, and is asked by it to confine itself meanwhile). */
+int api_http_confine_here(void);
+
 /* Stops serving, closes the socket and removes its file. NULL is fine. */
 void api_http_stop(struct api_http *h);
 

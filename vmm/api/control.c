@@ -35,9 +35,28 @@ struct control {
 	struct vm vm;
 	bool vm_created;
 	int start_fd; /* eventfd: the API thread created the VM (InstanceStart) */
+	/* the main thread has started it: the API's start request answers only then */
+	pthread_mutex_t started_lock;
+	pthread_cond_t started_cond;
+	bool started;
+	/* While the API thread waits in hand_over(), the main thread asks it to confine itself
+	 * through these (its event loop is not running then). */
+	bool api_waiting;
+	bool confine_req;
+	int confine_result; /* 1: pending */
 	char *append;
 	int disk_index[API_MAX_DRIVES];
 };
+
+/* Hands a VM built by the API thread to the main thread and waits until it runs. */
+static int hand_over(struct control *c);
+
+/* A VM described by its command line or a snapshot: model drive i is cfg->disks[i]. */
+static void identity_disk_index(struct control *c)
+{
+	for (int i = 0; i < API_MAX_DRIVES; i++)
+		c->disk_index[i] = i < c->cfg->ndisks ? i : -1;
+}
 
 /* ---- the configuration from the model ---- */
 
@@ -183,10 +202,73 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
 	}
 	c->vm_created = true;
+	return hand_over(c);
+}
+
+/* vm_run()'s on_started hook, on the main thread. */
+static void mark_started(void *opaque)
+{
+	struct control *c = opaque;
+	pthread_mutex_lock(&c->started_lock);
+	c->started = true;
+	pthread_cond_broadcast(&c->started_cond);
+	pthread_mutex_unlock(&c->started_lock);
+}
+
+/* An API start request hands the VM to the main thread and answers once it runs (at most 30 s),
+ * so the next request (a pause, a resume) finds the vCPUs started. */
+static int hand_over(struct control *c)
+{
+	struct timespec deadline;
 	uint64_t one = 1;
-	if (write(c->start_fd, &one, sizeof(one)) < 0)
+
+	c->vm.on_started = mark_started;
+	c->vm.on_started_opaque = c;
+	pthread_mutex_lock(&c->started_lock);
+	c->api_waiting = true;
+	pthread_mutex_unlock(&c->started_lock);
+	if (write(c->start_fd, &one, sizeof(one)) < 0) {
+		c->api_waiting = false;
 		return -errno;
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 30;
+	pthread_mutex_lock(&c->started_lock);
+	while (!c->started) {
+		if (c->confine_req && c->confine_result == 1) {
+			c->confine_result = api_http_confine_here();
+			pthread_cond_broadcast(&c->started_cond);
+		}
+		if (pthread_cond_timedwait(&c->started_cond, &c->started_lock, &deadline))
+			break;
+	}
+	c->api_waiting = false;
+	pthread_mutex_unlock(&c->started_lock);
 	return 0;
+}
+
+/* The main thread, before it runs the VM: the API thread confines itself, in its event loop or,
+ * when it waits in hand_over(), there. Returns its result. */
+static int confine_api(struct control *c)
+{
+	struct timespec deadline;
+
+	pthread_mutex_lock(&c->started_lock);
+	if (!c->api_waiting) {
+		pthread_mutex_unlock(&c->started_lock);
+		return api_http_confine(c->http);
+	}
+	c->confine_req = true;
+	c->confine_result = 1;
+	pthread_cond_broadcast(&c->started_cond);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	while (c->confine_result == 1)
+		if (pthread_cond_timedwait(&c->started_cond, &c->started_lock, &deadline))
+			break;
+	int r = c->confine_result == 1 ? -ETIMEDOUT : c->confine_result;
+	pthread_mutex_unlock(&c->started_lock);
+	return r;
 }
 
 static int be_pause(void *ctx)
@@ -276,10 +358,23 @@ static int restore_vm(struct control *c, const char *state, const char *mem,
 		      const char *const *taps, int ntaps, char *err, size_t errlen)
 {
 	struct snapshot_load l;
+	struct vm_config fresh; /* replayed into: the command line's stays until it works */
 
-	cli_free(c->cfg);
-	int r = snapshot_open(&l, state, mem, c->cfg, taps, ntaps, err, errlen);
-	if (!r) {
+	cli_config_init(&fresh);
+	fresh.api_sock = c->cfg->api_sock; /* how this process runs: from its own command line */
+	fresh.kvm_path = c->cfg->kvm_path;
+	fresh.verbosity = c->cfg->verbosity;
+	fresh.restore = c->cfg->restore;
+	fresh.seccomp = c->cfg->seccomp;
+	fresh.switch_user = c->cfg->switch_user;
+	fresh.uid = c->cfg->uid;
+	fresh.gid = c->cfg->gid;
+	int r = snapshot_open(&l, state, mem, &fresh, taps, ntaps, err, errlen);
+	if (r) {
+		cli_free(&fresh);
+	} else {
+		cli_free(c->cfg);
+		*c->cfg = fresh;
 		log_clear_last_error();
 		int status = vm_create_restored(&c->vm, c->cfg, l.mem_fd);
 		c->vm_created = true;
@@ -314,9 +409,9 @@ static int be_snapshot_load(void *ctx, const char *state, const char *mem, bool 
 	/* The router's lock is held (we are its backend): its model is ours to replace. */
 	api_model_free(&c->api.model);
 	api_model_from_config(&c->api.model, c->cfg);
+	identity_disk_index(c);
 	c->vm.start_paused = !resume;
-	uint64_t one = 1;
-	return write(c->start_fd, &one, sizeof(one)) < 0 ? -errno : 0;
+	return hand_over(c);
 }
 
 static const struct api_backend_ops vm_backend = {
@@ -411,6 +506,7 @@ static int restore_here(struct control *c)
 	if (api_model_from_config(&m, c->cfg) == 0)
 		api_set_running(&c->api, &m);
 	api_model_free(&m);
+	identity_disk_index(c);
 	return 0;
 }
 
@@ -442,6 +538,7 @@ static int create_here(struct control *c)
 	if (status)
 		return status;
 	if (!c->cfg->config_file) { /* the model of the command line, for GET /vm/config */
+		identity_disk_index(c);
 		struct api_model m;
 		if (api_model_from_config(&m, c->cfg) == 0)
 			api_set_running(&c->api, &m);
@@ -478,11 +575,16 @@ static int run_phases(struct control *c, int sig_fd)
 		status = wait_for_start(c, sig_fd);
 	if (status)
 		return status;
-	metrics_attach_vm(&c->vm);
-	if (c->cfg->switch_user && sandbox_switch_user(c->cfg->uid, c->cfg->gid))
+	/* The user switch first: every thread takes part in it, so none may be confined yet; then
+	 * the metrics and API threads confine themselves, before the guest runs. */
+	if (c->cfg->switch_user && sandbox_switch_user(c->cfg->uid, c->cfg->gid)) {
+		mark_started(c); /* nothing will run: the API's start request may answer */
 		return VMM_EXIT_USAGE;
-	if (api_http_confine(c->http)) { /* once the VM exists, before it runs */
+	}
+	metrics_attach_vm(&c->vm);
+	if (confine_api(c)) { /* once the VM exists, before it runs */
 		log_error("api: the API thread could not be confined: not running the VM");
+		mark_started(c);
 		return VMM_EXIT_ERROR;
 	}
 	status = vm_run(&c->vm);
@@ -496,6 +598,8 @@ int control_run(struct vm_config *cfg)
 	sigset_t set;
 
 	c = (struct control){.cfg = cfg, .start_fd = -1};
+	pthread_mutex_init(&c.started_lock, NULL);
+	pthread_cond_init(&c.started_cond, NULL);
 	for (int i = 0; i < API_MAX_DRIVES; i++)
 		c.disk_index[i] = -1;
 	int sig_fd = vm_block_stop_signals(&set);
