@@ -302,15 +302,37 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
  * ioeventfd ioctls), the terminal restored, files closed, the API socket removed, the last
  * metrics line and the screenshot written. */
 static const struct sandbox_rule main_rules[] = {
-    SB_ALLOW(SYS_poll),	      SB_ALLOW(SYS_ppoll),	    SB_ALLOW(SYS_read),
-    SB_ALLOW(SYS_write),      SB_ALLOW(SYS_close),	    SB_ALLOW(SYS_clone),
-    SB_ALLOW(SYS_clone3),     SB_ALLOW(SYS_ioctl),	    SB_ALLOW(SYS_openat),
-    SB_ALLOW(SYS_unlink),     SB_ALLOW(SYS_unlinkat),	    SB_ALLOW(SYS_fstat),
-    SB_ALLOW(SYS_newfstatat), SB_ALLOW(SYS_lseek),	    SB_ALLOW(SYS_fsync),
-    SB_ALLOW(SYS_fdatasync),  SB_ALLOW(SYS_rename),	    SB_ALLOW(SYS_ftruncate),
-    SB_ALLOW(SYS_epoll_ctl),  SB_ALLOW(SYS_io_uring_enter), SB_ALLOW(SYS_shmdt),
-    SB_ALLOW(SYS_shmctl),     SB_ALLOW(SYS_sendmsg),	    SB_ALLOW(SYS_recvmsg),
+    SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_read),
+    SB_ALLOW(SYS_write),
+    SB_ALLOW(SYS_close),
+    SB_ALLOW(SYS_clone),
+    SB_ALLOW(SYS_clone3),
+    SB_ALLOW(SYS_ioctl),
+    SB_ALLOW(SYS_openat),
+    SB_ALLOW(SYS_unlink),
+    SB_ALLOW(SYS_unlinkat),
+    SB_ALLOW(SYS_fstat),
+    SB_ALLOW(SYS_newfstatat),
+    SB_ALLOW(SYS_lseek),
+    SB_ALLOW(SYS_fsync),
+    SB_ALLOW(SYS_fdatasync),
+    SB_ALLOW(SYS_rename),
+    SB_ALLOW(SYS_ftruncate),
+    SB_ALLOW(SYS_epoll_ctl),
+    SB_ALLOW(SYS_io_uring_enter),
+    SB_ALLOW(SYS_shmdt),
+    SB_ALLOW(SYS_shmctl),
+    SB_ALLOW(SYS_sendmsg),
+    SB_ALLOW(SYS_recvmsg),
     SB_ALLOW(SYS_shutdown), /* libmicrohttpd closing API connections at exit */
+    /* closing the SDL window at exit talks to the X server */
+    SB_ALLOW(SYS_writev),
+    SB_ALLOW(SYS_readv),
+    SB_ALLOW(SYS_recvfrom),
+    SB_ALLOW(SYS_sendto),
+    SB_ALLOW(SYS_shmget),
 };
 static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules);
 
