@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int snap_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
@@ -81,4 +82,26 @@ int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errl
 	}
 	free(tmp);
 	return ret;
+}
+
+int snap_open_regular(const char *path, int flags, const char *what, int *fd, uint64_t *size,
+		      char *err, size_t errlen)
+{
+	const char *sp = what[0] ? " " : "";
+	struct stat st;
+	int f = open(path, flags | O_CLOEXEC);
+	if (f < 0)
+		return snap_err(err, errlen, -errno, "%s%s%s: %s", what, sp, path, strerror(errno));
+	int ret = 0;
+	if (fstat(f, &st))
+		ret = snap_err(err, errlen, -errno, "%s%s%s: %s", what, sp, path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		ret = snap_err(err, errlen, -EINVAL, "%s%s%s: not a regular file", what, sp, path);
+	if (ret) {
+		close(f);
+		return ret;
+	}
+	*fd = f;
+	*size = (uint64_t)st.st_size;
+	return 0;
 }

@@ -294,23 +294,19 @@ int snap_parse(struct snap_reader *r, const void *buf, size_t len, char *err, si
 /* Reads the whole regular file `path` (at most SNAP_MAX_FILE bytes) into *out. */
 static int read_file(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return snap_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	struct stat st;
-	int ret = 0;
-	if (fstat(fd, &st))
-		ret = snap_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		ret = snap_err(err, errlen, -EINVAL, "%s: not a regular file", path);
-	else if (st.st_size > SNAP_MAX_FILE)
+	int fd;
+	uint64_t size;
+	int ret = snap_open_regular(path, O_RDONLY, "", &fd, &size, err, errlen);
+	if (ret)
+		return ret;
+	if (size > SNAP_MAX_FILE)
 		ret = snap_err(err, errlen, -EINVAL,
-			       "%s: %lld bytes, more than the %u MiB a snapshot may have", path,
-			       (long long)st.st_size, SNAP_MAX_FILE >> 20);
+			       "%s: %llu bytes, more than the %u MiB a snapshot may have", path,
+			       (unsigned long long)size, SNAP_MAX_FILE >> 20);
 	uint8_t *buf = NULL;
-	if (!ret && !(buf = malloc(st.st_size ? (size_t)st.st_size : 1)))
+	if (!ret && !(buf = malloc(size ? (size_t)size : 1)))
 		ret = snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
-	if (!ret && (ret = snap_pread_all(fd, buf, (size_t)st.st_size, 0)))
+	if (!ret && (ret = snap_pread_all(fd, buf, (size_t)size, 0)))
 		snap_err(err, errlen, ret, "%s: %s", path,
 			 ret == -EINVAL ? "file shrank while being read" : strerror(-ret));
 	close(fd);
@@ -319,7 +315,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len, char *err, si
 		return ret;
 	}
 	*out = buf;
-	*len = (size_t)st.st_size;
+	*len = (size_t)size;
 	return 0;
 }
 

@@ -82,20 +82,16 @@ static int save_full(const struct guest_mem *mem, const char *path, char *err, s
 static int save_dirty(const struct guest_mem *mem, const char *path, const uint64_t *dirty,
 		      char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return snap_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	struct stat st;
-	int ret = 0;
-	if (fstat(fd, &st))
-		ret = snap_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		ret = snap_err(err, errlen, -EINVAL, "%s: not a regular file", path);
-	else if ((uint64_t)st.st_size != mem->ram_size)
+	int fd;
+	uint64_t size;
+	int ret = snap_open_regular(path, O_WRONLY, "", &fd, &size, err, errlen);
+	if (ret)
+		return ret;
+	if (size != mem->ram_size)
 		ret = snap_err(err, errlen, -EINVAL,
-			       "memory file %s has %lld bytes, the VM has %llu: a diff snapshot "
+			       "memory file %s has %llu bytes, the VM has %llu: a diff snapshot "
 			       "needs the full one it follows",
-			       path, (long long)st.st_size, (unsigned long long)mem->ram_size);
+			       path, (unsigned long long)size, (unsigned long long)mem->ram_size);
 	else if ((ret = write_pages(fd, mem, dirty)))
 		snap_err(err, errlen, ret, "%s: %s", path, strerror(-ret));
 	close(fd);
@@ -119,19 +115,15 @@ int snap_mem_save(const struct guest_mem *mem, const char *path, const uint64_t 
 
 int snap_mem_open(const char *path, uint64_t ram_size, int *fd, char *err, size_t errlen)
 {
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return snap_err(err, errlen, -errno, "memory file %s: %s", path, strerror(errno));
-	struct stat st;
-	int ret = 0;
-	if (fstat(f, &st))
-		ret = snap_err(err, errlen, -errno, "memory file %s: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		ret = snap_err(err, errlen, -EINVAL, "memory file %s: not a regular file", path);
-	else if ((uint64_t)st.st_size != ram_size)
+	int f;
+	uint64_t size;
+	int ret = snap_open_regular(path, O_RDONLY, "memory file", &f, &size, err, errlen);
+	if (ret)
+		return ret;
+	if (size != ram_size)
 		ret = snap_err(err, errlen, -EINVAL,
-			       "memory file %s has %lld bytes, the snapshot's VM has %llu", path,
-			       (long long)st.st_size, (unsigned long long)ram_size);
+			       "memory file %s has %llu bytes, the snapshot's VM has %llu", path,
+			       (unsigned long long)size, (unsigned long long)ram_size);
 	if (ret) {
 		close(f);
 		return ret;
