@@ -12,12 +12,14 @@
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/console.h"
 
-#define CLI_MAX_CPUS	     64
-#define CLI_DEFAULT_MEM	     (256ULL << 20)
-#define CLI_MAX_DISKS	     8
-#define CLI_MAX_NICS	     4
-#define CLI_MAX_DEVICE_KINDS 16 /* entries of vmm/device_table.c */
-#define CLI_MAX_RECORDED     96 /* options recorded for a snapshot's configuration */
+#define CLI_MAX_CPUS	       64
+#define CLI_DEFAULT_MEM	       (256ULL << 20)
+#define CLI_DEFAULT_IO_POLL_US 32   /* QEMU iothreads: poll-max-ns 32768 */
+#define CLI_MAX_IO_POLL_US     1000 /* the --help and error texts say so */
+#define CLI_MAX_DISKS	       8
+#define CLI_MAX_NICS	       4
+#define CLI_MAX_DEVICE_KINDS   16 /* entries of vmm/device_table.c */
+#define CLI_MAX_RECORDED       96 /* options recorded for a snapshot's configuration */
 
 /* One option as it was applied ("mem", "512M"; arg NULL for a flag). */
 struct cli_record {
@@ -51,6 +53,7 @@ struct vm_config {
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */
+	unsigned io_poll_us;  /* --io-poll: I/O threads' polling window cap (virtio/core/poll.h) */
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;

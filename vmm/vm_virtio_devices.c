@@ -49,6 +49,7 @@ int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport
 
 int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
 {
+	dev->poll_max_ns = vm->cfg->io_poll_us * 1000u;
 	int err = virtio_dev_init(dev, &vm->mem);
 	if (err) {
 		log_error("%s: device init failed: %s", dev->name, strerror(-err));

@@ -808,13 +808,21 @@ BOTH(reset_with_requests_in_flight_then_reuse)
 	}
 	virtio_dev_kick(F.dev, 0);
 	virtio_dev_process_pending(F.dev);
+	/* io_uring: the first read may have completed at once (the inline page-cache path, with
+	 * nothing else in flight); the others are in flight. */
+	bool in_flight[N];
+	for (int i = 0; i < N; i++)
+		in_flight[i] = *host(st[i]) == UNTOUCHED;
+	uint16_t used_before = mock_split_used_idx(&F.mv);
 	virtio_dev_set_status(F.dev, 0); /* reset while (io_uring) requests are in flight */
 	cr_assert_eq(F.dev->status, 0);
 	pump(50); /* a late completion event must not write anything now */
 	if (F.dev->nfds) {
 		for (int i = 0; i < N; i++)
-			cr_assert_eq(*host(st[i]), UNTOUCHED, "status %d written after reset", i);
-		cr_assert_eq(mock_split_used_idx(&F.mv), 0);
+			cr_assert(!in_flight[i] || *host(st[i]) == UNTOUCHED,
+				  "status %d written after reset", i);
+		cr_assert(used_before <= 1, "at most the inline read completed before the reset");
+		cr_assert_eq(mock_split_used_idx(&F.mv), used_before);
 	}
 	/* the device works again after a new handshake */
 	handshake(ALL_FEATURES);

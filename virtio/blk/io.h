@@ -8,7 +8,8 @@
  *   - sync: inside blk_io_start();
  *   - io_uring: from blk_io_reap(), which the device calls when the engine's eventfd
  *     (blk_io_event_fd(), registered with io_uring_register_eventfd) becomes readable, and from
- *     blk_io_drain().
+ *     blk_io_drain(); or inside blk_io_start() for a read the page cache serves while nothing
+ *     else is in flight (preadv2 RWF_NOWAIT: the latency path of queue depth 1).
  * Short transfers are continued; one that makes no progress (end of file) completes with -EIO.
  *
  * Not thread-safe: one caller at a time (the device lock). */
@@ -56,8 +57,10 @@ typedef void (*blk_io_done_fn)(void *opaque, struct blk_req *req, int result);
 struct blk_io {
 	bool uring; /* false: synchronous engine */
 	int event_fd;
-	unsigned inflight; /* started and not completed (io_uring) */
-	unsigned queued;   /* prepared SQEs not yet submitted */
+	unsigned inflight;     /* started and not completed (io_uring) */
+	unsigned queued;       /* prepared SQEs not yet submitted */
+	uint64_t inline_reads; /* io_uring engine: reads done at once from the page cache */
+	bool inline_tried;     /* this batch had its inline read (see blk_io_start) */
 	blk_io_done_fn done;
 	void *opaque;
 #ifdef HAVE_LIBURING

@@ -129,6 +129,9 @@ struct virtio_dev {
 	 * (virtio_io_sandbox): its backend's system calls (vmm/sandbox/sandbox.h). NULL: none. */
 	const struct sandbox_list *sandbox;
 	void *priv; /* the device model's own state */
+	/* The I/O thread's adaptive polling window may grow up to this (virtio/core/poll.h); 0
+	 * (the default of a zeroed struct) sleeps at once. Set by the VMM before the start. */
+	uint32_t poll_max_ns;
 
 	/* ---- set by virtio_dev_init() / the transport ---- */
 	const struct guest_mem *mem;

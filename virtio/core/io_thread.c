@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "virtio/core/device.h"
+#include "virtio/core/poll.h"
 #include "vmm/base/log.h"
 
 /* epoll data: queue kicks are 0..MAX_QUEUES-1, backend fds start here, the stop fd is last. */
@@ -107,9 +108,10 @@ static void park(struct virtio_dev *dev)
 static const struct sandbox_rule io_rules[] = {
     SB_ALLOW(SYS_epoll_wait),
     SB_ALLOW(SYS_epoll_pwait),
-    SB_ALLOW(SYS_epoll_ctl), /* a device stops or resumes reading a backend fd */
-    SB_ALLOW(SYS_read),	     /* eventfds: kicks, the stop and pause requests */
-    SB_ALLOW(SYS_write),     /* eventfds: irqfds */
+    SB_ALLOW(SYS_epoll_ctl),	 /* a device stops or resumes reading a backend fd */
+    SB_ALLOW(SYS_read),		 /* eventfds: kicks, the stop and pause requests */
+    SB_ALLOW(SYS_write),	 /* eventfds: irqfds */
+    SB_ALLOW(SYS_clock_gettime), /* the polling window (poll.c), where the vDSO cannot */
     /* interrupts raised without an irqfd: a level line (INTx, a restored ISR), an MSI sent
      * directly when routing failed */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
@@ -136,11 +138,15 @@ static void *io_thread(void *arg)
 		log_error("%s: not serving without its sandbox", dev->name);
 		return NULL;
 	}
+	struct virtio_poll poll;
+	virtio_poll_init(&poll, dev);
 	bool more = false;
 	for (;;) {
 		struct epoll_event events[16];
-		/* Work left over from a budget: look at new events without sleeping, then go on. */
-		int n = epoll_wait(dev->epoll_fd, events, 16, more ? 0 : -1);
+		/* Work left over from a budget: look at new events without sleeping, then go on.
+		 * Otherwise poll a little (poll.h), then sleep. */
+		int n = more ? epoll_wait(dev->epoll_fd, events, 16, 0)
+			     : virtio_poll_wait(dev, &poll, UINT32_MAX, dev->epoll_fd, events, 16);
 		if (n < 0 && errno != EINTR) {
 			log_error("%s: epoll_wait: %s", dev->name, strerror(errno));
 			break;

@@ -132,8 +132,14 @@ bool split_should_notify(struct virtqueue *vq, const struct guest_mem *mem)
 
 int split_set_kicks(struct virtqueue *vq, const struct guest_mem *mem, bool enable)
 {
-	/* With EVENT_IDX the flag is not used; disabling just stops advancing avail_event, so the
-	 * driver kicks at most once more (2.7.10). */
+	/* With EVENT_IDX the flag is not used (2.7.10). Disabling points avail_event just behind
+	 * the next index we read: the driver kicks when its index crosses avail_event, which it
+	 * cannot do again before 2^16 more buffers, so a device that polls the ring gets no kicks
+	 * at all (leaving avail_event where it was would still cost one kick, an exit, per
+	 * disable). Enabling moves it back to the next index; vq_enable_notify() re-checks. */
+	if (vq->event_idx && !enable)
+		return ring_store16(mem, avail_event_gpa(vq), __ATOMIC_RELAXED,
+				    (uint16_t)(vq->last_avail - 1));
 	if (vq->event_idx)
 		return update_avail_event(vq, mem);
 	return ring_store16(mem, vq->device_addr, __ATOMIC_RELAXED,

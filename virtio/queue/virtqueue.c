@@ -233,3 +233,11 @@ int vq_enable_notify(struct virtqueue *vq, const struct guest_mem *mem)
 	ring_full_fence();
 	return vq->packed ? packed_has_avail(vq, mem) : split_has_avail(vq, mem);
 }
+
+int vq_has_avail(const struct virtqueue *vq, const struct guest_mem *mem)
+{
+	int err = vq_usable(vq);
+	if (err)
+		return err;
+	return vq->packed ? packed_has_avail(vq, mem) : split_has_avail(vq, mem);
+}

@@ -225,6 +225,11 @@ int vq_disable_notify(struct virtqueue *vq, const struct guest_mem *mem);
  * the ring is empty, negative on error. */
 int vq_enable_notify(struct virtqueue *vq, const struct guest_mem *mem);
 
+/* True (1) when the driver has made a buffer available that the device has not popped, 0 when
+ * not, negative for an inactive or broken queue. Changes nothing: a polling device's look at
+ * the ring (virtio/core/poll.c). */
+int vq_has_avail(const struct virtqueue *vq, const struct guest_mem *mem);
+
 /* ---- chain byte streams (chain_io.c) ---- */
 
 /* Device-readable bytes not consumed yet. */

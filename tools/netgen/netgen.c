@@ -1,0 +1,202 @@
+/* vmm-netgen: the host side of the virtio-net rate benchmarks, in C, so that the sender is not
+ * the bottleneck of a host->guest row (tools/bench net, tests/integration/net_bench.sh). It
+ * speaks raw Ethernet frames of EtherType 0x88b9 (IEEE local experimental) over AF_PACKET, the
+ * same frames and the same output lines as tools/bench_net_host.py, which stays as the fallback
+ * when the tool is not built.
+ *
+ *   vmm-netgen send IF MAC SIZE SECONDS   floods MAC on IF with SIZE-byte frames, 64 per
+ *                                         sendmmsg(), bypassing the qdisc; prints
+ *                                         "host sent N SIZE-byte frames in SECONDS s
+ *                                         (offered M)": N the tap took, M tried
+ *   vmm-netgen count IF SECONDS           counts the frames arriving on IF from the first, for
+ *                                         up to SECONDS, ending after 1 s without one; prints
+ *                                         "host counted N frames (B bytes)"
+ * Needs CAP_NET_RAW. Exit status 0, 1 on a system error, 2 on a usage error. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ETH_BENCH 0x88b9
+#define BATCH	  64
+#define MIN_FRAME 60
+#define MAX_FRAME 1514
+
+static const char usage[] = "usage: vmm-netgen send IF MAC SIZE SECONDS\n"
+			    "       vmm-netgen count IF SECONDS\n";
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An AF_PACKET socket bound to IF for our EtherType; its MAC in `mac` when asked. */
+static int open_socket(const char *ifname, uint8_t mac[ETH_ALEN])
+{
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_BENCH));
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_BENCH)};
+	struct ifreq ifr = {0};
+
+	if (fd < 0) {
+		perror("vmm-netgen: socket(AF_PACKET) (needs CAP_NET_RAW)");
+		return -1;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (!sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+	    (mac && ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)) {
+		fprintf(stderr, "vmm-netgen: %s: %s\n", ifname, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (mac)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	return fd;
+}
+
+static bool parse_mac(const char *s, uint8_t mac[ETH_ALEN])
+{
+	unsigned b[ETH_ALEN];
+	char end;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) !=
+	    ETH_ALEN)
+		return false;
+	for (int i = 0; i < ETH_ALEN; i++) {
+		if (b[i] > 0xff)
+			return false;
+		mac[i] = (uint8_t)b[i];
+	}
+	return true;
+}
+
+static bool parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return !errno && end != s && !*end && *out >= lo && *out <= hi;
+}
+
+/* Frames the tap refuses (its queue is full: the guest is behind) are not counted. */
+static int send_flood(const char *ifname, const char *mac_s, unsigned size, double seconds)
+{
+	static uint8_t frame[MAX_FRAME];
+	struct iovec iov = {.iov_base = frame, .iov_len = size};
+	struct mmsghdr msgs[BATCH];
+	uint64_t sent = 0, offered = 0;
+	int one = 1, fd;
+
+	if (!parse_mac(mac_s, frame)) {
+		fprintf(stderr, "vmm-netgen: bad MAC '%s'\n%s", mac_s, usage);
+		return 2;
+	}
+	fd = open_socket(ifname, frame + ETH_ALEN);
+	if (fd < 0)
+		return 1;
+	/* Straight to the tap's queue: the qdisc would only add a lock and a second queue. */
+	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+		perror("vmm-netgen: PACKET_QDISC_BYPASS (going on through the qdisc)");
+	frame[2 * ETH_ALEN] = ETH_BENCH >> 8;
+	frame[2 * ETH_ALEN + 1] = ETH_BENCH & 0xff;
+	memset(msgs, 0, sizeof(msgs));
+	for (int i = 0; i < BATCH; i++) {
+		msgs[i].msg_hdr.msg_iov = &iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (double end = now_s() + seconds; now_s() < end;) {
+		int n = sendmmsg(fd, msgs, BATCH, 0);
+
+		offered += n > 0 ? (uint64_t)n : 1; /* a refused batch stops at its first frame */
+		if (n > 0)
+			sent += (uint64_t)n;
+		else if (n < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
+			perror("vmm-netgen: sendmmsg");
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	printf("host sent %llu %u-byte frames in %g s (offered %llu)\n", (unsigned long long)sent,
+	       size, seconds, (unsigned long long)offered);
+	return 0;
+}
+
+static void set_timeout(int fd, double seconds)
+{
+	struct timeval tv = {.tv_sec = (time_t)seconds,
+			     .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static int count_frames(const char *ifname, double seconds)
+{
+	static uint8_t bufs[BATCH][2048];
+	struct sockaddr_ll from[BATCH];
+	struct iovec iov[BATCH];
+	struct mmsghdr msgs[BATCH];
+	uint64_t frames = 0, bytes = 0;
+	int rcvbuf = 64 << 20, fd = open_socket(ifname, NULL);
+
+	if (fd < 0)
+		return 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	set_timeout(fd, seconds);
+	for (;;) {
+		memset(msgs, 0, sizeof(msgs));
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){bufs[i], sizeof(bufs[i])};
+			msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i],
+							  .msg_namelen = sizeof(from[i]),
+							  .msg_iov = &iov[i],
+							  .msg_iovlen = 1};
+		}
+		int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* the timeout (or an error): done */
+		for (int i = 0; i < n; i++) {
+			if (from[i].sll_pkttype == PACKET_OUTGOING)
+				continue; /* a sender's own frames, not the guest's */
+			frames++;
+			bytes += msgs[i].msg_len;
+		}
+		if (frames)
+			set_timeout(fd, 1.0);
+	}
+	close(fd);
+	printf("host counted %llu frames (%llu bytes)\n", (unsigned long long)frames,
+	       (unsigned long long)bytes);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double size, seconds;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 6 && !strcmp(argv[1], "send") &&
+	    parse_num(argv[4], MIN_FRAME, MAX_FRAME, &size) &&
+	    parse_num(argv[5], 0.001, 3600, &seconds))
+		return send_flood(argv[2], argv[3], (unsigned)size, seconds);
+	if (argc == 4 && !strcmp(argv[1], "count") && parse_num(argv[3], 0.001, 3600, &seconds))
+		return count_frames(argv[2], seconds);
+	fputs(usage, stderr);
+	return 2;
+}

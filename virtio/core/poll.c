@@ -1,0 +1,139 @@
+/* Adaptive polling of an I/O thread (see poll.h). */
+#include "virtio/core/poll.h"
+
+#include <errno.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev)
+{
+	*p = (struct virtio_poll){.max_ns = dev->poll_max_ns};
+}
+
+uint64_t virtio_poll_adapt(uint64_t window_ns, uint64_t max_ns, uint64_t slept_ns)
+{
+	uint64_t blocked = window_ns + slept_ns;
+
+	if (!max_ns)
+		return 0;
+	if (blocked > max_ns) /* a long wait: polling would not have paid */
+		return window_ns / 2 < 1000 ? 0 : window_ns / 2;
+	window_ns = window_ns ? window_ns * 2 : POLL_GROW_BASE_NS; /* it came soon: look longer */
+	return window_ns > max_ns ? max_ns : window_ns;
+}
+
+static uint32_t queue_mask(const struct virtio_dev *dev, uint32_t queues)
+{
+	return dev->num_queues >= 32 ? queues : queues & ((1u << dev->num_queues) - 1);
+}
+
+/* Suppresses kicks on the queues the device waits on (kicks enabled, ring empty) and returns
+ * them; nothing while the device is not running or is being paused. */
+static uint32_t watch_begin(struct virtio_dev *dev, uint32_t queues)
+{
+	uint32_t watched = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	if (virtio_dev_running(dev) && !atomic_load(&dev->paused)) {
+		for (uint16_t q = 0; q < dev->num_queues; q++) {
+			struct virtqueue *vq = &dev->vqs[q];
+
+			if (!(queues >> q & 1) || !vq_is_active(vq) || !vq->kicks_enabled ||
+			    vq_has_avail(vq, dev->mem) != 0)
+				continue;
+			if (vq_disable_notify(vq, dev->mem) == 0)
+				watched |= 1u << q;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return watched;
+}
+
+/* The watched queues that have a buffer now; marked pending for the serve pass. Their kicks stay
+ * suppressed: serving them ends by re-enabling kicks when it finds the ring empty. */
+static uint32_t watch_check(struct virtio_dev *dev, uint32_t watched)
+{
+	uint32_t found = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	for (uint16_t q = 0; q < dev->num_queues; q++)
+		if ((watched >> q & 1) && vq_has_avail(&dev->vqs[q], dev->mem) > 0)
+			found |= 1u << q;
+	dev->pending |= found;
+	pthread_mutex_unlock(&dev->lock);
+	return found;
+}
+
+/* Wants kicks again on the queues watched in vain; one that got a buffer meanwhile is pending. A
+ * queue reset meanwhile (the driver's doing) is left as the reset made it. */
+static uint32_t watch_end(struct virtio_dev *dev, uint32_t watched)
+{
+	uint32_t found = 0;
+
+	if (!watched)
+		return 0;
+	pthread_mutex_lock(&dev->lock);
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		struct virtqueue *vq = &dev->vqs[q];
+
+		if ((watched >> q & 1) && !vq->kicks_enabled && vq_enable_notify(vq, dev->mem) > 0)
+			found |= 1u << q;
+	}
+	dev->pending |= found;
+	pthread_mutex_unlock(&dev->lock);
+	return found;
+}
+
+/* Polls for up to the window. Returns epoll events (> 0), 0 when queue work was found (pending
+ * marked), -1 with errno from epoll_wait(), or -2 when the window passed with nothing. */
+static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, uint32_t queues, int epfd,
+		       struct epoll_event *ev, int maxev)
+{
+	uint32_t watched = watch_begin(dev, queues), found = 0;
+	uint64_t end = now_ns() + p->window_ns;
+	int n;
+
+	p->polls++;
+	for (;;) {
+		n = epoll_wait(epfd, ev, maxev, 0);
+		if (watched)
+			found = watch_check(dev, watched);
+		if (n != 0 || found || now_ns() >= end)
+			break;
+		__builtin_ia32_pause();
+	}
+	found |= watch_end(dev, watched & ~found);
+	if (n == 0 && !found)
+		return -2;
+	p->hits++;
+	return n;
+}
+
+int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, uint32_t queues, int epfd,
+		     struct epoll_event *ev, int maxev)
+{
+	uint64_t t0;
+	int n;
+
+	if (!p->max_ns)
+		return epoll_wait(epfd, ev, maxev, -1);
+	if (p->window_ns) {
+		n = poll_window(dev, p, queue_mask(dev, queues), epfd, ev, maxev);
+		if (n != -2)
+			return n;
+	}
+	t0 = now_ns();
+	n = epoll_wait(epfd, ev, maxev, -1);
+	if (n < 0 && errno == EINTR)
+		return n;
+	p->sleeps++;
+	p->window_ns = virtio_poll_adapt(p->window_ns, p->max_ns, now_ns() - t0);
+	return n;
+}

@@ -1,0 +1,44 @@
+/* Adaptive polling of an I/O thread (the latency path): before it sleeps, the thread may watch
+ * its queues' rings and its fds for a short, bounded window with the driver's kicks suppressed,
+ * so a driver that adds its next request within the window neither kicks (a VM exit: ~10 us on
+ * an emulated KVM) nor waits for a sleeping thread to wake up.
+ *
+ * The window adapts as QEMU's aio polling does: it grows (doubling, from POLL_GROW_BASE_NS up to
+ * the device's poll_max_ns) when the event that ended a sleep came soon after the window gave
+ * up, and halves down to 0 when sleeps are long, so a quiet device burns no CPU. poll_max_ns 0
+ * turns polling off: the thread sleeps in epoll_wait() at once, as before.
+ *
+ * Only queues whose kicks the device wants (vq kicks_enabled, ring empty) are watched: a queue
+ * the device does not need (net rx with buffers to spare) is no work when buffers appear. */
+#ifndef VIRTIO_CORE_POLL_H
+#define VIRTIO_CORE_POLL_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "virtio/core/device.h"
+
+#define POLL_GROW_BASE_NS 4000u
+
+struct virtio_poll {
+	uint64_t window_ns; /* current window, 0..max_ns */
+	uint64_t max_ns;    /* the device's poll_max_ns (0: off) */
+	/* counters, for tests and metrics */
+	uint64_t polls, hits, sleeps;
+};
+
+/* Starts with an empty window and the device's maximum. */
+void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev);
+
+/* Waits for work on the queues in `queues` (bit q) of dev and the fds of epfd: polls for up to
+ * the window, then sleeps in epoll_wait(). Returns the number of epoll events stored in `ev`
+ * (0 when the polling found queue work only: the queues found are marked in dev->pending), or
+ * -1 with errno. Call without dev->lock. */
+int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, uint32_t queues, int epfd,
+		     struct epoll_event *ev, int maxev);
+
+/* The window's next size after a sleep of `slept_ns` that followed an unsuccessful (or no)
+ * poll: exposed for the unit test. */
+uint64_t virtio_poll_adapt(uint64_t window_ns, uint64_t max_ns, uint64_t slept_ns);
+
+#endif
