@@ -193,13 +193,14 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 	int err = mem_fd >= 0 ? 0 : files_readable(cfg);
 	if (err)
 		return vmm_exit_status(err);
-	if (vm->stop_fd < 0 || kvm_open(&vm->kvm, cfg->kvm_path))
+	if (vm->stop_fd < 0 || kvm_open_vm(&vm->kvm, cfg->kvm_path))
 		return VMM_EXIT_ERROR;
 	if (vm->kvm.emulated)
 		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow); "
 			 "Linux user space needs the default guest's kernel patches here "
 			 "(guest-images/README.md)");
-	if (setup_memory(vm, mem_fd) || create_vcpus(vm))
+	/* RAM before the irqchip: see kvm_open_vm(). */
+	if (setup_memory(vm, mem_fd) || kvm_create_chips(&vm->kvm) || create_vcpus(vm))
 		return VMM_EXIT_ERROR;
 	if (vm_devices_create(vm))
 		return VMM_EXIT_ERROR;

@@ -73,8 +73,12 @@ static int create_vm(struct kvm *kvm)
 		err = -errno;
 		log_error("KVM_SET_TSS_ADDR failed: %s", strerror(-err));
 	}
-	if (!err)
-		err = vm_ioctl(kvm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
+	return err;
+}
+
+int kvm_create_chips(struct kvm *kvm)
+{
+	int err = vm_ioctl(kvm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
 	if (!err) {
 		/* The dummy speaker makes KVM answer port 0x61, which Linux polls while
 		 * calibrating the TSC against the PIT. */
@@ -85,6 +89,14 @@ static int create_vm(struct kvm *kvm)
 }
 
 int kvm_open(struct kvm *kvm, const char *path)
+{
+	int err = kvm_open_vm(kvm, path);
+	if (!err && (err = kvm_create_chips(kvm)))
+		kvm_close(kvm);
+	return err;
+}
+
+int kvm_open_vm(struct kvm *kvm, const char *path)
 {
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->vm_fd = -1;

@@ -21,6 +21,13 @@ struct kvm {
  * creates the VM with its in-kernel irqchip and PIT. On failure logs which step or capability
  * failed and returns -errno (-ENOTSUP for a missing capability). */
 int kvm_open(struct kvm *kvm, const char *path);
+
+/* kvm_open() in two steps, for a VM whose RAM is mapped in between: the VM without its irqchip
+ * and PIT, then those. Registering guest RAM before the irqchip exists is much cheaper on some
+ * hosts (kvm_pvm: ~0.3 ms instead of ~8 ms for 256 MiB; tools/bench startup). kvm_open_vm()
+ * closes what it opened on failure; after a kvm_create_chips() failure call kvm_close(). */
+int kvm_open_vm(struct kvm *kvm, const char *path);
+int kvm_create_chips(struct kvm *kvm);
 void kvm_close(struct kvm *kvm);
 
 /* kvm->notify, or (for a struct kvm filled in by hand) the real ioctls on kvm->vm_fd. */
