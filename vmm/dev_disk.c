@@ -54,7 +54,11 @@ static const struct device_option disk_options[] = {
      "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
      "                          cache=none   O_DIRECT (bypass the host page cache)\n"
      "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
-     "                          aio=auto|io_uring|sync  I/O engine; default auto\n",
+     "                          aio=auto|io_uring|sync  I/O engine; default auto\n"
+     "                          bw=SIZE:REFILL_MS[:BURST]  rate limit: SIZE bytes per\n"
+     "                                       REFILL_MS ms (token bucket), BURST bytes\n"
+     "                                       once more; e.g. bw=2M:1000 = 2 MiB/s\n"
+     "                          ops=SIZE:REFILL_MS[:BURST] the same for requests\n",
      parse_disk},
     {NULL, 0, NULL, NULL},
 };

@@ -25,8 +25,10 @@ static int create_nics(struct vm *vm)
 	for (int i = 0; i < vm->cfg->nnics; i++) {
 		struct virtio_dev *dev = NULL;
 		int err = virtio_net_create(&dev, &vm->cfg->nics[i]);
-		if (!err)
+		if (!err) {
 			err = vm_virtio_init_and_place(vm, dev, vm->cfg->nic_transport[i]);
+			vm->nic_devs[i] = err ? NULL : dev;
+		}
 		if (err)
 			return err;
 	}
@@ -41,7 +43,11 @@ static const struct device_option net_options[] = {
      "                          tap=IFNAME   create or attach a tap (offloads negotiated)\n"
      "                          tapfd=N      an already-open tap fd\n"
      "                          user         user-mode networking (libslirp): DHCP, DNS,\n"
-     "                                       NAT, port forwards; guest 10.0.2.15\n",
+     "                                       NAT, port forwards; guest 10.0.2.15\n"
+     "                          rx-bw=SIZE:REFILL_MS[:BURST]  rate limit of received frame\n"
+     "                                       bytes (token bucket), BURST once more\n"
+     "                          rx-ops=..., tx-bw=..., tx-ops=...  frames, and the\n"
+     "                                       transmit direction\n",
      parse_net},
     {NULL, 0, NULL, NULL},
 };

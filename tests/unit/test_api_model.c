@@ -169,3 +169,63 @@ Test(api_model, a_failed_build_leaves_nothing_added)
 	cr_assert_null(cfg.kernel);
 	cli_free(&cfg);
 }
+
+Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		 " \"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"/d\","
+		 " \"is_root_device\": true, \"rate_limiter\": {\"bandwidth\": {\"size\": 2097152,"
+		 " \"one_time_burst\": 4096, \"refill_time\": 1000},"
+		 " \"ops\": {\"size\": 0, \"refill_time\": 1000}}}],"
+		 " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap7\","
+		 " \"rx_rate_limiter\": {\"ops\": {\"size\": 500, \"refill_time\": 1000}},"
+		 " \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 10}}}]}",
+		 err, sizeof(err)),
+	    0, "%s", err);
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(cfg.disks[0].rl.bw.size, 2097152);
+	cr_assert_eq(cfg.disks[0].rl.bw.one_time_burst, 4096);
+	cr_assert_eq(cfg.disks[0].rl.bw.refill_ms, 1000);
+	cr_assert_eq(cfg.disks[0].rl.ops.size, 0, "size 0: no limit");
+	cr_assert_eq(cfg.nics[0].rx_rl.ops.size, 500);
+	cr_assert_eq(cfg.nics[0].rx_rl.bw.size, 0);
+	cr_assert_eq(cfg.nics[0].tx_rl.bw.refill_ms, 10);
+	/* a snapshot replays the recorded options: the limits are in them */
+	bool disk_seen = false, net_seen = false;
+	for (int i = 0; i < cfg.nrecorded; i++) {
+		const char *a = cfg.recorded[i].arg ? cfg.recorded[i].arg : "";
+		disk_seen |= strstr(a, "bw=2097152:1000:4096") != NULL;
+		net_seen |= strstr(a, "rx-ops=500:1000:0") && strstr(a, "tx-bw=1000:10:0");
+	}
+	cr_assert(disk_seen);
+	cr_assert(net_seen);
+	cli_free(&cfg);
+	free(append);
+}
+
+Test(api_model, bad_rate_limiters_are_refused)
+{
+	char err[256] = "";
+	cr_assert_neq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		 " \"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"/d\","
+		 " \"is_root_device\": true, \"rate_limiter\": {\"bandwidth\": {\"size\": "
+		 "1125899906842625, \"refill_time\": 1}}}]}",
+		 err, sizeof(err)),
+	    0);
+	cr_assert(strstr(err, "rate_limiter"), "%s", err);
+	cr_assert_neq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		 " \"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\","
+		 " \"tx_rate_limiter\": {\"ops\": {\"size\": 0, \"one_time_burst\": 5,"
+		 " \"refill_time\": 1}}}]}",
+		 err, sizeof(err)),
+	    0);
+	cr_assert(strstr(err, "tx_rate_limiter"), "%s", err);
+}

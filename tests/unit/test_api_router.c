@@ -112,7 +112,38 @@ static int f_snap_load(void *ctx, const char *state, const char *mem, bool resum
 	return take_fail();
 }
 
+/* Rate limiters changed at run time (PATCH /drives, PATCH /network-interfaces). */
+static struct {
+	int calls, index;
+	struct rate_limiter_cfg drive, rx, tx;
+	bool has_rx, has_tx;
+} rl;
+static int f_patch_rl(void *ctx, int index, const struct rate_limiter_cfg *cfg, char *err, size_t n)
+{
+	(void)ctx, (void)err, (void)n;
+	rl.calls++;
+	rl.index = index;
+	rl.drive = *cfg;
+	return take_fail();
+}
+static int f_patch_nic_rl(void *ctx, int index, const struct rate_limiter_cfg *rx,
+			  const struct rate_limiter_cfg *tx, char *err, size_t n)
+{
+	(void)ctx, (void)err, (void)n;
+	rl.calls++;
+	rl.index = index;
+	rl.has_rx = rx != NULL;
+	rl.has_tx = tx != NULL;
+	if (rx)
+		rl.rx = *rx;
+	if (tx)
+		rl.tx = *tx;
+	return take_fail();
+}
+
 static const struct api_backend_ops ops = {
+    .patch_drive_rate_limiter = f_patch_rl,
+    .patch_nic_rate_limiters = f_patch_nic_rl,
     .start = f_start,
     .pause = f_pause,
     .resume = f_resume,
@@ -487,4 +518,97 @@ Test(api, a_loaded_snapshot_stays_paused_unless_resumed)
 	    204);
 	req("GET", "/", NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Paused");
+}
+
+#define RL_BODY                                                                                    \
+	"{\"bandwidth\": {\"size\": 2097152, \"refill_time\": 1000}, "                             \
+	"\"ops\": {\"size\": 500, \"one_time_burst\": 100, \"refill_time\": 1000}}"
+
+Test(api, drive_rate_limiter_put_and_patch)
+{
+	memset(&rl, 0, sizeof(rl));
+	cr_assert_eq(req("PUT", "/drives/d",
+			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
+			 "false, \"rate_limiter\": {\"bandwidth\": {\"size\": 1}}}"),
+		     400, "refill_time is required");
+	cr_assert(strstr(fault(), "rate_limiter.bandwidth"), "%s", fault());
+	cr_assert_eq(req("PUT", "/drives/d",
+			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
+			 "false, \"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": "
+			 "0}}}"),
+		     400, "refill_time 0");
+	cr_assert_eq(req("PUT", "/drives/d",
+			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
+			 "false, \"rate_limiter\": {\"iops\": {}}}"),
+		     400, "unknown bucket");
+	cr_assert_eq(req("PUT", "/drives/d",
+			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
+			 "false, \"rate_limiter\": " RL_BODY "}"),
+		     204);
+	cr_assert_eq(api.model.drives[0].rl.bw.size, 2097152);
+	cr_assert_eq(api.model.drives[0].rl.ops.one_time_burst, 100);
+	req("GET", "/vm/config", NULL);
+	json_t *d = json_array_get(json_object_get(doc, "drives"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(
+			 json_object_get(json_object_get(d, "rate_limiter"), "ops"), "size")),
+		     500);
+	cr_assert_eq(
+	    req("PATCH", "/drives/d", "{\"drive_id\": \"d\", \"rate_limiter\": " RL_BODY "}"), 400,
+	    "PATCH is for a running VM");
+	start();
+	cr_assert_eq(req("PATCH", "/drives/d",
+			 "{\"drive_id\": \"d\", \"rate_limiter\": {\"bandwidth\": {\"size\": "
+			 "4096, \"refill_time\": 100}}}"),
+		     204);
+	cr_assert_eq(rl.calls, 1);
+	cr_assert_eq(rl.drive.bw.size, 4096);
+	cr_assert_eq(rl.drive.ops.size, 0, "a missing bucket is no limit");
+	cr_assert_eq(fk.patches, 0, "no path: the file stays");
+	cr_assert_eq(api.model.drives[0].rl.bw.refill_ms, 100);
+	fk.fail = -EINVAL;
+	cr_assert_eq(req("PATCH", "/drives/d", "{\"drive_id\": \"d\", \"rate_limiter\": {}}"), 400);
+	cr_assert_eq(api.model.drives[0].rl.bw.size, 4096, "a failed change is not recorded");
+	cr_assert_eq(req("PATCH", "/drives/d",
+			 "{\"drive_id\": \"d\", \"path_on_host\": \"/n\", \"rate_limiter\": {}}"),
+		     204);
+	cr_assert_eq(fk.patches, 1);
+	cr_assert_eq(api.model.drives[0].rl.bw.size, 0, "{} removes the limits");
+}
+
+Test(api, nic_rate_limiters_put_and_patch)
+{
+	memset(&rl, 0, sizeof(rl));
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+			 "\"rx_rate_limiter\": {\"ops\": {\"size\": 5, \"refill_time\": -1}}}"),
+		     400);
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+			 "\"tx_rate_limiter\": " RL_BODY "}"),
+		     204);
+	cr_assert_eq(api.model.nics[0].tx_rl.bw.size, 2097152);
+	cr_assert_eq(api.model.nics[0].rx_rl.bw.size, 0);
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": " RL_BODY "}"),
+		     400, "PATCH is for a running VM");
+	start();
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth9",
+			 "{\"iface_id\": \"eth9\", \"rx_rate_limiter\": " RL_BODY "}"),
+		     404);
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap1\"}"),
+		     400, "only the limiters can change");
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": " RL_BODY "}"),
+		     204);
+	cr_assert_eq(rl.calls, 1);
+	cr_assert(rl.has_rx);
+	cr_assert_not(rl.has_tx, "tx unchanged");
+	cr_assert_eq(rl.rx.ops.size, 500);
+	cr_assert_eq(api.model.nics[0].rx_rl.ops.size, 500);
+	cr_assert_eq(api.model.nics[0].tx_rl.bw.size, 2097152);
+	req("GET", "/vm/config", NULL);
+	json_t *n = json_array_get(json_object_get(doc, "network-interfaces"), 0);
+	cr_assert_not_null(json_object_get(n, "rx_rate_limiter"));
+	cr_assert_not_null(json_object_get(n, "tx_rate_limiter"));
 }

@@ -121,3 +121,19 @@ Test(blk_opts, small_error_buffer_is_not_overrun)
 	cr_assert_eq(small[4], 'x');
 	cr_assert_eq(virtio_blk_opts_parse("d,bogus", &o, NULL, 0), -EINVAL);
 }
+
+Test(blk_opts, rate_limits)
+{
+	cr_assert_eq(parse("/d,bw=2M:1000,ops=500:1000:100"), 0, "%s", err);
+	cr_assert_eq(o.rl.bw.size, 2u << 20);
+	cr_assert_eq(o.rl.bw.refill_ms, 1000);
+	cr_assert_eq(o.rl.ops.size, 500);
+	cr_assert_eq(o.rl.ops.one_time_burst, 100);
+	virtio_blk_opts_free(&o);
+	cr_assert_eq(parse("/d,bw=2M"), -EINVAL);
+	cr_assert(strstr(err, "SIZE:REFILL_MS"), "%s", err);
+	cr_assert_eq(parse("/d,ops=0:1000"), -EINVAL);
+	cr_assert_eq(parse("/d,bw"), -EINVAL);
+	cr_assert_eq(parse("/d,bw=1:1,bw=2:2"), -EINVAL);
+	cr_assert(strstr(err, "twice"), "%s", err);
+}

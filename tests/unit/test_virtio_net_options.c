@@ -108,3 +108,22 @@ Test(net_options, errors_go_to_the_buffer, .init = cr_redirect_stderr)
 	fflush(stderr);
 	cr_assert_stderr_eq_str("");
 }
+
+Test(net_options, rate_limits_per_direction)
+{
+	char err[200] = "";
+	cr_assert_eq(
+	    virtio_net_opts_parse("user,rx-bw=1M:1000,tx-ops=100:1000:50", &o, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(o.rx_rl.bw.size, 1u << 20);
+	cr_assert_eq(o.rx_rl.ops.size, 0);
+	cr_assert_eq(o.tx_rl.ops.size, 100);
+	cr_assert_eq(o.tx_rl.ops.one_time_burst, 50);
+	cr_assert_eq(o.tx_rl.bw.size, 0);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,rx-iops=1:1", &o, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "rx-iops"), "%s", err);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,tx-bw=1:1,tx-bw=1:1", &o, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,tx-bw=1", &o, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "rate limit"), "%s", err);
+}

@@ -8,7 +8,15 @@
 #include "virtio/blk/options.h"
 
 /* Bits of the keys already seen, to refuse a repeated key. */
-enum { SEEN_RO = 1, SEEN_SERIAL = 2, SEEN_CACHE = 4, SEEN_DISCARD = 8, SEEN_AIO = 16 };
+enum {
+	SEEN_RO = 1,
+	SEEN_SERIAL = 2,
+	SEEN_CACHE = 4,
+	SEEN_DISCARD = 8,
+	SEEN_AIO = 16,
+	SEEN_BW = 32,
+	SEEN_OPS = 64
+};
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -78,9 +86,15 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 			return fail(err, errlen, "aio=%s: expected aio=auto, io_uring or sync",
 				    value ? value : "");
 		o->aio = (enum virtio_blk_aio)idx;
+	} else if (!strcmp(item, "bw") || !strcmp(item, "ops")) {
+		bool bw = item[0] == 'b';
+		bit = bw ? SEEN_BW : SEEN_OPS;
+		if (rl_bucket_parse(value ? value : "", bw ? &o->rl.bw : &o->rl.ops, err, errlen))
+			return -EINVAL;
 	} else {
 		return fail(err, errlen,
-			    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=)",
+			    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=, bw=, "
+			    "ops=)",
 			    item);
 	}
 	if (*seen & bit)

@@ -1,6 +1,7 @@
 /* The option string of one virtio-blk disk, as given to the repeatable `--disk` option:
  *
  *   PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off][,aio=auto|io_uring|sync]
+ *       [,bw=SIZE:REFILL_MS[:BURST]][,ops=SIZE:REFILL_MS[:BURST]]
  *
  *   ro        open the file read-only and offer VIRTIO_BLK_F_RO (virtio 1.2 5.2.3)
  *   serial    the GET_ID string, at most VIRTIO_BLK_ID_BYTES (20) bytes (5.2.6)
@@ -8,6 +9,10 @@
  *             none: O_DIRECT (requests not aligned for O_DIRECT go through a second, buffered
  *             descriptor of the same file), FLUSH = fdatasync
  *   discard   on: offer VIRTIO_BLK_F_DISCARD and VIRTIO_BLK_F_WRITE_ZEROES (default off)
+ *   bw        bw=SIZE:REFILL_MS[:BURST]: a bandwidth token bucket of SIZE bytes refilled every
+ *             REFILL_MS milliseconds, with BURST extra bytes once (Firecracker's rate_limiter
+ *             bandwidth {size, refill_time, one_time_burst}); e.g. bw=2M:1000 is 2 MiB/s
+ *   ops       ops=SIZE:REFILL_MS[:BURST]: the same for requests (ops=500:1000 is 500 per s)
  *   aio       auto (default): io_uring, or synchronous preadv/pwritev when io_uring cannot be set
  *             up; io_uring: refuse to start without it; sync: always synchronous (tests). The
  *             environment variable VMM_BLK_AIO=sync|io_uring overrides `auto`.
@@ -21,6 +26,8 @@
 
 #include <linux/virtio_blk.h>
 
+#include "virtio/core/rate_limiter.h"
+
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
 enum virtio_blk_aio { VIRTIO_BLK_AIO_AUTO, VIRTIO_BLK_AIO_IO_URING, VIRTIO_BLK_AIO_SYNC };
 
@@ -32,6 +39,7 @@ struct virtio_blk_opts {
 	enum virtio_blk_cache cache;
 	bool discard;
 	enum virtio_blk_aio aio;
+	struct rate_limiter_cfg rl; /* bw=, ops=; all zero: unlimited */
 };
 
 /* Parses `spec` into *opts (zeroed first; defaults: writeback, discard off, aio auto). Returns 0,

@@ -112,6 +112,8 @@ static const struct sandbox_rule io_rules[] = {
     SB_ALLOW(SYS_read),		 /* eventfds: kicks, the stop and pause requests */
     SB_ALLOW(SYS_write),	 /* eventfds: irqfds */
     SB_ALLOW(SYS_clock_gettime), /* the polling window (poll.c), where the vDSO cannot */
+    /* a throttled queue's wait (virtio/core/rate_limiter.h) */
+    SB_ALLOW(SYS_timerfd_settime),
     /* interrupts raised without an irqfd: a level line (INTx, a restored ISR), an MSI sent
      * directly when routing failed */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),

@@ -1,9 +1,11 @@
 /* virtio_net_create(): from parsed `--net` options to a backend and the device in front of it.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "virtio/net/internal.h"
 #include "virtio/net/net.h"
 #include "virtio/net/slirp.h"
 #include "virtio/net/tap.h"
@@ -47,5 +49,18 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opt
 		memcpy(mac, opts->mac, 6);
 	else
 		default_mac(opts, mac);
-	return virtio_net_create_with_backend(out, be, mac);
+	err = virtio_net_create_with_backend(out, be, mac);
+	if (err)
+		return err;
+	/* Not initialised yet (no lock, no thread): set the limiters directly. */
+	err = rate_limiter_update(&to_vnet(*out)->rx_thr.rl, &opts->rx_rl);
+	if (!err)
+		err = rate_limiter_update(&to_vnet(*out)->tx_thr.rl, &opts->tx_rl);
+	if (err) {
+		log_error("virtio-net: invalid rate limit");
+		virtio_dev_destroy(*out); /* destroys the backend too */
+		free(*out);
+		*out = NULL;
+	}
+	return err;
 }

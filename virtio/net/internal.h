@@ -8,11 +8,18 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+#include "virtio/core/rate_limiter.h"
 #include "virtio/net/features.h"
 #include "virtio/net/net.h"
 
 /* The staging buffer holds header + frame, and one more byte to see that a frame was too big. */
 #define NET_STAGE_LEN (NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 1)
+
+/* One direction's rate limiter and the timer its queue waits on (throttle.c). */
+struct net_throttle {
+	struct rate_limiter rl;
+	struct rl_timer timer;
+};
 
 struct vnet {
 	struct virtio_dev dev; /* first: the allocation is freed through it */
@@ -29,6 +36,8 @@ struct vnet {
 	uint8_t *tx_bounce;    /* VIRTIO_NET_MAX_FRAME: a tx frame with too many segments */
 	struct vq_chain chain; /* scratch for vq_pop() */
 	struct vq_used rx_used[VIRTIO_NET_QUEUE_SIZE]; /* the buffers of the frame in progress */
+	struct net_throttle rx_thr, tx_thr;
+	bool rx_charged; /* the staged frame has passed the rx limiter */
 };
 
 static inline struct vnet *to_vnet(struct virtio_dev *dev)
@@ -45,6 +54,14 @@ void net_rx_reset(struct vnet *n);
 
 /* tx.c: serves the transmit queue after a kick. */
 void net_tx_kick(struct vnet *n);
+
+/* throttle.c: the per-direction rate limiters. init/destroy: -errno. net_throttle_rx(): the
+ * staged frame of `bytes` may be delivered (else the rx timer is armed). net_throttle_tx(): the
+ * chain just popped into n->chain may be sent (else it was given back and the tx timer armed). */
+int net_throttle_init(struct net_throttle *t);
+void net_throttle_destroy(struct net_throttle *t);
+bool net_throttle_rx(struct vnet *n, uint64_t bytes);
+bool net_throttle_tx(struct vnet *n);
 
 /* ctrl.c: serves the control queue after a kick. */
 void net_ctrl_kick(struct vnet *n);

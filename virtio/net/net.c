@@ -116,6 +116,8 @@ static void net_destroy(struct virtio_dev *dev)
 	free(n->stage);
 	free(n->tx_bounce);
 	n->stage = n->tx_bounce = NULL;
+	net_throttle_destroy(&n->rx_thr);
+	net_throttle_destroy(&n->tx_thr);
 }
 
 /* ---- snapshot (virtio/core/dev_snapshot.h) ---- */
@@ -131,7 +133,11 @@ struct virtio_net_state {
 	uint8_t multi[VIRTIO_NET_MAC_TABLE][6];
 	uint8_t mac[6];
 	uint8_t reserved[2]; /* zero */
+	/* Added with rate limiters (configuration and levels, so a limit changed at run time
+	 * survives); an older state ends before them and keeps the command line's limiters. */
+	struct rate_limiter_state rx_rl, tx_rl;
 };
+#define NET_STATE_V1_LEN offsetof(struct virtio_net_state, rx_rl)
 
 static int net_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
 {
@@ -151,6 +157,8 @@ static int net_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
 	memcpy(st.uni, n->rx_mode.uni, sizeof(st.uni));
 	memcpy(st.multi, n->rx_mode.multi, sizeof(st.multi));
 	memcpy(st.mac, n->rx_mode.mac, sizeof(st.mac));
+	rate_limiter_save(&n->rx_thr.rl, &st.rx_rl);
+	rate_limiter_save(&n->tx_thr.rl, &st.tx_rl);
 	memcpy(buf, &st, sizeof(st));
 	*len = sizeof(st);
 	return 0;
@@ -176,11 +184,23 @@ static int net_restore(struct virtio_dev *dev, const void *buf, size_t len)
 	struct vnet *n = to_vnet(dev);
 	struct virtio_net_state st;
 
-	if (len != sizeof(st))
+	if (len != sizeof(st) && len != NET_STATE_V1_LEN)
 		return -EINVAL;
-	memcpy(&st, buf, sizeof(st));
+	memset(&st, 0, sizeof(st));
+	memcpy(&st, buf, len);
 	if (!net_state_ok(n, &st))
 		return -EINVAL;
+	if (len == sizeof(st)) {
+		struct rate_limiter_state rx_old, tx_old;
+		rate_limiter_save(&n->rx_thr.rl, &rx_old);
+		rate_limiter_save(&n->tx_thr.rl, &tx_old);
+		if (rate_limiter_restore(&n->rx_thr.rl, &st.rx_rl) ||
+		    rate_limiter_restore(&n->tx_thr.rl, &st.tx_rl)) {
+			rate_limiter_restore(&n->rx_thr.rl,
+					     &rx_old); /* changes nothing on failure */
+			return -EINVAL;
+		}
+	}
 	n->cfg = st.cfg;
 	n->rx_mode.promisc = st.promisc;
 	n->rx_mode.allmulti = st.allmulti;
@@ -225,11 +245,15 @@ int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *
 	if (n) {
 		n->stage = malloc(NET_STAGE_LEN);
 		n->tx_bounce = malloc(VIRTIO_NET_MAX_FRAME);
+		n->rx_thr.timer.fd = n->tx_thr.timer.fd = -1;
 	}
-	if (!n || !n->stage || !n->tx_bounce) {
+	if (!n || !n->stage || !n->tx_bounce || net_throttle_init(&n->rx_thr) ||
+	    net_throttle_init(&n->tx_thr)) {
 		if (n) {
 			free(n->stage);
 			free(n->tx_bounce);
+			rl_timer_destroy(&n->rx_thr.timer);
+			rl_timer_destroy(&n->tx_thr.timer);
 		}
 		free(n);
 		net_backend_destroy(be);

@@ -48,6 +48,7 @@
 #include <stdint.h>
 
 #include "virtio/core/device.h"
+#include "virtio/core/rate_limiter.h"
 #include "virtio/net/backend.h"
 #include "virtio/net/options.h"
 
@@ -92,6 +93,13 @@ int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *
 /* Snapshots, taking dev->lock (so never call them from a device callback). */
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
 void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *out);
+
+/* Replaces the receive and/or transmit rate limiter (NULL: leave it) at run time (PATCH
+ * /network-interfaces; rate_limiter.h: a changed bucket starts full, size 0 is no limit). A
+ * direction waiting on its old limit is served again at once. Any thread, without dev->lock.
+ * Returns 0, -EINVAL (bad cfg; nothing changed) or -ENODEV (not a NIC). */
+int virtio_net_set_rate_limiters(struct virtio_dev *dev, const struct rate_limiter_cfg *rx,
+				 const struct rate_limiter_cfg *tx);
 
 /* The backend, e.g. for a test to inject frames into the loopback. */
 struct net_backend *virtio_net_backend(struct virtio_dev *dev);

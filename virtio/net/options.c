@@ -179,6 +179,25 @@ static int parse_hostfwd_item(const char *val, struct virtio_net_opts *o, struct
 	return 0;
 }
 
+/* rx-bw, rx-ops, tx-bw, tx-ops: one bucket each, given once. */
+static int parse_rate_item(const char *key, const char *val, struct virtio_net_opts *o,
+			   struct errbuf *e)
+{
+	struct rate_limiter_cfg *rl = key[0] == 'r' ? &o->rx_rl : &o->tx_rl;
+	struct rl_bucket_cfg *b;
+
+	if (!strcmp(key + 3, "bw"))
+		b = &rl->bw;
+	else if (!strcmp(key + 3, "ops"))
+		b = &rl->ops;
+	else
+		return fail(e, "unknown option '%s' (rate limits: rx-bw, rx-ops, tx-bw, tx-ops)",
+			    key);
+	if (b->size)
+		return fail(e, "%s given twice", key);
+	return rl_bucket_parse(val, b, e->s, e->n) ? -EINVAL : 0;
+}
+
 static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 {
 	char *val = strchr(item, '=');
@@ -191,6 +210,8 @@ static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 		return parse_mac_item(val, o, e);
 	if (strcmp(item, "hostfwd") == 0)
 		return parse_hostfwd_item(val, o, e);
+	if (!strncmp(item, "rx-", 3) || !strncmp(item, "tx-", 3))
+		return parse_rate_item(item, val, o, e);
 	return fail(e, "unknown option '%s' (%s)", item, USAGE);
 }
 

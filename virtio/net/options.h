@@ -8,6 +8,13 @@
  * (host port 2222 on all addresses to the guest's port 22). The default guest address is
  * 10.0.2.15. hostfwd may be repeated, up to VIRTIO_NET_MAX_HOSTFWD times.
  *
+ * Any of them may add rate limits per direction (Firecracker's rx_rate_limiter and
+ * tx_rate_limiter; virtio/core/rate_limiter.h), each at most once:
+ *   rx-bw=SIZE:REFILL_MS[:BURST]   bytes of received frames: SIZE per REFILL_MS, BURST once
+ *   rx-ops=SIZE:REFILL_MS[:BURST]  received frames
+ *   tx-bw=..., tx-ops=...          the same for transmitted frames
+ * e.g. tx-bw=1M:1000 sends at most 1 MiB/s (frame bytes without the virtio-net header).
+ *
  * Without mac=, a user-mode device gets QEMU's 52:54:00:12:34:56 and a tap device a random
  * 52:54:00:xx:xx:xx (so several taps on one bridge do not collide). */
 #ifndef VIRTIO_NET_OPTIONS_H
@@ -17,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "virtio/core/rate_limiter.h"
 
 #define VIRTIO_NET_MAX_HOSTFWD 16
 
@@ -38,6 +47,7 @@ struct virtio_net_opts {
 	uint8_t mac[6];
 	unsigned nhostfwd;
 	struct virtio_net_hostfwd hostfwd[VIRTIO_NET_MAX_HOSTFWD];
+	struct rate_limiter_cfg rx_rl, tx_rl; /* rx-bw= rx-ops= tx-bw= tx-ops=; zero: unlimited */
 };
 
 /* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with

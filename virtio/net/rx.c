@@ -32,6 +32,7 @@ void net_rx_reset(struct vnet *n)
 	if (n->rx_pending)
 		n->stats.rx_dropped++;
 	n->rx_pending = 0;
+	n->rx_charged = false;
 }
 
 /* ---- backend -> staging buffer ---- */
@@ -225,12 +226,16 @@ static int rx_step(struct vnet *n, unsigned *delivered)
 		if (r == 0)
 			return 1;
 	}
+	if (!n->rx_charged && !net_throttle_rx(n, n->rx_pending - NET_HDR_LEN))
+		return 0; /* staged until the rx timer fires: the backend is not read meanwhile */
+	n->rx_charged = true;
 	r = rx_deliver(n);
 	if (r <= 0)
 		return r;
 	if (r == 1)
 		(*delivered)++;
 	n->rx_pending = 0;
+	n->rx_charged = false;
 	return 1;
 }
 

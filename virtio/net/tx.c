@@ -70,12 +70,18 @@ void net_tx_kick(struct vnet *n)
 	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_TXQ];
 	const struct guest_mem *mem = n->dev.mem;
 	unsigned sent = 0, batch = 0;
+	bool throttled = n->tx_thr.timer.armed; /* waiting: the tx timer serves the queue */
 	uint64_t bytes0 = n->stats.tx_bytes, errors0 = n->stats.tx_errors;
 	int p;
 
-	for (;;) {
+	for (p = 0; !throttled;) {
 		vq_disable_notify(vq, mem); /* 2.7.10: no kicks while we are draining anyway */
 		while ((p = vq_pop(vq, mem, &n->chain)) > 0) {
+			if (!net_throttle_tx(n)) {
+				throttled = true; /* the frame went back to the ring */
+				p = 0;
+				break;
+			}
 			tx_one(n);
 			p = vq_add_used(vq, mem, vq_chain_used(&n->chain));
 			if (p < 0)
@@ -84,7 +90,7 @@ void net_tx_kick(struct vnet *n)
 			if (++batch == TX_BUDGET)
 				break;
 		}
-		if (p < 0)
+		if (p < 0 || throttled)
 			break;
 		if (batch == TX_BUDGET) {
 			/* Frames left: come back on the I/O thread's next pass

@@ -8,6 +8,7 @@
 
 #include "virtio/net/options.h"
 #include "vmm/api/api_json.h"
+#include "vmm/api/api_rate_limit.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 
@@ -170,11 +171,16 @@ static int check_drive_values(const struct api_model *m, int self, const json_t 
 int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
 			size_t errlen)
 {
-	static const struct api_json_field f[] = {
-	    {"drive_id", API_JSON_STRING, true},     {"path_on_host", API_JSON_STRING, true},
-	    {"is_root_device", API_JSON_BOOL, true}, {"is_read_only", API_JSON_BOOL, false},
-	    {"partuuid", API_JSON_STRING, false},    {"cache_type", API_JSON_STRING, false},
-	    {"io_engine", API_JSON_STRING, false},   {NULL, 0, false}};
+	static const struct api_json_field f[] = {{"drive_id", API_JSON_STRING, true},
+						  {"path_on_host", API_JSON_STRING, true},
+						  {"is_root_device", API_JSON_BOOL, true},
+						  {"is_read_only", API_JSON_BOOL, false},
+						  {"partuuid", API_JSON_STRING, false},
+						  {"cache_type", API_JSON_STRING, false},
+						  {"io_engine", API_JSON_STRING, false},
+						  {"rate_limiter", API_JSON_OBJECT, false},
+						  {NULL, 0, false}};
+	struct rate_limiter_cfg rl;
 	int r = check_id(id, err, errlen);
 	if (!r)
 		r = api_json_check(body, f, err, errlen);
@@ -183,6 +189,9 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
 	int i = find_drive(m, id);
 	if (!r)
 		r = check_drive_values(m, i, body, err, errlen);
+	if (!r)
+		r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter",
+					   &rl, err, errlen);
 	if (r)
 		return r;
 	if (json_object_get(body, "partuuid")) {
@@ -208,6 +217,7 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
 	snprintf(d->cache_type, sizeof(d->cache_type), "%s",
 		 api_json_str(body, "cache_type", "Unsafe"));
 	snprintf(d->io_engine, sizeof(d->io_engine), "%s", api_json_str(body, "io_engine", ""));
+	d->rl = rl;
 	return 0;
 }
 
@@ -225,10 +235,11 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
 		r = check_body_id(body, "drive_id", id, err, errlen);
 	if (r)
 		return r;
-	if (json_object_get(body, "rate_limiter")) {
-		snprintf(err, errlen, "rate_limiter is not supported yet");
-		return -EINVAL;
-	}
+	struct rate_limiter_cfg rl;
+	r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter", &rl, err,
+				   errlen);
+	if (r)
+		return r;
 	*index = find_drive(m, id);
 	if (*index < 0) {
 		snprintf(err, errlen, "no drive with id `%s`", id);
@@ -240,6 +251,12 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_cfg *cfg)
+{
+	const json_t *v = json_object_get(body, "rate_limiter");
+	return v && !api_rate_limiter_parse(v, "rate_limiter", cfg, NULL, 0);
 }
 
 static int find_nic(const struct api_model *m, const char *id)
@@ -274,7 +291,10 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
 						  {"host_dev_name", API_JSON_STRING, true},
 						  {"guest_mac", API_JSON_STRING, false},
+						  {"rx_rate_limiter", API_JSON_OBJECT, false},
+						  {"tx_rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
+	struct rate_limiter_cfg rx, tx;
 	int r = check_id(id, err, errlen);
 	if (!r)
 		r = api_json_check(body, f, err, errlen);
@@ -282,6 +302,12 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 		r = check_body_id(body, "iface_id", id, err, errlen);
 	if (!r)
 		r = check_nic_values(body, err, errlen);
+	if (!r)
+		r = api_rate_limiter_parse(json_object_get(body, "rx_rate_limiter"),
+					   "rx_rate_limiter", &rx, err, errlen);
+	if (!r)
+		r = api_rate_limiter_parse(json_object_get(body, "tx_rate_limiter"),
+					   "tx_rate_limiter", &tx, err, errlen);
 	if (r)
 		return r;
 	int i = find_nic(m, id);
@@ -296,6 +322,39 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 	struct api_nic *n = &m->nics[i];
 	snprintf(n->host_dev, sizeof(n->host_dev), "%s", api_json_str(body, "host_dev_name", ""));
 	snprintf(n->mac, sizeof(n->mac), "%s", api_json_str(body, "guest_mac", ""));
+	n->rx_rl = rx;
+	n->tx_rl = tx;
+	return 0;
+}
+
+int api_model_check_patch_nic(const struct api_model *m, const char *id, const json_t *body,
+			      int *index, struct rate_limiter_cfg *rx, bool *has_rx,
+			      struct rate_limiter_cfg *tx, bool *has_tx, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
+						  {"rx_rate_limiter", API_JSON_OBJECT, false},
+						  {"tx_rate_limiter", API_JSON_OBJECT, false},
+						  {NULL, 0, false}};
+	int r = check_id(id, err, errlen);
+	if (!r)
+		r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = check_body_id(body, "iface_id", id, err, errlen);
+	*has_rx = json_object_get(body, "rx_rate_limiter") != NULL;
+	*has_tx = json_object_get(body, "tx_rate_limiter") != NULL;
+	if (!r)
+		r = api_rate_limiter_parse(json_object_get(body, "rx_rate_limiter"),
+					   "rx_rate_limiter", rx, err, errlen);
+	if (!r)
+		r = api_rate_limiter_parse(json_object_get(body, "tx_rate_limiter"),
+					   "tx_rate_limiter", tx, err, errlen);
+	if (r)
+		return r;
+	*index = find_nic(m, id);
+	if (*index < 0) {
+		snprintf(err, errlen, "no network interface with id `%s`", id);
+		return -ENOENT;
+	}
 	return 0;
 }
 
@@ -402,6 +461,9 @@ static json_t *drive_json(const struct api_drive *d)
 			      d->ro, "cache_type", d->cache_type[0] ? d->cache_type : "Unsafe");
 	if (j && d->io_engine[0])
 		json_object_set_new(j, "io_engine", json_string(d->io_engine));
+	json_t *rl = api_rate_limiter_json(&d->rl);
+	if (j && rl)
+		json_object_set_new(j, "rate_limiter", rl);
 	return j;
 }
 
@@ -410,6 +472,11 @@ static json_t *nic_json(const struct api_nic *n)
 	json_t *j = json_pack("{s:s, s:s}", "iface_id", n->id, "host_dev_name", n->host_dev);
 	if (j && n->mac[0])
 		json_object_set_new(j, "guest_mac", json_string(n->mac));
+	json_t *rx = api_rate_limiter_json(&n->rx_rl), *tx = api_rate_limiter_json(&n->tx_rl);
+	if (j && rx)
+		json_object_set_new(j, "rx_rate_limiter", rx);
+	if (j && tx)
+		json_object_set_new(j, "tx_rate_limiter", tx);
 	return j;
 }
 
@@ -469,6 +536,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 			return -ENOMEM;
 		snprintf(d->id, sizeof(d->id), "drive%d", i);
 		d->ro = cfg->disks[i].ro;
+		d->rl = cfg->disks[i].rl;
 		snprintf(d->cache_type, sizeof(d->cache_type), "Unsafe");
 		m->ndrives++;
 	}
@@ -476,6 +544,8 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		struct api_nic *n = &m->nics[m->nnics++];
 		snprintf(n->id, sizeof(n->id), "net%d", i);
 		describe_nic(n, &cfg->nics[i]);
+		n->rx_rl = cfg->nics[i].rx_rl;
+		n->tx_rl = cfg->nics[i].tx_rl;
 	}
 	return 0;
 }

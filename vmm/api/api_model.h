@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "virtio/core/rate_limiter.h"
 #include "vmm/cli.h"
 
 #define API_ID_MAX     64 /* drive_id / iface_id bytes, NUL included */
@@ -27,12 +28,14 @@ struct api_drive {
 	/* io_engine "Sync" (preadv/pwritev), "Async" (io_uring), or "" (the VMM's choice: io_uring
 	 * when it can be set up). */
 	char io_engine[6];
+	struct rate_limiter_cfg rl; /* rate_limiter (api_rate_limit.h); zero: none */
 };
 
 struct api_nic {
 	char id[API_ID_MAX];
-	char host_dev[16]; /* IFNAMSIZ */
-	char mac[18];	   /* "" = the VMM's choice */
+	char host_dev[16];		      /* IFNAMSIZ */
+	char mac[18];			      /* "" = the VMM's choice */
+	struct rate_limiter_cfg rx_rl, tx_rl; /* rx_rate_limiter, tx_rate_limiter */
 };
 
 struct api_model {
@@ -64,7 +67,17 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
  * position and *path to the new path (inside `body`, or NULL when the body has none). */
 int api_model_check_patch_drive(const struct api_model *m, const char *id, const json_t *body,
 				int *index, const char **path, char *err, size_t errlen);
-/* PUT /network-interfaces/{id}: {"iface_id", "host_dev_name", "guest_mac"?}. */
+/* The rate_limiter of a PATCH /drives/{id} body that api_model_check_patch_drive() accepted:
+ * true with *cfg set when the body has one. */
+bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_cfg *cfg);
+/* PATCH /network-interfaces/{id}: {"iface_id", "rx_rate_limiter"?, "tx_rate_limiter"?}. Sets
+ * *index to the NIC's position, and *has_rx / *has_tx with rx / tx for the limiters the body
+ * names. Returns 0, -ENOENT (no such NIC) or -EINVAL. */
+int api_model_check_patch_nic(const struct api_model *m, const char *id, const json_t *body,
+			      int *index, struct rate_limiter_cfg *rx, bool *has_rx,
+			      struct rate_limiter_cfg *tx, bool *has_tx, char *err, size_t errlen);
+/* PUT /network-interfaces/{id}: {"iface_id", "host_dev_name", "guest_mac"?,
+ * "rx_rate_limiter"?, "tx_rate_limiter"?}. */
 int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
 		      size_t errlen);
 /* PUT /metrics body check: {"metrics_path"}. Sets *path (inside `body`). */

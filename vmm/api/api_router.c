@@ -128,6 +128,26 @@ static void put_drive(struct api *a, const char *id, const json_t *body, struct 
 		model_result(r, api_model_put_drive(&a->model, id, body, r->err, sizeof(r->err)));
 }
 
+/* The rate_limiter of a checked PATCH /drives body, applied before any new path. False when
+ * it failed (r says why). */
+static bool patch_drive_rate_limiter(struct api *a, int index, const json_t *body, struct reply *r)
+{
+	struct rate_limiter_cfg cfg;
+	if (!api_model_patch_drive_rate_limiter(body, &cfg))
+		return true;
+	if (!a->ops->patch_drive_rate_limiter) {
+		fault(r, 400, "rate limiters cannot be changed here", NULL);
+		return false;
+	}
+	int err = a->ops->patch_drive_rate_limiter(a->ctx, index, &cfg, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot update the rate limiter");
+		return false;
+	}
+	a->model.drives[index].rl = cfg;
+	return true;
+}
+
 static void patch_drive(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	int index;
@@ -140,8 +160,9 @@ static void patch_drive(struct api *a, const char *id, const json_t *body, struc
 	}
 	if (!after_start(a, r))
 		return;
-	if (!path) {
-		r->status = 204; /* nothing to change */
+	if (!patch_drive_rate_limiter(a, index, body, r) || !path) {
+		if (!r->status)
+			r->status = 204; /* nothing (else) to change */
 		return;
 	}
 	err = a->ops->patch_drive(a->ctx, index, path, r->err, sizeof(r->err));
@@ -161,6 +182,39 @@ static void put_nic(struct api *a, const char *id, const json_t *body, struct re
 {
 	if (before_start(a, r))
 		model_result(r, api_model_put_nic(&a->model, id, body, r->err, sizeof(r->err)));
+}
+
+/* PATCH /network-interfaces/{id}: new rx / tx rate limiters for a running NIC. */
+static void patch_nic(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct rate_limiter_cfg rx, tx;
+	bool has_rx, has_tx;
+	int index;
+	int err = api_model_check_patch_nic(&a->model, id, body, &index, &rx, &has_rx, &tx, &has_tx,
+					    r->err, sizeof(r->err));
+	if (err) {
+		r->status = err == -ENOENT ? 404 : 400;
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	r->status = 204;
+	if (!has_rx && !has_tx)
+		return; /* nothing to change */
+	if (!a->ops->patch_nic_rate_limiters) {
+		fault(r, 400, "rate limiters cannot be changed here", NULL);
+		return;
+	}
+	err = a->ops->patch_nic_rate_limiters(a->ctx, index, has_rx ? &rx : NULL,
+					      has_tx ? &tx : NULL, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot update the rate limiters");
+		return;
+	}
+	if (has_rx)
+		a->model.nics[index].rx_rl = rx;
+	if (has_tx)
+		a->model.nics[index].tx_rl = tx;
 }
 
 static void action_start(struct api *a, struct reply *r)
@@ -482,7 +536,7 @@ static const struct route routes[] = {
     {"/machine-config", false, {get_machine_config, put_machine_config, NULL}},
     {"/boot-source", false, {NULL, put_boot_source, NULL}},
     {"/drives/", true, {NULL, put_drive, patch_drive}},
-    {"/network-interfaces/", true, {NULL, put_nic, NULL}},
+    {"/network-interfaces/", true, {NULL, put_nic, patch_nic}},
     {"/actions", false, {NULL, put_actions, NULL}},
     {"/vm", false, {NULL, NULL, patch_vm}},
     {"/vm/config", false, {get_vm_config, NULL, NULL}},

@@ -34,6 +34,13 @@ struct api_backend_ops {
 	int (*stop)(void *ctx, unsigned timeout_ms);
 	/* PATCH /drives: the drive at `index` (model order) gets the file at `path`. */
 	int (*patch_drive)(void *ctx, int index, const char *path, char *err, size_t errlen);
+	/* PATCH /drives rate_limiter: the drive at `index` (model order) gets this limit. */
+	int (*patch_drive_rate_limiter)(void *ctx, int index, const struct rate_limiter_cfg *cfg,
+					char *err, size_t errlen);
+	/* PATCH /network-interfaces: the NIC at `index` (model order) gets these limits (NULL:
+	 * that direction unchanged). */
+	int (*patch_nic_rate_limiters)(void *ctx, int index, const struct rate_limiter_cfg *rx,
+				       const struct rate_limiter_cfg *tx, char *err, size_t errlen);
 	/* PUT /metrics and FlushMetrics. */
 	int (*set_metrics)(void *ctx, const char *path, char *err, size_t errlen);
 	int (*flush_metrics)(void *ctx);

@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "virtio/blk/blk.h"
+#include "virtio/net/net.h"
 #include "vmm/api/api_http.h"
 #include "vmm/api/api_json.h"
+#include "vmm/api/api_rate_limit.h"
 #include "vmm/api/api_router.h"
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
@@ -46,6 +48,7 @@ struct control {
 	int confine_result; /* 1: pending */
 	char *append;
 	int disk_index[API_MAX_DRIVES];
+	int nic_base; /* model NIC i is cfg->nics[nic_base + i] (the command line's come first) */
 };
 
 /* Hands a VM built by the API thread to the main thread and waits until it runs. */
@@ -56,6 +59,7 @@ static void identity_disk_index(struct control *c)
 {
 	for (int i = 0; i < API_MAX_DRIVES; i++)
 		c->disk_index[i] = i < c->cfg->ndisks ? i : -1;
+	c->nic_base = 0;
 }
 
 /* ---- the configuration from the model ---- */
@@ -77,7 +81,8 @@ static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err
 			  : !strcmp(d->io_engine, "Async") ? ",aio=io_uring"
 							   : "";
 	if (snprintf(spec, sizeof(spec), "%s%s%s", d->path, d->ro ? ",ro" : "", aio) >=
-	    (int)sizeof(spec)) {
+		(int)sizeof(spec) ||
+	    api_rate_limiter_spec(spec, sizeof(spec), "", &d->rl)) {
 		snprintf(err, errlen, "%s: path_on_host is too long", d->id);
 		return -ENAMETOOLONG;
 	}
@@ -86,8 +91,11 @@ static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err
 
 static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, size_t errlen)
 {
-	char spec[64];
+	char spec[320];
 	snprintf(spec, sizeof(spec), "tap=%s%s%s", n->host_dev, n->mac[0] ? ",mac=" : "", n->mac);
+	if (api_rate_limiter_spec(spec, sizeof(spec), "rx-", &n->rx_rl) ||
+	    api_rate_limiter_spec(spec, sizeof(spec), "tx-", &n->tx_rl))
+		return -ENAMETOOLONG; /* cannot happen: the numbers are bounded */
 	return add_device(cfg, "net", spec, n->id, err, errlen);
 }
 
@@ -186,6 +194,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 {
 	struct control *c = ctx;
 	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
+	c->nic_base = nnics;
 	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
 	if (r)
 		return r;
@@ -328,6 +337,32 @@ static int be_patch_drive(void *ctx, int index, const char *path, char *err, siz
 	return r;
 }
 
+static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_limiter_cfg *cfg,
+				       char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	int disk = c->disk_index[index];
+	struct virtio_dev *dev = disk >= 0 && disk < CLI_MAX_DISKS ? c->vm.disk_devs[disk] : NULL;
+	if (!dev) {
+		snprintf(err, errlen, "the drive has no device");
+		return -ENODEV;
+	}
+	return virtio_blk_set_rate_limiter(dev, cfg);
+}
+
+static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_limiter_cfg *rx,
+				      const struct rate_limiter_cfg *tx, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	int nic = c->nic_base + index;
+	struct virtio_dev *dev = nic >= 0 && nic < CLI_MAX_NICS ? c->vm.nic_devs[nic] : NULL;
+	if (!dev) {
+		snprintf(err, errlen, "the network interface has no device");
+		return -ENODEV;
+	}
+	return virtio_net_set_rate_limiters(dev, rx, tx);
+}
+
 static int be_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
 {
 	(void)ctx;
@@ -423,6 +458,8 @@ static const struct api_backend_ops vm_backend = {
     .ctrl_alt_del = be_ctrl_alt_del,
     .stop = be_stop,
     .patch_drive = be_patch_drive,
+    .patch_drive_rate_limiter = be_patch_drive_rate_limiter,
+    .patch_nic_rate_limiters = be_patch_nic_rate_limiters,
     .set_metrics = be_set_metrics,
     .flush_metrics = be_flush_metrics,
     .metrics = be_metrics,
@@ -462,6 +499,7 @@ static int load_config_file(struct control *c)
 		log_error("config file %s: %s", c->cfg->config_file, err);
 		return VMM_EXIT_USAGE;
 	}
+	c->nic_base = c->cfg->nnics;
 	r = control_build_config(c->cfg, &c->api.model, &c->append, c->disk_index, err,
 				 sizeof(err));
 	if (r) {

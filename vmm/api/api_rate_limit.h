@@ -1,0 +1,28 @@
+/* Firecracker's rate_limiter bodies (drives' `rate_limiter`, network interfaces'
+ * `rx_rate_limiter` / `tx_rate_limiter`):
+ *   {"bandwidth"?: {"size", "one_time_burst"?, "refill_time"}, "ops"?: {...}}
+ * size in bytes or operations, refill_time in ms; a missing bucket or size 0 is no limit
+ * (virtio/core/rate_limiter.h has the semantics). Pure code, for the model, the router and the
+ * configuration built from the model. */
+#ifndef VMM_API_RATE_LIMIT_H
+#define VMM_API_RATE_LIMIT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "virtio/core/rate_limiter.h"
+
+/* Parses `obj` (the rate_limiter member; NULL or JSON null: no limit) into *cfg. `what` names
+ * the member in messages. Returns 0 or -EINVAL with the reason in err. */
+int api_rate_limiter_parse(const json_t *obj, const char *what, struct rate_limiter_cfg *cfg,
+			   char *err, size_t errlen);
+
+/* The body describing `cfg` (new reference), or NULL when it limits nothing. */
+json_t *api_rate_limiter_json(const struct rate_limiter_cfg *cfg);
+
+/* Appends the command-line form of `cfg` to buf ("" or ",<p>bw=S:R:B,<p>ops=S:R:B" with p the
+ * key prefix, "" for --disk and "rx-" / "tx-" for --net). Returns 0 or -ENAMETOOLONG. */
+int api_rate_limiter_spec(char *buf, size_t len, const char *prefix,
+			  const struct rate_limiter_cfg *cfg);
+
+#endif
