@@ -132,7 +132,7 @@ Test(poll, finds_a_buffer_without_a_kick)
 	virtio_poll_init(&p, &dev);
 	p.window_ns = p.max_ns;
 	cr_assert_eq(pthread_create(&t, NULL, add_later, NULL), 0);
-	int n = virtio_poll_wait(&dev, &p, UINT32_MAX, epfd, ev, 4);
+	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
 	pthread_join(t, &kick);
 	cr_expect_eq(n, 0, "queue work, no fd event");
 	cr_expect_eq(dev.pending, 1u, "queue 0 marked pending");
@@ -161,7 +161,7 @@ Test(poll, an_fd_event_ends_the_window_and_kicks_are_wanted_again)
 	virtio_poll_init(&p, &dev);
 	p.window_ns = p.max_ns;
 	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
-	int n = virtio_poll_wait(&dev, &p, UINT32_MAX, epfd, ev, 4);
+	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
 	pthread_join(t, NULL);
 	cr_expect_eq(n, 1);
 	cr_expect_eq(ev[0].data.u32, 7);
@@ -180,7 +180,7 @@ Test(poll, a_vain_window_sleeps_then_adapts)
 	virtio_poll_init(&p, &dev);
 	p.window_ns = 40000;
 	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
-	int n = virtio_poll_wait(&dev, &p, UINT32_MAX, epfd, ev, 4);
+	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
 	pthread_join(t, NULL);
 	cr_expect_eq(n, 1);
 	cr_expect_eq(p.sleeps, 1);
@@ -198,7 +198,7 @@ Test(poll, unwatched_queues_and_off)
 	dev.poll_max_ns = 0;
 	virtio_poll_init(&p, &dev);
 	cr_assert_eq(write(evfd, &one, sizeof(one)), sizeof(one));
-	cr_expect_eq(virtio_poll_wait(&dev, &p, UINT32_MAX, epfd, ev, 4), 1);
+	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4), 1);
 	cr_expect_eq(p.polls + p.sleeps, 0);
 	cr_assert_eq(read(evfd, &one, sizeof(one)), sizeof(one));
 
@@ -211,7 +211,7 @@ Test(poll, unwatched_queues_and_off)
 	virtio_poll_init(&p, &dev);
 	p.window_ns = 1 * MS;
 	cr_assert_eq(write(evfd, &one, sizeof(one)), sizeof(one));
-	cr_expect_eq(virtio_poll_wait(&dev, &p, UINT32_MAX, epfd, ev, 4), 1);
+	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4), 1);
 	cr_expect_eq(dev.pending, 0);
 	cr_expect_not(dev.vqs[0].kicks_enabled, "left as the device set it");
 }

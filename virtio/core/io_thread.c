@@ -148,7 +148,8 @@ static void *io_thread(void *arg)
 		/* Work left over from a budget: look at new events without sleeping, then go on.
 		 * Otherwise poll a little (poll.h), then sleep. */
 		int n = more ? epoll_wait(dev->epoll_fd, events, 16, 0)
-			     : virtio_poll_wait(dev, &poll, UINT32_MAX, dev->epoll_fd, events, 16);
+			     : virtio_poll_wait(dev, &poll, &dev->lock, UINT32_MAX, dev->epoll_fd,
+						events, 16);
 		if (n < 0 && errno != EINTR) {
 			log_error("%s: epoll_wait: %s", dev->name, strerror(errno));
 			break;

@@ -36,11 +36,11 @@ static uint32_t queue_mask(const struct virtio_dev *dev, uint32_t queues)
 
 /* Suppresses kicks on the queues the device waits on (kicks enabled, ring empty) and returns
  * them; nothing while the device is not running or is being paused. */
-static uint32_t watch_begin(struct virtio_dev *dev, uint32_t queues)
+static uint32_t watch_begin(struct virtio_dev *dev, pthread_mutex_t *lock, uint32_t queues)
 {
 	uint32_t watched = 0;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(lock);
 	if (virtio_dev_running(dev) && !atomic_load(&dev->paused)) {
 		for (uint16_t q = 0; q < dev->num_queues; q++) {
 			struct virtqueue *vq = &dev->vqs[q];
@@ -52,34 +52,34 @@ static uint32_t watch_begin(struct virtio_dev *dev, uint32_t queues)
 				watched |= 1u << q;
 		}
 	}
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(lock);
 	return watched;
 }
 
 /* The watched queues that have a buffer now; marked pending for the serve pass. Their kicks stay
  * suppressed: serving them ends by re-enabling kicks when it finds the ring empty. */
-static uint32_t watch_check(struct virtio_dev *dev, uint32_t watched)
+static uint32_t watch_check(struct virtio_dev *dev, pthread_mutex_t *lock, uint32_t watched)
 {
 	uint32_t found = 0;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(lock);
 	for (uint16_t q = 0; q < dev->num_queues; q++)
 		if ((watched >> q & 1) && vq_has_avail(&dev->vqs[q], dev->mem) > 0)
 			found |= 1u << q;
 	dev->pending |= found;
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(lock);
 	return found;
 }
 
 /* Wants kicks again on the queues watched in vain; one that got a buffer meanwhile is pending. A
  * queue reset meanwhile (the driver's doing) is left as the reset made it. */
-static uint32_t watch_end(struct virtio_dev *dev, uint32_t watched)
+static uint32_t watch_end(struct virtio_dev *dev, pthread_mutex_t *lock, uint32_t watched)
 {
 	uint32_t found = 0;
 
 	if (!watched)
 		return 0;
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(lock);
 	for (uint16_t q = 0; q < dev->num_queues; q++) {
 		struct virtqueue *vq = &dev->vqs[q];
 
@@ -87,16 +87,16 @@ static uint32_t watch_end(struct virtio_dev *dev, uint32_t watched)
 			found |= 1u << q;
 	}
 	dev->pending |= found;
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(lock);
 	return found;
 }
 
 /* Polls for up to the window. Returns epoll events (> 0), 0 when queue work was found (pending
  * marked), -1 with errno from epoll_wait(), or -2 when the window passed with nothing. */
-static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, uint32_t queues, int epfd,
-		       struct epoll_event *ev, int maxev)
+static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
+		       uint32_t queues, int epfd, struct epoll_event *ev, int maxev)
 {
-	uint32_t watched = watch_begin(dev, queues), found = 0;
+	uint32_t watched = watch_begin(dev, lock, queues), found = 0;
 	uint64_t end = now_ns() + p->window_ns;
 	int n;
 
@@ -104,20 +104,20 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, uint32_t q
 	for (;;) {
 		n = epoll_wait(epfd, ev, maxev, 0);
 		if (watched)
-			found = watch_check(dev, watched);
+			found = watch_check(dev, lock, watched);
 		if (n != 0 || found || now_ns() >= end)
 			break;
 		__builtin_ia32_pause();
 	}
-	found |= watch_end(dev, watched & ~found);
+	found |= watch_end(dev, lock, watched & ~found);
 	if (n == 0 && !found)
 		return -2;
 	p->hits++;
 	return n;
 }
 
-int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, uint32_t queues, int epfd,
-		     struct epoll_event *ev, int maxev)
+int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
+		     uint32_t queues, int epfd, struct epoll_event *ev, int maxev)
 {
 	uint64_t t0;
 	int n;
@@ -125,7 +125,7 @@ int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, uint32_t que
 	if (!p->max_ns)
 		return epoll_wait(epfd, ev, maxev, -1);
 	if (p->window_ns) {
-		n = poll_window(dev, p, queue_mask(dev, queues), epfd, ev, maxev);
+		n = poll_window(dev, p, lock, queue_mask(dev, queues), epfd, ev, maxev);
 		if (n != -2)
 			return n;
 	}

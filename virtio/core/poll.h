@@ -31,11 +31,12 @@ struct virtio_poll {
 void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev);
 
 /* Waits for work on the queues in `queues` (bit q) of dev and the fds of epfd: polls for up to
- * the window, then sleeps in epoll_wait(). Returns the number of epoll events stored in `ev`
- * (0 when the polling found queue work only: the queues found are marked in dev->pending), or
- * -1 with errno. Call without dev->lock. */
-int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, uint32_t queues, int epfd,
-		     struct epoll_event *ev, int maxev);
+ * the window, then sleeps in epoll_wait(). `lock` guards those queues (dev->lock, or a queue
+ * group's lock); it is taken for each look at the rings, never held across a wait. Returns the
+ * number of epoll events stored in `ev` (0 when the polling found queue work only: the queues
+ * found are marked in dev->pending), or -1 with errno. Call without `lock`. */
+int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
+		     uint32_t queues, int epfd, struct epoll_event *ev, int maxev);
 
 /* The window's next size after a sleep of `slept_ns` that followed an unsuccessful (or no)
  * poll: exposed for the unit test. */
