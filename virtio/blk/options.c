@@ -8,7 +8,15 @@
 #include "virtio/blk/options.h"
 
 /* Bits of the keys already seen, to refuse a repeated key. */
-enum { SEEN_RO = 1, SEEN_SERIAL = 2, SEEN_CACHE = 4, SEEN_DISCARD = 8, SEEN_AIO = 16 };
+enum {
+	SEEN_RO = 1,
+	SEEN_SERIAL = 2,
+	SEEN_CACHE = 4,
+	SEEN_DISCARD = 8,
+	SEEN_AIO = 16,
+	SEEN_QUEUES = 32,
+	SEEN_CPUS = 64,
+};
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -78,9 +86,23 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 			return fail(err, errlen, "aio=%s: expected aio=auto, io_uring or sync",
 				    value ? value : "");
 		o->aio = (enum virtio_blk_aio)idx;
+	} else if (!strcmp(item, "num-queues")) {
+		bit = SEEN_QUEUES;
+		char *end = NULL;
+		unsigned long n = value ? strtoul(value, &end, 10) : 0;
+		if (!value || !*value || *end || n < 1 || n > 8)
+			return fail(err, errlen, "num-queues=%s: expected a number from 1 to 8",
+				    value ? value : "");
+		o->num_queues = (unsigned)n;
+	} else if (!strcmp(item, "iothread-cpus")) {
+		bit = SEEN_CPUS;
+		int r = virtio_cpu_list_parse(value, &o->iothread_cpus, err, errlen);
+		if (r)
+			return r;
 	} else {
 		return fail(err, errlen,
-			    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=)",
+			    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=, "
+			    "num-queues=, iothread-cpus=)",
 			    item);
 	}
 	if (*seen & bit)

@@ -1,6 +1,7 @@
 /* The option string of one virtio-blk disk, as given to the repeatable `--disk` option:
  *
  *   PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off][,aio=auto|io_uring|sync]
+ *       [,num-queues=N][,iothread-cpus=LIST]
  *
  *   ro        open the file read-only and offer VIRTIO_BLK_F_RO (virtio 1.2 5.2.3)
  *   serial    the GET_ID string, at most VIRTIO_BLK_ID_BYTES (20) bytes (5.2.6)
@@ -11,6 +12,9 @@
  *   aio       auto (default): io_uring, or synchronous preadv/pwritev when io_uring cannot be set
  *             up; io_uring: refuse to start without it; sync: always synchronous (tests). The
  *             environment variable VMM_BLK_AIO=sync|io_uring overrides `auto`.
+ *   num-queues  1..8 request queues (default 1; more offers VIRTIO_BLK_F_MQ), each served by its
+ *             own I/O thread
+ *   iothread-cpus  CPUs for those threads, round-robin: ':'-separated CPUs or ranges (0:1, 2-3)
  *
  * The path is everything before the first comma, so a path containing a comma cannot be given. */
 #ifndef VIRTIO_BLK_OPTIONS_H
@@ -20,6 +24,8 @@
 #include <stddef.h>
 
 #include <linux/virtio_blk.h>
+
+#include "virtio/core/device.h"
 
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
 enum virtio_blk_aio { VIRTIO_BLK_AIO_AUTO, VIRTIO_BLK_AIO_IO_URING, VIRTIO_BLK_AIO_SYNC };
@@ -32,6 +38,8 @@ struct virtio_blk_opts {
 	enum virtio_blk_cache cache;
 	bool discard;
 	enum virtio_blk_aio aio;
+	unsigned num_queues;		      /* 0 (not given) or 1..8 */
+	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 };
 
 /* Parses `spec` into *opts (zeroed first; defaults: writeback, discard off, aio auto). Returns 0,
