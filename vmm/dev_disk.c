@@ -54,7 +54,10 @@ static const struct device_option disk_options[] = {
      "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
      "                          cache=none   O_DIRECT (bypass the host page cache)\n"
      "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
-     "                          aio=auto|io_uring|sync  I/O engine; default auto\n",
+     "                          aio=auto|io_uring|sync  I/O engine; default auto\n"
+     "                          num-queues=N  1..8 request queues, one I/O thread each\n"
+     "                          iothread-cpus=LIST  pin those threads, round-robin\n"
+     "                                       (LIST: CPUs or ranges joined by ':')\n",
      parse_disk},
     {NULL, 0, NULL, NULL},
 };
