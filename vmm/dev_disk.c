@@ -58,7 +58,10 @@ static const struct device_option disk_options[] = {
      "                          bw=SIZE:REFILL_MS[:BURST]  rate limit: SIZE bytes per\n"
      "                                       REFILL_MS ms (token bucket), BURST bytes\n"
      "                                       once more; e.g. bw=2M:1000 = 2 MiB/s\n"
-     "                          ops=SIZE:REFILL_MS[:BURST] the same for requests\n",
+     "                          ops=SIZE:REFILL_MS[:BURST] the same for requests\n"
+     "                          num-queues=N  1..8 request queues, one I/O thread each\n"
+     "                          iothread-cpus=LIST  pin those threads, round-robin\n"
+     "                                       (LIST: CPUs or ranges joined by ':')\n",
      parse_disk},
     {NULL, 0, NULL, NULL},
 };

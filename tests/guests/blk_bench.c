@@ -9,7 +9,9 @@
  * Prints, per depth: "BENCH blk_randread qd=N iops=I requests=R usec=U".
  * Command line: [requests=N] (per depth, default 100000) [seconds=S] (per depth, default 3; the
  *   first limit reached ends a run) [ring=packed] [transport=pci] [qd=N: only this depth,
- *   1..32; default both 1 and 32]. */
+ *   1..32; default both 1 and 32] [queues=N: VIRTIO_BLK_F_MQ, requests spread round-robin
+ *   over N queues (slot i on queue i % N), 1..4; default 1]. With N > 1 the BENCH line ends
+ *   with " queues=N". */
 #include "guest.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
@@ -18,13 +20,15 @@
 
 #define QUEUE_SIZE 128
 #define MAX_QD	   32
+#define MAX_BQ	   4 /* queues=N */
 #define IO_BYTES   4096u
 #define IO_SECTORS (IO_BYTES / BLK_SECTOR)
 
 #define F(bit) (1ULL << (bit))
 
 struct bench {
-	struct vq *vq;
+	struct vq *vq; /* vq[0..nq) */
+	unsigned nq;
 	struct blk_req *reqs;
 	uint8_t *bufs;
 	uint64_t blocks; /* 4 KiB blocks on the disk */
@@ -112,31 +116,53 @@ static int submit(struct bench *b, unsigned slot, uint64_t *rng)
 {
 	uint64_t sector = (xorshift(rng) % b->blocks) * IO_SECTORS;
 
-	return blk_add(b->vq, &b->reqs[slot], VIRTIO_BLK_T_IN, sector, b->bufs + slot * IO_BYTES,
-		       IO_BYTES, 1, 0);
+	return blk_add(&b->vq[slot % b->nq], &b->reqs[slot], VIRTIO_BLK_T_IN, sector,
+		       b->bufs + slot * IO_BYTES, IO_BYTES, 1, 0);
+}
+
+static uint64_t kicks_of(const struct bench *b)
+{
+	uint64_t k = 0;
+	for (unsigned q = 0; q < b->nq; q++)
+		k += b->vq[q].kicks;
+	return k;
+}
+
+/* The next completion on any queue (round-robin from *next), or NULL. */
+static struct blk_req *complete_any(struct bench *b, unsigned *next)
+{
+	for (unsigned i = 0; i < b->nq; i++) {
+		struct blk_req *r = blk_complete(&b->vq[*next]);
+		*next = (*next + 1) % b->nq;
+		if (r)
+			return r;
+	}
+	return NULL;
 }
 
 static uint64_t bench_loop(void *arg)
 {
 	struct bench *b = arg;
 	uint64_t rng = 0x9E3779B97F4A7C15ull, issued = 0, start = rdtsc(), now = start;
-	uint64_t kicks0 = b->vq->kicks;
-	bool unkicked = false;
+	uint64_t kicks0 = kicks_of(b);
+	unsigned unkicked = 0, next = 0; /* bit q: queue q has requests added since its kick */
 
 	for (unsigned i = 0; i < b->qd && issued < b->max_requests; i++, issued++) {
 		if (submit(b, i, &rng))
 			return 1;
 	}
-	vq_kick(b->vq);
+	for (unsigned q = 0; q < b->nq; q++)
+		vq_kick(&b->vq[q]);
 	while (b->done < issued) {
-		struct blk_req *r = blk_complete(b->vq);
+		struct blk_req *r = complete_any(b, &next);
 
 		if (!r) {
 			/* Kick once per drained batch, when the poll finds nothing new. */
-			if (unkicked) {
-				vq_kick(b->vq);
-				unkicked = false;
+			for (unsigned q = 0; q < b->nq; q++) {
+				if (unkicked & (1u << q))
+					vq_kick(&b->vq[q]);
 			}
+			unkicked = 0;
 			now = rdtsc();
 			continue;
 		}
@@ -144,20 +170,21 @@ static uint64_t bench_loop(void *arg)
 		if (r->status != VIRTIO_BLK_S_OK)
 			b->errors++;
 		if (issued < b->max_requests && now - start < b->tsc_limit) {
-			if (submit(b, (unsigned)(r - b->reqs), &rng))
+			unsigned slot = (unsigned)(r - b->reqs);
+			if (submit(b, slot, &rng))
 				return 1;
 			issued++;
-			unkicked = true;
+			unkicked |= 1u << (slot % b->nq);
 		}
 	}
 	b->cycles = rdtsc() - start;
-	b->kicks = b->vq->kicks - kicks0;
+	b->kicks = kicks_of(b) - kicks0;
 	return 0;
 }
 
 /* ---- ring 0 ---- */
 
-static struct vdev *setup(struct vq *vq, bool packed)
+static struct vdev *setup(struct vq *vq, unsigned nq, bool packed)
 {
 	struct vdev *d = vdev_find(VIRTIO_ID_BLOCK, 0);
 	int err;
@@ -165,10 +192,17 @@ static struct vdev *setup(struct vq *vq, bool packed)
 	TEST_ASSERT_MSG(d, "no virtio-blk device (transport %s)", vdev_transport_name());
 	vdev_print(d, "disk");
 	err = vdev_negotiate(d, F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_BLK_F_RO),
-			     packed ? F(VIRTIO_F_RING_PACKED) : 0);
+			     (packed ? F(VIRTIO_F_RING_PACKED) : 0) |
+				 (nq > 1 ? F(VIRTIO_BLK_F_MQ) : 0));
 	TEST_ASSERT_MSG(err == 0, "negotiation failed: %d", err);
-	TEST_ASSERT_EQ(vq_setup(vq, d, 0, QUEUE_SIZE), 0);
-	vq_disable_interrupts(vq); /* polled; the pin also stays masked */
+	if (nq > 1)
+		TEST_ASSERT_MSG(vdev_config16(d, offsetof(struct virtio_blk_config, num_queues)) >=
+				    nq,
+				"the device has fewer than %u queues", nq);
+	for (unsigned q = 0; q < nq; q++) {
+		TEST_ASSERT_EQ(vq_setup(&vq[q], d, (uint16_t)q, QUEUE_SIZE), 0);
+		vq_disable_interrupts(&vq[q]); /* polled; the pin also stays masked */
+	}
 	vdev_driver_ok(d);
 	return d;
 }
@@ -176,10 +210,10 @@ static struct vdev *setup(struct vq *vq, bool packed)
 int guest_main(void)
 {
 	unsigned depths[] = {1, MAX_QD}, ndepths = 2;
-	static struct vq vq;
-	uint64_t requests = 100000, seconds = 3, hz, qd = 0;
+	static struct vq vq[MAX_BQ];
+	uint64_t requests = 100000, seconds = 3, hz, qd = 0, nq = 1;
 	char ring[16] = "split";
-	struct bench b = {.vq = &vq};
+	struct bench b = {.vq = vq};
 	struct vdev *d;
 
 	cmdline_get_u64("requests", &requests);
@@ -191,7 +225,11 @@ int guest_main(void)
 		depths[0] = (unsigned)qd;
 		ndepths = 1;
 	}
-	d = setup(&vq, !strcmp(ring, "packed"));
+	cmdline_get_u64("queues", &nq);
+	TEST_ASSERT_MSG(nq >= 1 && nq <= MAX_BQ, "queues=%llu: 1..%u", (unsigned long long)nq,
+			MAX_BQ);
+	b.nq = (unsigned)nq;
+	d = setup(vq, b.nq, !strcmp(ring, "packed"));
 	b.blocks = vdev_config64(d, offsetof(struct virtio_blk_config, capacity)) / IO_SECTORS;
 	TEST_ASSERT(b.blocks > 0);
 	b.reqs = virtio_alloc(MAX_QD * sizeof(*b.reqs), 64);
@@ -214,10 +252,13 @@ int guest_main(void)
 		TEST_ASSERT_MSG(b.errors == 0, "%llu request(s) failed",
 				(unsigned long long)b.errors);
 		usec = b.cycles * 1000000 / hz;
-		printf("BENCH blk_randread qd=%u iops=%llu requests=%llu usec=%llu kicks=%llu\n",
+		printf("BENCH blk_randread qd=%u iops=%llu requests=%llu usec=%llu kicks=%llu",
 		       b.qd, (unsigned long long)(usec ? b.done * 1000000 / usec : 0),
 		       (unsigned long long)b.done, (unsigned long long)usec,
 		       (unsigned long long)b.kicks);
+		if (b.nq > 1)
+			printf(" queues=%u", b.nq);
+		printf("\n");
 	}
 	return 0;
 }

@@ -37,21 +37,32 @@ static struct blk_result blk_submitted(void)
 	return (struct blk_result){BLK_SUBMITTED, 0};
 }
 
+/* One request queue (5.2.2: queue i is requestq i) and what serves it: its own I/O engine and
+ * request slots. With num-queues > 1 each queue is a queue group of the framework, served by its
+ * own I/O thread under its own lock, so nothing here is shared between queues. */
+struct blk_queue {
+	struct virtio_blk *b;
+	uint16_t index;
+	struct blk_io io;
+	bool used_pending; /* used elements added, not yet published */
+	bool stalled;	   /* popping stopped for lack of a free slot: a completion resumes it */
+	struct rl_timer rl_timer; /* armed: the rate limiter refused; this queue waits for it */
+	struct blk_req *free;
+	struct blk_req reqs[VIRTIO_BLK_DEPTH];
+	struct vq_chain chain; /* scratch for vq_pop() */
+};
+
 struct virtio_blk {
 	struct virtio_dev dev; /* first: container_of by cast */
 	struct virtio_blk_config cfg;
 	struct blk_disk disk;
-	struct blk_io io;
-	struct blk_throttle thr;      /* rate limiter (throttle.h) */
+	struct blk_throttle thr;      /* rate limiter shared by the queues (throttle.h) */
 	char id[VIRTIO_BLK_ID_BYTES]; /* GET_ID answer, NUL-padded */
 	bool writethrough;	      /* FLUSH not negotiated: writes use RWF_DSYNC */
-	bool resetting;		      /* completions only free their slot */
-	bool used_pending;	      /* used elements added, not yet published */
-	bool stalled; /* popping stopped for lack of a free slot: a completion resumes it */
-	bool io_error_logged;
-	struct blk_req *free;
-	struct blk_req reqs[VIRTIO_BLK_DEPTH];
-	struct vq_chain chain; /* scratch for vq_pop() */
+	bool resetting;		      /* completions only free their slot (every group held) */
+	atomic_bool io_error_logged;  /* set by any queue's thread */
+	uint16_t nq;		      /* request queues */
+	struct blk_queue q[VIRTIO_BLK_MAX_QUEUES];
 };
 
 /* The device is one allocation that starts with its struct virtio_dev, so a VM that frees
@@ -63,31 +74,29 @@ static struct virtio_blk *to_blk(struct virtio_dev *dev)
 	return (struct virtio_blk *)dev;
 }
 
-static void blk_on_throttle_timer(struct virtio_dev *dev, int fd, uint32_t revents);
-
 /* ---- request slots ---- */
 
-static void free_all_reqs(struct virtio_blk *b)
+static void free_all_reqs(struct blk_queue *bq)
 {
-	b->free = NULL;
+	bq->free = NULL;
 	for (unsigned i = 0; i < VIRTIO_BLK_DEPTH; i++) {
-		b->reqs[i].next_free = b->free;
-		b->free = &b->reqs[i];
+		bq->reqs[i].next_free = bq->free;
+		bq->free = &bq->reqs[i];
 	}
 }
 
-static struct blk_req *take_req(struct virtio_blk *b)
+static struct blk_req *take_req(struct blk_queue *bq)
 {
-	struct blk_req *req = b->free;
-	b->free = req->next_free;
+	struct blk_req *req = bq->free;
+	bq->free = req->next_free;
 	memset(req, 0, offsetof(struct blk_req, iov));
 	return req;
 }
 
-static void put_req(struct virtio_blk *b, struct blk_req *req)
+static void put_req(struct blk_queue *bq, struct blk_req *req)
 {
-	req->next_free = b->free;
-	b->free = req;
+	req->next_free = bq->free;
+	bq->free = req;
 }
 
 /* ---- completion ---- */
@@ -95,9 +104,10 @@ static void put_req(struct virtio_blk *b, struct blk_req *req)
 /* Writes the status byte, then the used element with len = data bytes written + the status
  * byte (2.7.8: len never claims more than the device wrote). Published later in a batch.
  * Counted as a request (bytes: data read or written) and, unless OK, as an error. */
-static void blk_finish(struct virtio_blk *b, struct blk_req *req, uint8_t status,
+static void blk_finish(struct blk_queue *bq, struct blk_req *req, uint8_t status,
 		       uint32_t data_written)
 {
+	struct virtio_blk *b = bq->b;
 	struct virtio_dev *dev = &b->dev;
 	if (!b->resetting) {
 		/* The status byte was inside the chain (checked at pop time); write it through the
@@ -105,11 +115,11 @@ static void blk_finish(struct virtio_blk *b, struct blk_req *req, uint8_t status
 		int r = guest_mem_write(dev->mem, req->status_gpa, &status, 1);
 		req->used.len = data_written + 1;
 		if (r == 0)
-			r = vq_add_used(&dev->vqs[0], dev->mem, req->used);
+			r = vq_add_used(&dev->vqs[bq->index], dev->mem, req->used);
 		if (r) {
 			log_debug("virtio-blk %s: vq_add_used: %s", b->disk.path, vq_strerror(r));
 		} else {
-			b->used_pending = true;
+			bq->used_pending = true;
 			bool ok = status == VIRTIO_BLK_S_OK;
 			uint32_t out = req->op == BLK_OP_WRITE ? req->data_len : 0;
 			virtio_dev_count_requests(dev, 1, ok ? (uint64_t)data_written + out : 0);
@@ -117,31 +127,31 @@ static void blk_finish(struct virtio_blk *b, struct blk_req *req, uint8_t status
 				virtio_dev_count_error(dev);
 		}
 	}
-	put_req(b, req);
+	put_req(bq, req);
 }
 
 /* The I/O engine's callback: a read, write or flush finished with 0 or -errno. */
 static void blk_io_done(void *opaque, struct blk_req *req, int result)
 {
-	struct virtio_blk *b = opaque;
-	if (result && !b->io_error_logged && !b->resetting) {
+	struct blk_queue *bq = opaque;
+	struct virtio_blk *b = bq->b;
+	if (result && !b->resetting && !atomic_exchange(&b->io_error_logged, true)) {
 		log_warn("virtio-blk %s: I/O error at byte %llu: %s (reported to the guest; "
 			 "further errors not logged)",
 			 b->disk.path, (unsigned long long)req->off, strerror(-result));
-		b->io_error_logged = true;
 	}
 	uint32_t data = result == 0 && req->op == BLK_OP_READ ? req->data_len : 0;
-	blk_finish(b, req, result ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, data);
+	blk_finish(bq, req, result ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, data);
 }
 
-static void blk_publish(struct virtio_blk *b)
+static void blk_publish(struct blk_queue *bq)
 {
-	if (!b->used_pending)
+	if (!bq->used_pending)
 		return;
-	b->used_pending = false;
-	struct virtio_dev *dev = &b->dev;
-	if (vq_publish_used(&dev->vqs[0], dev->mem) == 0)
-		virtio_dev_notify_used(dev, 0);
+	bq->used_pending = false;
+	struct virtio_dev *dev = &bq->b->dev;
+	if (vq_publish_used(&dev->vqs[bq->index], dev->mem) == 0)
+		virtio_dev_notify_used(dev, bq->index);
 }
 
 /* ---- request decoding (5.2.6) ---- */
@@ -265,6 +275,9 @@ static struct blk_result blk_prepare(struct virtio_blk *b, struct vq_chain *c, s
 	case VIRTIO_BLK_T_OUT:
 		return prep_write(b, c, req, sector);
 	case VIRTIO_BLK_T_FLUSH:
+		/* fdatasync is file-wide: it covers the writes completed on every queue, as 5.2.6.2
+		 * asks of a flush (writes still in flight on another queue are not completed, so
+		 * the driver does not expect them covered). */
 		if (b->disk.ro)
 			return blk_done(VIRTIO_BLK_S_OK); /* nothing can be dirty */
 		req->op = BLK_OP_FLUSH;
@@ -291,8 +304,9 @@ static struct blk_result blk_prepare(struct virtio_blk *b, struct vq_chain *c, s
 }
 
 /* One popped chain. Returns false when the driver is broken and the device was failed. */
-static bool blk_handle(struct virtio_blk *b, struct vq_chain *c)
+static bool blk_handle(struct blk_queue *bq, struct vq_chain *c)
 {
+	struct virtio_blk *b = bq->b;
 	struct virtio_blk_outhdr hdr;
 	/* Without a header or a status byte there is no request and no way to answer it: a
 	 * broken driver (the driver MUST supply both, 5.2.6.1). */
@@ -300,87 +314,97 @@ static bool blk_handle(struct virtio_blk *b, struct vq_chain *c)
 		virtio_dev_fail(&b->dev, "request without a 16-byte header or a status byte");
 		return false;
 	}
-	struct blk_req *req = take_req(b);
+	struct blk_req *req = take_req(bq);
 	req->used = vq_chain_used(c);
 	uint32_t written;
 	vq_chain_last_writable(c, &req->status_gpa); /* a writable byte exists: checked above */
 	struct blk_result res = blk_prepare(b, c, req, &hdr, &written);
 	if (res.outcome == BLK_SUBMITTED)
-		blk_io_start(&b->io, req);
+		blk_io_start(&bq->io, req);
 	else
-		blk_finish(b, req, res.status, written);
+		blk_finish(bq, req, res.status, written);
 	return true;
 }
 
 /* Pops and starts requests while slots are free; when they run out (stalled), the next
  * completion resumes. Kicks are off while popping and re-enabled at the end with a re-check
  * (2.7.10). */
-static void blk_process(struct virtio_blk *b)
+static void blk_process(struct blk_queue *bq)
 {
-	struct virtio_dev *dev = &b->dev;
-	struct virtqueue *vq = &dev->vqs[0];
-	bool ok = virtio_dev_running(dev) && !blk_throttle_waiting(&b->thr);
+	struct virtio_dev *dev = &bq->b->dev;
+	struct virtqueue *vq = &dev->vqs[bq->index];
+	bool ok = virtio_dev_running(dev) && !bq->rl_timer.armed;
 	bool throttled = false;
-	b->stalled = false;
+	bq->stalled = false;
 	if (ok)
 		vq_disable_notify(vq, dev->mem);
 	while (ok) {
-		while (ok && b->free) {
-			int r = vq_pop(vq, dev->mem, &b->chain);
+		while (ok && bq->free) {
+			int r = vq_pop(vq, dev->mem, &bq->chain);
 			if (r < 0) {
 				virtio_dev_fail(dev, vq_strerror(r));
 				ok = false;
 			} else if (r == 0) {
 				break;
-			} else if (!blk_throttle_admit(&b->thr, dev, 0, &b->chain)) {
+			} else if (!blk_throttle_admit(&bq->b->thr, &bq->rl_timer, dev, bq->index,
+						       &bq->chain)) {
 				throttled = true; /* the timer serves the queue again */
 				break;
 			} else {
-				ok = blk_handle(b, &b->chain);
+				ok = blk_handle(bq, &bq->chain);
 			}
 		}
-		if (ok && !b->free) {
-			b->stalled = true;
+		if (ok && !bq->free) {
+			bq->stalled = true;
 			virtio_dev_count_stall(dev);
 		}
-		if (!ok || !b->free || throttled)
+		if (!ok || !bq->free || throttled)
 			break;
 		int r = vq_enable_notify(vq, dev->mem);
 		if (r <= 0)
 			break;
 	}
-	blk_io_submit(&b->io);
-	blk_publish(b);
+	blk_io_submit(&bq->io);
+	blk_publish(bq);
 }
 
-/* ---- virtio_dev ops and the completion eventfd ---- */
+/* ---- virtio_dev ops and the completion eventfds ---- */
 
 static void blk_queue_notify(struct virtio_dev *dev, uint16_t q)
 {
-	if (q == 0)
-		blk_process(to_blk(dev));
+	struct virtio_blk *b = to_blk(dev);
+	if (q < b->nq)
+		blk_process(&b->q[q]);
 }
 
+/* The completion eventfd of one queue's engine (registered with that queue's group). */
 static void blk_on_completion(struct virtio_dev *dev, int fd, uint32_t revents)
 {
 	struct virtio_blk *b = to_blk(dev);
-	(void)fd;
 	(void)revents;
-	blk_io_reap(&b->io);
-	blk_io_submit(&b->io); /* short transfers continued by the reap */
-	blk_publish(b);
-	if (b->stalled)
-		blk_process(b); /* slots were freed: take what waited for one */
+	for (uint16_t i = 0; i < b->nq; i++) {
+		struct blk_queue *bq = &b->q[i];
+		if (blk_io_event_fd(&bq->io) != fd)
+			continue;
+		blk_io_reap(&bq->io);
+		blk_io_submit(&bq->io); /* short transfers continued by the reap */
+		blk_publish(bq);
+		if (bq->stalled)
+			blk_process(bq); /* slots were freed: take what waited for one */
+	}
 }
 
-/* The rate limiter's wait is over: pop again what it refused. */
+/* A queue's rate-limiter wait is over: pop again what the limiter refused. */
 static void blk_on_throttle_timer(struct virtio_dev *dev, int fd, uint32_t revents)
 {
 	struct virtio_blk *b = to_blk(dev);
-	(void)fd;
 	(void)revents;
-	rl_timer_fired(&b->thr.timer);
-	blk_process(b);
+	for (uint16_t i = 0; i < b->nq; i++) {
+		if (b->q[i].rl_timer.fd != fd)
+			continue;
+		rl_timer_fired(&b->q[i].rl_timer);
+		blk_process(&b->q[i]);
+	}
 }
 
 static int blk_activate(struct virtio_dev *dev)
@@ -395,30 +419,40 @@ static int blk_activate(struct virtio_dev *dev)
 static void blk_reset(struct virtio_dev *dev)
 {
 	struct virtio_blk *b = to_blk(dev);
-	b->resetting = true;
-	blk_io_drain(&b->io);
+	b->resetting = true; /* every group is held: no queue is being served */
+	for (uint16_t i = 0; i < b->nq; i++) {
+		struct blk_queue *bq = &b->q[i];
+		blk_io_drain(&bq->io);
+		bq->used_pending = false;
+		bq->stalled = false;
+		free_all_reqs(bq);
+	}
 	b->resetting = false;
-	b->used_pending = false;
-	b->stalled = false;
-	free_all_reqs(b);
 }
 
-/* Pause (virtio_dev_pause): complete every request in flight into the used ring, start none. A
- * stalled producer is rescheduled: the first pass after the resume pops what waited. */
-static void blk_quiesce(struct virtio_dev *dev)
+/* Pause (virtio_dev_pause): complete every request in flight on queue `group` (one queue per
+ * group) into the used ring, start none. A stalled producer is rescheduled: the first pass after
+ * the resume pops what waited. */
+static void blk_quiesce_group(struct virtio_dev *dev, unsigned group)
 {
 	struct virtio_blk *b = to_blk(dev);
-	blk_io_drain(&b->io);
-	blk_publish(b);
-	if (b->stalled)
-		virtio_dev_reschedule(dev, 0);
+	if (group >= b->nq)
+		return;
+	struct blk_queue *bq = &b->q[group];
+	blk_io_drain(&bq->io);
+	blk_publish(bq);
+	if (bq->stalled)
+		virtio_dev_reschedule(dev, bq->index);
 }
 
 static void blk_destroy(struct virtio_dev *dev)
 {
 	struct virtio_blk *b = to_blk(dev);
 	b->resetting = true;
-	blk_io_close(&b->io);
+	for (uint16_t i = 0; i < b->nq; i++) {
+		blk_io_close(&b->q[i].io);
+		rl_timer_destroy(&b->q[i].rl_timer);
+	}
 	blk_disk_close(&b->disk);
 	blk_throttle_destroy(&b->thr);
 }
@@ -445,8 +479,11 @@ static int blk_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
 	struct virtio_blk_state st;
 
 	/* The pause's quiesce completed and published everything: anything left is a bug. */
-	if (b->io.inflight || b->io.queued || b->used_pending)
-		return -EBUSY;
+	for (uint16_t i = 0; i < b->nq; i++) {
+		const struct blk_queue *bq = &b->q[i];
+		if (bq->io.inflight || bq->io.queued || bq->used_pending)
+			return -EBUSY;
+	}
 	if (cap < sizeof(st))
 		return -ENOSPC;
 	memset(&st, 0, sizeof(st));
@@ -496,7 +533,7 @@ static const struct virtio_dev_ops blk_ops = {
     .activate = blk_activate,
     .queue_notify = blk_queue_notify,
     .reset = blk_reset,
-    .quiesce = blk_quiesce,
+    .quiesce_group = blk_quiesce_group,
     .destroy = blk_destroy,
     .save = blk_save,
     .restore = blk_restore,
@@ -510,6 +547,8 @@ static uint64_t blk_features(const struct virtio_blk *b, bool discard)
 		     1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH |
 		     1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_RING_F_EVENT_IDX |
 		     1ull << VIRTIO_F_RING_PACKED;
+	if (b->nq > 1)
+		f |= 1ull << VIRTIO_BLK_F_MQ; /* 5.2.3: num_queues is valid */
 	if (b->disk.ro)
 		f |= 1ull << VIRTIO_BLK_F_RO;
 	else if (discard)
@@ -527,7 +566,7 @@ static void blk_fill_config(struct virtio_blk *b)
 	c->size_max = htole32(VIRTIO_BLK_SIZE_MAX);
 	c->seg_max = htole32(VIRTIO_BLK_QUEUE_SIZE - 2); /* header and status take two */
 	c->blk_size = htole32(b->disk.blk_size);
-	c->num_queues = htole16(1);
+	c->num_queues = htole16(b->nq);
 	c->max_discard_sectors = htole32(VIRTIO_BLK_DISCARD_MAX_SECT);
 	c->max_discard_seg = htole32(VIRTIO_BLK_DISCARD_MAX_SEG);
 	c->discard_sector_alignment = htole32(align);
@@ -557,7 +596,12 @@ static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opt
 	dev->name = "virtio-blk";
 	dev->device_id = VIRTIO_ID_BLOCK;
 	dev->host_features = blk_features(b, opts->discard);
-	dev->num_queues = 1;
+	dev->num_queues = b->nq;
+	/* One queue group (I/O thread) per request queue; one queue keeps the one-group device. */
+	dev->num_groups = b->nq;
+	for (uint16_t i = 0; i < b->nq; i++)
+		dev->queue_group[i] = (uint8_t)i;
+	dev->iothread_cpus = opts->iothread_cpus;
 	dev->queue_max_size = VIRTIO_BLK_QUEUE_SIZE;
 	dev->config = &b->cfg;
 	dev->config_len = sizeof(b->cfg);
@@ -576,19 +620,32 @@ static int blk_open(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 	int r = blk_disk_open(&b->disk, opts->path, opts->ro, opts->cache == VIRTIO_BLK_CACHE_NONE);
 	if (r)
 		return r;
-	r = blk_io_init(&b->io, opts->aio, VIRTIO_BLK_DEPTH, blk_io_done, b, b->disk.path);
-	if (r) {
-		blk_disk_close(&b->disk);
-		return r;
-	}
-	r = blk_throttle_init(&b->thr, &opts->rl, blk_on_throttle_timer);
+	b->nq = opts->num_queues ? opts->num_queues : 1;
+	r = blk_throttle_init(&b->thr, &opts->rl);
 	if (r) {
 		log_error("virtio-blk %s: rate limiter: %s", b->disk.path, strerror(-r));
-		blk_io_close(&b->io);
 		blk_disk_close(&b->disk);
 		return r;
 	}
-	free_all_reqs(b);
+	for (uint16_t i = 0; i < b->nq && !r; i++) {
+		struct blk_queue *bq = &b->q[i];
+		bq->b = b;
+		bq->index = i;
+		r = blk_io_init(&bq->io, opts->aio, VIRTIO_BLK_DEPTH, blk_io_done, bq,
+				b->disk.path);
+		if (!r && (r = rl_timer_init(&bq->rl_timer)))
+			blk_io_close(&bq->io);
+		if (r) {
+			while (i--) {
+				blk_io_close(&b->q[i].io);
+				rl_timer_destroy(&b->q[i].rl_timer);
+			}
+			blk_throttle_destroy(&b->thr);
+			blk_disk_close(&b->disk);
+			return r;
+		}
+		free_all_reqs(bq);
+	}
 	blk_fill_config(b);
 	blk_fill_dev(b, opts);
 	return 0;
@@ -612,12 +669,24 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
 		virtio_blk_destroy(&b->dev); /* runs blk_destroy() even before init finished */
 		return r;
 	}
-	int efd = blk_io_event_fd(&b->io);
-	if (efd >= 0 && (r = virtio_dev_add_fd(&b->dev, efd, EPOLLIN, blk_on_completion)) < 0) {
-		log_error("virtio-blk %s: cannot watch io_uring completions: %s", opts->path,
-			  strerror(-r));
-		virtio_blk_destroy(&b->dev);
-		return r;
+	for (uint16_t i = 0; i < b->nq; i++) {
+		int efd = blk_io_event_fd(&b->q[i].io);
+		if (efd >= 0 && (r = virtio_dev_add_group_fd(&b->dev, i, efd, EPOLLIN,
+							     blk_on_completion)) < 0) {
+			log_error("virtio-blk %s: cannot watch io_uring completions: %s",
+				  opts->path, strerror(-r));
+			virtio_blk_destroy(&b->dev);
+			return r;
+		}
+		r = virtio_dev_add_group_fd(&b->dev, i, b->q[i].rl_timer.fd, EPOLLIN,
+					    blk_on_throttle_timer);
+		if (r < 0) {
+			log_error("virtio-blk %s: cannot watch its rate limiter's timer: %s",
+				  opts->path, strerror(-r));
+			virtio_blk_destroy(&b->dev);
+			return r;
+		}
+		b->q[i].rl_timer.watched = true;
 	}
 	*out = &b->dev;
 	return 0;
@@ -658,13 +727,17 @@ int virtio_blk_set_rate_limiter(struct virtio_dev *dev, const struct rate_limite
 	if (dev->device_id != VIRTIO_ID_BLOCK)
 		return -ENODEV;
 	pthread_mutex_lock(&dev->lock);
+	virtio_dev_lock_groups(dev, -1); /* the queues' timers belong to their groups */
 	int r = rate_limiter_update(&b->thr.rl, cfg);
-	if (!r && blk_throttle_waiting(&b->thr)) {
+	for (uint16_t i = 0; !r && i < b->nq; i++) {
+		if (!b->q[i].rl_timer.armed)
+			continue;
 		/* Serve now under the new limit rather than at the old wait's end (the timer still
 		 * fires once; a pass with nothing to do is harmless). */
-		b->thr.timer.armed = false;
-		virtio_dev_kick(dev, 0);
+		b->q[i].rl_timer.armed = false;
+		virtio_dev_kick(dev, i);
 	}
+	virtio_dev_unlock_groups(dev, -1);
 	pthread_mutex_unlock(&dev->lock);
 	return r;
 }

@@ -1,6 +1,8 @@
 /* virtio-blk device model (virtio 1.2 section 5.2) over a raw image file or a block device.
  *
- * One request queue of up to 256 entries. Offered features: SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH,
+ * One request queue of up to 256 entries, or num-queues=N (up to 8) with VIRTIO_BLK_F_MQ, each
+ * queue served by its own I/O thread (a framework queue group) with its own io_uring and request
+ * slots. Offered features: SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH,
  * GET_ID (always available in 1.2), RO for a read-only disk, DISCARD and WRITE_ZEROES with
  * discard=on (and not ro), plus the ring features INDIRECT_DESC, EVENT_IDX and RING_PACKED
  * (VERSION_1 is added by the framework).
@@ -32,6 +34,7 @@
 #include "vmm/base/guest_mem.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE	    256u
+#define VIRTIO_BLK_MAX_QUEUES	    8u	       /* num-queues=1..8 (5.2.3 VIRTIO_BLK_F_MQ) */
 #define VIRTIO_BLK_DEPTH	    64u	       /* requests in flight */
 #define VIRTIO_BLK_SIZE_MAX	    (1u << 20) /* largest single segment the driver may use */
 #define VIRTIO_BLK_DISCARD_MAX_SEG  8u	       /* segments per DISCARD request */

@@ -15,7 +15,9 @@ enum {
 	SEEN_DISCARD = 8,
 	SEEN_AIO = 16,
 	SEEN_BW = 32,
-	SEEN_OPS = 64
+	SEEN_OPS = 64,
+	SEEN_QUEUES = 128,
+	SEEN_CPUS = 256,
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -91,10 +93,23 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 		bit = bw ? SEEN_BW : SEEN_OPS;
 		if (rl_bucket_parse(value ? value : "", bw ? &o->rl.bw : &o->rl.ops, err, errlen))
 			return -EINVAL;
+	} else if (!strcmp(item, "num-queues")) {
+		bit = SEEN_QUEUES;
+		char *end = NULL;
+		unsigned long n = value ? strtoul(value, &end, 10) : 0;
+		if (!value || !*value || *end || n < 1 || n > 8)
+			return fail(err, errlen, "num-queues=%s: expected a number from 1 to 8",
+				    value ? value : "");
+		o->num_queues = (unsigned)n;
+	} else if (!strcmp(item, "iothread-cpus")) {
+		bit = SEEN_CPUS;
+		int r = virtio_cpu_list_parse(value, &o->iothread_cpus, err, errlen);
+		if (r)
+			return r;
 	} else {
 		return fail(err, errlen,
 			    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=, bw=, "
-			    "ops=)",
+			    "ops=, num-queues=, iothread-cpus=)",
 			    item);
 	}
 	if (*seen & bit)

@@ -2,6 +2,7 @@
  *
  *   PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off][,aio=auto|io_uring|sync]
  *       [,bw=SIZE:REFILL_MS[:BURST]][,ops=SIZE:REFILL_MS[:BURST]]
+ *       [,num-queues=N][,iothread-cpus=LIST]
  *
  *   ro        open the file read-only and offer VIRTIO_BLK_F_RO (virtio 1.2 5.2.3)
  *   serial    the GET_ID string, at most VIRTIO_BLK_ID_BYTES (20) bytes (5.2.6)
@@ -16,6 +17,9 @@
  *   aio       auto (default): io_uring, or synchronous preadv/pwritev when io_uring cannot be set
  *             up; io_uring: refuse to start without it; sync: always synchronous (tests). The
  *             environment variable VMM_BLK_AIO=sync|io_uring overrides `auto`.
+ *   num-queues  1..8 request queues (default 1; more offers VIRTIO_BLK_F_MQ), each served by its
+ *             own I/O thread
+ *   iothread-cpus  CPUs for those threads, round-robin: ':'-separated CPUs or ranges (0:1, 2-3)
  *
  * The path is everything before the first comma, so a path containing a comma cannot be given. */
 #ifndef VIRTIO_BLK_OPTIONS_H
@@ -26,6 +30,7 @@
 
 #include <linux/virtio_blk.h>
 
+#include "virtio/core/device.h"
 #include "virtio/core/rate_limiter.h"
 
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
@@ -39,7 +44,9 @@ struct virtio_blk_opts {
 	enum virtio_blk_cache cache;
 	bool discard;
 	enum virtio_blk_aio aio;
-	struct rate_limiter_cfg rl; /* bw=, ops=; all zero: unlimited */
+	struct rate_limiter_cfg rl;	      /* bw=, ops=; all zero: unlimited */
+	unsigned num_queues;		      /* 0 (not given) or 1..8 */
+	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 };
 
 /* Parses `spec` into *opts (zeroed first; defaults: writeback, discard off, aio auto). Returns 0,

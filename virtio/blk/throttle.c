@@ -7,23 +7,13 @@
 
 #define BLK_HDR_BYTES 16 /* struct virtio_blk_outhdr */
 
-int blk_throttle_init(struct blk_throttle *t, const struct rate_limiter_cfg *cfg,
-		      void (*ready)(struct virtio_dev *dev, int fd, uint32_t revents))
+int blk_throttle_init(struct blk_throttle *t, const struct rate_limiter_cfg *cfg)
 {
-	t->ready = ready;
-	int r = rate_limiter_init(&t->rl, cfg, NULL, NULL);
-
-	if (r)
-		return r;
-	r = rl_timer_init(&t->timer);
-	if (r)
-		rate_limiter_destroy(&t->rl);
-	return r;
+	return rate_limiter_init(&t->rl, cfg, NULL, NULL);
 }
 
 void blk_throttle_destroy(struct blk_throttle *t)
 {
-	rl_timer_destroy(&t->timer);
 	rate_limiter_destroy(&t->rl);
 }
 
@@ -36,8 +26,8 @@ static uint64_t chain_cost(const struct vq_chain *c)
 	return all > BLK_HDR_BYTES + 1 ? all - BLK_HDR_BYTES - 1 : 0;
 }
 
-bool blk_throttle_admit(struct blk_throttle *t, struct virtio_dev *dev, uint16_t q,
-			const struct vq_chain *c)
+bool blk_throttle_admit(struct blk_throttle *t, struct rl_timer *timer, struct virtio_dev *dev,
+			uint16_t q, const struct vq_chain *c)
 {
 	uint64_t wait;
 	int r;
@@ -50,9 +40,7 @@ bool blk_throttle_admit(struct blk_throttle *t, struct virtio_dev *dev, uint16_t
 		return false;
 	}
 	virtio_dev_count_stall(dev);
-	if (!t->timer.watched && virtio_dev_add_fd(dev, t->timer.fd, EPOLLIN, t->ready) == 0)
-		t->timer.watched = true;
-	if (!t->timer.watched || rl_timer_arm(&t->timer, wait))
+	if (!timer->watched || rl_timer_arm(timer, wait))
 		virtio_dev_reschedule(dev, q); /* no timer: try again on the next pass */
 	return false;
 }

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "virtio/core/group.h"
 #include "vmm/base/log.h"
 
 static bool is_power_of_two(uint32_t v)
@@ -26,16 +27,39 @@ static int check_description(const struct virtio_dev *dev)
 		return -EINVAL;
 	if (dev->config_len && !dev->config)
 		return -EINVAL;
+	if (dev->num_groups > VIRTIO_DEV_MAX_GROUPS || dev->iothread_cpus.n > VIRTIO_DEV_MAX_CPUS)
+		return -EINVAL;
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		if (dev->queue_group[q] >= virtio_dev_groups(dev))
+			return -EINVAL;
+	}
 	return 0;
+}
+
+/* Each group's lock, queue mask and fds (-1 until create_fds). */
+static void init_groups(struct virtio_dev *dev)
+{
+	unsigned ng = virtio_dev_groups(dev);
+	for (unsigned g = 0; g < VIRTIO_DEV_MAX_GROUPS; g++) {
+		struct virtio_group *grp = &dev->groups[g];
+		*grp = (struct virtio_group){.epoll_fd = -1, .stop_fd = -1, .pause_fd = -1};
+		pthread_mutex_init(&grp->own_lock, NULL);
+		grp->lock = ng == 1 ? &dev->lock : &grp->own_lock;
+	}
+	for (uint16_t q = 0; q < dev->num_queues; q++)
+		dev->groups[ng == 1 ? 0 : dev->queue_group[q]].queues |= 1u << q;
 }
 
 static int create_fds(struct virtio_dev *dev)
 {
-	dev->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	dev->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dev->epoll_fd < 0 || dev->stop_fd < 0 || dev->pause_fd < 0)
-		return -errno;
+	for (unsigned g = 0; g < virtio_dev_groups(dev); g++) {
+		struct virtio_group *grp = &dev->groups[g];
+		grp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+		grp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		grp->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (grp->epoll_fd < 0 || grp->stop_fd < 0 || grp->pause_fd < 0)
+			return -errno;
+	}
 	for (uint16_t q = 0; q < dev->num_queues; q++) {
 		dev->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (dev->kick_fd[q] < 0)
@@ -53,12 +77,12 @@ int virtio_dev_init(struct virtio_dev *dev, const struct guest_mem *mem)
 	}
 	dev->mem = mem;
 	dev->host_features |= 1ULL << VIRTIO_F_VERSION_1;
-	dev->epoll_fd = dev->stop_fd = dev->pause_fd = -1;
 	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
 		dev->kick_fd[q] = -1;
 	for (uint16_t q = 0; q < dev->num_queues; q++)
 		vq_init(&dev->vqs[q], dev->queue_max_size);
 	pthread_mutex_init(&dev->lock, NULL);
+	init_groups(dev);
 	pthread_mutex_init(&dev->pause_lock, NULL);
 	pthread_cond_init(&dev->pause_cond, NULL);
 	dev->counters = (struct virtio_dev_counters){0};
@@ -82,8 +106,41 @@ void virtio_dev_set_features(struct virtio_dev *dev, uint32_t sel, uint32_t valu
 	dev->driver_features = (dev->driver_features & ~mask) | ((uint64_t)value << (32 * sel));
 }
 
+/* ---- queue groups ---- */
+
+/* The group a callback on this thread runs for, when it must defer interrupts and failures
+ * (a group thread of a multi-group device, holding its group lock but not dev->lock). */
+static _Thread_local struct virtio_group *deferring;
+
+void virtio_dev_lock_groups(struct virtio_dev *dev, int held)
+{
+	if (virtio_dev_groups(dev) == 1)
+		return; /* the one group's lock is dev->lock */
+	for (int g = held + 1; g < (int)virtio_dev_groups(dev); g++)
+		pthread_mutex_lock(dev->groups[g].lock);
+}
+
+void virtio_dev_unlock_groups(struct virtio_dev *dev, int held)
+{
+	if (virtio_dev_groups(dev) == 1)
+		return;
+	for (int g = (int)virtio_dev_groups(dev) - 1; g > held; g--)
+		pthread_mutex_unlock(dev->groups[g].lock);
+}
+
+/* Forgets what the groups recorded: a reset made it stale. dev->lock and group locks held. */
+static void clear_deferred(struct virtio_dev *dev)
+{
+	for (unsigned g = 0; g < virtio_dev_groups(dev); g++) {
+		atomic_store(&dev->groups[g].deferred_irqs, 0);
+		atomic_store(&dev->groups[g].deferred_fail, NULL);
+	}
+	atomic_store(&dev->failing, false);
+}
+
 static void reset(struct virtio_dev *dev)
 {
+	clear_deferred(dev);
 	if (dev->ops->reset)
 		dev->ops->reset(dev);
 	for (uint16_t q = 0; q < dev->num_queues; q++) {
@@ -136,7 +193,7 @@ static void activate(struct virtio_dev *dev)
 		  (unsigned long long)dev->driver_features);
 }
 
-void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status)
+static void set_status(struct virtio_dev *dev, uint8_t status)
 {
 	if (status == 0) {
 		reset(dev);
@@ -160,10 +217,16 @@ void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status)
 		activate(dev);
 }
 
-void virtio_dev_set_queue_ready(struct virtio_dev *dev, uint16_t q, bool ready)
+/* Every group is held still: a reset or activation sees no callback in progress. */
+void virtio_dev_set_status(struct virtio_dev *dev, uint8_t status)
 {
-	if (q >= dev->num_queues)
-		return;
+	virtio_dev_lock_groups(dev, -1);
+	set_status(dev, status);
+	virtio_dev_unlock_groups(dev, -1);
+}
+
+static void set_queue_ready(struct virtio_dev *dev, uint16_t q, bool ready)
+{
 	dev->queue_ready[q] = ready;
 	if (!ready) {
 		vq_reset(&dev->vqs[q]);
@@ -177,13 +240,23 @@ void virtio_dev_set_queue_ready(struct virtio_dev *dev, uint16_t q, bool ready)
 	}
 }
 
+void virtio_dev_set_queue_ready(struct virtio_dev *dev, uint16_t q, bool ready)
+{
+	if (q >= dev->num_queues)
+		return;
+	virtio_dev_lock_groups(dev, -1); /* the queue's group is not serving it meanwhile */
+	set_queue_ready(dev, q, ready);
+	virtio_dev_unlock_groups(dev, -1);
+}
+
 void virtio_dev_kick(struct virtio_dev *dev, uint16_t q)
 {
 	if (q >= dev->num_queues)
 		return;
 	if (virtio_dev_running(dev))
-		dev->pending |= 1u << q; /* kicks before DRIVER_OK are ignored (2.1.2) */
-	if (!dev->thread_running)
+		atomic_fetch_or(&dev->pending,
+				1u << q); /* kicks before DRIVER_OK are ignored (2.1.2) */
+	if (!dev->groups[0].thread_running)
 		virtio_dev_count(&dev->counters.kicks,
 				 1); /* else counted when the thread reads it */
 	uint64_t one = 1;
@@ -227,14 +300,33 @@ static void raise_irq(struct virtio_dev *dev, uint32_t bit, uint16_t queue)
 		dev->irq.raise(dev->irq.opaque, queue);
 }
 
+/* True when this thread serves a group of `dev` that must defer (see `deferring`). */
+static struct virtio_group *deferring_group(const struct virtio_dev *dev)
+{
+	struct virtio_group *grp = deferring;
+	if (grp && grp >= dev->groups && grp < dev->groups + VIRTIO_DEV_MAX_GROUPS)
+		return grp;
+	return NULL;
+}
+
 void virtio_dev_notify_used(struct virtio_dev *dev, uint16_t q)
 {
-	if (q < dev->num_queues && vq_should_notify(&dev->vqs[q], dev->mem))
+	if (q >= dev->num_queues || !vq_should_notify(&dev->vqs[q], dev->mem))
+		return;
+	struct virtio_group *grp = deferring_group(dev);
+	if (grp)
+		atomic_fetch_or(&grp->deferred_irqs, 1u << q);
+	else
 		raise_irq(dev, VIRTIO_ISR_QUEUE, q);
 }
 
 void virtio_dev_config_changed(struct virtio_dev *dev)
 {
+	struct virtio_group *grp = deferring_group(dev);
+	if (grp) {
+		atomic_fetch_or(&grp->deferred_irqs, VIRTIO_GROUP_IRQ_CONFIG);
+		return;
+	}
 	dev->config_generation++;
 	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		raise_irq(dev, VIRTIO_ISR_CONFIG, VIRTIO_IRQ_CONFIG);
@@ -242,6 +334,14 @@ void virtio_dev_config_changed(struct virtio_dev *dev)
 
 void virtio_dev_fail(struct virtio_dev *dev, const char *why)
 {
+	struct virtio_group *grp = deferring_group(dev);
+	if (grp) {
+		/* Stop serving now; the status changes under dev->lock after the pass. */
+		const char *none = NULL;
+		atomic_compare_exchange_strong(&grp->deferred_fail, &none, why);
+		atomic_store(&dev->failing, true);
+		return;
+	}
 	if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	log_guest_warn("%s: %s; the device needs a reset", dev->name, why);
@@ -254,31 +354,79 @@ void virtio_dev_fail(struct virtio_dev *dev, const char *why)
 bool virtio_dev_running(const struct virtio_dev *dev)
 {
 	return (dev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	       !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	       !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET) && !atomic_load(&dev->failing);
 }
 
 void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q)
 {
 	if (q < dev->num_queues) {
-		dev->pending |= 1u << q;
+		atomic_fetch_or(&dev->pending, 1u << q);
 		virtio_dev_count_stall(dev);
 	}
 }
 
-bool virtio_dev_process_pending(struct virtio_dev *dev)
+bool virtio_group_process_pending(struct virtio_dev *dev, unsigned g)
 {
 	if (atomic_load(&dev->paused))
 		return false; /* kept for virtio_dev_resume() */
-	uint32_t todo = dev->pending;
+	uint32_t mask = dev->groups[g].queues;
+	uint32_t todo = atomic_fetch_and(&dev->pending, ~mask) & mask;
 
-	dev->pending = 0;
 	for (uint16_t q = 0; q < dev->num_queues && virtio_dev_running(dev); q++) {
 		if (todo & (1u << q))
 			dev->ops->queue_notify(dev, q);
 	}
 	if (!virtio_dev_running(dev))
-		dev->pending = 0; /* a failed device serves nothing until reset */
-	return dev->pending != 0;
+		atomic_fetch_and(&dev->pending, ~mask); /* a failed device serves nothing */
+	return (atomic_load(&dev->pending) & mask) != 0;
+}
+
+/* The synchronous path: dev->lock is held, so interrupts are raised directly. */
+bool virtio_dev_process_pending(struct virtio_dev *dev)
+{
+	bool more = false;
+	unsigned ng = virtio_dev_groups(dev);
+	for (unsigned g = 0; g < ng; g++) {
+		if (ng > 1)
+			pthread_mutex_lock(dev->groups[g].lock);
+		more |= virtio_group_process_pending(dev, g);
+		if (ng > 1)
+			pthread_mutex_unlock(dev->groups[g].lock);
+	}
+	return more;
+}
+
+/* Carries out what group `grp`'s callbacks recorded (see `deferring`): the thread holds no
+ * lock. Failures first, with every group held still like any status change. */
+void virtio_group_flush(struct virtio_dev *dev, struct virtio_group *grp)
+{
+	if (!atomic_load(&grp->deferred_irqs) && !atomic_load(&grp->deferred_fail))
+		return;
+	pthread_mutex_lock(&dev->lock);
+	const char *why = atomic_exchange(&grp->deferred_fail, NULL);
+	uint32_t irqs = atomic_exchange(&grp->deferred_irqs, 0);
+	if (why) {
+		virtio_dev_lock_groups(dev, -1);
+		virtio_dev_fail(dev, why);
+		virtio_dev_unlock_groups(dev, -1);
+	}
+	if (irqs & VIRTIO_GROUP_IRQ_CONFIG)
+		virtio_dev_config_changed(dev);
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		if (irqs & (1u << q))
+			raise_irq(dev, VIRTIO_ISR_QUEUE, q);
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_group_enter(struct virtio_dev *dev, unsigned g)
+{
+	deferring = virtio_dev_groups(dev) > 1 ? &dev->groups[g] : NULL;
+}
+
+void virtio_group_leave(void)
+{
+	deferring = NULL;
 }
 
 void virtio_dev_counters_read(const struct virtio_dev *dev,

@@ -13,6 +13,24 @@
  * block for long inside a callback (use async I/O) and never takes the lock itself. The order in
  * which this lock nests with the others is in vmm/base/lock_order.h.
  *
+ * Queue groups (multiqueue): a device may split its queues into num_groups groups (queue_group[q]
+ * names the group of queue q). Each group has its own I/O thread, epoll set and lock, so the
+ * groups are served in parallel. With one group (the default) the group's lock IS dev->lock and
+ * everything above holds unchanged. With several groups:
+ *   - a group's callbacks (queue_notify of its queues, its backend fds, quiesce_group) run with
+ *     that group's lock held, NOT dev->lock; they may use only their own queues and per-group
+ *     state, plus what the device model protects itself;
+ *   - interrupts (virtio_dev_notify_used, virtio_dev_config_changed) and virtio_dev_fail from
+ *     such a callback are recorded and carried out by the group's thread right after the pass,
+ *     under dev->lock (the transport's interrupt state is dev->lock's); virtio_dev_running()
+ *     turns false at once after a fail;
+ *   - the framework takes dev->lock and then every group lock (ascending) around a reset, an
+ *     activation and the carrying out of a failure, so ops->reset and ops->activate still see no
+ *     callback in progress; virtio_dev_lock_groups() does the same for a device model's own
+ *     control paths (the lock order is dev->lock, group 0, group 1, ...).
+ *   The synchronous path (virtio_dev_process_pending with dev->lock held: tests, fuzzers) takes
+ *   each group lock in turn and raises interrupts directly.
+ *
  * Failure: a driver that breaks a queue (vq_pop() < 0) or the protocol makes the device call
  * virtio_dev_fail(): DEVICE_NEEDS_RESET plus a config-change interrupt (2.1.2). The VMM and the
  * other devices carry on. */
@@ -29,8 +47,10 @@
 #include "vmm/base/guest_mem.h"
 #include "vmm/sandbox/sandbox.h"
 
-#define VIRTIO_DEV_MAX_QUEUES 8
-#define VIRTIO_DEV_MAX_FDS    8 /* backend fds (tap, console input, io_uring) per I/O thread */
+#define VIRTIO_DEV_MAX_QUEUES 17 /* virtio-net: 8 rx/tx pairs and the control queue */
+#define VIRTIO_DEV_MAX_FDS    24 /* backend fds (tap, console input, io_uring) per device */
+#define VIRTIO_DEV_MAX_GROUPS 8	 /* queue groups, each with its own I/O thread */
+#define VIRTIO_DEV_MAX_CPUS   16 /* entries of an I/O thread CPU list */
 
 /* Interrupt status bits (4.2.2 InterruptStatus, 4.1.4.5 ISR). */
 #define VIRTIO_ISR_QUEUE  0x1
@@ -59,6 +79,10 @@ struct virtio_dev_ops {
 	 * I/O and complete it into the used ring) so nothing touches guest memory while paused.
 	 * Start nothing new. Runs on the I/O thread with the lock held. Optional. */
 	void (*quiesce)(struct virtio_dev *dev);
+	/* The same for one queue group of a multi-group device, on that group's thread with the
+	 * group's lock held. When set, it replaces `quiesce` (which is then never called).
+	 * Optional. */
+	void (*quiesce_group)(struct virtio_dev *dev, unsigned group);
 	/* Free the device's own resources (backend files, buffers). Optional. */
 	void (*destroy)(struct virtio_dev *dev);
 	/* Snapshot (virtio/core/dev_snapshot.h): the device model's own state (config space,
@@ -84,12 +108,39 @@ struct virtio_irq {
 };
 
 /* A backend file descriptor served by the I/O thread: `ready` runs with the device lock held
- * when `fd` is readable (EPOLLIN) or writable (EPOLLOUT), as asked. */
+ * when `fd` is readable (EPOLLIN) or writable (EPOLLOUT), as asked. With queue groups, the
+ * thread of `group` serves it, with that group's lock held. */
 struct virtio_fd_handler {
 	int fd;
 	uint32_t events;
 	void (*ready)(struct virtio_dev *dev, int fd, uint32_t revents);
+	uint8_t group;
 };
+
+/* CPUs for a device's I/O threads, applied round-robin: group g runs on cpu[g % n]. n = 0: no
+ * placement (the scheduler decides). */
+struct virtio_cpu_list {
+	uint16_t n;
+	uint16_t cpu[VIRTIO_DEV_MAX_CPUS];
+};
+
+/* One queue group (see the locking note at the top): its I/O thread and what that thread owns. */
+struct virtio_group {
+	pthread_mutex_t *lock;	  /* &dev->lock with one group, else &own_lock */
+	pthread_mutex_t own_lock; /* used with several groups */
+	uint32_t queues;	  /* bit q: queue q belongs to this group */
+	int epoll_fd;
+	int stop_fd;
+	int pause_fd; /* eventfd: a pause was asked for */
+	pthread_t thread;
+	bool thread_running;
+	bool parked; /* the thread waits at its safe point (dev->pause_lock) */
+	/* Recorded by the group's callbacks for the thread to carry out under dev->lock: bit q a
+	 * used-buffer interrupt of queue q, bit 31 a config interrupt; and a failure's reason. */
+	_Atomic uint32_t deferred_irqs;
+	const char *_Atomic deferred_fail;
+};
+#define VIRTIO_GROUP_IRQ_CONFIG (1u << 31)
 
 /* Per-device counters since virtio_dev_init() (a driver reset does not clear them). They mean the
  * same on every device, so a metrics reader can compare devices:
@@ -132,6 +183,10 @@ struct virtio_dev {
 	/* The I/O thread's adaptive polling window may grow up to this (virtio/core/poll.h); 0
 	 * (the default of a zeroed struct) sleeps at once. Set by the VMM before the start. */
 	uint32_t poll_max_ns;
+	/* Queue groups (optional, see the top): 0 or 1 means one group with every queue. */
+	uint16_t num_groups;
+	uint8_t queue_group[VIRTIO_DEV_MAX_QUEUES]; /* group of each queue, < num_groups */
+	struct virtio_cpu_list iothread_cpus;	    /* where the groups' threads run */
 
 	/* ---- set by virtio_dev_init() / the transport ---- */
 	const struct guest_mem *mem;
@@ -147,26 +202,23 @@ struct virtio_dev {
 	bool queue_ready[VIRTIO_DEV_MAX_QUEUES]; /* QueueReady as the driver wrote it */
 	struct virtqueue vqs[VIRTIO_DEV_MAX_QUEUES];
 
-	/* ---- I/O thread (virtio/core/io_thread.c) ---- */
+	/* ---- I/O threads (virtio/core/io_thread.c) ---- */
 	int kick_fd[VIRTIO_DEV_MAX_QUEUES]; /* eventfds; the transport binds them to ioeventfds */
-	struct virtio_fd_handler fds[VIRTIO_DEV_MAX_FDS];
+	struct virtio_fd_handler fds[VIRTIO_DEV_MAX_FDS]; /* of every group */
 	int nfds;
-	int epoll_fd;
-	int stop_fd;
-	pthread_t thread;
-	bool thread_running;
+	struct virtio_group groups[VIRTIO_DEV_MAX_GROUPS];
 	/* Queues with work to serve (bit q): set by a kick or by virtio_dev_reschedule(), taken
-	 * by virtio_dev_process_pending() (under lock). */
-	uint32_t pending;
+	 * by the group's pass (under its lock). Atomic: groups share the word. */
+	_Atomic uint32_t pending;
+	/* Failed from a group's callback, not yet carried out (see virtio_dev_running). */
+	atomic_bool failing;
 	/* Pause handshake (virtio_dev_pause): `paused` is atomic so that a serve pass sees a pause
 	 * asked for while it holds the lock (an unfair mutex could otherwise let a busy I/O thread
 	 * starve the pauser); the rest under pause_lock. */
 	atomic_bool paused;
-	int pause_fd; /* eventfd: a pause was asked for */
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	bool pause_req; /* set by pause, cleared by resume */
-	bool parked;	/* the I/O thread waits at its safe point */
 
 	/* ---- counters (see struct virtio_dev_counters; any thread may read them) ---- */
 	struct virtio_dev_counters counters;
@@ -215,19 +267,23 @@ void virtio_dev_destroy(struct virtio_dev *dev);
  * Returns 0, -ENOSPC or -errno. */
 int virtio_dev_add_fd(struct virtio_dev *dev, int fd, uint32_t events,
 		      void (*ready)(struct virtio_dev *dev, int fd, uint32_t revents));
+/* The same for the I/O thread of queue group `group` (multi-group devices). */
+int virtio_dev_add_group_fd(struct virtio_dev *dev, unsigned group, int fd, uint32_t events,
+			    void (*ready)(struct virtio_dev *dev, int fd, uint32_t revents));
 /* Changes the events a registered fd waits for (e.g. stop reading a tap while the guest has no
- * rx buffers). */
+ * rx buffers). Call from the fd's own group (or with every group lock held). */
 int virtio_dev_mod_fd(struct virtio_dev *dev, int fd, uint32_t events);
 
 /* What every I/O thread may call (virtio/core/io_thread.c): waiting on its epoll set, eventfd
  * reads and writes (kicks, interrupts), and the pause handshake. */
 extern const struct sandbox_list virtio_io_sandbox;
 
-/* Starts the I/O thread. Without it (tests, fuzzers) the caller serves kicks itself with
- * virtio_dev_process_pending(), the same call the I/O thread makes. Returns 0 or -errno. */
+/* Starts the I/O thread of every queue group (placed on dev->iothread_cpus, checked to exist
+ * first). Without them (tests, fuzzers) the caller serves kicks itself with
+ * virtio_dev_process_pending(). Returns 0 or -errno (logged). */
 int virtio_dev_start(struct virtio_dev *dev);
 
-/* Parks the device at a safe point and returns only then: the I/O thread has finished the
+/* Parks the device at a safe point and returns only then: every I/O thread has finished the
  * callback it was in, completed the work in flight (ops->quiesce: virtio-blk waits for its
  * async I/O and pushes it), and waits outside any callback. Until virtio_dev_resume() the
  * device writes no guest memory and raises no interrupt; the driver's kicks are recorded and
@@ -284,6 +340,24 @@ void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q);
 bool virtio_dev_process_pending(struct virtio_dev *dev);
 /* True after DRIVER_OK and before a reset or failure: the device may use its queues. */
 bool virtio_dev_running(const struct virtio_dev *dev);
+
+/* ---- queue groups ---- */
+
+/* Number of groups (1 for a device that declared none). */
+static inline unsigned virtio_dev_groups(const struct virtio_dev *dev)
+{
+	return dev->num_groups > 1 ? dev->num_groups : 1;
+}
+/* Takes (releases) the lock of every group after `held` (pass -1 to take them all), ascending:
+ * for a device's own control path that changes state the groups share. Call with dev->lock or
+ * group `held`'s lock held. No-op for a one-group device. */
+void virtio_dev_lock_groups(struct virtio_dev *dev, int held);
+void virtio_dev_unlock_groups(struct virtio_dev *dev, int held);
+/* One pass over group g's pending queues (the I/O thread's call, group lock held). */
+bool virtio_group_process_pending(struct virtio_dev *dev, unsigned g);
+/* Parses a CPU list "0:2-3" (':'-separated CPUs or ranges; ',' separates option items) into
+ * *out. Returns 0, or -EINVAL with a message in err. */
+int virtio_cpu_list_parse(const char *s, struct virtio_cpu_list *out, char *err, size_t errlen);
 /* True when the driver negotiated feature bit `bit`. */
 static inline bool virtio_dev_has_feature(const struct virtio_dev *dev, unsigned bit)
 {

@@ -12,6 +12,12 @@
  *     i8042, rtc_cmos): everything driver-visible of one device. Taken by the transport around a
  *     register access and by the device's I/O thread around every callback. Two device locks
  *     are never held together.
+ *  2a. struct virtio_group.own_lock (virtio/core/device.h), multiqueue devices only: the serving
+ *     state of one queue group, held by the group's I/O thread around its callbacks. Taken after
+ *     its device's lock (a reset or activation takes dev->lock, then every group ascending) and
+ *     in ascending group order (a callback of group g may take groups > g, e.g. virtio-net's
+ *     control queue in group 0). A thread holding a group lock never takes dev->lock: the
+ *     interrupts its callbacks raise are deferred until it let go (virtio_group_flush).
  *  3. Locks a device takes inside its callbacks, each a leaf with respect to the others:
  *     - struct vm_pci.route_lock (vmm/vm_pci.h): the GSI routing table (MSI-X writes);
  *     - struct io_bus.lock (vmm/base/io_bus.h, rwlock): only around a range lookup or a
