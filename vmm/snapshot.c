@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <linux/virtio_ids.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "virtio/net/net.h"
 #include "vmm/base/log.h"
 #include "vmm/base/snapshot_io.h"
 #include "vmm/kvm/kvm_state.h"
@@ -193,8 +195,93 @@ static int parse_options(struct snapshot_load *l, const json_t *opts, char *err,
 	return 0;
 }
 
+/* Replaces (or adds) the "mac=" part of a --net argument. */
+static int override_mac(struct cli_record *rec, const char *mac)
+{
+	char *copy = strdup(rec->arg ? rec->arg : ""), *save = NULL, *out = NULL;
+	size_t cap = strlen(rec->arg ? rec->arg : "") + strlen(mac) + 8, len = 0;
+
+	out = copy ? calloc(1, cap) : NULL;
+	if (!out) {
+		free(copy);
+		return -ENOMEM;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strncmp(t, "mac=", 4))
+			len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", t);
+	}
+	snprintf(out + len, cap - len, "%smac=%s", len ? "," : "", mac);
+	free(copy);
+	free(rec->arg);
+	rec->arg = out;
+	return 0;
+}
+
+/* A NIC override "tap=NAME", "mac=MAC" or both, split into its parts (NULL: not given). */
+static int split_override(const char *spec, char **tap, char **mac, char *err, size_t errlen)
+{
+	char *copy = strdup(spec), *save = NULL;
+	int r = copy ? 0 : -ENOMEM;
+
+	*tap = *mac = NULL;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; !r && t;
+	     t = strtok_r(NULL, ",", &save)) {
+		char **part = !strncmp(t, "tap=", 4) ? tap : !strncmp(t, "mac=", 4) ? mac : NULL;
+		if (!part || *part || !t[4]) {
+			snprintf(err, errlen, "network override `%s`: want tap=NAME and/or mac=MAC",
+				 spec);
+			r = -EINVAL;
+		} else if (!(*part = strdup(t + 4))) {
+			r = -ENOMEM;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+/* Applies NIC override `spec` to the --net option `rec` of NIC `nic`. */
+static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic, const char *spec,
+			char *err, size_t errlen)
+{
+	char *tap = NULL, *mac = NULL;
+	int r = spec ? split_override(spec, &tap, &mac, err, errlen) : 0;
+
+	if (!r && mac && virtio_net_parse_mac(mac, l->mac[nic])) {
+		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", mac);
+		r = -EINVAL;
+	}
+	if (!r && mac) {
+		l->mac_set[nic] = true;
+		r = override_mac(rec, mac);
+	}
+	/* an fd number means nothing in another process: only a tap name may replace it */
+	if (!r && rec->arg && !strncmp(rec->arg, "tapfd=", 6)) {
+		if (!tap) {
+			snprintf(err, errlen,
+				 "the snapshot's NIC %d used a tap fd: give it a tap "
+				 "(--net tap=NAME, or network_overrides)",
+				 nic);
+			r = -EINVAL;
+		} else {
+			const char *rest = strchr(rec->arg, ',');
+			char *arg;
+			if (asprintf(&arg, "tap=%s%s", tap, rest ? rest : "") < 0) {
+				r = -ENOMEM;
+			} else {
+				free(rec->arg);
+				rec->arg = arg;
+			}
+		}
+	} else if (!r) {
+		r = override_tap(rec, tap);
+	}
+	free(tap);
+	free(mac);
+	return r;
+}
+
 static int read_config(struct snapshot_load *l, const struct vm_config *cfg_cli,
-		       const char *const *taps, int ntaps, char *err, size_t errlen)
+		       const char *const *nics, int nnics, char *err, size_t errlen)
 {
 	size_t len;
 	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &len);
@@ -214,32 +301,18 @@ static int read_config(struct snapshot_load *l, const struct vm_config *cfg_cli,
 		struct cli_record *rec = &l->options[i];
 		if (strcmp(rec->name, "net"))
 			continue;
-		const char *tap = nic < ntaps ? taps[nic] : NULL;
-		nic++;
-		/* an fd number means nothing in another process: only a tap name may replace it */
-		if (rec->arg && !strncmp(rec->arg, "tapfd=", 6)) {
-			if (!tap) {
-				snprintf(err, errlen,
-					 "the snapshot's NIC %d used a tap fd: give it a tap "
-					 "(--net tap=NAME, or network_overrides)",
-					 nic - 1);
-				return -EINVAL;
-			}
-			const char *rest = strchr(rec->arg, ',');
-			char *arg;
-			if (asprintf(&arg, "tap=%s%s", tap, rest ? rest : "") < 0)
-				return -ENOMEM;
-			free(rec->arg);
-			rec->arg = arg;
-			continue;
+		if (nic >= CLI_MAX_NICS) {
+			snprintf(err, errlen, "snapshot configuration: too many NICs");
+			return -EINVAL;
 		}
-		r = override_tap(rec, tap);
+		r = override_nic(l, rec, nic, nic < nnics ? nics[nic] : NULL, err, errlen);
+		nic++;
 	}
 	return r;
 }
 
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
-		  struct vm_config *cfg, const char *const *taps, int ntaps, char *err,
+		  struct vm_config *cfg, const char *const *nics, int nnics, char *err,
 		  size_t errlen)
 {
 	*l = (struct snapshot_load){.mem_fd = -1};
@@ -247,7 +320,7 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	if (r)
 		return r;
 	struct vm_config saved = *cfg; /* how this process runs stays as given */
-	r = read_config(l, cfg, taps, ntaps, err, errlen);
+	r = read_config(l, cfg, nics, nnics, err, errlen);
 	if (!r)
 		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
 	/* how this process runs stays as its command line said (never from the file) */
@@ -265,6 +338,23 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	return r;
 }
 
+struct mac_walk {
+	struct snapshot_load *l;
+	int nic; /* NICs seen so far, in --net order */
+};
+
+static int apply_mac(struct virtio_dev *dev, void *opaque)
+{
+	struct mac_walk *m = opaque;
+
+	if (dev->device_id != VIRTIO_ID_NET || m->nic >= CLI_MAX_NICS)
+		return 0;
+	if (m->l->mac_set[m->nic])
+		virtio_net_set_mac(dev, m->l->mac[m->nic]);
+	m->nic++;
+	return 0;
+}
+
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen)
 {
 	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, err, errlen);
@@ -273,6 +363,10 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 				     errlen);
 	if (!r)
 		r = vm_devices_restore(vm, snap_get, &l->reader, err, errlen);
+	if (!r) {
+		struct mac_walk m = {l, 0};
+		vm_for_each_virtio_dev(vm, apply_mac, &m);
+	}
 	return r;
 }
 

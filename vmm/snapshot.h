@@ -44,18 +44,23 @@ struct snapshot_load {
 	int mem_fd;
 	struct cli_record *options;
 	int noptions;
+	bool mac_set[CLI_MAX_NICS]; /* a NIC override gave NIC i this MAC */
+	uint8_t mac[CLI_MAX_NICS][6];
 };
 
 /* Opens and checks the state file and the memory file, and builds the configuration of the
- * saved VM into `cfg` (cli_replay()). `taps`, if not NULL, replaces the saved NICs' tap names in
- * order (NULL entries keep theirs). Returns 0 or -errno (-EINVAL for a bad file) with the reason
- * in err; snapshot_close() in every case. */
+ * saved VM into `cfg` (cli_replay()). `nics`, if not NULL, holds an override for each of the
+ * saved NICs in order (NULL entries keep theirs): "tap=NAME" gives it another tap (a tap fd's
+ * NIC needs one), "mac=MAC" another MAC address, "tap=NAME,mac=MAC" both; the replayed --net
+ * option carries them (so a later snapshot of the clone keeps them). Returns 0 or -errno
+ * (-EINVAL for a bad file or override) with the reason in err; snapshot_close() in every case. */
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
-		  struct vm_config *cfg, const char *const *taps, int ntaps, char *err,
+		  struct vm_config *cfg, const char *const *nics, int nnics, char *err,
 		  size_t errlen);
 
-/* After vm_create_restored(): KVM's VM and vCPU state and every device's state, set back.
- * Returns 0 or -errno with the reason in err. */
+/* After vm_create_restored(): KVM's VM and vCPU state and every device's state, set back; then
+ * a NIC given a MAC override reports it (virtio_net_set_mac(): config space, config-change
+ * interrupt). Returns 0 or -errno with the reason in err. */
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen);
 
 void snapshot_close(struct snapshot_load *l);

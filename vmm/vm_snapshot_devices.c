@@ -86,8 +86,27 @@ struct save_walk {
 	char *err;
 	size_t errlen;
 	uint32_t index;
-	uint8_t *priv; /* VIRTIO_DEV_PRIV_MAX bytes */
+	uint8_t *priv; /* priv_cap bytes, grown for a device that needs more */
+	size_t priv_cap;
 };
+
+/* Room for `dev`'s model state (virtio_dev_snapshot_size()). */
+static int priv_room(struct save_walk *s, struct virtio_dev *dev)
+{
+	size_t need = virtio_dev_snapshot_size(dev);
+	uint8_t *p;
+
+	if (need <= s->priv_cap)
+		return 0;
+	p = realloc(s->priv, need);
+	if (!p) {
+		snprintf(s->err, s->errlen, "%s: out of memory for its state", dev->name);
+		return -ENOMEM;
+	}
+	s->priv = p;
+	s->priv_cap = need;
+	return 0;
+}
 
 static int save_transport(struct save_walk *s, const struct placed *p)
 {
@@ -121,8 +140,10 @@ static int save_one(struct virtio_dev *dev, void *opaque)
 		snprintf(s->err, s->errlen, "%s: not on a transport", dev->name);
 		return -EINVAL;
 	}
-	r = virtio_dev_snapshot_save(dev, &st, s->priv, VIRTIO_DEV_PRIV_MAX, &len, s->err,
-				     s->errlen);
+	r = priv_room(s, dev);
+	if (!r)
+		r = virtio_dev_snapshot_save(dev, &st, s->priv, s->priv_cap, &len, s->err,
+					     s->errlen);
 	if (!r)
 		r = put_section(s->put, s->w, SNAP_VIRTIO_DEV, s->index, &st, sizeof(st), dev->name,
 				s->err, s->errlen);
@@ -137,7 +158,8 @@ static int save_one(struct virtio_dev *dev, void *opaque)
 
 int vm_devices_save(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
 {
-	struct save_walk s = {vm, put, w, err, errlen, 0, malloc(VIRTIO_DEV_PRIV_MAX)};
+	struct save_walk s = {
+	    vm, put, w, err, errlen, 0, malloc(VIRTIO_DEV_PRIV_MAX), VIRTIO_DEV_PRIV_MAX};
 	int r = s.priv ? save_legacy(vm, put, w, err, errlen) : -ENOMEM;
 
 	if (!s.priv)

@@ -6,7 +6,9 @@
  * error. The host's screenshot must then equal gpu_pattern() with the box, pixel for pixel
  * (tests/integration/display_gpu.sh computes the same picture).
  *
- * Command line: width=N height=N (default 320x200). */
+ * Command line: width=N height=N (default 320x200) [wait=S]: with wait, "gpu waiting" is
+ * printed between the full picture and the box, then the guest waits S seconds (by the TSC) so a
+ * snapshot can be taken there (tests/integration/snapshot_display.sh). */
 #include "guest.h"
 #include "virtio_dev.h"
 #include "virtio_mem.h"
@@ -167,6 +169,17 @@ static void setup(void)
 	TEST_ASSERT(req && resp);
 }
 
+/* Announces the wait, then spins on the TSC until `s` seconds have passed since (a restored
+ * guest sees the host's TSC, which ran on meanwhile, so its wait ends early). */
+static void wait_seconds(uint64_t s)
+{
+	uint64_t start = rdtsc(), ticks = s * 1000000 * tsc_per_us();
+
+	printf("gpu waiting %llu s\n", (unsigned long long)s);
+	while (rdtsc() - start < ticks)
+		delay_us(10000);
+}
+
 int guest_main(void)
 {
 	uint8_t *a, *b;
@@ -196,6 +209,8 @@ int guest_main(void)
 	EXPECT(set_scanout(0, RES_ID), VIRTIO_GPU_RESP_OK_NODATA);
 	EXPECT(flush(0, 0, width, height), VIRTIO_GPU_RESP_OK_NODATA);
 
+	if (cmdline_get_u64("wait", &v))
+		wait_seconds(v);
 	/* The partial update: only the box travels. */
 	for (uint32_t y = BOX_Y; y < BOX_Y + BOX_H; y++)
 		for (uint32_t x = BOX_X; x < BOX_X + BOX_W; x++)

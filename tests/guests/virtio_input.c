@@ -5,7 +5,11 @@
  * order, with the expected lists below.
  *
  * Command line: [events] (without it, only the config space and the statusq are checked: QEMU
- * has no injection path that a script can use). */
+ * has no injection path that a script can use) [wait=S]: with wait, the keyboard first gets only
+ * two eventq buffers and the tablet none; after the first two keyboard events the guest selects
+ * ID_NAME in the keyboard's config, prints "input waiting" and waits S seconds (by the TSC: a
+ * snapshot is taken there, tests/integration/snapshot_display.sh); then, without selecting
+ * again, it checks the name, posts the other buffers and reads the rest of both lists. */
 #include "guest.h"
 #include "virtio_dev.h"
 #include "virtio_mem.h"
@@ -81,15 +85,10 @@ static bool is_tablet(struct vdev *d)
 	return cfg_select(d, VIRTIO_INPUT_CFG_EV_BITS, EV_ABS) > 0;
 }
 
-static void start(struct vdev *d, struct vq *evq, struct vq *stq)
+/* Posts n more eventq buffers. */
+static void post(struct vq *evq, unsigned n)
 {
-	int err = vdev_negotiate(d, F(VIRTIO_RING_F_EVENT_IDX), 0);
-
-	TEST_ASSERT_MSG(err == 0, "negotiation failed: %d", err);
-	TEST_ASSERT_EQ(vq_setup(evq, d, 0, NBUFS), 0);
-	TEST_ASSERT_EQ(vq_setup(stq, d, 1, 8), 0);
-	vdev_driver_ok(d);
-	for (unsigned i = 0; i < NBUFS; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		struct ev *e = virtio_alloc(sizeof(*e), 16);
 		struct vq_buf b = {virt_to_phys(e), sizeof(*e), true};
 
@@ -98,6 +97,17 @@ static void start(struct vdev *d, struct vq *evq, struct vq *stq)
 		TEST_ASSERT_EQ(vq_add(evq, &b, 1, e, 0), 0);
 	}
 	vq_kick(evq);
+}
+
+static void start(struct vdev *d, struct vq *evq, struct vq *stq, unsigned nbufs)
+{
+	int err = vdev_negotiate(d, F(VIRTIO_RING_F_EVENT_IDX), 0);
+
+	TEST_ASSERT_MSG(err == 0, "negotiation failed: %d", err);
+	TEST_ASSERT_EQ(vq_setup(evq, d, 0, NBUFS), 0);
+	TEST_ASSERT_EQ(vq_setup(stq, d, 1, 8), 0);
+	vdev_driver_ok(d);
+	post(evq, nbufs);
 }
 
 /* 5.8.6.1: the driver reports Caps Lock on; the device consumes the buffer. */
@@ -114,16 +124,18 @@ static void send_led(struct vq *stq)
 	TEST_ASSERT(vq_get_used(stq, &len) == e);
 }
 
-static void read_events(struct vq *evq, const struct ev *want, unsigned n, const char *what)
+/* Reads events want[from, to) in order. */
+static void read_events(struct vq *evq, const struct ev *want, unsigned from, unsigned to,
+			const char *what)
 {
-	unsigned got = 0;
+	unsigned got = from;
 
-	while (got < n) {
+	while (got < to) {
 		struct ev *e;
 		uint32_t len;
 
-		TEST_ASSERT_MSG(vq_wait(evq, WAIT_MS), "%s: %u of %u events", what, got, n);
-		while (got < n && (e = vq_get_used(evq, &len)) != NULL) {
+		TEST_ASSERT_MSG(vq_wait(evq, WAIT_MS), "%s: %u of %u events", what, got, to);
+		while (got < to && (e = vq_get_used(evq, &len)) != NULL) {
 			TEST_ASSERT_EQ(len, sizeof(*e));
 			TEST_ASSERT_MSG(e->type == want[got].type && e->code == want[got].code &&
 					    e->value == want[got].value,
@@ -133,7 +145,39 @@ static void read_events(struct vq *evq, const struct ev *want, unsigned n, const
 			got++;
 		}
 	}
-	printf("%s: %u events as injected\n", what, n);
+}
+
+#define NKBD	(sizeof(kbd_expected) / sizeof(kbd_expected[0]))
+#define NTABLET (sizeof(tablet_expected) / sizeof(tablet_expected[0]))
+
+/* The keyboard's name, read without selecting it again (the selection is device state). */
+static void expect_name_selected(struct vdev *d)
+{
+	const char *want = "VMM virtio keyboard";
+	uint8_t n = vdev_config8(d, CFG(size));
+
+	TEST_ASSERT_MSG(vdev_config8(d, CFG(select)) == VIRTIO_INPUT_CFG_ID_NAME, "select is %u",
+			vdev_config8(d, CFG(select)));
+	TEST_ASSERT_EQ(n, strlen(want));
+	for (uint8_t i = 0; i < n; i++)
+		TEST_ASSERT_EQ(vdev_config8(d, CFG(u.string) + i), (uint8_t)want[i]);
+}
+
+/* wait=S: part of the events before the wait, the rest after it (see the top). */
+static void events_around_a_wait(struct vq *evq, struct vdev *kbd, uint64_t s)
+{
+	uint64_t start, ticks = s * 1000000 * tsc_per_us();
+
+	read_events(&evq[0], kbd_expected, 0, 2, "keyboard");
+	cfg_select(kbd, VIRTIO_INPUT_CFG_ID_NAME, 0);
+	printf("input waiting %llu s\n", (unsigned long long)s);
+	for (start = rdtsc(); rdtsc() - start < ticks;)
+		delay_us(10000);
+	expect_name_selected(kbd);
+	post(&evq[0], NBUFS - 2);
+	post(&evq[1], NBUFS);
+	read_events(&evq[0], kbd_expected, 2, NKBD, "keyboard");
+	read_events(&evq[1], tablet_expected, 0, NTABLET, "tablet");
 }
 
 int guest_main(void)
@@ -141,6 +185,8 @@ int guest_main(void)
 	static struct vq evq[2], stq[2];
 	struct vdev *d[2] = {vdev_find(VIRTIO_ID_INPUT, 0), vdev_find(VIRTIO_ID_INPUT, 1)};
 	struct vdev *kbd, *tablet;
+	uint64_t wait = 0;
+	bool waiting = cmdline_get_u64("wait", &wait);
 
 	TEST_ASSERT_MSG(d[0] && d[1], "want two virtio-input devices (transport %s)",
 			vdev_transport_name());
@@ -151,14 +197,18 @@ int guest_main(void)
 	check_config(tablet, true);
 	TEST_ASSERT(vdev_irq_enable(kbd, VEC_INPUT));
 	TEST_ASSERT(vdev_irq_enable(tablet, VEC_INPUT + 1));
-	start(kbd, &evq[0], &stq[0]);
-	start(tablet, &evq[1], &stq[1]);
+	start(kbd, &evq[0], &stq[0], waiting ? 2 : NBUFS);
+	start(tablet, &evq[1], &stq[1], waiting ? 0 : NBUFS);
 	send_led(&stq[0]);
+	if (cmdline_has("events") && waiting) {
+		events_around_a_wait(evq, kbd, wait);
+	} else if (cmdline_has("events")) {
+		read_events(&evq[0], kbd_expected, 0, NKBD, "keyboard");
+		read_events(&evq[1], tablet_expected, 0, NTABLET, "tablet");
+	}
 	if (cmdline_has("events")) {
-		read_events(&evq[0], kbd_expected, sizeof(kbd_expected) / sizeof(kbd_expected[0]),
-			    "keyboard");
-		read_events(&evq[1], tablet_expected,
-			    sizeof(tablet_expected) / sizeof(tablet_expected[0]), "tablet");
+		printf("keyboard: %u events as injected\n", (unsigned)NKBD);
+		printf("tablet: %u events as injected\n", (unsigned)NTABLET);
 	}
 	printf("virtio-input ok\n");
 	return 0;

@@ -254,5 +254,13 @@ int guest_main(void)
 	if (rx_frames)
 		check_delayed_rx(&n, ifc.rx, rx_frames, delay_ms);
 	serve(&ifc, serve_ms);
+	/* The MAC in the config space now (5.1.4): after a restore with a MAC override it is the
+	 * new one, while this driver kept the one it read at probe (tests/integration/
+	 * snapshot_net.sh). */
+	printf(
+	    "config mac %02x:%02x:%02x:%02x:%02x:%02x, driver mac %02x:%02x:%02x:%02x:%02x:%02x\n",
+	    vdev_config8(d, 0), vdev_config8(d, 1), vdev_config8(d, 2), vdev_config8(d, 3),
+	    vdev_config8(d, 4), vdev_config8(d, 5), n.mac[0], n.mac[1], n.mac[2], n.mac[3],
+	    n.mac[4], n.mac[5]);
 	return 0;
 }

@@ -497,13 +497,17 @@ Test(api, snapshot_load_before_start_only)
 		"{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
 		"\"network_overrides\": [{\"iface_id\": \"eth9\", \"host_dev_name\": \"t\"}]}"),
 	    400);
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"network_overrides\": [{\"iface_id\": \"net0\"}]}"),
+		     400, "neither a tap nor a MAC");
 	cr_assert_eq(
 	    req("PUT", "/snapshot/load",
 		"{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": "
 		"\"File\", \"backend_path\": \"/m\"}, \"resume_vm\": true, "
 		"\"network_overrides\": [{\"iface_id\": \"net1\", \"host_dev_name\": \"tap9\"}]}"),
 	    204);
-	cr_assert_str_eq(fk.patch_path, "/s|/m|1|tap9");
+	cr_assert_str_eq(fk.patch_path, "/s|/m|1|tap=tap9"); /* a NIC override (vmm/snapshot.h) */
 	req("GET", "/", NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Running");
 	cr_assert_eq(

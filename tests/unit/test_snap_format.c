@@ -411,7 +411,7 @@ Test(snap_format, open_refuses_bad_files_with_their_name)
 	cr_assert_eq(ftruncate(fd, SNAP_MAX_FILE + 1), 0);
 	close(fd);
 	cr_assert_eq(snap_open(&r, path_of("big"), err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "more than the 64 MiB"), "%s", err);
+	cr_assert(strstr(err, "more than the 321 MiB"), "%s", err);
 
 	fd = open(path_of("short"), O_CREAT | O_WRONLY, 0600);
 	cr_assert_eq(write(fd, "VMMSNAP", 8), 8);

@@ -6,12 +6,22 @@
  * Invariants: a refused file gives -EINVAL (or -ENOMEM) and a message; an accepted one has its
  * sections sorted by (tag, instance) without duplicates, inside the buffer, each found again by
  * snap_get() with the same bytes (all read), and snap_get_exact() copies exactly the section's
- * length and refuses any other with a message. */
+ * length and refuses any other with a message.
+ * Device sections: every SNAP_VIRTIO_DEV_PRIV section naming virtio-gpu or virtio-input in its
+ * header is also handed to that device model's restore (ops->restore of a fresh gpu over fake
+ * RAM, with a small resource cap, and of a keyboard), which must refuse or accept it without
+ * reading outside it; an accepted gpu state is saved again and must fit its size. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_ids.h>
+
 #include "tools/fuzz/fuzz_mem.h"
+#include "virtio/core/dev_snapshot.h"
+#include "virtio/gpu/gpu.h"
+#include "virtio/input/input.h"
+#include "vmm/base/snapshot_io.h"
 #include "vmm/snapshot/snap_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,6 +63,57 @@ static void check_section(struct snap_reader *r, const struct snap_section *s, c
 	}
 }
 
+#define RAM_GPA 0x100000ull /* as gen_snapshot_seeds.c's device sections expect */
+#define RAM_LEN (64 * 1024ull)
+
+static struct fz_mem ram;
+static struct input_queue events;
+static bool events_ready;
+
+/* A fresh device of `id` (gpu or keyboard) restores the model bytes behind the header. */
+static void restore_into(uint32_t id, const uint8_t *model, size_t len)
+{
+	struct virtio_dev *dev = NULL;
+
+	if (!ram.mem.nregions && fz_mem_add(&ram, RAM_GPA, RAM_LEN, 0))
+		abort();
+	if (id == VIRTIO_ID_GPU && virtio_gpu_create(&dev, NULL, 1u << 20))
+		return;
+	if (id == VIRTIO_ID_INPUT && !events_ready) {
+		if (input_queue_init(&events))
+			abort();
+		events_ready = true;
+	}
+	if (id == VIRTIO_ID_INPUT && virtio_input_create(&dev, INPUT_KEYBOARD, &events))
+		return;
+	if (!dev || virtio_dev_init(dev, &ram.mem))
+		abort();
+	pthread_mutex_lock(&dev->lock);
+	int r = dev->ops->restore(dev, model, len);
+	FZ_ASSERT(r == 0 || r == -EINVAL || r == -ENOMEM, "%s restore = %d", dev->name, r);
+	if (!r) {
+		size_t need = dev->ops->save_size(dev), got = 0;
+		uint8_t *out = malloc(need ? need : 1);
+		FZ_ASSERT(dev->ops->save(dev, out, need, &got) == 0 && got == need,
+			  "%s: a restored state does not save again in its size", dev->name);
+		free(out);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	virtio_dev_destroy(dev);
+	free(dev);
+}
+
+static void check_device_section(const struct snap_section *s)
+{
+	struct virtio_dev_priv_hdr h;
+
+	if (s->tag != SNAP_VIRTIO_DEV_PRIV || s->len < sizeof(h))
+		return;
+	memcpy(&h, s->data, sizeof(h));
+	if (h.device_id == VIRTIO_ID_GPU || h.device_id == VIRTIO_ID_INPUT)
+		restore_into(h.device_id, s->data + sizeof(h), s->len - sizeof(h));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -80,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						((uint64_t)s->tag << 32 | s->instance),
 				  "index not sorted or duplicate at %zu", i);
 			check_section(&r, s, buf, size);
+			check_device_section(s);
 		}
 		FZ_ASSERT(!snap_get(&r, 0xFFFFFFFFu, 0xFFFFFFFFu, NULL) || r.nsecs,
 			  "a section found in an empty snapshot");

@@ -8,6 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/input-event-codes.h>
+#include <linux/virtio_ids.h>
+
+#include "virtio/core/dev_snapshot.h"
+#include "virtio/gpu/snap.h"
 #include "vmm/base/snapshot_io.h"
 #include "vmm/snapshot/snap_format.h"
 
@@ -55,6 +60,51 @@ static void pattern(uint8_t *p, size_t n, uint8_t seed)
 		p[i] = (uint8_t)(seed + i);
 }
 
+/* A device section: struct virtio_dev_priv_hdr, then `len` bytes of model state. */
+static void put_device(struct snap_writer *w, uint32_t inst, uint32_t id, const void *model,
+		       size_t len)
+{
+	static uint8_t sec[4096];
+	struct virtio_dev_priv_hdr h = {id, 2, 0, (uint32_t)len, 0};
+
+	memcpy(sec, &h, sizeof(h));
+	memcpy(sec + sizeof(h), model, len);
+	check(snap_put(w, SNAP_VIRTIO_DEV_PRIV, inst, sec, sizeof(h) + len), "put");
+}
+
+/* virtio-gpu: events_read and a reserved word, then one 4x4 resource backed at 0x100000 (the
+ * fuzzer's fake RAM), shown whole, as the cursor too; pixels a pattern. */
+static size_t gpu_model(uint8_t *out)
+{
+	struct gpu_snap_hdr h = {.magic = GPU_SNAP_MAGIC, .nres = 1, .width = 64, .height = 40};
+	struct gpu_snap_res r = {1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 4, 4, 1, 0};
+	struct virtio_gpu_mem_entry e = {.addr = 0x100000, .length = 64};
+	size_t n = 8;
+
+	h.scanouts[0] = (struct gpu_snap_scanout){1, 1, {0, 0, 4, 4}};
+	h.cursor.resource_id = 1;
+	memset(out, 0, n);
+	memcpy(out + n, &h, sizeof(h));
+	n += sizeof(h);
+	memcpy(out + n, &r, sizeof(r));
+	n += sizeof(r);
+	memcpy(out + n, &e, sizeof(e));
+	n += sizeof(e);
+	pattern(out + n, 64, 9);
+	return n + 64;
+}
+
+/* virtio-input (keyboard): ID_NAME selected, Caps Lock on, KEY_A pressed and SYN waiting. */
+static size_t input_model(uint8_t *out)
+{
+	const uint8_t head[8] = {1, 0, 1 << LED_CAPSL, 0, 2, 0, 0, 0};
+	const uint16_t ev[8] = {EV_KEY, KEY_A, 1, 0, EV_SYN, SYN_REPORT, 0, 0};
+
+	memcpy(out, head, sizeof(head));
+	memcpy(out + sizeof(head), ev, sizeof(ev));
+	return sizeof(head) + sizeof(ev);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -97,5 +147,12 @@ int main(int argc, char **argv)
 	}
 	check(snap_put(&w, SNAP_VIRTIO_DEV, 7, b, 40), "put");
 	save(&w, "two-vcpus", 1);
+
+	uint8_t model[1024];
+	check(snap_writer_init(&w), "init");
+	put_device(&w, 0, VIRTIO_ID_GPU, model, gpu_model(model));
+	put_device(&w, 1, VIRTIO_ID_INPUT, model, input_model(model));
+	put_device(&w, 2, VIRTIO_ID_INPUT, model, 8); /* no events waiting */
+	save(&w, "display-devices", 3);
 	return 0;
 }

@@ -6,6 +6,21 @@
 #include <stdio.h>
 #include <string.h>
 
+size_t virtio_dev_snapshot_size(struct virtio_dev *dev)
+{
+	size_t n = 0;
+
+	if (dev->ops->save_size) {
+		pthread_mutex_lock(&dev->lock);
+		n = dev->ops->save_size(dev);
+		pthread_mutex_unlock(&dev->lock);
+	}
+	if (n > VIRTIO_DEV_PRIV_LIMIT)
+		n = VIRTIO_DEV_PRIV_LIMIT + 1; /* refused by the save: no huge allocation first */
+	n += sizeof(struct virtio_dev_priv_hdr);
+	return n > VIRTIO_DEV_PRIV_MAX ? n : VIRTIO_DEV_PRIV_MAX;
+}
+
 int virtio_dev_snapshot_save(struct virtio_dev *dev, struct virtio_dev_state *st, void *priv,
 			     size_t cap, size_t *priv_len, char *err, size_t errlen)
 {
@@ -21,6 +36,8 @@ int virtio_dev_snapshot_save(struct virtio_dev *dev, struct virtio_dev_state *st
 		snprintf(err, errlen, "%s: no room for its state", dev->name);
 		return -ENOSPC;
 	}
+	if (cap > VIRTIO_DEV_PRIV_LIMIT + sizeof(hdr))
+		cap = VIRTIO_DEV_PRIV_LIMIT + sizeof(hdr);
 	pthread_mutex_lock(&dev->lock);
 	r = virtio_dev_save(dev, st);
 	if (r)
@@ -30,6 +47,10 @@ int virtio_dev_snapshot_save(struct virtio_dev *dev, struct virtio_dev_state *st
 		r = dev->ops->save(dev, (uint8_t *)priv + sizeof(hdr), cap - sizeof(hdr), &len);
 		if (r == -ENOTSUP)
 			snprintf(err, errlen, "%s cannot be snapshotted yet", dev->name);
+		else if (r == -ENOSPC)
+			snprintf(err, errlen,
+				 "%s: its state is too large to snapshot (more than %u MiB)",
+				 dev->name, (unsigned)(VIRTIO_DEV_PRIV_LIMIT >> 20));
 		else if (r)
 			snprintf(err, errlen, "%s: cannot save its state: %s", dev->name,
 				 strerror(-r));

@@ -14,7 +14,12 @@
 #include "virtio/core/device.h"
 #include "virtio/core/queue_state.h"
 
-#define VIRTIO_DEV_PRIV_MAX 8192 /* header + the largest model state (virtio-console's input) */
+#define VIRTIO_DEV_PRIV_MAX 8192 /* header + the model state of devices without ops->save_size */
+/* The largest model state any device may save: virtio-gpu's resources (pixels and backing lists)
+ * within its default host-memory cap (256 MiB, virtio/gpu/res.h), plus room for their headers.
+ * A device that needs more is refused ("too large to snapshot"). The state file's own limit
+ * (SNAP_MAX_FILE) leaves room for it. */
+#define VIRTIO_DEV_PRIV_LIMIT ((256u << 20) + (1u << 20))
 
 struct virtio_dev_priv_hdr {
 	uint32_t device_id;
@@ -30,6 +35,11 @@ struct virtio_dev_priv_hdr {
  * be snapshotted yet"), -EBUSY when a queue has work in flight. */
 int virtio_dev_snapshot_save(struct virtio_dev *dev, struct virtio_dev_state *st, void *priv,
 			     size_t cap, size_t *priv_len, char *err, size_t errlen);
+
+/* The room virtio_dev_snapshot_save() needs for `dev` now (header included): VIRTIO_DEV_PRIV_MAX,
+ * or more for a device with ops->save_size; at most VIRTIO_DEV_PRIV_LIMIT + the header (a larger
+ * answer makes the save fail with -E2BIG). Device paused. Takes dev->lock. */
+size_t virtio_dev_snapshot_size(struct virtio_dev *dev);
 
 /* Restores a device created by the normal path (virtio_dev_init()ed, on its transport, I/O thread
  * not started yet, never touched by a driver) from `st` and `priv`:

@@ -97,6 +97,9 @@ struct virtio_dev_ops {
 	 * calls ops->activate afterwards for a device whose driver had set DRIVER_OK. dev->lock
 	 * held. Returns 0 or -EINVAL. */
 	int (*restore)(struct virtio_dev *dev, const void *buf, size_t len);
+	/* Bytes ops->save needs now, when that can pass VIRTIO_DEV_PRIV_MAX (virtio-gpu's
+	 * resources, virtio-input's queued events). Device paused, dev->lock held. Optional. */
+	size_t (*save_size)(struct virtio_dev *dev);
 };
 
 /* How the device reaches the guest's interrupt controller; set by the transport. `queue` is the

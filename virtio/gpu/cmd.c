@@ -89,6 +89,20 @@ static void show(struct gpu_state *g, const struct gpu_resource *res,
 			   &(struct display_rect){x0 - s->r.x, y0 - s->r.y, x1 - x0, y1 - y0});
 }
 
+void gpu_scanout_redraw(struct gpu_state *g)
+{
+	const struct gpu_scanout *s = &g->scanouts[0];
+	const struct gpu_resource *res = gpu_res_find(&g->res, s->resource_id);
+
+	if (!g->disp || !s->enabled || !res)
+		return;
+	if (display_set_scanout(g->disp, s->r.width, s->r.height)) {
+		scanout_off(g, 0);
+		return;
+	}
+	show(g, res, &s->r);
+}
+
 static uint32_t cmd_display_info(struct gpu_state *g, const struct gpu_req *q)
 {
 	struct virtio_gpu_resp_display_info *info = q->info;

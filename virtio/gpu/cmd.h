@@ -52,6 +52,11 @@ void gpu_state_init(struct gpu_state *g, struct display *disp, uint64_t cap);
 /* Device reset: every resource freed, the scanouts disabled (the display goes dark). */
 void gpu_state_reset(struct gpu_state *g);
 
+/* Shows every enabled scanout again, whole: the display sized to its rect and filled from the
+ * host image (after a snapshot restore put the state back without any SET_SCANOUT). A display
+ * that cannot take the size turns the scanout off, as SET_SCANOUT would. */
+void gpu_scanout_redraw(struct gpu_state *g);
+
 /* Runs the request req[0, req_len) and writes the response to resp (resp_cap >= GPU_RESP_MAX).
  * Returns the response length. */
 size_t gpu_cmd_exec(struct gpu_state *g, const struct guest_mem *mem, const void *req,

@@ -14,6 +14,7 @@
 
 #include "virtio/core/serve.h"
 #include "virtio/gpu/cmd.h"
+#include "virtio/gpu/snap.h"
 #include "vmm/base/log.h"
 #include <sys/syscall.h>
 
@@ -157,12 +158,63 @@ static void gpu_destroy(struct virtio_dev *dev)
 	g->req = NULL;
 }
 
+/* The snapshot: the config's pending events, then the 2D state (virtio/gpu/snap.h). */
+struct vgpu_snap {
+	uint32_t events_read;
+	uint32_t reserved; /* zero */
+};
+
+static size_t gpu_save_size(struct virtio_dev *dev)
+{
+	return sizeof(struct vgpu_snap) + gpu_state_save_size(&to_gpu(dev)->state);
+}
+
+static int gpu_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
+{
+	struct vgpu *g = to_gpu(dev);
+	struct vgpu_snap h = {g->config.events_read, 0};
+	size_t n = 0;
+	int r;
+
+	if (cap < sizeof(h))
+		return -ENOSPC;
+	r = gpu_state_save(&g->state, (uint8_t *)buf + sizeof(h), cap - sizeof(h), &n);
+	if (r)
+		return r;
+	memcpy(buf, &h, sizeof(h));
+	*len = sizeof(h) + n;
+	return 0;
+}
+
+/* 5.7.4: only VIRTIO_GPU_EVENT_DISPLAY can be pending. */
+static int gpu_restore(struct virtio_dev *dev, const void *buf, size_t len)
+{
+	struct vgpu *g = to_gpu(dev);
+	struct vgpu_snap h;
+	int r;
+
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, buf, sizeof(h));
+	if (h.events_read & ~(uint32_t)VIRTIO_GPU_EVENT_DISPLAY || h.reserved)
+		return -EINVAL;
+	r = gpu_state_restore(&g->state, dev->mem, (const uint8_t *)buf + sizeof(h),
+			      len - sizeof(h));
+	if (r)
+		return -EINVAL;
+	g->config.events_read = h.events_read;
+	return 0;
+}
+
 static const struct virtio_dev_ops gpu_ops = {
     .activate = gpu_activate,
     .queue_notify = gpu_queue_notify,
     .reset = gpu_reset,
     .config_write = gpu_config_write,
     .destroy = gpu_destroy,
+    .save = gpu_save,
+    .restore = gpu_restore,
+    .save_size = gpu_save_size,
 };
 
 int virtio_gpu_create(struct virtio_dev **out, struct display *disp, uint64_t mem_cap)

@@ -97,3 +97,33 @@ unsigned input_queue_count(struct input_queue *q)
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
+
+unsigned input_queue_copy(struct input_queue *q, struct virtio_input_event *out, unsigned cap)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->count < cap ? q->count : cap;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = q->ev[(q->head + i) % INPUT_QUEUE_CAP];
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+int input_queue_replace(struct input_queue *q, const struct virtio_input_event *ev, unsigned n)
+{
+	uint64_t one = 1;
+
+	if (n > INPUT_QUEUE_CAP)
+		return -EINVAL;
+	pthread_mutex_lock(&q->lock);
+	q->head = 0;
+	q->count = n;
+	if (n)
+		memcpy(q->ev, ev, n * sizeof(*ev));
+	pthread_mutex_unlock(&q->lock);
+	/* A full eventfd counter (EAGAIN) only means the consumer is already due. */
+	ssize_t w = n ? write(q->fd, &one, sizeof(one)) : 0;
+	(void)w;
+	return 0;
+}

@@ -40,6 +40,13 @@ void input_queue_drop(struct input_queue *q);
 void input_queue_clear_wakeup(struct input_queue *q);
 unsigned input_queue_count(struct input_queue *q);
 
+/* Snapshot: copies the waiting events, oldest first, to out (room for `cap`); returns how many
+ * were copied (at most cap, at most INPUT_QUEUE_CAP). */
+unsigned input_queue_copy(struct input_queue *q, struct virtio_input_event *out, unsigned cap);
+/* Restore: the queue holds exactly ev[0, n) (n <= INPUT_QUEUE_CAP) and wakes the consumer.
+ * Returns 0 or -EINVAL (n too large: the queue is unchanged). */
+int input_queue_replace(struct input_queue *q, const struct virtio_input_event *ev, unsigned n);
+
 static inline int input_queue_fd(const struct input_queue *q)
 {
 	return q->fd;

@@ -2,6 +2,7 @@
 #include "virtio/input/input.h"
 
 #include <errno.h>
+#include <linux/input-event-codes.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
@@ -21,7 +22,14 @@ struct vinput {
 	struct input_queue *events;
 	struct vq_chain chain;
 	bool fd_added;
+	uint16_t leds; /* bit n: LED n on, as the driver last set it through the statusq */
 };
+
+/* The LEDs the keyboard offers (config.c): Num, Caps and Scroll Lock; the tablet none. */
+static uint16_t leds_offered(enum input_kind kind)
+{
+	return kind == INPUT_KEYBOARD ? 1u << LED_NUML | 1u << LED_CAPSL | 1u << LED_SCROLLL : 0;
+}
 
 static struct vinput *to_input(struct virtio_dev *dev)
 {
@@ -76,9 +84,15 @@ static int status_handle(struct virtio_dev *dev, struct vq_chain *chain, void *o
 
 	(void)opaque;
 	(void)bytes;
-	if (vq_chain_read(chain, dev->mem, &ev, sizeof(ev)) == 0)
+	if (vq_chain_read(chain, dev->mem, &ev, sizeof(ev)) == 0) {
+		struct vinput *in = to_input(dev);
+		uint16_t bit = ev.code < 16 ? (uint16_t)(1u << ev.code) : 0;
+
 		log_debug("%s: status event type %u code %u value %u", dev->name, ev.type, ev.code,
 			  ev.value);
+		if (ev.type == EV_LED && (bit & leds_offered(in->kind)))
+			in->leds = ev.value ? in->leds | bit : in->leds & (uint16_t)~bit;
+	}
 	return VIRTIO_CHAIN_PUSH;
 }
 
@@ -144,10 +158,95 @@ static void input_config_write(struct virtio_dev *dev, uint32_t offset, const vo
 		input_config_select(in->kind, &in->config);
 }
 
+/* The snapshot: the driver's config selection, the LEDs, then the events waiting for eventq
+ * buffers (the host queue is the device's state too: they were injected before the snapshot). */
+struct vinput_snap {
+	uint8_t select, subsel;
+	uint16_t leds;
+	uint32_t nevents; /* struct virtio_input_event follow */
+};
+
+static size_t input_save_size(struct virtio_dev *dev)
+{
+	return sizeof(struct vinput_snap) +
+	       input_queue_count(to_input(dev)->events) * sizeof(struct virtio_input_event);
+}
+
+static int input_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
+{
+	struct vinput *in = to_input(dev);
+	struct vinput_snap h = {in->config.select, in->config.subsel, in->leds, 0};
+	size_t room = cap < sizeof(h) ? 0 : (cap - sizeof(h)) / sizeof(struct virtio_input_event);
+	struct virtio_input_event *ev = calloc(INPUT_QUEUE_CAP, sizeof(*ev));
+
+	if (!ev)
+		return -ENOMEM;
+	h.nevents = input_queue_copy(in->events, ev, INPUT_QUEUE_CAP);
+	if (cap < sizeof(h) || h.nevents > room) {
+		free(ev);
+		return -ENOSPC;
+	}
+	memcpy(buf, &h, sizeof(h));
+	memcpy((uint8_t *)buf + sizeof(h), ev, h.nevents * sizeof(*ev));
+	*len = sizeof(h) + h.nevents * sizeof(*ev);
+	free(ev);
+	return 0;
+}
+
+/* An event this device could have queued: SYN, or a type and code its config space offers. */
+static bool event_ok(enum input_kind kind, const struct virtio_input_event *ev)
+{
+	struct virtio_input_config cfg = {.select = VIRTIO_INPUT_CFG_EV_BITS};
+
+	if (ev->type == EV_SYN)
+		return ev->code == SYN_REPORT;
+	if (ev->type > 0xff)
+		return false;
+	cfg.subsel = (uint8_t)ev->type;
+	input_config_select(kind, &cfg);
+	return ev->code / 8 < cfg.size && (cfg.u.bitmap[ev->code / 8] >> (ev->code % 8) & 1);
+}
+
+static int input_restore(struct virtio_dev *dev, const void *buf, size_t len)
+{
+	struct vinput *in = to_input(dev);
+	const struct virtio_input_event *src;
+	struct virtio_input_event *ev;
+	struct vinput_snap h;
+	int r = 0;
+
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, buf, sizeof(h));
+	if (h.leds & ~leds_offered(in->kind) || h.nevents > INPUT_QUEUE_CAP ||
+	    len != sizeof(h) + h.nevents * sizeof(*ev))
+		return -EINVAL;
+	src = (const void *)((const uint8_t *)buf + sizeof(h));
+	ev = calloc(h.nevents ? h.nevents : 1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	memcpy(ev, src, h.nevents * sizeof(*ev));
+	for (uint32_t i = 0; !r && i < h.nevents; i++)
+		r = event_ok(in->kind, &ev[i]) ? 0 : -EINVAL;
+	if (!r)
+		r = input_queue_replace(in->events, ev, h.nevents);
+	free(ev);
+	if (r)
+		return r;
+	in->leds = h.leds;
+	in->config.select = h.select;
+	in->config.subsel = h.subsel;
+	input_config_select(in->kind, &in->config);
+	return 0;
+}
+
 static const struct virtio_dev_ops input_ops = {
     .activate = input_activate,
     .queue_notify = input_queue_notify,
     .config_write = input_config_write,
+    .save = input_save,
+    .restore = input_restore,
+    .save_size = input_save_size,
 };
 
 int virtio_input_create(struct virtio_dev **out, enum input_kind kind, struct input_queue *events)

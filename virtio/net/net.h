@@ -90,6 +90,14 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opt
 int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *be,
 				   const uint8_t mac[6]);
 
+/* Gives the device another MAC (a restored snapshot's clone, virtio/net/mac_override.c): the
+ * config space mac field (5.1.4) and the station address change, and a driver past DRIVER_OK gets
+ * a config-change interrupt. A driver that reads the MAC only at probe (Linux) keeps sending
+ * from the old one until it probes again; one that reads the config space after the interrupt
+ * sees the new one. The backend has no MAC of its own (slirp answers a frame's source address).
+ * Takes dev->lock. */
+void virtio_net_set_mac(struct virtio_dev *dev, const uint8_t mac[6]);
+
 /* Snapshots, taking dev->lock (so never call them from a device callback). */
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
 void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *out);

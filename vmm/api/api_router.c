@@ -468,11 +468,35 @@ static const char *load_mem_path(const json_t *body, struct reply *r)
 	return api_json_str(be, "backend_path", NULL);
 }
 
-/* network_overrides: [{"iface_id": "netN", "host_dev_name": TAP}] -> taps[N]. */
-static int load_taps(const json_t *body, const char **taps, struct reply *r)
+#define API_NIC_OVERRIDE_LEN 96 /* "tap=" IFNAMSIZ ",mac=" 17, with room to spare */
+
+/* One network_overrides entry as a NIC override: "tap=NAME", "mac=MAC" or both (the MAC is
+ * checked when the snapshot is opened). Returns false (400) when it has neither or is too long. */
+static bool nic_override(const json_t *o, char *out, size_t len, struct reply *r)
+{
+	const char *tap = api_json_str(o, "host_dev_name", NULL);
+	const char *mac = api_json_str(o, "guest_mac", NULL);
+	int n = snprintf(out, len, "%s%s%s%s%s", tap ? "tap=" : "", tap ? tap : "",
+			 tap && mac ? "," : "", mac ? "mac=" : "", mac ? mac : "");
+
+	if ((!tap && !mac) || n < 0 || (size_t)n >= len) {
+		fault(r, 400,
+		      "network_overrides: each entry needs host_dev_name (a tap name) and/or "
+		      "guest_mac",
+		      NULL);
+		return false;
+	}
+	return true;
+}
+
+/* network_overrides: [{"iface_id": "netN", "host_dev_name"?: TAP, "guest_mac"?: MAC}] ->
+ * nics[N] (overrides built in bufs[N]). */
+static int load_taps(const json_t *body, const char **nics, char (*bufs)[API_NIC_OVERRIDE_LEN],
+		     struct reply *r)
 {
 	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
-						  {"host_dev_name", API_JSON_STRING, true},
+						  {"host_dev_name", API_JSON_STRING, false},
+						  {"guest_mac", API_JSON_STRING, false},
 						  {NULL, 0, false}};
 	const json_t *list = json_object_get(body, "network_overrides");
 	size_t i;
@@ -493,7 +517,9 @@ static int load_taps(const json_t *body, const char **taps, struct reply *r)
 			      api_json_str(o, "iface_id", ""));
 			return -1;
 		}
-		taps[k] = api_json_str(o, "host_dev_name", NULL);
+		if (!nic_override(o, bufs[k], API_NIC_OVERRIDE_LEN, r))
+			return -1;
+		nics[k] = bufs[k];
 		n = (int)k + 1 > n ? (int)k + 1 : n;
 	}
 	return n;
@@ -509,13 +535,14 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 						  {"network_overrides", API_JSON_ARRAY, false},
 						  {NULL, 0, false}};
 	const char *taps[API_MAX_NICS] = {0};
+	char bufs[API_MAX_NICS][API_NIC_OVERRIDE_LEN];
 	(void)id;
 	if (api_json_check(body, f, r->err, sizeof(r->err))) {
 		r->status = 400;
 		return;
 	}
 	const char *mem = load_mem_path(body, r);
-	int ntaps = mem ? load_taps(body, taps, r) : -1;
+	int ntaps = mem ? load_taps(body, taps, bufs, r) : -1;
 	if (!mem || ntaps < 0 || !before_start(a, r))
 		return;
 	bool resume = api_json_bool(body, "resume_vm", false);

@@ -52,10 +52,11 @@ struct api_backend_ops {
 	/* PUT /snapshot/create of a paused VM (vmm/snapshot.h). */
 	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, bool diff,
 			       char *err, size_t errlen);
-	/* PUT /snapshot/load before start: builds the VM from the snapshot (taps[i], if not
-	 * NULL, replaces the tap of NIC i) and runs it, paused unless `resume`. */
+	/* PUT /snapshot/load before start: builds the VM from the snapshot (nics[i], if not
+	 * NULL, overrides NIC i: "tap=NAME", "mac=MAC" or "tap=NAME,mac=MAC", see
+	 * snapshot_open() in vmm/snapshot.h) and runs it, paused unless `resume`. */
 	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume,
-			     const char *const *taps, int ntaps, char *err, size_t errlen);
+			     const char *const *nics, int nnics, char *err, size_t errlen);
 };
 
 struct api {

@@ -388,12 +388,14 @@ static void be_count_request(void *ctx, unsigned status)
 }
 
 /* Builds the VM of a snapshot into c->vm, in this thread. The command line's own device options
- * are dropped first (the snapshot brings its devices); `taps` replace the saved taps. */
+ * give way to the snapshot's (it brings its devices); `nics` override its NICs (snapshot_open()).
+ * On failure the half-built VM is destroyed and the command line's configuration is back, so
+ * the process can load another snapshot or take a configuration as if nothing happened. */
 static int restore_vm(struct control *c, const char *state, const char *mem,
-		      const char *const *taps, int ntaps, char *err, size_t errlen)
+		      const char *const *nics, int nnics, char *err, size_t errlen)
 {
 	struct snapshot_load l;
-	struct vm_config fresh; /* replayed into: the command line's stays until it works */
+	struct vm_config fresh, cmdline; /* replayed into / the command line's, until it works */
 
 	cli_config_init(&fresh);
 	fresh.api_sock = c->cfg->api_sock; /* how this process runs: from its own command line */
@@ -404,23 +406,32 @@ static int restore_vm(struct control *c, const char *state, const char *mem,
 	fresh.switch_user = c->cfg->switch_user;
 	fresh.uid = c->cfg->uid;
 	fresh.gid = c->cfg->gid;
-	int r = snapshot_open(&l, state, mem, &fresh, taps, ntaps, err, errlen);
+	int r = snapshot_open(&l, state, mem, &fresh, nics, nnics, err, errlen);
 	if (r) {
 		cli_free(&fresh);
-	} else {
-		cli_free(c->cfg);
-		*c->cfg = fresh;
-		log_clear_last_error();
-		int status = vm_create_restored(&c->vm, c->cfg, l.mem_fd);
-		c->vm_created = true;
-		if (status) {
-			snprintf(err, errlen, "%s", log_last_error());
-			r = status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
-		}
+		snapshot_close(&l);
+		return r;
+	}
+	cmdline = *c->cfg;
+	*c->cfg = fresh;
+	log_clear_last_error();
+	int status = vm_create_restored(&c->vm, c->cfg, l.mem_fd);
+	c->vm_created = true;
+	if (status) {
+		snprintf(err, errlen, "%s", log_last_error());
+		r = status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
 	}
 	if (!r)
 		r = snapshot_restore(&c->vm, &l, err, errlen);
 	snapshot_close(&l);
+	if (r) {
+		vm_destroy(&c->vm);
+		c->vm_created = false;
+		cli_free(c->cfg);
+		*c->cfg = cmdline;
+	} else {
+		cli_free(&cmdline);
+	}
 	return r;
 }
 
@@ -435,12 +446,8 @@ static int be_snapshot_load(void *ctx, const char *state, const char *mem, bool 
 {
 	struct control *c = ctx;
 	int r = restore_vm(c, state, mem, taps, ntaps, err, errlen);
-	if (r) {
-		if (c->vm_created)
-			vm_destroy(&c->vm);
-		c->vm_created = false;
+	if (r)
 		return r;
-	}
 	/* The router's lock is held (we are its backend): its model is ours to replace. */
 	api_model_free(&c->api.model);
 	api_model_from_config(&c->api.model, c->cfg);
@@ -509,11 +516,23 @@ static int load_config_file(struct control *c)
 	return 0;
 }
 
-/* --restore DIR: the command line may add --net options (their taps replace the snapshot's, in
- * order) and nothing else that shapes the VM. */
+/* A restore-time --net tap=NAME[,mac=MAC] as a snapshot_open() NIC override. */
+static void nic_override(const struct virtio_net_opts *o, char *out, size_t len)
+{
+	const uint8_t *m = o->mac;
+
+	if (o->has_mac)
+		snprintf(out, len, "tap=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", o->ifname, m[0],
+			 m[1], m[2], m[3], m[4], m[5]);
+	else
+		snprintf(out, len, "tap=%s", o->ifname);
+}
+
+/* --restore DIR: the command line may add --net options (their taps, and MACs if given, replace
+ * the snapshot's, in order) and nothing else that shapes the VM. */
 static int restore_here(struct control *c)
 {
-	char taps[CLI_MAX_NICS][16] = {{0}}, err[300] = "", state[4096], mem[4096];
+	char taps[CLI_MAX_NICS][48] = {{0}}, err[300] = "", state[4096], mem[4096];
 	const char *tap_ptrs[CLI_MAX_NICS] = {0};
 	int ntaps = c->cfg->nnics;
 
@@ -530,7 +549,7 @@ static int restore_here(struct control *c)
 			log_error("--restore: --net must name a tap (tap=NAME)");
 			return VMM_EXIT_USAGE;
 		}
-		snprintf(taps[i], sizeof(taps[i]), "%s", c->cfg->nics[i].ifname);
+		nic_override(&c->cfg->nics[i], taps[i], sizeof(taps[i]));
 		tap_ptrs[i] = taps[i];
 	}
 	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);

@@ -24,7 +24,9 @@
 #define SNAP_SECTION_HDR    16u
 #define SNAP_TRAILER_SIZE   8u
 #define SNAP_MAX_SECTIONS   4096u
-#define SNAP_MAX_FILE	    (64u << 20) /* bytes; larger files are refused */
+/* Bytes; larger files are refused. 64 MiB for the VM plus room for a virtio-gpu's resources
+ * (VIRTIO_DEV_PRIV_LIMIT, virtio/core/dev_snapshot.h: 257 MiB): a restore reads the whole file. */
+#define SNAP_MAX_FILE ((64u << 20) + (257u << 20))
 
 /* A snapshot being written: the header and sections in a growable buffer, plus the keys of the
  * sections already added (to refuse duplicates). Fields are private to snap_format.c. */
