@@ -218,8 +218,9 @@ static int vsock_activate(struct virtio_dev *dev)
 		}
 		v->ep_added = true;
 	}
+	/* Runs on a vCPU thread (the DRIVER_OK write): no socket I/O here, the I/O thread serves
+	 * the sockets (an inner epoll set with events pending is readable at once). */
 	vsock_event_serve(v);
-	vconn_poll(v);
 	return 0;
 }
 
