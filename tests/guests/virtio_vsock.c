@@ -11,7 +11,9 @@
  *   4. host:   accept the host's connection to our port 5000 (REQUEST -> RESPONSE), check the
  *              `host` bytes it sends and echo them back, until the host closes.
  * The device's own credit is respected when sending (5.10.6.3). Sizes: cmdline echo=, credit=,
- * host=, conns=. With bench=1 only phase 1 runs and its time is printed. */
+ * host=, conns=. With bench=N instead: N bytes guest->host to port 1236 (a sink that answers
+ * one byte when it has them all) and N bytes host->guest from port 1237 (a source), no pattern
+ * checks, 64 KiB packets, timed by the guest: "BENCH vsock g2h bytes=N us=T" and "... h2g ...". */
 #include "guest.h"
 #include "virtio_mem.h"
 #include "virtio_vq.h"
@@ -19,20 +21,22 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_vsock.h>
 
-#define HDR	   ((uint32_t)sizeof(struct virtio_vsock_hdr))
-#define NRX	   64
-#define RX_PAYLOAD 4096
-#define MAX_CONNS  64
-#define CHUNK	   4096
-#define HOST_CID   2
-#define BUF_ALLOC  (256u * 1024)
-#define TIMEOUT_MS 30000
+#define HDR	    ((uint32_t)sizeof(struct virtio_vsock_hdr))
+#define NRX	    64
+#define RX_PAYLOAD  4096
+#define MAX_CONNS   64
+#define CHUNK	    4096
+#define BENCH_CHUNK 65536
+#define HOST_CID    2
+#define BUF_ALLOC   (256u * 1024)
+#define TIMEOUT_MS  30000
 
 struct conn {
 	bool used, open, reset, peer_shut, listen_made;
 	uint32_t lport, pport;
 	uint8_t seed;	    /* pattern of the bytes we expect (and echo) */
 	bool consume;	    /* consume on arrival (else phase 3 consumes by hand) */
+	bool nocheck;	    /* bench: bytes are not checked */
 	uint32_t buf_alloc; /* what we advertise */
 	uint32_t fwd_cnt;   /* bytes we consumed */
 	uint32_t fwd_sent;  /* fwd_cnt the device last heard */
@@ -139,7 +143,7 @@ static void rx_data(struct conn *c, const uint8_t *p, uint32_t len)
 	TEST_ASSERT_MSG(c->rx_cnt - c->fwd_cnt + len <= c->buf_alloc,
 			"device sent past our credit: %u in flight + %u > %u",
 			c->rx_cnt - c->fwd_cnt, len, c->buf_alloc);
-	for (uint32_t i = 0; i < len; i++)
+	for (uint32_t i = 0; i < len && !c->nocheck; i++)
 		TEST_ASSERT_MSG(p[i] == pattern(c->seed, c->rx_cnt + i),
 				"port %u byte %u: 0x%x, expected 0x%x", c->lport, c->rx_cnt + i,
 				p[i], pattern(c->seed, c->rx_cnt + i));
@@ -271,17 +275,65 @@ static void send_all(struct conn *c, uint32_t total, uint32_t expect_back)
 
 /* ---- phases ---- */
 
-static void phase_echo(uint32_t total, bool bench)
+static void phase_echo(uint32_t total)
 {
 	struct conn *c = connect(1234, 34, BUF_ALLOC);
 	wait_for(is_open, c, "RESPONSE from port 1234");
-	uint64_t t0 = rdtsc();
 	send_all(c, total, total);
-	uint64_t us = (rdtsc() - t0) / tsc_per_us();
 	close_conn(c);
 	printf("echo: %u bytes both ways ok\n", total);
-	if (bench)
-		printf("bench: echo %u bytes in %llu us\n", total, (unsigned long long)us);
+}
+
+static bool got_any(struct conn *c)
+{
+	return c->rx_cnt > 0;
+}
+
+static bool got_all(struct conn *c)
+{
+	return c->rx_cnt >= c->tx_cnt; /* tx_cnt: the expected total here */
+}
+
+/* Guest -> host throughput: the sink answers one byte once it has every byte. */
+static void bench_g2h(uint32_t total)
+{
+	uint64_t t0 = rdtsc();
+	struct conn *c = connect(1236, 0, BUF_ALLOC);
+	c->nocheck = true;
+	wait_for(is_open, c, "RESPONSE from port 1236");
+	uint64_t end = now_ms() + 4 * TIMEOUT_MS;
+	while (c->tx_cnt < total) {
+		TEST_ASSERT_MSG(now_ms() < end, "g2h stuck at %u of %u", c->tx_cnt, total);
+		uint32_t n = total - c->tx_cnt, cr = peer_credit(c);
+		n = n > BENCH_CHUNK ? BENCH_CHUNK : n;
+		n = n > cr ? cr : n;
+		if (n) {
+			tx_packet(c, VIRTIO_VSOCK_OP_RW, 0, n);
+			c->tx_cnt += n;
+		}
+		if (!rx_poll() && !n)
+			cpu_relax();
+	}
+	wait_for(got_any, c, "the sink's answer");
+	uint64_t us = (rdtsc() - t0) / tsc_per_us();
+	close_conn(c);
+	printf("BENCH vsock g2h bytes=%u us=%llu\n", total, (unsigned long long)us);
+}
+
+/* Host -> guest throughput: the source sends `total` bytes at once. Timed from the REQUEST on
+ * (one rx_poll() may already take every byte while it waits for the RESPONSE). */
+static void bench_h2g(uint32_t total)
+{
+	uint64_t t0 = rdtsc();
+	struct conn *c = connect(1237, 0, BUF_ALLOC);
+	c->nocheck = true;
+	c->tx_cnt = total; /* only for got_all(); we send no data */
+	wait_for(is_open, c, "RESPONSE from port 1237");
+	wait_for(got_all, c, "every byte from the source");
+	uint64_t us = (rdtsc() - t0) / tsc_per_us();
+	c->tx_cnt = 0;
+	close_conn(c);
+	printf("BENCH vsock h2g bytes=%u us=%llu\n", total, (unsigned long long)us);
 }
 
 static void phase_many(unsigned n)
@@ -378,7 +430,7 @@ static void setup(void)
 	TEST_ASSERT_EQ(vq_setup(&txq, d, 1, 0), 0);
 	TEST_ASSERT_EQ(vq_setup(&evq, d, 2, 0), 0);
 	cid = vdev_config64(d, 0);
-	txbuf = virtio_alloc(HDR + CHUNK, 64);
+	txbuf = virtio_alloc(HDR + BENCH_CHUNK, 64);
 	TEST_ASSERT(txbuf);
 	for (int i = 0; i < NRX; i++) {
 		rxbufs[i] = virtio_alloc(HDR + RX_PAYLOAD, 64);
@@ -403,9 +455,12 @@ int guest_main(void)
 	cmdline_get_u64("bench", &bench);
 	TEST_ASSERT(nconns <= MAX_CONNS);
 	setup();
-	phase_echo((uint32_t)echo, bench);
-	if (bench)
+	if (bench) {
+		bench_g2h((uint32_t)bench);
+		bench_h2g((uint32_t)bench);
 		return 0;
+	}
+	phase_echo((uint32_t)echo);
 	phase_many((unsigned)nconns);
 	phase_credit((uint32_t)credit);
 	phase_host((uint32_t)host);
