@@ -165,6 +165,7 @@ rootfs_files() {
 	{
 		find "$HERE/rootfs" "$HERE/checks" -type f
 		echo "$HERE/tools/syscall-cost.c"
+		echo "$HERE/tools/vsock-echo.c"
 	} | LC_ALL=C sort
 }
 
@@ -182,13 +183,15 @@ stage_rootfs() {
 	done
 	install -m 0755 "$HERE/init.sh" "$root/init"
 	# Configuration files (/etc/profile, the DHCP hook), the shell library of /init and the
-	# checks it runs (vmmguest.run=), and the system-call cost tool in 64 and 32 bits.
+	# checks it runs (vmmguest.run=), the system-call cost tool in 64 and 32 bits, and the vsock
+	# client of the vsock check.
 	cp -R "$HERE/rootfs/." "$root/"
 	chmod 0755 "$root/etc/udhcpc.script"
 	mkdir -p "$root/usr/share/vmmguest/checks"
 	install -m 0755 "$HERE"/checks/*.sh "$root/usr/share/vmmguest/checks/"
 	build_tool "$HERE/tools/syscall-cost.c" "$root/usr/bin/syscall-cost"
 	build_tool "$HERE/tools/syscall-cost.c" "$root/usr/bin/syscall-cost32" -m32
+	build_tool "$HERE/tools/vsock-echo.c" "$root/usr/bin/vsock-echo"
 	# root=/dev/vda runs /sbin/init: make that the same script.
 	rm -f "$root/sbin/init"
 	ln -s /init "$root/sbin/init"

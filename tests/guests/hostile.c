@@ -1,5 +1,5 @@
 /* A hostile virtio driver (runtime/hostile.h). Through real VM exits it drives every virtio
- * device the VMM gives it (blk, rng, console, net; over MMIO, or PCI with transport=pci):
+ * device the VMM gives it (blk, rng, console, net, vsock; over MMIO, or PCI with transport=pci):
  *
  *  1. the checklist sweep: every abuse of runtime/hostile_abuse.c on every device, each followed
  *     by the checks: the device still answers register reads, it reports DEVICE_NEEDS_RESET
@@ -20,6 +20,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_pci.h>
+#include <linux/virtio_vsock.h>
 
 #include "guest.h"
 #include "hostile.h"
@@ -166,6 +167,52 @@ static bool blk_good(struct hdev *h, const char **why)
 	return blk_pattern_check(blk_buf, s, 1, 'G', "GST") == 1;
 }
 
+/* ---- virtio-vsock: a REQUEST to a host port nobody listens on, answered with an RST ----
+ * (hostile_guest.sh gives the VMM a vsock whose PATH_<port> sockets do not exist). Queues: rx 0,
+ * tx 1 (the event queue is left unused). */
+#define VSOCK_DEAD_PORT 4242
+#define VSOCK_HDR	((uint32_t)sizeof(struct virtio_vsock_hdr))
+static uint8_t *vsock_rx;
+
+/* The REQUEST packet in small_buf, as the tx buffer. */
+static struct vq_buf vsock_request(struct hdev *h)
+{
+	struct virtio_vsock_hdr *p = (struct virtio_vsock_hdr *)small_buf;
+	*p = (struct virtio_vsock_hdr){.src_cid = vdev_config64(h->d, 0),
+				       .dst_cid = 2,
+				       .src_port = 777,
+				       .dst_port = VSOCK_DEAD_PORT,
+				       .type = VIRTIO_VSOCK_TYPE_STREAM,
+				       .op = VIRTIO_VSOCK_OP_REQUEST,
+				       .buf_alloc = 4096};
+	return (struct vq_buf){virt_to_phys(small_buf), VSOCK_HDR, false};
+}
+
+static bool vsock_good(struct hdev *h, const char **why)
+{
+	struct vq_buf rx = {virt_to_phys(vsock_rx), 64, true}, tx = vsock_request(h);
+	const struct virtio_vsock_hdr *r = (const struct virtio_vsock_hdr *)vsock_rx;
+	uint32_t len = 0;
+
+	memset(vsock_rx, 0, 64);
+	if (vq_add(&h->vq[0], &rx, 1, vsock_rx, 0) || vq_add(&h->vq[1], &tx, 1, small_buf, 0)) {
+		*why = "ring full";
+		return false;
+	}
+	vq_kick(&h->vq[0]);
+	vq_kick(&h->vq[1]);
+	if (!wait_token(h, &h->vq[1], small_buf, WAIT_MS, &len) ||
+	    !wait_token(h, &h->vq[0], vsock_rx, WAIT_MS, &len)) {
+		*why = "no completion";
+		return false;
+	}
+	if (len != VSOCK_HDR || r->op != VIRTIO_VSOCK_OP_RST || r->dst_port != 777) {
+		*why = "no RST for a connection to a dead port";
+		return false;
+	}
+	return true;
+}
+
 /* rng: one writable buffer; console, net: one frame / line on the transmit queue. */
 static bool add_simple(struct hdev *h)
 {
@@ -180,6 +227,8 @@ static bool add_simple(struct hdev *h)
 		memset(small_buf, 0, 12 + 60);
 		memcpy(small_buf + 12, frame, sizeof(frame));
 		b = (struct vq_buf){virt_to_phys(small_buf), 12 + 60, false};
+	} else if (h->id == VIRTIO_ID_VSOCK) {
+		b = vsock_request(h);
 	}
 	return vq_add(&h->vq[h->reqq], &b, 1, small_buf, 0) == 0;
 }
@@ -199,6 +248,8 @@ bool hdev_good_request(struct hdev *h, const char **why)
 	*why = "";
 	if (h->id == VIRTIO_ID_BLOCK)
 		return blk_good(h, why);
+	if (h->id == VIRTIO_ID_VSOCK)
+		return vsock_good(h, why);
 	if (!add_simple(h)) {
 		*why = "ring full";
 		return false;
@@ -410,7 +461,7 @@ static void add_dev(struct vdev *d, uint32_t id, const char *kind, unsigned nth)
 	struct hdev *h = &devs[ndevs];
 	snprintf(names[ndevs], sizeof(names[0]), "%s%u", kind, nth);
 	*h = (struct hdev){.name = names[ndevs], .d = d, .id = id, .nq = 1, .reqq = 0};
-	if (id == VIRTIO_ID_CONSOLE || id == VIRTIO_ID_NET)
+	if (id == VIRTIO_ID_CONSOLE || id == VIRTIO_ID_NET || id == VIRTIO_ID_VSOCK)
 		h->nq = 2, h->reqq = 1;
 	h->scratch = virtio_alloc(HOSTILE_SCRATCH, 4096);
 	TEST_ASSERT(h->scratch);
@@ -429,8 +480,9 @@ static void discover(void)
 	} kinds[] = {{VIRTIO_ID_BLOCK, "blk"},
 		     {VIRTIO_ID_RNG, "rng"},
 		     {VIRTIO_ID_CONSOLE, "console"},
-		     {VIRTIO_ID_NET, "net"}};
-	for (unsigned k = 0; k < 4; k++) {
+		     {VIRTIO_ID_NET, "net"},
+		     {VIRTIO_ID_VSOCK, "vsock"}};
+	for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		struct vdev *d;
 		for (unsigned n = 0; ndevs < MAX_DEVS && (d = vdev_find(kinds[k].id, n)); n++)
 			add_dev(d, kinds[k].id, kinds[k].kind, n);
@@ -446,7 +498,8 @@ int guest_main(void)
 	blk_buf = virtio_alloc(BLK_SECTOR, 512);
 	early_buf = virtio_alloc(BLK_SECTOR, 512);
 	small_buf = virtio_alloc(4096, 64);
-	TEST_ASSERT(blk_buf && early_buf && small_buf);
+	vsock_rx = virtio_alloc(64, 64);
+	TEST_ASSERT(blk_buf && early_buf && small_buf && vsock_rx);
 	discover();
 	TEST_ASSERT_MSG(ndevs > 0, "no virtio device over %s", vdev_transport_name());
 	printf("hostile: seed %llu, %llu rounds, %u devices over %s:", (unsigned long long)seed,

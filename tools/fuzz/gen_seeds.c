@@ -290,6 +290,68 @@ static void rng_seeds(void)
 	}
 }
 
+/* virtio-vsock (fuzz_virtio_vsock.c): guest CID 3; queues rx 0, tx 1, event 2; the host listens
+ * on ports 1 and 2. A packet: struct virtio_vsock_hdr (44 bytes, little endian) + payload. */
+static void vsock_packet(struct seed *s, uint64_t src_cid, uint32_t src_port, uint32_t dst_port,
+			 uint16_t op, uint32_t flags, const char *payload, uint32_t claimed)
+{
+	uint8_t p[44 + 32] = {0};
+	size_t n = payload ? strlen(payload) : 0;
+	uint64_t dst_cid = 2;
+	uint32_t buf_alloc = 65536;
+	uint16_t type = 1;
+
+	memcpy(p, &src_cid, 8);
+	memcpy(p + 8, &dst_cid, 8);
+	memcpy(p + 16, &src_port, 4);
+	memcpy(p + 20, &dst_port, 4);
+	memcpy(p + 24, &claimed, 4);
+	memcpy(p + 28, &type, 2);
+	memcpy(p + 30, &op, 2);
+	memcpy(p + 32, &flags, 4);
+	memcpy(p + 36, &buf_alloc, 4);
+	memcpy(p + 44, payload ? payload : "", n);
+	request(s, 1, p, (uint8_t)(44 + n), 0, NULL, 0);
+}
+
+static void vsock_seeds(void)
+{
+	struct seed s = {0};
+	dev_header(&s, NULL, 0, false);
+	for (int i = 0; i < 4; i++)
+		chain_on(&s, 0, 1, 1);		     /* rx buffers (64 bytes) */
+	vsock_packet(&s, 3, 1000, 1, 1, 0, NULL, 0); /* REQUEST to host port 1 */
+	u8(&s, OP_SPECIAL), u8(&s, 1);		     /* the host accepts */
+	vsock_packet(&s, 3, 1000, 1, 5, 0, "hello", 5);
+	u8(&s, OP_SPECIAL), u8(&s, 2), u8(&s, 0), u8(&s, 5), raw(&s, "world", 5), u8(&s, 0);
+	u8(&s, OP_SPECIAL), u8(&s, 3), u8(&s, 0);    /* the host reads */
+	vsock_packet(&s, 3, 1000, 1, 7, 0, NULL, 0); /* CREDIT_REQUEST */
+	vsock_packet(&s, 3, 1000, 1, 4, 3, NULL, 0); /* SHUTDOWN both */
+	save("virtio_vsock", "guest-connect", &s);
+
+	struct seed h = {0};
+	dev_header(&h, NULL, 0, false);
+	for (int i = 0; i < 4; i++)
+		chain_on(&h, 0, 1, 1);
+	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 1), le(&h, 7000, 2); /* CONNECT 7000 */
+	u8(&h, OP_SPECIAL), u8(&h, 5);
+	vsock_packet(&h, 3, 7000, 0x40000000u, 2, 0, NULL, 0); /* RESPONSE */
+	vsock_packet(&h, 3, 7000, 0x40000000u, 5, 0, "pong", 4);
+	u8(&h, OP_SPECIAL), u8(&h, 4), u8(&h, 0);			 /* the host closes */
+	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 6), raw(&h, "HELLO\n", 6); /* a bad handshake */
+	save("virtio_vsock", "host-connect", &h);
+
+	struct seed b = {0};
+	dev_header(&b, NULL, 0, false);
+	chain_on(&b, 0, 1, 1);
+	vsock_packet(&b, 4, 1000, 1, 1, 0, NULL, 0);	   /* wrong source CID */
+	vsock_packet(&b, 3, 1000, 9, 5, 0, "x", 1);	   /* RW, no such connection */
+	vsock_packet(&b, 3, 1000, 1, 99, 0, NULL, 0);	   /* unknown op */
+	vsock_packet(&b, 3, 1000, 1, 5, 0, "abc", 100000); /* length beyond the buffer */
+	chain_on(&b, 2, 1, 1);				   /* an event buffer */
+	save("virtio_vsock", "bad-input", &b);
+}
+
 /* virtio-net (fuzz_virtio_net.c): create byte (bit 0 vnet header, bits 1-3 offload caps); queues
  * rx 0, tx 1, ctrl 2; MRG_RXBUF is in the accepted features, so small rx buffers take frames. */
 static void net_seeds(void)
@@ -540,6 +602,7 @@ int main(int argc, char **argv)
 	mmio_seeds();
 	blk_seeds();
 	console_seeds();
+	vsock_seeds();
 	rng_seeds();
 	net_seeds();
 	virtio_pci_seeds();

@@ -1,0 +1,241 @@
+/* The rx queue (device to guest, 5.10.6.2) and the event queue (5.10.6.7). Each rx buffer gets
+ * one packet: an RST for a packet that matched no connection, else the next connection with
+ * something to say, round robin: its control packet first (REQUEST, RESPONSE, CREDIT_UPDATE,
+ * CREDIT_REQUEST), else as much of its socket's bytes as the buffer and the
+ * guest's credit allow. Every packet carries our buf_alloc and fwd_cnt (5.10.6.3). */
+#include <endian.h>
+#include <errno.h>
+#include <linux/vm_sockets.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "virtio/core/serve.h"
+#include "virtio/vsock/internal.h"
+#include "vmm/base/log.h"
+
+#define RX_BUDGET 64 /* packets per wakeup */
+
+void vsock_queue_rst(struct vsock *v, uint32_t src_port, uint32_t dst_port)
+{
+	if (v->rst_len == VSOCK_RST_RING) {
+		log_debug("virtio-vsock: RST queue full, dropping one");
+		return;
+	}
+	v->rst[(v->rst_head + v->rst_len++) % VSOCK_RST_RING] =
+	    (struct vsock_rst){src_port, dst_port};
+}
+
+static struct virtio_vsock_hdr make_hdr(struct vsock *v, uint32_t src, uint32_t dst, uint16_t op,
+					uint32_t flags, uint32_t len, uint32_t fwd_cnt)
+{
+	return (struct virtio_vsock_hdr){
+	    .src_cid = htole64(VMADDR_CID_HOST),
+	    .dst_cid = htole64(v->opts.cid),
+	    .src_port = htole32(src),
+	    .dst_port = htole32(dst),
+	    .len = htole32(len),
+	    .type = htole16(VIRTIO_VSOCK_TYPE_STREAM),
+	    .op = htole16(op),
+	    .flags = htole32(flags),
+	    .buf_alloc = htole32(VIRTIO_VSOCK_BUF_ALLOC),
+	    .fwd_cnt = htole32(fwd_cnt),
+	};
+}
+
+/* Data the connection may send now: established, the guest still reads, has credit. */
+static bool data_ready(const struct vconn *c)
+{
+	return c->state == VC_ESTABLISHED && c->readable && !c->guest_no_rcv && !c->host_eof &&
+	       vconn_peer_credit(c) > 0;
+}
+
+static bool conn_has_work(const struct vconn *c)
+{
+	return c->state != VC_HANDSHAKE && (c->owe || data_ready(c));
+}
+
+static bool rx_has_work(struct virtio_dev *dev, void *opaque)
+{
+	struct vsock *v = to_vsock(dev);
+
+	(void)opaque;
+	v->work_slot = -1;
+	if (v->rst_len)
+		return true;
+	for (unsigned i = 0; i < VIRTIO_VSOCK_MAX_CONNS && v->nconns; i++) {
+		unsigned s = (v->rr + i) % VIRTIO_VSOCK_MAX_CONNS;
+		if (v->conns[s] && conn_has_work(v->conns[s])) {
+			v->work_slot = (int)s;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int put_hdr(struct vsock *v, struct vq_chain *chain, const struct virtio_vsock_hdr *h)
+{
+	return vq_chain_write(chain, v->dev.mem, h, sizeof(*h));
+}
+
+/* The control packet a connection owes, highest priority first. */
+static int send_control(struct vsock *v, struct vconn *c, struct vq_chain *chain)
+{
+	static const struct {
+		uint32_t bit;
+		uint16_t op;
+	} order[] = {
+	    {OWE_REQUEST, VIRTIO_VSOCK_OP_REQUEST},
+	    {OWE_RESPONSE, VIRTIO_VSOCK_OP_RESPONSE},
+	    {OWE_CREDIT, VIRTIO_VSOCK_OP_CREDIT_UPDATE},
+	    {OWE_CREDIT_REQ, VIRTIO_VSOCK_OP_CREDIT_REQUEST},
+	};
+	unsigned i = 0;
+
+	while (!(c->owe & order[i].bit))
+		i++;
+	struct virtio_vsock_hdr h =
+	    make_hdr(v, c->local_port, c->peer_port, order[i].op, 0, 0, c->fwd_cnt);
+	c->owe &= ~order[i].bit;
+	c->fwd_cnt_sent = c->fwd_cnt;
+	return put_hdr(v, chain, &h);
+}
+
+/* The host closed its side (or half of it): SHUTDOWN SEND, "no more bytes from us". The guest's
+ * bytes still go to the socket until the guest closes too (its SHUTDOWN, our RST) or the
+ * socket fails (RST). */
+static int send_eof(struct vsock *v, struct vconn *c, struct vq_chain *chain)
+{
+	struct virtio_vsock_hdr h =
+	    make_hdr(v, c->local_port, c->peer_port, VIRTIO_VSOCK_OP_SHUTDOWN,
+		     VIRTIO_VSOCK_SHUTDOWN_SEND, 0, c->fwd_cnt);
+	c->readable = false;
+	c->host_eof = true;
+	c->fwd_cnt_sent = c->fwd_cnt;
+	return put_hdr(v, chain, &h);
+}
+
+/* Socket bytes into the chain after the header. Returns 1 when a packet was written, 0 when the
+ * socket had nothing (EAGAIN: the flag is cleared), negative on a chain error. */
+static int send_data(struct vsock *v, struct vconn *c, struct vq_chain *chain, uint64_t *bytes)
+{
+	uint32_t room = vq_chain_writable(chain) - (uint32_t)sizeof(struct virtio_vsock_hdr);
+	uint32_t want = vconn_peer_credit(c);
+	ssize_t n;
+
+	if (want > room)
+		want = room;
+	if (want > VIRTIO_VSOCK_MAX_PKT)
+		want = VIRTIO_VSOCK_MAX_PKT;
+	if (want == 0)
+		return 0; /* a buffer with room for a header only: used for control packets */
+	do
+		n = recv(c->fd, v->bounce, want, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->readable = false;
+		return 0;
+	}
+	if (n == 0)
+		return send_eof(v, c, chain) < 0 ? -1 : 1;
+	if (n < 0) {
+		struct virtio_vsock_hdr h =
+		    make_hdr(v, c->local_port, c->peer_port, VIRTIO_VSOCK_OP_RST, 0, 0, c->fwd_cnt);
+		vconn_free(v, c);
+		return put_hdr(v, chain, &h) < 0 ? -1 : 1;
+	}
+	struct virtio_vsock_hdr h = make_hdr(v, c->local_port, c->peer_port, VIRTIO_VSOCK_OP_RW, 0,
+					     (uint32_t)n, c->fwd_cnt);
+	if (put_hdr(v, chain, &h) < 0 ||
+	    vq_chain_write(chain, v->dev.mem, v->bounce, (size_t)n) < 0)
+		return -1;
+	c->tx_cnt += (uint32_t)n;
+	c->fwd_cnt_sent = c->fwd_cnt;
+	c->owe &= ~OWE_CREDIT; /* this packet carried it */
+	if (vconn_peer_credit(c) == 0)
+		c->owe |= OWE_CREDIT_REQ; /* the guest usually updates by itself; ask anyway */
+	*bytes += (uint64_t)n;
+	return 1;
+}
+
+/* One packet from connection c. Same returns as send_data. */
+static int send_from(struct vsock *v, struct vconn *c, struct vq_chain *chain, uint64_t *bytes)
+{
+	if (c->owe)
+		return send_control(v, c, chain) < 0 ? -1 : 1;
+	return send_data(v, c, chain, bytes);
+}
+
+static int handle_rx(struct virtio_dev *dev, struct vq_chain *chain, void *opaque, uint64_t *bytes)
+{
+	struct vsock *v = to_vsock(dev);
+
+	(void)opaque;
+	/* 5.10.6.2: rx buffers hold at least a header; anything smaller is a broken driver. */
+	if (vq_chain_writable(chain) < sizeof(struct virtio_vsock_hdr))
+		return -EINVAL;
+	if (v->rst_len) {
+		struct vsock_rst r = v->rst[v->rst_head];
+		struct virtio_vsock_hdr h =
+		    make_hdr(v, r.src_port, r.dst_port, VIRTIO_VSOCK_OP_RST, 0, 0, 0);
+		v->rst_head = (v->rst_head + 1) % VSOCK_RST_RING;
+		v->rst_len--;
+		return put_hdr(v, chain, &h) < 0 ? -EFAULT : VIRTIO_CHAIN_PUSH;
+	}
+	/* The slot rx_has_work() found, then the others (its socket may have had nothing). */
+	for (unsigned i = 0; i < VIRTIO_VSOCK_MAX_CONNS && v->work_slot >= 0; i++) {
+		unsigned s = ((unsigned)v->work_slot + i) % VIRTIO_VSOCK_MAX_CONNS;
+		struct vconn *c = v->conns[s];
+		if (!c || !conn_has_work(c))
+			continue;
+		int r = send_from(v, c, chain, bytes);
+		if (r < 0)
+			return -EFAULT;
+		if (r > 0) {
+			v->rr = (s + 1) % VIRTIO_VSOCK_MAX_CONNS;
+			return VIRTIO_CHAIN_PUSH;
+		}
+	}
+	return VIRTIO_CHAIN_WAIT;
+}
+
+void vsock_rx_serve(struct vsock *v)
+{
+	const struct virtio_server s = {
+	    .chain = &v->rx_chain,
+	    .max_chains = RX_BUDGET,
+	    .has_work = rx_has_work,
+	    .handle = handle_rx,
+	};
+	virtio_serve_queue(&v->dev, VSOCK_RXQ, &s);
+}
+
+static int handle_event(struct virtio_dev *dev, struct vq_chain *chain, void *opaque,
+			uint64_t *bytes)
+{
+	struct vsock *v = to_vsock(dev);
+	struct virtio_vsock_event ev = {.id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET)};
+
+	(void)opaque;
+	(void)bytes;
+	if (vq_chain_write(chain, dev->mem, &ev, sizeof(ev)) < 0)
+		return -EINVAL; /* 5.10.6.7: event buffers hold a struct virtio_vsock_event */
+	v->reset_event = false;
+	return VIRTIO_CHAIN_PUSH;
+}
+
+static bool event_owed(struct virtio_dev *dev, void *opaque)
+{
+	(void)opaque;
+	return to_vsock(dev)->reset_event;
+}
+
+void vsock_event_serve(struct vsock *v)
+{
+	const struct virtio_server s = {
+	    .chain = &v->ev_chain,
+	    .max_chains = 1,
+	    .has_work = event_owed,
+	    .handle = handle_event,
+	};
+	virtio_serve_queue(&v->dev, VSOCK_EVQ, &s);
+}

@@ -1,0 +1,52 @@
+/* --vsock cid=N,uds=PATH: a virtio-vsock with Firecracker's Unix-socket host side
+ * (virtio/vsock/vsock.h). */
+#include "vmm/dev_vsock.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "vmm/vm.h"
+
+static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	struct dev_vsock_cfg *c = device_cfg(cfg, &device_vsock);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (c->opts.cid) {
+		snprintf(err, errlen, "only one vsock device");
+		return -EINVAL;
+	}
+	int ret = virtio_vsock_parse_opts(arg, &c->opts, err, errlen);
+	if (ret)
+		return ret;
+	c->transport = cfg->transport;
+	return 0;
+}
+
+static int create_vsock(struct vm *vm)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(vm->cfg, &device_vsock);
+	if (!c || !c->opts.cid)
+		return 0;
+	struct virtio_dev *dev = NULL;
+	int err = virtio_vsock_create(&dev, &c->opts);
+	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+}
+
+static const struct device_option vsock_options[] = {
+    {"vsock", required_argument,
+     "      --vsock cid=N,uds=PATH\n"
+     "                        a virtio-vsock with guest CID N (>= 3); the guest's connections\n"
+     "                        to host port P go to the Unix socket PATH_P, and host programs\n"
+     "                        connect to PATH and write \"CONNECT <port>\\n\" to reach the guest\n",
+     parse_vsock},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_vsock = {.name = "vsock",
+					 .options = vsock_options,
+					 .create = create_vsock,
+					 .cfg_size = sizeof(struct dev_vsock_cfg)};
