@@ -22,12 +22,16 @@ static void rx_timer_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 	net_rx_pump(to_vnet(dev));
 }
 
+/* A device that failed (NEEDS_RESET) or was reset while the timer ran serves nothing: kicks
+ * check this in virtio_dev_process_pending(), the timer is not a kick (the rx side checks it in
+ * net_rx_pump()). */
 static void tx_timer_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
 	(void)fd;
 	(void)revents;
 	rl_timer_fired(&to_vnet(dev)->tx_thr.timer);
-	net_tx_kick(to_vnet(dev));
+	if (virtio_dev_running(dev))
+		net_tx_kick(to_vnet(dev));
 }
 
 int net_throttle_init(struct net_throttle *t)

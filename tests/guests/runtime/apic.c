@@ -74,6 +74,26 @@ void lapic_timer_stop(void)
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 }
 
+uint64_t lapic_tsc_hz(void)
+{
+	const uint32_t span = 50000000; /* ticks of 1 ns, divide by 1 */
+	uint32_t c0, c1;
+	uint64_t t0, t1;
+
+	lapic_init();
+	lapic_write(LAPIC_TIMER_DCR, 0xB); /* divide by 1 */
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	lapic_write(LAPIC_TIMER_ICR, 0xffffffffu);
+	c0 = lapic_read(LAPIC_TIMER_CCR);
+	t0 = rdtsc();
+	do {
+		c1 = lapic_read(LAPIC_TIMER_CCR);
+	} while (c0 - c1 < span);
+	t1 = rdtsc();
+	lapic_timer_stop();
+	return (t1 - t0) * 1000000000ull / (c0 - c1);
+}
+
 uint32_t ioapic_read(uint32_t reg)
 {
 	mmio_write32(IOAPIC_BASE + IOAPIC_REGSEL, reg);

@@ -57,6 +57,10 @@ bool lapic_send_ipi(uint32_t dest, uint32_t icr_lo);
 /* One-shot LAPIC timer: fires `vector` after `count` ticks of the bus clock / 16. */
 void lapic_timer_oneshot(uint8_t vector, uint32_t count);
 void lapic_timer_stop(void);
+/* The TSC's frequency in Hz, measured over 50 ms against the LAPIC timer, which KVM (ours and
+ * QEMU's in-kernel APIC) and QEMU's TCG run at 1 GHz. Enables this CPU's LAPIC; leaves its timer
+ * stopped. Where CPUID gives no TSC frequency (no leaf 0x15), tsc_per_us() is only a guess. */
+uint64_t lapic_tsc_hz(void);
 
 uint32_t ioapic_read(uint32_t reg);
 void ioapic_write(uint32_t reg, uint32_t val);

@@ -26,6 +26,12 @@ uint64_t tsc_per_us(void)
 	return tsc_us;
 }
 
+void tsc_set_per_us(uint64_t ticks)
+{
+	if (ticks)
+		tsc_us = ticks;
+}
+
 void delay_us(uint64_t us)
 {
 	uint64_t end = rdtsc() + us * tsc_per_us();

@@ -74,5 +74,8 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 void delay_us(uint64_t us);
 /* TSC ticks per microsecond, as delay_us() assumes it. */
 uint64_t tsc_per_us(void);
+/* Replaces that assumption with a measured frequency (e.g. lapic_tsc_hz() / 1000000), for guests
+ * that time themselves with tsc_per_us(); 0 is ignored. */
+void tsc_set_per_us(uint64_t ticks);
 
 #endif
