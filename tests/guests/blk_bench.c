@@ -66,31 +66,10 @@ static uint64_t tsc_hz_cpuid(const char **src)
 	return 0;
 }
 
-/* Against the LAPIC timer, which KVM (ours and QEMU's in-kernel APIC) runs at 1 GHz: 50 ms. */
-static uint64_t tsc_hz_lapic(void)
-{
-	const uint32_t span = 50000000; /* ns */
-	uint32_t c0, c1;
-	uint64_t t0, t1;
-
-	lapic_init();
-	lapic_write(LAPIC_TIMER_DCR, 0xB);	/* divide by 1 */
-	lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* masked, one-shot */
-	lapic_write(LAPIC_TIMER_ICR, 0xffffffffu);
-	c0 = lapic_read(LAPIC_TIMER_CCR);
-	t0 = rdtsc();
-	do {
-		c1 = lapic_read(LAPIC_TIMER_CCR);
-	} while (c0 - c1 < span);
-	t1 = rdtsc();
-	lapic_timer_stop();
-	return (t1 - t0) * 1000000000ull / (c0 - c1);
-}
-
 static uint64_t tsc_hz(void)
 {
 	const char *src = NULL;
-	uint64_t cpuid_hz = tsc_hz_cpuid(&src), lapic_hz = tsc_hz_lapic();
+	uint64_t cpuid_hz = tsc_hz_cpuid(&src), lapic_hz = lapic_tsc_hz(); /* runtime apic.c */
 
 	if (cpuid_hz)
 		printf("TSC: %llu kHz from %s, %llu kHz against the LAPIC timer\n",
