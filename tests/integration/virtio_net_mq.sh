@@ -72,7 +72,9 @@ make_mq_ns() {
 	ip -n "$NS" addr add "$HOST_IP/24" dev "$TAP"
 	ip -n "$NS" link set "$TAP" up
 	ip -n "$NS" neigh replace "$GUEST_IP" lladdr "$GUEST_MAC" dev "$TAP" nud permanent
-	# ip netns exec execs python3: ECHO_PID is the server's own pid
+	# ip netns exec execs python3: ECHO_PID is the server's own pid. The old output goes first,
+	# so that its "ready" is not taken for the new server's.
+	rm -f "$LIB_TMP/echo.out"
 	ip netns exec "$NS" python3 "$LIB_TMP/echo.py" "$HOST_IP" >"$LIB_TMP/echo.out" 2>&1 &
 	ECHO_PID=$!
 	local i
