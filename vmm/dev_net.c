@@ -37,10 +37,15 @@ static int create_nics(struct vm *vm)
 
 static const struct device_option net_options[] = {
     {"net", required_argument,
-     "      --net tap=IFNAME[,mac=MAC] | tapfd=N[,mac=MAC] |\n"
+     "      --net tap=IFNAME[,mac=MAC][,queues=N][,iothread-cpus=LIST] |\n"
+     "            tapfd=N[,mac=MAC] |\n"
      "            user[,mac=MAC][,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
      "                        a virtio-net NIC; repeatable (up to 4):\n"
      "                          tap=IFNAME   create or attach a tap (offloads negotiated)\n"
+     "                          queues=N     1-8 queue pairs (multiqueue tap, one I/O\n"
+     "                                       thread per pair); tap= only\n"
+     "                          iothread-cpus=LIST  CPUs of those threads, round-robin,\n"
+     "                                       ':'-separated CPUs or ranges (0:2-3)\n"
      "                          tapfd=N      an already-open tap fd\n"
      "                          user         user-mode networking (libslirp): DHCP, DNS,\n"
      "                                       NAT, port forwards; guest 10.0.2.15\n"

@@ -255,6 +255,8 @@ static const struct sandbox_rule vcpu_rules[] = {
      * device adds its backend fds to its I/O thread's epoll set, the rng arms its timer */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD),
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETVNETHDRSZ),
+    /* a multiqueue NIC's DRIVER_OK and reset attach / detach the tap queues of its pairs */
+    SB_ARG_EQ(SYS_ioctl, 1, TUNSETQUEUE),
     SB_ALLOW(SYS_epoll_ctl),
     SB_ALLOW(SYS_timerfd_settime),
     /* a virtio-console config read asks the host terminal for its size */

@@ -19,6 +19,7 @@ struct loopback {
 	size_t nsent;
 	int send_err;
 	unsigned offloads, offload_calls;
+	bool disabled; /* set_enabled(false): a detached tap queue */
 };
 
 static struct loopback *to_lb(struct net_backend *be)
@@ -75,6 +76,12 @@ static int lb_set_offloads(struct net_backend *be, unsigned flags)
 	return 0;
 }
 
+static int lb_set_enabled(struct net_backend *be, bool on)
+{
+	to_lb(be)->disabled = !on;
+	return 0;
+}
+
 static void lb_destroy(struct net_backend *be)
 {
 	struct loopback *lb = to_lb(be);
@@ -89,6 +96,7 @@ static const struct net_backend_ops lb_ops = {
     .send = lb_send,
     .recv = lb_recv,
     .set_offloads = lb_set_offloads,
+    .set_enabled = lb_set_enabled,
     .destroy = lb_destroy,
 };
 
@@ -157,4 +165,9 @@ unsigned net_loopback_offloads(const struct net_backend *be, unsigned *calls)
 	if (calls)
 		*calls = to_clb(be)->offload_calls;
 	return to_clb(be)->offloads;
+}
+
+bool net_loopback_enabled(const struct net_backend *be)
+{
+	return !to_clb(be)->disabled;
 }

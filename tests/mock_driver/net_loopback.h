@@ -32,5 +32,8 @@ void net_loopback_clear_sent(struct net_backend *be);
 void net_loopback_fail_send(struct net_backend *be, int err);
 /* The TUN_F_* flags of the last set_offloads() call, and how many calls there were. */
 unsigned net_loopback_offloads(const struct net_backend *be, unsigned *calls);
+/* False after the device disabled the backend (set_enabled: its queue pair is not in use);
+ * frames injected meanwhile stay queued, as nothing reads them. */
+bool net_loopback_enabled(const struct net_backend *be);
 
 #endif

@@ -20,11 +20,12 @@ static struct rate_limiter_cfg ops(uint64_t size, uint64_t refill_ms)
 
 static const struct rate_limiter_cfg no_limit;
 
-/* The throttle timer: the fd the device registered after the backend's (the first wait adds
- * it). NULL when none was registered. */
-static struct virtio_fd_handler *timer_handler(void)
+/* A direction's throttle timer: the device registers pair 0's rx timer and then its tx timer
+ * after the backend's fds, at the first DRIVER_OK. NULL when they are not registered. */
+static struct virtio_fd_handler *timer_handler(bool rx)
 {
-	struct virtio_fd_handler *h = dev->nfds > 0 ? &dev->fds[dev->nfds - 1] : NULL;
+	int i = dev->nfds - (rx ? 2 : 1);
+	struct virtio_fd_handler *h = i >= 0 ? &dev->fds[i] : NULL;
 
 	return h && h->fd != be->rx_fd ? h : NULL;
 }
@@ -75,7 +76,7 @@ Test(virtio_net_throttle, tx_refused_frames_stay_in_the_ring_until_the_limit_cha
 	while (used(TXV, &id, &len) == 1)
 		n++;
 	cr_expect_eq(n, 2, "only the frames sent are used");
-	t = timer_handler();
+	t = timer_handler(false);
 	cr_assert(t, "a refused frame arms the tx timer");
 	cr_expect(timer_armed(t));
 	kick(VIRTIO_NET_TXQ); /* the guest kicks again: still waiting */
@@ -104,7 +105,7 @@ Test(virtio_net_throttle, tx_timer_serves_the_queue_when_the_wait_is_over)
 	kick(VIRTIO_NET_TXQ);
 	cr_expect_eq(net_loopback_sent_count(be), 1);
 	sleep_ms(10);
-	fd_ready(timer_handler()->fd);
+	fd_ready(timer_handler(false)->fd);
 	cr_expect_eq(net_loopback_sent_count(be), 2, "the timer pops the refused frame again");
 	cr_expect_eq(irqs[VIRTIO_NET_TXQ], 2);
 }
@@ -125,7 +126,7 @@ Test(virtio_net_throttle, tx_timer_on_a_failed_device_sends_nothing)
 	rx_ready();
 	cr_assert(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 	sleep_ms(10);
-	fd_ready(timer_handler()->fd);
+	fd_ready(timer_handler(false)->fd);
 	cr_expect_eq(net_loopback_sent_count(be), 1, "a failed device serves nothing until reset");
 }
 
@@ -147,7 +148,7 @@ Test(virtio_net_throttle, rx_refused_frame_stays_staged_and_the_backend_is_not_r
 	cr_expect_eq(len, HDR + 100);
 	cr_expect_eq(used(RXV, &id, &len), 0, "the bucket held one frame");
 	cr_expect_eq(rx_handler()->events, EPOLLONESHOT, "the backend must no longer be read");
-	t = timer_handler();
+	t = timer_handler(true);
 	cr_assert(t);
 	cr_expect(timer_armed(t));
 	kick(VIRTIO_NET_RXQ); /* more buffers do not bypass the limit */

@@ -6,7 +6,12 @@
  * the host side: frames of fuzzed bytes and lengths (up to the 65550-byte maximum and past it)
  * injected into the loopback, sends that fail, then one round of the I/O thread's fd handlers
  * (only for fds the device watches, as epoll would). Every frame the device sends must be a
- * whole Ethernet frame of legal size. */
+ * whole Ethernet frame of legal size.
+ *
+ * Multiqueue: the config byte's top bit gives the device 2 or 4 queue pairs (VIRTIO_NET_F_MQ, a
+ * loopback per pair, queues 2i / 2i+1, the control queue last), so the fuzzed driver meets
+ * VQ_PAIRS_SET, the control queue at 2 or 2N depending on MQ, and receive on pairs in use only;
+ * the special operation picks the pair whose backend it plays. */
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_tun.h>
@@ -28,16 +33,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 static uint8_t big[VIRTIO_NET_MAX_FRAME + HDR_LEN + 16];
 static bool vnet_hdr;
+static unsigned npairs;
 
 static int net_create(struct virtio_dev **out, const struct guest_mem *mem, struct fz_in *in)
 {
-	struct net_backend *be;
+	struct net_backend *be[4];
 	uint8_t cfg = fz_u8(in);
 	vnet_hdr = cfg & 1;
 	unsigned caps = vnet_hdr ? (cfg >> 1) & (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
-	if (net_loopback_create(&be, vnet_hdr, caps))
-		return -1;
-	if (virtio_net_create_with_backend(out, be, mac))
+	npairs = cfg & 0x80 ? 2u + ((cfg >> 4) & 1) * 2 : 1;
+	for (unsigned i = 0; i < npairs; i++) {
+		if (net_loopback_create(&be[i], vnet_hdr, caps)) {
+			while (i--)
+				net_backend_destroy(be[i]);
+			return -1;
+		}
+	}
+	if (virtio_net_create_with_backends(out, be, npairs, mac))
 		return -1;
 	if (virtio_dev_init(*out, mem)) {
 		virtio_dev_destroy(*out);
@@ -53,16 +65,19 @@ static void net_destroy(struct virtio_dev *dev)
 	free(dev);
 }
 
-/* One round of the I/O thread: the handler of every fd that epoll would report now. */
+/* One round of the I/O threads: the handler of every fd that epoll would report now (every
+ * group's lock held, as with virtio_dev_process_pending). */
 static void run_watched_fds(struct virtio_dev *dev)
 {
 	pthread_mutex_lock(&dev->lock);
+	virtio_dev_lock_groups(dev, -1);
 	for (int i = 0; i < dev->nfds; i++) {
 		struct pollfd p = {.fd = dev->fds[i].fd, .events = POLLIN};
 		if (!(dev->fds[i].events & EPOLLIN) || poll(&p, 1, 0) != 1)
 			continue;
 		dev->fds[i].ready(dev, dev->fds[i].fd, EPOLLIN);
 	}
+	virtio_dev_unlock_groups(dev, -1);
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -106,8 +121,8 @@ static void inject(struct net_backend *be, struct fz_in *in)
 
 static void net_special(struct virtio_dev *dev, struct fz_in *in)
 {
-	struct net_backend *be = virtio_net_backend(dev);
 	uint8_t what = fz_u8(in);
+	struct net_backend *be = virtio_net_pair_backend(dev, (what >> 4) % npairs);
 	if (what & 1)
 		inject(be, in);
 	if (what & 2)
@@ -121,7 +136,8 @@ static void net_special(struct virtio_dev *dev, struct fz_in *in)
 			  "MAC tables %u %u", rm.n_uni, rm.n_multi);
 	}
 	run_watched_fds(dev);
-	check_sent(be);
+	for (unsigned i = 0; i < npairs; i++)
+		check_sent(virtio_net_pair_backend(dev, i));
 }
 
 static const struct fz_dev_hooks net_hooks = {

@@ -8,7 +8,9 @@
  * and gets the kernel's offload header on receive. Without it the device strips and synthesises
  * headers itself, and offers no checksum or segmentation offload (virtio/net/features.c).
  *
- * All calls are made by the device with its lock held, on its I/O thread; none may block. */
+ * All calls are made by the device with the lock of the backend's queue pair held, on that
+ * pair's I/O thread (or a vCPU at DRIVER_OK and reset); none may block. A multiqueue device has
+ * one backend per pair, so a backend is never called from two threads at once. */
 #ifndef VIRTIO_NET_BACKEND_H
 #define VIRTIO_NET_BACKEND_H
 
@@ -32,6 +34,10 @@ struct net_backend_ops {
 	/* Enables the receive offloads (TUN_F_* of <linux/if_tun.h>) the guest negotiated; only
 	 * flags within `offload_caps` are ever passed. Returns 0 or -errno. Optional. */
 	int (*set_offloads)(struct net_backend *be, unsigned tun_flags);
+	/* Enables or disables the backend's receive side (a tap queue of an IFF_MULTI_QUEUE tap:
+	 * TUNSETQUEUE attach / detach), so that nothing is steered to a queue pair the driver does
+	 * not use. Returns 0 or -errno. Optional. */
+	int (*set_enabled)(struct net_backend *be, bool on);
 	/* Runs the backend's own work (slirp: its sockets and timers) when service_fd is readable.
 	 * Optional. */
 	void (*service)(struct net_backend *be);

@@ -24,38 +24,48 @@ static void default_mac(const struct virtio_net_opts *opts, uint8_t mac[6])
 		log_debug("virtio-net: no random MAC; using 52:54:00:12:34:56");
 }
 
-static int create_backend(const struct virtio_net_opts *opts, struct net_backend **be)
+/* be[0..pairs): one backend per queue pair (only a tap has more than one). */
+static int create_backends(const struct virtio_net_opts *opts, struct net_backend **be,
+			   unsigned pairs)
 {
 	switch (opts->kind) {
 	case VIRTIO_NET_TAP:
-		return net_tap_open(be, opts->ifname);
+		return pairs > 1 ? net_tap_open_mq(be, opts->ifname, pairs)
+				 : net_tap_open(be, opts->ifname);
 	case VIRTIO_NET_TAPFD:
-		return net_tap_from_fd(be, opts->tapfd);
+		return net_tap_from_fd(&be[0], opts->tapfd);
 	case VIRTIO_NET_USER:
-		return net_slirp_create(be, opts);
+		return net_slirp_create(&be[0], opts);
 	}
 	return -EINVAL;
 }
 
 int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opts)
 {
-	struct net_backend *be = NULL;
+	struct net_backend *be[VIRTIO_NET_MAX_PAIRS] = {NULL};
+	unsigned pairs = opts->queues ? opts->queues : 1;
 	uint8_t mac[6];
-	int err = create_backend(opts, &be);
+	int err;
 
+	if (pairs > 1 && opts->kind != VIRTIO_NET_TAP) {
+		log_error("virtio-net: queues=%u needs a tap (tap=IFNAME)", pairs);
+		return -EINVAL;
+	}
+	err = create_backends(opts, be, pairs);
 	if (err)
 		return err;
 	if (opts->has_mac)
 		memcpy(mac, opts->mac, 6);
 	else
 		default_mac(opts, mac);
-	err = virtio_net_create_with_backend(out, be, mac);
+	err = virtio_net_create_with_backends(out, be, pairs, mac);
 	if (err)
 		return err;
+	(*out)->iothread_cpus = opts->iothread_cpus;
 	/* Not initialised yet (no lock, no thread): set the limiters directly. */
-	err = rate_limiter_update(&to_vnet(*out)->rx_thr.rl, &opts->rx_rl);
+	err = rate_limiter_update(&to_vnet(*out)->rx_rl, &opts->rx_rl);
 	if (!err)
-		err = rate_limiter_update(&to_vnet(*out)->tx_thr.rl, &opts->tx_rl);
+		err = rate_limiter_update(&to_vnet(*out)->tx_rl, &opts->tx_rl);
 	if (err) {
 		log_error("virtio-net: invalid rate limit");
 		virtio_dev_destroy(*out); /* destroys the backend too */

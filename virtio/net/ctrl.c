@@ -1,8 +1,8 @@
 /* virtio-net control queue (virtio 1.2 5.1.6.5): struct virtio_net_ctrl_hdr {class, cmd}, the
  * command's data (device-readable), then one device-writable ack byte. What Linux sends with the
- * features we offer: RX PROMISC / ALLMULTI (CTRL_RX), MAC TABLE_SET (CTRL_RX) and MAC ADDR_SET
- * (CTRL_MAC_ADDR). Each is validated in full before anything changes; anything else, or any
- * size mismatch, answers VIRTIO_NET_ERR. */
+ * features we offer: RX PROMISC / ALLMULTI (CTRL_RX), MAC TABLE_SET (CTRL_RX), MAC ADDR_SET
+ * (CTRL_MAC_ADDR) and MQ VQ_PAIRS_SET (MQ). Each is validated in full before anything changes;
+ * anything else, or any size mismatch, answers VIRTIO_NET_ERR. */
 #include <endian.h>
 #include <string.h>
 
@@ -14,7 +14,7 @@
 /* 5.1.6.5.1: one byte, 0 = off, anything else = on. */
 static uint8_t ctrl_rx(struct vnet *n, uint8_t cmd)
 {
-	struct vq_chain *c = &n->chain;
+	struct vq_chain *c = &n->ctrl_chain;
 	uint8_t on;
 
 	if (!virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_CTRL_RX))
@@ -35,7 +35,7 @@ static uint8_t ctrl_rx(struct vnet *n, uint8_t cmd)
  * reported as overflow. Returns 0 or -1 (malformed). */
 static int read_mac_table(struct vnet *n, uint8_t (*tab)[6], unsigned *count, bool *overflow)
 {
-	struct vq_chain *c = &n->chain;
+	struct vq_chain *c = &n->ctrl_chain;
 	uint32_t entries;
 	uint64_t keep;
 
@@ -63,7 +63,7 @@ static uint8_t mac_table_set(struct vnet *n)
 		return ERR;
 	if (read_mac_table(n, m.uni, &m.n_uni, &m.uni_overflow) < 0 ||
 	    read_mac_table(n, m.multi, &m.n_multi, &m.multi_overflow) < 0 ||
-	    vq_chain_readable(&n->chain) != 0)
+	    vq_chain_readable(&n->ctrl_chain) != 0)
 		return ERR;
 	n->rx_mode = m;
 	return OK;
@@ -76,10 +76,33 @@ static uint8_t mac_addr_set(struct vnet *n)
 
 	if (!virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_CTRL_MAC_ADDR))
 		return ERR;
-	if (vq_chain_readable(&n->chain) != 6 || vq_chain_read(&n->chain, n->dev.mem, mac, 6) < 0)
+	if (vq_chain_readable(&n->ctrl_chain) != 6 ||
+	    vq_chain_read(&n->ctrl_chain, n->dev.mem, mac, 6) < 0)
 		return ERR;
 	memcpy(n->rx_mode.mac, mac, 6);
 	memcpy(n->cfg.mac, mac, 6);
+	return OK;
+}
+
+/* 5.1.6.5.5: le16 virtqueue_pairs, 1..max_virtqueue_pairs, only with VIRTIO_NET_F_MQ. The new
+ * count holds before the command is acknowledged: from then on no frame reaches a receive queue
+ * beyond it. The control queue's group lock is held; the pairs belong to every group. */
+static uint8_t mq_pairs_set(struct vnet *n)
+{
+	struct virtio_net_ctrl_mq mq;
+	uint16_t pairs;
+
+	if (!virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_MQ))
+		return ERR;
+	if (vq_chain_readable(&n->ctrl_chain) != sizeof(mq) ||
+	    vq_chain_read(&n->ctrl_chain, n->dev.mem, &mq, sizeof(mq)) < 0)
+		return ERR;
+	pairs = le16toh(mq.virtqueue_pairs);
+	if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > n->max_pairs)
+		return ERR;
+	virtio_dev_lock_groups(&n->dev, n->dev.queue_group[net_ctrlq(n)]);
+	net_set_pairs(n, pairs);
+	virtio_dev_unlock_groups(&n->dev, n->dev.queue_group[net_ctrlq(n)]);
 	return OK;
 }
 
@@ -87,7 +110,7 @@ static uint8_t ctrl_command(struct vnet *n)
 {
 	struct virtio_net_ctrl_hdr h;
 
-	if (vq_chain_read(&n->chain, n->dev.mem, &h, sizeof(h)) < 0)
+	if (vq_chain_read(&n->ctrl_chain, n->dev.mem, &h, sizeof(h)) < 0)
 		return ERR;
 	if (h.class == VIRTIO_NET_CTRL_RX)
 		return ctrl_rx(n, h.cmd);
@@ -95,25 +118,27 @@ static uint8_t ctrl_command(struct vnet *n)
 		return mac_table_set(n);
 	if (h.class == VIRTIO_NET_CTRL_MAC && h.cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET)
 		return mac_addr_set(n);
-	return ERR;
+	if (h.class == VIRTIO_NET_CTRL_MQ && h.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET)
+		return mq_pairs_set(n);
+	return ERR; /* RSS_CONFIG and HASH_CONFIG need RSS / HASH_REPORT, not offered */
 }
 
 void net_ctrl_kick(struct vnet *n)
 {
-	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_CTRLQ];
+	struct virtqueue *vq = &n->dev.vqs[net_ctrlq(n)];
 	const struct guest_mem *mem = n->dev.mem;
 	unsigned done = 0;
 	int p;
 
 	for (;;) {
-		while ((p = vq_pop(vq, mem, &n->chain)) > 0) {
+		while ((p = vq_pop(vq, mem, &n->ctrl_chain)) > 0) {
 			uint8_t ack = ctrl_command(n);
 
 			/* No writable byte: the driver gets no answer (used len 0), nothing else.
 			 */
-			if (vq_chain_writable(&n->chain))
-				vq_chain_write(&n->chain, mem, &ack, 1);
-			p = vq_add_used(vq, mem, vq_chain_used(&n->chain));
+			if (vq_chain_writable(&n->ctrl_chain))
+				vq_chain_write(&n->ctrl_chain, mem, &ack, 1);
+			p = vq_add_used(vq, mem, vq_chain_used(&n->ctrl_chain));
 			if (p < 0)
 				break;
 			if (ack != VIRTIO_NET_OK)
@@ -130,5 +155,5 @@ void net_ctrl_kick(struct vnet *n)
 		virtio_dev_fail(&n->dev, vq_strerror(p));
 	virtio_dev_count_requests(&n->dev, done, 0);
 	if (done && vq_publish_used(vq, mem) == 0)
-		virtio_dev_notify_used(&n->dev, VIRTIO_NET_CTRLQ);
+		virtio_dev_notify_used(&n->dev, net_ctrlq(n));
 }

@@ -1,4 +1,4 @@
-/* State shared by the virtio-net files (net.c, rx.c, tx.c, ctrl.c). Not for other
+/* State shared by the virtio-net files (net.c, rx.c, tx.c, ctrl.c, throttle.c). Not for other
  * modules: they use virtio/net/net.h. */
 #ifndef VIRTIO_NET_INTERNAL_H
 #define VIRTIO_NET_INTERNAL_H
@@ -15,29 +15,40 @@
 /* The staging buffer holds header + frame, and one more byte to see that a frame was too big. */
 #define NET_STAGE_LEN (NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 1)
 
-/* One direction's rate limiter and the timer its queue waits on (throttle.c). */
-struct net_throttle {
-	struct rate_limiter rl;
-	struct rl_timer timer;
-};
+struct vnet;
 
-struct vnet {
-	struct virtio_dev dev; /* first: the allocation is freed through it */
-	struct virtio_net_config cfg;
+/* One receive/transmit queue pair (virtio 1.2 5.1.2: receiveq(i+1) is queue 2i, transmitq(i+1)
+ * queue 2i+1) and everything that serves it: its own backend (one tap queue), staging and bounce
+ * buffers, chain scratch and rate-limiter timers. Pair i is queue group i (its own I/O thread
+ * and lock with several pairs), so nothing here is touched by another pair's thread. */
+struct net_pair {
+	struct vnet *n;
+	uint16_t index;
 	struct net_backend *be;
-	struct virtio_net_stats stats;
-	struct virtio_net_rx_mode rx_mode;
-
-	bool fds_added;	       /* backend fds registered with the I/O thread */
 	bool rx_watching;      /* the backend's rx_fd is watched (EPOLLIN) */
 	bool rx_broken;	       /* the backend failed to read: stop until the next activation */
+	bool rx_charged;       /* the staged frame has passed the rx limiter */
+	bool be_enabled;       /* the backend queue takes frames (tap: attached) */
 	size_t rx_pending;     /* bytes (header included) of a frame in `stage` not delivered */
 	uint8_t *stage;	       /* NET_STAGE_LEN: received frame, header first */
 	uint8_t *tx_bounce;    /* VIRTIO_NET_MAX_FRAME: a tx frame with too many segments */
 	struct vq_chain chain; /* scratch for vq_pop() */
 	struct vq_used rx_used[VIRTIO_NET_QUEUE_SIZE]; /* the buffers of the frame in progress */
-	struct net_throttle rx_thr, tx_thr;
-	bool rx_charged; /* the staged frame has passed the rx limiter */
+	struct rl_timer rx_timer, tx_timer; /* armed: this pair waits for its direction's limiter */
+	struct virtio_net_stats stats;	    /* summed over the pairs by virtio_net_get_stats() */
+};
+
+struct vnet {
+	struct virtio_dev dev; /* first: the allocation is freed through it */
+	struct virtio_net_config cfg;
+	struct virtio_net_rx_mode rx_mode;
+	/* One limiter per direction, shared by the pairs (it has its own mutex). */
+	struct rate_limiter rx_rl, tx_rl;
+	bool fds_added;	    /* the pairs' fds registered with their I/O threads */
+	uint16_t max_pairs; /* 1..VIRTIO_NET_MAX_PAIRS; more than 1 offers VIRTIO_NET_F_MQ */
+	uint16_t pairs;	    /* in use (5.1.6.5.5): 1 until the driver sets more */
+	struct vq_chain ctrl_chain; /* scratch of the control queue */
+	struct net_pair p[VIRTIO_NET_MAX_PAIRS];
 };
 
 static inline struct vnet *to_vnet(struct virtio_dev *dev)
@@ -45,25 +56,46 @@ static inline struct vnet *to_vnet(struct virtio_dev *dev)
 	return (struct vnet *)dev;
 }
 
-/* rx.c: reads the backend into the receive queue while both have something. */
-void net_rx_pump(struct vnet *n);
+/* Queue numbers (5.1.2). The control queue is 2N with N = max_virtqueue_pairs when the driver
+ * negotiated VIRTIO_NET_F_MQ, else 2 (N = 1). */
+static inline uint16_t net_rxq(const struct net_pair *pr)
+{
+	return (uint16_t)(2 * pr->index);
+}
+static inline uint16_t net_txq(const struct net_pair *pr)
+{
+	return (uint16_t)(2 * pr->index + 1);
+}
+static inline uint16_t net_ctrlq(const struct vnet *n)
+{
+	return virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_MQ) ? (uint16_t)(2 * n->max_pairs) : 2;
+}
+
+/* rx.c: reads the pair's backend into its receive queue while both have something. Pairs at or
+ * beyond n->pairs never receive. */
+void net_rx_pump(struct net_pair *pr);
 /* Starts / stops watching the backend's rx_fd. */
-void net_rx_watch(struct vnet *n, bool on);
-/* Forgets a frame in progress (device reset), counting it as dropped. */
-void net_rx_reset(struct vnet *n);
+void net_rx_watch(struct net_pair *pr, bool on);
+/* Forgets a frame in progress (device reset, pair disabled), counting it as dropped. */
+void net_rx_reset(struct net_pair *pr);
 
-/* tx.c: serves the transmit queue after a kick. */
-void net_tx_kick(struct vnet *n);
+/* tx.c: serves the pair's transmit queue after a kick. */
+void net_tx_kick(struct net_pair *pr);
 
-/* throttle.c: the per-direction rate limiters. init/destroy: -errno. net_throttle_rx(): the
- * staged frame of `bytes` may be delivered (else the rx timer is armed). net_throttle_tx(): the
- * chain just popped into n->chain may be sent (else it was given back and the tx timer armed). */
-int net_throttle_init(struct net_throttle *t);
-void net_throttle_destroy(struct net_throttle *t);
-bool net_throttle_rx(struct vnet *n, uint64_t bytes);
-bool net_throttle_tx(struct vnet *n);
+/* throttle.c: the per-direction rate limiters. net_throttle_register(): the pair's timers join
+ * its group's epoll set (every group lock held). net_throttle_rx(): the staged frame of `bytes`
+ * may be delivered (else the pair's rx timer is armed). net_throttle_tx(): the chain just popped
+ * into pr->chain may be sent (else it was given back and the pair's tx timer armed). */
+int net_throttle_register(struct net_pair *pr);
+bool net_throttle_rx(struct net_pair *pr, uint64_t bytes);
+bool net_throttle_tx(struct net_pair *pr);
 
 /* ctrl.c: serves the control queue after a kick. */
 void net_ctrl_kick(struct vnet *n);
+
+/* net.c: makes pairs [0, pairs) receive and the others not (their staged frames dropped, their
+ * backend queues disabled); newly enabled pairs are kicked to start reading. Called with every
+ * group lock held (activation, reset, the control queue's VQ_PAIRS_SET). */
+void net_set_pairs(struct vnet *n, uint16_t pairs);
 
 #endif

@@ -1,6 +1,15 @@
-/* virtio-net (virtio 1.2 section 5.1): one receive queue (0), one transmit queue (1) and the
- * control queue (2), in front of a backend (virtio/net/backend.h): a tap interface, user-mode
- * networking (libslirp) or the in-memory loopback of the tests.
+/* virtio-net (virtio 1.2 section 5.1): N receive/transmit queue pairs (receiveq1 = 0,
+ * transmitq1 = 1, ..., receiveqN = 2N-2, transmitqN = 2N-1) and the control queue (2N), in
+ * front of one backend per pair (virtio/net/backend.h): a tap interface (with N > 1, one queue
+ * of an IFF_MULTI_QUEUE tap per pair), user-mode networking (libslirp, one pair) or the
+ * in-memory loopback of the tests.
+ *
+ * Multiqueue (5.1.6.5.5): with N > 1 the device offers VIRTIO_NET_F_MQ and max_virtqueue_pairs
+ * N; each pair is a queue group with its own I/O thread and lock (virtio/core/device.h), the
+ * control queue is in group 0. Only pair 0 is used until the driver sends VQ_PAIRS_SET (1..N;
+ * anything else answers VIRTIO_NET_ERR); frames are received only on pairs in use (the tap
+ * queues of the others are detached, TUNSETQUEUE), transmitted from every pair. A driver that
+ * does not negotiate MQ sees the control queue at 2 (5.1.2). A reset goes back to one pair.
  *
  * Features: VERSION_1, MAC, STATUS (link always up), MTU (1500), MRG_RXBUF, CTRL_VQ, CTRL_RX,
  * CTRL_MAC_ADDR, EVENT_IDX, INDIRECT_DESC, RING_PACKED; with a tap that takes them also CSUM,
@@ -29,12 +38,14 @@
  *   virtio_dev_destroy(dev); free(dev);
  *
  * What a test guest's driver needs to know (integration tests):
- *   - device ID 1 (VIRTIO_ID_NET); queues rx=0, tx=1, ctrl=2, each at most 256 entries;
+ *   - device ID 1 (VIRTIO_ID_NET); queues rx=0, tx=1, ctrl=2, each at most 256 entries; with
+ *     queues=N (MQ negotiated) rx of pair i = 2i, tx = 2i+1, ctrl = 2N; send VQ_PAIRS_SET
+ *     before expecting frames on pairs past the first;
  *   - accept at least VERSION_1; every buffer starts with the 12-byte virtio_net_hdr_v1; on tx
  *     set it to zero (flags 0, gso_type 0) unless CSUM / HOST_TSO were negotiated;
  *   - without MRG_RXBUF each rx buffer must hold 12 + 1514 bytes (12 + 65550 with GUEST_TSO);
  *     with it any size >= 12 works and num_buffers says how many buffers a frame used;
- *   - config space: mac[6] at 0, status at 6 (1 = link up), max_virtqueue_pairs at 8 (1),
+ *   - config space: mac[6] at 0, status at 6 (1 = link up), max_virtqueue_pairs at 8 (N),
  *     mtu at 10 (1500); read-only;
  *   - user-mode networking: the guest is 10.0.2.15/24, gateway and host 10.0.2.2, DNS 10.0.2.3,
  *     DHCP offers 10.0.2.15; ARP for 10.0.2.2 then ICMP echo to it gets an answer (libslirp
@@ -56,6 +67,7 @@
 #define VIRTIO_NET_MTU	      1500
 #define VIRTIO_NET_MAC_TABLE  64 /* MAC_TABLE_SET entries kept per table; more = overflow */
 
+/* The queues of a one-pair device (and of any device whose driver did not negotiate MQ). */
 enum { VIRTIO_NET_RXQ = 0, VIRTIO_NET_TXQ = 1, VIRTIO_NET_CTRLQ = 2, VIRTIO_NET_NUM_QUEUES = 3 };
 
 /* Counters since creation (a reset does not clear them). Bytes count frames without header. */
@@ -79,8 +91,9 @@ struct virtio_net_rx_mode {
 	uint8_t mac[6]; /* the current station address (config space mac, MAC_ADDR_SET) */
 };
 
-/* Creates the backend described by `opts` (tap: TUNSETIFF on /dev/net/tun; tapfd: checks the
- * fd; user: libslirp with its port forwards) and the device in front of it. Allocates the
+/* Creates the backend described by `opts` (tap: TUNSETIFF on /dev/net/tun, queues= times with
+ * IFF_MULTI_QUEUE when more than one; tapfd: checks the fd; user: libslirp with its port
+ * forwards) and the device in front of it, with its rate limits and I/O thread CPUs. Allocates the
  * device (free() it after virtio_dev_destroy(), which also destroys the backend). Returns 0,
  * or -errno with the reason logged (-ENOTSUP for user without libslirp). */
 int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opts);
@@ -89,6 +102,11 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opt
  * also on failure. Returns 0, -ENOMEM or -errno. */
 int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *be,
 				   const uint8_t mac[6]);
+/* The same with `npairs` (1..VIRTIO_NET_MAX_PAIRS) queue pairs, be[i] serving pair i. The device
+ * owns the backends from then on, also on failure (the array's entries are set to NULL).
+ * Returns 0, -EINVAL (npairs), -ENOMEM or -errno. */
+int virtio_net_create_with_backends(struct virtio_dev **out, struct net_backend **be,
+				    unsigned npairs, const uint8_t mac[6]);
 
 /* Gives the device another MAC (a restored snapshot's clone, virtio/net/mac_override.c): the
  * config space mac field (5.1.4) and the station address change, and a driver past DRIVER_OK gets
@@ -109,7 +127,11 @@ void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *o
 int virtio_net_set_rate_limiters(struct virtio_dev *dev, const struct rate_limiter_cfg *rx,
 				 const struct rate_limiter_cfg *tx);
 
-/* The backend, e.g. for a test to inject frames into the loopback. */
+/* The backend (of pair 0), e.g. for a test to inject frames into the loopback. */
 struct net_backend *virtio_net_backend(struct virtio_dev *dev);
+/* The backend of pair `pair`, or NULL past the device's pairs. */
+struct net_backend *virtio_net_pair_backend(struct virtio_dev *dev, unsigned pair);
+/* Queue pairs in use (1 until the driver's VQ_PAIRS_SET); takes the device's locks. */
+unsigned virtio_net_pairs_in_use(struct virtio_dev *dev);
 
 #endif

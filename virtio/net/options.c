@@ -12,7 +12,7 @@
 #include "vmm/base/parse.h"
 
 #define USAGE                                                                                      \
-	"expected tap=IFNAME[,mac=MAC], tapfd=N[,mac=MAC] or "                                     \
+	"expected tap=IFNAME[,mac=MAC][,queues=N][,iothread-cpus=LIST], tapfd=N[,mac=MAC] or "     \
 	"user[,mac=MAC][,hostfwd=tcp::HOSTPORT-:GUESTPORT]..."
 
 static int hex_digit(char c)
@@ -198,6 +198,26 @@ static int parse_rate_item(const char *key, const char *val, struct virtio_net_o
 	return rl_bucket_parse(val, b, e->s, e->n) ? -EINVAL : 0;
 }
 
+/* queues=N (1..VIRTIO_NET_MAX_PAIRS) and iothread-cpus=LIST, each once. */
+static int parse_mq_item(const char *key, const char *val, struct virtio_net_opts *o,
+			 struct errbuf *e)
+{
+	uint64_t n;
+
+	if (!strcmp(key, "iothread-cpus")) {
+		if (o->iothread_cpus.n)
+			return fail(e, "iothread-cpus given twice");
+		return virtio_cpu_list_parse(val, &o->iothread_cpus, e->s, e->n) ? -EINVAL : 0;
+	}
+	if (o->queues)
+		return fail(e, "queues given twice");
+	if (parse_uint(val, 1, VIRTIO_NET_MAX_PAIRS, &n))
+		return fail(e, "queues=%s: expected a number of queue pairs from 1 to %d", val,
+			    VIRTIO_NET_MAX_PAIRS);
+	o->queues = (unsigned)n;
+	return 0;
+}
+
 static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 {
 	char *val = strchr(item, '=');
@@ -212,6 +232,8 @@ static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 		return parse_hostfwd_item(val, o, e);
 	if (!strncmp(item, "rx-", 3) || !strncmp(item, "tx-", 3))
 		return parse_rate_item(item, val, o, e);
+	if (!strcmp(item, "queues") || !strcmp(item, "iothread-cpus"))
+		return parse_mq_item(item, val, o, e);
 	return fail(e, "unknown option '%s' (%s)", item, USAGE);
 }
 
@@ -246,6 +268,10 @@ int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *
 		}
 	}
 	free(copy);
+	/* One tap fd or one slirp stack cannot feed several queue pairs. */
+	if (!err && o.queues > 1 && o.kind != VIRTIO_NET_TAP)
+		err = fail(e, "queues=%u needs tap=IFNAME (tapfd= and user have one queue pair)",
+			   o.queues);
 	if (!err)
 		*opts = o;
 	return err;

@@ -15,6 +15,11 @@
  *   tx-bw=..., tx-ops=...          the same for transmitted frames
  * e.g. tx-bw=1M:1000 sends at most 1 MiB/s (frame bytes without the virtio-net header).
  *
+ * A tap may have several queue pairs, each served by its own I/O thread (virtio 1.2 5.1.6.5.5,
+ * VIRTIO_NET_F_MQ; the tap opened queues= times with IFF_MULTI_QUEUE):
+ *   queues=N                        1..8 queue pairs (default 1); tap= only
+ *   iothread-cpus=LIST              CPUs for those threads, round-robin, as --disk's (0:2-3)
+ *
  * Without mac=, a user-mode device gets QEMU's 52:54:00:12:34:56 and a tap device a random
  * 52:54:00:xx:xx:xx (so several taps on one bridge do not collide). */
 #ifndef VIRTIO_NET_OPTIONS_H
@@ -25,9 +30,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "virtio/core/device.h"
 #include "virtio/core/rate_limiter.h"
 
 #define VIRTIO_NET_MAX_HOSTFWD 16
+#define VIRTIO_NET_MAX_PAIRS   8 /* queue pairs of one NIC (queues=): 2N+1 <= 17 queues */
 
 enum virtio_net_kind { VIRTIO_NET_TAP, VIRTIO_NET_TAPFD, VIRTIO_NET_USER };
 
@@ -48,11 +55,14 @@ struct virtio_net_opts {
 	unsigned nhostfwd;
 	struct virtio_net_hostfwd hostfwd[VIRTIO_NET_MAX_HOSTFWD];
 	struct rate_limiter_cfg rx_rl, tx_rl; /* rx-bw= rx-ops= tx-bw= tx-ops=; zero: unlimited */
+	unsigned queues;		      /* 0 (not given) or 1..VIRTIO_NET_MAX_PAIRS */
+	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 };
 
 /* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with
  * the reason in err[0..errlen) (unknown key, bad MAC, bad or repeated value, hostfwd without
- * user, name longer than IFNAMSIZ-1), or -ENOMEM. Logs nothing (vmm/base/errors.h). */
+ * user, queues > 1 without tap=, name longer than IFNAMSIZ-1), or -ENOMEM. Logs nothing
+ * (vmm/base/errors.h). */
 int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
 
 /* The same, logging the reason: for tests and tools that have no message to show. */

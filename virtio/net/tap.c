@@ -20,6 +20,7 @@
 struct tap {
 	struct net_backend be; /* first */
 	int fd;
+	bool multi_queue; /* one queue of an IFF_MULTI_QUEUE tap */
 	char ifname[IFNAMSIZ];
 };
 
@@ -53,6 +54,16 @@ static int tap_set_offloads(struct net_backend *be, unsigned flags)
 	return ioctl(to_tap(be)->fd, TUNSETOFFLOAD, (unsigned long)flags) < 0 ? -errno : 0;
 }
 
+/* A queue of an IFF_MULTI_QUEUE tap: attached, the kernel steers flows to it; detached, not. */
+static int tap_set_enabled(struct net_backend *be, bool on)
+{
+	struct ifreq ifr = {.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE};
+
+	if (!to_tap(be)->multi_queue)
+		return 0;
+	return ioctl(to_tap(be)->fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
+}
+
 static void tap_destroy(struct net_backend *be)
 {
 	struct tap *t = to_tap(be);
@@ -66,6 +77,7 @@ static void tap_destroy(struct net_backend *be)
 static const struct sandbox_rule tap_rules[] = {
     SB_ALLOW(SYS_readv), SB_ALLOW(SYS_writev),
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD), /* offloads follow the driver's features */
+    SB_ARG_EQ(SYS_ioctl, 1, TUNSETQUEUE),   /* queues follow the pairs in use (multiqueue) */
 };
 static const struct sandbox_list tap_sandbox = SANDBOX_LIST("tap", tap_rules);
 
@@ -73,6 +85,7 @@ static const struct net_backend_ops tap_ops = {
     .send = tap_send,
     .recv = tap_recv,
     .set_offloads = tap_set_offloads,
+    .set_enabled = tap_set_enabled,
     .destroy = tap_destroy,
 };
 
@@ -125,9 +138,11 @@ static int tap_fail(struct tap *t, int err, const char *what)
 	return err;
 }
 
-int net_tap_open(struct net_backend **out, const char *ifname)
+/* One fd of the tap; `multi_queue`: one queue of an IFF_MULTI_QUEUE tap. */
+static int tap_open_one(struct net_backend **out, const char *ifname, bool multi_queue)
 {
-	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+					 (multi_queue ? IFF_MULTI_QUEUE : 0)};
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK), err;
 	struct tap *t;
 
@@ -144,11 +159,35 @@ int net_tap_open(struct net_backend **out, const char *ifname)
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-		return tap_fail(t, -errno, "TUNSETIFF (creating a tap needs CAP_NET_ADMIN)");
+		return tap_fail(t, -errno,
+				multi_queue
+				    ? "TUNSETIFF with IFF_MULTI_QUEUE (creating a tap needs "
+				      "CAP_NET_ADMIN; an existing tap must be multi-queue)"
+				    : "TUNSETIFF (creating a tap needs CAP_NET_ADMIN)");
 	err = tap_finish(t, ifr.ifr_flags);
 	if (err)
 		return tap_fail(t, err, "setting up the vnet header");
+	t->multi_queue = multi_queue;
 	*out = &t->be;
+	return 0;
+}
+
+int net_tap_open(struct net_backend **out, const char *ifname)
+{
+	return tap_open_one(out, ifname, false);
+}
+
+int net_tap_open_mq(struct net_backend **out, const char *ifname, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int err = tap_open_one(&out[i], ifname, true);
+
+		if (err) {
+			while (i--)
+				net_backend_destroy(out[i]);
+			return err;
+		}
+	}
 	return 0;
 }
 

@@ -13,6 +13,11 @@
 /* Creates or attaches the tap interface `ifname`. Returns 0 or -errno (logged). */
 int net_tap_open(struct net_backend **out, const char *ifname);
 
+/* Opens `n` queues of the multi-queue tap `ifname` (IFF_MULTI_QUEUE; created if missing), one
+ * backend each in out[0..n), every one attached; set_enabled() detaches / attaches a queue
+ * (TUNSETQUEUE). Returns 0, or -errno (logged) with nothing left open. */
+int net_tap_open_mq(struct net_backend **out, const char *ifname, unsigned n);
+
 /* Uses an fd the caller opened (and configured with TUNSETIFF): checked with TUNGETIFF to be a
  * tap without packet information. With IFF_VNET_HDR its header size is set to 12 and offloads
  * are probed; without it the device offers no offloads. The fd is made non-blocking and is

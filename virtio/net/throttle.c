@@ -1,11 +1,13 @@
-/* virtio-net rate limiters, one per direction (virtio/core/rate_limiter.h): bandwidth counts
- * frame bytes without the virtio-net header, ops count frames.
+/* virtio-net rate limiters, one per direction (virtio/core/rate_limiter.h), shared by the queue
+ * pairs (the limiter has its own mutex): bandwidth counts frame bytes without the virtio-net
+ * header, ops count frames.
  *
- * Transmit: a frame the limiter refuses goes back to the ring (vq_unpop) and the queue waits for
- * the tx timer. Receive: a frame read from the backend is charged once, before it is delivered;
- * a refused frame stays staged, which stops reading the backend (rx.c unwatches it while a frame
- * is staged) until the rx timer fires. Neither spins: the timers are one-shot timerfds on the
- * device's I/O thread, registered at the first wait. */
+ * Transmit: a frame the limiter refuses goes back to the ring (vq_unpop) and the pair's transmit
+ * queue waits for the pair's tx timer. Receive: a frame read from the backend is charged once,
+ * before it is delivered; a refused frame stays staged, which stops reading the pair's backend
+ * (rx.c unwatches it while a frame is staged) until the pair's rx timer fires. Neither spins:
+ * the timers are one-shot timerfds, each registered with its pair's I/O thread when the device
+ * is first activated (every group lock held), never from the group threads. */
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <string.h>
@@ -14,12 +16,27 @@
 #include "virtio/net/internal.h"
 #include "vmm/base/log.h"
 
+/* The pair whose timer `fd` is, or NULL. */
+static struct net_pair *timer_pair(struct vnet *n, int fd, bool rx)
+{
+	for (uint16_t i = 0; i < n->max_pairs; i++) {
+		struct net_pair *pr = &n->p[i];
+
+		if ((rx ? pr->rx_timer.fd : pr->tx_timer.fd) == fd)
+			return pr;
+	}
+	return NULL;
+}
+
 static void rx_timer_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
-	(void)fd;
+	struct net_pair *pr = timer_pair(to_vnet(dev), fd, true);
+
 	(void)revents;
-	rl_timer_fired(&to_vnet(dev)->rx_thr.timer);
-	net_rx_pump(to_vnet(dev));
+	if (!pr)
+		return;
+	rl_timer_fired(&pr->rx_timer);
+	net_rx_pump(pr);
 }
 
 /* A device that failed (NEEDS_RESET) or was reset while the timer ran serves nothing: kicks
@@ -27,78 +44,85 @@ static void rx_timer_ready(struct virtio_dev *dev, int fd, uint32_t revents)
  * net_rx_pump()). */
 static void tx_timer_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
-	(void)fd;
+	struct net_pair *pr = timer_pair(to_vnet(dev), fd, false);
+
 	(void)revents;
-	rl_timer_fired(&to_vnet(dev)->tx_thr.timer);
+	if (!pr)
+		return;
+	rl_timer_fired(&pr->tx_timer);
 	if (virtio_dev_running(dev))
-		net_tx_kick(to_vnet(dev));
+		net_tx_kick(pr);
 }
 
-int net_throttle_init(struct net_throttle *t)
+int net_throttle_register(struct net_pair *pr)
 {
-	int r = rate_limiter_init(&t->rl, NULL, NULL, NULL);
+	struct virtio_dev *dev = &pr->n->dev;
+	int err = 0;
 
-	if (!r)
-		r = rl_timer_init(&t->timer);
-	return r;
+	if (!pr->rx_timer.watched) {
+		err = virtio_dev_add_group_fd(dev, pr->index, pr->rx_timer.fd, EPOLLIN,
+					      rx_timer_ready);
+		pr->rx_timer.watched = !err;
+	}
+	if (!err && !pr->tx_timer.watched) {
+		err = virtio_dev_add_group_fd(dev, pr->index, pr->tx_timer.fd, EPOLLIN,
+					      tx_timer_ready);
+		pr->tx_timer.watched = !err;
+	}
+	return err;
 }
 
-void net_throttle_destroy(struct net_throttle *t)
+/* Arms the pair's timer for `ns`. False when it cannot wait (then the caller goes on
+ * unthrottled rather than stalling forever). */
+static bool wait_for(struct net_pair *pr, struct rl_timer *t, uint64_t ns)
 {
-	rl_timer_destroy(&t->timer);
-	rate_limiter_destroy(&t->rl);
-}
-
-/* Arms the direction's timer for `ns`, registering it first. False when it cannot wait (then the
- * caller goes on unthrottled rather than stalling forever). */
-static bool wait_for(struct vnet *n, struct net_throttle *t, uint64_t ns)
-{
-	bool rx = t == &n->rx_thr;
-
-	if (!t->timer.watched &&
-	    virtio_dev_add_fd(&n->dev, t->timer.fd, EPOLLIN, rx ? rx_timer_ready : tx_timer_ready))
+	if (!t->watched || rl_timer_arm(t, ns))
 		return false;
-	t->timer.watched = true;
-	if (rl_timer_arm(&t->timer, ns))
-		return false;
-	virtio_dev_count_stall(&n->dev);
+	virtio_dev_count_stall(&pr->n->dev);
 	return true;
 }
 
-bool net_throttle_rx(struct vnet *n, uint64_t bytes)
+bool net_throttle_rx(struct net_pair *pr, uint64_t bytes)
 {
 	uint64_t ns;
 
-	if (n->rx_thr.timer.armed)
+	if (pr->rx_timer.armed)
 		return false;
-	if (rate_limiter_consume(&n->rx_thr.rl, bytes, 1, &ns))
+	if (rate_limiter_consume(&pr->n->rx_rl, bytes, 1, &ns))
 		return true;
-	return !wait_for(n, &n->rx_thr, ns);
+	return !wait_for(pr, &pr->rx_timer, ns);
 }
 
-bool net_throttle_tx(struct vnet *n)
+bool net_throttle_tx(struct net_pair *pr)
 {
-	struct vq_chain *c = &n->chain;
+	struct vq_chain *c = &pr->chain;
+	struct virtio_dev *dev = &pr->n->dev;
 	uint64_t ns, bytes = c->readable_len > NET_HDR_LEN ? c->readable_len - NET_HDR_LEN : 0;
 	int err;
 
-	if (rate_limiter_consume(&n->tx_thr.rl, bytes, 1, &ns) || !wait_for(n, &n->tx_thr, ns))
+	if (rate_limiter_consume(&pr->n->tx_rl, bytes, 1, &ns) || !wait_for(pr, &pr->tx_timer, ns))
 		return true;
-	err = vq_unpop(&n->dev.vqs[VIRTIO_NET_TXQ], n->dev.mem, c);
+	err = vq_unpop(&dev->vqs[net_txq(pr)], dev->mem, c);
 	if (err)
-		virtio_dev_fail(&n->dev, vq_strerror(err));
+		virtio_dev_fail(dev, vq_strerror(err));
 	return false;
 }
 
-/* Under dev->lock: a direction waiting on its old limit is served again at once. */
-static int update(struct vnet *n, struct net_throttle *t, const struct rate_limiter_cfg *cfg,
-		  uint16_t q)
+/* Every group lock held: a pair waiting on its old limit is served again at once (the timer
+ * still fires once: a pass with nothing to do). */
+static int update(struct vnet *n, struct rate_limiter *rl, const struct rate_limiter_cfg *cfg,
+		  bool rx)
 {
-	int r = cfg ? rate_limiter_update(&t->rl, cfg) : 0;
+	int r = cfg ? rate_limiter_update(rl, cfg) : 0;
 
-	if (!r && cfg && t->timer.armed) {
-		t->timer.armed = false; /* it still fires once: a pass with nothing to do */
-		virtio_dev_kick(&n->dev, q);
+	for (uint16_t i = 0; !r && cfg && i < n->max_pairs; i++) {
+		struct net_pair *pr = &n->p[i];
+		struct rl_timer *t = rx ? &pr->rx_timer : &pr->tx_timer;
+
+		if (!t->armed)
+			continue;
+		t->armed = false;
+		virtio_dev_kick(&n->dev, rx ? net_rxq(pr) : net_txq(pr));
 	}
 	return r;
 }
@@ -115,9 +139,11 @@ int virtio_net_set_rate_limiters(struct virtio_dev *dev, const struct rate_limit
 	    (tx && rate_limiter_cfg_check(tx, NULL, 0)))
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
-	r = update(n, &n->rx_thr, rx, VIRTIO_NET_RXQ);
+	virtio_dev_lock_groups(dev, -1); /* the pairs' timers belong to their groups */
+	r = update(n, &n->rx_rl, rx, true);
 	if (!r)
-		r = update(n, &n->tx_thr, tx, VIRTIO_NET_TXQ);
+		r = update(n, &n->tx_rl, tx, false);
+	virtio_dev_unlock_groups(dev, -1);
 	pthread_mutex_unlock(&dev->lock);
 	return r;
 }

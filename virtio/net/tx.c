@@ -15,75 +15,75 @@
 
 /* Maps the rest of the chain (the frame) after `first` iovecs. Too many segments for writev:
  * copy into the bounce buffer instead. Returns the total iovec count or negative. */
-static int tx_map(struct vnet *n, struct iovec *iov, int first, size_t len)
+static int tx_map(struct net_pair *pr, struct iovec *iov, int first, size_t len)
 {
-	struct vq_chain *c = &n->chain;
-	int k = vq_chain_read_iov(c, n->dev.mem, len, iov + first, TX_MAX_IOV - first);
+	struct vq_chain *c = &pr->chain;
+	int k = vq_chain_read_iov(c, pr->n->dev.mem, len, iov + first, TX_MAX_IOV - first);
 
 	if (k == -ENOBUFS) {
-		k = vq_chain_read(c, n->dev.mem, n->tx_bounce, len);
+		k = vq_chain_read(c, pr->n->dev.mem, pr->tx_bounce, len);
 		if (k < 0)
 			return k;
-		iov[first] = (struct iovec){n->tx_bounce, len};
+		iov[first] = (struct iovec){pr->tx_bounce, len};
 		k = 1;
 	}
 	return k < 0 ? k : first + k;
 }
 
-/* Sends the frame in n->chain. Malformed frames are counted and not sent; the buffer is used
+/* Sends the frame in pr->chain. Malformed frames are counted and not sent; the buffer is used
  * either way (len 0: the device writes nothing into a transmit buffer). */
-static void tx_one(struct vnet *n)
+static void tx_one(struct net_pair *pr)
 {
-	struct vq_chain *c = &n->chain;
+	struct vq_chain *c = &pr->chain;
 	struct virtio_net_hdr_v1 hdr;
 	struct iovec iov[TX_MAX_IOV];
 	size_t len;
-	int first = n->be->vnet_hdr ? 1 : 0, k, err;
+	int first = pr->be->vnet_hdr ? 1 : 0, k, err;
 
-	if (vq_chain_read(c, n->dev.mem, &hdr, sizeof(hdr)) < 0) {
-		n->stats.tx_errors++; /* shorter than the header */
+	if (vq_chain_read(c, pr->n->dev.mem, &hdr, sizeof(hdr)) < 0) {
+		pr->stats.tx_errors++; /* shorter than the header */
 		return;
 	}
 	len = vq_chain_readable(c);
 	if (len < ETH_HLEN || len > VIRTIO_NET_MAX_FRAME ||
-	    virtio_net_tx_hdr_check(&hdr, n->dev.driver_features, len) < 0) {
-		n->stats.tx_errors++;
+	    virtio_net_tx_hdr_check(&hdr, pr->n->dev.driver_features, len) < 0) {
+		pr->stats.tx_errors++;
 		return;
 	}
 	iov[0] = (struct iovec){&hdr, sizeof(hdr)};
-	k = tx_map(n, iov, first, len);
+	k = tx_map(pr, iov, first, len);
 	if (k < 0) {
-		n->stats.tx_errors++;
+		pr->stats.tx_errors++;
 		return;
 	}
-	err = n->be->ops->send(n->be, iov, k);
+	err = pr->be->ops->send(pr->be, iov, k);
 	if (err) {
-		n->stats.tx_dropped++;
+		pr->stats.tx_dropped++;
 		return;
 	}
-	n->stats.tx_frames++;
-	n->stats.tx_bytes += len;
+	pr->stats.tx_frames++;
+	pr->stats.tx_bytes += len;
 }
 
-void net_tx_kick(struct vnet *n)
+void net_tx_kick(struct net_pair *pr)
 {
-	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_TXQ];
-	const struct guest_mem *mem = n->dev.mem;
+	struct virtqueue *vq = &pr->n->dev.vqs[net_txq(pr)];
+	const struct guest_mem *mem = pr->n->dev.mem;
 	unsigned sent = 0, batch = 0;
-	bool throttled = n->tx_thr.timer.armed; /* waiting: the tx timer serves the queue */
-	uint64_t bytes0 = n->stats.tx_bytes, errors0 = n->stats.tx_errors;
+	bool throttled = pr->tx_timer.armed; /* waiting: the tx timer serves the queue */
+	uint64_t bytes0 = pr->stats.tx_bytes, errors0 = pr->stats.tx_errors;
 	int p;
 
 	for (p = 0; !throttled;) {
 		vq_disable_notify(vq, mem); /* 2.7.10: no kicks while we are draining anyway */
-		while ((p = vq_pop(vq, mem, &n->chain)) > 0) {
-			if (!net_throttle_tx(n)) {
+		while ((p = vq_pop(vq, mem, &pr->chain)) > 0) {
+			if (!net_throttle_tx(pr)) {
 				throttled = true; /* the frame went back to the ring */
 				p = 0;
 				break;
 			}
-			tx_one(n);
-			p = vq_add_used(vq, mem, vq_chain_used(&n->chain));
+			tx_one(pr);
+			p = vq_add_used(vq, mem, vq_chain_used(&pr->chain));
 			if (p < 0)
 				break;
 			sent++;
@@ -95,7 +95,7 @@ void net_tx_kick(struct vnet *n)
 		if (batch == TX_BUDGET) {
 			/* Frames left: come back on the I/O thread's next pass
 			 * (virtio/core/serve.h), after the vCPUs had a chance at the lock. */
-			virtio_dev_reschedule(&n->dev, VIRTIO_NET_TXQ);
+			virtio_dev_reschedule(&pr->n->dev, net_txq(pr));
 			break;
 		}
 		p = vq_enable_notify(vq, mem); /* 1: a frame came in meanwhile, go again */
@@ -103,11 +103,11 @@ void net_tx_kick(struct vnet *n)
 			break;
 	}
 	if (p < 0)
-		virtio_dev_fail(&n->dev, vq_strerror(p));
+		virtio_dev_fail(&pr->n->dev, vq_strerror(p));
 	/* The device counters from the net stats (one count, two views): every used buffer is a
 	 * request, malformed frames are errors (drops by the backend stay in the net stats). */
-	virtio_dev_count_requests(&n->dev, sent, n->stats.tx_bytes - bytes0);
-	virtio_dev_count(&n->dev.counters.errors, n->stats.tx_errors - errors0);
+	virtio_dev_count_requests(&pr->n->dev, sent, pr->stats.tx_bytes - bytes0);
+	virtio_dev_count(&pr->n->dev.counters.errors, pr->stats.tx_errors - errors0);
 	if (sent && vq_publish_used(vq, mem) == 0)
-		virtio_dev_notify_used(&n->dev, VIRTIO_NET_TXQ);
+		virtio_dev_notify_used(&pr->n->dev, net_txq(pr));
 }
