@@ -134,13 +134,15 @@ struct vconn *vconn_connect(struct vsock *v, uint32_t port, uint32_t peer)
 
 /* ---- guest -> host bytes ---- */
 
-/* Sends what it can without blocking: bytes taken, 0 on EAGAIN, -1 when the socket failed. */
-static ssize_t try_send(struct vconn *c, const uint8_t *p, size_t len)
+/* Sends what it can of `iov` without blocking: bytes taken, 0 on EAGAIN, -1 when the socket
+ * failed. */
+static ssize_t try_sendmsg(struct vconn *c, const struct iovec *iov, int niov)
 {
+	struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
 	ssize_t n;
 
 	do
-		n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n >= 0)
 		return n;
@@ -149,6 +151,12 @@ static ssize_t try_send(struct vconn *c, const uint8_t *p, size_t len)
 		return 0;
 	}
 	return -1;
+}
+
+static ssize_t try_send(struct vconn *c, const uint8_t *p, size_t len)
+{
+	const struct iovec iov = {(void *)p, len};
+	return try_sendmsg(c, &iov, 1);
 }
 
 /* Tells the guest about freed space when it may be waiting for it: its view of our free space
@@ -165,17 +173,37 @@ static void credit_check(struct vconn *c)
 		c->owe |= OWE_CREDIT;
 }
 
-static bool out_append(struct vsock *v, struct vconn *c, const uint8_t *p, uint32_t len)
+/* Copies `len` bytes to the end of `out` (the caller made room). */
+static void out_put(struct vsock *v, struct vconn *c, const uint8_t *p, uint32_t len)
 {
-	if (!c->out && !(c->out = malloc(VIRTIO_VSOCK_BUF_ALLOC)))
-		return false;
-	/* The credit check in vsock.c keeps out_len + len <= VIRTIO_VSOCK_BUF_ALLOC. */
 	uint32_t tail = (c->out_head + c->out_len) % VIRTIO_VSOCK_BUF_ALLOC;
 	uint32_t first = VIRTIO_VSOCK_BUF_ALLOC - tail < len ? VIRTIO_VSOCK_BUF_ALLOC - tail : len;
 	memcpy(c->out + tail, p, first);
 	memcpy(c->out, p + first, len - first);
 	c->out_len += len;
 	v->buffered += len;
+}
+
+/* Keeps the bytes of `iov` past the first `skip`, `len` of them, for the socket to take later. */
+static bool out_append(struct vsock *v, struct vconn *c, const struct iovec *iov, int niov,
+		       size_t skip, uint32_t len)
+{
+	if (!len)
+		return true;
+	if (!c->out && !(c->out = malloc(VIRTIO_VSOCK_BUF_ALLOC)))
+		return false;
+	/* The credit check in vsock.c keeps out_len + len <= VIRTIO_VSOCK_BUF_ALLOC. */
+	for (int i = 0; i < niov && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		size_t n = iov[i].iov_len - skip;
+		n = n < len ? n : len;
+		out_put(v, c, (const uint8_t *)iov[i].iov_base + skip, (uint32_t)n);
+		len -= (uint32_t)n;
+		skip = 0;
+	}
 	return true;
 }
 
@@ -201,14 +229,15 @@ static bool out_flush(struct vsock *v, struct vconn *c)
 	return true;
 }
 
-bool vconn_forward(struct vsock *v, struct vconn *c, const uint8_t *data, uint32_t len)
+bool vconn_forward(struct vsock *v, struct vconn *c, const struct iovec *iov, int niov,
+		   uint32_t len)
 {
 	ssize_t n = 0;
 
 	c->rx_cnt += len;
 	if (!c->out_len && c->writable)
-		n = try_send(c, data, len);
-	if (n < 0 || !out_append(v, c, data + n, len - (uint32_t)n)) {
+		n = try_sendmsg(c, iov, niov);
+	if (n < 0 || !out_append(v, c, iov, niov, (size_t)n, len - (uint32_t)n)) {
 		vconn_reset(v, c);
 		return false;
 	}

@@ -9,6 +9,7 @@
 #include <linux/virtio_vsock.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "virtio/vsock/vsock.h"
 
@@ -17,6 +18,9 @@
 #define VSOCK_EVQ 2
 
 #define VSOCK_RST_RING 64 /* RSTs for packets that match no connection, waiting for rx */
+/* Host iovecs of one packet: a chain's segments, plus one for a segment the header and the
+ * payload share. */
+#define VSOCK_MAX_IOV (VQ_CHAIN_MAX_SEGS + 1)
 
 enum vconn_state {
 	VC_HANDSHAKE,	/* host-initiated: waiting for the "CONNECT <port>\n" line */
@@ -83,7 +87,9 @@ struct vsock {
 	bool tx_waiting;   /* the tx queue stopped at VIRTIO_VSOCK_MAX_BUFFERED */
 	bool reset_event;  /* TRANSPORT_RESET owed on the event queue (after a restore) */
 
-	uint8_t bounce[VIRTIO_VSOCK_MAX_PKT];
+	/* Guest buffers of the packet in hand, mapped for sendmsg()/recvmsg(): payload bytes move
+	 * between guest memory and the host socket without a copy of our own. */
+	struct iovec iov[VSOCK_MAX_IOV];
 };
 
 static inline struct vsock *to_vsock(struct virtio_dev *dev)
@@ -100,9 +106,10 @@ struct vconn *vconn_connect(struct vsock *v, uint32_t port, uint32_t peer);
 void vconn_free(struct vsock *v, struct vconn *c);
 /* Frees the connection and queues an RST for the guest. */
 void vconn_reset(struct vsock *v, struct vconn *c);
-/* Payload from the guest: to the socket, the rest into `out`. False when the socket failed
- * (the connection was reset). */
-bool vconn_forward(struct vsock *v, struct vconn *c, const uint8_t *data, uint32_t len);
+/* Payload from the guest (`len` bytes in guest buffers mapped by `iov`): to the socket, the rest
+ * into `out`. False when the socket failed (the connection was reset). */
+bool vconn_forward(struct vsock *v, struct vconn *c, const struct iovec *iov, int niov,
+		   uint32_t len);
 /* After the guest said SHUTDOWN: shuts the socket's write side once `out` is empty. */
 void vconn_guest_shutdown(struct vsock *v, struct vconn *c, uint32_t flags);
 /* Free space the guest may still send to us, as the guest last heard it, and what it is. */

@@ -61,11 +61,12 @@ static void guest_rw(struct vsock *v, struct vconn *c, struct vq_chain *chain, c
 	}
 	if (p->len == 0)
 		return;
-	if (vq_chain_read(chain, v->dev.mem, v->bounce, p->len) < 0) {
+	int niov = vq_chain_read_iov(chain, v->dev.mem, p->len, v->iov, VSOCK_MAX_IOV);
+	if (niov < 0) {
 		vconn_reset(v, c);
 		return;
 	}
-	vconn_forward(v, c, v->bounce, p->len);
+	vconn_forward(v, c, v->iov, niov, p->len);
 }
 
 /* RESPONSE to the REQUEST a host connection made us send. */
@@ -295,8 +296,9 @@ static const struct sandbox_rule vsock_rules[] = {
     SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
     SB_ALLOW(SYS_connect),
     SB_ALLOW(SYS_accept4),
-    SB_ALLOW(SYS_sendto),
+    SB_ALLOW(SYS_sendmsg),
     SB_ALLOW(SYS_recvfrom),
+    SB_ALLOW(SYS_recvmsg),
     SB_ALLOW(SYS_shutdown),
     SB_ALLOW(SYS_close),
 };
