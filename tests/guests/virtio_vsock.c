@@ -17,7 +17,11 @@
  * the guest: "BENCH vsock g2h bytes=N us=T" and "... h2g ...". The bench runs in ring 3
  * (run_user: on hosts whose KVM emulates guest ring 0 only ring 3 runs natively), with 64 KiB
  * packets from the guest, up to NTX of them in flight, 64 KiB rx buffers (rxbuf= changes it)
- * and 1 MiB of advertised buffer per connection. */
+ * and 1 MiB of advertised buffer per connection.
+ * With snapshot=1 instead (tests/integration/snapshot_vsock.sh): open a connection to port 1234,
+ * echo 4 KiB, print SNAP-READY and wait for VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (the VMM is
+ * snapshotted and restored meanwhile); then drop every connection (5.10.6.7), check that the
+ * device forgot the old one (a packet on it is answered by RST), connect again and echo 4 KiB. */
 #include "guest.h"
 #include "user.h"
 #include "virtio_mem.h"
@@ -26,18 +30,20 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_vsock.h>
 
-#define HDR	    ((uint32_t)sizeof(struct virtio_vsock_hdr))
-#define NRX	    64
-#define RX_PAYLOAD  4096 /* default rx buffer payload (test mode) */
-#define RX_MAX	    65536
-#define NTX	    8 /* tx buffers: one in flight in test mode, up to NTX in bench mode */
-#define MAX_CONNS   64
-#define CHUNK	    4096
-#define BENCH_CHUNK 65536
-#define HOST_CID    2
-#define BUF_ALLOC   (256u * 1024)
-#define BENCH_ALLOC (1024u * 1024)
-#define TIMEOUT_MS  30000
+#define HDR	     ((uint32_t)sizeof(struct virtio_vsock_hdr))
+#define NRX	     64
+#define RX_PAYLOAD   4096 /* default rx buffer payload (test mode) */
+#define RX_MAX	     65536
+#define NTX	     8 /* tx buffers: one in flight in test mode, up to NTX in bench mode */
+#define MAX_CONNS    64
+#define CHUNK	     4096
+#define BENCH_CHUNK  65536
+#define HOST_CID     2
+#define BUF_ALLOC    (256u * 1024)
+#define BENCH_ALLOC  (1024u * 1024)
+#define TIMEOUT_MS   30000
+#define NEV	     4
+#define SNAP_WAIT_MS 300000 /* the snapshot, the kill and the restore happen meanwhile */
 
 struct conn {
 	bool used, open, reset, peer_shut, listen_made;
@@ -55,6 +61,7 @@ struct conn {
 
 static struct vdev *d;
 static struct vq rxq, txq, evq;
+static struct virtio_vsock_event *evbufs;
 static uint64_t cid;
 static struct conn conns[MAX_CONNS];
 static uint8_t *txbufs[NTX];
@@ -477,6 +484,66 @@ static void phase_host(uint32_t total)
 	printf("host: %u bytes from the host checked and echoed\n", total);
 }
 
+/* ---- snapshot=1 ---- */
+
+static void ev_post(struct virtio_vsock_event *e)
+{
+	struct vq_buf b = {virt_to_phys(e), sizeof(*e), true};
+	e->id = 0xffffffffu;
+	TEST_ASSERT_EQ(vq_add(&evq, &b, 1, e, 0), 0);
+}
+
+/* Takes the device's events (reposting the buffers): true when one was TRANSPORT_RESET. */
+static bool transport_reset_seen(void)
+{
+	struct virtio_vsock_event *e;
+	uint32_t len;
+	bool seen = false;
+
+	while ((e = vq_get_used(&evq, &len)) != NULL) {
+		TEST_ASSERT_EQ(len, sizeof(*e));
+		TEST_ASSERT_MSG(e->id == VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, "event id %u", e->id);
+		seen = true;
+		ev_post(e);
+	}
+	if (seen)
+		vq_kick(&evq);
+	return seen;
+}
+
+static void phase_snapshot(void)
+{
+	struct conn *c = connect(1234, 60, BUF_ALLOC);
+	wait_for(is_open, c, "RESPONSE from port 1234");
+	send_all(c, 4096, 4096);
+	printf("snapshot: port %u connected to host port 1234, 4096 bytes echoed\n", c->lport);
+	printf("SNAP-READY\n");
+	uint64_t end = now_ms() + SNAP_WAIT_MS;
+	while (!transport_reset_seen()) {
+		TEST_ASSERT_MSG(now_ms() < end, "no TRANSPORT_RESET came");
+		if (!rx_poll())
+			cpu_relax();
+	}
+	/* 5.10.6.7: every connection is gone; the CID is read again */
+	struct conn old = *c;
+	for (int i = 0; i < MAX_CONNS; i++)
+		conns[i].used = false;
+	TEST_ASSERT_EQ(vdev_config64(d, 0), cid);
+	printf("snapshot: TRANSPORT_RESET received, connections dropped, CID still %llu\n",
+	       (unsigned long long)cid);
+	/* the device has no such connection any more: it answers RST */
+	c = conn_new(old.lport, old.pport, old.seed);
+	tx_packet(c, VIRTIO_VSOCK_OP_CREDIT_REQUEST, 0, 0);
+	wait_for(is_reset, c, "the RST for the connection of before the snapshot");
+	c->used = false;
+	printf("snapshot: the old connection is gone (RST)\n");
+	c = connect(1234, 61, BUF_ALLOC);
+	wait_for(is_open, c, "RESPONSE from port 1234 after the restore");
+	send_all(c, 4096, 4096);
+	close_conn(c);
+	printf("snapshot: connected again after the restore, 4096 bytes echoed\n");
+}
+
 static void setup(void)
 {
 	static uint8_t *rxbufs[NRX];
@@ -502,8 +569,13 @@ static void setup(void)
 		TEST_ASSERT(rxbufs[i]);
 		rx_post(rxbufs[i]);
 	}
+	evbufs = virtio_alloc(NEV * sizeof(*evbufs), 64);
+	TEST_ASSERT(evbufs);
+	for (int i = 0; i < NEV; i++)
+		ev_post(&evbufs[i]);
 	vdev_driver_ok(d);
 	vq_kick(&rxq);
+	vq_kick(&evq);
 	printf("virtio-vsock at 0x%llx: guest CID %llu, %s ring, %u-byte rx buffers\n",
 	       (unsigned long long)d->base, (unsigned long long)cid,
 	       rxq.packed ? "packed" : "split", rx_payload);
@@ -512,6 +584,7 @@ static void setup(void)
 int guest_main(void)
 {
 	uint64_t echo = 65536, credit = 32768, host = 65536, nconns = 16, bench = 0, rxbuf = 0;
+	uint64_t snapshot = 0;
 
 	ticks_per_ms = tsc_per_us() * 1000;
 	cmdline_get_u64("echo", &echo);
@@ -520,6 +593,7 @@ int guest_main(void)
 	cmdline_get_u64("conns", &nconns);
 	cmdline_get_u64("bench", &bench);
 	cmdline_get_u64("rxbuf", &rxbuf);
+	cmdline_get_u64("snapshot", &snapshot);
 	TEST_ASSERT(nconns <= MAX_CONNS);
 	rx_payload = rxbuf ? (uint32_t)rxbuf : bench ? RX_MAX : RX_PAYLOAD;
 	TEST_ASSERT_MSG(rx_payload >= 64 && rx_payload <= RX_MAX, "rxbuf=%u: 64 to %u", rx_payload,
@@ -531,6 +605,10 @@ int guest_main(void)
 		vq_disable_interrupts(&rxq); /* we poll: spare the device its interrupts */
 		vq_disable_interrupts(&txq);
 		TEST_ASSERT_EQ(run_user(bench_user, (void *)(uintptr_t)bench), 0);
+		return 0;
+	}
+	if (snapshot) {
+		phase_snapshot();
 		return 0;
 	}
 	phase_echo((uint32_t)echo);
