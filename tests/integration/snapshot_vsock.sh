@@ -54,4 +54,6 @@ expect_no_output '^SNAP-READY' # went on, did not boot again
 expect_output '^snapshot: TRANSPORT_RESET received, connections dropped, CID still 5'
 expect_output '^snapshot: the old connection is gone \(RST\)'
 expect_output '^snapshot: connected again after the restore, 4096 bytes echoed'
+[ ! -e "$UDS" ] && lib_ok "the restored VMM removed $UDS at exit" ||
+	lib_fail "$UDS still there after the restored VMM exited"
 finish

@@ -8,15 +8,18 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio/vsock/internal.h"
 #include "vmm/base/log.h"
 
 #define LISTEN_TAG	UINT64_MAX
-#define FIRST_HOST_PORT 0x40000000u /* local ports of host-initiated connections start here */
-#define HANDSHAKE_MAX	32	    /* "CONNECT 4294967295\n" is 19 bytes */
+#define TIMER_TAG	(UINT64_MAX - 1) /* connection tags have a slot < 1024 in the low half */
+#define FIRST_HOST_PORT 0x40000000u	 /* local ports of host-initiated connections start here */
+#define HANDSHAKE_MAX	32		 /* "CONNECT 4294967295\n" is 19 bytes */
 
 static uint64_t tag_of(const struct vconn *c)
 {
@@ -32,6 +35,42 @@ struct vconn *vconn_find(struct vsock *v, uint32_t local_port, uint32_t peer_por
 			return c;
 	}
 	return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The timer at `ms` (CLOCK_MONOTONIC), or disarmed when ms is 0. */
+static void timer_set(struct vsock *v, uint64_t ms)
+{
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = (time_t)(ms / 1000u), .tv_nsec = (long)(ms % 1000u) * 1000000L}};
+	if (timerfd_settime(v->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_warn("virtio-vsock: timerfd_settime: %s", strerror(errno));
+	v->timer_armed = ms != 0;
+}
+
+void vconn_expire_handshakes(struct vsock *v)
+{
+	uint64_t now = now_ms(), next = 0;
+
+	for (unsigned i = 0; i < VIRTIO_VSOCK_MAX_CONNS && v->handshakes; i++) {
+		struct vconn *c = v->conns[i];
+		if (!c || c->state != VC_HANDSHAKE)
+			continue;
+		if (c->deadline_ms <= now) {
+			log_debug("virtio-vsock: a host connection sent no CONNECT line in %u ms",
+				  v->handshake_ms);
+			vconn_free(v, c);
+		} else if (!next || c->deadline_ms < next) {
+			next = c->deadline_ms;
+		}
+	}
+	timer_set(v, next);
 }
 
 /* Takes ownership of fd. NULL (fd closed) when the table is full. */
@@ -63,8 +102,12 @@ static struct vconn *vconn_new(struct vsock *v, int fd, enum vconn_state state)
 	}
 	v->conns[slot] = c;
 	v->nconns++;
-	if (state == VC_HANDSHAKE)
+	if (state == VC_HANDSHAKE) {
 		v->handshakes++;
+		c->deadline_ms = now_ms() + v->handshake_ms;
+		if (!v->timer_armed) /* else it fires earlier, and rearms for this one */
+			timer_set(v, c->deadline_ms);
+	}
 	return c;
 }
 
@@ -406,6 +449,14 @@ void vconn_poll(struct vsock *v)
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 == LISTEN_TAG) {
 			accept_all(v);
+			continue;
+		}
+		if (evs[i].data.u64 == TIMER_TAG) {
+			uint64_t expirations;
+			if (read(v->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+			    errno != EAGAIN)
+				log_warn("virtio-vsock: timerfd read: %s", strerror(errno));
+			vconn_expire_handshakes(v);
 			continue;
 		}
 		struct vconn *c = conn_by_tag(v, evs[i].data.u64);

@@ -9,6 +9,7 @@
 #include <linux/virtio_vsock.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "virtio/vsock/vsock.h"
@@ -49,6 +50,7 @@ struct vconn {
 	bool close_when_drained; /* the guest closed both ways: RST once `out` is written */
 	bool host_eof;		 /* the socket said EOF: we sent SHUTDOWN SEND */
 	bool shut_wr;		 /* the socket's write side is shut */
+	uint64_t deadline_ms;	 /* VC_HANDSHAKE: closed at this CLOCK_MONOTONIC time */
 	/* guest -> host: counters of 5.10.6.3 for our side */
 	uint32_t rx_cnt;       /* payload bytes received from the guest */
 	uint32_t fwd_cnt;      /* of those, written to the socket */
@@ -69,7 +71,12 @@ struct vsock {
 	struct virtio_vsock_config config;
 	struct virtio_vsock_opts opts;
 	int listen_fd;
-	int ep; /* inner epoll set: the listener and every connection socket */
+	dev_t uds_dev; /* PATH as bound (lstat): removed at destroy only if still ours */
+	ino_t uds_ino;
+	int ep;	      /* inner epoll set: the listener, the timer and every connection socket */
+	int timer_fd; /* handshake deadlines (CLOCK_MONOTONIC, absolute) */
+	bool timer_armed;
+	unsigned handshake_ms;
 	bool ep_added;
 	struct vq_chain rx_chain, tx_chain, ev_chain;
 
@@ -116,6 +123,9 @@ void vconn_guest_shutdown(struct vsock *v, struct vconn *c, uint32_t flags);
 uint32_t vconn_peer_credit(const struct vconn *c);
 /* Closes every connection (device reset, destroy). */
 void vconn_free_all(struct vsock *v);
+/* Closes the host connections whose handshake is past its deadline and arms the timer for the
+ * next one (or disarms it). */
+void vconn_expire_handshakes(struct vsock *v);
 /* Serves the inner epoll set once. */
 void vconn_poll(struct vsock *v);
 /* Writes "OK <port>\n" to a host-initiated connection the guest accepted. */
