@@ -36,6 +36,19 @@ static int create_vsock(struct vm *vm)
 	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
 }
 
+bool dev_vsock_configured(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	return c && c->opts.cid;
+}
+
+void dev_vsock_unset(struct vm_config *cfg)
+{
+	struct dev_vsock_cfg *c = dev_vsock_configured(cfg) ? device_cfg(cfg, &device_vsock) : NULL;
+	if (c)
+		c->opts = (struct virtio_vsock_opts){0};
+}
+
 static const struct device_option vsock_options[] = {
     {"vsock", required_argument,
      "      --vsock cid=N,uds=PATH\n"

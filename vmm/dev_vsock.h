@@ -2,6 +2,8 @@
 #ifndef VMM_DEV_VSOCK_H
 #define VMM_DEV_VSOCK_H
 
+#include <stdbool.h>
+
 #include "virtio/vsock/vsock.h"
 #include "vmm/device_table.h"
 
@@ -11,5 +13,10 @@ struct dev_vsock_cfg {
 };
 
 extern const struct device_desc device_vsock;
+
+/* Whether `cfg` has a vsock (--vsock, or the API's PUT /vsock applied through it). */
+bool dev_vsock_configured(const struct vm_config *cfg);
+/* Takes the vsock out of `cfg` again (the API undoing a failed start). */
+void dev_vsock_unset(struct vm_config *cfg);
 
 #endif

@@ -11,25 +11,39 @@
  *   4. host:   accept the host's connection to our port 5000 (REQUEST -> RESPONSE), check the
  *              `host` bytes it sends and echo them back, until the host closes.
  * The device's own credit is respected when sending (5.10.6.3). Sizes: cmdline echo=, credit=,
- * host=, conns=. With bench=N instead: N bytes guest->host to port 1236 (a sink that answers
- * one byte when it has them all) and N bytes host->guest from port 1237 (a source), no pattern
- * checks, 64 KiB packets, timed by the guest: "BENCH vsock g2h bytes=N us=T" and "... h2g ...". */
+ * host=, conns=, and rxbuf= (payload bytes per rx buffer, 4096 by default like Linux's).
+ * With bench=N instead: N bytes guest->host to port 1236 (a sink that answers one byte when it
+ * has them all) and N bytes host->guest from port 1237 (a source), no pattern checks, timed by
+ * the guest: "BENCH vsock g2h bytes=N us=T" and "... h2g ...". The bench runs in ring 3
+ * (run_user: on hosts whose KVM emulates guest ring 0 only ring 3 runs natively), with 64 KiB
+ * packets from the guest, up to NTX of them in flight, 64 KiB rx buffers (rxbuf= changes it)
+ * and 1 MiB of advertised buffer per connection.
+ * With snapshot=1 instead (tests/integration/snapshot_vsock.sh): open a connection to port 1234,
+ * echo 4 KiB, print SNAP-READY and wait for VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (the VMM is
+ * snapshotted and restored meanwhile); then drop every connection (5.10.6.7), check that the
+ * device forgot the old one (a packet on it is answered by RST), connect again and echo 4 KiB. */
 #include "guest.h"
+#include "user.h"
 #include "virtio_mem.h"
 #include "virtio_vq.h"
 
 #include <linux/virtio_ids.h>
 #include <linux/virtio_vsock.h>
 
-#define HDR	    ((uint32_t)sizeof(struct virtio_vsock_hdr))
-#define NRX	    64
-#define RX_PAYLOAD  4096
-#define MAX_CONNS   64
-#define CHUNK	    4096
-#define BENCH_CHUNK 65536
-#define HOST_CID    2
-#define BUF_ALLOC   (256u * 1024)
-#define TIMEOUT_MS  30000
+#define HDR	     ((uint32_t)sizeof(struct virtio_vsock_hdr))
+#define NRX	     64
+#define RX_PAYLOAD   4096 /* default rx buffer payload (test mode) */
+#define RX_MAX	     65536
+#define NTX	     8 /* tx buffers: one in flight in test mode, up to NTX in bench mode */
+#define MAX_CONNS    64
+#define CHUNK	     4096
+#define BENCH_CHUNK  65536
+#define HOST_CID     2
+#define BUF_ALLOC    (256u * 1024)
+#define BENCH_ALLOC  (1024u * 1024)
+#define TIMEOUT_MS   30000
+#define NEV	     4
+#define SNAP_WAIT_MS 300000 /* the snapshot, the kill and the restore happen meanwhile */
 
 struct conn {
 	bool used, open, reset, peer_shut, listen_made;
@@ -47,9 +61,14 @@ struct conn {
 
 static struct vdev *d;
 static struct vq rxq, txq, evq;
+static struct virtio_vsock_event *evbufs;
 static uint64_t cid;
 static struct conn conns[MAX_CONNS];
-static uint8_t *txbuf;
+static uint8_t *txbufs[NTX];
+static bool tx_busy[NTX];
+static bool tx_async; /* bench: don't wait for each tx buffer to come back */
+static uint32_t rx_payload = RX_PAYLOAD;
+static uint32_t conn_alloc = BUF_ALLOC; /* what connect() advertises by default */
 static uint32_t next_port = 40000;
 static uint64_t ticks_per_ms;
 
@@ -65,11 +84,42 @@ static uint64_t now_ms(void)
 
 /* ---- packets ---- */
 
-static void tx_packet(struct conn *c, uint16_t op, uint32_t flags, uint32_t len)
+/* Takes back the tx buffers the device has used. Returns how many are still in flight. */
+static unsigned tx_reclaim(void)
 {
-	struct virtio_vsock_hdr *h = (struct virtio_vsock_hdr *)txbuf;
-	struct vq_buf b = {virt_to_phys(txbuf), HDR + len, false};
 	uint32_t ulen;
+	uint8_t *buf;
+	unsigned busy = 0;
+
+	while ((buf = vq_get_used(&txq, &ulen)) != NULL)
+		for (int i = 0; i < NTX; i++)
+			if (txbufs[i] == buf)
+				tx_busy[i] = false;
+	for (int i = 0; i < NTX; i++)
+		busy += tx_busy[i];
+	return busy;
+}
+
+/* A free tx buffer, waiting for one if every buffer is in flight. */
+static uint8_t *tx_get(void)
+{
+	uint64_t end = now_ms() + TIMEOUT_MS;
+	for (;;) {
+		tx_reclaim();
+		for (int i = 0; i < NTX; i++)
+			if (!tx_busy[i])
+				return txbufs[i];
+		TEST_ASSERT_MSG(now_ms() < end, "tx buffers never returned");
+		cpu_relax();
+	}
+}
+
+/* Sends the packet in `buf` (payload already at HDR); in test mode waits until the device has
+ * taken it. */
+static void tx_send(struct conn *c, uint8_t *buf, uint16_t op, uint32_t flags, uint32_t len)
+{
+	struct virtio_vsock_hdr *h = (struct virtio_vsock_hdr *)buf;
+	struct vq_buf b = {virt_to_phys(buf), HDR + len, false};
 
 	*h = (struct virtio_vsock_hdr){
 	    .src_cid = cid,
@@ -84,19 +134,28 @@ static void tx_packet(struct conn *c, uint16_t op, uint32_t flags, uint32_t len)
 	    .fwd_cnt = c->fwd_cnt,
 	};
 	c->fwd_sent = c->fwd_cnt;
-	TEST_ASSERT_EQ(vq_add(&txq, &b, 1, txbuf, 0), 0);
+	for (int i = 0; i < NTX; i++)
+		if (txbufs[i] == buf)
+			tx_busy[i] = true;
+	TEST_ASSERT_EQ(vq_add(&txq, &b, 1, buf, 0), 0);
 	vq_kick(&txq);
 	uint64_t end = now_ms() + TIMEOUT_MS;
-	while (!vq_get_used(&txq, &ulen))
+	while (!tx_async && tx_reclaim())
 		TEST_ASSERT_MSG(now_ms() < end, "tx buffer never returned");
+}
+
+static void tx_packet(struct conn *c, uint16_t op, uint32_t flags, uint32_t len)
+{
+	tx_send(c, tx_get(), op, flags, len);
 }
 
 /* `len` pattern bytes from stream offset c->tx_cnt. */
 static void tx_data(struct conn *c, uint8_t seed, uint32_t len)
 {
+	uint8_t *buf = tx_get();
 	for (uint32_t i = 0; i < len; i++)
-		txbuf[HDR + i] = pattern(seed, c->tx_cnt + i);
-	tx_packet(c, VIRTIO_VSOCK_OP_RW, 0, len);
+		buf[HDR + i] = pattern(seed, c->tx_cnt + i);
+	tx_send(c, buf, VIRTIO_VSOCK_OP_RW, 0, len);
 	c->tx_cnt += len;
 }
 
@@ -133,7 +192,7 @@ static struct conn *conn_new(uint32_t lport, uint32_t pport, uint8_t seed)
 
 static void rx_post(void *buf)
 {
-	struct vq_buf b = {virt_to_phys(buf), HDR + RX_PAYLOAD, true};
+	struct vq_buf b = {virt_to_phys(buf), HDR + rx_payload, true};
 	TEST_ASSERT_EQ(vq_add(&rxq, &b, 1, buf, 0), 0);
 }
 
@@ -298,7 +357,7 @@ static bool got_all(struct conn *c)
 static void bench_g2h(uint32_t total)
 {
 	uint64_t t0 = rdtsc();
-	struct conn *c = connect(1236, 0, BUF_ALLOC);
+	struct conn *c = connect(1236, 0, conn_alloc);
 	c->nocheck = true;
 	wait_for(is_open, c, "RESPONSE from port 1236");
 	uint64_t end = now_ms() + 4 * TIMEOUT_MS;
@@ -307,15 +366,17 @@ static void bench_g2h(uint32_t total)
 		uint32_t n = total - c->tx_cnt, cr = peer_credit(c);
 		n = n > BENCH_CHUNK ? BENCH_CHUNK : n;
 		n = n > cr ? cr : n;
+		if (n && tx_reclaim() == NTX)
+			n = 0; /* every buffer in flight: look at rx meanwhile */
 		if (n) {
-			tx_packet(c, VIRTIO_VSOCK_OP_RW, 0, n);
+			tx_send(c, tx_get(), VIRTIO_VSOCK_OP_RW, 0, n);
 			c->tx_cnt += n;
 		}
 		if (!rx_poll() && !n)
 			cpu_relax();
 	}
 	wait_for(got_any, c, "the sink's answer");
-	uint64_t us = (rdtsc() - t0) / tsc_per_us();
+	uint64_t us = (rdtsc() - t0) * 1000 / ticks_per_ms;
 	close_conn(c);
 	printf("BENCH vsock g2h bytes=%u us=%llu\n", total, (unsigned long long)us);
 }
@@ -325,15 +386,24 @@ static void bench_g2h(uint32_t total)
 static void bench_h2g(uint32_t total)
 {
 	uint64_t t0 = rdtsc();
-	struct conn *c = connect(1237, 0, BUF_ALLOC);
+	struct conn *c = connect(1237, 0, conn_alloc);
 	c->nocheck = true;
 	c->tx_cnt = total; /* only for got_all(); we send no data */
 	wait_for(is_open, c, "RESPONSE from port 1237");
 	wait_for(got_all, c, "every byte from the source");
-	uint64_t us = (rdtsc() - t0) / tsc_per_us();
+	uint64_t us = (rdtsc() - t0) * 1000 / ticks_per_ms;
 	c->tx_cnt = 0;
 	close_conn(c);
 	printf("BENCH vsock h2g bytes=%u us=%llu\n", total, (unsigned long long)us);
+}
+
+/* Both directions, in ring 3. */
+static uint64_t bench_user(void *arg)
+{
+	uint32_t total = (uint32_t)(uintptr_t)arg;
+	bench_g2h(total);
+	bench_h2g(total);
+	return 0;
 }
 
 static void phase_many(unsigned n)
@@ -414,6 +484,66 @@ static void phase_host(uint32_t total)
 	printf("host: %u bytes from the host checked and echoed\n", total);
 }
 
+/* ---- snapshot=1 ---- */
+
+static void ev_post(struct virtio_vsock_event *e)
+{
+	struct vq_buf b = {virt_to_phys(e), sizeof(*e), true};
+	e->id = 0xffffffffu;
+	TEST_ASSERT_EQ(vq_add(&evq, &b, 1, e, 0), 0);
+}
+
+/* Takes the device's events (reposting the buffers): true when one was TRANSPORT_RESET. */
+static bool transport_reset_seen(void)
+{
+	struct virtio_vsock_event *e;
+	uint32_t len;
+	bool seen = false;
+
+	while ((e = vq_get_used(&evq, &len)) != NULL) {
+		TEST_ASSERT_EQ(len, sizeof(*e));
+		TEST_ASSERT_MSG(e->id == VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, "event id %u", e->id);
+		seen = true;
+		ev_post(e);
+	}
+	if (seen)
+		vq_kick(&evq);
+	return seen;
+}
+
+static void phase_snapshot(void)
+{
+	struct conn *c = connect(1234, 60, BUF_ALLOC);
+	wait_for(is_open, c, "RESPONSE from port 1234");
+	send_all(c, 4096, 4096);
+	printf("snapshot: port %u connected to host port 1234, 4096 bytes echoed\n", c->lport);
+	printf("SNAP-READY\n");
+	uint64_t end = now_ms() + SNAP_WAIT_MS;
+	while (!transport_reset_seen()) {
+		TEST_ASSERT_MSG(now_ms() < end, "no TRANSPORT_RESET came");
+		if (!rx_poll())
+			cpu_relax();
+	}
+	/* 5.10.6.7: every connection is gone; the CID is read again */
+	struct conn old = *c;
+	for (int i = 0; i < MAX_CONNS; i++)
+		conns[i].used = false;
+	TEST_ASSERT_EQ(vdev_config64(d, 0), cid);
+	printf("snapshot: TRANSPORT_RESET received, connections dropped, CID still %llu\n",
+	       (unsigned long long)cid);
+	/* the device has no such connection any more: it answers RST */
+	c = conn_new(old.lport, old.pport, old.seed);
+	tx_packet(c, VIRTIO_VSOCK_OP_CREDIT_REQUEST, 0, 0);
+	wait_for(is_reset, c, "the RST for the connection of before the snapshot");
+	c->used = false;
+	printf("snapshot: the old connection is gone (RST)\n");
+	c = connect(1234, 61, BUF_ALLOC);
+	wait_for(is_open, c, "RESPONSE from port 1234 after the restore");
+	send_all(c, 4096, 4096);
+	close_conn(c);
+	printf("snapshot: connected again after the restore, 4096 bytes echoed\n");
+}
+
 static void setup(void)
 {
 	static uint8_t *rxbufs[NRX];
@@ -430,22 +560,31 @@ static void setup(void)
 	TEST_ASSERT_EQ(vq_setup(&txq, d, 1, 0), 0);
 	TEST_ASSERT_EQ(vq_setup(&evq, d, 2, 0), 0);
 	cid = vdev_config64(d, 0);
-	txbuf = virtio_alloc(HDR + BENCH_CHUNK, 64);
-	TEST_ASSERT(txbuf);
+	for (int i = 0; i < NTX; i++) {
+		txbufs[i] = virtio_alloc(HDR + BENCH_CHUNK, 64);
+		TEST_ASSERT(txbufs[i]);
+	}
 	for (int i = 0; i < NRX; i++) {
-		rxbufs[i] = virtio_alloc(HDR + RX_PAYLOAD, 64);
+		rxbufs[i] = virtio_alloc(HDR + rx_payload, 64);
 		TEST_ASSERT(rxbufs[i]);
 		rx_post(rxbufs[i]);
 	}
+	evbufs = virtio_alloc(NEV * sizeof(*evbufs), 64);
+	TEST_ASSERT(evbufs);
+	for (int i = 0; i < NEV; i++)
+		ev_post(&evbufs[i]);
 	vdev_driver_ok(d);
 	vq_kick(&rxq);
-	printf("virtio-vsock at 0x%llx: guest CID %llu, %s ring\n", (unsigned long long)d->base,
-	       (unsigned long long)cid, rxq.packed ? "packed" : "split");
+	vq_kick(&evq);
+	printf("virtio-vsock at 0x%llx: guest CID %llu, %s ring, %u-byte rx buffers\n",
+	       (unsigned long long)d->base, (unsigned long long)cid,
+	       rxq.packed ? "packed" : "split", rx_payload);
 }
 
 int guest_main(void)
 {
-	uint64_t echo = 65536, credit = 32768, host = 65536, nconns = 16, bench = 0;
+	uint64_t echo = 65536, credit = 32768, host = 65536, nconns = 16, bench = 0, rxbuf = 0;
+	uint64_t snapshot = 0;
 
 	ticks_per_ms = tsc_per_us() * 1000;
 	cmdline_get_u64("echo", &echo);
@@ -453,11 +592,23 @@ int guest_main(void)
 	cmdline_get_u64("host", &host);
 	cmdline_get_u64("conns", &nconns);
 	cmdline_get_u64("bench", &bench);
+	cmdline_get_u64("rxbuf", &rxbuf);
+	cmdline_get_u64("snapshot", &snapshot);
 	TEST_ASSERT(nconns <= MAX_CONNS);
+	rx_payload = rxbuf ? (uint32_t)rxbuf : bench ? RX_MAX : RX_PAYLOAD;
+	TEST_ASSERT_MSG(rx_payload >= 64 && rx_payload <= RX_MAX, "rxbuf=%u: 64 to %u", rx_payload,
+			RX_MAX);
 	setup();
 	if (bench) {
-		bench_g2h((uint32_t)bench);
-		bench_h2g((uint32_t)bench);
+		tx_async = true;
+		conn_alloc = BENCH_ALLOC;
+		vq_disable_interrupts(&rxq); /* we poll: spare the device its interrupts */
+		vq_disable_interrupts(&txq);
+		TEST_ASSERT_EQ(run_user(bench_user, (void *)(uintptr_t)bench), 0);
+		return 0;
+	}
+	if (snapshot) {
+		phase_snapshot();
 		return 0;
 	}
 	phase_echo((uint32_t)echo);

@@ -52,8 +52,8 @@ expect_pass
 
 expect_error "$LIB_TMP/missing.json" "missing.json"
 expect_error "$(cfg malformed '{"boot-source": {')" "line [0-9]+"
-expect_error "$(cfg unknown "{\"boot-source\": {\"kernel_image_path\": \"$hello\"}, \"vsock\": {}}")" \
-	"unknown field .vsock."
+expect_error "$(cfg unknown "{\"boot-source\": {\"kernel_image_path\": \"$hello\"}, \"no-such-device\": {}}")" \
+	"unknown field .no-such-device."
 expect_error "$(cfg noboot '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}')" \
 	"boot-source"
 expect_error "$(cfg badtype "{\"boot-source\": {\"kernel_image_path\": \"$hello\"}, \"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 64}}")" \

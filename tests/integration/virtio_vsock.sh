@@ -4,6 +4,7 @@
 # checked, 16 connections at once, credit exhaustion and recovery (the device must stop at the
 # guest's 4 KiB and go on after each CREDIT_UPDATE), and a host-initiated connection
 # (CONNECT 5000 / OK) whose bytes the guest checks and echoes back. Split and packed rings.
+# The VMM removes PATH when it exits.
 # Our VMM only: QEMU's vsock needs the vhost_vsock module (vhost-vsock-pci), not loaded here.
 # TRANSPORT=pci (virtio_vsock_pci.sh): the same over modern virtio-pci.
 # labels: guests virtio
@@ -30,6 +31,8 @@ for ring in split packed; do
 	expect_output '^many: 16 connections ok'
 	expect_output '^credit: [1-9][0-9]* stalls at 4096 bytes, recovered each time, 32768 bytes ok'
 	expect_output '^host: 65536 bytes from the host checked and echoed'
+	[ ! -e "$UDS" ] && lib_ok "$UDS removed at exit (seccomp on)" ||
+		lib_fail "$UDS still there after the VMM exited"
 	if wait "$host_pid"; then
 		lib_ok "host side: $(tr '\n' ';' <"$LIB_TMP/host-$ring.out")"
 	else

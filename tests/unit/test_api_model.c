@@ -7,6 +7,7 @@
 
 #include "vmm/api/api_model.h"
 #include "vmm/api/control.h"
+#include "vmm/dev_vsock.h"
 
 static struct api_model m;
 
@@ -228,4 +229,95 @@ Test(api_model, bad_rate_limiters_are_refused)
 		 err, sizeof(err)),
 	    0);
 	cr_assert(strstr(err, "tx_rate_limiter"), "%s", err);
+}
+
+Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			  " \"vsock\": {\"vsock_id\": \"vs\", \"guest_cid\": 42,"
+			  " \"uds_path\": \"/tmp/vm.vsock\"}}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(m.vsock.cid, 42);
+	cr_assert_str_eq(m.vsock.id, "vs");
+	json_t *back = api_model_json(&m);
+	json_t *v = json_object_get(back, "vsock");
+	cr_assert_eq(json_integer_value(json_object_get(v, "guest_cid")), 42);
+	cr_assert_str_eq(json_string_value(json_object_get(v, "uds_path")), "/tmp/vm.vsock");
+	cr_assert_str_eq(json_string_value(json_object_get(v, "vsock_id")), "vs");
+	json_decref(back);
+
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	const struct dev_vsock_cfg *c = device_cfg_find(&cfg, &device_vsock);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->opts.cid, 42);
+	cr_assert_str_eq(c->opts.uds, "/tmp/vm.vsock");
+	bool recorded = false; /* a snapshot replays it */
+	for (int i = 0; i < cfg.nrecorded; i++)
+		recorded |= !strcmp(cfg.recorded[i].name, "vsock") &&
+			    !strcmp(cfg.recorded[i].arg, "cid=42,uds=/tmp/vm.vsock");
+	cr_assert(recorded);
+
+	/* and the model of that configuration (GET /vm/config after a restore) has it too */
+	api_model_free(&m);
+	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
+	cr_assert_eq(m.vsock.cid, 42);
+	cr_assert_str_eq(m.vsock.uds, "/tmp/vm.vsock");
+	cli_free(&cfg);
+	free(append);
+}
+
+Test(api_model, a_vsock_on_the_command_line_and_in_the_file_is_refused_and_undone)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			  " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/b\"}}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	cli_config_init(&cfg);
+	cr_assert_eq(cli_device_option(&cfg, "vsock", "cid=9,uds=/tmp/a", err, sizeof(err)), 0);
+	int nrec = cfg.nrecorded;
+	cr_assert_neq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "vsock"), "%s", err);
+	cr_assert_eq(cfg.nrecorded, nrec);
+	const struct dev_vsock_cfg *c = device_cfg_find(&cfg, &device_vsock);
+	cr_assert_eq(c->opts.cid, 9, "the command line's vsock stays");
+	cli_free(&cfg);
+
+	/* without one on the command line, a failed start (dev_vsock_unset) leaves none */
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert(dev_vsock_configured(&cfg));
+	dev_vsock_unset(&cfg);
+	cr_assert(!dev_vsock_configured(&cfg));
+	cli_free(&cfg);
+	free(append);
+}
+
+Test(api_model, bad_vsock_members_name_the_place)
+{
+	char err[256] = "";
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			   " \"vsock\": {\"guest_cid\": 1, \"uds_path\": \"/v\"}}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "vsock: guest_cid"), "%s", err);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"vsock\": []}", err,
+			   sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "vsock"), "%s", err);
+	char body[400];
+	snprintf(body, sizeof(body),
+		 "{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		 " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/%0100d\"}}",
+		 0);
+	cr_assert_neq(load(body, err, sizeof(err)), 0, "the path is longer than 96 bytes");
 }

@@ -616,3 +616,37 @@ Test(api, nic_rate_limiters_put_and_patch)
 	cr_assert_not_null(json_object_get(n, "rx_rate_limiter"));
 	cr_assert_not_null(json_object_get(n, "tx_rate_limiter"));
 }
+
+Test(api, vsock_put_before_start_and_shown_in_vm_config)
+{
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}"), 400,
+		     "CID 2 is the host's");
+	cr_assert(strstr(fault(), "guest_cid"), "%s", fault());
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 4294967295, \"uds_path\": \"/v\"}"),
+		     400);
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/a,b\"}"), 400);
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"\"}"), 400);
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3}"), 400);
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"x\": 1}"),
+		     400);
+	cr_assert_eq(req("GET", "/vsock", NULL), 405);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	cr_assert_null(json_object_get(doc, "vsock"), "no vsock until one is put");
+	cr_assert_eq(req("PUT", "/vsock",
+			 "{\"vsock_id\": \"v1\", \"guest_cid\": 3, \"uds_path\": \"/tmp/a.sock\"}"),
+		     204);
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"/tmp/v.sock\"}"), 204,
+		     "a second PUT replaces the first");
+	req("GET", "/vm/config", NULL);
+	json_t *v = json_object_get(doc, "vsock");
+	cr_assert_eq(json_integer_value(json_object_get(v, "guest_cid")), 7);
+	cr_assert_str_eq(json_string_value(json_object_get(v, "uds_path")), "/tmp/v.sock");
+	cr_assert_null(json_object_get(v, "vsock_id"));
+	start();
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 5, \"uds_path\": \"/tmp/v.sock\"}"),
+		     400);
+	cr_assert(strstr(fault(), "after starting"));
+	req("GET", "/vm/config", NULL);
+	v = json_object_get(doc, "vsock");
+	cr_assert_eq(json_integer_value(json_object_get(v, "guest_cid")), 7, "unchanged");
+}

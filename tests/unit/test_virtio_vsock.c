@@ -209,6 +209,17 @@ static int host_listen(unsigned port)
 	return fd;
 }
 
+/* A listening Unix socket at `path`. */
+static int host_listen_path(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 4), 0);
+	return fd;
+}
+
 static int host_connect(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -348,6 +359,54 @@ Test(virtio_vsock, host_bad_handshake_closed)
 	cr_expect_eq(read(fd, buf, sizeof(buf)), 0);
 	cr_expect_eq(virtio_vsock_conn_count(dev), 0);
 	close(fd);
+}
+
+/* A host connection that never sends its CONNECT line is closed after the handshake timeout;
+ * one that sends it in time is not. */
+Test(virtio_vsock, host_silent_handshake_times_out)
+{
+	char buf[8];
+	virtio_vsock_set_handshake_timeout(dev, 100);
+	int silent = host_connect();
+	poll_host(); /* accepted: a pending handshake */
+	cr_assert_eq(virtio_vsock_conn_count(dev), 1);
+	for (int i = 0; i < 20 && virtio_vsock_conn_count(dev); i++)
+		poll_host(); /* the timer fires within the 200 ms each poll may wait */
+	cr_assert_eq(virtio_vsock_conn_count(dev), 0, "closed after 100 ms");
+	cr_expect_eq(read(silent, buf, sizeof(buf)), 0, "the host sees EOF");
+	close(silent);
+
+	/* a later one that speaks in time goes on to the guest (REQUEST owed) */
+	int fd = host_connect();
+	poll_host();
+	cr_assert_eq(write(fd, "CONNECT 9\n", 10), 10);
+	poll_host();
+	usleep(150 * 1000);
+	poll_host();
+	cr_expect_eq(virtio_vsock_conn_count(dev), 1, "past its handshake: no timeout");
+	close(fd);
+}
+
+/* PATH goes with the device, unless another socket was bound there since. */
+Test(virtio_vsock, the_socket_file_is_removed_at_destroy)
+{
+	cr_assert_eq(access(uds, F_OK), 0);
+	virtio_dev_destroy(dev);
+	free(dev);
+	dev = NULL;
+	cr_expect_neq(access(uds, F_OK), 0, "removed");
+
+	struct virtio_vsock_opts o = {.cid = CID};
+	struct virtio_dev *d2;
+	snprintf(o.uds, sizeof(o.uds), "%s", uds);
+	cr_assert_eq(virtio_vsock_create(&d2, &o), 0);
+	/* another process replaces it (a restored clone with the same path) */
+	cr_assert_eq(unlink(uds), 0);
+	int other = host_listen_path(uds);
+	virtio_dev_destroy(d2);
+	free(d2);
+	cr_expect_eq(access(uds, F_OK), 0, "not ours any more: left alone");
+	close(other);
 }
 
 Test(virtio_vsock, host_guest_refuses)

@@ -8,15 +8,18 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio/vsock/internal.h"
 #include "vmm/base/log.h"
 
 #define LISTEN_TAG	UINT64_MAX
-#define FIRST_HOST_PORT 0x40000000u /* local ports of host-initiated connections start here */
-#define HANDSHAKE_MAX	32	    /* "CONNECT 4294967295\n" is 19 bytes */
+#define TIMER_TAG	(UINT64_MAX - 1) /* connection tags have a slot < 1024 in the low half */
+#define FIRST_HOST_PORT 0x40000000u	 /* local ports of host-initiated connections start here */
+#define HANDSHAKE_MAX	32		 /* "CONNECT 4294967295\n" is 19 bytes */
 
 static uint64_t tag_of(const struct vconn *c)
 {
@@ -32,6 +35,42 @@ struct vconn *vconn_find(struct vsock *v, uint32_t local_port, uint32_t peer_por
 			return c;
 	}
 	return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The timer at `ms` (CLOCK_MONOTONIC), or disarmed when ms is 0. */
+static void timer_set(struct vsock *v, uint64_t ms)
+{
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = (time_t)(ms / 1000u), .tv_nsec = (long)(ms % 1000u) * 1000000L}};
+	if (timerfd_settime(v->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_warn("virtio-vsock: timerfd_settime: %s", strerror(errno));
+	v->timer_armed = ms != 0;
+}
+
+void vconn_expire_handshakes(struct vsock *v)
+{
+	uint64_t now = now_ms(), next = 0;
+
+	for (unsigned i = 0; i < VIRTIO_VSOCK_MAX_CONNS && v->handshakes; i++) {
+		struct vconn *c = v->conns[i];
+		if (!c || c->state != VC_HANDSHAKE)
+			continue;
+		if (c->deadline_ms <= now) {
+			log_debug("virtio-vsock: a host connection sent no CONNECT line in %u ms",
+				  v->handshake_ms);
+			vconn_free(v, c);
+		} else if (!next || c->deadline_ms < next) {
+			next = c->deadline_ms;
+		}
+	}
+	timer_set(v, next);
 }
 
 /* Takes ownership of fd. NULL (fd closed) when the table is full. */
@@ -63,8 +102,12 @@ static struct vconn *vconn_new(struct vsock *v, int fd, enum vconn_state state)
 	}
 	v->conns[slot] = c;
 	v->nconns++;
-	if (state == VC_HANDSHAKE)
+	if (state == VC_HANDSHAKE) {
 		v->handshakes++;
+		c->deadline_ms = now_ms() + v->handshake_ms;
+		if (!v->timer_armed) /* else it fires earlier, and rearms for this one */
+			timer_set(v, c->deadline_ms);
+	}
 	return c;
 }
 
@@ -134,13 +177,15 @@ struct vconn *vconn_connect(struct vsock *v, uint32_t port, uint32_t peer)
 
 /* ---- guest -> host bytes ---- */
 
-/* Sends what it can without blocking: bytes taken, 0 on EAGAIN, -1 when the socket failed. */
-static ssize_t try_send(struct vconn *c, const uint8_t *p, size_t len)
+/* Sends what it can of `iov` without blocking: bytes taken, 0 on EAGAIN, -1 when the socket
+ * failed. */
+static ssize_t try_sendmsg(struct vconn *c, const struct iovec *iov, int niov)
 {
+	struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
 	ssize_t n;
 
 	do
-		n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n >= 0)
 		return n;
@@ -149,6 +194,12 @@ static ssize_t try_send(struct vconn *c, const uint8_t *p, size_t len)
 		return 0;
 	}
 	return -1;
+}
+
+static ssize_t try_send(struct vconn *c, const uint8_t *p, size_t len)
+{
+	const struct iovec iov = {(void *)p, len};
+	return try_sendmsg(c, &iov, 1);
 }
 
 /* Tells the guest about freed space when it may be waiting for it: its view of our free space
@@ -165,17 +216,37 @@ static void credit_check(struct vconn *c)
 		c->owe |= OWE_CREDIT;
 }
 
-static bool out_append(struct vsock *v, struct vconn *c, const uint8_t *p, uint32_t len)
+/* Copies `len` bytes to the end of `out` (the caller made room). */
+static void out_put(struct vsock *v, struct vconn *c, const uint8_t *p, uint32_t len)
 {
-	if (!c->out && !(c->out = malloc(VIRTIO_VSOCK_BUF_ALLOC)))
-		return false;
-	/* The credit check in vsock.c keeps out_len + len <= VIRTIO_VSOCK_BUF_ALLOC. */
 	uint32_t tail = (c->out_head + c->out_len) % VIRTIO_VSOCK_BUF_ALLOC;
 	uint32_t first = VIRTIO_VSOCK_BUF_ALLOC - tail < len ? VIRTIO_VSOCK_BUF_ALLOC - tail : len;
 	memcpy(c->out + tail, p, first);
 	memcpy(c->out, p + first, len - first);
 	c->out_len += len;
 	v->buffered += len;
+}
+
+/* Keeps the bytes of `iov` past the first `skip`, `len` of them, for the socket to take later. */
+static bool out_append(struct vsock *v, struct vconn *c, const struct iovec *iov, int niov,
+		       size_t skip, uint32_t len)
+{
+	if (!len)
+		return true;
+	if (!c->out && !(c->out = malloc(VIRTIO_VSOCK_BUF_ALLOC)))
+		return false;
+	/* The credit check in vsock.c keeps out_len + len <= VIRTIO_VSOCK_BUF_ALLOC. */
+	for (int i = 0; i < niov && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		size_t n = iov[i].iov_len - skip;
+		n = n < len ? n : len;
+		out_put(v, c, (const uint8_t *)iov[i].iov_base + skip, (uint32_t)n);
+		len -= (uint32_t)n;
+		skip = 0;
+	}
 	return true;
 }
 
@@ -201,14 +272,15 @@ static bool out_flush(struct vsock *v, struct vconn *c)
 	return true;
 }
 
-bool vconn_forward(struct vsock *v, struct vconn *c, const uint8_t *data, uint32_t len)
+bool vconn_forward(struct vsock *v, struct vconn *c, const struct iovec *iov, int niov,
+		   uint32_t len)
 {
 	ssize_t n = 0;
 
 	c->rx_cnt += len;
 	if (!c->out_len && c->writable)
-		n = try_send(c, data, len);
-	if (n < 0 || !out_append(v, c, data + n, len - (uint32_t)n)) {
+		n = try_sendmsg(c, iov, niov);
+	if (n < 0 || !out_append(v, c, iov, niov, (size_t)n, len - (uint32_t)n)) {
 		vconn_reset(v, c);
 		return false;
 	}
@@ -377,6 +449,14 @@ void vconn_poll(struct vsock *v)
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 == LISTEN_TAG) {
 			accept_all(v);
+			continue;
+		}
+		if (evs[i].data.u64 == TIMER_TAG) {
+			uint64_t expirations;
+			if (read(v->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+			    errno != EAGAIN)
+				log_warn("virtio-vsock: timerfd read: %s", strerror(errno));
+			vconn_expire_handshakes(v);
 			continue;
 		}
 		struct vconn *c = conn_by_tag(v, evs[i].data.u64);

@@ -9,6 +9,8 @@
 #include <linux/virtio_vsock.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include "virtio/vsock/vsock.h"
 
@@ -17,6 +19,9 @@
 #define VSOCK_EVQ 2
 
 #define VSOCK_RST_RING 64 /* RSTs for packets that match no connection, waiting for rx */
+/* Host iovecs of one packet: a chain's segments, plus one for a segment the header and the
+ * payload share. */
+#define VSOCK_MAX_IOV (VQ_CHAIN_MAX_SEGS + 1)
 
 enum vconn_state {
 	VC_HANDSHAKE,	/* host-initiated: waiting for the "CONNECT <port>\n" line */
@@ -45,6 +50,7 @@ struct vconn {
 	bool close_when_drained; /* the guest closed both ways: RST once `out` is written */
 	bool host_eof;		 /* the socket said EOF: we sent SHUTDOWN SEND */
 	bool shut_wr;		 /* the socket's write side is shut */
+	uint64_t deadline_ms;	 /* VC_HANDSHAKE: closed at this CLOCK_MONOTONIC time */
 	/* guest -> host: counters of 5.10.6.3 for our side */
 	uint32_t rx_cnt;       /* payload bytes received from the guest */
 	uint32_t fwd_cnt;      /* of those, written to the socket */
@@ -65,7 +71,12 @@ struct vsock {
 	struct virtio_vsock_config config;
 	struct virtio_vsock_opts opts;
 	int listen_fd;
-	int ep; /* inner epoll set: the listener and every connection socket */
+	dev_t uds_dev; /* PATH as bound (lstat): removed at destroy only if still ours */
+	ino_t uds_ino;
+	int ep;	      /* inner epoll set: the listener, the timer and every connection socket */
+	int timer_fd; /* handshake deadlines (CLOCK_MONOTONIC, absolute) */
+	bool timer_armed;
+	unsigned handshake_ms;
 	bool ep_added;
 	struct vq_chain rx_chain, tx_chain, ev_chain;
 
@@ -83,7 +94,9 @@ struct vsock {
 	bool tx_waiting;   /* the tx queue stopped at VIRTIO_VSOCK_MAX_BUFFERED */
 	bool reset_event;  /* TRANSPORT_RESET owed on the event queue (after a restore) */
 
-	uint8_t bounce[VIRTIO_VSOCK_MAX_PKT];
+	/* Guest buffers of the packet in hand, mapped for sendmsg()/recvmsg(): payload bytes move
+	 * between guest memory and the host socket without a copy of our own. */
+	struct iovec iov[VSOCK_MAX_IOV];
 };
 
 static inline struct vsock *to_vsock(struct virtio_dev *dev)
@@ -100,15 +113,19 @@ struct vconn *vconn_connect(struct vsock *v, uint32_t port, uint32_t peer);
 void vconn_free(struct vsock *v, struct vconn *c);
 /* Frees the connection and queues an RST for the guest. */
 void vconn_reset(struct vsock *v, struct vconn *c);
-/* Payload from the guest: to the socket, the rest into `out`. False when the socket failed
- * (the connection was reset). */
-bool vconn_forward(struct vsock *v, struct vconn *c, const uint8_t *data, uint32_t len);
+/* Payload from the guest (`len` bytes in guest buffers mapped by `iov`): to the socket, the rest
+ * into `out`. False when the socket failed (the connection was reset). */
+bool vconn_forward(struct vsock *v, struct vconn *c, const struct iovec *iov, int niov,
+		   uint32_t len);
 /* After the guest said SHUTDOWN: shuts the socket's write side once `out` is empty. */
 void vconn_guest_shutdown(struct vsock *v, struct vconn *c, uint32_t flags);
 /* Free space the guest may still send to us, as the guest last heard it, and what it is. */
 uint32_t vconn_peer_credit(const struct vconn *c);
 /* Closes every connection (device reset, destroy). */
 void vconn_free_all(struct vsock *v);
+/* Closes the host connections whose handshake is past its deadline and arms the timer for the
+ * next one (or disarms it). */
+void vconn_expire_handshakes(struct vsock *v);
 /* Serves the inner epoll set once. */
 void vconn_poll(struct vsock *v);
 /* Writes "OK <port>\n" to a host-initiated connection the guest accepted. */

@@ -114,13 +114,50 @@ static int send_eof(struct vsock *v, struct vconn *c, struct vq_chain *chain)
 	return put_hdr(v, chain, &h);
 }
 
-/* Socket bytes into the chain after the header. Returns 1 when a packet was written, 0 when the
- * socket had nothing (EAGAIN: the flag is cleared), negative on a chain error. */
+/* Copies `len` bytes of `src` into the buffers of `iov` (which hold at least that many). */
+static void iov_fill(const struct iovec *iov, int niov, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+	for (int i = 0; i < niov && len; i++) {
+		size_t n = iov[i].iov_len < len ? iov[i].iov_len : len;
+		memcpy(iov[i].iov_base, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+/* Reads the socket straight into the guest's buffers: bytes read, 0 at EOF, -1 with errno. */
+static ssize_t sock_readv(int fd, struct iovec *iov, int niov)
+{
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* Maps the header and `want` payload bytes of the chain into v->iov: the header's iovec count,
+ * the payload's in *np. Negative (the cursor is the caller's to rewind) on a chain error. */
+static int map_packet(struct vsock *v, struct vq_chain *chain, uint32_t want, int *np)
+{
+	const size_t hdr = sizeof(struct virtio_vsock_hdr);
+	int nh = vq_chain_write_iov(chain, v->dev.mem, hdr, v->iov, VSOCK_MAX_IOV);
+	if (nh < 0)
+		return nh;
+	*np = vq_chain_write_iov(chain, v->dev.mem, want, v->iov + nh, VSOCK_MAX_IOV - nh);
+	return *np < 0 ? *np : nh;
+}
+
+/* Socket bytes into the chain after the header, with no copy of our own (recvmsg() into the
+ * guest's buffers). Returns 1 when a packet was written, 0 when the socket had nothing (EAGAIN:
+ * the flag is cleared), negative on a chain error. */
 static int send_data(struct vsock *v, struct vconn *c, struct vq_chain *chain, uint64_t *bytes)
 {
 	uint32_t room = vq_chain_writable(chain) - (uint32_t)sizeof(struct virtio_vsock_hdr);
 	uint32_t want = vconn_peer_credit(c);
-	ssize_t n;
+	int nh, np = 0;
 
 	if (want > room)
 		want = room;
@@ -128,9 +165,15 @@ static int send_data(struct vsock *v, struct vconn *c, struct vq_chain *chain, u
 		want = VIRTIO_VSOCK_MAX_PKT;
 	if (want == 0)
 		return 0; /* a buffer with room for a header only: used for control packets */
-	do
-		n = recv(c->fd, v->bounce, want, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	/* Mapping moves the writer cursor (nothing counts as written yet): back to `mark` when no
+	 * data packet comes of it, so the chain serves the next connection or a control packet. */
+	const struct vq_cursor mark = chain->wr;
+	nh = map_packet(v, chain, want, &np);
+	ssize_t n = nh < 0 ? -1 : sock_readv(c->fd, v->iov + nh, np);
+	if (n <= 0)
+		chain->wr = mark;
+	if (nh < 0)
+		return -1;
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		c->readable = false;
 		return 0;
@@ -145,8 +188,8 @@ static int send_data(struct vsock *v, struct vconn *c, struct vq_chain *chain, u
 	}
 	struct virtio_vsock_hdr h = make_hdr(v, c->local_port, c->peer_port, VIRTIO_VSOCK_OP_RW, 0,
 					     (uint32_t)n, c->fwd_cnt);
-	if (put_hdr(v, chain, &h) < 0 ||
-	    vq_chain_write(chain, v->dev.mem, v->bounce, (size_t)n) < 0)
+	iov_fill(v->iov, nh, &h, sizeof(h));
+	if (vq_chain_add_written(chain, (uint32_t)(sizeof(h) + (size_t)n)) < 0)
 		return -1;
 	c->tx_cnt += (uint32_t)n;
 	c->fwd_cnt_sent = c->fwd_cnt;

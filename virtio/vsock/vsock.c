@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -61,11 +62,12 @@ static void guest_rw(struct vsock *v, struct vconn *c, struct vq_chain *chain, c
 	}
 	if (p->len == 0)
 		return;
-	if (vq_chain_read(chain, v->dev.mem, v->bounce, p->len) < 0) {
+	int niov = vq_chain_read_iov(chain, v->dev.mem, p->len, v->iov, VSOCK_MAX_IOV);
+	if (niov < 0) {
 		vconn_reset(v, c);
 		return;
 	}
-	vconn_forward(v, c, v->bounce, p->len);
+	vconn_forward(v, c, v->iov, niov, p->len);
 }
 
 /* RESPONSE to the REQUEST a host connection made us send. */
@@ -224,6 +226,17 @@ static int vsock_activate(struct virtio_dev *dev)
 	return 0;
 }
 
+/* Removes PATH, unless another process has bound a socket there since (a restored clone with
+ * the same path): the main thread's teardown (its sandbox allows unlink). */
+static void unlink_ours(struct vsock *v)
+{
+	struct stat st;
+
+	if (lstat(v->opts.uds, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == v->uds_dev &&
+	    st.st_ino == v->uds_ino)
+		unlink(v->opts.uds);
+}
+
 /* 2.4: every connection goes (the guest's sockets went with its driver). The listener stays. */
 static void vsock_reset(struct virtio_dev *dev)
 {
@@ -240,11 +253,15 @@ static void vsock_destroy(struct virtio_dev *dev)
 	struct vsock *v = to_vsock(dev);
 
 	vconn_free_all(v);
-	if (v->listen_fd >= 0)
+	if (v->listen_fd >= 0) {
 		close(v->listen_fd);
+		unlink_ours(v);
+	}
 	if (v->ep >= 0)
 		close(v->ep);
-	v->listen_fd = v->ep = -1;
+	if (v->timer_fd >= 0)
+		close(v->timer_fd);
+	v->listen_fd = v->ep = v->timer_fd = -1;
 }
 
 /* ---- snapshot (virtio/core/dev_snapshot.h) ---- */
@@ -295,8 +312,9 @@ static const struct sandbox_rule vsock_rules[] = {
     SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
     SB_ALLOW(SYS_connect),
     SB_ALLOW(SYS_accept4),
-    SB_ALLOW(SYS_sendto),
+    SB_ALLOW(SYS_sendmsg),
     SB_ALLOW(SYS_recvfrom),
+    SB_ALLOW(SYS_recvmsg),
     SB_ALLOW(SYS_shutdown),
     SB_ALLOW(SYS_close),
 };
@@ -332,14 +350,22 @@ static int listen_on(const char *path)
 static int setup_fds(struct vsock *v)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = UINT64_MAX};
+	struct epoll_event tev = {.events = EPOLLIN, .data.u64 = UINT64_MAX - 1};
+	struct stat st;
 
 	v->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (v->ep < 0)
+	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (v->ep < 0 || v->timer_fd < 0)
 		return -errno;
 	v->listen_fd = listen_on(v->opts.uds);
 	if (v->listen_fd < 0)
 		return v->listen_fd;
-	if (epoll_ctl(v->ep, EPOLL_CTL_ADD, v->listen_fd, &ev) < 0)
+	if (lstat(v->opts.uds, &st) == 0) {
+		v->uds_dev = st.st_dev;
+		v->uds_ino = st.st_ino;
+	}
+	if (epoll_ctl(v->ep, EPOLL_CTL_ADD, v->listen_fd, &ev) < 0 ||
+	    epoll_ctl(v->ep, EPOLL_CTL_ADD, v->timer_fd, &tev) < 0)
 		return -errno;
 	return 0;
 }
@@ -359,7 +385,8 @@ int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts 
 	if (!v)
 		return -ENOMEM;
 	v->opts = *o;
-	v->listen_fd = v->ep = -1;
+	v->listen_fd = v->ep = v->timer_fd = -1;
+	v->handshake_ms = VIRTIO_VSOCK_HANDSHAKE_MS;
 	v->next_port = 0x40000000u;
 	v->work_slot = -1;
 	v->config.guest_cid = htole64(o->cid);
@@ -399,4 +426,9 @@ void virtio_vsock_poll(struct virtio_dev *dev)
 unsigned virtio_vsock_conn_count(struct virtio_dev *dev)
 {
 	return to_vsock(dev)->nconns;
+}
+
+void virtio_vsock_set_handshake_timeout(struct virtio_dev *dev, unsigned ms)
+{
+	to_vsock(dev)->handshake_ms = ms;
 }

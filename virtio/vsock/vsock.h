@@ -22,6 +22,10 @@
  * VIRTIO_DEV_MAX_FDS). Open connections do not survive a snapshot restore (as in Firecracker):
  * the device sends VIRTIO_VSOCK_EVENT_TRANSPORT_RESET and the guest drops them.
  *
+ * A host connection that has not sent its CONNECT line after VIRTIO_VSOCK_HANDSHAKE_MS is
+ * closed (a timerfd in the inner epoll set), so silent clients cannot hold the handshake slots.
+ * PATH is removed when the device is destroyed, if it is still the socket file we bound.
+ *
  * Use:
  *   struct virtio_vsock_opts o;  virtio_vsock_parse_opts("cid=3,uds=/tmp/v.sock", &o, err, n);
  *   virtio_vsock_create(&dev, &o);  (binds PATH: the host may connect from then on)
@@ -40,7 +44,8 @@
 #define VIRTIO_VSOCK_BUF_ALLOC	    (256u * 1024) /* our receive buffer per connection */
 #define VIRTIO_VSOCK_MAX_PKT	    65536u	  /* payload of one packet, either way */
 #define VIRTIO_VSOCK_MAX_CONNS	    1024u
-#define VIRTIO_VSOCK_MAX_HANDSHAKES 32u			/* host connections not past CONNECT yet */
+#define VIRTIO_VSOCK_MAX_HANDSHAKES 32u	   /* host connections not past CONNECT yet */
+#define VIRTIO_VSOCK_HANDSHAKE_MS   10000u /* ... closed if "CONNECT <port>\n" takes longer */
 #define VIRTIO_VSOCK_MAX_BUFFERED   (32u * 1024 * 1024) /* guest bytes held for all sockets */
 #define VIRTIO_VSOCK_UDS_MAX	    96u /* PATH plus "_4294967295" fits in sun_path */
 
@@ -65,5 +70,9 @@ void virtio_vsock_poll(struct virtio_dev *dev);
 
 /* Connections open now (tests). */
 unsigned virtio_vsock_conn_count(struct virtio_dev *dev);
+
+/* How long a host connection may take to send its CONNECT line (default
+ * VIRTIO_VSOCK_HANDSHAKE_MS): for tests, before the first host connection. */
+void virtio_vsock_set_handshake_timeout(struct virtio_dev *dev, unsigned ms);
 
 #endif

@@ -9,6 +9,7 @@
 #include "virtio/net/options.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_rate_limit.h"
+#include "vmm/dev_vsock.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 
@@ -358,6 +359,44 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 	return 0;
 }
 
+/* The values of a PUT /vsock body: a CID the guest may have, a path the device can bind (its
+ * "_PORT" suffix included) and the --vsock parser can take (no comma). */
+static int check_vsock_values(const json_t *body, char *err, size_t errlen)
+{
+	uint64_t cid = api_json_uint(body, "guest_cid", 0);
+	const char *uds = api_json_str(body, "uds_path", "");
+	const char *id = api_json_str(body, "vsock_id", NULL);
+
+	if (cid < 3 || cid > 0xfffffffeull) {
+		snprintf(err, errlen, "guest_cid must be between 3 and 4294967294");
+		return -EINVAL;
+	}
+	if (!uds[0] || strlen(uds) > VIRTIO_VSOCK_UDS_MAX || strchr(uds, ',')) {
+		snprintf(err, errlen, "uds_path must have 1 to %u bytes and no comma",
+			 VIRTIO_VSOCK_UDS_MAX);
+		return -EINVAL;
+	}
+	return id ? check_id(id, err, errlen) : 0;
+}
+
+int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"guest_cid", API_JSON_UINT, true},
+						  {"uds_path", API_JSON_STRING, true},
+						  {"vsock_id", API_JSON_STRING, false},
+						  {NULL, 0, false}};
+	int r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = check_vsock_values(body, err, errlen);
+	if (r)
+		return r;
+	struct api_vsock *v = &m->vsock;
+	v->cid = api_json_uint(body, "guest_cid", 0);
+	snprintf(v->uds, sizeof(v->uds), "%s", api_json_str(body, "uds_path", ""));
+	snprintf(v->id, sizeof(v->id), "%s", api_json_str(body, "vsock_id", ""));
+	return 0;
+}
+
 int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"metrics_path", API_JSON_STRING, true},
@@ -427,10 +466,13 @@ static int put_metrics(struct api_model *m, const json_t *body, char *err, size_
 
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {
-	    {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
-	    {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
-	    {"metrics", API_JSON_OBJECT, false},    {NULL, 0, false}};
+	static const struct api_json_field f[] = {{"boot-source", API_JSON_OBJECT, true},
+						  {"machine-config", API_JSON_OBJECT, false},
+						  {"drives", API_JSON_ARRAY, false},
+						  {"network-interfaces", API_JSON_ARRAY, false},
+						  {"metrics", API_JSON_OBJECT, false},
+						  {"vsock", API_JSON_OBJECT, false},
+						  {NULL, 0, false}};
 	int r = api_json_check(root, f, err, errlen);
 	if (!r)
 		r = load_one(m, root, "boot-source", true, api_model_put_boot_source, err, errlen);
@@ -442,6 +484,8 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 	if (!r)
 		r = load_list(m, root, "network-interfaces", "iface_id", api_model_put_nic, err,
 			      errlen);
+	if (!r)
+		r = load_one(m, root, "vsock", false, api_model_put_vsock, err, errlen);
 	if (!r)
 		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
 	return r;
@@ -492,6 +536,17 @@ static json_t *boot_source_json(const struct api_model *m)
 	return j;
 }
 
+/* The "vsock" member of GET /vm/config, or NULL without one. */
+static json_t *vsock_json(const struct api_vsock *v)
+{
+	if (!v->cid)
+		return NULL;
+	json_t *j = json_pack("{s:I, s:s}", "guest_cid", (json_int_t)v->cid, "uds_path", v->uds);
+	if (j && v->id[0])
+		json_object_set_new(j, "vsock_id", json_string(v->id));
+	return j;
+}
+
 json_t *api_model_json(const struct api_model *m)
 {
 	json_t *drives = json_array(), *nics = json_array();
@@ -505,6 +560,9 @@ json_t *api_model_json(const struct api_model *m)
 	if (j && m->metrics_path)
 		json_object_set_new(j, "metrics",
 				    json_pack("{s:s}", "metrics_path", m->metrics_path));
+	json_t *vsock = vsock_json(&m->vsock);
+	if (j && vsock)
+		json_object_set_new(j, "vsock", vsock);
 	return j;
 }
 
@@ -519,6 +577,17 @@ static void describe_nic(struct api_nic *n, const struct virtio_net_opts *o)
 	if (o->has_mac)
 		snprintf(n->mac, sizeof(n->mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0],
 			 o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
+}
+
+/* The command line's --vsock, named "vsock0" like the drives and NICs. */
+static void describe_vsock(struct api_vsock *v, const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	if (!c || !c->opts.cid)
+		return;
+	v->cid = c->opts.cid;
+	snprintf(v->id, sizeof(v->id), "vsock0");
+	snprintf(v->uds, sizeof(v->uds), "%s", c->opts.uds);
 }
 
 int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
@@ -547,5 +616,6 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		n->rx_rl = cfg->nics[i].rx_rl;
 		n->tx_rl = cfg->nics[i].tx_rl;
 	}
+	describe_vsock(&m->vsock, cfg);
 	return 0;
 }

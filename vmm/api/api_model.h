@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "virtio/core/rate_limiter.h"
+#include "virtio/vsock/vsock.h"
 #include "vmm/cli.h"
 
 #define API_ID_MAX     64 /* drive_id / iface_id bytes, NUL included */
@@ -38,6 +39,13 @@ struct api_nic {
 	struct rate_limiter_cfg rx_rl, tx_rl; /* rx_rate_limiter, tx_rate_limiter */
 };
 
+/* PUT /vsock: one virtio-vsock (--vsock cid=N,uds=PATH). */
+struct api_vsock {
+	uint64_t cid;			    /* guest_cid; 0: no vsock */
+	char id[API_ID_MAX];		    /* vsock_id; "" when not given */
+	char uds[VIRTIO_VSOCK_UDS_MAX + 1]; /* uds_path */
+};
+
 struct api_model {
 	char *kernel, *initrd, *boot_args;
 	unsigned vcpus;
@@ -49,6 +57,7 @@ struct api_model {
 	struct api_nic nics[API_MAX_NICS];
 	int nnics;
 	char *metrics_path;
+	struct api_vsock vsock;
 };
 
 /* Defaults: 1 vCPU, 256 MiB, nothing else. */
@@ -80,11 +89,14 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
  * "rx_rate_limiter"?, "tx_rate_limiter"?}. */
 int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
 		      size_t errlen);
+/* PUT /vsock: {"guest_cid", "uds_path", "vsock_id"?}. Replaces the one vsock, if any. */
+int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PUT /metrics body check: {"metrics_path"}. Sets *path (inside `body`). */
 int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen);
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
- * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?}
+ * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "vsock": {...}?,
+ * "metrics": {...}?}
  * applied as the same PUTs in that order. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 

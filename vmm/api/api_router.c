@@ -217,6 +217,14 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 		a->model.nics[index].tx_rl = tx;
 }
 
+/* PUT /vsock: Firecracker's {"guest_cid", "uds_path", "vsock_id"?}, before start. */
+static void put_vsock(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r))
+		model_result(r, api_model_put_vsock(&a->model, body, r->err, sizeof(r->err)));
+}
+
 static void action_start(struct api *a, struct reply *r)
 {
 	if (!before_start(a, r))
@@ -564,6 +572,7 @@ static const struct route routes[] = {
     {"/boot-source", false, {NULL, put_boot_source, NULL}},
     {"/drives/", true, {NULL, put_drive, patch_drive}},
     {"/network-interfaces/", true, {NULL, put_nic, patch_nic}},
+    {"/vsock", false, {NULL, put_vsock, NULL}},
     {"/actions", false, {NULL, put_actions, NULL}},
     {"/vm", false, {NULL, NULL, patch_vm}},
     {"/vm/config", false, {get_vm_config, NULL, NULL}},

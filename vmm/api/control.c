@@ -21,6 +21,7 @@
 #include "vmm/api/api_router.h"
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
+#include "vmm/dev_vsock.h"
 #include "vmm/metrics.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/snapshot.h"
@@ -99,6 +100,23 @@ static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, si
 	return add_device(cfg, "net", spec, n->id, err, errlen);
 }
 
+/* PUT /vsock as --vsock cid=N,uds=PATH (after the drives and NICs, as on a command line). */
+static int add_vsock(struct vm_config *cfg, const struct api_vsock *v, char *err, size_t errlen)
+{
+	char spec[160];
+	if (!v->cid)
+		return 0;
+	snprintf(spec, sizeof(spec), "cid=%llu,uds=%s", (unsigned long long)v->cid, v->uds);
+	return add_device(cfg, "vsock", spec, v->id[0] ? v->id : "vsock", err, errlen);
+}
+
+/* Takes back the vsock add_vsock() gave a configuration that had none before. */
+static void undo_vsock(struct vm_config *cfg, bool had_vsock)
+{
+	if (!had_vsock)
+		dev_vsock_unset(cfg);
+}
+
 /* The drives, the root device first. */
 static int add_drives(struct vm_config *cfg, const struct api_model *m, int *disk_index, char *err,
 		      size_t errlen)
@@ -159,6 +177,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 			 int *disk_index, char *err, size_t errlen)
 {
 	int ndisks = cfg->ndisks, nnics = cfg->nnics, nrec = cfg->nrecorded, r = 0;
+	bool had_vsock = dev_vsock_configured(cfg);
 
 	*append = kernel_cmdline(m);
 	if (!*append) {
@@ -172,8 +191,11 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 		r = add_drives(cfg, m, disk_index, err, errlen);
 	for (int i = 0; !r && i < m->nnics; i++)
 		r = add_nic(cfg, &m->nics[i], err, errlen);
+	if (!r)
+		r = add_vsock(cfg, &m->vsock, err, errlen);
 	if (r) {
 		undo_devices(cfg, ndisks, nnics);
+		undo_vsock(cfg, had_vsock);
 		cli_unrecord_to(cfg, nrec);
 		free(*append);
 		*append = NULL;
@@ -194,6 +216,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 {
 	struct control *c = ctx;
 	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
+	bool had_vsock = dev_vsock_configured(c->cfg);
 	c->nic_base = nnics;
 	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
 	if (r)
@@ -205,6 +228,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
 		vm_destroy(&c->vm);
 		undo_devices(c->cfg, ndisks, nnics);
+		undo_vsock(c->cfg, had_vsock);
 		cli_unrecord_to(c->cfg, nrec);
 		free(c->append);
 		c->append = NULL;
