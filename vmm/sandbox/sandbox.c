@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -82,10 +83,19 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	raise(sig);
 }
 
+/* glibc's malloc opens /proc/sys/vm/overcommit_memory the first time free() shrinks a thread
+ * arena's heap (shrink_heap -> check_may_shrink_heap), which a filtered thread may not do: a
+ * device thread freeing a burst of buffers died by SIGSYS on openat. Heaps shrink only when the
+ * free space at their top reaches M_TRIM_THRESHOLD, so a threshold no heap reaches keeps malloc
+ * inside the filters (whole free heaps are still unmapped, and large blocks stay mmap()ed). */
+#define SANDBOX_TRIM_THRESHOLD (1 << 30)
+
 int sandbox_init(enum sandbox_mode m)
 {
 	mode = m;
 	enabled = true;
+	if (m != SANDBOX_OFF && !mallopt(M_TRIM_THRESHOLD, SANDBOX_TRIM_THRESHOLD))
+		return -EINVAL;
 	learn = getenv("VMM_SECCOMP_LEARN") && !strcmp(getenv("VMM_SECCOMP_LEARN"), "1");
 	if (m != SANDBOX_LOG)
 		return 0;

@@ -63,7 +63,8 @@ extern const struct sandbox_list sandbox_base;
 
 /* Turns the sandbox on for this process in `mode` (before any sandbox_enter(); until then,
  * as in unit tests and fuzzers, sandbox_enter() does nothing). Prepares the SIGSYS reporter
- * for the log mode. Returns 0 or -errno. */
+ * for the log mode, and keeps libc's malloc from opening files behind the filters' back (see
+ * sandbox.c). Call before any thread exists. Returns 0 or -errno. */
 int sandbox_init(enum sandbox_mode mode);
 enum sandbox_mode sandbox_mode(void);
 
