@@ -1,0 +1,15 @@
+/* --balloon: its configuration block (vmm/dev_balloon.c keeps it with device_cfg()). */
+#ifndef VMM_DEV_BALLOON_H
+#define VMM_DEV_BALLOON_H
+
+#include "virtio/balloon/balloon.h"
+#include "vmm/device_table.h"
+
+struct dev_balloon_cfg {
+	struct virtio_balloon_opts opts;
+	enum virtio_transport transport;
+};
+
+extern const struct device_desc device_balloon;
+
+#endif
