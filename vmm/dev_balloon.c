@@ -38,9 +38,25 @@ static int create_balloon(struct vm *vm)
 	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
 }
 
+static int pick_balloon(struct virtio_dev *dev, void *opaque)
+{
+	if (!virtio_balloon_is(dev))
+		return 0;
+	*(struct virtio_dev **)opaque = dev;
+	return 1;
+}
+
+struct virtio_dev *dev_balloon_find(struct vm *vm)
+{
+	struct virtio_dev *found = NULL;
+
+	vm_for_each_virtio_dev(vm, pick_balloon, &found);
+	return found;
+}
+
 static const struct device_option balloon_options[] = {
-    {"balloon", optional_argument,
-     "      --balloon[=size=MIB][,stats=Ns][,deflate-on-oom=on|off][,free-page-reporting=on|off]\n"
+    {"balloon", required_argument,
+     "      --balloon size=MIB[,stats=Ns][,deflate-on-oom=on|off][,free-page-reporting=on|off]\n"
      "                        a virtio-balloon asking the guest for MIB of its RAM (default 0;\n"
      "                        PATCH /balloon changes it), guest statistics every N seconds\n",
      parse_balloon},

@@ -12,4 +12,8 @@ struct dev_balloon_cfg {
 
 extern const struct device_desc device_balloon;
 
+struct vm;
+/* The VM's balloon device, or NULL when it has none (the API's backend). */
+struct virtio_dev *dev_balloon_find(struct vm *vm);
+
 #endif

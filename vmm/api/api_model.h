@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "vmm/api/api_balloon.h"
 #include "vmm/cli.h"
 
 #define API_ID_MAX     64 /* drive_id / iface_id bytes, NUL included */
@@ -46,6 +47,7 @@ struct api_model {
 	struct api_nic nics[API_MAX_NICS];
 	int nnics;
 	char *metrics_path;
+	struct api_balloon balloon; /* PUT /balloon (api_balloon.h) */
 };
 
 /* Defaults: 1 vCPU, 256 MiB, nothing else. */
@@ -71,7 +73,8 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen);
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
- * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?}
+ * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?,
+ * "balloon": {...}?}
  * applied as the same PUTs in that order. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
