@@ -34,7 +34,7 @@ static int create_balloon(struct vm *vm)
 
 	if (!c)
 		return 0;
-	err = virtio_balloon_create(&dev, &c->opts, vm->cfg->mem_size >> 20);
+	err = virtio_balloon_create(&dev, &c->opts, vm->cfg->mem_size);
 	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
 }
 

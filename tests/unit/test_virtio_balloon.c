@@ -39,7 +39,7 @@ static void count_irq(void *opaque, uint16_t q)
 static void create(const struct virtio_balloon_opts *o)
 {
 	config_irqs = queue_irqs = 0;
-	cr_assert_eq(virtio_balloon_create(&dev, o, RAM_MIB), 0);
+	cr_assert_eq(virtio_balloon_create(&dev, o, RAM_MIB << 20), 0);
 	dev->irq = (struct virtio_irq){count_irq, NULL};
 	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, RAM_MIB << 20), 0);
 	cr_assert_eq(virtio_dev_init(dev, &ram.mem), 0);
@@ -146,9 +146,9 @@ Test(virtio_balloon, describes_itself)
 
 Test(virtio_balloon, refuses_a_target_above_ram)
 {
-	cr_assert_eq(
-	    virtio_balloon_create(&dev, &(struct virtio_balloon_opts){.target_mib = 5}, RAM_MIB),
-	    -EINVAL);
+	cr_assert_eq(virtio_balloon_create(&dev, &(struct virtio_balloon_opts){.target_mib = 5},
+					   RAM_MIB << 20),
+		     -EINVAL);
 	dev = NULL;
 }
 
@@ -224,6 +224,7 @@ Test(virtio_balloon, target_change_interrupts_and_actual_is_the_drivers)
 	create(&(struct virtio_balloon_opts){.target_mib = 1});
 	driver_up(0, 2);
 	cr_assert_eq(virtio_balloon_set_target(dev, RAM_MIB + 1), -EINVAL);
+	cr_assert_eq(virtio_balloon_set_target(dev, UINT64_MAX / 128), -EINVAL, "no overflow");
 	cr_assert_eq(virtio_balloon_set_target(dev, 3), 0);
 	pthread_mutex_lock(&dev->lock);
 	virtio_balloon_poll(dev, false); /* what the I/O thread does when woken */
@@ -361,7 +362,7 @@ Test(virtio_balloon, pause_gives_the_statistics_buffer_back_and_state_restores)
 	pthread_mutex_unlock(&dev->lock);
 
 	struct virtio_dev *other;
-	cr_assert_eq(virtio_balloon_create(&other, &o, RAM_MIB), 0);
+	cr_assert_eq(virtio_balloon_create(&other, &o, RAM_MIB << 20), 0);
 	cr_assert_eq(other->ops->restore(other, buf, len - 1), -EINVAL);
 	cr_assert_eq(other->ops->restore(other, buf, len), 0);
 	struct virtio_balloon_info i;
@@ -374,8 +375,8 @@ Test(virtio_balloon, pause_gives_the_statistics_buffer_back_and_state_restores)
 	free(other);
 
 	struct virtio_dev *no_stats;
-	cr_assert_eq(virtio_balloon_create(&no_stats, &(struct virtio_balloon_opts){0}, RAM_MIB),
-		     0);
+	cr_assert_eq(
+	    virtio_balloon_create(&no_stats, &(struct virtio_balloon_opts){0}, RAM_MIB << 20), 0);
 	cr_assert_eq(no_stats->ops->restore(no_stats, buf, len), -EINVAL, "other features");
 	no_stats->ops->destroy(no_stats);
 	free(no_stats);

@@ -85,7 +85,7 @@ static void inflate_pfn(struct vballoon *b, uint32_t pfn)
 {
 	uint64_t gpa = (uint64_t)pfn << PAGE_SHIFT, i;
 
-	if (guest_mem_page_index(b->dev.mem, gpa, &i) < 0) {
+	if (guest_mem_page_index(b->dev.mem, gpa, &i) < 0 || i >= b->ram_pages) {
 		b->bad_pfns++;
 		log_guest_warn("virtio-balloon: pfn 0x%x is not guest RAM; ignored", pfn);
 		return;
@@ -117,7 +117,7 @@ static void deflate_pfn(struct vballoon *b, uint32_t pfn)
 	uint64_t i;
 
 	if (guest_mem_page_index(b->dev.mem, (uint64_t)pfn << PAGE_SHIFT, &i) < 0 ||
-	    !page_bit(b, i)) {
+	    i >= b->ram_pages || !page_bit(b, i)) {
 		b->bad_pfns++; /* never inflated (or not RAM): bookkeeping only, so ignored */
 		return;
 	}
@@ -462,20 +462,20 @@ static void describe(struct vballoon *b, const struct virtio_balloon_opts *o)
 }
 
 int virtio_balloon_create(struct virtio_dev **out, const struct virtio_balloon_opts *o,
-			  uint64_t ram_mib)
+			  uint64_t ram_bytes)
 {
 	struct vballoon *b;
 
-	if (o->target_mib > ram_mib || o->stats_interval_s > VIRTIO_BALLOON_MAX_STATS_S) {
+	if (o->target_mib > (ram_bytes >> 20) || o->stats_interval_s > VIRTIO_BALLOON_MAX_STATS_S) {
 		log_error("virtio-balloon: a target of %llu MiB is more than the guest's %llu MiB",
-			  (unsigned long long)o->target_mib, (unsigned long long)ram_mib);
+			  (unsigned long long)o->target_mib, (unsigned long long)(ram_bytes >> 20));
 		return -EINVAL;
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	b->timer_fd = b->ctl_fd = -1;
-	b->ram_pages = ram_mib * VIRTIO_BALLOON_PAGES_PER_MIB;
+	b->ram_pages = ram_bytes >> PAGE_SHIFT;
 	b->bitmap_words = (b->ram_pages + 63) / 64;
 	b->bitmap = calloc(b->bitmap_words ? b->bitmap_words : 1, sizeof(uint64_t));
 	if (!b->bitmap || make_fds(b) < 0) {
@@ -526,7 +526,7 @@ int virtio_balloon_set_target(struct virtio_dev *dev, uint64_t mib)
 {
 	struct vballoon *b = to_balloon(dev);
 
-	if (mib * VIRTIO_BALLOON_PAGES_PER_MIB > b->ram_pages)
+	if (mib > b->ram_pages / VIRTIO_BALLOON_PAGES_PER_MIB) /* no overflow: a u64 from the API */
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
 	b->config.num_pages = htole32((uint32_t)(mib * VIRTIO_BALLOON_PAGES_PER_MIB));

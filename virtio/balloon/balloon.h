@@ -52,10 +52,11 @@ struct virtio_balloon_opts {
 int virtio_balloon_parse_opts(const char *arg, struct virtio_balloon_opts *o, char *err,
 			      size_t errlen);
 
-/* Allocates the device (free() it after virtio_dev_destroy()). The target may not exceed
- * `ram_mib`. Returns 0, -EINVAL (logged) or -ENOMEM / -errno. */
+/* Allocates the device (free() it after virtio_dev_destroy()) for a guest of `ram_bytes` of RAM
+ * (its bitmap of released pages has a bit per 4 KiB page of it; pages past it are refused). The
+ * target may not exceed the RAM. Returns 0, -EINVAL (logged) or -ENOMEM / -errno. */
 int virtio_balloon_create(struct virtio_dev **out, const struct virtio_balloon_opts *o,
-			  uint64_t ram_mib);
+			  uint64_t ram_bytes);
 
 /* What the API reports: the target, the driver's `actual`, the pages released by the device
  * and the last statistics the driver sent (stat_valid[tag] tells which tags it sent). */
