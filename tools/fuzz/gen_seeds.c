@@ -290,6 +290,34 @@ static void rng_seeds(void)
 	}
 }
 
+/* virtio-balloon (fuzz_virtio_balloon.c): create byte = target MiB (0-4) | 8 statistics | 16
+ * deflate-on-oom | 32 free page reporting; queues inflate 0, deflate 1, then stats 2 and
+ * reporting 3 (with every feature bit accepted). PFN chains carry page numbers of the fake RAM
+ * (0x100000: pfn 0x100..0x10f) and some outside it. */
+static void balloon_seeds(void)
+{
+	const uint32_t pfns[] = {0x100, 0x101, 0x10f, 0x101, 0, 0xd0000, 0xffffffff, 0x102};
+	const uint8_t stats[] = {4, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0x40, 0, 0, 0, 0, 0, 0, 0};
+
+	for (int all = 0; all < 2; all++) {
+		struct seed s = {0};
+		uint8_t create = all ? 1 | 8 | 16 | 32 : 1;
+		dev_header(&s, &create, 1, all);
+		request(&s, 0, pfns, sizeof(pfns), 0, NULL, 0); /* inflate */
+		request(&s, 1, pfns, 8, 0, NULL, 0);		/* deflate two */
+		if (all) {
+			request(&s, 2, stats, sizeof(stats), 0, NULL, 0);
+			chain_on(&s, 3, 2, 3); /* report two writable buffers */
+		}
+		u8(&s, OP_SPECIAL), u8(&s, 5), u8(&s, 0); /* the timer fired */
+		u8(&s, OP_SPECIAL), u8(&s, 1), u8(&s, 2); /* target 2 MiB */
+		u8(&s, OP_SPECIAL), u8(&s, 3), u8(&s, 4); /* actual */
+		u8(&s, OP_SPECIAL), u8(&s, 4), u8(&s, 0); /* save and restore */
+		request(&s, 0, pfns, sizeof(pfns), 0, NULL, 0);
+		save("virtio_balloon", all ? "every-feature" : "inflate-deflate", &s);
+	}
+}
+
 /* virtio-net (fuzz_virtio_net.c): create byte (bit 0 vnet header, bits 1-3 offload caps); queues
  * rx 0, tx 1, ctrl 2; MRG_RXBUF is in the accepted features, so small rx buffers take frames. */
 static void net_seeds(void)
@@ -541,6 +569,7 @@ int main(int argc, char **argv)
 	blk_seeds();
 	console_seeds();
 	rng_seeds();
+	balloon_seeds();
 	net_seeds();
 	virtio_pci_seeds();
 	pci_config_seeds();

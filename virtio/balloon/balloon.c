@@ -71,7 +71,7 @@ static void flush_run(struct vballoon *b)
 
 	if (!b->run_len)
 		return;
-	done = guest_mem_discard(b->dev.mem, b->run_gpa, b->run_len);
+	done = b->discard(b->dev.mem, b->run_gpa, b->run_len);
 	if (done < 0)
 		log_guest_warn("virtio-balloon: cannot release 0x%llx+0x%llx: %s",
 			       (unsigned long long)b->run_gpa, (unsigned long long)b->run_len,
@@ -165,7 +165,7 @@ static int handle_report(struct virtio_dev *dev, struct vq_chain *chain, void *o
 
 	(void)opaque;
 	for (uint16_t i = 0; i < chain->nsegs; i++) {
-		int64_t done = guest_mem_discard(dev->mem, chain->segs[i].addr, chain->segs[i].len);
+		int64_t done = b->discard(dev->mem, chain->segs[i].addr, chain->segs[i].len);
 
 		if (done < 0) {
 			log_guest_warn("virtio-balloon: cannot release reported range 0x%llx+%u",
@@ -413,6 +413,11 @@ static const struct sandbox_rule balloon_rules[] = {
 };
 static const struct sandbox_list balloon_sandbox = SANDBOX_LIST("virtio-balloon", balloon_rules);
 
+void virtio_balloon_set_discard(struct virtio_dev *dev, virtio_balloon_discard_fn fn)
+{
+	to_balloon(dev)->discard = fn ? fn : guest_mem_discard;
+}
+
 bool virtio_balloon_is(const struct virtio_dev *dev)
 {
 	return dev && dev->ops == &balloon_ops;
@@ -485,6 +490,7 @@ int virtio_balloon_create(struct virtio_dev **out, const struct virtio_balloon_o
 		return -ENOMEM;
 	}
 	b->opts = *o;
+	b->discard = guest_mem_discard;
 	b->stats_interval_s = o->stats_interval_s;
 	b->config.num_pages = htole32((uint32_t)(o->target_mib * VIRTIO_BALLOON_PAGES_PER_MIB));
 	describe(b, o);

@@ -86,4 +86,10 @@ bool virtio_balloon_is(const struct virtio_dev *dev);
  * without one calls this to run what a wakeup of either would run. dev->lock held. */
 void virtio_balloon_poll(struct virtio_dev *dev, bool timer_fired);
 
+/* Test seam: replaces guest_mem_discard() (the fuzzer checks each range instead of releasing its
+ * heap). NULL restores the default. Call before the device is used. */
+typedef int64_t (*virtio_balloon_discard_fn)(const struct guest_mem *mem, uint64_t gpa,
+					     uint64_t len);
+void virtio_balloon_set_discard(struct virtio_dev *dev, virtio_balloon_discard_fn fn);
+
 #endif

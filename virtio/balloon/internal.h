@@ -35,6 +35,7 @@ struct vballoon {
 	bool target_changed, interval_changed;
 	int timer_fd, ctl_fd;
 	bool fds_added;
+	virtio_balloon_discard_fn discard; /* guest_mem_discard(), or a test's */
 };
 
 struct vballoon *to_balloon(struct virtio_dev *dev);
