@@ -579,6 +579,8 @@ int main(int argc, char **argv)
 			  "2G\0--cpus\0004\0--console\0file:/tmp/out\0--debug-exit\0-v\0-v\0--kvm\0"
 			  "/dev/kvm");
 	CLI("help", "--help");
+	CLI("balloon",
+	    "-k\0k\0--balloon\0size=64,stats=5s,deflate-on-oom=on,free-page-reporting=on");
 	CLI("sizes", "--mem\0004096K\0-m\0001GiB\0-k\0x\0--console\0none\0-q");
 	uart_seeds();
 	return 0;
