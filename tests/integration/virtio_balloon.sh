@@ -7,7 +7,9 @@
 #   3. free page reporting: the guest touches 64 MiB more and reports it free: the RSS must drop
 #      by at least 48 MiB; GET /balloon/statistics has the guest's statistics;
 #   4. --balloon size=64 without the API: the guest inflates 64 MiB at once;
-#   5. bad API input (PATCH above RAM, unknown fields, statistics not enabled).
+#   5. bad API input (PATCH above RAM, unknown fields, statistics not enabled);
+#   6. a snapshot taken while the device holds the statistics buffer, restored by a new VMM:
+#      target, actual and statistics survive, and the guest goes on following the target.
 # TRANSPORT=pci (virtio_balloon_pci.sh): the same over modern virtio-pci.
 # labels: guests virtio
 # timeout: 300
@@ -149,4 +151,37 @@ if wait_line '^BALLOON ready'; then
 fi
 end_vmm
 expect_pass
+# ---- 6: a snapshot with the statistics buffer held, restored in a new VMM ----
+start_vmm "${vmm_transport[@]}" --api-sock "$SOCK" --balloon size=0,stats=1s \
+	--append "$(guest_args split) touch=64M changes=2 wait=60"
+if wait_line '^BALLOON ready'; then
+	expect_api 204 PATCH /balloon '{"amount_mib": 16}'
+	wait_line '^BALLOON actual=4096 '
+	sleep 2 # a statistics round trip or two
+	expect_api 204 PATCH /vm '{"state": "Paused"}'
+	mkdir -p "$LIB_TMP/snap"
+	expect_api 204 PUT /snapshot/create \
+		"{\"snapshot_path\": \"$LIB_TMP/snap/state\", \"mem_file_path\": \"$LIB_TMP/snap/memory\"}"
+	kill -9 "$VMM_PID"
+	wait "$VMM_PID" 2>/dev/null
+	first_out=$RUN_OUT
+	lib_new_run "vmm --restore (virtio_balloon)"
+	rm -f "$SOCK"
+	"$VMM" --restore "$LIB_TMP/snap" --api-sock "$SOCK" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	VMM_PID=$!
+	for ((i = 0; i < 100; i++)); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	expect_api 200 GET /balloon
+	grep -qE '"actual_mib": *16' <<<"$API_OUT" && lib_ok "restored: actual_mib 16" ||
+		lib_fail "restored balloon: $API_OUT"
+	expect_api 200 GET /balloon/statistics
+	grep -q '"total_memory"' <<<"$API_OUT" && lib_ok "restored: the statistics" ||
+		lib_fail "restored statistics: $API_OUT"
+	expect_api 204 PATCH /balloon '{"amount_mib": 0}'
+	wait_line '^BALLOON actual=0 stats-refreshes=[1-9]'
+	expect_api 204 PATCH /balloon '{"amount_mib": 1}'
+	end_vmm
+	expect_pass
+	RUN_OUT=$first_out
+	expect_output '^BALLOON actual=4096 '
+fi
 finish
