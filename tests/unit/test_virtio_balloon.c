@@ -442,3 +442,23 @@ Test(virtio_balloon_opts, refuses_bad_input)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_neq(parse(bad[i], &o), 0, "%s accepted", bad[i]);
 }
+
+Test(virtio_balloon, a_second_statistics_buffer_waits_for_the_first)
+{
+	create(&(struct virtio_balloon_opts){.stats_interval_s = 1});
+	driver_up(F(VIRTIO_BALLOON_F_STATS_VQ), 3);
+	uint16_t tag = VIRTIO_BALLOON_S_CACHES;
+	uint64_t val = 1;
+	uint32_t id, len;
+
+	send_stats(2, &tag, &val, 1);
+	val = 2;
+	send_stats(2, &tag, &val, 1); /* a hostile driver: one buffer too many */
+	cr_assert_eq(info().stats[VIRTIO_BALLOON_S_CACHES], 1, "the second one is not read yet");
+	pthread_mutex_lock(&dev->lock);
+	virtio_balloon_poll(dev, true);
+	pthread_mutex_unlock(&dev->lock);
+	cr_assert_eq(mock_split_get_used(&mvq[2], &id, &len), 1);
+	cr_assert_eq(mock_split_get_used(&mvq[2], &id, &len), 0, "the second one is held now");
+	cr_assert_eq(info().stats[VIRTIO_BALLOON_S_CACHES], 2);
+}

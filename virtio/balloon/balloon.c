@@ -206,6 +206,8 @@ static int handle_stats(struct virtio_dev *dev, struct vq_chain *chain, void *op
 	return VIRTIO_CHAIN_HOLD;
 }
 
+static void serve(struct vballoon *b, uint16_t q);
+
 /* Returns the held statistics buffer: the driver refills it and adds it again (5.5.6.3). */
 static void request_stats(struct vballoon *b)
 {
@@ -224,6 +226,7 @@ static void request_stats(struct vballoon *b)
 	}
 	virtio_dev_count_requests(dev, 1, 0);
 	virtio_dev_notify_used(dev, q);
+	serve(b, q); /* a buffer the driver added meanwhile is held now */
 }
 
 /* ---- serving ---- */
