@@ -9,8 +9,9 @@
 #   4. --balloon size=64 without the API: the guest inflates 64 MiB at once;
 #   5. bad API input (PATCH above RAM, unknown fields, statistics not enabled);
 #   6. a snapshot taken while the device holds the statistics buffer, restored by a new VMM:
-#      target, actual and statistics survive, and the guest goes on following the target.
-# TRANSPORT=pci (virtio_balloon_pci.sh): the same over modern virtio-pci.
+#      target, actual and statistics survive, and the guest goes on following the target;
+#   7. the guest of 1-3 on QEMU (virtio-balloon-device / -pci), the target set over QMP.
+# TRANSPORT=pci (virtio_balloon_pci.sh): the same over modern virtio-pci (QEMU: q35, virtio-balloon-pci).
 # labels: guests virtio
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -183,5 +184,58 @@ if wait_line '^BALLOON ready'; then
 	expect_pass
 	RUN_OUT=$first_out
 	expect_output '^BALLOON actual=4096 '
+fi
+# ---- 7: the same guest on QEMU, the target set over QMP (QEMU's "balloon" takes the guest size
+# it wants, in bytes) ----
+qmp_balloon() { # GUEST_MIB
+	python3 - "$LIB_TMP/qmp.sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for cmd in ({"execute": "qmp_capabilities"},
+            {"execute": "balloon", "arguments": {"value": int(sys.argv[2]) << 20}}):
+    f.write(json.dumps(cmd) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            break
+    if "error" in r:
+        sys.exit(r["error"]["desc"])
+PY
+}
+
+if have_qemu; then
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		accel=(-enable-kvm -cpu host,-arch-capabilities)
+	else
+		accel=(-accel tcg -cpu max)
+	fi
+	lib_new_run "qemu($qemu_machine) virtio_balloon"
+	"$QEMU" "${accel[@]}" -M "$qemu_machine" -m 512M -nodefaults -no-user-config -nographic \
+		-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${qemu_extra[@]}" \
+		-device "$(qemu_model balloon)$qemu_opts,free-page-reporting=on" \
+		-qmp "unix:$LIB_TMP/qmp.sock,server=on,wait=off" -kernel "$(guest_path virtio_balloon)" \
+		-append "$GUEST_ARGS" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	VMM_PID=$!
+	if wait_line '^BALLOON ready target=0 '; then
+		sleep 0.5
+		before=$(rss_mib)
+		qmp_balloon 256 && lib_ok "QMP balloon 256 MiB" || lib_fail "QMP balloon"
+		wait_line '^BALLOON actual=65536 ' && sleep 0.5
+		drop_at_least "QEMU: inflate 256 MiB of 512" "$before" "$(rss_mib)" 200
+		qmp_balloon 512
+		wait_line '^BALLOON actual=0 '
+		wait_line '^BALLOON report-ready' && sleep 0.5
+		before=$(rss_mib)
+		qmp_balloon 511
+		wait_line '^BALLOON reported=' && sleep 0.5
+		drop_at_least "QEMU: free page reporting of 64 MiB" "$before" "$(rss_mib)" 48
+		qmp_balloon 510
+	fi
+	end_vmm
+	expect_pass
 fi
 finish
