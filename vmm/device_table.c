@@ -9,11 +9,13 @@ extern const struct device_desc device_disk, device_net, device_console, device_
 extern const struct device_desc device_balloon;
 
 const struct device_desc *const device_table[] = {
-    &device_disk,		      /* /dev/vda, /dev/vdb, ... */
-    &device_net,		      /* eth0, ... */
-    &device_console,		      /* hvc0 with --console virtio */
-    &device_rng,     &device_display, /* gpu, keyboard, tablet */
-    &device_balloon, NULL,
+    &device_disk,    /* /dev/vda, /dev/vdb, ... */
+    &device_net,     /* eth0, ... */
+    &device_console, /* hvc0 with --console virtio */
+    &device_rng,
+    &device_display, /* gpu, keyboard, tablet */
+    &device_balloon, /* memory the guest gives back */
+    NULL,
 };
 
 _Static_assert(sizeof(device_table) / sizeof(device_table[0]) <= CLI_MAX_DEVICE_KINDS + 1,
