@@ -6,14 +6,17 @@
 
 /* Each defined in its vmm/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
-    device_vsock;
+    device_vsock, device_balloon;
 
 const struct device_desc *const device_table[] = {
-    &device_disk,		      /* /dev/vda, /dev/vdb, ... */
-    &device_net,		      /* eth0, ... */
-    &device_console,		      /* hvc0 with --console virtio */
-    &device_rng,     &device_display, /* gpu, keyboard, tablet */
-    &device_vsock,   NULL,
+    &device_disk,    /* /dev/vda, /dev/vdb, ... */
+    &device_net,     /* eth0, ... */
+    &device_console, /* hvc0 with --console virtio */
+    &device_rng,
+    &device_display, /* gpu, keyboard, tablet */
+    &device_vsock,
+    &device_balloon, /* memory the guest gives back */
+    NULL,
 };
 
 _Static_assert(sizeof(device_table) / sizeof(device_table[0]) <= CLI_MAX_DEVICE_KINDS + 1,

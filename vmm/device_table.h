@@ -8,7 +8,7 @@
  * tests) and add its line to device_table[] in vmm/device_table.c. vmm/dev_rng.c is the
  * model; nothing else changes (the device model itself lives in virtio/). The table's order is the
  * order the guest sees the devices in (disks first, so the first --disk is /dev/vda; then NICs,
- * console, rng, display).
+ * console, rng, display, balloon).
  *
  * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the

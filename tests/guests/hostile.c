@@ -1,5 +1,6 @@
 /* A hostile virtio driver (runtime/hostile.h). Through real VM exits it drives every virtio
- * device the VMM gives it (blk, rng, console, net, vsock; over MMIO, or PCI with transport=pci):
+ * device the VMM gives it (blk, rng, console, net, vsock, balloon; over MMIO, or PCI with
+ * transport=pci):
  *
  *  1. the checklist sweep: every abuse of runtime/hostile_abuse.c on every device, each followed
  *     by the checks: the device still answers register reads, it reports DEVICE_NEEDS_RESET
@@ -213,10 +214,27 @@ static bool vsock_good(struct hdev *h, const char **why)
 	return true;
 }
 
+/* ---- virtio-balloon (5.5): its good request inflates one page of its own ---- */
+
+static uint8_t *balloon_page; /* given to the balloon (the VMM may release it: never used) */
+
+/* One PFN on inflateq (readable, 5.5.6.1); the used element comes back with len 0 whether the
+ * device released the page or refused it (past its target). small_buf is the token. */
+static bool balloon_add(struct hdev *h)
+{
+	uint32_t pfn = (uint32_t)(virt_to_phys(balloon_page) >> 12);
+	struct vq_buf b = {virt_to_phys(small_buf), 4, false};
+
+	memcpy(small_buf, &pfn, 4);
+	return vq_add(&h->vq[h->reqq], &b, 1, small_buf, 0) == 0;
+}
+
 /* rng: one writable buffer; console, net: one frame / line on the transmit queue. */
 static bool add_simple(struct hdev *h)
 {
 	struct vq_buf b = {virt_to_phys(small_buf), 64, true};
+	if (h->id == VIRTIO_ID_BALLOON)
+		return balloon_add(h);
 	if (h->id == VIRTIO_ID_CONSOLE) {
 		small_buf[0] = '\n';
 		b = (struct vq_buf){virt_to_phys(small_buf), 1, false};
@@ -477,11 +495,9 @@ static void discover(void)
 	static const struct {
 		uint32_t id;
 		const char *kind;
-	} kinds[] = {{VIRTIO_ID_BLOCK, "blk"},
-		     {VIRTIO_ID_RNG, "rng"},
-		     {VIRTIO_ID_CONSOLE, "console"},
-		     {VIRTIO_ID_NET, "net"},
-		     {VIRTIO_ID_VSOCK, "vsock"}};
+	} kinds[] = {{VIRTIO_ID_BLOCK, "blk"},	     {VIRTIO_ID_RNG, "rng"},
+		     {VIRTIO_ID_CONSOLE, "console"}, {VIRTIO_ID_NET, "net"},
+		     {VIRTIO_ID_VSOCK, "vsock"},     {VIRTIO_ID_BALLOON, "balloon"}};
 	for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		struct vdev *d;
 		for (unsigned n = 0; ndevs < MAX_DEVS && (d = vdev_find(kinds[k].id, n)); n++)
@@ -499,7 +515,8 @@ int guest_main(void)
 	early_buf = virtio_alloc(BLK_SECTOR, 512);
 	small_buf = virtio_alloc(4096, 64);
 	vsock_rx = virtio_alloc(64, 64);
-	TEST_ASSERT(blk_buf && early_buf && small_buf && vsock_rx);
+	balloon_page = virtio_alloc(4096, 4096);
+	TEST_ASSERT(blk_buf && early_buf && small_buf && vsock_rx && balloon_page);
 	discover();
 	TEST_ASSERT_MSG(ndevs > 0, "no virtio device over %s", vdev_transport_name());
 	printf("hostile: seed %llu, %llu rounds, %u devices over %s:", (unsigned long long)seed,

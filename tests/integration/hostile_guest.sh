@@ -2,7 +2,8 @@
 # The hostile guest (tests/guests/hostile.c) against our VMM: every virtio device (a writable and
 # a read-only virtio-blk disk, virtio-rng, virtio-console, virtio-net on user networking when the
 # VMM has libslirp, virtio-vsock with no host listener: its good request is a REQUEST that the
-# device answers with RST) abused item by item from the virtio checklist, then a seeded random driver,
+# device answers with RST, virtio-balloon with a target of 0 so that it refuses every inflation)
+# abused item by item from the virtio checklist, then a seeded random driver,
 # with several seeds, over virtio-mmio and virtio-pci. The VMM must end with the guest's pass
 # status (not a crash, not a hang: the run has a timeout), the abused device must report
 # DEVICE_NEEDS_RESET where the spec asks for it and come back after a reset, and the other
@@ -53,7 +54,7 @@ run_hostile() {
 	cp "$LIB_TMP/pristine.img" "$ro"
 	timeout "$RUN_TIMEOUT" "$VMM" --kernel "$kernel" --debug-exit --mem 256M \
 		--transport "$transport" --console virtio --disk "$rw" --disk "$ro,ro" --rng \
-		"${net[@]}" --vsock "cid=3,uds=$LIB_TMP/v.sock" --append "$append" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+		--balloon size=0 "${net[@]}" --vsock "cid=3,uds=$LIB_TMP/v.sock" --append "$append" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
 	RUN_STATUS=$?
 	if [ "$RUN_STATUS" = 124 ]; then
 		lib_fail "timed out after ${RUN_TIMEOUT}s (a hang)"
@@ -79,6 +80,7 @@ check_run() {
 	expect_output "^hostile: .* vsock0\$"
 	expect_output '^checklist sweep: [0-9]+ abuses x [0-9]+ devices: ok'
 	expect_output '^random driver: [0-9]+ rounds: ok'
+	expect_output "^hostile: seed $1, .* balloon0( |$)" # the balloon was found and abused too
 	expect_no_output 'UNEXPECTED EXCEPTION|FAIL'
 	check_files
 }

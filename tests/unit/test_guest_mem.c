@@ -1,6 +1,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "vmm/base/guest_mem.h"
 #include "vmm/base/layout.h"
@@ -126,4 +129,100 @@ Test(guest_mem, dirty_pages_of_the_vmm_writes)
 	guest_mem_dirty_take(&m, bitmap);
 	cr_assert_eq(bitmap[0], 0, "taking clears");
 	free(m.dirty);
+}
+
+/* ---- guest_mem_discard (virtio-balloon) ---- */
+
+/* 16 pages of anonymous RAM at 1 MiB, then 16 more above a hole at 4 MiB. */
+static struct guest_mem discard_ram(void)
+{
+	struct guest_mem m = {0};
+	cr_assert_eq(guest_mem_alloc(&m, 32 * 4096), 0); /* allocates the mapping */
+	uint8_t *host = m.regions[0].host;
+	m.nregions = 0;
+	m.ram_size = 0;
+	m.owned = false;
+	cr_assert_eq(guest_mem_add_region(&m, 0x100000, host, 16 * 4096), 0);
+	cr_assert_eq(guest_mem_add_region(&m, 0x400000, host + 16 * 4096, 16 * 4096), 0);
+	memset(host, 0xaa, 32 * 4096);
+	return m;
+}
+
+static void discard_ram_free(struct guest_mem *m)
+{
+	munmap(m->regions[0].host, 32 * 4096);
+	free(m->dirty);
+}
+
+Test(guest_mem, discard_releases_whole_pages_only)
+{
+	struct guest_mem m = discard_ram();
+	uint8_t *p = guest_mem_ptr(&m, 0x100000, 16 * 4096);
+
+	cr_assert_eq(guest_mem_discard(&m, 0x101000, 4096), 4096);
+	cr_assert_eq(p[0x0fff], 0xaa, "the page before is kept");
+	cr_assert_eq(p[0x1000], 0, "the page reads zeros again");
+	cr_assert_eq(p[0x1fff], 0);
+	cr_assert_eq(p[0x2000], 0xaa, "the page after is kept");
+	/* An unaligned range releases only the whole pages inside it. */
+	cr_assert_eq(guest_mem_discard(&m, 0x103800, 0x2000), 4096);
+	cr_assert_eq(p[0x37ff], 0xaa);
+	cr_assert_eq(p[0x4000], 0);
+	cr_assert_eq(p[0x5000], 0xaa);
+	cr_assert_eq(guest_mem_discard(&m, 0x106010, 0xff0), 0, "no whole page");
+	cr_assert_eq(p[0x6010], 0xaa);
+	discard_ram_free(&m);
+}
+
+Test(guest_mem, discard_refuses_what_is_not_ram)
+{
+	struct guest_mem m = discard_ram();
+	uint8_t *p = guest_mem_ptr(&m, 0x100000, 16 * 4096);
+
+	cr_assert_eq(guest_mem_discard(&m, 0xff000, 4096), -EFAULT, "below RAM");
+	cr_assert_eq(guest_mem_discard(&m, 0x10f000, 0x2000), -EFAULT, "into the hole");
+	cr_assert_eq(guest_mem_discard(&m, 0x200000, 4096), -EFAULT, "in the hole");
+	cr_assert_eq(guest_mem_discard(&m, 0x410000, 4096), -EFAULT, "past the end");
+	cr_assert_eq(guest_mem_discard(&m, UINT64_MAX - 4095, 4096), -EFAULT, "wraps");
+	cr_assert_eq(guest_mem_discard(&m, 0x100000, UINT64_MAX), -EFAULT, "overflows");
+	cr_assert_eq(p[0xf000], 0xaa, "nothing released");
+	discard_ram_free(&m);
+}
+
+Test(guest_mem, discard_marks_pages_dirty_and_indexes_pages)
+{
+	struct guest_mem m = discard_ram();
+	uint64_t bits[1] = {0}, idx = 0;
+
+	cr_assert_eq(guest_mem_dirty_start(&m), 0);
+	cr_assert_eq(guest_mem_discard(&m, 0x401000, 0x2000), 0x2000);
+	guest_mem_dirty_take(&m, bits);
+	cr_assert_eq(bits[0], 3ull << 17, "pages 17 and 18 in region order");
+	cr_assert_eq(guest_mem_page_index(&m, 0x100fff, &idx), 0);
+	cr_assert_eq(idx, 0);
+	cr_assert_eq(guest_mem_page_index(&m, 0x40f000, &idx), 0);
+	cr_assert_eq(idx, 31);
+	cr_assert_eq(guest_mem_page_index(&m, 0x110000, &idx), -EFAULT);
+	discard_ram_free(&m);
+}
+
+Test(guest_mem, discard_punches_shared_memory)
+{
+	struct guest_mem m = {0};
+	int fd = memfd_create("ram", 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 4 * 4096), 0);
+	uint8_t *host = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(host, MAP_FAILED);
+	cr_assert_eq(guest_mem_add_region(&m, 0, host, 4 * 4096), 0);
+	m.shared = true;
+	memset(host, 0x55, 4 * 4096);
+	cr_assert_eq(guest_mem_discard(&m, 4096, 4096), 4096);
+	uint8_t b = 0xff;
+	cr_assert_eq(pread(fd, &b, 1, 4096), 1);
+	cr_assert_eq(b, 0, "the file's page was punched out");
+	cr_assert_eq(pread(fd, &b, 1, 0), 1);
+	cr_assert_eq(b, 0x55);
+	munmap(host, 4 * 4096);
+	close(fd);
 }

@@ -464,15 +464,25 @@ static int put_metrics(struct api_model *m, const json_t *body, char *err, size_
 	return r;
 }
 
+/* "balloon": the body of PUT /balloon. */
+static int load_balloon(struct api_model *m, const json_t *root, char *err, size_t errlen)
+{
+	const json_t *b = json_object_get(root, "balloon");
+	char why[200];
+
+	if (!b || !api_balloon_put(&m->balloon, m->mem_mib, b, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "balloon: %s", why);
+	return -EINVAL;
+}
+
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {{"boot-source", API_JSON_OBJECT, true},
-						  {"machine-config", API_JSON_OBJECT, false},
-						  {"drives", API_JSON_ARRAY, false},
-						  {"network-interfaces", API_JSON_ARRAY, false},
-						  {"metrics", API_JSON_OBJECT, false},
-						  {"vsock", API_JSON_OBJECT, false},
-						  {NULL, 0, false}};
+	static const struct api_json_field f[] = {
+	    {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
+	    {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
+	    {"metrics", API_JSON_OBJECT, false},    {"vsock", API_JSON_OBJECT, false},
+	    {"balloon", API_JSON_OBJECT, false},    {NULL, 0, false}};
 	int r = api_json_check(root, f, err, errlen);
 	if (!r)
 		r = load_one(m, root, "boot-source", true, api_model_put_boot_source, err, errlen);
@@ -488,6 +498,8 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 		r = load_one(m, root, "vsock", false, api_model_put_vsock, err, errlen);
 	if (!r)
 		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
+	if (!r)
+		r = load_balloon(m, root, err, errlen);
 	return r;
 }
 
@@ -563,6 +575,8 @@ json_t *api_model_json(const struct api_model *m)
 	json_t *vsock = vsock_json(&m->vsock);
 	if (j && vsock)
 		json_object_set_new(j, "vsock", vsock);
+	if (j && m->balloon.set)
+		json_object_set_new(j, "balloon", api_balloon_model_json(&m->balloon));
 	return j;
 }
 
@@ -596,6 +610,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->vcpus = cfg->ncpus;
 	m->mem_mib = (unsigned)(cfg->mem_size >> 20);
 	m->track_dirty = cfg->track_dirty_pages;
+	api_balloon_from_config(&m->balloon, cfg);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append))
 		return -ENOMEM;

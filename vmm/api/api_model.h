@@ -12,6 +12,7 @@
 
 #include "virtio/core/rate_limiter.h"
 #include "virtio/vsock/vsock.h"
+#include "vmm/api/api_balloon.h"
 #include "vmm/cli.h"
 
 #define API_ID_MAX     64 /* drive_id / iface_id bytes, NUL included */
@@ -58,6 +59,7 @@ struct api_model {
 	int nnics;
 	char *metrics_path;
 	struct api_vsock vsock;
+	struct api_balloon balloon; /* PUT /balloon (api_balloon.h) */
 };
 
 /* Defaults: 1 vCPU, 256 MiB, nothing else. */
@@ -96,7 +98,7 @@ int api_model_check_metrics(const json_t *body, const char **path, char *err, si
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
  * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "vsock": {...}?,
- * "metrics": {...}?}
+ * "metrics": {...}?, "balloon": {...}?}
  * applied as the same PUTs in that order. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 

@@ -564,6 +564,102 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 	r->status = 204;
 }
 
+/* ---- the balloon (Firecracker's bodies; api_balloon.h) ---- */
+
+#define NO_BALLOON "No balloon device configured."
+
+/* The running VM's balloon into *info; false (reply filled) when there is none. */
+static bool live_balloon(struct api *a, struct virtio_balloon_info *info, struct reply *r)
+{
+	int err = a->ops->balloon_info ? a->ops->balloon_info(a->ctx, info) : -ENODEV;
+
+	if (err == -ENODEV)
+		fault(r, 400, NO_BALLOON, NULL);
+	else if (err)
+		backend_fault(r, err, "cannot read the balloon");
+	return err == 0;
+}
+
+static void put_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r))
+		model_result(r, api_balloon_put(&a->model.balloon, a->model.mem_mib, body, r->err,
+						sizeof(r->err)));
+}
+
+static void get_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct virtio_balloon_info info;
+
+	(void)id, (void)body;
+	if (a->state == API_NOT_STARTED) {
+		if (a->model.balloon.set)
+			r->doc = api_balloon_model_json(&a->model.balloon);
+		else
+			fault(r, 400, NO_BALLOON, NULL);
+	} else if (live_balloon(a, &info, r)) {
+		r->doc = api_balloon_json(&info);
+	}
+}
+
+static void patch_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct virtio_balloon_info info;
+	uint64_t mib;
+	int err;
+
+	(void)id;
+	if (api_balloon_check_patch(body, &mib, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!after_start(a, r) || !live_balloon(a, &info, r))
+		return;
+	err = a->ops->balloon_set_target(a->ctx, mib, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot change the balloon's target");
+		return;
+	}
+	a->model.balloon.amount_mib = mib;
+	r->status = 204;
+}
+
+static void get_balloon_stats(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct virtio_balloon_info info;
+
+	(void)id, (void)body;
+	if (!after_start(a, r) || !live_balloon(a, &info, r))
+		return;
+	if (!info.stats_interval_s)
+		fault(r, 400, "Statistics are not enabled: stats_polling_interval_s is 0.", NULL);
+	else
+		r->doc = api_balloon_stats_json(&info);
+}
+
+static void patch_balloon_stats(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct virtio_balloon_info info;
+	uint32_t s;
+	int err;
+
+	(void)id;
+	if (api_balloon_check_patch_stats(body, &s, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!after_start(a, r) || !live_balloon(a, &info, r))
+		return;
+	err = a->ops->balloon_set_stats(a->ctx, s, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot change the statistics interval");
+		return;
+	}
+	a->model.balloon.stats_interval_s = s;
+	r->status = 204;
+}
+
 static const struct route routes[] = {
     {"/snapshot/create", false, {NULL, put_snapshot_create, NULL}},
     {"/snapshot/load", false, {NULL, put_snapshot_load, NULL}},
@@ -582,6 +678,8 @@ static const struct route routes[] = {
     {"/vmm/devices", false, {get_vmm_devices, NULL, NULL}},
     {"/vmm/vcpus", false, {get_vmm_vcpus, NULL, NULL}},
     {"/vmm/stop", false, {NULL, put_vmm_stop, NULL}},
+    {"/balloon", false, {get_balloon, put_balloon, patch_balloon}},
+    {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}},
 };
 
 static enum method parse_method(const char *m)

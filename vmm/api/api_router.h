@@ -57,6 +57,11 @@ struct api_backend_ops {
 	 * snapshot_open() in vmm/snapshot.h) and runs it, paused unless `resume`. */
 	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume,
 			     const char *const *nics, int nnics, char *err, size_t errlen);
+	/* The balloon of the running VM (virtio/balloon/balloon.h); -ENODEV when it has none.
+	 * Optional (NULL: no balloon). */
+	int (*balloon_info)(void *ctx, struct virtio_balloon_info *info);
+	int (*balloon_set_target)(void *ctx, uint64_t mib, char *err, size_t errlen);
+	int (*balloon_set_stats)(void *ctx, uint32_t seconds, char *err, size_t errlen);
 };
 
 struct api {

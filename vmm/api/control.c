@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "virtio/balloon/balloon.h"
 #include "virtio/blk/blk.h"
 #include "virtio/net/net.h"
 #include "vmm/api/api_http.h"
@@ -21,6 +22,7 @@
 #include "vmm/api/api_router.h"
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
+#include "vmm/dev_balloon.h"
 #include "vmm/dev_vsock.h"
 #include "vmm/metrics.h"
 #include "vmm/sandbox/sandbox.h"
@@ -117,6 +119,20 @@ static void undo_vsock(struct vm_config *cfg, bool had_vsock)
 		dev_vsock_unset(cfg);
 }
 
+/* PUT /balloon as --balloon (after the command line's, which it then replaces). */
+static int add_balloon(struct vm_config *cfg, const struct api_model *m, char *err, size_t errlen)
+{
+	char spec[128];
+
+	if (!m->balloon.set)
+		return 0;
+	if (api_balloon_spec(&m->balloon, spec, sizeof(spec))) {
+		snprintf(err, errlen, "balloon: bad configuration");
+		return -EINVAL;
+	}
+	return add_device(cfg, "balloon", spec, "balloon", err, errlen);
+}
+
 /* The drives, the root device first. */
 static int add_drives(struct vm_config *cfg, const struct api_model *m, int *disk_index, char *err,
 		      size_t errlen)
@@ -193,6 +209,8 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 		r = add_nic(cfg, &m->nics[i], err, errlen);
 	if (!r)
 		r = add_vsock(cfg, &m->vsock, err, errlen);
+	if (!r)
+		r = add_balloon(cfg, m, err, errlen);
 	if (r) {
 		undo_devices(cfg, ndisks, nnics);
 		undo_vsock(cfg, had_vsock);
@@ -480,7 +498,54 @@ static int be_snapshot_load(void *ctx, const char *state, const char *mem, bool 
 	return hand_over(c);
 }
 
+/* ---- the balloon (virtio/balloon/balloon.h) ---- */
+
+static int be_balloon_info(void *ctx, struct virtio_balloon_info *info)
+{
+	struct control *c = ctx;
+	struct virtio_dev *dev = c->vm_created ? dev_balloon_find(&c->vm) : NULL;
+
+	if (!dev)
+		return -ENODEV;
+	virtio_balloon_get_info(dev, info);
+	return 0;
+}
+
+static int be_balloon_set_target(void *ctx, uint64_t mib, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	struct virtio_dev *dev = c->vm_created ? dev_balloon_find(&c->vm) : NULL;
+
+	if (!dev)
+		return -ENODEV;
+	if (virtio_balloon_set_target(dev, mib)) {
+		snprintf(err, errlen, "amount_mib %llu is more than the guest's memory",
+			 (unsigned long long)mib);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int be_balloon_set_stats(void *ctx, uint32_t seconds, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	struct virtio_dev *dev = c->vm_created ? dev_balloon_find(&c->vm) : NULL;
+
+	if (!dev)
+		return -ENODEV;
+	if (virtio_balloon_set_stats_interval(dev, seconds)) {
+		snprintf(err, errlen,
+			 "statistics were not enabled at start "
+			 "(stats_polling_interval_s 0)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct api_backend_ops vm_backend = {
+    .balloon_info = be_balloon_info,
+    .balloon_set_target = be_balloon_set_target,
+    .balloon_set_stats = be_balloon_set_stats,
     .snapshot_create = be_snapshot_create,
     .snapshot_load = be_snapshot_load,
     .start = be_start,

@@ -179,3 +179,41 @@ void guest_mem_dirty_take(const struct guest_mem *mem, uint64_t *bitmap)
 	for (size_t i = 0; mem->dirty && i < guest_mem_dirty_words(mem); i++)
 		bitmap[i] |= __atomic_exchange_n(&mem->dirty[i], 0, __ATOMIC_RELAXED);
 }
+
+/* ---- releasing pages (virtio-balloon) ---- */
+
+#define PAGE_4K (1ull << DIRTY_PAGE_SHIFT)
+
+int64_t guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct guest_region *r = find_region(mem, gpa, len);
+	if (!r)
+		return -EFAULT;
+	/* Whole pages only: a partial page may hold data the guest still uses. No overflow: the
+	 * range is inside a region that ends below 2^64. */
+	uint64_t first = (gpa + PAGE_4K - 1) & ~(PAGE_4K - 1);
+	uint64_t end = (gpa + len) & ~(PAGE_4K - 1);
+	if (end <= first)
+		return 0;
+	uint8_t *host = r->host + (first - r->gpa);
+	int advice = mem->shared ? MADV_REMOVE : MADV_DONTNEED;
+	if (madvise(host, end - first, advice) < 0)
+		return -errno;
+	guest_mem_mark_dirty(mem, first, end - first);
+	return (int64_t)(end - first);
+}
+
+int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *index)
+{
+	uint64_t base = 0;
+
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+			*index = base + ((gpa - r->gpa) >> DIRTY_PAGE_SHIFT);
+			return 0;
+		}
+		base += r->size >> DIRTY_PAGE_SHIFT;
+	}
+	return -EFAULT;
+}

@@ -22,6 +22,10 @@ struct guest_mem {
 	int nregions;
 	uint64_t ram_size; /* total bytes of RAM over all regions */
 	bool owned;	   /* true when guest_mem_alloc() or _map_file() mmap'ed the regions */
+	/* The regions are MAP_SHARED (a memfd or shared file): guest_mem_discard() must punch
+	 * the pages out of the file (MADV_REMOVE), MADV_DONTNEED would only drop the mapping. Every
+	 * mapping guest_mem makes itself is private; whoever adds a shared one sets this. */
+	bool shared;
 	/* Pages the VMM itself wrote (device models: used rings, buffers it filled), one bit per
 	 * 4 KiB page of RAM in region order, set atomically; NULL while not tracking. KVM's dirty
 	 * log sees only the guest's writes: a diff snapshot needs both. */
@@ -58,6 +62,20 @@ void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t le
  * clears them. */
 void guest_mem_dirty_take(const struct guest_mem *mem, uint64_t *bitmap);
 size_t guest_mem_dirty_words(const struct guest_mem *mem);
+
+/* Gives the host pages behind [gpa, gpa+len) back to the kernel (virtio-balloon, free page
+ * reporting): the range is first checked like guest_mem_ptr() (one RAM region, no overflow, so
+ * nothing outside guest RAM or in the MMIO hole is ever released), then only the whole 4 KiB
+ * pages inside it are released: MADV_DONTNEED for private memory (the next access reads zeros
+ * for anonymous RAM, or the file's contents for RAM mapped from a snapshot file), MADV_REMOVE
+ * when `shared`. The pages are marked dirty (they changed, a Diff snapshot must carry them).
+ * Returns the bytes released (0 when the range holds no whole page), -EFAULT when the range is
+ * not RAM, or -errno from madvise. */
+int64_t guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Index of the 4 KiB page holding `gpa` counted over all regions in order (the dirty bitmap's
+ * numbering, 0 .. ram_size/4096 - 1). Returns 0, or -EFAULT when gpa is not RAM. */
+int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *index);
 
 /* Unmaps what guest_mem_alloc() or guest_mem_map_file() mapped and zeroes the struct. */
 void guest_mem_free(struct guest_mem *mem);

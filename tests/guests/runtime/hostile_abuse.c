@@ -335,9 +335,12 @@ static enum hostile_expect config_writes_past_end(struct hdev *h)
 		return EXPECT_WORKING;
 	for (int i = 0; i < 4; i++)
 		before[i] = mmio_read32(h->d->config + 4 * i);
-	for (uint32_t off = h->id == 3 ? 0x10 : 0; off < span; off += 4) /* console: skip
-										    emerg_wr */
+	for (uint32_t off = h->id == 3 ? 0x10 : 0; off < span; off += 4) { /* console: skip
+										      emerg_wr */
+		if (h->id == 5 && off == 4)
+			continue; /* balloon: `actual` is the driver's to write (5.5.4) */
 		mmio_write32(h->d->config + off, 0xffffffff);
+	}
 	mmio_write8(h->d->config + span - 1, 0xff);
 	for (int i = 0; i < 4; i++)
 		TEST_ASSERT_MSG(mmio_read32(h->d->config + 4 * i) == before[i],
