@@ -461,9 +461,13 @@ static void random_round(void)
 	case 11:
 		reset_mid_io(h);
 		break;
-	case 12:
-		h->d->ops->set_status(h->d, (uint8_t)hostile_rand());
+	case 12: {
+		uint8_t status = (uint8_t)hostile_rand();
+		h->d->ops->set_status(h->d, status);
+		if (status == 0)
+			revive(h); /* that was a reset (2.4): a driver sets the device up again */
 		break;
+	}
 	default:
 		abuse(h, &hostile_abuses[below(hostile_nabuses)], false);
 		break;

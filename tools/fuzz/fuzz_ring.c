@@ -116,18 +116,6 @@ static int setup(struct ring_ctx *c, bool packed)
 	return 0;
 }
 
-static void activate(struct ring_ctx *c)
-{
-	c->vq.num = c->num;
-	c->vq.desc_addr = c->desc;
-	c->vq.driver_addr = c->driver;
-	c->vq.device_addr = c->device;
-	int r = vq_activate(&c->vq, &c->m.mem, c->features);
-	FZ_ASSERT(r == 0 || !vq_is_active(&c->vq), "failed activation left the queue active");
-	FZ_ASSERT(r == 0 || !c->legal, "legal queue (size %u) refused: %s", c->num, vq_strerror(r));
-	FZ_ASSERT(r != 0 || (c->vq.size == c->num && !vq_is_broken(&c->vq)), "bad activation");
-}
-
 /* ---- helpers ---- */
 
 /* What the device may write in ring operations (nothing once broken or inactive). */
@@ -144,6 +132,20 @@ static const struct fz_ranges *ring_areas(struct ring_ctx *c)
 		fz_ranges_add(&allowed, c->vq.device_addr, fz_split_used_size((uint32_t)n));
 	}
 	return &allowed;
+}
+
+static void activate(struct ring_ctx *c)
+{
+	c->vq.num = c->num;
+	c->vq.desc_addr = c->desc;
+	c->vq.driver_addr = c->driver;
+	c->vq.device_addr = c->device;
+	int r = vq_activate(&c->vq, &c->m.mem, c->features);
+	/* An activation may write the device's notification fields (kicks wanted), nothing else. */
+	fz_mem_check(&c->m, ring_areas(c), "activation");
+	FZ_ASSERT(r == 0 || !vq_is_active(&c->vq), "failed activation left the queue active");
+	FZ_ASSERT(r == 0 || !c->legal, "legal queue (size %u) refused: %s", c->num, vq_strerror(r));
+	FZ_ASSERT(r != 0 || (c->vq.size == c->num && !vq_is_broken(&c->vq)), "bad activation");
 }
 
 static const struct fz_ranges *writable_segs(const struct vq_chain *ch)

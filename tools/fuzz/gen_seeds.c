@@ -350,309 +350,301 @@ static void vsock_seeds(void)
 	vsock_packet(&b, 3, 1000, 1, 5, 0, "abc", 100000); /* length beyond the buffer */
 	chain_on(&b, 2, 1, 1);				   /* an event buffer */
 	save("virtio_vsock", "bad-input", &b);
-	/* virtio-balloon (fuzz_virtio_balloon.c): create byte = target MiB (0-4) | 8 statistics |
-	 * 16 deflate-on-oom | 32 free page reporting; queues inflate 0, deflate 1, then stats 2 and
-	 * reporting 3 (with every feature bit accepted). PFN chains carry page numbers of the fake
-	 * RAM (0x100000: pfn 0x100..0x10f) and some outside it. */
-	static void balloon_seeds(void)
-	{
-		const uint32_t pfns[] = {0x100, 0x101, 0x10f, 0x101, 0, 0xd0000, 0xffffffff, 0x102};
-		const uint8_t stats[] = {4, 0, 0x10, 0, 0, 0, 0, 0, 0, 0,
-					 5, 0, 0x40, 0, 0, 0, 0, 0, 0, 0};
+}
 
-		for (int all = 0; all < 2; all++) {
-			struct seed s = {0};
-			uint8_t create = all ? 1 | 8 | 16 | 32 : 1;
-			dev_header(&s, &create, 1, all);
-			request(&s, 0, pfns, sizeof(pfns), 0, NULL, 0); /* inflate */
-			request(&s, 1, pfns, 8, 0, NULL, 0);		/* deflate two */
-			if (all) {
-				request(&s, 2, stats, sizeof(stats), 0, NULL, 0);
-				chain_on(&s, 3, 2, 3); /* report two writable buffers */
-			}
-			u8(&s, OP_SPECIAL), u8(&s, 5), u8(&s, 0); /* the timer fired */
-			u8(&s, OP_SPECIAL), u8(&s, 1), u8(&s, 2); /* target 2 MiB */
-			u8(&s, OP_SPECIAL), u8(&s, 3), u8(&s, 4); /* actual */
-			u8(&s, OP_SPECIAL), u8(&s, 4), u8(&s, 0); /* save and restore */
-			request(&s, 0, pfns, sizeof(pfns), 0, NULL, 0);
-			save("virtio_balloon", all ? "every-feature" : "inflate-deflate", &s);
-		}
-	}
+/* virtio-balloon (fuzz_virtio_balloon.c): create byte = target MiB (0-4) | 8 statistics | 16
+ * deflate-on-oom | 32 free page reporting; queues inflate 0, deflate 1, then stats 2 and
+ * reporting 3 (with every feature bit accepted). PFN chains carry page numbers of the fake RAM
+ * (0x100000: pfn 0x100..0x10f) and some outside it. */
+static void balloon_seeds(void)
+{
+	const uint32_t pfns[] = {0x100, 0x101, 0x10f, 0x101, 0, 0xd0000, 0xffffffff, 0x102};
+	const uint8_t stats[] = {4, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0x40, 0, 0, 0, 0, 0, 0, 0};
 
-	/* virtio-net (fuzz_virtio_net.c): create byte (bit 0 vnet header, bits 1-3 offload caps);
-	 * queues rx 0, tx 1, ctrl 2; MRG_RXBUF is in the accepted features, so small rx buffers
-	 * take frames. */
-	static void net_seeds(void)
-	{
-		for (int hdr = 0; hdr < 2; hdr++) {
-			struct seed s = {0};
-			uint8_t create = hdr ? 1 | 1 << 1 : 0; /* vnet header + TUN_F_CSUM */
-			dev_header(&s, &create, 1, hdr);
-			uint8_t tx[12 + 60] = {0};
-			memset(tx + 12, 0xff, 6); /* broadcast */
-			memcpy(tx + 18, "\x52\x54\x00\x12\x34\x56\x08\x06", 8);
-			request(&s, 1, tx, sizeof(tx), 0, NULL, 0);
-			for (int i = 0; i < 4; i++)
-				chain_on(&s, 0, 2, 3); /* rx: two writable 64-byte buffers */
-			u8(&s, OP_SPECIAL), u8(&s, 1), u8(&s, 0), u8(&s, 42);
-			for (int i = 0; i < 42; i++)
-				u8(&s, (uint8_t)i);
-			u8(&s, OP_SPECIAL), u8(&s, 1 | 8), u8(&s, 2), u8(&s, 0),
-			    u8(&s, 0x5a); /* 1514 */
-			uint16_t ack[] = {1};
-			static const uint8_t promisc[] = {0, 0, 1};
-			static const uint8_t mac_set[] = {1, 1, 0x52, 0x54, 0, 1, 2, 3};
-			static const uint8_t mac_table[] = {1, 0, 1,  0,  0, 0, 2, 4,
-							    6, 8, 10, 12, 0, 0, 0, 0};
-			request(&s, 2, promisc, sizeof(promisc), 0, ack, 1);
-			request(&s, 2, mac_set, sizeof(mac_set), 0, ack, 1);
-			request(&s, 2, mac_table, sizeof(mac_table), 0, ack, 1);
-			u8(&s, OP_STATUS), u8(&s, 0), u8(&s, 0); /* reset with a frame pending */
-			u8(&s, OP_SPECIAL), u8(&s, 1 | 2 | 4), u8(&s, 0), u8(&s, 20);
-			for (int i = 0; i < 20; i++)
-				u8(&s, 0xee);
-			save("virtio_net", hdr ? "vnet-hdr-packed" : "plain-split", &s);
-		}
-	}
-
-	/* virtio-pci (fuzz_virtio_pci.c): ops 8 bring-up, 9/10 BAR 0 read/write, 11 MSI-X BAR, 12
-	 * config space, 13 status, 14 notify, 15 wild MMIO, 16 MSI-X on/off. */
-	enum { PCI_BRING_UP = 8, PCI_BAR0_RD, PCI_BAR0_WR, PCI_MSIX, PCI_CFG, PCI_STATUS_OP };
-
-	static void pci_bring_up(struct seed * s, uint8_t how)
-	{
-		le(s, 0x30ffffffull | 1ull << 32 | (how & 4 ? 1ull << 34 : 0), 8);
-		u8(s, how);
-	}
-
-	static void virtio_pci_seeds(void)
-	{
-		for (int msix = 0; msix < 2; msix++) {
-			struct seed s = {0};
-			u8(&s, 0x40 | 4); /* bring up at once, queue size 16 */
-			u8(&s, 1);	  /* two queues */
-			pci_bring_up(&s, (uint8_t)(msix | 2));
-			uint16_t w[] = {64};
-			request(&s, 0, "ping", 4, 0, w, 1);
-			chain_on(&s, 1, 2, 2);
-			u8(&s, PCI_BAR0_RD), u8(&s, 1), u8(&s, 0), u8(&s, 0); /* ISR, 1 byte */
-			/* move BAR 0 (ECAM path), then turn memory decoding off and on */
-			u8(&s, PCI_CFG), u8(&s, 0x81), u8(&s, 0), u8(&s, 0), u8(&s, 0),
-			    le(&s, 0x100, 2);
-			u8(&s, PCI_CFG), u8(&s, 0x80), u8(&s, 1), le(&s, 0, 2);
-			u8(&s, PCI_CFG), u8(&s, 0x80), u8(&s, 0), le(&s, 2, 2);
-			request(&s, 0, "pong", 4, 0, w, 1);
-			/* MSI-X table entry 1 read, PBA read */
-			u8(&s, PCI_MSIX), u8(&s, 0), le(&s, 16, 2), u8(&s, 2), le(&s, 0, 8);
-			u8(&s, PCI_MSIX), u8(&s, 1), u8(&s, 0), u8(&s, 3), le(&s, 0, 8);
-			/* the configuration access window: read the common config's num_queues */
-			u8(&s, PCI_CFG), u8(&s, 3), u8(&s, 0), u8(&s, 1), u8(&s, 0), u8(&s, 0x12),
-			    u8(&s, 1), u8(&s, 1), le(&s, 0, 4);
-			u8(&s, PCI_STATUS_OP), u8(&s, 0), u8(&s, 0); /* reset mid-I/O */
-			u8(&s, PCI_BRING_UP), pci_bring_up(&s, (uint8_t)(msix ? 0 : 1));
-			request(&s, 1, "again", 5, 0, w, 1);
-			save("virtio_pci", msix ? "msix" : "intx", &s);
-		}
-	}
-
-	/* pci_config (fuzz_pci_config.c): the bus description, then ops 0 conf1, 1 ECAM, 2 direct,
-	 * 3 BAR sizing, 4-5 BAR accesses. */
-	static void pci_config_seeds(void)
-	{
+	for (int all = 0; all < 2; all++) {
 		struct seed s = {0};
-		u8(&s, 1); /* two functions */
-		/* function 0: INTA, BAR 0 64-bit 4 KiB, BAR 2 4 KiB; one capability; MSI-X in BAR 0
-		 */
-		u8(&s, 1), u8(&s, 0x05), u8(&s, 0x40 | 8), u8(&s, 8);
-		u8(&s, 1), u8(&s, 9), u8(&s, 14), u8(&s, 1);
-		u8(&s, 1), u8(&s, 3);
-		u8(&s, 3); /* device 3 */
-		/* function 1: no pin, BAR 0 prefetchable 256 B, first free slot */
-		u8(&s, 0), u8(&s, 0x01), u8(&s, 0x80 | 4), u8(&s, 0), u8(&s, 0), u8(&s, 0x80);
-		/* conf1: latch 00:03.0 reg 0, read 4 bytes at 0xCFC */
-		u8(&s, 0), u8(&s, 3), u8(&s, 0), u8(&s, 6), u8(&s, 0), u8(&s, 3), u8(&s, 2),
-		    u8(&s, 0), le(&s, 0, 8);
-		u8(&s, 3), u8(&s, 0), u8(&s, 0); /* size BAR 0 */
-		/* ECAM: command = 0 then 2 (memory off, on), BAR 0 moved to 0xf0100000 */
-		u8(&s, 1), u8(&s, 10), u8(&s, 1), u8(&s, 1), u8(&s, 3), u8(&s, 3), u8(&s, 1),
-		    le(&s, 0, 4);
-		u8(&s, 1), u8(&s, 10), u8(&s, 1), u8(&s, 1), u8(&s, 3), u8(&s, 3), u8(&s, 1),
-		    le(&s, 2, 4);
-		u8(&s, 1), u8(&s, 10), u8(&s, 0), u8(&s, 0), u8(&s, 3), u8(&s, 0), u8(&s, 0),
-		    le(&s, 0x100, 2);
-		u8(&s, 4), u8(&s, 0), u8(&s, 0), u8(&s, 3), le(&s, 0x10, 2), le(&s, 0x1234, 8),
-		    u8(&s, 0);
-		/* direct read of an absent function */
-		u8(&s, 2), u8(&s, 0), u8(&s, 0), u8(&s, 0xf8), u8(&s, 2), u8(&s, 0), u8(&s, 3),
-		    u8(&s, 1), le(&s, 0, 4);
-		save("pci_config", "two-functions", &s);
+		uint8_t create = all ? 1 | 8 | 16 | 32 : 1;
+		dev_header(&s, &create, 1, all);
+		request(&s, 0, pfns, sizeof(pfns), 0, NULL, 0); /* inflate */
+		request(&s, 1, pfns, 8, 0, NULL, 0);		/* deflate two */
+		if (all) {
+			request(&s, 2, stats, sizeof(stats), 0, NULL, 0);
+			chain_on(&s, 3, 2, 3); /* report two writable buffers */
+		}
+		u8(&s, OP_SPECIAL), u8(&s, 5), u8(&s, 0); /* the timer fired */
+		u8(&s, OP_SPECIAL), u8(&s, 1), u8(&s, 2); /* target 2 MiB */
+		u8(&s, OP_SPECIAL), u8(&s, 3), u8(&s, 4); /* actual */
+		u8(&s, OP_SPECIAL), u8(&s, 4), u8(&s, 0); /* save and restore */
+		request(&s, 0, pfns, sizeof(pfns), 0, NULL, 0);
+		save("virtio_balloon", all ? "every-feature" : "inflate-deflate", &s);
 	}
+}
 
-	/* ---- loaders (fuzz_loaders.c) ---- */
-
-	static void loader_header(struct seed * s, uint8_t mode, const char *cmdline,
-				  uint32_t initrd, uint8_t flags)
-	{
-		u8(s, mode);
-		u8(s, 0x7f); /* 2.5 MiB of low RAM */
-		u8(s, (uint8_t)strlen(cmdline));
-		u8(s, 1); /* 2 cpus */
-		le(s, initrd, 4);
-		u8(s, flags);
-		raw(s, cmdline, strlen(cmdline));
-	}
-
-	/* A minimal ELF64 PVH kernel: one PT_LOAD at 1 MiB, a PT_NOTE with
-	 * XEN_ELFNOTE_PHYS32_ENTRY. */
-	static void pvh_elf(struct seed * s)
-	{
-		size_t base = s->n;
-		uint8_t *e = s->b + base;
-		memset(e, 0, 64 + 2 * 56 + 24 + 16);
-		memcpy(e,
-		       "\x7f"
-		       "ELF\x02\x01\x01",
-		       7);
-		e[16] = 2;  /* ET_EXEC */
-		e[18] = 62; /* EM_X86_64 */
-		e[20] = 1;
-		uint64_t entry = 0x100000, phoff = 64, notes = 64 + 2 * 56, code = notes + 24;
-		memcpy(e + 24, &entry, 8);
-		memcpy(e + 32, &phoff, 8);
-		e[52] = 64, e[54] = 56, e[56] = 2; /* ehsize, phentsize, phnum */
-		uint8_t *ph = e + 64;
-		uint32_t type = 1, flags = 5;
-		uint64_t size = 16, paddr = 0x100000;
-		memcpy(ph, &type, 4), memcpy(ph + 4, &flags, 4), memcpy(ph + 8, &code, 8);
-		memcpy(ph + 16, &paddr, 8), memcpy(ph + 24, &paddr, 8);
-		memcpy(ph + 32, &size, 8), memcpy(ph + 40, &size, 8);
-		ph += 56;
-		type = 4, size = 24;
-		memcpy(ph, &type, 4), memcpy(ph + 8, &notes, 8), memcpy(ph + 32, &size, 8);
-		memcpy(ph + 40, &size, 8);
-		uint32_t note[6] = {4, 4, 18, 0x006e6558 /* "Xen\0" */, 0x100000, 0};
-		memcpy(e + notes, note, 20);
-		e[code] = 0xf4; /* hlt */
-		s->n += code + 16;
-	}
-
-	/* A minimal bzImage: protocol 2.15, 64-bit entry, one setup sector, a 1 KiB "kernel". */
-	static void bzimage(struct seed * s)
-	{
-		uint8_t *b = s->b + s->n;
-		size_t len = 2 * 512 + 1024;
-		memset(b, 0, len);
-		b[0x1f1] = 1;		      /* setup_sects */
-		uint32_t syssize = 1024 / 16; /* paragraphs */
-		memcpy(b + 0x1f4, &syssize, 4);
-		b[0x1fe] = 0x55, b[0x1ff] = 0xaa; /* boot_flag */
-		b[0x200] = 0xeb, b[0x201] = 0x6a; /* jump: header ends at 0x26c */
-		memcpy(b + 0x202, "HdrS", 4);
-		b[0x206] = 0x0f, b[0x207] = 0x02; /* version 2.15 */
-		b[0x211] = 1;			  /* LOADED_HIGH */
-		uint32_t v = 0x7fffffff;
-		memcpy(b + 0x22c, &v, 4); /* initrd_addr_max */
-		v = 0x200000;
-		memcpy(b + 0x230, &v, 4); /* kernel_alignment */
-		b[0x236] = 1;		  /* XLF_KERNEL_64 */
-		v = 2048;
-		memcpy(b + 0x238, &v, 4); /* cmdline_size */
-		uint64_t pref = 0x100000;
-		memcpy(b + 0x258, &pref, 8);
-		v = 0x100000;
-		memcpy(b + 0x260, &v, 4); /* init_size */
-		s->n += len;
-	}
-
-	static void loader_seeds(void)
-	{
+/* virtio-net (fuzz_virtio_net.c): create byte (bit 0 vnet header, bits 1-3 offload caps); queues
+ * rx 0, tx 1, ctrl 2; MRG_RXBUF is in the accepted features, so small rx buffers take frames. */
+static void net_seeds(void)
+{
+	for (int hdr = 0; hdr < 2; hdr++) {
 		struct seed s = {0};
-		loader_header(&s, 0, "", 0, 0);
-		pvh_elf(&s);
-		save("loaders", "pvh-elf", &s);
-		s.n = 0;
-		loader_header(&s, 1, "", 0, 0);
-		bzimage(&s);
-		save("loaders", "bzimage", &s);
-		s.n = 0;
-		loader_header(&s, 2, "console=ttyS0 quiet", 4096, 8);
-		pvh_elf(&s);
-		save("loaders", "boot-pvh-initrd", &s);
-		s.n = 0;
-		loader_header(&s, 3, "console=ttyS0", 8192, 8 | 1);
-		bzimage(&s);
-		save("loaders", "boot-bzimage-initrd-high-ram", &s);
+		uint8_t create = hdr ? 1 | 1 << 1 : 0; /* vnet header + TUN_F_CSUM */
+		dev_header(&s, &create, 1, hdr);
+		uint8_t tx[12 + 60] = {0};
+		memset(tx + 12, 0xff, 6); /* broadcast */
+		memcpy(tx + 18, "\x52\x54\x00\x12\x34\x56\x08\x06", 8);
+		request(&s, 1, tx, sizeof(tx), 0, NULL, 0);
+		for (int i = 0; i < 4; i++)
+			chain_on(&s, 0, 2, 3); /* rx: two writable 64-byte buffers */
+		u8(&s, OP_SPECIAL), u8(&s, 1), u8(&s, 0), u8(&s, 42);
+		for (int i = 0; i < 42; i++)
+			u8(&s, (uint8_t)i);
+		u8(&s, OP_SPECIAL), u8(&s, 1 | 8), u8(&s, 2), u8(&s, 0), u8(&s, 0x5a); /* 1514 */
+		uint16_t ack[] = {1};
+		static const uint8_t promisc[] = {0, 0, 1};
+		static const uint8_t mac_set[] = {1, 1, 0x52, 0x54, 0, 1, 2, 3};
+		static const uint8_t mac_table[] = {1, 0, 1,  0,  0, 0, 2, 4,
+						    6, 8, 10, 12, 0, 0, 0, 0};
+		request(&s, 2, promisc, sizeof(promisc), 0, ack, 1);
+		request(&s, 2, mac_set, sizeof(mac_set), 0, ack, 1);
+		request(&s, 2, mac_table, sizeof(mac_table), 0, ack, 1);
+		u8(&s, OP_STATUS), u8(&s, 0), u8(&s, 0); /* reset with a frame pending */
+		u8(&s, OP_SPECIAL), u8(&s, 1 | 2 | 4), u8(&s, 0), u8(&s, 20);
+		for (int i = 0; i < 20; i++)
+			u8(&s, 0xee);
+		save("virtio_net", hdr ? "vnet-hdr-packed" : "plain-split", &s);
 	}
+}
 
-	/* ---- cli, uart ---- */
+/* virtio-pci (fuzz_virtio_pci.c): ops 8 bring-up, 9/10 BAR 0 read/write, 11 MSI-X BAR, 12 config
+ * space, 13 status, 14 notify, 15 wild MMIO, 16 MSI-X on/off. */
+enum { PCI_BRING_UP = 8, PCI_BAR0_RD, PCI_BAR0_WR, PCI_MSIX, PCI_CFG, PCI_STATUS_OP };
 
-	static void cli_seed(const char *name, const char *args, size_t len)
-	{
+static void pci_bring_up(struct seed *s, uint8_t how)
+{
+	le(s, 0x30ffffffull | 1ull << 32 | (how & 4 ? 1ull << 34 : 0), 8);
+	u8(s, how);
+}
+
+static void virtio_pci_seeds(void)
+{
+	for (int msix = 0; msix < 2; msix++) {
 		struct seed s = {0};
-		u8(&s, 2);		  /* MiB */
-		u8(&s, 1), u8(&s, 1);	  /* lo = 1 */
-		u8(&s, 1), le(&s, 64, 2); /* hi = 64 */
-		raw(&s, args, len);
-		save("cli", name, &s);
+		u8(&s, 0x40 | 4); /* bring up at once, queue size 16 */
+		u8(&s, 1);	  /* two queues */
+		pci_bring_up(&s, (uint8_t)(msix | 2));
+		uint16_t w[] = {64};
+		request(&s, 0, "ping", 4, 0, w, 1);
+		chain_on(&s, 1, 2, 2);
+		u8(&s, PCI_BAR0_RD), u8(&s, 1), u8(&s, 0), u8(&s, 0); /* ISR, 1 byte */
+		/* move BAR 0 (ECAM path), then turn memory decoding off and on */
+		u8(&s, PCI_CFG), u8(&s, 0x81), u8(&s, 0), u8(&s, 0), u8(&s, 0), le(&s, 0x100, 2);
+		u8(&s, PCI_CFG), u8(&s, 0x80), u8(&s, 1), le(&s, 0, 2);
+		u8(&s, PCI_CFG), u8(&s, 0x80), u8(&s, 0), le(&s, 2, 2);
+		request(&s, 0, "pong", 4, 0, w, 1);
+		/* MSI-X table entry 1 read, PBA read */
+		u8(&s, PCI_MSIX), u8(&s, 0), le(&s, 16, 2), u8(&s, 2), le(&s, 0, 8);
+		u8(&s, PCI_MSIX), u8(&s, 1), u8(&s, 0), u8(&s, 3), le(&s, 0, 8);
+		/* the configuration access window: read the common config's num_queues */
+		u8(&s, PCI_CFG), u8(&s, 3), u8(&s, 0), u8(&s, 1), u8(&s, 0), u8(&s, 0x12),
+		    u8(&s, 1), u8(&s, 1), le(&s, 0, 4);
+		u8(&s, PCI_STATUS_OP), u8(&s, 0), u8(&s, 0); /* reset mid-I/O */
+		u8(&s, PCI_BRING_UP), pci_bring_up(&s, (uint8_t)(msix ? 0 : 1));
+		request(&s, 1, "again", 5, 0, w, 1);
+		save("virtio_pci", msix ? "msix" : "intx", &s);
 	}
+}
+
+/* pci_config (fuzz_pci_config.c): the bus description, then ops 0 conf1, 1 ECAM, 2 direct,
+ * 3 BAR sizing, 4-5 BAR accesses. */
+static void pci_config_seeds(void)
+{
+	struct seed s = {0};
+	u8(&s, 1); /* two functions */
+	/* function 0: INTA, BAR 0 64-bit 4 KiB, BAR 2 4 KiB; one capability; MSI-X in BAR 0 */
+	u8(&s, 1), u8(&s, 0x05), u8(&s, 0x40 | 8), u8(&s, 8);
+	u8(&s, 1), u8(&s, 9), u8(&s, 14), u8(&s, 1);
+	u8(&s, 1), u8(&s, 3);
+	u8(&s, 3); /* device 3 */
+	/* function 1: no pin, BAR 0 prefetchable 256 B, first free slot */
+	u8(&s, 0), u8(&s, 0x01), u8(&s, 0x80 | 4), u8(&s, 0), u8(&s, 0), u8(&s, 0x80);
+	/* conf1: latch 00:03.0 reg 0, read 4 bytes at 0xCFC */
+	u8(&s, 0), u8(&s, 3), u8(&s, 0), u8(&s, 6), u8(&s, 0), u8(&s, 3), u8(&s, 2), u8(&s, 0),
+	    le(&s, 0, 8);
+	u8(&s, 3), u8(&s, 0), u8(&s, 0); /* size BAR 0 */
+	/* ECAM: command = 0 then 2 (memory off, on), BAR 0 moved to 0xf0100000 */
+	u8(&s, 1), u8(&s, 10), u8(&s, 1), u8(&s, 1), u8(&s, 3), u8(&s, 3), u8(&s, 1), le(&s, 0, 4);
+	u8(&s, 1), u8(&s, 10), u8(&s, 1), u8(&s, 1), u8(&s, 3), u8(&s, 3), u8(&s, 1), le(&s, 2, 4);
+	u8(&s, 1), u8(&s, 10), u8(&s, 0), u8(&s, 0), u8(&s, 3), u8(&s, 0), u8(&s, 0),
+	    le(&s, 0x100, 2);
+	u8(&s, 4), u8(&s, 0), u8(&s, 0), u8(&s, 3), le(&s, 0x10, 2), le(&s, 0x1234, 8), u8(&s, 0);
+	/* direct read of an absent function */
+	u8(&s, 2), u8(&s, 0), u8(&s, 0), u8(&s, 0xf8), u8(&s, 2), u8(&s, 0), u8(&s, 3), u8(&s, 1),
+	    le(&s, 0, 4);
+	save("pci_config", "two-functions", &s);
+}
+
+/* ---- loaders (fuzz_loaders.c) ---- */
+
+static void loader_header(struct seed *s, uint8_t mode, const char *cmdline, uint32_t initrd,
+			  uint8_t flags)
+{
+	u8(s, mode);
+	u8(s, 0x7f); /* 2.5 MiB of low RAM */
+	u8(s, (uint8_t)strlen(cmdline));
+	u8(s, 1); /* 2 cpus */
+	le(s, initrd, 4);
+	u8(s, flags);
+	raw(s, cmdline, strlen(cmdline));
+}
+
+/* A minimal ELF64 PVH kernel: one PT_LOAD at 1 MiB, a PT_NOTE with XEN_ELFNOTE_PHYS32_ENTRY. */
+static void pvh_elf(struct seed *s)
+{
+	size_t base = s->n;
+	uint8_t *e = s->b + base;
+	memset(e, 0, 64 + 2 * 56 + 24 + 16);
+	memcpy(e,
+	       "\x7f"
+	       "ELF\x02\x01\x01",
+	       7);
+	e[16] = 2;  /* ET_EXEC */
+	e[18] = 62; /* EM_X86_64 */
+	e[20] = 1;
+	uint64_t entry = 0x100000, phoff = 64, notes = 64 + 2 * 56, code = notes + 24;
+	memcpy(e + 24, &entry, 8);
+	memcpy(e + 32, &phoff, 8);
+	e[52] = 64, e[54] = 56, e[56] = 2; /* ehsize, phentsize, phnum */
+	uint8_t *ph = e + 64;
+	uint32_t type = 1, flags = 5;
+	uint64_t size = 16, paddr = 0x100000;
+	memcpy(ph, &type, 4), memcpy(ph + 4, &flags, 4), memcpy(ph + 8, &code, 8);
+	memcpy(ph + 16, &paddr, 8), memcpy(ph + 24, &paddr, 8);
+	memcpy(ph + 32, &size, 8), memcpy(ph + 40, &size, 8);
+	ph += 56;
+	type = 4, size = 24;
+	memcpy(ph, &type, 4), memcpy(ph + 8, &notes, 8), memcpy(ph + 32, &size, 8);
+	memcpy(ph + 40, &size, 8);
+	uint32_t note[6] = {4, 4, 18, 0x006e6558 /* "Xen\0" */, 0x100000, 0};
+	memcpy(e + notes, note, 20);
+	e[code] = 0xf4; /* hlt */
+	s->n += code + 16;
+}
+
+/* A minimal bzImage: protocol 2.15, 64-bit entry, one setup sector, a 1 KiB "kernel". */
+static void bzimage(struct seed *s)
+{
+	uint8_t *b = s->b + s->n;
+	size_t len = 2 * 512 + 1024;
+	memset(b, 0, len);
+	b[0x1f1] = 1;		      /* setup_sects */
+	uint32_t syssize = 1024 / 16; /* paragraphs */
+	memcpy(b + 0x1f4, &syssize, 4);
+	b[0x1fe] = 0x55, b[0x1ff] = 0xaa; /* boot_flag */
+	b[0x200] = 0xeb, b[0x201] = 0x6a; /* jump: header ends at 0x26c */
+	memcpy(b + 0x202, "HdrS", 4);
+	b[0x206] = 0x0f, b[0x207] = 0x02; /* version 2.15 */
+	b[0x211] = 1;			  /* LOADED_HIGH */
+	uint32_t v = 0x7fffffff;
+	memcpy(b + 0x22c, &v, 4); /* initrd_addr_max */
+	v = 0x200000;
+	memcpy(b + 0x230, &v, 4); /* kernel_alignment */
+	b[0x236] = 1;		  /* XLF_KERNEL_64 */
+	v = 2048;
+	memcpy(b + 0x238, &v, 4); /* cmdline_size */
+	uint64_t pref = 0x100000;
+	memcpy(b + 0x258, &pref, 8);
+	v = 0x100000;
+	memcpy(b + 0x260, &v, 4); /* init_size */
+	s->n += len;
+}
+
+static void loader_seeds(void)
+{
+	struct seed s = {0};
+	loader_header(&s, 0, "", 0, 0);
+	pvh_elf(&s);
+	save("loaders", "pvh-elf", &s);
+	s.n = 0;
+	loader_header(&s, 1, "", 0, 0);
+	bzimage(&s);
+	save("loaders", "bzimage", &s);
+	s.n = 0;
+	loader_header(&s, 2, "console=ttyS0 quiet", 4096, 8);
+	pvh_elf(&s);
+	save("loaders", "boot-pvh-initrd", &s);
+	s.n = 0;
+	loader_header(&s, 3, "console=ttyS0", 8192, 8 | 1);
+	bzimage(&s);
+	save("loaders", "boot-bzimage-initrd-high-ram", &s);
+}
+
+/* ---- cli, uart ---- */
+
+static void cli_seed(const char *name, const char *args, size_t len)
+{
+	struct seed s = {0};
+	u8(&s, 2);		  /* MiB */
+	u8(&s, 1), u8(&s, 1);	  /* lo = 1 */
+	u8(&s, 1), le(&s, 64, 2); /* hi = 64 */
+	raw(&s, args, len);
+	save("cli", name, &s);
+}
 
 #define CLI(name, lit) cli_seed(name, lit, sizeof(lit) - 1)
 
-	static void uart_seeds(void)
-	{
-		static const uint8_t linux_init[] = {
-		    1,	  5, 0x80,			    /* LCR: DLAB */
-		    1,	  2, 0x01,			    /* DLL */
-		    1,	  3, 0x00,			    /* DLM */
-		    1,	  5, 0x03,			    /* LCR: 8N1 */
-		    1,	  4, 0xc7,			    /* FCR: FIFO on, clear, trigger 14 */
-		    1,	  6, 0x0b,			    /* MCR: DTR RTS OUT2 */
-		    1,	  3, 0x0f,			    /* IER: all */
-		    0,	  4,				    /* IIR */
-		    1,	  2, 'h',			    /* THR */
-		    0,	  4,				    /* IIR: THRE */
-		    2,	  0, 5,	   'a', 'b', 'c', 'd', 'e', /* host input */
-		    0,	  7,				    /* LSR */
-		    0,	  4,				    /* IIR: data */
-		    0,	  2, 0,	   2,	0,   2,	  0,   2,   0, 2, /* RBR x5 */
-		    1,	  6, 0x1b,				  /* MCR: loopback */
-		    1,	  2, 'x',  0,	2,			  /* echo through loopback */
-		    0x41, 2, 2,	   0,	0,   0,	  0,		  /* 4-byte write across ports */
-		};
-		struct seed s = {0};
-		raw(&s, linux_init, sizeof(linux_init));
-		save("uart8250", "linux-init", &s);
-	}
+static void uart_seeds(void)
+{
+	static const uint8_t linux_init[] = {
+	    1,	  5, 0x80,				  /* LCR: DLAB */
+	    1,	  2, 0x01,				  /* DLL */
+	    1,	  3, 0x00,				  /* DLM */
+	    1,	  5, 0x03,				  /* LCR: 8N1 */
+	    1,	  4, 0xc7,				  /* FCR: FIFO on, clear, trigger 14 */
+	    1,	  6, 0x0b,				  /* MCR: DTR RTS OUT2 */
+	    1,	  3, 0x0f,				  /* IER: all */
+	    0,	  4,					  /* IIR */
+	    1,	  2, 'h',				  /* THR */
+	    0,	  4,					  /* IIR: THRE */
+	    2,	  0, 5,	   'a', 'b', 'c', 'd', 'e',	  /* host input */
+	    0,	  7,					  /* LSR */
+	    0,	  4,					  /* IIR: data */
+	    0,	  2, 0,	   2,	0,   2,	  0,   2,   0, 2, /* RBR x5 */
+	    1,	  6, 0x1b,				  /* MCR: loopback */
+	    1,	  2, 'x',  0,	2,			  /* echo through loopback */
+	    0x41, 2, 2,	   0,	0,   0,	  0,		  /* 4-byte write across ports */
+	};
+	struct seed s = {0};
+	raw(&s, linux_init, sizeof(linux_init));
+	save("uart8250", "linux-init", &s);
+}
 
-	int main(int argc, char **argv)
-	{
-		if (argc != 2) {
-			fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-			return 2;
-		}
-		root = argv[1];
-		mkdir(root, 0755);
-		ring_seeds("split_ring", false);
-		ring_seeds("packed_ring", true);
-		mmio_seeds();
-		blk_seeds();
-		console_seeds();
-		vsock_seeds();
-		rng_seeds();
-		balloon_seeds();
-		net_seeds();
-		virtio_pci_seeds();
-		pci_config_seeds();
-		loader_seeds();
-		CLI("minimal", "--kernel\0/boot/vmlinuz");
-		CLI("everything",
-		    "-k\0k\0--initrd\0i\0--append\0console=ttyS0\0--mem\0"
-		    "2G\0--cpus\0004\0--console\0file:/tmp/out\0--debug-exit\0-v\0-v\0--kvm\0"
-		    "/dev/kvm");
-		CLI("help", "--help");
-		CLI("balloon",
-		    "-k\0k\0--balloon\0size=64,stats=5s,deflate-on-oom=on,free-page-reporting=on");
-		CLI("sizes", "--mem\0004096K\0-m\0001GiB\0-k\0x\0--console\0none\0-q");
-		uart_seeds();
-		return 0;
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+		return 2;
 	}
+	root = argv[1];
+	mkdir(root, 0755);
+	ring_seeds("split_ring", false);
+	ring_seeds("packed_ring", true);
+	mmio_seeds();
+	blk_seeds();
+	console_seeds();
+	vsock_seeds();
+	rng_seeds();
+	balloon_seeds();
+	net_seeds();
+	virtio_pci_seeds();
+	pci_config_seeds();
+	loader_seeds();
+	CLI("minimal", "--kernel\0/boot/vmlinuz");
+	CLI("everything", "-k\0k\0--initrd\0i\0--append\0console=ttyS0\0--mem\0"
+			  "2G\0--cpus\0004\0--console\0file:/tmp/out\0--debug-exit\0-v\0-v\0--kvm\0"
+			  "/dev/kvm");
+	CLI("help", "--help");
+	CLI("balloon",
+	    "-k\0k\0--balloon\0size=64,stats=5s,deflate-on-oom=on,free-page-reporting=on");
+	CLI("sizes", "--mem\0004096K\0-m\0001GiB\0-k\0x\0--console\0none\0-q");
+	uart_seeds();
+	return 0;
+}

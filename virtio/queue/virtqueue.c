@@ -130,7 +130,11 @@ int vq_activate(struct virtqueue *vq, const struct guest_mem *mem, uint64_t feat
 	vq->broken = false;
 	vq->error = 0;
 	vq->active = true;
-	return 0;
+	/* Kicks wanted, in the rings too: a driver that reuses its rings after a reset would
+	 * otherwise find the suppression a device left there before (a NO_NOTIFY flag, an
+	 * avail_event behind index 0: a polling device writes those) and never kick (2.7.10). The
+	 * layout was checked above, so the store cannot fail. */
+	return packed ? packed_set_kicks(vq, mem, true) : split_set_kicks(vq, mem, true);
 }
 
 /* A driver error: stop the queue for good (until reset) and say why, once. */
