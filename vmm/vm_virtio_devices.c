@@ -41,6 +41,8 @@ static int place_on_pci(struct vm *vm, struct virtio_dev *dev)
 
 int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
 {
+	/* Every device passes here before its I/O threads start (vm_virtio_start_devices). */
+	dev->poll_max_ns = vm->cfg->io_poll_us * 1000u;
 	int err = t == TRANSPORT_PCI ? place_on_pci(vm, dev) : vm_virtio_add(vm, dev);
 	/* Wiring a transport fails only on our side (KVM ioctls, memory, full windows), whatever
 	 * errno KVM picked: report it as internal (vmm/base/errors.h). The reason was logged. */
@@ -49,7 +51,6 @@ int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport
 
 int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
 {
-	dev->poll_max_ns = vm->cfg->io_poll_us * 1000u;
 	int err = virtio_dev_init(dev, &vm->mem);
 	if (err) {
 		log_error("%s: device init failed: %s", dev->name, strerror(-err));
