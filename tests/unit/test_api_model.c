@@ -263,11 +263,13 @@ Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
 			    !strcmp(cfg.recorded[i].arg, "cid=42,uds=/tmp/vm.vsock");
 	cr_assert(recorded);
 
-	/* and the model of that configuration (GET /vm/config after a restore) has it too */
-	api_model_free(&m);
-	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
-	cr_assert_eq(m.vsock.cid, 42);
-	cr_assert_str_eq(m.vsock.uds, "/tmp/vm.vsock");
+	/* and the model of that configuration (GET /vm/config after a restore) has it too; the
+	 * configuration borrows m's strings (the kernel path), so m lives until cfg is gone */
+	struct api_model again;
+	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
+	cr_assert_eq(again.vsock.cid, 42);
+	cr_assert_str_eq(again.vsock.uds, "/tmp/vm.vsock");
+	api_model_free(&again);
 	cli_free(&cfg);
 	free(append);
 }

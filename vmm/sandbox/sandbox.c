@@ -94,8 +94,10 @@ int sandbox_init(enum sandbox_mode m)
 {
 	mode = m;
 	enabled = true;
+	/* mallopt() fails only where malloc is not glibc's (a sanitizer's allocator): then there
+	 * is nothing to keep from trimming. */
 	if (m != SANDBOX_OFF && !mallopt(M_TRIM_THRESHOLD, SANDBOX_TRIM_THRESHOLD))
-		return -EINVAL;
+		log_debug("sandbox: mallopt(M_TRIM_THRESHOLD) refused; not glibc's malloc?");
 	learn = getenv("VMM_SECCOMP_LEARN") && !strcmp(getenv("VMM_SECCOMP_LEARN"), "1");
 	if (m != SANDBOX_LOG)
 		return 0;
