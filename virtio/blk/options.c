@@ -1,11 +1,11 @@
 /* Parser of the `--disk` option string (format in options.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "virtio/blk/options.h"
+#include "vmm/base/parse.h"
 
 /* Bits of the keys already seen, to refuse a repeated key. */
 enum {
@@ -19,20 +19,6 @@ enum {
 	SEEN_QUEUES = 128,
 	SEEN_CPUS = 256,
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
 static int pick(const char *value, const char *const *names)
@@ -58,35 +44,38 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 	int idx = 0;
 	if (!strcmp(item, "ro")) {
 		if (value)
-			return fail(err, errlen, "option 'ro' takes no value");
+			return parse_fail(err, errlen, "option 'ro' takes no value");
 		bit = SEEN_RO;
 		o->ro = true;
 	} else if (!strcmp(item, "serial")) {
 		if (!value)
-			return fail(err, errlen, "option 'serial' needs a value (serial=ID)");
+			return parse_fail(err, errlen, "option 'serial' needs a value (serial=ID)");
 		if (strlen(value) > VIRTIO_BLK_ID_BYTES)
-			return fail(err, errlen, "serial '%s' is longer than %d bytes", value,
-				    VIRTIO_BLK_ID_BYTES);
+			return parse_fail(err, errlen, "serial '%s' is longer than %d bytes", value,
+					  VIRTIO_BLK_ID_BYTES);
 		bit = SEEN_SERIAL;
 		o->has_serial = true;
 		strcpy(o->serial, value);
 	} else if (!strcmp(item, "cache")) {
 		bit = SEEN_CACHE;
 		if (!value || (idx = pick(value, cache_names)) < 0)
-			return fail(err, errlen, "cache=%s: expected cache=writeback or cache=none",
-				    value ? value : "");
+			return parse_fail(err, errlen,
+					  "cache=%s: expected cache=writeback or cache=none",
+					  value ? value : "");
 		o->cache = (enum virtio_blk_cache)idx;
 	} else if (!strcmp(item, "discard")) {
 		bit = SEEN_DISCARD;
 		if (!value || (idx = pick(value, onoff_names)) < 0)
-			return fail(err, errlen, "discard=%s: expected discard=on or discard=off",
-				    value ? value : "");
+			return parse_fail(err, errlen,
+					  "discard=%s: expected discard=on or discard=off",
+					  value ? value : "");
 		o->discard = idx == 1;
 	} else if (!strcmp(item, "aio")) {
 		bit = SEEN_AIO;
 		if (!value || (idx = pick(value, aio_names)) < 0)
-			return fail(err, errlen, "aio=%s: expected aio=auto, io_uring or sync",
-				    value ? value : "");
+			return parse_fail(err, errlen,
+					  "aio=%s: expected aio=auto, io_uring or sync",
+					  value ? value : "");
 		o->aio = (enum virtio_blk_aio)idx;
 	} else if (!strcmp(item, "bw") || !strcmp(item, "ops")) {
 		bool bw = item[0] == 'b';
@@ -98,8 +87,9 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 		char *end = NULL;
 		unsigned long n = value ? strtoul(value, &end, 10) : 0;
 		if (!value || !*value || *end || n < 1 || n > 8)
-			return fail(err, errlen, "num-queues=%s: expected a number from 1 to 8",
-				    value ? value : "");
+			return parse_fail(err, errlen,
+					  "num-queues=%s: expected a number from 1 to 8",
+					  value ? value : "");
 		o->num_queues = (unsigned)n;
 	} else if (!strcmp(item, "iothread-cpus")) {
 		bit = SEEN_CPUS;
@@ -107,13 +97,14 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 		if (r)
 			return r;
 	} else {
-		return fail(err, errlen,
-			    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=, bw=, "
-			    "ops=, num-queues=, iothread-cpus=)",
-			    item);
+		return parse_fail(
+		    err, errlen,
+		    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=, bw=, "
+		    "ops=, num-queues=, iothread-cpus=)",
+		    item);
 	}
 	if (*seen & bit)
-		return fail(err, errlen, "option '%s' given twice", item);
+		return parse_fail(err, errlen, "option '%s' given twice", item);
 	*seen |= bit;
 	return 0;
 }
@@ -127,7 +118,7 @@ static int parse_items(char *rest, struct virtio_blk_opts *o, char *err, size_t 
 		if (rest)
 			*rest++ = '\0';
 		if (!*item)
-			return fail(err, errlen, "empty option (stray comma)");
+			return parse_fail(err, errlen, "empty option (stray comma)");
 		int r = parse_item(item, o, &seen, err, errlen);
 		if (r)
 			return r;
@@ -141,7 +132,7 @@ int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *
 	if (err && errlen)
 		err[0] = '\0';
 	if (!spec || !*spec || *spec == ',')
-		return fail(err, errlen, "empty disk path");
+		return parse_fail(err, errlen, "empty disk path");
 	char *copy = strdup(spec);
 	if (!copy)
 		return -ENOMEM;

@@ -1,24 +1,10 @@
 /* The CPU list of a device's I/O threads ("iothread-cpus=0:2-3"). See device.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "virtio/core/device.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#include "vmm/base/parse.h"
 
 /* A CPU number: decimal digits only, below 4096 (far above any CPU_SETSIZE in use). */
 static bool parse_cpu(const char *s, char **end, unsigned *out)
@@ -36,26 +22,27 @@ int virtio_cpu_list_parse(const char *s, struct virtio_cpu_list *out, char *err,
 {
 	*out = (struct virtio_cpu_list){0};
 	if (!s || !*s)
-		return fail(err, errlen, "iothread-cpus: empty CPU list");
+		return parse_fail(err, errlen, "iothread-cpus: empty CPU list");
 	while (*s) {
 		char *end;
 		unsigned lo, hi;
 		if (!parse_cpu(s, &end, &lo))
-			return fail(err, errlen, "iothread-cpus: '%s' is not a CPU number", s);
+			return parse_fail(err, errlen, "iothread-cpus: '%s' is not a CPU number",
+					  s);
 		hi = lo;
 		if (*end == '-' && !parse_cpu(end + 1, &end, &hi))
-			return fail(err, errlen, "iothread-cpus: bad range near '%s'", s);
+			return parse_fail(err, errlen, "iothread-cpus: bad range near '%s'", s);
 		if (hi < lo || (*end && *end != ':'))
-			return fail(err, errlen, "iothread-cpus: bad range near '%s'", s);
+			return parse_fail(err, errlen, "iothread-cpus: bad range near '%s'", s);
 		for (unsigned c = lo; c <= hi; c++) {
 			if (out->n == VIRTIO_DEV_MAX_CPUS)
-				return fail(err, errlen, "iothread-cpus: more than %d CPUs",
-					    VIRTIO_DEV_MAX_CPUS);
+				return parse_fail(err, errlen, "iothread-cpus: more than %d CPUs",
+						  VIRTIO_DEV_MAX_CPUS);
 			out->cpu[out->n++] = (uint16_t)c;
 		}
 		s = *end ? end + 1 : end;
 		if (*end && !*s)
-			return fail(err, errlen, "iothread-cpus: trailing ':'");
+			return parse_fail(err, errlen, "iothread-cpus: trailing ':'");
 	}
 	return 0;
 }

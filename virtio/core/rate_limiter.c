@@ -346,7 +346,7 @@ void rl_timer_fired(struct rl_timer *t)
 
 /* ---- option text ---- */
 
-static int parse_fail(char *err, size_t errlen, const char *s, const char *why)
+static int rl_fail(char *err, size_t errlen, const char *s, const char *why)
 {
 	if (err && errlen)
 		snprintf(err, errlen, "bad rate limit '%s': %s", s, why);
@@ -359,21 +359,21 @@ int rl_bucket_parse(const char *s, struct rl_bucket_cfg *b, char *err, size_t er
 	uint64_t size, ms, otb = 0;
 
 	if (!s || strlen(s) >= sizeof(buf))
-		return parse_fail(err, errlen, s ? s : "", "expected SIZE:REFILL_MS[:BURST]");
+		return rl_fail(err, errlen, s ? s : "", "expected SIZE:REFILL_MS[:BURST]");
 	strcpy(buf, s);
 	refill = strchr(buf, ':');
 	if (!refill)
-		return parse_fail(err, errlen, s, "expected SIZE:REFILL_MS[:BURST]");
+		return rl_fail(err, errlen, s, "expected SIZE:REFILL_MS[:BURST]");
 	*refill++ = '\0';
 	burst = strchr(refill, ':');
 	if (burst)
 		*burst++ = '\0';
 	if (parse_size(buf, 1, &size) || size == 0 || size > RL_MAX_TOKENS)
-		return parse_fail(err, errlen, s, "SIZE must be 1 to 2^50 (K, M, G suffixes)");
+		return rl_fail(err, errlen, s, "SIZE must be 1 to 2^50 (K, M, G suffixes)");
 	if (parse_uint(refill, 1, RL_MAX_REFILL_MS, &ms))
-		return parse_fail(err, errlen, s, "REFILL_MS must be 1 to 86400000");
+		return rl_fail(err, errlen, s, "REFILL_MS must be 1 to 86400000");
 	if (burst && (parse_size(burst, 1, &otb) || otb > RL_MAX_TOKENS))
-		return parse_fail(err, errlen, s, "BURST must be 0 to 2^50 (K, M, G suffixes)");
+		return rl_fail(err, errlen, s, "BURST must be 0 to 2^50 (K, M, G suffixes)");
 	*b = (struct rl_bucket_cfg){size, otb, ms};
 	return 0;
 }

@@ -131,6 +131,19 @@ static int check_body_id(const json_t *body, const char *field, const char *id, 
 	return 0;
 }
 
+/* The checks every PUT/PATCH of a named object makes: a good id in the path, the body's fields,
+ * and the body naming the same id under `id_key`. Returns 0 or -EINVAL with the reason. */
+static int check_request(const char *id, const json_t *body, const struct api_json_field *f,
+			 const char *id_key, char *err, size_t errlen)
+{
+	int r = check_id(id, err, errlen);
+	if (!r)
+		r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = check_body_id(body, id_key, id, err, errlen);
+	return r;
+}
+
 static int find_drive(const struct api_model *m, const char *id)
 {
 	for (int i = 0; i < m->ndrives; i++)
@@ -182,11 +195,7 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
 						  {"rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
 	struct rate_limiter_cfg rl;
-	int r = check_id(id, err, errlen);
-	if (!r)
-		r = api_json_check(body, f, err, errlen);
-	if (!r)
-		r = check_body_id(body, "drive_id", id, err, errlen);
+	int r = check_request(id, body, f, "drive_id", err, errlen);
 	int i = find_drive(m, id);
 	if (!r)
 		r = check_drive_values(m, i, body, err, errlen);
@@ -229,11 +238,7 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
 						  {"path_on_host", API_JSON_STRING, false},
 						  {"rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
-	int r = check_id(id, err, errlen);
-	if (!r)
-		r = api_json_check(body, f, err, errlen);
-	if (!r)
-		r = check_body_id(body, "drive_id", id, err, errlen);
+	int r = check_request(id, body, f, "drive_id", err, errlen);
 	if (r)
 		return r;
 	struct rate_limiter_cfg rl;
@@ -296,11 +301,7 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 						  {"tx_rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
 	struct rate_limiter_cfg rx, tx;
-	int r = check_id(id, err, errlen);
-	if (!r)
-		r = api_json_check(body, f, err, errlen);
-	if (!r)
-		r = check_body_id(body, "iface_id", id, err, errlen);
+	int r = check_request(id, body, f, "iface_id", err, errlen);
 	if (!r)
 		r = check_nic_values(body, err, errlen);
 	if (!r)
@@ -336,11 +337,7 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 						  {"rx_rate_limiter", API_JSON_OBJECT, false},
 						  {"tx_rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
-	int r = check_id(id, err, errlen);
-	if (!r)
-		r = api_json_check(body, f, err, errlen);
-	if (!r)
-		r = check_body_id(body, "iface_id", id, err, errlen);
+	int r = check_request(id, body, f, "iface_id", err, errlen);
 	*has_rx = json_object_get(body, "rx_rate_limiter") != NULL;
 	*has_tx = json_object_get(body, "tx_rate_limiter") != NULL;
 	if (!r)

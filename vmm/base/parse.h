@@ -2,6 +2,7 @@
 #ifndef VMM_PARSE_H
 #define VMM_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Parses a size such as "256M", "1G", "4096K", "2GiB" (binary multiples: K, M, G, T, with an
@@ -11,5 +12,10 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 
 /* Parses a decimal integer in [min, max]. Returns 0, -EINVAL or -ERANGE. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* For option parsers: formats the reason into err[0..errlen) (when err is not NULL) and returns
+ * -EINVAL, so a parser can `return parse_fail(err, errlen, "...", ...)`. */
+int parse_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif
