@@ -235,3 +235,24 @@ Test(chain_io, device_writes_are_marked_dirty)
 	free(mem->dirty); /* mock RAM is not freed with guest_mem_free() */
 	mem->dirty = NULL;
 }
+
+/* A mapping that wrote nothing (an empty socket read) is taken back: the cursor returns to the
+ * mark, so the same bytes can be mapped again; a mark behind bytes counted as written is
+ * refused. */
+Test(chain_io, write_rewind_takes_back_a_mapping)
+{
+	struct mock_buf bufs[2] = {{mock_alloc(&env.mv, 8), 8, true},
+				   {mock_alloc(&env.mv, 8), 8, true}};
+	struct iovec iov[4];
+	add_and_pop(bufs, 2);
+	struct vq_cursor start = vq_chain_write_mark(&chain);
+	cr_assert_eq(vq_chain_write_iov(&chain, env.mem, 12, iov, 4), 2);
+	cr_expect_eq(vq_chain_writable(&chain), 4);
+	cr_assert_eq(vq_chain_write_rewind(&chain, start), 0);
+	cr_expect_eq(vq_chain_writable(&chain), 16, "the mapped bytes are writable again");
+	cr_assert_eq(vq_chain_write_iov(&chain, env.mem, 12, iov, 4), 2);
+	cr_assert_eq(vq_chain_add_written(&chain, 12), 0);
+	cr_expect_eq(vq_chain_write_rewind(&chain, start), -EINVAL, "behind what was written");
+	cr_expect_eq(chain.written, 12);
+	cr_expect_eq(vq_chain_writable(&chain), 4);
+}

@@ -280,4 +280,19 @@ int vq_chain_write_iov(struct vq_chain *c, const struct guest_mem *mem, size_t l
  * that would claim more than the writer cursor has passed, so the used len never exceeds it. */
 int vq_chain_add_written(struct vq_chain *c, uint32_t n);
 
+/* Where the writer cursor stands, to take back a vq_chain_write_iov() mapping that wrote nothing
+ * (a socket read that came back empty): vq_chain_write_rewind() returns the cursor there. A mark
+ * taken before bytes were counted as written cannot go behind them (-EINVAL, nothing changed). */
+static inline struct vq_cursor vq_chain_write_mark(const struct vq_chain *c)
+{
+	return c->wr;
+}
+static inline int vq_chain_write_rewind(struct vq_chain *c, struct vq_cursor mark)
+{
+	if (mark.pos < c->written || mark.pos > c->wr.pos)
+		return -EINVAL;
+	c->wr = mark;
+	return 0;
+}
+
 #endif

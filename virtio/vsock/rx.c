@@ -167,11 +167,11 @@ static int send_data(struct vsock *v, struct vconn *c, struct vq_chain *chain, u
 		return 0; /* a buffer with room for a header only: used for control packets */
 	/* Mapping moves the writer cursor (nothing counts as written yet): back to `mark` when no
 	 * data packet comes of it, so the chain serves the next connection or a control packet. */
-	const struct vq_cursor mark = chain->wr;
+	const struct vq_cursor mark = vq_chain_write_mark(chain);
 	nh = map_packet(v, chain, want, &np);
 	ssize_t n = nh < 0 ? -1 : sock_readv(c->fd, v->iov + nh, np);
-	if (n <= 0)
-		chain->wr = mark;
+	if (n <= 0 && vq_chain_write_rewind(chain, mark) < 0)
+		return -1;
 	if (nh < 0)
 		return -1;
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
