@@ -146,6 +146,103 @@ Test(vmmctl_render, config_summary)
 	assert_line("initrd:     -\n");
 	assert_line("  root         /r.img (root) (read-only)\n");
 	assert_line("network:    -\n");
+	assert_line("vsock:      -\n");
+	assert_line("balloon:    -\n");
+}
+
+/* Rate limits print as the VMM's --disk / --net options spell them (bytes with a suffix). */
+Test(vmmctl_render, config_rate_limits_vsock_balloon)
+{
+	cr_assert_eq(
+	    render(VIEW_CONFIG,
+		   "{\"drives\": [{\"drive_id\": \"d1\", \"path_on_host\": \"/d\","
+		   " \"rate_limiter\": {\"bandwidth\": {\"size\": 2097152, \"one_time_burst\": 0,"
+		   " \"refill_time\": 1000}, \"ops\": {\"size\": 500, \"one_time_burst\": 100,"
+		   " \"refill_time\": 1000}}}, {\"drive_id\": \"d2\", \"path_on_host\": \"/e\","
+		   " \"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"one_time_burst\": 3072,"
+		   " \"refill_time\": 10}}}],"
+		   " \"network-interfaces\": [{\"iface_id\": \"net0\", \"host_dev_name\": \"tap0\","
+		   " \"guest_mac\": \"52:54:00:00:00:01\", \"rx_rate_limiter\": {\"ops\":"
+		   " {\"size\": 5, \"refill_time\": 10}}, \"tx_rate_limiter\": {\"bandwidth\":"
+		   " {\"size\": 15140, \"refill_time\": 10}}}],"
+		   " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"},"
+		   " \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": true,"
+		   " \"stats_polling_interval_s\": 0, \"free_page_reporting\": false}}",
+		   NULL),
+	    0);
+	assert_line("  d1           /d bw=2M:1000 ops=500:1000:100\n");
+	assert_line("  d2           /e bw=1000:10:3K\n");
+	assert_line("  net0         tap0 mac 52:54:00:00:00:01 rx-ops=5:10 tx-bw=15140:10\n");
+	assert_line("vsock:      cid 3, /tmp/v.sock\n");
+	assert_line("balloon:    64 MiB, deflate-on-oom yes, statistics off,"
+		    " free-page-reporting no\n");
+}
+
+Test(vmmctl_render, config_odd_rate_limits)
+{
+	cr_assert_eq(render(VIEW_CONFIG,
+			    "{\"drives\": [{\"drive_id\": \"d\", \"rate_limiter\": {\"bandwidth\":"
+			    " {\"size\": 0, \"refill_time\": 5}, \"ops\": {\"size\": 7}}},"
+			    " {\"drive_id\": \"e\", \"rate_limiter\": [1]}],"
+			    " \"balloon\": {\"stats_polling_interval_s\": 2}, \"vsock\": 3}",
+			    NULL),
+		     0);
+	assert_line("  d            - ops=7:-\n");
+	assert_line("  e            -\n");
+	assert_line("balloon:    - MiB, deflate-on-oom -, statistics every 2 s,"
+		    " free-page-reporting -\n");
+	assert_line("vsock:      -\n");
+}
+
+Test(vmmctl_render, balloon_table)
+{
+	cr_assert_eq(render(VIEW_BALLOON,
+			    "{\"amount_mib\": 256, \"deflate_on_oom\": true,"
+			    " \"stats_polling_interval_s\": 5, \"free_page_reporting\": false,"
+			    " \"actual_mib\": 128}",
+			    NULL),
+		     0);
+	cr_assert_str_eq(text, "target:              256 MiB\n"
+			       "actual:              128 MiB\n"
+			       "deflate-on-oom:      yes\n"
+			       "statistics:          every 5 s\n"
+			       "free-page-reporting: no\n");
+	/* before start the device does not exist: no actual size */
+	cr_assert_eq(render(VIEW_BALLOON,
+			    "{\"amount_mib\": 0, \"deflate_on_oom\": false,"
+			    " \"stats_polling_interval_s\": 0, \"free_page_reporting\": true}",
+			    NULL),
+		     0);
+	cr_assert_null(strstr(text, "actual"), "%s", text);
+	assert_line("statistics:          off\n");
+	assert_line("free-page-reporting: yes\n");
+	cr_assert_eq(render(VIEW_BALLOON, "{\"amount_mib\": \"x\", \"actual_mib\": null}", NULL),
+		     0);
+	assert_line("target:              x MiB\n");
+	assert_line("actual:              - MiB\n");
+	assert_line("statistics:          -\n");
+}
+
+Test(vmmctl_render, balloon_statistics)
+{
+	cr_assert_eq(
+	    render(VIEW_BALLOON_STATS,
+		   "{\"target_pages\": 65536, \"actual_pages\": 32896, \"target_mib\": 256,"
+		   " \"actual_mib\": 128, \"minor_faults\": 4242,"
+		   " \"free_memory\": 104857600, \"swap_in\": 0, \"future_stat\": 1}",
+		   NULL),
+	    0);
+	cr_assert_str_eq(text, "target:              256.0 MiB (65536 pages)\n"
+			       "actual:              128.5 MiB (32896 pages)\n"
+			       "swap_in:             0 bytes (0.0 MiB)\n"
+			       "minor_faults:        4242\n"
+			       "free_memory:         104857600 bytes (100.0 MiB)\n");
+	cr_assert_eq(render(VIEW_BALLOON_STATS, "{\"target_pages\": 1, \"actual_pages\": 0}", NULL),
+		     0);
+	assert_line("(no statistics from the guest's driver yet)\n");
+	cr_assert_eq(render(VIEW_BALLOON_STATS, "{\"total_memory\": \"lots\"}", NULL), 0);
+	assert_line("target:              -\n");
+	assert_line("total_memory:        lots\n");
 }
 
 Test(vmmctl_render, wrong_shapes_are_refused)
@@ -154,6 +251,8 @@ Test(vmmctl_render, wrong_shapes_are_refused)
 	cr_assert_eq(render(VIEW_VCPUS, "\"text\"", NULL), -EPROTO);
 	cr_assert_eq(render(VIEW_INFO, "[]", NULL), -EPROTO);
 	cr_assert_eq(render(VIEW_CONFIG, "3", NULL), -EPROTO);
+	cr_assert_eq(render(VIEW_BALLOON, "[]", NULL), -EPROTO);
+	cr_assert_eq(render(VIEW_BALLOON_STATS, "\"text\"", NULL), -EPROTO);
 	cr_assert_eq(render(VIEW_METRICS, "null", NULL), -EPROTO);
 	cr_assert_eq(render(VIEW_METRICS, "{\"devices\": {}}", NULL), -EPROTO);
 }

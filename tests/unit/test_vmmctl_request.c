@@ -56,6 +56,8 @@ Test(vmmctl_request, views_are_gets_without_body)
 	    {"devices", "/vmm/devices", VIEW_DEVICES},
 	    {"vcpus", "/vmm/vcpus", VIEW_VCPUS},
 	    {"config", "/vm/config", VIEW_CONFIG},
+	    {"balloon", "/balloon", VIEW_BALLOON},
+	    {"balloon-stats", "/balloon/statistics", VIEW_BALLOON_STATS},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_assert_eq(BUILD(cases[i].cmd), 0, "%s: %s", cases[i].cmd, err);
@@ -210,4 +212,175 @@ Test(vmmctl_request, usage_errors)
 	cr_assert_eq(BUILD("set-metrics", "/bad\xff"), -EINVAL);
 	cr_assert(strstr(err, "UTF-8"), "%s", err);
 	cr_assert_null(req.body, "nothing left to free after an error");
+}
+
+/* Builds, then checks method, path (VIEW_NONE) and body; frees the request. */
+static void assert_builds(const char **argv, const char *method, const char *path, const char *body)
+{
+	cr_assert_eq(build_v(argv), 0, "%s: %s", argv[0], err);
+	assert_req(method, path, VIEW_NONE);
+	assert_body(body);
+	vmmctl_request_free(&req);
+}
+
+#define ASSERT_BUILDS(method, path, body, ...)                                                     \
+	assert_builds((const char *[]){__VA_ARGS__, NULL}, method, path, body)
+
+/* Refused as a usage error whose message contains `why`. */
+static void assert_refused(const char **argv, const char *why)
+{
+	cr_assert_eq(build_v(argv), -EINVAL, "%s was accepted", argv[0]);
+	cr_assert(strstr(err, why), "message '%s' lacks '%s'", err, why);
+	cr_assert_null(req.body);
+}
+
+#define ASSERT_REFUSED(why, ...) assert_refused((const char *[]){__VA_ARGS__, NULL}, why)
+
+Test(vmmctl_request, vsock)
+{
+	ASSERT_BUILDS("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
+		      "put-vsock", "3", "/tmp/v.sock");
+	ASSERT_BUILDS("PUT", "/vsock",
+		      "{\"guest_cid\": 4294967294, \"uds_path\": \"/v\", \"vsock_id\": \"vsock0\"}",
+		      "put-vsock", "4294967294", "/v", "--id", "vsock0");
+	ASSERT_REFUSED("CID wants 3-4294967294, not '2'", "put-vsock", "2", "/v");
+	ASSERT_REFUSED("CID wants", "put-vsock", "4294967295", "/v");
+	ASSERT_REFUSED("CID wants", "put-vsock", "-3", "/v");
+	ASSERT_REFUSED("CID wants", "put-vsock", "3k", "/v");
+	ASSERT_REFUSED("UDS_PATH is empty", "put-vsock", "3", "");
+	ASSERT_REFUSED("--id 'a/b'", "put-vsock", "3", "/v", "--id", "a/b");
+	ASSERT_REFUSED("missing argument", "put-vsock", "3");
+}
+
+Test(vmmctl_request, balloon)
+{
+	ASSERT_BUILDS("PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}",
+		      "put-balloon", "0");
+	ASSERT_BUILDS("PUT", "/balloon",
+		      "{\"amount_mib\": 128, \"deflate_on_oom\": true,"
+		      " \"stats_polling_interval_s\": 5, \"free_page_reporting\": true}",
+		      "put-balloon", "128", "--deflate-on-oom", "--stats-interval", "5",
+		      "--free-page-reporting");
+	ASSERT_BUILDS("PUT", "/balloon", "{\"amount_mib\": 64, \"deflate_on_oom\": false}",
+		      "put-balloon", "64", "--stats-interval=0");
+	ASSERT_BUILDS("PATCH", "/balloon", "{\"amount_mib\": 256}", "patch-balloon", "256");
+	ASSERT_BUILDS("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 86400}",
+		      "patch-balloon-stats", "86400");
+	ASSERT_REFUSED("MIB wants 0-1073741824, not 'lots'", "put-balloon", "lots");
+	ASSERT_REFUSED("MIB wants", "patch-balloon", "-1");
+	ASSERT_REFUSED("MIB wants", "patch-balloon", "1073741825");
+	ASSERT_REFUSED("--stats-interval wants seconds 0-86400", "put-balloon", "1",
+		       "--stats-interval", "86401");
+	ASSERT_REFUSED("--stats-interval wants", "put-balloon", "1", "--stats-interval", "1s");
+	ASSERT_REFUSED("takes no value", "put-balloon", "1", "--deflate-on-oom=yes");
+	ASSERT_REFUSED("INTERVAL_S wants seconds 1-86400, not '0'", "patch-balloon-stats", "0");
+	ASSERT_REFUSED("missing argument", "patch-balloon-stats");
+	ASSERT_REFUSED("unexpected argument", "balloon", "x");
+}
+
+Test(vmmctl_request, drive_rate_limiters)
+{
+	ASSERT_BUILDS("PATCH", "/drives/d1",
+		      "{\"drive_id\": \"d1\", \"rate_limiter\": {\"bandwidth\":"
+		      " {\"size\": 2097152, \"refill_time\": 1000}}}",
+		      "patch-drive", "d1", "--bw", "2M:1000");
+	ASSERT_BUILDS("PATCH", "/drives/d1",
+		      "{\"drive_id\": \"d1\", \"path_on_host\": \"/y\", \"rate_limiter\": {"
+		      "\"bandwidth\": {\"size\": 20480, \"refill_time\": 10, \"one_time_burst\":"
+		      " 1073741824}, \"ops\": {\"size\": 500, \"refill_time\": 1000,"
+		      " \"one_time_burst\": 100}}}",
+		      "patch-drive", "d1", "/y", "--bw=20K:10:1G", "--ops", "500:1000:100");
+	/* a zero burst and a zero bucket are left out; both zero: no limits at all */
+	ASSERT_BUILDS("PATCH", "/drives/d1",
+		      "{\"drive_id\": \"d1\", \"rate_limiter\": {\"ops\": {\"size\": 5,"
+		      " \"refill_time\": 10}}}",
+		      "patch-drive", "d1", "--ops", "5:10:0", "--bw", "0");
+	ASSERT_BUILDS("PATCH", "/drives/d1", "{\"drive_id\": \"d1\", \"rate_limiter\": {}}",
+		      "patch-drive", "d1", "--bw", "0", "--ops", "0");
+	ASSERT_BUILDS("PUT", "/drives/r",
+		      "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": true,"
+		      " \"is_read_only\": false, \"rate_limiter\": {\"ops\": {\"size\": 1000,"
+		      " \"refill_time\": 1000}}}",
+		      "put-drive", "r", "/r", "--root", "--ops", "1000:1000");
+}
+
+Test(vmmctl_request, bad_rate_limits_are_usage_errors)
+{
+	static const char *const bad[] = {"2M",	     "2M:0",	   "0:1000", "2X:1000",
+					  "1:1:-1",  "1:86400001", "",	     ":1000",
+					  "1:1:1:1", "-1:1000",	   "1.5:10", "2M:1000:x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_REFUSED("patch-drive: --bw: bad rate limit", "patch-drive", "d1", "--bw",
+			       bad[i]);
+		ASSERT_REFUSED("put-net: --tx-ops: bad rate limit", "put-net", "n", "tap0",
+			       "--tx-ops", bad[i]);
+	}
+	ASSERT_REFUSED("give a new PATH, --bw or --ops", "patch-drive", "d1");
+	ASSERT_REFUSED("needs a value", "patch-drive", "d1", "--ops");
+	ASSERT_REFUSED("SIZE must be 1 to 2^50", "patch-drive", "d1", "--bw", "2000T:1");
+	ASSERT_REFUSED("must be 1-64", "patch-drive", "a/b", "--bw", "1:1");
+}
+
+Test(vmmctl_request, net_rate_limiters)
+{
+	ASSERT_BUILDS("PATCH", "/network-interfaces/eth0",
+		      "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"bandwidth\":"
+		      " {\"size\": 15140, \"refill_time\": 10}}}",
+		      "patch-net", "eth0", "--rx-bw", "15140:10");
+	ASSERT_BUILDS("PATCH", "/network-interfaces/eth0",
+		      "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"ops\": {\"size\": 5,"
+		      " \"refill_time\": 10, \"one_time_burst\": 2048}}, \"rx_rate_limiter\": {}}",
+		      "patch-net", "eth0", "--tx-ops", "5:10:2K", "--rx-ops", "0");
+	ASSERT_BUILDS("PUT", "/network-interfaces/n",
+		      "{\"iface_id\": \"n\", \"host_dev_name\": \"tap0\", \"rx_rate_limiter\":"
+		      " {\"ops\": {\"size\": 1, \"refill_time\": 1}}, \"tx_rate_limiter\":"
+		      " {\"bandwidth\": {\"size\": 1048576, \"refill_time\": 1000}}}",
+		      "put-net", "n", "tap0", "--rx-ops", "1:1", "--tx-bw", "1M:1000");
+	ASSERT_REFUSED("give --rx-bw, --rx-ops, --tx-bw or --tx-ops", "patch-net", "eth0");
+	ASSERT_REFUSED("unknown option '--bw'", "patch-net", "eth0", "--bw", "1:1");
+	ASSERT_REFUSED("patch-net: --rx-bw: bad rate limit", "patch-net", "eth0", "--rx-bw", "1");
+	ASSERT_REFUSED("unexpected argument", "patch-net", "eth0", "tap0", "--rx-bw", "1:1");
+}
+
+Test(vmmctl_request, snapshots)
+{
+	ASSERT_BUILDS("PUT", "/snapshot/create",
+		      "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"/s/state\","
+		      " \"mem_file_path\": \"/s/memory\"}",
+		      "snapshot-create", "/s/state", "/s/memory");
+	ASSERT_BUILDS("PUT", "/snapshot/create",
+		      "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"a\","
+		      " \"mem_file_path\": \"b\"}",
+		      "snapshot-create", "a", "b", "--type", "diff");
+	ASSERT_BUILDS("PUT", "/snapshot/load",
+		      "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\", \"resume_vm\": false}",
+		      "snapshot-load", "a", "b");
+	ASSERT_BUILDS("PUT", "/snapshot/load",
+		      "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\", \"resume_vm\": true,"
+		      " \"network_overrides\": [{\"iface_id\": \"net0\", \"host_dev_name\":"
+		      " \"tap7\", \"guest_mac\": \"52:54:00:00:00:07\"}, {\"iface_id\": \"net1\","
+		      " \"guest_mac\": \"52:54:00:00:00:08\"}]}",
+		      "snapshot-load", "a", "b", "--resume", "--net",
+		      "net0,tap=tap7,mac=52:54:00:00:00:07", "--net=net1,mac=52:54:00:00:00:08");
+	ASSERT_REFUSED("--type wants Full or Diff, not 'Half'", "snapshot-create", "a", "b",
+		       "--type", "Half");
+	ASSERT_REFUSED("missing argument", "snapshot-create", "a");
+	ASSERT_REFUSED("takes no value", "snapshot-load", "a", "b", "--resume=no");
+}
+
+Test(vmmctl_request, bad_network_overrides)
+{
+	static const char *const bad[] = {
+	    "net0",	 "net0,",  "net0,tap", "net0,tap=",    "net0,foo=bar",
+	    "a/b,tap=t", ",tap=t", "tap=t",    "net0,mac=m,,", "net0,tap=a,tap=b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ASSERT_REFUSED("snapshot-load: --net", "snapshot-load", "a", "b", "--net", bad[i]);
+	ASSERT_REFUSED("tap= given twice", "snapshot-load", "a", "b", "--net", "net0,tap=a,tap=b");
+	ASSERT_REFUSED("at most 4 --net", "snapshot-load", "a", "b", "--net", "net0,tap=a", "--net",
+		       "net1,tap=b", "--net", "net2,tap=c", "--net", "net3,tap=d", "--net",
+		       "net4,tap=e");
+	char long_spec[200];
+	memset(long_spec, 'x', sizeof(long_spec) - 1);
+	long_spec[sizeof(long_spec) - 1] = '\0';
+	ASSERT_REFUSED("too long", "snapshot-load", "a", "b", "--net", long_spec);
 }

@@ -1,6 +1,7 @@
 /* vmmctl: commands -> requests. Each command has one row in `commands`: its positional argument
- * count, the options it takes, and a builder that turns the parsed arguments into method, path
- * and JSON body (the API contract of the VMM's --api-sock, Firecracker-compatible paths). */
+ * count, the options it takes, and a builder (commands.h) that turns the parsed arguments into
+ * method, path and JSON body (the API contract of the VMM's --api-sock, Firecracker-compatible
+ * paths). This file parses the arguments against the row and holds the builders' helpers. */
 #include "tools/vmmctl/request.h"
 
 #include <errno.h>
@@ -9,30 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_POS	 3
-#define MAX_OPTS 4
-
-/* A command's parsed arguments: positionals in order, option values by the row's option index
- * (a flag's value is "" when given, NULL when not). */
-struct args {
-	int npos;
-	const char *pos[MAX_POS];
-	const char *opt[MAX_OPTS];
-};
-
-struct opt_def {
-	const char *name; /* without the leading "--" */
-	int has_arg;
-};
+#include "tools/vmmctl/commands.h"
 
 struct command {
 	const char *name;
 	int min_pos, max_pos;
-	struct opt_def opts[MAX_OPTS];
-	int (*build)(const struct args *a, struct vmmctl_request *r, char *err, size_t errlen);
+	const struct opt_def *opts; /* at most CMD_MAX_OPTS */
+	cmd_builder *build;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int cmd_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -55,11 +42,10 @@ int vmmctl_id_valid(const char *id)
 	return 1;
 }
 
-/* A decimal integer in [min, max], the whole string. */
-static int parse_int(const char *s, long long min, long long max, long long *out)
+int cmd_parse_int(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
-	if (!s || *s == '\0' || *s == '-' || *s == '+')
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
@@ -69,241 +55,99 @@ static int parse_int(const char *s, long long min, long long max, long long *out
 	return 0;
 }
 
-static void set(struct vmmctl_request *r, const char *method, const char *path,
-		enum vmmctl_view view)
+void cmd_set(struct vmmctl_request *r, const char *method, const char *path, enum vmmctl_view view)
 {
 	r->method = method;
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	r->view = view;
 }
 
-static int get_view(const char *path, enum vmmctl_view view, struct vmmctl_request *r)
-{
-	set(r, "GET", path, view);
-	return 0;
-}
-
-static int b_info(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return get_view("/", VIEW_INFO, r);
-}
-
-static int b_metrics(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return get_view("/vmm/metrics", VIEW_METRICS, r);
-}
-
-static int b_devices(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return get_view("/vmm/devices", VIEW_DEVICES, r);
-}
-
-static int b_vcpus(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return get_view("/vmm/vcpus", VIEW_VCPUS, r);
-}
-
-static int b_config(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return get_view("/vm/config", VIEW_CONFIG, r);
-}
-
-static int vm_state(struct vmmctl_request *r, const char *state)
-{
-	set(r, "PATCH", "/vm", VIEW_NONE);
-	r->body = json_pack("{s:s}", "state", state);
-	return 0;
-}
-
-static int b_pause(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return vm_state(r, "Paused");
-}
-
-static int b_resume(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return vm_state(r, "Resumed");
-}
-
-static int action(struct vmmctl_request *r, const char *type)
-{
-	set(r, "PUT", "/actions", VIEW_NONE);
-	r->body = json_pack("{s:s}", "action_type", type);
-	return 0;
-}
-
-static int b_start(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return action(r, "InstanceStart");
-}
-
-static int b_cad(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return action(r, "SendCtrlAltDel");
-}
-
-static int b_flush(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)a, (void)e, (void)n;
-	return action(r, "FlushMetrics");
-}
-
-static int b_stop(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	long long ms = VMMCTL_DEFAULT_STOP_MS;
-	if (a->opt[0] && parse_int(a->opt[0], 0, 86400000, &ms))
-		return fail(e, n, "stop: --timeout-ms wants milliseconds 0-86400000, not '%s'",
-			    a->opt[0]);
-	set(r, "PUT", "/vmm/stop", VIEW_NONE);
-	r->body = json_pack("{s:I}", "timeout_ms", (json_int_t)ms);
-	r->stop_timeout_ms = ms;
-	return 0;
-}
-
-/* "/prefix/ID" for a command whose first positional is an ID. */
-static int id_path(const char *cmd, const char *prefix, const char *id, struct vmmctl_request *r,
-		   const char *method, char *e, size_t n)
+int cmd_id_path(const struct args *a, const char *prefix, const char *id, const char *method,
+		struct vmmctl_request *r, char *e, size_t n)
 {
 	if (!vmmctl_id_valid(id))
-		return fail(e, n, "%s: ID '%s' must be 1-64 of A-Z a-z 0-9 _ . -", cmd, id);
+		return cmd_fail(e, n, "%s: ID '%s' must be 1-64 of A-Z a-z 0-9 _ . -", a->cmd, id);
 	char path[VMMCTL_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", prefix, id);
-	set(r, method, path, VIEW_NONE);
+	cmd_set(r, method, path, VIEW_NONE);
 	return 0;
 }
 
-static int b_put_drive(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+const char *arg_opt(const struct args *a, const char *name)
 {
-	int err = id_path("put-drive", "/drives", a->pos[0], r, "PUT", e, n);
-	if (err)
-		return err;
-	r->body =
-	    json_pack("{s:s, s:s, s:b, s:b}", "drive_id", a->pos[0], "path_on_host", a->pos[1],
-		      "is_root_device", a->opt[1] != NULL, "is_read_only", a->opt[0] != NULL);
-	return 0;
+	for (int k = 0; k < CMD_MAX_OPTS && a->defs[k].name; k++)
+		if (strcmp(a->defs[k].name, name) == 0)
+			return a->opt[k];
+	return NULL;
 }
 
-static int b_patch_drive(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	int err = id_path("patch-drive", "/drives", a->pos[0], r, "PATCH", e, n);
-	if (err)
-		return err;
-	r->body = json_pack("{s:s, s:s}", "drive_id", a->pos[0], "path_on_host", a->pos[1]);
-	return 0;
-}
-
-static int b_boot_source(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)e, (void)n;
-	set(r, "PUT", "/boot-source", VIEW_NONE);
-	r->body = json_pack("{s:s}", "kernel_image_path", a->pos[0]);
-	if (a->opt[1])
-		json_object_set_new(r->body, "boot_args", json_string(a->opt[1]));
-	if (a->opt[0])
-		json_object_set_new(r->body, "initrd_path", json_string(a->opt[0]));
-	return 0;
-}
-
-static int b_machine_config(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	long long vcpus, mib;
-	if (!a->opt[0] || !a->opt[1])
-		return fail(e, n, "put-machine-config: needs --vcpus N and --mem-mib M");
-	if (parse_int(a->opt[0], 1, 255, &vcpus))
-		return fail(e, n, "put-machine-config: --vcpus wants 1-255, not '%s'", a->opt[0]);
-	if (parse_int(a->opt[1], 1, 1LL << 30, &mib))
-		return fail(e, n, "put-machine-config: --mem-mib wants a positive number, not '%s'",
-			    a->opt[1]);
-	set(r, "PUT", "/machine-config", VIEW_NONE);
-	r->body = json_pack("{s:I, s:I, s:b}", "vcpu_count", (json_int_t)vcpus, "mem_size_mib",
-			    (json_int_t)mib, "smt", a->opt[2] != NULL);
-	return 0;
-}
-
-static int b_put_net(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	int err = id_path("put-net", "/network-interfaces", a->pos[0], r, "PUT", e, n);
-	if (err)
-		return err;
-	r->body = json_pack("{s:s, s:s}", "iface_id", a->pos[0], "host_dev_name", a->pos[1]);
-	if (a->opt[0])
-		json_object_set_new(r->body, "guest_mac", json_string(a->opt[0]));
-	return 0;
-}
-
-static int b_set_metrics(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	(void)e, (void)n;
-	set(r, "PUT", "/metrics", VIEW_NONE);
-	r->body = json_pack("{s:s}", "metrics_path", a->pos[0]);
-	return 0;
-}
-
-static int b_raw(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
-{
-	static const char *const methods[] = {"GET", "PUT", "PATCH", "POST", "DELETE", "HEAD"};
-	const char *method = NULL;
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcasecmp(a->pos[0], methods[i]) == 0)
-			method = methods[i];
-	if (!method)
-		return fail(e, n, "raw: unknown method '%s' (GET, PUT, PATCH, POST, DELETE, HEAD)",
-			    a->pos[0]);
-	const char *path = a->pos[1];
-	if (path[0] != '/' || strlen(path) >= VMMCTL_PATH_MAX)
-		return fail(e, n, "raw: PATH must start with '/' and be under %d bytes",
-			    VMMCTL_PATH_MAX);
-	for (const char *p = path; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return fail(e, n,
-				    "raw: PATH must not contain spaces or control characters");
-	set(r, method, path, VIEW_RAW);
-	if (a->npos == 3) {
-		json_error_t je;
-		r->body = json_loads(a->pos[2], JSON_DECODE_ANY, &je);
-		if (!r->body)
-			return fail(e, n, "raw: JSON body: %s (column %d)", je.text, je.column);
-	}
-	return 0;
-}
-
-#define NOARGS                                                                                     \
-	0, 0,                                                                                      \
-	{                                                                                          \
-		{                                                                                  \
-			0                                                                          \
-		}                                                                                  \
-	}
+/* Each command's options (a list ends with a NULL name). */
+static const struct opt_def stop_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
+static const struct opt_def put_drive_opts[] = {
+    {"ro", OPT_FLAG}, {"root", OPT_FLAG}, {"bw", OPT_VALUE}, {"ops", OPT_VALUE}, {0}};
+static const struct opt_def patch_drive_opts[] = {{"bw", OPT_VALUE}, {"ops", OPT_VALUE}, {0}};
+static const struct opt_def boot_opts[] = {{"initrd", OPT_VALUE}, {"args", OPT_VALUE}, {0}};
+static const struct opt_def machine_opts[] = {
+    {"vcpus", OPT_VALUE}, {"mem-mib", OPT_VALUE}, {"smt", OPT_FLAG}, {0}};
+static const struct opt_def put_net_opts[] = {{"mac", OPT_VALUE},    {"rx-bw", OPT_VALUE},
+					      {"rx-ops", OPT_VALUE}, {"tx-bw", OPT_VALUE},
+					      {"tx-ops", OPT_VALUE}, {0}};
+static const struct opt_def patch_net_opts[] = {
+    {"rx-bw", OPT_VALUE}, {"rx-ops", OPT_VALUE}, {"tx-bw", OPT_VALUE}, {"tx-ops", OPT_VALUE}, {0}};
+static const struct opt_def vsock_opts[] = {{"id", OPT_VALUE}, {0}};
+static const struct opt_def balloon_opts[] = {{"deflate-on-oom", OPT_FLAG},
+					      {"stats-interval", OPT_VALUE},
+					      {"free-page-reporting", OPT_FLAG},
+					      {0}};
+static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
+static const struct opt_def load_opts[] = {{"resume", OPT_FLAG}, {"net", OPT_REPEAT}, {0}};
+static const struct opt_def no_opts[] = {{0}};
 
 static const struct command commands[] = {
-    {"info", NOARGS, b_info},
-    {"pause", NOARGS, b_pause},
-    {"resume", NOARGS, b_resume},
-    {"stop", 0, 0, {{"timeout-ms", 1}}, b_stop},
-    {"ctrl-alt-del", NOARGS, b_cad},
-    {"start", NOARGS, b_start},
-    {"flush-metrics", NOARGS, b_flush},
-    {"metrics", NOARGS, b_metrics},
-    {"devices", NOARGS, b_devices},
-    {"vcpus", NOARGS, b_vcpus},
-    {"config", NOARGS, b_config},
-    {"put-drive", 2, 2, {{"ro", 0}, {"root", 0}}, b_put_drive},
-    {"patch-drive", 2, 2, {{0}}, b_patch_drive},
-    {"put-boot-source", 1, 1, {{"initrd", 1}, {"args", 1}}, b_boot_source},
-    {"put-machine-config", 0, 0, {{"vcpus", 1}, {"mem-mib", 1}, {"smt", 0}}, b_machine_config},
-    {"put-net", 2, 2, {{"mac", 1}}, b_put_net},
-    {"set-metrics", 1, 1, {{0}}, b_set_metrics},
-    {"raw", 2, 3, {{0}}, b_raw},
+    {"info", 0, 0, no_opts, cmd_info},
+    {"pause", 0, 0, no_opts, cmd_pause},
+    {"resume", 0, 0, no_opts, cmd_resume},
+    {"stop", 0, 0, stop_opts, cmd_stop},
+    {"ctrl-alt-del", 0, 0, no_opts, cmd_ctrl_alt_del},
+    {"start", 0, 0, no_opts, cmd_start},
+    {"flush-metrics", 0, 0, no_opts, cmd_flush_metrics},
+    {"metrics", 0, 0, no_opts, cmd_metrics},
+    {"devices", 0, 0, no_opts, cmd_devices},
+    {"vcpus", 0, 0, no_opts, cmd_vcpus},
+    {"config", 0, 0, no_opts, cmd_config},
+    {"put-drive", 2, 2, put_drive_opts, cmd_put_drive},
+    {"patch-drive", 1, 2, patch_drive_opts, cmd_patch_drive},
+    {"put-boot-source", 1, 1, boot_opts, cmd_put_boot_source},
+    {"put-machine-config", 0, 0, machine_opts, cmd_put_machine_config},
+    {"put-net", 2, 2, put_net_opts, cmd_put_net},
+    {"patch-net", 1, 1, patch_net_opts, cmd_patch_net},
+    {"put-vsock", 2, 2, vsock_opts, cmd_put_vsock},
+    {"balloon", 0, 0, no_opts, cmd_balloon},
+    {"put-balloon", 1, 1, balloon_opts, cmd_put_balloon},
+    {"patch-balloon", 1, 1, no_opts, cmd_patch_balloon},
+    {"balloon-stats", 0, 0, no_opts, cmd_balloon_stats},
+    {"patch-balloon-stats", 1, 1, no_opts, cmd_patch_balloon_stats},
+    {"snapshot-create", 2, 2, create_opts, cmd_snapshot_create},
+    {"snapshot-load", 2, 2, load_opts, cmd_snapshot_load},
+    {"set-metrics", 1, 1, no_opts, cmd_set_metrics},
+    {"raw", 2, 3, no_opts, cmd_raw},
 };
+
+/* Stores the value of option k (an OPT_REPEAT one is appended). */
+static int store_option(const struct command *c, int k, const char *value, struct args *a, char *e,
+			size_t n)
+{
+	if (c->opts[k].kind != OPT_REPEAT) {
+		a->opt[k] = value;
+		return 0;
+	}
+	if (a->nrep == CMD_MAX_REPEAT)
+		return cmd_fail(e, n, "%s: at most %d --%s", c->name, CMD_MAX_REPEAT,
+				c->opts[k].name);
+	a->opt[k] = value;
+	a->rep[a->nrep++] = value;
+	return 0;
+}
 
 /* One "--name" or "--name=value" argument of command `c`; may consume the next argument. */
 static int parse_option(const struct command *c, int argc, char **argv, int *i, struct args *a,
@@ -312,30 +156,31 @@ static int parse_option(const struct command *c, int argc, char **argv, int *i, 
 	const char *arg = argv[*i] + 2;
 	const char *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-	for (int k = 0; k < MAX_OPTS && c->opts[k].name; k++) {
+	for (int k = 0; k < CMD_MAX_OPTS && c->opts[k].name; k++) {
 		const struct opt_def *o = &c->opts[k];
 		if (strlen(o->name) != len || strncmp(o->name, arg, len) != 0)
 			continue;
-		if (!o->has_arg) {
+		if (o->kind == OPT_FLAG) {
 			if (eq)
-				return fail(e, n, "%s: --%s takes no value", c->name, o->name);
+				return cmd_fail(e, n, "%s: --%s takes no value", c->name, o->name);
 			a->opt[k] = "";
-		} else if (eq) {
-			a->opt[k] = eq + 1;
-		} else if (*i + 1 < argc) {
-			a->opt[k] = argv[++*i];
-		} else {
-			return fail(e, n, "%s: --%s needs a value", c->name, o->name);
+			return 0;
 		}
-		return 0;
+		if (eq)
+			return store_option(c, k, eq + 1, a, e, n);
+		if (*i + 1 < argc)
+			return store_option(c, k, argv[++*i], a, e, n);
+		return cmd_fail(e, n, "%s: --%s needs a value", c->name, o->name);
 	}
-	return fail(e, n, "%s: unknown option '%s'", c->name, argv[*i]);
+	return cmd_fail(e, n, "%s: unknown option '%s'", c->name, argv[*i]);
 }
 
 static int parse_args(const struct command *c, int argc, char **argv, struct args *a, char *e,
 		      size_t n)
 {
 	int only_pos = 0;
+	a->cmd = c->name;
+	a->defs = c->opts;
 	for (int i = 1; i < argc; i++) {
 		if (!only_pos && strcmp(argv[i], "--") == 0) {
 			only_pos = 1;
@@ -345,12 +190,13 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 				return err;
 		} else {
 			if (a->npos == c->max_pos)
-				return fail(e, n, "%s: unexpected argument '%s'", c->name, argv[i]);
+				return cmd_fail(e, n, "%s: unexpected argument '%s'", c->name,
+						argv[i]);
 			a->pos[a->npos++] = argv[i];
 		}
 	}
 	if (a->npos < c->min_pos)
-		return fail(e, n, "%s: missing argument (see vmmctl --help)", c->name);
+		return cmd_fail(e, n, "%s: missing argument (see vmmctl --help)", c->name);
 	return 0;
 }
 
@@ -362,31 +208,37 @@ static int utf8_valid(const char *s)
 	return t != NULL;
 }
 
+static int build(const struct command *c, int argc, char **argv, struct vmmctl_request *req,
+		 char *err, size_t errlen)
+{
+	for (int k = 1; k < argc; k++)
+		if (!utf8_valid(argv[k]))
+			return cmd_fail(err, errlen, "%s: argument %d is not valid UTF-8", c->name,
+					k);
+	struct args a = {0};
+	int ret = parse_args(c, argc, argv, &a, err, errlen);
+	if (!ret)
+		ret = c->build(&a, req, err, errlen);
+	if (!ret && !req->body && strcmp(req->method, "GET") != 0 && req->view != VIEW_RAW)
+		ret = cmd_fail(err, errlen, "%s: out of memory building the body", c->name);
+	return ret;
+}
+
 int vmmctl_request_build(int argc, char **argv, struct vmmctl_request *req, char *err,
 			 size_t errlen)
 {
 	memset(req, 0, sizeof(*req));
 	if (argc < 1)
-		return fail(err, errlen, "no command given");
+		return cmd_fail(err, errlen, "no command given");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct command *c = &commands[i];
-		if (strcmp(c->name, argv[0]) != 0)
+		if (strcmp(commands[i].name, argv[0]) != 0)
 			continue;
-		for (int k = 1; k < argc; k++)
-			if (!utf8_valid(argv[k]))
-				return fail(err, errlen, "%s: argument %d is not valid UTF-8",
-					    c->name, k);
-		struct args a = {0};
-		int ret = parse_args(c, argc, argv, &a, err, errlen);
-		if (!ret)
-			ret = c->build(&a, req, err, errlen);
-		if (!ret && !req->body && strcmp(req->method, "GET") != 0 && req->view != VIEW_RAW)
-			ret = fail(err, errlen, "%s: out of memory building the body", c->name);
+		int ret = build(&commands[i], argc, argv, req, err, errlen);
 		if (ret)
 			vmmctl_request_free(req);
 		return ret;
 	}
-	return fail(err, errlen, "unknown command '%s'", argv[0]);
+	return cmd_fail(err, errlen, "unknown command '%s'", argv[0]);
 }
 
 void vmmctl_request_free(struct vmmctl_request *req)

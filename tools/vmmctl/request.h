@@ -14,7 +14,9 @@ enum vmmctl_view {
 	VIEW_DEVICES,
 	VIEW_VCPUS,
 	VIEW_CONFIG,
-	VIEW_RAW, /* whatever came back, as it came */
+	VIEW_BALLOON,	    /* GET /balloon */
+	VIEW_BALLOON_STATS, /* GET /balloon/statistics */
+	VIEW_RAW,	    /* whatever came back, as it came */
 };
 
 #define VMMCTL_STATE_PATH      "/vmm/state"

@@ -1,0 +1,103 @@
+/* vmmctl: snapshots (Firecracker's bodies): PUT /snapshot/create of a paused VM, PUT
+ * /snapshot/load into a VMM that has not started one, with network overrides for a clone. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tools/vmmctl/commands.h"
+
+#define OVERRIDE_MAX  128 /* an iface id, a tap name (15) and a MAC (17) fit with room */
+#define OVERRIDE_FORM "IFACE,tap=TAP[,mac=MAC] or IFACE,mac=MAC"
+
+int cmd_snapshot_create(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	const char *type = arg_opt(a, "type");
+	if (!type || strcasecmp(type, "Full") == 0)
+		type = "Full";
+	else if (strcasecmp(type, "Diff") == 0)
+		type = "Diff";
+	else
+		return cmd_fail(e, n, "snapshot-create: --type wants Full or Diff, not '%s'", type);
+	cmd_set(r, "PUT", "/snapshot/create", VIEW_NONE);
+	r->body = json_pack("{s:s, s:s, s:s}", "snapshot_type", type, "snapshot_path", a->pos[0],
+			    "mem_file_path", a->pos[1]);
+	return 0;
+}
+
+/* The API's member for an override item: tap= -> host_dev_name, mac= -> guest_mac. */
+static const char *override_key(const char *item)
+{
+	if (strcmp(item, "tap") == 0)
+		return "host_dev_name";
+	if (strcmp(item, "mac") == 0)
+		return "guest_mac";
+	return NULL;
+}
+
+/* One "KEY=VALUE" item of a --net override into `o`. */
+static int override_item(json_t *o, char *item, const char *spec, char *e, size_t n)
+{
+	char *eq = strchr(item, '=');
+	if (eq)
+		*eq = '\0';
+	const char *key = eq ? override_key(item) : NULL;
+	if (!key || !eq[1])
+		return cmd_fail(e, n, "snapshot-load: --net '%s': expected " OVERRIDE_FORM, spec);
+	if (json_object_get(o, key))
+		return cmd_fail(e, n, "snapshot-load: --net '%s': %s= given twice", spec, item);
+	json_object_set_new(o, key, json_string(eq + 1));
+	return 0;
+}
+
+/* "IFACE[,tap=TAP][,mac=MAC]" (at least one of tap and mac) -> {"iface_id", "host_dev_name"?,
+ * "guest_mac"?}; the VMM checks the tap and the MAC. */
+static int override_json(const char *spec, json_t **out, char *e, size_t n)
+{
+	char buf[OVERRIDE_MAX], *item, *next;
+	*out = NULL;
+	if (strlen(spec) >= sizeof(buf))
+		return cmd_fail(e, n, "snapshot-load: --net '%.40s...' is too long", spec);
+	snprintf(buf, sizeof(buf), "%s", spec);
+	next = strchr(buf, ',');
+	if (next)
+		*next++ = '\0';
+	if (!next || !vmmctl_id_valid(buf))
+		return cmd_fail(e, n, "snapshot-load: --net '%s': expected " OVERRIDE_FORM, spec);
+	json_t *o = json_pack("{s:s}", "iface_id", buf);
+	int err = o ? 0 : cmd_fail(e, n, "snapshot-load: out of memory");
+	for (item = next; !err && item; item = next) {
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		err = override_item(o, item, spec, e, n);
+	}
+	if (err)
+		json_decref(o);
+	else
+		*out = o;
+	return err;
+}
+
+static int network_overrides(const struct args *a, json_t *body, char *e, size_t n)
+{
+	json_t *list = json_array(), *o;
+	int err = list ? 0 : cmd_fail(e, n, "snapshot-load: out of memory");
+	for (int i = 0; !err && i < a->nrep; i++) {
+		err = override_json(a->rep[i], &o, e, n);
+		if (!err)
+			json_array_append_new(list, o);
+	}
+	if (!err)
+		json_object_set(body, "network_overrides", list);
+	json_decref(list);
+	return err;
+}
+
+int cmd_snapshot_load(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	cmd_set(r, "PUT", "/snapshot/load", VIEW_NONE);
+	r->body = json_pack("{s:s, s:s, s:b}", "snapshot_path", a->pos[0], "mem_file_path",
+			    a->pos[1], "resume_vm", arg_opt(a, "resume") != NULL);
+	return a->nrep && r->body ? network_overrides(a, r->body, e, n) : 0;
+}
