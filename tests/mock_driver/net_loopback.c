@@ -19,7 +19,10 @@ struct loopback {
 	size_t nsent;
 	int send_err;
 	unsigned offloads, offload_calls;
-	bool disabled; /* set_enabled(false): a detached tap queue */
+	bool disabled;	/* set_enabled(false): a detached tap queue */
+	uint8_t *slots; /* recv_batch's buffers: NET_RX_BATCH_MAX of NET_RX_SLOT_LEN bytes */
+	unsigned batch_calls, batch_last_n;
+	int batch_err; /* recv_batch fails with it (0: works) */
 };
 
 static struct loopback *to_lb(struct net_backend *be)
@@ -67,6 +70,27 @@ static ssize_t lb_recv(struct net_backend *be, void *buf, size_t len)
 	return net_frame_queue_pop(&to_lb(be)->injected, buf, len);
 }
 
+/* Pops up to n frames into the slots, as a tap's batched read would (tap_rx.c). */
+static int lb_recv_batch(struct net_backend *be, struct net_rx_frame *out, unsigned n)
+{
+	struct loopback *lb = to_lb(be);
+	unsigned got = 0;
+
+	lb->batch_calls++;
+	lb->batch_last_n = n;
+	if (lb->batch_err)
+		return lb->batch_err;
+	while (got < n) {
+		uint8_t *slot = lb->slots + (size_t)got * NET_RX_SLOT_LEN;
+		ssize_t r = net_frame_queue_pop(&lb->injected, slot, NET_RX_SLOT_LEN);
+
+		if (r == -EAGAIN)
+			break;
+		out[got++] = (struct net_rx_frame){slot, r};
+	}
+	return (int)got;
+}
+
 static int lb_set_offloads(struct net_backend *be, unsigned flags)
 {
 	struct loopback *lb = to_lb(be);
@@ -89,12 +113,23 @@ static void lb_destroy(struct net_backend *be)
 	net_loopback_clear_sent(be);
 	free(lb->sent);
 	net_frame_queue_free(&lb->injected);
+	free(lb->slots);
 	free(lb);
 }
 
 static const struct net_backend_ops lb_ops = {
     .send = lb_send,
     .recv = lb_recv,
+    .set_offloads = lb_set_offloads,
+    .set_enabled = lb_set_enabled,
+    .destroy = lb_destroy,
+};
+
+/* The same with batched receive (net_loopback_set_batch). */
+static const struct net_backend_ops lb_batch_ops = {
+    .send = lb_send,
+    .recv = lb_recv,
+    .recv_batch = lb_recv_batch,
     .set_offloads = lb_set_offloads,
     .set_enabled = lb_set_enabled,
     .destroy = lb_destroy,
@@ -170,4 +205,28 @@ unsigned net_loopback_offloads(const struct net_backend *be, unsigned *calls)
 bool net_loopback_enabled(const struct net_backend *be)
 {
 	return !to_clb(be)->disabled;
+}
+
+int net_loopback_set_batch(struct net_backend *be, bool on)
+{
+	struct loopback *lb = to_lb(be);
+
+	if (on && !be->vnet_hdr)
+		return -EINVAL; /* batches carry the header (backend.h) */
+	if (on && !lb->slots && !(lb->slots = malloc((size_t)NET_RX_BATCH_MAX * NET_RX_SLOT_LEN)))
+		return -ENOMEM;
+	be->ops = on ? &lb_batch_ops : &lb_ops;
+	return 0;
+}
+
+unsigned net_loopback_batch_calls(const struct net_backend *be, unsigned *last_n)
+{
+	if (last_n)
+		*last_n = to_clb(be)->batch_last_n;
+	return to_clb(be)->batch_calls;
+}
+
+void net_loopback_fail_batch(struct net_backend *be, int err)
+{
+	to_lb(be)->batch_err = err;
 }

@@ -36,4 +36,11 @@ unsigned net_loopback_offloads(const struct net_backend *be, unsigned *calls);
  * frames injected meanwhile stay queued, as nothing reads them. */
 bool net_loopback_enabled(const struct net_backend *be);
 
+/* Offers recv_batch() (backend.h) or not; only with vnet_hdr. 0, -EINVAL or -ENOMEM. */
+int net_loopback_set_batch(struct net_backend *be, bool on);
+/* recv_batch() calls so far, and the frame count the last one asked for. */
+unsigned net_loopback_batch_calls(const struct net_backend *be, unsigned *last_n);
+/* Makes recv_batch() fail with `err` (negative errno, or 0 to work again). */
+void net_loopback_fail_batch(struct net_backend *be, int err);
+
 #endif

@@ -37,13 +37,16 @@ static unsigned npairs;
 
 static int net_create(struct virtio_dev **out, const struct guest_mem *mem, struct fz_in *in)
 {
-	struct net_backend *be[4];
+	struct net_backend *be[4] = {0};
 	uint8_t cfg = fz_u8(in);
 	vnet_hdr = cfg & 1;
 	unsigned caps = vnet_hdr ? (cfg >> 1) & (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
 	npairs = cfg & 0x80 ? 2u + ((cfg >> 4) & 1) * 2 : 1;
 	for (unsigned i = 0; i < npairs; i++) {
-		if (net_loopback_create(&be[i], vnet_hdr, caps)) {
+		/* bit 5: the backend reads in batches (the tap's io_uring path) */
+		if (net_loopback_create(&be[i], vnet_hdr, caps) ||
+		    (vnet_hdr && (cfg & 0x20) && net_loopback_set_batch(be[i], true))) {
+			net_backend_destroy(be[i]);
 			while (i--)
 				net_backend_destroy(be[i]);
 			return -1;

@@ -14,6 +14,7 @@
 #ifndef VIRTIO_NET_BACKEND_H
 #define VIRTIO_NET_BACKEND_H
 
+#include "virtio/net/features.h"
 #include "vmm/sandbox/sandbox.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +24,19 @@
 
 struct net_backend;
 
+/* Batched receive (recv_batch): at most NET_RX_BATCH_MAX frames per call, each in a buffer of the
+ * backend's with room for NET_RX_SLOT_LEN bytes (a header and the largest frame, and one more
+ * byte to see that a frame was too big). */
+#define NET_RX_BATCH_MAX 16u
+#define NET_RX_SLOT_LEN	 (NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 1)
+
+/* One frame of a batch: where it is, and its length (header included), or -EMSGSIZE when it
+ * did not fit (consumed and lost). */
+struct net_rx_frame {
+	uint8_t *data;
+	ssize_t len;
+};
+
 struct net_backend_ops {
 	/* Sends one frame gathered from iov[0..iovcnt) (header first iff vnet_hdr). Returns 0, or
 	 * -errno (-EAGAIN included): the device counts the frame as dropped either way. */
@@ -31,6 +45,12 @@ struct net_backend_ops {
 	 * when none is waiting, -EMSGSIZE when it did not fit in `len` (the frame is consumed and
 	 * lost), or another -errno. */
 	ssize_t (*recv)(struct net_backend *be, void *buf, size_t len);
+	/* Takes up to n (1..NET_RX_BATCH_MAX) waiting frames, in order, into buffers of its own,
+	 * header first; only backends with vnet_hdr offer it. Fills out[0..r) and returns r (0:
+	 * none waiting), or -errno when the backend failed. The buffers stay valid, and the device
+	 * may change them, until the next recv_batch() or destroy. Optional: without it the device
+	 * reads one frame at a time with recv(). */
+	int (*recv_batch)(struct net_backend *be, struct net_rx_frame *out, unsigned n);
 	/* Enables the receive offloads (TUN_F_* of <linux/if_tun.h>) the guest negotiated; only
 	 * flags within `offload_caps` are ever passed. Returns 0 or -errno. Optional. */
 	int (*set_offloads)(struct net_backend *be, unsigned tun_flags);

@@ -9,11 +9,12 @@
 #include <sys/uio.h>
 
 #include "virtio/core/rate_limiter.h"
+#include "virtio/net/backend.h"
 #include "virtio/net/features.h"
 #include "virtio/net/net.h"
 
 /* The staging buffer holds header + frame, and one more byte to see that a frame was too big. */
-#define NET_STAGE_LEN (NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 1)
+#define NET_STAGE_LEN NET_RX_SLOT_LEN
 
 struct vnet;
 
@@ -25,12 +26,17 @@ struct net_pair {
 	struct vnet *n;
 	uint16_t index;
 	struct net_backend *be;
-	bool rx_watching;      /* the backend's rx_fd is watched (EPOLLIN) */
-	bool rx_broken;	       /* the backend failed to read: stop until the next activation */
-	bool rx_charged;       /* the staged frame has passed the rx limiter */
-	bool be_enabled;       /* the backend queue takes frames (tap: attached) */
-	size_t rx_pending;     /* bytes (header included) of a frame in `stage` not delivered */
-	uint8_t *stage;	       /* NET_STAGE_LEN: received frame, header first */
+	bool rx_watching;  /* the backend's rx_fd is watched (EPOLLIN) */
+	bool rx_broken;	   /* the backend failed to read: stop until the next activation */
+	bool rx_charged;   /* the staged frame has passed the rx limiter */
+	bool be_enabled;   /* the backend queue takes frames (tap: attached) */
+	size_t rx_pending; /* bytes (header included) of the frame at rx_frame not delivered */
+	uint8_t *rx_frame; /* the frame being delivered: in `stage` or in a backend buffer */
+	uint8_t *stage;	   /* NET_STAGE_LEN: a frame read with recv(), header first */
+	/* Frames read with recv_batch() and not yet staged: rx_batch[rx_next..rx_count). */
+	struct net_rx_frame rx_batch[NET_RX_BATCH_MAX];
+	unsigned rx_next, rx_count;
+	unsigned rx_want; /* frames the next recv_batch() asks for: grows while batches come full */
 	uint8_t *tx_bounce;    /* VIRTIO_NET_MAX_FRAME: a tx frame with too many segments */
 	struct vq_chain chain; /* scratch for vq_pop() */
 	struct vq_used rx_used[VIRTIO_NET_QUEUE_SIZE]; /* the buffers of the frame in progress */

@@ -31,30 +31,63 @@ void net_rx_reset(struct net_pair *pr)
 {
 	if (pr->rx_pending)
 		pr->stats.rx_dropped++;
+	pr->stats.rx_dropped += pr->rx_count - pr->rx_next; /* read, never staged */
 	pr->rx_pending = 0;
+	pr->rx_next = pr->rx_count = 0;
 	pr->rx_charged = false;
 }
 
 /* ---- backend -> staging buffer ---- */
 
-/* Reads one frame into pr->stage (header first). Returns 1 when a frame is staged, 0 when the
- * frame was dropped (counted; read the next one), -EAGAIN when the backend is empty, or another
- * -errno when the backend failed. */
-static int rx_fetch(struct net_pair *pr)
+/* Batch sizes: the first read of a burst asks for one frame; each batch that comes back full
+ * doubles the next, one that does not shrinks it to what came (plus one), so an idle tap costs
+ * one empty read per wake-up, and a flood NET_RX_BATCH_MAX frames per system call. */
+static unsigned rx_next_want(unsigned want, int got)
+{
+	if (got >= (int)want)
+		return want * 2 < NET_RX_BATCH_MAX ? want * 2 : NET_RX_BATCH_MAX;
+	return got > 0 ? (unsigned)got + 1 : 1;
+}
+
+/* Points pr->rx_frame at the next frame: the next one of the batch, read ahead with recv_batch()
+ * when the backend has it, else one read with recv() into pr->stage. Returns the frame's length
+ * (header included) or -errno as recv() does. */
+static ssize_t rx_read(struct net_pair *pr)
 {
 	struct net_backend *be = pr->be;
-	struct virtio_net_hdr_v1 *hdr = (struct virtio_net_hdr_v1 *)pr->stage;
 	ssize_t r;
 
-	if (be->vnet_hdr) {
-		r = be->ops->recv(be, pr->stage, NET_STAGE_LEN);
-	} else {
-		r = be->ops->recv(be, pr->stage + NET_HDR_LEN, NET_STAGE_LEN - NET_HDR_LEN);
-		if (r >= 0) {
-			memset(hdr, 0, NET_HDR_LEN);
-			r += NET_HDR_LEN;
+	if (be->vnet_hdr && be->ops->recv_batch) {
+		if (pr->rx_next == pr->rx_count) {
+			int got = be->ops->recv_batch(be, pr->rx_batch, pr->rx_want ?: 1);
+
+			pr->rx_want = rx_next_want(pr->rx_want ?: 1, got);
+			if (got <= 0)
+				return got ?: -EAGAIN;
+			pr->rx_next = 0;
+			pr->rx_count = (unsigned)got;
 		}
+		pr->rx_frame = pr->rx_batch[pr->rx_next].data;
+		return pr->rx_batch[pr->rx_next++].len;
 	}
+	pr->rx_frame = pr->stage;
+	if (be->vnet_hdr)
+		return be->ops->recv(be, pr->stage, NET_STAGE_LEN);
+	r = be->ops->recv(be, pr->stage + NET_HDR_LEN, NET_STAGE_LEN - NET_HDR_LEN);
+	if (r >= 0) {
+		memset(pr->stage, 0, NET_HDR_LEN);
+		r += NET_HDR_LEN;
+	}
+	return r;
+}
+
+/* Stages the next frame at pr->rx_frame (header first). Returns 1 when a frame is staged, 0 when
+ * the frame was dropped (counted; read the next one), -EAGAIN when the backend is empty, or
+ * another -errno when the backend failed. */
+static int rx_fetch(struct net_pair *pr)
+{
+	ssize_t r = rx_read(pr);
+
 	if (r == -EAGAIN || r == -EWOULDBLOCK || r == -EINTR)
 		return -EAGAIN;
 	if (r == -EMSGSIZE || (r >= 0 && (size_t)r > NET_HDR_LEN + VIRTIO_NET_MAX_FRAME)) {
@@ -64,7 +97,8 @@ static int rx_fetch(struct net_pair *pr)
 	if (r < 0)
 		return (int)r;
 	if ((size_t)r < NET_HDR_LEN + VIRTIO_NET_MIN_FRAME ||
-	    virtio_net_rx_hdr_fixup(hdr, pr->n->dev.driver_features) < 0) {
+	    virtio_net_rx_hdr_fixup((struct virtio_net_hdr_v1 *)pr->rx_frame,
+				    pr->n->dev.driver_features) < 0) {
 		pr->stats.rx_errors++; /* a runt, or offloads the guest did not ask for */
 		return 0;
 	}
@@ -144,7 +178,7 @@ static int rx_fill(struct net_pair *pr, struct rx_frame *f, bool mrg)
 		room -= NET_HDR_LEN;
 	}
 	len = pr->rx_pending - f->off < room ? pr->rx_pending - f->off : room;
-	if (len && vq_chain_write(c, pr->n->dev.mem, pr->stage + f->off, len) < 0)
+	if (len && vq_chain_write(c, pr->n->dev.mem, pr->rx_frame + f->off, len) < 0)
 		return 0;
 	f->off += len;
 	pr->rx_used[f->nbufs++] = vq_chain_used(c);
@@ -171,7 +205,7 @@ static int rx_deliver(struct net_pair *pr)
 {
 	struct virtqueue *vq = &pr->n->dev.vqs[net_rxq(pr)];
 	bool mrg = virtio_dev_has_feature(&pr->n->dev, VIRTIO_NET_F_MRG_RXBUF);
-	struct virtio_net_hdr_v1 *hdr = (struct virtio_net_hdr_v1 *)pr->stage;
+	struct virtio_net_hdr_v1 *hdr = (struct virtio_net_hdr_v1 *)pr->rx_frame;
 	struct rx_frame f = {0};
 	int p;
 
@@ -255,9 +289,12 @@ void net_rx_pump(struct net_pair *pr)
 	while (steps++ < RX_BUDGET && (r = rx_step(pr, &delivered)) > 0)
 		;
 	virtio_dev_count(&pr->n->dev.counters.errors, pr->stats.rx_errors - errors0);
-	if (r > 0 || pr->rx_pending)
-		virtio_dev_count_stall(
-		    &pr->n->dev); /* budget spent, or no guest buffer for a frame */
+	/* Budget spent with frames read ahead: the backend may be empty, so epoll would not call
+	 * us again; come back on the next pass. */
+	if (r > 0 && pr->rx_next < pr->rx_count)
+		virtio_dev_reschedule(&pr->n->dev, net_rxq(pr));
+	else if (r > 0 || pr->rx_pending)
+		virtio_dev_count_stall(&pr->n->dev); /* budget spent, or no guest buffer */
 	if (r < 0) {
 		virtio_dev_fail(&pr->n->dev, vq_strerror(r));
 		net_rx_watch(pr, false);

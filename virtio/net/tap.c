@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "virtio/net/features.h"
+#include "virtio/net/tap_rx.h"
 #include "vmm/base/log.h"
 #include <sys/syscall.h>
 
@@ -22,6 +23,9 @@ struct tap {
 	int fd;
 	bool multi_queue; /* one queue of an IFF_MULTI_QUEUE tap */
 	char ifname[IFNAMSIZ];
+#ifdef HAVE_LIBURING
+	struct tap_rx *rx; /* batched receive; NULL: frame by frame */
+#endif
 };
 
 static struct tap *to_tap(struct net_backend *be)
@@ -49,6 +53,13 @@ static ssize_t tap_recv(struct net_backend *be, void *buf, size_t len)
 	return r < 0 ? -errno : r;
 }
 
+#ifdef HAVE_LIBURING
+static int tap_recv_batch(struct net_backend *be, struct net_rx_frame *out, unsigned n)
+{
+	return tap_rx_batch(to_tap(be)->rx, out, n);
+}
+#endif
+
 static int tap_set_offloads(struct net_backend *be, unsigned flags)
 {
 	return ioctl(to_tap(be)->fd, TUNSETOFFLOAD, (unsigned long)flags) < 0 ? -errno : 0;
@@ -68,6 +79,9 @@ static void tap_destroy(struct net_backend *be)
 {
 	struct tap *t = to_tap(be);
 
+#ifdef HAVE_LIBURING
+	tap_rx_destroy(t->rx);
+#endif
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t);
@@ -75,7 +89,9 @@ static void tap_destroy(struct net_backend *be)
 
 /* Frames to and from the tap, with or without the vnet header in its own iovec (sandbox.h). */
 static const struct sandbox_rule tap_rules[] = {
-    SB_ALLOW(SYS_readv), SB_ALLOW(SYS_writev),
+    SB_ALLOW(SYS_readv),
+    SB_ALLOW(SYS_writev),
+    SB_ALLOW(SYS_io_uring_enter),	    /* batched receive (tap_rx.c) */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD), /* offloads follow the driver's features */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETQUEUE),   /* queues follow the pairs in use (multiqueue) */
 };
@@ -88,6 +104,18 @@ static const struct net_backend_ops tap_ops = {
     .set_enabled = tap_set_enabled,
     .destroy = tap_destroy,
 };
+
+#ifdef HAVE_LIBURING
+/* The same with batched receive (tap_rx.h). */
+static const struct net_backend_ops tap_batch_ops = {
+    .send = tap_send,
+    .recv = tap_recv,
+    .recv_batch = tap_recv_batch,
+    .set_offloads = tap_set_offloads,
+    .set_enabled = tap_set_enabled,
+    .destroy = tap_destroy,
+};
+#endif
 
 /* Header size 12 (VERSION_1 header, num_buffers included), then which offloads the kernel
  * takes: probing with all of them and going back to none leaves the tap checksumming for us
@@ -119,7 +147,13 @@ static int tap_finish(struct tap *t, short flags)
 				     .rx_fd = t->fd,
 				     .service_fd = -1,
 				     .sandbox = &tap_sandbox};
-	return (flags & IFF_VNET_HDR) ? setup_vnet_hdr(t) : 0;
+	if (!(flags & IFF_VNET_HDR))
+		return 0;
+#ifdef HAVE_LIBURING
+	if (tap_rx_init(&t->rx, t->fd, t->ifname) == 0)
+		t->be.ops = &tap_batch_ops; /* batches carry the vnet header (backend.h) */
+#endif
+	return setup_vnet_hdr(t);
 }
 
 static struct tap *tap_alloc(int fd)
