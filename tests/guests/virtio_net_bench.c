@@ -12,9 +12,11 @@
  * every rate wrong by the ratio (tests/integration/rate_limit_net.sh checks rates to 10%).
  *
  * pairs=N (N >= 2): N queue pairs (VIRTIO_NET_F_MQ and CTRL_VQ negotiated, VQ_PAIRS_SET N; the
- * guest fails if the device refuses) and the tx phases only, each frame on the next transmit
- * queue in turn; prints the frames per pair ("tx SIZE-byte frames per pair: A B ..."; every
- * pair must carry some) and "BENCH net-mq pairs=N tx_pps=... tx_mbps=...".
+ * guest fails if the device refuses). tx sends each frame on the next transmit queue in turn,
+ * rx polls every receive queue; the frames per pair are printed ("tx SIZE-byte frames per
+ * pair: A B ...", every pair must carry some; "rx ...", where the tap's flow hash decides, so
+ * the host sends IPv4/UDP frames of several flows to port 0x88b9, which count too). Prints
+ * "BENCH net-mq pairs=N tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...".
  * Command line: [tx_ms=MS] [rx_idle_ms=MS] [rx_wait_ms=MS] (how long to wait for the first
  * frame) [pairs=N] */
 #include "apic.h"
@@ -35,7 +37,7 @@ struct run {
 	uint64_t wait_ms; /* rx: how long to wait for the first frame */
 	uint8_t *frame;
 	uint64_t frames, ticks;
-	uint64_t per_pair[NET_MAX_PAIRS]; /* tx: frames sent on each pair */
+	uint64_t per_pair[NET_MAX_PAIRS]; /* frames on each pair */
 };
 
 /* Ring 3: sends frames for r->ms, one per pair in turn, counts them per pair and the TSC ticks
@@ -59,6 +61,15 @@ static uint64_t tx_loop(void *arg)
 	return 0;
 }
 
+/* EtherType 0x88b9, or IPv4/UDP (a 20-byte IP header) to port 0x88b9. */
+static bool bench_frame(const uint8_t *f)
+{
+	if (f[12] == (ETH_BENCH >> 8) && f[13] == (ETH_BENCH & 0xff))
+		return true;
+	return f[12] == 0x08 && f[13] == 0x00 && f[14] == 0x45 && f[23] == 17 /* UDP */ &&
+	       f[36] == (ETH_BENCH >> 8) && f[37] == (ETH_BENCH & 0xff);
+}
+
 /* Ring 3: counts frames of the right size from the first until r->ms pass without one. */
 static uint64_t rx_loop(void *arg)
 {
@@ -70,8 +81,7 @@ static uint64_t rx_loop(void *arg)
 		int len = net_recv(r->n, r->frame, LARGE, NULL);
 		uint64_t now = rdtsc();
 
-		if (len > 0 && r->frame[12] == (ETH_BENCH >> 8) &&
-		    r->frame[13] == (ETH_BENCH & 0xff)) {
+		if (len > 0 && bench_frame(r->frame)) {
 			if (!r->frames++)
 				first = now;
 			last = now;
@@ -92,19 +102,15 @@ static uint64_t per_second(uint64_t count, uint64_t ticks)
 	return us ? count * 1000000 / us : 0;
 }
 
-/* With several pairs: "tx SIZE-byte frames per pair: A B ...", and every pair carried some. */
-static void check_pairs(const struct run *r)
+/* With several pairs: "DIR SIZE-byte frames per pair: A B ...". */
+static void print_pairs(const struct run *r, const char *dir)
 {
-	uint16_t pairs = r->n->npairs;
-
-	if (pairs < 2)
+	if (r->n->npairs < 2)
 		return;
-	printf("tx %u-byte frames per pair:", r->size);
-	for (uint16_t p = 0; p < pairs; p++)
+	printf("%s %u-byte frames per pair:", dir, r->size);
+	for (uint16_t p = 0; p < r->n->npairs; p++)
 		printf(" %llu", (unsigned long long)r->per_pair[p]);
 	printf("\n");
-	for (uint16_t p = 0; p < pairs; p++)
-		TEST_ASSERT_MSG(r->per_pair[p], "pair %u carried no %u-byte frames", p, r->size);
 }
 
 static void run_tx(struct run *r, uint64_t *pps, uint64_t *mbps)
@@ -122,7 +128,9 @@ static void run_tx(struct run *r, uint64_t *pps, uint64_t *mbps)
 	*mbps = per_second(r->frames * r->size * 8, r->ticks) / 1000000;
 	printf("tx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
 	       (unsigned long long)(r->ticks / tsc_per_us()));
-	check_pairs(r);
+	print_pairs(r, "tx");
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		TEST_ASSERT_MSG(r->per_pair[p], "pair %u carried no %u-byte frames", p, r->size);
 }
 
 static void run_rx(struct run *r, uint64_t *pps, uint64_t *mbps)
@@ -130,13 +138,18 @@ static void run_rx(struct run *r, uint64_t *pps, uint64_t *mbps)
 	uint64_t intervals;
 
 	r->frames = 0;
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		r->per_pair[p] = r->n->pair[p].rx_frames;
 	printf("BENCH rx ready %u\n", r->size);
 	run_user(rx_loop, r);
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		r->per_pair[p] = r->n->pair[p].rx_frames - r->per_pair[p];
 	intervals = r->frames > 1 ? r->frames - 1 : 0;
 	*pps = per_second(intervals, r->ticks);
 	*mbps = per_second(intervals * r->size * 8, r->ticks) / 1000000;
 	printf("rx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
 	       (unsigned long long)(r->ticks / tsc_per_us()));
+	print_pairs(r, "rx");
 }
 
 /* Both tx phases: 60-byte frames (-> pps), then 1514-byte frames (-> Mbit/s). */
@@ -150,22 +163,11 @@ static void tx_phases(struct run *r, uint64_t *pps, uint64_t *mbps)
 	run_tx(r, &dummy, mbps);
 }
 
-/* pairs=N: the tx phases over N queue pairs. */
-static void bench_mq(struct run *r)
-{
-	uint64_t tx_pps, tx_mbps;
-
-	printf("MQ: %u queue pairs in use (max_virtqueue_pairs %u)\n", r->n->npairs,
-	       r->n->max_pairs);
-	tx_phases(r, &tx_pps, &tx_mbps);
-	printf("BENCH net-mq pairs=%u tx_pps=%llu tx_mbps=%llu\n", r->n->npairs,
-	       (unsigned long long)tx_pps, (unsigned long long)tx_mbps);
-}
-
-/* One pair: the tx phases, then the rx phases (the host floods on "BENCH rx ready SIZE"). */
-static void bench_single(struct run *r, uint64_t idle)
+/* The tx phases, then the rx phases (the host floods on "BENCH rx ready SIZE"). */
+static void bench(struct run *r, uint64_t idle)
 {
 	uint64_t tx_pps, tx_mbps, rx_pps, rx_mbps, dummy;
+	char name[32];
 
 	tx_phases(r, &tx_pps, &tx_mbps);
 	printf("BENCH tx done\n");
@@ -175,7 +177,11 @@ static void bench_single(struct run *r, uint64_t idle)
 	r->size = LARGE;
 	run_rx(r, &dummy, &rx_mbps);
 	TEST_ASSERT_MSG(r->frames > 1, "no frames received");
-	printf("BENCH net tx_pps=%llu tx_mbps=%llu rx_pps=%llu rx_mbps=%llu\n",
+	if (r->n->npairs > 1)
+		snprintf(name, sizeof(name), "net-mq pairs=%u", r->n->npairs);
+	else
+		snprintf(name, sizeof(name), "net");
+	printf("BENCH %s tx_pps=%llu tx_mbps=%llu rx_pps=%llu rx_mbps=%llu\n", name,
 	       (unsigned long long)tx_pps, (unsigned long long)tx_mbps, (unsigned long long)rx_pps,
 	       (unsigned long long)rx_mbps);
 }
@@ -207,8 +213,8 @@ int guest_main(void)
 	TEST_ASSERT(r.frame);
 	memset(r.frame, 0, LARGE);
 	if (pairs > 1)
-		bench_mq(&r);
-	else
-		bench_single(&r, idle);
+		printf("MQ: %u queue pairs in use (max_virtqueue_pairs %u)\n", n.npairs,
+		       n.max_pairs);
+	bench(&r, idle);
 	return 0;
 }

@@ -9,10 +9,11 @@
 # that the lines appear; NET_BENCH_FULL=1 runs 2-second phases for numbers worth quoting.
 # tx_pps / rx_pps come from 60-byte frames, tx_mbps / rx_mbps from 1514-byte frames.
 # Then the same guest with pairs=2 on a multi-queue tap (ours --net ...,queues=2; QEMU
-# -netdev tap,queues=2 with virtio-net-device,mq=on): VIRTIO_NET_F_MQ, VQ_PAIRS_SET 2 and the
-# guest->host phases round-robin over both transmit queues; checks that the guest passed, that
-# both pairs carried frames of each size and that the host saw frames, and that pairs=3 on a
-# NIC with 2 fails. No timing is asserted.
+# -netdev tap,queues=2 with virtio-net-device,mq=on): VIRTIO_NET_F_MQ, VQ_PAIRS_SET 2, the
+# guest->host frames round-robin over both transmit queues, host->guest IPv4/UDP frames of 16
+# flows (the tap spreads them over the receive queues by flow hash, so only their total is
+# checked); checks that the guest passed, that both pairs carried frames of each size and that
+# the host saw them, and that pairs=3 on a NIC with 2 fails. No timing is asserted.
 # labels: bench
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -60,8 +61,13 @@ exercise() {
 	sed "s/^/$RUN_LABEL: /" "$LIB_TMP/count.out"
 }
 
-# exercise_mq: the host side of one pairs=2 run (guest->host only).
+# exercise_mq: the host side of one pairs=2 run.
 exercise_mq() {
+	local size
+	for size in 60 1514; do
+		wait_line "^BENCH rx ready $size" 60 || return
+		nsx python3 "$HOST_PY" send "$TAP" "$GUEST_MAC" "$size" "$SEND_S" 16
+	done
 	wait "$VM_PID"
 	RUN_STATUS=$?
 	VM_PID=""
@@ -70,13 +76,14 @@ exercise_mq() {
 	expect_output '^MQ: 2 queue pairs in use \(max_virtqueue_pairs 2\)$'
 	expect_output '^tx 60-byte frames per pair: [1-9][0-9]* [1-9][0-9]*$'
 	expect_output '^tx 1514-byte frames per pair: [1-9][0-9]* [1-9][0-9]*$'
-	expect_output '^BENCH net-mq pairs=2 tx_pps=[0-9]+ tx_mbps=[0-9]+$'
+	expect_output '^rx 1514-byte frames per pair: [0-9]+ [0-9]+$'
+	expect_output '^BENCH net-mq pairs=2 tx_pps=[0-9]+ tx_mbps=[0-9]+ rx_pps=[0-9]+ rx_mbps=[0-9]+$'
 	if grep -q '^host counted [1-9]' "$LIB_TMP/count.out"; then
 		lib_ok "$(cat "$LIB_TMP/count.out")"
 	else
 		lib_fail "the host saw no frames: $(cat "$LIB_TMP/count.out")"
 	fi
-	tr -d '\r' <"$RUN_OUT" | grep -E '^(BENCH net|tx )' | sed "s/^/$RUN_LABEL: /"
+	tr -d '\r' <"$RUN_OUT" | grep -E '^(BENCH net|tx |rx )' | sed "s/^/$RUN_LABEL: /"
 }
 
 # start_counter: the host's count of the guest's frames (output in $LIB_TMP/count.out).
@@ -115,7 +122,7 @@ if have_qemu; then
 	exercise
 fi
 
-append_mq="tx_ms=$TX_MS pairs=2"
+append_mq="tx_ms=$TX_MS rx_idle_ms=300 pairs=2"
 make_ns "" 4096 multi_queue || { echo "FAIL: cannot make a multi-queue tap in $NS"; exit 1; }
 start_counter
 start_bg "vmm pairs=2" "$VMM" --kernel "$(guest_path virtio_net_bench)" --debug-exit \
