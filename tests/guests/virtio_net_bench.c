@@ -10,8 +10,15 @@
  * Prints "BENCH net tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...". The TSC is measured against
  * the LAPIC timer first: CPUID may not give its frequency, and the runtime's 2 GHz guess made
  * every rate wrong by the ratio (tests/integration/rate_limit_net.sh checks rates to 10%).
+ *
+ * pairs=N (N >= 2): N queue pairs (VIRTIO_NET_F_MQ and CTRL_VQ negotiated, VQ_PAIRS_SET N; the
+ * guest fails if the device refuses). tx sends each frame on the next transmit queue in turn,
+ * rx polls every receive queue; the frames per pair are printed ("tx SIZE-byte frames per
+ * pair: A B ...", every pair must carry some; "rx ...", where the tap's flow hash decides, so
+ * the host sends IPv4/UDP frames of several flows to port 0x88b9, which count too). Prints
+ * "BENCH net-mq pairs=N tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...".
  * Command line: [tx_ms=MS] [rx_idle_ms=MS] [rx_wait_ms=MS] (how long to wait for the first
- * frame) */
+ * frame) [pairs=N] */
 #include "apic.h"
 #include "guest.h"
 #include "net_dev.h"
@@ -30,24 +37,37 @@ struct run {
 	uint64_t wait_ms; /* rx: how long to wait for the first frame */
 	uint8_t *frame;
 	uint64_t frames, ticks;
+	uint64_t per_pair[NET_MAX_PAIRS]; /* frames on each pair */
 };
 
-/* Ring 3: sends frames for r->ms, counts them and the TSC ticks taken. */
+/* Ring 3: sends frames for r->ms, one per pair in turn, counts them per pair and the TSC ticks
+ * taken. */
 static uint64_t tx_loop(void *arg)
 {
 	struct run *r = arg;
 	uint64_t t0 = rdtsc(), end = t0 + r->ms * 1000 * tsc_per_us(), now = t0;
+	uint16_t p = 0, pairs = r->n->npairs;
 
 	while (now < end) {
-		if (net_send(r->n, r->frame, r->size, NULL) == 0)
-			r->frames++;
+		if (net_send_on(r->n, p, r->frame, r->size, NULL) == 0)
+			r->per_pair[p]++;
+		p = (uint16_t)(p + 1 < pairs ? p + 1 : 0);
 		now = rdtsc();
 	}
 	/* Let the device finish what is in flight: those frames count, and take time too. */
-	while (r->n->tx.num_free < r->n->tx.size && rdtsc() - now < 1000000 * tsc_per_us())
+	while (net_tx_in_flight(r->n) && rdtsc() - now < 1000000 * tsc_per_us())
 		net_tx_reclaim(r->n);
 	r->ticks = rdtsc() - t0;
 	return 0;
+}
+
+/* EtherType 0x88b9, or IPv4/UDP (a 20-byte IP header) to port 0x88b9. */
+static bool bench_frame(const uint8_t *f)
+{
+	if (f[12] == (ETH_BENCH >> 8) && f[13] == (ETH_BENCH & 0xff))
+		return true;
+	return f[12] == 0x08 && f[13] == 0x00 && f[14] == 0x45 && f[23] == 17 /* UDP */ &&
+	       f[36] == (ETH_BENCH >> 8) && f[37] == (ETH_BENCH & 0xff);
 }
 
 /* Ring 3: counts frames of the right size from the first until r->ms pass without one. */
@@ -61,8 +81,7 @@ static uint64_t rx_loop(void *arg)
 		int len = net_recv(r->n, r->frame, LARGE, NULL);
 		uint64_t now = rdtsc();
 
-		if (len > 0 && r->frame[12] == (ETH_BENCH >> 8) &&
-		    r->frame[13] == (ETH_BENCH & 0xff)) {
+		if (len > 0 && bench_frame(r->frame)) {
 			if (!r->frames++)
 				first = now;
 			last = now;
@@ -83,18 +102,35 @@ static uint64_t per_second(uint64_t count, uint64_t ticks)
 	return us ? count * 1000000 / us : 0;
 }
 
+/* With several pairs: "DIR SIZE-byte frames per pair: A B ...". */
+static void print_pairs(const struct run *r, const char *dir)
+{
+	if (r->n->npairs < 2)
+		return;
+	printf("%s %u-byte frames per pair:", dir, r->size);
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		printf(" %llu", (unsigned long long)r->per_pair[p]);
+	printf("\n");
+}
+
 static void run_tx(struct run *r, uint64_t *pps, uint64_t *mbps)
 {
 	memset(r->frame, 0xff, 6); /* broadcast: the host side counts by EtherType */
 	memcpy(r->frame + 6, r->n->mac, 6);
 	r->frame[12] = ETH_BENCH >> 8;
 	r->frame[13] = ETH_BENCH & 0xff;
-	r->frames = 0;
+	memset(r->per_pair, 0, sizeof(r->per_pair));
 	run_user(tx_loop, r);
+	r->frames = 0;
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		r->frames += r->per_pair[p];
 	*pps = per_second(r->frames, r->ticks);
 	*mbps = per_second(r->frames * r->size * 8, r->ticks) / 1000000;
 	printf("tx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
 	       (unsigned long long)(r->ticks / tsc_per_us()));
+	print_pairs(r, "tx");
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		TEST_ASSERT_MSG(r->per_pair[p], "pair %u carried no %u-byte frames", p, r->size);
 }
 
 static void run_rx(struct run *r, uint64_t *pps, uint64_t *mbps)
@@ -102,13 +138,52 @@ static void run_rx(struct run *r, uint64_t *pps, uint64_t *mbps)
 	uint64_t intervals;
 
 	r->frames = 0;
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		r->per_pair[p] = r->n->pair[p].rx_frames;
 	printf("BENCH rx ready %u\n", r->size);
 	run_user(rx_loop, r);
+	for (uint16_t p = 0; p < r->n->npairs; p++)
+		r->per_pair[p] = r->n->pair[p].rx_frames - r->per_pair[p];
 	intervals = r->frames > 1 ? r->frames - 1 : 0;
 	*pps = per_second(intervals, r->ticks);
 	*mbps = per_second(intervals * r->size * 8, r->ticks) / 1000000;
 	printf("rx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
 	       (unsigned long long)(r->ticks / tsc_per_us()));
+	print_pairs(r, "rx");
+}
+
+/* Both tx phases: 60-byte frames (-> pps), then 1514-byte frames (-> Mbit/s). */
+static void tx_phases(struct run *r, uint64_t *pps, uint64_t *mbps)
+{
+	uint64_t dummy;
+
+	r->size = SMALL;
+	run_tx(r, pps, &dummy);
+	r->size = LARGE;
+	run_tx(r, &dummy, mbps);
+}
+
+/* The tx phases, then the rx phases (the host floods on "BENCH rx ready SIZE"). */
+static void bench(struct run *r, uint64_t idle)
+{
+	uint64_t tx_pps, tx_mbps, rx_pps, rx_mbps, dummy;
+	char name[32];
+
+	tx_phases(r, &tx_pps, &tx_mbps);
+	printf("BENCH tx done\n");
+	r->ms = idle;
+	r->size = SMALL;
+	run_rx(r, &rx_pps, &dummy);
+	r->size = LARGE;
+	run_rx(r, &dummy, &rx_mbps);
+	TEST_ASSERT_MSG(r->frames > 1, "no frames received");
+	if (r->n->npairs > 1)
+		snprintf(name, sizeof(name), "net-mq pairs=%u", r->n->npairs);
+	else
+		snprintf(name, sizeof(name), "net");
+	printf("BENCH %s tx_pps=%llu tx_mbps=%llu rx_pps=%llu rx_mbps=%llu\n", name,
+	       (unsigned long long)tx_pps, (unsigned long long)tx_mbps, (unsigned long long)rx_pps,
+	       (unsigned long long)rx_mbps);
 }
 
 int guest_main(void)
@@ -116,8 +191,9 @@ int guest_main(void)
 	static struct net_dev n;
 	struct net_dev_config cfg = {.tx_nbufs = 128, .tx_buf_len = 2048};
 	struct run r = {.n = &n, .ms = 2000, .wait_ms = 20000};
-	uint64_t tx_pps, tx_mbps, rx_pps, rx_mbps, idle = 300, dummy, hz;
+	uint64_t idle = 300, pairs = 1, hz;
 	struct vdev *d = vdev_find(VIRTIO_ID_NET, 0);
+	int err;
 
 	TEST_ASSERT_MSG(d, "no virtio-net device on %s", vdev_transport_name());
 	hz = lapic_tsc_hz();
@@ -126,23 +202,19 @@ int guest_main(void)
 	cmdline_get_u64("tx_ms", &r.ms);
 	cmdline_get_u64("rx_idle_ms", &idle);
 	cmdline_get_u64("rx_wait_ms", &r.wait_ms);
-	TEST_ASSERT_EQ(net_dev_init(&n, d, &cfg), 0);
+	cmdline_get_u64("pairs", &pairs);
+	TEST_ASSERT_MSG(pairs >= 1 && pairs <= NET_MAX_PAIRS, "pairs=%llu: 1 to %u",
+			(unsigned long long)pairs, NET_MAX_PAIRS);
+	cfg.pairs = (uint16_t)pairs;
+	err = net_dev_init(&n, d, &cfg);
+	TEST_ASSERT_MSG(err == 0, "virtio-net setup with %llu queue pair(s) failed: %d",
+			(unsigned long long)pairs, err);
 	r.frame = virtio_alloc(NET_FRAME_MAX, 64);
 	TEST_ASSERT(r.frame);
 	memset(r.frame, 0, LARGE);
-	r.size = SMALL;
-	run_tx(&r, &tx_pps, &dummy);
-	r.size = LARGE;
-	run_tx(&r, &dummy, &tx_mbps);
-	printf("BENCH tx done\n");
-	r.ms = idle;
-	r.size = SMALL;
-	run_rx(&r, &rx_pps, &dummy);
-	r.size = LARGE;
-	run_rx(&r, &dummy, &rx_mbps);
-	TEST_ASSERT_MSG(r.frames > 1, "no frames received");
-	printf("BENCH net tx_pps=%llu tx_mbps=%llu rx_pps=%llu rx_mbps=%llu\n",
-	       (unsigned long long)tx_pps, (unsigned long long)tx_mbps, (unsigned long long)rx_pps,
-	       (unsigned long long)rx_mbps);
+	if (pairs > 1)
+		printf("MQ: %u queue pairs in use (max_virtqueue_pairs %u)\n", n.npairs,
+		       n.max_pairs);
+	bench(&r, idle);
 	return 0;
 }

@@ -38,6 +38,9 @@ fi
 if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
 	expect_output '^\| net \| guest->host 60-byte frames \(frames/s\) \| higher \| [0-9]'
 	expect_output '^\| net \| host->guest 1514-byte frames \(Mbit/s\) \| higher \| [0-9]'
+	expect_output '^\| net \| guest->host 60-byte frames, 2 queue pairs \(frames/s\) \| higher \| [0-9]'
+	expect_output '^\| net \| guest->host 1514-byte frames, 2 queue pairs \(Mbit/s\) \| higher \| [0-9]'
+	expect_output '^\| net \| host->guest 60-byte frames, 2 queue pairs \(frames/s\) \| higher \| [0-9]'
 else
 	expect_output 'net: skipped: needs root and ip netns'
 fi

@@ -4,8 +4,9 @@
 #
 #   net_require TOOL...       skips the test (exit 0) without root or one of the tools
 #   nsx CMD...                runs CMD inside the namespace
-#   make_ns [MTU [QLEN]]      (re)makes the namespace with a vnet_hdr tap, MTU and txqueuelen if
-#                             given, HOST_IP/24 on it if HOST_IP is set, up
+#   make_ns [MTU [QLEN [MQ]]] (re)makes the namespace with a vnet_hdr tap, MTU and txqueuelen if
+#                             given (MTU may be ""), multi-queue if MQ is "multi_queue",
+#                             HOST_IP/24 on it if HOST_IP is set, up
 #   start_bg LABEL CMD...     runs CMD in the namespace in the background (serial output in
 #                             RUN_OUT, stderr in RUN_ERR, pid in VM_PID)
 #   wait_line REGEX SECONDS   waits until the guest printed a line matching REGEX; on timeout or
@@ -32,7 +33,7 @@ make_ns() {
 	ip netns add "$NS" || return 1
 	nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ip -n "$NS" link set lo up
-	ip -n "$NS" tuntap add dev "$TAP" mode tap vnet_hdr || return 1
+	ip -n "$NS" tuntap add dev "$TAP" mode tap vnet_hdr ${3:+"$3"} || return 1
 	[ -z "${1:-}" ] || ip -n "$NS" link set "$TAP" mtu "$1"
 	[ -z "${2:-}" ] || ip -n "$NS" link set "$TAP" txqueuelen "$2"
 	[ -z "${HOST_IP:-}" ] || ip -n "$NS" addr add "$HOST_IP/24" dev "$TAP"

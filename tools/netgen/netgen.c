@@ -4,10 +4,16 @@
  * same frames and the same output lines as tools/bench_net_host.py, which stays as the fallback
  * when the tool is not built.
  *
- *   vmm-netgen send IF MAC SIZE SECONDS   floods MAC on IF with SIZE-byte frames, 64 per
+ *   vmm-netgen send IF MAC SIZE SECONDS [FLOWS]
+ *                                         floods MAC on IF with SIZE-byte frames, 64 per
  *                                         sendmmsg(), bypassing the qdisc; prints
  *                                         "host sent N SIZE-byte frames in SECONDS s
- *                                         (offered M)": N the tap took, M tried
+ *                                         (offered M)": N the tap took, M tried. With FLOWS
+ *                                         (1..64) the frames are IPv4/UDP instead, to port
+ *                                         0x88b9 from FLOWS source ports in turn, so that a
+ *                                         multi-queue tap spreads them over its queues by
+ *                                         flow hash (192.168.77.1 to .2, source ports
+ *                                         40000 and up; no UDP checksum)
  *   vmm-netgen count IF SECONDS           counts the frames arriving on IF from the first, for
  *                                         up to SECONDS, ending after 1 s without one; prints
  *                                         "host counted N frames (B bytes)"
@@ -31,8 +37,16 @@
 #define BATCH	  64
 #define MIN_FRAME 60
 #define MAX_FRAME 1514
+#define MAX_FLOWS BATCH
+/* The UDP flows: tools/bench's namespace addresses; source ports from SPORT_BASE. */
+#define NET_SRC_IP  0xc0a84d01u /* 192.168.77.1 */
+#define NET_DST_IP  0xc0a84d02u /* 192.168.77.2 */
+#define SPORT_BASE  40000
+#define IP_OFF	    ETH_HLEN
+#define UDP_OFF	    (IP_OFF + 20)
+#define UDP_HDR_END (UDP_OFF + 8)
 
-static const char usage[] = "usage: vmm-netgen send IF MAC SIZE SECONDS\n"
+static const char usage[] = "usage: vmm-netgen send IF MAC SIZE SECONDS [FLOWS]\n"
 			    "       vmm-netgen count IF SECONDS\n";
 
 static double now_s(void)
@@ -43,11 +57,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* An AF_PACKET socket bound to IF for our EtherType; its MAC in `mac` when asked. */
-static int open_socket(const char *ifname, uint8_t mac[ETH_ALEN])
+/* An AF_PACKET socket bound to IF for EtherType `proto` (0: sends only, and the kernel takes
+ * each frame's protocol from its header); its MAC in `mac` when asked. */
+static int open_socket(const char *ifname, uint8_t mac[ETH_ALEN], uint16_t proto)
 {
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_BENCH));
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_BENCH)};
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(proto));
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(proto)};
 	struct ifreq ifr = {0};
 
 	if (fd < 0) {
@@ -92,30 +107,91 @@ static bool parse_num(const char *s, double lo, double hi, double *out)
 	return !errno && end != s && !*end && *out >= lo && *out <= hi;
 }
 
-/* Frames the tap refuses (its queue is full: the guest is behind) are not counted. */
-static int send_flood(const char *ifname, const char *mac_s, unsigned size, double seconds)
+static void put16(uint8_t *p, uint16_t v)
 {
-	static uint8_t frame[MAX_FRAME];
-	struct iovec iov = {.iov_base = frame, .iov_len = size};
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* RFC 791 header checksum of the 20-byte header at ip (its checksum field zero). */
+static uint16_t ip_checksum(const uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Turns a frame whose MAC addresses are set into IPv4/UDP of flow `flow` (no UDP checksum,
+ * optional over IPv4), zero payload. */
+static void make_udp(uint8_t *f, unsigned size, unsigned flow)
+{
+	uint8_t *ip = f + IP_OFF, *udp = f + UDP_OFF;
+
+	put16(f + 2 * ETH_ALEN, ETH_P_IP);
+	memset(ip, 0, size - IP_OFF);
+	ip[0] = 0x45; /* version 4, 5 words */
+	put16(ip + 2, (uint16_t)(size - IP_OFF));
+	ip[8] = 64; /* TTL */
+	ip[9] = IPPROTO_UDP;
+	put32(ip + 12, NET_SRC_IP);
+	put32(ip + 16, NET_DST_IP);
+	put16(ip + 10, ip_checksum(ip));
+	put16(udp, (uint16_t)(SPORT_BASE + flow));
+	put16(udp + 2, ETH_BENCH);
+	put16(udp + 4, (uint16_t)(size - UDP_OFF));
+}
+
+/* flows 0: one raw EtherType 0x88b9 frame; else one IPv4/UDP frame per flow. The MACs of
+ * frames[0] are set; the others get them. */
+static void make_frames(uint8_t (*frames)[MAX_FRAME], unsigned size, unsigned flows)
+{
+	if (!flows) {
+		put16(frames[0] + 2 * ETH_ALEN, ETH_BENCH);
+		return;
+	}
+	for (unsigned k = 0; k < flows; k++) {
+		if (k)
+			memcpy(frames[k], frames[0], 2 * ETH_ALEN);
+		make_udp(frames[k], size, k);
+	}
+}
+
+/* Frames the tap refuses (its queue is full: the guest is behind) are not counted. */
+static int send_flood(const char *ifname, const char *mac_s, unsigned size, double seconds,
+		      unsigned flows)
+{
+	static uint8_t frames[MAX_FLOWS][MAX_FRAME];
+	struct iovec iov[MAX_FLOWS];
 	struct mmsghdr msgs[BATCH];
 	uint64_t sent = 0, offered = 0;
 	int one = 1, fd;
 
-	if (!parse_mac(mac_s, frame)) {
+	if (!parse_mac(mac_s, frames[0])) {
 		fprintf(stderr, "vmm-netgen: bad MAC '%s'\n%s", mac_s, usage);
 		return 2;
 	}
-	fd = open_socket(ifname, frame + ETH_ALEN);
+	fd = open_socket(ifname, frames[0] + ETH_ALEN, flows ? 0 : ETH_BENCH);
 	if (fd < 0)
 		return 1;
 	/* Straight to the tap's queue: the qdisc would only add a lock and a second queue. */
 	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
 		perror("vmm-netgen: PACKET_QDISC_BYPASS (going on through the qdisc)");
-	frame[2 * ETH_ALEN] = ETH_BENCH >> 8;
-	frame[2 * ETH_ALEN + 1] = ETH_BENCH & 0xff;
+	make_frames(frames, size, flows);
 	memset(msgs, 0, sizeof(msgs));
+	for (unsigned k = 0; k < (flows ? flows : 1); k++)
+		iov[k] = (struct iovec){.iov_base = frames[k], .iov_len = size};
 	for (int i = 0; i < BATCH; i++) {
-		msgs[i].msg_hdr.msg_iov = &iov;
+		msgs[i].msg_hdr.msg_iov = &iov[flows ? (unsigned)i % flows : 0];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	for (double end = now_s() + seconds; now_s() < end;) {
@@ -151,7 +227,7 @@ static int count_frames(const char *ifname, double seconds)
 	struct iovec iov[BATCH];
 	struct mmsghdr msgs[BATCH];
 	uint64_t frames = 0, bytes = 0;
-	int rcvbuf = 64 << 20, fd = open_socket(ifname, NULL);
+	int rcvbuf = 64 << 20, fd = open_socket(ifname, NULL, ETH_BENCH);
 
 	if (fd < 0)
 		return 1;
@@ -188,13 +264,14 @@ static int count_frames(const char *ifname, double seconds)
 
 int main(int argc, char **argv)
 {
-	double size, seconds;
+	double size, seconds, flows = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 6 && !strcmp(argv[1], "send") &&
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "send") &&
 	    parse_num(argv[4], MIN_FRAME, MAX_FRAME, &size) &&
-	    parse_num(argv[5], 0.001, 3600, &seconds))
-		return send_flood(argv[2], argv[3], (unsigned)size, seconds);
+	    parse_num(argv[5], 0.001, 3600, &seconds) &&
+	    (argc == 6 || parse_num(argv[6], 1, MAX_FLOWS, &flows)))
+		return send_flood(argv[2], argv[3], (unsigned)size, seconds, (unsigned)flows);
 	if (argc == 4 && !strcmp(argv[1], "count") && parse_num(argv[3], 0.001, 3600, &seconds))
 		return count_frames(argv[2], seconds);
 	fputs(usage, stderr);
