@@ -108,6 +108,18 @@ Test(vmmctl_request, stop_timeout)
 	cr_assert_eq(BUILD("stop", "--timeout-ms", "99999999999999999999999"), -EINVAL);
 }
 
+/* The API refuses more than an hour (PUT /vmm/stop): so does vmmctl, before sending anything. */
+Test(vmmctl_request, stop_timeout_at_most_the_apis_hour)
+{
+	cr_assert_eq(BUILD("stop", "--timeout-ms", "3600000"), 0, "%s", err);
+	assert_body("{\"timeout_ms\": 3600000}");
+	vmmctl_request_free(&req);
+	cr_assert_eq(BUILD("stop", "--timeout-ms", "3600001"), -EINVAL);
+	cr_assert(strstr(err, "0-3600000"), "%s", err);
+	cr_assert_null(req.body, "nothing to send");
+	cr_assert_eq(BUILD("stop", "--timeout-ms", "86400000"), -EINVAL);
+}
+
 Test(vmmctl_request, drives)
 {
 	cr_assert_eq(BUILD("put-drive", "rootfs", "/img/a b.ext4", "--root"), 0, "%s", err);

@@ -50,7 +50,7 @@ static const char usage_text[] =
     "  resume                resume after pause\n"
     "  stop [--timeout-ms N]\n"
     "                        graceful stop: Ctrl-Alt-Del, then a forced stop after\n"
-    "                        N ms; default 10000\n"
+    "                        N ms (0 to 3600000, one hour); default 10000\n"
     "  ctrl-alt-del          send Ctrl-Alt-Del to the guest\n"
     "  flush-metrics         write the metrics document to the metrics file now\n"
     "  snapshot-create SNAPSHOT MEM [--type Full|Diff]\n"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/api/api_json.h"
+#include "vmm/base/vm_control.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -398,8 +399,10 @@ static void put_vmm_stop(struct api *a, const char *id, const json_t *body, stru
 		return;
 	}
 	uint64_t timeout = api_json_uint(body, "timeout_ms", 10000);
-	if (timeout > 3600000) {
-		fault(r, 400, "timeout_ms is at most 3600000 (one hour)", NULL);
+	if (timeout > VM_STOP_TIMEOUT_MAX_MS) {
+		r->status = 400;
+		snprintf(r->err, sizeof(r->err), "timeout_ms is at most %u (one hour)",
+			 VM_STOP_TIMEOUT_MAX_MS);
 		return;
 	}
 	if (!after_start(a, r))
