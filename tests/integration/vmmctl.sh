@@ -233,7 +233,7 @@ expect_exit 0
 expect_requests 'PATCH /drives/rootfs {"drive_id": "rootfs", "path_on_host": "/img/other.ext4"}'
 ctl patch-drive rootfs /img/third.ext4 --bw 2M:1000:512K --ops 0
 expect_exit 0
-expect_requests 'PATCH /drives/rootfs {"drive_id": "rootfs", "path_on_host": "/img/third.ext4", "rate_limiter": {"bandwidth": {"size": 2097152, "refill_time": 1000, "one_time_burst": 524288}}}'
+expect_requests 'PATCH /drives/rootfs {"drive_id": "rootfs", "path_on_host": "/img/third.ext4", "rate_limiter": {"bandwidth": {"size": 2097152, "refill_time": 1000, "one_time_burst": 524288}, "ops": {"size": 0, "refill_time": 0}}}'
 ctl pause
 expect_exit 0
 expect_requests 'PATCH /vm {"state": "Paused"}'
@@ -458,6 +458,10 @@ if [ -n "$kernel" ] && start_vmm "$vm1" --debug-exit --console stdio; then
 	expect_json 'd["drives"][0]["rate_limiter"] == {"bandwidth": {"size": 2097152, "one_time_burst": 1048576, "refill_time": 1000}, "ops": {"size": 500, "one_time_burst": 0, "refill_time": 1000}}'
 	ctl config
 	expect_out "^  data +$data bw=2M:1000:1M ops=500:1000\$"
+	ctl patch-drive data --ops 700:1000 # the bandwidth limit stays as it is
+	expect_exit 0
+	ctl config
+	expect_out "^  data +$data bw=2M:1000:1M ops=700:1000\$"
 	ctl patch-drive data --bw 2X:1000
 	expect_exit 2
 	ctl patch-drive nope --ops 1:1

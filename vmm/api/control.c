@@ -379,8 +379,8 @@ static int be_patch_drive(void *ctx, int index, const char *path, char *err, siz
 	return r;
 }
 
-static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_limiter_cfg *cfg,
-				       char *err, size_t errlen)
+static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_limiter_patch *p,
+				       struct rate_limiter_cfg *now, char *err, size_t errlen)
 {
 	struct control *c = ctx;
 	int disk = c->disk_index[index];
@@ -389,11 +389,13 @@ static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_l
 		snprintf(err, errlen, "the drive has no device");
 		return -ENODEV;
 	}
-	return virtio_blk_set_rate_limiter(dev, cfg);
+	return virtio_blk_patch_rate_limiter(dev, p, now);
 }
 
-static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_limiter_cfg *rx,
-				      const struct rate_limiter_cfg *tx, char *err, size_t errlen)
+static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_limiter_patch *rx,
+				      const struct rate_limiter_patch *tx,
+				      struct rate_limiter_cfg *rx_now,
+				      struct rate_limiter_cfg *tx_now, char *err, size_t errlen)
 {
 	struct control *c = ctx;
 	int nic = c->nic_base + index;
@@ -402,7 +404,7 @@ static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_li
 		snprintf(err, errlen, "the network interface has no device");
 		return -ENODEV;
 	}
-	return virtio_net_set_rate_limiters(dev, rx, tx);
+	return virtio_net_patch_rate_limiters(dev, rx, tx, rx_now, tx_now);
 }
 
 static int be_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
