@@ -494,6 +494,10 @@ if [ -n "$kernel" ] && start_vmm "$vm1" --debug-exit --console stdio; then
 	expect_out '^target: +32\.0 MiB \(8192 pages\)$'
 	expect_out '^actual: +0\.0 MiB \(0 pages\)$'
 
+	# limits as they are at the snapshot (not as at start: ops=1000:1000), for the load below
+	ctl patch-drive data --ops 300:1000
+	expect_exit 0
+
 	# a snapshot: refused while running, written once paused
 	ctl snapshot-create "$snap/state" "$snap/memory"
 	expect_exit 1
@@ -535,9 +539,16 @@ if [ -s "$snap/state" ] && start_vmm "$vm2" --debug-exit --console stdio; then
 	ctl balloon
 	expect_out '^target: +32 MiB$'
 	expect_out '^statistics: +every 5 s$'
+	# the configuration is the snapshotted VM's: the drive's id, its limits and the balloon
+	# as they were at the snapshot (PATCHes included), and the drive can be patched by its id
 	ctl config
-	expect_out "^  [^ ]+ +$data( |\$)"
+	expect_out "^  data +$data ops=300:1000\$"
 	expect_out "^vsock: +cid 3, $uds\$"
+	expect_out '^balloon: +32 MiB, deflate-on-oom yes, statistics every 5 s'
+	ctl patch-drive data --bw 1M:1000
+	expect_exit 0
+	ctl --json config
+	expect_json 'd["drives"][0]["drive_id"] == "data" and d["drives"][0]["rate_limiter"]["bandwidth"]["size"] == 1048576 and d["drives"][0]["rate_limiter"]["ops"]["size"] == 300'
 	LABEL="vmm after snapshot-load --resume"
 	wait_output '^SNAP-PROGRESS' && ok "the restored guest runs on" || bad "no guest output"
 	[ -S "$uds" ] && ok "the restored vsock device listens on $uds" || bad "no vsock socket $uds"

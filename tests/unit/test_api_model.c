@@ -144,10 +144,29 @@ Test(api_model, a_configuration_from_the_model)
 	cr_assert_eq(cfg.disks[1].aio, VIRTIO_BLK_AIO_SYNC);
 	cr_assert_eq(index[0], 1);
 	cr_assert_eq(index[1], 0);
+	cr_assert_str_eq(cfg.disks[0].id, "root", "the drive's id goes with its --disk option");
+	cr_assert_str_eq(cfg.disks[1].id, "data");
 	cr_assert_eq(cfg.nnics, 1);
 	cr_assert_str_eq(cfg.nics[0].ifname, "tap7");
+	/* what a snapshot's restore builds: the drives keep their ids */
+	struct api_model restored;
+	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
+	cr_assert_str_eq(restored.drives[0].id, "root");
+	cr_assert_str_eq(restored.drives[1].id, "data");
+	api_model_free(&restored);
 	cli_free(&cfg);
 	free(append);
+}
+
+Test(api_model, an_id_with_a_comma_is_refused)
+{
+	char err[256] = "";
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			   " \"drives\": [{\"drive_id\": \"a,ro\", \"path_on_host\": \"/d\","
+			   " \"is_root_device\": false}]}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "not allowed"), "%s", err);
 }
 
 Test(api_model, a_failed_build_leaves_nothing_added)

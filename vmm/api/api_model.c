@@ -103,7 +103,8 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 	return 0;
 }
 
-/* An id from the URL: non-empty, printable, no '/', short. */
+/* An id from the URL: non-empty, printable, no '/', short; no ',' either (a drive's id travels
+ * in its --disk option, id=NAME, which a comma would end). */
 static int check_id(const char *id, char *err, size_t errlen)
 {
 	size_t n = strlen(id);
@@ -113,7 +114,7 @@ static int check_id(const char *id, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)id[i];
-		if (c <= ' ' || c > '~' || c == '/') {
+		if (c <= ' ' || c > '~' || c == '/' || c == ',') {
 			snprintf(err, errlen, "the id has a character that is not allowed");
 			return -EINVAL;
 		}
@@ -615,7 +616,10 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		struct api_drive *d = &m->drives[m->ndrives];
 		if (set_str(&d->path, cfg->disks[i].path))
 			return -ENOMEM;
-		snprintf(d->id, sizeof(d->id), "drive%d", i);
+		if (cfg->disks[i].id[0])
+			snprintf(d->id, sizeof(d->id), "%s", cfg->disks[i].id);
+		else
+			snprintf(d->id, sizeof(d->id), "drive%d", i);
 		d->ro = cfg->disks[i].ro;
 		d->rl = cfg->disks[i].rl;
 		snprintf(d->cache_type, sizeof(d->cache_type), "Unsafe");

@@ -15,7 +15,7 @@
 #include "vmm/api/api_balloon.h"
 #include "vmm/cli.h"
 
-#define API_ID_MAX     64 /* drive_id / iface_id bytes, NUL included */
+#define API_ID_MAX     VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
 #define API_MAX_DRIVES CLI_MAX_DISKS
 #define API_MAX_NICS   CLI_MAX_NICS
 
@@ -108,8 +108,9 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 json_t *api_model_machine_config_json(const struct api_model *m);
 json_t *api_model_json(const struct api_model *m);
 
-/* The model of a VM started from the command line, for GET /vm/config. Drives are named
- * "drive0", "drive1", ... and NICs "net0", ... in the order the guest sees them; -ENOMEM. */
+/* The model of a VM started from the command line or restored from a snapshot, for GET
+ * /vm/config. Drives are named by their id= ("drive0", "drive1", ... without one) and NICs
+ * "net0", ... in the order the guest sees them; -ENOMEM. */
 int api_model_from_config(struct api_model *m, const struct vm_config *cfg);
 
 #endif
