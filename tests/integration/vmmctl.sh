@@ -125,6 +125,7 @@ for cmd in 'put-vsock CID UDS_PATH' 'put-balloon MIB' 'patch-balloon MIB' 'ballo
 done
 
 for args in "" "frobnicate" "put-drive rootfs" "put-drive bad/id /img" "stop --timeout-ms x" \
+	"stop --timeout-ms 3600001" \
 	"put-machine-config --vcpus 2" "put-machine-config --vcpus 0 --mem-mib 64" \
 	"pause extra" "raw GET nopath" "raw BREW /" "raw PUT /actions {not-json" \
 	"put-drive rootfs /img --bogus" "--timeout 0 info" "--bogus info" \
