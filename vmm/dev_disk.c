@@ -2,10 +2,20 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "virtio/blk/blk.h"
 #include "vmm/device_table.h"
 #include "vmm/vm.h"
+
+/* Another disk already named `id` (the API finds a drive by its id): its index, else -1. */
+static int disk_with_id(const struct vm_config *cfg, const char *id)
+{
+	for (int i = 0; id[0] && i < cfg->ndisks; i++)
+		if (!strcmp(cfg->disks[i].id, id))
+			return i;
+	return -1;
+}
 
 static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
@@ -13,9 +23,16 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		snprintf(err, errlen, "at most %d disks", CLI_MAX_DISKS);
 		return -E2BIG;
 	}
-	int r = virtio_blk_opts_parse(arg, &cfg->disks[cfg->ndisks], err, errlen);
+	struct virtio_blk_opts *o = &cfg->disks[cfg->ndisks];
+	int r = virtio_blk_opts_parse(arg, o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
+	if (disk_with_id(cfg, o->id) >= 0) {
+		snprintf(err, errlen, "id=%s: disk %d has that id already", o->id,
+			 disk_with_id(cfg, o->id));
+		virtio_blk_opts_free(o);
+		return -EINVAL;
+	}
 	cfg->disk_transport[cfg->ndisks++] = cfg->transport;
 	return 0;
 }
@@ -61,7 +78,9 @@ static const struct device_option disk_options[] = {
      "                          ops=SIZE:REFILL_MS[:BURST] the same for requests\n"
      "                          num-queues=N  1..8 request queues, one I/O thread each\n"
      "                          iothread-cpus=LIST  pin those threads, round-robin\n"
-     "                                       (LIST: CPUs or ranges joined by ':')\n",
+     "                                       (LIST: CPUs or ranges joined by ':')\n"
+     "                          id=NAME      the drive's id in the API (drive_id);\n"
+     "                                       default driveN\n",
      parse_disk},
     {NULL, 0, NULL, NULL},
 };

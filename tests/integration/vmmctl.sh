@@ -125,6 +125,7 @@ for cmd in 'put-vsock CID UDS_PATH' 'put-balloon MIB' 'patch-balloon MIB' 'ballo
 done
 
 for args in "" "frobnicate" "put-drive rootfs" "put-drive bad/id /img" "stop --timeout-ms x" \
+	"stop --timeout-ms 3600001" \
 	"put-machine-config --vcpus 2" "put-machine-config --vcpus 0 --mem-mib 64" \
 	"pause extra" "raw GET nopath" "raw BREW /" "raw PUT /actions {not-json" \
 	"put-drive rootfs /img --bogus" "--timeout 0 info" "--bogus info" \
@@ -233,7 +234,7 @@ expect_exit 0
 expect_requests 'PATCH /drives/rootfs {"drive_id": "rootfs", "path_on_host": "/img/other.ext4"}'
 ctl patch-drive rootfs /img/third.ext4 --bw 2M:1000:512K --ops 0
 expect_exit 0
-expect_requests 'PATCH /drives/rootfs {"drive_id": "rootfs", "path_on_host": "/img/third.ext4", "rate_limiter": {"bandwidth": {"size": 2097152, "refill_time": 1000, "one_time_burst": 524288}}}'
+expect_requests 'PATCH /drives/rootfs {"drive_id": "rootfs", "path_on_host": "/img/third.ext4", "rate_limiter": {"bandwidth": {"size": 2097152, "refill_time": 1000, "one_time_burst": 524288}, "ops": {"size": 0, "refill_time": 0}}}'
 ctl pause
 expect_exit 0
 expect_requests 'PATCH /vm {"state": "Paused"}'
@@ -458,6 +459,10 @@ if [ -n "$kernel" ] && start_vmm "$vm1" --debug-exit --console stdio; then
 	expect_json 'd["drives"][0]["rate_limiter"] == {"bandwidth": {"size": 2097152, "one_time_burst": 1048576, "refill_time": 1000}, "ops": {"size": 500, "one_time_burst": 0, "refill_time": 1000}}'
 	ctl config
 	expect_out "^  data +$data bw=2M:1000:1M ops=500:1000\$"
+	ctl patch-drive data --ops 700:1000 # the bandwidth limit stays as it is
+	expect_exit 0
+	ctl config
+	expect_out "^  data +$data bw=2M:1000:1M ops=700:1000\$"
 	ctl patch-drive data --bw 2X:1000
 	expect_exit 2
 	ctl patch-drive nope --ops 1:1
@@ -489,6 +494,10 @@ if [ -n "$kernel" ] && start_vmm "$vm1" --debug-exit --console stdio; then
 	expect_exit 0
 	expect_out '^target: +32\.0 MiB \(8192 pages\)$'
 	expect_out '^actual: +0\.0 MiB \(0 pages\)$'
+
+	# limits as they are at the snapshot (not as at start: ops=1000:1000), for the load below
+	ctl patch-drive data --ops 300:1000
+	expect_exit 0
 
 	# a snapshot: refused while running, written once paused
 	ctl snapshot-create "$snap/state" "$snap/memory"
@@ -531,9 +540,16 @@ if [ -s "$snap/state" ] && start_vmm "$vm2" --debug-exit --console stdio; then
 	ctl balloon
 	expect_out '^target: +32 MiB$'
 	expect_out '^statistics: +every 5 s$'
+	# the configuration is the snapshotted VM's: the drive's id, its limits and the balloon
+	# as they were at the snapshot (PATCHes included), and the drive can be patched by its id
 	ctl config
-	expect_out "^  [^ ]+ +$data( |\$)"
+	expect_out "^  data +$data ops=300:1000\$"
 	expect_out "^vsock: +cid 3, $uds\$"
+	expect_out '^balloon: +32 MiB, deflate-on-oom yes, statistics every 5 s'
+	ctl patch-drive data --bw 1M:1000
+	expect_exit 0
+	ctl --json config
+	expect_json 'd["drives"][0]["drive_id"] == "data" and d["drives"][0]["rate_limiter"]["bandwidth"]["size"] == 1048576 and d["drives"][0]["rate_limiter"]["ops"]["size"] == 300'
 	LABEL="vmm after snapshot-load --resume"
 	wait_output '^SNAP-PROGRESS' && ok "the restored guest runs on" || bad "no guest output"
 	[ -S "$uds" ] && ok "the restored vsock device listens on $uds" || bad "no vsock socket $uds"

@@ -144,10 +144,29 @@ Test(api_model, a_configuration_from_the_model)
 	cr_assert_eq(cfg.disks[1].aio, VIRTIO_BLK_AIO_SYNC);
 	cr_assert_eq(index[0], 1);
 	cr_assert_eq(index[1], 0);
+	cr_assert_str_eq(cfg.disks[0].id, "root", "the drive's id goes with its --disk option");
+	cr_assert_str_eq(cfg.disks[1].id, "data");
 	cr_assert_eq(cfg.nnics, 1);
 	cr_assert_str_eq(cfg.nics[0].ifname, "tap7");
+	/* what a snapshot's restore builds: the drives keep their ids */
+	struct api_model restored;
+	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
+	cr_assert_str_eq(restored.drives[0].id, "root");
+	cr_assert_str_eq(restored.drives[1].id, "data");
+	api_model_free(&restored);
 	cli_free(&cfg);
 	free(append);
+}
+
+Test(api_model, an_id_with_a_comma_is_refused)
+{
+	char err[256] = "";
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			   " \"drives\": [{\"drive_id\": \"a,ro\", \"path_on_host\": \"/d\","
+			   " \"is_root_device\": false}]}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "not allowed"), "%s", err);
 }
 
 Test(api_model, a_failed_build_leaves_nothing_added)
@@ -224,11 +243,68 @@ Test(api_model, bad_rate_limiters_are_refused)
 	cr_assert_neq(
 	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
 		 " \"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\","
-		 " \"tx_rate_limiter\": {\"ops\": {\"size\": 0, \"one_time_burst\": 5,"
-		 " \"refill_time\": 1}}}]}",
+		 " \"tx_rate_limiter\": {\"ops\": {\"size\": 5,"
+		 " \"refill_time\": 86400001}}}]}",
 		 err, sizeof(err)),
 	    0);
 	cr_assert(strstr(err, "tx_rate_limiter"), "%s", err);
+}
+
+/* Firecracker's rule: a bucket with size 0 or refill_time 0 is no limit, whatever else it has. */
+Test(api_model, a_bucket_of_size_or_refill_time_0_is_no_limit)
+{
+	char err[256] = "";
+	cr_assert_eq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		 " \"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\","
+		 " \"rx_rate_limiter\": {\"bandwidth\": {\"size\": 100, \"refill_time\": 0}},"
+		 " \"tx_rate_limiter\": {\"ops\": {\"size\": 0, \"one_time_burst\": 5,"
+		 " \"refill_time\": 1}}}]}",
+		 err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_not(rate_limiter_cfg_active(&m.nics[0].rx_rl));
+	cr_assert_not(rate_limiter_cfg_active(&m.nics[0].tx_rl));
+	cr_assert_eq(m.nics[0].tx_rl.ops.one_time_burst, 0, "nothing of it kept");
+}
+
+/* PATCH bodies name the buckets to change; what they do not name is left alone. */
+Test(api_model, patch_bodies_name_the_buckets_to_change)
+{
+	char err[256] = "";
+	struct rate_limiter_patch rx, tx;
+	int index = -1;
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			  " \"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\":"
+			  " \"t\"}]}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	json_t *b = json_loads("{\"iface_id\": \"e\", \"tx_rate_limiter\": {\"ops\": {\"size\":"
+			       " 0, \"refill_time\": 0}, \"bandwidth\": {\"size\": 9,"
+			       " \"refill_time\": 3}}}",
+			       0, NULL);
+	cr_assert_eq(api_model_check_patch_nic(&m, "e", b, &index, &rx, &tx, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(index, 0);
+	cr_assert_not(rate_limiter_patch_any(&rx), "rx not in the body: nothing named");
+	cr_assert(tx.has_ops && tx.has_bw);
+	cr_assert_eq(tx.cfg.ops.size, 0, "named with size 0: to be removed");
+	cr_assert_eq(tx.cfg.bw.size, 9);
+	json_decref(b);
+
+	struct rate_limiter_patch p;
+	b = json_loads("{\"drive_id\": \"d\", \"rate_limiter\": {\"bandwidth\": {\"size\": 1,"
+		       " \"refill_time\": 1}}}",
+		       0, NULL);
+	cr_assert(api_model_patch_drive_rate_limiter(b, &p));
+	cr_assert(p.has_bw);
+	cr_assert_not(p.has_ops);
+	json_decref(b);
+	b = json_loads("{\"drive_id\": \"d\", \"rate_limiter\": {}}", 0, NULL);
+	cr_assert_not(api_model_patch_drive_rate_limiter(b, &p), "{}: nothing to change");
+	json_decref(b);
+	b = json_loads("{\"drive_id\": \"d\", \"path_on_host\": \"/x\"}", 0, NULL);
+	cr_assert_not(api_model_patch_drive_rate_limiter(b, &p), "no rate_limiter");
+	json_decref(b);
 }
 
 Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)

@@ -112,32 +112,37 @@ static int f_snap_load(void *ctx, const char *state, const char *mem, bool resum
 	return take_fail();
 }
 
-/* Rate limiters changed at run time (PATCH /drives, PATCH /network-interfaces). */
+/* Rate limiters changed at run time (PATCH /drives, PATCH /network-interfaces). The fake
+ * device's limits are the model's before the change; the patch merges into them as the real
+ * device's does. */
 static struct {
 	int calls, index;
-	struct rate_limiter_cfg drive, rx, tx;
-	bool has_rx, has_tx;
+	struct rate_limiter_patch drive, rx, tx;
 } rl;
-static int f_patch_rl(void *ctx, int index, const struct rate_limiter_cfg *cfg, char *err, size_t n)
+static int f_patch_rl(void *ctx, int index, const struct rate_limiter_patch *p,
+		      struct rate_limiter_cfg *now, char *err, size_t n)
 {
 	(void)ctx, (void)err, (void)n;
 	rl.calls++;
 	rl.index = index;
-	rl.drive = *cfg;
+	rl.drive = *p;
+	*now = api.model.drives[index].rl;
+	rate_limiter_cfg_patch(now, p);
 	return take_fail();
 }
-static int f_patch_nic_rl(void *ctx, int index, const struct rate_limiter_cfg *rx,
-			  const struct rate_limiter_cfg *tx, char *err, size_t n)
+static int f_patch_nic_rl(void *ctx, int index, const struct rate_limiter_patch *rx,
+			  const struct rate_limiter_patch *tx, struct rate_limiter_cfg *rx_now,
+			  struct rate_limiter_cfg *tx_now, char *err, size_t n)
 {
 	(void)ctx, (void)err, (void)n;
 	rl.calls++;
 	rl.index = index;
-	rl.has_rx = rx != NULL;
-	rl.has_tx = tx != NULL;
-	if (rx)
-		rl.rx = *rx;
-	if (tx)
-		rl.tx = *tx;
+	rl.rx = *rx;
+	rl.tx = *tx;
+	*rx_now = api.model.nics[index].rx_rl;
+	*tx_now = api.model.nics[index].tx_rl;
+	rate_limiter_cfg_patch(rx_now, rx);
+	rate_limiter_cfg_patch(tx_now, tx);
 	return take_fail();
 }
 
@@ -540,7 +545,8 @@ Test(api, drive_rate_limiter_put_and_patch)
 			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
 			 "false, \"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": "
 			 "0}}}"),
-		     400, "refill_time 0");
+		     204, "refill_time 0: no limit (Firecracker's rule)");
+	cr_assert_not(rate_limiter_cfg_active(&api.model.drives[0].rl));
 	cr_assert_eq(req("PUT", "/drives/d",
 			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
 			 "false, \"rate_limiter\": {\"iops\": {}}}"),
@@ -565,18 +571,24 @@ Test(api, drive_rate_limiter_put_and_patch)
 			 "4096, \"refill_time\": 100}}}"),
 		     204);
 	cr_assert_eq(rl.calls, 1);
-	cr_assert_eq(rl.drive.bw.size, 4096);
-	cr_assert_eq(rl.drive.ops.size, 0, "a missing bucket is no limit");
+	cr_assert_eq(rl.drive.cfg.bw.size, 4096);
+	cr_assert(rl.drive.has_bw);
+	cr_assert_not(rl.drive.has_ops, "a missing bucket is not named");
 	cr_assert_eq(fk.patches, 0, "no path: the file stays");
 	cr_assert_eq(api.model.drives[0].rl.bw.refill_ms, 100);
+	cr_assert_eq(api.model.drives[0].rl.ops.size, 500, "ops stays");
 	fk.fail = -EINVAL;
-	cr_assert_eq(req("PATCH", "/drives/d", "{\"drive_id\": \"d\", \"rate_limiter\": {}}"), 400);
-	cr_assert_eq(api.model.drives[0].rl.bw.size, 4096, "a failed change is not recorded");
+	cr_assert_eq(req("PATCH", "/drives/d",
+			 "{\"drive_id\": \"d\", \"rate_limiter\": {\"ops\": {\"size\": 0, "
+			 "\"refill_time\": 0}}}"),
+		     400);
+	cr_assert_eq(api.model.drives[0].rl.ops.size, 500, "a failed change is not recorded");
 	cr_assert_eq(req("PATCH", "/drives/d",
 			 "{\"drive_id\": \"d\", \"path_on_host\": \"/n\", \"rate_limiter\": {}}"),
 		     204);
 	cr_assert_eq(fk.patches, 1);
-	cr_assert_eq(api.model.drives[0].rl.bw.size, 0, "{} removes the limits");
+	cr_assert_eq(rl.calls, 2, "{} names no bucket: the limiter is not touched");
+	cr_assert_eq(api.model.drives[0].rl.bw.size, 4096, "{} changes no limit");
 }
 
 Test(api, nic_rate_limiters_put_and_patch)
@@ -606,9 +618,9 @@ Test(api, nic_rate_limiters_put_and_patch)
 			 "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": " RL_BODY "}"),
 		     204);
 	cr_assert_eq(rl.calls, 1);
-	cr_assert(rl.has_rx);
-	cr_assert_not(rl.has_tx, "tx unchanged");
-	cr_assert_eq(rl.rx.ops.size, 500);
+	cr_assert(rl.rx.has_bw && rl.rx.has_ops);
+	cr_assert_not(rate_limiter_patch_any(&rl.tx), "tx unchanged");
+	cr_assert_eq(rl.rx.cfg.ops.size, 500);
 	cr_assert_eq(api.model.nics[0].rx_rl.ops.size, 500);
 	cr_assert_eq(api.model.nics[0].tx_rl.bw.size, 2097152);
 	req("GET", "/vm/config", NULL);
@@ -649,4 +661,77 @@ Test(api, vsock_put_before_start_and_shown_in_vm_config)
 	req("GET", "/vm/config", NULL);
 	v = json_object_get(doc, "vsock");
 	cr_assert_eq(json_integer_value(json_object_get(v, "guest_cid")), 7, "unchanged");
+}
+
+/* The bucket `bucket` ("bandwidth" or "ops") of limiter `key` of element 0 of `list` in GET
+ * /vm/config: its size, or -1 when the limiter or the bucket is not shown. */
+static long long shown_size(const char *list, const char *key, const char *bucket)
+{
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *dev = json_array_get(json_object_get(doc, list), 0);
+	json_t *b = json_object_get(json_object_get(dev, key), bucket);
+	return b ? json_integer_value(json_object_get(b, "size")) : -1;
+}
+
+#define PATCH_D(rl) "{\"drive_id\": \"d\", \"rate_limiter\": " rl "}"
+
+/* Firecracker's PATCH: a bucket not in the body stays as it is; size 0 or refill_time 0 removes
+ * that bucket; a body without rate_limiter, or with {}, changes no limit. */
+Test(api, a_drive_patch_changes_only_the_buckets_it_names)
+{
+	cr_assert_eq(req("PUT", "/drives/d",
+			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
+			 "false, \"rate_limiter\": " RL_BODY "}"),
+		     204);
+	start();
+	cr_assert_eq(req("PATCH", "/drives/d",
+			 PATCH_D("{\"bandwidth\": {\"size\": 4096, \"refill_time\": 100}}")),
+		     204);
+	cr_assert_eq(shown_size("drives", "rate_limiter", "bandwidth"), 4096);
+	cr_assert_eq(shown_size("drives", "rate_limiter", "ops"), 500, "ops is left as it was");
+	cr_assert_eq(req("PATCH", "/drives/d", PATCH_D("{}")), 204);
+	cr_assert_eq(shown_size("drives", "rate_limiter", "bandwidth"), 4096, "{} changes nothing");
+	cr_assert_eq(shown_size("drives", "rate_limiter", "ops"), 500);
+	cr_assert_eq(
+	    req("PATCH", "/drives/d", PATCH_D("{\"ops\": {\"size\": 0, \"refill_time\": 0}}")),
+	    204);
+	cr_assert_eq(shown_size("drives", "rate_limiter", "ops"), -1, "size 0 removes ops");
+	cr_assert_eq(shown_size("drives", "rate_limiter", "bandwidth"), 4096);
+	cr_assert_eq(req("PATCH", "/drives/d",
+			 PATCH_D("{\"bandwidth\": {\"size\": 10, \"refill_time\": 0}}")),
+		     204);
+	cr_assert_eq(shown_size("drives", "rate_limiter", "bandwidth"), -1,
+		     "refill_time 0 removes it too");
+	cr_assert_eq(req("PATCH", "/drives/d",
+			 PATCH_D("{\"bandwidth\": {\"size\": 10, \"refill_time\": 5}}")),
+		     204);
+	cr_assert_eq(req("PATCH", "/drives/d", "{\"drive_id\": \"d\", \"path_on_host\": \"/n\"}"),
+		     204);
+	cr_assert_eq(shown_size("drives", "rate_limiter", "bandwidth"), 10,
+		     "a PATCH without rate_limiter keeps the limits");
+}
+
+Test(api, a_nic_patch_changes_only_the_directions_and_buckets_it_names)
+{
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+			 "\"rx_rate_limiter\": " RL_BODY ", \"tx_rate_limiter\": " RL_BODY "}"),
+		     204);
+	start();
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"ops\": {\"size\": 7, "
+			 "\"refill_time\": 10}}}"),
+		     204);
+	cr_assert_eq(shown_size("network-interfaces", "tx_rate_limiter", "ops"), 7);
+	cr_assert_eq(shown_size("network-interfaces", "tx_rate_limiter", "bandwidth"), 2097152,
+		     "tx bandwidth is left as it was");
+	cr_assert_eq(shown_size("network-interfaces", "rx_rate_limiter", "ops"), 500,
+		     "rx is left as it was");
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"bandwidth\": {\"size\": "
+			 "0, \"refill_time\": 0}}}"),
+		     204);
+	cr_assert_eq(shown_size("network-interfaces", "rx_rate_limiter", "bandwidth"), -1);
+	cr_assert_eq(shown_size("network-interfaces", "rx_rate_limiter", "ops"), 500);
+	cr_assert_eq(shown_size("network-interfaces", "tx_rate_limiter", "ops"), 7);
 }

@@ -201,6 +201,24 @@ Test(cli, bad_device_values_are_usage_errors, .init = quiet)
 	cli_free(&c);
 }
 
+/* A drive's id (id=) names it in the API: two disks cannot share one. */
+Test(cli, disk_ids_are_unique)
+{
+	struct vm_config c;
+	char err[256] = "";
+	cli_config_init(&c);
+	cr_assert_eq(cli_device_option(&c, "disk", "a.img,id=data", err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(cli_device_option(&c, "disk", "b.img", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cli_device_option(&c, "disk", "c.img,id=data", err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "disk 0 has that id"), "%s", err);
+	cr_assert_eq(c.ndisks, 2, "the refused disk is not added");
+	cr_assert_eq(cli_device_option(&c, "disk", "c.img,id=logs", err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_str_eq(c.disks[2].id, "logs");
+	cli_free(&c);
+}
+
 /* The message names the option and its value, once. */
 Test(cli, device_error_names_the_option)
 {

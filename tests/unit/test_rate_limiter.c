@@ -201,6 +201,48 @@ Test(rate_limiter, reconfigure_while_throttled)
 	cr_assert_not(rate_limiter_active(&rl));
 }
 
+/* A PATCH names buckets: those change, the other keeps its configuration and its level. */
+Test(rate_limiter, a_patch_changes_only_the_buckets_it_names)
+{
+	uint64_t w;
+	struct rate_limiter_cfg now;
+	struct rate_limiter_patch p = {.cfg = {.ops = {20, 0, 1000}}, .has_ops = true};
+	setup_rl((struct rl_bucket_cfg){1000, 0, 1000}, (struct rl_bucket_cfg){10, 0, 1000});
+	cr_assert(take(1000, 1, &w)); /* bandwidth now empty */
+	cr_assert_eq(rate_limiter_apply_patch(&rl, &p, &now), 0);
+	cr_assert_eq(now.bw.size, 1000, "bandwidth not named: kept");
+	cr_assert_eq(now.ops.size, 20);
+	cr_assert_not(take(1, 1, &w), "the kept bucket keeps its level too");
+	fake_now += 1000 * MS;
+	cr_assert(take(1000, 20, &w), "the patched ops bucket holds 20");
+	p = (struct rate_limiter_patch){.has_bw = true}; /* size 0: bandwidth off */
+	cr_assert_eq(rate_limiter_apply_patch(&rl, &p, &now), 0);
+	cr_assert_eq(now.bw.size, 0);
+	cr_assert_eq(now.ops.size, 20, "ops not named: kept");
+	p = (struct rate_limiter_patch){0};
+	cr_assert_not(rate_limiter_patch_any(&p));
+	cr_assert_eq(rate_limiter_apply_patch(&rl, &p, &now), 0, "naming nothing changes nothing");
+	cr_assert_eq(now.ops.size, 20);
+	p = (struct rate_limiter_patch){.cfg = {.ops = {5, 0, 0}}, .has_ops = true};
+	cr_assert_eq(rate_limiter_apply_patch(&rl, &p, &now), -EINVAL);
+	cr_assert_eq(now.ops.size, 20, "a refused patch changes nothing");
+	rate_limiter_get_cfg(&rl, &now);
+	cr_assert_eq(now.ops.refill_ms, 1000);
+}
+
+Test(rate_limiter, cfg_patch_merges)
+{
+	struct rate_limiter_cfg c = {{1, 2, 3}, {4, 5, 6}};
+	struct rate_limiter_patch p = {.cfg = {{7, 8, 9}, {10, 11, 12}}, .has_bw = true};
+	rate_limiter_cfg_patch(&c, &p);
+	cr_assert_eq(c.bw.size, 7);
+	cr_assert_eq(c.ops.size, 4);
+	p.has_bw = false, p.has_ops = true;
+	rate_limiter_cfg_patch(&c, &p);
+	cr_assert_eq(c.bw.refill_ms, 9);
+	cr_assert_eq(c.ops.one_time_burst, 11);
+}
+
 Test(rate_limiter, config_checks)
 {
 	char err[128];

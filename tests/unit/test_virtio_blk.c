@@ -947,6 +947,25 @@ Test(blk_config, second_writer_is_refused_by_the_lock, .fini = teardown)
 	teardown();
 }
 
+/* PATCH /drives rate_limiter: the bucket named changes, the other stays. */
+Test(blk_config, a_rate_limiter_patch_keeps_what_it_does_not_name, .fini = teardown)
+{
+	struct rate_limiter_patch p = {.cfg = {.ops = {50, 0, 10}}, .has_ops = true};
+	struct rate_limiter_cfg now;
+
+	setup("sync", "bw=2M:1000,ops=500:1000");
+	cr_assert_eq(virtio_blk_patch_rate_limiter(F.dev, &p, &now), 0);
+	cr_assert_eq(now.ops.size, 50);
+	cr_assert_eq(now.bw.size, 2u << 20, "bandwidth not named: kept");
+	p = (struct rate_limiter_patch){.has_bw = true}; /* size 0: bandwidth off */
+	cr_assert_eq(virtio_blk_patch_rate_limiter(F.dev, &p, &now), 0);
+	cr_assert_eq(now.bw.size, 0);
+	cr_assert_eq(now.ops.size, 50);
+	p = (struct rate_limiter_patch){.cfg = {.bw = {1, 0, 0}}, .has_bw = true};
+	cr_assert_eq(virtio_blk_patch_rate_limiter(F.dev, &p, &now), -EINVAL);
+	cr_assert_eq(now.ops.size, 50, "refused: nothing changed");
+}
+
 Test(blk_disk, direct_io_fd_choice, .fini = teardown)
 {
 	memset(&F, 0, sizeof(F));

@@ -1,6 +1,7 @@
 /* Tests of the --disk option string parser (virtio/blk/options.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "virtio/blk/options.h"
@@ -136,4 +137,34 @@ Test(blk_opts, rate_limits)
 	cr_assert_eq(parse("/d,bw"), -EINVAL);
 	cr_assert_eq(parse("/d,bw=1:1,bw=2:2"), -EINVAL);
 	cr_assert(strstr(err, "twice"), "%s", err);
+}
+
+/* id=NAME: the drive's API name, kept so a snapshot's replayed option names it again. */
+Test(blk_opts, drive_id)
+{
+	char long_id[VIRTIO_BLK_DRIVE_ID_MAX + 8];
+
+	cr_assert_eq(parse("/d.img,id=data,ro"), 0, "%s", err);
+	cr_assert_str_eq(o.id, "data");
+	cr_assert(o.ro);
+	teardown();
+	cr_assert_eq(parse("/d.img"), 0);
+	cr_assert_str_eq(o.id, "", "not given: empty");
+	teardown();
+	memset(long_id, 'a', sizeof(long_id));
+	long_id[VIRTIO_BLK_DRIVE_ID_MAX - 1] = '\0'; /* 63 characters: the most */
+	char spec[160];
+	snprintf(spec, sizeof(spec), "d,id=%s", long_id);
+	cr_assert_eq(parse(spec), 0, "%s", err);
+	teardown();
+	long_id[VIRTIO_BLK_DRIVE_ID_MAX - 1] = 'a';
+	long_id[VIRTIO_BLK_DRIVE_ID_MAX] = '\0';
+	snprintf(spec, sizeof(spec), "d,id=%s", long_id);
+	cr_assert_eq(parse(spec), -EINVAL);
+	static const char *const bad[] = {"d,id=",    "d,id",	   "d,id=a/b",
+					  "d,id=a b", "d,id=\x7f", "d,id=a,id=b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(parse(bad[i]), -EINVAL, "%s", bad[i]);
+		cr_assert_str_eq(o.id, "", "nothing kept on failure");
+	}
 }

@@ -187,3 +187,38 @@ Test(virtio_net_throttle, rx_bandwidth_counts_frame_bytes_without_the_header)
 	cr_expect_eq(n, 2);
 	cr_expect_eq(stats().rx_bytes, 160);
 }
+
+/* PATCH /network-interfaces: only the buckets and directions named change; a waiting direction
+ * whose limit a patch removes is served again. */
+Test(virtio_net_throttle, a_patch_changes_only_what_it_names)
+{
+	struct rate_limiter_cfg rx = {.bw = {1000000, 0, 60000}, .ops = {7, 0, 60000}};
+	struct rate_limiter_cfg tx = {.bw = {1000000, 0, 60000}, .ops = {2, 0, 60000}};
+	struct rate_limiter_cfg rx_now, tx_now;
+	struct rate_limiter_patch p_rx = {.cfg = {.bw = {5000, 0, 10}}, .has_bw = true};
+	struct rate_limiter_patch p_tx = {.has_ops = true}; /* size 0: tx ops off */
+	struct rate_limiter_patch none = {0};
+
+	create(false, 0);
+	cr_assert_eq(virtio_net_set_rate_limiters(dev, &rx, &tx), 0);
+	driver_up(FEAT);
+	add_tx_frames(4);
+	kick(VIRTIO_NET_TXQ);
+	cr_expect_eq(net_loopback_sent_count(be), 2, "the tx ops bucket holds 2 frames");
+
+	cr_assert_eq(virtio_net_patch_rate_limiters(dev, &p_rx, &none, &rx_now, &tx_now), 0);
+	cr_expect_eq(rx_now.bw.size, 5000);
+	cr_expect_eq(rx_now.ops.size, 7, "rx ops not named: kept");
+	cr_expect_eq(tx_now.ops.size, 2, "tx not named: kept");
+	serve_pending();
+	cr_expect_eq(net_loopback_sent_count(be), 2, "tx still waits");
+
+	p_rx.cfg.bw.refill_ms = 0; /* refused: a size without a refill time */
+	cr_assert_eq(virtio_net_patch_rate_limiters(dev, &p_rx, &p_tx, &rx_now, &tx_now), -EINVAL);
+	cr_assert_eq(virtio_net_patch_rate_limiters(dev, NULL, &p_tx, &rx_now, &tx_now), 0);
+	cr_expect_eq(rx_now.bw.size, 5000, "the refused patch changed nothing");
+	cr_expect_eq(tx_now.ops.size, 0);
+	cr_expect_eq(tx_now.bw.size, 1000000, "tx bandwidth not named: kept");
+	serve_pending();
+	cr_expect_eq(net_loopback_sent_count(be), 4, "tx ops removed: the waiting frames go");
+}

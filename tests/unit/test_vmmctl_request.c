@@ -108,6 +108,18 @@ Test(vmmctl_request, stop_timeout)
 	cr_assert_eq(BUILD("stop", "--timeout-ms", "99999999999999999999999"), -EINVAL);
 }
 
+/* The API refuses more than an hour (PUT /vmm/stop): so does vmmctl, before sending anything. */
+Test(vmmctl_request, stop_timeout_at_most_the_apis_hour)
+{
+	cr_assert_eq(BUILD("stop", "--timeout-ms", "3600000"), 0, "%s", err);
+	assert_body("{\"timeout_ms\": 3600000}");
+	vmmctl_request_free(&req);
+	cr_assert_eq(BUILD("stop", "--timeout-ms", "3600001"), -EINVAL);
+	cr_assert(strstr(err, "0-3600000"), "%s", err);
+	cr_assert_null(req.body, "nothing to send");
+	cr_assert_eq(BUILD("stop", "--timeout-ms", "86400000"), -EINVAL);
+}
+
 Test(vmmctl_request, drives)
 {
 	cr_assert_eq(BUILD("put-drive", "rootfs", "/img/a b.ext4", "--root"), 0, "%s", err);
@@ -290,12 +302,15 @@ Test(vmmctl_request, drive_rate_limiters)
 		      " 1073741824}, \"ops\": {\"size\": 500, \"refill_time\": 1000,"
 		      " \"one_time_burst\": 100}}}",
 		      "patch-drive", "d1", "/y", "--bw=20K:10:1G", "--ops", "500:1000:100");
-	/* a zero burst and a zero bucket are left out; both zero: no limits at all */
+	/* a zero burst is left out; a zero bucket is sent as size 0 (the PATCH removes it), a
+	 * bucket not given is not sent (the PATCH leaves it) */
 	ASSERT_BUILDS("PATCH", "/drives/d1",
 		      "{\"drive_id\": \"d1\", \"rate_limiter\": {\"ops\": {\"size\": 5,"
-		      " \"refill_time\": 10}}}",
+		      " \"refill_time\": 10}, \"bandwidth\": {\"size\": 0, \"refill_time\": 0}}}",
 		      "patch-drive", "d1", "--ops", "5:10:0", "--bw", "0");
-	ASSERT_BUILDS("PATCH", "/drives/d1", "{\"drive_id\": \"d1\", \"rate_limiter\": {}}",
+	ASSERT_BUILDS("PATCH", "/drives/d1",
+		      "{\"drive_id\": \"d1\", \"rate_limiter\": {\"bandwidth\": {\"size\": 0,"
+		      " \"refill_time\": 0}, \"ops\": {\"size\": 0, \"refill_time\": 0}}}",
 		      "patch-drive", "d1", "--bw", "0", "--ops", "0");
 	ASSERT_BUILDS("PUT", "/drives/r",
 		      "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": true,"
@@ -329,7 +344,8 @@ Test(vmmctl_request, net_rate_limiters)
 		      "patch-net", "eth0", "--rx-bw", "15140:10");
 	ASSERT_BUILDS("PATCH", "/network-interfaces/eth0",
 		      "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"ops\": {\"size\": 5,"
-		      " \"refill_time\": 10, \"one_time_burst\": 2048}}, \"rx_rate_limiter\": {}}",
+		      " \"refill_time\": 10, \"one_time_burst\": 2048}}, \"rx_rate_limiter\":"
+		      " {\"ops\": {\"size\": 0, \"refill_time\": 0}}}",
 		      "patch-net", "eth0", "--tx-ops", "5:10:2K", "--rx-ops", "0");
 	ASSERT_BUILDS("PUT", "/network-interfaces/n",
 		      "{\"iface_id\": \"n\", \"host_dev_name\": \"tap0\", \"rx_rate_limiter\":"

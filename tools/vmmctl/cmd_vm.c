@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "tools/vmmctl/commands.h"
+#include "vmm/base/vm_control.h"
 
 static int get_view(const char *path, enum vmmctl_view view, struct vmmctl_request *r)
 {
@@ -90,9 +91,11 @@ int cmd_stop(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
 {
 	long long ms = VMMCTL_DEFAULT_STOP_MS;
 	const char *t = arg_opt(a, "timeout-ms");
-	if (t && cmd_parse_int(t, 0, 86400000, &ms))
-		return cmd_fail(e, n, "stop: --timeout-ms wants milliseconds 0-86400000, not '%s'",
-				t);
+	if (t && cmd_parse_int(t, 0, VM_STOP_TIMEOUT_MAX_MS, &ms))
+		return cmd_fail(e, n,
+				"stop: --timeout-ms wants milliseconds 0-%u (the API's limit), "
+				"not '%s'",
+				VM_STOP_TIMEOUT_MAX_MS, t);
 	cmd_set(r, "PUT", "/vmm/stop", VIEW_NONE);
 	r->body = json_pack("{s:I}", "timeout_ms", (json_int_t)ms);
 	r->stop_timeout_ms = ms;

@@ -7,17 +7,16 @@
 
 #include "virtio/core/rate_limiter.h"
 
-/* One bucket: *out is {"size", "refill_time", "one_time_burst"?}, or NULL for "0". */
+/* One bucket: *out is {"size", "refill_time", "one_time_burst"?}; "0" is {"size": 0,
+ * "refill_time": 0}, no limit (what removes the bucket in a PATCH). */
 static int bucket_json(const struct args *a, const char *opt, const char *val, json_t **out,
 		       char *e, size_t n)
 {
-	struct rl_bucket_cfg b;
+	struct rl_bucket_cfg b = {0};
 	char why[160];
 
 	*out = NULL;
-	if (strcmp(val, "0") == 0)
-		return 0;
-	if (rl_bucket_parse(val, &b, why, sizeof(why)))
+	if (strcmp(val, "0") && rl_bucket_parse(val, &b, why, sizeof(why)))
 		return cmd_fail(e, n, "%s: --%s: %s", a->cmd, opt, why);
 	*out = json_pack("{s:I, s:I}", "size", (json_int_t)b.size, "refill_time",
 			 (json_int_t)b.refill_ms);
@@ -40,7 +39,7 @@ static int add_bucket(json_t *limiter, const char *member, const struct args *a,
 		return 0;
 	*given = 1;
 	int err = bucket_json(a, opt, val, &bucket, e, n);
-	if (!err && bucket)
+	if (!err)
 		json_object_set_new(limiter, member, bucket);
 	return err;
 }

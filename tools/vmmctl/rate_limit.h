@@ -10,9 +10,10 @@
 #include "tools/vmmctl/commands.h"
 
 /* Sets member `key` of `body` to {"bandwidth"?, "ops"?} from the options PREFIXbw and PREFIXops
- * of `a` (prefix "", "rx-" or "tx-"). A bucket of 0 or not given is left out of the object; when
- * neither option was given nothing is set (so a PATCH leaves that limiter as it is). Returns 0,
- * or -EINVAL with the reason in err. */
+ * of `a` (prefix "", "rx-" or "tx-"). A bucket not given is left out of the object (a PATCH
+ * leaves it as it is); a bucket of 0 is {"size": 0, "refill_time": 0} (no limit: a PATCH
+ * removes it); when neither option was given nothing is set. Returns 0, or -EINVAL with the
+ * reason in err. */
 int vmmctl_rate_limiter_set(json_t *body, const char *key, const struct args *a, const char *prefix,
 			    char *err, size_t errlen);
 

@@ -720,7 +720,8 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 	return 0;
 }
 
-int virtio_blk_set_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_cfg *cfg)
+int virtio_blk_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_patch *p,
+				  struct rate_limiter_cfg *now)
 {
 	struct virtio_blk *b = to_blk(dev);
 
@@ -728,7 +729,7 @@ int virtio_blk_set_rate_limiter(struct virtio_dev *dev, const struct rate_limite
 		return -ENODEV;
 	pthread_mutex_lock(&dev->lock);
 	virtio_dev_lock_groups(dev, -1); /* the queues' timers belong to their groups */
-	int r = rate_limiter_update(&b->thr.rl, cfg);
+	int r = rate_limiter_apply_patch(&b->thr.rl, p, now);
 	for (uint16_t i = 0; !r && i < b->nq; i++) {
 		if (!b->q[i].rl_timer.armed)
 			continue;

@@ -57,11 +57,13 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
  * block size; the open failure was logged). */
 int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path);
 
-/* Replaces the disk's rate limiter at run time (PATCH /drives rate_limiter; virtio/core/
- * rate_limiter.h: a changed bucket starts full, size 0 turns it off). A queue waiting on the old
- * limit is served again at once. Any thread, without dev->lock. Returns 0, -EINVAL (bad cfg) or
- * -ENODEV (not a disk). */
-int virtio_blk_set_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_cfg *cfg);
+/* Changes the buckets of the disk's rate limiter that `p` names, at run time (PATCH /drives
+ * rate_limiter; virtio/core/rate_limiter.h: a changed bucket starts full, size 0 turns it off,
+ * a bucket not named stays as it is); *now (may be NULL) gets the configuration in force
+ * after it. A queue waiting on the old limit is served again at once. Any thread, without
+ * dev->lock. Returns 0, -EINVAL (bad bucket; nothing changed) or -ENODEV (not a disk). */
+int virtio_blk_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_patch *p,
+				  struct rate_limiter_cfg *now);
 
 /* virtio_dev_destroy() (stops the I/O thread, waits for in-flight I/O, closes the disk), then
  * frees the device. NULL is allowed. */

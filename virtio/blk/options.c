@@ -18,6 +18,7 @@ enum {
 	SEEN_OPS = 64,
 	SEEN_QUEUES = 128,
 	SEEN_CPUS = 256,
+	SEEN_ID = 512,
 };
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
@@ -27,6 +28,25 @@ static int pick(const char *value, const char *const *names)
 		if (!strcmp(value, names[i]))
 			return i;
 	return -1;
+}
+
+/* id=NAME: what the API accepts as a drive_id (printable, no '/', no space; the comma ends the
+ * item anyway). */
+static int parse_id(const char *value, struct virtio_blk_opts *o, char *err, size_t errlen)
+{
+	size_t n = value ? strlen(value) : 0;
+
+	if (n == 0 || n >= sizeof(o->id))
+		return parse_fail(err, errlen, "id=%s: expected 1 to %d characters",
+				  value ? value : "", VIRTIO_BLK_DRIVE_ID_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (c <= ' ' || c > '~' || c == '/')
+			return parse_fail(err, errlen, "id=%s: a character that is not allowed",
+					  value);
+	}
+	memcpy(o->id, value, n + 1);
+	return 0;
 }
 
 static const char *const cache_names[] = {"writeback", "none", NULL};
@@ -96,11 +116,15 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 		int r = virtio_cpu_list_parse(value, &o->iothread_cpus, err, errlen);
 		if (r)
 			return r;
+	} else if (!strcmp(item, "id")) {
+		bit = SEEN_ID;
+		if (parse_id(value, o, err, errlen))
+			return -EINVAL;
 	} else {
 		return parse_fail(
 		    err, errlen,
 		    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=, bw=, "
-		    "ops=, num-queues=, iothread-cpus=)",
+		    "ops=, num-queues=, iothread-cpus=, id=)",
 		    item);
 	}
 	if (*seen & bit)

@@ -2,7 +2,7 @@
  *
  *   PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off][,aio=auto|io_uring|sync]
  *       [,bw=SIZE:REFILL_MS[:BURST]][,ops=SIZE:REFILL_MS[:BURST]]
- *       [,num-queues=N][,iothread-cpus=LIST]
+ *       [,num-queues=N][,iothread-cpus=LIST][,id=NAME]
  *
  *   ro        open the file read-only and offer VIRTIO_BLK_F_RO (virtio 1.2 5.2.3)
  *   serial    the GET_ID string, at most VIRTIO_BLK_ID_BYTES (20) bytes (5.2.6)
@@ -20,6 +20,10 @@
  *   num-queues  1..8 request queues (default 1; more offers VIRTIO_BLK_F_MQ), each served by its
  *             own I/O thread
  *   iothread-cpus  CPUs for those threads, round-robin: ':'-separated CPUs or ranges (0:1, 2-3)
+ *   id        the drive's name in the API (Firecracker's drive_id: GET /vm/config, PATCH
+ *             /drives/NAME), 1 to VIRTIO_BLK_DRIVE_ID_MAX-1 printable characters, no '/';
+ *             without it the API calls the disk "driveN" (N its position). The guest never
+ *             sees it.
  *
  * The path is everything before the first comma, so a path containing a comma cannot be given. */
 #ifndef VIRTIO_BLK_OPTIONS_H
@@ -32,6 +36,8 @@
 
 #include "virtio/core/device.h"
 #include "virtio/core/rate_limiter.h"
+
+#define VIRTIO_BLK_DRIVE_ID_MAX 64 /* id= bytes, NUL included (the API's id limit) */
 
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
 enum virtio_blk_aio { VIRTIO_BLK_AIO_AUTO, VIRTIO_BLK_AIO_IO_URING, VIRTIO_BLK_AIO_SYNC };
@@ -47,12 +53,13 @@ struct virtio_blk_opts {
 	struct rate_limiter_cfg rl;	      /* bw=, ops=; all zero: unlimited */
 	unsigned num_queues;		      /* 0 (not given) or 1..8 */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
+	char id[VIRTIO_BLK_DRIVE_ID_MAX];     /* id=; "" when not given */
 };
 
 /* Parses `spec` into *opts (zeroed first; defaults: writeback, discard off, aio auto). Returns 0,
  * or -EINVAL with a message naming the problem in err[0..errlen) (unknown key, bad value, empty
- * path, serial longer than 20 bytes, repeated key), or -ENOMEM. On error *opts holds nothing to
- * free. */
+ * path, serial longer than 20 bytes, bad id, repeated key), or -ENOMEM. On error *opts holds
+ * nothing to free. */
 int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen);
 
 void virtio_blk_opts_free(struct virtio_blk_opts *opts);

@@ -229,18 +229,65 @@ static bool bucket_cfg_equal(const struct rl_bucket_cfg *a, const struct rl_buck
 	       a->refill_ms == b->refill_ms;
 }
 
+/* rate_limiter_update() of a checked configuration, the lock held. */
+static void update_locked(struct rate_limiter *rl, const struct rate_limiter_cfg *cfg)
+{
+	uint64_t now = rl->now(rl->clock_opaque);
+
+	if (!bucket_cfg_equal(&rl->bw.cfg, &cfg->bw))
+		bucket_reset(&rl->bw, &cfg->bw, now);
+	if (!bucket_cfg_equal(&rl->ops.cfg, &cfg->ops))
+		bucket_reset(&rl->ops, &cfg->ops, now);
+}
+
 int rate_limiter_update(struct rate_limiter *rl, const struct rate_limiter_cfg *cfg)
 {
 	if (rate_limiter_cfg_check(cfg, NULL, 0))
 		return -EINVAL;
 	pthread_mutex_lock(&rl->lock);
-	uint64_t now = rl->now(rl->clock_opaque);
-	if (!bucket_cfg_equal(&rl->bw.cfg, &cfg->bw))
-		bucket_reset(&rl->bw, &cfg->bw, now);
-	if (!bucket_cfg_equal(&rl->ops.cfg, &cfg->ops))
-		bucket_reset(&rl->ops, &cfg->ops, now);
+	update_locked(rl, cfg);
 	pthread_mutex_unlock(&rl->lock);
 	return 0;
+}
+
+bool rate_limiter_patch_any(const struct rate_limiter_patch *p)
+{
+	return p->has_bw || p->has_ops;
+}
+
+int rate_limiter_patch_check(const struct rate_limiter_patch *p, char *err, size_t errlen)
+{
+	struct rate_limiter_cfg named = {0};
+
+	rate_limiter_cfg_patch(&named, p);
+	return rate_limiter_cfg_check(&named, err, errlen);
+}
+
+void rate_limiter_cfg_patch(struct rate_limiter_cfg *cfg, const struct rate_limiter_patch *p)
+{
+	if (p->has_bw)
+		cfg->bw = p->cfg.bw;
+	if (p->has_ops)
+		cfg->ops = p->cfg.ops;
+}
+
+int rate_limiter_apply_patch(struct rate_limiter *rl, const struct rate_limiter_patch *p,
+			     struct rate_limiter_cfg *now)
+{
+	struct rate_limiter_cfg cfg;
+	int r = 0;
+
+	pthread_mutex_lock(&rl->lock);
+	cfg = (struct rate_limiter_cfg){rl->bw.cfg, rl->ops.cfg};
+	rate_limiter_cfg_patch(&cfg, p);
+	if (rate_limiter_cfg_check(&cfg, NULL, 0))
+		r = -EINVAL;
+	else
+		update_locked(rl, &cfg);
+	if (now)
+		*now = (struct rate_limiter_cfg){rl->bw.cfg, rl->ops.cfg};
+	pthread_mutex_unlock(&rl->lock);
+	return r;
 }
 
 void rate_limiter_get_cfg(struct rate_limiter *rl, struct rate_limiter_cfg *cfg)

@@ -92,9 +92,32 @@ bool rate_limiter_active(struct rate_limiter *rl);
  * would pass (>= 1). Takes the limiter's lock. */
 bool rate_limiter_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t ops, uint64_t *wait_ns);
 
-/* Replaces the configuration at run time (PATCH): a bucket whose config changes starts anew, full
+/* Replaces the configuration at run time: a bucket whose config changes starts anew, full
  * (Firecracker builds new buckets); an unchanged one keeps its level. Returns 0 or -EINVAL. */
 int rate_limiter_update(struct rate_limiter *rl, const struct rate_limiter_cfg *cfg);
+
+/* A run-time change in Firecracker's PATCH terms: the buckets it names get their new
+ * configuration (size 0: that bucket off), the others stay as they are. */
+struct rate_limiter_patch {
+	struct rate_limiter_cfg cfg; /* the named buckets' configuration; the others ignored */
+	bool has_bw, has_ops;
+};
+
+/* True when the patch names a bucket (else applying it changes nothing). */
+bool rate_limiter_patch_any(const struct rate_limiter_patch *p);
+
+/* rate_limiter_cfg_check() of the buckets the patch names. */
+int rate_limiter_patch_check(const struct rate_limiter_patch *p, char *err, size_t errlen);
+
+/* *cfg with the buckets `p` names replaced. */
+void rate_limiter_cfg_patch(struct rate_limiter_cfg *cfg, const struct rate_limiter_patch *p);
+
+/* Applies `p` to the configuration in force, as rate_limiter_update() would the merged
+ * configuration, reading and changing it under one hold of the lock (two patches of different
+ * buckets never undo each other). *now (may be NULL) gets the configuration in force after it.
+ * Returns 0 or -EINVAL (a bad bucket; nothing changed). */
+int rate_limiter_apply_patch(struct rate_limiter *rl, const struct rate_limiter_patch *p,
+			     struct rate_limiter_cfg *now);
 
 /* The configuration in force. */
 void rate_limiter_get_cfg(struct rate_limiter *rl, struct rate_limiter_cfg *cfg);

@@ -108,14 +108,18 @@ bool net_throttle_tx(struct net_pair *pr)
 	return false;
 }
 
-/* Every group lock held: a pair waiting on its old limit is served again at once (the timer
- * still fires once: a pass with nothing to do). */
-static int update(struct vnet *n, struct rate_limiter *rl, const struct rate_limiter_cfg *cfg,
-		  bool rx)
+/* Every group lock held: applies `p` (NULL: nothing) to `rl` and serves a pair waiting on its
+ * old limit again at once (the timer still fires once: a pass with nothing to do). */
+static void update(struct vnet *n, struct rate_limiter *rl, const struct rate_limiter_patch *p,
+		   struct rate_limiter_cfg *now, bool rx)
 {
-	int r = cfg ? rate_limiter_update(rl, cfg) : 0;
+	bool change = p && rate_limiter_patch_any(p);
 
-	for (uint16_t i = 0; !r && cfg && i < n->max_pairs; i++) {
+	if (change)
+		(void)rate_limiter_apply_patch(rl, p, now); /* the buckets were checked */
+	else if (now)
+		rate_limiter_get_cfg(rl, now);
+	for (uint16_t i = 0; change && i < n->max_pairs; i++) {
 		struct net_pair *pr = &n->p[i];
 		struct rl_timer *t = rx ? &pr->rx_timer : &pr->tx_timer;
 
@@ -124,26 +128,41 @@ static int update(struct vnet *n, struct rate_limiter *rl, const struct rate_lim
 		t->armed = false;
 		virtio_dev_kick(&n->dev, rx ? net_rxq(pr) : net_txq(pr));
 	}
-	return r;
+}
+
+/* A patch whose named buckets are good (then the merge with good buckets is good too). */
+static bool patch_ok(const struct rate_limiter_patch *p)
+{
+	return !p || !rate_limiter_patch_check(p, NULL, 0);
+}
+
+int virtio_net_patch_rate_limiters(struct virtio_dev *dev, const struct rate_limiter_patch *rx,
+				   const struct rate_limiter_patch *tx,
+				   struct rate_limiter_cfg *rx_now, struct rate_limiter_cfg *tx_now)
+{
+	struct vnet *n = to_vnet(dev);
+
+	if (dev->device_id != VIRTIO_ID_NET)
+		return -ENODEV;
+	if (!patch_ok(rx) || !patch_ok(tx))
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_lock_groups(dev, -1); /* the pairs' timers belong to their groups */
+	update(n, &n->rx_rl, rx, rx_now, true);
+	update(n, &n->tx_rl, tx, tx_now, false);
+	virtio_dev_unlock_groups(dev, -1);
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
 }
 
 int virtio_net_set_rate_limiters(struct virtio_dev *dev, const struct rate_limiter_cfg *rx,
 				 const struct rate_limiter_cfg *tx)
 {
-	struct vnet *n = to_vnet(dev);
-	int r;
+	struct rate_limiter_patch prx = {.has_bw = true, .has_ops = true}, ptx = prx;
 
-	if (dev->device_id != VIRTIO_ID_NET)
-		return -ENODEV;
-	if ((rx && rate_limiter_cfg_check(rx, NULL, 0)) ||
-	    (tx && rate_limiter_cfg_check(tx, NULL, 0)))
-		return -EINVAL;
-	pthread_mutex_lock(&dev->lock);
-	virtio_dev_lock_groups(dev, -1); /* the pairs' timers belong to their groups */
-	r = update(n, &n->rx_rl, rx, true);
-	if (!r)
-		r = update(n, &n->tx_rl, tx, false);
-	virtio_dev_unlock_groups(dev, -1);
-	pthread_mutex_unlock(&dev->lock);
-	return r;
+	if (rx)
+		prx.cfg = *rx;
+	if (tx)
+		ptx.cfg = *tx;
+	return virtio_net_patch_rate_limiters(dev, rx ? &prx : NULL, tx ? &ptx : NULL, NULL, NULL);
 }

@@ -103,7 +103,8 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 	return 0;
 }
 
-/* An id from the URL: non-empty, printable, no '/', short. */
+/* An id from the URL: non-empty, printable, no '/', short; no ',' either (a drive's id travels
+ * in its --disk option, id=NAME, which a comma would end). */
 static int check_id(const char *id, char *err, size_t errlen)
 {
 	size_t n = strlen(id);
@@ -113,7 +114,7 @@ static int check_id(const char *id, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)id[i];
-		if (c <= ' ' || c > '~' || c == '/') {
+		if (c <= ' ' || c > '~' || c == '/' || c == ',') {
 			snprintf(err, errlen, "the id has a character that is not allowed");
 			return -EINVAL;
 		}
@@ -259,10 +260,11 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
 	return 0;
 }
 
-bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_cfg *cfg)
+bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_patch *p)
 {
 	const json_t *v = json_object_get(body, "rate_limiter");
-	return v && !api_rate_limiter_parse(v, "rate_limiter", cfg, NULL, 0);
+	return !api_rate_limiter_parse_patch(v, "rate_limiter", p, NULL, 0) &&
+	       rate_limiter_patch_any(p);
 }
 
 static int find_nic(const struct api_model *m, const char *id)
@@ -330,22 +332,21 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 }
 
 int api_model_check_patch_nic(const struct api_model *m, const char *id, const json_t *body,
-			      int *index, struct rate_limiter_cfg *rx, bool *has_rx,
-			      struct rate_limiter_cfg *tx, bool *has_tx, char *err, size_t errlen)
+			      int *index, struct rate_limiter_patch *rx,
+			      struct rate_limiter_patch *tx, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
 						  {"rx_rate_limiter", API_JSON_OBJECT, false},
 						  {"tx_rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
 	int r = check_request(id, body, f, "iface_id", err, errlen);
-	*has_rx = json_object_get(body, "rx_rate_limiter") != NULL;
-	*has_tx = json_object_get(body, "tx_rate_limiter") != NULL;
+	*rx = *tx = (struct rate_limiter_patch){0};
 	if (!r)
-		r = api_rate_limiter_parse(json_object_get(body, "rx_rate_limiter"),
-					   "rx_rate_limiter", rx, err, errlen);
+		r = api_rate_limiter_parse_patch(json_object_get(body, "rx_rate_limiter"),
+						 "rx_rate_limiter", rx, err, errlen);
 	if (!r)
-		r = api_rate_limiter_parse(json_object_get(body, "tx_rate_limiter"),
-					   "tx_rate_limiter", tx, err, errlen);
+		r = api_rate_limiter_parse_patch(json_object_get(body, "tx_rate_limiter"),
+						 "tx_rate_limiter", tx, err, errlen);
 	if (r)
 		return r;
 	*index = find_nic(m, id);
@@ -615,7 +616,10 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		struct api_drive *d = &m->drives[m->ndrives];
 		if (set_str(&d->path, cfg->disks[i].path))
 			return -ENOMEM;
-		snprintf(d->id, sizeof(d->id), "drive%d", i);
+		if (cfg->disks[i].id[0])
+			snprintf(d->id, sizeof(d->id), "%s", cfg->disks[i].id);
+		else
+			snprintf(d->id, sizeof(d->id), "drive%d", i);
 		d->ro = cfg->disks[i].ro;
 		d->rl = cfg->disks[i].rl;
 		snprintf(d->cache_type, sizeof(d->cache_type), "Unsafe");

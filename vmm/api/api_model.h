@@ -15,7 +15,7 @@
 #include "vmm/api/api_balloon.h"
 #include "vmm/cli.h"
 
-#define API_ID_MAX     64 /* drive_id / iface_id bytes, NUL included */
+#define API_ID_MAX     VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
 #define API_MAX_DRIVES CLI_MAX_DISKS
 #define API_MAX_NICS   CLI_MAX_NICS
 
@@ -78,15 +78,17 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
  * position and *path to the new path (inside `body`, or NULL when the body has none). */
 int api_model_check_patch_drive(const struct api_model *m, const char *id, const json_t *body,
 				int *index, const char **path, char *err, size_t errlen);
-/* The rate_limiter of a PATCH /drives/{id} body that api_model_check_patch_drive() accepted:
- * true with *cfg set when the body has one. */
-bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_cfg *cfg);
+/* The rate_limiter of a PATCH /drives/{id} body that api_model_check_patch_drive() accepted, as
+ * a patch (api_rate_limit.h: the buckets it names change, the others stay): true when it
+ * names a bucket. */
+bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_patch *p);
 /* PATCH /network-interfaces/{id}: {"iface_id", "rx_rate_limiter"?, "tx_rate_limiter"?}. Sets
- * *index to the NIC's position, and *has_rx / *has_tx with rx / tx for the limiters the body
- * names. Returns 0, -ENOENT (no such NIC) or -EINVAL. */
+ * *index to the NIC's position, and *rx / *tx to the patches of each direction (a direction
+ * the body does not name: a patch naming nothing). Returns 0, -ENOENT (no such NIC) or
+ * -EINVAL. */
 int api_model_check_patch_nic(const struct api_model *m, const char *id, const json_t *body,
-			      int *index, struct rate_limiter_cfg *rx, bool *has_rx,
-			      struct rate_limiter_cfg *tx, bool *has_tx, char *err, size_t errlen);
+			      int *index, struct rate_limiter_patch *rx,
+			      struct rate_limiter_patch *tx, char *err, size_t errlen);
 /* PUT /network-interfaces/{id}: {"iface_id", "host_dev_name", "guest_mac"?,
  * "rx_rate_limiter"?, "tx_rate_limiter"?}. */
 int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
@@ -106,8 +108,9 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 json_t *api_model_machine_config_json(const struct api_model *m);
 json_t *api_model_json(const struct api_model *m);
 
-/* The model of a VM started from the command line, for GET /vm/config. Drives are named
- * "drive0", "drive1", ... and NICs "net0", ... in the order the guest sees them; -ENOMEM. */
+/* The model of a VM started from the command line or restored from a snapshot, for GET
+ * /vm/config. Drives are named by their id= ("drive0", "drive1", ... without one) and NICs
+ * "net0", ... in the order the guest sees them; -ENOMEM. */
 int api_model_from_config(struct api_model *m, const struct vm_config *cfg);
 
 #endif

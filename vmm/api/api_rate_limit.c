@@ -7,8 +7,10 @@
 
 #include "vmm/api/api_json.h"
 
+/* Bucket `name` of `obj` into *b, *named telling whether the body has it. Firecracker's rule: a
+ * bucket whose size or refill_time is 0 is no limit (its other values are then ignored). */
 static int bucket_parse(const json_t *obj, const char *what, const char *name,
-			struct rl_bucket_cfg *b, char *err, size_t errlen)
+			struct rl_bucket_cfg *b, bool *named, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"size", API_JSON_UINT, true},
 						  {"one_time_burst", API_JSON_UINT, false},
@@ -18,7 +20,8 @@ static int bucket_parse(const json_t *obj, const char *what, const char *name,
 	const json_t *v = json_object_get(obj, name);
 
 	*b = (struct rl_bucket_cfg){0};
-	if (!v || json_is_null(v))
+	*named = v != NULL;
+	if (!v)
 		return 0;
 	if (api_json_check(v, f, why, sizeof(why))) {
 		snprintf(err, errlen, "%s.%s: %s", what, name, why);
@@ -27,11 +30,13 @@ static int bucket_parse(const json_t *obj, const char *what, const char *name,
 	b->size = api_json_uint(v, "size", 0);
 	b->one_time_burst = api_json_uint(v, "one_time_burst", 0);
 	b->refill_ms = api_json_uint(v, "refill_time", 0);
+	if (!b->size || !b->refill_ms)
+		*b = (struct rl_bucket_cfg){0};
 	return 0;
 }
 
-int api_rate_limiter_parse(const json_t *obj, const char *what, struct rate_limiter_cfg *cfg,
-			   char *err, size_t errlen)
+int api_rate_limiter_parse_patch(const json_t *obj, const char *what, struct rate_limiter_patch *p,
+				 char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"bandwidth", API_JSON_OBJECT, false},
 						  {"ops", API_JSON_OBJECT, false},
@@ -39,22 +44,33 @@ int api_rate_limiter_parse(const json_t *obj, const char *what, struct rate_limi
 	char why[160];
 	int r;
 
-	*cfg = (struct rate_limiter_cfg){0};
+	*p = (struct rate_limiter_patch){0};
 	if (!obj || json_is_null(obj))
 		return 0;
 	if (api_json_check(obj, f, why, sizeof(why))) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		return -EINVAL;
 	}
-	r = bucket_parse(obj, what, "bandwidth", &cfg->bw, err, errlen);
+	r = bucket_parse(obj, what, "bandwidth", &p->cfg.bw, &p->has_bw, err, errlen);
 	if (!r)
-		r = bucket_parse(obj, what, "ops", &cfg->ops, err, errlen);
-	if (!r && rate_limiter_cfg_check(cfg, why, sizeof(why))) {
+		r = bucket_parse(obj, what, "ops", &p->cfg.ops, &p->has_ops, err, errlen);
+	if (!r && rate_limiter_patch_check(p, why, sizeof(why))) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		r = -EINVAL;
 	}
 	if (r)
-		*cfg = (struct rate_limiter_cfg){0};
+		*p = (struct rate_limiter_patch){0};
+	return r;
+}
+
+int api_rate_limiter_parse(const json_t *obj, const char *what, struct rate_limiter_cfg *cfg,
+			   char *err, size_t errlen)
+{
+	struct rate_limiter_patch p;
+	int r = api_rate_limiter_parse_patch(obj, what, &p, err, errlen);
+
+	*cfg = (struct rate_limiter_cfg){0};
+	rate_limiter_cfg_patch(cfg, &p); /* a bucket not named: no limit */
 	return r;
 }
 

@@ -1,9 +1,10 @@
 /* Firecracker's rate_limiter bodies (drives' `rate_limiter`, network interfaces'
  * `rx_rate_limiter` / `tx_rate_limiter`):
  *   {"bandwidth"?: {"size", "one_time_burst"?, "refill_time"}, "ops"?: {...}}
- * size in bytes or operations, refill_time in ms; a missing bucket or size 0 is no limit
- * (virtio/core/rate_limiter.h has the semantics). Pure code, for the model, the router and the
- * configuration built from the model. */
+ * size in bytes or operations, refill_time in ms; a bucket with size 0 or refill_time 0 is no
+ * limit (virtio/core/rate_limiter.h has the semantics). In a PUT a missing bucket is no limit;
+ * in a PATCH it is left as it is. Pure code, for the model, the router and the configuration
+ * built from the model. */
 #ifndef VMM_API_RATE_LIMIT_H
 #define VMM_API_RATE_LIMIT_H
 
@@ -12,10 +13,15 @@
 
 #include "virtio/core/rate_limiter.h"
 
-/* Parses `obj` (the rate_limiter member; NULL or JSON null: no limit) into *cfg. `what` names
- * the member in messages. Returns 0 or -EINVAL with the reason in err. */
+/* Parses `obj` (the rate_limiter member of a PUT; NULL or JSON null: no limit) into *cfg.
+ * `what` names the member in messages. Returns 0 or -EINVAL with the reason in err. */
 int api_rate_limiter_parse(const json_t *obj, const char *what, struct rate_limiter_cfg *cfg,
 			   char *err, size_t errlen);
+
+/* The same for a PATCH: *p names the buckets `obj` has (NULL, JSON null or {}: none, so
+ * nothing changes). Returns 0 or -EINVAL with the reason in err (then *p names nothing). */
+int api_rate_limiter_parse_patch(const json_t *obj, const char *what, struct rate_limiter_patch *p,
+				 char *err, size_t errlen);
 
 /* The body describing `cfg` (new reference), or NULL when it limits nothing. */
 json_t *api_rate_limiter_json(const struct rate_limiter_cfg *cfg);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/api/api_json.h"
+#include "vmm/base/vm_control.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -128,23 +129,24 @@ static void put_drive(struct api *a, const char *id, const json_t *body, struct 
 		model_result(r, api_model_put_drive(&a->model, id, body, r->err, sizeof(r->err)));
 }
 
-/* The rate_limiter of a checked PATCH /drives body, applied before any new path. False when
- * it failed (r says why). */
+/* The rate_limiter of a checked PATCH /drives body, applied before any new path: the buckets
+ * it names change, the others stay (Firecracker's PATCH). False when it failed (r says why). */
 static bool patch_drive_rate_limiter(struct api *a, int index, const json_t *body, struct reply *r)
 {
-	struct rate_limiter_cfg cfg;
-	if (!api_model_patch_drive_rate_limiter(body, &cfg))
-		return true;
+	struct rate_limiter_patch p;
+	struct rate_limiter_cfg now;
+	if (!api_model_patch_drive_rate_limiter(body, &p))
+		return true; /* no bucket named: nothing to change */
 	if (!a->ops->patch_drive_rate_limiter) {
 		fault(r, 400, "rate limiters cannot be changed here", NULL);
 		return false;
 	}
-	int err = a->ops->patch_drive_rate_limiter(a->ctx, index, &cfg, r->err, sizeof(r->err));
+	int err = a->ops->patch_drive_rate_limiter(a->ctx, index, &p, &now, r->err, sizeof(r->err));
 	if (err) {
 		backend_fault(r, err, "cannot update the rate limiter");
 		return false;
 	}
-	a->model.drives[index].rl = cfg;
+	a->model.drives[index].rl = now;
 	return true;
 }
 
@@ -184,14 +186,14 @@ static void put_nic(struct api *a, const char *id, const json_t *body, struct re
 		model_result(r, api_model_put_nic(&a->model, id, body, r->err, sizeof(r->err)));
 }
 
-/* PATCH /network-interfaces/{id}: new rx / tx rate limiters for a running NIC. */
+/* PATCH /network-interfaces/{id}: new rx / tx rate limits for a running NIC; the directions
+ * and buckets the body does not name stay as they are. */
 static void patch_nic(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct rate_limiter_cfg rx, tx;
-	bool has_rx, has_tx;
+	struct rate_limiter_patch rx, tx;
 	int index;
-	int err = api_model_check_patch_nic(&a->model, id, body, &index, &rx, &has_rx, &tx, &has_tx,
-					    r->err, sizeof(r->err));
+	int err = api_model_check_patch_nic(&a->model, id, body, &index, &rx, &tx, r->err,
+					    sizeof(r->err));
 	if (err) {
 		r->status = err == -ENOENT ? 404 : 400;
 		return;
@@ -199,22 +201,22 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 	if (!after_start(a, r))
 		return;
 	r->status = 204;
-	if (!has_rx && !has_tx)
+	if (!rate_limiter_patch_any(&rx) && !rate_limiter_patch_any(&tx))
 		return; /* nothing to change */
 	if (!a->ops->patch_nic_rate_limiters) {
 		fault(r, 400, "rate limiters cannot be changed here", NULL);
 		return;
 	}
-	err = a->ops->patch_nic_rate_limiters(a->ctx, index, has_rx ? &rx : NULL,
-					      has_tx ? &tx : NULL, r->err, sizeof(r->err));
+	struct api_nic *n = &a->model.nics[index];
+	struct rate_limiter_cfg rx_now, tx_now;
+	err = a->ops->patch_nic_rate_limiters(a->ctx, index, &rx, &tx, &rx_now, &tx_now, r->err,
+					      sizeof(r->err));
 	if (err) {
 		backend_fault(r, err, "cannot update the rate limiters");
 		return;
 	}
-	if (has_rx)
-		a->model.nics[index].rx_rl = rx;
-	if (has_tx)
-		a->model.nics[index].tx_rl = tx;
+	n->rx_rl = rx_now;
+	n->tx_rl = tx_now;
 }
 
 /* PUT /vsock: Firecracker's {"guest_cid", "uds_path", "vsock_id"?}, before start. */
@@ -398,8 +400,10 @@ static void put_vmm_stop(struct api *a, const char *id, const json_t *body, stru
 		return;
 	}
 	uint64_t timeout = api_json_uint(body, "timeout_ms", 10000);
-	if (timeout > 3600000) {
-		fault(r, 400, "timeout_ms is at most 3600000 (one hour)", NULL);
+	if (timeout > VM_STOP_TIMEOUT_MAX_MS) {
+		r->status = 400;
+		snprintf(r->err, sizeof(r->err), "timeout_ms is at most %u (one hour)",
+			 VM_STOP_TIMEOUT_MAX_MS);
 		return;
 	}
 	if (!after_start(a, r))

@@ -34,13 +34,17 @@ struct api_backend_ops {
 	int (*stop)(void *ctx, unsigned timeout_ms);
 	/* PATCH /drives: the drive at `index` (model order) gets the file at `path`. */
 	int (*patch_drive)(void *ctx, int index, const char *path, char *err, size_t errlen);
-	/* PATCH /drives rate_limiter: the drive at `index` (model order) gets this limit. */
-	int (*patch_drive_rate_limiter)(void *ctx, int index, const struct rate_limiter_cfg *cfg,
-					char *err, size_t errlen);
-	/* PATCH /network-interfaces: the NIC at `index` (model order) gets these limits (NULL:
-	 * that direction unchanged). */
-	int (*patch_nic_rate_limiters)(void *ctx, int index, const struct rate_limiter_cfg *rx,
-				       const struct rate_limiter_cfg *tx, char *err, size_t errlen);
+	/* PATCH /drives rate_limiter: the buckets `p` names change on the drive at `index` (model
+	 * order), the others stay; *now gets the drive's limits after it. */
+	int (*patch_drive_rate_limiter)(void *ctx, int index, const struct rate_limiter_patch *p,
+					struct rate_limiter_cfg *now, char *err, size_t errlen);
+	/* PATCH /network-interfaces: the same for each direction of the NIC at `index` (model
+	 * order; a patch naming nothing leaves that direction); *rx_now and *tx_now get its limits
+	 * after it. */
+	int (*patch_nic_rate_limiters)(void *ctx, int index, const struct rate_limiter_patch *rx,
+				       const struct rate_limiter_patch *tx,
+				       struct rate_limiter_cfg *rx_now,
+				       struct rate_limiter_cfg *tx_now, char *err, size_t errlen);
 	/* PUT /metrics and FlushMetrics. */
 	int (*set_metrics)(void *ctx, const char *path, char *err, size_t errlen);
 	int (*flush_metrics)(void *ctx);

@@ -20,6 +20,7 @@
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_rate_limit.h"
 #include "vmm/api/api_router.h"
+#include "vmm/api/live_config.h"
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/dev_balloon.h"
@@ -83,7 +84,7 @@ static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err
 	const char *aio = !strcmp(d->io_engine, "Sync")	   ? ",aio=sync"
 			  : !strcmp(d->io_engine, "Async") ? ",aio=io_uring"
 							   : "";
-	if (snprintf(spec, sizeof(spec), "%s%s%s", d->path, d->ro ? ",ro" : "", aio) >=
+	if (snprintf(spec, sizeof(spec), "%s%s%s,id=%s", d->path, d->ro ? ",ro" : "", aio, d->id) >=
 		(int)sizeof(spec) ||
 	    api_rate_limiter_spec(spec, sizeof(spec), "", &d->rl)) {
 		snprintf(err, errlen, "%s: path_on_host is too long", d->id);
@@ -342,22 +343,13 @@ static int be_stop(void *ctx, unsigned timeout_ms)
 	return vm_request_shutdown(&((struct control *)ctx)->vm, timeout_ms);
 }
 
-/* A snapshot taken later must re-open the new file: the disk's recorded --disk option gets the
- * new path (the options after the path stay). */
-static void rerecord_disk(struct vm_config *cfg, int disk, const char *path)
+/* A change made to the running VM that its configuration (what a snapshot saves) could not
+ * follow: the VM goes on, a snapshot would bring back the old `what`. */
+static void keep_config(int r, const char *what)
 {
-	for (int i = 0, n = 0; i < cfg->nrecorded; i++) {
-		struct cli_record *rec = &cfg->recorded[i];
-		if (strcmp(rec->name, "disk") || n++ != disk)
-			continue;
-		const char *rest = rec->arg ? strchr(rec->arg, ',') : NULL;
-		char *arg;
-		if (asprintf(&arg, "%s%s", path, rest ? rest : "") < 0)
-			return; /* out of memory: a later snapshot names the old file */
-		free(rec->arg);
-		rec->arg = arg;
-		return;
-	}
+	if (r)
+		log_warn("api: %s changed, but not in the configuration a snapshot saves: %s", what,
+			 strerror(-r));
 }
 
 static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
@@ -375,12 +367,12 @@ static int be_patch_drive(void *ctx, int index, const char *path, char *err, siz
 		snprintf(err, errlen, "cannot use %s: %s", path,
 			 log_last_error()[0] ? log_last_error() : strerror(-r));
 	else
-		rerecord_disk(c->cfg, disk, path);
+		keep_config(live_config_disk_path(c->cfg, disk, path), "the drive's file");
 	return r;
 }
 
-static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_limiter_cfg *cfg,
-				       char *err, size_t errlen)
+static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_limiter_patch *p,
+				       struct rate_limiter_cfg *now, char *err, size_t errlen)
 {
 	struct control *c = ctx;
 	int disk = c->disk_index[index];
@@ -389,11 +381,16 @@ static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_l
 		snprintf(err, errlen, "the drive has no device");
 		return -ENODEV;
 	}
-	return virtio_blk_set_rate_limiter(dev, cfg);
+	int r = virtio_blk_patch_rate_limiter(dev, p, now);
+	if (!r)
+		keep_config(live_config_disk_limits(c->cfg, disk, now), "the drive's rate limits");
+	return r;
 }
 
-static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_limiter_cfg *rx,
-				      const struct rate_limiter_cfg *tx, char *err, size_t errlen)
+static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_limiter_patch *rx,
+				      const struct rate_limiter_patch *tx,
+				      struct rate_limiter_cfg *rx_now,
+				      struct rate_limiter_cfg *tx_now, char *err, size_t errlen)
 {
 	struct control *c = ctx;
 	int nic = c->nic_base + index;
@@ -402,7 +399,11 @@ static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_li
 		snprintf(err, errlen, "the network interface has no device");
 		return -ENODEV;
 	}
-	return virtio_net_set_rate_limiters(dev, rx, tx);
+	int r = virtio_net_patch_rate_limiters(dev, rx, tx, rx_now, tx_now);
+	if (!r)
+		keep_config(live_config_nic_limits(c->cfg, nic, rx_now, tx_now),
+			    "the network interface's rate limits");
+	return r;
 }
 
 static int be_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
@@ -523,6 +524,7 @@ static int be_balloon_set_target(void *ctx, uint64_t mib, char *err, size_t errl
 			 (unsigned long long)mib);
 		return -EINVAL;
 	}
+	keep_config(live_config_balloon_target(c->cfg, mib), "the balloon's target");
 	return 0;
 }
 
@@ -539,6 +541,7 @@ static int be_balloon_set_stats(void *ctx, uint32_t seconds, char *err, size_t e
 			 "(stats_polling_interval_s 0)");
 		return -EINVAL;
 	}
+	keep_config(live_config_balloon_stats(c->cfg, seconds), "the statistics interval");
 	return 0;
 }
 

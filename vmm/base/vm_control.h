@@ -23,6 +23,10 @@ enum vm_stop_reason {
 	VM_STOP_ERROR,
 };
 
+/* The longest graceful stop a client may ask for (PUT /vmm/stop timeout_ms, vmmctl stop
+ * --timeout-ms): one hour. */
+#define VM_STOP_TIMEOUT_MAX_MS 3600000u
+
 struct vm_control {
 	/* Ask every vCPU to stop; the VMM exits with `status`. First request wins. Any thread. */
 	void (*stop)(void *opaque, enum vm_stop_reason why, int status);

@@ -1,0 +1,147 @@
+/* The configuration following run-time changes (vmm/api/live_config.c): each change rewrites the
+ * device's recorded option, so replaying the records (what a snapshot restore does) builds the
+ * VM as it was changed, and the model of that configuration (GET /vm/config after a restore)
+ * shows the drive's id, its limits and the balloon as they were at the snapshot. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "vmm/api/api_model.h"
+#include "vmm/api/live_config.h"
+#include "vmm/dev_balloon.h"
+
+static struct vm_config cfg, replayed;
+static char err[256];
+
+static void setup(void)
+{
+	cli_config_init(&cfg);
+	cli_config_init(&replayed);
+}
+
+static void teardown(void)
+{
+	cli_free(&cfg);
+	cli_free(&replayed);
+}
+
+TestSuite(live_config, .init = setup, .fini = teardown);
+
+static void apply(const char *name, const char *arg)
+{
+	cr_assert_eq(cli_apply(&cfg, name, arg, err, sizeof(err)), 0, "--%s %s: %s", name, arg,
+		     err);
+}
+
+/* The `nth` recorded option called `name`'s argument. */
+static const char *recorded(const char *name, int nth)
+{
+	for (int i = 0, n = 0; i < cfg.nrecorded; i++)
+		if (!strcmp(cfg.recorded[i].name, name) && n++ == nth)
+			return cfg.recorded[i].arg;
+	cr_assert_fail("no --%s number %d recorded", name, nth);
+	return NULL;
+}
+
+/* What a snapshot restore builds from the records. */
+static void replay(void)
+{
+	cli_free(&replayed);
+	cr_assert_eq(cli_replay(&replayed, cfg.recorded, cfg.nrecorded, err, sizeof(err)), 0, "%s",
+		     err);
+}
+
+Test(live_config, a_drives_limits_and_id_survive_the_replay)
+{
+	struct rate_limiter_cfg rl = {.ops = {7, 0, 1000}};
+	struct api_model m;
+
+	apply("disk", "/root.img");
+	apply("disk", "/d.img,ro,bw=1:2:3,id=data,ops=4:5");
+	cr_assert_eq(live_config_disk_limits(&cfg, 1, &rl), 0);
+	cr_assert_str_eq(recorded("disk", 1), "/d.img,ro,id=data,ops=7:1000:0");
+	cr_assert_str_eq(recorded("disk", 0), "/root.img", "the other disk is left alone");
+	cr_assert_eq(cfg.disks[1].rl.ops.size, 7, "the parsed value follows");
+	cr_assert_eq(cfg.disks[1].rl.bw.size, 0);
+	replay();
+	cr_assert_eq(replayed.ndisks, 2);
+	cr_assert_str_eq(replayed.disks[1].id, "data");
+	cr_assert_eq(replayed.disks[1].rl.ops.size, 7);
+	cr_assert(replayed.disks[1].ro);
+	cr_assert_eq(api_model_from_config(&m, &replayed), 0);
+	cr_assert_str_eq(m.drives[0].id, "drive0", "no id=: named by its place");
+	cr_assert_str_eq(m.drives[1].id, "data");
+	cr_assert_eq(m.drives[1].rl.ops.refill_ms, 1000);
+	api_model_free(&m);
+}
+
+Test(live_config, the_path_is_never_taken_for_a_key)
+{
+	struct rate_limiter_cfg rl = {.bw = {10, 0, 5}};
+
+	apply("disk", "/x/bw=1,ops=2:3");
+	cr_assert_eq(live_config_disk_limits(&cfg, 0, &rl), 0);
+	cr_assert_str_eq(recorded("disk", 0), "/x/bw=1,bw=10:5:0");
+	rl = (struct rate_limiter_cfg){0};
+	cr_assert_eq(live_config_disk_limits(&cfg, 0, &rl), 0);
+	cr_assert_str_eq(recorded("disk", 0), "/x/bw=1", "no limits: no keys");
+	cr_assert_eq(live_config_disk_path(&cfg, 0, "/new.img"), 0);
+	cr_assert_str_eq(recorded("disk", 0), "/new.img");
+	cr_assert_str_eq(cfg.disks[0].path, "/new.img");
+	replay();
+	cr_assert_str_eq(replayed.disks[0].path, "/new.img");
+}
+
+Test(live_config, a_new_path_keeps_the_options)
+{
+	apply("disk", "/a.img,id=data,bw=1M:1000");
+	cr_assert_eq(live_config_disk_path(&cfg, 0, "/b.img"), 0);
+	cr_assert_str_eq(recorded("disk", 0), "/b.img,id=data,bw=1M:1000");
+}
+
+Test(live_config, a_nics_limits_survive_the_replay)
+{
+	struct rate_limiter_cfg rx = {.ops = {5, 0, 10}}, tx = {0};
+
+	apply("net", "tap=tap0,rx-bw=1:1,mac=52:54:00:00:00:01,tx-ops=2:2");
+	cr_assert_eq(live_config_nic_limits(&cfg, 0, &rx, &tx), 0);
+	cr_assert_str_eq(recorded("net", 0), "tap=tap0,mac=52:54:00:00:00:01,rx-ops=5:10:0");
+	replay();
+	cr_assert_eq(replayed.nics[0].rx_rl.ops.size, 5);
+	cr_assert_eq(replayed.nics[0].rx_rl.bw.size, 0);
+	cr_assert_eq(replayed.nics[0].tx_rl.ops.size, 0);
+	cr_assert(replayed.nics[0].has_mac);
+}
+
+Test(live_config, the_balloon_survives_the_replay)
+{
+	const struct dev_balloon_cfg *b;
+
+	apply("balloon", "size=8M");
+	apply("balloon", "size=16,stats=1,deflate-on-oom=on"); /* the last one wins */
+	cr_assert_eq(live_config_balloon_target(&cfg, 32), 0);
+	cr_assert_eq(live_config_balloon_stats(&cfg, 5), 0);
+	cr_assert_str_eq(recorded("balloon", 0), "size=8M", "the one that lost is left alone");
+	b = device_cfg_find(&cfg, &device_balloon);
+	cr_assert_eq(b->opts.target_mib, 32, "the parsed value follows");
+	replay();
+	b = device_cfg_find(&replayed, &device_balloon);
+	cr_assert_not_null(b);
+	cr_assert_eq(b->opts.target_mib, 32);
+	cr_assert_eq(b->opts.stats_interval_s, 5);
+	cr_assert(b->opts.deflate_on_oom);
+	cr_assert_not(b->opts.free_page_reporting);
+}
+
+Test(live_config, nothing_recorded_is_enoent)
+{
+	struct rate_limiter_cfg rl = {0};
+
+	cr_assert_eq(live_config_disk_limits(&cfg, 0, &rl), -ENOENT);
+	cr_assert_eq(live_config_disk_path(&cfg, 0, "/x"), -ENOENT);
+	cr_assert_eq(live_config_nic_limits(&cfg, 0, &rl, &rl), -ENOENT);
+	cr_assert_eq(live_config_balloon_target(&cfg, 1), -ENOENT);
+	cr_assert_eq(live_config_balloon_stats(&cfg, 1), -ENOENT);
+	apply("disk", "/a.img");
+	cr_assert_eq(live_config_disk_limits(&cfg, 1, &rl), -ENOENT);
+}
