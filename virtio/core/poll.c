@@ -2,11 +2,7 @@
 #include "virtio/core/poll.h"
 
 #include <errno.h>
-#include <sched.h>
-#include <stdlib.h>
 #include <time.h>
-
-static int poll_yield = -1;
 
 static uint64_t now_ns(void)
 {
@@ -18,8 +14,6 @@ static uint64_t now_ns(void)
 
 void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev)
 {
-	if (poll_yield < 0)
-		poll_yield = getenv("VMM_POLL_YIELD") ? atoi(getenv("VMM_POLL_YIELD")) : 1;
 	*p = (struct virtio_poll){.max_ns = dev->poll_max_ns};
 }
 
@@ -103,7 +97,7 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 		       uint32_t queues, int epfd, struct epoll_event *ev, int maxev)
 {
 	uint32_t watched = watch_begin(dev, lock, queues), found = 0;
-	uint64_t start = now_ns(), end = start + p->window_ns, t;
+	uint64_t end = now_ns() + p->window_ns;
 	int n;
 
 	p->polls++;
@@ -111,12 +105,9 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 		n = epoll_wait(epfd, ev, maxev, 0);
 		if (watched)
 			found = watch_check(dev, lock, watched);
-		if (n != 0 || found || (t = now_ns()) >= end)
+		if (n != 0 || found || now_ns() >= end)
 			break;
-		if (poll_yield && t - start >= POLL_YIELD_AFTER_NS)
-			sched_yield(); /* the thread that feeds us may be waiting for this CPU */
-		else
-			__builtin_ia32_pause();
+		__builtin_ia32_pause();
 	}
 	found |= watch_end(dev, lock, watched & ~found);
 	if (n == 0 && !found)

@@ -19,7 +19,6 @@
 #include "virtio/core/device.h"
 
 #define POLL_GROW_BASE_NS 4000u
-#define POLL_YIELD_AFTER_NS 2000u
 
 struct virtio_poll {
 	uint64_t window_ns; /* current window, 0..max_ns */
