@@ -116,7 +116,7 @@ void cli_usage(FILE *out)
 	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
 	      "      --io-poll USEC    longest window a virtio I/O thread polls its queues and\n"
 	      "                        backend before sleeping (adaptive: it shrinks to nothing\n"
-	      "                        on an idle device); 0 turns polling off; default 32\n"
+	      "                        on an idle device); 0 turns polling off; default 64\n"
 	      "\n"
 	      "Devices:\n",
 	      out);

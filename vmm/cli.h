@@ -14,7 +14,7 @@
 
 #define CLI_MAX_CPUS	       64
 #define CLI_DEFAULT_MEM	       (256ULL << 20)
-#define CLI_DEFAULT_IO_POLL_US 32   /* QEMU iothreads: poll-max-ns 32768 */
+#define CLI_DEFAULT_IO_POLL_US 64   /* above a kick's cost on kvm_pvm: README, I/O fast paths */
 #define CLI_MAX_IO_POLL_US     1000 /* the --help and error texts say so */
 #define CLI_MAX_DISKS	       8
 #define CLI_MAX_NICS	       4
