@@ -7,6 +7,9 @@
 
 #include "virtio/net/frame_queue.h"
 
+/* recv_batch's buffers are aligned as a tap's are (the device reads the header in place). */
+#define LB_SLOT_STRIDE ((NET_RX_SLOT_LEN + 63u) & ~63u)
+
 struct sent_frame {
 	size_t len;
 	uint8_t *data;
@@ -81,7 +84,7 @@ static int lb_recv_batch(struct net_backend *be, struct net_rx_frame *out, unsig
 	if (lb->batch_err)
 		return lb->batch_err;
 	while (got < n) {
-		uint8_t *slot = lb->slots + (size_t)got * NET_RX_SLOT_LEN;
+		uint8_t *slot = lb->slots + (size_t)got * LB_SLOT_STRIDE;
 		ssize_t r = net_frame_queue_pop(&lb->injected, slot, NET_RX_SLOT_LEN);
 
 		if (r == -EAGAIN)
@@ -213,7 +216,7 @@ int net_loopback_set_batch(struct net_backend *be, bool on)
 
 	if (on && !be->vnet_hdr)
 		return -EINVAL; /* batches carry the header (backend.h) */
-	if (on && !lb->slots && !(lb->slots = malloc((size_t)NET_RX_BATCH_MAX * NET_RX_SLOT_LEN)))
+	if (on && !lb->slots && !(lb->slots = malloc((size_t)NET_RX_BATCH_MAX * LB_SLOT_STRIDE)))
 		return -ENOMEM;
 	be->ops = on ? &lb_batch_ops : &lb_ops;
 	return 0;

@@ -25,8 +25,9 @@
 struct net_backend;
 
 /* Batched receive (recv_batch): at most NET_RX_BATCH_MAX frames per call, each in a buffer of the
- * backend's with room for NET_RX_SLOT_LEN bytes (a header and the largest frame, and one more
- * byte to see that a frame was too big). */
+ * backend's, 8-byte aligned (the device reads the header in place), with room for
+ * NET_RX_SLOT_LEN bytes (a header and the largest frame, and one more byte to see that a frame
+ * was too big). */
 #define NET_RX_BATCH_MAX 16u
 #define NET_RX_SLOT_LEN	 (NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 1)
 
