@@ -44,17 +44,23 @@ HOST_PY="$SOURCE_DIR/tools/bench_net_host.py" # count / send over AF_PACKET
 
 
 
-# exercise: the host side of one run; the counter was started before the VM.
-exercise() {
+# send_and_wait [FLOWS]: floods the tap each time the guest is ready for a frame size, then
+# waits for the VM and the host's counter.
+send_and_wait() {
 	local size
 	for size in 60 1514; do
 		wait_line "^BENCH rx ready $size" 60 || return
-		nsx python3 "$HOST_PY" send "$TAP" "$GUEST_MAC" "$size" "$SEND_S"
+		nsx python3 "$HOST_PY" send "$TAP" "$GUEST_MAC" "$size" "$SEND_S" "$@"
 	done
 	wait "$VM_PID"
 	RUN_STATUS=$?
 	VM_PID=""
 	wait "$COUNTER_PID"
+}
+
+# exercise: the host side of one run; the counter was started before the VM.
+exercise() {
+	send_and_wait || return
 	expect_pass
 	expect_output '^BENCH net tx_pps=[0-9]+ tx_mbps=[0-9]+ rx_pps=[0-9]+ rx_mbps=[0-9]+$'
 	tr -d '\r' <"$RUN_OUT" | grep -E '^(BENCH net|tx |rx )' | sed "s/^/$RUN_LABEL: /"
@@ -63,15 +69,7 @@ exercise() {
 
 # exercise_mq: the host side of one pairs=2 run.
 exercise_mq() {
-	local size
-	for size in 60 1514; do
-		wait_line "^BENCH rx ready $size" 60 || return
-		nsx python3 "$HOST_PY" send "$TAP" "$GUEST_MAC" "$size" "$SEND_S" 16
-	done
-	wait "$VM_PID"
-	RUN_STATUS=$?
-	VM_PID=""
-	wait "$COUNTER_PID"
+	send_and_wait 16 || return
 	expect_pass
 	expect_output '^MQ: 2 queue pairs in use \(max_virtqueue_pairs 2\)$'
 	expect_output '^tx 60-byte frames per pair: [1-9][0-9]* [1-9][0-9]*$'
