@@ -204,8 +204,9 @@ static void net_destroy(struct virtio_dev *dev)
 /* ---- snapshot (virtio/core/dev_snapshot.h) ---- */
 
 /* What the device keeps between frames: the config space as the guest reads it (MAC, status) and
- * the receive filter the control queue set. A frame staged in the device and not yet delivered is
- * not kept: it is lost, as a frame on the wire may be. The backend (tap, slirp) is the new VM's. */
+ * the receive filter the control queue set. Frames staged or read ahead in the device and not yet
+ * delivered (up to NET_RX_BATCH_MAX per pair) are not kept: they are lost, as frames on the wire
+ * may be. The backend (tap, slirp) is the new VM's. */
 struct virtio_net_state {
 	struct virtio_net_config cfg;				 /* little endian */
 	uint8_t promisc, allmulti, uni_overflow, multi_overflow; /* 0 or 1 */
