@@ -10,6 +10,19 @@
 
 #include "virtio/core/rate_limiter.h"
 
+/* Replaces whole directions (NULL: leave it), as a PATCH naming both buckets does. */
+static int set_limiters(struct virtio_dev *d, const struct rate_limiter_cfg *rx,
+			const struct rate_limiter_cfg *tx)
+{
+	struct rate_limiter_patch prx = {.has_bw = true, .has_ops = true}, ptx = prx;
+
+	if (rx)
+		prx.cfg = *rx;
+	if (tx)
+		ptx.cfg = *tx;
+	return virtio_net_patch_rate_limiters(d, rx ? &prx : NULL, tx ? &ptx : NULL, NULL, NULL);
+}
+
 TestSuite(virtio_net_throttle, .fini = teardown);
 
 /* `size` frames per refill_ms, no bandwidth limit. */
@@ -68,7 +81,7 @@ Test(virtio_net_throttle, tx_refused_frames_stay_in_the_ring_until_the_limit_cha
 	int n = 0;
 
 	create(false, 0);
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, NULL, &tx), 0);
+	cr_assert_eq(set_limiters(dev, NULL, &tx), 0);
 	driver_up(FEAT);
 	add_tx_frames(5);
 	kick(VIRTIO_NET_TXQ);
@@ -82,7 +95,7 @@ Test(virtio_net_throttle, tx_refused_frames_stay_in_the_ring_until_the_limit_cha
 	kick(VIRTIO_NET_TXQ); /* the guest kicks again: still waiting */
 	cr_expect_eq(net_loopback_sent_count(be), 2);
 
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, NULL, &no_limit), 0);
+	cr_assert_eq(set_limiters(dev, NULL, &no_limit), 0);
 	serve_pending(); /* what the I/O thread does with the kick the update made */
 	cr_expect_eq(net_loopback_sent_count(be), 5, "no limit: the 3 waiting frames go");
 	for (n = 0; used(TXV, &id, &len) == 1;)
@@ -99,7 +112,7 @@ Test(virtio_net_throttle, tx_timer_serves_the_queue_when_the_wait_is_over)
 	struct rate_limiter_cfg tx = ops(1, 2); /* 1 frame per 2 ms */
 
 	create(false, 0);
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, NULL, &tx), 0);
+	cr_assert_eq(set_limiters(dev, NULL, &tx), 0);
 	driver_up(FEAT);
 	add_tx_frames(2);
 	kick(VIRTIO_NET_TXQ);
@@ -115,7 +128,7 @@ Test(virtio_net_throttle, tx_timer_on_a_failed_device_sends_nothing)
 	struct rate_limiter_cfg tx = ops(1, 2);
 
 	create(false, 0);
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, NULL, &tx), 0);
+	cr_assert_eq(set_limiters(dev, NULL, &tx), 0);
 	driver_up(FEAT);
 	add_tx_frames(2);
 	kick(VIRTIO_NET_TXQ);
@@ -137,7 +150,7 @@ Test(virtio_net_throttle, rx_refused_frame_stays_staged_and_the_backend_is_not_r
 	uint32_t id, len;
 
 	create(false, 0);
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, &rx, NULL), 0);
+	cr_assert_eq(set_limiters(dev, &rx, NULL), 0);
 	driver_up(FEAT);
 	for (int i = 0; i < 3; i++) {
 		add_rx(rx_buf(2048), 2048);
@@ -155,7 +168,7 @@ Test(virtio_net_throttle, rx_refused_frame_stays_staged_and_the_backend_is_not_r
 	rx_ready();
 	cr_expect_eq(used(RXV, &id, &len), 0);
 
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, &no_limit, NULL), 0);
+	cr_assert_eq(set_limiters(dev, &no_limit, NULL), 0);
 	serve_pending();
 	for (int i = 1; i < 3; i++) {
 		cr_assert_eq(used(RXV, &id, &len), 1, "frame %d", i);
@@ -174,7 +187,7 @@ Test(virtio_net_throttle, rx_bandwidth_counts_frame_bytes_without_the_header)
 	int n = 0;
 
 	create(false, 0);
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, &rx, NULL), 0);
+	cr_assert_eq(set_limiters(dev, &rx, NULL), 0);
 	driver_up(FEAT);
 	for (int i = 0; i < 3; i++)
 		add_rx(rx_buf(2048), 2048);
@@ -200,7 +213,7 @@ Test(virtio_net_throttle, a_patch_changes_only_what_it_names)
 	struct rate_limiter_patch none = {0};
 
 	create(false, 0);
-	cr_assert_eq(virtio_net_set_rate_limiters(dev, &rx, &tx), 0);
+	cr_assert_eq(set_limiters(dev, &rx, &tx), 0);
 	driver_up(FEAT);
 	add_tx_frames(4);
 	kick(VIRTIO_NET_TXQ);

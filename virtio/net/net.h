@@ -120,17 +120,11 @@ void virtio_net_set_mac(struct virtio_dev *dev, const uint8_t mac[6]);
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
 void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *out);
 
-/* Replaces the receive and/or transmit rate limiter (NULL: leave it) at run time
- * (rate_limiter.h: a changed bucket starts full, size 0 is no limit). A direction waiting on its
- * old limit is served again at once. Any thread, without dev->lock. Returns 0, -EINVAL (bad
- * cfg; nothing changed) or -ENODEV (not a NIC). */
-int virtio_net_set_rate_limiters(struct virtio_dev *dev, const struct rate_limiter_cfg *rx,
-				 const struct rate_limiter_cfg *tx);
-
-/* PATCH /network-interfaces: changes the buckets each direction's patch names (NULL, or a patch
- * naming nothing: that direction as it is), as virtio_net_set_rate_limiters() does; *rx_now and
- * *tx_now (each may be NULL) get the configurations in force after it. Returns 0, -EINVAL (a bad
- * bucket; nothing changed) or -ENODEV (not a NIC). */
+/* PATCH /network-interfaces at run time: changes the buckets each direction's patch names (NULL,
+ * or a patch naming nothing: that direction as it is). A changed bucket starts full, size 0 is
+ * no limit (rate_limiter.h); a direction waiting on its old limit is served again at once. Any
+ * thread, without dev->lock. *rx_now and *tx_now (each may be NULL) get the configurations in
+ * force after it. Returns 0, -EINVAL (a bad bucket; nothing changed) or -ENODEV (not a NIC). */
 int virtio_net_patch_rate_limiters(struct virtio_dev *dev, const struct rate_limiter_patch *rx,
 				   const struct rate_limiter_patch *tx,
 				   struct rate_limiter_cfg *rx_now,

@@ -154,15 +154,3 @@ int virtio_net_patch_rate_limiters(struct virtio_dev *dev, const struct rate_lim
 	pthread_mutex_unlock(&dev->lock);
 	return 0;
 }
-
-int virtio_net_set_rate_limiters(struct virtio_dev *dev, const struct rate_limiter_cfg *rx,
-				 const struct rate_limiter_cfg *tx)
-{
-	struct rate_limiter_patch prx = {.has_bw = true, .has_ops = true}, ptx = prx;
-
-	if (rx)
-		prx.cfg = *rx;
-	if (tx)
-		ptx.cfg = *tx;
-	return virtio_net_patch_rate_limiters(dev, rx ? &prx : NULL, tx ? &ptx : NULL, NULL, NULL);
-}
