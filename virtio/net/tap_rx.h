@@ -1,9 +1,9 @@
 /* Batched receive for the tap backend (virtio/net/tap.c): up to NET_RX_BATCH_MAX frames per
  * system call, read through io_uring into buffers registered with the ring. The win is the
  * registered buffers more than the batching: on this project's 2-core kvm_pvm host, draining a
- * full tap of 60-byte frames costs 0.26 µs per frame this way, against 0.33 µs with read(),
- * 0.34 µs with io_uring reads into ordinary buffers and 0.33 µs with only the file registered
- * (2026-11-23, 3 alternating runs of 50 x 3000 frames each).
+ * full tap of 60-byte frames costs 0.27 µs per frame this way, against 0.32 µs with read(),
+ * 0.32 µs with io_uring reads into ordinary buffers and 0.34 µs with the file registered
+ * instead (medians of 3 alternating runs of 50 x 3000 frames each, idle, 2026-11-23).
  *
  * The buffers are NET_RX_BATCH_MAX slots of NET_RX_SLOT_LEN bytes (1.1 MiB); registering pins
  * them. Where that is refused (RLIMIT_MEMLOCK without CAP_IPC_LOCK) the reads go through the
