@@ -6,9 +6,10 @@
 # N accepted, then sends UDP datagrams from every queue pair at once to an echo server on the
 # host side and checks every echo byte for byte, which must arrive on at least two receive
 # queues. On our VMM over virtio-mmio and virtio-pci (one MSI-X vector per queue), 2 and 4
-# pairs, the I/O threads placed by iothread-cpus; on QEMU (microvm, mq=on, queues=2) as the
-# peer. queues= beyond 8, with user networking, or on a tap made without multi_queue are
-# refused with a clear error. The echo server counts what it received per source port.
+# pairs, the I/O threads placed by iothread-cpus; 4 pairs sharing 2 I/O threads and 1
+# (io-threads=); on QEMU (microvm, mq=on, queues=2) as the peer. queues= beyond 8, io-threads=
+# beyond queues=, with user networking, or on a tap made without multi_queue are refused with
+# a clear error. The echo server counts what it received per source port.
 # labels: guests virtio net
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -118,6 +119,37 @@ for transport in mmio pci; do
 	done
 done
 
+# Pairs sharing I/O threads (io-threads=T: pair i on thread i mod T): 4 pairs on 2 threads and
+# on 1, every pair's traffic at once as above. While the guest runs, the VMM has the asked number
+# of the NIC's I/O threads (named io0-virtio-net, ... with several, io-virtio-net with one).
+# net_io_threads: how many threads of the running VMM serve the NIC ("" once it has gone).
+net_io_threads() {
+	local pid
+	pid=$(pgrep -P "$VM_PID" -x vmm | head -1)
+	[ -n "$pid" ] || return 0
+	cat /proc/"$pid"/task/*/comm 2>/dev/null | grep -cE '^io[0-9]*-virtio-net$'
+}
+TRANSPORT=mmio
+virtio_transport_init
+for threads in 2 1; do
+	make_mq_ns || { lib_fail "cannot make namespace $NS"; break; }
+	start_bg "vmm mmio queues=4 io-threads=$threads" "$VMM" \
+		--kernel "$(guest_path virtio_net_mq)" --debug-exit --console stdio --mem 256M \
+		"${vmm_transport[@]}" --net "tap=$TAP,mac=$GUEST_MAC,queues=4,io-threads=$threads" \
+		--append "$(guest_args split) queues=4"
+	if wait_line '^MQ negotiated' 60; then
+		seen=$(net_io_threads)
+		if [ "$seen" = "$threads" ]; then
+			lib_ok "the NIC has $threads I/O thread(s) while the guest runs"
+		elif [ -z "$seen" ]; then
+			lib_ok "(the guest finished before its I/O threads could be counted)"
+		else
+			lib_fail "the NIC has $seen I/O threads, not $threads"
+		fi
+	fi
+	finish_run 4
+done
+
 # Refusals.
 make_mq_ns
 run_vmm virtio_net_mq --net "tap=$TAP,queues=9" --append "queues=9"
@@ -129,6 +161,8 @@ expect_refusal_net() { # REGEX
 	fi
 }
 expect_refusal_net 'queues=9: expected a number of queue pairs from 1 to 8'
+run_vmm virtio_net_mq --net "tap=$TAP,queues=2,io-threads=3" --append "queues=2"
+expect_refusal_net 'io-threads=3: more I/O threads than queue pairs'
 run_vmm virtio_net_mq --net "user,queues=2" --append "queues=2"
 expect_refusal_net 'queues=2 needs tap=IFNAME'
 stop_echo

@@ -80,7 +80,7 @@ Test(cli, help_and_version_exit_ok, .init = quiet)
 
 Test(cli, usage_names_every_option)
 {
-	char buf[8192] = {0};
+	static char buf[32768]; /* the whole usage text, which grows with the options */
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 	cli_usage(f);
 	fclose(f);

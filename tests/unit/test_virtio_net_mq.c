@@ -53,7 +53,8 @@ static void raise_irq(void *opaque, uint16_t q)
 		atomic_fetch_or(&irq_mask, 1u << q);
 }
 
-static void create(unsigned pairs)
+/* A device of `pairs` pairs served by `threads` I/O threads (0: the default, one per pair). */
+static void create_on(unsigned pairs, unsigned threads)
 {
 	struct net_backend *be[VIRTIO_NET_MAX_PAIRS];
 
@@ -63,10 +64,17 @@ static void create(unsigned pairs)
 	cr_assert_eq(virtio_net_create_with_backends(&dev, be, pairs, MAC), 0);
 	for (unsigned i = 0; i < pairs; i++)
 		cr_assert_null(be[i], "the device took backend %u", i);
+	if (threads)
+		cr_assert_eq(virtio_net_set_io_threads(dev, threads), 0);
 	dev->irq = (struct virtio_irq){raise_irq, NULL};
 	atomic_store(&irq_mask, 0);
 	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, RAM_SIZE), 0);
 	cr_assert_eq(virtio_dev_init(dev, &ram.mem), 0);
+}
+
+static void create(unsigned pairs)
+{
+	create_on(pairs, 0);
 }
 
 static void teardown(void)
@@ -531,17 +539,34 @@ Test(net_mq, options)
 	cr_assert_eq(virtio_net_opts_parse("user,queues=1", &o, err, sizeof(err)), 0);
 	cr_assert_eq(virtio_net_opts_parse("tap=t0,iothread-cpus=x", &o, err, sizeof(err)),
 		     -EINVAL);
+	/* io-threads=: 1..queues */
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,queues=4,io-threads=2", &o, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(o.io_threads, 2);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,io-threads=1", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,queues=2,io-threads=3", &o, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "more I/O threads than queue pairs"), "%s", err);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,io-threads=2", &o, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,queues=2,io-threads=0", &o, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "from 1 to 8"), "%s", err);
+	cr_assert_eq(virtio_net_opts_parse("tap=t0,queues=2,io-threads=1,io-threads=1", &o, err,
+					   sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "given twice"), "%s", err);
 }
 
-/* ---- every pair at once, each on its own I/O thread ---- */
+/* ---- every pair at once, on their I/O threads ---- */
 
-Test(net_mq, four_pairs_on_their_threads)
+/* Frames both ways on each of the N pairs of the device just created, every queue kicked at
+ * once; then a pause, a resume and a reset. */
+static void every_pair_at_once(void)
 {
 	enum { N = 4, FRAMES = 16 };
 	uint64_t a[N][FRAMES];
 	uint64_t one = 1;
 
-	create(N);
 	driver_up(MQ_FEAT);
 	cr_assert_eq(set_pairs(8, N), VIRTIO_NET_OK);
 	/* buffers and frames first (the mock driver and the loopback are not thread-safe), then
@@ -583,6 +608,46 @@ Test(net_mq, four_pairs_on_their_threads)
 	virtio_dev_set_status(dev, 0);
 	pthread_mutex_unlock(&dev->lock);
 	cr_assert_eq(virtio_net_pairs_in_use(dev), 1);
+}
+
+Test(net_mq, four_pairs_on_their_threads)
+{
+	create(4);
+	every_pair_at_once();
+}
+
+Test(net_mq, four_pairs_on_two_threads)
+{
+	create_on(4, 2);
+	cr_assert_eq(virtio_dev_groups(dev), 2);
+	for (unsigned q = 0; q < 8; q++)
+		cr_assert_eq(dev->queue_group[q], q / 2 % 2, "pair %u on thread %u", q / 2,
+			     q / 2 % 2);
+	cr_assert_eq(dev->queue_group[8], 0, "the control queue is in group 0");
+	every_pair_at_once();
+}
+
+Test(net_mq, four_pairs_on_one_thread)
+{
+	create_on(4, 1);
+	cr_assert_eq(virtio_dev_groups(dev), 1, "one group: its lock is dev->lock");
+	every_pair_at_once();
+}
+
+Test(net_mq, io_threads_out_of_range_or_too_late)
+{
+	struct net_backend *be[2];
+
+	for (unsigned i = 0; i < 2; i++)
+		cr_assert_eq(net_loopback_create(&be[i], false, 0), 0);
+	cr_assert_eq(virtio_net_create_with_backends(&dev, be, 2, MAC), 0);
+	cr_assert_eq(virtio_net_set_io_threads(dev, 0), -EINVAL);
+	cr_assert_eq(virtio_net_set_io_threads(dev, 3), -EINVAL);
+	cr_assert_eq(virtio_dev_groups(dev), 2, "unchanged");
+	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, RAM_SIZE), 0);
+	cr_assert_eq(virtio_dev_init(dev, &ram.mem), 0);
+	cr_assert_eq(virtio_net_set_io_threads(dev, 1), -EBUSY, "the groups exist already");
+	cr_assert_eq(virtio_dev_groups(dev), 2);
 }
 
 /* ---- a real multi-queue tap (private network namespace) ---- */

@@ -1,7 +1,8 @@
 /* Adaptive polling of an I/O thread (virtio/core/poll.c): the window's growth and shrinking, and
  * the poll itself against a mock driver: a buffer added during the window is found without a
- * kick (the driver sees kicks suppressed, EVENT_IDX included), an fd event ends the window, and
- * a window that passes in vain wants kicks again before the thread sleeps. */
+ * kick (the driver sees kicks suppressed, EVENT_IDX included), an fd event ends the window (the
+ * queue stays watched for the next one), and a window that passes in vain wants kicks again
+ * before the thread sleeps. */
 #include <criterion/criterion.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -129,7 +130,7 @@ Test(poll, finds_a_buffer_without_a_kick)
 	void *kick;
 
 	dev.poll_max_ns = 2000 * MS; /* long enough for any loaded machine */
-	virtio_poll_init(&p, &dev);
+	virtio_poll_init(&p, &dev, UINT32_MAX);
 	p.window_ns = p.max_ns;
 	cr_assert_eq(pthread_create(&t, NULL, add_later, NULL), 0);
 	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
@@ -151,14 +152,14 @@ static void *signal_later(void *arg)
 	return NULL;
 }
 
-Test(poll, an_fd_event_ends_the_window_and_kicks_are_wanted_again)
+Test(poll, an_fd_event_ends_the_window_and_kicks_are_wanted_before_sleeping)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
 	pthread_t t;
 
 	dev.poll_max_ns = 2000 * MS;
-	virtio_poll_init(&p, &dev);
+	virtio_poll_init(&p, &dev, UINT32_MAX);
 	p.window_ns = p.max_ns;
 	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
 	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
@@ -166,6 +167,16 @@ Test(poll, an_fd_event_ends_the_window_and_kicks_are_wanted_again)
 	cr_expect_eq(n, 1);
 	cr_expect_eq(ev[0].data.u32, 7);
 	cr_expect_eq(dev.pending, 0);
+	/* The thread serves the event and polls again: the queue stays watched meanwhile. */
+	cr_expect_not(dev.vqs[0].kicks_enabled, "kicks still off");
+	cr_expect_eq(p.deferred, 1u, "the queue stays with the poll");
+	/* The next window passes in vain: kicks on before the thread sleeps. */
+	uint64_t count;
+	cr_assert_eq(read(evfd, &count, sizeof(count)), sizeof(count));
+	p.window_ns = 1000;
+	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
+	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4), 1);
+	pthread_join(t, NULL);
 	cr_expect(dev.vqs[0].kicks_enabled, "watched in vain: kicks wanted again");
 	cr_expect_eq(mock_split_avail_event(&mv), 0, "avail_event at the next index");
 }
@@ -177,7 +188,7 @@ Test(poll, a_vain_window_sleeps_then_adapts)
 	pthread_t t;
 
 	dev.poll_max_ns = 50000; /* 50 us: the 20 ms wait is long, the window shrinks */
-	virtio_poll_init(&p, &dev);
+	virtio_poll_init(&p, &dev, UINT32_MAX);
 	p.window_ns = 40000;
 	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
 	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
@@ -196,7 +207,7 @@ Test(poll, unwatched_queues_and_off)
 
 	/* Off: straight to epoll_wait(). */
 	dev.poll_max_ns = 0;
-	virtio_poll_init(&p, &dev);
+	virtio_poll_init(&p, &dev, UINT32_MAX);
 	cr_assert_eq(write(evfd, &one, sizeof(one)), sizeof(one));
 	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4), 1);
 	cr_expect_eq(p.polls + p.sleeps, 0);
@@ -208,7 +219,7 @@ Test(poll, unwatched_queues_and_off)
 	struct mock_buf b = {mock_alloc(&mv, 16), 16, false};
 	mock_split_add(&mv, &b, 1);
 	dev.poll_max_ns = 1 * MS;
-	virtio_poll_init(&p, &dev);
+	virtio_poll_init(&p, &dev, UINT32_MAX);
 	p.window_ns = 1 * MS;
 	cr_assert_eq(write(evfd, &one, sizeof(one)), sizeof(one));
 	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4), 1);

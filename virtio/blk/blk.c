@@ -360,7 +360,7 @@ static void blk_process(struct blk_queue *bq)
 		}
 		if (!ok || !bq->free || throttled)
 			break;
-		int r = vq_enable_notify(vq, dev->mem);
+		int r = virtio_dev_rearm_kicks(dev, vq);
 		if (r <= 0)
 			break;
 	}

@@ -335,6 +335,14 @@ void virtio_dev_fail(struct virtio_dev *dev, const char *why);
  * thread, after the events that are already waiting (Cloud Hypervisor's epoll helper does the
  * same). Never spins and never drops the work. */
 void virtio_dev_reschedule(struct virtio_dev *dev, uint16_t q);
+/* A serve loop found queue vq's ring empty and wants to hear of the driver's next buffer
+ * (2.7.10). Enables kicks, as vq_enable_notify() does; but on the queue's own I/O thread while
+ * that thread is about to poll its rings (virtio/core/poll.h), it leaves the kicks suppressed
+ * and hands the queue to the poll, which enables them before the thread sleeps. So a driver that
+ * adds its next buffer meanwhile does not kick (a VM exit) while the thread serves its other
+ * queues. Returns > 0 when the ring has a buffer after all (serve on), 0 when it is empty, or a
+ * negative vq error. Lock of the queue's group held. */
+int virtio_dev_rearm_kicks(struct virtio_dev *dev, struct virtqueue *vq);
 /* One pass over the pending queues: calls ops->queue_notify() once for each queue that was
  * pending when the pass started (a queue rescheduled during the pass waits for the next one).
  * Ignored before DRIVER_OK or after a failure. The I/O thread calls this after each batch of

@@ -184,6 +184,7 @@ static bool serve_batch(struct virtio_dev *dev, unsigned g, struct virtio_poll *
 		if (events[i].data.u32 == TAG_STOP)
 			return false;
 		if (events[i].data.u32 == TAG_PAUSE) {
+			virtio_poll_release(dev, poll, grp->lock); /* kicks on while parked */
 			park(dev, g);
 			continue;
 		}
@@ -215,7 +216,7 @@ static void *io_thread(void *p)
 		return NULL;
 	}
 	struct virtio_poll poll;
-	virtio_poll_init(&poll, dev);
+	virtio_poll_init(&poll, dev, dev->groups[arg.g].queues);
 	bool more = false;
 	while (serve_batch(dev, arg.g, &poll, &more))
 		;

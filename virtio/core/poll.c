@@ -12,9 +12,27 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev)
+/* The poll of the I/O thread running here (NULL on other threads). */
+static _Thread_local struct virtio_poll *this_poll;
+
+void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev, uint32_t queues)
 {
-	*p = (struct virtio_poll){.max_ns = dev->poll_max_ns};
+	*p = (struct virtio_poll){.max_ns = dev->poll_max_ns, .dev = dev, .queues = queues};
+	this_poll = p;
+}
+
+int virtio_dev_rearm_kicks(struct virtio_dev *dev, struct virtqueue *vq)
+{
+	struct virtio_poll *p = this_poll;
+	uint16_t q = (uint16_t)(vq - dev->vqs);
+
+	if (!p || p->dev != dev || !p->window_ns || q >= dev->num_queues || !(p->queues >> q & 1))
+		return vq_enable_notify(vq, dev->mem);
+	int err = vq->kicks_enabled ? vq_disable_notify(vq, dev->mem) : 0;
+	if (err)
+		return err;
+	p->deferred |= 1u << q;
+	return vq_has_avail(vq, dev->mem);
 }
 
 uint64_t virtio_poll_adapt(uint64_t window_ns, uint64_t max_ns, uint64_t slept_ns)
@@ -34,23 +52,36 @@ static uint32_t queue_mask(const struct virtio_dev *dev, uint32_t queues)
 	return dev->num_queues >= 32 ? queues : queues & ((1u << dev->num_queues) - 1);
 }
 
-/* Suppresses kicks on the queues the device waits on (kicks enabled, ring empty) and returns
- * them; nothing while the device is not running or is being paused. */
-static uint32_t watch_begin(struct virtio_dev *dev, pthread_mutex_t *lock, uint32_t queues)
+/* Whether the poll watches queue vq: one whose kicks were deferred to it and are still off,
+ * or one the device waits on (kicks enabled, ring empty), whose kicks are then suppressed. */
+static bool watch_queue(struct virtio_dev *dev, struct virtqueue *vq, bool deferred)
+{
+	if (!vq_is_active(vq))
+		return false;
+	if (deferred && !vq->kicks_enabled)
+		return true; /* a buffer that came meanwhile is found by the first check */
+	return vq->kicks_enabled && vq_has_avail(vq, dev->mem) == 0 &&
+	       vq_disable_notify(vq, dev->mem) == 0;
+}
+
+/* Suppresses kicks on the queues the device waits on and returns them with the deferred ones
+ * (taken from p). Nothing while the device is not running (the deferred ones are forgotten: a
+ * reset starts the queues over) or is being paused (they stay with p, for the release). */
+static uint32_t watch_begin(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
+			    uint32_t queues)
 {
 	uint32_t watched = 0;
 
 	pthread_mutex_lock(lock);
-	if (virtio_dev_running(dev) && !atomic_load(&dev->paused)) {
+	if (!virtio_dev_running(dev)) {
+		p->deferred = 0; /* reset or failed: the queues start over */
+	} else if (!atomic_load(&dev->paused)) {
 		for (uint16_t q = 0; q < dev->num_queues; q++) {
-			struct virtqueue *vq = &dev->vqs[q];
-
-			if (!(queues >> q & 1) || !vq_is_active(vq) || !vq->kicks_enabled ||
-			    vq_has_avail(vq, dev->mem) != 0)
-				continue;
-			if (vq_disable_notify(vq, dev->mem) == 0)
+			if ((queues >> q & 1) &&
+			    watch_queue(dev, &dev->vqs[q], p->deferred >> q & 1))
 				watched |= 1u << q;
 		}
+		p->deferred = 0;
 	}
 	pthread_mutex_unlock(lock);
 	return watched;
@@ -92,11 +123,12 @@ static uint32_t watch_end(struct virtio_dev *dev, pthread_mutex_t *lock, uint32_
 }
 
 /* Polls for up to the window. Returns epoll events (> 0), 0 when queue work was found (pending
- * marked), -1 with errno from epoll_wait(), or -2 when the window passed with nothing. */
+ * marked), -1 with errno from epoll_wait(), or -2 when the window passed with nothing (kicks
+ * enabled again on every queue it watched). */
 static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
 		       uint32_t queues, int epfd, struct epoll_event *ev, int maxev)
 {
-	uint32_t watched = watch_begin(dev, lock, queues), found = 0;
+	uint32_t watched = watch_begin(dev, p, lock, queues), found = 0;
 	uint64_t end = now_ns() + p->window_ns;
 	int n;
 
@@ -109,11 +141,25 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 			break;
 		__builtin_ia32_pause();
 	}
-	found |= watch_end(dev, lock, watched & ~found);
-	if (n == 0 && !found)
-		return -2;
+	if (n == 0 && !found) {
+		found = watch_end(dev, lock, watched); /* in vain: kicks on, one last look */
+		if (!found)
+			return -2;
+	} else {
+		/* The thread serves what came and polls again: the queues that had nothing keep
+		 * their kicks off until then (else the driver kicks them meanwhile). */
+		p->deferred |= watched & ~found;
+	}
 	p->hits++;
 	return n;
+}
+
+void virtio_poll_release(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock)
+{
+	uint32_t deferred = p->deferred;
+
+	p->deferred = 0;
+	watch_end(dev, lock, deferred);
 }
 
 int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
@@ -128,6 +174,13 @@ int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mute
 		n = poll_window(dev, p, lock, queue_mask(dev, queues), epfd, ev, maxev);
 		if (n != -2)
 			return n;
+	}
+	if (p->deferred) { /* not watched (the device stopped or is pausing): kicks on first */
+		uint32_t deferred = p->deferred;
+
+		p->deferred = 0;
+		if (watch_end(dev, lock, deferred))
+			return 0;
 	}
 	t0 = now_ns();
 	n = epoll_wait(epfd, ev, maxev, -1);

@@ -23,18 +23,28 @@
 struct virtio_poll {
 	uint64_t window_ns; /* current window, 0..max_ns */
 	uint64_t max_ns;    /* the device's poll_max_ns (0: off) */
+	const struct virtio_dev *dev;
+	uint32_t queues;   /* the queues this thread serves (its group's) */
+	uint32_t deferred; /* queues whose kicks virtio_dev_rearm_kicks() left to the next poll */
 	/* counters, for tests and metrics */
 	uint64_t polls, hits, sleeps;
 };
 
-/* Starts with an empty window and the device's maximum. */
-void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev);
+/* Starts with an empty window and the device's maximum. `queues`: the thread's queues (bit q).
+ * The calling thread is the poll's: virtio_dev_rearm_kicks() on it defers to `p`. */
+void virtio_poll_init(struct virtio_poll *p, const struct virtio_dev *dev, uint32_t queues);
+
+/* Enables the kicks of the queues deferred to the poll (a queue that got a buffer meanwhile is
+ * marked pending). virtio_poll_wait() does it before it sleeps; the I/O thread before it parks
+ * for a pause. Call without `lock`. */
+void virtio_poll_release(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock);
 
 /* Waits for work on the queues in `queues` (bit q) of dev and the fds of epfd: polls for up to
- * the window, then sleeps in epoll_wait(). `lock` guards those queues (dev->lock, or a queue
- * group's lock); it is taken for each look at the rings, never held across a wait. Returns the
- * number of epoll events stored in `ev` (0 when the polling found queue work only: the queues
- * found are marked in dev->pending), or -1 with errno. Call without `lock`. */
+ * the window (watching the deferred queues too), then sleeps in epoll_wait(). `lock` guards those
+ * queues (dev->lock, or a queue group's lock); it is taken for each look at the rings, never held
+ * across a wait. Returns the number of epoll events stored in `ev` (0 when the polling found queue
+ * work only: the queues found are marked in dev->pending), or -1 with errno. Call without `lock`.
+ */
 int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
 		     uint32_t queues, int epfd, struct epoll_event *ev, int maxev);
 

@@ -9,7 +9,7 @@ int virtio_next_chain(struct virtio_dev *dev, struct virtqueue *vq, struct vq_ch
 
 	if (p != 0)
 		return p;
-	p = vq_enable_notify(vq, dev->mem);
+	p = virtio_dev_rearm_kicks(dev, vq);
 	if (p <= 0)
 		return p;
 	return vq_pop(vq, dev->mem, chain);

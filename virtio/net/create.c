@@ -62,12 +62,15 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opt
 	if (err)
 		return err;
 	(*out)->iothread_cpus = opts->iothread_cpus;
+	if (opts->io_threads)
+		err = virtio_net_set_io_threads(*out, opts->io_threads);
 	/* Not initialised yet (no lock, no thread): set the limiters directly. */
-	err = rate_limiter_update(&to_vnet(*out)->rx_rl, &opts->rx_rl);
+	if (!err)
+		err = rate_limiter_update(&to_vnet(*out)->rx_rl, &opts->rx_rl);
 	if (!err)
 		err = rate_limiter_update(&to_vnet(*out)->tx_rl, &opts->tx_rl);
 	if (err) {
-		log_error("virtio-net: invalid rate limit");
+		log_error("virtio-net: invalid rate limit or io-threads");
 		virtio_dev_destroy(*out); /* destroys the backend too */
 		free(*out);
 		*out = NULL;

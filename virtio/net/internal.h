@@ -20,8 +20,9 @@ struct vnet;
 
 /* One receive/transmit queue pair (virtio 1.2 5.1.2: receiveq(i+1) is queue 2i, transmitq(i+1)
  * queue 2i+1) and everything that serves it: its own backend (one tap queue), staging and bounce
- * buffers, chain scratch and rate-limiter timers. Pair i is queue group i (its own I/O thread
- * and lock with several pairs), so nothing here is touched by another pair's thread. */
+ * buffers, chain scratch and rate-limiter timers. The pair belongs to one queue group
+ * (net_pair_group(): its I/O thread and lock), so nothing here is touched by another group's
+ * thread. */
 struct net_pair {
 	struct vnet *n;
 	uint16_t index;
@@ -71,6 +72,11 @@ static inline uint16_t net_rxq(const struct net_pair *pr)
 static inline uint16_t net_txq(const struct net_pair *pr)
 {
 	return (uint16_t)(2 * pr->index + 1);
+}
+/* The queue group (I/O thread) that serves the pair: its rx and tx queues, fds and timers. */
+static inline unsigned net_pair_group(const struct net_pair *pr)
+{
+	return pr->n->dev.queue_group[net_rxq(pr)];
 }
 static inline uint16_t net_ctrlq(const struct vnet *n)
 {

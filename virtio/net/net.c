@@ -49,11 +49,12 @@ static int add_pair_fds(struct net_pair *pr)
 {
 	struct virtio_dev *dev = &pr->n->dev;
 	struct net_backend *be = pr->be;
-	int err = virtio_dev_add_group_fd(dev, pr->index, be->rx_fd, EPOLLONESHOT, rx_ready);
+	int err =
+	    virtio_dev_add_group_fd(dev, net_pair_group(pr), be->rx_fd, EPOLLONESHOT, rx_ready);
 
 	if (!err && be->service_fd >= 0 && be->ops->service)
-		err =
-		    virtio_dev_add_group_fd(dev, pr->index, be->service_fd, EPOLLIN, service_ready);
+		err = virtio_dev_add_group_fd(dev, net_pair_group(pr), be->service_fd, EPOLLIN,
+					      service_ready);
 	if (!err)
 		err = net_throttle_register(pr);
 	return err;
@@ -356,8 +357,9 @@ static int pair_init(struct vnet *n, uint16_t i)
 	return err ? err : rl_timer_init(&pr->tx_timer);
 }
 
-/* Queue layout and groups (5.1.2): rx/tx of pair i are queues 2i, 2i+1 and group i; the
- * control queue is last and in group 0. One pair keeps the one-group device. */
+/* Queue layout and groups (5.1.2): rx/tx of pair i are queues 2i, 2i+1 and group i (until
+ * virtio_net_set_io_threads() folds them); the control queue is last and in group 0. One pair
+ * keeps the one-group device. */
 static void fill_dev(struct vnet *n)
 {
 	struct net_backend *be = n->p[0].be;
@@ -424,6 +426,20 @@ int virtio_net_create_with_backends(struct virtio_dev **out, struct net_backend 
 	for (uint16_t i = 1; i < n->max_pairs; i++)
 		pair_enable_backend(&n->p[i], false);
 	*out = &n->dev;
+	return 0;
+}
+
+int virtio_net_set_io_threads(struct virtio_dev *dev, unsigned threads)
+{
+	struct vnet *n = to_vnet(dev);
+
+	if (dev->initialized)
+		return -EBUSY; /* the groups are built by virtio_dev_init() */
+	if (threads < 1 || threads > n->max_pairs)
+		return -EINVAL;
+	n->dev.num_groups = (uint16_t)threads;
+	for (uint16_t q = 0; q < 2 * n->max_pairs; q++)
+		n->dev.queue_group[q] = (uint8_t)(q / 2 % threads);
 	return 0;
 }
 

@@ -5,11 +5,13 @@
  * in-memory loopback of the tests.
  *
  * Multiqueue (5.1.6.5.5): with N > 1 the device offers VIRTIO_NET_F_MQ and max_virtqueue_pairs
- * N; each pair is a queue group with its own I/O thread and lock (virtio/core/device.h), the
- * control queue is in group 0. Only pair 0 is used until the driver sends VQ_PAIRS_SET (1..N;
- * anything else answers VIRTIO_NET_ERR); frames are received only on pairs in use (the tap
- * queues of the others are detached, TUNSETQUEUE), transmitted from every pair. A driver that
- * does not negotiate MQ sees the control queue at 2 (5.1.2). A reset goes back to one pair.
+ * N; the pairs are spread over queue groups, each with its own I/O thread and lock
+ * (virtio/core/device.h): pair i in group i mod T for T threads (virtio_net_set_io_threads(),
+ * default one per pair); the control queue is in group 0. Only pair 0 is used until the driver
+ * sends VQ_PAIRS_SET (1..N; anything else answers VIRTIO_NET_ERR); frames are received only on
+ * pairs in use (the tap queues of the others are detached, TUNSETQUEUE), transmitted from every
+ * pair. A driver that does not negotiate MQ sees the control queue at 2 (5.1.2). A reset goes back
+ * to one pair.
  *
  * Features: VERSION_1, MAC, STATUS (link always up), MTU (1500), MRG_RXBUF, CTRL_VQ, CTRL_RX,
  * CTRL_MAC_ADDR, EVENT_IDX, INDIRECT_DESC, RING_PACKED; with a tap that takes them also CSUM,
@@ -107,6 +109,11 @@ int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *
  * Returns 0, -EINVAL (npairs), -ENOMEM or -errno. */
 int virtio_net_create_with_backends(struct virtio_dev **out, struct net_backend **be,
 				    unsigned npairs, const uint8_t mac[6]);
+
+/* Before virtio_dev_init(): `threads` (1..the device's pairs) I/O threads serve the pairs, pair
+ * i on thread i mod threads (the default is one per pair). Returns 0, -EINVAL, or -EBUSY after
+ * virtio_dev_init(). */
+int virtio_net_set_io_threads(struct virtio_dev *dev, unsigned threads);
 
 /* Gives the device another MAC (a restored snapshot's clone, virtio/net/mac_override.c): the
  * config space mac field (5.1.4) and the station address change, and a driver past DRIVER_OK gets

@@ -198,7 +198,7 @@ static int parse_rate_item(const char *key, const char *val, struct virtio_net_o
 	return rl_bucket_parse(val, b, e->s, e->n) ? -EINVAL : 0;
 }
 
-/* queues=N (1..VIRTIO_NET_MAX_PAIRS) and iothread-cpus=LIST, each once. */
+/* queues=N, io-threads=T (1..VIRTIO_NET_MAX_PAIRS) and iothread-cpus=LIST, each once. */
 static int parse_mq_item(const char *key, const char *val, struct virtio_net_opts *o,
 			 struct errbuf *e)
 {
@@ -208,6 +208,16 @@ static int parse_mq_item(const char *key, const char *val, struct virtio_net_opt
 		if (o->iothread_cpus.n)
 			return fail(e, "iothread-cpus given twice");
 		return virtio_cpu_list_parse(val, &o->iothread_cpus, e->s, e->n) ? -EINVAL : 0;
+	}
+	if (!strcmp(key, "io-threads")) {
+		if (o->io_threads)
+			return fail(e, "io-threads given twice");
+		if (parse_uint(val, 1, VIRTIO_NET_MAX_PAIRS, &n))
+			return fail(e,
+				    "io-threads=%s: expected a number of I/O threads from 1 to %d",
+				    val, VIRTIO_NET_MAX_PAIRS);
+		o->io_threads = (unsigned)n;
+		return 0;
 	}
 	if (o->queues)
 		return fail(e, "queues given twice");
@@ -232,7 +242,8 @@ static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 		return parse_hostfwd_item(val, o, e);
 	if (!strncmp(item, "rx-", 3) || !strncmp(item, "tx-", 3))
 		return parse_rate_item(item, val, o, e);
-	if (!strcmp(item, "queues") || !strcmp(item, "iothread-cpus"))
+	if (!strcmp(item, "queues") || !strcmp(item, "io-threads") ||
+	    !strcmp(item, "iothread-cpus"))
 		return parse_mq_item(item, val, o, e);
 	return fail(e, "unknown option '%s' (%s)", item, USAGE);
 }
@@ -272,6 +283,9 @@ int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *
 	if (!err && o.queues > 1 && o.kind != VIRTIO_NET_TAP)
 		err = fail(e, "queues=%u needs tap=IFNAME (tapfd= and user have one queue pair)",
 			   o.queues);
+	if (!err && o.io_threads > (o.queues ? o.queues : 1))
+		err = fail(e, "io-threads=%u: more I/O threads than queue pairs (queues=%u)",
+			   o.io_threads, o.queues ? o.queues : 1);
 	if (!err)
 		*opts = o;
 	return err;

@@ -15,9 +15,11 @@
  *   tx-bw=..., tx-ops=...          the same for transmitted frames
  * e.g. tx-bw=1M:1000 sends at most 1 MiB/s (frame bytes without the virtio-net header).
  *
- * A tap may have several queue pairs, each served by its own I/O thread (virtio 1.2 5.1.6.5.5,
- * VIRTIO_NET_F_MQ; the tap opened queues= times with IFF_MULTI_QUEUE):
+ * A tap may have several queue pairs (virtio 1.2 5.1.6.5.5, VIRTIO_NET_F_MQ; the tap opened
+ * queues= times with IFF_MULTI_QUEUE), served by one or more I/O threads:
  *   queues=N                        1..8 queue pairs (default 1); tap= only
+ *   io-threads=T                    1..N threads serving them, pair i on thread i mod T
+ *                                   (default N: one per pair)
  *   iothread-cpus=LIST              CPUs for those threads, round-robin, as --disk's (0:2-3)
  *
  * Without mac=, a user-mode device gets QEMU's 52:54:00:12:34:56 and a tap device a random
@@ -56,13 +58,14 @@ struct virtio_net_opts {
 	struct virtio_net_hostfwd hostfwd[VIRTIO_NET_MAX_HOSTFWD];
 	struct rate_limiter_cfg rx_rl, tx_rl; /* rx-bw= rx-ops= tx-bw= tx-ops=; zero: unlimited */
 	unsigned queues;		      /* 0 (not given) or 1..VIRTIO_NET_MAX_PAIRS */
+	unsigned io_threads;		      /* 0 (not given: one per pair) or 1..queues */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 };
 
 /* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with
  * the reason in err[0..errlen) (unknown key, bad MAC, bad or repeated value, hostfwd without
- * user, queues > 1 without tap=, name longer than IFNAMSIZ-1), or -ENOMEM. Logs nothing
- * (vmm/base/errors.h). */
+ * user, queues > 1 without tap=, io-threads > queues, name longer than IFNAMSIZ-1), or -ENOMEM.
+ * Logs nothing (vmm/base/errors.h). */
 int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
 
 /* The same, logging the reason: for tests and tools that have no message to show. */

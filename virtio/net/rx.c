@@ -116,7 +116,7 @@ static int rx_pop(struct net_pair *pr, struct virtqueue *vq)
 
 	if (p != 0)
 		return p;
-	p = vq_enable_notify(vq, pr->n->dev.mem);
+	p = virtio_dev_rearm_kicks(&pr->n->dev, vq);
 	if (p <= 0)
 		return p;
 	return vq_pop(vq, pr->n->dev.mem, &pr->chain);

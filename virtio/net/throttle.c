@@ -60,12 +60,12 @@ int net_throttle_register(struct net_pair *pr)
 	int err = 0;
 
 	if (!pr->rx_timer.watched) {
-		err = virtio_dev_add_group_fd(dev, pr->index, pr->rx_timer.fd, EPOLLIN,
+		err = virtio_dev_add_group_fd(dev, net_pair_group(pr), pr->rx_timer.fd, EPOLLIN,
 					      rx_timer_ready);
 		pr->rx_timer.watched = !err;
 	}
 	if (!err && !pr->tx_timer.watched) {
-		err = virtio_dev_add_group_fd(dev, pr->index, pr->tx_timer.fd, EPOLLIN,
+		err = virtio_dev_add_group_fd(dev, net_pair_group(pr), pr->tx_timer.fd, EPOLLIN,
 					      tx_timer_ready);
 		pr->tx_timer.watched = !err;
 	}

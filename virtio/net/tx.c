@@ -98,7 +98,7 @@ void net_tx_kick(struct net_pair *pr)
 			virtio_dev_reschedule(&pr->n->dev, net_txq(pr));
 			break;
 		}
-		p = vq_enable_notify(vq, mem); /* 1: a frame came in meanwhile, go again */
+		p = virtio_dev_rearm_kicks(&pr->n->dev, vq); /* 1: a frame came meanwhile */
 		if (p <= 0)
 			break;
 	}
