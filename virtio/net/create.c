@@ -40,6 +40,27 @@ static int create_backends(const struct virtio_net_opts *opts, struct net_backen
 	return -EINVAL;
 }
 
+/* What the options set before virtio_dev_init(): the I/O threads and the rate limits. Logs what
+ * is wrong. */
+static int apply_opts(struct virtio_dev *dev, const struct virtio_net_opts *opts, unsigned pairs)
+{
+	int err;
+
+	dev->iothread_cpus = opts->iothread_cpus;
+	if (opts->io_threads && virtio_net_set_io_threads(dev, opts->io_threads)) {
+		log_error("virtio-net: io-threads=%u: from 1 to the %u queue pair(s)",
+			  opts->io_threads, pairs);
+		return -EINVAL;
+	}
+	/* Not initialised yet (no lock, no thread): set the limiters directly. */
+	err = rate_limiter_update(&to_vnet(dev)->rx_rl, &opts->rx_rl);
+	if (!err)
+		err = rate_limiter_update(&to_vnet(dev)->tx_rl, &opts->tx_rl);
+	if (err)
+		log_error("virtio-net: invalid rate limit");
+	return err;
+}
+
 int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opts)
 {
 	struct net_backend *be[VIRTIO_NET_MAX_PAIRS] = {NULL};
@@ -61,16 +82,8 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opt
 	err = virtio_net_create_with_backends(out, be, pairs, mac);
 	if (err)
 		return err;
-	(*out)->iothread_cpus = opts->iothread_cpus;
-	if (opts->io_threads)
-		err = virtio_net_set_io_threads(*out, opts->io_threads);
-	/* Not initialised yet (no lock, no thread): set the limiters directly. */
-	if (!err)
-		err = rate_limiter_update(&to_vnet(*out)->rx_rl, &opts->rx_rl);
-	if (!err)
-		err = rate_limiter_update(&to_vnet(*out)->tx_rl, &opts->tx_rl);
+	err = apply_opts(*out, opts, pairs);
 	if (err) {
-		log_error("virtio-net: invalid rate limit or io-threads");
 		virtio_dev_destroy(*out); /* destroys the backend too */
 		free(*out);
 		*out = NULL;
