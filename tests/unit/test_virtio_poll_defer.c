@@ -251,16 +251,43 @@ Test(defer, queues_of_another_thread_and_a_buffer_meanwhile)
 {
 	struct virtio_poll p;
 
-	virtio_poll_init(&p, &dev, 1u); /* this thread serves queue 0 only */
+	virtio_poll_init(&p, &dev, ALL);
+	p.queues = 1u; /* a thread that defers, serving queue 0 and others, not queue 1 */
 	p.window_ns = p.max_ns;
 	cr_expect_eq(drain(1), 0);
 	cr_expect(dev.vqs[1].kicks_enabled, "not this thread's queue: kicks on");
 	cr_expect_eq(p.deferred, 0);
-	/* A buffer already there when the ring is rearmed: serve on. */
+	/* A buffer already there when the ring is rearmed: serve on, nothing deferred (the device
+	 * rearms again when it is done). */
 	driver_adds(0);
 	pthread_mutex_lock(&dev.lock);
 	cr_expect_eq(virtio_dev_rearm_kicks(&dev, &dev.vqs[0]), 1);
 	pthread_mutex_unlock(&dev.lock);
+	cr_expect_eq(p.deferred, 0);
+	cr_expect_not(dev.vqs[0].kicks_deferred);
+}
+
+/* A device that stops serving a queue on purpose after a deferral (no free request slot, a
+ * throttled queue) disables its kicks: the poll must not take the queue's buffers for work it
+ * would find again and again. */
+Test(defer, a_queue_the_device_stalls_is_not_watched)
+{
+	struct virtio_poll p;
+	struct epoll_event ev[4];
+	pthread_t t;
+
+	virtio_poll_init(&p, &dev, ALL);
+	p.window_ns = 50 * MS;
+	cr_expect_eq(drain(0), 0);
+	pthread_mutex_lock(&dev.lock);
+	vq_disable_notify(&dev.vqs[0], dev.mem); /* the device stalls */
+	pthread_mutex_unlock(&dev.lock);
+	driver_adds(0);
+	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
+	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, ALL, epfd, ev, 4), 1, "the fd event");
+	pthread_join(t, NULL);
+	cr_expect_eq(dev.pending, 0, "the stalled queue is not work");
+	cr_expect_not(dev.vqs[0].kicks_enabled, "left as the device set it");
 }
 
 Test(defer, a_reset_queue_is_left_as_the_reset_made_it)
@@ -276,5 +303,19 @@ Test(defer, a_reset_queue_is_left_as_the_reset_made_it)
 	cr_assert_eq(write(evfd, &one, sizeof(one)), sizeof(one));
 	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, ALL, epfd, ev, 4), 1);
 	cr_expect_eq(dev.pending, 0);
+	cr_expect_eq(p.deferred, 0);
+}
+
+/* A thread with one queue has nothing to serve between the rearm and its window: no kick to
+ * save, so it does not defer (virtio_poll_init()). */
+Test(defer, a_thread_with_one_queue_does_not_defer)
+{
+	struct virtio_poll p;
+
+	virtio_poll_init(&p, &dev, 1u);
+	p.window_ns = p.max_ns;
+	cr_expect_eq(drain(0), 0);
+	cr_expect(dev.vqs[0].kicks_enabled);
+	cr_expect_not(dev.vqs[0].kicks_deferred);
 	cr_expect_eq(p.deferred, 0);
 }

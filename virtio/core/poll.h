@@ -13,6 +13,7 @@
 #ifndef VIRTIO_CORE_POLL_H
 #define VIRTIO_CORE_POLL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -25,6 +26,7 @@ struct virtio_poll {
 	uint64_t max_ns;    /* the device's poll_max_ns (0: off) */
 	const struct virtio_dev *dev;
 	uint32_t queues;   /* the queues this thread serves (its group's) */
+	bool defer;	   /* it serves several: virtio_dev_rearm_kicks() may defer to it */
 	uint32_t deferred; /* queues whose kicks virtio_dev_rearm_kicks() left to the next poll */
 	/* counters, for tests and metrics */
 	uint64_t polls, hits, sleeps;

@@ -127,6 +127,7 @@ int vq_activate(struct virtqueue *vq, const struct guest_mem *mem, uint64_t feat
 	vq->batch_pending = false;
 	vq->inflight = 0;
 	vq->kicks_enabled = true;
+	vq->kicks_deferred = false;
 	vq->broken = false;
 	vq->error = 0;
 	vq->active = true;
@@ -219,6 +220,7 @@ int vq_disable_notify(struct virtqueue *vq, const struct guest_mem *mem)
 	if (err)
 		return err;
 	vq->kicks_enabled = false;
+	vq->kicks_deferred = false;
 	return vq->packed ? packed_set_kicks(vq, mem, false) : split_set_kicks(vq, mem, false);
 }
 
@@ -228,6 +230,7 @@ int vq_enable_notify(struct virtqueue *vq, const struct guest_mem *mem)
 	if (err)
 		return err;
 	vq->kicks_enabled = true;
+	vq->kicks_deferred = false;
 	err = vq->packed ? packed_set_kicks(vq, mem, true) : split_set_kicks(vq, mem, true);
 	if (err)
 		return err;

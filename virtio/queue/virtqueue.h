@@ -136,7 +136,11 @@ struct virtqueue {
 	uint32_t inflight;    /* ring descriptors popped and not yet pushed */
 
 	/* Notification state (2.7.7, 2.7.10, 2.8.10). */
-	bool kicks_enabled;	 /* device wants available-buffer notifications */
+	bool kicks_enabled; /* device wants available-buffer notifications */
+	/* Kicks are off because the I/O thread's poll watches the ring instead
+	 * (virtio/core/poll.c); vq_enable_notify() and vq_disable_notify() clear it: the device
+	 * decided. */
+	bool kicks_deferred;
 	uint16_t signalled_used; /* used position at the last vq_should_notify() decision */
 	bool signalled_wrap;	 /* packed: its wrap counter */
 
