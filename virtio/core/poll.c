@@ -172,12 +172,19 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 	return n;
 }
 
-void virtio_poll_release(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock)
+/* virtio_poll_release(); returns the queues found with a buffer (marked pending). */
+static uint32_t release_deferred(struct virtio_dev *dev, struct virtio_poll *p,
+				 pthread_mutex_t *lock)
 {
 	uint32_t deferred = p->deferred;
 
 	p->deferred = 0;
-	watch_end(dev, lock, deferred);
+	return watch_end(dev, lock, deferred);
+}
+
+void virtio_poll_release(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock)
+{
+	release_deferred(dev, p, lock);
 }
 
 int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
@@ -193,13 +200,10 @@ int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mute
 		if (n != -2)
 			return n;
 	}
-	if (p->deferred) { /* not watched (the device stopped or is pausing): kicks on first */
-		uint32_t deferred = p->deferred;
-
-		p->deferred = 0;
-		if (watch_end(dev, lock, deferred))
-			return 0;
-	}
+	/* Deferred queues not watched (no window, the device stopped or is pausing): kicks on
+	 * before the sleep. */
+	if (release_deferred(dev, p, lock))
+		return 0;
 	t0 = now_ns();
 	n = epoll_wait(epfd, ev, maxev, -1);
 	if (n < 0 && errno == EINTR)

@@ -198,34 +198,33 @@ static int parse_rate_item(const char *key, const char *val, struct virtio_net_o
 	return rl_bucket_parse(val, b, e->s, e->n) ? -EINVAL : 0;
 }
 
+/* KEY=N once, N in 1..VIRTIO_NET_MAX_PAIRS, into *out (0: not given yet); `what` names N. */
+static int parse_count(const char *key, const char *val, unsigned *out, const char *what,
+		       struct errbuf *e)
+{
+	uint64_t n;
+
+	if (*out)
+		return fail(e, "%s given twice", key);
+	if (parse_uint(val, 1, VIRTIO_NET_MAX_PAIRS, &n))
+		return fail(e, "%s=%s: expected a number of %s from 1 to %d", key, val, what,
+			    VIRTIO_NET_MAX_PAIRS);
+	*out = (unsigned)n;
+	return 0;
+}
+
 /* queues=N, io-threads=T (1..VIRTIO_NET_MAX_PAIRS) and iothread-cpus=LIST, each once. */
 static int parse_mq_item(const char *key, const char *val, struct virtio_net_opts *o,
 			 struct errbuf *e)
 {
-	uint64_t n;
-
 	if (!strcmp(key, "iothread-cpus")) {
 		if (o->iothread_cpus.n)
 			return fail(e, "iothread-cpus given twice");
 		return virtio_cpu_list_parse(val, &o->iothread_cpus, e->s, e->n) ? -EINVAL : 0;
 	}
-	if (!strcmp(key, "io-threads")) {
-		if (o->io_threads)
-			return fail(e, "io-threads given twice");
-		if (parse_uint(val, 1, VIRTIO_NET_MAX_PAIRS, &n))
-			return fail(e,
-				    "io-threads=%s: expected a number of I/O threads from 1 to %d",
-				    val, VIRTIO_NET_MAX_PAIRS);
-		o->io_threads = (unsigned)n;
-		return 0;
-	}
-	if (o->queues)
-		return fail(e, "queues given twice");
-	if (parse_uint(val, 1, VIRTIO_NET_MAX_PAIRS, &n))
-		return fail(e, "queues=%s: expected a number of queue pairs from 1 to %d", val,
-			    VIRTIO_NET_MAX_PAIRS);
-	o->queues = (unsigned)n;
-	return 0;
+	if (!strcmp(key, "io-threads"))
+		return parse_count(key, val, &o->io_threads, "I/O threads", e);
+	return parse_count(key, val, &o->queues, "queue pairs", e);
 }
 
 static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
