@@ -116,7 +116,9 @@ void cli_usage(FILE *out)
 	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
 	      "      --io-poll USEC    longest window a virtio I/O thread polls its queues and\n"
 	      "                        backend before sleeping (adaptive: it shrinks to nothing\n"
-	      "                        on an idle device); 0 turns polling off; default 64\n"
+	      "                        on an idle device); 0 turns polling off; default 256\n"
+	      "                        where every I/O thread has a host CPU beside the vCPUs,\n"
+	      "                        else 64\n"
 	      "\n"
 	      "Devices:\n",
 	      out);
@@ -329,7 +331,7 @@ void cli_config_init(struct vm_config *cfg)
 	    .console = CONSOLE_MODE_STDIO,
 	    .kvm_path = "/dev/kvm",
 	    .append = "",
-	    .io_poll_us = CLI_DEFAULT_IO_POLL_US,
+	    .io_poll_us = CLI_IO_POLL_AUTO,
 	};
 }
 

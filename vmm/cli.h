@@ -12,14 +12,14 @@
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/console.h"
 
-#define CLI_MAX_CPUS	       64
-#define CLI_DEFAULT_MEM	       (256ULL << 20)
-#define CLI_DEFAULT_IO_POLL_US 64   /* above a kick's cost on kvm_pvm: README, I/O fast paths */
-#define CLI_MAX_IO_POLL_US     1000 /* the --help and error texts say so */
-#define CLI_MAX_DISKS	       8
-#define CLI_MAX_NICS	       4
-#define CLI_MAX_DEVICE_KINDS   16 /* entries of vmm/device_table.c */
-#define CLI_MAX_RECORDED       96 /* options recorded for a snapshot's configuration */
+#define CLI_MAX_CPUS	     64
+#define CLI_DEFAULT_MEM	     (256ULL << 20)
+#define CLI_IO_POLL_AUTO     UINT32_MAX /* --io-poll not given: vmm/io_poll.h chooses */
+#define CLI_MAX_IO_POLL_US   1000	/* the --help and error texts say so */
+#define CLI_MAX_DISKS	     8
+#define CLI_MAX_NICS	     4
+#define CLI_MAX_DEVICE_KINDS 16 /* entries of vmm/device_table.c */
+#define CLI_MAX_RECORDED     96 /* options recorded for a snapshot's configuration */
 
 /* One option as it was applied ("mem", "512M"; arg NULL for a flag). */
 struct cli_record {
@@ -53,7 +53,8 @@ struct vm_config {
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */
-	unsigned io_poll_us;  /* --io-poll: I/O threads' polling window cap (virtio/core/poll.h) */
+	unsigned io_poll_us;  /* --io-poll: I/O threads' polling window cap (virtio/core/poll.h),
+			       * or CLI_IO_POLL_AUTO */
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;

@@ -1,11 +1,11 @@
 /* --net: virtio-net NICs over a tap or libslirp (virtio/net/net.h); eth0, eth1, ... in order. */
 #include <errno.h>
 #include <getopt.h>
-#include <sched.h>
 #include <stdio.h>
 
 #include "virtio/net/net.h"
 #include "vmm/device_table.h"
+#include "vmm/io_poll.h"
 #include "vmm/vm.h"
 
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
@@ -28,14 +28,13 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
  * the threads explicitly: then one per pair, as asked. */
 static unsigned default_io_threads(const struct virtio_net_opts *o, unsigned vcpus)
 {
-	unsigned pairs = o->queues ? o->queues : 1, spare;
-	cpu_set_t set;
+	unsigned pairs = o->queues ? o->queues : 1, cpus = host_usable_cpus(), spare;
 
 	if (o->io_threads || o->iothread_cpus.n || pairs == 1)
 		return o->io_threads;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+	if (cpus == 0)
 		return pairs;
-	spare = (unsigned)CPU_COUNT(&set) > vcpus ? (unsigned)CPU_COUNT(&set) - vcpus : 1;
+	spare = cpus > vcpus ? cpus - vcpus : 1;
 	return spare < pairs ? spare : pairs;
 }
 

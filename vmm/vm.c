@@ -348,6 +348,7 @@ int vm_run(struct vm *vm)
 {
 	sigset_t set;
 	int sig_fd = vm_block_stop_signals(&set);
+	vm_virtio_choose_io_poll(vm);
 	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
 	    vm_devices_start(vm) || vm_virtio_start_devices(vm) || confine_main()) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);

@@ -118,6 +118,10 @@ int vm_virtio_create_devices(struct vm *vm);
  * the guest sees them; stops at and returns fn's first non-zero value. (vmm/vm_virtio_devices.c) */
 int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void *opaque),
 			   void *opaque);
+/* Sets every virtio device's polling window cap: --io-poll, or when it was not given the default
+ * for the I/O threads all the devices have together (vmm/io_poll.h). Before their threads
+ * start. */
+void vm_virtio_choose_io_poll(struct vm *vm);
 /* The table's start hooks, in order (0 or -errno), and its destroy hooks, in reverse order. */
 int vm_virtio_start_devices(struct vm *vm);
 void vm_virtio_destroy_devices(struct vm *vm);

@@ -8,6 +8,7 @@
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/device_table.h"
+#include "vmm/io_poll.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pci.h"
 #include "vmm/vm_virtio.h"
@@ -41,8 +42,10 @@ static int place_on_pci(struct vm *vm, struct virtio_dev *dev)
 
 int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
 {
-	/* Every device passes here before its I/O threads start (vm_virtio_start_devices). */
-	dev->poll_max_ns = vm->cfg->io_poll_us * 1000u;
+	/* The cap until vm_virtio_choose_io_poll() knows every device's I/O threads. */
+	unsigned us =
+	    vm->cfg->io_poll_us == CLI_IO_POLL_AUTO ? IO_POLL_SHARED_US : vm->cfg->io_poll_us;
+	dev->poll_max_ns = us * 1000u;
 	int err = t == TRANSPORT_PCI ? place_on_pci(vm, dev) : vm_virtio_add(vm, dev);
 	/* Wiring a transport fails only on our side (KVM ioctls, memory, full windows), whatever
 	 * errno KVM picked: report it as internal (vmm/base/errors.h). The reason was logged. */
@@ -70,6 +73,37 @@ int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void
 	for (int i = 0; vm->pci && !r && i < vm->pci->ndevs; i++)
 		r = fn(vm->pci->devs[i]->dev, opaque);
 	return r;
+}
+
+static int count_io_threads(struct virtio_dev *dev, void *opaque)
+{
+	*(unsigned *)opaque += virtio_dev_groups(dev);
+	return 0;
+}
+
+static int set_poll_max(struct virtio_dev *dev, void *opaque)
+{
+	dev->poll_max_ns = *(const uint32_t *)opaque;
+	return 0;
+}
+
+void vm_virtio_choose_io_poll(struct vm *vm)
+{
+	unsigned us = vm->cfg->io_poll_us, threads = 0, cpus;
+
+	if (us != CLI_IO_POLL_AUTO) {
+		log_debug("virtio: I/O threads poll up to %u us (--io-poll)", us);
+	} else {
+		vm_for_each_virtio_dev(vm, count_io_threads, &threads);
+		cpus = host_usable_cpus();
+		us = io_poll_default_us(cpus, vm->cfg->ncpus, threads);
+		log_debug(
+		    "virtio: I/O threads poll up to %u us (default: %u I/O threads, %u vCPUs, "
+		    "%u host CPUs)",
+		    us, threads, vm->cfg->ncpus, cpus);
+	}
+	uint32_t ns = us * 1000u;
+	vm_for_each_virtio_dev(vm, set_poll_max, &ns);
 }
 
 int vm_virtio_start_devices(struct vm *vm)
