@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
+#include "tests/unit/poll_fixture.h"
 #include "virtio/core/device.h"
 #include "virtio/core/poll.h"
 
@@ -23,14 +24,6 @@ static struct mock_vq mv;
 static struct virtio_dev dev;
 static int epfd, evfd;
 
-static void notify(struct virtio_dev *d, uint16_t q)
-{
-	(void)d;
-	(void)q;
-}
-
-static const struct virtio_dev_ops ops = {.queue_notify = notify};
-
 static void setup(void)
 {
 	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, MOCK_RAM_SIZE), 0);
@@ -38,7 +31,7 @@ static void setup(void)
 				  .num_queues = 1,
 				  .queue_max_size = QSIZE,
 				  .host_features = 1ull << VIRTIO_RING_F_EVENT_IDX,
-				  .ops = &ops};
+				  .ops = &poll_test_ops};
 	cr_assert_eq(virtio_dev_init(&dev, &ram.mem), 0);
 	cr_assert_eq(mock_vq_init(&mv, &ram, QSIZE, false, MOCK_RAM_GPA), 0);
 	virtio_dev_set_status(&dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
@@ -56,16 +49,12 @@ static void setup(void)
 	cr_assert(virtio_dev_running(&dev));
 	cr_assert(dev.vqs[0].event_idx);
 	cr_assert_eq(vq_enable_notify(&dev.vqs[0], dev.mem), 0); /* waiting for a kick */
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 7};
-	cr_assert_eq(epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev), 0);
+	poll_fds_open(&epfd, &evfd);
 }
 
 static void teardown(void)
 {
-	close(epfd);
-	close(evfd);
+	poll_fds_close(epfd, evfd);
 	virtio_dev_destroy(&dev);
 	mock_vq_free(&mv);
 	mock_ram_free(&ram);
@@ -111,7 +100,7 @@ Test(poll_adapt, off_when_no_maximum)
 static void *add_later(void *arg)
 {
 	(void)arg;
-	usleep(20000);
+	usleep(POLL_LATER_US);
 	uint16_t kicked_idx = 0;
 	struct mock_buf b = {mock_alloc(&mv, 16), 16, false};
 	mock_split_add(&mv, &b, 1);
@@ -126,46 +115,29 @@ Test(poll, finds_a_buffer_without_a_kick)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
-	pthread_t t;
 	void *kick;
 
 	dev.poll_max_ns = 2000 * MS; /* long enough for any loaded machine */
 	virtio_poll_init(&p, &dev, UINT32_MAX);
 	p.window_ns = p.max_ns;
-	cr_assert_eq(pthread_create(&t, NULL, add_later, NULL), 0);
-	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
-	pthread_join(t, &kick);
-	cr_expect_eq(n, 0, "queue work, no fd event");
+	cr_expect_eq(poll_while(&dev, &p, UINT32_MAX, epfd, ev, add_later, NULL, &kick), 0,
+		     "queue work, no fd event");
 	cr_expect_eq(dev.pending, 1u, "queue 0 marked pending");
 	cr_expect_not(kick, "the driver saw kicks suppressed");
 	cr_expect_eq(p.hits, 1);
 	cr_expect_eq(p.sleeps, 0);
 }
 
-static void *signal_later(void *arg)
-{
-	uint64_t one = 1;
-	(void)arg;
-	usleep(20000);
-	if (write(evfd, &one, sizeof(one)) < 0)
-		return NULL;
-	return NULL;
-}
-
 Test(poll, an_fd_event_ends_the_window_and_kicks_are_wanted_before_sleeping)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
-	pthread_t t;
 
 	dev.poll_max_ns = 2000 * MS;
 	virtio_poll_init(&p, &dev, UINT32_MAX);
 	p.window_ns = p.max_ns;
-	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
-	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
-	pthread_join(t, NULL);
-	cr_expect_eq(n, 1);
-	cr_expect_eq(ev[0].data.u32, 7);
+	cr_expect_eq(poll_while(&dev, &p, UINT32_MAX, epfd, ev, eventfd_later, &evfd, NULL), 1);
+	cr_expect_eq(ev[0].data.u32, POLL_FD_TAG);
 	cr_expect_eq(dev.pending, 0);
 	/* The thread serves the event and polls again: the queue stays watched meanwhile. */
 	cr_expect_not(dev.vqs[0].kicks_enabled, "kicks still off");
@@ -174,9 +146,7 @@ Test(poll, an_fd_event_ends_the_window_and_kicks_are_wanted_before_sleeping)
 	uint64_t count;
 	cr_assert_eq(read(evfd, &count, sizeof(count)), sizeof(count));
 	p.window_ns = 1000;
-	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
-	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4), 1);
-	pthread_join(t, NULL);
+	cr_expect_eq(poll_while(&dev, &p, UINT32_MAX, epfd, ev, eventfd_later, &evfd, NULL), 1);
 	cr_expect(dev.vqs[0].kicks_enabled, "watched in vain: kicks wanted again");
 	cr_expect_eq(mock_split_avail_event(&mv), 0, "avail_event at the next index");
 }
@@ -185,15 +155,11 @@ Test(poll, a_vain_window_sleeps_then_adapts)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
-	pthread_t t;
 
 	dev.poll_max_ns = 50000; /* 50 us: the 20 ms wait is long, the window shrinks */
 	virtio_poll_init(&p, &dev, UINT32_MAX);
 	p.window_ns = 40000;
-	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
-	int n = virtio_poll_wait(&dev, &p, &dev.lock, UINT32_MAX, epfd, ev, 4);
-	pthread_join(t, NULL);
-	cr_expect_eq(n, 1);
+	cr_expect_eq(poll_while(&dev, &p, UINT32_MAX, epfd, ev, eventfd_later, &evfd, NULL), 1);
 	cr_expect_eq(p.sleeps, 1);
 	cr_expect_eq(p.window_ns, 20000, "halved after a long sleep");
 	cr_expect(dev.vqs[0].kicks_enabled, "kicks wanted while asleep");

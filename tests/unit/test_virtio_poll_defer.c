@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tests/mock_driver/mock_driver.h"
+#include "tests/unit/poll_fixture.h"
 #include "virtio/core/device.h"
 #include "virtio/core/poll.h"
 
@@ -24,14 +25,6 @@ static struct mock_vq mv[2];
 static uint16_t kicked_idx[2]; /* the driver's avail index at its last kick decision */
 static struct virtio_dev dev;
 static int epfd, evfd;
-
-static void notify(struct virtio_dev *d, uint16_t q)
-{
-	(void)d;
-	(void)q;
-}
-
-static const struct virtio_dev_ops ops = {.queue_notify = notify};
 
 static void attach(uint16_t q)
 {
@@ -52,7 +45,7 @@ static void setup(void)
 				  .queue_max_size = QSIZE,
 				  .host_features = 1ull << VIRTIO_RING_F_EVENT_IDX,
 				  .poll_max_ns = 2000 * MS,
-				  .ops = &ops};
+				  .ops = &poll_test_ops};
 	cr_assert_eq(virtio_dev_init(&dev, &ram.mem), 0);
 	cr_assert_eq(mock_vq_init(&mv[0], &ram, QSIZE, false, MOCK_RAM_GPA), 0);
 	cr_assert_eq(mock_vq_init(&mv[1], &ram, QSIZE, false, MOCK_RAM_GPA + MOCK_RAM_SIZE / 2), 0);
@@ -65,16 +58,12 @@ static void setup(void)
 	virtio_dev_set_status(&dev, st | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 	cr_assert(virtio_dev_running(&dev));
 	kicked_idx[0] = kicked_idx[1] = 0;
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 7};
-	cr_assert_eq(epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev), 0);
+	poll_fds_open(&epfd, &evfd);
 }
 
 static void teardown(void)
 {
-	close(epfd);
-	close(evfd);
+	poll_fds_close(epfd, evfd);
 	virtio_dev_destroy(&dev);
 	mock_vq_free(&mv[0]);
 	mock_vq_free(&mv[1]);
@@ -114,7 +103,7 @@ static int drain(uint16_t q)
 static void *add_to_queue_1_later(void *arg)
 {
 	(void)arg;
-	usleep(20000);
+	usleep(POLL_LATER_US);
 	return (void *)(uintptr_t)driver_adds(1);
 }
 
@@ -129,7 +118,6 @@ Test(defer, a_polling_thread_keeps_kicks_off_and_watches_the_queue)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
-	pthread_t t;
 	void *kick;
 
 	virtio_poll_init(&p, &dev, ALL);
@@ -137,10 +125,8 @@ Test(defer, a_polling_thread_keeps_kicks_off_and_watches_the_queue)
 	cr_expect_eq(drain(1), 0);
 	cr_expect_not(dev.vqs[1].kicks_enabled, "left off for the poll");
 	cr_expect_eq(p.deferred, 2u);
-	cr_assert_eq(pthread_create(&t, NULL, add_to_queue_1_later, NULL), 0);
-	int n = virtio_poll_wait(&dev, &p, &dev.lock, ALL, epfd, ev, 4);
-	pthread_join(t, &kick);
-	cr_expect_eq(n, 0, "queue work, no fd event");
+	cr_expect_eq(poll_while(&dev, &p, ALL, epfd, ev, add_to_queue_1_later, NULL, &kick), 0,
+		     "queue work, no fd event");
 	cr_expect_eq(dev.pending & 2u, 2u, "queue 1 found by the poll");
 	cr_expect_not(kick, "the driver saw kicks off");
 }
@@ -149,16 +135,13 @@ Test(defer, a_hit_keeps_the_other_queues_kicks_off)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
-	pthread_t t;
 	void *kick;
 
 	virtio_poll_init(&p, &dev, ALL);
 	p.window_ns = p.max_ns;
 	cr_expect_eq(drain(0), 0);
 	cr_expect_eq(drain(1), 0);
-	cr_assert_eq(pthread_create(&t, NULL, add_to_queue_1_later, NULL), 0);
-	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, ALL, epfd, ev, 4), 0);
-	pthread_join(t, &kick);
+	cr_expect_eq(poll_while(&dev, &p, ALL, epfd, ev, add_to_queue_1_later, NULL, &kick), 0);
 	cr_expect_not(kick);
 	cr_expect_eq(dev.pending, 2u);
 	cr_expect_not(dev.vqs[0].kicks_enabled, "queue 0 stays with the poll");
@@ -170,29 +153,15 @@ Test(defer, a_hit_keeps_the_other_queues_kicks_off)
 	cr_expect_eq(dev.pending & 1u, 1u);
 }
 
-static void *signal_later(void *arg)
-{
-	uint64_t one = 1;
-
-	(void)arg;
-	usleep(20000);
-	if (write(evfd, &one, sizeof(one)) < 0)
-		return NULL;
-	return NULL;
-}
-
 Test(defer, a_window_in_vain_wants_kicks_before_sleeping)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
-	pthread_t t;
 
 	virtio_poll_init(&p, &dev, ALL);
 	p.window_ns = 1000; /* passes long before the fd event */
 	cr_expect_eq(drain(0), 0);
-	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
-	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, ALL, epfd, ev, 4), 1);
-	pthread_join(t, NULL);
+	cr_expect_eq(poll_while(&dev, &p, ALL, epfd, ev, eventfd_later, &evfd, NULL), 1);
 	cr_expect_eq(p.sleeps, 1);
 	cr_expect(dev.vqs[0].kicks_enabled, "kicks wanted while asleep");
 	cr_expect_eq(p.deferred, 0);
@@ -274,7 +243,6 @@ Test(defer, a_queue_the_device_stalls_is_not_watched)
 {
 	struct virtio_poll p;
 	struct epoll_event ev[4];
-	pthread_t t;
 
 	virtio_poll_init(&p, &dev, ALL);
 	p.window_ns = 50 * MS;
@@ -283,9 +251,8 @@ Test(defer, a_queue_the_device_stalls_is_not_watched)
 	vq_disable_notify(&dev.vqs[0], dev.mem); /* the device stalls */
 	pthread_mutex_unlock(&dev.lock);
 	driver_adds(0);
-	cr_assert_eq(pthread_create(&t, NULL, signal_later, NULL), 0);
-	cr_expect_eq(virtio_poll_wait(&dev, &p, &dev.lock, ALL, epfd, ev, 4), 1, "the fd event");
-	pthread_join(t, NULL);
+	cr_expect_eq(poll_while(&dev, &p, ALL, epfd, ev, eventfd_later, &evfd, NULL), 1,
+		     "the fd event");
 	cr_expect_eq(dev.pending, 0, "the stalled queue is not work");
 	cr_expect_not(dev.vqs[0].kicks_enabled, "left as the device set it");
 }
