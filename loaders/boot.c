@@ -66,6 +66,7 @@ static int read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *le
 	uint64_t size;
 	int fd = open_regular(path, "kernel", &size), err;
 
+	*buf = NULL;
 	if (fd < 0)
 		return fd;
 	if (size == 0 || size > max) {
@@ -86,6 +87,55 @@ static int read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *le
 	close(fd);
 	*len = (size_t)size;
 	return err;
+}
+
+/* The image's format, checked as far as it can be without the machine: the ELF's headers,
+ * notes and segments against `mem`, or the bzImage's setup header. */
+static int check_kernel(const struct guest_mem *mem, const uint8_t *img, size_t len,
+			const char *path)
+{
+	struct elf_kernel k;
+	struct bzimage bz;
+
+	if (elf_detect(img, len))
+		return elf_check(mem, img, len, path, &k);
+	if (bzimage_detect(img, len))
+		return bzimage_parse(img, len, path, &bz);
+	log_error("kernel %s: neither a bzImage nor an ELF file", path);
+	return -ENOEXEC;
+}
+
+int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const char *kernel,
+		    const char *initrd)
+{
+	int err;
+
+	*f = (struct boot_files){.initrd_fd = -1, .kernel_path = kernel, .initrd_path = initrd};
+	err = read_kernel(kernel, mem->ram_size, &f->kernel, &f->kernel_len);
+	if (!err)
+		err = check_kernel(mem, f->kernel, f->kernel_len, kernel);
+	if (!err && initrd) {
+		f->initrd_fd = open_regular(initrd, "initrd", &f->initrd_size);
+		err = f->initrd_fd < 0 ? f->initrd_fd : 0;
+	}
+	/* Where exactly it goes depends on the kernel's layout (load_initrd()); more than all of
+	 * RAM never fits, and saying so now needs no VM. */
+	if (!err && f->initrd_size > mem->ram_size) {
+		log_error("initrd %s: %llu bytes do not fit in %llu bytes of guest RAM", initrd,
+			  (unsigned long long)f->initrd_size, (unsigned long long)mem->ram_size);
+		err = -EFBIG;
+	}
+	if (err)
+		boot_files_close(f);
+	return err;
+}
+
+void boot_files_close(struct boot_files *f)
+{
+	free(f->kernel);
+	if (f->initrd_fd >= 0)
+		close(f->initrd_fd);
+	*f = (struct boot_files){.initrd_fd = -1};
 }
 
 uint64_t boot_initrd_addr(uint64_t size, uint64_t floor, uint64_t limit)
@@ -112,31 +162,23 @@ static uint64_t low_ram_end(const struct guest_mem *mem)
 }
 
 /* Reads the initrd straight into guest RAM, as high as possible in [floor, limit). */
-static int load_initrd(struct guest_mem *mem, const char *path, uint64_t floor, uint64_t limit,
-		       uint64_t *addr, uint64_t *size)
+static int load_initrd(struct guest_mem *mem, const struct boot_files *f, uint64_t floor,
+		       uint64_t limit, uint64_t *addr, uint64_t *size)
 {
-	int fd = open_regular(path, "initrd", size), err;
-
 	*addr = 0;
-	if (fd < 0)
-		return fd;
-	if (*size == 0) {
-		close(fd);
+	*size = f->initrd_size;
+	if (f->initrd_fd < 0 || *size == 0)
 		return 0; /* an empty initrd is no initrd */
-	}
 	*addr = boot_initrd_addr(*size, floor, limit);
 	if (*addr == 0) {
 		log_error("initrd %s: %llu bytes do not fit in guest RAM between the kernel "
 			  "(ends %#llx) and %#llx",
-			  path, (unsigned long long)*size, (unsigned long long)floor,
+			  f->initrd_path, (unsigned long long)*size, (unsigned long long)floor,
 			  (unsigned long long)limit);
-		close(fd);
 		return -EFBIG;
 	}
 	void *dst = guest_mem_ptr(mem, *addr, *size);
-	err = dst ? read_all(fd, path, dst, *size) : -EFBIG;
-	close(fd);
-	return err;
+	return dst ? read_all(f->initrd_fd, f->initrd_path, dst, *size) : -EFBIG;
 }
 
 /* Checks the command line against our buffer and the kernel's limit (`max_len` bytes without
@@ -203,9 +245,11 @@ static int load_dtb_setup_data(struct guest_mem *mem, struct machine *m, uint64_
 	return guest_mem_write(mem, addr, &sd, sizeof(sd));
 }
 
-static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg, const uint8_t *img,
-			size_t len, struct boot_entry *out)
+static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg,
+			const struct boot_files *f, struct boot_entry *out)
 {
+	const uint8_t *img = f->kernel;
+	size_t len = f->kernel_len;
 	struct bzimage bz;
 	struct boot_params_info info = {.cmdline_addr = BOOT_CMDLINE_ADDR};
 	uint64_t limit = low_ram_end(mem);
@@ -220,9 +264,7 @@ static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg, co
 	/* boot.rst: initrd_addr_max is the highest address the initrd may occupy. */
 	if ((uint64_t)bz.hdr.initrd_addr_max + 1 < limit)
 		limit = (uint64_t)bz.hdr.initrd_addr_max + 1;
-	if (cfg->initrd_path)
-		err = load_initrd(mem, cfg->initrd_path, bz.reserved_end, limit, &info.initrd_addr,
-				  &info.initrd_size);
+	err = load_initrd(mem, f, bz.reserved_end, limit, &info.initrd_addr, &info.initrd_size);
 	if (!err)
 		err = machine_set_initrd(cfg->machine, info.initrd_addr, info.initrd_size);
 	if (!err && cfg->dtb)
@@ -236,18 +278,20 @@ static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg, co
 	return err;
 }
 
-static int boot_pvh(struct guest_mem *mem, const struct boot_config *cfg, const uint8_t *img,
-		    size_t len, struct boot_entry *out)
+static int boot_pvh(struct guest_mem *mem, const struct boot_config *cfg,
+		    const struct boot_files *f, struct boot_entry *out)
 {
+	const uint8_t *img = f->kernel;
+	size_t len = f->kernel_len;
 	struct elf_kernel k;
 	struct pvh_info info = {.cmdline_addr = BOOT_CMDLINE_ADDR};
 	int err = elf_load(mem, img, len, cfg->kernel_path, &k);
 
 	if (!err)
 		err = write_cmdline(mem, cfg->cmdline, BOOT_CMDLINE_MAX, cfg->kernel_path);
-	if (!err && cfg->initrd_path)
-		err = load_initrd(mem, cfg->initrd_path, k.load_end, low_ram_end(mem),
-				  &info.initrd_addr, &info.initrd_size);
+	if (!err)
+		err = load_initrd(mem, f, k.load_end, low_ram_end(mem), &info.initrd_addr,
+				  &info.initrd_size);
 	if (!err)
 		err = machine_set_initrd(cfg->machine, info.initrd_addr, info.initrd_size);
 	if (!err && cfg->dtb)
@@ -263,8 +307,8 @@ static int boot_pvh(struct guest_mem *mem, const struct boot_config *cfg, const 
 
 int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_entry *out)
 {
-	uint8_t *img = NULL;
-	size_t len = 0;
+	struct boot_files own;
+	const struct boot_files *f = cfg->files;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -274,17 +318,21 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_
 	err = machine_write_mptable(cfg->machine, mem, MPTABLE_ADDR);
 	if (err)
 		return err;
-	err = read_kernel(cfg->kernel_path, mem->ram_size, &img, &len);
-	if (err)
-		return err;
-	if (elf_detect(img, len))
-		err = boot_pvh(mem, cfg, img, len, out);
-	else if (bzimage_detect(img, len))
-		err = boot_bzimage(mem, cfg, img, len, out);
+	if (!f) {
+		err = boot_files_open(&own, mem, cfg->kernel_path, cfg->initrd_path);
+		if (err)
+			return err;
+		f = &own;
+	}
+	if (elf_detect(f->kernel, f->kernel_len))
+		err = boot_pvh(mem, cfg, f, out);
+	else if (bzimage_detect(f->kernel, f->kernel_len))
+		err = boot_bzimage(mem, cfg, f, out);
 	else {
-		log_error("kernel %s: neither a bzImage nor an ELF file", cfg->kernel_path);
+		log_error("kernel %s: neither a bzImage nor an ELF file", f->kernel_path);
 		err = -ENOEXEC;
 	}
-	free(img);
+	if (f == &own)
+		boot_files_close(&own);
 	return err;
 }

@@ -15,10 +15,31 @@ enum boot_mode {
 	BOOT_MODE_PVH32,   /* ELF with a Xen PVH note, 32-bit entry, EBX = hvm_start_info */
 };
 
+/* The files of a boot, opened and checked before the VM exists (boot_files_open()), so that
+ * what the user gave is judged before KVM is touched and read once. */
+struct boot_files {
+	const char *kernel_path, *initrd_path; /* for messages (the caller's strings) */
+	uint8_t *kernel;		       /* the whole kernel image (malloc'd) */
+	size_t kernel_len;
+	int initrd_fd; /* -1: no initrd */
+	uint64_t initrd_size;
+};
+
+/* Reads the kernel (a regular, non-empty file no larger than `mem`'s RAM, a bzImage or an ELF
+ * with the PVH note whose segments fit `mem`) and opens the initrd (a regular file; NULL: none).
+ * Returns 0 or -errno with one log_error() line, like boot_load(); nothing is left open on
+ * failure. boot_files_close() frees it all. */
+int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const char *kernel,
+		    const char *initrd);
+void boot_files_close(struct boot_files *f);
+
 struct boot_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: no initrd */
-	const char *cmdline;	 /* NULL: empty */
+	/* The files opened beforehand (boot_files_open()); NULL: boot_load() opens kernel_path
+	 * and initrd_path itself. */
+	const struct boot_files *files;
+	const char *cmdline; /* NULL: empty */
 	/* The machine description (firmware/machine.h), required: the MP table, the e820 map,
 	 * the PVH memory map and the device tree all come from it, and boot_load() records the
 	 * initrd's place in it. */

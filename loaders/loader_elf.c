@@ -308,21 +308,34 @@ static int load_segments(const struct elf_file *f, struct guest_mem *mem)
 	return 0;
 }
 
+static int check(struct elf_file *f, const struct guest_mem *mem, struct elf_kernel *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_ehdr(f);
+	if (!err)
+		err = check_phdrs(f);
+	if (!err)
+		err = find_pvh_entry(f, &out->entry32);
+	if (!err)
+		err = check_segments(f, mem, out);
+	return err;
+}
+
+int elf_check(const struct guest_mem *mem, const void *buf, size_t len, const char *name,
+	      struct elf_kernel *out)
+{
+	struct elf_file f = {.buf = buf, .len = len, .name = name};
+
+	return check(&f, mem, out);
+}
+
 int elf_load(struct guest_mem *mem, const void *buf, size_t len, const char *name,
 	     struct elf_kernel *out)
 {
 	struct elf_file f = {.buf = buf, .len = len, .name = name};
-	int err;
+	int err = check(&f, mem, out);
 
-	memset(out, 0, sizeof(*out));
-	err = read_ehdr(&f);
-	if (!err)
-		err = check_phdrs(&f);
-	if (!err)
-		err = find_pvh_entry(&f, &out->entry32);
-	if (!err)
-		err = check_segments(&f, mem, out);
-	if (!err)
-		err = load_segments(&f, mem);
-	return err;
+	return err ? err : load_segments(&f, mem);
 }

@@ -7,9 +7,15 @@
 # prompt; `poweroff` or `reboot` in the guest ends the VMM with status 0, so does Ctrl-A x.
 # On a host whose KVM emulates guest kernel code (kvm_pvm) the boot takes about a minute and
 # every system call costs about a millisecond, but the shell works (guest-images/README.md).
+# Without a usable KVM it stops at once, before installing or building anything, with the reason
+# and the fix (tools/kvm-probe.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if ! probe=$(tools/kvm-probe.sh); then
+	echo "boot: cannot boot a guest on this host: ${probe#kvm: unusable: }" >&2
+	exit 1
+fi
 tools/setup.sh >&2
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -21,7 +27,7 @@ disk="$BUILD_DIR/default-guest-disk.ext4"
 cp --sparse=always "$DISK" "$disk"
 
 mem=256M
-if [ "${EMULATED_KVM:-0}" = 1 ]; then
+if [ "$probe" = "kvm: usable (emulated, kvm_pvm)" ]; then
 	echo "boot: this host's KVM is kvm_pvm: guest kernel code is emulated (about a minute to" \
 		"the shell prompt, each system call about a millisecond); user space runs natively" >&2
 	mem=128M

@@ -11,8 +11,8 @@ PACKAGES=(
 	# control plane: HTTP on the API socket, JSON bodies and metrics; vmmctl's HTTP client
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 	# packaging: man pages from --help (man-db renders them), Debian package Depends (dpkg-shlibdeps);
-	# API tests drive the socket with a real client
-	help2man curl dpkg-dev man-db
+	# API tests drive the socket with a real client, and validate its answers against JSON Schemas
+	help2man curl dpkg-dev man-db python3-jsonschema
 	# unit tests
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark
@@ -27,6 +27,7 @@ PACKAGES=(
 	tmux
 	# benchmarks: the Debian root filesystem (hardware KVM only) and its iperf3 peer
 	debootstrap iperf3
+	llvm # fuzz coverage (tools/fuzz/fuzz coverage): llvm-profdata and llvm-cov
 )
 
 missing=()

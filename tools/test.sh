@@ -3,6 +3,9 @@
 # default Linux guest, then runs every test (unit, integration, slow Linux boots) under CTest.
 #   tools/test.sh [CTEST-ARGS...]      e.g. tools/test.sh -L unit
 # Environment: BUILD_DIR (default build), VMM_GUEST_CACHE (kernel cache, see guest-images/).
+# Without a usable KVM (tools/kvm-probe.sh says why) the default Linux guest is not built and
+# every test that boots a guest is skipped (exit 77, counted as skipped, never as passed). The
+# last lines say how many tests passed, failed and were skipped, and why they were skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +13,37 @@ tools/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
-# The default Linux guest (cached outside the tree: seconds when nothing changed).
-guest-images/build.sh >/dev/null
+if probe=$(tools/kvm-probe.sh); then
+	echo "test: $probe"
+	# The default Linux guest (cached outside the tree: seconds when nothing changed).
+	guest-images/build.sh >/dev/null
+else
+	echo "test: $probe"
+	echo "test: without KVM the default Linux guest is not built and the tests that boot a" \
+		"guest are skipped"
+fi
+
+# The whole suite: the trees that tests build for themselves (ASan+UBSan, libFuzzer) are built
+# here first, so that no test's time is a build's. With CTest arguments each test builds what
+# it needs.
+if [ $# -eq 0 ]; then
+	for script in unit_sanitizers sanitized_vmm; do
+		[ "$script" = sanitized_vmm ] && [[ $probe != "kvm: usable"* ]] && continue
+		BUILD_DIR=$BUILD_DIR SOURCE_DIR=$PWD bash "tests/integration/$script.sh" --build-only ||
+			echo "test: the build of $script failed: integration/$script will say why"
+	done
+	if command -v clang >/dev/null; then
+		echo "== build the fuzz targets in $BUILD_DIR/fuzz"
+		FUZZ_BUILD_DIR=$BUILD_DIR/fuzz tools/fuzz/fuzz build >"$BUILD_DIR/fuzz.build.log" 2>&1 ||
+			echo "test: the fuzz build failed: integration/fuzz_smoke will say why"
+	fi
+fi
+
 cd "$BUILD_DIR"
-ctest --output-on-failure -j"$(nproc)" "$@"
+rm -rf test-skips
+set +e
+ctest --output-on-failure -j"$(nproc)" "$@" 2>&1 | tee ctest-output.log
+status=${PIPESTATUS[0]}
+set -e
+"$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips
+exit "$status"

@@ -31,7 +31,10 @@ enum {
 	OPT_TRACK_DIRTY,
 	OPT_SECCOMP,
 	OPT_USER,
+	OPT_LANDLOCK,
+	OPT_LANDLOCK_RULES,
 	OPT_IO_POLL,
+	OPT_CHECK_KVM,
 	OPT_DEVICE = 512,
 };
 
@@ -46,6 +49,7 @@ static const struct option core_options[] = {
     {"dtb", no_argument, NULL, OPT_DTB},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"kvm", required_argument, NULL, OPT_KVM},
+    {"check-kvm", no_argument, NULL, OPT_CHECK_KVM},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
@@ -54,6 +58,8 @@ static const struct option core_options[] = {
     {"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"user", required_argument, NULL, OPT_USER},
+    {"landlock", required_argument, NULL, OPT_LANDLOCK},
+    {"landlock-rules", required_argument, NULL, OPT_LANDLOCK_RULES},
     {"io-poll", required_argument, NULL, OPT_IO_POLL},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -155,15 +161,23 @@ void cli_usage(FILE *out)
 	    "\n"
 	    "Sandbox:\n"
 	    "      --seccomp on|log|off  per-thread seccomp filters (default on: a forbidden\n"
-	    "                        system call kills the VMM; log: it first prints which\n"
-	    "                        thread made which call; off: no filter). Capabilities\n"
-	    "                        are dropped in every case.\n"
+	    "                        system call kills the VMM; log: it is allowed and the\n"
+	    "                        kernel logs it, with the thread's name (dmesg); off: no\n"
+	    "                        filter). Capabilities are dropped in every case.\n"
 	    "      --user UID:GID    run as this user and group once /dev/kvm, the taps and the\n"
 	    "                        disks are open (files the VM uses later, like snapshots,\n"
 	    "                        must be theirs to write)\n"
+	    "      --landlock on|off  once the VM is set up, the VMM may open only its disks'\n"
+	    "                        directories, its sockets' and --landlock-rules' paths\n"
+	    "                        (default on where the kernel has Landlock; -v -v lists)\n"
+	    "      --landlock-rules PATH:ro|rw[,...]  more paths for later API requests (a\n"
+	    "                        snapshot directory); rw: create, write, rename there\n"
 	    "\n"
 	    "Other:\n"
 	    "      --kvm PATH        KVM device; default /dev/kvm\n"
+	    "      --check-kvm       say in one line whether KVM (--kvm PATH) can run a VM here,\n"
+	    "                        which kind (hardware or emulated) or why not and the fix;\n"
+	    "                        exit 0 when usable, 1 when not; needs no other option\n"
 	    "  -v, --verbose         more messages (twice: debug, e.g. unclaimed I/O)\n"
 	    "  -q, --quiet           errors only\n"
 	    "  -h, --help            this text\n"
@@ -291,6 +305,14 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 			return usage_error("--user %s: UID:GID, two numbers", arg);
 		cfg->switch_user = true;
 		return CLI_RUN;
+	case OPT_LANDLOCK:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return usage_error("--landlock %s: on or off", arg);
+		cfg->landlock_off = !strcmp(arg, "off");
+		return CLI_RUN;
+	case OPT_LANDLOCK_RULES:
+		cfg->landlock_rules = arg;
+		return CLI_RUN;
 	case OPT_DTB:
 	case OPT_DUMP_DTB:
 		if (!machine_fdt_supported())
@@ -301,6 +323,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_KVM:
 		cfg->kvm_path = arg;
+		return CLI_RUN;
+	case OPT_CHECK_KVM:
+		cfg->check_kvm = true;
 		return CLI_RUN;
 	case 'v':
 		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
@@ -349,8 +374,11 @@ static bool recordable(int opt)
 	case OPT_CONFIG_FILE:
 	case OPT_RESTORE:
 	case OPT_KVM:
+	case OPT_CHECK_KVM:
 	case OPT_SECCOMP:
 	case OPT_USER:
+	case OPT_LANDLOCK:
+	case OPT_LANDLOCK_RULES:
 	case OPT_DUMP_DTB:
 	case 'v':
 	case 'q':
@@ -450,6 +478,8 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 {
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg->check_kvm)
+		return CLI_CHECK_KVM; /* the probe needs nothing else */
 	if (cfg->restore && (cfg->kernel || cfg->config_file))
 		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
 					 "or --config-file");
@@ -482,7 +512,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 		}
 	}
 	enum cli_result r = check_combination(argc, argv, cfg);
-	if (r != CLI_RUN)
+	if (r != CLI_RUN && r != CLI_CHECK_KVM)
 		cli_free(cfg);
 	return r;
 }

@@ -58,6 +58,7 @@ struct vm_config {
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
+	bool check_kvm; /* --check-kvm: probe kvm_path, print one line, exit (CLI_CHECK_KVM) */
 	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
 	const char *config_file; /* --config-file FILE: the VM as JSON in the API's schema */
 	int verbosity;		 /* 0 = info, 1+ = debug, -1 = errors only */
@@ -71,17 +72,20 @@ struct vm_config {
 	 * itself runs (--api-sock, --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
 	struct cli_record recorded[CLI_MAX_RECORDED];
 	int nrecorded;
-	const char *restore;	   /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
-	bool track_dirty_pages;	   /* --track-dirty-pages: for Diff snapshots */
-	enum sandbox_mode seccomp; /* --seccomp on|log|off (vmm/sandbox/sandbox.h) */
-	bool switch_user;	   /* --user UID:GID */
+	const char *restore;	    /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
+	bool track_dirty_pages;	    /* --track-dirty-pages: for Diff snapshots */
+	enum sandbox_mode seccomp;  /* --seccomp on|log|off (vmm/sandbox/sandbox.h) */
+	bool switch_user;	    /* --user UID:GID */
+	bool landlock_off;	    /* --landlock off (vmm/sandbox/sandbox.h) */
+	const char *landlock_rules; /* --landlock-rules PATH:ro|rw,... */
 	unsigned uid, gid;
 };
 
-enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };
+enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CHECK_KVM };
 
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
- * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK. */
+ * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK; with
+ * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path). */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
 
 /* The defaults cli_parse() starts from (256 MiB, 1 vCPU, console on stdio). */

@@ -1,11 +1,14 @@
 /* --console: the host side of the guest console; "virtio" adds a virtio-console (hvc0,
  * virtio/console/vconsole.h) on it, while COM1 keeps showing early boot messages. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "virtio/console/vconsole.h"
+#include "vmm/base/log.h"
 #include "vmm/device_table.h"
 #include "vmm/vm.h"
 
@@ -26,6 +29,22 @@ static int parse_console(struct vm_config *cfg, const char *arg, char *err, size
 		snprintf(err, errlen, "expected stdio, virtio, none or file:PATH");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* file:PATH opened for writing (created if need be, as the console will) and closed: a
+ * missing directory or an unwritable file is said before KVM. */
+static int check_console(const struct vm_config *cfg)
+{
+	if (cfg->console != CONSOLE_MODE_FILE)
+		return 0;
+	int fd = open(cfg->console_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int err = -errno;
+		log_error("console: cannot open %s: %s", cfg->console_path, strerror(-err));
+		return err;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -52,5 +71,7 @@ static const struct device_option console_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_console = {
-    .name = "console", .options = console_options, .create = create_console};
+const struct device_desc device_console = {.name = "console",
+					   .options = console_options,
+					   .check = check_console,
+					   .create = create_console};

@@ -2,9 +2,13 @@
  * tablet, and optionally an SDL window (vmm/display/display_stack.h). The three devices use the
  * transport in effect at the last --display or --gpu. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/base/log.h"
 #include "vmm/device_table.h"
@@ -38,6 +42,41 @@ static int parse_input_script(struct vm_config *cfg, const char *arg, char *err,
 {
 	(void)err, (void)errlen;
 	cfg->display.input_script = arg;
+	return 0;
+}
+
+/* The --screenshot is written at exit, long after KVM: its directory must be there and
+ * writable now. */
+static int check_screenshot(const char *path)
+{
+	char copy[PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", path);
+	const char *dir = dirname(copy);
+	if (access(dir, W_OK) != 0) {
+		int err = -errno;
+		log_error("--screenshot %s: directory %s: %s", path, dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int check_display(const struct vm_config *cfg)
+{
+	const struct display_opts *d = &cfg->display;
+	if (d->screenshot) {
+		int err = check_screenshot(d->screenshot);
+		if (err)
+			return err;
+	}
+	if (d->input_script) {
+		int fd = open(d->input_script, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			int err = -errno;
+			log_error("input script %s: %s", d->input_script, strerror(-err));
+			return err;
+		}
+		close(fd);
+	}
 	return 0;
 }
 
@@ -94,6 +133,7 @@ static const struct device_option display_options[] = {
 
 const struct device_desc device_display = {.name = "display",
 					   .options = display_options,
+					   .check = check_display,
 					   .create = create_display,
 					   .start = start_display,
 					   .destroy = destroy_display};

@@ -1,9 +1,15 @@
 /* --net: virtio-net NICs over a tap or libslirp (virtio/net/net.h); eth0, eth1, ... in order. */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
 
 #include "virtio/net/net.h"
+#include "virtio/net/tap.h"
+#include "vmm/base/log.h"
 #include "vmm/device_table.h"
 #include "vmm/io_poll.h"
 #include "vmm/vm.h"
@@ -36,6 +42,44 @@ static unsigned default_io_threads(const struct virtio_net_opts *o, unsigned vcp
 		return pairs;
 	spare = cpus > vcpus ? cpus - vcpus : 1;
 	return spare < pairs ? spare : pairs;
+}
+
+/* The NIC's tap opened as create() will (one queue of it) and closed again, or its tapfd=
+ * asked what it is: a missing tap, one we may not create, or a stray fd is said before KVM. */
+static int check_nic(const struct virtio_net_opts *o)
+{
+	struct net_backend *be[1];
+	struct ifreq ifr = {0};
+	int err = 0;
+
+	switch (o->kind) {
+	case VIRTIO_NET_TAP:
+		err =
+		    o->queues > 1 ? net_tap_open_mq(be, o->ifname, 1) : net_tap_open(be, o->ifname);
+		if (!err)
+			net_backend_destroy(be[0]);
+		return err;
+	case VIRTIO_NET_TAPFD:
+		if (ioctl(o->tapfd, TUNGETIFF, &ifr) < 0) {
+			log_error("virtio-net: tapfd=%d is not an open tap (TUNGETIFF: %s)",
+				  o->tapfd, strerror(errno));
+			return -ENODEV;
+		}
+		return 0;
+	case VIRTIO_NET_USER:
+		return 0;
+	}
+	return err;
+}
+
+static int check_nics(const struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->nnics; i++) {
+		int err = check_nic(&cfg->nics[i]);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int create_nics(struct vm *vm)
@@ -83,4 +127,4 @@ static const struct device_option net_options[] = {
 };
 
 const struct device_desc device_net = {
-    .name = "net", .options = net_options, .create = create_nics};
+    .name = "net", .options = net_options, .check = check_nics, .create = create_nics};

@@ -53,3 +53,13 @@ void device_cfg_free_all(struct vm_config *cfg)
 		cfg->device_cfg[i] = NULL;
 	}
 }
+
+int device_table_check(const struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		int err = device_table[i]->check ? device_table[i]->check(cfg) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -36,6 +36,11 @@ struct device_option {
 struct device_desc {
 	const char *name;
 	const struct device_option *options; /* ends with a {NULL} entry */
+	/* Checks what the options name on the host (files opened in the mode the device will
+	 * use, locks, taps, directories), before the VM and KVM exist, so each problem of the
+	 * user's gets its own message even where KVM is unusable. Returns 0 or -errno (logged).
+	 * NULL: nothing to check. */
+	int (*check)(const struct vm_config *cfg);
 	/* Creates every instance `vm->cfg` asks for and places each with vm_virtio_place().
 	 * Returns 0 or -errno (logged). NULL: nothing to create (option-only entry). */
 	int (*create)(struct vm *vm);
@@ -54,6 +59,9 @@ struct device_desc {
 
 /* The table, in the order the devices are created; NULL-terminated. */
 extern const struct device_desc *const device_table[];
+
+/* Runs every device's check() in table order; the first failure's -errno, else 0. */
+int device_table_check(const struct vm_config *cfg);
 
 /* The configuration block of device `d` in `cfg` (d->cfg_size bytes), allocated zeroed on first
  * use: for parsers. NULL when out of memory. */

@@ -6,6 +6,7 @@
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
 #include "vmm/cli.h"
+#include "vmm/kvm/kvm_probe.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/vm.h"
 #include <errno.h>
@@ -21,6 +22,16 @@ static void set_log_level(int verbosity)
 		log_set_level(LOG_DEBUG);
 }
 
+/* --check-kvm: the probe's one line on stdout; 0 when KVM is usable, 1 when not. */
+static int check_kvm(const char *path)
+{
+	struct kvm_probe p;
+	char line[sizeof(p.reason) + sizeof(p.fix) + 32];
+	int err = kvm_probe(path, &p);
+	puts(kvm_probe_line(&p, line, sizeof(line)));
+	return err ? VMM_EXIT_ERROR : VMM_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	stats_init(); /* "process start" for --boot-timer: first thing */
@@ -30,6 +41,11 @@ int main(int argc, char **argv)
 		return VMM_EXIT_OK;
 	case CLI_EXIT_USAGE:
 		return VMM_EXIT_USAGE;
+	case CLI_CHECK_KVM: {
+		int status = check_kvm(cfg.kvm_path);
+		cli_free(&cfg);
+		return status;
+	}
 	case CLI_RUN:
 		break;
 	}
@@ -39,12 +55,20 @@ int main(int argc, char **argv)
 		cli_free(&cfg);
 		return VMM_EXIT_ERROR;
 	}
+	sandbox_landlock_set(!cfg.landlock_off);
+	if (cfg.landlock_rules && sandbox_landlock_add_rules(cfg.landlock_rules)) {
+		log_error("--landlock-rules %s: PATH:ro or PATH:rw, comma-separated",
+			  cfg.landlock_rules);
+		cli_free(&cfg);
+		return VMM_EXIT_USAGE;
+	}
 	int status;
 	if ((cfg.api_sock || cfg.config_file || cfg.restore) && !cfg.dump_dtb) {
 		status = control_run(&cfg); /* vmm/api/control.h */
 	} else {
 		static struct vm vm;
-		status = vm_create(&vm, &cfg);
+		/* --dump-dtb describes the VM without KVM (vm_describe()). */
+		status = cfg.dump_dtb ? vm_describe(&vm, &cfg) : vm_create(&vm, &cfg);
 		if (status == 0 && cfg.dump_dtb)
 			status = vmm_exit_status(machine_fdt_dump(&vm.machine, cfg.dump_dtb));
 		else if (status == 0 && cfg.switch_user && sandbox_switch_user(cfg.uid, cfg.gid))

@@ -2,6 +2,7 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "vmm/base/errors.h"
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
+#include "vmm/device_table.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/kvm_state.h"
 #include "vmm/sandbox/sandbox.h"
@@ -59,7 +61,8 @@ static int start_dirty_tracking(struct vm *vm)
 	return err;
 }
 
-static int setup_memory(struct vm *vm, int mem_fd)
+/* Guest RAM, fresh or from `mem_fd` (a restore): before KVM, which only maps it. */
+static int alloc_memory(struct vm *vm, int mem_fd)
 {
 	int err = mem_fd >= 0 ? guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd)
 			      : guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
@@ -72,20 +75,26 @@ static int setup_memory(struct vm *vm, int mem_fd)
 	if (vm->cfg->hugepages && (err = guest_mem_advise_hugepages(&vm->mem)))
 		log_warn("--hugepages: madvise: %s; guest RAM stays on small pages",
 			 strerror(-err));
-	err = kvm_map_memory(&vm->kvm, &vm->mem);
+	return 0;
+}
+
+static int map_memory(struct vm *vm)
+{
+	int err = kvm_map_memory(&vm->kvm, &vm->mem);
 	if (!err && vm->cfg->track_dirty_pages)
 		err = start_dirty_tracking(vm);
 	return err;
 }
 
-/* Loads the kernel and sets the boot vCPU's registers for its entry mode. */
-static int setup_boot(struct vm *vm)
+/* Loads the kernel and, `with_kvm`, sets the boot vCPU's registers for its entry mode. */
+static int setup_boot(struct vm *vm, bool with_kvm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	/* The MP table, the memory maps and the device tree all come from vm->machine. */
 	struct boot_config bc = {
 	    .kernel_path = cfg->kernel,
 	    .initrd_path = cfg->initrd,
+	    .files = &vm->boot, /* read and checked before KVM (check_inputs()) */
 	    .cmdline = vm->cmdline,
 	    .machine = &vm->machine,
 	    .dtb = cfg->dtb,
@@ -96,8 +105,11 @@ static int setup_boot(struct vm *vm)
 	}
 	struct boot_entry entry;
 	int err = boot_load(&vm->mem, &bc, &entry);
+	boot_files_close(&vm->boot); /* in guest RAM now */
 	if (err)
 		return vmm_exit_status(err); /* boot_load() logged it; a bad image is the user's */
+	if (!with_kvm)
+		return 0;
 	struct vcpu *bsp = &vm->vcpus[0];
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -134,6 +146,14 @@ static int setup_virtio(struct vm *vm)
 	return status;
 }
 
+/* What the machine description says of the CPUs: APIC ID = vCPU index (vcpu.c); the IOAPIC
+ * takes the next ID, as in the MP table. */
+static void describe_cpus(struct vm *vm)
+{
+	machine_add_cpus(&vm->machine, (int)vm->ncpus);
+	machine_set_x86_intc(&vm->machine);
+}
+
 static int create_vcpus(struct vm *vm)
 {
 	static struct cpuid_table supported;
@@ -147,9 +167,7 @@ static int create_vcpus(struct vm *vm)
 		if (err)
 			return err;
 	}
-	/* APIC ID = vCPU index (vcpu.c); the IOAPIC takes the next ID, as in the MP table. */
-	machine_add_cpus(&vm->machine, (int)vm->ncpus);
-	machine_set_x86_intc(&vm->machine);
+	describe_cpus(vm);
 	return 0;
 }
 
@@ -159,6 +177,7 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->ncpus = cfg->ncpus;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	vm->boot.initrd_fd = -1;
 	for (unsigned i = 0; i < CLI_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	io_bus_init(&vm->pio, "pio");
@@ -171,37 +190,85 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
-/* Unreadable files are the user's mistake: say so before any KVM work. Returns 0 or -errno. */
-static int files_readable(const struct vm_config *cfg)
+/* Everything the user gave is judged before KVM is opened (as Firecracker checks a device when
+ * it is configured), so each mistake gets its own message even where KVM is unusable: the
+ * kernel read and its format checked, the initrd opened (`boot`: a fresh VM, not a restore),
+ * and each device's files, taps and directories checked by the device. Returns 0 or the exit
+ * status. */
+static int check_inputs(struct vm *vm, bool boot)
 {
-	const char *files[] = {cfg->kernel, cfg->initrd};
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (files[i] && access(files[i], R_OK) != 0) {
-			int err = -errno;
-			log_error("%s %s: %s", i == 0 ? "kernel" : "initrd", files[i],
-				  strerror(-err));
-			return err;
-		}
-	}
-	return 0;
+	const struct vm_config *cfg = vm->cfg;
+	int err = boot ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
+	if (!err)
+		err = device_table_check(cfg);
+	return vmm_exit_status(err);
 }
 
-/* vm_create() and vm_create_restored(): guest RAM from `mem_fd` (restore) or fresh. */
-static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd)
+/* KVM: the VM, guest RAM mapped, then the irqchip and the vCPUs. Returns 0 or the exit status. */
+static int open_kvm(struct vm *vm)
 {
-	init_state(vm, cfg);
-	int err = mem_fd >= 0 ? 0 : files_readable(cfg);
-	if (err)
-		return vmm_exit_status(err);
-	if (vm->stop_fd < 0 || kvm_open_vm(&vm->kvm, cfg->kvm_path))
+	if (kvm_open_vm(&vm->kvm, vm->cfg->kvm_path)) /* logged the probe's reason and fix */
 		return VMM_EXIT_ERROR;
 	if (vm->kvm.emulated)
 		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow); "
 			 "Linux user space needs the default guest's kernel patches here "
 			 "(guest-images/README.md)");
 	/* RAM before the irqchip: see kvm_open_vm(). */
-	if (setup_memory(vm, mem_fd) || kvm_create_chips(&vm->kvm) || create_vcpus(vm))
+	if (map_memory(vm) || kvm_create_chips(&vm->kvm) || create_vcpus(vm))
 		return VMM_EXIT_ERROR;
+	return 0;
+}
+
+/* Without KVM (vm_describe()): the devices' notifications go nowhere. */
+static int no_kvm_ioeventfd(void *ctx, const struct kvm_ioeventfd *io)
+{
+	(void)ctx, (void)io;
+	return 0;
+}
+
+static int no_kvm_irqfd(void *ctx, const struct kvm_irqfd *req)
+{
+	(void)ctx, (void)req;
+	return 0;
+}
+
+static int no_kvm_routes(void *ctx, const struct kvm_irq_routing *table)
+{
+	(void)ctx, (void)table;
+	return 0;
+}
+
+static int no_kvm_msi(void *ctx, const struct kvm_msi *msi)
+{
+	(void)ctx, (void)msi;
+	return 0;
+}
+
+static bool no_kvm_resample(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static const struct kvm_notify_ops no_kvm_ops = {no_kvm_ioeventfd, no_kvm_irqfd, no_kvm_routes,
+						 no_kvm_msi, no_kvm_resample};
+
+/* vm_create(), vm_create_restored() and vm_describe(): guest RAM from `mem_fd` (restore) or
+ * fresh; `with_kvm` false builds the devices and the machine description only. */
+static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, bool with_kvm)
+{
+	init_state(vm, cfg);
+	if (vm->stop_fd < 0 || alloc_memory(vm, mem_fd))
+		return VMM_EXIT_ERROR;
+	int status = check_inputs(vm, mem_fd < 0);
+	if (!status && with_kvm) {
+		status = open_kvm(vm);
+	} else if (!status) {
+		vm->kvm.notify = (struct kvm_notify){&no_kvm_ops, NULL};
+		describe_cpus(vm);
+	}
+	if (status)
+		return status;
 	if (vm_devices_create(vm))
 		return VMM_EXIT_ERROR;
 	return setup_virtio(vm);
@@ -209,14 +276,21 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
-	int status = create(vm, cfg, -1);
-	return status ? status : setup_boot(vm);
+	int status = create(vm, cfg, -1, true);
+	return status ? status : setup_boot(vm, true);
+}
+
+int vm_describe(struct vm *vm, const struct vm_config *cfg)
+{
+	int status = create(vm, cfg, -1, false);
+	return status ? status : setup_boot(vm, false);
 }
 
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 {
 	struct stat st;
-	int status = create(vm, cfg, mem_fd); /* no kernel: the snapshot's RAM and registers */
+	int status =
+	    create(vm, cfg, mem_fd, true); /* no kernel: the snapshot's RAM and registers */
 	if (fstat(mem_fd, &st) == 0) {
 		vm->mem_file_dev = (unsigned long)st.st_dev;
 		vm->mem_file_ino = (unsigned long)st.st_ino;
@@ -310,7 +384,16 @@ static const struct sandbox_rule main_rules[] = {
     SB_ALLOW(SYS_close),
     SB_ALLOW(SYS_clone),
     SB_ALLOW(SYS_clone3),
-    SB_ALLOW(SYS_ioctl),
+    /* ioctl only with these requests (and the vCPU list's, below): teardown undoes the
+     * devices' KVM wiring (vm_virtio / vm_pci stop: irqfd and ioeventfd deassigned) */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQFD),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
+    /* --paused: vm_pause() saves the guest clock before the vCPUs start (vm_run) */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_CLOCK),
+    /* terminal_restore() at exit (atexit, on this thread): tcsetattr(TCSANOW) */
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETS),
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETSW),
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETSF),
     SB_ALLOW(SYS_openat),
     SB_ALLOW(SYS_unlink),
     SB_ALLOW(SYS_unlinkat),
@@ -349,8 +432,11 @@ int vm_run(struct vm *vm)
 	sigset_t set;
 	int sig_fd = vm_block_stop_signals(&set);
 	vm_virtio_choose_io_poll(vm);
-	if (vcpu_install_kick_handler() || vm_virtio_start(vm) || vm_pci_start(vm->pci) ||
-	    vm_devices_start(vm) || vm_virtio_start_devices(vm) || confine_main()) {
+	/* the Landlock set is complete once the VM exists; every thread started from here on
+	 * applies it as it confines itself (sandbox.h) */
+	if (sandbox_landlock_seal() || vcpu_install_kick_handler() || vm_virtio_start(vm) ||
+	    vm_pci_start(vm->pci) || vm_devices_start(vm) || vm_virtio_start_devices(vm) ||
+	    confine_main()) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
@@ -387,6 +473,7 @@ void vm_destroy(struct vm *vm)
 	vm_devices_destroy(vm);
 	free(vm->cmdline);
 	kvm_close(&vm->kvm);
+	boot_files_close(&vm->boot);
 	guest_mem_free(&vm->mem);
 	io_bus_destroy(&vm->pio);
 	io_bus_destroy(&vm->mmio);

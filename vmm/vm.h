@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "firmware/machine.h"
+#include "loaders/boot.h"
 #include "vmm/base/guest_mem.h"
 #include "vmm/base/io_bus.h"
 #include "vmm/base/vm_control.h"
@@ -24,6 +25,8 @@ struct vm {
 	const struct vm_config *cfg;
 	struct kvm kvm;
 	struct guest_mem mem;
+	struct boot_files
+	    boot; /* kernel and initrd, read and checked before KVM; freed once loaded */
 	struct io_bus pio;
 	struct io_bus mmio;
 	unsigned ncpus;
@@ -73,6 +76,11 @@ struct vm {
  * VMM_EXIT_USAGE for a bad image, file or device option, VMM_EXIT_ERROR for resources and
  * KVM); the reason was logged. vm_destroy() is safe after a failed vm_create(). */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* vm_create() without KVM, for --dump-dtb: the same checks of every input, the devices (their
+ * KVM notifications going nowhere) and the kernel loaded, so vm->machine describes exactly the
+ * VM vm_create() would build; no vCPUs, nothing to run. vm_destroy() after, in every case. */
+int vm_describe(struct vm *vm, const struct vm_config *cfg);
 
 /* vm_create() for a snapshot being restored (vmm/snapshot.h): guest RAM is the memory file
  * `mem_fd` mapped copy-on-write, and no kernel is loaded; the caller then sets the saved state

@@ -12,11 +12,15 @@
  *     harmless-looking writes, random status values, resets in the middle of I/O and random
  *     abuses, reviving whatever it broke, with the other devices checked every few rounds.
  *
- * Command line: seed=N (default 1) rounds=N (default 120) [transport=pci]. Disks: sectors 0-2047
- * hold the blk_pattern_fill() pattern 'H' "HST" (tests/integration/hostile_guest.sh makes them);
- * a writable disk's sectors from 8192 on are the guest's scratch; nothing random is ever
- * written below. Only meant for our VMM: QEMU answers some abuses differently (e.g. it does not
- * set DEVICE_NEEDS_RESET for a bad ring but stops the queue or the VM). */
+ * With `fuzz` on the command line (the guest-side fuzzer, tools/fuzz/guest-fuzz): no sweep;
+ * `rounds` rounds of runtime/hostile_fuzz.c's wider steps (packed rings too), after each of
+ * which every device must serve a request, else "GUEST-FUZZ FAIL seed= round= device=: why".
+ *
+ * Command line: seed=N (default 1) rounds=N (default 120) [transport=pci] [fuzz [trace]]. Disks:
+ * sectors 0-2047 hold the blk_pattern_fill() pattern 'H' "HST" (tests/integration/hostile_guest.sh
+ * makes them); a writable disk's sectors from 8192 on are the guest's scratch; nothing random is
+ * ever written below. Only meant for our VMM: QEMU answers some abuses differently (e.g. it does
+ * not set DEVICE_NEEDS_RESET for a bad ring but stops the queue or the VM). */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
@@ -35,8 +39,10 @@
 #define SCRATCH_DISK 8192 /* first sector random writes may touch */
 #define HOST_SECTORS 2048 /* sectors with the host's pattern */
 
-static struct hdev devs[MAX_DEVS];
-static unsigned ndevs;
+struct hdev hostile_devs[MAX_DEVS];
+unsigned hostile_ndevs;
+bool hostile_fuzz;
+bool hostile_trace;
 static uint64_t rng_state = 1;
 static unsigned n_needs_reset, n_ignored, n_revived;
 
@@ -48,9 +54,14 @@ uint64_t hostile_rand(void)
 	return rng_state * 0x2545F4914F6CDD1DULL;
 }
 
-static uint32_t below(uint32_t n)
+uint32_t hostile_below(uint32_t n)
 {
 	return (uint32_t)(hostile_rand() % n);
+}
+
+static uint32_t below(uint32_t n)
+{
+	return hostile_below(n);
 }
 
 bool hdev_is_pci(const struct hdev *h)
@@ -60,15 +71,29 @@ bool hdev_is_pci(const struct hdev *h)
 
 /* ---- bring-up ---- */
 
+/* Fuzz mode's queue sizes: 8 (a blk request of 4 data buffers takes 6 descriptors) to 32; a
+ * packed ring's need not be a power of two (2.8). */
+static uint16_t queue_size(struct hdev *h)
+{
+	if (!hostile_fuzz)
+		return HOSTILE_QSIZE;
+	if (vdev_has(h->d, VIRTIO_F_RING_PACKED))
+		return (uint16_t)(8 + hostile_below(25));
+	return (uint16_t)(8u << hostile_below(3));
+}
+
 void hdev_prepare(struct hdev *h, uint64_t features, bool driver_ok)
 {
-	features &= F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_RING_F_EVENT_IDX);
+	uint64_t mine = F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_RING_F_EVENT_IDX);
+	features &= mine | (hostile_fuzz ? F(VIRTIO_F_RING_PACKED) : 0);
 	int err = vdev_negotiate(h->d, features, 0);
 	TEST_ASSERT_MSG(err == 0, "%s: negotiation failed: %d", h->name, err);
+	virtio_alloc_arena(h->arena, HOSTILE_ARENA); /* the device was reset: reuse its rings */
 	for (uint16_t q = 0; q < h->nq; q++) {
-		err = vq_setup(&h->vq[q], h->d, q, HOSTILE_QSIZE);
+		err = vq_setup(&h->vq[q], h->d, q, queue_size(h));
 		TEST_ASSERT_MSG(err == 0, "%s: queue %u setup failed: %d", h->name, q, err);
 	}
+	virtio_alloc_arena(NULL, 0);
 	if (driver_ok)
 		vdev_driver_ok(h->d);
 }
@@ -288,23 +313,23 @@ bool hdev_good_request(struct hdev *h, const char **why)
 
 static void others_work(const struct hdev *h, const char *after)
 {
-	for (unsigned i = 0; i < ndevs; i++) {
+	for (unsigned i = 0; i < hostile_ndevs; i++) {
 		const char *why;
-		if (&devs[i] == h)
+		if (&hostile_devs[i] == h)
 			continue;
-		TEST_ASSERT_MSG(hdev_good_request(&devs[i], &why),
-				"%s stopped working (%s) after '%s' on %s", devs[i].name, why,
-				after, h->name);
+		TEST_ASSERT_MSG(hdev_good_request(&hostile_devs[i], &why),
+				"%s stopped working (%s) after '%s' on %s", hostile_devs[i].name,
+				why, after, h->name);
 	}
 }
 
 /* Brings every device back to a healthy running state (after random rounds). */
 static void heal_all(void)
 {
-	for (unsigned i = 0; i < ndevs; i++) {
-		uint8_t s = vdev_status(devs[i].d);
+	for (unsigned i = 0; i < hostile_ndevs; i++) {
+		uint8_t s = vdev_status(hostile_devs[i].d);
 		if ((s & VIRTIO_CONFIG_S_NEEDS_RESET) || !(s & VIRTIO_CONFIG_S_DRIVER_OK))
-			revive(&devs[i]);
+			revive(&hostile_devs[i]);
 	}
 }
 
@@ -313,7 +338,14 @@ static void abuse(struct hdev *h, const struct hostile_abuse *a, bool verbose)
 	const char *why;
 	heal_all();
 	TEST_ASSERT_EQ(vdev_reset(h->d), 0);
+	virtio_alloc_arena(h->arena, HOSTILE_ARENA); /* for the abuse's own queue set-ups */
+	/* Abuses count on split rings of HOSTILE_QSIZE (a head of QN + 3 is out of range only
+	 * then): the fuzz mode's sizes and packed rings stay out of them. */
+	bool fuzz = hostile_fuzz;
+	hostile_fuzz = false;
 	enum hostile_expect e = a->run(h);
+	hostile_fuzz = fuzz;
+	virtio_alloc_arena(NULL, 0);
 	TEST_ASSERT_MSG(answers(h), "%s does not answer after '%s'", h->name, a->name);
 	bool nr = wait_needs_reset(h, e == EXPECT_NEEDS_RESET ? WAIT_MS : 5);
 	TEST_ASSERT_MSG(nr || e != EXPECT_NEEDS_RESET,
@@ -433,9 +465,8 @@ static void reset_mid_io(struct hdev *h)
 			why);
 }
 
-static void random_round(void)
+static void random_step(struct hdev *h)
 {
-	struct hdev *h = &devs[below(ndevs)];
 	const char *why;
 	switch (below(16)) {
 	case 0:
@@ -475,23 +506,29 @@ static void random_round(void)
 	TEST_ASSERT_MSG(answers(h), "%s does not answer any more", h->name);
 }
 
+static void random_round(void)
+{
+	random_step(&hostile_devs[below(hostile_ndevs)]);
+}
+
 /* ---- discovery ---- */
 
 static void add_dev(struct vdev *d, uint32_t id, const char *kind, unsigned nth)
 {
 	static char names[MAX_DEVS][24];
-	struct hdev *h = &devs[ndevs];
-	snprintf(names[ndevs], sizeof(names[0]), "%s%u", kind, nth);
-	*h = (struct hdev){.name = names[ndevs], .d = d, .id = id, .nq = 1, .reqq = 0};
+	struct hdev *h = &hostile_devs[hostile_ndevs];
+	snprintf(names[hostile_ndevs], sizeof(names[0]), "%s%u", kind, nth);
+	*h = (struct hdev){.name = names[hostile_ndevs], .d = d, .id = id, .nq = 1, .reqq = 0};
 	if (id == VIRTIO_ID_CONSOLE || id == VIRTIO_ID_NET || id == VIRTIO_ID_VSOCK)
 		h->nq = 2, h->reqq = 1;
 	h->scratch = virtio_alloc(HOSTILE_SCRATCH, 4096);
-	TEST_ASSERT(h->scratch);
-	ndevs++;
+	h->arena = virtio_alloc(HOSTILE_ARENA, 4096);
+	TEST_ASSERT(h->scratch && h->arena);
+	hostile_ndevs++;
 	revive(h);
 	h->ro = h->id == VIRTIO_ID_BLOCK && (d->offered & F(VIRTIO_BLK_F_RO));
 	if (h->ro)
-		snprintf(names[ndevs - 1], sizeof(names[0]), "%s%u(ro)", kind, nth);
+		snprintf(names[hostile_ndevs - 1], sizeof(names[0]), "%s%u(ro)", kind, nth);
 }
 
 static void discover(void)
@@ -504,9 +541,90 @@ static void discover(void)
 		     {VIRTIO_ID_VSOCK, "vsock"},     {VIRTIO_ID_BALLOON, "balloon"}};
 	for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		struct vdev *d;
-		for (unsigned n = 0; ndevs < MAX_DEVS && (d = vdev_find(kinds[k].id, n)); n++)
+		for (unsigned n = 0; hostile_ndevs < MAX_DEVS && (d = vdev_find(kinds[k].id, n));
+		     n++)
 			add_dev(d, kinds[k].id, kinds[k].kind, n);
 	}
+}
+
+/* ---- fuzz mode ---- */
+
+static uint64_t fuzz_seed, fuzz_round;
+static const char *fuzz_dev = "-";
+
+/* Every failure of fuzz mode (an assertion anywhere) also as the one line the host looks for. */
+static void fuzz_fail_hook(const char *msg)
+{
+	printf("GUEST-FUZZ FAIL seed=%llu round=%llu device=%s: %s\n",
+	       (unsigned long long)fuzz_seed, (unsigned long long)fuzz_round, fuzz_dev, msg);
+}
+
+/* Takes back every chain the round left on `h`'s request queue (a step may add a request
+ * without waiting for it): each must complete within WAIT_MS. */
+static bool drain(struct hdev *h)
+{
+	struct vq *vq = &h->vq[h->reqq];
+	uint32_t len;
+	for (unsigned i = 0; i < WAIT_MS * 10 && vq->num_free < vq->size; i++) {
+		while (vq_get_used(vq, &len))
+			;
+		if (vq->num_free < vq->size)
+			delay_us(100);
+	}
+	return vq->num_free == vq->size;
+}
+
+/* After a round on `h`: the bus as it was, `h` revived if the round broke it, then every
+ * device (h too) must serve a known-good request within WAIT_MS. */
+static void fuzz_check(struct hdev *h, const char *step)
+{
+	const char *why;
+	hostile_fuzz_settle(h);
+	uint8_t s = vdev_status(h->d);
+	if (h->dirty || (s & VIRTIO_CONFIG_S_NEEDS_RESET) || !(s & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		revive(h);
+		h->dirty = false;
+	}
+	for (unsigned i = 0; i < hostile_ndevs; i++) {
+		struct hdev *o = &hostile_devs[i];
+		fuzz_dev = o->name;
+		TEST_ASSERT_MSG(drain(o), "a request never completed after '%s' on %s%s", step,
+				h->name, o == h ? " (itself)" : "");
+		TEST_ASSERT_MSG(hdev_good_request(o, &why),
+				"stopped answering (%s) after '%s' on %s%s", why, step, h->name,
+				o == h ? " (itself)" : "");
+	}
+}
+
+static void fuzz_run(uint64_t rounds)
+{
+	unsigned packed = 0;
+	bool trace = hostile_trace = cmdline_has("trace");
+	test_fail_hook = fuzz_fail_hook;
+	for (fuzz_round = 0; fuzz_round < rounds; fuzz_round++) {
+		struct hdev *h = &hostile_devs[below(hostile_ndevs)];
+		fuzz_dev = h->name;
+		if (trace)
+			printf("round %llu\n", (unsigned long long)fuzz_round);
+		const char *step = hostile_fuzz_step(h);
+		fuzz_dev = h->name;
+
+		fuzz_check(h, step);
+		packed += vdev_has(h->d, VIRTIO_F_RING_PACKED);
+		if (fuzz_round % 100 == 99)
+			printf("guest-fuzz: %llu rounds\n", (unsigned long long)fuzz_round + 1);
+	}
+	fuzz_dev = "-";
+	printf("guest-fuzz: seed %llu, %llu rounds: ok (%u NEEDS_RESET, %u ignored, %u revivals, "
+	       "%u rounds on packed rings)\n",
+	       (unsigned long long)fuzz_seed, (unsigned long long)rounds, n_needs_reset, n_ignored,
+	       n_revived, packed);
+}
+
+/* The fuzz mode's "classic" step: one round of the random driver above on `h`. */
+void hostile_random_step(struct hdev *h)
+{
+	random_step(h);
 }
 
 int guest_main(void)
@@ -514,6 +632,8 @@ int guest_main(void)
 	uint64_t seed = 1, rounds = 120;
 	cmdline_get_u64("seed", &seed);
 	cmdline_get_u64("rounds", &rounds);
+	hostile_fuzz = cmdline_has("fuzz");
+	fuzz_seed = seed;
 	rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
 	blk_buf = virtio_alloc(BLK_SECTOR, 512);
 	early_buf = virtio_alloc(BLK_SECTOR, 512);
@@ -522,19 +642,24 @@ int guest_main(void)
 	balloon_page = virtio_alloc(4096, 4096);
 	TEST_ASSERT(blk_buf && early_buf && small_buf && vsock_rx && balloon_page);
 	discover();
-	TEST_ASSERT_MSG(ndevs > 0, "no virtio device over %s", vdev_transport_name());
-	printf("hostile: seed %llu, %llu rounds, %u devices over %s:", (unsigned long long)seed,
-	       (unsigned long long)rounds, ndevs, vdev_transport_name());
-	for (unsigned i = 0; i < ndevs; i++)
-		printf(" %s", devs[i].name);
+	TEST_ASSERT_MSG(hostile_ndevs > 0, "no virtio device over %s", vdev_transport_name());
+	printf("%s: seed %llu, %llu rounds, %u devices over %s:",
+	       hostile_fuzz ? "guest-fuzz" : "hostile", (unsigned long long)seed,
+	       (unsigned long long)rounds, hostile_ndevs, vdev_transport_name());
+	for (unsigned i = 0; i < hostile_ndevs; i++)
+		printf(" %s", hostile_devs[i].name);
 	printf("\n");
 	others_work(&nobody, "bring-up"); /* every device, none excluded */
-
-	for (unsigned i = 0; i < ndevs; i++) {
-		for (unsigned a = 0; a < hostile_nabuses; a++)
-			abuse(&devs[i], &hostile_abuses[a], true);
+	if (hostile_fuzz) {
+		fuzz_run(rounds);
+		return 0;
 	}
-	printf("checklist sweep: %u abuses x %u devices: ok\n", hostile_nabuses, ndevs);
+
+	for (unsigned i = 0; i < hostile_ndevs; i++) {
+		for (unsigned a = 0; a < hostile_nabuses; a++)
+			abuse(&hostile_devs[i], &hostile_abuses[a], true);
+	}
+	printf("checklist sweep: %u abuses x %u devices: ok\n", hostile_nabuses, hostile_ndevs);
 	for (uint64_t r = 0; r < rounds; r++) {
 		random_round();
 		if (r % 16 == 15) {

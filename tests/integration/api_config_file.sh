@@ -2,6 +2,7 @@
 # --config-file: a whole VM in one JSON file (the API's schema, Firecracker's layout) boots a
 # test guest with a disk and a metrics file; broken files end with a message and status 2.
 # labels: api cli
+# requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -4,6 +4,7 @@
 # in scancode set 1 (translation on, as Linux sets it up) and set 2 (translation off), started
 # with --kernel and controlled over --api-sock.
 # labels: api
+# requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -7,6 +7,7 @@
 # methods, wrong states, clients that vanish mid-request or say nothing, many at once), and a
 # graceful stop whose deadline passes (the test guest ignores Ctrl-Alt-Del) ending with status 0.
 # labels: api
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -103,7 +104,7 @@ fi
 # PATCH /drives: another file behind the running disk; bad paths keep the old one
 want 204 PATCH /drives/disk0 "{\"drive_id\": \"disk0\", \"path_on_host\": \"$disk2\"}"
 want 400 PATCH /drives/disk0 '{"drive_id": "disk0", "path_on_host": "/nonexistent/x.img"}'
-want 404 PATCH /drives/nope '{"drive_id": "nope", "path_on_host": "/x"}'
+want 400 PATCH /drives/nope '{"drive_id": "nope", "path_on_host": "/x"}'
 api GET /vm/config | grep -q "$disk2" || { lib_fail "/vm/config does not show the new path"; }
 
 # bad input with a real client library, while the guest runs

@@ -5,6 +5,7 @@
 # the host helper (vsock_host.py): guest->host echo, several connections, credit, and a
 # host-initiated CONNECT. GET /vm/config shows the vsock; PUT /vsock after start is refused.
 # labels: api virtio
+# requires: kvm
 # timeout: 240
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -4,6 +4,7 @@
 # and plot. Never asserts a timing (shared hosts).
 # Also checks the boot-timer guest against our VMM's --boot-timer report, where the VMM has it.
 # labels: bench
+# requires: kvm
 # resource: linux
 # timeout: 900
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -47,6 +48,8 @@ fi
 expect_output 'fio, iperf3: skipped: (needs hardware KVM|not in .all.)'
 if have_qemu; then
 	expect_output '^\| bench \| metric \| better \| vmm \| qemu-microvm \| qemu-q35 \|'
+	# QEMU's best configuration for the disk too: an IOThread and io_uring.
+	[ -f "$GUESTS/blk_bench.elf" ] && expect_output '^\| bench \|.* \| qemu-iothread \|.* vmm/qemu-iothread \|'
 fi
 if command -v gnuplot >/dev/null; then
 	for f in ratios.png ratios.svg; do

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Bad options and bad images: a clear message on stderr and exit status 2, never a crash.
+# Every file, path and tap the command line names is checked before /dev/kvm is opened, so the
+# same malformed command lines give the same messages on a host without KVM: they run again with
+# /dev/kvm masked (an empty file bind-mounted over it in a private mount namespace; needs root
+# and unshare, else that part is skipped, exit 77), where a well-formed command line gets the KVM
+# probe's reason (exit 1) and --dump-dtb still works.
 # labels: cli
 set -u
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+hello="$GUESTS/hello.elf"
 
 # expect STATUS PATTERN -- ARGS...: runs the VMM, checks the status and that stderr matches.
 expect() {
@@ -31,43 +37,122 @@ expect 2 "1 to 64" -- -k x --cpus 1000
 expect 2 "stdio, virtio, none or file" -- -k x --console tty
 expect 2 "unexpected argument" -- -k x stray
 
-# Images.
-expect 2 "No such file" -- -k "$tmp/missing" --console none
-: >"$tmp/empty"
-expect 2 "empty|too small|truncated|not a|unknown" -- -k "$tmp/empty" --console none
-head -c 4096 /dev/urandom >"$tmp/garbage"
-expect 2 "neither|not a|unknown|format" -- -k "$tmp/garbage" --console none
-# A truncated test guest (ELF whose segments run past the end of the file).
-head -c 300 "$GUESTS/hello.elf" >"$tmp/truncated.elf"
-expect 2 "truncated|past|beyond|outside|malformed" -- -k "$tmp/truncated.elf" --console none
-# An ELF without the PVH note: a host program.
-expect 2 "PVH" -- -k /bin/true --console none
-# A kernel that doesn't fit: the guest is fine in 16M but its initrd isn't.
+# input_cases: the malformed inputs judged before KVM is opened, each with its own message.
+input_cases() {
+	# Kernels.
+	expect 2 "kernel .*missing: No such file" -- -k "$tmp/missing" --console none
+	: >"$tmp/empty"
+	expect 2 "kernel .*empty: empty file" -- -k "$tmp/empty" --console none
+	head -c 4096 /dev/zero | tr '\0' 'x' >"$tmp/garbage"
+	expect 2 "neither a bzImage nor an ELF" -- -k "$tmp/garbage" --console none
+	# A truncated test guest (ELF whose notes and segments run past the end of the file).
+	head -c 300 "$hello" >"$tmp/truncated.elf"
+	expect 2 "truncated.elf: bad ELF: .*past the end" -- -k "$tmp/truncated.elf" --console none
+	expect 2 "kernel .*: not a regular file" -- -k "$tmp" --console none
+	expect 2 "kernel /dev/zero: not a regular file" -- -k /dev/zero --console none
+	# An ELF without the PVH note: a host program.
+	expect 2 "not a PVH kernel" -- -k /bin/true --console none
+	expect 2 "initrd .*missing.initrd: No such file" -- -k "$hello" -i "$tmp/missing.initrd" \
+		--console none
+	expect 2 "initrd .*: not a regular file" -- -k "$hello" -i "$tmp" --console none
+	# Disks: missing, read-only without ,ro, given twice, locked by another process.
+	expect 2 "disk .*missing.img: cannot open: No such file" -- -k "$hello" \
+		--disk "$tmp/missing.img" --console none
+	truncate -s 1M "$tmp/ro.img" "$tmp/a.img"
+	chmod 444 "$tmp/ro.img"
+	expect 2 "disk .*ro.img: .*read-only.*add ,ro" -- -k "$hello" --disk "$tmp/ro.img" \
+		--console none
+	expect 2 "disk .*a.img: the same file as disk 0" -- -k "$hello" --disk "$tmp/a.img" \
+		--disk "$tmp/a.img,ro" --console none
+	expect 2 "not a regular file or a block device" -- -k "$hello" --disk /dev/null \
+		--console none
+	# A disk another process holds locked (flock, as a second VMM would): the user's mistake, 2.
+	: >"$tmp/locked.img"
+	(
+		exec 9<>"$tmp/locked.img"
+		flock -x 9
+		exec sleep 30
+	) >/dev/null 2>&1 &
+	local locker=$!
+	sleep 0.3
+	expect 2 "disk .*locked.img: cannot lock" -- -k "$hello" --disk "$tmp/locked.img" \
+		--console none
+	kill "$locker" 2>/dev/null
+	wait "$locker" 2>/dev/null
+	# Taps: an interface that is no tap (as root) or no right to open taps; a stray fd.
+	expect 2 "tap lo: TUNSETIFF|/dev/net/tun" -- -k "$hello" --net tap=lo --console none
+	expect 2 "tapfd=99 is not an open tap" -- -k "$hello" --net tapfd=99 --console none
+	# Paths the VM writes or reads later: the console file, the screenshot, the input script.
+	expect 2 "console: cannot open .*nodir/out: No such file" -- -k "$hello" \
+		--console "file:$tmp/nodir/out"
+	expect 2 "--screenshot .*nodir/s.png: directory .*: No such file" -- -k "$hello" \
+		--screenshot "$tmp/nodir/s.png" --console none
+	expect 2 "input script .*missing.script: No such file" -- -k "$hello" \
+		--input-script "$tmp/missing.script" --console none
+	# A config file's files are checked the same way.
+	printf '{"boot-source": {"kernel_image_path": "%s"}, "drives": [{"drive_id": "d0",
+		"path_on_host": "%s", "is_root_device": false, "is_read_only": false}]}\n' \
+		"$hello" "$tmp/missing.img" >"$tmp/disk.json"
+	expect 2 "disk .*missing.img: cannot open: No such file" -- --config-file "$tmp/disk.json"
+	printf '{"boot-source": {"kernel_image_path": "%s"}}\n' "$tmp/empty" >"$tmp/kernel.json"
+	expect 2 "kernel .*empty: empty file" -- --config-file "$tmp/kernel.json"
+}
+
+# With /dev/kvm masked (this script again, inside the namespace): the same messages; a
+# well-formed command line gets the probe's reason; --dump-dtb needs no KVM.
+if [ "${CLI_ERRORS_MASKED:-}" = 1 ]; then
+	echo "--- with /dev/kvm masked"
+	input_cases
+	expect 1 "kvm: unusable: .*; fix: " -- -k "$hello" --console none
+	expect 1 "kvm: unusable: .*; fix: " -- -k "$hello" --disk "$tmp/a.img" --console none
+	"$VMM" --check-kvm >"$tmp/check" 2>&1
+	status=$?
+	if [ $status -ne 1 ] || ! grep -q "^kvm: unusable: .*; fix: " "$tmp/check"; then
+		echo "FAIL: vmm --check-kvm -> $status: $(cat "$tmp/check")"
+		fail=1
+	else
+		echo "ok: vmm --check-kvm -> 1: $(cat "$tmp/check")"
+	fi
+	expect 0 "" -- -k "$hello" --disk "$tmp/a.img" --dump-dtb "$tmp/masked.dtb" --console none
+	[ -s "$tmp/masked.dtb" ] || { echo "FAIL: --dump-dtb wrote no DTB without KVM"; fail=1; }
+	exit $fail
+fi
+
+input_cases
+# A kernel that doesn't fit: the guest is fine in 16M but its initrd isn't (placed with the
+# machine's layout, so judged once the VM is built).
 head -c $((20 << 20)) /dev/zero >"$tmp/big.initrd"
-expect 2 "initrd|fit|RAM" -- -k "$GUESTS/hello.elf" -i "$tmp/big.initrd" --mem 16M --console none
-expect 2 "No such file" -- -k "$GUESTS/hello.elf" -i "$tmp/missing.initrd" --console none
+expect 2 "initrd|fit|RAM" -- -k "$hello" -i "$tmp/big.initrd" --mem 16M --console none
 # Device options.
 expect 2 "empty disk path" -- -k x --disk ",ro"
 expect 2 "unknown option 'foo'" -- -k x --disk "$tmp/d,foo=1"
 expect 2 "serial" -- -k x --disk "$tmp/d,serial=123456789012345678901"
-expect 2 "No such file|cannot open" -- -k "$GUESTS/hello.elf" --disk "$tmp/missing.img" --console none
-# A disk another process holds locked (flock, as a second VMM would): the user's mistake, 2.
-: >"$tmp/locked.img"
-flock -x "$tmp/locked.img" sleep 30 &
-locker=$!
-sleep 0.2
-expect 2 "cannot lock" -- -k "$GUESTS/hello.elf" --disk "$tmp/locked.img" --console none
-kill "$locker" 2>/dev/null
-wait "$locker" 2>/dev/null
 expect 2 "rate" -- -k x --rng=bogus
 expect 2 "network" -- -k x --net bogus
 expect 2 "MAC|mac" -- -k x --net user,mac=zz:00:00:00:00:00
 
 # --help documents every long option the parser knows, and exits 0.
 "$VMM" --help >"$tmp/help" || { echo "FAIL: --help status $?"; fail=1; }
-for opt in kernel initrd append mem cpus console disk net rng display gpu screenshot input-script transport dtb dump-dtb boot-timer hugepages debug-exit api-sock config-file restore track-dirty-pages seccomp user kvm verbose quiet help version; do
+for opt in kernel initrd append mem cpus console disk net rng display gpu screenshot input-script transport dtb dump-dtb boot-timer hugepages debug-exit api-sock config-file restore track-dirty-pages seccomp user kvm check-kvm verbose quiet help version; do
 	grep -q -- "--$opt" "$tmp/help" || { echo "FAIL: --help lacks --$opt"; fail=1; }
 done
 
-[ $fail -eq 0 ] && echo "cli_errors: all passed"
-exit $fail
+# The same malformed command lines with /dev/kvm masked.
+if [ ! -e /dev/kvm ]; then # no KVM here at all: nothing to mask
+	CLI_ERRORS_MASKED=1 bash "${BASH_SOURCE[0]}" || fail=1
+elif [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	: >"$tmp/not-kvm"
+	CLI_ERRORS_MASKED=1 unshare -m --propagation private \
+		bash -c 'mount --bind "$1" /dev/kvm && exec bash "$0"' "${BASH_SOURCE[0]}" \
+		"$tmp/not-kvm" || fail=1
+else
+	masked_skip="masking /dev/kvm needs root and unshare(1)"
+fi
+
+[ $fail -eq 0 ] || exit 1
+if [ -n "${masked_skip:-}" ]; then
+	. "$(dirname "${BASH_SOURCE[0]}")/require.sh"
+	skip "not root" "the checks with /dev/kvm masked did not run: $masked_skip"
+fi
+echo "cli_errors: all passed"
+exit 0

@@ -5,6 +5,7 @@
 # in python, pixel for pixel, over virtio-mmio and virtio-pci. QEMU (virtio-gpu-device) runs the
 # same guest (no screenshot there).
 # labels: guests virtio display
+# requires: kvm
 # timeout: 120
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -3,6 +3,7 @@
 # events injected with --input-script, read back by the guest in order with exact codes. On QEMU
 # (virtio-keyboard-device, virtio-tablet-device) the config space and statusq only.
 # labels: guests virtio display
+# requires: kvm
 # timeout: 120
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -4,16 +4,13 @@
 # (SDL_RenderReadPixels), which must match the picture pixel for pixel. Skipped without xvfb-run
 # or in a VMM built without SDL2.
 # labels: guests virtio display slow
+# requires: kvm xvfb-run
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if ! command -v xvfb-run >/dev/null; then
-	echo "SKIP: xvfb-run not installed (Debian package xvfb)"
-	exit 0
-fi
+require kvm xvfb-run
 if "$VMM" --kernel /dev/null --display sdl 2>&1 | grep -q "built without SDL2"; then
-	echo "SKIP: this vmm was built without SDL2"
-	exit 0
+	skip "built without SDL2" "this vmm was built without SDL2 (libsdl2-dev)"
 fi
 
 shot="$LIB_TMP/window.png"

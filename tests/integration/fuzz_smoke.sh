@@ -3,18 +3,17 @@
 # (tools/fuzz/fuzz smoke): its seed corpus and regression inputs, then a fixed number of inputs
 # mutated from a fixed seed (FUZZ_SMOKE_SEED, default 1) into a fresh work corpus, without ASLR.
 # The same commit always does the same work, so a failure here is a reproducible bug. The run
-# counts (tools/fuzz/fuzz, smoke_runs) take ~8 s per target, ~2 min for all 14 on 2 loaded
+# counts (tools/fuzz/fuzz, smoke_runs) take ~8 s per target, ~2 min for all of them on 2 loaded
 # cores; FUZZ_SMOKE_SCALE=percent scales them. Long random fuzzing: tools/fuzz/fuzz run.
 # labels: fuzz
+# requires: clang
 # timeout: 900
 set -u
 SRC=${SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 SEED=${FUZZ_SMOKE_SEED:-1}
 
-if ! command -v clang >/dev/null; then
-	echo "FAIL: clang is missing (tools/setup.sh installs clang and libclang-rt-dev)"
-	exit 1
-fi
+. "$SRC/tests/integration/require.sh"
+require clang
 export FUZZ_BUILD_DIR=${BUILD_DIR:-$SRC/build}/fuzz
 if ! "$SRC/tools/fuzz/fuzz" build >"$FUZZ_BUILD_DIR.build.log" 2>&1; then
 	tail -30 "$FUZZ_BUILD_DIR.build.log"

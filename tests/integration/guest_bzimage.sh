@@ -11,6 +11,7 @@
 # guest's setup code is a stub that halts (our VMM uses only the 64-bit entry). On QEMU it just
 # hangs silently until the timeout.
 # labels: guests
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

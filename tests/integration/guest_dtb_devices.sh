@@ -4,12 +4,12 @@
 # IOAPIC/LAPIC, COM1 and every virtio-mmio window from the --dtb PVH module (module 0, or 1 after
 # an initrd) and checks each answers. Our VMM only: QEMU has no way to pass our tree.
 # labels: guests
+# requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if ! "$VMM" --help 2>/dev/null | grep -q -- '--dump-dtb'; then
-	echo "SKIP: this vmm has no --dtb/--dump-dtb (not wired yet, or built without libfdt)"
-	exit 0
+	skip "built without libfdt" "this vmm has no --dtb/--dump-dtb (libfdt-dev)"
 fi
 
 disk="$LIB_TMP/disk.img" disk2="$LIB_TMP/disk2.img"

@@ -3,6 +3,7 @@
 # code, RIP, CR2; ring 0 and ring 3) and the run passes; an unexpected fault is reported by the
 # runtime ("UNEXPECTED EXCEPTION: vector N (#XX)") and the run fails with status 35.
 # labels: guests
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -3,6 +3,7 @@
 # power-off device) ends the VMM with status 0 and a message; one that halts with interrupts
 # enabled keeps the VMM waiting (a device could still wake it).
 # labels: guests
+# requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

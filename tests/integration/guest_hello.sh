@@ -2,6 +2,7 @@
 # The smallest test guest on our VMM and on QEMU (microvm and q35): PVH entry, long mode, COM1
 # output, isa-debug-exit pass status.
 # labels: guests
+# requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

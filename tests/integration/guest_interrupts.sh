@@ -2,6 +2,7 @@
 # Interrupt delivery: the LAPIC timer (irq_wait's watchdog) and an IOAPIC-routed ISA interrupt
 # (COM1's THR-empty interrupt on pin 4), waited for with sti; hlt.
 # labels: guests
+# requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -4,6 +4,7 @@
 # negative control (a wrong expect_mem must fail). QEMU microvm's firmware hands over an unsorted
 # map with an empty entry, so it runs with `lenient`; q35 (SeaBIOS) runs strict.
 # labels: guests
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

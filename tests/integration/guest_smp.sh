@@ -3,6 +3,7 @@
 # the command line (ncpus=N) and, on our VMM, from its MP table. A count mismatch must fail.
 # (QEMU q35's SeaBIOS MP table lists only the BSP, so QEMU runs always pass ncpus=.)
 # labels: guests
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

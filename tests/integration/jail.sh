@@ -12,14 +12,12 @@
 #  3. bad command lines exit 2 with a message; setup failures (an existing jail, a controller
 #     the host lacks, a file 65534 cannot read) exit 1 or 2 with a message, and leave nothing.
 # labels: sandbox
+# requires: kvm root
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 JAIL="${JAIL:-$BUILD_DIR/vmm-jail}"
-if [ "$(id -u)" != 0 ] || [ ! -e /dev/kvm ]; then
-	echo "SKIP: vmm-jail needs root and /dev/kvm"
-	exit 0
-fi
+require kvm root
 if [ ! -x "$JAIL" ]; then
 	echo "FAIL: $JAIL not built"
 	exit 1

@@ -12,7 +12,7 @@
 # Status 1 is also what a VMM or QEMU that failed early returns, so always check the output too:
 # every guest prints "TEST PASS" just before a passing exit.
 #
-# Functions:
+# Functions (and require.sh's: require WHAT..., have_kvm, skip CATEGORY DETAIL):
 #   guest_path NAME              -> prints $GUESTS/NAME.elf; fails the test if it is missing
 #   run_vmm NAME [VMM ARGS...]   boots NAME.elf on our VMM (--debug-exit, --mem 256M unless ARGS
 #                                give --mem, --console stdio); sets RUN_STATUS, RUN_OUT (file
@@ -32,6 +32,7 @@
 # Checks never stop the script: each prints "ok: ..." or "FAIL: ...", and finish decides.
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+. "$SOURCE_DIR/tests/integration/require.sh"
 BUILD_DIR="${BUILD_DIR:-$PWD}"
 VMM="${VMM:-$BUILD_DIR/vmm}"
 GUESTS="${GUESTS:-$BUILD_DIR/tests/guests}"

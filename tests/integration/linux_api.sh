@@ -4,6 +4,7 @@
 # counters show its I/O, a pause and a resume leave it running, and SendCtrlAltDel makes Linux
 # (atkbd on the i8042, the VT keyboard's Ctrl-Alt-Del) reboot, which ends the VMM with status 0.
 # labels: slow linux api
+# requires: kvm
 # timeout: 1200
 # resource: linux
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"

@@ -12,6 +12,7 @@
 # (Measured on kvm_pvm, loaded: awk's 32 MB take about 100 s, inflating 384 MiB about 65 s.)
 # TRANSPORT=pci runs the devices over virtio-pci instead (the guest kernel has both).
 # labels: slow linux api
+# requires: kvm
 # timeout: 1500
 # resource: linux
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"

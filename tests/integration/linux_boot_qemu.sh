@@ -3,6 +3,7 @@
 # the PVH vmlinux on -M microvm must reach "Run /init", and /init must print its marker and end
 # the VM.
 # labels: slow linux
+# requires: kvm qemu
 # timeout: 900
 # resource: linux
 set -euo pipefail
@@ -10,10 +11,8 @@ set -euo pipefail
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 QEMU="${QEMU:-qemu-system-x86_64}"
 
-if ! command -v "$QEMU" >/dev/null; then
-	echo "SKIP: $QEMU not installed"
-	exit 0
-fi
+. "$SOURCE_DIR/tests/integration/require.sh"
+require kvm qemu
 
 # A cache miss builds the kernel (minutes); a hit takes well under a second.
 eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)"

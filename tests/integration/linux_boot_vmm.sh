@@ -9,6 +9,7 @@
 # the VM with a reboot (also on emulated KVM, where the guest kernel's patches let user space make
 # system calls: guest-images/README.md).
 # labels: slow linux
+# requires: kvm
 # timeout: 900
 # resource: linux
 set -uo pipefail

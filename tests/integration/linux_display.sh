@@ -5,6 +5,7 @@
 # must not be blank: the console's text is on it. /init ends the VM with a reboot, which ends the
 # VMM and writes the screenshot.
 # labels: slow linux display
+# requires: kvm
 # timeout: 900
 # resource: linux
 set -uo pipefail

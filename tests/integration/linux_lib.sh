@@ -9,6 +9,8 @@
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
+. "$SOURCE_DIR/tests/integration/require.sh"
+require kvm # before the guest is built: minutes on a cache miss
 eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)" || exit 1
 
 tmp=$(mktemp -d)

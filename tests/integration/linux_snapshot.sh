@@ -4,6 +4,7 @@
 # then snapshotted again at that shell prompt, killed, restored: the shell answers the next
 # command typed on the console, and the guest still powers off cleanly (status 0).
 # labels: slow linux snapshot
+# requires: kvm
 # timeout: 1200
 # resource: linux
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
@@ -24,7 +25,7 @@ start() {
 	mkfifo "$fifo"
 	sleep 1200 >"$fifo" &
 	sleepers+=($!)
-	"$VMM" "$@" <"$fifo" >"$log" 2>>"$tmp/err" &
+	"$VMM" --landlock-rules "$tmp:rw" "$@" <"$fifo" >"$log" 2>>"$tmp/err" &
 	vmm_pid=$!
 }
 sleepers=()

@@ -3,6 +3,7 @@
 # network and system-call checks, then a shell typed at through tmux.
 # This one: our VMM over virtio-mmio, the shell on COM1, ended by poweroff.
 # labels: slow linux
+# requires: kvm tmux
 # timeout: 1500
 # resource: linux
 RUNNER=vmm TRANSPORT=mmio CONSOLE=com1 ENDING=poweroff

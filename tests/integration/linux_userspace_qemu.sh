@@ -3,6 +3,7 @@
 # network and system-call checks, then a shell typed at through tmux.
 # This one: QEMU microvm (the peer: same kernel, disk and command line), the shell on COM1, ended by poweroff.
 # labels: slow linux
+# requires: kvm qemu tmux
 # timeout: 1500
 # resource: linux
 RUNNER=qemu TRANSPORT=mmio CONSOLE=com1 ENDING=poweroff

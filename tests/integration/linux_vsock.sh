@@ -6,6 +6,7 @@
 # helper there (linux_vsock_host.py) checks the 100000 pattern bytes the guest sends and answers
 # with a line the guest prints. /init then ends the VM with a reboot.
 # labels: slow linux
+# requires: kvm
 # timeout: 900
 # resource: linux
 set -uo pipefail

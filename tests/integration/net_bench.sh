@@ -15,6 +15,7 @@
 # checked); checks that the guest passed, that both pairs carried frames of each size and that
 # the host saw them, and that pairs=3 on a NIC with 2 fails. No timing is asserted.
 # labels: bench
+# requires: kvm netns
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"

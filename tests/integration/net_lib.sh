@@ -2,7 +2,7 @@
 # test makes and removes itself. Source it after lib.sh; the script sets NS (namespace name), TAP
 # (tap name), optionally HOST_IP, and keeps the guest's pid in VM_PID.
 #
-#   net_require TOOL...       skips the test (exit 0) without root or one of the tools
+#   net_require TOOL...       skips the test (exit 77) without root, a tap or one of the tools
 #   nsx CMD...                runs CMD inside the namespace
 #   make_ns [MTU [QLEN [MQ]]] (re)makes the namespace with a vnet_hdr tap, MTU and txqueuelen if
 #                             given (MTU may be ""), multi-queue if MQ is "multi_queue",
@@ -13,17 +13,7 @@
 #                             guest exit records a failure, dumps the output and returns 1
 
 net_require() {
-	local tool
-	for tool in "$@"; do
-		if ! command -v "$tool" >/dev/null 2>&1; then
-			echo "SKIP: $tool not installed"
-			exit 0
-		fi
-	done
-	if [ "$(id -u)" != 0 ]; then
-		echo "SKIP: needs root for a network namespace and a tap"
-		exit 0
-	fi
+	require netns "$@"
 }
 
 nsx() { ip netns exec "$NS" "$@"; }

@@ -6,16 +6,15 @@
 # namespace made here (loopback only), so slirp reaches nothing outside it. The VM is stopped as
 # soon as the lease is logged.
 # labels: slow linux
+# requires: kvm netns
 # timeout: 900
 # resource: linux
 set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-	echo "SKIP: needs root and ip(8) for a network namespace"
-	exit 0
-fi
+. "$SOURCE_DIR/tests/integration/require.sh"
+require kvm netns
 eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)" || exit 1
 
 NS="vmmtest-$$"

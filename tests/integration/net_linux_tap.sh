@@ -6,22 +6,15 @@
 # so this works on emulated KVM too). Polls with ping until the guest answers or time runs out,
 # then stops the VM. The subnet exists only inside the namespace.
 # labels: slow linux
+# requires: kvm netns ping
 # timeout: 900
 # resource: linux
 set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
-for tool in ip ping; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "SKIP: $tool not installed"
-		exit 0
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root for a network namespace and a tap"
-	exit 0
-fi
+. "$SOURCE_DIR/tests/integration/require.sh"
+require kvm netns ping
 eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)" || exit 1
 
 NS="vmmtest-$$"

@@ -12,6 +12,7 @@
 # subnet (192.168.77.0/24) that exists only there: no traffic leaves the namespace.
 # Host-side frames come from a small python3 AF_PACKET tool (written to $LIB_TMP).
 # labels: guests virtio net
+# requires: kvm netns
 # timeout: 1500
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"

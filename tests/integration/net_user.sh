@@ -9,6 +9,7 @@
 #     "ping from the host" and expects "pong: ping from the host".
 # Everything runs in a network namespace made here (only its loopback), so no traffic leaves it.
 # labels: guests virtio net
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"

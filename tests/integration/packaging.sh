@@ -4,6 +4,7 @@
 # runs; `cpack -G DEB` (into a temporary directory, the build tree stays clean) makes a .deb
 # holding them whose Depends (from dpkg-shlibdeps) names libc6.
 # labels: packaging
+# requires: help2man dpkg-deb
 # timeout: 300
 set -u
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"

@@ -7,6 +7,7 @@
 # of transports (only the devices after --transport pci are on the bus); QEMU q35 (ECAM where its
 # firmware put it, 0xB0000000; BARs wherever SeaBIOS assigned them).
 # labels: guests pci
+# requires: kvm
 # timeout: 120
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

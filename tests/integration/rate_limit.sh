@@ -8,6 +8,7 @@
 # asked (+10% for the bucket's first fill and timer slack), and a slow host may deliver less
 # (>= 50%). QEMU's throttling.iops-total=500 runs as the peer, reported, not asserted.
 # labels: integration
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

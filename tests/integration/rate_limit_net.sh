@@ -13,6 +13,7 @@
 # Everything runs in a network namespace made and removed here (no IP at all: raw frames of
 # EtherType 0x88b9 with AF_PACKET, tools/bench_net_host.py).
 # labels: integration net
+# requires: kvm netns
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"

@@ -8,6 +8,7 @@
 # clearly below the summed RSS, as the clones share the pages of the snapshot's memory file
 # (and the VMM's code).
 # labels: snapshot
+# requires: kvm
 # timeout: 900
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/snapshot_lib.sh"

@@ -16,6 +16,7 @@
 #          replayed option): its events must be replaced by the saved queue, or the keyboard
 #          would see KEY_A again.
 # labels: snapshot display api
+# requires: kvm
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/snapshot_lib.sh"
@@ -40,7 +41,7 @@ guest_start() {
 	lib_new_run "$label"
 	kernel=$(guest_path "$guest") || return 1
 	rm -f "$sock"
-	"$VMM" --kernel "$kernel" --debug-exit --console stdio --api-sock "$sock" "$@" \
+	"$VMM" --kernel "$kernel" --debug-exit --console stdio --api-sock "$sock" --landlock-rules "$LIB_TMP:rw" "$@" \
 		</dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 	SNAP_PID=$!
 	SNAP_PIDS+=("$SNAP_PID")

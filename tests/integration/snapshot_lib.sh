@@ -62,7 +62,7 @@ snap_start() {
 	lib_new_run "$label"
 	kernel=$(guest_path snap_counter) || return 1
 	rm -f "$sock"
-	"$VMM" --kernel "$kernel" --debug-exit --console stdio --api-sock "$sock" "$@" \
+	"$VMM" --kernel "$kernel" --debug-exit --console stdio --api-sock "$sock" --landlock-rules "$LIB_TMP:rw" "$@" \
 		</dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 	SNAP_PID=$!
 	SNAP_PIDS+=("$SNAP_PID")

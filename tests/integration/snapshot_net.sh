@@ -15,6 +15,7 @@
 #      [{"iface_id": "net0", "host_dev_name": "vtapB", "guest_mac": M2}] in the same VMM: as 2.
 #      with M2. A guest_mac that is multicast is refused with 400.
 # labels: snapshot net api
+# requires: kvm netns
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
@@ -109,7 +110,7 @@ ip -n "$NS" tuntap add dev "$TAP_B" mode tap vnet_hdr && ip -n "$NS" link set "$
 # 1. on tap A
 vm_bg "vmm on $TAP (to be snapshotted)" --kernel "$(guest_path virtio_net)" --debug-exit \
 	--console stdio --mem 256M --api-sock "$sock" --net "tap=$TAP,mac=$GUEST_MAC" \
-	--append "ip=$GUEST_IP serve_ms=$((RUN_TIMEOUT * 1000))"
+	--landlock-rules "$LIB_TMP:rw" --append "ip=$GUEST_IP serve_ms=$((RUN_TIMEOUT * 1000))"
 if wait_line '^serving at' 60; then
 	check "ping $GUEST_IP through $TAP" nsx ping -c 2 -W 2 -i 0.3 "$GUEST_IP"
 	if got=$(snap_take "$sock" "$dir"); then

@@ -16,6 +16,7 @@
 # with status 2, a message on stderr and no guest output at all; over the API a bad snapshot is
 # refused with 400 and the same VMM then loads the good one.
 # labels: snapshot api
+# requires: kvm
 # timeout: 900
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/snapshot_lib.sh"
@@ -132,7 +133,7 @@ restore_over_api() {
 	local s="$LIB_TMP/load.sock" pid got
 	lib_new_run "$1"
 	rm -f "$s"
-	"$VMM" --api-sock "$s" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	"$VMM" --api-sock "$s" --landlock-rules "$LIB_TMP:rw" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 	pid=$!
 	SNAP_PIDS+=("$pid")
 	if ! snap_wait_sock "$s" "$pid"; then

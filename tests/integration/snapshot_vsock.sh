@@ -7,6 +7,7 @@
 # again and echo 4 KiB through the restored VMM, which has bound PATH again (the killed VMM left
 # its socket file behind).
 # labels: snapshot virtio
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/snapshot_lib.sh"
@@ -26,7 +27,7 @@ for _ in $(seq 50); do
 done
 
 lib_new_run "vmm virtio_vsock snapshot=1 (to be snapshotted)"
-"$VMM" --kernel "$kernel" --debug-exit --console stdio --api-sock "$sock" \
+"$VMM" --landlock-rules "$LIB_TMP:rw" --kernel "$kernel" --debug-exit --console stdio --api-sock "$sock" \
 	--vsock "cid=5,uds=$UDS" --append "transport=mmio snapshot=1" </dev/null >"$RUN_OUT" \
 	2>"$RUN_ERR" &
 SNAP_PID=$!

@@ -13,6 +13,7 @@
 #   7. the guest of 1-3 on QEMU (virtio-balloon-device / -pci), the target set over QMP.
 # TRANSPORT=pci (virtio_balloon_pci.sh): the same over modern virtio-pci (QEMU: q35, virtio-balloon-pci).
 # labels: guests virtio
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -59,7 +60,7 @@ wait_line() {
 start_vmm() { # VMM ARGS...
 	lib_new_run "vmm virtio_balloon $*"
 	rm -f "$SOCK"
-	"$VMM" --kernel "$(guest_path virtio_balloon)" --debug-exit --console stdio --mem 512M \
+	"$VMM" --landlock-rules "$LIB_TMP:rw" --kernel "$(guest_path virtio_balloon)" --debug-exit --console stdio --mem 512M \
 		"$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 	VMM_PID=$!
 }

@@ -11,6 +11,7 @@
 # MSI-X, the packed-ring runs by INTx (pci_irq=intx: MSI-X off, the IOAPIC pin of the interrupt
 # line, ISR read to clear).
 # labels: guests virtio
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

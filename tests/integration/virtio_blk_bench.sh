@@ -8,6 +8,7 @@
 # the BENCH lines appear, never the timing. BENCH_FULL=1: SECONDS_PER_DEPTH (default 3) seconds
 # per depth, and the numbers are the point (still not asserted: the hosts are shared).
 # labels: bench
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

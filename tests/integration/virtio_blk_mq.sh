@@ -7,6 +7,7 @@
 # placed by iothread-cpus; on QEMU (microvm, num-queues=2) as the peer. A bad num-queues and a
 # CPU that does not exist are refused with a clear error.
 # labels: guests virtio
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

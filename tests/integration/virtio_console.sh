@@ -8,6 +8,7 @@
 # --transport pci, QEMU q35 with virtio-serial-pci), MSI-X on the split-ring runs, INTx on the
 # packed-ring runs.
 # labels: guests virtio
+# requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -11,6 +11,7 @@
 # beyond queues=, with user networking, or on a tap made without multi_queue are refused with
 # a clear error. The echo server counts what it received per source port.
 # labels: guests virtio net
+# requires: kvm netns
 # timeout: 600
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"

@@ -5,6 +5,7 @@
 # TRANSPORT=pci (virtio_rng_pci.sh): the same over modern virtio-pci (our VMM --transport pci,
 # QEMU q35 virtio-rng-pci), MSI-X on the split-ring runs, INTx on the packed-ring runs.
 # labels: guests virtio
+# requires: kvm
 # timeout: 120
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

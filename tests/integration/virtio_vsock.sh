@@ -8,6 +8,7 @@
 # Our VMM only: QEMU's vsock needs the vhost_vsock module (vhost-vsock-pci), not loaded here.
 # TRANSPORT=pci (virtio_vsock_pci.sh): the same over modern virtio-pci.
 # labels: guests virtio
+# requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -187,7 +187,7 @@ Test(api_balloon, statistics_use_firecrackers_names)
 	cr_assert_eq(req("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 9}"), 204);
 	cr_assert_eq(fk.set_stats, 9);
 	cr_assert_eq(req("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}"), 400);
-	cr_assert_eq(req("PUT", "/balloon/statistics", "{}"), 405);
+	cr_assert_eq(req("PUT", "/balloon/statistics", "{}"), 400);
 }
 
 Test(api_balloon, statistics_need_an_interval_and_a_balloon)

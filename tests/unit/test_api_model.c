@@ -399,3 +399,161 @@ Test(api_model, bad_vsock_members_name_the_place)
 		 0);
 	cr_assert_neq(load(body, err, sizeof(err)), 0, "the path is longer than 96 bytes");
 }
+
+/* ---- Firecracker's fields (issue 27) ---- */
+
+static int put_mc(const char *text, char *err, size_t errlen)
+{
+	json_t *b = json_loads(text, 0, NULL);
+	cr_assert_not_null(b, "test JSON: %s", text);
+	int r = api_model_put_machine_config(&m, b, err, errlen);
+	json_decref(b);
+	return r;
+}
+
+Test(api_model, machine_config_fields_honoured_or_refused_with_a_reason)
+{
+	char err[256] = "";
+	cr_assert_eq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"huge_pages\": "
+			    "\"Transparent\", \"smt\": false, \"cpu_template\": \"None\"}",
+			    err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert(m.hugepages);
+	cr_assert_neq(
+	    put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"smt\": true}", err, sizeof(err)),
+	    0);
+	cr_assert(strstr(err, "smt"), "%s", err);
+	cr_assert_neq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"huge_pages\": \"2M\"}",
+			     err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "hugetlbfs"), "%s", err);
+	cr_assert_neq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"huge_pages\": \"1G\"}",
+			     err, sizeof(err)),
+		      0);
+	cr_assert_neq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"cpu_template\": \"C3\"}",
+			     err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "C3"), "%s", err);
+	cr_assert(m.hugepages, "a refused body changes nothing");
+	cr_assert_eq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64}", err, sizeof(err)), 0);
+	cr_assert_not(m.hugepages, "absent is the default (None)");
+}
+
+/* Firecracker's sample vm_config.json shape: every unset optional field null. */
+#define FC_SAMPLE(EXTRA)                                                                           \
+	"{\"boot-source\": {\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\", "     \
+	"\"initrd_path\": null}, \"drives\": [{\"drive_id\": \"rootfs\", \"partuuid\": null, "     \
+	"\"is_root_device\": true, \"cache_type\": \"Unsafe\", \"is_read_only\": false, "          \
+	"\"path_on_host\": \"/r\", \"io_engine\": \"Sync\", \"rate_limiter\": null, "              \
+	"\"socket\": null}], \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 1024, "     \
+	"\"smt\": false, \"track_dirty_pages\": false, \"huge_pages\": \"None\"}, "                \
+	"\"cpu-config\": null, \"balloon\": null, \"network-interfaces\": [], \"vsock\": null, "   \
+	"\"logger\": null, \"metrics\": null, \"mmds-config\": null, \"entropy\": null, "          \
+	"\"pmem\": [], \"memory-hotplug\": null" EXTRA "}"
+
+Test(api_model, firecrackers_sample_config_file_loads)
+{
+	char err[256] = "";
+	cr_assert_eq(load(FC_SAMPLE(""), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(m.vcpus, 2);
+	cr_assert_eq(m.mem_mib, 1024);
+	cr_assert_null(m.initrd);
+	cr_assert_eq(m.ndrives, 1);
+	cr_assert(m.drives[0].root);
+}
+
+Test(api_model, config_sections_we_lack_are_refused_when_set)
+{
+	char err[256] = "";
+	api_model_free(&m);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"entropy\": {}}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "entropy"), "%s", err);
+	api_model_free(&m);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": [{}]}",
+			   err, sizeof(err)),
+		      0);
+	api_model_free(&m);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"logger\": "
+			   "{\"level\": \"Loud\"}}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "logger: level"), "%s", err);
+}
+
+static int put_json(int (*put)(struct api_model *, const char *, const json_t *, char *, size_t),
+		    const char *id, const char *text, char *err, size_t errlen)
+{
+	json_t *b = json_loads(text, 0, NULL);
+	cr_assert_not_null(b, "test JSON: %s", text);
+	int r = put(&m, id, b, err, errlen);
+	json_decref(b);
+	return r;
+}
+
+Test(api_model, partuuid_mtu_and_socket)
+{
+	char err[256] = "";
+	cr_assert_eq(put_json(api_model_put_drive, "r",
+			      "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": "
+			      "true, \"partuuid\": \"1234abcd-01\"}",
+			      err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(m.drives[0].partuuid, "1234abcd-01");
+	cr_assert_neq(put_json(api_model_put_drive, "r",
+			       "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", "
+			       "\"is_root_device\": true, \"partuuid\": \"x y\"}",
+			       err, sizeof(err)),
+		      0);
+	cr_assert_neq(put_json(api_model_put_drive, "v",
+			       "{\"drive_id\": \"v\", \"path_on_host\": \"/r\", "
+			       "\"is_root_device\": false, \"socket\": \"/vhost.sock\"}",
+			       err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "vhost-user"), "%s", err);
+	cr_assert_eq(
+	    put_json(api_model_put_nic, "eth0",
+		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 1500}", err,
+		     sizeof(err)),
+	    0, "%s", err);
+	cr_assert_neq(
+	    put_json(api_model_put_nic, "eth0",
+		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 9000}", err,
+		     sizeof(err)),
+	    0);
+	cr_assert(strstr(err, "1500"), "%s", err);
+}
+
+Test(api_model, partuuid_names_the_root_on_the_kernel_command_line)
+{
+	char err[256] = "", *append = NULL;
+	struct vm_config cfg;
+	int disk_index[API_MAX_DRIVES];
+	cli_config_init(&cfg);
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\", \"boot_args\": "
+			  "\"quiet\"}, \"drives\": [{\"drive_id\": \"r\", \"path_on_host\": "
+			  "\"/dev/null\", \"is_root_device\": true, \"is_read_only\": true, "
+			  "\"partuuid\": \"abcd-02\"}]}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, disk_index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_str_eq(append, "quiet root=PARTUUID=abcd-02 ro");
+	free(append);
+	cli_free(&cfg);
+}
+
+Test(api_model, metrics_emit_id_and_properties_are_refused_when_set)
+{
+	char err[256] = "";
+	const char *path;
+	json_t *b = json_loads("{\"metrics_path\": \"/m\", \"emit_id\": false, \"properties\": {}}",
+			       0, NULL);
+	cr_assert_eq(api_model_check_metrics(b, &path, err, sizeof(err)), 0, "%s", err);
+	json_decref(b);
+	b = json_loads("{\"metrics_path\": \"/m\", \"emit_id\": true}", 0, NULL);
+	cr_assert_neq(api_model_check_metrics(b, &path, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "emit_id"), "%s", err);
+	json_decref(b);
+}

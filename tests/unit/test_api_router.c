@@ -4,8 +4,12 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
+#include "vmm/base/log.h"
 
 static struct api api;
 static struct fake {
@@ -146,7 +150,14 @@ static int f_patch_nic_rl(void *ctx, int index, const struct rate_limiter_patch 
 	return take_fail();
 }
 
+static int f_set_logger(void *ctx, const json_t *body, char *err, size_t errlen)
+{
+	(void)ctx;
+	return api_logger_put(body, err, errlen); /* for real: each test is its own process */
+}
+
 static const struct api_backend_ops ops = {
+    .set_logger = f_set_logger,
     .patch_drive_rate_limiter = f_patch_rl,
     .patch_nic_rate_limiters = f_patch_nic_rl,
     .start = f_start,
@@ -226,15 +237,28 @@ Test(api, root_reports_the_state)
 
 Test(api, unknown_paths_and_methods)
 {
-	cr_assert_eq(req("GET", "/nope", NULL), 404);
-	cr_assert(strstr(fault(), "/nope"));
-	cr_assert_eq(req("DELETE", "/boot-source", NULL), 405);
-	cr_assert_eq(req("GET", "/boot-source", NULL), 405);
-	cr_assert_eq(req("PUT", "/drives/", "{}"), 404, "a route with an id needs one");
-	cr_assert_eq(req("PUT", "/drives/a/b", "{}"), 404);
-	cr_assert_eq(req("POST", "/actions", "{}"), 405);
+	/* Firecracker answers both with 400, naming the method and the path. */
+	cr_assert_eq(req("GET", "/nope", NULL), 400);
+	cr_assert_str_eq(fault(), "Invalid request method and/or path: GET nope.");
+	cr_assert_eq(req("DELETE", "/boot-source", NULL), 400);
+	cr_assert_str_eq(fault(), "Invalid request method and/or path: DELETE boot-source.");
+	cr_assert_eq(req("GET", "/boot-source", NULL), 400);
+	cr_assert_eq(req("PUT", "/drives/", "{}"), 400, "a route with an id needs one");
+	cr_assert_eq(req("PUT", "/drives/a/b", "{}"), 400);
+	cr_assert_eq(req("POST", "/actions", "{}"), 400);
+	cr_assert(strstr(fault(), "POST actions"), "%s", fault());
 	cr_assert_eq(fk.counted, 6);
 	cr_assert_eq(fk.errors, 6);
+}
+
+Test(api, bodies_must_fit_the_method)
+{
+	cr_assert_eq(req("GET", "/", "{}"), 400);
+	cr_assert_str_eq(fault(), "GET request cannot have a body.");
+	cr_assert_eq(req("PUT", "/machine-config", ""), 400);
+	cr_assert_str_eq(fault(), "Empty PUT request.");
+	cr_assert_eq(req("PATCH", "/vm", ""), 400);
+	cr_assert_str_eq(fault(), "Empty PATCH request.");
 }
 
 Test(api, bad_bodies_are_400_with_a_reason)
@@ -386,7 +410,7 @@ Test(api, drives_put_and_patch)
 	cr_assert_eq(req("PATCH", "/drives/zzz",
 			 "{\"drive_id\": \"zzz\", \"path_on_host\": "
 			 "\"/new\"}"),
-		     404);
+		     400, "an unknown id is 400 as in Firecracker");
 	cr_assert_eq(req("PATCH", "/drives/data",
 			 "{\"drive_id\": \"data\", \"path_on_host\": "
 			 "\"/new\"}"),
@@ -459,8 +483,8 @@ Test(api, graceful_stop)
 
 Test(api, a_path_that_is_not_utf8_still_gets_a_json_fault)
 {
-	cr_assert_eq(req("GET", "/\xff\xfe/x", NULL), 404);
-	cr_assert(strstr(fault(), "/?"
+	cr_assert_eq(req("GET", "/\xff\xfe/x", NULL), 400);
+	cr_assert(strstr(fault(), "GET ?"
 				  "?/x"),
 		  "%s", fault());
 }
@@ -610,7 +634,7 @@ Test(api, nic_rate_limiters_put_and_patch)
 	start();
 	cr_assert_eq(req("PATCH", "/network-interfaces/eth9",
 			 "{\"iface_id\": \"eth9\", \"rx_rate_limiter\": " RL_BODY "}"),
-		     404);
+		     400);
 	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
 			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap1\"}"),
 		     400, "only the limiters can change");
@@ -641,7 +665,7 @@ Test(api, vsock_put_before_start_and_shown_in_vm_config)
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3}"), 400);
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"x\": 1}"),
 		     400);
-	cr_assert_eq(req("GET", "/vsock", NULL), 405);
+	cr_assert_eq(req("GET", "/vsock", NULL), 400);
 	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
 	cr_assert_null(json_object_get(doc, "vsock"), "no vsock until one is put");
 	cr_assert_eq(req("PUT", "/vsock",
@@ -734,4 +758,131 @@ Test(api, a_nic_patch_changes_only_the_directions_and_buckets_it_names)
 	cr_assert_eq(shown_size("network-interfaces", "rx_rate_limiter", "bandwidth"), -1);
 	cr_assert_eq(shown_size("network-interfaces", "rx_rate_limiter", "ops"), 500);
 	cr_assert_eq(shown_size("network-interfaces", "tx_rate_limiter", "ops"), 7);
+}
+
+/* ---- Firecracker's endpoints added for issue 27 ---- */
+
+Test(api, version_is_firecrackers_model)
+{
+	cr_assert_eq(req("GET", "/version", NULL), 200);
+	cr_assert(json_is_string(json_object_get(doc, "firecracker_version")));
+	cr_assert_eq(json_object_size(doc), 1);
+	cr_assert_eq(req("PUT", "/version", "{}"), 400);
+}
+
+Test(api, patch_machine_config_changes_only_what_it_names)
+{
+	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}"),
+		     204);
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"mem_size_mib\": 1024}"), 204);
+	cr_assert_eq(api.model.vcpus, 2, "vcpu_count stays");
+	cr_assert_eq(api.model.mem_mib, 1024);
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 64}"),
+		     400);
+	cr_assert_eq(api.model.mem_mib, 1024, "a bad value fails the whole update");
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"nope\": 1}"), 400);
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"huge_pages\": \"Transparent\"}"), 204);
+	cr_assert(api.model.hugepages);
+	cr_assert_eq(req("GET", "/machine-config", NULL), 200);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "huge_pages")), "Transparent");
+	start();
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"mem_size_mib\": 64}"), 400,
+		     "pre-boot only");
+}
+
+Test(api, firecrackers_missing_endpoints_say_why)
+{
+	cr_assert_eq(req("PUT", "/mmds", "{}"), 400);
+	cr_assert(strstr(fault(), "MMDS"), "%s", fault());
+	cr_assert_eq(req("PUT", "/entropy", "{}"), 400);
+	cr_assert(strstr(fault(), "entropy"), "%s", fault());
+	cr_assert_eq(req("PATCH", "/balloon/hinting/start", "{}"), 400);
+	cr_assert(strstr(fault(), "hinting"), "%s", fault());
+	cr_assert_eq(req("PUT", "/pmem/p0", "{}"), 400);
+	cr_assert(strstr(fault(), "pmem"), "%s", fault());
+}
+
+Test(api, nulls_are_absent)
+{
+	cr_assert_eq(req("PUT", "/boot-source",
+			 "{\"kernel_image_path\": \"/k\", \"initrd_path\": null, "
+			 "\"boot_args\": null}"),
+		     204);
+	cr_assert_null(api.model.initrd);
+	cr_assert_eq(req("PUT", "/drives/rootfs",
+			 "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\", "
+			 "\"is_root_device\": true, \"partuuid\": null, \"rate_limiter\": null, "
+			 "\"socket\": null, \"io_engine\": \"Sync\"}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": null, \"mem_size_mib\": 64}"),
+		     400, "a required field sent as null is missing");
+	cr_assert(strstr(fault(), "vcpu_count"), "%s", fault());
+}
+
+Test(api, snapshot_load_newer_fields)
+{
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"clock_realtime\": true}"),
+		     400);
+	cr_assert(strstr(fault(), "clock_realtime"), "%s", fault());
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"huge_pages\": \"2M\"}"),
+		     400);
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"vsock_override\": {\"uds_path\": \"/v\"}}"),
+		     400);
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"track_dirty_pages\": false, \"clock_realtime\": false, "
+			 "\"huge_pages\": \"None\", \"vsock_override\": null}"),
+		     204, "%s", resp.body);
+}
+
+static char *read_all(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+Test(api, logger_writes_firecrackers_format_to_its_file)
+{
+	char path[] = "/tmp/test_api_logger_XXXXXX", body[256];
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(req("PUT", "/logger", "{\"level\": \"Loud\"}"), 400);
+	cr_assert_eq(req("PUT", "/logger", "{\"log_path\": \"/nonexistent/x.log\"}"), 400);
+	cr_assert(strstr(fault(), "No such file"), "%s", fault());
+	snprintf(body, sizeof(body),
+		 "{\"log_path\": \"%s\", \"level\": \"warning\", \"show_level\": true, "
+		 "\"show_log_origin\": true, \"module\": null}",
+		 path);
+	cr_assert_eq(req("PUT", "/logger", body), 204, "%s", resp.body);
+	log_info("not at this level");
+	log_warn("a warning %d", 7);
+	const char *text = read_all(path);
+	cr_assert_null(strstr(text, "not at this level"), "%s", text);
+	cr_assert(strstr(text, ":WARN:") && strstr(text, "test_api_router.c:") &&
+		      strstr(text, "] a warning 7\n"),
+		  "%s", text);
+	char year[8];
+	time_t now = time(NULL);
+	strftime(year, sizeof(year), "%Y-", gmtime(&now));
+	cr_assert_eq(strncmp(text, year, 5), 0, "a UTC timestamp first: %s", text);
+	cr_assert_eq(req("PUT", "/logger", body), 400, "once only, as Firecracker");
+	unlink(path);
+}
+
+Test(api, logger_off_and_module_filter)
+{
+	cr_assert_eq(req("PUT", "/logger", "{\"level\": \"Off\"}"), 204);
+	cr_assert_eq(log_get_level(), LOG_ERROR);
 }

@@ -337,3 +337,75 @@ Test(boot, pvh_initrd_must_fit_above_the_kernel)
 	unlink(big);
 	free(big);
 }
+
+/* boot_files_open(): the kernel read and its format checked, the initrd opened, before the VM
+ * exists; nothing is written to guest RAM and nothing stays open on failure. */
+Test(boot, files_open_checks_without_writing)
+{
+	struct fake_elf o = fake_elf_default();
+	struct boot_files f;
+
+	use_elf(&o);
+	cr_assert_eq(boot_files_open(&f, &mem, kernel, initrd), 0);
+	cr_assert_not_null(f.kernel);
+	cr_assert_geq(f.initrd_fd, 0);
+	cr_assert_eq(f.initrd_size, INITRD_SIZE);
+	cr_assert_eq(ram[FAKE_ELF_PADDR + 1], FILL_BYTE, "checked, not loaded");
+	boot_files_close(&f);
+	cr_assert_null(f.kernel);
+	cr_assert_eq(f.initrd_fd, -1);
+}
+
+Test(boot, files_open_errors)
+{
+	struct fake_elf o = fake_elf_default();
+	struct boot_files f;
+	char *empty = temp_file("", 0);
+	char *garbage = temp_file("this is not a kernel at all, not even close..", 45);
+	size_t len;
+	uint8_t *img = fake_elf(&o, &len);
+	char *truncated = temp_file(img, 100); /* the program headers run past the end */
+
+	free(img);
+	use_elf(&o);
+	cr_assert_eq(boot_files_open(&f, &mem, "/nonexistent/vmlinuz", NULL), -ENOENT);
+	cr_assert_eq(boot_files_open(&f, &mem, "/tmp", NULL), -EINVAL, "directory");
+	cr_assert_eq(boot_files_open(&f, &mem, "/dev/zero", NULL), -EINVAL, "device");
+	cr_assert_eq(boot_files_open(&f, &mem, empty, NULL), -ENOEXEC);
+	cr_assert_eq(boot_files_open(&f, &mem, garbage, NULL), -ENOEXEC);
+	cr_assert_eq(boot_files_open(&f, &mem, truncated, NULL), -ENOEXEC);
+	cr_assert_eq(boot_files_open(&f, &mem, kernel, "/nonexistent/initrd"), -ENOENT);
+	cr_assert_eq(boot_files_open(&f, &mem, kernel, "/tmp"), -EINVAL, "initrd directory");
+	char *huge = temp_file("", 0);
+	cr_assert_eq(truncate(huge, FAKE_RAM_SIZE + 1), 0);
+	cr_assert_eq(boot_files_open(&f, &mem, kernel, huge), -EFBIG, "initrd larger than RAM");
+	unlink(huge);
+	free(huge);
+	cr_assert_null(f.kernel, "nothing left on failure");
+	cr_assert_eq(f.initrd_fd, -1);
+	for (char **p = (char *[]){empty, garbage, truncated, NULL}; *p; p++) {
+		unlink(*p);
+		free(*p);
+	}
+}
+
+/* The files opened beforehand are what boot_load() loads: the paths are gone by then. */
+Test(boot, load_uses_the_opened_files)
+{
+	struct fake_bz o = fake_bz_default();
+	struct boot_files f;
+	struct boot_entry e;
+
+	use_bzimage(&o);
+	cr_assert_eq(boot_files_open(&f, &mem, kernel, initrd), 0);
+	unlink(kernel);
+	unlink(initrd);
+	struct boot_config cfg = config();
+	cfg.files = &f;
+	cr_assert_eq(boot_load(&mem, &cfg, &e), 0);
+	cr_assert_eq(e.mode, BOOT_MODE_LINUX64);
+	const struct boot_params *bp = (const void *)(ram + BOOT_PARAMS_ADDR);
+	cr_assert_eq(bp->hdr.ramdisk_size, INITRD_SIZE);
+	assert_initrd_at(bp->hdr.ramdisk_image);
+	boot_files_close(&f);
+}

@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -301,4 +302,24 @@ Test(cli, a_bad_record_is_refused_with_its_name, .init = quiet)
 	struct cli_record flag_with_arg[] = {{"debug-exit", "1"}};
 	cr_assert_neq(cli_replay(&r, flag_with_arg, 1, err, sizeof(err)), 0);
 	cli_free(&r);
+}
+
+/* --check-kvm needs no kernel and takes --kvm's path; it is never part of a VM's options. */
+Test(cli, check_kvm_alone, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--check-kvm"), CLI_CHECK_KVM);
+	cr_assert(c.check_kvm);
+	cr_assert_str_eq(c.kvm_path, "/dev/kvm");
+	cr_assert_eq(c.nrecorded, 0);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--kvm", "/tmp/kvm", "--check-kvm"), CLI_CHECK_KVM);
+	cr_assert_str_eq(c.kvm_path, "/tmp/kvm");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--check-kvm", "stray"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--check-kvm", "--mem", "lots"), CLI_EXIT_USAGE);
+	char err[128];
+	cli_config_init(&c);
+	cr_assert_eq(cli_apply(&c, "check-kvm", NULL, err, sizeof(err)), -EINVAL);
+	cli_free(&c);
 }

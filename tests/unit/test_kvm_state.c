@@ -15,6 +15,7 @@
 #include "vmm/base/guest_mem.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/kvm.h"
+#include "vmm/kvm/kvm_probe.h"
 #include "vmm/kvm/kvm_state.h"
 
 #define MSR_SYSENTER_CS	 0x174
@@ -98,8 +99,9 @@ struct tvm {
 
 static void need_kvm(void)
 {
-	if (access("/dev/kvm", R_OK | W_OK) != 0)
-		cr_skip_test("no usable /dev/kvm: KVM state tests skipped");
+	struct kvm_probe p;
+	if (kvm_probe("/dev/kvm", &p) != 0)
+		cr_skip_test("no usable KVM (%s): KVM state tests skipped", p.reason);
 }
 
 static void tvm_open(struct tvm *t)

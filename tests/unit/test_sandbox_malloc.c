@@ -10,16 +10,7 @@
 
 #include "vmm/sandbox/sandbox.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_BUILD 1
-#endif
-#endif
-#ifndef ASAN_BUILD
-#define ASAN_BUILD 0
-#endif
+#define ASAN_BUILD SANDBOX_SANITIZED
 
 #define BLOCKS 64
 #define BLOCK  100000 /* below the mmap threshold: from the thread's arena heap */

@@ -13,6 +13,7 @@
 
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
+#include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -85,7 +86,17 @@ static int f_snap_load(void *c, const char *state, const char *mem, bool resume,
 	return r;
 }
 
-static const struct api_backend_ops ops = {.snapshot_create = f_snap_create,
+/* PUT /logger: the body is checked as the real backend would, but the process's log is left
+ * alone. */
+static int f_set_logger(void *c, const json_t *body, char *err, size_t n)
+{
+	(void)c;
+	int r = api_logger_check(body, NULL, err, n);
+	return r ? r : verdict();
+}
+
+static const struct api_backend_ops ops = {.set_logger = f_set_logger,
+					   .snapshot_create = f_snap_create,
 					   .snapshot_load = f_snap_load,
 					   .start = f_start,
 					   .pause = f_op,

@@ -71,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct vm_config cfg;
 	enum cli_result r = cli_parse(argc, argv, &cfg);
-	FZ_ASSERT(r == CLI_RUN || r == CLI_EXIT_OK || r == CLI_EXIT_USAGE, "cli_parse %d", r);
+	FZ_ASSERT(r == CLI_RUN || r == CLI_EXIT_OK || r == CLI_EXIT_USAGE || r == CLI_CHECK_KVM,
+		  "cli_parse %d", r);
 	if (r == CLI_RUN) {
 		FZ_ASSERT(cfg.kernel || cfg.api_sock || cfg.config_file || cfg.restore,
 			  "accepted without a kernel, an API socket, a config file or a snapshot");

@@ -2,11 +2,14 @@
  * it: e820, PVH memory map, MP-table entries and the MP table itself (over 1 MiB of fake RAM),
  * the command line, and the device tree (firmware/fdt.c).
  *
- * Input: a mode byte. Mode bit 0 clear: a sequence of adder calls (op byte, then its arguments),
- * as the VMM would make them but with any values; set: the raw bytes of a struct machine (every
- * count and field hostile, as a bug elsewhere in the VMM could leave it), the command line
- * pointer then set to a fuzzed string. Then a buffer-size word for the command line and the
- * tree, which are written into heap blocks of exactly that size (ASan sees any overrun).
+ * Input: a mode byte and a buffer-size word for the command line and the tree (written into
+ * heap blocks of exactly that size: ASan sees any overrun). Mode bit 0 clear: a sequence of
+ * adder calls (op byte, then its arguments), as the VMM would make them but with any values;
+ * set: a struct machine decoded field by field with no adder's checks (addresses, sizes, pins
+ * and IDs anything, as a bug elsewhere in the VMM could leave them; counts from -1 to one past
+ * their array, which machine_counts_valid() must refuse), then a fuzzed command line (mode bit
+ * 1: used). Every field gets a value of its type: a bool is 0 or 1 and an enum one of its
+ * values, since copying raw bytes into a bool is undefined behaviour in the harness itself.
  *
  * Invariants: no generator reads or writes out of bounds; the e820 map is sorted with no empty
  * entry; a command line that was written has the returned length; a tree that was built passes
@@ -102,6 +105,96 @@ static void one_op(struct fz_in *in, struct machine *m, char *cmdline)
 	}
 }
 
+/* ---- a struct machine decoded field by field (mode bit 0) ---- */
+
+/* An array count: mostly within [0, max], sometimes -1 or max + 1 (refused by the generators). */
+static int take_count(struct fz_in *in, int max)
+{
+	return (int)fz_below(in, (uint32_t)max + 3) - 1;
+}
+
+/* How many array entries to decode for a count (the generators read none past the array). */
+static int entries(int count, int max)
+{
+	return count < 0 ? 0 : count > max ? max : count;
+}
+
+static struct machine_range take_range(struct fz_in *in)
+{
+	uint64_t base = fz_u64(in);
+	return (struct machine_range){base, fz_u64(in)};
+}
+
+static struct machine_irq take_irq(struct fz_in *in)
+{
+	uint32_t pin = fz_u32(in);
+	uint8_t trigger = fz_bool(in) ? MACHINE_IRQ_LEVEL : MACHINE_IRQ_EDGE;
+	uint8_t polarity = fz_bool(in) ? MACHINE_IRQ_LOW : MACHINE_IRQ_HIGH;
+	return (struct machine_irq){pin, trigger, polarity};
+}
+
+static uint8_t take_space(struct fz_in *in)
+{
+	return fz_bool(in) ? MACHINE_SPACE_IO : MACHINE_SPACE_MEM;
+}
+
+static void take_intc(struct fz_in *in, struct machine_intc *c)
+{
+	c->present = fz_bool(in);
+	c->base = fz_u64(in), c->size = fz_u64(in);
+	c->id = fz_u32(in), c->pins = fz_u32(in);
+	c->local_base = fz_u64(in);
+}
+
+static void take_pci(struct fz_in *in, struct machine_pci *p)
+{
+	p->present = fz_bool(in);
+	p->ecam = take_range(in);
+	p->bus_first = fz_u8(in), p->bus_last = fz_u8(in);
+	p->mem32 = take_range(in);
+	p->io = take_range(in);
+	p->nintx = take_count(in, MACHINE_MAX_PCI_INTX);
+	for (int i = 0; i < entries(p->nintx, MACHINE_MAX_PCI_INTX); i++) {
+		p->intx[i].dev = fz_u8(in), p->intx[i].intx = fz_u8(in);
+		p->intx[i].irq = take_irq(in);
+	}
+}
+
+static void take_simple(struct fz_in *in, struct machine_simple_dev *d)
+{
+	d->present = fz_bool(in);
+	d->space = take_space(in);
+	d->base = fz_u64(in), d->size = fz_u64(in), d->port = fz_u64(in);
+}
+
+static void take_machine(struct fz_in *in, struct machine *m)
+{
+	m->nram = take_count(in, MACHINE_MAX_RAM);
+	for (int i = 0; i < entries(m->nram, MACHINE_MAX_RAM); i++)
+		m->ram[i] = take_range(in);
+	m->ncpus = take_count(in, MACHINE_MAX_CPUS);
+	for (int i = 0; i < entries(m->ncpus, MACHINE_MAX_CPUS); i++)
+		m->cpu_ids[i] = fz_bool(in) ? (uint32_t)i : fz_u32(in); /* mostly the VMM's IDs */
+	take_intc(in, &m->intc);
+	m->nuarts = take_count(in, MACHINE_MAX_UARTS);
+	for (int i = 0; i < entries(m->nuarts, MACHINE_MAX_UARTS); i++) {
+		struct machine_uart *u = &m->uarts[i];
+		u->space = take_space(in);
+		u->base = fz_u64(in), u->size = fz_u64(in), u->clock_hz = fz_u32(in);
+		u->irq = take_irq(in);
+	}
+	m->nvirtio_mmio = take_count(in, MACHINE_MAX_VIRTIO_MMIO);
+	for (int i = 0; i < entries(m->nvirtio_mmio, MACHINE_MAX_VIRTIO_MMIO); i++) {
+		m->virtio_mmio[i].base = fz_u64(in), m->virtio_mmio[i].size = fz_u64(in);
+		m->virtio_mmio[i].irq = take_irq(in);
+	}
+	take_pci(in, &m->pci);
+	take_simple(in, &m->test_exit);
+	take_simple(in, &m->boot_timer);
+	m->initrd = take_range(in);
+	m->err = fz_bool(in) ? -(int)fz_u8(in) : 0;
+}
+
 static void check_e820(const struct machine *m)
 {
 	struct boot_e820_entry e[16];
@@ -171,7 +264,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t mode = fz_u8(&in);
 	size_t cap = fz_u16(&in);
 	if (mode & 1) {
-		fz_bytes(&in, &m, sizeof(m));
+		take_machine(&in, &m);
 		take_cmdline(&in, cmdline);
 		m.cmdline = (mode & 2) ? cmdline : NULL;
 	} else {

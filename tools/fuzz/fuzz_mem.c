@@ -105,14 +105,30 @@ static int region_of(const struct fz_mem *m, uint64_t gpa)
 	return -1;
 }
 
+/* How far the next region starts from gpa (not in any region), counting as the addresses do:
+ * modulo 2^64. */
+static uint64_t gap_to_region(const struct fz_mem *m, uint64_t gpa)
+{
+	uint64_t gap = UINT64_MAX;
+	for (int i = 0; i < m->n; i++)
+		if (m->gpa[i] - gpa < gap)
+			gap = m->gpa[i] - gpa;
+	return gap;
+}
+
 void fz_mem_write(struct fz_mem *m, uint64_t gpa, const void *src, uint64_t len)
 {
 	const uint8_t *s = src;
-	/* Byte by byte across regions, so a write straddling a region end still lands. */
+	/* Region by region, so a write straddling a region end still lands; the bytes between
+	 * regions are skipped at once (a ring reset of a hostile queue size may span megabytes
+	 * of nothing, and went byte by byte: a quarter of fuzz_packed_ring's time). */
 	while (len > 0) {
 		int i = region_of(m, gpa);
 		if (i < 0) {
-			gpa++, s++, len--;
+			uint64_t gap = gap_to_region(m, gpa);
+			if (gap >= len)
+				return;
+			gpa += gap, s += gap, len -= gap;
 			continue;
 		}
 		uint64_t off = gpa - m->gpa[i], n = m->size[i] - off;

@@ -16,8 +16,10 @@
  *    writable segments of the chain being written, and vq_should_notify() writes nothing;
  *  - a pushed element carries the chain's id and the bytes written; unpop + pop returns the
  *    same chain when it sees the same RAM: the device's own ring writes between the two pops
- *    (avail_event, 2.7.10) may land on a descriptor table or avail ring that a hostile input
- *    placed over the used ring, so the harness puts those bytes back before the second pop. */
+ *    (split avail_event, 2.7.10; packed device event off_wrap, 2.8.10) may land on a
+ *    descriptor table or avail ring that a hostile input placed over the device area, so the
+ *    harness puts those bytes back before the second pop (regressions
+ *    split_ring/unpop-avail-event-over-desc, packed_ring/unpop-device-event-over-desc). */
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -50,9 +52,10 @@ struct ring_ctx {
 
 static struct vq_chain chain, chain2, held[NHELD];
 static uint8_t iobuf[IO_MAX], gathered[IO_MAX];
-/* The used ring (the only area a pop or unpop writes) as it was before the last pop. */
-static uint8_t used_before[6 + 8 * VQ_MAX_SIZE + 2];
-static uint64_t used_before_len;
+/* The device area (split: the used ring; packed: the device event suppression struct), the
+ * only area a pop or unpop writes, as it was before the last pop. */
+static uint8_t dev_before[6 + 8 * VQ_MAX_SIZE + 2];
+static uint64_t dev_before_len;
 static struct fz_ranges allowed;
 
 /* ---- configuration ---- */
@@ -364,27 +367,26 @@ static bool same_chain(const struct vq_chain *a, const struct vq_chain *b)
 	return true;
 }
 
-/* Saves the split used ring before a pop, so that unpop() can undo the device's ring writes. */
-static void save_used(struct ring_ctx *c)
+/* Saves the device area before a pop, so that unpop() can undo the device's ring writes. */
+static void save_device_area(struct ring_ctx *c)
 {
-	used_before_len = 0;
-	if (c->vq.packed || !vq_is_active(&c->vq) || vq_is_broken(&c->vq))
+	dev_before_len = 0;
+	if (!vq_is_active(&c->vq) || vq_is_broken(&c->vq))
 		return;
-	uint64_t n = fz_split_used_size(c->vq.size);
-	if (n <= sizeof(used_before) &&
-	    !guest_mem_read(&c->m.mem, c->vq.device_addr, used_before, n))
-		used_before_len = n;
+	uint64_t n = c->vq.packed ? 4 : fz_split_used_size(c->vq.size);
+	if (n <= sizeof(dev_before) && !guest_mem_read(&c->m.mem, c->vq.device_addr, dev_before, n))
+		dev_before_len = n;
 }
 
-/* The driver puts the used ring back as it was before the pop (only avail_event can differ:
- * a pop publishes no element). The pop after the unpop then reads exactly the RAM the first
- * one read, even when the input laid its descriptors or avail ring over the used ring. Returns
- * false when that cannot be done (packed ring, or nothing saved). */
-static bool restore_used(struct ring_ctx *c)
+/* The driver puts the device area back as it was before the pop (only the kick event the
+ * device publishes can differ: a pop publishes no element). The pop after the unpop then reads
+ * exactly the RAM the first one read, even when the input laid its descriptors or avail ring
+ * over the device area. Returns false when nothing was saved. */
+static bool restore_device_area(struct ring_ctx *c)
 {
-	if (c->vq.packed || !used_before_len)
-		return c->vq.packed;
-	fz_mem_write(&c->m, c->vq.device_addr, used_before, used_before_len);
+	if (!dev_before_len)
+		return false;
+	fz_mem_write(&c->m, c->vq.device_addr, dev_before, dev_before_len);
 	return true;
 }
 
@@ -395,7 +397,7 @@ static void unpop(struct ring_ctx *c, struct vq_chain *ch, bool wrote)
 	fz_mem_check(&c->m, ok, "unpop");
 	if (r)
 		return;
-	bool same_ram = restore_used(c);
+	bool same_ram = restore_device_area(c);
 	r = vq_pop(&c->vq, &c->m.mem, &chain2);
 	fz_mem_check(&c->m, ok, "pop after unpop");
 	if (wrote || !same_ram) /* the chain's own writes may have rewritten its descriptors */
@@ -408,7 +410,7 @@ static void op_pop(struct ring_ctx *c)
 {
 	bool was_broken = vq_is_broken(&c->vq), active = vq_is_active(&c->vq);
 	const struct fz_ranges *ok = ring_areas(c);
-	save_used(c);
+	save_device_area(c);
 	int r = vq_pop(&c->vq, &c->m.mem, &chain);
 	fz_mem_check(&c->m, ok, "pop");
 	FZ_ASSERT(active || r == 0, "pop on an inactive queue: %d", r);

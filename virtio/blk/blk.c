@@ -17,6 +17,8 @@
 #include "virtio/blk/io.h"
 #include "virtio/blk/throttle.h"
 #include "vmm/base/log.h"
+#include "vmm/sandbox/landlock.h"
+#include "vmm/sandbox/sandbox.h"
 
 /* What decoding a request came to (Firecracker's request.rs has the same split): done with a
  * status now, or handed to the I/O engine, which completes it through blk_io_done(). No status
@@ -62,7 +64,8 @@ struct virtio_blk {
 	bool resetting;		      /* completions only free their slot (every group held) */
 	atomic_bool io_error_logged;  /* set by any queue's thread */
 	uint16_t nq;		      /* request queues */
-	struct blk_queue q[VIRTIO_BLK_MAX_QUEUES];
+	/* nq of them: each is ~280 KiB (its request slots), so a disk allocates only its own */
+	struct blk_queue q[];
 };
 
 /* The device is one allocation that starts with its struct virtio_dev, so a VM that frees
@@ -620,6 +623,10 @@ static int blk_open(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 	int r = blk_disk_open(&b->disk, opts->path, opts->ro, opts->cache == VIRTIO_BLK_CACHE_NONE);
 	if (r)
 		return r;
+	/* Landlock (sandbox.h): the disk's directory stays open to a drive swap (PATCH /drives,
+	 * virtio_blk_replace_disk) after the VM is set up; read-only disks stay read-only */
+	sandbox_landlock_allow_dir_of(opts->path,
+				      opts->ro ? LANDLOCK_READ : LANDLOCK_READ | LANDLOCK_WRITE);
 	b->nq = opts->num_queues ? opts->num_queues : 1;
 	r = blk_throttle_init(&b->thr, &opts->rl);
 	if (r) {
@@ -655,7 +662,13 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
 		      const struct guest_mem *mem)
 {
 	*out = NULL;
-	struct virtio_blk *b = calloc(1, sizeof(*b));
+	unsigned nq = opts->num_queues ? opts->num_queues : 1;
+	if (nq > VIRTIO_BLK_MAX_QUEUES) {
+		log_error("virtio-blk %s: %u queues (at most %u)", opts->path, nq,
+			  VIRTIO_BLK_MAX_QUEUES);
+		return -EINVAL;
+	}
+	struct virtio_blk *b = calloc(1, sizeof(*b) + nq * sizeof(b->q[0]));
 	if (!b)
 		return -ENOMEM;
 	int r = blk_open(b, opts);

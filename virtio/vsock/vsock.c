@@ -20,6 +20,8 @@
 #include "virtio/core/serve.h"
 #include "virtio/vsock/internal.h"
 #include "vmm/base/log.h"
+#include "vmm/sandbox/landlock.h"
+#include "vmm/sandbox/sandbox.h"
 
 #define TX_BUDGET 64 /* packets per wakeup */
 
@@ -344,6 +346,9 @@ static int listen_on(const char *path)
 		close(fd);
 		return err;
 	}
+	/* Landlock (sandbox.h): the teardown removes the socket (unlink_ours); the connects to
+	 * the host's PATH_PORT sockets are no file access for Landlock */
+	sandbox_landlock_allow_dir_of(path, LANDLOCK_CHANGE);
 	return fd;
 }
 

@@ -28,6 +28,7 @@ int api_balloon_put(struct api_balloon *b, unsigned mem_mib, const json_t *body,
 	    {"deflate_on_oom", API_JSON_BOOL, true},
 	    {"stats_polling_interval_s", API_JSON_UINT, false},
 	    {"free_page_reporting", API_JSON_BOOL, false},
+	    {"free_page_hinting", API_JSON_BOOL, false},
 	    {NULL, 0, false}};
 	uint64_t mib, s;
 
@@ -42,6 +43,12 @@ int api_balloon_put(struct api_balloon *b, unsigned mem_mib, const json_t *body,
 	}
 	if (check_interval(s, true, err, errlen))
 		return -EINVAL;
+	if (api_json_bool(body, "free_page_hinting", false)) {
+		snprintf(
+		    err, errlen,
+		    "free_page_hinting is not supported (the balloon has free_page_reporting)");
+		return -EINVAL;
+	}
 	*b = (struct api_balloon){
 	    .set = true,
 	    .amount_mib = mib,

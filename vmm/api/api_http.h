@@ -1,9 +1,20 @@
 /* HTTP/1.1 on a Unix socket for the API (libmicrohttpd, run by one thread of ours): collects each
  * request's body (up to API_MAX_BODY; the rest is read and dropped, and the request answered
- * with 413), hands it to api_handle() and sends the answer. Slow clients time out after
- * API_HTTP_TIMEOUT_S of silence, at most API_HTTP_MAX_CLIENTS connections are served at once, a
- * client that goes away mid-request costs nothing. The thread never takes a vCPU's or a device's
- * lock itself: what it does to the VM goes through the router's backend. */
+ * with 413), hands it to api_handle() and sends the answer. A client that goes away mid-request
+ * costs nothing. The thread never takes a vCPU's or a device's lock itself: what it does to the
+ * VM goes through the router's backend.
+ *
+ * Every refusal is JSON ({"fault_message"}): a path over API_HTTP_MAX_PATH bytes, a head over
+ * API_HTTP_MAX_HEAD or a NUL in the path get 400 from us. Only a head beyond
+ * API_HTTP_MEMORY_LIMIT still gets libmicrohttpd's own HTML 414/431 (it has no hook for it).
+ *
+ * Slow clients: a connection silent for API_HTTP_TIMEOUT_S is closed (libmicrohttpd), and so is
+ * one whose request has not arrived whole API_HTTP_REQUEST_DEADLINE_S after it began (a trickle
+ * of one byte a second defeats the first rule, not this one). At most API_HTTP_MAX_CLIENTS
+ * connections are served at once; beyond that new ones wait in the listen backlog. Since a Unix
+ * socket has no client address, a client is its process (SO_PEERCRED): a process keeps at most
+ * API_HTTP_MAX_STALLED_PER_CLIENT requests that have been arriving for more than
+ * API_HTTP_STALL_NS, so one process trickling on every slot frees them within about a second. */
 #ifndef VMM_API_HTTP_H
 #define VMM_API_HTTP_H
 
@@ -11,8 +22,15 @@
 
 #include "vmm/api/api_router.h"
 
-#define API_HTTP_TIMEOUT_S   10
-#define API_HTTP_MAX_CLIENTS 32
+#define API_HTTP_TIMEOUT_S		10
+#define API_HTTP_REQUEST_DEADLINE_S	5
+#define API_HTTP_MAX_CLIENTS		32
+#define API_HTTP_MAX_STALLED_PER_CLIENT 4
+#define API_HTTP_STALL_NS		1000000000ull /* 1 s */
+#define API_HTTP_SWEEP_MS		200
+#define API_HTTP_MAX_PATH		4096
+#define API_HTTP_MAX_HEAD		(16 * 1024)
+#define API_HTTP_MEMORY_LIMIT		(512 * 1024) /* libmicrohttpd's per-connection pool */
 
 struct api_http;
 

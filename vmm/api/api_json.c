@@ -60,6 +60,8 @@ int api_json_check(const json_t *body, const struct api_json_field *fields, char
 	json_object_foreach((json_t *)body, key, val)
 	{
 		const struct api_json_field *f = find_field(fields, key);
+		if (json_is_null(val))
+			continue; /* null means absent, as Firecracker's optional fields */
 		if (!f) {
 			snprintf(err, errlen, "unknown field `%s`", key);
 			return -EINVAL;
@@ -70,7 +72,8 @@ int api_json_check(const json_t *body, const struct api_json_field *fields, char
 		}
 	}
 	for (const struct api_json_field *f = fields; f->name; f++) {
-		if (f->required && !json_object_get(body, f->name)) {
+		const json_t *v = json_object_get(body, f->name);
+		if (f->required && (!v || json_is_null(v))) {
 			snprintf(err, errlen, "missing field `%s`", f->name);
 			return -EINVAL;
 		}
@@ -97,6 +100,26 @@ uint64_t api_json_uint(const json_t *body, const char *name, uint64_t def)
 								: def;
 }
 
+void api_json_drop_nulls(json_t *v)
+{
+	const char *key;
+	json_t *val;
+	void *tmp;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, key, val)
+		{
+			if (json_is_null(val))
+				json_object_del(v, key);
+			else
+				api_json_drop_nulls(val);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, val) api_json_drop_nulls(val);
+	}
+}
+
 json_t *api_json_parse(const char *body, size_t len, char *err, size_t errlen)
 {
 	json_error_t je;
@@ -109,5 +132,6 @@ json_t *api_json_parse(const char *body, size_t len, char *err, size_t errlen)
 	if (!v)
 		snprintf(err, errlen, "malformed JSON body: %s (line %d, column %d)", je.text,
 			 je.line, je.column);
+	api_json_drop_nulls(v);
 	return v;
 }

@@ -26,7 +26,9 @@ struct api_json_field {
 
 /* Checks that `body` is an object holding only fields of `fields` (terminated by a {NULL}
  * entry) with their types, and every required one. Unsigned integers must be non-negative JSON
- * integers. Returns 0, or -EINVAL with the reason in err[0..errlen). */
+ * integers. A member whose value is null counts as absent (Firecracker's clients, and its
+ * sample configuration files, send every unset optional field as null). Returns 0, or -EINVAL
+ * with the reason in err[0..errlen). */
 int api_json_check(const json_t *body, const struct api_json_field *fields, char *err,
 		   size_t errlen);
 
@@ -35,9 +37,12 @@ const char *api_json_str(const json_t *body, const char *name, const char *def);
 bool api_json_bool(const json_t *body, const char *name, bool def);
 uint64_t api_json_uint(const json_t *body, const char *name, uint64_t def);
 
-/* Parses a request body (not NUL-terminated, `len` bytes) into a JSON value. Returns NULL with
- * the parser's reason in err[0..errlen) for malformed JSON, an empty body or nested depth beyond
- * what the parser allows. */
+/* Removes every object member whose value is null, at every depth: null means absent. */
+void api_json_drop_nulls(json_t *v);
+
+/* Parses a request body (not NUL-terminated, `len` bytes) into a JSON value, nulls dropped
+ * (api_json_drop_nulls()). Returns NULL with the parser's reason in err[0..errlen) for
+ * malformed JSON, an empty body or nested depth beyond what the parser allows. */
 json_t *api_json_parse(const char *body, size_t len, char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "virtio/net/options.h"
 #include "vmm/api/api_json.h"
+#include "vmm/api/api_logger.h"
 #include "vmm/api/api_rate_limit.h"
 #include "vmm/dev_vsock.h"
 
@@ -67,6 +68,38 @@ int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err
 	return 0;
 }
 
+/* The values of a machine-config body that this VMM cannot honour get a 400 that says why. */
+static int check_machine_extras(const json_t *body, char *err, size_t errlen)
+{
+	const char *tmpl = api_json_str(body, "cpu_template", "None");
+	const char *huge = api_json_str(body, "huge_pages", "None");
+
+	if (api_json_bool(body, "smt", false)) {
+		snprintf(err, errlen,
+			 "smt cannot be enabled: this VMM presents every vCPU as a core of its own "
+			 "(one thread per core in CPUID's topology leaves)");
+		return -EINVAL;
+	}
+	if (strcmp(tmpl, "None")) {
+		snprintf(err, errlen,
+			 "cpu_template `%.32s` cannot be honoured: this VMM has no CPU templates "
+			 "(the guest sees KVM's supported CPUID); use None",
+			 tmpl);
+		return -EINVAL;
+	}
+	if (!strcmp(huge, "2M")) {
+		snprintf(err, errlen,
+			 "huge_pages 2M cannot be honoured: guest memory here is anonymous memory, "
+			 "not hugetlbfs; use Transparent (transparent huge pages) or None");
+		return -EINVAL;
+	}
+	if (strcmp(huge, "None") && strcmp(huge, "Transparent")) {
+		snprintf(err, errlen, "huge_pages must be None, Transparent or 2M");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"vcpu_count", API_JSON_UINT, true},
@@ -74,6 +107,7 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 						  {"smt", API_JSON_BOOL, false},
 						  {"track_dirty_pages", API_JSON_BOOL, false},
 						  {"cpu_template", API_JSON_STRING, false},
+						  {"huge_pages", API_JSON_STRING, false},
 						  {NULL, 0, false}};
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
@@ -88,19 +122,34 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 		snprintf(err, errlen, "mem_size_mib must be between 1 and %u", MAX_MEM_MIB);
 		return -EINVAL;
 	}
-	if (api_json_bool(body, "smt", false)) {
-		snprintf(err, errlen, "smt is not supported (one thread per core)");
-		return -EINVAL;
-	}
-	const char *tmpl = api_json_str(body, "cpu_template", "None");
-	if (strcmp(tmpl, "None")) {
-		snprintf(err, errlen, "cpu_template `%s` is not supported (only None)", tmpl);
-		return -EINVAL;
-	}
+	r = check_machine_extras(body, err, errlen);
+	if (r)
+		return r;
 	m->vcpus = (unsigned)vcpus;
 	m->mem_mib = (unsigned)mib;
 	m->track_dirty = api_json_bool(body, "track_dirty_pages", false);
+	m->hugepages = !strcmp(api_json_str(body, "huge_pages", "None"), "Transparent");
 	return 0;
+}
+
+int api_model_patch_machine_config(struct api_model *m, const json_t *body, char *err,
+				   size_t errlen)
+{
+	/* The current configuration with the patch laid over it, put as a whole: the same checks,
+	 * and nothing changes unless all of it is good. */
+	json_t *whole = api_model_machine_config_json(m);
+	int r;
+
+	if (!json_is_object(body)) {
+		snprintf(err, errlen, "the request body must be a JSON object");
+		r = -EINVAL;
+	} else if (!whole || json_object_update(whole, (json_t *)body)) {
+		r = nomem(err, errlen);
+	} else {
+		r = api_model_put_machine_config(m, whole, err, errlen);
+	}
+	json_decref(whole);
+	return r;
 }
 
 /* An id from the URL: non-empty, printable, no '/', short; no ',' either (a drive's id travels
@@ -183,32 +232,47 @@ static int check_drive_values(const struct api_model *m, int self, const json_t 
 	return 0;
 }
 
+/* partuuid (used for the root device only, as in Firecracker: root=PARTUUID=...) must be a
+ * partition UUID the kernel parses: hex digits and dashes. A vhost-user "socket" has no backend
+ * here. */
+static int check_drive_extras(const json_t *body, char *err, size_t errlen)
+{
+	const char *uuid = api_json_str(body, "partuuid", "");
+	size_t n = strlen(uuid);
+
+	if (json_object_get(body, "socket")) {
+		snprintf(err, errlen,
+			 "socket (vhost-user-block) is not supported: give path_on_host");
+		return -EINVAL;
+	}
+	if (n >= API_PARTUUID_MAX || strspn(uuid, "0123456789abcdefABCDEF-") != n) {
+		snprintf(err, errlen, "partuuid must be a partition UUID (hex digits and dashes)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
 			size_t errlen)
 {
-	static const struct api_json_field f[] = {{"drive_id", API_JSON_STRING, true},
-						  {"path_on_host", API_JSON_STRING, true},
-						  {"is_root_device", API_JSON_BOOL, true},
-						  {"is_read_only", API_JSON_BOOL, false},
-						  {"partuuid", API_JSON_STRING, false},
-						  {"cache_type", API_JSON_STRING, false},
-						  {"io_engine", API_JSON_STRING, false},
-						  {"rate_limiter", API_JSON_OBJECT, false},
-						  {NULL, 0, false}};
+	static const struct api_json_field f[] = {
+	    {"drive_id", API_JSON_STRING, true},     {"path_on_host", API_JSON_STRING, true},
+	    {"is_root_device", API_JSON_BOOL, true}, {"is_read_only", API_JSON_BOOL, false},
+	    {"partuuid", API_JSON_STRING, false},    {"cache_type", API_JSON_STRING, false},
+	    {"io_engine", API_JSON_STRING, false},   {"rate_limiter", API_JSON_OBJECT, false},
+	    {"socket", API_JSON_STRING, false},	     {NULL, 0, false}};
 	struct rate_limiter_cfg rl;
 	int r = check_request(id, body, f, "drive_id", err, errlen);
 	int i = find_drive(m, id);
 	if (!r)
 		r = check_drive_values(m, i, body, err, errlen);
 	if (!r)
+		r = check_drive_extras(body, err, errlen);
+	if (!r)
 		r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter",
 					   &rl, err, errlen);
 	if (r)
 		return r;
-	if (json_object_get(body, "partuuid")) {
-		snprintf(err, errlen, "partuuid is not supported (the root is /dev/vda)");
-		return -EINVAL;
-	}
 	if (i < 0 && m->ndrives == API_MAX_DRIVES) {
 		snprintf(err, errlen, "at most %d drives", API_MAX_DRIVES);
 		return -EINVAL;
@@ -228,6 +292,7 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
 	snprintf(d->cache_type, sizeof(d->cache_type), "%s",
 		 api_json_str(body, "cache_type", "Unsafe"));
 	snprintf(d->io_engine, sizeof(d->io_engine), "%s", api_json_str(body, "io_engine", ""));
+	snprintf(d->partuuid, sizeof(d->partuuid), "%s", api_json_str(body, "partuuid", ""));
 	d->rl = rl;
 	return 0;
 }
@@ -290,6 +355,15 @@ static int check_nic_values(const json_t *body, char *err, size_t errlen)
 		snprintf(err, errlen, "guest_mac `%s` is not a unicast MAC address", mac);
 		return -EINVAL;
 	}
+	/* Our virtio-net always advertises VIRTIO_NET_F_MTU with 1500: that one is honoured. */
+	if (json_object_get(body, "mtu") && api_json_uint(body, "mtu", 0) != API_NET_MTU) {
+		snprintf(
+		    err, errlen,
+		    "mtu %llu cannot be honoured: this VMM's virtio-net advertises a fixed MTU "
+		    "of %d",
+		    (unsigned long long)api_json_uint(body, "mtu", 0), API_NET_MTU);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -299,6 +373,7 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
 						  {"host_dev_name", API_JSON_STRING, true},
 						  {"guest_mac", API_JSON_STRING, false},
+						  {"mtu", API_JSON_UINT, false},
 						  {"rx_rate_limiter", API_JSON_OBJECT, false},
 						  {"tx_rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
@@ -398,10 +473,20 @@ int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size
 int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"metrics_path", API_JSON_STRING, true},
+						  {"emit_id", API_JSON_BOOL, false},
+						  {"properties", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
 		return r;
+	if (api_json_bool(body, "emit_id", false) ||
+	    json_object_size(json_object_get(body, "properties"))) {
+		snprintf(
+		    err, errlen,
+		    "emit_id and properties are not supported: metrics lines carry no instance "
+		    "id or operator properties here");
+		return -EINVAL;
+	}
 	*path = api_json_str(body, "metrics_path", "");
 	if (!(*path)[0]) {
 		snprintf(err, errlen, "metrics_path is empty");
@@ -474,14 +559,54 @@ static int load_balloon(struct api_model *m, const json_t *root, char *err, size
 	return -EINVAL;
 }
 
-int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
+/* Firecracker's configuration-file sections that have no counterpart here: absent, null or
+ * (for the lists) empty is fine, anything else is refused. */
+static int check_unsupported_sections(const json_t *root, char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {
-	    {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
-	    {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
-	    {"metrics", API_JSON_OBJECT, false},    {"vsock", API_JSON_OBJECT, false},
-	    {"balloon", API_JSON_OBJECT, false},    {NULL, 0, false}};
+	static const char *const none[][2] = {
+	    {"cpu-config", "custom CPU templates are not supported"},
+	    {"mmds-config", "MMDS is not supported yet"},
+	    {"entropy", "the entropy device is not supported yet"},
+	    {"memory-hotplug", "memory hotplug is not supported yet"},
+	    {"serial", "the serial device's output cannot be redirected here"},
+	    {"pmem", "pmem devices are not supported yet"},
+	};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		const json_t *v = json_object_get(root, none[i][0]);
+		if (v && !(json_is_array(v) && !json_array_size(v))) {
+			snprintf(err, errlen, "%s: %s", none[i][0], none[i][1]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"boot-source", API_JSON_OBJECT, true},
+						  {"machine-config", API_JSON_OBJECT, false},
+						  {"drives", API_JSON_ARRAY, false},
+						  {"network-interfaces", API_JSON_ARRAY, false},
+						  {"metrics", API_JSON_OBJECT, false},
+						  {"vsock", API_JSON_OBJECT, false},
+						  {"balloon", API_JSON_OBJECT, false},
+						  {"logger", API_JSON_OBJECT, false},
+						  {"cpu-config", API_JSON_OBJECT, false},
+						  {"mmds-config", API_JSON_OBJECT, false},
+						  {"entropy", API_JSON_OBJECT, false},
+						  {"memory-hotplug", API_JSON_OBJECT, false},
+						  {"serial", API_JSON_OBJECT, false},
+						  {"pmem", API_JSON_ARRAY, false},
+						  {NULL, 0, false}};
+	char why[200] = "";
 	int r = api_json_check(root, f, err, errlen);
+	if (!r)
+		r = check_unsupported_sections(root, err, errlen);
+	if (!r && json_object_get(root, "logger") &&
+	    api_logger_check(json_object_get(root, "logger"), NULL, why, sizeof(why))) {
+		snprintf(err, errlen, "logger: %s", why);
+		r = -EINVAL;
+	}
 	if (!r)
 		r = load_one(m, root, "boot-source", true, api_model_put_boot_source, err, errlen);
 	if (!r)
@@ -501,11 +626,24 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 	return r;
 }
 
+int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
+{
+	json_t *clean = json_deep_copy(root); /* without its nulls: null means absent */
+	if (!clean)
+		return json_is_object(root) ? nomem(err, errlen)
+					    : load_sections(m, root, err, errlen);
+	api_json_drop_nulls(clean);
+	int r = load_sections(m, clean, err, errlen);
+	json_decref(clean);
+	return r;
+}
+
 json_t *api_model_machine_config_json(const struct api_model *m)
 {
-	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)m->vcpus,
+	return json_pack("{s:I, s:I, s:b, s:b, s:s, s:s}", "vcpu_count", (json_int_t)m->vcpus,
 			 "mem_size_mib", (json_int_t)m->mem_mib, "smt", 0, "track_dirty_pages",
-			 m->track_dirty, "cpu_template", "None");
+			 m->track_dirty, "huge_pages", m->hugepages ? "Transparent" : "None",
+			 "cpu_template", "None");
 }
 
 static json_t *drive_json(const struct api_drive *d)
@@ -515,6 +653,8 @@ static json_t *drive_json(const struct api_drive *d)
 			      d->ro, "cache_type", d->cache_type[0] ? d->cache_type : "Unsafe");
 	if (j && d->io_engine[0])
 		json_object_set_new(j, "io_engine", json_string(d->io_engine));
+	if (j && d->partuuid[0])
+		json_object_set_new(j, "partuuid", json_string(d->partuuid));
 	json_t *rl = api_rate_limiter_json(&d->rl);
 	if (j && rl)
 		json_object_set_new(j, "rate_limiter", rl);
@@ -526,6 +666,8 @@ static json_t *nic_json(const struct api_nic *n)
 	json_t *j = json_pack("{s:s, s:s}", "iface_id", n->id, "host_dev_name", n->host_dev);
 	if (j && n->mac[0])
 		json_object_set_new(j, "guest_mac", json_string(n->mac));
+	if (j) /* what the device advertises (VIRTIO_NET_F_MTU) */
+		json_object_set_new(j, "mtu", json_integer(API_NET_MTU));
 	json_t *rx = api_rate_limiter_json(&n->rx_rl), *tx = api_rate_limiter_json(&n->tx_rl);
 	if (j && rx)
 		json_object_set_new(j, "rx_rate_limiter", rx);
@@ -608,6 +750,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->vcpus = cfg->ncpus;
 	m->mem_mib = (unsigned)(cfg->mem_size >> 20);
 	m->track_dirty = cfg->track_dirty_pages;
+	m->hugepages = cfg->hugepages;
 	api_balloon_from_config(&m->balloon, cfg);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append))

@@ -15,9 +15,11 @@
 #include "vmm/api/api_balloon.h"
 #include "vmm/cli.h"
 
-#define API_ID_MAX     VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
-#define API_MAX_DRIVES CLI_MAX_DISKS
-#define API_MAX_NICS   CLI_MAX_NICS
+#define API_ID_MAX	 VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
+#define API_MAX_DRIVES	 CLI_MAX_DISKS
+#define API_MAX_NICS	 CLI_MAX_NICS
+#define API_PARTUUID_MAX 40   /* a GPT UUID (36) or an MBR "SSSSSSSS-PP" (11), NUL included */
+#define API_NET_MTU	 1500 /* what our virtio-net advertises (VIRTIO_NET_F_MTU), fixed */
 
 struct api_drive {
 	char id[API_ID_MAX];
@@ -30,6 +32,8 @@ struct api_drive {
 	/* io_engine "Sync" (preadv/pwritev), "Async" (io_uring), or "" (the VMM's choice: io_uring
 	 * when it can be set up). */
 	char io_engine[6];
+	/* partuuid of the root device: the kernel gets root=PARTUUID=... instead of /dev/vda. */
+	char partuuid[API_PARTUUID_MAX];
 	struct rate_limiter_cfg rl; /* rate_limiter (api_rate_limit.h); zero: none */
 };
 
@@ -51,8 +55,8 @@ struct api_model {
 	char *kernel, *initrd, *boot_args;
 	unsigned vcpus;
 	unsigned mem_mib;
-	bool smt;
 	bool track_dirty; /* track_dirty_pages: needed for Diff snapshots */
+	bool hugepages;	  /* huge_pages "Transparent": guest RAM on THP (--hugepages) */
 	struct api_drive drives[API_MAX_DRIVES];
 	int ndrives;
 	struct api_nic nics[API_MAX_NICS];
@@ -68,8 +72,14 @@ void api_model_free(struct api_model *m);
 
 /* PUT /boot-source: {"kernel_image_path", "boot_args"?, "initrd_path"?}. */
 int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen);
-/* PUT /machine-config: {"vcpu_count", "mem_size_mib", "smt"?, "track_dirty_pages"?}. */
+/* PUT /machine-config: {"vcpu_count", "mem_size_mib", "smt"?, "track_dirty_pages"?,
+ * "huge_pages"?, "cpu_template"?}; what is absent takes its default. smt true, huge_pages "2M"
+ * and any cpu_template but "None" cannot be honoured here and are refused. */
 int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
+/* PATCH /machine-config: the same fields, all optional; what is absent stays as it is. The
+ * whole update fails if one value is bad. */
+int api_model_patch_machine_config(struct api_model *m, const json_t *body, char *err,
+				   size_t errlen);
 /* PUT /drives/{id}: {"drive_id", "path_on_host", "is_root_device", "is_read_only",
  * "cache_type"?, "io_engine"?, "partuuid"?}. A known id is replaced; one root device at most. */
 int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
@@ -100,8 +110,10 @@ int api_model_check_metrics(const json_t *body, const char **path, char *err, si
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
  * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "vsock": {...}?,
- * "metrics": {...}?, "balloon": {...}?}
- * applied as the same PUTs in that order. */
+ * "metrics": {...}?, "balloon": {...}?, "logger": {...}?} applied as the same PUTs in that
+ * order (the logger is only checked: the caller applies it, api_logger.h). Nulls are
+ * absent; Firecracker's sections this VMM does not have ("cpu-config", "mmds-config",
+ * "entropy", "memory-hotplug", "serial", a non-empty "pmem") are refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
 /* GET /machine-config and GET /vm/config documents (new references). */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/api/api_json.h"
+#include "vmm/api/api_logger.h"
 #include "vmm/base/vm_control.h"
 
 #define VMM_VERSION "0.1.0"
@@ -62,12 +63,14 @@ static void fault(struct reply *r, unsigned status, const char *fmt, const char 
 	snprintf(r->err, sizeof(r->err), fmt, arg ? arg : "");
 }
 
-/* A backend failure: the message it gave, else the errno text. */
+/* A backend failure: the message it gave, else the errno text. Firecracker answers every
+ * failed action (a start that cannot open its kernel, a VMM that ran out of memory) with 400,
+ * and so do we: a client tells the cases apart by the fault_message. */
 static void backend_fault(struct reply *r, int err, const char *what)
 {
 	if (!r->err[0])
 		snprintf(r->err, sizeof(r->err), "%s: %s", what, strerror(-err));
-	r->status = err == -ENOMEM || err == -EIO ? 500 : 400;
+	r->status = 400;
 }
 
 /* Pre-boot configuration only. */
@@ -90,7 +93,7 @@ static bool after_start(struct api *a, struct reply *r)
 
 static void model_result(struct reply *r, int err)
 {
-	r->status = err ? (err == -ENOMEM ? 500 : 400) : 204;
+	r->status = err ? 400 : 204;
 }
 
 /* ---- Firecracker's endpoints ---- */
@@ -114,6 +117,59 @@ static void put_machine_config(struct api *a, const char *id, const json_t *body
 	if (before_start(a, r))
 		model_result(r,
 			     api_model_put_machine_config(&a->model, body, r->err, sizeof(r->err)));
+}
+
+static void patch_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r))
+		model_result(
+		    r, api_model_patch_machine_config(&a->model, body, r->err, sizeof(r->err)));
+}
+
+/* GET /version: Firecracker's FirecrackerVersion model, with our version in it. */
+static void get_version(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)a, (void)id, (void)body;
+	r->doc = json_pack("{s:s}", "firecracker_version", VMM_VERSION);
+}
+
+/* PUT /logger: any time, once (api_logger.h). */
+static void put_logger(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (!a->ops->set_logger) {
+		fault(r, 400, "the logger cannot be configured here", NULL);
+		return;
+	}
+	int err = a->ops->set_logger(a->ctx, body, r->err, sizeof(r->err));
+	r->status = err ? 400 : 204;
+}
+
+/* Firecracker's endpoints this VMM does not have (yet): a 400 that says so, for any method. */
+static const struct {
+	const char *path; /* exact, or a prefix ending in '/' */
+	const char *why;
+} missing[] = {
+    {"/mmds", "MMDS is not supported by this VMM yet."},
+    {"/mmds/config", "MMDS is not supported by this VMM yet."},
+    {"/entropy", "The entropy device is not supported by this VMM yet."},
+    {"/cpu-config", "Custom CPU templates are not supported: the guest sees KVM's CPUID."},
+    {"/balloon/hinting/", "Free page hinting is not supported (free_page_reporting is)."},
+    {"/serial", "The serial console's output cannot be redirected through the API here."},
+    {"/hotplug/memory", "Memory hotplug is not supported by this VMM yet."},
+    {"/pmem/", "pmem devices are not supported by this VMM yet."},
+};
+
+static const char *missing_reason(const char *path)
+{
+	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+		size_t n = strlen(missing[i].path);
+		bool prefix = missing[i].path[n - 1] == '/';
+		if (prefix ? !strncmp(path, missing[i].path, n) : !strcmp(path, missing[i].path))
+			return missing[i].why;
+	}
+	return NULL;
 }
 
 static void put_boot_source(struct api *a, const char *id, const json_t *body, struct reply *r)
@@ -157,7 +213,7 @@ static void patch_drive(struct api *a, const char *id, const json_t *body, struc
 	int err =
 	    api_model_check_patch_drive(&a->model, id, body, &index, &path, r->err, sizeof(r->err));
 	if (err) {
-		r->status = err == -ENOENT ? 404 : 400;
+		r->status = 400; /* an unknown id too: Firecracker has no 404 */
 		return;
 	}
 	if (!after_start(a, r))
@@ -195,7 +251,7 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 	int err = api_model_check_patch_nic(&a->model, id, body, &index, &rx, &tx, r->err,
 					    sizeof(r->err));
 	if (err) {
-		r->status = err == -ENOENT ? 404 : 400;
+		r->status = 400; /* an unknown id too: Firecracker has no 404 */
 		return;
 	}
 	if (!after_start(a, r))
@@ -537,6 +593,27 @@ static int load_taps(const json_t *body, const char **nics, char (*bufs)[API_NIC
 	return n;
 }
 
+/* Firecracker's newer snapshot-load fields: what this VMM can honour passes, the rest is
+ * refused with the reason. track_dirty_pages is enable_diff_snapshots' newer name. */
+static bool load_extras_ok(const json_t *body, struct reply *r)
+{
+	const char *huge = api_json_str(body, "huge_pages", "None");
+	if (json_object_get(body, "vsock_override"))
+		fault(r, 400, "vsock_override is not supported: the vsock keeps its uds_path",
+		      NULL);
+	else if (api_json_bool(body, "clock_realtime", false))
+		fault(r, 400,
+		      "clock_realtime is not supported: the guest's kvmclock resumes where it "
+		      "stopped",
+		      NULL);
+	else if (strcmp(huge, "None"))
+		fault(r, 400,
+		      "huge_pages `%.16s` cannot be honoured on snapshot load: the memory file is "
+		      "mapped with normal pages",
+		      huge);
+	return !r->status;
+}
+
 static void put_snapshot_load(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	static const struct api_json_field f[] = {{"snapshot_path", API_JSON_STRING, true},
@@ -545,6 +622,10 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 						  {"resume_vm", API_JSON_BOOL, false},
 						  {"enable_diff_snapshots", API_JSON_BOOL, false},
 						  {"network_overrides", API_JSON_ARRAY, false},
+						  {"track_dirty_pages", API_JSON_BOOL, false},
+						  {"vsock_override", API_JSON_OBJECT, false},
+						  {"clock_realtime", API_JSON_BOOL, false},
+						  {"huge_pages", API_JSON_STRING, false},
 						  {NULL, 0, false}};
 	const char *taps[API_MAX_NICS] = {0};
 	char bufs[API_MAX_NICS][API_NIC_OVERRIDE_LEN];
@@ -553,7 +634,7 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 		r->status = 400;
 		return;
 	}
-	const char *mem = load_mem_path(body, r);
+	const char *mem = load_extras_ok(body, r) ? load_mem_path(body, r) : NULL;
 	int ntaps = mem ? load_taps(body, taps, bufs, r) : -1;
 	if (!mem || ntaps < 0 || !before_start(a, r))
 		return;
@@ -668,7 +749,9 @@ static const struct route routes[] = {
     {"/snapshot/create", false, {NULL, put_snapshot_create, NULL}},
     {"/snapshot/load", false, {NULL, put_snapshot_load, NULL}},
     {"/", false, {get_root, NULL, NULL}},
-    {"/machine-config", false, {get_machine_config, put_machine_config, NULL}},
+    {"/machine-config", false, {get_machine_config, put_machine_config, patch_machine_config}},
+    {"/version", false, {get_version, NULL, NULL}},
+    {"/logger", false, {NULL, put_logger, NULL}},
     {"/boot-source", false, {NULL, put_boot_source, NULL}},
     {"/drives/", true, {NULL, put_drive, patch_drive}},
     {"/network-interfaces/", true, {NULL, put_nic, patch_nic}},
@@ -714,6 +797,29 @@ static const struct route *find_route(const char *path, const char **id)
 	return NULL;
 }
 
+/* Firecracker's answer to a path it does not serve, or a method the path does not take: 400
+ * (never 404 or 405) naming both. */
+static void invalid_path_method(struct reply *r, const char *method, const char *path)
+{
+	r->status = 400;
+	snprintf(r->err, sizeof(r->err), "Invalid request method and/or path: %.16s %.200s.",
+		 method, path[0] == '/' ? path + 1 : path);
+}
+
+/* Firecracker's checks of a body against the method: GET takes none, PUT and PATCH need one. */
+static bool body_fits_method(enum method m, size_t len, struct reply *r)
+{
+	if (m == M_GET && len) {
+		fault(r, 400, "GET request cannot have a body.", NULL);
+		return false;
+	}
+	if (m != M_GET && !len) {
+		fault(r, 400, m == M_PUT ? "Empty PUT request." : "Empty PATCH request.", NULL);
+		return false;
+	}
+	return true;
+}
+
 /* Routes the request and runs its handler; a body is parsed only for PUT and PATCH. */
 static void route(struct api *a, const char *method, const char *path, const char *body, size_t len,
 		  struct reply *r)
@@ -722,18 +828,20 @@ static void route(struct api *a, const char *method, const char *path, const cha
 	const struct route *rt = find_route(path, &id);
 	enum method m = parse_method(method);
 
-	if (!rt) {
-		fault(r, 404, "Invalid request method and/or path: no resource at %s", path);
+	if (!rt && missing_reason(path)) {
+		fault(r, 400, "%s", missing_reason(path));
 		return;
 	}
-	if (m == M_OTHER || !rt->fn[m]) {
-		fault(r, 405, "Invalid request method and/or path: %s is not allowed here", method);
+	if (!rt || m == M_OTHER || !rt->fn[m]) {
+		invalid_path_method(r, method, path);
 		return;
 	}
 	if (len > API_MAX_BODY) {
 		fault(r, 413, "the request body is larger than the limit of 65536 bytes", NULL);
 		return;
 	}
+	if (!body_fits_method(m, len, r))
+		return;
 	json_t *doc = NULL;
 	if (m != M_GET) {
 		doc = api_json_parse(body, len, r->err, sizeof(r->err));
@@ -759,6 +867,12 @@ static char *fault_body(const char *msg)
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
+}
+
+void api_fault_response(unsigned status, const char *msg, struct api_response *out)
+{
+	out->status = status;
+	out->body = fault_body(msg);
 }
 
 void api_handle(struct api *a, const char *method, const char *path, const char *body,

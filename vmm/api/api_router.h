@@ -4,10 +4,10 @@
  * VM; unit tests and the fuzz target use fakes). Pure code: no sockets, no threads of its own.
  *
  * Paths and bodies are Firecracker's (a subset; see README "Control plane"); our own additions
- * live under /vmm/. Success: 204 for PUT/PATCH, 200 with JSON for GET. Errors: a JSON body
- * {"fault_message": "..."} with 400 (bad body, or not allowed in this state), 404 (no such
- * path or id), 405 (the path exists, the method does not), 413 (body over API_MAX_BODY),
- * 500 (the VMM failed). */
+ * live under /vmm/. Success: 204 for PUT/PATCH, 200 with JSON for GET. Errors, as Firecracker
+ * answers them: a JSON body {"fault_message": "..."} with 400 for everything the client can
+ * act on (bad body, unknown path, id or method, not allowed in this state, a failed action),
+ * 413 for a body over API_MAX_BODY, 500 only when the router itself cannot answer. */
 #ifndef VMM_API_ROUTER_H
 #define VMM_API_ROUTER_H
 
@@ -47,6 +47,8 @@ struct api_backend_ops {
 				       struct rate_limiter_cfg *tx_now, char *err, size_t errlen);
 	/* PUT /metrics and FlushMetrics. */
 	int (*set_metrics)(void *ctx, const char *path, char *err, size_t errlen);
+	/* PUT /logger (api_logger.h): the body as sent. Optional (NULL: refused). */
+	int (*set_logger)(void *ctx, const json_t *body, char *err, size_t errlen);
 	int (*flush_metrics)(void *ctx);
 	/* The metrics document (new reference; its "devices" and "vcpus" arrays serve
 	 * /vmm/devices and /vmm/vcpus), or NULL. */
@@ -98,6 +100,10 @@ void api_destroy(struct api *a);
  * out->body. */
 void api_handle(struct api *a, const char *method, const char *path, const char *body,
 		size_t body_len, struct api_response *out);
+
+/* An error answer made without the router (the HTTP layer's refusals): `status` and a JSON
+ * {"fault_message": msg} body (non-printable bytes of msg become '?'). */
+void api_fault_response(unsigned status, const char *msg, struct api_response *out);
 
 const char *api_state_name(enum api_state s);
 

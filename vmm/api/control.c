@@ -18,6 +18,7 @@
 #include "virtio/net/net.h"
 #include "vmm/api/api_http.h"
 #include "vmm/api/api_json.h"
+#include "vmm/api/api_logger.h"
 #include "vmm/api/api_rate_limit.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/live_config.h"
@@ -26,6 +27,7 @@
 #include "vmm/dev_balloon.h"
 #include "vmm/dev_vsock.h"
 #include "vmm/metrics.h"
+#include "vmm/sandbox/landlock.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
@@ -154,12 +156,19 @@ static int add_drives(struct vm_config *cfg, const struct api_model *m, int *dis
 static char *kernel_cmdline(const struct api_model *m)
 {
 	const char *args = m->boot_args ? m->boot_args : DEFAULT_BOOT_ARGS;
-	const char *root = "";
+	const struct api_drive *root = NULL;
 	char *s;
 	for (int i = 0; i < m->ndrives; i++)
 		if (m->drives[i].root)
-			root = m->drives[i].ro ? " root=/dev/vda ro" : " root=/dev/vda rw";
-	return asprintf(&s, "%s%s", args, root) < 0 ? NULL : s;
+			root = &m->drives[i];
+	if (!root)
+		return strdup(args);
+	/* Firecracker's partuuid: the root is that partition, wherever the kernel finds it. */
+	int n = root->partuuid[0]
+		    ? asprintf(&s, "%s root=PARTUUID=%s %s", args, root->partuuid,
+			       root->ro ? "ro" : "rw")
+		    : asprintf(&s, "%s root=/dev/vda %s", args, root->ro ? "ro" : "rw");
+	return n < 0 ? NULL : s;
 }
 
 /* Takes back what add_drives()/add_nic() added past the counts saved before. */
@@ -187,6 +196,8 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 		r = cli_record(cfg, "cpus", cpus);
 	if (!r && m->track_dirty)
 		r = cli_record(cfg, "track-dirty-pages", NULL);
+	if (!r && m->hugepages)
+		r = cli_record(cfg, "hugepages", NULL);
 	return r;
 }
 
@@ -226,6 +237,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	cfg->ncpus = m->vcpus;
 	cfg->mem_size = (uint64_t)m->mem_mib << 20;
 	cfg->track_dirty_pages |= m->track_dirty;
+	cfg->hugepages |= m->hugepages;
 	return 0;
 }
 
@@ -361,6 +373,14 @@ static int be_patch_drive(void *ctx, int index, const char *path, char *err, siz
 		snprintf(err, errlen, "the drive has no device");
 		return -ENODEV;
 	}
+	unsigned need = c->cfg->disks[disk].ro ? LANDLOCK_READ : LANDLOCK_READ | LANDLOCK_WRITE;
+	if (!sandbox_landlock_allows(path, need)) {
+		snprintf(err, errlen,
+			 "%s is outside what this VMM may open (Landlock: its drives' directories "
+			 "and --landlock-rules; -v -v lists them)",
+			 path);
+		return -EACCES;
+	}
 	log_clear_last_error();
 	int r = virtio_blk_replace_disk(dev, path);
 	if (r)
@@ -410,6 +430,12 @@ static int be_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
 {
 	(void)ctx;
 	return metrics_set_sink(path, 0, err, errlen);
+}
+
+static int be_set_logger(void *ctx, const json_t *body, char *err, size_t errlen)
+{
+	(void)ctx;
+	return api_logger_put(body, err, errlen);
 }
 
 static int be_flush_metrics(void *ctx)
@@ -481,6 +507,18 @@ static int restore_vm(struct control *c, const char *state, const char *mem,
 static int be_snapshot_create(void *ctx, const char *state, const char *mem, bool diff, char *err,
 			      size_t errlen)
 {
+	/* files made and renamed there: the directories must be in --landlock-rules as rw */
+	const char *outside =
+	    !sandbox_landlock_allows(state, LANDLOCK_WRITE | LANDLOCK_CHANGE) ? state
+	    : !sandbox_landlock_allows(mem, LANDLOCK_WRITE | LANDLOCK_CHANGE) ? mem
+									      : NULL;
+	if (outside) {
+		snprintf(err, errlen,
+			 "%s is outside what this VMM may write (Landlock: start it with "
+			 "--landlock-rules DIR:rw for the snapshot's directory)",
+			 outside);
+		return -EACCES;
+	}
 	return vm_snapshot_create(&((struct control *)ctx)->vm, state, mem, diff, err, errlen);
 }
 
@@ -560,6 +598,7 @@ static const struct api_backend_ops vm_backend = {
     .patch_drive_rate_limiter = be_patch_drive_rate_limiter,
     .patch_nic_rate_limiters = be_patch_nic_rate_limiters,
     .set_metrics = be_set_metrics,
+    .set_logger = be_set_logger,
     .flush_metrics = be_flush_metrics,
     .metrics = be_metrics,
     .count_request = be_count_request,
@@ -589,6 +628,9 @@ static int load_config_file(struct control *c)
 		return VMM_EXIT_USAGE;
 	}
 	int r = api_model_load(&c->api.model, root, err, sizeof(err));
+	const json_t *logger = json_object_get(root, "logger");
+	if (!r && json_is_object(logger)) /* checked by api_model_load() */
+		r = api_logger_put(logger, err, sizeof(err));
 	json_decref(root);
 	if (!r && c->api.model.metrics_path) {
 		r = metrics_set_sink(c->api.model.metrics_path, 0, err, sizeof(err));
@@ -701,6 +743,8 @@ static int create_here(struct control *c)
 static int start_api(struct control *c)
 {
 	char err[300] = "";
+	if (c->cfg->switch_user)
+		sandbox_announce_user_switch(); /* the API thread confines itself at start */
 	int r = api_http_start(&c->http, c->cfg->api_sock, &c->api, err, sizeof(err));
 	if (r) {
 		log_error("--api-sock %s", err);
@@ -729,6 +773,14 @@ static int run_phases(struct control *c, int sig_fd)
 	if (c->cfg->switch_user && sandbox_switch_user(c->cfg->uid, c->cfg->gid)) {
 		mark_started(c); /* nothing will run: the API's start request may answer */
 		return VMM_EXIT_USAGE;
+	}
+	/* Landlock: the set is complete (the API socket's directory for its removal at exit);
+	 * the metrics and API threads apply it as they confine themselves (sandbox.h) */
+	if (c->cfg->api_sock)
+		sandbox_landlock_allow_dir_of(c->cfg->api_sock, LANDLOCK_CHANGE);
+	if (sandbox_landlock_seal()) {
+		mark_started(c);
+		return VMM_EXIT_ERROR;
 	}
 	metrics_attach_vm(&c->vm);
 	if (confine_api(c)) { /* once the VM exists, before it runs */

@@ -19,14 +19,31 @@ const char *log_last_error(void);
 void log_clear_last_error(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with the line's origin (source file and line), which the macros below pass. */
+void log_msg_at(enum log_level level, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+/* Where and how lines go once configured (the API's PUT /logger, Firecracker's model): to `fd`
+ * (taken; -1 keeps stderr), at most `level` (or nothing when `off`), each line
+ * "TIMESTAMP [vmm(:LEVEL)(:FILE:LINE)] message", only lines whose source path contains
+ * `module` when it is not empty. Configurable once: returns -EALREADY after that. */
+struct log_config {
+	int fd;
+	enum log_level level;
+	bool off;
+	bool show_level;
+	bool show_origin;
+	char module[64];
+};
+int log_configure(const struct log_config *c);
+
+#define log_error(...) log_msg_at(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warn(...)  log_msg_at(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...)  log_msg_at(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
 #define log_debug(...)                                                                             \
 	do {                                                                                       \
 		if (log_get_level() >= LOG_DEBUG)                                                  \
-			log_msg(LOG_DEBUG, __VA_ARGS__);                                           \
+			log_msg_at(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__);                    \
 	} while (0)
 
 /* ---- rate-limited warnings for what a guest can trigger at will ----

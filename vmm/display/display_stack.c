@@ -10,6 +10,8 @@
 #include "virtio/input/input.h"
 #include "vmm/base/log.h"
 #include "vmm/display/display_sdl.h"
+#include "vmm/sandbox/landlock.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/display.h"
 
 struct display_stack {
@@ -100,6 +102,9 @@ int display_stack_create(struct display_stack **out, const struct display_opts *
 		if (err)
 			return -EINVAL;
 	}
+	/* Landlock (sandbox.h): the screenshot is written at exit, long after the seal */
+	if (o->screenshot)
+		sandbox_landlock_allow_dir_of(o->screenshot, LANDLOCK_WRITE | LANDLOCK_CHANGE);
 	return add_devices(s, mem, place, opaque);
 }
 

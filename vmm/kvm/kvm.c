@@ -10,6 +10,7 @@
 
 #include "vmm/base/guest_mem.h"
 #include "vmm/base/log.h"
+#include "vmm/kvm/kvm_probe.h"
 
 /* The identity-map page and the 3-page TSS that VMX needs for real mode, placed in the hole just
  * below the BIOS area at 4 GiB, away from every device window in layout.h. */
@@ -31,11 +32,24 @@ bool kvm_host_is_emulated(void)
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
+/* Says why KVM at `path` is unusable and what fixes it: the host probe's line, which
+ * `vmm --check-kvm` and tools/kvm-probe.sh print too. `what` and `err` are our own failed step,
+ * said instead should the probe, a moment later, find nothing wrong. */
+static void report_unusable(const char *path, const char *what, int err)
+{
+	struct kvm_probe p;
+	char line[sizeof(p.reason) + sizeof(p.fix) + 32];
+	if (kvm_probe(path, &p))
+		log_error("%s", kvm_probe_line(&p, line, sizeof(line)));
+	else
+		log_error("%s: %s", what, strerror(err));
+}
+
 static int check_caps(int dev_fd, const char *path)
 {
 	int version = ioctl(dev_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
-		log_error("%s: KVM API version %d, need %d", path, version, KVM_API_VERSION);
+		report_unusable(path, "KVM_GET_API_VERSION", ENOTSUP);
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
@@ -58,12 +72,12 @@ static int vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *w
 	return 0;
 }
 
-static int create_vm(struct kvm *kvm)
+static int create_vm(struct kvm *kvm, const char *path)
 {
 	kvm->vm_fd = ioctl(kvm->dev_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0) {
 		int err = errno;
-		log_error("KVM_CREATE_VM failed: %s", strerror(err));
+		report_unusable(path, "KVM_CREATE_VM failed", err);
 		return -err;
 	}
 	kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
@@ -103,9 +117,7 @@ int kvm_open_vm(struct kvm *kvm, const char *path)
 	kvm->dev_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (kvm->dev_fd < 0) {
 		int err = errno;
-		log_error("cannot open %s: %s%s", path, strerror(err),
-			  err == ENOENT ? " (is the kvm module loaded and virtualization enabled?)"
-					: "");
+		report_unusable(path, "cannot open KVM", err);
 		return -err;
 	}
 	int err = check_caps(kvm->dev_fd, path);
@@ -117,7 +129,7 @@ int kvm_open_vm(struct kvm *kvm, const char *path)
 		}
 	}
 	if (!err)
-		err = create_vm(kvm);
+		err = create_vm(kvm, path);
 	if (err) {
 		kvm_close(kvm);
 		return err;

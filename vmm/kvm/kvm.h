@@ -19,7 +19,9 @@ struct kvm {
 
 /* Opens `path` (normally /dev/kvm), checks the API version and every capability the VMM uses,
  * creates the VM with its in-kernel irqchip and PIT. On failure logs which step or capability
- * failed and returns -errno (-ENOTSUP for a missing capability). */
+ * failed and returns -errno (-ENOTSUP for a missing capability); when the device cannot be
+ * opened, is no KVM or cannot create a VM, the log line is the host probe's reason and fix
+ * (vmm/kvm/kvm_probe.h). */
 int kvm_open(struct kvm *kvm, const char *path);
 
 /* kvm_open() in two steps, for a VM whose RAM is mapped in between: the VM without its irqchip

@@ -6,20 +6,35 @@
  *
  * Each role's list lives next to the code that needs it (vcpu.c, virtio/core/io_thread.c, each
  * device model for what its backend calls, vmm/api/, ...), as a struct sandbox_list; every
- * role also gets sandbox_base (what any thread needs: futex, exit, memory for malloc, the
- * signal path that reports a violation).
+ * role also gets sandbox_base (what any thread needs: futex, exit, memory for malloc, signals)
+ * and, in sanitized builds only, sandbox_sanitizer (what the ASan/UBSan/LSan runtime calls).
  *
  * Modes (--seccomp): on (default): a forbidden call kills the process (SECCOMP_RET_KILL_PROCESS:
- * SIGSYS; the kernel's audit log names the call); log: a SIGSYS handler first prints which role
- * made which call, then the process dies by SIGSYS; off: no filter (capabilities are still
- * dropped). The environment variable VMM_SECCOMP_LEARN=1 turns every filter's default into
- * "allow and log" (the kernel log then lists each call a role makes that its list lacks, with the
- * thread's name): how the lists are kept complete. */
+ * SIGSYS; the kernel's audit log names the call); log: libseccomp's SCMP_ACT_LOG, as elsewhere:
+ * the call is allowed and the kernel logs it (dmesg: "audit: type=1326 ... comm=THREAD ...
+ * syscall=NR"), so a user learns what a list lacks without the VMM dying; off: no filter
+ * (capabilities are still dropped). The environment variable VMM_SECCOMP_LEARN=1 is the log mode
+ * whatever --seccomp says (kept for scripts that set it). Running the tests in that mode is how
+ * the lists are kept complete. */
 #ifndef VMM_SANDBOX_H
 #define VMM_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* 1 in an AddressSanitizer build (gcc's __SANITIZE_ADDRESS__, clang's __has_feature), where every
+ * role also allows what the sanitizer runtime calls (sandbox_sanitizer.c); else 0. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_SANITIZED 1
+#endif
+#endif
+#ifndef SANDBOX_SANITIZED
+#define SANDBOX_SANITIZED 0
+#endif
 
 enum sandbox_mode { SANDBOX_ON, SANDBOX_LOG, SANDBOX_OFF };
 
@@ -61,9 +76,21 @@ struct sandbox_list {
 /* What every role allows. */
 extern const struct sandbox_list sandbox_base;
 
+/* What the sanitizer runtime calls (sandbox_sanitizer.c), appended to every role in a build with
+ * -fsanitize=address; an empty list in any other build. */
+const struct sandbox_list *sandbox_sanitizer(void);
+
+/* Sanitized builds: starts the symbolizer and opens ASAN_OPTIONS' log_path file, while no filter
+ * exists yet (sandbox_init() calls it). Does nothing in other builds. Returns 0 or -errno. */
+int sandbox_sanitizer_prepare(void);
+
+/* Sanitized builds: reads one byte past a heap block, which AddressSanitizer must report (the
+ * test hook "overflow"). Returns -ENOTSUP in other builds, where it does nothing. */
+int sandbox_sanitizer_test_overflow(void);
+
 /* Turns the sandbox on for this process in `mode` (before any sandbox_enter(); until then,
- * as in unit tests and fuzzers, sandbox_enter() does nothing). Prepares the SIGSYS reporter
- * for the log mode, and keeps libc's malloc from opening files behind the filters' back (see
+ * as in unit tests and fuzzers, sandbox_enter() does nothing). Says where the log mode's reports
+ * go, and keeps libc's malloc from opening files behind the filters' back (see
  * sandbox.c). Call before any thread exists. Returns 0 or -errno. */
 int sandbox_init(enum sandbox_mode mode);
 enum sandbox_mode sandbox_mode(void);
@@ -76,6 +103,16 @@ int sandbox_parse_mode(const char *s, enum sandbox_mode *mode);
  * entry narrows it further. Returns 0 or -errno (logged). */
 int sandbox_enter(const char *role, const struct sandbox_list *const *lists, size_t nlists);
 
+/* Confines the calling thread as `role` before the VM exists, for a thread that serves
+ * requests from the start (the API thread): as sandbox_enter(), except while a user switch is
+ * announced (sandbox_announce_user_switch()): then the thread keeps its capabilities and may
+ * also make the set*id calls with which glibc moves every thread to the new user; the thread
+ * enters again after the switch to lose both. Returns 0 or -errno (logged). */
+int sandbox_enter_early(const char *role, const struct sandbox_list *const *lists, size_t nlists);
+
+/* Says that sandbox_switch_user() will run later (--user), for sandbox_enter_early(). */
+void sandbox_announce_user_switch(void);
+
 /* Parses "UID:GID" (numbers). Returns 0 or -EINVAL. */
 int sandbox_parse_user(const char *s, unsigned *uid, unsigned *gid);
 
@@ -84,12 +121,52 @@ int sandbox_parse_user(const char *s, unsigned *uid, unsigned *gid);
  * confines itself. Returns 0 or -errno (logged). */
 int sandbox_switch_user(unsigned uid, unsigned gid);
 
+/* True once sandbox_init() ran (the VMM, not a unit test or fuzzer). */
+bool sandbox_enabled(void);
+
+/* Landlock (landlock.h): once the VM is set up, the process may open only the paths that
+ * setup allowed. Modules allow what they will open later as they set up (a disk's directory
+ * for a drive swap, a socket's directory); sandbox_landlock_seal() freezes the set when the VM
+ * exists, before any thread that serves the guest starts, and each sandbox_enter() from then on
+ * applies it to its thread (see sandbox_landlock.c for why per thread). On by default; off
+ * with --landlock off; a kernel without Landlock gets a warning and no restriction. */
+void sandbox_landlock_set(bool on);
+
+/* Allows `path` (a file, or a directory and everything beneath it) with `access`
+ * (LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE). Relative paths are taken from the
+ * working directory. Returns 0, -EBUSY once sealed, or -errno (logged). */
+int sandbox_landlock_allow(const char *path, unsigned access);
+
+/* The same for the directory that holds `path`. */
+int sandbox_landlock_allow_dir_of(const char *path, unsigned access);
+
+/* --landlock-rules "PATH:ro|rw,...": paths the API will name later (a snapshot directory).
+ * Returns 0 or -EINVAL. */
+int sandbox_landlock_add_rules(const char *spec);
+
+/* Freezes the set and builds the ruleset (once; later calls do nothing). Logs at debug level
+ * every path allowed. Returns 0 (also when off or unsupported) or -errno. */
+int sandbox_landlock_seal(void);
+
+/* Restricts the calling thread to the sealed set (nothing before the seal). 0 or -errno. */
+int sandbox_landlock_apply(void);
+
+/* False when Landlock is in force and `path` is not covered with `access` by the set (a
+ * lexical check: see landlock_paths_cover()), so a request can be refused with a clear
+ * message before the kernel would refuse its open. */
+bool sandbox_landlock_allows(const char *path, unsigned access);
+
 /* The role the calling thread entered last ("" if none). */
 const char *sandbox_role(void);
 
-/* Test builds only: when VMM_SANDBOX_TEST_VIOLATION names this role, the calling thread makes a
- * forbidden call (execve of /bin/true) right after entering, so a test sees the filter act.
- * Refused (ignored) unless the variable VMM_SANDBOX_TEST=1 is set too. */
+/* Test hook: when VMM_SANDBOX_TEST_VIOLATION is ROLE or ROLE:KIND and ROLE is `role`, the
+ * calling thread does something its filter forbids right after entering, so a test sees the
+ * filter act: KIND "syscall" (the default) calls getpgrp(), "ioctl" makes an ioctl (FIONREAD on
+ * stderr) that no role lists, "open" opens /etc/shadow (for Landlock; the result is logged).
+ * Each is harmless where it is let through (--seccomp log). Two more check the sanitizers in a
+ * confined thread: "leak" loses a 4 KiB block (LeakSanitizer reports it at exit), "overflow"
+ * reads past a heap block (AddressSanitizer reports it; sanitized builds only). Ignored unless
+ * VMM_SANDBOX_TEST=1 is set too. */
 void sandbox_test_violation(const char *role);
 
 #endif

@@ -29,6 +29,10 @@ static const struct sandbox_rule base_rules[] = {
     SB_ALLOW(SYS_clock_nanosleep),
     SB_ALLOW(SYS_nanosleep),
     SB_ALLOW(SYS_gettimeofday),
+    /* a sleep (poll, nanosleep, futex with a timeout...) that a stop interrupted goes on through
+     * restart_syscall once the process continues: Ctrl-Z and fg, SIGSTOP/SIGCONT, a debugger,
+     * a frozen cgroup */
+    SB_ALLOW(SYS_restart_syscall),
     /* signals: masks, the kick handler's return, the SIGSYS report and its raise() */
     SB_ALLOW(SYS_rt_sigprocmask),
     SB_ALLOW(SYS_rt_sigreturn),
@@ -47,6 +51,9 @@ static const struct sandbox_rule base_rules[] = {
     SB_ALLOW(SYS_capget),
     SB_ALLOW(SYS_capset),
     SB_ALLOW(SYS_seccomp),
+    /* and, once the VM exists, the Landlock set (sandbox_landlock.c); restricting itself
+     * further is all a taken-over thread could do with it */
+    SB_ALLOW(SYS_landlock_restrict_self),
     SB_ALLOW(SYS_getrandom),	     /* glibc's malloc and hash seeds */
     SB_ARG_EQ(SYS_ioctl, 1, TCGETS), /* isatty(): is stderr a terminal (log.c) */
     /* messages */

@@ -5,6 +5,8 @@
 #include "cpu.h"
 #include "io.h"
 
+void (*test_fail_hook)(const char *msg);
+
 void guest_exit(uint32_t code)
 {
 	if (code == GUEST_EXIT_PASS)
@@ -28,5 +30,7 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	printf("FAIL: %s:%d: %s\n", file, line, msg);
+	if (test_fail_hook)
+		test_fail_hook(msg);
 	guest_exit(GUEST_EXIT_FAIL);
 }

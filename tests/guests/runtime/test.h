@@ -26,9 +26,15 @@ int guest_main(void);
  * If nothing listens on the port, halts forever (the caller's timeout then ends the run). */
 _Noreturn void guest_exit(uint32_t code);
 
-/* Prints "FAIL: file:line: message" and exits with GUEST_EXIT_FAIL. */
+/* Prints "FAIL: file:line: message", then calls test_fail_hook (when set) with the message, and
+ * exits with GUEST_EXIT_FAIL. */
 _Noreturn void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Called by test_fail() with the failure's message just before the exit: a guest that wants its
+ * failures in a form of its own (the hostile guest's fuzz mode: "GUEST-FUZZ FAIL seed=...")
+ * prints it here. */
+extern void (*test_fail_hook)(const char *msg);
 
 #define TEST_ASSERT(cond)                                                                          \
 	do {                                                                                       \

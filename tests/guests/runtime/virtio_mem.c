@@ -10,6 +10,7 @@
 extern char __image_end[];
 
 static uint64_t pool_next, pool_end;
+static uint64_t arena_next, arena_end; /* arena_end 0: no arena */
 
 /* True when [start, end) lies inside one RAM entry of the PVH memory map. */
 static bool is_ram(uint64_t start, uint64_t end)
@@ -40,14 +41,34 @@ static bool pool_init(void)
 	return true;
 }
 
+void virtio_alloc_arena(void *base, size_t size)
+{
+	arena_next = (uint64_t)(uintptr_t)base;
+	arena_end = base ? arena_next + size : 0;
+}
+
+static void *arena_alloc(size_t size, size_t align)
+{
+	uint64_t at = (arena_next + align - 1) & ~(uint64_t)(align - 1);
+
+	if (at > arena_end || size > arena_end - at) {
+		printf("virtio_mem: arena exhausted (%zu bytes asked)\n", size);
+		return NULL;
+	}
+	arena_next = at + size;
+	return (void *)(uintptr_t)at;
+}
+
 void *virtio_alloc(size_t size, size_t align)
 {
 	uint64_t at;
 
-	if (!pool_end && !pool_init())
-		return NULL;
 	if (align < 16 || (align & (align - 1)))
 		align = 16;
+	if (arena_end)
+		return arena_alloc(size, align);
+	if (!pool_end && !pool_init())
+		return NULL;
 	at = (pool_next + align - 1) & ~(uint64_t)(align - 1);
 	if (at > pool_end || size > pool_end - at) {
 		printf("virtio_mem: pool exhausted (%zu bytes asked)\n", size);

@@ -18,6 +18,12 @@
  * or not RAM (a message says why). */
 void *virtio_alloc(size_t size, size_t align);
 
+/* Until the next call, virtio_alloc() takes memory from [base, base + size) (from its start
+ * again) instead of the pool; base NULL goes back to the pool. For a driver that sets a device
+ * up again and again (the hostile guest's revivals): the same bytes serve each bring-up, so a
+ * long run does not spend the pool. */
+void virtio_alloc_arena(void *base, size_t size);
+
 /* The guest-physical address of a pointer from virtio_alloc() (or any identity-mapped object). */
 static inline uint64_t virt_to_phys(const void *p)
 {

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Firecracker API conformance: replays Firecracker's getting-started sequence and request bodies
+shaped like its test framework's, against an unstarted VMM's API socket (used by
+api_firecracker.sh). Every status code is checked, and every response body is validated against
+JSON Schemas written here from the models Firecracker documents in its OpenAPI description
+(InstanceInfo, FirecrackerVersion, MachineConfiguration, FullVmConfiguration and its parts,
+Error). The schemas refuse members the models do not define, so an extra field fails too.
+
+Usage: api_firecracker.py SOCKET KERNEL DISK LOGFILE SCRATCH [--tap NAME] [--kvm]
+(DISK is the root drive, SCRATCH a second, read-only one.)
+With --kvm the final InstanceStart must succeed (204); without it, it must be refused with 400
+and a fault_message. Exit status 0 when every check passed."""
+import argparse
+import http.client
+import json
+import socket
+import sys
+
+import jsonschema
+
+INT = {"type": "integer"}
+NAT = {"type": "integer", "minimum": 0}
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+
+
+def obj(props, required=()):
+    return {"type": "object", "properties": props, "required": list(required),
+            "additionalProperties": False}
+
+
+ERROR = obj({"fault_message": STR}, ["fault_message"])
+INSTANCE_INFO = obj({"app_name": STR, "id": STR,
+                     "state": {"enum": ["Not started", "Running", "Paused"]},
+                     "vmm_version": STR}, ["app_name", "id", "state", "vmm_version"])
+VERSION = obj({"firecracker_version": STR}, ["firecracker_version"])
+CPU_TEMPLATE = {"enum": ["C3", "T2", "T2S", "T2CL", "T2A", "V1N1", "None"]}
+MACHINE_CONFIG = obj({"cpu_template": CPU_TEMPLATE, "smt": BOOL,
+                      "mem_size_mib": INT, "track_dirty_pages": BOOL,
+                      "vcpu_count": {"type": "integer", "minimum": 1, "maximum": 32},
+                      "huge_pages": {"enum": ["None", "Transparent", "2M"]}},
+                     ["mem_size_mib", "vcpu_count"])
+TOKEN_BUCKET = obj({"one_time_burst": NAT, "refill_time": NAT, "size": NAT},
+                   ["refill_time", "size"])
+RATE_LIMITER = obj({"bandwidth": TOKEN_BUCKET, "ops": TOKEN_BUCKET})
+BOOT_SOURCE = obj({"boot_args": STR, "initrd_path": STR, "kernel_image_path": STR},
+                  ["kernel_image_path"])
+DRIVE = obj({"drive_id": STR, "partuuid": STR, "is_root_device": BOOL,
+             "cache_type": {"enum": ["Unsafe", "Writeback"]}, "is_read_only": BOOL,
+             "path_on_host": STR, "rate_limiter": RATE_LIMITER,
+             "io_engine": {"enum": ["Sync", "Async"]}, "socket": STR},
+            ["drive_id", "is_root_device"])
+NIC = obj({"guest_mac": STR, "host_dev_name": STR, "iface_id": STR,
+           "mtu": {"type": "integer", "minimum": 68, "maximum": 65535},
+           "rx_rate_limiter": RATE_LIMITER, "tx_rate_limiter": RATE_LIMITER},
+          ["host_dev_name", "iface_id"])
+BALLOON = obj({"amount_mib": INT, "deflate_on_oom": BOOL, "stats_polling_interval_s": INT,
+               "free_page_hinting": BOOL, "free_page_reporting": BOOL},
+              ["amount_mib", "deflate_on_oom"])
+VSOCK = obj({"guest_cid": {"type": "integer", "minimum": 3}, "uds_path": STR, "vsock_id": STR},
+            ["guest_cid", "uds_path"])
+METRICS = obj({"metrics_path": STR, "emit_id": BOOL,
+               "properties": {"type": "object", "additionalProperties": STR}},
+              ["metrics_path"])
+FULL_VM_CONFIG = obj({"balloon": BALLOON, "drives": {"type": "array", "items": DRIVE},
+                      "boot-source": BOOT_SOURCE, "machine-config": MACHINE_CONFIG,
+                      "metrics": METRICS,
+                      "network-interfaces": {"type": "array", "items": NIC},
+                      "vsock": VSOCK})
+
+failures = []
+checks = 0
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=30)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def call(method, path, body=None, want=204, schema=None, fault_has=None):
+    """One request: its status must be `want`; a 200 body must match `schema`, an error body
+    the Error model (with `fault_has` in its message). Returns the parsed body or None."""
+    global checks
+    checks += 1
+    conn = UnixConnection(ARGS.socket)
+    data = None if body is None else json.dumps(body)
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        status, raw = resp.status, resp.read()
+    finally:
+        conn.close()
+    label = f"{method} {path} {(data or '')[:60]}"
+    if status != want:
+        failures.append(f"{label}: {status}, want {want}: {raw[:200]!r}")
+        return None
+    doc = json.loads(raw) if raw else None
+    if status >= 400:
+        schema = ERROR
+    elif status == 204 and raw:
+        failures.append(f"{label}: 204 with a body {raw[:100]!r}")
+        return None
+    if schema is not None:
+        try:
+            jsonschema.validate(doc, schema)
+        except jsonschema.ValidationError as e:
+            failures.append(f"{label}: body does not match the model: {e.message}: {raw[:200]!r}")
+            return None
+    if fault_has and fault_has not in doc["fault_message"]:
+        failures.append(f"{label}: fault_message {doc['fault_message']!r} lacks {fault_has!r}")
+        return None
+    print(f"ok: {label} -> {status}")
+    return doc
+
+
+def getting_started():
+    """Firecracker's getting-started guide, in its order."""
+    call("PUT", "/logger", {"log_path": ARGS.logfile, "level": "Debug", "show_level": True,
+                            "show_log_origin": True})
+    call("PUT", "/boot-source", {"kernel_image_path": ARGS.kernel,
+                                 "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"})
+    call("PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": ARGS.disk,
+                                   "is_root_device": True, "is_read_only": False})
+    if ARGS.tap:
+        call("PUT", "/network-interfaces/net1", {"iface_id": "net1",
+                                                 "guest_mac": "06:00:AC:10:00:02",
+                                                 "host_dev_name": ARGS.tap})
+    else:
+        print("note: no tap could be made: PUT /network-interfaces left out of the sequence")
+
+
+def framework_bodies():
+    """Bodies shaped like Firecracker's test framework sends them: every optional field, often
+    as null; and its negative cases."""
+    call("GET", "/", want=200, schema=INSTANCE_INFO)
+    call("GET", "/version", want=200, schema=VERSION)
+    call("GET", "/machine-config", want=200, schema=MACHINE_CONFIG)
+    call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 128, "smt": False,
+                                    "track_dirty_pages": False, "huge_pages": "None",
+                                    "cpu_template": None})
+    call("PATCH", "/machine-config", {"mem_size_mib": 64})
+    mc = call("GET", "/machine-config", want=200, schema=MACHINE_CONFIG)
+    if mc and (mc["vcpu_count"], mc["mem_size_mib"]) != (2, 64):
+        failures.append(f"PATCH /machine-config: got {mc}, want 2 vCPUs and 64 MiB")
+    call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "smt": True},
+         want=400, fault_has="smt")
+    call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "huge_pages": "2M"},
+         want=400, fault_has="2M")
+    call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "cpu_template": "T2"},
+         want=400, fault_has="T2")
+    call("PUT", "/drives/scratch", {"drive_id": "scratch", "path_on_host": ARGS.scratch,
+                                    "is_root_device": False, "is_read_only": True,
+                                    "partuuid": None, "cache_type": "Unsafe",
+                                    "io_engine": "Sync", "rate_limiter": None, "socket": None})
+    call("PUT", "/drives/scratch", {"drive_id": "scratch", "path_on_host": ARGS.scratch,
+                                    "is_root_device": False, "is_read_only": True,
+                                    "rate_limiter": {"bandwidth": {"size": 1048576,
+                                                                   "refill_time": 100},
+                                                     "ops": None}})
+    call("PUT", "/drives/other", {"drive_id": "x", "path_on_host": ARGS.disk,
+                                  "is_root_device": False}, want=400)
+    call("PUT", "/network-interfaces/bad", {"iface_id": "bad", "host_dev_name": "tap0",
+                                            "mtu": 9000}, want=400, fault_has="mtu")
+    call("PUT", "/vsock", {"guest_cid": 3, "uds_path": ARGS.logfile + ".vsock",
+                           "vsock_id": None})
+    call("PUT", "/balloon", {"amount_mib": 0, "deflate_on_oom": False,
+                             "stats_polling_interval_s": 0, "free_page_hinting": False,
+                             "free_page_reporting": None})
+    call("GET", "/balloon", want=200, schema=BALLOON)
+    call("GET", "/vm/config", want=200, schema=FULL_VM_CONFIG)
+    # Errors are 400 with a JSON fault_message, never 404 or 405.
+    call("GET", "/invalid/path", want=400, fault_has="Invalid request method and/or path")
+    call("DELETE", "/machine-config", want=400, fault_has="DELETE")
+    call("PATCH", "/actions", {"action_type": "InstanceStart"}, want=400)
+    call("PUT", "/mmds", {"latest": {}}, want=400, fault_has="MMDS")
+    call("PUT", "/entropy", {}, want=400, fault_has="entropy")
+    call("PUT", "/logger", {"log_path": ARGS.logfile}, want=400, fault_has="Reinitialization")
+    call("PATCH", "/vm", {"state": "Paused"}, want=400)
+    call("PUT", "/actions", {"action_type": "Explode"}, want=400)
+
+
+def start():
+    # The sequence's machine-config (the guide's body, scaled to a test guest), then the start.
+    call("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64})
+    call("GET", "/vm/config", want=200, schema=FULL_VM_CONFIG)
+    if ARGS.kvm:
+        call("PUT", "/actions", {"action_type": "InstanceStart"})
+    else:
+        call("PUT", "/actions", {"action_type": "InstanceStart"}, want=400)
+        call("GET", "/", want=200, schema=INSTANCE_INFO)
+
+
+def main():
+    getting_started()
+    framework_bodies()
+    start()
+    for f in failures:
+        print("FAIL: " + f)
+    print(f"{checks - len(failures)} of {checks} requests as Firecracker answers them")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("socket")
+    p.add_argument("kernel")
+    p.add_argument("disk")
+    p.add_argument("logfile")
+    p.add_argument("scratch")
+    p.add_argument("--tap")
+    p.add_argument("--kvm", action="store_true")
+    ARGS = p.parse_args()
+    sys.exit(main())

@@ -1,0 +1,135 @@
+/* The devices' checks of what the options name on the host (device_desc.check,
+ * device_table_check()), run before KVM is opened: each problem of the user's is an error of its
+ * own class (vmm/base/errors.h), and a good configuration passes. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/cli.h"
+#include "vmm/device_table.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+	cr_redirect_stderr();
+	cr_redirect_stdout();
+	snprintf(dir, sizeof(dir), "/tmp/device_check.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(device_check, .init = setup, .fini = teardown);
+
+/* dir/name, created with `size` bytes and `mode` when size >= 0. */
+static char *file(const char *name, off_t size, mode_t mode)
+{
+	static char paths[4][128];
+	static int next;
+	char *p = paths[next++ % 4];
+	snprintf(p, 128, "%s/%s", dir, name);
+	if (size >= 0) {
+		int fd = open(p, O_CREAT | O_WRONLY, mode);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(ftruncate(fd, size), 0);
+		cr_assert_eq(fchmod(fd, mode), 0);
+		close(fd);
+	}
+	return p;
+}
+
+/* Parses the command line "-k k OPT ARG [OPT ARG]" and runs every device's check. */
+static int check(const char *o1, const char *a1, const char *o2, const char *a2)
+{
+	char *argv[] = {"vmm", "-k", "k", (char *)o1, (char *)a1, (char *)o2, (char *)a2, NULL};
+	int argc = o2 ? 7 : 5;
+	struct vm_config cfg;
+	cr_assert_eq(cli_parse(argc, argv, &cfg), CLI_RUN);
+	int r = device_table_check(&cfg);
+	cli_free(&cfg);
+	return r;
+}
+
+Test(device_check, good_disks_pass)
+{
+	char a[160], b[160];
+	snprintf(a, sizeof(a), "%s", file("a.img", 1 << 20, 0644));
+	snprintf(b, sizeof(b), "%s", file("b.img", 1 << 20, 0644));
+	cr_assert_eq(check("--disk", a, "--disk", b), 0);
+}
+
+Test(device_check, missing_disk)
+{
+	cr_assert_eq(check("--disk", file("none.img", -1, 0), NULL, NULL), -ENOENT);
+}
+
+Test(device_check, read_only_file_needs_ro)
+{
+	char spec[200];
+	const char *p = file("ro.img", 1 << 20, 0444);
+	cr_assert_eq(check("--disk", p, NULL, NULL), -EACCES);
+	snprintf(spec, sizeof(spec), "%s,ro", p);
+	cr_assert_eq(check("--disk", spec, NULL, NULL), 0);
+}
+
+Test(device_check, same_file_twice)
+{
+	char p[160], ro[200];
+	snprintf(p, sizeof(p), "%s", file("a.img", 1 << 20, 0644));
+	snprintf(ro, sizeof(ro), "%s,ro", p);
+	cr_assert_eq(check("--disk", p, "--disk", p), -EINVAL);
+	cr_assert_eq(check("--disk", p, "--disk", ro), -EINVAL, "a writer under a reader");
+	cr_assert_eq(check("--disk", ro, "--disk", ro), 0, "two readers");
+}
+
+Test(device_check, locked_disk_is_busy)
+{
+	const char *p = file("locked.img", 1 << 20, 0644);
+	int fd = open(p, O_RDONLY);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	cr_assert_eq(check("--disk", p, NULL, NULL), -EBUSY);
+	close(fd);
+	cr_assert_eq(check("--disk", p, NULL, NULL), 0, "the check left no lock behind");
+}
+
+Test(device_check, disk_must_be_file_or_block_device)
+{
+	cr_assert_eq(check("--disk", "/dev/null", NULL, NULL), -EINVAL);
+}
+
+Test(device_check, console_file_directory)
+{
+	char spec[200];
+	snprintf(spec, sizeof(spec), "file:%s", file("nodir/out", -1, 0));
+	cr_assert_eq(check("--console", spec, NULL, NULL), -ENOENT);
+	snprintf(spec, sizeof(spec), "file:%s", file("out", -1, 0));
+	cr_assert_eq(check("--console", spec, NULL, NULL), 0);
+}
+
+Test(device_check, screenshot_directory_and_input_script)
+{
+	cr_assert_eq(check("--screenshot", file("nodir/s.png", -1, 0), NULL, NULL), -ENOENT);
+	cr_assert_eq(check("--screenshot", file("s.png", -1, 0), NULL, NULL), 0);
+	cr_assert_eq(check("--input-script", file("none.txt", -1, 0), NULL, NULL), -ENOENT);
+	cr_assert_eq(check("--input-script", file("in.txt", 0, 0644), NULL, NULL), 0);
+}
+
+Test(device_check, tapfd_must_be_a_tap)
+{
+	cr_assert_eq(check("--net", "tapfd=99", NULL, NULL), -ENODEV);
+	cr_assert_eq(check("--net", "tapfd=0", NULL, NULL), -ENODEV, "stdin is no tap");
+	cr_assert_eq(check("--net", "user", NULL, NULL), 0);
+}

@@ -1,0 +1,171 @@
+/* The sandbox's modes and hooks (vmm/sandbox/sandbox.c): --seccomp on kills a thread's forbidden
+ * call, --seccomp log lets it through (SCMP_ACT_LOG), the test hook acts only for its role and
+ * only with VMM_SANDBOX_TEST=1, and the sanitizer list exists in sanitized builds only. Each
+ * confinement happens in a forked child: a filter cannot be taken off again. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vmm/sandbox/sandbox.h"
+
+#define ASAN_BUILD SANDBOX_SANITIZED
+
+/* Runs `body` in a child confined as role "t" in `mode` (base list only; sandbox_enter_early(),
+ * which is sandbox_enter() when no user switch is announced); returns its wait status. */
+static int in_child(enum sandbox_mode mode, void (*body)(void))
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (sandbox_init(mode) || sandbox_enter_early("t", NULL, 0))
+			_exit(3);
+		body();
+		_exit(0);
+	}
+	int status = 0;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void forbidden_call(void)
+{
+	/* getpgrp is in no list; in the log mode it returns as if unfiltered */
+	if (syscall(SYS_getpgrp) <= 0)
+		_exit(4);
+}
+
+static void nothing(void)
+{
+}
+
+static void hook(void)
+{
+	sandbox_test_violation("t");
+}
+
+static bool killed_by_sigsys(int status)
+{
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+}
+
+static bool exited_ok(int status)
+{
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+Test(sandbox, parses_the_modes)
+{
+	enum sandbox_mode m = SANDBOX_OFF;
+	cr_expect_eq(sandbox_parse_mode("on", &m), 0);
+	cr_expect_eq(m, SANDBOX_ON);
+	cr_expect_eq(sandbox_parse_mode("log", &m), 0);
+	cr_expect_eq(m, SANDBOX_LOG);
+	cr_expect_eq(sandbox_parse_mode("off", &m), 0);
+	cr_expect_eq(m, SANDBOX_OFF);
+	cr_expect_eq(sandbox_parse_mode("On", &m), -EINVAL);
+	cr_expect_eq(sandbox_parse_mode("", &m), -EINVAL);
+	cr_expect_eq(sandbox_parse_mode("logx", &m), -EINVAL);
+}
+
+Test(sandbox, parses_a_user)
+{
+	unsigned uid = 0, gid = 0;
+	cr_expect_eq(sandbox_parse_user("1000:100", &uid, &gid), 0);
+	cr_expect_eq(uid, 1000);
+	cr_expect_eq(gid, 100);
+	cr_expect_eq(sandbox_parse_user("nobody", &uid, &gid), -EINVAL);
+	cr_expect_eq(sandbox_parse_user("1:2x", &uid, &gid), -EINVAL);
+	cr_expect_eq(sandbox_parse_user("1", &uid, &gid), -EINVAL);
+}
+
+Test(sandbox, on_kills_a_forbidden_call)
+{
+	cr_expect(killed_by_sigsys(in_child(SANDBOX_ON, forbidden_call)));
+}
+
+Test(sandbox, on_lets_the_listed_calls_through)
+{
+	cr_expect(exited_ok(in_child(SANDBOX_ON, nothing)));
+}
+
+Test(sandbox, log_lets_a_forbidden_call_through)
+{
+	cr_expect(exited_ok(in_child(SANDBOX_LOG, forbidden_call)));
+}
+
+Test(sandbox, learn_variable_turns_on_into_log)
+{
+	setenv("VMM_SECCOMP_LEARN", "1", 1);
+	cr_expect(exited_ok(in_child(SANDBOX_ON, forbidden_call)));
+	unsetenv("VMM_SECCOMP_LEARN");
+}
+
+Test(sandbox, hook_acts_for_its_role_only_and_only_in_tests)
+{
+	unsetenv("VMM_SANDBOX_TEST");
+	setenv("VMM_SANDBOX_TEST_VIOLATION", "t", 1);
+	cr_expect(exited_ok(in_child(SANDBOX_ON, hook)), "without VMM_SANDBOX_TEST=1");
+	setenv("VMM_SANDBOX_TEST", "1", 1);
+	cr_expect(killed_by_sigsys(in_child(SANDBOX_ON, hook)), "role t, default kind");
+	setenv("VMM_SANDBOX_TEST_VIOLATION", "t:ioctl", 1);
+	cr_expect(killed_by_sigsys(in_child(SANDBOX_ON, hook)), "role t, ioctl");
+	setenv("VMM_SANDBOX_TEST_VIOLATION", "tt", 1);
+	cr_expect(exited_ok(in_child(SANDBOX_ON, hook)), "another role (a longer name)");
+	setenv("VMM_SANDBOX_TEST_VIOLATION", "t:ioctl", 1);
+	cr_expect(exited_ok(in_child(SANDBOX_LOG, hook)), "log mode: the ioctl is let through");
+	unsetenv("VMM_SANDBOX_TEST");
+	unsetenv("VMM_SANDBOX_TEST_VIOLATION");
+}
+
+Test(sandbox, sanitizer_list_only_in_sanitized_builds)
+{
+	const struct sandbox_list *l = sandbox_sanitizer();
+	cr_assert_not_null(l);
+	if (!ASAN_BUILD) {
+		cr_expect_eq(l->n, 0, "a release filter must not get the sanitizer's calls");
+		cr_expect_eq(sandbox_sanitizer_test_overflow(), -ENOTSUP);
+		return;
+	}
+	bool ptrace = false, clone_any = false;
+	for (size_t i = 0; i < l->n; i++) {
+		ptrace |= l->rules[i].nr == SYS_ptrace;
+		clone_any |= l->rules[i].nr == SYS_clone && l->rules[i].cmp == SANDBOX_ANY;
+		cr_expect_neq(l->rules[i].nr, SYS_execve);
+	}
+	cr_expect(ptrace, "LeakSanitizer's tracer attaches with ptrace");
+	cr_expect_not(clone_any, "clone only with the tracer's flags");
+}
+
+static void switch_user(void)
+{
+	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		_exit(5);
+}
+
+/* The API thread confines itself at start; with --user it must still take part in the switch. */
+Test(sandbox, early_entry_keeps_the_user_switch_possible_when_announced)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch users");
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		sandbox_announce_user_switch();
+		if (sandbox_init(SANDBOX_ON) || sandbox_enter_early("t", NULL, 0))
+			_exit(3);
+		switch_user();
+		_exit(0); /* switch_user() exits 5 if a set*id call failed */
+	}
+	int status = 0;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(exited_ok(status), "status %#x", status);
+}
+
+Test(sandbox, early_entry_without_a_switch_is_a_full_entry)
+{
+	cr_expect(killed_by_sigsys(in_child(SANDBOX_ON, switch_user)));
+}
