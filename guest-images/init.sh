@@ -114,7 +114,13 @@ net_up() {
 # ---- checks asked for on the command line ----
 
 run_checks() {
-	for name in $(cmdline_value vmmguest.run | tr ',' ' '); do
+	# Split on commas by the shell itself (no `tr`, see cmdline_value in lib.sh).
+	old_ifs=$IFS
+	IFS=,
+	# shellcheck disable=SC2046 # split on purpose
+	set -- $(cmdline_value vmmguest.run)
+	IFS=$old_ifs
+	for name; do
 		script="/usr/share/vmmguest/checks/$name.sh"
 		if [ -r "$script" ]; then
 			sh "$script"

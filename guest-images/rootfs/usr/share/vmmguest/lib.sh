@@ -2,9 +2,11 @@
 
 # cmdline_value KEY: the value of KEY=VALUE on the kernel command line (empty if absent).
 # Unknown dotted parameters (vmmguest.*) stay in /proc/cmdline for user space.
+# Builtins only: on kvm_pvm a freshly executed busybox now and then dies at its start (a segfault
+# in __ctype_init, seen in CI), and every step of /init depends on this one.
 cmdline_value() {
-	# shellcheck disable=SC2013 # the command line is one line of words
-	for arg in $(cat /proc/cmdline); do
+	read -r _cmdline </proc/cmdline
+	for arg in $_cmdline; do
 		case "$arg" in
 		"$1"=*) echo "${arg#*=}" ;;
 		esac
