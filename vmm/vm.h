@@ -66,7 +66,6 @@ struct vm {
 	bool running;		     /* the vCPU threads exist; under pause_ctl */
 	bool clock_saved;	     /* `clock` holds KVM_GET_CLOCK of the last pause */
 	struct kvm_clock_data clock; /* under pause_ctl */
-	uint64_t pause_last_us;	     /* __atomic */
 	uint64_t pause_count;	     /* __atomic */
 	uint64_t shutdown_deadline_ns; /* CLOCK_MONOTONIC, 0 = none; __atomic */
 };

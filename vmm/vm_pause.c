@@ -43,11 +43,6 @@ bool vm_is_paused(struct vm *vm)
 	return __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
 }
 
-uint64_t vm_pause_last_us(struct vm *vm)
-{
-	return __atomic_load_n(&vm->pause_last_us, __ATOMIC_RELAXED);
-}
-
 uint64_t vm_pause_count(struct vm *vm)
 {
 	return __atomic_load_n(&vm->pause_count, __ATOMIC_RELAXED);
@@ -182,7 +177,6 @@ static int pause_locked(struct vm *vm)
 	vm_for_each_virtio_dev(vm, pause_dev, NULL);
 	save_clock(vm);
 	uint64_t us = (vm_monotonic_ns() - t0) / 1000;
-	__atomic_store_n(&vm->pause_last_us, us, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&vm->pause_count, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
 	log_info("VM paused (%llu us)", (unsigned long long)us);

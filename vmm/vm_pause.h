@@ -56,9 +56,7 @@ int vm_send_ctrl_alt_del(struct vm *vm);
  * armed). Control threads only. */
 int vm_request_shutdown(struct vm *vm, unsigned timeout_ms);
 
-/* How long the last successful vm_pause() took, in microseconds (0 before any), and how many
- * pauses succeeded. Any thread. */
-uint64_t vm_pause_last_us(struct vm *vm);
+/* How many pauses succeeded. Any thread. */
 uint64_t vm_pause_count(struct vm *vm);
 
 /* ---- for vm.c and vcpu.c ---- */

@@ -26,13 +26,6 @@
 static enum sandbox_mode mode = SANDBOX_ON;
 static bool enabled; /* sandbox_init() ran: the VMM, not a unit test or fuzzer */
 static bool learn;
-static __thread const char *thread_role = "";
-
-const char *sandbox_role(void)
-{
-	return thread_role;
-}
-
 bool sandbox_enabled(void)
 {
 	return enabled;
@@ -267,8 +260,6 @@ int sandbox_enter(const char *role, const struct sandbox_list *const *lists, siz
 		log_error("sandbox: %s: cannot apply the Landlock set: %s", role, strerror(-err));
 	if (!err && mode != SANDBOX_OFF)
 		err = load_filter(role, lists, nlists);
-	if (!err)
-		thread_role = role;
 	sandbox_test_violation(role);
 	return err;
 }

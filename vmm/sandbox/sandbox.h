@@ -156,9 +156,6 @@ int sandbox_landlock_apply(void);
  * message before the kernel would refuse its open. */
 bool sandbox_landlock_allows(const char *path, unsigned access);
 
-/* The role the calling thread entered last ("" if none). */
-const char *sandbox_role(void);
-
 /* Test hook: when VMM_SANDBOX_TEST_VIOLATION is ROLE or ROLE:KIND and ROLE is `role`, the
  * calling thread does something its filter forbids right after entering, so a test sees the
  * filter act: KIND "syscall" (the default) calls getpgrp(), "ioctl" makes an ioctl (FIONREAD on
