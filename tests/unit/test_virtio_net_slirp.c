@@ -17,8 +17,9 @@ static const uint8_t GUEST_MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 static void create_user(const char *spec)
 {
 	struct virtio_net_opts o;
+	char err[256] = "";
 
-	cr_assert_eq(virtio_net_parse_opts(spec, &o), 0);
+	cr_assert_eq(virtio_net_opts_parse(spec, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(virtio_net_create(&dev, &o), 0);
 	attach();
 }

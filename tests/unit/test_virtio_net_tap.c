@@ -81,8 +81,9 @@ static bool wait_readable(int fd, int ms)
 static void create_tap(const char *spec)
 {
 	struct virtio_net_opts o;
+	char err[256] = "";
 
-	cr_assert_eq(virtio_net_parse_opts(spec, &o), 0);
+	cr_assert_eq(virtio_net_opts_parse(spec, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(virtio_net_create(&dev, &o), 0);
 	attach();
 }

@@ -33,7 +33,7 @@
  *
  * Use (the lead's wiring):
  *   struct virtio_net_opts o;
- *   virtio_net_parse_opts(arg, &o);          (each --net, virtio/net/options.h)
+ *   virtio_net_opts_parse(arg, &o, err, n);  (each --net, virtio/net/options.h)
  *   virtio_net_create(&dev, &o);             (opens the tap / starts slirp)
  *   virtio_dev_init(dev, mem); <transport attach>; virtio_dev_start(dev);
  *   ...

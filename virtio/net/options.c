@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/base/log.h"
 #include "vmm/base/parse.h"
 
 #define USAGE                                                                                      \
@@ -288,13 +287,4 @@ int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *
 	if (!err)
 		*opts = o;
 	return err;
-}
-
-int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts)
-{
-	char err[256] = "";
-	int r = virtio_net_opts_parse(spec, opts, err, sizeof(err));
-	if (r)
-		log_error("--net: %s", err[0] ? err : strerror(-r));
-	return r;
 }

@@ -68,9 +68,6 @@ struct virtio_net_opts {
  * Logs nothing (vmm/base/errors.h). */
 int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
 
-/* The same, logging the reason: for tests and tools that have no message to show. */
-int virtio_net_parse_opts(const char *spec, struct virtio_net_opts *opts);
-
 /* Parses "xx:xx:xx:xx:xx:xx" (hex digits, either case). Returns 0 or -EINVAL; refuses multicast
  * addresses (bit 0 of the first byte), which a NIC cannot own. */
 int virtio_net_parse_mac(const char *s, uint8_t mac[6]);
