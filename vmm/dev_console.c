@@ -57,6 +57,21 @@ static int create_console(struct vm *vm)
 	return err ? err : vm_virtio_init_and_place(vm, dev, vm->cfg->console_transport);
 }
 
+static int resize_one(struct virtio_dev *dev, void *opaque)
+{
+	(void)opaque;
+	if (virtio_console_is(dev))
+		virtio_console_winch(dev); /* an eventfd write: its I/O thread re-reads the size */
+	return 0;
+}
+
+/* SIGWINCH: hvc0 learns the terminal's new size (5.3.6.1: a config change). COM1 has none. */
+static void console_resized(struct vm *vm)
+{
+	if (vm->cfg->virtio_console)
+		vm_for_each_virtio_dev(vm, resize_one, NULL);
+}
+
 static const struct device_option console_options[] = {
     {"console", required_argument,
      "      --console KIND    the guest console's host side:\n"
@@ -74,4 +89,5 @@ static const struct device_option console_options[] = {
 const struct device_desc device_console = {.name = "console",
 					   .options = console_options,
 					   .check = check_console,
-					   .create = create_console};
+					   .create = create_console,
+					   .terminal_resized = console_resized};

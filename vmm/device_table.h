@@ -47,6 +47,10 @@ struct device_desc {
 	/* Once the virtio devices run, before the vCPUs (e.g. opens a window). 0 or -errno.
 	 * NULL: nothing to do. */
 	int (*start)(struct vm *vm);
+	/* The host terminal changed size (SIGWINCH), on the main thread while the VM runs: pass it
+	 * on without blocking and without taking a device lock (e.g. wake the device's I/O
+	 * thread). NULL: the device does not care. */
+	void (*terminal_resized)(struct vm *vm);
 	/* Frees what create() made besides the virtio devices (the transports own and destroy
 	 * those first). Runs in reverse table order, also after a failed create. NULL: nothing. */
 	void (*destroy)(struct vm *vm);

@@ -298,12 +298,13 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 	return status;
 }
 
-int vm_block_stop_signals(sigset_t *set)
+int vm_block_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGWINCH);
 	if (pthread_sigmask(SIG_BLOCK, set, NULL))
 		return -1;
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -337,6 +338,18 @@ static int min_int(int a, int b)
 	return a < b ? a : b;
 }
 
+/* One signal read from the signalfd: a terminal resize is passed on, any other signal stops the
+ * VM with status 128 + signal. */
+static void handle_signal(struct vm *vm, uint32_t signo)
+{
+	if (signo == SIGWINCH) {
+		vm_terminal_resized(vm);
+		return;
+	}
+	log_info("stopping on signal %u", signo);
+	vm_stop(vm, VM_STOP_SIGNAL, 128 + (int)signo);
+}
+
 /* Waits until the VM stops; a stop signal stops it with status 128 + signal. Ticks the halt
  * watch every HALT_WATCH_PERIOD_MS (not while paused: parked vCPUs answer no probe, and samples
  * from before a pause say nothing after it) and enforces the graceful-stop deadline. */
@@ -364,10 +377,8 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
 				watch_for_halt(vm, &halt);
 		}
 		struct signalfd_siginfo si;
-		if (n > 0 && sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-			log_info("stopping on signal %u", si.ssi_signo);
-			vm_stop(vm, VM_STOP_SIGNAL, 128 + (int)si.ssi_signo);
-		}
+		if (n > 0 && sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == sizeof(si))
+			handle_signal(vm, si.ssi_signo);
 	}
 }
 
@@ -430,7 +441,7 @@ static int confine_main(void)
 int vm_run(struct vm *vm)
 {
 	sigset_t set;
-	int sig_fd = vm_block_stop_signals(&set);
+	int sig_fd = vm_block_signals(&set);
 	vm_virtio_choose_io_poll(vm);
 	/* the Landlock set is complete once the VM exists; every thread started from here on
 	 * applies it as it confines itself (sandbox.h) */

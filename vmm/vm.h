@@ -86,11 +86,12 @@ int vm_describe(struct vm *vm, const struct vm_config *cfg);
  * back with snapshot_restore(). Same return values as vm_create(). */
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd);
 
-/* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in every thread it creates
- * afterwards) and returns a signalfd that reads them (-1 on failure); `set` gets the set, for
- * unblocking later. vm_run() does this itself; a caller that starts threads earlier calls it
- * first. */
-int vm_block_stop_signals(sigset_t *set);
+/* Blocks the signals the main thread reads from a signalfd in the calling thread (and so in every
+ * thread it creates afterwards) and returns that signalfd (-1 on failure); `set` gets the set, for
+ * unblocking later. The signals: SIGINT, SIGTERM and SIGHUP (stop the VMM) and SIGWINCH (the host
+ * terminal changed size: vm_terminal_resized()). No signal handler does any work. vm_run() does
+ * this itself; a caller that starts threads earlier calls it first. */
+int vm_block_signals(sigset_t *set);
 
 /* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
 int vm_run(struct vm *vm);
@@ -132,5 +133,8 @@ void vm_virtio_choose_io_poll(struct vm *vm);
 /* The table's start hooks, in order (0 or -errno), and its destroy hooks, in reverse order. */
 int vm_virtio_start_devices(struct vm *vm);
 void vm_virtio_destroy_devices(struct vm *vm);
+/* The host terminal changed size (SIGWINCH, read from the signalfd by the main thread): the
+ * table's terminal_resized hooks, in order. Never blocks and takes no device lock. */
+void vm_terminal_resized(struct vm *vm);
 
 #endif

@@ -126,6 +126,13 @@ void vm_virtio_destroy_devices(struct vm *vm)
 			device_table[n]->destroy(vm);
 }
 
+void vm_terminal_resized(struct vm *vm)
+{
+	for (int i = 0; device_table[i]; i++)
+		if (device_table[i]->terminal_resized)
+			device_table[i]->terminal_resized(vm);
+}
+
 int vm_virtio_create_devices(struct vm *vm)
 {
 	for (int i = 0; device_table[i]; i++) {

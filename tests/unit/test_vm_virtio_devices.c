@@ -1,11 +1,26 @@
 /* Where the device table's devices land (vmm/vm_virtio_devices.c), without KVM: the PCI bus
- * exists only once a device asks for PCI, and placement failures are the VMM's (exit 1). */
+ * exists only once a device asks for PCI, and placement failures are the VMM's (exit 1). And a
+ * host terminal resize (SIGWINCH, read from the main thread's signalfd) reaching hvc0. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "../mock_driver/mock_driver.h"
+#include "virtio/console/vconsole.h"
 #include "vmm/base/errors.h"
 #include "vmm/device_table.h"
 #include "vmm/vm.h"
@@ -76,4 +91,108 @@ Test(vm_virtio_devices, nothing_asked_nothing_created, .init = setup, .fini = te
 	cr_assert_eq(vm.virtio->count, 0);
 	cr_assert_null(vm.pci);
 	cr_assert_null(vm.display);
+}
+
+/* ---- SIGWINCH: the host terminal's new size reaches the virtio-console ---- */
+
+Test(vm_virtio_devices, sigwinch_is_read_from_the_signalfd)
+{
+	sigset_t set;
+	struct signalfd_siginfo si;
+	int fd = vm_block_signals(&set);
+
+	cr_assert_geq(fd, 0);
+	cr_assert(sigismember(&set, SIGWINCH));
+	cr_assert_eq(pthread_kill(pthread_self(), SIGWINCH), 0); /* blocked: queued, no handler */
+	cr_assert_eq(read(fd, &si, sizeof(si)), (ssize_t)sizeof(si));
+	cr_expect_eq(si.ssi_signo, SIGWINCH);
+	close(fd);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static unsigned config_irqs;
+
+static void count_irq(void *opaque, uint16_t q)
+{
+	(void)opaque;
+	config_irqs += q == VIRTIO_IRQ_CONFIG;
+}
+
+static void set_winsize(int fd, unsigned short cols, unsigned short rows)
+{
+	struct winsize ws = {.ws_row = rows, .ws_col = cols};
+	cr_assert_eq(ioctl(fd, TIOCSWINSZ, &ws), 0);
+}
+
+static uint16_t config16(struct virtio_dev *dev, uint32_t off)
+{
+	uint16_t v;
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_config_read(dev, off, &v, 2);
+	pthread_mutex_unlock(&dev->lock);
+	return le16toh(v);
+}
+
+/* One round of the device's I/O thread over its fds that are readable now. */
+static void run_fds(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	for (int i = 0; i < dev->nfds; i++) {
+		struct pollfd p = {.fd = dev->fds[i].fd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 1)
+			dev->fds[i].ready(dev, dev->fds[i].fd, EPOLLIN);
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+Test(vm_virtio_devices, terminal_resize_reaches_the_virtio_console, .init = setup, .fini = teardown)
+{
+	const uint64_t features = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_CONSOLE_F_SIZE;
+	const uint8_t up = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	cr_assert_geq(master, 0);
+	cr_assert_eq(grantpt(master) || unlockpt(master), 0);
+	int tty = open(ptsname(master), O_RDWR | O_NOCTTY);
+	cr_assert_geq(tty, 0);
+	set_winsize(tty, 132, 43);
+	struct console con;
+	struct console_config cc = {.mode = CONSOLE_MODE_FDS, .in_fd = -1, .out_fd = tty};
+	cr_assert_eq(console_open(&con, &cc), 0);
+
+	/* the console as dev_console.c creates it, in an mmio slot (no KVM to place it) */
+	struct virtio_dev *dev;
+	cr_assert_eq(virtio_console_create(&dev, &con), 0);
+	cr_assert(virtio_console_is(dev));
+	dev->irq = (struct virtio_irq){count_irq, NULL};
+	cr_assert_eq(virtio_dev_init(dev, &vm.mem), 0);
+	vm.virtio->slots[0] =
+	    (struct virtio_mmio_slot){.dev = dev, .irq = {.irq_fd = -1, .resample_fd = -1}};
+	vm.virtio->count = 1;
+	cfg = (struct vm_config){.virtio_console = true};
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_set_status(dev, up);
+	virtio_dev_set_features(dev, 0, (uint32_t)features);
+	virtio_dev_set_features(dev, 1, (uint32_t)(features >> 32));
+	virtio_dev_set_status(dev, up | VIRTIO_CONFIG_S_FEATURES_OK);
+	virtio_dev_set_status(dev, up | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	cr_assert(virtio_dev_running(dev));
+	pthread_mutex_unlock(&dev->lock);
+	uint32_t gen = dev->config_generation;
+
+	set_winsize(tty, 100, 30);
+	vm_terminal_resized(&vm); /* what the main thread does on SIGWINCH */
+	run_fds(dev);
+	cr_expect_eq(config16(dev, offsetof(struct virtio_console_config, cols)), 100);
+	cr_expect_eq(config16(dev, offsetof(struct virtio_console_config, rows)), 30);
+	cr_expect_eq(dev->config_generation, gen + 1);
+	cr_expect_eq(config_irqs, 1, "one config change (5.3.6.1)");
+
+	vm_terminal_resized(&vm); /* the same size again: nothing to tell */
+	run_fds(dev);
+	cr_expect_eq(config_irqs, 1);
+
+	vm_virtio_destroy(&vm); /* the device before its console */
+	console_close(&con);
+	close(tty);
+	close(master);
 }

@@ -459,6 +459,11 @@ static const struct virtio_dev_ops vconsole_ops = {
     .restore = vconsole_restore,
 };
 
+bool virtio_console_is(const struct virtio_dev *dev)
+{
+	return dev->ops == &vconsole_ops;
+}
+
 static void describe(struct vconsole *vc)
 {
 	struct virtio_dev *dev = &vc->dev;

@@ -29,7 +29,8 @@
  *   <transport attach: set dev->irq, register the MMIO window>;
  *   virtio_dev_start(dev);
  *   console_start(&con);
- *   ... SIGWINCH handler: virtio_console_winch(dev) (async-signal-safe) ...
+ *   ... on SIGWINCH: virtio_console_winch(dev) (the VMM's main thread reads SIGWINCH from its
+ *       signalfd, vmm/vm.h vm_block_signals(), and calls it through vm_terminal_resized()) ...
  *   console_stop(&con);                   no more receive() calls after this
  *   virtio_dev_destroy(dev); free(dev);
  *   console_close(&con);
@@ -37,6 +38,7 @@
 #ifndef VIRTIO_VCONSOLE_H
 #define VIRTIO_VCONSOLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "virtio/core/device.h"
@@ -60,9 +62,13 @@
 int virtio_console_create(struct virtio_dev **out, struct console *host);
 
 /* The host terminal may have changed size: re-read it on the I/O thread and, if it changed,
- * update cols/rows and send a config-change interrupt (5.3.6.1). Async-signal-safe (one eventfd
- * write), so a SIGWINCH handler may call it; a no-op before the device is activated. */
+ * update cols/rows and send a config-change interrupt (5.3.6.1). One eventfd write: never blocks,
+ * takes no lock (async-signal-safe too). Before activation the I/O thread does it once the
+ * driver is ready. Any thread. */
 void virtio_console_winch(struct virtio_dev *dev);
+
+/* True when `dev` is a virtio-console made by virtio_console_create(). */
+bool virtio_console_is(const struct virtio_dev *dev);
 
 /* Transmit chains cut at VCONSOLE_TX_CHAIN_MAX so far (statistics, tests). */
 uint64_t virtio_console_tx_truncated(struct virtio_dev *dev);

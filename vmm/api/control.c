@@ -712,7 +712,9 @@ static int wait_for_start(struct control *c, int sig_fd)
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			return VMM_EXIT_ERROR;
 		struct signalfd_siginfo si;
-		if ((fds[1].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		/* SIGWINCH: no console yet; it reads the terminal's size when it is created */
+		if ((fds[1].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_signo != SIGWINCH) {
 			log_info("stopping on signal %u", si.ssi_signo);
 			return 128 + (int)si.ssi_signo;
 		}
@@ -803,7 +805,7 @@ int control_run(struct vm_config *cfg)
 	pthread_cond_init(&c.started_cond, NULL);
 	for (int i = 0; i < API_MAX_DRIVES; i++)
 		c.disk_index[i] = -1;
-	int sig_fd = vm_block_stop_signals(&set);
+	int sig_fd = vm_block_signals(&set);
 	c.start_fd = eventfd(0, EFD_CLOEXEC);
 	if (sig_fd < 0 || c.start_fd < 0 || api_init(&c.api, &vm_backend, &c)) {
 		log_error("control: cannot set up: %s", strerror(errno));
