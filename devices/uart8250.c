@@ -135,15 +135,15 @@ static void reset_state(struct uart8250 *u)
 
 /* Transmission is instantaneous, so after every THR write the holding register is empty again
  * and, if enabled, the THRE interrupt is pending again (what Linux's serial8250_tx_chars expects:
- * one interrupt per burst). */
+ * one interrupt per burst). The byte is queued for the sink (tx_wait_room() made room). */
 static void write_thr(struct uart8250 *u, uint8_t val)
 {
 	u->thr_ipending = false;
 	if (u->mcr & UART_MCR_LOOP) {
 		if (!rx_push(u, val))
 			u->lsr |= UART_LSR_OE; /* the shift register overwrote itself */
-	} else if (u->sink.tx) {
-		u->sink.tx(u->sink.opaque, &val, 1);
+	} else if (u->sink.tx && u->tx_count < UART8250_TX_QUEUE) {
+		u->tx_queue[u->tx_count++] = val;
 	}
 	if (u->ier & UART_IER_THRI)
 		u->thr_ipending = true;
@@ -278,6 +278,40 @@ static void notify_rx_space(struct uart8250 *u, bool event)
 		u->sink.rx_space(u->sink.opaque);
 }
 
+/* Lock held. A write that will queue a byte for the sink waits until the queue has room; the
+ * wait releases the lock, so other port accesses and host input go on meanwhile. */
+static void tx_wait_room(struct uart8250 *u, unsigned offset)
+{
+	while (offset == UART_TX && !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
+	       u->sink.tx && u->tx_count == UART8250_TX_QUEUE)
+		pthread_cond_wait(&u->tx_room, &u->lock);
+}
+
+/* Lock held on entry, released on return. If bytes are queued and nobody is handing them to the
+ * sink, this thread does, without the lock, until the queue stays empty; bytes other threads
+ * queue meanwhile are sent by this thread after the ones before them, so the order is kept. */
+static void tx_flush_unlock(struct uart8250 *u)
+{
+	uint8_t buf[UART8250_TX_QUEUE];
+	size_t n;
+
+	if (u->tx_flushing || u->tx_count == 0) {
+		pthread_mutex_unlock(&u->lock);
+		return;
+	}
+	u->tx_flushing = true;
+	while ((n = u->tx_count) > 0) {
+		memcpy(buf, u->tx_queue, n);
+		u->tx_count = 0;
+		pthread_cond_broadcast(&u->tx_room);
+		pthread_mutex_unlock(&u->lock);
+		u->sink.tx(u->sink.opaque, buf, n);
+		pthread_mutex_lock(&u->lock);
+	}
+	u->tx_flushing = false;
+	pthread_mutex_unlock(&u->lock);
+}
+
 uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset)
 {
 	uint8_t val;
@@ -295,10 +329,12 @@ void uart8250_write_reg(struct uart8250 *u, unsigned offset, uint8_t val)
 {
 	bool event;
 
+	offset %= UART8250_NR_PORTS;
 	pthread_mutex_lock(&u->lock);
-	write_locked(u, offset % UART8250_NR_PORTS, val);
+	tx_wait_room(u, offset);
+	write_locked(u, offset, val);
 	event = take_rx_space_event(u);
-	pthread_mutex_unlock(&u->lock);
+	tx_flush_unlock(u);
 	notify_rx_space(u, event);
 }
 
@@ -420,6 +456,11 @@ int uart8250_init(struct uart8250 *u, struct irq_line irq, const struct uart8250
 	err = pthread_mutex_init(&u->lock, NULL);
 	if (err)
 		return -err;
+	err = pthread_cond_init(&u->tx_room, NULL);
+	if (err) {
+		pthread_mutex_destroy(&u->lock);
+		return -err;
+	}
 	u->irq = irq;
 	if (sink)
 		u->sink = *sink;
@@ -439,6 +480,7 @@ int uart8250_attach(struct uart8250 *u, struct io_bus *pio, uint16_t base, struc
 	if (err) {
 		log_error("uart8250: cannot claim ports 0x%x-0x%x: %s", base,
 			  base + UART8250_NR_PORTS - 1, strerror(-err));
+		pthread_cond_destroy(&u->tx_room);
 		pthread_mutex_destroy(&u->lock);
 		return err;
 	}
@@ -449,5 +491,6 @@ void uart8250_detach(struct uart8250 *u, struct io_bus *pio)
 {
 	if (pio)
 		io_bus_unregister(pio, u->base);
+	pthread_cond_destroy(&u->tx_room);
 	pthread_mutex_destroy(&u->lock);
 }

@@ -1,13 +1,21 @@
 /* A 16550A UART (PC16550D data sheet; Linux drivers/tty/serial/8250 is the driver it must satisfy).
  *
- * Transmission is instantaneous: a byte written to THR goes straight to the sink, so THR and the
- * transmitter are always empty (LSR THRE|TEMT). Reception goes through a 16-byte RX FIFO (1 byte
- * when the guest has the FIFOs disabled) filled by uart8250_receive(); when it is full the caller
- * keeps its bytes and is told through sink->rx_space once the guest has drained some.
+ * Transmission is instantaneous as the guest sees it: THR and the transmitter always read empty
+ * (LSR THRE|TEMT). A byte written to THR is queued under the lock and handed to the sink after
+ * the lock is dropped, before the THR write returns (see Locking). Reception goes through a
+ * 16-byte RX FIFO (1 byte when the guest has the FIFOs disabled) filled by uart8250_receive();
+ * when it is full the caller keeps its bytes and is told through sink->rx_space once the guest
+ * has drained some.
  *
  * Locking: one mutex per UART; port accesses (vCPU threads) and uart8250_receive() (console
  * thread) may run concurrently. The IRQ line is driven with the lock held, so level changes reach
- * the interrupt controller in the order the device state changed. */
+ * the interrupt controller in the order the device state changed. The sink's tx, which may wait
+ * for room in the console, is never called with the lock held (vmm/base/lock_order.h): THR bytes
+ * go to a small queue (tx_buf) under the lock, and one writer at a time (tx_flushing) empties it
+ * into the sink without the lock, so bytes reach the sink in the order the guest wrote them even
+ * when several vCPUs write THR at once. A THR write that finds the queue full waits for room with
+ * the lock released (pthread_cond_wait): the guest's back-pressure, as before, while the other
+ * registers and host input stay usable. */
 #ifndef DEVICES_UART8250_H
 #define DEVICES_UART8250_H
 
@@ -21,11 +29,13 @@
 
 #define UART8250_NR_PORTS  8
 #define UART8250_FIFO_SIZE 16
+#define UART8250_TX_QUEUE  16 /* THR bytes waiting for the sink */
 
 struct uart8250_sink {
-	/* Bytes the guest transmitted (THR writes outside loopback mode). Called with the UART lock
-	 * held, from a vCPU thread: must not call back into this UART. May block briefly (a full
-	 * console buffer): that is the guest's back-pressure. May be NULL (output discarded). */
+	/* Bytes the guest transmitted (THR writes outside loopback mode), in order. Called without
+	 * the UART lock, from a vCPU thread inside a THR write, by one thread at a time. May block
+	 * (a full console buffer): that is the guest's back-pressure. May be NULL (output
+	 * discarded). */
 	void (*tx)(void *opaque, const uint8_t *buf, size_t n);
 	/* The RX FIFO has room again after uart8250_receive() accepted fewer bytes than offered.
 	 * Called once per such shortfall, without the UART lock, from a vCPU thread. May be NULL.
@@ -49,6 +59,14 @@ struct uart8250 {
 	bool
 	    thr_ipending; /* THRE interrupt pending (cleared by IIR read naming it, or THR write) */
 	int irq_level;	  /* last level driven on `irq` */
+
+	/* Transmitted bytes on their way to sink.tx (under `lock`). Bytes are queued only while a
+	 * thread is flushing (inside uart8250_write_reg()), so the queue is empty whenever no
+	 * port access is in progress (a paused VM, a snapshot). */
+	uint8_t tx_queue[UART8250_TX_QUEUE];
+	unsigned tx_count;
+	bool tx_flushing;	/* a thread is handing tx_queue to the sink */
+	pthread_cond_t tx_room; /* tx_queue was emptied */
 };
 
 /* Reset the UART to its power-on state and remember its IRQ line and sink (copied). Does not touch
@@ -59,7 +77,7 @@ int uart8250_init(struct uart8250 *u, struct irq_line irq, const struct uart8250
 int uart8250_attach(struct uart8250 *u, struct io_bus *pio, uint16_t base, struct irq_line irq,
 		    const struct uart8250_sink *sink);
 
-/* Release the ports (if `pio` is not NULL) and the mutex. */
+/* Release the ports (if `pio` is not NULL), the mutex and the condition variable. */
 void uart8250_detach(struct uart8250 *u, struct io_bus *pio);
 
 /* Host input: push up to `n` bytes into the RX FIFO, raising the RX interrupt as the guest

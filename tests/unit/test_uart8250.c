@@ -2,7 +2,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/serial_reg.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/uart8250.h"
 #include "vmm/base/io_bus.h"
@@ -114,6 +116,96 @@ Test(uart8250, transmitted_bytes_reach_the_sink)
 	cr_assert_eq(rec.ntx, 2);
 	cr_assert_eq(memcmp(rec.tx, "hi", 2), 0);
 	cr_assert_eq(inb(UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
+}
+
+/* ---- the sink runs without the UART lock (vmm/base/lock_order.h) ---- */
+
+static bool lock_free_in_sink = true;
+
+static void trylock_tx(void *opaque, const uint8_t *buf, size_t n)
+{
+	if (pthread_mutex_trylock(&uart.lock) == 0)
+		pthread_mutex_unlock(&uart.lock);
+	else
+		lock_free_in_sink = false;
+	rec_tx(opaque, buf, n);
+}
+
+Test(uart8250, sink_is_called_without_the_uart_lock)
+{
+	uart.sink.tx = trylock_tx;
+	outb(UART_TX, 'o');
+	outb(UART_TX, 'k');
+	cr_assert(lock_free_in_sink, "console_write() may wait: not under the device lock");
+	cr_assert_eq(rec.ntx, 2, "each byte is written before its THR write returns");
+	cr_assert_eq(memcmp(rec.tx, "ok", 2), 0);
+}
+
+/* A sink that waits (a full console) until the test opens the gate. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_open, in_sink;
+
+static void gated_tx(void *opaque, const uint8_t *buf, size_t n)
+{
+	pthread_mutex_lock(&gate_lock);
+	in_sink = true;
+	pthread_cond_broadcast(&gate_cond);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	rec_tx(opaque, buf, n);
+}
+
+struct writer {
+	const char *bytes;
+	bool done; /* __atomic */
+};
+
+/* A vCPU writing THR byte by byte. */
+static void *write_thr_bytes(void *arg)
+{
+	struct writer *w = arg;
+
+	for (const char *c = w->bytes; *c; c++)
+		uart8250_write_reg(&uart, UART_TX, (uint8_t)*c);
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* vCPU A's byte waits in the sink; meanwhile the UART answers, takes host input, and vCPU B's
+ * bytes queue behind A's (B returns at once while the queue has room, then waits for it); all
+ * of them reach the sink in the order they were written. */
+Test(uart8250, waiting_sink_stalls_no_lock_and_keeps_the_order, .timeout = 20)
+{
+	struct writer a = {.bytes = "a"}, b = {.bytes = "bcdefghijklmnopq"}, c = {.bytes = "rstu"};
+	pthread_t ta, tb, tc;
+
+	uart.sink.tx = gated_tx;
+	cr_assert_eq(pthread_create(&ta, NULL, write_thr_bytes, &a), 0);
+	pthread_mutex_lock(&gate_lock);
+	while (!in_sink)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+
+	cr_assert_eq(inb(UART_LSR), UART_LSR_THRE | UART_LSR_TEMT, "the UART answers");
+	cr_assert_eq(push("x"), 1, "and takes host input");
+	cr_assert_eq(pthread_create(&tb, NULL, write_thr_bytes, &b), 0);
+	cr_assert_eq(pthread_join(tb, NULL), 0); /* queued behind 'a', not sent */
+	cr_assert_eq(rec.ntx, 0);
+	cr_assert_eq(pthread_create(&tc, NULL, write_thr_bytes, &c), 0);
+	usleep(50 * 1000);
+	cr_assert_not(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE), "a full queue makes C wait");
+
+	pthread_mutex_lock(&gate_lock);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	cr_assert_eq(pthread_join(ta, NULL), 0);
+	cr_assert_eq(pthread_join(tc, NULL), 0);
+	outb(UART_TX, 'v'); /* the queue is free again: this thread sends at once */
+	cr_assert_eq(rec.ntx, 22);
+	cr_assert_eq(memcmp(rec.tx, "abcdefghijklmnopqrstuv", 22), 0, "%.22s", (char *)rec.tx);
 }
 
 Test(uart8250, ier_keeps_only_16550a_bits_and_scratch_works)

@@ -27,9 +27,10 @@
  *     - struct display.lock (vmm/ui/display.c): the framebuffer; its listener runs under it and
  *       must not take a device lock;
  *     - struct console.lock (vmm/ui/console.h): the output ring. Under a device lock only through
- *       console_try_write() (never waits); console_write() may wait for room and is for the 8250
- *       (back-pressure by design) and for callers holding no device lock. Its space notifier
- *       runs under it and may only write an eventfd.
+ *       console_try_write() (never waits); console_write() may wait for room and is for callers
+ *       holding no device lock: the 8250 queues its output under its lock and writes it after
+ *       dropping it (devices/uart8250.h; the waiting is the guest's back-pressure). Its space
+ *       notifier runs under it and may only write an eventfd.
  *  4. struct vm.stop_lock (vmm/vm.h): leaf; vm_control_stop() from any thread.
  *  5. The metrics lock (vmm/metrics.c): leaf; taken by the API and the flush thread with no other
  *     lock held. Building a document under it reads only atomic counters.
