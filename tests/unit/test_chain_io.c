@@ -171,6 +171,29 @@ Test(chain_io, iov_mapping)
 	cr_expect_eq(vq_chain_used(&chain).len, 10);
 }
 
+/* vq_iov_from_buf(): a header put into the iovecs mapped for it (net and vsock rx), across a
+ * buffer boundary and past a zero-length entry; iovecs holding less take only what fits. */
+Test(chain_io, iov_from_buf_fills_a_mapping_in_order)
+{
+	struct mock_buf bufs[2] = {{mock_alloc(&env.mv, 5), 5, true},
+				   {mock_alloc(&env.mv, 16), 16, true}};
+	add_and_pop(bufs, 2);
+	struct iovec iov[2];
+	cr_assert_eq(vq_chain_write_iov(&chain, env.mem, 12, iov, 2), 2);
+	struct iovec with_empty[3] = {iov[0], {NULL, 0}, iov[1]};
+	cr_expect_eq(vq_iov_from_buf(with_empty, 3, "HEADER-12byt", 12), 12);
+	cr_expect_eq(memcmp(host(bufs[0].addr), "HEADE", 5), 0);
+	cr_expect_eq(memcmp(host(bufs[1].addr), "R-12byt", 7), 0);
+	cr_expect_eq(chain.written, 0, "copying is not counting");
+
+	uint8_t small[4] = {0};
+	struct iovec one = {small, 3};
+	cr_expect_eq(vq_iov_from_buf(&one, 1, "abcdef", 6), 3, "only what the iovecs hold");
+	cr_expect_eq(memcmp(small, "abc\0", 4), 0);
+	cr_expect_eq(vq_iov_from_buf(&one, 1, "xyz", 0), 0);
+	cr_expect_eq(vq_iov_from_buf(NULL, 0, "xyz", 3), 0);
+}
+
 Test(chain_io, readable_only_chain_has_no_room)
 {
 	struct mock_buf b = {mock_fill(&env.mv, "data", 4), 4, false};

@@ -136,20 +136,6 @@ static int rx_unpop(struct net_pair *pr, struct virtqueue *vq, unsigned count)
 	return 0;
 }
 
-/* Copies host bytes into the guest through the iovecs mapped for the header. */
-static void iov_store(const struct iovec *iov, int niov, const void *src, size_t len)
-{
-	const uint8_t *p = src;
-
-	for (int i = 0; i < niov && len; i++) {
-		size_t n = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(iov[i].iov_base, p, n);
-		p += n;
-		len -= n;
-	}
-}
-
 struct rx_frame {
 	size_t off;		       /* bytes of the staged frame (header included) placed */
 	unsigned nbufs;		       /* buffers used */
@@ -222,7 +208,7 @@ static int rx_deliver(struct net_pair *pr)
 	}
 	/* 5.1.6.4: num_buffers is 1 without MRG_RXBUF. The header goes in last. */
 	hdr->num_buffers = htole16((uint16_t)f.nbufs);
-	iov_store(f.hdr, f.nhdr, hdr, NET_HDR_LEN);
+	vq_iov_from_buf(f.hdr, f.nhdr, hdr, NET_HDR_LEN); /* mapped for exactly this header */
 	for (unsigned i = 0; i < f.nbufs; i++) {
 		p = vq_add_used(vq, pr->n->dev.mem, pr->rx_used[i]);
 		if (p < 0)

@@ -6,6 +6,7 @@
  * boundaries. Every call is all-or-nothing: on error the cursor is unchanged. The writer counts
  * only bytes really written, which is what vq_push() reports as the used length (2.7.8). */
 #include <errno.h>
+#include <string.h>
 
 #include "virtio/queue/vq_internal.h"
 
@@ -126,6 +127,21 @@ int vq_chain_write_iov(struct vq_chain *c, const struct guest_mem *mem, size_t l
 		       struct iovec *iov, int max_iov)
 {
 	return map_iov(c, mem, true, len, iov, max_iov);
+}
+
+size_t vq_iov_from_buf(const struct iovec *iov, int niov, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+	size_t done = 0;
+
+	for (int i = 0; i < niov && done < len; i++) {
+		size_t n = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+
+		if (n)
+			memcpy(iov[i].iov_base, p + done, n);
+		done += n;
+	}
+	return done;
 }
 
 int vq_chain_add_written(struct vq_chain *c, uint32_t n)

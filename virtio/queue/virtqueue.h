@@ -280,6 +280,12 @@ int vq_chain_read_iov(struct vq_chain *c, const struct guest_mem *mem, size_t le
 int vq_chain_write_iov(struct vq_chain *c, const struct guest_mem *mem, size_t len,
 		       struct iovec *iov, int max_iov);
 
+/* Copies up to `len` bytes of `src` into the buffers of `iov` in order (e.g. a header into the
+ * host iovecs vq_chain_write_iov() mapped for it, written after the payload); zero-length
+ * entries are skipped. Returns the bytes copied: `len`, or less when the iovecs hold fewer.
+ * Counts nothing as written (vq_chain_add_written() does). */
+size_t vq_iov_from_buf(const struct iovec *iov, int niov, const void *src, size_t len);
+
 /* Records `n` bytes written through vq_chain_write_iov() mappings. Refuses (-EINVAL) a count
  * that would claim more than the writer cursor has passed, so the used len never exceeds it. */
 int vq_chain_add_written(struct vq_chain *c, uint32_t n);

@@ -6,7 +6,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <linux/vm_sockets.h>
-#include <string.h>
 #include <sys/socket.h>
 
 #include "virtio/core/serve.h"
@@ -114,18 +113,6 @@ static int send_eof(struct vsock *v, struct vconn *c, struct vq_chain *chain)
 	return put_hdr(v, chain, &h);
 }
 
-/* Copies `len` bytes of `src` into the buffers of `iov` (which hold at least that many). */
-static void iov_fill(const struct iovec *iov, int niov, const void *src, size_t len)
-{
-	const uint8_t *p = src;
-	for (int i = 0; i < niov && len; i++) {
-		size_t n = iov[i].iov_len < len ? iov[i].iov_len : len;
-		memcpy(iov[i].iov_base, p, n);
-		p += n;
-		len -= n;
-	}
-}
-
 /* Reads the socket straight into the guest's buffers: bytes read, 0 at EOF, -1 with errno. */
 static ssize_t sock_readv(int fd, struct iovec *iov, int niov)
 {
@@ -188,7 +175,7 @@ static int send_data(struct vsock *v, struct vconn *c, struct vq_chain *chain, u
 	}
 	struct virtio_vsock_hdr h = make_hdr(v, c->local_port, c->peer_port, VIRTIO_VSOCK_OP_RW, 0,
 					     (uint32_t)n, c->fwd_cnt);
-	iov_fill(v->iov, nh, &h, sizeof(h));
+	vq_iov_from_buf(v->iov, nh, &h, sizeof(h)); /* nh iovecs mapped for the header */
 	if (vq_chain_add_written(chain, (uint32_t)(sizeof(h) + (size_t)n)) < 0)
 		return -1;
 	c->tx_cnt += (uint32_t)n;
