@@ -441,8 +441,7 @@ static int make_fds(struct vballoon *b)
 
 static uint64_t offered(const struct virtio_balloon_opts *o)
 {
-	uint64_t f = 1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << VIRTIO_RING_F_INDIRECT_DESC |
-		     1ull << VIRTIO_F_RING_PACKED;
+	uint64_t f = VIRTIO_DEV_RING_FEATURES;
 
 	if (o->stats_interval_s)
 		f |= 1ull << VIRTIO_BALLOON_F_STATS_VQ;

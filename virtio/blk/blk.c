@@ -546,10 +546,9 @@ static const struct virtio_dev_ops blk_ops = {
 
 static uint64_t blk_features(const struct virtio_blk *b, bool discard)
 {
-	uint64_t f = 1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX |
-		     1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH |
-		     1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_RING_F_EVENT_IDX |
-		     1ull << VIRTIO_F_RING_PACKED;
+	uint64_t f = VIRTIO_DEV_RING_FEATURES | 1ull << VIRTIO_BLK_F_SIZE_MAX |
+		     1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE |
+		     1ull << VIRTIO_BLK_F_FLUSH;
 	if (b->nq > 1)
 		f |= 1ull << VIRTIO_BLK_F_MQ; /* 5.2.3: num_queues is valid */
 	if (b->disk.ro)

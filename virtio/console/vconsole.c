@@ -470,9 +470,8 @@ static void describe(struct vconsole *vc)
 
 	dev->name = "virtio-console";
 	dev->device_id = VIRTIO_ID_CONSOLE;
-	dev->host_features = 1ULL << VIRTIO_CONSOLE_F_SIZE | 1ULL << VIRTIO_CONSOLE_F_EMERG_WRITE |
-			     1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
-			     1ULL << VIRTIO_F_RING_PACKED;
+	dev->host_features = VIRTIO_DEV_RING_FEATURES | 1ULL << VIRTIO_CONSOLE_F_SIZE |
+			     1ULL << VIRTIO_CONSOLE_F_EMERG_WRITE;
 	dev->num_queues = 2;
 	dev->queue_max_size = VCONSOLE_QUEUE_SIZE;
 	dev->config = &vc->config;

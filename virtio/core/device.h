@@ -37,6 +37,8 @@
 #ifndef VIRTIO_DEVICE_H
 #define VIRTIO_DEVICE_H
 
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -53,6 +55,13 @@
 #define VIRTIO_DEV_MAX_CPUS   16 /* entries of an I/O thread CPU list */
 
 /* Interrupt status bits (4.2.2 InterruptStatus, 4.1.4.5 ISR). */
+/* The ring features the queue layer implements for every device: event index (2.7.10),
+ * indirect descriptors (2.7.5.3) and the packed ring (2.8). A device model offers these and ORs
+ * in its own bits (VIRTIO_F_VERSION_1 is added by virtio_dev_init()). */
+#define VIRTIO_DEV_RING_FEATURES                                                                   \
+	(1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |                   \
+	 1ULL << VIRTIO_F_RING_PACKED)
+
 #define VIRTIO_ISR_QUEUE  0x1
 #define VIRTIO_ISR_CONFIG 0x2
 

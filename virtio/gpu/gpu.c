@@ -232,8 +232,7 @@ int virtio_gpu_create(struct virtio_dev **out, struct display *disp, uint64_t me
 	g->dev = (struct virtio_dev){
 	    .name = "virtio-gpu",
 	    .device_id = VIRTIO_ID_GPU,
-	    .host_features = 1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
-			     1ULL << VIRTIO_F_RING_PACKED,
+	    .host_features = VIRTIO_DEV_RING_FEATURES,
 	    .num_queues = 2,
 	    .queue_max_size = VIRTIO_GPU_QUEUE_SIZE,
 	    .config = &g->config,

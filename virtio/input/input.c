@@ -261,8 +261,7 @@ int virtio_input_create(struct virtio_dev **out, enum input_kind kind, struct in
 	in->dev = (struct virtio_dev){
 	    .name = kind == INPUT_KEYBOARD ? "virtio-keyboard" : "virtio-tablet",
 	    .device_id = VIRTIO_ID_INPUT,
-	    .host_features = 1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
-			     1ULL << VIRTIO_F_RING_PACKED,
+	    .host_features = VIRTIO_DEV_RING_FEATURES,
 	    .num_queues = 2,
 	    .queue_max_size = VIRTIO_INPUT_QUEUE_SIZE,
 	    .config = &in->config,

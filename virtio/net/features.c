@@ -8,6 +8,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "virtio/core/device.h"
+
 #define F(bit) (1ULL << (bit))
 
 uint64_t virtio_net_offered_features(bool vnet_hdr, unsigned caps)
@@ -15,8 +17,7 @@ uint64_t virtio_net_offered_features(bool vnet_hdr, unsigned caps)
 	uint64_t f = F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
 		     F(VIRTIO_NET_F_MTU) | F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ) |
 		     F(VIRTIO_NET_F_CTRL_RX) | F(VIRTIO_NET_F_CTRL_MAC_ADDR) |
-		     F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_RING_F_INDIRECT_DESC) |
-		     F(VIRTIO_F_RING_PACKED);
+		     VIRTIO_DEV_RING_FEATURES;
 
 	if (!vnet_hdr || !(caps & TUN_F_CSUM))
 		return f; /* no header to carry offload metadata: no offloads at all */

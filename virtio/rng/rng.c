@@ -351,8 +351,7 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 	r->dev = (struct virtio_dev){
 	    .name = "virtio-rng",
 	    .device_id = VIRTIO_ID_RNG,
-	    .host_features = 1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
-			     1ULL << VIRTIO_F_RING_PACKED,
+	    .host_features = VIRTIO_DEV_RING_FEATURES,
 	    .num_queues = 1,
 	    .queue_max_size = VIRTIO_RNG_QUEUE_SIZE,
 	    .ops = &rng_ops,

@@ -398,8 +398,7 @@ int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts 
 	v->dev = (struct virtio_dev){
 	    .name = "virtio-vsock",
 	    .device_id = VIRTIO_ID_VSOCK,
-	    .host_features = 1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
-			     1ULL << VIRTIO_F_RING_PACKED,
+	    .host_features = VIRTIO_DEV_RING_FEATURES,
 	    .num_queues = 3,
 	    .queue_max_size = VIRTIO_VSOCK_QUEUE_SIZE,
 	    .config = &v->config,
