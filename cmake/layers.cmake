@@ -2,7 +2,8 @@
 # linking only the layers named as its DEPS (which must be defined before it). At configure time
 # every source and header of a layer is checked: a quoted #include of a project file must name a
 # file of the layer itself or of a layer below it (DEPS, transitively), or configuration stops.
-# So the build itself refuses an include that goes the wrong way.
+# So the build itself refuses an include that goes the wrong way. A module's *_test.h (calls that
+# only tests use, next to the module) may not be included by any layer or executable at all.
 #
 #   vmm_layer(NAME lib DIRS folder... [DEPS lib...] [EXCLUDE file...])
 #
@@ -15,6 +16,12 @@ function(vmm_layer_check_includes name file allowed)
     get_filename_component(dir "${inc}" DIRECTORY)
     if(NOT EXISTS ${CMAKE_SOURCE_DIR}/${inc})
       continue() # a system or generated header
+    endif()
+    if(inc MATCHES "_test\\.h$")
+      file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${file})
+      message(FATAL_ERROR "layer ${name}: ${rel} includes \"${inc}\", a header of test-only "
+        "calls: only tests/ may include a *_test.h. Use the module's real API, or give the "
+        "call a production header if the VMM needs it.")
     endif()
     if(NOT dir IN_LIST allowed)
       file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${file})

@@ -209,11 +209,6 @@ void metrics_attach_vm(struct vm *vm)
 	pthread_mutex_unlock(&M.lock);
 }
 
-void metrics_detach_vm(void)
-{
-	metrics_attach_vm(NULL);
-}
-
 /* ---- the sink ---- */
 
 /* Waits for room in a full FIFO; false after `ms`. */

@@ -45,10 +45,9 @@ json_t *metrics_snapshot(void);
 void metrics_count_api_request(bool error);
 
 /* Makes flushes and snapshots report `vm` (after vm_create() succeeded). A VM already attached
- * is replaced. */
+ * is replaced. NULL stops reporting the VM; it waits for a flush in progress (the metrics lock),
+ * so vm_destroy() may follow at once. */
 void metrics_attach_vm(struct vm *vm);
-/* Stops reporting the VM; waits for a flush in progress, so vm_destroy() may follow at once. */
-void metrics_detach_vm(void);
 
 /* Sets the sink, once per process, and starts the flush thread, which writes a line every
  * `period_ms` (0: METRICS_FLUSH_PERIOD_MS) from then on; the first line is written after one

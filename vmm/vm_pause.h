@@ -56,9 +56,6 @@ int vm_send_ctrl_alt_del(struct vm *vm);
  * armed). Control threads only. */
 int vm_request_shutdown(struct vm *vm, unsigned timeout_ms);
 
-/* How many pauses succeeded. Any thread. */
-uint64_t vm_pause_count(struct vm *vm);
-
 /* ---- for vm.c and vcpu.c ---- */
 
 /* Initialises and destroys the pause state of struct vm (vm_create(), vm_destroy()). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The layers are enforced by the build: configuring a copy of the tree in which a lower layer
-# includes a header of a higher one must fail with a message naming the file and the include,
-# and the tree as it is must configure. (cmake/layers.cmake does the check.)
+# includes a header of a higher one, or any layer includes a test-only *_test.h, must fail with a
+# message naming the file and the include, and the tree as it is must configure.
+# (cmake/layers.cmake does the check.)
 # labels: lint
 # timeout: 120
 set -uo pipefail
@@ -50,6 +51,22 @@ if configure sideways; then
 	fail=1
 else
 	echo "ok: a sideways include is refused: $(grep -m1 'layer virtio_rng' "$tmp/sideways.log")"
+fi
+
+# production code including a module's test-only header (vmm/vm_pause_test.h) is refused
+cp "$SOURCE_DIR/virtio/rng/rng.c" "$tmp/src/virtio/rng/rng.c"
+sed -i '0,/^#include "vmm\/vm_pause.h"/s//#include "vmm\/vm_pause.h"\n#include "vmm\/vm_pause_test.h"/' \
+	"$tmp/src/vmm/vm_pause.c"
+grep -q 'vm_pause_test.h' "$tmp/src/vmm/vm_pause.c" || { echo "FAIL: could not plant the test include"; exit 1; }
+if configure testonly; then
+	echo "FAIL: vmm/vm_pause.c including vmm/vm_pause_test.h configured"
+	fail=1
+elif grep -q 'vmm/vm_pause.c includes "vmm/vm_pause_test.h"' "$tmp/testonly.log"; then
+	echo "ok: a test-only header is refused: $(grep -m1 'layer vmm_machine' "$tmp/testonly.log")"
+else
+	echo "FAIL: configuration failed without naming the test-only include:"
+	cat "$tmp/testonly.log"
+	fail=1
 fi
 [ "$fail" -eq 0 ] && echo "PASS" || echo "FAIL"
 exit "$fail"

@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 
 #include "vmm/kvm/cpuid.h"
+#include "vmm/kvm/cpuid_test.h"
 
 static void add(struct cpuid_table *t, uint32_t fn, uint32_t idx, bool indexed)
 {

@@ -17,6 +17,7 @@
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/kvm_probe.h"
 #include "vmm/kvm/kvm_state.h"
+#include "vmm/kvm/kvm_state_test.h"
 
 #define MSR_SYSENTER_CS	 0x174
 #define MSR_SYSENTER_ESP 0x175
@@ -108,9 +109,10 @@ static void tvm_open(struct tvm *t)
 {
 	static struct cpuid_table cpuid;
 	memset(t, 0, sizeof(*t));
-	cr_assert_eq(kvm_open(&t->kvm, "/dev/kvm"), 0);
+	cr_assert_eq(kvm_open_vm(&t->kvm, "/dev/kvm"), 0); /* RAM, then the chips, as vm.c */
 	cr_assert_eq(guest_mem_alloc(&t->mem, 2 << 20), 0);
 	cr_assert_eq(kvm_map_memory(&t->kvm, &t->mem), 0);
+	cr_assert_eq(kvm_create_chips(&t->kvm), 0);
 	t->vcpu = ioctl(t->kvm.vm_fd, KVM_CREATE_VCPU, 0UL);
 	cr_assert_geq(t->vcpu, 0);
 	cr_assert_eq(cpuid_get_supported(t->kvm.dev_fd, &cpuid), 0);

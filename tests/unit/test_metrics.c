@@ -365,7 +365,7 @@ Test(metrics, attached_vm_is_reported_until_detached)
 	json_t *snap = metrics_snapshot();
 	check_vm_document(snap);
 	json_decref(snap);
-	metrics_detach_vm();
+	metrics_attach_vm(NULL);
 	fake_vm_free(&f);
 	cr_assert_eq(metrics_flush(), 0);
 

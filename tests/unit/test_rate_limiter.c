@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "virtio/core/rate_limiter.h"
+#include "virtio/core/rate_limiter_test.h"
 
 #define MS 1000000ull
 #define S  1000000000ull

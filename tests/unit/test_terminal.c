@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "vmm/ui/terminal.h"
+#include "vmm/ui/terminal_test.h"
 
 static int open_pty_slave(int *master)
 {

@@ -21,6 +21,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/console/vconsole.h"
+#include "virtio/console/vconsole_test.h"
 #include "vmm/ui/console.h"
 
 #define F(bit)	  (1ull << (bit))

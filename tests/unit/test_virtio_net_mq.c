@@ -22,6 +22,7 @@
 #include "tests/mock_driver/net_loopback.h"
 #include "virtio/net/features.h"
 #include "virtio/net/net.h"
+#include "virtio/net/net_test.h"
 #include "virtio/net/tap.h"
 
 #define F(bit)	  (1ull << (bit))

@@ -20,6 +20,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/vsock/vsock.h"
+#include "virtio/vsock/vsock_test.h"
 
 #define CID	42
 #define HDR	sizeof(struct virtio_vsock_hdr)

@@ -11,6 +11,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
+#include "vmm/vm_pause_test.h"
 
 static struct vm vm;
 static unsigned long loops[2]; /* per fake vCPU: iterations, __atomic */

@@ -57,7 +57,7 @@ static inline void count_irq(void *opaque, uint16_t q)
 static inline void attach(void)
 {
 	memset(irqs, 0, sizeof(irqs));
-	be = virtio_net_backend(dev);
+	be = virtio_net_pair_backend(dev, 0);
 	dev->irq = (struct virtio_irq){count_irq, NULL};
 	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, RAM_SIZE), 0);
 	cr_assert_eq(virtio_dev_init(dev, &ram.mem), 0);
@@ -69,7 +69,7 @@ static inline void create(bool vnet_hdr, unsigned caps)
 	struct net_backend *lb;
 
 	cr_assert_eq(net_loopback_create(&lb, vnet_hdr, caps), 0);
-	cr_assert_eq(virtio_net_create_with_backend(&dev, lb, MAC), 0);
+	cr_assert_eq(virtio_net_create_with_backends(&dev, &lb, 1, MAC), 0);
 	attach();
 }
 

@@ -70,7 +70,4 @@ void virtio_console_winch(struct virtio_dev *dev);
 /* True when `dev` is a virtio-console made by virtio_console_create(). */
 bool virtio_console_is(const struct virtio_dev *dev);
 
-/* Transmit chains cut at VCONSOLE_TX_CHAIN_MAX so far (statistics, tests). */
-uint64_t virtio_console_tx_truncated(struct virtio_dev *dev);
-
 #endif

@@ -84,9 +84,6 @@ int rate_limiter_init(struct rate_limiter *rl, const struct rate_limiter_cfg *cf
 		      void *clock_opaque);
 void rate_limiter_destroy(struct rate_limiter *rl);
 
-/* True when the limiter limits anything (cheap; a device skips all work otherwise). */
-bool rate_limiter_active(struct rate_limiter *rl);
-
 /* Asks for `bytes` bandwidth tokens and `ops` operation tokens. True: they were taken (or a
  * bucket is off). False: nothing was taken; *wait_ns (if not NULL) is the time until this request
  * would pass (>= 1). Takes the limiter's lock. */

@@ -443,12 +443,6 @@ int virtio_net_set_io_threads(struct virtio_dev *dev, unsigned threads)
 	return 0;
 }
 
-int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *be,
-				   const uint8_t mac[6])
-{
-	return virtio_net_create_with_backends(out, &be, 1, mac);
-}
-
 /* Every group lock with dev->lock: the pairs' own threads update their counters. */
 static void lock_all(struct virtio_dev *dev)
 {
@@ -498,11 +492,6 @@ unsigned virtio_net_pairs_in_use(struct virtio_dev *dev)
 	pairs = to_vnet(dev)->pairs;
 	unlock_all(dev);
 	return pairs;
-}
-
-struct net_backend *virtio_net_backend(struct virtio_dev *dev)
-{
-	return to_vnet(dev)->p[0].be;
 }
 
 struct net_backend *virtio_net_pair_backend(struct virtio_dev *dev, unsigned pair)

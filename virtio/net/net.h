@@ -100,12 +100,9 @@ struct virtio_net_rx_mode {
  * or -errno with the reason logged (-ENOTSUP for user without libslirp). */
 int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opts);
 
-/* The same over a backend the caller made (tests, fuzzers); the device owns `be` from then on,
- * also on failure. Returns 0, -ENOMEM or -errno. */
-int virtio_net_create_with_backend(struct virtio_dev **out, struct net_backend *be,
-				   const uint8_t mac[6]);
-/* The same with `npairs` (1..VIRTIO_NET_MAX_PAIRS) queue pairs, be[i] serving pair i. The device
- * owns the backends from then on, also on failure (the array's entries are set to NULL).
+/* virtio_net_create() over backends the caller made (create.c opens them; tests and fuzzers
+ * pass loopbacks), with `npairs` (1..VIRTIO_NET_MAX_PAIRS) queue pairs, be[i] serving pair i. The
+ * device owns the backends from then on, also on failure (the array's entries are set to NULL).
  * Returns 0, -EINVAL (npairs), -ENOMEM or -errno. */
 int virtio_net_create_with_backends(struct virtio_dev **out, struct net_backend **be,
 				    unsigned npairs, const uint8_t mac[6]);
@@ -137,11 +134,7 @@ int virtio_net_patch_rate_limiters(struct virtio_dev *dev, const struct rate_lim
 				   struct rate_limiter_cfg *rx_now,
 				   struct rate_limiter_cfg *tx_now);
 
-/* The backend (of pair 0), e.g. for a test to inject frames into the loopback. */
-struct net_backend *virtio_net_backend(struct virtio_dev *dev);
 /* The backend of pair `pair`, or NULL past the device's pairs. */
 struct net_backend *virtio_net_pair_backend(struct virtio_dev *dev, unsigned pair);
-/* Queue pairs in use (1 until the driver's VQ_PAIRS_SET); takes the device's locks. */
-unsigned virtio_net_pairs_in_use(struct virtio_dev *dev);
 
 #endif

@@ -71,8 +71,4 @@ void virtio_vsock_poll(struct virtio_dev *dev);
 /* Connections open now (tests). */
 unsigned virtio_vsock_conn_count(struct virtio_dev *dev);
 
-/* How long a host connection may take to send its CONNECT line (default
- * VIRTIO_VSOCK_HANDSHAKE_MS): for tests, before the first host connection. */
-void virtio_vsock_set_handshake_timeout(struct virtio_dev *dev, unsigned ms);
-
 #endif

@@ -27,7 +27,4 @@ int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table);
  * leaf 4, and the hypervisor-present bit. Pure: no ioctls, unit-tested. */
 void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus);
 
-/* The entry for (function, index), or NULL. */
-struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *table, uint32_t function, uint32_t index);
-
 #endif

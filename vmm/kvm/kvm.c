@@ -102,14 +102,6 @@ int kvm_create_chips(struct kvm *kvm)
 	return err;
 }
 
-int kvm_open(struct kvm *kvm, const char *path)
-{
-	int err = kvm_open_vm(kvm, path);
-	if (!err && (err = kvm_create_chips(kvm)))
-		kvm_close(kvm);
-	return err;
-}
-
 int kvm_open_vm(struct kvm *kvm, const char *path)
 {
 	memset(kvm, 0, sizeof(*kvm));

@@ -17,17 +17,15 @@ struct kvm {
 	struct kvm_notify notify; /* ioeventfds, irqfds, GSI routes (tests replace it) */
 };
 
-/* Opens `path` (normally /dev/kvm), checks the API version and every capability the VMM uses,
- * creates the VM with its in-kernel irqchip and PIT. On failure logs which step or capability
- * failed and returns -errno (-ENOTSUP for a missing capability); when the device cannot be
- * opened, is no KVM or cannot create a VM, the log line is the host probe's reason and fix
- * (vmm/kvm/kvm_probe.h). */
-int kvm_open(struct kvm *kvm, const char *path);
-
-/* kvm_open() in two steps, for a VM whose RAM is mapped in between: the VM without its irqchip
- * and PIT, then those. Registering guest RAM before the irqchip exists is much cheaper on some
- * hosts (kvm_pvm: ~0.3 ms instead of ~8 ms for 256 MiB; tools/bench startup). kvm_open_vm()
- * closes what it opened on failure; after a kvm_create_chips() failure call kvm_close(). */
+/* A VM in two steps, with its RAM mapped in between (kvm_map_memory()). kvm_open_vm() opens
+ * `path` (normally /dev/kvm), checks the API version and every capability the VMM uses and
+ * creates the VM without its irqchip and PIT; kvm_create_chips() then creates those. Registering
+ * guest RAM before the irqchip exists is much cheaper on some hosts (kvm_pvm: ~0.3 ms instead of
+ * ~8 ms for 256 MiB; tools/bench startup). On failure each logs which step or capability failed
+ * and returns -errno (-ENOTSUP for a missing capability); when the device cannot be opened, is no
+ * KVM or cannot create a VM, the log line is the host probe's reason and fix
+ * (vmm/kvm/kvm_probe.h). kvm_open_vm() closes what it opened on failure; after a
+ * kvm_create_chips() failure call kvm_close(). */
 int kvm_open_vm(struct kvm *kvm, const char *path);
 int kvm_create_chips(struct kvm *kvm);
 void kvm_close(struct kvm *kvm);

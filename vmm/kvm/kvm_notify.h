@@ -2,7 +2,7 @@
  * address signals an eventfd, optionally only for one value), irqfds (an eventfd write raises a
  * GSI, optionally level-triggered with a resample fd) and the GSI routing table (MSI routes).
  * Every call goes through a small ops table, so unit tests fake KVM (tests/unit/
- * test_vm_pci_irq.c); kvm_open() installs the real one (ioctls on the VM fd) in kvm->notify. */
+ * test_vm_pci_irq.c); kvm_open_vm() installs the real one (ioctls on the VM fd) in kvm->notify. */
 #ifndef VMM_KVM_NOTIFY_H
 #define VMM_KVM_NOTIFY_H
 

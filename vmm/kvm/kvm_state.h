@@ -78,7 +78,7 @@ int kvm_vcpu_restore(int dev_fd, int vcpu_fd, unsigned index, snap_get_fn get, v
  * in-kernel irqchip and PIT. Call with every vCPU parked. Returns 0 or -errno (`err` says). */
 int kvm_vm_save(int vm_fd, snap_put_fn put, void *w, char *err, size_t errlen);
 
-/* Restores them into a new VM (kvm_open() made its irqchip and PIT) before its vCPUs run:
+/* Restores them into a new VM (kvm_create_chips() made its irqchip and PIT) before its vCPUs run:
  * irqchips, then the PIT, then kvmclock set to the saved clock (flags 0), so the guest sees no
  * jump in time. Returns 0, -EINVAL for a missing or bad section, or -errno of the ioctl. */
 int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, char *err, size_t errlen);
@@ -100,9 +100,6 @@ size_t kvm_dirty_bitmap_words(const struct guest_mem *mem);
 /* Re-registers every slot of kvm_map_memory() (slot i = region i) with KVM_MEM_LOG_DIRTY_PAGES.
  * From then on KVM logs the pages the guest writes. Returns 0 or -errno (logged). */
 int kvm_dirty_log_start(struct kvm *kvm, const struct guest_mem *mem);
-
-/* Re-registers the slots without dirty logging. Returns 0 or -errno (logged). */
-int kvm_dirty_log_stop(struct kvm *kvm, const struct guest_mem *mem);
 
 /* Fills `bitmap` (kvm_dirty_bitmap_words(mem) words) with the pages written since logging
  * started or since the last call: KVM_GET_DIRTY_LOG of each slot, which also clears KVM's log.

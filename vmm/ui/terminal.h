@@ -23,7 +23,4 @@ int terminal_enter_raw(int fd);
  * was never entered. Async-signal-safe (tcsetattr only), so a signal handler may call it. */
 void terminal_restore(void);
 
-/* 1 while the terminal is in raw mode. */
-int terminal_is_raw(void);
-
 #endif
