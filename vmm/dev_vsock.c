@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "vmm/base/log.h"
 #include "vmm/vm.h"
 
 static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
@@ -36,6 +37,19 @@ static int create_vsock(struct vm *vm)
 	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
 }
 
+/* Before KVM is opened: the socket's directory, so a bad path has its own message. */
+static int check_vsock(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	char err[VIRTIO_VSOCK_UDS_MAX + 128];
+	if (!c || !c->opts.cid)
+		return 0;
+	int r = virtio_vsock_check_opts(&c->opts, err, sizeof(err));
+	if (r)
+		log_error("%s", err);
+	return r;
+}
+
 bool dev_vsock_configured(const struct vm_config *cfg)
 {
 	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
@@ -61,5 +75,6 @@ static const struct device_option vsock_options[] = {
 
 const struct device_desc device_vsock = {.name = "vsock",
 					 .options = vsock_options,
+					 .check = check_vsock,
 					 .create = create_vsock,
 					 .cfg_size = sizeof(struct dev_vsock_cfg)};

@@ -237,33 +237,6 @@ static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, s
 	return 0;
 }
 
-/* struct virtio_dev_state holds C booleans: a byte other than 0 or 1 there is refused before the
- * struct is read (such a bool is undefined behaviour). */
-static bool bool_ok(const uint8_t *raw, size_t off)
-{
-	return raw[off] <= 1;
-}
-
-static bool dev_state_bools_ok(const uint8_t *raw)
-{
-	const size_t vq_bools[] = {
-	    offsetof(struct vq_state, active),	      offsetof(struct vq_state, packed),
-	    offsetof(struct vq_state, event_idx),     offsetof(struct vq_state, indirect),
-	    offsetof(struct vq_state, avail_wrap),    offsetof(struct vq_state, used_wrap),
-	    offsetof(struct vq_state, kicks_enabled), offsetof(struct vq_state, signalled_wrap),
-	    offsetof(struct vq_state, broken)};
-	for (size_t q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++) {
-		if (!bool_ok(raw, offsetof(struct virtio_dev_state, queue_ready) + q))
-			return false;
-		size_t vq = offsetof(struct virtio_dev_state, vqs) + q * sizeof(struct vq_state);
-		for (size_t i = 0; i < sizeof(vq_bools) / sizeof(vq_bools[0]); i++) {
-			if (!bool_ok(raw, vq + vq_bools[i]))
-				return false;
-		}
-	}
-	return true;
-}
-
 struct restore_walk {
 	struct vm *vm;
 	snap_get_fn get;
@@ -330,7 +303,7 @@ static int restore_one(struct virtio_dev *dev, void *opaque)
 			s->errlen);
 	if (!sec)
 		return -EINVAL;
-	if (!dev_state_bools_ok(sec)) {
+	if (!virtio_dev_state_bools_ok(sec)) {
 		snprintf(s->err, s->errlen, "%s: invalid saved queue state", dev->name);
 		return -EINVAL;
 	}

@@ -89,6 +89,11 @@ input_cases() {
 		--screenshot "$tmp/nodir/s.png" --console none
 	expect 2 "input script .*missing.script: No such file" -- -k "$hello" \
 		--input-script "$tmp/missing.script" --console none
+	# The vsock socket: its directory must exist; an existing non-socket is never replaced.
+	expect 2 "vsock: the directory of uds=.*nodir/v.sock: No such file" -- -k "$hello" \
+		--vsock "cid=3,uds=$tmp/nodir/v.sock" --console none
+	expect 2 "vsock: uds=.*empty exists and is not a socket" -- -k "$hello" \
+		--vsock "cid=3,uds=$tmp/empty" --console none
 	# A config file's files are checked the same way.
 	printf '{"boot-source": {"kernel_image_path": "%s"}, "drives": [{"drive_id": "d0",
 		"path_on_host": "%s", "is_root_device": false, "is_read_only": false}]}\n' \

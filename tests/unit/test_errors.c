@@ -6,7 +6,8 @@
 /* The errno class decides the exit status, whoever returned it. */
 Test(errors, user_input_is_usage)
 {
-	const int usage[] = {EINVAL, ENOENT, EACCES, EBUSY, EISDIR, ENOEXEC, EFBIG, E2BIG, EPERM};
+	const int usage[] = {EINVAL, ENOENT,  EEXIST, EACCES, EBUSY,
+			     EISDIR, ENOEXEC, EFBIG,  E2BIG,  EPERM};
 	for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
 		cr_assert_eq(vmm_exit_status(-usage[i]), VMM_EXIT_USAGE, "errno %d", usage[i]);
 		cr_assert_eq(vmm_exit_status(usage[i]), VMM_EXIT_USAGE, "positive errno %d",

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "tests/mock_driver/mock_driver.h"
@@ -179,7 +180,39 @@ Test(queue_state, device_state_round_trip)
 	cr_assert_eq(memcmp(&st, &again, sizeof(st)), 0, "save(restore(s)) == s");
 	st.num_queues = 3;
 	cr_assert_eq(virtio_dev_restore(&b, &st), -EINVAL);
+	/* an ISR bit no device raises (found by fuzz_virtio_rng altering a saved state) */
+	st.num_queues = again.num_queues;
+	st.isr = 0xe0;
+	cr_assert_eq(virtio_dev_restore(&b, &st), -EINVAL);
+	/* a running device with a ready queue that is not active (fuzz_virtio_rng again) */
+	st.isr = again.isr;
+	st.queue_ready[0] = true;
+	cr_assert_eq(virtio_dev_restore(&b, &st), -EINVAL);
+	/* an active queue the driver never made ready */
+	st.queue_ready[0] = false;
+	st.queue_ready[1] = false;
+	cr_assert_eq(virtio_dev_restore(&b, &st), -EINVAL);
+	st.queue_ready[1] = true;
+	cr_assert_eq(virtio_dev_restore(&b, &st), 0, "the saved state itself is fine");
 	virtio_dev_destroy(&a);
 	virtio_dev_destroy(&b);
 	mock_env_free(&env);
+}
+
+/* The booleans of a state read from a file are checked as bytes before the struct is read. */
+Test(queue_state, state_bools_are_checked_as_bytes)
+{
+	struct virtio_dev_state st;
+	uint8_t *raw = (uint8_t *)&st;
+
+	memset(&st, 0, sizeof(st));
+	cr_assert(virtio_dev_state_bools_ok(&st));
+	raw[offsetof(struct virtio_dev_state, queue_ready) + 1] = 1;
+	cr_assert(virtio_dev_state_bools_ok(&st));
+	raw[offsetof(struct virtio_dev_state, queue_ready) + 1] = 2;
+	cr_assert_not(virtio_dev_state_bools_ok(&st));
+	raw[offsetof(struct virtio_dev_state, queue_ready) + 1] = 0;
+	raw[offsetof(struct virtio_dev_state, vqs) + sizeof(struct vq_state) +
+	    offsetof(struct vq_state, broken)] = 0x80;
+	cr_assert_not(virtio_dev_state_bools_ok(&st));
 }

@@ -664,3 +664,32 @@ Test(virtio_vsock_opts, parser)
 	memset(longp + 11, 'a', 120);
 	cr_expect_eq(virtio_vsock_parse_opts(longp, &o, err, sizeof(err)), -EINVAL);
 }
+
+/* The socket's path is checked before the VM exists: its directory, and an existing non-socket
+ * (which create would refuse) is reported; nothing is created. */
+Test(virtio_vsock_opts, check_before_create)
+{
+	struct virtio_vsock_opts o = {.cid = 3};
+	char err[300], dir[] = "/tmp/vsock-check-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(o.uds, sizeof(o.uds), "%s/v.sock", dir);
+	cr_expect_eq(virtio_vsock_check_opts(&o, err, sizeof(err)), 0, "%s", err);
+	cr_expect_neq(access(o.uds, F_OK), 0, "the check created nothing");
+	snprintf(o.uds, sizeof(o.uds), "%s/nodir/v.sock", dir);
+	cr_expect_eq(virtio_vsock_check_opts(&o, err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "nodir/v.sock") != NULL, "%s", err);
+	snprintf(o.uds, sizeof(o.uds), "%s/file", dir);
+	FILE *f = fopen(o.uds, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_expect_eq(virtio_vsock_check_opts(&o, err, sizeof(err)), -EEXIST);
+	cr_expect(strstr(err, "not a socket") != NULL, "%s", err);
+	snprintf(o.uds, sizeof(o.uds), "%s/file/v.sock", dir);
+	cr_expect_eq(virtio_vsock_check_opts(&o, err, sizeof(err)), -ENOTDIR);
+	snprintf(o.uds, sizeof(o.uds), "relative.sock");
+	cr_expect_eq(virtio_vsock_check_opts(&o, err, sizeof(err)), 0, "%s", err);
+	snprintf(o.uds, sizeof(o.uds), "%s/file", dir);
+	unlink(o.uds);
+	rmdir(dir);
+}

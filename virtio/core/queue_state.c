@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <stddef.h>
 #include <string.h>
 
 int vq_save(const struct virtqueue *vq, struct vq_state *st)
@@ -93,9 +94,52 @@ int virtio_dev_save(const struct virtio_dev *dev, struct virtio_dev_state *st)
 	return 0;
 }
 
+static bool bool_ok(const uint8_t *raw, size_t off)
+{
+	return raw[off] <= 1;
+}
+
+bool virtio_dev_state_bools_ok(const void *raw)
+{
+	const size_t vq_bools[] = {
+	    offsetof(struct vq_state, active),	      offsetof(struct vq_state, packed),
+	    offsetof(struct vq_state, event_idx),     offsetof(struct vq_state, indirect),
+	    offsetof(struct vq_state, avail_wrap),    offsetof(struct vq_state, used_wrap),
+	    offsetof(struct vq_state, kicks_enabled), offsetof(struct vq_state, signalled_wrap),
+	    offsetof(struct vq_state, broken)};
+	for (size_t q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++) {
+		if (!bool_ok(raw, offsetof(struct virtio_dev_state, queue_ready) + q))
+			return false;
+		size_t vq = offsetof(struct virtio_dev_state, vqs) + q * sizeof(struct vq_state);
+		for (size_t i = 0; i < sizeof(vq_bools) / sizeof(vq_bools[0]); i++) {
+			if (!bool_ok(raw, vq + vq_bools[i]))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* A queue is active only when the driver made it ready, and in a running device (DRIVER_OK, not
+ * NEEDS_RESET) every ready queue is active: a state that breaks this would leave a ready queue
+ * unserved. */
+static bool queues_consistent(const struct virtio_dev_state *st, uint16_t n)
+{
+	bool running =
+	    (st->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(st->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	for (uint16_t q = 0; q < n; q++) {
+		if (st->vqs[q].active && !st->queue_ready[q])
+			return false;
+		if (running && st->queue_ready[q] && !st->vqs[q].active)
+			return false;
+	}
+	return true;
+}
+
 int virtio_dev_restore(struct virtio_dev *dev, const struct virtio_dev_state *st)
 {
-	if (st->num_queues != dev->num_queues || st->driver_features & ~dev->host_features)
+	if (st->num_queues != dev->num_queues || st->driver_features & ~dev->host_features ||
+	    st->isr & ~(uint32_t)(VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG) ||
+	    !queues_consistent(st, dev->num_queues))
 		return -EINVAL;
 	for (uint16_t q = 0; q < dev->num_queues; q++) {
 		int err = vq_restore(&dev->vqs[q], dev->mem, &st->vqs[q]);

@@ -54,13 +54,21 @@ struct virtio_dev_state {
 	struct vq_state vqs[VIRTIO_DEV_MAX_QUEUES];
 };
 
+/* struct virtio_dev_state holds C booleans: a state read from a file (untrusted bytes) must have
+ * 0 or 1 in each of them before it is read as the struct (another byte there is undefined
+ * behaviour). `raw` points at sizeof(struct virtio_dev_state) bytes. */
+bool virtio_dev_state_bools_ok(const void *raw);
+
 /* The transport-independent device state (features, status, config generation, ISR, queues).
  * dev->lock held, device paused. Returns 0 or -EBUSY (a queue is not quiescent). */
 int virtio_dev_save(const struct virtio_dev *dev, struct virtio_dev_state *st);
 
 /* Restores it into a device of the same kind (same queue count), created and virtio_dev_init()ed
  * but not yet used by a driver. Does not call ops->activate: the device model restores its own
- * state. dev->lock held. Returns 0, -EINVAL or a -VQ_E_* from a queue. */
+ * state. ISR bits other than VIRTIO_ISR_QUEUE and VIRTIO_ISR_CONFIG are refused, and so are an
+ * active queue the driver did not make ready and, in a running device, a ready queue that is not
+ * active. dev->lock held.
+ * Returns 0, -EINVAL or a -VQ_E_* from a queue. */
 int virtio_dev_restore(struct virtio_dev *dev, const struct virtio_dev_state *st);
 
 #endif

@@ -322,6 +322,35 @@ static const struct sandbox_rule vsock_rules[] = {
 };
 static const struct sandbox_list vsock_sandbox = SANDBOX_LIST("virtio-vsock", vsock_rules);
 
+int virtio_vsock_check_opts(const struct virtio_vsock_opts *o, char *err, size_t errlen)
+{
+	char dir[sizeof(o->uds)];
+	struct stat st;
+	const char *slash = strrchr(o->uds, '/');
+
+	if (slash == o->uds)
+		snprintf(dir, sizeof(dir), "/");
+	else if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - o->uds), o->uds);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	int e = stat(dir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (e) {
+		snprintf(err, errlen, "vsock: the directory of uds=%s: %s", o->uds, strerror(e));
+		return -e;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		e = errno;
+		snprintf(err, errlen, "vsock: cannot create uds=%s: %s", o->uds, strerror(e));
+		return -e;
+	}
+	if (lstat(o->uds, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "vsock: uds=%s exists and is not a socket", o->uds);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 /* Binds PATH, replacing a stale socket file (never another kind of file). */
 static int listen_on(const char *path)
 {

@@ -58,6 +58,11 @@ struct virtio_vsock_opts {
  * err (errlen bytes). */
 int virtio_vsock_parse_opts(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen);
 
+/* Checks, without creating anything, that o->uds can be bound: its directory exists and we may
+ * create a file there, and an existing PATH is a socket (which create replaces). So a bad path is
+ * reported before the VM exists. Returns 0, or -errno with the reason in err (errlen bytes). */
+int virtio_vsock_check_opts(const struct virtio_vsock_opts *o, char *err, size_t errlen);
+
 /* Allocates the device (free() it after virtio_dev_destroy()), binds and listens on o->uds
  * (a stale socket file there is replaced; any other file is refused). Returns 0, -EINVAL or
  * -errno (logged). */

@@ -34,6 +34,7 @@ static inline int vmm_err_is_usage(int err)
 	case ERANGE:
 	case E2BIG:
 	case ENOENT:
+	case EEXIST:
 	case EACCES:
 	case EPERM:
 	case EISDIR:
