@@ -98,8 +98,10 @@ static void balloon_special(struct virtio_dev *dev, struct fz_in *in)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-static const struct fz_dev_hooks balloon_hooks = {
-    .create = balloon_create, .destroy = balloon_destroy, .special = balloon_special};
+static const struct fz_dev_hooks balloon_hooks = {.create = balloon_create,
+						  .destroy = balloon_destroy,
+						  .special = balloon_special,
+						  .snapshot = true};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

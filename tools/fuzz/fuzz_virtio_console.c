@@ -66,7 +66,7 @@ static void con_special(struct virtio_dev *dev, struct fz_in *in)
 }
 
 static const struct fz_dev_hooks con_hooks = {
-    .create = con_create, .destroy = con_destroy, .special = con_special};
+    .create = con_create, .destroy = con_destroy, .special = con_special, .snapshot = true};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

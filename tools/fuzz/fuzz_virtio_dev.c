@@ -9,6 +9,7 @@
 
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_mem.h"
+#include "virtio/core/dev_snapshot.h"
 #include "virtio/transport/mmio.h"
 
 #define MAX_OPS	  256
@@ -25,6 +26,9 @@ static const uint16_t known_regs[] = {
 
 struct dev_ctx {
 	struct fz_in in;
+	struct fz_in create_in; /* the input as the device was created: its configuration bytes */
+	const struct fz_dev_hooks *hooks;
+	bool snapshotted; /* one snapshot per input: a new device is costly (blk: ~1 MiB) */
 	struct fz_mem m;
 	struct virtio_dev *dev;
 	struct virtio_mmio t;
@@ -179,6 +183,63 @@ static void op_ring(struct dev_ctx *c, unsigned op)
 		wr32(c, VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)(d - c->drv));
 }
 
+static void attach(struct dev_ctx *c, struct virtio_dev *dev)
+{
+	c->dev = dev;
+	dev->irq = (struct virtio_irq){count_irq, c};
+	virtio_mmio_init(&c->t, dev);
+}
+
+/* Up to 3 bytes of the saved state changed, in the transport-independent part or the model's: a
+ * restore checks every value as a guest write. */
+static void alter_state(struct dev_ctx *c, struct virtio_dev_state *st, uint8_t *priv, size_t len)
+{
+	unsigned n = fz_u8(&c->in) % 8 == 0 ? 1 + fz_u8(&c->in) % 3 : 0;
+	while (n--) {
+		uint32_t at = fz_u32(&c->in);
+		uint8_t v = fz_u8(&c->in);
+		if (at & 1 && len)
+			priv[(at >> 1) % len] = v;
+		else
+			((uint8_t *)st)[(at >> 1) % sizeof(*st)] = v;
+	}
+}
+
+/* What the VMM does for a snapshot and a restore in a new process: pause, save, the device gone,
+ * a new one created from the same configuration and restored; the driver goes on with it. A
+ * refused restore leaves a new device that no driver has touched. */
+static void op_snapshot(struct dev_ctx *c)
+{
+	static uint8_t priv[1u << 20];
+	struct virtio_dev_state st;
+	struct virtio_mmio_state ms;
+	struct virtio_dev *n;
+	size_t len = 0;
+	char err[256];
+
+	virtio_dev_pause(c->dev);
+	int r = virtio_dev_snapshot_save(c->dev, &st, priv, sizeof(priv), &len, err, sizeof(err));
+	virtio_dev_resume(c->dev);
+	if (r)
+		return;
+	alter_state(c, &st, priv, len);
+	if (!virtio_dev_state_bools_ok(&st))
+		return; /* the VMM refuses such a file before reading it (vm_snapshot_devices.c) */
+	virtio_mmio_save(&c->t, &ms);
+	c->hooks->destroy(c->dev);
+	c->dev = NULL;
+	struct fz_in cfg = c->create_in;
+	FZ_ASSERT(!c->hooks->create(&n, &c->m.mem, &cfg), "the same configuration failed twice");
+	attach(c, n);
+	if (virtio_mmio_restore(&c->t, &ms) ||
+	    virtio_dev_snapshot_restore(n, &st, priv, len, err, sizeof(err))) {
+		c->hooks->destroy(n);
+		cfg = c->create_in;
+		FZ_ASSERT(!c->hooks->create(&n, &c->m.mem, &cfg), "the same configuration failed");
+		attach(c, n);
+	}
+}
+
 static void check_state(struct dev_ctx *c)
 {
 	struct virtio_dev *dev = c->dev;
@@ -203,10 +264,12 @@ int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hook
 	if (fz_mem_add(&c.m, RAM0_GPA, RAM0_SIZE, 0) ||
 	    (cfg & 0x80 && fz_mem_add(&c.m, RAM0_GPA + RAM0_SIZE, 4096, 0)))
 		goto out;
-	if (hooks->create(&c.dev, &c.m.mem, &c.in))
+	c.hooks = hooks;
+	c.create_in = c.in;
+	struct virtio_dev *dev;
+	if (hooks->create(&dev, &c.m.mem, &c.in))
 		goto out;
-	c.dev->irq = (struct virtio_irq){count_irq, &c};
-	virtio_mmio_init(&c.t, c.dev);
+	attach(&c, dev);
 	layout_queues(&c, false);
 	if (cfg & 0x40)
 		op_bring_up(&c);
@@ -231,7 +294,10 @@ int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hook
 			op_status(&c);
 		else if (op == FZ_DRV_NOPS + 5 && hooks->special)
 			hooks->special(c.dev, &c.in);
-		else
+		else if (op == FZ_DRV_NOPS + 6 && hooks->snapshot && !c.snapshotted) {
+			c.snapshotted = true;
+			op_snapshot(&c);
+		} else
 			op_notify(&c);
 		check_state(&c);
 	}

@@ -3,11 +3,13 @@
  * driven by a program decoded from the input: the legal bring-up sequence (3.1.1), raw register
  * reads and writes of any offset and width, status writes and resets in the middle of I/O,
  * notifies, and fuzz_drv.h operations on the rings of every queue (legal chains, device requests
- * carrying input bytes, scribbles). Used by fuzz_virtio_mmio (an echo device) and the virtio-blk /
- * console / rng targets. */
+ * carrying input bytes, scribbles), and snapshots taken at any moment and restored from a state
+ * that may have been altered (the state file is untrusted). Used by fuzz_virtio_mmio (an echo
+ * device) and the virtio-blk / console / rng targets. */
 #ifndef TOOLS_FUZZ_FUZZ_VIRTIO_DEV_H
 #define TOOLS_FUZZ_FUZZ_VIRTIO_DEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +24,9 @@ struct fz_dev_hooks {
 	/* Optional device-specific operation (host input, backend completions...), called with
 	 * dev->lock NOT held. */
 	void (*special)(struct virtio_dev *dev, struct fz_in *in);
+	/* The target can take a snapshot at any moment: the device is saved, destroyed, created
+	 * again from the same configuration bytes and restored from the (maybe altered) state. */
+	bool snapshot;
 };
 
 int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hooks);

@@ -145,7 +145,7 @@ static void gpu_special(struct virtio_dev *dev, struct fz_in *in)
 }
 
 static const struct fz_dev_hooks gpu_hooks = {
-    .create = gpu_create, .destroy = gpu_destroy, .special = gpu_special};
+    .create = gpu_create, .destroy = gpu_destroy, .special = gpu_special, .snapshot = true};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -144,7 +144,7 @@ static void net_special(struct virtio_dev *dev, struct fz_in *in)
 }
 
 static const struct fz_dev_hooks net_hooks = {
-    .create = net_create, .destroy = net_destroy, .special = net_special};
+    .create = net_create, .destroy = net_destroy, .special = net_special, .snapshot = true};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

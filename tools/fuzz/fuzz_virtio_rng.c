@@ -1,6 +1,7 @@
 /* libFuzzer target: virtio-rng (virtio/rng/rng.c) behind virtio-mmio, with a deterministic entropy
- * source whose short reads, EINTR and EAGAIN come from the input, a fake clock, and an optional
- * token-bucket rate limit (fuzzed rate and burst). */
+ * source whose short reads, EINTR, EAGAIN, EIO and overlong answers come from the input, a fake
+ * clock, an optional token-bucket rate limit (fuzzed rate and burst, or an option string through
+ * virtio_rng_parse_opts()), timer wakeups and snapshots. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct {
 	uint64_t now;
-	uint8_t mode; /* bits 0-1: 0 full reads, 1 short, 2 EINTR once, 3 EAGAIN */
+	/* bits 0-1: 0 full reads, 1 short, 2 EINTR once, 3 EAGAIN; bit 2: a broken source that
+	 * claims more bytes than asked for; bit 3: EIO */
+	uint8_t mode;
 	uint32_t calls;
 } src;
 
@@ -35,8 +38,12 @@ static ssize_t fake_read(void *opaque, void *buf, size_t len)
 		errno = EAGAIN;
 		return -1;
 	}
+	if (src.mode & 8) {
+		errno = EIO;
+		return -1;
+	}
 	memset(buf, 0x5a, len);
-	return (ssize_t)len;
+	return (ssize_t)(src.mode & 4 ? len + 5 : len);
 }
 
 static uint64_t fake_now(void *opaque)
@@ -49,7 +56,12 @@ static int rng_create(struct virtio_dev **out, const struct guest_mem *mem, stru
 {
 	struct virtio_rng_opts o = {0};
 	uint8_t cfg = fz_u8(in);
-	if (cfg & 1) {
+	if (cfg & 4) { /* as --rng=ARG gives them: through the option parser */
+		char arg[48] = {0};
+		fz_bytes(in, arg, fz_u8(in) % sizeof(arg));
+		if (virtio_rng_parse_opts(arg, &o))
+			return -1;
+	} else if (cfg & 1) {
 		o.rate = 1 + fz_u16(in);
 		o.burst = cfg & 2 ? fz_u16(in) : 0;
 	}
@@ -78,11 +90,14 @@ static void rng_special(struct virtio_dev *dev, struct fz_in *in)
 {
 	src.now += (uint64_t)fz_u16(in) * 100000;
 	src.mode = fz_u8(in);
-	fz_dev_run_fds(dev);
+	if (src.mode & 0x80)
+		fz_dev_wake_fds(dev);
+	else
+		fz_dev_run_fds(dev);
 }
 
 static const struct fz_dev_hooks rng_hooks = {
-    .create = rng_create, .destroy = rng_destroy, .special = rng_special};
+    .create = rng_create, .destroy = rng_destroy, .special = rng_special, .snapshot = true};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

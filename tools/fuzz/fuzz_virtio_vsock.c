@@ -199,7 +199,7 @@ static void vsock_special(struct virtio_dev *dev, struct fz_in *in)
 }
 
 static const struct fz_dev_hooks vsock_hooks = {
-    .create = vsock_create, .destroy = vsock_destroy, .special = vsock_special};
+    .create = vsock_create, .destroy = vsock_destroy, .special = vsock_special, .snapshot = true};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

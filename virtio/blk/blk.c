@@ -49,7 +49,11 @@ struct blk_queue {
 	bool used_pending; /* used elements added, not yet published */
 	bool stalled;	   /* popping stopped for lack of a free slot: a completion resumes it */
 	struct rl_timer rl_timer; /* armed: the rate limiter refused; this queue waits for it */
-	struct blk_req *free;
+	/* The free request slots as a stack of indices: taking and freeing a slot touches only this
+	 * array, so the ~4 KiB slots are faulted in when first used, not when the disk is set up.
+	 */
+	uint8_t free_slot[VIRTIO_BLK_DEPTH];
+	unsigned nfree;
 	struct blk_req reqs[VIRTIO_BLK_DEPTH];
 	struct vq_chain chain; /* scratch for vq_pop() */
 };
@@ -79,27 +83,27 @@ static struct virtio_blk *to_blk(struct virtio_dev *dev)
 
 /* ---- request slots ---- */
 
+_Static_assert(VIRTIO_BLK_DEPTH <= 256, "slot indices are bytes");
+
+/* Slot 0 on top: a queue that never has more than a few requests in flight uses only its first
+ * slots. */
 static void free_all_reqs(struct blk_queue *bq)
 {
-	bq->free = NULL;
-	for (unsigned i = 0; i < VIRTIO_BLK_DEPTH; i++) {
-		bq->reqs[i].next_free = bq->free;
-		bq->free = &bq->reqs[i];
-	}
+	for (unsigned i = 0; i < VIRTIO_BLK_DEPTH; i++)
+		bq->free_slot[i] = (uint8_t)(VIRTIO_BLK_DEPTH - 1 - i);
+	bq->nfree = VIRTIO_BLK_DEPTH;
 }
 
 static struct blk_req *take_req(struct blk_queue *bq)
 {
-	struct blk_req *req = bq->free;
-	bq->free = req->next_free;
+	struct blk_req *req = &bq->reqs[bq->free_slot[--bq->nfree]];
 	memset(req, 0, offsetof(struct blk_req, iov));
 	return req;
 }
 
 static void put_req(struct blk_queue *bq, struct blk_req *req)
 {
-	req->next_free = bq->free;
-	bq->free = req;
+	bq->free_slot[bq->nfree++] = (uint8_t)(req - bq->reqs);
 }
 
 /* ---- completion ---- */
@@ -342,7 +346,7 @@ static void blk_process(struct blk_queue *bq)
 	if (ok)
 		vq_disable_notify(vq, dev->mem);
 	while (ok) {
-		while (ok && bq->free) {
+		while (ok && bq->nfree) {
 			int r = vq_pop(vq, dev->mem, &bq->chain);
 			if (r < 0) {
 				virtio_dev_fail(dev, vq_strerror(r));
@@ -357,11 +361,11 @@ static void blk_process(struct blk_queue *bq)
 				ok = blk_handle(bq, &bq->chain);
 			}
 		}
-		if (ok && !bq->free) {
+		if (ok && !bq->nfree) {
 			bq->stalled = true;
 			virtio_dev_count_stall(dev);
 		}
-		if (!ok || !bq->free || throttled)
+		if (!ok || !bq->nfree || throttled)
 			break;
 		int r = virtio_dev_rearm_kicks(dev, vq);
 		if (r <= 0)

@@ -49,7 +49,6 @@ struct blk_req {
 	uint64_t cur_off;
 	int niov;
 	struct iovec iov[BLK_REQ_MAX_IOV];
-	struct blk_req *next_free; /* the device's free list */
 };
 
 typedef void (*blk_io_done_fn)(void *opaque, struct blk_req *req, int result);
