@@ -17,7 +17,7 @@
 # the directory's COMPILE_OPTIONS and LINK_OPTIONS, so none of these reach them.
 #
 # VMM_HARDEN=OFF builds without any of this: it exists to measure what hardening costs
-# (tools/bench --peer-vmm, see README), not to ship.
+# (tools/bench --peer-vmm, see docs/benchmarks.md), not to ship.
 
 option(VMM_HARDEN "Build with stack protector, FORTIFY, stack-clash and CET code, full RELRO, PIE" ON)
 

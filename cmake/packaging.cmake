@@ -1,11 +1,14 @@
 # Installing and packaging: `cmake --install BUILD --prefix DIR` and `cpack -G DEB` in the build
 # directory. Installs bin/vmm, bin/vmmctl and bin/vmm-jail, their man pages (generated from --help and
-# --version with help2man at build time) and the README.
+# --version with help2man at build time), the README and docs/.
 
 include(GNUInstallDirs)
 
 install(TARGETS vmm vmmctl vmm-jail RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The README links into docs/: installed beside it, so the links work in the package too.
+file(GLOB VMM_DOCS ${CMAKE_SOURCE_DIR}/docs/*.md)
+install(FILES ${VMM_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 # Man pages. help2man runs the freshly built binary; --no-info because there is no Texinfo
 # manual, --no-discard-stderr so a --help that went to stderr would still be seen.

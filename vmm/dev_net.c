@@ -30,7 +30,7 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 /* io-threads not given: one I/O thread per queue pair when the host has a CPU to spare for each
  * beside the vCPUs, else as many threads as it has CPUs to spare (at least one). Threads beyond
  * that only take turns on the same CPUs: each wakes for a frame or two and the driver, finding
- * its queue unwatched, kicks (measured on 2 CPUs: README, Benchmarks). iothread-cpus= places
+ * its queue unwatched, kicks (measured on 2 CPUs: docs/benchmarks.md). iothread-cpus= places
  * the threads explicitly: then one per pair, as asked. */
 static unsigned default_io_threads(const struct virtio_net_opts *o, unsigned vcpus)
 {

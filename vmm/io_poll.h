@@ -1,5 +1,5 @@
 /* The I/O threads' polling window cap (--io-poll) when the user gave none: chosen from the CPUs
- * the host lets the VMM run on. README, I/O fast paths, says what was measured. */
+ * the host lets the VMM run on. docs/io-paths.md says what was measured. */
 #ifndef VMM_IO_POLL_H
 #define VMM_IO_POLL_H
 

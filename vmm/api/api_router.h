@@ -3,7 +3,7 @@
  * acts on a VM goes through a table of backend functions (api_vm.h implements it over a real
  * VM; unit tests and the fuzz target use fakes). Pure code: no sockets, no threads of its own.
  *
- * Paths and bodies are Firecracker's (a subset; see README "Control plane"); our own additions
+ * Paths and bodies are Firecracker's (a subset; see docs/control-plane.md and docs/api.md); our own additions
  * live under /vmm/. Success: 204 for PUT/PATCH, 200 with JSON for GET. Errors, as Firecracker
  * answers them: a JSON body {"fault_message": "..."} with 400 for everything the client can
  * act on (bad body, unknown path, id or method, not allowed in this state, a failed action),

@@ -203,7 +203,7 @@ static uint32_t cksum_byte(const uint32_t table[256], uint32_t crc, uint8_t b)
 }
 
 /* POSIX cksum: CRC over the data, then over the length (low byte first, no trailing zeros),
- * complemented. Runs in ring 3: natively there, where ring 0 is emulated (README). */
+ * complemented. Runs in ring 3: natively there, where ring 0 is emulated (docs/running.md). */
 static uint64_t cksum_user(void *arg)
 {
 	const struct cksum_job *j = arg;
