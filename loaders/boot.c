@@ -23,7 +23,9 @@
 static int open_regular(const char *path, const char *what, uint64_t *size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named here is refused below instead of waiting for a writer (the API
+	 * checks paths at PUT, under its lock); reads of a regular file never block anyway. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		int err = -errno;
@@ -111,7 +113,7 @@ int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const cha
 	int err;
 
 	*f = (struct boot_files){.initrd_fd = -1, .kernel_path = kernel, .initrd_path = initrd};
-	err = read_kernel(kernel, mem->ram_size, &f->kernel, &f->kernel_len);
+	err = read_kernel(kernel, mem ? mem->ram_size : GUEST_RAM_MAX, &f->kernel, &f->kernel_len);
 	if (!err)
 		err = check_kernel(mem, f->kernel, f->kernel_len, kernel);
 	if (!err && initrd) {
@@ -120,7 +122,7 @@ int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const cha
 	}
 	/* Where exactly it goes depends on the kernel's layout (load_initrd()); more than all of
 	 * RAM never fits, and saying so now needs no VM. */
-	if (!err && f->initrd_size > mem->ram_size) {
+	if (!err && mem && f->initrd_size > mem->ram_size) {
 		log_error("initrd %s: %llu bytes do not fit in %llu bytes of guest RAM", initrd,
 			  (unsigned long long)f->initrd_size, (unsigned long long)mem->ram_size);
 		err = -EFBIG;

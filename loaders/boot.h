@@ -27,8 +27,11 @@ struct boot_files {
 
 /* Reads the kernel (a regular, non-empty file no larger than `mem`'s RAM, a bzImage or an ELF
  * with the PVH note whose segments fit `mem`) and opens the initrd (a regular file; NULL: none).
- * Returns 0 or -errno with one log_error() line, like boot_load(); nothing is left open on
- * failure. boot_files_close() frees it all. */
+ * `mem` NULL: the RAM is not known yet (the API's PUT /boot-source, before the machine's
+ * size is final), so what depends on it is left for the call with the VM's memory: the files
+ * and the kernel's format are checked, their fit in RAM is not. Returns 0 or -errno with one
+ * log_error() line, like boot_load(); nothing is left open on failure. boot_files_close() frees
+ * it all. */
 int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const char *kernel,
 		    const char *initrd);
 void boot_files_close(struct boot_files *f);

@@ -250,7 +250,7 @@ static int check_segment(const struct elf_file *f, const struct guest_mem *mem, 
 			  f->name, (unsigned long long)p->p_paddr);
 		return -ENOEXEC;
 	}
-	if (!guest_mem_valid(mem, p->p_paddr, p->p_memsz)) {
+	if (mem && !guest_mem_valid(mem, p->p_paddr, p->p_memsz)) {
 		log_error("%s: segment [%#llx, %#llx) is not inside guest RAM", f->name,
 			  (unsigned long long)p->p_paddr, (unsigned long long)end);
 		return -EFBIG;

@@ -30,8 +30,8 @@ int elf_detect(const void *buf, size_t len);
 int elf_load(struct guest_mem *mem, const void *buf, size_t len, const char *name,
 	     struct elf_kernel *out);
 
-/* elf_load()'s checks alone, writing nothing: a kernel checked before the VM exists. Same
- * returns and log lines. */
+/* elf_load()'s checks alone, writing nothing: a kernel checked before the VM exists. `mem`
+ * NULL: everything but the segments' place in RAM (not known yet). Same returns and log lines. */
 int elf_check(const struct guest_mem *mem, const void *buf, size_t len, const char *name,
 	      struct elf_kernel *out);
 

@@ -1,4 +1,6 @@
 /* --disk: virtio-blk disks (virtio/blk/blk.h), created first so the first --disk is /dev/vda. */
+#include "vmm/dev_disk.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -62,7 +64,8 @@ static int check_mode(const struct virtio_blk_opts *o, const struct stat *st)
  * its problems are the user's and are said before KVM is opened. `st` gets its identity. */
 static int check_one(const struct virtio_blk_opts *o, struct stat *st)
 {
-	int fd = open(o->path, (o->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC), err = 0;
+	/* O_NONBLOCK: a FIFO opened read-only would wait for a writer; it is refused below. */
+	int fd = open(o->path, (o->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK), err = 0;
 	if (fd < 0) {
 		err = -errno;
 		bool ro_hint = !o->ro && (errno == EACCES || errno == EROFS || errno == EPERM);
@@ -81,6 +84,12 @@ static int check_one(const struct virtio_blk_opts *o, struct stat *st)
 	}
 	close(fd);
 	return err;
+}
+
+int dev_disk_check_file(const struct virtio_blk_opts *o)
+{
+	struct stat st;
+	return check_one(o, &st);
 }
 
 /* Every disk opens and locks, and no file is given twice where one of them is writable (two

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The API of a VMM whose VM is not started yet (vmm --api-sock alone), which needs no KVM and so
 # runs on every host: every bad-input case and awkward client of api_clients.py, configuration
-# answers (GET /, PUT /machine-config, /boot-source, /drives, GET /vm/config), InstanceStart
-# refused without a kernel, and then InstanceStart of a configured test guest: where KVM is
+# answers (GET /, PUT /machine-config, /boot-source, /drives, GET /vm/config), the kernel, initrd
+# and drive files checked at PUT (a 400 naming the file and the problem), InstanceStart refused
+# without a kernel, and then InstanceStart of a configured test guest: where KVM is
 # usable the guest runs and passes; where it is not, the start is refused with the KVM probe's
 # reason in the fault_message (vmm/kvm/kvm_probe.h) and the VMM keeps answering.
 # labels: api
@@ -50,6 +51,18 @@ else
 	lib_fail "api_clients.py --not-started"
 fi
 want 204 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}'
+# Paths are checked at PUT, as Firecracker opens them there: a 400 naming the file and why.
+want 400 PUT /boot-source "{\"kernel_image_path\": \"$LIB_TMP/none\"}" "kernel $LIB_TMP/none: No such file"
+want 400 PUT /boot-source "{\"kernel_image_path\": \"$disk\"}" "kernel $disk: neither a bzImage nor an ELF"
+want 400 PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$LIB_TMP\"}" "initrd $LIB_TMP: not a regular file"
+mkfifo "$LIB_TMP/fifo"
+want 400 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$LIB_TMP/fifo\", \"is_root_device\": false, \"is_read_only\": true}" "disk $LIB_TMP/fifo: not a regular file"
+want 400 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$LIB_TMP/none\", \"is_root_device\": false}" "disk $LIB_TMP/none: cannot open: No such file"
+ro_disk="$LIB_TMP/ro.img"
+truncate -s 1M "$ro_disk"
+chmod 0444 "$ro_disk"
+want 400 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$ro_disk\", \"is_root_device\": false, \"is_read_only\": false}" "disk $ro_disk: .*(read-only|Permission denied)"
+want 200 GET /vm/config "" '"drives":\[\]'
 want 204 PUT /boot-source "{\"kernel_image_path\": \"$kernel\"}"
 want 204 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$disk\", \"is_root_device\": false, \"is_read_only\": true}"
 want 200 GET /vm/config "" '"mem_size_mib":64'

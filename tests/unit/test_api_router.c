@@ -39,6 +39,35 @@ static int f_start(void *ctx, const struct api_model *m, char *err, size_t errle
 		snprintf(err, errlen, "kernel: no such file");
 	return f;
 }
+/* The host file checks: a path under /bad is refused, as the real check would say it. */
+static struct {
+	int calls;
+	char last[256];
+	bool ro;
+} files;
+static int refuse_bad(const char *what, const char *path, char *err, size_t errlen)
+{
+	if (!path || strncmp(path, "/bad", 4))
+		return 0;
+	snprintf(err, errlen, "%s %s: No such file or directory", what, path);
+	return -ENOENT;
+}
+static int f_check_boot(void *ctx, const char *kernel, const char *initrd, char *err, size_t errlen)
+{
+	(void)ctx;
+	files.calls++;
+	snprintf(files.last, sizeof(files.last), "%s|%s", kernel, initrd ? initrd : "-");
+	int r = refuse_bad("kernel", kernel, err, errlen);
+	return r ? r : refuse_bad("initrd", initrd, err, errlen);
+}
+static int f_check_drive(void *ctx, const char *path, bool ro, char *err, size_t errlen)
+{
+	(void)ctx;
+	files.calls++;
+	files.ro = ro;
+	snprintf(files.last, sizeof(files.last), "%s", path);
+	return refuse_bad("disk", path, err, errlen);
+}
 static int f_pause(void *ctx)
 {
 	(void)ctx;
@@ -161,6 +190,8 @@ static const struct api_backend_ops ops = {
     .patch_drive_rate_limiter = f_patch_rl,
     .patch_nic_rate_limiters = f_patch_nic_rl,
     .start = f_start,
+    .check_boot_source = f_check_boot,
+    .check_drive = f_check_drive,
     .pause = f_pause,
     .resume = f_resume,
     .ctrl_alt_del = f_cad,
@@ -177,6 +208,7 @@ static const struct api_backend_ops ops = {
 static void setup(void)
 {
 	memset(&fk, 0, sizeof(fk));
+	memset(&files, 0, sizeof(files));
 	cr_assert_eq(api_init(&api, &ops, NULL), 0);
 	doc = NULL;
 	resp.body = NULL;
@@ -817,6 +849,51 @@ Test(api, nulls_are_absent)
 	cr_assert_eq(req("PUT", "/machine-config", "{\"vcpu_count\": null, \"mem_size_mib\": 64}"),
 		     400, "a required field sent as null is missing");
 	cr_assert(strstr(fault(), "vcpu_count"), "%s", fault());
+}
+
+/* Firecracker opens the kernel, initrd and drive files at PUT and says there which is wrong:
+ * the body is checked first, then the files, and the model keeps what it had when either
+ * fails. */
+Test(api, files_are_checked_at_put)
+{
+	cr_assert_eq(req("PUT", "/boot-source", BOOT), 204);
+	cr_assert_str_eq(files.last, "/k|-");
+	cr_assert_eq(req("PUT", "/boot-source", "{\"kernel_image_path\": \"/bad/vmlinux\"}"), 400);
+	cr_assert_str_eq(fault(), "kernel /bad/vmlinux: No such file or directory");
+	cr_assert_eq(req("PUT", "/boot-source",
+			 "{\"kernel_image_path\": \"/k2\", \"initrd_path\": \"/bad/initrd\"}"),
+		     400);
+	cr_assert(strstr(fault(), "initrd /bad/initrd"), "%s", fault());
+	cr_assert_str_eq(api.model.kernel, "/k", "a refused PUT changes nothing");
+	cr_assert_null(api.model.initrd);
+	cr_assert_eq(
+	    req("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\", \"initrd_path\": \"\"}"),
+	    400, "an empty initrd_path names no file");
+
+	int calls = files.calls;
+	cr_assert_eq(req("PUT", "/drives/root",
+			 "{\"drive_id\": \"root\", \"path_on_host\": \"/bad/disk\", "
+			 "\"is_root_device\": true}"),
+		     400);
+	cr_assert_str_eq(fault(), "disk /bad/disk: No such file or directory");
+	cr_assert_eq(api.model.ndrives, 0);
+	cr_assert_eq(
+	    req("PUT", "/drives/root", "{\"drive_id\": \"root\", \"is_root_device\": true}"), 400,
+	    "the body's own problem first");
+	cr_assert(strstr(fault(), "path_on_host"), "%s", fault());
+	cr_assert_eq(files.calls, calls + 1, "no file check for a bad body");
+	cr_assert_eq(req("PUT", "/drives/root",
+			 "{\"drive_id\": \"root\", \"path_on_host\": \"/r\", "
+			 "\"is_root_device\": true, \"is_read_only\": true}"),
+		     204);
+	cr_assert_str_eq(files.last, "/r");
+	cr_assert(files.ro, "checked in the mode the drive asks for");
+	cr_assert_eq(req("PUT", "/drives/root",
+			 "{\"drive_id\": \"root\", \"path_on_host\": \"/bad/r\", "
+			 "\"is_root_device\": true}"),
+		     400);
+	cr_assert_str_eq(api.model.drives[0].path, "/r", "a refused PUT keeps the drive");
+	cr_assert(api.model.drives[0].ro);
 }
 
 Test(api, snapshot_load_newer_fields)

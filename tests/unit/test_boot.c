@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "boot_fixtures.h"
 #include "firmware/boot_params.h"
@@ -384,6 +385,38 @@ Test(boot, files_open_errors)
 	cr_assert_null(f.kernel, "nothing left on failure");
 	cr_assert_eq(f.initrd_fd, -1);
 	for (char **p = (char *[]){empty, garbage, truncated, NULL}; *p; p++) {
+		unlink(*p);
+		free(*p);
+	}
+}
+
+/* Without the RAM (the API's PUT /boot-source, before the memory size is final) the files and
+ * the format are checked, their fit in RAM is left for the start; a FIFO is refused at once
+ * instead of waiting for a writer. */
+Test(boot, files_open_without_ram)
+{
+	struct fake_elf o = fake_elf_default();
+	struct boot_files f;
+	struct guest_mem small = {0};
+	static uint8_t page[4096];
+	char *huge = temp_file("", 0);
+	char *fifo = temp_file("", 0);
+
+	use_elf(&o);
+	cr_assert_eq(guest_mem_add_region(&small, 0, page, sizeof(page)), 0);
+	cr_assert_eq(boot_files_open(&f, &small, kernel, NULL), -EFBIG, "does not fit 4 KiB");
+	cr_assert_eq(boot_files_open(&f, NULL, kernel, NULL), 0);
+	boot_files_close(&f);
+	cr_assert_eq(truncate(huge, FAKE_RAM_SIZE + 1), 0);
+	cr_assert_eq(boot_files_open(&f, NULL, kernel, huge), 0, "an initrd of any size");
+	boot_files_close(&f);
+	cr_assert_eq(boot_files_open(&f, NULL, "/nonexistent/vmlinuz", NULL), -ENOENT);
+	cr_assert_eq(boot_files_open(&f, NULL, kernel, "/tmp"), -EINVAL);
+	unlink(fifo);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(boot_files_open(&f, NULL, fifo, NULL), -EINVAL, "a FIFO, without waiting");
+	cr_assert_eq(boot_files_open(&f, NULL, kernel, fifo), -EINVAL);
+	for (char **p = (char *[]){huge, fifo, NULL}; *p; p++) {
 		unlink(*p);
 		free(*p);
 	}

@@ -47,7 +47,8 @@ static int nomem(char *err, size_t errlen)
 	return -ENOMEM;
 }
 
-int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen)
+int api_model_check_boot_source(const json_t *body, const char **kernel, const char **initrd,
+				char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"kernel_image_path", API_JSON_STRING, true},
 						  {"boot_args", API_JSON_STRING, false},
@@ -56,11 +57,22 @@ int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
 		return r;
-	const char *kernel = api_json_str(body, "kernel_image_path", NULL);
-	if (!kernel[0]) {
-		snprintf(err, errlen, "kernel_image_path is empty");
+	*kernel = api_json_str(body, "kernel_image_path", NULL);
+	*initrd = api_json_str(body, "initrd_path", NULL);
+	if (!(*kernel)[0] || (*initrd && !(*initrd)[0])) {
+		snprintf(err, errlen, "%s is empty",
+			 (*kernel)[0] ? "initrd_path" : "kernel_image_path");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen)
+{
+	const char *kernel, *initrd;
+	int r = api_model_check_boot_source(body, &kernel, &initrd, err, errlen);
+	if (r)
+		return r;
 	if (set_str(&m->kernel, kernel) ||
 	    set_str(&m->initrd, api_json_str(body, "initrd_path", NULL)) ||
 	    set_str(&m->boot_args, api_json_str(body, "boot_args", NULL)))
@@ -252,8 +264,9 @@ static int check_drive_extras(const json_t *body, char *err, size_t errlen)
 	return 0;
 }
 
-int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
-			size_t errlen)
+/* The whole check of a PUT /drives body; *rl gets its rate_limiter. */
+static int check_drive(const struct api_model *m, const char *id, const json_t *body,
+		       struct rate_limiter_cfg *rl, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {
 	    {"drive_id", API_JSON_STRING, true},     {"path_on_host", API_JSON_STRING, true},
@@ -261,7 +274,6 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
 	    {"partuuid", API_JSON_STRING, false},    {"cache_type", API_JSON_STRING, false},
 	    {"io_engine", API_JSON_STRING, false},   {"rate_limiter", API_JSON_OBJECT, false},
 	    {"socket", API_JSON_STRING, false},	     {NULL, 0, false}};
-	struct rate_limiter_cfg rl;
 	int r = check_request(id, body, f, "drive_id", err, errlen);
 	int i = find_drive(m, id);
 	if (!r)
@@ -270,13 +282,34 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
 		r = check_drive_extras(body, err, errlen);
 	if (!r)
 		r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter",
-					   &rl, err, errlen);
+					   rl, err, errlen);
+	if (!r && i < 0 && m->ndrives == API_MAX_DRIVES) {
+		snprintf(err, errlen, "at most %d drives", API_MAX_DRIVES);
+		r = -EINVAL;
+	}
+	return r;
+}
+
+int api_model_check_drive(const struct api_model *m, const char *id, const json_t *body,
+			  const char **path, bool *ro, char *err, size_t errlen)
+{
+	struct rate_limiter_cfg rl;
+	int r = check_drive(m, id, body, &rl, err, errlen);
 	if (r)
 		return r;
-	if (i < 0 && m->ndrives == API_MAX_DRIVES) {
-		snprintf(err, errlen, "at most %d drives", API_MAX_DRIVES);
-		return -EINVAL;
-	}
+	*path = api_json_str(body, "path_on_host", "");
+	*ro = api_json_bool(body, "is_read_only", false);
+	return 0;
+}
+
+int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
+			size_t errlen)
+{
+	struct rate_limiter_cfg rl;
+	int r = check_drive(m, id, body, &rl, err, errlen);
+	if (r)
+		return r;
+	int i = find_drive(m, id);
 	char *path = strdup(api_json_str(body, "path_on_host", ""));
 	if (!path)
 		return nomem(err, errlen);

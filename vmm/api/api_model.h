@@ -72,6 +72,10 @@ void api_model_free(struct api_model *m);
 
 /* PUT /boot-source: {"kernel_image_path", "boot_args"?, "initrd_path"?}. */
 int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen);
+/* Its body check alone: sets *kernel and *initrd (NULL: none) to the paths (inside `body`), for
+ * checking the files before the model takes them. */
+int api_model_check_boot_source(const json_t *body, const char **kernel, const char **initrd,
+				char *err, size_t errlen);
 /* PUT /machine-config: {"vcpu_count", "mem_size_mib", "smt"?, "track_dirty_pages"?,
  * "huge_pages"?, "cpu_template"?}; what is absent takes its default. smt true, huge_pages "2M"
  * and any cpu_template but "None" cannot be honoured here and are refused. */
@@ -84,6 +88,10 @@ int api_model_patch_machine_config(struct api_model *m, const json_t *body, char
  * "cache_type"?, "io_engine"?, "partuuid"?}. A known id is replaced; one root device at most. */
 int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
 			size_t errlen);
+/* Its checks alone (what api_model_put_drive() would refuse): sets *path (inside `body`) and
+ * *ro to the file and the mode the drive asks for. */
+int api_model_check_drive(const struct api_model *m, const char *id, const json_t *body,
+			  const char **path, bool *ro, char *err, size_t errlen);
 /* PATCH /drives/{id} body check: {"drive_id", "path_on_host"?}. Sets *index to the drive's
  * position and *path to the new path (inside `body`, or NULL when the body has none). */
 int api_model_check_patch_drive(const struct api_model *m, const char *id, const json_t *body,

@@ -172,16 +172,44 @@ static const char *missing_reason(const char *path)
 	return NULL;
 }
 
+/* A host file check of the backend's (check_boot_source, check_drive) failed: 400 with its
+ * message, which names the path. */
+static bool files_ok(struct reply *r, int err)
+{
+	if (err)
+		backend_fault(r, err, "cannot use the file");
+	return !err;
+}
+
+/* The body is checked, then the files it names (Firecracker opens them here, not at
+ * InstanceStart), and only then does the model take it. */
 static void put_boot_source(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
+	const char *kernel, *initrd;
 	(void)id;
-	if (before_start(a, r))
+	if (!before_start(a, r))
+		return;
+	if (api_model_check_boot_source(body, &kernel, &initrd, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!a->ops->check_boot_source ||
+	    files_ok(r, a->ops->check_boot_source(a->ctx, kernel, initrd, r->err, sizeof(r->err))))
 		model_result(r, api_model_put_boot_source(&a->model, body, r->err, sizeof(r->err)));
 }
 
 static void put_drive(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	if (before_start(a, r))
+	const char *path;
+	bool ro;
+	if (!before_start(a, r))
+		return;
+	if (api_model_check_drive(&a->model, id, body, &path, &ro, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!a->ops->check_drive ||
+	    files_ok(r, a->ops->check_drive(a->ctx, path, ro, r->err, sizeof(r->err))))
 		model_result(r, api_model_put_drive(&a->model, id, body, r->err, sizeof(r->err)));
 }
 

@@ -1,13 +1,15 @@
 /* The API's request layer: method + path + body in, status + JSON body out. It owns the VM's
  * lifecycle state as the API sees it and decides which request is allowed in which state; what
- * acts on a VM goes through a table of backend functions (api_vm.h implements it over a real
- * VM; unit tests and the fuzz target use fakes). Pure code: no sockets, no threads of its own.
+ * acts on a VM or the host goes through a table of backend functions (control.c implements it
+ * over a real VM; unit tests and the fuzz target use fakes). Pure code: no sockets, no files,
+ * no threads of its own.
  *
- * Paths and bodies are Firecracker's (a subset; see docs/control-plane.md and docs/api.md); our own additions
- * live under /vmm/. Success: 204 for PUT/PATCH, 200 with JSON for GET. Errors, as Firecracker
- * answers them: a JSON body {"fault_message": "..."} with 400 for everything the client can
- * act on (bad body, unknown path, id or method, not allowed in this state, a failed action),
- * 413 for a body over API_MAX_BODY, 500 only when the router itself cannot answer. */
+ * Paths and bodies are Firecracker's (a subset; see docs/control-plane.md and docs/api.md); our
+ * own additions live under /vmm/. Success: 204 for PUT/PATCH, 200 with JSON for GET. Errors, as
+ * Firecracker answers them: a JSON body {"fault_message": "..."} with 400 for everything the
+ * client can act on (bad body, unknown path, id or method, not allowed in this state, a failed
+ * action, a file a PUT names that cannot be used), 413 for a body over API_MAX_BODY, 500 only
+ * when the router itself cannot answer. */
 #ifndef VMM_API_ROUTER_H
 #define VMM_API_ROUTER_H
 
@@ -28,6 +30,13 @@ struct api_backend_ops {
 	/* InstanceStart: build and start the VM the model describes. */
 	int (*start)(void *ctx, const struct api_model *m, char *err, size_t errlen);
 	int (*pause)(void *ctx);
+	/* PUT /boot-source and PUT /drives, before the model takes the body: the files it names,
+	 * opened and checked on the host as the VM will use them (Firecracker opens them at PUT):
+	 * the kernel (and initrd, NULL: none), and a drive's file in its mode (`ro`). `err` names
+	 * the path and the problem. Optional (NULL: checked at InstanceStart only). */
+	int (*check_boot_source)(void *ctx, const char *kernel, const char *initrd, char *err,
+				 size_t errlen);
+	int (*check_drive)(void *ctx, const char *path, bool ro, char *err, size_t errlen);
 	int (*resume)(void *ctx);
 	int (*ctrl_alt_del)(void *ctx);
 	/* Graceful stop: Ctrl-Alt-Del, then a forced stop after timeout_ms. Returns at once. */

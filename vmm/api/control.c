@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "loaders/boot.h"
 #include "virtio/balloon/balloon.h"
 #include "virtio/blk/blk.h"
 #include "virtio/net/net.h"
@@ -25,6 +26,7 @@
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/dev_balloon.h"
+#include "vmm/dev_disk.h"
 #include "vmm/dev_vsock.h"
 #include "vmm/metrics.h"
 #include "vmm/sandbox/landlock.h"
@@ -267,6 +269,37 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 	}
 	c->vm_created = true;
 	return hand_over(c);
+}
+
+/* The message a check logged (the file and the problem), for the client. */
+static int checked(int r, char *err, size_t errlen)
+{
+	if (r)
+		snprintf(err, errlen, "%s", log_last_error()[0] ? log_last_error() : strerror(-r));
+	return r;
+}
+
+/* PUT /boot-source: the kernel read and its format checked, the initrd opened, by the checks
+ * InstanceStart makes again with the VM's RAM (the memory size may still change). */
+static int be_check_boot_source(void *ctx, const char *kernel, const char *initrd, char *err,
+				size_t errlen)
+{
+	struct boot_files f;
+	(void)ctx;
+	log_clear_last_error();
+	int r = checked(boot_files_open(&f, NULL, kernel, initrd), err, errlen);
+	if (!r)
+		boot_files_close(&f);
+	return r;
+}
+
+/* PUT /drives: the file opened and locked in the drive's mode, as --disk checks it. */
+static int be_check_drive(void *ctx, const char *path, bool ro, char *err, size_t errlen)
+{
+	struct virtio_blk_opts o = {.path = (char *)path, .ro = ro};
+	(void)ctx;
+	log_clear_last_error();
+	return checked(dev_disk_check_file(&o), err, errlen);
 }
 
 /* vm_run()'s on_started hook, on the main thread. */
@@ -590,6 +623,8 @@ static const struct api_backend_ops vm_backend = {
     .snapshot_create = be_snapshot_create,
     .snapshot_load = be_snapshot_load,
     .start = be_start,
+    .check_boot_source = be_check_boot_source,
+    .check_drive = be_check_drive,
     .pause = be_pause,
     .resume = be_resume,
     .ctrl_alt_del = be_ctrl_alt_del,
