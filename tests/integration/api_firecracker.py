@@ -179,7 +179,7 @@ def framework_bodies():
     call("GET", "/invalid/path", want=400, fault_has="Invalid request method and/or path")
     call("DELETE", "/machine-config", want=400, fault_has="DELETE")
     call("PATCH", "/actions", {"action_type": "InstanceStart"}, want=400)
-    call("PUT", "/mmds", {"latest": {}}, want=400, fault_has="MMDS")
+    call("PATCH", "/mmds", {"latest": {}}, want=400, fault_has="not initialized")
     call("PUT", "/entropy", {}, want=400, fault_has="entropy")
     call("PUT", "/logger", {"log_path": ARGS.logfile}, want=400, fault_has="Reinitialization")
     call("PATCH", "/vm", {"state": "Paused"}, want=400)

@@ -824,8 +824,6 @@ Test(api, patch_machine_config_changes_only_what_it_names)
 
 Test(api, firecrackers_missing_endpoints_say_why)
 {
-	cr_assert_eq(req("PUT", "/mmds", "{}"), 400);
-	cr_assert(strstr(fault(), "MMDS"), "%s", fault());
 	cr_assert_eq(req("PUT", "/entropy", "{}"), 400);
 	cr_assert(strstr(fault(), "entropy"), "%s", fault());
 	cr_assert_eq(req("PATCH", "/balloon/hinting/start", "{}"), 400);

@@ -151,8 +151,6 @@ static const struct {
 	const char *path; /* exact, or a prefix ending in '/' */
 	const char *why;
 } missing[] = {
-    {"/mmds", "MMDS is not supported by this VMM yet."},
-    {"/mmds/config", "MMDS is not supported by this VMM yet."},
     {"/entropy", "The entropy device is not supported by this VMM yet."},
     {"/cpu-config", "Custom CPU templates are not supported: the guest sees KVM's CPUID."},
     {"/balloon/hinting/", "Free page hinting is not supported (free_page_reporting is)."},
@@ -773,6 +771,80 @@ static void patch_balloon_stats(struct api *a, const char *id, const json_t *bod
 	r->status = 204;
 }
 
+/* ---- MMDS (vmm/mmds/mmds.h): the store at any time, its configuration before start ---- */
+
+static void mmds_result(struct reply *r, int err)
+{
+	if (err == -EFBIG)
+		fault(r, 413, "MMDS limit exceeded error: %s", MMDS_MSG_TOO_LARGE);
+	else if (err == -ENODATA)
+		fault(r, 400, "MMDS error: %s", MMDS_MSG_NOT_INIT);
+	else if (err)
+		backend_fault(r, err, "MMDS error");
+	else
+		r->status = 204;
+}
+
+static void get_mmds(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	r->doc = mmds_get(&a->mmds);
+}
+
+static void put_mmds(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	mmds_result(r, mmds_put(&a->mmds, body));
+}
+
+static void patch_mmds(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	mmds_result(r, mmds_patch(&a->mmds, body));
+}
+
+/* PUT /mmds/config: every id must name a NIC configured before it, as Firecracker checks. */
+static void put_mmds_config(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct mmds_config c;
+	(void)id;
+	if (!before_start(a, r))
+		return;
+	if (mmds_config_parse(body, &c, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	for (int i = 0; i < c.nifaces; i++) {
+		int n = 0;
+		while (n < a->model.nnics && strcmp(a->model.nics[n].id, c.ifaces[i]))
+			n++;
+		if (n == a->model.nnics) {
+			fault(r, 400, "%s", MMDS_MSG_BAD_IFACE);
+			return;
+		}
+	}
+	mmds_set_config(&a->mmds, &c);
+	r->status = 204;
+}
+
+/* Bodies whose nulls are data, not absent fields: the MMDS document and its merge patches
+ * (RFC 7396: null removes a member). */
+static bool keeps_nulls(handler_fn fn)
+{
+	return fn == put_mmds || fn == patch_mmds;
+}
+
+/* Any JSON value, nulls kept (see keeps_nulls()). */
+static json_t *parse_data_body(const char *body, size_t len, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (!v)
+		snprintf(err, errlen, "malformed JSON body: %s (line %d, column %d)", je.text,
+			 je.line, je.column);
+	return v;
+}
+
 static const struct route routes[] = {
     {"/snapshot/create", false, {NULL, put_snapshot_create, NULL}},
     {"/snapshot/load", false, {NULL, put_snapshot_load, NULL}},
@@ -795,6 +867,8 @@ static const struct route routes[] = {
     {"/vmm/stop", false, {NULL, put_vmm_stop, NULL}},
     {"/balloon", false, {get_balloon, put_balloon, patch_balloon}},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}},
+    {"/mmds", false, {get_mmds, put_mmds, patch_mmds}},
+    {"/mmds/config", false, {NULL, put_mmds_config, NULL}},
 };
 
 static enum method parse_method(const char *m)
@@ -872,7 +946,8 @@ static void route(struct api *a, const char *method, const char *path, const cha
 		return;
 	json_t *doc = NULL;
 	if (m != M_GET) {
-		doc = api_json_parse(body, len, r->err, sizeof(r->err));
+		doc = keeps_nulls(rt->fn[m]) ? parse_data_body(body, len, r->err, sizeof(r->err))
+					     : api_json_parse(body, len, r->err, sizeof(r->err));
 		if (!doc) {
 			r->status = 400;
 			return;
@@ -923,7 +998,7 @@ void api_handle(struct api *a, const char *method, const char *path, const char 
 	out->status = r.status;
 	out->body = NULL;
 	if (r.status == 200)
-		out->body = json_dumps(r.doc, JSON_COMPACT);
+		out->body = json_dumps(r.doc, JSON_COMPACT | JSON_ENCODE_ANY); /* /mmds: any */
 	else if (r.status >= 400)
 		out->body = fault_body(r.err[0] ? r.err : "internal error");
 	json_decref(r.doc);
@@ -933,6 +1008,9 @@ int api_init(struct api *a, const struct api_backend_ops *ops, void *ctx)
 {
 	*a = (struct api){.ops = ops, .ctx = ctx, .state = API_NOT_STARTED};
 	api_model_init(&a->model);
+	int err = mmds_init(&a->mmds, MMDS_DEFAULT_SIZE_LIMIT);
+	if (err)
+		return err;
 	a->created_ns = now_ns();
 	snprintf(a->id, sizeof(a->id), "vmm-%ld", (long)getpid());
 	return -pthread_mutex_init(&a->lock, NULL);
@@ -960,5 +1038,6 @@ void api_set_stopping(struct api *a)
 void api_destroy(struct api *a)
 {
 	api_model_free(&a->model);
+	mmds_destroy(&a->mmds);
 	pthread_mutex_destroy(&a->lock);
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "vmm/api/api_model.h"
+#include "vmm/mmds/mmds.h"
 
 #define API_MAX_BODY (64 * 1024)
 
@@ -88,6 +89,7 @@ struct api {
 	uint64_t created_ns; /* CLOCK_MONOTONIC */
 	char id[64];
 	bool metrics_set;
+	struct mmds mmds; /* /mmds and /mmds/config; the NICs it answers on share it */
 };
 
 struct api_response {

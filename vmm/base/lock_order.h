@@ -34,6 +34,9 @@
  *  4. struct vm.stop_lock (vmm/vm.h): leaf; vm_control_stop() from any thread.
  *  5. The metrics lock (vmm/metrics.c): leaf; taken by the API and the flush thread with no other
  *     lock held. Building a document under it reads only atomic counters.
+ *  6. struct mmds.lock (vmm/mmds/mmds.h): leaf; the MMDS store, tokens and configuration. Taken
+ *     by the API thread under the router's lock and by a NIC's transmit path under its device
+ *     or group lock; nothing is called out of it.
  *
  * The I/O thread's pause handshake (virtio_dev_pause, when present) waits with no device lock
  * held. */

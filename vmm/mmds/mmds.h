@@ -1,0 +1,37 @@
+/* One MMDS instance, shared by the API thread (PUT/PATCH/GET /mmds, PUT /mmds/config) and the
+ * transmit path of each NIC it answers on (vmm/mmds/mmds_stack.h): the data store, the V2
+ * tokens and the configuration behind one lock, a leaf (vmm/base/lock_order.h). */
+#ifndef VMM_MMDS_H
+#define VMM_MMDS_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "vmm/mmds/mmds_config.h"
+#include "vmm/mmds/mmds_store.h"
+#include "vmm/mmds/mmds_token.h"
+
+struct mmds {
+	pthread_mutex_t lock;
+	struct mmds_store store;
+	struct mmds_tokens tokens;
+	struct mmds_config cfg;
+	bool configured; /* PUT /mmds/config was accepted */
+};
+
+/* An empty store of `limit` bytes, the default configuration. Returns 0 or -errno. */
+int mmds_init(struct mmds *m, size_t limit);
+void mmds_destroy(struct mmds *m);
+
+/* mmds_store_put() / mmds_store_patch() under the lock. */
+int mmds_put(struct mmds *m, const json_t *doc);
+int mmds_patch(struct mmds *m, const json_t *patch);
+/* A copy of the document ({} before the first PUT), or NULL when out of memory. */
+json_t *mmds_get(struct mmds *m);
+
+void mmds_set_config(struct mmds *m, const struct mmds_config *c);
+/* The configuration; false (and the defaults in *c) when none was set. */
+bool mmds_get_config(struct mmds *m, struct mmds_config *c);
+
+#endif
