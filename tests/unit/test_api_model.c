@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmm/api/api_model.h"
+#include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
 #include "vmm/dev_vsock.h"
 
@@ -556,4 +557,61 @@ Test(api_model, metrics_emit_id_and_properties_are_refused_when_set)
 	cr_assert_neq(api_model_check_metrics(b, &path, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "emit_id"), "%s", err);
 	json_decref(b);
+}
+
+static int recorded(const struct vm_config *cfg, const char *name)
+{
+	int n = 0;
+	for (int i = 0; i < cfg->nrecorded; i++)
+		n += !strcmp(cfg->recorded[i].name, name);
+	return n;
+}
+
+/* PUT /snapshot/load's track_dirty_pages and huge_pages change the configuration a snapshot
+ * brings, its record too (what a snapshot of the restored VM will say); "as saved" keeps it. */
+Test(api_model, snapshot_load_settings_change_the_replayed_configuration)
+{
+	struct vm_config cfg;
+	char err[200] = "";
+	struct api_snapshot_load p = {0};
+
+	cli_config_init(&cfg);
+	cr_assert_eq(cli_apply(&cfg, "mem", "64M", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cli_apply(&cfg, "track-dirty-pages", NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cli_apply(&cfg, "cpus", "2", err, sizeof(err)), 0, "%s", err);
+
+	cr_assert_eq(control_apply_load_settings(&cfg, &p, err, sizeof(err)), 0, "as saved");
+	cr_assert(cfg.track_dirty_pages);
+	cr_assert_not(cfg.hugepages);
+	cr_assert_eq(cfg.nrecorded, 3);
+
+	p.track_dirty = API_LOAD_OFF; /* Firecracker: absent or false, no logging after the load */
+	p.thp = API_LOAD_ON;
+	cr_assert_eq(control_apply_load_settings(&cfg, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not(cfg.track_dirty_pages);
+	cr_assert(cfg.hugepages);
+	cr_assert_eq(recorded(&cfg, "track-dirty-pages"), 0);
+	cr_assert_eq(recorded(&cfg, "hugepages"), 1);
+	cr_assert_eq(cfg.nrecorded, 3);
+	cr_assert_str_eq(cfg.recorded[0].name, "mem", "the other records keep their order");
+	cr_assert_str_eq(cfg.recorded[1].name, "cpus");
+
+	p.track_dirty = API_LOAD_ON;
+	p.thp = API_LOAD_OFF;
+	cr_assert_eq(control_apply_load_settings(&cfg, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(control_apply_load_settings(&cfg, &p, err, sizeof(err)), 0, "twice: once");
+	cr_assert(cfg.track_dirty_pages);
+	cr_assert_not(cfg.hugepages);
+	cr_assert_eq(recorded(&cfg, "track-dirty-pages"), 1);
+	cr_assert_eq(recorded(&cfg, "hugepages"), 0);
+
+	/* the record replays into the same settings (a snapshot of this VM) */
+	struct vm_config again;
+	cr_assert_eq(cli_replay(&again, cfg.recorded, cfg.nrecorded, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert(again.track_dirty_pages);
+	cr_assert_not(again.hugepages);
+	cr_assert_eq(again.ncpus, 2);
+	cli_free(&again);
+	cli_free(&cfg);
 }

@@ -135,12 +135,13 @@ static int f_snap_create(void *ctx, const char *state, const char *mem, bool dif
 	fk.patches++;
 	return take_fail();
 }
-static int f_snap_load(void *ctx, const char *state, const char *mem, bool resume,
-		       const char *const *taps, int ntaps, char *err, size_t n)
+static struct api_snapshot_load loaded; /* the last load's request, paths excepted */
+static int f_snap_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t n)
 {
 	(void)ctx, (void)err, (void)n;
-	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s|%d|%s", state, mem, resume,
-		 ntaps > 1 && taps[1] ? taps[1] : "-");
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s|%d|%s", p->state_path, p->mem_path,
+		 p->resume, p->nnics > 1 && p->nics[1] ? p->nics[1] : "-");
+	loaded = *p;
 	fk.starts++;
 	return take_fail();
 }
@@ -911,9 +912,49 @@ Test(api, snapshot_load_newer_fields)
 		     400);
 	cr_assert_eq(req("PUT", "/snapshot/load",
 			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"huge_pages\": \"Huge\"}"),
+		     400);
+	cr_assert(strstr(fault(), "Snapshot, None, Transparent or 2M"), "%s", fault());
+	cr_assert_eq(fk.starts, 0, "nothing refused reached the backend");
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
 			 "\"track_dirty_pages\": false, \"clock_realtime\": false, "
 			 "\"huge_pages\": \"None\", \"vsock_override\": null}"),
 		     204, "%s", resp.body);
+	cr_assert_eq(loaded.track_dirty, API_LOAD_OFF);
+	cr_assert_eq(loaded.thp, API_LOAD_OFF);
+}
+
+/* track_dirty_pages and its older name enable_diff_snapshots are honoured, not ignored: either
+ * turns dirty-page logging on for the restored VM, and without them it is off (Firecracker's
+ * rule, whatever the snapshotted VM did). huge_pages Snapshot (the default) keeps the saved
+ * setting, Transparent turns it on. */
+static void load_with(const char *extra)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"%s}",
+		 extra);
+	api_destroy(&api); /* a load is once per process: a fresh router each time */
+	cr_assert_eq(api_init(&api, &ops, NULL), 0);
+	cr_assert_eq(req("PUT", "/snapshot/load", body), 204, "%s: %s", extra, resp.body);
+}
+
+Test(api, snapshot_load_honours_dirty_tracking_and_huge_pages)
+{
+	load_with("");
+	cr_assert_eq(loaded.track_dirty, API_LOAD_OFF);
+	cr_assert_eq(loaded.thp, API_LOAD_AS_SAVED);
+	cr_assert_not(loaded.resume);
+	load_with(", \"track_dirty_pages\": true");
+	cr_assert_eq(loaded.track_dirty, API_LOAD_ON);
+	load_with(", \"enable_diff_snapshots\": true, \"track_dirty_pages\": false");
+	cr_assert_eq(loaded.track_dirty, API_LOAD_ON, "either name asks for it");
+	load_with(", \"enable_diff_snapshots\": null, \"huge_pages\": \"Transparent\"");
+	cr_assert_eq(loaded.track_dirty, API_LOAD_OFF);
+	cr_assert_eq(loaded.thp, API_LOAD_ON);
+	load_with(", \"huge_pages\": \"Snapshot\", \"resume_vm\": true");
+	cr_assert_eq(loaded.thp, API_LOAD_AS_SAVED);
+	cr_assert(loaded.resume);
 }
 
 static char *read_all(const char *path)

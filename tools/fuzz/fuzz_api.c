@@ -76,11 +76,12 @@ static int f_snap_create(void *c, const char *state, const char *mem, bool diff,
 	(void)state, (void)mem, (void)diff, (void)err, (void)n;
 	return f_op(c);
 }
-static int f_snap_load(void *c, const char *state, const char *mem, bool resume,
-		       const char *const *taps, int ntaps, char *err, size_t n)
+static int f_snap_load(void *c, const struct api_snapshot_load *p, char *err, size_t n)
 {
-	(void)c, (void)state, (void)mem, (void)resume, (void)taps, (void)err, (void)n;
-	FZ_ASSERT(ntaps >= 0 && ntaps <= API_MAX_NICS, "%d taps", ntaps);
+	(void)c, (void)err, (void)n;
+	FZ_ASSERT(p->nnics >= 0 && p->nnics <= API_MAX_NICS, "%d taps", p->nnics);
+	FZ_ASSERT(p->state_path && p->mem_path, "a load without its files");
+	FZ_ASSERT(p->track_dirty != API_LOAD_AS_SAVED, "track_dirty_pages is the request's");
 	int r = verdict();
 	started += !r;
 	return r;

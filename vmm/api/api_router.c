@@ -619,11 +619,20 @@ static int load_taps(const json_t *body, const char **nics, char (*bufs)[API_NIC
 	return n;
 }
 
-/* Firecracker's newer snapshot-load fields: what this VMM can honour passes, the rest is
- * refused with the reason. track_dirty_pages is enable_diff_snapshots' newer name. */
-static bool load_extras_ok(const json_t *body, struct reply *r)
+/* Firecracker's newer snapshot-load fields into *p: what this VMM can honour is taken, the
+ * rest is refused with the reason. track_dirty_pages is enable_diff_snapshots' newer name;
+ * either asks for dirty-page logging, and without them the restored VM does not log (as in
+ * Firecracker, whatever the snapshotted VM did). */
+static bool load_extras_ok(const json_t *body, struct api_snapshot_load *p, struct reply *r)
 {
-	const char *huge = api_json_str(body, "huge_pages", "None");
+	const char *huge = api_json_str(body, "huge_pages", "Snapshot");
+	bool track = api_json_bool(body, "track_dirty_pages", false) ||
+		     api_json_bool(body, "enable_diff_snapshots", false);
+
+	p->track_dirty = track ? API_LOAD_ON : API_LOAD_OFF;
+	p->thp = !strcmp(huge, "None")		? API_LOAD_OFF
+		 : !strcmp(huge, "Transparent") ? API_LOAD_ON
+						: API_LOAD_AS_SAVED;
 	if (json_object_get(body, "vsock_override"))
 		fault(r, 400, "vsock_override is not supported: the vsock keeps its uds_path",
 		      NULL);
@@ -632,10 +641,13 @@ static bool load_extras_ok(const json_t *body, struct reply *r)
 		      "clock_realtime is not supported: the guest's kvmclock resumes where it "
 		      "stopped",
 		      NULL);
-	else if (strcmp(huge, "None"))
+	else if (!strcmp(huge, "2M"))
 		fault(r, 400,
-		      "huge_pages `%.16s` cannot be honoured on snapshot load: the memory file is "
-		      "mapped with normal pages",
+		      "huge_pages 2M cannot be honoured on snapshot load: guest memory is mapped "
+		      "from the memory file, not from hugetlbfs; use Snapshot, None or Transparent",
+		      NULL);
+	else if (strcmp(huge, "Snapshot") && p->thp == API_LOAD_AS_SAVED)
+		fault(r, 400, "huge_pages must be Snapshot, None, Transparent or 2M, not `%.16s`",
 		      huge);
 	return !r->status;
 }
@@ -655,23 +667,24 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 						  {NULL, 0, false}};
 	const char *taps[API_MAX_NICS] = {0};
 	char bufs[API_MAX_NICS][API_NIC_OVERRIDE_LEN];
+	struct api_snapshot_load p = {.nics = taps};
 	(void)id;
 	if (api_json_check(body, f, r->err, sizeof(r->err))) {
 		r->status = 400;
 		return;
 	}
-	const char *mem = load_extras_ok(body, r) ? load_mem_path(body, r) : NULL;
-	int ntaps = mem ? load_taps(body, taps, bufs, r) : -1;
-	if (!mem || ntaps < 0 || !before_start(a, r))
+	p.mem_path = load_extras_ok(body, &p, r) ? load_mem_path(body, r) : NULL;
+	p.nnics = p.mem_path ? load_taps(body, taps, bufs, r) : -1;
+	if (!p.mem_path || p.nnics < 0 || !before_start(a, r))
 		return;
-	bool resume = api_json_bool(body, "resume_vm", false);
-	int err = a->ops->snapshot_load(a->ctx, api_json_str(body, "snapshot_path", ""), mem,
-					resume, taps, ntaps, r->err, sizeof(r->err));
+	p.state_path = api_json_str(body, "snapshot_path", "");
+	p.resume = api_json_bool(body, "resume_vm", false);
+	int err = a->ops->snapshot_load(a->ctx, &p, r->err, sizeof(r->err));
 	if (err) {
 		backend_fault(r, err, "cannot load the snapshot");
 		return;
 	}
-	a->state = resume ? API_RUNNING : API_PAUSED;
+	a->state = p.resume ? API_RUNNING : API_PAUSED;
 	r->status = 204;
 }
 

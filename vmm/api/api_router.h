@@ -25,12 +25,30 @@
 
 enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
 
+/* A setting of the VM that a snapshot load may change: kept as the snapshot has it, or turned
+ * off or on. */
+enum api_load_setting { API_LOAD_AS_SAVED, API_LOAD_OFF, API_LOAD_ON };
+
+/* PUT /snapshot/load, as the router hands it to the backend. */
+struct api_snapshot_load {
+	const char *state_path, *mem_path;
+	bool resume; /* resume_vm: run it, else leave it paused */
+	/* Dirty-page logging for Diff snapshots: Firecracker's track_dirty_pages (or its older
+	 * name enable_diff_snapshots) decides it for the restored VM, off when absent. */
+	enum api_load_setting track_dirty;
+	/* Transparent huge pages: huge_pages Snapshot (the default), None or Transparent. */
+	enum api_load_setting thp;
+	/* network_overrides: nics[i], if not NULL, overrides NIC i ("tap=NAME", "mac=MAC" or
+	 * "tap=NAME,mac=MAC", see snapshot_open() in vmm/snapshot.h). */
+	const char *const *nics;
+	int nnics;
+};
+
 /* What the router asks of a VM. Each returns 0 or -errno; `err` takes a message for the client
  * where one is useful. Called with the router's lock held, from the API thread. */
 struct api_backend_ops {
 	/* InstanceStart: build and start the VM the model describes. */
 	int (*start)(void *ctx, const struct api_model *m, char *err, size_t errlen);
-	int (*pause)(void *ctx);
 	/* PUT /boot-source and PUT /drives, before the model takes the body: the files it names,
 	 * opened and checked on the host as the VM will use them (Firecracker opens them at PUT):
 	 * the kernel (and initrd, NULL: none), and a drive's file in its mode (`ro`). `err` names
@@ -38,6 +56,7 @@ struct api_backend_ops {
 	int (*check_boot_source)(void *ctx, const char *kernel, const char *initrd, char *err,
 				 size_t errlen);
 	int (*check_drive)(void *ctx, const char *path, bool ro, char *err, size_t errlen);
+	int (*pause)(void *ctx);
 	int (*resume)(void *ctx);
 	int (*ctrl_alt_del)(void *ctx);
 	/* Graceful stop: Ctrl-Alt-Del, then a forced stop after timeout_ms. Returns at once. */
@@ -68,11 +87,10 @@ struct api_backend_ops {
 	/* PUT /snapshot/create of a paused VM (vmm/snapshot.h). */
 	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, bool diff,
 			       char *err, size_t errlen);
-	/* PUT /snapshot/load before start: builds the VM from the snapshot (nics[i], if not
-	 * NULL, overrides NIC i: "tap=NAME", "mac=MAC" or "tap=NAME,mac=MAC", see
-	 * snapshot_open() in vmm/snapshot.h) and runs it, paused unless `resume`. */
-	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume,
-			     const char *const *nics, int nnics, char *err, size_t errlen);
+	/* PUT /snapshot/load before start: builds the VM from the snapshot with the request's
+	 * settings and overrides, and runs it, paused unless p->resume. */
+	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *p, char *err,
+			     size_t errlen);
 	/* The balloon of the running VM (virtio/balloon/balloon.h); -ENODEV when it has none.
 	 * Optional (NULL: no balloon). */
 	int (*balloon_info)(void *ctx, struct virtio_balloon_info *info);

@@ -489,12 +489,47 @@ static void be_count_request(void *ctx, unsigned status)
 	metrics_count_api_request(status >= 400);
 }
 
+/* Sets the flag option `name` (no argument; its field `*flag`) of a snapshot's replayed
+ * configuration as `want` says, its record included, so that a snapshot of the restored VM
+ * says what the VM does. */
+static int set_recorded_flag(struct vm_config *cfg, const char *name, bool *flag,
+			     enum api_load_setting want, char *err, size_t errlen)
+{
+	int n = 0;
+
+	if (want == API_LOAD_AS_SAVED || *flag == (want == API_LOAD_ON))
+		return 0;
+	if (want == API_LOAD_ON)
+		return cli_apply(cfg, name, NULL, err, errlen);
+	*flag = false;
+	for (int i = 0; i < cfg->nrecorded; i++) {
+		struct cli_record *r = &cfg->recorded[i];
+		if (strcmp(r->name, name)) {
+			cfg->recorded[n++] = *r;
+			continue;
+		}
+		free(r->name);
+		free(r->arg);
+	}
+	cfg->nrecorded = n;
+	return 0;
+}
+
+int control_apply_load_settings(struct vm_config *cfg, const struct api_snapshot_load *p, char *err,
+				size_t errlen)
+{
+	int r = set_recorded_flag(cfg, "track-dirty-pages", &cfg->track_dirty_pages, p->track_dirty,
+				  err, errlen);
+	return r ? r : set_recorded_flag(cfg, "hugepages", &cfg->hugepages, p->thp, err, errlen);
+}
+
 /* Builds the VM of a snapshot into c->vm, in this thread. The command line's own device options
- * give way to the snapshot's (it brings its devices); `nics` override its NICs (snapshot_open()).
- * On failure the half-built VM is destroyed and the command line's configuration is back, so
- * the process can load another snapshot or take a configuration as if nothing happened. */
-static int restore_vm(struct control *c, const char *state, const char *mem,
-		      const char *const *nics, int nnics, char *err, size_t errlen)
+ * give way to the snapshot's (it brings its devices); p->nics override its NICs (snapshot_open())
+ * and p's settings change the snapshot's (control_apply_load_settings()). On failure the
+ * half-built VM is destroyed and the command line's configuration is back, so the process can
+ * load another snapshot or take a configuration as if nothing happened. */
+static int restore_vm(struct control *c, const struct api_snapshot_load *p, char *err,
+		      size_t errlen)
 {
 	struct snapshot_load l;
 	struct vm_config fresh, cmdline; /* replayed into / the command line's, until it works */
@@ -508,7 +543,10 @@ static int restore_vm(struct control *c, const char *state, const char *mem,
 	fresh.switch_user = c->cfg->switch_user;
 	fresh.uid = c->cfg->uid;
 	fresh.gid = c->cfg->gid;
-	int r = snapshot_open(&l, state, mem, &fresh, nics, nnics, err, errlen);
+	int r =
+	    snapshot_open(&l, p->state_path, p->mem_path, &fresh, p->nics, p->nnics, err, errlen);
+	if (!r)
+		r = control_apply_load_settings(&fresh, p, err, errlen);
 	if (r) {
 		cli_free(&fresh);
 		snapshot_close(&l);
@@ -555,18 +593,17 @@ static int be_snapshot_create(void *ctx, const char *state, const char *mem, boo
 	return vm_snapshot_create(&((struct control *)ctx)->vm, state, mem, diff, err, errlen);
 }
 
-static int be_snapshot_load(void *ctx, const char *state, const char *mem, bool resume,
-			    const char *const *taps, int ntaps, char *err, size_t errlen)
+static int be_snapshot_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t errlen)
 {
 	struct control *c = ctx;
-	int r = restore_vm(c, state, mem, taps, ntaps, err, errlen);
+	int r = restore_vm(c, p, err, errlen);
 	if (r)
 		return r;
 	/* The router's lock is held (we are its backend): its model is ours to replace. */
 	api_model_free(&c->api.model);
 	api_model_from_config(&c->api.model, c->cfg);
 	identity_disk_index(c);
-	c->vm.start_paused = !resume;
+	c->vm.start_paused = !p->resume;
 	return hand_over(c);
 }
 
@@ -723,7 +760,10 @@ static int restore_here(struct control *c)
 	}
 	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);
 	snprintf(mem, sizeof(mem), "%s/%s", c->cfg->restore, SNAPSHOT_MEMORY_FILE);
-	int r = restore_vm(c, state, mem, tap_ptrs, ntaps, err, sizeof(err));
+	/* --restore resumes the VM as it was saved: its settings stay the snapshot's */
+	struct api_snapshot_load p = {
+	    .state_path = state, .mem_path = mem, .nics = tap_ptrs, .nnics = ntaps};
+	int r = restore_vm(c, &p, err, sizeof(err));
 	if (r) {
 		log_error("--restore %s: %s", c->cfg->restore, err);
 		return vmm_exit_status(r);

@@ -29,4 +29,12 @@ struct api_model;
 int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,
 			 int *disk_index, char *err, size_t errlen);
 
+/* Changes the configuration a snapshot brings (`cfg`, replayed by snapshot_open()) as a PUT
+ * /snapshot/load asks: dirty-page logging (track_dirty_pages) and transparent huge pages
+ * (huge_pages) on, off or as saved, the recorded options included (a snapshot of the restored
+ * VM records what it does). Returns 0, or -errno with the reason in err[0..errlen). */
+struct api_snapshot_load;
+int control_apply_load_settings(struct vm_config *cfg, const struct api_snapshot_load *p, char *err,
+				size_t errlen);
+
 #endif
