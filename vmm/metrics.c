@@ -34,6 +34,8 @@ static struct {
 	int fd;		      /* the sink, or -1 */
 	bool fifo;
 	char *path;
+	char *line_id;	    /* each line's "id", or NULL */
+	json_t *line_props; /* each line's "properties", or NULL */
 	/* the flush thread */
 	pthread_t thread;
 	bool thread_running;
@@ -245,12 +247,55 @@ static int write_line(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* The document with the line fields (metrics_set_line_fields()) after its timestamp; takes
+ * `doc`. M.lock held. */
+static json_t *line_json(json_t *doc)
+{
+	if (!doc || (!M.line_id && !M.line_props))
+		return doc;
+	json_t *line = json_object();
+	bool ok = line && !json_object_set(line, "utc_timestamp_ms",
+					   json_object_get(doc, "utc_timestamp_ms"));
+	ok = ok && (!M.line_id || !json_object_set_new(line, "id", json_string(M.line_id)));
+	ok = ok && (!M.line_props || !json_object_set(line, "properties", M.line_props));
+	ok = ok && !json_object_update(line, doc);
+	json_decref(doc);
+	if (!ok) {
+		json_decref(line);
+		return NULL;
+	}
+	return line;
+}
+
+int metrics_set_line_fields(const char *id, const json_t *properties)
+{
+	char *id_copy = id ? strdup(id) : NULL;
+	json_t *props = properties ? json_deep_copy(properties) : NULL;
+	int err = (id && !id_copy) || (properties && !json_is_object(props)) ? -ENOMEM : 0;
+
+	pthread_mutex_lock(&M.lock);
+	if (!err && M.fd >= 0)
+		err = -EALREADY;
+	if (!err) {
+		free(M.line_id);
+		json_decref(M.line_props);
+		M.line_id = id_copy;
+		M.line_props = props;
+	}
+	pthread_mutex_unlock(&M.lock);
+	if (err) {
+		free(id_copy);
+		json_decref(props);
+	}
+	return err;
+}
+
 /* One line to the sink; M.lock held. */
 static int flush_locked(void)
 {
 	if (M.fd < 0)
 		return -ENOENT;
-	json_t *doc = metrics_json(M.vm);
+	json_t *doc = line_json(metrics_json(M.vm));
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int err = -ENOMEM;
 
@@ -419,6 +464,10 @@ void metrics_shutdown(void)
 	close_fd(&M.confine_fd);
 	free(M.path);
 	M.path = NULL;
+	free(M.line_id);
+	M.line_id = NULL;
+	json_decref(M.line_props);
+	M.line_props = NULL;
 	M.vm = NULL;
 	pthread_mutex_unlock(&M.lock);
 }

@@ -63,6 +63,13 @@ void metrics_attach_vm(struct vm *vm);
  * and nothing was set: a later call may succeed. */
 int metrics_set_sink(const char *path, unsigned period_ms, char *err, size_t errlen);
 
+/* What every line written to the sink carries besides the document (Firecracker's emit_id and
+ * properties), right after "utc_timestamp_ms": "id": `id` when not NULL, "properties": a copy
+ * of `properties` (an object) when not NULL. GET /vmm/metrics (metrics_json()) is without
+ * them. Set before metrics_set_sink(); a later call replaces them while no sink is set.
+ * Returns 0, -EALREADY once a sink is set, or -ENOMEM. */
+int metrics_set_line_fields(const char *id, const json_t *properties);
+
 /* Writes one line now (the FlushMetrics action). Returns 0; -ENOENT when no sink is set;
  * -ENOMEM; -EAGAIN when a FIFO is full; or the write's -errno. Any thread. */
 int metrics_flush(void);

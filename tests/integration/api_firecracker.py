@@ -174,6 +174,18 @@ def framework_bodies():
                              "stats_polling_interval_s": 0, "free_page_hinting": False,
                              "free_page_reporting": None})
     call("GET", "/balloon", want=200, schema=BALLOON)
+    # Metrics with Firecracker's optional line fields (an unknown field is refused).
+    call("PUT", "/metrics", {"metrics_path": ARGS.logfile + ".metrics", "emit_id": True,
+                             "properties": {"customer_id": "1234"}, "flush_s": 5},
+         want=400, fault_has="flush_s")
+    call("PUT", "/metrics", {"metrics_path": ARGS.logfile + ".metrics", "emit_id": True,
+                             "properties": {"customer_id": "1234", "bundle_id": "fn-abc"}})
+    call("PUT", "/actions", {"action_type": "FlushMetrics"})
+    with open(ARGS.logfile + ".metrics") as f:
+        line = json.loads(f.readline())
+    if line.get("properties") != {"customer_id": "1234", "bundle_id": "fn-abc"} or \
+            not line.get("id"):
+        failures.append(f"metrics line without the id and properties: {str(line)[:200]}")
     call("GET", "/vm/config", want=200, schema=FULL_VM_CONFIG)
     # Errors are 400 with a JSON fault_message, never 404 or 405.
     call("GET", "/invalid/path", want=400, fault_has="Invalid request method and/or path")

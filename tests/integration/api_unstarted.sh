@@ -2,9 +2,10 @@
 # The API of a VMM whose VM is not started yet (vmm --api-sock alone), which needs no KVM and so
 # runs on every host: every bad-input case and awkward client of api_clients.py, configuration
 # answers (GET /, PUT /machine-config, /boot-source, /drives, GET /vm/config), the kernel, initrd
-# and drive files checked at PUT (a 400 naming the file and the problem), InstanceStart refused
-# without a kernel, and then InstanceStart of a configured test guest: where KVM is
-# usable the guest runs and passes; where it is not, the start is refused with the KVM probe's
+# and drive files checked at PUT (a 400 naming the file and the problem), PUT /metrics with
+# emit_id and properties and the line FlushMetrics writes, InstanceStart refused without a
+# kernel, and then InstanceStart of a configured test guest: where KVM is usable the guest runs
+# and passes; where it is not, the start is refused with the KVM probe's
 # reason in the fault_message (vmm/kvm/kvm_probe.h) and the VMM keeps answering.
 # labels: api
 # timeout: 180
@@ -66,6 +67,20 @@ want 200 GET /vm/config "" '"drives":\[\]'
 want 204 PUT /boot-source "{\"kernel_image_path\": \"$kernel\"}"
 want 204 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$disk\", \"is_root_device\": false, \"is_read_only\": true}"
 want 200 GET /vm/config "" '"mem_size_mib":64'
+# Metrics as Firecracker defines them: unknown fields refused, emit_id and properties on every
+# JSON line of the file (FlushMetrics writes one now).
+metrics="$LIB_TMP/metrics.json"
+want 400 PUT /metrics "{\"metrics_path\": \"$metrics\", \"period\": 1}" 'period'
+want 400 PUT /metrics "{\"metrics_path\": \"$metrics\", \"properties\": {\"n\": 1}}" 'must be a string'
+want 204 PUT /metrics "{\"metrics_path\": \"$metrics\", \"emit_id\": true, \"properties\": {\"customer_id\": \"1234\"}}"
+want 400 PUT /metrics "{\"metrics_path\": \"$metrics\"}" 'Reinitialization'
+want 204 PUT /actions '{"action_type": "FlushMetrics"}'
+id=$(api GET / | grep -o '"id":"[^"]*"')
+if [ "$(wc -l <"$metrics")" = 1 ] && grep -q "^{\"utc_timestamp_ms\":[0-9]*,$id,\"properties\":{\"customer_id\":\"1234\"}," "$metrics"; then
+	lib_ok "the metrics line carries $id and the properties"
+else
+	lib_fail "metrics line: $(head -c 300 "$metrics") (want $id and the properties)"
+fi
 
 if have_kvm; then
 	want 204 PUT /actions '{"action_type": "InstanceStart"}'

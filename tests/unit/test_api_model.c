@@ -2,6 +2,7 @@
  * command line; and the configuration built from a model (control_build_config()): the root
  * drive first, the kernel command line, the device parsers of the command line. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -545,18 +546,64 @@ Test(api_model, partuuid_names_the_root_on_the_kernel_command_line)
 	cli_free(&cfg);
 }
 
-Test(api_model, metrics_emit_id_and_properties_are_refused_when_set)
+/* Firecracker's Metrics: metrics_path, emit_id, properties (a map of strings); nothing else. */
+Test(api_model, metrics_bodies)
 {
 	char err[256] = "";
 	const char *path;
-	json_t *b = json_loads("{\"metrics_path\": \"/m\", \"emit_id\": false, \"properties\": {}}",
+	const json_t *props;
+	bool emit_id;
+	json_t *b = json_loads("{\"metrics_path\": \"/m\", \"emit_id\": true, "
+			       "\"properties\": {\"customer_id\": \"1234\"}}",
 			       0, NULL);
-	cr_assert_eq(api_model_check_metrics(b, &path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(api_model_check_metrics(b, &path, &emit_id, &props, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_str_eq(path, "/m");
+	cr_assert(emit_id);
+	cr_assert_str_eq(json_string_value(json_object_get(props, "customer_id")), "1234");
 	json_decref(b);
-	b = json_loads("{\"metrics_path\": \"/m\", \"emit_id\": true}", 0, NULL);
-	cr_assert_neq(api_model_check_metrics(b, &path, err, sizeof(err)), 0);
-	cr_assert(strstr(err, "emit_id"), "%s", err);
+
+	b = json_loads("{\"metrics_path\": \"/m\"}", 0, NULL);
+	cr_assert_eq(api_model_check_metrics(b, &path, &emit_id, &props, err, sizeof(err)), 0);
+	cr_assert_not(emit_id);
+	cr_assert_null(props);
 	json_decref(b);
+
+	static const char *const bad[][2] = {
+	    {"{\"metrics_path\": \"/m\", \"properties\": {\"n\": 1}}", "`n` must be a string"},
+	    {"{\"metrics_path\": \"/m\", \"properties\": [\"a\"]}", "properties"},
+	    {"{\"metrics_path\": \"/m\", \"emit_id\": \"yes\"}", "emit_id"},
+	    {"{\"metrics_path\": \"/m\", \"period\": 5}", "period"},
+	    {"{\"metrics_path\": \"\"}", "empty"},
+	    {"{\"emit_id\": true}", "metrics_path"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = json_loads(bad[i][0], 0, NULL);
+		cr_assert_eq(api_model_check_metrics(b, &path, &emit_id, &props, err, sizeof(err)),
+			     -EINVAL, "%s", bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
+		json_decref(b);
+	}
+}
+
+/* The config file's "metrics" takes the same body, and GET /vm/config shows it back. */
+Test(api_model, metrics_in_the_file_and_the_description)
+{
+	char err[256] = "";
+	json_t *root = json_loads("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+				  "\"metrics\": {\"metrics_path\": \"/m\", \"emit_id\": true, "
+				  "\"properties\": {\"a\": \"b\"}}}",
+				  0, NULL);
+	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), 0, "%s", err);
+	json_decref(root);
+	cr_assert(m.metrics_emit_id);
+	json_t *doc = api_model_json(&m);
+	json_t *metrics = json_object_get(doc, "metrics");
+	cr_assert_str_eq(json_string_value(json_object_get(metrics, "metrics_path")), "/m");
+	cr_assert(json_is_true(json_object_get(metrics, "emit_id")));
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(metrics, "properties"), "a")), "b");
+	json_decref(doc);
 }
 
 static int recorded(const struct vm_config *cfg, const char *name)

@@ -101,11 +101,17 @@ static int f_patch(void *ctx, int index, const char *path, char *err, size_t err
 	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s", path);
 	return take_fail();
 }
-static int f_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
+static char metrics_id[64], metrics_props[256]; /* the last PUT /metrics's line fields */
+static int f_set_metrics(void *ctx, const char *path, const char *id, const json_t *properties,
+			 char *err, size_t errlen)
 {
 	(void)ctx, (void)err, (void)errlen;
 	fk.sets++;
 	snprintf(fk.metrics_path, sizeof(fk.metrics_path), "%s", path);
+	snprintf(metrics_id, sizeof(metrics_id), "%s", id ? id : "-");
+	char *props = properties ? json_dumps(properties, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	snprintf(metrics_props, sizeof(metrics_props), "%s", props ? props : "-");
+	free(props);
 	return take_fail();
 }
 static int f_flush(void *ctx)
@@ -485,6 +491,38 @@ Test(api, metrics_set_once_and_flush)
 	cr_assert_eq(fk.flushes, 1);
 	fk.fail = -EAGAIN;
 	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 400);
+}
+
+/* Firecracker's emit_id puts the instance id (GET /'s) on every line; properties go as given;
+ * a refused body or a failed sink leaves the metrics unset. */
+Test(api, metrics_emit_id_and_properties)
+{
+	cr_assert_eq(
+	    req("PUT", "/metrics", "{\"metrics_path\": \"/tmp/m\", \"properties\": {\"n\": 1}}"),
+	    400);
+	cr_assert(strstr(fault(), "must be a string"), "%s", fault());
+	cr_assert_eq(fk.sets, 0);
+	fk.fail = -ENOENT;
+	cr_assert_eq(req("PUT", "/metrics", "{\"metrics_path\": \"/nope/m\", \"emit_id\": true}"),
+		     400);
+	cr_assert_eq(req("PUT", "/metrics",
+			 "{\"metrics_path\": \"/tmp/m\", \"emit_id\": true, "
+			 "\"properties\": {\"customer_id\": \"1234\", \"bundle_id\": \"fn-abc\"}}"),
+		     204, "%s", resp.body);
+	cr_assert_str_eq(metrics_id, api.id);
+	cr_assert_str_eq(metrics_props, "{\"bundle_id\":\"fn-abc\",\"customer_id\":\"1234\"}");
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *mj = json_object_get(doc, "metrics");
+	cr_assert(json_is_true(json_object_get(mj, "emit_id")), "%s", resp.body);
+	cr_assert_not_null(json_object_get(json_object_get(mj, "properties"), "bundle_id"));
+}
+
+Test(api, metrics_without_emit_id_carry_no_id)
+{
+	cr_assert_eq(req("PUT", "/metrics", "{\"metrics_path\": \"/tmp/m\", \"emit_id\": false}"),
+		     204);
+	cr_assert_str_eq(metrics_id, "-");
+	cr_assert_str_eq(metrics_props, "-");
 }
 
 Test(api, our_endpoints_serve_the_metrics_document)

@@ -1,7 +1,8 @@
 /* The metrics document and its sink (vmm/metrics.c): the document's shape without a VM and with
  * a small fake one (vCPU exits, devices on both transports), API counters, the sink to a regular
  * file, to a FIFO with and without a reader (never blocking), bad paths, the refused second sink,
- * periodic flushing, and attaching / detaching the VM. Each test runs in its own process, so each
+ * periodic flushing, attaching / detaching the VM, and the fields every line carries
+ * (Firecracker's emit_id and properties). Each test runs in its own process, so each
  * starts with fresh metrics state. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -393,4 +394,46 @@ Test(metrics, shutdown_forgets_the_sink)
 	cr_assert_eq(metrics_set_sink(other, 0, NULL, 0), 0);
 	metrics_shutdown();
 	unlink(other);
+}
+
+/* Firecracker's emit_id and properties: each line has "id" and "properties" right after its
+ * timestamp; the document of GET /vmm/metrics does not; fixed once the sink is set. */
+Test(metrics, lines_carry_the_id_and_properties)
+{
+	json_t *props = json_pack("{s:s, s:s}", "customer_id", "1234", "bundle_id", "fn-abc");
+	json_t *last;
+
+	cr_assert_eq(metrics_set_line_fields("ignored", NULL), 0);
+	cr_assert_eq(metrics_set_line_fields("vmm-42", props), 0, "a later call replaces them");
+	json_object_set_new(props, "late", json_string("change")); /* a copy was taken */
+	cr_assert_eq(metrics_set_sink(path, 0, NULL, 0), 0);
+	cr_assert_eq(metrics_set_line_fields(NULL, NULL), -EALREADY);
+	cr_assert_eq(metrics_flush(), 0);
+	cr_assert_eq(file_lines(&last), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(last, "id")), "vmm-42");
+	json_t *got = json_object_get(last, "properties");
+	cr_assert_eq(json_object_size(got), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(got, "bundle_id")), "fn-abc");
+	cr_assert(json_is_object(json_object_get(last, "api")), "the counters are still there");
+	json_decref(last);
+	char *text = slurp(path);
+	cr_assert_eq(strncmp(text, "{\"utc_timestamp_ms\":", 20), 0, "%s", text);
+	cr_assert(strstr(text, ",\"id\":\"vmm-42\",\"properties\":{"), "%s", text);
+	free(text);
+
+	json_t *doc = metrics_snapshot();
+	cr_assert_null(json_object_get(doc, "id"), "not in GET /vmm/metrics");
+	json_decref(doc);
+	json_decref(props);
+}
+
+Test(metrics, no_line_fields_by_default)
+{
+	json_t *last;
+	cr_assert_eq(metrics_set_sink(path, 0, NULL, 0), 0);
+	cr_assert_eq(metrics_flush(), 0);
+	cr_assert_eq(file_lines(&last), 1);
+	cr_assert_null(json_object_get(last, "id"));
+	cr_assert_null(json_object_get(last, "properties"));
+	json_decref(last);
 }

@@ -54,9 +54,13 @@ static int f_patch(void *c, int i, const char *path, char *err, size_t n)
 	FZ_ASSERT(i >= 0 && i < API_MAX_DRIVES && path, "patch of drive %d", i);
 	return f_op(NULL);
 }
-static int f_set_metrics(void *c, const char *path, char *err, size_t n)
+static int f_set_metrics(void *c, const char *path, const char *id, const json_t *properties,
+			 char *err, size_t n)
 {
-	(void)c, (void)path, (void)err, (void)n;
+	(void)c, (void)err, (void)n;
+	FZ_ASSERT(path && path[0], "metrics without a path");
+	FZ_ASSERT(!id || id[0], "an empty instance id");
+	FZ_ASSERT(!properties || json_is_object(properties), "properties that are no object");
 	return verdict();
 }
 static int f_flush(void *c)

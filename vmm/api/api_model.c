@@ -27,6 +27,7 @@ void api_model_free(struct api_model *m)
 	for (int i = 0; i < m->ndrives; i++)
 		free(m->drives[i].path);
 	free(m->metrics_path);
+	json_decref(m->metrics_properties);
 	api_model_init(m);
 }
 
@@ -503,7 +504,25 @@ int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size
 	return 0;
 }
 
-int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen)
+/* Firecracker's properties: a map of strings to strings. */
+static int check_properties(const json_t *props, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)props, k, v)
+	{
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "properties: the value of `%.64s` must be a string",
+				 k);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int api_model_check_metrics(const json_t *body, const char **path, bool *emit_id,
+			    const json_t **properties, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"metrics_path", API_JSON_STRING, true},
 						  {"emit_id", API_JSON_BOOL, false},
@@ -512,19 +531,27 @@ int api_model_check_metrics(const json_t *body, const char **path, char *err, si
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
 		return r;
-	if (api_json_bool(body, "emit_id", false) ||
-	    json_object_size(json_object_get(body, "properties"))) {
-		snprintf(
-		    err, errlen,
-		    "emit_id and properties are not supported: metrics lines carry no instance "
-		    "id or operator properties here");
-		return -EINVAL;
-	}
+	*properties = json_object_get(body, "properties");
+	*emit_id = api_json_bool(body, "emit_id", false);
 	*path = api_json_str(body, "metrics_path", "");
 	if (!(*path)[0]) {
 		snprintf(err, errlen, "metrics_path is empty");
 		return -EINVAL;
 	}
+	return *properties ? check_properties(*properties, err, errlen) : 0;
+}
+
+int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
+			  const json_t *properties)
+{
+	json_t *copy = properties ? json_deep_copy(properties) : NULL;
+	if ((properties && !copy) || set_str(&m->metrics_path, path)) {
+		json_decref(copy);
+		return -ENOMEM;
+	}
+	json_decref(m->metrics_properties);
+	m->metrics_properties = copy;
+	m->metrics_emit_id = emit_id;
 	return 0;
 }
 
@@ -574,8 +601,10 @@ static int load_one(struct api_model *m, const json_t *root, const char *key, bo
 static int put_metrics(struct api_model *m, const json_t *body, char *err, size_t errlen)
 {
 	const char *path;
-	int r = api_model_check_metrics(body, &path, err, errlen);
-	if (!r && set_str(&m->metrics_path, path))
+	const json_t *props;
+	bool emit_id;
+	int r = api_model_check_metrics(body, &path, &emit_id, &props, err, errlen);
+	if (!r && api_model_set_metrics(m, path, emit_id, props))
 		r = nomem(err, errlen);
 	return r;
 }
@@ -732,6 +761,16 @@ static json_t *vsock_json(const struct api_vsock *v)
 	return j;
 }
 
+/* The "metrics" member of GET /vm/config: Firecracker's Metrics as it was put. */
+static json_t *metrics_json(const struct api_model *m)
+{
+	json_t *j =
+	    json_pack("{s:s, s:b}", "metrics_path", m->metrics_path, "emit_id", m->metrics_emit_id);
+	if (j && m->metrics_properties)
+		json_object_set(j, "properties", m->metrics_properties);
+	return j;
+}
+
 json_t *api_model_json(const struct api_model *m)
 {
 	json_t *drives = json_array(), *nics = json_array();
@@ -743,8 +782,7 @@ json_t *api_model_json(const struct api_model *m)
 			      "machine-config", api_model_machine_config_json(m), "drives", drives,
 			      "network-interfaces", nics);
 	if (j && m->metrics_path)
-		json_object_set_new(j, "metrics",
-				    json_pack("{s:s}", "metrics_path", m->metrics_path));
+		json_object_set_new(j, "metrics", metrics_json(m));
 	json_t *vsock = vsock_json(&m->vsock);
 	if (j && vsock)
 		json_object_set_new(j, "vsock", vsock);

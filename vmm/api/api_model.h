@@ -61,7 +61,11 @@ struct api_model {
 	int ndrives;
 	struct api_nic nics[API_MAX_NICS];
 	int nnics;
+	/* PUT /metrics: the sink, and what its lines carry (Firecracker's emit_id: the instance
+	 * id; properties: an object of strings, owned) */
 	char *metrics_path;
+	bool metrics_emit_id;
+	json_t *metrics_properties;
 	struct api_vsock vsock;
 	struct api_balloon balloon; /* PUT /balloon (api_balloon.h) */
 };
@@ -113,8 +117,13 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 		      size_t errlen);
 /* PUT /vsock: {"guest_cid", "uds_path", "vsock_id"?}. Replaces the one vsock, if any. */
 int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size_t errlen);
-/* PUT /metrics body check: {"metrics_path"}. Sets *path (inside `body`). */
-int api_model_check_metrics(const json_t *body, const char **path, char *err, size_t errlen);
+/* PUT /metrics body check: {"metrics_path", "emit_id"?, "properties"?: {NAME: STRING}}. Sets
+ * *path and *properties (inside `body`; NULL: none) and *emit_id. */
+int api_model_check_metrics(const json_t *body, const char **path, bool *emit_id,
+			    const json_t **properties, char *err, size_t errlen);
+/* Records an applied PUT /metrics in the model (GET /vm/config). Returns 0 or -ENOMEM. */
+int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
+			  const json_t *properties);
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
  * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "vsock": {...}?,

@@ -404,11 +404,14 @@ static void get_vm_config(struct api *a, const char *id, const json_t *body, str
 	r->doc = api_model_json(&a->model);
 }
 
+/* PUT /metrics, once: emit_id puts GET /'s instance id on every line. */
 static void put_metrics(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	const char *path;
+	const json_t *props;
+	bool emit_id;
 	(void)id;
-	if (api_model_check_metrics(body, &path, r->err, sizeof(r->err))) {
+	if (api_model_check_metrics(body, &path, &emit_id, &props, r->err, sizeof(r->err))) {
 		r->status = 400;
 		return;
 	}
@@ -416,13 +419,14 @@ static void put_metrics(struct api *a, const char *id, const json_t *body, struc
 		fault(r, 400, "Reinitialization of metrics not allowed.", NULL);
 		return;
 	}
-	int err = a->ops->set_metrics(a->ctx, path, r->err, sizeof(r->err));
+	int err = a->ops->set_metrics(a->ctx, path, emit_id ? a->id : NULL, props, r->err,
+				      sizeof(r->err));
 	if (err) {
 		backend_fault(r, err, "cannot open the metrics file");
 		return;
 	}
-	free(a->model.metrics_path);
-	a->model.metrics_path = strdup(path);
+	/* the sink is set: out of memory here only leaves GET /vm/config without it */
+	(void)api_model_set_metrics(&a->model, path, emit_id, props);
 	a->metrics_set = true;
 	r->status = 204;
 }

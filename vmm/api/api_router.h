@@ -74,8 +74,11 @@ struct api_backend_ops {
 				       const struct rate_limiter_patch *tx,
 				       struct rate_limiter_cfg *rx_now,
 				       struct rate_limiter_cfg *tx_now, char *err, size_t errlen);
-	/* PUT /metrics and FlushMetrics. */
-	int (*set_metrics)(void *ctx, const char *path, char *err, size_t errlen);
+	/* PUT /metrics: lines to `path`, each with "id": `id` (NULL: none) and "properties" (an
+	 * object of strings; NULL: none) besides the counters (Firecracker's emit_id, properties).
+	 */
+	int (*set_metrics)(void *ctx, const char *path, const char *id, const json_t *properties,
+			   char *err, size_t errlen);
 	/* PUT /logger (api_logger.h): the body as sent. Optional (NULL: refused). */
 	int (*set_logger)(void *ctx, const json_t *body, char *err, size_t errlen);
 	int (*flush_metrics)(void *ctx);

@@ -459,10 +459,26 @@ static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_li
 	return r;
 }
 
-static int be_set_metrics(void *ctx, const char *path, char *err, size_t errlen)
+/* The sink with its line fields; a sink that cannot be set leaves no fields behind. */
+static int set_metrics(const char *path, const char *id, const json_t *properties, char *err,
+		       size_t errlen)
+{
+	int r = metrics_set_line_fields(id, properties);
+	if (r) {
+		snprintf(err, errlen, "cannot set the metrics fields: %s", strerror(-r));
+		return r;
+	}
+	r = metrics_set_sink(path, 0, err, errlen);
+	if (r)
+		metrics_set_line_fields(NULL, NULL);
+	return r;
+}
+
+static int be_set_metrics(void *ctx, const char *path, const char *id, const json_t *properties,
+			  char *err, size_t errlen)
 {
 	(void)ctx;
-	return metrics_set_sink(path, 0, err, errlen);
+	return set_metrics(path, id, properties, err, errlen);
 }
 
 static int be_set_logger(void *ctx, const json_t *body, char *err, size_t errlen)
@@ -705,7 +721,9 @@ static int load_config_file(struct control *c)
 		r = api_logger_put(logger, err, sizeof(err));
 	json_decref(root);
 	if (!r && c->api.model.metrics_path) {
-		r = metrics_set_sink(c->api.model.metrics_path, 0, err, sizeof(err));
+		const struct api_model *m = &c->api.model;
+		r = set_metrics(m->metrics_path, m->metrics_emit_id ? c->api.id : NULL,
+				m->metrics_properties, err, sizeof(err));
 		c->api.metrics_set = !r;
 	}
 	if (r) {
