@@ -4,7 +4,9 @@
  * (or the end); the last request's text is also loaded as a whole config file. Invariants: every
  * answer has a known status; 200 carries a JSON document and every error a JSON object with a
  * string fault_message; the state only moves as the router's rules allow (a VM starts at most
- * once, and only after a kernel was configured; pause/resume/stop only after the start). */
+ * once, and only after a kernel was configured; pause/resume/stop only after the start); a
+ * file the backend's check refuses (PUT /boot-source, /drives) answers 400 and changes no
+ * model; a snapshot load and PUT /metrics reach the backend with sane arguments. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -36,6 +38,28 @@ static int f_start(void *c, const struct api_model *m, char *err, size_t n)
 		snprintf(err, n, "fake failure");
 	started += !r;
 	return r;
+}
+/* The host file checks of PUT /boot-source and PUT /drives: the input decides; a refusal must
+ * answer 400 and leave the model as it was (one_request()). */
+static bool check_refused;
+static int f_check(int r, char *err, size_t n)
+{
+	if (r)
+		snprintf(err, n, "fake: no such file");
+	check_refused |= r != 0;
+	return r;
+}
+static int f_check_boot(void *c, const char *kernel, const char *initrd, char *err, size_t n)
+{
+	(void)c;
+	FZ_ASSERT(kernel && kernel[0] && (!initrd || initrd[0]), "an empty path to check");
+	return f_check(verdict(), err, n);
+}
+static int f_check_drive(void *c, const char *path, bool ro, char *err, size_t n)
+{
+	(void)c, (void)ro;
+	FZ_ASSERT(path && path[0] && !strchr(path, ','), "a drive path the model refuses");
+	return f_check(verdict(), err, n);
 }
 static int f_op(void *c)
 {
@@ -104,6 +128,8 @@ static const struct api_backend_ops ops = {.set_logger = f_set_logger,
 					   .snapshot_create = f_snap_create,
 					   .snapshot_load = f_snap_load,
 					   .start = f_start,
+					   .check_boot_source = f_check_boot,
+					   .check_drive = f_check_drive,
 					   .pause = f_op,
 					   .resume = f_op,
 					   .ctrl_alt_del = f_op,
@@ -158,9 +184,24 @@ static void one_request(struct api *a, struct fz_in *in, char **last_body, size_
 	char *body = take_until(in, 0xff, &blen);
 	struct api_response r;
 	int before = started;
+	const char *kernel = a->model.kernel, *initrd = a->model.initrd;
+	const char *drives[API_MAX_DRIVES];
+	int ndrives = a->model.ndrives;
 
+	for (int i = 0; i < ndrives; i++)
+		drives[i] = a->model.drives[i].path;
+	check_refused = false;
 	api_handle(a, m, path, body, blen, &r);
 	check_answer(&r);
+	if (check_refused) {
+		FZ_ASSERT(r.status == 400, "a refused file answered %u", r.status);
+		FZ_ASSERT(a->model.kernel == kernel && a->model.initrd == initrd &&
+			      a->model.ndrives == ndrives,
+			  "a refused file reached the model");
+		for (int i = 0; i < ndrives; i++)
+			FZ_ASSERT(a->model.drives[i].path == drives[i],
+				  "a refused drive was taken");
+	}
 	FZ_ASSERT(started == before || (started == 1 && r.status == 204),
 		  "a start that did not answer 204");
 	FZ_ASSERT(started <= 1, "started twice");
