@@ -10,7 +10,8 @@
  * ~(size - 1) | flags; every mapped BAR is naturally aligned, where its register points, with
  * memory decoding on, overlapping nothing, and registered on the MMIO bus (the bus holds
  * exactly the mapped BARs and the ECAM window); bar_moved reports match; BAR handlers only see
- * accesses inside the BAR; MSI-X messages only for enabled, unmasked vectors. */
+ * accesses inside the BAR; MSI-X messages only for enabled, unmasked vectors, signalled or
+ * restored from a snapshot of the table (op_msix()). */
 #include <linux/pci_regs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,6 +381,37 @@ static void check_state(void)
 	FZ_ASSERT(!(c.bus.conf1_addr & 3), "conf1 latch %#x", c.bus.conf1_addr);
 }
 
+/* What the device side does with MSI-X: signal a vector (sent now, pending while masked, nothing
+ * while disabled; msi_send() checks what is sent), or a snapshot of the table and PBA put back,
+ * from a state that may have one byte changed (the file is untrusted): a refused state changes
+ * nothing, the unchanged one is always taken. */
+static void op_msix(void)
+{
+	struct fn *fn = &c.fns[fz_u8(&c.in) % MAX_FUNCS];
+	uint8_t m = fz_u8(&c.in);
+	if (!fn->has_msix)
+		return;
+	if (m % 4) {
+		unsigned before = c.msis;
+		uint16_t v = fz_u8(&c.in) % (fn->msix.nvec + 2u);
+		FZ_ASSERT(pci_msix_notify(&fn->msix, v) == pci_msix_enabled(&fn->msix),
+			  "notify of vector %u and the enable bit disagree", v);
+		FZ_ASSERT(c.msis - before <= 1, "one notify sent %u messages", c.msis - before);
+		return;
+	}
+	struct pci_msix_state s, saved, now;
+	pci_msix_save(&fn->msix, &s);
+	saved = s;
+	if (m & 4)
+		((uint8_t *)&s)[fz_u16(&c.in) % sizeof(s)] = fz_u8(&c.in);
+	bool ok = pci_msix_state_ok(&fn->msix, &s);
+	FZ_ASSERT(ok || (m & 4), "a state just saved was refused");
+	FZ_ASSERT((pci_msix_restore(&fn->msix, &s) == 0) == ok, "restore and its check disagree");
+	pci_msix_save(&fn->msix, &now);
+	FZ_ASSERT(!memcmp(&now, ok ? &s : &saved, sizeof(now)),
+		  "the MSI-X state after a restore is neither the new nor the old one");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	memset(&c, 0, sizeof(c));
@@ -404,6 +436,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:
 			op_size_bar();
+			break;
+		case 5:
+			op_msix();
 			break;
 		default:
 			op_bar_access();

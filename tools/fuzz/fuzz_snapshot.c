@@ -1,7 +1,8 @@
 /* libFuzzer target: the snapshot container reader (vmm/snapshot/snap_format.c).
  * Input: one mode byte, then the file. Mode bit 0 rewrites the trailer's checksum and bit 1 the
  * header's total length to match the rest, so mutations reach the section walk instead of
- * stopping at the checksum. The file is copied into an exact-size heap block: ASan sees any read
+ * stopping at the checksum; bit 2 writes an accepted file again with the writer and reads it back
+ * from disk (round_trip()). The file is copied into an exact-size heap block: ASan sees any read
  * past it.
  * Invariants: a refused file gives -EINVAL (or -ENOMEM) and a message; an accepted one has its
  * sections sorted by (tag, instance) without duplicates, inside the buffer, each found again by
@@ -12,8 +13,10 @@
  * RAM, with a small resource cap, and of a keyboard), which must refuse or accept it without
  * reading outside it; an accepted gpu state is saved again and must fit its size. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/virtio_ids.h>
 
@@ -114,6 +117,54 @@ static void check_device_section(const struct snap_section *s)
 		restore_into(h.device_id, s->data + sizeof(h), s->len - sizeof(h));
 }
 
+/* Mode bit 2: an accepted file is written again section by section (snap_put, then
+ * snap_writer_save into a directory of this process) and read back with snap_open(): the same
+ * sections with the same bytes; a second put of a section is -EEXIST. */
+static void round_trip(const struct snap_reader *r)
+{
+	static char dir[] = "/tmp/fuzz-snapshot-XXXXXX";
+	static char path[sizeof(dir) + 8];
+	struct snap_writer w;
+	struct snap_reader back;
+	char err[256];
+
+	if (!path[0]) {
+		if (!mkdtemp(dir))
+			abort();
+		snprintf(path, sizeof(path), "%s/snap", dir);
+	}
+	if (snap_writer_init(&w))
+		abort();
+	for (size_t i = 0; i < r->nsecs; i++) {
+		const struct snap_section *s = &r->secs[i];
+		int ret = snap_put(&w, s->tag, s->instance, s->data, s->len);
+		FZ_ASSERT(ret == 0 || ret == -E2BIG, "snap_put(%u/%u) = %d", s->tag, s->instance,
+			  ret);
+		if (ret) {
+			snap_writer_free(&w);
+			return;
+		}
+	}
+	if (r->nsecs) {
+		const struct snap_section *s = &r->secs[0];
+		FZ_ASSERT(snap_put(&w, s->tag, s->instance, NULL, 0) == -EEXIST, "a duplicate put");
+	}
+	FZ_ASSERT(snap_writer_save(&w, path, err, sizeof(err)) == 0, "save: %s", err);
+	snap_writer_free(&w);
+	FZ_ASSERT(snap_open(&back, path, err, sizeof(err)) == 0, "the written file: %s", err);
+	FZ_ASSERT(back.nsecs == r->nsecs, "%zu sections read back, %zu written", back.nsecs,
+		  r->nsecs);
+	for (size_t i = 0; i < r->nsecs; i++) {
+		size_t len = 0;
+		const void *p = snap_get(&back, r->secs[i].tag, r->secs[i].instance, &len);
+		FZ_ASSERT(p && len == r->secs[i].len && !memcmp(p, r->secs[i].data, len),
+			  "section %u/%u differs after the round trip", r->secs[i].tag,
+			  r->secs[i].instance);
+	}
+	snap_close(&back);
+	unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -145,6 +196,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		FZ_ASSERT(!snap_get(&r, 0xFFFFFFFFu, 0xFFFFFFFFu, NULL) || r.nsecs,
 			  "a section found in an empty snapshot");
+		if (mode & 4)
+			round_trip(&r);
 		snap_close(&r);
 	}
 	free(buf);

@@ -1,7 +1,8 @@
 /* libFuzzer target: the virtio-mmio transport and the device core (virtio/transport/mmio.c,
  * virtio/core/device.c) with an echo device: each chain's readable bytes are copied into its
  * writable bytes. Registers, status transitions, resets in the middle of I/O, queue setup and
- * notifies come from the input (fuzz_virtio_dev.h), which also scribbles ring memory. */
+ * notifies come from the input (fuzz_virtio_dev.h), which also scribbles ring memory. The device
+ * has 1 to 3 queues, sometimes one queue group each (the framework's group locking paths). */
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <stdlib.h>
@@ -59,7 +60,8 @@ static int echo_create(struct virtio_dev **out, const struct guest_mem *mem, str
 	struct echo *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -1;
-	uint8_t nq = 1 + fz_u8(in) % 3;
+	uint8_t b = fz_u8(in);
+	uint8_t nq = 1 + b % 3;
 	e->dev = (struct virtio_dev){
 	    .name = "echo",
 	    .device_id = 42,
@@ -72,6 +74,11 @@ static int echo_create(struct virtio_dev **out, const struct guest_mem *mem, str
 	    .ops = &echo_ops,
 	    .priv = e,
 	};
+	if (b & 0x80 && nq > 1) { /* one queue group per queue, as multiqueue blk and net have */
+		e->dev.num_groups = nq;
+		for (uint8_t q = 0; q < nq; q++)
+			e->dev.queue_group[q] = q;
+	}
 	if (virtio_dev_init(&e->dev, mem)) {
 		virtio_dev_destroy(&e->dev);
 		free(e);
