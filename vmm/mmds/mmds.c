@@ -1,6 +1,10 @@
 /* The shared MMDS instance. See mmds.h. */
 #include "vmm/mmds/mmds.h"
 
+#include <errno.h>
+
+#include "vmm/mmds/mmds_render.h"
+
 int mmds_init(struct mmds *m, size_t limit)
 {
 	mmds_store_init(&m->store, limit);
@@ -55,4 +59,41 @@ bool mmds_get_config(struct mmds *m, struct mmds_config *c)
 	bool set = m->configured;
 	pthread_mutex_unlock(&m->lock);
 	return set;
+}
+
+int mmds_guest_read(struct mmds *m, const char *path, size_t path_len, bool json, char **out,
+		    size_t *len, bool *is_json)
+{
+	pthread_mutex_lock(&m->lock);
+	const json_t *v = mmds_lookup(m->store.doc, path, path_len);
+	*is_json = json && !m->cfg.imds_compat;
+	int err =
+	    v ? mmds_render(v, *is_json ? MMDS_FORMAT_JSON : MMDS_FORMAT_IMDS, out, len) : -ENOENT;
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+enum mmds_version mmds_guest_version(struct mmds *m)
+{
+	pthread_mutex_lock(&m->lock);
+	enum mmds_version v = m->cfg.version;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
+int mmds_guest_new_token(struct mmds *m, uint32_t ttl_s, uint64_t now_ms,
+			 const uint8_t rnd[MMDS_TOKEN_RAND_LEN], char out[MMDS_TOKEN_LEN + 1])
+{
+	pthread_mutex_lock(&m->lock);
+	int err = mmds_token_issue(&m->tokens, ttl_s, now_ms, rnd, out);
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+bool mmds_guest_token_ok(struct mmds *m, const char *tok, size_t len, uint64_t now_ms)
+{
+	pthread_mutex_lock(&m->lock);
+	bool ok = mmds_token_valid(&m->tokens, tok, len, now_ms);
+	pthread_mutex_unlock(&m->lock);
+	return ok;
 }

@@ -30,6 +30,18 @@ int mmds_patch(struct mmds *m, const json_t *patch);
 /* A copy of the document ({} before the first PUT), or NULL when out of memory. */
 json_t *mmds_get(struct mmds *m);
 
+/* What the guest reads (vmm/mmds/mmds_http.c), each under the lock. The value at `path` as
+ * JSON (`json`, unless imds_compat forces IMDS text; *is_json says which) or IMDS text: 0 with a
+ * malloc'd text, -ENOENT (no such value, or no document yet), -ENOTSUP (IMDS cannot show it),
+ * -ENOMEM. */
+int mmds_guest_read(struct mmds *m, const char *path, size_t path_len, bool json, char **out,
+		    size_t *len, bool *is_json);
+enum mmds_version mmds_guest_version(struct mmds *m);
+/* mmds_token_issue() and mmds_token_valid() on the shared token table. */
+int mmds_guest_new_token(struct mmds *m, uint32_t ttl_s, uint64_t now_ms,
+			 const uint8_t rnd[MMDS_TOKEN_RAND_LEN], char out[MMDS_TOKEN_LEN + 1]);
+bool mmds_guest_token_ok(struct mmds *m, const char *tok, size_t len, uint64_t now_ms);
+
 void mmds_set_config(struct mmds *m, const struct mmds_config *c);
 /* The configuration; false (and the defaults in *c) when none was set. */
 bool mmds_get_config(struct mmds *m, struct mmds_config *c);
