@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "virtio/net/internal.h"
+#include "virtio/net/mmds_filter.h"
 #include "virtio/net/net.h"
 #include "virtio/net/slirp.h"
 #include "virtio/net/tap.h"
@@ -75,6 +76,15 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opt
 	err = create_backends(opts, be, pairs);
 	if (err)
 		return err;
+	for (unsigned i = 0; opts->mmds && i < pairs; i++) {
+		err = net_mmds_wrap(&be[i], opts->mmds, opts->mmds_ipv4); /* each pair its own */
+		if (err) {
+			log_error("virtio-net: cannot set up MMDS: %s", strerror(-err));
+			for (unsigned k = 0; k < pairs; k++)
+				net_backend_destroy(be[k]);
+			return err;
+		}
+	}
 	if (opts->has_mac)
 		memcpy(mac, opts->mac, 6);
 	else

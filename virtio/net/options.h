@@ -48,6 +48,8 @@ struct virtio_net_hostfwd {
 	uint16_t guest_port; /* 1..65535 */
 };
 
+struct mmds;
+
 struct virtio_net_opts {
 	enum virtio_net_kind kind;
 	char ifname[IFNAMSIZ]; /* tap= */
@@ -60,6 +62,10 @@ struct virtio_net_opts {
 	unsigned queues;		      /* 0 (not given) or 1..VIRTIO_NET_MAX_PAIRS */
 	unsigned io_threads;		      /* 0 (not given: one per pair) or 1..queues */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
+	/* MMDS answers on this interface (virtio/net/mmds_filter.h) at mmds_ipv4 (host byte order)
+	 * when not NULL. Set by the API's PUT /mmds/config, never parsed. */
+	struct mmds *mmds;
+	uint32_t mmds_ipv4;
 };
 
 /* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with

@@ -245,6 +245,20 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 
 /* ---- the backend the router drives ---- */
 
+/* The NICs PUT /mmds/config named answer MMDS (virtio/net/mmds_filter.h). */
+static void attach_mmds(struct control *c, const struct api_model *m)
+{
+	struct mmds_config mc;
+	if (!mmds_get_config(&c->api.mmds, &mc))
+		return;
+	for (int i = 0; i < m->nnics; i++) {
+		if (!mmds_config_has_iface(&mc, m->nics[i].id))
+			continue;
+		c->cfg->nics[c->nic_base + i].mmds = &c->api.mmds;
+		c->cfg->nics[c->nic_base + i].mmds_ipv4 = mc.ipv4;
+	}
+}
+
 static int be_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
 {
 	struct control *c = ctx;
@@ -254,6 +268,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
 	if (r)
 		return r;
+	attach_mmds(c, m);
 	log_clear_last_error();
 	int status = vm_create(&c->vm, c->cfg);
 	if (status) {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# MMDS from the default Linux guest (issue 28), configured as Firecracker documents it: the VMM
+# starts with --api-sock only; the test PUTs a boot source (the initramfs with its shell on the
+# console), a NIC on a tap in a network namespace made here, PUT /mmds/config (V2, that NIC) and
+# a document, and starts the VM. In the guest (busybox, static IP from the kernel command line):
+#   - a route to 169.254.169.254 on eth0 (the user guide's `ip route add`);
+#   - wget without a token fails (401 in V2);
+#   - a token from PUT /latest/api/token (busybox nc: its wget cannot PUT), then wget with
+#     X-metadata-token gets the value, as IMDS text;
+#   - the host PATCHes the store while the guest runs, and the guest reads the new value.
+# Not run where KVM is unusable (the requires line).
+# labels: slow linux net
+# requires: kvm netns
+# timeout: 900
+# resource: linux
+. "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
+
+NS="vmmtest-mmds-$$"
+TAP=vtap0
+sock="$tmp/api.sock"
+ip netns add "$NS" || exit 1
+ip -n "$NS" link set lo up
+ip -n "$NS" tuntap add dev "$TAP" mode tap vnet_hdr || exit 1
+ip -n "$NS" addr add 192.168.78.1/24 dev "$TAP"
+ip -n "$NS" link set "$TAP" up
+
+mkfifo "$tmp/in"
+sleep 900 >"$tmp/in" &
+sleeper=$!
+ip netns exec "$NS" "$VMM" --api-sock "$sock" --console stdio <"$tmp/in" >"$tmp/log" \
+	2>"$tmp/err" &
+vmm_pid=$!
+trap 'kill $sleeper 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; ip netns del "$NS" 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+
+api() { # api METHOD PATH [BODY] -> the HTTP status; the body in $tmp/body
+	curl -s --max-time 60 --unix-socket "$sock" -X "$1" ${3:+-d "$3"} -o "$tmp/body" \
+		-w '%{http_code}' "http://localhost$2"
+}
+want() { # want STATUS METHOD PATH [BODY]
+	local got
+	got=$(api "${@:2}")
+	if [ "$got" = "$1" ]; then echo "ok: $2 $3 -> $got"; else
+		echo "FAIL: $2 $3 -> $got (want $1): $(cat "$tmp/body")"
+		fail=1
+	fi
+}
+guest() { printf '%s\n' "$@" >"$tmp/in"; }
+wait_for() { # wait_for REGEX [SECONDS]
+	for _ in $(seq "${2:-300}"); do
+		tr -d '\r' <"$tmp/log" | grep -qE -- "$1" && return 0
+		kill -0 $vmm_pid 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
+cmdline="$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0"
+cmdline+=" ip=192.168.78.2::192.168.78.1:255.255.255.0::eth0:off"
+want 204 PUT /boot-source "{\"kernel_image_path\": \"$VMLINUX\", \"initrd_path\": \"$INITRAMFS\", \"boot_args\": \"$cmdline\"}"
+want 204 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
+want 204 PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"$TAP\", \"guest_mac\": \"52:54:00:78:00:02\"}"
+want 204 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V2"}'
+want 204 PUT /mmds '{"latest": {"meta-data": {"ami-id": "ami-12345678", "local-hostname": "vm1"}}}'
+want 204 PUT /actions '{"action_type": "InstanceStart"}'
+
+wait_for "VMM-GUEST-SHELL: starting" 600
+check "the guest's shell started" "VMM-GUEST-SHELL: starting"
+guest "ip route add 169.254.169.254 dev eth0"
+guest "wget -q -O - http://169.254.169.254/latest/meta-data/ami-id; echo MMDS-NOTOKEN-RC=\$?"
+wait_for "MMDS-NOTOKEN-RC=" 120
+check "V2: a GET without a token fails" "MMDS-NOTOKEN-RC=[1-9]"
+guest "TOK=\$(printf 'PUT /latest/api/token HTTP/1.0\\r\\nX-metadata-token-ttl-seconds: 600\\r\\n\\r\\n' | nc 169.254.169.254 80 | tail -n 1)"
+guest "echo MMDS-TOKEN-LEN=\${#TOK}"
+wait_for "MMDS-TOKEN-LEN=" 120
+check "a V2 token of 64 characters" "MMDS-TOKEN-LEN=64"
+guest "echo MMDS-VALUE=\$(wget -q -O - --header \"X-metadata-token: \$TOK\" http://169.254.169.254/latest/meta-data/ami-id)"
+wait_for "MMDS-VALUE=ami" 120
+check "the guest reads its metadata with the token" "MMDS-VALUE=ami-12345678"
+guest "echo MMDS-LIST=\$(wget -q -O - --header \"X-metadata-token: \$TOK\" http://169.254.169.254/latest/meta-data/ | tr '\\n' ,)"
+wait_for "MMDS-LIST=" 120
+check "IMDS listing of a dictionary" "MMDS-LIST=ami-id,local-hostname"
+
+want 204 PATCH /mmds '{"latest": {"meta-data": {"ami-id": "ami-87654321"}}}'
+guest "echo MMDS-PATCHED=\$(wget -q -O - --header \"X-metadata-token: \$TOK\" http://169.254.169.254/latest/meta-data/ami-id)"
+wait_for "MMDS-PATCHED=ami" 120
+check "the guest sees the host's PATCH" "MMDS-PATCHED=ami-87654321"
+
+guest "poweroff"
+for _ in $(seq 120); do kill -0 $vmm_pid 2>/dev/null || break; sleep 1; done
+tr -d '\r' <"$tmp/log" >"$tmp/log.txt" && mv "$tmp/log.txt" "$tmp/log"
+linux_finish
