@@ -35,6 +35,7 @@ enum {
 	OPT_LANDLOCK_RULES,
 	OPT_IO_POLL,
 	OPT_CHECK_KVM,
+	OPT_MMDS_SIZE_LIMIT,
 	OPT_DEVICE = 512,
 };
 
@@ -61,6 +62,7 @@ static const struct option core_options[] = {
     {"landlock", required_argument, NULL, OPT_LANDLOCK},
     {"landlock-rules", required_argument, NULL, OPT_LANDLOCK_RULES},
     {"io-poll", required_argument, NULL, OPT_IO_POLL},
+    {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -150,6 +152,8 @@ void cli_usage(FILE *out)
 	    "      --api-sock PATH   serve the HTTP API (Firecracker-compatible, JSON) on a Unix\n"
 	    "                        socket at PATH; without --kernel or --config-file the VMM\n"
 	    "                        waits to be configured and started over it\n"
+	    "      --mmds-size-limit BYTES  the MMDS store's limit (PUT/PATCH /mmds; default\n"
+	    "                        51200, Firecracker's)\n"
 	    "      --config-file FILE  the whole VM as JSON in the API's schema (Firecracker's\n"
 	    "                        --config-file layout); starts at once; not with --kernel\n"
 	    "      --restore DIR     resume the snapshot in DIR (DIR/state, DIR/memory, made by\n"
@@ -286,6 +290,13 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_API_SOCK:
 		cfg->api_sock = arg;
 		return CLI_RUN;
+	case OPT_MMDS_SIZE_LIMIT: {
+		uint64_t v;
+		if (parse_uint(arg, 1, CLI_MAX_MMDS_SIZE, &v))
+			return usage_error("--mmds-size-limit %s: bytes, 1..67108864", arg);
+		cfg->mmds_size_limit = (size_t)v;
+		return CLI_RUN;
+	}
 	case OPT_CONFIG_FILE:
 		cfg->config_file = arg;
 		return CLI_RUN;
@@ -372,6 +383,7 @@ static bool recordable(int opt)
 {
 	switch (opt) {
 	case OPT_API_SOCK:
+	case OPT_MMDS_SIZE_LIMIT:
 	case OPT_CONFIG_FILE:
 	case OPT_RESTORE:
 	case OPT_KVM:

@@ -21,6 +21,9 @@
 #define CLI_MAX_DEVICE_KINDS 16 /* entries of vmm/device_table.c */
 #define CLI_MAX_RECORDED     96 /* options recorded for a snapshot's configuration */
 
+/* The largest --mmds-size-limit: 64 MiB. */
+#define CLI_MAX_MMDS_SIZE (64u << 20)
+
 /* One option as it was applied ("mem", "512M"; arg NULL for a flag). */
 struct cli_record {
 	char *name;
@@ -60,6 +63,7 @@ struct vm_config {
 	const char *kvm_path;
 	bool check_kvm; /* --check-kvm: probe kvm_path, print one line, exit (CLI_CHECK_KVM) */
 	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
+	size_t mmds_size_limit;	 /* --mmds-size-limit BYTES, 0: the default (vmm/mmds/) */
 	const char *config_file; /* --config-file FILE: the VM as JSON in the API's schema */
 	int verbosity;		 /* 0 = info, 1+ = debug, -1 = errors only */
 	/* The configuration blocks of devices that keep theirs private (device_cfg() in

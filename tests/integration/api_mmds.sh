@@ -2,7 +2,8 @@
 # MMDS through the API of a VMM whose VM is not started (needs no KVM): PUT, PATCH (RFC 7396
 # merge, null removes) and GET /mmds, PATCH before any PUT, the 413 of a document over the
 # 51200-byte limit, and PUT /mmds/config with its refusals (no or unknown interface ids, an
-# address outside link-local, a bad version, unknown fields), each a 400 with a fault_message.
+# address outside link-local, a bad version, unknown fields), each a 400 with a fault_message;
+# and --mmds-size-limit.
 # requires: curl
 # labels: api
 # timeout: 60
@@ -58,4 +59,15 @@ want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "ipv4_address": "10.
 want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V3"}' 'version'
 want 204 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V2", "ipv4_address": "169.254.170.2", "imds_compat": false}'
 want 400 DELETE /mmds "" 'Invalid request method'
+
+# --mmds-size-limit: Firecracker's flag, here 20 bytes
+kill -9 $vmm_pid 2>/dev/null
+wait $vmm_pid 2>/dev/null
+rm -f "$sock"
+"$VMM" --api-sock "$sock" --mmds-size-limit 20 </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+vmm_pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+want 204 PUT /mmds '{"k": "0123456789ab"}' # 20 bytes
+want 413 PUT /mmds '{"k": "0123456789abc"}' "doesn't fit"
+want 200 GET /mmds "" '"0123456789ab"'
 finish

@@ -351,3 +351,20 @@ Test(cli, landlock_default_follows_the_api_socket)
 	cr_expect_null(why);
 	cli_free(&c);
 }
+
+Test(cli, mmds_size_limit, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--api-sock", "/tmp/a.sock"), CLI_RUN);
+	cr_expect_eq(c.mmds_size_limit, 0); /* the default, 51200, is the store's */
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/tmp/a.sock", "--mmds-size-limit", "1000"), CLI_RUN);
+	cr_expect_eq(c.mmds_size_limit, 1000);
+	for (int i = 0; i < c.nrecorded; i++) /* how this VMM runs, not what the VM is */
+		cr_expect(strcmp(c.recorded[i].name, "mmds-size-limit"));
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "0"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "67108865"),
+		     CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "1k"), CLI_EXIT_USAGE);
+}

@@ -125,7 +125,9 @@ static ssize_t f_recv(struct net_backend *be, void *buf, size_t len)
 		return n;
 	}
 	arm(f, false);
-	return f->inner->ops->recv(f->inner, buf, len);
+	n = f->inner->ops->recv(f->inner, buf, len);
+	f->be.dropped = f->inner->dropped; /* the device reads the outer backend's count */
+	return n;
 }
 
 static int f_recv_batch(struct net_backend *be, struct net_rx_frame *out, unsigned n)
@@ -138,7 +140,11 @@ static int f_recv_batch(struct net_backend *be, struct net_rx_frame *out, unsign
 	for (ssize_t len; k < n && (len = mmds_next(f, f->slot[k], now)) > 0; k++)
 		out[k] = (struct net_rx_frame){f->slot[k], len};
 	arm(f, k == n);
-	return k ? (int)k : f->inner->ops->recv_batch(f->inner, out, n);
+	if (k)
+		return (int)k;
+	int r = f->inner->ops->recv_batch(f->inner, out, n);
+	f->be.dropped = f->inner->dropped;
+	return r;
 }
 
 static int f_set_offloads(struct net_backend *be, unsigned tun_flags)

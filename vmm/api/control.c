@@ -919,6 +919,8 @@ int control_run(struct vm_config *cfg)
 		log_error("control: cannot set up: %s", strerror(errno));
 		return VMM_EXIT_ERROR;
 	}
+	if (cfg->mmds_size_limit)
+		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
 	int status = run_phases(&c, sig_fd);
 	api_http_stop(c.http); /* no request runs past this point */
 	metrics_shutdown();

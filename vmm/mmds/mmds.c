@@ -20,6 +20,13 @@ void mmds_destroy(struct mmds *m)
 	pthread_mutex_destroy(&m->lock);
 }
 
+void mmds_set_limit(struct mmds *m, size_t limit)
+{
+	pthread_mutex_lock(&m->lock);
+	m->store.limit = limit;
+	pthread_mutex_unlock(&m->lock);
+}
+
 int mmds_put(struct mmds *m, const json_t *doc)
 {
 	pthread_mutex_lock(&m->lock);

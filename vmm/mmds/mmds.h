@@ -24,6 +24,8 @@ struct mmds {
 int mmds_init(struct mmds *m, size_t limit);
 void mmds_destroy(struct mmds *m);
 
+/* The store's size limit for the next PUT or PATCH (--mmds-size-limit). */
+void mmds_set_limit(struct mmds *m, size_t limit);
 /* mmds_store_put() / mmds_store_patch() under the lock. */
 int mmds_put(struct mmds *m, const json_t *doc);
 int mmds_patch(struct mmds *m, const json_t *patch);
