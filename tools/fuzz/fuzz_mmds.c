@@ -87,7 +87,8 @@ static void segment(struct fz_in *in, struct mmds_stack *s, uint64_t now)
 			    .dst_mac = mmds_mac,
 			    .src_ip = GUEST_IP,
 			    .dst_ip = MMDS_DEFAULT_IPV4,
-			    .src_port = (uint16_t)(40000 + sel % 4), /* a few connections */
+			    /* a few connections, or up to 64: past the table's 30 */
+			    .src_port = (uint16_t)(40000 + (sel & 0x40 ? sel % 64 : sel % 4)),
 			    .dst_port = dport,
 			    .seq = seq,
 			    .ack = ack,
@@ -167,8 +168,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4:
 			drain(&in, s, now);
 			break;
-		default:
-			now += fz_u16(&in) * 16u; /* up to ~17 minutes */
+		default: /* the clock moves on, sometimes to the next timer */
+			if (fz_u8(&in) & 1 && mmds_stack_deadline(s) != UINT64_MAX)
+				now = mmds_stack_deadline(s) > now ? mmds_stack_deadline(s) : now;
+			else
+				now += fz_u16(&in) * 16u; /* up to ~17 minutes */
 			break;
 		}
 		check(s);
