@@ -52,6 +52,7 @@ Test(json_merge_patch, target_not_changed)
 	json_t *before = json_deep_copy(t);
 	json_t *got = json_merge_patch(t, p);
 	cr_assert(json_equal(t, before));
-	cr_assert(json_equal(got, json_loads("{\"a\":{},\"d\":3}", 0, NULL)));
-	json_decref(t), json_decref(p), json_decref(before), json_decref(got);
+	json_t *want = json_loads("{\"a\":{},\"d\":3}", 0, NULL);
+	cr_assert(json_equal(got, want));
+	json_decref(t), json_decref(p), json_decref(before), json_decref(got), json_decref(want);
 }

@@ -62,7 +62,13 @@ static size_t serve(const char *req)
 static unsigned status(void)
 {
 	cr_assert(rep.data && rep.len > 12 && !strncmp(rep.data, "HTTP/1.1 ", 9));
-	return (unsigned)atoi(rep.data + 9);
+	/* the answer is not NUL-terminated: the three digits, not atoi() */
+	unsigned code = 0;
+	for (int i = 9; i < 12; i++) {
+		cr_assert(rep.data[i] >= '0' && rep.data[i] <= '9', "status digit %d", i);
+		code = code * 10 + (unsigned)(rep.data[i] - '0');
+	}
+	return code;
 }
 
 /* The body of the answer (NUL-terminated copy in a static buffer). */
