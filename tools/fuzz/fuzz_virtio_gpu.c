@@ -4,8 +4,9 @@
  * operation either asks for a new screen size (the resize event path) or runs a structured command
  * built from the input (a plausible type, small resource ids, rects and offsets near the edges,
  * backing entries near and across the end of fake RAM) directly against a second command state over
- * the same guest memory, so deep paths (transfer over several entries, flush to the display) are
- * hit often. A small resource-memory cap makes the out-of-memory paths reachable. */
+ * the same guest memory, up to 8 in a row with resource ids that mostly name the few created, so
+ * deep paths (attach, transfer over several entries, scan-out, flush to the display) are hit
+ * often. A small resource-memory cap makes the out-of-memory paths reachable. */
 #include <linux/virtio_gpu.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,43 @@ static uint64_t pick_addr(struct fz_in *in)
 	}
 }
 
+/* A resource id that names one of the few a structured command creates (1..4), mostly: so that
+ * attach, transfer, flush and scan-out reach a resource that exists. */
+static uint32_t small_id(struct fz_in *in)
+{
+	return fz_u8(in) % 8 ? 1 + fz_u8(in) % 4 : pick32(in);
+}
+
+/* Points the command's resource_id field (where its type has one) at small_id(). */
+static void set_resource(uint32_t type, struct fz_in *in)
+{
+	uint32_t id = small_id(in);
+	switch (type) {
+	case VIRTIO_GPU_CMD_RESOURCE_UNREF:
+		((struct virtio_gpu_resource_unref *)req)->resource_id = id;
+		break;
+	case VIRTIO_GPU_CMD_SET_SCANOUT:
+		((struct virtio_gpu_set_scanout *)req)->resource_id = id;
+		((struct virtio_gpu_set_scanout *)req)->scanout_id = fz_u8(in) % 4 ? 0 : pick32(in);
+		break;
+	case VIRTIO_GPU_CMD_RESOURCE_FLUSH:
+		((struct virtio_gpu_resource_flush *)req)->resource_id = id;
+		break;
+	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D:
+		((struct virtio_gpu_transfer_to_host_2d *)req)->resource_id = id;
+		break;
+	case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING:
+		((struct virtio_gpu_resource_attach_backing *)req)->resource_id = id;
+		break;
+	case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING:
+		((struct virtio_gpu_resource_detach_backing *)req)->resource_id = id;
+		break;
+	case VIRTIO_GPU_CMD_UPDATE_CURSOR:
+		((struct virtio_gpu_update_cursor *)req)->resource_id = id;
+		break;
+	}
+}
+
 /* Fills req with a command: header, body fields (all 32-bit or the 64-bit offset / addresses),
  * and for ATTACH_BACKING some entries. Returns the request length. */
 static size_t build(struct fz_in *in)
@@ -81,6 +119,7 @@ static size_t build(struct fz_in *in)
 		uint32_t v = pick32(in);
 		memcpy(req + off, &v, 4);
 	}
+	set_resource(type, in);
 	if (type == VIRTIO_GPU_CMD_RESOURCE_CREATE_2D) {
 		struct virtio_gpu_resource_create_2d *c = (void *)req;
 		c->format = fz_u8(in) % 2 ? VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM : c->format;
@@ -135,13 +174,16 @@ static void gpu_special(struct virtio_dev *dev, struct fz_in *in)
 		fz_dev_run_fds(dev);
 		return;
 	}
-	size_t len = build(in);
-	size_t n = gpu_cmd_exec(&direct, dev->mem, req, len, resp, sizeof(resp));
-	FZ_ASSERT(n == sizeof(struct virtio_gpu_ctrl_hdr) ||
-		      n == sizeof(struct virtio_gpu_resp_display_info),
-		  "response length %zu", n);
-	FZ_ASSERT(direct.res.host_bytes <= CAP, "resources take %llu bytes",
-		  (unsigned long long)direct.res.host_bytes);
+	/* up to 8 in a row: create, attach, transfer, scan-out and flush fit in one operation */
+	for (unsigned cmds = 1 + fz_u8(in) % 8; cmds--;) {
+		size_t len = build(in);
+		size_t n = gpu_cmd_exec(&direct, dev->mem, req, len, resp, sizeof(resp));
+		FZ_ASSERT(n == sizeof(struct virtio_gpu_ctrl_hdr) ||
+			      n == sizeof(struct virtio_gpu_resp_display_info),
+			  "response length %zu", n);
+		FZ_ASSERT(direct.res.host_bytes <= CAP, "resources take %llu bytes",
+			  (unsigned long long)direct.res.host_bytes);
+	}
 }
 
 static const struct fz_dev_hooks gpu_hooks = {
