@@ -173,8 +173,7 @@ void cli_usage(FILE *out)
 	    "                        must be theirs to write)\n"
 	    "      --landlock on|off  once the VM is set up, the VMM may open only its disks'\n"
 	    "                        directories, its sockets' and --landlock-rules' paths\n"
-	    "                        (default on where the kernel has Landlock, but off with\n"
-	    "                        --api-sock and no --landlock-rules; -v -v lists)\n"
+	    "                        (default on where the kernel has Landlock; -v -v lists)\n"
 	    "      --landlock-rules PATH:ro|rw[,...]  more paths for later API requests (a\n"
 	    "                        snapshot directory); rw: create, write, rename there\n"
 	    "\n"
@@ -320,7 +319,7 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_LANDLOCK:
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return usage_error("--landlock %s: on or off", arg);
-		cfg->landlock = strcmp(arg, "off") ? LANDLOCK_ON : LANDLOCK_OFF;
+		cfg->landlock_off = !strcmp(arg, "off");
 		return CLI_RUN;
 	case OPT_LANDLOCK_RULES:
 		cfg->landlock_rules = arg;
@@ -537,17 +536,4 @@ void cli_free(struct vm_config *cfg)
 		if (device_table[i]->release)
 			device_table[i]->release(cfg);
 	device_cfg_free_all(cfg);
-}
-
-bool cli_landlock_wanted(const struct vm_config *cfg, const char **why)
-{
-	*why = NULL;
-	if (cfg->landlock != LANDLOCK_AUTO)
-		return cfg->landlock == LANDLOCK_ON;
-	if (cfg->api_sock && !cfg->landlock_rules) {
-		*why = "landlock: off by default with --api-sock: API requests may name any path "
-		       "(snapshots); --landlock on --landlock-rules PATH:rw confines the VMM";
-		return false;
-	}
-	return true;
 }

@@ -76,12 +76,11 @@ struct vm_config {
 	 * itself runs (--api-sock, --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
 	struct cli_record recorded[CLI_MAX_RECORDED];
 	int nrecorded;
-	const char *restore;	   /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
-	bool track_dirty_pages;	   /* --track-dirty-pages: for Diff snapshots */
-	enum sandbox_mode seccomp; /* --seccomp on|log|off (vmm/sandbox/sandbox.h) */
-	bool switch_user;	   /* --user UID:GID */
-	/* --landlock on|off, or neither: see cli_landlock_wanted() */
-	enum { LANDLOCK_AUTO, LANDLOCK_ON, LANDLOCK_OFF } landlock;
+	const char *restore;	    /* --restore DIR: a snapshot to resume (vmm/snapshot.h) */
+	bool track_dirty_pages;	    /* --track-dirty-pages: for Diff snapshots */
+	enum sandbox_mode seccomp;  /* --seccomp on|log|off (vmm/sandbox/sandbox.h) */
+	bool switch_user;	    /* --user UID:GID */
+	bool landlock_off;	    /* --landlock off (vmm/sandbox/sandbox.h) */
 	const char *landlock_rules; /* --landlock-rules PATH:ro|rw,... */
 	unsigned uid, gid;
 };
@@ -123,10 +122,5 @@ void cli_free(struct vm_config *cfg);
 
 /* Writes the full usage text. */
 void cli_usage(FILE *out);
-
-/* Whether Landlock confines the VMM (vmm/sandbox/sandbox.h): --landlock on|off as given; by
- * default on, except for an API socket without --landlock-rules, where API clients (Firecracker's
- * among them) name snapshot paths nobody could list at start: off then, with `why` saying so. */
-bool cli_landlock_wanted(const struct vm_config *cfg, const char **why);
 
 #endif

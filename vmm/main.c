@@ -55,10 +55,7 @@ int main(int argc, char **argv)
 		cli_free(&cfg);
 		return VMM_EXIT_ERROR;
 	}
-	const char *landlock_why;
-	sandbox_landlock_set(cli_landlock_wanted(&cfg, &landlock_why));
-	if (landlock_why)
-		log_info("%s", landlock_why);
+	sandbox_landlock_set(!cfg.landlock_off);
 	if (cfg.landlock_rules && sandbox_landlock_add_rules(cfg.landlock_rules)) {
 		log_error("--landlock-rules %s: PATH:ro or PATH:rw, comma-separated",
 			  cfg.landlock_rules);

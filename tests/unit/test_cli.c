@@ -324,34 +324,6 @@ Test(cli, check_kvm_alone, .init = quiet)
 	cli_free(&c);
 }
 
-/* Landlock is on unless asked off, or by default for an API socket without --landlock-rules
- * (API clients name snapshot paths nobody listed at start); the reason is given then. */
-Test(cli, landlock_default_follows_the_api_socket)
-{
-	struct vm_config c;
-	const char *why;
-	cr_assert_eq(PARSE(&c, "--kernel", "k.elf"), CLI_RUN);
-	cr_expect(cli_landlock_wanted(&c, &why));
-	cr_expect_null(why);
-	cli_free(&c);
-	cr_assert_eq(PARSE(&c, "--api-sock", "/tmp/a.sock"), CLI_RUN);
-	cr_expect_not(cli_landlock_wanted(&c, &why));
-	cr_expect(why && strstr(why, "--landlock-rules"), "%s", why ? why : "(none)");
-	cli_free(&c);
-	cr_assert_eq(PARSE(&c, "--api-sock", "/tmp/a.sock", "--landlock-rules", "/tmp:rw"),
-		     CLI_RUN);
-	cr_expect(cli_landlock_wanted(&c, &why));
-	cli_free(&c);
-	cr_assert_eq(PARSE(&c, "--api-sock", "/tmp/a.sock", "--landlock", "on"), CLI_RUN);
-	cr_expect(cli_landlock_wanted(&c, &why));
-	cr_expect_null(why);
-	cli_free(&c);
-	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "--landlock", "off"), CLI_RUN);
-	cr_expect_not(cli_landlock_wanted(&c, &why));
-	cr_expect_null(why);
-	cli_free(&c);
-}
-
 Test(cli, mmds_size_limit, .init = quiet)
 {
 	struct vm_config c;
