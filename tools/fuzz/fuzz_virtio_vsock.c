@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/vsock/vsock.h"
@@ -188,8 +189,9 @@ static void vsock_special(struct virtio_dev *dev, struct fz_in *in)
 		host[i] = -1;
 		break;
 	}
-	default:
-		break; /* just serve */
+	default: /* every backend fd's handler, ready or not (the handshake timer's too) */
+		fz_dev_wake_fds(dev);
+		break;
 	}
 	pthread_mutex_lock(&dev->lock);
 	virtio_vsock_poll(dev);
