@@ -172,16 +172,9 @@ Test(mmds_stack, other_traffic_is_not_mine)
 Test(mmds_stack, arp_request_answered)
 {
 	uint8_t f[60] = {0}, *a = f + PKT_ETH_HLEN;
-	memset(f, 0xff, 6);
-	memcpy(f + 6, guest_mac, 6);
-	put_be16(f + 12, PKT_ETHERTYPE_ARP);
-	put_be16(a, 1);
-	put_be16(a + 2, PKT_ETHERTYPE_IPV4);
-	a[4] = 6, a[5] = 4;
-	put_be16(a + 6, 1);
-	memcpy(a + 8, guest_mac, 6);
-	put_be32(a + 14, GUEST_IP);
-	put_be32(a + 24, MMDS_DEFAULT_IPV4);
+	struct arp_msg q = {.op = 1, .spa = GUEST_IP, .tpa = MMDS_DEFAULT_IPV4};
+	memcpy(q.sha, guest_mac, 6);
+	arp_write(f, (const uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, &q);
 	cr_assert(mmds_stack_rx(st, f, sizeof(f), now));
 	size_t n = mmds_stack_tx(st, out, sizeof(out), now);
 	cr_assert_eq(n, PKT_ETH_HLEN + PKT_ARP_LEN);

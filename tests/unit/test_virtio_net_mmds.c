@@ -68,18 +68,10 @@ static size_t receive(const uint8_t **out)
 
 static size_t arp_request(uint8_t *f)
 {
-	uint8_t *a = f + PKT_ETH_HLEN;
-	memset(f, 0, 60);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, MAC, 6);
-	put_be16(f + 12, PKT_ETHERTYPE_ARP);
-	put_be16(a, 1);
-	put_be16(a + 2, PKT_ETHERTYPE_IPV4);
-	a[4] = 6, a[5] = 4;
-	put_be16(a + 6, 1);
-	memcpy(a + 8, MAC, 6);
-	put_be32(a + 14, GUEST_IP);
-	put_be32(a + 24, MMDS_DEFAULT_IPV4);
+	struct arp_msg q = {.op = 1, .spa = GUEST_IP, .tpa = MMDS_DEFAULT_IPV4};
+	memcpy(q.sha, MAC, 6);
+	memset(f, 0, 60); /* padded to Ethernet's minimum */
+	arp_write(f, (const uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, &q);
 	return 60;
 }
 

@@ -102,18 +102,11 @@ static void segment(struct fz_in *in, struct mmds_stack *s, uint64_t now)
 
 static void arp_request(struct mmds_stack *s, uint64_t now)
 {
-	uint8_t f[PKT_ETH_HLEN + PKT_ARP_LEN] = {0}, *a = f + PKT_ETH_HLEN;
-	memset(f, 0xff, 6);
-	memcpy(f + 6, guest_mac, 6);
-	put_be16(f + 12, PKT_ETHERTYPE_ARP);
-	put_be16(a, 1);
-	put_be16(a + 2, PKT_ETHERTYPE_IPV4);
-	a[4] = 6, a[5] = 4;
-	put_be16(a + 6, 1);
-	memcpy(a + 8, guest_mac, 6);
-	put_be32(a + 14, GUEST_IP);
-	put_be32(a + 24, MMDS_DEFAULT_IPV4);
-	mmds_stack_rx(s, f, sizeof(f), now);
+	uint8_t f[PKT_ETH_HLEN + PKT_ARP_LEN];
+	struct arp_msg q = {.op = 1, .spa = GUEST_IP, .tpa = MMDS_DEFAULT_IPV4};
+	memcpy(q.sha, guest_mac, 6);
+	mmds_stack_rx(
+	    s, f, arp_write(f, (const uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, &q), now);
 }
 
 static void raw_frame(struct fz_in *in, struct mmds_stack *s, uint64_t now)

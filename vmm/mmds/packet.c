@@ -104,20 +104,28 @@ static void eth_write(uint8_t *buf, const uint8_t *dst, const uint8_t *src, uint
 	put_be16(buf + 12, type);
 }
 
-size_t arp_write_reply(uint8_t *buf, const uint8_t mac[6], uint32_t ip, const struct arp_msg *req)
+size_t arp_write(uint8_t *buf, const uint8_t eth_dst[6], const struct arp_msg *m)
 {
 	uint8_t *a = buf + PKT_ETH_HLEN;
-	eth_write(buf, req->sha, mac, PKT_ETHERTYPE_ARP);
+	eth_write(buf, eth_dst, m->sha, PKT_ETHERTYPE_ARP);
 	put_be16(a, 1);
 	put_be16(a + 2, PKT_ETHERTYPE_IPV4);
 	a[4] = 6;
 	a[5] = 4;
-	put_be16(a + 6, 2);
-	memcpy(a + 8, mac, 6);
-	put_be32(a + 14, ip);
-	memcpy(a + 18, req->sha, 6);
-	put_be32(a + 24, req->spa);
+	put_be16(a + 6, m->op);
+	memcpy(a + 8, m->sha, 6);
+	put_be32(a + 14, m->spa);
+	memcpy(a + 18, m->tha, 6);
+	put_be32(a + 24, m->tpa);
 	return PKT_ETH_HLEN + PKT_ARP_LEN;
+}
+
+size_t arp_write_reply(uint8_t *buf, const uint8_t mac[6], uint32_t ip, const struct arp_msg *req)
+{
+	struct arp_msg r = {.op = 2, .spa = ip, .tpa = req->spa};
+	memcpy(r.sha, mac, 6);
+	memcpy(r.tha, req->sha, 6);
+	return arp_write(buf, req->sha, &r);
 }
 
 static void ipv4_write(uint8_t *ip, const struct tcp_out *o, size_t tcp_len)

@@ -87,6 +87,10 @@ enum ipv4_parse {
  * left the host). Fragments are IPV4_BAD: nobody fragments a request to MMDS. */
 enum ipv4_parse ipv4_parse(const uint8_t *frame, size_t len, struct tcp_seg *seg);
 
+/* Writes the ARP message `m` in an Ethernet frame from m->sha to eth_dst into buf (at least
+ * PKT_ETH_HLEN + PKT_ARP_LEN bytes). Returns its length. */
+size_t arp_write(uint8_t *buf, const uint8_t eth_dst[6], const struct arp_msg *m);
+
 /* Writes an ARP reply frame from (mac, ip) to the requester of `req` into buf (at least
  * PKT_ETH_HLEN + PKT_ARP_LEN bytes). Returns its length. */
 size_t arp_write_reply(uint8_t *buf, const uint8_t mac[6], uint32_t ip, const struct arp_msg *req);
