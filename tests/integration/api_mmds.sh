@@ -16,27 +16,7 @@ trap 'kill -9 $vmm_pid 2>/dev/null; rm -rf "$LIB_TMP"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 RUN_LABEL="vmm --api-sock"
 
-# api METHOD PATH [BODY] -> prints "STATUS BODY" (the body from a file when BODY is @FILE)
-api() {
-	local out
-	out=$(curl -s --max-time 30 --unix-socket "$sock" -X "$1" \
-		${3:+-H 'Content-Type: application/json' --data-binary "$3"} -w '\n%{http_code}' \
-		"http://localhost$2")
-	echo "${out##*$'\n'} ${out%$'\n'*}"
-}
-
-# want STATUS METHOD PATH [BODY [REGEX]]: the status, and the body matches REGEX
-want() {
-	local expect=$1 method=$2 path=$3 body=${4:-} regex=${5:-} got
-	got=$(api "$method" "$path" "$body")
-	if [ "${got%% *}" != "$expect" ]; then
-		lib_fail "$method $path ${body:0:80} -> ${got:0:200} (want $expect)"
-	elif [ -n "$regex" ] && ! grep -qE -- "$regex" <<<"$got"; then
-		lib_fail "$method $path -> ${got:0:200} (lacks /$regex/)"
-	else
-		lib_ok "$method $path -> ${got:0:120}"
-	fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/api_lib.sh" # api, want
 
 want 200 GET /mmds "" '^200 \{\}$'
 want 400 PATCH /mmds '{"a": 1}' 'not initialized'

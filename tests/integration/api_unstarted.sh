@@ -22,27 +22,7 @@ trap 'kill -9 $vmm_pid 2>/dev/null; rm -rf "$LIB_TMP"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 RUN_LABEL="vmm --api-sock"
 
-# api METHOD PATH [BODY] -> prints "STATUS BODY"
-api() {
-	local out
-	out=$(curl -s --max-time 30 --unix-socket "$sock" -X "$1" \
-		${3:+-H 'Content-Type: application/json' -d "$3"} -w '\n%{http_code}' "http://localhost$2")
-	echo "${out##*$'\n'} ${out%$'\n'*}"
-}
-
-# want STATUS METHOD PATH [BODY [REGEX]]: the answer's status (a regex: 400|500), and its body
-# matches REGEX
-want() {
-	local expect=$1 method=$2 path=$3 body=${4:-} regex=${5:-} got
-	got=$(api "$method" "$path" "$body")
-	if ! [[ "${got%% *}" =~ ^($expect)$ ]]; then
-		lib_fail "$method $path $body -> $got (want $expect)"
-	elif [ -n "$regex" ] && ! grep -qE -- "$regex" <<<"$got"; then
-		lib_fail "$method $path -> $got (lacks /$regex/)"
-	else
-		lib_ok "$method $path -> ${got:0:160}"
-	fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/api_lib.sh" # api, want
 
 want 200 GET / "" '"state":"Not started"'
 want 400 PUT /actions '{"action_type": "InstanceStart"}' 'without kernel'
