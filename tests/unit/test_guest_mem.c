@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -225,4 +226,41 @@ Test(guest_mem, discard_punches_shared_memory)
 	cr_assert_eq(b, 0x55);
 	munmap(host, 4 * 4096);
 	close(fd);
+}
+
+/* guest_mem_alloc_shared(): one memfd behind both regions, offsets in region order, and a second
+ * mapping of the fd (what a vhost-user backend makes) sees the guest's bytes. */
+Test(guest_mem, alloc_shared_is_one_memfd_another_process_can_map)
+{
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_alloc_shared(&m, GIB(4)), 0);
+	cr_assert(m.shared);
+	cr_assert_eq(m.nregions, 2);
+	int fd = m.regions[0].fd;
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(m.regions[1].fd, fd);
+	cr_assert_eq(m.regions[0].fd_offset, 0);
+	cr_assert_eq(m.regions[1].fd_offset, m.regions[0].size);
+
+	uint32_t v = 0x5a5aa5a5;
+	cr_assert_eq(guest_mem_write(&m, HIGH_RAM_START + 8, &v, 4), 0);
+	uint8_t *other = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)m.regions[1].fd_offset);
+	cr_assert_neq(other, MAP_FAILED);
+	cr_assert_eq(*(uint32_t *)(other + 8), v);
+	munmap(other, 4096);
+	guest_mem_free(&m);
+	cr_assert_eq(fcntl(fd, F_GETFD), -1, "guest_mem_free() closed the memfd");
+}
+
+Test(guest_mem, private_regions_have_no_fd)
+{
+	struct guest_mem m = two_regions();
+	cr_assert_eq(m.regions[0].fd, -1);
+	struct guest_mem a;
+	cr_assert_eq(guest_mem_alloc(&a, MIB(16)), 0);
+	cr_assert_eq(a.regions[0].fd, -1);
+	cr_assert_not(a.shared);
+	guest_mem_free(&a);
+	cr_assert_eq(guest_mem_alloc_shared(&a, 12345), -EINVAL);
+	cr_assert_eq(guest_mem_alloc_shared(&a, 0), -EINVAL);
 }

@@ -7,41 +7,73 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "vmm/base/layout.h"
 
-/* Maps region `gpa`/`size`: anonymous when fd < 0, else from `fd` at offset `off`. */
+/* Maps region `gpa`/`size`: anonymous when fd < 0, else from `fd` at offset `off`, shared with
+ * other mappers of the file when mem->shared (the memfd of guest_mem_alloc_shared()). */
 static int map_region(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t off)
 {
-	int flags = MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	int flags =
+	    (mem->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
 	void *host = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, fd < 0 ? 0 : (off_t)off);
 	if (host == MAP_FAILED)
 		return -errno;
-	int err = guest_mem_add_region(mem, gpa, host, size);
+	int err = mem->shared ? guest_mem_add_shared_region(mem, gpa, host, size, fd, off)
+			      : guest_mem_add_region(mem, gpa, host, size);
 	if (err)
 		munmap(host, size);
 	return err;
 }
 
+static bool ram_size_ok(uint64_t ram_size)
+{
+	return ram_size != 0 && ram_size % KIB(4) == 0 && ram_size <= GUEST_RAM_MAX;
+}
+
 /* The layout of guest_mem_alloc(), from `fd` (file offsets in region order) or anonymous. */
-static int map_layout(struct guest_mem *mem, uint64_t ram_size, int fd)
+static int map_layout(struct guest_mem *mem, uint64_t ram_size, int fd, bool shared)
 {
 	memset(mem, 0, sizeof(*mem));
-	if (ram_size == 0 || ram_size % KIB(4) || ram_size > GUEST_RAM_MAX)
+	if (!ram_size_ok(ram_size))
 		return -EINVAL;
 	mem->owned = true;
+	mem->shared = shared;
 	uint64_t low = ram_size < MMIO_HOLE_START ? ram_size : MMIO_HOLE_START;
 	int err = map_region(mem, 0, low, fd, 0);
 	if (!err && ram_size > low)
 		err = map_region(mem, HIGH_RAM_START, ram_size - low, fd, low);
-	if (err)
+	if (err) {
+		for (int i = 0; i < mem->nregions; i++)
+			mem->regions[i].fd = -1; /* the caller's to close, not guest_mem_free()'s */
 		guest_mem_free(mem);
+	}
 	return err;
 }
 
 int guest_mem_alloc(struct guest_mem *mem, uint64_t ram_size)
 {
-	return map_layout(mem, ram_size, -1);
+	return map_layout(mem, ram_size, -1, false);
+}
+
+int guest_mem_alloc_shared(struct guest_mem *mem, uint64_t ram_size)
+{
+	memset(mem, 0, sizeof(*mem));
+	if (!ram_size_ok(ram_size))
+		return -EINVAL;
+	int fd = memfd_create("guest-ram", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)ram_size) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	int err = map_layout(mem, ram_size, fd, true);
+	if (err)
+		close(fd);
+	return err;
 }
 
 int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd)
@@ -54,10 +86,16 @@ int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != ram_size)
 		return -EINVAL;
-	return map_layout(mem, ram_size, fd);
+	return map_layout(mem, ram_size, fd, false);
 }
 
 int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size)
+{
+	return guest_mem_add_shared_region(mem, gpa, host, size, -1, 0);
+}
+
+int guest_mem_add_shared_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size,
+				int fd, uint64_t fd_offset)
 {
 	uint64_t end;
 	if (size == 0 || !host || __builtin_add_overflow(gpa, size, &end))
@@ -69,7 +107,7 @@ int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64
 		if (gpa < prev->gpa + prev->size)
 			return -EINVAL;
 	}
-	mem->regions[mem->nregions++] = (struct guest_region){gpa, size, host};
+	mem->regions[mem->nregions++] = (struct guest_region){gpa, size, host, fd, fd_offset};
 	mem->ram_size += size;
 	return 0;
 }
@@ -88,6 +126,9 @@ void guest_mem_free(struct guest_mem *mem)
 	if (mem->owned) {
 		for (int i = 0; i < mem->nregions; i++)
 			munmap(mem->regions[i].host, mem->regions[i].size);
+		/* _alloc_shared(): every region maps the one memfd; _map_file() keeps no fd */
+		if (mem->nregions > 0 && mem->regions[0].fd >= 0)
+			close(mem->regions[0].fd);
 	}
 	free(mem->dirty);
 	memset(mem, 0, sizeof(*mem));

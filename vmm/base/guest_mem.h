@@ -15,6 +15,10 @@ struct guest_region {
 	uint64_t gpa;  /* guest-physical start */
 	uint64_t size; /* bytes */
 	uint8_t *host; /* host mapping of gpa */
+	/* The file behind the mapping when another process may map it too (a vhost-user backend
+	 * is handed fd and offset in SET_MEM_TABLE), else -1. */
+	int fd;
+	uint64_t fd_offset; /* file offset of the region's first byte */
 };
 
 struct guest_mem {
@@ -37,6 +41,13 @@ struct guest_mem {
  * multiple of 4 KiB, or one past GUEST_RAM_MAX). */
 int guest_mem_alloc(struct guest_mem *mem, uint64_t ram_size);
 
+/* Lays out `ram_size` bytes of RAM exactly like guest_mem_alloc() but backs it with one memfd
+ * (region 0 at file offset 0, region 1 right after it) mapped MAP_SHARED, so that another
+ * process given the fd (a vhost-user backend) sees the very same pages. Each region records the
+ * fd and its offset; `shared` is set; guest_mem_free() closes the memfd. Returns 0 or -errno
+ * (the same -EINVAL cases as guest_mem_alloc()). */
+int guest_mem_alloc_shared(struct guest_mem *mem, uint64_t ram_size);
+
 /* Lays out `ram_size` bytes of RAM exactly like guest_mem_alloc() but maps each region from `fd`
  * at the file offset of its first byte in region order (region 0 at 0, region 1 right after it),
  * MAP_PRIVATE | MAP_NORESERVE: copy-on-write, so the guest's writes never reach the file and pages
@@ -48,6 +59,10 @@ int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd);
 /* Describes caller-owned host memory as guest RAM at `gpa` (tests, fuzzers). Regions must be
  * added in ascending, non-overlapping order. Returns 0 or -EINVAL / -ENOSPC. */
 int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size);
+/* The same for caller-owned memory mapped MAP_SHARED from `fd` at `fd_offset` (tests that hand
+ * it to a vhost-user backend); the caller keeps owning (and closes) fd. */
+int guest_mem_add_shared_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size,
+				int fd, uint64_t fd_offset);
 
 /* Asks for transparent huge pages behind every region (madvise MADV_HUGEPAGE): fewer TLB and
  * nested-paging misses, but the process's RSS then grows in 2 MiB steps (a guest that touches one
@@ -77,7 +92,8 @@ int64_t guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t le
  * numbering, 0 .. ram_size/4096 - 1). Returns 0, or -EFAULT when gpa is not RAM. */
 int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *index);
 
-/* Unmaps what guest_mem_alloc() or guest_mem_map_file() mapped and zeroes the struct. */
+/* Unmaps what guest_mem_alloc(), _alloc_shared() or _map_file() mapped (and closes the memfd
+ * of _alloc_shared()) and zeroes the struct. */
 void guest_mem_free(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) or NULL when any byte of it is not RAM of a single region or
