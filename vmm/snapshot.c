@@ -19,6 +19,7 @@
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
 #include "vmm/vm_snapshot_devices.h"
+#include "vmm/vm_uffd.h"
 
 #define CONFIG_VERSION 1
 
@@ -139,6 +140,8 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		r = collect(vm, &w, err, errlen);
 	if (!r)
 		r = snap_mem_save(&vm->mem, mem_path, diff ? dirty : NULL, err, errlen);
+	if (!r && vm_uffd_failed(vm, err, errlen)) /* pages it never served read as zeros */
+		r = -EIO;
 	if (r)
 		put_back_dirty(vm, dirty);
 	free(dirty);
@@ -333,7 +336,7 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	cfg->switch_user = saved.switch_user;
 	cfg->uid = saved.uid;
 	cfg->gid = saved.gid;
-	if (!r)
+	if (!r && mem_path) /* NULL: a page-fault handler has the memory (vmm/vm_uffd.h) */
 		r = snap_mem_open(mem_path, cfg->mem_size, &l->mem_fd, err, errlen);
 	return r;
 }

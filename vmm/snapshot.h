@@ -48,11 +48,12 @@ struct snapshot_load {
 	uint8_t mac[CLI_MAX_NICS][6];
 };
 
-/* Opens and checks the state file and the memory file, and builds the configuration of the
- * saved VM into `cfg` (cli_replay()). `nics`, if not NULL, holds an override for each of the
- * saved NICs in order (NULL entries keep theirs): "tap=NAME" gives it another tap (a tap fd's
- * NIC needs one), "mac=MAC" another MAC address, "tap=NAME,mac=MAC" both; the replayed --net
- * option carries them (so a later snapshot of the clone keeps them). Returns 0 or -errno
+/* Opens and checks the state file and the memory file (none when `mem_path` is NULL: a
+ * page-fault handler serves the memory, vm_create_restored_uffd()), and builds the
+ * configuration of the saved VM into `cfg` (cli_replay()). `nics`, if not NULL, holds an override
+ * for each of the saved NICs in order (NULL entries keep theirs): "tap=NAME" gives it another tap
+ * (a tap fd's NIC needs one), "mac=MAC" another MAC address, "tap=NAME,mac=MAC" both; the replayed
+ * --net option carries them (so a later snapshot of the clone keeps them). Returns 0 or -errno
  * (-EINVAL for a bad file or override) with the reason in err; snapshot_close() in every case. */
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
 		  struct vm_config *cfg, const char *const *nics, int nnics, char *err,

@@ -25,6 +25,7 @@
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/vm_pause.h"
 #include "vmm/vm_pci.h"
+#include "vmm/vm_uffd.h"
 #include "vmm/vm_virtio.h"
 #include <sys/syscall.h>
 
@@ -61,11 +62,16 @@ static int start_dirty_tracking(struct vm *vm)
 	return err;
 }
 
-/* Guest RAM, fresh or from `mem_fd` (a restore): before KVM, which only maps it. */
-static int alloc_memory(struct vm *vm, int mem_fd)
+/* Guest RAM, fresh, from `mem_fd` or served by the handler at `uffd_path` (a restore): before
+ * KVM, which only maps it. */
+static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path)
 {
-	int err = mem_fd >= 0 ? guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd)
-			      : guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
+	if (uffd_path && vm_uffd_start(vm, uffd_path)) /* logged */
+		return -EIO;
+	int err = 0;
+	if (!uffd_path)
+		err = mem_fd >= 0 ? guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd)
+				  : guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
 	if (err) {
 		log_error("cannot allocate %llu bytes of guest RAM: %s",
 			  (unsigned long long)vm->cfg->mem_size, strerror(-err));
@@ -253,14 +259,16 @@ static bool no_kvm_resample(void *ctx)
 static const struct kvm_notify_ops no_kvm_ops = {no_kvm_ioeventfd, no_kvm_irqfd, no_kvm_routes,
 						 no_kvm_msi, no_kvm_resample};
 
-/* vm_create(), vm_create_restored() and vm_describe(): guest RAM from `mem_fd` (restore) or
- * fresh; `with_kvm` false builds the devices and the machine description only. */
-static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, bool with_kvm)
+/* vm_create(), vm_create_restored*() and vm_describe(): guest RAM from `mem_fd` or the handler
+ * at `uffd_path` (restore) or fresh; `with_kvm` false builds the devices and the machine
+ * description only. */
+static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const char *uffd_path,
+		  bool with_kvm)
 {
 	init_state(vm, cfg);
-	if (vm->stop_fd < 0 || alloc_memory(vm, mem_fd))
+	if (vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path))
 		return VMM_EXIT_ERROR;
-	int status = check_inputs(vm, mem_fd < 0);
+	int status = check_inputs(vm, mem_fd < 0 && !uffd_path);
 	if (!status && with_kvm) {
 		status = open_kvm(vm);
 	} else if (!status) {
@@ -276,13 +284,13 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, bool w
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
-	int status = create(vm, cfg, -1, true);
+	int status = create(vm, cfg, -1, NULL, true);
 	return status ? status : setup_boot(vm, true);
 }
 
 int vm_describe(struct vm *vm, const struct vm_config *cfg)
 {
-	int status = create(vm, cfg, -1, false);
+	int status = create(vm, cfg, -1, NULL, false);
 	return status ? status : setup_boot(vm, false);
 }
 
@@ -290,12 +298,17 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 {
 	struct stat st;
 	int status =
-	    create(vm, cfg, mem_fd, true); /* no kernel: the snapshot's RAM and registers */
+	    create(vm, cfg, mem_fd, NULL, true); /* no kernel: the snapshot's RAM and registers */
 	if (fstat(mem_fd, &st) == 0) {
 		vm->mem_file_dev = (unsigned long)st.st_dev;
 		vm->mem_file_ino = (unsigned long)st.st_ino;
 	}
 	return status;
+}
+
+int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path)
+{
+	return create(vm, cfg, -1, uffd_path, true);
 }
 
 int vm_block_signals(sigset_t *set)
@@ -486,6 +499,7 @@ void vm_destroy(struct vm *vm)
 	kvm_close(&vm->kvm);
 	boot_files_close(&vm->boot);
 	guest_mem_free(&vm->mem);
+	vm_uffd_stop(vm); /* its watch released any thread stuck on a page while they stopped */
 	io_bus_destroy(&vm->pio);
 	io_bus_destroy(&vm->mmio);
 	if (vm->stop_fd >= 0)

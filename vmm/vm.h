@@ -18,6 +18,7 @@
 struct vm_devices;    /* vmm/vm_devices.c */
 struct vm_virtio;     /* vmm/vm_virtio.c */
 struct vm_pci;	      /* vmm/vm_pci.c */
+struct vm_uffd;	      /* vmm/vm_uffd.c */
 struct display_stack; /* vmm/display/display_stack.c */
 struct virtio_dev;
 
@@ -47,7 +48,8 @@ struct vm {
 	bool stopping; /* read with __atomic loads from vCPU threads */
 	enum vm_stop_reason stop_reason;
 	int exit_status;
-	int stop_fd; /* eventfd, readable once the VM is stopping */
+	int stop_fd;	      /* eventfd, readable once the VM is stopping */
+	struct vm_uffd *uffd; /* RAM served by a page-fault handler (vmm/vm_uffd.h), or NULL */
 	/* The memory file a restored VM's RAM is mapped from (0, 0 for fresh RAM). */
 	unsigned long mem_file_dev, mem_file_ino;
 	/* Called by vm_run() once the vCPUs are started (and paused, with start_paused) or the
@@ -85,6 +87,10 @@ int vm_describe(struct vm *vm, const struct vm_config *cfg);
  * `mem_fd` mapped copy-on-write, and no kernel is loaded; the caller then sets the saved state
  * back with snapshot_restore(). Same return values as vm_create(). */
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd);
+
+/* vm_create_restored() with guest RAM anonymous and filled by the page-fault handler listening
+ * at `uffd_path` (vmm/vm_uffd.h: registered and handed over before anything touches it). */
+int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path);
 
 /* Blocks the signals the main thread reads from a signalfd in the calling thread (and so in every
  * thread it creates afterwards) and returns that signalfd (-1 on failure); `set` gets the set, for

@@ -26,6 +26,7 @@
 
 #include "vmm/base/log.h"
 #include "vmm/sandbox/sandbox.h"
+#include "vmm/vm_uffd.h"
 
 /* One connection as the slow-client rules see it (see api_http.h). */
 struct client {
@@ -519,8 +520,10 @@ static void *api_thread(void *arg)
 	pthread_setname_np(pthread_self(), "api");
 	/* Confined before the first request, as Firecracker's API thread; a second, later entry
 	 * (WAKE_CONFINE) drops what it keeps until a --user switch. */
-	const struct sandbox_list *lists[] = {&api_sandbox, &api_setup_sandbox};
-	int r = sandbox_enter_early("api", lists, 2);
+	/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/vm_uffd.h) */
+	const struct sandbox_list *lists[] = {&api_sandbox, &api_setup_sandbox,
+					      &vm_uffd_setup_sandbox};
+	int r = sandbox_enter_early("api", lists, 3);
 	set_confine_result(h, r);
 	if (r)
 		return NULL;

@@ -11,6 +11,7 @@
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/base/vm_control.h"
+#include "vmm/snapshot/snap_uffd.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -539,9 +540,9 @@ static void put_snapshot_create(struct api *a, const char *id, const json_t *bod
 		r->status = 204;
 }
 
-/* "mem_file_path", or Firecracker's newer {"mem_backend": {"backend_type": "File",
- * "backend_path": ...}}. */
-static const char *load_mem_path(const json_t *body, struct reply *r)
+/* "mem_file_path", or Firecracker's newer {"mem_backend": {"backend_type": "File" or "Uffd",
+ * "backend_path": ...}}; a Uffd path must name a Unix socket now (*uffd set). */
+static const char *load_mem_path(const json_t *body, bool *uffd, struct reply *r)
 {
 	static const struct api_json_field f[] = {{"backend_type", API_JSON_STRING, true},
 						  {"backend_path", API_JSON_STRING, true},
@@ -559,11 +560,18 @@ static const char *load_mem_path(const json_t *body, struct reply *r)
 		r->status = 400;
 		return NULL;
 	}
-	if (strcmp(api_json_str(be, "backend_type", ""), "File")) {
-		fault(r, 400, "mem_backend: only backend_type File is supported", NULL);
+	const char *type = api_json_str(be, "backend_type", "");
+	path = api_json_str(be, "backend_path", NULL);
+	*uffd = !strcmp(type, "Uffd");
+	if (!*uffd && strcmp(type, "File")) {
+		fault(r, 400, "mem_backend: backend_type must be File or Uffd, not `%.32s`", type);
 		return NULL;
 	}
-	return api_json_str(be, "backend_path", NULL);
+	if (*uffd && snap_uffd_check_path(path, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return NULL;
+	}
+	return path;
 }
 
 #define API_NIC_OVERRIDE_LEN 96 /* "tap=" IFNAMSIZ ",mac=" 17, with room to spare */
@@ -677,7 +685,7 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 		r->status = 400;
 		return;
 	}
-	p.mem_path = load_extras_ok(body, &p, r) ? load_mem_path(body, r) : NULL;
+	p.mem_path = load_extras_ok(body, &p, r) ? load_mem_path(body, &p.uffd, r) : NULL;
 	p.nnics = p.mem_path ? load_taps(body, taps, bufs, r) : -1;
 	if (!p.mem_path || p.nnics < 0 || !before_start(a, r))
 		return;

@@ -32,6 +32,9 @@ enum api_load_setting { API_LOAD_AS_SAVED, API_LOAD_OFF, API_LOAD_ON };
 /* PUT /snapshot/load, as the router hands it to the backend. */
 struct api_snapshot_load {
 	const char *state_path, *mem_path;
+	/* mem_backend Uffd: mem_path is the socket of a page-fault handler (vmm/vm_uffd.h), not
+	 * the memory file */
+	bool uffd;
 	bool resume; /* resume_vm: run it, else leave it paused */
 	/* Dirty-page logging for Diff snapshots: Firecracker's track_dirty_pages (or its older
 	 * name enable_diff_snapshots) decides it for the restored VM, off when absent. */

@@ -34,6 +34,7 @@
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
+#include "vmm/vm_uffd.h"
 
 #define CONFIG_FILE_MAX	  (1 << 20)
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
@@ -574,8 +575,8 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 	fresh.switch_user = c->cfg->switch_user;
 	fresh.uid = c->cfg->uid;
 	fresh.gid = c->cfg->gid;
-	int r =
-	    snapshot_open(&l, p->state_path, p->mem_path, &fresh, p->nics, p->nnics, err, errlen);
+	int r = snapshot_open(&l, p->state_path, p->uffd ? NULL : p->mem_path, &fresh, p->nics,
+			      p->nnics, err, errlen);
 	if (!r)
 		r = control_apply_load_settings(&fresh, p, err, errlen);
 	if (r) {
@@ -586,7 +587,8 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 	cmdline = *c->cfg;
 	*c->cfg = fresh;
 	log_clear_last_error();
-	int status = vm_create_restored(&c->vm, c->cfg, l.mem_fd);
+	int status = p->uffd ? vm_create_restored_uffd(&c->vm, c->cfg, p->mem_path)
+			     : vm_create_restored(&c->vm, c->cfg, l.mem_fd);
 	c->vm_created = true;
 	if (status) {
 		snprintf(err, errlen, "%s", log_last_error());
@@ -594,6 +596,8 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 	}
 	if (!r)
 		r = snapshot_restore(&c->vm, &l, err, errlen);
+	if (!r)
+		r = vm_uffd_restored(&c->vm, err, errlen); /* the handler failed meanwhile? */
 	snapshot_close(&l);
 	if (r) {
 		vm_destroy(&c->vm);
