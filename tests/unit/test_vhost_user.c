@@ -1,0 +1,518 @@
+/* The vhost-user front-end against a fake back-end thread on a socketpair (or a listening
+ * socket, for reconnects): the message sequence, and every way a back-end can misbehave
+ * (garbage, wrong sizes, wrong request ids, silence, a closed socket, a refusal). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "virtio/vhost_user/vu_frontend.h"
+#include "virtio/vhost_user/vu_msg.h"
+
+enum misbehave { GOOD, GARBAGE, WRONG_SIZE, WRONG_REQUEST, SILENT, CLOSE, NACK, HUGE };
+
+#define LOG_MAX 128
+
+struct fake {
+	int fd;
+	pthread_t thread;
+	uint64_t features, protocol, queue_num;
+	uint32_t bad_request; /* misbehave on this request */
+	enum misbehave how;
+	uint8_t config[VU_MAX_CONFIG_SIZE];
+	uint32_t bases[VU_MAX_QUEUES];
+	/* what arrived */
+	int n;
+	struct vu_hdr hdr[LOG_MAX];
+	uint64_t u64[LOG_MAX]; /* first 8 payload bytes */
+	int nfds[LOG_MAX];
+};
+
+static const uint64_t ALL_FEATURES = (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << 32) | 0x3;
+static const uint64_t ALL_PROTOCOL = VU_FRONTEND_PROTOCOL_FEATURES | (1ull << 1);
+
+static int recv_msg(int fd, uint8_t *buf, int *nfds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 16)];
+	struct iovec iov = {.iov_base = buf, .iov_len = VU_HDR_SIZE};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	ssize_t n = recvmsg(fd, &mh, MSG_WAITALL);
+	if (n != VU_HDR_SIZE)
+		return -1;
+	*nfds = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < k; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			close(got);
+		}
+		*nfds += k;
+	}
+	struct vu_hdr h;
+	vu_msg_read_hdr(buf, &h);
+	if (h.size > VU_MAX_PAYLOAD)
+		return -1;
+	if (h.size && recv(fd, buf + VU_HDR_SIZE, h.size, MSG_WAITALL) != (ssize_t)h.size)
+		return -1;
+	return 0;
+}
+
+static void send_reply(int fd, uint32_t request, const void *payload, uint32_t size)
+{
+	uint8_t buf[VU_MAX_MSG];
+	struct vu_hdr h = {request, VU_FLAG_VERSION | VU_FLAG_REPLY, size};
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + VU_HDR_SIZE, payload, size);
+	(void)!write(fd, buf, VU_HDR_SIZE + size);
+}
+
+/* Answers `h` wrongly as `how` says; returns false to stop the back-end. */
+static bool misbehave(struct fake *f, const struct vu_hdr *h)
+{
+	uint64_t one = 1;
+	switch (f->how) {
+	case GARBAGE:
+		(void)!write(f->fd, "\xde\xad\xbe\xef garbage garbage", 20);
+		return true;
+	case WRONG_SIZE:
+		send_reply(f->fd, h->request, &one, 4);
+		return true;
+	case WRONG_REQUEST:
+		send_reply(f->fd, h->request + 1, &one, 8);
+		return true;
+	case NACK:
+		send_reply(f->fd, h->request, &one, 8);
+		return true;
+	case HUGE: {
+		struct vu_hdr big = {h->request, VU_FLAG_VERSION | VU_FLAG_REPLY, 1u << 20};
+		(void)!write(f->fd, &big, sizeof(big));
+		return true;
+	}
+	case CLOSE:
+		return false;
+	case SILENT:
+	case GOOD:
+		return true;
+	}
+	return true;
+}
+
+static void answer(struct fake *f, const struct vu_hdr *h, const uint8_t *p)
+{
+	uint32_t st[2];
+	uint64_t zero = 0;
+	memcpy(st, p, 8);
+	switch (h->request) {
+	case VU_GET_FEATURES:
+		send_reply(f->fd, h->request, &f->features, 8);
+		return;
+	case VU_GET_PROTOCOL_FEATURES:
+		send_reply(f->fd, h->request, &f->protocol, 8);
+		return;
+	case VU_GET_QUEUE_NUM:
+		send_reply(f->fd, h->request, &f->queue_num, 8);
+		return;
+	case VU_SET_VRING_BASE:
+		f->bases[st[0] & 0xff] = st[1];
+		break;
+	case VU_GET_VRING_BASE:
+		st[1] = f->bases[st[0] & 0xff];
+		send_reply(f->fd, h->request, st, 8);
+		return;
+	case VU_GET_CONFIG: {
+		uint8_t out[VU_MAX_PAYLOAD];
+		uint32_t c[3];
+		memcpy(c, p, 12);
+		memcpy(out, c, 12);
+		memcpy(out + 12, f->config + c[0], c[1]);
+		send_reply(f->fd, h->request, out, 12 + c[1]);
+		return;
+	}
+	case VU_SET_CONFIG: {
+		uint32_t c[3];
+		memcpy(c, p, 12);
+		memcpy(f->config + c[0], p + 12, c[1]);
+		break;
+	}
+	}
+	if (h->flags & VU_FLAG_NEED_REPLY)
+		send_reply(f->fd, h->request, &zero, 8);
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	uint8_t buf[VU_MAX_MSG];
+	int nfds;
+	while (recv_msg(f->fd, buf, &nfds) == 0) {
+		struct vu_hdr h;
+		vu_msg_read_hdr(buf, &h);
+		if (f->n < LOG_MAX) {
+			f->hdr[f->n] = h;
+			memcpy(&f->u64[f->n], buf + VU_HDR_SIZE, h.size >= 8 ? 8 : 0);
+			f->nfds[f->n] = nfds;
+			f->n++;
+		}
+		if (h.request == f->bad_request && f->how != GOOD) {
+			if (!misbehave(f, &h))
+				break;
+			continue;
+		}
+		answer(f, &h, buf + VU_HDR_SIZE);
+	}
+	close(f->fd);
+	return NULL;
+}
+
+static struct fake *fake_new(void)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	f->features = ALL_FEATURES;
+	f->protocol = ALL_PROTOCOL;
+	f->queue_num = 4;
+	return f;
+}
+
+/* Starts the fake on one end of a socketpair; returns the other end. */
+static int fake_start(struct fake *f)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	f->fd = sv[1];
+	pthread_create(&f->thread, NULL, fake_main, f);
+	return sv[0];
+}
+
+static void fake_stop(struct fake *f, struct vu_frontend *fe)
+{
+	vu_frontend_close(fe);
+	pthread_join(f->thread, NULL);
+	free(f);
+}
+
+static struct vu_frontend fe;
+
+static struct fake *connected(struct fake *f)
+{
+	vu_frontend_init(&fe);
+	cr_assert_eq(vu_frontend_attach(&fe, fake_start(f), 300), 0, "%s", fe.error);
+	return f;
+}
+
+Test(vhost_user, handshake_negotiates_the_common_protocol_features)
+{
+	struct fake *f = connected(fake_new());
+	cr_assert_eq(fe.features, ALL_FEATURES);
+	cr_assert_eq(fe.protocol_features, VU_FRONTEND_PROTOCOL_FEATURES);
+	cr_assert_eq(fe.max_queues, 4);
+	uint32_t want[] = {VU_GET_FEATURES, VU_GET_PROTOCOL_FEATURES, VU_SET_PROTOCOL_FEATURES,
+			   VU_GET_QUEUE_NUM, VU_SET_OWNER};
+	cr_assert_eq(f->n, 5);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(f->hdr[i].request, want[i], "message %d", i);
+	cr_assert_eq(f->u64[2], VU_FRONTEND_PROTOCOL_FEATURES, "only what both know");
+	cr_assert_eq(f->hdr[2].flags & VU_FLAG_NEED_REPLY, 0, "not acked before it is on");
+	cr_assert(f->hdr[4].flags & VU_FLAG_NEED_REPLY, "SET_OWNER acked");
+	fake_stop(f, &fe);
+}
+
+Test(vhost_user, back_end_without_protocol_features)
+{
+	struct fake *f = fake_new();
+	f->features = 0x3;
+	connected(f);
+	/* nothing is acked: wait for the fake to have read SET_OWNER */
+	for (int i = 0; i < 1000 && __atomic_load_n(&f->n, __ATOMIC_ACQUIRE) < 2; i++)
+		usleep(1000);
+	cr_assert_eq(f->n, 2);
+	cr_assert_eq(f->hdr[1].request, VU_SET_OWNER);
+	cr_assert_eq(f->hdr[1].flags & VU_FLAG_NEED_REPLY, 0);
+	char cfg[4];
+	cr_assert_eq(vu_frontend_get_config(&fe, 0, cfg, 4), -EOPNOTSUPP);
+	cr_assert(vu_frontend_alive(&fe));
+	fake_stop(f, &fe);
+}
+
+/* A memfd of 1 MiB as guest RAM at gpa 0. */
+static struct vu_mem_table ram(int *memfd)
+{
+	struct vu_mem_table t = {0};
+	*memfd = memfd_create("ram", MFD_CLOEXEC);
+	cr_assert_eq(ftruncate(*memfd, 1 << 20), 0);
+	void *host = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, *memfd, 0);
+	struct vu_region r = {.gpa = 0, .size = 1 << 20, .uaddr = (uintptr_t)host, .fd = *memfd};
+	cr_assert_eq(vu_mem_table_add(&t, &r), 0);
+	return t;
+}
+
+static int find(const struct fake *f, uint32_t request, int from)
+{
+	for (int i = from; i < f->n; i++)
+		if (f->hdr[i].request == request)
+			return i;
+	return -1;
+}
+
+Test(vhost_user, rings_start_and_stop_through_the_memory_table)
+{
+	struct fake *f = connected(fake_new());
+	int memfd, kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
+	struct vu_mem_table t = ram(&memfd);
+
+	cr_assert_eq(vu_frontend_set_features(&fe, 0x1), 0, "%s", fe.error);
+	cr_assert_eq(f->u64[find(f, VU_SET_FEATURES, 0)], 0x1 | (1ull << VU_F_PROTOCOL_FEATURES));
+	cr_assert_eq(vu_frontend_set_mem_table(&fe, &t), 0, "%s", fe.error);
+	int m = find(f, VU_SET_MEM_TABLE, 0);
+	cr_assert_eq(f->nfds[m], 1, "the memfd travels with the table");
+
+	struct vu_vring_cfg v = {
+	    .ring = {.num = 128, .desc = 0x1000, .avail = 0x2000, .used = 0x3000},
+	    .base = 7,
+	    .kick_fd = kick,
+	    .call_fd = call,
+	    .err_fd = -1};
+	cr_assert_eq(vu_frontend_start_vring(&fe, 1, &v), 0, "%s", fe.error);
+	int num = find(f, VU_SET_VRING_NUM, m);
+	uint32_t order[] = {VU_SET_VRING_NUM,	VU_SET_VRING_BASE, VU_SET_VRING_ADDR,
+			    VU_SET_VRING_CALL,	VU_SET_VRING_ERR,  VU_SET_VRING_KICK,
+			    VU_SET_VRING_ENABLE};
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(f->hdr[num + i].request, order[i], "step %d", i);
+	cr_assert_eq(f->nfds[num + 3], 1, "call fd");
+	cr_assert_eq(f->nfds[num + 4], 0, "no err fd");
+	cr_assert_eq(f->u64[num + 4], 1 | VU_VRING_NOFD);
+	cr_assert_eq(f->nfds[num + 5], 1, "kick fd");
+	cr_assert_eq(f->bases[1], 7);
+
+	uint16_t base = 0;
+	f->bases[1] = 42; /* the back-end consumed 35 requests */
+	cr_assert_eq(vu_frontend_stop_vring(&fe, 1, &base), 0, "%s", fe.error);
+	cr_assert_eq(base, 42);
+	cr_assert_eq(f->hdr[f->n - 2].request, VU_SET_VRING_ENABLE);
+	cr_assert_eq(f->hdr[f->n - 1].request, VU_GET_VRING_BASE);
+	fake_stop(f, &fe);
+	close(memfd);
+	close(kick);
+	close(call);
+}
+
+Test(vhost_user, a_ring_outside_guest_ram_is_never_sent)
+{
+	struct fake *f = connected(fake_new());
+	int memfd, kick = eventfd(0, EFD_CLOEXEC);
+	struct vu_mem_table t = ram(&memfd);
+	cr_assert_eq(vu_frontend_set_mem_table(&fe, &t), 0);
+	int before = f->n;
+	struct vu_vring_cfg v = {
+	    .ring = {.num = 256, .desc = 0x1000, .avail = 0x2000, .used = (1 << 20) - 0x100},
+	    .kick_fd = kick,
+	    .call_fd = -1,
+	    .err_fd = -1};
+	cr_assert_eq(vu_frontend_start_vring(&fe, 0, &v), -EFAULT);
+	cr_assert(strstr(fe.error, "not inside guest RAM"), "%s", fe.error);
+	v.ring.used = 0x3000;
+	v.ring.desc = 0x1004;
+	cr_assert_eq(vu_frontend_start_vring(&fe, 0, &v), -EINVAL);
+	v.ring.desc = 0x1000;
+	cr_assert_eq(vu_frontend_start_vring(&fe, 4, &v), -EINVAL, "the back-end has 4 queues");
+	cr_assert_eq(f->n, before, "nothing sent");
+	cr_assert(vu_frontend_alive(&fe));
+	cr_assert_eq(vu_frontend_start_vring(&fe, 0, &v), 0, "%s", fe.error);
+	fake_stop(f, &fe);
+	close(memfd);
+	close(kick);
+}
+
+Test(vhost_user, config_space_round_trip)
+{
+	struct fake *f = connected(fake_new());
+	char out[8];
+	cr_assert_eq(vu_frontend_set_config(&fe, 4, "myfs", 4), 0, "%s", fe.error);
+	cr_assert_eq(vu_frontend_get_config(&fe, 2, out, 8), 0, "%s", fe.error);
+	cr_assert_eq(memcmp(out, "\0\0myfs\0\0", 8), 0);
+	cr_assert_eq(vu_frontend_get_config(&fe, 250, out, 8), -EINVAL, "past 256 bytes");
+	fake_stop(f, &fe);
+}
+
+Test(vhost_user, reset_stops_started_rings_then_resets_the_device)
+{
+	struct fake *f = connected(fake_new());
+	int memfd, kick = eventfd(0, EFD_CLOEXEC);
+	struct vu_mem_table t = ram(&memfd);
+	cr_assert_eq(vu_frontend_set_mem_table(&fe, &t), 0);
+	struct vu_vring_cfg v = {
+	    .ring = {.num = 16, .desc = 0x1000, .avail = 0x2000, .used = 0x3000},
+	    .kick_fd = kick,
+	    .call_fd = -1,
+	    .err_fd = -1};
+	cr_assert_eq(vu_frontend_start_vring(&fe, 0, &v), 0);
+	cr_assert_eq(vu_frontend_start_vring(&fe, 2, &v), 0);
+	int before = f->n;
+	cr_assert_eq(vu_frontend_reset(&fe), 0, "%s", fe.error);
+	uint32_t want[] = {VU_SET_VRING_ENABLE, VU_GET_VRING_BASE, VU_SET_VRING_ENABLE,
+			   VU_GET_VRING_BASE, VU_RESET_DEVICE};
+	cr_assert_eq(f->n - before, 5);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(f->hdr[before + i].request, want[i]);
+	cr_assert_eq(vu_frontend_reset(&fe), 0, "nothing started: RESET_DEVICE alone");
+	cr_assert_eq(f->hdr[f->n - 1].request, VU_RESET_DEVICE);
+	fake_stop(f, &fe);
+	close(memfd);
+	close(kick);
+}
+
+Test(vhost_user, features_not_offered_are_refused)
+{
+	struct fake *f = connected(fake_new());
+	cr_assert_eq(vu_frontend_set_features(&fe, 1ull << 40), -EINVAL);
+	cr_assert(vu_frontend_alive(&fe));
+	fake_stop(f, &fe);
+}
+
+/* The fake misbehaves at `request`; the front-end call must fail with `err` (and quickly), the
+ * connection must be dead afterwards, and the next request must fail at once. */
+static void expect_failure(uint32_t request, enum misbehave how, int err, const char *text)
+{
+	struct fake *f = fake_new();
+	f->bad_request = request;
+	f->how = how;
+	vu_frontend_init(&fe);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int got = vu_frontend_attach(&fe, fake_start(f), 300);
+	if (!got)
+		got = vu_frontend_set_features(&fe, 0x1);
+	if (!got) {
+		char cfg[8];
+		got = vu_frontend_get_config(&fe, 0, cfg, 8);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert_eq(got, err, "got %d (%s)", got, fe.error);
+	cr_assert(strstr(fe.error, text), "error: %s", fe.error);
+	cr_assert(strstr(fe.error, vu_request_name(request)), "error names the request: %s",
+		  fe.error);
+	cr_assert_lt(s, 2.0, "bounded: %.2f s", s);
+	cr_assert_not(vu_frontend_alive(&fe));
+	cr_assert_eq(vu_frontend_set_features(&fe, 0x1), -ENOTCONN);
+	fake_stop(f, &fe);
+}
+
+Test(vhost_user, garbage_reply)
+{
+	expect_failure(VU_GET_FEATURES, GARBAGE, -EMSGSIZE, "larger");
+	expect_failure(VU_GET_PROTOCOL_FEATURES, GARBAGE, -EMSGSIZE, "larger");
+}
+
+Test(vhost_user, wrong_payload_size)
+{
+	expect_failure(VU_GET_FEATURES, WRONG_SIZE, -EPROTO, "bad reply");
+	expect_failure(VU_GET_CONFIG, WRONG_SIZE, -EPROTO, "bad reply");
+}
+
+Test(vhost_user, reply_to_another_request)
+{
+	expect_failure(VU_GET_QUEUE_NUM, WRONG_REQUEST, -EPROTO, "another request");
+	expect_failure(VU_SET_FEATURES, WRONG_REQUEST, -EPROTO, "another request");
+}
+
+Test(vhost_user, no_reply_times_out)
+{
+	expect_failure(VU_GET_FEATURES, SILENT, -ETIMEDOUT, "no answer within 300 ms");
+	expect_failure(VU_SET_OWNER, SILENT, -ETIMEDOUT, "no answer");
+}
+
+Test(vhost_user, closed_socket)
+{
+	expect_failure(VU_GET_PROTOCOL_FEATURES, CLOSE, -ECONNRESET, "closed the connection");
+	expect_failure(VU_GET_CONFIG, CLOSE, -ECONNRESET, "closed the connection");
+}
+
+Test(vhost_user, oversized_reply)
+{
+	expect_failure(VU_GET_FEATURES, HUGE, -EMSGSIZE, "larger");
+	expect_failure(VU_GET_CONFIG, HUGE, -EMSGSIZE, "larger");
+}
+
+Test(vhost_user, refusal_keeps_the_stream_in_step)
+{
+	struct fake *f = fake_new();
+	f->bad_request = VU_SET_FEATURES;
+	f->how = NACK;
+	connected(f);
+	cr_assert_eq(vu_frontend_set_features(&fe, 0x1), -EIO);
+	cr_assert(strstr(fe.error, "SET_FEATURES: the back-end refused it"), "%s", fe.error);
+	cr_assert(vu_frontend_alive(&fe));
+	char cfg[8];
+	cr_assert_eq(vu_frontend_get_config(&fe, 0, cfg, 8), 0, "%s", fe.error);
+	fake_stop(f, &fe);
+}
+
+/* ---- by path: connect errors, the back-end dying, and a reconnect ---- */
+
+struct listener {
+	char path[108];
+	int lfd;
+	struct fake *f;
+	pthread_t thread;
+};
+
+static void *accept_main(void *arg)
+{
+	struct listener *l = arg;
+	l->f->fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
+	return fake_main(l->f);
+}
+
+static void listen_at(struct listener *l)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, l->path);
+	unlink(l->path);
+	l->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(bind(l->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(l->lfd, 1), 0);
+	l->f = fake_new();
+	pthread_create(&l->thread, NULL, accept_main, l);
+}
+
+Test(vhost_user, backend_dies_and_a_new_one_is_reconnected)
+{
+	struct listener l;
+	snprintf(l.path, sizeof(l.path), "/tmp/vu-test-%d.sock", getpid());
+	vu_frontend_init(&fe);
+	cr_assert_eq(vu_frontend_connect(&fe, l.path, 300), -ENOENT);
+	cr_assert(strstr(fe.error, "cannot connect"), "%s", fe.error);
+
+	listen_at(&l);
+	cr_assert_eq(vu_frontend_connect(&fe, l.path, 300), 0, "%s", fe.error);
+	cr_assert(vu_frontend_alive(&fe));
+	/* the back-end dies: shutdown() makes the fake's recv() end, as a crash would */
+	shutdown(l.f->fd, SHUT_RDWR);
+	pthread_join(l.thread, NULL);
+	free(l.f);
+	close(l.lfd);
+	cr_assert_not(vu_frontend_alive(&fe), "hang-up seen without sending anything");
+	cr_assert_eq(vu_frontend_set_features(&fe, 1), -ENOTCONN);
+
+	vu_frontend_close(&fe);
+	cr_assert_eq(vu_frontend_connect(&fe, l.path, 300), -ECONNREFUSED, "nobody listens");
+	listen_at(&l);
+	cr_assert_eq(vu_frontend_connect(&fe, l.path, 300), 0, "%s", fe.error);
+	cr_assert_eq(vu_frontend_set_features(&fe, 1), 0, "%s", fe.error);
+	vu_frontend_close(&fe);
+	pthread_join(l.thread, NULL);
+	free(l.f);
+	close(l.lfd);
+	unlink(l.path);
+}

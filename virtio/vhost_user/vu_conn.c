@@ -1,0 +1,233 @@
+/* The front-end's socket to a vhost-user back-end: non-blocking, every wait bounded by a
+ * deadline on the monotonic clock, fds as SCM_RIGHTS (QEMU docs/interop/vhost-user.rst,
+ * "Communication"). */
+#include "virtio/vhost_user/vu_conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "virtio/vhost_user/vu_msg.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for `events` on the socket until `deadline` (ms). 0, -ETIMEDOUT or -errno. */
+static int wait_for(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		struct pollfd p = {.fd = fd, .events = events};
+		int n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 0; /* ready, or POLLHUP/POLLERR: the next call reports which */
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int fail(struct vu_conn *c, int err)
+{
+	c->broken = true;
+	return err;
+}
+
+void vu_conn_adopt(struct vu_conn *c, int fd, int timeout_ms)
+{
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	c->broken = false;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int vu_conn_connect(struct vu_conn *c, const char *path, int timeout_ms)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	c->fd = -1;
+	c->broken = true;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+		/* a full backlog: the connection completes when the back-end accepts */
+		if (err == -EAGAIN || err == -EINPROGRESS) {
+			err = wait_for(fd, POLLOUT, now_ms() + timeout_ms);
+			socklen_t l = sizeof(int);
+			int soerr = 0;
+			if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0)
+				err = -soerr;
+		}
+		if (err) {
+			close(fd);
+			return err;
+		}
+	}
+	vu_conn_adopt(c, fd, timeout_ms);
+	return 0;
+}
+
+static ssize_t send_chunk(int fd, const uint8_t *p, size_t len, const int *fds, int nfds)
+{
+	struct iovec iov = {.iov_base = (void *)p, .iov_len = len};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VU_CONN_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (nfds > 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+int vu_conn_send(struct vu_conn *c, const void *msg, size_t len, const int *fds, int nfds)
+{
+	const uint8_t *p = msg;
+	int64_t deadline = now_ms() + c->timeout_ms;
+
+	if (c->broken || c->fd < 0)
+		return -ENOTCONN;
+	if (nfds < 0 || nfds > VU_CONN_MAX_FDS)
+		return -EINVAL;
+	while (len > 0) {
+		ssize_t n = send_chunk(c->fd, p, len, fds, nfds);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			nfds = 0; /* the fds went with the first byte */
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return fail(c, -errno);
+		int err = wait_for(c->fd, POLLOUT, deadline);
+		if (err)
+			return fail(c, err);
+	}
+	return 0;
+}
+
+static void close_passed_fds(struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	}
+}
+
+/* Reads exactly `len` bytes before `deadline`. */
+static int recv_exact(struct vu_conn *c, uint8_t *p, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * VU_CONN_MAX_FDS)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = {.iov_base = p, .iov_len = len};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf)};
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n > 0) {
+			close_passed_fds(&mh);
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int err = wait_for(c->fd, POLLIN, deadline);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int vu_conn_recv(struct vu_conn *c, uint8_t *buf, size_t cap, size_t *len)
+{
+	int64_t deadline = now_ms() + c->timeout_ms;
+	struct vu_hdr h;
+
+	*len = 0;
+	if (c->broken || c->fd < 0)
+		return -ENOTCONN;
+	if (cap < VU_HDR_SIZE)
+		return -EINVAL;
+	int err = recv_exact(c, buf, VU_HDR_SIZE, deadline);
+	if (err)
+		return fail(c, err);
+	vu_msg_read_hdr(buf, &h);
+	if (h.size > cap - VU_HDR_SIZE)
+		return fail(c, -EMSGSIZE);
+	err = recv_exact(c, buf + VU_HDR_SIZE, h.size, deadline);
+	if (err)
+		return fail(c, err);
+	*len = VU_HDR_SIZE + h.size;
+	return 0;
+}
+
+bool vu_conn_alive(struct vu_conn *c)
+{
+	if (c->broken || c->fd < 0)
+		return false;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+	if (poll(&p, 1, 0) <= 0)
+		return true; /* nothing to report (or EINTR: ask again later) */
+	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) {
+		c->broken = true;
+		return false;
+	}
+	return true;
+}
+
+void vu_conn_break(struct vu_conn *c)
+{
+	c->broken = true;
+}
+
+void vu_conn_close(struct vu_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->broken = true;
+}
