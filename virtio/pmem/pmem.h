@@ -1,0 +1,63 @@
+/* virtio-pmem, persistent memory backed by a host file (virtio 1.2 section 5.19): the VMM maps
+ * the file into a window of guest physical memory (the config space's `start` and `size`), the
+ * guest uses it directly (DAX), and the one queue (req_vq, 0) carries FLUSH requests that ask for
+ * the guest's writes to reach stable storage.
+ *
+ * A FLUSH is answered after fsync() of the file has finished: ret 0, or 1 when it failed (Linux
+ * turns any non-zero ret into -EIO). fsync() may take long, so it never runs under the device
+ * lock: the device keeps the request's chain (up to VIRTIO_PMEM_MAX_HELD of them), and its flush
+ * thread, which takes only its own lock, runs fsync() and signals an eventfd; the device's I/O
+ * thread then answers every request the fsync covered. A request covers the writes made before it
+ * arrived, so it waits for an fsync that STARTED after it (one fsync answers every request that
+ * was waiting for it). A read-only device answers FLUSH at once with 0 (there is nothing to write
+ * back). Other request types, a request shorter than 4 bytes: ret 1 at once. A chain without room
+ * for the 4-byte response is returned unanswered (used len 0) and nothing is flushed.
+ *
+ * Locking: dev->lock, then the device's flush lock (lock_order.h); the flush thread takes only
+ * the flush lock. A pause (ops->quiesce) waits for the fsync in flight and answers its requests,
+ * so a snapshot never holds a request. */
+#ifndef VIRTIO_PMEM_H
+#define VIRTIO_PMEM_H
+
+#include <linux/virtio_pmem.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtio/core/device.h"
+
+#define VIRTIO_PMEM_QUEUE_SIZE 64
+#define VIRTIO_PMEM_MAX_HELD   8	    /* FLUSH requests waiting for an fsync at once */
+#define VIRTIO_PMEM_ALIGN      (2ull << 20) /* the guest's memory-section alignment for DAX */
+#define VIRTIO_PMEM_PATH_MAX   4096
+
+/* --pmem / PUT /pmem/{id}. */
+struct virtio_pmem_opts {
+	char path[VIRTIO_PMEM_PATH_MAX];
+	bool read_only;
+	bool root; /* the guest's root device: root=/dev/pmem0 on the kernel command line */
+};
+
+/* Parses "path=FILE[,ro][,root]" ("ro=on|off" and "root=on|off" are taken too). Returns 0 or
+ * -EINVAL with the reason in `err`. */
+int virtio_pmem_parse_opts(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
+
+/* Allocates the device (free() it after virtio_dev_destroy()) for a file mapped at guest address
+ * `start` for `size` bytes (both multiples of VIRTIO_PMEM_ALIGN). The device owns `fd` from here
+ * on (it is closed at destroy, or on failure) and fsync()s it for FLUSH. Starts the flush thread.
+ * Returns 0, -EINVAL (logged) or -ENOMEM / -errno. */
+int virtio_pmem_create(struct virtio_dev **out, int fd, uint64_t start, uint64_t size,
+		       bool read_only);
+
+bool virtio_pmem_is(const struct virtio_dev *dev);
+
+/* Test seam: replaces fsync(fd) (runs on the flush thread, no device lock held). NULL restores
+ * it. Call before the device is used. */
+typedef int (*virtio_pmem_flush_fn)(void *opaque, int fd);
+void virtio_pmem_set_flush(struct virtio_dev *dev, virtio_pmem_flush_fn fn, void *opaque);
+/* Test seam: waits (without dev->lock) until the flush thread has nothing left to do. */
+void virtio_pmem_wait_idle(struct virtio_dev *dev);
+/* Test seam: what a wakeup of the completion eventfd runs. dev->lock held. */
+void virtio_pmem_poll(struct virtio_dev *dev);
+
+#endif
