@@ -38,6 +38,7 @@ want 204 PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "ta
 want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "ipv4_address": "10.0.0.1"}' 'link local'
 want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V3"}' 'version'
 want 204 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V2", "ipv4_address": "169.254.170.2", "imds_compat": false}'
+want 200 GET /vm/config "" '"mmds-config":\{"version":"V2","network_interfaces":\["eth0"\],"ipv4_address":"169.254.170.2","imds_compat":false\}'
 want 400 DELETE /mmds "" 'Invalid request method'
 
 # --mmds-size-limit: Firecracker's flag, here 20 bytes

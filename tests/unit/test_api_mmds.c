@@ -3,9 +3,11 @@
  * PUT /mmds/config with its checks (version, link-local address, ids of configured NICs, no
  * unknown field) and only before start, while the store stays writable after it. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <jansson.h>
 #include <string.h>
 
+#include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
 
 static struct api api;
@@ -190,4 +192,62 @@ Test(api_mmds, any_json_value_is_a_document)
 	cr_assert_eq(req("PUT", "/mmds", "\"just a string\""), 204);
 	assert_store("\"just a string\"");
 	cr_assert_eq(req("PUT", "/mmds", "{\"a\":1,\"a\":2}"), 400); /* duplicate keys */
+}
+
+Test(api_mmds, vm_config_shows_the_configuration)
+{
+	add_nic("eth0");
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	cr_assert_null(json_object_get(doc, "mmds-config"), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/mmds/config",
+			 "{\"network_interfaces\": [\"eth0\"], \"version\": \"V2\", "
+			 "\"ipv4_address\": \"169.254.170.2\"}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *want = json_loads("{\"version\": \"V2\", \"network_interfaces\": [\"eth0\"], "
+				  "\"ipv4_address\": \"169.254.170.2\", \"imds_compat\": false}",
+				  0, NULL);
+	cr_assert(json_equal(json_object_get(doc, "mmds-config"), want), "%s", resp.body);
+	json_decref(want);
+}
+
+/* The configuration file's "mmds-config" is PUT /mmds/config after the NICs (api_model_load). */
+Test(api_mmds, config_file_section)
+{
+	static const char *const boot = "\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+					"\"network-interfaces\": [{\"iface_id\": \"eth0\", "
+					"\"host_dev_name\": \"tap0\"}]";
+	char text[512];
+	char err[256] = "";
+	struct api_model m;
+
+	snprintf(text, sizeof(text), "{%s, \"mmds-config\": {\"network_interfaces\": [\"eth0\"]}}",
+		 boot);
+	json_t *root = json_loads(text, 0, NULL);
+	api_model_init(&m);
+	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), 0, "%s", err);
+	cr_assert(m.mmds_set);
+	cr_assert_eq(m.mmds.version, MMDS_V1);
+	cr_assert_eq(m.mmds.ipv4, MMDS_DEFAULT_IPV4);
+	cr_assert(mmds_config_has_iface(&m.mmds, "eth0"));
+	api_model_free(&m);
+	json_decref(root);
+
+	snprintf(text, sizeof(text), "{%s, \"mmds-config\": {\"network_interfaces\": [\"eth1\"]}}",
+		 boot);
+	root = json_loads(text, 0, NULL);
+	api_model_init(&m);
+	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "mmds-config: ") && strstr(err, "does not correspond"), "%s", err);
+	cr_assert_not(m.mmds_set);
+	api_model_free(&m);
+	json_decref(root);
+
+	snprintf(text, sizeof(text), "{%s, \"mmds-config\": null}", boot);
+	root = json_loads(text, 0, NULL);
+	api_model_init(&m);
+	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not(m.mmds_set);
+	api_model_free(&m);
+	json_decref(root);
 }

@@ -598,6 +598,26 @@ static int load_one(struct api_model *m, const json_t *root, const char *key, bo
 	return r;
 }
 
+int api_model_put_mmds_config(struct api_model *m, const json_t *body, char *err, size_t errlen)
+{
+	struct mmds_config c;
+	int r = mmds_config_parse(body, &c, err, errlen);
+	for (int i = 0; !r && i < c.nifaces; i++) {
+		int n = 0;
+		while (n < m->nnics && strcmp(m->nics[n].id, c.ifaces[i]))
+			n++;
+		if (n == m->nnics) {
+			snprintf(err, errlen, "%s", MMDS_MSG_BAD_IFACE);
+			r = -EINVAL;
+		}
+	}
+	if (!r) {
+		m->mmds = c;
+		m->mmds_set = true;
+	}
+	return r;
+}
+
 static int put_metrics(struct api_model *m, const json_t *body, char *err, size_t errlen)
 {
 	const char *path;
@@ -627,7 +647,6 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 {
 	static const char *const none[][2] = {
 	    {"cpu-config", "custom CPU templates are not supported"},
-	    {"mmds-config", "MMDS is not supported yet"},
 	    {"entropy", "the entropy device is not supported yet"},
 	    {"memory-hotplug", "memory hotplug is not supported yet"},
 	    {"serial", "the serial device's output cannot be redirected here"},
@@ -679,6 +698,8 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 	if (!r)
 		r = load_list(m, root, "network-interfaces", "iface_id", api_model_put_nic, err,
 			      errlen);
+	if (!r)
+		r = load_one(m, root, "mmds-config", false, api_model_put_mmds_config, err, errlen);
 	if (!r)
 		r = load_one(m, root, "vsock", false, api_model_put_vsock, err, errlen);
 	if (!r)
@@ -788,6 +809,8 @@ json_t *api_model_json(const struct api_model *m)
 		json_object_set_new(j, "vsock", vsock);
 	if (j && m->balloon.set)
 		json_object_set_new(j, "balloon", api_balloon_model_json(&m->balloon));
+	if (j && m->mmds_set)
+		json_object_set_new(j, "mmds-config", mmds_config_json(&m->mmds));
 	return j;
 }
 

@@ -14,6 +14,7 @@
 #include "virtio/vsock/vsock.h"
 #include "vmm/api/api_balloon.h"
 #include "vmm/cli.h"
+#include "vmm/mmds/mmds_config.h"
 
 #define API_ID_MAX	 VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
 #define API_MAX_DRIVES	 CLI_MAX_DISKS
@@ -68,6 +69,8 @@ struct api_model {
 	json_t *metrics_properties;
 	struct api_vsock vsock;
 	struct api_balloon balloon; /* PUT /balloon (api_balloon.h) */
+	struct mmds_config mmds;    /* PUT /mmds/config, valid when mmds_set */
+	bool mmds_set;
 };
 
 /* Defaults: 1 vCPU, 256 MiB, nothing else. */
@@ -88,6 +91,9 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
  * whole update fails if one value is bad. */
 int api_model_patch_machine_config(struct api_model *m, const json_t *body, char *err,
 				   size_t errlen);
+/* PUT /mmds/config (vmm/mmds/mmds_config.h): every interface id must name a NIC the model
+ * already has, as Firecracker checks. Returns 0, or -EINVAL with Firecracker's message. */
+int api_model_put_mmds_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PUT /drives/{id}: {"drive_id", "path_on_host", "is_root_device", "is_read_only",
  * "cache_type"?, "io_engine"?, "partuuid"?}. A known id is replaced; one root device at most. */
 int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
@@ -129,8 +135,9 @@ int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
  * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "vsock": {...}?,
  * "metrics": {...}?, "balloon": {...}?, "logger": {...}?} applied as the same PUTs in that
  * order (the logger is only checked: the caller applies it, api_logger.h). Nulls are
- * absent; Firecracker's sections this VMM does not have ("cpu-config", "mmds-config",
- * "entropy", "memory-hotplug", "serial", a non-empty "pmem") are refused when set. */
+ * absent; "mmds-config" (after the NICs it names) is PUT /mmds/config; Firecracker's sections
+ * this VMM does not have ("cpu-config", "entropy", "memory-hotplug", "serial", a non-empty "pmem")
+ * are refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
 /* GET /machine-config and GET /vm/config documents (new references). */

@@ -828,27 +828,18 @@ static void patch_mmds(struct api *a, const char *id, const json_t *body, struct
 	mmds_result(r, mmds_patch(&a->mmds, body));
 }
 
-/* PUT /mmds/config: every id must name a NIC configured before it, as Firecracker checks. */
+/* PUT /mmds/config: the model keeps it (GET /vm/config); the NICs it names answer MMDS from
+ * InstanceStart on (control.c). */
 static void put_mmds_config(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct mmds_config c;
 	(void)id;
 	if (!before_start(a, r))
 		return;
-	if (mmds_config_parse(body, &c, r->err, sizeof(r->err))) {
+	if (api_model_put_mmds_config(&a->model, body, r->err, sizeof(r->err))) {
 		r->status = 400;
 		return;
 	}
-	for (int i = 0; i < c.nifaces; i++) {
-		int n = 0;
-		while (n < a->model.nnics && strcmp(a->model.nics[n].id, c.ifaces[i]))
-			n++;
-		if (n == a->model.nnics) {
-			fault(r, 400, "%s", MMDS_MSG_BAD_IFACE);
-			return;
-		}
-	}
-	mmds_set_config(&a->mmds, &c);
+	mmds_set_config(&a->mmds, &a->model.mmds);
 	r->status = 204;
 }
 

@@ -246,17 +246,18 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 
 /* ---- the backend the router drives ---- */
 
-/* The NICs PUT /mmds/config named answer MMDS (virtio/net/mmds_filter.h). */
+/* The NICs PUT /mmds/config (or the config file's "mmds-config") named answer MMDS
+ * (virtio/net/mmds_filter.h), as the model's configuration says. */
 static void attach_mmds(struct control *c, const struct api_model *m)
 {
-	struct mmds_config mc;
-	if (!mmds_get_config(&c->api.mmds, &mc))
+	if (!m->mmds_set)
 		return;
+	mmds_set_config(&c->api.mmds, &m->mmds);
 	for (int i = 0; i < m->nnics; i++) {
-		if (!mmds_config_has_iface(&mc, m->nics[i].id))
+		if (!mmds_config_has_iface(&m->mmds, m->nics[i].id))
 			continue;
 		c->cfg->nics[c->nic_base + i].mmds = &c->api.mmds;
-		c->cfg->nics[c->nic_base + i].mmds_ipv4 = mc.ipv4;
+		c->cfg->nics[c->nic_base + i].mmds_ipv4 = m->mmds.ipv4;
 	}
 }
 
@@ -756,6 +757,7 @@ static int load_config_file(struct control *c)
 		log_error("config file %s: %s", c->cfg->config_file, err);
 		return vmm_exit_status(r);
 	}
+	attach_mmds(c, &c->api.model);
 	return 0;
 }
 

@@ -114,3 +114,19 @@ int mmds_config_parse(const json_t *body, struct mmds_config *c, char *err, size
 		e = parse_ifaces(json_object_get(body, "network_interfaces"), c, err, errlen);
 	return e;
 }
+
+json_t *mmds_config_json(const struct mmds_config *c)
+{
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a = {.s_addr = htonl(c->ipv4)};
+	json_t *ifaces = json_array();
+	for (int i = 0; ifaces && i < c->nifaces; i++)
+		json_array_append_new(ifaces, json_string(c->ifaces[i]));
+	if (!ifaces || !inet_ntop(AF_INET, &a, ip, sizeof(ip))) {
+		json_decref(ifaces);
+		return NULL;
+	}
+	return json_pack("{s:s, s:o, s:s, s:b}", "version", c->version == MMDS_V2 ? "V2" : "V1",
+			 "network_interfaces", ifaces, "ipv4_address", ip, "imds_compat",
+			 c->imds_compat);
+}
