@@ -1,0 +1,180 @@
+/* Answering page faults with UFFDIO_COPY / UFFDIO_ZEROPAGE. See uffd_serve.h and the kernel's
+ * Documentation/admin-guide/mm/userfaultfd.rst ("Resolving Userfaults", "Non-cooperative
+ * userfaultfd"). */
+#include "tools/uffd-handler/uffd_serve.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define EAGER_CHUNK (2u << 20) /* answer queued faults at least this often while copying */
+
+int uffd_server_init(struct uffd_server *s, int uffd, const uint8_t *file,
+		     const struct uffd_mapping *maps, int n)
+{
+	memset(s, 0, sizeof(*s));
+	s->uffd = uffd;
+	s->file = file;
+	s->n = n;
+	for (int i = 0; i < n; i++) {
+		s->maps[i] = maps[i];
+		s->removed[i] = calloc(maps[i].size / UFFD_PAGE, 1);
+		if (!s->removed[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void uffd_server_free(struct uffd_server *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->removed[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool zero_page(const uint8_t *p)
+{
+	return p[0] == 0 && !memcmp(p, p + 1, UFFD_PAGE - 1);
+}
+
+/* A page someone else filled first (EEXIST): the faulting thread still waits to be woken. */
+static int wake(int uffd, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range r = {addr, len};
+	return ioctl(uffd, UFFDIO_WAKE, &r) ? -errno : 0;
+}
+
+static int zero(struct uffd_server *s, uint64_t addr)
+{
+	struct uffdio_zeropage z = {.range = {addr, UFFD_PAGE}};
+	while (ioctl(s->uffd, UFFDIO_ZEROPAGE, &z)) {
+		if (errno == EEXIST)
+			return wake(s->uffd, addr, UFFD_PAGE);
+		if (errno != EAGAIN) /* EAGAIN: the VMM's mappings changed under us: again */
+			return -errno;
+		z.zeropage = 0;
+	}
+	s->zeroed++;
+	return 0;
+}
+
+/* Copies `len` bytes of the file at `off` to `addr`; a run that meets a present page goes on
+ * page by page. */
+static int copy(struct uffd_server *s, uint64_t addr, uint64_t off, uint64_t len)
+{
+	struct uffdio_copy c = {
+	    .dst = addr, .src = (uint64_t)(uintptr_t)(s->file + off), .len = len};
+	while (ioctl(s->uffd, UFFDIO_COPY, &c)) {
+		if (errno == EEXIST && len == UFFD_PAGE)
+			return wake(s->uffd, addr, UFFD_PAGE);
+		if (errno == EEXIST || (errno == EAGAIN && c.copy > 0)) {
+			for (uint64_t p = 0; p < len; p += UFFD_PAGE) {
+				int r = copy(s, addr + p, off + p, UFFD_PAGE);
+				if (r)
+					return r;
+			}
+			return 0;
+		}
+		if (errno != EAGAIN)
+			return -errno;
+		c.copy = 0;
+	}
+	s->copied += len / UFFD_PAGE;
+	return 0;
+}
+
+/* One page of mapping i: zero when removed or a hole in the file, else its bytes. */
+static int serve_page(struct uffd_server *s, int i, uint64_t addr)
+{
+	const struct uffd_mapping *m = &s->maps[i];
+	uint64_t page = (addr - m->base) / UFFD_PAGE, off = m->offset + page * UFFD_PAGE;
+	if (s->removed[i][page] || zero_page(s->file + off))
+		return zero(s, addr);
+	return copy(s, addr, off, UFFD_PAGE);
+}
+
+static void mark_removed(struct uffd_server *s, uint64_t start, uint64_t end)
+{
+	s->removes++;
+	for (int i = 0; i < s->n; i++) {
+		const struct uffd_mapping *m = &s->maps[i];
+		uint64_t lo = start > m->base ? start : m->base;
+		uint64_t hi = end < m->base + m->size ? end : m->base + m->size;
+		for (uint64_t a = lo; a < hi; a += UFFD_PAGE)
+			s->removed[i][(a - m->base) / UFFD_PAGE] = 1;
+	}
+}
+
+static int handle(struct uffd_server *s, const struct uffd_msg *msg)
+{
+	if (msg->event == UFFD_EVENT_REMOVE) {
+		mark_removed(s, msg->arg.remove.start & ~(uint64_t)(UFFD_PAGE - 1),
+			     msg->arg.remove.end);
+		return 0;
+	}
+	if (msg->event != UFFD_EVENT_PAGEFAULT) {
+		s->stray++;
+		return 0;
+	}
+	uint64_t addr = msg->arg.pagefault.address & ~(uint64_t)(UFFD_PAGE - 1);
+	int i = uffd_mappings_find(s->maps, s->n, addr);
+	if (i < 0) { /* not one of ours: a zero page keeps the VMM going */
+		s->stray++;
+		return zero(s, addr);
+	}
+	return serve_page(s, i, addr);
+}
+
+int uffd_server_drain(struct uffd_server *s)
+{
+	struct uffd_msg msgs[32];
+	for (;;) {
+		ssize_t n = read(s->uffd, msgs, sizeof(msgs));
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (n == 0 || n % (ssize_t)sizeof(msgs[0]))
+			return -EPROTO;
+		for (ssize_t k = 0; k < n / (ssize_t)sizeof(msgs[0]); k++) {
+			int r = handle(s, &msgs[k]);
+			if (r)
+				return r;
+		}
+	}
+}
+
+/* The next run of pages of mapping i from `page` that are non-zero and not removed, at most a
+ * chunk long; its length in pages (0: none before `end`), its first page in *first. */
+static uint64_t next_run(const struct uffd_server *s, int i, uint64_t page, uint64_t end,
+			 uint64_t *first)
+{
+	const struct uffd_mapping *m = &s->maps[i];
+	while (page < end &&
+	       (s->removed[i][page] || zero_page(s->file + m->offset + page * UFFD_PAGE)))
+		page++;
+	*first = page;
+	uint64_t n = 0;
+	while (page + n < end && n < EAGER_CHUNK / UFFD_PAGE && !s->removed[i][page + n] &&
+	       !zero_page(s->file + m->offset + (page + n) * UFFD_PAGE))
+		n++;
+	return n;
+}
+
+int uffd_server_eager(struct uffd_server *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		const struct uffd_mapping *m = &s->maps[i];
+		uint64_t pages = m->size / UFFD_PAGE, page = 0, first, n;
+		while ((n = next_run(s, i, page, pages, &first)) > 0) {
+			int r = copy(s, m->base + first * UFFD_PAGE, m->offset + first * UFFD_PAGE,
+				     n * UFFD_PAGE);
+			if (!r)
+				r = uffd_server_drain(s);
+			if (r)
+				return r;
+			page = first + n;
+		}
+	}
+	return 0;
+}
