@@ -1,6 +1,7 @@
 /* virtio-blk device model (see blk.h). Section numbers: virtio 1.2. */
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
@@ -16,6 +17,7 @@
 #include "virtio/blk/disk.h"
 #include "virtio/blk/io.h"
 #include "virtio/blk/throttle.h"
+#include "virtio/core/serve.h"
 #include "vmm/base/log.h"
 #include "vmm/sandbox/landlock.h"
 #include "vmm/sandbox/sandbox.h"
@@ -310,16 +312,24 @@ static struct blk_result blk_prepare(struct virtio_blk *b, struct vq_chain *c, s
 	}
 }
 
-/* One popped chain. Returns false when the driver is broken and the device was failed. */
-static bool blk_handle(struct blk_queue *bq, struct vq_chain *c)
+/* One popped chain (serve.h handle()): refused by the rate limiter (given back: the timer
+ * serves the queue again), or taken, done at once or handed to the I/O engine; a chain without a
+ * header or a status byte fails the device. */
+static int blk_serve_chain(struct virtio_dev *dev, struct vq_chain *c, void *opaque,
+			   uint64_t *bytes)
 {
+	struct blk_queue *bq = opaque;
 	struct virtio_blk *b = bq->b;
 	struct virtio_blk_outhdr hdr;
+
+	(void)bytes; /* no byte budget; blk_finish() counts the request and its bytes */
+	if (!blk_throttle_admit(&b->thr, &bq->rl_timer, dev, bq->index, c))
+		return VIRTIO_CHAIN_WAIT;
 	/* Without a header or a status byte there is no request and no way to answer it: a
 	 * broken driver (the driver MUST supply both, 5.2.6.1). */
-	if (vq_chain_writable(c) == 0 || vq_chain_read(c, b->dev.mem, &hdr, sizeof(hdr))) {
-		virtio_dev_fail(&b->dev, "request without a 16-byte header or a status byte");
-		return false;
+	if (vq_chain_writable(c) == 0 || vq_chain_read(c, dev->mem, &hdr, sizeof(hdr))) {
+		virtio_dev_fail(dev, "request without a 16-byte header or a status byte");
+		return -EPROTO;
 	}
 	struct blk_req *req = take_req(bq);
 	req->used = vq_chain_used(c);
@@ -330,49 +340,52 @@ static bool blk_handle(struct blk_queue *bq, struct vq_chain *c)
 		blk_io_start(&bq->io, req);
 	else
 		blk_finish(bq, req, res.status, written);
-	return true;
+	return VIRTIO_CHAIN_TAKEN;
 }
 
-/* Pops and starts requests while slots are free; when they run out (stalled), the next
- * completion resumes. Kicks are off while popping and re-enabled at the end with a re-check
- * (2.7.10). */
-static void blk_process(struct blk_queue *bq)
+/* Before each request: a free slot, and no rate-limiter wait. Out of slots, the queue stalls
+ * (kicks stay off): the next completion resumes it. */
+static int blk_has_work(struct virtio_dev *dev, void *opaque)
 {
-	struct virtio_dev *dev = &bq->b->dev;
-	struct virtqueue *vq = &dev->vqs[bq->index];
-	bool ok = virtio_dev_running(dev) && !bq->rl_timer.armed;
-	bool throttled = false;
-	bq->stalled = false;
-	if (ok)
-		vq_disable_notify(vq, dev->mem);
-	while (ok) {
-		while (ok && bq->nfree) {
-			int r = vq_pop(vq, dev->mem, &bq->chain);
-			if (r < 0) {
-				virtio_dev_fail(dev, vq_strerror(r));
-				ok = false;
-			} else if (r == 0) {
-				break;
-			} else if (!blk_throttle_admit(&bq->b->thr, &bq->rl_timer, dev, bq->index,
-						       &bq->chain)) {
-				throttled = true; /* the timer serves the queue again */
-				break;
-			} else {
-				ok = blk_handle(bq, &bq->chain);
-			}
-		}
-		if (ok && !bq->nfree) {
-			bq->stalled = true;
-			virtio_dev_count_stall(dev);
-		}
-		if (!ok || !bq->nfree || throttled)
-			break;
-		int r = virtio_dev_rearm_kicks(dev, vq);
-		if (r <= 0)
-			break;
-	}
+	struct blk_queue *bq = opaque;
+
+	if (bq->rl_timer.armed)
+		return VIRTIO_WORK_NONE; /* the timer serves the queue again */
+	if (bq->nfree)
+		return VIRTIO_WORK_CHAIN;
+	bq->stalled = true;
+	virtio_dev_count_stall(dev);
+	return VIRTIO_WORK_NONE;
+}
+
+/* Once per wakeup: the requests prepared go to the kernel in one io_uring submission, and the
+ * ones done at once are published with one notification. */
+static void blk_end_batch(struct virtio_dev *dev, uint16_t q, void *opaque,
+			  enum virtio_serve_result result)
+{
+	struct blk_queue *bq = opaque;
+
+	(void)dev, (void)q, (void)result;
 	blk_io_submit(&bq->io);
 	blk_publish(bq);
+}
+
+/* Serves the queue (virtio/core/serve.h) while slots are free. No budget: the slots bound what
+ * is in flight, and requests done at once free theirs. Kicks are off while popping. */
+static void blk_process(struct blk_queue *bq)
+{
+	const struct virtio_server s = {
+	    .chain = &bq->chain,
+	    .max_chains = UINT_MAX,
+	    .quiet = true,
+	    .has_work = blk_has_work,
+	    .handle = blk_serve_chain,
+	    .end_batch = blk_end_batch,
+	    .opaque = bq,
+	};
+
+	bq->stalled = false;
+	virtio_serve_queue(&bq->b->dev, bq->index, &s);
 }
 
 /* ---- virtio_dev ops and the completion eventfds ---- */

@@ -30,16 +30,9 @@ bool blk_throttle_admit(struct blk_throttle *t, struct rl_timer *timer, struct v
 			uint16_t q, const struct vq_chain *c)
 {
 	uint64_t wait;
-	int r;
 
 	if (rate_limiter_consume(&t->rl, chain_cost(c), 1, &wait))
 		return true;
-	r = vq_unpop(&dev->vqs[q], dev->mem, c);
-	if (r) {
-		virtio_dev_fail(dev, vq_strerror(r));
-		return false;
-	}
-	virtio_dev_count_stall(dev);
 	if (!timer->watched || rl_timer_arm(timer, wait))
 		virtio_dev_reschedule(dev, q); /* no timer: try again on the next pass */
 	return false;

@@ -25,9 +25,10 @@ struct blk_throttle {
 int blk_throttle_init(struct blk_throttle *t, const struct rate_limiter_cfg *cfg);
 void blk_throttle_destroy(struct blk_throttle *t);
 
-/* The chain just popped from queue q may go on: true. Else it was given back to the ring, q's
- * `timer` (registered, `watched`) armed, and the stall counted: false (stop popping; -errno from
- * vq_unpop fails the device and also returns false). The lock of q's group held. */
+/* The chain just popped from queue q may go on: true. Else q's `timer` (registered, `watched`)
+ * is armed, or q rescheduled when it cannot be, and false: the serve loop gives the chain back
+ * to the ring untouched (VIRTIO_CHAIN_WAIT: vq_unpop) and counts the stall. The lock of q's
+ * group held. */
 bool blk_throttle_admit(struct blk_throttle *t, struct rl_timer *timer, struct virtio_dev *dev,
 			uint16_t q, const struct vq_chain *c);
 

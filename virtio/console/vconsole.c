@@ -293,10 +293,10 @@ static size_t in_pending(struct vconsole *vc)
 	return n;
 }
 
-static bool rx_has_work(struct virtio_dev *dev, void *opaque)
+static int rx_has_work(struct virtio_dev *dev, void *opaque)
 {
 	(void)opaque;
-	return in_pending(to_vc(dev)) > 0;
+	return in_pending(to_vc(dev)) > 0 ? VIRTIO_WORK_CHAIN : VIRTIO_WORK_NONE;
 }
 
 /* A chain with no writable byte gets used len 0 and is not retried. */

@@ -36,12 +36,12 @@ static struct vinput *to_input(struct virtio_dev *dev)
 	return dev->priv;
 }
 
-static bool events_left(struct virtio_dev *dev, void *opaque)
+static int events_left(struct virtio_dev *dev, void *opaque)
 {
 	struct virtio_input_event ev;
 
 	(void)opaque;
-	return input_queue_peek(to_input(dev)->events, &ev);
+	return input_queue_peek(to_input(dev)->events, &ev) ? VIRTIO_WORK_CHAIN : VIRTIO_WORK_NONE;
 }
 
 /* 5.8.6.2: one event per eventq buffer. A buffer too small for an event goes back used with len 0

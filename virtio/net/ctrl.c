@@ -123,37 +123,33 @@ static uint8_t ctrl_command(struct vnet *n)
 	return ERR; /* RSS_CONFIG and HASH_CONFIG need RSS / HASH_REPORT, not offered */
 }
 
+/* One command: carried out (or refused), answered in its ack byte, completed. No writable byte:
+ * the driver gets no answer (used len 0), nothing else. */
+static int ctrl_chain(struct virtio_dev *dev, struct vq_chain *c, void *opaque, uint64_t *bytes)
+{
+	struct vnet *n = opaque;
+	uint8_t ack = ctrl_command(n);
+
+	(void)bytes;
+	if (vq_chain_writable(c))
+		vq_chain_write(c, dev->mem, &ack, 1);
+	if (ack != VIRTIO_NET_OK)
+		virtio_dev_count_error(dev); /* a command refused */
+	return VIRTIO_CHAIN_PUSH;
+}
+
+/* Through the one serve loop (virtio/core/serve.h), kicks re-armed as every queue's are
+ * (virtio_dev_rearm_kicks). A driver sends one command and waits for its answer (Linux spins on
+ * it); a full ring per wakeup is more than enough, and a driver that keeps the ring full cannot
+ * hold the control queue's thread (pair 0's too) for longer than that. */
 void net_ctrl_kick(struct vnet *n)
 {
-	struct virtqueue *vq = &n->dev.vqs[net_ctrlq(n)];
-	const struct guest_mem *mem = n->dev.mem;
-	unsigned done = 0;
-	int p;
+	const struct virtio_server s = {
+	    .chain = &n->ctrl_chain,
+	    .max_chains = VIRTIO_NET_QUEUE_SIZE,
+	    .handle = ctrl_chain,
+	    .opaque = n,
+	};
 
-	for (;;) {
-		while ((p = vq_pop(vq, mem, &n->ctrl_chain)) > 0) {
-			uint8_t ack = ctrl_command(n);
-
-			/* No writable byte: the driver gets no answer (used len 0), nothing else.
-			 */
-			if (vq_chain_writable(&n->ctrl_chain))
-				vq_chain_write(&n->ctrl_chain, mem, &ack, 1);
-			p = vq_add_used(vq, mem, vq_chain_used(&n->ctrl_chain));
-			if (p < 0)
-				break;
-			if (ack != VIRTIO_NET_OK)
-				virtio_dev_count_error(&n->dev); /* a command refused */
-			done++;
-		}
-		if (p < 0)
-			break;
-		p = vq_enable_notify(vq, mem);
-		if (p <= 0)
-			break;
-	}
-	if (p < 0)
-		virtio_dev_fail(&n->dev, vq_strerror(p));
-	virtio_dev_count_requests(&n->dev, done, 0);
-	if (done && vq_publish_used(vq, mem) == 0)
-		virtio_dev_notify_used(&n->dev, net_ctrlq(n));
+	virtio_serve_queue(&n->dev, net_ctrlq(n), &s);
 }

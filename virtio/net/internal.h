@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "virtio/core/rate_limiter.h"
+#include "virtio/core/serve.h"
 #include "virtio/net/backend.h"
 #include "virtio/net/features.h"
 #include "virtio/net/net.h"
@@ -17,6 +18,15 @@
 #define NET_STAGE_LEN NET_RX_SLOT_LEN
 
 struct vnet;
+
+/* The frame being delivered into the guest's buffers (rx.c): how far, into how many. */
+struct net_rx_fill {
+	size_t off;		       /* bytes of the staged frame (header included) placed */
+	unsigned nbufs;		       /* buffers reserved for it (their used elements: rx_used) */
+	bool mrg;		       /* VIRTIO_NET_F_MRG_RXBUF: the frame may take several */
+	int nhdr;		       /* iovecs in hdr */
+	struct iovec hdr[NET_HDR_LEN]; /* where the header goes in the first buffer */
+};
 
 /* One receive/transmit queue pair (virtio 1.2 5.1.2: receiveq(i+1) is queue 2i, transmitq(i+1)
  * queue 2i+1) and everything that serves it: its own backend (one tap queue), staging and bounce
@@ -41,6 +51,8 @@ struct net_pair {
 	uint8_t *tx_bounce;    /* VIRTIO_NET_MAX_FRAME: a tx frame with too many segments */
 	struct vq_chain chain; /* scratch for vq_pop() */
 	struct vq_used rx_used[VIRTIO_NET_QUEUE_SIZE]; /* the buffers of the frame in progress */
+	struct net_rx_fill fill;		       /* the frame in progress */
+	bool rx_added; /* used elements added in this pass, not yet published */
 	struct rl_timer rx_timer, tx_timer; /* armed: this pair waits for its direction's limiter */
 	struct virtio_net_stats stats;	    /* summed over the pairs by virtio_net_get_stats() */
 };
@@ -97,7 +109,8 @@ void net_tx_kick(struct net_pair *pr);
 /* throttle.c: the per-direction rate limiters. net_throttle_register(): the pair's timers join
  * its group's epoll set (every group lock held). net_throttle_rx(): the staged frame of `bytes`
  * may be delivered (else the pair's rx timer is armed). net_throttle_tx(): the chain just popped
- * into pr->chain may be sent (else it was given back and the pair's tx timer armed). */
+ * into pr->chain may be sent (else the pair's tx timer is armed: the caller gives the chain back
+ * with VIRTIO_CHAIN_WAIT, and the serve loop counts the stall). */
 int net_throttle_register(struct net_pair *pr);
 bool net_throttle_rx(struct net_pair *pr, uint64_t bytes);
 bool net_throttle_tx(struct net_pair *pr);

@@ -2,12 +2,13 @@
  * pairs (the limiter has its own mutex): bandwidth counts frame bytes without the virtio-net
  * header, ops count frames.
  *
- * Transmit: a frame the limiter refuses goes back to the ring (vq_unpop) and the pair's transmit
- * queue waits for the pair's tx timer. Receive: a frame read from the backend is charged once,
- * before it is delivered; a refused frame stays staged, which stops reading the pair's backend
- * (rx.c unwatches it while a frame is staged) until the pair's rx timer fires. Neither spins:
- * the timers are one-shot timerfds, each registered with its pair's I/O thread when the device
- * is first activated (every group lock held), never from the group threads. */
+ * Transmit: a frame the limiter refuses goes back to the ring (the serve loop's vq_unpop, for
+ * VIRTIO_CHAIN_WAIT) and the pair's transmit queue waits for the pair's tx timer. Receive: a frame
+ * read from the backend is charged once, before it is delivered; a refused frame stays staged,
+ * which stops reading the pair's backend (rx.c unwatches it while a frame is staged) until the
+ * pair's rx timer fires. Neither spins: the timers are one-shot timerfds, each registered with its
+ * pair's I/O thread when the device is first activated (every group lock held), never from the
+ * group threads. */
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <string.h>
@@ -72,14 +73,11 @@ int net_throttle_register(struct net_pair *pr)
 	return err;
 }
 
-/* Arms the pair's timer for `ns`. False when it cannot wait (then the caller goes on
- * unthrottled rather than stalling forever). */
-static bool wait_for(struct net_pair *pr, struct rl_timer *t, uint64_t ns)
+/* Arms the timer for `ns`. False when it cannot wait (then the caller goes on unthrottled
+ * rather than stalling forever). */
+static bool wait_for(struct rl_timer *t, uint64_t ns)
 {
-	if (!t->watched || rl_timer_arm(t, ns))
-		return false;
-	virtio_dev_count_stall(&pr->n->dev);
-	return true;
+	return t->watched && !rl_timer_arm(t, ns);
 }
 
 bool net_throttle_rx(struct net_pair *pr, uint64_t bytes)
@@ -88,24 +86,18 @@ bool net_throttle_rx(struct net_pair *pr, uint64_t bytes)
 
 	if (pr->rx_timer.armed)
 		return false;
-	if (rate_limiter_consume(&pr->n->rx_rl, bytes, 1, &ns))
+	if (rate_limiter_consume(&pr->n->rx_rl, bytes, 1, &ns) || !wait_for(&pr->rx_timer, ns))
 		return true;
-	return !wait_for(pr, &pr->rx_timer, ns);
+	virtio_dev_count_stall(&pr->n->dev);
+	return false;
 }
 
 bool net_throttle_tx(struct net_pair *pr)
 {
-	struct vq_chain *c = &pr->chain;
-	struct virtio_dev *dev = &pr->n->dev;
+	const struct vq_chain *c = &pr->chain;
 	uint64_t ns, bytes = c->readable_len > NET_HDR_LEN ? c->readable_len - NET_HDR_LEN : 0;
-	int err;
 
-	if (rate_limiter_consume(&pr->n->tx_rl, bytes, 1, &ns) || !wait_for(pr, &pr->tx_timer, ns))
-		return true;
-	err = vq_unpop(&dev->vqs[net_txq(pr)], dev->mem, c);
-	if (err)
-		virtio_dev_fail(dev, vq_strerror(err));
-	return false;
+	return rate_limiter_consume(&pr->n->tx_rl, bytes, 1, &ns) || !wait_for(&pr->tx_timer, ns);
 }
 
 /* Every group lock held: applies `p` (NULL: nothing) to `rl` and serves a pair waiting on its

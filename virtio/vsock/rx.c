@@ -53,22 +53,22 @@ static bool conn_has_work(const struct vconn *c)
 	return c->state != VC_HANDSHAKE && (c->owe || data_ready(c));
 }
 
-static bool rx_has_work(struct virtio_dev *dev, void *opaque)
+static int rx_has_work(struct virtio_dev *dev, void *opaque)
 {
 	struct vsock *v = to_vsock(dev);
 
 	(void)opaque;
 	v->work_slot = -1;
 	if (v->rst_len)
-		return true;
+		return VIRTIO_WORK_CHAIN;
 	for (unsigned i = 0; i < VIRTIO_VSOCK_MAX_CONNS && v->nconns; i++) {
 		unsigned s = (v->rr + i) % VIRTIO_VSOCK_MAX_CONNS;
 		if (v->conns[s] && conn_has_work(v->conns[s])) {
 			v->work_slot = (int)s;
-			return true;
+			return VIRTIO_WORK_CHAIN;
 		}
 	}
-	return false;
+	return VIRTIO_WORK_NONE;
 }
 
 static int put_hdr(struct vsock *v, struct vq_chain *chain, const struct virtio_vsock_hdr *h)
@@ -253,10 +253,10 @@ static int handle_event(struct virtio_dev *dev, struct vq_chain *chain, void *op
 	return VIRTIO_CHAIN_PUSH;
 }
 
-static bool event_owed(struct virtio_dev *dev, void *opaque)
+static int event_owed(struct virtio_dev *dev, void *opaque)
 {
 	(void)opaque;
-	return to_vsock(dev)->reset_event;
+	return to_vsock(dev)->reset_event ? VIRTIO_WORK_CHAIN : VIRTIO_WORK_NONE;
 }
 
 void vsock_event_serve(struct vsock *v)
