@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1039,4 +1041,33 @@ Test(api, logger_off_and_module_filter)
 {
 	cr_assert_eq(req("PUT", "/logger", "{\"level\": \"Off\"}"), 204);
 	cr_assert_eq(log_get_level(), LOG_ERROR);
+}
+
+/* mem_backend Uffd (vmm/snapshot/snap_uffd.h): backend_path must name a Unix socket at PUT. */
+Test(api, snapshot_load_with_a_uffd_backend)
+{
+	char dir[] = "/tmp/test_api_uffd.XXXXXX", body[300];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/uffd.sock", dir);
+	snprintf(body, sizeof(body),
+		 "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"Uffd\", "
+		 "\"backend_path\": \"%s\"}}",
+		 sa.sun_path);
+	cr_assert_eq(req("PUT", "/snapshot/load", body), 400);
+	cr_assert(strstr(json_string_value(json_object_get(doc, "fault_message")),
+			 "no page-fault handler socket"));
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(
+	    req("PUT", "/snapshot/load",
+		"{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"uffd\", "
+		"\"backend_path\": \"/m\"}}"),
+	    400, "the type is spelled as Firecracker spells it");
+	cr_assert_eq(req("PUT", "/snapshot/load", body), 204);
+	cr_assert(loaded.uffd);
+	cr_assert(strstr(fk.patch_path, sa.sun_path), "%s", fk.patch_path);
+	close(s);
+	unlink(sa.sun_path);
+	rmdir(dir);
 }
