@@ -37,6 +37,7 @@ static const struct sandbox_rule setup_rules[] = {
     SB_ALLOW(SYS_connect),
     SB_ALLOW(SYS_sendmsg),
     SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
     SB_ALLOW(SYS_recvfrom),
     SB_ALLOW(SYS_read),
     SB_ALLOW(SYS_write),
@@ -50,11 +51,8 @@ const struct sandbox_list vm_uffd_setup_sandbox = SANDBOX_LIST("uffd-setup", set
  * byte or queued events, unregisters the ranges, and stops the VM (vm_stop(): an eventfd
  * write, tgkill to kick the vCPUs, a log line). */
 static const struct sandbox_rule watch_rules[] = {
-    SB_ALLOW(SYS_poll),
-    SB_ALLOW(SYS_recvfrom),
-    SB_ALLOW(SYS_read),
-    SB_ALLOW(SYS_write),
-    SB_ARG_EQ(SYS_ioctl, 1, UFFDIO_UNREGISTER),
+    SB_ALLOW(SYS_poll), SB_ALLOW(SYS_ppoll), SB_ALLOW(SYS_recvfrom),
+    SB_ALLOW(SYS_read), SB_ALLOW(SYS_write), SB_ARG_EQ(SYS_ioctl, 1, UFFDIO_UNREGISTER),
 };
 static const struct sandbox_list watch_sandbox = SANDBOX_LIST("uffd-watch", watch_rules);
 
