@@ -212,7 +212,11 @@ bool vu_conn_alive(struct vu_conn *c)
 	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
 	if (poll(&p, 1, 0) <= 0)
 		return true; /* nothing to report (or EINTR: ask again later) */
-	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) {
+	/* unread bytes first: the hang-up counts once the stream is at its end */
+	char byte;
+	if ((p.revents & POLLIN) && recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		return true;
+	if (p.revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)) {
 		c->broken = true;
 		return false;
 	}
