@@ -380,6 +380,71 @@ static void balloon_seeds(void)
 	}
 }
 
+/* virtio-mem (fuzz_virtio_mem.c): create byte 0 = 2 MiB blocks; the region is 256 MiB at 4 GiB;
+ * guest-request is queue 0; a request is struct virtio_mem_req (24 bytes), the response 10. Special
+ * operations: 0 requested_size (arg blocks), 1 the eventfd, 2 backend failures (every arg-th). */
+static void mem_request(struct seed *s, uint16_t type, uint64_t addr, uint16_t nb)
+{
+	uint8_t r[24] = {0};
+	const uint16_t w[] = {10};
+
+	r[0] = (uint8_t)type;
+	for (int i = 0; i < 8; i++)
+		r[8 + i] = (uint8_t)(addr >> (8 * i));
+	r[16] = (uint8_t)nb, r[17] = (uint8_t)(nb >> 8);
+	request(s, 0, r, sizeof(r), 0, w, 1);
+}
+
+static void mem_seeds(void)
+{
+	const uint64_t base = 0x100000000ull, mib = 1ull << 20;
+	struct seed s = {0};
+	uint8_t create = 0;
+
+	dev_header(&s, &create, 1, false);
+	u8(&s, OP_SPECIAL), u8(&s, 0), u8(&s, 8); /* requested: 8 blocks */
+	u8(&s, OP_SPECIAL), u8(&s, 1), u8(&s, 0); /* the config interrupt */
+	mem_request(&s, 0, base, 4);		  /* PLUG: ACK */
+	mem_request(&s, 3, base, 8);		  /* STATE: MIXED */
+	mem_request(&s, 1, base + 2 * mib, 1);	  /* UNPLUG: ACK */
+	mem_request(&s, 0, base + 16 * mib, 6);	  /* PLUG: NACK */
+	mem_request(&s, 0, base + 4096, 1);	  /* ERROR: unaligned */
+	mem_request(&s, 0, base + 200 * mib, 1);  /* ERROR: outside the usable region */
+	u8(&s, OP_SPECIAL), u8(&s, 2), u8(&s, 1); /* the backend fails */
+	mem_request(&s, 2, 0, 0);		  /* UNPLUG_ALL: BUSY */
+	u8(&s, OP_SPECIAL), u8(&s, 2), u8(&s, 0);
+	mem_request(&s, 2, 0, 0); /* UNPLUG_ALL: ACK */
+	mem_request(&s, 0, base + 8 * mib, 2);
+	save("virtio_mem", "plug-unplug", &s);
+}
+
+/* virtio-pmem (fuzz_virtio_pmem.c): create byte bits 0-1 size (2 MiB << n), bit 2 read-only;
+ * req_vq is queue 0: a le32 type (FLUSH 0) and a 4-byte response. Special operations: 0 wait and
+ * answer, 1 a spurious wakeup, 2 fsync fails (0x80) or not, 3 pause, save and restore. */
+static void pmem_seeds(void)
+{
+	const uint8_t flush[4] = {0}, other[4] = {9};
+	const uint16_t w[] = {4};
+
+	for (int ro = 0; ro < 2; ro++) {
+		struct seed s = {0};
+		uint8_t create = ro ? 4 : 1;
+
+		dev_header(&s, &create, 1, ro);
+		request(&s, 0, flush, 4, 0, w, 1);
+		request(&s, 0, flush, 4, 0, w, 1);
+		u8(&s, OP_SPECIAL), u8(&s, 0);
+		request(&s, 0, other, 4, 0, w, 1);
+		u8(&s, OP_SPECIAL), u8(&s, 2 | 0x80);
+		request(&s, 0, flush, 4, 0, w, 1);
+		u8(&s, OP_SPECIAL), u8(&s, 3);
+		u8(&s, OP_SPECIAL), u8(&s, 2);
+		request(&s, 0, flush, 4, 0, w, 1);
+		u8(&s, OP_SPECIAL), u8(&s, 0);
+		save("virtio_pmem", ro ? "read-only" : "flush", &s);
+	}
+}
+
 /* virtio-net (fuzz_virtio_net.c): create byte (bit 0 vnet header, bits 1-3 offload caps); queues
  * rx 0, tx 1, ctrl 2; MRG_RXBUF is in the accepted features, so small rx buffers take frames. */
 static void net_seeds(void)
@@ -633,6 +698,8 @@ int main(int argc, char **argv)
 	vsock_seeds();
 	rng_seeds();
 	balloon_seeds();
+	mem_seeds();
+	pmem_seeds();
 	net_seeds();
 	virtio_pci_seeds();
 	pci_config_seeds();

@@ -77,16 +77,13 @@ static void pmem_queue_notify(struct virtio_dev *dev, uint16_t q)
 		serve(to_pmem(dev));
 }
 
-/* Answers every held request whose fsync finished; then serves the queue (a request waiting for a
- * free place). */
-void virtio_pmem_poll(struct virtio_dev *dev)
+/* Answers every held request whose fsync finished. Returns false when the queue broke. */
+static bool answer_done(struct vpmem *p)
 {
-	struct vpmem *p = to_pmem(dev);
+	struct virtio_dev *dev = &p->dev;
 	uint64_t failed, done = pmem_flusher_done(&p->fl, &failed);
 	unsigned kept = 0, answered = 0;
 
-	if (!virtio_dev_running(dev))
-		return;
 	for (unsigned i = 0; i < p->nheld; i++) {
 		struct pmem_held *h = &p->held[i];
 
@@ -100,7 +97,7 @@ void virtio_pmem_poll(struct virtio_dev *dev)
 		    vq_push(&dev->vqs[0], dev->mem, &h->chain) < 0) {
 			virtio_dev_fail(dev, "virtio-pmem: request queue broken");
 			p->nheld = 0;
-			return;
+			return false;
 		}
 		answered++;
 	}
@@ -109,7 +106,17 @@ void virtio_pmem_poll(struct virtio_dev *dev)
 		virtio_dev_count_requests(dev, answered, answered * sizeof(struct virtio_pmem_req));
 		virtio_dev_notify_used(dev, 0);
 	}
-	serve(p);
+	return true;
+}
+
+/* The completion eventfd: answers what finished, then serves the queue (a request may wait for
+ * a free place). */
+void virtio_pmem_poll(struct virtio_dev *dev)
+{
+	struct vpmem *p = to_pmem(dev);
+
+	if (virtio_dev_running(dev) && answer_done(p))
+		serve(p);
 }
 
 static void done_ready(struct virtio_dev *dev, int fd, uint32_t revents)
@@ -146,18 +153,22 @@ static void pmem_reset(struct virtio_dev *dev)
 	to_pmem(dev)->nheld = 0;
 }
 
-/* A pause: the fsyncs the held requests wait for finish, and they are answered. */
+/* A pause: the fsyncs the held requests wait for finish, and they are answered. Nothing new is
+ * popped; the queue is served again after the resume (a request that waited for a free place). */
 static void pmem_quiesce(struct virtio_dev *dev)
 {
 	struct vpmem *p = to_pmem(dev);
 	uint64_t last = 0;
 
-	for (unsigned i = 0; i < p->nheld; i++)
-		last = p->held[i].gen > last ? p->held[i].gen : last;
 	if (!p->nheld)
 		return;
+	for (unsigned i = 0; i < p->nheld; i++)
+		last = p->held[i].gen > last ? p->held[i].gen : last;
 	pmem_flusher_wait(&p->fl, last);
-	virtio_pmem_poll(dev);
+	if (!virtio_dev_running(dev))
+		p->nheld = 0; /* a failed device: the driver must reset it, nobody waits */
+	else if (answer_done(p))
+		virtio_dev_reschedule(dev, 0);
 }
 
 static void pmem_destroy(struct virtio_dev *dev)
