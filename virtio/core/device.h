@@ -243,7 +243,8 @@ static inline void virtio_dev_count(_Atomic uint64_t *counter, uint64_t n)
 }
 
 /* `chains` chains completed with `bytes` payload bytes (see struct virtio_dev_counters). For
- * devices that push used elements themselves, outside virtio_serve_queue(). */
+ * chains a device completes itself (virtio_serve_queue() counts those it pushes: a device counts
+ * the ones it took, held or reserved, VIRTIO_CHAIN_TAKEN / HOLD / MORE). */
 static inline void virtio_dev_count_requests(struct virtio_dev *dev, uint64_t chains,
 					     uint64_t bytes)
 {
