@@ -17,6 +17,8 @@ PACKAGES=(
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
+	# vhost-user back-ends: virtiofsd and qemu-storage-daemon (tests/integration/vhost_user_backends.sh)
+	qemu-system-common
 	# display tests: SDL2 window under a virtual X server
 	xvfb xauth
 	# default guest: kernel, initramfs, disk image

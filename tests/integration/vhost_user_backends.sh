@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The vhost-user front-end (virtio/vhost_user) against the real Debian back-ends, with no KVM and
+# no guest: tests/vhost_user (vhost_user_check) shares a memfd as guest RAM, lays a split ring in
+# it and plays the guest's driver.
+#  - qemu-storage-daemon, vhost-user-blk export over a raw file: GET_CONFIG capacity, sectors
+#    written, read back, flushed and found in the file, GET_VRING_BASE; then the daemon is
+#    killed: the front-end sees it within seconds and nothing hangs, a new daemon on the same
+#    socket is reconnected and serves I/O again.
+#  - virtiofsd over a directory: FUSE_INIT, LOOKUP, OPEN, READ of a file made here, the bytes
+#    compared.
+# Skipped (77) when a back-end is not installed (tools/setup.sh installs qemu-system-common,
+# which has both).
+# labels: vhost_user
+# requires: root
+# timeout: 120
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CHECK=$BUILD_DIR/tests/vhost_user_check
+QSD=${QSD:-qemu-storage-daemon}
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+[ -x "$CHECK" ] || { echo "FAIL: $CHECK not built (ninja vhost_user_check)"; exit 1; }
+command -v "$QSD" >/dev/null || skip "no vhost-user back-end" "$QSD not installed (qemu-system-common)"
+[ -x "$VIRTIOFSD" ] || skip "no vhost-user back-end" "$VIRTIOFSD not installed (qemu-system-common)"
+
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	rm -rf "$LIB_TMP"
+}
+trap cleanup EXIT
+
+# check LABEL CMD...: runs vhost_user_check; a pass needs its "PASS" line and status 0.
+check() {
+	local label=$1 out status line
+	shift
+	# shellcheck disable=SC2034 # lib_ok and lib_fail print it
+	RUN_LABEL=$label
+	out=$(timeout 60 "$CHECK" "$@" 2>&1)
+	status=$?
+	while IFS= read -r line; do echo "  $line"; done <<<"$out"
+	if [ $status -eq 0 ] && grep -qx PASS <<<"$out"; then
+		lib_ok "vhost_user_check $1 passed"
+	else
+		lib_fail "vhost_user_check $1: status $status"
+	fi
+}
+
+# --- vhost-user-blk: qemu-storage-daemon ------------------------------------------------------
+disk=$LIB_TMP/disk.raw
+blk_sock=$LIB_TMP/blk.sock
+truncate -s 4M "$disk"
+qsd_cmd="$QSD --blockdev driver=file,node-name=disk,filename=$disk \
+--export type=vhost-user-blk,id=exp0,node-name=disk,addr.type=unix,addr.path=$blk_sock,writable=on"
+$qsd_cmd >"$LIB_TMP/qsd.log" 2>&1 &
+PIDS+=($!)
+check "vhost-user-blk" blk "$blk_sock" "$disk"
+kill "${PIDS[-1]}" 2>/dev/null
+wait "${PIDS[-1]}" 2>/dev/null
+
+# Killed mid-session, restarted on the same socket (the restart command records its pid).
+$qsd_cmd >"$LIB_TMP/qsd2.log" 2>&1 &
+PIDS+=($!)
+check "vhost-user-blk, back-end killed and restarted" blk "$blk_sock" "$disk" "${PIDS[-1]}" \
+	"$qsd_cmd >$LIB_TMP/qsd3.log 2>&1 & echo \$! >$LIB_TMP/qsd3.pid"
+[ -f "$LIB_TMP/qsd3.pid" ] && PIDS+=("$(cat "$LIB_TMP/qsd3.pid")")
+
+# --- virtio-fs: virtiofsd ---------------------------------------------------------------------
+share=$LIB_TMP/share
+mkdir -p "$share"
+head -c 3000 /dev/urandom >"$share/data.bin"
+"$VIRTIOFSD" --socket-path="$LIB_TMP/fs.sock" -o source="$share" -o cache=none \
+	>"$LIB_TMP/virtiofsd.log" 2>&1 &
+PIDS+=($!)
+check "virtio-fs" fs "$LIB_TMP/fs.sock" "$share" data.bin
+if [ "$LIB_CHECKS_FAILED" -gt 0 ]; then
+	for log in "$LIB_TMP"/*.log; do echo "--- $log"; tail -20 "$log"; done
+fi
+finish
