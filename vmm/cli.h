@@ -33,6 +33,8 @@ struct cli_record {
 /* How a virtio device reaches the guest. */
 enum virtio_transport { TRANSPORT_MMIO, TRANSPORT_PCI };
 
+struct mmds;
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -62,8 +64,11 @@ struct vm_config {
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
 	bool check_kvm; /* --check-kvm: probe kvm_path, print one line, exit (CLI_CHECK_KVM) */
-	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
-	size_t mmds_size_limit;	 /* --mmds-size-limit BYTES, 0: the default (vmm/mmds/) */
+	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
+	size_t mmds_size_limit; /* --mmds-size-limit BYTES, 0: the default (vmm/mmds/) */
+	/* The API's MMDS (vmm/mmds/mmds.h), kept in snapshots; NULL without one. Set by the
+	 * control thread (vmm/api/control.c), never parsed. */
+	struct mmds *mmds;
 	const char *config_file; /* --config-file FILE: the VM as JSON in the API's schema */
 	int verbosity;		 /* 0 = info, 1+ = debug, -1 = errors only */
 	/* The configuration blocks of devices that keep theirs private (device_cfg() in

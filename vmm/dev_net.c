@@ -121,7 +121,9 @@ static const struct device_option net_options[] = {
      "                          rx-bw=SIZE:REFILL_MS[:BURST]  rate limit of received frame\n"
      "                                       bytes (token bucket), BURST once more\n"
      "                          rx-ops=..., tx-bw=..., tx-ops=...  frames, and the\n"
-     "                                       transmit direction\n",
+     "                                       transmit direction\n"
+     "                          id=NAME      its name in the API (iface_id), kept in\n"
+     "                                       snapshots (default net0, net1, ...)\n",
      parse_net},
     {NULL, 0, NULL, NULL},
 };

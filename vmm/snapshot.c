@@ -15,6 +15,7 @@
 #include "vmm/base/log.h"
 #include "vmm/base/snapshot_io.h"
 #include "vmm/kvm/kvm_state.h"
+#include "vmm/mmds/mmds_state.h"
 #include "vmm/snapshot/snap_mem.h"
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
@@ -64,6 +65,12 @@ static int collect(struct vm *vm, struct snap_writer *w, char *err, size_t errle
 		r = put_json(w, SNAP_INFO, info_json(vm));
 	if (r) {
 		snprintf(err, errlen, "cannot describe the VM: %s", strerror(-r));
+		return r;
+	}
+	if (!r && vm->cfg->mmds)
+		r = put_json(w, SNAP_MMDS, mmds_state_save(vm->cfg->mmds));
+	if (r) {
+		snprintf(err, errlen, "cannot save MMDS: %s", strerror(-r));
 		return r;
 	}
 	r = kvm_vm_save(vm->kvm.vm_fd, snap_put, w, err, errlen);
@@ -283,24 +290,32 @@ static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic
 	return r;
 }
 
-static int read_config(struct snapshot_load *l, const struct vm_config *cfg_cli,
-		       const char *const *nics, int nnics, char *err, size_t errlen)
+/* True when override `o` is for saved NIC number `nic`, whose --net argument is `arg`. */
+static bool override_for(const struct snapshot_nic_override *o, int nic, const char *arg)
 {
-	size_t len;
-	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &len);
-	json_t *j = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	int r = 0;
+	struct virtio_net_opts opts;
+	char why[160], fallback[16];
 
-	(void)cfg_cli;
-	if (!j || json_integer_value(json_object_get(j, "version")) != CONFIG_VERSION) {
-		snprintf(err, errlen, "snapshot has no readable configuration (version %d)",
-			 CONFIG_VERSION);
-		json_decref(j);
+	if (!o->id)
+		return o->index == nic;
+	if (virtio_net_opts_parse(arg ? arg : "", &opts, why, sizeof(why)))
+		return false; /* cli_replay() reports it */
+	snprintf(fallback, sizeof(fallback), "net%d", nic);
+	return !strcmp(o->id, opts.id[0] ? opts.id : fallback);
+}
+
+/* Applies the overrides to the saved --net options; each must find its NIC. */
+static int override_nics(struct snapshot_load *l, const struct snapshot_nic_override *nics,
+			 int nnics, char *err, size_t errlen)
+{
+	bool used[CLI_MAX_NICS] = {false};
+	int r = 0, nic = 0;
+
+	if (nnics > CLI_MAX_NICS) {
+		snprintf(err, errlen, "network overrides: more than %d", CLI_MAX_NICS);
 		return -EINVAL;
 	}
-	r = parse_options(l, json_object_get(j, "options"), err, errlen);
-	json_decref(j);
-	for (int i = 0, nic = 0; !r && i < l->noptions; i++) {
+	for (int i = 0; !r && i < l->noptions; i++) {
 		struct cli_record *rec = &l->options[i];
 		if (strcmp(rec->name, "net"))
 			continue;
@@ -308,22 +323,88 @@ static int read_config(struct snapshot_load *l, const struct vm_config *cfg_cli,
 			snprintf(err, errlen, "snapshot configuration: too many NICs");
 			return -EINVAL;
 		}
-		r = override_nic(l, rec, nic, nic < nnics ? nics[nic] : NULL, err, errlen);
+		const char *spec = NULL;
+		for (int k = 0; k < nnics; k++) {
+			if (used[k] || !override_for(&nics[k], nic, rec->arg))
+				continue;
+			spec = nics[k].spec;
+			used[k] = true;
+			break;
+		}
+		r = override_nic(l, rec, nic, spec, err, errlen);
 		nic++;
+	}
+	for (int k = 0; !r && k < nnics; k++) {
+		if (used[k])
+			continue;
+		if (nics[k].id)
+			snprintf(err, errlen, "network override: the snapshot has no NIC `%s`",
+				 nics[k].id);
+		else
+			snprintf(err, errlen, "network override %d: the snapshot has %d NICs",
+				 nics[k].index, nic);
+		r = -EINVAL;
+	}
+	return r;
+}
+
+static int read_config(struct snapshot_load *l, const struct snapshot_nic_override *nics, int nnics,
+		       char *err, size_t errlen)
+{
+	size_t len;
+	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &len);
+	json_t *j = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+
+	if (!j || json_integer_value(json_object_get(j, "version")) != CONFIG_VERSION) {
+		snprintf(err, errlen, "snapshot has no readable configuration (version %d)",
+			 CONFIG_VERSION);
+		json_decref(j);
+		return -EINVAL;
+	}
+	int r = parse_options(l, json_object_get(j, "options"), err, errlen);
+	json_decref(j);
+	return r ? r : override_nics(l, nics, nnics, err, errlen);
+}
+
+/* The saved MMDS state, checked, kept in l->mmds for snapshot_restore(); the replayed NICs its
+ * configuration names (by id, or netN) answer MMDS. Without an MMDS here (cfg->mmds NULL: no
+ * API) the section is ignored. */
+static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct mmds_config mc;
+	bool has_cfg;
+	size_t len;
+	const char *text = snap_get(&l->reader, SNAP_MMDS, 0, &len);
+
+	if (!text || !cfg->mmds)
+		return 0;
+	l->mmds = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	if (!l->mmds) {
+		snprintf(err, errlen, "snapshot MMDS state: not JSON");
+		return -EINVAL;
+	}
+	int r = mmds_state_check(cfg->mmds, l->mmds, &mc, &has_cfg, err, errlen);
+	for (int i = 0; !r && has_cfg && i < cfg->nnics; i++) {
+		char fallback[16];
+		snprintf(fallback, sizeof(fallback), "net%d", i);
+		if (!mmds_config_has_iface(&mc, cfg->nics[i].id[0] ? cfg->nics[i].id : fallback))
+			continue;
+		cfg->nics[i].mmds = cfg->mmds;
+		cfg->nics[i].mmds_ipv4 = mc.ipv4;
 	}
 	return r;
 }
 
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
-		  struct vm_config *cfg, const char *const *nics, int nnics, char *err,
-		  size_t errlen)
+		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
+		  char *err, size_t errlen)
 {
 	*l = (struct snapshot_load){.mem_fd = -1};
 	int r = snap_open(&l->reader, state_path, err, errlen);
 	if (r)
 		return r;
 	struct vm_config saved = *cfg; /* how this process runs stays as given */
-	r = read_config(l, cfg, nics, nnics, err, errlen);
+	r = read_config(l, nics, nnics, err, errlen);
 	if (!r)
 		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
 	/* how this process runs stays as its command line said (never from the file) */
@@ -336,6 +417,9 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	cfg->switch_user = saved.switch_user;
 	cfg->uid = saved.uid;
 	cfg->gid = saved.gid;
+	cfg->mmds = saved.mmds;
+	if (!r)
+		r = read_mmds(l, cfg, err, errlen);
 	if (!r && mem_path) /* NULL: a page-fault handler has the memory (vmm/vm_uffd.h) */
 		r = snap_mem_open(mem_path, cfg->mem_size, &l->mem_fd, err, errlen);
 	return r;
@@ -370,6 +454,8 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 		struct mac_walk m = {l, 0};
 		vm_for_each_virtio_dev(vm, apply_mac, &m);
 	}
+	if (!r && l->mmds && vm->cfg->mmds)
+		r = mmds_state_load(vm->cfg->mmds, l->mmds, err, errlen);
 	return r;
 }
 
@@ -383,5 +469,6 @@ void snapshot_close(struct snapshot_load *l)
 		free(l->options[i].arg);
 	}
 	free(l->options);
+	json_decref(l->mmds);
 	*l = (struct snapshot_load){.mem_fd = -1};
 }

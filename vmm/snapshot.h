@@ -16,6 +16,7 @@
 #ifndef VMM_SNAPSHOT_H
 #define VMM_SNAPSHOT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -46,22 +47,34 @@ struct snapshot_load {
 	int noptions;
 	bool mac_set[CLI_MAX_NICS]; /* a NIC override gave NIC i this MAC */
 	uint8_t mac[CLI_MAX_NICS][6];
+	json_t *mmds; /* the MMDS state, checked (vmm/mmds/mmds_state.h); NULL: none saved */
+};
+
+/* One NIC override of snapshot_open(): `spec` is "tap=NAME" (another tap; a tap fd's NIC needs
+ * one), "mac=MAC" (another MAC address) or "tap=NAME,mac=MAC", for the saved NIC named `id` (its
+ * --net id=, or "netN" for the N-th NIC that has none: Firecracker's iface_id), or, when `id` is
+ * NULL, for the index-th saved NIC (vmm --restore's --net options, in order). */
+struct snapshot_nic_override {
+	const char *id;
+	int index;
+	const char *spec;
 };
 
 /* Opens and checks the state file and the memory file (none when `mem_path` is NULL: a
  * page-fault handler serves the memory, vm_create_restored_uffd()), and builds the
- * configuration of the saved VM into `cfg` (cli_replay()). `nics`, if not NULL, holds an override
- * for each of the saved NICs in order (NULL entries keep theirs): "tap=NAME" gives it another tap
- * (a tap fd's NIC needs one), "mac=MAC" another MAC address, "tap=NAME,mac=MAC" both; the replayed
- * --net option carries them (so a later snapshot of the clone keeps them). Returns 0 or -errno
- * (-EINVAL for a bad file or override) with the reason in err; snapshot_close() in every case. */
+ * configuration of the saved VM into `cfg` (cli_replay()), with the `nnics` NIC overrides
+ * applied; the replayed --net option carries them (so a later snapshot of the clone keeps them).
+ * Returns 0 or -errno (-EINVAL for a bad file, a bad override or one that names no saved NIC)
+ * with the reason in err; snapshot_close() in every case. */
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
-		  struct vm_config *cfg, const char *const *nics, int nnics, char *err,
-		  size_t errlen);
+		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
+		  char *err, size_t errlen);
 
 /* After vm_create_restored(): KVM's VM and vCPU state and every device's state, set back; then
  * a NIC given a MAC override reports it (virtio_net_set_mac(): config space, config-change
- * interrupt). Returns 0 or -errno with the reason in err. */
+ * interrupt), and the saved MMDS configuration and store replace cfg->mmds's. (snapshot_open()
+ * already put MMDS in front of the NICs its configuration names, found by their ids.) Returns 0 or
+ * -errno with the reason in err. */
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen);
 
 void snapshot_close(struct snapshot_load *l);

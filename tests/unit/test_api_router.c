@@ -147,8 +147,9 @@ static struct api_snapshot_load loaded; /* the last load's request, paths except
 static int f_snap_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t n)
 {
 	(void)ctx, (void)err, (void)n;
-	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s|%d|%s", p->state_path, p->mem_path,
-		 p->resume, p->nnics > 1 && p->nics[1] ? p->nics[1] : "-");
+	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s|%d|%s:%s", p->state_path, p->mem_path,
+		 p->resume, p->nnics > 0 ? p->nics[0].id : "-",
+		 p->nnics > 0 ? p->nics[0].spec : "-");
 	loaded = *p;
 	fk.starts++;
 	return take_fail();
@@ -597,8 +598,18 @@ Test(api, snapshot_load_before_start_only)
 	cr_assert_eq(
 	    req("PUT", "/snapshot/load",
 		"{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
-		"\"network_overrides\": [{\"iface_id\": \"eth9\", \"host_dev_name\": \"t\"}]}"),
-	    400);
+		"\"network_overrides\": [{\"iface_id\": \"eth9\", \"host_dev_name\": \"t\"}, "
+		"{\"iface_id\": \"eth9\", \"guest_mac\": \"02:00:00:00:00:01\"}]}"),
+	    400, "one NIC twice");
+	cr_assert(strstr(fault(), "given twice"), "%s", fault());
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"network_overrides\": [{\"iface_id\": \"a\", \"host_dev_name\": \"t\"}, "
+			 "{\"iface_id\": \"b\", \"host_dev_name\": \"t\"}, "
+			 "{\"iface_id\": \"c\", \"host_dev_name\": \"t\"}, "
+			 "{\"iface_id\": \"d\", \"host_dev_name\": \"t\"}, "
+			 "{\"iface_id\": \"e\", \"host_dev_name\": \"t\"}]}"),
+		     400, "more overrides than NICs");
 	cr_assert_eq(req("PUT", "/snapshot/load",
 			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
 			 "\"network_overrides\": [{\"iface_id\": \"net0\"}]}"),
@@ -607,9 +618,10 @@ Test(api, snapshot_load_before_start_only)
 	    req("PUT", "/snapshot/load",
 		"{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": "
 		"\"File\", \"backend_path\": \"/m\"}, \"resume_vm\": true, "
-		"\"network_overrides\": [{\"iface_id\": \"net1\", \"host_dev_name\": \"tap9\"}]}"),
+		"\"network_overrides\": [{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap9\"}]}"),
 	    204);
-	cr_assert_str_eq(fk.patch_path, "/s|/m|1|tap=tap9"); /* a NIC override (vmm/snapshot.h) */
+	/* a NIC override for the NIC named eth1, found by snapshot_open() (vmm/snapshot.h) */
+	cr_assert_str_eq(fk.patch_path, "/s|/m|1|eth1:tap=tap9");
 	req("GET", "/", NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Running");
 	cr_assert_eq(

@@ -137,3 +137,24 @@ Test(net_options, rate_limits_per_direction)
 	cr_assert_eq(virtio_net_opts_parse("tap=t0,tx-bw=1", &o, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "rate limit"), "%s", err);
 }
+
+/* id=NAME: the API's iface_id, kept in snapshots (vmm/snapshot.h finds NIC overrides by it). */
+Test(net_options, id)
+{
+	cr_assert_eq(parse("tap=t0,id=eth0"), 0, "%s", msg);
+	cr_expect_str_eq(o.id, "eth0");
+	cr_assert_eq(parse("user,id=a.b-c_1"), 0, "%s", msg);
+	cr_expect_str_eq(o.id, "a.b-c_1");
+	cr_assert_eq(parse("tap=t0"), 0);
+	cr_expect_str_eq(o.id, "");
+	char longid[80] = "tap=t0,id=";
+	memset(longid + strlen(longid), 'x', 64);
+	static const char *const bad[] = {"tap=t0,id=", "tap=t0,id=a/b", "tap=t0,id=a b",
+					  "tap=t0,id=a,id=b", "tap=t0,id=\x7f"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(parse(bad[i]), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(msg, "id"), "%s: %s", bad[i], msg);
+	}
+	cr_assert_eq(parse(longid), -EINVAL);
+	cr_assert(strstr(msg, "1 to 63 characters"), "%s", msg);
+}

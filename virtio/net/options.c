@@ -12,7 +12,7 @@
 
 #define USAGE                                                                                      \
 	"expected tap=IFNAME[,mac=MAC][,queues=N][,iothread-cpus=LIST], tapfd=N[,mac=MAC] or "     \
-	"user[,mac=MAC][,hostfwd=tcp::HOSTPORT-:GUESTPORT]..."
+	"user[,mac=MAC][,hostfwd=tcp::HOSTPORT-:GUESTPORT]..., each with [,id=NAME]"
 
 static int hex_digit(char c)
 {
@@ -226,6 +226,24 @@ static int parse_mq_item(const char *key, const char *val, struct virtio_net_opt
 	return parse_count(key, val, &o->queues, "queue pairs", e);
 }
 
+/* id=NAME once: printable, no '/' or space (an API iface_id; the comma ends the item anyway). */
+static int parse_id_item(const char *val, struct virtio_net_opts *o, struct errbuf *e)
+{
+	size_t n = strlen(val);
+
+	if (o->id[0])
+		return fail(e, "id given twice");
+	if (n == 0 || n >= sizeof(o->id))
+		return fail(e, "id=%s: expected 1 to %d characters", val, VIRTIO_NET_ID_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)val[i];
+		if (c <= ' ' || c > '~' || c == '/')
+			return fail(e, "id=%s: a character that is not allowed", val);
+	}
+	memcpy(o->id, val, n + 1);
+	return 0;
+}
+
 static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 {
 	char *val = strchr(item, '=');
@@ -238,6 +256,8 @@ static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)
 		return parse_mac_item(val, o, e);
 	if (strcmp(item, "hostfwd") == 0)
 		return parse_hostfwd_item(val, o, e);
+	if (strcmp(item, "id") == 0)
+		return parse_id_item(val, o, e);
 	if (!strncmp(item, "rx-", 3) || !strncmp(item, "tx-", 3))
 		return parse_rate_item(item, val, o, e);
 	if (!strcmp(item, "queues") || !strcmp(item, "io-threads") ||

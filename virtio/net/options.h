@@ -22,6 +22,10 @@
  *                                   (default N: one per pair)
  *   iothread-cpus=LIST              CPUs for those threads, round-robin, as --disk's (0:2-3)
  *
+ * Any of them may name the NIC: id=NAME (what the API calls its iface_id; 1 to
+ * VIRTIO_NET_ID_MAX-1 printable characters, no '/'), kept in snapshots so a client finds its NIC
+ * by the same name after a restore.
+ *
  * Without mac=, a user-mode device gets QEMU's 52:54:00:12:34:56 and a tap device a random
  * 52:54:00:xx:xx:xx (so several taps on one bridge do not collide). */
 #ifndef VIRTIO_NET_OPTIONS_H
@@ -36,7 +40,11 @@
 #include "virtio/core/rate_limiter.h"
 
 #define VIRTIO_NET_MAX_HOSTFWD 16
-#define VIRTIO_NET_MAX_PAIRS   8 /* queue pairs of one NIC (queues=): 2N+1 <= 17 queues */
+#define VIRTIO_NET_MAX_PAIRS   8
+#define VIRTIO_NET_ID_MAX                                                                          \
+	64 /* id= bytes, NUL included (the API's iface_id limit) */ /* queue pairs of one NIC      \
+								       (queues=): 2N+1 <= 17       \
+								       queues */
 
 enum virtio_net_kind { VIRTIO_NET_TAP, VIRTIO_NET_TAPFD, VIRTIO_NET_USER };
 
@@ -62,6 +70,7 @@ struct virtio_net_opts {
 	unsigned queues;		      /* 0 (not given) or 1..VIRTIO_NET_MAX_PAIRS */
 	unsigned io_threads;		      /* 0 (not given: one per pair) or 1..queues */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
+	char id[VIRTIO_NET_ID_MAX];	      /* id=; "" when not given */
 	/* MMDS answers on this interface (virtio/net/mmds_filter.h) at mmds_ipv4 (host byte order)
 	 * when not NULL. Set by the API's PUT /mmds/config, never parsed. */
 	struct mmds *mmds;

@@ -20,6 +20,7 @@
 
 #include "vmm/api/api_model.h"
 #include "vmm/mmds/mmds.h"
+#include "vmm/snapshot.h"
 
 #define API_MAX_BODY (64 * 1024)
 
@@ -41,9 +42,8 @@ struct api_snapshot_load {
 	enum api_load_setting track_dirty;
 	/* Transparent huge pages: huge_pages Snapshot (the default), None or Transparent. */
 	enum api_load_setting thp;
-	/* network_overrides: nics[i], if not NULL, overrides NIC i ("tap=NAME", "mac=MAC" or
-	 * "tap=NAME,mac=MAC", see snapshot_open() in vmm/snapshot.h). */
-	const char *const *nics;
+	/* network_overrides, each for the NIC its id names (snapshot_open() in vmm/snapshot.h) */
+	const struct snapshot_nic_override *nics;
 	int nnics;
 };
 

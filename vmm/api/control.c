@@ -101,7 +101,8 @@ static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err
 static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, size_t errlen)
 {
 	char spec[320];
-	snprintf(spec, sizeof(spec), "tap=%s%s%s", n->host_dev, n->mac[0] ? ",mac=" : "", n->mac);
+	snprintf(spec, sizeof(spec), "tap=%s%s%s,id=%s", n->host_dev, n->mac[0] ? ",mac=" : "",
+		 n->mac, n->id);
 	if (api_rate_limiter_spec(spec, sizeof(spec), "rx-", &n->rx_rl) ||
 	    api_rate_limiter_spec(spec, sizeof(spec), "tx-", &n->tx_rl))
 		return -ENAMETOOLONG; /* cannot happen: the numbers are bounded */
@@ -576,6 +577,7 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 	fresh.switch_user = c->cfg->switch_user;
 	fresh.uid = c->cfg->uid;
 	fresh.gid = c->cfg->gid;
+	fresh.mmds = c->cfg->mmds;
 	int r = snapshot_open(&l, p->state_path, p->uffd ? NULL : p->mem_path, &fresh, p->nics,
 			      p->nnics, err, errlen);
 	if (!r)
@@ -638,6 +640,7 @@ static int be_snapshot_load(void *ctx, const struct api_snapshot_load *p, char *
 	/* The router's lock is held (we are its backend): its model is ours to replace. */
 	api_model_free(&c->api.model);
 	api_model_from_config(&c->api.model, c->cfg);
+	c->api.model.mmds_set = mmds_get_config(&c->api.mmds, &c->api.model.mmds);
 	identity_disk_index(c);
 	c->vm.start_paused = !p->resume;
 	return hand_over(c);
@@ -778,7 +781,7 @@ static void nic_override(const struct virtio_net_opts *o, char *out, size_t len)
 static int restore_here(struct control *c)
 {
 	char taps[CLI_MAX_NICS][48] = {{0}}, err[300] = "", state[4096], mem[4096];
-	const char *tap_ptrs[CLI_MAX_NICS] = {0};
+	struct snapshot_nic_override tap_ptrs[CLI_MAX_NICS] = {{0}};
 	int ntaps = c->cfg->nnics;
 
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
@@ -795,7 +798,7 @@ static int restore_here(struct control *c)
 			return VMM_EXIT_USAGE;
 		}
 		nic_override(&c->cfg->nics[i], taps[i], sizeof(taps[i]));
-		tap_ptrs[i] = taps[i];
+		tap_ptrs[i] = (struct snapshot_nic_override){.index = i, .spec = taps[i]};
 	}
 	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);
 	snprintf(mem, sizeof(mem), "%s/%s", c->cfg->restore, SNAPSHOT_MEMORY_FILE);
@@ -927,6 +930,7 @@ int control_run(struct vm_config *cfg)
 	}
 	if (cfg->mmds_size_limit)
 		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
+	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/snapshot.c) */
 	int status = run_phases(&c, sig_fd);
 	api_http_stop(c.http); /* no request runs past this point */
 	metrics_shutdown();
