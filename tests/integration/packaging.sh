@@ -17,8 +17,8 @@ bad() {
 	echo "FAIL: $*"
 	fails=$((fails + 1))
 }
-files=(bin/vmm bin/vmmctl share/man/man1/vmm.1 share/man/man1/vmmctl.1 share/doc/vmm/README.md
-	share/doc/vmm/docs/architecture.md)
+files=(bin/vmm bin/vmmctl bin/vmm-uffd-handler share/man/man1/vmm.1 share/man/man1/vmmctl.1
+	share/doc/vmm/README.md share/doc/vmm/docs/architecture.md)
 
 # --- cmake --install --------------------------------------------------------------------------
 prefix="$tmp/prefix"
