@@ -864,7 +864,10 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	}
 	for (int i = 0; i < cfg->nnics && i < API_MAX_NICS; i++) {
 		struct api_nic *n = &m->nics[m->nnics++];
-		snprintf(n->id, sizeof(n->id), "net%d", i);
+		if (cfg->nics[i].id[0])
+			snprintf(n->id, sizeof(n->id), "%s", cfg->nics[i].id);
+		else
+			snprintf(n->id, sizeof(n->id), "net%d", i);
 		describe_nic(n, &cfg->nics[i]);
 		n->rx_rl = cfg->nics[i].rx_rl;
 		n->tx_rl = cfg->nics[i].tx_rl;

@@ -595,10 +595,10 @@ static bool nic_override(const json_t *o, char *out, size_t len, struct reply *r
 	return true;
 }
 
-/* network_overrides: [{"iface_id": "netN", "host_dev_name"?: TAP, "guest_mac"?: MAC}] ->
- * nics[N] (overrides built in bufs[N]). */
-static int load_taps(const json_t *body, const char **nics, char (*bufs)[API_NIC_OVERRIDE_LEN],
-		     struct reply *r)
+/* network_overrides: [{"iface_id": ID, "host_dev_name"?: TAP, "guest_mac"?: MAC}] -> ov[]
+ * (specs built in bufs[]); snapshot_open() finds each NIC by its id. The count, or -1 (400). */
+static int load_taps(const json_t *body, struct snapshot_nic_override *ov,
+		     char (*bufs)[API_NIC_OVERRIDE_LEN], struct reply *r)
 {
 	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
 						  {"host_dev_name", API_JSON_STRING, false},
@@ -607,28 +607,30 @@ static int load_taps(const json_t *body, const char **nics, char (*bufs)[API_NIC
 	const json_t *list = json_object_get(body, "network_overrides");
 	size_t i;
 	json_t *o;
-	int n = 0;
 
+	if (json_array_size(list) > API_MAX_NICS) {
+		fault(r, 400, "network_overrides: more entries than a VM has NICs%s", NULL);
+		return -1;
+	}
 	json_array_foreach(list, i, o)
 	{
-		unsigned k;
-		char extra;
 		if (api_json_check(o, f, r->err, sizeof(r->err))) {
 			r->status = 400;
 			return -1;
 		}
-		if (sscanf(api_json_str(o, "iface_id", ""), "net%u%c", &k, &extra) != 1 ||
-		    k >= API_MAX_NICS) {
-			fault(r, 400, "network_overrides: iface_id `%s` is not net0..net3",
-			      api_json_str(o, "iface_id", ""));
-			return -1;
+		for (size_t k = 0; k < i; k++) {
+			if (!strcmp(ov[k].id, api_json_str(o, "iface_id", ""))) {
+				fault(r, 400, "network_overrides: iface_id `%.64s` given twice",
+				      ov[k].id);
+				return -1;
+			}
 		}
-		if (!nic_override(o, bufs[k], API_NIC_OVERRIDE_LEN, r))
+		if (!nic_override(o, bufs[i], API_NIC_OVERRIDE_LEN, r))
 			return -1;
-		nics[k] = bufs[k];
-		n = (int)k + 1 > n ? (int)k + 1 : n;
+		ov[i] = (struct snapshot_nic_override){.id = api_json_str(o, "iface_id", ""),
+						       .spec = bufs[i]};
 	}
-	return n;
+	return (int)json_array_size(list);
 }
 
 /* Firecracker's newer snapshot-load fields into *p: what this VMM can honour is taken, the
@@ -677,7 +679,7 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 						  {"clock_realtime", API_JSON_BOOL, false},
 						  {"huge_pages", API_JSON_STRING, false},
 						  {NULL, 0, false}};
-	const char *taps[API_MAX_NICS] = {0};
+	struct snapshot_nic_override taps[API_MAX_NICS];
 	char bufs[API_MAX_NICS][API_NIC_OVERRIDE_LEN];
 	struct api_snapshot_load p = {.nics = taps};
 	(void)id;
