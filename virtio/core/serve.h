@@ -23,7 +23,12 @@
 
 #include "virtio/core/device.h"
 
-/* What handle() decided for one chain. */
+/* What handle() decided for one chain. VIRTIO_CHAIN_MORE: the request needs another chain too
+ * (net receive with mergeable buffers, 5.1.6.4); the device reserves this one (keeps its id) and
+ * the next is popped for the same request at once, without a budget or has_work() check in
+ * between. When the ring runs dry meanwhile the call ends (VIRTIO_SERVE_IDLE, kicks re-enabled)
+ * with the chains still reserved: end_batch() gives them back (vq_unpop, newest first) or
+ * completes them. */
 enum virtio_chain_verdict {
 	VIRTIO_CHAIN_PUSH = 0,	/* done: complete it with the bytes written (vq_chain_used) */
 	VIRTIO_CHAIN_WAIT = 1,	/* not now: give it back (vq_unpop) and stop; the device's own
@@ -33,13 +38,7 @@ enum virtio_chain_verdict {
 	VIRTIO_CHAIN_TAKEN = 3, /* the device took the chain and completes it itself, now (it
 				 * added the used element) or later (async I/O), or gave it back
 				 * itself; one chain of the budget; serve the next */
-	VIRTIO_CHAIN_MORE = 4,	/* the request needs another chain too (net receive with
-				 * mergeable buffers, 5.1.6.4): the device reserves this one (keeps
-				 * its id) and the next is popped for the same request at once,
-				 * without a budget or has_work() check in between. When the ring
-				 * runs  dry meanwhile the call ends (VIRTIO_SERVE_IDLE, kicks
-				 * re-enabled)  with the chains still reserved: end_batch() gives them
-				 * back  (vq_unpop, newest first) or completes them. */
+	VIRTIO_CHAIN_MORE = 4,	/* keep it for the same request and pop the next (see above) */
 };
 
 /* What has_work() found. */
