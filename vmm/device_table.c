@@ -6,7 +6,7 @@
 
 /* Each defined in its vmm/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
-    device_vsock, device_balloon;
+    device_vsock, device_balloon, device_fs;
 
 const struct device_desc *const device_table[] = {
     &device_disk,    /* /dev/vda, /dev/vdb, ... */
@@ -16,6 +16,7 @@ const struct device_desc *const device_table[] = {
     &device_display, /* gpu, keyboard, tablet */
     &device_vsock,
     &device_balloon, /* memory the guest gives back */
+    &device_fs,	     /* shared folders (vhost-user) */
     NULL,
 };
 
@@ -62,4 +63,13 @@ int device_table_check(const struct vm_config *cfg)
 			return err;
 	}
 	return 0;
+}
+
+bool device_table_shares_memory(const struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		if (device_table[i]->shares_memory && device_cfg_find(cfg, device_table[i]))
+			return true;
+	}
+	return false;
 }

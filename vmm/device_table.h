@@ -16,6 +16,7 @@
 #ifndef VMM_DEVICE_TABLE_H
 #define VMM_DEVICE_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vmm/cli.h"
@@ -59,6 +60,9 @@ struct device_desc {
 	/* Size of the device's own configuration block (device_cfg()); 0: it has fields in
 	 * struct vm_config instead (the older devices). */
 	size_t cfg_size;
+	/* The device hands guest RAM to another process (a vhost-user back-end): when the device
+	 * is configured, RAM is one shared memfd (guest_mem_alloc_shared()). */
+	bool shares_memory;
 };
 
 /* The table, in the order the devices are created; NULL-terminated. */
@@ -66,6 +70,9 @@ extern const struct device_desc *const device_table[];
 
 /* Runs every device's check() in table order; the first failure's -errno, else 0. */
 int device_table_check(const struct vm_config *cfg);
+
+/* True when a configured device has shares_memory. */
+bool device_table_shares_memory(const struct vm_config *cfg);
 
 /* The configuration block of device `d` in `cfg` (d->cfg_size bytes), allocated zeroed on first
  * use: for parsers. NULL when out of memory. */

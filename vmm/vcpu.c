@@ -17,6 +17,7 @@
 #include "vmm/vm.h"
 #include "vmm/vm_pause.h"
 #include <linux/if_tun.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #define VCPU_KICK_SIGNAL	SIGUSR1
@@ -268,6 +269,19 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, TIOCGWINSZ),
     SB_ALLOW(SYS_write),
     SB_ALLOW(SYS_read),
+    /* a vhost-user device (virtio/fs) hands its rings over at DRIVER_OK and stops them at a
+     * reset: messages on the back-end's Unix socket, each wait bounded by poll; a back-end that
+     * died is reconnected at the next DRIVER_OK */
+    SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
+    SB_ALLOW(SYS_connect),
+    SB_ALLOW(SYS_getsockopt),
+    SB_ALLOW(SYS_fcntl),
+    SB_ALLOW(SYS_close),
+    SB_ALLOW(SYS_sendmsg),
+    SB_ALLOW(SYS_recvmsg),
+    SB_ALLOW(SYS_recvfrom),
+    SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
 };
 const struct sandbox_list vcpu_sandbox = SANDBOX_LIST("vcpu", vcpu_rules);
 

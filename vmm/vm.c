@@ -69,9 +69,14 @@ static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path)
 	if (uffd_path && vm_uffd_start(vm, uffd_path)) /* logged */
 		return -EIO;
 	int err = 0;
-	if (!uffd_path)
-		err = mem_fd >= 0 ? guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd)
-				  : guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
+	if (uffd_path)
+		err = 0;
+	else if (mem_fd >= 0)
+		err = guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd);
+	else if (device_table_shares_memory(vm->cfg)) /* a vhost-user back-end maps it too */
+		err = guest_mem_alloc_shared(&vm->mem, vm->cfg->mem_size);
+	else
+		err = guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
 	if (err) {
 		log_error("cannot allocate %llu bytes of guest RAM: %s",
 			  (unsigned long long)vm->cfg->mem_size, strerror(-err));
@@ -486,6 +491,9 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	/* First: its watch may stop the VM (and kick vCPUs) until joined; the memory is released
+	 * from the handler, so nothing below can wait on a page */
+	vm_uffd_stop(vm);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vm->vcpus[i].fd >= 0)
 			vcpu_destroy(&vm->vcpus[i]);
@@ -499,7 +507,6 @@ void vm_destroy(struct vm *vm)
 	kvm_close(&vm->kvm);
 	boot_files_close(&vm->boot);
 	guest_mem_free(&vm->mem);
-	vm_uffd_stop(vm); /* its watch released any thread stuck on a page while they stopped */
 	io_bus_destroy(&vm->pio);
 	io_bus_destroy(&vm->mmio);
 	if (vm->stop_fd >= 0)

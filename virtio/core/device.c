@@ -320,6 +320,17 @@ void virtio_dev_notify_used(struct virtio_dev *dev, uint16_t q)
 		raise_irq(dev, VIRTIO_ISR_QUEUE, q);
 }
 
+void virtio_dev_raise_queue_irq(struct virtio_dev *dev, uint16_t q)
+{
+	if (q >= dev->num_queues)
+		return;
+	struct virtio_group *grp = deferring_group(dev);
+	if (grp)
+		atomic_fetch_or(&grp->deferred_irqs, 1u << q);
+	else
+		raise_irq(dev, VIRTIO_ISR_QUEUE, q);
+}
+
 void virtio_dev_config_changed(struct virtio_dev *dev)
 {
 	struct virtio_group *grp = deferring_group(dev);

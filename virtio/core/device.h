@@ -199,6 +199,10 @@ struct virtio_dev {
 	uint16_t num_groups;
 	uint8_t queue_group[VIRTIO_DEV_MAX_QUEUES]; /* group of each queue, < num_groups */
 	struct virtio_cpu_list iothread_cpus;	    /* where the groups' threads run */
+	/* The queues are served by another process (vhost-user): the I/O threads do not read the
+	 * kick eventfds (the back-end does), and the device model raises the queues' interrupts
+	 * itself with virtio_dev_raise_queue_irq(). */
+	bool external_queues;
 
 	/* ---- set by virtio_dev_init() / the transport ---- */
 	const struct guest_mem *mem;
@@ -336,6 +340,9 @@ void virtio_dev_ack(struct virtio_dev *dev, uint32_t bits);
 
 /* After pushing used buffers on queue q: interrupts the driver if the queue wants it. */
 void virtio_dev_notify_used(struct virtio_dev *dev, uint16_t q);
+/* A used-buffer interrupt for queue q decided elsewhere (an external_queues device: the
+ * back-end checked the event suppression before it signalled). */
+void virtio_dev_raise_queue_irq(struct virtio_dev *dev, uint16_t q);
 /* The device config changed: bump the generation and send a config interrupt. */
 void virtio_dev_config_changed(struct virtio_dev *dev);
 /* The driver broke the device: DEVICE_NEEDS_RESET and a config interrupt (2.1.2). Logs why

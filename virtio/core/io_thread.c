@@ -252,7 +252,7 @@ static int start_group(struct virtio_dev *dev, unsigned g)
 	if (!err)
 		err = epoll_add(grp->epoll_fd, grp->pause_fd, EPOLLIN, TAG_PAUSE);
 	for (uint16_t q = 0; !err && q < dev->num_queues; q++) {
-		if (grp->queues & (1u << q))
+		if ((grp->queues & (1u << q)) && !dev->external_queues)
 			err = epoll_add(grp->epoll_fd, dev->kick_fd[q], EPOLLIN, q);
 	}
 	struct io_thread_arg *arg = malloc(sizeof(*arg));

@@ -1,0 +1,397 @@
+/* virtio-fs over vhost-user (virtio/fs): options, config space, the hand-over of the rings at
+ * DRIVER_OK to a fake back-end (kicks pass through untouched, the back-end's calls become
+ * interrupts), the back-end dying (DEVICE_NEEDS_RESET, no hang) and a reconnect at the next
+ * DRIVER_OK, private RAM refused, snapshots refused. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/virtio_fs.h>
+#include <linux/virtio_ids.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "virtio/core/dev_snapshot.h"
+#include "virtio/fs/fs.h"
+#include "virtio/vhost_user/vu_msg.h"
+#include "vmm/base/guest_mem.h"
+
+/* ---- options ---- */
+
+Test(virtio_fs_opts, parses_cloud_hypervisor_style)
+{
+	struct virtio_fs_opts o;
+	char err[128];
+	cr_assert_eq(virtio_fs_parse_opts("tag=myfs,socket=/tmp/fs.sock", &o, err, sizeof(err)), 0);
+	cr_assert_str_eq(o.tag, "myfs");
+	cr_assert_str_eq(o.socket, "/tmp/fs.sock");
+	cr_assert_eq(o.num_request_queues, 1);
+	cr_assert_eq(o.queue_size, VIRTIO_FS_DEFAULT_QSIZE);
+	cr_assert_eq(virtio_fs_parse_opts("socket=/s,tag=t,num-queues=4,queue-size=256", &o, err,
+					  sizeof(err)),
+		     0);
+	cr_assert_eq(o.num_request_queues, 4);
+	cr_assert_eq(o.queue_size, 256);
+}
+
+Test(virtio_fs_opts, refuses_bad_input)
+{
+	struct virtio_fs_opts o;
+	char err[128];
+	const char *bad[] = {
+	    "",
+	    "tag=a",
+	    "socket=/s",
+	    "tag=a,,socket=/s",
+	    "tag=a,socket=/s,num-queues=0",
+	    "tag=a,socket=/s,num-queues=17",
+	    "tag=a,socket=/s,queue-size=100",
+	    "tag=a,socket=/s,queue-size=2048",
+	    "tag=a,socket=/s,cache=always",
+	    "tag=,socket=/s",
+	    "tag=0123456789012345678901234567890123456,socket=/s",
+	    "tag",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_eq(virtio_fs_parse_opts(bad[i], &o, err, sizeof(err)), -EINVAL, "%s",
+			     bad[i]);
+		cr_assert_neq(err[0], '\0', "a message for %s", bad[i]);
+	}
+}
+
+/* ---- a fake back-end on a listening socket ---- */
+
+#define F_PROTO (1ull << 30)
+#define OFFERED                                                                                    \
+	(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX |                            \
+	 1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_F_RING_PACKED | F_PROTO)
+
+struct fake {
+	char path[108];
+	int lfd, fd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int nreq;
+	uint32_t req[256];
+	int kick[4], call[4]; /* the fds received, kept */
+	int mem_fds;
+};
+
+static void reply(int fd, uint32_t request, const void *p, uint32_t size)
+{
+	uint8_t buf[VU_MAX_MSG];
+	struct vu_hdr h = {request, VU_FLAG_VERSION | VU_FLAG_REPLY, size};
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + VU_HDR_SIZE, p, size);
+	(void)!write(fd, buf, VU_HDR_SIZE + size);
+}
+
+static int recv_one(struct fake *f, uint8_t *buf, int *fds, int *nfds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+	struct iovec iov = {.iov_base = buf, .iov_len = VU_HDR_SIZE};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	if (recvmsg(f->fd, &mh, MSG_WAITALL) != VU_HDR_SIZE)
+		return -1;
+	*nfds = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds + *nfds, CMSG_DATA(cm), sizeof(int) * (size_t)k);
+		*nfds += k;
+	}
+	struct vu_hdr h;
+	vu_msg_read_hdr(buf, &h);
+	if (h.size && recv(f->fd, buf + VU_HDR_SIZE, h.size, MSG_WAITALL) != (ssize_t)h.size)
+		return -1;
+	return 0;
+}
+
+static void keep_fd(int *slot, int fd)
+{
+	if (*slot >= 0)
+		close(*slot);
+	*slot = fd;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	uint8_t buf[VU_MAX_MSG];
+	int fds[8], nfds;
+	f->fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (f->fd >= 0 && recv_one(f, buf, fds, &nfds) == 0) {
+		struct vu_hdr h;
+		uint64_t v = 0, zero = 0;
+		uint32_t st[2];
+		vu_msg_read_hdr(buf, &h);
+		memcpy(&v, buf + VU_HDR_SIZE, h.size >= 8 ? 8 : 0);
+		memcpy(st, &v, 8);
+		pthread_mutex_lock(&f->lock);
+		f->req[f->nreq++ % 256] = h.request;
+		unsigned q = (unsigned)(v & 0xff) % 4;
+		if (h.request == VU_SET_VRING_KICK && nfds)
+			keep_fd(&f->kick[q], fds[0]);
+		else if (h.request == VU_SET_VRING_CALL && nfds)
+			keep_fd(&f->call[q], fds[0]);
+		else
+			for (int i = 0; i < nfds; i++)
+				close(fds[i]);
+		if (h.request == VU_SET_MEM_TABLE)
+			f->mem_fds = nfds;
+		pthread_mutex_unlock(&f->lock);
+		uint64_t ans = h.request == VU_GET_FEATURES	       ? OFFERED
+			       : h.request == VU_GET_PROTOCOL_FEATURES ? (1u << 3) | 1u
+								       : 2;
+		if (h.request == VU_GET_FEATURES || h.request == VU_GET_PROTOCOL_FEATURES ||
+		    h.request == VU_GET_QUEUE_NUM)
+			reply(f->fd, h.request, &ans, 8);
+		else if (h.request == VU_GET_VRING_BASE)
+			reply(f->fd, h.request, (uint32_t[]){st[0], 0}, 8);
+		else if (h.flags & VU_FLAG_NEED_REPLY)
+			reply(f->fd, h.request, &zero, 8);
+	}
+	return NULL;
+}
+
+static void fake_listen(struct fake *f, const char *path)
+{
+	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->lock, NULL);
+	for (int i = 0; i < 4; i++)
+		f->kick[i] = f->call[i] = -1;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(f->lfd, 1), 0);
+	pthread_create(&f->thread, NULL, fake_main, f);
+}
+
+/* The back-end dies: its socket closes. */
+static void fake_kill(struct fake *f)
+{
+	shutdown(f->fd, SHUT_RDWR);
+	pthread_join(f->thread, NULL);
+	close(f->fd);
+	close(f->lfd);
+	for (int i = 0; i < 4; i++) {
+		if (f->kick[i] >= 0)
+			close(f->kick[i]);
+		if (f->call[i] >= 0)
+			close(f->call[i]);
+	}
+}
+
+static int count(struct fake *f, uint32_t request)
+{
+	int n = 0;
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < f->nreq && i < 256; i++)
+		n += f->req[i] == request;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+/* ---- the device, driven as a driver would ---- */
+
+static atomic_int irqs[VIRTIO_DEV_MAX_QUEUES];
+static void raise_cb(void *opaque, uint16_t q)
+{
+	(void)opaque;
+	if (q < VIRTIO_DEV_MAX_QUEUES)
+		atomic_fetch_add(&irqs[q], 1);
+}
+
+static struct guest_mem mem;
+static char sock_path[108];
+
+static struct virtio_dev *make_dev(bool shared)
+{
+	struct virtio_fs_opts o;
+	char arg[160], err[128];
+	snprintf(sock_path, sizeof(sock_path), "/tmp/vfs-test-%d.sock", getpid());
+	snprintf(arg, sizeof(arg), "tag=hostshare,socket=%s", sock_path);
+	cr_assert_eq(virtio_fs_parse_opts(arg, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+	    shared ? guest_mem_alloc_shared(&mem, 16 << 20) : guest_mem_alloc(&mem, 16 << 20), 0);
+	struct virtio_dev *dev = NULL;
+	cr_assert_eq(virtio_fs_create(&dev, &o, 1000), 0);
+	cr_assert_eq(virtio_dev_init(dev, &mem), 0);
+	cr_assert_eq(virtio_fs_attach(dev), 0);
+	dev->irq = (struct virtio_irq){raise_cb, NULL};
+	return dev;
+}
+
+/* Features, two queues (hiprio, one request queue) at fixed addresses, DRIVER_OK. */
+static void driver_start(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	virtio_dev_set_features(dev, 0, (uint32_t)(1u << VIRTIO_RING_F_EVENT_IDX));
+	virtio_dev_set_features(dev, 1, 1); /* VERSION_1 */
+	virtio_dev_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+				       VIRTIO_CONFIG_S_FEATURES_OK);
+	for (uint16_t q = 0; q < 2; q++) {
+		struct virtqueue *vq = &dev->vqs[q];
+		vq->num = 64;
+		vq->desc_addr = 0x10000 + q * 0x10000;
+		vq->driver_addr = vq->desc_addr + 0x1000;
+		vq->device_addr = vq->desc_addr + 0x2000;
+		virtio_dev_set_queue_ready(dev, q, true);
+	}
+	virtio_dev_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+				       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static uint8_t status_of(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	uint8_t s = dev->status;
+	pthread_mutex_unlock(&dev->lock);
+	return s;
+}
+
+static void free_dev(struct virtio_dev *dev)
+{
+	virtio_dev_destroy(dev);
+	free(dev);
+	guest_mem_free(&mem);
+	unlink(sock_path);
+}
+
+Test(virtio_fs, config_space_and_features)
+{
+	struct fake f;
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(&f, path);
+	struct virtio_dev *dev = make_dev(true);
+	cr_assert_eq(dev->device_id, VIRTIO_ID_FS);
+	cr_assert_eq(dev->num_queues, 2);
+	struct virtio_fs_config c;
+	virtio_dev_config_read(dev, 0, &c, sizeof(c));
+	cr_assert_eq(memcmp(c.tag, "hostshare\0", 10), 0);
+	cr_assert_eq(c.num_request_queues, 1);
+	cr_assert_eq(dev->host_features & ~(1ull << VIRTIO_F_VERSION_1),
+		     1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << VIRTIO_RING_F_INDIRECT_DESC,
+		     "no packed ring, no vhost-user bit");
+	free_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs, driver_ok_hands_the_rings_over_and_calls_become_interrupts)
+{
+	struct fake f;
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(&f, path);
+	struct virtio_dev *dev = make_dev(true);
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	driver_start(dev);
+	cr_assert(status_of(dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(count(&f, VU_SET_MEM_TABLE), 1);
+	cr_assert_eq(f.mem_fds, 1, "the memfd");
+	cr_assert_eq(count(&f, VU_SET_VRING_KICK), 2);
+	cr_assert_eq(count(&f, VU_SET_VRING_ENABLE), 2);
+
+	/* a guest kick (the ioeventfd's eventfd) reaches the back-end untouched */
+	uint64_t one = 1, got = 0;
+	cr_assert_eq(write(dev->kick_fd[1], &one, 8), 8);
+	struct pollfd p = {.fd = f.kick[1], .events = POLLIN};
+	cr_assert_eq(poll(&p, 1, 2000), 1);
+	cr_assert_eq(read(f.kick[1], &got, 8), 8);
+	cr_assert_eq(got, 1, "the I/O thread did not take the kick");
+
+	/* the back-end's call: an interrupt of that queue */
+	cr_assert_eq(write(f.call[1], &one, 8), 8);
+	for (int i = 0; i < 200 && !atomic_load(&irqs[1]); i++)
+		usleep(10000);
+	cr_assert_eq(atomic_load(&irqs[1]), 1);
+	cr_assert(dev->isr & 1);
+
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_set_status(dev, 0); /* reset: the rings are stopped */
+	pthread_mutex_unlock(&dev->lock);
+	cr_assert_eq(count(&f, VU_GET_VRING_BASE), 2);
+	free_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs, backend_death_needs_reset_and_next_driver_ok_reconnects, .timeout = 20)
+{
+	struct fake f;
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(&f, path);
+	struct virtio_dev *dev = make_dev(true);
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	driver_start(dev);
+	fake_kill(&f);
+	/* the health check runs once a second */
+	for (int i = 0; i < 300 && !(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET); i++)
+		usleep(10000);
+	cr_assert(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_set_status(dev, 0); /* the driver resets: nothing to stop, no hang */
+	pthread_mutex_unlock(&dev->lock);
+	fake_listen(&f, path); /* the back-end is restarted */
+	driver_start(dev);
+	cr_assert(status_of(dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(count(&f, VU_SET_MEM_TABLE), 1, "set up again on the new connection");
+	free_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs, private_ram_fails_the_device_not_the_vmm)
+{
+	struct fake f;
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(&f, path);
+	struct virtio_dev *dev = make_dev(false);
+	driver_start(dev);
+	cr_assert(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(count(&f, VU_SET_MEM_TABLE), 0);
+	free_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs, snapshot_is_refused_with_a_message)
+{
+	struct fake f;
+	char path[108], err[160] = "";
+	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(&f, path);
+	struct virtio_dev *dev = make_dev(true);
+	struct virtio_dev_state st;
+	uint8_t priv[4096];
+	size_t len;
+	cr_assert_eq(virtio_dev_snapshot_save(dev, &st, priv, sizeof(priv), &len, err, sizeof(err)),
+		     -ENOTSUP);
+	cr_assert(strstr(err, "vhost-user virtio-fs cannot be snapshotted"), "%s", err);
+	free_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs, no_backend_is_a_clear_error)
+{
+	struct virtio_fs_opts o;
+	char err[128];
+	cr_assert_eq(
+	    virtio_fs_parse_opts("tag=x,socket=/nonexistent/fs.sock", &o, err, sizeof(err)), 0);
+	struct virtio_dev *dev = NULL;
+	cr_assert_eq(virtio_fs_create(&dev, &o, 200), -ENOENT);
+	cr_assert_null(dev);
+}
