@@ -64,7 +64,8 @@ static bool vm_is_stopping(void *opaque)
 static void handler_failed(void *opaque, const char *why)
 {
 	log_error("snapshot memory: %s: stopping the VM", why);
-	vm_stop(opaque, VM_STOP_ERROR, VMM_EXIT_ERROR);
+	if (!vm_stopping(opaque)) /* a VM already ending is being torn down: no more kicks */
+		vm_stop(opaque, VM_STOP_ERROR, VMM_EXIT_ERROR);
 }
 
 static void *watch_thread(void *arg)
@@ -159,6 +160,7 @@ void vm_uffd_stop(struct vm *vm)
 	}
 	if (v->w.stop_fd >= 0)
 		close(v->w.stop_fd);
+	snap_uffd_release(&v->u);
 	snap_uffd_close(&v->u);
 	free(v);
 	vm->uffd = NULL;

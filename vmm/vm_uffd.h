@@ -31,8 +31,9 @@ int vm_uffd_restored(struct vm *vm, char *err, size_t errlen);
  * snapshot did not have: nothing may be saved from it). False for a VM without a handler. */
 bool vm_uffd_failed(struct vm *vm, char *err, size_t errlen);
 
-/* Ends the watch and closes the userfaultfd and the socket: from vm_destroy(), once the guest
- * RAM is unmapped. Does nothing for a VM without a handler. */
+/* Ends the watch, unregisters the guest RAM (from then on nothing waits for the handler) and
+ * closes the userfaultfd and the socket: first thing in vm_destroy(), before the vCPUs and the
+ * RAM go. Does nothing for a VM without a handler. */
 void vm_uffd_stop(struct vm *vm);
 
 #endif
