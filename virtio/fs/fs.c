@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -24,6 +25,10 @@
 	 1ull << VIRTIO_RING_F_EVENT_IDX)
 
 #define FS_HEALTH_PERIOD_S 1
+/* A running device whose back-end died waits this long for one on the same socket (a restarted
+ * virtiofsd) before it fails; each second it tries once, with this timeout. */
+#define FS_RECONNECT_GRACE_S	10
+#define FS_RECONNECT_TIMEOUT_MS 1000
 
 struct fs_dev {
 	struct virtio_dev dev;
@@ -33,7 +38,7 @@ struct fs_dev {
 	int timeout_ms;
 	int call_fd[VIRTIO_DEV_MAX_QUEUES];
 	int timer_fd;
-	bool failed_logged; /* the back-end's loss is reported once per connection */
+	int down_s; /* seconds the running device has been without its back-end, -1: up */
 };
 
 static struct fs_dev *fs_of(struct virtio_dev *dev)
@@ -41,25 +46,27 @@ static struct fs_dev *fs_of(struct virtio_dev *dev)
 	return dev->priv;
 }
 
-/* The I/O thread's health check calls recvfrom (MSG_PEEK) and poll on the socket. */
+/* The I/O thread's health check peeks at the socket (recvfrom MSG_PEEK, poll) and reconnects a
+ * running device to a restarted back-end (a new Unix socket, the whole set-up). */
 static const struct sandbox_rule fs_rules[] = {
-    SB_ALLOW(SYS_recvfrom),
-    SB_ALLOW(SYS_poll),
-    SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_recvfrom), SB_ALLOW(SYS_poll),	      SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_sendmsg),  SB_ALLOW(SYS_recvmsg),    SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
+    SB_ALLOW(SYS_connect),  SB_ALLOW(SYS_getsockopt), SB_ALLOW(SYS_fcntl),
+    SB_ALLOW(SYS_close),
 };
 static const struct sandbox_list fs_sandbox = SANDBOX_LIST("virtio-fs", fs_rules);
 
 /* (Re)connects when the last connection is gone; the driver's features must still be offered
  * (a back-end restarted with fewer is refused). */
-static int ensure_connected(struct fs_dev *fs)
+static int ensure_connected(struct fs_dev *fs, int timeout_ms)
 {
 	if (vu_frontend_alive(&fs->fe))
 		return 0;
 	vu_frontend_close(&fs->fe);
-	int err = vu_frontend_connect(&fs->fe, fs->opts.socket, fs->timeout_ms);
+	int err = vu_frontend_connect(&fs->fe, fs->opts.socket, timeout_ms);
+	fs->fe.conn.timeout_ms = fs->timeout_ms; /* the requests after the connect */
 	if (err)
 		return err;
-	fs->failed_logged = false;
 	uint64_t want = fs->dev.driver_features & FS_PASS_FEATURES;
 	if ((fs->fe.features & want) != want) {
 		snprintf(fs->fe.error, sizeof(fs->fe.error),
@@ -72,29 +79,38 @@ static int ensure_connected(struct fs_dev *fs)
 	return 0;
 }
 
-static int start_queue(struct fs_dev *fs, uint16_t q)
+static int start_queue(struct fs_dev *fs, uint16_t q, uint16_t base)
 {
 	const struct virtqueue *vq = &fs->dev.vqs[q];
 	struct vu_vring_cfg v = {.ring = {.num = vq->num,
 					  .desc = vq->desc_addr,
 					  .avail = vq->driver_addr,
 					  .used = vq->device_addr},
-				 .base = 0, /* a fresh ring after the driver's setup (2.7) */
+				 .base = base,
 				 .kick_fd = fs->dev.kick_fd[q],
 				 .call_fd = fs->call_fd[q],
 				 .err_fd = -1};
 	return vu_frontend_start_vring(&fs->fe, q, &v);
 }
 
-/* DRIVER_OK: features, the memory table and every ready queue to the back-end. */
-static int fs_activate(struct virtio_dev *dev)
+/* Where a resumed ring starts: the used index in guest memory, so a new back-end serves again
+ * the requests its predecessor had taken and not completed (FUSE requests are re-executed). A
+ * fresh ring after the driver's set-up starts at 0 (2.7). */
+static uint16_t resume_base(struct fs_dev *fs, uint16_t q)
 {
-	struct fs_dev *fs = fs_of(dev);
+	uint16_t idx = 0;
+	if (guest_mem_read(fs->dev.mem, fs->dev.vqs[q].device_addr + 2, &idx, sizeof(idx)))
+		return 0;
+	return le16toh(idx);
+}
+
+/* Features, the memory table and every active queue to the connected back-end. */
+static int hand_over(struct fs_dev *fs, bool resume)
+{
+	struct virtio_dev *dev = &fs->dev;
 	struct vu_mem_table t;
 
-	int err = ensure_connected(fs);
-	if (!err)
-		err = vu_frontend_set_features(&fs->fe, dev->driver_features & FS_PASS_FEATURES);
+	int err = vu_frontend_set_features(&fs->fe, dev->driver_features & FS_PASS_FEATURES);
 	if (!err && vu_mem_table_from_guest(&t, dev->mem)) {
 		snprintf(fs->fe.error, sizeof(fs->fe.error),
 			 "guest RAM is not shareable with a vhost-user back-end");
@@ -104,13 +120,24 @@ static int fs_activate(struct virtio_dev *dev)
 		err = vu_frontend_set_mem_table(&fs->fe, &t);
 	for (uint16_t q = 0; !err && q < dev->num_queues; q++) {
 		if (dev->vqs[q].active)
-			err = start_queue(fs, q);
+			err = start_queue(fs, q, resume ? resume_base(fs, q) : 0);
 	}
+	return err;
+}
+
+/* DRIVER_OK: features, the memory table and every ready queue to the back-end. */
+static int fs_activate(struct virtio_dev *dev)
+{
+	struct fs_dev *fs = fs_of(dev);
+
+	int err = ensure_connected(fs, fs->timeout_ms);
+	if (!err)
+		err = hand_over(fs, false);
 	if (err) {
 		log_error("virtio-fs %s: %s", fs->opts.tag, fs->fe.error);
-		fs->failed_logged = true;
 		return -1; /* the framework sets DEVICE_NEEDS_RESET */
 	}
+	fs->down_s = -1;
 	return 0;
 }
 
@@ -144,8 +171,10 @@ static void call_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 	}
 }
 
-/* Once a second: a back-end that hung up fails the device (the guest sees
- * DEVICE_NEEDS_RESET; its next DRIVER_OK reconnects). */
+/* Once a second: a running device whose back-end hung up tries to reconnect to the socket and
+ * resume its rings where the used rings are (the guest sees a pause); after
+ * FS_RECONNECT_GRACE_S without a back-end it fails (DEVICE_NEEDS_RESET; the driver's next
+ * DRIVER_OK connects afresh). */
 static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
 	struct fs_dev *fs = fs_of(dev);
@@ -153,12 +182,27 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 	(void)revents;
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	if (!virtio_dev_running(dev) || vu_frontend_alive(&fs->fe))
+	if (!virtio_dev_running(dev) || (fs->down_s < 0 && vu_frontend_alive(&fs->fe)))
 		return;
-	if (!fs->failed_logged)
-		log_error("virtio-fs %s: vhost-user back-end %s closed the connection",
-			  fs->opts.tag, fs->opts.socket);
-	fs->failed_logged = true;
+	if (fs->down_s < 0) {
+		log_warn("virtio-fs %s: vhost-user back-end %s closed the connection; waiting %d s "
+			 "for it on the same socket",
+			 fs->opts.tag, fs->opts.socket, FS_RECONNECT_GRACE_S);
+		fs->down_s = 0;
+	}
+	vu_frontend_close(&fs->fe);
+	if (!ensure_connected(fs, FS_RECONNECT_TIMEOUT_MS) && !hand_over(fs, true)) {
+		log_info("virtio-fs %s: back-end reconnected after %d s, queues resumed",
+			 fs->opts.tag, fs->down_s);
+		fs->down_s = -1;
+		return;
+	}
+	if (++fs->down_s < FS_RECONNECT_GRACE_S)
+		return;
+	log_error("virtio-fs %s: no vhost-user back-end on %s for %d s: %s", fs->opts.tag,
+		  fs->opts.socket, fs->down_s, fs->fe.error);
+	fs->down_s = -1;
+	vu_frontend_close(&fs->fe);
 	virtio_dev_fail(dev, "vhost-user back-end gone");
 }
 
@@ -192,6 +236,7 @@ static struct fs_dev *fs_alloc(const struct virtio_fs_opts *o, int timeout_ms)
 	fs->opts = *o;
 	fs->timeout_ms = timeout_ms;
 	fs->timer_fd = -1;
+	fs->down_s = -1;
 	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
 		fs->call_fd[q] = -1;
 	vu_frontend_init(&fs->fe);
