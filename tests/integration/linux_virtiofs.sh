@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The default Linux guest (initramfs, shell on COM1) with a host folder shared over virtio-fs,
+# served by virtiofsd (vhost-user, virtio/fs):
+#   1. the guest mounts the share (mount -t virtiofs share /mnt) and reads a file the host made:
+#      the same bytes (md5sum on both sides);
+#   2. the guest writes a file; the host sees its bytes;
+#   3. virtiofsd is killed and restarted on the same socket while the guest runs: the device
+#      reconnects by itself (docs/vhost-user.md), and the guest reads a file made after the
+#      restart and writes another;
+#   4. the guest powers off: the VMM exits 0.
+# TRANSPORT=pci runs it over virtio-pci (linux_virtiofs_pci.sh).
+# labels: slow linux vhost_user
+# requires: kvm root
+# timeout: 1200
+# resource: linux
+. "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
+
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+[ -x "$VIRTIOFSD" ] || skip "no vhost-user back-end" "$VIRTIOFSD not installed (qemu-system-common)"
+TRANSPORT=${TRANSPORT:-mmio}
+share=$tmp/share
+fs_sock=$tmp/fs.sock
+vmm_pid=""
+fsd_pid=""
+sleeper=""
+trap 'kill $sleeper $fsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+mkdir -p "$share"
+
+type_cmd() { echo "$1" >"$tmp/in"; }
+wait_for() { # REGEX SECONDS: the console shows REGEX (false on timeout or a dead VMM)
+	local i
+	for ((i = 0; i < $2 * 2; i++)); do
+		grep -qE -- "$1" "$tmp/log" && return 0
+		kill -0 "$vmm_pid" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+start_virtiofsd() {
+	rm -f "$fs_sock"
+	"$VIRTIOFSD" --socket-path="$fs_sock" -o source="$share" -o cache=none \
+		>>"$tmp/virtiofsd.log" 2>&1 &
+	fsd_pid=$!
+	for _ in $(seq 50); do
+		[ -S "$fs_sock" ] && return 0
+		sleep 0.1
+	done
+	echo "FAIL: virtiofsd made no socket"
+	fail=1
+}
+# guest_md5 FILE TAG: the guest prints "TAG=<md5>" of /mnt/FILE; compared with the host's
+guest_md5() {
+	type_cmd "echo $2=\$(md5sum /mnt/$1 | cut -d' ' -f1)"
+	wait_for "^$2=[0-9a-f]{32}" 120
+	check "the guest reads $1 as the host wrote it" "^$2=$(md5sum "$share/$1" | cut -d' ' -f1)"
+}
+# guest_write FILE TAG: the guest writes 100 KiB of its own random bytes, then prints their md5
+guest_write() {
+	type_cmd "head -c 102400 /dev/urandom > /mnt/$1 && sync && echo $2=\$(md5sum /mnt/$1 | cut -d' ' -f1)"
+	if wait_for "^$2=[0-9a-f]{32}" 120; then
+		local want
+		want=$(grep -oE "^$2=[0-9a-f]{32}" "$tmp/log" | tail -1 | cut -d= -f2)
+		check "the host sees the bytes the guest wrote to $1" "^$want" \
+			<(md5sum "$share/$1" 2>/dev/null)
+	else
+		echo "FAIL: the guest could not write $1"
+		fail=1
+	fi
+}
+
+head -c 300000 /dev/urandom >"$share/from-host.bin"
+start_virtiofsd
+mkfifo "$tmp/in"
+sleep 1200 >"$tmp/in" &
+sleeper=$!
+"$VMM" --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 512M --console stdio \
+	--transport "$TRANSPORT" --fs tag=share,socket="$fs_sock" \
+	--append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0" <"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
+vmm_pid=$!
+if ! wait_for "VMM-GUEST-SHELL: starting" 1000; then
+	echo "FAIL: no shell"
+	fail=1
+	linux_finish
+fi
+sleep 2
+type_cmd 'mkdir -p /mnt && mount -t virtiofs share /mnt && echo MOUNTED=$(grep -c virtiofs /proc/mounts)'
+wait_for "^MOUNTED=1" 120
+check "the guest mounted the share" "^MOUNTED=1"
+guest_md5 from-host.bin HOSTFILE
+guest_write from-guest.bin GUESTFILE
+
+# virtiofsd dies and comes back while the guest runs
+kill -9 "$fsd_pid"
+wait "$fsd_pid" 2>/dev/null
+sleep 2
+head -c 50000 /dev/urandom >"$share/after-restart.bin"
+start_virtiofsd
+guest_md5 after-restart.bin AFTERRESTART
+guest_write after-restart-guest.bin AFTERWRITE
+check "the VMM reconnected" "back-end reconnected" "$tmp/err"
+
+type_cmd "umount /mnt; poweroff -f"
+for _ in $(seq 120); do
+	kill -0 "$vmm_pid" 2>/dev/null || break
+	sleep 1
+done
+wait "$vmm_pid"
+check_status $?
+linux_finish

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# linux_virtiofs.sh with the devices on virtio-pci (MSI-X).
+# labels: slow linux vhost_user
+# requires: kvm root
+# timeout: 1200
+# resource: linux
+TRANSPORT=pci exec bash "$(dirname "${BASH_SOURCE[0]}")/linux_virtiofs.sh"
