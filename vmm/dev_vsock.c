@@ -65,10 +65,11 @@ void dev_vsock_unset(struct vm_config *cfg)
 
 static const struct device_option vsock_options[] = {
     {"vsock", required_argument,
-     "      --vsock cid=N,uds=PATH\n"
+     "      --vsock cid=N,uds=PATH[,id=NAME]\n"
      "                        a virtio-vsock with guest CID N (>= 3); the guest's connections\n"
      "                        to host port P go to the Unix socket PATH_P, and host programs\n"
-     "                        connect to PATH and write \"CONNECT <port>\\n\" to reach the guest\n",
+     "                        connect to PATH and write \"CONNECT <port>\\n\" to reach the guest;\n"
+     "                        id=NAME is its name in the API (vsock_id)\n",
      parse_vsock},
     {NULL, 0, NULL, NULL},
 };

@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <string.h>
 
 #include "vmm/base/parse.h"
 
@@ -47,4 +48,23 @@ Test(parse_uint, bounds)
 	cr_assert_eq(parse_uint("4x", 1, 255, &v), -EINVAL);
 	cr_assert_eq(parse_uint(" 4", 1, 255, &v), -EINVAL);
 	cr_assert_eq(parse_uint("", 1, 255, &v), -EINVAL);
+}
+
+/* id=NAME of --disk, --net and --vsock: what the API accepts as an id. */
+Test(parse_device_id, rules)
+{
+	char out[8], err[128];
+	cr_assert_eq(parse_device_id("eth0", out, sizeof(out), err, sizeof(err)), 0);
+	cr_assert_str_eq(out, "eth0");
+	cr_assert_eq(parse_device_id("1234567", out, sizeof(out), err, sizeof(err)), 0);
+	static const char *const bad[] = {"", "12345678", "a b", "a/b", "a,b", "a\x7f", "\t"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		strcpy(out, "keep");
+		cr_assert_eq(parse_device_id(bad[i], out, sizeof(out), err, sizeof(err)), -EINVAL,
+			     "%s", bad[i]);
+		cr_assert(strncmp(err, "id=", 3) == 0, "%s: %s", bad[i], err);
+		cr_assert_str_eq(out, "keep");
+	}
+	cr_assert_eq(parse_device_id(NULL, out, sizeof(out), err, sizeof(err)), -EINVAL);
 }

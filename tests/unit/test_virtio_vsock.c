@@ -645,8 +645,15 @@ Test(virtio_vsock_opts, parser)
 	cr_assert_eq(virtio_vsock_parse_opts("cid=3,uds=/tmp/x", &o, err, sizeof(err)), 0);
 	cr_expect_eq(o.cid, 3);
 	cr_expect_str_eq(o.uds, "/tmp/x");
+	cr_expect_str_eq(o.id, "");
 	cr_assert_eq(virtio_vsock_parse_opts("uds=/a,cid=4294967294", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_vsock_parse_opts("cid=3,uds=/a,id=vs0", &o, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_str_eq(o.id, "vs0");
 	const char *bad[] = {"",
+			     "cid=3,uds=/a,id=",
+			     "cid=3,uds=/a,id=x/y",
+			     "cid=3,uds=/a,id=x,id=y",
 			     "cid=2,uds=/a",
 			     "cid=3",
 			     "uds=/a",

@@ -30,25 +30,6 @@ static int pick(const char *value, const char *const *names)
 	return -1;
 }
 
-/* id=NAME: what the API accepts as a drive_id (printable, no '/', no space; the comma ends the
- * item anyway). */
-static int parse_id(const char *value, struct virtio_blk_opts *o, char *err, size_t errlen)
-{
-	size_t n = value ? strlen(value) : 0;
-
-	if (n == 0 || n >= sizeof(o->id))
-		return parse_fail(err, errlen, "id=%s: expected 1 to %d characters",
-				  value ? value : "", VIRTIO_BLK_DRIVE_ID_MAX - 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)value[i];
-		if (c <= ' ' || c > '~' || c == '/')
-			return parse_fail(err, errlen, "id=%s: a character that is not allowed",
-					  value);
-	}
-	memcpy(o->id, value, n + 1);
-	return 0;
-}
-
 static const char *const cache_names[] = {"writeback", "none", NULL};
 static const char *const onoff_names[] = {"off", "on", NULL};
 static const char *const aio_names[] = {"auto", "io_uring", "sync", NULL};
@@ -118,7 +99,7 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 			return r;
 	} else if (!strcmp(item, "id")) {
 		bit = SEEN_ID;
-		if (parse_id(value, o, err, errlen))
+		if (parse_device_id(value, o->id, sizeof(o->id), err, errlen))
 			return -EINVAL;
 	} else {
 		return parse_fail(

@@ -226,22 +226,12 @@ static int parse_mq_item(const char *key, const char *val, struct virtio_net_opt
 	return parse_count(key, val, &o->queues, "queue pairs", e);
 }
 
-/* id=NAME once: printable, no '/' or space (an API iface_id; the comma ends the item anyway). */
+/* id=NAME once (vmm/base/parse.h). */
 static int parse_id_item(const char *val, struct virtio_net_opts *o, struct errbuf *e)
 {
-	size_t n = strlen(val);
-
 	if (o->id[0])
 		return fail(e, "id given twice");
-	if (n == 0 || n >= sizeof(o->id))
-		return fail(e, "id=%s: expected 1 to %d characters", val, VIRTIO_NET_ID_MAX - 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)val[i];
-		if (c <= ' ' || c > '~' || c == '/')
-			return fail(e, "id=%s: a character that is not allowed", val);
-	}
-	memcpy(o->id, val, n + 1);
-	return 0;
+	return parse_device_id(val, o->id, sizeof(o->id), e->s, e->n);
 }
 
 static int parse_item(char *item, struct virtio_net_opts *o, struct errbuf *e)

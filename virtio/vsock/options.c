@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "virtio/vsock/vsock.h"
+#include "vmm/base/parse.h"
 
-#define USAGE "expected cid=N,uds=PATH (N from 3 to 4294967294)"
+#define USAGE "expected cid=N,uds=PATH[,id=NAME] (N from 3 to 4294967294)"
 
 static int fail(char *err, size_t errlen, const char *what, const char *item)
 {
@@ -51,6 +52,11 @@ static int parse_item(char *item, struct virtio_vsock_opts *o, char *err, size_t
 			return fail(err, errlen, "uds path empty or longer than 96 bytes:", val);
 		memcpy(o->uds, val, strlen(val) + 1);
 		return 0;
+	}
+	if (!strcmp(item, "id")) {
+		if (o->id[0])
+			return fail(err, errlen, "given twice:", item);
+		return parse_device_id(val, o->id, sizeof(o->id), err, errlen);
 	}
 	return fail(err, errlen, "unknown option", item);
 }

@@ -48,14 +48,16 @@
 #define VIRTIO_VSOCK_HANDSHAKE_MS   10000u /* ... closed if "CONNECT <port>\n" takes longer */
 #define VIRTIO_VSOCK_MAX_BUFFERED   (32u * 1024 * 1024) /* guest bytes held for all sockets */
 #define VIRTIO_VSOCK_UDS_MAX	    96u /* PATH plus "_4294967295" fits in sun_path */
+#define VIRTIO_VSOCK_ID_MAX	    64u /* id= bytes, NUL included (the API's vsock_id) */
 
 struct virtio_vsock_opts {
 	uint64_t cid;			    /* 3 .. 0xfffffffe */
 	char uds[VIRTIO_VSOCK_UDS_MAX + 1]; /* the host-side Unix socket PATH */
+	char id[VIRTIO_VSOCK_ID_MAX];	    /* id=NAME, the API's vsock_id; "" when not given */
 };
 
-/* Parses "cid=N,uds=PATH" (both required, each once). Returns 0, or -EINVAL with the reason in
- * err (errlen bytes). */
+/* Parses "cid=N,uds=PATH[,id=NAME]" (cid and uds required, each once). Returns 0, or -EINVAL with
+ * the reason in err (errlen bytes). */
 int virtio_vsock_parse_opts(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen);
 
 /* Checks, without creating anything, that o->uds can be bound: its directory exists and we may

@@ -827,14 +827,14 @@ static void describe_nic(struct api_nic *n, const struct virtio_net_opts *o)
 			 o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
 }
 
-/* The command line's --vsock, named "vsock0" like the drives and NICs. */
+/* The command line's --vsock, named by its id= ("vsock0" without one). */
 static void describe_vsock(struct api_vsock *v, const struct vm_config *cfg)
 {
 	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
 	if (!c || !c->opts.cid)
 		return;
 	v->cid = c->opts.cid;
-	snprintf(v->id, sizeof(v->id), "vsock0");
+	snprintf(v->id, sizeof(v->id), "%s", c->opts.id[0] ? c->opts.id : "vsock0");
 	snprintf(v->uds, sizeof(v->uds), "%s", c->opts.uds);
 }
 

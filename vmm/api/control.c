@@ -112,10 +112,11 @@ static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, si
 /* PUT /vsock as --vsock cid=N,uds=PATH (after the drives and NICs, as on a command line). */
 static int add_vsock(struct vm_config *cfg, const struct api_vsock *v, char *err, size_t errlen)
 {
-	char spec[160];
+	char spec[256];
 	if (!v->cid)
 		return 0;
-	snprintf(spec, sizeof(spec), "cid=%llu,uds=%s", (unsigned long long)v->cid, v->uds);
+	snprintf(spec, sizeof(spec), "cid=%llu,uds=%s%s%s", (unsigned long long)v->cid, v->uds,
+		 v->id[0] ? ",id=" : "", v->id);
 	return add_device(cfg, "vsock", spec, v->id[0] ? v->id : "vsock", err, errlen);
 }
 

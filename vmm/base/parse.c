@@ -91,3 +91,20 @@ int parse_fail(char *err, size_t errlen, const char *fmt, ...)
 	}
 	return -EINVAL;
 }
+
+int parse_device_id(const char *value, char *out, size_t outlen, char *err, size_t errlen)
+{
+	size_t n = value ? strlen(value) : 0;
+
+	if (n == 0 || n >= outlen)
+		return parse_fail(err, errlen, "id=%s: expected 1 to %zu characters",
+				  value ? value : "", outlen - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (c <= ' ' || c > '~' || c == '/' || c == ',')
+			return parse_fail(err, errlen, "id=%s: a character that is not allowed",
+					  value);
+	}
+	memcpy(out, value, n + 1);
+	return 0;
+}

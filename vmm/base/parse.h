@@ -13,6 +13,11 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 /* Parses a decimal integer in [min, max]. Returns 0, -EINVAL or -ERANGE. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* The value of a device's id=NAME item (the API's drive_id, iface_id, vsock_id): 1 to
+ * outlen-1 printable characters, no space, '/' or ','. Copies it to `out`; returns 0, or -EINVAL
+ * with "id=VALUE: ..." in err. */
+int parse_device_id(const char *value, char *out, size_t outlen, char *err, size_t errlen);
+
 /* For option parsers: formats the reason into err[0..errlen) (when err is not NULL) and returns
  * -EINVAL, so a parser can `return parse_fail(err, errlen, "...", ...)`. */
 int parse_fail(char *err, size_t errlen, const char *fmt, ...)
