@@ -36,6 +36,8 @@ static const struct sandbox_rule setup_rules[] = {
     SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
     SB_ALLOW(SYS_connect),
     SB_ALLOW(SYS_sendmsg),
+    SB_ALLOW(SYS_getsockopt), /* SO_PEERCRED: the handler's pid */
+    SB_ALLOW(SYS_pidfd_open), /* to see it exit */
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),
     SB_ALLOW(SYS_recvfrom),
@@ -47,9 +49,9 @@ static const struct sandbox_rule setup_rules[] = {
 };
 const struct sandbox_list vm_uffd_setup_sandbox = SANDBOX_LIST("uffd-setup", setup_rules);
 
-/* The watch thread: polls the socket, the userfaultfd and its stop eventfd, reads a stray
- * byte or queued events, unregisters the ranges, and stops the VM (vm_stop(): an eventfd
- * write, tgkill to kick the vCPUs, a log line). */
+/* The watch thread: polls the socket, the handler's pidfd, the userfaultfd and its stop
+ * eventfd, reads a stray byte or queued events, unregisters the ranges, and stops the VM
+ * (vm_stop(): an eventfd write, tgkill to kick the vCPUs, a log line). */
 static const struct sandbox_rule watch_rules[] = {
     SB_ALLOW(SYS_poll), SB_ALLOW(SYS_ppoll), SB_ALLOW(SYS_recvfrom),
     SB_ALLOW(SYS_read), SB_ALLOW(SYS_write), SB_ARG_EQ(SYS_ioctl, 1, UFFDIO_UNREGISTER),

@@ -11,7 +11,7 @@
 #      PUT to the guest's first line after it (restore to running) is printed for each, so File
 #      and Uffd can be compared;
 #   4. failures end the VM or the load with a message, never a hang: the handler killed right
-#      after the load (the VMM ends within 30 s, "closed its socket"); a handler that takes the
+#      after the load (the VMM ends within 30 s, "handler (pid N) exited"); a handler that takes the
 #      userfaultfd and never reads it (the load is refused, or the VMM ends, within 60 s); a
 #      stale socket with no handler (400, "refused the connection").
 # labels: snapshot api
@@ -180,7 +180,8 @@ start_handler && start_loader "the handler killed after the load" && {
 	if wait_gone "$LOAD_PID" 30; then
 		[ "$GONE_STATUS" != 0 ] && lib_ok "the VMM ended (status $GONE_STATUS; the load said ${got:0:60})" ||
 			lib_fail "the VMM ended with 0"
-		grep -q "closed its socket" "$RUN_ERR" && lib_ok "$(grep -m1 'closed its socket' "$RUN_ERR")" ||
+		grep -qE "handler \(pid [0-9]+\) exited|closed its socket" "$RUN_ERR" &&
+			lib_ok "$(grep -m1 -E 'exited|closed its socket' "$RUN_ERR")" ||
 			lib_fail "no message naming the handler: $(tail -n 3 "$RUN_ERR")"
 	else
 		lib_fail "the VMM still runs 30 s after its handler died"

@@ -20,7 +20,7 @@
 void snap_uffd_init(struct snap_uffd *u)
 {
 	memset(u, 0, sizeof(*u));
-	u->uffd = u->sock = -1;
+	u->uffd = u->sock = u->peer_fd = -1;
 }
 
 int snap_uffd_check_path(const char *path, char *err, size_t errlen)
@@ -205,6 +205,18 @@ static int send_body(int s, int uffd, const char *body, size_t len)
 	return 0;
 }
 
+/* The process at the other end, as a pidfd that polls readable once it has exited. Without
+ * one (no SO_PEERCRED pid, no pidfd_open), the end of the connection stands for the exit. */
+static void watch_peer(struct snap_uffd *u)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(u->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid <= 0)
+		return;
+	u->peer_pid = cred.pid;
+	u->peer_fd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+}
+
 int snap_uffd_handoff(struct snap_uffd *u, const struct guest_mem *mem, const char *path, char *err,
 		      size_t errlen)
 {
@@ -225,6 +237,7 @@ int snap_uffd_handoff(struct snap_uffd *u, const struct guest_mem *mem, const ch
 				path, r == -ETIMEDOUT ? "it reads nothing" : strerror(-r));
 	}
 	u->sock = s;
+	watch_peer(u);
 	return 0;
 }
 
@@ -255,7 +268,9 @@ void snap_uffd_close(struct snap_uffd *u)
 		close(u->sock);
 	if (u->uffd >= 0)
 		close(u->uffd);
-	u->sock = u->uffd = -1;
+	if (u->peer_fd >= 0)
+		close(u->peer_fd);
+	u->sock = u->uffd = u->peer_fd = -1;
 }
 
 bool snap_uffd_failed(const struct snap_uffd *u, char *why, size_t len)

@@ -15,8 +15,10 @@
  * on".
  *
  * Where Firecracker waits forever for a handler that died, this VMM watches it
- * (snap_uffd_watch_run()): a closed or chatty socket, a fault left unread too long, or a restore
- * that does not finish in time ends the VM with a message; then every range is unregistered, so
+ * (snap_uffd_watch_run()): the exit of the process that took the connection (its pidfd; a
+ * handler may close the connection and go on serving, as Firecracker allows), a byte on the
+ * socket, a fault left unread too long (whoever holds the userfaultfd), or a restore that does
+ * not finish in time ends the VM with a message; then every range is unregistered, so
  * any thread blocked on a page wakes (it reads zeros: the VM is ending) and the VMM exits instead
  * of hanging. */
 #ifndef VMM_SNAPSHOT_SNAP_UFFD_H
@@ -40,8 +42,10 @@
 #define SNAP_UFFD_GRACE_MS   2000
 
 struct snap_uffd {
-	int uffd; /* the VMM's own reference (-1: none) */
-	int sock; /* the connection to the handler (-1: none) */
+	int uffd;    /* the VMM's own reference (-1: none) */
+	int sock;    /* the connection to the handler (-1: none) */
+	int peer_fd; /* pidfd of the process that accepted it (-1: none, e.g. Linux < 5.3) */
+	int peer_pid;
 	int nregions;
 	struct {
 		uint64_t host, size;
@@ -70,8 +74,9 @@ int snap_uffd_register(struct snap_uffd *u, const struct guest_mem *mem, char *e
 int snap_uffd_mappings(const struct guest_mem *mem, char *buf, size_t len);
 
 /* Connects to the handler at `path` and sends the userfaultfd with the mappings of `mem`
- * (bounded: SNAP_UFFD_SEND_MS). Returns 0, or -errno with a message: -ENOENT (no socket),
- * -ECONNREFUSED (nobody listens), -EAGAIN (not accepting), -EPIPE (closed on us)... */
+ * (bounded: SNAP_UFFD_SEND_MS); takes a pidfd of the peer (SO_PEERCRED) to see it exit. Returns 0,
+ * or -errno with a message: -ENOENT (no socket), -ECONNREFUSED (nobody listens), -EAGAIN (not
+ * accepting), -EPIPE (closed on us)... */
 int snap_uffd_handoff(struct snap_uffd *u, const struct guest_mem *mem, const char *path, char *err,
 		      size_t errlen);
 
