@@ -98,6 +98,8 @@ int snap_put(void *wp, uint32_t tag, uint32_t instance, const void *data, size_t
 {
 	struct snap_writer *w = wp;
 	uint64_t key = key_of(tag, instance);
+	if (w->finished)
+		return -EBUSY;
 	for (size_t i = 0; i < w->nkeys; i++) {
 		if (w->keys[i] == key)
 			return -EEXIST;
@@ -140,6 +142,9 @@ static int write_file(const char *path, const uint8_t *buf, size_t len, const ui
 int snap_writer_save(struct snap_writer *w, const char *path, char *err, size_t errlen)
 {
 	uint8_t trailer[SNAP_TRAILER_SIZE];
+	if (w->finished)
+		return snap_err(err, errlen, -EBUSY, "%s: snapshot already finished in memory",
+				path);
 	put_le(w->buf + 16, w->len + SNAP_TRAILER_SIZE, 8);
 	put_le(trailer, snap_crc32(w->buf, w->len), 4);
 	put_le(trailer + 4, SNAP_END_MAGIC, 4);
@@ -148,6 +153,22 @@ int snap_writer_save(struct snap_writer *w, const char *path, char *err, size_t 
 	if (!tmp)
 		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
 	return snap_commit_tmp(tmp, path, write_file(tmp, w->buf, w->len, trailer), err, errlen);
+}
+
+int snap_writer_finish(struct snap_writer *w, const uint8_t **bytes, size_t *len)
+{
+	if (!w->finished) {
+		if (grow((void **)&w->buf, &w->cap, w->len + SNAP_TRAILER_SIZE, 1))
+			return -ENOMEM;
+		put_le(w->buf + 16, w->len + SNAP_TRAILER_SIZE, 8);
+		put_le(w->buf + w->len, snap_crc32(w->buf, w->len), 4);
+		put_le(w->buf + w->len + 4, SNAP_END_MAGIC, 4);
+		w->len += SNAP_TRAILER_SIZE;
+		w->finished = 1;
+	}
+	*bytes = w->buf;
+	*len = w->len;
+	return 0;
 }
 
 void snap_writer_free(struct snap_writer *w)

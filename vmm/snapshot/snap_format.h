@@ -35,6 +35,7 @@ struct snap_writer {
 	size_t len, cap;
 	uint64_t *keys; /* (tag << 32) | instance, in the order added */
 	size_t nkeys, keys_cap;
+	int finished; /* snap_writer_finish() appended the trailer */
 };
 
 /* One section of a parsed snapshot: its bytes point into the reader's buffer. */
@@ -66,7 +67,7 @@ int snap_writer_init(struct snap_writer *w);
 /* Adds section (tag, instance) with a copy of `len` bytes of `data` (data may be NULL when len is
  * 0). `w` is a struct snap_writer (the signature is snap_put_fn). Returns 0, -EEXIST when the
  * snapshot already has that (tag, instance), -E2BIG past SNAP_MAX_SECTIONS sections or when the
- * file would outgrow SNAP_MAX_FILE, -ENOMEM. */
+ * file would outgrow SNAP_MAX_FILE, -EBUSY after snap_writer_finish(), -ENOMEM. */
 int snap_put(void *w, uint32_t tag, uint32_t instance, const void *data, size_t len);
 
 /* Writes the snapshot to `path` atomically: header, sections and trailer go to "PATH.tmp", which
@@ -75,6 +76,13 @@ int snap_put(void *w, uint32_t tag, uint32_t instance, const void *data, size_t 
  * is removed. The writer stays usable. Returns 0 or -errno with a message naming the file in
  * `err`. */
 int snap_writer_save(struct snap_writer *w, const char *path, char *err, size_t errlen);
+
+/* Finishes the snapshot in memory instead of a file (a live migration streams it): sets the
+ * header's total length and appends the trailer, then points *bytes at the whole image (header,
+ * sections, trailer: what snap_parse() takes) and sets *len. No section may be added afterwards
+ * (snap_put() then returns -EBUSY). The bytes stay valid until snap_writer_free(). Returns 0 or
+ * -ENOMEM. */
+int snap_writer_finish(struct snap_writer *w, const uint8_t **bytes, size_t *len);
 
 /* Frees the writer's buffers and zeroes it (safe on a zeroed or already freed writer). */
 void snap_writer_free(struct snap_writer *w);

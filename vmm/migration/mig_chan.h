@@ -1,0 +1,49 @@
+/* The byte channel a migration stream runs over: a connected stream socket (Unix or TCP), or a
+ * memory buffer (the fuzzer and tests read a stream from bytes; the seed generator writes one).
+ *
+ * Socket I/O never blocks for long: each read or write waits in slices of 100 ms, so a channel
+ * stops with -ECANCELED soon after `*cancel` is set, and with -ETIMEDOUT when the peer has
+ * neither sent nor taken a byte for `timeout_ms`. Writes never raise SIGPIPE. */
+#ifndef VMM_MIGRATION_MIG_CHAN_H
+#define VMM_MIGRATION_MIG_CHAN_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct mig_chan {
+	int fd;			   /* the socket, or -1 for memory */
+	int timeout_ms;		   /* silence allowed from the peer (default 30 s) */
+	const atomic_bool *cancel; /* when set, I/O stops with -ECANCELED; may be NULL */
+	int rx_fd;	   /* a descriptor that came with the bytes read (SCM_RIGHTS), or -1 */
+	const uint8_t *in; /* memory input (fd < 0) */
+	size_t in_len, in_pos;
+	uint8_t *out; /* memory output (fd < 0): grows, at most out_max bytes */
+	size_t out_len, out_cap, out_max;
+	uint64_t bytes_in, bytes_out;
+};
+
+/* A channel over the connected socket `fd` (not owned: the caller closes it). */
+void mig_chan_init_fd(struct mig_chan *c, int fd, const atomic_bool *cancel);
+/* A channel that reads `len` bytes at `in` (may be NULL/0) and collects what is written, up to
+ * `out_max` bytes (0: writes fail with -EPIPE, as to a closed peer). */
+void mig_chan_init_mem(struct mig_chan *c, const uint8_t *in, size_t len, size_t out_max);
+
+/* Reads exactly `len` bytes. A descriptor passed with them is kept in c->rx_fd (a second one
+ * closes the first). Returns 0, -EPIPE when the peer closed the stream first ("connection
+ * closed"), -ETIMEDOUT, -ECANCELED or -errno. */
+int mig_chan_read(struct mig_chan *c, void *buf, size_t len);
+
+/* Writes all of the `n` buffers; `pass_fd` (>= 0, sockets only) goes along with the first byte
+ * as SCM_RIGHTS. Returns 0, -EPIPE or -ECONNRESET when the peer is gone, -ETIMEDOUT,
+ * -ECANCELED, -ENOTSUP for a descriptor on a memory channel, or -errno. */
+int mig_chan_write(struct mig_chan *c, const struct iovec *iov, int n, int pass_fd);
+
+/* True when a read would not wait: bytes (or end of stream) are ready. */
+int mig_chan_readable(struct mig_chan *c);
+
+/* Closes c->rx_fd if any and frees memory output. The socket stays open. */
+void mig_chan_release(struct mig_chan *c);
+
+#endif

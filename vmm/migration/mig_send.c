@@ -1,0 +1,454 @@
+/* Pre-copy migration, the source side (mig_send.h). */
+#include "vmm/migration/mig_send.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "vmm/migration/mig_err.h"
+#include "vmm/migration/mig_format.h"
+#include "vmm/migration/mig_frame.h"
+
+enum counter {
+	C_PHASE,
+	C_ROUNDS,
+	C_BYTES,
+	C_PAGES,
+	C_REMAINING,
+	C_DIRTY_RATE,
+	C_BANDWIDTH,
+	C_EXPECTED,
+	C_DOWNTIME,
+	C_TOTAL,
+};
+
+static void set(struct mig_sender *s, enum counter c, uint64_t v)
+{
+	atomic_store_explicit(&s->counters[c], v, memory_order_relaxed);
+}
+
+static uint64_t get(struct mig_sender *s, enum counter c)
+{
+	return atomic_load_explicit(&s->counters[c], memory_order_relaxed);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+void mig_sender_init(struct mig_sender *s)
+{
+	memset(s, 0, sizeof(*s));
+	atomic_init(&s->cancel, false);
+	for (int i = 0; i <= C_TOTAL; i++)
+		atomic_init(&s->counters[i], 0);
+}
+
+void mig_cancel(struct mig_sender *s)
+{
+	atomic_store(&s->cancel, true);
+}
+
+void mig_progress_read(struct mig_sender *s, struct mig_progress *p)
+{
+	p->phase = (enum mig_phase)get(s, C_PHASE);
+	p->rounds = (uint32_t)get(s, C_ROUNDS);
+	p->bytes = get(s, C_BYTES);
+	p->pages = get(s, C_PAGES);
+	p->remaining_pages = get(s, C_REMAINING);
+	p->dirty_rate = get(s, C_DIRTY_RATE);
+	p->bandwidth = get(s, C_BANDWIDTH);
+	p->expected_downtime_ms = get(s, C_EXPECTED);
+	p->downtime_ms = get(s, C_DOWNTIME);
+	p->total_ms = get(s, C_TOTAL);
+}
+
+const char *mig_phase_name(enum mig_phase p)
+{
+	static const char *const names[] = {"idle",	 "precopy", "stopped",
+					    "completed", "failed",  "cancelled"};
+	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "unknown";
+}
+
+/* ---- frames ---- */
+
+static int send_frame(struct mig_sender *s, uint32_t type, const void *a, size_t alen,
+		      const void *b, size_t blen, int fd)
+{
+	if (atomic_load(&s->cancel))
+		return -ECANCELED;
+	int r = mig_frame_send(s->chan, type, a, alen, b, blen, fd);
+	set(s, C_BYTES, s->chan->bytes_out);
+	if (!r) {
+		s->frames++;
+		s->payload += alen + blen;
+	}
+	return r;
+}
+
+static int send_hello(struct mig_sender *s)
+{
+	struct mig_hello h = {0};
+	mig_hello_from_mem(&h, s->mem);
+	h.flags = s->params.local ? MIG_HELLO_LOCAL : 0;
+	h.nvcpus = s->params.nvcpus;
+	h.config = s->params.config;
+	h.config_len = (uint32_t)s->params.config_len;
+	if (s->params.config_len > MIG_MAX_CONFIG)
+		return -E2BIG;
+	uint8_t *buf = malloc(MIG_MAX_PAYLOAD);
+	if (!buf)
+		return -ENOMEM;
+	size_t n = mig_hello_encode(&h, buf, MIG_MAX_PAYLOAD);
+	int r = n ? send_frame(s, MIG_F_HELLO, buf, n, NULL, 0, -1) : -E2BIG;
+	free(buf);
+	return r;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[MIG_PAGE];
+	return !memcmp(p, zero, MIG_PAGE);
+}
+
+/* One MEM frame: `n` pages of region `ri` at `off`, all zero or all data. */
+static int send_mem(struct mig_sender *s, int ri, uint64_t off, uint32_t n, bool zero)
+{
+	struct mig_mem m = {
+	    .region = (uint32_t)ri, .flags = zero ? MIG_MEM_ZERO : 0, .npages = n, .offset = off};
+	uint8_t hdr[MIG_MEM_HDR];
+	mig_mem_encode(&m, hdr, sizeof(hdr));
+	const uint8_t *data = s->mem->regions[ri].host + off;
+	int r =
+	    send_frame(s, MIG_F_MEM, hdr, sizeof(hdr), data, zero ? 0 : (size_t)n * MIG_PAGE, -1);
+	if (!r)
+		set(s, C_PAGES, get(s, C_PAGES) + n);
+	return r;
+}
+
+/* Pages [off, off + n * 4096) of region `ri` (n <= MIG_MAX_RUN), cut into runs of zero pages
+ * and runs of data pages. */
+static int send_run(struct mig_sender *s, int ri, uint64_t off, uint32_t n)
+{
+	const uint8_t *host = s->mem->regions[ri].host;
+	uint32_t start = 0;
+	bool zero = page_is_zero(host + off);
+	for (uint32_t i = 1; i <= n; i++) {
+		bool z = i < n && page_is_zero(host + off + (uint64_t)i * MIG_PAGE);
+		if (i < n && z == zero)
+			continue;
+		int r = send_mem(s, ri, off + (uint64_t)start * MIG_PAGE, i - start, zero);
+		if (r)
+			return r;
+		start = i;
+		zero = z;
+	}
+	return 0;
+}
+
+/* The pages set in `bitmap` (all pages when NULL), in runs that stay inside one region. Adds
+ * the pages sent to *count. */
+static int send_pages(struct mig_sender *s, const uint64_t *bitmap, uint64_t *count)
+{
+	uint64_t base = 0; /* index of the region's first page */
+	for (int ri = 0; ri < s->mem->nregions; ri++) {
+		uint64_t npages = s->mem->regions[ri].size / MIG_PAGE;
+		for (uint64_t p = 0; p < npages;) {
+			uint64_t i = base + p;
+			if (bitmap && !(bitmap[i / 64] & (1ull << (i % 64)))) {
+				p++;
+				continue;
+			}
+			uint32_t n = 1;
+			while (p + n < npages && n < MIG_MAX_RUN &&
+			       (!bitmap || (bitmap[(i + n) / 64] & (1ull << ((i + n) % 64)))))
+				n++;
+			int r = send_run(s, ri, p * MIG_PAGE, n);
+			if (r)
+				return r;
+			*count += n;
+			p += n;
+		}
+		base += npages;
+	}
+	return 0;
+}
+
+/* ---- dirty pages ---- */
+
+static uint64_t count_bits(const uint64_t *b, size_t words)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < words; i++)
+		n += (uint64_t)__builtin_popcountll(b[i]);
+	return n;
+}
+
+/* Collects the pages written since the last call (the VMM's and, through ops, the guest's). */
+static int take_dirty(struct mig_sender *s, uint64_t *npages)
+{
+	size_t words = guest_mem_dirty_words(s->mem);
+	memset(s->dirty, 0, words * sizeof(uint64_t));
+	guest_mem_dirty_take(s->mem, s->dirty);
+	if (s->ops->dirty_log) {
+		int r = s->ops->dirty_log(s->opaque, s->dirty);
+		if (r)
+			return r;
+	}
+	*npages = count_bits(s->dirty, words);
+	return 0;
+}
+
+/* ---- the phases ---- */
+
+/* Records a round's measurements; true when the pages left fit the downtime budget. */
+static bool round_done(struct mig_sender *s, uint64_t bytes, uint64_t ms, uint64_t dirty)
+{
+	if (!ms)
+		ms = 1;
+	uint64_t bw = bytes * 1000 / ms;
+	uint64_t expected = bw ? dirty * MIG_PAGE * 1000 / bw : UINT64_MAX;
+	set(s, C_ROUNDS, get(s, C_ROUNDS) + 1);
+	set(s, C_BANDWIDTH, bw);
+	set(s, C_DIRTY_RATE, dirty * 1000 / ms);
+	set(s, C_REMAINING, dirty);
+	set(s, C_EXPECTED, expected);
+	return expected <= s->params.max_downtime_ms;
+}
+
+static int send_round_marker(struct mig_sender *s, uint64_t pages)
+{
+	struct mig_round m = {.round = (uint32_t)get(s, C_ROUNDS) + 1, .pages = pages};
+	uint8_t buf[16];
+	mig_round_encode(&m, buf, sizeof(buf));
+	return send_frame(s, MIG_F_ROUND, buf, sizeof(buf), NULL, 0, -1);
+}
+
+/* Round 1 (all of RAM) and the dirty rounds, while the guest runs. */
+static int precopy(struct mig_sender *s, char *err, size_t errlen)
+{
+	uint64_t dirty = 0;
+	int r = take_dirty(s, &dirty); /* a clean log: what the guest writes from now on */
+	if (r)
+		return mig_err(err, errlen, r, "reading the dirty log: %s", strerror(-r));
+	const uint64_t *pages = NULL; /* round 1: every page */
+	for (uint32_t round = 0;; round++) {
+		uint64_t t0 = now_ms(), b0 = s->chan->bytes_out, sent = 0;
+		r = send_pages(s, pages, &sent);
+		if (!r)
+			r = send_round_marker(s, sent);
+		if (!r)
+			r = take_dirty(s, &dirty);
+		if (r)
+			return r;
+		pages = s->dirty;
+		if (round_done(s, s->chan->bytes_out - b0, now_ms() - t0, dirty) ||
+		    round >= s->params.max_rounds)
+			return 0;
+	}
+}
+
+/* The state of the stopped VM, in STATE frames. */
+static int send_state(struct mig_sender *s, char *err, size_t errlen)
+{
+	struct snap_writer w;
+	const uint8_t *bytes;
+	size_t len;
+	int r = snap_writer_init(&w);
+	if (!r)
+		r = s->ops->save_state(s->opaque, &w, err, errlen);
+	if (!r)
+		r = snap_writer_finish(&w, &bytes, &len);
+	for (size_t off = 0; !r && off < len; off += MIG_MAX_PAYLOAD) {
+		size_t n = len - off < MIG_MAX_PAYLOAD ? len - off : MIG_MAX_PAYLOAD;
+		r = send_frame(s, MIG_F_STATE, bytes + off, n, NULL, 0, -1);
+	}
+	snap_writer_free(&w);
+	return r;
+}
+
+static int send_end(struct mig_sender *s)
+{
+	struct mig_end e = {.frames = s->frames, .bytes = s->payload};
+	uint8_t buf[16];
+	mig_end_encode(&e, buf, sizeof(buf));
+	return send_frame(s, MIG_F_END, buf, sizeof(buf), NULL, 0, -1);
+}
+
+/* Waits for the destination's RESULT. Returns 0 when it is ready, else an error with its
+ * message. */
+static int await_result(struct mig_sender *s, char *err, size_t errlen)
+{
+	struct mig_frame f;
+	struct mig_status st;
+	char why[256];
+	int r = mig_frame_init(&f);
+	if (!r)
+		r = mig_frame_recv(s->chan, &f, why, sizeof(why));
+	if (r)
+		r = mig_err(err, errlen, r, "destination: %s",
+			    r == -ENOMEM ? "out of memory" : why);
+	else if (f.type != MIG_F_RESULT || mig_status_decode(f.buf, f.len, &st, why, sizeof(why)))
+		r = mig_err(err, errlen, -EINVAL, "destination answered with a bad %s frame",
+			    mig_frame_name(f.type));
+	else if (st.code)
+		r = mig_err(err, errlen, st.code <= 4095 ? -(int)st.code : -EIO,
+			    "destination refused: %.*s", (int)st.msg_len, st.msg);
+	mig_frame_free(&f);
+	return r;
+}
+
+/* A socket the peer closed may still hold its RESULT saying why: prefer that message. */
+static int peer_reason(struct mig_sender *s, int r, char *err, size_t errlen)
+{
+	if (r != -EPIPE && r != -ECONNRESET)
+		return r;
+	int saved = s->chan->timeout_ms;
+	s->chan->timeout_ms = 200;
+	char why[MIG_MAX_MSG + 64];
+	int q = await_result(s, why, sizeof(why));
+	s->chan->timeout_ms = saved;
+	if (q && q != -EPIPE && q != -ECONNRESET && q != -ETIMEDOUT)
+		return mig_err(err, errlen, r, "%s", why);
+	return mig_err(err, errlen, r, "the destination went away (%s)", strerror(-r));
+}
+
+static int check_local(struct mig_sender *s, char *err, size_t errlen)
+{
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+	if (s->chan->fd < 0 || getsockopt(s->chan->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+	    domain != AF_UNIX)
+		return mig_err(err, errlen, -ENOTSUP, "local migration needs a Unix socket");
+	uint64_t off = 0;
+	for (int i = 0; i < s->mem->nregions; i++) {
+		const struct guest_region *g = &s->mem->regions[i];
+		if (!s->mem->shared || g->fd < 0 || g->fd != s->mem->regions[0].fd ||
+		    g->fd_offset != off)
+			return mig_err(err, errlen, -ENOTSUP,
+				       "local migration needs guest RAM in one shared memory file");
+		off += g->size;
+	}
+	return 0;
+}
+
+static int stop_vm(struct mig_sender *s, char *err, size_t errlen)
+{
+	int r = s->ops->stop_vm(s->opaque, err, errlen);
+	if (!r) {
+		s->stopped = true;
+		s->t_stop = now_ms();
+		set(s, C_PHASE, MIG_PHASE_STOPPED);
+	}
+	return r;
+}
+
+/* Everything after HELLO for a local migration: the memfd instead of pages. */
+static int send_local(struct mig_sender *s, char *err, size_t errlen)
+{
+	uint8_t buf[8];
+	mig_put_le(buf, s->mem->ram_size, 8);
+	int r = stop_vm(s, err, errlen);
+	if (!r)
+		r = send_frame(s, MIG_F_MEMFD, buf, sizeof(buf), NULL, 0, s->mem->regions[0].fd);
+	return r;
+}
+
+/* Pre-copy, then the final round of a stopped VM. */
+static int send_copy(struct mig_sender *s, char *err, size_t errlen)
+{
+	uint64_t dirty = 0, sent = 0;
+	int r = precopy(s, err, errlen);
+	if (!r)
+		r = stop_vm(s, err, errlen);
+	if (!r)
+		r = take_dirty(s, &dirty); /* what the guest wrote during the last round */
+	if (!r)
+		r = send_pages(s, s->dirty, &sent);
+	if (!r)
+		r = send_round_marker(s, sent);
+	if (!r)
+		set(s, C_ROUNDS, get(s, C_ROUNDS) + 1);
+	return r;
+}
+
+static int run(struct mig_sender *s, char *err, size_t errlen)
+{
+	if (s->params.local) {
+		int r = check_local(s, err, errlen);
+		if (r)
+			return r;
+	}
+	int r = send_hello(s);
+	if (!r)
+		r = s->params.local ? send_local(s, err, errlen) : send_copy(s, err, errlen);
+	if (!r)
+		r = send_state(s, err, errlen);
+	if (!r)
+		r = send_end(s);
+	if (!r)
+		r = await_result(s, err, errlen);
+	if (!r)
+		r = send_frame(s, MIG_F_COMMIT, NULL, 0, NULL, 0, -1);
+	return r;
+}
+
+/* Tells a peer that can still hear why the source gives up. */
+static void send_error(struct mig_sender *s, int r, const char *msg)
+{
+	uint8_t buf[4 + MIG_MAX_MSG];
+	size_t n = mig_status_encode((uint32_t)-r, msg, buf, sizeof(buf));
+	int saved = s->chan->timeout_ms;
+	s->chan->timeout_ms = 200;
+	mig_frame_send(s->chan, MIG_F_ERROR, buf, n, NULL, 0, -1);
+	s->chan->timeout_ms = saved;
+}
+
+static int fail(struct mig_sender *s, int r, char *err, size_t errlen)
+{
+	if (err && errlen && !err[0])
+		mig_err(err, errlen, r, "%s", r == -ECANCELED ? "cancelled" : strerror(-r));
+	r = peer_reason(s, r, err, errlen);
+	if (r != -EPIPE && r != -ECONNRESET && r != -ETIMEDOUT) {
+		atomic_bool *c = &s->cancel;
+		bool was = atomic_exchange(c, false); /* the ERROR frame must still go */
+		send_error(s, r, err);
+		atomic_store(c, was);
+	}
+	if (s->stopped)
+		s->ops->resume_vm(s->opaque);
+	set(s, C_PHASE, r == -ECANCELED ? MIG_PHASE_CANCELLED : MIG_PHASE_FAILED);
+	return r;
+}
+
+int mig_send(struct mig_sender *s, char *err, size_t errlen)
+{
+	uint64_t t0 = now_ms();
+	if (err && errlen)
+		err[0] = 0;
+	if (!s->params.max_downtime_ms)
+		s->params.max_downtime_ms = MIG_DEFAULT_DOWNTIME_MS;
+	if (!s->params.max_rounds)
+		s->params.max_rounds = MIG_DEFAULT_ROUNDS;
+	set(s, C_PHASE, MIG_PHASE_PRECOPY);
+	int r = s->params.local ? 0 : guest_mem_dirty_start(s->mem);
+	if (!r && !s->params.local) {
+		s->dirty = calloc(guest_mem_dirty_words(s->mem), sizeof(uint64_t));
+		r = s->dirty ? 0 : -ENOMEM;
+	}
+	if (!r)
+		r = run(s, err, errlen);
+	free(s->dirty);
+	s->dirty = NULL;
+	set(s, C_TOTAL, now_ms() - t0);
+	if (r)
+		return fail(s, r, err, errlen);
+	set(s, C_DOWNTIME, now_ms() - s->t_stop);
+	set(s, C_PHASE, MIG_PHASE_COMPLETED);
+	return 0;
+}
