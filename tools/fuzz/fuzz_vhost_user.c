@@ -104,7 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *replies = data + params.len;
 	size_t nreplies = size - params.len;
 	if (nreplies > 65536)
-		nreplies = 65536; /* what the socket buffer surely holds: the write must not block */
+		nreplies =
+		    65536; /* what the socket buffer surely holds: the write must not block */
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
