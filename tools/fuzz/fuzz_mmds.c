@@ -7,12 +7,14 @@
  * Invariants: every frame MMDS sends fits the buffer and parses back (ARP, or IPv4/TCP with a
  * correct header checksum); the connection table, request buffers and control queue stay
  * within their bounds; each connection's snd_una <= snd_nxt <= snd_max. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "vmm/mmds/mmds_stack.h"
+#include "vmm/mmds/mmds_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -118,12 +120,47 @@ static void raw_frame(struct fz_in *in, struct mmds_stack *s, uint64_t now)
 	mmds_stack_rx(s, frame, len, now);
 }
 
+/* A snapshot's MMDS state (vmm/mmds/mmds_state.h): the input's bytes as the state (untrusted:
+ * refused or taken whole), or the instance's own state saved and loaded back, which must give
+ * the same configuration and document. */
+static void state_op(struct fz_in *in, struct mmds *m)
+{
+	char text[1024];
+	char err[256];
+
+	if (fz_u8(in) & 1) {
+		size_t len = fz_bytes(in, (uint8_t *)text, fz_u16(in) % sizeof(text));
+		json_t *j = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+		if (j && mmds_state_load(m, j, err, sizeof(err)))
+			FZ_ASSERT(err[0], "a refused state without a message");
+		json_decref(j);
+		return;
+	}
+	struct mmds_config before, after;
+	bool had = mmds_get_config(m, &before);
+	json_t *doc = mmds_get(m), *state = mmds_state_save(m);
+	if (!doc || !state)
+		abort();
+	FZ_ASSERT(mmds_state_load(m, state, err, sizeof(err)) == 0, "own state refused: %s", err);
+	json_t *back = mmds_get(m);
+	FZ_ASSERT(json_equal(doc, back), "the document changed in a save and load");
+	FZ_ASSERT(mmds_get_config(m, &after) == had, "configured changed");
+	FZ_ASSERT(!had || (after.version == before.version && after.ipv4 == before.ipv4 &&
+			   after.nifaces == before.nifaces),
+		  "the configuration changed in a save and load");
+	json_decref(back);
+	json_decref(state);
+	json_decref(doc);
+}
+
 static void configure(struct mmds *m, uint8_t b)
 {
 	struct mmds_config c;
 	mmds_config_default(&c);
 	c.version = b & 1 ? MMDS_V2 : MMDS_V1;
 	c.imds_compat = b & 2;
+	c.nifaces = 1; /* as PUT /mmds/config makes it: at least one interface */
+	snprintf(c.ifaces[0], sizeof(c.ifaces[0]), "eth0");
 	mmds_set_config(m, &c);
 	json_t *doc = json_loads("{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-1\",\"n\":[1,{}]},"
 				 "\"user-data\":\"x\"}}",
@@ -147,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	last_seq = 0x5a5a5a5a;
 	for (unsigned ops = 0; ops < MAX_OPS && !fz_done(&in); ops++) {
-		switch (fz_u8(&in) % 6) {
+		switch (fz_u8(&in) % 7) {
 		case 0:
 			raw_frame(&in, s, now);
 			break;
@@ -160,6 +197,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:
 			drain(&in, s, now);
+			break;
+		case 5:
+			state_op(&in, &m);
 			break;
 		default: /* the clock moves on, sometimes to the next timer */
 			if (fz_u8(&in) & 1 && mmds_stack_deadline(s) != UINT64_MAX)
