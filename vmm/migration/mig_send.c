@@ -123,9 +123,11 @@ static int send_mem(struct mig_sender *s, int ri, uint64_t off, uint32_t n, bool
 	    .region = (uint32_t)ri, .flags = zero ? MIG_MEM_ZERO : 0, .npages = n, .offset = off};
 	uint8_t hdr[MIG_MEM_HDR];
 	mig_mem_encode(&m, hdr, sizeof(hdr));
-	const uint8_t *data = s->mem->regions[ri].host + off;
-	int r =
-	    send_frame(s, MIG_F_MEM, hdr, sizeof(hdr), data, zero ? 0 : (size_t)n * MIG_PAGE, -1);
+	size_t len = zero ? 0 : (size_t)n * MIG_PAGE;
+	/* A copy first: the guest may write the pages meanwhile, and the checksum must cover the
+	 * very bytes sent (a page changed after the copy is dirty again and goes next round). */
+	memcpy(s->bounce, s->mem->regions[ri].host + off, len);
+	int r = send_frame(s, MIG_F_MEM, hdr, sizeof(hdr), s->bounce, len, -1);
 	if (!r)
 		set(s, C_PAGES, get(s, C_PAGES) + n);
 	return r;
@@ -189,11 +191,13 @@ static uint64_t count_bits(const uint64_t *b, size_t words)
 	return n;
 }
 
-/* Collects the pages written since the last call (the VMM's and, through ops, the guest's). */
-static int take_dirty(struct mig_sender *s, uint64_t *npages)
+/* Collects the pages written since the last call (the VMM's and, through ops, the guest's)
+ * into s->dirty: a new set, or (`add`) added to the pages still unsent there. */
+static int take_dirty(struct mig_sender *s, bool add, uint64_t *npages)
 {
 	size_t words = guest_mem_dirty_words(s->mem);
-	memset(s->dirty, 0, words * sizeof(uint64_t));
+	if (!add)
+		memset(s->dirty, 0, words * sizeof(uint64_t));
 	guest_mem_dirty_take(s->mem, s->dirty);
 	if (s->ops->dirty_log) {
 		int r = s->ops->dirty_log(s->opaque, s->dirty);
@@ -233,7 +237,7 @@ static int send_round_marker(struct mig_sender *s, uint64_t pages)
 static int precopy(struct mig_sender *s, char *err, size_t errlen)
 {
 	uint64_t dirty = 0;
-	int r = take_dirty(s, &dirty); /* a clean log: what the guest writes from now on */
+	int r = take_dirty(s, false, &dirty); /* a clean log: what the guest writes from now on */
 	if (r)
 		return mig_err(err, errlen, r, "reading the dirty log: %s", strerror(-r));
 	const uint64_t *pages = NULL; /* round 1: every page */
@@ -243,7 +247,7 @@ static int precopy(struct mig_sender *s, char *err, size_t errlen)
 		if (!r)
 			r = send_round_marker(s, sent);
 		if (!r)
-			r = take_dirty(s, &dirty);
+			r = take_dirty(s, false, &dirty);
 		if (r)
 			return r;
 		pages = s->dirty;
@@ -367,7 +371,7 @@ static int send_copy(struct mig_sender *s, char *err, size_t errlen)
 	if (!r)
 		r = stop_vm(s, err, errlen);
 	if (!r)
-		r = take_dirty(s, &dirty); /* what the guest wrote during the last round */
+		r = take_dirty(s, true, &dirty); /* the pages left, and those written since */
 	if (!r)
 		r = send_pages(s, s->dirty, &sent);
 	if (!r)
@@ -439,12 +443,15 @@ int mig_send(struct mig_sender *s, char *err, size_t errlen)
 	int r = s->params.local ? 0 : guest_mem_dirty_start(s->mem);
 	if (!r && !s->params.local) {
 		s->dirty = calloc(guest_mem_dirty_words(s->mem), sizeof(uint64_t));
-		r = s->dirty ? 0 : -ENOMEM;
+		s->bounce = malloc((size_t)MIG_MAX_RUN * MIG_PAGE);
+		r = s->dirty && s->bounce ? 0 : -ENOMEM;
 	}
 	if (!r)
 		r = run(s, err, errlen);
 	free(s->dirty);
+	free(s->bounce);
 	s->dirty = NULL;
+	s->bounce = NULL;
 	set(s, C_TOTAL, now_ms() - t0);
 	if (r)
 		return fail(s, r, err, errlen);

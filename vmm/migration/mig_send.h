@@ -91,6 +91,7 @@ struct mig_sender {
 	_Atomic uint64_t counters[10]; /* struct mig_progress, field by field */
 	uint64_t frames, payload;      /* for END */
 	uint64_t *dirty;
+	uint8_t *bounce; /* one MEM run, copied out of guest RAM */
 	bool stopped;
 	uint64_t t_stop; /* when stop_vm returned (ms, CLOCK_MONOTONIC) */
 };

@@ -1,0 +1,470 @@
+/* Pre-copy migration between two guest memories in one process over a socketpair: a thread
+ * keeps writing pages while RAM is copied, the destination ends byte for byte the source;
+ * cancel mid-way; a peer that dies or refuses; the round limit; local migration by memfd. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vmm/migration/mig_recv.h"
+#include "vmm/migration/mig_send.h"
+
+#define RAM (32u << 20)
+
+static struct guest_mem src, dst;
+static int sv[2];
+
+/* The "guest": writes a counter into pseudo-random pages until stop_vm. */
+static atomic_bool writer_stop;
+static atomic_ullong writes;
+static pthread_t writer;
+static bool writer_running;
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	uint64_t x = 88172645463325252ull, n = 0;
+	while (!atomic_load(&writer_stop)) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t gpa = (x % (RAM / 4096)) * 4096 + (x >> 40) % 4088;
+		n++;
+		cr_assert_eq(guest_mem_write(&src, gpa, &n, sizeof(n)), 0);
+		atomic_store(&writes, n);
+		if (n % 64 == 0)
+			usleep(50);
+	}
+	return NULL;
+}
+
+static void start_writer(void)
+{
+	atomic_store(&writer_stop, false);
+	cr_assert_eq(pthread_create(&writer, NULL, writer_main, NULL), 0);
+	writer_running = true;
+}
+
+static void stop_writer(void)
+{
+	if (!writer_running)
+		return;
+	atomic_store(&writer_stop, true);
+	pthread_join(writer, NULL);
+	writer_running = false;
+}
+
+struct src_vm {
+	int stops, resumes;
+	struct mig_sender *s;
+	uint64_t cancel_after_pages; /* 0: never */
+};
+
+static int stop_vm(void *o, char *e, size_t l)
+{
+	(void)e, (void)l;
+	stop_writer();
+	((struct src_vm *)o)->stops++;
+	return 0;
+}
+
+static void resume_vm(void *o)
+{
+	((struct src_vm *)o)->resumes++;
+}
+
+static int save_state(void *o, struct snap_writer *w, char *e, size_t l)
+{
+	(void)o, (void)e, (void)l;
+	return snap_put(w, 1, 0, "{\"cpus\":1}", 10);
+}
+
+static const struct mig_send_ops ops = {
+    .stop_vm = stop_vm, .resume_vm = resume_vm, .save_state = save_state};
+
+static void setup(void)
+{
+	cr_assert_eq(guest_mem_alloc(&src, RAM), 0);
+	cr_assert_eq(guest_mem_alloc(&dst, RAM), 0);
+	for (uint64_t p = 0; p < RAM / 4096; p += 3) /* a third of the pages hold data */
+		cr_assert_eq(guest_mem_write(&src, p * 4096 + 8, &p, sizeof(p)), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+}
+
+static void teardown(void)
+{
+	stop_writer();
+	close(sv[0]);
+	close(sv[1]);
+	guest_mem_free(&src);
+	guest_mem_free(&dst);
+}
+
+TestSuite(mig_precopy, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ---- the sender runs on its own thread ---- */
+
+struct send_run {
+	pthread_t t;
+	struct mig_chan chan;
+	struct mig_sender s;
+	struct src_vm vm;
+	int ret;
+	char err[512];
+};
+
+static void *send_main(void *arg)
+{
+	struct send_run *r = arg;
+	r->ret = mig_send(&r->s, r->err, sizeof(r->err));
+	return NULL;
+}
+
+static struct send_run *start_send(struct mig_send_params p)
+{
+	struct send_run *r = calloc(1, sizeof(*r));
+	mig_sender_init(&r->s);
+	mig_chan_init_fd(&r->chan, sv[0], &r->s.cancel);
+	r->chan.timeout_ms = 5000;
+	r->s.chan = &r->chan;
+	r->s.mem = &src;
+	r->s.ops = &ops;
+	r->s.opaque = &r->vm;
+	r->vm.s = &r->s;
+	p.nvcpus = 1;
+	p.config = "{}";
+	p.config_len = 2;
+	r->s.params = p;
+	cr_assert_eq(pthread_create(&r->t, NULL, send_main, r), 0);
+	return r;
+}
+
+static void join_send(struct send_run *r)
+{
+	pthread_join(r->t, NULL);
+	mig_chan_release(&r->chan);
+}
+
+/* ---- the receiver, here ---- */
+
+static int give_dst(void *o, const struct mig_hello *h, struct guest_mem **mem, char *e, size_t l)
+{
+	(void)o, (void)h, (void)e, (void)l;
+	*mem = &dst;
+	return 0;
+}
+
+static struct guest_mem local_mem;
+
+static int give_none(void *o, const struct mig_hello *h, struct guest_mem **mem, char *e, size_t l)
+{
+	(void)o, (void)h, (void)e, (void)l;
+	*mem = NULL;
+	return 0;
+}
+
+static int map_memfd(void *o, int fd, const struct mig_hello *h, struct guest_mem **mem, char *e,
+		     size_t l)
+{
+	(void)o;
+	int r = mig_local_map(&local_mem, fd, h, e, l);
+	*mem = r ? NULL : &local_mem;
+	return r;
+}
+
+static const struct mig_recv_ops recv_ops = {.hello = give_dst};
+static const struct mig_recv_ops local_ops = {.hello = give_none, .memfd = map_memfd};
+
+static int receive(struct mig_receiver *r, struct mig_chan *c, const struct mig_recv_ops *o,
+		   char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	mig_chan_init_fd(c, sv[1], NULL);
+	c->timeout_ms = 5000;
+	r->chan = c;
+	r->ops = o;
+	return mig_recv(r, err, errlen);
+}
+
+Test(mig_precopy, a_busy_guest_arrives_byte_for_byte)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	start_writer();
+	while (atomic_load(&writes) < 1000)
+		usleep(100);
+	struct send_run *s =
+	    start_send((struct mig_send_params){.max_downtime_ms = 5, .max_rounds = 8});
+	/* Progress is readable meanwhile. */
+	struct mig_progress p;
+	mig_progress_read(&s->s, &p);
+	cr_assert(p.phase == MIG_PHASE_IDLE || p.phase == MIG_PHASE_PRECOPY ||
+		  p.phase == MIG_PHASE_STOPPED);
+	int ret = receive(&r, &c, &recv_ops, err, sizeof(err));
+	cr_assert_eq(ret, 0, "%s", err);
+	cr_assert_eq(mig_recv_ready(&r, err, sizeof(err)), 0, "%s", err);
+	join_send(s);
+	cr_assert_eq(s->ret, 0, "%s", s->err);
+	cr_assert_eq(s->vm.stops, 1);
+	cr_assert_eq(s->vm.resumes, 0);
+	cr_assert_eq(memcmp(src.regions[0].host, dst.regions[0].host, RAM), 0,
+		     "the destination differs from the source");
+	mig_progress_read(&s->s, &p);
+	cr_assert_eq(p.phase, MIG_PHASE_COMPLETED);
+	cr_assert_geq(p.rounds, 3, "round 1, at least one dirty round, the final round: %u",
+		      p.rounds);
+	cr_assert_eq(r.rounds, p.rounds);
+	cr_assert_gt(p.pages, RAM / 4096, "pages were sent again");
+	cr_assert_gt(p.bytes, RAM / 3);
+	cr_assert_gt(p.bandwidth, 0);
+	cr_log_info("%u rounds, %llu pages, %llu bytes, %llu ms, downtime %llu ms, %llu writes",
+		    p.rounds, (unsigned long long)p.pages, (unsigned long long)p.bytes,
+		    (unsigned long long)p.total_ms, (unsigned long long)p.downtime_ms,
+		    (unsigned long long)atomic_load(&writes));
+	size_t n;
+	cr_assert_not_null(snap_get(&r.reader, 1, 0, &n));
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	free(s);
+}
+
+/* KVM's dirty log stand-in: the guest wrote 4096 pages (16 MiB) in every round, more than any
+ * link here sends within 1 ms. */
+static int busy_log(void *o, uint64_t *bitmap)
+{
+	(void)o;
+	for (int i = 0; i < 4096 / 64; i++)
+		bitmap[i * 2] = ~0ull; /* every other run of 64 pages */
+	return 0;
+}
+
+static const struct mig_send_ops busy_ops = {
+    .dirty_log = busy_log, .stop_vm = stop_vm, .resume_vm = resume_vm, .save_state = save_state};
+
+Test(mig_precopy, a_guest_faster_than_the_link_hits_the_round_limit)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	start_writer();
+	struct send_run *s = calloc(1, sizeof(*s));
+	mig_sender_init(&s->s);
+	mig_chan_init_fd(&s->chan, sv[0], &s->s.cancel);
+	s->s.chan = &s->chan;
+	s->s.mem = &src;
+	s->s.ops = &busy_ops;
+	s->s.opaque = &s->vm;
+	s->s.params = (struct mig_send_params){.max_downtime_ms = 1, .max_rounds = 3, .nvcpus = 1};
+	cr_assert_eq(pthread_create(&s->t, NULL, send_main, s), 0);
+	cr_assert_eq(receive(&r, &c, &recv_ops, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(mig_recv_ready(&r, err, sizeof(err)), 0, "%s", err);
+	join_send(s);
+	cr_assert_eq(s->ret, 0, "%s", s->err);
+	cr_assert_eq(r.rounds, 1 + 3 + 1, "round 1, 3 dirty rounds, the final one: %u", r.rounds);
+	struct mig_progress p;
+	mig_progress_read(&s->s, &p);
+	cr_assert_gt(p.expected_downtime_ms, 1, "the budget was never met");
+	cr_assert_geq(p.pages, RAM / 4096 + 4 * 4096);
+	cr_assert_eq(memcmp(src.regions[0].host, dst.regions[0].host, RAM), 0);
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	free(s);
+}
+
+/* Cancels once the sender has sent some pages. */
+Test(mig_precopy, cancel_in_the_middle)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	start_writer();
+	struct send_run *s =
+	    start_send((struct mig_send_params){.max_downtime_ms = 0, .max_rounds = 1000});
+	memset(&r, 0, sizeof(r));
+	mig_chan_init_fd(&c, sv[1], NULL);
+	r.chan = &c;
+	r.ops = &recv_ops;
+	/* Read a few frames' worth first, then cancel, then let the receiver see the end. */
+	struct mig_progress p;
+	do {
+		usleep(1000);
+		mig_progress_read(&s->s, &p);
+	} while (p.pages < 100 && p.phase == MIG_PHASE_PRECOPY);
+	mig_cancel(&s->s);
+	int ret = mig_recv(&r, err, sizeof(err));
+	cr_assert_eq(ret, -ECANCELED, "%d %s", ret, err);
+	cr_assert(strstr(err, "the source gave up: cancelled"), "%s", err);
+	join_send(s);
+	cr_assert_eq(s->ret, -ECANCELED, "%s", s->err);
+	cr_assert_eq(s->vm.stops, 0, "the guest never stopped");
+	cr_assert_eq(s->vm.resumes, 0);
+	mig_progress_read(&s->s, &p);
+	cr_assert_eq(p.phase, MIG_PHASE_CANCELLED);
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	free(s);
+}
+
+/* The destination reads the HELLO and dies. */
+Test(mig_precopy, a_peer_that_dies_fails_the_source_cleanly)
+{
+	uint8_t hdr[12];
+	start_writer();
+	struct send_run *s = start_send((struct mig_send_params){0});
+	cr_assert_eq(read(sv[1], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	close(sv[1]);
+	sv[1] = -1;
+	join_send(s);
+	cr_assert(s->ret == -EPIPE || s->ret == -ECONNRESET, "%d %s", s->ret, s->err);
+	cr_assert(strstr(s->err, "the destination went away"), "%s", s->err);
+	cr_assert_eq(s->vm.resumes, s->vm.stops, "a stopped guest runs again");
+	struct mig_progress p;
+	mig_progress_read(&s->s, &p);
+	cr_assert_eq(p.phase, MIG_PHASE_FAILED);
+	free(s);
+}
+
+/* The destination dies after the source stopped the guest: the guest runs again. */
+static int refuse(void *o, const struct mig_hello *h, struct guest_mem **mem, char *e, size_t l)
+{
+	(void)o, (void)h, (void)mem;
+	snprintf(e, l, "this VMM has no room for %llu bytes", (unsigned long long)h->ram_size);
+	return -ENOMEM;
+}
+
+Test(mig_precopy, a_refusing_destination_keeps_the_source_running)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	static const struct mig_recv_ops refusing = {.hello = refuse};
+	struct send_run *s = start_send((struct mig_send_params){0});
+	int ret = receive(&r, &c, &refusing, err, sizeof(err));
+	cr_assert_eq(ret, -ENOMEM);
+	mig_recv_refuse(&r, -ret, err);
+	close(sv[1]);
+	sv[1] = -1;
+	join_send(s);
+	cr_assert_neq(s->ret, 0);
+	cr_assert(strstr(s->err, "destination refused: this VMM has no room"), "%s", s->err);
+	cr_assert_eq(s->vm.resumes, s->vm.stops);
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	free(s);
+}
+
+/* No COMMIT (the source died after RESULT): the destination must not run the guest. */
+Test(mig_precopy, no_commit_no_run)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	struct send_run *s = start_send((struct mig_send_params){0});
+	cr_assert_eq(receive(&r, &c, &recv_ops, err, sizeof(err)), 0, "%s", err);
+	mig_cancel(&s->s); /* the sender stops at COMMIT (or earlier) */
+	int ret = mig_recv_ready(&r, err, sizeof(err));
+	join_send(s);
+	if (s->ret == 0) /* it got COMMIT out before seeing the cancel */
+		cr_assert_eq(ret, 0, "%s", err);
+	else
+		cr_assert(ret != 0 && strstr(err, "not running the VM"), "%d %s", ret, err);
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	free(s);
+}
+
+Test(mig_precopy, local_migration_passes_the_memfd)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	struct guest_mem shared;
+	cr_assert_eq(guest_mem_alloc_shared(&shared, RAM), 0);
+	for (uint64_t p = 0; p < RAM / 4096; p += 7)
+		cr_assert_eq(guest_mem_write(&shared, p * 4096, &p, sizeof(p)), 0);
+	struct send_run *s = calloc(1, sizeof(*s));
+	mig_sender_init(&s->s);
+	mig_chan_init_fd(&s->chan, sv[0], &s->s.cancel);
+	s->s.chan = &s->chan;
+	s->s.mem = &shared;
+	s->s.ops = &ops;
+	s->s.opaque = &s->vm;
+	s->s.params =
+	    (struct mig_send_params){.local = true, .nvcpus = 1, .config = "{}", .config_len = 2};
+	cr_assert_eq(pthread_create(&s->t, NULL, send_main, s), 0);
+	cr_assert_eq(receive(&r, &c, &local_ops, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(mig_recv_ready(&r, err, sizeof(err)), 0, "%s", err);
+	join_send(s);
+	cr_assert_eq(s->ret, 0, "%s", s->err);
+	struct mig_progress p;
+	mig_progress_read(&s->s, &p);
+	cr_assert_eq(p.pages, 0, "no page copied");
+	cr_assert_lt(p.bytes, 4096, "only HELLO, MEMFD, STATE and END: %llu bytes",
+		     (unsigned long long)p.bytes);
+	cr_assert_eq(memcmp(shared.regions[0].host, local_mem.regions[0].host, RAM), 0);
+	/* The very same pages: a write on one side is seen on the other. */
+	uint64_t v = 0xfeedface, got = 0;
+	cr_assert_eq(guest_mem_write(&local_mem, 4096 * 5, &v, sizeof(v)), 0);
+	cr_assert_eq(guest_mem_read(&shared, 4096 * 5, &got, sizeof(got)), 0);
+	cr_assert_eq(got, v);
+	guest_mem_free(&local_mem);
+	guest_mem_free(&shared);
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	free(s);
+}
+
+Test(mig_precopy, local_migration_needs_shared_ram)
+{
+	struct send_run *s = start_send((struct mig_send_params){.local = true});
+	join_send(s);
+	cr_assert_eq(s->ret, -ENOTSUP);
+	cr_assert(strstr(s->err, "one shared memory file"), "%s", s->err);
+	cr_assert_eq(s->vm.stops, 0);
+	free(s);
+}
+
+Test(mig_precopy, local_migration_needs_a_unix_socket)
+{
+	struct guest_mem shared;
+	cr_assert_eq(guest_mem_alloc_shared(&shared, 1 << 20), 0);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	struct mig_sender s;
+	struct mig_chan c;
+	struct src_vm vm = {0};
+	char err[256];
+	mig_sender_init(&s);
+	mig_chan_init_fd(&c, p[1], &s.cancel);
+	s.chan = &c;
+	s.mem = &shared;
+	s.ops = &ops;
+	s.opaque = &vm;
+	s.params = (struct mig_send_params){.local = true, .nvcpus = 1};
+	cr_assert_eq(mig_send(&s, err, sizeof(err)), -ENOTSUP);
+	cr_assert(strstr(err, "needs a Unix socket"), "%s", err);
+	close(p[0]);
+	close(p[1]);
+	guest_mem_free(&shared);
+}
+
+/* A memfd of the wrong size, or no fd at all, is refused. */
+Test(mig_precopy, local_map_checks_the_file)
+{
+	char err[256];
+	struct mig_hello h = {.nregions = 1, .ram_size = 8192, .regions = {{0, 8192}}};
+	struct guest_mem m;
+	int fd = memfd_create("x", 0);
+	cr_assert_eq(ftruncate(fd, 4096), 0);
+	cr_assert_eq(mig_local_map(&m, fd, &h, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "not a file of 8192 bytes"), "%s", err);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(mig_local_map(&m, p[0], &h, err, sizeof(err)), -EINVAL);
+	close(p[1]);
+}
