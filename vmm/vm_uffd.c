@@ -155,6 +155,8 @@ void vm_uffd_stop(struct vm *vm)
 
 	if (!v)
 		return;
+	/* This may be the main thread, whose filter has no userfaultfd ioctl: the watch thread
+	 * releases the memory as it ends */
 	if (v->thread_running) {
 		if (write(v->w.stop_fd, &one, sizeof(one)) < 0)
 			log_debug("uffd watch: stop: %s", strerror(errno));
@@ -162,8 +164,7 @@ void vm_uffd_stop(struct vm *vm)
 	}
 	if (v->w.stop_fd >= 0)
 		close(v->w.stop_fd);
-	snap_uffd_release(&v->u);
-	snap_uffd_close(&v->u);
+	snap_uffd_close(&v->u); /* the watch released the ranges as it ended */
 	free(v);
 	vm->uffd = NULL;
 }

@@ -31,9 +31,10 @@ int vm_uffd_restored(struct vm *vm, char *err, size_t errlen);
  * snapshot did not have: nothing may be saved from it). False for a VM without a handler. */
 bool vm_uffd_failed(struct vm *vm, char *err, size_t errlen);
 
-/* Ends the watch, unregisters the guest RAM (from then on nothing waits for the handler) and
- * closes the userfaultfd and the socket: first thing in vm_destroy(), before the vCPUs and the
- * RAM go. Does nothing for a VM without a handler. */
+/* Ends the watch, which unregisters the guest RAM as it goes (from then on nothing waits for
+ * the handler), and closes the userfaultfd and the socket: first thing in vm_destroy(), before
+ * the vCPUs and the RAM go; from any thread (the main thread's filter needs nothing for it but
+ * write, futex and close). Does nothing for a VM without a handler. */
 void vm_uffd_stop(struct vm *vm);
 
 #endif

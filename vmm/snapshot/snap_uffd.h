@@ -106,9 +106,11 @@ struct snap_uffd_watch {
 	void *opaque;
 };
 
-/* Watches the handler until stop_fd is readable: on a failure it records the reason, calls
- * w->failed and releases the ranges; once w->stopping() holds for grace_ms it releases them too
- * (a stuck handler must not keep the VMM's threads from being joined). Runs in its own thread. */
+/* Watches the handler until stop_fd is readable, then releases the ranges and returns: on a
+ * failure it records the reason, calls w->failed and releases the ranges; once w->stopping()
+ * holds for grace_ms it releases them too (a stuck handler must not keep the VMM's threads from
+ * being joined). Runs in its own thread, which is the one whose seccomp list has the
+ * userfaultfd's ioctls once the VM runs. */
 void snap_uffd_watch_run(const struct snap_uffd_watch *w);
 
 #endif

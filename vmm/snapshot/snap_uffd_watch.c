@@ -130,8 +130,10 @@ void snap_uffd_watch_run(const struct snap_uffd_watch *w)
 			p[np++] = (struct pollfd){u->peer_fd, POLLIN, 0};
 		if (poll(p, (nfds_t)np, (int)w->tick_ms) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents & POLLIN)
+		if (p[0].revents & POLLIN) {
+			snap_uffd_release(u); /* here: the thread that ends it may not unregister */
 			break;
+		}
 		if (!live)
 			continue;
 		char why[256] = "";
