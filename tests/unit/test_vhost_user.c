@@ -516,3 +516,28 @@ Test(vhost_user, backend_dies_and_a_new_one_is_reconnected)
 	close(l.lfd);
 	unlink(l.path);
 }
+
+/* A ring the back-end refused half-way (its KICK) is still stopped by the reset: the back-end
+ * knew it from SET_VRING_NUM on. */
+Test(vhost_user, a_half_started_ring_is_stopped_at_reset)
+{
+	struct fake *f = fake_new();
+	f->bad_request = VU_SET_VRING_KICK;
+	f->how = NACK;
+	connected(f);
+	int memfd, kick = eventfd(0, EFD_CLOEXEC);
+	struct vu_mem_table t = ram(&memfd);
+	cr_assert_eq(vu_frontend_set_mem_table(&fe, &t), 0);
+	struct vu_vring_cfg v = {
+	    .ring = {.num = 16, .desc = 0x1000, .avail = 0x2000, .used = 0x3000},
+	    .kick_fd = kick,
+	    .call_fd = -1,
+	    .err_fd = -1};
+	cr_assert_eq(vu_frontend_start_vring(&fe, 1, &v), -EIO);
+	cr_assert_eq(vu_frontend_reset(&fe), 0, "%s", fe.error);
+	cr_assert_eq(f->hdr[f->n - 2].request, VU_GET_VRING_BASE);
+	cr_assert_eq(f->hdr[f->n - 1].request, VU_RESET_DEVICE);
+	fake_stop(f, &fe);
+	close(memfd);
+	close(kick);
+}

@@ -284,6 +284,8 @@ int vu_frontend_start_vring(struct vu_frontend *f, unsigned index, const struct 
 	if (v->kick_fd < 0)
 		return failed(f, VU_SET_VRING_KICK, -EINVAL, "ring %u has no kick eventfd", index);
 	err = set_state(f, VU_SET_VRING_NUM, index, v->ring.num);
+	/* from here the back-end knows the ring: a reset stops it even if a later step fails */
+	f->started[index] = !err;
 	if (!err)
 		err = set_state(f, VU_SET_VRING_BASE, index, v->base);
 	if (!err)
@@ -298,8 +300,6 @@ int vu_frontend_start_vring(struct vu_frontend *f, unsigned index, const struct 
 	/* with protocol features rings start disabled ("Ring states") */
 	if (!err && (f->features & (1ull << VU_F_PROTOCOL_FEATURES)))
 		err = set_state(f, VU_SET_VRING_ENABLE, index, 1);
-	if (!err)
-		f->started[index] = true;
 	return err;
 }
 
