@@ -8,7 +8,6 @@
 
 #include "virtio/blk/options.h"
 #include "virtio/net/options.h"
-#include "vmm/display/display_stack.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/console.h"
 
@@ -53,8 +52,6 @@ struct vm_config {
 	enum virtio_transport disk_transport[CLI_MAX_DISKS];
 	enum virtio_transport nic_transport[CLI_MAX_NICS];
 	enum virtio_transport console_transport;
-	struct display_opts display; /* --display, --gpu, --screenshot, --input-script */
-	enum virtio_transport display_transport;
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */

@@ -1,6 +1,9 @@
 /* --display, --gpu, --screenshot, --input-script: a virtio-gpu with a virtio keyboard and
  * tablet, and optionally an SDL window (vmm/display/display_stack.h). The three devices use the
- * transport in effect at the last --display or --gpu. */
+ * transport in effect at the last --display or --gpu. The options fill the device's own
+ * configuration block (vmm/dev_display.h), not struct vm_config. */
+#include "vmm/dev_display.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,37 +14,54 @@
 #include <unistd.h>
 
 #include "vmm/base/log.h"
-#include "vmm/device_table.h"
-#include "vmm/display/display_stack.h"
 #include "vmm/vm.h"
+
+/* The block the options fill, allocated at the first; NULL (err set) when out of memory. */
+static struct dev_display_cfg *display_cfg(struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct dev_display_cfg *c = device_cfg(cfg, &device_display);
+	if (!c)
+		snprintf(err, errlen, "out of memory");
+	return c;
+}
 
 static int parse_display(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	int r = display_parse_mode(arg, &cfg->display.mode, err, errlen);
+	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
+	if (!c)
+		return -ENOMEM;
+	int r = display_parse_mode(arg, &c->opts.mode, err, errlen);
 	if (!r)
-		cfg->display_transport = cfg->transport;
+		c->transport = cfg->transport;
 	return r;
 }
 
 static int parse_gpu(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	(void)arg, (void)err, (void)errlen;
-	cfg->display.gpu = true;
-	cfg->display_transport = cfg->transport;
+	(void)arg;
+	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
+	if (!c)
+		return -ENOMEM;
+	c->opts.gpu = true;
+	c->transport = cfg->transport;
 	return 0;
 }
 
 static int parse_screenshot(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	(void)err, (void)errlen;
-	cfg->display.screenshot = arg;
+	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
+	if (!c)
+		return -ENOMEM;
+	c->opts.screenshot = arg;
 	return 0;
 }
 
 static int parse_input_script(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	(void)err, (void)errlen;
-	cfg->display.input_script = arg;
+	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
+	if (!c)
+		return -ENOMEM;
+	c->opts.input_script = arg;
 	return 0;
 }
 
@@ -62,7 +82,10 @@ static int check_screenshot(const char *path)
 
 static int check_display(const struct vm_config *cfg)
 {
-	const struct display_opts *d = &cfg->display;
+	const struct dev_display_cfg *c = device_cfg_find(cfg, &device_display);
+	if (!c)
+		return 0;
+	const struct display_opts *d = &c->opts;
 	if (d->screenshot) {
 		int err = check_screenshot(d->screenshot);
 		if (err)
@@ -84,15 +107,16 @@ static int check_display(const struct vm_config *cfg)
 static int place_display_dev(void *opaque, struct virtio_dev *dev)
 {
 	struct vm *vm = opaque;
-	return vm_virtio_place(vm, dev, vm->cfg->display_transport);
+	const struct dev_display_cfg *c = device_cfg_find(vm->cfg, &device_display);
+	return vm_virtio_place(vm, dev, c->transport); /* there: create_display() found it */
 }
 
 static int create_display(struct vm *vm)
 {
-	if (!display_opts_wanted(&vm->cfg->display))
+	const struct dev_display_cfg *c = device_cfg_find(vm->cfg, &device_display);
+	if (!c || !display_opts_wanted(&c->opts))
 		return 0;
-	int err =
-	    display_stack_create(&vm->display, &vm->cfg->display, &vm->mem, place_display_dev, vm);
+	int err = display_stack_create(&vm->display, &c->opts, &vm->mem, place_display_dev, vm);
 	if (err)
 		log_error("cannot create the display devices: %s", strerror(-err));
 	return err;
@@ -136,4 +160,5 @@ const struct device_desc device_display = {.name = "display",
 					   .check = check_display,
 					   .create = create_display,
 					   .start = start_display,
-					   .destroy = destroy_display};
+					   .destroy = destroy_display,
+					   .cfg_size = sizeof(struct dev_display_cfg)};

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/dev_display.h"
 #include "vmm/dev_rng.h"
 #include "vmm/device_table.h"
 
@@ -127,10 +128,12 @@ Test(cli, device_options)
 	cr_assert_eq(rng->opts.rate, 1024);
 	cr_assert(c.virtio_console);
 	cr_assert_eq(c.console, CONSOLE_MODE_STDIO);
-	cr_assert(c.display.gpu);
-	cr_assert_str_eq(c.display.screenshot, "s.png");
-	cr_assert_str_eq(c.display.input_script, "in.txt");
-	cr_assert(display_opts_wanted(&c.display));
+	const struct dev_display_cfg *disp = device_cfg_find(&c, &device_display);
+	cr_assert_not_null(disp);
+	cr_assert(disp->opts.gpu);
+	cr_assert_str_eq(disp->opts.screenshot, "s.png");
+	cr_assert_str_eq(disp->opts.input_script, "in.txt");
+	cr_assert(display_opts_wanted(&disp->opts));
 	cli_free(&c);
 	cr_assert_eq(c.ndisks, 0, "cli_free releases the disks");
 	cli_free(&c);
@@ -144,8 +147,10 @@ Test(cli, rng_without_argument_and_display_none)
 	const struct dev_rng_cfg *rng = device_cfg_find(&c, &device_rng);
 	cr_assert_not_null(rng);
 	cr_assert_eq(rng->opts.rate, 0, "unlimited");
-	cr_assert_eq(c.display.mode, DISPLAY_NONE);
-	cr_assert_not(display_opts_wanted(&c.display));
+	const struct dev_display_cfg *disp = device_cfg_find(&c, &device_display);
+	cr_assert_not_null(disp);
+	cr_assert_eq(disp->opts.mode, DISPLAY_NONE);
+	cr_assert_not(display_opts_wanted(&disp->opts));
 	cr_assert_eq(c.console, CONSOLE_MODE_NONE);
 	cr_assert_not(c.virtio_console);
 	cli_free(&c);
@@ -153,6 +158,13 @@ Test(cli, rng_without_argument_and_display_none)
 	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
 	cr_assert_null(device_cfg_find(&c, &device_rng), "no --rng, no rng");
 	cli_free(&c);
+}
+
+static enum virtio_transport display_transport(const struct vm_config *c)
+{
+	const struct dev_display_cfg *disp = device_cfg_find(c, &device_display);
+	cr_assert_not_null(disp);
+	return disp->transport;
 }
 
 /* --transport applies to the device options after it, and only to those. */
@@ -170,13 +182,19 @@ Test(cli, transport_applies_to_the_devices_after_it)
 	cr_assert_eq(((const struct dev_rng_cfg *)device_cfg_find(&c, &device_rng))->transport,
 		     TRANSPORT_PCI);
 	cr_assert_eq(c.console_transport, TRANSPORT_PCI);
-	cr_assert_eq(c.display_transport, TRANSPORT_MMIO);
+	cr_assert_eq(display_transport(&c), TRANSPORT_MMIO);
 	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--transport", "pci", "--display", "none"), CLI_RUN);
-	cr_assert_eq(c.display_transport, TRANSPORT_PCI);
+	cr_assert_eq(display_transport(&c), TRANSPORT_PCI);
 	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--gpu", "--transport", "pci"), CLI_RUN);
-	cr_assert_eq(c.display_transport, TRANSPORT_MMIO, "a later --transport changes nothing");
+	cr_assert_eq(display_transport(&c), TRANSPORT_MMIO, "a later --transport changes nothing");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--transport", "pci", "--screenshot", "s.png"), CLI_RUN);
+	cr_assert_eq(display_transport(&c), TRANSPORT_MMIO, "only --display and --gpu set it");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_null(device_cfg_find(&c, &device_display), "no display option, no block");
 	cli_free(&c);
 }
 
