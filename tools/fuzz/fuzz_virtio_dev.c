@@ -39,6 +39,8 @@ struct dev_ctx {
 	unsigned irqs;
 };
 
+static struct dev_ctx *cur; /* the input being run, for fz_dev_submit() */
+
 static void count_irq(void *opaque, uint16_t queue)
 {
 	struct dev_ctx *c = opaque;
@@ -242,6 +244,48 @@ static void op_snapshot(struct dev_ctx *c)
 	}
 }
 
+uint64_t fz_dev_submit(struct fz_in *in, uint16_t q, const void *req, uint32_t len, uint32_t bulk,
+		       uint32_t wlen)
+{
+	enum { MAX = 12 };
+	struct dev_ctx *c = cur;
+	uint64_t addr[MAX];
+	uint32_t lens[MAX];
+	bool write[MAX] = {false};
+	unsigned n = 0;
+
+	if (!c || q >= c->dev->num_queues || !virtio_dev_running(c->dev) || !c->dev->queue_ready[q])
+		return 0;
+	struct fz_drv *d = &c->drv[q];
+	uint64_t span = d->heap_hi - d->heap_lo, need = (uint64_t)len + wlen + 8;
+	if (need > span)
+		return 0;
+	uint64_t at = d->heap_lo + fz_u16(in) % (span - need + 1);
+	if (len) {
+		uint32_t cut = len > 1 && fz_bool(in) ? 1 + fz_below(in, len - 1) : len;
+		fz_mem_write(&c->m, at, req, len);
+		addr[n] = at, lens[n++] = cut;
+		if (cut < len)
+			addr[n] = at + cut, lens[n++] = len - cut;
+	}
+	while (bulk && n < MAX - 1) {
+		uint32_t piece = bulk < span ? bulk : (uint32_t)span;
+		addr[n] = d->heap_lo + fz_u16(in) % (span - piece + 1);
+		lens[n++] = piece;
+		bulk -= piece;
+	}
+	uint64_t resp = (at + len + 7) & ~7ull;
+	if (wlen) {
+		write[n] = true;
+		addr[n] = resp, lens[n++] = wlen;
+	}
+	if (!n)
+		return 0;
+	fz_drv_add(d, addr, lens, write, n);
+	wr32(c, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	return wlen ? resp : 1;
+}
+
 static void check_state(struct dev_ctx *c)
 {
 	struct virtio_dev *dev = c->dev;
@@ -259,6 +303,7 @@ int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hook
 {
 	static struct dev_ctx c;
 	memset(&c, 0, sizeof(c));
+	cur = &c;
 	c.m.no_shadow = true; /* device targets check invariants, not every byte written */
 	c.in = fz_in_make(data, size);
 	uint8_t cfg = fz_u8(&c.in);
@@ -307,5 +352,6 @@ int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hook
 	hooks->destroy(c.dev);
 out:
 	fz_mem_free(&c.m);
+	cur = NULL;
 	return 0;
 }

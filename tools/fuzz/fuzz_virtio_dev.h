@@ -31,4 +31,16 @@ struct fz_dev_hooks {
 
 int fz_dev_run(const uint8_t *data, size_t size, const struct fz_dev_hooks *hooks);
 
+/* For special hooks that build device requests of their own (structured, aimed at the device's
+ * state): the driver adds one chain to queue q of the device being fuzzed and kicks the queue; the
+ * device serves it at once. The chain: `len` bytes of `req` in one or two readable buffers (split
+ * where `in` says; none when len is 0), then `bulk` more readable bytes of whatever the buffer
+ * heap holds (buffers of at most the heap's size, so one RAM range may appear more than once:
+ * large payloads from small RAM), then a writable buffer of `wlen` bytes (none when 0). Buffers
+ * lie in the driver's heap at offsets from `in`. Returns the writable buffer's guest address (1
+ * when wlen is 0), or 0 when nothing was added: the device is not running, queue q is not ready,
+ * or the buffers do not fit. Call with dev->lock not held. */
+uint64_t fz_dev_submit(struct fz_in *in, uint16_t q, const void *req, uint32_t len, uint32_t bulk,
+		       uint32_t wlen);
+
 #endif

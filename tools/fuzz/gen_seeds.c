@@ -333,12 +333,12 @@ static void vsock_seeds(void)
 	dev_header(&h, NULL, 0, false);
 	for (int i = 0; i < 4; i++)
 		chain_on(&h, 0, 1, 1);
-	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 1), le(&h, 7000, 2); /* CONNECT 7000 */
+	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 3), le(&h, 7000, 2); /* CONNECT 7000 */
 	u8(&h, OP_SPECIAL), u8(&h, 5);
 	vsock_packet(&h, 3, 7000, 0x40000000u, 2, 0, NULL, 0); /* RESPONSE */
 	vsock_packet(&h, 3, 7000, 0x40000000u, 5, 0, "pong", 4);
-	u8(&h, OP_SPECIAL), u8(&h, 4), u8(&h, 0);			 /* the host closes */
-	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 6), raw(&h, "HELLO\n", 6); /* a bad handshake */
+	u8(&h, OP_SPECIAL), u8(&h, 4), u8(&h, 0);			   /* the host closes */
+	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 8), raw(&h, "HELLO!!\n", 8); /* a bad handshake */
 	save("virtio_vsock", "host-connect", &h);
 
 	struct seed b = {0};
@@ -350,6 +350,224 @@ static void vsock_seeds(void)
 	vsock_packet(&b, 3, 1000, 1, 5, 0, "abc", 100000); /* length beyond the buffer */
 	chain_on(&b, 2, 1, 1);				   /* an event buffer */
 	save("virtio_vsock", "bad-input", &b);
+}
+
+/* Structured vsock operations (fuzz_virtio_vsock.c special operations 6 and 7): a packet from
+ * guest port 1000 + gp to host port 1 + hp (or, `host`, from the port of CONNECT line gp to local
+ * port 0x40000000 + hp); op an index of its ops[] (REQUEST, RESPONSE, RST, SHUTDOWN, RW, RW,
+ * CREDIT_UPDATE, CREDIT_REQUEST), full credit; an RW carries `payload` or, when bulk_times is
+ * set, bulk_times packets of 64 KiB of RAM (three buffers over the 30 KiB heap). */
+enum { VS_REQUEST, VS_RESPONSE, VS_RST, VS_SHUTDOWN, VS_RW, VS_CREDIT_UPDATE = 6, VS_CREDIT_REQ };
+
+static void vs_submit(struct seed *s, uint16_t at, unsigned bulk_pieces)
+{
+	le(s, at, 2), u8(s, 0); /* heap offset, not split */
+	for (unsigned i = 0; i < bulk_pieces; i++)
+		le(s, 0, 2);
+}
+
+static void vs_packet(struct seed *s, bool host, uint8_t gp, uint8_t hp, uint8_t op, uint8_t flags,
+		      const char *payload, uint8_t bulk_times)
+{
+	uint8_t m = (uint8_t)(host | 2 | 4 | 8 | (bulk_times ? 16 : 0));
+	u8(s, OP_SPECIAL), u8(s, 6), u8(s, m), u8(s, gp), u8(s, hp), u8(s, op);
+	if (op == VS_SHUTDOWN)
+		u8(s, flags - 1);
+	if (op == VS_RW && bulk_times) {
+		u8(s, 1), u8(s, bulk_times - 1); /* 64 KiB, repeated */
+		for (unsigned i = 0; i < bulk_times; i++)
+			vs_submit(s, 0x200, 3);
+		return;
+	}
+	if (op == VS_RW) {
+		u8(s, (uint8_t)strlen(payload));
+		raw(s, payload, strlen(payload));
+	}
+	vs_submit(s, 0x100, 0);
+}
+
+/* n rx buffers of 4 KiB. */
+static void vs_rx_buffers(struct seed *s, unsigned n)
+{
+	u8(s, OP_SPECIAL), u8(s, 7), u8(s, (uint8_t)(n - 1));
+	for (unsigned i = 0; i < n; i++)
+		u8(s, 2), le(s, (uint16_t)(0x1000 + 0x1000 * i), 2);
+}
+
+static void vsock_structured_seeds(void)
+{
+	struct seed g = {0};
+	dev_header(&g, NULL, 0, false);
+	vs_rx_buffers(&g, 4);
+	vs_packet(&g, false, 0, 0, VS_REQUEST, 0, NULL, 0);
+	u8(&g, OP_SPECIAL), u8(&g, 1); /* the host accepts */
+	vs_packet(&g, false, 0, 0, VS_RW, 0, "hello", 0);
+	vs_packet(&g, false, 0, 0, VS_RW, 0, NULL, 6); /* fills the host socket, then `out` */
+	u8(&g, OP_SPECIAL), u8(&g, 3), u8(&g, 0);      /* the host drains: `out` is flushed */
+	u8(&g, OP_SPECIAL), u8(&g, 5);
+	vs_packet(&g, false, 0, 0, VS_RW, 0, NULL, 6); /* past our credit: reset */
+	vs_packet(&g, false, 1, 1, VS_REQUEST, 0, NULL, 0);
+	u8(&g, OP_SPECIAL), u8(&g, 1);
+	vs_packet(&g, false, 1, 1, VS_CREDIT_UPDATE, 0, NULL, 0);
+	vs_packet(&g, false, 1, 1, VS_SHUTDOWN, 1, NULL, 0);
+	vs_packet(&g, false, 1, 1, VS_SHUTDOWN, 2, NULL, 0);
+	vs_packet(&g, false, 2, 2, VS_REQUEST, 0, NULL, 0); /* port 3: nobody listens */
+	vs_rx_buffers(&g, 4);
+	save("virtio_vsock", "structured-guest", &g);
+
+	struct seed h = {0};
+	dev_header(&h, NULL, 0, false);
+	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 1);	     /* CONNECT 7001 */
+	u8(&h, OP_SPECIAL), u8(&h, 2), u8(&h, 0), u8(&h, 4); /* bytes before the OK */
+	raw(&h, "early", 4), u8(&h, 0);
+	vs_rx_buffers(&h, 2); /* the REQUEST */
+	vs_packet(&h, true, 0, 0, VS_RESPONSE, 0, NULL, 0);
+	vs_rx_buffers(&h, 2); /* the data */
+	vs_packet(&h, true, 0, 0, VS_CREDIT_REQ, 0, NULL, 0);
+	vs_packet(&h, true, 0, 0, VS_RW, 0, "pong", 0);
+	u8(&h, OP_SPECIAL), u8(&h, 8), u8(&h, 4), u8(&h, 0); /* host SHUT_WR */
+	u8(&h, OP_SPECIAL), u8(&h, 5);
+	vs_rx_buffers(&h, 2); /* SHUTDOWN SEND to the guest */
+	vs_packet(&h, true, 0, 0, VS_RST, 0, NULL, 0);
+	save("virtio_vsock", "structured-host", &h);
+
+	struct seed t = {0};
+	dev_header(&t, NULL, 0, false);
+	u8(&t, OP_SPECIAL), u8(&t, 8), u8(&t, 14); /* handshake timeout 0 */
+	u8(&t, OP_SPECIAL), u8(&t, 0), u8(&t, 2);  /* a silent host connection: expires */
+	u8(&t, OP_SPECIAL), u8(&t, 5);
+	u8(&t, OP_SPECIAL), u8(&t, 5);
+	u8(&t, OP_SPECIAL), u8(&t, 8), u8(&t, 0), u8(&t, 39); /* 40 silent ones: past the limit */
+	u8(&t, OP_SPECIAL), u8(&t, 5);
+	const uint8_t paths[] = {0, 1, 2, 3, 4, 28, 5, 6};
+	for (unsigned k = 0; k < sizeof(paths); k++) /* socket paths, create */
+		u8(&t, OP_SPECIAL), u8(&t, 9), u8(&t, paths[k]);
+	u8(&t, 1);						/* the last one: CID 2 */
+	u8(&t, OP_SPECIAL), u8(&t, 7), u8(&t, 8), le(&t, 0, 2); /* an event buffer */
+	u8(&t, OP_SPECIAL + 1), u8(&t, 0), u8(&t, 1);		/* snapshot: TRANSPORT_RESET */
+	u8(&t, OP_SPECIAL), u8(&t, 7), u8(&t, 8), le(&t, 0, 2);
+	save("virtio_vsock", "handshakes-paths-snapshot", &t);
+}
+
+/* virtio-gpu (fuzz_virtio_gpu.c): a special operation of n structured commands (types[] indices
+ * below), aimed at resource ids 1-4 with 32 x 16 images that fit the fake RAM. Each command goes
+ * to the controlq or cursorq as a chain when the device runs (`dev`), otherwise straight to the
+ * command state. */
+enum {
+	GPU_INFO,
+	GPU_CREATE,
+	GPU_UNREF = 3,
+	GPU_SCANOUT,
+	GPU_FLUSH,
+	GPU_TRANSFER,
+	GPU_ATTACH = 8,
+	GPU_DETACH = 10,
+	GPU_CURSOR,
+	GPU_MOVE,
+	GPU_EDID
+};
+
+static void gpu_special(struct seed *s, unsigned ncmds)
+{
+	u8(s, OP_SPECIAL), u8(s, 1), u8(s, (uint8_t)(ncmds - 1));
+}
+
+static void gpu_type(struct seed *s, uint8_t type)
+{
+	u8(s, 1), u8(s, type); /* an index of types[] */
+}
+
+static void gpu_id(struct seed *s, uint32_t id)
+{
+	u8(s, (uint8_t)(id + 3)); /* pick_id: 1 + m % 4 */
+}
+
+static void gpu_rect(struct seed *s, uint8_t x, uint8_t y, uint8_t w, uint8_t h)
+{
+	u8(s, x), u8(s, y), u8(s, w - 1), u8(s, h - 1), u8(s, 5); /* as given */
+}
+
+/* The end of a command: fenced or not, not cut, a response buffer; then fz_dev_submit()'s heap
+ * offset and whether the request is split in two buffers (only when the device runs). */
+static void gpu_end(struct seed *s, bool dev, uint16_t at, bool fence, uint8_t split)
+{
+	u8(s, fence);
+	if (fence)
+		le(s, 0x1234, 8);
+	u8(s, 1), u8(s, 1);
+	if (!dev)
+		return;
+	le(s, at, 2), u8(s, split != 0);
+	if (split)
+		u8(s, split - 1);
+}
+
+/* Creates id (format index f, 32 x 16), attaches backing in two entries, transfers it whole,
+ * shows it and flushes a part: 5 commands. */
+static void gpu_show(struct seed *s, bool dev, uint32_t id, uint8_t f)
+{
+	const uint8_t w = 32, h = 16;
+
+	gpu_type(s, GPU_CREATE), gpu_id(s, id);
+	u8(s, 1), u8(s, f), u8(s, 2), u8(s, w - 1), u8(s, h - 1);
+	gpu_end(s, dev, 0x100, id & 1, 0);
+	gpu_type(s, GPU_ATTACH), u8(s, 1), gpu_id(s, id); /* 2 entries */
+	le(s, w * h * 2, 2);				  /* the first one's length: half */
+	le(s, 0x9000 + 0x800 * id, 2);			  /* in RAM past the rings */
+	le(s, 0xa000 + 0x800 * id, 2);
+	u8(s, 4), u8(s, 1); /* no damage, nr_entries right */
+	gpu_end(s, dev, 0x301, false, 8);
+	gpu_type(s, GPU_TRANSFER), gpu_id(s, id);
+	gpu_rect(s, 0, 0, w, h);
+	u8(s, 1); /* the offset of the rect */
+	gpu_end(s, dev, 0x400, false, 0);
+	gpu_type(s, GPU_SCANOUT), u8(s, 1), gpu_id(s, id), u8(s, 1); /* scanout 0 */
+	gpu_rect(s, 0, 0, w, h);
+	gpu_end(s, dev, 0x500, false, 0);
+	gpu_type(s, GPU_FLUSH), gpu_id(s, id);
+	gpu_rect(s, 4, 2, 8, 8);
+	gpu_end(s, dev, 0x600, false, 0);
+}
+
+static void gpu_seeds(void)
+{
+	for (int dev = 0; dev < 2; dev++) {
+		struct seed s = {0};
+		if (dev)
+			dev_header(&s, NULL, 0, false);
+		else
+			u8(&s, 4); /* not brought up: the commands run straight */
+		for (uint32_t id = 1; id <= 4; id++) {
+			gpu_special(&s, 5);
+			gpu_show(&s, dev, id, (uint8_t)(4 * dev + id - 1));
+		}
+		gpu_special(&s, 5);
+		gpu_type(&s, GPU_CURSOR);
+		u8(&s, 1), u8(&s, 2), u8(&s, 10), u8(&s, 2), u8(&s, 20); /* scanout 0 at 10, 20 */
+		u8(&s, 1), gpu_id(&s, 1), u8(&s, 2), u8(&s, 1), u8(&s, 2), u8(&s, 1);
+		gpu_end(&s, dev, 0x700, false, 0);
+		gpu_type(&s, GPU_INFO), u8(&s, 0);
+		gpu_end(&s, dev, 0x800, true, 0);
+		gpu_type(&s, GPU_DETACH), gpu_id(&s, 2);
+		gpu_end(&s, dev, 0x900, false, 0);
+		gpu_type(&s, GPU_UNREF), gpu_id(&s, 1); /* the cursor's */
+		gpu_end(&s, dev, 0xa00, false, 0);
+		gpu_type(&s, GPU_UNREF), gpu_id(&s, 4); /* the scanout's */
+		gpu_end(&s, dev, 0xb00, false, 0);
+		if (dev) {
+			gpu_special(&s, 1);
+			gpu_type(&s, GPU_SCANOUT), u8(&s, 1), gpu_id(&s, 3), u8(&s, 1);
+			gpu_rect(&s, 0, 0, 32, 16);
+			gpu_end(&s, dev, 0x500, false, 0);
+			u8(&s, OP_SPECIAL + 1), u8(&s, 0), u8(&s, 1); /* snapshot, state as saved */
+			gpu_special(&s, 1);
+			gpu_type(&s, GPU_FLUSH), gpu_id(&s, 3);
+			gpu_rect(&s, 0, 0, 32, 16);
+			gpu_end(&s, dev, 0xc00, false, 0);
+		}
+		u8(&s, OP_SPECIAL), u8(&s, 0), le(&s, 800, 2), le(&s, 600, 2); /* resize */
+		save("virtio_gpu", dev ? "device" : "direct", &s);
+	}
 }
 
 /* virtio-balloon (fuzz_virtio_balloon.c): create byte = target MiB (0-4) | 8 statistics | 16
@@ -696,6 +914,8 @@ int main(int argc, char **argv)
 	blk_seeds();
 	console_seeds();
 	vsock_seeds();
+	vsock_structured_seeds();
+	gpu_seeds();
 	rng_seeds();
 	balloon_seeds();
 	mem_seeds();
