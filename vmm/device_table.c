@@ -6,7 +6,7 @@
 
 /* Each defined in its vmm/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
-    device_vsock, device_balloon, device_fs;
+    device_vsock, device_balloon, device_memhp, device_pmem, device_fs;
 
 const struct device_desc *const device_table[] = {
     &device_disk,    /* /dev/vda, /dev/vdb, ... */
@@ -17,6 +17,8 @@ const struct device_desc *const device_table[] = {
     &device_vsock,
     &device_balloon, /* memory the guest gives back */
     &device_fs,	     /* shared folders (vhost-user) */
+    &device_memhp,   /* memory the guest plugs and unplugs */
+    &device_pmem,    /* /dev/pmem0, ... */
     NULL,
 };
 

@@ -881,8 +881,8 @@ Test(api, firecrackers_missing_endpoints_say_why)
 	cr_assert(strstr(fault(), "entropy"), "%s", fault());
 	cr_assert_eq(req("PATCH", "/balloon/hinting/start", "{}"), 400);
 	cr_assert(strstr(fault(), "hinting"), "%s", fault());
-	cr_assert_eq(req("PUT", "/pmem/p0", "{}"), 400);
-	cr_assert(strstr(fault(), "pmem"), "%s", fault());
+	cr_assert_eq(req("PUT", "/serial", "{}"), 400);
+	cr_assert(strstr(fault(), "serial"), "%s", fault());
 }
 
 Test(api, nulls_are_absent)

@@ -60,7 +60,7 @@ static int be_unplug(void *opaque, uint64_t gpa, uint64_t len)
 }
 
 static const struct virtio_mem_backend backend = {be_plug, be_unplug, NULL};
-static const struct virtio_mem_opts opts = {MIB(512), BLOCK, SLOT};
+static const struct virtio_mem_opts opts = {MIB(512), BLOCK, SLOT, 0};
 
 static void count_irq(void *opaque, uint16_t q)
 {
@@ -215,6 +215,22 @@ Test(virtio_mem, describes_itself)
 		     "one slot of room while nothing is requested");
 	cr_assert_eq(config64(offsetof(struct virtio_mem_config, plugged_size)), 0);
 	cr_assert_eq(config64(offsetof(struct virtio_mem_config, requested_size)), 0);
+}
+
+Test(virtio_mem, starts_with_the_configured_requested_size)
+{
+	struct virtio_mem_opts o = opts;
+
+	o.requested = MIB(200);
+	cr_assert_eq(virtio_mem_create(&dev, &o, BASE, &backend), 0);
+	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, MIB(1)), 0);
+	cr_assert_eq(virtio_dev_init(dev, &ram.mem), 0);
+	cr_assert_eq(info().requested_size, MIB(200));
+	cr_assert_eq(info().usable_size, MIB(384));
+	teardown();
+	o.requested = MIB(3);
+	cr_assert_eq(virtio_mem_create(&dev, &o, BASE, &backend), -EINVAL);
+	dev = NULL;
 }
 
 Test(virtio_mem, refuses_bad_geometry)
@@ -514,6 +530,10 @@ Test(virtio_mem, options)
 		     0);
 	cr_assert_eq(o.block_size, MIB(4));
 	cr_assert_eq(o.slot_size, MIB(256));
+	cr_assert_eq(o.requested, 0);
+	cr_assert_eq(virtio_mem_parse_opts("total=1G,requested=256M", &o, err, sizeof(err)), 0);
+	cr_assert_eq(o.requested, MIB(256));
+	cr_assert_eq(virtio_mem_parse_opts("total=1G,requested=0", &o, err, sizeof(err)), 0);
 	const char *bad[] = {
 	    "",
 	    "block=2M",
@@ -529,6 +549,8 @@ Test(virtio_mem, options)
 	    "total=100M",
 	    "total=1000M",
 	    "total=2T",
+	    "total=1G,requested=3M",
+	    "total=1G,requested=2G",
 	    "total",
 	    "total=1G,block=",
 	};

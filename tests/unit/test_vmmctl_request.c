@@ -264,6 +264,27 @@ Test(vmmctl_request, vsock)
 	ASSERT_REFUSED("missing argument", "put-vsock", "3");
 }
 
+Test(vmmctl_request, hotplug_and_pmem)
+{
+	ASSERT_BUILDS("PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}", "put-hotplug",
+		      "1024");
+	ASSERT_BUILDS("PUT", "/hotplug/memory",
+		      "{\"total_size_mib\": 2048, \"block_size_mib\": 4, \"slot_size_mib\": 256}",
+		      "put-hotplug", "2048", "--block-mib", "4", "--slot-mib=256");
+	ASSERT_BUILDS("PATCH", "/hotplug/memory", "{\"requested_size_mib\": 0}", "patch-hotplug",
+		      "0");
+	ASSERT_BUILDS("PUT", "/pmem/root",
+		      "{\"id\": \"root\", \"path_on_host\": \"/img\", \"root_device\": true,"
+		      " \"read_only\": true}",
+		      "put-pmem", "root", "/img", "--ro", "--root");
+	ASSERT_REFUSED("TOTAL_MIB wants MiB 1-1048576, not '0'", "put-hotplug", "0");
+	ASSERT_REFUSED("--slot-mib wants", "put-hotplug", "1024", "--slot-mib", "x");
+	ASSERT_REFUSED("REQUESTED_MIB wants", "patch-hotplug", "-2");
+	ASSERT_REFUSED("'a/b'", "put-pmem", "a/b", "/img");
+	cr_assert_eq(BUILD("hotplug"), 0, "%s", err);
+	assert_req("GET", "/hotplug/memory", VIEW_RAW);
+}
+
 Test(vmmctl_request, balloon)
 {
 	ASSERT_BUILDS("PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}",

@@ -63,6 +63,8 @@ cmd_builder cmd_put_drive, cmd_patch_drive, cmd_put_net, cmd_patch_net, cmd_put_
 /* cmd_balloon.c */
 cmd_builder cmd_balloon, cmd_put_balloon, cmd_patch_balloon, cmd_balloon_stats,
     cmd_patch_balloon_stats;
+/* cmd_memhp.c */
+cmd_builder cmd_hotplug, cmd_put_hotplug, cmd_patch_hotplug, cmd_put_pmem;
 /* cmd_snapshot.c */
 cmd_builder cmd_snapshot_create, cmd_snapshot_load;
 

@@ -99,6 +99,9 @@ static const struct opt_def balloon_opts[] = {{"deflate-on-oom", OPT_FLAG},
 					      {"stats-interval", OPT_VALUE},
 					      {"free-page-reporting", OPT_FLAG},
 					      {0}};
+static const struct opt_def hotplug_opts[] = {
+    {"block-mib", OPT_VALUE}, {"slot-mib", OPT_VALUE}, {0}};
+static const struct opt_def pmem_opts[] = {{"ro", OPT_FLAG}, {"root", OPT_FLAG}, {0}};
 static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
 static const struct opt_def load_opts[] = {{"resume", OPT_FLAG}, {"net", OPT_REPEAT}, {0}};
 static const struct opt_def no_opts[] = {{0}};
@@ -127,6 +130,10 @@ static const struct command commands[] = {
     {"patch-balloon", 1, 1, no_opts, cmd_patch_balloon},
     {"balloon-stats", 0, 0, no_opts, cmd_balloon_stats},
     {"patch-balloon-stats", 1, 1, no_opts, cmd_patch_balloon_stats},
+    {"hotplug", 0, 0, no_opts, cmd_hotplug},
+    {"put-hotplug", 1, 1, hotplug_opts, cmd_put_hotplug},
+    {"patch-hotplug", 1, 1, no_opts, cmd_patch_hotplug},
+    {"put-pmem", 2, 2, pmem_opts, cmd_put_pmem},
     {"snapshot-create", 2, 2, create_opts, cmd_snapshot_create},
     {"snapshot-load", 2, 2, load_opts, cmd_snapshot_load},
     {"set-metrics", 1, 1, no_opts, cmd_set_metrics},

@@ -120,12 +120,10 @@ static const struct virtio_dev_ops vmem_ops = {
     .save_size = vmem_save_size,
 };
 
-/* The VMM's plug and unplug: mapping changes, KVM memory slots, releasing pages (sandbox.h). */
+/* The VMM's plug and unplug (vmm/memhp.h): KVM memory slots, releasing pages (sandbox.h). */
 static const struct sandbox_rule vmem_rules[] = {
     SB_ALLOW(SYS_madvise),
-    SB_ALLOW(SYS_mprotect),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
-    SB_ALLOW(SYS_fallocate),
 };
 static const struct sandbox_list vmem_sandbox = SANDBOX_LIST("virtio-mem", vmem_rules);
 
@@ -139,7 +137,8 @@ static void describe(struct vmem *m, uint64_t addr)
 	m->config.block_size = htole64(m->opts.block_size);
 	m->config.addr = htole64(addr);
 	m->config.region_size = htole64(m->opts.total);
-	m->config.usable_region_size = htole64(vmem_usable_for(m, 0));
+	m->config.requested_size = htole64(m->opts.requested);
+	m->config.usable_region_size = htole64(vmem_usable_for(m, m->opts.requested));
 	m->dev = (struct virtio_dev){
 	    .name = "virtio-mem",
 	    .device_id = VIRTIO_ID_MEM,

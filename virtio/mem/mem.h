@@ -54,14 +54,17 @@ struct virtio_mem_opts {
 	uint64_t total;	     /* region_size */
 	uint64_t block_size; /* a power of two, >= VIRTIO_MEM_MIN_BLOCK */
 	uint64_t slot_size; /* a multiple of block_size, >= VIRTIO_MEM_MIN_SLOT; total a multiple */
+	uint64_t requested; /* requested_size at start (ours: the CLI's requested=), whole blocks */
 };
 
-/* Parses "total=SIZE[,block=SIZE][,slot=SIZE]" (sizes take K/M/G suffixes; a bare number is MiB)
- * and checks it with virtio_mem_check_opts(). Returns 0 or -EINVAL with the reason in `err`. */
+/* Parses "total=SIZE[,block=SIZE][,slot=SIZE][,requested=SIZE]" (sizes take K/M/G suffixes; a bare
+ * number is MiB) and checks it with virtio_mem_check_opts(). Returns 0 or -EINVAL with the reason
+ * in `err`. */
 int virtio_mem_parse_opts(const char *arg, struct virtio_mem_opts *o, char *err, size_t errlen);
 /* Fills in the defaults (block 2 MiB, slot 128 MiB) for zero fields and checks Firecracker's
  * rules: block a power of two >= 2 MiB, slot >= 128 MiB and a multiple of the block, total >=
- * slot, a multiple of it and at most 1 TiB. Returns 0 or -EINVAL with the reason in `err`. */
+ * slot, a multiple of it and at most 1 TiB; requested whole blocks, at most the total. Returns 0
+ * or -EINVAL with the reason in `err`. */
 int virtio_mem_check_opts(struct virtio_mem_opts *o, char *err, size_t errlen);
 
 /* What the device asks of the VMM. Each call covers whole blocks of one run, inside the region.

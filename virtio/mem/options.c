@@ -10,7 +10,7 @@
 #include "vmm/base/parse.h"
 
 #define MIB	   (1ull << 20)
-#define OPTS_USAGE "expected total=SIZE[,block=SIZE][,slot=SIZE]"
+#define OPTS_USAGE "expected total=SIZE[,block=SIZE][,slot=SIZE][,requested=SIZE]"
 
 int virtio_mem_check_opts(struct virtio_mem_opts *o, char *err, size_t errlen)
 {
@@ -36,27 +36,30 @@ int virtio_mem_check_opts(struct virtio_mem_opts *o, char *err, size_t errlen)
 	if (o->total > VIRTIO_MEM_MAX_REGION)
 		return parse_fail(err, errlen, "total size must be at most %llu MiB",
 				  VIRTIO_MEM_MAX_REGION / MIB);
+	if (o->requested > o->total || o->requested % o->block_size)
+		return parse_fail(err, errlen,
+				  "requested size must be whole blocks and at most the total size");
 	return 0;
 }
 
 static int parse_item(char *item, struct virtio_mem_opts *o, unsigned *seen, char *err,
 		      size_t errlen)
 {
-	static const char *const keys[] = {"total", "block", "slot"};
-	uint64_t *const fields[] = {&o->total, &o->block_size, &o->slot_size};
+	static const char *const keys[] = {"total", "block", "slot", "requested"};
+	uint64_t *const fields[] = {&o->total, &o->block_size, &o->slot_size, &o->requested};
 	char *val = strchr(item, '=');
 	unsigned k;
 
 	if (val)
 		*val++ = '\0';
-	for (k = 0; k < 3 && strcmp(item, keys[k]); k++)
+	for (k = 0; k < 4 && strcmp(item, keys[k]); k++)
 		;
-	if (k == 3)
+	if (k == 4)
 		return parse_fail(err, errlen, "unknown option '%s' (%s)", item, OPTS_USAGE);
 	if (*seen & 1u << k)
 		return parse_fail(err, errlen, "'%s' given twice", item);
 	*seen |= 1u << k;
-	if (!val || parse_size(val, MIB, fields[k]) || *fields[k] == 0)
+	if (!val || parse_size(val, MIB, fields[k]) || (*fields[k] == 0 && k != 3))
 		return parse_fail(err, errlen, "bad %s '%s' (%s)", item, val ? val : "",
 				  OPTS_USAGE);
 	return 0;

@@ -10,6 +10,7 @@
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_rate_limit.h"
+#include "vmm/dev_pmem.h"
 #include "vmm/dev_vsock.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
@@ -28,6 +29,7 @@ void api_model_free(struct api_model *m)
 		free(m->drives[i].path);
 	free(m->metrics_path);
 	json_decref(m->metrics_properties);
+	api_pmem_free(m->pmem, &m->npmem);
 	api_model_init(m);
 }
 
@@ -242,7 +244,24 @@ static int check_drive_values(const struct api_model *m, int self, const json_t 
 			return -EINVAL;
 		}
 	}
+	for (int i = 0; api_json_bool(body, "is_root_device", false) && i < m->npmem; i++) {
+		if (m->pmem[i].root) {
+			snprintf(err, errlen, "A root pmem device already exists: %s",
+				 m->pmem[i].id);
+			return -EINVAL;
+		}
+	}
 	return 0;
+}
+
+int api_model_put_pmem(struct api_model *m, const char *id, const json_t *body, char *err,
+		       size_t errlen)
+{
+	bool drive_root = false;
+
+	for (int i = 0; i < m->ndrives; i++)
+		drive_root |= m->drives[i].root;
+	return api_pmem_put(m->pmem, &m->npmem, id, body, drive_root, err, errlen);
 }
 
 /* partuuid (used for the root device only, as in Firecracker: root=PARTUUID=...) must be a
@@ -641,6 +660,18 @@ static int load_balloon(struct api_model *m, const json_t *root, char *err, size
 	return -EINVAL;
 }
 
+/* "memory-hotplug": the body of PUT /hotplug/memory. */
+static int load_memhp(struct api_model *m, const json_t *root, char *err, size_t errlen)
+{
+	const json_t *h = json_object_get(root, "memory-hotplug");
+	char why[200];
+
+	if (!h || !api_memhp_put(&m->memhp, h, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "memory-hotplug: %s", why);
+	return -EINVAL;
+}
+
 /* Firecracker's configuration-file sections that have no counterpart here: absent, null or
  * (for the lists) empty is fine, anything else is refused. */
 static int check_unsupported_sections(const json_t *root, char *err, size_t errlen)
@@ -648,9 +679,7 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 	static const char *const none[][2] = {
 	    {"cpu-config", "custom CPU templates are not supported"},
 	    {"entropy", "the entropy device is not supported yet"},
-	    {"memory-hotplug", "memory hotplug is not supported yet"},
 	    {"serial", "the serial device's output cannot be redirected here"},
-	    {"pmem", "pmem devices are not supported yet"},
 	};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
 		const json_t *v = json_object_get(root, none[i][0]);
@@ -706,6 +735,10 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
 	if (!r)
 		r = load_balloon(m, root, err, errlen);
+	if (!r)
+		r = load_memhp(m, root, err, errlen);
+	if (!r)
+		r = load_list(m, root, "pmem", "id", api_model_put_pmem, err, errlen);
 	return r;
 }
 
@@ -809,6 +842,10 @@ json_t *api_model_json(const struct api_model *m)
 		json_object_set_new(j, "vsock", vsock);
 	if (j && m->balloon.set)
 		json_object_set_new(j, "balloon", api_balloon_model_json(&m->balloon));
+	if (j && m->memhp.set)
+		json_object_set_new(j, "memory-hotplug", api_memhp_model_json(&m->memhp));
+	if (j && m->npmem)
+		json_object_set_new(j, "pmem", api_pmem_json(m->pmem, m->npmem));
 	if (j && m->mmds_set)
 		json_object_set_new(j, "mmds-config", mmds_config_json(&m->mmds));
 	return j;
@@ -838,6 +875,24 @@ static void describe_vsock(struct api_vsock *v, const struct vm_config *cfg)
 	snprintf(v->uds, sizeof(v->uds), "%s", c->opts.uds);
 }
 
+/* The command line's --pmem devices, by the ids they got ("pmem0", ...). */
+static int describe_pmem(struct api_model *m, const struct vm_config *cfg)
+{
+	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
+
+	for (int i = 0; c && i < c->n && i < API_MAX_PMEM; i++) {
+		struct api_pmem *p = &m->pmem[m->npmem];
+
+		if (set_str(&p->path, c->dev[i].opts.path))
+			return -ENOMEM;
+		snprintf(p->id, sizeof(p->id), "%s", c->dev[i].id);
+		p->ro = c->dev[i].opts.read_only;
+		p->root = c->dev[i].opts.root;
+		m->npmem++;
+	}
+	return 0;
+}
+
 int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 {
 	api_model_init(m);
@@ -846,6 +901,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->track_dirty = cfg->track_dirty_pages;
 	m->hugepages = cfg->hugepages;
 	api_balloon_from_config(&m->balloon, cfg);
+	api_memhp_from_config(&m->memhp, cfg);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append))
 		return -ENOMEM;
@@ -873,5 +929,5 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		n->tx_rl = cfg->nics[i].tx_rl;
 	}
 	describe_vsock(&m->vsock, cfg);
-	return 0;
+	return describe_pmem(m, cfg);
 }

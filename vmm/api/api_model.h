@@ -13,6 +13,7 @@
 #include "virtio/core/rate_limiter.h"
 #include "virtio/vsock/vsock.h"
 #include "vmm/api/api_balloon.h"
+#include "vmm/api/api_memhp.h"
 #include "vmm/cli.h"
 #include "vmm/mmds/mmds_config.h"
 
@@ -68,8 +69,11 @@ struct api_model {
 	bool metrics_emit_id;
 	json_t *metrics_properties;
 	struct api_vsock vsock;
-	struct api_balloon balloon; /* PUT /balloon (api_balloon.h) */
-	struct mmds_config mmds;    /* PUT /mmds/config, valid when mmds_set */
+	struct api_balloon balloon;	    /* PUT /balloon (api_balloon.h) */
+	struct api_memhp memhp;		    /* PUT /hotplug/memory (api_memhp.h) */
+	struct api_pmem pmem[API_MAX_PMEM]; /* PUT /pmem/{id}, in order */
+	int npmem;
+	struct mmds_config mmds; /* PUT /mmds/config, valid when mmds_set */
 	bool mmds_set;
 };
 
@@ -121,6 +125,9 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
  * "rx_rate_limiter"?, "tx_rate_limiter"?}. */
 int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
 		      size_t errlen);
+/* PUT /pmem/{id} (api_memhp.h), with the drives' root device taken into account. */
+int api_model_put_pmem(struct api_model *m, const char *id, const json_t *body, char *err,
+		       size_t errlen);
 /* PUT /vsock: {"guest_cid", "uds_path", "vsock_id"?}. Replaces the one vsock, if any. */
 int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PUT /metrics body check: {"metrics_path", "emit_id"?, "properties"?: {NAME: STRING}}. Sets
@@ -133,10 +140,11 @@ int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
  * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "vsock": {...}?,
- * "metrics": {...}?, "balloon": {...}?, "logger": {...}?} applied as the same PUTs in that
+ * "metrics": {...}?, "balloon": {...}?, "memory-hotplug": {...}?, "pmem": [...]?,
+ * "logger": {...}?} applied as the same PUTs in that
  * order (the logger is only checked: the caller applies it, api_logger.h). Nulls are
  * absent; "mmds-config" (after the NICs it names) is PUT /mmds/config; Firecracker's sections
- * this VMM does not have ("cpu-config", "entropy", "memory-hotplug", "serial", a non-empty "pmem")
+ * this VMM does not have ("cpu-config", "entropy", "serial")
  * are refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 

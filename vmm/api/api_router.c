@@ -156,8 +156,6 @@ static const struct {
     {"/cpu-config", "Custom CPU templates are not supported: the guest sees KVM's CPUID."},
     {"/balloon/hinting/", "Free page hinting is not supported (free_page_reporting is)."},
     {"/serial", "The serial console's output cannot be redirected through the API here."},
-    {"/hotplug/memory", "Memory hotplug is not supported by this VMM yet."},
-    {"/pmem/", "pmem devices are not supported by this VMM yet."},
 };
 
 static const char *missing_reason(const char *path)
@@ -798,6 +796,81 @@ static void patch_balloon_stats(struct api *a, const char *id, const json_t *bod
 	r->status = 204;
 }
 
+/* ---- memory hotplug and pmem (Firecracker's bodies; api_memhp.h) ---- */
+
+#define NO_MEMHP "No memory hotplug device configured."
+
+/* The running VM's virtio-mem into *info; false (reply filled) when there is none. */
+static bool live_memhp(struct api *a, struct virtio_mem_info *info, struct reply *r)
+{
+	int err = a->ops->memhp_info ? a->ops->memhp_info(a->ctx, info) : -ENODEV;
+
+	if (err == -ENODEV)
+		fault(r, 400, NO_MEMHP, NULL);
+	else if (err)
+		backend_fault(r, err, "cannot read the memory hotplug device");
+	return err == 0;
+}
+
+static void put_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r))
+		model_result(r, api_memhp_put(&a->model.memhp, body, r->err, sizeof(r->err)));
+}
+
+static void get_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct virtio_mem_info info;
+
+	(void)id, (void)body;
+	if (a->state == API_NOT_STARTED) {
+		if (a->model.memhp.set)
+			r->doc = api_memhp_model_json(&a->model.memhp);
+		else
+			fault(r, 400, NO_MEMHP, NULL);
+	} else if (live_memhp(a, &info, r)) {
+		r->doc = api_memhp_json(&info);
+	}
+}
+
+/* A new requested size: the guest is asked to plug or unplug; the answer does not wait for it
+ * (GET shows plugged_size_mib catching up, or not, when the guest does not answer). */
+static void patch_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct virtio_mem_info info;
+	uint64_t mib;
+	int err;
+
+	(void)id;
+	if (api_memhp_check_patch(body, &mib, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!after_start(a, r) || !live_memhp(a, &info, r))
+		return;
+	if (mib > info.region_size >> 20 || (mib << 20) % info.block_size) {
+		snprintf(r->err, sizeof(r->err),
+			 "requested_size_mib must be a multiple of block_size_mib (%llu) and at "
+			 "most total_size_mib (%llu)",
+			 (unsigned long long)(info.block_size >> 20),
+			 (unsigned long long)(info.region_size >> 20));
+		r->status = 400;
+		return;
+	}
+	err = a->ops->memhp_set_requested(a->ctx, mib, r->err, sizeof(r->err));
+	if (err)
+		backend_fault(r, err, "cannot change the requested size");
+	else
+		r->status = 204;
+}
+
+static void put_pmem(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	if (before_start(a, r))
+		model_result(r, api_model_put_pmem(&a->model, id, body, r->err, sizeof(r->err)));
+}
+
 /* ---- MMDS (vmm/mmds/mmds.h): the store at any time, its configuration before start ---- */
 
 static void mmds_result(struct reply *r, int err)
@@ -885,6 +958,8 @@ static const struct route routes[] = {
     {"/vmm/stop", false, {NULL, put_vmm_stop, NULL}},
     {"/balloon", false, {get_balloon, put_balloon, patch_balloon}},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}},
+    {"/hotplug/memory", false, {get_memhp, put_memhp, patch_memhp}},
+    {"/pmem/", true, {NULL, put_pmem, NULL}},
     {"/mmds", false, {get_mmds, put_mmds, patch_mmds}},
     {"/mmds/config", false, {NULL, put_mmds_config, NULL}},
 };

@@ -102,6 +102,10 @@ struct api_backend_ops {
 	int (*balloon_info)(void *ctx, struct virtio_balloon_info *info);
 	int (*balloon_set_target)(void *ctx, uint64_t mib, char *err, size_t errlen);
 	int (*balloon_set_stats)(void *ctx, uint32_t seconds, char *err, size_t errlen);
+	/* The virtio-mem device of the running VM (virtio/mem/mem.h); -ENODEV when it has none.
+	 * Optional (NULL: none). */
+	int (*memhp_info)(void *ctx, struct virtio_mem_info *info);
+	int (*memhp_set_requested)(void *ctx, uint64_t mib, char *err, size_t errlen);
 };
 
 struct api {

@@ -27,6 +27,8 @@
 #include "vmm/base/log.h"
 #include "vmm/dev_balloon.h"
 #include "vmm/dev_disk.h"
+#include "vmm/dev_memhp.h"
+#include "vmm/dev_pmem.h"
 #include "vmm/dev_vsock.h"
 #include "vmm/metrics.h"
 #include "vmm/sandbox/landlock.h"
@@ -141,6 +143,25 @@ static int add_balloon(struct vm_config *cfg, const struct api_model *m, char *e
 	return add_device(cfg, "balloon", spec, "balloon", err, errlen);
 }
 
+/* PUT /hotplug/memory as --memory-hotplug, then each PUT /pmem/{id} as --pmem, in order. */
+static int add_memhp_pmem(struct vm_config *cfg, const struct api_model *m, char *err,
+			  size_t errlen)
+{
+	char spec[VIRTIO_PMEM_PATH_MAX + 32];
+	int r = 0;
+
+	if (m->memhp.set && api_memhp_spec(&m->memhp, spec, sizeof(spec)) == 0)
+		r = add_device(cfg, "memory-hotplug", spec, "memory-hotplug", err, errlen);
+	for (int i = 0; !r && i < m->npmem; i++) {
+		if (api_pmem_spec(&m->pmem[i], spec, sizeof(spec))) {
+			snprintf(err, errlen, "%s: path_on_host is too long", m->pmem[i].id);
+			return -ENAMETOOLONG;
+		}
+		r = add_device(cfg, "pmem", spec, m->pmem[i].id, err, errlen);
+	}
+	return r;
+}
+
 /* The drives, the root device first. */
 static int add_drives(struct vm_config *cfg, const struct api_model *m, int *disk_index, char *err,
 		      size_t errlen)
@@ -210,6 +231,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 			 int *disk_index, char *err, size_t errlen)
 {
 	int ndisks = cfg->ndisks, nnics = cfg->nnics, nrec = cfg->nrecorded, r = 0;
+	int npmem = dev_pmem_count(cfg);
 	bool had_vsock = dev_vsock_configured(cfg);
 
 	*append = kernel_cmdline(m);
@@ -228,9 +250,12 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 		r = add_vsock(cfg, &m->vsock, err, errlen);
 	if (!r)
 		r = add_balloon(cfg, m, err, errlen);
+	if (!r)
+		r = add_memhp_pmem(cfg, m, err, errlen);
 	if (r) {
 		undo_devices(cfg, ndisks, nnics);
 		undo_vsock(cfg, had_vsock);
+		dev_pmem_truncate(cfg, npmem);
 		cli_unrecord_to(cfg, nrec);
 		free(*append);
 		*append = NULL;
@@ -647,6 +672,34 @@ static int be_snapshot_load(void *ctx, const struct api_snapshot_load *p, char *
 	return hand_over(c);
 }
 
+/* ---- memory hotplug (virtio/mem/mem.h) ---- */
+
+static int be_memhp_info(void *ctx, struct virtio_mem_info *info)
+{
+	struct control *c = ctx;
+	struct virtio_dev *dev = c->vm_created ? dev_memhp_find(&c->vm) : NULL;
+
+	if (!dev)
+		return -ENODEV;
+	virtio_mem_get_info(dev, info);
+	return 0;
+}
+
+static int be_memhp_set_requested(void *ctx, uint64_t mib, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	struct virtio_dev *dev = c->vm_created ? dev_memhp_find(&c->vm) : NULL;
+
+	if (!dev)
+		return -ENODEV;
+	if (virtio_mem_set_requested(dev, mib << 20)) {
+		snprintf(err, errlen, "requested_size_mib %llu does not fit the region",
+			 (unsigned long long)mib);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* ---- the balloon (virtio/balloon/balloon.h) ---- */
 
 static int be_balloon_info(void *ctx, struct virtio_balloon_info *info)
@@ -697,6 +750,8 @@ static const struct api_backend_ops vm_backend = {
     .balloon_info = be_balloon_info,
     .balloon_set_target = be_balloon_set_target,
     .balloon_set_stats = be_balloon_set_stats,
+    .memhp_info = be_memhp_info,
+    .memhp_set_requested = be_memhp_set_requested,
     .snapshot_create = be_snapshot_create,
     .snapshot_load = be_snapshot_load,
     .start = be_start,

@@ -131,11 +131,72 @@ void guest_mem_free(struct guest_mem *mem)
 			close(mem->regions[0].fd);
 	}
 	free(mem->dirty);
+	free(mem->hotplug.plugged);
 	memset(mem, 0, sizeof(*mem));
 }
 
-static const struct guest_region *find_region(const struct guest_mem *mem, uint64_t gpa,
-					      uint64_t len)
+int guest_mem_hotplug_attach(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size,
+			     uint64_t block_size)
+{
+	uint64_t end, nblocks;
+
+	if (mem->hotplug.region.size)
+		return -EBUSY;
+	if (!host || !size || !block_size || size % block_size || gpa % block_size ||
+	    __builtin_add_overflow(gpa, size, &end))
+		return -EINVAL;
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		if (gpa < r->gpa + r->size && r->gpa < end)
+			return -EINVAL;
+	}
+	nblocks = size / block_size;
+	mem->hotplug.plugged = calloc((nblocks + 63) / 64, sizeof(uint64_t));
+	if (!mem->hotplug.plugged)
+		return -ENOMEM;
+	mem->hotplug.region = (struct guest_region){gpa, size, host, -1, 0};
+	mem->hotplug.block_size = block_size;
+	return 0;
+}
+
+void guest_mem_hotplug_mark(const struct guest_mem *mem, uint64_t gpa, uint64_t len, bool plugged)
+{
+	const struct guest_hotplug *h = &mem->hotplug;
+	uint64_t off = gpa - h->region.gpa;
+
+	if (!h->region.size || gpa < h->region.gpa || off > h->region.size ||
+	    len > h->region.size - off)
+		return;
+	for (uint64_t i = off / h->block_size; i < (off + len) / h->block_size; i++) {
+		if (plugged)
+			__atomic_fetch_or(&h->plugged[i / 64], 1ull << (i % 64), __ATOMIC_RELEASE);
+		else
+			__atomic_fetch_and(&h->plugged[i / 64], ~(1ull << (i % 64)),
+					   __ATOMIC_RELEASE);
+	}
+}
+
+/* The virtio-mem region when [gpa, end) lies in it and every block it touches is plugged. */
+static const struct guest_region *find_plugged(const struct guest_mem *mem, uint64_t gpa,
+					       uint64_t end)
+{
+	const struct guest_hotplug *h = &mem->hotplug;
+	uint64_t first, last;
+
+	if (!h->region.size || gpa < h->region.gpa || end > h->region.gpa + h->region.size ||
+	    gpa >= h->region.gpa + h->region.size)
+		return NULL;
+	first = (gpa - h->region.gpa) / h->block_size;
+	last = end > gpa ? (end - 1 - h->region.gpa) / h->block_size : first;
+	for (uint64_t i = first; i <= last; i++) {
+		if (!((__atomic_load_n(&h->plugged[i / 64], __ATOMIC_ACQUIRE) >> (i % 64)) & 1))
+			return NULL;
+	}
+	return &h->region;
+}
+
+/* The RAM region holding all of [gpa, gpa + len), or NULL. */
+static const struct guest_region *find_ram(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	uint64_t end;
 	if (__builtin_add_overflow(gpa, len, &end))
@@ -146,6 +207,18 @@ static const struct guest_region *find_region(const struct guest_mem *mem, uint6
 			return r;
 	}
 	return NULL;
+}
+
+/* RAM, or plugged virtio-mem memory: what devices may touch. */
+static const struct guest_region *find_region(const struct guest_mem *mem, uint64_t gpa,
+					      uint64_t len)
+{
+	const struct guest_region *r = find_ram(mem, gpa, len);
+	uint64_t end;
+
+	if (r || __builtin_add_overflow(gpa, len, &end))
+		return r;
+	return find_plugged(mem, gpa, end);
 }
 
 void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
@@ -227,7 +300,7 @@ void guest_mem_dirty_take(const struct guest_mem *mem, uint64_t *bitmap)
 
 int64_t guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
-	const struct guest_region *r = find_region(mem, gpa, len);
+	const struct guest_region *r = find_ram(mem, gpa, len); /* RAM only: see guest_hotplug */
 	if (!r)
 		return -EFAULT;
 	/* Whole pages only: a partial page may hold data the guest still uses. No overflow: the

@@ -21,6 +21,15 @@ struct guest_region {
 	uint64_t fd_offset; /* file offset of the region's first byte */
 };
 
+/* The region of a virtio-mem device (vmm/memhp.h): guest memory only where its blocks are
+ * plugged. It is not RAM: it is in neither `regions` nor `ram_size`, the dirty bitmap, the page
+ * numbering nor guest_mem_discard(). */
+struct guest_hotplug {
+	struct guest_region region; /* size 0: no such region */
+	uint64_t block_size;
+	uint64_t *plugged; /* one bit per block, changed atomically (device threads read it) */
+};
+
 struct guest_mem {
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 	int nregions;
@@ -34,6 +43,7 @@ struct guest_mem {
 	 * 4 KiB page of RAM in region order, set atomically; NULL while not tracking. KVM's dirty
 	 * log sees only the guest's writes: a diff snapshot needs both. */
 	uint64_t *dirty;
+	struct guest_hotplug hotplug;
 };
 
 /* Lays out `ram_size` bytes of RAM around the 32-bit MMIO hole (layout.h) and maps it with
@@ -92,12 +102,26 @@ int64_t guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t le
  * numbering, 0 .. ram_size/4096 - 1). Returns 0, or -EFAULT when gpa is not RAM. */
 int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *index);
 
+/* Adds the virtio-mem region [gpa, gpa + size) backed by `host` (the caller's mapping, which it
+ * unmaps itself after guest_mem_free()), every block of `block_size` bytes unplugged: until
+ * guest_mem_hotplug_mark() plugs them, no address of it is guest memory. One such region; it may
+ * not overlap RAM. Returns 0, -EBUSY (one already), -EINVAL or -ENOMEM. */
+int guest_mem_hotplug_attach(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size,
+			     uint64_t block_size);
+/* Marks the blocks of [gpa, gpa + len) (whole blocks of the region) plugged or unplugged; an
+ * unplugged block fails every check from then on. Any thread (atomic bit changes); the caller
+ * makes sure no device is inside a block it unplugs (virtio-mem: the driver unplugs only what it
+ * does not use). Ranges outside the region are ignored. */
+void guest_mem_hotplug_mark(const struct guest_mem *mem, uint64_t gpa, uint64_t len, bool plugged);
+
 /* Unmaps what guest_mem_alloc(), _alloc_shared() or _map_file() mapped (and closes the memfd
  * of _alloc_shared()) and zeroes the struct. */
 void guest_mem_free(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) or NULL when any byte of it is not RAM of a single region or
- * the sum overflows. len may be 0 (then gpa itself must be inside a region or at its end). */
+ * the sum overflows. len may be 0 (then gpa itself must be inside a region or at its end). A range
+ * inside the virtio-mem region is memory too when every block it touches is plugged (len 0: the
+ * block of gpa). */
 void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /* True when [gpa, gpa+len) is RAM (same rule as guest_mem_ptr). */

@@ -16,6 +16,52 @@
 #define HIGH_RAM_START	0x100000000ULL
 #define GUEST_RAM_MAX	GIB(1024)
 
+/* Memory beyond RAM, in this order, none of it in e820 (the guest learns of it from the virtio
+ * devices' config spaces, virtio 1.2 5.15 and 5.19):
+ *   the virtio-mem region (--memory-hotplug): right above the RAM, aligned to its slot size,
+ *   when it fits below the MMIO hole; above 4 GiB (after the high RAM) once the RAM reaches
+ *   the hole or the region would run into it;
+ *   the virtio-pmem windows (--pmem), one per file, each 2 MiB-aligned (the guest's DAX needs
+ *   it), above 4 GiB after the RAM and the virtio-mem region.
+ * LAYOUT_PHYS_MAX keeps every address within 40 bits, which every x86-64 CPU maps. */
+#define LAYOUT_PMEM_ALIGN MIB(2)
+#define LAYOUT_PHYS_MAX	  (1ULL << 40)
+
+static inline uint64_t layout_align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a; /* a: a power of two; callers keep v far below 2^63 */
+}
+
+/* The first byte past the RAM of a guest with `ram` bytes (layout above). */
+static inline uint64_t layout_ram_end(uint64_t ram)
+{
+	return ram <= MMIO_HOLE_START ? ram : HIGH_RAM_START + (ram - MMIO_HOLE_START);
+}
+
+/* Guest address of a virtio-mem region of `size` bytes aligned to `align` for `ram` bytes of
+ * RAM; 0 when it does not fit below LAYOUT_PHYS_MAX. */
+static inline uint64_t layout_hotplug_base(uint64_t ram, uint64_t size, uint64_t align)
+{
+	uint64_t base = layout_align_up(layout_ram_end(ram), align);
+
+	if (base < HIGH_RAM_START && base + size > MMIO_HOLE_START)
+		base = layout_align_up(HIGH_RAM_START, align); /* the RAM ends below 4 GiB here */
+	return base + size <= LAYOUT_PHYS_MAX ? base : 0;
+}
+
+/* Where the pmem windows start: above 4 GiB, after the RAM and the virtio-mem region
+ * [hp_base, hp_base + hp_size) (hp_size 0: none). */
+static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_t hp_size)
+{
+	uint64_t end = layout_ram_end(ram);
+
+	if (hp_size && hp_base + hp_size > end)
+		end = hp_base + hp_size;
+	if (end < HIGH_RAM_START)
+		end = HIGH_RAM_START;
+	return layout_align_up(end, LAYOUT_PMEM_ALIGN);
+}
+
 /* Boot timer (Firecracker-compatible): the guest writes the byte 123 here. */
 #define BOOT_TIMER_MMIO_BASE 0xC0000000ULL
 #define BOOT_TIMER_MMIO_SIZE 0x1000ULL
