@@ -110,8 +110,11 @@ static struct virtio_gpu_rect pick_rect(struct fz_in *in, uint32_t w, uint32_t h
 	case 2:
 		r.width = 0;
 		break;
-	case 3:
-		r = (struct virtio_gpu_rect){pick32(in), pick32(in), pick32(in), pick32(in)};
+	case 3: /* in order: an initializer list's evaluation order is not */
+		r.x = pick32(in);
+		r.y = pick32(in);
+		r.width = pick32(in);
+		r.height = pick32(in);
 		break;
 	case 4:
 		r = (struct virtio_gpu_rect){0, 0, w, h}; /* whole */

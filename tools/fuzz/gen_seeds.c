@@ -270,9 +270,37 @@ static void console_seeds(void)
 	dev_header(&s, NULL, 0, false);
 	request(&s, 1, "hello, console\n", 15, 0, NULL, 0); /* transmitq */
 	chain_on(&s, 0, 1, 1);				    /* a receive buffer */
-	u8(&s, OP_SPECIAL), u8(&s, 3), raw(&s, "ls\n", 3), u8(&s, 0);
-	u8(&s, OP_SPECIAL), u8(&s, 0), u8(&s, 1); /* winch */
+	u8(&s, OP_SPECIAL), u8(&s, 2), u8(&s, 3), raw(&s, "ls\n", 3), u8(&s, 1), u8(&s, 0);
+	u8(&s, OP_SPECIAL), u8(&s, 2), u8(&s, 0), u8(&s, 1), u8(&s, 1); /* winch */
 	save("virtio_console", "tx-rx", &s);
+
+	/* special 0: the host console stalls (1), drains some (0 + u16), all (2), all and is
+	 * synchronous again (6); 1: a terminal size; 2: input, offered up to 32 times */
+	struct seed f = {0};
+	dev_header(&f, NULL, 0, false);
+	u8(&f, OP_SPECIAL), u8(&f, 0), u8(&f, 1);
+	for (int i = 0; i < 5; i++) /* 16 KiB each: the ring takes 4, the fifth is held */
+		request(&f, 1, "x", 1, 32, NULL, 0);
+	u8(&f, OP_REG_WRITE), u8(&f, 1), u8(&f, 31), u8(&f, 0), u8(&f, 1); /* emerg_wr: dropped */
+	le(&f, 'A', 8);
+	u8(&f, OP_SPECIAL), u8(&f, 0), u8(&f, 0), le(&f, 1000, 2);
+	u8(&f, OP_KICK), u8(&f, 1), u8(&f, 1); /* still held */
+	u8(&f, OP_SPECIAL), u8(&f, 0), u8(&f, 2);
+	u8(&f, OP_KICK), u8(&f, 1), u8(&f, 1); /* finished */
+	u8(&f, OP_SPECIAL), u8(&f, 0), u8(&f, 1);
+	for (int i = 0; i < 5; i++)
+		request(&f, 1, "x", 1, 32, NULL, 0);
+	u8(&f, OP_SPECIAL), u8(&f, 0), u8(&f, 6);
+	u8(&f, OP_SPECIAL), u8(&f, 1), u8(&f, 1), u8(&f, 100), u8(&f, 40);
+	u8(&f, OP_SPECIAL), u8(&f, 2), u8(&f, 255);
+	for (int i = 0; i < 255; i++)
+		u8(&f, (uint8_t)('a' + i % 26));
+	u8(&f, 0), u8(&f, 31), u8(&f, 0); /* 32 times: past the device's buffer */
+	for (int i = 0; i < 3; i++)
+		chain_on(&f, 0, 2, 3);
+	u8(&f, OP_SPECIAL + 1), u8(&f, 0), u8(&f, 1); /* a snapshot with input held */
+	chain_on(&f, 0, 2, 3);
+	save("virtio_console", "full-console", &f);
 }
 
 static void rng_seeds(void)
