@@ -496,7 +496,8 @@ Test(uffd_mappings, takes_what_the_vmm_sends)
 	cr_assert_eq(maps[1].base, (uint64_t)(uintptr_t)ram_b);
 	cr_assert_eq(maps[1].offset, A_PAGES * PG);
 	cr_assert_eq(uffd_mappings_find(maps, n, (uint64_t)(uintptr_t)ram_b + 5), 1);
-	cr_assert_eq(uffd_mappings_find(maps, n, (uint64_t)(uintptr_t)ram_b + B_PAGES * PG), -1);
+	/* (region A may be mapped right after B) */
+	cr_assert_neq(uffd_mappings_find(maps, n, (uint64_t)(uintptr_t)ram_b + B_PAGES * PG), 1);
 	/* a file too short for the regions */
 	cr_assert_eq(
 	    uffd_mappings_parse(buf, (size_t)len, RAM_SIZE - PG, maps, &n, err, sizeof(err)),
