@@ -5,8 +5,8 @@
 #      the same bytes (md5sum on both sides);
 #   2. the guest writes a file; the host sees its bytes;
 #   3. virtiofsd is killed and restarted on the same socket while the guest runs: the device
-#      reconnects by itself (docs/vhost-user.md), and the guest reads a file made after the
-#      restart and writes another;
+#      reconnects by itself (docs/vhost-user.md); the new virtiofsd has no FUSE session, so the
+#      guest mounts the share again, then reads a file made after the restart and writes another;
 #   4. the guest powers off: the VMM exits 0.
 # TRANSPORT=pci runs it over virtio-pci (linux_virtiofs_pci.sh).
 # labels: slow linux vhost_user
@@ -95,6 +95,12 @@ wait "$fsd_pid" 2>/dev/null
 sleep 2
 head -c 50000 /dev/urandom >"$share/after-restart.bin"
 start_virtiofsd
+# the device reconnects by itself; the new virtiofsd has no FUSE session (it answers EIO until a
+# FUSE_INIT), so the guest mounts the share again
+sleep 3
+type_cmd 'umount /mnt || umount -l /mnt; mount -t virtiofs share /mnt && echo REMOUNTED=$(grep -c virtiofs /proc/mounts)'
+wait_for "^REMOUNTED=1" 120
+check "the guest mounted the share again after the restart" "^REMOUNTED=1"
 guest_md5 after-restart.bin AFTERRESTART
 guest_write after-restart-guest.bin AFTERWRITE
 check "the VMM reconnected" "back-end reconnected" "$tmp/err"

@@ -7,7 +7,8 @@
 #    killed: the front-end sees it within seconds and nothing hangs, a new daemon on the same
 #    socket is reconnected and serves I/O again.
 #  - virtiofsd over a directory: FUSE_INIT, LOOKUP, OPEN, READ of a file made here, the bytes
-#    compared.
+#    compared; then virtiofsd killed and restarted: the rings handed to the new one as they are,
+#    a new FUSE_INIT (a guest's remount), the file read again.
 # Skipped (77) when a back-end is not installed (tools/setup.sh installs qemu-system-common,
 # which has both).
 # labels: vhost_user
@@ -74,6 +75,17 @@ head -c 3000 /dev/urandom >"$share/data.bin"
 	>"$LIB_TMP/virtiofsd.log" 2>&1 &
 PIDS+=($!)
 check "virtio-fs" fs "$LIB_TMP/fs.sock" "$share" data.bin
+kill "${PIDS[-1]}" 2>/dev/null
+wait "${PIDS[-1]}" 2>/dev/null
+
+# virtiofsd killed and restarted: the rings go to the new one as they are, a FUSE_INIT starts a
+# new session (a guest's remount), the file reads again
+fsd_cmd="$VIRTIOFSD --socket-path=$LIB_TMP/fs.sock -o source=$share -o cache=none"
+$fsd_cmd >>"$LIB_TMP/virtiofsd.log" 2>&1 &
+PIDS+=($!)
+check "virtio-fs, virtiofsd killed and restarted" fs "$LIB_TMP/fs.sock" "$share" data.bin \
+	"${PIDS[-1]}" "$fsd_cmd >>$LIB_TMP/virtiofsd2.log 2>&1 & echo \$! >$LIB_TMP/fsd2.pid"
+[ -f "$LIB_TMP/fsd2.pid" ] && PIDS+=("$(cat "$LIB_TMP/fsd2.pid")")
 if [ "$LIB_CHECKS_FAILED" -gt 0 ]; then
 	for log in "$LIB_TMP"/*.log; do echo "--- $log"; tail -20 "$log"; done
 fi
