@@ -115,6 +115,8 @@ static int write_mem(struct mig_chan *c, const struct iovec *iov, int n)
 {
 	for (int i = 0; i < n; i++) {
 		size_t len = iov[i].iov_len;
+		if (!len)
+			continue;
 		if (len > c->out_max - c->out_len)
 			return -EPIPE;
 		if (c->out_len + len > c->out_cap) {

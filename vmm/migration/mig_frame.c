@@ -28,8 +28,22 @@ int mig_frame_send(struct mig_chan *c, uint32_t type, const void *a, size_t alen
 int mig_frame_init(struct mig_frame *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->buf = malloc(MIG_MAX_PAYLOAD);
+	f->cap = 4096;
+	f->buf = malloc(f->cap);
 	return f->buf ? 0 : -ENOMEM;
+}
+
+/* The buffer grows to the largest payload seen (at most MIG_MAX_PAYLOAD). */
+static int reserve(struct mig_frame *f, uint32_t len)
+{
+	if (len <= f->cap)
+		return 0;
+	uint8_t *p = realloc(f->buf, len);
+	if (!p)
+		return -ENOMEM;
+	f->buf = p;
+	f->cap = len;
+	return 0;
 }
 
 void mig_frame_free(struct mig_frame *f)
@@ -63,6 +77,9 @@ int mig_frame_recv(struct mig_chan *c, struct mig_frame *f, char *err, size_t er
 		return mig_err(err, errlen, -EINVAL, "frame %llu (%s) claims %u bytes, at most %u",
 			       (unsigned long long)f->frames, mig_frame_name(f->type), f->len,
 			       (unsigned)MIG_MAX_PAYLOAD);
+	if (reserve(f, f->len))
+		return mig_err(err, errlen, -ENOMEM, "out of memory for a frame of %u bytes",
+			       f->len);
 	r = mig_chan_read(c, f->buf, f->len);
 	if (r)
 		return chan_err(r, f, mig_frame_name(f->type), err, errlen);

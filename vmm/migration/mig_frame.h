@@ -8,10 +8,12 @@
 
 #include "vmm/migration/mig_chan.h"
 
-/* A received frame: the payload lives in `buf` (MIG_MAX_PAYLOAD bytes, allocated once). */
+/* A received frame: the payload lives in `buf`, which grows to the largest payload received
+ * (at most MIG_MAX_PAYLOAD bytes). */
 struct mig_frame {
 	uint32_t type, len;
 	uint8_t *buf;
+	uint32_t cap;
 	uint64_t frames, bytes; /* frames and payload bytes received so far, this one excluded */
 };
 
@@ -20,7 +22,7 @@ struct mig_frame {
 int mig_frame_send(struct mig_chan *c, uint32_t type, const void *a, size_t alen, const void *b,
 		   size_t blen, int pass_fd);
 
-/* Allocates the payload buffer. Returns 0 or -ENOMEM. */
+/* Allocates a first payload buffer. Returns 0 or -ENOMEM. */
 int mig_frame_init(struct mig_frame *f);
 void mig_frame_free(struct mig_frame *f);
 
