@@ -25,6 +25,7 @@ enum {
 	OPT_DUMP_DTB,
 	OPT_BOOT_TIMER,
 	OPT_HUGEPAGES,
+	OPT_SMT,
 	OPT_API_SOCK,
 	OPT_CONFIG_FILE,
 	OPT_RESTORE,
@@ -53,6 +54,7 @@ static const struct option core_options[] = {
     {"check-kvm", no_argument, NULL, OPT_CHECK_KVM},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
+    {"smt", no_argument, NULL, OPT_SMT},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"restore", required_argument, NULL, OPT_RESTORE},
@@ -120,6 +122,9 @@ void cli_usage(FILE *out)
 	      "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
 	      "                        default 256M\n"
 	      "  -c, --cpus N          number of vCPUs, 1-64; default 1\n"
+	      "      --smt             two threads per core in the guest's CPU topology (vCPUs\n"
+	      "                        2k and 2k+1 share core k; --cpus 1 or even), as\n"
+	      "                        Firecracker's machine-config smt\n"
 	      "      --hugepages       back guest RAM with transparent huge pages (fewer TLB\n"
 	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
 	      "      --io-poll USEC    longest window a virtio I/O thread polls its queues and\n"
@@ -285,6 +290,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
+		return CLI_RUN;
+	case OPT_SMT:
+		cfg->smt = true;
 		return CLI_RUN;
 	case OPT_API_SOCK:
 		cfg->api_sock = arg;
@@ -503,6 +511,9 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 					 "--api-sock PATH)");
 	if (cfg->dump_dtb && !cfg->kernel)
 		return usage_error("%s", "--dump-dtb needs --kernel");
+	if (cfg->smt && cfg->ncpus > 1 && cfg->ncpus % 2)
+		return usage_error("%s", "--smt needs --cpus 1 or an even number (two threads "
+					 "per core)");
 	return CLI_RUN;
 }
 

@@ -55,6 +55,7 @@ struct vm_config {
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */
+	bool smt;	      /* --smt: two threads per core in CPUID (cpus 1 or even) */
 	unsigned io_poll_us;  /* --io-poll: I/O threads' polling window cap (virtio/core/poll.h),
 			       * or CLI_IO_POLL_AUTO */
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */

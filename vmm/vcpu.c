@@ -56,7 +56,7 @@ static int setup_cpuid(struct vcpu *vcpu, const struct cpuid_table *supported)
 	if (!t)
 		return -ENOMEM;
 	memcpy(t, supported, sizeof(*t));
-	cpuid_patch_for_vcpu(t, vcpu->index, vcpu->vm->ncpus);
+	cpuid_patch_for_vcpu(t, vcpu->index, vcpu->vm->ncpus, vcpu->vm->cfg->smt ? 2 : 1);
 	int err = vcpu_ioctl(vcpu, KVM_SET_CPUID2, t, "KVM_SET_CPUID2");
 	free(t);
 	return err;

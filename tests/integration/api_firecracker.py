@@ -149,8 +149,13 @@ def framework_bodies():
     mc = call("GET", "/machine-config", want=200, schema=MACHINE_CONFIG)
     if mc and (mc["vcpu_count"], mc["mem_size_mib"]) != (2, 64):
         failures.append(f"PATCH /machine-config: got {mc}, want 2 vCPUs and 64 MiB")
-    call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "smt": True},
+    call("PUT", "/machine-config", {"vcpu_count": 3, "mem_size_mib": 64, "smt": True},
          want=400, fault_has="smt")
+    call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "smt": True})
+    mc = call("GET", "/machine-config", want=200, schema=MACHINE_CONFIG)
+    if mc and not mc["smt"]:
+        failures.append(f"PUT /machine-config smt true: got {mc}")
+    call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "smt": False})
     call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "huge_pages": "2M"},
          want=400, fault_has="2M")
     call("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64, "cpu_template": "T2"},

@@ -338,7 +338,7 @@ Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
 	bool recorded = false; /* a snapshot replays it */
 	for (int i = 0; i < cfg.nrecorded; i++)
 		recorded |= !strcmp(cfg.recorded[i].name, "vsock") &&
-			    !strcmp(cfg.recorded[i].arg, "cid=42,uds=/tmp/vm.vsock");
+			    !strcmp(cfg.recorded[i].arg, "cid=42,uds=/tmp/vm.vsock,id=vs");
 	cr_assert(recorded);
 
 	/* and the model of that configuration (GET /vm/config after a restore) has it too; the
@@ -347,6 +347,7 @@ Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
 	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
 	cr_assert_eq(again.vsock.cid, 42);
 	cr_assert_str_eq(again.vsock.uds, "/tmp/vm.vsock");
+	cr_assert_str_eq(again.vsock.id, "vs", "the client's vsock_id survives");
 	api_model_free(&again);
 	cli_free(&cfg);
 	free(append);
@@ -421,10 +422,24 @@ Test(api_model, machine_config_fields_honoured_or_refused_with_a_reason)
 			    err, sizeof(err)),
 		     0, "%s", err);
 	cr_assert(m.hugepages);
+	cr_assert_not(m.smt);
+	cr_assert_eq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"smt\": true, "
+			    "\"huge_pages\": \"Transparent\"}",
+			    err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert(m.smt, "smt: two threads per core");
+	json_t *mc = api_model_machine_config_json(&m);
+	cr_assert(json_is_true(json_object_get(mc, "smt")));
+	json_decref(mc);
+	cr_assert_eq(put_mc("{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"smt\": true, "
+			    "\"huge_pages\": \"Transparent\"}",
+			    err, sizeof(err)),
+		     0, "%s", err);
 	cr_assert_neq(
-	    put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"smt\": true}", err, sizeof(err)),
+	    put_mc("{\"vcpu_count\": 3, \"mem_size_mib\": 64, \"smt\": true}", err, sizeof(err)),
 	    0);
 	cr_assert(strstr(err, "smt"), "%s", err);
+	cr_assert_eq(m.vcpus, 1, "a refused body changes nothing");
 	cr_assert_neq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"huge_pages\": \"2M\"}",
 			     err, sizeof(err)),
 		      0);

@@ -64,6 +64,7 @@ Test(cli, bad_values_are_usage_errors, .init = quiet)
 	cr_assert_eq(PARSE(&c, "-k", "x", "--mem", "4097K"), CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--cpus", "0"), CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--cpus", "65"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--cpus", "3", "--smt"), CLI_EXIT_USAGE, "odd with smt");
 	cr_assert_eq(PARSE(&c, "-k", "x", "--console", "tty"), CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--console", "file:"), CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--bogus"), CLI_EXIT_USAGE);
@@ -102,6 +103,13 @@ Test(cli, hugepages_and_boot_timer_flags)
 	cr_assert_eq(PARSE(&c, "-k", "x", "--hugepages", "--boot-timer"), CLI_RUN);
 	cr_assert(c.hugepages);
 	cr_assert(c.boot_timer);
+	cr_assert_not(c.smt);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--cpus", "4", "--smt"), CLI_RUN);
+	cr_assert(c.smt);
+	cr_assert_eq(c.nrecorded, 3, "--smt is recorded for snapshots");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--smt"), CLI_RUN, "one vCPU is fine");
 	cli_free(&c);
 }
 

@@ -23,13 +23,14 @@ static struct cpuid_table table(void)
 	add(&t, 0xb, 0, true);
 	add(&t, 0xb, 1, true);
 	add(&t, 0xb, 2, true);
+	add(&t, 0x8000001e, 0, false);
 	return t;
 }
 
 Test(cpuid, leaf1_carries_apic_id_and_count)
 {
 	struct cpuid_table t = table();
-	cpuid_patch_for_vcpu(&t, 3, 4);
+	cpuid_patch_for_vcpu(&t, 3, 4, 1);
 	struct kvm_cpuid_entry2 *e = cpuid_find(&t, 1, 0);
 	cr_assert_not_null(e);
 	cr_assert_eq(e->ebx >> 24, 3);
@@ -42,7 +43,7 @@ Test(cpuid, leaf1_carries_apic_id_and_count)
 Test(cpuid, extended_topology_levels)
 {
 	struct cpuid_table t = table();
-	cpuid_patch_for_vcpu(&t, 2, 3);
+	cpuid_patch_for_vcpu(&t, 2, 3, 1);
 	struct kvm_cpuid_entry2 *smt = cpuid_find(&t, 0xb, 0);
 	struct kvm_cpuid_entry2 *core = cpuid_find(&t, 0xb, 1);
 	struct kvm_cpuid_entry2 *end = cpuid_find(&t, 0xb, 2);
@@ -59,7 +60,7 @@ Test(cpuid, extended_topology_levels)
 Test(cpuid, leaf4_cores_per_package)
 {
 	struct cpuid_table t = table();
-	cpuid_patch_for_vcpu(&t, 0, 8);
+	cpuid_patch_for_vcpu(&t, 0, 8, 1);
 	cr_assert_eq(cpuid_find(&t, 4, 0)->eax >> 26, 7);
 	cr_assert_eq(cpuid_find(&t, 4, 0)->eax & 0x3fff, 0x3ff);
 }
@@ -67,7 +68,43 @@ Test(cpuid, leaf4_cores_per_package)
 Test(cpuid, single_cpu_has_no_htt)
 {
 	struct cpuid_table t = table();
-	cpuid_patch_for_vcpu(&t, 0, 1);
+	cpuid_patch_for_vcpu(&t, 0, 1, 1);
 	cr_assert_eq(cpuid_find(&t, 1, 0)->edx & (1u << 28), 0);
 	cr_assert_null(cpuid_find(&t, 0x7, 0));
+}
+
+/* smt: vCPUs 2k and 2k+1 are the two threads of core k (Firecracker's machine-config smt). */
+Test(cpuid, smt_two_threads_per_core)
+{
+	struct cpuid_table t = table();
+	cpuid_patch_for_vcpu(&t, 5, 6, 2);
+	struct kvm_cpuid_entry2 *smt = cpuid_find(&t, 0xb, 0);
+	struct kvm_cpuid_entry2 *core = cpuid_find(&t, 0xb, 1);
+	cr_assert_eq(smt->eax, 1, "one bit of thread ID");
+	cr_assert_eq(smt->ebx, 2, "two threads per core");
+	cr_assert_eq(smt->edx, 5);
+	cr_assert_eq(core->eax, 3, "1 thread bit + 2 bits for 3 cores");
+	cr_assert_eq(core->ebx, 6);
+	struct kvm_cpuid_entry2 *l4 = cpuid_find(&t, 4, 0);
+	cr_assert_eq(l4->eax >> 26, 2, "3 cores per package");
+	cr_assert_eq((l4->eax >> 14) & 0xfff, 1, "a core's caches are shared by its 2 threads");
+	cr_assert_eq(l4->eax & 0x3fff, 0x3ff, "cache fields kept");
+	struct kvm_cpuid_entry2 *amd = cpuid_find(&t, 0x8000001e, 0);
+	cr_assert_eq(amd->eax, 5);
+	cr_assert_eq((amd->ebx >> 8) & 0xff, 1, "AMD: threads per core - 1");
+	cr_assert_eq(amd->ebx & 0xff, 2, "AMD: vCPU 5 is on core 2");
+	cr_assert_eq(cpuid_find(&t, 1, 0)->ebx >> 24, 5);
+}
+
+Test(cpuid, one_thread_per_core_without_smt)
+{
+	struct cpuid_table t = table();
+	cpuid_patch_for_vcpu(&t, 5, 6, 1);
+	cr_assert_eq(cpuid_find(&t, 0xb, 0)->eax, 0);
+	cr_assert_eq(cpuid_find(&t, 0xb, 0)->ebx, 1);
+	cr_assert_eq(cpuid_find(&t, 0xb, 1)->eax, 3);
+	cr_assert_eq((cpuid_find(&t, 4, 0)->eax >> 14) & 0xfff, 0);
+	cr_assert_eq(cpuid_find(&t, 4, 0)->eax >> 26, 5);
+	cr_assert_eq((cpuid_find(&t, 0x8000001e, 0)->ebx >> 8) & 0xff, 0);
+	cr_assert_eq(cpuid_find(&t, 0x8000001e, 0)->ebx & 0xff, 5);
 }

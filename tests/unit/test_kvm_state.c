@@ -116,7 +116,7 @@ static void tvm_open(struct tvm *t)
 	t->vcpu = ioctl(t->kvm.vm_fd, KVM_CREATE_VCPU, 0UL);
 	cr_assert_geq(t->vcpu, 0);
 	cr_assert_eq(cpuid_get_supported(t->kvm.dev_fd, &cpuid), 0);
-	cpuid_patch_for_vcpu(&cpuid, 0, 1);
+	cpuid_patch_for_vcpu(&cpuid, 0, 1, 1);
 	cr_assert_eq(ioctl(t->vcpu, KVM_SET_CPUID2, &cpuid), 0);
 	t->run = mmap(NULL, (size_t)t->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      t->vcpu, 0);

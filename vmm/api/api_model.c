@@ -89,12 +89,6 @@ static int check_machine_extras(const json_t *body, char *err, size_t errlen)
 	const char *tmpl = api_json_str(body, "cpu_template", "None");
 	const char *huge = api_json_str(body, "huge_pages", "None");
 
-	if (api_json_bool(body, "smt", false)) {
-		snprintf(err, errlen,
-			 "smt cannot be enabled: this VMM presents every vCPU as a core of its own "
-			 "(one thread per core in CPUID's topology leaves)");
-		return -EINVAL;
-	}
 	if (strcmp(tmpl, "None")) {
 		snprintf(err, errlen,
 			 "cpu_template `%.32s` cannot be honoured: this VMM has no CPU templates "
@@ -140,6 +134,14 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 	r = check_machine_extras(body, err, errlen);
 	if (r)
 		return r;
+	bool smt = api_json_bool(body, "smt", false);
+	if (smt && vcpus > 1 && vcpus % 2) {
+		snprintf(err, errlen,
+			 "vcpu_count must be 1 or an even number when smt is true (two threads "
+			 "per core)");
+		return -EINVAL;
+	}
+	m->smt = smt;
 	m->vcpus = (unsigned)vcpus;
 	m->mem_mib = (unsigned)mib;
 	m->track_dirty = api_json_bool(body, "track_dirty_pages", false);
@@ -757,7 +759,7 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 json_t *api_model_machine_config_json(const struct api_model *m)
 {
 	return json_pack("{s:I, s:I, s:b, s:b, s:s, s:s}", "vcpu_count", (json_int_t)m->vcpus,
-			 "mem_size_mib", (json_int_t)m->mem_mib, "smt", 0, "track_dirty_pages",
+			 "mem_size_mib", (json_int_t)m->mem_mib, "smt", m->smt, "track_dirty_pages",
 			 m->track_dirty, "huge_pages", m->hugepages ? "Transparent" : "None",
 			 "cpu_template", "None");
 }
@@ -900,6 +902,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->mem_mib = (unsigned)(cfg->mem_size >> 20);
 	m->track_dirty = cfg->track_dirty_pages;
 	m->hugepages = cfg->hugepages;
+	m->smt = cfg->smt;
 	api_balloon_from_config(&m->balloon, cfg);
 	api_memhp_from_config(&m->memhp, cfg);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||

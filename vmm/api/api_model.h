@@ -59,6 +59,7 @@ struct api_model {
 	unsigned mem_mib;
 	bool track_dirty; /* track_dirty_pages: needed for Diff snapshots */
 	bool hugepages;	  /* huge_pages "Transparent": guest RAM on THP (--hugepages) */
+	bool smt;	  /* smt: two threads per core (--smt) */
 	struct api_drive drives[API_MAX_DRIVES];
 	int ndrives;
 	struct api_nic nics[API_MAX_NICS];
@@ -88,8 +89,9 @@ int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err
 int api_model_check_boot_source(const json_t *body, const char **kernel, const char **initrd,
 				char *err, size_t errlen);
 /* PUT /machine-config: {"vcpu_count", "mem_size_mib", "smt"?, "track_dirty_pages"?,
- * "huge_pages"?, "cpu_template"?}; what is absent takes its default. smt true, huge_pages "2M"
- * and any cpu_template but "None" cannot be honoured here and are refused. */
+ * "huge_pages"?, "cpu_template"?}; what is absent takes its default. smt true needs vcpu_count 1
+ * or even; huge_pages "2M" and any cpu_template but "None" cannot be honoured here and are
+ * refused. */
 int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PATCH /machine-config: the same fields, all optional; what is absent stays as it is. The
  * whole update fails if one value is bad. */

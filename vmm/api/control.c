@@ -224,6 +224,8 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 		r = cli_record(cfg, "track-dirty-pages", NULL);
 	if (!r && m->hugepages)
 		r = cli_record(cfg, "hugepages", NULL);
+	if (!r && m->smt)
+		r = cli_record(cfg, "smt", NULL);
 	return r;
 }
 
@@ -268,6 +270,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	cfg->mem_size = (uint64_t)m->mem_mib << 20;
 	cfg->track_dirty_pages |= m->track_dirty;
 	cfg->hugepages |= m->hugepages;
+	cfg->smt |= m->smt;
 	return 0;
 }
 

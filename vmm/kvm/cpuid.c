@@ -39,18 +39,22 @@ static unsigned id_bits(unsigned n)
 	return bits;
 }
 
-/* Leaves 0BH and 1FH: subleaf 0 = SMT (1 thread), subleaf 1 = core (ncpus), then invalid. */
-static void patch_extended_topology(struct kvm_cpuid_entry2 *e, unsigned apic_id, unsigned ncpus)
+/* Leaves 0BH and 1FH: subleaf 0 = SMT (`threads` per core), subleaf 1 = core (ncpus logical
+ * processors in the package), then invalid. EAX is the shift of the APIC ID to the next level's
+ * ID: the thread bits, then the thread and core bits. */
+static void patch_extended_topology(struct kvm_cpuid_entry2 *e, unsigned apic_id, unsigned ncpus,
+				    unsigned threads)
 {
+	unsigned cores = (ncpus + threads - 1) / threads;
 	e->edx = apic_id;
 	switch (e->index) {
 	case 0:
-		e->eax = 0;
-		e->ebx = 1;
+		e->eax = id_bits(threads);
+		e->ebx = threads;
 		e->ecx = (TOPO_LEVEL_SMT << 8) | e->index;
 		break;
 	case 1:
-		e->eax = id_bits(ncpus);
+		e->eax = id_bits(threads) + id_bits(cores);
 		e->ebx = ncpus;
 		e->ecx = (TOPO_LEVEL_CORE << 8) | e->index;
 		break;
@@ -61,8 +65,10 @@ static void patch_extended_topology(struct kvm_cpuid_entry2 *e, unsigned apic_id
 	}
 }
 
-void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus)
+void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus,
+			  unsigned threads)
 {
+	unsigned cores = (ncpus + threads - 1) / threads;
 	for (uint32_t i = 0; i < table->header.nent; i++) {
 		struct kvm_cpuid_entry2 *e = &table->header.entries[i];
 		switch (e->function) {
@@ -74,12 +80,19 @@ void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned nc
 			break;
 		case 0x4:
 			/* EAX[31:26]: addressable core IDs per package - 1; EAX[25:14]: threads
-			 * sharing this cache - 1 (one thread per core). */
-			e->eax = (e->eax & 0x3fffu) | ((uint32_t)(ncpus - 1) << 26);
+			 * sharing this cache - 1 (the threads of one core). */
+			e->eax = (e->eax & 0x3fffu) | ((uint32_t)(threads - 1) << 14) |
+				 ((uint32_t)(cores - 1) << 26);
 			break;
 		case 0xb:
 		case 0x1f:
-			patch_extended_topology(e, index, ncpus);
+			patch_extended_topology(e, index, ncpus, threads);
+			break;
+		case 0x8000001e:
+			/* AMD: EAX extended APIC ID, EBX[15:8] threads per core - 1, EBX[7:0]
+			 * core ID (AMD APM vol. 3, CPUID Fn8000_001E) */
+			e->eax = index;
+			e->ebx = (e->ebx & ~0xffffu) | ((threads - 1) << 8) | (index / threads);
 			break;
 		default:
 			break;

@@ -21,10 +21,14 @@ struct cpuid_table {
 /* Fills `table` from KVM_GET_SUPPORTED_CPUID on /dev/kvm's fd. Returns 0 or -errno. */
 int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table);
 
-/* Rewrites `table` (a copy of the supported set) for vCPU `index` of `ncpus`: initial APIC ID in
- * leaf 1 EBX[31:24] and the logical count in EBX[23:16], x2APIC IDs and the SMT/core levels in
- * leaves 0xB and 0x1F (one thread per core, ncpus cores, one package), cores per package in
- * leaf 4, and the hypervisor-present bit. Pure: no ioctls, unit-tested. */
-void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus);
+/* Rewrites `table` (a copy of the supported set) for vCPU `index` of `ncpus`, with `threads`
+ * (1 or 2: SMT) threads per core: initial APIC ID in leaf 1 EBX[31:24] and the logical count in
+ * EBX[23:16], x2APIC IDs and the SMT/core levels in leaves 0xB and 0x1F (threads per core,
+ * ncpus logical processors, one package), cores per package and threads per cache in leaf 4,
+ * AMD's threads per core and core ID in leaf 0x8000001E, and the hypervisor-present bit. APIC
+ * IDs are the vCPU indexes, so vCPUs 2k and 2k+1 are the threads of core k with SMT. Pure: no
+ * ioctls, unit-tested. */
+void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus,
+			  unsigned threads);
 
 #endif
