@@ -81,6 +81,19 @@ static int collect(struct vm *vm, struct snap_writer *w, char *err, size_t errle
 	return r;
 }
 
+int vm_snapshot_collect(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	return collect(vm, w, err, errlen);
+}
+
+char *vm_snapshot_config_text(const struct vm *vm)
+{
+	json_t *j = config_json(vm);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return text;
+}
+
 /* A diff is written into an earlier snapshot's memory file: never the one this VM's RAM is
  * mapped from (its unwritten pages would change under the guest). */
 static int check_diff_target(const struct vm *vm, const char *mem_path, char *err, size_t errlen)
@@ -395,16 +408,13 @@ static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, 
 	return r;
 }
 
-int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
-		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
-		  char *err, size_t errlen)
+/* The configuration of the state in l->reader into `cfg`, and its MMDS state. */
+static int open_config(struct snapshot_load *l, struct vm_config *cfg,
+		       const struct snapshot_nic_override *nics, int nnics, char *err,
+		       size_t errlen)
 {
-	*l = (struct snapshot_load){.mem_fd = -1};
-	int r = snap_open(&l->reader, state_path, err, errlen);
-	if (r)
-		return r;
 	struct vm_config saved = *cfg; /* how this process runs stays as given */
-	r = read_config(l, nics, nnics, err, errlen);
+	int r = read_config(l, nics, nnics, err, errlen);
 	if (!r)
 		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
 	/* how this process runs stays as its command line said (never from the file) */
@@ -418,8 +428,25 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	cfg->uid = saved.uid;
 	cfg->gid = saved.gid;
 	cfg->mmds = saved.mmds;
+	return r ? r : read_mmds(l, cfg, err, errlen);
+}
+
+int snapshot_open_image(struct snapshot_load *l, const void *state, size_t len,
+			struct vm_config *cfg, char *err, size_t errlen)
+{
+	*l = (struct snapshot_load){.mem_fd = -1};
+	int r = snap_parse(&l->reader, state, len, err, errlen);
+	return r ? r : open_config(l, cfg, NULL, 0, err, errlen);
+}
+
+int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
+		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
+		  char *err, size_t errlen)
+{
+	*l = (struct snapshot_load){.mem_fd = -1};
+	int r = snap_open(&l->reader, state_path, err, errlen);
 	if (!r)
-		r = read_mmds(l, cfg, err, errlen);
+		r = open_config(l, cfg, nics, nnics, err, errlen);
 	if (!r && mem_path) /* NULL: a page-fault handler has the memory (vmm/vm_uffd.h) */
 		r = snap_mem_open(mem_path, cfg->mem_size, &l->mem_fd, err, errlen);
 	return r;

@@ -39,6 +39,15 @@ struct vm;
 int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff,
 		       char *err, size_t errlen);
 
+/* The state sections of a paused VM (configuration, MMDS, KVM, every device) into `w`: what
+ * vm_snapshot_create() writes to the state file, for a live migration's final state. Returns 0
+ * or -errno with the reason. */
+int vm_snapshot_collect(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
+
+/* The SNAP_CONFIG JSON of a VM (running or not) as text, for a migration's HELLO; the caller
+ * frees it. NULL when out of memory. */
+char *vm_snapshot_config_text(const struct vm *vm);
+
 /* A snapshot being restored. */
 struct snapshot_load {
 	struct snap_reader reader;
@@ -69,6 +78,11 @@ struct snapshot_nic_override {
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
 		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
 		  char *err, size_t errlen);
+
+/* snapshot_open() of a state image in memory (a live migration's, vmm/vm_migrate.h), without
+ * a memory file or NIC overrides. `state` must stay valid until snapshot_close(). */
+int snapshot_open_image(struct snapshot_load *l, const void *state, size_t len,
+			struct vm_config *cfg, char *err, size_t errlen);
 
 /* After vm_create_restored(): KVM's VM and vCPU state and every device's state, set back; then
  * a NIC given a MAC override reports it (virtio_net_set_mac(): config space, config-change

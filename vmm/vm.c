@@ -64,14 +64,17 @@ static int start_dirty_tracking(struct vm *vm)
 
 /* Guest RAM, fresh, from `mem_fd` or served by the handler at `uffd_path` (a restore): before
  * KVM, which only maps it. */
-static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path)
+static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path, struct guest_mem *given)
 {
 	if (uffd_path && vm_uffd_start(vm, uffd_path)) /* logged */
 		return -EIO;
 	int err = 0;
 	if (uffd_path)
 		err = 0;
-	else if (mem_fd >= 0)
+	else if (given) { /* a migration's RAM, filled already: the VM owns it from now on */
+		vm->mem = *given;
+		memset(given, 0, sizeof(*given));
+	} else if (mem_fd >= 0)
 		err = guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd);
 	else if (device_table_shares_memory(vm->cfg)) /* a vhost-user back-end maps it too */
 		err = guest_mem_alloc_shared(&vm->mem, vm->cfg->mem_size);
@@ -268,12 +271,12 @@ static const struct kvm_notify_ops no_kvm_ops = {no_kvm_ioeventfd, no_kvm_irqfd,
  * at `uffd_path` (restore) or fresh; `with_kvm` false builds the devices and the machine
  * description only. */
 static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const char *uffd_path,
-		  bool with_kvm)
+		  struct guest_mem *given, bool with_kvm)
 {
 	init_state(vm, cfg);
-	if (vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path))
+	if (vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
 		return VMM_EXIT_ERROR;
-	int status = check_inputs(vm, mem_fd < 0 && !uffd_path);
+	int status = check_inputs(vm, mem_fd < 0 && !uffd_path && !given);
 	if (!status && with_kvm) {
 		status = open_kvm(vm);
 	} else if (!status) {
@@ -289,21 +292,21 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
-	int status = create(vm, cfg, -1, NULL, true);
+	int status = create(vm, cfg, -1, NULL, NULL, true);
 	return status ? status : setup_boot(vm, true);
 }
 
 int vm_describe(struct vm *vm, const struct vm_config *cfg)
 {
-	int status = create(vm, cfg, -1, NULL, false);
+	int status = create(vm, cfg, -1, NULL, NULL, false);
 	return status ? status : setup_boot(vm, false);
 }
 
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 {
 	struct stat st;
-	int status =
-	    create(vm, cfg, mem_fd, NULL, true); /* no kernel: the snapshot's RAM and registers */
+	/* no kernel: the snapshot's RAM and registers */
+	int status = create(vm, cfg, mem_fd, NULL, NULL, true);
 	if (fstat(mem_fd, &st) == 0) {
 		vm->mem_file_dev = (unsigned long)st.st_dev;
 		vm->mem_file_ino = (unsigned long)st.st_ino;
@@ -313,7 +316,14 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 
 int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path)
 {
-	return create(vm, cfg, -1, uffd_path, true);
+	return create(vm, cfg, -1, uffd_path, NULL, true);
+}
+
+int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_mem *mem)
+{
+	int status = create(vm, cfg, -1, NULL, mem, true); /* no kernel: the source's RAM */
+	guest_mem_free(mem); /* not taken when create() failed before the RAM (zeroed when taken) */
+	return status;
 }
 
 int vm_block_signals(sigset_t *set)

@@ -92,6 +92,11 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd);
  * at `uffd_path` (vmm/vm_uffd.h: registered and handed over before anything touches it). */
 int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path);
 
+/* vm_create_restored() for a live migration's destination (vmm/vm_migrate.h): guest RAM is
+ * `mem`, already received (a memfd mapped shared, or the source's own memfd for a local
+ * migration), taken over by the VM (zeroed here; vm_destroy() frees it, on failure too). */
+int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_mem *mem);
+
 /* Blocks the signals the main thread reads from a signalfd in the calling thread (and so in every
  * thread it creates afterwards) and returns that signalfd (-1 on failure); `set` gets the set, for
  * unblocking later. The signals: SIGINT, SIGTERM and SIGHUP (stop the VMM) and SIGWINCH (the host
