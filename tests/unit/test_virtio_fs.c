@@ -391,6 +391,41 @@ Test(virtio_fs, backend_gone_for_good_needs_reset_then_driver_ok_reconnects, .ti
 	fake_kill(&f);
 }
 
+/* The rings belong to the back-end: the I/O thread's adaptive polling (on in the VMM) must not
+ * watch them, which would write the used ring's flags or avail_event (2.7.10) over the
+ * back-end's and so suppress the guest's kicks. */
+Test(virtio_fs, polling_leaves_the_rings_alone)
+{
+	struct fake f;
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(&f, path);
+	struct virtio_dev *dev = make_dev(true);
+	dev->poll_max_ns = 50 * 1000 * 1000; /* long windows: the thread polls between events */
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	driver_start(dev);
+	const uint16_t mark = 0x1234; /* what "the back-end" wrote as avail_event */
+	for (uint16_t q = 0; q < 2; q++)
+		cr_assert_eq(guest_mem_write(&mem, dev->vqs[q].device_addr + 4 + 8 * 64, &mark, 2),
+			     0);
+	uint64_t one = 1;
+	for (int i = 0; i < 200; i++) { /* events close together make the thread poll */
+		cr_assert_eq(write(f.call[1], &one, 8), 8);
+		usleep(1000);
+	}
+	usleep(100000);
+	for (uint16_t q = 0; q < 2; q++) {
+		uint16_t flags = 0xffff, event = 0;
+		cr_assert_eq(guest_mem_read(&mem, dev->vqs[q].device_addr, &flags, 2), 0);
+		cr_assert_eq(guest_mem_read(&mem, dev->vqs[q].device_addr + 4 + 8 * 64, &event, 2),
+			     0);
+		cr_assert_eq(flags, 0, "queue %u: used->flags written by the VMM", q);
+		cr_assert_eq(event, mark, "queue %u: avail_event written by the VMM", q);
+	}
+	free_dev(dev);
+	fake_kill(&f);
+}
+
 Test(virtio_fs, private_ram_fails_the_device_not_the_vmm)
 {
 	struct fake f;

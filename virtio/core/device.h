@@ -199,9 +199,10 @@ struct virtio_dev {
 	uint16_t num_groups;
 	uint8_t queue_group[VIRTIO_DEV_MAX_QUEUES]; /* group of each queue, < num_groups */
 	struct virtio_cpu_list iothread_cpus;	    /* where the groups' threads run */
-	/* The queues are served by another process (vhost-user): the I/O threads do not read the
-	 * kick eventfds (the back-end does), and the device model raises the queues' interrupts
-	 * itself with virtio_dev_raise_queue_irq(). */
+	/* The queues are served by another process (vhost-user): the I/O threads neither read the
+	 * kick eventfds (the back-end does) nor poll the rings (they would write the used ring's
+	 * flags and avail_event over the back-end's), and the device model raises the queues'
+	 * interrupts itself with virtio_dev_raise_queue_irq(). */
 	bool external_queues;
 
 	/* ---- set by virtio_dev_init() / the transport ---- */

@@ -217,6 +217,8 @@ static void *io_thread(void *p)
 	}
 	struct virtio_poll poll;
 	virtio_poll_init(&poll, dev, dev->groups[arg.g].queues);
+	if (dev->external_queues)
+		poll.max_ns = 0; /* the rings are the back-end's: never watch them (poll.h) */
 	bool more = false;
 	while (serve_batch(dev, arg.g, &poll, &more))
 		;
