@@ -502,6 +502,94 @@ static void put_vmm_stop(struct api *a, const char *id, const json_t *body, stru
 	r->status = 204;
 }
 
+/* ---- live migration (api_migration.h) ---- */
+
+#define NO_MIGRATION "live migration is not available in this VMM"
+
+static void put_send_migration(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_send_migration p;
+	(void)id;
+	if (api_migration_send_parse(body, &p, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	if (!a->ops->migrate_send) {
+		fault(r, 400, NO_MIGRATION, NULL);
+		return;
+	}
+	int err = a->ops->migrate_send(a->ctx, &p, r->err, sizeof(r->err));
+	if (err)
+		backend_fault(r, err, "cannot start the migration");
+	else
+		r->status = 204;
+}
+
+static void get_migration(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct mig_progress p;
+	char why[512] = "";
+	(void)id, (void)body;
+	if (!a->ops->migrate_progress) {
+		fault(r, 400, NO_MIGRATION, NULL);
+		return;
+	}
+	int err = a->ops->migrate_progress(a->ctx, &p, why, sizeof(why));
+	if (err == -ENOENT)
+		fault(r, 400, "no migration was started", NULL);
+	else if (err)
+		backend_fault(r, err, "cannot read the migration's progress");
+	else
+		r->doc = api_migration_progress_json(&p, why);
+}
+
+static void put_migration_cancel(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{NULL, 0, false}};
+	(void)id;
+	if (api_json_check(body, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!a->ops->migrate_cancel) {
+		fault(r, 400, NO_MIGRATION, NULL);
+		return;
+	}
+	int err = a->ops->migrate_cancel(a->ctx);
+	if (err == -ENOENT)
+		fault(r, 400, "no migration is running", NULL);
+	else if (err)
+		backend_fault(r, err, "cannot cancel the migration");
+	else
+		r->status = 204;
+}
+
+static void put_receive_migration(struct api *a, const char *id, const json_t *body,
+				  struct reply *r)
+{
+	const char *url;
+	(void)id;
+	if (api_migration_receive_parse(body, &url, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!before_start(a, r))
+		return;
+	if (!a->ops->migrate_receive) {
+		fault(r, 400, NO_MIGRATION, NULL);
+		return;
+	}
+	int err = a->ops->migrate_receive(a->ctx, url, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "the migration did not arrive");
+		return;
+	}
+	a->state = API_RUNNING;
+	r->status = 204;
+}
+
 /* ---- snapshots (Firecracker's bodies) ---- */
 
 static void put_snapshot_create(struct api *a, const char *id, const json_t *body, struct reply *r)
@@ -956,6 +1044,10 @@ static const struct route routes[] = {
     {"/vmm/devices", false, {get_vmm_devices, NULL, NULL}},
     {"/vmm/vcpus", false, {get_vmm_vcpus, NULL, NULL}},
     {"/vmm/stop", false, {NULL, put_vmm_stop, NULL}},
+    {"/vmm/send-migration", false, {NULL, put_send_migration, NULL}},
+    {"/vmm/receive-migration", false, {NULL, put_receive_migration, NULL}},
+    {"/vmm/migration", false, {get_migration, NULL, NULL}},
+    {"/vmm/migration/cancel", false, {NULL, put_migration_cancel, NULL}},
     {"/balloon", false, {get_balloon, put_balloon, patch_balloon}},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}},
     {"/hotplug/memory", false, {get_memhp, put_memhp, patch_memhp}},

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
 #include "vmm/mmds/mmds.h"
 #include "vmm/snapshot.h"
@@ -106,6 +107,16 @@ struct api_backend_ops {
 	 * Optional (NULL: none). */
 	int (*memhp_info)(void *ctx, struct virtio_mem_info *info);
 	int (*memhp_set_requested)(void *ctx, uint64_t mib, char *err, size_t errlen);
+	/* Live migration (vmm/vm_migrate.h, api_migration.h); optional (NULL: refused). Send: the
+	 * running or paused VM to p->url, in the background; -EBUSY while one runs. Progress: the
+	 * last migration's counters and error; -ENOENT when none was started. Cancel: -ENOENT
+	 * when none runs. Receive, before start: waits for a source on `url`, builds the VM it
+	 * sends and runs it. */
+	int (*migrate_send)(void *ctx, const struct api_send_migration *p, char *err,
+			    size_t errlen);
+	int (*migrate_progress)(void *ctx, struct mig_progress *p, char *err, size_t errlen);
+	int (*migrate_cancel)(void *ctx);
+	int (*migrate_receive)(void *ctx, const char *url, char *err, size_t errlen);
 };
 
 struct api {

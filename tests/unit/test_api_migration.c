@@ -1,0 +1,232 @@
+/* Live migration in the API: the bodies of PUT /vmm/send-migration and /vmm/receive-migration,
+ * the progress document, and the routes against a fake backend (states, faults, 204/200). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "vmm/api/api_migration.h"
+#include "vmm/api/api_router.h"
+
+static char err[256];
+
+static int send_parse(const char *text, struct api_send_migration *p)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	cr_assert_not_null(j, "%s", text);
+	int r = api_migration_send_parse(j, p, err, sizeof(err));
+	json_decref(j);
+	return r;
+}
+
+Test(api_migration, send_bodies)
+{
+	struct api_send_migration p;
+	cr_assert_eq(send_parse("{\"destination_url\": \"unix:/run/m.sock\", \"local\": true}", &p),
+		     0, "%s", err);
+	cr_assert(p.local);
+	cr_assert_eq(p.max_downtime_ms, MIG_DEFAULT_DOWNTIME_MS);
+	cr_assert_eq(send_parse("{\"destination_url\": \"tcp:10.0.0.2:6000\", "
+				"\"max_downtime_ms\": 50}",
+				&p),
+		     0, "%s", err);
+	cr_assert_not(p.local);
+	cr_assert_eq(p.max_downtime_ms, 50);
+}
+
+static void send_refused(const char *text, const char *what)
+{
+	struct api_send_migration p;
+	cr_assert_eq(send_parse(text, &p), -EINVAL, "%s", text);
+	cr_assert(strstr(err, what), "`%s`: '%s' not in '%s'", text, what, err);
+}
+
+Test(api_migration, send_refusals)
+{
+	send_refused("{}", "destination_url");
+	send_refused("{\"destination_url\": 5}", "destination_url");
+	send_refused("{\"destination_url\": \"ftp://x\"}", "destination_url: unknown migration");
+	send_refused("{\"destination_url\": \"tcp:h:0\"}", "port must be 1..65535");
+	send_refused("{\"destination_url\": \"tcp:h:1\", \"local\": true}", "needs a unix:");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_downtime_ms\": 0}", "1..60000");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_downtime_ms\": 60001}", "1..60000");
+	send_refused("{\"destination_url\": \"unix:/x\", \"bogus\": 1}", "bogus");
+	send_refused("[]", "JSON object");
+}
+
+Test(api_migration, receive_bodies)
+{
+	const char *url;
+	json_t *j = json_loads("{\"receiver_url\": \"tcp:0.0.0.0:0\"}", 0, NULL);
+	cr_assert_eq(api_migration_receive_parse(j, &url, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(url, "tcp:0.0.0.0:0");
+	json_decref(j);
+	j = json_loads("{\"receiver_url\": \"unix:\"}", 0, NULL);
+	cr_assert_eq(api_migration_receive_parse(j, &url, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "receiver_url: unix: wants a socket path"), "%s", err);
+	json_decref(j);
+}
+
+Test(api_migration, progress_document)
+{
+	struct mig_progress p = {.phase = MIG_PHASE_PRECOPY,
+				 .rounds = 3,
+				 .bytes = 1 << 20,
+				 .pages = 256,
+				 .remaining_pages = 10,
+				 .dirty_rate = 500,
+				 .bandwidth = 1000000,
+				 .expected_downtime_ms = UINT64_MAX};
+	json_t *j = api_migration_progress_json(&p, "");
+	cr_assert_not_null(j);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "precopy");
+	cr_assert_eq(json_integer_value(json_object_get(j, "rounds")), 3);
+	cr_assert_eq(json_integer_value(json_object_get(j, "expected_downtime_ms")), INT64_MAX);
+	cr_assert_null(json_object_get(j, "error"));
+	json_decref(j);
+	p.phase = MIG_PHASE_FAILED;
+	j = api_migration_progress_json(&p, "destination refused: no room");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "failed");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "error")),
+			 "destination refused: no room");
+	json_decref(j);
+}
+
+/* ---- the routes ---- */
+
+static struct api api;
+static struct api_response resp;
+static struct {
+	int sends, cancels, receives, running, fail;
+	char url[128];
+	bool local;
+	uint32_t downtime;
+} fk;
+
+static int f_send(void *ctx, const struct api_send_migration *p, char *e, size_t l)
+{
+	(void)ctx;
+	if (fk.fail) {
+		snprintf(e, l, "a device cannot move");
+		return fk.fail;
+	}
+	fk.sends++;
+	fk.running = 1;
+	snprintf(fk.url, sizeof(fk.url), "%s", p->url);
+	fk.local = p->local;
+	fk.downtime = p->max_downtime_ms;
+	return 0;
+}
+
+static int f_progress(void *ctx, struct mig_progress *p, char *e, size_t l)
+{
+	(void)ctx;
+	if (!fk.sends)
+		return -ENOENT;
+	memset(p, 0, sizeof(*p));
+	p->phase = fk.running ? MIG_PHASE_PRECOPY : MIG_PHASE_CANCELLED;
+	p->rounds = 2;
+	snprintf(e, l, "%s", fk.running ? "" : "cancelled");
+	return 0;
+}
+
+static int f_cancel(void *ctx)
+{
+	(void)ctx;
+	if (!fk.running)
+		return -ENOENT;
+	fk.running = 0;
+	fk.cancels++;
+	return 0;
+}
+
+static int f_receive(void *ctx, const char *url, char *e, size_t l)
+{
+	(void)ctx, (void)e, (void)l;
+	fk.receives++;
+	snprintf(fk.url, sizeof(fk.url), "%s", url);
+	return 0;
+}
+
+static const struct api_backend_ops ops = {.migrate_send = f_send,
+					   .migrate_progress = f_progress,
+					   .migrate_cancel = f_cancel,
+					   .migrate_receive = f_receive};
+static const struct api_backend_ops no_ops = {0};
+
+static void setup(void)
+{
+	memset(&fk, 0, sizeof(fk));
+	cr_assert_eq(api_init(&api, &ops, NULL), 0);
+}
+
+static void teardown(void)
+{
+	free(resp.body);
+	resp.body = NULL;
+	api_destroy(&api);
+}
+
+static unsigned req(const char *method, const char *path, const char *body)
+{
+	free(resp.body);
+	resp.body = NULL;
+	api_handle(&api, method, path, body, body ? strlen(body) : 0, &resp);
+	return resp.status;
+}
+
+static bool says(const char *what)
+{
+	return resp.body && strstr(resp.body, what);
+}
+
+TestSuite(api_migration_routes, .init = setup, .fini = teardown);
+
+Test(api_migration_routes, send_progress_cancel)
+{
+	const char *body = "{\"destination_url\": \"unix:/run/m.sock\", \"local\": true}";
+	cr_assert_eq(req("PUT", "/vmm/send-migration", body), 400, "not before start");
+	cr_assert_eq(req("GET", "/vmm/migration", NULL), 400);
+	cr_assert(says("no migration was started"), "%s", resp.body);
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PUT", "/vmm/send-migration", body), 204, "%s", resp.body);
+	cr_assert_str_eq(fk.url, "unix:/run/m.sock");
+	cr_assert(fk.local);
+	cr_assert_eq(req("GET", "/vmm/migration", NULL), 200, "%s", resp.body);
+	cr_assert(says("\"state\": \"precopy\"") || says("\"state\":\"precopy\""), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/vmm/migration/cancel", "{}"), 204, "%s", resp.body);
+	cr_assert_eq(fk.cancels, 1);
+	cr_assert_eq(req("PUT", "/vmm/migration/cancel", "{}"), 400);
+	cr_assert(says("no migration is running"), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/vmm/migration/cancel", "{\"now\": true}"), 400);
+	cr_assert_eq(req("GET", "/vmm/migration", NULL), 200);
+	cr_assert(says("cancelled"), "%s", resp.body);
+	fk.fail = -ENOTSUP;
+	cr_assert_eq(req("PUT", "/vmm/send-migration", body), 400);
+	cr_assert(says("a device cannot move"), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/vmm/send-migration", "{\"destination_url\": \"x\"}"), 400);
+	cr_assert(says("unix:PATH or tcp:HOST:PORT"), "%s", resp.body);
+}
+
+Test(api_migration_routes, receive_only_before_start)
+{
+	cr_assert_eq(req("PUT", "/vmm/receive-migration", "{\"receiver_url\": \"unix:/run/r\"}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.receives, 1);
+	cr_assert_str_eq(fk.url, "unix:/run/r");
+	cr_assert_eq(req("PUT", "/vmm/receive-migration", "{\"receiver_url\": \"unix:/run/r\"}"),
+		     400, "a VM exists now");
+	cr_assert_eq(fk.receives, 1);
+}
+
+Test(api_migration_routes, a_vmm_without_migration_says_so)
+{
+	api_destroy(&api);
+	cr_assert_eq(api_init(&api, &no_ops, NULL), 0);
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PUT", "/vmm/send-migration", "{\"destination_url\": \"unix:/x\"}"), 400);
+	cr_assert(says("live migration is not available"), "%s", resp.body);
+	cr_assert_eq(req("GET", "/vmm/migration", NULL), 400);
+	cr_assert_eq(req("PUT", "/vmm/migration/cancel", "{}"), 400);
+	cr_assert_eq(req("PATCH", "/vmm/migration", "{}"), 400);
+}
