@@ -4,11 +4,18 @@
  * synchronous I/O or the automatic choice (io_uring when the kernel has it; its completions are
  * delivered by the special operation, as the I/O thread would), and snapshots. Requests are
  * built by the harness's FZ_DRV_ADD_REQUEST: a header and payload from the input, split over
- * up to three readable buffers, then writable buffers. */
+ * up to three readable buffers, then writable buffers. The special operation also changes the
+ * host side under the running disk: the image shrinks or grows (reads past the new end: EOF),
+ * the rate limiter is patched (down to a few bytes or one request per refill: the queue stalls
+ * and its timer serves it again), the disk is replaced by the other image or a path that cannot
+ * be opened, and a second device tries the same image (locked), a missing file, a character
+ * device and a directory (each must be refused). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tools/fuzz/fuzz_dev_fds.h"
@@ -23,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * refuses) */
 static int disk_fd[2] = {-1, -1};
 static char disk_path[2][64];
+static int cur_disk; /* the image the device was created on */
+static char dir_path[64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -37,6 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	unlink(tmpl); /* reached through /proc/self/fd, gone when the fuzzer exits */
+	snprintf(dir_path, sizeof(dir_path), "%s", dir);
 	for (int i = 0; i < 2; i++)
 		snprintf(disk_path[i], sizeof(disk_path[i]), "/proc/self/fd/%d", disk_fd[i]);
 	return 0;
@@ -48,6 +58,7 @@ static int blk_create(struct virtio_dev **out, const struct guest_mem *mem, stru
 	/* bit 6: a second byte: queues 1..4 (bits 0-1), cache=none on a real file (bit 4) */
 	uint8_t more = cfg & 0x40 ? fz_u8(in) : 0;
 	int disk = more & 0x10 ? 1 : 0;
+	cur_disk = disk;
 	uint64_t size = cfg & 0x80 ? fz_u16(in) * 3ull : 512ull * (1 + fz_u8(in));
 	if (ftruncate(disk_fd[disk], 0) || ftruncate(disk_fd[disk], (off_t)size))
 		abort();
@@ -65,10 +76,77 @@ static int blk_create(struct virtio_dev **out, const struct guest_mem *mem, stru
 	return virtio_blk_create(out, &o, mem) ? -1 : 0;
 }
 
+/* The image changes size under the running disk (the device keeps its capacity: reads past
+ * the new end find EOF). */
+static void resize_image(struct fz_in *in)
+{
+	uint64_t size = fz_bool(in) ? fz_u16(in) : 512ull * fz_u8(in);
+	if (ftruncate(disk_fd[cur_disk], (off_t)size))
+		abort();
+}
+
+/* PATCH /drives rate_limiter: a bucket of a few bytes or requests refilled every few ms, or off. */
+static void patch_limiter(struct virtio_dev *dev, struct fz_in *in)
+{
+	struct rate_limiter_patch p = {.has_bw = fz_bool(in), .has_ops = fz_bool(in)};
+	struct rl_bucket_cfg *b[] = {&p.cfg.bw, &p.cfg.ops};
+	for (int i = 0; i < 2; i++) {
+		uint8_t m = fz_u8(in);
+		*b[i] = (struct rl_bucket_cfg){0};
+		if (m & 1) { /* else 0: the bucket off */
+			b[i]->size = 1 + fz_u8(in) * (i ? 1u : 512u);
+			b[i]->refill_ms = 1 + m % 16;
+			b[i]->one_time_burst = m & 2 ? fz_u8(in) : 0;
+		}
+	}
+	virtio_blk_patch_rate_limiter(dev, &p, NULL);
+}
+
+/* Paths a disk cannot be opened from: the live image (locked by the device), a missing file, a
+ * character device, a directory. A second device on any of them must be refused; the running
+ * disk may be replaced by the other image, or not by the bad paths. */
+static void open_elsewhere(struct virtio_dev *dev, const struct guest_mem *mem, struct fz_in *in)
+{
+	char missing[96];
+	snprintf(missing, sizeof(missing), "%s/fuzz-disk-missing", dir_path);
+	const char *paths[] = {disk_path[cur_disk], missing, "/dev/null", dir_path,
+			       disk_path[!cur_disk]};
+	uint8_t m = fz_u8(in);
+	const char *path = paths[m % 5];
+	if (m & 8) {
+		int r = virtio_blk_replace_disk(dev, path);
+		FZ_ASSERT(m % 5 == 4 || m % 5 == 0 || r < 0, "replaced by %s", path);
+		if (r == 0 && m % 5 == 4)
+			cur_disk = !cur_disk;
+		return;
+	}
+	if (m % 5 == 4)
+		return; /* not locked by us: a second device could open it */
+	struct virtio_blk_opts o = {.path = (char *)path, .ro = m & 16, .num_queues = 1};
+	struct virtio_dev *other;
+	int r = virtio_blk_create(&other, &o, mem);
+	FZ_ASSERT(r < 0 || o.ro, "a second disk on %s was created", path);
+	if (r == 0)
+		virtio_blk_destroy(other);
+}
+
 static void blk_special(struct virtio_dev *dev, struct fz_in *in)
 {
-	(void)in;
-	fz_dev_run_fds(dev); /* io_uring completions */
+	switch (fz_u8(in) % 8) {
+	case 0:
+		resize_image(in);
+		break;
+	case 1:
+		patch_limiter(dev, in);
+		break;
+	case 2:
+		open_elsewhere(dev, dev->mem, in);
+		break;
+	case 3: /* every fd's handler, ready or not: the limiter's timer before it fires */
+		fz_dev_wake_fds(dev);
+		break;
+	}
+	fz_dev_run_fds(dev); /* io_uring completions, the limiter's timer */
 }
 
 static const struct fz_dev_hooks blk_hooks = {

@@ -243,25 +243,53 @@ static void blk_seeds(void)
 		uint16_t w_read[] = {512, 1}, w_status[] = {1}, w_id[] = {20, 1};
 		hdr[0] = 1; /* VIRTIO_BLK_T_OUT, sector 0 */
 		request(&s, 0, hdr, 16, 1, w_status, 1);
-		u8(&s, OP_SPECIAL);
+		u8(&s, OP_SPECIAL), u8(&s, 7);
 		hdr[0] = 0; /* IN */
 		hdr[8] = 1; /* sector 1 */
 		request(&s, 0, hdr, 16, 0, w_read, 2);
-		u8(&s, OP_SPECIAL);
+		u8(&s, OP_SPECIAL), u8(&s, 7);
 		memset(hdr, 0, sizeof(hdr));
 		hdr[0] = 4; /* FLUSH */
 		request(&s, 0, hdr, 16, 0, w_status, 1);
 		hdr[0] = 8; /* GET_ID */
 		request(&s, 0, hdr, 16, 0, w_id, 2);
-		u8(&s, OP_SPECIAL);
+		u8(&s, OP_SPECIAL), u8(&s, 7);
 		if (aio) {
 			uint8_t d[32] = {11}; /* DISCARD: header + one 16-byte segment */
 			d[16 + 8] = 1;	      /* num_sectors 1 */
 			request(&s, 0, d, 32, 0, w_status, 1);
-			u8(&s, OP_SPECIAL);
+			u8(&s, OP_SPECIAL), u8(&s, 7);
 		}
 		save("virtio_blk", aio ? "rw-auto-discard" : "rw-sync", &s);
 	}
+
+	/* special: 0 the image resized, 1 the rate limiter patched, 2 other paths, 3 wake-ups */
+	struct seed h = {0};
+	uint8_t create[] = {2, 63}; /* read-write, discard, 64 sectors, synchronous */
+	dev_header(&h, create, sizeof(create), false);
+	uint8_t wz[32] = {13}; /* WRITE_ZEROES, one segment: sectors 0-3, UNMAP */
+	wz[16 + 8] = 4, wz[16 + 12] = 1;
+	uint16_t w_status[] = {1}, w_read[] = {512, 1};
+	request(&h, 0, wz, 32, 0, w_status, 1);
+	wz[16 + 12] = 0; /* without UNMAP */
+	request(&h, 0, wz, 32, 0, w_status, 1);
+	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 0), u8(&h, 2); /* the image: 2 sectors */
+	uint8_t rd[16] = {0};
+	rd[8] = 10; /* IN, sector 10: past the new end */
+	request(&h, 0, rd, 16, 0, w_read, 2);
+	u8(&h, OP_SPECIAL), u8(&h, 0), u8(&h, 0), u8(&h, 64); /* back to 64 sectors */
+	u8(&h, OP_SPECIAL), u8(&h, 1), u8(&h, 1), u8(&h, 1);  /* both buckets: */
+	u8(&h, 3), u8(&h, 1), u8(&h, 0);		      /* 513 bytes per 4 ms, */
+	u8(&h, 1), u8(&h, 0);				      /* one request per 2 ms */
+	for (int i = 0; i < 4; i++)
+		request(&h, 0, rd, 16, 0, w_read, 2);
+	u8(&h, OP_SPECIAL), u8(&h, 3); /* the limiter's timer, before it fired */
+	u8(&h, OP_SPECIAL), u8(&h, 1), u8(&h, 1), u8(&h, 1), u8(&h, 0), u8(&h, 0); /* off */
+	const uint8_t paths[] = {0, 1, 2, 3, 16, 8 | 1, 8 | 4, 8 | 4};
+	for (unsigned i = 0; i < sizeof(paths); i++)
+		u8(&h, OP_SPECIAL), u8(&h, 2), u8(&h, paths[i]);
+	request(&h, 0, rd, 16, 0, w_read, 2);
+	save("virtio_blk", "host-changes", &h);
 }
 
 static void console_seeds(void)
