@@ -10,6 +10,7 @@
 
 #include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/base/log.h"
+#include "vmm/dev_memhp.h"
 #include "vmm/vm.h"
 #include "vmm/vm_virtio.h"
 
@@ -45,6 +46,13 @@ static int check_fs(const struct vm_config *cfg)
 {
 	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
 	struct stat st;
+	if (c && c->n && device_cfg_find(cfg, &device_memhp)) {
+		/* the back-end sees only the memory table of boot RAM: buffers the guest places in
+		 * plugged memory would be out of its reach */
+		log_error("--fs cannot be combined with --memory-hotplug yet: hotplugged memory is "
+			  "not shared with vhost-user back-ends");
+		return -EINVAL;
+	}
 	for (int i = 0; c && i < c->n; i++) {
 		const char *path = c->fs[i].opts.socket;
 		if (stat(path, &st) < 0) {

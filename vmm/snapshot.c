@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "virtio/mem/mem.h"
 #include "virtio/net/net.h"
 #include "vmm/base/log.h"
 #include "vmm/base/snapshot_io.h"
+#include "vmm/dev_memhp.h"
 #include "vmm/kvm/kvm_state.h"
 #include "vmm/mmds/mmds_state.h"
 #include "vmm/snapshot/snap_mem.h"
@@ -94,6 +96,25 @@ char *vm_snapshot_config_text(const struct vm *vm)
 	return text;
 }
 
+/* The memory file holds boot RAM only (vmm/snapshot/snap_mem.c): plugged virtio-mem blocks would
+ * come back as zeros under a guest that uses them, so a VM with plugged memory is refused. */
+static int check_plugged_memory(struct vm *vm, char *err, size_t errlen)
+{
+	struct virtio_dev *dev = dev_memhp_find(vm);
+	struct virtio_mem_info info;
+
+	if (!dev)
+		return 0;
+	virtio_mem_get_info(dev, &info);
+	if (!info.plugged_size)
+		return 0;
+	snprintf(err, errlen,
+		 "%llu MiB of hotplugged memory are plugged, and a snapshot does not carry their "
+		 "contents yet: unplug them first (PATCH /hotplug/memory requested_size_mib 0)",
+		 (unsigned long long)(info.plugged_size >> 20));
+	return -EBUSY;
+}
+
 /* A diff is written into an earlier snapshot's memory file: never the one this VM's RAM is
  * mapped from (its unwritten pages would change under the guest). */
 static int check_diff_target(const struct vm *vm, const char *mem_path, char *err, size_t errlen)
@@ -144,6 +165,8 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		return -EAGAIN;
 	}
 	int r = diff ? check_diff_target(vm, mem_path, err, errlen) : 0;
+	if (!r)
+		r = check_plugged_memory(vm, err, errlen);
 	if (r)
 		return r;
 	r = snap_writer_init(&w);

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "vmm/base/log.h"
@@ -169,4 +171,21 @@ Test(device_check, one_disk_file)
 	cr_assert_eq(dev_disk_check_file(&(struct virtio_blk_opts){.path = good}), -EBUSY);
 	cr_assert_eq(dev_disk_check_file(&(struct virtio_blk_opts){.path = good, .ro = true}), 0);
 	close(fd);
+}
+
+/* A vhost-user back-end sees only boot RAM (its memory table): --fs with --memory-hotplug is
+ * refused before the VM exists. */
+Test(device_check, fs_with_memory_hotplug_is_refused)
+{
+	char sock[100], arg[200];
+	snprintf(sock, sizeof(sock), "%s/fs.sock", dir);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(arg, sizeof(arg), "tag=share,socket=%s", sock);
+	cr_assert_eq(check("--fs", arg, NULL, NULL), 0, "a socket is fine alone");
+	cr_assert_eq(check("--fs", arg, "--memory-hotplug", "total=1G"), -EINVAL);
+	close(s);
+	unlink(sock);
 }

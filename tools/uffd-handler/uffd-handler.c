@@ -159,9 +159,17 @@ static int receive(int conn, int timeout_s, uint64_t file_size, struct uffd_mapp
 		ssize_t got = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
 		if (got <= 0)
 			break;
+		/* the first descriptor is the userfaultfd; any other one a VMM sends is closed */
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		if (c && c->cmsg_type == SCM_RIGHTS && *uffd < 0)
-			memcpy(uffd, CMSG_DATA(c), sizeof(int));
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+			if (*uffd < 0)
+				*uffd = fd;
+			else
+				close(fd);
+		}
 		len += (size_t)got;
 		if (!uffd_mappings_parse(buf, len, file_size, maps, n, why, sizeof(why)))
 			return *uffd >= 0 ? 0 : fail("the VMM's message", EBADF);

@@ -93,15 +93,36 @@ static int start_queue(struct fs_dev *fs, uint16_t q, uint16_t base)
 	return vu_frontend_start_vring(&fs->fe, q, &v);
 }
 
-/* Where a resumed ring starts: the used index in guest memory, so a new back-end serves again
- * the requests its predecessor had taken and not completed (FUSE requests are re-executed). A
- * fresh ring after the driver's set-up starts at 0 (2.7). */
+/* Where a resumed ring starts: its used index in guest memory. That is right only for a drained
+ * ring (see rings_drained()); a fresh ring after the driver's set-up starts at 0 (2.7). */
 static uint16_t resume_base(struct fs_dev *fs, uint16_t q)
 {
 	uint16_t idx = 0;
 	if (guest_mem_read(fs->dev.mem, fs->dev.vqs[q].device_addr + 2, &idx, sizeof(idx)))
 		return 0;
 	return le16toh(idx);
+}
+
+/* True when every active ring's avail index equals its used index: no request is pending. A
+ * dead back-end may have completed requests out of order (virtiofsd serves them on a thread
+ * pool), so with requests pending nothing tells which of them it took or completed: resuming
+ * at the used index could run a completed request again and never run an earlier one. Without
+ * in-flight tracking (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD, not done) such a device fails. */
+static bool rings_drained(struct fs_dev *fs, uint16_t *busy_q)
+{
+	for (uint16_t q = 0; q < fs->dev.num_queues; q++) {
+		const struct virtqueue *vq = &fs->dev.vqs[q];
+		uint16_t avail = 0, used = 0;
+		if (!vq->active)
+			continue;
+		if (guest_mem_read(fs->dev.mem, vq->driver_addr + 2, &avail, sizeof(avail)) ||
+		    guest_mem_read(fs->dev.mem, vq->device_addr + 2, &used, sizeof(used)) ||
+		    avail != used) {
+			*busy_q = q;
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Features, the memory table and every active queue to the connected back-end. */
@@ -148,8 +169,12 @@ static void fs_reset(struct virtio_dev *dev)
 	struct fs_dev *fs = fs_of(dev);
 	if (!vu_frontend_alive(&fs->fe))
 		return;
-	if (vu_frontend_reset(&fs->fe))
-		log_warn("virtio-fs %s: reset: %s", fs->opts.tag, fs->fe.error);
+	if (vu_frontend_reset(&fs->fe)) {
+		/* it may still own the rings the driver now reuses: hang up, which makes the
+		 * back-end stop them; the next DRIVER_OK connects again */
+		log_warn("virtio-fs %s: reset: %s; disconnecting", fs->opts.tag, fs->fe.error);
+		vu_frontend_close(&fs->fe);
+	}
 }
 
 static void fs_queue_notify(struct virtio_dev *dev, uint16_t q)
@@ -191,6 +216,15 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 		fs->down_s = 0;
 	}
 	vu_frontend_close(&fs->fe);
+	uint16_t busy_q = 0;
+	if (!rings_drained(fs, &busy_q)) {
+		log_error("virtio-fs %s: the back-end went away with requests pending on queue %u: "
+			  "they cannot be resumed safely, the device needs a reset",
+			  fs->opts.tag, busy_q);
+		fs->down_s = -1;
+		virtio_dev_fail(dev, "vhost-user back-end gone with requests pending");
+		return;
+	}
 	if (!ensure_connected(fs, FS_RECONNECT_TIMEOUT_MS) && !hand_over(fs, true)) {
 		log_info("virtio-fs %s: back-end reconnected after %d s, queues resumed",
 			 fs->opts.tag, fs->down_s);

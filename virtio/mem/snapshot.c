@@ -2,9 +2,10 @@
  *
  * Saved: the geometry (compared at restore: the new VMM must have the same region), the usable,
  * plugged and requested sizes and the plugged-blocks bitmap. At restore every run of plugged
- * blocks is plugged again through the backend (the VMM maps it and adds its KVM slots; the
- * memory's contents come with the VM's memory file), so the guest finds its memory where it
- * left it. The state file is untrusted: every field is checked as a guest write would be. */
+ * blocks is plugged again through the backend (the VMM maps it and adds its KVM slots). The
+ * blocks' contents are not in the VM's memory file yet, so the VMM refuses a snapshot while any
+ * block is plugged (vmm/snapshot.c); this restore path is for when the file carries them. The state
+ * file is untrusted: every field is checked as a guest write would be. */
 #include "virtio/mem/internal.h"
 
 #include <errno.h>
