@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The default Linux guest with its root file system on virtio-pmem: the ext4 image (padded to a
+# multiple of 2 MiB) mapped read-only (--pmem path=IMG,ro,root: root=/dev/pmem0 rootflags=dax ro),
+# and a second, writable pmem device. Checks that:
+#   1. the kernel mounted the root from /dev/pmem0, with DAX (/proc/mounts says dax);
+#   2. /init ran from it and its shell came up;
+#   3. bytes written to /dev/pmem1 and flushed (dd conv=fsync: a virtio-pmem FLUSH, answered after
+#      the host's fsync) are in the host file after the VM has ended.
+# Never run on this project's machines at the time of writing (no /dev/kvm on the helper's host).
+# labels: slow linux
+# requires: kvm
+# timeout: 900
+# resource: linux
+. "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
+
+TRANSPORT=${TRANSPORT:-mmio}
+cp --sparse=always "$DISK" "$tmp/root.ext4"
+size=$(stat -c %s "$tmp/root.ext4")
+truncate -s $(((size + 2097151) / 2097152 * 2097152)) "$tmp/root.ext4"
+truncate -s 4M "$tmp/data.img"
+vmm_pid=""
+sleeper=""
+trap 'kill $sleeper 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+type_cmd() { echo "$1" >"$tmp/in"; }
+wait_for() { # REGEX SECONDS
+	local i
+	for ((i = 0; i < $2 * 2; i++)); do
+		grep -qE -- "$1" "$tmp/log" && return 0
+		kill -0 "$vmm_pid" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+
+mkfifo "$tmp/in"
+sleep 900 >"$tmp/in" &
+sleeper=$!
+"$VMM" -v -v --kernel "$VMLINUX" --mem 256M --console stdio --transport "$TRANSPORT" \
+	--pmem "path=$tmp/root.ext4,ro,root" --pmem "path=$tmp/data.img" \
+	--append "$CMDLINE rootfstype=ext4 vmmguest.shell=1 vmmguest.dhcp=0" \
+	<"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
+vmm_pid=$!
+if wait_for "VMM-GUEST-SHELL: starting" 800; then
+	sleep 2
+	type_cmd 'echo ROOTMOUNT-$(grep " / " /proc/mounts | tr " " ,)'
+	wait_for "^ROOTMOUNT-" 60
+	check "the root is /dev/pmem0" "^ROOTMOUNT-/dev/(root|pmem0),/,ext4"
+	check "the root is mounted with DAX" "^ROOTMOUNT-.*dax"
+	type_cmd 'echo PMEM-DATA-4d2f9a | dd of=/dev/pmem1 bs=4096 conv=sync,fsync 2>/dev/null; echo DD-$?'
+	wait_for "^DD-" 120
+	check "dd wrote and flushed /dev/pmem1" "^DD-0"
+	type_cmd "poweroff -f"
+	for _ in $(seq 120); do
+		kill -0 "$vmm_pid" 2>/dev/null || break
+		sleep 1
+	done
+	if grep -q "PMEM-DATA-4d2f9a" "$tmp/data.img"; then
+		echo "ok: the flushed bytes are in the host file"
+	else
+		echo "FAIL: the host file does not have the bytes written in the guest"
+		fail=1
+	fi
+	check "the guest drove virtio-pmem" 'virtio-pmem: driver ready' "$tmp/err"
+else
+	echo "FAIL: no shell (root on pmem)"
+	fail=1
+fi
+linux_finish
