@@ -20,8 +20,8 @@ int uffd_server_init(struct uffd_server *s, int uffd, const uint8_t *file,
 	s->n = n;
 	for (int i = 0; i < n; i++) {
 		s->maps[i] = maps[i];
-		s->removed[i] = calloc(maps[i].size / UFFD_PAGE, 1);
-		if (!s->removed[i])
+		s->state[i] = calloc(maps[i].size / UFFD_PAGE, 1); /* all PAGE_MISSING */
+		if (!s->state[i])
 			return -ENOMEM;
 	}
 	return 0;
@@ -30,7 +30,7 @@ int uffd_server_init(struct uffd_server *s, int uffd, const uint8_t *file,
 void uffd_server_free(struct uffd_server *s)
 {
 	for (int i = 0; i < s->n; i++)
-		free(s->removed[i]);
+		free(s->state[i]);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -46,32 +46,44 @@ static int wake(int uffd, uint64_t addr, uint64_t len)
 	return ioctl(uffd, UFFDIO_WAKE, &r) ? -errno : 0;
 }
 
-static int zero(struct uffd_server *s, uint64_t addr)
+/* The state of pages [addr, addr+len) of mapping i (addr inside it). */
+static void set_state(struct uffd_server *s, int i, uint64_t addr, uint64_t len, uint8_t v)
+{
+	memset(s->state[i] + (addr - s->maps[i].base) / UFFD_PAGE, v, len / UFFD_PAGE);
+}
+
+static int zero(struct uffd_server *s, int i, uint64_t addr)
 {
 	struct uffdio_zeropage z = {.range = {addr, UFFD_PAGE}};
 	while (ioctl(s->uffd, UFFDIO_ZEROPAGE, &z)) {
 		if (errno == EEXIST)
-			return wake(s->uffd, addr, UFFD_PAGE);
+			break; /* present already: the faulting thread still waits to be woken */
 		if (errno != EAGAIN) /* EAGAIN: the VMM's mappings changed under us: again */
 			return -errno;
 		z.zeropage = 0;
 	}
+	if (i >= 0)
+		set_state(s, i, addr, UFFD_PAGE, PAGE_FILLED);
+	if (z.zeropage != (int64_t)UFFD_PAGE)
+		return wake(s->uffd, addr, UFFD_PAGE);
 	s->zeroed++;
 	return 0;
 }
 
-/* Copies `len` bytes of the file at `off` to `addr`; a run that meets a present page goes on
- * page by page. */
-static int copy(struct uffd_server *s, uint64_t addr, uint64_t off, uint64_t len)
+/* Copies `len` bytes of the file at `off` to `addr` (mapping i); a run that meets a present
+ * page goes on page by page. */
+static int copy(struct uffd_server *s, int i, uint64_t addr, uint64_t off, uint64_t len)
 {
 	struct uffdio_copy c = {
 	    .dst = addr, .src = (uint64_t)(uintptr_t)(s->file + off), .len = len};
 	while (ioctl(s->uffd, UFFDIO_COPY, &c)) {
-		if (errno == EEXIST && len == UFFD_PAGE)
+		if (errno == EEXIST && len == UFFD_PAGE) {
+			set_state(s, i, addr, UFFD_PAGE, PAGE_FILLED);
 			return wake(s->uffd, addr, UFFD_PAGE);
+		}
 		if (errno == EEXIST || (errno == EAGAIN && c.copy > 0)) {
 			for (uint64_t p = 0; p < len; p += UFFD_PAGE) {
-				int r = copy(s, addr + p, off + p, UFFD_PAGE);
+				int r = copy(s, i, addr + p, off + p, UFFD_PAGE);
 				if (r)
 					return r;
 			}
@@ -81,18 +93,49 @@ static int copy(struct uffd_server *s, uint64_t addr, uint64_t off, uint64_t len
 			return -errno;
 		c.copy = 0;
 	}
+	set_state(s, i, addr, len, PAGE_FILLED);
 	s->copied += len / UFFD_PAGE;
 	return 0;
 }
 
-/* One page of mapping i: zero when removed or a hole in the file, else its bytes. */
-static int serve_page(struct uffd_server *s, int i, uint64_t addr)
+/* Whether page `page` of mapping i is worth a copy: missing, and not a hole of the file. */
+static bool copyable(const struct uffd_server *s, int i, uint64_t page)
 {
 	const struct uffd_mapping *m = &s->maps[i];
-	uint64_t page = (addr - m->base) / UFFD_PAGE, off = m->offset + page * UFFD_PAGE;
-	if (s->removed[i][page] || zero_page(s->file + off))
-		return zero(s, addr);
-	return copy(s, addr, off, UFFD_PAGE);
+	return s->state[i][page] == PAGE_MISSING &&
+	       !zero_page(s->file + m->offset + page * UFFD_PAGE);
+}
+
+/* A fault on `addr` of mapping i: a removed page or a hole reads as zeros; a page filled
+ * meanwhile (two threads faulted on it, or fault-around got there first) is filled again, which
+ * the kernel refuses (EEXIST) and we answer with a wake; otherwise the copyable pages of its
+ * aligned block are copied, the faulting one among them. */
+static int serve_fault(struct uffd_server *s, int i, uint64_t addr)
+{
+	const struct uffd_mapping *m = &s->maps[i];
+	uint64_t page = (addr - m->base) / UFFD_PAGE, pages = m->size / UFFD_PAGE;
+	uint64_t per = UFFD_FAULT_AROUND / UFFD_PAGE;
+
+	uint64_t off = m->offset + page * UFFD_PAGE;
+	if (s->state[i][page] == PAGE_FILLED) /* filled as its fault came: EEXIST, then a wake */
+		return zero_page(s->file + off) ? zero(s, i, addr)
+						: copy(s, i, addr, off, UFFD_PAGE);
+	if (!copyable(s, i, page))
+		return zero(s, i, addr);
+	uint64_t first = page - page % per, end = first + per < pages ? first + per : pages;
+	for (uint64_t p = first; p < end;) {
+		uint64_t n = 0;
+		while (p + n < end && copyable(s, i, p + n))
+			n++;
+		if (n) {
+			int r = copy(s, i, m->base + p * UFFD_PAGE, m->offset + p * UFFD_PAGE,
+				     n * UFFD_PAGE);
+			if (r)
+				return r;
+		}
+		p += n ? n : 1;
+	}
+	return 0;
 }
 
 static void mark_removed(struct uffd_server *s, uint64_t start, uint64_t end)
@@ -103,7 +146,7 @@ static void mark_removed(struct uffd_server *s, uint64_t start, uint64_t end)
 		uint64_t lo = start > m->base ? start : m->base;
 		uint64_t hi = end < m->base + m->size ? end : m->base + m->size;
 		for (uint64_t a = lo; a < hi; a += UFFD_PAGE)
-			s->removed[i][(a - m->base) / UFFD_PAGE] = 1;
+			s->state[i][(a - m->base) / UFFD_PAGE] = PAGE_REMOVED;
 	}
 }
 
@@ -122,9 +165,9 @@ static int handle(struct uffd_server *s, const struct uffd_msg *msg)
 	int i = uffd_mappings_find(s->maps, s->n, addr);
 	if (i < 0) { /* not one of ours: a zero page keeps the VMM going */
 		s->stray++;
-		return zero(s, addr);
+		return zero(s, -1, addr);
 	}
-	return serve_page(s, i, addr);
+	return serve_fault(s, i, addr);
 }
 
 int uffd_server_drain(struct uffd_server *s)
@@ -144,19 +187,16 @@ int uffd_server_drain(struct uffd_server *s)
 	}
 }
 
-/* The next run of pages of mapping i from `page` that are non-zero and not removed, at most a
- * chunk long; its length in pages (0: none before `end`), its first page in *first. */
+/* The next run of copyable pages of mapping i from `page`, at most a chunk long; its length
+ * in pages (0: none before `end`), its first page in *first. */
 static uint64_t next_run(const struct uffd_server *s, int i, uint64_t page, uint64_t end,
 			 uint64_t *first)
 {
-	const struct uffd_mapping *m = &s->maps[i];
-	while (page < end &&
-	       (s->removed[i][page] || zero_page(s->file + m->offset + page * UFFD_PAGE)))
+	while (page < end && !copyable(s, i, page))
 		page++;
 	*first = page;
 	uint64_t n = 0;
-	while (page + n < end && n < EAGER_CHUNK / UFFD_PAGE && !s->removed[i][page + n] &&
-	       !zero_page(s->file + m->offset + (page + n) * UFFD_PAGE))
+	while (page + n < end && n < EAGER_CHUNK / UFFD_PAGE && copyable(s, i, page + n))
 		n++;
 	return n;
 }
@@ -167,8 +207,8 @@ int uffd_server_eager(struct uffd_server *s)
 		const struct uffd_mapping *m = &s->maps[i];
 		uint64_t pages = m->size / UFFD_PAGE, page = 0, first, n;
 		while ((n = next_run(s, i, page, pages, &first)) > 0) {
-			int r = copy(s, m->base + first * UFFD_PAGE, m->offset + first * UFFD_PAGE,
-				     n * UFFD_PAGE);
+			int r = copy(s, i, m->base + first * UFFD_PAGE,
+				     m->offset + first * UFFD_PAGE, n * UFFD_PAGE);
 			if (!r)
 				r = uffd_server_drain(s);
 			if (r)

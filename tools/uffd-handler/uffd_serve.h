@@ -1,5 +1,8 @@
 /* Serving a VMM's page faults from a snapshot's memory file: one userfaultfd, the regions it
- * covers, and which pages the balloon removed (those read as zeros from then on). */
+ * covers, and what each page is: still missing, filled by us, or removed by the balloon (those
+ * read as zeros from then on). A fault fills its page and the missing pages of the aligned
+ * UFFD_FAULT_AROUND block around it, in one UFFDIO_COPY where they are consecutive: fewer round
+ * trips for a guest that reads its memory in order. */
 #ifndef TOOLS_UFFD_SERVE_H
 #define TOOLS_UFFD_SERVE_H
 
@@ -9,16 +12,20 @@
 
 #include "tools/uffd-handler/uffd_mappings.h"
 
+#define UFFD_FAULT_AROUND (64u << 10) /* bytes filled per fault at most, aligned */
+
+enum { PAGE_MISSING, PAGE_FILLED, PAGE_REMOVED };
+
 struct uffd_server {
 	int uffd;
 	const uint8_t *file; /* the memory file, mapped read-only */
 	struct uffd_mapping maps[UFFD_MAX_REGIONS];
 	int n;
-	uint8_t *removed[UFFD_MAX_REGIONS];	 /* one byte per page: removed by the VMM */
+	uint8_t *state[UFFD_MAX_REGIONS]; /* one byte per page: PAGE_MISSING, _FILLED, _REMOVED */
 	uint64_t copied, zeroed, removes, stray; /* pages copied, zero pages, events, unknown */
 };
 
-/* Sets up `s` for the regions (allocates the removed maps). Returns 0 or -ENOMEM. */
+/* Sets up `s` for the regions (allocates the page states). Returns 0 or -ENOMEM. */
 int uffd_server_init(struct uffd_server *s, int uffd, const uint8_t *file,
 		     const struct uffd_mapping *maps, int n);
 void uffd_server_free(struct uffd_server *s);
