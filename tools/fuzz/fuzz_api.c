@@ -15,6 +15,9 @@
 
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
+#include "virtio/balloon/balloon.h"
+#include "virtio/core/rate_limiter.h"
+#include "virtio/mem/mem.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
 
@@ -124,6 +127,79 @@ static int f_set_logger(void *c, const json_t *body, char *err, size_t n)
 	return r ? r : verdict();
 }
 
+/* PATCH /drives and /network-interfaces rate limiters: the patch must name a bucket, and the
+ * limits in force after it are the patched ones. */
+static int f_patch_rl(const struct rate_limiter_patch *p, struct rate_limiter_cfg *now)
+{
+	int r = verdict();
+	if (!r && p) {
+		*now = (struct rate_limiter_cfg){0};
+		rate_limiter_cfg_patch(now, p);
+	}
+	return r;
+}
+static int f_patch_drive_rl(void *c, int i, const struct rate_limiter_patch *p,
+			    struct rate_limiter_cfg *now, char *err, size_t n)
+{
+	(void)c, (void)err, (void)n;
+	FZ_ASSERT(i >= 0 && i < API_MAX_DRIVES, "drive %d", i);
+	FZ_ASSERT(rate_limiter_patch_any(p), "a drive rate-limiter patch naming no bucket");
+	return f_patch_rl(p, now);
+}
+static int f_patch_nic_rl(void *c, int i, const struct rate_limiter_patch *rx,
+			  const struct rate_limiter_patch *tx, struct rate_limiter_cfg *rx_now,
+			  struct rate_limiter_cfg *tx_now, char *err, size_t n)
+{
+	(void)c, (void)err, (void)n;
+	FZ_ASSERT(i >= 0, "nic %d", i);
+	int r = f_patch_rl(rx, rx_now);
+	return r ? r : f_patch_rl(tx, tx_now);
+}
+/* A balloon and a virtio-mem device, or none (-ENODEV), as the input says. */
+static int f_balloon_info(void *c, struct virtio_balloon_info *info)
+{
+	(void)c;
+	if (fz_u8(cur) % 4 == 0)
+		return -ENODEV;
+	memset(info, 0, sizeof(*info));
+	info->target_pages = fz_u16(cur);
+	info->actual_pages = fz_u16(cur);
+	info->stats_interval_s = fz_u8(cur);
+	info->stats_seen = fz_bool(cur);
+	for (int i = 0; i < VIRTIO_BALLOON_S_NR; i++) {
+		info->stat_valid[i] = fz_bool(cur);
+		info->stats[i] = i % 2 ? fz_u64(cur) : fz_u16(cur);
+	}
+	return verdict();
+}
+static int f_balloon_set(void *c, uint64_t v, char *err, size_t n)
+{
+	(void)c, (void)v;
+	int r = verdict();
+	if (r)
+		snprintf(err, n, "fake balloon failure");
+	return r;
+}
+static int f_balloon_stats(void *c, uint32_t s, char *err, size_t n)
+{
+	return f_balloon_set(c, s, err, n);
+}
+static int f_memhp_info(void *c, struct virtio_mem_info *info)
+{
+	(void)c;
+	if (fz_u8(cur) % 4 == 0)
+		return -ENODEV;
+	*info = (struct virtio_mem_info){.block_size = 2u << 20, .region_size = 256u << 20};
+	info->plugged_size = (uint64_t)fz_u8(cur) << 21;
+	info->requested_size = (uint64_t)fz_u8(cur) << 21;
+	return verdict();
+}
+static unsigned counted;
+static void f_count(void *c, unsigned status)
+{
+	(void)c, (void)status;
+	counted++;
+}
 static const struct api_backend_ops ops = {.set_logger = f_set_logger,
 					   .snapshot_create = f_snap_create,
 					   .snapshot_load = f_snap_load,
@@ -137,7 +213,15 @@ static const struct api_backend_ops ops = {.set_logger = f_set_logger,
 					   .patch_drive = f_patch,
 					   .set_metrics = f_set_metrics,
 					   .flush_metrics = f_flush,
-					   .metrics = f_metrics};
+					   .metrics = f_metrics,
+					   .patch_drive_rate_limiter = f_patch_drive_rl,
+					   .patch_nic_rate_limiters = f_patch_nic_rl,
+					   .balloon_info = f_balloon_info,
+					   .balloon_set_target = f_balloon_set,
+					   .balloon_set_stats = f_balloon_stats,
+					   .memhp_info = f_memhp_info,
+					   .memhp_set_requested = f_balloon_set,
+					   .count_request = f_count};
 
 static void check_answer(const struct api_response *r)
 {
