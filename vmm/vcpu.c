@@ -12,6 +12,7 @@
 
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
+#include "vmm/device_table.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/vm.h"
@@ -269,9 +270,14 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, TIOCGWINSZ),
     SB_ALLOW(SYS_write),
     SB_ALLOW(SYS_read),
-    /* a vhost-user device (virtio/fs) hands its rings over at DRIVER_OK and stops them at a
-     * reset: messages on the back-end's Unix socket, each wait bounded by poll; a back-end that
-     * died is reconnected at the next DRIVER_OK */
+};
+const struct sandbox_list vcpu_sandbox = SANDBOX_LIST("vcpu", vcpu_rules);
+
+/* Only in a VM with a vhost-user device (virtio/fs): it hands its rings over at DRIVER_OK and
+ * stops them at a reset, on the vCPU that wrote the status: messages on the back-end's Unix
+ * socket, each wait bounded by poll; a back-end that died is reconnected at the next
+ * DRIVER_OK. Other VMs' vCPUs cannot open or connect sockets. */
+static const struct sandbox_rule vcpu_vhost_user_rules[] = {
     SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
     SB_ALLOW(SYS_connect),
     SB_ALLOW(SYS_getsockopt),
@@ -283,7 +289,8 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),
 };
-const struct sandbox_list vcpu_sandbox = SANDBOX_LIST("vcpu", vcpu_rules);
+const struct sandbox_list vcpu_vhost_user_sandbox =
+    SANDBOX_LIST("vcpu-vhost-user", vcpu_vhost_user_rules);
 
 static void *vcpu_thread(void *arg)
 {
@@ -291,8 +298,8 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
-	const struct sandbox_list *lists[] = {&vcpu_sandbox};
-	if (sandbox_enter(name, lists, 1)) {
+	const struct sandbox_list *lists[] = {&vcpu_sandbox, &vcpu_vhost_user_sandbox};
+	if (sandbox_enter(name, lists, device_table_shares_memory(vcpu->vm->cfg) ? 2 : 1)) {
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		return NULL;
 	}

@@ -126,6 +126,8 @@ static inline void vcpu_exits_read(const struct vcpu *vcpu, uint64_t out[VCPU_EX
 /* What vCPU threads may call (vmm/sandbox/sandbox.h); the main thread allows it too before it
  * creates them. */
 extern const struct sandbox_list vcpu_sandbox;
+/* What they may call besides in a VM with a vhost-user device (device_table_shares_memory()). */
+extern const struct sandbox_list vcpu_vhost_user_sandbox;
 
 /* Installs the no-op handler for the kick signal. Call once before starting vCPU threads. */
 int vcpu_install_kick_handler(void);

@@ -460,10 +460,11 @@ static const struct sandbox_rule main_rules[] = {
 static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules);
 
 /* The main thread confines itself before it creates the vCPU threads. */
-static int confine_main(void)
+static int confine_main(const struct vm *vm)
 {
-	const struct sandbox_list *lists[] = {&main_sandbox, &vcpu_sandbox};
-	return sandbox_enter("main", lists, 2);
+	const struct sandbox_list *lists[] = {&main_sandbox, &vcpu_sandbox,
+					      &vcpu_vhost_user_sandbox};
+	return sandbox_enter("main", lists, device_table_shares_memory(vm->cfg) ? 3 : 2);
 }
 
 int vm_run(struct vm *vm)
@@ -475,7 +476,7 @@ int vm_run(struct vm *vm)
 	 * applies it as it confines itself (sandbox.h) */
 	if (sandbox_landlock_seal() || vcpu_install_kick_handler() || vm_virtio_start(vm) ||
 	    vm_pci_start(vm->pci) || vm_devices_start(vm) || vm_virtio_start_devices(vm) ||
-	    confine_main()) {
+	    confine_main(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
