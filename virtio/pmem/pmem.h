@@ -14,8 +14,10 @@
  * for the 4-byte response is returned unanswered (used len 0) and nothing is flushed.
  *
  * Locking: dev->lock, then the device's flush lock (lock_order.h); the flush thread takes only
- * the flush lock. A pause (ops->quiesce) waits for the fsync in flight and answers its requests,
- * so a snapshot never holds a request. */
+ * the flush lock. The flush thread confines itself (seccomp: fsync and its eventfd write beyond
+ * sandbox_base) as an I/O thread does; without its filter it answers every FLUSH with a failure. A
+ * pause (ops->quiesce) waits for the fsync in flight and answers its requests, so a snapshot never
+ * holds a request. */
 #ifndef VIRTIO_PMEM_H
 #define VIRTIO_PMEM_H
 
