@@ -24,6 +24,10 @@
  *       (un)registration, never across a device callback;
  *     - struct vconsole.in_lock (virtio/console/vconsole.c): host input held for the guest;
  *     - struct input_queue.lock (virtio/input/events.h): pending input events;
+ *     - struct pmem_flusher.lock (virtio/pmem/internal.h): the flush generations of a
+ *       virtio-pmem device; its flush thread takes it alone, never with dev->lock, and fsync()s
+ *       with no lock held; a pause waits on its condition variable under dev->lock (the thread
+ *       never needs dev->lock to finish);
  *     - struct display.lock (vmm/ui/display.c): the framebuffer; its listener runs under it and
  *       must not take a device lock;
  *     - struct console.lock (vmm/ui/console.h): the output ring. Under a device lock only through
