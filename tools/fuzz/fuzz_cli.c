@@ -2,7 +2,10 @@
  * The input is split at NUL bytes into argv[1..] (argv[0] = "vmm"); every argument is also
  * given to parse_size() and parse_uint() with bounds from the input's first bytes.
  * Invariants: an accepted command line has a kernel, 1-64 cpus and a RAM size of at least
- * 2 MiB, a multiple of 4 KiB, at most 1 TiB; an accepted number lies within its bounds.
+ * 2 MiB, a multiple of 4 KiB, at most 1 TiB; the options it recorded replay (cli_replay, as a
+ * snapshot's configuration does) into a fresh configuration; an accepted number lies within its
+ * bounds. Every "--name value" pair is also applied alone with cli_apply() (what the API and a
+ * restore use): refused with a message, or taken.
  * Usage and --help text go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's
  * -close_fd_mask=2 hides them). */
 #include <errno.h>
@@ -81,7 +84,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      cfg.mem_size <= GUEST_RAM_MAX,
 			  "mem_size %llu", (unsigned long long)cfg.mem_size);
 	}
+	char err[256] = "";
+	if (r == CLI_RUN) {
+		struct vm_config again;
+		int rr = cli_replay(&again, cfg.recorded, cfg.nrecorded, err, sizeof(err));
+		FZ_ASSERT(rr == 0, "the accepted options did not replay: %s", err);
+		cli_free(&again);
+	}
 	cli_free(&cfg); /* --disk options own heap copies, whatever the result */
+	struct vm_config one;
+	cli_config_init(&one);
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) || !argv[i][2])
+			continue;
+		const char *arg =
+		    i + 1 < argc && strncmp(argv[i + 1], "--", 2) ? argv[i + 1] : NULL;
+		err[0] = '\0';
+		int ar = cli_apply(&one, argv[i] + 2, arg, err, sizeof(err));
+		FZ_ASSERT(ar == 0 || (ar < 0 && err[0]), "cli_apply(--%s) = %d without a message",
+			  argv[i] + 2, ar);
+	}
+	cli_free(&one);
 	free(buf);
 	return 0;
 }
