@@ -166,6 +166,7 @@ static void fake_listen(struct fake *f, const char *path)
 {
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
+	f->fd = -1;
 	for (int i = 0; i < 4; i++)
 		f->kick[i] = f->call[i] = -1;
 	snprintf(f->path, sizeof(f->path), "%s", path);
@@ -181,9 +182,12 @@ static void fake_listen(struct fake *f, const char *path)
 /* The back-end dies: its socket closes. */
 static void fake_kill(struct fake *f)
 {
-	shutdown(f->fd, SHUT_RDWR);
+	shutdown(f->lfd, SHUT_RDWR); /* ends an accept() still waiting: nobody connected */
+	if (f->fd >= 0)
+		shutdown(f->fd, SHUT_RDWR);
 	pthread_join(f->thread, NULL);
-	close(f->fd);
+	if (f->fd >= 0)
+		close(f->fd);
 	close(f->lfd);
 	for (int i = 0; i < 4; i++) {
 		if (f->kick[i] >= 0)
