@@ -421,3 +421,22 @@ Test(vmmctl_request, bad_network_overrides)
 	long_spec[sizeof(long_spec) - 1] = '\0';
 	ASSERT_REFUSED("too long", "snapshot-load", "a", "b", "--net", long_spec);
 }
+
+Test(vmmctl_request, migration)
+{
+	ASSERT_BUILDS("PUT", "/vmm/send-migration",
+		      "{\"destination_url\": \"unix:/run/d.sock\", \"local\": true}", "migrate",
+		      "unix:/run/d.sock", "--local");
+	ASSERT_BUILDS("PUT", "/vmm/send-migration",
+		      "{\"destination_url\": \"tcp:10.0.0.2:6000\", \"local\": false, "
+		      "\"max_downtime_ms\": 50}",
+		      "migrate", "tcp:10.0.0.2:6000", "--max-downtime-ms", "50");
+	ASSERT_BUILDS("PUT", "/vmm/migration/cancel", "{}", "migrate-cancel");
+	ASSERT_BUILDS("PUT", "/vmm/receive-migration", "{\"receiver_url\": \"unix:/run/r\"}",
+		      "receive-migration", "unix:/run/r");
+	ASSERT_REFUSED("--max-downtime-ms wants 1-60000", "migrate", "unix:/x", "--max-downtime-ms",
+		       "0");
+	vmmctl_request_free(&req);
+	cr_assert_eq(BUILD("migration"), 0, "%s", err);
+	assert_req("GET", "/vmm/migration", VIEW_RAW);
+}

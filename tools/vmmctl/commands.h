@@ -2,7 +2,7 @@
  * the table in request.c: its positional arguments, its options and a builder that turns the
  * parsed arguments into method, path and JSON body. The builders live by subject: cmd_vm.c (the
  * instance: inspecting, lifecycle, boot and machine), cmd_devices.c (drives, network interfaces,
- * vsock), cmd_balloon.c and cmd_snapshot.c. */
+ * vsock), cmd_balloon.c, cmd_snapshot.c and cmd_migrate.c. */
 #ifndef VMMCTL_COMMANDS_H
 #define VMMCTL_COMMANDS_H
 
@@ -67,5 +67,7 @@ cmd_builder cmd_balloon, cmd_put_balloon, cmd_patch_balloon, cmd_balloon_stats,
 cmd_builder cmd_hotplug, cmd_put_hotplug, cmd_patch_hotplug, cmd_put_pmem;
 /* cmd_snapshot.c */
 cmd_builder cmd_snapshot_create, cmd_snapshot_load;
+/* cmd_migrate.c */
+cmd_builder cmd_migrate, cmd_migration, cmd_migrate_cancel, cmd_receive_migration;
 
 #endif

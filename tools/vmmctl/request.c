@@ -104,6 +104,8 @@ static const struct opt_def hotplug_opts[] = {
 static const struct opt_def pmem_opts[] = {{"ro", OPT_FLAG}, {"root", OPT_FLAG}, {0}};
 static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
 static const struct opt_def load_opts[] = {{"resume", OPT_FLAG}, {"net", OPT_REPEAT}, {0}};
+static const struct opt_def migrate_opts[] = {
+    {"local", OPT_FLAG}, {"max-downtime-ms", OPT_VALUE}, {0}};
 static const struct opt_def no_opts[] = {{0}};
 
 static const struct command commands[] = {
@@ -136,6 +138,10 @@ static const struct command commands[] = {
     {"put-pmem", 2, 2, pmem_opts, cmd_put_pmem},
     {"snapshot-create", 2, 2, create_opts, cmd_snapshot_create},
     {"snapshot-load", 2, 2, load_opts, cmd_snapshot_load},
+    {"migrate", 1, 1, migrate_opts, cmd_migrate},
+    {"migration", 0, 0, no_opts, cmd_migration},
+    {"migrate-cancel", 0, 0, no_opts, cmd_migrate_cancel},
+    {"receive-migration", 1, 1, no_opts, cmd_receive_migration},
     {"set-metrics", 1, 1, no_opts, cmd_set_metrics},
     {"raw", 2, 3, no_opts, cmd_raw},
 };
