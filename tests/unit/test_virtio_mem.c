@@ -115,6 +115,8 @@ static void up(void)
 
 static void teardown(void)
 {
+	free(ram.mem.hotplug.plugged); /* mock_ram_free() knows nothing of it */
+	ram.mem.hotplug = (struct guest_hotplug){0};
 	if (dev) {
 		virtio_dev_destroy(dev);
 		free(dev);
@@ -449,6 +451,47 @@ Test(virtio_mem, a_driver_reset_keeps_the_blocks_plugged)
 	cr_assert_eq(info().plugged_size, MIB(4));
 	cr_assert_eq(config64(offsetof(struct virtio_mem_config, plugged_size)), MIB(4));
 	cr_assert_eq(be.n, 1, "nothing unplugged behind the driver's back");
+}
+
+/* The device's own buffers in hotplugged memory (vmm/base/guest_mem.h): a chain in plugged
+ * blocks is served, one in an unplugged block fails the bounds check and the device. */
+Test(virtio_mem, buffers_in_plugged_memory_work_and_in_unplugged_memory_fail)
+{
+	static uint8_t hp[4 << 20] __attribute__((aligned(4096)));
+	const uint64_t hp_gpa = 0x80000000ull;
+	struct virtio_mem_req req = {.type = htole16(VIRTIO_MEM_REQ_STATE)};
+	struct virtio_mem_resp resp;
+	uint32_t id, len;
+
+	up();
+	cr_assert_eq(guest_mem_hotplug_attach(&ram.mem, hp_gpa, hp, sizeof(hp), MIB(2)), 0);
+	guest_mem_hotplug_mark(&ram.mem, hp_gpa, MIB(2), true);
+	req.u.state.addr = htole64(BASE);
+	req.u.state.nb_blocks = htole16(1);
+	memcpy(hp, &req, sizeof(req));
+	struct mock_buf in_plugged[2] = {{hp_gpa, sizeof(req), false},
+					 {hp_gpa + 64, sizeof(resp), true}};
+	cr_assert_geq(mock_split_add(&mvq, in_plugged, 2), 0);
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_kick(dev, 0);
+	virtio_dev_process_pending(dev);
+	pthread_mutex_unlock(&dev->lock);
+	cr_assert_eq(mock_split_get_used(&mvq, &id, &len), 1);
+	memcpy(&resp, hp + 64, sizeof(resp));
+	cr_assert_eq(le16toh(resp.type), VIRTIO_MEM_RESP_ACK, "served from plugged memory");
+	cr_assert_eq(le16toh(resp.u.state.state), VIRTIO_MEM_STATE_UNPLUGGED);
+
+	memcpy(hp + MIB(2), &req, sizeof(req));
+	struct mock_buf in_unplugged[2] = {{hp_gpa + MIB(2), sizeof(req), false},
+					   {hp_gpa + MIB(2) + 64, sizeof(resp), true}};
+	cr_assert_geq(mock_split_add(&mvq, in_unplugged, 2), 0);
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_kick(dev, 0);
+	virtio_dev_process_pending(dev);
+	pthread_mutex_unlock(&dev->lock);
+	cr_assert_not(virtio_dev_running(dev), "a buffer in unplugged memory is no guest memory");
+	cr_assert(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(hp[MIB(2) + 64], 0, "nothing written there");
 }
 
 /* The state of the running device; then a fresh device of the same region restored from it. */
