@@ -20,6 +20,7 @@
 #include "virtio/mem/mem.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
+#include "vmm/migration/mig_send.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -194,6 +195,33 @@ static int f_memhp_info(void *c, struct virtio_mem_info *info)
 	info->requested_size = (uint64_t)fz_u8(cur) << 21;
 	return verdict();
 }
+/* Live migration: a send must carry a URL; progress of one that may or may not have run. */
+static int f_mig_send(void *c, const struct api_send_migration *p, char *err, size_t n)
+{
+	(void)c;
+	FZ_ASSERT(p->url && p->url[0], "a migration without a URL");
+	int r = verdict();
+	if (r)
+		snprintf(err, n, "fake migration failure");
+	return r;
+}
+static int f_mig_progress(void *c, struct mig_progress *p, char *err, size_t n)
+{
+	(void)c, (void)err, (void)n;
+	if (fz_u8(cur) % 4 == 0)
+		return -ENOENT;
+	memset(p, 0, sizeof(*p));
+	p->phase = (enum mig_phase)(fz_u8(cur) % (MIG_PHASE_CANCELLED + 1));
+	p->rounds = fz_u8(cur);
+	p->bytes = fz_u32(cur);
+	return verdict();
+}
+static int f_mig_receive(void *c, const char *url, char *err, size_t n)
+{
+	(void)c;
+	FZ_ASSERT(url && url[0], "a receive without a URL");
+	return f_balloon_set(c, 0, err, n);
+}
 static unsigned counted;
 static void f_count(void *c, unsigned status)
 {
@@ -221,7 +249,11 @@ static const struct api_backend_ops ops = {.set_logger = f_set_logger,
 					   .balloon_set_stats = f_balloon_stats,
 					   .memhp_info = f_memhp_info,
 					   .memhp_set_requested = f_balloon_set,
-					   .count_request = f_count};
+					   .count_request = f_count,
+					   .migrate_send = f_mig_send,
+					   .migrate_progress = f_mig_progress,
+					   .migrate_cancel = f_op,
+					   .migrate_receive = f_mig_receive};
 
 static void check_answer(const struct api_response *r)
 {
