@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct fake {
 	enum misbehave how;
 	uint8_t config[VU_MAX_CONFIG_SIZE];
 	uint32_t bases[VU_MAX_QUEUES];
+	_Atomic unsigned delay_us; /* before each answer */
 	/* what arrived */
 	int n;
 	struct vu_hdr hdr[LOG_MAX];
@@ -168,6 +170,8 @@ static void *fake_main(void *arg)
 				break;
 			continue;
 		}
+		if (f->delay_us)
+			usleep(f->delay_us);
 		answer(f, &h, buf + VU_HDR_SIZE);
 	}
 	close(f->fd);
@@ -341,6 +345,30 @@ Test(vhost_user, config_space_round_trip)
 	cr_assert_eq(vu_frontend_get_config(&fe, 2, out, 8), 0, "%s", fe.error);
 	cr_assert_eq(memcmp(out, "\0\0myfs\0\0", 8), 0);
 	cr_assert_eq(vu_frontend_get_config(&fe, 250, out, 8), -EINVAL, "past 256 bytes");
+	fake_stop(f, &fe);
+}
+
+/* A back-end that answers each message just inside the timeout cannot stretch a sequence past
+ * its budget (vu_conn_set_budget(): virtio-fs hands over every ring with the device lock held). */
+Test(vhost_user, a_slow_back_end_cannot_stretch_a_sequence_past_its_budget)
+{
+	signal(SIGPIPE, SIG_IGN); /* the fake answers into a stream the front-end gave up on */
+	struct fake *f = connected(fake_new()); /* 300 ms per message */
+	char out[8];
+	f->delay_us = 100000;
+	cr_assert_eq(vu_frontend_get_config(&fe, 0, out, 8), 0, "100 ms is inside 300: %s",
+		     fe.error);
+	vu_conn_set_budget(&fe.conn, 250);
+	int err = 0, n = 0;
+	while (!err && n < 10) {
+		err = vu_frontend_get_config(&fe, 0, out, 8);
+		n++;
+	}
+	cr_assert_neq(err, 0, "ten slow answers in a 250 ms budget");
+	cr_assert_leq(n, 3, "the budget ended the sequence after %d answers", n);
+	cr_assert_not(vu_frontend_alive(&fe), "a timed-out stream is broken");
+	vu_conn_set_budget(&fe.conn, 0);
+	f->delay_us = 0;
 	fake_stop(f, &fe);
 }
 

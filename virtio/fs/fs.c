@@ -151,9 +151,13 @@ static int fs_activate(struct virtio_dev *dev)
 {
 	struct fs_dev *fs = fs_of(dev);
 
+	/* the whole hand-over within one timeout: this runs on the vCPU that wrote the status,
+	 * with the device lock held, so a back-end may not stretch it message by message */
+	vu_conn_set_budget(&fs->fe.conn, fs->timeout_ms);
 	int err = ensure_connected(fs, fs->timeout_ms);
 	if (!err)
 		err = hand_over(fs, false);
+	vu_conn_set_budget(&fs->fe.conn, 0);
 	if (err) {
 		log_error("virtio-fs %s: %s", fs->opts.tag, fs->fe.error);
 		return -1; /* the framework sets DEVICE_NEEDS_RESET */
@@ -169,7 +173,10 @@ static void fs_reset(struct virtio_dev *dev)
 	struct fs_dev *fs = fs_of(dev);
 	if (!vu_frontend_alive(&fs->fe))
 		return;
-	if (vu_frontend_reset(&fs->fe)) {
+	vu_conn_set_budget(&fs->fe.conn, fs->timeout_ms); /* as in fs_activate() */
+	int err = vu_frontend_reset(&fs->fe);
+	vu_conn_set_budget(&fs->fe.conn, 0);
+	if (err) {
 		/* it may still own the rings the driver now reuses: hang up, which makes the
 		 * back-end stop them; the next DRIVER_OK connects again */
 		log_warn("virtio-fs %s: reset: %s; disconnecting", fs->opts.tag, fs->fe.error);
@@ -225,7 +232,10 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 		virtio_dev_fail(dev, "vhost-user back-end gone with requests pending");
 		return;
 	}
-	if (!ensure_connected(fs, FS_RECONNECT_TIMEOUT_MS) && !hand_over(fs, true)) {
+	vu_conn_set_budget(&fs->fe.conn, fs->timeout_ms); /* the I/O thread, as fs_activate() */
+	bool back = !ensure_connected(fs, FS_RECONNECT_TIMEOUT_MS) && !hand_over(fs, true);
+	vu_conn_set_budget(&fs->fe.conn, 0);
+	if (back) {
 		log_info("virtio-fs %s: back-end reconnected after %d s, queues resumed",
 			 fs->opts.tag, fs->down_s);
 		fs->down_s = -1;

@@ -45,6 +45,18 @@ static int fail(struct vu_conn *c, int err)
 	return err;
 }
 
+void vu_conn_set_budget(struct vu_conn *c, int ms)
+{
+	c->budget_end = ms > 0 ? now_ms() + ms : 0;
+}
+
+/* The deadline of one send or reply: the timeout, within the sequence's budget. */
+static int64_t deadline_of(const struct vu_conn *c)
+{
+	int64_t d = now_ms() + c->timeout_ms;
+	return c->budget_end && c->budget_end < d ? c->budget_end : d;
+}
+
 void vu_conn_adopt(struct vu_conn *c, int fd, int timeout_ms)
 {
 	c->fd = fd;
@@ -110,7 +122,7 @@ static ssize_t send_chunk(int fd, const uint8_t *p, size_t len, const int *fds, 
 int vu_conn_send(struct vu_conn *c, const void *msg, size_t len, const int *fds, int nfds)
 {
 	const uint8_t *p = msg;
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = deadline_of(c);
 
 	if (c->broken || c->fd < 0)
 		return -ENOTCONN;
@@ -184,7 +196,7 @@ static int recv_exact(struct vu_conn *c, uint8_t *p, size_t len, int64_t deadlin
 
 int vu_conn_recv(struct vu_conn *c, uint8_t *buf, size_t cap, size_t *len)
 {
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = deadline_of(c);
 	struct vu_hdr h;
 
 	*len = 0;

@@ -18,7 +18,16 @@ struct vu_conn {
 	int fd;		/* -1 when closed */
 	int timeout_ms; /* bound on each send and each reply */
 	bool broken;
+	/* Monotonic ms by which the current sequence of messages must be over (0: none): a
+	 * back-end that answers each message just inside timeout_ms cannot stretch a sequence of
+	 * many (vu_conn_set_budget()). */
+	int64_t budget_end;
 };
+
+/* Bounds everything sent and received from now on to `ms` milliseconds in all (a hand-over of
+ * every ring, a reset); 0 lifts the bound. Past it, calls fail with -ETIMEDOUT (and break the
+ * connection). */
+void vu_conn_set_budget(struct vu_conn *c, int ms);
 
 /* Connects to the back-end listening on `path` within timeout_ms. Returns 0, -ENAMETOOLONG, or
  * -errno of socket/connect (-ENOENT: no socket there, -ECONNREFUSED: nobody listening). */
