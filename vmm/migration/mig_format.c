@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/migration/mig_err.h"
+#include "vmm/snapshot/snap_err.h"
 
 void mig_put_le(uint8_t *p, uint64_t v, int bytes)
 {
@@ -60,20 +60,20 @@ static int check_regions(const struct mig_hello *h, char *err, size_t errlen)
 	for (uint32_t i = 0; i < h->nregions; i++) {
 		uint64_t gpa = h->regions[i].gpa, size = h->regions[i].size, last;
 		if (!size || size % MIG_PAGE || gpa % MIG_PAGE)
-			return mig_err(err, errlen, -EINVAL,
-				       "region %u: start 0x%llx size 0x%llx is not whole pages", i,
-				       (unsigned long long)gpa, (unsigned long long)size);
+			return snap_err(err, errlen, -EINVAL,
+					"region %u: start 0x%llx size 0x%llx is not whole pages", i,
+					(unsigned long long)gpa, (unsigned long long)size);
 		if (__builtin_add_overflow(gpa, size, &last) || (i && gpa < end))
-			return mig_err(err, errlen, -EINVAL,
-				       "region %u overlaps or wraps: start 0x%llx size 0x%llx", i,
-				       (unsigned long long)gpa, (unsigned long long)size);
+			return snap_err(err, errlen, -EINVAL,
+					"region %u overlaps or wraps: start 0x%llx size 0x%llx", i,
+					(unsigned long long)gpa, (unsigned long long)size);
 		end = last;
 		if (__builtin_add_overflow(sum, size, &sum))
-			return mig_err(err, errlen, -EINVAL, "region sizes overflow");
+			return snap_err(err, errlen, -EINVAL, "region sizes overflow");
 	}
 	if (sum != h->ram_size)
-		return mig_err(err, errlen, -EINVAL, "regions hold %llu bytes, RAM is %llu",
-			       (unsigned long long)sum, (unsigned long long)h->ram_size);
+		return snap_err(err, errlen, -EINVAL, "regions hold %llu bytes, RAM is %llu",
+				(unsigned long long)sum, (unsigned long long)h->ram_size);
 	return 0;
 }
 
@@ -81,25 +81,25 @@ int mig_hello_decode(const uint8_t *p, size_t len, struct mig_hello *h, char *er
 {
 	memset(h, 0, sizeof(*h));
 	if (len < 32 || memcmp(p, MIG_MAGIC, 8))
-		return mig_err(err, errlen, -EINVAL, "not a vmm migration stream (bad magic)");
+		return snap_err(err, errlen, -EINVAL, "not a vmm migration stream (bad magic)");
 	h->version = (uint32_t)mig_get_le(p + 8, 4);
 	if (h->version != MIG_VERSION)
-		return mig_err(err, errlen, -EINVAL, "stream version %u, this vmm reads %u",
-			       h->version, MIG_VERSION);
+		return snap_err(err, errlen, -EINVAL, "stream version %u, this vmm reads %u",
+				h->version, MIG_VERSION);
 	h->flags = (uint32_t)mig_get_le(p + 12, 4);
 	if (h->flags & ~MIG_HELLO_FLAGS)
-		return mig_err(err, errlen, -EINVAL, "unknown flags 0x%x", h->flags);
+		return snap_err(err, errlen, -EINVAL, "unknown flags 0x%x", h->flags);
 	h->nvcpus = (uint32_t)mig_get_le(p + 16, 4);
 	if (!h->nvcpus || h->nvcpus > MIG_MAX_VCPUS)
-		return mig_err(err, errlen, -EINVAL, "%u vCPUs (1..%u)", h->nvcpus, MIG_MAX_VCPUS);
+		return snap_err(err, errlen, -EINVAL, "%u vCPUs (1..%u)", h->nvcpus, MIG_MAX_VCPUS);
 	h->nregions = (uint32_t)mig_get_le(p + 20, 4);
 	if (!h->nregions || h->nregions > GUEST_MEM_MAX_REGIONS)
-		return mig_err(err, errlen, -EINVAL, "%u RAM regions (1..%u)", h->nregions,
-			       GUEST_MEM_MAX_REGIONS);
+		return snap_err(err, errlen, -EINVAL, "%u RAM regions (1..%u)", h->nregions,
+				GUEST_MEM_MAX_REGIONS);
 	h->ram_size = mig_get_le(p + 24, 8);
 	size_t off = 32 + 16 * (size_t)h->nregions;
 	if (len < off + 4)
-		return mig_err(err, errlen, -EINVAL, "HELLO of %zu bytes is cut short", len);
+		return snap_err(err, errlen, -EINVAL, "HELLO of %zu bytes is cut short", len);
 	for (uint32_t i = 0; i < h->nregions; i++) {
 		h->regions[i].gpa = mig_get_le(p + 32 + 16 * i, 8);
 		h->regions[i].size = mig_get_le(p + 40 + 16 * i, 8);
@@ -109,9 +109,9 @@ int mig_hello_decode(const uint8_t *p, size_t len, struct mig_hello *h, char *er
 		return r;
 	h->config_len = (uint32_t)mig_get_le(p + off, 4);
 	if (h->config_len > MIG_MAX_CONFIG || len - off - 4 != h->config_len)
-		return mig_err(err, errlen, -EINVAL,
-			       "HELLO says %u bytes of configuration, carries %zu", h->config_len,
-			       len - off - 4);
+		return snap_err(err, errlen, -EINVAL,
+				"HELLO says %u bytes of configuration, carries %zu", h->config_len,
+				len - off - 4);
 	h->config = (const char *)p + off + 4;
 	return 0;
 }
@@ -132,29 +132,29 @@ int mig_mem_decode(const uint8_t *p, size_t len, const struct mig_hello *h, stru
 		   char *err, size_t errlen)
 {
 	if (len < MIG_MEM_HDR)
-		return mig_err(err, errlen, -EINVAL, "MEM frame of %zu bytes", len);
+		return snap_err(err, errlen, -EINVAL, "MEM frame of %zu bytes", len);
 	m->region = (uint32_t)mig_get_le(p, 4);
 	m->flags = (uint32_t)mig_get_le(p + 4, 4);
 	m->offset = mig_get_le(p + 8, 8);
 	m->npages = (uint32_t)mig_get_le(p + 16, 4);
 	if (m->region >= h->nregions)
-		return mig_err(err, errlen, -EINVAL, "MEM for region %u, the VM has %u", m->region,
-			       h->nregions);
+		return snap_err(err, errlen, -EINVAL, "MEM for region %u, the VM has %u", m->region,
+				h->nregions);
 	if ((m->flags & ~MIG_MEM_ZERO) || mig_get_le(p + 20, 4))
-		return mig_err(err, errlen, -EINVAL, "MEM with unknown flags 0x%x", m->flags);
+		return snap_err(err, errlen, -EINVAL, "MEM with unknown flags 0x%x", m->flags);
 	if (!m->npages || m->npages > MIG_MAX_RUN || m->offset % MIG_PAGE)
-		return mig_err(err, errlen, -EINVAL, "MEM run of %u pages at 0x%llx", m->npages,
-			       (unsigned long long)m->offset);
+		return snap_err(err, errlen, -EINVAL, "MEM run of %u pages at 0x%llx", m->npages,
+				(unsigned long long)m->offset);
 	uint64_t size = h->regions[m->region].size, bytes = (uint64_t)m->npages * MIG_PAGE;
 	if (m->offset > size || bytes > size - m->offset)
-		return mig_err(err, errlen, -EINVAL,
-			       "MEM run 0x%llx+0x%llx outside region %u of 0x%llx bytes",
-			       (unsigned long long)m->offset, (unsigned long long)bytes, m->region,
-			       (unsigned long long)size);
+		return snap_err(err, errlen, -EINVAL,
+				"MEM run 0x%llx+0x%llx outside region %u of 0x%llx bytes",
+				(unsigned long long)m->offset, (unsigned long long)bytes, m->region,
+				(unsigned long long)size);
 	uint64_t want = MIG_MEM_HDR + ((m->flags & MIG_MEM_ZERO) ? 0 : bytes);
 	if (len != want)
-		return mig_err(err, errlen, -EINVAL, "MEM frame of %zu bytes, its run needs %llu",
-			       len, (unsigned long long)want);
+		return snap_err(err, errlen, -EINVAL, "MEM frame of %zu bytes, its run needs %llu",
+				len, (unsigned long long)want);
 	return 0;
 }
 
@@ -171,7 +171,7 @@ size_t mig_round_encode(const struct mig_round *r, uint8_t *buf, size_t cap)
 int mig_round_decode(const uint8_t *p, size_t len, struct mig_round *r, char *err, size_t errlen)
 {
 	if (len != 16 || mig_get_le(p + 4, 4))
-		return mig_err(err, errlen, -EINVAL, "bad ROUND frame (%zu bytes)", len);
+		return snap_err(err, errlen, -EINVAL, "bad ROUND frame (%zu bytes)", len);
 	r->round = (uint32_t)mig_get_le(p, 4);
 	r->pages = mig_get_le(p + 8, 8);
 	return 0;
@@ -189,7 +189,7 @@ size_t mig_end_encode(const struct mig_end *e, uint8_t *buf, size_t cap)
 int mig_end_decode(const uint8_t *p, size_t len, struct mig_end *e, char *err, size_t errlen)
 {
 	if (len != 16)
-		return mig_err(err, errlen, -EINVAL, "bad END frame (%zu bytes)", len);
+		return snap_err(err, errlen, -EINVAL, "bad END frame (%zu bytes)", len);
 	e->frames = mig_get_le(p, 8);
 	e->bytes = mig_get_le(p + 8, 8);
 	return 0;
@@ -209,11 +209,11 @@ size_t mig_status_encode(uint32_t code, const char *msg, uint8_t *buf, size_t ca
 int mig_status_decode(const uint8_t *p, size_t len, struct mig_status *s, char *err, size_t errlen)
 {
 	if (len < 4 || len - 4 > MIG_MAX_MSG)
-		return mig_err(err, errlen, -EINVAL, "bad status frame (%zu bytes)", len);
+		return snap_err(err, errlen, -EINVAL, "bad status frame (%zu bytes)", len);
 	for (size_t i = 4; i < len; i++) {
 		if (p[i] < 0x20 || p[i] >= 0x7f)
-			return mig_err(err, errlen, -EINVAL, "status message with byte 0x%02x",
-				       p[i]);
+			return snap_err(err, errlen, -EINVAL, "status message with byte 0x%02x",
+					p[i]);
 	}
 	s->code = (uint32_t)mig_get_le(p, 4);
 	s->msg = (const char *)p + 4;

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "vmm/migration/mig_crc.h"
-#include "vmm/migration/mig_err.h"
 #include "vmm/migration/mig_format.h"
+#include "vmm/snapshot/snap_err.h"
 
 int mig_frame_send(struct mig_chan *c, uint32_t type, const void *a, size_t alen, const void *b,
 		   size_t blen, int pass_fd)
@@ -55,14 +55,14 @@ void mig_frame_free(struct mig_frame *f)
 static int chan_err(int r, const struct mig_frame *f, const char *what, char *err, size_t errlen)
 {
 	if (r == -EPIPE)
-		return mig_err(err, errlen, r, "connection closed after %llu frames (in %s)",
-			       (unsigned long long)f->frames, what);
+		return snap_err(err, errlen, r, "connection closed after %llu frames (in %s)",
+				(unsigned long long)f->frames, what);
 	if (r == -ETIMEDOUT)
-		return mig_err(err, errlen, r, "the source sent nothing for too long (in %s)",
-			       what);
+		return snap_err(err, errlen, r, "the source sent nothing for too long (in %s)",
+				what);
 	if (r == -ECANCELED)
-		return mig_err(err, errlen, r, "cancelled");
-	return mig_err(err, errlen, r, "receiving %s: %s", what, strerror(-r));
+		return snap_err(err, errlen, r, "cancelled");
+	return snap_err(err, errlen, r, "receiving %s: %s", what, strerror(-r));
 }
 
 int mig_frame_recv(struct mig_chan *c, struct mig_frame *f, char *err, size_t errlen)
@@ -74,20 +74,20 @@ int mig_frame_recv(struct mig_chan *c, struct mig_frame *f, char *err, size_t er
 	f->type = (uint32_t)mig_get_le(hdr, 4);
 	f->len = (uint32_t)mig_get_le(hdr + 4, 4);
 	if (f->len > MIG_MAX_PAYLOAD)
-		return mig_err(err, errlen, -EINVAL, "frame %llu (%s) claims %u bytes, at most %u",
-			       (unsigned long long)f->frames, mig_frame_name(f->type), f->len,
-			       (unsigned)MIG_MAX_PAYLOAD);
+		return snap_err(err, errlen, -EINVAL, "frame %llu (%s) claims %u bytes, at most %u",
+				(unsigned long long)f->frames, mig_frame_name(f->type), f->len,
+				(unsigned)MIG_MAX_PAYLOAD);
 	if (reserve(f, f->len))
-		return mig_err(err, errlen, -ENOMEM, "out of memory for a frame of %u bytes",
-			       f->len);
+		return snap_err(err, errlen, -ENOMEM, "out of memory for a frame of %u bytes",
+				f->len);
 	r = mig_chan_read(c, f->buf, f->len);
 	if (r)
 		return chan_err(r, f, mig_frame_name(f->type), err, errlen);
 	uint32_t want = (uint32_t)mig_get_le(hdr + 8, 4);
 	uint32_t got = mig_crc32(mig_crc32(0, hdr, 8), f->buf, f->len);
 	if (want != got)
-		return mig_err(err, errlen, -EINVAL,
-			       "frame %llu (%s): checksum mismatch (0x%08x, contents give 0x%08x)",
-			       (unsigned long long)f->frames, mig_frame_name(f->type), want, got);
+		return snap_err(err, errlen, -EINVAL,
+				"frame %llu (%s): checksum mismatch (0x%08x, contents give 0x%08x)",
+				(unsigned long long)f->frames, mig_frame_name(f->type), want, got);
 	return 0;
 }

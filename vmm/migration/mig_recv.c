@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/migration/mig_err.h"
+#include "vmm/snapshot/snap_err.h"
 
 /* What the stream may carry next. */
 enum stage {
@@ -26,11 +26,11 @@ static int check_shape(const struct mig_hello *h, const struct guest_mem *mem, c
 		same = mem->regions[i].gpa == h->regions[i].gpa &&
 		       mem->regions[i].size == h->regions[i].size;
 	if (!same)
-		return mig_err(err, errlen, -EINVAL,
-			       "the source's RAM (%llu bytes in %u regions) is not this VM's "
-			       "(%llu bytes in %d)",
-			       (unsigned long long)h->ram_size, h->nregions,
-			       (unsigned long long)mem->ram_size, mem->nregions);
+		return snap_err(err, errlen, -EINVAL,
+				"the source's RAM (%llu bytes in %u regions) is not this VM's "
+				"(%llu bytes in %d)",
+				(unsigned long long)h->ram_size, h->nregions,
+				(unsigned long long)mem->ram_size, mem->nregions);
 	return 0;
 }
 
@@ -42,7 +42,7 @@ static int on_hello(struct mig_receiver *r, char *err, size_t errlen)
 		return ret;
 	r->config = malloc(h.config_len + 1);
 	if (!r->config)
-		return mig_err(err, errlen, -ENOMEM, "out of memory");
+		return snap_err(err, errlen, -ENOMEM, "out of memory");
 	memcpy(r->config, h.config, h.config_len);
 	r->config[h.config_len] = 0;
 	h.config = r->config;
@@ -52,7 +52,7 @@ static int on_hello(struct mig_receiver *r, char *err, size_t errlen)
 		return ret;
 	bool local = h.flags & MIG_HELLO_LOCAL;
 	if (!local && !r->mem)
-		return mig_err(err, errlen, -EINVAL, "no guest memory to receive into");
+		return snap_err(err, errlen, -EINVAL, "no guest memory to receive into");
 	if (r->mem)
 		ret = check_shape(&h, r->mem, err, errlen);
 	r->stage = ST_MEMORY;
@@ -69,7 +69,7 @@ static int on_mem(struct mig_receiver *r, char *err, size_t errlen)
 {
 	struct mig_mem m;
 	if (r->hello.flags & MIG_HELLO_LOCAL)
-		return mig_err(err, errlen, -EINVAL, "MEM frame in a local migration");
+		return snap_err(err, errlen, -EINVAL, "MEM frame in a local migration");
 	int ret = mig_mem_decode(r->frame.buf, r->frame.len, &r->hello, &m, err, errlen);
 	if (ret)
 		return ret;
@@ -93,10 +93,10 @@ static int on_round(struct mig_receiver *r, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	if (m.round != r->rounds + 1 || m.pages != r->round_pages)
-		return mig_err(err, errlen, -EINVAL,
-			       "ROUND %u of %llu pages, expected round %u of %llu pages", m.round,
-			       (unsigned long long)m.pages, r->rounds + 1,
-			       (unsigned long long)r->round_pages);
+		return snap_err(err, errlen, -EINVAL,
+				"ROUND %u of %llu pages, expected round %u of %llu pages", m.round,
+				(unsigned long long)m.pages, r->rounds + 1,
+				(unsigned long long)r->round_pages);
 	r->rounds++;
 	r->round_pages = 0;
 	return 0;
@@ -109,17 +109,17 @@ static int on_memfd(struct mig_receiver *r, char *err, size_t errlen)
 	if (!(r->hello.flags & MIG_HELLO_LOCAL) || r->mem || r->rounds) {
 		if (fd >= 0)
 			close(fd);
-		return mig_err(err, errlen, -EINVAL, "MEMFD frame out of place");
+		return snap_err(err, errlen, -EINVAL, "MEMFD frame out of place");
 	}
 	if (fd < 0)
-		return mig_err(err, errlen, -EINVAL, "MEMFD frame without a file descriptor");
+		return snap_err(err, errlen, -EINVAL, "MEMFD frame without a file descriptor");
 	if (r->frame.len != 8 || mig_get_le(r->frame.buf, 8) != r->hello.ram_size) {
 		close(fd);
-		return mig_err(err, errlen, -EINVAL, "MEMFD frame does not match HELLO's RAM");
+		return snap_err(err, errlen, -EINVAL, "MEMFD frame does not match HELLO's RAM");
 	}
 	int ret = r->ops->memfd(r->opaque, fd, &r->hello, &r->mem, err, errlen);
 	if (!ret && !r->mem)
-		ret = mig_err(err, errlen, -EINVAL, "no guest memory from the memfd");
+		ret = snap_err(err, errlen, -EINVAL, "no guest memory from the memfd");
 	if (!ret)
 		ret = check_shape(&r->hello, r->mem, err, errlen);
 	return ret;
@@ -129,21 +129,21 @@ static int on_state(struct mig_receiver *r, char *err, size_t errlen)
 {
 	if (r->stage == ST_MEMORY && !(r->hello.flags & MIG_HELLO_LOCAL) &&
 	    (!r->rounds || r->round_pages))
-		return mig_err(err, errlen, -EINVAL, "STATE before the memory's last round ended");
+		return snap_err(err, errlen, -EINVAL, "STATE before the memory's last round ended");
 	if (r->stage == ST_MEMORY && !r->mem)
-		return mig_err(err, errlen, -EINVAL, "STATE before the local memory arrived");
+		return snap_err(err, errlen, -EINVAL, "STATE before the local memory arrived");
 	r->stage = ST_STATE;
 	size_t len = r->frame.len;
 	if (len > SNAP_MAX_FILE - r->state_len)
-		return mig_err(err, errlen, -EINVAL, "state larger than %u bytes",
-			       (unsigned)SNAP_MAX_FILE);
+		return snap_err(err, errlen, -EINVAL, "state larger than %u bytes",
+				(unsigned)SNAP_MAX_FILE);
 	if (r->state_len + len > r->state_cap) {
 		size_t cap = r->state_cap ? r->state_cap : 65536;
 		while (cap < r->state_len + len)
 			cap *= 2;
 		uint8_t *p = realloc(r->state, cap);
 		if (!p)
-			return mig_err(err, errlen, -ENOMEM, "out of memory for the state");
+			return snap_err(err, errlen, -ENOMEM, "out of memory for the state");
 		r->state = p;
 		r->state_cap = cap;
 	}
@@ -159,17 +159,17 @@ static int on_end(struct mig_receiver *r, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	if (r->stage != ST_STATE)
-		return mig_err(err, errlen, -EINVAL, "END before the state");
+		return snap_err(err, errlen, -EINVAL, "END before the state");
 	if (e.frames != r->frame.frames || e.bytes != r->frame.bytes)
-		return mig_err(err, errlen, -EINVAL,
-			       "END counts %llu frames of %llu bytes, received %llu of %llu",
-			       (unsigned long long)e.frames, (unsigned long long)e.bytes,
-			       (unsigned long long)r->frame.frames,
-			       (unsigned long long)r->frame.bytes);
+		return snap_err(err, errlen, -EINVAL,
+				"END counts %llu frames of %llu bytes, received %llu of %llu",
+				(unsigned long long)e.frames, (unsigned long long)e.bytes,
+				(unsigned long long)r->frame.frames,
+				(unsigned long long)r->frame.bytes);
 	char why[200];
 	ret = snap_parse(&r->reader, r->state, r->state_len, why, sizeof(why));
 	if (ret)
-		return mig_err(err, errlen, ret, "the VM state: %s", why);
+		return snap_err(err, errlen, ret, "the VM state: %s", why);
 	r->stage = ST_DONE;
 	return 0;
 }
@@ -180,8 +180,8 @@ static int on_error(struct mig_receiver *r, char *err, size_t errlen)
 	int ret = mig_status_decode(r->frame.buf, r->frame.len, &s, err, errlen);
 	if (ret)
 		return ret;
-	return mig_err(err, errlen, s.code == ECANCELED ? -ECANCELED : -EPIPE,
-		       "the source gave up: %.*s", (int)s.msg_len, s.msg);
+	return snap_err(err, errlen, s.code == ECANCELED ? -ECANCELED : -EPIPE,
+			"the source gave up: %.*s", (int)s.msg_len, s.msg);
 }
 
 /* The frame types allowed at each stage. */
@@ -209,8 +209,8 @@ static int dispatch(struct mig_receiver *r, char *err, size_t errlen)
 {
 	uint32_t type = r->frame.type;
 	if (!allowed(r->stage, type))
-		return mig_err(err, errlen, -EINVAL, "unexpected %s frame (type %u) at frame %llu",
-			       mig_frame_name(type), type, (unsigned long long)r->frame.frames);
+		return snap_err(err, errlen, -EINVAL, "unexpected %s frame (type %u) at frame %llu",
+				mig_frame_name(type), type, (unsigned long long)r->frame.frames);
 	switch (type) {
 	case MIG_F_HELLO:
 		return on_hello(r, err, errlen);
@@ -233,7 +233,7 @@ int mig_recv(struct mig_receiver *r, char *err, size_t errlen)
 {
 	int ret = mig_frame_init(&r->frame);
 	if (ret)
-		return mig_err(err, errlen, ret, "out of memory");
+		return snap_err(err, errlen, ret, "out of memory");
 	r->stage = ST_HELLO;
 	while (r->stage != ST_DONE) {
 		ret = mig_frame_recv(r->chan, &r->frame, err, errlen);
@@ -261,9 +261,9 @@ int mig_recv_ready(struct mig_receiver *r, char *err, size_t errlen)
 	send_result(r, 0, "ready");
 	int ret = mig_chan_read(r->chan, hdr, sizeof(hdr));
 	if (ret)
-		return mig_err(err, errlen, ret,
-			       "no COMMIT from the source (%s): not running the VM",
-			       strerror(-ret));
+		return snap_err(err, errlen, ret,
+				"no COMMIT from the source (%s): not running the VM",
+				strerror(-ret));
 	/* COMMIT has no payload: its header is fixed, checksum included. */
 	uint8_t want[MIG_FRAME_HDR];
 	struct mig_chan mem;
@@ -272,9 +272,9 @@ int mig_recv_ready(struct mig_receiver *r, char *err, size_t errlen)
 	memcpy(want, mem.out, sizeof(want));
 	mig_chan_release(&mem);
 	if (memcmp(hdr, want, sizeof(want)))
-		return mig_err(err, errlen, -EINVAL,
-			       "the source answered %s instead of COMMIT: not running the VM",
-			       mig_frame_name((uint32_t)mig_get_le(hdr, 4)));
+		return snap_err(err, errlen, -EINVAL,
+				"the source answered %s instead of COMMIT: not running the VM",
+				mig_frame_name((uint32_t)mig_get_le(hdr, 4)));
 	return 0;
 }
 
@@ -293,9 +293,9 @@ int mig_local_map(struct guest_mem *mem, int fd, const struct mig_hello *h, char
 	memset(mem, 0, sizeof(*mem));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != h->ram_size) {
 		close(fd);
-		return mig_err(err, errlen, -EINVAL,
-			       "the source's memory file is not a file of %llu bytes",
-			       (unsigned long long)h->ram_size);
+		return snap_err(err, errlen, -EINVAL,
+				"the source's memory file is not a file of %llu bytes",
+				(unsigned long long)h->ram_size);
 	}
 	mem->owned = true;
 	mem->shared = true;
@@ -313,8 +313,8 @@ int mig_local_map(struct guest_mem *mem, int fd, const struct mig_hello *h, char
 			if (!mem->nregions)
 				close(fd);
 			guest_mem_free(mem); /* closes fd when a region holds it */
-			return mig_err(err, errlen, ret, "mapping the source's memory: %s",
-				       strerror(-ret));
+			return snap_err(err, errlen, ret, "mapping the source's memory: %s",
+					strerror(-ret));
 		}
 		off += h->regions[i].size;
 	}

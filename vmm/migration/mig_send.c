@@ -7,9 +7,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "vmm/migration/mig_err.h"
 #include "vmm/migration/mig_format.h"
 #include "vmm/migration/mig_frame.h"
+#include "vmm/snapshot/snap_err.h"
 
 enum counter {
 	C_PHASE,
@@ -239,7 +239,7 @@ static int precopy(struct mig_sender *s, char *err, size_t errlen)
 	uint64_t dirty = 0;
 	int r = take_dirty(s, false, &dirty); /* a clean log: what the guest writes from now on */
 	if (r)
-		return mig_err(err, errlen, r, "reading the dirty log: %s", strerror(-r));
+		return snap_err(err, errlen, r, "reading the dirty log: %s", strerror(-r));
 	const uint64_t *pages = NULL; /* round 1: every page */
 	for (uint32_t round = 0;; round++) {
 		uint64_t t0 = now_ms(), b0 = s->chan->bytes_out, sent = 0;
@@ -295,14 +295,14 @@ static int await_result(struct mig_sender *s, char *err, size_t errlen)
 	if (!r)
 		r = mig_frame_recv(s->chan, &f, why, sizeof(why));
 	if (r)
-		r = mig_err(err, errlen, r, "destination: %s",
-			    r == -ENOMEM ? "out of memory" : why);
+		r = snap_err(err, errlen, r, "destination: %s",
+			     r == -ENOMEM ? "out of memory" : why);
 	else if (f.type != MIG_F_RESULT || mig_status_decode(f.buf, f.len, &st, why, sizeof(why)))
-		r = mig_err(err, errlen, -EINVAL, "destination answered with a bad %s frame",
-			    mig_frame_name(f.type));
+		r = snap_err(err, errlen, -EINVAL, "destination answered with a bad %s frame",
+			     mig_frame_name(f.type));
 	else if (st.code)
-		r = mig_err(err, errlen, st.code <= 4095 ? -(int)st.code : -EIO,
-			    "destination refused: %.*s", (int)st.msg_len, st.msg);
+		r = snap_err(err, errlen, st.code <= 4095 ? -(int)st.code : -EIO,
+			     "destination refused: %.*s", (int)st.msg_len, st.msg);
 	mig_frame_free(&f);
 	return r;
 }
@@ -318,8 +318,8 @@ static int peer_reason(struct mig_sender *s, int r, char *err, size_t errlen)
 	int q = await_result(s, why, sizeof(why));
 	s->chan->timeout_ms = saved;
 	if (q && q != -EPIPE && q != -ECONNRESET && q != -ETIMEDOUT)
-		return mig_err(err, errlen, r, "%s", why);
-	return mig_err(err, errlen, r, "the destination went away (%s)", strerror(-r));
+		return snap_err(err, errlen, r, "%s", why);
+	return snap_err(err, errlen, r, "the destination went away (%s)", strerror(-r));
 }
 
 static int check_local(struct mig_sender *s, char *err, size_t errlen)
@@ -328,14 +328,15 @@ static int check_local(struct mig_sender *s, char *err, size_t errlen)
 	socklen_t len = sizeof(domain);
 	if (s->chan->fd < 0 || getsockopt(s->chan->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
 	    domain != AF_UNIX)
-		return mig_err(err, errlen, -ENOTSUP, "local migration needs a Unix socket");
+		return snap_err(err, errlen, -ENOTSUP, "local migration needs a Unix socket");
 	uint64_t off = 0;
 	for (int i = 0; i < s->mem->nregions; i++) {
 		const struct guest_region *g = &s->mem->regions[i];
 		if (!s->mem->shared || g->fd < 0 || g->fd != s->mem->regions[0].fd ||
 		    g->fd_offset != off)
-			return mig_err(err, errlen, -ENOTSUP,
-				       "local migration needs guest RAM in one shared memory file");
+			return snap_err(
+			    err, errlen, -ENOTSUP,
+			    "local migration needs guest RAM in one shared memory file");
 		off += g->size;
 	}
 	return 0;
@@ -416,7 +417,7 @@ static void send_error(struct mig_sender *s, int r, const char *msg)
 static int fail(struct mig_sender *s, int r, char *err, size_t errlen)
 {
 	if (err && errlen && !err[0])
-		mig_err(err, errlen, r, "%s", r == -ECANCELED ? "cancelled" : strerror(-r));
+		snap_err(err, errlen, r, "%s", r == -ECANCELED ? "cancelled" : strerror(-r));
 	r = peer_reason(s, r, err, errlen);
 	if (r != -EPIPE && r != -ECONNRESET && r != -ETIMEDOUT) {
 		atomic_bool *c = &s->cancel;

@@ -12,29 +12,29 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm/migration/mig_err.h"
+#include "vmm/snapshot/snap_err.h"
 
 static int parse_tcp(const char *s, int listen, struct mig_url *u, char *err, size_t errlen)
 {
 	const char *colon = strrchr(s, ':'), *host = s;
 	size_t hlen = colon ? (size_t)(colon - s) : 0;
 	if (!colon || !hlen)
-		return mig_err(err, errlen, -EINVAL, "tcp: wants HOST:PORT, got `%s`", s);
+		return snap_err(err, errlen, -EINVAL, "tcp: wants HOST:PORT, got `%s`", s);
 	if (host[0] == '[') { /* [v6]:port */
 		if (hlen < 3 || host[hlen - 1] != ']')
-			return mig_err(err, errlen, -EINVAL, "tcp: bad IPv6 address in `%s`", s);
+			return snap_err(err, errlen, -EINVAL, "tcp: bad IPv6 address in `%s`", s);
 		host++;
 		hlen -= 2;
 	}
 	if (hlen >= sizeof(u->host))
-		return mig_err(err, errlen, -EINVAL, "tcp: host name too long");
+		return snap_err(err, errlen, -EINVAL, "tcp: host name too long");
 	char *end;
 	errno = 0;
 	unsigned long port = strtoul(colon + 1, &end, 10);
 	if (!colon[1] || *end || errno || port > 65535 || (!port && !listen) || colon[1] == '-' ||
 	    colon[1] == '+')
-		return mig_err(err, errlen, -EINVAL, "tcp: port must be %d..65535, got `%s`",
-			       listen ? 0 : 1, colon + 1);
+		return snap_err(err, errlen, -EINVAL, "tcp: port must be %d..65535, got `%s`",
+				listen ? 0 : 1, colon + 1);
 	memcpy(u->host, host, hlen);
 	u->host[hlen] = 0;
 	snprintf(u->port, sizeof(u->port), "%lu", port);
@@ -47,11 +47,11 @@ int mig_url_parse(const char *s, int listen, struct mig_url *u, char *err, size_
 	if (!strncmp(s, "unix:", 5)) {
 		u->kind = MIG_URL_UNIX;
 		if (!s[5])
-			return mig_err(err, errlen, -EINVAL, "unix: wants a socket path");
+			return snap_err(err, errlen, -EINVAL, "unix: wants a socket path");
 		if (strlen(s + 5) >= sizeof(u->path))
-			return mig_err(err, errlen, -EINVAL,
-				       "unix: path too long (at most %zu bytes)",
-				       sizeof(u->path) - 1);
+			return snap_err(err, errlen, -EINVAL,
+					"unix: path too long (at most %zu bytes)",
+					sizeof(u->path) - 1);
 		strcpy(u->path, s + 5);
 		return 0;
 	}
@@ -59,8 +59,8 @@ int mig_url_parse(const char *s, int listen, struct mig_url *u, char *err, size_
 		u->kind = MIG_URL_TCP;
 		return parse_tcp(s + 4, listen, u, err, errlen);
 	}
-	return mig_err(err, errlen, -EINVAL,
-		       "unknown migration address `%s`: unix:PATH or tcp:HOST:PORT", s);
+	return snap_err(err, errlen, -EINVAL,
+			"unknown migration address `%s`: unix:PATH or tcp:HOST:PORT", s);
 }
 
 static struct sockaddr_un unix_addr(const struct mig_url *u)
@@ -97,8 +97,8 @@ static int connect_tcp(const struct mig_url *u, int timeout_ms, char *err, size_
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
 	int g = getaddrinfo(u->host, u->port, &hints, &res);
 	if (g)
-		return mig_err(err, errlen, -EHOSTUNREACH, "tcp:%s:%s: %s", u->host, u->port,
-			       gai_strerror(g));
+		return snap_err(err, errlen, -EHOSTUNREACH, "tcp:%s:%s: %s", u->host, u->port,
+				gai_strerror(g));
 	int r = -EHOSTUNREACH;
 	for (ai = res; ai; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -116,7 +116,7 @@ static int connect_tcp(const struct mig_url *u, int timeout_ms, char *err, size_
 		close(fd);
 	}
 	freeaddrinfo(res);
-	return mig_err(err, errlen, r, "tcp:%s:%s: %s", u->host, u->port, strerror(-r));
+	return snap_err(err, errlen, r, "tcp:%s:%s: %s", u->host, u->port, strerror(-r));
 }
 
 int mig_url_connect(const struct mig_url *u, int timeout_ms, char *err, size_t errlen)
@@ -125,12 +125,12 @@ int mig_url_connect(const struct mig_url *u, int timeout_ms, char *err, size_t e
 		return connect_tcp(u, timeout_ms, err, errlen);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return mig_err(err, errlen, -errno, "socket: %s", strerror(errno));
+		return snap_err(err, errlen, -errno, "socket: %s", strerror(errno));
 	struct sockaddr_un a = unix_addr(u);
 	int r = connect_within(fd, (struct sockaddr *)&a, sizeof(a), timeout_ms);
 	if (r) {
 		close(fd);
-		return mig_err(err, errlen, r, "unix:%s: %s", u->path, strerror(-r));
+		return snap_err(err, errlen, r, "unix:%s: %s", u->path, strerror(-r));
 	}
 	return fd;
 }
@@ -140,8 +140,8 @@ static int listen_tcp(const struct mig_url *u, char *err, size_t errlen)
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
 	int g = getaddrinfo(u->host, u->port, &hints, &res);
 	if (g)
-		return mig_err(err, errlen, -EADDRNOTAVAIL, "tcp:%s:%s: %s", u->host, u->port,
-			       gai_strerror(g));
+		return snap_err(err, errlen, -EADDRNOTAVAIL, "tcp:%s:%s: %s", u->host, u->port,
+				gai_strerror(g));
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, r = 0;
 	if (fd < 0)
 		r = -errno;
@@ -152,7 +152,7 @@ static int listen_tcp(const struct mig_url *u, char *err, size_t errlen)
 	if (r) {
 		if (fd >= 0)
 			close(fd);
-		return mig_err(err, errlen, r, "tcp:%s:%s: %s", u->host, u->port, strerror(-r));
+		return snap_err(err, errlen, r, "tcp:%s:%s: %s", u->host, u->port, strerror(-r));
 	}
 	return fd;
 }
@@ -163,12 +163,12 @@ int mig_url_listen(const struct mig_url *u, char *err, size_t errlen)
 		return listen_tcp(u, err, errlen);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return mig_err(err, errlen, -errno, "socket: %s", strerror(errno));
+		return snap_err(err, errlen, -errno, "socket: %s", strerror(errno));
 	struct sockaddr_un a = unix_addr(u);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1)) {
 		int r = -errno;
 		close(fd);
-		return mig_err(err, errlen, r, "unix:%s: %s", u->path, strerror(-r));
+		return snap_err(err, errlen, r, "unix:%s: %s", u->path, strerror(-r));
 	}
 	return fd;
 }
@@ -183,7 +183,7 @@ int mig_url_accept_one(int lfd, const struct mig_url *u, int timeout_ms, char *e
 	if (u->kind == MIG_URL_UNIX)
 		unlink(u->path);
 	if (fd < 0)
-		return mig_err(err, errlen, -e, "waiting for the source: %s", strerror(e));
+		return snap_err(err, errlen, -e, "waiting for the source: %s", strerror(e));
 	if (u->kind == MIG_URL_TCP) {
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
