@@ -60,9 +60,34 @@ static json_t *info_json(const struct vm *vm)
 			 (int)vm->ncpus, "mem_size", (json_int_t)vm->mem.ram_size);
 }
 
+/* The memory file holds boot RAM only (vmm/snapshot/snap_mem.c): plugged virtio-mem blocks would
+ * come back as zeros under a guest that uses them, so a VM with plugged memory is refused. */
+static int check_plugged_memory(struct vm *vm, char *err, size_t errlen)
+{
+	struct virtio_dev *dev = dev_memhp_find(vm);
+	struct virtio_mem_info info;
+
+	if (!dev)
+		return 0;
+	virtio_mem_get_info(dev, &info);
+	if (!info.plugged_size)
+		return 0;
+	snprintf(err, errlen,
+		 "%llu MiB of hotplugged memory are plugged, and a snapshot does not carry their "
+		 "contents yet: unplug them first (PATCH /hotplug/memory requested_size_mib 0)",
+		 (unsigned long long)(info.plugged_size >> 20));
+	return -EBUSY;
+}
+
+/* Every section of the VM's state, the VM paused (a snapshot's state file, migration's last
+ * round). Refused while virtio-mem blocks are plugged (checked here, where the VM is stopped, so
+ * a plug made meanwhile is seen too). */
 static int collect(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
 {
-	int r = put_json(w, SNAP_CONFIG, config_json(vm));
+	int r = check_plugged_memory(vm, err, errlen);
+	if (r)
+		return r;
+	r = put_json(w, SNAP_CONFIG, config_json(vm));
 	if (!r)
 		r = put_json(w, SNAP_INFO, info_json(vm));
 	if (r) {
@@ -94,25 +119,6 @@ char *vm_snapshot_config_text(const struct vm *vm)
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return text;
-}
-
-/* The memory file holds boot RAM only (vmm/snapshot/snap_mem.c): plugged virtio-mem blocks would
- * come back as zeros under a guest that uses them, so a VM with plugged memory is refused. */
-static int check_plugged_memory(struct vm *vm, char *err, size_t errlen)
-{
-	struct virtio_dev *dev = dev_memhp_find(vm);
-	struct virtio_mem_info info;
-
-	if (!dev)
-		return 0;
-	virtio_mem_get_info(dev, &info);
-	if (!info.plugged_size)
-		return 0;
-	snprintf(err, errlen,
-		 "%llu MiB of hotplugged memory are plugged, and a snapshot does not carry their "
-		 "contents yet: unplug them first (PATCH /hotplug/memory requested_size_mib 0)",
-		 (unsigned long long)(info.plugged_size >> 20));
-	return -EBUSY;
 }
 
 /* A diff is written into an earlier snapshot's memory file: never the one this VM's RAM is
@@ -166,7 +172,7 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	}
 	int r = diff ? check_diff_target(vm, mem_path, err, errlen) : 0;
 	if (!r)
-		r = check_plugged_memory(vm, err, errlen);
+		r = check_plugged_memory(vm, err, errlen); /* before the dirty log is taken */
 	if (r)
 		return r;
 	r = snap_writer_init(&w);

@@ -206,6 +206,7 @@ Test(api_memhp, pmem_put_before_start)
 	cr_assert(strstr(fault_message(), "does not match"));
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "", "")), 400, "empty path");
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "/a,b", "")), 400, "a comma");
+	cr_assert_eq(req("PUT", "/pmem/a,b", PMEM("a,b", "/a", "")), 400, "a comma in the id");
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "/a", ", \"root_device\": true")), 400,
 		     "a second root");
 	cr_assert(strstr(fault_message(), "root"));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmm/api/api_json.h"
+#include "vmm/base/parse.h"
 #include "vmm/dev_memhp.h"
 
 #define MIB	(1ull << 20)
@@ -110,6 +111,7 @@ static int pmem_check(const struct api_pmem *list, int n, int at, const char *id
 						  {"read_only", API_JSON_BOOL, false},
 						  {NULL, 0, false}};
 	const char *path;
+	char idbuf[API_PMEM_ID_MAX];
 
 	if (api_json_check(body, f, err, errlen))
 		return -EINVAL;
@@ -117,10 +119,9 @@ static int pmem_check(const struct api_pmem *list, int n, int at, const char *id
 		snprintf(err, errlen, "The id from the path does not match the id from the body!");
 		return -EINVAL;
 	}
-	if (!*id || strlen(id) >= API_PMEM_ID_MAX) {
-		snprintf(err, errlen, "id must have 1 to %d bytes", API_PMEM_ID_MAX - 1);
+	/* the rule of every other device id: printable, no space, '/' or ',' */
+	if (parse_device_id(id, idbuf, sizeof(idbuf), err, errlen))
 		return -EINVAL;
-	}
 	path = api_json_str(body, "path_on_host", "");
 	if (!*path || strchr(path, ',') || strlen(path) >= VIRTIO_PMEM_PATH_MAX) {
 		snprintf(err, errlen,

@@ -296,6 +296,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 	struct control *c = ctx;
 	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
 	bool had_vsock = dev_vsock_configured(c->cfg);
+	int npmem = dev_pmem_count(c->cfg);
 	c->nic_base = nnics;
 	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
 	if (r)
@@ -309,6 +310,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 		vm_destroy(&c->vm);
 		undo_devices(c->cfg, ndisks, nnics);
 		undo_vsock(c->cfg, had_vsock);
+		dev_pmem_truncate(c->cfg, npmem); /* a retry adds them again */
 		cli_unrecord_to(c->cfg, nrec);
 		free(c->append);
 		c->append = NULL;

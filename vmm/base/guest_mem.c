@@ -258,19 +258,25 @@ size_t guest_mem_dirty_words(const struct guest_mem *mem)
 	return (size_t)(((mem->ram_size >> DIRTY_PAGE_SHIFT) + 63) / 64);
 }
 
+/* Tracking may start while device threads run (migration): the bitmap is published with a
+ * release store, and readers load the pointer with acquire. */
 int guest_mem_dirty_start(struct guest_mem *mem)
 {
-	if (mem->dirty)
+	if (__atomic_load_n(&mem->dirty, __ATOMIC_ACQUIRE))
 		return 0;
-	mem->dirty = calloc(guest_mem_dirty_words(mem), sizeof(uint64_t));
-	return mem->dirty ? 0 : -ENOMEM;
+	uint64_t *bits = calloc(guest_mem_dirty_words(mem), sizeof(uint64_t));
+	if (!bits)
+		return -ENOMEM;
+	__atomic_store_n(&mem->dirty, bits, __ATOMIC_RELEASE);
+	return 0;
 }
 
 void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	uint64_t base = 0; /* page index of the region's first page in region order */
+	uint64_t *dirty = __atomic_load_n(&mem->dirty, __ATOMIC_ACQUIRE);
 
-	if (!mem->dirty || !len)
+	if (!dirty || !len)
 		return;
 	for (int i = 0; i < mem->nregions; i++) {
 		const struct guest_region *r = &mem->regions[i];
@@ -280,7 +286,7 @@ void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t le
 				last = r->size - 1;
 			for (uint64_t p = (gpa - r->gpa) >> DIRTY_PAGE_SHIFT;
 			     p <= last >> DIRTY_PAGE_SHIFT; p++)
-				__atomic_fetch_or(&mem->dirty[(base + p) / 64],
+				__atomic_fetch_or(&dirty[(base + p) / 64],
 						  1ull << ((base + p) % 64), __ATOMIC_RELAXED);
 			return;
 		}
@@ -290,8 +296,9 @@ void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t le
 
 void guest_mem_dirty_take(const struct guest_mem *mem, uint64_t *bitmap)
 {
-	for (size_t i = 0; mem->dirty && i < guest_mem_dirty_words(mem); i++)
-		bitmap[i] |= __atomic_exchange_n(&mem->dirty[i], 0, __ATOMIC_RELAXED);
+	uint64_t *dirty = __atomic_load_n(&mem->dirty, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; dirty && i < guest_mem_dirty_words(mem); i++)
+		bitmap[i] |= __atomic_exchange_n(&dirty[i], 0, __ATOMIC_RELAXED);
 }
 
 /* ---- releasing pages (virtio-balloon) ---- */

@@ -76,6 +76,10 @@ static int connect_within(int fd, const struct sockaddr *a, socklen_t len, int t
 	int fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	int r = connect(fd, a, len) ? -errno : 0;
+	/* a Unix socket's EAGAIN is a full backlog: nothing is pending, so it is a refusal (poll
+	 * would report the unconnected socket writable) */
+	if (r == -EAGAIN && a->sa_family == AF_UNIX)
+		r = -ECONNREFUSED;
 	if (r == -EINPROGRESS || r == -EAGAIN) {
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		int soerr = 0;
