@@ -45,6 +45,8 @@ fi
 
 # Stop at the first report, with a stack; leaks count as failures too.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_string_checks=1}
+# Leaks inside the test framework itself (tests/lsan.supp says which) are not ours.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== ctest -L unit"
 if ! (cd "$ASAN_BUILD" && ctest -L unit -j "$JOBS" --output-on-failure); then

@@ -216,11 +216,19 @@ static int f_mig_progress(void *c, struct mig_progress *p, char *err, size_t n)
 	p->bytes = fz_u32(cur);
 	return verdict();
 }
+/* A cancel may come at any time (before start it finds no migration: -ENOENT, a 400). */
+static int f_mig_cancel(void *c)
+{
+	(void)c;
+	return fz_u8(cur) % 2 ? -ENOENT : verdict();
+}
 static int f_mig_receive(void *c, const char *url, char *err, size_t n)
 {
 	(void)c;
 	FZ_ASSERT(url && url[0], "a receive without a URL");
-	return f_balloon_set(c, 0, err, n);
+	int r = f_balloon_set(c, 0, err, n);
+	started += !r; /* a received VM is a started one, as after a snapshot load */
+	return r;
 }
 static unsigned counted;
 static void f_count(void *c, unsigned status)
@@ -252,7 +260,7 @@ static const struct api_backend_ops ops = {.set_logger = f_set_logger,
 					   .count_request = f_count,
 					   .migrate_send = f_mig_send,
 					   .migrate_progress = f_mig_progress,
-					   .migrate_cancel = f_op,
+					   .migrate_cancel = f_mig_cancel,
 					   .migrate_receive = f_mig_receive};
 
 static void check_answer(const struct api_response *r)
