@@ -334,21 +334,30 @@ Test(virtio_fs, driver_ok_hands_the_rings_over_and_calls_become_interrupts)
 	fake_kill(&f);
 }
 
+/* A running device with its rings handed over to a fake back-end on `path`, queue 1's used and
+ * avail indexes set, and that back-end killed. */
+static struct virtio_dev *running_then_killed(struct fake *f, char *path, size_t len,
+					      uint16_t used_idx, uint16_t avail_idx)
+{
+	snprintf(path, len, "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(f, path);
+	struct virtio_dev *dev = make_dev(true);
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	driver_start(dev);
+	cr_assert_eq(guest_mem_write(&mem, dev->vqs[1].device_addr + 2, &used_idx, 2), 0);
+	cr_assert_eq(guest_mem_write(&mem, dev->vqs[1].driver_addr + 2, &avail_idx, 2), 0);
+	fake_kill(f);
+	return dev;
+}
+
 /* The back-end dies and comes back on the same socket while the guest runs: the device
  * reconnects by itself and resumes each ring at its used index (no reset, no NEEDS_RESET). */
 Test(virtio_fs, restarted_backend_is_reconnected_while_running, .timeout = 30)
 {
 	struct fake f;
 	char path[108];
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
-	struct virtio_dev *dev = make_dev(true);
-	cr_assert_eq(virtio_dev_start(dev), 0);
-	driver_start(dev);
-	uint16_t used_idx = 5; /* the old back-end completed the 5 requests of queue 1 */
-	cr_assert_eq(guest_mem_write(&mem, dev->vqs[1].device_addr + 2, &used_idx, 2), 0);
-	cr_assert_eq(guest_mem_write(&mem, dev->vqs[1].driver_addr + 2, &used_idx, 2), 0);
-	fake_kill(&f);
+	/* the old back-end completed the 5 requests of queue 1 */
+	struct virtio_dev *dev = running_then_killed(&f, path, sizeof(path), 5, 5);
 	fake_listen(&f, path);
 	for (int i = 0; i < 500 && count(&f, VU_SET_VRING_ENABLE) < 2; i++)
 		usleep(10000);
@@ -374,15 +383,7 @@ Test(virtio_fs, backend_gone_with_requests_pending_needs_reset, .timeout = 30)
 {
 	struct fake f;
 	char path[108];
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
-	struct virtio_dev *dev = make_dev(true);
-	cr_assert_eq(virtio_dev_start(dev), 0);
-	driver_start(dev);
-	uint16_t used_idx = 5, avail_idx = 7;
-	cr_assert_eq(guest_mem_write(&mem, dev->vqs[1].device_addr + 2, &used_idx, 2), 0);
-	cr_assert_eq(guest_mem_write(&mem, dev->vqs[1].driver_addr + 2, &avail_idx, 2), 0);
-	fake_kill(&f);
+	struct virtio_dev *dev = running_then_killed(&f, path, sizeof(path), 5, 7);
 	fake_listen(&f, path);
 	for (int i = 0; i < 500 && !(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET); i++)
 		usleep(10000);
