@@ -179,6 +179,13 @@ static void fake_listen(struct fake *f, const char *path)
 	pthread_create(&f->thread, NULL, fake_main, f);
 }
 
+/* The fake back-end listening on this test's socket path, written to `path`. */
+static void fake_listen_here(struct fake *f, char *path, size_t len)
+{
+	snprintf(path, len, "/tmp/vfs-test-%d.sock", getpid());
+	fake_listen(f, path);
+}
+
 /* The back-end dies: its socket closes. */
 static void fake_kill(struct fake *f)
 {
@@ -279,8 +286,7 @@ Test(virtio_fs, config_space_and_features)
 {
 	struct fake f;
 	char path[108];
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
+	fake_listen_here(&f, path, sizeof(path));
 	struct virtio_dev *dev = make_dev(true);
 	cr_assert_eq(dev->device_id, VIRTIO_ID_FS);
 	cr_assert_eq(dev->num_queues, 2);
@@ -299,8 +305,7 @@ Test(virtio_fs, driver_ok_hands_the_rings_over_and_calls_become_interrupts)
 {
 	struct fake f;
 	char path[108];
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
+	fake_listen_here(&f, path, sizeof(path));
 	struct virtio_dev *dev = make_dev(true);
 	cr_assert_eq(virtio_dev_start(dev), 0);
 	driver_start(dev);
@@ -339,8 +344,7 @@ Test(virtio_fs, driver_ok_hands_the_rings_over_and_calls_become_interrupts)
 static struct virtio_dev *running_then_killed(struct fake *f, char *path, size_t len,
 					      uint16_t used_idx, uint16_t avail_idx)
 {
-	snprintf(path, len, "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(f, path);
+	fake_listen_here(f, path, len);
 	struct virtio_dev *dev = make_dev(true);
 	cr_assert_eq(virtio_dev_start(dev), 0);
 	driver_start(dev);
@@ -399,8 +403,7 @@ Test(virtio_fs, backend_gone_for_good_needs_reset_then_driver_ok_reconnects, .ti
 {
 	struct fake f;
 	char path[108];
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
+	fake_listen_here(&f, path, sizeof(path));
 	struct virtio_dev *dev = make_dev(true);
 	cr_assert_eq(virtio_dev_start(dev), 0);
 	driver_start(dev);
@@ -429,8 +432,7 @@ Test(virtio_fs, polling_leaves_the_rings_alone)
 {
 	struct fake f;
 	char path[108];
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
+	fake_listen_here(&f, path, sizeof(path));
 	struct virtio_dev *dev = make_dev(true);
 	dev->poll_max_ns = 50 * 1000 * 1000; /* long windows: the thread polls between events */
 	cr_assert_eq(virtio_dev_start(dev), 0);
@@ -461,8 +463,7 @@ Test(virtio_fs, private_ram_fails_the_device_not_the_vmm)
 {
 	struct fake f;
 	char path[108];
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
+	fake_listen_here(&f, path, sizeof(path));
 	struct virtio_dev *dev = make_dev(false);
 	driver_start(dev);
 	cr_assert(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
@@ -475,8 +476,7 @@ Test(virtio_fs, snapshot_is_refused_with_a_message)
 {
 	struct fake f;
 	char path[108], err[160] = "";
-	snprintf(path, sizeof(path), "/tmp/vfs-test-%d.sock", getpid());
-	fake_listen(&f, path);
+	fake_listen_here(&f, path, sizeof(path));
 	struct virtio_dev *dev = make_dev(true);
 	struct virtio_dev_state st;
 	uint8_t priv[4096];
