@@ -163,7 +163,7 @@ int machine_add_ram(struct machine *m, uint64_t base, uint64_t size);
 int machine_add_guest_ram(struct machine *m, const struct guest_mem *mem);
 /* A vCPU with this APIC ID (unique). The first one added is the boot CPU. */
 int machine_add_cpu(struct machine *m, uint32_t apic_id);
-/* vCPUs 0..n-1 with APIC ID = index, as vmm/vcpu.c creates them. */
+/* vCPUs 0..n-1 with APIC ID = index, as vmm/machine/vcpu.c creates them. */
 int machine_add_cpus(struct machine *m, int n);
 /* The IOAPIC at `base` (4 KiB) with `pins` inputs and ID `id`, and the LAPIC at `lapic_base`. */
 int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pins,

@@ -5,10 +5,10 @@
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
-#include "vmm/cli.h"
 #include "vmm/kvm/kvm_probe.h"
+#include "vmm/machine/cli.h"
+#include "vmm/machine/vm.h"
 #include "vmm/sandbox/sandbox.h"
-#include "vmm/vm.h"
 #include <errno.h>
 #include <string.h>
 

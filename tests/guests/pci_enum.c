@@ -15,8 +15,8 @@
  *   - the MP table's PCI interrupt entry for each INTx pin names the interrupt line.
  * With `vmm` (our VMM), exact expectations: host bridge 1b36:0008 class 060000 at 00:00.0,
  * virtio devices from slot 1 on, BAR 0 64-bit 16 KiB / BAR 2 32-bit 4 KiB with the layout of
- * virtio/transport/pci.h, MSI-X table size = num_queues + 1, INTx line 20 + (slot + pin - 1) % 4,
- * an MP table entry for each, and all-ones with decoding off.
+ * virtio/transport/virtio_pci.h, MSI-X table size = num_queues + 1, INTx line 20 + (slot + pin - 1)
+ * % 4, an MP table entry for each, and all-ones with decoding off.
  *
  * Command line: [ecam=ADDR] (default 0xE0000000; QEMU q35: 0xB0000000) [no_ecam] [vmm]
  *   [devices=N] (virtio functions expected). */
@@ -301,7 +301,7 @@ static void check_msix(const struct func *f, const struct vcaps *v, uint16_t nq)
 	}
 }
 
-/* Our VMM's layout (virtio/transport/pci.h). */
+/* Our VMM's layout (virtio/transport/virtio_pci.h). */
 static void check_vmm_layout(const struct func *f, const struct vcaps *v)
 {
 	TEST_ASSERT(f->bars[0].is64 && f->bars[0].size == 0x4000);

@@ -3,7 +3,7 @@
 # function, absent functions and bus 1 read all-ones, BAR sizing, the virtio capability chain
 # (cfg_type 1..5 inside their BARs, aligned), the PCI configuration access capability, MSI-X
 # table/PBA, memory decoding off -> all-ones, INTx lines and their MP table entries.
-# Our VMM (`vmm`: its exact layout, virtio/transport/pci.h) with three virtio-pci devices, and with a mix
+# Our VMM (`vmm`: its exact layout, virtio/transport/virtio_pci.h) with three virtio-pci devices, and with a mix
 # of transports (only the devices after --transport pci are on the bus); QEMU q35 (ECAM where its
 # firmware put it, 0xB0000000; BARs wherever SeaBIOS assigned them).
 # labels: guests pci

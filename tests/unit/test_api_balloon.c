@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "vmm/api/api_router.h"
-#include "vmm/cli.h"
-#include "vmm/dev_balloon.h"
+#include "vmm/machine/cli.h"
+#include "vmm/machine/dev_balloon.h"
 
 static struct api api;
 static struct {

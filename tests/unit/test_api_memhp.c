@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "vmm/api/api_router.h"
-#include "vmm/cli.h"
-#include "vmm/dev_memhp.h"
-#include "vmm/dev_pmem.h"
+#include "vmm/machine/cli.h"
+#include "vmm/machine/dev_memhp.h"
+#include "vmm/machine/dev_pmem.h"
 
 #define MIB (1ull << 20)
 

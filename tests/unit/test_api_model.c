@@ -9,7 +9,7 @@
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
-#include "vmm/dev_vsock.h"
+#include "vmm/machine/dev_vsock.h"
 
 static struct api_model m;
 

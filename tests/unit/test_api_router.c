@@ -620,7 +620,8 @@ Test(api, snapshot_load_before_start_only)
 		"\"File\", \"backend_path\": \"/m\"}, \"resume_vm\": true, "
 		"\"network_overrides\": [{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap9\"}]}"),
 	    204);
-	/* a NIC override for the NIC named eth1, found by snapshot_open() (vmm/snapshot.h) */
+	/* a NIC override for the NIC named eth1, found by snapshot_open()
+	 * (vmm/machine/vm_snapshot.h) */
 	cr_assert_str_eq(fk.patch_path, "/s|/m|1|eth1:tap=tap9");
 	req("GET", "/", NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Running");

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/cli.h"
-#include "vmm/dev_display.h"
-#include "vmm/dev_rng.h"
-#include "vmm/device_table.h"
+#include "vmm/machine/cli.h"
+#include "vmm/machine/dev_display.h"
+#include "vmm/machine/dev_rng.h"
+#include "vmm/machine/device_table.h"
 
 #define ARGV(...)                                                                                  \
 	(char *[])                                                                                 \

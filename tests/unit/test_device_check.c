@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "vmm/base/log.h"
-#include "vmm/cli.h"
-#include "vmm/dev_disk.h"
-#include "vmm/device_table.h"
+#include "vmm/machine/cli.h"
+#include "vmm/machine/dev_disk.h"
+#include "vmm/machine/device_table.h"
 
 static char dir[64];
 

@@ -8,7 +8,7 @@
 
 #include "vmm/api/api_model.h"
 #include "vmm/api/live_config.h"
-#include "vmm/dev_balloon.h"
+#include "vmm/machine/dev_balloon.h"
 
 static struct vm_config cfg, replayed;
 static char err[256];

@@ -1,7 +1,7 @@
-/* The metrics document and its sink (vmm/metrics.c): the document's shape without a VM and with
- * a small fake one (vCPU exits, devices on both transports), API counters, the sink to a regular
- * file, to a FIFO with and without a reader (never blocking), bad paths, the refused second sink,
- * periodic flushing, attaching / detaching the VM, and the fields every line carries
+/* The metrics document and its sink (vmm/machine/metrics.c): the document's shape without a VM and
+ * with a small fake one (vCPU exits, devices on both transports), API counters, the sink to a
+ * regular file, to a FIFO with and without a reader (never blocking), bad paths, the refused second
+ * sink, periodic flushing, attaching / detaching the VM, and the fields every line carries
  * (Firecracker's emit_id and properties). Each test runs in its own process, so each
  * starts with fresh metrics state. */
 #include <criterion/criterion.h>
@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 #include "virtio/core/device.h"
-#include "vmm/metrics.h"
-#include "vmm/vcpu.h"
-#include "vmm/vm.h"
-#include "vmm/vm_pci.h"
-#include "vmm/vm_virtio.h"
+#include "vmm/machine/metrics.h"
+#include "vmm/machine/vcpu.h"
+#include "vmm/machine/vm.h"
+#include "vmm/machine/vm_pci.h"
+#include "vmm/machine/vm_virtio.h"
 
 static char dir[64];
 static char path[128];

@@ -1,7 +1,7 @@
-/* snapshot_open() (vmm/snapshot.h) on a state file written here: NIC overrides found by the NIC's
- * id (--net id=, or netN without one) or by position, an override that names no NIC refused, and
- * the saved MMDS state put in front of the NICs its configuration names. No KVM: only the
- * configuration part of a restore. */
+/* snapshot_open() (vmm/machine/vm_snapshot.h) on a state file written here: NIC overrides found by
+ * the NIC's id (--net id=, or netN without one) or by position, an override that names no NIC
+ * refused, and the saved MMDS state put in front of the NICs its configuration names. No KVM: only
+ * the configuration part of a restore. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "vmm/base/snapshot_io.h"
+#include "vmm/machine/vm_snapshot.h"
 #include "vmm/mmds/mmds.h"
-#include "vmm/snapshot.h"
 #include "vmm/snapshot/snap_format.h"
 
 static char dir[] = "/tmp/test_snapshot_open.XXXXXX", path[128];

@@ -8,7 +8,7 @@
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
 #include "virtio/core/device.h"
-#include "virtio/transport/mmio.h"
+#include "virtio/transport/virtio_mmio.h"
 
 #define QSIZE 16
 

@@ -138,7 +138,8 @@ Test(net_options, rate_limits_per_direction)
 	cr_assert(strstr(err, "rate limit"), "%s", err);
 }
 
-/* id=NAME: the API's iface_id, kept in snapshots (vmm/snapshot.h finds NIC overrides by it). */
+/* id=NAME: the API's iface_id, kept in snapshots (vmm/machine/vm_snapshot.h finds NIC overrides by
+ * it). */
 Test(net_options, id)
 {
 	cr_assert_eq(parse("tap=t0,id=eth0"), 0, "%s", msg);

@@ -13,7 +13,7 @@
 #include "../mock_driver/mock_driver.h"
 #include "devices/pci/pci.h"
 #include "virtio/core/device.h"
-#include "virtio/transport/pci.h"
+#include "virtio/transport/virtio_pci.h"
 
 #define QSIZE 16
 #define NQ    2

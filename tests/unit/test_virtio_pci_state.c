@@ -1,8 +1,8 @@
-/* The virtio-pci function through a snapshot (virtio/transport/pci.c virtio_pci_save/restore,
- * devices/pci pci_func_restore_config and pci_msix_save/restore): a BAR the guest moved and an
- * MSI-X table it programmed survive into a fresh function on a fresh bus, which decodes the BAR at
- * the saved address and moves its notify area there as a guest BAR write does; hostile states are
- * refused. */
+/* The virtio-pci function through a snapshot (virtio/transport/virtio_pci.c
+ * virtio_pci_save/restore, devices/pci pci_func_restore_config and pci_msix_save/restore): a BAR
+ * the guest moved and an MSI-X table it programmed survive into a fresh function on a fresh bus,
+ * which decodes the BAR at the saved address and moves its notify area there as a guest BAR write
+ * does; hostile states are refused. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -12,7 +12,7 @@
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
 #include "devices/pci/pci.h"
-#include "virtio/transport/pci.h"
+#include "virtio/transport/virtio_pci.h"
 
 #define NQ	 2
 #define SLOT	 3

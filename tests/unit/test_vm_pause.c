@@ -1,6 +1,6 @@
-/* Pause bookkeeping (vmm/vm_pause.c) without KVM: a hand-built struct vm whose "vCPU threads"
- * loop through vm_pause_point() as the real KVM_RUN loop does after each exit. Nothing here
- * depends on timing except the one bounded timeout test, which only checks that it ends. */
+/* Pause bookkeeping (vmm/machine/vm_pause.c) without KVM: a hand-built struct vm whose "vCPU
+ * threads" loop through vm_pause_point() as the real KVM_RUN loop does after each exit. Nothing
+ * here depends on timing except the one bounded timeout test, which only checks that it ends. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <errno.h>
@@ -8,10 +8,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/vcpu.h"
-#include "vmm/vm.h"
-#include "vmm/vm_pause.h"
-#include "vmm/vm_pause_test.h"
+#include "vmm/machine/vcpu.h"
+#include "vmm/machine/vm.h"
+#include "vmm/machine/vm_pause.h"
+#include "vmm/machine/vm_pause_test.h"
 
 static struct vm vm;
 static unsigned long loops[2]; /* per fake vCPU: iterations, __atomic */

@@ -9,7 +9,7 @@
 #include "../mock_driver/mock_driver.h"
 #include "firmware/mptable.h"
 #include "vmm/base/layout.h"
-#include "vmm/vm_pci.h"
+#include "vmm/machine/vm_pci.h"
 
 Test(vm_pci, default_routes_match_kvm)
 {

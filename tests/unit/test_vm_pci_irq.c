@@ -12,9 +12,9 @@
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/virtio_kvm.h"
-#include "vmm/vm_pci.h"
-#include "vmm/vm_pci_irq.h"
+#include "vmm/machine/virtio_kvm.h"
+#include "vmm/machine/vm_pci.h"
+#include "vmm/machine/vm_pci_irq.h"
 
 #define MAX_CALLS 64
 

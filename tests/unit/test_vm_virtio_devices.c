@@ -1,4 +1,4 @@
-/* Where the device table's devices land (vmm/vm_virtio_devices.c), without KVM: the PCI bus
+/* Where the device table's devices land (vmm/machine/vm_virtio_devices.c), without KVM: the PCI bus
  * exists only once a device asks for PCI, and placement failures are the VMM's (exit 1). And a
  * host terminal resize (SIGWINCH, read from the main thread's signalfd) reaching hvc0. */
 #include <criterion/criterion.h>
@@ -22,10 +22,10 @@
 #include "../mock_driver/mock_driver.h"
 #include "virtio/console/vconsole.h"
 #include "vmm/base/errors.h"
-#include "vmm/device_table.h"
-#include "vmm/vm.h"
-#include "vmm/vm_pci.h"
-#include "vmm/vm_virtio.h"
+#include "vmm/machine/device_table.h"
+#include "vmm/machine/vm.h"
+#include "vmm/machine/vm_pci.h"
+#include "vmm/machine/vm_virtio.h"
 
 static struct vm vm;
 static struct vm_config cfg;

@@ -10,7 +10,7 @@
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/dev_snapshot.h"
-#include "virtio/transport/mmio.h"
+#include "virtio/transport/virtio_mmio.h"
 
 #define MAX_OPS	  256
 #define RAM0_GPA  0x100000ull

@@ -1,7 +1,7 @@
 /* The virtio device fuzz harness: a device model behind the virtio-mmio register file
- * (virtio/transport/mmio.h) serving kicks with virtio_dev_process_pending(), over fake guest RAM,
- * driven by a program decoded from the input: the legal bring-up sequence (3.1.1), raw register
- * reads and writes of any offset and width, status writes and resets in the middle of I/O,
+ * (virtio/transport/virtio_mmio.h) serving kicks with virtio_dev_process_pending(), over fake guest
+ * RAM, driven by a program decoded from the input: the legal bring-up sequence (3.1.1), raw
+ * register reads and writes of any offset and width, status writes and resets in the middle of I/O,
  * notifies, and fuzz_drv.h operations on the rings of every queue (legal chains, device requests
  * carrying input bytes, scribbles), and snapshots taken at any moment and restored from a state
  * that may have been altered (the state file is untrusted). Used by fuzz_virtio_mmio (an echo

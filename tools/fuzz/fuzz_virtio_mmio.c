@@ -1,4 +1,4 @@
-/* libFuzzer target: the virtio-mmio transport and the device core (virtio/transport/mmio.c,
+/* libFuzzer target: the virtio-mmio transport and the device core (virtio/transport/virtio_mmio.c,
  * virtio/core/device.c) with an echo device: each chain's readable bytes are copied into its
  * writable bytes. Registers, status transitions, resets in the middle of I/O, queue setup and
  * notifies come from the input (fuzz_virtio_dev.h), which also scribbles ring memory. The device

@@ -1,7 +1,7 @@
-/* libFuzzer target: the modern virtio-pci transport (virtio/transport/pci.c, pci_common.c) with
- * MSI-X (devices/pci/pci_msix.c) on PCI bus 0 (devices/pci/pci_bus.c, pci_func.c), KVM-free: the
- * host callbacks are recorders. An echo device (1-3 queues, each chain's readable bytes copied into
- * its writable bytes) sits behind it, over fake guest RAM with the fuzz_drv.h driver on its
+/* libFuzzer target: the modern virtio-pci transport (virtio/transport/virtio_pci.c, pci_common.c)
+ * with MSI-X (devices/pci/pci_msix.c) on PCI bus 0 (devices/pci/pci_bus.c, pci_func.c), KVM-free:
+ * the host callbacks are recorders. An echo device (1-3 queues, each chain's readable bytes copied
+ * into its writable bytes) sits behind it, over fake guest RAM with the fuzz_drv.h driver on its
  * rings. The input is a program of: the legal bring-up through the common configuration
  * (3.1.1, 4.1.4.3; MSI-X on or off), raw BAR accesses of any offset and width (common config,
  * ISR, device config, notify, MSI-X table and PBA), configuration space accesses through
@@ -26,7 +26,7 @@
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/device.h"
-#include "virtio/transport/pci.h"
+#include "virtio/transport/virtio_pci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

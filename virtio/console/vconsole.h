@@ -30,8 +30,8 @@
  *   virtio_dev_start(dev);
  *   console_start(&con);
  *   ... on SIGWINCH: virtio_console_winch(dev) (the VMM's main thread reads SIGWINCH from its
- *       signalfd, vmm/vm.h vm_block_signals(), and calls it through vm_terminal_resized()) ...
- *   console_stop(&con);                   no more receive() calls after this
+ *       signalfd, vmm/machine/vm.h vm_block_signals(), and calls it through vm_terminal_resized())
+ * ... console_stop(&con);                   no more receive() calls after this
  *   virtio_dev_destroy(dev); free(dev);
  *   console_close(&con);
  * The console must outlive the device. */

@@ -1,6 +1,6 @@
 /* A whole virtio device in a snapshot: the transport-independent state (queue_state.h) plus the
  * device model's own state (ops->save / ops->restore), and the device made live again after a
- * restore. Transports save their own registers (virtio/transport/mmio.h, pci.h).
+ * restore. Transports save their own registers (virtio/transport/virtio_mmio.h, pci.h).
  *
  * The model's part travels behind a small header naming the device kind, so a restore into a
  * device of another kind (or another queue count) is refused before anything is touched:

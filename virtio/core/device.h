@@ -3,8 +3,9 @@
  * I/O thread that serves queue kicks.
  *
  * A device model (blk, console, rng, net, ...) describes itself once by filling a struct
- * virtio_dev and its ops; a transport (virtio/transport/mmio.c, later PCI) exposes it to the guest
- * and calls only the virtio_dev_* functions below. The device never knows which transport it is on.
+ * virtio_dev and its ops; a transport (virtio/transport/virtio_mmio.c, later PCI) exposes it to the
+ * guest and calls only the virtio_dev_* functions below. The device never knows which transport it
+ * is on.
  *
  * Locking: `lock` serialises everything driver-visible. The transport takes it around each
  * register access; the I/O thread takes it around every ops callback (queue_notify and the

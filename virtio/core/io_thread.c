@@ -149,8 +149,8 @@ static const struct sandbox_rule io_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SIGNAL_MSI),
-    /* virtio-pci: an MSI-X vector's route is programmed when it is first used (vmm/vm_pci_irq.c),
-     * and INTx falls back to an irqfd */
+    /* virtio-pci: an MSI-X vector's route is programmed when it is first used
+     * (vmm/machine/vm_pci_irq.c), and INTx falls back to an irqfd */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_GSI_ROUTING),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQFD),
     /* the host console's terminal, asked for its size when a driver reads the config */

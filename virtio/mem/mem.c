@@ -120,7 +120,8 @@ static const struct virtio_dev_ops vmem_ops = {
     .save_size = vmem_save_size,
 };
 
-/* The VMM's plug and unplug (vmm/memhp.h): KVM memory slots, releasing pages (sandbox.h). */
+/* The VMM's plug and unplug (vmm/machine/memhp.h): KVM memory slots, releasing pages (sandbox.h).
+ */
 static const struct sandbox_rule vmem_rules[] = {
     SB_ALLOW(SYS_madvise),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),

@@ -4,8 +4,8 @@
  * plugged and requested sizes and the plugged-blocks bitmap. At restore every run of plugged
  * blocks is plugged again through the backend (the VMM maps it and adds its KVM slots). The
  * blocks' contents are not in the VM's memory file yet, so the VMM refuses a snapshot while any
- * block is plugged (vmm/snapshot.c); this restore path is for when the file carries them. The state
- * file is untrusted: every field is checked as a guest write would be. */
+ * block is plugged (vmm/machine/vm_snapshot.c); this restore path is for when the file carries
+ * them. The state file is untrusted: every field is checked as a guest write would be. */
 #include "virtio/mem/internal.h"
 
 #include <errno.h>

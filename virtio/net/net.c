@@ -147,7 +147,7 @@ static int net_activate(struct virtio_dev *dev)
 	net_set_pairs(n, n->pairs);
 	/* Each pair's I/O thread starts reading when its backend has a frame: the backend's
 	 * batched reads (io_uring) are allowed there, not on the vCPU that wrote DRIVER_OK
-	 * (vmm/vcpu.c's sandbox). */
+	 * (vmm/machine/vcpu.c's sandbox). */
 	for (uint16_t i = 0; i < n->pairs; i++) {
 		n->p[i].rx_broken = false;
 		net_rx_watch(&n->p[i], true);

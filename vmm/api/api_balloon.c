@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "vmm/api/api_json.h"
-#include "vmm/dev_balloon.h"
+#include "vmm/machine/dev_balloon.h"
 
 #define PAGES_PER_MIB VIRTIO_BALLOON_PAGES_PER_MIB
 

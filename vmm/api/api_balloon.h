@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "virtio/balloon/balloon.h"
-#include "vmm/cli.h"
+#include "vmm/machine/cli.h"
 
 struct api_balloon {
 	bool set; /* PUT /balloon was given (or --balloon on the command line) */

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "vmm/base/log.h"
+#include "vmm/machine/vm_uffd.h"
 #include "vmm/sandbox/sandbox.h"
-#include "vmm/vm_uffd.h"
 
 /* One connection as the slow-client rules see it (see api_http.h). */
 struct client {
@@ -178,7 +178,7 @@ static const struct sandbox_rule api_setup_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_IRQCHIP),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_PIT2),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
-    /* a tap configured through the API (virtio/net/tap.c, vmm/dev_net.c) */
+    /* a tap configured through the API (virtio/net/tap.c, vmm/machine/dev_net.c) */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETIFF),
     SB_ARG_EQ(SYS_ioctl, 1, TUNGETIFF),
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETVNETHDRSZ),
@@ -520,7 +520,7 @@ static void *api_thread(void *arg)
 	pthread_setname_np(pthread_self(), "api");
 	/* Confined before the first request, as Firecracker's API thread; a second, later entry
 	 * (WAKE_CONFINE) drops what it keeps until a --user switch. */
-	/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/vm_uffd.h) */
+	/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/machine/vm_uffd.h) */
 	const struct sandbox_list *lists[] = {&api_sandbox, &api_setup_sandbox,
 					      &vm_uffd_setup_sandbox};
 	int r = sandbox_enter_early("api", lists, 3);

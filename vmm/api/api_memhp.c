@@ -8,7 +8,7 @@
 
 #include "vmm/api/api_json.h"
 #include "vmm/base/parse.h"
-#include "vmm/dev_memhp.h"
+#include "vmm/machine/dev_memhp.h"
 
 #define MIB	(1ull << 20)
 #define MAX_MIB (VIRTIO_MEM_MAX_REGION / MIB)

@@ -12,7 +12,7 @@
 
 #include "virtio/mem/mem.h"
 #include "virtio/pmem/pmem.h"
-#include "vmm/cli.h"
+#include "vmm/machine/cli.h"
 
 #define API_MAX_PMEM	8
 #define API_PMEM_ID_MAX 64

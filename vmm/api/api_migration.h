@@ -1,7 +1,7 @@
 /* Live migration in the API (issue 31), with Cloud Hypervisor's send-migration semantics under
  * our /vmm/ routes: request bodies checked and the progress document built; pure code like
- * api_memhp.h. The router (api_router.c) decides the state; the backend (vmm/vm_migrate.h) moves
- * the VM.
+ * api_memhp.h. The router (api_router.c) decides the state; the backend (vmm/machine/vm_migrate.h)
+ * moves the VM.
  *
  *   PUT /vmm/send-migration    {"destination_url": "unix:PATH"|"tcp:HOST:PORT", "local"?: bool,
  *                               "max_downtime_ms"?: N}     a running or paused VM; 204 once it

@@ -10,8 +10,8 @@
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_rate_limit.h"
-#include "vmm/dev_pmem.h"
-#include "vmm/dev_vsock.h"
+#include "vmm/machine/dev_pmem.h"
+#include "vmm/machine/dev_vsock.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 

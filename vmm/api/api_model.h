@@ -14,7 +14,7 @@
 #include "virtio/vsock/vsock.h"
 #include "vmm/api/api_balloon.h"
 #include "vmm/api/api_memhp.h"
-#include "vmm/cli.h"
+#include "vmm/machine/cli.h"
 #include "vmm/mmds/mmds_config.h"
 
 #define API_ID_MAX	 VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */

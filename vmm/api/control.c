@@ -25,18 +25,18 @@
 #include "vmm/api/live_config.h"
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
-#include "vmm/dev_balloon.h"
-#include "vmm/dev_disk.h"
-#include "vmm/dev_memhp.h"
-#include "vmm/dev_pmem.h"
-#include "vmm/dev_vsock.h"
-#include "vmm/metrics.h"
+#include "vmm/machine/dev_balloon.h"
+#include "vmm/machine/dev_disk.h"
+#include "vmm/machine/dev_memhp.h"
+#include "vmm/machine/dev_pmem.h"
+#include "vmm/machine/dev_vsock.h"
+#include "vmm/machine/metrics.h"
+#include "vmm/machine/vm.h"
+#include "vmm/machine/vm_pause.h"
+#include "vmm/machine/vm_snapshot.h"
+#include "vmm/machine/vm_uffd.h"
 #include "vmm/sandbox/landlock.h"
 #include "vmm/sandbox/sandbox.h"
-#include "vmm/snapshot.h"
-#include "vmm/vm.h"
-#include "vmm/vm_pause.h"
-#include "vmm/vm_uffd.h"
 
 #define CONFIG_FILE_MAX	  (1 << 20)
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
@@ -991,7 +991,7 @@ int control_run(struct vm_config *cfg)
 	}
 	if (cfg->mmds_size_limit)
 		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
-	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/snapshot.c) */
+	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/machine/vm_snapshot.c) */
 	int status = run_phases(&c, sig_fd);
 	api_http_stop(c.http); /* no request runs past this point */
 	metrics_shutdown();

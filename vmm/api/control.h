@@ -5,7 +5,7 @@
  *   --api-sock S                  the VMM waits, serving the API, until a client configures
  *                                 the VM and sends InstanceStart, or loads a snapshot
  *                                 (PUT /snapshot/load) (Firecracker's flow)
- *   --restore DIR [--api-sock S]  the snapshot in DIR resumes at once (vmm/snapshot.h)
+ *   --restore DIR [--api-sock S]  the snapshot in DIR resumes at once (vmm/machine/vm_snapshot.h)
  *
  * Options given on the command line besides (--console, --rng, --disk, --kvm, -v, ...) apply
  * as well: a VM configured over the API gets the API's drives and NICs after the command line's.
@@ -13,7 +13,7 @@
 #ifndef VMM_API_CONTROL_H
 #define VMM_API_CONTROL_H
 
-#include "vmm/cli.h"
+#include "vmm/machine/cli.h"
 
 /* Runs the VMM as above and returns its exit status (vmm/base/errors.h); `cfg` is the parsed
  * command line, also the configuration the VM is built from (cli_free() it afterwards). */

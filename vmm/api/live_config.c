@@ -9,7 +9,7 @@
 
 #include "vmm/api/api_balloon.h"
 #include "vmm/api/api_rate_limit.h"
-#include "vmm/dev_balloon.h"
+#include "vmm/machine/dev_balloon.h"
 
 #define LIMITS_MAX 256 /* ",rx-bw=S:R:B" and three more: 4 x (8 + 3 x 20 digits) */
 

@@ -21,7 +21,7 @@ struct guest_region {
 	uint64_t fd_offset; /* file offset of the region's first byte */
 };
 
-/* The region of a virtio-mem device (vmm/memhp.h): guest memory only where its blocks are
+/* The region of a virtio-mem device (vmm/machine/memhp.h): guest memory only where its blocks are
  * plugged. It is not RAM: it is in neither `regions` nor `ram_size`, the dirty bitmap, the page
  * numbering nor guest_mem_discard(). */
 struct guest_hotplug {

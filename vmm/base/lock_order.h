@@ -6,8 +6,8 @@
  * buffer, for another thread) while holding a device lock: a vCPU may be waiting for it.
  *
  *  1. struct pci_bus.lock (devices/pci/pci.h): configuration space accesses. Held while a
- * function's config handler runs, which may take its virtio device lock (virtio/transport/pci.c)
- * and move BARs (io_bus lock, KVM ioeventfd ioctls).
+ * function's config handler runs, which may take its virtio device lock
+ * (virtio/transport/virtio_pci.c) and move BARs (io_bus lock, KVM ioeventfd ioctls).
  *  2. struct virtio_dev.lock (virtio/core/device.h), and the lock of each legacy device (uart8250,
  *     i8042, rtc_cmos): everything driver-visible of one device. Taken by the transport around a
  *     register access and by the device's I/O thread around every callback. Two device locks
@@ -19,7 +19,7 @@
  *     control queue in group 0). A thread holding a group lock never takes dev->lock: the
  *     interrupts its callbacks raise are deferred until it let go (virtio_group_flush).
  *  3. Locks a device takes inside its callbacks, each a leaf with respect to the others:
- *     - struct vm_pci.route_lock (vmm/vm_pci.h): the GSI routing table (MSI-X writes);
+ *     - struct vm_pci.route_lock (vmm/machine/vm_pci.h): the GSI routing table (MSI-X writes);
  *     - struct io_bus.lock (vmm/base/io_bus.h, rwlock): only around a range lookup or a
  *       (un)registration, never across a device callback;
  *     - struct vconsole.in_lock (virtio/console/vconsole.c): host input held for the guest;
@@ -35,9 +35,9 @@
  *       holding no device lock: the 8250 queues its output under its lock and writes it after
  *       dropping it (devices/uart8250.h; the waiting is the guest's back-pressure). Its space
  *       notifier runs under it and may only write an eventfd.
- *  4. struct vm.stop_lock (vmm/vm.h): leaf; vm_control_stop() from any thread.
- *  5. The metrics lock (vmm/metrics.c): leaf; taken by the API and the flush thread with no other
- *     lock held. Building a document under it reads only atomic counters.
+ *  4. struct vm.stop_lock (vmm/machine/vm.h): leaf; vm_control_stop() from any thread.
+ *  5. The metrics lock (vmm/machine/metrics.c): leaf; taken by the API and the flush thread with no
+ * other lock held. Building a document under it reads only atomic counters.
  *  6. struct mmds.lock (vmm/mmds/mmds.h): leaf; the MMDS store, tokens and configuration. Taken
  *     by the API thread under the router's lock and by a NIC's transmit path under its device
  *     or group lock; nothing is called out of it.

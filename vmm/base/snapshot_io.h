@@ -14,7 +14,7 @@
 
 enum snap_tag {
 	/* the VMM */
-	SNAP_CONFIG = 1, /* JSON: the options the VM was built from (vmm/snapshot.c) */
+	SNAP_CONFIG = 1, /* JSON: the options the VM was built from (vmm/machine/vm_snapshot.c) */
 	SNAP_INFO = 2,	 /* JSON: what was snapshotted, for people and tools */
 	SNAP_MMDS = 3,	 /* JSON: the MMDS configuration and store (vmm/mmds/mmds_state.h) */
 	/* KVM, per vCPU (instance = vCPU index) */

@@ -34,7 +34,7 @@
 #define CONSOLE_LINGER_NS   1000000u /* a flood is written at most once per ms... */
 #define CONSOLE_FLUSH_BYTES 4096u    /* ...or as soon as this much is queued */
 
-/* --console stdio|none|file:PATH (vmm/cli.c), plus FDS for tests and later backends. */
+/* --console stdio|none|file:PATH (vmm/machine/cli.c), plus FDS for tests and later backends. */
 enum console_mode {
 	CONSOLE_MODE_STDIO =
 	    0, /* stdout / stdin; a stdin terminal goes raw while the console runs */

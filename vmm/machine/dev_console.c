@@ -1,0 +1,93 @@
+/* --console: the host side of the guest console; "virtio" adds a virtio-console (hvc0,
+ * virtio/console/vconsole.h) on it, while COM1 keeps showing early boot messages. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "virtio/console/vconsole.h"
+#include "vmm/base/log.h"
+#include "vmm/machine/device_table.h"
+#include "vmm/machine/vm.h"
+
+static int parse_console(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "stdio") == 0) {
+		cfg->console = CONSOLE_MODE_STDIO;
+	} else if (strcmp(arg, "none") == 0) {
+		cfg->console = CONSOLE_MODE_NONE;
+	} else if (strcmp(arg, "virtio") == 0) {
+		cfg->console = CONSOLE_MODE_STDIO;
+		cfg->virtio_console = true;
+		cfg->console_transport = cfg->transport;
+	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
+		cfg->console = CONSOLE_MODE_FILE;
+		cfg->console_path = arg + 5;
+	} else {
+		snprintf(err, errlen, "expected stdio, virtio, none or file:PATH");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* file:PATH opened for writing (created if need be, as the console will) and closed: a
+ * missing directory or an unwritable file is said before KVM. */
+static int check_console(const struct vm_config *cfg)
+{
+	if (cfg->console != CONSOLE_MODE_FILE)
+		return 0;
+	int fd = open(cfg->console_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int err = -errno;
+		log_error("console: cannot open %s: %s", cfg->console_path, strerror(-err));
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+static int create_console(struct vm *vm)
+{
+	if (!vm->cfg->virtio_console)
+		return 0;
+	struct virtio_dev *dev = NULL;
+	int err = virtio_console_create(&dev, vm_devices_console(vm));
+	return err ? err : vm_virtio_init_and_place(vm, dev, vm->cfg->console_transport);
+}
+
+static int resize_one(struct virtio_dev *dev, void *opaque)
+{
+	(void)opaque;
+	if (virtio_console_is(dev))
+		virtio_console_winch(dev); /* an eventfd write: its I/O thread re-reads the size */
+	return 0;
+}
+
+/* SIGWINCH: hvc0 learns the terminal's new size (5.3.6.1: a config change). COM1 has none. */
+static void console_resized(struct vm *vm)
+{
+	if (vm->cfg->virtio_console)
+		vm_for_each_virtio_dev(vm, resize_one, NULL);
+}
+
+static const struct device_option console_options[] = {
+    {"console", required_argument,
+     "      --console KIND    the guest console's host side:\n"
+     "                          stdio      COM1 (8250/16550A) on stdout, input from stdin\n"
+     "                                     (raw terminal; Ctrl-A x quits, Ctrl-A h helps)\n"
+     "                          virtio     a virtio-console (hvc0) on stdio; COM1 output\n"
+     "                                     still shows early boot messages\n"
+     "                          none       output discarded, no input\n"
+     "                          file:PATH  output written to PATH, no input\n"
+     "                        default stdio\n",
+     parse_console},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_console = {.name = "console",
+					   .options = console_options,
+					   .check = check_console,
+					   .create = create_console,
+					   .terminal_resized = console_resized};

@@ -1,0 +1,169 @@
+/* --disk: virtio-blk disks (virtio/blk/blk.h), created first so the first --disk is /dev/vda. */
+#include "vmm/machine/dev_disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "virtio/blk/blk.h"
+#include "vmm/base/log.h"
+#include "vmm/machine/device_table.h"
+#include "vmm/machine/vm.h"
+
+/* Another disk already named `id` (the API finds a drive by its id): its index, else -1. */
+static int disk_with_id(const struct vm_config *cfg, const char *id)
+{
+	for (int i = 0; id[0] && i < cfg->ndisks; i++)
+		if (!strcmp(cfg->disks[i].id, id))
+			return i;
+	return -1;
+}
+
+static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (cfg->ndisks == CLI_MAX_DISKS) {
+		snprintf(err, errlen, "at most %d disks", CLI_MAX_DISKS);
+		return -E2BIG;
+	}
+	struct virtio_blk_opts *o = &cfg->disks[cfg->ndisks];
+	int r = virtio_blk_opts_parse(arg, o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	if (disk_with_id(cfg, o->id) >= 0) {
+		snprintf(err, errlen, "id=%s: disk %d has that id already", o->id,
+			 disk_with_id(cfg, o->id));
+		virtio_blk_opts_free(o);
+		return -EINVAL;
+	}
+	cfg->disk_transport[cfg->ndisks++] = cfg->transport;
+	return 0;
+}
+
+/* A file the user marked read-only (no write bit) is not written behind their back, even by
+ * root, whom open() would let: without ,ro it is refused. */
+static int check_mode(const struct virtio_blk_opts *o, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		log_error("disk %s: not a regular file or a block device", o->path);
+		return -EINVAL;
+	}
+	if (!o->ro && S_ISREG(st->st_mode) && !(st->st_mode & 0222)) {
+		log_error("disk %s: the file is read-only (mode %03o): add ,ro or make it writable",
+			  o->path, (unsigned)(st->st_mode & 0777));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Disk `i` opened in the mode and with the lock virtio-blk takes (disk.c), then closed:
+ * its problems are the user's and are said before KVM is opened. `st` gets its identity. */
+static int check_one(const struct virtio_blk_opts *o, struct stat *st)
+{
+	/* O_NONBLOCK: a FIFO opened read-only would wait for a writer; it is refused below. */
+	int fd = open(o->path, (o->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK), err = 0;
+	if (fd < 0) {
+		err = -errno;
+		bool ro_hint = !o->ro && (errno == EACCES || errno == EROFS || errno == EPERM);
+		log_error("disk %s: cannot open%s: %s%s", o->path, o->ro ? " read-only" : "",
+			  strerror(-err), ro_hint ? " (add ,ro to use it read-only)" : "");
+		return err;
+	}
+	if (fstat(fd, st) < 0)
+		err = -errno;
+	if (!err)
+		err = check_mode(o, st);
+	if (!err && flock(fd, (o->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		log_error("disk %s: cannot lock it (%s): is another VMM using it?", o->path,
+			  strerror(errno));
+		err = -EBUSY;
+	}
+	close(fd);
+	return err;
+}
+
+int dev_disk_check_file(const struct virtio_blk_opts *o)
+{
+	struct stat st;
+	return check_one(o, &st);
+}
+
+/* Every disk opens and locks, and no file is given twice where one of them is writable (two
+ * writers, or a writer under a reader, would corrupt it: the guest does not know they are one). */
+static int check_disks(const struct vm_config *cfg)
+{
+	struct stat st[CLI_MAX_DISKS];
+	for (int i = 0; i < cfg->ndisks; i++) {
+		const struct virtio_blk_opts *o = &cfg->disks[i];
+		int err = check_one(o, &st[i]);
+		if (err)
+			return err;
+		for (int j = 0; j < i; j++) {
+			if (st[j].st_dev != st[i].st_dev || st[j].st_ino != st[i].st_ino ||
+			    (o->ro && cfg->disks[j].ro))
+				continue;
+			log_error("disk %s: the same file as disk %d (%s), given twice", o->path, j,
+				  cfg->disks[j].path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int create_disks(struct vm *vm)
+{
+	for (int i = 0; i < vm->cfg->ndisks; i++) {
+		struct virtio_dev *dev;
+		int err = virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem);
+		if (err == -EWOULDBLOCK)
+			err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
+		if (!err) {
+			err = vm_virtio_place(vm, dev, vm->cfg->disk_transport[i]);
+			vm->disk_devs[i] = err ? NULL : dev; /* a failed place freed it */
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void release_disks(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->ndisks; i++)
+		virtio_blk_opts_free(&cfg->disks[i]);
+	cfg->ndisks = 0;
+}
+
+static const struct device_option disk_options[] = {
+    {"disk", required_argument,
+     "      --disk PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off]\n"
+     "                        a virtio-blk disk on a raw file or block device;\n"
+     "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
+     "                          ro           read-only: guest writes fail, the file is\n"
+     "                                       never written\n"
+     "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
+     "                          cache=none   O_DIRECT (bypass the host page cache)\n"
+     "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
+     "                          aio=auto|io_uring|sync  I/O engine; default auto\n"
+     "                          bw=SIZE:REFILL_MS[:BURST]  rate limit: SIZE bytes per\n"
+     "                                       REFILL_MS ms (token bucket), BURST bytes\n"
+     "                                       once more; e.g. bw=2M:1000 = 2 MiB/s\n"
+     "                          ops=SIZE:REFILL_MS[:BURST] the same for requests\n"
+     "                          num-queues=N  1..8 request queues, one I/O thread each\n"
+     "                          iothread-cpus=LIST  pin those threads, round-robin\n"
+     "                                       (LIST: CPUs or ranges joined by ':')\n"
+     "                          id=NAME      the drive's id in the API (drive_id);\n"
+     "                                       default driveN\n",
+     parse_disk},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_disk = {.name = "disk",
+					.options = disk_options,
+					.check = check_disks,
+					.create = create_disks,
+					.release = release_disks};

@@ -1,0 +1,132 @@
+/* --net: virtio-net NICs over a tap or libslirp (virtio/net/net.h); eth0, eth1, ... in order. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "virtio/net/net.h"
+#include "virtio/net/tap.h"
+#include "vmm/base/log.h"
+#include "vmm/machine/device_table.h"
+#include "vmm/machine/io_poll.h"
+#include "vmm/machine/vm.h"
+
+static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (cfg->nnics == CLI_MAX_NICS) {
+		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
+		return -E2BIG;
+	}
+	int r = virtio_net_opts_parse(arg, &cfg->nics[cfg->nnics], err, errlen);
+	if (r)
+		return r;
+	cfg->nic_transport[cfg->nnics++] = cfg->transport;
+	return 0;
+}
+
+/* io-threads not given: one I/O thread per queue pair when the host has a CPU to spare for each
+ * beside the vCPUs, else as many threads as it has CPUs to spare (at least one). Threads beyond
+ * that only take turns on the same CPUs: each wakes for a frame or two and the driver, finding
+ * its queue unwatched, kicks (measured on 2 CPUs: docs/benchmarks.md). iothread-cpus= places
+ * the threads explicitly: then one per pair, as asked. */
+static unsigned default_io_threads(const struct virtio_net_opts *o, unsigned vcpus)
+{
+	unsigned pairs = o->queues ? o->queues : 1, cpus = host_usable_cpus(), spare;
+
+	if (o->io_threads || o->iothread_cpus.n || pairs == 1)
+		return o->io_threads;
+	if (cpus == 0)
+		return pairs;
+	spare = cpus > vcpus ? cpus - vcpus : 1;
+	return spare < pairs ? spare : pairs;
+}
+
+/* The NIC's tap opened as create() will (one queue of it) and closed again, or its tapfd=
+ * asked what it is: a missing tap, one we may not create, or a stray fd is said before KVM. */
+static int check_nic(const struct virtio_net_opts *o)
+{
+	struct net_backend *be[1];
+	struct ifreq ifr = {0};
+	int err = 0;
+
+	switch (o->kind) {
+	case VIRTIO_NET_TAP:
+		err =
+		    o->queues > 1 ? net_tap_open_mq(be, o->ifname, 1) : net_tap_open(be, o->ifname);
+		if (!err)
+			net_backend_destroy(be[0]);
+		return err;
+	case VIRTIO_NET_TAPFD:
+		if (ioctl(o->tapfd, TUNGETIFF, &ifr) < 0) {
+			log_error("virtio-net: tapfd=%d is not an open tap (TUNGETIFF: %s)",
+				  o->tapfd, strerror(errno));
+			return -ENODEV;
+		}
+		return 0;
+	case VIRTIO_NET_USER:
+		return 0;
+	}
+	return err;
+}
+
+static int check_nics(const struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->nnics; i++) {
+		int err = check_nic(&cfg->nics[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int create_nics(struct vm *vm)
+{
+	for (int i = 0; i < vm->cfg->nnics; i++) {
+		struct virtio_dev *dev = NULL;
+		struct virtio_net_opts o = vm->cfg->nics[i];
+		int err;
+
+		o.io_threads = default_io_threads(&o, vm->cfg->ncpus);
+		err = virtio_net_create(&dev, &o);
+		if (!err) {
+			err = vm_virtio_init_and_place(vm, dev, vm->cfg->nic_transport[i]);
+			vm->nic_devs[i] = err ? NULL : dev;
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static const struct device_option net_options[] = {
+    {"net", required_argument,
+     "      --net tap=IFNAME[,mac=MAC][,queues=N][,io-threads=T][,iothread-cpus=LIST] |\n"
+     "            tapfd=N[,mac=MAC] |\n"
+     "            user[,mac=MAC][,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+     "                        a virtio-net NIC; repeatable (up to 4):\n"
+     "                          tap=IFNAME   create or attach a tap (offloads negotiated)\n"
+     "                          queues=N     1-8 queue pairs (multiqueue tap); tap= only\n"
+     "                          io-threads=T I/O threads serving the pairs (1-N, pair i on\n"
+     "                                       thread i mod T); default one per pair, fewer\n"
+     "                                       when the host has fewer CPUs beside the vCPUs\n"
+     "                          iothread-cpus=LIST  CPUs of those threads, round-robin,\n"
+     "                                       ':'-separated CPUs or ranges (0:2-3); with it\n"
+     "                                       the default is one thread per pair\n"
+     "                          tapfd=N      an already-open tap fd\n"
+     "                          user         user-mode networking (libslirp): DHCP, DNS,\n"
+     "                                       NAT, port forwards; guest 10.0.2.15\n"
+     "                          rx-bw=SIZE:REFILL_MS[:BURST]  rate limit of received frame\n"
+     "                                       bytes (token bucket), BURST once more\n"
+     "                          rx-ops=..., tx-bw=..., tx-ops=...  frames, and the\n"
+     "                                       transmit direction\n"
+     "                          id=NAME      its name in the API (iface_id), kept in\n"
+     "                                       snapshots (default net0, net1, ...)\n",
+     parse_net},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_net = {
+    .name = "net", .options = net_options, .check = check_nics, .create = create_nics};

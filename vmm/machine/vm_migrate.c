@@ -1,0 +1,234 @@
+/* Live migration, the source side: the sender of vmm/migration over a running VM. */
+#include "vmm/machine/vm_migrate.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "virtio/core/device.h"
+#include "vmm/base/log.h"
+#include "vmm/kvm/kvm_state.h"
+#include "vmm/machine/vm_pause.h"
+#include "vmm/migration/mig_url.h"
+
+struct vm_migration {
+	struct vm *vm;
+	pthread_t thread;
+	int fd;
+	struct mig_chan chan;
+	struct mig_sender s;
+	char *config;
+	uint64_t *kvm_bits;
+	bool kvm_logging; /* this migration started KVM's dirty log */
+	pthread_mutex_t lock;
+	char err[512];
+	int ret;
+};
+
+/* ---- what cannot move ---- */
+
+struct check {
+	char *err;
+	size_t errlen;
+};
+
+static int check_dev(struct virtio_dev *dev, void *opaque)
+{
+	struct check *c = opaque;
+	if (dev->ops && dev->ops->save)
+		return 0;
+	snprintf(c->err, c->errlen,
+		 "%s cannot be migrated: it has no snapshot support (a vhost-user device keeps "
+		 "its state in its back-end process)",
+		 dev->name);
+	return -ENOTSUP;
+}
+
+int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen)
+{
+	struct check c = {err, errlen};
+	if (vm->uffd) {
+		snprintf(err, errlen,
+			 "a VM whose RAM a page-fault handler serves cannot be migrated");
+		return -ENOTSUP;
+	}
+	int r = vm_for_each_virtio_dev(vm, check_dev, &c);
+	if (r)
+		return r;
+	if (local && (!vm->mem.shared || vm->mem.regions[0].fd < 0)) {
+		snprintf(err, errlen,
+			 "local migration needs guest RAM in shared memory (a memfd); this VM's "
+			 "RAM is private");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* ---- the sender's callbacks ---- */
+
+/* KVM's log of the guest's writes, ORed into the sender's bitmap. */
+static int dirty_log(void *opaque, uint64_t *bitmap)
+{
+	struct vm_migration *m = opaque;
+	size_t words = guest_mem_dirty_words(&m->vm->mem);
+	memset(m->kvm_bits, 0, words * sizeof(uint64_t));
+	int r = kvm_dirty_log_get(&m->vm->kvm, &m->vm->mem, m->kvm_bits);
+	for (size_t i = 0; !r && i < words; i++)
+		bitmap[i] |= m->kvm_bits[i];
+	return r;
+}
+
+static int stop_vm(void *opaque, char *err, size_t errlen)
+{
+	struct vm_migration *m = opaque;
+	int r = vm_pause(m->vm);
+	if (r)
+		snprintf(err, errlen, "cannot pause the VM for the final round: %s", strerror(-r));
+	return r;
+}
+
+static void resume_vm(void *opaque)
+{
+	struct vm_migration *m = opaque;
+	int r = vm_resume(m->vm);
+	if (r)
+		log_error("migration: the VM could not be resumed: %s", strerror(-r));
+}
+
+static int save_state(void *opaque, struct snap_writer *w, char *err, size_t errlen)
+{
+	struct vm_migration *m = opaque;
+	return vm_snapshot_collect(m->vm, w, err, errlen);
+}
+
+static const struct mig_send_ops ops = {
+    .dirty_log = dirty_log, .stop_vm = stop_vm, .resume_vm = resume_vm, .save_state = save_state};
+
+/* ---- the thread ---- */
+
+/* A failed migration consumed the dirty logs a Diff snapshot relies on: every page is dirty. */
+static void after_failure(struct vm_migration *m)
+{
+	struct guest_mem *mem = &m->vm->mem;
+	if (m->vm->cfg->track_dirty_pages && mem->dirty)
+		for (size_t i = 0; i < guest_mem_dirty_words(mem); i++)
+			__atomic_store_n(&mem->dirty[i], ~0ull, __ATOMIC_RELAXED);
+}
+
+static void *run(void *opaque)
+{
+	struct vm_migration *m = opaque;
+	char err[512] = "";
+	int r = mig_send(&m->s, err, sizeof(err));
+	pthread_mutex_lock(&m->lock);
+	m->ret = r;
+	snprintf(m->err, sizeof(m->err), "%s", err);
+	pthread_mutex_unlock(&m->lock);
+	if (r) {
+		log_error("migration failed, the VM runs on here: %s", err);
+		after_failure(m);
+	} else {
+		struct mig_progress p;
+		mig_progress_read(&m->s, &p);
+		log_info("migration completed: %u rounds, %llu bytes, downtime %llu ms", p.rounds,
+			 (unsigned long long)p.bytes, (unsigned long long)p.downtime_ms);
+		vm_stop(m->vm, VM_STOP_USER, 0); /* the destination runs it now */
+	}
+	return NULL;
+}
+
+static void free_migration(struct vm_migration *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	mig_chan_release(&m->chan);
+	pthread_mutex_destroy(&m->lock);
+	free(m->config);
+	free(m->kvm_bits);
+	free(m);
+}
+
+int vm_migrate_start(struct vm *vm, const char *url, bool local, uint32_t max_downtime_ms,
+		     struct vm_migration **out, char *err, size_t errlen)
+{
+	struct mig_url u;
+	int r = vm_migrate_check(vm, local, err, errlen);
+	if (!r)
+		r = mig_url_parse(url, 0, &u, err, errlen);
+	if (!r && local && u.kind != MIG_URL_UNIX) {
+		snprintf(err, errlen, "local migration needs a unix: destination");
+		r = -EINVAL;
+	}
+	if (r)
+		return r;
+	struct vm_migration *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->vm = vm;
+	m->fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	mig_sender_init(&m->s);
+	m->config = vm_snapshot_config_text(vm);
+	m->kvm_bits = calloc(guest_mem_dirty_words(&vm->mem), sizeof(uint64_t));
+	if (!m->config || !m->kvm_bits) {
+		free_migration(m);
+		return -ENOMEM;
+	}
+	/* KVM logs the guest's writes only when asked (--track-dirty-pages asks at start). */
+	if (!local && !vm->cfg->track_dirty_pages) {
+		r = kvm_dirty_log_start(&vm->kvm, &vm->mem);
+		m->kvm_logging = !r;
+	}
+	if (!r) {
+		m->fd = mig_url_connect(&u, 5000, err, errlen);
+		r = m->fd < 0 ? m->fd : 0;
+	}
+	if (r) {
+		free_migration(m);
+		return r;
+	}
+	mig_chan_init_fd(&m->chan, m->fd, &m->s.cancel);
+	m->s.chan = &m->chan;
+	m->s.mem = &vm->mem;
+	m->s.ops = &ops;
+	m->s.opaque = m;
+	m->s.params = (struct mig_send_params){.max_downtime_ms = max_downtime_ms,
+					       .local = local,
+					       .nvcpus = vm->ncpus,
+					       .config = m->config,
+					       .config_len = strlen(m->config)};
+	r = -pthread_create(&m->thread, NULL, run, m);
+	if (r) {
+		snprintf(err, errlen, "cannot start the migration thread: %s", strerror(-r));
+		free_migration(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+void vm_migrate_progress(struct vm_migration *m, struct mig_progress *p, char *err, size_t errlen)
+{
+	mig_progress_read(&m->s, p);
+	if (err && errlen) {
+		pthread_mutex_lock(&m->lock);
+		snprintf(err, errlen, "%s", m->err);
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+void vm_migrate_cancel(struct vm_migration *m)
+{
+	mig_cancel(&m->s);
+}
+
+int vm_migrate_join(struct vm_migration *m)
+{
+	pthread_join(m->thread, NULL);
+	int r = m->ret;
+	free_migration(m);
+	return r;
+}

@@ -1,0 +1,53 @@
+/* Live migration of a running VM (issue 31): the source side over vmm/migration/mig_send.h,
+ * and the destination side over mig_recv.h, both reusing the snapshot's save and restore
+ * (vmm/machine/vm_snapshot.h) for the final state, so a migration carries exactly what a state file
+ * holds.
+ *
+ * NOT RUN YET: this needs KVM, and the host it was written on has none; the stream, pre-copy,
+ * local hand-over and endpoints under it are tested without KVM (test_mig_*), this glue only
+ * compiled. See docs/migration.md. */
+#ifndef VMM_VM_MIGRATE_H
+#define VMM_VM_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/machine/vm.h"
+#include "vmm/machine/vm_snapshot.h"
+#include "vmm/migration/mig_send.h"
+
+struct vm_migration;
+
+/* What cannot move refuses up front: a device without snapshot support (its name and why: a
+ * vhost-user device such as virtio-fs keeps its state in another process), RAM served by a
+ * page-fault handler, and for `local` guest RAM that is not one shared memory file. Returns 0
+ * or -ENOTSUP with the reason. */
+int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen);
+
+/* Connects to `url` (mig_url.h) and starts sending on a thread of its own; the guest keeps
+ * running until the final round (vm_pause()), and after a failure runs on (vm_resume() if it was
+ * paused for it). `max_downtime_ms` 0: MIG_DEFAULT_DOWNTIME_MS. Returns 0 with *out set, or
+ * -errno with the reason (a refused check, no destination). */
+int vm_migrate_start(struct vm *vm, const char *url, bool local, uint32_t max_downtime_ms,
+		     struct vm_migration **out, char *err, size_t errlen);
+
+/* The counters (any thread), and once it failed, why (`err` may be NULL). */
+void vm_migrate_progress(struct vm_migration *m, struct mig_progress *p, char *err, size_t errlen);
+
+/* Asks the migration to stop; the guest runs on here. Any thread. */
+void vm_migrate_cancel(struct vm_migration *m);
+
+/* Waits for the thread and frees `m`. Returns 0 when the destination took the VM: this VM was
+ * stopped (vm_stop(), status 0) and must never run again; else the migration's -errno. */
+int vm_migrate_join(struct vm_migration *m);
+
+/* The destination: waits on `url` for one source (up to `timeout_ms`, -1: forever), receives
+ * guest RAM (into a memfd, or the source's own memfd for a local migration) and the state, builds
+ * the VM from the source's configuration (replayed into `cfg` as snapshot_open() does) and sets
+ * the state back (snapshot_restore()), then tells the source and waits for its COMMIT. Returns
+ * 0 with the VM paused and ready for vm_run() (vm->start_paused false), or the exit status to
+ * end with (the reason logged; the source then keeps its guest). */
+int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms);
+
+#endif

@@ -1,0 +1,119 @@
+/* Live migration, the destination side: the receiver of vmm/migration into a new VM, restored
+ * through the snapshot path (snapshot_open_image(), vm_create_migrated(), snapshot_restore()). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/base/errors.h"
+#include "vmm/base/log.h"
+#include "vmm/machine/vm_migrate.h"
+#include "vmm/migration/mig_recv.h"
+#include "vmm/migration/mig_url.h"
+
+struct dest {
+	struct guest_mem mem; /* until the VM takes it */
+};
+
+/* Guest RAM for a copying migration: a memfd mapped shared (mig_local_map()), the layout the
+ * source announced, so that a later local migration from here can hand it on. */
+static int hello(void *opaque, const struct mig_hello *h, struct guest_mem **mem, char *err,
+		 size_t errlen)
+{
+	struct dest *d = opaque;
+	if (h->flags & MIG_HELLO_LOCAL)
+		return 0; /* the source's memfd follows */
+	int fd = memfd_create("guest-ram", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)h->ram_size)) {
+		int r = -errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "no memory file for %llu bytes of RAM: %s",
+			 (unsigned long long)h->ram_size, strerror(-r));
+		return r;
+	}
+	int r = mig_local_map(&d->mem, fd, h, err, errlen);
+	*mem = r ? NULL : &d->mem;
+	return r;
+}
+
+static int memfd(void *opaque, int fd, const struct mig_hello *h, struct guest_mem **mem, char *err,
+		 size_t errlen)
+{
+	struct dest *d = opaque;
+	int r = mig_local_map(&d->mem, fd, h, err, errlen);
+	*mem = r ? NULL : &d->mem;
+	return r;
+}
+
+static const struct mig_recv_ops recv_ops = {.hello = hello, .memfd = memfd};
+
+static int accept_source(const char *url, int timeout_ms)
+{
+	char err[256];
+	struct mig_url u;
+	int l = mig_url_parse(url, 1, &u, err, sizeof(err));
+	if (!l)
+		l = mig_url_listen(&u, err, sizeof(err));
+	if (l >= 0) {
+		log_info("migration: waiting for the source on %s", url);
+		l = mig_url_accept_one(l, &u, timeout_ms, err, sizeof(err));
+	}
+	if (l < 0)
+		log_error("--migrate-from %s: %s", url, err);
+	return l;
+}
+
+/* The VM from the received state: configuration, RAM, then every saved state set back. */
+static int build(struct vm *vm, struct vm_config *cfg, struct mig_receiver *r, struct dest *d,
+		 char *err, size_t errlen)
+{
+	struct snapshot_load l;
+	int ret = snapshot_open_image(&l, r->reader.buf, r->reader.len, cfg, err, errlen);
+	if (!ret && cfg->mem_size != d->mem.ram_size) {
+		snprintf(err, errlen, "the state's VM has %llu bytes of RAM, the stream %llu",
+			 (unsigned long long)cfg->mem_size, (unsigned long long)d->mem.ram_size);
+		ret = -EINVAL;
+	}
+	int status = ret ? VMM_EXIT_USAGE : vm_create_migrated(vm, cfg, &d->mem);
+	if (!ret && status) {
+		snprintf(err, errlen, "the VM could not be built here (see the log)");
+		ret = -EIO;
+	}
+	if (!ret)
+		ret = snapshot_restore(vm, &l, err, errlen);
+	snapshot_close(&l);
+	return ret;
+}
+
+int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms)
+{
+	int fd = accept_source(url, timeout_ms);
+	if (fd < 0)
+		return VMM_EXIT_USAGE;
+	struct dest d = {0};
+	struct mig_chan c;
+	struct mig_receiver r = {.ops = &recv_ops, .opaque = &d};
+	char err[512] = "";
+	mig_chan_init_fd(&c, fd, NULL);
+	r.chan = &c;
+	int ret = mig_recv(&r, err, sizeof(err));
+	if (!ret)
+		ret = build(vm, cfg, &r, &d, err, sizeof(err));
+	if (ret)
+		mig_recv_refuse(&r, -ret, err);
+	else
+		ret = mig_recv_ready(&r, err, sizeof(err));
+	if (ret)
+		log_error("migration from %s failed: %s", url, err);
+	else
+		log_info("migration: %u rounds, %llu pages received; running", r.rounds,
+			 (unsigned long long)r.pages);
+	guest_mem_free(&d.mem); /* nothing when the VM took it */
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	close(fd);
+	return ret ? VMM_EXIT_ERROR : 0;
+}
