@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Runs a command where /dev/kvm exists, on a host that has none: inside an L1 Linux VM under
+# QEMU's TCG emulator with a virtual CPU offering nested SVM (or VMX), where Debian's kvm_amd
+# (kvm_intel) gives an emulated KVM. The L1 VM sees the host's root read-only with a tmpfs
+# overlay, the writable folders given by --rw (default: the repository's parent) at their own
+# paths, and runs COMMAND as root in the current folder with the current environment. Its exit
+# status is COMMAND's. Slow (every instruction of L1 and L2 is emulated); see README.md.
+#
+#   tools/kvm-in-qemu/run.sh [OPTIONS] -- COMMAND [ARG...]
+#     --cpus N        L1's vCPUs (default 2; TCG runs one host thread per vCPU)
+#     --mem SIZE      L1's RAM (default 4G)
+#     --cpu MODEL     QEMU -cpu (default EPYC,+svm,+npt; also e.g. qemu64,+svm,+npt)
+#     --rw DIR        a writable share (repeatable; default the repository's parent folder)
+#     --timeout SECS  kill L1 after SECS (default 3600)
+#     --log FILE      also copy L1's console to FILE
+#
+# Environment: KVM_IN_QEMU_CACHE (default ~/.cache/vmm-kvm-in-qemu) holds the kernel package,
+# its extracted tree and the initramfs; KVM_IN_QEMU_KERNEL_DEB, a linux-image .deb to use
+# instead of downloading Debian's current one; QEMU (default qemu-system-x86_64).
+# Needs: qemu-system-x86, busybox-static, cpio, apt-get (first run only), and root (QEMU's
+# 9p server must read every file of the host's root and write as the files' owners).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+qemu=${QEMU:-qemu-system-x86_64}
+cache=${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}
+cpus=2
+mem=4G
+cpu=EPYC,+svm,+npt
+timeout=3600
+log=
+rw=()
+
+die() {
+	echo "kvm-in-qemu: $*" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--cpus) cpus=$2 && shift 2 ;;
+	--mem) mem=$2 && shift 2 ;;
+	--cpu) cpu=$2 && shift 2 ;;
+	--rw) rw+=("$(cd "$2" && pwd)") && shift 2 ;;
+	--timeout) timeout=$2 && shift 2 ;;
+	--log) log=$2 && shift 2 ;;
+	--) shift && break ;;
+	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
+	esac
+done
+[ $# -gt 0 ] || die "no command (usage: run.sh [OPTIONS] -- COMMAND...)"
+[ ${#rw[@]} -gt 0 ] || rw=("$(dirname "$repo")")
+[ "$(id -u)" = 0 ] || die "needs root (QEMU's 9p server exports the host's root)"
+command -v "$qemu" >/dev/null || die "$qemu is not installed (apt-get install qemu-system-x86)"
+for t in busybox cpio; do command -v $t >/dev/null || die "$t is not installed"; done
+for d in "${rw[@]}"; do case $d in *[[:space:],]*) die "--rw $d: no spaces or commas" ;; esac; done
+
+# The kernel: Debian's, extracted (never installed) into the cache, modules.dep made by
+# busybox's depmod (the host may have no kmod).
+kernel_tree() {
+	local deb=${KVM_IN_QEMU_KERNEL_DEB:-} pkg
+	mkdir -p "$cache"
+	if [ -z "$deb" ]; then
+		deb=$(find "$cache" -maxdepth 1 -name 'linux-image-*.deb' | sort | tail -1)
+	fi
+	if [ -z "$deb" ]; then
+		pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ { print $2; exit }')
+		[ -n "$pkg" ] || die "apt-cache knows no linux-image-amd64 (apt-get update?)"
+		echo "kvm-in-qemu: downloading $pkg" >&2
+		(cd "$cache" && apt-get download "$pkg" >&2) || die "apt-get download $pkg failed"
+		deb=$(find "$cache" -maxdepth 1 -name 'linux-image-*.deb' | sort | tail -1)
+	fi
+	if [ ! -e "$cache/kroot/.done" ] || [ "$(cat "$cache/kroot/.done")" != "$deb" ]; then
+		rm -rf "$cache/kroot"
+		dpkg -x "$deb" "$cache/kroot"
+		kver=$(ls "$cache/kroot/lib/modules")
+		busybox depmod -b "$cache/kroot" "$kver"
+		echo "$deb" >"$cache/kroot/.done"
+	fi
+	kver=$(ls "$cache/kroot/lib/modules")
+}
+
+# The modules init.sh loads before the root is mounted, dependencies first.
+early_modules() {
+	local dep=$1 m
+	awk -v want="$2" '
+		function add(mod,   n, i, parts) {
+			if (mod in seen) return
+			seen[mod] = 1
+			n = split(deps[mod], parts, " ")
+			for (i = n; i >= 1; i--) add(parts[i])
+			print mod
+		}
+		{ k = $1; sub(/:$/, "", k); $1 = ""; deps[k] = $0 }
+		END {
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++)
+				for (k in deps) if (k ~ ("/" w[i] ".ko$")) add(k)
+		}' "$dep"
+}
+
+initramfs() {
+	local out=$cache/initramfs-$kver.cpio.gz sum dir m
+	sum=$(cat "$here/init.sh" "$0" | md5sum | cut -c1-12)
+	out=$cache/initramfs-$kver-$sum.cpio.gz
+	if [ ! -e "$out" ]; then
+		dir=$(mktemp -d)
+		mkdir -p "$dir/bin" "$dir/lib/modules" "$dir/proc" "$dir/sys" "$dir/dev"
+		cp "$(command -v busybox)" "$dir/bin/busybox"
+		cp "$here/init.sh" "$dir/init"
+		chmod 755 "$dir/init"
+		early_modules "$cache/kroot/lib/modules/$kver/modules.dep" \
+			"virtio_pci 9pnet_virtio 9p overlay" >"$dir/lib/modules/early.list.full"
+		: >"$dir/lib/modules/early.list"
+		while read -r m; do
+			cp "$cache/kroot/lib/modules/$kver/$m" "$dir/lib/modules/"
+			basename "$m" >>"$dir/lib/modules/early.list"
+		done <"$dir/lib/modules/early.list.full"
+		(cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
+		mv "$out.tmp" "$out"
+		rm -rf "$dir"
+	fi
+	echo "$out"
+}
+
+kernel_tree
+initrd=$(initramfs)
+
+# The run's folder: the command (cwd and environment kept) in, the exit status out.
+run=$(mktemp -d "$cache/run.XXXXXX")
+trap 'rm -rf "$run"' EXIT
+{
+	export -p | grep -Ev '^declare -x (OLDPWD|PWD|SHLVL|_|TMUX|TMUX_PANE|TERM_PROGRAM)='
+	printf 'cd %q || exit 125\n' "$PWD"
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} >"$run/cmd"
+
+shares=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
+shares+=(-virtfs "local,path=$run,mount_tag=result,security_model=none,multidevs=remap")
+i=0
+for d in "${rw[@]}"; do
+	shares+=(-virtfs "local,path=$d,mount_tag=rw$i,security_model=none,multidevs=remap")
+	i=$((i + 1))
+done
+rwlist=$(
+	IFS=,
+	echo "${rw[*]}"
+)
+
+append="console=ttyS0 quiet loglevel=4 panic=-1 rw"
+append+=" kiq.modules=$cache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
+# shellcheck disable=SC2054 # commas inside QEMU's option values
+qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" -accel tcg,thread=multi -cpu "$cpu"
+	-smp "$cpus" -m "$mem" -kernel "$cache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
+	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
+	"${shares[@]}")
+start=$(date +%s)
+# QEMU warns once per vCPU for each feature of the CPU model that TCG does not emulate.
+"${qemu_cmd[@]}" </dev/null 2>&1 | grep --line-buffered -v "TCG doesn't support requested feature" |
+	tee "${log:-/dev/null}" || true
+echo "kvm-in-qemu: L1 ran $(($(date +%s) - start)) s" >&2
+[ -s "$run/status" ] || die "no exit status: L1 did not finish the command (timeout, panic or failed boot above)"
+exit "$(cat "$run/status")"
