@@ -403,6 +403,11 @@ Test(vmmctl_request, snapshots)
 		       "--type", "Half");
 	ASSERT_REFUSED("missing argument", "snapshot-create", "a");
 	ASSERT_REFUSED("takes no value", "snapshot-load", "a", "b", "--resume=no");
+	ASSERT_BUILDS("PUT", "/snapshot/load",
+		      "{\"snapshot_path\": \"a\", \"mem_backend\": {\"backend_type\": \"Uffd\","
+		      " \"backend_path\": \"/run/uffd.sock\"}, \"resume_vm\": true}",
+		      "snapshot-load", "a", "/run/uffd.sock", "--uffd", "--resume");
+	ASSERT_REFUSED("takes no value", "snapshot-load", "a", "b", "--uffd=yes");
 }
 
 Test(vmmctl_request, bad_network_overrides)

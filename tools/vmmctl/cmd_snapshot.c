@@ -1,6 +1,8 @@
 /* vmmctl: snapshots (Firecracker's bodies): PUT /snapshot/create of a paused VM, PUT
- * /snapshot/load into a VMM that has not started one, with network overrides for a clone. */
+ * /snapshot/load into a VMM that has not started one (its RAM from a file, or served by a
+ * page-fault handler: Firecracker's mem_backend Uffd), with network overrides for a clone. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -97,7 +99,13 @@ static int network_overrides(const struct args *a, json_t *body, char *e, size_t
 int cmd_snapshot_load(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
 {
 	cmd_set(r, "PUT", "/snapshot/load", VIEW_NONE);
-	r->body = json_pack("{s:s, s:s, s:b}", "snapshot_path", a->pos[0], "mem_file_path",
-			    a->pos[1], "resume_vm", arg_opt(a, "resume") != NULL);
+	bool resume = arg_opt(a, "resume") != NULL;
+	if (arg_opt(a, "uffd")) /* MEM names the page-fault handler's socket (docs/snapshots.md) */
+		r->body = json_pack("{s:s, s:{s:s, s:s}, s:b}", "snapshot_path", a->pos[0],
+				    "mem_backend", "backend_type", "Uffd", "backend_path",
+				    a->pos[1], "resume_vm", resume);
+	else
+		r->body = json_pack("{s:s, s:s, s:b}", "snapshot_path", a->pos[0], "mem_file_path",
+				    a->pos[1], "resume_vm", resume);
 	return a->nrep && r->body ? network_overrides(a, r->body, e, n) : 0;
 }

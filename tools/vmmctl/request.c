@@ -103,7 +103,8 @@ static const struct opt_def hotplug_opts[] = {
     {"block-mib", OPT_VALUE}, {"slot-mib", OPT_VALUE}, {0}};
 static const struct opt_def pmem_opts[] = {{"ro", OPT_FLAG}, {"root", OPT_FLAG}, {0}};
 static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
-static const struct opt_def load_opts[] = {{"resume", OPT_FLAG}, {"net", OPT_REPEAT}, {0}};
+static const struct opt_def load_opts[] = {
+    {"resume", OPT_FLAG}, {"uffd", OPT_FLAG}, {"net", OPT_REPEAT}, {0}};
 static const struct opt_def migrate_opts[] = {
     {"local", OPT_FLAG}, {"max-downtime-ms", OPT_VALUE}, {0}};
 static const struct opt_def no_opts[] = {{0}};
