@@ -1,0 +1,335 @@
+/* A virtio device served by a vhost-user back-end (QEMU docs/interop/vhost-user.rst, "Starting
+ * and stopping rings"): see vu_device.h. */
+#include "virtio/vhost_user/vu_device.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "vmm/base/log.h"
+
+/* The I/O thread's health check peeks at the socket (recvfrom MSG_PEEK, poll) and reconnects a
+ * running device to a restarted back-end (a new Unix socket, the whole set-up). */
+static const struct sandbox_rule vu_rules[] = {
+    SB_ALLOW(SYS_recvfrom), SB_ALLOW(SYS_poll),	      SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_sendmsg),  SB_ALLOW(SYS_recvmsg),    SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
+    SB_ALLOW(SYS_connect),  SB_ALLOW(SYS_getsockopt), SB_ALLOW(SYS_fcntl),
+    SB_ALLOW(SYS_close),
+};
+static const struct sandbox_list vu_sandbox = SANDBOX_LIST("vhost-user", vu_rules);
+
+void vu_device_init(struct vu_device *vd, const char *socket, const char *label, int timeout_ms)
+{
+	memset(vd, 0, sizeof(*vd));
+	vd->dev.priv = vd;
+	snprintf(vd->socket, sizeof(vd->socket), "%s", socket);
+	snprintf(vd->label, sizeof(vd->label), "%s", label);
+	vd->timeout_ms = timeout_ms;
+	vd->timer_fd = -1;
+	vd->down_s = -1;
+	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
+		vd->call_fd[q] = -1;
+	vu_frontend_init(&vd->fe);
+}
+
+static int refuse(struct vu_device *vd, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(struct vu_device *vd, int err, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(vd->fe.error, sizeof(vd->fe.error), "vhost-user back-end %s %s", vd->socket, why);
+	return err;
+}
+
+int vu_device_connect(struct vu_device *vd, unsigned nq)
+{
+	if (nq == 0 || nq > VIRTIO_DEV_MAX_QUEUES)
+		return refuse(vd, -EINVAL, "cannot serve %u queues (1 to %u)", nq,
+			      VIRTIO_DEV_MAX_QUEUES);
+	int err = vu_frontend_connect(&vd->fe, vd->socket, vd->timeout_ms);
+	if (err)
+		return err;
+	if (vd->fe.max_queues && vd->fe.max_queues < nq)
+		return refuse(vd, -EINVAL, "has %u queues, %u are needed", vd->fe.max_queues, nq);
+	if (!(vd->fe.features & (1ull << VIRTIO_F_VERSION_1)))
+		return refuse(vd, -EINVAL, "does not offer VIRTIO_F_VERSION_1");
+	for (unsigned q = 0; q < nq; q++) {
+		vd->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vd->call_fd[q] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+void vu_device_describe(struct vu_device *vd, unsigned nq, uint16_t qsize, uint64_t pass,
+			uint64_t local, const struct virtio_dev_ops *ops)
+{
+	struct virtio_dev *d = &vd->dev;
+	vd->backend_features = vd->fe.features & pass;
+	d->host_features = vd->backend_features | local;
+	d->num_queues = (uint16_t)nq;
+	d->queue_max_size = qsize;
+	d->ops = ops;
+	d->sandbox = &vu_sandbox;
+	d->priv = vd;
+	d->external_queues = true;
+}
+
+/* (Re)connects when the last connection is gone; the driver's features must still be offered
+ * (a back-end restarted with fewer is refused). */
+static int ensure_connected(struct vu_device *vd, int timeout_ms)
+{
+	if (vu_frontend_alive(&vd->fe))
+		return 0;
+	vu_frontend_close(&vd->fe);
+	int err = vu_frontend_connect(&vd->fe, vd->socket, timeout_ms);
+	vd->fe.conn.timeout_ms = vd->timeout_ms; /* the requests after the connect */
+	if (err)
+		return err;
+	uint64_t want = vd->dev.driver_features & vd->backend_features;
+	if ((vd->fe.features & want) != want) {
+		snprintf(vd->fe.error, sizeof(vd->fe.error),
+			 "vhost-user back-end %s: offers %#llx now, the driver uses %#llx",
+			 vd->socket, (unsigned long long)vd->fe.features, (unsigned long long)want);
+		return -EPROTO;
+	}
+	log_info("%s: connected to %s", vd->label, vd->socket);
+	return 0;
+}
+
+static int start_queue(struct vu_device *vd, uint16_t q, uint16_t base)
+{
+	const struct virtqueue *vq = &vd->dev.vqs[q];
+	struct vu_vring_cfg v = {.ring = {.num = vq->num,
+					  .desc = vq->desc_addr,
+					  .avail = vq->driver_addr,
+					  .used = vq->device_addr},
+				 .base = base,
+				 .kick_fd = vd->dev.kick_fd[q],
+				 .call_fd = vd->call_fd[q],
+				 .err_fd = -1};
+	return vu_frontend_start_vring(&vd->fe, q, &v);
+}
+
+/* Where a resumed ring starts: its used index in guest memory (2.7.8). That is right only for
+ * a drained ring, or a device that tolerates lost and repeated requests (resume_pending); a
+ * fresh ring after the driver's set-up starts at 0 (2.7). */
+static uint16_t resume_base(struct vu_device *vd, uint16_t q)
+{
+	uint16_t idx = 0;
+	if (guest_mem_read(vd->dev.mem, vd->dev.vqs[q].device_addr + 2, &idx, sizeof(idx)))
+		return 0;
+	return le16toh(idx);
+}
+
+/* True when every active ring's avail index equals its used index: no request is pending. A
+ * dead back-end may have completed requests out of order (virtiofsd and qemu-storage-daemon
+ * serve them concurrently), so with requests pending nothing tells which of them it took or
+ * completed: resuming at the used index could run a completed request again and never run an
+ * earlier one. Without in-flight tracking (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD, not done)
+ * such a device fails. */
+static bool rings_drained(struct vu_device *vd, uint16_t *busy_q)
+{
+	for (uint16_t q = 0; q < vd->dev.num_queues; q++) {
+		const struct virtqueue *vq = &vd->dev.vqs[q];
+		uint16_t avail = 0, used = 0;
+		if (!vq->active)
+			continue;
+		if (guest_mem_read(vd->dev.mem, vq->driver_addr + 2, &avail, sizeof(avail)) ||
+		    guest_mem_read(vd->dev.mem, vq->device_addr + 2, &used, sizeof(used)) ||
+		    avail != used) {
+			*busy_q = q;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Features, the memory table and every active queue to the connected back-end. */
+static int hand_over(struct vu_device *vd, bool resume)
+{
+	struct virtio_dev *dev = &vd->dev;
+	struct vu_mem_table t;
+
+	int err = vu_frontend_set_features(&vd->fe, dev->driver_features & vd->backend_features);
+	if (!err && vu_mem_table_from_guest(&t, dev->mem)) {
+		snprintf(vd->fe.error, sizeof(vd->fe.error),
+			 "guest RAM is not shareable with a vhost-user back-end");
+		err = -EINVAL;
+	}
+	if (!err)
+		err = vu_frontend_set_mem_table(&vd->fe, &t);
+	for (uint16_t q = 0; !err && q < dev->num_queues; q++) {
+		if (dev->vqs[q].active)
+			err = start_queue(vd, q, resume ? resume_base(vd, q) : 0);
+	}
+	return err;
+}
+
+int vu_device_activate(struct virtio_dev *dev)
+{
+	struct vu_device *vd = vu_device_of(dev);
+
+	/* the whole hand-over within one timeout: this runs on the vCPU that wrote the status,
+	 * with the device lock held, so a back-end may not stretch it message by message */
+	vu_conn_set_budget(&vd->fe.conn, vd->timeout_ms);
+	int err = ensure_connected(vd, vd->timeout_ms);
+	if (!err)
+		err = hand_over(vd, false);
+	vu_conn_set_budget(&vd->fe.conn, 0);
+	if (err) {
+		log_error("%s: %s", vd->label, vd->fe.error);
+		return -1; /* the framework sets DEVICE_NEEDS_RESET */
+	}
+	vd->down_s = -1;
+	return 0;
+}
+
+void vu_device_reset(struct virtio_dev *dev)
+{
+	struct vu_device *vd = vu_device_of(dev);
+	if (!vu_frontend_alive(&vd->fe))
+		return;
+	vu_conn_set_budget(&vd->fe.conn, vd->timeout_ms); /* as in vu_device_activate() */
+	int err = vu_frontend_reset(&vd->fe);
+	vu_conn_set_budget(&vd->fe.conn, 0);
+	if (err) {
+		/* it may still own the rings the driver now reuses: hang up, which makes the
+		 * back-end stop them; the next DRIVER_OK connects again */
+		log_warn("%s: reset: %s; disconnecting", vd->label, vd->fe.error);
+		vu_frontend_close(&vd->fe);
+	}
+}
+
+void vu_device_queue_notify(struct virtio_dev *dev, uint16_t q)
+{
+	(void)dev, (void)q; /* the back-end reads the kicks; nothing reaches here */
+}
+
+/* The back-end used buffers of one queue: the interrupt, as the transport raises it. */
+static void call_ready(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	struct vu_device *vd = vu_device_of(dev);
+	uint64_t n;
+	(void)revents;
+	if (read(fd, &n, sizeof(n)) != sizeof(n) || !virtio_dev_running(dev))
+		return;
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		if (vd->call_fd[q] == fd)
+			virtio_dev_raise_queue_irq(dev, q);
+	}
+}
+
+/* The back-end is gone: may the rings be resumed on a new one? */
+static bool may_resume(struct vu_device *vd)
+{
+	uint16_t busy_q = 0;
+	if (vd->resume_pending || rings_drained(vd, &busy_q))
+		return true;
+	log_error("%s: the back-end went away with requests pending on queue %u: they cannot be "
+		  "resumed safely, the device needs a reset",
+		  vd->label, busy_q);
+	vd->down_s = -1;
+	virtio_dev_fail(&vd->dev, "vhost-user back-end gone with requests pending");
+	return false;
+}
+
+/* Once a second: a running device whose back-end hung up tries to reconnect to the socket and
+ * resume its rings where the used rings are (the guest sees a pause); after VU_DEVICE_GRACE_S
+ * without a back-end it fails (DEVICE_NEEDS_RESET; the driver's next DRIVER_OK connects
+ * afresh). */
+static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	struct vu_device *vd = vu_device_of(dev);
+	uint64_t n;
+	(void)revents;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (!virtio_dev_running(dev) || (vd->down_s < 0 && vu_frontend_alive(&vd->fe)))
+		return;
+	if (vd->down_s < 0) {
+		log_warn("%s: vhost-user back-end %s closed the connection; waiting %d s for it on "
+			 "the same socket",
+			 vd->label, vd->socket, VU_DEVICE_GRACE_S);
+		vd->down_s = 0;
+	}
+	vu_frontend_close(&vd->fe);
+	if (!may_resume(vd))
+		return;
+	vu_conn_set_budget(&vd->fe.conn, vd->timeout_ms); /* the I/O thread, as activate */
+	bool back = !ensure_connected(vd, VU_DEVICE_RECONNECT_TIMEOUT_MS) && !hand_over(vd, true);
+	vu_conn_set_budget(&vd->fe.conn, 0);
+	if (back) {
+		log_info("%s: back-end reconnected after %d s, queues resumed", vd->label,
+			 vd->down_s);
+		vd->down_s = -1;
+		return;
+	}
+	if (++vd->down_s < VU_DEVICE_GRACE_S)
+		return;
+	log_error("%s: no vhost-user back-end on %s for %d s: %s", vd->label, vd->socket,
+		  vd->down_s, vd->fe.error);
+	vd->down_s = -1;
+	vu_frontend_close(&vd->fe);
+	virtio_dev_fail(dev, "vhost-user back-end gone");
+}
+
+void vu_device_destroy(struct virtio_dev *dev)
+{
+	struct vu_device *vd = vu_device_of(dev);
+	vu_frontend_close(&vd->fe);
+	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++) {
+		if (vd->call_fd[q] >= 0)
+			close(vd->call_fd[q]);
+		vd->call_fd[q] = -1;
+	}
+	if (vd->timer_fd >= 0)
+		close(vd->timer_fd);
+	vd->timer_fd = -1;
+	/* the struct itself is freed with the device (it starts with it) */
+}
+
+void vu_device_free(struct vu_device *vd)
+{
+	vu_device_destroy(&vd->dev);
+	free(vd);
+}
+
+const struct virtio_dev_ops vu_device_ops = {
+    .activate = vu_device_activate,
+    .queue_notify = vu_device_queue_notify,
+    .reset = vu_device_reset,
+    .destroy = vu_device_destroy,
+    /* no .save: the queues' state lives in the back-end (snapshots refuse the device) */
+};
+
+int vu_device_attach(struct virtio_dev *dev)
+{
+	struct vu_device *vd = vu_device_of(dev);
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		int err = virtio_dev_add_fd(dev, vd->call_fd[q], EPOLLIN, call_ready);
+		if (err)
+			return err;
+	}
+	vd->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vd->timer_fd < 0)
+		return -errno;
+	struct itimerspec its = {.it_interval = {VU_DEVICE_HEALTH_PERIOD_S, 0},
+				 .it_value = {VU_DEVICE_HEALTH_PERIOD_S, 0}};
+	if (timerfd_settime(vd->timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	return virtio_dev_add_fd(dev, vd->timer_fd, EPOLLIN, health_ready);
+}
