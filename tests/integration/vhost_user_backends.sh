@@ -6,20 +6,29 @@
 #    written, read back, flushed and found in the file, GET_VRING_BASE; then the daemon is
 #    killed: the front-end sees it within seconds and nothing hangs, a new daemon on the same
 #    socket is reconnected and serves I/O again.
+#  - the same daemon through the VMM's vhost-user-blk device model (virtio/vhost_user/vu_blk.c):
+#    config space from GET_CONFIG, DRIVER_OK, I/O with interrupts from the device's I/O thread;
+#    the daemon killed with the ring drained: the device reconnects to the restarted one itself.
+#  - dpdk-testpmd's vhost-user port (no huge pages) through the vhost-user-net device model
+#    (vu_net.c), testpmd looping its port in macswap mode: a frame sent on tx comes back on rx
+#    with its MACs swapped; testpmd killed while rx buffers are posted: the device reconnects to
+#    the restarted one itself and frames flow again. Left out, with a note, without dpdk-testpmd
+#    (Debian's dpdk-dev).
 #  - virtiofsd over a directory: FUSE_INIT, LOOKUP, OPEN, READ of a file made here, the bytes
 #    compared; then virtiofsd killed and restarted: the rings handed to the new one as they are,
 #    a new FUSE_INIT (a guest's remount), the file read again.
-# Skipped (77) when a back-end is not installed (tools/setup.sh installs qemu-system-common,
-# which has both).
+# Skipped (77) when qemu-storage-daemon or virtiofsd is not installed (tools/setup.sh installs
+# qemu-system-common, which has both, and dpdk-dev, which has dpdk-testpmd).
 # labels: vhost_user
 # requires: root
-# timeout: 120
+# timeout: 180
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CHECK=$BUILD_DIR/tests/vhost_user_check
 QSD=${QSD:-qemu-storage-daemon}
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+TESTPMD=${TESTPMD:-dpdk-testpmd}
 [ -x "$CHECK" ] || { echo "FAIL: $CHECK not built (ninja vhost_user_check)"; exit 1; }
 command -v "$QSD" >/dev/null || skip "no vhost-user back-end" "$QSD not installed (qemu-system-common)"
 [ -x "$VIRTIOFSD" ] || skip "no vhost-user back-end" "$VIRTIOFSD not installed (qemu-system-common)"
@@ -66,6 +75,32 @@ PIDS+=($!)
 check "vhost-user-blk, back-end killed and restarted" blk "$blk_sock" "$disk" "${PIDS[-1]}" \
 	"$qsd_cmd >$LIB_TMP/qsd3.log 2>&1 & echo \$! >$LIB_TMP/qsd3.pid"
 [ -f "$LIB_TMP/qsd3.pid" ] && PIDS+=("$(cat "$LIB_TMP/qsd3.pid")")
+
+# The same daemon through the vhost-user-blk device model, killed with the ring drained and
+# restarted: the device reconnects by itself.
+$qsd_cmd >"$LIB_TMP/qsd4.log" 2>&1 &
+PIDS+=($!)
+check "vhost-user-blk device, back-end killed and restarted" blkdev "$blk_sock" "$disk" \
+	"${PIDS[-1]}" "$qsd_cmd >$LIB_TMP/qsd5.log 2>&1 & echo \$! >$LIB_TMP/qsd5.pid"
+[ -f "$LIB_TMP/qsd5.pid" ] && PIDS+=("$(cat "$LIB_TMP/qsd5.pid")")
+
+# --- vhost-user-net: dpdk-testpmd ----------------------------------------------------------------
+if command -v "$TESTPMD" >/dev/null; then
+	net_sock=$LIB_TMP/net.sock
+	# no huge pages, no PCI, a small mbuf pool; its own EAL prefix (runs in parallel do not
+	# collide); --stats-period keeps it running without a terminal. DPDK does not remove a
+	# stale socket, so the restart does.
+	tp_cmd="$TESTPMD -l 0-1 --no-huge -m 256 --no-pci --file-prefix=vu-check-$$ \
+--vdev net_vhost0,iface=$net_sock,queues=1 -- --port-topology=loop --forward-mode=macswap \
+--nb-cores=1 --total-num-mbufs=4096 --stats-period=60"
+	$tp_cmd >"$LIB_TMP/testpmd.log" 2>&1 &
+	PIDS+=($!)
+	check "vhost-user-net device, testpmd killed and restarted" net "$net_sock" "${PIDS[-1]}" \
+		"rm -f $net_sock; $tp_cmd >$LIB_TMP/testpmd2.log 2>&1 & echo \$! >$LIB_TMP/tp2.pid"
+	[ -f "$LIB_TMP/tp2.pid" ] && PIDS+=("$(cat "$LIB_TMP/tp2.pid")")
+else
+	echo "  note: vhost-user-net not checked: $TESTPMD not installed (Debian's dpdk-dev)"
+fi
 
 # --- virtio-fs: virtiofsd ---------------------------------------------------------------------
 share=$LIB_TMP/share

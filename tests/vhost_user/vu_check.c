@@ -1,5 +1,7 @@
 /* vhost_user_check: see vu_check.h. Usage:
  *   vhost_user_check blk SOCKET FILE [BACKEND_PID RESTART_COMMAND]
+ *   vhost_user_check blkdev SOCKET FILE [BACKEND_PID RESTART_COMMAND]
+ *   vhost_user_check net SOCKET [BACKEND_PID RESTART_COMMAND]
  *   vhost_user_check fs SOCKET DIR NAME [BACKEND_PID RESTART_COMMAND]
  * Exit 0 when every check passed, 1 with a "FAIL:" line otherwise. */
 #include "tests/vhost_user/vu_check.h"
@@ -145,10 +147,16 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 2 && !strcmp(argv[1], "blk"))
 		return check_blk(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "blkdev"))
+		return check_blkdev(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "net"))
+		return check_net(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "fs"))
 		return check_fs(argc - 2, argv + 2);
 	fprintf(stderr,
 		"usage: vhost_user_check blk SOCKET FILE [BACKEND_PID RESTART_COMMAND]\n"
+		"       vhost_user_check blkdev SOCKET FILE [BACKEND_PID RESTART_COMMAND]\n"
+		"       vhost_user_check net SOCKET [BACKEND_PID RESTART_COMMAND]\n"
 		"       vhost_user_check fs SOCKET DIR NAME [BACKEND_PID RESTART_COMMAND]\n");
 	return 2;
 }

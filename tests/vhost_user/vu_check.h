@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/vhost_user/vu_frontend.h"
@@ -49,7 +50,30 @@ void check_setup(struct check_env *env, const char *socket, uint64_t features);
  * takes the used element; returns the bytes written, or -1 on timeout. */
 int check_request(struct check_env *env, int qi, const struct mock_buf *bufs, int n);
 
+/* ---- a whole device model (vu_check_dev.c) ---- */
+struct virtio_dev;
+/* virtio_dev_init() on the env's RAM, the call fds and health timer, the I/O thread. */
+void check_dev_attach(struct check_env *env, struct virtio_dev *dev);
+/* The driver's set-up: `features` (those offered), every env queue ready, DRIVER_OK. */
+void check_dev_driver_start(struct check_env *env, struct virtio_dev *dev, uint64_t features);
+/* Kicks queue q through the device's kick eventfd (the ioeventfd's). */
+void check_dev_kick(struct virtio_dev *dev, int q);
+/* Waits for queue q's next used element; 0 with its length, or -ETIMEDOUT. */
+int check_dev_wait_used(struct check_env *env, int q, uint32_t *len);
+/* Publishes a chain, kicks, waits: the bytes written, or -1 on timeout. */
+int check_dev_request(struct check_env *env, struct virtio_dev *dev, int q,
+		      const struct mock_buf *bufs, int n);
+/* Interrupts the device raised for queue q so far. */
+int check_dev_irqs(int q);
+/* SIGKILLs the back-end, checks the device notices, runs `restart` and waits for the device to
+ * reconnect by itself (no driver reset). */
+void check_dev_restart_backend(struct virtio_dev *dev, pid_t pid, const char *restart);
+/* The driver's reset, then the device destroyed. */
+void check_dev_free(struct virtio_dev *dev);
+
 int check_blk(int argc, char **argv);
+int check_blkdev(int argc, char **argv);
+int check_net(int argc, char **argv);
 int check_fs(int argc, char **argv);
 
 #endif
