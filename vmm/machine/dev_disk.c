@@ -12,6 +12,7 @@
 
 #include "virtio/blk/blk.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/dev_vhost_user.h"
 #include "vmm/machine/device_table.h"
 #include "vmm/machine/vm.h"
 
@@ -26,6 +27,8 @@ static int disk_with_id(const struct vm_config *cfg, const char *id)
 
 static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
+	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/machine/dev_vhost_user.c */
+		return dev_vu_blk_parse(cfg, arg, err, errlen);
 	if (cfg->ndisks == CLI_MAX_DISKS) {
 		snprintf(err, errlen, "at most %d disks", CLI_MAX_DISKS);
 		return -E2BIG;
@@ -157,7 +160,12 @@ static const struct device_option disk_options[] = {
      "                          iothread-cpus=LIST  pin those threads, round-robin\n"
      "                                       (LIST: CPUs or ranges joined by ':')\n"
      "                          id=NAME      the drive's id in the API (drive_id);\n"
-     "                                       default driveN\n",
+     "                                       default driveN\n"
+     "      --disk vhost-user=PATH[,num-queues=N][,queue-size=N][,id=NAME]\n"
+     "                        a virtio-blk disk served by the vhost-user back-end on\n"
+     "                        PATH (qemu-storage-daemon --export type=vhost-user-blk);\n"
+     "                        size and limits from the back-end; after the disks above;\n"
+     "                        guest RAM becomes a shared memfd\n",
      parse_disk},
     {NULL, 0, NULL, NULL},
 };

@@ -10,12 +10,15 @@
 #include "virtio/net/net.h"
 #include "virtio/net/tap.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/dev_vhost_user.h"
 #include "vmm/machine/device_table.h"
 #include "vmm/machine/io_poll.h"
 #include "vmm/machine/vm.h"
 
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
+	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/machine/dev_vhost_user.c */
+		return dev_vu_net_parse(cfg, arg, err, errlen);
 	if (cfg->nnics == CLI_MAX_NICS) {
 		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
 		return -E2BIG;
@@ -123,7 +126,11 @@ static const struct device_option net_options[] = {
      "                          rx-ops=..., tx-bw=..., tx-ops=...  frames, and the\n"
      "                                       transmit direction\n"
      "                          id=NAME      its name in the API (iface_id), kept in\n"
-     "                                       snapshots (default net0, net1, ...)\n",
+     "                                       snapshots (default net0, net1, ...)\n"
+     "      --net vhost-user=PATH[,mac=MAC][,id=NAME]\n"
+     "                        a virtio-net NIC served by the vhost-user back-end on PATH\n"
+     "                        (dpdk-testpmd, OVS-DPDK); one queue pair; after the NICs\n"
+     "                        above; guest RAM becomes a shared memfd\n",
      parse_net},
     {NULL, 0, NULL, NULL},
 };

@@ -6,7 +6,8 @@
 
 /* Each defined in its vmm/machine/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
-    device_vsock, device_balloon, device_memhp, device_pmem, device_fs;
+    device_vsock, device_balloon, device_memhp, device_pmem, device_fs, device_vu_blk,
+    device_vu_net;
 
 const struct device_desc *const device_table[] = {
     &device_disk,    /* /dev/vda, /dev/vdb, ... */
@@ -17,6 +18,8 @@ const struct device_desc *const device_table[] = {
     &device_vsock,
     &device_balloon, /* memory the guest gives back */
     &device_fs,	     /* shared folders (vhost-user) */
+    &device_vu_blk,  /* vhost-user disks: after every --disk PATH */
+    &device_vu_net,  /* vhost-user NICs: after every other --net */
     &device_memhp,   /* memory the guest plugs and unplugs */
     &device_pmem,    /* /dev/pmem0, ... */
     NULL,

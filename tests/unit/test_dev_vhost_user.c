@@ -1,0 +1,110 @@
+/* --disk vhost-user=... and --net vhost-user=... on the command line
+ * (vmm/machine/dev_vhost_user.c): the hook in the --disk and --net parsers, repeated devices with
+ * their transports, ids unique among the devices of a kind, bad values as usage errors, the
+ * socket checked before the VM, memory hotplug refused, guest RAM shared. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/machine/cli.h"
+#include "vmm/machine/dev_vhost_user.h"
+#include "vmm/machine/device_table.h"
+
+#define ARGV(...)                                                                                  \
+	(char *[])                                                                                 \
+	{                                                                                          \
+		"vmm", __VA_ARGS__, NULL                                                           \
+	}
+#define ARGC(...)	((int)(sizeof((char *[]){"vmm", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(cfg, ...) cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), cfg)
+
+static void quiet(void)
+{
+	cr_redirect_stderr();
+	cr_redirect_stdout();
+}
+
+Test(dev_vhost_user, disks_and_nics_with_their_transports)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "vhost-user=/b1,id=data", "--transport", "pci",
+			   "--disk", "vhost-user=/b2,num-queues=4,queue-size=128", "--net",
+			   "vhost-user=/n1,mac=02:00:00:00:00:01,id=eth9"),
+		     CLI_RUN);
+	const struct dev_vu_cfg *b = device_cfg_find(&c, &device_vu_blk);
+	const struct dev_vu_cfg *n = device_cfg_find(&c, &device_vu_net);
+	cr_assert_not_null(b);
+	cr_assert_not_null(n);
+	cr_assert_eq(b->n, 2);
+	cr_assert_eq(c.ndisks, 0, "not an in-process disk");
+	cr_assert_str_eq(b->dev[0].opts.socket, "/b1");
+	cr_assert_str_eq(b->dev[0].opts.id, "data");
+	cr_assert_eq(b->dev[0].transport, TRANSPORT_MMIO);
+	cr_assert_eq(b->dev[1].opts.num_queues, 4);
+	cr_assert_eq(b->dev[1].opts.queue_size, 128);
+	cr_assert_eq(b->dev[1].transport, TRANSPORT_PCI);
+	cr_assert_eq(n->n, 1);
+	cr_assert_eq(c.nnics, 0, "not an in-process NIC");
+	cr_assert(n->dev[0].opts.has_mac);
+	cr_assert_eq(n->dev[0].transport, TRANSPORT_PCI);
+	cr_assert(device_table_shares_memory(&c), "guest RAM becomes a shared memfd");
+	cli_free(&c);
+
+	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "vhost-user=/n1"), CLI_RUN);
+	cr_assert(device_table_shares_memory(&c), "a NIC alone shares RAM too");
+	cli_free(&c);
+}
+
+Test(dev_vhost_user, bad_values_are_usage_errors, .init = quiet)
+{
+	struct vm_config c;
+	char *disk_bad[] = {"vhost-user=", "vhost-user=/s,num-queues=0",
+			    "vhost-user=/s,queue-size=3", "vhost-user=/s,mac=02:00:00:00:00:01",
+			    "vhost-user=/s,ro"};
+	for (size_t i = 0; i < sizeof(disk_bad) / sizeof(disk_bad[0]); i++) {
+		cr_assert_eq(PARSE(&c, "-k", "x", "--disk", disk_bad[i]), CLI_EXIT_USAGE, "%s",
+			     disk_bad[i]);
+		cli_free(&c);
+	}
+	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "vhost-user=/s,num-queues=4"), CLI_EXIT_USAGE);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "vhost-user=/s,mac=01:00:00:00:00:01"),
+		     CLI_EXIT_USAGE, "multicast");
+	cli_free(&c);
+	cr_assert_eq(
+	    PARSE(&c, "-k", "x", "--disk", "vhost-user=/a,id=d", "--disk", "vhost-user=/b,id=d"),
+	    CLI_EXIT_USAGE, "an id twice");
+	cli_free(&c);
+}
+
+Test(dev_vhost_user, the_socket_must_exist_before_the_vm, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "vhost-user=/nonexistent/b.sock"), CLI_RUN);
+	cr_assert_lt(device_table_check(&c), 0);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "vhost-user=/dev/null"), CLI_RUN);
+	cr_assert_lt(device_table_check(&c), 0, "not a socket");
+	cli_free(&c);
+
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/dev-vu-test-%d.sock", getpid());
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	char arg[160];
+	snprintf(arg, sizeof(arg), "vhost-user=%s", path);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", arg), CLI_RUN);
+	cr_assert_eq(device_table_check(&c), 0, "a socket is there");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", arg, "--memory-hotplug", "total=1G"), CLI_RUN);
+	cr_assert_lt(device_table_check(&c), 0, "hotplugged memory is not shared with back-ends");
+	cli_free(&c);
+	close(fd);
+	unlink(path);
+}

@@ -1,0 +1,168 @@
+/* --disk vhost-user=PATH[,...] (vhost-user-blk) and --net vhost-user=PATH[,...]
+ * (vhost-user-net): see dev_vhost_user.h. */
+#include "vmm/machine/dev_vhost_user.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "virtio/vhost_user/vu_blk.h"
+#include "virtio/vhost_user/vu_device.h"
+#include "virtio/vhost_user/vu_net.h"
+#include "vmm/base/log.h"
+#include "vmm/machine/dev_memhp.h"
+#include "vmm/machine/vm.h"
+#include "vmm/machine/vm_virtio.h"
+
+/* An id given twice (the API finds a device by its id), among the in-process devices of the
+ * same kind too. */
+static bool id_taken(const struct vm_config *cfg, const struct dev_vu_cfg *c, const char *id,
+		     bool blk)
+{
+	for (int i = 0; id[0] && i < c->n; i++)
+		if (!strcmp(c->dev[i].opts.id, id))
+			return true;
+	for (int i = 0; blk && id[0] && i < cfg->ndisks; i++)
+		if (!strcmp(cfg->disks[i].id, id))
+			return true;
+	for (int i = 0; !blk && id[0] && i < cfg->nnics; i++)
+		if (!strcmp(cfg->nics[i].id, id))
+			return true;
+	return false;
+}
+
+static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_config *cfg,
+		 const char *arg, char *err, size_t errlen)
+{
+	struct dev_vu_cfg *c = device_cfg(cfg, d);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (c->n == DEV_VU_MAX) {
+		snprintf(err, errlen, "at most %d vhost-user %s", DEV_VU_MAX,
+			 kind == VU_OPTS_BLK ? "disks" : "NICs");
+		return -E2BIG;
+	}
+	struct vu_opts o;
+	int r = vu_opts_parse(arg, kind, &o, err, errlen);
+	if (r)
+		return r;
+	if (id_taken(cfg, c, o.id, kind == VU_OPTS_BLK)) {
+		snprintf(err, errlen, "id=%s is taken already", o.id);
+		return -EINVAL;
+	}
+	c->dev[c->n].opts = o;
+	c->dev[c->n].transport = cfg->transport;
+	c->n++;
+	return 0;
+}
+
+int dev_vu_blk_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return parse(&device_vu_blk, VU_OPTS_BLK, cfg, arg, err, errlen);
+}
+
+int dev_vu_net_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return parse(&device_vu_net, VU_OPTS_NET, cfg, arg, err, errlen);
+}
+
+/* Before KVM: each back-end's socket exists (the back-end creates it when it starts), and no
+ * memory hotplug (the back-end sees only the memory table of boot RAM: buffers the guest places
+ * in plugged memory would be out of its reach). */
+static int check(const struct vm_config *cfg, const struct device_desc *d, const char *option)
+{
+	const struct dev_vu_cfg *c = device_cfg_find(cfg, d);
+	struct stat st;
+	if (c && c->n && device_cfg_find(cfg, &device_memhp)) {
+		log_error(
+		    "--%s vhost-user= cannot be combined with --memory-hotplug yet: hotplugged "
+		    "memory is not shared with vhost-user back-ends",
+		    option);
+		return -EINVAL;
+	}
+	for (int i = 0; c && i < c->n; i++) {
+		const char *path = c->dev[i].opts.socket;
+		if (stat(path, &st) < 0) {
+			log_error("--%s vhost-user=%s: %s (start the vhost-user back-end first)",
+				  option, path, strerror(errno));
+			return -errno;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			log_error("--%s vhost-user=%s: not a socket", option, path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_blk(const struct vm_config *cfg)
+{
+	return check(cfg, &device_vu_blk, "disk");
+}
+
+static int check_net(const struct vm_config *cfg)
+{
+	return check(cfg, &device_vu_net, "net");
+}
+
+/* The device's I/O thread's call fds and health timer, then its place on the transport. */
+static int init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
+{
+	int err = virtio_dev_init(dev, &vm->mem);
+	if (!err)
+		err = vu_device_attach(dev);
+	if (err) {
+		log_error("%s %s: device init failed: %s", dev->name, vu_device_of(dev)->socket,
+			  strerror(-err));
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return err;
+	}
+	return vm_virtio_place(vm, dev, t);
+}
+
+static int create(struct vm *vm, const struct device_desc *d, bool blk)
+{
+	const struct dev_vu_cfg *c = device_cfg_find(vm->cfg, d);
+	for (int i = 0; c && i < c->n; i++) {
+		struct virtio_dev *dev = NULL;
+		int err = blk ? vu_blk_create(&dev, &c->dev[i].opts, VU_DEFAULT_TIMEOUT_MS)
+			      : vu_net_create(&dev, &c->dev[i].opts, VU_DEFAULT_TIMEOUT_MS);
+		if (!err)
+			err = init_and_place(vm, dev, c->dev[i].transport);
+		if (err)
+			return err; /* logged */
+	}
+	return 0;
+}
+
+static int create_blk(struct vm *vm)
+{
+	return create(vm, &device_vu_blk, true);
+}
+
+static int create_net(struct vm *vm)
+{
+	return create(vm, &device_vu_net, false);
+}
+
+/* No options of their own: --disk and --net (dev_disk.c, dev_net.c) hand "vhost-user=" here;
+ * their usage text is in those options' help. */
+static const struct device_option no_options[] = {{NULL, 0, NULL, NULL}};
+
+const struct device_desc device_vu_blk = {.name = "vhost-user-blk",
+					  .options = no_options,
+					  .check = check_blk,
+					  .create = create_blk,
+					  .cfg_size = sizeof(struct dev_vu_cfg),
+					  .shares_memory = true};
+
+const struct device_desc device_vu_net = {.name = "vhost-user-net",
+					  .options = no_options,
+					  .check = check_net,
+					  .create = create_net,
+					  .cfg_size = sizeof(struct dev_vu_cfg),
+					  .shares_memory = true};
