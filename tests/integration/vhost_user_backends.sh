@@ -37,7 +37,7 @@ PIDS=()
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	rm -rf "$LIB_TMP"
+	rm -rf "$LIB_TMP" "/var/run/dpdk/vu-check-$$" # testpmd's EAL runtime files
 }
 trap cleanup EXIT
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The default Linux guest (initramfs, shell on COM1) with its only disk served by
+# qemu-storage-daemon over vhost-user (--disk vhost-user=SOCK; virtio/vhost_user/vu_blk.c):
+#   1. the guest sees /dev/vda of the exported file's size (capacity from GET_CONFIG);
+#   2. it reads a block the host wrote: the same bytes (md5sum on both sides);
+#   3. it writes 1 MiB of its own random bytes at 8 MiB and syncs (a FLUSH); the host finds the
+#      same bytes in the file;
+#   4. the daemon is killed and restarted on the same socket while the guest is idle: the
+#      device reconnects by itself (drained rings; docs/vhost-user.md) and the guest reads and
+#      writes again;
+#   5. the guest powers off: the VMM exits 0.
+# TRANSPORT=pci runs it over virtio-pci. Needs KVM: on a host without it, it is skipped (77).
+# labels: slow linux vhost_user
+# requires: kvm root
+# timeout: 1200
+# resource: linux
+. "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
+
+QSD=${QSD:-qemu-storage-daemon}
+command -v "$QSD" >/dev/null || skip "no vhost-user back-end" "$QSD not installed (qemu-system-common)"
+TRANSPORT=${TRANSPORT:-mmio}
+disk=$tmp/disk.raw
+sock=$tmp/blk.sock
+vmm_pid=""
+qsd_pid=""
+sleeper=""
+trap 'kill $sleeper $qsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+
+type_cmd() { echo "$1" >"$tmp/in"; }
+wait_for() { # REGEX SECONDS: the console shows REGEX (false on timeout or a dead VMM)
+	local i
+	for ((i = 0; i < $2 * 2; i++)); do
+		grep -qE -- "$1" "$tmp/log" && return 0
+		kill -0 "$vmm_pid" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+start_qsd() {
+	rm -f "$sock"
+	"$QSD" --blockdev driver=file,node-name=disk,filename="$disk" \
+		--export type=vhost-user-blk,id=exp0,node-name=disk,addr.type=unix,addr.path="$sock",writable=on \
+		>>"$tmp/qsd.log" 2>&1 &
+	qsd_pid=$!
+	for _ in $(seq 50); do
+		[ -S "$sock" ] && return 0
+		sleep 0.1
+	done
+	echo "FAIL: qemu-storage-daemon made no socket"
+	fail=1
+}
+host_md5() { # OFFSET_MIB COUNT_MIB
+	dd if="$disk" bs=1M skip="$1" count="$2" 2>/dev/null | md5sum | cut -d' ' -f1
+}
+# guest_rw TAG: the guest reads the host's block at 4 MiB, writes 1 MiB at 8 MiB, syncs
+guest_rw() {
+	type_cmd "echo $1R=\$(dd if=/dev/vda bs=1M skip=4 count=1 2>/dev/null | md5sum | cut -d' ' -f1)"
+	wait_for "^$1R=[0-9a-f]{32}" 120
+	check "$1: the guest reads the block the host wrote" "^$1R=$(host_md5 4 1)"
+	type_cmd "head -c 1048576 /dev/urandom > /tmp/w && dd if=/tmp/w of=/dev/vda bs=1M seek=8 conv=fsync 2>/dev/null && echo $1W=\$(md5sum /tmp/w | cut -d' ' -f1)"
+	if wait_for "^$1W=[0-9a-f]{32}" 120; then
+		local want
+		want=$(grep -oE "^$1W=[0-9a-f]{32}" "$tmp/log" | tail -1 | cut -d= -f2)
+		check "$1: the file holds the bytes the guest wrote" "^$want" <(host_md5 8 1)
+	else
+		echo "FAIL: $1: the guest could not write"
+		fail=1
+	fi
+}
+
+truncate -s 64M "$disk"
+head -c 1048576 /dev/urandom | dd of="$disk" bs=1M seek=4 conv=notrunc 2>/dev/null
+start_qsd
+mkfifo "$tmp/in"
+sleep 1200 >"$tmp/in" &
+sleeper=$!
+"$VMM" --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 512M --console stdio \
+	--transport "$TRANSPORT" --disk vhost-user="$sock" \
+	--append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0" <"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
+vmm_pid=$!
+if ! wait_for "VMM-GUEST-SHELL: starting" 1000; then
+	echo "FAIL: no shell"
+	fail=1
+	linux_finish
+fi
+sleep 2
+type_cmd 'echo VDASIZE=$(cat /sys/block/vda/size)'
+wait_for "^VDASIZE=[0-9]+" 60
+check "the guest sees a disk of the exported size (131072 sectors)" "^VDASIZE=131072"
+guest_rw FIRST
+
+kill -9 "$qsd_pid"
+wait "$qsd_pid" 2>/dev/null
+sleep 2
+start_qsd
+sleep 3
+check "the VMM reconnected" "back-end reconnected" "$tmp/err"
+guest_rw AFTER
+
+type_cmd "poweroff -f"
+for _ in $(seq 120); do
+	kill -0 "$vmm_pid" 2>/dev/null || break
+	sleep 1
+done
+wait "$vmm_pid"
+check_status $?
+linux_finish
