@@ -77,7 +77,12 @@ check "vhost-user-blk, back-end killed and restarted" blk "$blk_sock" "$disk" "$
 [ -f "$LIB_TMP/qsd3.pid" ] && PIDS+=("$(cat "$LIB_TMP/qsd3.pid")")
 
 # The same daemon through the vhost-user-blk device model, killed with the ring drained and
-# restarted: the device reconnects by itself.
+# restarted: the device reconnects by itself. The restarted daemon above goes first (the new
+# one takes its socket).
+if [ -f "$LIB_TMP/qsd3.pid" ]; then
+	kill "$(cat "$LIB_TMP/qsd3.pid")" 2>/dev/null
+	while kill -0 "$(cat "$LIB_TMP/qsd3.pid")" 2>/dev/null; do sleep 0.1; done
+fi
 $qsd_cmd >"$LIB_TMP/qsd4.log" 2>&1 &
 PIDS+=($!)
 check "vhost-user-blk device, back-end killed and restarted" blkdev "$blk_sock" "$disk" \
