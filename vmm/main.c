@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 		return VMM_EXIT_USAGE;
 	}
 	int status;
-	if ((cfg.api_sock || cfg.config_file || cfg.restore) && !cfg.dump_dtb) {
+	if ((cfg.api_sock || cfg.config_file || cfg.restore || cfg.migrate_from) && !cfg.dump_dtb) {
 		status = control_run(&cfg); /* vmm/api/control.h */
 	} else {
 		static struct vm vm;

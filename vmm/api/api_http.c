@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "vmm/base/log.h"
+#include "vmm/machine/vm_migrate.h"
 #include "vmm/machine/vm_uffd.h"
 #include "vmm/sandbox/sandbox.h"
 
@@ -520,10 +521,12 @@ static void *api_thread(void *arg)
 	pthread_setname_np(pthread_self(), "api");
 	/* Confined before the first request, as Firecracker's API thread; a second, later entry
 	 * (WAKE_CONFINE) drops what it keeps until a --user switch. */
-	/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/machine/vm_uffd.h) */
+	/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/machine/vm_uffd.h);
+	 * the vm_migrate_ lists: a live migration's two ends (vmm/machine/vm_migrate.h) */
 	const struct sandbox_list *lists[] = {&api_sandbox, &api_setup_sandbox,
-					      &vm_uffd_setup_sandbox};
-	int r = sandbox_enter_early("api", lists, 3);
+					      &vm_uffd_setup_sandbox, &vm_migrate_send_sandbox,
+					      &vm_migrate_recv_sandbox};
+	int r = sandbox_enter_early("api", lists, 5);
 	set_confine_result(h, r);
 	if (r)
 		return NULL;
@@ -567,8 +570,9 @@ static int start_thread(struct api_http *h)
 
 int api_http_confine_here(void)
 {
-	const struct sandbox_list *lists[] = {&api_sandbox};
-	return sandbox_enter("api", lists, 1);
+	/* once the VM exists: sending it away is all that is left of migration */
+	const struct sandbox_list *lists[] = {&api_sandbox, &vm_migrate_send_sandbox};
+	return sandbox_enter("api", lists, 2);
 }
 
 int api_http_confine(struct api_http *h)

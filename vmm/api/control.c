@@ -5,6 +5,7 @@
 #include <linux/virtio_ids.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "vmm/machine/dev_vsock.h"
 #include "vmm/machine/metrics.h"
 #include "vmm/machine/vm.h"
+#include "vmm/machine/vm_migrate.h"
 #include "vmm/machine/vm_pause.h"
 #include "vmm/machine/vm_snapshot.h"
 #include "vmm/machine/vm_uffd.h"
@@ -60,7 +62,22 @@ struct control {
 	char *append;
 	int disk_index[API_MAX_DRIVES];
 	int nic_base; /* model NIC i is cfg->nics[nic_base + i] (the command line's come first) */
+	/* Live migration: the last one sent from here (until the next or the end), and the
+	 * incoming one's cancel (set when the VMM ends while it waits) and result. */
+	struct vm_migration *mig;
+	atomic_bool mig_cancel;
+	int recv_status;
+	bool receiving; /* --migrate-from: the VM comes from there, not from the API */
 };
+
+/* --migrate-from: the API may not build a VM of its own meanwhile. */
+static int not_receiving(const struct control *c, char *err, size_t errlen)
+{
+	if (!c->receiving)
+		return 0;
+	snprintf(err, errlen, "this VMM waits for a migrating VM (--migrate-from)");
+	return -EBUSY;
+}
 
 /* Hands a VM built by the API thread to the main thread and waits until it runs. */
 static int hand_over(struct control *c);
@@ -294,6 +311,8 @@ static void attach_mmds(struct control *c, const struct api_model *m)
 static int be_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
 {
 	struct control *c = ctx;
+	if (not_receiving(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
+		return -EBUSY;
 	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
 	bool had_vsock = dev_vsock_configured(c->cfg);
 	int npmem = dev_pmem_count(c->cfg);
@@ -417,14 +436,29 @@ static int confine_api(struct control *c)
 	return r;
 }
 
+/* True while a migration from here runs: it pauses and resumes the VM itself, and a pause,
+ * resume, snapshot or stop in between would fight it (cancel it first). */
+static bool migrating(struct control *c)
+{
+	struct mig_progress p;
+
+	if (!c->mig)
+		return false;
+	vm_migrate_progress(c->mig, &p, NULL, 0);
+	return p.phase == MIG_PHASE_IDLE || p.phase == MIG_PHASE_PRECOPY ||
+	       p.phase == MIG_PHASE_STOPPED;
+}
+
 static int be_pause(void *ctx)
 {
-	return vm_pause(&((struct control *)ctx)->vm);
+	struct control *c = ctx;
+	return migrating(c) ? -EBUSY : vm_pause(&c->vm);
 }
 
 static int be_resume(void *ctx)
 {
-	return vm_resume(&((struct control *)ctx)->vm);
+	struct control *c = ctx;
+	return migrating(c) ? -EBUSY : vm_resume(&c->vm);
 }
 
 static int be_ctrl_alt_del(void *ctx)
@@ -434,7 +468,8 @@ static int be_ctrl_alt_del(void *ctx)
 
 static int be_stop(void *ctx, unsigned timeout_ms)
 {
-	return vm_request_shutdown(&((struct control *)ctx)->vm, timeout_ms);
+	struct control *c = ctx;
+	return migrating(c) ? -EBUSY : vm_request_shutdown(&c->vm, timeout_ms);
 }
 
 /* A change made to the running VM that its configuration (what a snapshot saves) could not
@@ -593,22 +628,30 @@ int control_apply_load_settings(struct vm_config *cfg, const struct api_snapshot
  * and p's settings change the snapshot's (control_apply_load_settings()). On failure the
  * half-built VM is destroyed and the command line's configuration is back, so the process can
  * load another snapshot or take a configuration as if nothing happened. */
+/* An empty configuration with how this process runs, from its own command line: what a
+ * snapshot's or a migration's configuration is replayed into. */
+static void process_config(const struct control *c, struct vm_config *fresh)
+{
+	cli_config_init(fresh);
+	fresh->api_sock = c->cfg->api_sock;
+	fresh->kvm_path = c->cfg->kvm_path;
+	fresh->verbosity = c->cfg->verbosity;
+	fresh->restore = c->cfg->restore;
+	fresh->migrate_from = c->cfg->migrate_from;
+	fresh->seccomp = c->cfg->seccomp;
+	fresh->switch_user = c->cfg->switch_user;
+	fresh->uid = c->cfg->uid;
+	fresh->gid = c->cfg->gid;
+	fresh->mmds = c->cfg->mmds;
+}
+
 static int restore_vm(struct control *c, const struct api_snapshot_load *p, char *err,
 		      size_t errlen)
 {
 	struct snapshot_load l;
 	struct vm_config fresh, cmdline; /* replayed into / the command line's, until it works */
 
-	cli_config_init(&fresh);
-	fresh.api_sock = c->cfg->api_sock; /* how this process runs: from its own command line */
-	fresh.kvm_path = c->cfg->kvm_path;
-	fresh.verbosity = c->cfg->verbosity;
-	fresh.restore = c->cfg->restore;
-	fresh.seccomp = c->cfg->seccomp;
-	fresh.switch_user = c->cfg->switch_user;
-	fresh.uid = c->cfg->uid;
-	fresh.gid = c->cfg->gid;
-	fresh.mmds = c->cfg->mmds;
+	process_config(c, &fresh);
 	int r = snapshot_open(&l, p->state_path, p->uffd ? NULL : p->mem_path, &fresh, p->nics,
 			      p->nnics, err, errlen);
 	if (!r)
@@ -647,6 +690,10 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 static int be_snapshot_create(void *ctx, const char *state, const char *mem, bool diff, char *err,
 			      size_t errlen)
 {
+	if (migrating(ctx)) {
+		snprintf(err, errlen, "a migration is running (PUT /vmm/migration/cancel first)");
+		return -EBUSY;
+	}
 	/* files made and renamed there: the directories must be in --landlock-rules as rw */
 	const char *outside =
 	    !sandbox_landlock_allows(state, LANDLOCK_WRITE | LANDLOCK_CHANGE) ? state
@@ -665,7 +712,9 @@ static int be_snapshot_create(void *ctx, const char *state, const char *mem, boo
 static int be_snapshot_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t errlen)
 {
 	struct control *c = ctx;
-	int r = restore_vm(c, p, err, errlen);
+	int r = not_receiving(c, err, errlen);
+	if (!r)
+		r = restore_vm(c, p, err, errlen);
 	if (r)
 		return r;
 	/* The router's lock is held (we are its backend): its model is ours to replace. */
@@ -751,7 +800,98 @@ static int be_balloon_set_stats(void *ctx, uint32_t seconds, char *err, size_t e
 	return 0;
 }
 
+/* ---- live migration (vmm/machine/vm_migrate.h, docs/migration.md) ---- */
+
+/* How long PUT /vmm/receive-migration waits for its source (the request answers after). */
+#define RECEIVE_TIMEOUT_MS (10 * 60 * 1000)
+
+static int be_migrate_send(void *ctx, const struct api_send_migration *p, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	struct vm_migration *m;
+
+	if (migrating(c)) {
+		snprintf(err, errlen,
+			 "a migration is already running (GET /vmm/migration; PUT "
+			 "/vmm/migration/cancel)");
+		return -EBUSY;
+	}
+	int r = vm_migrate_start(&c->vm, p->url, p->local, p->max_downtime_ms, &m, err, errlen);
+	if (r)
+		return r; /* the last migration's progress stays readable */
+	if (c->mig)
+		vm_migrate_join(c->mig); /* ended (failed or cancelled): its thread is done */
+	c->mig = m;
+	return 0;
+}
+
+static int be_migrate_progress(void *ctx, struct mig_progress *p, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+
+	if (!c->mig)
+		return -ENOENT;
+	vm_migrate_progress(c->mig, p, err, errlen);
+	return 0;
+}
+
+static int be_migrate_cancel(void *ctx)
+{
+	struct control *c = ctx;
+
+	if (!migrating(c))
+		return -ENOENT;
+	vm_migrate_cancel(c->mig);
+	return 0;
+}
+
+/* Receives a migrating VM into c->vm on this thread. The configuration is replayed from the
+ * source's into c->cfg (the VM points at it); on failure the command line's is back and no VM
+ * is left, so the VMM can take a configuration, a snapshot or another migration. */
+static int receive_vm(struct control *c, const char *url, int timeout_ms)
+{
+	struct vm_config fresh, cmdline;
+
+	process_config(c, &fresh);
+	cmdline = *c->cfg;
+	*c->cfg = fresh;
+	int status = vm_migrate_receive(&c->vm, c->cfg, url, timeout_ms, &c->mig_cancel);
+	if (status) {
+		cli_free(c->cfg);
+		*c->cfg = cmdline;
+		return status;
+	}
+	cli_free(&cmdline);
+	c->vm_created = true;
+	identity_disk_index(c);
+	return 0;
+}
+
+static int be_migrate_receive(void *ctx, const char *url, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+
+	if (not_receiving(c, err, errlen))
+		return -EBUSY;
+	log_clear_last_error();
+	int status = receive_vm(c, url, RECEIVE_TIMEOUT_MS);
+	if (status) {
+		snprintf(err, errlen, "%s",
+			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
+		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
+	}
+	/* The router's lock is held (we are its backend): its model is ours to replace. */
+	api_model_free(&c->api.model);
+	api_model_from_config(&c->api.model, c->cfg);
+	c->api.model.mmds_set = mmds_get_config(&c->api.mmds, &c->api.model.mmds);
+	return hand_over(c);
+}
+
 static const struct api_backend_ops vm_backend = {
+    .migrate_send = be_migrate_send,
+    .migrate_progress = be_migrate_progress,
+    .migrate_cancel = be_migrate_cancel,
+    .migrate_receive = be_migrate_receive,
     .balloon_info = be_balloon_info,
     .balloon_set_target = be_balloon_set_target,
     .balloon_set_stats = be_balloon_set_stats,
@@ -879,11 +1019,9 @@ static int restore_here(struct control *c)
 	return 0;
 }
 
-/* API only: serves until a client starts the VM (0) or a signal ends the VMM (its status). */
-static int wait_for_start(struct control *c, int sig_fd)
+/* Waits until the VM is created elsewhere (start_fd: 0) or a signal ends the VMM (its status). */
+static int wait_for_vm(struct control *c, int sig_fd)
 {
-	log_info("api: waiting on %s for the VM's configuration and InstanceStart",
-		 c->cfg->api_sock);
 	for (;;) {
 		struct pollfd fds[2] = {{.fd = c->start_fd, .events = POLLIN},
 					{.fd = sig_fd, .events = POLLIN}};
@@ -899,6 +1037,52 @@ static int wait_for_start(struct control *c, int sig_fd)
 		if (fds[0].revents & POLLIN)
 			return 0;
 	}
+}
+
+/* API only: serves until a client starts the VM (0) or a signal ends the VMM (its status). */
+static int wait_for_start(struct control *c, int sig_fd)
+{
+	log_info("api: waiting on %s for the VM's configuration and InstanceStart",
+		 c->cfg->api_sock);
+	return wait_for_vm(c, sig_fd);
+}
+
+static void *receive_thread(void *opaque)
+{
+	struct control *c = opaque;
+	uint64_t one = 1;
+
+	c->recv_status = receive_vm(c, c->cfg->migrate_from, -1);
+	if (write(c->start_fd, &one, sizeof(one)) < 0)
+		log_error("migration: cannot wake the main thread: %s", strerror(errno));
+	return NULL;
+}
+
+/* --migrate-from URL: the VM comes from a source; received on a thread of its own, so that a
+ * signal still ends the VMM while it waits (the receive is cancelled). */
+static int receive_here(struct control *c, int sig_fd)
+{
+	pthread_t t;
+
+	c->receiving = true;
+	int r = pthread_create(&t, NULL, receive_thread, c);
+	if (r) {
+		log_error("--migrate-from: cannot start a thread: %s", strerror(r));
+		return VMM_EXIT_ERROR;
+	}
+	int status = wait_for_vm(c, sig_fd);
+	if (status)
+		atomic_store(&c->mig_cancel, true);
+	pthread_join(t, NULL);
+	if (status)
+		return status;
+	if (c->recv_status)
+		return c->recv_status;
+	struct api_model m;
+	if (api_model_from_config(&m, c->cfg) == 0)
+		api_set_running(&c->api, &m);
+	api_model_free(&m);
+	return 0;
 }
 
 /* The VM from the command line or the config file, created here. */
@@ -942,6 +1126,8 @@ static int run_phases(struct control *c, int sig_fd)
 		return status;
 	if (c->cfg->restore)
 		status = restore_here(c);
+	else if (c->cfg->migrate_from)
+		status = receive_here(c, sig_fd);
 	else if (c->cfg->kernel)
 		status = create_here(c);
 	else
@@ -993,7 +1179,12 @@ int control_run(struct vm_config *cfg)
 		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
 	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/machine/vm_snapshot.c) */
 	int status = run_phases(&c, sig_fd);
-	api_http_stop(c.http); /* no request runs past this point */
+	atomic_store(&c.mig_cancel, true); /* an API receive-migration that still waits */
+	api_http_stop(c.http);		   /* no request runs past this point */
+	if (c.mig && migrating(&c))
+		vm_migrate_cancel(c.mig); /* the VM ended under it */
+	if (c.mig)
+		vm_migrate_join(c.mig);
 	metrics_shutdown();
 	if (c.vm_created)
 		vm_destroy(&c.vm);

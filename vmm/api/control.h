@@ -6,6 +6,9 @@
  *                                 the VM and sends InstanceStart, or loads a snapshot
  *                                 (PUT /snapshot/load) (Firecracker's flow)
  *   --restore DIR [--api-sock S]  the snapshot in DIR resumes at once (vmm/machine/vm_snapshot.h)
+ *   --migrate-from URL [--api-sock S]  the VM a migration source sends there runs once it came
+ *                                 (vmm/machine/vm_migrate.h); PUT /vmm/receive-migration does
+ *                                 the same on a VMM started with --api-sock alone
  *
  * Options given on the command line besides (--console, --rng, --disk, --kvm, -v, ...) apply
  * as well: a VM configured over the API gets the API's drives and NICs after the command line's.

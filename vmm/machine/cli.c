@@ -11,6 +11,7 @@
 #include "vmm/base/layout.h"
 #include "vmm/base/parse.h"
 #include "vmm/machine/device_table.h"
+#include "vmm/migration/mig_url.h"
 #include "vmm/sandbox/sandbox.h"
 
 #define VMM_VERSION "0.1.0"
@@ -37,6 +38,8 @@ enum {
 	OPT_IO_POLL,
 	OPT_CHECK_KVM,
 	OPT_MMDS_SIZE_LIMIT,
+	OPT_MIGRATE_FROM,
+	OPT_MEM_SHARED,
 	OPT_DEVICE = 512,
 };
 
@@ -58,6 +61,8 @@ static const struct option core_options[] = {
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"restore", required_argument, NULL, OPT_RESTORE},
+    {"migrate-from", required_argument, NULL, OPT_MIGRATE_FROM},
+    {"mem-shared", no_argument, NULL, OPT_MEM_SHARED},
     {"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"user", required_argument, NULL, OPT_USER},
@@ -109,6 +114,7 @@ void cli_usage(FILE *out)
 	      "       vmm [OPTIONS] --config-file FILE\n"
 	      "       vmm [OPTIONS] --api-sock PATH\n"
 	      "       vmm [OPTIONS] --restore DIR\n"
+	      "       vmm [OPTIONS] --migrate-from unix:PATH|tcp:HOST:PORT\n"
 	      "Boots an x86_64 guest on KVM.\n"
 	      "\n"
 	      "Boot:\n"
@@ -127,6 +133,8 @@ void cli_usage(FILE *out)
 	      "                        Firecracker's machine-config smt\n"
 	      "      --hugepages       back guest RAM with transparent huge pages (fewer TLB\n"
 	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
+	      "      --mem-shared      guest RAM in one shared memory file (memfd), so that a\n"
+	      "                        local migration can hand it over without a copy\n"
 	      "      --io-poll USEC    longest window a virtio I/O thread polls its queues and\n"
 	      "                        backend before sleeping (adaptive: it shrinks to nothing\n"
 	      "                        on an idle device); 0 turns polling off; default 256\n"
@@ -165,6 +173,12 @@ void cli_usage(FILE *out)
 	    "                        PUT /snapshot/create); --net tap=NAME[,mac=MAC] options\n"
 	    "                        given with it replace the snapshot's taps (and MACs) in\n"
 	    "                        order; not with --kernel\n"
+	    "      --migrate-from unix:PATH|tcp:HOST:PORT\n"
+	    "                        receive a migrating VM: listen there (a Unix PATH must not\n"
+	    "                        exist; TCP binds HOST:PORT only, trusted networks only:\n"
+	    "                        nothing is encrypted), take one source, then run its VM;\n"
+	    "                        the source brings the whole VM: not with --kernel,\n"
+	    "                        --config-file, --restore or options that shape the VM\n"
 	    "      --track-dirty-pages  log the pages written since the last snapshot, so a\n"
 	    "                        Diff snapshot writes only those (costs some speed)\n"
 	    "\n"
@@ -192,7 +206,8 @@ void cli_usage(FILE *out)
 	    "  -h, --help            this text\n"
 	    "  -V, --version         version\n"
 	    "\n"
-	    "Exit status: 0 the guest powered off or reset; 1 VMM or KVM error; 2 bad\n"
+	    "Exit status: 0 the guest powered off or reset, or its VM migrated away; 1 VMM\n"
+	    "or KVM error (a failed incoming migration); 2 bad\n"
 	    "command line or image; 4 guest triple fault; 128+N stopped by signal N;\n"
 	    "odd values (V << 1) | 1 from --debug-exit.\n",
 	    out);
@@ -310,6 +325,17 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_RESTORE:
 		cfg->restore = arg;
 		return CLI_RUN;
+	case OPT_MIGRATE_FROM: {
+		struct mig_url u;
+		char why[200];
+		if (mig_url_parse(arg, 1, &u, why, sizeof(why)))
+			return usage_error("--migrate-from: %s", why);
+		cfg->migrate_from = arg;
+		return CLI_RUN;
+	}
+	case OPT_MEM_SHARED:
+		cfg->mem_shared = true;
+		return CLI_RUN;
 	case OPT_TRACK_DIRTY:
 		cfg->track_dirty_pages = true;
 		return CLI_RUN;
@@ -393,6 +419,7 @@ static bool recordable(int opt)
 	case OPT_MMDS_SIZE_LIMIT:
 	case OPT_CONFIG_FILE:
 	case OPT_RESTORE:
+	case OPT_MIGRATE_FROM:
 	case OPT_KVM:
 	case OPT_CHECK_KVM:
 	case OPT_SECCOMP:
@@ -503,10 +530,19 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->restore && (cfg->kernel || cfg->config_file))
 		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
 					 "or --config-file");
+	if (cfg->migrate_from && (cfg->kernel || cfg->config_file || cfg->restore || cfg->dump_dtb))
+		return usage_error("%s",
+				   "--migrate-from: the source brings the whole VM: give it "
+				   "without --kernel, --config-file, --restore or --dump-dtb");
+	if (cfg->migrate_from && cfg->nrecorded)
+		return usage_error("--migrate-from: the source brings the whole VM: --%s cannot "
+				   "change it",
+				   cfg->recorded[0].name);
 	if (cfg->config_file && cfg->kernel)
 		return usage_error("%s", "--config-file describes the whole VM: give it without "
 					 "--kernel");
-	if (!cfg->kernel && !cfg->config_file && !cfg->api_sock && !cfg->restore)
+	if (!cfg->kernel && !cfg->config_file && !cfg->api_sock && !cfg->restore &&
+	    !cfg->migrate_from)
 		return usage_error("%s", "no kernel given (--kernel PATH, --config-file FILE or "
 					 "--api-sock PATH)");
 	if (cfg->dump_dtb && !cfg->kernel)

@@ -55,6 +55,7 @@ struct vm_config {
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */
+	bool mem_shared;      /* --mem-shared: guest RAM in one memfd (local migration) */
 	bool smt;	      /* --smt: two threads per core in CPUID (cpus 1 or even) */
 	unsigned io_poll_us;  /* --io-poll: I/O threads' polling window cap (virtio/core/poll.h),
 			       * or CLI_IO_POLL_AUTO */
@@ -80,6 +81,7 @@ struct vm_config {
 	struct cli_record recorded[CLI_MAX_RECORDED];
 	int nrecorded;
 	const char *restore; /* --restore DIR: a snapshot to resume (vmm/machine/vm_snapshot.h) */
+	const char *migrate_from;   /* --migrate-from URL: receive a migrating VM (vm_migrate.h) */
 	bool track_dirty_pages;	    /* --track-dirty-pages: for Diff snapshots */
 	enum sandbox_mode seccomp;  /* --seccomp on|log|off (vmm/sandbox/sandbox.h) */
 	bool switch_user;	    /* --user UID:GID */

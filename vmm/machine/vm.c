@@ -77,7 +77,8 @@ static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path, struct
 		memset(given, 0, sizeof(*given));
 	} else if (mem_fd >= 0)
 		err = guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd);
-	else if (device_table_shares_memory(vm->cfg)) /* a vhost-user back-end maps it too */
+	/* a vhost-user back-end maps it too; --mem-shared: a local migration hands it over */
+	else if (device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared)
 		err = guest_mem_alloc_shared(&vm->mem, vm->cfg->mem_size);
 	else
 		err = guest_mem_alloc(&vm->mem, vm->cfg->mem_size);

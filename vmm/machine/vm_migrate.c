@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "virtio/core/device.h"
@@ -23,10 +25,31 @@ struct vm_migration {
 	char *config;
 	uint64_t *kvm_bits;
 	bool kvm_logging; /* this migration started KVM's dirty log */
+	bool was_paused;  /* by the API before the migration: a failure leaves it paused */
 	pthread_mutex_t lock;
 	char err[512];
 	int ret;
 };
+
+/* What the API thread calls to start a migration (mig_url_connect(): a Unix or TCP socket and a
+ * connect() with a time limit; a tcp: name is resolved there too), on top of its own list. The
+ * migration thread it then creates inherits the API thread's filter (sandbox.h), which already
+ * has all the sender calls: sendmsg (SCM_RIGHTS for local), recvmsg, poll, KVM_GET_DIRTY_LOG,
+ * the KVM_GET_* of a snapshot's state and KVM_GET/SET_CLOCK of vm_pause()/vm_resume(). */
+static const struct sandbox_rule send_rules[] = {
+    SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
+    SB_ARG_EQ(SYS_socket, 0, AF_INET),
+    SB_ARG_EQ(SYS_socket, 0, AF_INET6),
+    SB_ALLOW(SYS_connect),
+    SB_ALLOW(SYS_getsockopt), /* SO_ERROR after the non-blocking connect */
+    SB_ALLOW(SYS_setsockopt), /* TCP_NODELAY */
+    SB_ALLOW(SYS_fcntl),
+    SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_clone), /* the migration thread */
+    SB_ALLOW(SYS_clone3),
+};
+const struct sandbox_list vm_migrate_send_sandbox = SANDBOX_LIST("migration-send", send_rules);
 
 /* ---- what cannot move ---- */
 
@@ -84,6 +107,7 @@ static int dirty_log(void *opaque, uint64_t *bitmap)
 static int stop_vm(void *opaque, char *err, size_t errlen)
 {
 	struct vm_migration *m = opaque;
+	m->was_paused = vm_is_paused(m->vm);
 	int r = vm_pause(m->vm);
 	if (r)
 		snprintf(err, errlen, "cannot pause the VM for the final round: %s", strerror(-r));
@@ -93,6 +117,8 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 static void resume_vm(void *opaque)
 {
 	struct vm_migration *m = opaque;
+	if (m->was_paused)
+		return; /* paused by the API before: it stays so */
 	int r = vm_resume(m->vm);
 	if (r)
 		log_error("migration: the VM could not be resumed: %s", strerror(-r));

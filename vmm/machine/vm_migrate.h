@@ -13,11 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_snapshot.h"
 #include "vmm/migration/mig_send.h"
+#include "vmm/sandbox/sandbox.h"
 
 struct vm_migration;
+
+/* The system calls of the two sides that the API thread's own list lacks (vmm/api/api_http.c
+ * adds them to its filter): vm_migrate_start()'s connection (the sender's thread inherits the
+ * API thread's filter), and vm_migrate_receive()'s listening socket and RAM memfd (before a VM
+ * exists only). */
+extern const struct sandbox_list vm_migrate_send_sandbox;
+extern const struct sandbox_list vm_migrate_recv_sandbox;
 
 /* What cannot move refuses up front: a device without snapshot support (its name and why: a
  * vhost-user device such as virtio-fs keeps its state in another process), RAM served by a
@@ -45,9 +55,12 @@ int vm_migrate_join(struct vm_migration *m);
 /* The destination: waits on `url` for one source (up to `timeout_ms`, -1: forever), receives
  * guest RAM (into a memfd, or the source's own memfd for a local migration) and the state, builds
  * the VM from the source's configuration (replayed into `cfg` as snapshot_open() does) and sets
- * the state back (snapshot_restore()), then tells the source and waits for its COMMIT. Returns
- * 0 with the VM paused and ready for vm_run() (vm->start_paused false), or the exit status to
- * end with (the reason logged; the source then keeps its guest). */
-int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms);
+ * the state back (snapshot_restore()), then tells the source and waits for its COMMIT. Setting
+ * `*cancel` (may be NULL; any thread) ends the wait and the stream within 100 ms. Returns 0 with
+ * the VM paused and ready for vm_run() (vm->start_paused false), or the exit status to end with
+ * (the reason logged; the source then keeps its guest); on failure no VM is left (a half-built
+ * one is destroyed here) and `vm` may be built again. */
+int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms,
+		       const atomic_bool *cancel);
 
 #endif

@@ -1,10 +1,13 @@
 /* Live migration, the destination side: the receiver of vmm/migration into a new VM, restored
  * through the snapshot path (snapshot_open_image(), vm_create_migrated(), snapshot_restore()). */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmm/base/errors.h"
@@ -13,8 +16,28 @@
 #include "vmm/migration/mig_recv.h"
 #include "vmm/migration/mig_url.h"
 
+/* What the API thread calls to receive a VM (PUT /vmm/receive-migration, before a VM exists), on
+ * top of its own list and its setup list (which has the Unix socket, bind and listen): the RAM's
+ * memfd, a TCP listener, and accept4()/poll() of the one connection. */
+static const struct sandbox_rule recv_rules[] = {
+    SB_ALLOW(SYS_memfd_create),
+    SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
+    SB_ARG_EQ(SYS_socket, 0, AF_INET),
+    SB_ARG_EQ(SYS_socket, 0, AF_INET6),
+    SB_ALLOW(SYS_bind),
+    SB_ALLOW(SYS_listen),
+    SB_ALLOW(SYS_accept4),
+    SB_ALLOW(SYS_setsockopt),
+    SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_ftruncate),
+    SB_ALLOW(SYS_unlink),
+};
+const struct sandbox_list vm_migrate_recv_sandbox = SANDBOX_LIST("migration-recv", recv_rules);
+
 struct dest {
 	struct guest_mem mem; /* until the VM takes it */
+	bool vm_built;	      /* vm_create_migrated() was called: vm_destroy() on failure */
 };
 
 /* Guest RAM for a copying migration: a memfd mapped shared (mig_local_map()), the layout the
@@ -50,7 +73,23 @@ static int memfd(void *opaque, int fd, const struct mig_hello *h, struct guest_m
 
 static const struct mig_recv_ops recv_ops = {.hello = hello, .memfd = memfd};
 
-static int accept_source(const char *url, int timeout_ms)
+/* Waits for the source's connection in slices of 100 ms, so that `*cancel` ends the wait. */
+static int wait_readable(int fd, int timeout_ms, const atomic_bool *cancel)
+{
+	for (int waited = 0; timeout_ms < 0 || waited < timeout_ms; waited += 100) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (cancel && atomic_load(cancel))
+			return -ECANCELED;
+		int r = poll(&p, 1, 100);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+	return -ETIMEDOUT;
+}
+
+static int accept_source(const char *url, int timeout_ms, const atomic_bool *cancel)
 {
 	char err[256];
 	struct mig_url u;
@@ -59,10 +98,19 @@ static int accept_source(const char *url, int timeout_ms)
 		l = mig_url_listen(&u, err, sizeof(err));
 	if (l >= 0) {
 		log_info("migration: waiting for the source on %s", url);
-		l = mig_url_accept_one(l, &u, timeout_ms, err, sizeof(err));
+		int r = wait_readable(l, timeout_ms, cancel);
+		/* accept_one closes the listener (and removes a Unix socket's path) in every case
+		 */
+		l = mig_url_accept_one(l, &u, r ? 0 : 1000, err, sizeof(err));
+		if (r && l >= 0)
+			close(l);
+		if (r) {
+			l = r;
+			snprintf(err, sizeof(err), "waiting for the source: %s", strerror(-r));
+		}
 	}
 	if (l < 0)
-		log_error("--migrate-from %s: %s", url, err);
+		log_error("migration from %s: %s", url, err);
 	return l;
 }
 
@@ -78,6 +126,7 @@ static int build(struct vm *vm, struct vm_config *cfg, struct mig_receiver *r, s
 		ret = -EINVAL;
 	}
 	int status = ret ? VMM_EXIT_USAGE : vm_create_migrated(vm, cfg, &d->mem);
+	d->vm_built = !ret;
 	if (!ret && status) {
 		snprintf(err, errlen, "the VM could not be built here (see the log)");
 		ret = -EIO;
@@ -88,16 +137,17 @@ static int build(struct vm *vm, struct vm_config *cfg, struct mig_receiver *r, s
 	return ret;
 }
 
-int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms)
+int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms,
+		       const atomic_bool *cancel)
 {
-	int fd = accept_source(url, timeout_ms);
+	int fd = accept_source(url, timeout_ms, cancel);
 	if (fd < 0)
 		return VMM_EXIT_USAGE;
 	struct dest d = {0};
 	struct mig_chan c;
 	struct mig_receiver r = {.ops = &recv_ops, .opaque = &d};
 	char err[512] = "";
-	mig_chan_init_fd(&c, fd, NULL);
+	mig_chan_init_fd(&c, fd, cancel);
 	r.chan = &c;
 	int ret = mig_recv(&r, err, sizeof(err));
 	if (!ret)
@@ -106,6 +156,8 @@ int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, in
 		mig_recv_refuse(&r, -ret, err);
 	else
 		ret = mig_recv_ready(&r, err, sizeof(err));
+	if (ret && d.vm_built)
+		vm_destroy(vm); /* nothing left behind: the source keeps its guest */
 	if (ret)
 		log_error("migration from %s failed: %s", url, err);
 	else
