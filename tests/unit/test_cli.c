@@ -87,9 +87,10 @@ Test(cli, usage_names_every_option)
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 	cli_usage(f);
 	fclose(f);
-	const char *names[] = {"--kernel",  "--initrd",	 "--append",	 "--mem",
-			       "--cpus",    "--console", "--debug-exit", "--kvm",
-			       "--verbose", "--quiet",	 "--help",	 "--version"};
+	const char *names[] = {"--kernel",	 "--initrd",	"--append",	"--mem",
+			       "--cpus",	 "--console",	"--debug-exit", "--kvm",
+			       "--verbose",	 "--quiet",	"--help",	"--version",
+			       "--migrate-from", "--mem-shared"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		cr_assert_not_null(strstr(buf, names[i]), "usage lacks %s", names[i]);
 }
@@ -365,4 +366,40 @@ Test(cli, mmds_size_limit, .init = quiet)
 	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "67108865"),
 		     CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "1k"), CLI_EXIT_USAGE);
+}
+
+Test(cli, migrate_from_alone_or_with_the_api, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--migrate-from", "unix:/tmp/m.sock"), CLI_RUN);
+	cr_assert_str_eq(c.migrate_from, "unix:/tmp/m.sock");
+	cr_assert_eq(c.nrecorded, 0, "how the VMM runs, not the VM: not recorded");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--migrate-from", "tcp:127.0.0.1:4444", "--api-sock", "a", "-v"),
+		     CLI_RUN);
+	cli_free(&c);
+}
+
+Test(cli, migrate_from_refuses_what_shapes_the_vm, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--migrate-from", "unix:m", "--kernel", "k"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--migrate-from", "unix:m", "--restore", "d"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--migrate-from", "unix:m", "--config-file", "f"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--migrate-from", "unix:m", "--disk", "d.img"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--migrate-from", "unix:m", "--mem", "512M"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--migrate-from", "ftp:x"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--migrate-from", "tcp:host"), CLI_EXIT_USAGE, "no port");
+}
+
+Test(cli, mem_shared_is_recorded)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_not(c.mem_shared, "private RAM by default");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--mem-shared"), CLI_RUN);
+	cr_assert(c.mem_shared);
+	cr_assert_eq(c.nrecorded, 2, "--mem-shared is replayed by a snapshot or a migration");
+	cli_free(&c);
 }
