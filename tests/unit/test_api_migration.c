@@ -110,6 +110,10 @@ static int f_send(void *ctx, const struct api_send_migration *p, char *e, size_t
 		snprintf(e, l, "a device cannot move");
 		return fk.fail;
 	}
+	if (fk.running) { /* as control.c's backend */
+		snprintf(e, l, "a migration is already running");
+		return -EBUSY;
+	}
 	fk.sends++;
 	fk.running = 1;
 	snprintf(fk.url, sizeof(fk.url), "%s", p->url);
@@ -142,7 +146,11 @@ static int f_cancel(void *ctx)
 
 static int f_receive(void *ctx, const char *url, char *e, size_t l)
 {
-	(void)ctx, (void)e, (void)l;
+	(void)ctx;
+	if (fk.fail) {
+		snprintf(e, l, "migration from %s failed: connection closed", url);
+		return fk.fail;
+	}
 	fk.receives++;
 	snprintf(fk.url, sizeof(fk.url), "%s", url);
 	return 0;
@@ -229,4 +237,33 @@ Test(api_migration_routes, a_vmm_without_migration_says_so)
 	cr_assert_eq(req("GET", "/vmm/migration", NULL), 400);
 	cr_assert_eq(req("PUT", "/vmm/migration/cancel", "{}"), 400);
 	cr_assert_eq(req("PATCH", "/vmm/migration", "{}"), 400);
+}
+
+Test(api_migration_routes, no_second_migration_while_one_runs)
+{
+	const char *body = "{\"destination_url\": \"unix:/run/m.sock\"}";
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PUT", "/vmm/send-migration", body), 204, "%s", resp.body);
+	cr_assert_eq(req("PUT", "/vmm/send-migration", body), 400);
+	cr_assert(says("a migration is already running"), "%s", resp.body);
+	cr_assert_eq(fk.sends, 1);
+	cr_assert_eq(req("PUT", "/vmm/migration/cancel", "{}"), 204);
+	cr_assert_eq(req("GET", "/", NULL), 200);
+	cr_assert(says("Running"), "a cancelled migration leaves the VM running: %s", resp.body);
+	cr_assert_eq(req("PUT", "/vmm/send-migration", body), 204, "again after the cancel");
+	cr_assert_eq(fk.sends, 2);
+}
+
+Test(api_migration_routes, a_failed_receive_leaves_the_vmm_waiting)
+{
+	const char *body = "{\"receiver_url\": \"unix:/run/r\"}";
+	fk.fail = -EPIPE;
+	cr_assert_eq(req("PUT", "/vmm/receive-migration", body), 400);
+	cr_assert(says("connection closed"), "%s", resp.body);
+	cr_assert_eq(req("GET", "/", NULL), 200);
+	cr_assert(says("Not started"), "%s", resp.body);
+	fk.fail = 0;
+	cr_assert_eq(req("PUT", "/vmm/receive-migration", body), 204, "another try: %s", resp.body);
+	cr_assert_eq(req("PUT", "/vmm/send-migration", "{\"destination_url\": \"unix:/x\"}"), 204,
+		     "the received VM may move on: %s", resp.body);
 }
