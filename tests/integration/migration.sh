@@ -9,10 +9,14 @@
 #      disk file; rounds, bytes and downtime printed;
 #   3. a destination that is killed mid-way: the source's guest finishes its run as if nothing
 #      happened, and GET /vmm/migration says "failed" with a reason.
-# NEVER RUN: written on a host without KVM, and the VMM's migration backend (control.c) is not
-# wired yet: until it is, the destination answers 400 "live migration is not available" and
-# this test skips saying so. Local migration (memfd hand-over) needs guest RAM in a memfd on
-# request, which the VMM has no option for yet: not tested here.
+#   4. a local migration (guest RAM handed over as a memfd) of a --mem-shared source to a
+#      destination started with `vmm --migrate-from unix:M` (the command line's way): the same
+#      result on the destination, the source ends with 0, "pages": 0 in the progress;
+#   5. a cancel right after the start (max_downtime_ms 1, so pre-copy goes on for rounds): the
+#      source's guest finishes its run, GET /vmm/migration says "cancelled", and the
+#      destination exits 1 with the reason.
+# NEVER RUN: written on hosts without KVM (the fault cases that need no VM are
+# migration_faults.sh, which runs everywhere).
 # labels: snapshot api migration
 # requires: kvm
 # timeout: 900
@@ -45,8 +49,6 @@ start_destination() {
 	RECV_PID=$!
 	for _ in $(seq 100); do
 		[ -S "$mig" ] && return 0
-		grep -q 'not available' "$RECV_ANSWER" 2>/dev/null &&
-			skip "not wired" "the VMM's migration backend is not wired yet (docs/migration.md)"
 		sleep 0.1
 	done
 	return 1
@@ -127,5 +129,70 @@ case $MIG_DOC in
 	;;
 *'"completed"'*) lib_ok "it completed before the kill (nothing to check)" ;;
 *) lib_fail "GET /vmm/migration: $MIG_DOC" ;;
+esac
+
+# start_cli_destination: `vmm --migrate-from unix:$mig`; DST_PID, DST_OUT, DST_ERR
+start_cli_destination() {
+	DST_OUT="$LIB_TMP/dst-cli.out"
+	DST_ERR="$LIB_TMP/dst-cli.err"
+	rm -f "$mig"
+	"$VMM" --migrate-from "unix:$mig" </dev/null >"$DST_OUT" 2>"$DST_ERR" &
+	DST_PID=$!
+	SNAP_PIDS+=("$DST_PID")
+	snap_wait_sock "$mig" "$DST_PID"
+}
+
+# ---- 4. local migration to vmm --migrate-from ----
+start_cli_destination || {
+	lib_fail "vmm --migrate-from did not come up: $(cat "$DST_ERR")"
+	finish
+}
+truncate -s 1M "$disk"
+snap_start "source (local)" "$src_sock" --mem 256M --mem-shared --disk "$disk" \
+	--append "$args" || finish
+snap_wait_progress "$RUN_OUT" "$SNAP_PID" "$AT" || lib_fail "the source never got to step $AT"
+got=$(snap_api "$src_sock" PUT /vmm/send-migration \
+	"{\"destination_url\": \"unix:$mig\", \"local\": true}")
+[ "${got%% *}" = 204 ] && lib_ok "local send-migration -> 204" ||
+	lib_fail "local send-migration -> $got"
+wait_migration "$src_sock" || lib_fail "the local migration never ended"
+case $MIG_DOC in
+*'"completed"'*'"pages":0'* | *'"completed"'*'"pages": 0'*) lib_ok "completed, no page copied: ${MIG_DOC#* }" ;;
+*) lib_fail "local: $MIG_DOC" ;;
+esac
+wait "$SNAP_PID"
+[ $? = 0 ] && lib_ok "the source ended with 0" || lib_fail "the source did not end with 0"
+wait "$DST_PID"
+st=$?
+[ $st = "$STATUS_PASS" ] && lib_ok "the destination's guest passed (status $st)" ||
+	lib_fail "destination status $st: $(tail -5 "$DST_ERR")"
+got=$(snap_result "$DST_OUT")
+[ "$got" = "$want" ] && lib_ok "the same result after a local migration: $got" ||
+	lib_fail "local destination: '$got', uninterrupted: '$want'"
+cmp "$ref" "$disk" && lib_ok "the disk file is the uninterrupted run's" ||
+	lib_fail "the disk files differ after the local migration"
+
+# ---- 5. cancel: the source runs on ----
+start_cli_destination || finish
+truncate -s 1M "$disk"
+snap_start "source (cancelled)" "$src_sock" --mem 256M --disk "$disk" --append "$args" || finish
+snap_wait_progress "$RUN_OUT" "$SNAP_PID" "$AT"
+snap_api "$src_sock" PUT /vmm/send-migration \
+	"{\"destination_url\": \"unix:$mig\", \"max_downtime_ms\": 1}" >/dev/null
+got=$(snap_api "$src_sock" PUT /vmm/migration/cancel '{}')
+wait_migration "$src_sock"
+case $MIG_DOC in
+*'"cancelled"'*)
+	lib_ok "cancelled: ${MIG_DOC#* }"
+	wait "$SNAP_PID"
+	got=$(snap_result "$RUN_OUT")
+	[ "$got" = "$want" ] && lib_ok "the source finished its run: $got" ||
+		lib_fail "source after cancel: '$got', uninterrupted: '$want'"
+	wait "$DST_PID"
+	st=$?
+	[ $st = 1 ] && lib_ok "the destination exits 1" || lib_fail "destination status $st"
+	;;
+*'"completed"'*) lib_ok "it completed before the cancel (nothing to check)" ;;
+*) lib_fail "after cancel ($got): $MIG_DOC" ;;
 esac
 finish
