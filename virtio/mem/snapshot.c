@@ -2,14 +2,16 @@
  *
  * Saved: the geometry (compared at restore: the new VMM must have the same region), the usable,
  * plugged and requested sizes and the plugged-blocks bitmap. At restore every run of plugged
- * blocks is plugged again through the backend (the VMM maps it and adds its KVM slots). The
- * blocks' contents are not in the VM's memory file yet, so the VMM refuses a snapshot while any
- * block is plugged (vmm/machine/vm_snapshot.c); this restore path is for when the file carries
- * them. The state file is untrusted: every field is checked as a guest write would be. */
+ * blocks is plugged again through the backend (the VMM maps it and adds its KVM slots); the VMM
+ * then reads their bytes from the memory file (vmm/snapshot/snap_mem.h). The state file is
+ * untrusted: every field is checked as a guest write would be, and a refusal is logged with its
+ * reason (the caller's message only names the device). */
 #include "virtio/mem/internal.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include "vmm/base/log.h"
 
 struct virtio_mem_state {
 	uint64_t addr, region_size, block_size, slot_size;
@@ -60,18 +62,48 @@ static bool state_ok(const struct vmem *m, const struct virtio_mem_state *st, co
 	uint64_t bs = m->opts.block_size, tail = m->nblocks % 64;
 
 	if (st->addr != le64toh(m->config.addr) || st->region_size != m->opts.total ||
-	    st->block_size != bs || st->slot_size != m->opts.slot_size || st->nblocks != m->nblocks)
+	    st->block_size != bs || st->slot_size != m->opts.slot_size ||
+	    st->nblocks != m->nblocks) {
+		log_error(
+		    "virtio-mem restore: the snapshot's region (%llu MiB at 0x%llx, blocks of "
+		    "%llu KiB, slots of %llu MiB) is not this VM's (%llu MiB at 0x%llx, %llu "
+		    "KiB, %llu MiB)",
+		    (unsigned long long)(st->region_size >> 20), (unsigned long long)st->addr,
+		    (unsigned long long)(st->block_size >> 10),
+		    (unsigned long long)(st->slot_size >> 20),
+		    (unsigned long long)(m->opts.total >> 20),
+		    (unsigned long long)le64toh(m->config.addr), (unsigned long long)(bs >> 10),
+		    (unsigned long long)(m->opts.slot_size >> 20));
 		return false;
+	}
 	if (st->usable > st->region_size || st->usable % bs || st->requested > st->usable ||
-	    st->requested % bs || st->plugged % bs || st->plugged > st->usable)
+	    st->requested % bs || st->plugged % bs || st->plugged > st->usable) {
+		log_error(
+		    "virtio-mem restore: bad sizes (usable %llu, requested %llu, plugged %llu "
+		    "bytes)",
+		    (unsigned long long)st->usable, (unsigned long long)st->requested,
+		    (unsigned long long)st->plugged);
 		return false;
-	if (tail && bits[m->words - 1] >> tail)
+	}
+	if (tail && bits[m->words - 1] >> tail) {
+		log_error("virtio-mem restore: the bitmap names blocks past the region's %llu",
+			  (unsigned long long)m->nblocks);
 		return false;
-	if (popcount_words(bits, m->words) != st->plugged / bs)
+	}
+	if (popcount_words(bits, m->words) != st->plugged / bs) {
+		log_error("virtio-mem restore: the bitmap has %llu blocks plugged, plugged_size "
+			  "says %llu",
+			  (unsigned long long)popcount_words(bits, m->words),
+			  (unsigned long long)(st->plugged / bs));
 		return false;
+	}
 	for (uint64_t i = st->usable / bs; i < m->nblocks; i++) {
-		if ((bits[i / 64] >> (i % 64)) & 1)
+		if ((bits[i / 64] >> (i % 64)) & 1) {
+			log_error("virtio-mem restore: block %llu is plugged outside the usable "
+				  "region",
+				  (unsigned long long)i);
 			return false;
+		}
 	}
 	return true;
 }
@@ -104,12 +136,19 @@ int vmem_restore(struct virtio_dev *dev, const void *buf, size_t len)
 	struct virtio_mem_state st;
 	size_t bytes = m->words * sizeof(uint64_t);
 
-	if (len != vmem_save_size(dev) || m->plugged)
-		return -EINVAL; /* a fresh device has nothing plugged */
+	if (len != vmem_save_size(dev) || m->plugged) { /* a fresh device has nothing plugged */
+		log_error("virtio-mem restore: %zu bytes of state, this region's take %zu", len,
+			  vmem_save_size(dev));
+		return -EINVAL;
+	}
 	memcpy(&st, buf, sizeof(st));
 	/* Copied into the (all-clear) bitmap first: the buffer need not be 8-byte aligned. */
 	memcpy(m->bitmap, (const uint8_t *)buf + sizeof(st), bytes);
-	if (!state_ok(m, &st, m->bitmap) || replug(m) < 0) {
+	int err = state_ok(m, &st, m->bitmap) ? replug(m) : -EINVAL;
+	if (err) {
+		if (err != -EINVAL)
+			log_error("virtio-mem restore: cannot plug the saved blocks again: %s",
+				  strerror(-err));
 		memset(m->bitmap, 0, bytes);
 		return -EINVAL;
 	}

@@ -84,7 +84,8 @@ int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd)
 		return -EINVAL;
 	if (fstat(fd, &st))
 		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != ram_size)
+	/* more than RAM: a snapshot's memory file may carry the hotplug region after it */
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < ram_size)
 		return -EINVAL;
 	return map_layout(mem, ram_size, fd, false);
 }

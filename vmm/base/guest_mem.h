@@ -62,8 +62,10 @@ int guest_mem_alloc_shared(struct guest_mem *mem, uint64_t ram_size);
  * at the file offset of its first byte in region order (region 0 at 0, region 1 right after it),
  * MAP_PRIVATE | MAP_NORESERVE: copy-on-write, so the guest's writes never reach the file and pages
  * it never writes stay shared in the page cache between VMs restored from the same file.
- * `fd` may be read-only and may be closed afterwards. Returns 0, -EINVAL when the size is not
- * one guest_mem_alloc() takes or the file does not have exactly `ram_size` bytes, or -errno. */
+ * `fd` may be read-only and may be closed afterwards; bytes after the first `ram_size` are not
+ * mapped (a snapshot's memory file carries the virtio-mem region there). Returns 0, -EINVAL when
+ * the size is not one guest_mem_alloc() takes or the file has fewer than `ram_size` bytes, or
+ * -errno. */
 int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd);
 
 /* Describes caller-owned host memory as guest RAM at `gpa` (tests, fuzzers). Regions must be

@@ -60,9 +60,11 @@ static json_t *info_json(const struct vm *vm)
 			 (int)vm->ncpus, "mem_size", (json_int_t)vm->mem.ram_size);
 }
 
-/* The memory file holds boot RAM only (vmm/snapshot/snap_mem.c): plugged virtio-mem blocks would
- * come back as zeros under a guest that uses them, so a VM with plugged memory is refused. */
-static int check_plugged_memory(struct vm *vm, char *err, size_t errlen)
+/* What cannot carry plugged virtio-mem blocks yet (`what`: a Diff snapshot, whose dirty tracking
+ * does not cover the hotplug region; a migration, whose pre-copy sends RAM only) is refused while
+ * blocks are plugged: they would come back as zeros under a guest that uses them. A Full
+ * snapshot carries them (vmm/snapshot/snap_mem.h). */
+static int check_plugged_memory(struct vm *vm, const char *what, char *err, size_t errlen)
 {
 	struct virtio_dev *dev = dev_memhp_find(vm);
 	struct virtio_mem_info info;
@@ -73,18 +75,19 @@ static int check_plugged_memory(struct vm *vm, char *err, size_t errlen)
 	if (!info.plugged_size)
 		return 0;
 	snprintf(err, errlen,
-		 "%llu MiB of hotplugged memory are plugged, and a snapshot does not carry their "
-		 "contents yet: unplug them first (PATCH /hotplug/memory requested_size_mib 0)",
-		 (unsigned long long)(info.plugged_size >> 20));
+		 "%llu MiB of hotplugged memory are plugged, and %s does not carry their contents "
+		 "yet: unplug them first (PATCH /hotplug/memory requested_size_mib 0)%s",
+		 (unsigned long long)(info.plugged_size >> 20), what,
+		 strcmp(what, "a migration") ? " or take a Full snapshot" : "");
 	return -EBUSY;
 }
 
 /* Every section of the VM's state, the VM paused (a snapshot's state file, migration's last
- * round). Refused while virtio-mem blocks are plugged (checked here, where the VM is stopped, so
- * a plug made meanwhile is seen too). */
-static int collect(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+ * round). A migration is refused while virtio-mem blocks are plugged (checked here, where the VM
+ * is stopped, so a plug made meanwhile is seen too). */
+static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *err, size_t errlen)
 {
-	int r = check_plugged_memory(vm, err, errlen);
+	int r = migration ? check_plugged_memory(vm, "a migration", err, errlen) : 0;
 	if (r)
 		return r;
 	r = put_json(w, SNAP_CONFIG, config_json(vm));
@@ -110,7 +113,7 @@ static int collect(struct vm *vm, struct snap_writer *w, char *err, size_t errle
 
 int vm_snapshot_collect(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
 {
-	return collect(vm, w, err, errlen);
+	return collect(vm, w, true, err, errlen);
 }
 
 char *vm_snapshot_config_text(const struct vm *vm)
@@ -171,8 +174,8 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		return -EAGAIN;
 	}
 	int r = diff ? check_diff_target(vm, mem_path, err, errlen) : 0;
-	if (!r)
-		r = check_plugged_memory(vm, err, errlen); /* before the dirty log is taken */
+	if (!r && diff) /* before the dirty log is taken */
+		r = check_plugged_memory(vm, "a Diff snapshot", err, errlen);
 	if (r)
 		return r;
 	r = snap_writer_init(&w);
@@ -186,7 +189,7 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		r = -ENOMEM;
 	}
 	if (!r)
-		r = collect(vm, &w, err, errlen);
+		r = collect(vm, &w, false, err, errlen);
 	if (!r)
 		r = snap_mem_save(&vm->mem, mem_path, diff ? dirty : NULL, err, errlen);
 	if (!r && vm_uffd_failed(vm, err, errlen)) /* pages it never served read as zeros */
@@ -476,8 +479,11 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	int r = snap_open(&l->reader, state_path, err, errlen);
 	if (!r)
 		r = open_config(l, cfg, nics, nnics, err, errlen);
-	if (!r && mem_path) /* NULL: a page-fault handler has the memory (vmm/machine/vm_uffd.h) */
-		r = snap_mem_open(mem_path, cfg->mem_size, &l->mem_fd, err, errlen);
+	if (!r && mem_path) { /* NULL: a page-fault handler has the memory (vmm/machine/vm_uffd.h) */
+		const struct dev_memhp_cfg *hp = device_cfg_find(cfg, &device_memhp);
+		r = snap_mem_open(mem_path, cfg->mem_size, hp ? hp->opts.total : 0, &l->mem_fd, err,
+				  errlen);
+	}
 	return r;
 }
 
@@ -498,6 +504,26 @@ static int apply_mac(struct virtio_dev *dev, void *opaque)
 	return 0;
 }
 
+/* The bytes of the virtio-mem blocks the device state plugged again (vm_devices_restore()) come
+ * from the memory file; a Uffd handler's region list and a migration's pre-copy have RAM only. */
+static int restore_plugged_memory(struct vm *vm, void *opaque, char *err, size_t errlen)
+{
+	const struct snapshot_load *l = opaque;
+	uint64_t plugged = snap_mem_hotplug_plugged(&vm->mem);
+
+	if (!plugged)
+		return 0;
+	if (l->mem_fd < 0) {
+		snprintf(err, errlen,
+			 "the snapshot has %llu MiB of hotplugged memory plugged, which %s cannot "
+			 "restore yet: load it with a memory file (File backend)",
+			 (unsigned long long)(plugged >> 20),
+			 vm->uffd ? "a page-fault handler (Uffd)" : "a migration");
+		return -EINVAL;
+	}
+	return snap_mem_hotplug_load(&vm->mem, l->mem_fd, err, errlen);
+}
+
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen)
 {
 	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, err, errlen);
@@ -505,7 +531,8 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
 				     errlen);
 	if (!r)
-		r = vm_devices_restore(vm, snap_get, &l->reader, err, errlen);
+		r = vm_devices_restore(vm, snap_get, &l->reader, restore_plugged_memory, l, err,
+				       errlen);
 	if (!r) {
 		struct mac_walk m = {l, 0};
 		vm_for_each_virtio_dev(vm, apply_mac, &m);

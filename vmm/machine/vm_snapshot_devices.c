@@ -12,6 +12,7 @@
 #include "devices/rtc_cmos.h"
 #include "devices/uart8250.h"
 #include "virtio/core/dev_snapshot.h"
+#include "virtio/mem/mem.h"
 #include "vmm/machine/vm_pci.h"
 #include "vmm/machine/vm_pci_irq.h"
 #include "vmm/machine/vm_virtio.h"
@@ -326,14 +327,44 @@ static int restore_one(struct virtio_dev *dev, void *opaque)
 	return r;
 }
 
-int vm_devices_restore(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
+/* The two passes of vm_devices_restore(): virtio-mem alone, then every other device (each keeps
+ * its place in the numbering of the sections). */
+static int restore_memhp(struct virtio_dev *dev, void *opaque)
+{
+	struct restore_walk *s = opaque;
+
+	if (virtio_mem_is(dev))
+		return restore_one(dev, s);
+	s->index++;
+	return 0;
+}
+
+static int restore_others(struct virtio_dev *dev, void *opaque)
+{
+	struct restore_walk *s = opaque;
+
+	if (!virtio_mem_is(dev))
+		return restore_one(dev, s);
+	s->index++;
+	return 0;
+}
+
+int vm_devices_restore(struct vm *vm, snap_get_fn get, void *rd, vm_memory_ready_fn ready,
+		       void *opaque, char *err, size_t errlen)
 {
 	struct restore_walk s = {vm, get, rd, err, errlen, 0};
 	size_t len;
 	int r = restore_legacy(vm, get, rd, err, errlen);
 
+	/* virtio-mem's blocks plugged and filled before any other device goes live: its rings and
+	 * buffers may be in them */
 	if (!r)
-		r = vm_for_each_virtio_dev(vm, restore_one, &s);
+		r = vm_for_each_virtio_dev(vm, restore_memhp, &s);
+	if (!r && ready)
+		r = ready(vm, opaque, err, errlen);
+	s.index = 0;
+	if (!r)
+		r = vm_for_each_virtio_dev(vm, restore_others, &s);
 	if (!r && get(rd, SNAP_VIRTIO_DEV, s.index, &len)) {
 		snprintf(err, errlen, "the snapshot has more virtio devices than the VM (%u)",
 			 s.index);

@@ -41,8 +41,13 @@ int vm_devices_save(struct vm *vm, snap_put_fn put, void *w, char *err, size_t e
  * naming the device (-EINVAL); the VM must then be destroyed. A restored virtio device whose
  * driver had it running is live again (virtio_dev_snapshot_restore()); PCI BARs decode at their
  * saved addresses with their notify ioeventfds, MSI-X routes are programmed, INTx and the legacy
- * IRQ lines are driven to their saved levels. */
-int vm_devices_restore(struct vm *vm, snap_get_fn get, void *r, char *err, size_t errlen);
+ * IRQ lines are driven to their saved levels.
+ * The virtio-mem device is restored first (its plugged blocks mapped again), then `ready` (when
+ * not NULL) fills that memory, then the other virtio devices follow: their rings and buffers may
+ * lie in it. */
+typedef int (*vm_memory_ready_fn)(struct vm *vm, void *opaque, char *err, size_t errlen);
+int vm_devices_restore(struct vm *vm, snap_get_fn get, void *r, vm_memory_ready_fn ready,
+		       void *opaque, char *err, size_t errlen);
 
 /* The legacy devices of vm->devices (vmm/machine/vm_devices.c), NULL when not attached. */
 struct uart8250 *vm_devices_com1(struct vm *vm);

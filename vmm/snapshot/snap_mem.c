@@ -50,6 +50,7 @@ static int write_region(int fd, const struct guest_region *r, uint64_t base, con
 	return 0;
 }
 
+/* RAM's wanted pages; a full snapshot also the plugged blocks of the hotplug region. */
 static int write_pages(int fd, const struct guest_mem *mem, const uint64_t *dirty)
 {
 	uint64_t base = 0;
@@ -59,6 +60,9 @@ static int write_pages(int fd, const struct guest_mem *mem, const uint64_t *dirt
 			return ret;
 		base += mem->regions[i].size;
 	}
+	int ret = dirty ? 0 : snap_mem_hotplug_write(fd, mem);
+	if (ret)
+		return ret;
 	return fsync(fd) ? -errno : 0;
 }
 
@@ -70,7 +74,7 @@ static int save_full(const struct guest_mem *mem, const char *path, char *err, s
 	int ret = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		ret = -errno;
-	else if (ftruncate(fd, (off_t)mem->ram_size))
+	else if (ftruncate(fd, (off_t)(mem->ram_size + snap_mem_hotplug_bytes(mem))))
 		ret = -errno;
 	else
 		ret = write_pages(fd, mem, NULL);
@@ -83,11 +87,21 @@ static int save_dirty(const struct guest_mem *mem, const char *path, const uint6
 		      char *err, size_t errlen)
 {
 	int fd;
-	uint64_t size;
+	uint64_t size, plugged = snap_mem_hotplug_plugged(mem), hp = mem->hotplug.region.size;
+
+	/* the hotplug region has no dirty tracking (neither KVM's log nor ours) */
+	if (plugged)
+		return snap_err(
+		    err, errlen, -EBUSY,
+		    "%llu MiB of hotplugged (virtio-mem) memory are plugged, and a Diff "
+		    "snapshot cannot carry them: take a Full snapshot, or unplug them "
+		    "first",
+		    (unsigned long long)(plugged >> 20));
 	int ret = snap_open_regular(path, O_WRONLY, "", &fd, &size, err, errlen);
 	if (ret)
 		return ret;
-	if (size != mem->ram_size)
+	/* a full one taken with blocks plugged carries the region: left as it is, unused */
+	if (size != mem->ram_size && !(hp && size == mem->ram_size + hp))
 		ret = snap_err(err, errlen, -EINVAL,
 			       "memory file %s has %llu bytes, the VM has %llu: a diff snapshot "
 			       "needs the full one it follows",
@@ -113,17 +127,20 @@ int snap_mem_save(const struct guest_mem *mem, const char *path, const uint64_t 
 	return save_full(mem, path, err, errlen);
 }
 
-int snap_mem_open(const char *path, uint64_t ram_size, int *fd, char *err, size_t errlen)
+int snap_mem_open(const char *path, uint64_t ram_size, uint64_t hotplug_size, int *fd, char *err,
+		  size_t errlen)
 {
 	int f;
 	uint64_t size;
 	int ret = snap_open_regular(path, O_RDONLY, "memory file", &f, &size, err, errlen);
 	if (ret)
 		return ret;
-	if (size != ram_size)
+	if (size != ram_size && !(hotplug_size && size == ram_size + hotplug_size))
 		ret = snap_err(err, errlen, -EINVAL,
-			       "memory file %s has %llu bytes, the snapshot's VM has %llu", path,
-			       (unsigned long long)size, (unsigned long long)ram_size);
+			       "memory file %s has %llu bytes, the snapshot's VM has %llu%s", path,
+			       (unsigned long long)size, (unsigned long long)ram_size,
+			       hotplug_size ? " (and its hotplug region when blocks are plugged)"
+					    : "");
 	if (ret) {
 		close(f);
 		return ret;
