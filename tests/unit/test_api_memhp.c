@@ -259,10 +259,11 @@ Test(api_memhp, config_file_and_specs)
 	cr_assert_eq(o.total, 2048 * MIB);
 	cr_assert_eq(m.npmem, 2);
 	cr_assert_eq(api_pmem_spec(&m.pmem[0], spec, sizeof(spec)), 0);
-	cr_assert_str_eq(spec, "path=/r,ro,root");
+	cr_assert_str_eq(spec, "path=/r,ro,root,id=r");
 	struct virtio_pmem_opts po;
 	cr_assert_eq(virtio_pmem_parse_opts(spec, &po, err, sizeof(err)), 0, "%s", err);
 	cr_assert(po.read_only && po.root);
+	cr_assert_str_eq(po.id, "r", "the id goes into the option: a snapshot replays it");
 	api_model_free(&m);
 	json_decref(root);
 
@@ -308,6 +309,36 @@ Test(api_memhp, model_of_a_command_line_vm)
 	cr_assert(m.pmem[0].ro);
 	cr_assert_str_eq(m.pmem[1].path, "/b");
 	cr_assert(m.pmem[1].root);
+	api_model_free(&m);
+	cli_free(&cfg);
+}
+
+/* PUT /pmem/{id} becomes --pmem ...,id=ID (api_pmem_spec()), which a snapshot records and a load
+ * replays: GET /vm/config then shows the client's ids, not pmemN (issue 27/30). */
+Test(api_memhp, pmem_ids_survive_the_option_replay)
+{
+	struct api_pmem p[2] = {{.path = (char *)"/img/root", .root = true, .ro = true},
+				{.path = (char *)"/img/data"}};
+	struct vm_config cfg;
+	struct api_model m;
+	char err[200], spec[128];
+
+	snprintf(p[0].id, sizeof(p[0].id), "rootfs");
+	snprintf(p[1].id, sizeof(p[1].id), "scratch-1");
+	cli_config_init(&cfg);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(api_pmem_spec(&p[i], spec, sizeof(spec)), 0);
+		cr_assert_eq(cli_device_option(&cfg, "pmem", spec, err, sizeof(err)), 0, "%s", err);
+	}
+	cr_assert_eq(cli_device_option(&cfg, "pmem", "path=/img/old", err, sizeof(err)), 0,
+		     "an option without id (an older snapshot's) still gets pmemN: %s", err);
+	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
+	cr_assert_eq(m.npmem, 3);
+	cr_assert_str_eq(m.pmem[0].id, "rootfs");
+	cr_assert(m.pmem[0].root && m.pmem[0].ro);
+	cr_assert_str_eq(m.pmem[1].id, "scratch-1");
+	cr_assert_str_eq(m.pmem[1].path, "/img/data");
+	cr_assert_str_eq(m.pmem[2].id, "pmem2");
 	api_model_free(&m);
 	cli_free(&cfg);
 }

@@ -356,6 +356,9 @@ Test(virtio_pmem, options)
 	cr_assert(o.read_only && o.root);
 	cr_assert_eq(virtio_pmem_parse_opts("path=/a,ro=off", &o, err, sizeof(err)), 0);
 	cr_assert_not(o.read_only || o.root);
+	cr_assert_str_eq(o.id, "", "no id=: the VMM names it pmemN");
+	cr_assert_eq(virtio_pmem_parse_opts("id=data,path=/a", &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(o.id, "data");
 	const char *bad[] = {"",
 			     "ro",
 			     "path=",
@@ -363,7 +366,11 @@ Test(virtio_pmem, options)
 			     "path=/a,,ro",
 			     "path=/a,ro=yes",
 			     "path=/a,size=4M",
-			     "file=/a"};
+			     "file=/a",
+			     "path=/a,id=",
+			     "path=/a,id",
+			     "path=/a,id=x/y",
+			     "path=/a,id=x,id=y"};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		err[0] = '\0';
 		cr_assert_eq(virtio_pmem_parse_opts(bad[k], &o, err, sizeof(err)), -EINVAL, "%s",

@@ -8,7 +8,7 @@
 
 #include "vmm/base/parse.h"
 
-#define OPTS_USAGE "expected path=FILE[,ro][,root]"
+#define OPTS_USAGE "expected path=FILE[,ro][,root][,id=NAME]"
 
 /* "ro", "ro=on", "ro=off" (the same for root). */
 static int parse_flag(const char *key, const char *val, bool *out, char *err, size_t errlen)
@@ -27,15 +27,15 @@ static int parse_flag(const char *key, const char *val, bool *out, char *err, si
 static int parse_item(char *item, struct virtio_pmem_opts *o, unsigned *seen, char *err,
 		      size_t errlen)
 {
-	static const char *const keys[] = {"path", "ro", "root"};
+	static const char *const keys[] = {"path", "ro", "root", "id"};
 	char *val = strchr(item, '=');
 	unsigned k;
 
 	if (val)
 		*val++ = '\0';
-	for (k = 0; k < 3 && strcmp(item, keys[k]); k++)
+	for (k = 0; k < 4 && strcmp(item, keys[k]); k++)
 		;
-	if (k == 3)
+	if (k == 4)
 		return parse_fail(err, errlen, "unknown option '%s' (%s)", item, OPTS_USAGE);
 	if (*seen & 1u << k)
 		return parse_fail(err, errlen, "'%s' given twice", item);
@@ -44,6 +44,8 @@ static int parse_item(char *item, struct virtio_pmem_opts *o, unsigned *seen, ch
 		return parse_flag(item, val, &o->read_only, err, errlen);
 	if (k == 2)
 		return parse_flag(item, val, &o->root, err, errlen);
+	if (k == 3)
+		return parse_device_id(val ? val : "", o->id, sizeof(o->id), err, errlen);
 	if (!val || !*val || strlen(val) >= sizeof(o->path))
 		return parse_fail(err, errlen, "bad path (%s)", OPTS_USAGE);
 	memcpy(o->path, val, strlen(val) + 1);

@@ -37,11 +37,12 @@
 struct virtio_pmem_opts {
 	char path[VIRTIO_PMEM_PATH_MAX];
 	bool read_only;
-	bool root; /* the guest's root device: root=/dev/pmem0 on the kernel command line */
+	bool root;   /* the guest's root device: root=/dev/pmem0 on the kernel command line */
+	char id[64]; /* id=NAME: the API's PUT /pmem/{id} (kept through snapshots), or "" */
 };
 
-/* Parses "path=FILE[,ro][,root]" ("ro=on|off" and "root=on|off" are taken too). Returns 0 or
- * -EINVAL with the reason in `err`. */
+/* Parses "path=FILE[,ro][,root][,id=NAME]" ("ro=on|off" and "root=on|off" are taken too; NAME by
+ * parse_device_id()). Returns 0 or -EINVAL with the reason in `err`. */
 int virtio_pmem_parse_opts(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) for a file mapped at guest address

@@ -177,8 +177,8 @@ int api_pmem_put(struct api_pmem *list, int *n, const char *id, const json_t *bo
 
 int api_pmem_spec(const struct api_pmem *p, char *spec, size_t len)
 {
-	int n =
-	    snprintf(spec, len, "path=%s%s%s", p->path, p->ro ? ",ro" : "", p->root ? ",root" : "");
+	int n = snprintf(spec, len, "path=%s%s%s,id=%s", p->path, p->ro ? ",ro" : "",
+			 p->root ? ",root" : "", p->id);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 

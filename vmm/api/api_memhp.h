@@ -47,7 +47,8 @@ void api_memhp_from_config(struct api_memhp *h, const struct vm_config *cfg);
  * option syntax cannot carry one). 0 or -EINVAL / -ENOSPC / -ENOMEM with a message. */
 int api_pmem_put(struct api_pmem *list, int *n, const char *id, const json_t *body, bool drive_root,
 		 char *err, size_t errlen);
-/* The "--pmem" argument of one device. 0 or -ENOSPC. */
+/* The "--pmem" argument of one device, its id included (a snapshot replays it: the id comes
+ * back after a load). 0 or -ENOSPC. */
 int api_pmem_spec(const struct api_pmem *p, char *spec, size_t len);
 /* The "pmem" array of GET /vm/config and the config file. */
 json_t *api_pmem_json(const struct api_pmem *list, int n);

@@ -85,8 +85,8 @@ static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t 
 	}
 	snprintf(id, sizeof(id), "pmem%d", c ? c->n : 0);
 	rc = virtio_pmem_parse_opts(arg, o, err, errlen);
-	if (!rc)
-		rc = dev_pmem_add(cfg, id, o, err, errlen);
+	if (!rc) /* the API's id, which a snapshot's replayed option carries too */
+		rc = dev_pmem_add(cfg, o->id[0] ? o->id : id, o, err, errlen);
 	free(o);
 	return rc;
 }
@@ -211,10 +211,11 @@ static void destroy_pmem(struct vm *vm)
 
 static const struct device_option pmem_options[] = {
     {"pmem", required_argument,
-     "      --pmem path=FILE[,ro][,root]\n"
+     "      --pmem path=FILE[,ro][,root][,id=NAME]\n"
      "                        a virtio-pmem device: FILE (a multiple of 2 MiB) mapped into the\n"
      "                        guest (DAX); ro maps it read-only, root boots from it\n"
-     "                        (root=/dev/pmemN rootflags=dax); may be repeated\n",
+     "                        (root=/dev/pmemN rootflags=dax); NAME its API id (default\n"
+     "                        pmemN); may be repeated\n",
      parse_pmem},
     {NULL, 0, NULL, NULL},
 };
