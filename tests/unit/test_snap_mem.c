@@ -188,11 +188,13 @@ Test(snap_mem, open_checks_the_size)
 {
 	save_full();
 	int fd = -1;
-	cr_assert_eq(snap_mem_open(path_of("mem"), RAM_SIZE, 0, &fd, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(snap_mem_open(path_of("mem"), RAM_SIZE, 0, &fd, err, sizeof(err)), 0, "%s",
+		     err);
 	cr_assert(fd >= 0);
 	cr_assert_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
 	close(fd);
-	cr_assert_eq(snap_mem_open(path_of("mem"), RAM_SIZE * 2, 0, &fd, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(snap_mem_open(path_of("mem"), RAM_SIZE * 2, 0, &fd, err, sizeof(err)),
+		     -EINVAL);
 	char want[256];
 	snprintf(want, sizeof(want), "memory file %s has %u bytes, the snapshot's VM has %u",
 		 path_of("mem"), RAM_SIZE, RAM_SIZE * 2);
@@ -206,7 +208,8 @@ Test(snap_mem, mapped_file_is_copy_on_write)
 {
 	save_full();
 	int fd = -1;
-	cr_assert_eq(snap_mem_open(path_of("mem"), RAM_SIZE, 0, &fd, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(snap_mem_open(path_of("mem"), RAM_SIZE, 0, &fd, err, sizeof(err)), 0, "%s",
+		     err);
 	struct guest_mem m;
 	cr_assert_eq(guest_mem_map_file(&m, RAM_SIZE, fd), 0);
 	/* Below 3 GiB the layout is one region at gpa 0: file page i is guest page i. */

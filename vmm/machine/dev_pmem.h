@@ -1,5 +1,5 @@
-/* --pmem path=FILE[,ro][,root][,id=NAME]: virtio-pmem devices (virtio/pmem/pmem.h), each a host file
- * mapped into a 2 MiB-aligned window above the RAM and the hotplug region (vmm/base/layout.h,
+/* --pmem path=FILE[,ro][,root][,id=NAME]: virtio-pmem devices (virtio/pmem/pmem.h), each a host
+ * file mapped into a 2 MiB-aligned window above the RAM and the hotplug region (vmm/base/layout.h,
  * vmm/machine/pmem_file.h). The first device the guest sees is /dev/pmem0; `root` puts
  * "root=/dev/pmemN rootflags=dax ro|rw" on the kernel command line. */
 #ifndef VMM_DEV_PMEM_H

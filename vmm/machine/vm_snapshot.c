@@ -479,7 +479,8 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	int r = snap_open(&l->reader, state_path, err, errlen);
 	if (!r)
 		r = open_config(l, cfg, nics, nnics, err, errlen);
-	if (!r && mem_path) { /* NULL: a page-fault handler has the memory (vmm/machine/vm_uffd.h) */
+	/* mem_path NULL: a page-fault handler has the memory (vmm/machine/vm_uffd.h) */
+	if (!r && mem_path) {
 		const struct dev_memhp_cfg *hp = device_cfg_find(cfg, &device_memhp);
 		r = snap_mem_open(mem_path, cfg->mem_size, hp ? hp->opts.total : 0, &l->mem_fd, err,
 				  errlen);
