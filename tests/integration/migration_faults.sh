@@ -119,6 +119,17 @@ want 400 PUT /vmm/send-migration "{\"destination_url\": \"unix:$mig\"}" 'not sta
 want 400 GET /vmm/migration "" 'no migration was started'
 want 400 PUT /vmm/migration/cancel '{}' 'no migration is running'
 want 400 PUT /vmm/receive-migration '{"receiver_url": "ftp:x"}' 'receiver_url: unknown'
+VMMCTL=${VMMCTL:-$BUILD_DIR/tools/vmmctl/vmmctl}
+if [ -x "$VMMCTL" ]; then
+	out=$("$VMMCTL" -s "$sock" migration 2>&1)
+	st=$?
+	[ $st != 0 ] && grep -q "no migration was started" <<<"$out" &&
+		lib_ok "vmmctl migration: $st, $out" || lib_fail "vmmctl migration: $st, $out"
+	out=$("$VMMCTL" -s "$sock" migrate "unix:$mig" --local 2>&1)
+	st=$?
+	[ $st != 0 ] && grep -q "before starting" <<<"$out" &&
+		lib_ok "vmmctl migrate: $st, $out" || lib_fail "vmmctl migrate: $st, $out"
+fi
 
 # receive KIND ADDR REGEX: PUT /vmm/receive-migration on ADDR, a bad source of KIND; a 400
 # whose message matches REGEX, and the VMM still serving.
