@@ -76,7 +76,7 @@ static const struct mig_recv_ops recv_ops = {.hello = hello, .memfd = memfd};
 /* Waits for the source's connection in slices of 100 ms, so that `*cancel` ends the wait. */
 static int wait_readable(int fd, int timeout_ms, const atomic_bool *cancel)
 {
-	for (int waited = 0; timeout_ms < 0 || waited < timeout_ms; waited += 100) {
+	for (long long waited = 0; timeout_ms < 0 || waited < timeout_ms; waited += 100) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (cancel && atomic_load(cancel))
 			return -ECANCELED;
