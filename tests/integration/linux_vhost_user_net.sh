@@ -35,8 +35,10 @@ wait_for() { # REGEX SECONDS: the console shows REGEX (false on timeout or a dea
 	return 1
 }
 start_testpmd() { # no huge pages; DPDK does not remove a stale socket
+	local cpu
+	cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
 	rm -f "$sock"
-	"$TESTPMD" -l 0-1 --no-huge -m 256 --no-pci --file-prefix="vu-linux-$$" \
+	"$TESTPMD" --lcores "0@$cpu,1@$cpu" --no-huge -m 256 --no-pci --file-prefix="vu-linux-$$" \
 		--vdev "net_vhost0,iface=$sock,queues=1" -- --port-topology=loop \
 		--forward-mode=macswap --nb-cores=1 --total-num-mbufs=4096 --stats-period=60 \
 		>>"$tmp/testpmd.log" 2>&1 &

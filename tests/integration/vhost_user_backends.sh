@@ -92,10 +92,12 @@ check "vhost-user-blk device, back-end killed and restarted" blkdev "$blk_sock" 
 # --- vhost-user-net: dpdk-testpmd ----------------------------------------------------------------
 if command -v "$TESTPMD" >/dev/null; then
 	net_sock=$LIB_TMP/net.sock
-	# no huge pages, no PCI, a small mbuf pool; its own EAL prefix (runs in parallel do not
-	# collide); --stats-period keeps it running without a terminal. DPDK does not remove a
-	# stale socket, so the restart does.
-	tp_cmd="$TESTPMD -l 0-1 --no-huge -m 256 --no-pci --file-prefix=vu-check-$$ \
+	# no huge pages, no PCI, a small mbuf pool; its main and forwarding lcores both on the
+	# first CPU this test may use (a one-CPU runner works too); its own EAL prefix (runs in
+	# parallel do not collide); --stats-period keeps it running without a terminal. DPDK does
+	# not remove a stale socket, so the restart does.
+	cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
+	tp_cmd="$TESTPMD --lcores 0@$cpu,1@$cpu --no-huge -m 256 --no-pci --file-prefix=vu-check-$$ \
 --vdev net_vhost0,iface=$net_sock,queues=1 -- --port-topology=loop --forward-mode=macswap \
 --nb-cores=1 --total-num-mbufs=4096 --stats-period=60"
 	$tp_cmd >"$LIB_TMP/testpmd.log" 2>&1 &
