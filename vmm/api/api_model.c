@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "virtio/net/options.h"
+#include "vmm/api/api_devices.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_rate_limit.h"
 #include "vmm/machine/dev_pmem.h"
-#include "vmm/machine/dev_vsock.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 
@@ -30,6 +30,7 @@ void api_model_free(struct api_model *m)
 	free(m->metrics_path);
 	json_decref(m->metrics_properties);
 	api_pmem_free(m->pmem, &m->npmem);
+	json_decref(m->devices);
 	api_model_init(m);
 }
 
@@ -173,19 +174,7 @@ int api_model_patch_machine_config(struct api_model *m, const json_t *body, char
  * in its --disk option, id=NAME, which a comma would end). */
 static int check_id(const char *id, char *err, size_t errlen)
 {
-	size_t n = strlen(id);
-	if (n == 0 || n >= API_ID_MAX) {
-		snprintf(err, errlen, "the id must have 1 to %d characters", API_ID_MAX - 1);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)id[i];
-		if (c <= ' ' || c > '~' || c == '/' || c == ',') {
-			snprintf(err, errlen, "the id has a character that is not allowed");
-			return -EINVAL;
-		}
-	}
-	return 0;
+	return api_json_check_id(id, err, errlen);
 }
 
 static int check_body_id(const json_t *body, const char *field, const char *id, char *err,
@@ -487,44 +476,6 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 	return 0;
 }
 
-/* The values of a PUT /vsock body: a CID the guest may have, a path the device can bind (its
- * "_PORT" suffix included) and the --vsock parser can take (no comma). */
-static int check_vsock_values(const json_t *body, char *err, size_t errlen)
-{
-	uint64_t cid = api_json_uint(body, "guest_cid", 0);
-	const char *uds = api_json_str(body, "uds_path", "");
-	const char *id = api_json_str(body, "vsock_id", NULL);
-
-	if (cid < 3 || cid > 0xfffffffeull) {
-		snprintf(err, errlen, "guest_cid must be between 3 and 4294967294");
-		return -EINVAL;
-	}
-	if (!uds[0] || strlen(uds) > VIRTIO_VSOCK_UDS_MAX || strchr(uds, ',')) {
-		snprintf(err, errlen, "uds_path must have 1 to %u bytes and no comma",
-			 VIRTIO_VSOCK_UDS_MAX);
-		return -EINVAL;
-	}
-	return id ? check_id(id, err, errlen) : 0;
-}
-
-int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size_t errlen)
-{
-	static const struct api_json_field f[] = {{"guest_cid", API_JSON_UINT, true},
-						  {"uds_path", API_JSON_STRING, true},
-						  {"vsock_id", API_JSON_STRING, false},
-						  {NULL, 0, false}};
-	int r = api_json_check(body, f, err, errlen);
-	if (!r)
-		r = check_vsock_values(body, err, errlen);
-	if (r)
-		return r;
-	struct api_vsock *v = &m->vsock;
-	v->cid = api_json_uint(body, "guest_cid", 0);
-	snprintf(v->uds, sizeof(v->uds), "%s", api_json_str(body, "uds_path", ""));
-	snprintf(v->id, sizeof(v->id), "%s", api_json_str(body, "vsock_id", ""));
-	return 0;
-}
-
 /* Firecracker's properties: a map of strings to strings. */
 static int check_properties(const json_t *props, char *err, size_t errlen)
 {
@@ -693,23 +644,29 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 	return 0;
 }
 
+/* The sections the model itself has; the devices' (api_devices_fields()) follow. */
+static const struct api_json_field model_sections[] = {
+    {"boot-source", API_JSON_OBJECT, true},
+    {"machine-config", API_JSON_OBJECT, false},
+    {"drives", API_JSON_ARRAY, false},
+    {"network-interfaces", API_JSON_ARRAY, false},
+    {"metrics", API_JSON_OBJECT, false},
+    {"balloon", API_JSON_OBJECT, false},
+    {"logger", API_JSON_OBJECT, false},
+    {"cpu-config", API_JSON_OBJECT, false},
+    {"mmds-config", API_JSON_OBJECT, false},
+    {"entropy", API_JSON_OBJECT, false},
+    {"memory-hotplug", API_JSON_OBJECT, false},
+    {"serial", API_JSON_OBJECT, false},
+    {"pmem", API_JSON_ARRAY, false}};
+#define NMODEL_SECTIONS (int)(sizeof(model_sections) / sizeof(model_sections[0]))
+
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {{"boot-source", API_JSON_OBJECT, true},
-						  {"machine-config", API_JSON_OBJECT, false},
-						  {"drives", API_JSON_ARRAY, false},
-						  {"network-interfaces", API_JSON_ARRAY, false},
-						  {"metrics", API_JSON_OBJECT, false},
-						  {"vsock", API_JSON_OBJECT, false},
-						  {"balloon", API_JSON_OBJECT, false},
-						  {"logger", API_JSON_OBJECT, false},
-						  {"cpu-config", API_JSON_OBJECT, false},
-						  {"mmds-config", API_JSON_OBJECT, false},
-						  {"entropy", API_JSON_OBJECT, false},
-						  {"memory-hotplug", API_JSON_OBJECT, false},
-						  {"serial", API_JSON_OBJECT, false},
-						  {"pmem", API_JSON_ARRAY, false},
-						  {NULL, 0, false}};
+	struct api_json_field f[NMODEL_SECTIONS + CLI_MAX_DEVICE_KINDS + 1];
+	int n = NMODEL_SECTIONS;
+	memcpy(f, model_sections, sizeof(model_sections));
+	api_devices_fields(f, &n, NMODEL_SECTIONS + CLI_MAX_DEVICE_KINDS);
 	char why[200] = "";
 	int r = api_json_check(root, f, err, errlen);
 	if (!r)
@@ -732,7 +689,7 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 	if (!r)
 		r = load_one(m, root, "mmds-config", false, api_model_put_mmds_config, err, errlen);
 	if (!r)
-		r = load_one(m, root, "vsock", false, api_model_put_vsock, err, errlen);
+		r = api_devices_load(m, root, err, errlen);
 	if (!r)
 		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
 	if (!r)
@@ -806,17 +763,6 @@ static json_t *boot_source_json(const struct api_model *m)
 	return j;
 }
 
-/* The "vsock" member of GET /vm/config, or NULL without one. */
-static json_t *vsock_json(const struct api_vsock *v)
-{
-	if (!v->cid)
-		return NULL;
-	json_t *j = json_pack("{s:I, s:s}", "guest_cid", (json_int_t)v->cid, "uds_path", v->uds);
-	if (j && v->id[0])
-		json_object_set_new(j, "vsock_id", json_string(v->id));
-	return j;
-}
-
 /* The "metrics" member of GET /vm/config: Firecracker's Metrics as it was put. */
 static json_t *metrics_json(const struct api_model *m)
 {
@@ -839,9 +785,10 @@ json_t *api_model_json(const struct api_model *m)
 			      "network-interfaces", nics);
 	if (j && m->metrics_path)
 		json_object_set_new(j, "metrics", metrics_json(m));
-	json_t *vsock = vsock_json(&m->vsock);
-	if (j && vsock)
-		json_object_set_new(j, "vsock", vsock);
+	if (j && api_devices_json(m, j)) {
+		json_decref(j);
+		return NULL;
+	}
 	if (j && m->balloon.set)
 		json_object_set_new(j, "balloon", api_balloon_model_json(&m->balloon));
 	if (j && m->memhp.set)
@@ -864,17 +811,6 @@ static void describe_nic(struct api_nic *n, const struct virtio_net_opts *o)
 	if (o->has_mac)
 		snprintf(n->mac, sizeof(n->mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0],
 			 o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
-}
-
-/* The command line's --vsock, named by its id= ("vsock0" without one). */
-static void describe_vsock(struct api_vsock *v, const struct vm_config *cfg)
-{
-	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
-	if (!c || !c->opts.cid)
-		return;
-	v->cid = c->opts.cid;
-	snprintf(v->id, sizeof(v->id), "%s", c->opts.id[0] ? c->opts.id : "vsock0");
-	snprintf(v->uds, sizeof(v->uds), "%s", c->opts.uds);
 }
 
 /* The command line's --pmem devices, by the ids they got ("pmem0", ...). */
@@ -931,6 +867,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		n->rx_rl = cfg->nics[i].rx_rl;
 		n->tx_rl = cfg->nics[i].tx_rl;
 	}
-	describe_vsock(&m->vsock, cfg);
+	if (api_devices_describe(m, cfg))
+		return -ENOMEM;
 	return describe_pmem(m, cfg);
 }

@@ -11,7 +11,6 @@
 #include <stddef.h>
 
 #include "virtio/core/rate_limiter.h"
-#include "virtio/vsock/vsock.h"
 #include "vmm/api/api_balloon.h"
 #include "vmm/api/api_memhp.h"
 #include "vmm/machine/cli.h"
@@ -46,13 +45,6 @@ struct api_nic {
 	struct rate_limiter_cfg rx_rl, tx_rl; /* rx_rate_limiter, tx_rate_limiter */
 };
 
-/* PUT /vsock: one virtio-vsock (--vsock cid=N,uds=PATH). */
-struct api_vsock {
-	uint64_t cid;			    /* guest_cid; 0: no vsock */
-	char id[API_ID_MAX];		    /* vsock_id; "" when not given */
-	char uds[VIRTIO_VSOCK_UDS_MAX + 1]; /* uds_path */
-};
-
 struct api_model {
 	char *kernel, *initrd, *boot_args;
 	unsigned vcpus;
@@ -69,7 +61,9 @@ struct api_model {
 	char *metrics_path;
 	bool metrics_emit_id;
 	json_t *metrics_properties;
-	struct api_vsock vsock;
+	/* The devices the descriptors describe (api_devices.h): section name -> the document GET
+	 * /vm/config shows (an array for a device with an {id}); NULL: none yet. Owned. */
+	json_t *devices;
 	struct api_balloon balloon;	    /* PUT /balloon (api_balloon.h) */
 	struct api_memhp memhp;		    /* PUT /hotplug/memory (api_memhp.h) */
 	struct api_pmem pmem[API_MAX_PMEM]; /* PUT /pmem/{id}, in order */
@@ -130,8 +124,6 @@ int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, c
 /* PUT /pmem/{id} (api_memhp.h), with the drives' root device taken into account. */
 int api_model_put_pmem(struct api_model *m, const char *id, const json_t *body, char *err,
 		       size_t errlen);
-/* PUT /vsock: {"guest_cid", "uds_path", "vsock_id"?}. Replaces the one vsock, if any. */
-int api_model_put_vsock(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PUT /metrics body check: {"metrics_path", "emit_id"?, "properties"?: {NAME: STRING}}. Sets
  * *path and *properties (inside `body`; NULL: none) and *emit_id. */
 int api_model_check_metrics(const json_t *body, const char **path, bool *emit_id,
@@ -141,13 +133,13 @@ int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
 			  const json_t *properties);
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
- * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "vsock": {...}?,
- * "metrics": {...}?, "balloon": {...}?, "memory-hotplug": {...}?, "pmem": [...]?,
- * "logger": {...}?} applied as the same PUTs in that
- * order (the logger is only checked: the caller applies it, api_logger.h). Nulls are
- * absent; "mmds-config" (after the NICs it names) is PUT /mmds/config; Firecracker's sections
- * this VMM does not have ("cpu-config", "entropy", "serial")
- * are refused when set. */
+ * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?,
+ * "balloon": {...}?, "memory-hotplug": {...}?, "pmem": [...]?, "logger": {...}?} and each
+ * device section of the table (api_devices.h: "vsock": {...}?, "fs": [...]?), applied as the
+ * same PUTs: boot source, machine, drives, NICs, "mmds-config" (after the NICs it names), the
+ * table's devices, metrics, balloon, memory hotplug, pmem (the logger is only checked: the
+ * caller applies it, api_logger.h). Nulls are absent; Firecracker's sections this VMM does not
+ * have ("cpu-config", "entropy", "serial") are refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
 /* GET /machine-config and GET /vm/config documents (new references). */

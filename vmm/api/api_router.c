@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/api/api_devices.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/base/vm_control.h"
@@ -298,14 +299,6 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 	}
 	n->rx_rl = rx_now;
 	n->tx_rl = tx_now;
-}
-
-/* PUT /vsock: Firecracker's {"guest_cid", "uds_path", "vsock_id"?}, before start. */
-static void put_vsock(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	if (before_start(a, r))
-		model_result(r, api_model_put_vsock(&a->model, body, r->err, sizeof(r->err)));
 }
 
 static void action_start(struct api *a, struct reply *r)
@@ -1034,7 +1027,6 @@ static const struct route routes[] = {
     {"/boot-source", false, {NULL, put_boot_source, NULL}},
     {"/drives/", true, {NULL, put_drive, patch_drive}},
     {"/network-interfaces/", true, {NULL, put_nic, patch_nic}},
-    {"/vsock", false, {NULL, put_vsock, NULL}},
     {"/actions", false, {NULL, put_actions, NULL}},
     {"/vm", false, {NULL, NULL, patch_vm}},
     {"/vm/config", false, {get_vm_config, NULL, NULL}},
@@ -1107,6 +1099,27 @@ static bool body_fits_method(enum method m, size_t len, struct reply *r)
 	return true;
 }
 
+/* PUT on a device's route (vmm/machine/device_table.h): before start, the body through the
+ * device's hooks into the model (api_devices.h). */
+static void put_device(struct api *a, const struct device_desc *d, const char *id, const char *body,
+		       size_t len, struct reply *r)
+{
+	if (len > API_MAX_BODY) {
+		fault(r, 413, "the request body is larger than the limit of 65536 bytes", NULL);
+		return;
+	}
+	if (!body_fits_method(M_PUT, len, r))
+		return;
+	json_t *doc = api_json_parse(body, len, r->err, sizeof(r->err));
+	if (!doc) {
+		r->status = 400;
+		return;
+	}
+	if (before_start(a, r))
+		model_result(r, api_devices_put(&a->model, d, id, doc, r->err, sizeof(r->err)));
+	json_decref(doc);
+}
+
 /* Routes the request and runs its handler; a body is parsed only for PUT and PATCH. */
 static void route(struct api *a, const char *method, const char *path, const char *body, size_t len,
 		  struct reply *r)
@@ -1114,7 +1127,12 @@ static void route(struct api *a, const char *method, const char *path, const cha
 	const char *id = "";
 	const struct route *rt = find_route(path, &id);
 	enum method m = parse_method(method);
+	const struct device_desc *dev = rt ? NULL : device_table_route(path, &id);
 
+	if (dev && m == M_PUT) {
+		put_device(a, dev, id, body, len, r);
+		return;
+	}
 	if (!rt && missing_reason(path)) {
 		fault(r, 400, "%s", missing_reason(path));
 		return;

@@ -18,6 +18,7 @@
 #include "virtio/balloon/balloon.h"
 #include "virtio/blk/blk.h"
 #include "virtio/net/net.h"
+#include "vmm/api/api_devices.h"
 #include "vmm/api/api_http.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
@@ -30,7 +31,6 @@
 #include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_memhp.h"
 #include "vmm/machine/dev_pmem.h"
-#include "vmm/machine/dev_vsock.h"
 #include "vmm/machine/metrics.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_migrate.h"
@@ -126,24 +126,6 @@ static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, si
 	    api_rate_limiter_spec(spec, sizeof(spec), "tx-", &n->tx_rl))
 		return -ENAMETOOLONG; /* cannot happen: the numbers are bounded */
 	return add_device(cfg, "net", spec, n->id, err, errlen);
-}
-
-/* PUT /vsock as --vsock cid=N,uds=PATH (after the drives and NICs, as on a command line). */
-static int add_vsock(struct vm_config *cfg, const struct api_vsock *v, char *err, size_t errlen)
-{
-	char spec[256];
-	if (!v->cid)
-		return 0;
-	snprintf(spec, sizeof(spec), "cid=%llu,uds=%s%s%s", (unsigned long long)v->cid, v->uds,
-		 v->id[0] ? ",id=" : "", v->id);
-	return add_device(cfg, "vsock", spec, v->id[0] ? v->id : "vsock", err, errlen);
-}
-
-/* Takes back the vsock add_vsock() gave a configuration that had none before. */
-static void undo_vsock(struct vm_config *cfg, bool had_vsock)
-{
-	if (!had_vsock)
-		dev_vsock_unset(cfg);
 }
 
 /* PUT /balloon as --balloon (after the command line's, which it then replaces). */
@@ -251,10 +233,12 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 {
 	int ndisks = cfg->ndisks, nnics = cfg->nnics, nrec = cfg->nrecorded, r = 0;
 	int npmem = dev_pmem_count(cfg);
-	bool had_vsock = dev_vsock_configured(cfg);
+	struct device_cfg_saved saved;
 
 	*append = kernel_cmdline(m);
-	if (!*append) {
+	if (!*append || device_cfg_save(cfg, &saved)) {
+		free(*append);
+		*append = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -266,20 +250,21 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	for (int i = 0; !r && i < m->nnics; i++)
 		r = add_nic(cfg, &m->nics[i], err, errlen);
 	if (!r)
-		r = add_vsock(cfg, &m->vsock, err, errlen);
+		r = api_devices_build(cfg, m, err, errlen);
 	if (!r)
 		r = add_balloon(cfg, m, err, errlen);
 	if (!r)
 		r = add_memhp_pmem(cfg, m, err, errlen);
 	if (r) {
 		undo_devices(cfg, ndisks, nnics);
-		undo_vsock(cfg, had_vsock);
+		device_cfg_restore(cfg, &saved);
 		dev_pmem_truncate(cfg, npmem);
 		cli_unrecord_to(cfg, nrec);
 		free(*append);
 		*append = NULL;
 		return r;
 	}
+	device_cfg_saved_free(&saved);
 	cfg->kernel = m->kernel;
 	cfg->initrd = m->initrd;
 	cfg->append = *append;
@@ -314,12 +299,18 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 	if (not_receiving(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
 		return -EBUSY;
 	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
-	bool had_vsock = dev_vsock_configured(c->cfg);
 	int npmem = dev_pmem_count(c->cfg);
+	struct device_cfg_saved saved;
 	c->nic_base = nnics;
+	if (device_cfg_save(c->cfg, &saved)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
-	if (r)
+	if (r) {
+		device_cfg_saved_free(&saved);
 		return r;
+	}
 	attach_mmds(c, m);
 	log_clear_last_error();
 	int status = vm_create(&c->vm, c->cfg);
@@ -328,13 +319,14 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
 		vm_destroy(&c->vm);
 		undo_devices(c->cfg, ndisks, nnics);
-		undo_vsock(c->cfg, had_vsock);
+		device_cfg_restore(c->cfg, &saved);
 		dev_pmem_truncate(c->cfg, npmem); /* a retry adds them again */
 		cli_unrecord_to(c->cfg, nrec);
 		free(c->append);
 		c->append = NULL;
 		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
 	}
+	device_cfg_saved_free(&saved);
 	c->vm_created = true;
 	return hand_over(c);
 }

@@ -16,7 +16,5 @@ extern const struct device_desc device_vsock;
 
 /* Whether `cfg` has a vsock (--vsock, or the API's PUT /vsock applied through it). */
 bool dev_vsock_configured(const struct vm_config *cfg);
-/* Takes the vsock out of `cfg` again (the API undoing a failed start). */
-void dev_vsock_unset(struct vm_config *cfg);
 
 #endif

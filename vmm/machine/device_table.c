@@ -2,7 +2,9 @@
  * sees them. */
 #include "vmm/machine/device_table.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Each defined in its vmm/machine/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
@@ -77,4 +79,71 @@ bool device_table_shares_memory(const struct vm_config *cfg)
 			return true;
 	}
 	return false;
+}
+
+const struct device_desc *device_table_route(const char *path, const char **id)
+{
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_api *api = device_table[i]->api;
+		size_t n = api ? strlen(api->route) : 0;
+		if (!api || strncmp(path, api->route, n))
+			continue;
+		bool has_id = api->route[n - 1] == '/';
+		if (!has_id && !path[n]) {
+			*id = NULL;
+			return device_table[i];
+		}
+		if (has_id && path[n] && !strchr(path + n, '/')) {
+			*id = path + n;
+			return device_table[i];
+		}
+	}
+	return NULL;
+}
+
+const struct device_desc *device_table_section(const char *section)
+{
+	for (int i = 0; device_table[i]; i++)
+		if (device_table[i]->api && !strcmp(device_table[i]->api->section, section))
+			return device_table[i];
+	return NULL;
+}
+
+int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s)
+{
+	*s = (struct device_cfg_saved){0};
+	for (int i = 0; device_table[i]; i++) {
+		const void *b = cfg->device_cfg[i];
+		if (!device_table[i]->api || !b)
+			continue;
+		s->had[i] = true;
+		s->block[i] = malloc(device_table[i]->cfg_size);
+		if (!s->block[i]) {
+			device_cfg_saved_free(s);
+			return -ENOMEM;
+		}
+		memcpy(s->block[i], b, device_table[i]->cfg_size);
+	}
+	return 0;
+}
+
+void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s)
+{
+	for (int i = 0; device_table[i]; i++) {
+		if (!device_table[i]->api)
+			continue;
+		free(cfg->device_cfg[i]);
+		cfg->device_cfg[i] = s->had[i] ? s->block[i] : NULL;
+		s->block[i] = NULL;
+	}
+	device_cfg_saved_free(s);
+}
+
+void device_cfg_saved_free(struct device_cfg_saved *s)
+{
+	for (int i = 0; i < CLI_MAX_DEVICE_KINDS; i++) {
+		free(s->block[i]);
+		s->block[i] = NULL;
+		s->had[i] = false;
+	}
 }

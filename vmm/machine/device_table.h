@@ -1,14 +1,31 @@
-/* The optional devices, each declared once (Solo5 hvt's module table): its command-line
- * options with their usage text and parser, and the function that creates it in a VM.
- * vmm/machine/cli.c builds its option list and --help from this table and
- * vmm/machine/vm_virtio_devices.c creates the devices by walking it; neither names a device.
+/* The optional devices, each declared once (Solo5 hvt's module table) with every hook it needs:
+ *  - the command line: its options with their usage text and parser (vmm/machine/cli.c builds
+ *    the option list and --help from the table);
+ *  - the VM: check, create, start, terminal_resized, destroy (vmm/machine/vm_virtio_devices.c
+ *    walks the table);
+ *  - the config file and the HTTP API (struct device_api): a section name and a PUT route that
+ *    vmm/api looks up in the table (it names no device), a body check that yields the document
+ *    GET /vm/config shows, the option argument that document stands for, and the document of a
+ *    command line's (or a snapshot's) configuration;
+ *  - the snapshot: an API device reaches the VM through its own option parser and is recorded
+ *    with the command line (cli_record()), so a snapshot saves it as an option and a load
+ *    replays it through the same parser (vmm/machine/vm_snapshot.c); the device's state is the
+ *    device model's own (vm_snapshot_devices.c).
  *
- * Adding a virtio device: write its descriptor (vmm/machine/dev_<name>.c: options, parser, create,
- * and a configuration block kept with device_cfg(), declared in vmm/machine/dev_<name>.h for its
- * tests) and add its line to device_table[] in vmm/machine/device_table.c. vmm/machine/dev_rng.c is
- * the model; nothing else changes (the device model itself lives in virtio/). The table's order is
- * the order the guest sees the devices in (disks first, so the first --disk is /dev/vda; then NICs,
- * console, rng, display, balloon).
+ * Adding a virtio device: write its descriptor in vmm/machine/dev_<name>.c (options, parser,
+ * create, a configuration block kept with device_cfg(), and a struct device_api when the config
+ * file and the API should know it), declared in vmm/machine/dev_<name>.h for its tests, and add
+ * its line to device_table[] in vmm/machine/device_table.c. vmm/machine/dev_rng.c is the model
+ * of a command-line device, vmm/machine/dev_fs.c of one the config file and API know too;
+ * nothing else changes (the device model itself lives in virtio/). The table's order is the
+ * order the guest sees the devices in (disks first, so the first --disk is /dev/vda; then NICs,
+ * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
+ * added in.
+ *
+ * Not on these hooks yet (issue 26): disks, NICs and the console keep fields in struct
+ * vm_config and their JSON in vmm/api/api_model.c; the balloon, memory hotplug and pmem keep
+ * their JSON in vmm/api (api_balloon.c, api_memhp.c); the balloon's live routes (PATCH
+ * /balloon, /balloon/statistics) are the router's.
  *
  * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the
@@ -16,6 +33,7 @@
 #ifndef VMM_DEVICE_TABLE_H
 #define VMM_DEVICE_TABLE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -32,6 +50,36 @@ struct device_option {
 	/* Parses one occurrence into `cfg` (cfg->transport is the transport in effect). Returns
 	 * 0, or -errno with a message in `err` (what follows "--OPTION ARG: "). */
 	int (*parse)(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
+};
+
+/* What an API body may depend on besides itself: the machine as the model has it so far. */
+struct device_api_ctx {
+	unsigned mem_mib;
+};
+
+/* How the config file and the HTTP API describe a device (Firecracker's or Cloud Hypervisor's
+ * bodies). A body is accepted before InstanceStart only; at InstanceStart each accepted
+ * document becomes an argument of the device's first option, parsed and recorded as if given
+ * on the command line. The device's configuration block must own no heap memory (a failed
+ * start restores it with a copy, device_cfg_save()). */
+struct device_api {
+	const char *section; /* the config file's member and GET /vm/config's ("vsock", "fs") */
+	const char *route;   /* the PUT path; ending in '/' it takes an {id} ("/fs/") */
+	/* With an {id}: the section is an array of bodies, each naming its id in this member
+	 * (the path's {id} must match it when the body has it). NULL: one object. */
+	const char *id_field;
+	/* Checks a body; `id` is the path's {id}, or NULL (one object, or a config file's element
+	 * without id_field). Sets *doc (a new reference) to what GET /vm/config shows for it,
+	 * holding id_field with the id it has. Returns 0, or -EINVAL / -ENOMEM with the message
+	 * for the client in err. */
+	int (*check)(const json_t *body, const char *id, const struct device_api_ctx *ctx,
+		     json_t **doc, char *err, size_t errlen);
+	/* The option argument (what follows --OPTION) that an accepted document stands for.
+	 * Returns 0 or -ENAMETOOLONG. */
+	int (*to_option)(const json_t *doc, char *arg, size_t len);
+	/* The section a configuration (command line, snapshot) gives the device in GET /vm/config
+	 * (new reference), or NULL when the device is not configured. */
+	json_t *(*describe)(const struct vm_config *cfg);
 };
 
 struct device_desc {
@@ -63,6 +111,8 @@ struct device_desc {
 	/* The device hands guest RAM to another process (a vhost-user back-end): when the device
 	 * is configured, RAM is one shared memfd (guest_mem_alloc_shared()). */
 	bool shares_memory;
+	/* The config file and API hooks; NULL: the device is known to the command line only. */
+	const struct device_api *api;
 };
 
 /* The table, in the order the devices are created; NULL-terminated. */
@@ -81,6 +131,25 @@ void *device_cfg(struct vm_config *cfg, const struct device_desc *d);
 const void *device_cfg_find(const struct vm_config *cfg, const struct device_desc *d);
 /* Frees every block (cli_free()). */
 void device_cfg_free_all(struct vm_config *cfg);
+
+/* The device whose API route `path` is ("/vsock", "/fs/ID"), with *id set to the path's {id}
+ * (inside `path`; NULL for a route without one); NULL when no device has that route. */
+const struct device_desc *device_table_route(const char *path, const char **id);
+/* The device whose config file section is `section`, or NULL. */
+const struct device_desc *device_table_section(const char *section);
+
+/* The configuration blocks of the API devices as they were, to put back after a failed start
+ * (the API's devices were added, then something failed). */
+struct device_cfg_saved {
+	void *block[CLI_MAX_DEVICE_KINDS];
+	bool had[CLI_MAX_DEVICE_KINDS];
+};
+/* Copies the blocks of every device with `api` hooks. Returns 0 or -ENOMEM (nothing kept). */
+int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s);
+/* Puts the copies back (a block that did not exist is freed) and frees them. */
+void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s);
+/* Frees the copies without putting them back (the start went through). */
+void device_cfg_saved_free(struct device_cfg_saved *s);
 
 /* Puts an initialised virtio device on transport `t`, creating the PCI bus when the first
  * device asks for it. Takes ownership of `dev` (freed with the VM, also on failure). Returns 0

@@ -1,0 +1,213 @@
+/* The descriptor-driven devices of the API model. See api_devices.h. */
+#include "vmm/api/api_devices.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/api/api_model.h"
+
+#define OPTION_ARG_MAX 4200 /* a path of PATH_MAX and a few short fields */
+
+static int nomem(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+/* The id a document has (NULL for a device without ids). */
+static const char *doc_id(const struct device_desc *d, const json_t *doc)
+{
+	return d->api->id_field ? api_json_str(doc, d->api->id_field, "") : NULL;
+}
+
+/* Parses `doc` as device d's option into `cfg`. err: "ID: reason" (or "SECTION: reason"). */
+static int apply(struct vm_config *cfg, const struct device_desc *d, const json_t *doc, char *err,
+		 size_t errlen)
+{
+	char arg[OPTION_ARG_MAX], why[200] = "";
+	const char *id = doc_id(d, doc);
+	const char *name = id ? id : d->api->section;
+	int r = d->api->to_option(doc, arg, sizeof(arg));
+	if (r) {
+		snprintf(err, errlen, "%s: the configuration is too long", name);
+		return r;
+	}
+	r = cli_device_option(cfg, d->options[0].name, arg, why, sizeof(why));
+	if (r)
+		snprintf(err, errlen, "%s: %s", name, why[0] ? why : strerror(-r));
+	return r;
+}
+
+/* Device d's documents in `value` (an object or an array) through its parser in a configuration
+ * of their own: what the option parser refuses (a duplicate, one too many). */
+static int trial(const struct device_desc *d, const json_t *value, char *err, size_t errlen)
+{
+	struct vm_config cfg;
+	size_t i;
+	json_t *doc;
+	int r = 0;
+
+	cli_config_init(&cfg);
+	if (!json_is_array(value))
+		r = apply(&cfg, d, value, err, errlen);
+	json_array_foreach(value, i, doc)
+	{
+		if (!r)
+			r = apply(&cfg, d, doc, err, errlen);
+	}
+	cli_free(&cfg);
+	return r;
+}
+
+/* `section` of m with `doc` laid in: a new reference to the whole value, or NULL. */
+static json_t *with_doc(const struct api_model *m, const struct device_desc *d, json_t *doc)
+{
+	if (!d->api->id_field)
+		return json_incref(doc);
+	const json_t *old = m->devices ? json_object_get(m->devices, d->api->section) : NULL;
+	json_t *list = old ? json_copy((json_t *)old) : json_array();
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(list, i, item)
+	{
+		if (!strcmp(doc_id(d, item), doc_id(d, doc)))
+			break;
+	}
+	if (!list || (i < json_array_size(list) ? json_array_set(list, i, doc)
+						: json_array_append(list, doc))) {
+		json_decref(list);
+		return NULL;
+	}
+	return list;
+}
+
+/* The id from the path and the body's id_field must agree (Firecracker's rule for drives). */
+static int check_ids(const struct device_desc *d, const char *id, const json_t *body,
+		     const json_t *doc, char *err, size_t errlen)
+{
+	const char *in_body = api_json_str(body, d->api->id_field, NULL);
+	if (id && in_body && strcmp(id, in_body)) {
+		snprintf(err, errlen, "The id from the path does not match the id from the body!");
+		return -EINVAL;
+	}
+	return api_json_check_id(doc_id(d, doc), err, errlen);
+}
+
+int api_devices_put(struct api_model *m, const struct device_desc *d, const char *id,
+		    const json_t *body, char *err, size_t errlen)
+{
+	const struct device_api_ctx ctx = {.mem_mib = m->mem_mib};
+	json_t *doc = NULL, *value;
+	int r = 0;
+
+	if (id && d->api->id_field)
+		r = api_json_check_id(id, err, errlen);
+	if (!r)
+		r = d->api->check(body, id, &ctx, &doc, err, errlen);
+	if (!r && d->api->id_field)
+		r = check_ids(d, id, body, doc, err, errlen);
+	if (r) {
+		json_decref(doc);
+		return r;
+	}
+	value = with_doc(m, d, doc);
+	json_decref(doc);
+	if (!value)
+		return nomem(err, errlen);
+	r = trial(d, value, err, errlen);
+	if (!r && !m->devices && !(m->devices = json_object()))
+		r = nomem(err, errlen);
+	if (!r && json_object_set(m->devices, d->api->section, value))
+		r = nomem(err, errlen);
+	json_decref(value);
+	return r;
+}
+
+void api_devices_fields(struct api_json_field *f, int *n, int max)
+{
+	for (int i = 0; device_table[i] && *n < max; i++) {
+		const struct device_api *api = device_table[i]->api;
+		if (api)
+			f[(*n)++] = (struct api_json_field){
+			    api->section, api->id_field ? API_JSON_ARRAY : API_JSON_OBJECT, false};
+	}
+	f[*n] = (struct api_json_field){NULL, 0, false};
+}
+
+/* One section of the config file: an object (one PUT) or an array (a PUT per element). */
+static int load_section(struct api_model *m, const struct device_desc *d, const json_t *v,
+			char *err, size_t errlen)
+{
+	char why[200] = "";
+	size_t i;
+	json_t *item;
+
+	if (!d->api->id_field) {
+		int r = api_devices_put(m, d, NULL, v, why, sizeof(why));
+		if (r)
+			snprintf(err, errlen, "%s: %s", d->api->section, why);
+		return r;
+	}
+	json_array_foreach(v, i, item)
+	{
+		const char *id = api_json_str(item, d->api->id_field, NULL);
+		int r = api_devices_put(m, d, id, item, why, sizeof(why));
+		if (r) {
+			snprintf(err, errlen, "%s[%zu]: %s", d->api->section, i, why);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int api_devices_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
+{
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_desc *d = device_table[i];
+		const json_t *v = d->api ? json_object_get(root, d->api->section) : NULL;
+		int r = v ? load_section(m, d, v, err, errlen) : 0;
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int api_devices_json(const struct api_model *m, json_t *j)
+{
+	return m->devices ? json_object_update(j, m->devices) : 0;
+}
+
+int api_devices_describe(struct api_model *m, const struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_api *api = device_table[i]->api;
+		json_t *v = api ? api->describe(cfg) : NULL;
+		if (!v)
+			continue;
+		if ((!m->devices && !(m->devices = json_object())) ||
+		    json_object_set_new(m->devices, api->section, v))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int api_devices_build(struct vm_config *cfg, const struct api_model *m, char *err, size_t errlen)
+{
+	for (int i = 0; m->devices && device_table[i]; i++) {
+		const struct device_desc *d = device_table[i];
+		const json_t *v = d->api ? json_object_get(m->devices, d->api->section) : NULL;
+		size_t k;
+		json_t *doc;
+		int r = v && !json_is_array(v) ? apply(cfg, d, v, err, errlen) : 0;
+		json_array_foreach(v, k, doc)
+		{
+			if (!r)
+				r = apply(cfg, d, doc, err, errlen);
+		}
+		if (r)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* The devices the config file and the API know through their descriptors' hooks
+ * (vmm/machine/device_table.h, struct device_api): the model keeps, per config file section,
+ * the document each accepted body gave (an object, or an array for a device with an {id}),
+ * GET /vm/config shows them, and InstanceStart turns them into the devices' options. Nothing
+ * here names a device. */
+#ifndef VMM_API_DEVICES_H
+#define VMM_API_DEVICES_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "vmm/machine/api_json.h"
+#include "vmm/machine/device_table.h"
+
+struct api_model;
+
+/* PUT on device `d`'s route (`id`: the path's {id}, NULL without one): checks the body with the
+ * device's hook, then the device's option parser over every document of that device (so a
+ * duplicate or one too many is refused now, with the parser's message), and keeps the
+ * document (replacing the one with the same id). Returns 0, or -EINVAL / -ENOMEM with the
+ * message in err. */
+int api_devices_put(struct api_model *m, const struct device_desc *d, const char *id,
+		    const json_t *body, char *err, size_t errlen);
+
+/* Adds each device section to a config file's field list `f` (with room for `max` entries
+ * plus the terminator, *n used so far): an object, or an array for a device with an {id}. */
+void api_devices_fields(struct api_json_field *f, int *n, int max);
+
+/* The config file's device sections, in table order: each as its PUTs (errors name the section,
+ * and the element of an array: "fs[1]: ..."). */
+int api_devices_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
+
+/* Sets GET /vm/config's device members in `j`. Returns 0 or -ENOMEM. */
+int api_devices_json(const struct api_model *m, json_t *j);
+
+/* The device sections of a configuration (command line, snapshot) into m. 0 or -ENOMEM. */
+int api_devices_describe(struct api_model *m, const struct vm_config *cfg);
+
+/* Applies every document as its device's option to `cfg` (recorded), in table order. Returns 0,
+ * or -errno with "ID: reason" in err; the caller undoes (device_cfg_restore(),
+ * cli_unrecord_to()). */
+int api_devices_build(struct vm_config *cfg, const struct api_model *m, char *err, size_t errlen);
+
+#endif
