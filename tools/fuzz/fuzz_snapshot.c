@@ -11,8 +11,17 @@
  * Device sections: every SNAP_VIRTIO_DEV_PRIV section naming virtio-gpu or virtio-input in its
  * header is also handed to that device model's restore (ops->restore of a fresh gpu over fake
  * RAM, with a small resource cap, and of a keyboard), which must refuse or accept it without
- * reading outside it; an accepted gpu state is saved again and must fit its size. */
+ * reading outside it; an accepted gpu state is saved again and must fit its size.
+ * virtio-mem sections go to a fresh virtio-mem device over the VMM's real hotplug backend
+ * (vmm/machine/memhp.c, a fake KVM slot setter that checks every call) and a 256 MiB region at
+ * 4 GiB with 2 MiB blocks (gen_snapshot_seeds.c's geometry): a refused state leaves no block
+ * plugged and no KVM slot; an accepted one plugs exactly its blocks (a slot where a piece has
+ * one), saves again to the same bytes, and with mode bit 3 its memory is read from two memory
+ * files (vmm/snapshot/snap_mem.h): one of RAM alone (refused with a message when blocks are
+ * plugged) and one with the region (accepted; the bytes land in plugged blocks only). Unplugging
+ * everything afterwards must remove every KVM slot. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +33,11 @@
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/gpu.h"
 #include "virtio/input/input.h"
+#include "virtio/mem/mem.h"
 #include "vmm/base/snapshot_io.h"
+#include "vmm/machine/memhp.h"
 #include "vmm/snapshot/snap_format.h"
+#include "vmm/snapshot/snap_mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -106,7 +118,180 @@ static void restore_into(uint32_t id, const uint8_t *model, size_t len)
 	free(dev);
 }
 
-static void check_device_section(const struct snap_section *s)
+/* ---- virtio-mem: the device state, the backend and the memory file ---- */
+
+#define HP_BASE	  (4ull << 30)
+#define HP_REGION (256ull << 20)
+#define HP_BLOCK  (2ull << 20)
+#define HP_SLOT	  (128ull << 20)
+#define HP_SLOTS  (HP_REGION / HP_SLOT)
+#define HP_FIRST  16u
+
+static uint64_t hp_slot_size[HP_SLOTS];
+
+static int hp_set_slot(void *opaque, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	(void)opaque;
+	(void)host;
+	FZ_ASSERT(slot >= HP_FIRST && slot < HP_FIRST + HP_SLOTS, "KVM slot %u", slot);
+	FZ_ASSERT(gpa == HP_BASE + (slot - HP_FIRST) * HP_SLOT, "slot %u at 0x%llx", slot,
+		  (unsigned long long)gpa);
+	FZ_ASSERT(size == 0 || size == HP_SLOT, "slot %u of %llu bytes", slot,
+		  (unsigned long long)size);
+	FZ_ASSERT(!size != !hp_slot_size[slot - HP_FIRST], "slot %u set twice or deleted twice",
+		  slot);
+	hp_slot_size[slot - HP_FIRST] = size;
+	return 0;
+}
+
+/* The memory files: RAM alone, and RAM then the region with a marked byte at the start of each
+ * block (a sparse file: one page of data per block). */
+static char hp_short[64], hp_full[64];
+
+static void hp_files(void)
+{
+	static char dir[] = "/tmp/fuzz-snapshot-mem-XXXXXX";
+	int fd;
+
+	if (hp_short[0])
+		return;
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(hp_short, sizeof(hp_short), "%s/short", dir);
+	snprintf(hp_full, sizeof(hp_full), "%s/full", dir);
+	fd = open(hp_short, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, RAM_LEN) || close(fd))
+		abort();
+	fd = open(hp_full, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, RAM_LEN + HP_REGION))
+		abort();
+	for (uint64_t b = 0; b < HP_REGION / HP_BLOCK; b++) {
+		uint8_t mark = (uint8_t)(b + 1);
+		if (pwrite(fd, &mark, 1, (off_t)(RAM_LEN + b * HP_BLOCK)) != 1)
+			abort();
+	}
+	if (close(fd))
+		abort();
+}
+
+static bool hp_plugged(const struct guest_mem *mem, uint64_t b)
+{
+	return guest_mem_valid(mem, HP_BASE + b * HP_BLOCK, HP_BLOCK);
+}
+
+/* An accepted state: its memory read from both files. */
+static void hp_load(const struct guest_mem *mem, const struct memhp *hp)
+{
+	uint64_t plugged = snap_mem_hotplug_plugged(mem);
+	char err[256] = "";
+	int fd = open(hp_short, O_RDONLY);
+	int r = snap_mem_hotplug_load(mem, fd, err, sizeof(err));
+
+	FZ_ASSERT(plugged ? r == -EINVAL && err[0] : r == 0, "a short file: %d \"%s\"", r, err);
+	close(fd);
+	fd = open(hp_full, O_RDONLY);
+	r = snap_mem_hotplug_load(mem, fd, err, sizeof(err));
+	FZ_ASSERT(r == 0, "the full file: %d \"%s\"", r, err);
+	close(fd);
+	for (uint64_t b = 0; b < HP_REGION / HP_BLOCK; b++) {
+		uint8_t want = hp_plugged(mem, b) ? (uint8_t)(b + 1) : 0;
+		FZ_ASSERT(hp->host[b * HP_BLOCK] == want, "block %llu reads %u, not %u",
+			  (unsigned long long)b, hp->host[b * HP_BLOCK], want);
+	}
+}
+
+/* The region and its backend, made once (a 256 MiB mapping per input would cost more than the
+ * rest of the target); emptied after each input by unplugging what it plugged. */
+static struct {
+	struct guest_mem mem;
+	struct memhp hp;
+	bool ready;
+} hpx;
+
+static void hp_setup(void)
+{
+	static const struct virtio_mem_opts o = {HP_REGION, HP_BLOCK, HP_SLOT, 0};
+	static uint8_t hp_ram[RAM_LEN] __attribute__((aligned(4096)));
+
+	if (hpx.ready)
+		return;
+	hp_files();
+	if (guest_mem_add_region(&hpx.mem, 0, hp_ram, RAM_LEN) ||
+	    memhp_init(&hpx.hp, &hpx.mem, HP_BASE, &o, HP_FIRST,
+		       &(struct memhp_slots){hp_set_slot, NULL}))
+		abort();
+	hpx.ready = true;
+}
+
+/* Every plugged run unplugged again (its pages dropped: zeros for the next input), every KVM
+ * slot gone. */
+static void hp_empty(void)
+{
+	for (uint64_t b = 0; b < HP_REGION / HP_BLOCK; b++) {
+		if (hp_plugged(&hpx.mem, b))
+			FZ_ASSERT(memhp_unplug(&hpx.hp, HP_BASE + b * HP_BLOCK, HP_BLOCK) == 0,
+				  "unplug of block %llu", (unsigned long long)b);
+	}
+	for (uint64_t s = 0; s < HP_SLOTS; s++)
+		FZ_ASSERT(!hp_slot_size[s], "slot %llu left after every block went",
+			  (unsigned long long)s);
+}
+
+/* The device's word against the memory's: the same plugged bytes, a KVM slot exactly where a
+ * slot-sized piece has a plugged block. */
+static void hp_consistent(struct virtio_dev *dev)
+{
+	struct virtio_mem_info i;
+
+	virtio_mem_get_info(dev, &i);
+	FZ_ASSERT(i.plugged_size == snap_mem_hotplug_plugged(&hpx.mem),
+		  "the device says %llu bytes plugged, the memory %llu",
+		  (unsigned long long)i.plugged_size,
+		  (unsigned long long)snap_mem_hotplug_plugged(&hpx.mem));
+	for (uint64_t s = 0; s < HP_SLOTS; s++) {
+		bool any = false;
+		for (uint64_t b = s * (HP_SLOT / HP_BLOCK); b < (s + 1) * (HP_SLOT / HP_BLOCK); b++)
+			any |= hp_plugged(&hpx.mem, b);
+		FZ_ASSERT(any == !!hp_slot_size[s], "slot %llu present %d, blocks plugged %d",
+			  (unsigned long long)s, !!hp_slot_size[s], any);
+	}
+}
+
+/* `load` (mode bit 3): an accepted state's memory is read from the two files too. */
+static void restore_mem(const uint8_t *model, size_t len, bool load)
+{
+	static const struct virtio_mem_opts o = {HP_REGION, HP_BLOCK, HP_SLOT, 0};
+	struct virtio_dev *dev = NULL;
+
+	hp_setup();
+	if (virtio_mem_create(&dev, &o, HP_BASE,
+			      &(struct virtio_mem_backend){memhp_plug, memhp_unplug, &hpx.hp}) ||
+	    virtio_dev_init(dev, &hpx.mem))
+		abort();
+	pthread_mutex_lock(&dev->lock);
+	int r = dev->ops->restore(dev, model, len);
+	FZ_ASSERT(r == 0 || r == -EINVAL, "virtio-mem restore = %d", r);
+	pthread_mutex_unlock(&dev->lock);
+	FZ_ASSERT(r == 0 || !snap_mem_hotplug_plugged(&hpx.mem), "a refused state plugged blocks");
+	hp_consistent(dev);
+	if (!r) {
+		uint8_t *again = malloc(len ? len : 1);
+		size_t got = 0;
+		pthread_mutex_lock(&dev->lock);
+		FZ_ASSERT(dev->ops->save(dev, again, len, &got) == 0 && got == len &&
+			      !memcmp(again, model, len),
+			  "a restored virtio-mem state saves other bytes");
+		pthread_mutex_unlock(&dev->lock);
+		free(again);
+		if (load)
+			hp_load(&hpx.mem, &hpx.hp);
+	}
+	virtio_dev_destroy(dev);
+	free(dev);
+	hp_empty();
+}
+
+static void check_device_section(const struct snap_section *s, bool mem_load)
 {
 	struct virtio_dev_priv_hdr h;
 
@@ -115,6 +300,8 @@ static void check_device_section(const struct snap_section *s)
 	memcpy(&h, s->data, sizeof(h));
 	if (h.device_id == VIRTIO_ID_GPU || h.device_id == VIRTIO_ID_INPUT)
 		restore_into(h.device_id, s->data + sizeof(h), s->len - sizeof(h));
+	if (h.device_id == VIRTIO_ID_MEM)
+		restore_mem(s->data + sizeof(h), s->len - sizeof(h), mem_load);
 }
 
 /* Mode bit 2: an accepted file is written again section by section (snap_put, then
@@ -192,7 +379,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						((uint64_t)s->tag << 32 | s->instance),
 				  "index not sorted or duplicate at %zu", i);
 			check_section(&r, s, buf, size);
-			check_device_section(s);
+			check_device_section(s, mode & 8);
 		}
 		FZ_ASSERT(!snap_get(&r, 0xFFFFFFFFu, 0xFFFFFFFFu, NULL) || r.nsecs,
 			  "a section found in an empty snapshot");

@@ -105,6 +105,42 @@ static size_t input_model(uint8_t *out)
 	return sizeof(head) + sizeof(ev);
 }
 
+/* virtio-mem (virtio/mem/snapshot.c): addr, region, block and slot sizes, usable, plugged and
+ * requested bytes, the block count, then the bitmap; fuzz_snapshot's region is 256 MiB at 4 GiB
+ * in 2 MiB blocks and 128 MiB slots. Blocks 0, 1 and 70 plugged (`edit` 0), or a broken variant. */
+static size_t mem_model(uint8_t *out, int edit)
+{
+	uint64_t st[10] = {4ull << 30, 256ull << 20, 2ull << 20, 128ull << 20, 256ull << 20,
+			   6ull << 20, 128ull << 20, 128,	 0x3,	       1ull << 6};
+	size_t words = 10;
+
+	switch (edit) {
+	case 1: /* nothing plugged */
+		st[5] = st[8] = st[9] = 0;
+		break;
+	case 2: /* another region than the configuration's, with a bitmap to match */
+		st[1] = 512ull << 20;
+		st[7] = 256;
+		words = 12;
+		break;
+	case 3: /* more blocks than the region has */
+		st[7] = 192;
+		break;
+	case 4: /* block 70 plugged outside the usable region */
+		st[4] = 128ull << 20;
+		break;
+	case 5: /* the bitmap counts 3 blocks, plugged_size 2 */
+		st[5] = 4ull << 20;
+		break;
+	case 6: /* the bitmap cut short */
+		words = 9;
+		break;
+	}
+	memset(out, 0, words * 8);
+	memcpy(out, st, (words < 10 ? words : 10) * 8);
+	return words * 8;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -154,5 +190,15 @@ int main(int argc, char **argv)
 	put_device(&w, 1, VIRTIO_ID_INPUT, model, input_model(model));
 	put_device(&w, 2, VIRTIO_ID_INPUT, model, 8); /* no events waiting */
 	save(&w, "display-devices", 3);
+
+	check(snap_writer_init(&w), "init");
+	put_device(&w, 0, VIRTIO_ID_MEM, model, mem_model(model, 0));
+	put_device(&w, 1, VIRTIO_ID_MEM, model, mem_model(model, 1));
+	save(&w, "virtio-mem", 3 | 8); /* 8: fuzz_snapshot reads the memory too */
+
+	check(snap_writer_init(&w), "init");
+	for (int edit = 2; edit <= 6; edit++)
+		put_device(&w, (uint32_t)edit, VIRTIO_ID_MEM, model, mem_model(model, edit));
+	save(&w, "virtio-mem-hostile", 3);
 	return 0;
 }

@@ -55,27 +55,34 @@ static uint64_t popcount_words(const uint64_t *w, uint64_t n)
 	return c;
 }
 
+/* The region the state was saved from is this device's (the replayed --memory-hotplug made it). */
+static bool same_region(const struct vmem *m, const struct virtio_mem_state *st)
+{
+	if (st->addr == le64toh(m->config.addr) && st->region_size == m->opts.total &&
+	    st->block_size == m->opts.block_size && st->slot_size == m->opts.slot_size &&
+	    st->nblocks == m->nblocks)
+		return true;
+	log_error("virtio-mem restore: the snapshot's region (%llu MiB at 0x%llx, %llu blocks of "
+		  "%llu KiB, slots of %llu MiB) is not this VM's (%llu MiB at 0x%llx, %llu blocks "
+		  "of %llu KiB, %llu MiB)",
+		  (unsigned long long)(st->region_size >> 20), (unsigned long long)st->addr,
+		  (unsigned long long)st->nblocks, (unsigned long long)(st->block_size >> 10),
+		  (unsigned long long)(st->slot_size >> 20),
+		  (unsigned long long)(m->opts.total >> 20),
+		  (unsigned long long)le64toh(m->config.addr), (unsigned long long)m->nblocks,
+		  (unsigned long long)(m->opts.block_size >> 10),
+		  (unsigned long long)(m->opts.slot_size >> 20));
+	return false;
+}
+
 /* The same region; sizes in blocks and within it; plugged blocks all inside the usable region,
  * counted right, and no bit past the last block. */
 static bool state_ok(const struct vmem *m, const struct virtio_mem_state *st, const uint64_t *bits)
 {
 	uint64_t bs = m->opts.block_size, tail = m->nblocks % 64;
 
-	if (st->addr != le64toh(m->config.addr) || st->region_size != m->opts.total ||
-	    st->block_size != bs || st->slot_size != m->opts.slot_size ||
-	    st->nblocks != m->nblocks) {
-		log_error(
-		    "virtio-mem restore: the snapshot's region (%llu MiB at 0x%llx, blocks of "
-		    "%llu KiB, slots of %llu MiB) is not this VM's (%llu MiB at 0x%llx, %llu "
-		    "KiB, %llu MiB)",
-		    (unsigned long long)(st->region_size >> 20), (unsigned long long)st->addr,
-		    (unsigned long long)(st->block_size >> 10),
-		    (unsigned long long)(st->slot_size >> 20),
-		    (unsigned long long)(m->opts.total >> 20),
-		    (unsigned long long)le64toh(m->config.addr), (unsigned long long)(bs >> 10),
-		    (unsigned long long)(m->opts.slot_size >> 20));
+	if (!same_region(m, st))
 		return false;
-	}
 	if (st->usable > st->region_size || st->usable % bs || st->requested > st->usable ||
 	    st->requested % bs || st->plugged % bs || st->plugged > st->usable) {
 		log_error(
