@@ -9,6 +9,7 @@
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
+#include "vmm/machine/dev_fs.h"
 #include "vmm/machine/dev_vsock.h"
 
 static struct api_model m;
@@ -680,4 +681,76 @@ Test(api_model, snapshot_load_settings_change_the_replayed_configuration)
 	cr_assert_eq(again.ncpus, 2);
 	cli_free(&again);
 	cli_free(&cfg);
+}
+
+/* ---- virtio-fs: only its descriptor knows it (issue 29, issue 26) ---- */
+
+Test(api_model, an_fs_array_in_the_file_reaches_the_device_and_the_record)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			  " \"fs\": [{\"tag\": \"data\", \"socket\": \"/tmp/a.sock\"},"
+			  " {\"id\": \"logs0\", \"tag\": \"logs\", \"socket\": \"/tmp/b.sock\","
+			  " \"num_queues\": 1, \"queue_size\": 128}]}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	json_t *back = api_model_json(&m);
+	json_t *fs = json_object_get(back, "fs");
+	cr_assert_eq(json_array_size(fs), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "id")), "data",
+			 "an element without id is named by its tag");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "id")), "logs0");
+	json_decref(back);
+
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	const struct dev_fs_cfg *c = device_cfg_find(&cfg, &device_fs);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->n, 2);
+	cr_assert_str_eq(c->fs[1].opts.tag, "logs");
+	cr_assert_str_eq(c->fs[1].opts.socket, "/tmp/b.sock");
+	cr_assert_eq(c->fs[1].opts.queue_size, 128);
+	bool recorded = false;
+	for (int i = 0; i < cfg.nrecorded; i++)
+		recorded |= !strcmp(cfg.recorded[i].name, "fs") &&
+			    !strcmp(cfg.recorded[i].arg,
+				    "tag=data,socket=/tmp/a.sock,num-queues=1,queue-size=1024");
+	cr_assert(recorded);
+
+	struct api_model again; /* GET /vm/config of that configuration */
+	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
+	back = api_model_json(&again);
+	fs = json_object_get(back, "fs");
+	cr_assert_eq(json_array_size(fs), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "socket")),
+			 "/tmp/b.sock");
+	json_decref(back);
+	api_model_free(&again);
+	cli_free(&cfg);
+	free(append);
+}
+
+Test(api_model, bad_fs_elements_name_the_place)
+{
+	char err[256] = "";
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"fs\": {}}", err,
+			   sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "`fs` must be an array"), "%s", err);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			   " \"fs\": [{\"tag\": \"a\", \"socket\": \"/s\"},"
+			   " {\"tag\": \"b\", \"socket\": \"/s\", \"queue_size\": 0}]}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "fs[1]: queue_size"), "%s", err);
+	api_model_free(&m); /* the first element went in */
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			   " \"fs\": [{\"id\": \"x\", \"tag\": \"a\", \"socket\": \"/s\"},"
+			   " {\"id\": \"y\", \"tag\": \"a\", \"socket\": \"/t\"}]}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "fs[1]: y: tag a is given twice"), "%s", err);
 }

@@ -1084,3 +1084,59 @@ Test(api, snapshot_load_with_a_uffd_backend)
 	unlink(sa.sun_path);
 	rmdir(dir);
 }
+
+/* ---- virtio-fs through its descriptor's hooks only (issue 29, issue 26) ---- */
+
+Test(api, fs_put_before_start_checked_and_shown_in_vm_config)
+{
+	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"data\"}"), 400);
+	cr_assert(strstr(fault(), "socket"), "%s", fault());
+	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"a,b\", \"socket\": \"/s\"}"), 400,
+		     "a comma would start another option item");
+	cr_assert(strstr(fault(), "tag"), "%s", fault());
+	cr_assert_eq(
+	    req("PUT", "/fs/f1",
+		"{\"tag\": \"0123456789012345678901234567890123456\", \"socket\": \"/s\"}"),
+	    400, "37 bytes: longer than the config space's tag");
+	cr_assert_eq(
+	    req("PUT", "/fs/f1", "{\"tag\": \"d\", \"socket\": \"/s\", \"num_queues\": 0}"), 400);
+	cr_assert(strstr(fault(), "num_queues"), "%s", fault());
+	cr_assert_eq(
+	    req("PUT", "/fs/f1", "{\"tag\": \"d\", \"socket\": \"/s\", \"queue_size\": 3}"), 400);
+	cr_assert(strstr(fault(), "queue_size"), "%s", fault());
+	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"d\", \"socket\": \"/s\", \"x\": 1}"), 400);
+	cr_assert(strstr(fault(), "unknown field"), "%s", fault());
+	cr_assert_eq(req("PUT", "/fs/f1", "{\"id\": \"f2\", \"tag\": \"d\", \"socket\": \"/s\"}"),
+		     400);
+	cr_assert(strstr(fault(), "does not match"), "%s", fault());
+	cr_assert_eq(req("PUT", "/fs/a,b", "{\"tag\": \"d\", \"socket\": \"/s\"}"), 400);
+	cr_assert_eq(req("PUT", "/fs", "{\"tag\": \"d\", \"socket\": \"/s\"}"), 400, "no id");
+	cr_assert_eq(req("GET", "/fs/f1", NULL), 400);
+	req("GET", "/vm/config", NULL);
+	cr_assert_null(json_object_get(doc, "fs"), "none was accepted");
+
+	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"data\", \"socket\": \"/tmp/vfs.sock\"}"),
+		     204);
+	cr_assert_eq(req("PUT", "/fs/f2",
+			 "{\"id\": \"f2\", \"tag\": \"logs\", \"socket\": \"/tmp/l.sock\","
+			 " \"num_queues\": 1, \"queue_size\": 256}"),
+		     204);
+	cr_assert_eq(req("PUT", "/fs/f3", "{\"tag\": \"data\", \"socket\": \"/tmp/x.sock\"}"), 400,
+		     "a tag is given once");
+	cr_assert(strstr(fault(), "given twice"), "%s", fault());
+	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"data2\", \"socket\": \"/tmp/vfs.sock\"}"),
+		     204, "a known id is replaced");
+	req("GET", "/vm/config", NULL);
+	json_t *fs = json_object_get(doc, "fs");
+	cr_assert_eq(json_array_size(fs), 2);
+	json_t *f1 = json_array_get(fs, 0), *f2 = json_array_get(fs, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(f1, "id")), "f1");
+	cr_assert_str_eq(json_string_value(json_object_get(f1, "tag")), "data2");
+	cr_assert_eq(json_integer_value(json_object_get(f1, "num_queues")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(f1, "queue_size")), 1024, "the default");
+	cr_assert_str_eq(json_string_value(json_object_get(f2, "socket")), "/tmp/l.sock");
+	cr_assert_eq(json_integer_value(json_object_get(f2, "queue_size")), 256);
+	start();
+	cr_assert_eq(req("PUT", "/fs/f4", "{\"tag\": \"t\", \"socket\": \"/s\"}"), 400);
+	cr_assert(strstr(fault(), "after starting"), "%s", fault());
+}
