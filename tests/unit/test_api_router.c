@@ -1140,3 +1140,16 @@ Test(api, fs_put_before_start_checked_and_shown_in_vm_config)
 	cr_assert_eq(req("PUT", "/fs/f4", "{\"tag\": \"t\", \"socket\": \"/s\"}"), 400);
 	cr_assert(strstr(fault(), "after starting"), "%s", fault());
 }
+
+Test(api, a_ninth_fs_folder_is_refused_by_the_fs_parser_at_the_put)
+{
+	char path[32], body[96];
+	for (int i = 0; i < 9; i++) {
+		snprintf(path, sizeof(path), "/fs/f%d", i);
+		snprintf(body, sizeof(body), "{\"tag\": \"t%d\", \"socket\": \"/s%d\"}", i, i);
+		cr_assert_eq(req("PUT", path, body), i < 8 ? 204 : 400, "folder %d", i);
+	}
+	cr_assert(strstr(fault(), "at most 8"), "%s", fault());
+	req("GET", "/vm/config", NULL);
+	cr_assert_eq(json_array_size(json_object_get(doc, "fs")), 8, "the refused one is not kept");
+}
