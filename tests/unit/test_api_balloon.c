@@ -4,9 +4,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "vmm/api/api_devices.h"
 #include "vmm/api/api_router.h"
+#include "vmm/api/control.h"
 #include "vmm/machine/cli.h"
 #include "vmm/machine/dev_balloon.h"
 
@@ -25,10 +28,13 @@ static json_t *doc;
 static int f_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
 {
 	(void)ctx, (void)err, (void)errlen;
-	fk.has_balloon = m->balloon.set;
-	fk.info.target_pages = (uint32_t)(m->balloon.amount_mib * 256);
-	fk.info.stats_interval_s = m->balloon.stats_interval_s;
-	fk.info.deflate_on_oom = m->balloon.deflate_on_oom;
+	const json_t *b = api_devices_doc(m, "balloon"); /* what PUT /balloon left */
+	fk.has_balloon = b != NULL;
+	fk.info.target_pages =
+	    (uint32_t)(json_integer_value(json_object_get(b, "amount_mib")) * 256);
+	fk.info.stats_interval_s =
+	    (uint32_t)json_integer_value(json_object_get(b, "stats_polling_interval_s"));
+	fk.info.deflate_on_oom = json_is_true(json_object_get(b, "deflate_on_oom"));
 	return 0;
 }
 
@@ -212,8 +218,22 @@ Test(api_balloon, config_file_and_spec)
 
 	api_model_init(&m);
 	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), 0, "%s", err);
-	cr_assert(m.balloon.set && m.balloon.free_page_reporting);
-	cr_assert_eq(api_balloon_spec(&m.balloon, spec, sizeof(spec)), 0);
+	json_t *back = api_model_json(&m);
+	cr_assert(
+	    json_is_true(json_object_get(json_object_get(back, "balloon"), "free_page_reporting")));
+	json_decref(back);
+	struct vm_config cfg; /* InstanceStart gives the model's balloon to --balloon */
+	int index[API_MAX_DRIVES];
+	char *append = NULL;
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	spec[0] = '\0';
+	for (int i = 0; i < cfg.nrecorded; i++)
+		if (!strcmp(cfg.recorded[i].name, "balloon"))
+			snprintf(spec, sizeof(spec), "%s", cfg.recorded[i].arg);
+	cli_free(&cfg);
+	free(append);
 	cr_assert_str_eq(spec, "size=16,stats=0s,deflate-on-oom=off,free-page-reporting=on");
 	struct virtio_balloon_opts o;
 	cr_assert_eq(virtio_balloon_parse_opts(spec, &o, err, sizeof(err)), 0, "%s", err);
@@ -240,9 +260,11 @@ Test(api_balloon, model_of_a_command_line_vm)
 	cr_assert_eq(cli_device_option(&cfg, "balloon", "size=8,stats=3", err, sizeof(err)), 0,
 		     "%s", err);
 	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
-	cr_assert(m.balloon.set);
-	cr_assert_eq(m.balloon.amount_mib, 8);
-	cr_assert_eq(m.balloon.stats_interval_s, 3);
+	json_t *back = api_model_json(&m);
+	json_t *b = json_object_get(back, "balloon");
+	cr_assert_eq(json_integer_value(json_object_get(b, "amount_mib")), 8);
+	cr_assert_eq(json_integer_value(json_object_get(b, "stats_polling_interval_s")), 3);
+	json_decref(back);
 	api_model_free(&m);
 	cli_free(&cfg);
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "vmm/api/api_json.h"
-#include "vmm/machine/dev_balloon.h"
 
 #define PAGES_PER_MIB VIRTIO_BALLOON_PAGES_PER_MIB
 
@@ -17,45 +16,6 @@ static int check_interval(uint64_t s, bool zero_ok, char *err, size_t errlen)
 			 zero_ok ? "0" : "1", VIRTIO_BALLOON_MAX_STATS_S);
 		return -EINVAL;
 	}
-	return 0;
-}
-
-int api_balloon_put(struct api_balloon *b, unsigned mem_mib, const json_t *body, char *err,
-		    size_t errlen)
-{
-	static const struct api_json_field f[] = {
-	    {"amount_mib", API_JSON_UINT, true},
-	    {"deflate_on_oom", API_JSON_BOOL, true},
-	    {"stats_polling_interval_s", API_JSON_UINT, false},
-	    {"free_page_reporting", API_JSON_BOOL, false},
-	    {"free_page_hinting", API_JSON_BOOL, false},
-	    {NULL, 0, false}};
-	uint64_t mib, s;
-
-	if (api_json_check(body, f, err, errlen))
-		return -EINVAL;
-	mib = api_json_uint(body, "amount_mib", 0);
-	s = api_json_uint(body, "stats_polling_interval_s", 0);
-	if (mib > mem_mib) {
-		snprintf(err, errlen, "amount_mib %llu is more than the guest's %u MiB",
-			 (unsigned long long)mib, mem_mib);
-		return -EINVAL;
-	}
-	if (check_interval(s, true, err, errlen))
-		return -EINVAL;
-	if (api_json_bool(body, "free_page_hinting", false)) {
-		snprintf(
-		    err, errlen,
-		    "free_page_hinting is not supported (the balloon has free_page_reporting)");
-		return -EINVAL;
-	}
-	*b = (struct api_balloon){
-	    .set = true,
-	    .amount_mib = mib,
-	    .deflate_on_oom = api_json_bool(body, "deflate_on_oom", false),
-	    .free_page_reporting = api_json_bool(body, "free_page_reporting", false),
-	    .stats_interval_s = (uint32_t)s,
-	};
 	return 0;
 }
 
@@ -102,12 +62,6 @@ json_t *api_balloon_json(const struct virtio_balloon_info *i)
 	return j;
 }
 
-json_t *api_balloon_model_json(const struct api_balloon *b)
-{
-	return config_json(b->amount_mib, b->deflate_on_oom, b->stats_interval_s,
-			   b->free_page_reporting);
-}
-
 /* Firecracker's names, indexed by VIRTIO_BALLOON_S_* (5.5.6.3). */
 static const char *const stat_names[VIRTIO_BALLOON_S_NR] = {
     "swap_in",	    "swap_out",		"major_faults", "minor_faults",	       "free_memory",
@@ -127,28 +81,4 @@ json_t *api_balloon_stats_json(const struct virtio_balloon_info *i)
 					    json_integer((json_int_t)(i->stats[t] & INT64_MAX)));
 	}
 	return j;
-}
-
-int api_balloon_spec(const struct api_balloon *b, char *spec, size_t len)
-{
-	int n = snprintf(spec, len, "size=%llu,stats=%us,deflate-on-oom=%s,free-page-reporting=%s",
-			 (unsigned long long)b->amount_mib, b->stats_interval_s,
-			 b->deflate_on_oom ? "on" : "off", b->free_page_reporting ? "on" : "off");
-	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
-}
-
-void api_balloon_from_config(struct api_balloon *b, const struct vm_config *cfg)
-{
-	const struct dev_balloon_cfg *c = device_cfg_find(cfg, &device_balloon);
-
-	*b = (struct api_balloon){0};
-	if (!c)
-		return;
-	*b = (struct api_balloon){
-	    .set = true,
-	    .amount_mib = c->opts.target_mib,
-	    .deflate_on_oom = c->opts.deflate_on_oom,
-	    .free_page_reporting = c->opts.free_page_reporting,
-	    .stats_interval_s = c->opts.stats_interval_s,
-	};
 }

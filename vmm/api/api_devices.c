@@ -211,3 +211,17 @@ int api_devices_build(struct vm_config *cfg, const struct api_model *m, char *er
 	}
 	return 0;
 }
+
+const json_t *api_devices_doc(const struct api_model *m, const char *section)
+{
+	return m->devices ? json_object_get(m->devices, section) : NULL;
+}
+
+void api_devices_doc_set(struct api_model *m, const char *section, const char *member,
+			 json_t *value)
+{
+	json_t *doc = m->devices ? json_object_get(m->devices, section) : NULL;
+	if (json_is_object(doc))
+		json_object_set(doc, member, value);
+	json_decref(value);
+}

@@ -30,6 +30,13 @@ void api_devices_fields(struct api_json_field *f, int *n, int max);
  * and the element of an array: "fs[1]: ..."). */
 int api_devices_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
+/* The document of a device without ids in m (borrowed), or NULL when none was put. */
+const json_t *api_devices_doc(const struct api_model *m, const char *section);
+/* Sets `member` of that document to `value` (taken; dropped when there is no document): a live
+ * change the API made (PATCH /balloon) shows in GET /vm/config. */
+void api_devices_doc_set(struct api_model *m, const char *section, const char *member,
+			 json_t *value);
+
 /* Sets GET /vm/config's device members in `j`. Returns 0 or -ENOMEM. */
 int api_devices_json(const struct api_model *m, json_t *j);
 

@@ -601,18 +601,6 @@ static int put_metrics(struct api_model *m, const json_t *body, char *err, size_
 	return r;
 }
 
-/* "balloon": the body of PUT /balloon. */
-static int load_balloon(struct api_model *m, const json_t *root, char *err, size_t errlen)
-{
-	const json_t *b = json_object_get(root, "balloon");
-	char why[200];
-
-	if (!b || !api_balloon_put(&m->balloon, m->mem_mib, b, why, sizeof(why)))
-		return 0;
-	snprintf(err, errlen, "balloon: %s", why);
-	return -EINVAL;
-}
-
 /* "memory-hotplug": the body of PUT /hotplug/memory. */
 static int load_memhp(struct api_model *m, const json_t *root, char *err, size_t errlen)
 {
@@ -646,19 +634,12 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 
 /* The sections the model itself has; the devices' (api_devices_fields()) follow. */
 static const struct api_json_field model_sections[] = {
-    {"boot-source", API_JSON_OBJECT, true},
-    {"machine-config", API_JSON_OBJECT, false},
-    {"drives", API_JSON_ARRAY, false},
-    {"network-interfaces", API_JSON_ARRAY, false},
-    {"metrics", API_JSON_OBJECT, false},
-    {"balloon", API_JSON_OBJECT, false},
-    {"logger", API_JSON_OBJECT, false},
-    {"cpu-config", API_JSON_OBJECT, false},
-    {"mmds-config", API_JSON_OBJECT, false},
-    {"entropy", API_JSON_OBJECT, false},
-    {"memory-hotplug", API_JSON_OBJECT, false},
-    {"serial", API_JSON_OBJECT, false},
-    {"pmem", API_JSON_ARRAY, false}};
+    {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
+    {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
+    {"metrics", API_JSON_OBJECT, false},    {"logger", API_JSON_OBJECT, false},
+    {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false},
+    {"entropy", API_JSON_OBJECT, false},    {"memory-hotplug", API_JSON_OBJECT, false},
+    {"serial", API_JSON_OBJECT, false},	    {"pmem", API_JSON_ARRAY, false}};
 #define NMODEL_SECTIONS (int)(sizeof(model_sections) / sizeof(model_sections[0]))
 
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)
@@ -692,8 +673,6 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 		r = api_devices_load(m, root, err, errlen);
 	if (!r)
 		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
-	if (!r)
-		r = load_balloon(m, root, err, errlen);
 	if (!r)
 		r = load_memhp(m, root, err, errlen);
 	if (!r)
@@ -789,8 +768,6 @@ json_t *api_model_json(const struct api_model *m)
 		json_decref(j);
 		return NULL;
 	}
-	if (j && m->balloon.set)
-		json_object_set_new(j, "balloon", api_balloon_model_json(&m->balloon));
 	if (j && m->memhp.set)
 		json_object_set_new(j, "memory-hotplug", api_memhp_model_json(&m->memhp));
 	if (j && m->npmem)
@@ -839,7 +816,6 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->track_dirty = cfg->track_dirty_pages;
 	m->hugepages = cfg->hugepages;
 	m->smt = cfg->smt;
-	api_balloon_from_config(&m->balloon, cfg);
 	api_memhp_from_config(&m->memhp, cfg);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append))

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/api/api_balloon.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
@@ -797,22 +798,15 @@ static bool live_balloon(struct api *a, struct virtio_balloon_info *info, struct
 	return err == 0;
 }
 
-static void put_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	if (before_start(a, r))
-		model_result(r, api_balloon_put(&a->model.balloon, a->model.mem_mib, body, r->err,
-						sizeof(r->err)));
-}
-
 static void get_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	struct virtio_balloon_info info;
 
 	(void)id, (void)body;
 	if (a->state == API_NOT_STARTED) {
-		if (a->model.balloon.set)
-			r->doc = api_balloon_model_json(&a->model.balloon);
+		const json_t *put = api_devices_doc(&a->model, "balloon");
+		if (put)
+			r->doc = json_deep_copy(put);
 		else
 			fault(r, 400, NO_BALLOON, NULL);
 	} else if (live_balloon(a, &info, r)) {
@@ -838,7 +832,7 @@ static void patch_balloon(struct api *a, const char *id, const json_t *body, str
 		backend_fault(r, err, "cannot change the balloon's target");
 		return;
 	}
-	a->model.balloon.amount_mib = mib;
+	api_devices_doc_set(&a->model, "balloon", "amount_mib", json_integer((json_int_t)mib));
 	r->status = 204;
 }
 
@@ -873,7 +867,7 @@ static void patch_balloon_stats(struct api *a, const char *id, const json_t *bod
 		backend_fault(r, err, "cannot change the statistics interval");
 		return;
 	}
-	a->model.balloon.stats_interval_s = s;
+	api_devices_doc_set(&a->model, "balloon", "stats_polling_interval_s", json_integer(s));
 	r->status = 204;
 }
 
@@ -1040,7 +1034,7 @@ static const struct route routes[] = {
     {"/vmm/receive-migration", false, {NULL, put_receive_migration, NULL}},
     {"/vmm/migration", false, {get_migration, NULL, NULL}},
     {"/vmm/migration/cancel", false, {NULL, put_migration_cancel, NULL}},
-    {"/balloon", false, {get_balloon, put_balloon, patch_balloon}},
+    {"/balloon", false, {get_balloon, NULL, patch_balloon}},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}},
     {"/hotplug/memory", false, {get_memhp, put_memhp, patch_memhp}},
     {"/pmem/", true, {NULL, put_pmem, NULL}},
@@ -1127,10 +1121,11 @@ static void route(struct api *a, const char *method, const char *path, const cha
 	const char *id = "";
 	const struct route *rt = find_route(path, &id);
 	enum method m = parse_method(method);
-	const struct device_desc *dev = rt ? NULL : device_table_route(path, &id);
+	const char *dev_id = NULL;
+	const struct device_desc *dev = device_table_route(path, &dev_id);
 
-	if (dev && m == M_PUT) {
-		put_device(a, dev, id, body, len, r);
+	if (dev && m == M_PUT) { /* a device's PUT route; its other methods may be the router's */
+		put_device(a, dev, dev_id, body, len, r);
 		return;
 	}
 	if (!rt && missing_reason(path)) {

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "virtio/balloon/balloon.h"
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
 #include "vmm/machine/vm_snapshot.h"

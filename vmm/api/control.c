@@ -128,20 +128,6 @@ static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, si
 	return add_device(cfg, "net", spec, n->id, err, errlen);
 }
 
-/* PUT /balloon as --balloon (after the command line's, which it then replaces). */
-static int add_balloon(struct vm_config *cfg, const struct api_model *m, char *err, size_t errlen)
-{
-	char spec[128];
-
-	if (!m->balloon.set)
-		return 0;
-	if (api_balloon_spec(&m->balloon, spec, sizeof(spec))) {
-		snprintf(err, errlen, "balloon: bad configuration");
-		return -EINVAL;
-	}
-	return add_device(cfg, "balloon", spec, "balloon", err, errlen);
-}
-
 /* PUT /hotplug/memory as --memory-hotplug, then each PUT /pmem/{id} as --pmem, in order. */
 static int add_memhp_pmem(struct vm_config *cfg, const struct api_model *m, char *err,
 			  size_t errlen)
@@ -251,8 +237,6 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 		r = add_nic(cfg, &m->nics[i], err, errlen);
 	if (!r)
 		r = api_devices_build(cfg, m, err, errlen);
-	if (!r)
-		r = add_balloon(cfg, m, err, errlen);
 	if (!r)
 		r = add_memhp_pmem(cfg, m, err, errlen);
 	if (r) {

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/api/api_balloon.h"
 #include "vmm/api/api_rate_limit.h"
 #include "vmm/machine/dev_balloon.h"
 
@@ -129,15 +128,11 @@ static int record_balloon(struct vm_config *cfg, const struct virtio_balloon_opt
 	struct cli_record *rec = find_record(cfg, "balloon", -1);
 	struct dev_balloon_cfg *c =
 	    device_cfg_find(cfg, &device_balloon) ? device_cfg(cfg, &device_balloon) : NULL;
-	struct api_balloon b;
 	char spec[128], *copy;
 
 	if (!rec || !c)
 		return -ENOENT;
-	api_balloon_from_config(&b, cfg);
-	b.amount_mib = o->target_mib;
-	b.stats_interval_s = o->stats_interval_s;
-	if (api_balloon_spec(&b, spec, sizeof(spec)) || !(copy = strdup(spec)))
+	if (dev_balloon_option(o, spec, sizeof(spec)) || !(copy = strdup(spec)))
 		return -ENOMEM;
 	free(rec->arg);
 	rec->arg = copy;

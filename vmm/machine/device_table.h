@@ -22,10 +22,10 @@
  * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
  * added in.
  *
- * Not on these hooks yet (issue 26): disks, NICs and the console keep fields in struct
- * vm_config and their JSON in vmm/api/api_model.c; the balloon, memory hotplug and pmem keep
- * their JSON in vmm/api (api_balloon.c, api_memhp.c); the balloon's live routes (PATCH
- * /balloon, /balloon/statistics) are the router's.
+ * On these hooks: vsock, balloon (its PUT; the live GET/PATCH /balloon and /balloon/statistics
+ * stay the router's, vmm/api/api_balloon.c) and fs. Not yet (issue 26): disks, NICs and the
+ * console keep fields in struct vm_config and their JSON in vmm/api/api_model.c; memory hotplug
+ * and pmem keep their JSON in vmm/api (api_memhp.c). No device has metrics hooks.
  *
  * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the
