@@ -75,6 +75,8 @@ kernel_tree() {
 		rm -rf "$cache/kroot"
 		dpkg -x "$deb" "$cache/kroot"
 		kver=$(ls "$cache/kroot/lib/modules")
+		# Debian's 6.12 packages compress their modules; busybox's insmod takes them plain.
+		find "$cache/kroot/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r busybox unxz
 		busybox depmod -b "$cache/kroot" "$kver"
 		echo "$deb" >"$cache/kroot/.done"
 	fi
