@@ -5,9 +5,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "vmm/api/api_devices.h"
 #include "vmm/api/api_router.h"
+#include "vmm/api/control.h"
 #include "vmm/machine/cli.h"
 #include "vmm/machine/dev_memhp.h"
 #include "vmm/machine/dev_pmem.h"
@@ -29,10 +32,12 @@ static json_t *doc;
 static int f_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
 {
 	(void)ctx, (void)err, (void)errlen;
-	fk.has_memhp = m->memhp.set;
-	fk.info = (struct virtio_mem_info){.region_size = m->memhp.total_mib * MIB,
-					   .block_size = m->memhp.block_mib * MIB,
-					   .slot_size = m->memhp.slot_mib * MIB};
+	const json_t *h = api_devices_doc(m, "memory-hotplug"); /* what PUT left */
+	fk.has_memhp = h != NULL;
+	fk.info = (struct virtio_mem_info){
+	    .region_size = (uint64_t)json_integer_value(json_object_get(h, "total_size_mib")) * MIB,
+	    .block_size = (uint64_t)json_integer_value(json_object_get(h, "block_size_mib")) * MIB,
+	    .slot_size = (uint64_t)json_integer_value(json_object_get(h, "slot_size_mib")) * MIB};
 	fk.npmem = m->npmem;
 	fk.pmem_root = m->npmem && m->pmem[0].root;
 	return 0;
@@ -251,8 +256,18 @@ Test(api_memhp, config_file_and_specs)
 
 	api_model_init(&m);
 	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), 0, "%s", err);
-	cr_assert(m.memhp.set);
-	cr_assert_eq(api_memhp_spec(&m.memhp, spec, sizeof(spec)), 0);
+	struct vm_config cfg; /* InstanceStart gives the model's region to --memory-hotplug */
+	int index[API_MAX_DRIVES];
+	char *append = NULL;
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	spec[0] = '\0';
+	for (int i = 0; i < cfg.nrecorded; i++)
+		if (!strcmp(cfg.recorded[i].name, "memory-hotplug"))
+			snprintf(spec, sizeof(spec), "%s", cfg.recorded[i].arg);
+	cli_free(&cfg);
+	free(append);
 	cr_assert_str_eq(spec, "total=2048M,block=4M,slot=256M");
 	struct virtio_mem_opts o;
 	cr_assert_eq(virtio_mem_parse_opts(spec, &o, err, sizeof(err)), 0, "%s", err);
@@ -301,9 +316,11 @@ Test(api_memhp, model_of_a_command_line_vm)
 	cr_assert_eq(cli_device_option(&cfg, "pmem", "path=/c,root", err, sizeof(err)), -EINVAL,
 		     "a second root");
 	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
-	cr_assert(m.memhp.set);
-	cr_assert_eq(m.memhp.total_mib, 1024);
-	cr_assert_eq(m.memhp.slot_mib, 256);
+	json_t *back = api_model_json(&m);
+	json_t *h = json_object_get(back, "memory-hotplug");
+	cr_assert_eq(json_integer_value(json_object_get(h, "total_size_mib")), 1024);
+	cr_assert_eq(json_integer_value(json_object_get(h, "slot_size_mib")), 256);
+	json_decref(back);
 	cr_assert_eq(m.npmem, 2);
 	cr_assert_str_eq(m.pmem[0].id, "pmem0");
 	cr_assert(m.pmem[0].ro);

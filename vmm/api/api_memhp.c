@@ -13,38 +13,6 @@
 #define MIB	(1ull << 20)
 #define MAX_MIB (VIRTIO_MEM_MAX_REGION / MIB)
 
-int api_memhp_put(struct api_memhp *h, const json_t *body, char *err, size_t errlen)
-{
-	static const struct api_json_field f[] = {{"total_size_mib", API_JSON_UINT, true},
-						  {"block_size_mib", API_JSON_UINT, false},
-						  {"slot_size_mib", API_JSON_UINT, false},
-						  {NULL, 0, false}};
-	struct virtio_mem_opts o;
-	uint64_t total, block, slot;
-
-	if (api_json_check(body, f, err, errlen))
-		return -EINVAL;
-	total = api_json_uint(body, "total_size_mib", 0);
-	block = api_json_uint(body, "block_size_mib", VIRTIO_MEM_DEFAULT_BLOCK / MIB);
-	slot = api_json_uint(body, "slot_size_mib", VIRTIO_MEM_DEFAULT_SLOT / MIB);
-	if (total > MAX_MIB || block > MAX_MIB || slot > MAX_MIB) {
-		snprintf(err, errlen, "sizes must be at most %llu MiB",
-			 (unsigned long long)MAX_MIB);
-		return -EINVAL;
-	}
-	o = (struct virtio_mem_opts){
-	    .total = total * MIB, .block_size = block * MIB, .slot_size = slot * MIB};
-	if (!block || !slot) {
-		snprintf(err, errlen, "block_size_mib and slot_size_mib must not be 0");
-		return -EINVAL;
-	}
-	if (virtio_mem_check_opts(&o, err, errlen))
-		return -EINVAL;
-	*h = (struct api_memhp){
-	    .set = true, .total_mib = total, .block_mib = block, .slot_mib = slot};
-	return 0;
-}
-
 int api_memhp_check_patch(const json_t *body, uint64_t *mib, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"requested_size_mib", API_JSON_UINT, true},
@@ -73,31 +41,6 @@ json_t *api_memhp_json(const struct virtio_mem_info *i)
 {
 	return doc(i->region_size / MIB, i->slot_size / MIB, i->block_size / MIB,
 		   i->plugged_size / MIB, i->requested_size / MIB);
-}
-
-json_t *api_memhp_model_json(const struct api_memhp *h)
-{
-	return doc(h->total_mib, h->slot_mib, h->block_mib, 0, 0);
-}
-
-int api_memhp_spec(const struct api_memhp *h, char *spec, size_t len)
-{
-	int n = snprintf(spec, len, "total=%lluM,block=%lluM,slot=%lluM",
-			 (unsigned long long)h->total_mib, (unsigned long long)h->block_mib,
-			 (unsigned long long)h->slot_mib);
-	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
-}
-
-void api_memhp_from_config(struct api_memhp *h, const struct vm_config *cfg)
-{
-	const struct dev_memhp_cfg *c = device_cfg_find(cfg, &device_memhp);
-
-	*h = (struct api_memhp){0};
-	if (c)
-		*h = (struct api_memhp){.set = true,
-					.total_mib = c->opts.total / MIB,
-					.block_mib = c->opts.block_size / MIB,
-					.slot_mib = c->opts.slot_size / MIB};
 }
 
 /* ---- pmem ---- */

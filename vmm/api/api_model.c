@@ -601,18 +601,6 @@ static int put_metrics(struct api_model *m, const json_t *body, char *err, size_
 	return r;
 }
 
-/* "memory-hotplug": the body of PUT /hotplug/memory. */
-static int load_memhp(struct api_model *m, const json_t *root, char *err, size_t errlen)
-{
-	const json_t *h = json_object_get(root, "memory-hotplug");
-	char why[200];
-
-	if (!h || !api_memhp_put(&m->memhp, h, why, sizeof(why)))
-		return 0;
-	snprintf(err, errlen, "memory-hotplug: %s", why);
-	return -EINVAL;
-}
-
 /* Firecracker's configuration-file sections that have no counterpart here: absent, null or
  * (for the lists) empty is fine, anything else is refused. */
 static int check_unsupported_sections(const json_t *root, char *err, size_t errlen)
@@ -638,8 +626,8 @@ static const struct api_json_field model_sections[] = {
     {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
     {"metrics", API_JSON_OBJECT, false},    {"logger", API_JSON_OBJECT, false},
     {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false},
-    {"entropy", API_JSON_OBJECT, false},    {"memory-hotplug", API_JSON_OBJECT, false},
-    {"serial", API_JSON_OBJECT, false},	    {"pmem", API_JSON_ARRAY, false}};
+    {"entropy", API_JSON_OBJECT, false},    {"serial", API_JSON_OBJECT, false},
+    {"pmem", API_JSON_ARRAY, false}};
 #define NMODEL_SECTIONS (int)(sizeof(model_sections) / sizeof(model_sections[0]))
 
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)
@@ -673,8 +661,6 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 		r = api_devices_load(m, root, err, errlen);
 	if (!r)
 		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
-	if (!r)
-		r = load_memhp(m, root, err, errlen);
 	if (!r)
 		r = load_list(m, root, "pmem", "id", api_model_put_pmem, err, errlen);
 	return r;
@@ -768,8 +754,6 @@ json_t *api_model_json(const struct api_model *m)
 		json_decref(j);
 		return NULL;
 	}
-	if (j && m->memhp.set)
-		json_object_set_new(j, "memory-hotplug", api_memhp_model_json(&m->memhp));
 	if (j && m->npmem)
 		json_object_set_new(j, "pmem", api_pmem_json(m->pmem, m->npmem));
 	if (j && m->mmds_set)
@@ -816,7 +800,6 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->track_dirty = cfg->track_dirty_pages;
 	m->hugepages = cfg->hugepages;
 	m->smt = cfg->smt;
-	api_memhp_from_config(&m->memhp, cfg);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append))
 		return -ENOMEM;

@@ -63,7 +63,6 @@ struct api_model {
 	/* The devices the descriptors describe (api_devices.h): section name -> the document GET
 	 * /vm/config shows (an array for a device with an {id}); NULL: none yet. Owned. */
 	json_t *devices;
-	struct api_memhp memhp;		    /* PUT /hotplug/memory (api_memhp.h) */
 	struct api_pmem pmem[API_MAX_PMEM]; /* PUT /pmem/{id}, in order */
 	int npmem;
 	struct mmds_config mmds; /* PUT /mmds/config, valid when mmds_set */
@@ -132,10 +131,10 @@ int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
  * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?,
- * "memory-hotplug": {...}?, "pmem": [...]?, "logger": {...}?} and each device section of the
- * table (api_devices.h: "vsock": {...}?, "balloon": {...}?, "fs": [...]?), applied as the
+ * "pmem": [...]?, "logger": {...}?} and each device section of the table (api_devices.h:
+ * "vsock": {...}?, "balloon": {...}?, "fs": [...]?, "memory-hotplug": {...}?), applied as the
  * same PUTs: boot source, machine, drives, NICs, "mmds-config" (after the NICs it names), the
- * table's devices, metrics, memory hotplug, pmem (the logger is only checked: the
+ * table's devices, metrics, pmem (the logger is only checked: the
  * caller applies it, api_logger.h). Nulls are absent; Firecracker's sections this VMM does not
  * have ("cpu-config", "entropy", "serial") are refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);

@@ -887,21 +887,15 @@ static bool live_memhp(struct api *a, struct virtio_mem_info *info, struct reply
 	return err == 0;
 }
 
-static void put_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	if (before_start(a, r))
-		model_result(r, api_memhp_put(&a->model.memhp, body, r->err, sizeof(r->err)));
-}
-
 static void get_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	struct virtio_mem_info info;
 
 	(void)id, (void)body;
 	if (a->state == API_NOT_STARTED) {
-		if (a->model.memhp.set)
-			r->doc = api_memhp_model_json(&a->model.memhp);
+		const json_t *put = api_devices_doc(&a->model, "memory-hotplug");
+		if (put)
+			r->doc = json_deep_copy(put);
 		else
 			fault(r, 400, NO_MEMHP, NULL);
 	} else if (live_memhp(a, &info, r)) {
@@ -1036,7 +1030,7 @@ static const struct route routes[] = {
     {"/vmm/migration/cancel", false, {NULL, put_migration_cancel, NULL}},
     {"/balloon", false, {get_balloon, NULL, patch_balloon}},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}},
-    {"/hotplug/memory", false, {get_memhp, put_memhp, patch_memhp}},
+    {"/hotplug/memory", false, {get_memhp, NULL, patch_memhp}},
     {"/pmem/", true, {NULL, put_pmem, NULL}},
     {"/mmds", false, {get_mmds, put_mmds, patch_mmds}},
     {"/mmds/config", false, {NULL, put_mmds_config, NULL}},

@@ -128,15 +128,13 @@ static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, si
 	return add_device(cfg, "net", spec, n->id, err, errlen);
 }
 
-/* PUT /hotplug/memory as --memory-hotplug, then each PUT /pmem/{id} as --pmem, in order. */
-static int add_memhp_pmem(struct vm_config *cfg, const struct api_model *m, char *err,
-			  size_t errlen)
+/* Each PUT /pmem/{id} as --pmem, in order (after the table's devices, memory hotplug among
+ * them). */
+static int add_pmem(struct vm_config *cfg, const struct api_model *m, char *err, size_t errlen)
 {
 	char spec[VIRTIO_PMEM_PATH_MAX + 32];
 	int r = 0;
 
-	if (m->memhp.set && api_memhp_spec(&m->memhp, spec, sizeof(spec)) == 0)
-		r = add_device(cfg, "memory-hotplug", spec, "memory-hotplug", err, errlen);
 	for (int i = 0; !r && i < m->npmem; i++) {
 		if (api_pmem_spec(&m->pmem[i], spec, sizeof(spec))) {
 			snprintf(err, errlen, "%s: path_on_host is too long", m->pmem[i].id);
@@ -238,7 +236,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	if (!r)
 		r = api_devices_build(cfg, m, err, errlen);
 	if (!r)
-		r = add_memhp_pmem(cfg, m, err, errlen);
+		r = add_pmem(cfg, m, err, errlen);
 	if (r) {
 		undo_devices(cfg, ndisks, nnics);
 		device_cfg_restore(cfg, &saved);

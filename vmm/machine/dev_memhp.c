@@ -12,6 +12,7 @@
 
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/api_json.h"
 #include "vmm/machine/memhp.h"
 #include "vmm/machine/vm.h"
 
@@ -121,6 +122,74 @@ struct virtio_dev *dev_memhp_find(struct vm *vm)
 	return found;
 }
 
+/* ---- PUT /hotplug/memory and the config file's "memory-hotplug": Firecracker's
+ * {"total_size_mib", "block_size_mib"?, "slot_size_mib"?} ---- */
+
+#define MAX_MIB (VIRTIO_MEM_MAX_REGION >> 20)
+
+/* What GET /hotplug/memory (before start) and GET /vm/config show: nothing plugged yet. */
+static json_t *memhp_doc(uint64_t total, uint64_t slot, uint64_t block)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total_size_mib", (json_int_t)total,
+			 "slot_size_mib", (json_int_t)slot, "block_size_mib", (json_int_t)block,
+			 "plugged_size_mib", (json_int_t)0, "requested_size_mib", (json_int_t)0);
+}
+
+static int api_check_memhp(const json_t *body, const char *id, const struct device_api_ctx *ctx,
+			   json_t **doc, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"total_size_mib", API_JSON_UINT, true},
+						  {"block_size_mib", API_JSON_UINT, false},
+						  {"slot_size_mib", API_JSON_UINT, false},
+						  {NULL, 0, false}};
+	(void)id, (void)ctx;
+	if (api_json_check(body, f, err, errlen))
+		return -EINVAL;
+	uint64_t total = api_json_uint(body, "total_size_mib", 0);
+	uint64_t block = api_json_uint(body, "block_size_mib", VIRTIO_MEM_DEFAULT_BLOCK >> 20);
+	uint64_t slot = api_json_uint(body, "slot_size_mib", VIRTIO_MEM_DEFAULT_SLOT >> 20);
+	if (total > MAX_MIB || block > MAX_MIB || slot > MAX_MIB) {
+		snprintf(err, errlen, "sizes must be at most %llu MiB",
+			 (unsigned long long)MAX_MIB);
+		return -EINVAL;
+	}
+	struct virtio_mem_opts o = {
+	    .total = total << 20, .block_size = block << 20, .slot_size = slot << 20};
+	if (!block || !slot) {
+		snprintf(err, errlen, "block_size_mib and slot_size_mib must not be 0");
+		return -EINVAL;
+	}
+	if (virtio_mem_check_opts(&o, err, errlen))
+		return -EINVAL;
+	*doc = memhp_doc(total, slot, block);
+	if (*doc)
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int api_memhp_option(const json_t *doc, char *arg, size_t len)
+{
+	int n = snprintf(arg, len, "total=%lluM,block=%lluM,slot=%lluM",
+			 (unsigned long long)api_json_uint(doc, "total_size_mib", 0),
+			 (unsigned long long)api_json_uint(doc, "block_size_mib", 0),
+			 (unsigned long long)api_json_uint(doc, "slot_size_mib", 0));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static json_t *describe_memhp(const struct vm_config *cfg)
+{
+	const struct dev_memhp_cfg *c = device_cfg_find(cfg, &device_memhp);
+	return c ? memhp_doc(c->opts.total >> 20, c->opts.slot_size >> 20, c->opts.block_size >> 20)
+		 : NULL;
+}
+
+static const struct device_api memhp_api = {.section = "memory-hotplug",
+					    .route = "/hotplug/memory",
+					    .check = api_check_memhp,
+					    .to_option = api_memhp_option,
+					    .describe = describe_memhp};
+
 static const struct device_option memhp_options[] = {
     {"memory-hotplug", required_argument,
      "      --memory-hotplug total=SIZE[,block=SIZE][,slot=SIZE][,requested=SIZE]\n"
@@ -136,4 +205,5 @@ const struct device_desc device_memhp = {.name = "memory-hotplug",
 					 .options = memhp_options,
 					 .create = create_memhp,
 					 .destroy = destroy_memhp,
-					 .cfg_size = sizeof(struct dev_memhp_cfg)};
+					 .cfg_size = sizeof(struct dev_memhp_cfg),
+					 .api = &memhp_api};

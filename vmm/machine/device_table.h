@@ -22,10 +22,12 @@
  * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
  * added in.
  *
- * On these hooks: vsock, balloon (its PUT; the live GET/PATCH /balloon and /balloon/statistics
- * stay the router's, vmm/api/api_balloon.c) and fs. Not yet (issue 26): disks, NICs and the
- * console keep fields in struct vm_config and their JSON in vmm/api/api_model.c; memory hotplug
- * and pmem keep their JSON in vmm/api (api_memhp.c). No device has metrics hooks.
+ * On these hooks: vsock, balloon, fs and memory hotplug (their PUTs; the live GET/PATCH routes of
+ * the balloon and of /hotplug/memory stay the router's, vmm/api/api_balloon.c and api_memhp.c,
+ * and update the model's document). Not yet (issue 26): pmem keeps its JSON in vmm/api
+ * (api_memhp.c: its root device is checked against the drives'); disks, NICs and the console
+ * keep fields in struct vm_config and their JSON in vmm/api/api_model.c. No device has metrics
+ * hooks.
  *
  * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the
