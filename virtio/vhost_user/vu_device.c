@@ -233,6 +233,24 @@ static void call_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 	}
 }
 
+/* After a resume: the dead back-end may have consumed the guest's last kick (and left
+ * avail_event or VRING_USED_F_NO_NOTIFY stale), and may have written used entries without
+ * signalling them. One kick per started ring and one interrupt per queue make both sides look
+ * again; spurious notifications are allowed either way (virtio 1.2, 2.7.7). */
+static void nudge_rings(struct vu_device *vd)
+{
+	struct virtio_dev *dev = &vd->dev;
+	const uint64_t one = 1;
+	for (uint16_t q = 0; q < dev->num_queues; q++) {
+		if (!dev->vqs[q].active)
+			continue;
+		if (dev->kick_fd[q] >= 0 && write(dev->kick_fd[q], &one, sizeof(one)) < 0)
+			log_warn("%s: kicking queue %u after the resume: %s", vd->label, q,
+				 strerror(errno));
+		virtio_dev_raise_queue_irq(dev, q);
+	}
+}
+
 /* The back-end is gone: may the rings be resumed on a new one? */
 static bool may_resume(struct vu_device *vd)
 {
@@ -276,6 +294,7 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 		log_info("%s: back-end reconnected after %d s, queues resumed", vd->label,
 			 vd->down_s);
 		vd->down_s = -1;
+		nudge_rings(vd);
 		return;
 	}
 	if (++vd->down_s < VU_DEVICE_GRACE_S)
