@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio/core/dev_snapshot.h"
@@ -81,6 +82,7 @@ struct fake {
 	int kick[4], call[4]; /* the fds received, kept */
 	uint32_t base[4];     /* SET_VRING_BASE */
 	int mem_fds;
+	bool mute_mem; /* no reply to SET_MEM_TABLE: a back-end that stalls the hand-over */
 };
 
 static void reply(int fd, uint32_t request, const void *p, uint32_t size)
@@ -145,6 +147,7 @@ static void *fake_main(void *arg)
 				close(fds[i]);
 		if (h.request == VU_SET_MEM_TABLE)
 			f->mem_fds = nfds;
+		bool mute = h.request == VU_SET_MEM_TABLE && f->mute_mem;
 		if (h.request == VU_SET_VRING_BASE)
 			f->base[st[0] % 4] = st[1];
 		pthread_mutex_unlock(&f->lock);
@@ -156,7 +159,7 @@ static void *fake_main(void *arg)
 			reply(f->fd, h.request, &ans, 8);
 		else if (h.request == VU_GET_VRING_BASE)
 			reply(f->fd, h.request, (uint32_t[]){st[0], 0}, 8);
-		else if (h.flags & VU_FLAG_NEED_REPLY)
+		else if ((h.flags & VU_FLAG_NEED_REPLY) && !mute)
 			reply(f->fd, h.request, &zero, 8);
 	}
 	return NULL;
@@ -226,6 +229,7 @@ static void raise_cb(void *opaque, uint16_t q)
 
 static struct guest_mem mem;
 static char sock_path[108];
+static int dev_timeout_ms = 1000; /* the device's per-message timeout */
 
 static struct virtio_dev *make_dev(bool shared)
 {
@@ -237,7 +241,7 @@ static struct virtio_dev *make_dev(bool shared)
 	cr_assert_eq(
 	    shared ? guest_mem_alloc_shared(&mem, 16 << 20) : guest_mem_alloc(&mem, 16 << 20), 0);
 	struct virtio_dev *dev = NULL;
-	cr_assert_eq(virtio_fs_create(&dev, &o, 1000), 0);
+	cr_assert_eq(virtio_fs_create(&dev, &o, dev_timeout_ms), 0);
 	cr_assert_eq(virtio_dev_init(dev, &mem), 0);
 	cr_assert_eq(virtio_fs_attach(dev), 0);
 	dev->irq = (struct virtio_irq){raise_cb, NULL};
@@ -408,6 +412,47 @@ Test(virtio_fs, resumed_backend_is_kicked_and_the_guest_interrupted, .timeout = 
 		cr_assert_geq(atomic_load(&irqs[q]), 1, "queue %d interrupted after the resume", q);
 	}
 	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	free_dev(dev);
+	fake_kill(&f);
+}
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A restarted back-end that stalls the hand-over (no reply to SET_MEM_TABLE), with the device's
+ * per-message timeout at 5 s: the I/O thread holds the device lock through each reconnect
+ * attempt, so the attempt as a whole gets VU_DEVICE_RECONNECT_TIMEOUT_MS (a vCPU touching the
+ * device waits at most that), and the grace period is 10 s of time, not 10 attempts. */
+Test(virtio_fs, a_stalled_reconnect_holds_the_device_lock_briefly, .timeout = 40)
+{
+	struct fake f;
+	char path[108];
+	dev_timeout_ms = 5000;
+	struct virtio_dev *dev = running_then_killed(&f, path, sizeof(path), 5, 5);
+	fake_listen(&f, path);
+	pthread_mutex_lock(&f.lock);
+	f.mute_mem = true;
+	pthread_mutex_unlock(&f.lock);
+	int64_t start = ms_now(), worst = 0;
+	for (;;) {
+		int64_t t = ms_now();
+		uint8_t s = status_of(dev); /* what a vCPU reading the status register waits */
+		if (ms_now() - t > worst)
+			worst = ms_now() - t;
+		if ((s & VIRTIO_CONFIG_S_NEEDS_RESET) || ms_now() - start > 30000)
+			break;
+		usleep(20000);
+	}
+	int64_t failed_after = ms_now() - start;
+	cr_assert_geq(count(&f, VU_SET_MEM_TABLE), 1, "the hand-over was tried");
+	cr_assert_lt(worst, 1800, "the device lock was held %lld ms", (long long)worst);
+	cr_assert(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_lt(failed_after, 14000, "failed after %lld ms (lock held at most %lld ms)",
+		     (long long)failed_after, (long long)worst);
 	free_dev(dev);
 	fake_kill(&f);
 }

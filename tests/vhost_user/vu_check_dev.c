@@ -105,7 +105,7 @@ static bool backend_up(struct virtio_dev *dev, uint8_t *status)
 {
 	struct vu_device *vd = vu_device_of(dev);
 	pthread_mutex_lock(&dev->lock);
-	bool up = vd->down_s < 0 && vu_frontend_alive(&vd->fe);
+	bool up = vd->down_since_ms < 0 && vu_frontend_alive(&vd->fe);
 	*status = dev->status;
 	pthread_mutex_unlock(&dev->lock);
 	return up;

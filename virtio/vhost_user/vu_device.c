@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/base/log.h"
@@ -35,10 +36,19 @@ void vu_device_init(struct vu_device *vd, const char *socket, const char *label,
 	snprintf(vd->label, sizeof(vd->label), "%s", label);
 	vd->timeout_ms = timeout_ms;
 	vd->timer_fd = -1;
-	vd->down_s = -1;
+	vd->down_since_ms = -1;
 	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
 		vd->call_fd[q] = -1;
 	vu_frontend_init(&vd->fe);
+}
+
+/* The grace period is measured on the monotonic clock, not in health ticks: a tick may take up
+ * to VU_DEVICE_RECONNECT_TIMEOUT_MS on top of the timer's period. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int refuse(struct vu_device *vd, int err, const char *fmt, ...)
@@ -194,7 +204,7 @@ int vu_device_activate(struct virtio_dev *dev)
 		log_error("%s: %s", vd->label, vd->fe.error);
 		return -1; /* the framework sets DEVICE_NEEDS_RESET */
 	}
-	vd->down_s = -1;
+	vd->down_since_ms = -1;
 	return 0;
 }
 
@@ -260,7 +270,7 @@ static bool may_resume(struct vu_device *vd)
 	log_error("%s: the back-end went away with requests pending on queue %u: they cannot be "
 		  "resumed safely, the device needs a reset",
 		  vd->label, busy_q);
-	vd->down_s = -1;
+	vd->down_since_ms = -1;
 	virtio_dev_fail(&vd->dev, "vhost-user back-end gone with requests pending");
 	return false;
 }
@@ -268,7 +278,9 @@ static bool may_resume(struct vu_device *vd)
 /* Once a second: a running device whose back-end hung up tries to reconnect to the socket and
  * resume its rings where the used rings are (the guest sees a pause); after VU_DEVICE_GRACE_S
  * without a back-end it fails (DEVICE_NEEDS_RESET; the driver's next DRIVER_OK connects
- * afresh). */
+ * afresh). The I/O thread holds the device lock here, so vCPUs touching the device's registers
+ * wait: the whole attempt (connect, handshake, hand-over) gets VU_DEVICE_RECONNECT_TIMEOUT_MS,
+ * not the per-message timeout. */
 static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
 	struct vu_device *vd = vu_device_of(dev);
@@ -276,32 +288,38 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 	(void)revents;
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	if (!virtio_dev_running(dev) || (vd->down_s < 0 && vu_frontend_alive(&vd->fe)))
+	if (!virtio_dev_running(dev) || (vd->down_since_ms < 0 && vu_frontend_alive(&vd->fe)))
 		return;
-	if (vd->down_s < 0) {
+	if (vd->down_since_ms < 0) {
 		log_warn("%s: vhost-user back-end %s closed the connection; waiting %d s for it on "
 			 "the same socket",
 			 vd->label, vd->socket, VU_DEVICE_GRACE_S);
-		vd->down_s = 0;
+		vd->down_since_ms = mono_ms();
+	} else if (mono_ms() - vd->last_try_ms < VU_DEVICE_HEALTH_PERIOD_S * 1000 / 2) {
+		/* the timer expired during the last attempt: leave the lock to the vCPUs for a
+		 * period before the next one */
+		return;
 	}
 	vu_frontend_close(&vd->fe);
 	if (!may_resume(vd))
 		return;
-	vu_conn_set_budget(&vd->fe.conn, vd->timeout_ms); /* the I/O thread, as activate */
+	vu_conn_set_budget(&vd->fe.conn, VU_DEVICE_RECONNECT_TIMEOUT_MS);
 	bool back = !ensure_connected(vd, VU_DEVICE_RECONNECT_TIMEOUT_MS) && !hand_over(vd, true);
 	vu_conn_set_budget(&vd->fe.conn, 0);
+	vd->last_try_ms = mono_ms();
+	int64_t down_ms = vd->last_try_ms - vd->down_since_ms;
 	if (back) {
-		log_info("%s: back-end reconnected after %d s, queues resumed", vd->label,
-			 vd->down_s);
-		vd->down_s = -1;
+		log_info("%s: back-end reconnected after %lld ms, queues resumed", vd->label,
+			 (long long)down_ms);
+		vd->down_since_ms = -1;
 		nudge_rings(vd);
 		return;
 	}
-	if (++vd->down_s < VU_DEVICE_GRACE_S)
+	if (down_ms < (int64_t)VU_DEVICE_GRACE_S * 1000)
 		return;
-	log_error("%s: no vhost-user back-end on %s for %d s: %s", vd->label, vd->socket,
-		  vd->down_s, vd->fe.error);
-	vd->down_s = -1;
+	log_error("%s: no vhost-user back-end on %s for %lld s: %s", vd->label, vd->socket,
+		  (long long)(down_ms / 1000), vd->fe.error);
+	vd->down_since_ms = -1;
 	vu_frontend_close(&vd->fe);
 	virtio_dev_fail(dev, "vhost-user back-end gone");
 }

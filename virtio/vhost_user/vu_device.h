@@ -35,8 +35,9 @@
 	 1ull << VIRTIO_RING_F_EVENT_IDX)
 
 #define VU_DEVICE_HEALTH_PERIOD_S 1
-/* A running device whose back-end died waits this long for one on the same socket before it
- * fails; each second it tries once, with VU_DEVICE_RECONNECT_TIMEOUT_MS. */
+/* A running device whose back-end died waits this long (CLOCK_MONOTONIC) for one on the same
+ * socket before it fails; each second it tries once, the whole attempt (connect, handshake,
+ * hand-over, with the device lock held) within VU_DEVICE_RECONNECT_TIMEOUT_MS. */
 #define VU_DEVICE_GRACE_S	       10
 #define VU_DEVICE_RECONNECT_TIMEOUT_MS 1000
 
@@ -58,7 +59,8 @@ struct vu_device {
 	int timeout_ms;
 	int call_fd[VIRTIO_DEV_MAX_QUEUES];
 	int timer_fd;
-	int down_s; /* seconds the running device has been without its back-end, -1: up */
+	int64_t down_since_ms; /* CLOCK_MONOTONIC ms since the back-end is gone, -1: up */
+	int64_t last_try_ms;   /* when the last reconnect attempt ended (CLOCK_MONOTONIC ms) */
 };
 
 /* The vu_device of a device made with vu_device_init(). */
