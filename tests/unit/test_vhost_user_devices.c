@@ -124,7 +124,7 @@ Test(vu_blk_config, a_good_config_is_kept_and_num_queues_is_ours)
 	struct virtio_blk_config c = good_blk_config();
 	uint64_t f = BLK_OFFER | BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED);
 	char err[128];
-	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 2, err, sizeof(err)), 0);
+	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 2, 256, err, sizeof(err)), 0);
 	cr_assert_eq(f, BLK_OFFER & ~BIT(VIRTIO_BLK_F_CONFIG_WCE),
 		     "no CONFIG_WCE, no ring bits (the device adds its own)");
 	cr_assert_eq(le64toh(c.capacity), 8192);
@@ -141,7 +141,7 @@ Test(vu_blk_config, out_of_range_fields_drop_their_feature)
 		struct virtio_blk_config c = good_blk_config();
 		uint64_t f = BLK_OFFER;
 		c.blk_size = htole32(sizes[i]);
-		cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, err, sizeof(err)), 0);
+		cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, 256, err, sizeof(err)), 0);
 		cr_assert_not(f & BIT(VIRTIO_BLK_F_BLK_SIZE), "blk_size %u", sizes[i]);
 		cr_assert_eq(c.blk_size, 0);
 	}
@@ -151,7 +151,7 @@ Test(vu_blk_config, out_of_range_fields_drop_their_feature)
 	c.max_discard_seg = 0;
 	c.max_write_zeroes_sectors = 0;
 	c.physical_block_exp = 16;
-	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, err, sizeof(err)), 0);
+	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, 256, err, sizeof(err)), 0);
 	cr_assert_eq(f & (BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_DISCARD) |
 			  BIT(VIRTIO_BLK_F_WRITE_ZEROES) | BIT(VIRTIO_BLK_F_TOPOLOGY)),
 		     0);
@@ -160,12 +160,39 @@ Test(vu_blk_config, out_of_range_fields_drop_their_feature)
 	cr_assert_eq(c.opt_io_size, 0);
 }
 
+/* Limits a guest takes: a logical block at most a 4 KiB page, a segment at least a page, and
+ * no more segments than a chain of the VMM's queue size holds (header and status besides). */
+Test(vu_blk_config, limits_fit_the_guest_and_the_queue_size)
+{
+	char err[128];
+	struct virtio_blk_config c = good_blk_config();
+	uint64_t f = BLK_OFFER;
+	c.blk_size = htole32(8192);
+	c.size_max = htole32(2048);
+	c.seg_max = htole32(1000);
+	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, 128, err, sizeof(err)), 0);
+	cr_assert_not(f & BIT(VIRTIO_BLK_F_BLK_SIZE), "blk_size 8192 dropped");
+	cr_assert_eq(c.blk_size, 0);
+	cr_assert_not(f & BIT(VIRTIO_BLK_F_SIZE_MAX), "size_max 2048 dropped");
+	cr_assert_eq(c.size_max, 0);
+	cr_assert(f & BIT(VIRTIO_BLK_F_SEG_MAX));
+	cr_assert_eq(le32toh(c.seg_max), 126, "clamped to the queue size - 2");
+
+	c = good_blk_config();
+	f = BLK_OFFER;
+	c.size_max = htole32(4096);
+	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, 2, err, sizeof(err)), 0);
+	cr_assert(f & BIT(VIRTIO_BLK_F_SIZE_MAX), "a page per segment is fine");
+	cr_assert(f & BIT(VIRTIO_BLK_F_BLK_SIZE), "4096 is fine");
+	cr_assert_eq(le32toh(c.seg_max), 1, "at least one segment");
+}
+
 Test(vu_blk_config, fields_of_features_not_offered_read_zero)
 {
 	struct virtio_blk_config c = good_blk_config();
 	uint64_t f = BIT(VIRTIO_BLK_F_FLUSH);
 	char err[128];
-	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, err, sizeof(err)), 0);
+	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 1, 256, err, sizeof(err)), 0);
 	cr_assert_eq(f, BIT(VIRTIO_BLK_F_FLUSH));
 	cr_assert_eq(le64toh(c.capacity), 8192, "capacity needs no feature");
 	cr_assert_eq(c.seg_max | c.blk_size | c.num_queues | c.max_discard_sectors, 0);
@@ -176,7 +203,7 @@ Test(vu_blk_config, more_queues_than_the_offer_allows_is_an_error)
 	struct virtio_blk_config c = good_blk_config();
 	uint64_t f = BLK_OFFER & ~BIT(VIRTIO_BLK_F_MQ);
 	char err[128] = "";
-	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 2, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(vu_blk_config_sanitize(&c, &f, 2, 256, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "VIRTIO_BLK_F_MQ"), "%s", err);
 }
 

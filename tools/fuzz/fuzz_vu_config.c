@@ -41,19 +41,25 @@ static void blk(struct fz_in *in)
 	unsigned nq = fz_u8(in) % 20;
 	memset(&c, 0, sizeof(c));
 	fz_bytes(in, &c, sizeof(c));
+	uint16_t qsize = fz_u16(in); /* after the config: older seeds keep their meaning */
+	if (!qsize)
+		qsize = 256;
 	char err[160] = "";
-	int rc = vu_blk_config_sanitize(&c, &f, nq, err, sizeof(err));
+	int rc = vu_blk_config_sanitize(&c, &f, nq, qsize, err, sizeof(err));
 	FZ_ASSERT(!(f & ~VU_BLK_PASS_FEATURES), "feature %#llx not passed on",
 		  (unsigned long long)f);
 	FZ_ASSERT(rc == 0 || (rc == -EINVAL && err[0]), "rc %d without a reason", rc);
 	FZ_ASSERT((rc != 0) == (nq > 1 && !HAS(f, VIRTIO_BLK_F_MQ)), "rc %d for %u queues", rc, nq);
 	uint32_t bs = le32toh(c.blk_size);
 	if (HAS(f, VIRTIO_BLK_F_BLK_SIZE))
-		FZ_ASSERT(bs >= 512 && bs <= 65536 && !(bs & (bs - 1)), "blk_size %u kept", bs);
+		FZ_ASSERT(bs >= 512 && bs <= 4096 && !(bs & (bs - 1)), "blk_size %u kept", bs);
 	else
 		FZ_ASSERT(bs == 0, "blk_size of a dropped feature");
 	FZ_ASSERT(HAS(f, VIRTIO_BLK_F_SEG_MAX) == (c.seg_max != 0), "seg_max");
+	FZ_ASSERT(le32toh(c.seg_max) <= (qsize > 3 ? qsize - 2u : 1u), "seg_max %u, queue size %u",
+		  le32toh(c.seg_max), qsize);
 	FZ_ASSERT(HAS(f, VIRTIO_BLK_F_SIZE_MAX) == (c.size_max != 0), "size_max");
+	FZ_ASSERT(!c.size_max || le32toh(c.size_max) >= 4096, "size_max %u", le32toh(c.size_max));
 	if (!HAS(f, VIRTIO_BLK_F_DISCARD))
 		FZ_ASSERT(!c.max_discard_sectors && !c.max_discard_seg, "discard fields");
 	if (!HAS(f, VIRTIO_BLK_F_TOPOLOGY))

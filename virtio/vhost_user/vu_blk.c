@@ -33,17 +33,28 @@ static void drop_if(bool bad, uint64_t *features, unsigned bit, struct virtio_bl
 						   sizeof(((struct virtio_blk_config *)0)->b) -    \
 						   offsetof(struct virtio_blk_config, a)
 
-int vu_blk_config_sanitize(struct virtio_blk_config *c, uint64_t *features, unsigned nq, char *err,
-			   size_t errlen)
+/* A request is a header, its data segments and a status byte, each a descriptor (5.2.6): with
+ * the VMM's queue size the back-end's seg_max may promise more segments than a chain holds. */
+static uint32_t seg_limit(uint16_t qsize)
+{
+	return qsize > 3 ? (uint32_t)qsize - 2 : 1;
+}
+
+int vu_blk_config_sanitize(struct virtio_blk_config *c, uint64_t *features, unsigned nq,
+			   uint16_t qsize, char *err, size_t errlen)
 {
 	uint32_t bs = le32toh(c->blk_size);
 	*features &= VU_BLK_PASS_FEATURES;
 	/* 5.2.4: each field is valid only with its feature; a limit of 0 would stall the driver
-	 * (seg_max 0: no request fits) and a block size must be a power of two the driver takes */
-	drop_if(!c->size_max, features, VIRTIO_BLK_F_SIZE_MAX, c, FIELD(size_max));
+	 * (seg_max 0: no request fits), a segment must hold a page (size_max below 4 KiB is
+	 * refused by guests such as Linux) and a block size must be a power of two the driver
+	 * takes: at most a 4 KiB page (Linux refuses a logical block larger than its page) */
+	drop_if(le32toh(c->size_max) < 4096, features, VIRTIO_BLK_F_SIZE_MAX, c, FIELD(size_max));
 	drop_if(!c->seg_max, features, VIRTIO_BLK_F_SEG_MAX, c, FIELD(seg_max));
+	if (le32toh(c->seg_max) > seg_limit(qsize))
+		c->seg_max = htole32(seg_limit(qsize));
 	drop_if(false, features, VIRTIO_BLK_F_GEOMETRY, c, FIELD(geometry));
-	drop_if(bs < 512 || bs > 65536 || (bs & (bs - 1)), features, VIRTIO_BLK_F_BLK_SIZE, c,
+	drop_if(bs < 512 || bs > 4096 || (bs & (bs - 1)), features, VIRTIO_BLK_F_BLK_SIZE, c,
 		FIELD(blk_size));
 	drop_if(c->physical_block_exp > 15, features, VIRTIO_BLK_F_TOPOLOGY, c,
 		SPAN(physical_block_exp, opt_io_size));
@@ -74,7 +85,8 @@ static int read_config(struct vu_blk *b, uint64_t *pass)
 	if (err)
 		return err; /* fe.error says why (-EOPNOTSUPP: no CONFIG protocol feature) */
 	uint64_t f = vd->fe.features;
-	if (vu_blk_config_sanitize(&b->config, &f, b->opts.num_queues, why, sizeof(why))) {
+	if (vu_blk_config_sanitize(&b->config, &f, b->opts.num_queues, b->opts.queue_size, why,
+				   sizeof(why))) {
 		snprintf(vd->fe.error, sizeof(vd->fe.error), "vhost-user back-end %s: %s",
 			 vd->socket, why);
 		return -EINVAL;

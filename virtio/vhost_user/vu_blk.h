@@ -33,12 +33,14 @@
 /* The back-end's config space and feature offer, made safe to show the guest (a pure function
  * of its input; tools/fuzz/fuzz_vu_config.c drives it). `*features` (the back-end's offer masked
  * with VU_BLK_PASS_FEATURES) loses every feature whose config field is out of the range 5.2.4
- * allows (blk_size not a power of two in 512..64 KiB, seg_max or size_max 0, a discard or
- * write-zeroes limit 0, physical_block_exp above 15), and the fields of features not kept are
- * zeroed; num_queues is set to `nq`. Needs nq <= 1 or VIRTIO_BLK_F_MQ: returns -EINVAL with a
- * reason in err when more queues are asked for than the offer allows, else 0. */
-int vu_blk_config_sanitize(struct virtio_blk_config *c, uint64_t *features, unsigned nq, char *err,
-			   size_t errlen);
+ * allows or a guest takes (blk_size not a power of two in 512..4096, seg_max 0, size_max below
+ * 4096, a discard or write-zeroes limit 0, physical_block_exp above 15), and the fields of
+ * features not kept are zeroed; seg_max is clamped to `qsize` - 2 (the VMM's queue size: a
+ * header, the segments and a status per chain); num_queues is set to `nq`. Needs nq <= 1 or
+ * VIRTIO_BLK_F_MQ: returns -EINVAL with a reason in err when more queues are asked for than the
+ * offer allows, else 0. */
+int vu_blk_config_sanitize(struct virtio_blk_config *c, uint64_t *features, unsigned nq,
+			   uint16_t qsize, char *err, size_t errlen);
 
 /* Connects to the back-end, reads its config space, describes the device. Returns 0 or -errno
  * (logged, with the back-end's socket). */
