@@ -58,7 +58,7 @@ ok() {
 want 200 GET /
 want 400 PUT /actions '{"action_type": "InstanceStart"}'
 want 204 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 128}'
-want 204 PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"boot_args\": \"seconds=60 requests=100000000\"}"
+want 204 PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"boot_args\": \"seconds=270 requests=100000000\"}"
 want 204 PUT /drives/disk0 "{\"drive_id\": \"disk0\", \"path_on_host\": \"$disk\", \"is_root_device\": false, \"is_read_only\": true}"
 want 204 PUT /metrics "{\"metrics_path\": \"$metrics\"}"
 want 400 PUT /metrics "{\"metrics_path\": \"$metrics\"}"

@@ -15,12 +15,14 @@ UDS="$LIB_TMP/v.sock"
 sock="$LIB_TMP/api.sock"
 GUEST_ARGS="transport=mmio echo=8192 conns=4 credit=16384 host=8192"
 
-start_host() { # start_host TAG: the helper, ready to serve
+start_host() { # start_host TAG [ARG...]: the helper, ready to serve
+	local tag=$1
+	shift
 	python3 "$SOURCE_DIR/tests/integration/vsock_host.py" "$UDS" --timeout 90 --credit 16384 \
-		--host 8192 >"$LIB_TMP/host-$1.out" 2>&1 &
+		--host 8192 "$@" >"$LIB_TMP/host-$tag.out" 2>&1 &
 	host_pid=$!
 	for _ in $(seq 50); do
-		grep -q '^ready' "$LIB_TMP/host-$1.out" 2>/dev/null && break
+		grep -q '^ready' "$LIB_TMP/host-$tag.out" 2>/dev/null && break
 		sleep 0.2
 	done
 }
@@ -58,8 +60,9 @@ want() { # want STATUS METHOD PATH [BODY]
 	fi
 }
 
-# 1. over the API
-start_host api
+# 1. over the API; the helper connects to the guest's port 5000 (its last phase, which waits for
+# it) only after the refused PUT below, so the VM is surely still running then
+start_host api --go "$LIB_TMP/go"
 lib_new_run "vmm --api-sock, PUT /vsock"
 timeout "$RUN_TIMEOUT" "$VMM" --api-sock "$sock" --debug-exit --console stdio </dev/null \
 	>"$RUN_OUT" 2>"$RUN_ERR" &
@@ -76,6 +79,7 @@ case "$cfg" in
 esac
 want 204 PUT /actions '{"action_type": "InstanceStart"}'
 want 400 PUT /vsock "{\"guest_cid\": 10, \"uds_path\": \"$UDS\"}"
+touch "$LIB_TMP/go"
 wait "$vmm_pid"
 RUN_STATUS=$?
 check_guest api

@@ -2,9 +2,10 @@
 # Plugged virtio-mem memory through a snapshot (issue 30), on the default Linux guest (512 MiB,
 # initramfs, shell on COM1) with a 1 GiB virtio-mem region, driven over --api-sock:
 #   1. PATCH /hotplug/memory {"requested_size_mib": 256}: plugged_size_mib follows to 256;
-#   2. the guest writes 300 MB of random bytes into a file of its RAM file system and prints their
-#      md5sum (memory onlined movable: user pages go to the hotplugged blocks first; the Movable
-#      zone's free pages before and after are printed);
+#   2. the guest writes 300 MB of random bytes into a file on a tmpfs and prints their md5sum
+#      (memory onlined movable: shmem pages are movable and go to the hotplugged blocks first;
+#      not the initramfs root, whose ramfs pages are unmovable and never leave boot RAM; the
+#      Movable zone's free pages before and after are printed);
 #   3. with blocks plugged, a Diff snapshot is a 400 naming the plugged memory; a Full snapshot
 #      is taken (the memory file has RAM, then the 1 GiB region, sparse);
 #   4. a page-fault handler (Uffd) load of it is a 400 that says to use the memory file (when
@@ -94,7 +95,7 @@ want 204 PATCH /hotplug/memory '{"requested_size_mib": 256}'
 plugged 256
 sleep 2
 free0=$(movable_free_mib 0)
-sum_before=$(guest_value SUM0 "dd if=/dev/urandom of=/memhp.bin bs=1M count=300 2>/dev/null; md5sum /memhp.bin | cut -c1-32")
+sum_before=$(guest_value SUM0 "mkdir -p /hp && mount -t tmpfs -o size=400m hp /hp && dd if=/dev/urandom of=/hp/memhp.bin bs=1M count=300 2>/dev/null; md5sum /hp/memhp.bin | cut -c1-32")
 free1=$(movable_free_mib 1)
 total_before=$(guest_value TOTAL0 "awk '/MemTotal/ {print \$2}' /proc/meminfo")
 echo "the file: md5 $sum_before; Movable zone free: $free0 -> $free1 MiB"
@@ -140,7 +141,7 @@ fi
 start --restore "$snap"
 sleep 2
 plugged 256
-sum_after=$(guest_value SUM1 "md5sum /memhp.bin | cut -c1-32")
+sum_after=$(guest_value SUM1 "md5sum /hp/memhp.bin | cut -c1-32")
 total_after=$(guest_value TOTAL1 "awk '/MemTotal/ {print \$2}' /proc/meminfo")
 if [ "$sum_after" = "$sum_before" ]; then echo "ok: the file reads the same after the restore"; else
 	echo "FAIL: md5 after the restore '$sum_after', before '$sum_before'"
@@ -150,7 +151,7 @@ if [ "$total_after" = "$total_before" ]; then echo "ok: MemTotal is the same"; e
 	echo "FAIL: MemTotal $total_before -> $total_after kB"
 	fail=1
 fi
-type_cmd "rm /memhp.bin"
+type_cmd "rm /hp/memhp.bin"
 want 204 PATCH /hotplug/memory '{"requested_size_mib": 0}'
 plugged 0
 type_cmd "poweroff -f"

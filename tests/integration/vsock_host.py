@@ -120,6 +120,7 @@ def main():
     ap.add_argument("--host", type=int, default=65536)
     ap.add_argument("--timeout", type=float, default=150)
     ap.add_argument("--echo-only", action="store_true")
+    ap.add_argument("--go", help="connect to the guest only once this file exists")
     a = ap.parse_args()
     serve(a.uds + "_1234", echo)
     serve(a.uds + "_1235", source(a.credit))
@@ -130,6 +131,10 @@ def main():
     # the VMM creates PATH; wait for it
     deadline = time.time() + a.timeout
     while not os.path.exists(a.uds) and time.time() < deadline:
+        time.sleep(0.1)
+    # --go: the test holds the guest in its last phase (waiting for our CONNECT) while it checks
+    # the running VMM, and then lets it finish
+    while a.go and not os.path.exists(a.go) and time.time() < deadline:
         time.sleep(0.1)
     host_initiated(a.uds, a.host, deadline)
     print("echo connections: %d" % echo_conns[0], flush=True)
