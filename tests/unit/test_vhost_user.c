@@ -3,6 +3,7 @@
  * (garbage, wrong sizes, wrong request ids, silence, a closed socket, a refusal). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -543,6 +544,91 @@ Test(vhost_user, backend_dies_and_a_new_one_is_reconnected)
 	free(l.f);
 	close(l.lfd);
 	unlink(l.path);
+}
+
+/* Bytes the back-end wrote before it hung up do not make it look alive: nothing unsolicited
+ * is legitimate (no BACKEND_REQ channel), the hang-up is final. */
+Test(vhost_user, a_hang_up_with_unread_bytes_is_dead)
+{
+	int sv[2];
+	struct vu_conn c = {0};
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	vu_conn_adopt(&c, sv[0], 300);
+	cr_assert(vu_conn_alive(&c));
+	cr_assert_eq(write(sv[1], "junk", 4), 4);
+	cr_assert(vu_conn_alive(&c), "bytes alone: the next reply's check judges them");
+	close(sv[1]);
+	cr_assert_not(vu_conn_alive(&c), "hung up with 4 bytes unread");
+	vu_conn_close(&c);
+}
+
+struct acceptor {
+	int lfd, want, got;
+	pthread_t thread;
+};
+
+/* Accepts `want` connections after a pause (the back-end busy while its backlog is full). */
+static void *accept_later(void *arg)
+{
+	struct acceptor *a = arg;
+	usleep(200000);
+	while (a->got < a->want) {
+		struct pollfd p = {.fd = a->lfd, .events = POLLIN};
+		if (poll(&p, 1, 3000) != 1)
+			break;
+		int fd = accept4(a->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		a->got++; /* kept open: closed with the process */
+	}
+	return NULL;
+}
+
+/* A full backlog queues nothing for a non-blocking Unix socket (EAGAIN): the front-end tries
+ * connect() again until the deadline, and the connection it returns is a real one. */
+Test(vhost_user, a_full_backlog_is_retried_until_accepted)
+{
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/vu-backlog-%d.sock", getpid());
+	unlink(path);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, path);
+	struct acceptor a = {.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+	cr_assert_eq(bind(a.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(a.lfd, 0), 0);
+	int fill = 0;
+	for (; fill < 64; fill++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			cr_assert_eq(errno, EAGAIN, "%s", strerror(errno));
+			close(fd);
+			break;
+		}
+	}
+	cr_assert_lt(fill, 64, "the backlog filled up");
+	a.want = fill + 1;
+	pthread_create(&a.thread, NULL, accept_later, &a);
+	struct vu_conn c = {0};
+	cr_assert_eq(vu_conn_connect(&c, path, 3000), 0);
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+	cr_assert_eq(getpeername(c.fd, (struct sockaddr *)&peer, &len), 0, "connected for real: %s",
+		     strerror(errno));
+	pthread_join(a.thread, NULL);
+	vu_conn_close(&c);
+
+	/* nobody accepts: a clear timeout, not a socket that only looks connected */
+	struct vu_conn d = {0};
+	for (int i = 0; i < 64; i++) { /* filled again; the sockets stay open, with the process */
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(fd);
+			break;
+		}
+	}
+	cr_assert_eq(vu_conn_connect(&d, path, 200), -ETIMEDOUT);
+	close(a.lfd);
+	unlink(path);
 }
 
 /* A ring the back-end refused half-way (its KICK) is still stopped by the reset: the back-end

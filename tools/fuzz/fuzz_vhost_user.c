@@ -1,10 +1,12 @@
 /* libFuzzer target: the vhost-user front-end (virtio/vhost_user/) against a hostile back-end.
  * The input is a few bytes of parameters (the ring the "driver" programmed, the features to ack,
  * a config window) and then everything the back-end answers, written up front into the back-end
- * end of a socketpair whose writing side is then shut: the front-end runs its whole sequence
- * (handshake, features, memory table, a ring started and stopped, config read and write, reset)
- * against those bytes with a zero timeout, so a missing answer is an immediate -ETIMEDOUT or
- * -ECONNRESET and no input can block. The same bytes also go straight into the reply parser.
+ end of a socketpair, which stays open (a hang-up is final even with bytes unread, see
+ * vu_conn_alive(), so a shut stream would end most sequences at the first health check): the
+ * front-end runs its whole sequence (handshake, features, memory table, a ring started and
+ * stopped, config read and write, reset) against those bytes with a zero timeout, so a missing
+ * answer is an immediate -ETIMEDOUT and no input can block; test_vhost_user covers hang-ups. The
+ same bytes also go straight into the reply parser.
  * Invariants: every failure leaves a sentence in `error`; once broken the front-end sends
  * nothing more (-ENOTCONN); a ring is never sent unless the whole of it lies in the memory
  * table; a config reply never gives more bytes than asked for. */
@@ -109,12 +111,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
-	/* all the back-end will ever say, then its end of the stream */
+	/* all the back-end will ever say; its end stays open (see the top) */
 	int bufsize = 1 << 20;
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
 	if (nreplies && write(sv[1], replies, nreplies) != (ssize_t)nreplies)
 		abort();
-	shutdown(sv[1], SHUT_WR);
 
 	struct vu_frontend f;
 	vu_frontend_init(&f);

@@ -67,6 +67,32 @@ void vu_conn_adopt(struct vu_conn *c, int fd, int timeout_ms)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* connect() on a non-blocking Unix socket until `deadline`. A full backlog (EAGAIN) queues
+ * nothing (unlike TCP's EINPROGRESS): the socket stays unconnected and connect() must be tried
+ * again, so each try is separate; a short pause between them keeps this from spinning. */
+static int connect_until(int fd, const struct sockaddr_un *sa, int64_t deadline)
+{
+	for (;;) {
+		if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return 0;
+		int err = -errno;
+		if (err == -EINPROGRESS) { /* not for AF_UNIX today; if it were, wait for it */
+			err = wait_for(fd, POLLOUT, deadline);
+			socklen_t l = sizeof(int);
+			int soerr = 0;
+			if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0)
+				err = -soerr;
+			return err;
+		}
+		if (err != -EAGAIN && err != -EINTR)
+			return err;
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		poll(NULL, 0, left < 10 ? (int)left : 10);
+	}
+}
+
 int vu_conn_connect(struct vu_conn *c, const char *path, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -79,20 +105,13 @@ int vu_conn_connect(struct vu_conn *c, const char *path, int timeout_ms)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-		/* a full backlog: the connection completes when the back-end accepts */
-		if (err == -EAGAIN || err == -EINPROGRESS) {
-			err = wait_for(fd, POLLOUT, now_ms() + timeout_ms);
-			socklen_t l = sizeof(int);
-			int soerr = 0;
-			if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0)
-				err = -soerr;
-		}
-		if (err) {
-			close(fd);
-			return err;
-		}
+	int64_t deadline = now_ms() + timeout_ms;
+	if (c->budget_end && c->budget_end < deadline)
+		deadline = c->budget_end;
+	int err = connect_until(fd, &sa, deadline);
+	if (err) {
+		close(fd);
+		return err;
 	}
 	vu_conn_adopt(c, fd, timeout_ms);
 	return 0;
@@ -224,11 +243,16 @@ bool vu_conn_alive(struct vu_conn *c)
 	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
 	if (poll(&p, 1, 0) <= 0)
 		return true; /* nothing to report (or EINTR: ask again later) */
-	/* unread bytes first: the hang-up counts once the stream is at its end */
+	/* a hang-up is final even with bytes unread: nothing unsolicited is legitimate (no
+	 * BACKEND_REQ channel is negotiated), so pending bytes cannot make it alive */
+	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) {
+		c->broken = true;
+		return false;
+	}
 	char byte;
 	if ((p.revents & POLLIN) && recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
-		return true;
-	if (p.revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)) {
+		return true;	  /* bytes, no hang-up: the next reply's check judges them */
+	if (p.revents & POLLIN) { /* readable with nothing to read: the end of the stream */
 		c->broken = true;
 		return false;
 	}

@@ -29,8 +29,10 @@ struct vu_conn {
  * connection). */
 void vu_conn_set_budget(struct vu_conn *c, int ms);
 
-/* Connects to the back-end listening on `path` within timeout_ms. Returns 0, -ENAMETOOLONG, or
- * -errno of socket/connect (-ENOENT: no socket there, -ECONNREFUSED: nobody listening). */
+/* Connects to the back-end listening on `path` within timeout_ms (and the budget, if one is
+ * set), trying again while its backlog is full. Returns 0, -ENAMETOOLONG, -ETIMEDOUT (the
+ * backlog stayed full), or -errno of socket/connect (-ENOENT: no socket there, -ECONNREFUSED:
+ * nobody listening). */
 int vu_conn_connect(struct vu_conn *c, const char *path, int timeout_ms);
 
 /* Takes over an already connected stream socket `fd` (tests: one end of a socketpair). */
@@ -49,7 +51,8 @@ int vu_conn_send(struct vu_conn *c, const void *msg, size_t len, const int *fds,
 int vu_conn_recv(struct vu_conn *c, uint8_t *buf, size_t cap, size_t *len);
 
 /* False once the back-end has closed its end or the socket has failed (a poll, no wait; a
- * message waiting to be read counts as alive). Marks the connection broken when it is dead. */
+ * hang-up counts even with bytes unread, which without a hang-up count as alive). Marks the
+ * connection broken when it is dead. */
 bool vu_conn_alive(struct vu_conn *c);
 
 /* Marks the connection broken (the owner saw a protocol violation). */
