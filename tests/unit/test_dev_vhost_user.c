@@ -80,6 +80,76 @@ Test(dev_vhost_user, bad_values_are_usage_errors, .init = quiet)
 	cli_free(&c);
 }
 
+/* A MAC of all zeros or a multicast one (broadcast included) is not a NIC's own address. */
+Test(dev_vhost_user, zero_and_multicast_macs_are_refused, .init = quiet)
+{
+	struct vm_config c;
+	char *bad[] = {"vhost-user=/s,mac=00:00:00:00:00:00", "vhost-user=/s,mac=ff:ff:ff:ff:ff:ff",
+		       "vhost-user=/s,mac=33:33:00:00:00:01"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(PARSE(&c, "-k", "x", "--net", bad[i]), CLI_EXIT_USAGE, "%s", bad[i]);
+		cli_free(&c);
+	}
+	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "vhost-user=/s,mac=00:00:00:00:00:01"), CLI_RUN);
+	cli_free(&c);
+}
+
+/* One back-end connection serves one device: two vhost-user devices of any kind (virtio-fs
+ * included) on one socket are refused when parsed (the earlier one known) or checked (a later
+ * --fs, or another spelling of the same path). */
+Test(dev_vhost_user, one_socket_serves_one_device, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "vhost-user=/s", "--disk", "vhost-user=/s"),
+		     CLI_EXIT_USAGE, "two disks");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "vhost-user=/s", "--net", "vhost-user=/s"),
+		     CLI_EXIT_USAGE, "a disk and a NIC");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--fs", "tag=a,socket=/s", "--net", "vhost-user=/s"),
+		     CLI_EXIT_USAGE, "a folder and a NIC");
+	cli_free(&c);
+
+	char path[108], other[140];
+	snprintf(path, sizeof(path), "/tmp/dev-vu-dup-%d.sock", getpid());
+	snprintf(other, sizeof(other), "/tmp/../tmp/dev-vu-dup-%d.sock", getpid());
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	char disk[160], fs[180], net[180];
+	snprintf(disk, sizeof(disk), "vhost-user=%s", path);
+	snprintf(fs, sizeof(fs), "tag=a,socket=%s", path);
+	snprintf(net, sizeof(net), "vhost-user=%s", other);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", disk, "--fs", fs), CLI_RUN);
+	cr_assert_lt(device_table_check(&c), 0, "a disk and a later folder");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", disk, "--net", net), CLI_RUN);
+	cr_assert_lt(device_table_check(&c), 0, "the same socket spelt another way");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", disk), CLI_RUN);
+	cr_assert_eq(device_table_check(&c), 0, "one device on it");
+	cli_free(&c);
+	close(fd);
+	unlink(path);
+}
+
+/* Disk ids are unique across in-process and vhost-user disks, in either order. */
+Test(dev_vhost_user, disk_ids_are_unique_across_both_kinds, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a.img,id=d", "--disk", "vhost-user=/s,id=d"),
+		     CLI_EXIT_USAGE, "in-process first");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "vhost-user=/s,id=d", "--disk", "a.img,id=d"),
+		     CLI_EXIT_USAGE, "vhost-user first");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "vhost-user=/s,id=d", "--disk", "a.img,id=e"),
+		     CLI_RUN);
+	cli_free(&c);
+}
+
 Test(dev_vhost_user, the_socket_must_exist_before_the_vm, .init = quiet)
 {
 	struct vm_config c;

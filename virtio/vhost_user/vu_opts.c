@@ -29,7 +29,8 @@ int vu_opts_parse_mac(const char *s, uint8_t mac[6])
 		char hex[3] = {s[0], s[1], '\0'};
 		m[i] = (uint8_t)strtoul(hex, NULL, 16);
 	}
-	if (m[0] & 1)
+	static const uint8_t zero[6];
+	if ((m[0] & 1) || !memcmp(m, zero, 6)) /* multicast or none: not a NIC's own address */
 		return -EINVAL;
 	memcpy(mac, m, 6);
 	return 0;
@@ -88,8 +89,8 @@ static int parse_item(const char *item, enum vu_opts_kind kind, struct vu_opts *
 	case 3:
 		if (vu_opts_parse_mac(v, o->mac))
 			return parse_fail(err, errlen,
-					  "mac=%s: expected xx:xx:xx:xx:xx:xx, not "
-					  "a multicast address",
+					  "mac=%s: expected xx:xx:xx:xx:xx:xx, neither "
+					  "all zeros nor a multicast address",
 					  v);
 		o->has_mac = true;
 		return 0;

@@ -8,8 +8,11 @@
  *               VIRTIO_BLK_F_MQ and as many queues). NIC: queues, rx and tx counted (Cloud
  *               Hypervisor's num_queues): only 2 (one pair) for now, see vu_net.h
  *   queue-size  a power of two, 2..1024 (default 256)
- *   mac         NIC only: the guest's MAC address (xx:xx:xx:xx:xx:xx, not multicast)
- *   id          the device's name in the API (parse_device_id()) */
+ *   mac         NIC only: the guest's MAC address (xx:xx:xx:xx:xx:xx, neither all zeros nor
+ *               multicast)
+ *   id          a name (parse_device_id()) unique among the VM's disks, or NICs, and the
+ *               device's log prefix; the API does not address vhost-user devices by it (no
+ *               route reaches them yet) */
 #ifndef VIRTIO_VHOST_USER_OPTS_H
 #define VIRTIO_VHOST_USER_OPTS_H
 
@@ -41,7 +44,7 @@ int vu_opts_parse(const char *arg, enum vu_opts_kind kind, struct vu_opts *o, ch
 		  size_t errlen);
 
 /* Parses "xx:xx:xx:xx:xx:xx" (hex, either case). Returns 0 or -EINVAL; refuses multicast
- * addresses (bit 0 of the first byte), which a NIC cannot own. */
+ * addresses (bit 0 of the first byte) and 00:00:00:00:00:00, which a NIC cannot own. */
 int vu_opts_parse_mac(const char *s, uint8_t mac[6]);
 
 #endif

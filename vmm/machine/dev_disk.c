@@ -43,6 +43,11 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		virtio_blk_opts_free(o);
 		return -EINVAL;
 	}
+	if (dev_vu_blk_id_taken(cfg, o->id)) {
+		snprintf(err, errlen, "id=%s: a vhost-user disk has that id already", o->id);
+		virtio_blk_opts_free(o);
+		return -EINVAL;
+	}
 	cfg->disk_transport[cfg->ndisks++] = cfg->transport;
 	return 0;
 }

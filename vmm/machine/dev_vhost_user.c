@@ -11,6 +11,7 @@
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_net.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/dev_fs.h"
 #include "vmm/machine/dev_memhp.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_virtio.h"
@@ -32,6 +33,74 @@ static bool id_taken(const struct vm_config *cfg, const struct dev_vu_cfg *c, co
 	return false;
 }
 
+bool dev_vu_blk_id_taken(const struct vm_config *cfg, const char *id)
+{
+	const struct dev_vu_cfg *c = device_cfg_find(cfg, &device_vu_blk);
+	for (int i = 0; c && id[0] && i < c->n; i++)
+		if (!strcmp(c->dev[i].opts.id, id))
+			return true;
+	return false;
+}
+
+/* Every vhost-user socket of the VM, with the option that gave it: a back-end connection
+ * serves one device, so no two may share one. */
+struct vu_socket {
+	const char *path, *option;
+};
+
+static int all_sockets(const struct vm_config *cfg, struct vu_socket *out)
+{
+	int n = 0;
+	const struct dev_vu_cfg *b = device_cfg_find(cfg, &device_vu_blk);
+	const struct dev_vu_cfg *nic = device_cfg_find(cfg, &device_vu_net);
+	const struct dev_fs_cfg *fs = device_cfg_find(cfg, &device_fs);
+	for (int i = 0; b && i < b->n; i++)
+		out[n++] = (struct vu_socket){b->dev[i].opts.socket, "--disk vhost-user"};
+	for (int i = 0; nic && i < nic->n; i++)
+		out[n++] = (struct vu_socket){nic->dev[i].opts.socket, "--net vhost-user"};
+	for (int i = 0; fs && i < fs->n; i++)
+		out[n++] = (struct vu_socket){fs->fs[i].opts.socket, "--fs socket"};
+	return n;
+}
+
+#define VU_SOCKETS_MAX (2 * DEV_VU_MAX + DEV_FS_MAX)
+
+/* The option of another vhost-user device on `path` (the same string), else NULL. */
+static const char *socket_taken(const struct vm_config *cfg, const char *path)
+{
+	struct vu_socket s[VU_SOCKETS_MAX];
+	int n = all_sockets(cfg, s);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s[i].path, path))
+			return s[i].option;
+	return NULL;
+}
+
+/* Two sockets are one when their names are, or they are the same file (another spelling). */
+static bool same_socket(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Before KVM, every kind at once (a --fs may come after the disk that shares its socket). */
+static int sockets_unique(const struct vm_config *cfg)
+{
+	struct vu_socket s[VU_SOCKETS_MAX];
+	int n = all_sockets(cfg, s);
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (same_socket(s[i].path, s[j].path)) {
+				log_error("%s=%s and %s=%s: the same vhost-user socket; a back-end "
+					  "connection serves one device, give each its own",
+					  s[i].option, s[i].path, s[j].option, s[j].path);
+				return -EINVAL;
+			}
+	return 0;
+}
+
 static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_config *cfg,
 		 const char *arg, char *err, size_t errlen)
 {
@@ -51,6 +120,14 @@ static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_
 		return r;
 	if (id_taken(cfg, c, o.id, kind == VU_OPTS_BLK)) {
 		snprintf(err, errlen, "id=%s is taken already", o.id);
+		return -EINVAL;
+	}
+	const char *other = socket_taken(cfg, o.socket);
+	if (other) {
+		snprintf(err, errlen,
+			 "vhost-user=%s: %s= uses that socket already; a back-end connection "
+			 "serves one device",
+			 o.socket, other);
 		return -EINVAL;
 	}
 	c->dev[c->n].opts = o;
@@ -100,7 +177,8 @@ static int check(const struct vm_config *cfg, const struct device_desc *d, const
 
 static int check_blk(const struct vm_config *cfg)
 {
-	return check(cfg, &device_vu_blk, "disk");
+	int err = sockets_unique(cfg); /* here once, for every kind */
+	return err ? err : check(cfg, &device_vu_blk, "disk");
 }
 
 static int check_net(const struct vm_config *cfg)

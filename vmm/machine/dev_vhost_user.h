@@ -6,6 +6,7 @@
 #ifndef VMM_DEV_VHOST_USER_H
 #define VMM_DEV_VHOST_USER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "virtio/vhost_user/vu_opts.h"
@@ -25,6 +26,10 @@ struct dev_vu_cfg {
  * with a message in err. */
 int dev_vu_blk_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
 int dev_vu_net_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
+
+/* True when a vhost-user disk parsed so far is named `id` (the --disk parser's uniqueness check
+ * of in-process disk ids; "" is never taken). */
+bool dev_vu_blk_id_taken(const struct vm_config *cfg, const char *id);
 
 extern const struct device_desc device_vu_blk, device_vu_net;
 
