@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vmm/base/log.h"
 
@@ -18,7 +20,17 @@ struct tap_rx {
 	int fd;
 	uint8_t *slots;	 /* NET_RX_BATCH_MAX slots of SLOT_STRIDE bytes */
 	bool registered; /* the slots are the ring's buffer 0 */
+	bool plain;	 /* the kernel refused RWF_NOWAIT on the tap: read() from now on */
+	char ifname[32]; /* for the fallback's message */
 };
+
+/* tap_rx_test.h: when nonzero, every ring read answers -test_nowait_err without reading. */
+static int test_nowait_err;
+
+void tap_rx_test_fail_nowait(int err)
+{
+	test_nowait_err = err;
+}
 
 static uint8_t *slot(const struct tap_rx *rx, unsigned i)
 {
@@ -55,6 +67,7 @@ int tap_rx_init(struct tap_rx **out, int fd, const char *ifname)
 		return -ENOMEM;
 	}
 	rx->fd = fd;
+	snprintf(rx->ifname, sizeof(rx->ifname), "%s", ifname ? ifname : "?");
 	r = io_uring_queue_init(NET_RX_BATCH_MAX, &rx->ring, 0);
 	if (r < 0) {
 		log_debug("virtio-net: tap %s: no io_uring (%s): one read() per frame", ifname,
@@ -75,7 +88,9 @@ static void rx_prep(struct tap_rx *rx, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&rx->ring); /* n <= ring size */
 
-		if (rx->registered)
+		if (test_nowait_err)
+			io_uring_prep_nop(sqe); /* answered in rx_reap, the tap left unread */
+		else if (rx->registered)
 			io_uring_prep_read_fixed(sqe, rx->fd, slot(rx, i), NET_RX_SLOT_LEN, 0, 0);
 		else
 			io_uring_prep_read(sqe, rx->fd, slot(rx, i), NET_RX_SLOT_LEN, 0);
@@ -93,10 +108,48 @@ static void rx_reap(struct tap_rx *rx, int *res, unsigned n)
 	io_uring_for_each_cqe(&rx->ring, head, cqe)
 	{
 		if (cqe->user_data < n)
-			res[cqe->user_data] = cqe->res;
+			res[cqe->user_data] = test_nowait_err ? -test_nowait_err : cqe->res;
 		seen++;
 	}
 	io_uring_cq_advance(&rx->ring, seen);
+}
+
+/* The fallback: plain read()s of the non-blocking tap (tap.c sets O_NONBLOCK) into the same
+ * slots, up to n frames or until the tap is empty; like tap_rx_batch(), 0 when none waits. */
+static int rx_read_plain(struct tap_rx *rx, struct net_rx_frame *out, unsigned n)
+{
+	unsigned got = 0;
+
+	while (got < n) {
+		ssize_t r;
+
+		do
+			r = read(rx->fd, slot(rx, got), NET_RX_SLOT_LEN);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			if (got || errno == EAGAIN || errno == EWOULDBLOCK)
+				break; /* empty; a lasting error comes back on the next call */
+			return -errno;
+		}
+		out[got] = (struct net_rx_frame){slot(rx, got), r};
+		got++;
+	}
+	return (int)got;
+}
+
+/* Linux 6.1's tun has no FMODE_NOWAIT, so io_uring answers a RWF_NOWAIT read of it with
+ * -EOPNOTSUPP (later kernels: -EAGAIN when empty); a kernel without RWF_NOWAIT for io_uring reads
+ * says -EINVAL. Such a read consumed nothing, so switching to read() for good loses no frame. */
+static bool rx_nowait_refused(struct tap_rx *rx, int err)
+{
+	if (err != -EOPNOTSUPP && err != -EINVAL)
+		return false;
+	rx->plain = true;
+	log_info(
+	    "virtio-net: tap %s: the kernel refuses non-blocking io_uring reads of a tap (%s): "
+	    "one read() per frame from now on",
+	    rx->ifname, strerror(-err));
+	return true;
 }
 
 int tap_rx_batch(struct tap_rx *rx, struct net_rx_frame *out, unsigned n)
@@ -106,6 +159,8 @@ int tap_rx_batch(struct tap_rx *rx, struct net_rx_frame *out, unsigned n)
 
 	if (n == 0 || n > NET_RX_BATCH_MAX)
 		return -EINVAL;
+	if (rx->plain)
+		return rx_read_plain(rx, out, n);
 	rx_prep(rx, n);
 	do
 		r = io_uring_submit_and_wait(&rx->ring, n);
@@ -124,7 +179,11 @@ int tap_rx_batch(struct tap_rx *rx, struct net_rx_frame *out, unsigned n)
 		else if (res[i] != -EAGAIN && res[i] != -EINTR && !err)
 			err = res[i];
 	}
-	return got ? (int)got : err;
+	if (got)
+		return (int)got; /* a refusal, if any, switches on the next call */
+	if (err && rx_nowait_refused(rx, err))
+		return rx_read_plain(rx, out, n);
+	return err;
 }
 
 void tap_rx_destroy(struct tap_rx *rx)

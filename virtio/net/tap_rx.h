@@ -8,7 +8,9 @@
  * The buffers are NET_RX_BATCH_MAX slots of NET_RX_SLOT_LEN bytes (1.1 MiB); registering pins
  * them. Where that is refused (RLIMIT_MEMLOCK without CAP_IPC_LOCK) the reads go through the
  * ring into the same, unpinned, slots. Without liburing, or when the kernel refuses a ring, the
- * tap has no batched receive and the device reads one frame per read(). */
+ * tap has no batched receive and the device reads one frame per read(). Where the kernel refuses
+ * a non-blocking (RWF_NOWAIT) io_uring read of the tap (Linux 6.1's tun: -EOPNOTSUPP; -EINVAL for
+ * an unknown flag) the batches come from read() calls into the same slots, for good. */
 #ifndef VIRTIO_NET_TAP_RX_H
 #define VIRTIO_NET_TAP_RX_H
 
