@@ -137,8 +137,8 @@ static int rx_read_plain(struct tap_rx *rx, struct net_rx_frame *out, unsigned n
 	return (int)got;
 }
 
-/* Linux 6.1's tun has no FMODE_NOWAIT, so io_uring answers a RWF_NOWAIT read of it with
- * -EOPNOTSUPP (later kernels: -EAGAIN when empty); a kernel without RWF_NOWAIT for io_uring reads
+/* Linux 6.1 answers a RWF_NOWAIT io_uring read of a tap with -EOPNOTSUPP (seen under
+ * tools/kvm-in-qemu; 6.12 and later: -EAGAIN when empty); a kernel that does not know the flag
  * says -EINVAL. Such a read consumed nothing, so switching to read() for good loses no frame. */
 static bool rx_nowait_refused(struct tap_rx *rx, int err)
 {
