@@ -375,11 +375,15 @@ Test(virtio_fs, restarted_backend_is_reconnected_while_running, .timeout = 30)
 	cr_assert_eq(f.base[0], 0);
 	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
 
+	/* the resume itself interrupts each queue once (nudge_rings); a call adds one more */
 	uint64_t one = 1;
-	cr_assert_eq(write(f.call[0], &one, 8), 8, "calls of the new back-end are interrupts");
 	for (int i = 0; i < 200 && !atomic_load(&irqs[0]); i++)
 		usleep(10000);
-	cr_assert_eq(atomic_load(&irqs[0]), 1);
+	int before = atomic_load(&irqs[0]);
+	cr_assert_eq(write(f.call[0], &one, 8), 8, "calls of the new back-end are interrupts");
+	for (int i = 0; i < 200 && atomic_load(&irqs[0]) == before; i++)
+		usleep(10000);
+	cr_assert_eq(atomic_load(&irqs[0]), before + 1);
 	free_dev(dev);
 	fake_kill(&f);
 }
