@@ -38,8 +38,9 @@ static int f_start(void *ctx, const struct api_model *m, char *err, size_t errle
 	    .region_size = (uint64_t)json_integer_value(json_object_get(h, "total_size_mib")) * MIB,
 	    .block_size = (uint64_t)json_integer_value(json_object_get(h, "block_size_mib")) * MIB,
 	    .slot_size = (uint64_t)json_integer_value(json_object_get(h, "slot_size_mib")) * MIB};
-	fk.npmem = m->npmem;
-	fk.pmem_root = m->npmem && m->pmem[0].root;
+	const json_t *p = api_devices_doc(m, "pmem");
+	fk.npmem = (int)json_array_size(p);
+	fk.pmem_root = json_is_true(json_object_get(json_array_get(p, 0), "root_device"));
 	return 0;
 }
 
@@ -197,6 +198,13 @@ Test(api_memhp, no_device_after_start)
 	cr_assert(strstr(fault_message(), "No memory hotplug"));
 }
 
+/* Member `name` of element i of array a ("" when absent). */
+static const char *str_at(const json_t *a, size_t i, const char *name)
+{
+	const char *s = json_string_value(json_object_get(json_array_get(a, i), name));
+	return s ? s : "";
+}
+
 #define PMEM(id, path, extra) "{\"id\": \"" id "\", \"path_on_host\": \"" path "\"" extra "}"
 
 Test(api_memhp, pmem_put_before_start)
@@ -215,6 +223,10 @@ Test(api_memhp, pmem_put_before_start)
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "/a", ", \"root_device\": true")), 400,
 		     "a second root");
 	cr_assert(strstr(fault_message(), "root"));
+	cr_assert_eq(
+	    req("PUT", "/pmem/root",
+		PMEM("root", "/img/root2.ext4", ", \"root_device\": true, \"read_only\": true")),
+	    204, "the root device replaced by itself");
 	cr_assert_eq(req("PUT", "/pmem/x", "{\"id\": \"x\"}"), 400, "no path");
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "/a", ", \"size\": 1")), 400);
 	cr_assert_eq(req("PUT", "/drives/rootfs",
@@ -258,22 +270,27 @@ Test(api_memhp, config_file_and_specs)
 	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), 0, "%s", err);
 	struct vm_config cfg; /* InstanceStart gives the model's region to --memory-hotplug */
 	int index[API_MAX_DRIVES];
-	char *append = NULL;
+	char *append = NULL, pspec[2][128] = {"", ""};
+	int np = 0;
 	cli_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	spec[0] = '\0';
-	for (int i = 0; i < cfg.nrecorded; i++)
+	for (int i = 0; i < cfg.nrecorded; i++) {
 		if (!strcmp(cfg.recorded[i].name, "memory-hotplug"))
 			snprintf(spec, sizeof(spec), "%s", cfg.recorded[i].arg);
+		if (!strcmp(cfg.recorded[i].name, "pmem") && np < 2)
+			snprintf(pspec[np++], sizeof(pspec[0]), "%s", cfg.recorded[i].arg);
+	}
 	cli_free(&cfg);
 	free(append);
 	cr_assert_str_eq(spec, "total=2048M,block=4M,slot=256M");
 	struct virtio_mem_opts o;
 	cr_assert_eq(virtio_mem_parse_opts(spec, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(o.total, 2048 * MIB);
-	cr_assert_eq(m.npmem, 2);
-	cr_assert_eq(api_pmem_spec(&m.pmem[0], spec, sizeof(spec)), 0);
+	cr_assert_eq(np, 2);
+	cr_assert_str_eq(pspec[1], "path=/d,id=d");
+	snprintf(spec, sizeof(spec), "%s", pspec[0]);
 	cr_assert_str_eq(spec, "path=/r,ro,root,id=r");
 	struct virtio_pmem_opts po;
 	cr_assert_eq(virtio_pmem_parse_opts(spec, &po, err, sizeof(err)), 0, "%s", err);
@@ -320,42 +337,45 @@ Test(api_memhp, model_of_a_command_line_vm)
 	json_t *h = json_object_get(back, "memory-hotplug");
 	cr_assert_eq(json_integer_value(json_object_get(h, "total_size_mib")), 1024);
 	cr_assert_eq(json_integer_value(json_object_get(h, "slot_size_mib")), 256);
+	json_t *p = json_object_get(back, "pmem");
+	cr_assert_eq(json_array_size(p), 2);
+	cr_assert_str_eq(str_at(p, 0, "id"), "pmem0");
+	cr_assert(json_is_true(json_object_get(json_array_get(p, 0), "read_only")));
+	cr_assert_str_eq(str_at(p, 1, "path_on_host"), "/b");
+	cr_assert(json_is_true(json_object_get(json_array_get(p, 1), "root_device")));
 	json_decref(back);
-	cr_assert_eq(m.npmem, 2);
-	cr_assert_str_eq(m.pmem[0].id, "pmem0");
-	cr_assert(m.pmem[0].ro);
-	cr_assert_str_eq(m.pmem[1].path, "/b");
-	cr_assert(m.pmem[1].root);
 	api_model_free(&m);
 	cli_free(&cfg);
 }
 
-/* PUT /pmem/{id} becomes --pmem ...,id=ID (api_pmem_spec()), which a snapshot records and a load
- * replays: GET /vm/config then shows the client's ids, not pmemN (issue 27/30). */
+/* PUT /pmem/{id} becomes --pmem ...,id=ID (the hook's to_option, checked above), which a snapshot
+ * records and a load replays: GET /vm/config then shows the client's ids, not pmemN (issue
+ * 27/30). */
 Test(api_memhp, pmem_ids_survive_the_option_replay)
 {
-	struct api_pmem p[2] = {{.path = (char *)"/img/root", .root = true, .ro = true},
-				{.path = (char *)"/img/data"}};
+	static const char *const specs[] = {"path=/img/root,ro,root,id=rootfs",
+					    "path=/img/data,id=scratch-1"};
 	struct vm_config cfg;
 	struct api_model m;
-	char err[200], spec[128];
+	char err[200];
 
-	snprintf(p[0].id, sizeof(p[0].id), "rootfs");
-	snprintf(p[1].id, sizeof(p[1].id), "scratch-1");
 	cli_config_init(&cfg);
-	for (int i = 0; i < 2; i++) {
-		cr_assert_eq(api_pmem_spec(&p[i], spec, sizeof(spec)), 0);
-		cr_assert_eq(cli_device_option(&cfg, "pmem", spec, err, sizeof(err)), 0, "%s", err);
-	}
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(cli_device_option(&cfg, "pmem", specs[i], err, sizeof(err)), 0, "%s",
+			     err);
 	cr_assert_eq(cli_device_option(&cfg, "pmem", "path=/img/old", err, sizeof(err)), 0,
 		     "an option without id (an older snapshot's) still gets pmemN: %s", err);
 	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
-	cr_assert_eq(m.npmem, 3);
-	cr_assert_str_eq(m.pmem[0].id, "rootfs");
-	cr_assert(m.pmem[0].root && m.pmem[0].ro);
-	cr_assert_str_eq(m.pmem[1].id, "scratch-1");
-	cr_assert_str_eq(m.pmem[1].path, "/img/data");
-	cr_assert_str_eq(m.pmem[2].id, "pmem2");
+	json_t *back = api_model_json(&m);
+	json_t *p = json_object_get(back, "pmem");
+	cr_assert_eq(json_array_size(p), 3);
+	cr_assert_str_eq(str_at(p, 0, "id"), "rootfs");
+	cr_assert(json_is_true(json_object_get(json_array_get(p, 0), "root_device")));
+	cr_assert(json_is_true(json_object_get(json_array_get(p, 0), "read_only")));
+	cr_assert_str_eq(str_at(p, 1, "id"), "scratch-1");
+	cr_assert_str_eq(str_at(p, 1, "path_on_host"), "/img/data");
+	cr_assert_str_eq(str_at(p, 2, "id"), "pmem2");
+	json_decref(back);
 	api_model_free(&m);
 	cli_free(&cfg);
 }

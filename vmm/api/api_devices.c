@@ -95,6 +95,55 @@ static int check_ids(const struct device_desc *d, const char *id, const json_t *
 	return api_json_check_id(doc_id(d, doc), err, errlen);
 }
 
+static bool is_root(const struct device_desc *d, const json_t *doc)
+{
+	return d->api->root_field && api_json_bool(doc, d->api->root_field, false);
+}
+
+const char *api_devices_root(const struct api_model *m, const struct device_desc *except,
+			     const char *except_id)
+{
+	for (int i = 0; m->devices && device_table[i]; i++) {
+		const struct device_desc *d = device_table[i];
+		const json_t *v = d->api ? json_object_get(m->devices, d->api->section) : NULL;
+		size_t k;
+		json_t *doc;
+
+		if (v && !json_is_array(v) && is_root(d, v) && d != except)
+			return d->api->section;
+		json_array_foreach(v, k, doc)
+		{
+			const char *id = doc_id(d, doc);
+			if (is_root(d, doc) &&
+			    !(d == except && except_id && !strcmp(id, except_id)))
+				return id;
+		}
+	}
+	return NULL;
+}
+
+/* One root device at most: a document that makes its device the root, when a drive or another
+ * device's document already does. */
+static int check_root(const struct api_model *m, const struct device_desc *d, const json_t *doc,
+		      char *err, size_t errlen)
+{
+	const char *other;
+
+	if (!is_root(d, doc))
+		return 0;
+	for (int i = 0; i < m->ndrives; i++) {
+		if (m->drives[i].root) {
+			snprintf(err, errlen, "A root block device is already configured.");
+			return -EINVAL;
+		}
+	}
+	other = api_devices_root(m, d, doc_id(d, doc));
+	if (!other)
+		return 0;
+	snprintf(err, errlen, "A root device is already configured: %s", other);
+	return -EINVAL;
+}
+
 int api_devices_put(struct api_model *m, const struct device_desc *d, const char *id,
 		    const json_t *body, char *err, size_t errlen)
 {
@@ -108,6 +157,8 @@ int api_devices_put(struct api_model *m, const struct device_desc *d, const char
 		r = d->api->check(body, id, &ctx, &doc, err, errlen);
 	if (!r && d->api->id_field)
 		r = check_ids(d, id, body, doc, err, errlen);
+	if (!r)
+		r = check_root(m, d, doc, err, errlen);
 	if (r) {
 		json_decref(doc);
 		return r;

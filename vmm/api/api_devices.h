@@ -30,6 +30,12 @@ void api_devices_fields(struct api_json_field *f, int *n, int max);
  * and the element of an array: "fs[1]: ..."). */
 int api_devices_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
+/* The id (or, for a device without ids, the section) of the device document in m that makes its
+ * device the guest's root (device_api.root_field), other than device `except`'s document
+ * `except_id` (NULL, NULL: any); NULL when none does. */
+const char *api_devices_root(const struct api_model *m, const struct device_desc *except,
+			     const char *except_id);
+
 /* The document of a device without ids in m (borrowed), or NULL when none was put. */
 const json_t *api_devices_doc(const struct api_model *m, const char *section);
 /* Sets `member` of that document to `value` (taken; dropped when there is no document): a live

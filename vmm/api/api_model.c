@@ -11,7 +11,6 @@
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_rate_limit.h"
-#include "vmm/machine/dev_pmem.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 
@@ -29,7 +28,6 @@ void api_model_free(struct api_model *m)
 		free(m->drives[i].path);
 	free(m->metrics_path);
 	json_decref(m->metrics_properties);
-	api_pmem_free(m->pmem, &m->npmem);
 	json_decref(m->devices);
 	api_model_init(m);
 }
@@ -235,24 +233,13 @@ static int check_drive_values(const struct api_model *m, int self, const json_t 
 			return -EINVAL;
 		}
 	}
-	for (int i = 0; api_json_bool(body, "is_root_device", false) && i < m->npmem; i++) {
-		if (m->pmem[i].root) {
-			snprintf(err, errlen, "A root pmem device already exists: %s",
-				 m->pmem[i].id);
-			return -EINVAL;
-		}
+	const char *root =
+	    api_json_bool(body, "is_root_device", false) ? api_devices_root(m, NULL, NULL) : NULL;
+	if (root) { /* a pmem device's root_device */
+		snprintf(err, errlen, "A root device already exists: %s", root);
+		return -EINVAL;
 	}
 	return 0;
-}
-
-int api_model_put_pmem(struct api_model *m, const char *id, const json_t *body, char *err,
-		       size_t errlen)
-{
-	bool drive_root = false;
-
-	for (int i = 0; i < m->ndrives; i++)
-		drive_root |= m->drives[i].root;
-	return api_pmem_put(m->pmem, &m->npmem, id, body, drive_root, err, errlen);
 }
 
 /* partuuid (used for the root device only, as in Firecracker: root=PARTUUID=...) must be a
@@ -626,8 +613,7 @@ static const struct api_json_field model_sections[] = {
     {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
     {"metrics", API_JSON_OBJECT, false},    {"logger", API_JSON_OBJECT, false},
     {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false},
-    {"entropy", API_JSON_OBJECT, false},    {"serial", API_JSON_OBJECT, false},
-    {"pmem", API_JSON_ARRAY, false}};
+    {"entropy", API_JSON_OBJECT, false},    {"serial", API_JSON_OBJECT, false}};
 #define NMODEL_SECTIONS (int)(sizeof(model_sections) / sizeof(model_sections[0]))
 
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)
@@ -661,8 +647,6 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 		r = api_devices_load(m, root, err, errlen);
 	if (!r)
 		r = load_one(m, root, "metrics", false, put_metrics, err, errlen);
-	if (!r)
-		r = load_list(m, root, "pmem", "id", api_model_put_pmem, err, errlen);
 	return r;
 }
 
@@ -754,8 +738,6 @@ json_t *api_model_json(const struct api_model *m)
 		json_decref(j);
 		return NULL;
 	}
-	if (j && m->npmem)
-		json_object_set_new(j, "pmem", api_pmem_json(m->pmem, m->npmem));
 	if (j && m->mmds_set)
 		json_object_set_new(j, "mmds-config", mmds_config_json(&m->mmds));
 	return j;
@@ -772,24 +754,6 @@ static void describe_nic(struct api_nic *n, const struct virtio_net_opts *o)
 	if (o->has_mac)
 		snprintf(n->mac, sizeof(n->mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0],
 			 o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
-}
-
-/* The command line's --pmem devices, by the ids they got ("pmem0", ...). */
-static int describe_pmem(struct api_model *m, const struct vm_config *cfg)
-{
-	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
-
-	for (int i = 0; c && i < c->n && i < API_MAX_PMEM; i++) {
-		struct api_pmem *p = &m->pmem[m->npmem];
-
-		if (set_str(&p->path, c->dev[i].opts.path))
-			return -ENOMEM;
-		snprintf(p->id, sizeof(p->id), "%s", c->dev[i].id);
-		p->ro = c->dev[i].opts.read_only;
-		p->root = c->dev[i].opts.root;
-		m->npmem++;
-	}
-	return 0;
 }
 
 int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
@@ -826,7 +790,5 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		n->rx_rl = cfg->nics[i].rx_rl;
 		n->tx_rl = cfg->nics[i].tx_rl;
 	}
-	if (api_devices_describe(m, cfg))
-		return -ENOMEM;
-	return describe_pmem(m, cfg);
+	return api_devices_describe(m, cfg) ? -ENOMEM : 0;
 }

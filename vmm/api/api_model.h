@@ -63,8 +63,6 @@ struct api_model {
 	/* The devices the descriptors describe (api_devices.h): section name -> the document GET
 	 * /vm/config shows (an array for a device with an {id}); NULL: none yet. Owned. */
 	json_t *devices;
-	struct api_pmem pmem[API_MAX_PMEM]; /* PUT /pmem/{id}, in order */
-	int npmem;
 	struct mmds_config mmds; /* PUT /mmds/config, valid when mmds_set */
 	bool mmds_set;
 };
@@ -118,9 +116,6 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
  * "rx_rate_limiter"?, "tx_rate_limiter"?}. */
 int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
 		      size_t errlen);
-/* PUT /pmem/{id} (api_memhp.h), with the drives' root device taken into account. */
-int api_model_put_pmem(struct api_model *m, const char *id, const json_t *body, char *err,
-		       size_t errlen);
 /* PUT /metrics body check: {"metrics_path", "emit_id"?, "properties"?: {NAME: STRING}}. Sets
  * *path and *properties (inside `body`; NULL: none) and *emit_id. */
 int api_model_check_metrics(const json_t *body, const char **path, bool *emit_id,
@@ -131,12 +126,12 @@ int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
  * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?,
- * "pmem": [...]?, "logger": {...}?} and each device section of the table (api_devices.h:
- * "vsock": {...}?, "balloon": {...}?, "fs": [...]?, "memory-hotplug": {...}?), applied as the
- * same PUTs: boot source, machine, drives, NICs, "mmds-config" (after the NICs it names), the
- * table's devices, metrics, pmem (the logger is only checked: the
- * caller applies it, api_logger.h). Nulls are absent; Firecracker's sections this VMM does not
- * have ("cpu-config", "entropy", "serial") are refused when set. */
+ * "logger": {...}?} and each device section of the table (api_devices.h: "vsock": {...}?,
+ * "balloon": {...}?, "fs": [...]?, "memory-hotplug": {...}?, "pmem": [...]?), applied as the same
+ * PUTs: boot source, machine, drives, NICs, "mmds-config" (after the NICs it names), the table's
+ * devices, metrics (the logger is only checked: the caller applies it, api_logger.h). Nulls are
+ * absent; Firecracker's sections this VMM does not have ("cpu-config", "entropy", "serial") are
+ * refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
 /* GET /machine-config and GET /vm/config documents (new references). */

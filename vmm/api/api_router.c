@@ -871,7 +871,7 @@ static void patch_balloon_stats(struct api *a, const char *id, const json_t *bod
 	r->status = 204;
 }
 
-/* ---- memory hotplug and pmem (Firecracker's bodies; api_memhp.h) ---- */
+/* ---- memory hotplug (Firecracker's bodies; api_memhp.h) ---- */
 
 #define NO_MEMHP "No memory hotplug device configured."
 
@@ -932,12 +932,6 @@ static void patch_memhp(struct api *a, const char *id, const json_t *body, struc
 		backend_fault(r, err, "cannot change the requested size");
 	else
 		r->status = 204;
-}
-
-static void put_pmem(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	if (before_start(a, r))
-		model_result(r, api_model_put_pmem(&a->model, id, body, r->err, sizeof(r->err)));
 }
 
 /* ---- MMDS (vmm/mmds/mmds.h): the store at any time, its configuration before start ---- */
@@ -1031,7 +1025,6 @@ static const struct route routes[] = {
     {"/balloon", false, {get_balloon, NULL, patch_balloon}},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}},
     {"/hotplug/memory", false, {get_memhp, NULL, patch_memhp}},
-    {"/pmem/", true, {NULL, put_pmem, NULL}},
     {"/mmds", false, {get_mmds, put_mmds, patch_mmds}},
     {"/mmds/config", false, {NULL, put_mmds_config, NULL}},
 };

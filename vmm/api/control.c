@@ -30,7 +30,6 @@
 #include "vmm/machine/dev_balloon.h"
 #include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_memhp.h"
-#include "vmm/machine/dev_pmem.h"
 #include "vmm/machine/metrics.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_migrate.h"
@@ -128,23 +127,6 @@ static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, si
 	return add_device(cfg, "net", spec, n->id, err, errlen);
 }
 
-/* Each PUT /pmem/{id} as --pmem, in order (after the table's devices, memory hotplug among
- * them). */
-static int add_pmem(struct vm_config *cfg, const struct api_model *m, char *err, size_t errlen)
-{
-	char spec[VIRTIO_PMEM_PATH_MAX + 32];
-	int r = 0;
-
-	for (int i = 0; !r && i < m->npmem; i++) {
-		if (api_pmem_spec(&m->pmem[i], spec, sizeof(spec))) {
-			snprintf(err, errlen, "%s: path_on_host is too long", m->pmem[i].id);
-			return -ENAMETOOLONG;
-		}
-		r = add_device(cfg, "pmem", spec, m->pmem[i].id, err, errlen);
-	}
-	return r;
-}
-
 /* The drives, the root device first. */
 static int add_drives(struct vm_config *cfg, const struct api_model *m, int *disk_index, char *err,
 		      size_t errlen)
@@ -216,7 +198,6 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 			 int *disk_index, char *err, size_t errlen)
 {
 	int ndisks = cfg->ndisks, nnics = cfg->nnics, nrec = cfg->nrecorded, r = 0;
-	int npmem = dev_pmem_count(cfg);
 	struct device_cfg_saved saved;
 
 	*append = kernel_cmdline(m);
@@ -235,12 +216,9 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 		r = add_nic(cfg, &m->nics[i], err, errlen);
 	if (!r)
 		r = api_devices_build(cfg, m, err, errlen);
-	if (!r)
-		r = add_pmem(cfg, m, err, errlen);
 	if (r) {
 		undo_devices(cfg, ndisks, nnics);
 		device_cfg_restore(cfg, &saved);
-		dev_pmem_truncate(cfg, npmem);
 		cli_unrecord_to(cfg, nrec);
 		free(*append);
 		*append = NULL;
@@ -281,7 +259,6 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 	if (not_receiving(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
 		return -EBUSY;
 	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
-	int npmem = dev_pmem_count(c->cfg);
 	struct device_cfg_saved saved;
 	c->nic_base = nnics;
 	if (device_cfg_save(c->cfg, &saved)) {
@@ -302,7 +279,6 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 		vm_destroy(&c->vm);
 		undo_devices(c->cfg, ndisks, nnics);
 		device_cfg_restore(c->cfg, &saved);
-		dev_pmem_truncate(c->cfg, npmem); /* a retry adds them again */
 		cli_unrecord_to(c->cfg, nrec);
 		free(c->append);
 		c->append = NULL;

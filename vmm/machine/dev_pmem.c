@@ -11,6 +11,7 @@
 
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/api_json.h"
 #include "vmm/machine/dev_memhp.h"
 #include "vmm/machine/pmem_file.h"
 #include "vmm/machine/vm.h"
@@ -23,8 +24,10 @@ static struct pmem_live {
 	char *cmdline; /* the user's command line with the root entry, when one is root */
 } live;
 
-int dev_pmem_add(struct vm_config *cfg, const char *id, const struct virtio_pmem_opts *o, char *err,
-		 size_t errlen)
+/* Adds or replaces (same id) one device in `cfg`. Returns 0, or -EINVAL / -ENOSPC / -ENOMEM with
+ * the reason in `err` (a second root device, too many devices). */
+static int add(struct vm_config *cfg, const char *id, const struct virtio_pmem_opts *o, char *err,
+	       size_t errlen)
 {
 	struct dev_pmem_cfg *c = device_cfg(cfg, &device_pmem);
 	int i;
@@ -57,21 +60,6 @@ int dev_pmem_add(struct vm_config *cfg, const char *id, const struct virtio_pmem
 	return 0;
 }
 
-int dev_pmem_count(const struct vm_config *cfg)
-{
-	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
-
-	return c ? c->n : 0;
-}
-
-void dev_pmem_truncate(struct vm_config *cfg, int n)
-{
-	struct dev_pmem_cfg *c = (struct dev_pmem_cfg *)device_cfg_find(cfg, &device_pmem);
-
-	if (c && n >= 0 && n < c->n)
-		c->n = n;
-}
-
 static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
@@ -86,7 +74,7 @@ static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t 
 	snprintf(id, sizeof(id), "pmem%d", c ? c->n : 0);
 	rc = virtio_pmem_parse_opts(arg, o, err, errlen);
 	if (!rc) /* the API's id, which a snapshot's replayed option carries too */
-		rc = dev_pmem_add(cfg, o->id[0] ? o->id : id, o, err, errlen);
+		rc = add(cfg, o->id[0] ? o->id : id, o, err, errlen);
 	free(o);
 	return rc;
 }
@@ -209,6 +197,76 @@ static void destroy_pmem(struct vm *vm)
 	memset(&live, 0, sizeof(live));
 }
 
+/* ---- PUT /pmem/{id} and the config file's "pmem" array: Firecracker's body {"id",
+ * "path_on_host", "root_device"?, "read_only"?} ---- */
+
+static int api_check_pmem(const json_t *body, const char *id, const struct device_api_ctx *ctx,
+			  json_t **doc, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"id", API_JSON_STRING, true},
+						  {"path_on_host", API_JSON_STRING, true},
+						  {"root_device", API_JSON_BOOL, false},
+						  {"read_only", API_JSON_BOOL, false},
+						  {NULL, 0, false}};
+	const char *path;
+
+	(void)ctx;
+	if (api_json_check(body, f, err, errlen))
+		return -EINVAL;
+	path = api_json_str(body, "path_on_host", "");
+	if (!*path || strchr(path, ',') || strlen(path) >= VIRTIO_PMEM_PATH_MAX) {
+		snprintf(err, errlen,
+			 "path_on_host must be a path without a comma, shorter than %d",
+			 VIRTIO_PMEM_PATH_MAX);
+		return -EINVAL;
+	}
+	*doc = json_pack("{s:s, s:s, s:b, s:b}", "id", id ? id : api_json_str(body, "id", ""),
+			 "path_on_host", path, "root_device",
+			 api_json_bool(body, "root_device", false), "read_only",
+			 api_json_bool(body, "read_only", false));
+	if (*doc)
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+/* The id goes into the option: a snapshot replays it, and GET /vm/config shows it again. */
+static int api_pmem_option(const json_t *doc, char *arg, size_t len)
+{
+	int n = snprintf(arg, len, "path=%s%s%s,id=%s", api_json_str(doc, "path_on_host", ""),
+			 api_json_bool(doc, "read_only", false) ? ",ro" : "",
+			 api_json_bool(doc, "root_device", false) ? ",root" : "",
+			 api_json_str(doc, "id", ""));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* A configuration's devices by the ids they have ("pmemN" for --pmem without id=). */
+static json_t *describe_pmem(const struct vm_config *cfg)
+{
+	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
+	json_t *list = c && c->n ? json_array() : NULL;
+
+	for (int i = 0; list && i < c->n; i++) {
+		const struct virtio_pmem_opts *o = &c->dev[i].opts;
+		if (json_array_append_new(list,
+					  json_pack("{s:s, s:s, s:b, s:b}", "id", c->dev[i].id,
+						    "path_on_host", o->path, "root_device", o->root,
+						    "read_only", o->read_only))) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	return list;
+}
+
+static const struct device_api pmem_api = {.section = "pmem",
+					   .route = "/pmem/",
+					   .id_field = "id",
+					   .root_field = "root_device",
+					   .check = api_check_pmem,
+					   .to_option = api_pmem_option,
+					   .describe = describe_pmem};
+
 static const struct device_option pmem_options[] = {
     {"pmem", required_argument,
      "      --pmem path=FILE[,ro][,root][,id=NAME]\n"
@@ -225,4 +283,5 @@ const struct device_desc device_pmem = {.name = "pmem",
 					.check = check_pmem,
 					.create = create_pmem,
 					.destroy = destroy_pmem,
-					.cfg_size = sizeof(struct dev_pmem_cfg)};
+					.cfg_size = sizeof(struct dev_pmem_cfg),
+					.api = &pmem_api};

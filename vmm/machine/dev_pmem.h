@@ -23,14 +23,4 @@ struct dev_pmem_cfg {
 
 extern const struct device_desc device_pmem;
 
-/* Adds or replaces (same id) one device in `cfg`. Returns 0, or -EINVAL / -ENOSPC / -ENOMEM with
- * the reason in `err` (a second root device, too many devices). */
-int dev_pmem_add(struct vm_config *cfg, const char *id, const struct virtio_pmem_opts *o, char *err,
-		 size_t errlen);
-
-/* How many devices `cfg` has; dropping those past the first `n` (a failed InstanceStart takes its
- * own back). */
-int dev_pmem_count(const struct vm_config *cfg);
-void dev_pmem_truncate(struct vm_config *cfg, int n);
-
 #endif

@@ -22,12 +22,11 @@
  * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
  * added in.
  *
- * On these hooks: vsock, balloon, fs and memory hotplug (their PUTs; the live GET/PATCH routes of
- * the balloon and of /hotplug/memory stay the router's, vmm/api/api_balloon.c and api_memhp.c,
- * and update the model's document). Not yet (issue 26): pmem keeps its JSON in vmm/api
- * (api_memhp.c: its root device is checked against the drives'); disks, NICs and the console
- * keep fields in struct vm_config and their JSON in vmm/api/api_model.c. No device has metrics
- * hooks.
+ * On these hooks: vsock, balloon, fs, memory hotplug and pmem (their PUTs; the live GET/PATCH
+ * routes of the balloon and of /hotplug/memory stay the router's, vmm/api/api_balloon.c and
+ * api_memhp.c, and update the model's document). Not yet (issue 26): disks, NICs and the console
+ * keep fields in struct vm_config and their JSON in vmm/api/api_model.c (a drive and a pmem
+ * device cannot both be the root: device_api.root_field). No device has metrics hooks.
  *
  * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the
@@ -70,6 +69,10 @@ struct device_api {
 	/* With an {id}: the section is an array of bodies, each naming its id in this member
 	 * (the path's {id} must match it when the body has it). NULL: one object. */
 	const char *id_field;
+	/* The boolean member of a document that makes the device the guest's root file system
+	 * ("root_device"), which one device at most may be (a root drive included); NULL: the
+	 * device cannot be the root. */
+	const char *root_field;
 	/* Checks a body; `id` is the path's {id}, or NULL (one object, or a config file's element
 	 * without id_field). Sets *doc (a new reference) to what GET /vm/config shows for it,
 	 * holding id_field with the id it has. Returns 0, or -EINVAL / -ENOMEM with the message
