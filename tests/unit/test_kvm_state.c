@@ -17,7 +17,6 @@
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/kvm_probe.h"
 #include "vmm/kvm/kvm_state.h"
-#include "vmm/kvm/kvm_state_test.h"
 
 #define MSR_SYSENTER_CS	 0x174
 #define MSR_SYSENTER_ESP 0x175

@@ -1004,6 +1004,28 @@ Test(blk_config, second_writer_is_refused_by_the_lock, .fini = teardown)
 	teardown();
 }
 
+/* A migration's hand-over (vm_migrate.c): the paused source drops the lock, the destination
+ * opens the same file; if the migration fails the source gets it back, unless someone holds it. */
+Test(blk_config, the_lock_is_handed_over_and_taken_back, .fini = teardown)
+{
+	memset(&F, 0, sizeof(F));
+	cr_assert_eq(mock_ram_init(&F.ram, MOCK_RAM_GPA, RAM_SIZE), 0);
+	make_disk(4096);
+	cr_assert_eq(open_dev("sync", NULL), 0);
+	struct virtio_dev *source = F.dev;
+	cr_assert_eq(virtio_blk_hand_over(source), 0);
+	cr_assert_eq(open_dev("sync", NULL), 0, "the destination opens the disk");
+	struct virtio_dev *dest = F.dev;
+	cr_assert_eq(virtio_blk_take_back(source), -EWOULDBLOCK, "held by the destination");
+	virtio_blk_destroy(dest);
+	cr_assert_eq(virtio_blk_take_back(source), 0, "the destination gave up: back here");
+	cr_assert_eq(open_dev("sync", NULL), -EWOULDBLOCK, "and locked again");
+	F.dev = source;
+	struct virtio_dev other = {.device_id = VIRTIO_ID_BLOCK}; /* e.g. a vhost-user disk */
+	cr_assert_eq(virtio_blk_hand_over(&other), -ENODEV);
+	cr_assert_eq(virtio_blk_take_back(&other), -ENODEV);
+}
+
 /* PATCH /drives rate_limiter: the bucket named changes, the other stays. */
 Test(blk_config, a_rate_limiter_patch_keeps_what_it_does_not_name, .fini = teardown)
 {

@@ -674,6 +674,12 @@ static int blk_open(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 	return 0;
 }
 
+/* An in-process disk of this file, not a vhost-user one (which has the same device ID). */
+static bool is_blk(const struct virtio_dev *dev)
+{
+	return dev && dev->ops == &blk_ops;
+}
+
 int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opts,
 		      const struct guest_mem *mem)
 {
@@ -726,7 +732,7 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 	struct virtio_blk *b = to_blk(dev);
 	struct blk_disk fresh, old;
 
-	if (dev->device_id != VIRTIO_ID_BLOCK)
+	if (!is_blk(dev))
 		return -ENODEV;
 	int r = blk_disk_open(&fresh, path, b->disk.ro, b->disk.direct);
 	if (r)
@@ -749,12 +755,22 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 	return 0;
 }
 
+int virtio_blk_hand_over(struct virtio_dev *dev)
+{
+	return is_blk(dev) ? blk_disk_hand_over(&to_blk(dev)->disk) : -ENODEV;
+}
+
+int virtio_blk_take_back(struct virtio_dev *dev)
+{
+	return is_blk(dev) ? blk_disk_take_back(&to_blk(dev)->disk) : -ENODEV;
+}
+
 int virtio_blk_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_patch *p,
 				  struct rate_limiter_cfg *now)
 {
 	struct virtio_blk *b = to_blk(dev);
 
-	if (dev->device_id != VIRTIO_ID_BLOCK)
+	if (!is_blk(dev))
 		return -ENODEV;
 	pthread_mutex_lock(&dev->lock);
 	virtio_dev_lock_groups(dev, -1); /* the queues' timers belong to their groups */

@@ -65,6 +65,13 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path);
 int virtio_blk_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_patch *p,
 				  struct rate_limiter_cfg *now);
 
+/* blk_disk_hand_over() and blk_disk_take_back() (disk.h) of the disk behind `dev`, for a
+ * migration: its destination opens and locks the same file while this VMM, paused, keeps the
+ * device. The device must be paused (vm_pause()), so that no request is in flight. Returns 0,
+ * -ENODEV (not an in-process virtio-blk device) or the disk's -errno (logged). */
+int virtio_blk_hand_over(struct virtio_dev *dev);
+int virtio_blk_take_back(struct virtio_dev *dev);
+
 /* virtio_dev_destroy() (stops the I/O thread, waits for in-flight I/O, closes the disk), then
  * frees the device. NULL is allowed. */
 void virtio_blk_destroy(struct virtio_dev *dev);

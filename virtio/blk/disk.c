@@ -93,6 +93,17 @@ static int open_fd(const char *path, bool ro, bool direct)
 	return open(path, flags);
 }
 
+static int lock(struct blk_disk *d)
+{
+	if (flock(d->fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		int err = -errno;
+		log_error("disk %s: cannot lock it (%s): is another VMM using it?", d->path,
+			  strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
 static int open_files(struct blk_disk *d)
 {
 	d->fd = open_fd(d->path, d->ro, d->direct);
@@ -103,12 +114,9 @@ static int open_files(struct blk_disk *d)
 			  strerror(errno));
 		return err;
 	}
-	if (flock(d->fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		int err = -errno;
-		log_error("disk %s: cannot lock it (%s): is another VMM using it?", d->path,
-			  strerror(errno));
+	int err = lock(d);
+	if (err)
 		return err;
-	}
 	d->fd_buffered = d->fd;
 	if (d->direct) {
 		d->fd_buffered = open_fd(d->path, d->ro, false);
@@ -147,6 +155,27 @@ void blk_disk_close(struct blk_disk *d)
 	free(d->path);
 	d->path = NULL;
 	d->fd = d->fd_buffered = -1;
+}
+
+int blk_disk_hand_over(struct blk_disk *d)
+{
+	if (!d->ro && fdatasync(d->fd) < 0) {
+		int err = -errno;
+		log_error("disk %s: cannot flush it: %s", d->path, strerror(errno));
+		return err;
+	}
+	/* The lock belongs to the open file description of d->fd (fd_buffered has none). */
+	if (flock(d->fd, LOCK_UN) < 0) {
+		int err = -errno;
+		log_error("disk %s: cannot unlock it: %s", d->path, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int blk_disk_take_back(struct blk_disk *d)
+{
+	return lock(d);
 }
 
 int blk_disk_fd_for(const struct blk_disk *d, const struct iovec *iov, int n, uint64_t off)

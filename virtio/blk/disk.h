@@ -43,6 +43,17 @@ struct blk_disk {
 int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct);
 void blk_disk_close(struct blk_disk *d);
 
+/* Hands the file's flock to another process that opens the same file next (a migration's
+ * destination, on this host or on shared storage) while this one keeps its descriptors: a
+ * writable disk's data is flushed to the file first (fdatasync), then the lock is dropped. Call
+ * with no request in flight. Returns 0 or -errno (nothing dropped) after a log_error(). */
+int blk_disk_hand_over(struct blk_disk *d);
+
+/* Takes the lock blk_disk_hand_over() dropped again (the migration failed and the guest runs on
+ * here). Returns 0, or -errno after a log_error(): another process holds the file now and this
+ * one must not write it. */
+int blk_disk_take_back(struct blk_disk *d);
+
 /* The descriptor a read or write of iov[0..n) at byte `off` should use: the O_DIRECT one when
  * every buffer address, every length and the offset meet its alignment, else the buffered one. */
 int blk_disk_fd_for(const struct blk_disk *d, const struct iovec *iov, int n, uint64_t off);

@@ -101,6 +101,10 @@ size_t kvm_dirty_bitmap_words(const struct guest_mem *mem);
  * From then on KVM logs the pages the guest writes. Returns 0 or -errno (logged). */
 int kvm_dirty_log_start(struct kvm *kvm, const struct guest_mem *mem);
 
+/* Re-registers the slots without dirty logging (a failed migration gives the guest back its
+ * full write speed). Returns 0 or -errno (logged). */
+int kvm_dirty_log_stop(struct kvm *kvm, const struct guest_mem *mem);
+
 /* Fills `bitmap` (kvm_dirty_bitmap_words(mem) words) with the pages written since logging
  * started or since the last call: KVM_GET_DIRTY_LOG of each slot, which also clears KVM's log.
  * Returns 0 or -errno (logged; -ENOENT-like errors when logging was not started). */

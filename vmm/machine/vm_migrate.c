@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "virtio/blk/blk.h"
 #include "virtio/core/device.h"
 #include "vmm/base/log.h"
 #include "vmm/kvm/kvm_state.h"
@@ -24,8 +25,9 @@ struct vm_migration {
 	struct mig_sender s;
 	char *config;
 	uint64_t *kvm_bits;
-	bool kvm_logging; /* this migration started KVM's dirty log */
-	bool was_paused;  /* by the API before the migration: a failure leaves it paused */
+	bool kvm_logging;	/* this migration started KVM's dirty log */
+	bool was_paused;	/* by the API before the migration: a failure leaves it paused */
+	bool disks_handed_over; /* their locks dropped for the destination (hand_over_disks()) */
 	pthread_mutex_t lock;
 	char err[512];
 	int ret;
@@ -46,7 +48,9 @@ static const struct sandbox_rule send_rules[] = {
     SB_ALLOW(SYS_fcntl),
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),
-    SB_ALLOW(SYS_clone), /* the migration thread */
+    SB_ALLOW(SYS_flock),     /* the disks' locks go to the destination and come back */
+    SB_ALLOW(SYS_fdatasync), /* a disk's data is in its file before the destination opens it */
+    SB_ALLOW(SYS_clone),     /* the migration thread */
     SB_ALLOW(SYS_clone3),
 };
 const struct sandbox_list vm_migrate_send_sandbox = SANDBOX_LIST("migration-send", send_rules);
@@ -104,19 +108,62 @@ static int dirty_log(void *opaque, uint64_t *bitmap)
 	return r;
 }
 
+/* Disks 0..n take their locks back. Returns 0 or the first failure (logged). */
+static int take_back_disks(struct vm *vm, int n)
+{
+	int ret = 0;
+	for (int i = 0; i < n; i++)
+		if (vm->disk_devs[i]) {
+			int r = virtio_blk_take_back(vm->disk_devs[i]);
+			ret = ret ? ret : r;
+		}
+	return ret;
+}
+
+/* The destination opens the disks by path once the state has arrived (vm_migrate_recv.c), and
+ * takes their flocks as any VMM does: this paused VMM flushes and unlocks them meanwhile. */
+static int hand_over_disks(struct vm *vm, char *err, size_t errlen)
+{
+	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+		if (!vm->disk_devs[i])
+			continue;
+		int r = virtio_blk_hand_over(vm->disk_devs[i]);
+		if (r) {
+			take_back_disks(vm, i);
+			snprintf(err, errlen, "cannot hand disk %d over to the destination: %s", i,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 static int stop_vm(void *opaque, char *err, size_t errlen)
 {
 	struct vm_migration *m = opaque;
 	m->was_paused = vm_is_paused(m->vm);
 	int r = vm_pause(m->vm);
-	if (r)
+	if (r) {
 		snprintf(err, errlen, "cannot pause the VM for the final round: %s", strerror(-r));
+		return r;
+	}
+	r = hand_over_disks(m->vm, err, errlen);
+	if (r && !m->was_paused)
+		vm_resume(m->vm);
+	m->disks_handed_over = !r;
 	return r;
 }
 
 static void resume_vm(void *opaque)
 {
 	struct vm_migration *m = opaque;
+	if (m->disks_handed_over && take_back_disks(m->vm, CLI_MAX_DISKS)) {
+		/* Another process has a disk now: a guest running on here would write under it. */
+		log_error("migration: a disk is locked by another process now; the VM stays "
+			  "paused (see the log above)");
+		return;
+	}
+	m->disks_handed_over = false;
 	if (m->was_paused)
 		return; /* paused by the API before: it stays so */
 	int r = vm_resume(m->vm);
@@ -156,11 +203,19 @@ static void *run(void *opaque)
 	if (r) {
 		log_error("migration failed, the VM runs on here: %s", err);
 		after_failure(m);
+		/* write-protect faults for a log nobody reads any more */
+		if (m->kvm_logging && !kvm_dirty_log_stop(&m->vm->kvm, &m->vm->mem))
+			m->kvm_logging = false;
 	} else {
 		struct mig_progress p;
 		mig_progress_read(&m->s, &p);
-		log_info("migration completed: %u rounds, %llu bytes, downtime %llu ms", p.rounds,
-			 (unsigned long long)p.bytes, (unsigned long long)p.downtime_ms);
+		/* the source VMM ends below, so its API cannot answer GET /vmm/migration any
+		 * more: this line is the last word on the migration */
+		log_info(
+		    "migration completed: %u rounds, %llu pages, %llu bytes, downtime %llu ms, "
+		    "%llu ms in all",
+		    p.rounds, (unsigned long long)p.pages, (unsigned long long)p.bytes,
+		    (unsigned long long)p.downtime_ms, (unsigned long long)p.total_ms);
 		vm_stop(m->vm, VM_STOP_USER, 0); /* the destination runs it now */
 	}
 	return NULL;

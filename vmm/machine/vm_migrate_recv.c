@@ -152,11 +152,13 @@ int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, in
 	int ret = mig_recv(&r, err, sizeof(err));
 	if (!ret)
 		ret = build(vm, cfg, &r, &d, err, sizeof(err));
+	/* A refused VM is gone before the source hears of it: the source takes its disks' locks
+	 * back (vm_migrate.c) as soon as it does. */
+	if (ret && d.vm_built)
+		vm_destroy(vm);
 	if (ret)
 		mig_recv_refuse(&r, -ret, err);
-	else
-		ret = mig_recv_ready(&r, err, sizeof(err));
-	if (ret && d.vm_built)
+	else if ((ret = mig_recv_ready(&r, err, sizeof(err))))
 		vm_destroy(vm); /* nothing left behind: the source keeps its guest */
 	if (ret)
 		log_error("migration from %s failed: %s", url, err);
