@@ -23,7 +23,7 @@ SRC_TAR=/usr/src/linux-source-6.1.tar.xz
 BUSYBOX=/bin/busybox
 # Bump when the build steps below change in a way that changes the outputs.
 KERNEL_RECIPE=1
-ROOTFS_RECIPE=1
+ROOTFS_RECIPE=2
 DISK_SIZE=64M
 DISK_UUID=5d6f0c1e-8a3b-4c57-9e2a-766d6d677374
 DISK_MARKER="VMM-DISK-MARKER v1: this is the vmm default guest disk"
@@ -216,7 +216,9 @@ build_disk() {
 	stage_rootfs "$root"
 	printf '%s\n' "$DISK_MARKER" >"$root/VMM-DISK-MARKER"
 	rm -f "$out.tmp"
-	mkfs.ext4 -q -F -L vmmguest -U "$DISK_UUID" -E root_owner=0:0 \
+	# -b 4096: ext4 mounts with DAX only when its block size is the page size (mkfs would give
+	# a 64 MiB file system 1 KiB blocks), so the disk can also be a root on virtio-pmem
+	mkfs.ext4 -q -F -b 4096 -L vmmguest -U "$DISK_UUID" -E root_owner=0:0 \
 		-d "$root" "$out.tmp" "$DISK_SIZE" >&2
 	mv "$out.tmp" "$out"
 	rm -rf "$root"

@@ -114,11 +114,14 @@ net_up() {
 # ---- checks asked for on the command line ----
 
 run_checks() {
-	# Split on commas by the shell itself (no `tr`, see cmdline_value in lib.sh).
+	# Split on commas by the shell itself (no `tr`, see cmdline_value in lib.sh), after
+	# cmdline_value has read the command line: with IFS=, in effect it would split
+	# /proc/cmdline on commas and find nothing (every check was skipped so).
+	list=$(cmdline_value vmmguest.run)
 	old_ifs=$IFS
 	IFS=,
-	# shellcheck disable=SC2046 # split on purpose
-	set -- $(cmdline_value vmmguest.run)
+	# shellcheck disable=SC2086 # split on purpose
+	set -- $list
 	IFS=$old_ifs
 	for name; do
 		script="/usr/share/vmmguest/checks/$name.sh"
