@@ -45,8 +45,11 @@ STATUS_EXCEPTION=35
 
 LIB_CHECKS_OK=0
 LIB_CHECKS_FAILED=0
-LIB_TMP="$(mktemp -d /tmp/guest-test.XXXXXX)"
-trap 'rm -rf "$LIB_TMP"' EXIT
+# TMPDIR moves it (on a file system that binds Unix sockets); TEST_KEEP_TMP=1 keeps it after
+# the test, for a post-mortem (docs/testing.md: under tools/kvm-in-qemu).
+LIB_TMP="$(mktemp -d "${TMPDIR:-/tmp}/guest-test.XXXXXX")"
+[ -n "${TEST_KEEP_TMP:-}" ] && echo "note: $LIB_TMP is kept (TEST_KEEP_TMP)" >&2 ||
+	trap 'rm -rf "$LIB_TMP"' EXIT
 RUN_OUT="$LIB_TMP/none"
 RUN_ERR="$LIB_TMP/none"
 RUN_STATUS=""

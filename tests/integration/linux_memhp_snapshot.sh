@@ -18,6 +18,7 @@
 # timeout: 1500
 # resource: linux
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
+API_TIMEOUT=120 # a snapshot of 512 MiB on a slow host
 
 TRANSPORT=${TRANSPORT:-mmio}
 sock="$tmp/api.sock"
@@ -27,28 +28,6 @@ sleepers=()
 handler_pid=""
 trap 'kill "${sleepers[@]}" $handler_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
-api() { # api METHOD PATH [BODY] -> the HTTP status; the body in $tmp/body
-	curl -s --max-time 120 --unix-socket "$sock" -X "$1" ${3:+-d "$3"} -o "$tmp/body" \
-		-w '%{http_code}' "http://localhost$2"
-}
-want() { # want STATUS METHOD PATH [BODY]
-	local got
-	got=$(api "${@:2}")
-	if [ "$got" = "$1" ]; then echo "ok: $2 $3 -> $got"; else
-		echo "FAIL: $2 $3 -> $got (want $1): $(cat "$tmp/body")"
-		fail=1
-	fi
-}
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$tmp/body" "$1"; }
-wait_for() { # REGEX SECONDS: in the console log $tmp/log
-	local i
-	for ((i = 0; i < $2 * 2; i++)); do
-		grep -qE -- "$1" "$tmp/log" && return 0
-		kill -0 "$vmm_pid" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
 start() { # start ARGS...: a VMM whose console is $tmp/log, its input the fifo $tmp/in
 	rm -f "$sock" "$tmp/in"
 	mkfifo "$tmp/in"
@@ -59,7 +38,6 @@ start() { # start ARGS...: a VMM whose console is $tmp/log, its input the fifo $
 	vmm_pid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 }
-type_cmd() { echo "$1" >"$tmp/in"; }
 guest_value() { # guest_value TAG COMMAND: runs COMMAND in the guest, prints its output
 	type_cmd "echo $1-\$($2)-"
 	wait_for "^$1-[^-]+-" 120

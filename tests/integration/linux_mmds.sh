@@ -38,27 +38,7 @@ vmm_pid=$!
 trap 'kill $sleeper 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; ip netns del "$NS" 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 
-api() { # api METHOD PATH [BODY] -> the HTTP status; the body in $tmp/body
-	curl -s --max-time 60 --unix-socket "$sock" -X "$1" ${3:+-d "$3"} -o "$tmp/body" \
-		-w '%{http_code}' "http://localhost$2"
-}
-want() { # want STATUS METHOD PATH [BODY]
-	local got
-	got=$(api "${@:2}")
-	if [ "$got" = "$1" ]; then echo "ok: $2 $3 -> $got"; else
-		echo "FAIL: $2 $3 -> $got (want $1): $(cat "$tmp/body")"
-		fail=1
-	fi
-}
 guest() { printf '%s\n' "$@" >"$tmp/in"; }
-wait_for() { # wait_for REGEX [SECONDS]
-	for _ in $(seq "${2:-300}"); do
-		tr -d '\r' <"$tmp/log" | grep -qE -- "$1" && return 0
-		kill -0 $vmm_pid 2>/dev/null || return 1
-		sleep 1
-	done
-	return 1
-}
 
 cmdline="$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0"
 cmdline+=" ip=192.168.78.2::192.168.78.1:255.255.255.0::eth0:off"

@@ -54,12 +54,18 @@ snapshot_to() { # snapshot_to DIR: pause, snapshot, kill
 # mid-boot: once the kernel has printed its first lines, well before user space
 start "$tmp/in0" "$tmp/log0" --console stdio --kernel "$VMLINUX" --disk "$tmp/root.ext4" \
 	--api-sock "$sock" --append "$CMDLINE root=/dev/vda rw vmmguest.shell=1 vmmguest.dhcp=0"
-wait_for "Linux version" "$tmp/log0" 300 && sleep 2
+wait_for "Linux version" "$tmp/log0" 300 && sleep 0.5
 grep -q "VMM-GUEST-INIT" "$tmp/log0" && echo "note: user space had started already (a fast host)"
 snapshot_to "$tmp/snap-boot"
 start "$tmp/in1" "$tmp/log" --restore "$tmp/snap-boot" --api-sock "$sock"
-wait_for "VMM-GUEST-SHELL: starting" "$tmp/log" 900 || echo "FAIL: no shell after the mid-boot restore"
-check "the boot restored mid-way reaches the shell" "VMM-GUEST-SHELL: starting"
+if grep -q "VMM-GUEST-SHELL: starting" "$tmp/log0"; then
+	# its line went to the first console: the shell's answer below is the check
+	echo "note: the shell had started before the snapshot"
+else
+	wait_for "VMM-GUEST-SHELL: starting" "$tmp/log" 900 ||
+		echo "FAIL: no shell after the mid-boot restore"
+	check "the boot restored mid-way reaches the shell" "VMM-GUEST-SHELL: starting"
+fi
 sleep 3 # the prompt is printed
 kill -0 $vmm_pid 2>/dev/null && echo 'echo before-$((6*7))' >"$tmp/in1"
 wait_for "before-42" "$tmp/log" 120

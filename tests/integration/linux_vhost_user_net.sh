@@ -24,16 +24,6 @@ tp_pid=""
 sleeper=""
 trap 'kill $sleeper $tp_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp" "/var/run/dpdk/vu-linux-$$"' EXIT
 
-type_cmd() { echo "$1" >"$tmp/in"; }
-wait_for() { # REGEX SECONDS: the console shows REGEX (false on timeout or a dead VMM)
-	local i
-	for ((i = 0; i < $2 * 2; i++)); do
-		grep -qE -- "$1" "$tmp/log" && return 0
-		kill -0 "$vmm_pid" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
 start_testpmd() { # no huge pages; DPDK does not remove a stale socket
 	local cpu
 	cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
@@ -89,6 +79,15 @@ for _ in $(seq 120); do
 	kill -0 "$vmm_pid" 2>/dev/null || break
 	sleep 1
 done
+if kill -0 "$vmm_pid" 2>/dev/null; then
+	echo "FAIL: the guest did not power off within 120 s"
+	fail=1
+	kill -9 "$vmm_pid"
+fi
 wait "$vmm_pid"
 check_status $?
+if [ $fail -ne 0 ]; then
+	echo "---- testpmd (last 20 lines)"
+	tail -20 "$tmp/testpmd.log"
+fi
 linux_finish

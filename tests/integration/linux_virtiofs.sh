@@ -26,16 +26,6 @@ sleeper=""
 trap 'kill $sleeper $fsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir -p "$share"
 
-type_cmd() { echo "$1" >"$tmp/in"; }
-wait_for() { # REGEX SECONDS: the console shows REGEX (false on timeout or a dead VMM)
-	local i
-	for ((i = 0; i < $2 * 2; i++)); do
-		grep -qE -- "$1" "$tmp/log" && return 0
-		kill -0 "$vmm_pid" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
 start_virtiofsd() {
 	rm -f "$fs_sock"
 	"$VIRTIOFSD" --socket-path="$fs_sock" -o source="$share" -o cache=none \
