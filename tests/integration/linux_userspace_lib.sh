@@ -6,6 +6,7 @@
 #   CONSOLE    com1 | hvc0      where the shell runs (vmm only; QEMU uses COM1)
 #   ENDING     poweroff | reboot | ctrl-a-x   how the session ends (QEMU: poweroff, then the
 #              test stops it once the guest has halted)
+#   GPU        1: also --gpu --screenshot (vmm only; the display checks below)
 #
 # The guest boots from a copy of the default disk image (root=/dev/vda rw, no initramfs) with a
 # virtio disk, rng and net (user networking: libslirp here, QEMU's slirp there). /init runs the
@@ -29,6 +30,7 @@ RUNNER=${RUNNER:-vmm}
 TRANSPORT=${TRANSPORT:-mmio}
 CONSOLE=${CONSOLE:-com1}
 ENDING=${ENDING:-poweroff}
+GPU=${GPU:-0}
 QEMU="${QEMU:-qemu-system-x86_64}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 
@@ -60,9 +62,12 @@ if [ "$RUNNER" = vmm ]; then
 		opts+=(--console virtio)
 		cmdline+=" console=hvc0"
 	fi
+	[ "$GPU" = 1 ] && opts+=(--gpu --screenshot "$tmp/screen.png")
 	label="vmm $TRANSPORT $CONSOLE"
 	# --foreground: the VMM reads the terminal (timeout would otherwise put it in the background).
-	term_start timeout --foreground 1200 "$VMM" "${opts[@]}" --append "$cmdline"
+	# Its log (-v -v: which devices the guest drove) goes to $tmp/err, not to the terminal.
+	term_start bash -c "exec \"\$@\" 2>$tmp/err" vmm timeout --foreground 1200 "$VMM" -v -v \
+		"${opts[@]}" --append "$cmdline"
 else
 	accel=(-accel tcg)
 	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
@@ -151,6 +156,13 @@ if term_wait 'VMM-GUEST-SHELL: starting' 900 && term_wait 'vmmguest:.*# ' 300; t
 	else
 		bad "no output from the typed command"
 	fi
+	if [ "$GPU" = 1 ]; then
+		# Text for the screenshot on the framebuffer console (the kernel's messages stay off
+		# it: drawing and scrolling them is minutes of emulated guest kernel code)
+		term_type 'for i in $(seq 20); do echo "vmm display line $i: the quick brown fox jumps over the lazy dog"; done >/dev/tty1; echo TTY1-$?-DONE'
+		term_wait 'TTY1-0-DONE' 120 && ok "20 lines written to the framebuffer console" ||
+			bad "could not write to /dev/tty1"
+	fi
 else
 	bad "no shell prompt"
 fi
@@ -187,6 +199,61 @@ case "$CONSOLE:$RUNNER" in
 hvc0:vmm) check "the shell ran on hvc0" 'typed-42 on /dev/hvc0' ;;
 *) check "the shell ran on ttyS0" 'typed-42 on /dev/ttyS0' ;;
 esac
+
+# ---- what the kernel saw of our machine, and which devices it drove (the VMM's -v -v log) ----
+if [ "$RUNNER" = vmm ]; then
+	if [ "$TRANSPORT" = pci ]; then
+		check "PCI bus enumerated" 'pci 0000:00:00.0: \[1b36:0008\]'
+		check "virtio-blk-pci found" 'pci 0000:00:01.0: \[1af4:1042\]'
+		check "MSI-X vectors routed" 'virtio-blk: MSI-X vector [0-9]+ -> GSI' "$tmp/err"
+	else
+		check "virtio-mmio windows registered" 'virtio-mmio: Registering device virtio-mmio\.[0-9]+ at 0xd000[0-9a-f]000'
+	fi
+	check "virtio-blk is vda" 'virtio_blk virtio[0-9]+: \[vda\] 131072 512-byte'
+	check "ext4 root mounted" 'VFS: Mounted root \(ext4 filesystem\)'
+	check "the guest drove virtio-blk" 'virtio-blk: driver ready' "$tmp/err"
+	check "the guest drove virtio-rng" 'virtio-rng: driver ready' "$tmp/err"
+	check "the guest drove virtio-net" 'virtio-net: driver ready' "$tmp/err"
+	check "/init saw the disk" 'VMM-GUEST-BLOCK: .*vda'
+	check "/init saw the rng" 'VMM-GUEST-HWRNG: .*virtio'
+	if [ "$CONSOLE" = hvc0 ]; then
+		# The kernel logs to both ttyS0 and hvc0, which share the terminal: lines after hvc0
+		# registers come twice, the second copy through the virtio-console transmit queue.
+		check "hvc0 is a console" 'printk: console \[hvc0\] enabled'
+		check "the guest drove virtio-console" 'virtio-console: driver ready' "$tmp/err"
+		if [ "$(grep -cE 'Run /(sbin/)?init as init process' "$tmp/log")" -ge 2 ]; then
+			ok "Run /init also came through hvc0"
+		else
+			bad "Run /init did not come through hvc0"
+		fi
+	fi
+else
+	check "QEMU: the kernel reached Run /init" 'Run /(sbin/)?init as init process'
+fi
+if [ "$GPU" = 1 ]; then
+	check "virtio-gpu bound by DRM" 'Initialized virtio_gpu'
+	check "fbdev on virtio-gpu" 'virtio_gpudrmfb frame buffer device'
+	check "framebuffer console" 'Console: switching to colour frame buffer device'
+	check "virtio-input devices registered" 'input: .* as /devices/.*virtio'
+	check "the guest drove virtio-gpu" 'virtio-gpu: driver ready' "$tmp/err"
+	# Not blank: several colours, and at least a few thousand lit pixels (the 20 lines).
+	if [ ! -s "$tmp/screen.png" ]; then
+		bad "no screenshot written"
+	elif PNGDIR="$SOURCE_DIR/tests/integration" python3 - "$tmp/screen.png" <<'PY'; then
+import sys
+sys.path.insert(0, __import__('os').environ['PNGDIR'])
+from display_png_check import read_png
+w, h, bpp, rows = read_png(sys.argv[1])
+lit = sum(1 for r in rows for x in range(w) if any(r[x * bpp:x * bpp + 3]))
+colours = {bytes(r[x * bpp:x * bpp + 3]) for r in rows for x in range(0, w, 3)}
+print(f"screenshot {w}x{h}: {lit} lit pixels, {len(colours)} colours")
+sys.exit(0 if lit > 2000 and len(colours) >= 2 else 1)
+PY
+		ok "the screenshot shows the console's text"
+	else
+		bad "the screenshot is blank"
+	fi
+fi
 
 # ---- the disk, read back on the host ----
 # A poweroff or reboot through /init remounts / read-only first: the file system must be clean.

@@ -8,8 +8,14 @@
 #      reconnects by itself (docs/vhost-user.md); the new virtiofsd has no FUSE session, so the
 #      guest mounts the share again, then reads a file made after the restart and writes another;
 #   4. the guest powers off: the VMM exits 0.
+# The same boot checks virtio-vsock (--vsock cid=5,uds=PATH; one Linux boot checks both, which
+# keeps the suite short where guest kernel code is emulated): before its shell, the guest's /init
+# runs /usr/bin/vsock-echo (guest-images/tools/vsock-echo.c, the vsock check), which connects to
+# the host, CID 2 port 1234, mapped by the VMM to the Unix socket PATH_1234, where a host helper
+# (linux_vsock_host.py) checks the 100000 pattern bytes the guest sends and answers with a line
+# the guest prints.
 # TRANSPORT=pci runs it over virtio-pci (linux_virtiofs_pci.sh).
-# labels: slow linux vhost_user
+# labels: slow linux vhost_user vsock
 # requires: kvm root
 # timeout: 1200
 # resource: linux
@@ -23,8 +29,17 @@ fs_sock=$tmp/fs.sock
 vmm_pid=""
 fsd_pid=""
 sleeper=""
-trap 'kill $sleeper $fsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+vsock_host=""
+trap 'kill $sleeper $fsd_pid $vsock_host 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir -p "$share"
+
+uds="$tmp/v.sock"
+python3 "$SOURCE_DIR/tests/integration/linux_vsock_host.py" "${uds}_1234" >"$tmp/host" 2>&1 &
+vsock_host=$!
+for _ in $(seq 50); do
+	grep -q '^ready' "$tmp/host" 2>/dev/null && break
+	sleep 0.2
+done
 
 start_virtiofsd() {
 	rm -f "$fs_sock"
@@ -63,9 +78,10 @@ start_virtiofsd
 mkfifo "$tmp/in"
 sleep 1200 >"$tmp/in" &
 sleeper=$!
-"$VMM" --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 512M --console stdio \
-	--transport "$TRANSPORT" --fs tag=share,socket="$fs_sock" \
-	--append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0" <"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
+"$VMM" -v -v --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 512M --console stdio \
+	--transport "$TRANSPORT" --fs tag=share,socket="$fs_sock" --vsock "cid=5,uds=$uds" \
+	--append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0 vmmguest.run=vsock vmmguest.vsock.port=1234" \
+	<"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
 vmm_pid=$!
 if ! wait_for "VMM-GUEST-SHELL: starting" 1000; then
 	echo "FAIL: no shell"
@@ -73,6 +89,18 @@ if ! wait_for "VMM-GUEST-SHELL: starting" 1000; then
 	linux_finish
 fi
 sleep 2
+# ---- vsock: what /init's check printed before the shell ----
+check "the guest drove virtio-vsock" 'virtio-vsock: driver ready' "$tmp/err"
+check "/init saw the vsock device (ID 19) bound" \
+	'VMM-GUEST-VIRTIO: .* device=0x0013 .*driver=vmw_vsock_virtio_transport'
+check "the vsock transport driver holds the device" 'VMM-GUEST-VSOCK-DRIVER: virtio'
+check "the guest's program reached the host over vsock and read its answer" \
+	'VMM-GUEST-VSOCK: vsock-echo: sent 100000 bytes, reply: OK 100000 bytes intact \(status 0\)'
+check "the host saw the guest's greeting over vsock" '^line: hello-from-guest 100000' "$tmp/host"
+check "the vsock check passed" 'VMM-GUEST-RUN: vsock status 0'
+
+# ---- virtio-fs ----
+check "the guest drove virtio-fs" 'virtio-fs: driver ready' "$tmp/err"
 type_cmd 'mkdir -p /mnt && mount -t virtiofs share /mnt && echo MOUNTED=$(grep -c virtiofs /proc/mounts)'
 wait_for "^MOUNTED=1" 120
 check "the guest mounted the share" "^MOUNTED=1"

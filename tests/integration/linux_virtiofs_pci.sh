@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# linux_virtiofs.sh with the devices on virtio-pci (MSI-X).
-# labels: slow linux vhost_user
+# linux_virtiofs.sh (virtio-fs and virtio-vsock) with the devices on virtio-pci (MSI-X).
+# labels: slow linux vhost_user vsock pci
 # requires: kvm root
 # timeout: 1200
 # resource: linux

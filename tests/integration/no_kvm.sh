@@ -91,8 +91,8 @@ slice() {
 }
 slice 0 layer_rules.sh vmmctl.sh api_unstarted.sh cli_errors.sh
 slice 77 guest_hello.sh virtio_blk.sh virtio_blk_pci.sh hostile_guest.sh api_vm.sh \
-	io_poll_default.sh vmmctl_vmm.sh snapshot_restore.sh jail.sh linux_boot_vmm.sh \
-	linux_userspace.sh net_linux_tap.sh
+	io_poll_default.sh vmmctl_vmm.sh snapshot_restore.sh jail.sh linux_pmem.sh \
+	linux_userspace.sh linux_mmds.sh
 
 # A Criterion test whose cases need KVM skips them and passes.
 RUN_LABEL="masked /dev/kvm: test_kvm_state"
