@@ -13,6 +13,8 @@
 #     (resume_vm): GET /vm/config shows the NIC as eth0 and the mmds-config, GET /mmds the
 #     patched store; in the guest the old token is refused (tokens are not kept) and a new
 #     token reads the patched value.
+# The same boot checks the tap itself (what net_linux_tap.sh did in a boot of its own): the
+# kernel's static IP configuration completes and the guest answers ping from the namespace.
 # Not run where KVM is unusable (the requires line).
 # labels: slow linux net
 # requires: kvm netns
@@ -51,14 +53,34 @@ want 204 PUT /actions '{"action_type": "InstanceStart"}'
 
 wait_for "VMM-GUEST-SHELL: starting" 600
 check "the guest's shell started" "VMM-GUEST-SHELL: starting"
+check "the kernel configured eth0 (IP-Config: Complete)" "IP-Config: Complete"
+if ip netns exec "$NS" ping -c 3 -i 0.5 -W 5 192.168.78.2 >"$tmp/ping" 2>&1; then
+	echo "ok: the guest answers ping on the tap: $(tail -n 1 "$tmp/ping")"
+else
+	echo "FAIL: no answer to ping on the tap: $(tail -n 2 "$tmp/ping")"
+	fail=1
+fi
 guest "ip route add 169.254.169.254 dev eth0"
 guest "wget -q -O - http://169.254.169.254/latest/meta-data/ami-id; echo MMDS-NOTOKEN-RC=\$?"
 wait_for "MMDS-NOTOKEN-RC=[0-9]" 120
 check "V2: a GET without a token fails" "MMDS-NOTOKEN-RC=[1-9]"
-guest "TOK=\$(printf 'PUT /latest/api/token HTTP/1.0\\r\\nX-metadata-token-ttl-seconds: 600\\r\\n\\r\\n' | nc 169.254.169.254 80 | tail -n 1)"
-guest "echo MMDS-TOKEN-LEN=\${#TOK}"
-wait_for "MMDS-TOKEN-LEN=[0-9]" 120
-check "a V2 token of 64 characters" "MMDS-TOKEN-LEN=64"
+# new_token TAG: TOK in the guest's shell from PUT /latest/api/token (busybox nc: its wget cannot
+# PUT). On kvm_pvm a process started by the guest's shell has been seen to segfault at its first
+# TLS access (nc in this pipeline, 2026-11-24, in two runs of five, before and after a snapshot
+# load; docs/snapshots.md): up to three tries, each failed one shown.
+new_token() {
+	local try
+	for try in 1 2 3; do
+		guest "TOK=\$(printf 'PUT /latest/api/token HTTP/1.0\\r\\nX-metadata-token-ttl-seconds: 600\\r\\n\\r\\n' | nc 169.254.169.254 80 | tail -n 1)"
+		guest "echo $1$try=\${#TOK}-"
+		wait_for "$1$try=[0-9]+-" 300
+		tr -d '\r' <"$tmp/log" | grep -q "^$1$try=64-" && break
+		echo "note: token try $try: $(tr -d '\r' <"$tmp/log" | grep -oE "^$1$try=[0-9]*-"), the console's last fault:"
+		tr -d '\r' <"$tmp/log" | grep -E "segfault|Segmentation" | tail -1
+	done
+}
+new_token MMDS-TOKEN-LEN
+check "a V2 token of 64 characters" "MMDS-TOKEN-LEN[0-9]=64-"
 guest "echo MMDS-VALUE=\$(wget -q -O - --header \"X-metadata-token: \$TOK\" http://169.254.169.254/latest/meta-data/ami-id)"
 wait_for "MMDS-VALUE=ami" 120
 check "the guest reads its metadata with the token" "MMDS-VALUE=ami-12345678"
@@ -97,12 +119,17 @@ check "GET /mmds after the load is the patched store" 'ami-87654321' "$tmp/body"
 guest "echo MMDS-OLDTOKEN-RC=\$(wget -q -O - --header \"X-metadata-token: \$TOK\" http://169.254.169.254/latest/meta-data/ami-id >/dev/null 2>&1; echo \$?)"
 wait_for "MMDS-OLDTOKEN-RC=[0-9]" 300
 check "after the load, the old token is refused" "MMDS-OLDTOKEN-RC=[1-9]"
-guest "TOK=\$(printf 'PUT /latest/api/token HTTP/1.0\\r\\nX-metadata-token-ttl-seconds: 600\\r\\n\\r\\n' | nc 169.254.169.254 80 | tail -n 1)"
+new_token MMDS-NEWTOKEN-LEN
 guest "echo MMDS-RESTORED=\$(wget -q -O - --header \"X-metadata-token: \$TOK\" http://169.254.169.254/latest/meta-data/ami-id)"
 wait_for "MMDS-RESTORED=ami" 300
 check "after the load, a new token reads the patched value" "MMDS-RESTORED=ami-87654321"
 
 guest "poweroff"
-for _ in $(seq 120); do kill -0 $vmm_pid 2>/dev/null || break; sleep 1; done
+for i in $(seq 120); do
+	kill -0 $vmm_pid 2>/dev/null || break
+	# once seen on kvm_pvm: the line typed sat unread until more input came
+	[ "$i" = 60 ] && guest "poweroff"
+	sleep 1
+done
 tr -d '\r' <"$tmp/log" >"$tmp/log.txt" && mv "$tmp/log.txt" "$tmp/log"
 linux_finish

@@ -6,6 +6,9 @@
 #   2. /init ran from it and its shell came up;
 #   3. bytes written to /dev/pmem1 and flushed (dd conv=fsync: a virtio-pmem FLUSH, answered after
 #      the host's fsync) are in the host file after the VM has ended.
+# The same boot has a virtio-net NIC on user networking (--net user, libslirp) with the kernel's
+# `ip=dhcp` (what net_linux_dhcp.sh did in a boot of its own): the kernel's IP autoconfiguration
+# completes with libslirp's lease, 10.0.2.15 via 10.0.2.2, before the root is mounted.
 # First passed on a kvm_pvm host on 2026-11-24 (guest kernel with NVDIMM_PFN, disk with 4 KiB blocks).
 # labels: slow linux
 # requires: kvm
@@ -26,12 +29,16 @@ mkfifo "$tmp/in"
 sleep 900 >"$tmp/in" &
 sleeper=$!
 "$VMM" -v -v --kernel "$VMLINUX" --mem 256M --console stdio --transport "$TRANSPORT" \
-	--pmem "path=$tmp/root.ext4,ro,root" --pmem "path=$tmp/data.img" \
-	--append "$CMDLINE rootfstype=ext4 vmmguest.shell=1 vmmguest.dhcp=0" \
+	--pmem "path=$tmp/root.ext4,ro,root" --pmem "path=$tmp/data.img" --net user \
+	--append "$CMDLINE rootfstype=ext4 ip=dhcp vmmguest.shell=1 vmmguest.dhcp=0" \
 	<"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
 vmm_pid=$!
 if wait_for "VMM-GUEST-SHELL: starting" 800; then
 	sleep 2
+	check "the guest drove virtio-net" 'virtio-net: driver ready' "$tmp/err"
+	check "the kernel's DHCP: IP-Config: Complete" 'IP-Config: Complete'
+	check "DHCP lease 10.0.2.15/24 via 10.0.2.2" 'ipaddr=10\.0\.2\.15, mask=255\.255\.255\.0, gw=10\.0\.2\.2'
+	check "the DHCP server is slirp" 'bootserver=10\.0\.2\.2'
 	type_cmd 'echo ROOTMOUNT-$(grep " / " /proc/mounts | tr " " ,)'
 	wait_for "^ROOTMOUNT-" 60
 	check "the root is /dev/pmem0" "^ROOTMOUNT-/dev/(root|pmem0),/,ext4"

@@ -44,9 +44,16 @@ host_md5() { # OFFSET_MIB COUNT_MIB
 }
 # guest_rw TAG: the guest reads the host's block at 4 MiB, writes 1 MiB at 8 MiB, syncs
 guest_rw() {
-	type_cmd "echo $1R=\$(dd if=/dev/vda bs=1M skip=4 count=1 2>/dev/null | md5sum | cut -d' ' -f1)"
-	wait_for "^$1R=[0-9a-f]{32}" 120
-	check "$1: the guest reads the block the host wrote" "^$1R=$(host_md5 4 1)"
+	# On kvm_pvm a process in the guest has been seen to print garbage once (32 '%' for this
+	# md5sum; docs/snapshots.md, "Known issue"): a second read tells the disk from that.
+	local try
+	for try in 1 2; do
+		type_cmd "echo $1R$try=\$(dd if=/dev/vda bs=1M skip=4 count=1 2>/dev/null | md5sum | cut -d' ' -f1)-"
+		wait_for "^$1R$try=.*-" 120
+		grep -q "^$1R$try=$(host_md5 4 1)-" "$tmp/log" && break
+		echo "note: $1: read $try gave '$(grep -a "^$1R$try=" "$tmp/log" | tr -d '\r' | tail -1)'"
+	done
+	check "$1: the guest reads the block the host wrote" "^$1R[12]=$(host_md5 4 1)-"
 	type_cmd "head -c 1048576 /dev/urandom > /tmp/w && dd if=/tmp/w of=/dev/vda bs=1M seek=8 conv=fsync 2>/dev/null && echo $1W=\$(md5sum /tmp/w | cut -d' ' -f1)"
 	if wait_for "^$1W=[0-9a-f]{32}" 120; then
 		local want

@@ -168,3 +168,17 @@ Test(blk_opts, drive_id)
 		cr_assert_str_eq(o.id, "", "nothing kept on failure");
 	}
 }
+
+Test(blk_opts, root_marks_the_root_device)
+{
+	cr_assert_eq(parse("img,root,ro"), 0);
+	cr_assert(o.root);
+	cr_assert(o.ro);
+	teardown();
+	cr_assert_eq(parse("img"), 0);
+	cr_assert_not(o.root);
+	teardown();
+	cr_assert_eq(parse("img,root=1"), -EINVAL);
+	cr_assert(strstr(err, "'root' takes no value"), "%s", err);
+	cr_assert_eq(parse("img,root,root"), -EINVAL);
+}

@@ -19,6 +19,7 @@ enum {
 	SEEN_QUEUES = 128,
 	SEEN_CPUS = 256,
 	SEEN_ID = 512,
+	SEEN_ROOT = 1024,
 };
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
@@ -48,6 +49,11 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 			return parse_fail(err, errlen, "option 'ro' takes no value");
 		bit = SEEN_RO;
 		o->ro = true;
+	} else if (!strcmp(item, "root")) {
+		if (value)
+			return parse_fail(err, errlen, "option 'root' takes no value");
+		bit = SEEN_ROOT;
+		o->root = true;
 	} else if (!strcmp(item, "serial")) {
 		if (!value)
 			return parse_fail(err, errlen, "option 'serial' needs a value (serial=ID)");
@@ -104,7 +110,7 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 	} else {
 		return parse_fail(
 		    err, errlen,
-		    "unknown option '%s' (known: ro, serial=, cache=, discard=, aio=, bw=, "
+		    "unknown option '%s' (known: ro, root, serial=, cache=, discard=, aio=, bw=, "
 		    "ops=, num-queues=, iothread-cpus=, id=)",
 		    item);
 	}

@@ -54,6 +54,7 @@ struct virtio_blk_opts {
 	unsigned num_queues;		      /* 0 (not given) or 1..8 */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 	char id[VIRTIO_BLK_DRIVE_ID_MAX];     /* id=; "" when not given */
+	bool root; /* the guest's root device (the API's is_root_device); the device ignores it */
 };
 
 /* Parses `spec` into *opts (zeroed first; defaults: writeback, discard off, aio auto). Returns 0,

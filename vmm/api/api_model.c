@@ -776,6 +776,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		else
 			snprintf(d->id, sizeof(d->id), "drive%d", i);
 		d->ro = cfg->disks[i].ro;
+		d->root = cfg->disks[i].root;
 		d->rl = cfg->disks[i].rl;
 		snprintf(d->cache_type, sizeof(d->cache_type), "Unsafe");
 		m->ndrives++;

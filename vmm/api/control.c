@@ -107,8 +107,8 @@ static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err
 	const char *aio = !strcmp(d->io_engine, "Sync")	   ? ",aio=sync"
 			  : !strcmp(d->io_engine, "Async") ? ",aio=io_uring"
 							   : "";
-	if (snprintf(spec, sizeof(spec), "%s%s%s,id=%s", d->path, d->ro ? ",ro" : "", aio, d->id) >=
-		(int)sizeof(spec) ||
+	if (snprintf(spec, sizeof(spec), "%s%s%s%s,id=%s", d->path, d->ro ? ",ro" : "",
+		     d->root ? ",root" : "", aio, d->id) >= (int)sizeof(spec) ||
 	    api_rate_limiter_spec(spec, sizeof(spec), "", &d->rl)) {
 		snprintf(err, errlen, "%s: path_on_host is too long", d->id);
 		return -ENAMETOOLONG;

@@ -43,6 +43,13 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		virtio_blk_opts_free(o);
 		return -EINVAL;
 	}
+	for (int i = 0; o->root && i < cfg->ndisks; i++) {
+		if (cfg->disks[i].root) {
+			snprintf(err, errlen, "root: disk %d is the root device already", i);
+			virtio_blk_opts_free(o);
+			return -EINVAL;
+		}
+	}
 	if (dev_vu_blk_id_taken(cfg, o->id)) {
 		snprintf(err, errlen, "id=%s: a vhost-user disk has that id already", o->id);
 		virtio_blk_opts_free(o);
@@ -122,9 +129,33 @@ static int check_disks(const struct vm_config *cfg)
 	return 0;
 }
 
+static char *root_cmdline; /* the command line with a root disk's root= added */
+
+/* A root disk (`,root`) is named on the kernel command line as root=/dev/vdX, unless the
+ * command line names a root= itself (the API's is_root_device writes one, PARTUUID= or not). */
+static int add_root(struct vm *vm, int i)
+{
+	const char *user = vm->cfg->append ? vm->cfg->append : "";
+	if (strstr(user, "root="))
+		return 0;
+	free(root_cmdline);
+	if (asprintf(&root_cmdline, "%s%sroot=/dev/vd%c %s", user, *user ? " " : "", 'a' + i,
+		     vm->cfg->disks[i].ro ? "ro" : "rw") < 0) {
+		root_cmdline = NULL;
+		return -ENOMEM;
+	}
+	machine_set_cmdline(&vm->machine, root_cmdline);
+	return 0;
+}
+
 static int create_disks(struct vm *vm)
 {
 	for (int i = 0; i < vm->cfg->ndisks; i++) {
+		if (vm->cfg->disks[i].root) { /* harmless on a restore: no kernel is loaded */
+			int err = add_root(vm, i);
+			if (err)
+				return err;
+		}
 		struct virtio_dev *dev;
 		int err = virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem);
 		if (err == -EWOULDBLOCK)
@@ -141,6 +172,8 @@ static int create_disks(struct vm *vm)
 
 static void release_disks(struct vm_config *cfg)
 {
+	free(root_cmdline);
+	root_cmdline = NULL;
 	for (int i = 0; i < cfg->ndisks; i++)
 		virtio_blk_opts_free(&cfg->disks[i]);
 	cfg->ndisks = 0;
@@ -148,11 +181,14 @@ static void release_disks(struct vm_config *cfg)
 
 static const struct device_option disk_options[] = {
     {"disk", required_argument,
-     "      --disk PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off]\n"
+     "      --disk PATH[,ro][,root][,serial=ID][,cache=writeback|none][,discard=on|off]\n"
      "                        a virtio-blk disk on a raw file or block device;\n"
      "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
      "                          ro           read-only: guest writes fail, the file is\n"
      "                                       never written\n"
+     "                          root         the guest's root device: root=/dev/vdX\n"
+     "                                       ro|rw is added to the kernel command line\n"
+     "                                       unless it has a root= (one disk at most)\n"
      "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
      "                          cache=none   O_DIRECT (bypass the host page cache)\n"
      "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
