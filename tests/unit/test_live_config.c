@@ -75,6 +75,30 @@ Test(live_config, a_drives_limits_and_id_survive_the_replay)
 	api_model_free(&m);
 }
 
+Test(live_config, the_root_drive_and_its_io_engine_survive_the_replay)
+{
+	struct api_model m;
+
+	apply("disk", "/data.img,aio=io_uring");
+	apply("disk", "/root.img,root,aio=sync,id=rootfs");
+	replay();
+	cr_assert(replayed.disks[1].root);
+	cr_assert_not(replayed.disks[0].root);
+	cr_assert_eq(api_model_from_config(&m, &replayed), 0);
+	cr_assert(m.drives[1].root, "is_root_device after a restore");
+	cr_assert_not(m.drives[0].root);
+	cr_assert_str_eq(m.drives[1].io_engine, "Sync");
+	cr_assert_str_eq(m.drives[0].io_engine, "Async");
+	api_model_free(&m);
+}
+
+Test(live_config, a_second_root_disk_is_refused)
+{
+	apply("disk", "/root.img,root");
+	cr_assert_eq(cli_apply(&cfg, "disk", "/other.img,root", err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "root device already"), "%s", err);
+}
+
 Test(live_config, the_path_is_never_taken_for_a_key)
 {
 	struct rate_limiter_cfg rl = {.bw = {10, 0, 5}};

@@ -779,6 +779,11 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		d->root = cfg->disks[i].root;
 		d->rl = cfg->disks[i].rl;
 		snprintf(d->cache_type, sizeof(d->cache_type), "Unsafe");
+		/* what add_drive() (control.c) made of an io_engine */
+		snprintf(d->io_engine, sizeof(d->io_engine), "%s",
+			 cfg->disks[i].aio == VIRTIO_BLK_AIO_SYNC	? "Sync"
+			 : cfg->disks[i].aio == VIRTIO_BLK_AIO_IO_URING ? "Async"
+									: "");
 		m->ndrives++;
 	}
 	for (int i = 0; i < cfg->nnics && i < API_MAX_NICS; i++) {
