@@ -189,3 +189,14 @@ Test(device_check, fs_with_memory_hotplug_is_refused)
 	close(s);
 	unlink(sock);
 }
+
+Test(device_check, one_root_device_among_disks_and_pmem)
+{
+	char disk[200], pmem[200];
+	snprintf(disk, sizeof(disk), "%s,root", file("root.img", 1 << 20, 0644));
+	snprintf(pmem, sizeof(pmem), "path=%s,root", file("p.img", 2 << 20, 0644));
+	cr_assert_eq(check("--disk", disk, "--pmem", pmem), -EINVAL);
+	snprintf(pmem, sizeof(pmem), "path=%s", file("p.img", 2 << 20, 0644));
+	cr_assert_eq(check("--disk", disk, "--pmem", pmem), 0,
+		     "a pmem device beside the root disk");
+}

@@ -12,6 +12,7 @@
 
 #include "virtio/blk/blk.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/dev_pmem.h"
 #include "vmm/machine/dev_vhost_user.h"
 #include "vmm/machine/device_table.h"
 #include "vmm/machine/vm.h"
@@ -107,10 +108,29 @@ int dev_disk_check_file(const struct virtio_blk_opts *o)
 	return check_one(o, &st);
 }
 
+/* A root disk and a root pmem device would both name root= on the command line. */
+static int check_one_root(const struct vm_config *cfg)
+{
+	const struct dev_pmem_cfg *pmem = device_cfg_find(cfg, &device_pmem);
+	for (int i = 0; i < cfg->ndisks; i++)
+		for (int j = 0; cfg->disks[i].root && pmem && j < pmem->n; j++)
+			if (pmem->dev[j].opts.root) {
+				log_error(
+				    "disk %s and pmem %s are both marked root: one root device "
+				    "at most",
+				    cfg->disks[i].path, pmem->dev[j].opts.path);
+				return -EINVAL;
+			}
+	return 0;
+}
+
 /* Every disk opens and locks, and no file is given twice where one of them is writable (two
  * writers, or a writer under a reader, would corrupt it: the guest does not know they are one). */
 static int check_disks(const struct vm_config *cfg)
 {
+	int root_err = check_one_root(cfg);
+	if (root_err)
+		return root_err;
 	struct stat st[CLI_MAX_DISKS];
 	for (int i = 0; i < cfg->ndisks; i++) {
 		const struct virtio_blk_opts *o = &cfg->disks[i];
