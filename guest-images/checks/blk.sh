@@ -7,7 +7,11 @@
 
 root_fs=$(awk '$2 == "/" { fs = $3 } END { print fs }' /proc/mounts)
 echo "VMM-GUEST-BLK: root file system $root_fs"
-seq 0 255 | sed 's/^/vmm-blk-check line /' >/vmm-blk-lines.txt
+i=0
+while [ $i -le 255 ]; do
+	echo "vmm-blk-check line $i"
+	i=$((i + 1))
+done >/vmm-blk-lines.txt
 dd if=/dev/urandom of=/vmm-blk-random.bin bs=64k count=16 2>/dev/null
 sync
 echo "VMM-GUEST-BLK: lines $(md5_of /vmm-blk-lines.txt) random $(md5_of /vmm-blk-random.bin)"

@@ -7,8 +7,11 @@
 . /usr/share/vmmguest/lib.sh
 
 rc=0
-echo "VMM-GUEST-NET: $(ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}')" \
-	"via $(ip -4 route show default 2>/dev/null | awk '{print $3}')"
+# one program after the other, no pipeline (lib.sh, md5_of)
+ip -4 -o addr show dev eth0 >/tmp/.net-addr 2>/dev/null
+ip -4 route show default >/tmp/.net-route 2>/dev/null
+echo "VMM-GUEST-NET: $(awk '{print $4}' /tmp/.net-addr)" \
+	"via $(awk '{print $3}' /tmp/.net-route)"
 
 url=$(cmdline_value vmmguest.net.url)
 if [ -n "$url" ]; then

@@ -6,13 +6,18 @@
 . /usr/share/vmmguest/lib.sh
 
 drv=/sys/bus/virtio/drivers/vmw_vsock_virtio_transport
-bound=$(ls "$drv" 2>/dev/null | grep '^virtio' | tr '\n' ' ')
+bound=""
+for dev in "$drv"/virtio*; do
+	[ -e "$dev" ] && bound="$bound${bound:+ }${dev##*/}"
+done
 echo "VMM-GUEST-VSOCK-DRIVER: ${bound:-(none)}"
 [ -n "$bound" ] || exit 1
 port=$(cmdline_value vmmguest.vsock.port)
 bytes=$(cmdline_value vmmguest.vsock.bytes)
 [ -n "$port" ] || exit 0
-reply=$(vsock-echo "$port" "${bytes:-100000}" 2>&1)
+vsock-echo "$port" "${bytes:-100000}" >/tmp/.vsock-reply 2>&1
 rc=$?
-echo "VMM-GUEST-VSOCK: $(echo "$reply" | tail -1) (status $rc)"
+last=""
+while IFS= read -r line; do last=$line; done </tmp/.vsock-reply
+echo "VMM-GUEST-VSOCK: $last (status $rc)"
 exit $rc

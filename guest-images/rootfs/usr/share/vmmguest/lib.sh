@@ -13,7 +13,11 @@ cmdline_value() {
 	done
 }
 
-# md5_of FILE: the file's MD5 in hex.
+# md5_of FILE: the file's MD5 in hex. No pipeline of programs here or in the checks: on kvm_pvm
+# busybox programs started together compute with wrong memory now and then (docs/testing.md,
+# "Known issue"); one after the other they do not.
 md5_of() {
-	md5sum <"$1" | cut -d' ' -f1
+	md5sum "$1" >/tmp/.md5_of
+	read -r sum _ </tmp/.md5_of
+	echo "$sum"
 }
