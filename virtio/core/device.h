@@ -237,6 +237,9 @@ struct virtio_dev {
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	bool pause_req; /* set by pause, cleared by resume */
+	/* Set by virtio_dev_destroy(): a parked thread ends without serving what was recorded
+	 * (after a local migration another VMM drives the same guest RAM). */
+	bool stopping;
 
 	/* ---- counters (see struct virtio_dev_counters; any thread may read them) ---- */
 	struct virtio_dev_counters counters;

@@ -112,14 +112,15 @@ static void quiesce_group(struct virtio_dev *dev, unsigned g)
 }
 
 /* The pause safe point: no callback running, no lock held. Finish the work in flight first, so
- * nothing touches guest memory until the resume. */
-static void park(struct virtio_dev *dev, unsigned g)
+ * nothing touches guest memory until the resume. Returns false when the device is destroyed
+ * while parked: the thread ends at once, serving nothing. */
+static bool park(struct virtio_dev *dev, unsigned g)
 {
 	struct virtio_group *grp = &dev->groups[g];
 	uint64_t count;
 
 	if (read(grp->pause_fd, &count, sizeof(count)) < 0)
-		return; /* spurious */
+		return true; /* spurious */
 	virtio_group_enter(dev, g);
 	pthread_mutex_lock(grp->lock);
 	quiesce_group(dev, g);
@@ -129,10 +130,12 @@ static void park(struct virtio_dev *dev, unsigned g)
 	pthread_mutex_lock(&dev->pause_lock);
 	grp->parked = true;
 	pthread_cond_broadcast(&dev->pause_cond);
-	while (dev->pause_req)
+	while (dev->pause_req && !dev->stopping)
 		pthread_cond_wait(&dev->pause_cond, &dev->pause_lock);
 	grp->parked = false;
+	bool go_on = !dev->stopping;
 	pthread_mutex_unlock(&dev->pause_lock);
+	return go_on;
 }
 
 static const struct sandbox_rule io_rules[] = {
@@ -185,7 +188,8 @@ static bool serve_batch(struct virtio_dev *dev, unsigned g, struct virtio_poll *
 			return false;
 		if (events[i].data.u32 == TAG_PAUSE) {
 			virtio_poll_release(dev, poll, grp->lock); /* kicks on while parked */
-			park(dev, g);
+			if (!park(dev, g))
+				return false;
 			continue;
 		}
 		virtio_group_enter(dev, g);
@@ -383,7 +387,12 @@ void virtio_dev_destroy(struct virtio_dev *dev)
 			dev->ops->destroy(dev);
 		return;
 	}
-	virtio_dev_resume(dev); /* a parked thread could not see the stop */
+	/* A parked thread ends without serving the kicks recorded while paused: the guest may run
+	 * on elsewhere (a local migration's destination shares this RAM). */
+	pthread_mutex_lock(&dev->pause_lock);
+	dev->stopping = true;
+	pthread_cond_broadcast(&dev->pause_cond);
+	pthread_mutex_unlock(&dev->pause_lock);
 	stop_groups(dev);
 	if (dev->ops && dev->ops->destroy)
 		dev->ops->destroy(dev);
