@@ -1045,6 +1045,24 @@ Test(blk_config, a_rate_limiter_patch_keeps_what_it_does_not_name, .fini = teard
 	cr_assert_eq(now.ops.size, 50, "refused: nothing changed");
 }
 
+Test(blk_config, replacing_the_disk_of_a_paused_device_keeps_it_paused, .fini = teardown)
+{
+	setup("sync", NULL);
+	char other[] = "/tmp/test_vblk2.XXXXXX";
+	int fd = mkstemp(other);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, DISK_SECTORS * 512), 0);
+	close(fd);
+	virtio_dev_pause(F.dev); /* as vm_pause() does */
+	cr_assert_eq(virtio_blk_replace_disk(F.dev, other), 0);
+	unlink(other);
+	cr_assert(atomic_load(&F.dev->paused), "the swap resumed a device of a paused VM");
+	cr_assert_eq(virtio_blk_replace_disk(F.dev, F.path), 0);
+	cr_assert(atomic_load(&F.dev->paused));
+	virtio_dev_resume(F.dev);
+	cr_assert_not(atomic_load(&F.dev->paused));
+}
+
 Test(blk_disk, direct_io_fd_choice, .fini = teardown)
 {
 	memset(&F, 0, sizeof(F));

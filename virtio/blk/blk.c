@@ -743,6 +743,8 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 		blk_disk_close(&fresh);
 		return -EINVAL;
 	}
+	/* A paused VM's device stays paused: its kicks wait for vm_resume(). */
+	bool was_paused = atomic_load(&dev->paused);
 	virtio_dev_pause(dev); /* quiesce: the requests in flight complete on the old file */
 	pthread_mutex_lock(&dev->lock);
 	old = b->disk;
@@ -750,7 +752,8 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 	b->cfg.capacity = htole64(fresh.sectors);
 	virtio_dev_config_changed(dev);
 	pthread_mutex_unlock(&dev->lock);
-	virtio_dev_resume(dev);
+	if (!was_paused)
+		virtio_dev_resume(dev);
 	blk_disk_close(&old);
 	return 0;
 }
