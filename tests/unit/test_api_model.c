@@ -161,6 +161,37 @@ Test(api_model, a_configuration_from_the_model)
 	free(append);
 }
 
+Test(api_model, cache_type_reaches_the_disk_and_survives_a_restore)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": ["
+		 "{\"drive_id\": \"u\", \"path_on_host\": \"/u\", \"is_root_device\": false,"
+		 " \"cache_type\": \"Unsafe\"},"
+		 "{\"drive_id\": \"w\", \"path_on_host\": \"/w\", \"is_root_device\": false,"
+		 " \"cache_type\": \"Writeback\"},"
+		 "{\"drive_id\": \"n\", \"path_on_host\": \"/n\", \"is_root_device\": false,"
+		 " \"cache_type\": null}]}",
+		 err, sizeof(err)),
+	    0, "%s", err);
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert(cfg.disks[0].no_flush, "Unsafe: no FLUSH offered, as in Firecracker");
+	cr_assert_not(cfg.disks[1].no_flush);
+	cr_assert_not(cfg.disks[2].no_flush, "not given: flushes kept");
+	struct api_model restored;
+	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
+	cr_assert_str_eq(restored.drives[0].cache_type, "Unsafe");
+	cr_assert_str_eq(restored.drives[1].cache_type, "Writeback");
+	cr_assert_str_eq(restored.drives[2].cache_type, "Writeback");
+	api_model_free(&restored);
+	cli_free(&cfg);
+	free(append);
+}
+
 Test(api_model, an_id_with_a_comma_is_refused)
 {
 	char err[256] = "";

@@ -902,6 +902,19 @@ BOTH(writes_without_flush_negotiated_are_write_through)
 	cr_assert_arr_eq(file, host(data), 512);
 }
 
+BOTH(flush_off_offers_no_flush_and_writes_land)
+{
+	/* Firecracker's cache_type Unsafe: no FLUSH offered, writes go to the page cache */
+	setup_full(aio, "flush=off", false, DISK_SECTORS, 0, ALL_FEATURES);
+	cr_assert_not(F.dev->host_features & (1ull << VIRTIO_BLK_F_FLUSH));
+	cr_assert_not(virtio_dev_has_feature(F.dev, VIRTIO_BLK_F_FLUSH));
+	uint64_t data = gbuf(512, 0x3c);
+	cr_assert_eq(rw(VIRTIO_BLK_T_OUT, 6, data, 512, NULL), VIRTIO_BLK_S_OK);
+	uint8_t file[512];
+	file_read(6 * 512, file, sizeof(file));
+	cr_assert_arr_eq(file, host(data), 512);
+}
+
 /* ---- configuration, features, disk geometry (engine-independent) ---- */
 
 Test(blk_config, config_space_and_features, .fini = teardown)

@@ -53,6 +53,23 @@ Test(blk_opts, explicit_defaults_and_io_uring)
 	cr_assert_eq(o.aio, VIRTIO_BLK_AIO_IO_URING);
 }
 
+Test(blk_opts, flush_on_by_default_and_off_when_asked)
+{
+	cr_assert_eq(parse("a.img"), 0);
+	cr_assert_not(o.no_flush);
+	teardown();
+	cr_assert_eq(parse("a.img,flush=off"), 0);
+	cr_assert(o.no_flush);
+	teardown();
+	cr_assert_eq(parse("a.img,flush=on"), 0);
+	cr_assert_not(o.no_flush);
+	teardown();
+	cr_assert_eq(parse("a.img,flush=maybe"), -EINVAL);
+	cr_assert(strstr(err, "flush=on or flush=off"), "%s", err);
+	cr_assert_eq(parse("a.img,flush=on,flush=off"), -EINVAL);
+	cr_assert(strstr(err, "twice"), "%s", err);
+}
+
 Test(blk_opts, serial_of_exactly_20_bytes_is_accepted)
 {
 	cr_assert_eq(parse("d,serial=01234567890123456789"), 0);

@@ -430,7 +430,10 @@ static void blk_on_throttle_timer(struct virtio_dev *dev, int fd, uint32_t reven
 static int blk_activate(struct virtio_dev *dev)
 {
 	struct virtio_blk *b = to_blk(dev);
-	b->writethrough = !virtio_dev_has_feature(dev, VIRTIO_BLK_F_FLUSH);
+	/* a driver that did not take the FLUSH offered gets every write synced; flush=off
+	 * offers none and syncs nothing (Firecracker's Unsafe) */
+	b->writethrough = (dev->host_features & 1ull << VIRTIO_BLK_F_FLUSH) &&
+			  !virtio_dev_has_feature(dev, VIRTIO_BLK_F_FLUSH);
 	return 0;
 }
 
@@ -561,16 +564,17 @@ static const struct virtio_dev_ops blk_ops = {
 
 /* ---- setup ---- */
 
-static uint64_t blk_features(const struct virtio_blk *b, bool discard)
+static uint64_t blk_features(const struct virtio_blk *b, const struct virtio_blk_opts *o)
 {
 	uint64_t f = VIRTIO_DEV_RING_FEATURES | 1ull << VIRTIO_BLK_F_SIZE_MAX |
-		     1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE |
-		     1ull << VIRTIO_BLK_F_FLUSH;
+		     1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE;
+	if (!o->no_flush)
+		f |= 1ull << VIRTIO_BLK_F_FLUSH;
 	if (b->nq > 1)
 		f |= 1ull << VIRTIO_BLK_F_MQ; /* 5.2.3: num_queues is valid */
 	if (b->disk.ro)
 		f |= 1ull << VIRTIO_BLK_F_RO;
-	else if (discard)
+	else if (o->discard)
 		f |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
 	return f;
 }
@@ -614,7 +618,7 @@ static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opt
 	struct virtio_dev *dev = &b->dev;
 	dev->name = "virtio-blk";
 	dev->device_id = VIRTIO_ID_BLOCK;
-	dev->host_features = blk_features(b, opts->discard);
+	dev->host_features = blk_features(b, opts);
 	dev->num_queues = b->nq;
 	/* One queue group (I/O thread) per request queue; one queue keeps the one-group device. */
 	dev->num_groups = b->nq;

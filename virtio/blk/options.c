@@ -20,6 +20,7 @@ enum {
 	SEEN_CPUS = 256,
 	SEEN_ID = 512,
 	SEEN_ROOT = 1024,
+	SEEN_FLUSH = 2048,
 };
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
@@ -70,6 +71,12 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 					  "cache=%s: expected cache=writeback or cache=none",
 					  value ? value : "");
 		o->cache = (enum virtio_blk_cache)idx;
+	} else if (!strcmp(item, "flush")) {
+		bit = SEEN_FLUSH;
+		if (!value || (idx = pick(value, onoff_names)) < 0)
+			return parse_fail(err, errlen, "flush=%s: expected flush=on or flush=off",
+					  value ? value : "");
+		o->no_flush = idx == 0;
 	} else if (!strcmp(item, "discard")) {
 		bit = SEEN_DISCARD;
 		if (!value || (idx = pick(value, onoff_names)) < 0)
@@ -108,11 +115,11 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 		if (parse_device_id(value, o->id, sizeof(o->id), err, errlen))
 			return -EINVAL;
 	} else {
-		return parse_fail(
-		    err, errlen,
-		    "unknown option '%s' (known: ro, root, serial=, cache=, discard=, aio=, bw=, "
-		    "ops=, num-queues=, iothread-cpus=, id=)",
-		    item);
+		return parse_fail(err, errlen,
+				  "unknown option '%s' (known: ro, root, serial=, cache=, flush=, "
+				  "discard=, aio=, "
+				  "bw=, ops=, num-queues=, iothread-cpus=, id=)",
+				  item);
 	}
 	if (*seen & bit)
 		return parse_fail(err, errlen, "option '%s' given twice", item);

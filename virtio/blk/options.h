@@ -1,6 +1,7 @@
 /* The option string of one virtio-blk disk, as given to the repeatable `--disk` option:
  *
- *   PATH[,ro][,serial=ID][,cache=writeback|none][,discard=on|off][,aio=auto|io_uring|sync]
+ *   PATH[,ro][,serial=ID][,cache=writeback|none][,flush=on|off][,discard=on|off]
+ *       [,aio=auto|io_uring|sync]
  *       [,bw=SIZE:REFILL_MS[:BURST]][,ops=SIZE:REFILL_MS[:BURST]]
  *       [,num-queues=N][,iothread-cpus=LIST][,id=NAME]
  *
@@ -9,6 +10,10 @@
  *   cache     writeback (default): the host page cache, FLUSH = fdatasync;
  *             none: O_DIRECT (requests not aligned for O_DIRECT go through a second, buffered
  *             descriptor of the same file), FLUSH = fdatasync
+ *   flush     on (default): offer VIRTIO_BLK_F_FLUSH (a driver that takes it flushes; one that
+ *             does not gets writes synced one by one); off: do not offer it and sync nothing,
+ *             Firecracker's cache_type Unsafe (fast, and what the guest wrote may be lost if
+ *             the host crashes; a crash of the VMM alone loses nothing: the page cache has it)
  *   discard   on: offer VIRTIO_BLK_F_DISCARD and VIRTIO_BLK_F_WRITE_ZEROES (default off)
  *   bw        bw=SIZE:REFILL_MS[:BURST]: a bandwidth token bucket of SIZE bytes refilled every
  *             REFILL_MS milliseconds, with BURST extra bytes once (Firecracker's rate_limiter
@@ -48,6 +53,7 @@ struct virtio_blk_opts {
 	bool has_serial;
 	char serial[VIRTIO_BLK_ID_BYTES + 1]; /* NUL-terminated, <= 20 bytes */
 	enum virtio_blk_cache cache;
+	bool no_flush; /* flush=off */
 	bool discard;
 	enum virtio_blk_aio aio;
 	struct rate_limiter_cfg rl;	      /* bw=, ops=; all zero: unlimited */
@@ -57,10 +63,10 @@ struct virtio_blk_opts {
 	bool root; /* the guest's root device (the API's is_root_device); the device ignores it */
 };
 
-/* Parses `spec` into *opts (zeroed first; defaults: writeback, discard off, aio auto). Returns 0,
- * or -EINVAL with a message naming the problem in err[0..errlen) (unknown key, bad value, empty
- * path, serial longer than 20 bytes, bad id, repeated key), or -ENOMEM. On error *opts holds
- * nothing to free. */
+/* Parses `spec` into *opts (zeroed first; defaults: writeback, flush on, discard off, aio auto).
+ * Returns 0, or -EINVAL with a message naming the problem in err[0..errlen) (unknown key, bad
+ * value, empty path, serial longer than 20 bytes, bad id, repeated key), or -ENOMEM. On error *opts
+ * holds nothing to free. */
 int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen);
 
 void virtio_blk_opts_free(struct virtio_blk_opts *opts);

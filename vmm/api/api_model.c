@@ -209,7 +209,7 @@ static int find_drive(const struct api_model *m, const char *id)
 static int check_drive_values(const struct api_model *m, int self, const json_t *body, char *err,
 			      size_t errlen)
 {
-	const char *cache = api_json_str(body, "cache_type", "Unsafe");
+	const char *cache = api_json_str(body, "cache_type", "Writeback");
 	const char *engine = api_json_str(body, "io_engine", "");
 	if (strcmp(cache, "Unsafe") && strcmp(cache, "Writeback")) {
 		snprintf(err, errlen, "cache_type must be Unsafe or Writeback");
@@ -320,8 +320,7 @@ int api_model_put_drive(struct api_model *m, const char *id, const json_t *body,
 	d->path = path;
 	d->root = api_json_bool(body, "is_root_device", false);
 	d->ro = api_json_bool(body, "is_read_only", false);
-	snprintf(d->cache_type, sizeof(d->cache_type), "%s",
-		 api_json_str(body, "cache_type", "Unsafe"));
+	snprintf(d->cache_type, sizeof(d->cache_type), "%s", api_json_str(body, "cache_type", ""));
 	snprintf(d->io_engine, sizeof(d->io_engine), "%s", api_json_str(body, "io_engine", ""));
 	snprintf(d->partuuid, sizeof(d->partuuid), "%s", api_json_str(body, "partuuid", ""));
 	d->rl = rl;
@@ -674,7 +673,7 @@ static json_t *drive_json(const struct api_drive *d)
 {
 	json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:s}", "drive_id", d->id, "path_on_host",
 			      d->path ? d->path : "", "is_root_device", d->root, "is_read_only",
-			      d->ro, "cache_type", d->cache_type[0] ? d->cache_type : "Unsafe");
+			      d->ro, "cache_type", d->cache_type[0] ? d->cache_type : "Writeback");
 	if (j && d->io_engine[0])
 		json_object_set_new(j, "io_engine", json_string(d->io_engine));
 	if (j && d->partuuid[0])
@@ -778,7 +777,8 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		d->ro = cfg->disks[i].ro;
 		d->root = cfg->disks[i].root;
 		d->rl = cfg->disks[i].rl;
-		snprintf(d->cache_type, sizeof(d->cache_type), "Unsafe");
+		snprintf(d->cache_type, sizeof(d->cache_type), "%s",
+			 cfg->disks[i].no_flush ? "Unsafe" : "Writeback");
 		/* what add_drive() (control.c) made of an io_engine */
 		snprintf(d->io_engine, sizeof(d->io_engine), "%s",
 			 cfg->disks[i].aio == VIRTIO_BLK_AIO_SYNC	? "Sync"

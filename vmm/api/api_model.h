@@ -26,8 +26,9 @@ struct api_drive {
 	char *path;
 	bool root;
 	bool ro;
-	/* cache_type "Unsafe" or "Writeback": both use the host page cache here, and a guest
-	 * FLUSH always reaches fdatasync() (safer than Firecracker's Unsafe, which drops it). */
+	/* cache_type "Unsafe" (--disk flush=off: no VIRTIO_BLK_F_FLUSH, nothing synced, as in
+	 * Firecracker), "Writeback" (flush=on: a guest FLUSH is an fdatasync()), or "" when not
+	 * given: flush=on, safer than Firecracker's default Unsafe (reported as Writeback). */
 	char cache_type[10];
 	/* io_engine "Sync" (preadv/pwritev), "Async" (io_uring), or "" (the VMM's choice: io_uring
 	 * when it can be set up). */

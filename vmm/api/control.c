@@ -107,8 +107,9 @@ static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err
 	const char *aio = !strcmp(d->io_engine, "Sync")	   ? ",aio=sync"
 			  : !strcmp(d->io_engine, "Async") ? ",aio=io_uring"
 							   : "";
-	if (snprintf(spec, sizeof(spec), "%s%s%s%s,id=%s", d->path, d->ro ? ",ro" : "",
-		     d->root ? ",root" : "", aio, d->id) >= (int)sizeof(spec) ||
+	const char *flush = !strcmp(d->cache_type, "Unsafe") ? ",flush=off" : "";
+	if (snprintf(spec, sizeof(spec), "%s%s%s%s%s,id=%s", d->path, d->ro ? ",ro" : "",
+		     d->root ? ",root" : "", aio, flush, d->id) >= (int)sizeof(spec) ||
 	    api_rate_limiter_spec(spec, sizeof(spec), "", &d->rl)) {
 		snprintf(err, errlen, "%s: path_on_host is too long", d->id);
 		return -ENAMETOOLONG;

@@ -201,7 +201,8 @@ static void release_disks(struct vm_config *cfg)
 
 static const struct device_option disk_options[] = {
     {"disk", required_argument,
-     "      --disk PATH[,ro][,root][,serial=ID][,cache=writeback|none][,discard=on|off]\n"
+     "      --disk PATH[,ro][,root][,serial=ID][,cache=writeback|none][,flush=on|off]\n"
+     "             [,discard=on|off][,aio=...][,bw=...][,ops=...][,num-queues=N][,id=NAME]\n"
      "                        a virtio-blk disk on a raw file or block device;\n"
      "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
      "                          ro           read-only: guest writes fail, the file is\n"
@@ -211,6 +212,9 @@ static const struct device_option disk_options[] = {
      "                                       unless it has a root= (one disk at most)\n"
      "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
      "                          cache=none   O_DIRECT (bypass the host page cache)\n"
+     "                          flush=off    offer no FLUSH, sync nothing (the API's\n"
+     "                                       cache_type Unsafe; a host crash may lose\n"
+     "                                       writes); default on\n"
      "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
      "                          aio=auto|io_uring|sync  I/O engine; default auto\n"
      "                          bw=SIZE:REFILL_MS[:BURST]  rate limit: SIZE bytes per\n"
