@@ -41,8 +41,16 @@ fi
 
 cd "$BUILD_DIR"
 rm -rf test-skips
+# The tests that boot the default Linux guest take slots of the counted resource "linux"
+# ("# resource: linux:N"): one per guest, so as many run together as the host has CPUs (at least
+# 2, the most any one test takes).
+slots=$(nproc)
+[ "$slots" -ge 2 ] || slots=2
+printf '{"version": {"major": 1, "minor": 0}, "local": [{"linux": [{"id": "0", "slots": %d}]}]}\n' \
+	"$slots" >resources.json
 set +e
-ctest --output-on-failure -j"$(nproc)" "$@" 2>&1 | tee ctest-output.log
+ctest --output-on-failure -j"$(nproc)" --resource-spec-file resources.json "$@" 2>&1 |
+	tee ctest-output.log
 status=${PIPESTATUS[0]}
 set -e
 "$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips

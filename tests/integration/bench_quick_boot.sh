@@ -4,7 +4,7 @@
 # hosts). The rest of tools/bench is bench_quick.sh.
 # labels: bench
 # requires: kvm
-# resource: linux
+# resource: linux:1
 # timeout: 900
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -19,7 +19,7 @@
 # labels: slow linux net
 # requires: kvm netns
 # timeout: 900
-# resource: linux
+# resource: linux:1
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 
 NS="vmmtest-mmds-$$"

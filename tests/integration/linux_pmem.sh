@@ -13,7 +13,7 @@
 # labels: slow linux
 # requires: kvm
 # timeout: 900
-# resource: linux
+# resource: linux:1
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 
 TRANSPORT=${TRANSPORT:-mmio}

@@ -10,7 +10,7 @@
 # labels: slow linux snapshot api
 # requires: kvm
 # timeout: 1200
-# resource: linux
+# resource: linux:1
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 
 sock="$tmp/api.sock"

@@ -5,6 +5,6 @@
 # labels: slow linux
 # requires: kvm tmux
 # timeout: 1500
-# resource: linux
+# resource: linux:1
 RUNNER=vmm TRANSPORT=mmio CONSOLE=com1 ENDING=poweroff
 . "$(dirname "${BASH_SOURCE[0]}")/linux_userspace_lib.sh"

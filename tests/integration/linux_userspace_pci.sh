@@ -8,6 +8,6 @@
 # labels: slow linux display
 # requires: kvm tmux
 # timeout: 1500
-# resource: linux
+# resource: linux:1
 RUNNER=vmm TRANSPORT=pci CONSOLE=hvc0 ENDING=ctrl-a-x GPU=1
 . "$(dirname "${BASH_SOURCE[0]}")/linux_userspace_lib.sh"

@@ -13,7 +13,7 @@
 # labels: slow linux vhost_user
 # requires: kvm root
 # timeout: 1200
-# resource: linux
+# resource: linux:1
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 
 QSD=${QSD:-qemu-storage-daemon}

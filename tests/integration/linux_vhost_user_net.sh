@@ -11,7 +11,7 @@
 # labels: slow linux vhost_user
 # requires: kvm root
 # timeout: 1200
-# resource: linux
+# resource: linux:2
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 
 TESTPMD=${TESTPMD:-dpdk-testpmd}

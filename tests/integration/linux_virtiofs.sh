@@ -18,7 +18,7 @@
 # labels: slow linux vhost_user vsock
 # requires: kvm root
 # timeout: 1200
-# resource: linux
+# resource: linux:1
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}

@@ -3,5 +3,5 @@
 # labels: slow linux vhost_user vsock pci
 # requires: kvm root
 # timeout: 1200
-# resource: linux
+# resource: linux:1
 TRANSPORT=pci exec bash "$(dirname "${BASH_SOURCE[0]}")/linux_virtiofs.sh"
