@@ -3,8 +3,8 @@
 # (tools/fuzz/fuzz smoke): its seed corpus and regression inputs, then a fixed number of inputs
 # mutated from a fixed seed (FUZZ_SMOKE_SEED, default 1) into a fresh work corpus, without ASLR.
 # The same commit always does the same work, so a failure here is a reproducible bug. The run
-# counts (tools/fuzz/fuzz, smoke_runs) take ~8 s per target, ~2 min for all of them on 2 loaded
-# cores; FUZZ_SMOKE_SCALE=percent scales them. Long random fuzzing: tools/fuzz/fuzz run.
+# counts (tools/fuzz/fuzz, smoke_runs) take ~2 s per target on an idle core, ~50 s for all;
+# FUZZ_SMOKE_SCALE=percent scales them. Long random fuzzing: tools/fuzz/fuzz run or campaign.
 # labels: fuzz
 # requires: clang
 # timeout: 900

@@ -89,7 +89,7 @@ slice() {
 		fi
 	done
 }
-slice 0 layer_rules.sh vmmctl.sh api_unstarted.sh cli_errors.sh
+slice 0 api_unstarted.sh cli_errors.sh
 slice 77 guest_hello.sh virtio_blk.sh virtio_blk_pci.sh hostile_guest.sh api_vm.sh \
 	io_poll_default.sh vmmctl_vmm.sh snapshot_restore.sh jail.sh linux_pmem.sh \
 	linux_userspace.sh linux_mmds.sh

@@ -9,6 +9,8 @@ set -u
 script=$1
 shift
 . "$(dirname "${BASH_SOURCE[0]}")/require.sh"
+# Debian's python3 before any shim (tests/CMakeLists.txt makes the link)
+[ ! -d "${BUILD_DIR:-}/test-bin" ] || export PATH="$BUILD_DIR/test-bin:$PATH"
 needs=$(sed -n 's/^# requires: //p' "$script" | head -n 1)
 # shellcheck disable=SC2086 # one word per need
 [ -z "$needs" ] || require $needs
