@@ -39,11 +39,16 @@ if wait_for "VMM-GUEST-SHELL: starting" 800; then
 	check "the kernel's DHCP: IP-Config: Complete" 'IP-Config: Complete'
 	check "DHCP lease 10.0.2.15/24 via 10.0.2.2" 'ipaddr=10\.0\.2\.15, mask=255\.255\.255\.0, gw=10\.0\.2\.2'
 	check "the DHCP server is slirp" 'bootserver=10\.0\.2\.2'
-	type_cmd 'echo ROOTMOUNT-$(grep " / " /proc/mounts | tr " " ,)'
+	# Shell built-ins only: on kvm_pvm a pipeline of busybox programs computes with wrong memory
+	# now and then (docs/testing.md, "Known issue"; `$(grep | tr)` segfaulted here in a CI run).
+	# (The tag is built in the guest, so the echoed command line never matches ^ROOTMOUNT-.)
+	type_cmd 'p=ROOTMOUNT; while read d m t o r; do [ "$m" = / ] && echo "$p-$d,$m,$t,$o"; done </proc/mounts'
 	wait_for "^ROOTMOUNT-" 60
 	check "the root is /dev/pmem0" "^ROOTMOUNT-/dev/(root|pmem0),/,ext4"
 	check "the root is mounted with DAX" "^ROOTMOUNT-.*dax"
-	type_cmd 'echo PMEM-DATA-4d2f9a | dd of=/dev/pmem1 bs=4096 conv=sync,fsync 2>/dev/null; echo DD-$?'
+	# The bytes go in with the shell's echo, then dd rewrites that block with conv=fsync (the
+	# FLUSH): one program at a time, no pipeline.
+	type_cmd 'echo PMEM-DATA-4d2f9a >/dev/pmem1; dd if=/dev/pmem1 of=/dev/pmem1 bs=4096 count=1 conv=notrunc,fsync 2>/dev/null; echo DD-$?'
 	wait_for "^DD-" 120
 	check "dd wrote and flushed /dev/pmem1" "^DD-0"
 	type_cmd "poweroff -f"
