@@ -62,11 +62,12 @@ VSOCK = obj({"guest_cid": {"type": "integer", "minimum": 3}, "uds_path": STR, "v
 METRICS = obj({"metrics_path": STR, "emit_id": BOOL,
                "properties": {"type": "object", "additionalProperties": STR}},
               ["metrics_path"])
+ENTROPY = obj({"rate_limiter": RATE_LIMITER})
 FULL_VM_CONFIG = obj({"balloon": BALLOON, "drives": {"type": "array", "items": DRIVE},
                       "boot-source": BOOT_SOURCE, "machine-config": MACHINE_CONFIG,
                       "metrics": METRICS,
                       "network-interfaces": {"type": "array", "items": NIC},
-                      "vsock": VSOCK})
+                      "vsock": VSOCK, "entropy": ENTROPY})
 
 failures = []
 checks = 0
@@ -175,6 +176,12 @@ def framework_bodies():
                                             "mtu": 9000}, want=400, fault_has="mtu")
     call("PUT", "/vsock", {"guest_cid": 3, "uds_path": ARGS.logfile + ".vsock",
                            "vsock_id": None})
+    # The entropy device (our virtio-rng) limits bytes: an ops bucket is refused, not ignored.
+    call("PUT", "/entropy", {"rate_limiter": {"bandwidth": None, "ops": {"size": 10,
+                                                                          "refill_time": 100}}},
+         want=400, fault_has="ops")
+    call("PUT", "/entropy", {"rate_limiter": {"bandwidth": {"size": 65536, "refill_time": 100,
+                                                            "one_time_burst": None}}})
     call("PUT", "/balloon", {"amount_mib": 0, "deflate_on_oom": False,
                              "stats_polling_interval_s": 0, "free_page_hinting": False,
                              "free_page_reporting": None})
@@ -197,7 +204,6 @@ def framework_bodies():
     call("DELETE", "/machine-config", want=400, fault_has="DELETE")
     call("PATCH", "/actions", {"action_type": "InstanceStart"}, want=400)
     call("PATCH", "/mmds", {"latest": {}}, want=400, fault_has="not initialized")
-    call("PUT", "/entropy", {}, want=400, fault_has="entropy")
     call("PUT", "/logger", {"log_path": ARGS.logfile}, want=400, fault_has="Reinitialization")
     call("PATCH", "/vm", {"state": "Paused"}, want=400)
     call("PUT", "/actions", {"action_type": "Explode"}, want=400)

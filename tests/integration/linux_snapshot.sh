@@ -6,7 +6,9 @@
 # pause and a resume leave the guest running; then it is snapshotted again at that shell prompt,
 # killed, restored: the shell answers the next command typed on the console, and SendCtrlAltDel
 # makes Linux (atkbd on the i8042, the VT keyboard's Ctrl-Alt-Del) reboot, which ends the VMM
-# with status 0. (One boot for what linux_api.sh and linux_snapshot.sh checked in two.)
+# with status 0. The config file's entropy device (Firecracker's, a rate-limited virtio-rng) is
+# the guest's hw_random and survives the restore in GET /vm/config. (One boot for what
+# linux_api.sh and linux_snapshot.sh checked in two.)
 # labels: slow linux snapshot api
 # requires: kvm
 # timeout: 1200
@@ -22,7 +24,8 @@ cat >"$tmp/vm.json" <<EOF
                   "boot_args": "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0"},
   "machine-config": {"vcpu_count": 1, "mem_size_mib": 256},
   "drives": [{"drive_id": "rootfs", "path_on_host": "$tmp/root.ext4", "is_root_device": true,
-              "is_read_only": false}]
+              "is_read_only": false}],
+  "entropy": {"rate_limiter": {"bandwidth": {"size": 65536, "refill_time": 100}}}
 }
 EOF
 
@@ -94,6 +97,14 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[0]["name"]
 code=$(api "$sock" GET /vm/config)
 grep -q '"is_root_device":true' "$tmp/body" && echo "ok: /vm/config has the root drive" ||
 	{ echo "FAIL: /vm/config ($code): $(cat "$tmp/body")"; fail=1; }
+# Firecracker's entropy device from the config file: the guest's hw_random is virtio's, and the
+# restored VMM still has its byte bucket (65536 bytes every 100 ms).
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["entropy"]["rate_limiter"]["bandwidth"]; assert (b["size"], b["refill_time"]) == (65536, 100), b' "$tmp/body" &&
+	echo "ok: /vm/config has the entropy device and its rate limit" ||
+	{ echo "FAIL: no entropy rate limit in /vm/config ($code): $(cat "$tmp/body")"; fail=1; }
+grep -qhE 'VMM-GUEST-HWRNG: .*virtio' "$tmp/log0" "$tmp/log" &&
+	echo "ok: the guest's hw_random is the entropy device (virtio-rng)" ||
+	{ echo "FAIL: the guest has no virtio hw_random"; fail=1; }
 code=$(api "$sock" PATCH /vm '{"state": "Paused"}')
 [ "$code" = 204 ] && echo "ok: paused" || { echo "FAIL: pause -> $code"; fail=1; }
 sleep 2

@@ -773,6 +773,43 @@ Test(api, vsock_put_before_start_and_shown_in_vm_config)
 	cr_assert_eq(json_integer_value(json_object_get(v, "guest_cid")), 7, "unchanged");
 }
 
+/* Firecracker's entropy device is the virtio-rng (--rng): its rate_limiter is a byte bucket. */
+Test(api, entropy_put_before_start_and_shown_in_vm_config)
+{
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	cr_assert_null(json_object_get(doc, "entropy"), "no entropy device until one is put");
+	cr_assert_eq(req("PUT", "/entropy", "{\"x\": 1}"), 400, "unknown field");
+	cr_assert_eq(req("PUT", "/entropy",
+			 "{\"rate_limiter\": {\"ops\": {\"size\": 10, \"refill_time\": 100}}}"),
+		     400, "the device counts bytes, not requests");
+	cr_assert(strstr(fault(), "ops"), "%s", fault());
+	cr_assert_eq(req("PUT", "/entropy",
+			 "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
+			 "\"one_time_burst\": 5, \"refill_time\": 100}}}"),
+		     400, "no one-time burst");
+	cr_assert_eq(req("PUT", "/entropy",
+			 "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": "
+			 "2000}}}"),
+		     400, "half a byte per second");
+	cr_assert(strstr(fault(), "bandwidth"), "%s", fault());
+	cr_assert_eq(req("PUT", "/entropy", "{\"rate_limiter\": null}"), 204, "null is absent");
+	req("GET", "/vm/config", NULL);
+	json_t *e = json_object_get(doc, "entropy");
+	cr_assert(json_is_object(e) && !json_object_get(e, "rate_limiter"), "unlimited");
+	cr_assert_eq(req("PUT", "/entropy",
+			 "{\"rate_limiter\": {\"bandwidth\": {\"size\": 4096, \"refill_time\": "
+			 "250}}}"),
+		     204, "a second PUT replaces the first");
+	req("GET", "/vm/config", NULL);
+	json_t *bw = json_object_get(
+	    json_object_get(json_object_get(doc, "entropy"), "rate_limiter"), "bandwidth");
+	cr_assert_eq(json_integer_value(json_object_get(bw, "size")), 4096);
+	cr_assert_eq(json_integer_value(json_object_get(bw, "refill_time")), 250);
+	start();
+	cr_assert_eq(req("PUT", "/entropy", "{}"), 400);
+	cr_assert(strstr(fault(), "after starting"), "%s", fault());
+}
+
 /* The bucket `bucket` ("bandwidth" or "ops") of limiter `key` of element 0 of `list` in GET
  * /vm/config: its size, or -1 when the limiter or the bucket is not shown. */
 static long long shown_size(const char *list, const char *key, const char *bucket)
@@ -878,8 +915,6 @@ Test(api, patch_machine_config_changes_only_what_it_names)
 
 Test(api, firecrackers_missing_endpoints_say_why)
 {
-	cr_assert_eq(req("PUT", "/entropy", "{}"), 400);
-	cr_assert(strstr(fault(), "entropy"), "%s", fault());
 	cr_assert_eq(req("PATCH", "/balloon/hinting/start", "{}"), 400);
 	cr_assert(strstr(fault(), "hinting"), "%s", fault());
 	cr_assert_eq(req("PUT", "/serial", "{}"), 400);

@@ -10,7 +10,7 @@
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
-#include "vmm/api/api_rate_limit.h"
+#include "vmm/machine/api_rate_limit.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 
@@ -593,7 +593,6 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 {
 	static const char *const none[][2] = {
 	    {"cpu-config", "custom CPU templates are not supported"},
-	    {"entropy", "the entropy device is not supported yet"},
 	    {"serial", "the serial device's output cannot be redirected here"},
 	};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
@@ -612,7 +611,7 @@ static const struct api_json_field model_sections[] = {
     {"drives", API_JSON_ARRAY, false},	    {"network-interfaces", API_JSON_ARRAY, false},
     {"metrics", API_JSON_OBJECT, false},    {"logger", API_JSON_OBJECT, false},
     {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false},
-    {"entropy", API_JSON_OBJECT, false},    {"serial", API_JSON_OBJECT, false}};
+    {"serial", API_JSON_OBJECT, false}};
 #define NMODEL_SECTIONS (int)(sizeof(model_sections) / sizeof(model_sections[0]))
 
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)

@@ -154,7 +154,6 @@ static const struct {
 	const char *path; /* exact, or a prefix ending in '/' */
 	const char *why;
 } missing[] = {
-    {"/entropy", "The entropy device is not supported by this VMM yet."},
     {"/cpu-config", "Custom CPU templates are not supported: the guest sees KVM's CPUID."},
     {"/balloon/hinting/", "Free page hinting is not supported (free_page_reporting is)."},
     {"/serial", "The serial console's output cannot be redirected through the API here."},

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/api/api_rate_limit.h"
+#include "vmm/machine/api_rate_limit.h"
 #include "vmm/machine/dev_balloon.h"
 
 #define LIMITS_MAX 256 /* ",rx-bw=S:R:B" and three more: 4 x (8 + 3 x 20 digits) */

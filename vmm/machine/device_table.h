@@ -22,11 +22,12 @@
  * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
  * added in.
  *
- * On these hooks: vsock, balloon, fs, memory hotplug and pmem (their PUTs; the live GET/PATCH
- * routes of the balloon and of /hotplug/memory stay the router's, vmm/api/api_balloon.c and
- * api_memhp.c, and update the model's document). Not yet (issue 26): disks, NICs and the console
- * keep fields in struct vm_config and their JSON in vmm/api/api_model.c (a drive and a pmem
- * device cannot both be the root: device_api.root_field). No device has metrics hooks.
+ * On these hooks: vsock, balloon, fs, memory hotplug, pmem and rng (their PUTs, rng's being
+ * Firecracker's /entropy; the live GET/PATCH routes of the balloon and of /hotplug/memory stay
+ * the router's, vmm/api/api_balloon.c and api_memhp.c, and update the model's document). Not yet
+ * (issue 26): disks, NICs and the console keep fields in struct vm_config and their JSON in
+ * vmm/api/api_model.c (a drive and a pmem device cannot both be the root: device_api.root_field).
+ * No device has metrics hooks.
  *
  * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the

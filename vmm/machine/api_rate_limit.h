@@ -3,10 +3,10 @@
  *   {"bandwidth"?: {"size", "one_time_burst"?, "refill_time"}, "ops"?: {...}}
  * size in bytes or operations, refill_time in ms; a bucket with size 0 or refill_time 0 is no
  * limit (virtio/core/rate_limiter.h has the semantics). In a PUT a missing bucket is no limit;
- * in a PATCH it is left as it is. Pure code, for the model, the router and the configuration
- * built from the model. */
-#ifndef VMM_API_RATE_LIMIT_H
-#define VMM_API_RATE_LIMIT_H
+ * in a PATCH it is left as it is. Pure code, for the API's model and router, the configuration
+ * built from the model, and the device descriptors' body checks (PUT /entropy). */
+#ifndef VMM_MACHINE_API_RATE_LIMIT_H
+#define VMM_MACHINE_API_RATE_LIMIT_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
 /* Rate limiter bodies of the API (see api_rate_limit.h). */
-#include "vmm/api/api_rate_limit.h"
+#include "vmm/machine/api_rate_limit.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/api/api_json.h"
+#include "vmm/machine/api_json.h"
 
 /* Bucket `name` of `obj` into *b, *named telling whether the body has it. Firecracker's rule: a
  * bucket whose size or refill_time is 0 is no limit (its other values are then ignored). */
