@@ -443,6 +443,26 @@ Test(api_model, entropy_in_the_file_beside_rng_on_the_command_line_is_refused)
 	free(append);
 }
 
+/* --rng with a rate and no burst: the device's bucket holds one second of bytes, and the
+ * entropy document says so (size = rate, refill_time 1000 ms), never a size of 0. */
+Test(api_model, rng_rate_without_burst_is_shown_as_one_second_bucket)
+{
+	struct vm_config cfg;
+	char err[256] = "";
+	cli_config_init(&cfg);
+	cr_assert_eq(cli_device_option(&cfg, "rng", "rate=2000", err, sizeof(err)), 0, "%s", err);
+	struct api_model again;
+	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
+	json_t *back = api_model_json(&again);
+	json_t *bw = json_object_get(
+	    json_object_get(json_object_get(back, "entropy"), "rate_limiter"), "bandwidth");
+	cr_assert_eq(json_integer_value(json_object_get(bw, "size")), 2000);
+	cr_assert_eq(json_integer_value(json_object_get(bw, "refill_time")), 1000);
+	json_decref(back);
+	api_model_free(&again);
+	cli_free(&cfg);
+}
+
 Test(api_model, a_vsock_on_the_command_line_and_in_the_file_is_refused_and_undone)
 {
 	struct vm_config cfg;

@@ -80,8 +80,9 @@ static json_t *entropy_doc(const struct virtio_rng_opts *o)
 	json_t *doc = json_object();
 	if (!doc || !o->rate)
 		return doc;
-	uint64_t refill = o->burst * 1000 / o->rate;
-	struct rate_limiter_cfg rl = {.bw = {.size = o->burst, .refill_ms = refill ? refill : 1}};
+	uint64_t size = o->burst ? o->burst : o->rate; /* the device's default burst */
+	uint64_t refill = size * 1000 / o->rate;
+	struct rate_limiter_cfg rl = {.bw = {.size = size, .refill_ms = refill ? refill : 1}};
 	if (json_object_set_new(doc, "rate_limiter", api_rate_limiter_json(&rl))) {
 		json_decref(doc);
 		return NULL;
