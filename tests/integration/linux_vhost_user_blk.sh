@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The default Linux guest (initramfs, shell on COM1) with its only disk served by
-# qemu-storage-daemon over vhost-user (--disk vhost-user=SOCK; virtio/vhost_user/vu_blk.c):
-#   1. the guest sees /dev/vda of the exported file's size (capacity from GET_CONFIG);
-#   2. it reads a block the host wrote: the same bytes (md5sum on both sides);
-#   3. it writes 1 MiB of its own random bytes at 8 MiB and syncs (a FLUSH); the host finds the
+# The default Linux guest with both its disks served by qemu-storage-daemon over vhost-user
+# (--disk vhost-user=SOCK; virtio/vhost_user/vu_blk.c), no initramfs:
+#   1. its root file system is /dev/vda, a read-only export of a copy of the default disk image
+#      (root=/dev/vda ro): the kernel mounted it and /init ran from it;
+#   2. the guest sees /dev/vdb, a writable export, of the exported file's size (capacity from
+#      GET_CONFIG);
+#   3. it reads a block the host wrote: the same bytes (md5sum on both sides);
+#   4. it writes 1 MiB of its own random bytes at 8 MiB and syncs (a FLUSH); the host finds the
 #      same bytes in the file;
-#   4. the daemon is killed and restarted on the same socket while the guest is idle: the
-#      device reconnects by itself (drained rings; docs/vhost-user.md) and the guest reads and
-#      writes again;
-#   5. the guest powers off: the VMM exits 0.
+#   5. the daemon is killed and restarted on the same sockets while the guest is idle: both
+#      devices reconnect by themselves (drained rings; docs/vhost-user.md) and the guest, its
+#      programs read from the root disk, reads and writes again;
+#   6. the guest powers off: the VMM exits 0.
 # TRANSPORT=pci runs it over virtio-pci. Needs KVM: on a host without it, it is skipped (77).
 # labels: slow linux vhost_user
 # requires: kvm root
@@ -21,19 +24,23 @@ command -v "$QSD" >/dev/null || skip "no vhost-user back-end" "$QSD not installe
 TRANSPORT=${TRANSPORT:-mmio}
 disk=$tmp/disk.raw
 sock=$tmp/blk.sock
+root=$tmp/root.ext4
+root_sock=$tmp/root.sock
 vmm_pid=""
 qsd_pid=""
 sleeper=""
 trap 'kill $sleeper $qsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 start_qsd() {
-	rm -f "$sock"
+	rm -f "$sock" "$root_sock"
 	"$QSD" --blockdev driver=file,node-name=disk,filename="$disk" \
 		--export type=vhost-user-blk,id=exp0,node-name=disk,addr.type=unix,addr.path="$sock",writable=on \
+		--blockdev driver=file,node-name=root,filename="$root",read-only=on \
+		--export type=vhost-user-blk,id=exp1,node-name=root,addr.type=unix,addr.path="$root_sock",writable=off \
 		>>"$tmp/qsd.log" 2>&1 &
 	qsd_pid=$!
 	for _ in $(seq 50); do
-		[ -S "$sock" ] && return 0
+		[ -S "$sock" ] && [ -S "$root_sock" ] && return 0
 		sleep 0.1
 	done
 	echo "FAIL: qemu-storage-daemon made no socket"
@@ -49,13 +56,13 @@ guest_rw() {
 	# a second try tells the disk from that.
 	local try
 	for try in 1 2 3; do
-		type_cmd "dd if=/dev/vda bs=1M skip=4 count=1 of=/tmp/r 2>/dev/null; md5sum /tmp/r >/tmp/m; read h x </tmp/m; echo $1R$try=\$h-"
+		type_cmd "dd if=/dev/vdb bs=1M skip=4 count=1 of=/tmp/r 2>/dev/null; md5sum /tmp/r >/tmp/m; read h x </tmp/m; echo $1R$try=\$h-"
 		wait_for "^$1R$try=.*-" 120
 		grep -q "^$1R$try=$(host_md5 4 1)-" "$tmp/log" && break
 		echo "note: $1: read $try gave '$(grep -a "^$1R$try=" "$tmp/log" | tr -d '\r' | tail -1)'"
 	done
 	check "$1: the guest reads the block the host wrote" "^$1R[123]=$(host_md5 4 1)-"
-	type_cmd "head -c 1048576 /dev/urandom >/tmp/w && dd if=/tmp/w of=/dev/vda bs=1M seek=8 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x </tmp/m && echo $1W=\$h"
+	type_cmd "head -c 1048576 /dev/urandom >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=1M seek=8 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x </tmp/m && echo $1W=\$h"
 	if wait_for "^$1W=[0-9a-f]{32}" 120; then
 		local want
 		want=$(grep -oE "^$1W=[0-9a-f]{32}" "$tmp/log" | tail -1 | cut -d= -f2)
@@ -66,15 +73,17 @@ guest_rw() {
 	fi
 }
 
+cp --sparse=always "$DISK" "$root"
 truncate -s 64M "$disk"
 head -c 1048576 /dev/urandom | dd of="$disk" bs=1M seek=4 conv=notrunc 2>/dev/null
 start_qsd
 mkfifo "$tmp/in"
 sleep 1200 >"$tmp/in" &
 sleeper=$!
-"$VMM" --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 512M --console stdio \
-	--transport "$TRANSPORT" --disk vhost-user="$sock" \
-	--append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0" <"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
+"$VMM" --kernel "$VMLINUX" --mem 512M --console stdio \
+	--transport "$TRANSPORT" --disk vhost-user="$root_sock" --disk vhost-user="$sock" \
+	--append "$CMDLINE root=/dev/vda ro rootfstype=ext4 vmmguest.shell=1 vmmguest.dhcp=0" \
+	<"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
 vmm_pid=$!
 if ! wait_for "VMM-GUEST-SHELL: starting" 1000; then
 	echo "FAIL: no shell"
@@ -82,9 +91,14 @@ if ! wait_for "VMM-GUEST-SHELL: starting" 1000; then
 	linux_finish
 fi
 sleep 2
-type_cmd 'echo VDASIZE=$(cat /sys/block/vda/size)'
-wait_for "^VDASIZE=[0-9]+" 60
-check "the guest sees a disk of the exported size (131072 sectors)" "^VDASIZE=131072"
+# The root: the tag is built in the guest, so the echoed command never matches ^ROOTMOUNT-; a
+# read-only root, so /tmp (the steps' files) is a tmpfs.
+type_cmd 'p=ROOTMOUNT; while read d m t o r; do [ "$m" = / ] && echo "$p-$d,$m,$t,$o"; done </proc/mounts; mount -t tmpfs none /tmp'
+wait_for "^ROOTMOUNT-" 60
+check "the root is /dev/vda, read-only ext4" "^ROOTMOUNT-/dev/(root|vda),/,ext4,ro"
+type_cmd 'read s </sys/block/vdb/size; echo VDBSIZE=$s'
+wait_for "^VDBSIZE=[0-9]+" 60
+check "the guest sees a disk of the exported size (131072 sectors)" "^VDBSIZE=131072"
 guest_rw FIRST
 
 kill -9 "$qsd_pid"
@@ -92,7 +106,8 @@ wait "$qsd_pid" 2>/dev/null
 sleep 2
 start_qsd
 sleep 3
-check "the VMM reconnected" "back-end reconnected" "$tmp/err"
+check "the root disk reconnected" "vhost-user-blk $root_sock: back-end reconnected" "$tmp/err"
+check "the second disk reconnected" "vhost-user-blk $sock: back-end reconnected" "$tmp/err"
 guest_rw AFTER
 
 type_cmd "poweroff -f"
