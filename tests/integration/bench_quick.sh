@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tools/bench in quick mode (one run per VMM, tiny sizes): proves every subcommand of `all` but
-# boot runs end to end on our VMM and on QEMU (net too, where root and ip netns are there) and
-# writes its table and plot. Never asserts a timing (shared hosts), so it runs beside the Linux
-# boots (no `linux` resource); bench_quick_boot.sh checks the boot benchmark, which boots Linux.
+# boot, and vhost-user-blk, runs end to end on our VMM and on QEMU (net too, where root and ip
+# netns are there) and writes its table and plot. Never asserts a timing (shared hosts), so it
+# runs beside the Linux boots (no `linux` resource); bench_quick_boot.sh checks the boot
+# benchmark, which boots Linux.
 # Also checks the boot-timer guest against our VMM's --boot-timer report, where the VMM has it.
 # labels: bench
 # requires: kvm
@@ -10,7 +11,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 out="$LIB_TMP/bench"
-what=startup,memory,blk,exit-cost,net,api,snapshot,ratelimit,vsock
+what=startup,memory,blk,exit-cost,net,api,snapshot,ratelimit,vsock,vhost-user-blk
 RUN_LABEL="tools/bench $what --quick"
 if VMM="$VMM" GUESTS="$GUESTS" QEMU="$QEMU" "$SOURCE_DIR/tools/bench" "$what" --quick \
 	--boot-timeout 300 --out "$out" >"$LIB_TMP/bench.out" 2>"$LIB_TMP/bench.err"; then
@@ -32,9 +33,16 @@ if [ -f "$GUESTS/blk_bench.elf" ]; then
 	expect_output '^\| blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]'
 	expect_output '^\| snapshot \| snapshot of the paused guest, request to answer \(ms\) \| lower \| [0-9]'
 	expect_output '^\| snapshot \| restore: launch to running \(control socket\) \(ms\) \| lower \| [0-9]'
+	expect_output '^\| snapshot \| restore: PUT /snapshot/load, mem_backend File: launch to running \(ms\) \| lower \| [0-9]'
+	expect_output '^\| snapshot \| restore: PUT /snapshot/load, mem_backend Uffd: launch to running \(ms\) \| lower \| [0-9]'
 	expect_output '^\| snapshot \| 5 clones: private memory per clone, mean \(MiB\) \| lower \| [0-9]'
 else
 	expect_output 'blk: skipped: blk_bench guest missing'
+fi
+# vhost-user-blk (not in all): ours and QEMU on one qemu-storage-daemon, and our own disk.
+if [ -f "$GUESTS/blk_bench.elf" ] && command -v qemu-storage-daemon >/dev/null; then
+	expect_output '^\| vhost-user-blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]'
+	have_qemu && expect_output '^\| bench \|.* \| qemu-vhost-user \|.* \| vmm-in-process \|'
 fi
 if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
 	expect_output '^\| net \| guest->host 60-byte frames \(frames/s\) \| higher \| [0-9]'

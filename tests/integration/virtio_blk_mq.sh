@@ -10,25 +10,7 @@
 # requires: kvm
 # timeout: 300
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-SECTORS=16384 # 8 MiB
-
-pattern() { # TAG MARK FIRST COUNT (as in virtio_blk.sh)
-	awk -v tag="$1" -v mark="$2" -v first="$3" -v count="$4" \
-		'BEGIN { for (s = first; s < first + count; s++) for (i = 0; i < 32; i++)
-			printf "%s%010u-%s\n", tag, s, mark }'
-}
-
-make_disk() {
-	pattern H HST 0 2048 >"$1"
-	truncate -s $((SECTORS * 512)) "$1"
-}
-
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then lib_ok "file: $what"; else lib_fail "file: $what"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/blk_lib.sh" # SECTORS, pattern, make_disk, check
 
 # check_disk FILE QUEUES: queue q wrote 8 x 8 sectors of the guest pattern at 4096 + 64q.
 check_disk() {
