@@ -1068,18 +1068,34 @@ static int start_api(struct control *c)
 	return 0;
 }
 
+/* Where the VM comes from, decided from the command line and the config file. */
+enum vm_source { FROM_RESTORE, FROM_MIGRATION, FROM_KERNEL, FROM_API };
+
+static enum vm_source vm_source_of(const struct vm_config *cfg)
+{
+	return cfg->restore	   ? FROM_RESTORE
+	       : cfg->migrate_from ? FROM_MIGRATION
+	       : cfg->kernel	   ? FROM_KERNEL
+				   : FROM_API;
+}
+
 static int run_phases(struct control *c, int sig_fd)
 {
 	int status = c->cfg->config_file ? load_config_file(c) : 0;
+	/* Decided before the API thread runs: a snapshot it loads replaces *c->cfg with the
+	 * snapshot's configuration, and a main thread that looked only then could build a second
+	 * VM beside the API thread's (seen as KVM_CREATE_IRQCHIP "File exists" on a loaded host,
+	 * the main thread slow to get here). */
+	enum vm_source from = vm_source_of(c->cfg);
 	if (!status && c->cfg->api_sock)
 		status = start_api(c);
 	if (status)
 		return status;
-	if (c->cfg->restore)
+	if (from == FROM_RESTORE)
 		status = restore_here(c);
-	else if (c->cfg->migrate_from)
+	else if (from == FROM_MIGRATION)
 		status = receive_here(c, sig_fd);
-	else if (c->cfg->kernel)
+	else if (from == FROM_KERNEL)
 		status = create_here(c);
 	else
 		status = wait_for_start(c, sig_fd);
