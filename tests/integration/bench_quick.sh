@@ -42,7 +42,7 @@ fi
 # vhost-user-blk (not in all): ours and QEMU on one qemu-storage-daemon, and our own disk.
 if [ -f "$GUESTS/blk_bench.elf" ] && command -v qemu-storage-daemon >/dev/null; then
 	expect_output '^\| vhost-user-blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]'
-	have_qemu && expect_output '^\| bench \|.* \| qemu-vhost-user \|.* \| vmm-in-process \|'
+	have_qemu && expect_output '^\| bench \|.* \| qemu-vhost-user \|.* vmm-in-process \|'
 fi
 if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
 	expect_output '^\| net \| guest->host 60-byte frames \(frames/s\) \| higher \| [0-9]'
