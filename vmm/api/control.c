@@ -42,6 +42,9 @@
 #define CONFIG_FILE_MAX	  (1 << 20)
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
 
+/* Where the VM comes from, decided from the command line and the config file. */
+enum vm_source { FROM_API, FROM_RESTORE, FROM_MIGRATION, FROM_KERNEL };
+
 struct control {
 	struct vm_config *cfg;
 	struct api api;
@@ -66,15 +69,22 @@ struct control {
 	struct vm_migration *mig;
 	atomic_bool mig_cancel;
 	int recv_status;
-	bool receiving; /* --migrate-from: the VM comes from there, not from the API */
+	/* Set before the API thread starts: only FROM_API lets a request build the VM (the main
+	 * thread builds the others, from *cfg, which a load or a start would replace). */
+	enum vm_source from;
 };
 
-/* --migrate-from: the API may not build a VM of its own meanwhile. */
-static int not_receiving(const struct control *c, char *err, size_t errlen)
+/* A request may build the VM only where the command line left that to the API. */
+static int api_may_build(const struct control *c, char *err, size_t errlen)
 {
-	if (!c->receiving)
+	static const char *const why[] = {
+	    [FROM_RESTORE] = "this VMM restores its VM from --restore",
+	    [FROM_MIGRATION] = "this VMM waits for a migrating VM (--migrate-from)",
+	    [FROM_KERNEL] = "this VMM builds its VM from its command line or config file",
+	};
+	if (c->from == FROM_API)
 		return 0;
-	snprintf(err, errlen, "this VMM waits for a migrating VM (--migrate-from)");
+	snprintf(err, errlen, "%s", why[c->from]);
 	return -EBUSY;
 }
 
@@ -257,7 +267,7 @@ static void attach_mmds(struct control *c, const struct api_model *m)
 static int be_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
 {
 	struct control *c = ctx;
-	if (not_receiving(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
+	if (api_may_build(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
 		return -EBUSY;
 	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
 	struct device_cfg_saved saved;
@@ -663,7 +673,7 @@ static int be_snapshot_create(void *ctx, const char *state, const char *mem, boo
 static int be_snapshot_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t errlen)
 {
 	struct control *c = ctx;
-	int r = not_receiving(c, err, errlen);
+	int r = api_may_build(c, err, errlen);
 	if (!r)
 		r = restore_vm(c, p, err, errlen);
 	if (r)
@@ -822,7 +832,7 @@ static int be_migrate_receive(void *ctx, const char *url, char *err, size_t errl
 {
 	struct control *c = ctx;
 
-	if (not_receiving(c, err, errlen))
+	if (api_may_build(c, err, errlen))
 		return -EBUSY;
 	log_clear_last_error();
 	int status = receive_vm(c, url, RECEIVE_TIMEOUT_MS);
@@ -1015,7 +1025,6 @@ static int receive_here(struct control *c, int sig_fd)
 {
 	pthread_t t;
 
-	c->receiving = true;
 	int r = pthread_create(&t, NULL, receive_thread, c);
 	if (r) {
 		log_error("--migrate-from: cannot start a thread: %s", strerror(r));
@@ -1068,9 +1077,6 @@ static int start_api(struct control *c)
 	return 0;
 }
 
-/* Where the VM comes from, decided from the command line and the config file. */
-enum vm_source { FROM_RESTORE, FROM_MIGRATION, FROM_KERNEL, FROM_API };
-
 static enum vm_source vm_source_of(const struct vm_config *cfg)
 {
 	return cfg->restore	   ? FROM_RESTORE
@@ -1086,16 +1092,16 @@ static int run_phases(struct control *c, int sig_fd)
 	 * snapshot's configuration, and a main thread that looked only then could build a second
 	 * VM beside the API thread's (seen as KVM_CREATE_IRQCHIP "File exists" on a loaded host,
 	 * the main thread slow to get here). */
-	enum vm_source from = vm_source_of(c->cfg);
+	c->from = vm_source_of(c->cfg);
 	if (!status && c->cfg->api_sock)
 		status = start_api(c);
 	if (status)
 		return status;
-	if (from == FROM_RESTORE)
+	if (c->from == FROM_RESTORE)
 		status = restore_here(c);
-	else if (from == FROM_MIGRATION)
+	else if (c->from == FROM_MIGRATION)
 		status = receive_here(c, sig_fd);
-	else if (from == FROM_KERNEL)
+	else if (c->from == FROM_KERNEL)
 		status = create_here(c);
 	else
 		status = wait_for_start(c, sig_fd);
