@@ -134,6 +134,8 @@ static int on_state(struct mig_receiver *r, char *err, size_t errlen)
 		return snap_err(err, errlen, -EINVAL, "STATE before the local memory arrived");
 	r->stage = ST_STATE;
 	size_t len = r->frame.len;
+	if (!len) /* nothing to keep (and r->state may still be NULL) */
+		return 0;
 	if (len > SNAP_MAX_FILE - r->state_len)
 		return snap_err(err, errlen, -EINVAL, "state larger than %u bytes",
 				(unsigned)SNAP_MAX_FILE);
