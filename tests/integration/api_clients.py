@@ -74,7 +74,8 @@ def bad_requests():
     if STARTED:
         check("PUT", "/drives/x", '{"drive_id": "x"}', 400, "after starting")
     else:
-        check("PUT", "/drives/x", '{"drive_id": "x"}', 400, "path_on_host")
+        # is_root_device, as Firecracker names it (path_on_host or socket is optional alone)
+        check("PUT", "/drives/x", '{"drive_id": "x"}', 400, "missing field `is_root_device`")
     check("PUT", "/drives/" + "a" * 100, "{}", 400)
     # Firecracker answers an unknown path or method with 400, never 404 or 405.
     check("GET", "/no/such/path", None, 400, "Invalid request method and/or path")

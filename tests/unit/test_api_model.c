@@ -264,6 +264,32 @@ Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
 	free(append);
 }
 
+/* host_dev_name "user" is user-mode networking (what GET /vm/config shows for a libslirp NIC),
+ * so MMDS can be set on a NIC without a tap (tests/integration/linux_mmds_slirp.sh). */
+Test(api_model, a_user_nic_is_user_mode_networking)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		 " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": "
+		 "\"user\", \"guest_mac\": \"52:54:00:00:00:09\"}],"
+		 " \"mmds-config\": {\"version\": \"V1\", \"network_interfaces\": [\"eth0\"]}}",
+		 err, sizeof(err)),
+	    0, "%s", err);
+	char spec[128];
+	cr_assert_eq(api_model_nic_option(&m.nics[0], spec, sizeof(spec)), 0);
+	cr_assert_str_eq(spec, "user,mac=52:54:00:00:00:09,id=eth0");
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(cfg.nnics, 1);
+	cr_assert_eq(cfg.nics[0].kind, VIRTIO_NET_USER);
+	cli_free(&cfg);
+	free(append);
+}
+
 Test(api_model, bad_rate_limiters_are_refused)
 {
 	char err[256] = "";

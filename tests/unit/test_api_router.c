@@ -1188,3 +1188,43 @@ Test(api, a_ninth_fs_folder_is_refused_by_the_fs_parser_at_the_put)
 	req("GET", "/vm/config", NULL);
 	cr_assert_eq(json_array_size(json_object_get(doc, "fs")), 8, "the refused one is not kept");
 }
+
+Test(api, vhost_user_drive_and_nic_through_the_routes)
+{
+	cr_assert_eq(req("PUT", "/drives/v",
+			 "{\"drive_id\": \"v\", \"socket\": \"/bad/blk.sock\", "
+			 "\"is_root_device\": false}"),
+		     204, "the socket is looked at by InstanceStart: the back-end may come later");
+	cr_assert_eq(files.calls, 0, "no file to check");
+	cr_assert_eq(
+	    req("PUT", "/drives/w",
+		"{\"drive_id\": \"w\", \"socket\": \"/w.sock\", \"is_root_device\": false, "
+		"\"rate_limiter\": {\"ops\": {\"size\": 10, \"refill_time\": 100}}}"),
+	    400);
+	cr_assert(strstr(fault(), "rate_limiter cannot be honoured with socket"), "%s", fault());
+	cr_assert_eq(req("PUT", "/network-interfaces/vn",
+			 "{\"iface_id\": \"vn\", \"vhost_user\": true, \"socket\": \"/net.sock\"}"),
+		     204);
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}"),
+		     204);
+	cr_assert_eq(req("PUT", "/mmds/config", "{\"network_interfaces\": [\"vn\"]}"), 400);
+	cr_assert(strstr(fault(), "vhost-user NIC"), "%s", fault());
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *d = json_array_get(json_object_get(doc, "drives"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(d, "socket")), "/bad/blk.sock");
+	cr_assert_null(json_object_get(d, "path_on_host"));
+	json_t *n = json_array_get(json_object_get(doc, "network-interfaces"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(n, "socket")), "/net.sock");
+	start();
+	cr_assert_eq(req("PATCH", "/drives/v", "{\"drive_id\": \"v\", \"path_on_host\": \"/x\"}"),
+		     400);
+	cr_assert(strstr(fault(), "vhost-user disk"), "%s", fault());
+	cr_assert_eq(fk.patches, 0);
+	cr_assert_eq(req("PATCH", "/network-interfaces/vn",
+			 "{\"iface_id\": \"vn\", \"tx_rate_limiter\": {\"ops\": {\"size\": 10, "
+			 "\"refill_time\": 100}}}"),
+		     400);
+	cr_assert(strstr(fault(), "vhost-user NIC"), "%s", fault());
+	cr_assert_eq(rl.calls, 0);
+}

@@ -2,6 +2,7 @@
 #include "vmm/api/api_model.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,10 @@
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/machine/api_rate_limit.h"
+#include "vmm/machine/dev_vhost_user.h"
 
-#define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
+#define MAX_MEM_MIB    (1u << 20) /* 1 TiB: beyond that the host says no anyway */
+#define API_OPTION_MAX 4200	  /* a --disk argument: a path of PATH_MAX and a few short fields */
 
 void api_model_init(struct api_model *m)
 {
@@ -206,8 +209,112 @@ static int find_drive(const struct api_model *m, const char *id)
 	return -1;
 }
 
-static int check_drive_values(const struct api_model *m, int self, const json_t *body, char *err,
-			      size_t errlen)
+static int find_nic(const struct api_model *m, const char *id)
+{
+	for (int i = 0; i < m->nnics; i++)
+		if (!strcmp(m->nics[i].id, id))
+			return i;
+	return -1;
+}
+
+/* A member that is there and not null (null means absent). */
+static bool has(const json_t *body, const char *name)
+{
+	const json_t *v = json_object_get(body, name);
+	return v && !json_is_null(v);
+}
+
+/* A device's back-end: exactly one of `local` (path_on_host, host_dev_name: `what`) and socket
+ * (a vhost-user back-end); vhost_user (Cloud Hypervisor's), when given, must agree. */
+static int check_backend(const json_t *body, const char *local, const char *what, char *err,
+			 size_t errlen)
+{
+	bool vu = has(body, "socket");
+	if (has(body, local) == vu) {
+		snprintf(err, errlen,
+			 "give exactly one of %s (%s) and socket (a vhost-user back-end)", local,
+			 what);
+		return -EINVAL;
+	}
+	if (has(body, "vhost_user") && api_json_bool(body, "vhost_user", false) != vu) {
+		snprintf(err, errlen, "vhost_user %s",
+			 vu ? "false contradicts socket"
+			    : "true needs socket instead of a local back-end");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+_Static_assert(API_SOCKET_MAX == sizeof(((struct vu_opts *)0)->socket),
+	       "the model keeps what --disk/--net vhost-user= can take");
+
+/* The socket goes into an option argument, which a comma would end. */
+static int check_socket(const json_t *body, char *err, size_t errlen)
+{
+	const char *s = api_json_str(body, "socket", "");
+	if (!s[0] || strchr(s, ',') || strlen(s) >= API_SOCKET_MAX) {
+		snprintf(err, errlen,
+			 "socket must name the vhost-user back-end's Unix socket: 1 to %d bytes, "
+			 "no comma",
+			 API_SOCKET_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The first member of `refused` ({name, reason} pairs) that `body` has: -EINVAL, "NAME cannot be
+ * honoured with socket: REASON". */
+static int refuse_fields(const json_t *body, const char *const (*refused)[2], size_t n, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (has(body, refused[i][0])) {
+			snprintf(err, errlen, "%s cannot be honoured with socket: %s",
+				 refused[i][0], refused[i][1]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Cloud Hypervisor's queue fields belong to a vhost-user device; `local` names the other kind. */
+static int refuse_queues(const json_t *body, const char *local, char *err, size_t errlen)
+{
+	if (has(body, "num_queues") || has(body, "queue_size")) {
+		snprintf(
+		    err, errlen,
+		    "num_queues and queue_size are for a vhost-user device (socket), not with %s",
+		    local);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A vhost-user disk's back-end does its I/O, decides whether it has a write cache
+ * (VIRTIO_BLK_F_FLUSH) or is read-only (VIRTIO_BLK_F_RO), and its requests never pass through
+ * the VMM: the fields that would ask the VMM for those are refused. */
+static int check_vu_drive(const json_t *body, char *err, size_t errlen)
+{
+	static const char *const refused[][2] = {
+	    {"cache_type", "the vhost-user back-end decides whether the disk has a write cache "
+			   "(VIRTIO_BLK_F_FLUSH)"},
+	    {"io_engine", "the vhost-user back-end does the disk's I/O"},
+	    {"rate_limiter", "the disk's requests go to the vhost-user back-end without passing "
+			     "through the VMM"},
+	};
+	int r = refuse_fields(body, refused, sizeof(refused) / sizeof(refused[0]), err, errlen);
+	if (!r && api_json_bool(body, "is_read_only", false)) {
+		snprintf(
+		    err, errlen,
+		    "is_read_only true cannot be honoured with socket: a vhost-user disk is "
+		    "read-only when its back-end says so (VIRTIO_BLK_F_RO): export it read-only");
+		r = -EINVAL;
+	}
+	return r ? r : check_socket(body, err, errlen);
+}
+
+/* A drive on a file: its cache_type, io_engine and path_on_host. */
+static int check_file_drive(const json_t *body, char *err, size_t errlen)
 {
 	const char *cache = api_json_str(body, "cache_type", "Writeback");
 	const char *engine = api_json_str(body, "io_engine", "");
@@ -227,15 +334,23 @@ static int check_drive_values(const struct api_model *m, int self, const json_t 
 		snprintf(err, errlen, "path_on_host cannot contain a comma");
 		return -EINVAL;
 	}
-	for (int i = 0; api_json_bool(body, "is_root_device", false) && i < m->ndrives; i++) {
+	return refuse_queues(body, "path_on_host", err, errlen);
+}
+
+/* One root device at most: another drive, or a pmem device's root_device. */
+static int check_drive_root(const struct api_model *m, int self, const json_t *body, char *err,
+			    size_t errlen)
+{
+	if (!api_json_bool(body, "is_root_device", false))
+		return 0;
+	for (int i = 0; i < m->ndrives; i++) {
 		if (i != self && m->drives[i].root) {
 			snprintf(err, errlen, "A root block device already exists!");
 			return -EINVAL;
 		}
 	}
-	const char *root =
-	    api_json_bool(body, "is_root_device", false) ? api_devices_root(m, NULL, NULL) : NULL;
-	if (root) { /* a pmem device's root_device */
+	const char *root = api_devices_root(m, NULL, NULL);
+	if (root) {
 		snprintf(err, errlen, "A root device already exists: %s", root);
 		return -EINVAL;
 	}
@@ -243,18 +358,12 @@ static int check_drive_values(const struct api_model *m, int self, const json_t 
 }
 
 /* partuuid (used for the root device only, as in Firecracker: root=PARTUUID=...) must be a
- * partition UUID the kernel parses: hex digits and dashes. A vhost-user "socket" has no backend
- * here. */
-static int check_drive_extras(const json_t *body, char *err, size_t errlen)
+ * partition UUID the kernel parses: hex digits and dashes. */
+static int check_partuuid(const json_t *body, char *err, size_t errlen)
 {
 	const char *uuid = api_json_str(body, "partuuid", "");
 	size_t n = strlen(uuid);
 
-	if (json_object_get(body, "socket")) {
-		snprintf(err, errlen,
-			 "socket (vhost-user-block) is not supported: give path_on_host");
-		return -EINVAL;
-	}
 	if (n >= API_PARTUUID_MAX || strspn(uuid, "0123456789abcdefABCDEF-") != n) {
 		snprintf(err, errlen, "partuuid must be a partition UUID (hex digits and dashes)");
 		return -EINVAL;
@@ -262,68 +371,199 @@ static int check_drive_extras(const json_t *body, char *err, size_t errlen)
 	return 0;
 }
 
-/* The whole check of a PUT /drives body; *rl gets its rate_limiter. */
-static int check_drive(const struct api_model *m, const char *id, const json_t *body,
-		       struct rate_limiter_cfg *rl, char *err, size_t errlen)
+/* Appends printf-style text to the NUL-terminated `spec`. 0 or -ENAMETOOLONG. */
+static int append(char *spec, size_t len, const char *fmt, ...)
 {
-	static const struct api_json_field f[] = {
-	    {"drive_id", API_JSON_STRING, true},     {"path_on_host", API_JSON_STRING, true},
-	    {"is_root_device", API_JSON_BOOL, true}, {"is_read_only", API_JSON_BOOL, false},
-	    {"partuuid", API_JSON_STRING, false},    {"cache_type", API_JSON_STRING, false},
-	    {"io_engine", API_JSON_STRING, false},   {"rate_limiter", API_JSON_OBJECT, false},
-	    {"socket", API_JSON_STRING, false},	     {NULL, 0, false}};
+	size_t used = strlen(spec);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(spec + used, len - used, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len - used ? -ENAMETOOLONG : 0;
+}
+
+/* ",num-queues=N,queue-size=N" for what was given, then ",id=ID". */
+static int append_vu_tail(char *spec, size_t len, int64_t queues, int64_t size, const char *id)
+{
+	int r = queues >= 0 ? append(spec, len, ",num-queues=%lld", (long long)queues) : 0;
+	if (!r && size >= 0)
+		r = append(spec, len, ",queue-size=%lld", (long long)size);
+	return r ? r : append(spec, len, ",id=%s", id);
+}
+
+int api_model_drive_option(const struct api_drive *d, char *spec, size_t len)
+{
+	const char *aio = !strcmp(d->io_engine, "Sync")	   ? ",aio=sync"
+			  : !strcmp(d->io_engine, "Async") ? ",aio=io_uring"
+							   : "";
+	const char *flush = !strcmp(d->cache_type, "Unsafe") ? ",flush=off" : "";
+	if (!len)
+		return -ENAMETOOLONG;
+	spec[0] = '\0';
+	if (d->vhost_user) {
+		int r = append(spec, len, "vhost-user=%s", d->path);
+		return r ? r : append_vu_tail(spec, len, d->num_queues, d->queue_size, d->id);
+	}
+	if (append(spec, len, "%s%s%s%s%s,id=%s", d->path, d->ro ? ",ro" : "",
+		   d->root ? ",root" : "", aio, flush, d->id) ||
+	    api_rate_limiter_spec(spec, len, "", &d->rl))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int api_model_nic_option(const struct api_nic *n, char *spec, size_t len)
+{
+	if (!len)
+		return -ENAMETOOLONG;
+	spec[0] = '\0';
+	if (n->socket[0]) {
+		int r = append(spec, len, "vhost-user=%s%s%s", n->socket, n->mac[0] ? ",mac=" : "",
+			       n->mac);
+		return r ? r : append_vu_tail(spec, len, n->num_queues, n->queue_size, n->id);
+	}
+	/* host_dev_name "user" is user-mode networking (`--net user`, as GET /vm/config shows a
+	 * libslirp NIC); any other name is a tap's. */
+	const char *kind = strcmp(n->host_dev, API_NIC_USER) ? "tap=" : "";
+	if (append(spec, len, "%s%s%s%s,id=%s", kind, n->host_dev, n->mac[0] ? ",mac=" : "", n->mac,
+		   n->id) ||
+	    api_rate_limiter_spec(spec, len, "rx-", &n->rx_rl) ||
+	    api_rate_limiter_spec(spec, len, "tx-", &n->tx_rl))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* One --OPTION argument through the command line's parser into `cfg`. */
+static int try_option(struct vm_config *cfg, const char *opt, int built, const char *spec,
+		      char *err, size_t errlen)
+{
+	char why[200] = "";
+	if (built) {
+		snprintf(err, errlen, "the --%s argument would be too long", opt);
+		return built;
+	}
+	int r = cli_device_option(cfg, opt, spec, why, sizeof(why));
+	if (r)
+		snprintf(err, errlen, "--%s %s: %s", opt, spec, why[0] ? why : strerror(-r));
+	return r;
+}
+
+/* The model's drives and NICs, with `drive` / `nic` (when not NULL) in place of the one with
+ * its id or added, through the command line's parsers in a configuration of their own: the
+ * rules of --disk and --net (ranges, a socket given twice, too many of a kind) are the API's,
+ * and InstanceStart will not refuse what a PUT took. */
+static int trial(const struct api_model *m, const struct api_drive *drive,
+		 const struct api_nic *nic, char *err, size_t errlen)
+{
+	struct api_drive drives[API_MAX_DRIVES + 1];
+	struct api_nic nics[API_MAX_NICS + 1];
+	int nd = m->ndrives, nn = m->nnics, r = 0;
+	char spec[API_OPTION_MAX];
+	struct vm_config cfg;
+
+	memcpy(drives, m->drives, sizeof(m->drives));
+	memcpy(nics, m->nics, sizeof(m->nics));
+	if (drive)
+		drives[find_drive(m, drive->id) < 0 ? nd++ : find_drive(m, drive->id)] = *drive;
+	if (nic)
+		nics[find_nic(m, nic->id) < 0 ? nn++ : find_nic(m, nic->id)] = *nic;
+	cli_config_init(&cfg);
+	for (int i = 0; !r && i < nd; i++)
+		r = try_option(&cfg, "disk", api_model_drive_option(&drives[i], spec, sizeof(spec)),
+			       spec, err, errlen);
+	for (int i = 0; !r && i < nn; i++)
+		r = try_option(&cfg, "net", api_model_nic_option(&nics[i], spec, sizeof(spec)),
+			       spec, err, errlen);
+	cli_free(&cfg);
+	return r == -ENOMEM ? r : r ? -EINVAL : 0;
+}
+
+/* The drive a checked body describes; its path points into `body`. */
+static void drive_of(const json_t *body, const char *id, const struct rate_limiter_cfg *rl,
+		     struct api_drive *d)
+{
+	*d = (struct api_drive){.vhost_user = has(body, "socket"), .rl = *rl};
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->path = (char *)api_json_str(body, d->vhost_user ? "socket" : "path_on_host", "");
+	d->num_queues =
+	    has(body, "num_queues") ? (int64_t)api_json_uint(body, "num_queues", 0) : -1;
+	d->queue_size =
+	    has(body, "queue_size") ? (int64_t)api_json_uint(body, "queue_size", 0) : -1;
+	d->root = api_json_bool(body, "is_root_device", false);
+	d->ro = api_json_bool(body, "is_read_only", false);
+	snprintf(d->cache_type, sizeof(d->cache_type), "%s", api_json_str(body, "cache_type", ""));
+	snprintf(d->io_engine, sizeof(d->io_engine), "%s", api_json_str(body, "io_engine", ""));
+	snprintf(d->partuuid, sizeof(d->partuuid), "%s", api_json_str(body, "partuuid", ""));
+}
+
+/* The whole check of a PUT /drives body; *d gets the drive it describes (drive_of()). */
+static int check_drive(const struct api_model *m, const char *id, const json_t *body,
+		       struct api_drive *d, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"drive_id", API_JSON_STRING, true},
+						  {"path_on_host", API_JSON_STRING, false},
+						  {"is_root_device", API_JSON_BOOL, true},
+						  {"is_read_only", API_JSON_BOOL, false},
+						  {"partuuid", API_JSON_STRING, false},
+						  {"cache_type", API_JSON_STRING, false},
+						  {"io_engine", API_JSON_STRING, false},
+						  {"rate_limiter", API_JSON_OBJECT, false},
+						  {"socket", API_JSON_STRING, false},
+						  {"vhost_user", API_JSON_BOOL, false},
+						  {"num_queues", API_JSON_UINT, false},
+						  {"queue_size", API_JSON_UINT, false},
+						  {NULL, 0, false}};
+	struct rate_limiter_cfg rl;
 	int r = check_request(id, body, f, "drive_id", err, errlen);
 	int i = find_drive(m, id);
 	if (!r)
-		r = check_drive_values(m, i, body, err, errlen);
+		r = check_backend(body, "path_on_host", "a file", err, errlen);
 	if (!r)
-		r = check_drive_extras(body, err, errlen);
+		r = has(body, "socket") ? check_vu_drive(body, err, errlen)
+					: check_file_drive(body, err, errlen);
+	if (!r)
+		r = check_drive_root(m, i, body, err, errlen);
+	if (!r)
+		r = check_partuuid(body, err, errlen);
 	if (!r)
 		r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter",
-					   rl, err, errlen);
+					   &rl, err, errlen);
 	if (!r && i < 0 && m->ndrives == API_MAX_DRIVES) {
 		snprintf(err, errlen, "at most %d drives", API_MAX_DRIVES);
 		r = -EINVAL;
 	}
-	return r;
+	if (r)
+		return r;
+	drive_of(body, id, &rl, d);
+	return trial(m, d, NULL, err, errlen);
 }
 
 int api_model_check_drive(const struct api_model *m, const char *id, const json_t *body,
 			  const char **path, bool *ro, char *err, size_t errlen)
 {
-	struct rate_limiter_cfg rl;
-	int r = check_drive(m, id, body, &rl, err, errlen);
+	struct api_drive d;
+	int r = check_drive(m, id, body, &d, err, errlen);
 	if (r)
 		return r;
-	*path = api_json_str(body, "path_on_host", "");
-	*ro = api_json_bool(body, "is_read_only", false);
+	*path = d.vhost_user ? NULL : d.path;
+	*ro = d.ro;
 	return 0;
 }
 
 int api_model_put_drive(struct api_model *m, const char *id, const json_t *body, char *err,
 			size_t errlen)
 {
-	struct rate_limiter_cfg rl;
-	int r = check_drive(m, id, body, &rl, err, errlen);
+	struct api_drive d;
+	int r = check_drive(m, id, body, &d, err, errlen);
 	if (r)
 		return r;
 	int i = find_drive(m, id);
-	char *path = strdup(api_json_str(body, "path_on_host", ""));
-	if (!path)
+	d.path = strdup(d.path);
+	if (!d.path)
 		return nomem(err, errlen);
-	if (i < 0) {
+	if (i < 0)
 		i = m->ndrives++;
-		snprintf(m->drives[i].id, sizeof(m->drives[i].id), "%s", id);
-	}
-	struct api_drive *d = &m->drives[i];
-	free(d->path);
-	d->path = path;
-	d->root = api_json_bool(body, "is_root_device", false);
-	d->ro = api_json_bool(body, "is_read_only", false);
-	snprintf(d->cache_type, sizeof(d->cache_type), "%s", api_json_str(body, "cache_type", ""));
-	snprintf(d->io_engine, sizeof(d->io_engine), "%s", api_json_str(body, "io_engine", ""));
-	snprintf(d->partuuid, sizeof(d->partuuid), "%s", api_json_str(body, "partuuid", ""));
-	d->rl = rl;
+	free(m->drives[i].path);
+	m->drives[i] = d;
 	return 0;
 }
 
@@ -347,6 +587,13 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
 		snprintf(err, errlen, "no drive with id `%s`", id);
 		return -ENOENT;
 	}
+	if (m->drives[*index].vhost_user) {
+		snprintf(err, errlen,
+			 "drive `%s` is a vhost-user disk (socket): its back-end serves it, so "
+			 "neither path_on_host nor rate_limiter can be changed here",
+			 id);
+		return -EINVAL;
+	}
 	*path = api_json_str(body, "path_on_host", NULL);
 	if (*path && (!(*path)[0] || strchr(*path, ','))) {
 		snprintf(err, errlen, "path_on_host is empty or contains a comma");
@@ -362,27 +609,28 @@ bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_
 	       rate_limiter_patch_any(p);
 }
 
-static int find_nic(const struct api_model *m, const char *id)
+static int check_mac(const json_t *body, char *err, size_t errlen)
 {
-	for (int i = 0; i < m->nnics; i++)
-		if (!strcmp(m->nics[i].id, id))
-			return i;
-	return -1;
-}
-
-static int check_nic_values(const json_t *body, char *err, size_t errlen)
-{
-	const char *dev = api_json_str(body, "host_dev_name", "");
 	const char *mac = api_json_str(body, "guest_mac", NULL);
 	uint8_t bytes[6];
 
-	if (!dev[0] || strlen(dev) >= sizeof(((struct api_nic *)0)->host_dev) || strchr(dev, ',') ||
-	    strchr(dev, '/')) {
-		snprintf(err, errlen, "host_dev_name must be a tap name of 1 to 15 characters");
-		return -EINVAL;
-	}
 	if (mac && virtio_net_parse_mac(mac, bytes)) {
 		snprintf(err, errlen, "guest_mac `%s` is not a unicast MAC address", mac);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A NIC on a tap: its host_dev_name, its mtu. */
+static int check_tap_nic(const json_t *body, char *err, size_t errlen)
+{
+	const char *dev = api_json_str(body, "host_dev_name", "");
+
+	if (!dev[0] || strlen(dev) >= sizeof(((struct api_nic *)0)->host_dev) || strchr(dev, ',') ||
+	    strchr(dev, '/')) {
+		snprintf(err, errlen,
+			 "host_dev_name must be a tap name of 1 to 15 characters (or \"user\": "
+			 "user-mode networking)");
 		return -EINVAL;
 	}
 	/* Our virtio-net always advertises VIRTIO_NET_F_MTU with 1500: that one is honoured. */
@@ -394,45 +642,95 @@ static int check_nic_values(const json_t *body, char *err, size_t errlen)
 		    (unsigned long long)api_json_uint(body, "mtu", 0), API_NET_MTU);
 		return -EINVAL;
 	}
-	return 0;
+	return refuse_queues(body, "host_dev_name", err, errlen);
 }
 
-int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
-		      size_t errlen)
+/* A vhost-user NIC's frames go between the guest and the back-end without passing through the
+ * VMM: no rate limiter can count them and MMDS cannot answer on it; its MTU is the back-end's. */
+static int check_vu_nic(const struct api_model *m, const char *id, const json_t *body, char *err,
+			size_t errlen)
+{
+	static const char *const refused[][2] = {
+	    {"mtu", "a vhost-user NIC's MTU is its back-end's (VIRTIO_NET_F_MTU)"},
+	    {"rx_rate_limiter", "the NIC's frames do not pass through the VMM"},
+	    {"tx_rate_limiter", "the NIC's frames do not pass through the VMM"},
+	};
+	int r = refuse_fields(body, refused, sizeof(refused) / sizeof(refused[0]), err, errlen);
+	if (!r && m->mmds_set && mmds_config_has_iface(&m->mmds, id)) {
+		snprintf(
+		    err, errlen,
+		    "mmds-config names `%s`: MMDS cannot answer on a vhost-user NIC (its frames "
+		    "do not pass through the VMM)",
+		    id);
+		r = -EINVAL;
+	}
+	return r ? r : check_socket(body, err, errlen);
+}
+
+/* The NIC a checked body describes. */
+static void nic_of(const json_t *body, const char *id, const struct rate_limiter_cfg *rx,
+		   const struct rate_limiter_cfg *tx, struct api_nic *n)
+{
+	*n = (struct api_nic){.rx_rl = *rx, .tx_rl = *tx};
+	snprintf(n->id, sizeof(n->id), "%s", id);
+	snprintf(n->host_dev, sizeof(n->host_dev), "%s", api_json_str(body, "host_dev_name", ""));
+	snprintf(n->socket, sizeof(n->socket), "%s", api_json_str(body, "socket", ""));
+	snprintf(n->mac, sizeof(n->mac), "%s", api_json_str(body, "guest_mac", ""));
+	n->num_queues =
+	    has(body, "num_queues") ? (int64_t)api_json_uint(body, "num_queues", 0) : -1;
+	n->queue_size =
+	    has(body, "queue_size") ? (int64_t)api_json_uint(body, "queue_size", 0) : -1;
+}
+
+/* The whole check of a PUT /network-interfaces body; *n gets the NIC it describes. */
+static int check_nic(const struct api_model *m, const char *id, const json_t *body,
+		     struct api_nic *n, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
-						  {"host_dev_name", API_JSON_STRING, true},
+						  {"host_dev_name", API_JSON_STRING, false},
 						  {"guest_mac", API_JSON_STRING, false},
 						  {"mtu", API_JSON_UINT, false},
 						  {"rx_rate_limiter", API_JSON_OBJECT, false},
 						  {"tx_rate_limiter", API_JSON_OBJECT, false},
+						  {"socket", API_JSON_STRING, false},
+						  {"vhost_user", API_JSON_BOOL, false},
+						  {"num_queues", API_JSON_UINT, false},
+						  {"queue_size", API_JSON_UINT, false},
 						  {NULL, 0, false}};
 	struct rate_limiter_cfg rx, tx;
 	int r = check_request(id, body, f, "iface_id", err, errlen);
 	if (!r)
-		r = check_nic_values(body, err, errlen);
+		r = check_backend(body, "host_dev_name", "a tap", err, errlen);
+	if (!r)
+		r = has(body, "socket") ? check_vu_nic(m, id, body, err, errlen)
+					: check_tap_nic(body, err, errlen);
+	if (!r)
+		r = check_mac(body, err, errlen);
 	if (!r)
 		r = api_rate_limiter_parse(json_object_get(body, "rx_rate_limiter"),
 					   "rx_rate_limiter", &rx, err, errlen);
 	if (!r)
 		r = api_rate_limiter_parse(json_object_get(body, "tx_rate_limiter"),
 					   "tx_rate_limiter", &tx, err, errlen);
+	if (!r && find_nic(m, id) < 0 && m->nnics == API_MAX_NICS) {
+		snprintf(err, errlen, "at most %d network interfaces", API_MAX_NICS);
+		r = -EINVAL;
+	}
+	if (r)
+		return r;
+	nic_of(body, id, &rx, &tx, n);
+	return trial(m, NULL, n, err, errlen);
+}
+
+int api_model_put_nic(struct api_model *m, const char *id, const json_t *body, char *err,
+		      size_t errlen)
+{
+	struct api_nic n;
+	int r = check_nic(m, id, body, &n, err, errlen);
 	if (r)
 		return r;
 	int i = find_nic(m, id);
-	if (i < 0 && m->nnics == API_MAX_NICS) {
-		snprintf(err, errlen, "at most %d network interfaces", API_MAX_NICS);
-		return -EINVAL;
-	}
-	if (i < 0) {
-		i = m->nnics++;
-		snprintf(m->nics[i].id, sizeof(m->nics[i].id), "%s", id);
-	}
-	struct api_nic *n = &m->nics[i];
-	snprintf(n->host_dev, sizeof(n->host_dev), "%s", api_json_str(body, "host_dev_name", ""));
-	snprintf(n->mac, sizeof(n->mac), "%s", api_json_str(body, "guest_mac", ""));
-	n->rx_rl = rx;
-	n->tx_rl = tx;
+	m->nics[i < 0 ? m->nnics++ : i] = n;
 	return 0;
 }
 
@@ -458,6 +756,13 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 	if (*index < 0) {
 		snprintf(err, errlen, "no network interface with id `%s`", id);
 		return -ENOENT;
+	}
+	if (m->nics[*index].socket[0]) {
+		snprintf(err, errlen,
+			 "network interface `%s` is a vhost-user NIC (socket): its frames do not "
+			 "pass through the VMM, so it has no rate limiters to change",
+			 id);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -567,6 +872,13 @@ int api_model_put_mmds_config(struct api_model *m, const json_t *body, char *err
 		if (n == m->nnics) {
 			snprintf(err, errlen, "%s", MMDS_MSG_BAD_IFACE);
 			r = -EINVAL;
+		} else if (m->nics[n].socket[0]) {
+			snprintf(
+			    err, errlen,
+			    "network interface `%s` is a vhost-user NIC: MMDS cannot answer on "
+			    "it (its frames do not pass through the VMM)",
+			    c.ifaces[i]);
+			r = -EINVAL;
 		}
 	}
 	if (!r) {
@@ -668,8 +980,30 @@ json_t *api_model_machine_config_json(const struct api_model *m)
 			 "cpu_template", "None");
 }
 
+/* Sets num_queues and queue_size of a vhost-user device's document, when given. */
+static void queues_json(json_t *j, int64_t queues, int64_t size)
+{
+	if (j && queues >= 0)
+		json_object_set_new(j, "num_queues", json_integer(queues));
+	if (j && size >= 0)
+		json_object_set_new(j, "queue_size", json_integer(size));
+}
+
+/* A vhost-user disk as it was given: its socket instead of path_on_host. */
+static json_t *vu_drive_json(const struct api_drive *d)
+{
+	json_t *j = json_pack("{s:s, s:s, s:b}", "drive_id", d->id, "socket",
+			      d->path ? d->path : "", "is_root_device", d->root);
+	if (j && d->partuuid[0])
+		json_object_set_new(j, "partuuid", json_string(d->partuuid));
+	queues_json(j, d->num_queues, d->queue_size);
+	return j;
+}
+
 static json_t *drive_json(const struct api_drive *d)
 {
+	if (d->vhost_user)
+		return vu_drive_json(d);
 	json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:s}", "drive_id", d->id, "path_on_host",
 			      d->path ? d->path : "", "is_root_device", d->root, "is_read_only",
 			      d->ro, "cache_type", d->cache_type[0] ? d->cache_type : "Writeback");
@@ -683,8 +1017,19 @@ static json_t *drive_json(const struct api_drive *d)
 	return j;
 }
 
+static json_t *vu_nic_json(const struct api_nic *n)
+{
+	json_t *j = json_pack("{s:s, s:s}", "iface_id", n->id, "socket", n->socket);
+	if (j && n->mac[0])
+		json_object_set_new(j, "guest_mac", json_string(n->mac));
+	queues_json(j, n->num_queues, n->queue_size);
+	return j;
+}
+
 static json_t *nic_json(const struct api_nic *n)
 {
+	if (n->socket[0])
+		return vu_nic_json(n);
 	json_t *j = json_pack("{s:s, s:s}", "iface_id", n->id, "host_dev_name", n->host_dev);
 	if (j && n->mac[0])
 		json_object_set_new(j, "guest_mac", json_string(n->mac));
@@ -741,6 +1086,12 @@ json_t *api_model_json(const struct api_model *m)
 	return j;
 }
 
+static void mac_string(char out[18], const uint8_t mac[6])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
 static void describe_nic(struct api_nic *n, const struct virtio_net_opts *o)
 {
 	if (o->kind == VIRTIO_NET_TAP)
@@ -748,10 +1099,48 @@ static void describe_nic(struct api_nic *n, const struct virtio_net_opts *o)
 	else if (o->kind == VIRTIO_NET_TAPFD)
 		snprintf(n->host_dev, sizeof(n->host_dev), "fd:%d", o->tapfd);
 	else
-		snprintf(n->host_dev, sizeof(n->host_dev), "user");
+		snprintf(n->host_dev, sizeof(n->host_dev), API_NIC_USER);
 	if (o->has_mac)
-		snprintf(n->mac, sizeof(n->mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0],
-			 o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
+		mac_string(n->mac, o->mac);
+}
+
+/* A device's id= as the API's id, or PREFIX and its place in the model (drive2, net1). */
+static void model_id(char *out, size_t len, const char *id, const char *prefix, int index)
+{
+	if (id[0])
+		snprintf(out, len, "%s", id);
+	else
+		snprintf(out, len, "%s%d", prefix, index);
+}
+
+/* The --disk vhost-user= and --net vhost-user= devices, after the others as the guest sees
+ * them, with their socket and queues as the options set them. 0 or -ENOMEM. */
+static int describe_vu(struct api_model *m, const struct vm_config *cfg)
+{
+	const struct dev_vu_cfg *blk = device_cfg_find(cfg, &device_vu_blk);
+	const struct dev_vu_cfg *net = device_cfg_find(cfg, &device_vu_net);
+
+	for (int i = 0; blk && i < blk->n && m->ndrives < API_MAX_DRIVES; i++) {
+		const struct vu_opts *o = &blk->dev[i].opts;
+		struct api_drive *d = &m->drives[m->ndrives];
+		*d = (struct api_drive){.vhost_user = true,
+					.num_queues = o->num_queues,
+					.queue_size = o->queue_size,
+					.path = strdup(o->socket)};
+		if (!d->path)
+			return -ENOMEM;
+		model_id(d->id, sizeof(d->id), o->id, "drive", m->ndrives++);
+	}
+	for (int i = 0; net && i < net->n && m->nnics < API_MAX_NICS; i++) {
+		const struct vu_opts *o = &net->dev[i].opts;
+		struct api_nic *n = &m->nics[m->nnics];
+		*n = (struct api_nic){.num_queues = o->num_queues, .queue_size = o->queue_size};
+		snprintf(n->socket, sizeof(n->socket), "%s", o->socket);
+		if (o->has_mac)
+			mac_string(n->mac, o->mac);
+		model_id(n->id, sizeof(n->id), o->id, "net", m->nnics++);
+	}
+	return 0;
 }
 
 int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
@@ -795,5 +1184,5 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		n->rx_rl = cfg->nics[i].rx_rl;
 		n->tx_rl = cfg->nics[i].tx_rl;
 	}
-	return api_devices_describe(m, cfg) ? -ENOMEM : 0;
+	return describe_vu(m, cfg) || api_devices_describe(m, cfg) ? -ENOMEM : 0;
 }

@@ -30,6 +30,7 @@
 #include "vmm/machine/dev_balloon.h"
 #include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_memhp.h"
+#include "vmm/machine/dev_vhost_user.h"
 #include "vmm/machine/metrics.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_migrate.h"
@@ -62,8 +63,8 @@ struct control {
 	bool confine_req;
 	int confine_result; /* 1: pending */
 	char *append;
-	int disk_index[API_MAX_DRIVES];
-	int nic_base; /* model NIC i is cfg->nics[nic_base + i] (the command line's come first) */
+	int disk_index[API_MAX_DRIVES]; /* model drive i is cfg->disks[disk_index[i]]; -1: none */
+	int nic_base; /* the command line's NICs come first: see nic_cfg_index() */
 	/* Live migration: the last one sent from here (until the next or the end), and the
 	 * incoming one's cancel (set when the VMM ends while it waits) and result. */
 	struct vm_migration *mig;
@@ -114,14 +115,9 @@ static int add_device(struct vm_config *cfg, const char *opt, const char *spec, 
 static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err, size_t errlen)
 {
 	char spec[4200];
-	const char *aio = !strcmp(d->io_engine, "Sync")	   ? ",aio=sync"
-			  : !strcmp(d->io_engine, "Async") ? ",aio=io_uring"
-							   : "";
-	const char *flush = !strcmp(d->cache_type, "Unsafe") ? ",flush=off" : "";
-	if (snprintf(spec, sizeof(spec), "%s%s%s%s%s,id=%s", d->path, d->ro ? ",ro" : "",
-		     d->root ? ",root" : "", aio, flush, d->id) >= (int)sizeof(spec) ||
-	    api_rate_limiter_spec(spec, sizeof(spec), "", &d->rl)) {
-		snprintf(err, errlen, "%s: path_on_host is too long", d->id);
+	if (api_model_drive_option(d, spec, sizeof(spec))) {
+		snprintf(err, errlen, "%s: %s is too long", d->id,
+			 d->vhost_user ? "socket" : "path_on_host");
 		return -ENAMETOOLONG;
 	}
 	return add_device(cfg, "disk", spec, d->id, err, errlen);
@@ -130,11 +126,8 @@ static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err
 static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, size_t errlen)
 {
 	char spec[320];
-	snprintf(spec, sizeof(spec), "tap=%s%s%s,id=%s", n->host_dev, n->mac[0] ? ",mac=" : "",
-		 n->mac, n->id);
-	if (api_rate_limiter_spec(spec, sizeof(spec), "rx-", &n->rx_rl) ||
-	    api_rate_limiter_spec(spec, sizeof(spec), "tx-", &n->tx_rl))
-		return -ENAMETOOLONG; /* cannot happen: the numbers are bounded */
+	if (api_model_nic_option(n, spec, sizeof(spec)))
+		return -ENAMETOOLONG; /* cannot happen: the fields are bounded */
 	return add_device(cfg, "net", spec, n->id, err, errlen);
 }
 
@@ -146,7 +139,8 @@ static int add_drives(struct vm_config *cfg, const struct api_model *m, int *dis
 		for (int i = 0; i < m->ndrives; i++) {
 			if (m->drives[i].root != (pass == 0))
 				continue;
-			disk_index[i] = cfg->ndisks;
+			/* a vhost-user disk has no in-process device to patch */
+			disk_index[i] = m->drives[i].vhost_user ? -1 : cfg->ndisks;
 			int r = add_drive(cfg, &m->drives[i], err, errlen);
 			if (r)
 				return r;
@@ -155,7 +149,21 @@ static int add_drives(struct vm_config *cfg, const struct api_model *m, int *dis
 	return 0;
 }
 
-static char *kernel_cmdline(const struct api_model *m)
+/* The guest's name of the root drive, vdX: the in-process disks come first (the root first of
+ * the model's, add_drives()), then the vhost-user ones (device_table's order). */
+static char root_letter(const struct api_model *m, const struct api_drive *root,
+			const struct vm_config *cfg)
+{
+	int index = cfg->ndisks;
+	if (root->vhost_user) {
+		for (int i = 0; i < m->ndrives; i++)
+			index += !m->drives[i].vhost_user;
+		index += dev_vu_count(cfg, &device_vu_blk);
+	}
+	return (char)('a' + index);
+}
+
+static char *kernel_cmdline(const struct api_model *m, const struct vm_config *cfg)
 {
 	const char *args = m->boot_args ? m->boot_args : DEFAULT_BOOT_ARGS;
 	const struct api_drive *root = NULL;
@@ -166,19 +174,34 @@ static char *kernel_cmdline(const struct api_model *m)
 	if (!root)
 		return strdup(args);
 	/* Firecracker's partuuid: the root is that partition, wherever the kernel finds it. */
-	int n = root->partuuid[0]
-		    ? asprintf(&s, "%s root=PARTUUID=%s %s", args, root->partuuid,
-			       root->ro ? "ro" : "rw")
-		    : asprintf(&s, "%s root=/dev/vda %s", args, root->ro ? "ro" : "rw");
+	int n = root->partuuid[0] ? asprintf(&s, "%s root=PARTUUID=%s %s", args, root->partuuid,
+					     root->ro ? "ro" : "rw")
+				  : asprintf(&s, "%s root=/dev/vd%c %s", args,
+					     root_letter(m, root, cfg), root->ro ? "ro" : "rw");
 	return n < 0 ? NULL : s;
 }
 
-/* Takes back what add_drives()/add_nic() added past the counts saved before. */
-static void undo_devices(struct vm_config *cfg, int ndisks, int nnics)
+/* What the configuration had before the model's devices were added, to go back to. */
+struct devices_mark {
+	int ndisks, nnics, nrec, vu_blk, vu_net;
+};
+
+static struct devices_mark devices_mark(const struct vm_config *cfg)
 {
-	while (cfg->ndisks > ndisks)
+	return (struct devices_mark){cfg->ndisks, cfg->nnics, cfg->nrecorded,
+				     dev_vu_count(cfg, &device_vu_blk),
+				     dev_vu_count(cfg, &device_vu_net)};
+}
+
+/* Takes back what add_drives()/add_nic() added past the mark, and their records. */
+static void undo_devices(struct vm_config *cfg, const struct devices_mark *mark)
+{
+	while (cfg->ndisks > mark->ndisks)
 		virtio_blk_opts_free(&cfg->disks[--cfg->ndisks]);
-	cfg->nnics = nnics;
+	cfg->nnics = mark->nnics;
+	dev_vu_truncate(cfg, &device_vu_blk, mark->vu_blk);
+	dev_vu_truncate(cfg, &device_vu_net, mark->vu_net);
+	cli_unrecord_to(cfg, mark->nrec);
 }
 
 /* What the model sets without a parser, recorded for a snapshot's configuration. */
@@ -208,10 +231,11 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,
 			 int *disk_index, char *err, size_t errlen)
 {
-	int ndisks = cfg->ndisks, nnics = cfg->nnics, nrec = cfg->nrecorded, r = 0;
+	struct devices_mark mark = devices_mark(cfg);
 	struct device_cfg_saved saved;
+	int r = 0;
 
-	*append = kernel_cmdline(m);
+	*append = kernel_cmdline(m, cfg);
 	if (!*append || device_cfg_save(cfg, &saved)) {
 		free(*append);
 		*append = NULL;
@@ -228,9 +252,8 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	if (!r)
 		r = api_devices_build(cfg, m, err, errlen);
 	if (r) {
-		undo_devices(cfg, ndisks, nnics);
+		undo_devices(cfg, &mark);
 		device_cfg_restore(cfg, &saved);
-		cli_unrecord_to(cfg, nrec);
 		free(*append);
 		*append = NULL;
 		return r;
@@ -249,6 +272,18 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 
 /* ---- the backend the router drives ---- */
 
+/* Model NIC i's place in cfg->nics: after the command line's (nic_base) and the model's taps
+ * before it; -1 for a vhost-user NIC, which has none (dev_vhost_user.c keeps it). */
+static int nic_cfg_index(const struct control *c, const struct api_model *m, int i)
+{
+	int k = c->nic_base;
+	if (m->nics[i].socket[0])
+		return -1;
+	for (int j = 0; j < i; j++)
+		k += !m->nics[j].socket[0];
+	return k;
+}
+
 /* The NICs PUT /mmds/config (or the config file's "mmds-config") named answer MMDS
  * (virtio/net/mmds_filter.h), as the model's configuration says. */
 static void attach_mmds(struct control *c, const struct api_model *m)
@@ -257,10 +292,11 @@ static void attach_mmds(struct control *c, const struct api_model *m)
 		return;
 	mmds_set_config(&c->api.mmds, &m->mmds);
 	for (int i = 0; i < m->nnics; i++) {
-		if (!mmds_config_has_iface(&m->mmds, m->nics[i].id))
+		int k = nic_cfg_index(c, m, i); /* -1: vhost-user, which mmds-config cannot name */
+		if (k < 0 || !mmds_config_has_iface(&m->mmds, m->nics[i].id))
 			continue;
-		c->cfg->nics[c->nic_base + i].mmds = &c->api.mmds;
-		c->cfg->nics[c->nic_base + i].mmds_ipv4 = m->mmds.ipv4;
+		c->cfg->nics[k].mmds = &c->api.mmds;
+		c->cfg->nics[k].mmds_ipv4 = m->mmds.ipv4;
 	}
 }
 
@@ -269,9 +305,9 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 	struct control *c = ctx;
 	if (api_may_build(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
 		return -EBUSY;
-	int ndisks = c->cfg->ndisks, nnics = c->cfg->nnics, nrec = c->cfg->nrecorded;
+	struct devices_mark mark = devices_mark(c->cfg);
 	struct device_cfg_saved saved;
-	c->nic_base = nnics;
+	c->nic_base = mark.nnics;
 	if (device_cfg_save(c->cfg, &saved)) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -288,9 +324,8 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 		snprintf(err, errlen, "cannot start the microVM: %s",
 			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
 		vm_destroy(&c->vm);
-		undo_devices(c->cfg, ndisks, nnics);
+		undo_devices(c->cfg, &mark);
 		device_cfg_restore(c->cfg, &saved);
-		cli_unrecord_to(c->cfg, nrec);
 		free(c->append);
 		c->append = NULL;
 		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
@@ -491,7 +526,8 @@ static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_li
 				      struct rate_limiter_cfg *tx_now, char *err, size_t errlen)
 {
 	struct control *c = ctx;
-	int nic = c->nic_base + index;
+	const struct api_model *m = &c->api.model;
+	int nic = index >= 0 && index < m->nnics ? nic_cfg_index(c, m, index) : -1;
 	struct virtio_dev *dev = nic >= 0 && nic < CLI_MAX_NICS ? c->vm.nic_devs[nic] : NULL;
 	if (!dev) {
 		snprintf(err, errlen, "the network interface has no device");

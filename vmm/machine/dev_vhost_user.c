@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -40,6 +41,26 @@ bool dev_vu_blk_id_taken(const struct vm_config *cfg, const char *id)
 		if (!strcmp(c->dev[i].opts.id, id))
 			return true;
 	return false;
+}
+
+int dev_vu_count(const struct vm_config *cfg, const struct device_desc *d)
+{
+	const struct dev_vu_cfg *c = device_cfg_find(cfg, d);
+	return c ? c->n : 0;
+}
+
+void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n)
+{
+	struct dev_vu_cfg *c = (struct dev_vu_cfg *)device_cfg_find(cfg, d);
+	if (!c || c->n < n)
+		return;
+	c->n = n;
+	for (int i = 0; !n && device_table[i]; i++) {
+		if (device_table[i] == d) {
+			free(cfg->device_cfg[i]);
+			cfg->device_cfg[i] = NULL;
+		}
+	}
 }
 
 /* Every vhost-user socket of the VM, with the option that gave it: a back-end connection

@@ -31,6 +31,14 @@ int dev_vu_net_parse(struct vm_config *cfg, const char *arg, char *err, size_t e
  * of in-process disk ids; "" is never taken). */
 bool dev_vu_blk_id_taken(const struct vm_config *cfg, const char *id);
 
+/* How many vhost-user devices of kind `d` (&device_vu_blk or &device_vu_net) `cfg` has. */
+int dev_vu_count(const struct vm_config *cfg, const struct device_desc *d);
+
+/* Takes back the devices of kind `d` parsed after the first `n` (a failed InstanceStart puts
+ * the configuration back as it was). With none left the block itself goes, so that guest RAM
+ * stays private (device_table_shares_memory()). */
+void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n);
+
 extern const struct device_desc device_vu_blk, device_vu_net;
 
 #endif
