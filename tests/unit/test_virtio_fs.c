@@ -1,23 +1,33 @@
 /* virtio-fs over vhost-user (virtio/fs): options, config space, the hand-over of the rings at
  * DRIVER_OK to a fake back-end (kicks pass through untouched, the back-end's calls become
  * interrupts), the back-end dying (DEVICE_NEEDS_RESET, no hang) and a reconnect at the next
- * DRIVER_OK, private RAM refused, snapshots refused. */
+ * DRIVER_OK, private RAM refused, snapshots refused; on virtio-pci, the back-end's calls go to
+ * the MSI-X vector's irqfd while it is deliverable and through the VMM's relay otherwise. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <linux/kcmp.h>
+#include <linux/pci_regs.h>
 #include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
+#include <linux/virtio_pci.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/pci/pci.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/fs/fs.h"
+#include "virtio/transport/virtio_mmio.h"
+#include "virtio/transport/virtio_pci.h"
+#include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_msg.h"
 #include "vmm/base/guest_mem.h"
 
@@ -578,4 +588,376 @@ Test(virtio_fs, no_backend_is_a_clear_error)
 	struct virtio_dev *dev = NULL;
 	cr_assert_eq(virtio_fs_create(&dev, &o, 200), -ENOENT);
 	cr_assert_null(dev);
+}
+
+/* ---- the back-end's calls straight to the guest: virtio-pci with MSI-X ----
+ *
+ * The device on a virtio-pci function whose host gives one eventfd per MSI-X vector (what
+ * vm_pci_irq.c gives: the vector's KVM irqfd). While a queue's vector is deliverable (MSI-X on,
+ * neither the function nor the vector masked, its route programmed) the back-end's call fd for
+ * that queue is that eventfd; otherwise the relay, through the transport's pending bits. */
+
+#define PSLOT 3
+
+struct pci_rec {
+	atomic_int msis[VIRTIO_PCI_MAX_VECTORS]; /* messages sent through the transport */
+	atomic_int intx_level;
+	int vec_fd[VIRTIO_PCI_MAX_VECTORS]; /* "the irqfds" */
+	int routes; /* routes programmed (vector_irqfd with a new message) */
+	uint64_t addr[VIRTIO_PCI_MAX_VECTORS];
+	uint32_t data[VIRTIO_PCI_MAX_VECTORS];
+	bool no_route; /* KVM refuses routes: no irqfd */
+};
+
+static struct pci_rec rec;
+static struct virtio_pci pt;
+static struct io_bus pmmio;
+static struct pci_bus pbus;
+
+static void prec_msi(void *opaque, uint16_t vector, uint64_t addr, uint32_t data)
+{
+	(void)opaque, (void)addr, (void)data;
+	atomic_fetch_add(&rec.msis[vector], 1);
+}
+
+static void prec_intx(void *opaque, int level)
+{
+	(void)opaque;
+	atomic_store(&rec.intx_level, level);
+}
+
+static int prec_vector_irqfd(void *opaque, uint16_t vector, uint64_t addr, uint32_t data)
+{
+	(void)opaque;
+	if (rec.no_route)
+		return -1;
+	if (rec.addr[vector] != addr || rec.data[vector] != data) {
+		rec.addr[vector] = addr;
+		rec.data[vector] = data;
+		rec.routes++;
+	}
+	return rec.vec_fd[vector];
+}
+
+/* True when two fds are the same open file (the fake back-end's copy of a call fd, and ours). */
+static bool same_file(int a, int b)
+{
+	pid_t p = getpid();
+	return a >= 0 && b >= 0 && syscall(SYS_kcmp, p, p, KCMP_FILE, a, b) == 0;
+}
+
+static int backend_call_fd(struct fake *f, unsigned q)
+{
+	pthread_mutex_lock(&f->lock);
+	int fd = f->call[q];
+	pthread_mutex_unlock(&f->lock);
+	return fd;
+}
+
+static void pcfg_wr(uint32_t off, uint32_t v, uint32_t len)
+{
+	pci_bus_config_write(&pbus, 0, PCI_DEVFN(PSLOT, 0), off, &v, len);
+}
+
+static uint64_t pbar_rd(int bar, uint64_t off, uint32_t len)
+{
+	uint64_t v = 0;
+	cr_assert_eq(io_bus_read(&pmmio, pci_func_bar_addr(&pt.func, bar) + off, &v, len), 1);
+	return v;
+}
+
+static void pbar_wr(int bar, uint64_t off, uint64_t v, uint32_t len)
+{
+	cr_assert_eq(io_bus_write(&pmmio, pci_func_bar_addr(&pt.func, bar) + off, &v, len), 1);
+}
+
+static void pcommon_wr(uint32_t off, uint64_t v, uint32_t len)
+{
+	pbar_wr(VIRTIO_PCI_BAR, VIRTIO_PCI_COMMON_OFF + off, v, len);
+}
+
+static void msix_ctrl(uint16_t bits)
+{
+	pcfg_wr(pt.msix.cap + PCI_MSIX_FLAGS, bits, 2);
+}
+
+static void msix_mask(uint16_t v, bool masked)
+{
+	pbar_wr(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_TABLE_OFF + 16u * v + 12, masked, 4);
+}
+
+static void msix_message(uint16_t v, uint64_t addr, uint32_t data)
+{
+	pbar_wr(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_TABLE_OFF + 16u * v, addr, 8);
+	pbar_wr(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_TABLE_OFF + 16u * v + 8, data, 4);
+}
+
+/* The virtio-fs device on a virtio-pci function, its I/O thread running. */
+static struct virtio_dev *make_pci_dev(void)
+{
+	memset(&rec, 0, sizeof(rec));
+	for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
+		rec.vec_fd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct virtio_dev *dev = make_dev(true);
+	struct virtio_pci_host h = {prec_msi, prec_intx, NULL, NULL};
+	cr_assert_eq(virtio_pci_init(&pt, dev, &h), 0);
+	virtio_pci_set_irqfds(&pt, &(struct virtio_pci_irqfds){prec_vector_irqfd, NULL});
+	io_bus_init(&pmmio, "mmio");
+	cr_assert_eq(pci_bus_init(&pbus, &pmmio), 0);
+	cr_assert_eq(pci_bus_add(&pbus, &pt.func, PSLOT), PSLOT);
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	return dev;
+}
+
+static void free_pci_dev(struct virtio_dev *dev)
+{
+	pci_bus_destroy(&pbus);
+	io_bus_destroy(&pmmio);
+	free_dev(dev);
+	for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
+		close(rec.vec_fd[v]);
+}
+
+/* As Linux's virtio_pci_modern: features, each queue with its own vector (queue q: q + 1, the
+ * config change: 0), every vector's message programmed and unmasked, MSI-X on, DRIVER_OK. */
+static void pci_driver_start(void)
+{
+	const uint8_t feat = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	pcommon_wr(VIRTIO_PCI_COMMON_STATUS, feat, 1);
+	pcommon_wr(VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
+	pcommon_wr(VIRTIO_PCI_COMMON_GF, 1, 4); /* VERSION_1 */
+	pcommon_wr(VIRTIO_PCI_COMMON_STATUS, feat | VIRTIO_CONFIG_S_FEATURES_OK, 1);
+	for (uint16_t v = 0; v < 3; v++) {
+		msix_message(v, 0xfee00000u, 0x40u + v);
+		msix_mask(v, false);
+	}
+	msix_ctrl(PCI_MSIX_FLAGS_ENABLE);
+	pcommon_wr(VIRTIO_PCI_COMMON_MSIX, 0, 2);
+	for (uint16_t q = 0; q < 2; q++) {
+		uint64_t desc = 0x10000 + q * 0x10000;
+		pcommon_wr(VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
+		pcommon_wr(VIRTIO_PCI_COMMON_Q_SIZE, 64, 2);
+		pcommon_wr(VIRTIO_PCI_COMMON_Q_DESCLO, desc, 8);
+		pcommon_wr(VIRTIO_PCI_COMMON_Q_AVAILLO, desc + 0x1000, 8);
+		pcommon_wr(VIRTIO_PCI_COMMON_Q_USEDLO, desc + 0x2000, 8);
+		pcommon_wr(VIRTIO_PCI_COMMON_Q_MSIX, q + 1, 2);
+		pcommon_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	}
+	pcommon_wr(VIRTIO_PCI_COMMON_STATUS,
+		   feat | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+}
+
+/* The back-end signals queue q's call fd, as after using buffers. */
+static void backend_calls(struct fake *f, unsigned q)
+{
+	uint64_t one = 1;
+	cr_assert_eq(write(backend_call_fd(f, q), &one, 8), 8);
+}
+
+/* Waits up to 2 s for `*counter` to reach `want`. */
+static bool reaches(atomic_int *counter, int want)
+{
+	for (int i = 0; i < 200 && atomic_load(counter) < want; i++)
+		usleep(10000);
+	return atomic_load(counter) >= want;
+}
+
+/* Reads (and clears) an eventfd without waiting: the signals it holds. */
+static uint64_t drain(int fd)
+{
+	uint64_t n = 0;
+	return read(fd, &n, sizeof(n)) == sizeof(n) ? n : 0;
+}
+
+static uint64_t relayed_calls(struct virtio_dev *dev)
+{
+	return atomic_load(&vu_device_of(dev)->relayed);
+}
+
+Test(virtio_fs_pci, unmasked_msix_vector_irqfd_is_the_call_fd, .timeout = 30)
+{
+	struct fake f;
+	char path[108];
+	fake_listen_here(&f, path, sizeof(path));
+	struct virtio_dev *dev = make_pci_dev();
+	pci_driver_start();
+	cr_assert(status_of(dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert(same_file(backend_call_fd(&f, q), rec.vec_fd[q + 1]),
+			  "queue %u's call fd is its vector's irqfd", q);
+	cr_assert_eq(count(&f, VU_SET_VRING_CALL), 2, "one per ring, at the hand-over");
+	cr_assert_eq(rec.addr[2], 0xfee00000u, "the route carries the guest's message");
+	cr_assert_eq(rec.data[2], 0x42);
+
+	backend_calls(&f, 1);
+	cr_assert_eq(drain(rec.vec_fd[2]), 1, "the call went to the irqfd");
+	usleep(50000);
+	cr_assert_eq(atomic_load(&rec.msis[2]), 0, "not through the VMM");
+	cr_assert_eq(relayed_calls(dev), 0);
+
+	/* a message rewritten while unmasked (an IRQ affinity change): same fd, new route */
+	int routes = rec.routes;
+	msix_message(2, 0xfee01000u, 0x52);
+	cr_assert_eq(rec.addr[2], 0xfee01000u);
+	cr_assert_eq(rec.data[2], 0x52);
+	cr_assert_gt(rec.routes, routes);
+	cr_assert_eq(count(&f, VU_SET_VRING_CALL), 2, "the fd is the same: nothing sent");
+	free_pci_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs_pci, masked_vector_relays_and_sets_the_pending_bit_unmask_delivers, .timeout = 30)
+{
+	struct fake f;
+	char path[108];
+	fake_listen_here(&f, path, sizeof(path));
+	struct virtio_dev *dev = make_pci_dev();
+	pci_driver_start();
+	struct vu_device *vd = vu_device_of(dev);
+
+	msix_mask(2, true);
+	cr_assert(same_file(backend_call_fd(&f, 1), vd->call_fd[1]), "back to the relay");
+	cr_assert(same_file(backend_call_fd(&f, 0), rec.vec_fd[1]), "queue 0 keeps its irqfd");
+	cr_assert_eq(count(&f, VU_SET_VRING_CALL), 3);
+
+	backend_calls(&f, 1);
+	for (int i = 0; i < 200 && !(pbar_rd(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_PBA_OFF, 8) & 4);
+	     i++)
+		usleep(10000);
+	cr_assert(pbar_rd(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_PBA_OFF, 8) & 4,
+		  "the call made while masked is pending in the PBA");
+	cr_assert_eq(atomic_load(&rec.msis[2]), 0, "nothing sent while masked");
+	cr_assert_eq(drain(rec.vec_fd[2]), 0);
+	cr_assert_eq(relayed_calls(dev), 1);
+
+	msix_mask(2, false);
+	cr_assert_eq(atomic_load(&rec.msis[2]), 1, "unmasking sends the pending message");
+	cr_assert_eq(pbar_rd(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_PBA_OFF, 8) & 4, 0);
+	cr_assert(same_file(backend_call_fd(&f, 1), rec.vec_fd[2]), "the irqfd again");
+	cr_assert_eq(count(&f, VU_SET_VRING_CALL), 4);
+	backend_calls(&f, 1);
+	cr_assert_eq(drain(rec.vec_fd[2]), 1);
+	free_pci_dev(dev);
+	fake_kill(&f);
+}
+
+/* A call that reached the relay just before the unmask, not yet read by the I/O thread (parked
+ * here): the switch to the irqfd looks at the relay and raises the interrupt once, at once. */
+Test(virtio_fs_pci, unmask_rechecks_the_relay, .timeout = 30)
+{
+	struct fake f;
+	char path[108];
+	fake_listen_here(&f, path, sizeof(path));
+	struct virtio_dev *dev = make_pci_dev();
+	pci_driver_start();
+	msix_mask(2, true);
+	virtio_dev_pause(dev);
+	backend_calls(&f, 1); /* the relay's, not read */
+	msix_mask(2, false);
+	cr_assert_eq(atomic_load(&rec.msis[2]), 1, "raised by the unmask");
+	cr_assert_eq(relayed_calls(dev), 1);
+	virtio_dev_resume(dev);
+	usleep(50000);
+	cr_assert_eq(atomic_load(&rec.msis[2]), 1, "once");
+	free_pci_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs_pci, function_mask_and_msix_disable_switch_to_the_relay, .timeout = 30)
+{
+	struct fake f;
+	char path[108];
+	fake_listen_here(&f, path, sizeof(path));
+	struct virtio_dev *dev = make_pci_dev();
+	pci_driver_start();
+	struct vu_device *vd = vu_device_of(dev);
+
+	msix_ctrl(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert(same_file(backend_call_fd(&f, q), vd->call_fd[q]));
+	backend_calls(&f, 0);
+	for (int i = 0; i < 200 && !(pbar_rd(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_PBA_OFF, 8) & 2);
+	     i++)
+		usleep(10000);
+	cr_assert(pbar_rd(VIRTIO_PCI_MSIX_BAR, VIRTIO_PCI_MSIX_PBA_OFF, 8) & 2);
+	msix_ctrl(PCI_MSIX_FLAGS_ENABLE);
+	cr_assert_eq(atomic_load(&rec.msis[1]), 1, "sent at the function's unmask");
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert(same_file(backend_call_fd(&f, q), rec.vec_fd[q + 1]));
+
+	/* MSI-X off: INTx and the ISR, through the relay */
+	msix_ctrl(0);
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert(same_file(backend_call_fd(&f, q), vd->call_fd[q]));
+	backend_calls(&f, 1);
+	cr_assert(reaches(&rec.intx_level, 1), "INTx asserted");
+	cr_assert_eq(pbar_rd(VIRTIO_PCI_BAR, VIRTIO_PCI_ISR_OFF, 1) & 1, 1, "ISR queue bit");
+	free_pci_dev(dev);
+	fake_kill(&f);
+}
+
+Test(virtio_fs_pci, vector_change_resends_and_no_vector_relays, .timeout = 30)
+{
+	struct fake f;
+	char path[108];
+	fake_listen_here(&f, path, sizeof(path));
+	struct virtio_dev *dev = make_pci_dev();
+	pci_driver_start();
+	int sent = count(&f, VU_SET_VRING_CALL);
+
+	pcommon_wr(VIRTIO_PCI_COMMON_Q_SELECT, 1, 2);
+	pcommon_wr(VIRTIO_PCI_COMMON_Q_MSIX, 0, 2);
+	cr_assert(same_file(backend_call_fd(&f, 1), rec.vec_fd[0]), "vector 0's irqfd now");
+	cr_assert_eq(count(&f, VU_SET_VRING_CALL), sent + 1);
+	pcommon_wr(VIRTIO_PCI_COMMON_Q_MSIX, 0, 2);
+	cr_assert_eq(count(&f, VU_SET_VRING_CALL), sent + 1, "the same vector: nothing sent");
+
+	pcommon_wr(VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
+	cr_assert(same_file(backend_call_fd(&f, 1), vu_device_of(dev)->call_fd[1]));
+	cr_assert_eq(count(&f, VU_SET_VRING_CALL), sent + 2);
+
+	/* a reset stops the rings; the next DRIVER_OK hands them over with the irqfds again */
+	pcommon_wr(VIRTIO_PCI_COMMON_STATUS, 0, 1);
+	cr_assert_eq(count(&f, VU_GET_VRING_BASE), 2);
+	pci_driver_start();
+	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert(same_file(backend_call_fd(&f, q), rec.vec_fd[q + 1]));
+	free_pci_dev(dev);
+	fake_kill(&f);
+}
+
+/* KVM refuses the route (the VMM sends MSIs with KVM_SIGNAL_MSI then): the relay stays. */
+Test(virtio_fs_pci, no_route_keeps_the_relay, .timeout = 30)
+{
+	struct fake f;
+	char path[108];
+	fake_listen_here(&f, path, sizeof(path));
+	struct virtio_dev *dev = make_pci_dev();
+	rec.no_route = true;
+	pci_driver_start();
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert(same_file(backend_call_fd(&f, q), vu_device_of(dev)->call_fd[q]));
+	backend_calls(&f, 0);
+	cr_assert(reaches(&rec.msis[1], 1), "the relay sends the vector's message");
+	free_pci_dev(dev);
+	fake_kill(&f);
+}
+
+/* virtio-mmio has no per-queue interrupt: the back-end always gets the relay. */
+Test(virtio_fs_pci, mmio_keeps_the_relay, .timeout = 30)
+{
+	struct fake f;
+	char path[108];
+	fake_listen_here(&f, path, sizeof(path));
+	struct virtio_dev *dev = make_dev(true);
+	struct virtio_mmio m;
+	virtio_mmio_init(&m, dev);
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	driver_start(dev);
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert(same_file(backend_call_fd(&f, q), vu_device_of(dev)->call_fd[q]));
+	free_dev(dev);
+	fake_kill(&f);
 }

@@ -1,6 +1,7 @@
 /* The KVM notification glue (vmm/kvm/kvm_notify.h) under both transports, against a fake KVM: MSI-X
  * vectors become GSI routes (a changed message rewrites the table, an unchanged one does not,
- * a refused table falls back to KVM_SIGNAL_MSI), notify areas follow BAR moves (old ioeventfds
+ * a refused table falls back to KVM_SIGNAL_MSI; a vector's irqfd handed out for a vhost-user
+ * back-end has its route programmed first), notify areas follow BAR moves (old ioeventfds
  * removed, new ones added), and virtio-mmio's QueueNotify ioeventfds match the queue index. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -192,6 +193,35 @@ Test(vm_pci_irq, refused_table_falls_back_to_signal_msi)
 	cr_assert_eq(fk.msi[1].address_lo, 0xfee00000);
 	cr_assert_eq(fk.msi[1].data, 0x32);
 	cr_assert_eq(fired(1), 0);
+}
+
+/* A vhost-user back-end's call fd (virtio_pci_irqfds): the vector's irqfd, its GSI routed to the
+ * guest's message first, so a signal on it reaches the guest through KVM alone. */
+Test(vm_pci_irq, vector_irqfd_routes_the_message_first)
+{
+	struct virtio_pci_irqfds irqfds = vm_pci_irq_irqfds(&d);
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, 2, 0xfee00000, 0x42), d.vec_fd[2]);
+	cr_assert_eq(fk.nrouting, 1);
+	cr_assert_eq(route(VM_PCI_FIRST_MSI_GSI + 2)->u.msi.data, 0x42);
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, 2, 0xfee00000, 0x42), d.vec_fd[2]);
+	cr_assert_eq(fk.nrouting, 1, "an unchanged message keeps its route");
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, 2, 0xfee01000, 0x43), d.vec_fd[2]);
+	cr_assert_eq(fk.nrouting, 2, "a rewritten message is routed at once");
+	cr_assert_eq(route(VM_PCI_FIRST_MSI_GSI + 2)->u.msi.address_lo, 0xfee01000);
+	cr_assert_eq(fired(2), 0, "nothing sent");
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, 1, 0, 0), -1, "never programmed");
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, 5, 0xfee00000, 0x45), -1, "no irqfd");
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, VIRTIO_PCI_MAX_VECTORS, 0xfee00000, 1), -1);
+}
+
+/* Without routes (KVM_SIGNAL_MSI mode) there is no irqfd to hand out: the relay stays. */
+Test(vm_pci_irq, vector_irqfd_without_routes_is_none)
+{
+	struct virtio_pci_irqfds irqfds = vm_pci_irq_irqfds(&d);
+	fk.routing_err = -EINVAL;
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, 1, 0xfee00000, 0x41), -1);
+	cr_assert_eq(irqfds.vector_irqfd(irqfds.opaque, 1, 0xfee00000, 0x41), -1);
+	cr_assert_eq(fk.nrouting, 1, "not retried");
 }
 
 /* The notify ioeventfds of queue q: base + 4 * q, any width, no data match, kick_fd[q]. */

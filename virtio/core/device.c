@@ -331,6 +331,19 @@ void virtio_dev_raise_queue_irq(struct virtio_dev *dev, uint16_t q)
 		raise_irq(dev, VIRTIO_ISR_QUEUE, q);
 }
 
+int virtio_dev_queue_irqfd(struct virtio_dev *dev, uint16_t q)
+{
+	if (q >= dev->num_queues || !dev->irqfd.get)
+		return -1;
+	return dev->irqfd.get(dev->irqfd.opaque, q);
+}
+
+void virtio_dev_irqfd_changed(struct virtio_dev *dev)
+{
+	if (dev->ops->irqfd_changed)
+		dev->ops->irqfd_changed(dev);
+}
+
 void virtio_dev_config_changed(struct virtio_dev *dev)
 {
 	struct virtio_group *grp = deferring_group(dev);

@@ -110,6 +110,11 @@ struct virtio_dev_ops {
 	/* Bytes ops->save needs now, when that can pass VIRTIO_DEV_PRIV_MAX (virtio-gpu's
 	 * resources, virtio-input's queued events). Device paused, dev->lock held. Optional. */
 	size_t (*save_size)(struct virtio_dev *dev);
+	/* What virtio_dev_queue_irqfd() answers may have changed (the driver moved a queue's
+	 * vector, masked or unmasked it, reset the device...). dev->lock held (not the group
+	 * locks), on whichever thread changed it. For a device whose queues another process
+	 * serves (vhost-user). Optional. */
+	void (*irqfd_changed)(struct virtio_dev *dev);
 };
 
 /* How the device reaches the guest's interrupt controller; set by the transport. `queue` is the
@@ -117,6 +122,16 @@ struct virtio_dev_ops {
 #define VIRTIO_IRQ_CONFIG 0xffff
 struct virtio_irq {
 	void (*raise)(void *opaque, uint16_t queue);
+	void *opaque;
+};
+
+/* Set by a transport that can give a queue's interrupt an eventfd of its own (virtio-pci with
+ * MSI-X on KVM: the vector's irqfd). get() returns the eventfd that interrupts the guest for
+ * `queue` without the VMM, or -1 when the queue's interrupts must go through virtio_irq.raise()
+ * (no vector, masked, INTx, no route...). Runs with dev->lock held; it may program the route
+ * behind the fd. get NULL (virtio-mmio): always -1. */
+struct virtio_irqfd_source {
+	int (*get)(void *opaque, uint16_t queue);
 	void *opaque;
 };
 
@@ -209,6 +224,7 @@ struct virtio_dev {
 	/* ---- set by virtio_dev_init() / the transport ---- */
 	const struct guest_mem *mem;
 	struct virtio_irq irq;
+	struct virtio_irqfd_source irqfd;
 	bool initialized; /* virtio_dev_init() succeeded far enough to need destroy */
 	pthread_mutex_t lock;
 
@@ -340,6 +356,9 @@ void virtio_dev_config_write(struct virtio_dev *dev, uint32_t offset, const void
 /* Interrupt status read / acknowledge. */
 uint32_t virtio_dev_isr(struct virtio_dev *dev);
 void virtio_dev_ack(struct virtio_dev *dev, uint32_t bits);
+/* What virtio_dev_queue_irqfd() answers may have changed: tells the device (ops->irqfd_changed).
+ */
+void virtio_dev_irqfd_changed(struct virtio_dev *dev);
 
 /* ---- called by device models (lock held: they run inside callbacks) ---- */
 
@@ -348,6 +367,10 @@ void virtio_dev_notify_used(struct virtio_dev *dev, uint16_t q);
 /* A used-buffer interrupt for queue q decided elsewhere (an external_queues device: the
  * back-end checked the event suppression before it signalled). */
 void virtio_dev_raise_queue_irq(struct virtio_dev *dev, uint16_t q);
+/* The eventfd a process serving queue q itself may signal to interrupt the guest directly, or
+ * -1: then its signals must come through virtio_dev_raise_queue_irq() (the transport's pending
+ * bits and ISR stay right). Valid until the transport calls virtio_dev_irqfd_changed(). */
+int virtio_dev_queue_irqfd(struct virtio_dev *dev, uint16_t q);
 /* The device config changed: bump the generation and send a config interrupt. */
 void virtio_dev_config_changed(struct virtio_dev *dev);
 /* The driver broke the device: DEVICE_NEEDS_RESET and a config interrupt (2.1.2). Logs why

@@ -68,6 +68,25 @@ static void raise_irq(void *opaque, uint16_t queue)
 	update_intx(t);
 }
 
+/* dev->irqfd.get: the eventfd of queue `queue`'s vector while the guest would take its message
+ * now (6.8.2.9: MSI-X on, neither the function nor the vector masked), else -1. */
+static int queue_irqfd(void *opaque, uint16_t queue)
+{
+	struct virtio_pci *t = opaque;
+	uint16_t v = vector_of(t, queue);
+	if (!t->irqfds.vector_irqfd || v >= t->msix.nvec || !pci_msix_enabled(&t->msix) ||
+	    pci_msix_masked(&t->msix, v))
+		return -1;
+	const uint32_t *e = t->msix.table[v]; /* address low, address high, data, control */
+	return t->irqfds.vector_irqfd(t->irqfds.opaque, v, e[0] | (uint64_t)e[1] << 32, e[2]);
+}
+
+void virtio_pci_set_irqfds(struct virtio_pci *t, const struct virtio_pci_irqfds *irqfds)
+{
+	t->irqfds = *irqfds;
+	t->dev->irqfd = (struct virtio_irqfd_source){queue_irqfd, t};
+}
+
 static void send_msi(void *opaque, uint16_t vector, uint64_t addr, uint32_t data)
 {
 	struct virtio_pci *t = opaque;
@@ -150,8 +169,12 @@ static void msix_write(void *opaque, uint64_t off, const void *data, uint32_t le
 {
 	struct virtio_pci *t = opaque;
 	pthread_mutex_lock(&t->dev->lock);
-	if (off < VIRTIO_PCI_MSIX_PBA_OFF)
+	if (off < VIRTIO_PCI_MSIX_PBA_OFF) {
+		/* a pending vector unmasked here is sent first (6.8.2.9), then its eventfd may
+		 * be handed out; a masked one is taken back before the vCPU returns */
 		pci_msix_table_write(&t->msix, off - VIRTIO_PCI_MSIX_TABLE_OFF, data, len);
+		virtio_dev_irqfd_changed(t->dev);
+	}
 	pthread_mutex_unlock(&t->dev->lock);
 }
 
@@ -207,6 +230,7 @@ static void config_write(struct pci_func *f, uint32_t off, const void *data, uin
 	t->intx_disabled = pci_cfg_get16(f, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
 	pci_msix_control_written(&t->msix);
 	update_intx(t);
+	virtio_dev_irqfd_changed(t->dev); /* MSI-X Enable or Function Mask may have changed */
 	pthread_mutex_unlock(&t->dev->lock);
 }
 

@@ -25,7 +25,9 @@
  *
  * Interrupts: with MSI-X enabled, a queue's (or the config change's) vector is sent (or made
  * pending while masked); NO_VECTOR sends nothing. With MSI-X disabled, the ISR bits drive INTx
- * (level: asserted while ISR != 0, unless the command register's INTx Disable is set).
+ * (level: asserted while ISR != 0, unless the command register's INTx Disable is set). A device
+ * served by another process may have a queue's vector signalled without the transport while it
+ * is deliverable (virtio_pci_set_irqfds()).
  *
  * The transport is KVM-free: interrupts and notification addresses reach the VMM through
  * struct virtio_pci_host, so tests and fuzzers run it with recorders.
@@ -76,11 +78,23 @@ struct virtio_pci_host {
 	void *opaque;
 };
 
+/* Optional (virtio_pci_set_irqfds()): an eventfd per MSI-X vector that sends the vector's
+ * message without the transport (a KVM irqfd on the vector's GSI), for a device whose queues
+ * another process serves (vhost-user: the back-end signals it directly). */
+struct virtio_pci_irqfds {
+	/* Makes `vector`'s eventfd deliver (addr, data) (routes its GSI there if it does not
+	 * yet) and returns it; -1 when it cannot (no route: the message then goes through
+	 * virtio_pci_host.msi). dev->lock held. */
+	int (*vector_irqfd)(void *opaque, uint16_t vector, uint64_t addr, uint32_t data);
+	void *opaque;
+};
+
 struct virtio_pci {
 	struct virtio_dev *dev;
 	struct pci_func func;
 	struct pci_msix msix;
 	struct virtio_pci_host host;
+	struct virtio_pci_irqfds irqfds;
 	uint8_t cfg_cap; /* offset of the PCI configuration access capability */
 
 	/* ---- under dev->lock ---- */
@@ -98,6 +112,15 @@ struct virtio_pci {
  * -EINVAL (too many queues, config space too large) / -ENOSPC. */
 int virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev,
 		    const struct virtio_pci_host *host);
+
+/* Lets the device use the vectors' eventfds (after virtio_pci_init(), before the device
+ * starts): virtio_dev_queue_irqfd() answers a queue's vector's eventfd while the guest would
+ * take its message now (MSI-X enabled, neither the function nor the vector masked, a vector in
+ * the table), else -1; and the device hears (virtio_dev_irqfd_changed()) of every write that
+ * may change that answer: a queue's vector, MSI-X Enable or Function Mask, an MSI-X table
+ * entry (its mask bit or its message), a device reset. While it is -1 the device raises the
+ * queue's interrupts through the transport, which keeps the pending bits, the ISR and INTx. */
+void virtio_pci_set_irqfds(struct virtio_pci *t, const struct virtio_pci_irqfds *irqfds);
 
 /* The function's state for a snapshot: its configuration space (header with the BARs and command
  * register as the guest programmed them, capabilities, MSI-X Enable/Mask), the MSI-X table and

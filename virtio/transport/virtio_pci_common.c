@@ -149,6 +149,7 @@ static void write_queue(struct virtio_pci *t, uint32_t off, uint32_t len, uint64
 	bool ready = t->dev->queue_ready[t->queue_select];
 	if (off == VIRTIO_PCI_COMMON_Q_MSIX) {
 		t->queue_vector[t->queue_select] = checked_vector(t, v);
+		virtio_dev_irqfd_changed(t->dev);
 	} else if (off == VIRTIO_PCI_COMMON_Q_ENABLE) {
 		if (v == 1 && !ready) /* 4.1.4.3.2: the driver never writes 0 */
 			enable_queue(t, vq);
@@ -191,8 +192,10 @@ void virtio_pci_common_write(struct virtio_pci *t, uint32_t off, uint32_t len, u
 		break;
 	case VIRTIO_PCI_COMMON_STATUS:
 		virtio_dev_set_status(dev, (uint8_t)v);
-		if (v == 0)
+		if (v == 0) {
 			reset_vectors(t);
+			virtio_dev_irqfd_changed(dev);
+		}
 		break;
 	case VIRTIO_PCI_COMMON_Q_SELECT:
 		t->queue_select = (uint16_t)v;

@@ -5,6 +5,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ void vu_device_init(struct vu_device *vd, const char *socket, const char *label,
 	vd->timer_fd = -1;
 	vd->down_since_ms = -1;
 	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
-		vd->call_fd[q] = -1;
+		vd->call_fd[q] = vd->given_call[q] = -1;
 	vu_frontend_init(&vd->fe);
 }
 
@@ -120,6 +121,22 @@ static int ensure_connected(struct vu_device *vd, int timeout_ms)
 	return 0;
 }
 
+/* The fd queue q's back-end should signal: the transport's irqfd when it has one for the queue
+ * now (the guest is interrupted without the VMM), else the relay eventfd. */
+static int wanted_call_fd(struct vu_device *vd, uint16_t q)
+{
+	int fd = virtio_dev_queue_irqfd(&vd->dev, q);
+	return fd >= 0 ? fd : vd->call_fd[q];
+}
+
+/* With -v -v: which way ring q's calls go now (the fd it was just given). */
+static void log_call_route(struct vu_device *vd, uint16_t q)
+{
+	log_debug("%s: queue %u: the back-end's calls go %s", vd->label, q,
+		  vd->given_call[q] != vd->call_fd[q] ? "straight to the guest (irqfd)"
+						      : "through the VMM (relay)");
+}
+
 static int start_queue(struct vu_device *vd, uint16_t q, uint16_t base)
 {
 	const struct virtqueue *vq = &vd->dev.vqs[q];
@@ -129,9 +146,13 @@ static int start_queue(struct vu_device *vd, uint16_t q, uint16_t base)
 					  .used = vq->device_addr},
 				 .base = base,
 				 .kick_fd = vd->dev.kick_fd[q],
-				 .call_fd = vd->call_fd[q],
+				 .call_fd = wanted_call_fd(vd, q),
 				 .err_fd = -1};
-	return vu_frontend_start_vring(&vd->fe, q, &v);
+	vd->given_call[q] = v.call_fd;
+	int err = vu_frontend_start_vring(&vd->fe, q, &v);
+	if (!err)
+		log_call_route(vd, q);
+	return err;
 }
 
 /* Where a resumed ring starts: its used index in guest memory (2.7.8). That is right only for
@@ -229,18 +250,66 @@ void vu_device_queue_notify(struct virtio_dev *dev, uint16_t q)
 	(void)dev, (void)q; /* the back-end reads the kicks; nothing reaches here */
 }
 
+/* Reads a relay eventfd: the calls waiting there (0: none), counted as relayed. */
+static uint64_t take_relayed(struct vu_device *vd, int fd)
+{
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	atomic_fetch_add_explicit(&vd->relayed, n, memory_order_relaxed);
+	return n;
+}
+
 /* The back-end used buffers of one queue: the interrupt, as the transport raises it. */
 static void call_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
 	struct vu_device *vd = vu_device_of(dev);
-	uint64_t n;
 	(void)revents;
-	if (read(fd, &n, sizeof(n)) != sizeof(n) || !virtio_dev_running(dev))
+	if (!take_relayed(vd, fd) || !virtio_dev_running(dev))
 		return;
 	for (uint16_t q = 0; q < dev->num_queues; q++) {
 		if (vd->call_fd[q] == fd)
 			virtio_dev_raise_queue_irq(dev, q);
 	}
+}
+
+/* Gives started ring q the call fd it should have now, if that is another one. Returns 0 or
+ * -errno (the connection is then broken: the health check reconnects, and the hand-over gives
+ * every ring the right fd). */
+static int switch_call(struct vu_device *vd, uint16_t q)
+{
+	int want = wanted_call_fd(vd, q);
+	if (want == vd->given_call[q])
+		return 0;
+	int err = vu_frontend_set_vring_call(&vd->fe, q, want);
+	if (err)
+		return err;
+	vd->given_call[q] = want;
+	log_call_route(vd, q);
+	bool direct = want != vd->call_fd[q];
+	/* A call the back-end made on the relay just before the switch may not have been read
+	 * yet; look now rather than when the I/O thread gets the lock (QEMU checks its masked
+	 * notifier the same way on unmask). Spurious interrupts are allowed (2.7.7). */
+	if (direct && take_relayed(vd, vd->call_fd[q]) && virtio_dev_running(&vd->dev))
+		virtio_dev_raise_queue_irq(&vd->dev, q);
+	return 0;
+}
+
+void vu_device_irqfd_changed(struct virtio_dev *dev)
+{
+	struct vu_device *vd = vu_device_of(dev);
+	if (vd->fe.conn.fd < 0 || vd->fe.conn.broken)
+		return; /* the next hand-over gives each ring the right fd */
+	/* with the device lock held, as the hand-over: the whole of it within one timeout */
+	vu_conn_set_budget(&vd->fe.conn, vd->timeout_ms);
+	int err = 0;
+	for (uint16_t q = 0; !err && q < dev->num_queues; q++) {
+		if (vd->fe.started[q])
+			err = switch_call(vd, q);
+	}
+	vu_conn_set_budget(&vd->fe.conn, 0);
+	if (err)
+		log_warn("%s: %s", vd->label, vd->fe.error);
 }
 
 /* After a resume: the dead back-end may have consumed the guest's last kick (and left
@@ -327,6 +396,9 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 void vu_device_destroy(struct virtio_dev *dev)
 {
 	struct vu_device *vd = vu_device_of(dev);
+	if (vd->dev.initialized)
+		log_info("%s: %llu calls of the back-end relayed by the VMM", vd->label,
+			 (unsigned long long)atomic_load(&vd->relayed));
 	vu_frontend_close(&vd->fe);
 	for (int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++) {
 		if (vd->call_fd[q] >= 0)
@@ -350,6 +422,7 @@ const struct virtio_dev_ops vu_device_ops = {
     .queue_notify = vu_device_queue_notify,
     .reset = vu_device_reset,
     .destroy = vu_device_destroy,
+    .irqfd_changed = vu_device_irqfd_changed,
     /* no .save: the queues' state lives in the back-end (snapshots refuse the device) */
 };
 

@@ -5,8 +5,13 @@
  *     to the back-end (vu_device_activate()); the guest's kicks reach it straight from the
  *     ioeventfds (the device's kick eventfds are the rings' kick fds; the I/O thread does not
  *     read them: virtio_dev.external_queues).
- *   - The back-end's used-buffer signals come back on one call eventfd per queue that the I/O
- *     thread turns into the transport's interrupt (virtio_dev_raise_queue_irq()).
+ *   - The back-end's used-buffer signals (its "calls") go straight to the guest when the
+ *     transport has an eventfd for that queue's interrupt (virtio-pci: the MSI-X vector's KVM
+ *     irqfd, while MSI-X is on and the vector unmasked: virtio_dev_queue_irqfd()). Otherwise
+ *     they come back on the queue's relay eventfd, which the I/O thread turns into the
+ *     transport's interrupt (virtio_dev_raise_queue_irq(): the pending bit of a masked vector,
+ *     the ISR and INTx). When the answer changes (ops->irqfd_changed), the ring's call fd is
+ *     switched with SET_VRING_CALL (vu_device_irqfd_changed()).
  *   - Status 0 stops every ring (GET_VRING_BASE) and resets the back-end.
  *   - A health check once a second sees a back-end that hung up; a running device tries for
  *     VU_DEVICE_GRACE_S to reconnect to the same socket and resumes its rings at their used
@@ -57,7 +62,12 @@ struct vu_device {
 	 * have completed requests out of order. */
 	bool resume_pending;
 	int timeout_ms;
-	int call_fd[VIRTIO_DEV_MAX_QUEUES];
+	int call_fd[VIRTIO_DEV_MAX_QUEUES]; /* the relay eventfds, read by the I/O thread */
+	/* The call fd each started ring was given last (call_fd[q] or the queue's irqfd); only
+	 * meaningful while fe.started[q]. */
+	int given_call[VIRTIO_DEV_MAX_QUEUES];
+	/* Calls that passed through the VMM (read on a relay fd), since the device was made. */
+	_Atomic uint64_t relayed;
 	int timer_fd;
 	int64_t down_since_ms; /* CLOCK_MONOTONIC ms since the back-end is gone, -1: up */
 	int64_t last_try_ms;   /* when the last reconnect attempt ended (CLOCK_MONOTONIC ms) */
@@ -89,6 +99,12 @@ void vu_device_describe(struct vu_device *vd, unsigned nq, uint16_t qsize, uint6
 int vu_device_activate(struct virtio_dev *dev);
 void vu_device_reset(struct virtio_dev *dev);
 void vu_device_queue_notify(struct virtio_dev *dev, uint16_t q);
+/* The transport's irqfd for some queue may have changed: each started ring whose call fd should
+ * now be another (the irqfd, or the relay) gets it with SET_VRING_CALL, synchronously, with the
+ * device lock held (as the hand-over at DRIVER_OK is), within timeout_ms in all. A ring moved
+ * to its irqfd has its relay drained and, if a call was waiting there, its interrupt raised
+ * once through the transport (spurious interrupts are allowed, virtio 1.2 2.7.7). */
+void vu_device_irqfd_changed(struct virtio_dev *dev);
 void vu_device_destroy(struct virtio_dev *dev);
 extern const struct virtio_dev_ops vu_device_ops;
 

@@ -303,6 +303,16 @@ int vu_frontend_start_vring(struct vu_frontend *f, unsigned index, const struct 
 	return err;
 }
 
+int vu_frontend_set_vring_call(struct vu_frontend *f, unsigned index, int call_fd)
+{
+	int err = usable(f, VU_SET_VRING_CALL);
+	if (!err)
+		err = check_index(f, VU_SET_VRING_CALL, index);
+	if (!err && !f->started[index])
+		return failed(f, VU_SET_VRING_CALL, -EINVAL, "ring %u is not started", index);
+	return err ? err : set_fd(f, VU_SET_VRING_CALL, index, call_fd);
+}
+
 int vu_frontend_stop_vring(struct vu_frontend *f, unsigned index, uint16_t *base)
 {
 	uint8_t buf[VU_MAX_MSG];

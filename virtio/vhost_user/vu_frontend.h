@@ -5,6 +5,7 @@
  *   vu_frontend_set_features()   SET_FEATURES (the driver's accepted set)
  *   vu_frontend_set_mem_table()  SET_MEM_TABLE (guest RAM as shared fds)
  *   vu_frontend_start_vring()    SET_VRING_NUM/BASE/ADDR/KICK/CALL/ERR, SET_VRING_ENABLE
+ *   vu_frontend_set_vring_call() SET_VRING_CALL on a started ring (its interrupt moved)
  *   vu_frontend_stop_vring()     SET_VRING_ENABLE 0, GET_VRING_BASE
  *   vu_frontend_get/set_config() GET_CONFIG / SET_CONFIG (device config space from the back-end)
  *   vu_frontend_reset()          every started ring stopped, then RESET_DEVICE when negotiated
@@ -72,6 +73,11 @@ struct vu_vring_cfg {
  * (vu_ring_translate(): -EINVAL or -EFAULT for a ring outside guest RAM, nothing sent, the
  * connection stays usable). Needs vu_frontend_set_mem_table(). Returns 0 or -errno. */
 int vu_frontend_start_vring(struct vu_frontend *f, unsigned index, const struct vu_vring_cfg *v);
+
+/* SET_VRING_CALL alone: the started ring `index` signals `call_fd` from now on (-1: none). The
+ * back-end may use the old fd until it has read the message (with REPLY_ACK, until the ack).
+ * Returns 0, -EINVAL (ring not started; nothing sent) or -errno. */
+int vu_frontend_set_vring_call(struct vu_frontend *f, unsigned index, int call_fd);
 
 /* Stops ring `index` and gives its next available index in `*base` (NULL: not wanted).
  * Returns 0 or -errno. */

@@ -71,6 +71,9 @@ static int wire(struct vm_pci *p, struct vm_pci_dev *d)
 	err = vm_pci_irq_init(d);
 	if (err)
 		return err;
+	/* a vhost-user back-end may then signal a queue's vector itself (docs/vhost-user.md) */
+	struct virtio_pci_irqfds irqfds = vm_pci_irq_irqfds(d);
+	virtio_pci_set_irqfds(&d->t, &irqfds);
 	int slot = pci_bus_add(&p->bus, &d->t.func, d->slot);
 	return slot < 0 ? slot : 0;
 }

@@ -122,6 +122,21 @@ static void host_msi(void *opaque, uint16_t vector, uint64_t addr, uint32_t data
 		fire(d->vec_fd[vector]);
 }
 
+/* virtio_pci_irqfds.vector_irqfd, dev->lock held (a vCPU writing the device's registers, or the
+ * device's I/O thread handing its rings over): the vector's irqfd once its GSI routes the
+ * guest's message, so a vhost-user back-end interrupts the guest through KVM alone. -1 for a
+ * message never programmed (address 0) or when routes cannot be set (KVM_SIGNAL_MSI mode). */
+static int host_vector_irqfd(void *opaque, uint16_t vector, uint64_t addr, uint32_t data)
+{
+	struct vm_pci_dev *d = opaque;
+	if (vector >= VIRTIO_PCI_MAX_VECTORS || d->vec_fd[vector] < 0 || !addr)
+		return -1;
+	const struct vm_pci_msi_route *r = &d->routes[vector];
+	if (!d->signal_msi && !(r->valid && r->addr == addr && r->data == data))
+		update_route(d, vector, addr, data);
+	return d->signal_msi ? -1 : d->vec_fd[vector];
+}
+
 /* The level is dropped by KVM at the guest's EOI (resample); only assertions matter here. */
 static void host_intx(void *opaque, int level)
 {
@@ -185,6 +200,11 @@ static void host_notify_moved(void *opaque, bool was_on, uint64_t old, bool on, 
 struct virtio_pci_host vm_pci_irq_host(struct vm_pci_dev *d)
 {
 	return (struct virtio_pci_host){host_msi, host_intx, host_notify_moved, d};
+}
+
+struct virtio_pci_irqfds vm_pci_irq_irqfds(struct vm_pci_dev *d)
+{
+	return (struct virtio_pci_irqfds){host_vector_irqfd, d};
 }
 
 /* The guest EOI'd INTx: assert again while the ISR is unread. I/O thread, dev->lock held. */

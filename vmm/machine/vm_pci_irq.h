@@ -8,6 +8,9 @@
 
 /* The callbacks virtio_pci_init() gets for `d`. */
 struct virtio_pci_host vm_pci_irq_host(struct vm_pci_dev *d);
+/* The vectors' irqfds for virtio_pci_set_irqfds() (call vm_pci_irq_init() before the device
+ * starts): a vector's irqfd, its GSI routed to the guest's message first. */
+struct virtio_pci_irqfds vm_pci_irq_irqfds(struct vm_pci_dev *d);
 
 /* Creates and assigns the irqfds: vectors on GSIs routes[v].gsi (set by the caller), INTx on
  * d->intx_gsi with a resample fd served by the device's I/O thread. Returns 0 or -errno. */
