@@ -166,6 +166,8 @@ rootfs_files() {
 		find "$HERE/rootfs" "$HERE/checks" -type f
 		echo "$HERE/tools/syscall-cost.c"
 		echo "$HERE/tools/vsock-echo.c"
+		echo "$HERE/tools/mmds-get.c"
+		echo "$HERE/tools/freestanding.h"
 	} | LC_ALL=C sort
 }
 
@@ -184,7 +186,7 @@ stage_rootfs() {
 	install -m 0755 "$HERE/init.sh" "$root/init"
 	# Configuration files (/etc/profile, the DHCP hook), the shell library of /init and the
 	# checks it runs (vmmguest.run=), the system-call cost tool in 64 and 32 bits, and the vsock
-	# client of the vsock check.
+	# client of the vsock check, and the MMDS client that times its requests.
 	cp -R "$HERE/rootfs/." "$root/"
 	chmod 0755 "$root/etc/udhcpc.script"
 	mkdir -p "$root/usr/share/vmmguest/checks"
@@ -192,6 +194,7 @@ stage_rootfs() {
 	build_tool "$HERE/tools/syscall-cost.c" "$root/usr/bin/syscall-cost"
 	build_tool "$HERE/tools/syscall-cost.c" "$root/usr/bin/syscall-cost32" -m32
 	build_tool "$HERE/tools/vsock-echo.c" "$root/usr/bin/vsock-echo"
+	build_tool "$HERE/tools/mmds-get.c" "$root/usr/bin/mmds-get"
 	# root=/dev/vda runs /sbin/init: make that the same script.
 	rm -f "$root/sbin/init"
 	ln -s /init "$root/sbin/init"

@@ -329,7 +329,8 @@ int net_poll(struct net_if *ifc)
 		if (len < 0)
 			continue;
 		ifc->rx_hdr_flags = h.flags;
-		frame_input(ifc, ifc->rx, (uint32_t)len);
+		if (!ifc->on_rx || !ifc->on_rx(ifc, ifc->rx, (uint32_t)len))
+			frame_input(ifc, ifc->rx, (uint32_t)len);
 		n++;
 	}
 	net_tx_reclaim(ifc->dev);

@@ -55,6 +55,9 @@ struct net_udp {
 
 typedef void (*net_raw_fn)(struct net_if *ifc, uint8_t *frame, uint32_t len);
 typedef void (*net_udp_fn)(struct net_if *ifc, const struct net_udp *u);
+/* Sees a received frame before the stack does; returns true when it took the frame (the stack
+ * then ignores it). */
+typedef bool (*net_rx_fn)(struct net_if *ifc, uint8_t *frame, uint32_t len);
 
 struct net_arp_entry {
 	uint32_t ip;
@@ -75,6 +78,7 @@ struct net_if {
 	uint8_t rx_hdr_flags; /* virtio_net_hdr flags of the frame being handled */
 	net_raw_fn on_raw;    /* EtherTypes other than IPv4 and ARP */
 	net_udp_fn on_udp;
+	net_rx_fn on_rx;      /* every received frame first, when set */
 	void *ctx;	      /* for the hooks */
 	struct tcp_conn *tcp; /* the one TCP connection, or NULL */
 	uint64_t arp_replies, icmp_replies, dropped;
