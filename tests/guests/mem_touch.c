@@ -23,19 +23,6 @@ static uint64_t touch_pages(void *arg)
 	return 0;
 }
 
-static bool is_ram(uint64_t start, uint64_t len)
-{
-	unsigned n = 0;
-	const struct hvm_memmap_table_entry *m = pvh_memmap(&n);
-
-	for (unsigned i = 0; m && i < n; i++) {
-		if (m[i].type == HVM_MEMMAP_TYPE_RAM && m[i].addr <= start &&
-		    start + len <= m[i].addr + m[i].size)
-			return true;
-	}
-	return false;
-}
-
 int guest_main(void)
 {
 	struct region r = {16ull << 20, 64ull << 20};
@@ -47,7 +34,8 @@ int guest_main(void)
 	TEST_ASSERT_MSG(r.start + r.len > r.start && r.start + r.len <= (3ull << 30),
 			"touch=0x%llx at 0x%llx runs off the low 3 GiB", (unsigned long long)r.len,
 			(unsigned long long)r.start);
-	TEST_ASSERT_MSG(is_ram(r.start, r.len), "[0x%llx, +0x%llx) is not RAM in the memory map",
+	TEST_ASSERT_MSG(pvh_is_ram(r.start, r.len),
+			"[0x%llx, +0x%llx) is not RAM in the memory map",
 			(unsigned long long)r.start, (unsigned long long)r.len);
 	run_user(touch_pages, &r);
 	printf("BENCH mem_touch bytes=%llu start=0x%llx\n", (unsigned long long)r.len,

@@ -16,8 +16,15 @@
  * again and checked, then TEST PASS. No timing enters the result; waits are bounded by timer ticks
  * (not the TSC, which a restore may move).
  *
+ * With dirty=M the BSP also writes one word of every 4 KiB page of M MiB at DIRTY_BASE, again and
+ * again for dirty_ticks= timer ticks (default 4) each step (ring 3: faster than a migration can
+ * copy them, tests/integration/migration.sh), and one page in 256 of the 16 MiB after them (so
+ * most of those are written once in the middle of the run, see once_pages()); the values depend
+ * on the step alone, and the final word of every page of both joins the checksum.
+ *
  * Command line: [steps=N] (default 400) [work=N] (ring-3 rounds per step, default 2M)
- *   [ring=packed] [transport=pci [pci_irq=intx]] [cpus=N] (default 1) [disk=0] (no disk). */
+ *   [ring=packed] [transport=pci [pci_irq=intx]] [cpus=N] (default 1) [disk=0] (no disk)
+ *   [dirty=M] (MiB, default 0) [dirty_ticks=N]. */
 #include "guest.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
@@ -38,6 +45,10 @@
 #define AP_USER_STACK	16384
 #define MORE_TICKS	5
 #define MORE_TICKS_TSC	30 /* seconds the final tick wait may take */
+#define DIRTY_BASE	(64ull << 20)
+#define DIRTY_PAGE	4096ull
+#define ONCE_PAGES	4096ull /* 16 MiB after the dirty region */
+#define ONCE_STRIDE	256ull
 #define RFLAGS_RESERVED 0x2ull
 
 #define F(bit) (1ULL << (bit))
@@ -54,7 +65,7 @@ struct ap_slot {
 static struct ap_slot ap_slots[SMP_MAX_CPUS];
 static uint8_t ap_stacks[SMP_MAX_CPUS][AP_USER_STACK] __attribute__((aligned(4096)));
 static volatile uint64_t bsp_started; /* steps the BSP has begun: the APs follow it */
-static uint64_t steps = 400, work = 2u << 20;
+static uint64_t steps = 400, work = 2u << 20, dirty_mib, dirty_ticks = 4;
 static unsigned naps;
 
 static struct vdev *disk;
@@ -84,10 +95,51 @@ struct step_arg {
 	uint64_t step, sum;
 };
 
+static uint64_t ticks(void);
+
+/* One word of every page of the dirty region, from the step and the page: the last step's
+ * values are what stays. */
+static void dirty_pages(uint64_t step)
+{
+	uint64_t pages = (dirty_mib << 20) / DIRTY_PAGE;
+
+	for (uint64_t i = 0; i < pages; i++)
+		*(volatile uint64_t *)phys_ptr(DIRTY_BASE + i * DIRTY_PAGE) = mix(step, i);
+}
+
+/* The once-region after the dirty one: step s writes the pages i with i % ONCE_STRIDE equal to
+ * s % ONCE_STRIDE, so most pages keep the value of one step in the middle of the run. A page the
+ * guest wrote while a migration's pre-copy ran and never again must reach the destination through
+ * the dirty log: if the log lost that write, the page is stale there and the result differs. */
+static void once_pages(uint64_t step)
+{
+	uint64_t base = DIRTY_BASE + (dirty_mib << 20);
+
+	for (uint64_t i = step % ONCE_STRIDE; i < ONCE_PAGES; i += ONCE_STRIDE)
+		*(volatile uint64_t *)phys_ptr(base + i * DIRTY_PAGE) = mix(step, i) | 1;
+}
+
+static uint64_t dirty_fold_user(void *arg)
+{
+	uint64_t h = *(uint64_t *)arg, pages = (dirty_mib << 20) / DIRTY_PAGE + ONCE_PAGES;
+
+	for (uint64_t i = 0; i < pages; i++)
+		h = mix(h, *(volatile uint64_t *)phys_ptr(DIRTY_BASE + i * DIRTY_PAGE));
+	return h;
+}
+
 static uint64_t step_user(void *arg)
 {
 	struct step_arg *a = arg;
 
+	if (dirty_mib) {
+		uint64_t until = ticks() + dirty_ticks;
+
+		once_pages(a->step);
+		do
+			dirty_pages(a->step);
+		while (ticks() < until);
+	}
 	return chunk(a->sum, a->step, work);
 }
 
@@ -267,6 +319,13 @@ int guest_main(void)
 	cmdline_get_u64("disk", &use_disk);
 	cmdline_get_u64("cpus", &cpus);
 	cmdline_get_str("ring", ring, sizeof(ring));
+	cmdline_get_u64("dirty", &dirty_mib);
+	cmdline_get_u64("dirty_ticks", &dirty_ticks);
+	TEST_ASSERT_MSG(!dirty_mib ||
+			    (dirty_mib <= 1024 &&
+			     pvh_is_ram(DIRTY_BASE, (dirty_mib << 20) + ONCE_PAGES * DIRTY_PAGE)),
+			"dirty=%llu: [64 MiB, +%llu MiB) is not RAM", (unsigned long long)dirty_mib,
+			(unsigned long long)dirty_mib);
 	TEST_ASSERT_MSG(cpus >= 1 && cpus <= SMP_MAX_CPUS, "cpus=%llu", (unsigned long long)cpus);
 	TEST_ASSERT_MSG(!use_disk || steps / WRITE_EVERY <= MAX_WRITES, "steps=%llu: too many",
 			(unsigned long long)steps);
@@ -282,9 +341,9 @@ int guest_main(void)
 		naps = (unsigned)up;
 	}
 	timer_start();
-	printf("SNAP-START steps=%llu work=%llu disk=%llu ring=%s cpus=%llu\n",
+	printf("SNAP-START steps=%llu work=%llu disk=%llu ring=%s cpus=%llu dirty=%llu\n",
 	       (unsigned long long)steps, (unsigned long long)work, (unsigned long long)use_disk,
-	       ring, (unsigned long long)cpus);
+	       ring, (unsigned long long)cpus, (unsigned long long)dirty_mib);
 	sti();
 
 	for (uint64_t s = 0; s < steps; s++) {
@@ -311,6 +370,8 @@ int guest_main(void)
 			sum = mix(sum, ap_slots[i].sum);
 		}
 	}
+	if (dirty_mib)
+		sum = run_user(dirty_fold_user, &sum);
 	TEST_ASSERT_MSG(t_loop > 0, "no timer tick during the whole run");
 	limit = (uint64_t)MORE_TICKS_TSC * 1000000 * tsc_per_us();
 	sti();

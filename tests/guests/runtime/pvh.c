@@ -53,6 +53,19 @@ const struct hvm_memmap_table_entry *pvh_memmap(uint32_t *count)
 	return phys_ptr(start_info->memmap_paddr);
 }
 
+bool pvh_is_ram(uint64_t start, uint64_t len)
+{
+	uint32_t n = 0;
+	const struct hvm_memmap_table_entry *m = pvh_memmap(&n);
+
+	for (uint32_t i = 0; m && i < n; i++) {
+		if (m[i].type == HVM_MEMMAP_TYPE_RAM && m[i].addr <= start &&
+		    start + len <= m[i].addr + m[i].size)
+			return true;
+	}
+	return false;
+}
+
 const struct hvm_modlist_entry *pvh_modules(uint32_t *count)
 {
 	uint64_t n = start_info ? start_info->nr_modules : 0;

@@ -54,6 +54,8 @@ const struct hvm_start_info *pvh_start_info(void);
 const char *pvh_cmdline(void);
 /* The memory map, or NULL (count 0) when absent (version 0 or address 0). */
 const struct hvm_memmap_table_entry *pvh_memmap(uint32_t *count);
+/* [start, start + len) lies inside one RAM entry of the memory map. */
+bool pvh_is_ram(uint64_t start, uint64_t len);
 const struct hvm_modlist_entry *pvh_modules(uint32_t *count);
 
 /* Command-line words are separated by spaces; "key=value" or a bare "flag". */
