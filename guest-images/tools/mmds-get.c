@@ -181,8 +181,11 @@ static void read_reply(int fd, struct reply *rp)
 	while (!(head = head_end(len)))
 		read_some(fd, &len);
 	const char *cl = header(resp, head, "content-length:");
-	unsigned long want = head + (cl ? parse_num(cl) : 0);
-	if (want > RESP_MAX) {
+	unsigned long body = 0;
+	while (cl && *cl >= '0' && *cl <= '9' && body <= RESP_MAX)
+		body = body * 10 + (unsigned long)(*cl++ - '0');
+	unsigned long want = head + body;
+	if (body > RESP_MAX || want > RESP_MAX) {
 		out("mmds-get: an answer over 16 KiB\n");
 		sys_exit(1);
 	}

@@ -65,7 +65,7 @@ struct ap_slot {
 static struct ap_slot ap_slots[SMP_MAX_CPUS];
 static uint8_t ap_stacks[SMP_MAX_CPUS][AP_USER_STACK] __attribute__((aligned(4096)));
 static volatile uint64_t bsp_started; /* steps the BSP has begun: the APs follow it */
-static uint64_t steps = 400, work = 2u << 20, dirty_mib, dirty_ticks = 4;
+static uint64_t steps = 400, work = 2u << 20, dirty_mib, dirty_ticks = 4, dirty_tsc_limit;
 static unsigned naps;
 
 static struct vdev *disk;
@@ -133,12 +133,14 @@ static uint64_t step_user(void *arg)
 	struct step_arg *a = arg;
 
 	if (dirty_mib) {
-		uint64_t until = ticks() + dirty_ticks;
+		/* the TSC bounds it too: a timer lost on the way ends here, and the final tick
+		 * check says so */
+		uint64_t until = ticks() + dirty_ticks, start = rdtsc();
 
 		once_pages(a->step);
 		do
 			dirty_pages(a->step);
-		while (ticks() < until);
+		while (ticks() < until && rdtsc() - start < dirty_tsc_limit);
 	}
 	return chunk(a->sum, a->step, work);
 }
@@ -321,6 +323,7 @@ int guest_main(void)
 	cmdline_get_str("ring", ring, sizeof(ring));
 	cmdline_get_u64("dirty", &dirty_mib);
 	cmdline_get_u64("dirty_ticks", &dirty_ticks);
+	dirty_tsc_limit = (dirty_ticks + 100) * 10000 * tsc_per_us(); /* a tick is 10 ms */
 	TEST_ASSERT_MSG(!dirty_mib ||
 			    (dirty_mib <= 1024 &&
 			     pvh_is_ram(DIRTY_BASE, (dirty_mib << 20) + ONCE_PAGES * DIRTY_PAGE)),

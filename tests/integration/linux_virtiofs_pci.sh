@@ -22,6 +22,11 @@ chmod +x "$wrap"
 VMM="$wrap" TRANSPORT=pci bash "$here/linux_virtiofs.sh"
 status=$?
 [ $status -eq 77 ] && exit 77
+# the copy (tee) may still be writing the VMM's last lines: the relayed count comes at its exit
+for _ in $(seq 100); do
+	grep -q 'calls of the back-end relayed' "$seen" && break
+	sleep 0.1
+done
 if grep -qE 'virtio-fs share: queue 1: .*straight to the guest \(irqfd\)' "$seen"; then
 	echo "ok: virtiofsd's request queue interrupts the guest through its MSI-X irqfd"
 else

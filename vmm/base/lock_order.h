@@ -3,7 +3,13 @@
  *
  * Rule: a thread holding a lock may take only locks that come LATER in this list. A lock marked
  * "leaf" is never held while another lock is taken. Nobody blocks (waits for I/O, for room in a
- * buffer, for another thread) while holding a device lock: a vCPU may be waiting for it.
+ * buffer, for another thread) while holding a device lock: a vCPU may be waiting for it. One
+ * exception, bounded: a vhost-user device (virtio/vhost_user/vu_device.c) sends its back-end the
+ * set-up messages (DRIVER_OK's hand-over, reset, reconnect, SET_VRING_CALL when an MSI-X vector
+ * is masked, unmasked or moved) under its device lock, and under the PCI bus lock when the
+ * guest's configuration write (MSI-X enable, function mask) caused it, waiting at most the
+ * device's reply time (5 s) for a back-end that does not answer; a back-end that stalls stalls
+ * those accesses, never the data path.
  *
  *  1. struct pci_bus.lock (devices/pci/pci.h): configuration space accesses. Held while a
  * function's config handler runs, which may take its virtio device lock
