@@ -449,8 +449,10 @@ static int try_option(struct vm_config *cfg, const char *opt, int built, const c
 
 /* The model's drives and NICs, with `drive` / `nic` (when not NULL) in place of the one with
  * its id or added, through the command line's parsers in a configuration of their own: the
- * rules of --disk and --net (ranges, a socket given twice, too many of a kind) are the API's,
- * and InstanceStart will not refuse what a PUT took. */
+ * rules of --disk and --net (ranges, a socket given twice, too many of a kind) are the API's.
+ * The trial sees the model's drives and NICs only: a clash with a device of the command line
+ * or of the fs section (one socket given to both) is found at InstanceStart, which refuses it
+ * with the parser's message and takes back what it built. */
 static int trial(const struct api_model *m, const struct api_drive *drive,
 		 const struct api_nic *nic, char *err, size_t errlen)
 {
