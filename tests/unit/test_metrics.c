@@ -98,6 +98,14 @@ struct fake_vm {
 	struct vm_pci_dev pdev;
 };
 
+/* A device counter of its own (virtio_dev_ops.counters), as vhost-user's calls_relayed. */
+static void net_counters(struct virtio_dev *dev, virtio_counter_fn put, void *ctx)
+{
+	(void)dev;
+	put(ctx, "calls_relayed", 11);
+}
+static const struct virtio_dev_ops net_ops = {.counters = net_counters};
+
 static void fake_vm_init(struct fake_vm *f)
 {
 	f->vm = calloc(1, sizeof(*f->vm));
@@ -106,7 +114,7 @@ static void fake_vm_init(struct fake_vm *f)
 	for (unsigned i = 0; i < 2; i++)
 		f->vm->vcpus[i].index = i;
 	f->blk = (struct virtio_dev){.name = "virtio-blk", .device_id = 2};
-	f->net = (struct virtio_dev){.name = "virtio-net", .device_id = 1};
+	f->net = (struct virtio_dev){.name = "virtio-net", .device_id = 1, .ops = &net_ops};
 	f->vm->virtio = calloc(1, sizeof(*f->vm->virtio));
 	f->vm->pci = calloc(1, sizeof(*f->vm->pci));
 	cr_assert(f->vm->virtio && f->vm->pci);
@@ -166,6 +174,8 @@ static void check_vm_document(json_t *doc)
 	cr_assert_eq(get_int(net, "index"), 1);
 	cr_assert_eq(get_int(net, "stalls"), 1);
 	cr_assert_eq(get_int(net, "interrupts"), 3);
+	cr_assert_eq(get_int(net, "calls_relayed"), 11, "the device's own counter");
+	cr_assert_null(json_object_get(blk, "calls_relayed"), "a device without counters()");
 }
 
 Test(metrics, document_of_a_vm)

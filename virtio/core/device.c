@@ -344,6 +344,12 @@ void virtio_dev_irqfd_changed(struct virtio_dev *dev)
 		dev->ops->irqfd_changed(dev);
 }
 
+void virtio_dev_extra_counters(struct virtio_dev *dev, virtio_counter_fn put, void *ctx)
+{
+	if (dev->ops && dev->ops->counters)
+		dev->ops->counters(dev, put, ctx);
+}
+
 void virtio_dev_config_changed(struct virtio_dev *dev)
 {
 	struct virtio_group *grp = deferring_group(dev);

@@ -68,6 +68,9 @@
 
 struct virtio_dev;
 
+/* Receives one device-specific counter (virtio_dev_ops.counters). */
+typedef void (*virtio_counter_fn)(void *ctx, const char *name, uint64_t value);
+
 struct virtio_dev_ops {
 	/* DRIVER_OK was set and every queue the driver made ready is active. Start serving.
 	 * Return 0, or negative to fail the device (DEVICE_NEEDS_RESET). Optional. */
@@ -115,6 +118,10 @@ struct virtio_dev_ops {
 	 * locks), on whichever thread changed it. For a device whose queues another process
 	 * serves (vhost-user). Optional. */
 	void (*irqfd_changed)(struct virtio_dev *dev);
+	/* The device's own counters beyond struct virtio_dev_counters, each given to put() with a
+	 * name in snake case (the metrics document's "devices" entries carry them). Reads
+	 * atomics only: called without dev->lock, from any thread. Optional. */
+	void (*counters)(struct virtio_dev *dev, virtio_counter_fn put, void *ctx);
 };
 
 /* How the device reaches the guest's interrupt controller; set by the transport. `queue` is the
@@ -359,6 +366,9 @@ void virtio_dev_ack(struct virtio_dev *dev, uint32_t bits);
 /* What virtio_dev_queue_irqfd() answers may have changed: tells the device (ops->irqfd_changed).
  */
 void virtio_dev_irqfd_changed(struct virtio_dev *dev);
+/* The device's own counters (ops->counters), each to put(); nothing when it has none. No lock
+ * needed. */
+void virtio_dev_extra_counters(struct virtio_dev *dev, virtio_counter_fn put, void *ctx);
 
 /* ---- called by device models (lock held: they run inside callbacks) ---- */
 

@@ -104,6 +104,7 @@ static const struct virtio_dev_ops blk_ops = {
     .queue_notify = vu_device_queue_notify,
     .reset = vu_device_reset,
     .irqfd_changed = vu_device_irqfd_changed,
+    .counters = vu_device_counters,
     .destroy = vu_device_destroy,
     /* no .config_write: CONFIG_WCE is not passed on, the config space is read-only; no .save:
      * the queues' state lives in the back-end (snapshots refuse the device) */

@@ -295,6 +295,11 @@ static int switch_call(struct vu_device *vd, uint16_t q)
 	return 0;
 }
 
+void vu_device_counters(struct virtio_dev *dev, virtio_counter_fn put, void *ctx)
+{
+	put(ctx, "calls_relayed", atomic_load(&vu_device_of(dev)->relayed));
+}
+
 void vu_device_irqfd_changed(struct virtio_dev *dev)
 {
 	struct vu_device *vd = vu_device_of(dev);
@@ -423,6 +428,7 @@ const struct virtio_dev_ops vu_device_ops = {
     .reset = vu_device_reset,
     .destroy = vu_device_destroy,
     .irqfd_changed = vu_device_irqfd_changed,
+    .counters = vu_device_counters,
     /* no .save: the queues' state lives in the back-end (snapshots refuse the device) */
 };
 

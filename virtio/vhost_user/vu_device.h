@@ -105,6 +105,8 @@ void vu_device_queue_notify(struct virtio_dev *dev, uint16_t q);
  * to its irqfd has its relay drained and, if a call was waiting there, its interrupt raised
  * once through the transport (spurious interrupts are allowed, virtio 1.2 2.7.7). */
 void vu_device_irqfd_changed(struct virtio_dev *dev);
+/* calls_relayed: the back-end's calls that went through the VMM (the relay fds). */
+void vu_device_counters(struct virtio_dev *dev, virtio_counter_fn put, void *ctx);
 void vu_device_destroy(struct virtio_dev *dev);
 extern const struct virtio_dev_ops vu_device_ops;
 

@@ -116,6 +116,7 @@ static const struct virtio_dev_ops net_ops = {
     .queue_notify = vu_device_queue_notify,
     .reset = vu_device_reset,
     .irqfd_changed = vu_device_irqfd_changed,
+    .counters = vu_device_counters,
     .features_ok = net_features_ok,
     .destroy = vu_device_destroy,
     /* no .save: the queues' state lives in the back-end (snapshots refuse the device) */

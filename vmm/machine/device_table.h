@@ -27,7 +27,8 @@
  * the router's, vmm/api/api_balloon.c and api_memhp.c, and update the model's document). Not yet
  * (issue 26): disks, NICs and the console keep fields in struct vm_config and their JSON in
  * vmm/api/api_model.c (a drive and a pmem device cannot both be the root: device_api.root_field).
- * No device has metrics hooks.
+ * Metrics: every virtio device's entry has the framework's counters; a device model adds its
+ * own through virtio_dev_ops.counters (vhost-user's calls_relayed), read by metrics.c.
  *
  * Error convention (vmm/base/errors.h): parsers fill `err` and return -errno, never log; the CLI
  * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the

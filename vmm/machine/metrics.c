@@ -123,6 +123,12 @@ struct device_walk {
 	json_t *list;
 };
 
+/* virtio_counter_fn for a JSON object; a failure leaves a key out. */
+static void put_counter(void *ctx, const char *name, uint64_t value)
+{
+	put_int(ctx, name, value);
+}
+
 static int device_json(struct virtio_dev *dev, void *opaque)
 {
 	struct device_walk *w = opaque;
@@ -139,6 +145,8 @@ static int device_json(struct virtio_dev *dev, void *opaque)
 	ok = ok && put_int(o, "kicks", c.kicks) && put_int(o, "requests", c.requests);
 	ok = ok && put_int(o, "bytes", c.bytes) && put_int(o, "errors", c.errors);
 	ok = ok && put_int(o, "stalls", c.stalls) && put_int(o, "interrupts", c.interrupts);
+	if (ok)
+		virtio_dev_extra_counters(dev, put_counter, o);
 	ok = ok && json_array_append(w->list, o) == 0;
 	json_decref(o);
 	return ok ? 0 : -ENOMEM;
