@@ -264,3 +264,41 @@ Test(guest_mem, private_regions_have_no_fd)
 	cr_assert_eq(guest_mem_alloc_shared(&a, 12345), -EINVAL);
 	cr_assert_eq(guest_mem_alloc_shared(&a, 0), -EINVAL);
 }
+
+/* A memfd's holes are zero pages found without touching them (migration's zero pages); written
+ * pages are data extents; a private region has no file to ask. */
+Test(guest_mem, memfd_holes_are_zero_pages_found_untouched)
+{
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_alloc_shared(&m, MIB(16)), 0);
+	const struct guest_region *r = &m.regions[0];
+	bool hole = false;
+	cr_assert_eq(guest_region_extent(r, 0, 4096, &hole), 4096, "all hole");
+	cr_assert(hole);
+	uint8_t one = 1, zero = 0;
+	cr_assert_eq(guest_mem_write(&m, 5 * 4096 + 7, &one, 1), 0);
+	cr_assert_eq(guest_mem_write(&m, 6 * 4096, &zero, 1), 0); /* data, though all zeros */
+	cr_assert_eq(guest_region_extent(r, 0, 100, &hole), 5);
+	cr_assert(hole);
+	cr_assert_eq(guest_region_extent(r, 5 * 4096, 100, &hole), 2, "pages 5 and 6");
+	cr_assert_not(hole);
+	cr_assert_eq(guest_region_extent(r, 7 * 4096, 3, &hole), 3, "bounded by max");
+	cr_assert(hole);
+
+	struct guest_zero_scan z = {.r = r};
+	bool want[10] = {true, true, true, true, true, false, true, true, true, true};
+	for (uint32_t i = 0; i < 10; i++)
+		cr_assert_eq(guest_zero_scan_page(&z, (uint64_t)i * 4096, 10 - i), want[i],
+			     "page %u", i);
+	cr_assert_eq(guest_region_extent(r, 0, 0, &hole), 0);
+	guest_mem_free(&m);
+
+	struct guest_mem p;
+	cr_assert_eq(guest_mem_alloc(&p, MIB(16)), 0);
+	cr_assert_eq(guest_region_extent(&p.regions[0], 0, 10, &hole), 0, "no file");
+	struct guest_zero_scan zp = {.r = &p.regions[0]};
+	p.regions[0].host[4096] = 3;
+	cr_assert(guest_zero_scan_page(&zp, 0, 2));
+	cr_assert_not(guest_zero_scan_page(&zp, 4096, 1));
+	guest_mem_free(&p);
+}

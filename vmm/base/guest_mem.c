@@ -339,3 +339,36 @@ int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *in
 	}
 	return -EFAULT;
 }
+
+/* ---- holes of a file-backed region (migration's zero pages) ---- */
+
+uint32_t guest_region_extent(const struct guest_region *r, uint64_t off, uint32_t max, bool *hole)
+{
+	if (r->fd < 0 || off >= r->size || !max)
+		return 0;
+	off_t pos = (off_t)(r->fd_offset + off), end = (off_t)(r->fd_offset + r->size);
+	off_t data = lseek(r->fd, pos, SEEK_DATA);
+	if (data < 0 && errno != ENXIO) /* ENXIO: no data from pos to the end of the file */
+		return 0;
+	*hole = data < 0 || data > pos;
+	off_t next = *hole ? (data < 0 ? end : data) : lseek(r->fd, pos, SEEK_HOLE);
+	if (next < 0)
+		return 0;
+	if (next > end)
+		next = end;
+	uint64_t pages = (uint64_t)(next - pos) >> DIRTY_PAGE_SHIFT;
+	return pages > max ? max : (uint32_t)pages;
+}
+
+bool guest_zero_scan_page(struct guest_zero_scan *z, uint64_t off, uint32_t ahead)
+{
+	static const uint8_t zero[PAGE_4K];
+	if (!z->left)
+		z->left = guest_region_extent(z->r, off, ahead, &z->hole);
+	if (z->left) {
+		z->left--;
+		if (z->hole)
+			return true;
+	}
+	return !memcmp(z->r->host + off, zero, PAGE_4K);
+}

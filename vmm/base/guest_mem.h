@@ -104,6 +104,24 @@ int64_t guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t le
  * numbering, 0 .. ram_size/4096 - 1). Returns 0, or -EFAULT when gpa is not RAM. */
 int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *index);
 
+/* The extent of region `r`'s file from region offset `off` (page-aligned) that is all hole or all
+ * data, in 4 KiB pages, at most `max`: a hole reads as zeros without being touched (reading a
+ * memfd's hole through the mapping would allocate it). Returns the page count with *hole set, or
+ * 0 when the region has no file or the file cannot tell (then look at the pages themselves). */
+uint32_t guest_region_extent(const struct guest_region *r, uint64_t off, uint32_t max, bool *hole);
+
+/* Tells which pages of a region are zero, walking them in order: in a hole of the region's file
+ * without touching them (guest_region_extent()), else by their bytes. Start with {.r = region}. */
+struct guest_zero_scan {
+	const struct guest_region *r;
+	uint32_t left; /* pages of the current extent after the last one asked about */
+	bool hole;
+};
+/* The page at region offset `off` (the next after the last one asked about, or any page after a
+ * fresh start) is all zeros; `ahead` pages from it on will be asked about (a bound for the
+ * extent lookup). */
+bool guest_zero_scan_page(struct guest_zero_scan *z, uint64_t off, uint32_t ahead);
+
 /* Adds the virtio-mem region [gpa, gpa + size) backed by `host` (the caller's mapping, which it
  * unmaps itself after guest_mem_free()), every block of `block_size` bytes unplugged: until
  * guest_mem_hotplug_mark() plugs them, no address of it is guest memory. One such region; it may

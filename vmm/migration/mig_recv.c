@@ -59,12 +59,6 @@ static int on_hello(struct mig_receiver *r, char *err, size_t errlen)
 	return ret;
 }
 
-static bool page_is_zero(const uint8_t *p)
-{
-	static const uint8_t zero[MIG_PAGE];
-	return !memcmp(p, zero, MIG_PAGE);
-}
-
 static int on_mem(struct mig_receiver *r, char *err, size_t errlen)
 {
 	struct mig_mem m;
@@ -74,11 +68,14 @@ static int on_mem(struct mig_receiver *r, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	uint8_t *dst = r->mem->regions[m.region].host + m.offset;
+	/* a page never written stays unallocated: a memfd's holes are not even read */
+	struct guest_zero_scan zs = {.r = &r->mem->regions[m.region]};
 	for (uint32_t i = 0; i < m.npages; i++) {
 		uint8_t *page = dst + (size_t)i * MIG_PAGE;
 		if (!(m.flags & MIG_MEM_ZERO))
 			memcpy(page, r->frame.buf + MIG_MEM_HDR + (size_t)i * MIG_PAGE, MIG_PAGE);
-		else if (!page_is_zero(page)) /* a page never touched stays unallocated */
+		else if (!guest_zero_scan_page(&zs, m.offset + (uint64_t)i * MIG_PAGE,
+					       m.npages - i))
 			memset(page, 0, MIG_PAGE);
 	}
 	r->round_pages += m.npages;

@@ -110,12 +110,6 @@ static int send_hello(struct mig_sender *s)
 	return r;
 }
 
-static bool page_is_zero(const uint8_t *p)
-{
-	static const uint8_t zero[MIG_PAGE];
-	return !memcmp(p, zero, MIG_PAGE);
-}
-
 /* One MEM frame: `n` pages of region `ri` at `off`, all zero or all data. */
 static int send_mem(struct mig_sender *s, int ri, uint64_t off, uint32_t n, bool zero)
 {
@@ -137,11 +131,13 @@ static int send_mem(struct mig_sender *s, int ri, uint64_t off, uint32_t n, bool
  * and runs of data pages. */
 static int send_run(struct mig_sender *s, int ri, uint64_t off, uint32_t n)
 {
-	const uint8_t *host = s->mem->regions[ri].host;
+	/* a memfd's holes are zero pages found without touching them (reading them through the
+	 * mapping would allocate them) */
+	struct guest_zero_scan zs = {.r = &s->mem->regions[ri]};
 	uint32_t start = 0;
-	bool zero = page_is_zero(host + off);
+	bool zero = guest_zero_scan_page(&zs, off, n);
 	for (uint32_t i = 1; i <= n; i++) {
-		bool z = i < n && page_is_zero(host + off + (uint64_t)i * MIG_PAGE);
+		bool z = i < n && guest_zero_scan_page(&zs, off + (uint64_t)i * MIG_PAGE, n - i);
 		if (i < n && z == zero)
 			continue;
 		int r = send_mem(s, ri, off + (uint64_t)start * MIG_PAGE, i - start, zero);
