@@ -7,15 +7,23 @@
  * ISR, device config, notify, MSI-X table and PBA), configuration space accesses through
  * mechanism #1 and ECAM (command register toggles, BAR moves and sizing, MSI-X Enable/Mask,
  * the PCI configuration access capability window), status writes and resets in the middle of
- * I/O, notifies, and ring operations.
+ * I/O, notifies, ring operations, the per-vector eventfds a vhost-user device asks for
+ * (virtio_pci_set_irqfds(), on for some inputs, a route that fails on demand), and snapshots of
+ * the function (virtio_pci_save(), up to 3 bytes changed, virtio_pci_restore() into the same
+ * function or a new one on a new bus, virtio_pci_sync_intx()). The device ID is the echo's own
+ * or net, block or console (their class codes).
  *
  * Checks: the notification area the host was told about is where BAR 0 decodes; the INTx level
  * the host saw is what the transport says it should be; MSI messages only for existing,
  * enabled, unmasked vectors; ISR only has bits 0-1; a reset sets every vector to NO_VECTOR and
  * clears status and ISR; identity registers never change; queues of a running device are
- * active. */
+ * active; a queue's eventfd is handed out only for an enabled, unmasked vector of the table,
+ * and is that vector's; a refused restore changes nothing, an accepted one saves again as the
+ * state it was given (but the status register, which is not restored). */
+#include <errno.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 #include <stdio.h>
@@ -39,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DEVFN	  PCI_DEVFN(SLOT, 0)
 #define ECHO_ID	  42
 #define CONF1	  0xcf8
+#define IRQFD_FD  1000 /* the fake eventfd of vector v: IRQFD_FD + v */
 
 struct echo {
 	struct virtio_dev dev;
@@ -56,9 +65,14 @@ struct ctx {
 	struct pci_bus bus;
 	struct fz_drv drv[VIRTIO_DEV_MAX_QUEUES];
 	uint16_t qsize;
+	uint32_t device_id;
+	bool irqfds;	    /* virtio_pci_set_irqfds() was called */
+	bool irqfd_refuses; /* the VMM cannot route a vector now: vector_irqfd() answers -1 */
+	bool snapshotted;   /* at most one snapshot per input (a new bus is costly) */
 	/* what the host side saw */
 	unsigned msis;
 	int intx_level;
+	bool syncing; /* virtio_pci_sync_intx() tells the level whatever it was */
 	bool notify_on;
 	uint64_t notify_base;
 };
@@ -96,9 +110,22 @@ static void echo_config_write(struct virtio_dev *dev, uint32_t offset, const voi
 	virtio_dev_config_changed(dev);
 }
 
+/* What a device served elsewhere (vhost-user) does when the transport says the answer may have
+ * changed: asks for every queue's eventfd again. dev->lock held. */
+static void echo_irqfd_changed(struct virtio_dev *dev)
+{
+	for (uint16_t q = 0; q <= dev->num_queues; q++) {
+		int fd = virtio_dev_queue_irqfd(dev, q);
+		FZ_ASSERT(fd == -1 || (q < dev->num_queues && fd == IRQFD_FD + c.t.queue_vector[q]),
+			  "queue %u got eventfd %d (vector %u)", q, fd,
+			  q < dev->num_queues ? c.t.queue_vector[q] : 0);
+	}
+}
+
 static const struct virtio_dev_ops echo_ops = {
     .queue_notify = echo_notify,
     .config_write = echo_config_write,
+    .irqfd_changed = echo_irqfd_changed,
 };
 
 /* ---- host recorders (called with dev->lock held) ---- */
@@ -116,8 +143,23 @@ static void rec_msi(void *opaque, uint16_t vector, uint64_t addr, uint32_t data)
 static void rec_intx(void *opaque, int level)
 {
 	struct ctx *x = opaque;
-	FZ_ASSERT(level != x->intx_level, "INTx 'changed' to the same level %d", level);
+	FZ_ASSERT(x->syncing || level != x->intx_level, "INTx 'changed' to the same level %d",
+		  level);
 	x->intx_level = level;
+}
+
+/* The VMM's vector_irqfd (vm_pci.c): the transport asks only for a vector the guest would take
+ * a message on now. */
+static int rec_vector_irqfd(void *opaque, uint16_t vector, uint64_t addr, uint32_t data)
+{
+	struct ctx *x = opaque;
+	const uint32_t *e = x->t.msix.table[vector < x->t.msix.nvec ? vector : 0];
+	FZ_ASSERT(vector < x->t.msix.nvec, "eventfd for vector %u of %u", vector, x->t.msix.nvec);
+	FZ_ASSERT(pci_msix_enabled(&x->t.msix) && !pci_msix_masked(&x->t.msix, vector),
+		  "eventfd for vector %u while disabled or masked", vector);
+	FZ_ASSERT(addr == (e[0] | (uint64_t)e[1] << 32) && data == e[2],
+		  "eventfd for vector %u with another message", vector);
+	return x->irqfd_refuses ? -1 : IRQFD_FD + vector;
 }
 
 static void rec_moved(void *opaque, bool was_on, uint64_t old, bool on, uint64_t base)
@@ -385,6 +427,111 @@ static void op_wild(void)
 		io_bus_read(&c.mmio, a, &v, len);
 }
 
+/* A queue's eventfd asked for at any moment (q one past the queues too), or the VMM's routing
+ * turned off or on (the next ask gets -1 or the eventfd). */
+static void op_irqfd(void)
+{
+	uint8_t b = fz_u8(&c.in);
+	if (b & 0x80) {
+		c.irqfd_refuses = b & 1;
+		return;
+	}
+	uint16_t q = b % (c.e.dev.num_queues + 1);
+	pthread_mutex_lock(&c.e.dev.lock);
+	int fd = virtio_dev_queue_irqfd(&c.e.dev, q);
+	uint16_t v = q < c.e.dev.num_queues ? c.t.queue_vector[q] : VIRTIO_MSI_NO_VECTOR;
+	bool deliverable = c.irqfds && v < c.t.msix.nvec && pci_msix_enabled(&c.t.msix) &&
+			   !pci_msix_masked(&c.t.msix, v);
+	pthread_mutex_unlock(&c.e.dev.lock);
+	FZ_ASSERT(fd == (deliverable && !c.irqfd_refuses ? IRQFD_FD + v : -1),
+		  "queue %u (vector %u, deliverable %d) got eventfd %d", q, v, deliverable, fd);
+}
+
+static const struct virtio_pci_host host_recorders = {rec_msi, rec_intx, rec_moved, &c};
+
+static int attach_transport(void);
+static void detach_transport(void);
+
+/* Up to 3 bytes of the saved state changed (a state file is untrusted): anywhere, or in the
+ * fields a restore checks (vectors, queue count, the MSI-X table, BAR 0's address). */
+static void alter_state(struct virtio_pci_state *s)
+{
+	unsigned n = fz_u8(&c.in) % 4 == 0 ? 1 + fz_u8(&c.in) % 3 : 0;
+	while (n--) {
+		uint8_t where = fz_u8(&c.in), v = fz_u8(&c.in);
+		uint16_t at = fz_u16(&c.in);
+		uint8_t *p;
+		switch (where % 6) {
+		case 0:
+			p = (uint8_t *)&s->config_vector + at % 2;
+			break;
+		case 1:
+			p = (uint8_t *)s->queue_vector + at % sizeof(s->queue_vector);
+			break;
+		case 2:
+			p = (uint8_t *)s->msix.table + at % sizeof(s->msix.table);
+			break;
+		case 3:
+			p = &s->cfg[PCI_COMMAND + at % (PCI_BASE_ADDRESS_2 + 4 - PCI_COMMAND)];
+			break;
+		default:
+			p = (uint8_t *)s + at % sizeof(*s);
+			break;
+		}
+		*p = v;
+	}
+}
+
+static bool same_state(const struct virtio_pci_state *a, const struct virtio_pci_state *b)
+{
+	struct virtio_pci_state x = *b; /* the status register is not restored */
+	memcpy(&x.cfg[PCI_STATUS], &a->cfg[PCI_STATUS], 2);
+	return !memcmp(a, &x, sizeof(x));
+}
+
+/* What the VMM does for a snapshot (vm_snapshot_devices.c): the function saved, and restored into
+ * this one or, as after a restart, into a new function on a new bus, then INTx synced. A
+ * refused state changes nothing; an accepted one saves again as it was given. */
+static void op_snapshot(void)
+{
+	static struct virtio_pci_state saved, before, after;
+	uint8_t mode = fz_u8(&c.in);
+	if (c.snapshotted)
+		return;
+	c.snapshotted = true;
+	virtio_pci_save(&c.t, &saved);
+	bool altered = false;
+	before = saved;
+	alter_state(&saved);
+	altered = memcmp(&before, &saved, sizeof(saved));
+	if (mode & 1) {
+		detach_transport();
+		FZ_ASSERT(attach_transport() == 0, "a second transport for the same device failed");
+	}
+	virtio_pci_save(&c.t, &before);
+	int r = virtio_pci_restore(&c.t, &saved);
+	virtio_pci_save(&c.t, &after);
+	FZ_ASSERT(r == 0 || r == -EINVAL, "restore returned %d", r);
+	FZ_ASSERT(r || same_state(&after, &saved), "an accepted state saved again differs");
+	FZ_ASSERT(!r || !memcmp(&before, &after, sizeof(after)), "a refused restore changed state");
+	FZ_ASSERT(r == 0 || altered, "an unaltered state was refused");
+	c.syncing = true;
+	virtio_pci_sync_intx(&c.t);
+	c.syncing = false;
+}
+
+/* MSI-X on or off (6 in 8), an eventfd operation, or a snapshot. */
+static void op_misc(void)
+{
+	uint8_t b = fz_u8(&c.in);
+	if (b % 8 == 6)
+		op_irqfd();
+	else if (b % 8 == 7)
+		op_snapshot();
+	else
+		setup_msix(b & 1);
+}
+
 /* ---- invariants ---- */
 
 static void check_state(void)
@@ -408,8 +555,9 @@ static void check_state(void)
 	pthread_mutex_unlock(&dev->lock);
 	const struct pci_func *f = &c.t.func;
 	FZ_ASSERT(pci_cfg_get16(f, PCI_VENDOR_ID) == VIRTIO_PCI_VENDOR &&
-		      pci_cfg_get16(f, PCI_DEVICE_ID) == VIRTIO_PCI_DEVICE_BASE + ECHO_ID &&
-		      f->cfg[PCI_CAPABILITY_LIST] == PCI_CAP_START,
+		      pci_cfg_get16(f, PCI_DEVICE_ID) == VIRTIO_PCI_DEVICE_BASE + c.device_id &&
+		      f->cfg[PCI_CAPABILITY_LIST] == PCI_CAP_START &&
+		      (pci_cfg_get32(f, PCI_CLASS_REVISION) >> 8) == virtio_pci_class(c.device_id),
 		  "identity changed");
 	for (int bar = 0; bar < PCI_NUM_BARS; bar++)
 		FZ_ASSERT(!f->bars[bar].mapped || f->bars[bar].addr % f->bars[bar].size == 0,
@@ -418,26 +566,38 @@ static void check_state(void)
 
 /* ---- setup ---- */
 
-static int setup(uint8_t cfg)
+/* A transport refuses a device it cannot describe (no queue, too many, a config space larger
+ * than its window), before touching anything. */
+static void check_refusals(uint8_t how)
 {
-	uint8_t nq = 1 + fz_u8(&c.in) % 3;
-	c.e.dev = (struct virtio_dev){
-	    .name = "echo",
-	    .device_id = ECHO_ID,
-	    .host_features = 1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << VIRTIO_RING_F_INDIRECT_DESC |
-			     1ull << VIRTIO_F_RING_PACKED,
-	    .num_queues = nq,
-	    .queue_max_size = 64,
-	    .config = c.e.config,
-	    .config_len = cfg & 0x20 ? 0 : sizeof(c.e.config),
-	    .ops = &echo_ops,
-	    .priv = &c.e,
-	};
-	if (virtio_dev_init(&c.e.dev, &c.m.mem))
+	static struct virtio_pci t;
+	struct virtio_dev d = c.e.dev;
+	switch (how % 3) {
+	case 0:
+		d.num_queues = 0;
+		break;
+	case 1:
+		d.num_queues = VIRTIO_DEV_MAX_QUEUES + 1;
+		break;
+	default:
+		d.config_len = VIRTIO_PCI_DEVICE_MAX + 1;
+		break;
+	}
+	FZ_ASSERT(virtio_pci_init(&t, &d, &host_recorders) == -EINVAL, "bad device accepted");
+}
+
+/* The transport for c.e.dev on a bus of its own, and the bus's access paths. */
+static int attach_transport(void)
+{
+	c.intx_level = 0;
+	c.notify_on = false;
+	c.notify_base = 0;
+	if (virtio_pci_init(&c.t, &c.e.dev, &host_recorders))
 		return -1;
-	const struct virtio_pci_host host = {rec_msi, rec_intx, rec_moved, &c};
-	if (virtio_pci_init(&c.t, &c.e.dev, &host))
-		return -1;
+	if (c.irqfds) {
+		const struct virtio_pci_irqfds irqfds = {rec_vector_irqfd, &c};
+		virtio_pci_set_irqfds(&c.t, &irqfds);
+	}
 	io_bus_init(&c.mmio, "mmio");
 	io_bus_init(&c.pio, "pio");
 	if (pci_bus_init(&c.bus, &c.mmio))
@@ -449,11 +609,42 @@ static int setup(uint8_t cfg)
 	return pci_bus_add(&c.bus, &c.t.func, SLOT) == SLOT ? 0 : -1;
 }
 
-static void teardown(void)
+static void detach_transport(void)
 {
 	pci_bus_destroy(&c.bus);
 	io_bus_destroy(&c.mmio);
 	io_bus_destroy(&c.pio);
+}
+
+static int setup(uint8_t cfg)
+{
+	static const uint32_t ids[] = {ECHO_ID, VIRTIO_ID_NET, VIRTIO_ID_BLOCK, VIRTIO_ID_CONSOLE};
+	uint8_t b = fz_u8(&c.in);
+	uint8_t nq = 1 + b % 3;
+	c.device_id = ids[(b >> 2) % 4];
+	c.irqfds = b & 0x10;
+	c.e.dev = (struct virtio_dev){
+	    .name = "echo",
+	    .device_id = c.device_id,
+	    .host_features = 1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << VIRTIO_RING_F_INDIRECT_DESC |
+			     1ull << VIRTIO_F_RING_PACKED,
+	    .num_queues = nq,
+	    .queue_max_size = 64,
+	    .config = c.e.config,
+	    .config_len = cfg & 0x20 ? 0 : sizeof(c.e.config),
+	    .ops = &echo_ops,
+	    .priv = &c.e,
+	};
+	if (b & 0x20)
+		check_refusals(b >> 6);
+	if (virtio_dev_init(&c.e.dev, &c.m.mem))
+		return -1;
+	return attach_transport();
+}
+
+static void teardown(void)
+{
+	detach_transport();
 	if (c.e.dev.initialized)
 		virtio_dev_destroy(&c.e.dev);
 }
@@ -500,7 +691,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (op == FZ_DRV_NOPS + 7)
 			op_wild();
 		else
-			setup_msix(fz_bool(&c.in));
+			op_misc();
 		check_state();
 	}
 out:

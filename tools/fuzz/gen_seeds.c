@@ -754,8 +754,10 @@ static void net_seeds(void)
 }
 
 /* virtio-pci (fuzz_virtio_pci.c): ops 8 bring-up, 9/10 BAR 0 read/write, 11 MSI-X BAR, 12 config
- * space, 13 status, 14 notify, 15 wild MMIO, 16 MSI-X on/off. */
+ * space, 13 status, 14 notify, 15 wild MMIO, 16 misc (MSI-X on/off, 6 mod 8: a queue's eventfd,
+ * 7 mod 8: a snapshot). */
 enum { PCI_BRING_UP = 8, PCI_BAR0_RD, PCI_BAR0_WR, PCI_MSIX, PCI_CFG, PCI_STATUS_OP };
+enum { PCI_MISC = 16, PCI_IRQFD = 6, PCI_SNAPSHOT = 7 };
 
 static void pci_bring_up(struct seed *s, uint8_t how)
 {
@@ -789,6 +791,33 @@ static void virtio_pci_seeds(void)
 		u8(&s, PCI_BRING_UP), pci_bring_up(&s, (uint8_t)(msix ? 0 : 1));
 		request(&s, 1, "again", 5, 0, w, 1);
 		save("virtio_pci", msix ? "msix" : "intx", &s);
+	}
+	/* A device served elsewhere (eventfds per vector) on three queues, a net device's ID: every
+	 * queue's eventfd asked for, vector 1 masked and asked again, the routing refused once;
+	 * then a snapshot restored into the same function (unaltered) or into a new one (with the
+	 * config vector moved past the table: refused), and I/O after it. */
+	for (int fresh = 0; fresh < 2; fresh++) {
+		struct seed s = {0};
+		u8(&s, 0x40 | 4);	 /* bring up at once, queue size 16 */
+		u8(&s, 0x10 | 0x04 | 2); /* three queues, net, eventfds */
+		pci_bring_up(&s, 1 | 2);
+		uint16_t w[] = {64};
+		request(&s, 0, "ping", 4, 0, w, 1);
+		for (uint8_t q = 0; q < 4; q++)
+			u8(&s, PCI_MISC), u8(&s, PCI_IRQFD), u8(&s, q);
+		/* mask vector 1 (control word of entry 1), ask for queue 0's eventfd (vector 1) */
+		u8(&s, PCI_MSIX), u8(&s, 2), le(&s, 16 + 12, 2), u8(&s, 2), le(&s, 1, 8);
+		u8(&s, PCI_MISC), u8(&s, PCI_IRQFD), u8(&s, 0);
+		u8(&s, PCI_MISC), u8(&s, PCI_IRQFD), u8(&s, 0x81); /* the VMM cannot route now */
+		u8(&s, PCI_MISC), u8(&s, PCI_IRQFD), u8(&s, 1);
+		u8(&s, PCI_MISC), u8(&s, PCI_SNAPSHOT), u8(&s, (uint8_t)fresh);
+		if (fresh) /* one byte changed: config_vector's low byte = 0x7f */
+			u8(&s, 0), u8(&s, 0), u8(&s, 0), u8(&s, 0x7f), le(&s, 0, 2);
+		else
+			u8(&s, 1); /* unchanged */
+		request(&s, 1, "after", 5, 0, w, 1);
+		u8(&s, PCI_MISC), u8(&s, PCI_IRQFD), u8(&s, 2);
+		save("virtio_pci", fresh ? "irqfd-snapshot-new-function" : "irqfd-snapshot", &s);
 	}
 }
 
