@@ -230,6 +230,36 @@ static void mmio_seeds(void)
 		request(&s, 0, "again", 5, 0, w, 1);
 		save("virtio_mmio", packed ? "packed" : "split", &s);
 	}
+	/* The echo's own behaviours (fuzz_virtio_mmio.c): three queues, one group each and a budget
+	 * of one chain per wakeup, or one group and interrupts raised directly. Chains added
+	 * without a kick, then kicks that only mark the queues and the I/O threads' pass (special
+	 * 0), one chain changing the config space (first byte 0xcc) inside it, the counters read
+	 * (special 1), a backend that cannot start at DRIVER_OK (special 2 | 4, then 2), a
+	 * snapshot. */
+	for (int groups = 0; groups < 2; groups++) {
+		struct seed s = {0};
+		uint8_t create = groups ? 0xc2 : 0x20; /* 3 queues; groups + budget 1, or direct */
+		dev_header(&s, &create, 1, false);
+		uint16_t w[] = {64};
+		request(&s, 0, "one", 3, 0, w, 1);
+		request(&s, 0, "two", 3, 0, w, 1);
+		request(&s, 1, "\xcc-config", 8, 0, w, 1);
+		s.b[s.n - 1] = 0; /* no kick */
+		request(&s, 2, "three", 5, 0, w, 1);
+		s.b[s.n - 1] = 0;
+		u8(&s, OP_SPECIAL), u8(&s, 0), u8(&s, 7); /* kick all, the threads' pass */
+		u8(&s, OP_SPECIAL), u8(&s, 3 | 4);	  /* group 1's pass alone */
+		u8(&s, OP_SPECIAL), u8(&s, 1);		  /* counters */
+		u8(&s, OP_SPECIAL), u8(&s, 2 | 4);	  /* the backend fails */
+		u8(&s, OP_BRING_UP), le(&s, 1ull << 32, 8), u8(&s, 7);
+		u8(&s, OP_SPECIAL), u8(&s, 2); /* and recovers */
+		u8(&s, OP_BRING_UP), le(&s, 1ull << 32, 8), u8(&s, 7);
+		request(&s, 2, "before", 6, 0, w, 1);
+		u8(&s, OP_SPECIAL + 1), u8(&s, 0), u8(&s, 1); /* snapshot, state unchanged */
+		request(&s, 2, "after", 5, 0, w, 1);
+		u8(&s, OP_SPECIAL), u8(&s, 1);
+		save("virtio_mmio", groups ? "groups-budget" : "direct-irqs", &s);
+	}
 }
 
 static void blk_seeds(void)
