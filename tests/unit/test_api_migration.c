@@ -32,6 +32,23 @@ Test(api_migration, send_bodies)
 		     0, "%s", err);
 	cr_assert_not(p.local);
 	cr_assert_eq(p.max_downtime_ms, 50);
+	cr_assert_eq(p.max_rounds, MIG_DEFAULT_ROUNDS);
+	cr_assert_eq(p.max_bandwidth, 0, "no cap unless asked");
+	cr_assert_eq(send_parse("{\"destination_url\": \"unix:/m\", \"max_rounds\": 3, "
+				"\"max_bandwidth_bytes_per_s\": 8388608}",
+				&p),
+		     0, "%s", err);
+	cr_assert_eq(p.max_rounds, 3);
+	cr_assert_eq(p.max_bandwidth, 8u << 20);
+	cr_assert_eq(send_parse("{\"destination_url\": \"unix:/m\", \"max_rounds\": 1, "
+				"\"max_bandwidth_bytes_per_s\": 65536}",
+				&p),
+		     0, "%s", err);
+	cr_assert_eq(send_parse("{\"destination_url\": \"unix:/m\", \"max_rounds\": 1000, "
+				"\"max_bandwidth_bytes_per_s\": 1099511627776}",
+				&p),
+		     0, "%s", err);
+	cr_assert_eq(p.max_bandwidth, 1ull << 40);
 }
 
 static void send_refused(const char *text, const char *what)
@@ -50,6 +67,28 @@ Test(api_migration, send_refusals)
 	send_refused("{\"destination_url\": \"tcp:h:1\", \"local\": true}", "needs a unix:");
 	send_refused("{\"destination_url\": \"unix:/x\", \"max_downtime_ms\": 0}", "1..60000");
 	send_refused("{\"destination_url\": \"unix:/x\", \"max_downtime_ms\": 60001}", "1..60000");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_rounds\": 0}",
+		     "max_rounds must be 1..1000 (rounds while the guest runs");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_rounds\": 1001}", "1..1000");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_rounds\": -1}",
+		     "a non-negative integer");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_rounds\": 2.5}", "max_rounds");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_bandwidth_bytes_per_s\": 0}",
+		     "max_bandwidth_bytes_per_s must be 65536..1099511627776 (64 KiB/s to 1 "
+		     "TiB/s; leave it out for no cap)");
+	send_refused("{\"destination_url\": \"unix:/x\", \"max_bandwidth_bytes_per_s\": 65535}",
+		     "65536..");
+	send_refused("{\"destination_url\": \"unix:/x\", "
+		     "\"max_bandwidth_bytes_per_s\": 1099511627777}",
+		     "..1099511627776");
+	send_refused("{\"destination_url\": \"unix:/x\", "
+		     "\"max_bandwidth_bytes_per_s\": \"8M\"}",
+		     "max_bandwidth_bytes_per_s");
+	send_refused("{\"destination_url\": \"unix:/x\", \"local\": true, \"max_rounds\": 2}",
+		     "a local migration copies no page");
+	send_refused("{\"destination_url\": \"unix:/x\", \"local\": true, "
+		     "\"max_bandwidth_bytes_per_s\": 1048576}",
+		     "do not apply");
 	send_refused("{\"destination_url\": \"unix:/x\", \"bogus\": 1}", "bogus");
 	send_refused("[]", "JSON object");
 }
@@ -82,7 +121,18 @@ Test(api_migration, progress_document)
 	cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "precopy");
 	cr_assert_eq(json_integer_value(json_object_get(j, "rounds")), 3);
 	cr_assert_eq(json_integer_value(json_object_get(j, "expected_downtime_ms")), INT64_MAX);
+	cr_assert_eq(json_integer_value(json_object_get(j, "max_rounds")), 0);
+	cr_assert(json_is_false(json_object_get(j, "round_limit_reached")));
+	cr_assert_eq(json_integer_value(json_object_get(j, "max_bandwidth_bytes_per_s")), 0);
 	cr_assert_null(json_object_get(j, "error"));
+	json_decref(j);
+	p.max_rounds = 3;
+	p.round_limit_reached = true;
+	p.max_bandwidth = 4u << 20;
+	j = api_migration_progress_json(&p, "");
+	cr_assert_eq(json_integer_value(json_object_get(j, "max_rounds")), 3);
+	cr_assert(json_is_true(json_object_get(j, "round_limit_reached")));
+	cr_assert_eq(json_integer_value(json_object_get(j, "max_bandwidth_bytes_per_s")), 4u << 20);
 	json_decref(j);
 	p.phase = MIG_PHASE_FAILED;
 	j = api_migration_progress_json(&p, "destination refused: no room");

@@ -3,7 +3,8 @@
  * in a forked child confined as the API thread is once the VM exists, the connection is made
  * (mig_url_connect(), as vm_migrate_start() does on the API thread) and the sender runs on a
  * thread created there, so it inherits the filter as the VMM's migration thread does; a copying
- * and a local (memfd over SCM_RIGHTS) migration must complete, not die of SIGSYS. The receiver
+ * migration (also under a bandwidth cap, whose pacing sleeps) and a local (memfd over
+ * SCM_RIGHTS) one must complete, not die of SIGSYS. The receiver
  * runs unconfined in the parent (the destination under its filter is covered by
  * tests/integration/migration_faults.sh). No KVM: the guest's dirty log is left out (its
  * KVM_GET_DIRTY_LOG is in the "api" list, as snapshot creation uses it there too). */
@@ -65,7 +66,7 @@ static void *send_main(void *arg)
 }
 
 /* Exit 0: the destination committed; 1-9: which step failed (the reason on stderr). */
-static void source(bool local)
+static void source(bool local, uint64_t cap)
 {
 	static struct run r;
 	struct guest_mem mem;
@@ -92,8 +93,8 @@ static void source(bool local)
 	r.s.chan = &r.chan;
 	r.s.mem = &mem;
 	r.s.ops = &ops;
-	r.s.params =
-	    (struct mig_send_params){.local = local, .nvcpus = 1, .config = "{}", .config_len = 2};
+	r.s.params = (struct mig_send_params){
+	    .local = local, .max_bandwidth = cap, .nvcpus = 1, .config = "{}", .config_len = 2};
 	if (pthread_create(&t, NULL, send_main, &r))
 		_exit(5);
 	pthread_join(t, NULL);
@@ -134,7 +135,7 @@ static int memfd(void *o, int fd, const struct mig_hello *h, struct guest_mem **
 
 static const struct mig_recv_ops recv_ops = {.hello = hello, .memfd = memfd};
 
-static void migrate(bool local)
+static void migrate(bool local, uint64_t cap)
 {
 	char err[256] = "", path[64];
 	struct mig_url u;
@@ -150,7 +151,7 @@ static void migrate(bool local)
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
-		source(local);
+		source(local, cap);
 	int fd = mig_url_accept_one(l, &u, 10000, err, sizeof(err));
 	cr_assert_geq(fd, 0, "%s", err);
 	mig_chan_init_fd(&c, fd, NULL);
@@ -180,10 +181,16 @@ TestSuite(mig_sandbox, .timeout = 60);
 
 Test(mig_sandbox, a_copying_migration_runs_under_the_api_threads_filter)
 {
-	migrate(false);
+	migrate(false, 0);
+}
+
+/* About 0.8 MiB of data pages at 4 MiB/s: the sender sleeps between frames. */
+Test(mig_sandbox, a_capped_migration_paces_under_the_api_threads_filter)
+{
+	migrate(false, 4u << 20);
 }
 
 Test(mig_sandbox, a_local_migration_passes_its_memfd_under_the_api_threads_filter)
 {
-	migrate(true);
+	migrate(true, 0);
 }

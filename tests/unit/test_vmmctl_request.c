@@ -441,6 +441,29 @@ Test(vmmctl_request, migration)
 		      "receive-migration", "unix:/run/r");
 	ASSERT_REFUSED("--max-downtime-ms wants 1-60000", "migrate", "unix:/x", "--max-downtime-ms",
 		       "0");
+	ASSERT_BUILDS("PUT", "/vmm/send-migration",
+		      "{\"destination_url\": \"unix:/d\", \"local\": false, \"max_rounds\": 3, "
+		      "\"max_bandwidth_bytes_per_s\": 8388608}",
+		      "migrate", "unix:/d", "--max-rounds", "3", "--max-bandwidth", "8M");
+	ASSERT_BUILDS("PUT", "/vmm/send-migration",
+		      "{\"destination_url\": \"unix:/d\", \"local\": false, "
+		      "\"max_bandwidth_bytes_per_s\": 65536}",
+		      "migrate", "unix:/d", "--max-bandwidth", "65536");
+	ASSERT_BUILDS("PUT", "/vmm/send-migration",
+		      "{\"destination_url\": \"unix:/d\", \"local\": false, "
+		      "\"max_bandwidth_bytes_per_s\": 1099511627776}",
+		      "migrate", "unix:/d", "--max-bandwidth", "1024G");
+	ASSERT_REFUSED("--max-rounds wants 1-1000", "migrate", "unix:/x", "--max-rounds", "0");
+	ASSERT_REFUSED("--max-rounds wants 1-1000", "migrate", "unix:/x", "--max-rounds", "1001");
+	ASSERT_REFUSED("--max-bandwidth wants bytes per second from 64K", "migrate", "unix:/x",
+		       "--max-bandwidth", "63K");
+	ASSERT_REFUSED("not '1025G'", "migrate", "unix:/x", "--max-bandwidth", "1025G");
+	ASSERT_REFUSED("not 'M'", "migrate", "unix:/x", "--max-bandwidth", "M");
+	ASSERT_REFUSED("not '8m'", "migrate", "unix:/x", "--max-bandwidth", "8m");
+	ASSERT_REFUSED("not ''", "migrate", "unix:/x", "--max-bandwidth", "");
+	ASSERT_REFUSED("not '-8M'", "migrate", "unix:/x", "--max-bandwidth", "-8M");
+	ASSERT_REFUSED("not '99999999999999999999'", "migrate", "unix:/x", "--max-bandwidth",
+		       "99999999999999999999");
 	vmmctl_request_free(&req);
 	cr_assert_eq(BUILD("migration"), 0, "%s", err);
 	assert_req("GET", "/vmm/migration", VIEW_RAW);

@@ -105,8 +105,11 @@ static const struct opt_def pmem_opts[] = {{"ro", OPT_FLAG}, {"root", OPT_FLAG},
 static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
 static const struct opt_def load_opts[] = {
     {"resume", OPT_FLAG}, {"uffd", OPT_FLAG}, {"net", OPT_REPEAT}, {0}};
-static const struct opt_def migrate_opts[] = {
-    {"local", OPT_FLAG}, {"max-downtime-ms", OPT_VALUE}, {0}};
+static const struct opt_def migrate_opts[] = {{"local", OPT_FLAG},
+					      {"max-downtime-ms", OPT_VALUE},
+					      {"max-rounds", OPT_VALUE},
+					      {"max-bandwidth", OPT_VALUE},
+					      {0}};
 static const struct opt_def no_opts[] = {{0}};
 
 static const struct command commands[] = {

@@ -4,7 +4,9 @@
  * moves the VM.
  *
  *   PUT /vmm/send-migration    {"destination_url": "unix:PATH"|"tcp:HOST:PORT", "local"?: bool,
- *                               "max_downtime_ms"?: N}     a running or paused VM; 204 once it
+ *                               "max_downtime_ms"?: N, "max_rounds"?: N,
+ *                               "max_bandwidth_bytes_per_s"?: N}
+ *                                                          a running or paused VM; 204 once it
  *                                                          started (it runs in the background)
  *   GET /vmm/migration         the progress document (api_migration_progress_json())
  *   PUT /vmm/migration/cancel  stops it; the guest runs on here
@@ -20,16 +22,25 @@
 #include "vmm/migration/mig_send.h"
 
 #define API_MIGRATION_MAX_DOWNTIME_MS 60000u
+#define API_MIGRATION_MAX_ROUNDS      1000u
+/* The bandwidth cap's range: 64 KiB/s (below that a migration of any size takes hours) to
+ * 1 TiB/s (beyond any link: no cap in effect). */
+#define API_MIGRATION_MIN_BANDWIDTH (64ull << 10)
+#define API_MIGRATION_MAX_BANDWIDTH (1ull << 40)
 
 struct api_send_migration {
 	const char *url; /* points into the body */
 	bool local;
 	uint32_t max_downtime_ms; /* 0: the default (MIG_DEFAULT_DOWNTIME_MS) */
+	uint32_t max_rounds;	  /* 0: the default (MIG_DEFAULT_ROUNDS) */
+	uint64_t max_bandwidth;	  /* bytes per second; 0: no cap */
 };
 
 /* PUT /vmm/send-migration: known fields only, a destination URL mig_url_parse() takes, `local`
- * only to a unix: one, max_downtime_ms 1..API_MIGRATION_MAX_DOWNTIME_MS. 0 or -EINVAL with a
- * message. */
+ * only to a unix: one, max_downtime_ms 1..API_MIGRATION_MAX_DOWNTIME_MS, max_rounds
+ * 1..API_MIGRATION_MAX_ROUNDS, max_bandwidth_bytes_per_s API_MIGRATION_MIN_BANDWIDTH..
+ * API_MIGRATION_MAX_BANDWIDTH, and neither of the last two with `local` (no page is copied). 0
+ * or -EINVAL with a message. */
 int api_migration_send_parse(const json_t *body, struct api_send_migration *p, char *err,
 			     size_t errlen);
 
@@ -39,7 +50,8 @@ int api_migration_receive_parse(const json_t *body, const char **url, char *err,
 
 /* GET /vmm/migration: {"state": "precopy"|..., "rounds", "bytes", "pages", "remaining_pages",
  * "dirty_rate_pages_per_s", "bandwidth_bytes_per_s", "expected_downtime_ms", "downtime_ms",
- * "total_ms"} and "error" when `error` is a non-empty message. A new reference or NULL. */
+ * "total_ms", "max_rounds", "round_limit_reached", "max_bandwidth_bytes_per_s"} and "error" when
+ * `error` is a non-empty message. A new reference or NULL. */
 json_t *api_migration_progress_json(const struct mig_progress *p, const char *error);
 
 #endif

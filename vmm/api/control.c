@@ -813,7 +813,10 @@ static int be_migrate_send(void *ctx, const struct api_send_migration *p, char *
 			 "/vmm/migration/cancel)");
 		return -EBUSY;
 	}
-	int r = vm_migrate_start(&c->vm, p->url, p->local, p->max_downtime_ms, &m, err, errlen);
+	struct mig_send_params limits = {.max_downtime_ms = p->max_downtime_ms,
+					 .max_rounds = p->max_rounds,
+					 .max_bandwidth = p->max_bandwidth};
+	int r = vm_migrate_start(&c->vm, p->url, p->local, &limits, &m, err, errlen);
 	if (r)
 		return r; /* the last migration's progress stays readable */
 	if (c->mig)

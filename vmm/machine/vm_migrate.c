@@ -212,9 +212,10 @@ static void *run(void *opaque)
 		/* the source VMM ends below, so its API cannot answer GET /vmm/migration any
 		 * more: this line is the last word on the migration */
 		log_info(
-		    "migration completed: %u rounds, %llu pages, %llu bytes, downtime %llu ms, "
+		    "migration completed: %u rounds%s, %llu pages, %llu bytes, downtime %llu ms, "
 		    "%llu ms in all",
-		    p.rounds, (unsigned long long)p.pages, (unsigned long long)p.bytes,
+		    p.rounds, p.round_limit_reached ? " (max_rounds reached)" : "",
+		    (unsigned long long)p.pages, (unsigned long long)p.bytes,
 		    (unsigned long long)p.downtime_ms, (unsigned long long)p.total_ms);
 		vm_stop(m->vm, VM_STOP_USER, 0); /* the destination runs it now */
 	}
@@ -232,8 +233,9 @@ static void free_migration(struct vm_migration *m)
 	free(m);
 }
 
-int vm_migrate_start(struct vm *vm, const char *url, bool local, uint32_t max_downtime_ms,
-		     struct vm_migration **out, char *err, size_t errlen)
+int vm_migrate_start(struct vm *vm, const char *url, bool local,
+		     const struct mig_send_params *limits, struct vm_migration **out, char *err,
+		     size_t errlen)
 {
 	struct mig_url u;
 	int r = vm_migrate_check(vm, local, err, errlen);
@@ -276,7 +278,9 @@ int vm_migrate_start(struct vm *vm, const char *url, bool local, uint32_t max_do
 	m->s.mem = &vm->mem;
 	m->s.ops = &ops;
 	m->s.opaque = m;
-	m->s.params = (struct mig_send_params){.max_downtime_ms = max_downtime_ms,
+	m->s.params = (struct mig_send_params){.max_downtime_ms = limits->max_downtime_ms,
+					       .max_rounds = limits->max_rounds,
+					       .max_bandwidth = limits->max_bandwidth,
 					       .local = local,
 					       .nvcpus = vm->ncpus,
 					       .config = m->config,

@@ -37,10 +37,12 @@ int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen);
 
 /* Connects to `url` (mig_url.h) and starts sending on a thread of its own; the guest keeps
  * running until the final round (vm_pause()), and after a failure runs on (vm_resume() if it was
- * paused for it). `max_downtime_ms` 0: MIG_DEFAULT_DOWNTIME_MS. Returns 0 with *out set, or
- * -errno with the reason (a refused check, no destination). */
-int vm_migrate_start(struct vm *vm, const char *url, bool local, uint32_t max_downtime_ms,
-		     struct vm_migration **out, char *err, size_t errlen);
+ * paused for it). Of `limits` only max_downtime_ms, max_rounds and max_bandwidth are read (0:
+ * the defaults, no cap). Returns 0 with *out set, or -errno with the reason (a refused check, no
+ * destination). */
+int vm_migrate_start(struct vm *vm, const char *url, bool local,
+		     const struct mig_send_params *limits, struct vm_migration **out, char *err,
+		     size_t errlen);
 
 /* The counters (any thread), and once it failed, why (`err` may be NULL). */
 void vm_migrate_progress(struct vm_migration *m, struct mig_progress *p, char *err, size_t errlen);

@@ -2,6 +2,7 @@
 #include "vmm/migration/mig_send.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,7 +23,14 @@ enum counter {
 	C_EXPECTED,
 	C_DOWNTIME,
 	C_TOTAL,
+	C_MAX_ROUNDS,
+	C_MAX_BANDWIDTH,
+	C_ROUND_LIMIT,
+	C_COUNT,
 };
+
+/* The longest sleep of the cap's pacing: a cancel is seen within it. */
+#define PACE_SLICE_MS 50
 
 static void set(struct mig_sender *s, enum counter c, uint64_t v)
 {
@@ -34,18 +42,24 @@ static uint64_t get(struct mig_sender *s, enum counter c)
 	return atomic_load_explicit(&s->counters[c], memory_order_relaxed);
 }
 
-static uint64_t now_ms(void)
+static uint64_t now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t.tv_sec * 1000000000 + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t now_ms(void)
+{
+	return now_ns() / 1000000;
 }
 
 void mig_sender_init(struct mig_sender *s)
 {
 	memset(s, 0, sizeof(*s));
 	atomic_init(&s->cancel, false);
-	for (int i = 0; i <= C_TOTAL; i++)
+	_Static_assert(C_COUNT <= sizeof(s->counters) / sizeof(s->counters[0]), "counters");
+	for (int i = 0; i < C_COUNT; i++)
 		atomic_init(&s->counters[i], 0);
 }
 
@@ -66,6 +80,9 @@ void mig_progress_read(struct mig_sender *s, struct mig_progress *p)
 	p->expected_downtime_ms = get(s, C_EXPECTED);
 	p->downtime_ms = get(s, C_DOWNTIME);
 	p->total_ms = get(s, C_TOTAL);
+	p->max_rounds = (uint32_t)get(s, C_MAX_ROUNDS);
+	p->max_bandwidth = get(s, C_MAX_BANDWIDTH);
+	p->round_limit_reached = get(s, C_ROUND_LIMIT) != 0;
 }
 
 const char *mig_phase_name(enum mig_phase p)
@@ -77,17 +94,43 @@ const char *mig_phase_name(enum mig_phase p)
 
 /* ---- frames ---- */
 
+/* The cap while the guest runs: a frame of `bytes` that began at `t0` (ns) buys bytes / cap
+ * seconds on the cap's clock, which starts no earlier than the frame did (an idle or slow link
+ * earns no credit to burst with later). While that clock is a millisecond or more ahead of the
+ * real one the sender sleeps, PACE_SLICE_MS at most at a time, watching for a cancel; less than
+ * a millisecond is left for the next frame to pay. So from any moment on, the bytes written are at
+ * most the cap's worth of the time since (plus a millisecond) and one frame. The sleep is on the
+ * sender's own thread between frames, where it holds no lock of the VM; it is poll() without
+ * descriptors, the call the channel's waits make, which the API thread's seccomp filter has. */
+static int pace(struct mig_sender *s, uint64_t t0, uint64_t bytes)
+{
+	uint64_t cap = s->params.max_bandwidth;
+	if (s->pace_ns < t0)
+		s->pace_ns = t0;
+	s->pace_ns += bytes * 1000000000 / cap; /* a frame is about 1 MiB at most: no overflow */
+	for (uint64_t now = now_ns(); now + 1000000 <= s->pace_ns; now = now_ns()) {
+		if (atomic_load(&s->cancel))
+			return -ECANCELED;
+		uint64_t ms = (s->pace_ns - now) / 1000000;
+		poll(NULL, 0, ms < PACE_SLICE_MS ? (int)ms : PACE_SLICE_MS);
+	}
+	return 0;
+}
+
 static int send_frame(struct mig_sender *s, uint32_t type, const void *a, size_t alen,
 		      const void *b, size_t blen, int fd)
 {
 	if (atomic_load(&s->cancel))
 		return -ECANCELED;
+	uint64_t t0 = now_ns(), b0 = s->chan->bytes_out;
 	int r = mig_frame_send(s->chan, type, a, alen, b, blen, fd);
 	set(s, C_BYTES, s->chan->bytes_out);
-	if (!r) {
-		s->frames++;
-		s->payload += alen + blen;
-	}
+	if (r)
+		return r;
+	s->frames++;
+	s->payload += alen + blen;
+	if (s->params.max_bandwidth && !s->stopped) /* the final round goes uncapped */
+		r = pace(s, t0, s->chan->bytes_out - b0);
 	return r;
 }
 
@@ -206,7 +249,10 @@ static int take_dirty(struct mig_sender *s, bool add, uint64_t *npages)
 
 /* ---- the phases ---- */
 
-/* Records a round's measurements; true when the pages left fit the downtime budget. */
+/* Records a round's measurements; true when the pages left fit the downtime budget. Under a cap
+ * the bandwidth is the capped one, so the budget is kept even if the link were no faster than
+ * the cap in the final round (QEMU estimates the same way unless told the switchover's
+ * bandwidth). */
 static bool round_done(struct mig_sender *s, uint64_t bytes, uint64_t ms, uint64_t dirty)
 {
 	if (!ms)
@@ -237,7 +283,7 @@ static int precopy(struct mig_sender *s, char *err, size_t errlen)
 	if (r)
 		return snap_err(err, errlen, r, "reading the dirty log: %s", strerror(-r));
 	const uint64_t *pages = NULL; /* round 1: every page */
-	for (uint32_t round = 0;; round++) {
+	for (uint32_t round = 1;; round++) {
 		uint64_t t0 = now_ms(), b0 = s->chan->bytes_out, sent = 0;
 		r = send_pages(s, pages, &sent);
 		if (!r)
@@ -247,9 +293,12 @@ static int precopy(struct mig_sender *s, char *err, size_t errlen)
 		if (r)
 			return r;
 		pages = s->dirty;
-		if (round_done(s, s->chan->bytes_out - b0, now_ms() - t0, dirty) ||
-		    round >= s->params.max_rounds)
+		if (round_done(s, s->chan->bytes_out - b0, now_ms() - t0, dirty))
 			return 0;
+		if (round >= s->params.max_rounds) {
+			set(s, C_ROUND_LIMIT, 1);
+			return 0;
+		}
 	}
 }
 
@@ -436,6 +485,8 @@ int mig_send(struct mig_sender *s, char *err, size_t errlen)
 		s->params.max_downtime_ms = MIG_DEFAULT_DOWNTIME_MS;
 	if (!s->params.max_rounds)
 		s->params.max_rounds = MIG_DEFAULT_ROUNDS;
+	set(s, C_MAX_ROUNDS, s->params.local ? 0 : s->params.max_rounds);
+	set(s, C_MAX_BANDWIDTH, s->params.local ? 0 : s->params.max_bandwidth);
 	set(s, C_PHASE, MIG_PHASE_PRECOPY);
 	int r = s->params.local ? 0 : guest_mem_dirty_start(s->mem);
 	if (!r && !s->params.local) {

@@ -11,6 +11,11 @@
  * (a dead or refusing peer, a cancel) the caller's VM keeps running: ops->resume_vm is called if
  * stop_vm had been, and the peer is told why with an ERROR frame when it can still hear.
  *
+ * A bandwidth cap (params.max_bandwidth) paces the rounds while the guest runs; the final round
+ * of the paused VM goes uncapped, as QEMU's last RAM pass ignores its max-bandwidth, so the cap
+ * never lengthens the pause. The pacing sleeps on the sender's thread between frames, holding
+ * no lock of the VM.
+ *
  * Local migration (params.local, Unix sockets only): guest RAM must be shared (a memfd,
  * guest_mem_alloc_shared()); the VM is stopped at once and the memfd goes to the destination
  * with SCM_RIGHTS instead of any page, so the pause is only the state's transfer.
@@ -49,7 +54,11 @@ struct mig_send_ops {
 
 struct mig_send_params {
 	uint32_t max_downtime_ms; /* 0: MIG_DEFAULT_DOWNTIME_MS */
-	uint32_t max_rounds;	  /* rounds of dirty pages after the first; 0: MIG_DEFAULT_ROUNDS */
+	/* Rounds while the guest runs, round 1 (all of RAM) included; the final round of the
+	 * paused VM comes after them. 0: MIG_DEFAULT_ROUNDS */
+	uint32_t max_rounds;
+	/* Bytes per second written to the channel while the guest runs; 0: no cap. */
+	uint64_t max_bandwidth;
 	bool local;
 	uint32_t nvcpus;
 	const char *config; /* the SNAP_CONFIG JSON for HELLO (the destination builds its VM) */
@@ -65,7 +74,9 @@ enum mig_phase {
 	MIG_PHASE_CANCELLED,
 };
 
-/* A consistent-enough copy of the counters (each field read atomically). */
+/* A consistent-enough copy of the counters (each field read atomically). Under a cap, the
+ * bandwidth is the capped one, so expected_downtime_ms is an upper bound: the final round goes
+ * uncapped. */
 struct mig_progress {
 	enum mig_phase phase;
 	uint32_t rounds;	       /* rounds completed, the first (all of RAM) included */
@@ -77,6 +88,9 @@ struct mig_progress {
 	uint64_t expected_downtime_ms; /* remaining pages at that bandwidth */
 	uint64_t downtime_ms;	       /* from stop_vm to RESULT (once completed) */
 	uint64_t total_ms;
+	uint32_t max_rounds;	  /* the round limit in effect */
+	uint64_t max_bandwidth;	  /* the cap in effect (bytes per second), 0: none */
+	bool round_limit_reached; /* pre-copy ended at max_rounds, not within max_downtime_ms */
 };
 
 struct mig_sender {
@@ -88,12 +102,13 @@ struct mig_sender {
 	void *opaque;
 	/* private */
 	atomic_bool cancel;
-	_Atomic uint64_t counters[10]; /* struct mig_progress, field by field */
+	_Atomic uint64_t counters[13]; /* struct mig_progress, field by field */
 	uint64_t frames, payload;      /* for END */
 	uint64_t *dirty;
 	uint8_t *bounce; /* one MEM run, copied out of guest RAM */
 	bool stopped;
-	uint64_t t_stop; /* when stop_vm returned (ms, CLOCK_MONOTONIC) */
+	uint64_t t_stop;  /* when stop_vm returned (ms, CLOCK_MONOTONIC) */
+	uint64_t pace_ns; /* the cap's clock: when the bytes sent so far may all have gone */
 };
 
 /* Prepares `s` (zeroed counters, no cancel); the caller fills chan, mem, params, ops, opaque
