@@ -320,6 +320,68 @@ static void blk_seeds(void)
 		u8(&h, OP_SPECIAL), u8(&h, 2), u8(&h, paths[i]);
 	request(&h, 0, rd, 16, 0, w_read, 2);
 	save("virtio_blk", "host-changes", &h);
+
+	/* Host conditions (the byte after `more`, fuzz_virtio_blk.c): the real file through the
+	 * page cache with io_uring: a write fills the cache, a read is served inline, then the
+	 * image shrinks to 700 bytes and two reads of sector 0 in one batch (1024 bytes in 600 +
+	 * 424) end short: the inline one and one through the ring. */
+	struct seed p = {0};
+	uint8_t cached[] = {0x40 | 8, 8, 4,
+			    7}; /* auto aio; host: the real file, cached; 8 sectors */
+	dev_header(&p, cached, sizeof(cached), false);
+	uint8_t wr[16] = {1}; /* OUT, sector 0 */
+	request(&p, 0, wr, 16, 2, w_status, 1);
+	u8(&p, OP_SPECIAL), u8(&p, 7);
+	request(&p, 0, rd, 16, 0, w_read, 2); /* IN, sector 10: IOERR; then sector 0 */
+	rd[8] = 0;
+	request(&p, 0, rd, 16, 0, w_read, 2);
+	u8(&p, OP_SPECIAL), u8(&p, 7);
+	u8(&p, OP_SPECIAL), u8(&p, 0), u8(&p, 1), le(&p, 700, 2);
+	uint16_t w_split[] = {600, 424, 1};
+	request(&p, 0, rd, 16, 0, w_split, 3);
+	p.b[p.n - 1] = 0; /* no kick: the next one kicks both */
+	request(&p, 0, rd, 16, 0, w_split, 3);
+	u8(&p, OP_SPECIAL), u8(&p, 7);
+	save("virtio_blk", "page-cache-short-reads", &p);
+
+	/* The VMM_BLK_AIO override of the automatic choice: sync, io_uring, an unknown word. */
+	for (uint8_t env = 1; env < 4; env++) {
+		struct seed e = {0};
+		uint8_t c[] = {0x40 | 8, 8, env, 7};
+		dev_header(&e, c, sizeof(c), false);
+		request(&e, 0, rd, 16, 0, w_read, 2);
+		u8(&e, OP_SPECIAL), u8(&e, 7);
+		char name[32];
+		snprintf(name, sizeof(name), "aio-env-%u", env);
+		save("virtio_blk", name, &e);
+	}
+
+	/* Creation with n - 1 more descriptors allowed (n = 1..15), automatic or forced io_uring:
+	 * each open of the device may be the refused one. */
+	for (uint8_t n = 1; n < 16; n++) {
+		for (uint8_t env = 0; env < 3; env += 2) {
+			struct seed f = {0};
+			uint8_t c[] = {0x40 | 8, 8 | 1, (uint8_t)(n << 4 | env), 7}; /* 2 queues */
+			dev_header(&f, c, sizeof(c), false);
+			request(&f, 0, rd, 16, 0, w_read, 2);
+			char name[32];
+			snprintf(name, sizeof(name), "fd-limit-%u%s", n, env ? "-io-uring" : "");
+			save("virtio_blk", name, &f);
+		}
+	}
+
+	/* Migration hand-overs (special 4): without a destination, with a read-write one (taking
+	 * back fails while it holds the image), and read-only on both sides (taking back works). */
+	for (int ro = 0; ro < 2; ro++) {
+		struct seed m = {0};
+		uint8_t c[] = {(uint8_t)ro, 7};
+		dev_header(&m, c, sizeof(c), false);
+		request(&m, 0, rd, 16, 0, w_read, 2);
+		u8(&m, OP_SPECIAL), u8(&m, 4), u8(&m, 0);
+		u8(&m, OP_SPECIAL), u8(&m, 4), u8(&m, (uint8_t)(1 | 4 | (ro ? 2 : 0)));
+		request(&m, 0, rd, 16, 0, w_read, 2);
+		save("virtio_blk", ro ? "hand-over-ro" : "hand-over", &m);
+	}
 }
 
 static void console_seeds(void)
