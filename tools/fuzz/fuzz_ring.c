@@ -2,8 +2,9 @@
  *
  * Input: a configuration header (features, queue size, RAM layout, ring addresses: legal or,
  * for a quarter of the inputs, hostile), then up to MAX_OPS operations: driver operations
- * (fuzz_drv.h) and device operations on the queue (pop, chain reads/writes of fuzzed sizes,
- * push, unpop, batching, notification decisions, reset).
+ * (fuzz_drv.h, and chains of about VQ_CHAIN_MAX_SEGS buffers) and device operations on the
+ * queue (pop, chain reads/writes of fuzzed sizes, push, unpop, batching, notification
+ * decisions, reset).
  *
  * Invariants checked (beyond ASan/UBSan, for which fake RAM is exact-size heap memory):
  *  - a legal configuration activates; vq_pop returns 1, 0 or a named -VQ_E_* that breaks the
@@ -20,6 +21,7 @@
  *    descriptor table or avail ring that a hostile input placed over the device area, so the
  *    harness puts those bytes back before the second pop (regressions
  *    split_ring/unpop-avail-event-over-desc, packed_ring/unpop-device-event-over-desc). */
+#include <endian.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -499,6 +501,71 @@ static void op_raw_used(struct ring_ctx *c)
 	FZ_ASSERT(c->vq.inflight <= c->vq.size || !vq_is_active(&c->vq), "inflight overflow");
 }
 
+/* A chain of about VQ_CHAIN_MAX_SEGS non-empty buffers, a few either side of the limit, the
+ * last 0-7 of them writable (few: the shadow check of a write costs per writable segment): a
+ * split ring reaches the limit with a few ring descriptors and then one indirect table of up to
+ * 1024 entries (2.7.5.3.2), a packed one only with a ring of more than 1024 descriptors (a
+ * queue that large, from a hostile size). Buffers are 1 to 16 bytes anywhere in the heap (they
+ * may overlap: the walker does not care). */
+static void op_long_chain(struct ring_ctx *c)
+{
+	enum { MAX = VQ_CHAIN_MAX_SEGS + 8 };
+	static uint64_t addr[MAX];
+	static uint32_t len[MAX];
+	static bool write[MAX];
+	static uint8_t table[16 * MAX];
+	struct fz_drv *d = &c->d;
+	uint32_t n = VQ_CHAIN_MAX_SEGS - 4 + fz_u8(&c->in) % 8;
+	uint32_t nread = n - fz_u8(&c->in) % 8;
+	uint64_t span = d->heap_hi - d->heap_lo;
+	uint8_t seed = fz_u8(&c->in);
+	if (span < 16)
+		return;
+	for (uint32_t k = 0; k < n; k++) {
+		len[k] = 1 + (seed + k) % 16;
+		addr[k] = d->heap_lo + (uint64_t)(seed + 37 * k) % (span - 15);
+		write[k] = k >= nread;
+	}
+	if (d->packed) {
+		fz_drv_add(d, addr, len, write, n); /* clipped to the ring */
+		return;
+	}
+	/* split: `ring` direct descriptors, then one INDIRECT for the rest, published as fz_drv.c
+	 * does (2.7.13) */
+	uint32_t ring = 1 + fz_u8(&c->in) % 8, m = n - ring;
+	if (ring + 1 > d->size || m * 16ull > span)
+		return;
+	uint64_t at = d->heap_lo + ((uint64_t)fz_u16(&c->in) % (span - 16 * m + 1) & ~15ull);
+	uint16_t head = d->next_desc % d->size;
+	for (uint32_t k = 0; k <= ring; k++) {
+		uint64_t g = d->desc + 16 * (uint64_t)((head + k) % d->size);
+		bool ind = k == ring;
+		uint16_t flags = ind ? VRING_DESC_F_INDIRECT : VRING_DESC_F_NEXT;
+		flags |= !ind && write[k] ? VRING_DESC_F_WRITE : 0;
+		fz_mem_put64(&c->m, g, ind ? at : addr[k]);
+		fz_mem_put32(&c->m, g + 8, ind ? 16 * m : len[k]);
+		fz_mem_put16(&c->m, g + 12, flags);
+		fz_mem_put16(&c->m, g + 14, (uint16_t)((head + k + 1) % d->size));
+	}
+	for (uint32_t i = 0; i < m; i++) { /* struct vring_desc, little-endian (2.7.5) */
+		uint32_t k = ring + i;
+		uint16_t flags =
+		    (k + 1 < n ? VRING_DESC_F_NEXT : 0) | (write[k] ? VRING_DESC_F_WRITE : 0);
+		uint64_t a = htole64(addr[k]);
+		uint32_t l = htole32(len[k]);
+		uint16_t f = htole16(flags), nx = htole16((uint16_t)(i + 1));
+		memcpy(table + 16 * i, &a, 8);
+		memcpy(table + 16 * i + 8, &l, 4);
+		memcpy(table + 16 * i + 12, &f, 2);
+		memcpy(table + 16 * i + 14, &nx, 2);
+	}
+	fz_mem_write(&c->m, at, table, 16 * m);
+	d->next_desc = (uint16_t)((head + ring + 1) % d->size);
+	fz_mem_put16(&c->m, d->driver + 4 + 2 * (uint64_t)(d->avail_idx % d->size), head);
+	d->avail_idx++;
+	fz_mem_put16(&c->m, d->driver + 2, d->avail_idx);
+}
+
 static void op_reset(struct ring_ctx *c)
 {
 	vq_reset(&c->vq);
@@ -519,7 +586,7 @@ int fz_ring_run(const uint8_t *data, size_t size, bool packed)
 		activate(&c);
 		bool trace = getenv("FUZZ_TRACE");
 		for (unsigned ops = 0; ops < MAX_OPS && !fz_done(&c.in); ops++) {
-			unsigned op = fz_u8(&c.in) % (FZ_DRV_NOPS + 6);
+			unsigned op = fz_u8(&c.in) % (FZ_DRV_NOPS + 7);
 			if (trace)
 				fprintf(stderr, "fuzz: op %u at byte %zu, avail %u used %u%s\n", op,
 					c.in.pos, c.vq.last_avail, c.vq.used_idx,
@@ -536,8 +603,10 @@ int fz_ring_run(const uint8_t *data, size_t size, bool packed)
 				op_pop(&c);
 			else if (op == FZ_DRV_NOPS + 4)
 				op_raw_used(&c);
-			else
+			else if (op == FZ_DRV_NOPS + 5)
 				op_reset(&c);
+			else
+				op_long_chain(&c);
 			note_broken(&c);
 		}
 	}

@@ -116,7 +116,7 @@ static void add_request(struct seed *s, const void *payload, uint8_t len, uint8_
 
 /* ---- virtqueue targets (fuzz_ring.c) ---- */
 
-enum { OP_POP = 8, OP_HELD, OP_NOTIFY, OP_POP2, OP_RAW_USED, OP_RESET };
+enum { OP_POP = 8, OP_HELD, OP_NOTIFY, OP_POP2, OP_RAW_USED, OP_RESET, OP_LONG_CHAIN };
 
 /* Pop, read everything, write everything, then push (0), unpop (2) or hold (3). */
 static void pop(struct seed *s, uint8_t disposition)
@@ -177,6 +177,30 @@ static void ring_seeds(const char *target, bool packed)
 	add_chain(&s, 1, 1);
 	pop(&s, 0);
 	save(target, "batch-reset", &s);
+
+	/* Chains either side of VQ_CHAIN_MAX_SEGS (1024) buffers: 1026 (refused, the queue breaks),
+	 * then after a reset 1020 (served). Split: 4 ring descriptors and an indirect table, on 16
+	 * entries; packed: a ring of 1100 descriptors (a hostile size, max 2048). 36 KiB of RAM. */
+	s.n = 0;
+	if (packed) {
+		u8(&s, 0x18), u8(&s, 0); /* hostile size: max, then a 16-bit size */
+		le(&s, 2048, 2), u8(&s, 0), le(&s, 1100, 2);
+	} else {
+		u8(&s, 2), u8(&s, 4); /* INDIRECT_DESC, 16 entries */
+	}
+	u8(&s, 7); /* RAM: 8 KiB + 7 * 4 KiB */
+	for (int legal = 0; legal < 2; legal++) {
+		u8(&s, OP_LONG_CHAIN), u8(&s, legal ? 0 : 6); /* 1020 or 1026 buffers */
+		u8(&s, 2), u8(&s, 0);			      /* the last 2 writable */
+		if (!packed)
+			u8(&s, 3),
+			    le(&s, 0, 2); /* 4 ring descriptors, the table at the heap start */
+		if (legal)
+			pop(&s, 0);
+		else /* the pop fails, nothing more is read; then a reset */
+			u8(&s, OP_POP), u8(&s, OP_RESET), u8(&s, 1);
+	}
+	save(target, "long-chains", &s);
 }
 
 /* ---- device targets (fuzz_virtio_dev.c) ---- */
