@@ -4,8 +4,10 @@
  * blocks and aborts when the device asks for a range outside the region, not in whole blocks, a
  * plug of a plugged block or an unplug of an unplugged one; it fails on demand (BUSY answers).
  * The special operation sets requested_size, runs the device's eventfd (the config interrupt),
- * switches the backend's failures, and checks the device's numbers against the backend's map.
- * Snapshots are taken by the harness: the restore replugs through the same backend. */
+ * switches the backend's failures, walks the plugged blocks as the VMM's snapshot writer does
+ * (virtio_mem_for_each_plugged: maximal runs in address order, exactly the backend's map), and
+ * checks the device's numbers against the backend's map. Snapshots are taken by the harness:
+ * the restore replugs through the same backend. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,37 @@ static void check_info(struct virtio_dev *dev)
 		  (unsigned long long)i.requested_size);
 }
 
+struct walk {
+	uint64_t next;	 /* the first block after the previous run (0 at first) */
+	uint64_t blocks; /* blocks seen */
+};
+
+static void on_run(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct walk *w = opaque;
+	uint64_t first, n;
+	check_range(gpa, len, &first, &n);
+	FZ_ASSERT(w->blocks == 0 || first > w->next, "run at block %llu after one ending at %llu",
+		  (unsigned long long)first, (unsigned long long)w->next);
+	FZ_ASSERT(first == 0 || !be.plugged[first - 1], "run at block %llu not maximal",
+		  (unsigned long long)first);
+	for (uint64_t i = first; i < first + n; i++)
+		FZ_ASSERT(be.plugged[i], "run over unplugged block %llu", (unsigned long long)i);
+	FZ_ASSERT(first + n == MAX_BLOCKS || !be.plugged[first + n],
+		  "run ending at block %llu not maximal", (unsigned long long)(first + n));
+	w->next = first + n;
+	w->blocks += n;
+}
+
+/* What the VMM's snapshot writer walks: every plugged block once, in maximal runs. */
+static void walk_plugged(struct virtio_dev *dev)
+{
+	struct walk w = {0, 0};
+	virtio_mem_for_each_plugged(dev, on_run, &w);
+	FZ_ASSERT(w.blocks == be.count, "runs hold %llu blocks, the backend %llu",
+		  (unsigned long long)w.blocks, (unsigned long long)be.count);
+}
+
 static void mem_special(struct virtio_dev *dev, struct fz_in *in)
 {
 	uint8_t op = fz_u8(in), arg = fz_u8(in);
@@ -123,6 +156,9 @@ static void mem_special(struct virtio_dev *dev, struct fz_in *in)
 	case 2:
 		be.fail = arg % 4;
 		be.calls = 0;
+		break;
+	default:
+		walk_plugged(dev);
 		break;
 	}
 	check_info(dev);

@@ -772,7 +772,8 @@ static void balloon_seeds(void)
 
 /* virtio-mem (fuzz_virtio_mem.c): create byte 0 = 2 MiB blocks; the region is 256 MiB at 4 GiB;
  * guest-request is queue 0; a request is struct virtio_mem_req (24 bytes), the response 10. Special
- * operations: 0 requested_size (arg blocks), 1 the eventfd, 2 backend failures (every arg-th). */
+ * operations: 0 requested_size (arg blocks), 1 the eventfd, 2 backend failures (every arg-th), 3
+ * the plugged runs walked. */
 static void mem_request(struct seed *s, uint16_t type, uint64_t addr, uint16_t nb)
 {
 	uint8_t r[24] = {0};
@@ -806,6 +807,19 @@ static void mem_seeds(void)
 	mem_request(&s, 2, 0, 0); /* UNPLUG_ALL: ACK */
 	mem_request(&s, 0, base + 8 * mib, 2);
 	save("virtio_mem", "plug-unplug", &s);
+
+	/* The snapshot writer's walk (special 3) over runs with holes: blocks 0-3 plugged, 1
+	 * unplugged, 6-7 plugged; then none. */
+	struct seed w = {0};
+	dev_header(&w, &create, 1, false);
+	u8(&w, OP_SPECIAL), u8(&w, 0), u8(&w, 8);
+	mem_request(&w, 0, base, 4);
+	mem_request(&w, 1, base + 2 * mib, 1);
+	mem_request(&w, 0, base + 12 * mib, 2);
+	u8(&w, OP_SPECIAL), u8(&w, 3), u8(&w, 0);
+	mem_request(&w, 2, 0, 0);
+	u8(&w, OP_SPECIAL), u8(&w, 3), u8(&w, 0);
+	save("virtio_mem", "plugged-runs", &w);
 }
 
 /* virtio-pmem (fuzz_virtio_pmem.c): create byte bits 0-1 size (2 MiB << n), bit 2 read-only;
