@@ -382,6 +382,32 @@ Test(virtio_balloon, pause_gives_the_statistics_buffer_back_and_state_restores)
 	free(no_stats);
 }
 
+/* Found by fuzz_virtio_balloon (regression virtio_balloon/restore-interval-without-statistics):
+ * a state naming a statistics interval for a device without statistics was taken, and GET
+ * /balloon then reported the interval. */
+Test(virtio_balloon, a_state_without_statistics_names_no_interval)
+{
+	const struct virtio_balloon_opts o = {.target_mib = 1};
+	create(&o);
+	uint8_t buf[512];
+	size_t len = 0;
+	pthread_mutex_lock(&dev->lock);
+	cr_assert_eq(dev->ops->save(dev, buf, sizeof(buf), &len), 0);
+	pthread_mutex_unlock(&dev->lock);
+
+	struct virtio_dev *other;
+	cr_assert_eq(virtio_balloon_create(&other, &o, RAM_MIB << 20), 0);
+	cr_assert_eq(other->ops->restore(other, buf, len), 0);
+	uint32_t interval = 5; /* stats_interval_s: the state's third 32-bit field (snapshot.c) */
+	memcpy(buf + 8, &interval, sizeof(interval));
+	cr_assert_eq(other->ops->restore(other, buf, len), -EINVAL);
+	struct virtio_balloon_info i;
+	virtio_balloon_get_info(other, &i);
+	cr_assert_eq(i.stats_interval_s, 0);
+	other->ops->destroy(other);
+	free(other);
+}
+
 Test(virtio_balloon, reset_forgets_the_balloon)
 {
 	create(&(struct virtio_balloon_opts){.target_mib = 1});

@@ -50,7 +50,8 @@ int balloon_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
 }
 
 /* The same features as this device's (statistics on or off, deflate-on-oom, reporting), a
- * target within its RAM and a usable interval. */
+ * target within its RAM and a usable interval, or none without statistics (GET /balloon would
+ * report it, and GET /balloon/statistics answer for a device that has no statistics). */
 static bool state_ok(const struct vballoon *b, const struct virtio_balloon_state *st)
 {
 	bool stats_on = b->opts.stats_interval_s != 0;
@@ -61,8 +62,9 @@ static bool state_ok(const struct vballoon *b, const struct virtio_balloon_state
 		return false;
 	if (le32toh(st->num_pages) > b->ram_pages)
 		return false;
-	if (stats_on &&
-	    (st->stats_interval_s == 0 || st->stats_interval_s > VIRTIO_BALLOON_MAX_STATS_S))
+	if (stats_on
+		? st->stats_interval_s == 0 || st->stats_interval_s > VIRTIO_BALLOON_MAX_STATS_S
+		: st->stats_interval_s != 0)
 		return false;
 	for (int i = 0; i < VIRTIO_BALLOON_S_NR; i++) {
 		if (st->stat_valid[i] > 1)
