@@ -500,10 +500,9 @@ static void op_snapshot(void)
 		return;
 	c.snapshotted = true;
 	virtio_pci_save(&c.t, &saved);
-	bool altered = false;
-	before = saved;
+	before = saved; /* as saved, to tell whether alter_state() changed it */
 	alter_state(&saved);
-	altered = memcmp(&before, &saved, sizeof(saved));
+	bool altered = memcmp(&before, &saved, sizeof(saved)) != 0;
 	if (mode & 1) {
 		detach_transport();
 		FZ_ASSERT(attach_transport() == 0, "a second transport for the same device failed");
