@@ -23,8 +23,9 @@
 
 #define API_MIGRATION_MAX_DOWNTIME_MS 60000u
 #define API_MIGRATION_MAX_ROUNDS      1000u
-/* The bandwidth cap's range: 64 KiB/s (below that a migration of any size takes hours) to
- * 1 TiB/s (beyond any link: no cap in effect). */
+/* The bandwidth cap's range: 64 KiB/s (the pause after a 1 MiB frame, 16 s, stays under the
+ * 30 s a destination waits for the next byte; slower would take hours for any RAM) to 1 TiB/s
+ * (beyond any link: no cap in effect). */
 #define API_MIGRATION_MIN_BANDWIDTH (64ull << 10)
 #define API_MIGRATION_MAX_BANDWIDTH (1ull << 40)
 
