@@ -12,7 +12,8 @@
  * threads (io_thread.c: each group served under its own lock with interrupts and failures
  * deferred, then carried out by virtio_group_flush) after kicks that only mark queues pending,
  * reads the counters as the metrics code does (every one only grows, the echo's own is its count
- * of chains), and turns the backend's failure on or off. */
+ * of chains), turns the backend's failure on or off, or makes a queue of a bad size ready before
+ * DRIVER_OK (the device must fail). */
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -133,6 +134,50 @@ static const struct virtio_dev_ops echo_ops = {
     .restore = echo_restore,
 };
 
+/* The core refuses a description it cannot serve (device.h), touching nothing. */
+static void check_refusals(const struct virtio_dev *good, const struct guest_mem *mem)
+{
+	static const struct virtio_dev_ops no_notify = {.config_write = echo_config_write};
+	for (int i = 0; i < 10; i++) {
+		struct virtio_dev d = *good;
+		switch (i) {
+		case 0:
+			d.ops = NULL;
+			break;
+		case 1:
+			d.ops = &no_notify;
+			break;
+		case 2:
+			d.name = NULL;
+			break;
+		case 3:
+			d.num_queues = 0;
+			break;
+		case 4:
+			d.num_queues = VIRTIO_DEV_MAX_QUEUES + 1;
+			break;
+		case 5:
+			d.queue_max_size = 48; /* not a power of two */
+			break;
+		case 6:
+			d.queue_max_size = 2 * VQ_CHAIN_MAX_SEGS;
+			break;
+		case 7:
+			d.config = NULL; /* with a config_len */
+			break;
+		case 8:
+			d.num_groups = VIRTIO_DEV_MAX_GROUPS + 1;
+			break;
+		default:
+			d.num_groups = 2;
+			d.queue_group[0] = 2; /* a group it does not have */
+			break;
+		}
+		FZ_ASSERT(virtio_dev_init(&d, mem) == -EINVAL && !d.initialized,
+			  "description %d accepted", i);
+	}
+}
+
 static int echo_create(struct virtio_dev **out, const struct guest_mem *mem, struct fz_in *in)
 {
 	struct echo *e = calloc(1, sizeof(*e));
@@ -159,6 +204,8 @@ static int echo_create(struct virtio_dev **out, const struct guest_mem *mem, str
 		for (uint8_t q = 0; q < nq; q++)
 			e->dev.queue_group[q] = q;
 	}
+	if (b & 0x10)
+		check_refusals(&e->dev, mem);
 	if (virtio_dev_init(&e->dev, mem)) {
 		virtio_dev_destroy(&e->dev);
 		free(e);
@@ -224,6 +271,25 @@ static void read_counters(struct virtio_dev *dev)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+/* What a transport does for a driver that makes queue q ready with a size that is not a power
+ * of two (a QueueNum write is only checked at activation): DRIVER_OK must fail the device
+ * (2.1.2). Every later bring-up resets it. */
+static void bad_queue_bring_up(struct virtio_dev *dev, uint16_t q)
+{
+	const uint8_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_set_status(dev, 0);
+	virtio_dev_set_status(dev, s);
+	virtio_dev_set_features(dev, 0, 0);
+	virtio_dev_set_features(dev, 1, 1); /* VIRTIO_F_VERSION_1 */
+	virtio_dev_set_status(dev, s | VIRTIO_CONFIG_S_FEATURES_OK);
+	dev->vqs[q].num = 3;
+	virtio_dev_set_queue_ready(dev, q, true);
+	virtio_dev_set_status(dev, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	FZ_ASSERT(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET, "a queue of size 3 started");
+	pthread_mutex_unlock(&dev->lock);
+}
+
 static void echo_special(struct virtio_dev *dev, struct fz_in *in)
 {
 	struct echo *e = dev->priv;
@@ -243,8 +309,11 @@ static void echo_special(struct virtio_dev *dev, struct fz_in *in)
 	case 1:
 		read_counters(dev);
 		break;
-	case 2: /* the host backend stops (or starts) being able to start */
-		e->backend_down = op & 4;
+	case 2: /* the host backend stops (or starts) being able to start, or a bad queue */
+		if (op & 8)
+			bad_queue_bring_up(dev, (op >> 4) % dev->num_queues);
+		else
+			e->backend_down = op & 4;
 		break;
 	default: /* one group's pass alone, with whatever is pending */
 		group_pass(dev, (op >> 2) % virtio_dev_groups(dev));

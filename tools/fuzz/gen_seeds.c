@@ -259,7 +259,7 @@ static void mmio_seeds(void)
 	 * without a kick, then kicks that only mark the queues and the I/O threads' pass (special
 	 * 0), one chain changing the config space (first byte 0xcc) inside it, the counters read
 	 * (special 1), a backend that cannot start at DRIVER_OK (special 2 | 4, then 2), a
-	 * snapshot. */
+	 * snapshot, a queue of a bad size at DRIVER_OK (special 2 | 8). */
 	for (int groups = 0; groups < 2; groups++) {
 		struct seed s = {0};
 		uint8_t create = groups ? 0xc2 : 0x20; /* 3 queues; groups + budget 1, or direct */
@@ -282,6 +282,9 @@ static void mmio_seeds(void)
 		u8(&s, OP_SPECIAL + 1), u8(&s, 0), u8(&s, 1); /* snapshot, state unchanged */
 		request(&s, 2, "after", 5, 0, w, 1);
 		u8(&s, OP_SPECIAL), u8(&s, 1);
+		u8(&s, OP_SPECIAL), u8(&s, 2 | 8 | 0x10); /* queue 1 of size 3 made ready */
+		u8(&s, OP_BRING_UP), le(&s, 1ull << 32, 8), u8(&s, 7);
+		request(&s, 1, "again", 5, 0, w, 1);
 		save("virtio_mmio", groups ? "groups-budget" : "direct-irqs", &s);
 	}
 }
