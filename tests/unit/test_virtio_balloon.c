@@ -175,6 +175,36 @@ Test(virtio_balloon, inflate_releases_pages_and_deflate_takes_them_back)
 	cr_assert_eq(page(PAGES_GPA)[0], 0);
 }
 
+/* Found by fuzz_virtio_balloon (regression virtio_balloon/inflate-run-across-regions): the
+ * pages of one run were released with one guest_mem_discard(), which refuses a range across two
+ * RAM regions even when they are adjacent: neither page was released. */
+Test(virtio_balloon, a_run_of_pages_ends_at_a_region_boundary)
+{
+	static struct guest_mem two; /* the mock RAM as two adjacent regions of 2 MiB */
+	const uint64_t half = (RAM_MIB << 20) / 2;
+	cr_assert_eq(virtio_balloon_create(&dev, &(struct virtio_balloon_opts){.target_mib = 1},
+					   RAM_MIB << 20),
+		     0);
+	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, RAM_MIB << 20), 0);
+	memset(&two, 0, sizeof(two));
+	cr_assert_eq(guest_mem_add_region(&two, MOCK_RAM_GPA, ram.host, half), 0);
+	cr_assert_eq(guest_mem_add_region(&two, MOCK_RAM_GPA + half, ram.host + half, half), 0);
+	cr_assert_eq(virtio_dev_init(dev, &two), 0);
+	driver_up(0, 2);
+	const uint64_t edge = MOCK_RAM_GPA + half;
+	memset(page(edge - 0x2000), 0xaa, 0x4000);
+	uint32_t pfns[] = {PFN(edge - 0x2000), PFN(edge - 0x1000), PFN(edge), PFN(edge + 0x1000)};
+
+	cr_assert(send_pfns(0, pfns, 4));
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(page(edge - 0x2000 + 0x1000 * i)[0], 0, "page %d released", i);
+	cr_assert_eq(info().ballooned_pages, 4);
+	virtio_dev_destroy(dev);
+	free(dev);
+	dev = NULL;
+	guest_mem_free(&two);
+}
+
 Test(virtio_balloon, hostile_pfns_are_ignored)
 {
 	create(&(struct virtio_balloon_opts){.target_mib = 1});

@@ -80,7 +80,8 @@ static void flush_run(struct vballoon *b)
 }
 
 /* One inflated page: ignored outside RAM, twice, or beyond the target; else marked and added to
- * the run of contiguous pages released together (one madvise for a whole run). */
+ * the run of contiguous pages released together (one madvise for a whole run). A run stays
+ * inside one RAM region: guest_mem_discard() refuses a range across two, even adjacent ones. */
 static void inflate_pfn(struct vballoon *b, uint32_t pfn)
 {
 	uint64_t gpa = (uint64_t)pfn << PAGE_SHIFT, i;
@@ -102,7 +103,8 @@ static void inflate_pfn(struct vballoon *b, uint32_t pfn)
 	}
 	flip_bit(b, i);
 	b->ballooned++;
-	if (b->run_len && gpa == b->run_gpa + b->run_len && b->run_len < (1ull << 30)) {
+	if (b->run_len && gpa == b->run_gpa + b->run_len && b->run_len < (1ull << 30) &&
+	    guest_mem_valid(b->dev.mem, b->run_gpa, b->run_len + (1u << PAGE_SHIFT))) {
 		b->run_len += 1u << PAGE_SHIFT;
 		return;
 	}
