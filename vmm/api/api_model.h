@@ -1,8 +1,10 @@
 /* The VM as the API and the config file describe it, in Firecracker's terms: boot source,
- * machine configuration, drives and network interfaces by id, the metrics sink. Request bodies
- * are checked and applied here (pure code: no VM, no KVM), and the model is turned into a
- * struct vm_config at InstanceStart (api_vm.h). Every function that takes a body returns 0, or
- * -EINVAL with a message for the client (Firecracker's `fault_message`) in err[0..errlen). */
+ * machine configuration, the metrics sink, MMDS, and the documents of the devices the device
+ * table describes (drives and network interfaces by id among them: api_devices.h). Request
+ * bodies are checked and applied here (pure code: no VM, no KVM), and the model is turned into
+ * a struct vm_config at InstanceStart (control_build_config()). Every function that takes a body
+ * returns 0, or -EINVAL with a message for the client (Firecracker's `fault_message`) in
+ * err[0..errlen). */
 #ifndef VMM_API_MODEL_H
 #define VMM_API_MODEL_H
 
@@ -109,13 +111,13 @@ int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
 			  const json_t *properties);
 
 /* A whole configuration file (Firecracker's --config-file layout): {"boot-source": {...},
- * "machine-config": {...}?, "drives": [...]?, "network-interfaces": [...]?, "metrics": {...}?,
- * "logger": {...}?} and each device section of the table (api_devices.h: "vsock": {...}?,
- * "balloon": {...}?, "fs": [...]?, "memory-hotplug": {...}?, "pmem": [...]?), applied as the same
- * PUTs: boot source, machine, drives, NICs, "mmds-config" (after the NICs it names), the table's
- * devices, metrics (the logger is only checked: the caller applies it, api_logger.h). Nulls are
- * absent; Firecracker's sections this VMM does not have ("cpu-config", "entropy", "serial") are
- * refused when set. */
+ * "machine-config": {...}?, "metrics": {...}?, "logger": {...}?, "mmds-config": {...}?} and each
+ * device section of the table (api_devices.h: "drives": [...]?, "network-interfaces": [...]?,
+ * "vsock": {...}?, "balloon": {...}?, "fs": [...]?, "memory-hotplug": {...}?, "pmem": [...]?),
+ * applied as the same PUTs: boot source, machine, the core devices' sections (drives, NICs),
+ * "mmds-config" (after the NICs it names), the other devices, metrics (the logger is only checked:
+ * the caller applies it, api_logger.h). Nulls are absent; Firecracker's sections this VMM does not
+ * have ("cpu-config", "entropy", "serial") are refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
 /* GET /machine-config and GET /vm/config documents (new references). */
@@ -123,9 +125,9 @@ json_t *api_model_machine_config_json(const struct api_model *m);
 json_t *api_model_json(const struct api_model *m);
 
 /* The model of a VM started from the command line or restored from a snapshot, for GET
- * /vm/config. Drives are named by their id= ("drive0", "drive1", ... without one) and NICs
- * "net0", ... in the order the guest sees them (vhost-user ones after the others, shown with
- * their socket); -ENOMEM. */
+ * /vm/config: each device as its descriptor describes it (device_api.describe: drives named by
+ * their id=, "drive0", "drive1", ... without one, and NICs "net0", ... in the order the guest
+ * sees them, vhost-user ones after the others, shown with their socket); -ENOMEM. */
 int api_model_from_config(struct api_model *m, const struct vm_config *cfg);
 
 #endif

@@ -22,11 +22,13 @@
  * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
  * added in.
  *
- * On these hooks: vsock, balloon, fs, memory hotplug, pmem and rng (their PUTs, rng's being
- * Firecracker's /entropy; the live GET/PATCH routes of the balloon and of /hotplug/memory stay
- * the router's, vmm/api/api_balloon.c and api_memhp.c, and update the model's document). Not yet
- * (issue 26): disks, NICs and the console keep fields in struct vm_config and their JSON in
- * vmm/api/api_model.c (a drive and a pmem device cannot both be the root: device_api.root_field).
+ * On these hooks: disks and NICs (Firecracker's /drives and /network-interfaces, the "core"
+ * sections: vmm/machine/dev_disk_api.c, dev_net_api.c), vsock, balloon, fs, memory hotplug, pmem
+ * and rng (rng's PUT being Firecracker's /entropy). The live PATCH routes of drives and NICs and
+ * the live GET/PATCH routes of the balloon and of /hotplug/memory stay the router's
+ * (vmm/api/api_router.c, api_balloon.c, api_memhp.c) and update the model's document. One root
+ * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
+ * root_device). The console has no API hooks (Firecracker's "serial" is refused).
  * Metrics: every virtio device's entry has the framework's counters; a device model adds its
  * own through virtio_dev_ops.counters (vhost-user's calls_relayed), read by metrics.c.
  *
