@@ -51,10 +51,10 @@ static bool is_root(const struct device_desc *d, const json_t *doc)
 	return d->api->root_field && api_json_bool(doc, d->api->root_field, false);
 }
 
-/* Device d's documents in `value` (an object or an array) into `cfg`; with root_first, the root
- * document before the others. */
+/* Device d's documents in `value` (an object or an array) into `cfg`, in their order, or, with
+ * `root_first`, the root document before the others (InstanceStart: device_api.root_first). */
 static int apply_all(struct vm_config *cfg, const struct device_desc *d, const json_t *value,
-		     bool quote, char *err, size_t errlen)
+		     bool root_first, bool quote, char *err, size_t errlen)
 {
 	size_t k;
 	json_t *doc;
@@ -65,10 +65,10 @@ static int apply_all(struct vm_config *cfg, const struct device_desc *d, const j
 	if (!json_is_array(value))
 		return apply(cfg, d, value, quote, err, errlen);
 
-	for (int pass = d->api->root_first ? 0 : 1; pass < 2; pass++) {
+	for (int pass = root_first ? 0 : 1; pass < 2; pass++) {
 		json_array_foreach(value, k, doc)
 		{
-			if (!r && (!d->api->root_first || is_root(d, doc) == (pass == 0)))
+			if (!r && (!root_first || is_root(d, doc) == (pass == 0)))
 				r = apply(cfg, d, doc, quote, err, errlen);
 		}
 	}
@@ -95,9 +95,9 @@ static int trial(const struct api_model *m, const struct device_desc *d, const j
 	for (int i = 0; !r && device_table[i]; i++) {
 		const struct device_desc *t = device_table[i];
 		if (t == d)
-			r = apply_all(&cfg, d, value, quote, err, errlen);
+			r = apply_all(&cfg, d, value, false, quote, err, errlen);
 		else if (tried_with(d, t))
-			r = apply_all(&cfg, t, api_devices_doc(m, t->api->section),
+			r = apply_all(&cfg, t, api_devices_doc(m, t->api->section), false,
 				      t->api->trial_quotes_option, err, errlen);
 	}
 	cli_free(&cfg);
@@ -364,7 +364,7 @@ int api_devices_build(struct vm_config *cfg, const struct api_model *m, char *er
 	for (int i = 0; m->devices && device_table[i]; i++) {
 		const struct device_desc *d = device_table[i];
 		const json_t *v = d->api ? json_object_get(m->devices, d->api->section) : NULL;
-		int r = apply_all(cfg, d, v, false, err, errlen);
+		int r = v ? apply_all(cfg, d, v, d->api->root_first, false, err, errlen) : 0;
 		if (r)
 			return r;
 	}
