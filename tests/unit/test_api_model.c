@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "model_docs.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
@@ -63,9 +64,9 @@ Test(api_model, a_whole_file)
 	cr_assert_str_eq(m.initrd, "/i");
 	cr_assert_eq(m.vcpus, 4);
 	cr_assert_eq(m.mem_mib, 1024);
-	cr_assert_eq(m.ndrives, 2);
-	cr_assert(m.drives[1].root && m.drives[1].ro);
-	cr_assert_eq(m.nnics, 1);
+	cr_assert_eq(ndrives(&m), 2);
+	cr_assert(drive_bool(&m, 1, "is_root_device") && drive_bool(&m, 1, "is_read_only"));
+	cr_assert_eq(nnics(&m), 1);
 	cr_assert_str_eq(m.metrics_path, "/m");
 	json_t *back = api_model_json(&m);
 	cr_assert_eq(json_array_size(json_object_get(back, "drives")), 2);
@@ -112,10 +113,10 @@ Test(api_model, the_model_of_a_command_line)
 	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
 	cr_assert_str_eq(m.kernel, "/vmlinux");
 	cr_assert_eq(m.vcpus, 2);
-	cr_assert_str_eq(m.drives[0].id, "drive0");
-	cr_assert(m.drives[0].ro);
-	cr_assert_str_eq(m.nics[0].host_dev, "tap3");
-	cr_assert_str_eq(m.nics[0].mac, "52:54:00:00:00:09");
+	cr_assert_str_eq(drive_str(&m, 0, "drive_id"), "drive0");
+	cr_assert(drive_bool(&m, 0, "is_read_only"));
+	cr_assert_str_eq(nic_str(&m, 0, "host_dev_name"), "tap3");
+	cr_assert_str_eq(nic_str(&m, 0, "guest_mac"), "52:54:00:00:00:09");
 	cli_free(&cfg);
 }
 
@@ -155,8 +156,8 @@ Test(api_model, a_configuration_from_the_model)
 	/* what a snapshot's restore builds: the drives keep their ids */
 	struct api_model restored;
 	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
-	cr_assert_str_eq(restored.drives[0].id, "root");
-	cr_assert_str_eq(restored.drives[1].id, "data");
+	cr_assert_str_eq(drive_str(&restored, 0, "drive_id"), "root");
+	cr_assert_str_eq(drive_str(&restored, 1, "drive_id"), "data");
 	api_model_free(&restored);
 	cli_free(&cfg);
 	free(append);
@@ -185,9 +186,9 @@ Test(api_model, cache_type_reaches_the_disk_and_survives_a_restore)
 	cr_assert_not(cfg.disks[2].no_flush, "not given: flushes kept");
 	struct api_model restored;
 	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
-	cr_assert_str_eq(restored.drives[0].cache_type, "Unsafe");
-	cr_assert_str_eq(restored.drives[1].cache_type, "Writeback");
-	cr_assert_str_eq(restored.drives[2].cache_type, "Writeback");
+	cr_assert_str_eq(drive_str(&restored, 0, "cache_type"), "Unsafe");
+	cr_assert_str_eq(drive_str(&restored, 1, "cache_type"), "Writeback");
+	cr_assert_str_eq(drive_str(&restored, 2, "cache_type"), "Writeback");
 	api_model_free(&restored);
 	cli_free(&cfg);
 	free(append);
@@ -279,7 +280,7 @@ Test(api_model, a_user_nic_is_user_mode_networking)
 		 err, sizeof(err)),
 	    0, "%s", err);
 	char spec[128];
-	cr_assert_eq(api_model_nic_option(&m.nics[0], spec, sizeof(spec)), 0);
+	cr_assert_eq(nic_option(&m, 0, spec, sizeof(spec)), 0);
 	cr_assert_str_eq(spec, "user,mac=52:54:00:00:00:09,id=eth0");
 	cli_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
@@ -323,9 +324,9 @@ Test(api_model, a_bucket_of_size_or_refill_time_0_is_no_limit)
 		 " \"refill_time\": 1}}}]}",
 		 err, sizeof(err)),
 	    0, "%s", err);
-	cr_assert_not(rate_limiter_cfg_active(&m.nics[0].rx_rl));
-	cr_assert_not(rate_limiter_cfg_active(&m.nics[0].tx_rl));
-	cr_assert_eq(m.nics[0].tx_rl.ops.one_time_burst, 0, "nothing of it kept");
+	cr_assert_not(rate_limiter_cfg_active((struct rate_limiter_cfg[1]){nic_rx(&m, 0)}));
+	cr_assert_not(rate_limiter_cfg_active((struct rate_limiter_cfg[1]){nic_tx(&m, 0)}));
+	cr_assert_eq(nic_tx(&m, 0).ops.one_time_burst, 0, "nothing of it kept");
 }
 
 /* PATCH bodies name the buckets to change; what they do not name is left alone. */
@@ -613,8 +614,8 @@ Test(api_model, firecrackers_sample_config_file_loads)
 	cr_assert_eq(m.vcpus, 2);
 	cr_assert_eq(m.mem_mib, 1024);
 	cr_assert_null(m.initrd);
-	cr_assert_eq(m.ndrives, 1);
-	cr_assert(m.drives[0].root);
+	cr_assert_eq(ndrives(&m), 1);
+	cr_assert(drive_bool(&m, 0, "is_root_device"));
 }
 
 Test(api_model, config_sections_we_lack_are_refused_when_set)
@@ -650,30 +651,30 @@ static int put_json(int (*put)(struct api_model *, const char *, const json_t *,
 Test(api_model, partuuid_mtu_and_socket)
 {
 	char err[256] = "";
-	cr_assert_eq(put_json(api_model_put_drive, "r",
+	cr_assert_eq(put_json(put_drive_doc, "r",
 			      "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": "
 			      "true, \"partuuid\": \"1234abcd-01\"}",
 			      err, sizeof(err)),
 		     0, "%s", err);
-	cr_assert_str_eq(m.drives[0].partuuid, "1234abcd-01");
-	cr_assert_neq(put_json(api_model_put_drive, "r",
+	cr_assert_str_eq(drive_str(&m, 0, "partuuid"), "1234abcd-01");
+	cr_assert_neq(put_json(put_drive_doc, "r",
 			       "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", "
 			       "\"is_root_device\": true, \"partuuid\": \"x y\"}",
 			       err, sizeof(err)),
 		      0);
-	cr_assert_neq(put_json(api_model_put_drive, "v",
+	cr_assert_neq(put_json(put_drive_doc, "v",
 			       "{\"drive_id\": \"v\", \"path_on_host\": \"/r\", "
 			       "\"is_root_device\": false, \"socket\": \"/vhost.sock\"}",
 			       err, sizeof(err)),
 		      0);
 	cr_assert(strstr(err, "vhost-user"), "%s", err);
 	cr_assert_eq(
-	    put_json(api_model_put_nic, "eth0",
+	    put_json(put_nic_doc, "eth0",
 		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 1500}", err,
 		     sizeof(err)),
 	    0, "%s", err);
 	cr_assert_neq(
-	    put_json(api_model_put_nic, "eth0",
+	    put_json(put_nic_doc, "eth0",
 		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 9000}", err,
 		     sizeof(err)),
 	    0);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model_docs.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
 #include "vmm/base/log.h"
@@ -169,7 +170,7 @@ static int f_patch_rl(void *ctx, int index, const struct rate_limiter_patch *p,
 	rl.calls++;
 	rl.index = index;
 	rl.drive = *p;
-	*now = api.model.drives[index].rl;
+	*now = drive_rl(&api.model, index);
 	rate_limiter_cfg_patch(now, p);
 	return take_fail();
 }
@@ -182,8 +183,8 @@ static int f_patch_nic_rl(void *ctx, int index, const struct rate_limiter_patch 
 	rl.index = index;
 	rl.rx = *rx;
 	rl.tx = *tx;
-	*rx_now = api.model.nics[index].rx_rl;
-	*tx_now = api.model.nics[index].tx_rl;
+	*rx_now = nic_rx(&api.model, index);
+	*tx_now = nic_tx(&api.model, index);
 	rate_limiter_cfg_patch(rx_now, rx);
 	rate_limiter_cfg_patch(tx_now, tx);
 	return take_fail();
@@ -656,7 +657,8 @@ Test(api, drive_rate_limiter_put_and_patch)
 			 "false, \"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": "
 			 "0}}}"),
 		     204, "refill_time 0: no limit (Firecracker's rule)");
-	cr_assert_not(rate_limiter_cfg_active(&api.model.drives[0].rl));
+	cr_assert_not(
+	    rate_limiter_cfg_active((struct rate_limiter_cfg[1]){drive_rl(&api.model, 0)}));
 	cr_assert_eq(req("PUT", "/drives/d",
 			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
 			 "false, \"rate_limiter\": {\"iops\": {}}}"),
@@ -665,8 +667,8 @@ Test(api, drive_rate_limiter_put_and_patch)
 			 "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
 			 "false, \"rate_limiter\": " RL_BODY "}"),
 		     204);
-	cr_assert_eq(api.model.drives[0].rl.bw.size, 2097152);
-	cr_assert_eq(api.model.drives[0].rl.ops.one_time_burst, 100);
+	cr_assert_eq(drive_rl(&api.model, 0).bw.size, 2097152);
+	cr_assert_eq(drive_rl(&api.model, 0).ops.one_time_burst, 100);
 	req("GET", "/vm/config", NULL);
 	json_t *d = json_array_get(json_object_get(doc, "drives"), 0);
 	cr_assert_eq(json_integer_value(json_object_get(
@@ -685,20 +687,20 @@ Test(api, drive_rate_limiter_put_and_patch)
 	cr_assert(rl.drive.has_bw);
 	cr_assert_not(rl.drive.has_ops, "a missing bucket is not named");
 	cr_assert_eq(fk.patches, 0, "no path: the file stays");
-	cr_assert_eq(api.model.drives[0].rl.bw.refill_ms, 100);
-	cr_assert_eq(api.model.drives[0].rl.ops.size, 500, "ops stays");
+	cr_assert_eq(drive_rl(&api.model, 0).bw.refill_ms, 100);
+	cr_assert_eq(drive_rl(&api.model, 0).ops.size, 500, "ops stays");
 	fk.fail = -EINVAL;
 	cr_assert_eq(req("PATCH", "/drives/d",
 			 "{\"drive_id\": \"d\", \"rate_limiter\": {\"ops\": {\"size\": 0, "
 			 "\"refill_time\": 0}}}"),
 		     400);
-	cr_assert_eq(api.model.drives[0].rl.ops.size, 500, "a failed change is not recorded");
+	cr_assert_eq(drive_rl(&api.model, 0).ops.size, 500, "a failed change is not recorded");
 	cr_assert_eq(req("PATCH", "/drives/d",
 			 "{\"drive_id\": \"d\", \"path_on_host\": \"/n\", \"rate_limiter\": {}}"),
 		     204);
 	cr_assert_eq(fk.patches, 1);
 	cr_assert_eq(rl.calls, 2, "{} names no bucket: the limiter is not touched");
-	cr_assert_eq(api.model.drives[0].rl.bw.size, 4096, "{} changes no limit");
+	cr_assert_eq(drive_rl(&api.model, 0).bw.size, 4096, "{} changes no limit");
 }
 
 Test(api, nic_rate_limiters_put_and_patch)
@@ -712,8 +714,8 @@ Test(api, nic_rate_limiters_put_and_patch)
 			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
 			 "\"tx_rate_limiter\": " RL_BODY "}"),
 		     204);
-	cr_assert_eq(api.model.nics[0].tx_rl.bw.size, 2097152);
-	cr_assert_eq(api.model.nics[0].rx_rl.bw.size, 0);
+	cr_assert_eq(nic_tx(&api.model, 0).bw.size, 2097152);
+	cr_assert_eq(nic_rx(&api.model, 0).bw.size, 0);
 	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
 			 "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": " RL_BODY "}"),
 		     400, "PATCH is for a running VM");
@@ -731,8 +733,8 @@ Test(api, nic_rate_limiters_put_and_patch)
 	cr_assert(rl.rx.has_bw && rl.rx.has_ops);
 	cr_assert_not(rate_limiter_patch_any(&rl.tx), "tx unchanged");
 	cr_assert_eq(rl.rx.cfg.ops.size, 500);
-	cr_assert_eq(api.model.nics[0].rx_rl.ops.size, 500);
-	cr_assert_eq(api.model.nics[0].tx_rl.bw.size, 2097152);
+	cr_assert_eq(nic_rx(&api.model, 0).ops.size, 500);
+	cr_assert_eq(nic_tx(&api.model, 0).bw.size, 2097152);
 	req("GET", "/vm/config", NULL);
 	json_t *n = json_array_get(json_object_get(doc, "network-interfaces"), 0);
 	cr_assert_not_null(json_object_get(n, "rx_rate_limiter"));
@@ -963,7 +965,7 @@ Test(api, files_are_checked_at_put)
 			 "\"is_root_device\": true}"),
 		     400);
 	cr_assert_str_eq(fault(), "disk /bad/disk: No such file or directory");
-	cr_assert_eq(api.model.ndrives, 0);
+	cr_assert_eq(ndrives(&api.model), 0);
 	cr_assert_eq(
 	    req("PUT", "/drives/root", "{\"drive_id\": \"root\", \"is_root_device\": true}"), 400,
 	    "the body's own problem first");
@@ -979,8 +981,8 @@ Test(api, files_are_checked_at_put)
 			 "{\"drive_id\": \"root\", \"path_on_host\": \"/bad/r\", "
 			 "\"is_root_device\": true}"),
 		     400);
-	cr_assert_str_eq(api.model.drives[0].path, "/r", "a refused PUT keeps the drive");
-	cr_assert(api.model.drives[0].ro);
+	cr_assert_str_eq(drive_path(&api.model, 0), "/r", "a refused PUT keeps the drive");
+	cr_assert(drive_bool(&api.model, 0, "is_read_only"));
 }
 
 Test(api, snapshot_load_newer_fields)

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "model_docs.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/control.h"
 #include "vmm/machine/dev_vhost_user.h"
@@ -40,12 +41,12 @@ static int put(int (*fn)(struct api_model *, const char *, const json_t *, char 
 
 static int put_drive(const char *id, const char *text)
 {
-	return put(api_model_put_drive, id, text);
+	return put(put_drive_doc, id, text);
 }
 
 static int put_nic(const char *id, const char *text)
 {
-	return put(api_model_put_nic, id, text);
+	return put(put_nic_doc, id, text);
 }
 
 /* The body is refused with a message holding `want`. */
@@ -82,10 +83,10 @@ Test(api_vhost_user, a_drive_with_a_socket_is_a_vhost_user_disk)
 				     "\"is_root_device\": false, \"num_queues\": 2, "
 				     "\"queue_size\": 128}"),
 		     0, "%s", err);
-	cr_assert(m.drives[0].vhost_user);
-	cr_assert_str_eq(m.drives[0].path, "/run/blk.sock");
+	cr_assert(drive_is_vhost_user(&m, 0));
+	cr_assert_str_eq(drive_path(&m, 0), "/run/blk.sock");
 	char spec[256];
-	cr_assert_eq(api_model_drive_option(&m.drives[0], spec, sizeof(spec)), 0);
+	cr_assert_eq(drive_option(&m, 0, spec, sizeof(spec)), 0);
 	cr_assert_str_eq(spec, "vhost-user=/run/blk.sock,num-queues=2,queue-size=128,id=v0");
 	/* GET /vm/config: as it was given */
 	shown("drives", 0, "socket", "\"/run/blk.sock\"");
@@ -98,14 +99,14 @@ Test(api_vhost_user, a_drive_with_a_socket_is_a_vhost_user_disk)
 				     "\"vhost_user\": true, \"is_root_device\": false, "
 				     "\"is_read_only\": false, \"cache_type\": null}"),
 		     0, "%s", err);
-	cr_assert_eq(api_model_drive_option(&m.drives[1], spec, sizeof(spec)), 0);
+	cr_assert_eq(drive_option(&m, 1, spec, sizeof(spec)), 0);
 	cr_assert_str_eq(spec, "vhost-user=/run/b2.sock,id=v1");
 	shown("drives", 1, "num_queues", "-");
 	/* a file drive may replace it, and the other way round */
 	cr_assert_eq(put_drive("v1", "{\"drive_id\": \"v1\", \"path_on_host\": \"/d.img\", "
 				     "\"is_root_device\": false}"),
 		     0, "%s", err);
-	cr_assert_not(m.drives[1].vhost_user);
+	cr_assert_not(drive_is_vhost_user(&m, 1));
 	shown("drives", 1, "path_on_host", "\"/d.img\"");
 	shown("drives", 1, "socket", "-");
 }
@@ -127,7 +128,7 @@ Test(api_vhost_user, a_drive_needs_exactly_one_backend)
 	refused(put_drive("d", "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"num_queues\": 2, "
 			       "\"is_root_device\": false}"),
 		"num_queues and queue_size are for a vhost-user device (socket)");
-	cr_assert_eq(m.ndrives, 0, "a refused body changes nothing");
+	cr_assert_eq(ndrives(&m), 0, "a refused body changes nothing");
 }
 
 Test(api_vhost_user, what_a_vhost_user_disk_cannot_honour_is_refused)
@@ -159,7 +160,7 @@ Test(api_vhost_user, what_a_vhost_user_disk_cannot_honour_is_refused)
 	snprintf(long_body, sizeof(long_body),
 		 "{\"drive_id\": \"d\", \"socket\": \"/%s\", \"is_root_device\": false}", path);
 	refused(put_drive("d", long_body), "1 to 107 bytes");
-	cr_assert_eq(m.ndrives, 0);
+	cr_assert_eq(ndrives(&m), 0);
 }
 
 Test(api_vhost_user, the_command_lines_parser_judges_the_queues_and_the_sockets)
@@ -191,8 +192,8 @@ Test(api_vhost_user, the_command_lines_parser_judges_the_queues_and_the_sockets)
 	cr_assert_eq(put_drive("a", "{\"drive_id\": \"a\", \"socket\": \"/s\", "
 				    "\"is_root_device\": false, \"queue_size\": 64}"),
 		     0, "%s", err);
-	cr_assert_eq(m.ndrives, 1);
-	cr_assert_eq(m.nnics, 0);
+	cr_assert_eq(ndrives(&m), 1);
+	cr_assert_eq(nnics(&m), 0);
 }
 
 Test(api_vhost_user, a_vhost_user_disk_cannot_be_patched)
@@ -215,10 +216,10 @@ Test(api_vhost_user, a_nic_with_a_socket_is_a_vhost_user_nic)
 				   "\"vhost_user\": true, \"guest_mac\": \"02:00:00:00:00:01\", "
 				   "\"num_queues\": 2, \"queue_size\": 512}"),
 		     0, "%s", err);
-	cr_assert_str_eq(m.nics[0].socket, "/run/net.sock");
-	cr_assert_str_eq(m.nics[0].host_dev, "");
+	cr_assert_str_eq(nic_str(&m, 0, "socket"), "/run/net.sock");
+	cr_assert_str_eq(nic_str(&m, 0, "host_dev_name"), "");
 	char spec[256];
-	cr_assert_eq(api_model_nic_option(&m.nics[0], spec, sizeof(spec)), 0);
+	cr_assert_eq(nic_option(&m, 0, spec, sizeof(spec)), 0);
 	cr_assert_str_eq(
 	    spec,
 	    "vhost-user=/run/net.sock,mac=02:00:00:00:00:01,num-queues=2,queue-size=512,id=vn");
@@ -228,7 +229,7 @@ Test(api_vhost_user, a_nic_with_a_socket_is_a_vhost_user_nic)
 	shown("network-interfaces", 0, "mtu", "-");
 	cr_assert_eq(put_nic("vn", "{\"iface_id\": \"vn\", \"socket\": \"/run/net.sock\"}"), 0,
 		     "%s", err);
-	cr_assert_eq(api_model_nic_option(&m.nics[0], spec, sizeof(spec)), 0);
+	cr_assert_eq(nic_option(&m, 0, spec, sizeof(spec)), 0);
 	cr_assert_str_eq(spec, "vhost-user=/run/net.sock,id=vn");
 }
 
@@ -258,7 +259,7 @@ Test(api_vhost_user, what_a_vhost_user_nic_cannot_honour_is_refused)
 	/* the parser's: one queue pair */
 	refused(put_nic("n", "{\"iface_id\": \"n\", \"socket\": \"/s\", \"num_queues\": 4}"),
 		"num-queues must be 2");
-	cr_assert_eq(m.nnics, 0);
+	cr_assert_eq(nnics(&m), 0);
 }
 
 Test(api_vhost_user, mmds_cannot_answer_on_a_vhost_user_nic)
@@ -390,9 +391,9 @@ Test(api_vhost_user, the_model_of_a_command_line_shows_the_sockets)
 		     0, "%s", why);
 	api_model_free(&m);
 	cr_assert_eq(api_model_from_config(&m, &cfg), 0);
-	cr_assert_eq(m.ndrives, 3);
-	cr_assert_str_eq(m.drives[1].id, "fast");
-	cr_assert_str_eq(m.drives[2].id, "drive2");
+	cr_assert_eq(ndrives(&m), 3);
+	cr_assert_str_eq(drive_str(&m, 1, "drive_id"), "fast");
+	cr_assert_str_eq(drive_str(&m, 2, "drive_id"), "drive2");
 	shown("drives", 1, "socket", "\"/b.sock\"");
 	shown("drives", 1, "num_queues", "1");
 	shown("drives", 1, "queue_size", "256");
@@ -401,7 +402,7 @@ Test(api_vhost_user, the_model_of_a_command_line_shows_the_sockets)
 	shown("network-interfaces", 0, "guest_mac", "\"02:00:00:00:00:09\"");
 	/* its model's options are the command line's again */
 	char spec[256];
-	cr_assert_eq(api_model_drive_option(&m.drives[1], spec, sizeof(spec)), 0);
+	cr_assert_eq(drive_option(&m, 1, spec, sizeof(spec)), 0);
 	cr_assert_str_eq(spec, "vhost-user=/b.sock,num-queues=1,queue-size=256,id=fast");
 	cli_free(&cfg);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "model_docs.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/live_config.h"
 #include "vmm/machine/dev_balloon.h"
@@ -69,9 +70,9 @@ Test(live_config, a_drives_limits_and_id_survive_the_replay)
 	cr_assert_eq(replayed.disks[1].rl.ops.size, 7);
 	cr_assert(replayed.disks[1].ro);
 	cr_assert_eq(api_model_from_config(&m, &replayed), 0);
-	cr_assert_str_eq(m.drives[0].id, "drive0", "no id=: named by its place");
-	cr_assert_str_eq(m.drives[1].id, "data");
-	cr_assert_eq(m.drives[1].rl.ops.refill_ms, 1000);
+	cr_assert_str_eq(drive_str(&m, 0, "drive_id"), "drive0", "no id=: named by its place");
+	cr_assert_str_eq(drive_str(&m, 1, "drive_id"), "data");
+	cr_assert_eq(drive_rl(&m, 1).ops.refill_ms, 1000);
 	api_model_free(&m);
 }
 
@@ -85,10 +86,10 @@ Test(live_config, the_root_drive_and_its_io_engine_survive_the_replay)
 	cr_assert(replayed.disks[1].root);
 	cr_assert_not(replayed.disks[0].root);
 	cr_assert_eq(api_model_from_config(&m, &replayed), 0);
-	cr_assert(m.drives[1].root, "is_root_device after a restore");
-	cr_assert_not(m.drives[0].root);
-	cr_assert_str_eq(m.drives[1].io_engine, "Sync");
-	cr_assert_str_eq(m.drives[0].io_engine, "Async");
+	cr_assert(drive_bool(&m, 1, "is_root_device"), "is_root_device after a restore");
+	cr_assert_not(drive_bool(&m, 0, "is_root_device"));
+	cr_assert_str_eq(drive_str(&m, 1, "io_engine"), "Sync");
+	cr_assert_str_eq(drive_str(&m, 0, "io_engine"), "Async");
 	api_model_free(&m);
 }
 

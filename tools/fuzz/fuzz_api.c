@@ -20,6 +20,7 @@
 #include "virtio/mem/mem.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
+#include "vmm/machine/dev_disk.h"
 #include "vmm/migration/mig_send.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -309,21 +310,21 @@ static void one_request(struct api *a, struct fz_in *in, char **last_body, size_
 	struct api_response r;
 	int before = started;
 	const char *kernel = a->model.kernel, *initrd = a->model.initrd;
-	const char *drives[API_MAX_DRIVES];
-	int ndrives = a->model.ndrives;
+	const json_t *drives[API_MAX_DRIVES];
+	int ndrives = api_model_count(&a->model, &dev_disk_api);
 
-	for (int i = 0; i < ndrives; i++)
-		drives[i] = a->model.drives[i].path;
+	for (int i = 0; i < ndrives && i < API_MAX_DRIVES; i++)
+		drives[i] = api_model_drive(&a->model, i);
 	check_refused = false;
 	api_handle(a, m, path, body, blen, &r);
 	check_answer(&r);
 	if (check_refused) {
 		FZ_ASSERT(r.status == 400, "a refused file answered %u", r.status);
 		FZ_ASSERT(a->model.kernel == kernel && a->model.initrd == initrd &&
-			      a->model.ndrives == ndrives,
+			      api_model_count(&a->model, &dev_disk_api) == ndrives,
 			  "a refused file reached the model");
-		for (int i = 0; i < ndrives; i++)
-			FZ_ASSERT(a->model.drives[i].path == drives[i],
+		for (int i = 0; i < ndrives && i < API_MAX_DRIVES; i++)
+			FZ_ASSERT(api_model_drive(&a->model, i) == drives[i],
 				  "a refused drive was taken");
 	}
 	FZ_ASSERT(started == before || (started == 1 && r.status == 204),

@@ -2,6 +2,7 @@
 #include "vmm/api/api_devices.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,42 +22,87 @@ static const char *doc_id(const struct device_desc *d, const json_t *doc)
 	return d->api->id_field ? api_json_str(doc, d->api->id_field, "") : NULL;
 }
 
-/* Parses `doc` as device d's option into `cfg`. err: "ID: reason" (or "SECTION: reason"). */
-static int apply(struct vm_config *cfg, const struct device_desc *d, const json_t *doc, char *err,
-		 size_t errlen)
+/* Parses `doc` as device d's option into `cfg`. err: "ID: reason" (or "SECTION: reason"), or,
+ * quoting (device_api.trial_quotes_option in a trial), "--OPTION ARG: reason". */
+static int apply(struct vm_config *cfg, const struct device_desc *d, const json_t *doc, bool quote,
+		 char *err, size_t errlen)
 {
 	char arg[OPTION_ARG_MAX], why[200] = "";
 	const char *id = doc_id(d, doc);
 	const char *name = id ? id : d->api->section;
+	const char *opt = d->options[0].name;
 	int r = d->api->to_option(doc, arg, sizeof(arg));
-	if (r) {
+	if (r && quote)
+		snprintf(err, errlen, "the --%s argument would be too long", opt);
+	else if (r)
 		snprintf(err, errlen, "%s: the configuration is too long", name);
-		return r;
-	}
-	r = cli_device_option(cfg, d->options[0].name, arg, why, sizeof(why));
 	if (r)
+		return r;
+	r = cli_device_option(cfg, opt, arg, why, sizeof(why));
+	if (r && quote)
+		snprintf(err, errlen, "--%s %s: %s", opt, arg, why[0] ? why : strerror(-r));
+	else if (r)
 		snprintf(err, errlen, "%s: %s", name, why[0] ? why : strerror(-r));
 	return r;
 }
 
-/* Device d's documents in `value` (an object or an array) through its parser in a configuration
- * of their own: what the option parser refuses (a duplicate, one too many). */
-static int trial(const struct device_desc *d, const json_t *value, char *err, size_t errlen)
+static bool is_root(const struct device_desc *d, const json_t *doc)
 {
-	struct vm_config cfg;
-	size_t i;
+	return d->api->root_field && api_json_bool(doc, d->api->root_field, false);
+}
+
+/* Device d's documents in `value` (an object or an array) into `cfg`, in their order, or, with
+ * `root_first`, the root document before the others (InstanceStart: device_api.root_first). */
+static int apply_all(struct vm_config *cfg, const struct device_desc *d, const json_t *value,
+		     bool root_first, bool quote, char *err, size_t errlen)
+{
+	size_t k;
 	json_t *doc;
 	int r = 0;
 
-	cli_config_init(&cfg);
+	if (!value)
+		return 0;
 	if (!json_is_array(value))
-		r = apply(&cfg, d, value, err, errlen);
-	json_array_foreach(value, i, doc)
-	{
-		if (!r)
-			r = apply(&cfg, d, doc, err, errlen);
+		return apply(cfg, d, value, quote, err, errlen);
+
+	for (int pass = root_first ? 0 : 1; pass < 2; pass++) {
+		json_array_foreach(value, k, doc)
+		{
+			if (!r && (!root_first || is_root(d, doc) == (pass == 0)))
+				r = apply(cfg, d, doc, quote, err, errlen);
+		}
+	}
+	return r;
+}
+
+/* Whether device t's documents go into the trial of a PUT of device d. */
+static bool tried_with(const struct device_desc *d, const struct device_desc *t)
+{
+	return t->api && d->api->trial_with && !strcmp(t->api->section, d->api->trial_with);
+}
+
+/* Device d's documents in `value` (an object or an array), with those of the device it is tried
+ * with in the model, through their parsers in a configuration of their own: what the option
+ * parser refuses (a duplicate, one too many, a vhost-user socket given twice). */
+static int trial(const struct api_model *m, const struct device_desc *d, const json_t *value,
+		 char *err, size_t errlen)
+{
+	bool quote = d->api->trial_quotes_option;
+	struct vm_config cfg;
+	int r = 0;
+
+	cli_config_init(&cfg);
+	for (int i = 0; !r && device_table[i]; i++) {
+		const struct device_desc *t = device_table[i];
+		if (t == d)
+			r = apply_all(&cfg, d, value, false, quote, err, errlen);
+		else if (tried_with(d, t))
+			r = apply_all(&cfg, t, api_devices_doc(m, t->api->section), false,
+				      t->api->trial_quotes_option, err, errlen);
 	}
 	cli_free(&cfg);
+	if (quote && r && r != -ENOMEM)
+		return -EINVAL;
 	return r;
 }
 
@@ -95,13 +141,8 @@ static int check_ids(const struct device_desc *d, const char *id, const json_t *
 	return api_json_check_id(doc_id(d, doc), err, errlen);
 }
 
-static bool is_root(const struct device_desc *d, const json_t *doc)
-{
-	return d->api->root_field && api_json_bool(doc, d->api->root_field, false);
-}
-
 const char *api_devices_root(const struct api_model *m, const struct device_desc *except,
-			     const char *except_id)
+			     const char *except_id, const struct device_desc **dev)
 {
 	for (int i = 0; m->devices && device_table[i]; i++) {
 		const struct device_desc *d = device_table[i];
@@ -109,6 +150,8 @@ const char *api_devices_root(const struct api_model *m, const struct device_desc
 		size_t k;
 		json_t *doc;
 
+		if (dev)
+			*dev = d;
 		if (v && !json_is_array(v) && is_root(d, v) && d != except)
 			return d->api->section;
 		json_array_foreach(v, k, doc)
@@ -119,60 +162,104 @@ const char *api_devices_root(const struct api_model *m, const struct device_desc
 				return id;
 		}
 	}
+	if (dev)
+		*dev = NULL;
 	return NULL;
 }
 
-/* One root device at most: a document that makes its device the root, when a drive or another
- * device's document already does. */
+/* One root device at most: a document that makes its device the root, when another device's
+ * document (or another document of its own) already does. */
 static int check_root(const struct api_model *m, const struct device_desc *d, const json_t *doc,
 		      char *err, size_t errlen)
 {
+	const struct device_desc *od;
 	const char *other;
 
 	if (!is_root(d, doc))
 		return 0;
-	for (int i = 0; i < m->ndrives; i++) {
-		if (m->drives[i].root) {
-			snprintf(err, errlen, "A root block device is already configured.");
-			return -EINVAL;
-		}
-	}
-	other = api_devices_root(m, d, doc_id(d, doc));
+	other = api_devices_root(m, d, doc_id(d, doc), &od);
 	if (!other)
 		return 0;
-	snprintf(err, errlen, "A root device is already configured: %s", other);
+	if (od != d && od->api->root_taken)
+		snprintf(err, errlen, "%s", od->api->root_taken);
+	else
+		snprintf(err, errlen, "A root device is already configured: %s", other);
 	return -EINVAL;
 }
 
-int api_devices_put(struct api_model *m, const struct device_desc *d, const char *id,
-		    const json_t *body, char *err, size_t errlen)
+int api_devices_check(const struct api_model *m, const struct device_desc *d, const char *id,
+		      const json_t *body, json_t **doc, char *err, size_t errlen)
 {
-	const struct device_api_ctx ctx = {.mem_mib = m->mem_mib};
-	json_t *doc = NULL, *value;
+	const char *self = id		      ? id
+			   : d->api->id_field ? api_json_str(body, d->api->id_field, NULL)
+					      : NULL;
+	struct device_api_ctx ctx = {.mem_mib = m->mem_mib,
+				     .docs = api_devices_doc(m, d->api->section),
+				     .mmds = m->mmds_set ? &m->mmds : NULL};
 	int r = 0;
 
+	*doc = NULL;
+	ctx.root_id = api_devices_root(m, d, self, &ctx.root_dev);
 	if (id && d->api->id_field)
 		r = api_json_check_id(id, err, errlen);
 	if (!r)
-		r = d->api->check(body, id, &ctx, &doc, err, errlen);
+		r = d->api->check(body, id, &ctx, doc, err, errlen);
 	if (!r && d->api->id_field)
-		r = check_ids(d, id, body, doc, err, errlen);
+		r = check_ids(d, id, body, *doc, err, errlen);
 	if (!r)
-		r = check_root(m, d, doc, err, errlen);
+		r = check_root(m, d, *doc, err, errlen);
 	if (r) {
-		json_decref(doc);
-		return r;
+		json_decref(*doc);
+		*doc = NULL;
 	}
-	value = with_doc(m, d, doc);
-	json_decref(doc);
+	return r;
+}
+
+/* Lays the checked `doc` into m after the trial. */
+static int keep(struct api_model *m, const struct device_desc *d, json_t *doc, char *err,
+		size_t errlen)
+{
+	json_t *value = with_doc(m, d, doc);
+	int r;
+
 	if (!value)
 		return nomem(err, errlen);
-	r = trial(d, value, err, errlen);
+	r = trial(m, d, value, err, errlen);
 	if (!r && !m->devices && !(m->devices = json_object()))
 		r = nomem(err, errlen);
 	if (!r && json_object_set(m->devices, d->api->section, value))
 		r = nomem(err, errlen);
 	json_decref(value);
+	return r;
+}
+
+int api_devices_try(const struct api_model *m, const struct device_desc *d, const char *id,
+		    const json_t *body, json_t **doc, char *err, size_t errlen)
+{
+	int r = api_devices_check(m, d, id, body, doc, err, errlen);
+	json_t *value = r ? NULL : with_doc(m, d, *doc);
+
+	if (!r && !value)
+		r = nomem(err, errlen);
+	if (!r)
+		r = trial(m, d, value, err, errlen);
+	json_decref(value);
+	if (r) {
+		json_decref(*doc);
+		*doc = NULL;
+	}
+	return r;
+}
+
+int api_devices_put(struct api_model *m, const struct device_desc *d, const char *id,
+		    const json_t *body, char *err, size_t errlen)
+{
+	json_t *doc;
+	int r = api_devices_check(m, d, id, body, &doc, err, errlen);
+
+	if (!r)
+		r = keep(m, d, doc, err, errlen);
+	json_decref(doc);
 	return r;
 }
 
@@ -213,11 +300,12 @@ static int load_section(struct api_model *m, const struct device_desc *d, const 
 	return 0;
 }
 
-int api_devices_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
+int api_devices_load(struct api_model *m, const json_t *root, bool core, char *err, size_t errlen)
 {
 	for (int i = 0; device_table[i]; i++) {
 		const struct device_desc *d = device_table[i];
-		const json_t *v = d->api ? json_object_get(root, d->api->section) : NULL;
+		const json_t *v =
+		    d->api && d->api->core == core ? json_object_get(root, d->api->section) : NULL;
 		int r = v ? load_section(m, d, v, err, errlen) : 0;
 		if (r)
 			return r;
@@ -225,9 +313,36 @@ int api_devices_load(struct api_model *m, const json_t *root, char *err, size_t 
 	return 0;
 }
 
-int api_devices_json(const struct api_model *m, json_t *j)
+/* The core sections in table order, each shown ([] for an empty one with ids). */
+static int core_json(const struct api_model *m, json_t *j)
 {
-	return m->devices ? json_object_update(j, m->devices) : 0;
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_api *api = device_table[i]->api;
+		const json_t *v = api && api->core ? api_devices_doc(m, api->section) : NULL;
+		json_t *shown = v				    ? json_incref((json_t *)v)
+				: api && api->core && api->id_field ? json_array()
+								    : NULL;
+		if (shown && json_object_set_new(j, api->section, shown))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int api_devices_json(const struct api_model *m, json_t *j, bool core)
+{
+	const char *section;
+	json_t *v;
+
+	if (core)
+		return core_json(m, j);
+	/* the others in the order they were first put */
+	json_object_foreach(m->devices, section, v)
+	{
+		const struct device_desc *d = device_table_section(section);
+		if ((!d || !d->api->core) && json_object_set(j, section, v))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 int api_devices_describe(struct api_model *m, const struct vm_config *cfg)
@@ -249,14 +364,7 @@ int api_devices_build(struct vm_config *cfg, const struct api_model *m, char *er
 	for (int i = 0; m->devices && device_table[i]; i++) {
 		const struct device_desc *d = device_table[i];
 		const json_t *v = d->api ? json_object_get(m->devices, d->api->section) : NULL;
-		size_t k;
-		json_t *doc;
-		int r = v && !json_is_array(v) ? apply(cfg, d, v, err, errlen) : 0;
-		json_array_foreach(v, k, doc)
-		{
-			if (!r)
-				r = apply(cfg, d, doc, err, errlen);
-		}
+		int r = v ? apply_all(cfg, d, v, d->api->root_first, false, err, errlen) : 0;
 		if (r)
 			return r;
 	}

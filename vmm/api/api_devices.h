@@ -7,6 +7,7 @@
 #define VMM_API_DEVICES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vmm/machine/api_json.h"
@@ -22,29 +23,42 @@ struct api_model;
 int api_devices_put(struct api_model *m, const struct device_desc *d, const char *id,
 		    const json_t *body, char *err, size_t errlen);
 
+/* The checks of a PUT on device `d`'s route alone (no trial, nothing kept): sets *doc (a new
+ * reference) to the document it would keep. Returns 0, or -EINVAL / -ENOMEM with the message in
+ * err (*doc NULL). */
+int api_devices_check(const struct api_model *m, const struct device_desc *d, const char *id,
+		      const json_t *body, json_t **doc, char *err, size_t errlen);
+/* Everything api_devices_put() checks, the trial included, without keeping it: *doc as for
+ * api_devices_check() (to look at what it names on the host before the model takes it). */
+int api_devices_try(const struct api_model *m, const struct device_desc *d, const char *id,
+		    const json_t *body, json_t **doc, char *err, size_t errlen);
+
 /* Adds each device section to a config file's field list `f` (with room for `max` entries
  * plus the terminator, *n used so far): an object, or an array for a device with an {id}. */
 void api_devices_fields(struct api_json_field *f, int *n, int max);
 
 /* The config file's device sections, in table order: each as its PUTs (errors name the section,
- * and the element of an array: "fs[1]: ..."). */
-int api_devices_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
+ * and the element of an array: "fs[1]: ..."); those of the core devices (device_api.core) or
+ * the others. */
+int api_devices_load(struct api_model *m, const json_t *root, bool core, char *err, size_t errlen);
 
 /* The id (or, for a device without ids, the section) of the device document in m that makes its
  * device the guest's root (device_api.root_field), other than device `except`'s document
- * `except_id` (NULL, NULL: any); NULL when none does. */
+ * `except_id` (NULL, NULL: any); NULL when none does. *dev (when not NULL) gets its device. */
 const char *api_devices_root(const struct api_model *m, const struct device_desc *except,
-			     const char *except_id);
+			     const char *except_id, const struct device_desc **dev);
 
-/* The document of a device without ids in m (borrowed), or NULL when none was put. */
+/* The section's value in m (borrowed): the document of a device without ids, the array of
+ * documents of one with ids; NULL when none was put. */
 const json_t *api_devices_doc(const struct api_model *m, const char *section);
 /* Sets `member` of that document to `value` (taken; dropped when there is no document): a live
  * change the API made (PATCH /balloon) shows in GET /vm/config. */
 void api_devices_doc_set(struct api_model *m, const char *section, const char *member,
 			 json_t *value);
 
-/* Sets GET /vm/config's device members in `j`. Returns 0 or -ENOMEM. */
-int api_devices_json(const struct api_model *m, json_t *j);
+/* Sets GET /vm/config's device members in `j`: those of the core devices (each shown, [] when
+ * empty) or the others. Returns 0 or -ENOMEM. */
+int api_devices_json(const struct api_model *m, json_t *j, bool core);
 
 /* The device sections of a configuration (command line, snapshot) into m. 0 or -ENOMEM. */
 int api_devices_describe(struct api_model *m, const struct vm_config *cfg);

@@ -196,22 +196,6 @@ static void put_boot_source(struct api *a, const char *id, const json_t *body, s
 		model_result(r, api_model_put_boot_source(&a->model, body, r->err, sizeof(r->err)));
 }
 
-static void put_drive(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	const char *path;
-	bool ro;
-	if (!before_start(a, r))
-		return;
-	if (api_model_check_drive(&a->model, id, body, &path, &ro, r->err, sizeof(r->err))) {
-		r->status = 400;
-		return;
-	}
-	/* no path: a vhost-user disk, whose socket InstanceStart looks at (--disk's check) */
-	if (!path || !a->ops->check_drive ||
-	    files_ok(r, a->ops->check_drive(a->ctx, path, ro, r->err, sizeof(r->err))))
-		model_result(r, api_model_put_drive(&a->model, id, body, r->err, sizeof(r->err)));
-}
-
 /* The rate_limiter of a checked PATCH /drives body, applied before any new path: the buckets
  * it names change, the others stay (Firecracker's PATCH). False when it failed (r says why). */
 static bool patch_drive_rate_limiter(struct api *a, int index, const json_t *body, struct reply *r)
@@ -229,7 +213,7 @@ static bool patch_drive_rate_limiter(struct api *a, int index, const json_t *bod
 		backend_fault(r, err, "cannot update the rate limiter");
 		return false;
 	}
-	a->model.drives[index].rl = now;
+	api_model_set_drive_limits(&a->model, index, &now);
 	return true;
 }
 
@@ -255,18 +239,8 @@ static void patch_drive(struct api *a, const char *id, const json_t *body, struc
 		backend_fault(r, err, "cannot update the drive");
 		return;
 	}
-	char *copy = strdup(path);
-	if (copy) {
-		free(a->model.drives[index].path);
-		a->model.drives[index].path = copy;
-	}
+	api_model_set_drive_path(&a->model, index, path);
 	r->status = 204;
-}
-
-static void put_nic(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	if (before_start(a, r))
-		model_result(r, api_model_put_nic(&a->model, id, body, r->err, sizeof(r->err)));
 }
 
 /* PATCH /network-interfaces/{id}: new rx / tx rate limits for a running NIC; the directions
@@ -290,7 +264,6 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 		fault(r, 400, "rate limiters cannot be changed here", NULL);
 		return;
 	}
-	struct api_nic *n = &a->model.nics[index];
 	struct rate_limiter_cfg rx_now, tx_now;
 	err = a->ops->patch_nic_rate_limiters(a->ctx, index, &rx, &tx, &rx_now, &tx_now, r->err,
 					      sizeof(r->err));
@@ -298,8 +271,7 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 		backend_fault(r, err, "cannot update the rate limiters");
 		return;
 	}
-	n->rx_rl = rx_now;
-	n->tx_rl = tx_now;
+	api_model_set_nic_limits(&a->model, index, &rx_now, &tx_now);
 }
 
 static void action_start(struct api *a, struct reply *r)
@@ -1007,8 +979,8 @@ static const struct route routes[] = {
     {"/version", false, {get_version, NULL, NULL}},
     {"/logger", false, {NULL, put_logger, NULL}},
     {"/boot-source", false, {NULL, put_boot_source, NULL}},
-    {"/drives/", true, {NULL, put_drive, patch_drive}},
-    {"/network-interfaces/", true, {NULL, put_nic, patch_nic}},
+    {"/drives/", true, {NULL, NULL, patch_drive}},	     /* its PUT: the device's */
+    {"/network-interfaces/", true, {NULL, NULL, patch_nic}}, /* its PUT: the device's */
     {"/actions", false, {NULL, put_actions, NULL}},
     {"/vm", false, {NULL, NULL, patch_vm}},
     {"/vm/config", false, {get_vm_config, NULL, NULL}},
@@ -1080,6 +1052,29 @@ static bool body_fits_method(enum method m, size_t len, struct reply *r)
 	return true;
 }
 
+/* The host file a device's body names (device_api.host_file), checked once the body passes
+ * every other check, before the model takes it (Firecracker opens a drive's file at PUT). False
+ * when the body or the file is refused (r says why). */
+static bool host_file_ok(struct api *a, const struct device_desc *d, const char *id,
+			 const json_t *body, struct reply *r)
+{
+	json_t *doc;
+	const char *path;
+	bool ro, ok = true;
+
+	if (!d->api->host_file)
+		return true;
+	if (api_devices_try(&a->model, d, id, body, &doc, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return false;
+	}
+	path = d->api->host_file(doc, &ro);
+	if (path && a->ops->check_drive)
+		ok = files_ok(r, a->ops->check_drive(a->ctx, path, ro, r->err, sizeof(r->err)));
+	json_decref(doc);
+	return ok;
+}
+
 /* PUT on a device's route (vmm/machine/device_table.h): before start, the body through the
  * device's hooks into the model (api_devices.h). */
 static void put_device(struct api *a, const struct device_desc *d, const char *id, const char *body,
@@ -1096,7 +1091,7 @@ static void put_device(struct api *a, const struct device_desc *d, const char *i
 		r->status = 400;
 		return;
 	}
-	if (before_start(a, r))
+	if (before_start(a, r) && host_file_ok(a, d, id, doc, r))
 		model_result(r, api_devices_put(&a->model, d, id, doc, r->err, sizeof(r->err)));
 	json_decref(doc);
 }

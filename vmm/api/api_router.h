@@ -55,10 +55,11 @@ struct api_snapshot_load {
 struct api_backend_ops {
 	/* InstanceStart: build and start the VM the model describes. */
 	int (*start)(void *ctx, const struct api_model *m, char *err, size_t errlen);
-	/* PUT /boot-source and PUT /drives, before the model takes the body: the files it names,
-	 * opened and checked on the host as the VM will use them (Firecracker opens them at PUT):
-	 * the kernel (and initrd, NULL: none), and a drive's file in its mode (`ro`). `err` names
-	 * the path and the problem. Optional (NULL: checked at InstanceStart only). */
+	/* PUT /boot-source and a device's PUT whose body names a host file (device_api.host_file:
+	 * PUT /drives), before the model takes the body: the files it names, opened and checked on
+	 * the host as the VM will use them (Firecracker opens them at PUT): the kernel (and
+	 * initrd, NULL: none), and a drive's file in its mode (`ro`). `err` names the path and the
+	 * problem. Optional (NULL: checked at InstanceStart only). */
 	int (*check_boot_source)(void *ctx, const char *kernel, const char *initrd, char *err,
 				 size_t errlen);
 	int (*check_drive)(void *ctx, const char *path, bool ro, char *err, size_t errlen);

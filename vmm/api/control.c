@@ -30,6 +30,7 @@
 #include "vmm/machine/dev_balloon.h"
 #include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_memhp.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/dev_vhost_user.h"
 #include "vmm/machine/metrics.h"
 #include "vmm/machine/vm.h"
@@ -102,62 +103,20 @@ static void identity_disk_index(struct control *c)
 
 /* ---- the configuration from the model ---- */
 
-static int add_device(struct vm_config *cfg, const char *opt, const char *spec, const char *id,
-		      char *err, size_t errlen)
+/* The model's drive `i` is a vhost-user disk (its back-end serves it: no in-process device). */
+static bool drive_is_vu(const struct api_model *m, int i)
 {
-	char why[200] = "";
-	int r = cli_device_option(cfg, opt, spec, why, sizeof(why));
-	if (r)
-		snprintf(err, errlen, "%s: %s", id, why[0] ? why : strerror(-r));
-	return r;
-}
-
-static int add_drive(struct vm_config *cfg, const struct api_drive *d, char *err, size_t errlen)
-{
-	char spec[4200];
-	if (api_model_drive_option(d, spec, sizeof(spec))) {
-		snprintf(err, errlen, "%s: %s is too long", d->id,
-			 d->vhost_user ? "socket" : "path_on_host");
-		return -ENAMETOOLONG;
-	}
-	return add_device(cfg, "disk", spec, d->id, err, errlen);
-}
-
-static int add_nic(struct vm_config *cfg, const struct api_nic *n, char *err, size_t errlen)
-{
-	char spec[320];
-	if (api_model_nic_option(n, spec, sizeof(spec)))
-		return -ENAMETOOLONG; /* cannot happen: the fields are bounded */
-	return add_device(cfg, "net", spec, n->id, err, errlen);
-}
-
-/* The drives, the root device first. */
-static int add_drives(struct vm_config *cfg, const struct api_model *m, int *disk_index, char *err,
-		      size_t errlen)
-{
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < m->ndrives; i++) {
-			if (m->drives[i].root != (pass == 0))
-				continue;
-			/* a vhost-user disk has no in-process device to patch */
-			disk_index[i] = m->drives[i].vhost_user ? -1 : cfg->ndisks;
-			int r = add_drive(cfg, &m->drives[i], err, errlen);
-			if (r)
-				return r;
-		}
-	}
-	return 0;
+	return api_json_str(api_model_drive(m, i), "socket", NULL) != NULL;
 }
 
 /* The guest's name of the root drive, vdX: the in-process disks come first (the root first of
- * the model's, add_drives()), then the vhost-user ones (device_table's order). */
-static char root_letter(const struct api_model *m, const struct api_drive *root,
-			const struct vm_config *cfg)
+ * the model's, device_api.root_first), then the vhost-user ones (device_table's order). */
+static char root_letter(const struct api_model *m, bool vu, const struct vm_config *cfg)
 {
 	int index = cfg->ndisks;
-	if (root->vhost_user) {
-		for (int i = 0; i < m->ndrives; i++)
-			index += !m->drives[i].vhost_user;
+	if (vu) {
+		for (int i = 0; i < api_model_count(m, &dev_disk_api); i++)
+			index += !drive_is_vu(m, i);
 		index += dev_vu_count(cfg, &device_vu_blk);
 	}
 	return (char)('a' + index);
@@ -166,19 +125,38 @@ static char root_letter(const struct api_model *m, const struct api_drive *root,
 static char *kernel_cmdline(const struct api_model *m, const struct vm_config *cfg)
 {
 	const char *args = m->boot_args ? m->boot_args : DEFAULT_BOOT_ARGS;
-	const struct api_drive *root = NULL;
+	const json_t *root = NULL;
+	bool vu = false;
 	char *s;
-	for (int i = 0; i < m->ndrives; i++)
-		if (m->drives[i].root)
-			root = &m->drives[i];
+	for (int i = 0; i < api_model_count(m, &dev_disk_api); i++) {
+		if (api_json_bool(api_model_drive(m, i), "is_root_device", false)) {
+			root = api_model_drive(m, i);
+			vu = drive_is_vu(m, i);
+		}
+	}
 	if (!root)
 		return strdup(args);
+	const char *partuuid = api_json_str(root, "partuuid", "");
+	const char *mode = api_json_bool(root, "is_read_only", false) ? "ro" : "rw";
 	/* Firecracker's partuuid: the root is that partition, wherever the kernel finds it. */
-	int n = root->partuuid[0] ? asprintf(&s, "%s root=PARTUUID=%s %s", args, root->partuuid,
-					     root->ro ? "ro" : "rw")
-				  : asprintf(&s, "%s root=/dev/vd%c %s", args,
-					     root_letter(m, root, cfg), root->ro ? "ro" : "rw");
+	int n = partuuid[0]
+		    ? asprintf(&s, "%s root=PARTUUID=%s %s", args, partuuid, mode)
+		    : asprintf(&s, "%s root=/dev/vd%c %s", args, root_letter(m, vu, cfg), mode);
 	return n < 0 ? NULL : s;
+}
+
+/* Model drive i's place in cfg->disks (the disks added past `first`, found by the id= its option
+ * carries); -1 for a vhost-user disk, which has no in-process device to patch. */
+static void disk_indexes(const struct vm_config *cfg, const struct api_model *m, int first,
+			 int *disk_index)
+{
+	for (int i = 0; i < API_MAX_DRIVES; i++) {
+		const char *id = api_json_str(api_model_drive(m, i), "drive_id", NULL);
+		disk_index[i] = -1;
+		for (int k = first; id && !drive_is_vu(m, i) && k < cfg->ndisks; k++)
+			if (!strcmp(cfg->disks[k].id, id))
+				disk_index[i] = k;
+	}
 }
 
 /* What the configuration had before the model's devices were added, to go back to. */
@@ -193,7 +171,7 @@ static struct devices_mark devices_mark(const struct vm_config *cfg)
 				     dev_vu_count(cfg, &device_vu_net)};
 }
 
-/* Takes back what add_drives()/add_nic() added past the mark, and their records. */
+/* Takes back the disks and NICs added past the mark, and their records. */
 static void undo_devices(struct vm_config *cfg, const struct devices_mark *mark)
 {
 	while (cfg->ndisks > mark->ndisks)
@@ -246,11 +224,9 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	if (r)
 		snprintf(err, errlen, "cannot record the configuration: %s", strerror(-r));
 	if (!r)
-		r = add_drives(cfg, m, disk_index, err, errlen);
-	for (int i = 0; !r && i < m->nnics; i++)
-		r = add_nic(cfg, &m->nics[i], err, errlen);
-	if (!r)
 		r = api_devices_build(cfg, m, err, errlen);
+	if (!r)
+		disk_indexes(cfg, m, mark.ndisks, disk_index);
 	if (r) {
 		undo_devices(cfg, &mark);
 		device_cfg_restore(cfg, &saved);
@@ -277,10 +253,10 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 static int nic_cfg_index(const struct control *c, const struct api_model *m, int i)
 {
 	int k = c->nic_base;
-	if (m->nics[i].socket[0])
+	if (api_json_str(api_model_nic(m, i), "socket", NULL))
 		return -1;
 	for (int j = 0; j < i; j++)
-		k += !m->nics[j].socket[0];
+		k += !api_json_str(api_model_nic(m, j), "socket", NULL);
 	return k;
 }
 
@@ -291,9 +267,10 @@ static void attach_mmds(struct control *c, const struct api_model *m)
 	if (!m->mmds_set)
 		return;
 	mmds_set_config(&c->api.mmds, &m->mmds);
-	for (int i = 0; i < m->nnics; i++) {
+	for (int i = 0; i < api_model_count(m, &dev_net_api); i++) {
 		int k = nic_cfg_index(c, m, i); /* -1: vhost-user, which mmds-config cannot name */
-		if (k < 0 || !mmds_config_has_iface(&m->mmds, m->nics[i].id))
+		if (k < 0 || !mmds_config_has_iface(
+				 &m->mmds, api_json_str(api_model_nic(m, i), "iface_id", "")))
 			continue;
 		c->cfg->nics[k].mmds = &c->api.mmds;
 		c->cfg->nics[k].mmds_ipv4 = m->mmds.ipv4;
@@ -527,7 +504,9 @@ static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_li
 {
 	struct control *c = ctx;
 	const struct api_model *m = &c->api.model;
-	int nic = index >= 0 && index < m->nnics ? nic_cfg_index(c, m, index) : -1;
+	int nic = index >= 0 && index < api_model_count(m, &dev_net_api)
+		      ? nic_cfg_index(c, m, index)
+		      : -1;
 	struct virtio_dev *dev = nic >= 0 && nic < CLI_MAX_NICS ? c->vm.nic_devs[nic] : NULL;
 	if (!dev) {
 		snprintf(err, errlen, "the network interface has no device");

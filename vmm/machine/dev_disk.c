@@ -239,4 +239,5 @@ const struct device_desc device_disk = {.name = "disk",
 					.options = disk_options,
 					.check = check_disks,
 					.create = create_disks,
-					.release = release_disks};
+					.release = release_disks,
+					.api = &dev_disk_api};

@@ -1,4 +1,6 @@
 /* --net: virtio-net NICs over a tap or libslirp (virtio/net/net.h); eth0, eth1, ... in order. */
+#include "vmm/machine/dev_net.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <linux/if_tun.h>
@@ -135,5 +137,8 @@ static const struct device_option net_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-const struct device_desc device_net = {
-    .name = "net", .options = net_options, .check = check_nics, .create = create_nics};
+const struct device_desc device_net = {.name = "net",
+				       .options = net_options,
+				       .check = check_nics,
+				       .create = create_nics,
+				       .api = &dev_net_api};

@@ -22,11 +22,13 @@
  * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
  * added in.
  *
- * On these hooks: vsock, balloon, fs, memory hotplug, pmem and rng (their PUTs, rng's being
- * Firecracker's /entropy; the live GET/PATCH routes of the balloon and of /hotplug/memory stay
- * the router's, vmm/api/api_balloon.c and api_memhp.c, and update the model's document). Not yet
- * (issue 26): disks, NICs and the console keep fields in struct vm_config and their JSON in
- * vmm/api/api_model.c (a drive and a pmem device cannot both be the root: device_api.root_field).
+ * On these hooks: disks and NICs (Firecracker's /drives and /network-interfaces, the "core"
+ * sections: vmm/machine/dev_disk_api.c, dev_net_api.c), vsock, balloon, fs, memory hotplug, pmem
+ * and rng (rng's PUT being Firecracker's /entropy). The live PATCH routes of drives and NICs and
+ * the live GET/PATCH routes of the balloon and of /hotplug/memory stay the router's
+ * (vmm/api/api_router.c, api_balloon.c, api_memhp.c) and update the model's document. One root
+ * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
+ * root_device). The console has no API hooks (Firecracker's "serial" is refused).
  * Metrics: every virtio device's entry has the framework's counters; a device model adds its
  * own through virtio_dev_ops.counters (vhost-user's calls_relayed), read by metrics.c.
  *
@@ -55,9 +57,21 @@ struct device_option {
 	int (*parse)(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
 };
 
+struct mmds_config;
+
 /* What an API body may depend on besides itself: the machine as the model has it so far. */
 struct device_api_ctx {
 	unsigned mem_mib;
+	/* This device's documents in the model (borrowed; an array for a device with an {id}),
+	 * or NULL: none yet (a limit on their number, a replaced id). */
+	const json_t *docs;
+	/* Another document that makes its device the guest's root (root_field), this device's
+	 * document with the same id left out: its device and its id (the section for a device
+	 * without ids); NULL, NULL: none. */
+	const struct device_desc *root_dev;
+	const char *root_id;
+	/* PUT /mmds/config as the model has it (it names NIC ids), or NULL. */
+	const struct mmds_config *mmds;
 };
 
 /* How the config file and the HTTP API describe a device (Firecracker's or Cloud Hypervisor's
@@ -75,6 +89,23 @@ struct device_api {
 	 * ("root_device"), which one device at most may be (a root drive included); NULL: the
 	 * device cannot be the root. */
 	const char *root_field;
+	/* What a PUT making another device the root is told while this device's document is the
+	 * root ("A root block device is already configured."); NULL: "A root device is already
+	 * configured: ID". */
+	const char *root_taken;
+	/* At InstanceStart the root document is applied before the others (the root drive is
+	 * /dev/vda). */
+	bool root_first;
+	/* One of Firecracker's own sections ("drives", "network-interfaces"): a config file
+	 * applies it with the model's sections, before "mmds-config" (which names their ids), and
+	 * GET /vm/config always shows it, right after "machine-config" ([] when empty). */
+	bool core;
+	/* The section of another device whose documents a PUT's trial parses too, in table order:
+	 * their parsers share rules (one vhost-user socket per device, disks and NICs alike). */
+	const char *trial_with;
+	/* A document the trial refuses is quoted as its option ("--disk ARG: reason", -EINVAL)
+	 * rather than named by its id ("ID: reason", the parser's -errno). */
+	bool trial_quotes_option;
 	/* Checks a body; `id` is the path's {id}, or NULL (one object, or a config file's element
 	 * without id_field). Sets *doc (a new reference) to what GET /vm/config shows for it,
 	 * holding id_field with the id it has. Returns 0, or -EINVAL / -ENOMEM with the message
@@ -87,6 +118,10 @@ struct device_api {
 	/* The section a configuration (command line, snapshot) gives the device in GET /vm/config
 	 * (new reference), or NULL when the device is not configured. */
 	json_t *(*describe)(const struct vm_config *cfg);
+	/* The host file an accepted document names and whether it is opened read-only, which PUT
+	 * opens and checks as the device will (Firecracker opens a drive's file at PUT), or NULL
+	 * (none, or nothing to open yet: a vhost-user socket). NULL hook: nothing to open. */
+	const char *(*host_file)(const json_t *doc, bool *ro);
 };
 
 struct device_desc {
