@@ -16,7 +16,7 @@
 # Not run where KVM is unusable (the requires line).
 # labels: slow linux net
 # requires: kvm
-# timeout: 900
+# timeout: 1200
 # resource: linux:1
 . "$(dirname "${BASH_SOURCE[0]}")/linux_lib.sh"
 
@@ -61,21 +61,21 @@ check "GET /vm/config shows the V1 mmds-config" '"mmds-config":\{"version":"V1"'
 wait_for "VMM-GUEST-SHELL: starting" 600
 check "the guest's shell started" "VMM-GUEST-SHELL: starting"
 guest "echo PCI-NET=\$(ls /sys/bus/pci/drivers/virtio-pci | grep -c :)-"
-wait_for "PCI-NET=[0-9]+-" 120
+wait_for "PCI-NET=[0-9]+-" 300
 check "the NIC is a virtio-pci device" "PCI-NET=[1-9][0-9]*-"
 guest "ip route add 169.254.169.254 dev eth0"
 guest "echo MMDS-WGET=\$(wget -q -O - http://169.254.169.254/latest/meta-data/ami-id)"
-wait_for "MMDS-WGET=ami" 120
+wait_for "MMDS-WGET=ami" 300
 check "V1: busybox wget reads the value without a token" "MMDS-WGET=ami-11112222"
 guest "mmds-get -2 /latest/meta-data/ami-id"
-wait_for "mmds-get: (status|.*failed)" 120
+wait_for "mmds-get: (status|.*failed)" 300
 check "V1: a GET with a token reads the value too" "mmds-get: status 200, body: ami-11112222"
 guest "mmds-get /latest/meta-data/; echo MMDS-LIST\"\"-DONE"
-wait_for "^MMDS-LIST-DONE" 120
+wait_for "^MMDS-LIST-DONE" 300
 check "the IMDS listing names the first key" "status 200, body: ami-id.?$"
 check "and the second" "^local-hostname.?$"
 guest "mmds-get /latest/meta-data/nothing; echo MMDS-MISSING-RC=\$?"
-wait_for "MMDS-MISSING-RC=[0-9]" 120
+wait_for "MMDS-MISSING-RC=[0-9]" 300
 check "a missing path is a 404" "mmds-get: status 404"
 check "and mmds-get fails on it" "MMDS-MISSING-RC=1"
 
@@ -91,12 +91,12 @@ tr -d '\r' <"$tmp/log" | grep -E "^mmds-get: [0-9]+ GETs" | sed 's/^/latency: /'
 
 want 204 PUT /mmds '{"latest": {"meta-data": {"ami-id": "ami-33334444"}}}'
 guest "echo MMDS-NEW=\$(wget -q -O - http://169.254.169.254/latest/meta-data/ami-id)"
-wait_for "MMDS-NEW=ami" 120
+wait_for "MMDS-NEW=ami" 300
 check "the guest reads the document the host PUT while it runs" "MMDS-NEW=ami-33334444"
 
 if [ -n "$port" ]; then
 	guest "echo HOST-PAGE=\$(wget -q -O - http://10.0.2.2:$port/page)"
-	wait_for "HOST-PAGE=host" 120
+	wait_for "HOST-PAGE=host" 300
 	check "libslirp still carries the guest's other traffic" "HOST-PAGE=host-page-$$"
 else
 	echo "FAIL: the host's HTTP server did not start: $(cat "$tmp/http.log")"
