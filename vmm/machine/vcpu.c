@@ -305,6 +305,9 @@ static void *vcpu_thread(void *arg)
 	}
 	if (vcpu->index == 0)
 		stats_mark(STATS_FIRST_RUN);
+	/* with the migration's lines (vm_migrate.c): when the guest runs again after a move */
+	log_debug("vCPU %u: first KVM_RUN at %llu us", vcpu->index,
+		  (unsigned long long)(vm_monotonic_ns() / 1000));
 	while (!vm_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

@@ -96,6 +96,14 @@ int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen)
 
 /* ---- the sender's callbacks ---- */
 
+/* CLOCK_MONOTONIC in microseconds, for the debug lines that time the pause: the destination logs
+ * the same clock (vm_migrate_recv.c, the vCPUs' first KVM_RUN in vcpu.c), so the two logs line
+ * up into what the guest's pause is made of (docs/migration.md). */
+static unsigned long long mono_us(void)
+{
+	return (unsigned long long)(vm_monotonic_ns() / 1000);
+}
+
 /* KVM's log of the guest's writes, ORed into the sender's bitmap. */
 static int dirty_log(void *opaque, uint64_t *bitmap)
 {
@@ -151,6 +159,8 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 	if (r && !m->was_paused)
 		vm_resume(m->vm);
 	m->disks_handed_over = !r;
+	if (!r)
+		log_debug("migration: VM paused for the last round at %llu us", mono_us());
 	return r;
 }
 
@@ -174,7 +184,10 @@ static void resume_vm(void *opaque)
 static int save_state(void *opaque, struct snap_writer *w, char *err, size_t errlen)
 {
 	struct vm_migration *m = opaque;
-	return vm_snapshot_collect(m->vm, w, err, errlen);
+	int r = vm_snapshot_collect(m->vm, w, err, errlen);
+	if (!r)
+		log_debug("migration: state collected at %llu us", mono_us());
+	return r;
 }
 
 static const struct mig_send_ops ops = {
@@ -207,6 +220,7 @@ static void *run(void *opaque)
 		if (m->kvm_logging && !kvm_dirty_log_stop(&m->vm->kvm, &m->vm->mem))
 			m->kvm_logging = false;
 	} else {
+		log_debug("migration: COMMIT sent at %llu us", mono_us());
 		struct mig_progress p;
 		mig_progress_read(&m->s, &p);
 		/* the source VMM ends below, so its API cannot answer GET /vmm/migration any

@@ -13,6 +13,7 @@
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
 #include "vmm/machine/vm_migrate.h"
+#include "vmm/machine/vm_pause.h"
 #include "vmm/migration/mig_recv.h"
 #include "vmm/migration/mig_url.h"
 
@@ -72,6 +73,12 @@ static int memfd(void *opaque, int fd, const struct mig_hello *h, struct guest_m
 }
 
 static const struct mig_recv_ops recv_ops = {.hello = hello, .memfd = memfd};
+
+/* A debug line with CLOCK_MONOTONIC, the clock of the source's lines (vm_migrate.c). */
+static void log_step(const char *what)
+{
+	log_debug("migration: %s at %llu us", what, (unsigned long long)(vm_monotonic_ns() / 1000));
+}
 
 /* Waits for the source's connection in slices of 100 ms, so that `*cancel` ends the wait. */
 static int wait_readable(int fd, int timeout_ms, const atomic_bool *cancel)
@@ -150,8 +157,12 @@ int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, in
 	mig_chan_init_fd(&c, fd, cancel);
 	r.chan = &c;
 	int ret = mig_recv(&r, err, sizeof(err));
-	if (!ret)
+	if (!ret) {
+		log_step("stream received");
 		ret = build(vm, cfg, &r, &d, err, sizeof(err));
+	}
+	if (!ret)
+		log_step("VM built");
 	/* A refused VM is gone before the source hears of it: the source takes its disks' locks
 	 * back (vm_migrate.c) as soon as it does. */
 	if (ret && d.vm_built)
@@ -160,11 +171,13 @@ int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, in
 		mig_recv_refuse(&r, -ret, err);
 	else if ((ret = mig_recv_ready(&r, err, sizeof(err))))
 		vm_destroy(vm); /* nothing left behind: the source keeps its guest */
-	if (ret)
+	if (ret) {
 		log_error("migration from %s failed: %s", url, err);
-	else
+	} else {
+		log_step("COMMIT received");
 		log_info("migration: %u rounds, %llu pages received; running", r.rounds,
 			 (unsigned long long)r.pages);
+	}
 	guest_mem_free(&d.mem); /* nothing when the VM took it */
 	mig_recv_free(&r);
 	mig_chan_release(&c);
