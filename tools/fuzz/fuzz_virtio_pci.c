@@ -26,6 +26,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +453,9 @@ static const struct virtio_pci_host host_recorders = {rec_msi, rec_intx, rec_mov
 static int attach_transport(void);
 static void detach_transport(void);
 
+/* The end of struct virtio_pci_state's last field (its size rounds up past it). */
+#define STATE_END (offsetof(struct virtio_pci_state, reserved) + 3 * sizeof(uint16_t))
+
 /* Up to 3 bytes of the saved state changed (a state file is untrusted): anywhere, or in the
  * fields a restore checks (vectors, queue count, the MSI-X table, BAR 0's address). */
 static void alter_state(struct virtio_pci_state *s)
@@ -474,8 +478,8 @@ static void alter_state(struct virtio_pci_state *s)
 		case 3:
 			p = &s->cfg[PCI_COMMAND + at % (PCI_BASE_ADDRESS_2 + 4 - PCI_COMMAND)];
 			break;
-		default:
-			p = (uint8_t *)s + at % sizeof(*s);
+		default: /* any field's byte; not the trailing padding, which is no state */
+			p = (uint8_t *)s + at % STATE_END;
 			break;
 		}
 		*p = v;
