@@ -52,8 +52,10 @@ snap_wait_progress() {
 	return 1
 }
 
+# The last result line; taken from anywhere in a line, as a migrated guest's console may start
+# its destination output mid-line or another vCPU's bytes may come before it.
 snap_result() {
-	tr -d '\r' <"$1" | grep '^SNAP-RESULT ' | tail -n 1
+	tr -d '\r' <"$1" | grep -oE 'SNAP-RESULT checksum=[0-9a-f]+ sectors=[0-9]+' | tail -n 1
 }
 
 snap_start() {
