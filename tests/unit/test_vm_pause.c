@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vmm/machine/vcpu.h"
@@ -40,6 +41,7 @@ static void setup(void)
 	vm.kvm.vm_fd = vm.kvm.dev_fd = -1; /* KVM_GET_CLOCK fails: logged, not fatal */
 	vm.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&vm.stop_lock, NULL);
+	pthread_cond_init(&vm.stop_cond, NULL);
 	vm_pause_init(&vm);
 	cr_assert_eq(vcpu_install_kick_handler(), 0);
 }
@@ -70,6 +72,7 @@ static void teardown(void)
 	stop_and_join();
 	vm_pause_destroy(&vm);
 	pthread_mutex_destroy(&vm.stop_lock);
+	pthread_cond_destroy(&vm.stop_cond);
 	close(vm.stop_fd);
 }
 
@@ -154,4 +157,47 @@ Test(vm_pause, shutdown_request_resumes_and_arms_the_deadline)
 	cr_assert_eq(vm_shutdown_deadline_ms(&vm, after + 5001000000ull), 0, "passed");
 	cr_assert_eq(vm_request_shutdown(&vm, 60000), -ENODEV);
 	cr_assert_leq(vm_shutdown_deadline_ms(&vm, before), most, "the earlier deadline is kept");
+}
+
+/* Another thread's vm_stop() (a completed migration's, a device's) racing the main thread's
+ * teardown: vm_join_vcpus() joins the threads and unmaps the run pages only after every kick in
+ * flight, and later calls kick nobody (they used to store into an unmapped run page or signal a
+ * joined thread: a SIGSEGV of the source VMM after a migration). */
+static bool stoppers_done;
+
+static void *stopper(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&stoppers_done, __ATOMIC_ACQUIRE))
+		vm_stop(&vm, VM_STOP_USER, 0);
+	return NULL;
+}
+
+Test(vm_pause, stop_from_other_threads_during_the_teardown)
+{
+	vm.kvm.vcpu_mmap_size = (int)sysconf(_SC_PAGESIZE);
+	for (int round = 0; round < 50; round++) {
+		pthread_t t[2];
+		vm.stopping = false;
+		vm.vcpus_gone = false;
+		start_vcpus();
+		for (unsigned i = 0; i < vm.ncpus; i++) {
+			vm.vcpus[i].run =
+			    mmap(NULL, (size_t)vm.kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			cr_assert_neq(vm.vcpus[i].run, MAP_FAILED);
+		}
+		__atomic_store_n(&stoppers_done, false, __ATOMIC_RELEASE);
+		for (int i = 0; i < 2; i++)
+			cr_assert_eq(pthread_create(&t[i], NULL, stopper, NULL), 0);
+		vm_stop(&vm, VM_STOP_USER, 0);
+		vm_pause_set_running(&vm, false);
+		vm_join_vcpus(&vm);
+		for (unsigned i = 0; i < vm.ncpus; i++)
+			cr_assert_null(vm.vcpus[i].run);
+		__atomic_store_n(&stoppers_done, true, __ATOMIC_RELEASE);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		cr_assert_eq(vm.kickers, 0);
+	}
 }

@@ -41,7 +41,9 @@
  *       holding no device lock: the 8250 queues its output under its lock and writes it after
  *       dropping it (devices/uart8250.h; the waiting is the guest's back-pressure). Its space
  *       notifier runs under it and may only write an eventfd.
- *  4. struct vm.stop_lock (vmm/machine/vm.h): leaf; vm_control_stop() from any thread.
+ *  4. struct vm.stop_lock (vmm/machine/vm.h): leaf; vm_control_stop() from any thread. vm_stop()
+ *     drops it before it wakes and kicks the vCPUs, and vm_run() waits under it (a condition
+ *     variable) for those kicks to end before it joins the vCPU threads.
  *  5. The metrics lock (vmm/machine/metrics.c): leaf; taken by the API and the flush thread with no
  * other lock held. Building a document under it reads only atomic counters.
  *  6. struct mmds.lock (vmm/mmds/mmds.h): leaf; the MMDS store, tokens and configuration. Taken

@@ -45,10 +45,31 @@ void vm_stop(struct vm *vm, enum vm_stop_reason why, int status)
 		if (write(vm->stop_fd, &one, sizeof(one)) < 0)
 			log_debug("stop eventfd: %s", strerror(errno));
 	}
+	/* The main thread wakes on the eventfd and joins the vCPUs (unmapping their run pages):
+	 * it waits for the kickers in flight (vm_join_vcpus()), and a later call kicks nobody. */
+	bool kick = !vm->vcpus_gone;
+	vm->kickers += kick;
 	pthread_mutex_unlock(&vm->stop_lock);
+	if (!kick)
+		return;
 	vm_pause_wake_for_stop(vm); /* parked vCPUs see the stop and their threads end */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->stop_lock);
+	if (--vm->kickers == 0)
+		pthread_cond_broadcast(&vm->stop_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vm_join_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->vcpus_gone = true;
+	while (vm->kickers)
+		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
 }
 
 /* KVM logs the guest's writes, guest_mem the VMM's own (vmm/machine/vm_snapshot.h: Diff snapshots).
@@ -199,6 +220,7 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_cond_init(&vm->stop_cond, NULL);
 	vm_pause_init(vm);
 	vm->control = (struct vm_control){control_stop, vm};
 	machine_init(&vm->machine);
@@ -493,8 +515,7 @@ int vm_run(struct vm *vm)
 		vm->on_started(vm->on_started_opaque);
 	wait_for_stop(vm, sig_fd);
 	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vcpu_destroy(&vm->vcpus[i]);
+	vm_join_vcpus(vm);
 	vm_devices_stop(vm);
 	if (sig_fd >= 0)
 		close(sig_fd);
@@ -525,5 +546,6 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->stop_cond);
 	vm_pause_destroy(vm);
 }

@@ -45,7 +45,10 @@ struct vm {
 	struct vm_control control; /* handed to devices: calls vm_stop() */
 
 	pthread_mutex_t stop_lock;
-	bool stopping; /* read with __atomic loads from vCPU threads */
+	pthread_cond_t stop_cond; /* signalled when the last kicker is done (vm_run's teardown) */
+	bool stopping;		  /* read with __atomic loads from vCPU threads */
+	bool vcpus_gone;	  /* under stop_lock: vm_run joins them, so vm_stop() kicks none */
+	unsigned kickers;	  /* under stop_lock: vm_stop() calls kicking the vCPUs right now */
 	enum vm_stop_reason stop_reason;
 	int exit_status;
 	int stop_fd; /* eventfd, readable once the VM is stopping */
@@ -110,8 +113,13 @@ int vm_run(struct vm *vm);
 
 void vm_destroy(struct vm *vm);
 
-/* Requests a stop (first request's status wins) and kicks every vCPU. Any thread. */
+/* Requests a stop (first request's status wins) and kicks every vCPU. Any thread, also while
+ * vm_run() tears the VM down (vm_join_vcpus(): then it kicks nobody). */
 void vm_stop(struct vm *vm, enum vm_stop_reason why, int status);
+
+/* vm_run()'s teardown, once the VM is stopping: waits for the vm_stop() calls that kick the
+ * vCPUs right now, then joins the vCPU threads and releases their run pages. */
+void vm_join_vcpus(struct vm *vm);
 
 static inline bool vm_stopping(struct vm *vm)
 {
