@@ -170,17 +170,34 @@ static int give_none(void *o, const struct mig_hello *h, struct guest_mem **mem,
 	return 0;
 }
 
+/* The source's pauses when the destination got its memfd (-1: not seen yet). */
+static const struct src_vm *memfd_source;
+static int stops_at_memfd = -1;
+
 static int map_memfd(void *o, int fd, const struct mig_hello *h, struct guest_mem **mem, char *e,
 		     size_t l)
 {
 	(void)o;
+	if (memfd_source)
+		stops_at_memfd = memfd_source->stops;
 	int r = mig_local_map(&local_mem, fd, h, e, l);
 	*mem = r ? NULL : &local_mem;
 	return r;
 }
 
+static int refuse_memfd(void *o, int fd, const struct mig_hello *h, struct guest_mem **mem, char *e,
+			size_t l)
+{
+	(void)o, (void)h;
+	close(fd);
+	*mem = NULL;
+	snprintf(e, l, "no room for it here");
+	return -ENOMEM;
+}
+
 static const struct mig_recv_ops recv_ops = {.hello = give_dst};
 static const struct mig_recv_ops local_ops = {.hello = give_none, .memfd = map_memfd};
+static const struct mig_recv_ops refusing_local_ops = {.hello = give_none, .memfd = refuse_memfd};
 
 static int receive(struct mig_receiver *r, struct mig_chan *c, const struct mig_recv_ops *o,
 		   char *err, size_t errlen)
@@ -638,11 +655,17 @@ Test(mig_precopy, local_migration_passes_the_memfd)
 	s->s.opaque = &s->vm;
 	s->s.params =
 	    (struct mig_send_params){.local = true, .nvcpus = 1, .config = "{}", .config_len = 2};
+	memfd_source = &s->vm;
+	stops_at_memfd = -1;
 	cr_assert_eq(pthread_create(&s->t, NULL, send_main, s), 0);
 	cr_assert_eq(receive(&r, &c, &local_ops, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(mig_recv_ready(&r, err, sizeof(err)), 0, "%s", err);
 	join_send(s);
+	memfd_source = NULL;
 	cr_assert_eq(s->ret, 0, "%s", s->err);
+	/* the memfd came while the guest ran; the pause followed the destination's answer */
+	cr_assert_eq(stops_at_memfd, 0);
+	cr_assert_eq(s->vm.stops, 1);
 	struct mig_progress p;
 	mig_progress_read(&s->s, &p);
 	cr_assert_eq(p.pages, 0, "no page copied");
@@ -659,6 +682,67 @@ Test(mig_precopy, local_migration_passes_the_memfd)
 	mig_recv_free(&r);
 	mig_chan_release(&c);
 	free(s);
+}
+
+/* A destination that cannot take the memfd answers it with its reason: the source never paused,
+ * its guest runs on. */
+Test(mig_precopy, local_migration_refused_at_the_memfd_never_pauses)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	struct guest_mem shared;
+	cr_assert_eq(guest_mem_alloc_shared(&shared, RAM), 0);
+	struct send_run *s = calloc(1, sizeof(*s));
+	mig_sender_init(&s->s);
+	mig_chan_init_fd(&s->chan, sv[0], &s->s.cancel);
+	s->chan.timeout_ms = 5000;
+	s->s.chan = &s->chan;
+	s->s.mem = &shared;
+	s->s.ops = &ops;
+	s->s.opaque = &s->vm;
+	s->s.params =
+	    (struct mig_send_params){.local = true, .nvcpus = 1, .config = "{}", .config_len = 2};
+	cr_assert_eq(pthread_create(&s->t, NULL, send_main, s), 0);
+	int ret = receive(&r, &c, &refusing_local_ops, err, sizeof(err));
+	cr_assert_eq(ret, -ENOMEM, "%d %s", ret, err);
+	mig_recv_refuse(&r, -ret, err);
+	join_send(s);
+	cr_assert_eq(s->ret, -ENOMEM, "%d %s", s->ret, s->err);
+	cr_assert(strstr(s->err, "no room for it here"), "%s", s->err);
+	cr_assert_eq(s->vm.stops, 0);
+	cr_assert_eq(s->vm.resumes, 0);
+	guest_mem_free(&shared);
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	free(s);
+}
+
+/* The destination's populate maps the pages the file holds and adds none. */
+Test(mig_precopy, populate_maps_the_files_pages_and_adds_none)
+{
+	struct guest_mem shared, here;
+	cr_assert_eq(guest_mem_alloc_shared(&shared, RAM), 0);
+	for (uint64_t p = 0; p < RAM / 4096; p += 5) /* every fifth page exists */
+		cr_assert_eq(guest_mem_write(&shared, p * 4096, &p, sizeof(p)), 0);
+	struct mig_hello h = {0};
+	mig_hello_from_mem(&h, &shared);
+	char err[256];
+	int fd = dup(shared.regions[0].fd);
+	cr_assert_eq(mig_local_map(&here, fd, &h, err, sizeof(err)), 0, "%s", err);
+	uint64_t want = (RAM / 4096 + 4) / 5;
+	cr_assert_eq(mig_local_populate(&here, 5000), want);
+	unsigned char vec[RAM / 4096];
+	cr_assert_eq(mincore(here.regions[0].host, RAM, vec), 0);
+	uint64_t resident = 0;
+	for (size_t i = 0; i < RAM / 4096; i++)
+		resident += vec[i] & 1;
+	cr_assert_eq(resident, want, "no page added: %llu resident", (unsigned long long)resident);
+	uint64_t v = 0;
+	cr_assert_eq(guest_mem_read(&here, 4096 * 10, &v, sizeof(v)), 0);
+	cr_assert_eq(v, 10);
+	guest_mem_free(&here);
+	guest_mem_free(&shared);
 }
 
 Test(mig_precopy, local_migration_needs_shared_ram)

@@ -75,6 +75,7 @@ Test(mig_format, hello_refusals)
 	hello_refused(0, 1, 'X', "bad magic");
 	hello_refused(8, 4, 2, "stream version 2, this vmm reads 1");
 	hello_refused(12, 4, 0x80, "unknown flags");
+	hello_refused(12, 4, MIG_HELLO_PREMAP, "PREMAP without LOCAL");
 	hello_refused(16, 4, 0, "0 vCPUs");
 	hello_refused(16, 4, 100000, "vCPUs");
 	hello_refused(20, 4, 3, "3 RAM regions");

@@ -33,6 +33,7 @@ static const struct sandbox_rule recv_rules[] = {
     SB_ALLOW(SYS_ppoll),
     SB_ALLOW(SYS_ftruncate),
     SB_ALLOW(SYS_unlink),
+    SB_ALLOW(SYS_mincore), /* mig_local_populate() (madvise is in every thread's list) */
 };
 const struct sandbox_list vm_migrate_recv_sandbox = SANDBOX_LIST("migration-recv", recv_rules);
 

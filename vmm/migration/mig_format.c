@@ -89,6 +89,8 @@ int mig_hello_decode(const uint8_t *p, size_t len, struct mig_hello *h, char *er
 	h->flags = (uint32_t)mig_get_le(p + 12, 4);
 	if (h->flags & ~MIG_HELLO_FLAGS)
 		return snap_err(err, errlen, -EINVAL, "unknown flags 0x%x", h->flags);
+	if ((h->flags & MIG_HELLO_PREMAP) && !(h->flags & MIG_HELLO_LOCAL))
+		return snap_err(err, errlen, -EINVAL, "flag PREMAP without LOCAL");
 	h->nvcpus = (uint32_t)mig_get_le(p + 16, 4);
 	if (!h->nvcpus || h->nvcpus > MIG_MAX_VCPUS)
 		return snap_err(err, errlen, -EINVAL, "%u vCPUs (1..%u)", h->nvcpus, MIG_MAX_VCPUS);

@@ -12,13 +12,16 @@
  *          u32 0, then pages * 4096 bytes unless ZERO (a run of zero pages carries no bytes)
  *   ROUND  u32 round (1, 2, ...), u32 0, u64 pages sent since the previous marker: ends a round
  *   MEMFD  local migration only, instead of every MEM: u64 RAM bytes; the guest RAM's memfd
- *          travels with the frame as SCM_RIGHTS (regions back to back from offset 0)
+ *          travels with the frame as SCM_RIGHTS (regions back to back from offset 0); with
+ *          MIG_HELLO_PREMAP sent before the source pauses, and answered by a RESULT (below)
  *   STATE  a piece of the final state: the snapshot state file's bytes (snap_format.h), cut
  *          into frames; the pieces concatenated are one state image for snap_parse()
  *   END    u64 frames and u64 payload bytes sent before it (both sides count them)
  *   ERROR  u32 errno, message: the source gives up (cancelled, failed); the receiver stops
  * and the destination answers with
- *   RESULT u32 status (0: the VM is restored and ready to run, else an errno), message
+ *   RESULT u32 status (0: the VM is restored and ready to run, else an errno), message; with
+ *          MIG_HELLO_PREMAP a first RESULT answers MEMFD (0: the memory is mapped, the source
+ *          may pause; else why the destination gives up)
  * to which the source answers COMMIT (no payload): from then on the destination owns the VM and
  * the source never resumes it. A destination that gets no COMMIT never runs the guest.
  *
@@ -43,8 +46,13 @@
 #define MIG_MAX_MSG	512u /* bytes of an ERROR or RESULT message */
 #define MIG_MAX_VCPUS	256u
 #define MIG_HELLO_LOCAL 1u
-#define MIG_HELLO_FLAGS MIG_HELLO_LOCAL
-#define MIG_MEM_ZERO	1u
+/* With LOCAL: MEMFD comes while the source's guest still runs, and the destination answers it
+ * with RESULT 0 once it has mapped the file (and populated its page tables with the pages the
+ * file holds); only then does the source pause. Without it (an older source) MEMFD comes after
+ * the pause and gets no answer. */
+#define MIG_HELLO_PREMAP 2u
+#define MIG_HELLO_FLAGS	 (MIG_HELLO_LOCAL | MIG_HELLO_PREMAP)
+#define MIG_MEM_ZERO	 1u
 
 enum mig_frame_type {
 	MIG_F_HELLO = 1,

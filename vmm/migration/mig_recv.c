@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/snapshot/snap_err.h"
@@ -99,6 +100,13 @@ static int on_round(struct mig_receiver *r, char *err, size_t errlen)
 	return 0;
 }
 
+static void send_result(struct mig_receiver *r, int code, const char *msg)
+{
+	uint8_t buf[4 + MIG_MAX_MSG];
+	size_t n = mig_status_encode((uint32_t)code, msg, buf, sizeof(buf));
+	mig_frame_send(r->chan, MIG_F_RESULT, buf, n, NULL, 0, -1);
+}
+
 static int on_memfd(struct mig_receiver *r, char *err, size_t errlen)
 {
 	int fd = r->chan->rx_fd;
@@ -119,6 +127,12 @@ static int on_memfd(struct mig_receiver *r, char *err, size_t errlen)
 		ret = snap_err(err, errlen, -EINVAL, "no guest memory from the memfd");
 	if (!ret)
 		ret = check_shape(&r->hello, r->mem, err, errlen);
+	if (!ret && (r->hello.flags & MIG_HELLO_PREMAP)) {
+		/* the source's guest runs on meanwhile: the page tables are filled outside its
+		 * pause */
+		mig_local_populate(r->mem, MIG_POPULATE_BUDGET_MS);
+		send_result(r, 0, "memory mapped");
+	}
 	return ret;
 }
 
@@ -247,13 +261,6 @@ int mig_recv(struct mig_receiver *r, char *err, size_t errlen)
 	return ret;
 }
 
-static void send_result(struct mig_receiver *r, int code, const char *msg)
-{
-	uint8_t buf[4 + MIG_MAX_MSG];
-	size_t n = mig_status_encode((uint32_t)code, msg, buf, sizeof(buf));
-	mig_frame_send(r->chan, MIG_F_RESULT, buf, n, NULL, 0, -1);
-}
-
 int mig_recv_ready(struct mig_receiver *r, char *err, size_t errlen)
 {
 	uint8_t hdr[MIG_FRAME_HDR];
@@ -318,6 +325,51 @@ int mig_local_map(struct guest_mem *mem, int fd, const struct mig_hello *h, char
 		off += h->regions[i].size;
 	}
 	return 0;
+}
+
+/* Milliseconds since an arbitrary point (CLOCK_MONOTONIC). */
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+/* Pages of one mincore() call (its vector is on the stack). */
+#define POPULATE_CHUNK 4096u
+
+/* Populates one chunk's runs of resident pages; false when populating failed. */
+static bool populate_resident(uint8_t *host, size_t npages, uint64_t *done)
+{
+	unsigned char vec[POPULATE_CHUNK];
+	if (mincore(host, npages * MIG_PAGE, vec))
+		return false;
+	for (size_t i = 0; i < npages;) {
+		size_t run = 0;
+		while (i + run < npages && (vec[i + run] & 1))
+			run++;
+		if (run && madvise(host + i * MIG_PAGE, run * MIG_PAGE, MADV_POPULATE_WRITE))
+			return false;
+		*done += run;
+		i += run ? run : 1;
+	}
+	return true;
+}
+
+uint64_t mig_local_populate(const struct guest_mem *mem, unsigned budget_ms)
+{
+	uint64_t done = 0, end = mono_ms() + budget_ms;
+	for (int ri = 0; ri < mem->nregions; ri++) {
+		const struct guest_region *g = &mem->regions[ri];
+		size_t pages = g->size / MIG_PAGE;
+		for (size_t p = 0; p < pages; p += POPULATE_CHUNK) {
+			size_t n = pages - p < POPULATE_CHUNK ? pages - p : POPULATE_CHUNK;
+			if (!populate_resident((uint8_t *)g->host + p * MIG_PAGE, n, &done) ||
+			    mono_ms() >= end)
+				return done;
+		}
+	}
+	return done;
 }
 
 void mig_recv_free(struct mig_receiver *r)

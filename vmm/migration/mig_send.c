@@ -138,7 +138,7 @@ static int send_hello(struct mig_sender *s)
 {
 	struct mig_hello h = {0};
 	mig_hello_from_mem(&h, s->mem);
-	h.flags = s->params.local ? MIG_HELLO_LOCAL : 0;
+	h.flags = s->params.local ? MIG_HELLO_LOCAL | MIG_HELLO_PREMAP : 0;
 	h.nvcpus = s->params.nvcpus;
 	h.config = s->params.config;
 	h.config_len = (uint32_t)s->params.config_len;
@@ -398,14 +398,18 @@ static int stop_vm(struct mig_sender *s, char *err, size_t errlen)
 	return r;
 }
 
-/* Everything after HELLO for a local migration: the memfd instead of pages. */
+/* Everything after HELLO for a local migration: the memfd instead of pages, sent while the guest
+ * runs; the pause once the destination has mapped it (MIG_HELLO_PREMAP), so that its mapping's
+ * page faults are not the guest's downtime. */
 static int send_local(struct mig_sender *s, char *err, size_t errlen)
 {
 	uint8_t buf[8];
 	mig_put_le(buf, s->mem->ram_size, 8);
-	int r = stop_vm(s, err, errlen);
+	int r = send_frame(s, MIG_F_MEMFD, buf, sizeof(buf), NULL, 0, s->mem->regions[0].fd);
 	if (!r)
-		r = send_frame(s, MIG_F_MEMFD, buf, sizeof(buf), NULL, 0, s->mem->regions[0].fd);
+		r = await_result(s, err, errlen);
+	if (!r)
+		r = stop_vm(s, err, errlen);
 	return r;
 }
 
