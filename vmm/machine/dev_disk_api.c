@@ -236,14 +236,14 @@ static void model_id(char *out, size_t len, const char *id, int index)
 static json_t *describe_drives(const struct vm_config *cfg)
 {
 	const struct dev_vu_cfg *vu = device_cfg_find(cfg, &device_vu_blk);
-	int n = cfg->ndisks + (vu ? vu->n : 0);
+	int ndisks = dev_disk_count(cfg), n = ndisks + (vu ? vu->n : 0);
 	json_t *list = n ? json_array() : NULL;
 	char id[VIRTIO_BLK_DRIVE_ID_MAX];
 
 	for (int i = 0; list && i < n && i < CLI_MAX_DISKS; i++) {
 		json_t *doc;
-		if (i < cfg->ndisks) {
-			const struct virtio_blk_opts *o = &cfg->disks[i];
+		if (i < ndisks) {
+			const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
 			/* what an io_engine became (drive_option()) */
 			const char *engine = o->aio == VIRTIO_BLK_AIO_SYNC	 ? "Sync"
 					     : o->aio == VIRTIO_BLK_AIO_IO_URING ? "Async"
@@ -252,7 +252,7 @@ static json_t *describe_drives(const struct vm_config *cfg)
 			doc = drive_doc(id, o->path, o->root, o->ro,
 					o->no_flush ? "Unsafe" : "Writeback", engine, "", &o->rl);
 		} else {
-			const struct vu_opts *o = &vu->dev[i - cfg->ndisks].opts;
+			const struct vu_opts *o = &vu->dev[i - ndisks].opts;
 			model_id(id, sizeof(id), o->id, i);
 			doc = vu_drive_doc(id, o->socket, false, "", o->num_queues, o->queue_size);
 		}
