@@ -109,40 +109,20 @@ static bool drive_is_vu(const struct api_model *m, int i)
 	return api_json_str(api_model_drive(m, i), "socket", NULL) != NULL;
 }
 
-/* The guest's name of the root drive, vdX: the in-process disks come first (the root first of
- * the model's, device_api.root_first), then the vhost-user ones (device_table's order). */
-static char root_letter(const struct api_model *m, bool vu, const struct vm_config *cfg)
-{
-	int index = dev_disk_count(cfg);
-	if (vu) {
-		for (int i = 0; i < api_model_count(m, &dev_disk_api); i++)
-			index += !drive_is_vu(m, i);
-		index += dev_vu_count(cfg, &device_vu_blk);
-	}
-	return (char)('a' + index);
-}
-
+/* The model's boot arguments, with the root entry of its root device when that device's
+ * descriptor gives one (device_api.root_arg: a drive's root=; pmem's option names its own). */
 static char *kernel_cmdline(const struct api_model *m, const struct vm_config *cfg)
 {
 	const char *args = m->boot_args ? m->boot_args : DEFAULT_BOOT_ARGS;
-	const json_t *root = NULL;
-	bool vu = false;
-	char *s;
-	for (int i = 0; i < api_model_count(m, &dev_disk_api); i++) {
-		if (api_json_bool(api_model_drive(m, i), "is_root_device", false)) {
-			root = api_model_drive(m, i);
-			vu = drive_is_vu(m, i);
-		}
-	}
-	if (!root)
+	const struct device_desc *d = NULL;
+	char root[DEVICE_ROOT_ARG_MAX] = "", *s;
+
+	if (api_devices_root(m, NULL, NULL, &d) && d->api->root_arg &&
+	    d->api->root_arg(api_devices_doc(m, d->api->section), cfg, root, sizeof(root)))
+		return NULL;
+	if (!root[0])
 		return strdup(args);
-	const char *partuuid = api_json_str(root, "partuuid", "");
-	const char *mode = api_json_bool(root, "is_read_only", false) ? "ro" : "rw";
-	/* Firecracker's partuuid: the root is that partition, wherever the kernel finds it. */
-	int n = partuuid[0]
-		    ? asprintf(&s, "%s root=PARTUUID=%s %s", args, partuuid, mode)
-		    : asprintf(&s, "%s root=/dev/vd%c %s", args, root_letter(m, vu, cfg), mode);
-	return n < 0 ? NULL : s;
+	return asprintf(&s, "%s %s", args, root) < 0 ? NULL : s;
 }
 
 /* Model drive i's disk (dev_disk.h: one of the disks added past `first`, found by the id= its

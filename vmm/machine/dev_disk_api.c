@@ -264,6 +264,57 @@ static json_t *describe_drives(const struct vm_config *cfg)
 	return list;
 }
 
+/* A document of a vhost-user disk (its back-end serves it: no in-process device). */
+static bool drive_is_vu(const json_t *doc)
+{
+	return api_json_str(doc, "socket", NULL) != NULL;
+}
+
+/* The guest's name of the root drive, vdX: the in-process disks come first (the root first of
+ * the documents', device_api.root_first), then the vhost-user ones (device_table's order). */
+static char root_letter(const json_t *docs, bool vu, const struct vm_config *cfg)
+{
+	int index = dev_disk_count(cfg);
+	const json_t *doc;
+	size_t i;
+
+	if (vu) {
+		json_array_foreach(docs, i, doc) index += !drive_is_vu(doc);
+		index += dev_vu_count(cfg, &device_vu_blk);
+	}
+	return (char)('a' + index);
+}
+
+/* The document among `docs` that makes its drive the root, or NULL. */
+static const json_t *root_drive(const json_t *docs)
+{
+	const json_t *root = NULL, *doc;
+	size_t i;
+
+	json_array_foreach(docs, i, doc) if (api_json_bool(doc, "is_root_device", false)) root =
+	    doc;
+	return root;
+}
+
+/* root=/dev/vdX, or Firecracker's root=PARTUUID= (that partition, wherever the kernel finds
+ * it), read-only or not as the drive is. */
+static int drive_root_arg(const json_t *docs, const struct vm_config *cfg, char *arg, size_t len)
+{
+	const json_t *root = root_drive(docs);
+	int n;
+
+	if (!root)
+		return snprintf(arg, len, "%s", "") < 0 ? -ENAMETOOLONG : 0;
+	const char *partuuid = api_json_str(root, "partuuid", "");
+	const char *mode = api_json_bool(root, "is_read_only", false) ? "ro" : "rw";
+	if (partuuid[0])
+		n = snprintf(arg, len, "root=PARTUUID=%s %s", partuuid, mode);
+	else
+		n = snprintf(arg, len, "root=/dev/vd%c %s",
+			     root_letter(docs, drive_is_vu(root), cfg), mode);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 /* The file PUT opens (Firecracker's check), in the drive's mode; none for a vhost-user disk:
  * its socket is looked at when the VM starts (the back-end may come later). */
 static const char *drive_file(const json_t *doc, bool *ro)
@@ -285,5 +336,6 @@ const struct device_api dev_disk_api = {
     .check = check_drive,
     .to_option = drive_option,
     .describe = describe_drives,
+    .root_arg = drive_root_arg,
     .host_file = drive_file,
 };

@@ -33,7 +33,8 @@
  * dev_disk.h and dev_net.h (dev_disk_opts(), dev_disk_device(), ...), as migration does the
  * disks (vm_migrate.c): the disks and NICs keep both in their descriptors' blocks. One root
  * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
- * root_device). The console has no API hooks (Firecracker's "serial" is refused).
+ * root_device), named on the kernel command line by its root_arg (a drive's root=). The
+ * console has no API hooks (Firecracker's "serial" is refused).
  * Metrics: every virtio device's entry has the framework's counters; a device model adds its
  * own through virtio_dev_ops.counters (vhost-user's calls_relayed), read by metrics.c.
  *
@@ -63,6 +64,8 @@ struct device_option {
 };
 
 struct mmds_config;
+
+#define DEVICE_ROOT_ARG_MAX 128 /* device_api.root_arg's longest entry, NUL included */
 
 /* What an API body may depend on besides itself: the machine as the model has it so far. */
 struct device_api_ctx {
@@ -124,6 +127,12 @@ struct device_api {
 	/* The section a configuration (command line, snapshot) gives the device in GET /vm/config
 	 * (new reference), or NULL when the device is not configured. */
 	json_t *(*describe)(const struct vm_config *cfg);
+	/* The kernel command line's entry that makes the root document among `docs` (the
+	 * section's value) the guest's root ("root=/dev/vdb rw", "root=PARTUUID=... ro"), `cfg`
+	 * being the configuration the documents are added to (its own devices come first). Returns
+	 * 0 ("" in arg when no document is the root) or -ENAMETOOLONG. NULL hook: the device's
+	 * option names the root itself (pmem's). */
+	int (*root_arg)(const json_t *docs, const struct vm_config *cfg, char *arg, size_t len);
 	/* The host file an accepted document names and whether it is opened read-only, which PUT
 	 * opens and checks as the device will (Firecracker opens a drive's file at PUT), or NULL
 	 * (none, or nothing to open yet: a vhost-user socket). NULL hook: nothing to open. */
