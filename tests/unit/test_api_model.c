@@ -143,16 +143,17 @@ Test(api_model, a_configuration_from_the_model)
 	cr_assert_eq(cfg.ncpus, 3);
 	cr_assert_eq(cfg.mem_size, 300ull << 20);
 	cr_assert_str_eq(append, "a=1 root=/dev/vda ro");
-	cr_assert_eq(cfg.ndisks, 2);
-	cr_assert_str_eq(cfg.disks[0].path, "/r", "the root drive is /dev/vda");
-	cr_assert(cfg.disks[0].ro);
-	cr_assert_eq(cfg.disks[1].aio, VIRTIO_BLK_AIO_SYNC);
+	cr_assert_eq(dev_disk_count(&cfg), 2);
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/r", "the root drive is /dev/vda");
+	cr_assert(dev_disk_opts(&cfg, 0)->ro);
+	cr_assert_eq(dev_disk_opts(&cfg, 1)->aio, VIRTIO_BLK_AIO_SYNC);
 	cr_assert_eq(index[0], 1);
 	cr_assert_eq(index[1], 0);
-	cr_assert_str_eq(cfg.disks[0].id, "root", "the drive's id goes with its --disk option");
-	cr_assert_str_eq(cfg.disks[1].id, "data");
-	cr_assert_eq(cfg.nnics, 1);
-	cr_assert_str_eq(cfg.nics[0].ifname, "tap7");
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->id, "root",
+			 "the drive's id goes with its --disk option");
+	cr_assert_str_eq(dev_disk_opts(&cfg, 1)->id, "data");
+	cr_assert_eq(dev_net_count(&cfg), 1);
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "tap7");
 	/* what a snapshot's restore builds: the drives keep their ids */
 	struct api_model restored;
 	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
@@ -181,9 +182,9 @@ Test(api_model, cache_type_reaches_the_disk_and_survives_a_restore)
 	cli_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert(cfg.disks[0].no_flush, "Unsafe: no FLUSH offered, as in Firecracker");
-	cr_assert_not(cfg.disks[1].no_flush);
-	cr_assert_not(cfg.disks[2].no_flush, "not given: flushes kept");
+	cr_assert(dev_disk_opts(&cfg, 0)->no_flush, "Unsafe: no FLUSH offered, as in Firecracker");
+	cr_assert_not(dev_disk_opts(&cfg, 1)->no_flush);
+	cr_assert_not(dev_disk_opts(&cfg, 2)->no_flush, "not given: flushes kept");
 	struct api_model restored;
 	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
 	cr_assert_str_eq(drive_str(&restored, 0, "cache_type"), "Unsafe");
@@ -220,9 +221,49 @@ Test(api_model, a_failed_build_leaves_nothing_added)
 		cr_assert_eq(cli_device_option(&cfg, "disk", "/cli.img", err, sizeof(err)), 0);
 	cr_assert_neq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "a:"), "names the drive: %s", err);
-	cr_assert_eq(cfg.ndisks, CLI_MAX_DISKS);
+	cr_assert_eq(dev_disk_count(&cfg), CLI_MAX_DISKS);
+	cr_assert_str_eq(dev_disk_opts(&cfg, CLI_MAX_DISKS - 1)->path, "/cli.img",
+			 "the disks put back own their paths");
 	cr_assert_null(append);
 	cr_assert_null(cfg.kernel);
+	cli_free(&cfg);
+}
+
+/* A start that fails after the build (vm_create()) puts the command line's disks and NICs back
+ * from the copy device_cfg_save() made (device_desc.cfg_copy: the copy owns its paths), and one
+ * that goes through drops that copy; the sanitizer run of the unit tests finds any leak, double
+ * free or use after free of the paths. */
+Test(api_model, a_failed_start_puts_the_disks_and_nics_back)
+{
+	struct vm_config cfg;
+	struct device_cfg_saved saved;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			  " \"drives\": [{\"drive_id\": \"api\", \"path_on_host\": \"/api.img\","
+			  " \"is_root_device\": false}],"
+			  " \"network-interfaces\": [{\"iface_id\": \"eth1\","
+			  " \"host_dev_name\": \"tap8\"}]}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	cli_config_init(&cfg);
+	cr_assert_eq(cli_device_option(&cfg, "disk", "/cli.img,id=cli", err, sizeof(err)), 0);
+	cr_assert_eq(cli_device_option(&cfg, "net", "tap=tap7", err, sizeof(err)), 0);
+	cr_assert_eq(device_cfg_save(&cfg, &saved), 0);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(dev_disk_count(&cfg), 2);
+	cr_assert_eq(dev_net_count(&cfg), 2);
+	device_cfg_restore(&cfg, &saved);
+	cr_assert_eq(dev_disk_count(&cfg), 1);
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/cli.img");
+	cr_assert_eq(dev_net_count(&cfg), 1);
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "tap7");
+	free(append);
+
+	cr_assert_eq(device_cfg_save(&cfg, &saved), 0);
+	device_cfg_saved_free(&saved); /* the start went through */
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/cli.img");
 	cli_free(&cfg);
 }
 
@@ -245,13 +286,13 @@ Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
 	cli_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_eq(cfg.disks[0].rl.bw.size, 2097152);
-	cr_assert_eq(cfg.disks[0].rl.bw.one_time_burst, 4096);
-	cr_assert_eq(cfg.disks[0].rl.bw.refill_ms, 1000);
-	cr_assert_eq(cfg.disks[0].rl.ops.size, 0, "size 0: no limit");
-	cr_assert_eq(cfg.nics[0].rx_rl.ops.size, 500);
-	cr_assert_eq(cfg.nics[0].rx_rl.bw.size, 0);
-	cr_assert_eq(cfg.nics[0].tx_rl.bw.refill_ms, 10);
+	cr_assert_eq(dev_disk_opts(&cfg, 0)->rl.bw.size, 2097152);
+	cr_assert_eq(dev_disk_opts(&cfg, 0)->rl.bw.one_time_burst, 4096);
+	cr_assert_eq(dev_disk_opts(&cfg, 0)->rl.bw.refill_ms, 1000);
+	cr_assert_eq(dev_disk_opts(&cfg, 0)->rl.ops.size, 0, "size 0: no limit");
+	cr_assert_eq(dev_net_opts(&cfg, 0)->rx_rl.ops.size, 500);
+	cr_assert_eq(dev_net_opts(&cfg, 0)->rx_rl.bw.size, 0);
+	cr_assert_eq(dev_net_opts(&cfg, 0)->tx_rl.bw.refill_ms, 10);
 	/* a snapshot replays the recorded options: the limits are in them */
 	bool disk_seen = false, net_seen = false;
 	for (int i = 0; i < cfg.nrecorded; i++) {
@@ -285,8 +326,8 @@ Test(api_model, a_user_nic_is_user_mode_networking)
 	cli_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_eq(cfg.nnics, 1);
-	cr_assert_eq(cfg.nics[0].kind, VIRTIO_NET_USER);
+	cr_assert_eq(dev_net_count(&cfg), 1);
+	cr_assert_eq(dev_net_opts(&cfg, 0)->kind, VIRTIO_NET_USER);
 	cli_free(&cfg);
 	free(append);
 }

@@ -323,7 +323,7 @@ Test(api_vhost_user, a_config_file_reaches_the_command_lines_parser)
 		     err);
 	/* the vhost-user disk comes after the file: /dev/vdb */
 	cr_assert(strstr(append, "root=/dev/vdb rw"), "%s", append);
-	cr_assert_eq(cfg.ndisks, 1);
+	cr_assert_eq(dev_disk_count(&cfg), 1);
 	cr_assert_eq(index[0], 0);
 	cr_assert_eq(index[1], -1, "no in-process device to patch");
 	const struct dev_vu_cfg *blk = device_cfg_find(&cfg, &device_vu_blk);
@@ -337,8 +337,8 @@ Test(api_vhost_user, a_config_file_reaches_the_command_lines_parser)
 	cr_assert_eq(net->n, 1);
 	cr_assert_str_eq(net->dev[0].opts.socket, "/net.sock");
 	cr_assert(net->dev[0].opts.has_mac);
-	cr_assert_eq(cfg.nnics, 1);
-	cr_assert_str_eq(cfg.nics[0].ifname, "tap7");
+	cr_assert_eq(dev_net_count(&cfg), 1);
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "tap7");
 	cr_assert(device_table_shares_memory(&cfg), "guest RAM is shared with the back-ends");
 	bool recorded = false;
 	for (int i = 0; i < cfg.nrecorded; i++)

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "vmm/machine/cli.h"
+#include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_display.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/dev_rng.h"
 #include "vmm/machine/device_table.h"
 
@@ -122,16 +124,17 @@ Test(cli, device_options)
 			   "--rng=rate=1K", "--console", "virtio", "--gpu", "--screenshot", "s.png",
 			   "--input-script", "in.txt"),
 		     CLI_RUN);
-	cr_assert_eq(c.ndisks, 2);
-	cr_assert_str_eq(c.disks[0].path, "a.img");
-	cr_assert(c.disks[0].ro);
-	cr_assert_str_eq(c.disks[0].serial, "S1");
-	cr_assert_str_eq(c.disks[1].path, "b.img");
-	cr_assert_not(c.disks[1].ro);
-	cr_assert_eq(c.nnics, 2);
-	cr_assert_eq(c.nics[0].kind, VIRTIO_NET_USER);
-	cr_assert_str_eq(c.nics[1].ifname, "vt0");
-	cr_assert(c.nics[1].has_mac);
+	cr_assert_eq(dev_disk_count(&c), 2);
+	cr_assert_str_eq(dev_disk_opts(&c, 0)->path, "a.img");
+	cr_assert(dev_disk_opts(&c, 0)->ro);
+	cr_assert_str_eq(dev_disk_opts(&c, 0)->serial, "S1");
+	cr_assert_str_eq(dev_disk_opts(&c, 1)->path, "b.img");
+	cr_assert_not(dev_disk_opts(&c, 1)->ro);
+	cr_assert_null(dev_disk_opts(&c, 2));
+	cr_assert_eq(dev_net_count(&c), 2);
+	cr_assert_eq(dev_net_opts(&c, 0)->kind, VIRTIO_NET_USER);
+	cr_assert_str_eq(dev_net_opts(&c, 1)->ifname, "vt0");
+	cr_assert(dev_net_opts(&c, 1)->has_mac);
 	const struct dev_rng_cfg *rng = device_cfg_find(&c, &device_rng);
 	cr_assert_not_null(rng);
 	cr_assert_eq(rng->opts.rate, 1024);
@@ -144,7 +147,8 @@ Test(cli, device_options)
 	cr_assert_str_eq(disp->opts.input_script, "in.txt");
 	cr_assert(display_opts_wanted(&disp->opts));
 	cli_free(&c);
-	cr_assert_eq(c.ndisks, 0, "cli_free releases the disks");
+	cr_assert_eq(dev_disk_count(&c), 0, "cli_free releases the disks");
+	cr_assert_null(device_cfg_find(&c, &device_disk), "and their block");
 	cli_free(&c);
 }
 
@@ -184,10 +188,12 @@ Test(cli, transport_applies_to_the_devices_after_it)
 			   "--disk", "b", "--rng", "--console", "virtio", "--transport", "mmio",
 			   "--net", "user", "--gpu"),
 		     CLI_RUN);
-	cr_assert_eq(c.disk_transport[0], TRANSPORT_MMIO);
-	cr_assert_eq(c.disk_transport[1], TRANSPORT_PCI);
-	cr_assert_eq(c.nic_transport[0], TRANSPORT_MMIO);
-	cr_assert_eq(c.nic_transport[1], TRANSPORT_MMIO);
+	const struct dev_disk_cfg *disks = device_cfg_find(&c, &device_disk);
+	const struct dev_net_cfg *nics = device_cfg_find(&c, &device_net);
+	cr_assert_eq(disks->disk[0].transport, TRANSPORT_MMIO);
+	cr_assert_eq(disks->disk[1].transport, TRANSPORT_PCI);
+	cr_assert_eq(nics->nic[0].transport, TRANSPORT_MMIO);
+	cr_assert_eq(nics->nic[1].transport, TRANSPORT_MMIO);
 	cr_assert_eq(((const struct dev_rng_cfg *)device_cfg_find(&c, &device_rng))->transport,
 		     TRANSPORT_PCI);
 	cr_assert_eq(c.console_transport, TRANSPORT_PCI);
@@ -222,7 +228,7 @@ Test(cli, bad_device_values_are_usage_errors, .init = quiet)
 			   "d", "--disk", "e", "--disk", "f", "--disk", "g", "--disk", "h",
 			   "--disk", "i"),
 		     CLI_EXIT_USAGE, "at most 8 disks");
-	cr_assert_eq(c.ndisks, 0, "the disks parsed before the error are freed");
+	cr_assert_eq(dev_disk_count(&c), 0, "the disks parsed before the error are freed");
 	cr_assert_eq(PARSE(&c, "-k", "x", "--net", "user", "--net", "user", "--net", "user",
 			   "--net", "user", "--net", "user"),
 		     CLI_EXIT_USAGE, "at most 4 NICs");
@@ -240,10 +246,12 @@ Test(cli, disk_ids_are_unique)
 	cr_assert_eq(cli_device_option(&c, "disk", "b.img", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cli_device_option(&c, "disk", "c.img,id=data", err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "disk 0 has that id"), "%s", err);
-	cr_assert_eq(c.ndisks, 2, "the refused disk is not added");
+	cr_assert_eq(dev_disk_count(&c), 2, "the refused disk is not added");
 	cr_assert_eq(cli_device_option(&c, "disk", "c.img,id=logs", err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_str_eq(c.disks[2].id, "logs");
+	cr_assert_str_eq(dev_disk_opts(&c, 2)->id, "logs");
+	cr_assert_eq(dev_disk_find_id(&c, "logs"), 2);
+	cr_assert_eq(dev_disk_find_id(&c, ""), -1, "no id names no disk");
 	cli_free(&c);
 }
 
@@ -303,13 +311,14 @@ Test(cli, a_replay_of_the_recorded_options_builds_the_same_vm)
 	cr_assert_str_eq(r.kernel, "k.elf");
 	cr_assert_eq(r.mem_size, 512ULL << 20);
 	cr_assert_eq(r.ncpus, 2);
-	cr_assert_eq(r.ndisks, 2);
-	cr_assert_str_eq(r.disks[1].path, "b.img");
-	cr_assert(r.disks[0].ro);
-	cr_assert_eq(r.disk_transport[0], TRANSPORT_MMIO);
-	cr_assert_eq(r.disk_transport[1], TRANSPORT_PCI);
-	cr_assert_eq(r.nnics, 1);
-	cr_assert_str_eq(r.nics[0].ifname, "tap4");
+	const struct dev_disk_cfg *disks = device_cfg_find(&r, &device_disk);
+	cr_assert_eq(dev_disk_count(&r), 2);
+	cr_assert_str_eq(dev_disk_opts(&r, 1)->path, "b.img");
+	cr_assert(dev_disk_opts(&r, 0)->ro);
+	cr_assert_eq(disks->disk[0].transport, TRANSPORT_MMIO);
+	cr_assert_eq(disks->disk[1].transport, TRANSPORT_PCI);
+	cr_assert_eq(dev_net_count(&r), 1);
+	cr_assert_str_eq(dev_net_opts(&r, 0)->ifname, "tap4");
 	cr_assert(r.debug_exit);
 	cr_assert_null(r.api_sock);
 	cr_assert_eq(r.nrecorded, c.nrecorded, "the replay records the same options");

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "vmm/machine/cli.h"
+#include "vmm/machine/dev_disk.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/dev_vhost_user.h"
 #include "vmm/machine/device_table.h"
 
@@ -39,7 +41,7 @@ Test(dev_vhost_user, disks_and_nics_with_their_transports)
 	cr_assert_not_null(b);
 	cr_assert_not_null(n);
 	cr_assert_eq(b->n, 2);
-	cr_assert_eq(c.ndisks, 0, "not an in-process disk");
+	cr_assert_eq(dev_disk_count(&c), 0, "not an in-process disk");
 	cr_assert_str_eq(b->dev[0].opts.socket, "/b1");
 	cr_assert_str_eq(b->dev[0].opts.id, "data");
 	cr_assert_eq(b->dev[0].transport, TRANSPORT_MMIO);
@@ -47,7 +49,7 @@ Test(dev_vhost_user, disks_and_nics_with_their_transports)
 	cr_assert_eq(b->dev[1].opts.queue_size, 128);
 	cr_assert_eq(b->dev[1].transport, TRANSPORT_PCI);
 	cr_assert_eq(n->n, 1);
-	cr_assert_eq(c.nnics, 0, "not an in-process NIC");
+	cr_assert_eq(dev_net_count(&c), 0, "not an in-process NIC");
 	cr_assert(n->dev[0].opts.has_mac);
 	cr_assert_eq(n->dev[0].transport, TRANSPORT_PCI);
 	cr_assert(device_table_shares_memory(&c), "guest RAM becomes a shared memfd");

@@ -62,13 +62,13 @@ Test(live_config, a_drives_limits_and_id_survive_the_replay)
 	cr_assert_eq(live_config_disk_limits(&cfg, 1, &rl), 0);
 	cr_assert_str_eq(recorded("disk", 1), "/d.img,ro,id=data,ops=7:1000:0");
 	cr_assert_str_eq(recorded("disk", 0), "/root.img", "the other disk is left alone");
-	cr_assert_eq(cfg.disks[1].rl.ops.size, 7, "the parsed value follows");
-	cr_assert_eq(cfg.disks[1].rl.bw.size, 0);
+	cr_assert_eq(dev_disk_opts(&cfg, 1)->rl.ops.size, 7, "the parsed value follows");
+	cr_assert_eq(dev_disk_opts(&cfg, 1)->rl.bw.size, 0);
 	replay();
-	cr_assert_eq(replayed.ndisks, 2);
-	cr_assert_str_eq(replayed.disks[1].id, "data");
-	cr_assert_eq(replayed.disks[1].rl.ops.size, 7);
-	cr_assert(replayed.disks[1].ro);
+	cr_assert_eq(dev_disk_count(&replayed), 2);
+	cr_assert_str_eq(dev_disk_opts(&replayed, 1)->id, "data");
+	cr_assert_eq(dev_disk_opts(&replayed, 1)->rl.ops.size, 7);
+	cr_assert(dev_disk_opts(&replayed, 1)->ro);
 	cr_assert_eq(api_model_from_config(&m, &replayed), 0);
 	cr_assert_str_eq(drive_str(&m, 0, "drive_id"), "drive0", "no id=: named by its place");
 	cr_assert_str_eq(drive_str(&m, 1, "drive_id"), "data");
@@ -83,8 +83,8 @@ Test(live_config, the_root_drive_and_its_io_engine_survive_the_replay)
 	apply("disk", "/data.img,aio=io_uring");
 	apply("disk", "/root.img,root,aio=sync,id=rootfs");
 	replay();
-	cr_assert(replayed.disks[1].root);
-	cr_assert_not(replayed.disks[0].root);
+	cr_assert(dev_disk_opts(&replayed, 1)->root);
+	cr_assert_not(dev_disk_opts(&replayed, 0)->root);
 	cr_assert_eq(api_model_from_config(&m, &replayed), 0);
 	cr_assert(drive_bool(&m, 1, "is_root_device"), "is_root_device after a restore");
 	cr_assert_not(drive_bool(&m, 0, "is_root_device"));
@@ -112,9 +112,9 @@ Test(live_config, the_path_is_never_taken_for_a_key)
 	cr_assert_str_eq(recorded("disk", 0), "/x/bw=1", "no limits: no keys");
 	cr_assert_eq(live_config_disk_path(&cfg, 0, "/new.img"), 0);
 	cr_assert_str_eq(recorded("disk", 0), "/new.img");
-	cr_assert_str_eq(cfg.disks[0].path, "/new.img");
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/new.img");
 	replay();
-	cr_assert_str_eq(replayed.disks[0].path, "/new.img");
+	cr_assert_str_eq(dev_disk_opts(&replayed, 0)->path, "/new.img");
 }
 
 Test(live_config, a_new_path_keeps_the_options)
@@ -132,10 +132,10 @@ Test(live_config, a_nics_limits_survive_the_replay)
 	cr_assert_eq(live_config_nic_limits(&cfg, 0, &rx, &tx), 0);
 	cr_assert_str_eq(recorded("net", 0), "tap=tap0,mac=52:54:00:00:00:01,rx-ops=5:10:0");
 	replay();
-	cr_assert_eq(replayed.nics[0].rx_rl.ops.size, 5);
-	cr_assert_eq(replayed.nics[0].rx_rl.bw.size, 0);
-	cr_assert_eq(replayed.nics[0].tx_rl.ops.size, 0);
-	cr_assert(replayed.nics[0].has_mac);
+	cr_assert_eq(dev_net_opts(&replayed, 0)->rx_rl.ops.size, 5);
+	cr_assert_eq(dev_net_opts(&replayed, 0)->rx_rl.bw.size, 0);
+	cr_assert_eq(dev_net_opts(&replayed, 0)->tx_rl.ops.size, 0);
+	cr_assert(dev_net_opts(&replayed, 0)->has_mac);
 }
 
 Test(live_config, the_balloon_survives_the_replay)

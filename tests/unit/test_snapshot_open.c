@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm/base/snapshot_io.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/vm_snapshot.h"
 #include "vmm/mmds/mmds.h"
 #include "vmm/snapshot/snap_format.h"
@@ -78,12 +79,12 @@ Test(snapshot_open, overrides_find_their_nic_by_id)
 	    {.id = "net1", .spec = "tap=b1"},
 	    {.id = "eth0", .spec = "tap=a1,mac=02:00:00:00:00:07"}};
 	cr_assert_eq(open_with(ov, 2), 0, "%s", err);
-	cr_assert_eq(cfg.nnics, 2);
-	cr_assert_str_eq(cfg.nics[0].ifname, "a1");
-	cr_assert_str_eq(cfg.nics[0].id, "eth0");
-	cr_assert(cfg.nics[0].has_mac);
-	cr_assert_eq(cfg.nics[0].mac[5], 7);
-	cr_assert_str_eq(cfg.nics[1].ifname, "b1");
+	cr_assert_eq(dev_net_count(&cfg), 2);
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "a1");
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->id, "eth0");
+	cr_assert(dev_net_opts(&cfg, 0)->has_mac);
+	cr_assert_eq(dev_net_opts(&cfg, 0)->mac[5], 7);
+	cr_assert_str_eq(dev_net_opts(&cfg, 1)->ifname, "b1");
 	cr_assert(l.mac_set[0]);
 	cr_assert_not(l.mac_set[1]);
 }
@@ -93,8 +94,8 @@ Test(snapshot_open, overrides_by_position)
 	write_state(TWO_NICS, NULL);
 	const struct snapshot_nic_override ov[] = {{.index = 1, .spec = "tap=b2"}};
 	cr_assert_eq(open_with(ov, 1), 0, "%s", err);
-	cr_assert_str_eq(cfg.nics[0].ifname, "a0");
-	cr_assert_str_eq(cfg.nics[1].ifname, "b2");
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "a0");
+	cr_assert_str_eq(dev_net_opts(&cfg, 1)->ifname, "b2");
 }
 
 Test(snapshot_open, an_override_for_no_nic_is_refused)
@@ -117,9 +118,9 @@ Test(snapshot_open, mmds_answers_on_the_nics_it_names)
 	write_state(TWO_NICS, "{\"config\": {\"network_interfaces\": [\"net1\"], \"ipv4_address\": "
 			      "\"169.254.1.2\"}, \"store\": {\"k\": \"v\"}}");
 	cr_assert_eq(open_with(NULL, 0), 0, "%s", err);
-	cr_assert_null(cfg.nics[0].mmds);
-	cr_assert_eq(cfg.nics[1].mmds, &mmds);
-	cr_assert_eq(cfg.nics[1].mmds_ipv4, 0xa9fe0102);
+	cr_assert_null(dev_net_opts(&cfg, 0)->mmds);
+	cr_assert_eq(dev_net_opts(&cfg, 1)->mmds, &mmds);
+	cr_assert_eq(dev_net_opts(&cfg, 1)->mmds_ipv4, 0xa9fe0102);
 	cr_assert(l.mmds, "kept for snapshot_restore()");
 }
 

@@ -22,6 +22,9 @@
 #include "../mock_driver/mock_driver.h"
 #include "virtio/console/vconsole.h"
 #include "vmm/base/errors.h"
+#include "vmm/machine/dev_disk.h"
+#include "vmm/machine/dev_net.h"
+#include "vmm/machine/dev_rng.h"
 #include "vmm/machine/device_table.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_pci.h"
@@ -91,6 +94,25 @@ Test(vm_virtio_devices, nothing_asked_nothing_created, .init = setup, .fini = te
 	cr_assert_eq(vm.virtio->count, 0);
 	cr_assert_null(vm.pci);
 	cr_assert_null(vm.display);
+}
+
+/* A device's run-time block (device_state()) exists once its create() asks for it, and goes
+ * with the VM; a device without one has none. */
+Test(vm_virtio_devices, run_time_blocks_come_and_go_with_the_vm, .init = setup, .fini = teardown)
+{
+	cr_assert_null(device_state_find(&vm, &device_disk));
+	cr_assert_null(dev_disk_device(&vm, 0), "no disk created, no device");
+	void *disks = device_state(&vm, &device_disk);
+	cr_assert_not_null(disks);
+	cr_assert_eq(device_state(&vm, &device_disk), disks, "one block per device");
+	cr_assert_eq(device_state_find(&vm, &device_disk), disks);
+	cr_assert_null(dev_disk_device(&vm, 0), "zeroed: no device yet");
+	cr_assert_null(dev_disk_device(&vm, -1));
+	cr_assert_null(dev_disk_device(&vm, CLI_MAX_DISKS));
+	cr_assert_null(device_state(&vm, &device_rng), "rng keeps nothing");
+	device_state_free_all(&vm);
+	cr_assert_null(device_state_find(&vm, &device_disk));
+	cr_assert_null(dev_net_device(&vm, 0));
 }
 
 /* ---- SIGWINCH: the host terminal's new size reaches the virtio-console ---- */

@@ -64,7 +64,7 @@ struct control {
 	bool confine_req;
 	int confine_result; /* 1: pending */
 	char *append;
-	int disk_index[API_MAX_DRIVES]; /* model drive i is cfg->disks[disk_index[i]]; -1: none */
+	int disk_index[API_MAX_DRIVES]; /* model drive i is disk disk_index[i]; -1: none */
 	int nic_base; /* the command line's NICs come first: see nic_cfg_index() */
 	/* Live migration: the last one sent from here (until the next or the end), and the
 	 * incoming one's cancel (set when the VMM ends while it waits) and result. */
@@ -93,11 +93,11 @@ static int api_may_build(const struct control *c, char *err, size_t errlen)
 /* Hands a VM built by the API thread to the main thread and waits until it runs. */
 static int hand_over(struct control *c);
 
-/* A VM described by its command line or a snapshot: model drive i is cfg->disks[i]. */
+/* A VM described by its command line or a snapshot: model drive i is disk i. */
 static void identity_disk_index(struct control *c)
 {
 	for (int i = 0; i < API_MAX_DRIVES; i++)
-		c->disk_index[i] = i < c->cfg->ndisks ? i : -1;
+		c->disk_index[i] = i < dev_disk_count(c->cfg) ? i : -1;
 	c->nic_base = 0;
 }
 
@@ -109,53 +109,31 @@ static bool drive_is_vu(const struct api_model *m, int i)
 	return api_json_str(api_model_drive(m, i), "socket", NULL) != NULL;
 }
 
-/* The guest's name of the root drive, vdX: the in-process disks come first (the root first of
- * the model's, device_api.root_first), then the vhost-user ones (device_table's order). */
-static char root_letter(const struct api_model *m, bool vu, const struct vm_config *cfg)
-{
-	int index = cfg->ndisks;
-	if (vu) {
-		for (int i = 0; i < api_model_count(m, &dev_disk_api); i++)
-			index += !drive_is_vu(m, i);
-		index += dev_vu_count(cfg, &device_vu_blk);
-	}
-	return (char)('a' + index);
-}
-
+/* The model's boot arguments, with the root entry of its root device when that device's
+ * descriptor gives one (device_api.root_arg: a drive's root=; pmem's option names its own). */
 static char *kernel_cmdline(const struct api_model *m, const struct vm_config *cfg)
 {
 	const char *args = m->boot_args ? m->boot_args : DEFAULT_BOOT_ARGS;
-	const json_t *root = NULL;
-	bool vu = false;
-	char *s;
-	for (int i = 0; i < api_model_count(m, &dev_disk_api); i++) {
-		if (api_json_bool(api_model_drive(m, i), "is_root_device", false)) {
-			root = api_model_drive(m, i);
-			vu = drive_is_vu(m, i);
-		}
-	}
-	if (!root)
+	const struct device_desc *d = NULL;
+	char root[DEVICE_ROOT_ARG_MAX] = "", *s;
+
+	if (api_devices_root(m, NULL, NULL, &d) && d->api->root_arg &&
+	    d->api->root_arg(api_devices_doc(m, d->api->section), cfg, root, sizeof(root)))
+		return NULL;
+	if (!root[0])
 		return strdup(args);
-	const char *partuuid = api_json_str(root, "partuuid", "");
-	const char *mode = api_json_bool(root, "is_read_only", false) ? "ro" : "rw";
-	/* Firecracker's partuuid: the root is that partition, wherever the kernel finds it. */
-	int n = partuuid[0]
-		    ? asprintf(&s, "%s root=PARTUUID=%s %s", args, partuuid, mode)
-		    : asprintf(&s, "%s root=/dev/vd%c %s", args, root_letter(m, vu, cfg), mode);
-	return n < 0 ? NULL : s;
+	return asprintf(&s, "%s %s", args, root) < 0 ? NULL : s;
 }
 
-/* Model drive i's place in cfg->disks (the disks added past `first`, found by the id= its option
- * carries); -1 for a vhost-user disk, which has no in-process device to patch. */
+/* Model drive i's disk (dev_disk.h: one of the disks added past `first`, found by the id= its
+ * option carries); -1 for a vhost-user disk, which has no in-process device to patch. */
 static void disk_indexes(const struct vm_config *cfg, const struct api_model *m, int first,
 			 int *disk_index)
 {
 	for (int i = 0; i < API_MAX_DRIVES; i++) {
 		const char *id = api_json_str(api_model_drive(m, i), "drive_id", NULL);
-		disk_index[i] = -1;
-		for (int k = first; id && !drive_is_vu(m, i) && k < cfg->ndisks; k++)
-			if (!strcmp(cfg->disks[k].id, id))
-				disk_index[i] = k;
+		int k = id && !drive_is_vu(m, i) ? dev_disk_find_id(cfg, id) : -1;
+		disk_index[i] = k >= first ? k : -1;
 	}
 }
 
@@ -166,17 +144,15 @@ struct devices_mark {
 
 static struct devices_mark devices_mark(const struct vm_config *cfg)
 {
-	return (struct devices_mark){cfg->ndisks, cfg->nnics, cfg->nrecorded,
+	return (struct devices_mark){dev_disk_count(cfg), dev_net_count(cfg), cfg->nrecorded,
 				     dev_vu_count(cfg, &device_vu_blk),
 				     dev_vu_count(cfg, &device_vu_net)};
 }
 
-/* Takes back the disks and NICs added past the mark, and their records. */
+/* Takes back the vhost-user disks and NICs added past the mark, and the records. (The disks
+ * and NICs come back with their configuration blocks: device_cfg_restore().) */
 static void undo_devices(struct vm_config *cfg, const struct devices_mark *mark)
 {
-	while (cfg->ndisks > mark->ndisks)
-		virtio_blk_opts_free(&cfg->disks[--cfg->ndisks]);
-	cfg->nnics = mark->nnics;
 	dev_vu_truncate(cfg, &device_vu_blk, mark->vu_blk);
 	dev_vu_truncate(cfg, &device_vu_net, mark->vu_net);
 	cli_unrecord_to(cfg, mark->nrec);
@@ -248,8 +224,8 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 
 /* ---- the backend the router drives ---- */
 
-/* Model NIC i's place in cfg->nics: after the command line's (nic_base) and the model's taps
- * before it; -1 for a vhost-user NIC, which has none (dev_vhost_user.c keeps it). */
+/* Model NIC i's place among the NICs (dev_net.h): after the command line's (nic_base) and the
+ * model's taps before it; -1 for a vhost-user NIC, which has none (dev_vhost_user.c keeps it). */
 static int nic_cfg_index(const struct control *c, const struct api_model *m, int i)
 {
 	int k = c->nic_base;
@@ -268,12 +244,13 @@ static void attach_mmds(struct control *c, const struct api_model *m)
 		return;
 	mmds_set_config(&c->api.mmds, &m->mmds);
 	for (int i = 0; i < api_model_count(m, &dev_net_api); i++) {
-		int k = nic_cfg_index(c, m, i); /* -1: vhost-user, which mmds-config cannot name */
-		if (k < 0 || !mmds_config_has_iface(
-				 &m->mmds, api_json_str(api_model_nic(m, i), "iface_id", "")))
+		/* NULL: vhost-user, which mmds-config cannot name */
+		struct virtio_net_opts *nic = dev_net_opts_edit(c->cfg, nic_cfg_index(c, m, i));
+		if (!nic || !mmds_config_has_iface(
+				&m->mmds, api_json_str(api_model_nic(m, i), "iface_id", "")))
 			continue;
-		c->cfg->nics[k].mmds = &c->api.mmds;
-		c->cfg->nics[k].mmds_ipv4 = m->mmds.ipv4;
+		nic->mmds = &c->api.mmds;
+		nic->mmds_ipv4 = m->mmds.ipv4;
 	}
 }
 
@@ -458,12 +435,13 @@ static int be_patch_drive(void *ctx, int index, const char *path, char *err, siz
 {
 	struct control *c = ctx;
 	int disk = c->disk_index[index];
-	struct virtio_dev *dev = disk >= 0 && disk < CLI_MAX_DISKS ? c->vm.disk_devs[disk] : NULL;
+	struct virtio_dev *dev = dev_disk_device(&c->vm, disk);
 	if (!dev) {
 		snprintf(err, errlen, "the drive has no device");
 		return -ENODEV;
 	}
-	unsigned need = c->cfg->disks[disk].ro ? LANDLOCK_READ : LANDLOCK_READ | LANDLOCK_WRITE;
+	unsigned need =
+	    dev_disk_opts(c->cfg, disk)->ro ? LANDLOCK_READ : LANDLOCK_READ | LANDLOCK_WRITE;
 	if (!sandbox_landlock_allows(path, need)) {
 		snprintf(err, errlen,
 			 "%s is outside what this VMM may open (Landlock: its drives' directories "
@@ -486,7 +464,7 @@ static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_l
 {
 	struct control *c = ctx;
 	int disk = c->disk_index[index];
-	struct virtio_dev *dev = disk >= 0 && disk < CLI_MAX_DISKS ? c->vm.disk_devs[disk] : NULL;
+	struct virtio_dev *dev = dev_disk_device(&c->vm, disk);
 	if (!dev) {
 		snprintf(err, errlen, "the drive has no device");
 		return -ENODEV;
@@ -507,7 +485,7 @@ static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_li
 	int nic = index >= 0 && index < api_model_count(m, &dev_net_api)
 		      ? nic_cfg_index(c, m, index)
 		      : -1;
-	struct virtio_dev *dev = nic >= 0 && nic < CLI_MAX_NICS ? c->vm.nic_devs[nic] : NULL;
+	struct virtio_dev *dev = dev_net_device(&c->vm, nic);
 	if (!dev) {
 		snprintf(err, errlen, "the network interface has no device");
 		return -ENODEV;
@@ -933,7 +911,7 @@ static int load_config_file(struct control *c)
 		log_error("config file %s: %s", c->cfg->config_file, err);
 		return VMM_EXIT_USAGE;
 	}
-	c->nic_base = c->cfg->nnics;
+	c->nic_base = dev_net_count(c->cfg);
 	r = control_build_config(c->cfg, &c->api.model, &c->append, c->disk_index, err,
 				 sizeof(err));
 	if (r) {
@@ -962,7 +940,7 @@ static int restore_here(struct control *c)
 {
 	char taps[CLI_MAX_NICS][48] = {{0}}, err[300] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[CLI_MAX_NICS] = {{0}};
-	int ntaps = c->cfg->nnics;
+	int ntaps = dev_net_count(c->cfg);
 
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
 		if (strcmp(c->cfg->recorded[i].name, "net")) {
@@ -973,11 +951,12 @@ static int restore_here(struct control *c)
 		}
 	}
 	for (int i = 0; i < ntaps; i++) {
-		if (c->cfg->nics[i].kind != VIRTIO_NET_TAP) {
+		const struct virtio_net_opts *nic = dev_net_opts(c->cfg, i);
+		if (nic->kind != VIRTIO_NET_TAP) {
 			log_error("--restore: --net must name a tap (tap=NAME)");
 			return VMM_EXIT_USAGE;
 		}
-		nic_override(&c->cfg->nics[i], taps[i], sizeof(taps[i]));
+		nic_override(nic, taps[i], sizeof(taps[i]));
 		tap_ptrs[i] = (struct snapshot_nic_override){.index = i, .spec = taps[i]};
 	}
 	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);

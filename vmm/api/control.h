@@ -26,7 +26,8 @@ int control_run(struct vm_config *cfg);
  * source, vCPUs and memory, the drives (the root device first, so it is /dev/vda, with
  * "root=/dev/vda" added to the kernel command line) and the taps. `*append` receives the
  * command line (malloc'd; the caller frees it after the VM is gone) and disk_index[i] the
- * position in cfg->disks of the model's drive i. On failure nothing is left added to `cfg`.
+ * disk (vmm/machine/dev_disk.h) of the model's drive i, -1 for a vhost-user one. On failure
+ * nothing is left added to `cfg`.
  * Returns 0, or -errno with the reason in err[0..errlen). */
 struct api_model;
 int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,

@@ -9,6 +9,8 @@
 
 #include "vmm/machine/api_rate_limit.h"
 #include "vmm/machine/dev_balloon.h"
+#include "vmm/machine/dev_disk.h"
+#include "vmm/machine/dev_net.h"
 
 #define LIMITS_MAX 256 /* ",rx-bw=S:R:B" and three more: 4 x (8 + 3 x 20 digits) */
 
@@ -69,10 +71,11 @@ static int edit_items(struct cli_record *rec, int keep, const char *const *drop,
 int live_config_disk_path(struct vm_config *cfg, int disk, const char *path)
 {
 	struct cli_record *rec = find_record(cfg, "disk", disk);
+	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
 	const char *rest = rec && rec->arg ? strchr(rec->arg, ',') : NULL;
 	char *arg, *copy;
 
-	if (!rec || disk >= cfg->ndisks)
+	if (!rec || !o)
 		return -ENOENT;
 	copy = strdup(path);
 	if (!copy || asprintf(&arg, "%s%s", path, rest ? rest : "") < 0) {
@@ -81,8 +84,8 @@ int live_config_disk_path(struct vm_config *cfg, int disk, const char *path)
 	}
 	free(rec->arg);
 	rec->arg = arg;
-	free(cfg->disks[disk].path);
-	cfg->disks[disk].path = copy;
+	free(o->path);
+	o->path = copy;
 	return 0;
 }
 
@@ -90,15 +93,16 @@ int live_config_disk_limits(struct vm_config *cfg, int disk, const struct rate_l
 {
 	static const char *const keys[] = {"bw", "ops", NULL};
 	struct cli_record *rec = find_record(cfg, "disk", disk);
+	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
 	char add[LIMITS_MAX] = "";
 
-	if (!rec || disk >= cfg->ndisks)
+	if (!rec || !o)
 		return -ENOENT;
 	if (api_rate_limiter_spec(add, sizeof(add), "", rl))
 		return -ENOMEM; /* cannot happen: the numbers are bounded */
 	int r = edit_items(rec, 1, keys, add);
 	if (!r)
-		cfg->disks[disk].rl = *rl;
+		o->rl = *rl;
 	return r;
 }
 
@@ -107,17 +111,18 @@ int live_config_nic_limits(struct vm_config *cfg, int nic, const struct rate_lim
 {
 	static const char *const keys[] = {"rx-bw", "rx-ops", "tx-bw", "tx-ops", NULL};
 	struct cli_record *rec = find_record(cfg, "net", nic);
+	struct virtio_net_opts *o = dev_net_opts_edit(cfg, nic);
 	char add[LIMITS_MAX] = "";
 
-	if (!rec || nic >= cfg->nnics)
+	if (!rec || !o)
 		return -ENOENT;
 	if (api_rate_limiter_spec(add, sizeof(add), "rx-", rx) ||
 	    api_rate_limiter_spec(add, sizeof(add), "tx-", tx))
 		return -ENOMEM; /* cannot happen: the numbers are bounded */
 	int r = edit_items(rec, 1, keys, add);
 	if (!r) {
-		cfg->nics[nic].rx_rl = *rx;
-		cfg->nics[nic].tx_rl = *tx;
+		o->rx_rl = *rx;
+		o->tx_rl = *tx;
 	}
 	return r;
 }

@@ -579,8 +579,5 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 void cli_free(struct vm_config *cfg)
 {
 	unrecord_to(cfg, 0);
-	for (int i = 0; device_table[i]; i++)
-		if (device_table[i]->release)
-			device_table[i]->release(cfg);
 	device_cfg_free_all(cfg);
 }

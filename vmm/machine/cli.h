@@ -6,8 +6,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "virtio/blk/options.h"
-#include "virtio/net/options.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/console.h"
 
@@ -43,14 +41,8 @@ struct vm_config {
 	enum console_mode console;
 	const char *console_path; /* CONSOLE_MODE_FILE */
 	bool virtio_console; /* --console virtio: hvc0 on the host console, COM1 for early boot */
-	struct virtio_blk_opts disks[CLI_MAX_DISKS];
-	int ndisks;
-	struct virtio_net_opts nics[CLI_MAX_NICS];
-	int nnics;
 	/* --transport applies to the device options after it (default mmio). */
 	enum virtio_transport transport; /* the one in effect while parsing */
-	enum virtio_transport disk_transport[CLI_MAX_DISKS];
-	enum virtio_transport nic_transport[CLI_MAX_NICS];
 	enum virtio_transport console_transport;
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
@@ -122,7 +114,7 @@ void cli_unrecord_to(struct vm_config *cfg, int n);
 int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err,
 	       size_t errlen);
 
-/* Frees what cli_parse() allocated (disk paths). */
+/* Frees what cli_parse() allocated (the records, the devices' configuration blocks). */
 void cli_free(struct vm_config *cfg);
 
 /* Writes the full usage text. */

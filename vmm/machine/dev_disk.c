@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -17,46 +18,83 @@
 #include "vmm/machine/device_table.h"
 #include "vmm/machine/vm.h"
 
-/* Another disk already named `id` (the API finds a drive by its id): its index, else -1. */
-static int disk_with_id(const struct vm_config *cfg, const char *id)
+static const struct dev_disk_cfg *disks_of(const struct vm_config *cfg)
 {
-	for (int i = 0; id[0] && i < cfg->ndisks; i++)
-		if (!strcmp(cfg->disks[i].id, id))
+	return device_cfg_find(cfg, &device_disk);
+}
+
+int dev_disk_count(const struct vm_config *cfg)
+{
+	const struct dev_disk_cfg *c = disks_of(cfg);
+	return c ? c->n : 0;
+}
+
+const struct virtio_blk_opts *dev_disk_opts(const struct vm_config *cfg, int i)
+{
+	const struct dev_disk_cfg *c = disks_of(cfg);
+	return c && i >= 0 && i < c->n ? &c->disk[i].opts : NULL;
+}
+
+struct virtio_blk_opts *dev_disk_opts_edit(struct vm_config *cfg, int i)
+{
+	struct dev_disk_cfg *c = disks_of(cfg) ? device_cfg(cfg, &device_disk) : NULL;
+	return c && i >= 0 && i < c->n ? &c->disk[i].opts : NULL;
+}
+
+int dev_disk_find_id(const struct vm_config *cfg, const char *id)
+{
+	for (int i = 0; id[0] && i < dev_disk_count(cfg); i++)
+		if (!strcmp(dev_disk_opts(cfg, i)->id, id))
 			return i;
 	return -1;
+}
+
+/* Whether `o`, parsed after the disks of `c`, may join them: the API finds a drive by its id,
+ * and one disk at most is the root. */
+static int check_new_disk(const struct vm_config *cfg, const struct dev_disk_cfg *c,
+			  const struct virtio_blk_opts *o, char *err, size_t errlen)
+{
+	int same_id = dev_disk_find_id(cfg, o->id);
+	if (same_id >= 0) {
+		snprintf(err, errlen, "id=%s: disk %d has that id already", o->id, same_id);
+		return -EINVAL;
+	}
+	for (int i = 0; o->root && i < c->n; i++) {
+		if (c->disk[i].opts.root) {
+			snprintf(err, errlen, "root: disk %d is the root device already", i);
+			return -EINVAL;
+		}
+	}
+	if (dev_vu_blk_id_taken(cfg, o->id)) {
+		snprintf(err, errlen, "id=%s: a vhost-user disk has that id already", o->id);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/machine/dev_vhost_user.c */
 		return dev_vu_blk_parse(cfg, arg, err, errlen);
-	if (cfg->ndisks == CLI_MAX_DISKS) {
+	struct dev_disk_cfg *c = device_cfg(cfg, &device_disk);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (c->n == CLI_MAX_DISKS) {
 		snprintf(err, errlen, "at most %d disks", CLI_MAX_DISKS);
 		return -E2BIG;
 	}
-	struct virtio_blk_opts *o = &cfg->disks[cfg->ndisks];
+	struct virtio_blk_opts *o = &c->disk[c->n].opts;
 	int r = virtio_blk_opts_parse(arg, o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
-	if (disk_with_id(cfg, o->id) >= 0) {
-		snprintf(err, errlen, "id=%s: disk %d has that id already", o->id,
-			 disk_with_id(cfg, o->id));
+	r = check_new_disk(cfg, c, o, err, errlen);
+	if (r) {
 		virtio_blk_opts_free(o);
-		return -EINVAL;
+		return r;
 	}
-	for (int i = 0; o->root && i < cfg->ndisks; i++) {
-		if (cfg->disks[i].root) {
-			snprintf(err, errlen, "root: disk %d is the root device already", i);
-			virtio_blk_opts_free(o);
-			return -EINVAL;
-		}
-	}
-	if (dev_vu_blk_id_taken(cfg, o->id)) {
-		snprintf(err, errlen, "id=%s: a vhost-user disk has that id already", o->id);
-		virtio_blk_opts_free(o);
-		return -EINVAL;
-	}
-	cfg->disk_transport[cfg->ndisks++] = cfg->transport;
+	c->disk[c->n++].transport = cfg->transport;
 	return 0;
 }
 
@@ -112,15 +150,17 @@ int dev_disk_check_file(const struct virtio_blk_opts *o)
 static int check_one_root(const struct vm_config *cfg)
 {
 	const struct dev_pmem_cfg *pmem = device_cfg_find(cfg, &device_pmem);
-	for (int i = 0; i < cfg->ndisks; i++)
-		for (int j = 0; cfg->disks[i].root && pmem && j < pmem->n; j++)
+	for (int i = 0; i < dev_disk_count(cfg); i++) {
+		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
+		for (int j = 0; o->root && pmem && j < pmem->n; j++)
 			if (pmem->dev[j].opts.root) {
 				log_error(
 				    "disk %s and pmem %s are both marked root: one root device "
 				    "at most",
-				    cfg->disks[i].path, pmem->dev[j].opts.path);
+				    o->path, pmem->dev[j].opts.path);
 				return -EINVAL;
 			}
+	}
 	return 0;
 }
 
@@ -132,71 +172,118 @@ static int check_disks(const struct vm_config *cfg)
 	if (root_err)
 		return root_err;
 	struct stat st[CLI_MAX_DISKS];
-	for (int i = 0; i < cfg->ndisks; i++) {
-		const struct virtio_blk_opts *o = &cfg->disks[i];
+	for (int i = 0; i < dev_disk_count(cfg); i++) {
+		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
 		int err = check_one(o, &st[i]);
 		if (err)
 			return err;
 		for (int j = 0; j < i; j++) {
+			const struct virtio_blk_opts *other = dev_disk_opts(cfg, j);
 			if (st[j].st_dev != st[i].st_dev || st[j].st_ino != st[i].st_ino ||
-			    (o->ro && cfg->disks[j].ro))
+			    (o->ro && other->ro))
 				continue;
 			log_error("disk %s: the same file as disk %d (%s), given twice", o->path, j,
-				  cfg->disks[j].path);
+				  other->path);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-static char *root_cmdline; /* the command line with a root disk's root= added */
+/* What create_disks() made, kept with the VM (device_state()). */
+struct disk_state {
+	struct virtio_dev *dev[CLI_MAX_DISKS]; /* owned by their transports */
+	char *root_cmdline;		       /* the command line with a root disk's root= added */
+};
+
+struct virtio_dev *dev_disk_device(struct vm *vm, int i)
+{
+	struct disk_state *s = device_state_find(vm, &device_disk);
+	return s && i >= 0 && i < CLI_MAX_DISKS ? s->dev[i] : NULL;
+}
 
 /* A root disk (`,root`) is named on the kernel command line as root=/dev/vdX, unless the
  * command line names a root= itself (the API's is_root_device writes one, PARTUUID= or not). */
-static int add_root(struct vm *vm, int i)
+static int add_root(struct vm *vm, struct disk_state *s, int i)
 {
 	const char *user = vm->cfg->append ? vm->cfg->append : "";
 	if (strstr(user, "root="))
 		return 0;
-	free(root_cmdline);
-	if (asprintf(&root_cmdline, "%s%sroot=/dev/vd%c %s", user, *user ? " " : "", 'a' + i,
-		     vm->cfg->disks[i].ro ? "ro" : "rw") < 0) {
-		root_cmdline = NULL;
+	free(s->root_cmdline);
+	if (asprintf(&s->root_cmdline, "%s%sroot=/dev/vd%c %s", user, *user ? " " : "", 'a' + i,
+		     dev_disk_opts(vm->cfg, i)->ro ? "ro" : "rw") < 0) {
+		s->root_cmdline = NULL;
 		return -ENOMEM;
 	}
-	machine_set_cmdline(&vm->machine, root_cmdline);
+	machine_set_cmdline(&vm->machine, s->root_cmdline);
 	return 0;
+}
+
+static int create_disk(struct vm *vm, struct disk_state *s, const struct dev_disk_cfg *c, int i)
+{
+	struct virtio_dev *dev;
+	if (c->disk[i].opts.root) { /* harmless on a restore: no kernel is loaded */
+		int err = add_root(vm, s, i);
+		if (err)
+			return err;
+	}
+	int err = virtio_blk_create(&dev, &c->disk[i].opts, &vm->mem);
+	if (err == -EWOULDBLOCK)
+		err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
+	if (err)
+		return err;
+	err = vm_virtio_place(vm, dev, c->disk[i].transport);
+	s->dev[i] = err ? NULL : dev; /* a failed place freed it */
+	return err;
 }
 
 static int create_disks(struct vm *vm)
 {
-	for (int i = 0; i < vm->cfg->ndisks; i++) {
-		if (vm->cfg->disks[i].root) { /* harmless on a restore: no kernel is loaded */
-			int err = add_root(vm, i);
-			if (err)
-				return err;
-		}
-		struct virtio_dev *dev;
-		int err = virtio_blk_create(&dev, &vm->cfg->disks[i], &vm->mem);
-		if (err == -EWOULDBLOCK)
-			err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
-		if (!err) {
-			err = vm_virtio_place(vm, dev, vm->cfg->disk_transport[i]);
-			vm->disk_devs[i] = err ? NULL : dev; /* a failed place freed it */
-		}
+	const struct dev_disk_cfg *c = disks_of(vm->cfg);
+	if (!c || !c->n)
+		return 0;
+	struct disk_state *s = device_state(vm, &device_disk);
+	if (!s) {
+		log_error("disk: out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < c->n; i++) {
+		int err = create_disk(vm, s, c, i);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-static void release_disks(struct vm_config *cfg)
+static void destroy_disks(struct vm *vm)
 {
-	free(root_cmdline);
-	root_cmdline = NULL;
-	for (int i = 0; i < cfg->ndisks; i++)
-		virtio_blk_opts_free(&cfg->disks[i]);
-	cfg->ndisks = 0;
+	struct disk_state *s = device_state_find(vm, &device_disk);
+	if (s) {
+		free(s->root_cmdline);
+		s->root_cmdline = NULL;
+	}
+}
+
+/* The block's paths are its own (device_desc.cfg_copy, cfg_free). */
+static int copy_disks(void *dst, const void *src)
+{
+	struct dev_disk_cfg *to = dst;
+	const struct dev_disk_cfg *from = src;
+	int err = 0;
+	for (int i = 0; i < to->n; i++) {
+		const char *path = from->disk[i].opts.path;
+		to->disk[i].opts.path = path && !err ? strdup(path) : NULL;
+		if (path && !to->disk[i].opts.path)
+			err = -ENOMEM;
+	}
+	return err;
+}
+
+static void free_disks(void *block)
+{
+	struct dev_disk_cfg *c = block;
+	for (int i = 0; i < c->n; i++)
+		virtio_blk_opts_free(&c->disk[i].opts);
 }
 
 static const struct device_option disk_options[] = {
@@ -239,5 +326,9 @@ const struct device_desc device_disk = {.name = "disk",
 					.options = disk_options,
 					.check = check_disks,
 					.create = create_disks,
-					.release = release_disks,
+					.destroy = destroy_disks,
+					.cfg_size = sizeof(struct dev_disk_cfg),
+					.cfg_copy = copy_disks,
+					.cfg_free = free_disks,
+					.state_size = sizeof(struct disk_state),
 					.api = &dev_disk_api};

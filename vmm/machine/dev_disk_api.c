@@ -236,14 +236,14 @@ static void model_id(char *out, size_t len, const char *id, int index)
 static json_t *describe_drives(const struct vm_config *cfg)
 {
 	const struct dev_vu_cfg *vu = device_cfg_find(cfg, &device_vu_blk);
-	int n = cfg->ndisks + (vu ? vu->n : 0);
+	int ndisks = dev_disk_count(cfg), n = ndisks + (vu ? vu->n : 0);
 	json_t *list = n ? json_array() : NULL;
 	char id[VIRTIO_BLK_DRIVE_ID_MAX];
 
 	for (int i = 0; list && i < n && i < CLI_MAX_DISKS; i++) {
 		json_t *doc;
-		if (i < cfg->ndisks) {
-			const struct virtio_blk_opts *o = &cfg->disks[i];
+		if (i < ndisks) {
+			const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
 			/* what an io_engine became (drive_option()) */
 			const char *engine = o->aio == VIRTIO_BLK_AIO_SYNC	 ? "Sync"
 					     : o->aio == VIRTIO_BLK_AIO_IO_URING ? "Async"
@@ -252,7 +252,7 @@ static json_t *describe_drives(const struct vm_config *cfg)
 			doc = drive_doc(id, o->path, o->root, o->ro,
 					o->no_flush ? "Unsafe" : "Writeback", engine, "", &o->rl);
 		} else {
-			const struct vu_opts *o = &vu->dev[i - cfg->ndisks].opts;
+			const struct vu_opts *o = &vu->dev[i - ndisks].opts;
 			model_id(id, sizeof(id), o->id, i);
 			doc = vu_drive_doc(id, o->socket, false, "", o->num_queues, o->queue_size);
 		}
@@ -262,6 +262,57 @@ static json_t *describe_drives(const struct vm_config *cfg)
 		}
 	}
 	return list;
+}
+
+/* A document of a vhost-user disk (its back-end serves it: no in-process device). */
+static bool drive_is_vu(const json_t *doc)
+{
+	return api_json_str(doc, "socket", NULL) != NULL;
+}
+
+/* The guest's name of the root drive, vdX: the in-process disks come first (the root first of
+ * the documents', device_api.root_first), then the vhost-user ones (device_table's order). */
+static char root_letter(const json_t *docs, bool vu, const struct vm_config *cfg)
+{
+	int index = dev_disk_count(cfg);
+	const json_t *doc;
+	size_t i;
+
+	if (vu) {
+		json_array_foreach(docs, i, doc) index += !drive_is_vu(doc);
+		index += dev_vu_count(cfg, &device_vu_blk);
+	}
+	return (char)('a' + index);
+}
+
+/* The document among `docs` that makes its drive the root, or NULL. */
+static const json_t *root_drive(const json_t *docs)
+{
+	const json_t *root = NULL, *doc;
+	size_t i;
+
+	json_array_foreach(docs, i, doc) if (api_json_bool(doc, "is_root_device", false)) root =
+	    doc;
+	return root;
+}
+
+/* root=/dev/vdX, or Firecracker's root=PARTUUID= (that partition, wherever the kernel finds
+ * it), read-only or not as the drive is. */
+static int drive_root_arg(const json_t *docs, const struct vm_config *cfg, char *arg, size_t len)
+{
+	const json_t *root = root_drive(docs);
+	int n;
+
+	if (!root)
+		return snprintf(arg, len, "%s", "") < 0 ? -ENAMETOOLONG : 0;
+	const char *partuuid = api_json_str(root, "partuuid", "");
+	const char *mode = api_json_bool(root, "is_read_only", false) ? "ro" : "rw";
+	if (partuuid[0])
+		n = snprintf(arg, len, "root=PARTUUID=%s %s", partuuid, mode);
+	else
+		n = snprintf(arg, len, "root=/dev/vd%c %s",
+			     root_letter(docs, drive_is_vu(root), cfg), mode);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* The file PUT opens (Firecracker's check), in the drive's mode; none for a vhost-user disk:
@@ -285,5 +336,6 @@ const struct device_api dev_disk_api = {
     .check = check_drive,
     .to_option = drive_option,
     .describe = describe_drives,
+    .root_arg = drive_root_arg,
     .host_file = drive_file,
 };

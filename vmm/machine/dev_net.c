@@ -17,18 +17,46 @@
 #include "vmm/machine/io_poll.h"
 #include "vmm/machine/vm.h"
 
+static const struct dev_net_cfg *nics_of(const struct vm_config *cfg)
+{
+	return device_cfg_find(cfg, &device_net);
+}
+
+int dev_net_count(const struct vm_config *cfg)
+{
+	const struct dev_net_cfg *c = nics_of(cfg);
+	return c ? c->n : 0;
+}
+
+const struct virtio_net_opts *dev_net_opts(const struct vm_config *cfg, int i)
+{
+	const struct dev_net_cfg *c = nics_of(cfg);
+	return c && i >= 0 && i < c->n ? &c->nic[i].opts : NULL;
+}
+
+struct virtio_net_opts *dev_net_opts_edit(struct vm_config *cfg, int i)
+{
+	struct dev_net_cfg *c = nics_of(cfg) ? device_cfg(cfg, &device_net) : NULL;
+	return c && i >= 0 && i < c->n ? &c->nic[i].opts : NULL;
+}
+
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/machine/dev_vhost_user.c */
 		return dev_vu_net_parse(cfg, arg, err, errlen);
-	if (cfg->nnics == CLI_MAX_NICS) {
+	struct dev_net_cfg *c = device_cfg(cfg, &device_net);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (c->n == CLI_MAX_NICS) {
 		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
 		return -E2BIG;
 	}
-	int r = virtio_net_opts_parse(arg, &cfg->nics[cfg->nnics], err, errlen);
+	int r = virtio_net_opts_parse(arg, &c->nic[c->n].opts, err, errlen);
 	if (r)
 		return r;
-	cfg->nic_transport[cfg->nnics++] = cfg->transport;
+	c->nic[c->n++].transport = cfg->transport;
 	return 0;
 }
 
@@ -79,27 +107,51 @@ static int check_nic(const struct virtio_net_opts *o)
 
 static int check_nics(const struct vm_config *cfg)
 {
-	for (int i = 0; i < cfg->nnics; i++) {
-		int err = check_nic(&cfg->nics[i]);
+	for (int i = 0; i < dev_net_count(cfg); i++) {
+		int err = check_nic(dev_net_opts(cfg, i));
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
+/* What create_nics() made, kept with the VM (device_state()). */
+struct nic_state {
+	struct virtio_dev *dev[CLI_MAX_NICS]; /* owned by their transports */
+};
+
+struct virtio_dev *dev_net_device(struct vm *vm, int i)
+{
+	struct nic_state *s = device_state_find(vm, &device_net);
+	return s && i >= 0 && i < CLI_MAX_NICS ? s->dev[i] : NULL;
+}
+
+static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_cfg *c, int i)
+{
+	struct virtio_dev *dev = NULL;
+	struct virtio_net_opts o = c->nic[i].opts;
+
+	o.io_threads = default_io_threads(&o, vm->cfg->ncpus);
+	int err = virtio_net_create(&dev, &o);
+	if (err)
+		return err;
+	err = vm_virtio_init_and_place(vm, dev, c->nic[i].transport);
+	s->dev[i] = err ? NULL : dev;
+	return err;
+}
+
 static int create_nics(struct vm *vm)
 {
-	for (int i = 0; i < vm->cfg->nnics; i++) {
-		struct virtio_dev *dev = NULL;
-		struct virtio_net_opts o = vm->cfg->nics[i];
-		int err;
-
-		o.io_threads = default_io_threads(&o, vm->cfg->ncpus);
-		err = virtio_net_create(&dev, &o);
-		if (!err) {
-			err = vm_virtio_init_and_place(vm, dev, vm->cfg->nic_transport[i]);
-			vm->nic_devs[i] = err ? NULL : dev;
-		}
+	const struct dev_net_cfg *c = nics_of(vm->cfg);
+	if (!c || !c->n)
+		return 0;
+	struct nic_state *s = device_state(vm, &device_net);
+	if (!s) {
+		log_error("net: out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < c->n; i++) {
+		int err = create_nic(vm, s, c, i);
 		if (err)
 			return err;
 	}
@@ -141,4 +193,6 @@ const struct device_desc device_net = {.name = "net",
 				       .options = net_options,
 				       .check = check_nics,
 				       .create = create_nics,
+				       .cfg_size = sizeof(struct dev_net_cfg),
+				       .state_size = sizeof(struct nic_state),
 				       .api = &dev_net_api};

@@ -228,22 +228,22 @@ static json_t *describe_nic(const char *id, const struct virtio_net_opts *o)
 static json_t *describe_nics(const struct vm_config *cfg)
 {
 	const struct dev_vu_cfg *vu = device_cfg_find(cfg, &device_vu_net);
-	int n = cfg->nnics + (vu ? vu->n : 0);
+	int nnics = dev_net_count(cfg), n = nnics + (vu ? vu->n : 0);
 	json_t *list = n ? json_array() : NULL;
 	char id[VIRTIO_NET_ID_MAX + 8], mac[18];
 
 	for (int i = 0; list && i < n && i < CLI_MAX_NICS; i++) {
 		const char *given =
-		    i < cfg->nnics ? cfg->nics[i].id : vu->dev[i - cfg->nnics].opts.id;
+		    i < nnics ? dev_net_opts(cfg, i)->id : vu->dev[i - nnics].opts.id;
 		json_t *doc;
 		if (given[0])
 			snprintf(id, sizeof(id), "%s", given);
 		else
 			snprintf(id, sizeof(id), "net%d", i);
-		if (i < cfg->nnics) {
-			doc = describe_nic(id, &cfg->nics[i]);
+		if (i < nnics) {
+			doc = describe_nic(id, dev_net_opts(cfg, i));
 		} else {
-			const struct vu_opts *o = &vu->dev[i - cfg->nnics].opts;
+			const struct vu_opts *o = &vu->dev[i - nnics].opts;
 			mac[0] = '\0';
 			if (o->has_mac)
 				mac_string(mac, o->mac);

@@ -12,8 +12,10 @@
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_net.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_fs.h"
 #include "vmm/machine/dev_memhp.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_virtio.h"
 
@@ -25,11 +27,10 @@ static bool id_taken(const struct vm_config *cfg, const struct dev_vu_cfg *c, co
 	for (int i = 0; id[0] && i < c->n; i++)
 		if (!strcmp(c->dev[i].opts.id, id))
 			return true;
-	for (int i = 0; blk && id[0] && i < cfg->ndisks; i++)
-		if (!strcmp(cfg->disks[i].id, id))
-			return true;
-	for (int i = 0; !blk && id[0] && i < cfg->nnics; i++)
-		if (!strcmp(cfg->nics[i].id, id))
+	if (blk)
+		return dev_disk_find_id(cfg, id) >= 0;
+	for (int i = 0; id[0] && i < dev_net_count(cfg); i++)
+		if (!strcmp(dev_net_opts(cfg, i)->id, id))
 			return true;
 	return false;
 }

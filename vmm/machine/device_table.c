@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/machine/vm.h"
+
 /* Each defined in its vmm/machine/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
     device_vsock, device_balloon, device_memhp, device_pmem, device_fs, device_vu_blk,
@@ -54,11 +56,43 @@ const void *device_cfg_find(const struct vm_config *cfg, const struct device_des
 	return i < 0 ? NULL : cfg->device_cfg[i];
 }
 
+/* Frees block `b` of device table entry `i` and what it owns. */
+static void free_block(int i, void *b)
+{
+	if (b && device_table[i]->cfg_free)
+		device_table[i]->cfg_free(b);
+	free(b);
+}
+
 void device_cfg_free_all(struct vm_config *cfg)
 {
-	for (int i = 0; i < CLI_MAX_DEVICE_KINDS; i++) {
-		free(cfg->device_cfg[i]);
+	for (int i = 0; device_table[i]; i++) {
+		free_block(i, cfg->device_cfg[i]);
 		cfg->device_cfg[i] = NULL;
+	}
+}
+
+void *device_state(struct vm *vm, const struct device_desc *d)
+{
+	int i = index_of(d);
+	if (i < 0 || !d->state_size)
+		return NULL;
+	if (!vm->device_state[i])
+		vm->device_state[i] = calloc(1, d->state_size);
+	return vm->device_state[i];
+}
+
+void *device_state_find(const struct vm *vm, const struct device_desc *d)
+{
+	int i = index_of(d);
+	return i < 0 ? NULL : vm->device_state[i];
+}
+
+void device_state_free_all(struct vm *vm)
+{
+	for (int i = 0; i < CLI_MAX_DEVICE_KINDS; i++) {
+		free(vm->device_state[i]);
+		vm->device_state[i] = NULL;
 	}
 }
 
@@ -109,6 +143,22 @@ const struct device_desc *device_table_section(const char *section)
 	return NULL;
 }
 
+/* A copy of block `b` of device table entry `i` that owns its own heap memory, or NULL when
+ * out of memory. */
+static void *copy_block(int i, const void *b)
+{
+	const struct device_desc *d = device_table[i];
+	void *copy = malloc(d->cfg_size);
+	if (!copy)
+		return NULL;
+	memcpy(copy, b, d->cfg_size);
+	if (d->cfg_copy && d->cfg_copy(copy, b)) {
+		free_block(i, copy);
+		return NULL;
+	}
+	return copy;
+}
+
 int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s)
 {
 	*s = (struct device_cfg_saved){0};
@@ -117,12 +167,11 @@ int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s)
 		if (!device_table[i]->api || !b)
 			continue;
 		s->had[i] = true;
-		s->block[i] = malloc(device_table[i]->cfg_size);
+		s->block[i] = copy_block(i, b);
 		if (!s->block[i]) {
 			device_cfg_saved_free(s);
 			return -ENOMEM;
 		}
-		memcpy(s->block[i], b, device_table[i]->cfg_size);
 	}
 	return 0;
 }
@@ -132,7 +181,7 @@ void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s)
 	for (int i = 0; device_table[i]; i++) {
 		if (!device_table[i]->api)
 			continue;
-		free(cfg->device_cfg[i]);
+		free_block(i, cfg->device_cfg[i]);
 		cfg->device_cfg[i] = s->had[i] ? s->block[i] : NULL;
 		s->block[i] = NULL;
 	}
@@ -141,8 +190,8 @@ void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s)
 
 void device_cfg_saved_free(struct device_cfg_saved *s)
 {
-	for (int i = 0; i < CLI_MAX_DEVICE_KINDS; i++) {
-		free(s->block[i]);
+	for (int i = 0; device_table[i]; i++) {
+		free_block(i, s->block[i]);
 		s->block[i] = NULL;
 		s->had[i] = false;
 	}

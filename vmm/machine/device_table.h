@@ -13,8 +13,10 @@
  *    device model's own (vm_snapshot_devices.c).
  *
  * Adding a virtio device: write its descriptor in vmm/machine/dev_<name>.c (options, parser,
- * create, a configuration block kept with device_cfg(), and a struct device_api when the config
- * file and the API should know it), declared in vmm/machine/dev_<name>.h for its tests, and add
+ * create, a configuration block kept with device_cfg(), a run-time block kept with
+ * device_state() when the rest of the VMM reaches its devices while the VM runs, and a struct
+ * device_api when the config file and the API should know it), declared in
+ * vmm/machine/dev_<name>.h for its tests and its accessors, and add
  * its line to device_table[] in vmm/machine/device_table.c. vmm/machine/dev_rng.c is the model
  * of a command-line device, vmm/machine/dev_fs.c of one the config file and API know too;
  * nothing else changes (the device model itself lives in virtio/). The table's order is the
@@ -26,9 +28,13 @@
  * sections: vmm/machine/dev_disk_api.c, dev_net_api.c), vsock, balloon, fs, memory hotplug, pmem
  * and rng (rng's PUT being Firecracker's /entropy). The live PATCH routes of drives and NICs and
  * the live GET/PATCH routes of the balloon and of /hotplug/memory stay the router's
- * (vmm/api/api_router.c, api_balloon.c, api_memhp.c) and update the model's document. One root
+ * (vmm/api/api_router.c, api_balloon.c, api_memhp.c) and update the model's document; the
+ * backend (vmm/api/control.c) reaches a drive's or a NIC's options and running device through
+ * dev_disk.h and dev_net.h (dev_disk_opts(), dev_disk_device(), ...), as migration does the
+ * disks (vm_migrate.c): the disks and NICs keep both in their descriptors' blocks. One root
  * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
- * root_device). The console has no API hooks (Firecracker's "serial" is refused).
+ * root_device), named on the kernel command line by its root_arg (a drive's root=). The
+ * console has no API hooks (Firecracker's "serial" is refused).
  * Metrics: every virtio device's entry has the framework's counters; a device model adds its
  * own through virtio_dev_ops.counters (vhost-user's calls_relayed), read by metrics.c.
  *
@@ -59,6 +65,8 @@ struct device_option {
 
 struct mmds_config;
 
+#define DEVICE_ROOT_ARG_MAX 128 /* device_api.root_arg's longest entry, NUL included */
+
 /* What an API body may depend on besides itself: the machine as the model has it so far. */
 struct device_api_ctx {
 	unsigned mem_mib;
@@ -77,8 +85,9 @@ struct device_api_ctx {
 /* How the config file and the HTTP API describe a device (Firecracker's or Cloud Hypervisor's
  * bodies). A body is accepted before InstanceStart only; at InstanceStart each accepted
  * document becomes an argument of the device's first option, parsed and recorded as if given
- * on the command line. The device's configuration block must own no heap memory (a failed
- * start restores it with a copy, device_cfg_save()). */
+ * on the command line. A failed start puts the device's configuration block back as it was
+ * from a copy (device_cfg_save()): a block that owns heap memory (a disk's path) copies and
+ * frees it with its descriptor's cfg_copy and cfg_free. */
 struct device_api {
 	const char *section; /* the config file's member and GET /vm/config's ("vsock", "fs") */
 	const char *route;   /* the PUT path; ending in '/' it takes an {id} ("/fs/") */
@@ -118,6 +127,12 @@ struct device_api {
 	/* The section a configuration (command line, snapshot) gives the device in GET /vm/config
 	 * (new reference), or NULL when the device is not configured. */
 	json_t *(*describe)(const struct vm_config *cfg);
+	/* The kernel command line's entry that makes the root document among `docs` (the
+	 * section's value) the guest's root ("root=/dev/vdb rw", "root=PARTUUID=... ro"), `cfg`
+	 * being the configuration the documents are added to (its own devices come first). Returns
+	 * 0 ("" in arg when no document is the root) or -ENAMETOOLONG. NULL hook: the device's
+	 * option names the root itself (pmem's). */
+	int (*root_arg)(const json_t *docs, const struct vm_config *cfg, char *arg, size_t len);
 	/* The host file an accepted document names and whether it is opened read-only, which PUT
 	 * opens and checks as the device will (Firecracker opens a drive's file at PUT), or NULL
 	 * (none, or nothing to open yet: a vhost-user socket). NULL hook: nothing to open. */
@@ -145,11 +160,20 @@ struct device_desc {
 	/* Frees what create() made besides the virtio devices (the transports own and destroy
 	 * those first). Runs in reverse table order, also after a failed create. NULL: nothing. */
 	void (*destroy)(struct vm *vm);
-	/* Frees what the parser allocated in `cfg` (cli_free()). NULL: nothing. */
-	void (*release)(struct vm_config *cfg);
-	/* Size of the device's own configuration block (device_cfg()); 0: it has fields in
-	 * struct vm_config instead (the older devices). */
+	/* Size of the device's own configuration block (device_cfg()); 0: it has none (the
+	 * console, whose --console also sets COM1, keeps its fields in struct vm_config). */
 	size_t cfg_size;
+	/* For a block that owns heap memory (a disk's path): cfg_copy() makes `dst`, a byte copy
+	 * of `src`, own copies of that memory, returning 0, or -ENOMEM with what it could not copy
+	 * NULL in `dst` (cfg_free() frees the rest); cfg_free() frees what `block` owns, not the
+	 * block (cli_free(), device_cfg_restore()). NULL: the block owns no heap memory, a byte
+	 * copy is a copy. */
+	int (*cfg_copy)(void *dst, const void *src);
+	void (*cfg_free)(void *block);
+	/* Size of the device's run-time block (device_state()): what create() made that the rest
+	 * of the VMM reaches while the VM runs (the devices the API changes, the disks migration
+	 * hands over). Freed with the VM, after destroy(). 0: none. */
+	size_t state_size;
 	/* The device hands guest RAM to another process (a vhost-user back-end): when the device
 	 * is configured, RAM is one shared memfd (guest_mem_alloc_shared()). */
 	bool shares_memory;
@@ -173,6 +197,14 @@ void *device_cfg(struct vm_config *cfg, const struct device_desc *d);
 const void *device_cfg_find(const struct vm_config *cfg, const struct device_desc *d);
 /* Frees every block (cli_free()). */
 void device_cfg_free_all(struct vm_config *cfg);
+
+/* The run-time block of device `d` in `vm` (d->state_size bytes), allocated zeroed on first
+ * use: for create(). NULL when out of memory or the device has none. */
+void *device_state(struct vm *vm, const struct device_desc *d);
+/* The block if create() made one, else NULL: for the device's accessors. */
+void *device_state_find(const struct vm *vm, const struct device_desc *d);
+/* Frees every run-time block (vm_destroy(), after the destroy() hooks). */
+void device_state_free_all(struct vm *vm);
 
 /* The device whose API route `path` is ("/vsock", "/fs/ID"), with *id set to the path's {id}
  * (inside `path`; NULL for a route without one); NULL when no device has that route. */

@@ -536,6 +536,7 @@ void vm_destroy(struct vm *vm)
 	vm_pci_destroy(vm->pci);
 	vm->pci = NULL;
 	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */
+	device_state_free_all(vm);
 	vm_devices_destroy(vm);
 	free(vm->cmdline);
 	kvm_close(&vm->kvm);

@@ -36,10 +36,10 @@ struct vm {
 	struct vm_virtio *virtio;
 	struct display_stack *display; /* NULL without display options */
 	struct vm_pci *pci;	       /* NULL unless a device uses --transport pci */
-	/* The virtio-blk device of cfg->disks[i] (owned by its transport), for run-time changes. */
-	struct virtio_dev *disk_devs[CLI_MAX_DISKS];
-	/* The virtio-net device of cfg->nics[i], for run-time changes (rate limiters). */
-	struct virtio_dev *nic_devs[CLI_MAX_NICS];
+	/* The run-time blocks of devices that keep one (device_state() in
+	 * vmm/machine/device_table.h: the disks' and NICs' devices, for run-time changes), indexed
+	 * like device_table[]; NULL until the device's create() makes it. */
+	void *device_state[CLI_MAX_DEVICE_KINDS];
 	char *cmdline;		   /* what the guest gets: --append plus the VMM's own entries */
 	struct machine machine;	   /* what the guest is told it has (firmware/machine.h) */
 	struct vm_control control; /* handed to devices: calls vm_stop() */

@@ -14,6 +14,7 @@
 #include "virtio/core/device.h"
 #include "vmm/base/log.h"
 #include "vmm/kvm/kvm_state.h"
+#include "vmm/machine/dev_disk.h"
 #include "vmm/machine/vm_pause.h"
 #include "vmm/migration/mig_url.h"
 
@@ -120,11 +121,11 @@ static int dirty_log(void *opaque, uint64_t *bitmap)
 static int take_back_disks(struct vm *vm, int n)
 {
 	int ret = 0;
-	for (int i = 0; i < n; i++)
-		if (vm->disk_devs[i]) {
-			int r = virtio_blk_take_back(vm->disk_devs[i]);
-			ret = ret ? ret : r;
-		}
+	for (int i = 0; i < n; i++) {
+		struct virtio_dev *disk = dev_disk_device(vm, i);
+		int r = disk ? virtio_blk_take_back(disk) : 0;
+		ret = ret ? ret : r;
+	}
 	return ret;
 }
 
@@ -133,9 +134,10 @@ static int take_back_disks(struct vm *vm, int n)
 static int hand_over_disks(struct vm *vm, char *err, size_t errlen)
 {
 	for (int i = 0; i < CLI_MAX_DISKS; i++) {
-		if (!vm->disk_devs[i])
+		struct virtio_dev *disk = dev_disk_device(vm, i);
+		if (!disk)
 			continue;
-		int r = virtio_blk_hand_over(vm->disk_devs[i]);
+		int r = virtio_blk_hand_over(disk);
 		if (r) {
 			take_back_disks(vm, i);
 			snprintf(err, errlen, "cannot hand disk %d over to the destination: %s", i,

@@ -17,6 +17,7 @@
 #include "vmm/base/snapshot_io.h"
 #include "vmm/kvm/kvm_state.h"
 #include "vmm/machine/dev_memhp.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_pause.h"
 #include "vmm/machine/vm_snapshot_devices.h"
@@ -429,13 +430,14 @@ static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, 
 		return -EINVAL;
 	}
 	int r = mmds_state_check(cfg->mmds, l->mmds, &mc, &has_cfg, err, errlen);
-	for (int i = 0; !r && has_cfg && i < cfg->nnics; i++) {
+	for (int i = 0; !r && has_cfg && i < dev_net_count(cfg); i++) {
+		struct virtio_net_opts *nic = dev_net_opts_edit(cfg, i);
 		char fallback[16];
 		snprintf(fallback, sizeof(fallback), "net%d", i);
-		if (!mmds_config_has_iface(&mc, cfg->nics[i].id[0] ? cfg->nics[i].id : fallback))
+		if (!mmds_config_has_iface(&mc, nic->id[0] ? nic->id : fallback))
 			continue;
-		cfg->nics[i].mmds = cfg->mmds;
-		cfg->nics[i].mmds_ipv4 = mc.ipv4;
+		nic->mmds = cfg->mmds;
+		nic->mmds_ipv4 = mc.ipv4;
 	}
 	return r;
 }
