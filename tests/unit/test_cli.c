@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmm/machine/cli.h"
+#include "vmm/machine/dev_console.h"
 #include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_display.h"
 #include "vmm/machine/dev_net.h"
@@ -33,7 +34,7 @@ Test(cli, defaults)
 	cr_assert_str_eq(c.kernel, "k.elf");
 	cr_assert_eq(c.mem_size, 256ULL << 20);
 	cr_assert_eq(c.ncpus, 1);
-	cr_assert_eq(c.console, CONSOLE_MODE_STDIO);
+	cr_assert_eq(dev_console_config(&c).mode, CONSOLE_MODE_STDIO);
 	cr_assert_not(c.debug_exit);
 	cr_assert_str_eq(c.kvm_path, "/dev/kvm");
 	cr_assert_str_eq(c.append, "");
@@ -50,8 +51,8 @@ Test(cli, every_option)
 	cr_assert_str_eq(c.append, "console=ttyS0");
 	cr_assert_eq(c.mem_size, 1ULL << 30);
 	cr_assert_eq(c.ncpus, 4);
-	cr_assert_eq(c.console, CONSOLE_MODE_FILE);
-	cr_assert_str_eq(c.console_path, "/tmp/out");
+	cr_assert_eq(dev_console_config(&c).mode, CONSOLE_MODE_FILE);
+	cr_assert_str_eq(dev_console_config(&c).path, "/tmp/out");
 	cr_assert(c.debug_exit);
 	cr_assert_eq(c.verbosity, 2);
 	cli_free(&c);
@@ -138,8 +139,8 @@ Test(cli, device_options)
 	const struct dev_rng_cfg *rng = device_cfg_find(&c, &device_rng);
 	cr_assert_not_null(rng);
 	cr_assert_eq(rng->opts.rate, 1024);
-	cr_assert(c.virtio_console);
-	cr_assert_eq(c.console, CONSOLE_MODE_STDIO);
+	cr_assert(dev_console_config(&c).virtio);
+	cr_assert_eq(dev_console_config(&c).mode, CONSOLE_MODE_STDIO);
 	const struct dev_display_cfg *disp = device_cfg_find(&c, &device_display);
 	cr_assert_not_null(disp);
 	cr_assert(disp->opts.gpu);
@@ -164,8 +165,8 @@ Test(cli, rng_without_argument_and_display_none)
 	cr_assert_not_null(disp);
 	cr_assert_eq(disp->opts.mode, DISPLAY_NONE);
 	cr_assert_not(display_opts_wanted(&disp->opts));
-	cr_assert_eq(c.console, CONSOLE_MODE_NONE);
-	cr_assert_not(c.virtio_console);
+	cr_assert_eq(dev_console_config(&c).mode, CONSOLE_MODE_NONE);
+	cr_assert_not(dev_console_config(&c).virtio);
 	cli_free(&c);
 	cr_assert_null(device_cfg_find(&c, &device_rng), "cli_free releases the block");
 	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
@@ -196,7 +197,7 @@ Test(cli, transport_applies_to_the_devices_after_it)
 	cr_assert_eq(nics->nic[1].transport, TRANSPORT_MMIO);
 	cr_assert_eq(((const struct dev_rng_cfg *)device_cfg_find(&c, &device_rng))->transport,
 		     TRANSPORT_PCI);
-	cr_assert_eq(c.console_transport, TRANSPORT_PCI);
+	cr_assert_eq(dev_console_config(&c).transport, TRANSPORT_PCI);
 	cr_assert_eq(display_transport(&c), TRANSPORT_MMIO);
 	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--transport", "pci", "--display", "none"), CLI_RUN);

@@ -22,6 +22,7 @@
 #include "../mock_driver/mock_driver.h"
 #include "virtio/console/vconsole.h"
 #include "vmm/base/errors.h"
+#include "vmm/machine/dev_console.h"
 #include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_net.h"
 #include "vmm/machine/dev_rng.h"
@@ -190,7 +191,10 @@ Test(vm_virtio_devices, terminal_resize_reaches_the_virtio_console, .init = setu
 	vm.virtio->slots[0] =
 	    (struct virtio_mmio_slot){.dev = dev, .irq = {.irq_fd = -1, .resample_fd = -1}};
 	vm.virtio->count = 1;
-	cfg = (struct vm_config){.virtio_console = true};
+	cfg = (struct vm_config){0};
+	struct dev_console_cfg *console_cfg = device_cfg(&cfg, &device_console);
+	cr_assert_not_null(console_cfg);
+	console_cfg->virtio = true;
 	pthread_mutex_lock(&dev->lock);
 	virtio_dev_set_status(dev, up);
 	virtio_dev_set_features(dev, 0, (uint32_t)features);
@@ -217,4 +221,5 @@ Test(vm_virtio_devices, terminal_resize_reaches_the_virtio_console, .init = setu
 	console_close(&con);
 	close(tty);
 	close(master);
+	device_cfg_free_all(&cfg);
 }

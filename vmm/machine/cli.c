@@ -398,7 +398,6 @@ void cli_config_init(struct vm_config *cfg)
 	*cfg = (struct vm_config){
 	    .mem_size = CLI_DEFAULT_MEM,
 	    .ncpus = 1,
-	    .console = CONSOLE_MODE_STDIO,
 	    .kvm_path = "/dev/kvm",
 	    .append = "",
 	    .io_poll_us = CLI_IO_POLL_AUTO,

@@ -38,12 +38,8 @@ struct vm_config {
 	const char *append;
 	uint64_t mem_size;
 	unsigned ncpus;
-	enum console_mode console;
-	const char *console_path; /* CONSOLE_MODE_FILE */
-	bool virtio_console; /* --console virtio: hvc0 on the host console, COM1 for early boot */
 	/* --transport applies to the device options after it (default mmio). */
 	enum virtio_transport transport; /* the one in effect while parsing */
-	enum virtio_transport console_transport;
 	bool debug_exit;
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */

@@ -9,22 +9,26 @@
 
 #include "virtio/console/vconsole.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/dev_console.h"
 #include "vmm/machine/device_table.h"
 #include "vmm/machine/vm.h"
 
 static int parse_console(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
+	struct dev_console_cfg *c = device_cfg(cfg, &device_console);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	if (strcmp(arg, "stdio") == 0) {
-		cfg->console = CONSOLE_MODE_STDIO;
+		*c = (struct dev_console_cfg){.mode = CONSOLE_MODE_STDIO};
 	} else if (strcmp(arg, "none") == 0) {
-		cfg->console = CONSOLE_MODE_NONE;
+		*c = (struct dev_console_cfg){.mode = CONSOLE_MODE_NONE};
 	} else if (strcmp(arg, "virtio") == 0) {
-		cfg->console = CONSOLE_MODE_STDIO;
-		cfg->virtio_console = true;
-		cfg->console_transport = cfg->transport;
+		*c = (struct dev_console_cfg){
+		    .mode = CONSOLE_MODE_STDIO, .virtio = true, .transport = cfg->transport};
 	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
-		cfg->console = CONSOLE_MODE_FILE;
-		cfg->console_path = arg + 5;
+		*c = (struct dev_console_cfg){.mode = CONSOLE_MODE_FILE, .path = arg + 5};
 	} else {
 		snprintf(err, errlen, "expected stdio, virtio, none or file:PATH");
 		return -EINVAL;
@@ -32,16 +36,23 @@ static int parse_console(struct vm_config *cfg, const char *arg, char *err, size
 	return 0;
 }
 
+struct dev_console_cfg dev_console_config(const struct vm_config *cfg)
+{
+	const struct dev_console_cfg *c = device_cfg_find(cfg, &device_console);
+	return c ? *c : (struct dev_console_cfg){.mode = CONSOLE_MODE_STDIO};
+}
+
 /* file:PATH opened for writing (created if need be, as the console will) and closed: a
  * missing directory or an unwritable file is said before KVM. */
 static int check_console(const struct vm_config *cfg)
 {
-	if (cfg->console != CONSOLE_MODE_FILE)
+	struct dev_console_cfg c = dev_console_config(cfg);
+	if (c.mode != CONSOLE_MODE_FILE)
 		return 0;
-	int fd = open(cfg->console_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(c.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int err = -errno;
-		log_error("console: cannot open %s: %s", cfg->console_path, strerror(-err));
+		log_error("console: cannot open %s: %s", c.path, strerror(-err));
 		return err;
 	}
 	close(fd);
@@ -50,11 +61,12 @@ static int check_console(const struct vm_config *cfg)
 
 static int create_console(struct vm *vm)
 {
-	if (!vm->cfg->virtio_console)
+	struct dev_console_cfg c = dev_console_config(vm->cfg);
+	if (!c.virtio)
 		return 0;
 	struct virtio_dev *dev = NULL;
 	int err = virtio_console_create(&dev, vm_devices_console(vm));
-	return err ? err : vm_virtio_init_and_place(vm, dev, vm->cfg->console_transport);
+	return err ? err : vm_virtio_init_and_place(vm, dev, c.transport);
 }
 
 static int resize_one(struct virtio_dev *dev, void *opaque)
@@ -68,7 +80,7 @@ static int resize_one(struct virtio_dev *dev, void *opaque)
 /* SIGWINCH: hvc0 learns the terminal's new size (5.3.6.1: a config change). COM1 has none. */
 static void console_resized(struct vm *vm)
 {
-	if (vm->cfg->virtio_console)
+	if (dev_console_config(vm->cfg).virtio)
 		vm_for_each_virtio_dev(vm, resize_one, NULL);
 }
 
@@ -90,4 +102,5 @@ const struct device_desc device_console = {.name = "console",
 					   .options = console_options,
 					   .check = check_console,
 					   .create = create_console,
-					   .terminal_resized = console_resized};
+					   .terminal_resized = console_resized,
+					   .cfg_size = sizeof(struct dev_console_cfg)};

@@ -160,8 +160,7 @@ struct device_desc {
 	/* Frees what create() made besides the virtio devices (the transports own and destroy
 	 * those first). Runs in reverse table order, also after a failed create. NULL: nothing. */
 	void (*destroy)(struct vm *vm);
-	/* Size of the device's own configuration block (device_cfg()); 0: it has none (the
-	 * console, whose --console also sets COM1, keeps its fields in struct vm_config). */
+	/* Size of the device's own configuration block (device_cfg()); 0: it has none. */
 	size_t cfg_size;
 	/* For a block that owns heap memory (a disk's path): cfg_copy() makes `dst`, a byte copy
 	 * of `src`, own copies of that memory, returning 0, or -ENOMEM with what it could not copy

@@ -13,6 +13,7 @@
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
+#include "vmm/machine/dev_console.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_snapshot_devices.h"
 #include "vmm/ui/console.h"
@@ -65,9 +66,10 @@ static size_t console_to_com1(void *opaque, const uint8_t *buf, size_t n)
 
 static int open_console(struct vm *vm, struct vm_devices *d)
 {
+	struct dev_console_cfg con = dev_console_config(vm->cfg);
 	struct console_config cc = {
-	    .mode = vm->cfg->console,
-	    .path = vm->cfg->console_path,
+	    .mode = con.mode,
+	    .path = con.path,
 	    .vm = &vm->control,
 	    .in_fd = -1,
 	    .out_fd = -1,
