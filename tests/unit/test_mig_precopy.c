@@ -4,6 +4,7 @@
  * guest faster than the capped link meets the round limit, the final round goes uncapped); local
  * migration by memfd. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,9 +13,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/migration/mig_frame.h"
 #include "vmm/migration/mig_recv.h"
 #include "vmm/migration/mig_send.h"
 
@@ -743,6 +746,129 @@ Test(mig_precopy, populate_maps_the_files_pages_and_adds_none)
 	cr_assert_eq(v, 10);
 	guest_mem_free(&here);
 	guest_mem_free(&shared);
+}
+
+/* ---- taps handed over (TAPFD) ---- */
+
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A copying migration with two "taps" (pipe ends: this layer only passes them) for NICs 0 and
+ * 2: they arrive by NIC index, the very same open files, after the pause. */
+Test(mig_precopy, taps_are_handed_over_by_nic_index)
+{
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	struct mig_tapfd taps[] = {{.nic = 0, .fd = p[0]}, {.nic = 2, .fd = p[1]}};
+	struct send_run *s = start_send((struct mig_send_params){.taps = taps, .ntaps = 2});
+	cr_assert_eq(receive(&r, &c, &recv_ops, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.taps, (1u << 0) | (1u << 2));
+	struct stat want, got;
+	cr_assert_eq(fstat(p[1], &want), 0);
+	cr_assert_eq(fstat(r.tapfd[2], &got), 0);
+	cr_assert(want.st_ino == got.st_ino && want.st_dev == got.st_dev, "the same pipe");
+	cr_assert_eq(write(r.tapfd[2], "x", 1), 1); /* the received end writes the sender's pipe */
+	char ch = 0;
+	cr_assert_eq(read(p[0], &ch, 1), 1);
+	cr_assert_eq(ch, 'x');
+	cr_assert_eq(mig_recv_ready(&r, err, sizeof(err)), 0, "%s", err);
+	join_send(s);
+	cr_assert_eq(s->ret, 0, "%s", s->err);
+	cr_assert_eq(s->vm.stops, 1);
+	int before = open_fds();
+	mig_recv_free(&r); /* closes the two received fds: the sender's stay */
+	cr_assert_eq(open_fds(), before - 2);
+	cr_assert_eq(r.taps, 0);
+	cr_assert_eq(write(p[1], "y", 1), 1);
+	close(p[0]);
+	close(p[1]);
+	mig_chan_release(&c);
+	free(s);
+}
+
+Test(mig_precopy, taps_need_a_unix_socket)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	struct mig_sender s;
+	struct mig_chan c;
+	struct src_vm vm = {0};
+	char err[256];
+	struct mig_tapfd tap = {.nic = 0, .fd = p[0]};
+	mig_sender_init(&s);
+	mig_chan_init_fd(&c, p[1], &s.cancel);
+	s.chan = &c;
+	s.mem = &src;
+	s.ops = &ops;
+	s.opaque = &vm;
+	s.params = (struct mig_send_params){.nvcpus = 1, .taps = &tap, .ntaps = 1};
+	cr_assert_eq(mig_send(&s, err, sizeof(err)), -ENOTSUP);
+	cr_assert(strstr(err, "needs a Unix socket"), "%s", err);
+	cr_assert_eq(vm.stops, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A hand-made stream: HELLO with `flags`, then one TAPFD frame naming `nic` (payload of `len`
+ * bytes) with `fd` (or none): the receiver's refusal names the fault, and no received fd stays
+ * open. */
+static void tapfd_refused(uint32_t flags, uint32_t nic, size_t len, bool with_fd, bool twice,
+			  const char *what)
+{
+	struct mig_hello h = {0};
+	mig_hello_from_mem(&h, &dst);
+	h.version = MIG_VERSION;
+	h.flags = flags;
+	h.nvcpus = 1;
+	h.config = "{}";
+	h.config_len = 2;
+	uint8_t hello[256];
+	size_t n = mig_hello_encode(&h, hello, sizeof(hello));
+	cr_assert_gt(n, 0);
+	struct mig_chan out;
+	mig_chan_init_fd(&out, sv[0], NULL);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	uint8_t tap[16] = {0};
+	mig_put_le(tap, nic, 4);
+	cr_assert_eq(mig_frame_send(&out, MIG_F_HELLO, hello, n, NULL, 0, -1), 0);
+	for (int i = 0; i < (twice ? 2 : 1); i++)
+		cr_assert_eq(
+		    mig_frame_send(&out, MIG_F_TAPFD, tap, len, NULL, 0, with_fd ? p[0] : -1), 0);
+	int before = open_fds();
+	char err[512];
+	struct mig_receiver r;
+	struct mig_chan c;
+	cr_assert_eq(receive(&r, &c, &recv_ops, err, sizeof(err)), -EINVAL, "%s", what);
+	cr_assert(strstr(err, what), "'%s' not in '%s'", what, err);
+	mig_recv_free(&r);
+	mig_chan_release(&c);
+	cr_assert_eq(open_fds(), before, "%s: a received fd stayed open", what);
+	mig_chan_release(&out);
+	close(p[0]);
+	close(p[1]);
+}
+
+Test(mig_precopy, bad_tapfd_frames_are_refused)
+{
+	tapfd_refused(0, 0, MIG_TAPFD_LEN, true, false, "without HELLO's TAPFDS flag");
+	tapfd_refused(MIG_HELLO_TAPFDS, 0, 4, true, false, "TAPFD frame of 4 bytes");
+	tapfd_refused(MIG_HELLO_TAPFDS, MIG_MAX_TAPFDS, MIG_TAPFD_LEN, true, false,
+		      "TAPFD for NIC 16");
+	tapfd_refused(MIG_HELLO_TAPFDS, 1, MIG_TAPFD_LEN, true, true, "a second TAPFD for NIC 1");
+	tapfd_refused(MIG_HELLO_TAPFDS, 1, MIG_TAPFD_LEN, false, false,
+		      "without a file descriptor");
 }
 
 Test(mig_precopy, local_migration_needs_shared_ram)

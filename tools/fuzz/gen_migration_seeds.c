@@ -130,6 +130,18 @@ int main(int argc, char **argv)
 	check(mig_frame_send(&c, MIG_F_MEMFD, buf, 8, NULL, 0, -1), "MEMFD");
 	save(c.out, c.out_len, "local-no-fd", 1);
 	mig_chan_release(&c);
+
+	/* A copying migration that hands a tap over (TAPFD), without the descriptor. */
+	h.flags = MIG_HELLO_TAPFDS;
+	mig_chan_init_mem(&c, NULL, 0, 1 << 16);
+	check(mig_frame_send(&c, MIG_F_HELLO, buf, mig_hello_encode(&h, buf, sizeof(buf)), NULL, 0,
+			     -1),
+	      "HELLO");
+	memset(buf, 0, MIG_TAPFD_LEN);
+	mig_put_le(buf, 1, 4);
+	check(mig_frame_send(&c, MIG_F_TAPFD, buf, MIG_TAPFD_LEN, NULL, 0, -1), "TAPFD");
+	save(c.out, c.out_len, "tapfd-no-fd", 1);
+	mig_chan_release(&c);
 	guest_mem_free(&one); /* the dirty bitmaps mig_send() started; the blocks are static */
 	guest_mem_free(&two);
 	return 0;

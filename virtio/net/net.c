@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include "virtio/net/internal.h"
+#include "virtio/net/tap.h"
 #include "vmm/base/log.h"
 
 /* ---- backend fds, served by each pair's I/O thread ---- */
@@ -427,6 +428,14 @@ int virtio_net_create_with_backends(struct virtio_dev **out, struct net_backend 
 		pair_enable_backend(&n->p[i], false);
 	*out = &n->dev;
 	return 0;
+}
+
+int virtio_net_tap_fd(struct virtio_dev *dev)
+{
+	if (!dev || dev->ops != &net_ops)
+		return -1;
+	const struct vnet *n = to_vnet(dev);
+	return n->max_pairs == 1 ? net_tap_single_fd(n->p[0].be) : -1;
 }
 
 int virtio_net_set_io_threads(struct virtio_dev *dev, unsigned threads)

@@ -120,6 +120,10 @@ int virtio_net_set_io_threads(struct virtio_dev *dev, unsigned threads);
  * Takes dev->lock. */
 void virtio_net_set_mac(struct virtio_dev *dev, const uint8_t mac[6]);
 
+/* The device's tap fd when it has one single-queue tap (a migration on this host hands it to
+ * the destination, vmm/machine/vm_migrate.c), else -1. The fd stays the device's. */
+int virtio_net_tap_fd(struct virtio_dev *dev);
+
 /* Snapshots, taking dev->lock (so never call them from a device callback). */
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
 void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *out);

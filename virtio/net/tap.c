@@ -228,6 +228,14 @@ int net_tap_open_mq(struct net_backend **out, const char *ifname, unsigned n)
 	return 0;
 }
 
+int net_tap_single_fd(const struct net_backend *be)
+{
+	if (!be || (be->ops != &tap_ops && be->ops != &tap_batch_ops))
+		return -1;
+	const struct tap *t = (const struct tap *)be;
+	return t->multi_queue ? -1 : t->fd;
+}
+
 int net_tap_from_fd(struct net_backend **out, int fd)
 {
 	struct ifreq ifr = {0};

@@ -24,4 +24,9 @@ int net_tap_open_mq(struct net_backend **out, const char *ifname, unsigned n);
  * closed by the backend. Returns 0 or -errno (logged). */
 int net_tap_from_fd(struct net_backend **out, int fd);
 
+/* The tap fd of a single-queue tap backend (net_tap_open(), net_tap_from_fd()), or -1 for any
+ * other backend (a queue of a multi-queue tap, libslirp): what a migration on this host hands
+ * over, as such a tap takes one process at a time. */
+int net_tap_single_fd(const struct net_backend *be);
+
 #endif

@@ -118,6 +118,7 @@ static int check_nics(const struct vm_config *cfg)
 /* What create_nics() made, kept with the VM (device_state()). */
 struct nic_state {
 	struct virtio_dev *dev[CLI_MAX_NICS]; /* owned by their transports */
+	bool took_tapfd[CLI_MAX_NICS];	      /* its tapfd= is the device's (closed with it) */
 };
 
 struct virtio_dev *dev_net_device(struct vm *vm, int i)
@@ -135,9 +136,16 @@ static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_c
 	int err = virtio_net_create(&dev, &o);
 	if (err)
 		return err;
+	s->took_tapfd[i] = o.kind == VIRTIO_NET_TAPFD; /* even if the placing fails: freed then */
 	err = vm_virtio_init_and_place(vm, dev, c->nic[i].transport);
 	s->dev[i] = err ? NULL : dev;
 	return err;
+}
+
+bool dev_net_took_tapfd(struct vm *vm, int i)
+{
+	struct nic_state *s = device_state_find(vm, &device_net);
+	return s && i >= 0 && i < CLI_MAX_NICS && s->took_tapfd[i];
 }
 
 static int create_nics(struct vm *vm)

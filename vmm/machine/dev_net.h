@@ -32,5 +32,8 @@ struct vm;
 struct virtio_dev;
 /* NIC i's virtio-net device in `vm` (owned by its transport), or NULL: none created. */
 struct virtio_dev *dev_net_device(struct vm *vm, int i);
+/* Whether NIC i's device took its tapfd= (the fd is closed with the device, or already was: a
+ * device that could not be placed): a caller that handed it over must not close it. */
+bool dev_net_took_tapfd(struct vm *vm, int i);
 
 #endif

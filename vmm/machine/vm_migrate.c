@@ -12,9 +12,11 @@
 
 #include "virtio/blk/blk.h"
 #include "virtio/core/device.h"
+#include "virtio/net/net.h"
 #include "vmm/base/log.h"
 #include "vmm/kvm/kvm_state.h"
 #include "vmm/machine/dev_disk.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/vm_pause.h"
 #include "vmm/migration/mig_url.h"
 
@@ -25,6 +27,7 @@ struct vm_migration {
 	struct mig_chan chan;
 	struct mig_sender s;
 	char *config;
+	struct mig_tapfd taps[CLI_MAX_NICS]; /* handed over after the pause (unix: only) */
 	uint64_t *kvm_bits;
 	bool kvm_logging;	/* this migration started KVM's dirty log */
 	bool was_paused;	/* by the API before the migration: a failure leaves it paused */
@@ -238,6 +241,34 @@ static void *run(void *opaque)
 	return NULL;
 }
 
+/* The single-queue taps of the in-process NICs, which the destination on this host cannot open
+ * by name while this VMM holds them: handed over with TAPFD frames. Returns how many. */
+static uint32_t collect_taps(struct vm *vm, struct mig_tapfd *taps)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < dev_net_count(vm->cfg) && i < CLI_MAX_NICS; i++) {
+		int fd = virtio_net_tap_fd(dev_net_device(vm, i));
+		if (fd >= 0)
+			taps[n++] = (struct mig_tapfd){.nic = (uint32_t)i, .fd = fd};
+	}
+	return n;
+}
+
+/* A NIC given its tap as an fd cannot be reopened by name on another host. */
+static int check_tapfd_nics(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	for (int i = 0; i < dev_net_count(cfg); i++) {
+		if (dev_net_opts(cfg, i)->kind != VIRTIO_NET_TAPFD)
+			continue;
+		snprintf(err, errlen,
+			 "NIC %d has its tap as tapfd=, which another host cannot open: migrate it "
+			 "over a unix: socket on this host",
+			 i);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static void free_migration(struct vm_migration *m)
 {
 	if (m->fd >= 0)
@@ -261,6 +292,8 @@ int vm_migrate_start(struct vm *vm, const char *url, bool local,
 		snprintf(err, errlen, "local migration needs a unix: destination");
 		r = -EINVAL;
 	}
+	if (!r && u.kind != MIG_URL_UNIX)
+		r = check_tapfd_nics(vm->cfg, err, errlen);
 	if (r)
 		return r;
 	struct vm_migration *m = calloc(1, sizeof(*m));
@@ -300,7 +333,10 @@ int vm_migrate_start(struct vm *vm, const char *url, bool local,
 					       .local = local,
 					       .nvcpus = vm->ncpus,
 					       .config = m->config,
-					       .config_len = strlen(m->config)};
+					       .config_len = strlen(m->config),
+					       .taps = m->taps};
+	if (u.kind == MIG_URL_UNIX)
+		m->s.params.ntaps = collect_taps(vm, m->taps);
 	r = -pthread_create(&m->thread, NULL, run, m);
 	if (r) {
 		snprintf(err, errlen, "cannot start the migration thread: %s", strerror(-r));

@@ -12,6 +12,7 @@
 
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
+#include "vmm/machine/dev_net.h"
 #include "vmm/machine/vm_migrate.h"
 #include "vmm/machine/vm_pause.h"
 #include "vmm/migration/mig_recv.h"
@@ -122,12 +123,44 @@ static int accept_source(const char *url, int timeout_ms, const atomic_bool *can
 	return l;
 }
 
+/* The source's taps replace the replayed NICs' names (a single-queue tap takes one process at a
+ * time): NIC i is built on the received fd, which the recorded option still names by its tap. */
+static int use_taps(struct vm_config *cfg, const struct mig_receiver *r, char *err, size_t errlen)
+{
+	for (int i = 0; i < (int)MIG_MAX_TAPFDS; i++) {
+		if (!(r->taps & (1u << i)))
+			continue;
+		struct virtio_net_opts *o = dev_net_opts_edit(cfg, i);
+		if (!o || (o->kind != VIRTIO_NET_TAP && o->kind != VIRTIO_NET_TAPFD) ||
+		    o->queues > 1) {
+			snprintf(err, errlen,
+				 "the source handed over a tap for NIC %d, which is not a "
+				 "single-queue tap NIC in its configuration",
+				 i);
+			return -EINVAL;
+		}
+		o->kind = VIRTIO_NET_TAPFD;
+		o->tapfd = r->tapfd[i];
+	}
+	return 0;
+}
+
+/* The taps the built NICs took (closed with the VM from now on) leave the receiver's hands. */
+static void taps_taken(struct vm *vm, struct mig_receiver *r)
+{
+	for (int i = 0; i < (int)MIG_MAX_TAPFDS; i++)
+		if ((r->taps & (1u << i)) && dev_net_took_tapfd(vm, i))
+			r->taps &= ~(1u << i);
+}
+
 /* The VM from the received state: configuration, RAM, then every saved state set back. */
 static int build(struct vm *vm, struct vm_config *cfg, struct mig_receiver *r, struct dest *d,
 		 char *err, size_t errlen)
 {
 	struct snapshot_load l;
 	int ret = snapshot_open_image(&l, r->reader.buf, r->reader.len, cfg, err, errlen);
+	if (!ret)
+		ret = use_taps(cfg, r, err, errlen);
 	if (!ret && cfg->mem_size != d->mem.ram_size) {
 		snprintf(err, errlen, "the state's VM has %llu bytes of RAM, the stream %llu",
 			 (unsigned long long)cfg->mem_size, (unsigned long long)d->mem.ram_size);
@@ -135,6 +168,8 @@ static int build(struct vm *vm, struct vm_config *cfg, struct mig_receiver *r, s
 	}
 	int status = ret ? VMM_EXIT_USAGE : vm_create_migrated(vm, cfg, &d->mem);
 	d->vm_built = !ret;
+	if (d->vm_built)
+		taps_taken(vm, r);
 	if (!ret && status) {
 		snprintf(err, errlen, "the VM could not be built here (see the log)");
 		ret = -EIO;

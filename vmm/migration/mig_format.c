@@ -229,6 +229,7 @@ const char *mig_frame_name(uint32_t type)
 	    [MIG_F_HELLO] = "HELLO", [MIG_F_MEM] = "MEM",	[MIG_F_ROUND] = "ROUND",
 	    [MIG_F_MEMFD] = "MEMFD", [MIG_F_STATE] = "STATE",	[MIG_F_END] = "END",
 	    [MIG_F_ERROR] = "ERROR", [MIG_F_RESULT] = "RESULT", [MIG_F_COMMIT] = "COMMIT",
+	    [MIG_F_TAPFD] = "TAPFD",
 	};
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
 		return names[type];

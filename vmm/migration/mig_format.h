@@ -14,6 +14,8 @@
  *   MEMFD  local migration only, instead of every MEM: u64 RAM bytes; the guest RAM's memfd
  *          travels with the frame as SCM_RIGHTS (regions back to back from offset 0); with
  *          MIG_HELLO_PREMAP sent before the source pauses, and answered by a RESULT (below)
+ *   TAPFD  with MIG_HELLO_TAPFDS, after the pause: u32 NIC index (its place among the
+ *          configuration's --net NICs), u32 0; the NIC's tap fd travels as SCM_RIGHTS
  *   STATE  a piece of the final state: the snapshot state file's bytes (snap_format.h), cut
  *          into frames; the pieces concatenated are one state image for snap_parse()
  *   END    u64 frames and u64 payload bytes sent before it (both sides count them)
@@ -51,7 +53,12 @@
  * file holds); only then does the source pause. Without it (an older source) MEMFD comes after
  * the pause and gets no answer. */
 #define MIG_HELLO_PREMAP 2u
-#define MIG_HELLO_FLAGS	 (MIG_HELLO_LOCAL | MIG_HELLO_PREMAP)
+/* TAPFD frames follow the pause (a Unix socket on this host): the NICs' taps are handed over,
+ * not reopened by name (a single-queue tap takes one process at a time). */
+#define MIG_HELLO_TAPFDS 4u
+#define MIG_HELLO_FLAGS	 (MIG_HELLO_LOCAL | MIG_HELLO_PREMAP | MIG_HELLO_TAPFDS)
+#define MIG_MAX_TAPFDS	 16u /* NIC indexes a TAPFD frame may name: 0..15 */
+#define MIG_TAPFD_LEN	 8u
 #define MIG_MEM_ZERO	 1u
 
 enum mig_frame_type {
@@ -64,6 +71,7 @@ enum mig_frame_type {
 	MIG_F_ERROR = 7,
 	MIG_F_RESULT = 8,
 	MIG_F_COMMIT = 9,
+	MIG_F_TAPFD = 10,
 };
 
 /* The VM's shape as the stream announces it. `config` points into the decoded payload. */

@@ -136,6 +136,35 @@ static int on_memfd(struct mig_receiver *r, char *err, size_t errlen)
 	return ret;
 }
 
+/* A NIC's tap, handed over after the pause: kept by NIC index for the VM's build. */
+static int on_tapfd(struct mig_receiver *r, char *err, size_t errlen)
+{
+	int fd = r->chan->rx_fd;
+	r->chan->rx_fd = -1;
+	uint32_t nic = r->frame.len == MIG_TAPFD_LEN ? (uint32_t)mig_get_le(r->frame.buf, 4) : 0;
+	int ret = 0;
+	if (!(r->hello.flags & MIG_HELLO_TAPFDS))
+		ret = snap_err(err, errlen, -EINVAL, "TAPFD frame without HELLO's TAPFDS flag");
+	else if (r->frame.len != MIG_TAPFD_LEN || mig_get_le(r->frame.buf + 4, 4))
+		ret = snap_err(err, errlen, -EINVAL, "TAPFD frame of %u bytes (%u)", r->frame.len,
+			       MIG_TAPFD_LEN);
+	else if (nic >= MIG_MAX_TAPFDS)
+		ret = snap_err(err, errlen, -EINVAL, "TAPFD for NIC %u (0..%u)", nic,
+			       MIG_MAX_TAPFDS - 1);
+	else if (r->taps & (1u << nic))
+		ret = snap_err(err, errlen, -EINVAL, "a second TAPFD for NIC %u", nic);
+	else if (fd < 0)
+		ret = snap_err(err, errlen, -EINVAL, "TAPFD frame without a file descriptor");
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	r->tapfd[nic] = fd;
+	r->taps |= 1u << nic;
+	return 0;
+}
+
 static int on_state(struct mig_receiver *r, char *err, size_t errlen)
 {
 	if (r->stage == ST_MEMORY && !(r->hello.flags & MIG_HELLO_LOCAL) &&
@@ -206,6 +235,7 @@ static bool allowed(int stage, uint32_t type)
 	case MIG_F_MEM:
 	case MIG_F_ROUND:
 	case MIG_F_MEMFD:
+	case MIG_F_TAPFD:
 		return stage == ST_MEMORY;
 	case MIG_F_STATE:
 		return stage == ST_MEMORY || stage == ST_STATE;
@@ -233,6 +263,8 @@ static int dispatch(struct mig_receiver *r, char *err, size_t errlen)
 		return on_round(r, err, errlen);
 	case MIG_F_MEMFD:
 		return on_memfd(r, err, errlen);
+	case MIG_F_TAPFD:
+		return on_tapfd(r, err, errlen);
 	case MIG_F_STATE:
 		return on_state(r, err, errlen);
 	case MIG_F_END:
@@ -374,6 +406,10 @@ uint64_t mig_local_populate(const struct guest_mem *mem, unsigned budget_ms)
 
 void mig_recv_free(struct mig_receiver *r)
 {
+	for (uint32_t i = 0; i < MIG_MAX_TAPFDS; i++)
+		if (r->taps & (1u << i))
+			close(r->tapfd[i]);
+	r->taps = 0;
 	snap_close(&r->reader);
 	free(r->state);
 	free(r->config);

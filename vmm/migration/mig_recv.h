@@ -49,6 +49,10 @@ struct mig_receiver {
 	char *config;		/* NUL-terminated copy */
 	struct guest_mem *mem;
 	struct snap_reader reader; /* the final state */
+	/* The source's taps (MIG_HELLO_TAPFDS): tapfd[i] is NIC i's where bit i of `taps` is set.
+	 * The receiver's, closed by mig_recv_free(); a taker clears the bit. */
+	int tapfd[MIG_MAX_TAPFDS];
+	uint32_t taps;
 	uint32_t rounds;
 	uint64_t pages;
 	/* private */

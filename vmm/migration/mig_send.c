@@ -139,6 +139,8 @@ static int send_hello(struct mig_sender *s)
 	struct mig_hello h = {0};
 	mig_hello_from_mem(&h, s->mem);
 	h.flags = s->params.local ? MIG_HELLO_LOCAL | MIG_HELLO_PREMAP : 0;
+	if (s->params.ntaps)
+		h.flags |= MIG_HELLO_TAPFDS;
 	h.nvcpus = s->params.nvcpus;
 	h.config = s->params.config;
 	h.config_len = (uint32_t)s->params.config_len;
@@ -367,12 +369,18 @@ static int peer_reason(struct mig_sender *s, int r, char *err, size_t errlen)
 	return snap_err(err, errlen, r, "the destination went away (%s)", strerror(-r));
 }
 
-static int check_local(struct mig_sender *s, char *err, size_t errlen)
+/* File descriptors travel only over a Unix socket. */
+static bool on_unix_socket(const struct mig_sender *s)
 {
 	int domain = 0;
 	socklen_t len = sizeof(domain);
-	if (s->chan->fd < 0 || getsockopt(s->chan->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
-	    domain != AF_UNIX)
+	return s->chan->fd >= 0 && !getsockopt(s->chan->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
+	       domain == AF_UNIX;
+}
+
+static int check_local(struct mig_sender *s, char *err, size_t errlen)
+{
+	if (!on_unix_socket(s))
 		return snap_err(err, errlen, -ENOTSUP, "local migration needs a Unix socket");
 	uint64_t off = 0;
 	for (int i = 0; i < s->mem->nregions; i++) {
@@ -431,6 +439,18 @@ static int send_copy(struct mig_sender *s, char *err, size_t errlen)
 	return r;
 }
 
+/* The taps, once the VM is paused: from here the destination may read them (after COMMIT). */
+static int send_taps(struct mig_sender *s)
+{
+	int r = 0;
+	for (uint32_t i = 0; !r && i < s->params.ntaps; i++) {
+		uint8_t buf[MIG_TAPFD_LEN] = {0};
+		mig_put_le(buf, s->params.taps[i].nic, 4);
+		r = send_frame(s, MIG_F_TAPFD, buf, sizeof(buf), NULL, 0, s->params.taps[i].fd);
+	}
+	return r;
+}
+
 static int run(struct mig_sender *s, char *err, size_t errlen)
 {
 	if (s->params.local) {
@@ -438,9 +458,15 @@ static int run(struct mig_sender *s, char *err, size_t errlen)
 		if (r)
 			return r;
 	}
+	if (s->params.ntaps && (s->params.ntaps > MIG_MAX_TAPFDS || !on_unix_socket(s)))
+		return snap_err(err, errlen, -ENOTSUP,
+				"handing %u taps over needs a Unix socket (and at most %u)",
+				s->params.ntaps, MIG_MAX_TAPFDS);
 	int r = send_hello(s);
 	if (!r)
 		r = s->params.local ? send_local(s, err, errlen) : send_copy(s, err, errlen);
+	if (!r)
+		r = send_taps(s);
 	if (!r)
 		r = send_state(s, err, errlen);
 	if (!r)

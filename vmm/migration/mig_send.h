@@ -52,6 +52,12 @@ struct mig_send_ops {
 	int (*save_state)(void *opaque, struct snap_writer *w, char *err, size_t errlen);
 };
 
+/* One NIC's tap for a TAPFD frame. */
+struct mig_tapfd {
+	uint32_t nic;
+	int fd;
+};
+
 struct mig_send_params {
 	uint32_t max_downtime_ms; /* 0: MIG_DEFAULT_DOWNTIME_MS */
 	/* Rounds while the guest runs, round 1 (all of RAM) included; the final round of the
@@ -63,6 +69,10 @@ struct mig_send_params {
 	uint32_t nvcpus;
 	const char *config; /* the SNAP_CONFIG JSON for HELLO (the destination builds its VM) */
 	size_t config_len;
+	/* The taps handed over after the pause (a Unix socket only): NIC index and tap fd, which
+	 * stay the caller's. ntaps 0: none (the destination opens taps by name). */
+	const struct mig_tapfd *taps;
+	uint32_t ntaps;
 };
 
 enum mig_phase {
