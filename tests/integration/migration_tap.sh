@@ -8,7 +8,7 @@
 #   1. the source boots on the tap; the host address goes on it; ping works;
 #   2. a copying migration to `vmm --migrate-from` (with an API socket): the source ends with 0,
 #      ping works, answered by the destination's guest, and the tap is the same interface (same
-#      ifindex, the host address still on it);
+#      ifindex, the host address still on it, and GET /vm/config still names it);
 #   3. a local migration (memfd) from there to a third VMM: as 2.;
 #   4. the quit frame: the guest went on where it was (it did not boot again) and passes; with
 #      the last VMM gone the tap is gone too (no process kept a copy of it).
@@ -97,6 +97,10 @@ migrate_to() {
 	[ "$(ifindex)" = "$tap_index" ] &&
 		lib_ok "migration $n: the same tap (ifindex $tap_index)" ||
 		lib_fail "migration $n: tap ifindex '$(ifindex)', was $tap_index"
+	got=$(snap_api "$src_sock" GET /vm/config)
+	grep -q "\"host_dev_name\": *\"$TAP\"" <<<"$got" &&
+		lib_ok "migration $n: GET /vm/config names the tap $TAP" ||
+		lib_fail "migration $n: GET /vm/config: $got"
 	ip -n "$NS" addr show "$TAP" | grep -q "$HOST_IP/24" &&
 		lib_ok "migration $n: the host address is still on it" ||
 		lib_fail "migration $n: the host address went away"

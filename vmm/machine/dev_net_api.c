@@ -207,12 +207,13 @@ static void mac_string(char out[18], const uint8_t mac[6])
 		 mac[5]);
 }
 
-/* An in-process NIC of a configuration: its tap, tapfd= or libslirp. */
+/* An in-process NIC of a configuration: its tap, tapfd= or libslirp. A tap that a migration
+ * handed over by fd keeps its name (vmm/machine/vm_migrate_recv.c). */
 static json_t *describe_nic(const char *id, const struct virtio_net_opts *o)
 {
 	char host_dev[HOST_DEV_MAX], mac[18] = "";
 
-	if (o->kind == VIRTIO_NET_TAP)
+	if (o->kind == VIRTIO_NET_TAP || (o->kind == VIRTIO_NET_TAPFD && o->ifname[0]))
 		snprintf(host_dev, sizeof(host_dev), "%s", o->ifname);
 	else if (o->kind == VIRTIO_NET_TAPFD)
 		snprintf(host_dev, sizeof(host_dev), "fd:%d", o->tapfd);
