@@ -128,6 +128,14 @@ snap_wait_sock "$src_sock" "$VM_PID" || lib_fail "no API socket on the source"
 
 # 2. copying, 3. local
 migrate_to 1 false
+# a NIC built on a handed-over fd still has its tap's name: a tcp: migration (to a port where
+# nothing listens) fails on the connection, not on a "tapfd=" refusal, and the guest runs on
+got=$(snap_api "$src_sock" PUT /vmm/send-migration '{"destination_url": "tcp:127.0.0.1:9"}')
+case $got in
+400*tapfd*) lib_fail "tcp: refused the handed-over tap: $got" ;;
+400*) lib_ok "tcp: to nowhere fails on its connection: ${got:0:160}" ;;
+*) lib_fail "tcp: to nowhere: $got" ;;
+esac
 migrate_to 2 true
 
 # 4. the end

@@ -254,11 +254,13 @@ static uint32_t collect_taps(struct vm *vm, struct mig_tapfd *taps)
 	return n;
 }
 
-/* A NIC given its tap as an fd cannot be reopened by name on another host. */
+/* A NIC given its tap as an fd cannot be reopened by name on another host (one that a
+ * migration handed over keeps its name, and its recorded option is tap=NAME). */
 static int check_tapfd_nics(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	for (int i = 0; i < dev_net_count(cfg); i++) {
-		if (dev_net_opts(cfg, i)->kind != VIRTIO_NET_TAPFD)
+		const struct virtio_net_opts *o = dev_net_opts(cfg, i);
+		if (o->kind != VIRTIO_NET_TAPFD || o->ifname[0])
 			continue;
 		snprintf(err, errlen,
 			 "NIC %d has its tap as tapfd=, which another host cannot open: migrate it "
