@@ -36,34 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The quit frame (EtherType 0x88b7) to the guest's MAC, on tap $1.
-cat >"$LIB_TMP/quit.py" <<'EOF'
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind((sys.argv[1], 0))
-mac = bytes.fromhex(sys.argv[2].replace(":", ""))
-s.send(mac + s.getsockname()[4] + struct.pack("!H", 0x88b7) + bytes(46))
-EOF
-
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		lib_ok "$what"
-	else
-		lib_fail "$what"
-		echo "$out" | tail -n 10
-	fi
-}
-
-# vm_bg LABEL VMM_ARGS...: a VMM inside the namespace, in the background (pid in VM_PID).
-vm_bg() {
-	lib_new_run "$1"
-	shift
-	ip netns exec "$NS" "$VMM" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
-	VM_PID=$!
-	SNAP_PIDS+=("$VM_PID")
-}
+net_quit_tool
 
 ifindex() { ip -n "$NS" -o link show "$TAP" 2>/dev/null | cut -d: -f1; }
 
@@ -73,7 +46,7 @@ ifindex() { ip -n "$NS" -o link show "$TAP" 2>/dev/null | cut -d: -f1; }
 migrate_to() {
 	local n=$1 local=$2 mig="$LIB_TMP/mig$1.sock" dst_sock="$LIB_TMP/dst$1.sock" got
 	local src_pid=$VM_PID src_label=$RUN_LABEL src_err=$RUN_ERR
-	vm_bg "destination $n" --migrate-from "unix:$mig" --api-sock "$dst_sock" \
+	net_vm_bg "destination $n" --migrate-from "unix:$mig" --api-sock "$dst_sock" \
 		--landlock-rules "$LIB_TMP:rw"
 	for _ in $(seq 100); do
 		[ -S "$mig" ] && break
@@ -92,7 +65,7 @@ migrate_to() {
 		}
 	snap_wait_sock "$dst_sock" "$VM_PID" || lib_fail "migration $n: no API socket on the destination"
 	src_sock=$dst_sock
-	check "migration $n: ping $GUEST_IP answered from the destination" \
+	net_check "migration $n: ping $GUEST_IP answered from the destination" \
 		nsx ping -c 3 -W 2 -i 0.3 "$GUEST_IP"
 	[ "$(ifindex)" = "$tap_index" ] &&
 		lib_ok "migration $n: the same tap (ifindex $tap_index)" ||
@@ -115,7 +88,7 @@ nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ip
 
 # 1. the source, on a tap it creates
 src_sock="$LIB_TMP/src.sock"
-vm_bg "source on $TAP" --kernel "$(guest_path virtio_net)" --debug-exit --console stdio \
+net_vm_bg "source on $TAP" --kernel "$(guest_path virtio_net)" --debug-exit --console stdio \
 	--mem 256M --api-sock "$src_sock" --net "tap=$TAP,mac=$GUEST_MAC" \
 	--landlock-rules "$LIB_TMP:rw" --append "ip=$GUEST_IP serve_ms=$((RUN_TIMEOUT * 1000))"
 wait_line '^serving at' 60 || finish
@@ -123,7 +96,7 @@ source_out=$RUN_OUT
 ip -n "$NS" addr add "$HOST_IP/24" dev "$TAP" && ip -n "$NS" link set "$TAP" up ||
 	lib_fail "cannot put $HOST_IP on $TAP"
 tap_index=$(ifindex)
-check "ping $GUEST_IP through $TAP (ifindex $tap_index)" nsx ping -c 2 -W 2 -i 0.3 "$GUEST_IP"
+net_check "ping $GUEST_IP through $TAP (ifindex $tap_index)" nsx ping -c 2 -W 2 -i 0.3 "$GUEST_IP"
 snap_wait_sock "$src_sock" "$VM_PID" || lib_fail "no API socket on the source"
 
 # 2. copying, 3. local
@@ -139,7 +112,7 @@ esac
 migrate_to 2 true
 
 # 4. the end
-check "the quit frame" nsx python3 "$LIB_TMP/quit.py" "$TAP" "$GUEST_MAC"
+net_check "the quit frame" nsx python3 "$LIB_TMP/quit.py" "$TAP" "$GUEST_MAC"
 for _ in $(seq $((RUN_TIMEOUT * 10))); do
 	kill -0 "$VM_PID" 2>/dev/null || break
 	sleep 0.1

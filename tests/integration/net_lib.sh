@@ -11,6 +11,12 @@
 #                             RUN_OUT, stderr in RUN_ERR, pid in VM_PID)
 #   wait_line REGEX SECONDS   waits until the guest printed a line matching REGEX; on timeout or
 #                             guest exit records a failure, dumps the output and returns 1
+#   net_check WHAT CMD...     a host-side step, counted like the lib.sh checks (CMD's output
+#                             shown when it fails)
+#   net_vm_bg LABEL ARGS...   the VMM with ARGS in the namespace, in the background (pid in
+#                             VM_PID, also added to SNAP_PIDS for snapshot_lib.sh's clean-up)
+#   net_quit_tool             writes $LIB_TMP/quit.py TAP MAC: the virtio_net test guest's quit
+#                             frame (EtherType 0x88b7) to MAC, sent on TAP
 
 net_require() {
 	require netns "$@"
@@ -47,4 +53,33 @@ wait_line() {
 	lib_fail "guest never printed /$1/"
 	lib_dump_output
 	return 1
+}
+
+net_check() {
+	local what=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		lib_ok "$what"
+	else
+		lib_fail "$what"
+		echo "$out" | tail -n 10
+	fi
+}
+
+net_vm_bg() {
+	lib_new_run "$1"
+	shift
+	ip netns exec "$NS" "$VMM" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	VM_PID=$!
+	SNAP_PIDS+=("$VM_PID")
+}
+
+net_quit_tool() {
+	cat >"$LIB_TMP/quit.py" <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+mac = bytes.fromhex(sys.argv[2].replace(":", ""))
+s.send(mac + s.getsockname()[4] + struct.pack("!H", 0x88b7) + bytes(46))
+EOF
 }

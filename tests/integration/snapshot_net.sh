@@ -44,34 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The quit frame (EtherType 0x88b7) to the guest's probed MAC, on tap $1.
-cat >"$LIB_TMP/quit.py" <<'EOF'
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind((sys.argv[1], 0))
-mac = bytes.fromhex(sys.argv[2].replace(":", ""))
-s.send(mac + s.getsockname()[4] + struct.pack("!H", 0x88b7) + bytes(46))
-EOF
-
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		lib_ok "$what"
-	else
-		lib_fail "$what"
-		echo "$out" | tail -n 10
-	fi
-}
-
-# vm_bg LABEL VMM_ARGS...: the VMM inside the namespace, in the background (pid in VM_PID).
-vm_bg() {
-	lib_new_run "$1"
-	shift
-	ip netns exec "$NS" "$VMM" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
-	VM_PID=$!
-	SNAP_PIDS+=("$VM_PID")
-}
+net_quit_tool
 
 packets() { # rx+tx packets of tap $1
 	local d=/sys/class/net/$1/statistics
@@ -82,8 +55,8 @@ packets() { # rx+tx packets of tap $1
 after_restore() {
 	local a0 a1
 	a0=$(packets "$TAP")
-	check "ping $GUEST_IP through $TAP_B" nsx ping -c 3 -W 2 -i 0.3 "$GUEST_IP"
-	check "the quit frame through $TAP_B" nsx python3 "$LIB_TMP/quit.py" "$TAP_B" "$GUEST_MAC"
+	net_check "ping $GUEST_IP through $TAP_B" nsx ping -c 3 -W 2 -i 0.3 "$GUEST_IP"
+	net_check "the quit frame through $TAP_B" nsx python3 "$LIB_TMP/quit.py" "$TAP_B" "$GUEST_MAC"
 	for _ in $(seq $((RUN_TIMEOUT * 10))); do
 		kill -0 "$VM_PID" 2>/dev/null || break
 		sleep 0.1
@@ -108,11 +81,11 @@ ip -n "$NS" tuntap add dev "$TAP_B" mode tap vnet_hdr && ip -n "$NS" link set "$
 	lib_fail "cannot make $TAP_B"
 
 # 1. on tap A
-vm_bg "vmm on $TAP (to be snapshotted)" --kernel "$(guest_path virtio_net)" --debug-exit \
+net_vm_bg "vmm on $TAP (to be snapshotted)" --kernel "$(guest_path virtio_net)" --debug-exit \
 	--console stdio --mem 256M --api-sock "$sock" --net "tap=$TAP,mac=$GUEST_MAC" \
 	--landlock-rules "$LIB_TMP:rw" --append "ip=$GUEST_IP serve_ms=$((RUN_TIMEOUT * 1000))"
 if wait_line '^serving at' 60; then
-	check "ping $GUEST_IP through $TAP" nsx ping -c 2 -W 2 -i 0.3 "$GUEST_IP"
+	net_check "ping $GUEST_IP through $TAP" nsx ping -c 2 -W 2 -i 0.3 "$GUEST_IP"
 	if got=$(snap_take "$sock" "$dir"); then
 		lib_ok "snapshot: $(du -sh "$dir" | cut -f1)"
 	else
@@ -126,12 +99,12 @@ ip -n "$NS" addr add "$HOST_IP/24" dev "$TAP_B"
 
 # 2. the CLI
 if [ -f "$dir/state" ]; then
-	vm_bg "vmm --restore --net tap=$TAP_B,mac=$MAC1" --restore "$dir" --net "tap=$TAP_B,mac=$MAC1"
+	net_vm_bg "vmm --restore --net tap=$TAP_B,mac=$MAC1" --restore "$dir" --net "tap=$TAP_B,mac=$MAC1"
 	after_restore "$MAC1"
 
 	# 3. the API
 	s="$LIB_TMP/load.sock"
-	vm_bg "vmm --api-sock, PUT /snapshot/load with network_overrides" --api-sock "$s"
+	net_vm_bg "vmm --api-sock, PUT /snapshot/load with network_overrides" --api-sock "$s"
 	snap_wait_sock "$s" "$VM_PID" || lib_fail "the VMM did not come up"
 	load() {
 		snap_api "$s" PUT /snapshot/load "{\"snapshot_path\": \"$dir/state\", \"mem_file_path\": \"$dir/memory\", \"resume_vm\": true, \"network_overrides\": [$1]}"

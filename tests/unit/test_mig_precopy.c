@@ -130,15 +130,17 @@ static void *send_main(void *arg)
 	return NULL;
 }
 
-static struct send_run *start_send(struct mig_send_params p)
+/* A sender of `mem` with `o` on its own thread (one vCPU, an empty configuration). */
+static struct send_run *start_send_with(struct guest_mem *mem, const struct mig_send_ops *o,
+					struct mig_send_params p)
 {
 	struct send_run *r = calloc(1, sizeof(*r));
 	mig_sender_init(&r->s);
 	mig_chan_init_fd(&r->chan, sv[0], &r->s.cancel);
 	r->chan.timeout_ms = 5000;
 	r->s.chan = &r->chan;
-	r->s.mem = &src;
-	r->s.ops = &ops;
+	r->s.mem = mem;
+	r->s.ops = o;
 	r->s.opaque = &r->vm;
 	r->vm.s = &r->s;
 	p.nvcpus = 1;
@@ -147,6 +149,11 @@ static struct send_run *start_send(struct mig_send_params p)
 	r->s.params = p;
 	cr_assert_eq(pthread_create(&r->t, NULL, send_main, r), 0);
 	return r;
+}
+
+static struct send_run *start_send(struct mig_send_params p)
+{
+	return start_send_with(&src, &ops, p);
 }
 
 static void join_send(struct send_run *r)
@@ -649,18 +656,10 @@ Test(mig_precopy, local_migration_passes_the_memfd)
 	cr_assert_eq(guest_mem_alloc_shared(&shared, RAM), 0);
 	for (uint64_t p = 0; p < RAM / 4096; p += 7)
 		cr_assert_eq(guest_mem_write(&shared, p * 4096, &p, sizeof(p)), 0);
-	struct send_run *s = calloc(1, sizeof(*s));
-	mig_sender_init(&s->s);
-	mig_chan_init_fd(&s->chan, sv[0], &s->s.cancel);
-	s->s.chan = &s->chan;
-	s->s.mem = &shared;
-	s->s.ops = &ops;
-	s->s.opaque = &s->vm;
-	s->s.params =
-	    (struct mig_send_params){.local = true, .nvcpus = 1, .config = "{}", .config_len = 2};
-	memfd_source = &s->vm;
 	stops_at_memfd = -1;
-	cr_assert_eq(pthread_create(&s->t, NULL, send_main, s), 0);
+	struct send_run *s =
+	    start_send_with(&shared, &ops, (struct mig_send_params){.local = true});
+	memfd_source = &s->vm; /* read when MEMFD arrives, below */
 	cr_assert_eq(receive(&r, &c, &local_ops, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(mig_recv_ready(&r, err, sizeof(err)), 0, "%s", err);
 	join_send(s);
@@ -696,17 +695,8 @@ Test(mig_precopy, local_migration_refused_at_the_memfd_never_pauses)
 	struct mig_chan c;
 	struct guest_mem shared;
 	cr_assert_eq(guest_mem_alloc_shared(&shared, RAM), 0);
-	struct send_run *s = calloc(1, sizeof(*s));
-	mig_sender_init(&s->s);
-	mig_chan_init_fd(&s->chan, sv[0], &s->s.cancel);
-	s->chan.timeout_ms = 5000;
-	s->s.chan = &s->chan;
-	s->s.mem = &shared;
-	s->s.ops = &ops;
-	s->s.opaque = &s->vm;
-	s->s.params =
-	    (struct mig_send_params){.local = true, .nvcpus = 1, .config = "{}", .config_len = 2};
-	cr_assert_eq(pthread_create(&s->t, NULL, send_main, s), 0);
+	struct send_run *s =
+	    start_send_with(&shared, &ops, (struct mig_send_params){.local = true});
 	int ret = receive(&r, &c, &refusing_local_ops, err, sizeof(err));
 	cr_assert_eq(ret, -ENOMEM, "%d %s", ret, err);
 	mig_recv_refuse(&r, -ret, err);
