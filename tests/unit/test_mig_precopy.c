@@ -806,27 +806,37 @@ Test(mig_precopy, taps_are_handed_over_by_nic_index)
 	free(s);
 }
 
-Test(mig_precopy, taps_need_a_unix_socket)
+/* mig_send() of `mem` with `p` over a pipe (not a socket), the pipe's read end as NIC 0's "tap"
+ * when p.ntaps: it must refuse with -ENOTSUP, naming the Unix socket, and never stop the VM. */
+static void refused_over_a_pipe(struct guest_mem *mem, struct mig_send_params p)
 {
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
 	struct mig_sender s;
 	struct mig_chan c;
 	struct src_vm vm = {0};
 	char err[256];
-	struct mig_tapfd tap = {.nic = 0, .fd = p[0]};
+	struct mig_tapfd tap = {.nic = 0, .fd = fds[0]};
 	mig_sender_init(&s);
-	mig_chan_init_fd(&c, p[1], &s.cancel);
+	mig_chan_init_fd(&c, fds[1], &s.cancel);
 	s.chan = &c;
-	s.mem = &src;
+	s.mem = mem;
 	s.ops = &ops;
 	s.opaque = &vm;
-	s.params = (struct mig_send_params){.nvcpus = 1, .taps = &tap, .ntaps = 1};
+	p.nvcpus = 1;
+	if (p.ntaps)
+		p.taps = &tap;
+	s.params = p;
 	cr_assert_eq(mig_send(&s, err, sizeof(err)), -ENOTSUP);
 	cr_assert(strstr(err, "needs a Unix socket"), "%s", err);
 	cr_assert_eq(vm.stops, 0);
-	close(p[0]);
-	close(p[1]);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+Test(mig_precopy, taps_need_a_unix_socket)
+{
+	refused_over_a_pipe(&src, (struct mig_send_params){.ntaps = 1});
 }
 
 /* A hand-made stream: HELLO with `flags`, then one TAPFD frame naming `nic` (payload of `len`
@@ -894,23 +904,7 @@ Test(mig_precopy, local_migration_needs_a_unix_socket)
 {
 	struct guest_mem shared;
 	cr_assert_eq(guest_mem_alloc_shared(&shared, 1 << 20), 0);
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
-	struct mig_sender s;
-	struct mig_chan c;
-	struct src_vm vm = {0};
-	char err[256];
-	mig_sender_init(&s);
-	mig_chan_init_fd(&c, p[1], &s.cancel);
-	s.chan = &c;
-	s.mem = &shared;
-	s.ops = &ops;
-	s.opaque = &vm;
-	s.params = (struct mig_send_params){.local = true, .nvcpus = 1};
-	cr_assert_eq(mig_send(&s, err, sizeof(err)), -ENOTSUP);
-	cr_assert(strstr(err, "needs a Unix socket"), "%s", err);
-	close(p[0]);
-	close(p[1]);
+	refused_over_a_pipe(&shared, (struct mig_send_params){.local = true});
 	guest_mem_free(&shared);
 }
 
