@@ -100,6 +100,20 @@ migrate_mid_run() {
 	migrate_again "$@"
 }
 
+# check_pause_times LABEL SOURCE_ERR DESTINATION_ERR: the source logged when it paused and the
+# destination when the guest ran again (what tools/bench migrate measures the pause with), in
+# that order on this host's CLOCK_MONOTONIC.
+check_pause_times() {
+	local paused runs
+	paused=$(grep -o 'paused at [0-9]* us' "$2" | grep -o '[0-9][0-9]*')
+	runs=$(grep -o 'the guest runs here from [0-9]* us' "$3" | grep -o '[0-9][0-9]*')
+	if [ -n "$paused" ] && [ -n "$runs" ] && [ "$runs" -ge "$paused" ]; then
+		lib_ok "$1: paused at $paused us, running again at $runs us: $(((runs - paused) / 1000)) ms"
+	else
+		lib_fail "$1: no pause then resume in the logs (source '$paused', destination '$runs')"
+	fi
+}
+
 # migrate_again LABEL SEND_EXTRA VMM_OPTION... : the run of $args and VMM_OPTIONs whose
 # uninterrupted result is $want (disk $ref), migrated at step $AT to a `vmm --api-sock`
 # destination (PUT /vmm/send-migration with SEND_EXTRA added to its body): completed, the source
@@ -136,6 +150,7 @@ migrate_again() {
 		sleep 0.1
 	done
 	snap_kill "$DST_PID"
+	check_pause_times "$label" "$RUN_ERR" "$LIB_TMP/dst.err"
 	got=$(snap_result "$DST_OUT")
 	[ "$got" = "$want" ] && lib_ok "$label: the same result on the destination: $got" ||
 		lib_fail "$label: destination: '$got', uninterrupted: '$want'"

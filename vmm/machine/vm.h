@@ -60,6 +60,7 @@ struct vm {
 	 * start failed: lets a control thread that asked for the start wait for it. */
 	void (*on_started)(void *opaque);
 	void *on_started_opaque;
+	bool migrated;	   /* came from a live migration: vCPU 0 logs when the guest runs again */
 	bool start_paused; /* vm_run() pauses the VM right after starting it (a restore's
 			    * resume_vm=false); the vCPUs may run a few instructions first */
 

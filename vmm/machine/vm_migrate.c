@@ -32,6 +32,7 @@ struct vm_migration {
 	bool kvm_logging;	/* this migration started KVM's dirty log */
 	bool was_paused;	/* by the API before the migration: a failure leaves it paused */
 	bool disks_handed_over; /* their locks dropped for the destination (hand_over_disks()) */
+	unsigned long long paused_us; /* CLOCK_MONOTONIC once paused for the last round */
 	pthread_mutex_t lock;
 	char err[512];
 	int ret;
@@ -160,12 +161,13 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot pause the VM for the final round: %s", strerror(-r));
 		return r;
 	}
+	m->paused_us = mono_us(); /* the guest is stopped from here: the disks' flush counts */
 	r = hand_over_disks(m->vm, err, errlen);
 	if (r && !m->was_paused)
 		vm_resume(m->vm);
 	m->disks_handed_over = !r;
 	if (!r)
-		log_debug("migration: VM paused for the last round at %llu us", mono_us());
+		log_debug("migration: VM paused for the last round at %llu us", m->paused_us);
 	return r;
 }
 
@@ -232,10 +234,11 @@ static void *run(void *opaque)
 		 * more: this line is the last word on the migration */
 		log_info(
 		    "migration completed: %u rounds%s, %llu pages, %llu bytes, downtime %llu ms, "
-		    "%llu ms in all",
+		    "%llu ms in all; paused at %llu us (CLOCK_MONOTONIC)",
 		    p.rounds, p.round_limit_reached ? " (max_rounds reached)" : "",
 		    (unsigned long long)p.pages, (unsigned long long)p.bytes,
-		    (unsigned long long)p.downtime_ms, (unsigned long long)p.total_ms);
+		    (unsigned long long)p.downtime_ms, (unsigned long long)p.total_ms,
+		    m->paused_us);
 		vm_stop(m->vm, VM_STOP_USER, 0); /* the destination runs it now */
 	}
 	return NULL;

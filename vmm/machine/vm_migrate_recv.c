@@ -168,8 +168,10 @@ static int build(struct vm *vm, struct vm_config *cfg, struct mig_receiver *r, s
 	}
 	int status = ret ? VMM_EXIT_USAGE : vm_create_migrated(vm, cfg, &d->mem);
 	d->vm_built = !ret;
-	if (d->vm_built)
+	if (d->vm_built) {
+		vm->migrated = true;
 		taps_taken(vm, r);
+	}
 	if (!ret && status) {
 		snprintf(err, errlen, "the VM could not be built here (see the log)");
 		ret = -EIO;
