@@ -7,7 +7,7 @@ PACKAGES=(
 	# build
 	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev linux-libc-dev
 	# libraries the VMM links
-	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libcap-ng-dev libsdl2-dev
+	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libcap-ng-dev libsdl2-dev zlib1g-dev
 	# control plane: HTTP on the API socket, JSON bodies and metrics; vmmctl's HTTP client
 	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 	# packaging: man pages from --help (man-db renders them), Debian package Depends (dpkg-shlibdeps);

@@ -1,4 +1,8 @@
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/cpuid_test.h"
@@ -107,4 +111,26 @@ Test(cpuid, one_thread_per_core_without_smt)
 	cr_assert_eq(cpuid_find(&t, 4, 0)->eax >> 26, 5);
 	cr_assert_eq((cpuid_find(&t, 0x8000001e, 0)->ebx >> 8) & 0xff, 0);
 	cr_assert_eq(cpuid_find(&t, 0x8000001e, 0)->ebx & 0xff, 5);
+}
+
+/* The cached answer is the device's own, asked once; a file that is no KVM device keeps failing
+ * (nothing cached from a failure). */
+Test(cpuid, supported_set_is_cached_per_device)
+{
+	int bad = open("/dev/null", O_RDWR | O_CLOEXEC);
+	static struct cpuid_table a, b;
+	cr_assert_geq(bad, 0);
+	cr_assert_eq(cpuid_get_supported_cached(bad, &a), -ENOTTY);
+	cr_assert_eq(cpuid_get_supported_cached(bad, &a), -ENOTTY);
+	close(bad);
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		cr_skip("no usable /dev/kvm here: the cached answer is not checked");
+	cr_assert_eq(cpuid_get_supported(kvm, &a), 0);
+	cpuid_warm_up("/dev/kvm");
+	cr_assert_eq(cpuid_get_supported_cached(kvm, &b), 0);
+	cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0);
+	cr_assert_eq(cpuid_get_supported_cached(kvm, &b), 0);
+	cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0);
+	close(kvm);
 }

@@ -30,6 +30,16 @@ Test(mig_crc, matches_snap_crc32_in_pieces)
 	}
 }
 
+/* A frame without payload checksums a NULL piece of 0 bytes: it must leave the CRC as it is
+ * (zlib alone would answer its seed, 0). */
+Test(mig_crc, an_empty_piece_changes_nothing)
+{
+	uint32_t c = mig_crc32(0, "header", 6);
+	cr_assert_eq(mig_crc32(c, NULL, 0), c);
+	cr_assert_eq(mig_crc32(0, NULL, 0), 0);
+	cr_assert_eq(snap_crc32(NULL, 0), 0);
+}
+
 /* ---- HELLO ---- */
 
 static size_t hello_bytes(uint8_t *buf, size_t cap)

@@ -2,8 +2,12 @@
 #include "vmm/kvm/cpuid.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT	       (1u << 28)
@@ -17,6 +21,46 @@ int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table)
 	if (ioctl(kvm_dev_fd, KVM_GET_SUPPORTED_CPUID, table) < 0)
 		return -errno;
 	return 0;
+}
+
+/* The last answer, and the device it came from. */
+static struct {
+	pthread_mutex_t lock;
+	bool have;
+	dev_t dev, rdev;
+	ino_t ino;
+	struct cpuid_table table;
+} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+int cpuid_get_supported_cached(int kvm_dev_fd, struct cpuid_table *table)
+{
+	struct stat st;
+	if (fstat(kvm_dev_fd, &st))
+		return cpuid_get_supported(kvm_dev_fd, table);
+	pthread_mutex_lock(&cache.lock);
+	int err = 0;
+	if (!cache.have || cache.dev != st.st_dev || cache.ino != st.st_ino ||
+	    cache.rdev != st.st_rdev) {
+		err = cpuid_get_supported(kvm_dev_fd, &cache.table);
+		cache.have = !err;
+		cache.dev = st.st_dev;
+		cache.ino = st.st_ino;
+		cache.rdev = st.st_rdev;
+	}
+	if (!err)
+		memcpy(table, &cache.table, sizeof(*table));
+	pthread_mutex_unlock(&cache.lock);
+	return err;
+}
+
+void cpuid_warm_up(const char *kvm_path)
+{
+	static struct cpuid_table scratch;
+	int fd = kvm_path ? open(kvm_path, O_RDWR | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return;
+	cpuid_get_supported_cached(fd, &scratch);
+	close(fd);
 }
 
 struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *table, uint32_t function, uint32_t index)

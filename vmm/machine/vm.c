@@ -194,7 +194,7 @@ static void describe_cpus(struct vm *vm)
 static int create_vcpus(struct vm *vm)
 {
 	static struct cpuid_table supported;
-	int err = cpuid_get_supported(vm->kvm.dev_fd, &supported);
+	int err = cpuid_get_supported_cached(vm->kvm.dev_fd, &supported);
 	if (err) {
 		log_error("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-err));
 		return err;

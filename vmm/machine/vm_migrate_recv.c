@@ -12,6 +12,7 @@
 
 #include "vmm/base/errors.h"
 #include "vmm/base/log.h"
+#include "vmm/kvm/cpuid.h"
 #include "vmm/machine/dev_net.h"
 #include "vmm/machine/vm_migrate.h"
 #include "vmm/machine/vm_pause.h"
@@ -185,6 +186,8 @@ static int build(struct vm *vm, struct vm_config *cfg, struct mig_receiver *r, s
 int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms,
 		       const atomic_bool *cancel)
 {
+	/* before the wait: building the VM is part of the guest's pause */
+	cpuid_warm_up(cfg->kvm_path);
 	int fd = accept_source(url, timeout_ms, cancel);
 	if (fd < 0)
 		return VMM_EXIT_USAGE;

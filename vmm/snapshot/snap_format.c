@@ -4,11 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "vmm/snapshot/snap_err.h"
 #include "vmm/snapshot/snap_file.h"
@@ -29,27 +29,9 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 	return v;
 }
 
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
 uint32_t snap_crc32(const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	uint32_t c = 0xFFFFFFFFu;
-	pthread_once(&crc_once, crc_init);
-	while (len--)
-		c = crc_table[(c ^ *p++) & 0xFF] ^ (c >> 8);
-	return c ^ 0xFFFFFFFFu;
+	return len ? (uint32_t)crc32_z(0, buf, len) : 0; /* zlib: a NULL buf asks for the seed */
 }
 
 static size_t pad8(size_t len)

@@ -57,8 +57,7 @@ struct snap_reader {
 	size_t nsecs;
 };
 
-/* CRC32 (IEEE 802.3, reflected, polynomial 0xEDB88320, as zlib's crc32(0, buf, len)) of `len`
- * bytes. */
+/* CRC32 (IEEE 802.3, reflected, polynomial 0xEDB88320) of `len` bytes: zlib's crc32_z(). */
 uint32_t snap_crc32(const void *buf, size_t len);
 
 /* Starts an empty snapshot. Returns 0 or -ENOMEM. */
