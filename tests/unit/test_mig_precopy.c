@@ -923,3 +923,28 @@ Test(mig_precopy, local_map_checks_the_file)
 	cr_assert_eq(mig_local_map(&m, p[0], &h, err, sizeof(err)), -EINVAL);
 	close(p[1]);
 }
+
+/* The source's wait before the pause: done once the peer has read every byte, bounded while it
+ * reads nothing, ended by a cancel; nothing to wait for on a memory channel. */
+Test(mig_precopy, drain_waits_for_the_peer_to_read)
+{
+	int sv[2];
+	char buf[4096] = {0};
+	atomic_bool cancel = false;
+	struct mig_chan c;
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	mig_chan_init_fd(&c, sv[0], &cancel);
+	cr_assert_eq(mig_chan_drain(&c, 10), 0, "nothing written: drained");
+	cr_assert_eq(write(sv[0], buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	cr_assert_eq(mig_chan_drain(&c, 5), -ETIMEDOUT, "the peer read nothing");
+	atomic_store(&cancel, true);
+	cr_assert_eq(mig_chan_drain(&c, 1000), -ECANCELED);
+	atomic_store(&cancel, false);
+	cr_assert_eq(read(sv[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	cr_assert_eq(mig_chan_drain(&c, 1000), 0, "read: drained");
+	close(sv[0]);
+	close(sv[1]);
+	mig_chan_init_mem(&c, NULL, 0, 64);
+	cr_assert_eq(mig_chan_drain(&c, 10), 0);
+	mig_chan_release(&c);
+}

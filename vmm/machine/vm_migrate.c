@@ -2,10 +2,12 @@
 #include "vmm/machine/vm_migrate.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,8 +50,9 @@ static const struct sandbox_rule send_rules[] = {
     SB_ARG_EQ(SYS_socket, 0, AF_INET),
     SB_ARG_EQ(SYS_socket, 0, AF_INET6),
     SB_ALLOW(SYS_connect),
-    SB_ALLOW(SYS_getsockopt), /* SO_ERROR after the non-blocking connect */
-    SB_ALLOW(SYS_setsockopt), /* TCP_NODELAY */
+    SB_ALLOW(SYS_getsockopt),	       /* SO_ERROR after the non-blocking connect */
+    SB_ALLOW(SYS_setsockopt),	       /* TCP_NODELAY */
+    SB_ARG_EQ(SYS_ioctl, 1, SIOCOUTQ), /* mig_chan_drain(): what the peer has not read yet */
     SB_ALLOW(SYS_fcntl),
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),

@@ -2,10 +2,13 @@
 #include "vmm/migration/mig_chan.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SLICE_MS 100
@@ -189,6 +192,24 @@ int mig_chan_write(struct mig_chan *c, const struct iovec *iov_in, int n, int pa
 		int r = wait_for(c, POLLOUT);
 		if (r)
 			return r;
+	}
+	return 0;
+}
+
+int mig_chan_drain(struct mig_chan *c, int limit_ms)
+{
+	const struct timespec step = {.tv_nsec = 50000};
+	for (long waited_us = 0; c->fd >= 0; waited_us += 50) {
+		int queued = 0;
+		if (ioctl(c->fd, SIOCOUTQ, &queued) < 0)
+			return -errno;
+		if (queued == 0)
+			return 0;
+		if (c->cancel && atomic_load(c->cancel))
+			return -ECANCELED;
+		if (waited_us >= (long)limit_ms * 1000)
+			return -ETIMEDOUT;
+		nanosleep(&step, NULL);
 	}
 	return 0;
 }

@@ -40,6 +40,12 @@ int mig_chan_read(struct mig_chan *c, void *buf, size_t len);
  * -ECANCELED, -ENOTSUP for a descriptor on a memory channel, or -errno. */
 int mig_chan_write(struct mig_chan *c, const struct iovec *iov, int n, int pass_fd);
 
+/* Waits (up to `limit_ms`, in steps of 50 us) until the peer has read everything written so far
+ * (SIOCOUTQ: for a Unix socket, the bytes still queued at the reader; for TCP, those not yet
+ * acknowledged). Returns 0 when drained, -ETIMEDOUT at the limit, -ECANCELED, or -errno when
+ * the socket cannot tell (a caller goes on without the wait). Memory channels: 0 at once. */
+int mig_chan_drain(struct mig_chan *c, int limit_ms);
+
 /* True when a read would not wait: bytes (or end of stream) are ready. */
 int mig_chan_readable(struct mig_chan *c);
 

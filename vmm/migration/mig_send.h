@@ -36,6 +36,8 @@
 
 #define MIG_DEFAULT_DOWNTIME_MS 300u
 #define MIG_DEFAULT_ROUNDS	30u
+/* How long the source waits, before it pauses, for the destination to read the rounds' bytes. */
+#define MIG_DRAIN_MS 1000
 
 struct mig_send_ops {
 	/* ORs the pages the guest wrote since the last call into `bitmap`
