@@ -284,6 +284,17 @@ Test(guest_mem, memfd_holes_are_zero_pages_found_untouched)
 	cr_assert_not(hole);
 	cr_assert_eq(guest_region_extent(r, 7 * 4096, 3, &hole), 3, "bounded by max");
 	cr_assert(hole);
+	/* a long data run: at most 256 pages a call (not walked to its end), bounded by max */
+	for (uint32_t i = 20; i < 420; i++)
+		cr_assert_eq(guest_mem_write(&m, (uint64_t)i * 4096, &one, 1), 0);
+	cr_assert_eq(guest_region_extent(r, 20 * 4096, 1000, &hole), 256);
+	cr_assert_not(hole);
+	cr_assert_eq(guest_region_extent(r, 400 * 4096, 1000, &hole), 20, "pages 400-419");
+	cr_assert_not(hole);
+	cr_assert_eq(guest_region_extent(r, 30 * 4096, 7, &hole), 7);
+	cr_assert_eq(guest_region_extent(r, 419 * 4096, 1000, &hole), 1, "the last data page");
+	cr_assert_eq(guest_region_extent(r, 420 * 4096, 1000, &hole), 1000, "then a hole");
+	cr_assert(hole);
 
 	struct guest_zero_scan z = {.r = r};
 	bool want[10] = {true, true, true, true, true, false, true, true, true, true};

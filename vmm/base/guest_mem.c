@@ -342,6 +342,28 @@ int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *in
 
 /* ---- holes of a file-backed region (migration's zero pages) ---- */
 
+#define DATA_RUN_MAX 256u /* pages one data_run() call looks at */
+
+/* Data at `off`: how many pages from there are in memory (mincore(): a page in the file's page
+ * cache is data), at least this one. Not SEEK_HOLE: it walks every data page up to the next hole
+ * (270 us a call inside 60 MiB of data on the test host), and a migration's final round asks once
+ * per scattered page. A page swapped out ends the run; the next call finds it by SEEK_DATA. */
+static uint32_t data_run(const struct guest_region *r, uint64_t off, uint32_t max)
+{
+	unsigned char in_core[DATA_RUN_MAX];
+	uint64_t room = (r->size - off) >> DIRTY_PAGE_SHIFT;
+	if (max > room)
+		max = (uint32_t)room;
+	if (max > DATA_RUN_MAX)
+		max = DATA_RUN_MAX;
+	if (max <= 1 || mincore(r->host + off, (size_t)max << DIRTY_PAGE_SHIFT, in_core))
+		return 1;
+	uint32_t n = 1;
+	while (n < max && (in_core[n] & 1))
+		n++;
+	return n;
+}
+
 uint32_t guest_region_extent(const struct guest_region *r, uint64_t off, uint32_t max, bool *hole)
 {
 	if (r->fd < 0 || off >= r->size || !max)
@@ -351,9 +373,9 @@ uint32_t guest_region_extent(const struct guest_region *r, uint64_t off, uint32_
 	if (data < 0 && errno != ENXIO) /* ENXIO: no data from pos to the end of the file */
 		return 0;
 	*hole = data < 0 || data > pos;
-	off_t next = *hole ? (data < 0 ? end : data) : lseek(r->fd, pos, SEEK_HOLE);
-	if (next < 0)
-		return 0;
+	if (!*hole)
+		return data_run(r, off, max);
+	off_t next = data < 0 ? end : data;
 	if (next > end)
 		next = end;
 	uint64_t pages = (uint64_t)(next - pos) >> DIRTY_PAGE_SHIFT;

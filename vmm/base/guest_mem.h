@@ -106,8 +106,10 @@ int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *in
 
 /* The extent of region `r`'s file from region offset `off` (page-aligned) that is all hole or all
  * data, in 4 KiB pages, at most `max`: a hole reads as zeros without being touched (reading a
- * memfd's hole through the mapping would allocate it). Returns the page count with *hole set, or
- * 0 when the region has no file or the file cannot tell (then look at the pages themselves). */
+ * memfd's hole through the mapping would allocate it). A data extent is what is in memory from
+ * `off` (mincore()), at most 256 pages, at least 1: it may end before the data does. Returns the
+ * page count with *hole set, or 0 when the region has no file or the file cannot tell (then look
+ * at the pages themselves). */
 uint32_t guest_region_extent(const struct guest_region *r, uint64_t off, uint32_t max, bool *hole);
 
 /* Tells which pages of a region are zero, walking them in order: in a hole of the region's file

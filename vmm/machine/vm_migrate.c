@@ -53,6 +53,7 @@ static const struct sandbox_rule send_rules[] = {
     SB_ALLOW(SYS_getsockopt),	       /* SO_ERROR after the non-blocking connect */
     SB_ALLOW(SYS_setsockopt),	       /* TCP_NODELAY */
     SB_ARG_EQ(SYS_ioctl, 1, SIOCOUTQ), /* mig_chan_drain(): what the peer has not read yet */
+    SB_ALLOW(SYS_mincore),	       /* guest_region_extent(): how far the memfd's data goes */
     SB_ALLOW(SYS_fcntl),
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),
