@@ -346,7 +346,7 @@ int guest_mem_page_index(const struct guest_mem *mem, uint64_t gpa, uint64_t *in
 
 /* Data at `off`: how many pages from there are in memory (mincore(): a page in the file's page
  * cache is data), at least this one. Not SEEK_HOLE: it walks every data page up to the next hole
- * (270 us a call inside 60 MiB of data on the test host), and a migration's final round asks once
+ * (296 us a call inside 60 MiB of data on the test host), and a migration's final round asks once
  * per scattered page. A page swapped out ends the run; the next call finds it by SEEK_DATA. */
 static uint32_t data_run(const struct guest_region *r, uint64_t off, uint32_t max)
 {

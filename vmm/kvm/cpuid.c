@@ -47,7 +47,7 @@ int cpuid_get_supported_cached(int kvm_dev_fd, struct cpuid_table *table)
 		cache.ino = st.st_ino;
 		cache.rdev = st.st_rdev;
 	}
-	if (!err)
+	if (!err && table)
 		memcpy(table, &cache.table, sizeof(*table));
 	pthread_mutex_unlock(&cache.lock);
 	return err;
@@ -55,11 +55,10 @@ int cpuid_get_supported_cached(int kvm_dev_fd, struct cpuid_table *table)
 
 void cpuid_warm_up(const char *kvm_path)
 {
-	static struct cpuid_table scratch;
 	int fd = kvm_path ? open(kvm_path, O_RDWR | O_CLOEXEC) : -1;
 	if (fd < 0)
 		return;
-	cpuid_get_supported_cached(fd, &scratch);
+	cpuid_get_supported_cached(fd, NULL); /* fills the cache only */
 	close(fd);
 }
 

@@ -23,7 +23,8 @@ int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table);
 
 /* cpuid_get_supported() asked once per KVM device (the host's answer does not change while its
  * module is loaded; 0.4 ms on kvm_pvm): later calls on the same device copy the first answer.
- * A device fstat() cannot tell apart is asked every time. Thread-safe. */
+ * A device fstat() cannot tell apart is asked every time. `table` NULL: only fill the cache.
+ * Thread-safe. */
 int cpuid_get_supported_cached(int kvm_dev_fd, struct cpuid_table *table);
 
 /* Asks the device at `kvm_path` now, so that a VM built later (a migration's destination, once
