@@ -2,8 +2,9 @@
 # Live migration of the default Linux guest at its shell prompt (issue 31), both kinds, one boot:
 #   1. the source (--mem-shared, a raw disk, the API) boots to its shell; the guest writes a
 #      marker to a tmpfs file and to sector 0 of its disk;
-#   2. a copying migration to `vmm --migrate-from unix:M1` (PUT /vmm/send-migration): the source
-#      ends with 0, and the shell on the destination answers the next command: it still has the
+#   2. a copying migration to `vmm --migrate-from unix:M1` (PUT /vmm/send-migration), which
+#      builds the VM during the pre-copy and starts it paused (every device here may be built
+#      beside the source; its disk's lock is taken once handed over): the source ends with 0, and the shell on the destination answers the next command: it still has the
 #      tmpfs file and sector 0, and writes sector 1;
 #   3. a local migration of that destination (guest RAM handed over as a memfd, no page
 #      copied) to a third VMM: the shell answers again with both sectors and the file, writes
@@ -65,6 +66,9 @@ migrate() {
 	local st=$?
 	check "migration to $to completed: $(grep -o 'migration completed: .*' "$tmp/$SRC_NAME.err")" \
 		"migration completed" "$tmp/$SRC_NAME.err"
+	# every device here may be built beside the source: only the state is left for the pause
+	check "$to built the VM during the pre-copy and started it paused" \
+		"VM is built here while the source still runs it; started, paused" "$tmp/$to.err"
 	[ $st = 0 ] && echo "ok: the source ended with 0" || {
 		echo "FAIL: the source ended with $st"
 		fail=1

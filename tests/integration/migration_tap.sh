@@ -64,6 +64,10 @@ migrate_to() {
 			tail -n 5 "$src_err"
 		}
 	snap_wait_sock "$dst_sock" "$VM_PID" || lib_fail "migration $n: no API socket on the destination"
+	# a tap NIC is not built beside its source (device_desc.built_beside_source): after the pause
+	grep -q "built here while the source still runs" "$RUN_ERR" &&
+		lib_fail "migration $n: the destination built its tap NIC during the pre-copy" ||
+		lib_ok "migration $n: the destination built the VM once the source had paused"
 	src_sock=$dst_sock
 	net_check "migration $n: ping $GUEST_IP answered from the destination" \
 		nsx ping -c 3 -W 2 -i 0.3 "$GUEST_IP"

@@ -640,7 +640,9 @@ static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opt
 /* Everything before virtio_dev_init(); on failure nothing is left open. */
 static int blk_open(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 {
-	int r = blk_disk_open(&b->disk, opts->path, opts->ro, opts->cache == VIRTIO_BLK_CACHE_NONE);
+	bool direct = opts->cache == VIRTIO_BLK_CACHE_NONE;
+	int r = opts->unlocked ? blk_disk_open_unlocked(&b->disk, opts->path, opts->ro, direct)
+			       : blk_disk_open(&b->disk, opts->path, opts->ro, direct);
 	if (r)
 		return r;
 	/* Landlock (sandbox.h): the disk's directory stays open to a drive swap (PATCH /drives,

@@ -104,7 +104,7 @@ static int lock(struct blk_disk *d)
 	return 0;
 }
 
-static int open_files(struct blk_disk *d)
+static int open_files(struct blk_disk *d, bool locked)
 {
 	d->fd = open_fd(d->path, d->ro, d->direct);
 	if (d->fd < 0) {
@@ -114,7 +114,7 @@ static int open_files(struct blk_disk *d)
 			  strerror(errno));
 		return err;
 	}
-	int err = lock(d);
+	int err = locked ? lock(d) : 0;
 	if (err)
 		return err;
 	d->fd_buffered = d->fd;
@@ -129,7 +129,7 @@ static int open_files(struct blk_disk *d)
 	return 0;
 }
 
-int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct)
+static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked)
 {
 	memset(d, 0, sizeof(*d));
 	d->fd = d->fd_buffered = -1;
@@ -138,12 +138,22 @@ int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct)
 	d->path = strdup(path);
 	if (!d->path)
 		return -ENOMEM;
-	int r = open_files(d);
+	int r = open_files(d, locked);
 	if (!r)
 		r = read_geometry(d);
 	if (r)
 		blk_disk_close(d);
 	return r;
+}
+
+int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct)
+{
+	return open_disk(d, path, ro, direct, true);
+}
+
+int blk_disk_open_unlocked(struct blk_disk *d, const char *path, bool ro, bool direct)
+{
+	return open_disk(d, path, ro, direct, false);
 }
 
 void blk_disk_close(struct blk_disk *d)

@@ -41,6 +41,9 @@ struct blk_disk {
  * ro, exclusive otherwise) so two VMMs cannot write one image, and reads its geometry. Returns 0
  * or -errno after a log_error() naming the file and the reason. */
 int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct);
+/* blk_disk_open() without the flock: blk_disk_take_back() takes it later (a migration's
+ * destination opens the disk while its source still holds the lock). */
+int blk_disk_open_unlocked(struct blk_disk *d, const char *path, bool ro, bool direct);
 void blk_disk_close(struct blk_disk *d);
 
 /* Hands the file's flock to another process that opens the same file next (a migration's
@@ -50,8 +53,8 @@ void blk_disk_close(struct blk_disk *d);
 int blk_disk_hand_over(struct blk_disk *d);
 
 /* Takes the lock blk_disk_hand_over() dropped again (the migration failed and the guest runs on
- * here). Returns 0, or -errno after a log_error(): another process holds the file now and this
- * one must not write it. */
+ * here), or the one blk_disk_open_unlocked() left (the source handed it over). Returns 0, or -errno
+ * after a log_error(): another process holds the file now and this one must not write it. */
 int blk_disk_take_back(struct blk_disk *d);
 
 /* The descriptor a read or write of iov[0..n) at byte `off` should use: the O_DIRECT one when

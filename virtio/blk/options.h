@@ -61,6 +61,9 @@ struct virtio_blk_opts {
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 	char id[VIRTIO_BLK_DRIVE_ID_MAX];     /* id=; "" when not given */
 	bool root; /* the guest's root device (the API's is_root_device); the device ignores it */
+	/* Not an option: opened without its flock, which another process still holds (a
+	 * migration's destination built beside its source); virtio_blk_take_back() takes it. */
+	bool unlocked;
 };
 
 /* Parses `spec` into *opts (zeroed first; defaults: writeback, flush on, discard off, aio auto).

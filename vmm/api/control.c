@@ -71,6 +71,11 @@ struct control {
 	struct vm_migration *mig;
 	atomic_bool mig_cancel;
 	int recv_status;
+	/* --migrate-from: the receiving thread built the VM during the pre-copy and the main thread
+	 * runs it (paused until the migration commits); the thread is joined after vm_run(). */
+	atomic_bool recv_early;
+	pthread_t recv_thread;
+	bool recv_joinable;
 	/* Set before the API thread starts: only FROM_API lets a request build the VM (the main
 	 * thread builds the others, from *cfg, which a load or a start would replace). */
 	enum vm_source from;
@@ -804,15 +809,21 @@ static int be_migrate_cancel(void *ctx)
 
 /* Receives a migrating VM into c->vm on this thread. The configuration is replayed from the
  * source's into c->cfg (the VM points at it); on failure the command line's is back and no VM
- * is left, so the VMM can take a configuration, a snapshot or another migration. */
-static int receive_vm(struct control *c, const char *url, int timeout_ms)
+ * is left, so the VMM can take a configuration, a snapshot or another migration; unless `early`
+ * had the main thread run the VM already (it stops it and ends the VMM). */
+static int receive_vm(struct control *c, const char *url, int timeout_ms,
+		      const struct vm_migrate_early_start *early)
 {
 	struct vm_config fresh, cmdline;
 
 	process_config(c, &fresh);
 	cmdline = *c->cfg;
 	*c->cfg = fresh;
-	int status = vm_migrate_receive(&c->vm, c->cfg, url, timeout_ms, &c->mig_cancel);
+	int status = vm_migrate_receive(&c->vm, c->cfg, url, timeout_ms, &c->mig_cancel, early);
+	if (status && atomic_load(&c->recv_early)) {
+		cli_free(&cmdline); /* the stopped VM still points at c->cfg */
+		return status;
+	}
 	if (status) {
 		cli_free(c->cfg);
 		*c->cfg = cmdline;
@@ -831,7 +842,7 @@ static int be_migrate_receive(void *ctx, const char *url, char *err, size_t errl
 	if (api_may_build(c, err, errlen))
 		return -EBUSY;
 	log_clear_last_error();
-	int status = receive_vm(c, url, RECEIVE_TIMEOUT_MS);
+	int status = receive_vm(c, url, RECEIVE_TIMEOUT_MS, NULL);
 	if (status) {
 		snprintf(err, errlen, "%s",
 			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
@@ -1005,12 +1016,25 @@ static int wait_for_start(struct control *c, int sig_fd)
 	return wait_for_vm(c, sig_fd);
 }
 
-static void *receive_thread(void *opaque)
+/* vm_migrate_early_start: the VM is built during the pre-copy; the main thread runs it. */
+static void start_early(void *opaque)
 {
 	struct control *c = opaque;
 	uint64_t one = 1;
 
-	c->recv_status = receive_vm(c, c->cfg->migrate_from, -1);
+	c->vm_created = true;
+	atomic_store(&c->recv_early, true);
+	if (write(c->start_fd, &one, sizeof(one)) < 0)
+		log_error("migration: cannot wake the main thread: %s", strerror(errno));
+}
+
+static void *receive_thread(void *opaque)
+{
+	struct control *c = opaque;
+	const struct vm_migrate_early_start early = {start_early, c};
+	uint64_t one = 1;
+
+	c->recv_status = receive_vm(c, c->cfg->migrate_from, -1, &early);
 	if (write(c->start_fd, &one, sizeof(one)) < 0)
 		log_error("migration: cannot wake the main thread: %s", strerror(errno));
 	return NULL;
@@ -1030,10 +1054,15 @@ static int receive_here(struct control *c, int sig_fd)
 	int status = wait_for_vm(c, sig_fd);
 	if (status)
 		atomic_store(&c->mig_cancel, true);
-	pthread_join(t, NULL);
+	if (!status && atomic_load(&c->recv_early)) {
+		c->recv_thread = t; /* it finishes the migration while the VM starts here */
+		c->recv_joinable = true;
+	} else {
+		pthread_join(t, NULL);
+	}
 	if (status)
 		return status;
-	if (c->recv_status)
+	if (!c->recv_joinable && c->recv_status)
 		return c->recv_status;
 	struct api_model m;
 	if (api_model_from_config(&m, c->cfg) == 0)
@@ -1149,8 +1178,10 @@ int control_run(struct vm_config *cfg)
 		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
 	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/machine/vm_snapshot.c) */
 	int status = run_phases(&c, sig_fd);
-	atomic_store(&c.mig_cancel, true); /* an API receive-migration that still waits */
-	api_http_stop(c.http);		   /* no request runs past this point */
+	atomic_store(&c.mig_cancel, true); /* a receive-migration that still waits */
+	if (c.recv_joinable)		   /* before the VM goes: it may still stop it */
+		pthread_join(c.recv_thread, NULL);
+	api_http_stop(c.http); /* no request runs past this point */
 	if (c.mig && migrating(&c))
 		vm_migrate_cancel(c.mig); /* the VM ended under it */
 	if (c.mig)

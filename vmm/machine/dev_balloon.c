@@ -158,4 +158,5 @@ const struct device_desc device_balloon = {.name = "balloon",
 					   .options = balloon_options,
 					   .create = create_balloon,
 					   .cfg_size = sizeof(struct dev_balloon_cfg),
-					   .api = &balloon_api};
+					   .api = &balloon_api,
+					   .built_beside_source = true};

@@ -103,4 +103,5 @@ const struct device_desc device_console = {.name = "console",
 					   .check = check_console,
 					   .create = create_console,
 					   .terminal_resized = console_resized,
-					   .cfg_size = sizeof(struct dev_console_cfg)};
+					   .cfg_size = sizeof(struct dev_console_cfg),
+					   .built_beside_source = true};

@@ -131,7 +131,7 @@ static int check_one(const struct virtio_blk_opts *o, struct stat *st)
 		err = -errno;
 	if (!err)
 		err = check_mode(o, st);
-	if (!err && flock(fd, (o->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+	if (!err && !o->unlocked && flock(fd, (o->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		log_error("disk %s: cannot lock it (%s): is another VMM using it?", o->path,
 			  strerror(errno));
 		err = -EBUSY;
@@ -200,6 +200,32 @@ struct virtio_dev *dev_disk_device(struct vm *vm, int i)
 {
 	struct disk_state *s = device_state_find(vm, &device_disk);
 	return s && i >= 0 && i < CLI_MAX_DISKS ? s->dev[i] : NULL;
+}
+
+void dev_disk_open_unlocked(struct vm_config *cfg)
+{
+	for (int i = 0; i < dev_disk_count(cfg); i++)
+		dev_disk_opts_edit(cfg, i)->unlocked = true;
+}
+
+int dev_disk_take_locks(struct vm *vm)
+{
+	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+		struct virtio_dev *dev = dev_disk_device(vm, i);
+		int r = dev ? virtio_blk_take_back(dev) : 0; /* flock() again: no change */
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void dev_disk_release_locks(struct vm *vm)
+{
+	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+		struct virtio_dev *dev = dev_disk_device(vm, i);
+		if (dev)
+			virtio_blk_hand_over(dev); /* logged */
+	}
 }
 
 /* A root disk (`,root`) is named on the kernel command line as root=/dev/vdX, unless the
@@ -331,4 +357,5 @@ const struct device_desc device_disk = {.name = "disk",
 					.cfg_copy = copy_disks,
 					.cfg_free = free_disks,
 					.state_size = sizeof(struct disk_state),
-					.api = &dev_disk_api};
+					.api = &dev_disk_api,
+					.built_beside_source = true};

@@ -33,6 +33,15 @@ struct vm;
 struct virtio_dev;
 /* Disk i's virtio-blk device in `vm` (owned by its transport), or NULL: none created. */
 struct virtio_dev *dev_disk_device(struct vm *vm, int i);
+/* A live migration's destination built beside its source (vm_migrate_recv.c): every disk of
+ * `cfg` opens without its flock (virtio_blk_opts.unlocked), and once the source has handed the
+ * locks over, dev_disk_take_locks() takes them (virtio_blk_take_back()). Returns 0 or the first
+ * disk's -errno (logged: another process holds it). */
+void dev_disk_open_unlocked(struct vm_config *cfg);
+int dev_disk_take_locks(struct vm *vm);
+/* Drops the locks dev_disk_take_locks() took (the migration failed after all: the source takes
+ * them back; a lock this process does not hold is no matter). */
+void dev_disk_release_locks(struct vm *vm);
 /* PUT /drives/{id} and the config file's "drives" (dev_disk_api.c). */
 extern const struct device_api dev_disk_api;
 

@@ -206,4 +206,5 @@ const struct device_desc device_memhp = {.name = "memory-hotplug",
 					 .create = create_memhp,
 					 .destroy = destroy_memhp,
 					 .cfg_size = sizeof(struct dev_memhp_cfg),
-					 .api = &memhp_api};
+					 .api = &memhp_api,
+					 .built_beside_source = true};

@@ -149,4 +149,5 @@ const struct device_desc device_rng = {.name = "rng",
 				       .options = rng_options,
 				       .create = create_rng,
 				       .cfg_size = sizeof(struct dev_rng_cfg),
-				       .api = &rng_api};
+				       .api = &rng_api,
+				       .built_beside_source = true};

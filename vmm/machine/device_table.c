@@ -115,6 +115,15 @@ bool device_table_shares_memory(const struct vm_config *cfg)
 	return false;
 }
 
+bool device_table_built_beside_source(const struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		if (!device_table[i]->built_beside_source && device_cfg_find(cfg, device_table[i]))
+			return false;
+	}
+	return true;
+}
+
 const struct device_desc *device_table_route(const char *path, const char **id)
 {
 	for (int i = 0; device_table[i]; i++) {

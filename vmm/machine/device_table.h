@@ -176,6 +176,12 @@ struct device_desc {
 	/* The device hands guest RAM to another process (a vhost-user back-end): when the device
 	 * is configured, RAM is one shared memfd (guest_mem_alloc_shared()). */
 	bool shares_memory;
+	/* A live migration's destination may build the device while its source still runs its
+	 * twin: it takes no host resource the source holds (a tap, a listening socket, a window),
+	 * or takes it only once handed over (a disk's flock: virtio_blk_opts.unlocked). When every
+	 * configured device has it, the destination builds the VM during the pre-copy
+	 * (vmm/machine/vm_migrate_recv.c); else only after the source has paused. */
+	bool built_beside_source;
 	/* The config file and API hooks; NULL: the device is known to the command line only. */
 	const struct device_api *api;
 };
@@ -188,6 +194,8 @@ int device_table_check(const struct vm_config *cfg);
 
 /* True when a configured device has shares_memory. */
 bool device_table_shares_memory(const struct vm_config *cfg);
+/* True when every configured device has built_beside_source. */
+bool device_table_built_beside_source(const struct vm_config *cfg);
 
 /* The configuration block of device `d` in `cfg` (d->cfg_size bytes), allocated zeroed on first
  * use: for parsers. NULL when out of memory. */

@@ -303,6 +303,7 @@ static void *vcpu_thread(void *arg)
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		return NULL;
 	}
+	vm_pause_point(vcpu); /* a VM started paused (vm_pause_hold_start()) parks here */
 	if (vcpu->index == 0)
 		stats_mark(STATS_FIRST_RUN);
 	/* With the source's "paused at" (vm_migrate.c): the pause a migration cost, measured on one

@@ -503,6 +503,8 @@ int vm_run(struct vm *vm)
 	    confine_main(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
+		if (vm->start_paused)
+			vm_pause_hold_start(vm);
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
 			if (vcpu_start(&vm->vcpus[i]))
 				vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);

@@ -61,8 +61,8 @@ struct vm {
 	void (*on_started)(void *opaque);
 	void *on_started_opaque;
 	bool migrated;	   /* came from a live migration: vCPU 0 logs when the guest runs again */
-	bool start_paused; /* vm_run() pauses the VM right after starting it (a restore's
-			    * resume_vm=false); the vCPUs may run a few instructions first */
+	bool start_paused; /* vm_run() starts the VM paused, before any guest instruction (a
+			    * restore's resume_vm=false, a migration's prebuilt destination) */
 
 	/* Pause, resume and graceful stop (vmm/machine/vm_pause.h). */
 	pthread_mutex_t pause_ctl;   /* serialises vm_pause(), vm_resume(), vm_request_shutdown() */

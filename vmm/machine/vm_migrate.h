@@ -54,15 +54,30 @@ void vm_migrate_cancel(struct vm_migration *m);
  * stopped (vm_stop(), status 0) and must never run again; else the migration's -errno. */
 int vm_migrate_join(struct vm_migration *m);
 
+/* A destination whose VM may run before the migration ends (--migrate-from: the main thread
+ * waits for a VM to run): start() is called on the receiving thread once the VM is built during
+ * the pre-copy, with vm->start_paused set; it has vm_run() called on another thread, which starts
+ * the VM's threads, every vCPU parked before its first instruction (vm_pause_hold_start()). */
+struct vm_migrate_early_start {
+	void (*start)(void *opaque);
+	void *opaque;
+};
+
 /* The destination: waits on `url` for one source (up to `timeout_ms`, -1: forever), receives
  * guest RAM (into a memfd, or the source's own memfd for a local migration) and the state, builds
- * the VM from the source's configuration (replayed into `cfg` as snapshot_open() does) and sets
- * the state back (snapshot_restore()), then tells the source and waits for its COMMIT. Setting
- * `*cancel` (may be NULL; any thread) ends the wait and the stream within 100 ms. Returns 0 with
- * the VM paused and ready for vm_run() (vm->start_paused false), or the exit status to end with
- * (the reason logged; the source then keeps its guest); on failure no VM is left (a half-built
- * one is destroyed here) and `vm` may be built again. */
+ * the VM from the source's configuration (announced in its HELLO, replayed into `cfg` as
+ * snapshot_open() does; the state's must be the same) and sets the state back
+ * (snapshot_restore()), then tells the source and waits for its COMMIT. When every configured
+ * device may be built beside its running source (device_desc.built_beside_source), the VM is
+ * built as soon as HELLO (a local migration: its memfd) has come, during the pre-copy, and with
+ * `early` (may be NULL) started paused too: then only setting the state and vm_resume() are left
+ * for the guest's pause. Setting `*cancel` (may be NULL; any thread) ends the wait and the stream
+ * within 100 ms. Returns 0 with the VM paused and ready for vm_run() (vm->start_paused false),
+ * or, when early->start() was called, resumed; or the exit status to end with (the reason logged;
+ * the source then keeps its guest): a VM that early->start() started is stopped (vm_stop(),
+ * VMM_EXIT_ERROR) for its runner to tear down, else no VM is left (a half-built one is destroyed
+ * here) and `vm` may be built again. */
 int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, int timeout_ms,
-		       const atomic_bool *cancel);
+		       const atomic_bool *cancel, const struct vm_migrate_early_start *early);
 
 #endif

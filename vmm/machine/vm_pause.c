@@ -79,6 +79,20 @@ void vm_pause_point(struct vcpu *vcpu)
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
+void vm_pause_hold_start(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_pause_clock_set(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_ctl);
+	vm->clock_saved = false;
+	pthread_mutex_unlock(&vm->pause_ctl);
+}
+
 /* Asks the vCPUs to park (request = true) or lets them go. */
 static void request_park(struct vm *vm, bool request)
 {

@@ -69,6 +69,17 @@ void vm_pause_wake_for_stop(struct vm *vm);
  * stopping. Returns at once when no pause is requested. */
 void vm_pause_point(struct vcpu *vcpu);
 
+/* vm_run() with start_paused, before it starts the vCPU threads: each parks at its first
+ * vm_pause_point(), before its first KVM_RUN, so no guest instruction runs before vm_resume()
+ * (a restored or migrated VM whose state may still change). vm_pause() then completes the pause
+ * as usual. */
+void vm_pause_hold_start(struct vm *vm);
+
+/* The guest clock was set from a saved state while paused (snapshot_restore() into a VM paused
+ * before it ran: a migration's prebuilt destination): vm_resume() keeps it instead of the value
+ * saved at the pause. */
+void vm_pause_clock_set(struct vm *vm);
+
 /* vm_run(): the vCPU threads are started (true) or about to be joined (false). vm_pause() kicks
  * threads only while this says they exist. */
 void vm_pause_set_running(struct vm *vm, bool running);

@@ -394,19 +394,27 @@ static int override_nics(struct snapshot_load *l, const struct snapshot_nic_over
 	return r;
 }
 
-static int read_config(struct snapshot_load *l, const struct snapshot_nic_override *nics, int nnics,
-		       char *err, size_t errlen)
+/* The configuration section of a state (NULL: none), parsed; its version checked. */
+static json_t *config_of(const char *text, size_t len, char *err, size_t errlen)
 {
-	size_t len;
-	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &len);
 	json_t *j = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 
 	if (!j || json_integer_value(json_object_get(j, "version")) != CONFIG_VERSION) {
 		snprintf(err, errlen, "snapshot has no readable configuration (version %d)",
 			 CONFIG_VERSION);
 		json_decref(j);
-		return -EINVAL;
+		return NULL;
 	}
+	return j;
+}
+
+static int read_config(struct snapshot_load *l, const char *text, size_t len,
+		       const struct snapshot_nic_override *nics, int nnics, char *err,
+		       size_t errlen)
+{
+	json_t *j = config_of(text, len, err, errlen);
+	if (!j)
+		return -EINVAL;
 	int r = parse_options(l, json_object_get(j, "options"), err, errlen);
 	json_decref(j);
 	return r ? r : override_nics(l, nics, nnics, err, errlen);
@@ -442,13 +450,13 @@ static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, 
 	return r;
 }
 
-/* The configuration of the state in l->reader into `cfg`, and its MMDS state. */
-static int open_config(struct snapshot_load *l, struct vm_config *cfg,
-		       const struct snapshot_nic_override *nics, int nnics, char *err,
-		       size_t errlen)
+/* The configuration `text` into `cfg`. */
+static int replay_config(struct snapshot_load *l, const char *text, size_t len,
+			 struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
+			 char *err, size_t errlen)
 {
 	struct vm_config saved = *cfg; /* how this process runs stays as given */
-	int r = read_config(l, nics, nnics, err, errlen);
+	int r = read_config(l, text, len, nics, nnics, err, errlen);
 	if (!r)
 		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
 	/* how this process runs stays as its command line said (never from the file) */
@@ -462,6 +470,46 @@ static int open_config(struct snapshot_load *l, struct vm_config *cfg,
 	cfg->uid = saved.uid;
 	cfg->gid = saved.gid;
 	cfg->mmds = saved.mmds;
+	return r;
+}
+
+/* The configuration of the state in l->reader into `cfg`, and its MMDS state. */
+static int open_config(struct snapshot_load *l, struct vm_config *cfg,
+		       const struct snapshot_nic_override *nics, int nnics, char *err,
+		       size_t errlen)
+{
+	size_t len = 0;
+	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &len);
+	int r = replay_config(l, text, len, cfg, nics, nnics, err, errlen);
+	return r ? r : read_mmds(l, cfg, err, errlen);
+}
+
+int snapshot_open_config(struct snapshot_load *l, const char *config, struct vm_config *cfg,
+			 char *err, size_t errlen)
+{
+	*l = (struct snapshot_load){.mem_fd = -1};
+	return replay_config(l, config, strlen(config), cfg, NULL, 0, err, errlen);
+}
+
+int snapshot_attach_image(struct snapshot_load *l, const void *state, size_t len,
+			  const char *config, struct vm_config *cfg, char *err, size_t errlen)
+{
+	int r = snap_parse(&l->reader, state, len, err, errlen);
+	if (r)
+		return r;
+	size_t n = 0;
+	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &n);
+	json_t *now = config_of(text, n, err, errlen);
+	json_t *then = now ? config_of(config, strlen(config), err, errlen) : NULL;
+	r = now && then ? 0 : -EINVAL;
+	if (!r && !json_equal(now, then)) {
+		snprintf(err, errlen,
+			 "the VM's configuration changed during the migration (a device added or "
+			 "changed through the API?): try again");
+		r = -EINVAL;
+	}
+	json_decref(now);
+	json_decref(then);
 	return r ? r : read_mmds(l, cfg, err, errlen);
 }
 
