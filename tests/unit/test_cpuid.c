@@ -134,3 +134,31 @@ Test(cpuid, supported_set_is_cached_per_device)
 	cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0);
 	close(kvm);
 }
+
+/* A restored vCPU skips KVM_SET_CPUID2 only for a table that differs in the bits KVM updates from
+ * the registers itself. */
+Test(cpuid, same_but_runtime_ignores_only_the_register_driven_bits)
+{
+	static struct cpuid_table a, b;
+	a = table();
+	add(&a, 0x7, 0, true);
+	add(&a, 0xd, 0, true);
+	add(&a, 0xd, 1, true);
+	add(&a, 0xd, 2, true);
+	b = a;
+	cr_assert(cpuid_same_but_runtime(&a.header, &b.header));
+	cpuid_find(&b, 1, 0)->ecx |= 1u << 27; /* OSXSAVE */
+	cpuid_find(&b, 1, 0)->edx |= 1u << 9;  /* APIC */
+	cpuid_find(&b, 7, 0)->ecx |= 1u << 4;  /* OSPKE */
+	cpuid_find(&b, 0xd, 0)->ebx = 0x340;   /* XSAVE size for XCR0 */
+	cpuid_find(&b, 0xd, 1)->ebx = 0x340;
+	cr_assert(cpuid_same_but_runtime(&a.header, &b.header));
+	cpuid_find(&b, 0xd, 2)->ebx = 0x240; /* a feature's offset: not runtime */
+	cr_assert_not(cpuid_same_but_runtime(&a.header, &b.header));
+	b = a;
+	cpuid_find(&b, 1, 0)->ecx |= 1u << 28; /* AVX */
+	cr_assert_not(cpuid_same_but_runtime(&a.header, &b.header));
+	b = a;
+	b.header.nent--;
+	cr_assert_not(cpuid_same_but_runtime(&a.header, &b.header));
+}

@@ -142,3 +142,31 @@ void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned nc
 		}
 	}
 }
+
+/* `e` with the bits cpuid_same_but_runtime() ignores cleared. */
+static struct kvm_cpuid_entry2 without_runtime_bits(struct kvm_cpuid_entry2 e)
+{
+	if (e.function == 1) {
+		e.ecx &= ~((1u << 27) | (1u << 3)); /* OSXSAVE, MONITOR */
+		e.edx &= ~(1u << 9);		    /* APIC */
+	} else if (e.function == 7 && e.index == 0) {
+		e.ecx &= ~(1u << 4); /* OSPKE */
+	} else if (e.function == 0xd && e.index <= 1) {
+		e.ebx = 0; /* the XSAVE area's size for XCR0 (and XSS) */
+	}
+	memset(e.padding, 0, sizeof(e.padding));
+	return e;
+}
+
+bool cpuid_same_but_runtime(const struct kvm_cpuid2 *a, const struct kvm_cpuid2 *b)
+{
+	if (a->nent != b->nent)
+		return false;
+	for (uint32_t i = 0; i < a->nent; i++) {
+		struct kvm_cpuid_entry2 x = without_runtime_bits(a->entries[i]);
+		struct kvm_cpuid_entry2 y = without_runtime_bits(b->entries[i]);
+		if (memcmp(&x, &y, sizeof(x)))
+			return false;
+	}
+	return true;
+}

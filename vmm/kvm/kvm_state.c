@@ -261,6 +261,7 @@ int kvm_vcpu_save(int dev_fd, int vcpu_fd, unsigned index, snap_put_fn put, void
 {
 	struct save_ctx c = {dev_fd, vcpu_fd, index, put, w, err, errlen};
 	int e = save_fixed(&c);
+
 	if (!e)
 		e = save_xsave(&c);
 	if (!e)
@@ -357,6 +358,17 @@ static int get_counted(struct restore_ctx *c, uint32_t tag, const char *name, si
 	return 0;
 }
 
+/* The vCPU has `saved` already, but for what KVM sets from its registers: it was created from
+ * the same configuration on this host (a restore, a migration's destination). `scratch` is
+ * KVM_GET_CPUID2's room. */
+static bool has_cpuid(struct restore_ctx *c, const struct kvm_cpuid2 *saved,
+		      struct cpuid_table *scratch)
+{
+	scratch->header.nent = CPUID_MAX_ENTRIES;
+	return ioctl(c->fd, KVM_GET_CPUID2, scratch) == 0 &&
+	       cpuid_same_but_runtime(&scratch->header, saved);
+}
+
 static int restore_cpuid(struct restore_ctx *c)
 {
 	struct cpuid_table *t = calloc(1, sizeof(*t));
@@ -365,7 +377,7 @@ static int restore_cpuid(struct restore_ctx *c)
 		return -ENOMEM;
 	int e = get_counted(c, SNAP_VCPU_CPUID, "SNAP_VCPU_CPUID", sizeof(struct kvm_cpuid_entry2),
 			    CPUID_MAX_ENTRIES, true, &copy);
-	if (!e) {
+	if (!e && !has_cpuid(c, copy, t)) {
 		memcpy(t, copy,
 		       8 + ((struct kvm_cpuid2 *)copy)->nent * sizeof(t->header.entries[0]));
 		e = restore_ioctl(c, KVM_SET_CPUID2, t, "KVM_SET_CPUID2", "SNAP_VCPU_CPUID");

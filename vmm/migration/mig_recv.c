@@ -289,7 +289,8 @@ int mig_recv(struct mig_receiver *r, char *err, size_t errlen)
 		r->frame.frames++;
 		r->frame.bytes += r->frame.len;
 	}
-	mig_frame_free(&r->frame);
+	/* the frame buffer (up to MIG_MAX_PAYLOAD) stays until mig_recv_free(): unmapping it
+	 * took ~0.1 ms of the guest's pause on the test host */
 	return ret;
 }
 

@@ -93,7 +93,8 @@ int mig_local_map(struct guest_mem *mem, int fd, const struct mig_hello *h, char
  * `budget_ms` have passed. Returns the pages populated. */
 uint64_t mig_local_populate(const struct guest_mem *mem, unsigned budget_ms);
 
-/* Frees what mig_recv() allocated (the reader, the state, the config copy); not the guest memory
+/* Frees what mig_recv() allocated (the reader, the state, the config copy, the frame buffer:
+ * call it after COMMIT, not in the guest's pause); not the guest memory
  * (the caller's, through ops). */
 void mig_recv_free(struct mig_receiver *r);
 
