@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -78,40 +79,73 @@ static int read_mem(struct mig_chan *c, void *buf, size_t len)
 	return 0;
 }
 
+/* One recvmsg() of up to `len` bytes, the descriptor that came with them kept. Returns the bytes
+ * (> 0), 0 at the end of the stream, or -errno (-EAGAIN: nothing yet). */
+static ssize_t recv_some(struct mig_chan *c, void *buf, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = ctl.b,
+			   .msg_controllen = sizeof(ctl.b)};
+	ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	take_fds(c, &m);
+	return n;
+}
+
+/* The read buffer is refilled only while no received descriptor waits in rx_fd: a Unix socket
+ * ends a read after the message that carries one, and a read past its frame could bring the
+ * next frame's, which would replace it. Large reads go straight to the caller's buffer. */
+static bool may_buffer(struct mig_chan *c, size_t len)
+{
+	if (c->rx_fd >= 0 || len >= MIG_CHAN_BUF / 4)
+		return false;
+	if (!c->rbuf)
+		c->rbuf = malloc(MIG_CHAN_BUF);
+	return c->rbuf != NULL;
+}
+
 int mig_chan_read(struct mig_chan *c, void *buf, size_t len)
 {
 	if (c->fd < 0)
 		return read_mem(c, buf, len);
+	int r = mig_chan_flush(c); /* the peer may wait for it before it answers */
 	uint8_t *p = buf;
-	while (len) {
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(int) * 4)];
-		} ctl;
-		struct iovec iov = {.iov_base = p, .iov_len = len};
-		struct msghdr m = {.msg_iov = &iov,
-				   .msg_iovlen = 1,
-				   .msg_control = ctl.b,
-				   .msg_controllen = sizeof(ctl.b)};
-		ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n > 0) {
-			take_fds(c, &m);
+	while (!r && len) {
+		size_t have = c->rlen - c->rpos;
+		if (have) {
+			size_t n = have < len ? have : len;
+			memcpy(p, c->rbuf + c->rpos, n);
+			c->rpos += n;
+			p += n;
+			len -= n;
+			c->bytes_in += n;
+			continue;
+		}
+		bool fill = may_buffer(c, len);
+		ssize_t n = fill ? recv_some(c, c->rbuf, MIG_CHAN_BUF) : recv_some(c, p, len);
+		if (n > 0 && fill) {
+			c->rpos = 0;
+			c->rlen = (size_t)n;
+		} else if (n > 0) {
 			p += n;
 			len -= (size_t)n;
 			c->bytes_in += (uint64_t)n;
-			continue;
+		} else if (n == 0) {
+			r = -EPIPE;
+		} else if (n == -EAGAIN || n == -EWOULDBLOCK) {
+			r = wait_for(c, POLLIN);
+		} else if (n != -EINTR) {
+			r = (int)n;
 		}
-		if (n == 0)
-			return -EPIPE;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		int r = wait_for(c, POLLIN);
-		if (r)
-			return r;
 	}
-	return 0;
+	return r;
 }
 
 static int write_mem(struct mig_chan *c, const struct iovec *iov, int n)
@@ -153,10 +187,9 @@ static void advance(struct iovec **iov, int *n, size_t done)
 	}
 }
 
-int mig_chan_write(struct mig_chan *c, const struct iovec *iov_in, int n, int pass_fd)
+/* Sends all of the socket write, counted in bytes_out when `count`. */
+static int send_all(struct mig_chan *c, const struct iovec *iov_in, int n, int pass_fd, bool count)
 {
-	if (c->fd < 0)
-		return pass_fd >= 0 ? -ENOTSUP : write_mem(c, iov_in, n);
 	struct iovec vec[8], *iov = vec;
 	if (n > 8)
 		return -EINVAL;
@@ -181,7 +214,7 @@ int mig_chan_write(struct mig_chan *c, const struct iovec *iov_in, int n, int pa
 		ssize_t w = sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w > 0) {
 			pass_fd = -1; /* went with the first byte */
-			c->bytes_out += (uint64_t)w;
+			c->bytes_out += count ? (uint64_t)w : 0;
 			advance(&iov, &n, (size_t)w);
 			continue;
 		}
@@ -196,8 +229,46 @@ int mig_chan_write(struct mig_chan *c, const struct iovec *iov_in, int n, int pa
 	return 0;
 }
 
+int mig_chan_flush(struct mig_chan *c)
+{
+	if (!c->wlen)
+		return 0;
+	struct iovec iov = {.iov_base = c->wbuf, .iov_len = c->wlen};
+	c->wlen = 0; /* counted when buffered; a failure ends the stream anyway */
+	return send_all(c, &iov, 1, -1, false);
+}
+
+int mig_chan_write(struct mig_chan *c, const struct iovec *iov, int n, int pass_fd)
+{
+	if (c->fd < 0)
+		return pass_fd >= 0 ? -ENOTSUP : write_mem(c, iov, n);
+	int r = mig_chan_flush(c);
+	return r ? r : send_all(c, iov, n, pass_fd, true);
+}
+
+int mig_chan_write_buffered(struct mig_chan *c, const struct iovec *iov, int n)
+{
+	size_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (c->fd >= 0 && total < MIG_CHAN_BUF / 4 && !c->wbuf)
+		c->wbuf = malloc(MIG_CHAN_BUF);
+	if (c->fd < 0 || total >= MIG_CHAN_BUF / 4 || !c->wbuf)
+		return mig_chan_write(c, iov, n, -1);
+	int r = c->wlen + total > MIG_CHAN_BUF ? mig_chan_flush(c) : 0;
+	for (int i = 0; !r && i < n; i++) {
+		memcpy(c->wbuf + c->wlen, iov[i].iov_base, iov[i].iov_len);
+		c->wlen += iov[i].iov_len;
+	}
+	c->bytes_out += r ? 0 : total;
+	return r;
+}
+
 int mig_chan_drain(struct mig_chan *c, int limit_ms)
 {
+	int r = c->fd >= 0 ? mig_chan_flush(c) : 0;
+	if (r)
+		return r;
 	const struct timespec step = {.tv_nsec = 50000};
 	for (long waited_us = 0; c->fd >= 0; waited_us += 50) {
 		int queued = 0;
@@ -216,7 +287,7 @@ int mig_chan_drain(struct mig_chan *c, int limit_ms)
 
 int mig_chan_readable(struct mig_chan *c)
 {
-	if (c->fd < 0)
+	if (c->fd < 0 || c->rpos < c->rlen)
 		return 1;
 	struct pollfd p = {.fd = c->fd, .events = POLLIN};
 	return poll(&p, 1, 0) > 0;
@@ -230,4 +301,8 @@ void mig_chan_release(struct mig_chan *c)
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_cap = 0;
+	free(c->rbuf);
+	free(c->wbuf);
+	c->rbuf = c->wbuf = NULL;
+	c->rpos = c->rlen = c->wlen = 0;
 }

@@ -22,7 +22,15 @@ struct mig_chan {
 	uint8_t *out; /* memory output (fd < 0): grows, at most out_max bytes */
 	size_t out_len, out_cap, out_max;
 	uint64_t bytes_in, bytes_out;
+	/* Sockets: MIG_CHAN_BUF bytes each, allocated on first use (none: unbuffered). Reads take
+	 * what the socket has into `rbuf` (one recvmsg for many small frames) except while a
+	 * received descriptor waits in rx_fd; mig_chan_write_buffered() collects small writes in
+	 * `wbuf` (one sendmsg, one wake-up of the peer). */
+	uint8_t *rbuf, *wbuf;
+	size_t rpos, rlen, wlen;
 };
+
+#define MIG_CHAN_BUF (64u * 1024u)
 
 /* A channel over the connected socket `fd` (not owned: the caller closes it). */
 void mig_chan_init_fd(struct mig_chan *c, int fd, const atomic_bool *cancel);
@@ -35,9 +43,19 @@ void mig_chan_init_mem(struct mig_chan *c, const uint8_t *in, size_t len, size_t
  * closed"), -ETIMEDOUT, -ECANCELED or -errno. */
 int mig_chan_read(struct mig_chan *c, void *buf, size_t len);
 
-/* Writes all of the `n` buffers; `pass_fd` (>= 0, sockets only) goes along with the first byte
- * as SCM_RIGHTS. Returns 0, -EPIPE or -ECONNRESET when the peer is gone, -ETIMEDOUT,
- * -ECANCELED, -ENOTSUP for a descriptor on a memory channel, or -errno. */
+/* mig_chan_write() without a descriptor, except that writes of less than MIG_CHAN_BUF / 4 bytes
+ * may wait in the channel's buffer until the next unbuffered write, read, drain or
+ * mig_chan_flush() (a migration's many one-page frames of a round). Same returns; an error may
+ * be an earlier buffered write's. */
+int mig_chan_write_buffered(struct mig_chan *c, const struct iovec *iov, int n);
+
+/* Sends what mig_chan_write_buffered() holds. Returns 0 or mig_chan_write()'s -errno. */
+int mig_chan_flush(struct mig_chan *c);
+
+/* Writes all of the `n` buffers (after what mig_chan_write_buffered() holds); `pass_fd` (>= 0,
+ * sockets only) goes along with the first byte as SCM_RIGHTS. Returns 0, -EPIPE or -ECONNRESET when
+ * the peer is gone, -ETIMEDOUT, -ECANCELED, -ENOTSUP for a descriptor on a memory channel, or
+ * -errno. */
 int mig_chan_write(struct mig_chan *c, const struct iovec *iov, int n, int pass_fd);
 
 /* Waits (up to `limit_ms`, in steps of 50 us) until the peer has read everything written so far
@@ -46,10 +64,12 @@ int mig_chan_write(struct mig_chan *c, const struct iovec *iov, int n, int pass_
  * the socket cannot tell (a caller goes on without the wait). Memory channels: 0 at once. */
 int mig_chan_drain(struct mig_chan *c, int limit_ms);
 
-/* True when a read would not wait: bytes (or end of stream) are ready. */
+/* True when a read would not wait: bytes (buffered, or the socket's, or end of stream) are
+ * ready. */
 int mig_chan_readable(struct mig_chan *c);
 
-/* Closes c->rx_fd if any and frees memory output. The socket stays open. */
+/* Closes c->rx_fd if any and frees memory output and the buffers (unsent buffered bytes are
+ * dropped). The socket stays open. */
 void mig_chan_release(struct mig_chan *c);
 
 #endif

@@ -2,6 +2,7 @@
 #include "vmm/migration/mig_frame.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,10 @@ int mig_frame_send(struct mig_chan *c, uint32_t type, const void *a, size_t alen
 	crc = mig_crc32(crc, b, blen);
 	mig_put_le(hdr + 8, crc, 4);
 	struct iovec iov[3] = {{hdr, sizeof(hdr)}, {(void *)a, alen}, {(void *)b, blen}};
+	/* a round's frames go out together; a frame the peer may answer, at once */
+	bool bulk = type == MIG_F_MEM || type == MIG_F_ROUND || type == MIG_F_STATE;
+	if (bulk && pass_fd < 0)
+		return mig_chan_write_buffered(c, iov, 3);
 	return mig_chan_write(c, iov, 3, pass_fd);
 }
 

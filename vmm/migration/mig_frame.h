@@ -18,7 +18,9 @@ struct mig_frame {
 };
 
 /* Sends a frame whose payload is `a` then `b` (either may be empty), with `pass_fd` (>= 0) as
- * SCM_RIGHTS. Returns what mig_chan_write() returns, or -E2BIG past MIG_MAX_PAYLOAD. */
+ * SCM_RIGHTS. MEM, ROUND and STATE frames without a descriptor may wait in the channel's buffer
+ * (mig_chan_write_buffered()) until the next other frame, read or drain: the peer never waits
+ * for them alone. Returns what mig_chan_write() returns, or -E2BIG past MIG_MAX_PAYLOAD. */
 int mig_frame_send(struct mig_chan *c, uint32_t type, const void *a, size_t alen, const void *b,
 		   size_t blen, int pass_fd);
 

@@ -172,17 +172,26 @@ static int send_mem(struct mig_sender *s, int ri, uint64_t off, uint32_t n, bool
 	return r;
 }
 
-/* Pages [off, off + n * 4096) of region `ri` (n <= MIG_MAX_RUN), cut into runs of zero pages
- * and runs of data pages. */
-static int send_run(struct mig_sender *s, int ri, uint64_t off, uint32_t n)
+/* Page `off` of the scan's region is all zeros. A page written since it was last sent
+ * (`written`) is data: its bytes tell; any other may be a hole of a memfd, found without
+ * touching it (reading it through the mapping would allocate it). */
+static bool zero_page(struct guest_zero_scan *zs, uint64_t off, uint32_t ahead, bool written)
 {
-	/* a memfd's holes are zero pages found without touching them (reading them through the
-	 * mapping would allocate them) */
+	static const uint8_t zero[MIG_PAGE];
+	if (written)
+		return !memcmp(zs->r->host + off, zero, MIG_PAGE);
+	return guest_zero_scan_page(zs, off, ahead);
+}
+
+/* Pages [off, off + n * 4096) of region `ri` (n <= MIG_MAX_RUN), cut into runs of zero pages
+ * and runs of data pages. `written`: pages of a dirty set (zero_page()). */
+static int send_run(struct mig_sender *s, int ri, uint64_t off, uint32_t n, bool written)
+{
 	struct guest_zero_scan zs = {.r = &s->mem->regions[ri]};
 	uint32_t start = 0;
-	bool zero = guest_zero_scan_page(&zs, off, n);
+	bool zero = zero_page(&zs, off, n, written);
 	for (uint32_t i = 1; i <= n; i++) {
-		bool z = i < n && guest_zero_scan_page(&zs, off + (uint64_t)i * MIG_PAGE, n - i);
+		bool z = i < n && zero_page(&zs, off + (uint64_t)i * MIG_PAGE, n - i, written);
 		if (i < n && z == zero)
 			continue;
 		int r = send_mem(s, ri, off + (uint64_t)start * MIG_PAGE, i - start, zero);
@@ -202,16 +211,16 @@ static int send_pages(struct mig_sender *s, const uint64_t *bitmap, uint64_t *co
 	for (int ri = 0; ri < s->mem->nregions; ri++) {
 		uint64_t npages = s->mem->regions[ri].size / MIG_PAGE;
 		for (uint64_t p = 0; p < npages;) {
-			uint64_t i = base + p;
-			if (bitmap && !(bitmap[i / 64] & (1ull << (i % 64)))) {
-				p++;
+			uint64_t i = base + p, rest = bitmap ? bitmap[i / 64] >> (i % 64) : 1;
+			if (!(rest & 1)) { /* to the next page set in this word, or the next word */
+				p += rest ? (uint64_t)__builtin_ctzll(rest) : 64 - i % 64;
 				continue;
 			}
 			uint32_t n = 1;
 			while (p + n < npages && n < MIG_MAX_RUN &&
 			       (!bitmap || (bitmap[(i + n) / 64] & (1ull << ((i + n) % 64)))))
 				n++;
-			int r = send_run(s, ri, p * MIG_PAGE, n);
+			int r = send_run(s, ri, p * MIG_PAGE, n, bitmap != NULL);
 			if (r)
 				return r;
 			*count += n;
@@ -432,13 +441,39 @@ static int drained(struct mig_sender *s)
 	return r == -ECANCELED ? r : 0;
 }
 
+/* After precopy(): short rounds of the pages left while they keep shrinking (MIG_SETTLE_ROUNDS),
+ * each drained, so that the pause sends few. */
+static int settle(struct mig_sender *s)
+{
+	uint64_t left = get(s, C_REMAINING), dirty = 0, sent = 0;
+	int r = drained(s);
+	for (uint32_t i = 0; !r && i < MIG_SETTLE_ROUNDS && left > MIG_SETTLE_PAGES &&
+			     get(s, C_ROUNDS) < s->params.max_rounds;
+	     i++) {
+		r = send_pages(s, s->dirty, &sent);
+		if (!r)
+			r = send_round_marker(s, sent);
+		if (!r)
+			r = take_dirty(s, false, &dirty);
+		if (!r)
+			r = drained(s);
+		set(s, C_ROUNDS, get(s, C_ROUNDS) + 1);
+		set(s, C_REMAINING, dirty);
+		if (dirty > left / 2)
+			break;
+		left = dirty;
+		sent = 0;
+	}
+	return r;
+}
+
 /* Pre-copy, then the final round of a stopped VM. */
 static int send_copy(struct mig_sender *s, char *err, size_t errlen)
 {
 	uint64_t dirty = 0, sent = 0;
 	int r = precopy(s, err, errlen);
 	if (!r)
-		r = drained(s);
+		r = settle(s);
 	if (!r)
 		r = stop_vm(s, err, errlen);
 	if (!r)

@@ -38,6 +38,12 @@
 #define MIG_DEFAULT_ROUNDS	30u
 /* How long the source waits, before it pauses, for the destination to read the rounds' bytes. */
 #define MIG_DRAIN_MS 1000
+/* Once the pages left fit the downtime, at most this many short rounds more (within max_rounds),
+ * each drained, while each leaves at most half the pages of the one before and more than
+ * MIG_SETTLE_PAGES: the pause then sends what the guest wrote during the last one (~0.2 ms),
+ * not during the last full round and the drain. */
+#define MIG_SETTLE_ROUNDS 3u
+#define MIG_SETTLE_PAGES  8u
 
 struct mig_send_ops {
 	/* ORs the pages the guest wrote since the last call into `bitmap`
