@@ -25,7 +25,8 @@
 #      capped below the guest's dirtying (max_bandwidth_bytes_per_s 32 MiB/s, max_downtime_ms
 #      100) with max_rounds 3:
 #      pre-copy ends at the round limit (the source says "4 rounds (max_rounds reached)"), the
-#      migration completes, and the destination's result is the uninterrupted run's.
+#      migration completes, and the destination's result is the uninterrupted run's; a PATCH
+#      /drives during its pre-copy is refused (400: a live migration is running).
 # Runs in tools/kvm-in-qemu (the fault cases that need no VM are migration_faults.sh, which runs
 # everywhere).
 # labels: snapshot api migration
@@ -73,6 +74,10 @@ wait_migration() {
 	for _ in $(seq 1200); do
 		MIG_DOC=$(snap_api "$1" GET /vmm/migration)
 		MIG_DOCS+="$MIG_DOC"$'\n'
+		# MIG_PATCH (a PATCH /drives/drive0 body): tried once while pre-copy runs
+		if [ -n "$MIG_PATCH" ] && [ -z "$MIG_PATCHED" ] && [[ $MIG_DOC == *'"precopy"'* ]]; then
+			MIG_PATCHED=$(snap_api "$1" PATCH /drives/drive0 "$MIG_PATCH")
+		fi
 		case $MIG_DOC in
 		*'"completed"'* | *'"failed"'* | *'"cancelled"'*) return 0 ;;
 		esac
@@ -281,6 +286,9 @@ cap=$((32 << 20))
 # the capped pre-copy takes seconds: start it at step 10 % (not 35 %), and cap at 32 MiB/s (at
 # 8 MiB/s it took 9.5 s, and a guest on an idle host ended its run on the source first)
 AT=$((STEPS * 10 / 100))
+# and a configuration change meanwhile is refused (the destination has built the VM from the
+# configuration the migration began with)
+MIG_PATCH='{"drive_id": "drive0", "rate_limiter": {"ops": {"size": 1000, "refill_time": 1000}}}'
 migrate_again "capped at 32 MiB/s, max_rounds $max_rounds" \
 	", \"max_rounds\": $max_rounds, \"max_bandwidth_bytes_per_s\": $cap, \"max_downtime_ms\": 100" \
 	--transport pci --cpus 2 || finish
@@ -291,6 +299,11 @@ case $MIG_DOC in
 	;;
 *) lib_fail "pre-copy did not end at the round limit ($max_rounds rounds, then the final): $MIG_DOC" ;;
 esac
+case $MIG_PATCHED in
+"400 "*"live migration of this VM is running"*) lib_ok "PATCH /drives during pre-copy: $MIG_PATCHED" ;;
+*) lib_fail "PATCH /drives during pre-copy was not refused: ${MIG_PATCHED:-(no pre-copy seen)}" ;;
+esac
+MIG_PATCH=
 doc=$(grep '"state":"precopy"' <<<"$MIG_DOCS" | grep -E '"rounds":[12],' | tail -n 1)
 bw=$(grep -oE '"bandwidth_bytes_per_s":[0-9]+' <<<"$doc" | grep -oE '[0-9]+$')
 expected=$(grep -oE '"expected_downtime_ms":[0-9]+' <<<"$doc" | grep -oE '[0-9]+$')

@@ -138,3 +138,56 @@ Test(snapshot_open, a_bad_mmds_state_is_refused)
 	cr_assert_eq(open_with(NULL, 0), -EINVAL);
 	cr_assert(strstr(err, "MMDS"), "%s", err);
 }
+
+/* A migration's destination: the configuration from the source's HELLO first, the state later;
+ * a state whose configuration is not HELLO's (changed meanwhile) is refused. */
+static char hello_config[1024], state_config[1024];
+static struct snap_reader parsed;
+static uint8_t *image;
+
+static void parse_state(const char *config)
+{
+	struct snap_writer w;
+	const uint8_t *bytes;
+	size_t len;
+	cr_assert_eq(snap_writer_init(&w), 0);
+	put_text(&w, SNAP_CONFIG, config);
+	put_text(&w, SNAP_INFO, "{}");
+	cr_assert_eq(snap_writer_finish(&w, &bytes, &len), 0);
+	image = malloc(len);
+	memcpy(image, bytes, len);
+	snap_writer_free(&w);
+	cr_assert_eq(snap_parse(&parsed, image, len, err, sizeof(err)), 0, "%s", err);
+}
+
+#define CONFIG(opts) "{\"version\":1,\"mem_size\":268435456,\"vcpus\":1,\"options\":" opts "}"
+
+Test(snapshot_open, a_migration_replays_hello_then_checks_the_state_against_it)
+{
+	snprintf(hello_config, sizeof(hello_config), CONFIG("[[\"mem\",\"256M\"],[\"rng\",null]]"));
+	cr_assert_eq(snapshot_open_config(&l, hello_config, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.mem_size, 256ull << 20);
+	/* the same configuration, serialised otherwise: the same JSON */
+	snprintf(state_config, sizeof(state_config),
+		 "{\"vcpus\": 1, \"version\": 1, \"mem_size\": 268435456, "
+		 "\"options\": [[\"mem\", \"256M\"], [\"rng\", null]]}");
+	parse_state(state_config);
+	cr_assert_eq(snapshot_attach_state(&l, &parsed, hello_config, &cfg, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_null(parsed.secs, "the reader is the load's now");
+	cr_assert_not_null(snap_get(&l.reader, SNAP_INFO, 0, NULL));
+	snapshot_close(&l);
+	free(image);
+}
+
+Test(snapshot_open, a_state_whose_configuration_changed_is_refused)
+{
+	snprintf(hello_config, sizeof(hello_config), CONFIG("[[\"mem\",\"256M\"]]"));
+	cr_assert_eq(snapshot_open_config(&l, hello_config, &cfg, err, sizeof(err)), 0, "%s", err);
+	parse_state(CONFIG("[[\"mem\",\"256M\"],[\"balloon\",\"target=64\"]]"));
+	cr_assert_eq(snapshot_attach_state(&l, &parsed, hello_config, &cfg, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "configuration changed during the migration"), "%s", err);
+	snapshot_close(&l);
+	free(image);
+}

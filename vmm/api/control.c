@@ -436,10 +436,25 @@ static void keep_config(int r, const char *what)
 			 strerror(-r));
 }
 
+/* A run-time change the configuration records (live_config.h) is refused while a migration
+ * from here runs: its destination has built the VM from the configuration it began with, and
+ * refuses a state whose configuration differs (vm_migrate_recv.c). */
+static int refused_while_migrating(struct control *c, char *err, size_t errlen)
+{
+	if (!migrating(c))
+		return 0;
+	snprintf(err, errlen,
+		 "a live migration of this VM is running: change its configuration after it "
+		 "(or cancel it)");
+	return -EBUSY;
+}
+
 static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
 {
 	struct control *c = ctx;
 	int disk = c->disk_index[index];
+	if (refused_while_migrating(c, err, errlen))
+		return -EBUSY;
 	struct virtio_dev *dev = dev_disk_device(&c->vm, disk);
 	if (!dev) {
 		snprintf(err, errlen, "the drive has no device");
@@ -469,6 +484,8 @@ static int be_patch_drive_rate_limiter(void *ctx, int index, const struct rate_l
 {
 	struct control *c = ctx;
 	int disk = c->disk_index[index];
+	if (refused_while_migrating(c, err, errlen))
+		return -EBUSY;
 	struct virtio_dev *dev = dev_disk_device(&c->vm, disk);
 	if (!dev) {
 		snprintf(err, errlen, "the drive has no device");
@@ -487,6 +504,8 @@ static int be_patch_nic_rate_limiters(void *ctx, int index, const struct rate_li
 {
 	struct control *c = ctx;
 	const struct api_model *m = &c->api.model;
+	if (refused_while_migrating(c, err, errlen))
+		return -EBUSY;
 	int nic = index >= 0 && index < api_model_count(m, &dev_net_api)
 		      ? nic_cfg_index(c, m, index)
 		      : -1;
@@ -733,6 +752,8 @@ static int be_balloon_set_target(void *ctx, uint64_t mib, char *err, size_t errl
 
 	if (!dev)
 		return -ENODEV;
+	if (refused_while_migrating(c, err, errlen))
+		return -EBUSY;
 	if (virtio_balloon_set_target(dev, mib)) {
 		snprintf(err, errlen, "amount_mib %llu is more than the guest's memory",
 			 (unsigned long long)mib);
@@ -749,6 +770,8 @@ static int be_balloon_set_stats(void *ctx, uint32_t seconds, char *err, size_t e
 
 	if (!dev)
 		return -ENODEV;
+	if (refused_while_migrating(c, err, errlen))
+		return -EBUSY;
 	if (virtio_balloon_set_stats_interval(dev, seconds)) {
 		snprintf(err, errlen,
 			 "statistics were not enabled at start "
@@ -1028,6 +1051,15 @@ static void start_early(void *opaque)
 		log_error("migration: cannot wake the main thread: %s", strerror(errno));
 }
 
+/* The API's model of the VM received (GET /vm/config), which runs from now on. */
+static void set_running(struct control *c)
+{
+	struct api_model m;
+	if (api_model_from_config(&m, c->cfg) == 0)
+		api_set_running(&c->api, &m);
+	api_model_free(&m);
+}
+
 static void *receive_thread(void *opaque)
 {
 	struct control *c = opaque;
@@ -1035,6 +1067,10 @@ static void *receive_thread(void *opaque)
 	uint64_t one = 1;
 
 	c->recv_status = receive_vm(c, c->cfg->migrate_from, -1, &early);
+	/* a VM started early is the API's only once it runs (paused until then: a resume, a
+	 * snapshot or a migration of it would act on a VM without its state) */
+	if (!c->recv_status && atomic_load(&c->recv_early))
+		set_running(c);
 	if (write(c->start_fd, &one, sizeof(one)) < 0)
 		log_error("migration: cannot wake the main thread: %s", strerror(errno));
 	return NULL;
@@ -1064,10 +1100,8 @@ static int receive_here(struct control *c, int sig_fd)
 		return status;
 	if (!c->recv_joinable && c->recv_status)
 		return c->recv_status;
-	struct api_model m;
-	if (api_model_from_config(&m, c->cfg) == 0)
-		api_set_running(&c->api, &m);
-	api_model_free(&m);
+	if (!c->recv_joinable)
+		set_running(c);
 	return 0;
 }
 

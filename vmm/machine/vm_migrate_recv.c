@@ -1,7 +1,9 @@
 /* Live migration, the destination side: the receiver of vmm/migration into a new VM, restored
- * through the snapshot path (snapshot_open_image(), vm_create_migrated(), snapshot_restore()). */
+ * through the snapshot path (snapshot_open_config(), vm_create_migrated(), snapshot_attach_state(),
+ * snapshot_restore()). */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,8 +235,7 @@ static int wait_paused(struct vm *vm, const atomic_bool *cancel, char *err, size
  * set back. */
 static int build(struct dest *d, struct mig_receiver *r, char *err, size_t errlen)
 {
-	int ret = snapshot_attach_image(&d->l, r->reader.buf, r->reader.len, r->config, d->cfg, err,
-					errlen);
+	int ret = snapshot_attach_state(&d->l, &r->reader, r->config, d->cfg, err, errlen);
 	if (!ret && !d->prebuilt) {
 		ret = use_taps(d->cfg, r, err, errlen);
 		if (!ret)
@@ -300,8 +301,10 @@ int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, in
 		log_error("migration from %s failed: %s", url, err);
 	} else {
 		log_step("COMMIT received");
-		if (d.started)
+		if (d.started) {
 			vm_resume(vm);
+			sched_yield();
+		}
 		log_info("migration: %u rounds, %llu pages received; running", r.rounds,
 			 (unsigned long long)r.pages);
 	}

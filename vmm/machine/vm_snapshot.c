@@ -491,34 +491,37 @@ int snapshot_open_config(struct snapshot_load *l, const char *config, struct vm_
 	return replay_config(l, config, strlen(config), cfg, NULL, 0, err, errlen);
 }
 
-int snapshot_attach_image(struct snapshot_load *l, const void *state, size_t len,
-			  const char *config, struct vm_config *cfg, char *err, size_t errlen)
+/* The state's configuration is `config`: the same bytes when both come from one VMM (one
+ * serialisation), else the same JSON. */
+static bool same_config(const char *text, size_t n, const char *config, char *err, size_t errlen)
 {
-	int r = snap_parse(&l->reader, state, len, err, errlen);
-	if (r)
-		return r;
-	size_t n = 0;
-	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &n);
+	if (text && n == strlen(config) && !memcmp(text, config, n))
+		return true;
 	json_t *now = config_of(text, n, err, errlen);
 	json_t *then = now ? config_of(config, strlen(config), err, errlen) : NULL;
-	r = now && then ? 0 : -EINVAL;
-	if (!r && !json_equal(now, then)) {
-		snprintf(err, errlen,
-			 "the VM's configuration changed during the migration (a device added or "
-			 "changed through the API?): try again");
-		r = -EINVAL;
-	}
+	bool same = now && then && json_equal(now, then);
 	json_decref(now);
 	json_decref(then);
-	return r ? r : read_mmds(l, cfg, err, errlen);
+	return same;
 }
 
-int snapshot_open_image(struct snapshot_load *l, const void *state, size_t len,
-			struct vm_config *cfg, char *err, size_t errlen)
+int snapshot_attach_state(struct snapshot_load *l, struct snap_reader *parsed, const char *config,
+			  struct vm_config *cfg, char *err, size_t errlen)
 {
-	*l = (struct snapshot_load){.mem_fd = -1};
-	int r = snap_parse(&l->reader, state, len, err, errlen);
-	return r ? r : open_config(l, cfg, NULL, 0, err, errlen);
+	l->reader = *parsed;
+	memset(parsed, 0, sizeof(*parsed));
+	size_t n = 0;
+	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &n);
+	err[0] = 0;
+	if (!same_config(text, n, config, err, errlen)) {
+		if (!err[0])
+			snprintf(
+			    err, errlen,
+			    "the VM's configuration changed during the migration (a device added "
+			    "or changed through the API?): try again");
+		return -EINVAL;
+	}
+	return read_mmds(l, cfg, err, errlen);
 }
 
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,

@@ -79,22 +79,19 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
 		  char *err, size_t errlen);
 
-/* snapshot_open() of a state image in memory (a live migration's, vmm/machine/vm_migrate.h),
- * without a memory file or NIC overrides. `state` must stay valid until snapshot_close(). */
-int snapshot_open_image(struct snapshot_load *l, const void *state, size_t len,
-			struct vm_config *cfg, char *err, size_t errlen);
-
-/* A live migration's destination built during the pre-copy (vm_migrate_recv.c), in two steps:
- * snapshot_open_config() replays the configuration the source announced (its HELLO: the text
- * of vm_snapshot_config_text()) into `cfg`, as snapshot_open_image() would from the state; once
- * the state has arrived, snapshot_attach_image() parses it into `l` and checks that its
- * configuration is still `config` (-EINVAL "the VM's configuration changed during the
- * migration" if not: the prebuilt VM is not the saved one). `config` and `state` must stay
- * valid until snapshot_close(), which `l` needs in every case. */
+/* A live migration's destination (vm_migrate_recv.c), in two steps: snapshot_open_config()
+ * replays the configuration the source announced (its HELLO: the text of
+ * vm_snapshot_config_text()) into `cfg`, as snapshot_open() does from a state file, so that
+ * the VM may be built during the pre-copy; once the state has arrived, snapshot_attach_state()
+ * takes it over (`parsed`, from snap_parse(), is left empty; its bytes must stay valid until
+ * snapshot_close()), checks that its configuration is still `config` (-EINVAL "the VM's
+ * configuration changed during the migration" if not: the VM built is not the saved one) and
+ * reads its MMDS state. `config` must stay valid until snapshot_close(), which `l` needs in
+ * every case. */
 int snapshot_open_config(struct snapshot_load *l, const char *config, struct vm_config *cfg,
 			 char *err, size_t errlen);
-int snapshot_attach_image(struct snapshot_load *l, const void *state, size_t len,
-			  const char *config, struct vm_config *cfg, char *err, size_t errlen);
+int snapshot_attach_state(struct snapshot_load *l, struct snap_reader *parsed, const char *config,
+			  struct vm_config *cfg, char *err, size_t errlen);
 
 /* After vm_create_restored(): KVM's VM and vCPU state and every device's state, set back; then
  * a NIC given a MAC override reports it (virtio_net_set_mac(): config space, config-change

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,30 @@ void mig_chan_init_mem(struct mig_chan *c, const uint8_t *in, size_t len, size_t
 }
 
 /* Waits until the socket is ready for `events`, in slices, watching the cancel flag. */
+static uint64_t mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* Polls without sleeping for up to c->spin_us; true once the socket is ready. */
+static bool spin_for(struct mig_chan *c, short events)
+{
+	uint64_t end = c->spin_us ? mono_us() + c->spin_us : 0;
+	struct pollfd p = {.fd = c->fd, .events = events};
+	while (end && mono_us() < end && !(c->cancel && atomic_load(c->cancel))) {
+		if (poll(&p, 1, 0) > 0)
+			return true;
+		sched_yield(); /* the peer may be waiting for this CPU */
+	}
+	return false;
+}
+
 static int wait_for(struct mig_chan *c, short events)
 {
+	if (spin_for(c, events))
+		return 0;
 	for (int waited = 0;; waited += SLICE_MS) {
 		if (c->cancel && atomic_load(c->cancel))
 			return -ECANCELED;

@@ -286,6 +286,8 @@ int mig_recv(struct mig_receiver *r, char *err, size_t errlen)
 			ret = dispatch(r, err, errlen);
 		if (ret)
 			break;
+		/* after a round the source may pause and send the final one at once */
+		r->chan->spin_us = r->frame.type == MIG_F_ROUND ? MIG_CHAN_SPIN_US : 0;
 		r->frame.frames++;
 		r->frame.bytes += r->frame.len;
 	}
@@ -298,7 +300,9 @@ int mig_recv_ready(struct mig_receiver *r, char *err, size_t errlen)
 {
 	uint8_t hdr[MIG_FRAME_HDR];
 	send_result(r, 0, "ready");
+	r->chan->spin_us = MIG_CHAN_SPIN_US; /* COMMIT is due at once */
 	int ret = mig_chan_read(r->chan, hdr, sizeof(hdr));
+	r->chan->spin_us = 0;
 	if (ret)
 		return snap_err(err, errlen, ret,
 				"no COMMIT from the source (%s): not running the VM",

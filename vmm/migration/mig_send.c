@@ -519,8 +519,10 @@ static int run(struct mig_sender *s, char *err, size_t errlen)
 		r = send_state(s, err, errlen);
 	if (!r)
 		r = send_end(s);
+	s->chan->spin_us = MIG_CHAN_SPIN_US; /* READY is due once the state is set there */
 	if (!r)
 		r = await_result(s, err, errlen);
+	s->chan->spin_us = 0;
 	if (!r)
 		r = send_frame(s, MIG_F_COMMIT, NULL, 0, NULL, 0, -1);
 	return r;
