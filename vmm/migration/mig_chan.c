@@ -280,6 +280,8 @@ int mig_chan_write_buffered(struct mig_chan *c, const struct iovec *iov, int n)
 		return mig_chan_write(c, iov, n, -1);
 	int r = c->wlen + total > MIG_CHAN_BUF ? mig_chan_flush(c) : 0;
 	for (int i = 0; !r && i < n; i++) {
+		if (!iov[i].iov_len)
+			continue; /* an empty payload may have no buffer at all */
 		memcpy(c->wbuf + c->wlen, iov[i].iov_base, iov[i].iov_len);
 		c->wlen += iov[i].iov_len;
 	}
