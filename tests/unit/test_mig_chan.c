@@ -26,7 +26,8 @@ static void teardown(void)
 	mig_chan_release(&tx);
 	mig_chan_release(&rx);
 	close(sv[0]);
-	close(sv[1]);
+	if (sv[1] >= 0)
+		close(sv[1]);
 }
 
 TestSuite(mig_chan, .init = setup, .fini = teardown, .timeout = 30);
@@ -147,4 +148,16 @@ Test(mig_chan, the_end_of_the_stream_after_buffered_bytes)
 	char got[8];
 	cr_assert_eq(mig_chan_read(&rx, got, 4), 0);
 	cr_assert_eq(mig_chan_read(&rx, got, 1), -EPIPE);
+}
+
+Test(mig_chan, the_wait_for_a_hang_up_ends_when_the_peer_closes_or_at_its_limit)
+{
+	cr_assert_eq(mig_chan_await_hangup(&tx, 20), -ETIMEDOUT, "the peer is still there");
+	if (sv[1] >= 0)
+		close(sv[1]);
+	sv[1] = -1;
+	cr_assert_eq(mig_chan_await_hangup(&tx, 5000), 0, "the peer hung up");
+	struct mig_chan mem;
+	mig_chan_init_mem(&mem, NULL, 0, 0);
+	cr_assert_eq(mig_chan_await_hangup(&mem, 5000), 0, "memory: nothing to wait for");
 }

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +220,6 @@ static void *run(void *opaque)
 	struct vm_migration *m = opaque;
 	char err[512] = "";
 	int r = mig_send(&m->s, err, sizeof(err));
-	if (!r)
-		sched_yield();
 	pthread_mutex_lock(&m->lock);
 	m->ret = r;
 	snprintf(m->err, sizeof(m->err), "%s", err);

@@ -310,6 +310,15 @@ int mig_chan_drain(struct mig_chan *c, int limit_ms)
 	return 0;
 }
 
+int mig_chan_await_hangup(struct mig_chan *c, int limit_ms)
+{
+	if (c->fd < 0)
+		return 0;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+	int r = poll(&p, 1, limit_ms);
+	return r > 0 ? 0 : r == 0 ? -ETIMEDOUT : -errno;
+}
+
 int mig_chan_readable(struct mig_chan *c)
 {
 	if (c->fd < 0 || c->rpos < c->rlen)

@@ -69,6 +69,10 @@ int mig_chan_write(struct mig_chan *c, const struct iovec *iov, int n, int pass_
  * the socket cannot tell (a caller goes on without the wait). Memory channels: 0 at once. */
 int mig_chan_drain(struct mig_chan *c, int limit_ms);
 
+/* Sleeps until the peer closes its end or sends something (the socket turns readable), at most
+ * `limit_ms`. Returns 0, -ETIMEDOUT at the limit or -errno; memory channels: 0 at once. */
+int mig_chan_await_hangup(struct mig_chan *c, int limit_ms);
+
 /* True when a read would not wait: bytes (buffered, or the socket's, or end of stream) are
  * ready. */
 int mig_chan_readable(struct mig_chan *c);

@@ -576,14 +576,17 @@ int mig_send(struct mig_sender *s, char *err, size_t errlen)
 	}
 	if (!r)
 		r = run(s, err, errlen);
+	set(s, C_TOTAL, now_ms() - t0);
+	if (!r) {
+		set(s, C_DOWNTIME, now_ms() - s->t_stop);
+		set(s, C_PHASE, MIG_PHASE_COMPLETED);
+		/* The destination's vCPUs start now, maybe on this CPU: freeing the buffers
+		 * (0.1 ms) and the caller's teardown wait until it hangs up. */
+		mig_chan_await_hangup(s->chan, MIG_HANGUP_WAIT_MS);
+	}
 	free(s->dirty);
 	free(s->bounce);
 	s->dirty = NULL;
 	s->bounce = NULL;
-	set(s, C_TOTAL, now_ms() - t0);
-	if (r)
-		return fail(s, r, err, errlen);
-	set(s, C_DOWNTIME, now_ms() - s->t_stop);
-	set(s, C_PHASE, MIG_PHASE_COMPLETED);
-	return 0;
+	return r ? fail(s, r, err, errlen) : 0;
 }

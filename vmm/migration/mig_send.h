@@ -38,6 +38,10 @@
 #define MIG_DEFAULT_ROUNDS	30u
 /* How long the source waits, before it pauses, for the destination to read the rounds' bytes. */
 #define MIG_DRAIN_MS 1000
+/* After COMMIT, how long mig_send() waits at most for the destination to hang up (it does once
+ * the guest runs there) before it frees its buffers and returns to a caller that tears the VM
+ * down: that work would otherwise take the CPU the destination's vCPU is woken on. */
+#define MIG_HANGUP_WAIT_MS 200
 /* Once the pages left fit the downtime, at most this many short rounds more (within max_rounds),
  * each drained, while each leaves at most half the pages of the one before and more than
  * MIG_SETTLE_PAGES: the pause then sends what the guest wrote during the last one (~0.2 ms),
