@@ -423,3 +423,35 @@ Test(snap_format, open_refuses_bad_files_with_their_name)
 	cr_assert_str_eq(err, want);
 	snap_close(&r); /* a failed open leaves nothing to free; closing is still safe */
 }
+
+Test(snap_format, append_adds_another_writers_sections_in_order)
+{
+	struct snap_writer part, all;
+	uint8_t a[13], b[8];
+	fill(a, sizeof(a), 1);
+	fill(b, sizeof(b), 2);
+	cr_assert_eq(snap_writer_init(&part), 0);
+	cr_assert_eq(snap_writer_init(&all), 0);
+	cr_assert_eq(snap_put(&all, 1, 0, "x", 1), 0);
+	cr_assert_eq(snap_put(&part, 7, 3, a, sizeof(a)), 0, "padded to 16 bytes");
+	cr_assert_eq(snap_put(&part, 8, 3, NULL, 0), 0);
+	cr_assert_eq(snap_put(&part, 9, 3, b, sizeof(b)), 0);
+	cr_assert_eq(snap_writer_append(&all, &part), 0);
+	cr_assert_eq(snap_writer_append(&all, &part), -EEXIST, "each section once");
+
+	const uint8_t *bytes;
+	size_t len, got;
+	struct snap_reader r;
+	cr_assert_eq(snap_writer_finish(&all, &bytes, &len), 0);
+	cr_assert_eq(snap_parse(&r, bytes, len, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.nsecs, 4);
+	const uint8_t *p = snap_get(&r, 7, 3, &got);
+	cr_assert(p && got == sizeof(a) && !memcmp(p, a, sizeof(a)));
+	cr_assert(snap_get(&r, 8, 3, &got) && got == 0);
+	p = snap_get(&r, 9, 3, &got);
+	cr_assert(p && got == sizeof(b) && !memcmp(p, b, sizeof(b)));
+	cr_assert_eq(snap_writer_append(&part, &all), -EINVAL, "a finished writer is not a part");
+	snap_close(&r);
+	snap_writer_free(&all);
+	snap_writer_free(&part);
+}

@@ -118,6 +118,34 @@ Test(vm_pause, pause_parks_every_vcpu_and_resume_lets_them_run)
 	cr_assert_eq(vm_resume(&vm), 0);
 }
 
+Test(vm_pause, a_capturing_pause_has_each_vcpu_save_its_state_as_it_parks)
+{
+	struct snap_writer w;
+	start_vcpus();
+	cr_assert_eq(vm_pause(&vm), 0);
+	cr_assert_eq(vm.vcpus[0].capture_state, VCPU_CAPTURE_NONE, "a plain pause saves nothing");
+	cr_assert_eq(vm_resume(&vm), 0);
+
+	cr_assert_eq(vm_pause_capturing(&vm), 0);
+	cr_assert(vm_is_paused(&vm));
+	cr_assert_eq(snap_writer_init(&w), 0);
+	for (unsigned i = 0; i < vm.ncpus; i++) {
+		/* no KVM here (fd -1): every save fails, and the caller is told to save it */
+		cr_assert_eq(vm_pause_take_vcpu_state(&vm, i, &w), 1);
+		cr_assert_eq(vm.vcpus[i].capture_state, VCPU_CAPTURE_NONE, "taken");
+		cr_assert_eq(vm_pause_take_vcpu_state(&vm, i, &w), 1, "nothing left");
+	}
+	cr_assert_eq(w.nkeys, 0);
+	snap_writer_free(&w);
+	cr_assert_eq(vm_pause_capturing(&vm), 0, "already paused: not captured again");
+	cr_assert_eq(vm.vcpus[0].capture_state, VCPU_CAPTURE_NONE);
+	cr_assert_eq(vm_resume(&vm), 0);
+	wait_progress(0);
+	cr_assert_eq(vm_pause(&vm), 0);
+	cr_assert_eq(vm.vcpus[1].capture_state, VCPU_CAPTURE_NONE, "a later plain pause: none");
+	cr_assert_eq(vm_resume(&vm), 0);
+}
+
 Test(vm_pause, stop_while_paused_ends_the_vcpu_threads)
 {
 	start_vcpus();

@@ -247,6 +247,17 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MP_STATE),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_REGS),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_SREGS),
+    /* the rest of its state, which it saves as it parks for vm_pause_capturing() */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XCRS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_LAPIC),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_VCPU_EVENTS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_DEBUGREGS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XSAVE),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XSAVE2),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MSRS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_CPUID2),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MSR_INDEX_LIST),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_CHECK_EXTENSION),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SIGNAL_MSI),
@@ -364,6 +375,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	snap_writer_free(&vcpu->capture); /* a state saved at a pause nobody took */
 }
 
 static void dump_segment(const char *name, const struct kvm_segment *s)

@@ -10,6 +10,7 @@
 
 #include "vmm/kvm/halt_watch.h"
 #include "vmm/sandbox/sandbox.h"
+#include "vmm/snapshot/snap_format.h"
 
 struct vm;
 struct cpuid_table;
@@ -39,6 +40,11 @@ struct vcpu {
 	 * Both fields are accessed with __atomic builtins. */
 	int probe;
 	int sample; /* enum halt_sample */
+	/* Its KVM state as its own thread saved it when it parked for vm_pause_capturing(): the
+	 * sections of kvm_vcpu_save() in `capture` when capture_state is VCPU_CAPTURE_DONE. Both
+	 * under vm->pause_lock. */
+	int capture_state; /* enum vcpu_capture_state (vm_pause.h) */
+	struct snap_writer capture;
 	/* (Fields added by others go above this line.) Exits by kind since vcpu_create(), indexed
 	 * by enum vcpu_exit_kind. Written by the vCPU thread only (vcpu_count_exit), read by any
 	 * thread (vcpu_exits_read). */

@@ -160,7 +160,7 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 {
 	struct vm_migration *m = opaque;
 	m->was_paused = vm_is_paused(m->vm);
-	int r = vm_pause(m->vm);
+	int r = vm_pause_capturing(m->vm); /* the vCPUs' state is saved while the last pages go */
 	if (r) {
 		snprintf(err, errlen, "cannot pause the VM for the final round: %s", strerror(-r));
 		return r;

@@ -9,6 +9,7 @@
 
 #include "virtio/core/device.h"
 #include "vmm/base/log.h"
+#include "vmm/kvm/kvm_state.h"
 #include "vmm/machine/vm.h"
 
 uint64_t vm_monotonic_ns(void)
@@ -64,6 +65,36 @@ void vm_pause_wake_for_stop(struct vm *vm)
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
+/* The vCPU thread, parked, pause_lock held: saves its own state into vcpu->capture, without the
+ * lock (the pauser and the other vCPUs go on meanwhile). */
+static void capture_locked(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	char err[256] = "";
+
+	vcpu->capture_state = VCPU_CAPTURE_RUNNING;
+	pthread_mutex_unlock(&vm->pause_lock);
+	int r = snap_writer_init(&vcpu->capture);
+	if (!r)
+		r = kvm_vcpu_save(vm->kvm.dev_fd, vcpu->fd, vcpu->index, snap_put, &vcpu->capture,
+				  err, sizeof(err));
+	if (r) {
+		log_debug("vCPU %u: state not saved at the pause (%s): saved later", vcpu->index,
+			  err[0] ? err : strerror(-r));
+		snap_writer_free(&vcpu->capture);
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	vcpu->capture_state = r ? VCPU_CAPTURE_FAILED : VCPU_CAPTURE_DONE;
+	pthread_cond_broadcast(&vm->pause_cond);
+}
+
+/* pause_lock held. */
+static void drop_capture(struct vcpu *vcpu)
+{
+	snap_writer_free(&vcpu->capture);
+	vcpu->capture_state = VCPU_CAPTURE_NONE;
+}
+
 void vm_pause_point(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
@@ -73,10 +104,28 @@ void vm_pause_point(struct vcpu *vcpu)
 	pthread_mutex_lock(&vm->pause_lock);
 	vcpu->parked = true;
 	pthread_cond_broadcast(&vm->pause_cond);
+	if (vm->capture_req && vcpu->capture_state == VCPU_CAPTURE_NONE)
+		capture_locked(vcpu);
 	while (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST) && !vm_stopping(vm))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	vcpu->parked = false;
+	drop_capture(vcpu); /* not taken: the guest runs on, it is stale */
 	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_pause_take_vcpu_state(struct vm *vm, unsigned index, struct snap_writer *w)
+{
+	struct vcpu *vcpu = &vm->vcpus[index];
+	int r = 1;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vcpu->capture_state == VCPU_CAPTURE_RUNNING)
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	if (vcpu->capture_state == VCPU_CAPTURE_DONE)
+		r = snap_writer_append(w, &vcpu->capture);
+	drop_capture(vcpu);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return r;
 }
 
 void vm_pause_hold_start(struct vm *vm)
@@ -93,10 +142,11 @@ void vm_pause_clock_set(struct vm *vm)
 	pthread_mutex_unlock(&vm->pause_ctl);
 }
 
-/* Asks the vCPUs to park (request = true) or lets them go. */
-static void request_park(struct vm *vm, bool request)
+/* Asks the vCPUs to park (request = true; `capture`: and to save their state) or lets them go. */
+static void request_park(struct vm *vm, bool request, bool capture)
 {
 	pthread_mutex_lock(&vm->pause_lock);
+	vm->capture_req = request && capture;
 	__atomic_store_n(&vm->pause_req, request, __ATOMIC_SEQ_CST);
 	if (!request)
 		pthread_cond_broadcast(&vm->pause_cond);
@@ -172,17 +222,17 @@ static void restore_clock(struct vm *vm)
 	vm->clock_saved = false;
 }
 
-static int pause_locked(struct vm *vm)
+static int pause_locked(struct vm *vm, bool capture)
 {
 	if (!vm->running || vm_stopping(vm))
 		return -ESHUTDOWN;
 	if (vm_is_paused(vm))
 		return 0;
 	uint64_t t0 = vm_monotonic_ns();
-	request_park(vm, true);
+	request_park(vm, true, capture);
 	int err = wait_parked(vm, VM_PAUSE_TIMEOUT_MS);
 	if (err) {
-		request_park(vm, false);
+		request_park(vm, false, false);
 		if (err == -ETIMEDOUT)
 			log_warn("pause: a vCPU did not stop within %u ms; the VM keeps running",
 				 VM_PAUSE_TIMEOUT_MS);
@@ -200,7 +250,15 @@ static int pause_locked(struct vm *vm)
 int vm_pause(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause_ctl);
-	int err = pause_locked(vm);
+	int err = pause_locked(vm, false);
+	pthread_mutex_unlock(&vm->pause_ctl);
+	return err;
+}
+
+int vm_pause_capturing(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_ctl);
+	int err = pause_locked(vm, true);
 	pthread_mutex_unlock(&vm->pause_ctl);
 	return err;
 }
@@ -212,7 +270,7 @@ static void resume_locked(struct vm *vm)
 	restore_clock(vm);
 	vm_for_each_virtio_dev(vm, resume_dev, NULL);
 	__atomic_store_n(&vm->paused, false, __ATOMIC_RELEASE);
-	request_park(vm, false);
+	request_park(vm, false, false);
 	log_info("VM resumed");
 }
 

@@ -16,6 +16,15 @@
 
 struct vm;
 struct vcpu;
+struct snap_writer;
+
+/* struct vcpu's capture_state. */
+enum vcpu_capture_state {
+	VCPU_CAPTURE_NONE,
+	VCPU_CAPTURE_RUNNING, /* the vCPU thread is saving */
+	VCPU_CAPTURE_DONE,
+	VCPU_CAPTURE_FAILED,
+};
 
 /* How long vm_pause() waits for every vCPU to park before it gives up. */
 #define VM_PAUSE_TIMEOUT_MS 2000
@@ -28,6 +37,17 @@ struct vcpu;
  * Control threads only (never a vCPU or device I/O thread: it would wait for itself).
  * Serialised with vm_resume() and vm_request_shutdown(). */
 int vm_pause(struct vm *vm);
+
+/* vm_pause(), and each vCPU thread saves its own KVM state (kvm_vcpu_save()) as soon as it has
+ * parked: in parallel with the rest of the pause, with the other vCPUs' saves and with what the
+ * caller does next (a migration sends the last pages meanwhile). vm_pause_take_vcpu_state() hands
+ * it over. Same returns as vm_pause(); a VM paused before is not captured again. */
+int vm_pause_capturing(struct vm *vm);
+
+/* The state vCPU `index` saved at the pause (vm_pause_capturing()), once its save is over, added
+ * to `w` and dropped. Returns 0, 1 when there is none (not captured, the save failed or already
+ * taken: the caller saves it itself), or snap_writer_append()'s -errno. Paused VM only. */
+int vm_pause_take_vcpu_state(struct vm *vm, unsigned index, struct snap_writer *w);
 
 /* Resumes a paused VM: sets the guest clock back to the value saved at pause (KVM_SET_CLOCK
  * without KVM_CLOCK_REALTIME, so kvmclock does not count the paused time, as QEMU does), resumes

@@ -105,8 +105,14 @@ static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *e
 		return r;
 	}
 	r = kvm_vm_save(vm->kvm.vm_fd, snap_put, w, err, errlen);
-	for (unsigned i = 0; !r && i < vm->ncpus; i++)
-		r = kvm_vcpu_save(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_put, w, err, errlen);
+	for (unsigned i = 0; !r && i < vm->ncpus; i++) {
+		r = vm_pause_take_vcpu_state(vm, i, w); /* saved by its thread at the pause */
+		if (r < 0)
+			snprintf(err, errlen, "cannot store vCPU %u's state: %s", i, strerror(-r));
+		if (r > 0)
+			r = kvm_vcpu_save(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_put, w, err,
+					  errlen);
+	}
 	if (!r)
 		r = vm_devices_save(vm, snap_put, w, err, errlen);
 	return r;

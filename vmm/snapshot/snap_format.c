@@ -106,6 +106,23 @@ int snap_put(void *wp, uint32_t tag, uint32_t instance, const void *data, size_t
 	return 0;
 }
 
+int snap_writer_append(struct snap_writer *dst, const struct snap_writer *src)
+{
+	if (src->finished)
+		return -EINVAL;
+	size_t off = SNAP_HEADER_SIZE;
+	for (size_t i = 0; i < src->nkeys; i++) {
+		const uint8_t *p = src->buf + off;
+		uint64_t len = get_le(p + 8, 8);
+		int r = snap_put(dst, (uint32_t)get_le(p, 4), (uint32_t)get_le(p + 4, 4),
+				 p + SNAP_SECTION_HDR, (size_t)len);
+		if (r)
+			return r;
+		off += SNAP_SECTION_HDR + (size_t)len + pad8((size_t)len);
+	}
+	return 0;
+}
+
 static int write_file(const char *path, const uint8_t *buf, size_t len, const uint8_t *trailer)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

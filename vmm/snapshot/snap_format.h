@@ -69,6 +69,11 @@ int snap_writer_init(struct snap_writer *w);
  * file would outgrow SNAP_MAX_FILE, -EBUSY after snap_writer_finish(), -ENOMEM. */
 int snap_put(void *w, uint32_t tag, uint32_t instance, const void *data, size_t len);
 
+/* Adds every section of `src` (not finished) to `dst`, in order, as snap_put() would: a part of
+ * a snapshot collected apart (a vCPU thread's own state, vm_pause.h). Returns 0, -EINVAL for a
+ * finished `src`, or snap_put()'s error (sections added before it stay). */
+int snap_writer_append(struct snap_writer *dst, const struct snap_writer *src);
+
 /* Writes the snapshot to `path` atomically: header, sections and trailer go to "PATH.tmp", which
  * is fsync'ed and renamed to `path` (and the directory fsync'ed), so a crash leaves either the
  * old file or the complete new one under `path`, never a partial one. On failure the temporary
