@@ -34,12 +34,16 @@ void mig_chan_init_mem(struct mig_chan *c, const uint8_t *in, size_t len, size_t
 	c->out_max = out_max;
 }
 
-/* Waits until the socket is ready for `events`, in slices, watching the cancel flag. */
-static uint64_t mono_us(void)
+uint64_t mig_mono_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t mono_us(void)
+{
+	return mig_mono_ns() / 1000u;
 }
 
 /* Polls without sleeping for up to c->spin_us; true once the socket is ready. */

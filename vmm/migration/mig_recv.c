@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmm/snapshot/snap_err.h"
@@ -364,14 +363,6 @@ int mig_local_map(struct guest_mem *mem, int fd, const struct mig_hello *h, char
 	return 0;
 }
 
-/* Milliseconds since an arbitrary point (CLOCK_MONOTONIC). */
-static uint64_t mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
-}
-
 /* Pages of one mincore() call (its vector is on the stack). */
 #define POPULATE_CHUNK 4096u
 
@@ -395,14 +386,14 @@ static bool populate_resident(uint8_t *host, size_t npages, uint64_t *done)
 
 uint64_t mig_local_populate(const struct guest_mem *mem, unsigned budget_ms)
 {
-	uint64_t done = 0, end = mono_ms() + budget_ms;
+	uint64_t done = 0, end = mig_mono_ns() / 1000000u + budget_ms;
 	for (int ri = 0; ri < mem->nregions; ri++) {
 		const struct guest_region *g = &mem->regions[ri];
 		size_t pages = g->size / MIG_PAGE;
 		for (size_t p = 0; p < pages; p += POPULATE_CHUNK) {
 			size_t n = pages - p < POPULATE_CHUNK ? pages - p : POPULATE_CHUNK;
 			if (!populate_resident((uint8_t *)g->host + p * MIG_PAGE, n, &done) ||
-			    mono_ms() >= end)
+			    mig_mono_ns() / 1000000u >= end)
 				return done;
 		}
 	}

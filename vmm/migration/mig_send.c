@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "vmm/migration/mig_format.h"
 #include "vmm/migration/mig_frame.h"
@@ -42,16 +41,9 @@ static uint64_t get(struct mig_sender *s, enum counter c)
 	return atomic_load_explicit(&s->counters[c], memory_order_relaxed);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000 + (uint64_t)t.tv_nsec;
-}
-
 static uint64_t now_ms(void)
 {
-	return now_ns() / 1000000;
+	return mig_mono_ns() / 1000000;
 }
 
 void mig_sender_init(struct mig_sender *s)
@@ -108,7 +100,7 @@ static int pace(struct mig_sender *s, uint64_t t0, uint64_t bytes)
 	if (s->pace_ns < t0)
 		s->pace_ns = t0;
 	s->pace_ns += bytes * 1000000000 / cap; /* a frame is about 1 MiB at most: no overflow */
-	for (uint64_t now = now_ns(); now + 1000000 <= s->pace_ns; now = now_ns()) {
+	for (uint64_t now = mig_mono_ns(); now + 1000000 <= s->pace_ns; now = mig_mono_ns()) {
 		if (atomic_load(&s->cancel))
 			return -ECANCELED;
 		uint64_t ms = (s->pace_ns - now) / 1000000;
@@ -122,7 +114,7 @@ static int send_frame(struct mig_sender *s, uint32_t type, const void *a, size_t
 {
 	if (atomic_load(&s->cancel))
 		return -ECANCELED;
-	uint64_t t0 = now_ns(), b0 = s->chan->bytes_out;
+	uint64_t t0 = mig_mono_ns(), b0 = s->chan->bytes_out;
 	int r = mig_frame_send(s->chan, type, a, alen, b, blen, fd);
 	set(s, C_BYTES, s->chan->bytes_out);
 	if (r)
