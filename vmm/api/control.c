@@ -391,29 +391,45 @@ static int confine_api(struct control *c)
 	return r;
 }
 
-/* True while a migration from here runs: it pauses and resumes the VM itself, and a pause,
- * resume, snapshot or stop in between would fight it (cancel it first). */
-static bool migrating(struct control *c)
+/* The phase of the last migration from here, or -1 when there was none. */
+static int mig_phase(struct control *c)
 {
 	struct mig_progress p;
 
 	if (!c->mig)
-		return false;
+		return -1;
 	vm_migrate_progress(c->mig, &p, NULL, 0);
-	return p.phase == MIG_PHASE_IDLE || p.phase == MIG_PHASE_PRECOPY ||
-	       p.phase == MIG_PHASE_STOPPED;
+	return (int)p.phase;
 }
+
+/* True while a migration from here runs: it pauses and resumes the VM itself, and a pause,
+ * resume, snapshot or stop in between would fight it (cancel it first). */
+static bool migrating(struct control *c)
+{
+	int phase = mig_phase(c);
+	return phase == MIG_PHASE_IDLE || phase == MIG_PHASE_PRECOPY || phase == MIG_PHASE_STOPPED;
+}
+
+/* True once a migration from here completed: the guest runs on the destination and this VMM
+ * ends within moments (vm_migrate.c). The paused copy here is stale: resuming, snapshotting or
+ * moving it again would run the guest twice (its disks are the destination's now). */
+static bool moved_away(struct control *c)
+{
+	return mig_phase(c) == MIG_PHASE_COMPLETED;
+}
+
+#define MOVED_AWAY "this VM has migrated: it runs on the destination now, and this VMM is ending"
 
 static int be_pause(void *ctx)
 {
 	struct control *c = ctx;
-	return migrating(c) ? -EBUSY : vm_pause(&c->vm);
+	return migrating(c) || moved_away(c) ? -EBUSY : vm_pause(&c->vm);
 }
 
 static int be_resume(void *ctx)
 {
 	struct control *c = ctx;
-	return migrating(c) ? -EBUSY : vm_resume(&c->vm);
+	return migrating(c) || moved_away(c) ? -EBUSY : vm_resume(&c->vm);
 }
 
 static int be_ctrl_alt_del(void *ctx)
@@ -424,7 +440,7 @@ static int be_ctrl_alt_del(void *ctx)
 static int be_stop(void *ctx, unsigned timeout_ms)
 {
 	struct control *c = ctx;
-	return migrating(c) ? -EBUSY : vm_request_shutdown(&c->vm, timeout_ms);
+	return migrating(c) || moved_away(c) ? -EBUSY : vm_request_shutdown(&c->vm, timeout_ms);
 }
 
 /* A change made to the running VM that its configuration (what a snapshot saves) could not
@@ -441,6 +457,10 @@ static void keep_config(int r, const char *what)
  * refuses a state whose configuration differs (vm_migrate_recv.c). */
 static int refused_while_migrating(struct control *c, char *err, size_t errlen)
 {
+	if (moved_away(c)) {
+		snprintf(err, errlen, MOVED_AWAY);
+		return -EBUSY;
+	}
 	if (!migrating(c))
 		return 0;
 	snprintf(err, errlen,
@@ -672,6 +692,10 @@ static int be_snapshot_create(void *ctx, const char *state, const char *mem, boo
 		snprintf(err, errlen, "a migration is running (PUT /vmm/migration/cancel first)");
 		return -EBUSY;
 	}
+	if (moved_away(ctx)) {
+		snprintf(err, errlen, MOVED_AWAY);
+		return -EBUSY;
+	}
 	/* files made and renamed there: the directories must be in --landlock-rules as rw */
 	const char *outside =
 	    !sandbox_landlock_allows(state, LANDLOCK_WRITE | LANDLOCK_CHANGE) ? state
@@ -796,6 +820,10 @@ static int be_migrate_send(void *ctx, const struct api_send_migration *p, char *
 		snprintf(err, errlen,
 			 "a migration is already running (GET /vmm/migration; PUT "
 			 "/vmm/migration/cancel)");
+		return -EBUSY;
+	}
+	if (moved_away(c)) {
+		snprintf(err, errlen, MOVED_AWAY);
 		return -EBUSY;
 	}
 	struct mig_send_params limits = {.max_downtime_ms = p->max_downtime_ms,

@@ -59,6 +59,7 @@ static bool spin_for(struct mig_chan *c, short events)
 	return false;
 }
 
+/* Waits until the socket is ready for `events`, in slices, watching the cancel flag. */
 static int wait_for(struct mig_chan *c, short events)
 {
 	if (spin_for(c, events))
