@@ -410,26 +410,40 @@ static bool migrating(struct control *c)
 	return phase == MIG_PHASE_IDLE || phase == MIG_PHASE_PRECOPY || phase == MIG_PHASE_STOPPED;
 }
 
-/* True once a migration from here completed: the guest runs on the destination and this VMM
- * ends within moments (vm_migrate.c). The paused copy here is stale: resuming, snapshotting or
- * moving it again would run the guest twice (its disks are the destination's now). */
-static bool moved_away(struct control *c)
+/* Why a request that would touch the VM is refused because of its migration: `running` while
+ * one from here runs, or, once one completed, that the guest runs on the destination and this
+ * VMM ends within moments (vm_migrate.c): the paused copy here is stale, and resuming,
+ * snapshotting or moving it again would run the guest twice (its disks are the destination's
+ * now). NULL when nothing stands in the way; `running` must not be NULL ("" where only
+ * the refusal counts). */
+static const char *migration_refusal(struct control *c, const char *running)
 {
-	return mig_phase(c) == MIG_PHASE_COMPLETED;
+	if (mig_phase(c) == MIG_PHASE_COMPLETED)
+		return "this VM has migrated: it runs on the destination now, and this VMM is "
+		       "ending";
+	return migrating(c) ? running : NULL;
 }
 
-#define MOVED_AWAY "this VM has migrated: it runs on the destination now, and this VMM is ending"
+/* migration_refusal()'s message into `err` and -EBUSY, or 0. */
+static int refuse_for_migration(struct control *c, const char *running, char *err, size_t errlen)
+{
+	const char *why = migration_refusal(c, running);
+	if (!why)
+		return 0;
+	snprintf(err, errlen, "%s", why);
+	return -EBUSY;
+}
 
 static int be_pause(void *ctx)
 {
 	struct control *c = ctx;
-	return migrating(c) || moved_away(c) ? -EBUSY : vm_pause(&c->vm);
+	return migration_refusal(c, "") ? -EBUSY : vm_pause(&c->vm);
 }
 
 static int be_resume(void *ctx)
 {
 	struct control *c = ctx;
-	return migrating(c) || moved_away(c) ? -EBUSY : vm_resume(&c->vm);
+	return migration_refusal(c, "") ? -EBUSY : vm_resume(&c->vm);
 }
 
 static int be_ctrl_alt_del(void *ctx)
@@ -440,7 +454,7 @@ static int be_ctrl_alt_del(void *ctx)
 static int be_stop(void *ctx, unsigned timeout_ms)
 {
 	struct control *c = ctx;
-	return migrating(c) || moved_away(c) ? -EBUSY : vm_request_shutdown(&c->vm, timeout_ms);
+	return migration_refusal(c, "") ? -EBUSY : vm_request_shutdown(&c->vm, timeout_ms);
 }
 
 /* A change made to the running VM that its configuration (what a snapshot saves) could not
@@ -457,16 +471,10 @@ static void keep_config(int r, const char *what)
  * refuses a state whose configuration differs (vm_migrate_recv.c). */
 static int refused_while_migrating(struct control *c, char *err, size_t errlen)
 {
-	if (moved_away(c)) {
-		snprintf(err, errlen, MOVED_AWAY);
-		return -EBUSY;
-	}
-	if (!migrating(c))
-		return 0;
-	snprintf(err, errlen,
-		 "a live migration of this VM is running: change its configuration after it "
-		 "(or cancel it)");
-	return -EBUSY;
+	return refuse_for_migration(c,
+				    "a live migration of this VM is running: change its "
+				    "configuration after it (or cancel it)",
+				    err, errlen);
 }
 
 static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
@@ -688,14 +696,9 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 static int be_snapshot_create(void *ctx, const char *state, const char *mem, bool diff, char *err,
 			      size_t errlen)
 {
-	if (migrating(ctx)) {
-		snprintf(err, errlen, "a migration is running (PUT /vmm/migration/cancel first)");
+	if (refuse_for_migration(ctx, "a migration is running (PUT /vmm/migration/cancel first)",
+				 err, errlen))
 		return -EBUSY;
-	}
-	if (moved_away(ctx)) {
-		snprintf(err, errlen, MOVED_AWAY);
-		return -EBUSY;
-	}
 	/* files made and renamed there: the directories must be in --landlock-rules as rw */
 	const char *outside =
 	    !sandbox_landlock_allows(state, LANDLOCK_WRITE | LANDLOCK_CHANGE) ? state
@@ -816,16 +819,11 @@ static int be_migrate_send(void *ctx, const struct api_send_migration *p, char *
 	struct control *c = ctx;
 	struct vm_migration *m;
 
-	if (migrating(c)) {
-		snprintf(err, errlen,
-			 "a migration is already running (GET /vmm/migration; PUT "
-			 "/vmm/migration/cancel)");
+	if (refuse_for_migration(c,
+				 "a migration is already running (GET /vmm/migration; PUT "
+				 "/vmm/migration/cancel)",
+				 err, errlen))
 		return -EBUSY;
-	}
-	if (moved_away(c)) {
-		snprintf(err, errlen, MOVED_AWAY);
-		return -EBUSY;
-	}
 	struct mig_send_params limits = {.max_downtime_ms = p->max_downtime_ms,
 					 .max_rounds = p->max_rounds,
 					 .max_bandwidth = p->max_bandwidth};
