@@ -1,0 +1,37 @@
+/* The one way the VMM opens a path that comes from outside it: the command line, the config
+ * file, an API request, a snapshot's recorded configuration, a migration stream. Every such
+ * open goes through host_path_open(); tests/integration/host_path_sites.sh lists the call sites
+ * that open a path and fails on one that does not.
+ *
+ * The rules (docs/security.md, "Paths from outside"):
+ *   1. Opened with O_NONBLOCK | O_CLOEXEC | O_NOCTTY, so a FIFO or a device cannot block the
+ *      opening thread; O_NONBLOCK is cleared again once the type is known.
+ *   2. The type is checked on the open file (fstat), never on the name: a kind the use does not
+ *      allow (a FIFO, a socket, a character device, a directory where a file is expected) is
+ *      refused with -EINVAL and a message that names the type.
+ *   3. Nothing under /proc or /sys or any other kernel pseudo file system (checked with fstatfs
+ *      on the open file, so `..` and symlinks cannot get around it): -EACCES.
+ *   4. The open mode is the one the use needs: O_RDONLY to read, O_WRONLY to write (a log, a
+ *      metrics file, a console file), O_RDWR only for a disk the guest writes.
+ *   5. O_NOFOLLOW when the caller passes it (where the docs say a symlink is refused).
+ */
+#ifndef VMM_HOST_PATH_H
+#define VMM_HOST_PATH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The kinds of file a use accepts (a bit set). */
+#define HOST_PATH_REGULAR (1u << 0) /* a regular file */
+#define HOST_PATH_BLOCK	  (1u << 1) /* a block device (a disk) */
+#define HOST_PATH_DIR	  (1u << 2) /* a directory (opened O_RDONLY | O_DIRECTORY) */
+
+/* Opens `path` with `flags` (O_RDONLY, O_WRONLY or O_RDWR, plus any of O_CREAT, O_EXCL,
+ * O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECT, O_DSYNC) and `mode` (with O_CREAT) under the rules
+ * above, accepting only the kinds in `kinds`. Returns the file descriptor (O_CLOEXEC, blocking),
+ * or -errno with err[0..errlen) saying what was wrong in words that start with the path, e.g.
+ * "/tmp/f: a FIFO, not a regular file". */
+int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, char *err,
+		   size_t errlen);
+
+#endif
