@@ -1,0 +1,107 @@
+/* host_path_open(): the rules every path from outside is opened under. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/base/host_path.h"
+
+static char dir[] = "/tmp/host_path.XXXXXX";
+static char err[256];
+
+static void setup(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static const char *in_dir(const char *name)
+{
+	static char p[128];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+TestSuite(host_path, .init = setup, .fini = teardown, .timeout = 10);
+
+Test(host_path, regular_file_opens_blocking_and_cloexec)
+{
+	int fd = host_path_open(in_dir("f"), O_WRONLY | O_CREAT | O_EXCL, 0600, HOST_PATH_REGULAR,
+				err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_expect_eq(fcntl(fd, F_GETFL) & (O_NONBLOCK | O_ACCMODE), O_WRONLY);
+	cr_expect(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+}
+
+Test(host_path, fifo_is_refused_at_once_for_reading_and_writing)
+{
+	const char *p = in_dir("fifo");
+	cr_assert_eq(mkfifo(p, 0600), 0);
+	cr_expect_eq(host_path_open(p, O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "a FIFO, not a regular file"), "%s", err);
+	cr_expect_eq(host_path_open(p, O_WRONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)), -ENXIO);
+	cr_expect(strstr(err, p), "%s", err);
+	cr_expect_lt(
+	    host_path_open(p, O_RDWR, 0, HOST_PATH_REGULAR | HOST_PATH_BLOCK, err, sizeof(err)), 0);
+}
+
+Test(host_path, proc_and_sys_are_refused)
+{
+	cr_expect_eq(
+	    host_path_open("/proc/self/mem", O_RDWR, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -EACCES);
+	cr_expect(strstr(err, "/proc"), "%s", err);
+	cr_expect_eq(
+	    host_path_open("/proc/self/environ", O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -EACCES);
+	cr_expect_eq(host_path_open("/sys/kernel/uevent_seqnum", O_RDONLY, 0, HOST_PATH_REGULAR,
+				    err, sizeof(err)),
+		     -EACCES);
+}
+
+Test(host_path, proc_through_a_symlink_is_refused)
+{
+	const char *p = in_dir("mem");
+	cr_assert_eq(symlink("/proc/self/mem", p), 0);
+	cr_expect_eq(host_path_open(p, O_RDWR, 0, HOST_PATH_REGULAR, err, sizeof(err)), -EACCES);
+	cr_expect_eq(host_path_open(p, O_RDWR | O_NOFOLLOW, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+		     -ELOOP);
+	cr_expect(strstr(err, "symbolic link"), "%s", err);
+}
+
+Test(host_path, character_devices_and_directories_are_refused)
+{
+	cr_expect_eq(host_path_open("/dev/null", O_WRONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+		     -EINVAL);
+	cr_expect(strstr(err, "a character device"), "%s", err);
+	cr_expect_eq(
+	    host_path_open(dir, O_RDONLY, 0, HOST_PATH_REGULAR | HOST_PATH_BLOCK, err, sizeof(err)),
+	    -EINVAL);
+	cr_expect(strstr(err, "a directory, not a regular file or a block device"), "%s", err);
+	int fd = host_path_open(dir, O_RDONLY, 0, HOST_PATH_DIR, err, sizeof(err));
+	cr_expect_geq(fd, 0, "%s", err);
+	close(fd);
+}
+
+Test(host_path, bad_arguments)
+{
+	cr_expect_eq(host_path_open("", O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(
+	    host_path_open(in_dir("x"), O_RDONLY | O_PATH, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -EINVAL);
+	cr_expect_eq(
+	    host_path_open(in_dir("missing"), O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -ENOENT);
+	cr_expect(strstr(err, "No such file"), "%s", err);
+}
