@@ -7,6 +7,7 @@
 
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
+#include "vmm/base/utc.h"
 
 #define REG_SECONDS	 0x00
 #define REG_MINUTES	 0x02
@@ -46,8 +47,7 @@ static time_t host_now(const struct rtc_cmos *r)
 /* The clock and status registers; -1 for a plain RAM byte. */
 static int clock_reg(const struct rtc_cmos *r, uint8_t index)
 {
-	time_t t;
-	struct tm tm;
+	struct utc_tm tm;
 
 	if (index > REG_STATUS_D && index != REG_CENTURY)
 		return -1;
@@ -61,26 +61,26 @@ static int clock_reg(const struct rtc_cmos *r, uint8_t index)
 	case REG_STATUS_D:
 		return STATUS_D_VRT;
 	}
-	t = host_now(r);
-	if (!gmtime_r(&t, &tm))
-		return 0;
+	/* Not gmtime_r(): its first call loads the time zone from /etc/localtime, an open() the
+	 * vCPU thread's filter forbids (vmm/base/utc.h). */
+	utc_from_epoch(host_now(r), &tm);
 	switch (index) {
 	case REG_SECONDS:
-		return bcd((unsigned)tm.tm_sec);
+		return bcd(tm.sec);
 	case REG_MINUTES:
-		return bcd((unsigned)tm.tm_min);
+		return bcd(tm.min);
 	case REG_HOURS:
-		return bcd((unsigned)tm.tm_hour);
+		return bcd(tm.hour);
 	case REG_DAY_OF_WEEK:
-		return bcd((unsigned)tm.tm_wday + 1); /* 1 = Sunday */
+		return bcd(tm.wday + 1); /* 1 = Sunday */
 	case REG_DAY_OF_MONTH:
-		return bcd((unsigned)tm.tm_mday);
+		return bcd(tm.day);
 	case REG_MONTH:
-		return bcd((unsigned)tm.tm_mon + 1);
+		return bcd(tm.month);
 	case REG_YEAR:
-		return bcd((unsigned)(tm.tm_year + 1900) % 100);
+		return bcd((unsigned)(tm.year % 100));
 	case REG_CENTURY:
-		return bcd((unsigned)(tm.tm_year + 1900) / 100);
+		return bcd((unsigned)(tm.year / 100 % 100));
 	default:
 		return 0; /* alarm registers 1, 3, 5: no alarm */
 	}

@@ -7,6 +7,7 @@
 #include "vmm/base/stats.h"
 #include "vmm/kvm/kvm_probe.h"
 #include "vmm/machine/cli.h"
+#include "vmm/machine/libc_init.h"
 #include "vmm/machine/vm.h"
 #include "vmm/sandbox/sandbox.h"
 #include <errno.h>
@@ -35,6 +36,7 @@ static int check_kvm(const char *path)
 int main(int argc, char **argv)
 {
 	stats_init(); /* "process start" for --boot-timer: first thing */
+	libc_init_early();
 	struct vm_config cfg;
 	switch (cli_parse(argc, argv, &cfg)) {
 	case CLI_EXIT_OK:

@@ -63,8 +63,8 @@ Test(api_migration, send_refusals)
 	send_refused("{}", "destination_url");
 	send_refused("{\"destination_url\": 5}", "destination_url");
 	send_refused("{\"destination_url\": \"ftp://x\"}", "destination_url: unknown migration");
-	send_refused("{\"destination_url\": \"tcp:h:0\"}", "port must be 1..65535");
-	send_refused("{\"destination_url\": \"tcp:h:1\", \"local\": true}", "needs a unix:");
+	send_refused("{\"destination_url\": \"tcp:10.0.0.1:0\"}", "port must be 1..65535");
+	send_refused("{\"destination_url\": \"tcp:10.0.0.1:1\", \"local\": true}", "needs a unix:");
 	send_refused("{\"destination_url\": \"unix:/x\", \"max_downtime_ms\": 0}", "1..60000");
 	send_refused("{\"destination_url\": \"unix:/x\", \"max_downtime_ms\": 60001}", "1..60000");
 	send_refused("{\"destination_url\": \"unix:/x\", \"max_rounds\": 0}",

@@ -45,11 +45,13 @@ Test(mig_url, refusals)
 	refused(longp, 0, "path too long");
 	refused("tcp:host", 0, "HOST:PORT");
 	refused("tcp::80", 0, "HOST:PORT");
-	refused("tcp:h:0", 0, "port must be 1..65535");
-	refused("tcp:h:65536", 0, "port must be");
-	refused("tcp:h:-1", 1, "port must be 0..65535");
-	refused("tcp:h:12x", 0, "port must be");
+	refused("tcp:10.0.0.1:0", 0, "port must be 1..65535");
+	refused("tcp:10.0.0.1:65536", 0, "port must be");
+	refused("tcp:10.0.0.1:-1", 1, "port must be 0..65535");
+	refused("tcp:10.0.0.1:12x", 0, "port must be");
 	refused("tcp:[::1:80", 0, "bad IPv6");
+	refused("tcp:localhost:80", 0, "not a numeric IPv4 or IPv6 address");
+	refused("tcp:[fe80::zz]:80", 0, "not a numeric");
 }
 
 Test(mig_url, unix_one_connection)

@@ -1,5 +1,6 @@
 /* Leveled logging to stderr. */
 #include "vmm/base/log.h"
+#include "vmm/base/utc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,27 +38,16 @@ void log_set_raw_terminal(int raw)
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
-/* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SS" (UTC). By hand, because gmtime_r() may
- * read the time zone files on first use, which a confined thread may not open. The date is
- * Howard Hinnant's days-to-civil algorithm. */
+/* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SS" (UTC), without gmtime_r() (vmm/base/utc.h). */
 static void utc_time(time_t t, char *out, size_t len)
 {
-	long long days = t / 86400, secs = t % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-	long long doe = z - era * 146097;
-	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-	long long d = doy - (153 * mp + 2) / 5 + 1, mo = mp < 10 ? mp + 3 : mp - 9;
-	long long y = yoe + era * 400 + (mo <= 2);
+	struct utc_tm u;
+
+	utc_from_epoch(t, &u);
 	/* Every field in its printed range, so the compiler sees the 19 characters it can take. */
-	unsigned year = (unsigned)(y < 0 ? 0 : y > 9999 ? 9999 : y);
-	snprintf(out, len, "%04u-%02u-%02uT%02u:%02u:%02u", year, (unsigned)mo % 13u,
-		 (unsigned)d % 32u, (unsigned)(secs / 3600) % 24u, (unsigned)(secs / 60 % 60),
-		 (unsigned)(secs % 60));
+	unsigned year = (unsigned)(u.year < 0 ? 0 : u.year > 9999 ? 9999 : u.year);
+	snprintf(out, len, "%04u-%02u-%02uT%02u:%02u:%02u", year, u.month % 13u, u.day % 32u,
+		 u.hour % 24u, u.min % 60u, u.sec % 60u);
 }
 
 /* One line in the configured format, written with one write() so lines don't interleave. A

@@ -388,6 +388,8 @@ static void *thread_main(void *arg)
 	struct display_sdl *s = arg;
 	const struct sandbox_list *lists[] = {&display_sandbox};
 
+	/* named from inside: naming another thread opens /proc/self/task/TID/comm */
+	pthread_setname_np(pthread_self(), "display");
 	s->init_err = open_window(s);
 	if (!s->init_err && sandbox_enter("display", lists, 1))
 		s->init_err = -EPERM;
@@ -430,7 +432,6 @@ int display_sdl_start(struct display_sdl **out, const struct display_sdl_opts *o
 	sem_init(&s->ready, 0, 0);
 	err = -pthread_create(&s->thread, NULL, thread_main, s);
 	if (!err) {
-		pthread_setname_np(s->thread, "display");
 		while (sem_wait(&s->ready) && errno == EINTR)
 			;
 		err = s->init_err;

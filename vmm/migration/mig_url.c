@@ -1,6 +1,7 @@
 /* Migration endpoints: parsing "unix:PATH" and "tcp:HOST:PORT", connecting, accepting one. */
 #include "vmm/migration/mig_url.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -13,6 +14,17 @@
 #include <unistd.h>
 
 #include "vmm/snapshot/snap_err.h"
+
+/* glibc's getaddrinfo() reads /etc/nsswitch.conf and /etc/hosts and dlopen()s NSS modules for
+ * a name, on the first call in the process: the API thread that connects is confined (seccomp
+ * and Landlock) and would die by its filter. Only numeric addresses are taken, and they are
+ * resolved with AI_NUMERICHOST | AI_NUMERICSERV, which touch no file. */
+static int numeric_host(const char *host)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
+}
 
 static int parse_tcp(const char *s, int listen, struct mig_url *u, char *err, size_t errlen)
 {
@@ -37,6 +49,12 @@ static int parse_tcp(const char *s, int listen, struct mig_url *u, char *err, si
 				listen ? 0 : 1, colon + 1);
 	memcpy(u->host, host, hlen);
 	u->host[hlen] = 0;
+	if (!numeric_host(u->host))
+		return snap_err(err, errlen, -EINVAL,
+				"tcp: `%s` is not a numeric IPv4 or IPv6 address (names are not "
+				"resolved: the resolver loads files and libraries that a confined "
+				"thread may not)",
+				u->host);
 	snprintf(u->port, sizeof(u->port), "%lu", port);
 	return 0;
 }
@@ -98,7 +116,9 @@ static int connect_within(int fd, const struct sockaddr *a, socklen_t len, int t
 
 static int connect_tcp(const struct mig_url *u, int timeout_ms, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV},
+			*res, *ai;
 	int g = getaddrinfo(u->host, u->port, &hints, &res);
 	if (g)
 		return snap_err(err, errlen, -EHOSTUNREACH, "tcp:%s:%s: %s", u->host, u->port,
@@ -141,7 +161,9 @@ int mig_url_connect(const struct mig_url *u, int timeout_ms, char *err, size_t e
 
 static int listen_tcp(const struct mig_url *u, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV},
+			*res;
 	int g = getaddrinfo(u->host, u->port, &hints, &res);
 	if (g)
 		return snap_err(err, errlen, -EADDRNOTAVAIL, "tcp:%s:%s: %s", u->host, u->port,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/base/sort.h"
+
 #define MAX_TOKEN 256 /* a pointer token longer than any key the store can hold is no match */
 
 /* One pointer token (RFC 6901 section 4: ~1 is '/', ~0 is '~'), unescaped into tok. False for
@@ -94,7 +96,7 @@ static int render_keys(const json_t *obj, char **out, size_t *len)
 		keys[i++] = key;
 		total += strlen(key) + 2; /* '/' and '\n' */
 	}
-	qsort(keys, n, sizeof(*keys), cmp_str);
+	vmm_sort(keys, n, sizeof(*keys), cmp_str);
 	char *buf = malloc(total + 1);
 	if (!buf) {
 		free(keys);

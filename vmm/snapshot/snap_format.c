@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "vmm/base/sort.h"
 #include "vmm/snapshot/snap_err.h"
 #include "vmm/snapshot/snap_file.h"
 
@@ -295,7 +296,7 @@ int snap_parse(struct snap_reader *r, const void *buf, size_t len, char *err, si
 	if (!secs)
 		return snap_err(err, errlen, -ENOMEM, "out of memory");
 	walk(b, end, secs, NULL, 0);
-	qsort(secs, (size_t)n, sizeof(*secs), cmp_section);
+	vmm_sort(secs, (size_t)n, sizeof(*secs), cmp_section);
 	for (long i = 1; i < n; i++) {
 		if (!cmp_section(&secs[i - 1], &secs[i])) {
 			snap_err(err, errlen, -EINVAL, "duplicate section %u/%u", secs[i].tag,

@@ -162,9 +162,13 @@ static const struct sandbox_rule console_rules[] = {
 };
 static const struct sandbox_list console_sandbox = SANDBOX_LIST("console", console_rules);
 
+/* Each thread names itself (prctl on itself): pthread_setname_np() on another thread opens
+ * /proc/self/task/TID/comm, which a confined creator may not. */
 static void confine(const char *role)
 {
 	const struct sandbox_list *lists[] = {&console_sandbox};
+
+	pthread_setname_np(pthread_self(), role);
 	if (sandbox_enter(role, lists, 1))
 		abort(); /* a console thread that cannot be confined must not run (logged) */
 }
@@ -458,7 +462,6 @@ static int spawn(pthread_t *t, void *(*fn)(void *), struct console *c, const cha
 		log_error("console: cannot start the %s thread: %s", name, strerror(err));
 		return -err;
 	}
-	pthread_setname_np(*t, name);
 	return 0;
 }
 
