@@ -325,7 +325,7 @@ Test(api_http, expect_100_continue)
 	close(fd);
 	REFUSED("Expect too large",
 		"PUT /actions HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n",
-		413, "too large");
+		413, "larger than the limit");
 }
 
 /* The router's fault messages were cut at 255 bytes, mid-sentence: the longest one a request

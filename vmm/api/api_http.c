@@ -247,9 +247,10 @@ static void client_close(struct api_http *h, struct client *c)
 	h->nclients--;
 }
 
-/* Queues an answer: the status line and headers, then `body` (JSON, or NULL for none). A 1xx
- * or 204 carries no length (RFC 9110 sections 8.6, 15.2). Returns 0 or -ENOMEM. */
-static int queue(struct client *c, unsigned status, const char *body)
+/* Queues an answer: the status line and headers, then `body` (JSON, or NULL for none; its
+ * length only, for HEAD). A 1xx or 204 carries no length (RFC 9110 sections 8.6, 9.3.2,
+ * 15.2). Returns 0 or -ENOMEM. */
+static int queue(struct client *c, unsigned status, const char *body, bool head_only)
 {
 	char head[256], date[40];
 	size_t blen = body ? strlen(body) : 0;
@@ -272,6 +273,8 @@ static int queue(struct client *c, unsigned status, const char *body)
 		n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
 		c->answering = true;
 	}
+	if (head_only)
+		blen = 0;
 	char *out = realloc(c->out, c->out_len + (size_t)n + blen);
 	if (!out)
 		return -ENOMEM;
@@ -290,7 +293,7 @@ static void refuse(struct client *c, unsigned status, const char *why)
 	log_debug("api: refused a request with %u: %s", status, why);
 	api_fault_response(status, why, &resp);
 	c->closing = true;
-	if (queue(c, status, resp.body ? resp.body : "{}") < 0) {
+	if (queue(c, status, resp.body ? resp.body : "{}", false) < 0) {
 		free(c->out); /* no room even for a refusal: closed without one */
 		c->out = NULL;
 		c->out_len = c->out_off = 0;
@@ -304,10 +307,9 @@ static void serve(struct api_http *h, struct client *c)
 {
 	struct http_request *rq = &c->rq;
 	struct api_response resp;
-	api_handle(h->api, rq->method, rq->path, rq->body,
-		   rq->body_seen > API_MAX_BODY ? rq->body_seen : rq->body_len, &resp);
+	api_handle(h->api, rq->method, rq->path, rq->body, rq->body_len, &resp);
 	c->closing = rq->close;
-	if (queue(c, resp.status, resp.body) < 0)
+	if (queue(c, resp.status, resp.body, !strcmp(rq->method, "HEAD")) < 0)
 		c->closing = true, c->draining = true;
 	free(resp.body);
 	http_request_reset(rq);
@@ -325,7 +327,7 @@ static void take_input(struct api_http *h, struct client *c)
 		serve(h, c);
 	} else if (http_request_head_done(rq) && rq->expect_continue && !c->continue_sent) {
 		c->continue_sent = true;
-		if (queue(c, 100, NULL) < 0)
+		if (queue(c, 100, NULL, false) < 0)
 			c->closing = true, c->draining = true;
 	}
 }
@@ -483,12 +485,16 @@ static uint64_t serve_round(struct api_http *h, int ms)
 	uint64_t wake = 0;
 	if ((p[0].revents & POLLIN) && read(h->wake_fd, &wake, sizeof(wake)) == sizeof(wake))
 		return wake; /* first: confined before the next request is served */
+	uint64_t t0 = now_ns();
 	for (int i = 2; i < n; i++)
 		if (p[i].revents && of[i]->used)
 			client_io(h, of[i]);
 	if (p[1].revents & POLLIN)
 		accept_clients(h);
-	sweep(h);
+	/* After a slow request (InstanceStart), others' requests may be waiting unread: they are
+	 * read in the next round before any is judged stalled. */
+	if (now_ns() - t0 < API_HTTP_SWEEP_MS * NS_PER_MS)
+		sweep(h);
 	return 0;
 }
 

@@ -297,6 +297,13 @@ static int header_line(struct http_request *r, const char *l, size_t n)
 	return 1;
 }
 
+/* A body over the limit: refused at once, rather than read and dropped (a client may announce
+ * terabytes), so the connection closes. */
+static int too_large(struct http_request *r)
+{
+	return fail(r, 413, "The request body is larger than the limit of %zu bytes.", r->body_max);
+}
+
 /* The blank line after the headers: how the body is framed. */
 static int head_end(struct http_request *r)
 {
@@ -317,9 +324,8 @@ static int head_end(struct http_request *r)
 		r->phase = HTTP_DONE;
 		return 1;
 	}
-	if (r->expect_continue && r->length > r->body_max)
-		return fail(r, 413, "Request body too large: %llu bytes, the limit is %zu.",
-			    (unsigned long long)r->length, r->body_max);
+	if (r->length > r->body_max)
+		return too_large(r);
 	r->phase = HTTP_BODY;
 	return 1;
 }
@@ -339,6 +345,8 @@ static int chunk_size_line(struct http_request *r, const char *l, size_t n)
 		k++;
 	if (!k || (k < n && l[k] != ';') || hex_value((unsigned char)l[0]) < 0)
 		return fail(r, 400, "Invalid request: a chunk size is not a hex number.");
+	if (x > r->body_max - r->body_len)
+		return too_large(r); /* refused before its bytes come */
 	r->length = x;
 	r->phase = x ? HTTP_CHUNK_DATA : HTTP_TRAILER;
 	return 1;
@@ -412,21 +420,19 @@ static int line_byte(struct http_request *r, unsigned char c)
 	return line_end(r) && r->phase != HTTP_DONE;
 }
 
-/* Body bytes (of Content-Length, or of a chunk): kept up to body_max, the rest counted. */
+/* Body bytes (of Content-Length, or of a chunk), which fit body_max (checked when the length or
+ * the chunk's size came). */
 static void body_bytes(struct http_request *r, const char *data, size_t n)
 {
-	size_t room = r->body_seen < r->body_max ? r->body_max - r->body_seen : 0;
-	size_t keep = n < room ? n : room;
-	if (keep && !r->body) {
-		r->body = malloc(r->body_max);
-		if (!r->body)
-			keep = 0, r->body_seen = r->body_max; /* answered as too large */
+	if (!r->body) {
+		r->body = malloc(r->body_max ? r->body_max : 1);
+		if (!r->body) {
+			fail(r, 413, "The request body does not fit in memory now.");
+			return;
+		}
 	}
-	if (keep) {
-		memcpy(r->body + r->body_len, data, keep);
-		r->body_len += keep;
-	}
-	r->body_seen = r->body_seen + n > r->body_seen ? r->body_seen + n : SIZE_MAX;
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
 	r->length -= n;
 	if (r->length)
 		return;
@@ -443,7 +449,8 @@ size_t http_request_feed(struct http_request *r, const char *data, size_t n)
 		if (r->phase == HTTP_BODY || r->phase == HTTP_CHUNK_DATA) {
 			size_t k = n - i < r->length ? n - i : (size_t)r->length;
 			body_bytes(r, data + i, k);
-			i += k;
+			if (r->phase != HTTP_FAILED)
+				i += k;
 			continue;
 		}
 		int more = line_byte(r, (unsigned char)data[i]);

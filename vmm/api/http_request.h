@@ -14,12 +14,13 @@
  *        ended by CRLF;
  *   414: a path over HTTP_MAX_PATH bytes;
  *   431: a head over HTTP_MAX_HEAD bytes or with more than HTTP_MAX_HEADERS header lines;
- *   413: a body over the caller's limit (read and dropped, so the connection goes on), or
- *        announced over it with "Expect: 100-continue" (refused before it comes);
+ *   413: a body over the caller's limit, refused as soon as its Content-Length or a chunk's
+ *        size says so, not read and dropped (a client may announce terabytes);
  *   417: another Expect;
  *   501: a transfer coding other than chunked;
  *   505: an HTTP version other than 1.0 and 1.1 (HTTP/2's preface reads as "PRI * HTTP/2.0").
- * After any refusal but 413, where the request ends is unknown: the connection must close.
+ * After a refusal, where the request ends is unknown (or not worth reading): the connection
+ * must close.
  * Lines may end in CRLF or LF alone (section 2.2); empty lines before the request line are
  * skipped. Not required: Host (a Unix socket has no host). */
 #ifndef VMM_API_HTTP_REQUEST_H
@@ -56,14 +57,13 @@ struct http_request {
 	bool expect_continue;	      /* the client waits for "100 Continue" before its body */
 	char *body;		      /* malloc'd, body_len bytes (NULL when there are none) */
 	size_t body_len;
-	unsigned status; /* HTTP_FAILED: the answer's status; HTTP_DONE: 413 or 0 */
+	unsigned status; /* HTTP_FAILED: the answer's status */
 	char why[HTTP_MAX_WHY];
 
 	/* The parser's own. */
 	size_t body_max;
-	size_t body_seen; /* body bytes received, kept or not */
-	size_t head_len;  /* bytes of head (and trailer) so far */
-	int nheaders;	  /* header and trailer lines so far */
+	size_t head_len; /* bytes of head (and trailer) so far */
+	int nheaders;	 /* header and trailer lines so far */
 	bool http10, keep_alive, chunked, have_length;
 	uint64_t length;	  /* Content-Length, then what is left of the body or chunk */
 	int rl_part;		  /* request line: 0 method, 1 target, 2 version, 3 its line end */
