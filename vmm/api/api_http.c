@@ -218,8 +218,8 @@ static uint64_t now_ns(void)
 
 /* RFC 9110 section 5.6.7's IMF-fixdate of the wall clock ("Sun, 06 Nov 1994 08:49:37 GMT"),
  * computed here: glibc's gmtime_r() loads the time zone on its first use, a file open the
- * confined thread must not depend on (issue 46). Days to a civil date: Howard Hinnant's
- * days_from_civil inverse (public domain algorithm). */
+ * confined thread must not depend on (issue 46). Days to a civil date: the civil_from_days
+ * algorithm (Howard Hinnant's "chrono-compatible low-level date algorithms", 400-year eras). */
 static void http_date(char *buf, size_t len)
 {
 	static const char *const wday[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};

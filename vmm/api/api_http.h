@@ -1,9 +1,8 @@
 /* HTTP/1.1 on a Unix socket for the API, served by one thread of ours: each request is read by
- * http_request.c (which says what it refuses and with which status), its body (up to
- * API_MAX_BODY; the rest is read and dropped, and the request answered with 413) handed to
- * api_handle(), and the answer sent. A client that goes away mid-request costs nothing. The
- * thread never takes a vCPU's or a device's lock itself: what it does to the VM goes through the
- * router's backend.
+ * http_request.c (which says what it refuses and with which status: a body over API_MAX_BODY
+ * gets 413 as soon as it is announced), handed to api_handle(), and the answer sent. A client that
+ * goes away mid-request costs nothing. The thread never takes a vCPU's or a device's lock itself:
+ * what it does to the VM goes through the router's backend.
  *
  * Every answer is one status line and, for an error, one JSON body ({"fault_message"}), once.
  * After a refused request (malformed, so where it ends is unknown) the connection closes: the
