@@ -155,6 +155,7 @@ struct answer {
 	double secs;	  /* until the answer was whole */
 	bool closed;	  /* the server closed the connection after it */
 	char *body;	  /* points into the buffer */
+	char *head;	  /* the buffer: the first answer's status line and headers */
 };
 
 static double since(const struct timespec *t0)
@@ -221,6 +222,7 @@ static struct answer ask(const char *req, size_t len)
 		a.status_lines += strspn(p + 9, "0123456789") == 3 && p[12] == ' ';
 	const char *b = strstr(buf, "\r\n\r\n");
 	a.body = b ? (char *)b + 4 : buf + got;
+	a.head = buf;
 	return a;
 }
 
@@ -346,4 +348,24 @@ Test(api_http, a_long_fault_message_is_not_cut)
 	cr_assert_not_null(msg, "%s", a.body);
 	cr_assert_str_eq(msg, want);
 	json_decref(j);
+}
+
+/* The Date header (RFC 9110 section 6.6.1) is computed without gmtime_r(): it must read back as
+ * now. */
+Test(api_http, answers_carry_the_date)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+	struct answer a = ask(req, sizeof(req) - 1);
+	cr_assert_eq(a.status, 200);
+	struct tm tm = {0};
+	const char *d = a.head ? strstr(a.head, "\r\nDate: ") : NULL;
+	cr_assert_not_null(d);
+	cr_assert_not_null(strptime(d + 8, "%a, %d %b %Y %H:%M:%S GMT", &tm), "%.40s", d);
+	time_t t = timegm(&tm), now = time(NULL);
+	char again[64];
+	struct tm back;
+	strftime(again, sizeof(again), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&t, &back));
+	cr_assert_eq(strncmp(d + 8, again, strlen(again)), 0, "%.40s vs %s (the weekday)", d + 8,
+		     again);
+	cr_assert(t <= now && now - t <= 5, "%.40s is not now", d + 8);
 }
