@@ -137,8 +137,9 @@ static int request_line_byte(struct http_request *r, unsigned char c)
 	case 1:
 		if (c >= 0x80)
 			return fail(r, 400, "Invalid request line: the path has a byte over 0x7f.");
-		if (i == 0 && c != '/' && c != 'h' && c != 'H' &&
-		    c != '*') /* '*': PRI * HTTP/2.0 */
+		/* origin-form, absolute-form (http://), and '*' so HTTP/2's "PRI * HTTP/2.0" gets
+		 * its 505 at the line's end */
+		if (i == 0 && c != '/' && c != 'h' && c != 'H' && c != '*')
 			return fail(r, 400, "Invalid request line: the path must begin with `/`.");
 		if (r->rl_len > HTTP_MAX_PATH)
 			return fail(r, 414, "Invalid request: the path is longer than %d bytes.",
