@@ -8,8 +8,8 @@ PACKAGES=(
 	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev linux-libc-dev
 	# libraries the VMM links
 	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libcap-ng-dev libsdl2-dev zlib1g-dev
-	# control plane: HTTP on the API socket, JSON bodies and metrics; vmmctl's HTTP client
-	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
+	# control plane: JSON bodies and metrics (the API socket's HTTP is our own); vmmctl's HTTP client
+	libjansson-dev libcurl4-openssl-dev
 	# packaging: man pages from --help (man-db renders them), Debian package Depends (dpkg-shlibdeps);
 	# API tests drive the socket with a real client, and validate its answers against JSON Schemas
 	help2man curl dpkg-dev man-db python3-jsonschema

@@ -5,7 +5,8 @@
   once); another process must still be answered within 2 s, and all but a few of the
   tricklers must be cut within about a second (a process keeps at most 4 stalled requests).
 - One trickler alone is cut once its request has taken longer than the 5 s deadline.
-- A 100 KB path, a 40 KB header, a NUL in the path (raw and as %00) get 400 with JSON.
+- A 100 KB path (414), a 40 KB header (431), a NUL in the path (raw and as %00: 400) get their
+  status with JSON.
 Usage: api_slow_clients.py SOCKET_PATH. Exit status 0 when every check passed."""
 import json
 import socket
@@ -50,22 +51,22 @@ def exchange(data, timeout=5):
         s.close()
 
 
-def want_json_400(label, data):
+def want_json_400(label, data, want=400):
     status, body = exchange(data)
     try:
         msg = json.loads(body)["fault_message"]
     except (ValueError, KeyError, TypeError):
         msg = None
-    if status != 400 or not msg:
-        failures.append(f"{label}: {status} {body[:120]!r}, want 400 with a JSON fault_message")
+    if status != want or not msg:
+        failures.append(f"{label}: {status} {body[:120]!r}, want {want} with a JSON fault_message")
     else:
-        print(f"ok: {label} -> 400 {msg!r}")
+        print(f"ok: {label} -> {want} {msg!r}")
 
 
 def malformed():
-    want_json_400("100 KB path", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    want_json_400("100 KB path", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414)
     want_json_400("40 KB header", b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 +
-                  b"\r\n\r\n")
+                  b"\r\n\r\n", 431)
     want_json_400("raw NUL in the path", b"GET /\0abc HTTP/1.1\r\nHost: x\r\n\r\n")
     want_json_400("%00 in the path", b"GET /%00abc HTTP/1.1\r\nHost: x\r\n\r\n")
     want_json_400("unknown path", b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")

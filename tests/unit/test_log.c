@@ -66,3 +66,16 @@ Test(log_guest_warn, quiet_level_prints_nothing, .init = cr_redirect_stderr)
 	fflush(stderr);
 	cr_assert_stderr_eq_str("");
 }
+
+/* The API's fault_message carries the last error: one naming two PATH_MAX paths comes whole
+ * (issue 46: it was cut at 255 bytes). */
+Test(log_last_error, two_long_paths_fit_whole, .init = cr_redirect_stderr)
+{
+	static char a[4096], b[4096], want[LOG_LAST_ERROR_MAX];
+	memset(a, 'a', sizeof(a) - 1);
+	memset(b, 'b', sizeof(b) - 1);
+	log_clear_last_error();
+	log_msg(LOG_ERROR, "cannot rename %s to %s: No such file or directory", a, b);
+	snprintf(want, sizeof(want), "cannot rename %s to %s: No such file or directory", a, b);
+	cr_assert_str_eq(log_last_error(), want);
+}

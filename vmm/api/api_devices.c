@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/api/api_json.h"
 #include "vmm/api/api_model.h"
 
 #define OPTION_ARG_MAX 4200 /* a path of PATH_MAX and a few short fields */
@@ -278,7 +279,7 @@ void api_devices_fields(struct api_json_field *f, int *n, int max)
 static int load_section(struct api_model *m, const struct device_desc *d, const json_t *v,
 			char *err, size_t errlen)
 {
-	char why[200] = "";
+	char why[API_FAULT_MAX] = "";
 	size_t i;
 	json_t *item;
 

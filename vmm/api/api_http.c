@@ -1,15 +1,18 @@
-/* The API's HTTP server over libmicrohttpd. See api_http.h.
+/* The API's HTTP server: our own, over the request parser of http_request.c. See api_http.h.
  *
- * Why libmicrohttpd: a small, long-maintained C HTTP/1.1 server (GNU, in Debian) that parses
- * requests, handles chunked bodies, Expect: 100-continue, keep-alive and timeouts, and accepts a
- * listening socket we made ourselves, so a Unix socket is as easy as TCP. */
+ * Why not libmicrohttpd (used until issue 46): version 0.9.75 answers malformed requests itself,
+ * with HTML pages compiled into the library (no option replaces or suppresses them), sends
+ * some answers twice (a negative Content-Length), and takes the first or the last of two
+ * different Content-Lengths depending on their order. What the API needs of HTTP/1.1 is small
+ * (one request at a time per connection, bodies up to 64 KiB, keep-alive, chunked bodies,
+ * Expect: 100-continue), so a strict parser of our own (pure code, unit-tested and fuzzed) and a
+ * poll() loop serve it, and every answer, a refusal included, is ours: one JSON body, once. */
 #include "vmm/api/api_http.h"
 
 #include <errno.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
-#include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,30 +27,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/api/http_request.h"
 #include "vmm/base/log.h"
 #include "vmm/machine/vm_migrate.h"
 #include "vmm/machine/vm_uffd.h"
 #include "vmm/sandbox/sandbox.h"
 
-/* One connection as the slow-client rules see it (see api_http.h). */
+_Static_assert(HTTP_MAX_PATH <= 4096, "API_FAULT_MAX (api_json.h) counts on it");
+
+/* One connection: its request as it arrives, the answer on its way out, and what the
+ * slow-client rules look at (see api_http.h). */
 struct client {
 	bool used;
-	bool cut;	   /* shut down by us: MHD closes it next */
-	bool answering;	   /* between the handler's answer and the request's end */
-	int fd;		   /* MHD's socket, for shutdown() */
-	pid_t pid;	   /* SO_PEERCRED: who is on the other end of the Unix socket */
-	uint64_t since_ns; /* when its current request began: connect, or the last answer */
+	bool answering;	    /* a final answer is queued: the request's clock waits for it */
+	bool closing;	    /* refused: close once the answer is out */
+	bool draining;	    /* answer out, our side shut: the rest is read and dropped */
+	bool continue_sent; /* "100 Continue" for this request */
+	int fd;
+	pid_t pid;	     /* SO_PEERCRED: who is on the other end of the Unix socket */
+	uint64_t since_ns;   /* when its current request began: connect, or the last answer */
+	uint64_t last_io_ns; /* bytes last moved either way */
+	uint64_t drain_until_ns;
+	char in[4096];
+	size_t in_off, in_len;
+	char *out; /* malloc'd answer, out_len bytes, out_off of them sent */
+	size_t out_off, out_len;
+	struct http_request rq;
 };
 
 struct api_http {
-	struct MHD_Daemon *daemon;
-	struct client clients[API_HTTP_MAX_CLIENTS];
+	struct client *clients; /* API_HTTP_MAX_CLIENTS */
 	int nclients;
 	struct api *api;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	/* Our own thread runs libmicrohttpd's event loop, so it can confine itself (sandbox.h)
-	 * when asked: wake_fd carries "stop" (2) and "confine" (1) requests. */
+	/* Our own thread runs the event loop, so it can confine itself (sandbox.h) when asked:
+	 * wake_fd carries "stop" (2) and "confine" (1) requests. */
 	pthread_t thread;
 	bool thread_running;
 	int wake_fd;
@@ -191,170 +206,194 @@ static const struct sandbox_list api_setup_sandbox = SANDBOX_LIST("api-setup", a
 #define WAKE_CONFINE 1
 #define WAKE_STOP    2
 
-/* One request as it arrives: its refusal, decided from its head, or its body. */
-struct request {
-	bool head_checked;
-	bool nul_in_path;    /* a NUL in the request line, raw or as %00 */
-	const char *raw_url; /* the URL before unescaping (in MHD's buffer), for the NUL check */
-	size_t raw_len;	     /* its length then: MHD later ends it at a '?' too */
-	unsigned refuse;     /* 0, or the status of a refusal already decided */
-	char why[160];
-	char *buf;
-	size_t len;  /* bytes kept */
-	size_t seen; /* bytes received, kept or not */
-};
+#define NS_PER_MS 1000000ull
+#define NS_PER_S  1000000000ull
 
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
-static void add_body(struct request *rq, const char *data, size_t n)
+/* RFC 9110 section 5.6.7's IMF-fixdate of the wall clock ("Sun, 06 Nov 1994 08:49:37 GMT"),
+ * computed here: glibc's gmtime_r() loads the time zone on its first use, a file open the
+ * confined thread must not depend on (issue 46). Days to a civil date: the civil_from_days
+ * algorithm (Howard Hinnant's "chrono-compatible low-level date algorithms", 400-year eras). */
+static void http_date(char *buf, size_t len)
 {
-	rq->seen += n;
-	if (rq->seen > API_MAX_BODY)
-		return; /* dropped: the answer will be 413 */
-	if (!rq->buf) {
-		rq->buf = malloc(API_MAX_BODY);
-		if (!rq->buf) {
-			rq->seen = API_MAX_BODY + 1;
-			return;
-		}
+	static const char *const wday[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t t = ts.tv_sec > 0 ? ts.tv_sec : 0, days = t / 86400, sec = t % 86400;
+	int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday[days % 7], (int)d,
+		 mon[m - 1], (int)y, (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+}
+
+static void client_close(struct api_http *h, struct client *c)
+{
+	close(c->fd);
+	http_request_free(&c->rq);
+	free(c->out);
+	c->out = NULL;
+	c->used = false;
+	h->nclients--;
+}
+
+/* Queues an answer: the status line and headers, then `body` (JSON, or NULL for none; its
+ * length only, for HEAD). A 1xx or 204 carries no length (RFC 9110 sections 8.6, 9.3.2,
+ * 15.2). Returns 0 or -ENOMEM. */
+static int queue(struct client *c, unsigned status, const char *body, bool head_only)
+{
+	char head[256], date[40];
+	size_t blen = body ? strlen(body) : 0;
+	int n;
+
+	if (status < 200) {
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %u %s\r\n\r\n", status,
+			     http_reason(status));
+	} else {
+		http_date(date, sizeof(date));
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %u %s\r\nDate: %s\r\nConnection: %s\r\n",
+			     status, http_reason(status), date,
+			     c->closing ? "close" : "keep-alive");
+		if (blen)
+			n += snprintf(head + n, sizeof(head) - (size_t)n,
+				      "Content-Type: application/json\r\n");
+		if (status != 204)
+			n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %zu\r\n",
+				      blen);
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+		c->answering = true;
 	}
-	memcpy(rq->buf + rq->len, data, n);
-	rq->len += n;
+	if (head_only)
+		blen = 0;
+	char *out = realloc(c->out, c->out_len + (size_t)n + blen);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out + c->out_len, head, (size_t)n);
+	memcpy(out + c->out_len + n, body ? body : "", blen);
+	c->out = out;
+	c->out_len += (size_t)n + blen;
+	return 0;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, const struct api_response *resp)
+/* A refusal: one JSON fault_message, then the connection closes (where the request ends is
+ * unknown). */
+static void refuse(struct client *c, unsigned status, const char *why)
 {
-	size_t n = resp->body ? strlen(resp->body) : 0;
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-	    n, resp->body ? resp->body : (char *)"", MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	if (n)
-		MHD_add_response_header(r, "Content-Type", "application/json");
-	enum MHD_Result ret = MHD_queue_response(c, resp->status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static struct client *client_of(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return ci ? ci->socket_context : NULL;
-}
-
-/* MHD's URI log hook sees the request line's URL before it is unescaped, which is the one place
- * a "%00" can still be told from the end of the string. What it returns becomes the request's
- * *con_cls. */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
-{
-	struct request *rq = calloc(1, sizeof(*rq));
-	(void)cls, (void)c;
-	if (rq) {
-		rq->raw_url = uri;
-		rq->raw_len = strlen(uri);
-		rq->nul_in_path = strstr(uri, "%00") != NULL;
-	}
-	return rq;
-}
-
-/* A raw NUL byte in the URL ends MHD's C string early ("GET /\0abc" reads as "GET /"). MHD
- * keeps the request line in one buffer and ends the URL with a NUL where the space before the
- * version was, so whatever lies between the URL's end and the version must be NULs and spaces;
- * anything else was after a NUL inside the URL. */
-static bool nul_inside_url(const char *raw_url, size_t raw_len, const char *version)
-{
-	if (!raw_url || !version || version <= raw_url ||
-	    (size_t)(version - raw_url) > API_HTTP_MEMORY_LIMIT ||
-	    (size_t)(version - raw_url) < raw_len)
-		return false; /* not laid out as expected: no verdict */
-	for (const char *p = raw_url + raw_len; p < version; p++)
-		if (*p != '\0' && *p != ' ')
-			return true;
-	return false;
-}
-
-/* The head of a request against our limits: a path longer than API_HTTP_MAX_PATH, a head larger
- * than API_HTTP_MAX_HEAD, a NUL in the path. libmicrohttpd would answer the first two itself,
- * with an HTML page, once they pass its memory limit; ours are lower so the answer is JSON. */
-static void check_head(struct MHD_Connection *c, struct request *rq, const char *url,
-		       const char *version)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-	size_t head = ci ? ci->header_size : 0;
-
-	rq->head_checked = true;
-	if (rq->nul_in_path || nul_inside_url(rq->raw_url, rq->raw_len, version))
-		snprintf(rq->why, sizeof(rq->why), "Invalid request: the path contains a NUL.");
-	else if (strlen(url) > API_HTTP_MAX_PATH)
-		snprintf(rq->why, sizeof(rq->why),
-			 "Invalid request: the path is longer than %d bytes.", API_HTTP_MAX_PATH);
-	else if (head > API_HTTP_MAX_HEAD)
-		snprintf(rq->why, sizeof(rq->why),
-			 "Invalid request: the request line and headers are larger than %d bytes.",
-			 API_HTTP_MAX_HEAD);
-	if (rq->why[0])
-		rq->refuse = 400;
-	rq->raw_url = NULL; /* MHD's buffer is not ours to read later */
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *data,
-				  size_t *data_size, void **con_cls)
-{
-	struct api_http *h = cls;
-	struct request *rq = *con_cls;
-
-	if (!rq) { /* the URI hook could not allocate */
-		rq = calloc(1, sizeof(*rq));
-		*con_cls = rq;
-		if (!rq)
-			return MHD_NO;
-	}
-	if (!rq->head_checked) { /* headers only: check them, make room for the body */
-		check_head(c, rq, url, version);
-		return MHD_YES;
-	}
-	if (*data_size) {
-		if (!rq->refuse)
-			add_body(rq, data, *data_size);
-		*data_size = 0;
-		return MHD_YES;
-	}
 	struct api_response resp;
-	if (rq->refuse)
-		api_fault_response(rq->refuse, rq->why, &resp);
-	else
-		api_handle(h->api, method, url, rq->buf,
-			   rq->seen > API_MAX_BODY ? rq->seen : rq->len, &resp);
-	struct client *cl = client_of(c);
-	if (cl)
-		cl->answering = true;
-	enum MHD_Result ret = answer(c, &resp);
+	log_debug("api: refused a request with %u: %s", status, why);
+	api_fault_response(status, why, &resp);
+	c->closing = true;
+	if (queue(c, status, resp.body ? resp.body : "{}", false) < 0) {
+		free(c->out); /* no room even for a refusal: closed without one */
+		c->out = NULL;
+		c->out_len = c->out_off = 0;
+		c->draining = true;
+	}
 	free(resp.body);
-	return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode why)
+/* A whole request: the router's answer. */
+static void serve(struct api_http *h, struct client *c)
 {
-	struct request *rq = *con_cls;
-	struct client *cl = client_of(c);
-	(void)cls, (void)why;
-	if (cl) { /* the next request's clock starts now */
-		cl->answering = false;
-		cl->since_ns = now_ns();
+	struct http_request *rq = &c->rq;
+	struct api_response resp;
+	api_handle(h->api, rq->method, rq->path, rq->body, rq->body_len, &resp);
+	c->closing = rq->close;
+	if (queue(c, resp.status, resp.body, !strcmp(rq->method, "HEAD")) < 0)
+		c->closing = true, c->draining = true;
+	free(resp.body);
+	http_request_reset(rq);
+	c->continue_sent = false;
+}
+
+/* Feeds the buffered bytes to the parser, and queues what that calls for. */
+static void take_input(struct api_http *h, struct client *c)
+{
+	struct http_request *rq = &c->rq;
+	c->in_off += http_request_feed(rq, c->in + c->in_off, c->in_len - c->in_off);
+	if (rq->phase == HTTP_FAILED) {
+		refuse(c, rq->status, rq->why);
+	} else if (rq->phase == HTTP_DONE) {
+		serve(h, c);
+	} else if (http_request_head_done(rq) && rq->expect_continue && !c->continue_sent) {
+		c->continue_sent = true;
+		if (queue(c, 100, NULL, false) < 0)
+			c->closing = true, c->draining = true;
 	}
-	if (rq)
-		free(rq->buf);
-	free(rq);
-	*con_cls = NULL;
+}
+
+/* Sends what is queued. Returns 1 when all of it is out, 0 when the socket is full, -1 when
+ * the connection is gone. */
+static int flush(struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		c->out_off += (size_t)n;
+		c->last_io_ns = now_ns();
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_off = c->out_len = 0;
+	if (c->answering) { /* the next request's clock starts now */
+		c->answering = false;
+		c->since_ns = now_ns();
+	}
+	if (c->closing && !c->draining) {
+		/* The client may still be sending the request we refused: read and drop it for a
+		 * moment, so it reads our answer instead of a reset. */
+		shutdown(c->fd, SHUT_WR);
+		c->draining = true;
+		c->drain_until_ns = now_ns() + API_HTTP_DRAIN_MS * NS_PER_MS;
+	}
+	return 1;
+}
+
+/* Everything a connection can do now: send, read, parse, answer. A bounded number of reads, so
+ * one busy client does not keep the others waiting. */
+static void client_io(struct api_http *h, struct client *c)
+{
+	for (int reads = 0; reads < 16;) {
+		if (c->out) {
+			int r = flush(c);
+			if (r < 0)
+				goto gone;
+			if (r == 0)
+				return;
+		}
+		if (c->in_off < c->in_len && !c->closing) {
+			take_input(h, c);
+			continue;
+		}
+		ssize_t n = recv(c->fd, c->in, sizeof(c->in), MSG_DONTWAIT);
+		reads++;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			goto gone; /* no more requests: what was half sent is dropped */
+		c->last_io_ns = now_ns();
+		c->in_off = 0;
+		c->in_len = c->closing ? 0 : (size_t)n; /* a refused client's rest is dropped */
+	}
+	return;
+gone:
+	client_close(h, c);
 }
 
 static pid_t peer_pid(int fd)
@@ -364,46 +403,31 @@ static pid_t peer_pid(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : -1;
 }
 
-/* Each connection gets a slot: when it began its request, and which process it is. */
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
+/* Takes the waiting connections while there is a free slot. */
+static void accept_clients(struct api_http *h)
 {
-	struct api_http *h = cls;
-	struct client *cl = *socket_context;
-
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (cl) {
-			cl->used = false;
-			h->nclients--;
-		}
-		*socket_context = NULL;
-		return;
-	}
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	for (int i = 0; ci && i < API_HTTP_MAX_CLIENTS; i++) {
-		if (h->clients[i].used)
+	for (int i = 0; i < API_HTTP_MAX_CLIENTS && h->nclients < API_HTTP_MAX_CLIENTS; i++) {
+		struct client *c = &h->clients[i];
+		if (c->used)
 			continue;
-		h->clients[i] = (struct client){.used = true,
-						.fd = ci->connect_fd,
-						.pid = peer_pid(ci->connect_fd),
-						.since_ns = now_ns()};
+		int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		uint64_t now = now_ns();
+		*c = (struct client){.used = true,
+				     .fd = fd,
+				     .pid = peer_pid(fd),
+				     .since_ns = now,
+				     .last_io_ns = now};
+		http_request_init(&c->rq, API_MAX_BODY);
 		h->nclients++;
-		*socket_context = &h->clients[i];
-		return;
 	}
-}
-
-static void cut(struct client *cl)
-{
-	shutdown(cl->fd, SHUT_RDWR); /* MHD sees the end of the stream and closes it */
-	cl->cut = true;
 }
 
 /* A connection whose request has taken longer than `ns` and is still coming in. */
 static bool stalled(const struct client *cl, uint64_t now, uint64_t ns)
 {
-	return cl->used && !cl->cut && !cl->answering && now - cl->since_ns > ns;
+	return cl->used && !cl->answering && !cl->closing && now - cl->since_ns > ns;
 }
 
 /* How many stalled connections of cl's process began their request after cl did. */
@@ -419,28 +443,59 @@ static int younger_stalled(const struct api_http *h, const struct client *cl, ui
 	return n;
 }
 
-/* The slow-client rules (api_http.h): a request gets API_HTTP_REQUEST_DEADLINE_S to arrive
- * whole, and a process keeps at most API_HTTP_MAX_STALLED_PER_CLIENT stalled ones (its
- * youngest); the rest are cut, so trickling clients cannot hold every slot. */
+/* The slow-client rules (api_http.h): a connection silent for API_HTTP_TIMEOUT_S goes; a
+ * request gets API_HTTP_REQUEST_DEADLINE_S to arrive whole, and a process keeps at most
+ * API_HTTP_MAX_STALLED_PER_CLIENT stalled ones (its youngest); the rest are closed, so
+ * trickling clients cannot hold every slot. A refused client's drain ends on time too. */
 static void sweep(struct api_http *h)
 {
 	uint64_t now = now_ns();
 	for (int i = 0; i < API_HTTP_MAX_CLIENTS; i++) {
-		struct client *cl = &h->clients[i];
-		if (stalled(cl, now, (uint64_t)API_HTTP_REQUEST_DEADLINE_S * 1000000000u) ||
-		    (stalled(cl, now, API_HTTP_STALL_NS) &&
-		     younger_stalled(h, cl, now) >= API_HTTP_MAX_STALLED_PER_CLIENT))
-			cut(cl);
+		struct client *c = &h->clients[i];
+		if (!c->used)
+			continue;
+		if ((c->draining && now > c->drain_until_ns) ||
+		    now - c->last_io_ns > API_HTTP_TIMEOUT_S * NS_PER_S ||
+		    stalled(c, now, API_HTTP_REQUEST_DEADLINE_S * NS_PER_S) ||
+		    (stalled(c, now, API_HTTP_STALL_NS) &&
+		     younger_stalled(h, c, now) >= API_HTTP_MAX_STALLED_PER_CLIENT))
+			client_close(h, c);
 	}
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* One round of the event loop: waits (at most `ms`) for the wake-up fd, the listening socket
+ * and the connections, and serves what is ready. Returns what wake_fd carried (0: nothing). */
+static uint64_t serve_round(struct api_http *h, int ms)
 {
-	char msg[256];
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	log_debug("api: %s", msg);
+	struct pollfd p[2 + API_HTTP_MAX_CLIENTS];
+	struct client *of[2 + API_HTTP_MAX_CLIENTS];
+	int n = 2;
+
+	p[0] = (struct pollfd){h->wake_fd, POLLIN, 0};
+	p[1] = (struct pollfd){h->nclients < API_HTTP_MAX_CLIENTS ? h->fd : -1, POLLIN, 0};
+	for (int i = 0; i < API_HTTP_MAX_CLIENTS; i++) {
+		struct client *c = &h->clients[i];
+		if (!c->used)
+			continue;
+		of[n] = c;
+		p[n++] = (struct pollfd){c->fd, c->out ? POLLOUT : POLLIN, 0};
+	}
+	if (poll(p, (nfds_t)n, ms) < 0)
+		return 0;
+	uint64_t wake = 0;
+	if ((p[0].revents & POLLIN) && read(h->wake_fd, &wake, sizeof(wake)) == sizeof(wake))
+		return wake; /* first: confined before the next request is served */
+	uint64_t t0 = now_ns();
+	for (int i = 2; i < n; i++)
+		if (p[i].revents && of[i]->used)
+			client_io(h, of[i]);
+	if (p[1].revents & POLLIN)
+		accept_clients(h);
+	/* After a slow request (InstanceStart), others' requests may be waiting unread: they are
+	 * read in the next round before any is judged stalled. */
+	if (now_ns() - t0 < API_HTTP_SWEEP_MS * NS_PER_MS)
+		sweep(h);
+	return 0;
 }
 
 /* An existing file at the path: a socket nobody answers on is stale and goes; anything else
@@ -477,7 +532,7 @@ static int listen_unix(struct api_http *h, const char *path, char *err, size_t e
 	int r = clear_stale(&sa, err, errlen);
 	if (r)
 		return r;
-	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (h->fd < 0)
 		return -errno;
 	mode_t old = umask(0077);
@@ -515,9 +570,6 @@ static int wait_confined(struct api_http *h)
 static void *api_thread(void *arg)
 {
 	struct api_http *h = arg;
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-	struct pollfd p[2] = {{info->epoll_fd, POLLIN, 0}, {h->wake_fd, POLLIN, 0}};
-
 	pthread_setname_np(pthread_self(), "api");
 	/* Confined before the first request, as Firecracker's API thread; a second, later entry
 	 * (WAKE_CONFINE) drops what it keeps until a --user switch. */
@@ -531,24 +583,16 @@ static void *api_thread(void *arg)
 	if (r)
 		return NULL;
 	for (;;) {
-		MHD_UNSIGNED_LONG_LONG timeout;
-		int ms = MHD_get_timeout(h->daemon, &timeout) == MHD_YES && timeout < 60000
-			     ? (int)timeout
-			     : 1000;
-		if (h->nclients && ms > API_HTTP_SWEEP_MS)
-			ms = API_HTTP_SWEEP_MS; /* the slow-client rules need a look now and then */
-		if (poll(p, 2, ms) < 0 && errno != EINTR)
-			break;
-		uint64_t wake = 0;
-		if ((p[1].revents & POLLIN) && read(h->wake_fd, &wake, sizeof(wake)) < 0)
-			wake = 0;
+		/* the slow-client rules need a look now and then */
+		uint64_t wake = serve_round(h, h->nclients ? API_HTTP_SWEEP_MS : -1);
 		if (wake >= WAKE_STOP)
 			break;
 		if (wake == WAKE_CONFINE)
 			set_confine_result(h, api_http_confine_here());
-		MHD_run(h->daemon);
-		sweep(h);
 	}
+	for (int i = 0; i < API_HTTP_MAX_CLIENTS; i++)
+		if (h->clients[i].used)
+			client_close(h, &h->clients[i]);
 	return NULL;
 }
 
@@ -602,21 +646,8 @@ int api_http_start(struct api_http **out, const char *path, struct api *a, char 
 	h->wake_fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
-	int r = listen_unix(h, path, err, errlen);
-	if (!r) {
-		h->daemon = MHD_start_daemon(
-		    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-		    MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_HTTP_MAX_CLIENTS,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_HTTP_TIMEOUT_S,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_HTTP_MEMORY_LIMIT,
-		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_CONNECTION,
-		    on_connection, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
-		if (!h->daemon) {
-			snprintf(err, errlen, "libmicrohttpd did not start");
-			r = -EIO;
-		}
-	}
+	h->clients = calloc(API_HTTP_MAX_CLIENTS, sizeof(*h->clients));
+	int r = h->clients ? listen_unix(h, path, err, errlen) : -ENOMEM;
 	if (!r)
 		r = start_thread(h);
 	if (r) {
@@ -642,13 +673,10 @@ void api_http_stop(struct api_http *h)
 		close(h->wake_fd);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
-	if (h->daemon) {
-		MHD_quiesce_daemon(h->daemon); /* the listening socket stays ours to close */
-		MHD_stop_daemon(h->daemon);
-	}
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->path[0])
 		unlink(h->path);
+	free(h->clients);
 	free(h);
 }

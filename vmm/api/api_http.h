@@ -1,20 +1,23 @@
-/* HTTP/1.1 on a Unix socket for the API (libmicrohttpd, run by one thread of ours): collects each
- * request's body (up to API_MAX_BODY; the rest is read and dropped, and the request answered
- * with 413), hands it to api_handle() and sends the answer. A client that goes away mid-request
- * costs nothing. The thread never takes a vCPU's or a device's lock itself: what it does to the
- * VM goes through the router's backend.
+/* HTTP/1.1 on a Unix socket for the API, served by one thread of ours: each request is read by
+ * http_request.c (which says what it refuses and with which status: a body over API_MAX_BODY
+ * gets 413 as soon as it is announced), handed to api_handle(), and the answer sent. A client that
+ * goes away mid-request costs nothing. The thread never takes a vCPU's or a device's lock itself:
+ * what it does to the VM goes through the router's backend.
  *
- * Every refusal is JSON ({"fault_message"}): a path over API_HTTP_MAX_PATH bytes, a head over
- * API_HTTP_MAX_HEAD or a NUL in the path get 400 from us. Only a head beyond
- * API_HTTP_MEMORY_LIMIT still gets libmicrohttpd's own HTML 414/431 (it has no hook for it).
+ * Every answer is one status line and, for an error, one JSON body ({"fault_message"}), once.
+ * After a refused request (malformed, so where it ends is unknown) the connection closes: the
+ * answer is sent, our side shut, and what the client still sends read and dropped for at most
+ * API_HTTP_DRAIN_MS, so it reads the answer rather than a reset. Keep-alive otherwise, with
+ * requests on one connection answered in turn (pipelining).
  *
- * Slow clients: a connection silent for API_HTTP_TIMEOUT_S is closed (libmicrohttpd), and so is
- * one whose request has not arrived whole API_HTTP_REQUEST_DEADLINE_S after it began (a trickle
- * of one byte a second defeats the first rule, not this one). At most API_HTTP_MAX_CLIENTS
- * connections are served at once; beyond that new ones wait in the listen backlog. Since a Unix
- * socket has no client address, a client is its process (SO_PEERCRED): a process keeps at most
+ * Slow clients: a connection silent for API_HTTP_TIMEOUT_S is closed, and so is one whose
+ * request has not arrived whole API_HTTP_REQUEST_DEADLINE_S after it began (a trickle of one
+ * byte a second defeats the first rule, not this one). At most API_HTTP_MAX_CLIENTS connections
+ * are served at once; beyond that new ones wait in the listen backlog. Since a Unix socket has no
+ * client address, a client is its process (SO_PEERCRED): a process keeps at most
  * API_HTTP_MAX_STALLED_PER_CLIENT requests that have been arriving for more than
- * API_HTTP_STALL_NS, so one process trickling on every slot frees them within about a second. */
+ * API_HTTP_STALL_NS, so one process trickling on every slot frees them within about a second.
+ * Memory: a connection holds its request head (HTTP_MAX_HEAD) and body (API_MAX_BODY) at most. */
 #ifndef VMM_API_HTTP_H
 #define VMM_API_HTTP_H
 
@@ -28,9 +31,7 @@
 #define API_HTTP_MAX_STALLED_PER_CLIENT 4
 #define API_HTTP_STALL_NS		1000000000ull /* 1 s */
 #define API_HTTP_SWEEP_MS		200
-#define API_HTTP_MAX_PATH		4096
-#define API_HTTP_MAX_HEAD		(16 * 1024)
-#define API_HTTP_MEMORY_LIMIT		(512 * 1024) /* libmicrohttpd's per-connection pool */
+#define API_HTTP_DRAIN_MS		500
 
 struct api_http;
 

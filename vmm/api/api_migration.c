@@ -64,7 +64,7 @@ int api_migration_send_parse(const json_t *body, struct api_send_migration *p, c
 	p->local = api_json_bool(body, "local", false);
 	if (send_limits(body, p, err, errlen))
 		return -EINVAL;
-	char why[200];
+	char why[API_FAULT_MAX];
 	if (mig_url_parse(p->url, 0, &u, why, sizeof(why))) {
 		snprintf(err, errlen, "destination_url: %s", why);
 		return -EINVAL;
@@ -81,7 +81,7 @@ int api_migration_receive_parse(const json_t *body, const char **url, char *err,
 	static const struct api_json_field f[] = {{"receiver_url", API_JSON_STRING, true},
 						  {NULL, 0, false}};
 	struct mig_url u;
-	char why[200];
+	char why[API_FAULT_MAX];
 	if (api_json_check(body, f, err, errlen))
 		return -EINVAL;
 	*url = api_json_str(body, "receiver_url", "");

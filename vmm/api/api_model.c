@@ -395,7 +395,7 @@ static int load_one(struct api_model *m, const json_t *root, const char *key, bo
 		    size_t errlen)
 {
 	const json_t *v = json_object_get(root, key);
-	char why[200] = "";
+	char why[API_FAULT_MAX] = "";
 
 	if (!v && !required)
 		return 0;
@@ -477,7 +477,7 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 	int n = NMODEL_SECTIONS;
 	memcpy(f, model_sections, sizeof(model_sections));
 	api_devices_fields(f, &n, NMODEL_SECTIONS + CLI_MAX_DEVICE_KINDS);
-	char why[200] = "";
+	char why[API_FAULT_MAX] = "";
 	int r = api_json_check(root, f, err, errlen);
 	if (!r)
 		r = check_unsupported_sections(root, err, errlen);

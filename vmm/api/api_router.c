@@ -17,6 +17,9 @@
 
 #define VMM_VERSION "0.1.0"
 
+_Static_assert(API_FAULT_MAX >= API_MAX_BODY + 2 * 4096,
+	       "a fault message repeats at most the body and the path");
+
 #define NOT_AFTER_START	 "The requested operation is not supported after starting the microVM."
 #define NOT_BEFORE_START "The requested operation is not supported before starting the microVM."
 #define STOPPING	 "The microVM is stopping."
@@ -27,7 +30,7 @@ enum method { M_GET, M_PUT, M_PATCH, M_COUNT, M_OTHER = M_COUNT };
 struct reply {
 	unsigned status;
 	json_t *doc;
-	char err[256];
+	char err[API_FAULT_MAX];
 };
 
 typedef void (*handler_fn)(struct api *a, const char *id, const json_t *body, struct reply *r);
@@ -496,7 +499,7 @@ static void put_send_migration(struct api *a, const char *id, const json_t *body
 static void get_migration(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	struct mig_progress p;
-	char why[512] = "";
+	char why[API_FAULT_MAX] = "";
 	(void)id, (void)body;
 	if (!a->ops->migrate_progress) {
 		fault(r, 400, NO_MIGRATION, NULL);
@@ -1034,8 +1037,8 @@ static const struct route *find_route(const char *path, const char **id)
 static void invalid_path_method(struct reply *r, const char *method, const char *path)
 {
 	r->status = 400;
-	snprintf(r->err, sizeof(r->err), "Invalid request method and/or path: %.16s %.200s.",
-		 method, path[0] == '/' ? path + 1 : path);
+	snprintf(r->err, sizeof(r->err), "Invalid request method and/or path: %.16s %s.", method,
+		 path[0] == '/' ? path + 1 : path);
 }
 
 /* Firecracker's checks of a body against the method: GET takes none, PUT and PATCH need one. */
@@ -1141,14 +1144,16 @@ static void route(struct api *a, const char *method, const char *path, const cha
  * anything but printable ASCII becomes '?'. Found by fuzz_api. */
 static char *fault_body(const char *msg)
 {
-	char safe[512];
-	size_t i = 0;
-	for (; msg[i] && i < sizeof(safe) - 1; i++)
-		safe[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
-	safe[i] = '\0';
+	size_t n = strlen(msg);
+	char *safe = malloc(n + 1);
+	if (!safe)
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		safe[i] = !msg[i] || (msg[i] >= 0x20 && msg[i] < 0x7f) ? msg[i] : '?';
 	json_t *j = json_pack("{s:s}", "fault_message", safe);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
+	free(safe);
 	return s;
 }
 

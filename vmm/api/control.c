@@ -937,7 +937,7 @@ static const struct api_backend_ops vm_backend = {
 
 static int load_config_file(struct control *c)
 {
-	char err[300] = "";
+	char err[API_FAULT_MAX] = "";
 	json_error_t je;
 	struct stat st;
 

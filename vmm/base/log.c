@@ -123,7 +123,7 @@ static bool wanted(enum log_level level)
 }
 
 /* The last error this thread logged (log_last_error()). */
-static __thread char last_error[256];
+static __thread char last_error[LOG_LAST_ERROR_MAX];
 
 const char *log_last_error(void)
 {

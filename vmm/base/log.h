@@ -16,6 +16,9 @@ void log_set_raw_terminal(int raw);
 /* The text of the last error logged by the calling thread ("" if none since the last clear):
  * lets a caller that reports elsewhere (the API's fault_message) say what failed. */
 const char *log_last_error(void);
+/* Its room: a message naming two host paths (PATH_MAX, 4096 bytes, each) with its sentences
+ * fits whole (issue 46: it was cut at 255 bytes, mid-sentence, in the API's fault_message). */
+#define LOG_LAST_ERROR_MAX (2 * 4096 + 512)
 void log_clear_last_error(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
