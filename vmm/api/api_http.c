@@ -29,6 +29,7 @@
 
 #include "vmm/api/http_request.h"
 #include "vmm/base/log.h"
+#include "vmm/base/utc.h"
 #include "vmm/machine/vm_migrate.h"
 #include "vmm/machine/vm_uffd.h"
 #include "vmm/sandbox/sandbox.h"
@@ -217,24 +218,20 @@ static uint64_t now_ns(void)
 }
 
 /* RFC 9110 section 5.6.7's IMF-fixdate of the wall clock ("Sun, 06 Nov 1994 08:49:37 GMT"),
- * computed here: glibc's gmtime_r() loads the time zone on its first use, a file open the
- * confined thread must not depend on (issue 46). Days to a civil date: the civil_from_days
- * algorithm (Howard Hinnant's "chrono-compatible low-level date algorithms", 400-year eras). */
+ * without gmtime_r() (vmm/base/utc.h: a confined thread must not load the time zone). */
 static void http_date(char *buf, size_t len)
 {
-	static const char *const wday[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+	static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct timespec ts;
+	struct utc_tm u;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t t = ts.tv_sec > 0 ? ts.tv_sec : 0, days = t / 86400, sec = t % 86400;
-	int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = yoe + era * 400 + (m <= 2);
-	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday[days % 7], (int)d,
-		 mon[m - 1], (int)y, (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+	utc_from_epoch(ts.tv_sec > 0 ? ts.tv_sec : 0, &u);
+	snprintf(buf, len, "%s, %02u %s %04d %02u:%02u:%02u GMT", wday[u.wday % 7], u.day % 32,
+		 mon[(u.month + 11) % 12], (int)(u.year % 10000), u.hour % 24, u.min % 60,
+		 u.sec % 60);
 }
 
 static void client_close(struct api_http *h, struct client *c)
