@@ -4,7 +4,8 @@
 # memory backend a FIFO, are refused at once (exit 2 / a 400, one line, under a second; a 5 s
 # timeout fails the case, not the suite), where they used to block in open() for good; and a
 # restore that fails while the VM is built (here: --kvm naming no device) says why once, whole
-# (it used to print it twice, the second copy cut at 300 characters).
+# (it used to print it twice, the second copy cut at 300 characters); a snapshot whose append is
+# over the limit is a usage error before /dev/kvm.
 # labels: snapshot api
 # requires: kvm
 # timeout: 180
@@ -50,6 +51,38 @@ restore_fast 2 "memory file .*fifomem/memory: not a regular file \\(a FIFO\\)" \
 # A failure while the VM is built: once, whole (the probe's line ends with its fix).
 restore_fast 1 "^vmm: error: kvm: unusable: .*; fix: .* pass the host's /dev/kvm in$" \
 	--restore "$dir" --kvm "$LIB_TMP/no-kvm"
+
+# A snapshot whose recorded append is over the limit (the state rewritten: its configuration
+# section's append replaced, lengths and checksum made right again): a usage error before
+# /dev/kvm (--kvm names no device: reaching KVM would say so instead).
+mkdir -p "$LIB_TMP/longappend"
+ln "$dir/memory" "$LIB_TMP/longappend/memory"
+python3 - "$dir/state" "$LIB_TMP/longappend/state" <<'PY'
+import json, struct, sys, zlib
+b = open(sys.argv[1], 'rb').read()
+out, off, end, done = bytearray(b[:24]), 24, len(b) - 8, False
+while off < end:
+    tag, inst, n = struct.unpack_from('<IIQ', b, off)
+    data = b[off + 16:off + 16 + n]
+    try:
+        j = json.loads(data)
+        opts = j['options'] if isinstance(j, dict) else None
+    except (ValueError, KeyError, UnicodeDecodeError):
+        opts = None
+    if opts is not None:
+        opts = [o for o in opts if o[0] != 'append'] + [['append', 'a' * 70000]]
+        j['options'] = opts
+        data, done = json.dumps(j).encode(), True
+    out += struct.pack('<IIQ', tag, inst, len(data)) + data + bytes(-len(data) % 8)
+    off += 16 + n + (-n % 8)
+struct.pack_into('<Q', out, 16, len(out) + 8)
+out += struct.pack('<II', zlib.crc32(bytes(out)), 0x444e4553)
+open(sys.argv[2], 'wb').write(out)
+sys.exit(0 if done else 1)
+PY
+[ $? -eq 0 ] || lib_fail "no configuration section with options in $dir/state"
+restore_fast 2 "command line is 70000 bytes; at most 65535" --restore "$LIB_TMP/longappend" \
+	--kvm "$LIB_TMP/no-kvm"
 
 # Over the API: the memory backend a FIFO.
 "$VMM" --api-sock "$sock" --console none </dev/null >"$LIB_TMP/api.out" 2>"$LIB_TMP/api.err" &
