@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real snapshot whose files are swapped for hostile ones (docs/security.md, "Paths from
-# outside"): `vmm --restore DIR` with DIR/memory a FIFO, and PUT /snapshot/load with the
+# outside"), and a drive swap to a FIFO (a 400 at once): `vmm --restore DIR` with DIR/memory a FIFO, and PUT /snapshot/load with the
 # memory backend a FIFO, are refused at once (exit 2 / a 400, one line, under a second; a 5 s
 # timeout fails the case, not the suite), where they used to block in open() for good; and a
 # restore that fails while the VM is built (here: --kvm naming no device) says why once, whole
@@ -14,13 +14,25 @@
 
 sock="$LIB_TMP/api.sock"
 dir="$LIB_TMP/snap"
-truncate -s 1M "$LIB_TMP/disk.img"
-snap_start "vmm (to be snapshotted)" "$sock" --mem 64M --disk "$LIB_TMP/disk.img" \
-	--append "steps=100000" || {
+truncate -s 4M "$LIB_TMP/disk.img"
+snap_start "vmm (to be snapshotted)" "$sock" --mem 64M --disk "$LIB_TMP/disk.img,id=disk0" \
+	--append "steps=8000" || {
 	lib_fail "the VMM did not come up"
 	lib_dump_output
 	finish
 }
+# A drive swap (PATCH /drives) to a FIFO beside the disk: a 400 at once, the disk kept.
+mkfifo "$LIB_TMP/swap.fifo"
+start=$(date +%s%N)
+got=$(snap_api "$sock" PATCH /drives/disk0 \
+	"{\"drive_id\": \"disk0\", \"path_on_host\": \"$LIB_TMP/swap.fifo\"}")
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ "${got%% *}" = 400 ] && grep -q 'swap.fifo: not a regular file or a block device (a FIFO)' <<<"$got" &&
+	[ "$ms" -lt 1000 ]; then
+	lib_ok "PATCH /drives to a FIFO -> 400 in $ms ms: $got"
+else
+	lib_fail "PATCH /drives to a FIFO -> in $ms ms: $got"
+fi
 snap_take "$sock" "$dir" && lib_ok "a snapshot in $dir" || lib_fail "no snapshot"
 snap_kill "$SNAP_PID"
 
