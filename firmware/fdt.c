@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/base/host_path.h"
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
 
@@ -438,25 +439,32 @@ int machine_fdt_alloc(const struct machine *m, void **blob, size_t *size)
 	return -ENOSPC;
 }
 
-static int write_file(const char *path, const void *data, size_t len)
+/* Writes `path` (--dump-dtb) through host_path_open(): a regular file, not a FIFO, a device or
+ * a file of /proc. Returns 0, or -errno with `why` saying what failed, starting with the path. */
+static int write_file(const char *path, const void *data, size_t len, char *why, size_t whylen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = host_path_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644, HOST_PATH_REGULAR, why,
+				whylen);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	const uint8_t *p = data;
-	while (len) {
+	int err = 0;
+	while (len && !err) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			int err = n < 0 ? -errno : -EIO;
-			close(fd);
-			return err;
+			err = n < 0 ? -errno : -EIO;
+			break;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
-	return close(fd) ? -errno : 0;
+	if (close(fd) && !err)
+		err = -errno;
+	if (err)
+		snprintf(why, whylen, "%s: %s", path, strerror(-err));
+	return err;
 }
 
 int machine_fdt_dump(const struct machine *m, const char *path)
@@ -468,9 +476,10 @@ int machine_fdt_dump(const struct machine *m, const char *path)
 		log_error("device tree: cannot build it: %s", strerror(-err));
 		return err;
 	}
-	err = write_file(path, blob, size);
+	char why[512];
+	err = write_file(path, blob, size, why, sizeof(why));
 	if (err)
-		log_error("device tree: %s: %s", path, strerror(-err));
+		log_error("device tree: %s", why);
 	free(blob);
 	return err;
 }

@@ -14,28 +14,29 @@
 #include "firmware/pvh.h"
 #include "loaders/loader_bzimage.h"
 #include "loaders/loader_elf.h"
+#include "vmm/base/host_path.h"
 #include "vmm/base/layout.h"
 #include "vmm/base/log.h"
 
 #define PAGE_MASK 0xFFFULL
 
-/* Opens `path` as a regular file and returns its fd and size, or -errno (logged). */
+/* Opens `path` as a regular file (host_path_open(): a FIFO, a device or /proc is refused at
+ * once) and returns its fd and size, or -errno (logged). */
 static int open_regular(const char *path, const char *what, uint64_t *size)
 {
 	struct stat st;
-	/* O_NONBLOCK: a FIFO named here is refused below instead of waiting for a writer (the API
-	 * checks paths at PUT, under its lock); reads of a regular file never block anyway. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	char err[512];
+	int fd = host_path_open(path, O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err));
 
 	if (fd < 0) {
-		int err = -errno;
-		log_error("%s %s: %s", what, path, strerror(-err));
-		return err;
+		log_error("%s %s", what, err);
+		return fd;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		log_error("%s %s: not a regular file", what, path);
+	if (fstat(fd, &st)) {
+		int e = -errno;
+		log_error("%s %s: %s", what, path, strerror(-e));
 		close(fd);
-		return -EINVAL;
+		return e;
 	}
 	*size = (uint64_t)st.st_size;
 	return fd;
@@ -94,15 +95,21 @@ static int read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *le
 /* The image's format, checked as far as it can be without the machine: the ELF's headers,
  * notes and segments against `mem`, or the bzImage's setup header. */
 static int check_kernel(const struct guest_mem *mem, const uint8_t *img, size_t len,
-			const char *path)
+			const char *path, uint64_t *cmdline_max)
 {
 	struct elf_kernel k;
 	struct bzimage bz;
+	int err;
 
+	*cmdline_max = BOOT_CMDLINE_MAX - 1;
 	if (elf_detect(img, len))
 		return elf_check(mem, img, len, path, &k);
-	if (bzimage_detect(img, len))
-		return bzimage_parse(img, len, path, &bz);
+	if (bzimage_detect(img, len)) {
+		err = bzimage_parse(img, len, path, &bz);
+		if (!err && bz.hdr.cmdline_size < *cmdline_max)
+			*cmdline_max = bz.hdr.cmdline_size; /* as write_cmdline() will check */
+		return err;
+	}
 	log_error("kernel %s: neither a bzImage nor an ELF file", path);
 	return -ENOEXEC;
 }
@@ -115,7 +122,7 @@ int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const cha
 	*f = (struct boot_files){.initrd_fd = -1, .kernel_path = kernel, .initrd_path = initrd};
 	err = read_kernel(kernel, mem ? mem->ram_size : GUEST_RAM_MAX, &f->kernel, &f->kernel_len);
 	if (!err)
-		err = check_kernel(mem, f->kernel, f->kernel_len, kernel);
+		err = check_kernel(mem, f->kernel, f->kernel_len, kernel, &f->cmdline_max);
 	if (!err && initrd) {
 		f->initrd_fd = open_regular(initrd, "initrd", &f->initrd_size);
 		err = f->initrd_fd < 0 ? f->initrd_fd : 0;
@@ -130,6 +137,22 @@ int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const cha
 	if (err)
 		boot_files_close(f);
 	return err;
+}
+
+int boot_check_cmdline(const struct boot_files *f, const char *cmdline)
+{
+	uint64_t len = cmdline ? strlen(cmdline) : 0;
+	uint64_t max = f && f->kernel ? f->cmdline_max : BOOT_CMDLINE_MAX - 1;
+
+	if (len <= max)
+		return 0;
+	if (f && f->kernel)
+		log_error("command line is %llu bytes; kernel %s accepts at most %llu",
+			  (unsigned long long)len, f->kernel_path, (unsigned long long)max);
+	else
+		log_error("command line is %llu bytes; at most %llu are possible",
+			  (unsigned long long)len, (unsigned long long)max);
+	return -E2BIG;
 }
 
 void boot_files_close(struct boot_files *f)

@@ -23,6 +23,7 @@ struct boot_files {
 	size_t kernel_len;
 	int initrd_fd; /* -1: no initrd */
 	uint64_t initrd_size;
+	uint64_t cmdline_max; /* the longest command line the kernel takes (bytes, no NUL) */
 };
 
 /* Reads the kernel (a regular, non-empty file no larger than `mem`'s RAM, a bzImage or an ELF
@@ -35,6 +36,13 @@ struct boot_files {
 int boot_files_open(struct boot_files *f, const struct guest_mem *mem, const char *kernel,
 		    const char *initrd);
 void boot_files_close(struct boot_files *f);
+
+/* The user's command line `cmdline` (NULL: empty) against what the kernel of `f` accepts (a
+ * bzImage's cmdline_size, else BOOT_CMDLINE_MAX - 1; `f` NULL or without a kernel, as for a
+ * restore: BOOT_CMDLINE_MAX - 1), before KVM is opened. Returns 0 or -E2BIG with one
+ * log_error() line. The virtio-mmio entries the VMM adds are checked once the devices are
+ * placed. */
+int boot_check_cmdline(const struct boot_files *f, const char *cmdline);
 
 struct boot_config {
 	const char *kernel_path;

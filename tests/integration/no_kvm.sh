@@ -89,10 +89,10 @@ slice() {
 		fi
 	done
 }
-slice 0 api_unstarted.sh cli_errors.sh
+slice 0 api_unstarted.sh cli_errors.sh host_path_api.sh host_path_sites.sh
 slice 77 guest_hello.sh virtio_blk.sh virtio_blk_pci.sh hostile_guest.sh api_vm.sh \
 	io_poll_default.sh vmmctl_vmm.sh snapshot_restore.sh jail.sh linux_pmem.sh \
-	linux_userspace.sh linux_mmds.sh
+	linux_userspace.sh linux_mmds.sh host_path_restore.sh
 
 # A Criterion test whose cases need KVM skips them and passes.
 RUN_LABEL="masked /dev/kvm: test_kvm_state"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,6 +262,41 @@ Test(console_output, file_mode_bad_path_fails)
 	cr_assert_eq(console_open(&c, &cfg), -ENOENT);
 	cfg.path = "";
 	cr_assert_eq(console_open(&c, &cfg), -EINVAL);
+}
+
+/* A failed start leaves nothing behind: console_discard() removes the file console_open() made,
+ * never one that was there. The file is opened by host_path_open(): no FIFO, nothing of /proc. */
+Test(console_output, file_mode_discard_removes_only_a_created_file)
+{
+	char dir[] = "/tmp/test_console_XXXXXX", path[64], fifo[64];
+	struct console c;
+	struct console_config cfg = {.mode = CONSOLE_MODE_FILE, .path = path};
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(console_open(&c, &cfg), 0);
+	cr_assert_eq(access(path, F_OK), 0, "created");
+	console_discard(&c);
+	console_close(&c);
+	cr_assert_neq(access(path, F_OK), 0, "removed again");
+
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(console_open(&c, &cfg), 0);
+	console_discard(&c);
+	console_close(&c);
+	cr_assert_eq(access(path, F_OK), 0, "a file that was there stays");
+	unlink(path);
+
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cfg.path = fifo;
+	cr_assert_eq(console_open(&c, &cfg), -EINVAL, "a FIFO, refused without waiting");
+	cfg.path = "/proc/self/mem";
+	cr_assert_eq(console_open(&c, &cfg), -EACCES);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 Test(console_output, none_mode_discards)

@@ -164,7 +164,11 @@ Test(device_check, one_disk_file)
 	log_clear_last_error();
 	cr_assert_eq(dev_disk_check_file(&(struct virtio_blk_opts){.path = file("none", -1, 0)}),
 		     -ENOENT);
-	cr_assert(strstr(log_last_error(), "none: cannot open"), "%s", log_last_error());
+	cr_assert(strstr(log_last_error(), "none: No such file"), "%s", log_last_error());
+	/* host_path_open() (docs/security.md, "Paths from outside"): no file of /proc as a disk */
+	cr_assert_eq(dev_disk_check_file(&(struct virtio_blk_opts){.path = "/proc/self/mem"}),
+		     -EACCES);
+	cr_assert(strstr(log_last_error(), "/proc/self/mem: on /proc"), "%s", log_last_error());
 
 	int fd = open(good, O_RDONLY);
 	cr_assert_eq(flock(fd, LOCK_SH), 0); /* another VMM reading it */

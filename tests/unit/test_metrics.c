@@ -299,6 +299,37 @@ Test(metrics, bad_paths_fail_with_a_clear_errno_and_leave_no_sink)
 	cr_assert_eq(metrics_set_sink(path, 0, err, sizeof(err)), 0, "a later call succeeds");
 }
 
+/* A start that fails: metrics_discard() writes no last line and removes the file the sink
+ * created; a file that was there is kept as it was. */
+Test(metrics, discard_removes_only_a_created_file_and_writes_nothing)
+{
+	char err[256] = "";
+	struct stat st;
+
+	cr_assert_eq(metrics_set_sink(path, 0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(access(path, F_OK), 0);
+	metrics_discard();
+	cr_assert_neq(access(path, F_OK), 0, "the file it created is gone");
+
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "x\n", 2), 2);
+	close(fd);
+	cr_assert_eq(metrics_set_sink(path, 0, err, sizeof(err)), 0, "%s", err);
+	metrics_discard();
+	cr_assert_eq(stat(path, &st), 0, "a file that was there stays");
+	cr_assert_eq(st.st_size, 2, "with no line written");
+}
+
+Test(metrics, proc_and_devices_are_refused)
+{
+	char err[256] = "";
+	cr_assert_eq(metrics_set_sink("/proc/self/mem", 0, err, sizeof(err)), -EACCES);
+	cr_assert_not_null(strstr(err, "on /proc"), "%s", err);
+	cr_assert_eq(metrics_set_sink("/dev/null", 0, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "a character device"), "%s", err);
+}
+
 Test(metrics, fifo_without_a_reader_never_blocks)
 {
 	cr_assert_eq(mkfifo(path, 0600), 0);

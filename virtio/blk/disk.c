@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "virtio/blk/disk.h"
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 
 /* Conservative O_DIRECT alignment when statx() cannot tell (kernels before 6.1). */
@@ -87,10 +88,20 @@ static int read_geometry(struct blk_disk *d)
 	return 0;
 }
 
+/* host_path_open(): a regular file or a block device, never a FIFO, a character device or a
+ * file of /proc (/proc/self/mem as a disk); -errno, logged. */
 static int open_fd(const char *path, bool ro, bool direct)
 {
-	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
-	return open(path, flags);
+	char err[512];
+	int flags = (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0);
+	int fd =
+	    host_path_open(path, flags, 0, HOST_PATH_REGULAR | HOST_PATH_BLOCK, err, sizeof(err));
+
+	if (fd < 0)
+		log_error("disk %s%s%s", err, ro ? " (opening it read-only)" : "",
+			  direct && strstr(err, strerror(EINVAL)) ? " (with O_DIRECT: cache=none)"
+								  : "");
+	return fd;
 }
 
 static int lock(struct blk_disk *d)
@@ -107,24 +118,16 @@ static int lock(struct blk_disk *d)
 static int open_files(struct blk_disk *d, bool locked)
 {
 	d->fd = open_fd(d->path, d->ro, d->direct);
-	if (d->fd < 0) {
-		int err = -errno;
-		log_error("disk %s: cannot open%s%s: %s", d->path, d->ro ? " read-only" : "",
-			  d->direct && errno == EINVAL ? " with O_DIRECT (cache=none)" : "",
-			  strerror(errno));
-		return err;
-	}
+	if (d->fd < 0)
+		return d->fd;
 	int err = locked ? lock(d) : 0;
 	if (err)
 		return err;
 	d->fd_buffered = d->fd;
 	if (d->direct) {
 		d->fd_buffered = open_fd(d->path, d->ro, false);
-		if (d->fd_buffered < 0) {
-			int err = -errno;
-			log_error("disk %s: cannot open: %s", d->path, strerror(errno));
-			return err;
-		}
+		if (d->fd_buffered < 0)
+			return d->fd_buffered;
 	}
 	return 0;
 }

@@ -1,12 +1,15 @@
 /* Input scripts: host events written down in a file (see virtio_input_load_script() in
  * virtio/input/input.h). Used by tests to inject key presses and pointer moves without a window. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/input-event-codes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "virtio/input/input.h"
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 
 #define MAX_WORDS 4
@@ -71,11 +74,18 @@ int virtio_input_load_script(const char *path, struct input_queue *keyboard,
 	char line[256], *w[MAX_WORDS];
 	unsigned lineno = 0;
 	int err = 0;
-	FILE *f = fopen(path, "r");
+	char why[512];
+	/* host_path_open(): a regular file, never a FIFO (no wait for a writer) or /proc */
+	int fd = host_path_open(path, O_RDONLY, 0, HOST_PATH_REGULAR, why, sizeof(why));
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 
 	if (!f) {
-		err = -errno;
-		log_error("input script %s: %s", path, strerror(-err));
+		err = fd < 0 ? fd : -errno;
+		if (fd >= 0) {
+			snprintf(why, sizeof(why), "%s: %s", path, strerror(-err));
+			close(fd);
+		}
+		log_error("input script %s", why);
 		return err;
 	}
 	while (!err && fgets(line, sizeof(line), f)) {

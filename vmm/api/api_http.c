@@ -100,6 +100,7 @@ static const struct sandbox_rule api_rules[] = {
     SB_ALLOW(SYS_openat),
     SB_ALLOW(SYS_fstat),
     SB_ALLOW(SYS_newfstatat),
+    SB_ALLOW(SYS_fstatfs), /* host_path_open(): no file of /proc or /sys (host_path.h) */
     SB_ALLOW(SYS_statx),
     SB_ALLOW(SYS_lseek),
     SB_ALLOW(SYS_flock),

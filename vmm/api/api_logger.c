@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm/api/api_json.h"
+#include "vmm/base/host_path.h"
 
 /* Firecracker's level names, case-insensitive; false for anything else. */
 static bool parse_level(const char *s, struct log_config *c)
@@ -61,21 +62,17 @@ int api_logger_check(const json_t *body, struct log_config *out, char *err, size
 	return 0;
 }
 
-/* The log file: it must exist, as in Firecracker (a typo must not quietly make a new file). A
- * FIFO is opened read-write so the open does not wait for a reader, and non-blocking so a
- * stalled reader costs a line, never a stuck thread. */
+/* The log file: it must exist, as in Firecracker (a typo must not quietly make a new file).
+ * Opened write-only through host_path_open() (docs/security.md, "Paths from outside"): a regular
+ * file, or a FIFO that has a reader, which stays non-blocking so a stalled reader costs a line,
+ * never a stuck thread; never a device or a file of /proc (/proc/self/mem). */
 static int open_log(const char *path, char *err, size_t errlen)
 {
-	struct stat st;
-	int fd = open(path, O_RDWR | O_APPEND | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
-		int e = fd < 0 ? errno : EINVAL;
-		snprintf(err, errlen, "log_path %s: %s", path,
-			 fd < 0 ? strerror(e) : "not a file or named pipe");
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
+	char why[512];
+	int fd = host_path_open(path, O_WRONLY | O_APPEND, 0, HOST_PATH_REGULAR | HOST_PATH_FIFO,
+				why, sizeof(why));
+	if (fd < 0)
+		snprintf(err, errlen, "log_path %s", why);
 	return fd;
 }
 

@@ -25,6 +25,7 @@
 #include "vmm/api/api_router.h"
 #include "vmm/api/live_config.h"
 #include "vmm/base/errors.h"
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 #include "vmm/machine/api_rate_limit.h"
 #include "vmm/machine/dev_balloon.h"
@@ -79,6 +80,13 @@ struct control {
 	/* Set before the API thread starts: only FROM_API lets a request build the VM (the main
 	 * thread builds the others, from *cfg, which a load or a start would replace). */
 	enum vm_source from;
+	/* The config file's metrics_path set the sink: a start that fails before the VM runs
+	 * removes the file it created (metrics_discard()). */
+	bool config_metrics;
+	bool ran; /* vm_run() was reached */
+	/* restore_vm() failed with a message already logged (the VM's build): --restore does not
+	 * say it twice */
+	bool restore_logged;
 };
 
 /* A request may build the VM only where the command line left that to the API. */
@@ -673,9 +681,10 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 	int status = p->uffd ? vm_create_restored_uffd(&c->vm, c->cfg, p->mem_path)
 			     : vm_create_restored(&c->vm, c->cfg, l.mem_fd);
 	c->vm_created = true;
-	if (status) {
+	if (status) { /* logged: its line is the API's answer too */
 		snprintf(err, errlen, "%s", log_last_error());
 		r = status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
+		c->restore_logged = true;
 	}
 	if (!r)
 		r = snapshot_restore(&c->vm, &l, err, errlen);
@@ -937,26 +946,25 @@ static const struct api_backend_ops vm_backend = {
 
 static int load_config_file(struct control *c)
 {
-	char err[API_FAULT_MAX] = "";
+	char err[API_FAULT_MAX] = "", *text;
 	json_error_t je;
-	struct stat st;
+	size_t len;
 
-	if (stat(c->cfg->config_file, &st) == 0 && st.st_size > CONFIG_FILE_MAX) {
-		log_error("config file %s: larger than %d bytes", c->cfg->config_file,
-			  CONFIG_FILE_MAX);
+	/* host_path_read(): a FIFO, a device or a file of /proc is refused at once, and no more
+	 * than CONFIG_FILE_MAX bytes are ever read (a FIFO's size of 0 passed a stat() check) */
+	int r = host_path_read(c->cfg->config_file, CONFIG_FILE_MAX, &text, &len, err, sizeof(err));
+	if (r) {
+		log_error("config file %s", err);
 		return VMM_EXIT_USAGE;
 	}
-	json_t *root = json_load_file(c->cfg->config_file, JSON_REJECT_DUPLICATES, &je);
-	if (!root && je.line < 0) {
-		log_error("config file %s", je.text); /* jansson names the file and the reason */
-		return VMM_EXIT_USAGE;
-	}
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
 	if (!root) {
 		log_error("config file %s: %s (line %d, column %d)", c->cfg->config_file, je.text,
 			  je.line, je.column);
 		return VMM_EXIT_USAGE;
 	}
-	int r = api_model_load(&c->api.model, root, err, sizeof(err));
+	r = api_model_load(&c->api.model, root, err, sizeof(err));
 	const json_t *logger = json_object_get(root, "logger");
 	if (!r && json_is_object(logger)) /* checked by api_model_load() */
 		r = api_logger_put(logger, err, sizeof(err));
@@ -966,6 +974,7 @@ static int load_config_file(struct control *c)
 		r = set_metrics(m->metrics_path, m->metrics_emit_id ? c->api.id : NULL,
 				m->metrics_properties, err, sizeof(err));
 		c->api.metrics_set = !r;
+		c->config_metrics = !r;
 	}
 	if (r) {
 		log_error("config file %s: %s", c->cfg->config_file, err);
@@ -998,7 +1007,7 @@ static void nic_override(const struct virtio_net_opts *o, char *out, size_t len)
  * the snapshot's, in order) and nothing else that shapes the VM. */
 static int restore_here(struct control *c)
 {
-	char taps[CLI_MAX_NICS][48] = {{0}}, err[300] = "", state[4096], mem[4096];
+	char taps[CLI_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[CLI_MAX_NICS] = {{0}};
 	int ntaps = dev_net_count(c->cfg);
 
@@ -1024,9 +1033,11 @@ static int restore_here(struct control *c)
 	/* --restore resumes the VM as it was saved: its settings stay the snapshot's */
 	struct api_snapshot_load p = {
 	    .state_path = state, .mem_path = mem, .nics = tap_ptrs, .nnics = ntaps};
+	c->restore_logged = false;
 	int r = restore_vm(c, &p, err, sizeof(err));
 	if (r) {
-		log_error("--restore %s: %s", c->cfg->restore, err);
+		if (!c->restore_logged) /* said once, whole */
+			log_error("--restore %s: %s", c->cfg->restore, err);
 		return vmm_exit_status(r);
 	}
 	struct api_model m;
@@ -1213,6 +1224,7 @@ static int run_phases(struct control *c, int sig_fd)
 		mark_started(c);
 		return VMM_EXIT_ERROR;
 	}
+	c->ran = true;
 	status = vm_run(&c->vm);
 	api_set_stopping(&c->api);
 	return status;
@@ -1246,7 +1258,10 @@ int control_run(struct vm_config *cfg)
 		vm_migrate_cancel(c.mig); /* the VM ended under it */
 	if (c.mig)
 		vm_migrate_join(c.mig);
-	metrics_shutdown();
+	if (c.config_metrics && !c.ran)
+		metrics_discard(); /* a failed start leaves no metrics file it made behind */
+	else
+		metrics_shutdown();
 	if (c.vm_created)
 		vm_destroy(&c.vm);
 	api_destroy(&c.api);

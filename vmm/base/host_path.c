@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -75,9 +77,20 @@ static unsigned kind_bit(mode_t mode)
 		return HOST_PATH_BLOCK;
 	case S_IFDIR:
 		return HOST_PATH_DIR;
+	case S_IFIFO:
+		return HOST_PATH_FIFO;
 	default:
 		return 0;
 	}
+}
+
+/* The errno of a kind the use refuses: -EISDIR (a directory opened to write) and -ENOTDIR as
+ * open() would say them, else -EINVAL. */
+static int kind_errno(mode_t mode, int flags, unsigned kinds)
+{
+	if (S_ISDIR(mode) && (flags & O_ACCMODE) != O_RDONLY)
+		return -EISDIR;
+	return kinds == HOST_PATH_DIR ? -ENOTDIR : -EINVAL;
 }
 
 /* "a regular file or a block device" for the kinds a use accepts. */
@@ -88,7 +101,8 @@ static void wanted_kinds(unsigned kinds, char *out, size_t len)
 		const char *name;
 	} k[] = {{HOST_PATH_REGULAR, "a regular file"},
 		 {HOST_PATH_BLOCK, "a block device"},
-		 {HOST_PATH_DIR, "a directory"}};
+		 {HOST_PATH_DIR, "a directory"},
+		 {HOST_PATH_FIFO, "a FIFO"}};
 	size_t off = 0;
 	int n = 0;
 
@@ -101,12 +115,13 @@ static void wanted_kinds(unsigned kinds, char *out, size_t len)
 }
 
 /* Checks the open file against the rules; 0 or -errno with err filled. */
-static int check_open_file(int fd, const char *path, unsigned kinds, char *err, size_t errlen)
+static int check_open_file(int fd, const char *path, int flags, unsigned kinds, char *err,
+			   size_t errlen)
 {
 	struct stat st;
 	struct statfs sfs;
 	const char *pseudo;
-	char want[64];
+	char want[80];
 
 	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
 		int e = errno;
@@ -121,10 +136,31 @@ static int check_open_file(int fd, const char *path, unsigned kinds, char *err, 
 	}
 	if (!(kind_bit(st.st_mode) & kinds)) {
 		wanted_kinds(kinds, want, sizeof(want));
-		snprintf(err, errlen, "%s: %s, not %s", path, kind_name(st.st_mode), want);
-		return -EINVAL;
+		snprintf(err, errlen, "%s: not %s (%s)", path, want, kind_name(st.st_mode));
+		return kind_errno(st.st_mode, flags, kinds);
 	}
 	return 0;
+}
+
+/* open(O_WRONLY | O_NONBLOCK) said ENXIO: a FIFO that nobody reads, or a socket. What it is
+ * comes from the name (only for the message: nothing was opened). */
+static int cannot_write(const char *path, unsigned kinds, char *err, size_t errlen)
+{
+	struct stat st;
+	char want[80];
+
+	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode) && (kinds & HOST_PATH_FIFO)) {
+		snprintf(err, errlen, "%s: a FIFO with no reader (start its reader first)", path);
+		return -ENXIO;
+	}
+	if (stat(path, &st) == 0 && !(kind_bit(st.st_mode) & kinds)) {
+		wanted_kinds(kinds, want, sizeof(want));
+		snprintf(err, errlen, "%s: not %s (%s)", path, want, kind_name(st.st_mode));
+		return kind_errno(st.st_mode, O_WRONLY, kinds);
+	}
+	snprintf(err, errlen, "%s: not a file that can be opened for writing (%s)", path,
+		 strerror(ENXIO));
+	return -ENXIO;
 }
 
 static int clear_nonblock(int fd, const char *path, char *err, size_t errlen)
@@ -139,6 +175,34 @@ static int clear_nonblock(int fd, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The kind of the file `path` names, before it is opened: 0, or -EINVAL for a kind the use
+ * refuses. A name that cannot be looked up is left to open() to report. */
+static int check_name(const char *path, int flags, unsigned kinds, char *err, size_t errlen)
+{
+	struct stat st;
+	char want[80];
+	int r = (flags & O_NOFOLLOW) ? lstat(path, &st) : stat(path, &st);
+
+	if (r < 0 || S_ISLNK(st.st_mode) || (kind_bit(st.st_mode) & kinds))
+		return 0;
+	wanted_kinds(kinds, want, sizeof(want));
+	snprintf(err, errlen, "%s: not %s (%s)", path, want, kind_name(st.st_mode));
+	return kind_errno(st.st_mode, flags, kinds);
+}
+
+static bool names_fifo(const char *path, int flags)
+{
+	struct stat st;
+	int r = (flags & O_NOFOLLOW) ? lstat(path, &st) : stat(path, &st);
+	return r == 0 && S_ISFIFO(st.st_mode);
+}
+
+static bool is_fifo(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, char *err,
 		   size_t errlen)
 {
@@ -151,26 +215,82 @@ int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, cha
 				  (unsigned)(flags & ~ALLOWED_FLAGS));
 	if (kinds == HOST_PATH_DIR)
 		flags |= O_DIRECTORY;
+	/* By name first, so that a device's own open (a watchdog that starts, a tape that rewinds)
+	 * is never made for a kind the use refuses; the open file is checked again below. */
+	r = check_name(path, flags, kinds, err, errlen);
+	if (r)
+		return r;
+	bool fifo_sink =
+	    (kinds & HOST_PATH_FIFO) && (flags & O_ACCMODE) == O_WRONLY && names_fifo(path, flags);
+	if (fifo_sink) /* rule 4's exception; checked to be that FIFO once open */
+		flags = (flags & ~O_ACCMODE) | O_RDWR;
 	do
 		fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENXIO) /* O_WRONLY on a FIFO with no reader, or a socket */
-			snprintf(err, errlen, "%s: not a file that can be opened for writing (%s)",
-				 path, strerror(e));
-		else if (e == ELOOP && (flags & O_NOFOLLOW))
+			return cannot_write(path, kinds, err, errlen);
+		if (e == ELOOP && (flags & O_NOFOLLOW))
 			snprintf(err, errlen, "%s: a symbolic link, refused here", path);
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	r = check_open_file(fd, path, kinds, err, errlen);
-	if (!r)
+	r = check_open_file(fd, path, flags, fifo_sink ? HOST_PATH_FIFO : kinds, err, errlen);
+	if (!r && !((kinds & HOST_PATH_FIFO) && is_fifo(fd)))
 		r = clear_nonblock(fd, path, err, errlen);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
 	return fd;
+}
+
+int host_path_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
+{
+	size_t n = 0, cap = 4096;
+	char *b = NULL;
+	int fd = host_path_open(path, O_RDONLY, 0, HOST_PATH_REGULAR, err, errlen), r = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		if (n + 1 >= cap || !b) {
+			char *nb = n + 1 >= cap ? realloc(b, cap *= 2) : malloc(cap);
+			if (!nb) {
+				r = -ENOMEM;
+				snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+				break;
+			}
+			b = nb;
+		}
+		ssize_t got = read(fd, b + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(-r));
+			break;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n > max) {
+			r = -EFBIG;
+			snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+			break;
+		}
+	}
+	close(fd);
+	if (r) {
+		free(b);
+		return r;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
 }

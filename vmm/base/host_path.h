@@ -5,14 +5,20 @@
  *
  * The rules (docs/security.md, "Paths from outside"):
  *   1. Opened with O_NONBLOCK | O_CLOEXEC | O_NOCTTY, so a FIFO or a device cannot block the
- *      opening thread; O_NONBLOCK is cleared again once the type is known.
+ *      opening thread; O_NONBLOCK is cleared again once the type is known, except on a FIFO a
+ *      use accepts (HOST_PATH_FIFO: a log or metrics sink), which stays non-blocking so a
+ *      stalled reader costs a line, never a stuck thread.
  *   2. The type is checked on the open file (fstat), never on the name: a kind the use does not
  *      allow (a FIFO, a socket, a character device, a directory where a file is expected) is
- *      refused with -EINVAL and a message that names the type.
+ *      refused with -EINVAL (-EISDIR for a directory opened to write) and a message that
+ *      names the type.
  *   3. Nothing under /proc or /sys or any other kernel pseudo file system (checked with fstatfs
  *      on the open file, so `..` and symlinks cannot get around it): -EACCES.
  *   4. The open mode is the one the use needs: O_RDONLY to read, O_WRONLY to write (a log, a
- *      metrics file, a console file), O_RDWR only for a disk the guest writes.
+ *      metrics file, a console file), O_RDWR only for a disk the guest writes. One exception:
+ *      a FIFO a use accepts for writing (O_WRONLY with HOST_PATH_FIFO) is opened O_RDWR, as
+ *      Firecracker opens its log and metrics pipes: the open needs no reader, and a reader
+ *      that goes away never raises SIGPIPE (it is only a pipe's own read end).
  *   5. O_NOFOLLOW when the caller passes it (where the docs say a symlink is refused).
  */
 #ifndef VMM_HOST_PATH_H
@@ -25,13 +31,19 @@
 #define HOST_PATH_REGULAR (1u << 0) /* a regular file */
 #define HOST_PATH_BLOCK	  (1u << 1) /* a block device (a disk) */
 #define HOST_PATH_DIR	  (1u << 2) /* a directory (opened O_RDONLY | O_DIRECTORY) */
+#define HOST_PATH_FIFO	  (1u << 3) /* a FIFO (left O_NONBLOCK; see rule 1) */
 
 /* Opens `path` with `flags` (O_RDONLY, O_WRONLY or O_RDWR, plus any of O_CREAT, O_EXCL,
  * O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECT, O_DSYNC) and `mode` (with O_CREAT) under the rules
  * above, accepting only the kinds in `kinds`. Returns the file descriptor (O_CLOEXEC, blocking),
  * or -errno with err[0..errlen) saying what was wrong in words that start with the path, e.g.
- * "/tmp/f: a FIFO, not a regular file". */
+ * "/tmp/f: not a regular file (a FIFO)". */
 int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, char *err,
 		   size_t errlen);
+
+/* Reads the whole regular file `path` (host_path_open() with O_RDONLY) into a malloc'd buffer
+ * with a NUL after its `*len` bytes. A file larger than `max` bytes is -EFBIG, and so is one
+ * that grows past it while read. Returns 0, or -errno with err filled as above. */
+int host_path_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -363,6 +363,7 @@ static const struct sandbox_rule display_rules[] = {
     SB_ALLOW(SYS_close),
     SB_ALLOW(SYS_fstat),
     SB_ALLOW(SYS_newfstatat),
+    SB_ALLOW(SYS_fstatfs), /* host_path_open() of the screenshot (vmm/base/host_path.h) */
     SB_ALLOW(SYS_lseek),
     SB_ALLOW(SYS_ioctl),
     SB_ALLOW(SYS_getrandom),

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "virtio/console/vconsole.h"
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 #include "vmm/machine/dev_console.h"
 #include "vmm/machine/device_table.h"
@@ -42,18 +43,26 @@ struct dev_console_cfg dev_console_config(const struct vm_config *cfg)
 	return c ? *c : (struct dev_console_cfg){.mode = CONSOLE_MODE_STDIO};
 }
 
-/* file:PATH opened for writing (created if need be, as the console will) and closed: a
- * missing directory or an unwritable file is said before KVM. */
+/* file:PATH opened for writing as the console will (host_path_open(): a regular file, never a
+ * FIFO, a device or a file of /proc) and closed, without truncating it: a missing directory or
+ * an unwritable file is said before KVM. A missing file is created and removed again at once,
+ * so the check leaves nothing behind; the console creates it when the VM is built. */
 static int check_console(const struct vm_config *cfg)
 {
 	struct dev_console_cfg c = dev_console_config(cfg);
+	char err[512];
 	if (c.mode != CONSOLE_MODE_FILE)
 		return 0;
-	int fd = open(c.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int fd = host_path_open(c.path, O_WRONLY, 0, HOST_PATH_REGULAR, err, sizeof(err));
+	if (fd == -ENOENT) {
+		fd = host_path_open(c.path, O_WRONLY | O_CREAT | O_EXCL, 0644, HOST_PATH_REGULAR,
+				    err, sizeof(err));
+		if (fd >= 0)
+			unlink(c.path);
+	}
 	if (fd < 0) {
-		int err = -errno;
-		log_error("console: cannot open %s: %s", c.path, strerror(-err));
-		return err;
+		log_error("console: cannot open %s", err);
+		return fd;
 	}
 	close(fd);
 	return 0;

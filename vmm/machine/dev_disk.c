@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "virtio/blk/blk.h"
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 #include "vmm/machine/dev_pmem.h"
 #include "vmm/machine/dev_vhost_user.h"
@@ -118,14 +119,17 @@ static int check_mode(const struct virtio_blk_opts *o, const struct stat *st)
  * its problems are the user's and are said before KVM is opened. `st` gets its identity. */
 static int check_one(const struct virtio_blk_opts *o, struct stat *st)
 {
-	/* O_NONBLOCK: a FIFO opened read-only would wait for a writer; it is refused below. */
-	int fd = open(o->path, (o->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK), err = 0;
+	/* host_path_open(): a FIFO, a character device or a file of /proc is refused at once. */
+	char msg[512];
+	int fd = host_path_open(o->path, o->ro ? O_RDONLY : O_RDWR, 0,
+				HOST_PATH_REGULAR | HOST_PATH_BLOCK, msg, sizeof(msg)),
+	    err = 0;
 	if (fd < 0) {
-		err = -errno;
-		bool ro_hint = !o->ro && (errno == EACCES || errno == EROFS || errno == EPERM);
-		log_error("disk %s: cannot open%s: %s%s", o->path, o->ro ? " read-only" : "",
-			  strerror(-err), ro_hint ? " (add ,ro to use it read-only)" : "");
-		return err;
+		bool ro_hint = !o->ro && (fd == -EACCES || fd == -EROFS || fd == -EPERM) &&
+			       !strstr(msg, "never opens");
+		log_error("disk %s%s%s", msg, o->ro ? " (opening it read-only)" : "",
+			  ro_hint ? " (add ,ro to use it read-only)" : "");
+		return fd;
 	}
 	if (fstat(fd, st) < 0)
 		err = -errno;

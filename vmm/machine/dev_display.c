@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 #include "vmm/machine/vm.h"
 
@@ -67,17 +68,23 @@ static int parse_input_script(struct vm_config *cfg, const char *arg, char *err,
 
 /* The --screenshot is written at exit, long after KVM: its directory must be there and
  * writable now. */
+/* The screenshot is written as PATH.tmp and renamed (png_write_xrgb()): its directory must be a
+ * real one (host_path_open(): not of /proc or /sys) that we may write. */
 static int check_screenshot(const char *path)
 {
-	char copy[PATH_MAX];
+	char copy[PATH_MAX], why[512];
 	snprintf(copy, sizeof(copy), "%s", path);
 	const char *dir = dirname(copy);
-	if (access(dir, W_OK) != 0) {
-		int err = -errno;
-		log_error("--screenshot %s: directory %s: %s", path, dir, strerror(-err));
-		return err;
+	int fd = host_path_open(dir, O_RDONLY, 0, HOST_PATH_DIR, why, sizeof(why));
+	if (fd >= 0) {
+		close(fd);
+		if (access(dir, W_OK) == 0)
+			return 0;
+		snprintf(why, sizeof(why), "%s: %s", dir, strerror(errno));
+		fd = -errno;
 	}
-	return 0;
+	log_error("--screenshot %s: directory %s", path, why);
+	return fd;
 }
 
 static int check_display(const struct vm_config *cfg)
@@ -92,11 +99,12 @@ static int check_display(const struct vm_config *cfg)
 			return err;
 	}
 	if (d->input_script) {
-		int fd = open(d->input_script, O_RDONLY | O_CLOEXEC);
+		char why[512];
+		int fd = host_path_open(d->input_script, O_RDONLY, 0, HOST_PATH_REGULAR, why,
+					sizeof(why));
 		if (fd < 0) {
-			int err = -errno;
-			log_error("input script %s: %s", d->input_script, strerror(-err));
-			return err;
+			log_error("input script %s", why);
+			return fd;
 		}
 		close(fd);
 	}

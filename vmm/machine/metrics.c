@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "virtio/core/device.h"
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
 #include "vmm/machine/vm.h"
@@ -33,6 +34,9 @@ static struct {
 	struct vm *vm;	      /* attached VM, or NULL */
 	int fd;		      /* the sink, or -1 */
 	bool fifo;
+	bool created; /* open_sink() made the file (metrics_discard() removes it) */
+	dev_t dev;    /* the sink's identity, for that removal */
+	ino_t ino;
 	char *path;
 	char *line_id;	    /* each line's "id", or NULL */
 	json_t *line_props; /* each line's "properties", or NULL */
@@ -373,18 +377,35 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Opens the sink as metrics_set_sink() describes; M.lock held. */
-static int open_sink(const char *path)
+/* Opens the sink as metrics_set_sink() describes, through host_path_open() (docs/security.md,
+ * "Paths from outside"): write-only, a regular file (created if missing: M.created remembers
+ * it, for metrics_discard()) or a FIFO that has a reader (left non-blocking: a full pipe drops
+ * the line); never a device or a file of /proc. M.lock held. */
+static int open_sink(const char *path, char *err, size_t errlen)
 {
+	const unsigned kinds = HOST_PATH_REGULAR | HOST_PATH_FIFO;
 	struct stat st;
-	bool fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
-	int flags = fifo ? O_RDWR | O_NONBLOCK : O_WRONLY | O_APPEND | O_CREAT;
-	int fd = open(path, flags | O_CLOEXEC, 0600);
+	bool created = false;
+	int fd = host_path_open(path, O_WRONLY | O_APPEND, 0, kinds, err, errlen);
 
+	if (fd == -ENOENT) {
+		fd = host_path_open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0600, kinds, err,
+				    errlen);
+		created = fd >= 0;
+	}
 	if (fd < 0)
-		return -errno;
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-e));
+		close(fd);
+		return e;
+	}
 	M.fd = fd;
-	M.fifo = fifo;
+	M.fifo = S_ISFIFO(st.st_mode);
+	M.created = created;
+	M.dev = st.st_dev;
+	M.ino = st.st_ino;
 	return 0;
 }
 
@@ -431,9 +452,11 @@ int metrics_set_sink(const char *path, unsigned period_ms, char *err, size_t err
 		pthread_mutex_unlock(&M.lock);
 		return -EALREADY;
 	}
-	e = open_sink(path);
+	char why[512];
+	e = open_sink(path, why, sizeof(why));
 	if (e) {
-		say(err, errlen, "cannot open metrics file %s: %s", path, e);
+		if (err && errlen)
+			snprintf(err, errlen, "metrics file %s", why);
 	} else {
 		M.path = strdup(path);
 		e = M.path ? start_thread(period_ms ? period_ms : METRICS_FLUSH_PERIOD_MS)
@@ -450,6 +473,21 @@ int metrics_set_sink(const char *path, unsigned period_ms, char *err, size_t err
 	}
 	pthread_mutex_unlock(&M.lock);
 	return e;
+}
+
+void metrics_discard(void)
+{
+	struct stat st;
+
+	pthread_mutex_lock(&M.lock);
+	/* the name still the file we made (nobody replaced it meanwhile) */
+	bool ours = M.fd >= 0 && M.created && M.path && stat(M.path, &st) == 0 &&
+		    st.st_dev == M.dev && st.st_ino == M.ino;
+	if (ours && unlink(M.path) < 0)
+		log_debug("metrics: cannot remove %s: %s", M.path, strerror(errno));
+	close_fd(&M.fd); /* so that metrics_shutdown() writes no last line */
+	pthread_mutex_unlock(&M.lock);
+	metrics_shutdown();
 }
 
 void metrics_shutdown(void)

@@ -52,6 +52,8 @@ void metrics_attach_vm(struct vm *vm);
 /* Sets the sink, once per process, and starts the flush thread, which writes a line every
  * `period_ms` (0: METRICS_FLUSH_PERIOD_MS) from then on; the first line is written after one
  * period (metrics_flush() writes one now). Each line is the compact document and '\n'.
+ *   - the path is opened through host_path_open() (docs/security.md, "Paths from outside"): a
+ *     regular file or a FIFO, never a device or a file of /proc or /sys;
  *   - a FIFO is opened read-write and non-blocking (Linux): opening never waits for a reader,
  *     and holding our own read end means a reader that goes away never raises SIGPIPE. Lines
  *     wait in the pipe for a reader; when the pipe is full, a flush fails with -EAGAIN and the
@@ -78,5 +80,9 @@ int metrics_flush(void);
  * metrics_set_sink() races it): stops the flush thread, writes a last line, closes the sink and
  * detaches the VM. Afterwards the state is as at process start (a sink may be set again). */
 void metrics_shutdown(void);
+
+/* metrics_shutdown() for a VMM whose start failed: no last line is written, and a file that
+ * metrics_set_sink() created is removed again (a failed start leaves nothing behind). */
+void metrics_discard(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/base/host_path.h"
 #include "vmm/base/layout.h"
 
 int pmem_file_open(struct pmem_file *f, const char *path, bool read_only, char *err, size_t errlen)
@@ -17,19 +18,17 @@ int pmem_file_open(struct pmem_file *f, const char *path, bool read_only, char *
 	int e;
 
 	*f = (struct pmem_file){.fd = -1, .read_only = read_only};
-	f->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* host_path_open(): a FIFO, a device or a file of /proc is refused at once */
+	f->fd =
+	    host_path_open(path, read_only ? O_RDONLY : O_RDWR, 0, HOST_PATH_REGULAR, err, errlen);
 	if (f->fd < 0) {
-		e = -errno;
-		snprintf(err, errlen, "cannot open %s%s: %s", path, read_only ? "" : " read-write",
-			 strerror(-e));
+		e = f->fd;
+		f->fd = -1;
 		return e;
 	}
 	if (fstat(f->fd, &st) < 0) {
 		e = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(-e));
-	} else if (!S_ISREG(st.st_mode)) {
-		e = -EINVAL;
-		snprintf(err, errlen, "%s is not a regular file", path);
 	} else if (st.st_size <= 0 || (uint64_t)st.st_size % LAYOUT_PMEM_ALIGN ||
 		   (uint64_t)st.st_size > LAYOUT_PHYS_MAX / 2) {
 		e = -EINVAL;

@@ -237,6 +237,8 @@ static int check_inputs(struct vm *vm, bool boot)
 {
 	const struct vm_config *cfg = vm->cfg;
 	int err = boot ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
+	if (!err) /* the command line, the config file's boot_args, a snapshot's append */
+		err = boot_check_cmdline(boot ? &vm->boot : NULL, cfg->append);
 	if (!err)
 		err = device_table_check(cfg);
 	return vmm_exit_status(err);
@@ -462,6 +464,9 @@ static const struct sandbox_rule main_rules[] = {
     SB_ALLOW(SYS_unlinkat),
     SB_ALLOW(SYS_fstat),
     SB_ALLOW(SYS_newfstatat),
+    /* host_path_open() (the screenshot at exit): the open file's file system, O_NONBLOCK off */
+    SB_ALLOW(SYS_fstatfs),
+    SB_ALLOW(SYS_fcntl),
     SB_ALLOW(SYS_lseek),
     SB_ALLOW(SYS_fsync),
     SB_ALLOW(SYS_fdatasync),
@@ -505,6 +510,7 @@ int vm_run(struct vm *vm)
 	} else {
 		if (vm->start_paused)
 			vm_pause_hold_start(vm);
+		vm->ran = true;
 		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
 			if (vcpu_start(&vm->vcpus[i]))
 				vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);

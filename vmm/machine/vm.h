@@ -61,6 +61,8 @@ struct vm {
 	void (*on_started)(void *opaque);
 	void *on_started_opaque;
 	bool migrated;	   /* came from a live migration: vCPU 0 logs when the guest runs again */
+	bool ran;	   /* vm_run() got to start the vCPUs: a start that failed before that
+			    * removes the files it created (the console file: vm_devices_destroy()) */
 	bool start_paused; /* vm_run() starts the VM paused, before any guest instruction (a
 			    * restore's resume_vm=false, a migration's prebuilt destination) */
 

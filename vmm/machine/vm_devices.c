@@ -212,6 +212,8 @@ void vm_devices_destroy(struct vm *vm)
 		i8042_detach(&d->i8042, &vm->pio);
 	if (d->attached & DEV_COM1)
 		uart8250_detach(&d->com1, &vm->pio);
+	if (d->console_open && !vm->ran)
+		console_discard(&d->console); /* a failed start leaves no console file it made */
 	if (d->console_open)
 		console_close(&d->console);
 	free(d);

@@ -1,6 +1,7 @@
 /* pread/pwrite loops, temporary names and directory fsync for the snapshot writers. */
 #include "vmm/snapshot/snap_file.h"
 
+#include "vmm/base/host_path.h"
 #include "vmm/snapshot/snap_err.h"
 
 #include <errno.h>
@@ -56,16 +57,23 @@ char *snap_tmp_path(const char *path)
 
 int snap_fsync_dir(const char *path)
 {
-	char *copy = strdup(path);
+	char *copy = strdup(path), why[64];
 	if (!copy)
 		return -ENOMEM;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = host_path_open(dirname(copy), O_RDONLY, 0, HOST_PATH_DIR, why, sizeof(why));
 	free(copy);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	int ret = fsync(fd) ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+int snap_create_tmp(const char *tmp, char *err, size_t errlen)
+{
+	/* O_NOFOLLOW: a symbolic link planted at PATH.tmp is refused, never written through */
+	return host_path_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600,
+			      HOST_PATH_REGULAR, err, errlen);
 }
 
 int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errlen)
@@ -88,16 +96,16 @@ int snap_open_regular(const char *path, int flags, const char *what, int *fd, ui
 		      char *err, size_t errlen)
 {
 	const char *sp = what[0] ? " " : "";
+	char why[512];
 	struct stat st;
-	int f = open(path, flags | O_CLOEXEC);
+	/* host_path_open(): the type is checked on the open file, opened without waiting (a FIFO
+	 * is refused at once), and nothing of /proc or /sys */
+	int f = host_path_open(path, flags, 0, HOST_PATH_REGULAR, why, sizeof(why));
 	if (f < 0)
-		return snap_err(err, errlen, -errno, "%s%s%s: %s", what, sp, path, strerror(errno));
-	int ret = 0;
-	if (fstat(f, &st))
-		ret = snap_err(err, errlen, -errno, "%s%s%s: %s", what, sp, path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		ret = snap_err(err, errlen, -EINVAL, "%s%s%s: not a regular file", what, sp, path);
-	if (ret) {
+		return snap_err(err, errlen, f, "%s%s%s", what, sp, why);
+	if (fstat(f, &st)) {
+		int ret =
+		    snap_err(err, errlen, -errno, "%s%s%s: %s", what, sp, path, strerror(errno));
 		close(f);
 		return ret;
 	}

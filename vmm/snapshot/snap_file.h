@@ -19,10 +19,15 @@ char *snap_tmp_path(const char *path);
 /* fsyncs the directory holding `path`, so a rename into it is durable. Returns 0 or -errno. */
 int snap_fsync_dir(const char *path);
 
-/* Opens `path` with `flags` and checks it is a regular file; *fd and *size on success. `what`
- * prefixes the messages ("memory file", or ""). Returns 0 or -errno / -EINVAL with err set. */
+/* Opens `path` with `flags` through host_path_open() (a regular file; a FIFO, a device or a
+ * file of /proc is refused without waiting); *fd and *size on success. `what` prefixes the
+ * messages ("memory file", or ""). Returns 0 or -errno / -EINVAL with err set. */
 int snap_open_regular(const char *path, int flags, const char *what, int *fd, uint64_t *size,
 		      char *err, size_t errlen);
+
+/* Creates (or truncates) the temporary file `tmp` for writing, through host_path_open(): a
+ * regular file, not through a symbolic link. Returns the fd, or -errno with err set. */
+int snap_create_tmp(const char *tmp, char *err, size_t errlen);
 
 /* Ends writing `tmp` (its result so far in `ret`): on success renames it to `path` and fsyncs
  * the directory; on any failure removes `tmp`. The reason goes to err. Frees `tmp`. Returns

@@ -124,11 +124,9 @@ int snap_writer_append(struct snap_writer *dst, const struct snap_writer *src)
 	return 0;
 }
 
-static int write_file(const char *path, const uint8_t *buf, size_t len, const uint8_t *trailer)
+/* Writes the snapshot to `fd` (a new temporary file: snap_create_tmp()) and closes it. */
+static int write_file(int fd, const uint8_t *buf, size_t len, const uint8_t *trailer)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
 	int ret = snap_pwrite_all(fd, buf, len, 0);
 	if (!ret)
 		ret = snap_pwrite_all(fd, trailer, SNAP_TRAILER_SIZE, len);
@@ -152,7 +150,13 @@ int snap_writer_save(struct snap_writer *w, const char *path, char *err, size_t 
 	char *tmp = snap_tmp_path(path);
 	if (!tmp)
 		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
-	return snap_commit_tmp(tmp, path, write_file(tmp, w->buf, w->len, trailer), err, errlen);
+	char why[512];
+	int fd = snap_create_tmp(tmp, why, sizeof(why));
+	if (fd < 0) {
+		free(tmp);
+		return snap_err(err, errlen, fd, "%s", why);
+	}
+	return snap_commit_tmp(tmp, path, write_file(fd, w->buf, w->len, trailer), err, errlen);
 }
 
 int snap_writer_finish(struct snap_writer *w, const uint8_t **bytes, size_t *len)

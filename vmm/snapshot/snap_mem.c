@@ -71,10 +71,12 @@ static int save_full(const struct guest_mem *mem, const char *path, char *err, s
 	char *tmp = snap_tmp_path(path);
 	if (!tmp)
 		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
-	int ret = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		ret = -errno;
-	else if (ftruncate(fd, (off_t)(mem->ram_size + snap_mem_hotplug_bytes(mem))))
+	char why[512];
+	int ret = 0, fd = snap_create_tmp(tmp, why, sizeof(why));
+	if (fd < 0) {
+		free(tmp);
+		return snap_err(err, errlen, fd, "%s", why);
+	} else if (ftruncate(fd, (off_t)(mem->ram_size + snap_mem_hotplug_bytes(mem))))
 		ret = -errno;
 	else
 		ret = write_pages(fd, mem, NULL);

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/base/host_path.h"
 #include "vmm/base/log.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/ui/terminal.h"
@@ -382,10 +384,42 @@ void console_input_ready(struct console *c)
 
 /* --- lifecycle ------------------------------------------------------------------------------ */
 
+/* file:PATH, through host_path_open() (docs/security.md, "Paths from outside"): write-only, a
+ * regular file (never a FIFO, a device or a file of /proc), created when missing; `created`
+ * remembers that, for console_discard(). */
+static int open_file(struct console *c)
+{
+	const struct console_config *cfg = &c->cfg;
+	int flags = O_WRONLY | (cfg->append ? O_APPEND : O_TRUNC);
+	char err[512];
+	struct stat st;
+
+	if (!cfg->path || !*cfg->path) {
+		log_error("console: file mode needs a path");
+		return -EINVAL;
+	}
+	int fd = host_path_open(cfg->path, flags, 0, HOST_PATH_REGULAR, err, sizeof(err));
+	if (fd == -ENOENT) {
+		fd = host_path_open(cfg->path, flags | O_CREAT | O_EXCL, 0644, HOST_PATH_REGULAR,
+				    err, sizeof(err));
+		c->created = fd >= 0 && fstat(fd, &st) == 0;
+		if (c->created) {
+			c->created_dev = st.st_dev;
+			c->created_ino = st.st_ino;
+		}
+	}
+	if (fd < 0) {
+		log_error("console: cannot open %s", err);
+		return fd;
+	}
+	c->out_fd = fd;
+	c->own_out_fd = true;
+	return 0;
+}
+
 static int open_backend(struct console *c)
 {
 	const struct console_config *cfg = &c->cfg;
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (cfg->append ? O_APPEND : O_TRUNC);
 
 	switch (cfg->mode) {
 	case CONSOLE_MODE_NONE:
@@ -399,17 +433,7 @@ static int open_backend(struct console *c)
 		c->in_fd = cfg->in_fd;
 		return 0;
 	case CONSOLE_MODE_FILE:
-		if (!cfg->path || !*cfg->path) {
-			log_error("console: file mode needs a path");
-			return -EINVAL;
-		}
-		c->out_fd = open(cfg->path, flags, 0644);
-		if (c->out_fd < 0) {
-			log_error("console: cannot open %s: %s", cfg->path, strerror(errno));
-			return -errno;
-		}
-		c->own_out_fd = true;
-		return 0;
+		return open_file(c);
 	}
 	return -EINVAL;
 }
@@ -543,6 +567,17 @@ void console_stop(struct console *c)
 		terminal_restore();
 		c->entered_raw = false;
 	}
+}
+
+void console_discard(struct console *c)
+{
+	struct stat st;
+
+	/* only the file we made, if its name still leads to it */
+	if (c->created && c->cfg.path && stat(c->cfg.path, &st) == 0 &&
+	    st.st_dev == c->created_dev && st.st_ino == c->created_ino && unlink(c->cfg.path) < 0)
+		log_debug("console: cannot remove %s: %s", c->cfg.path, strerror(errno));
+	c->created = false;
 }
 
 void console_close(struct console *c)

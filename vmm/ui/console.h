@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vmm/base/vm_control.h"
 
@@ -79,7 +80,10 @@ struct console {
 	struct console_config cfg;
 	int out_fd, in_fd; /* -1 when absent */
 	bool own_out_fd;   /* opened by us (file mode) */
-	int wake_fd;	   /* eventfd: input ready / stop, for the input thread */
+	bool created;	   /* file mode: console_open() created the file (console_discard()) */
+	dev_t created_dev; /* and its identity */
+	ino_t created_ino;
+	int wake_fd; /* eventfd: input ready / stop, for the input thread */
 	struct console_input input;
 	struct console_escape escape;
 
@@ -125,6 +129,10 @@ int console_start(struct console *c);
  * Idempotent. Later console_write() calls write synchronously. Blocks until the output fd has
  * taken everything (a reader that never reads stalls it, as it stalls a writing guest). */
 void console_stop(struct console *c);
+
+/* For a VM that never ran (a failed start): removes the file console_open() created, if its
+ * name still leads to it, so a failed start leaves nothing behind. Before console_close(). */
+void console_discard(struct console *c);
 
 /* console_stop() + release everything. Once per successful console_open(). */
 void console_close(struct console *c);

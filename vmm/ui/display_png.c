@@ -2,10 +2,13 @@
 #include "vmm/ui/display_png.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "vmm/base/host_path.h"
 
 #define STORED_MAX  65535u /* RFC 1951 3.2.4: LEN is 16 bits */
 #define PNG_MAX_DIM 16384u
@@ -142,9 +145,15 @@ int png_write_xrgb(const char *path, const uint32_t *pixels, uint32_t width, uin
 	free(raw);
 	if (!z)
 		return err;
-	f = fopen(tmp, "wb");
+	/* host_path_open(): a regular file, not through a symbolic link planted at PATH.tmp */
+	char why[64];
+	int fd = host_path_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644,
+				HOST_PATH_REGULAR, why, sizeof(why));
+	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	if (!f) {
-		err = -errno;
+		err = fd < 0 ? fd : -errno;
+		if (fd >= 0)
+			close(fd);
 		free(z);
 		return err;
 	}
