@@ -25,7 +25,7 @@
 static int open_regular(const char *path, const char *what, uint64_t *size)
 {
 	struct stat st;
-	char err[512];
+	char err[HOST_PATH_ERR_MAX];
 	int fd = host_path_open(path, O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err));
 
 	if (fd < 0) {

@@ -68,7 +68,7 @@ int api_logger_check(const json_t *body, struct log_config *out, char *err, size
  * never a stuck thread; never a device or a file of /proc (/proc/self/mem). */
 static int open_log(const char *path, char *err, size_t errlen)
 {
-	char why[512];
+	char why[HOST_PATH_ERR_MAX];
 	int fd = host_path_open(path, O_WRONLY | O_APPEND, 0, HOST_PATH_REGULAR | HOST_PATH_FIFO,
 				why, sizeof(why));
 	if (fd < 0)

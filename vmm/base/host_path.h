@@ -24,8 +24,13 @@
 #ifndef VMM_HOST_PATH_H
 #define VMM_HOST_PATH_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* Room for any message host_path_open() writes: the longest path and a sentence around it.
+ * Callers size their err buffers with it, so no message is cut mid-path. */
+#define HOST_PATH_ERR_MAX (PATH_MAX + 256)
 
 /* The kinds of file a use accepts (a bit set). */
 #define HOST_PATH_REGULAR (1u << 0) /* a regular file */

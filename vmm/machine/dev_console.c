@@ -50,7 +50,7 @@ struct dev_console_cfg dev_console_config(const struct vm_config *cfg)
 static int check_console(const struct vm_config *cfg)
 {
 	struct dev_console_cfg c = dev_console_config(cfg);
-	char err[512];
+	char err[HOST_PATH_ERR_MAX];
 	if (c.mode != CONSOLE_MODE_FILE)
 		return 0;
 	int fd = host_path_open(c.path, O_WRONLY, 0, HOST_PATH_REGULAR, err, sizeof(err));

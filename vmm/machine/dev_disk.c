@@ -120,7 +120,7 @@ static int check_mode(const struct virtio_blk_opts *o, const struct stat *st)
 static int check_one(const struct virtio_blk_opts *o, struct stat *st)
 {
 	/* host_path_open(): a FIFO, a character device or a file of /proc is refused at once. */
-	char msg[512];
+	char msg[HOST_PATH_ERR_MAX];
 	int fd = host_path_open(o->path, o->ro ? O_RDONLY : O_RDWR, 0,
 				HOST_PATH_REGULAR | HOST_PATH_BLOCK, msg, sizeof(msg)),
 	    err = 0;

@@ -72,7 +72,7 @@ static int parse_input_script(struct vm_config *cfg, const char *arg, char *err,
  * real one (host_path_open(): not of /proc or /sys) that we may write. */
 static int check_screenshot(const char *path)
 {
-	char copy[PATH_MAX], why[512];
+	char copy[PATH_MAX], why[HOST_PATH_ERR_MAX];
 	snprintf(copy, sizeof(copy), "%s", path);
 	const char *dir = dirname(copy);
 	int fd = host_path_open(dir, O_RDONLY, 0, HOST_PATH_DIR, why, sizeof(why));
@@ -99,7 +99,7 @@ static int check_display(const struct vm_config *cfg)
 			return err;
 	}
 	if (d->input_script) {
-		char why[512];
+		char why[HOST_PATH_ERR_MAX];
 		int fd = host_path_open(d->input_script, O_RDONLY, 0, HOST_PATH_REGULAR, why,
 					sizeof(why));
 		if (fd < 0) {

@@ -452,7 +452,7 @@ int metrics_set_sink(const char *path, unsigned period_ms, char *err, size_t err
 		pthread_mutex_unlock(&M.lock);
 		return -EALREADY;
 	}
-	char why[512];
+	char why[HOST_PATH_ERR_MAX];
 	e = open_sink(path, why, sizeof(why));
 	if (e) {
 		if (err && errlen)

@@ -57,7 +57,7 @@ char *snap_tmp_path(const char *path)
 
 int snap_fsync_dir(const char *path)
 {
-	char *copy = strdup(path), why[64];
+	char *copy = strdup(path), why[HOST_PATH_ERR_MAX];
 	if (!copy)
 		return -ENOMEM;
 	int fd = host_path_open(dirname(copy), O_RDONLY, 0, HOST_PATH_DIR, why, sizeof(why));
@@ -96,7 +96,7 @@ int snap_open_regular(const char *path, int flags, const char *what, int *fd, ui
 		      char *err, size_t errlen)
 {
 	const char *sp = what[0] ? " " : "";
-	char why[512];
+	char why[HOST_PATH_ERR_MAX];
 	struct stat st;
 	/* host_path_open(): the type is checked on the open file, opened without waiting (a FIFO
 	 * is refused at once), and nothing of /proc or /sys */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "vmm/base/host_path.h"
 #include "vmm/base/sort.h"
 #include "vmm/snapshot/snap_err.h"
 #include "vmm/snapshot/snap_file.h"
@@ -150,7 +151,7 @@ int snap_writer_save(struct snap_writer *w, const char *path, char *err, size_t 
 	char *tmp = snap_tmp_path(path);
 	if (!tmp)
 		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
-	char why[512];
+	char why[HOST_PATH_ERR_MAX];
 	int fd = snap_create_tmp(tmp, why, sizeof(why));
 	if (fd < 0) {
 		free(tmp);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/base/host_path.h"
 #include "vmm/snapshot/snap_err.h"
 #include "vmm/snapshot/snap_file.h"
 
@@ -71,7 +72,7 @@ static int save_full(const struct guest_mem *mem, const char *path, char *err, s
 	char *tmp = snap_tmp_path(path);
 	if (!tmp)
 		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
-	char why[512];
+	char why[HOST_PATH_ERR_MAX];
 	int ret = 0, fd = snap_create_tmp(tmp, why, sizeof(why));
 	if (fd < 0) {
 		free(tmp);

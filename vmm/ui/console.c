@@ -391,7 +391,7 @@ static int open_file(struct console *c)
 {
 	const struct console_config *cfg = &c->cfg;
 	int flags = O_WRONLY | (cfg->append ? O_APPEND : O_TRUNC);
-	char err[512];
+	char err[HOST_PATH_ERR_MAX];
 	struct stat st;
 
 	if (!cfg->path || !*cfg->path) {
