@@ -104,13 +104,48 @@ int sandbox_landlock_add_rules(const char *spec)
  * list) when a new thread's first malloc makes an arena: a vCPU thread died by SIGSYS when
  * Landlock refused the file (api_firecracker.sh). A sanitized build's LeakSanitizer lists
  * /proc/self/task at exit. */
+static const struct landlock_path always[] = {
+    {"/sys/devices/system/cpu/online", LANDLOCK_READ},
+    {"/etc/localtime", LANDLOCK_READ},
+    {"/dev/urandom", LANDLOCK_READ},
+    {"/proc/self", LANDLOCK_READ}, /* sanitized builds only: see n_always() */
+};
+
+static size_t n_always(void)
+{
+	size_t n = sizeof(always) / sizeof(always[0]);
+	return sandbox_sanitizer()->n ? n : n - 1;
+}
+
 static void allow_always(void)
 {
-	sandbox_landlock_allow("/sys/devices/system/cpu/online", LANDLOCK_READ);
-	sandbox_landlock_allow("/etc/localtime", LANDLOCK_READ);
-	sandbox_landlock_allow("/dev/urandom", LANDLOCK_READ);
-	if (sandbox_sanitizer()->n)
-		sandbox_landlock_allow("/proc/self", LANDLOCK_READ);
+	for (size_t i = 0; i < n_always(); i++)
+		sandbox_landlock_allow(always[i].path, always[i].access);
+}
+
+/* The ruleset of `always` alone, built on first use (-1: none, Landlock unsupported). */
+static bool base_built;
+static int base_fd = -1;
+
+int sandbox_landlock_apply_base(void)
+{
+	int err = 0;
+
+	if (L.off || !sandbox_enabled())
+		return 0;
+	pthread_mutex_lock(&L.lock);
+	if (!base_built) {
+		int abi = landlock_abi();
+		int fd = abi < 1 ? -1 : landlock_ruleset_build(always, n_always(), abi);
+		if (abi >= 1 && fd < 0)
+			err = fd;
+		else
+			base_fd = fd;
+		base_built = !err;
+	}
+	int fd = base_fd;
+	pthread_mutex_unlock(&L.lock);
+	return err ? err : fd < 0 ? 0 : landlock_restrict(fd);
 }
 
 static void log_allowed(int abi)
