@@ -99,7 +99,7 @@ static const char usage_text[] =
     "                           gets vmm-jail/ID under the caller's cgroup there (cpu.max and\n"
     "                           memory.max translated); a controller found nowhere is a bad\n"
     "                           command line, refused before anything is made\n"
-    "  --file HOST[:JAIL][:ro|:rw] bind-mount HOST at JAIL (default /BASENAME), read-only unless\n"
+    "  --file HOST[:JAIL][:rw]  bind-mount HOST at JAIL (default /BASENAME), read-only unless\n"
     "                           :rw; repeatable. uid:gid must be able to read (write) it\n"
     "  --keep-dev /dev/NAME     also make this device node, owned by uid:gid; repeatable\n"
     "  --keep                   leave CHROOT_BASE/ID after the VMM exits\n"
