@@ -2,18 +2,11 @@
 #include "vmm/sandbox/broker.h"
 
 #include <errno.h>
-#include <linux/capability.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "vmm/base/log.h"
-
-/* What a root VMM needs to build a VM for the API: a tap (TUNSETIFF makes one), the operator's
- * files whatever their owner and mode, as the command line opens them. */
-#define BROKER_CAPS                                                                                \
-	(SANDBOX_CAP(CAP_NET_ADMIN) | SANDBOX_CAP(CAP_DAC_OVERRIDE) |                              \
-	 SANDBOX_CAP(CAP_DAC_READ_SEARCH))
 
 static struct {
 	pthread_mutex_t lock; /* the slot below; callers also hold `call` for a whole call */
@@ -44,7 +37,7 @@ static void *broker_thread(void *opaque)
 	(void)opaque;
 	on_broker = true;
 	pthread_setname_np(pthread_self(), "broker");
-	int r = sandbox_enter_before_vm("broker", B.lists, B.n, BROKER_CAPS, false);
+	int r = sandbox_enter_before_vm("broker", B.lists, B.n, SANDBOX_BUILD_CAPS, false);
 	pthread_mutex_lock(&B.lock);
 	B.start_result = r;
 	pthread_cond_broadcast(&B.cond);

@@ -19,6 +19,7 @@
 #ifndef VMM_SANDBOX_H
 #define VMM_SANDBOX_H
 
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -105,6 +106,14 @@ int sandbox_enter(const char *role, const struct sandbox_list *const *lists, siz
 
 /* A capability (CAP_xxx of <linux/capability.h>) as a bit of a `keep` mask. */
 #define SANDBOX_CAP(cap) (1ull << (cap))
+
+/* What building a VM needs of root's capabilities, and all the thread that builds it (the main
+ * thread, or the broker for the API: vmm/sandbox/broker.h) keeps until the VM exists: a tap
+ * (TUNSETIFF creates one: CAP_NET_ADMIN, 12), the operator's files whatever their owner and
+ * mode, as root opens them (CAP_DAC_OVERRIDE, 1; CAP_DAC_READ_SEARCH, 2). */
+#define SANDBOX_BUILD_CAPS                                                                         \
+	(SANDBOX_CAP(CAP_NET_ADMIN) | SANDBOX_CAP(CAP_DAC_OVERRIDE) |                              \
+	 SANDBOX_CAP(CAP_DAC_READ_SEARCH))
 
 /* Confines the calling thread as `role` before the VM exists: every capability dropped but
  * those of `keep` (SANDBOX_CAP bits) it has, no_new_privs, with `landlock` the Landlock set

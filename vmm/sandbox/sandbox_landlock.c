@@ -5,10 +5,14 @@
  * creates afterwards, never its siblings. The threads that serve the guest (vCPUs, device I/O,
  * console, metrics) all call sandbox_enter() after the set is sealed, and so does the main
  * thread (confine_main) before it creates the vCPUs: sandbox_enter() applies the set. The API
- * thread started before the VM existed (it configures it, opening kernels, disks and taps):
- * its first entry (sandbox_enter_early) comes before the seal and adds no Landlock; its
- * second entry, once the VM exists (api_http_confine), does. A thread entering twice, or one
- * created by a restricted thread, stacks the same set again: harmless (it can only narrow). */
+ * thread starts before the VM exists and is restricted from its first entry
+ * (sandbox_enter_early) to the `always` set alone (sandbox_landlock_apply_base()): it opens
+ * nothing else, ever, as Landlock cannot widen; the broker (broker.h), unrestricted until the
+ * seal, opens the kernels, disks and snapshots its requests name and builds the VM, and takes
+ * the sealed set at its second entry (sandbox_broker_confine), as the API thread does
+ * (api_http_confine: the sealed set stacked on `always` changes nothing for it). A thread
+ * entering twice, or one created by a restricted thread, stacks the set again: harmless (it
+ * can only narrow). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
