@@ -144,6 +144,25 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" http://local
 stop
 rm -f "$sock"
 
+# The same switch when the API builds the VM: the broker and the API thread, confined before
+# it, take part in it (CAP_SETUID/CAP_SETGID kept until then), then lose every capability.
+lib_new_run "--user 65534:65534, API-built VM"
+"$VMM" --api-sock "$sock" --user 65534:65534 --debug-exit --console stdio </dev/null \
+	>"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+codes="$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT \
+	-d "{\"kernel_image_path\": \"$kernel\", \"boot_args\": \"halt.irq=1\"}" http://localhost/boot-source)"
+codes+=" $(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT \
+	-d '{"action_type": "InstanceStart"}' http://localhost/actions)"
+[ "$codes" = "204 204" ] && lib_ok "boot-source, InstanceStart: $codes" || lib_fail "API boot as 65534: $codes"
+sleep 1
+uids=$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/"$pid"/task/*/status | sort -u)
+[ "$uids" = 65534655346553465534 ] && lib_ok "every thread runs as 65534" || lib_fail "uids $uids"
+if check_threads 2; then lib_ok "every thread confined, its bounding set empty"; else lib_fail "a thread is not confined"; fi
+stop
+rm -f "$sock"
+
 # kernel_logged PID NR: the kernel's audit log (dmesg) has a seccomp record (type=1326) of PID's
 # system call NR. Where the log cannot be read (not root, an audit daemon takes the records)
 # it says so and checks nothing.
@@ -159,9 +178,9 @@ kernel_logged() {
 	fi
 }
 
-# a forbidden call on purpose (getpgrp, in no list), in each kind of thread: --seccomp on kills
+# a forbidden call on purpose (getpgrp, in no list), in each kind of thread (the broker too): --seccomp on kills
 # the VMM; --seccomp log (SCMP_ACT_LOG) lets the call through, the kernel logs it, the VM runs on
-for role in io-virtio-rng vcpu0 api; do
+for role in io-virtio-rng vcpu0 api broker; do
 	lib_new_run "$role makes a forbidden call, --seccomp on"
 	VMM_SANDBOX_TEST=1 VMM_SANDBOX_TEST_VIOLATION=$role timeout 60 "$VMM" --kernel "$kernel" \
 		--debug-exit --console stdio --rng --api-sock "$sock" --append "halt.irq=1" \
