@@ -156,6 +156,10 @@ static const struct sandbox_rule api_setup_rules[] = {
     SB_ALLOW(SYS_epoll_create1),
     SB_ALLOW(SYS_io_uring_setup),
     SB_ALLOW(SYS_io_uring_register),
+    /* the Landlock set sealed once the VM exists (control.c's seal_landlock): a ruleset can
+     * only ever restrict */
+    SB_ALLOW(SYS_landlock_create_ruleset),
+    SB_ALLOW(SYS_landlock_add_rule),
     /* InstanceStart and snapshot load build the VM on this thread (kvm.c, cpuid.c,
      * kvm_state.c's restore, the devices' KVM wiring) */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_API_VERSION),

@@ -1310,6 +1310,14 @@ static enum vm_source vm_source_of(const struct vm_config *cfg)
 				   : FROM_API;
 }
 
+/* On the broker when there is one: the set's paths are looked up with its capabilities (the
+ * operator's folders, whatever their mode), as the main thread that waited has none. */
+static int seal_landlock(void *unused)
+{
+	(void)unused;
+	return sandbox_landlock_seal();
+}
+
 static int run_phases(struct control *c, int sig_fd)
 {
 	int status = c->cfg->config_file ? load_config_file(c) : 0;
@@ -1342,7 +1350,7 @@ static int run_phases(struct control *c, int sig_fd)
 	 * the metrics and API threads apply it as they confine themselves (sandbox.h) */
 	if (c->cfg->api_sock)
 		sandbox_landlock_allow_dir_of(c->cfg->api_sock, LANDLOCK_CHANGE);
-	if (sandbox_landlock_seal()) {
+	if (sandbox_broker_run(seal_landlock, NULL)) {
 		mark_started(c);
 		return VMM_EXIT_ERROR;
 	}
