@@ -201,8 +201,9 @@ static int load_filter(const char *role, const struct sandbox_list *const *lists
 	return err;
 }
 
-/* The thread's effective and permitted capabilities (bit n: capability n). */
-static int get_capabilities(uint64_t *eff, uint64_t *prm)
+/* The calling thread's effective and permitted capabilities (bit n: capability n), and
+ * whether it has inheritable ones (capget() of pid 0: this thread). */
+static int get_capabilities(uint64_t *eff, uint64_t *prm, bool *inh)
 {
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2] = {{0}};
@@ -210,6 +211,7 @@ static int get_capabilities(uint64_t *eff, uint64_t *prm)
 		return -errno;
 	*eff = data[0].effective | (uint64_t)data[1].effective << 32;
 	*prm = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	*inh = data[0].inheritable || data[1].inheritable;
 	return 0;
 }
 
@@ -220,8 +222,9 @@ static int keep_capabilities(const char *role, uint64_t keep)
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2] = {{0}};
 	uint64_t eff, prm;
+	bool inh;
 
-	if (get_capabilities(&eff, &prm) == 0 && !(eff & ~keep) && !(prm & ~keep))
+	if (get_capabilities(&eff, &prm, &inh) == 0 && !(eff & ~keep) && !(prm & ~keep) && !inh)
 		return 0; /* nothing to drop (a thread created by a confined one) */
 	prm &= keep;
 	eff &= prm;
@@ -229,7 +232,7 @@ static int keep_capabilities(const char *role, uint64_t keep)
 	data[1].effective = (uint32_t)(eff >> 32);
 	data[0].permitted = (uint32_t)prm;
 	data[1].permitted = (uint32_t)(prm >> 32);
-	if (syscall(SYS_capset, &hdr, data) < 0 || get_capabilities(&eff, &prm) ||
+	if (syscall(SYS_capset, &hdr, data) < 0 || get_capabilities(&eff, &prm, &inh) || inh ||
 	    (eff | prm) & ~keep) {
 		log_error("sandbox: %s: cannot drop capabilities", role);
 		return -EPERM;
