@@ -64,6 +64,14 @@ int main(int argc, char **argv)
 		cli_free(&cfg);
 		return VMM_EXIT_USAGE;
 	}
+	/* Until it confines itself (vm_run()), the main thread keeps only what building the VM
+	 * needs, and what a --user switch does; the threads it creates start with no more. */
+	if (cfg.switch_user)
+		sandbox_announce_user_switch();
+	if (sandbox_keep_only("main", SANDBOX_BUILD_CAPS)) {
+		cli_free(&cfg);
+		return VMM_EXIT_ERROR;
+	}
 	int status;
 	if ((cfg.api_sock || cfg.config_file || cfg.restore || cfg.migrate_from) && !cfg.dump_dtb) {
 		status = control_run(&cfg); /* vmm/api/control.h */

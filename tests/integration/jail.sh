@@ -9,8 +9,10 @@
 #     sits in the jail's cgroups with pids.max written, serves its API on the jail's /run and
 #     did not inherit our fd 9; SIGTERM
 #     to vmm-jail stops it (status 143) and the jail's folder and cgroups are removed;
-#  3. bad command lines exit 2 with a message; setup failures (an existing jail, a controller
-#     the host lacks, a file 65534 cannot read) exit 1 or 2 with a message, and leave nothing.
+#     every thread of the VMM has an empty capability bounding set;
+#  3. bad command lines (a controller the host lacks, a --file mode that is none) exit 2 with
+#     one line before anything is made; setup failures (an existing jail, a file 65534 cannot
+#     read) exit 1 or 2 with a message, and leave nothing, the chroot base they made included.
 # labels: sandbox
 # requires: kvm root
 # timeout: 180
@@ -35,7 +37,7 @@ netns=()
 if command -v ip >/dev/null && ip netns add "$NS" 2>/dev/null; then
 	netns=(--netns "/var/run/netns/$NS")
 fi
-trap '[ -n "$jail_pid" ] && kill -9 "$jail_pid" 2>/dev/null; [ ${#netns[@]} -gt 0 ] && ip netns del "$NS"; rm -rf "$LIB_TMP"; [ "$BASE" = "$LIB_TMP/jails" ] || rm -rf "$BASE"' EXIT
+trap '[ -n "$jail_pid" ] && kill -9 "$jail_pid" 2>/dev/null; [ ${#netns[@]} -gt 0 ] && ip netns del "$NS"; rm -rf "$LIB_TMP"; [ "$BASE" = "$LIB_TMP/jails" ] || rm -rf "$BASE" "$BASE-fresh"' EXIT
 
 # check CONDITION-STATUS TEXT: one ok/FAIL line.
 check() {
@@ -117,6 +119,9 @@ if [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
 	check $? "uids and gids 65534, no supplementary groups"
 	grep -qP '^NoNewPrivs:\t1$' "/proc/$vmm_pid/status"
 	check $? "no_new_privs set"
+	bnd=$(awk '/^CapBnd:/ {print $2}' /proc/"$vmm_pid"/task/*/status | sort -u)
+	[ "$bnd" = 0000000000000000 ]
+	check $? "no bounding set on any of its $(ls /proc/"$vmm_pid"/task | wc -l) threads ($bnd)"
 	nspid=$(awk '/^NSpid:/ {print $3}' "/proc/$vmm_pid/status")
 	[ "$nspid" = 1 ]
 	check $? "PID $nspid in its PID namespace"
@@ -186,8 +191,28 @@ secret="$LIB_TMP/secret.elf"
 cp "$hello" "$secret" && chmod 600 "$secret"
 refused 2 '65534:65534 cannot read' --id "$ID-secret" "${common[@]}" --file "$secret" -- \
 	--kernel /secret.elf --debug-exit
-refused 1 'controller "nosuchctl" is not available' --id "$ID-cg" "${common[@]}" \
+# a controller the host lacks and a --file mode that is none: bad command lines, said in one
+# line before anything is made (no chroot base); a set-up that fails once the tree is made
+# (a file 65534 cannot read) removes the chroot base it made
+# one_line: stderr has exactly one "vmm-jail:" line
+one_line() {
+	[ "$(grep -c '^vmm-jail:' "$RUN_ERR")" = 1 ]
+	check $? "one line: $(head -n 1 "$RUN_ERR")"
+}
+fresh="$BASE-fresh/base"
+refused 2 'controller "bogus" is not available' --id "$ID-cg" --exec "$VMM" --uid 65534 \
+	--gid 65534 --chroot-base "$fresh" --cgroup bogus.file=1 -- --kernel /x
+one_line
+refused 2 'controller "nosuchctl" is not available' --id "$ID-cg" "${common[@]}" \
 	--cgroup nosuchctl.max=1 -- --kernel /x
+refused 2 '"rx" is not a mode \(ro or rw\)' --id "$ID-rx" --exec "$VMM" --uid 65534 \
+	--gid 65534 --chroot-base "$fresh" --file "$hello:/h:rx" -- --kernel /h
+one_line
+refused 2 '65534:65534 cannot read' --id "$ID-secret2" --exec "$VMM" --uid 65534 --gid 65534 \
+	--chroot-base "$fresh" --file "$secret" -- --kernel /secret.elf --debug-exit
+one_line
+[ ! -e "$BASE-fresh" ]
+check $? "no chroot base left behind by the failed jails ($(ls -d "$BASE-fresh" 2>/dev/null))"
 mkdir -p "$BASE/$ID-busy/root/keep"
 refused 1 'exists and is not empty' --id "$ID-busy" "${common[@]}" -- --kernel /x
 [ -d "$BASE/$ID-busy/root/keep" ]

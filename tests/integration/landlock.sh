@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Landlock (vmm/sandbox/landlock.c): once the VM is set up the VMM may open only what setup
-# allowed. A device thread and the API thread that open /etc/shadow on purpose (the test trigger
+# allowed, and the API thread nothing from its first request. A device thread and the API thread
+# (before any request, and once the VM runs) that open /etc/shadow on purpose (the test trigger
 # VMM_SANDBOX_TEST_VIOLATION=ROLE:open) get EACCES while the VMM runs on and the guest passes;
+# the files requests name are opened by the broker (PUT /logger, /boot-source);
 # with --landlock off the same open succeeds; -v -v lists what was allowed; a drive swap
 # (PATCH /drives) or a snapshot to a path outside the set is a 400 that says why, and
 # --landlock-rules lets a snapshot directory in.
@@ -38,8 +40,9 @@ grep -q "the io-virtio-rng thread's open(/etc/shadow): opened" "$RUN_ERR" &&
 	lib_ok "--landlock off: the open succeeds (the test can fail)" ||
 	lib_fail "--landlock off: $(grep shadow "$RUN_ERR")"
 
-# The API thread (seccomp on: its list has openat): its first entry comes before the VM
-# exists and adds no Landlock; its second, once the VM is set up, does.
+# The API thread (seccomp on: its list has openat) is under Landlock from its first entry,
+# before any request and with no VM: it opens nothing itself; the broker opens the files that
+# requests name (vmm/sandbox/broker.h).
 sock="$LIB_TMP/api.sock"
 disk="$LIB_TMP/disk.img"
 head -c 1M /dev/zero >"$disk"
@@ -55,6 +58,26 @@ api() { # api METHOD PATH BODY -> "STATUS BODY"
 		-d "$3" -w '\n%{http_code}' "http://localhost$2")
 	echo "${out##*$'\n'} ${out%$'\n'*}"
 }
+
+lib_new_run "API only, no VM yet: the API thread opens /etc/shadow"
+VMM_SANDBOX_TEST=1 VMM_SANDBOX_TEST_VIOLATION=api:open "$VMM" --api-sock "$sock" </dev/null \
+	>"$RUN_OUT" 2>"$RUN_ERR" &
+pid=$!
+for _ in $(seq 100); do grep -q "api thread's open(/etc/shadow)" "$RUN_ERR" && [ -S "$sock" ] && break; sleep 0.1; done
+grep -q "the api thread's open(/etc/shadow): Permission denied" "$RUN_ERR" &&
+	lib_ok "EACCES for the API thread before any request and any VM" ||
+	lib_fail "api thread before the VM: $(grep shadow "$RUN_ERR")"
+# a file a request names is opened all the same, by the broker: a log in a folder no rule has
+: >"$LIB_TMP/vmm.log"
+got=$(api PUT /logger "{\"log_path\": \"$LIB_TMP/vmm.log\", \"level\": \"Info\"}")
+[ "${got%% *}" = 204 ] &&
+	lib_ok "PUT /logger: the broker opens the file the request names" || lib_fail "PUT /logger -> $got"
+got=$(api PUT /boot-source "{\"kernel_image_path\": \"$(guest_path halt)\"}")
+[ "${got%% *}" = 204 ] && lib_ok "PUT /boot-source: the kernel checked by the broker" ||
+	lib_fail "PUT /boot-source -> $got"
+kill -TERM $pid
+wait $pid
+rm -f "$sock"
 
 lib_new_run "API-configured VM, the API thread opens /etc/shadow"
 VMM_SANDBOX_TEST=1 VMM_SANDBOX_TEST_VIOLATION=api:open "$VMM" --api-sock "$sock" --debug-exit \

@@ -25,25 +25,37 @@ stop() {
 	wait "$pid" 2>/dev/null
 }
 
-# every thread: Seccomp 2 (filter), NoNewPrivs 1, no effective/permitted capabilities
+# every thread: Seccomp 2 (filter), NoNewPrivs 1, no effective/permitted capabilities, an
+# empty bounding set
 check_threads() { # check_threads WANT_SECCOMP
 	local bad=0 n=0 t
 	for t in /proc/"$pid"/task/*; do
 		n=$((n + 1))
-		local name sc nnp eff prm
+		local name sc nnp eff prm bnd
 		name=$(cat "$t/comm")
 		sc=$(awk '/^Seccomp:/ {print $2}' "$t/status")
 		nnp=$(awk '/^NoNewPrivs:/ {print $2}' "$t/status")
 		eff=$(awk '/^CapEff:/ {print $2}' "$t/status")
 		prm=$(awk '/^CapPrm:/ {print $2}' "$t/status")
+		bnd=$(awk '/^CapBnd:/ {print $2}' "$t/status")
 		if [ "$sc" != "$1" ] || [ "$nnp" != 1 ] || [ "$eff" != 0000000000000000 ] ||
-			[ "$prm" != 0000000000000000 ]; then
-			echo "  thread $name: Seccomp $sc NoNewPrivs $nnp CapEff $eff CapPrm $prm"
+			[ "$prm" != 0000000000000000 ] || [ "$bnd" != 0000000000000000 ]; then
+			echo "  thread $name: Seccomp $sc NoNewPrivs $nnp CapEff $eff CapPrm $prm CapBnd $bnd"
 			bad=1
 		fi
 	done
 	[ "$n" -ge 4 ] || bad=1
 	return $bad
+}
+
+# field THREAD FIELD: FIELD of /proc/$pid/task/*/status for the thread named THREAD (the main
+# thread is "vmm")
+field() {
+	local t
+	for t in /proc/"$pid"/task/*; do
+		[ "$(cat "$t/comm")" = "$1" ] && awk -v f="$2:" '$1 == f {print $2}' "$t/status" && return
+	done
+	echo "no-thread-$1"
 }
 
 lib_new_run "default (--seccomp on)"
@@ -53,34 +65,64 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PATCH -d 
 [ "$code" = 204 ] && lib_ok "the confined API still pauses the VM" || lib_fail "pause -> $code"
 stop
 
-# The API thread is confined before its first request, with no VM yet; the main thread, which
-# will build the VM, is not yet.
+# The API thread is confined before its first request, with no VM yet (Landlock too:
+# landlock.sh); the broker, which will build the VM, and the main thread keep only what they
+# need until the VM exists.
 lib_new_run "API only, no VM yet"
 "$VMM" --api-sock "$sock" </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
 pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 # The socket is bound before the thread that serves it has named and confined itself: wait for
 # both (a few seconds at most), so a loaded host does not fail the check by being slow.
-api_status=/nonexistent
 for _ in $(seq 50); do
-	api_status=$(grep -l '^api$' /proc/"$pid"/task/*/comm 2>/dev/null | head -n 1)
-	api_status=${api_status%/comm}/status
-	[ -f "$api_status" ] && [ "$(awk '/^Seccomp:/ {print $2}' "$api_status")" = 2 ] && break
+	[ "$(field api Seccomp)" = 2 ] && [ "$(field vmm NoNewPrivs)" = 1 ] && break
 	sleep 0.1
 done
-if [ "$(awk '/^Seccomp:/ {print $2}' "$api_status")" = 2 ] &&
-	[ "$(awk '/^NoNewPrivs:/ {print $2}' "$api_status")" = 1 ] &&
-	[ "$(awk '/^CapEff:/ {print $2}' "$api_status")" = 0000000000000000 ]; then
+if [ "$(field api Seccomp)" = 2 ] && [ "$(field api NoNewPrivs)" = 1 ] &&
+	[ "$(field api CapEff)" = 0000000000000000 ]; then
 	lib_ok "the API thread is confined before any request"
 else
-	lib_fail "API thread: $(grep -E '^(Seccomp|NoNewPrivs|CapEff):' "$api_status" | tr '\n' ' ')"
+	lib_fail "API thread: Seccomp $(field api Seccomp) NoNewPrivs $(field api NoNewPrivs) CapEff $(field api CapEff)"
 fi
-[ "$(awk '/^Seccomp:/ {print $2}' /proc/"$pid"/status)" = 0 ] &&
-	lib_ok "the main thread is not confined yet (it builds the VM)" || lib_fail "main thread confined"
+# The broker (which will build the VM for the API) has its filter and keeps only CAP_NET_ADMIN
+# (12, a tap), CAP_DAC_OVERRIDE (1) and CAP_DAC_READ_SEARCH (2): 0x1006; the main thread, which
+# only waits, none at all; no thread has a bounding set.
+[ "$(field broker Seccomp)" = 2 ] && [ "$(field broker CapEff)" = 0000000000001006 ] &&
+	lib_ok "the broker: a filter, CAP_NET_ADMIN and the DAC pair only" ||
+	lib_fail "broker: Seccomp $(field broker Seccomp) CapEff $(field broker CapEff)"
+[ "$(field vmm CapEff)" = 0000000000000000 ] && [ "$(field vmm CapPrm)" = 0000000000000000 ] &&
+	[ "$(field vmm NoNewPrivs)" = 1 ] &&
+	lib_ok "the main thread waits without capabilities, no_new_privs set" ||
+	lib_fail "main: CapEff $(field vmm CapEff) CapPrm $(field vmm CapPrm) NoNewPrivs $(field vmm NoNewPrivs)"
+bnd=$(awk '/^CapBnd:/ {print $2}' /proc/"$pid"/task/*/status | sort -u)
+[ "$bnd" = 0000000000000000 ] && lib_ok "no thread has a bounding set" || lib_fail "CapBnd: $bnd"
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" http://localhost/)
 [ "$code" = 200 ] && lib_ok "the confined API answers" || lib_fail "API -> $code"
 stop
 rm -f "$sock"
+
+# A VM the API builds (the broker builds it) with a tap the broker creates (CAP_NET_ADMIN,
+# kept until the VM exists), in a network namespace of its own; once the VM runs every thread is
+# confined as with a command-line VM.
+lib_new_run "API-built VM with a tap"
+if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+	unshare -n "$VMM" --api-sock "$sock" --debug-exit --console stdio </dev/null \
+		>"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	put() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT -d "$2" "http://localhost$1"; }
+	codes="$(put /boot-source "{\"kernel_image_path\": \"$kernel\", \"boot_args\": \"halt.irq=1\"}")"
+	codes+=" $(put /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "vmmtap0"}')"
+	codes+=" $(put /actions '{"action_type": "InstanceStart"}')"
+	[ "$codes" = "204 204 204" ] && lib_ok "boot-source, network-interfaces, InstanceStart: $codes" ||
+		lib_fail "API boot with a tap: $codes: $(grep -i error "$LIB_TMP/err" | head -2)"
+	sleep 1
+	if check_threads 2; then lib_ok "all $(ls /proc/$pid/task | wc -l) threads confined, no bounding set"; else lib_fail "a thread is not confined"; fi
+	stop
+	rm -f "$sock"
+else
+	echo "note: not root or no unshare -n: the API-built VM with a tap is not checked"
+fi
 
 lib_new_run "--seccomp off"
 start --seccomp off
@@ -96,8 +138,28 @@ if [ "$uids" = 65534655346553465534 ] && [ "$gids" = 65534655346553465534 ]; the
 else
 	lib_fail "uids $uids gids $gids"
 fi
+if check_threads 2; then lib_ok "and every thread confined, its bounding set empty"; else lib_fail "--user: a thread is not confined"; fi
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" http://localhost/)
 [ "$code" = 200 ] && lib_ok "the API answers" || lib_fail "API -> $code"
+stop
+rm -f "$sock"
+
+# The same switch when the API builds the VM: the broker and the API thread, confined before
+# it, take part in it (CAP_SETUID/CAP_SETGID kept until then), then lose every capability.
+lib_new_run "--user 65534:65534, API-built VM"
+"$VMM" --api-sock "$sock" --user 65534:65534 --debug-exit --console stdio </dev/null \
+	>"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+codes="$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT \
+	-d "{\"kernel_image_path\": \"$kernel\", \"boot_args\": \"halt.irq=1\"}" http://localhost/boot-source)"
+codes+=" $(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT \
+	-d '{"action_type": "InstanceStart"}' http://localhost/actions)"
+[ "$codes" = "204 204" ] && lib_ok "boot-source, InstanceStart: $codes" || lib_fail "API boot as 65534: $codes"
+sleep 1
+uids=$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/"$pid"/task/*/status | sort -u)
+[ "$uids" = 65534655346553465534 ] && lib_ok "every thread runs as 65534" || lib_fail "uids $uids"
+if check_threads 2; then lib_ok "every thread confined, its bounding set empty"; else lib_fail "a thread is not confined"; fi
 stop
 rm -f "$sock"
 
@@ -141,6 +203,16 @@ for role in io-virtio-rng vcpu0 api; do
 	kernel_logged "$pid" 111 # getpgrp
 	rm -f "$sock"
 done
+
+# the broker too (--seccomp on only: the kernel logs at most 10 records in 5 s, and the loop
+# above makes most of them)
+lib_new_run "broker makes a forbidden call, --seccomp on"
+VMM_SANDBOX_TEST=1 VMM_SANDBOX_TEST_VIOLATION=broker timeout 60 "$VMM" --kernel "$kernel" \
+	--debug-exit --console stdio --rng --api-sock "$sock" --append "halt.irq=1" \
+	</dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+RUN_STATUS=$?
+expect_status 159
+rm -f "$sock"
 
 # an ioctl outside the API thread's request numbers (FIONREAD on stderr): the api list allows
 # ioctl only with the KVM, block and tap requests it makes, so --seccomp on kills the VMM and

@@ -4,8 +4,12 @@
  * confinement happens in a forked child: a filter cannot be taken off again. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,4 +172,90 @@ Test(sandbox, early_entry_keeps_the_user_switch_possible_when_announced)
 Test(sandbox, early_entry_without_a_switch_is_a_full_entry)
 {
 	cr_expect(killed_by_sigsys(in_child(SANDBOX_ON, switch_user)));
+}
+
+/* Runs body() in a forked child and returns its exit code (-1 if it did not exit). */
+static int child_code(int (*body)(void))
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(body());
+	int status = 0;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int bounding_set_after_init(void)
+{
+	if (sandbox_init(SANDBOX_OFF))
+		return 1;
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
+			return 2;
+	return 0;
+}
+
+/* The bounding set goes at sandbox_init(), for the whole process, before any thread exists. */
+Test(sandbox, init_drops_the_bounding_set)
+{
+	if (prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1 || geteuid() != 0)
+		cr_skip_test("needs root with CAP_SETPCAP");
+	cr_expect_eq(child_code(bounding_set_after_init), 0);
+}
+
+static int keep_build_caps(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2] = {{0}};
+	if (sandbox_init(SANDBOX_OFF) || sandbox_keep_only("t", SANDBOX_BUILD_CAPS))
+		return 1;
+	if (syscall(SYS_capget, &hdr, data))
+		return 2;
+	uint64_t eff = data[0].effective | (uint64_t)data[1].effective << 32;
+	uint64_t prm = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	if (eff != SANDBOX_BUILD_CAPS || prm != SANDBOX_BUILD_CAPS)
+		return 3;
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return 4;
+	return 0;
+}
+
+/* The thread that builds the VM keeps CAP_NET_ADMIN and the DAC pair, nothing else. */
+Test(sandbox, keep_only_keeps_the_named_capabilities)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root's capabilities");
+	cr_expect_eq(child_code(keep_build_caps), 0);
+}
+
+static char made[64];
+
+static int early_entry_opens(void)
+{
+	/* --seccomp off: Landlock alone decides */
+	if (sandbox_init(SANDBOX_OFF) || sandbox_enter_early("t", NULL, 0))
+		return 1;
+	int fd = open(made, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != EACCES)
+		return 2; /* a file made before, outside every rule */
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 3; /* one every thread may open */
+	close(fd);
+	return 0;
+}
+
+/* The API thread's first entry, before any VM: under Landlock at once, with the always-allowed
+ * files only. */
+Test(sandbox, early_entry_is_under_landlock_from_the_start)
+{
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0, 1 /* VERSION */) < 1)
+		cr_skip_test("no Landlock in this kernel");
+	snprintf(made, sizeof(made), "/tmp/vmm-test-early.%d", (int)getpid());
+	int fd = open(made, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_expect_eq(child_code(early_entry_opens), 0);
+	unlink(made);
 }

@@ -55,6 +55,10 @@ Test(jail_spec, files)
 	cr_assert_neq(jail_parse_file("/a:/../etc/passwd", &f, err), 0);
 	cr_assert_neq(jail_parse_file("/a:/", &f, err), 0);
 	cr_assert_neq(jail_parse_file("/dir/", &f, err), 0);
+	/* a third field that is no mode is refused, not taken into the jail path ("/h:rx") */
+	cr_assert_neq(jail_parse_file("/h:/h:rx", &f, err), 0);
+	cr_assert(strstr(err, "\"rx\" is not a mode"), "%s", err);
+	cr_assert_neq(jail_parse_file("/h:/a:/b:rw", &f, err), 0);
 }
 
 Test(jail_spec, limits)

@@ -158,17 +158,21 @@ static int limit_v2(const char *mnt, const char *dir, const struct jail_limit *l
 	return write_file(path, l->value);
 }
 
+static void say_unavailable(const struct jail_limit *l, const char *v2_mnt, const char *v2_list)
+{
+	fprintf(stderr,
+		"vmm-jail: --cgroup %s=%s: controller \"%s\" is not available here (cgroup2%s%s "
+		"offers \"%s\"; no cgroup v1 hierarchy has it)\n",
+		l->file, l->value, l->controller, v2_mnt ? " at " : " not mounted",
+		v2_mnt ? v2_mnt : "", v2_list);
+}
+
 static int limit_v1(struct jail_cgroups *cg, const char *id, const struct jail_limit *l,
 		    const char *v2_mnt, const char *v2_list)
 {
 	char mnt[JAIL_PATH_MAX], root[JAIL_PATH_MAX], own[JAIL_PATH_MAX], dir[JAIL_PATH_MAX];
 	if (!find_mount("cgroup", l->controller, mnt, root) || !own_v1_path(l->controller, own)) {
-		fprintf(stderr,
-			"vmm-jail: --cgroup %s=%s: controller \"%s\" is not available here "
-			"(cgroup2%s%s "
-			"offers \"%s\"; no cgroup v1 hierarchy has it)\n",
-			l->file, l->value, l->controller, v2_mnt ? " at " : " not mounted",
-			v2_mnt ? v2_mnt : "", v2_list);
+		say_unavailable(l, v2_mnt, v2_list);
 		return -1;
 	}
 	/* own is relative to the hierarchy's root; the mount shows the part under root. */
@@ -198,6 +202,25 @@ static int limit_v1(struct jail_cgroups *cg, const char *id, const struct jail_l
 		join(path, dir, w[i].file);
 		if (write_file(path, w[i].value))
 			return -1;
+	}
+	return 0;
+}
+
+int jail_cgroups_check(const struct jail_limit *limits, int nlimits)
+{
+	char v2[JAIL_PATH_MAX], root[JAIL_PATH_MAX], mnt[JAIL_PATH_MAX], own[JAIL_PATH_MAX];
+	char list[512] = "";
+	bool have_v2 = find_mount("cgroup2", NULL, v2, root);
+
+	for (int i = 0; i < nlimits; i++) {
+		const struct jail_limit *l = &limits[i];
+		if (have_v2 && v2_offers(v2, l->controller, list, sizeof(list)))
+			continue;
+		if (find_mount("cgroup", l->controller, mnt, root) &&
+		    own_v1_path(l->controller, own))
+			continue;
+		say_unavailable(l, have_v2 ? v2 : NULL, list);
+		return -1;
 	}
 	return 0;
 }

@@ -19,6 +19,11 @@ struct jail_cgroups {
 	int n;
 };
 
+/* Whether every limit's controller is offered here (by cgroup2 or a v1 hierarchy the caller
+ * is in), before anything is created: 0, or -1 after printing one line naming the first that is
+ * not (a bad command line). */
+int jail_cgroups_check(const struct jail_limit *limits, int nlimits);
+
 /* Creates the cgroups and writes the limits. Returns 0, or -1 after printing why (what it
  * created so far stays listed in cg, for jail_cgroups_remove). */
 int jail_cgroups_setup(const char *id, const struct jail_limit *limits, int nlimits,

@@ -80,6 +80,14 @@ int jail_parse_file(const char *spec, struct jail_file *out, char *err)
 	}
 	const char *colon = memchr(spec, ':', (size_t)(end - spec));
 	const char *host_end = colon ? colon : end;
+	if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1))) {
+		/* "H:/h:rx": a third field that is no mode, never part of the jail path */
+		const char *field = strrchr(spec, ':') + 1;
+		return fail(err,
+			    "--file \"%s\": \"%s\" is not a mode (ro or rw); a jail path cannot "
+			    "hold ':'",
+			    spec, field);
+	}
 	if (host_end == spec)
 		return fail(err, "--file \"%s\": no host path", spec);
 	if (!copy(out->host, sizeof(out->host), spec, (size_t)(host_end - spec)))

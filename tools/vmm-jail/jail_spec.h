@@ -22,7 +22,8 @@ int jail_check_id(const char *id, char *err);
 int jail_check_jail_path(const char *path, char *err);
 
 /* --file HOST_PATH[:JAIL_PATH][:rw|:ro]: host is a copy of HOST_PATH, jail a copy of
- * JAIL_PATH or "/" + the last component of HOST_PATH; rw is true only with ":rw". */
+ * JAIL_PATH or "/" + the last component of HOST_PATH; rw is true only with ":rw". A third
+ * field other than rw or ro ("H:/h:rx") is refused, not taken into the jail path. */
 struct jail_file {
 	char host[JAIL_PATH_MAX];
 	char jail[JAIL_PATH_MAX];

@@ -11,8 +11,12 @@
  * its cgroups, and exits with the VMM's status.
  *
  * Exit status: the VMM's (128+N when signal N killed it); 2 for a bad command line (an option
- * value, a missing file), 1 when setting up the jail failed. A child that fails before exec
- * tells the parent which of the two through a close-on-exec pipe. */
+ * value, a missing file, a cgroup controller the host lacks: all checked before anything is
+ * made), 1 when setting up the jail failed. A child that fails before exec tells the parent
+ * which of the two through a close-on-exec pipe. Whatever fails, the jail's folder, the
+ * folders of --chroot-base it made and its cgroups are removed (unless --keep). The child
+ * drops the capability bounding set before it switches to uid:gid, so no thread of the VMM
+ * has one. */
 #include "tools/vmm-jail/cgroup.h"
 #include "tools/vmm-jail/jail_spec.h"
 
@@ -72,6 +76,7 @@ struct jail {
 	int nmounts;
 	struct jail_cgroups cg;
 	bool dir_created;
+	char base_made[JAIL_PATH_MAX]; /* the first folder of --chroot-base made here, or "" */
 };
 
 static struct jail jail = {.base = "/srv/vmm-jail"};
@@ -92,7 +97,8 @@ static const char usage_text[] =
     "                           pids.max=64); repeatable. The jail's cgroup is vmm-jail/ID at\n"
     "                           the cgroup2 root; a controller that only a v1 hierarchy has\n"
     "                           gets vmm-jail/ID under the caller's cgroup there (cpu.max and\n"
-    "                           memory.max translated); a controller found nowhere is refused\n"
+    "                           memory.max translated); a controller found nowhere is a bad\n"
+    "                           command line, refused before anything is made\n"
     "  --file HOST[:JAIL][:rw]  bind-mount HOST at JAIL (default /BASENAME), read-only unless\n"
     "                           :rw; repeatable. uid:gid must be able to read (write) it\n"
     "  --keep-dev /dev/NAME     also make this device node, owned by uid:gid; repeatable\n"
@@ -221,10 +227,13 @@ static int parse_args(int argc, char **argv)
 	return 0;
 }
 
-/* What the user named must exist: a missing file is a bad command line (2). */
+/* What the user named must exist: a missing file, or a cgroup controller the host lacks, is a
+ * bad command line (2), said before anything is made. */
 static int check_inputs(void)
 {
 	struct stat st;
+	if (jail_cgroups_check(jail.limits, jail.nlimits))
+		return EXIT_USAGE; /* it said which */
 	if (stat(jail.exec, &st) || !S_ISREG(st.st_mode))
 		return usage_error("--exec %s: %s", jail.exec,
 				   errno ? strerror(errno) : "not a regular file");
@@ -263,26 +272,42 @@ static void in_jail(char *out, size_t size, const char *jail_path)
 		out[0] = '\0';
 }
 
-static int make_jail_dir(void)
+/* mkdir -p the base, noting the first folder made (removed again at the end when empty). */
+static int make_base(void)
 {
 	char buf[JAIL_PATH_MAX];
 	snprintf(buf, sizeof(buf), "%s", jail.base);
-	for (char *p = buf + 1;; p++) { /* mkdir -p the base */
+	for (char *p = buf + 1;; p++) {
 		char *slash = strchr(p, '/');
 		if (slash)
 			*slash = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (mkdir(buf, 0755) == 0) {
+			if (!jail.base_made[0])
+				snprintf(jail.base_made, sizeof(jail.base_made), "%s", buf);
+		} else if (errno != EEXIST) {
 			return setup_error("mkdir %s: %s", buf, strerror(errno));
+		}
 		if (!slash)
 			break;
 		*slash = '/';
 		p = slash;
 	}
+	return 0;
+}
+
+static int make_jail_dir(void)
+{
+	if (make_base())
+		return EXIT_SETUP;
 	if (snprintf(jail.dir, sizeof(jail.dir), "%s/%s", jail.base, jail.id) >=
 		(int)sizeof(jail.dir) - 64 ||
 	    snprintf(jail.root, sizeof(jail.root), "%s/root", jail.dir) >= (int)sizeof(jail.root))
 		return usage_error("--chroot-base %s: too long", jail.base);
-	if (mkdir(jail.dir, 0755)) {
+	int made = mkdir(jail.dir, 0755);
+	/* ENOENT: another vmm-jail removed the empty base it had made, meanwhile: make it again */
+	if (made && errno == ENOENT && make_base() == 0)
+		made = mkdir(jail.dir, 0755);
+	if (made) {
 		if (errno != EEXIST)
 			return setup_error("mkdir %s: %s", jail.dir, strerror(errno));
 		if (rmdir(jail.dir)) /* only an empty folder may be taken over */
@@ -474,12 +499,29 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return 0;
 }
 
+/* The folders of --chroot-base that make_base() made, deepest first, while empty (another jail
+ * may use the base meanwhile: then it stays). */
+static void remove_base(void)
+{
+	char buf[JAIL_PATH_MAX];
+	size_t top = strlen(jail.base_made);
+	snprintf(buf, sizeof(buf), "%s", jail.base);
+	while (top && strlen(buf) >= top && rmdir(buf) == 0) {
+		char *slash = strrchr(buf, '/');
+		if (!slash || slash == buf)
+			break;
+		*slash = '\0';
+	}
+}
+
 static void cleanup(void)
 {
 	/* No mount of the jail exists in this (the host's) mount namespace; FTW_MOUNT would stop
 	 * the walk at one anyway. */
 	if (jail.dir_created && !jail.keep)
 		nftw(jail.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (!jail.keep)
+		remove_base();
 	jail_cgroups_remove(&jail.cg);
 }
 
@@ -539,6 +581,14 @@ static void drop_privileges(void)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		child_fail(EXIT_SETUP, "no_new_privs: %s", strerror(errno));
+	/* The bounding set and the ambient set, while root may still drop them (CAP_SETPCAP): the
+	 * VMM as uid:gid no longer can. */
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+			child_fail(EXIT_SETUP, "dropping the bounding set: %s", strerror(errno));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		child_fail(EXIT_SETUP, "clearing the ambient set: %s", strerror(errno));
 	if (setgroups(0, NULL))
 		child_fail(EXIT_SETUP, "setgroups: %s", strerror(errno));
 	if (setresgid(jail.gid, jail.gid, jail.gid) || setresuid(jail.uid, jail.uid, jail.uid))

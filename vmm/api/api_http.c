@@ -160,9 +160,11 @@ static const struct sandbox_rule api_rules[] = {
 };
 static const struct sandbox_list api_sandbox = SANDBOX_LIST("api", api_rules);
 
-/* What the API thread needs only until the VM exists, while its requests configure one: a
- * drive's backend (io_uring, an epoll set), the vsock device's Unix listening socket, checks
- * that a file exists. Its second entry, once the VM exists, leaves these out. */
+/* What the broker (vmm/sandbox/broker.h) needs, on top of the api list, only until the VM
+ * exists, while it builds the VM the API's requests configured: a drive's backend (io_uring, an
+ * epoll set), the vsock device's Unix listening socket, checks that a file exists. Its second
+ * entry, once the VM exists, leaves these out. The API thread itself never has them: it builds
+ * nothing and opens nothing (the broker does both). */
 static const struct sandbox_rule api_setup_rules[] = {
     SB_ALLOW(SYS_access),
     SB_ARG_EQ(SYS_socket, 0, AF_UNIX),
@@ -171,6 +173,10 @@ static const struct sandbox_rule api_setup_rules[] = {
     SB_ALLOW(SYS_epoll_create1),
     SB_ALLOW(SYS_io_uring_setup),
     SB_ALLOW(SYS_io_uring_register),
+    /* the Landlock set sealed once the VM exists (control.c's seal_landlock): a ruleset can
+     * only ever restrict */
+    SB_ALLOW(SYS_landlock_create_ruleset),
+    SB_ALLOW(SYS_landlock_add_rule),
     /* InstanceStart and snapshot load build the VM on this thread (kvm.c, cpuid.c,
      * kvm_state.c's restore, the devices' KVM wiring) */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_API_VERSION),
@@ -204,6 +210,21 @@ static const struct sandbox_rule api_setup_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETQUEUE),
 };
 static const struct sandbox_list api_setup_sandbox = SANDBOX_LIST("api-setup", api_setup_rules);
+
+/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/machine/vm_uffd.h); the
+ * vm_migrate_ lists: a live migration's two ends (vmm/machine/vm_migrate.h) */
+static const struct sandbox_list *const broker_lists[] = {
+    &api_sandbox, &api_setup_sandbox, &vm_uffd_setup_sandbox, &vm_migrate_send_sandbox,
+    &vm_migrate_recv_sandbox};
+/* Once the VM exists, the API thread and the broker: sending the VM away is all that is left of
+ * migration. */
+static const struct sandbox_list *const running_lists[] = {&api_sandbox, &vm_migrate_send_sandbox};
+
+const struct sandbox_list *const *api_http_broker_lists(size_t *n, bool running)
+{
+	*n = running ? 2 : sizeof(broker_lists) / sizeof(broker_lists[0]);
+	return running ? running_lists : broker_lists;
+}
 
 #define WAKE_CONFINE 1
 #define WAKE_STOP    2
@@ -569,14 +590,10 @@ static void *api_thread(void *arg)
 {
 	struct api_http *h = arg;
 	pthread_setname_np(pthread_self(), "api");
-	/* Confined before the first request, as Firecracker's API thread; a second, later entry
-	 * (WAKE_CONFINE) drops what it keeps until a --user switch. */
-	/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/machine/vm_uffd.h);
-	 * the vm_migrate_ lists: a live migration's two ends (vmm/machine/vm_migrate.h) */
-	const struct sandbox_list *lists[] = {&api_sandbox, &api_setup_sandbox,
-					      &vm_uffd_setup_sandbox, &vm_migrate_send_sandbox,
-					      &vm_migrate_recv_sandbox};
-	int r = sandbox_enter_early("api", lists, 5);
+	/* Confined before the first request, as Firecracker's API thread, Landlock included (the
+	 * broker opens and builds for it); a second, later entry (WAKE_CONFINE) drops what it
+	 * keeps until a --user switch. */
+	int r = sandbox_enter_early("api", running_lists, 2);
 	set_confine_result(h, r);
 	if (r)
 		return NULL;
@@ -612,9 +629,7 @@ static int start_thread(struct api_http *h)
 
 int api_http_confine_here(void)
 {
-	/* once the VM exists: sending it away is all that is left of migration */
-	const struct sandbox_list *lists[] = {&api_sandbox, &vm_migrate_send_sandbox};
-	return sandbox_enter("api", lists, 2);
+	return sandbox_enter("api", running_lists, 2);
 }
 
 int api_http_confine(struct api_http *h)

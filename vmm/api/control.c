@@ -39,6 +39,7 @@
 #include "vmm/machine/vm_pause.h"
 #include "vmm/machine/vm_snapshot.h"
 #include "vmm/machine/vm_uffd.h"
+#include "vmm/sandbox/broker.h"
 #include "vmm/sandbox/landlock.h"
 #include "vmm/sandbox/sandbox.h"
 
@@ -267,9 +268,9 @@ static void attach_mmds(struct control *c, const struct api_model *m)
 	}
 }
 
-static int be_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
+/* InstanceStart, on the broker: the VM built from the model (handed over by be_start()). */
+static int build_here(struct control *c, const struct api_model *m, char *err, size_t errlen)
 {
-	struct control *c = ctx;
 	if (api_may_build(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
 		return -EBUSY;
 	struct devices_mark mark = devices_mark(c->cfg);
@@ -299,7 +300,7 @@ static int be_start(void *ctx, const struct api_model *m, char *err, size_t errl
 	}
 	device_cfg_saved_free(&saved);
 	c->vm_created = true;
-	return hand_over(c);
+	return 0;
 }
 
 /* The message a check logged (the file and the problem), for the client. */
@@ -312,11 +313,9 @@ static int checked(int r, char *err, size_t errlen)
 
 /* PUT /boot-source: the kernel read and its format checked, the initrd opened, by the checks
  * InstanceStart makes again with the VM's RAM (the memory size may still change). */
-static int be_check_boot_source(void *ctx, const char *kernel, const char *initrd, char *err,
-				size_t errlen)
+static int check_boot_source_here(const char *kernel, const char *initrd, char *err, size_t errlen)
 {
 	struct boot_files f;
-	(void)ctx;
 	log_clear_last_error();
 	int r = checked(boot_files_open(&f, NULL, kernel, initrd), err, errlen);
 	if (!r)
@@ -325,10 +324,9 @@ static int be_check_boot_source(void *ctx, const char *kernel, const char *initr
 }
 
 /* PUT /drives: the file opened and locked in the drive's mode, as --disk checks it. */
-static int be_check_drive(void *ctx, const char *path, bool ro, char *err, size_t errlen)
+static int check_drive_here(const char *path, bool ro, char *err, size_t errlen)
 {
 	struct virtio_blk_opts o = {.path = (char *)path, .ro = ro};
-	(void)ctx;
 	log_clear_last_error();
 	return checked(dev_disk_check_file(&o), err, errlen);
 }
@@ -485,9 +483,9 @@ static int refused_while_migrating(struct control *c, char *err, size_t errlen)
 				    err, errlen);
 }
 
-static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
+static int patch_drive_here(struct control *c, int index, const char *path, char *err,
+			    size_t errlen)
 {
-	struct control *c = ctx;
 	int disk = c->disk_index[index];
 	if (refused_while_migrating(c, err, errlen))
 		return -EBUSY;
@@ -570,19 +568,6 @@ static int set_metrics(const char *path, const char *id, const json_t *propertie
 	if (r)
 		metrics_set_line_fields(NULL, NULL);
 	return r;
-}
-
-static int be_set_metrics(void *ctx, const char *path, const char *id, const json_t *properties,
-			  char *err, size_t errlen)
-{
-	(void)ctx;
-	return set_metrics(path, id, properties, err, errlen);
-}
-
-static int be_set_logger(void *ctx, const json_t *body, char *err, size_t errlen)
-{
-	(void)ctx;
-	return api_logger_put(body, err, errlen);
 }
 
 static int be_flush_metrics(void *ctx)
@@ -702,11 +687,11 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 	return r;
 }
 
-static int be_snapshot_create(void *ctx, const char *state, const char *mem, bool diff, char *err,
-			      size_t errlen)
+static int snapshot_create_here(struct control *c, const char *state, const char *mem, bool diff,
+				char *err, size_t errlen)
 {
-	if (refuse_for_migration(ctx, "a migration is running (PUT /vmm/migration/cancel first)",
-				 err, errlen))
+	if (refuse_for_migration(c, "a migration is running (PUT /vmm/migration/cancel first)", err,
+				 errlen))
 		return -EBUSY;
 	/* files made and renamed there: the directories must be in --landlock-rules as rw */
 	const char *outside =
@@ -720,17 +705,19 @@ static int be_snapshot_create(void *ctx, const char *state, const char *mem, boo
 			 outside);
 		return -EACCES;
 	}
-	return vm_snapshot_create(&((struct control *)ctx)->vm, state, mem, diff, err, errlen);
+	return vm_snapshot_create(&c->vm, state, mem, diff, err, errlen);
 }
 
-static int be_snapshot_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t errlen)
+/* PUT /snapshot/load, on the broker: the VM restored (handed over by be_snapshot_load()). */
+static int load_here(struct control *c, const struct api_snapshot_load *p, char *err, size_t errlen)
 {
-	struct control *c = ctx;
 	int r = api_may_build(c, err, errlen);
-	if (!r)
-		r = restore_vm(c, p, err, errlen);
-	if (r)
-		return r;
+	return r ? r : restore_vm(c, p, err, errlen);
+}
+
+/* The snapshot's VM handed to the main thread (the broker restored it). */
+static int hand_over_loaded(struct control *c, const struct api_snapshot_load *p)
+{
 	/* The router's lock is held (we are its backend): its model is ours to replace. */
 	api_model_free(&c->api.model);
 	api_model_from_config(&c->api.model, c->cfg);
@@ -893,10 +880,10 @@ static int receive_vm(struct control *c, const char *url, int timeout_ms,
 	return 0;
 }
 
-static int be_migrate_receive(void *ctx, const char *url, char *err, size_t errlen)
+/* PUT /vmm/receive-migration, on the broker: the VM received (handed over by
+ * be_migrate_receive()). */
+static int receive_here_api(struct control *c, const char *url, char *err, size_t errlen)
 {
-	struct control *c = ctx;
-
 	if (api_may_build(c, err, errlen))
 		return -EBUSY;
 	log_clear_last_error();
@@ -906,11 +893,150 @@ static int be_migrate_receive(void *ctx, const char *url, char *err, size_t errl
 			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
 		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
 	}
+	return 0;
+}
+
+/* The received VM handed to the main thread. */
+static int hand_over_received(struct control *c)
+{
 	/* The router's lock is held (we are its backend): its model is ours to replace. */
 	api_model_free(&c->api.model);
 	api_model_from_config(&c->api.model, c->cfg);
 	c->api.model.mmds_set = mmds_get_config(&c->api.mmds, &c->api.model.mmds);
 	return hand_over(c);
+}
+
+/* ---- the calls the broker runs (vmm/sandbox/broker.h) ----
+ *
+ * The API thread is under Landlock from its first request and opens no file itself: every
+ * backend call that opens one (a check of a kernel or a disk, the logger, the metrics file, a
+ * drive swap, a snapshot) or builds the VM runs on the broker, with the checks it makes
+ * anyway. What hands a built VM to the main thread (hand_over()) stays on the API thread: the
+ * main thread asks it to confine itself meanwhile. */
+
+struct call {
+	struct control *c;
+	const void *a, *b, *d; /* the call's arguments, in its order */
+	bool flag;
+	int index;
+	char *err;
+	size_t errlen;
+};
+
+static int call_check_boot_source(void *arg)
+{
+	struct call *k = arg;
+	return check_boot_source_here(k->a, k->b, k->err, k->errlen);
+}
+
+static int be_check_boot_source(void *ctx, const char *kernel, const char *initrd, char *err,
+				size_t errlen)
+{
+	struct call k = {.c = ctx, .a = kernel, .b = initrd, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_check_boot_source, &k);
+}
+
+static int call_check_drive(void *arg)
+{
+	struct call *k = arg;
+	return check_drive_here(k->a, k->flag, k->err, k->errlen);
+}
+
+static int be_check_drive(void *ctx, const char *path, bool ro, char *err, size_t errlen)
+{
+	struct call k = {.c = ctx, .a = path, .flag = ro, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_check_drive, &k);
+}
+
+static int call_build(void *arg)
+{
+	struct call *k = arg;
+	return build_here(k->c, k->a, k->err, k->errlen);
+}
+
+static int be_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
+{
+	struct call k = {.c = ctx, .a = m, .err = err, .errlen = errlen};
+	int r = sandbox_broker_run(call_build, &k);
+	return r ? r : hand_over(ctx);
+}
+
+static int call_load(void *arg)
+{
+	struct call *k = arg;
+	return load_here(k->c, k->a, k->err, k->errlen);
+}
+
+static int be_snapshot_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t errlen)
+{
+	struct call k = {.c = ctx, .a = p, .err = err, .errlen = errlen};
+	int r = sandbox_broker_run(call_load, &k);
+	return r ? r : hand_over_loaded(ctx, p);
+}
+
+static int call_receive(void *arg)
+{
+	struct call *k = arg;
+	return receive_here_api(k->c, k->a, k->err, k->errlen);
+}
+
+static int be_migrate_receive(void *ctx, const char *url, char *err, size_t errlen)
+{
+	struct call k = {.c = ctx, .a = url, .err = err, .errlen = errlen};
+	int r = sandbox_broker_run(call_receive, &k);
+	return r ? r : hand_over_received(ctx);
+}
+
+static int call_patch_drive(void *arg)
+{
+	struct call *k = arg;
+	return patch_drive_here(k->c, k->index, k->a, k->err, k->errlen);
+}
+
+static int be_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen)
+{
+	struct call k = {.c = ctx, .index = index, .a = path, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_patch_drive, &k);
+}
+
+static int call_snapshot_create(void *arg)
+{
+	struct call *k = arg;
+	return snapshot_create_here(k->c, k->a, k->b, k->flag, k->err, k->errlen);
+}
+
+static int be_snapshot_create(void *ctx, const char *state, const char *mem, bool diff, char *err,
+			      size_t errlen)
+{
+	struct call k = {
+	    .c = ctx, .a = state, .b = mem, .flag = diff, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_snapshot_create, &k);
+}
+
+static int call_set_metrics(void *arg)
+{
+	struct call *k = arg;
+	return set_metrics(k->a, k->b, k->d, k->err, k->errlen);
+}
+
+static int be_set_metrics(void *ctx, const char *path, const char *id, const json_t *properties,
+			  char *err, size_t errlen)
+{
+	struct call k = {
+	    .c = ctx, .a = path, .b = id, .d = properties, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_set_metrics, &k);
+}
+
+static int call_set_logger(void *arg)
+{
+	struct call *k = arg;
+	return api_logger_put(k->a, k->err, k->errlen);
+}
+
+static int be_set_logger(void *ctx, const json_t *body, char *err, size_t errlen)
+{
+	struct call k = {.c = ctx, .a = body, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_set_logger, &k);
 }
 
 static const struct api_backend_ops vm_backend = {
@@ -1073,6 +1199,13 @@ static int wait_for_start(struct control *c, int sig_fd)
 {
 	log_info("api: waiting on %s for the VM's configuration and InstanceStart",
 		 c->cfg->api_sock);
+	/* The broker builds the VM; this thread only waits, then seals Landlock and runs the VM
+	 * (vm_run() confines it before the vCPUs start): it needs no capability but for a --user
+	 * switch (sandbox_keep_only() keeps those). No filter yet: vm_run() starts the devices'
+	 * threads, the console and the display before its own, and a filter is only ever
+	 * narrowed. */
+	if (sandbox_keep_only("main", 0))
+		return VMM_EXIT_ERROR;
 	return wait_for_vm(c, sig_fd);
 }
 
@@ -1161,11 +1294,17 @@ static int create_here(struct control *c)
 	return 0;
 }
 
+/* The broker first (it must start before any thread confines itself, and it opens and builds
+ * for the API thread: vmm/sandbox/broker.h), then the API thread, confined from the start. */
 static int start_api(struct control *c)
 {
 	char err[300] = "";
+	size_t n;
 	if (c->cfg->switch_user)
 		sandbox_announce_user_switch(); /* the API thread confines itself at start */
+	const struct sandbox_list *const *lists = api_http_broker_lists(&n, false);
+	if (sandbox_broker_start(lists, n))
+		return VMM_EXIT_ERROR;
 	int r = api_http_start(&c->http, c->cfg->api_sock, &c->api, err, sizeof(err));
 	if (r) {
 		log_error("--api-sock %s", err);
@@ -1180,6 +1319,14 @@ static enum vm_source vm_source_of(const struct vm_config *cfg)
 	       : cfg->migrate_from ? FROM_MIGRATION
 	       : cfg->kernel	   ? FROM_KERNEL
 				   : FROM_API;
+}
+
+/* On the broker when there is one: the set's paths are looked up with its capabilities (the
+ * operator's folders, whatever their mode), as the main thread that waited has none. */
+static int seal_landlock(void *unused)
+{
+	(void)unused;
+	return sandbox_landlock_seal();
 }
 
 static int run_phases(struct control *c, int sig_fd)
@@ -1214,13 +1361,16 @@ static int run_phases(struct control *c, int sig_fd)
 	 * the metrics and API threads apply it as they confine themselves (sandbox.h) */
 	if (c->cfg->api_sock)
 		sandbox_landlock_allow_dir_of(c->cfg->api_sock, LANDLOCK_CHANGE);
-	if (sandbox_landlock_seal()) {
+	if (sandbox_broker_run(seal_landlock, NULL)) {
 		mark_started(c);
 		return VMM_EXIT_ERROR;
 	}
 	metrics_attach_vm(&c->vm);
-	if (confine_api(c)) { /* once the VM exists, before it runs */
-		log_error("api: the API thread could not be confined: not running the VM");
+	size_t n;
+	const struct sandbox_list *const *lists = api_http_broker_lists(&n, true);
+	if (sandbox_broker_confine(lists, n) || confine_api(c)) { /* before the VM runs */
+		log_error("api: the API thread or its broker could not be confined: not running "
+			  "the VM");
 		mark_started(c);
 		return VMM_EXIT_ERROR;
 	}
@@ -1254,6 +1404,7 @@ int control_run(struct vm_config *cfg)
 	if (c.recv_joinable)		   /* before the VM goes: it may still stop it */
 		pthread_join(c.recv_thread, NULL);
 	api_http_stop(c.http); /* no request runs past this point */
+	sandbox_broker_stop();
 	if (c.mig && migrating(&c))
 		vm_migrate_cancel(c.mig); /* the VM ended under it */
 	if (c.mig)

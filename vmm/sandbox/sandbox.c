@@ -1,7 +1,6 @@
 /* Per-thread seccomp filters and dropped capabilities. See sandbox.h. */
 #include "vmm/sandbox/sandbox.h"
 
-#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -83,10 +82,29 @@ static void say_where_logged(void)
 			 "/proc/sys/kernel/seccomp/actions_logged");
 }
 
+/* The bounding set, process-wide: called before any thread exists, so every thread starts
+ * without one (it limits what an execve() could grant; the VMM executes nothing, and a thread
+ * that switched to another user can no longer drop it: PR_CAPBSET_DROP needs CAP_SETPCAP). A
+ * VMM started without CAP_SETPCAP (by an unprivileged user) keeps it: nothing can drop it
+ * there, and no_new_privs with no execve in any list makes it moot. */
+static void drop_bounding_set(void)
+{
+	int cap;
+
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			log_debug("sandbox: the bounding set stays (%s)", strerror(errno));
+			return;
+		}
+	}
+}
+
 int sandbox_init(enum sandbox_mode m)
 {
 	mode = m;
 	enabled = true;
+	drop_bounding_set();
 	/* mallopt() fails only where malloc is not glibc's (a sanitizer's allocator): then there
 	 * is nothing to keep from trimming. */
 	if (m != SANDBOX_OFF && !mallopt(M_TRIM_THRESHOLD, SANDBOX_TRIM_THRESHOLD))
@@ -183,29 +201,39 @@ static int load_filter(const char *role, const struct sandbox_list *const *lists
 	return err;
 }
 
-/* True when the thread has no capability left (a thread created by a confined one). */
-static bool no_capabilities(void)
+/* The calling thread's effective and permitted capabilities (bit n: capability n), and
+ * whether it has inheritable ones (capget() of pid 0: this thread). */
+static int get_capabilities(uint64_t *eff, uint64_t *prm, bool *inh)
 {
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2] = {{0}};
 	if (syscall(SYS_capget, &hdr, data) < 0)
-		return false;
-	for (int i = 0; i < 2; i++)
-		if (data[i].effective || data[i].permitted || data[i].inheritable)
-			return false;
-	return true;
+		return -errno;
+	*eff = data[0].effective | (uint64_t)data[1].effective << 32;
+	*prm = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	*inh = data[0].inheritable || data[1].inheritable;
+	return 0;
 }
 
-/* Every capability of this thread, and its bounding set (which threads it creates inherit),
- * gone. */
-static int drop_capabilities(const char *role)
+/* Every capability of this thread gone but those of `keep` (bits) it has; none inheritable.
+ * The bounding set went at sandbox_init(). */
+static int keep_capabilities(const char *role, uint64_t keep)
 {
-	if (no_capabilities())
-		return 0;
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
-		log_debug("sandbox: %s: the bounding set stays (no CAP_SETPCAP)", role);
-	if (capng_apply(CAPNG_SELECT_CAPS) < 0 || !no_capabilities()) {
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2] = {{0}};
+	uint64_t eff, prm;
+	bool inh;
+
+	if (get_capabilities(&eff, &prm, &inh) == 0 && !(eff & ~keep) && !(prm & ~keep) && !inh)
+		return 0; /* nothing to drop (a thread created by a confined one) */
+	prm &= keep;
+	eff &= prm;
+	data[0].effective = (uint32_t)eff;
+	data[1].effective = (uint32_t)(eff >> 32);
+	data[0].permitted = (uint32_t)prm;
+	data[1].permitted = (uint32_t)(prm >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0 || get_capabilities(&eff, &prm, &inh) || inh ||
+	    (eff | prm) & ~keep) {
 		log_error("sandbox: %s: cannot drop capabilities", role);
 		return -EPERM;
 	}
@@ -228,31 +256,53 @@ void sandbox_announce_user_switch(void)
 	user_switch_announced = true;
 }
 
-int sandbox_enter_early(const char *role, const struct sandbox_list *const *lists, size_t nlists)
+/* What a thread that takes part in the announced user switch keeps until then. */
+static uint64_t switch_caps(void)
+{
+	return user_switch_announced ? SANDBOX_CAP(CAP_SETUID) | SANDBOX_CAP(CAP_SETGID) : 0;
+}
+
+int sandbox_keep_only(const char *role, uint64_t keep)
 {
 	if (!enabled)
 		return 0;
-	if (!user_switch_announced)
-		return sandbox_enter(role, lists, nlists);
+	int err = keep_capabilities(role, keep | switch_caps());
+	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		err = -errno;
+	return err;
+}
+
+int sandbox_enter_before_vm(const char *role, const struct sandbox_list *const *lists,
+			    size_t nlists, uint64_t keep, bool landlock)
+{
+	if (!enabled)
+		return 0;
 	const struct sandbox_list *all[nlists + 1];
 	for (size_t i = 0; i < nlists; i++)
 		all[i] = lists[i];
 	all[nlists] = &setxid_list;
-	int err = 0;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		err = -errno;
+	int err = sandbox_keep_only(role, keep);
+	if (!err && landlock && (err = sandbox_landlock_apply_base()))
+		log_error("sandbox: %s: cannot apply Landlock: %s", role, strerror(-err));
 	if (!err && mode != SANDBOX_OFF)
-		err = load_filter(role, all, nlists + 1);
-	if (!err)
-		log_debug("sandbox: %s keeps its capabilities until the user switch", role);
+		err = load_filter(role, all, nlists + (user_switch_announced ? 1 : 0));
+	if (!err && (keep | switch_caps()))
+		log_debug("sandbox: %s keeps capabilities 0x%llx until the VM exists", role,
+			  (unsigned long long)(keep | switch_caps()));
+	sandbox_test_violation(role);
 	return err;
+}
+
+int sandbox_enter_early(const char *role, const struct sandbox_list *const *lists, size_t nlists)
+{
+	return sandbox_enter_before_vm(role, lists, nlists, 0, true);
 }
 
 int sandbox_enter(const char *role, const struct sandbox_list *const *lists, size_t nlists)
 {
 	if (!enabled)
 		return 0; /* tests and fuzzers drive the same code unconfined */
-	int err = drop_capabilities(role);
+	int err = keep_capabilities(role, 0);
 	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		err = -errno;
 	/* Landlock before this entry's filter; the set once the VM exists (sandbox_landlock.c) */

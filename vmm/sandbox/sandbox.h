@@ -19,6 +19,7 @@
 #ifndef VMM_SANDBOX_H
 #define VMM_SANDBOX_H
 
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,12 +104,37 @@ int sandbox_parse_mode(const char *s, enum sandbox_mode *mode);
  * entry narrows it further. Returns 0 or -errno (logged). */
 int sandbox_enter(const char *role, const struct sandbox_list *const *lists, size_t nlists);
 
-/* Confines the calling thread as `role` before the VM exists, for a thread that serves
- * requests from the start (the API thread): as sandbox_enter(), except while a user switch is
- * announced (sandbox_announce_user_switch()): then the thread keeps its capabilities and may
- * also make the set*id calls with which glibc moves every thread to the new user; the thread
- * enters again after the switch to lose both. Returns 0 or -errno (logged). */
+/* A capability (CAP_xxx of <linux/capability.h>) as a bit of a `keep` mask. */
+#define SANDBOX_CAP(cap) (1ull << (cap))
+
+/* What building a VM needs of root's capabilities, and all the thread that builds it (the main
+ * thread, or the broker for the API: vmm/sandbox/broker.h) keeps until the VM exists: a tap
+ * (TUNSETIFF creates one: CAP_NET_ADMIN, 12), the operator's files whatever their owner and
+ * mode, as root opens them (CAP_DAC_OVERRIDE, 1; CAP_DAC_READ_SEARCH, 2). */
+#define SANDBOX_BUILD_CAPS                                                                         \
+	(SANDBOX_CAP(CAP_NET_ADMIN) | SANDBOX_CAP(CAP_DAC_OVERRIDE) |                              \
+	 SANDBOX_CAP(CAP_DAC_READ_SEARCH))
+
+/* Confines the calling thread as `role` before the VM exists: every capability dropped but
+ * those of `keep` (SANDBOX_CAP bits) it has, no_new_privs, with `landlock` the Landlock set
+ * every confined thread gets whatever the VM (sandbox_landlock_apply_base(): nothing but the
+ * few files libc and the libraries read), and (unless off) the filter of `lists`. While a user
+ * switch is announced (sandbox_announce_user_switch()) the thread also keeps CAP_SETUID and
+ * CAP_SETGID and may make the set*id calls with which glibc moves every thread to the new user.
+ * The thread enters again with sandbox_enter() once the VM exists, losing all of it. Returns 0
+ * or -errno (logged). */
+int sandbox_enter_before_vm(const char *role, const struct sandbox_list *const *lists,
+			    size_t nlists, uint64_t keep, bool landlock);
+
+/* The API thread's first entry, before its first request: sandbox_enter_before_vm() with no
+ * capability kept and Landlock from the start (it opens nothing itself: the broker does,
+ * vmm/sandbox/broker.h). Returns 0 or -errno (logged). */
 int sandbox_enter_early(const char *role, const struct sandbox_list *const *lists, size_t nlists);
+
+/* Capabilities only: every one of the calling thread's dropped but those of `keep` (and those a
+ * user switch needs while it is announced), and no_new_privs; no filter. For the main thread
+ * while it waits for the API to build the VM. Returns 0 or -errno (logged). */
+int sandbox_keep_only(const char *role, uint64_t keep);
 
 /* Says that sandbox_switch_user() will run later (--user), for sandbox_enter_early(). */
 void sandbox_announce_user_switch(void);
@@ -150,6 +176,12 @@ int sandbox_landlock_seal(void);
 
 /* Restricts the calling thread to the sealed set (nothing before the seal). 0 or -errno. */
 int sandbox_landlock_apply(void);
+
+/* Restricts the calling thread to what every confined thread may open whatever the VM (the
+ * time zone file, /dev/urandom, the CPU count glibc reads; /proc/self in sanitized builds), at
+ * any time: for a thread confined before the VM exists. Nothing when Landlock is off or the
+ * kernel lacks it. 0 or -errno. */
+int sandbox_landlock_apply_base(void);
 
 /* False when Landlock is in force and `path` is not covered with `access` by the set (a
  * lexical check: see landlock_paths_cover()), so a request can be refused with a clear

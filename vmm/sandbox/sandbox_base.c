@@ -38,7 +38,7 @@ static const struct sandbox_rule base_rules[] = {
     SB_ALLOW(SYS_rt_sigreturn),
     SB_ALLOW(SYS_rt_sigaction),
     SB_ALLOW(SYS_tgkill),
-    /* a thread names itself, then confines itself: capabilities (libcap-ng), no_new_privs, its
+    /* a thread names itself, then confines itself: capabilities (capget/capset), no_new_privs, its
      * own filter on top of the one it inherited (a filter can only narrow) */
     SB_ARG_EQ(SYS_prctl, 0, PR_SET_NAME),
     SB_ARG_EQ(SYS_prctl, 0, PR_GET_NAME),

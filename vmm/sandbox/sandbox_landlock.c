@@ -5,10 +5,14 @@
  * creates afterwards, never its siblings. The threads that serve the guest (vCPUs, device I/O,
  * console, metrics) all call sandbox_enter() after the set is sealed, and so does the main
  * thread (confine_main) before it creates the vCPUs: sandbox_enter() applies the set. The API
- * thread started before the VM existed (it configures it, opening kernels, disks and taps):
- * its first entry (sandbox_enter_early) comes before the seal and adds no Landlock; its
- * second entry, once the VM exists (api_http_confine), does. A thread entering twice, or one
- * created by a restricted thread, stacks the same set again: harmless (it can only narrow). */
+ * thread starts before the VM exists and is restricted from its first entry
+ * (sandbox_enter_early) to the `always` set alone (sandbox_landlock_apply_base()): it opens
+ * nothing else, ever, as Landlock cannot widen; the broker (broker.h), unrestricted until the
+ * seal, opens the kernels, disks and snapshots its requests name and builds the VM, and takes
+ * the sealed set at its second entry (sandbox_broker_confine), as the API thread does
+ * (api_http_confine: the sealed set stacked on `always` changes nothing for it). A thread
+ * entering twice, or one created by a restricted thread, stacks the set again: harmless (it
+ * can only narrow). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -104,13 +108,48 @@ int sandbox_landlock_add_rules(const char *spec)
  * list) when a new thread's first malloc makes an arena: a vCPU thread died by SIGSYS when
  * Landlock refused the file (api_firecracker.sh). A sanitized build's LeakSanitizer lists
  * /proc/self/task at exit. */
+static const struct landlock_path always[] = {
+    {"/sys/devices/system/cpu/online", LANDLOCK_READ},
+    {"/etc/localtime", LANDLOCK_READ},
+    {"/dev/urandom", LANDLOCK_READ},
+    {"/proc/self", LANDLOCK_READ}, /* sanitized builds only: see n_always() */
+};
+
+static size_t n_always(void)
+{
+	size_t n = sizeof(always) / sizeof(always[0]);
+	return sandbox_sanitizer()->n ? n : n - 1;
+}
+
 static void allow_always(void)
 {
-	sandbox_landlock_allow("/sys/devices/system/cpu/online", LANDLOCK_READ);
-	sandbox_landlock_allow("/etc/localtime", LANDLOCK_READ);
-	sandbox_landlock_allow("/dev/urandom", LANDLOCK_READ);
-	if (sandbox_sanitizer()->n)
-		sandbox_landlock_allow("/proc/self", LANDLOCK_READ);
+	for (size_t i = 0; i < n_always(); i++)
+		sandbox_landlock_allow(always[i].path, always[i].access);
+}
+
+/* The ruleset of `always` alone, built on first use (-1: none, Landlock unsupported). */
+static bool base_built;
+static int base_fd = -1;
+
+int sandbox_landlock_apply_base(void)
+{
+	int err = 0;
+
+	if (L.off || !sandbox_enabled())
+		return 0;
+	pthread_mutex_lock(&L.lock);
+	if (!base_built) {
+		int abi = landlock_abi();
+		int fd = abi < 1 ? -1 : landlock_ruleset_build(always, n_always(), abi);
+		if (abi >= 1 && fd < 0)
+			err = fd;
+		else
+			base_fd = fd;
+		base_built = !err;
+	}
+	int fd = base_fd;
+	pthread_mutex_unlock(&L.lock);
+	return err ? err : fd < 0 ? 0 : landlock_restrict(fd);
 }
 
 static void log_allowed(int abi)
