@@ -33,7 +33,6 @@
 #include "vmm/machine/dev_net.h"
 #include "vmm/machine/dev_vhost_user.h"
 #include "vmm/machine/metrics.h"
-#include "vmm/machine/restore_paths.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_migrate.h"
 #include "vmm/machine/vm_pause.h"
@@ -1262,7 +1261,6 @@ int control_run(struct vm_config *cfg)
 	sigset_t set;
 
 	c = (struct control){.cfg = cfg, .start_fd = -1};
-	restore_paths_init(); /* before any thread is confined; a failure leaves relative paths */
 	pthread_mutex_init(&c.started_lock, NULL);
 	pthread_cond_init(&c.started_cond, NULL);
 	for (int i = 0; i < API_MAX_DRIVES; i++)

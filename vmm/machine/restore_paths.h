@@ -60,9 +60,10 @@ struct restore_allow {
 	bool any_tap; /* a migration: the source's taps are taken */
 };
 
-/* Remembers the working directory relative paths are taken from: call it once at start, before
- * any thread is confined (confined threads may not call getcwd()). Returns 0 or -errno. Until
- * then a relative path is allowed only against a relative folder or rule. */
+/* Remembers the working directory relative paths are taken from, once (later calls do nothing):
+ * cli_parse() calls it, before any thread is confined (confined threads may not call getcwd()).
+ * Returns 0 or -errno. Until then a relative path is allowed only against a relative folder or
+ * rule. */
 int restore_paths_init(void);
 
 /* Calls fn() for every host resource `cfg` names, in device-table order; stops at and returns
