@@ -490,7 +490,10 @@ static int override_paths(struct snapshot_load *l, const struct snapshot_overrid
 			return -EINVAL;
 		}
 		struct cli_record *rec = path_override_target(l, o);
-		if (!rec && o->id)
+		if (!rec && !disk)
+			snprintf(err, errlen, "vsock override: the snapshot has no vsock%s%s",
+				 o->id && o->id[0] ? " " : "", o->id ? o->id : "");
+		else if (!rec && o->id)
 			snprintf(err, errlen, "%s override: the snapshot has no %s `%s`", o->option,
 				 disk ? "drive" : "vsock", o->id);
 		else if (!rec)
