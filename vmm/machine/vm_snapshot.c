@@ -555,6 +555,8 @@ static int check_paths(const struct vm_config *cfg, const char *dir,
 		paths[a.npaths++] = ov->paths[k].path;
 	for (int k = 0; !r && ov && k < ov->nnics && k < CLI_MAX_NICS; k++) {
 		char *mac = NULL;
+		if (!ov->nics[k].spec)
+			continue;
 		r = split_override(ov->nics[k].spec, &tapbuf[a.ntaps], &mac, err, errlen);
 		free(mac);
 		if (!r && tapbuf[a.ntaps]) {
