@@ -128,7 +128,7 @@ for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 RUN_LABEL="vmm --api-sock, PUT /snapshot/load"
 . "$(dirname "${BASH_SOURCE[0]}")/api_lib.sh" # api, want
 body="\"snapshot_path\": \"$LIB_TMP/disk/state\", \"mem_file_path\": \"$LIB_TMP/disk/memory\""
-want 400 PUT /snapshot/load "{$body}" "the snapshot names disk $out/disk.img \\(drive0\\), outside"
+want 400 PUT /snapshot/load "{$body}" "the snapshot names disk $out/disk.img \\(drive0\\) outside its folder"
 want 400 PUT /snapshot/load "{$body, \"drive_overrides\": [{\"drive_id\": \"nope\", \"path_on_host\": \"/x\"}]}" "no drive .nope."
 want 400 PUT /snapshot/load "{$body, \"drive_overrides\": [{\"drive_id\": \"drive0\"}]}" "path_on_host"
 # allowed: it goes on to KVM, which is missing here (a 400 that says so, not the refusal)

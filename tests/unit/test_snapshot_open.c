@@ -230,7 +230,7 @@ Test(snapshot_open, a_disk_outside_the_folder_is_refused_by_name)
 	write_state("[[\"disk\", \"/var/lib/other.img,id=root\"]]", NULL);
 	cr_assert_eq(open_paths(NULL, 0), -EACCES);
 	cr_assert(strstr(err, "disk /var/lib/other.img (root)"), "%s", err);
-	cr_assert(strstr(err, "outside the snapshot's folder"), "%s", err);
+	cr_assert(strstr(err, "outside its folder"), "%s", err);
 	cr_assert(strstr(err, "--landlock-rules /var/lib:rw"), "%s", err);
 }
 
@@ -326,7 +326,7 @@ Test(snapshot_open, a_migration_takes_paths_only_from_the_destinations_rules)
 		 CONFIG("[[\"disk\",\"/images/a.img\"],[\"net\",\"tap=t0\"]]"));
 	cr_assert_eq(snapshot_open_config(&l, hello_config, &cfg, err, sizeof(err)), -EACCES);
 	cr_assert(strstr(err, "/images/a.img"), "%s", err);
-	cr_assert(strstr(err, "not allowed"), "%s", err);
+	cr_assert(strstr(err, "did not allow"), "%s", err);
 	reopen();
 	cfg.landlock_rules = "/images:rw";
 	cr_assert_eq(snapshot_open_config(&l, hello_config, &cfg, err, sizeof(err)), 0, "%s", err);

@@ -1022,7 +1022,7 @@ static int disk_override(const struct vm_config *cfg, int i, const char *arg,
  * snapshot's), and nothing else that shapes the VM. */
 static int restore_here(struct control *c)
 {
-	char taps[CLI_MAX_NICS][48] = {{0}}, err[300] = "", state[4096], mem[4096];
+	char taps[CLI_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[CLI_MAX_NICS] = {{0}};
 	struct snapshot_path_override disks[CLI_MAX_DISKS];
 	int ntaps = dev_net_count(c->cfg), ndisks = 0;

@@ -143,13 +143,11 @@ static int each_disk(const struct vm_config *cfg, resource_fn fn, void *opaque)
 			snprintf(id, sizeof(id), "%s", o->id);
 		else
 			snprintf(id, sizeof(id), "drive%d", i);
-		struct restore_resource res = {
-		    .what = "disk",
-		    .id = id,
-		    .name = o->path,
-		    .access = RESTORE_READ | (o->ro ? 0 : RESTORE_WRITE),
-		    .hint = "give it with --restore DIR --disk PATH,id=ID (PUT /snapshot/load: "
-			    "drive_overrides)"};
+		struct restore_resource res = {.what = "disk",
+					       .id = id,
+					       .name = o->path,
+					       .access = RESTORE_READ | (o->ro ? 0 : RESTORE_WRITE),
+					       .hint = "--disk PATH,id=ID (API: drive_overrides)"};
 		r = fn(&res, opaque);
 	}
 	return r;
@@ -173,8 +171,8 @@ static int each_net(const struct vm_config *cfg, resource_fn fn, void *opaque)
 		    .id = id,
 		    .name = o->ifname,
 		    .tap = true,
-		    .hint = "give the NIC its tap: --restore DIR --net tap=NAME, in NIC order "
-			    "(PUT /snapshot/load: network_overrides host_dev_name)"};
+		    .hint = "give the NIC a tap: --net tap=NAME, in NIC order (API: "
+			    "network_overrides)"};
 		r = fn(&res, opaque);
 	}
 	return r;
@@ -213,10 +211,9 @@ static int each_display(const struct vm_config *cfg, resource_fn fn, void *opaqu
 static int each_vsock(const struct vm_config *cfg, resource_fn fn, void *opaque)
 {
 	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
-	struct restore_resource res = {
-	    .what = "vsock socket",
-	    .access = RESTORE_WRITE | RESTORE_CREATE,
-	    .hint = "give it another with PUT /snapshot/load's vsock_override"};
+	struct restore_resource res = {.what = "vsock socket",
+				       .access = RESTORE_WRITE | RESTORE_CREATE,
+				       .hint = "API: vsock_override"};
 
 	if (!c || !c->opts.uds[0])
 		return 0;
@@ -347,8 +344,7 @@ static int check_one(const struct restore_resource *res, void *opaque)
 		if (tap_allowed(res->name, a))
 			return 0;
 		snprintf(c->err, c->errlen,
-			 "the snapshot names tap %s%s, a host interface the operator has not "
-			 "confirmed: %s",
+			 "the snapshot names tap %s%s, a host interface nobody confirmed: %s",
 			 res->name, id, res->hint);
 		return -EACCES;
 	}
@@ -362,10 +358,10 @@ static int check_one(const struct restore_resource *res, void *opaque)
 	}
 	folder_of(res->name, folder, sizeof(folder));
 	snprintf(c->err, c->errlen,
-		 "the snapshot names %s %s%s, %s: %s%sallow it with --landlock-rules %s:%s",
+		 "the snapshot names %s %s%s %s: allow it with %s%s--landlock-rules %s:%s",
 		 res->what, res->name, id,
-		 a->dir ? "outside the snapshot's folder" : "which the operator has not allowed",
-		 res->hint ? res->hint : "", res->hint ? ", or " : "", folder,
+		 a->dir ? "outside its folder" : "that the operator did not allow",
+		 res->hint ? res->hint : "", res->hint ? " or " : "", folder,
 		 (res->access & ~RESTORE_READ) ? "rw" : "ro");
 	return -EACCES;
 }
