@@ -49,7 +49,8 @@ seen() {
 # sent from FROM_SOCK; the source's pid is SRC_PID. Records ok/FAIL; false when it failed.
 migrate() {
 	local from=$1 to=$2 local=$3 mig="$tmp/$2.mig" got
-	start_vmm "$to" --migrate-from "unix:$mig" --api-sock "$tmp/$to.sock"
+	# the source names its disk in $tmp: the destination's command line allows it
+	start_vmm "$to" --migrate-from "unix:$mig" --api-sock "$tmp/$to.sock" --landlock-rules "$tmp:rw"
 	for _ in $(seq 100); do [ -S "$mig" ] && break; sleep 0.1; done
 	sock=$from
 	got=$(api PUT /vmm/send-migration "{\"destination_url\": \"unix:$mig\", \"local\": $local}")

@@ -118,7 +118,8 @@ ip netns exec "$NS" "$VMM" --api-sock "$sock" --console stdio --landlock-rules "
 	<"$tmp/in" >>"$tmp/log" 2>>"$tmp/err" &
 vmm_pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-want 204 PUT /snapshot/load "{\"snapshot_path\": \"$tmp/snap/state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$tmp/snap/memory\"}, \"resume_vm\": true}"
+# the snapshot's tap is a host interface: the load confirms it (network_overrides)
+want 204 PUT /snapshot/load "{\"snapshot_path\": \"$tmp/snap/state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$tmp/snap/memory\"}, \"resume_vm\": true, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"$TAP\"}]}"
 api GET /vm/config >/dev/null
 check "GET /vm/config after the load names the NIC eth0" '"iface_id":"eth0"' "$tmp/body"
 check "GET /vm/config after the load has the mmds-config" '"mmds-config":\{"version":"V2","network_interfaces":\["eth0"\]' "$tmp/body"

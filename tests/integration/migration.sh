@@ -206,7 +206,9 @@ start_cli_destination() {
 	DST_OUT="$LIB_TMP/dst-cli.out"
 	DST_ERR="$LIB_TMP/dst-cli.err"
 	rm -f "$mig"
-	"$VMM" --migrate-from "unix:$mig" </dev/null >"$DST_OUT" 2>"$DST_ERR" &
+	# the source names its disk in $LIB_TMP: the destination's command line allows it
+	"$VMM" --migrate-from "unix:$mig" --landlock-rules "$LIB_TMP:rw" </dev/null >"$DST_OUT" \
+		2>"$DST_ERR" &
 	DST_PID=$!
 	SNAP_PIDS+=("$DST_PID")
 	snap_wait_sock "$mig" "$DST_PID"

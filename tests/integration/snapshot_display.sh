@@ -82,7 +82,8 @@ if guest_start "vmm virtio_gpu (to be snapshotted)" virtio_gpu '^gpu waiting' --
 	check_png "$LIB_TMP/before.png" $W $H nobox
 
 	rm -f "$shot"
-	run_restore "vmm --restore (gpu)" --restore "$dir"
+	# the screenshot is outside the snapshot's folder: the operator allows the test's folder
+	run_restore "vmm --restore (gpu)" --restore "$dir" --landlock-rules "$LIB_TMP:rw"
 	expect_pass
 	expect_output "^gpu pattern ${W}x$H drawn"
 	expect_no_output '^gpu waiting' # went on, did not boot again
@@ -91,7 +92,7 @@ if guest_start "vmm virtio_gpu (to be snapshotted)" virtio_gpu '^gpu waiting' --
 	rm -f "$shot"
 	s="$LIB_TMP/load.sock"
 	lib_new_run "PUT /snapshot/load, paused (gpu)"
-	"$VMM" --api-sock "$s" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	"$VMM" --api-sock "$s" --landlock-rules "$LIB_TMP:rw" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 	pid=$!
 	SNAP_PIDS+=("$pid")
 	snap_wait_sock "$s" "$pid"
@@ -127,7 +128,7 @@ echo "=== input ==="
 if guest_start "vmm virtio_input (to be snapshotted)" virtio_input '^input waiting' \
 	--input-script "$script" --append "events wait=$WAIT_S" && snapshot_in_wait "$dir"; then
 	snap_kill "$SNAP_PID"
-	run_restore "vmm --restore (input)" --restore "$dir"
+	run_restore "vmm --restore (input)" --restore "$dir" --landlock-rules "$LIB_TMP:ro"
 	expect_pass
 	expect_output '^keyboard: 6 events as injected'
 	expect_output '^tablet: 7 events as injected'

@@ -6,7 +6,9 @@
 #   1. an uninterrupted run: its SNAP-RESULT line and its disk file;
 #   2. the same run on a fresh disk, paused at about a third of its steps (PATCH /vm),
 #      snapshotted (PUT /snapshot/create) and killed with SIGKILL;
-#   3. `vmm --restore DIR` (the packed-ring variant: `vmm --api-sock` then PUT /snapshot/load)
+#   3. `vmm --restore DIR --disk PATH` (the disk is outside the snapshot's folder: the operator
+#      gives it; the packed-ring variant: `vmm --api-sock` then PUT /snapshot/load, whose VMM has
+#      --landlock-rules for the test's folder)
 #      must end with TEST PASS, the SAME SNAP-RESULT, without booting again (no SNAP-START), and
 #      leave a disk file identical to the uninterrupted run's (cmp).
 # QEMU runs the guest once too: its result is the one every one-CPU run must give.
@@ -107,9 +109,10 @@ snapshot_variant() {
 	if [ "$how" = api ]; then
 		restore_over_api "restore $name over the API" "$dir"
 	elif [ "$name" = smp ]; then
-		run_restore "vmm --restore $name --api-sock" --restore "$dir" --api-sock "$LIB_TMP/r.sock"
-	else
-		run_restore "vmm --restore $name" --restore "$dir"
+		run_restore "vmm --restore $name --api-sock" --restore "$dir" --api-sock "$LIB_TMP/r.sock" \
+			--disk "$disk"
+	else # the disk lives outside the snapshot's folder: the operator gives it
+		run_restore "vmm --restore $name" --restore "$dir" --disk "$disk"
 	fi
 	expect_pass
 	expect_no_output '^SNAP-START' # went on, did not boot again
@@ -225,7 +228,7 @@ diff_variant() {
 			return
 		}
 	cmp -s "$full/memory" "$d/memory" && lib_fail "the Diff wrote nothing"
-	run_restore "vmm --restore (the Diff)" --restore "$d"
+	run_restore "vmm --restore (the Diff)" --restore "$d" --disk "$disk"
 	expect_pass
 	[ "$(snap_result "$RUN_OUT")" = "$want" ] && lib_ok "the Diff restore gives the same result" ||
 		lib_fail "the Diff restore gives $(snap_result "$RUN_OUT"), want $want"
@@ -237,6 +240,12 @@ diff_variant
 # ---- bad snapshots: each restore ends with status 2, a message, and no guest output ----
 good="$LIB_TMP/good"
 bad="$LIB_TMP/bad"
+# the bad cases' disk, given by the operator (vmm/machine/restore_paths.h)
+run_restore_bad() {
+	local label=$1
+	shift
+	run_restore "$label" "$@" --disk "$LIB_TMP/snap-mmio-split.img"
+}
 # fresh_bad: a copy of the good snapshot to spoil
 fresh_bad() {
 	rm -rf "$bad"
@@ -256,14 +265,14 @@ if [ -f "$good/state" ] && [ -f "$good/memory" ]; then
 	for len in 0 7 11 64 $((state_size / 2)) $((state_size - 1)); do
 		fresh_bad
 		truncate -s "$len" "$bad/state"
-		run_restore "state truncated to $len bytes" --restore "$bad"
+		run_restore_bad "state truncated to $len bytes" --restore "$bad"
 		expect_refused
 	done
 	for off in 16 $((state_size / 2)) $((state_size - 1)); do
 		fresh_bad
 		flip "$bad/state" "$off"
 		cmp -s "$good/state" "$bad/state" && lib_fail "flip did not change the file"
-		run_restore "state byte $off flipped" --restore "$bad"
+		run_restore_bad "state byte $off flipped" --restore "$bad"
 		expect_refused
 	done
 	fresh_bad
@@ -271,31 +280,31 @@ if [ -f "$good/state" ] && [ -f "$good/memory" ]; then
 	v=$((version + 1))
 	printf "\\$(printf %03o $((v & 255)))\\$(printf %03o $(((v >> 8) & 255)))\\$(printf %03o $(((v >> 16) & 255)))\\$(printf %03o $(((v >> 24) & 255)))" |
 		dd of="$bad/state" bs=1 seek=8 conv=notrunc status=none
-	run_restore "format version $version -> $v" --restore "$bad"
+	run_restore_bad "format version $version -> $v" --restore "$bad"
 	expect_refused
 	fresh_bad
 	truncate -s $((mem_size - 4096)) "$bad/memory"
-	run_restore "memory file 4 KiB short" --restore "$bad"
+	run_restore_bad "memory file 4 KiB short" --restore "$bad"
 	expect_refused
 	fresh_bad
 	truncate -s $((mem_size + 4096)) "$bad/memory"
-	run_restore "memory file 4 KiB too long" --restore "$bad"
+	run_restore_bad "memory file 4 KiB too long" --restore "$bad"
 	expect_refused
 	fresh_bad
 	rm -f "$bad/memory"
-	run_restore "memory file missing" --restore "$bad"
+	run_restore_bad "memory file missing" --restore "$bad"
 	expect_refused
 	fresh_bad
 	mv "$LIB_TMP/snap-mmio-split.img" "$LIB_TMP/away.img"
-	run_restore "disk file missing" --restore "$bad"
+	run_restore_bad "disk file missing" --restore "$bad"
 	expect_refused
 	mv "$LIB_TMP/away.img" "$LIB_TMP/snap-mmio-split.img"
-	run_restore "no such directory" --restore "$LIB_TMP/nonexistent"
+	run_restore_bad "no such directory" --restore "$LIB_TMP/nonexistent"
 	expect_refused
 	# the untouched copy still restores (the cases above failed for their own reason); its disk
 	# holds the end of the run already, and the guest writes the same sectors again
 	fresh_bad
-	run_restore "the good snapshot again" --restore "$bad"
+	run_restore_bad "the good snapshot again" --restore "$bad"
 	expect_pass
 	# over the API: a bad snapshot refused, then the good one loads in the same VMM
 	fresh_bad

@@ -49,7 +49,7 @@ fi
 snap_kill "$SNAP_PID"
 [ -S "$UDS" ] && lib_ok "the killed VMM left $UDS behind (the restore must replace it)"
 
-run_restore "vmm --restore (vsock)" --restore "$dir"
+run_restore "vmm --restore (vsock)" --restore "$dir" --landlock-rules "$LIB_TMP:rw" # its socket
 expect_pass
 expect_no_output '^SNAP-READY' # went on, did not boot again
 expect_output '^snapshot: TRANSPORT_RESET received, connections dropped, CID still 5'

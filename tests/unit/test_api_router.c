@@ -145,9 +145,15 @@ static int f_snap_create(void *ctx, const char *state, const char *mem, bool dif
 	return take_fail();
 }
 static struct api_snapshot_load loaded; /* the last load's request, paths excepted */
+static char load_paths[256];		/* its path overrides: "OPTION:ID=PATH;..." */
 static int f_snap_load(void *ctx, const struct api_snapshot_load *p, char *err, size_t n)
 {
 	(void)ctx, (void)err, (void)n;
+	load_paths[0] = 0;
+	for (int i = 0; i < p->npaths; i++)
+		snprintf(load_paths + strlen(load_paths), sizeof(load_paths) - strlen(load_paths),
+			 "%s:%s=%s;", p->paths[i].option, p->paths[i].id ? p->paths[i].id : "-",
+			 p->paths[i].path);
 	snprintf(fk.patch_path, sizeof(fk.patch_path), "%s|%s|%d|%s:%s", p->state_path, p->mem_path,
 		 p->resume, p->nnics > 0 ? p->nics[0].id : "-",
 		 p->nnics > 0 ? p->nics[0].spec : "-");
@@ -998,8 +1004,15 @@ Test(api, snapshot_load_newer_fields)
 		     400);
 	cr_assert_eq(req("PUT", "/snapshot/load",
 			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
-			 "\"vsock_override\": {\"uds_path\": \"/v\"}}"),
+			 "\"vsock_override\": {\"path\": \"/v\"}}"),
 		     400);
+	cr_assert(strstr(fault(), "`path`"), "%s", fault());
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"drive_overrides\": [{\"drive_id\": \"a\", \"path_on_host\": \"/x\"}, "
+			 "{\"drive_id\": \"a\", \"path_on_host\": \"/y\"}]}"),
+		     400);
+	cr_assert(strstr(fault(), "drive_id `a` given twice"), "%s", fault());
 	cr_assert_eq(req("PUT", "/snapshot/load",
 			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
 			 "\"huge_pages\": \"Huge\"}"),
@@ -1027,6 +1040,19 @@ static void load_with(const char *extra)
 	api_destroy(&api); /* a load is once per process: a fresh router each time */
 	cr_assert_eq(api_init(&api, &ops, NULL), 0);
 	cr_assert_eq(req("PUT", "/snapshot/load", body), 204, "%s: %s", extra, resp.body);
+}
+
+/* The files a load gives the snapshot's drives and vsock reach the backend as path overrides
+ * (vmm/machine/vm_snapshot.h), which the restore may open (vmm/machine/restore_paths.h). */
+Test(api, snapshot_load_passes_drive_and_vsock_overrides)
+{
+	cr_assert_eq(req("PUT", "/snapshot/load",
+			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"drive_overrides\": [{\"drive_id\": \"root\", \"path_on_host\": "
+			 "\"/img/r\"}, {\"drive_id\": \"drive1\", \"path_on_host\": \"/img/d\"}], "
+			 "\"vsock_override\": {\"uds_path\": \"/run/v7\"}}"),
+		     204, "%s", resp.body);
+	cr_assert_str_eq(load_paths, "disk:root=/img/r;disk:drive1=/img/d;vsock:=/run/v7;");
 }
 
 Test(api, snapshot_load_honours_dirty_tracking_and_huge_pages)

@@ -1,7 +1,9 @@
 /* snapshot_open() (vmm/machine/vm_snapshot.h) on a state file written here: NIC overrides found by
  * the NIC's id (--net id=, or netN without one) or by position, an override that names no NIC
- * refused, and the saved MMDS state put in front of the NICs its configuration names. No KVM: only
- * the configuration part of a restore. */
+ * refused, and the saved MMDS state put in front of the NICs its configuration names; disk and
+ * vsock path overrides, and the paths and taps the configuration names checked against what the
+ * operator allowed (vmm/machine/restore_paths.h). No KVM: only the configuration part of a
+ * restore. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "vmm/base/snapshot_io.h"
+#include "vmm/machine/dev_disk.h"
 #include "vmm/machine/dev_net.h"
 #include "vmm/machine/vm_snapshot.h"
 #include "vmm/mmds/mmds.h"
@@ -68,9 +71,14 @@ TestSuite(snapshot_open, .init = setup, .fini = teardown);
 
 static int open_with(const struct snapshot_nic_override *ov, int n)
 {
+	const struct snapshot_overrides o = {.nics = ov, .nnics = n};
 	err[0] = '\0';
-	return snapshot_open(&l, path, NULL, &cfg, ov, n, err, sizeof(err));
+	return snapshot_open(&l, path, NULL, &cfg, &o, err, sizeof(err));
 }
+
+/* Both NICs of TWO_NICS confirmed with their own taps. */
+static const struct snapshot_nic_override both_taps[] = {{.index = 0, .spec = "tap=a0"},
+							 {.index = 1, .spec = "tap=b0"}};
 
 Test(snapshot_open, overrides_find_their_nic_by_id)
 {
@@ -92,8 +100,17 @@ Test(snapshot_open, overrides_find_their_nic_by_id)
 Test(snapshot_open, overrides_by_position)
 {
 	write_state(TWO_NICS, NULL);
-	const struct snapshot_nic_override ov[] = {{.index = 1, .spec = "tap=b2"}};
-	cr_assert_eq(open_with(ov, 1), 0, "%s", err);
+	const struct snapshot_nic_override ov[] = {{.index = 1, .spec = "tap=b2"},
+						   {.index = 0, .spec = "mac=02:00:00:00:00:01"}};
+	/* NIC 0 keeps the snapshot's tap, which nobody confirmed */
+	cr_assert_eq(open_with(ov, 2), -EACCES);
+	cr_assert(strstr(err, "tap a0 (eth0)"), "%s", err);
+	snapshot_close(&l);
+	cli_free(&cfg);
+	cli_config_init(&cfg);
+	const struct snapshot_nic_override ok[] = {{.index = 1, .spec = "tap=b2"},
+						   {.index = 0, .spec = "tap=a0"}};
+	cr_assert_eq(open_with(ok, 2), 0, "%s", err);
 	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "a0");
 	cr_assert_str_eq(dev_net_opts(&cfg, 1)->ifname, "b2");
 }
@@ -117,7 +134,7 @@ Test(snapshot_open, mmds_answers_on_the_nics_it_names)
 {
 	write_state(TWO_NICS, "{\"config\": {\"network_interfaces\": [\"net1\"], \"ipv4_address\": "
 			      "\"169.254.1.2\"}, \"store\": {\"k\": \"v\"}}");
-	cr_assert_eq(open_with(NULL, 0), 0, "%s", err);
+	cr_assert_eq(open_with(both_taps, 2), 0, "%s", err);
 	cr_assert_null(dev_net_opts(&cfg, 0)->mmds);
 	cr_assert_eq(dev_net_opts(&cfg, 1)->mmds, &mmds);
 	cr_assert_eq(dev_net_opts(&cfg, 1)->mmds_ipv4, 0xa9fe0102);
@@ -128,14 +145,14 @@ Test(snapshot_open, a_bad_mmds_state_is_refused)
 {
 	write_state(TWO_NICS, "{\"config\": {\"network_interfaces\": [\"net1\"], \"ipv4_address\": "
 			      "\"10.1.2.3\"}, \"store\": null}");
-	cr_assert_eq(open_with(NULL, 0), -EINVAL);
+	cr_assert_eq(open_with(both_taps, 2), -EINVAL);
 	cr_assert(strstr(err, "snapshot MMDS configuration"), "%s", err);
 	snapshot_close(&l);
 	cli_free(&cfg);
 	cli_config_init(&cfg);
 	cfg.mmds = &mmds;
 	write_state(TWO_NICS, "not json");
-	cr_assert_eq(open_with(NULL, 0), -EINVAL);
+	cr_assert_eq(open_with(both_taps, 2), -EINVAL);
 	cr_assert(strstr(err, "MMDS"), "%s", err);
 }
 
@@ -190,4 +207,127 @@ Test(snapshot_open, a_state_whose_configuration_changed_is_refused)
 	cr_assert(strstr(err, "configuration changed during the migration"), "%s", err);
 	snapshot_close(&l);
 	free(image);
+}
+
+/* ---- what the configuration names on the host: checked before anything is opened ---- */
+
+static int open_paths(const struct snapshot_path_override *p, int n)
+{
+	const struct snapshot_overrides o = {.paths = p, .npaths = n};
+	err[0] = '\0';
+	return snapshot_open(&l, path, NULL, &cfg, &o, err, sizeof(err));
+}
+
+static void reopen(void)
+{
+	snapshot_close(&l);
+	cli_free(&cfg);
+	cli_config_init(&cfg);
+}
+
+Test(snapshot_open, a_disk_outside_the_folder_is_refused_by_name)
+{
+	write_state("[[\"disk\", \"/var/lib/other.img,id=root\"]]", NULL);
+	cr_assert_eq(open_paths(NULL, 0), -EACCES);
+	cr_assert(strstr(err, "disk /var/lib/other.img (root)"), "%s", err);
+	cr_assert(strstr(err, "outside its folder"), "%s", err);
+	cr_assert(strstr(err, "--landlock-rules /var/lib:rw"), "%s", err);
+}
+
+Test(snapshot_open, a_disk_in_the_folder_is_taken)
+{
+	char opts[512];
+	snprintf(opts, sizeof(opts), "[[\"disk\", \"%s/disk.img\"], [\"disk\", \"%s/./sub//d2\"]]",
+		 dir, dir);
+	write_state(opts, NULL);
+	cr_assert_eq(open_paths(NULL, 0), 0, "%s", err);
+	/* but not with a `..` in it, even one that stays inside */
+	reopen();
+	snprintf(opts, sizeof(opts), "[[\"disk\", \"%s/sub/../disk.img\"]]", dir);
+	write_state(opts, NULL);
+	cr_assert_eq(open_paths(NULL, 0), -EACCES);
+	cr_assert(strstr(err, "`..`"), "%s", err);
+}
+
+Test(snapshot_open, a_disk_override_replaces_and_allows_the_file)
+{
+	write_state(
+	    "[[\"disk\", \"/elsewhere/a.img,ro\"], [\"disk\", \"/elsewhere/b.img,id=data\"]]",
+	    NULL);
+	const struct snapshot_path_override p[] = {
+	    {.option = "disk", .id = "data", .path = "/srv/b-copy.img"},
+	    {.option = "disk", .id = NULL, .index = 0, .path = "/srv/a.img"}};
+	cr_assert_eq(open_paths(p, 2), 0, "%s", err);
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/srv/a.img");
+	cr_assert(dev_disk_opts(&cfg, 0)->ro, "the options after the path stay");
+	cr_assert_str_eq(dev_disk_opts(&cfg, 1)->path, "/srv/b-copy.img");
+	cr_assert_str_eq(cfg.recorded[1].arg, "/srv/b-copy.img,id=data",
+			 "a later snapshot keeps it");
+	/* by the API's drive_id: drive0 is the first disk without an id= */
+	reopen();
+	const struct snapshot_path_override q[] = {
+	    {.option = "disk", .id = "drive0", .path = "/srv/a.img"}};
+	cr_assert_eq(open_paths(q, 1), -EACCES, "data still names /elsewhere");
+	cr_assert(strstr(err, "/elsewhere/b.img (data)"), "%s", err);
+	reopen();
+	const struct snapshot_path_override none[] = {
+	    {.option = "disk", .id = "nope", .path = "/srv/x.img"}};
+	cr_assert_eq(open_paths(none, 1), -EINVAL);
+	cr_assert(strstr(err, "no drive `nope`"), "%s", err);
+}
+
+Test(snapshot_open, landlock_rules_allow_with_the_access_the_device_needs)
+{
+	write_state("[[\"disk\", \"/images/a.img,ro\"], [\"disk\", \"/images/b.img\"]]", NULL);
+	cfg.landlock_rules = "/images:ro";
+	cr_assert_eq(open_paths(NULL, 0), -EACCES, "b.img is written");
+	cr_assert(strstr(err, "/images/b.img (drive1)"), "%s", err);
+	reopen();
+	cfg.landlock_rules = "/tmp:rw,/images:rw";
+	cr_assert_eq(open_paths(NULL, 0), 0, "%s", err);
+	cr_assert_str_eq(cfg.landlock_rules, "/tmp:rw,/images:rw", "the process's, not the file's");
+}
+
+Test(snapshot_open, every_kind_of_path_is_checked)
+{
+	static const char *const each[] = {
+	    "[[\"console\", \"file:/etc/cron.d/x\"]]",
+	    "[[\"screenshot\", \"/root/shot.png\"]]",
+	    "[[\"input-script\", \"/etc/shadow\"]]",
+	    "[[\"vsock\", \"cid=3,uds=/run/other.sock\"]]",
+	    "[[\"pmem\", \"path=/dev/shm/p\"]]",
+	    "[[\"fs\", \"tag=t,socket=/run/fs.sock\"]]",
+	    "[[\"disk\", \"vhost-user=/run/vu.sock\"]]",
+	    "[[\"net\", \"vhost-user=/run/vn.sock\"]]",
+	};
+	static const char *const named[] = {"/etc/cron.d/x",   "/root/shot.png", "/etc/shadow",
+					    "/run/other.sock", "/dev/shm/p",	 "/run/fs.sock",
+					    "/run/vu.sock",    "/run/vn.sock"};
+	for (size_t i = 0; i < sizeof(each) / sizeof(each[0]); i++) {
+		write_state(each[i], NULL);
+		cr_assert_eq(open_paths(NULL, 0), -EACCES, "%s: %s", each[i], err);
+		cr_assert(strstr(err, named[i]), "%s: %s", each[i], err);
+		reopen();
+	}
+}
+
+Test(snapshot_open, a_vsock_override_replaces_its_socket)
+{
+	write_state("[[\"vsock\", \"cid=3,uds=/run/old.sock,id=v\"]]", NULL);
+	const struct snapshot_path_override p[] = {
+	    {.option = "vsock", .id = "", .path = "/run/clone7.sock"}};
+	cr_assert_eq(open_paths(p, 1), 0, "%s", err);
+	cr_assert_str_eq(cfg.recorded[0].arg, "cid=3,uds=/run/clone7.sock,id=v");
+}
+
+Test(snapshot_open, a_migration_takes_paths_only_from_the_destinations_rules)
+{
+	snprintf(hello_config, sizeof(hello_config),
+		 CONFIG("[[\"disk\",\"/images/a.img\"],[\"net\",\"tap=t0\"]]"));
+	cr_assert_eq(snapshot_open_config(&l, hello_config, &cfg, err, sizeof(err)), -EACCES);
+	cr_assert(strstr(err, "/images/a.img"), "%s", err);
+	cr_assert(strstr(err, "did not allow"), "%s", err);
+	reopen();
+	cfg.landlock_rules = "/images:rw";
+	cr_assert_eq(snapshot_open_config(&l, hello_config, &cfg, err, sizeof(err)), 0, "%s", err);
 }

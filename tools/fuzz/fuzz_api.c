@@ -113,6 +113,11 @@ static int f_snap_load(void *c, const struct api_snapshot_load *p, char *err, si
 {
 	(void)c, (void)err, (void)n;
 	FZ_ASSERT(p->nnics >= 0 && p->nnics <= API_MAX_NICS, "%d taps", p->nnics);
+	FZ_ASSERT(p->npaths >= 0 && p->npaths <= API_MAX_DRIVES + 1, "%d path overrides",
+		  p->npaths);
+	for (int i = 0; i < p->npaths; i++)
+		FZ_ASSERT(p->paths[i].option && p->paths[i].id && p->paths[i].path,
+			  "path override %d incomplete", i);
 	FZ_ASSERT(p->state_path && p->mem_path, "a load without its files");
 	FZ_ASSERT(p->track_dirty != API_LOAD_AS_SAVED, "track_dirty_pages is the request's");
 	int r = verdict();

@@ -688,6 +688,54 @@ static int load_taps(const json_t *body, struct snapshot_nic_override *ov,
 	return (int)json_array_size(list);
 }
 
+/* drive_overrides: [{"drive_id": ID, "path_on_host": PATH}] and Firecracker's vsock_override:
+ * {"uds_path": PATH} -> ov[]: other files for the snapshot's drives (found by their drive_id) and
+ * its vsock, which the restore may open (vmm/machine/restore_paths.h). The count, or -1 (400). */
+static int load_paths(const json_t *body, struct snapshot_path_override *ov, struct reply *r)
+{
+	static const struct api_json_field drive[] = {{"drive_id", API_JSON_STRING, true},
+						      {"path_on_host", API_JSON_STRING, true},
+						      {NULL, 0, false}};
+	static const struct api_json_field vsock[] = {{"uds_path", API_JSON_STRING, true},
+						      {NULL, 0, false}};
+	const json_t *list = json_object_get(body, "drive_overrides");
+	const json_t *vs = json_object_get(body, "vsock_override");
+	size_t i;
+	json_t *o;
+
+	if (json_array_size(list) > API_MAX_DRIVES) {
+		fault(r, 400, "drive_overrides: more entries than a VM has drives%s", NULL);
+		return -1;
+	}
+	json_array_foreach(list, i, o)
+	{
+		if (api_json_check(o, drive, r->err, sizeof(r->err))) {
+			r->status = 400;
+			return -1;
+		}
+		ov[i] =
+		    (struct snapshot_path_override){.option = "disk",
+						    .id = api_json_str(o, "drive_id", ""),
+						    .path = api_json_str(o, "path_on_host", "")};
+		for (size_t k = 0; k < i; k++) {
+			if (!strcmp(ov[k].id, ov[i].id)) {
+				fault(r, 400, "drive_overrides: drive_id `%.64s` given twice",
+				      ov[k].id);
+				return -1;
+			}
+		}
+	}
+	if (!vs || json_is_null(vs))
+		return (int)i;
+	if (api_json_check(vs, vsock, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return -1;
+	}
+	ov[i] = (struct snapshot_path_override){
+	    .option = "vsock", .id = "", .path = api_json_str(vs, "uds_path", "")};
+	return (int)i + 1;
+}
+
 /* Firecracker's newer snapshot-load fields into *p: what this VMM can honour is taken, the
  * rest is refused with the reason. track_dirty_pages is enable_diff_snapshots' newer name;
  * either asks for dirty-page logging, and without them the restored VM does not log (as in
@@ -702,10 +750,7 @@ static bool load_extras_ok(const json_t *body, struct api_snapshot_load *p, stru
 	p->thp = !strcmp(huge, "None")		? API_LOAD_OFF
 		 : !strcmp(huge, "Transparent") ? API_LOAD_ON
 						: API_LOAD_AS_SAVED;
-	if (json_object_get(body, "vsock_override"))
-		fault(r, 400, "vsock_override is not supported: the vsock keeps its uds_path",
-		      NULL);
-	else if (api_json_bool(body, "clock_realtime", false))
+	if (api_json_bool(body, "clock_realtime", false))
 		fault(r, 400,
 		      "clock_realtime is not supported: the guest's kvmclock resumes where it "
 		      "stopped",
@@ -733,10 +778,12 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 						  {"vsock_override", API_JSON_OBJECT, false},
 						  {"clock_realtime", API_JSON_BOOL, false},
 						  {"huge_pages", API_JSON_STRING, false},
+						  {"drive_overrides", API_JSON_ARRAY, false},
 						  {NULL, 0, false}};
 	struct snapshot_nic_override taps[API_MAX_NICS];
+	struct snapshot_path_override paths[API_MAX_DRIVES + 1];
 	char bufs[API_MAX_NICS][API_NIC_OVERRIDE_LEN];
-	struct api_snapshot_load p = {.nics = taps};
+	struct api_snapshot_load p = {.nics = taps, .paths = paths};
 	(void)id;
 	if (api_json_check(body, f, r->err, sizeof(r->err))) {
 		r->status = 400;
@@ -744,7 +791,8 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 	}
 	p.mem_path = load_extras_ok(body, &p, r) ? load_mem_path(body, &p.uffd, r) : NULL;
 	p.nnics = p.mem_path ? load_taps(body, taps, bufs, r) : -1;
-	if (!p.mem_path || p.nnics < 0 || !before_start(a, r))
+	p.npaths = p.nnics >= 0 ? load_paths(body, paths, r) : -1;
+	if (!p.mem_path || p.nnics < 0 || p.npaths < 0 || !before_start(a, r))
 		return;
 	p.state_path = api_json_str(body, "snapshot_path", "");
 	p.resume = api_json_bool(body, "resume_vm", false);

@@ -48,6 +48,10 @@ struct api_snapshot_load {
 	 * vmm/machine/vm_snapshot.h) */
 	const struct snapshot_nic_override *nics;
 	int nnics;
+	/* drive_overrides and vsock_override: other files for the snapshot's drives and vsock,
+	 * which count as the operator's (vmm/machine/restore_paths.h) */
+	const struct snapshot_path_override *paths;
+	int npaths;
 };
 
 /* What the router asks of a VM. Each returns 0 or -errno; `err` takes a message for the client

@@ -642,6 +642,8 @@ static void process_config(const struct control *c, struct vm_config *fresh)
 	fresh->uid = c->cfg->uid;
 	fresh->gid = c->cfg->gid;
 	fresh->mmds = c->cfg->mmds;
+	fresh->landlock_off = c->cfg->landlock_off;
+	fresh->landlock_rules = c->cfg->landlock_rules; /* what a restore may open besides */
 }
 
 static int restore_vm(struct control *c, const struct api_snapshot_load *p, char *err,
@@ -651,8 +653,9 @@ static int restore_vm(struct control *c, const struct api_snapshot_load *p, char
 	struct vm_config fresh, cmdline; /* replayed into / the command line's, until it works */
 
 	process_config(c, &fresh);
-	int r = snapshot_open(&l, p->state_path, p->uffd ? NULL : p->mem_path, &fresh, p->nics,
-			      p->nnics, err, errlen);
+	const struct snapshot_overrides ov = {p->nics, p->nnics, p->paths, p->npaths};
+	int r = snapshot_open(&l, p->state_path, p->uffd ? NULL : p->mem_path, &fresh, &ov, err,
+			      errlen);
 	if (!r)
 		r = control_apply_load_settings(&fresh, p, err, errlen);
 	if (r) {
@@ -1129,19 +1132,49 @@ static void nic_override(const struct virtio_net_opts *o, char *out, size_t len)
 		snprintf(out, len, "tap=%s", o->ifname);
 }
 
+/* A --disk given with --restore as a path override (vm_snapshot.h): PATH[,id=NAME] and nothing
+ * else; the disk named NAME, or without it the disk in the same place, gets PATH. */
+static int disk_override(const struct vm_config *cfg, int i, const char *arg,
+			 struct snapshot_path_override *o)
+{
+	const struct virtio_blk_opts *d = dev_disk_opts(cfg, i);
+	const char *rest = strchr(arg, ',');
+
+	if (!d || (rest && (strncmp(rest, ",id=", 4) || strchr(rest + 1, ',')))) {
+		log_error(
+		    "--restore: --disk %s: give only PATH[,id=NAME] (the disk of the snapshot "
+		    "named NAME, else the one in the same place, opens PATH)",
+		    arg);
+		return VMM_EXIT_USAGE;
+	}
+	*o = (struct snapshot_path_override){
+	    .option = "disk", .id = d->id[0] ? d->id : NULL, .index = i, .path = d->path};
+	return 0;
+}
+
 /* --restore DIR: the command line may add --net options (their taps, and MACs if given, replace
- * the snapshot's, in order) and nothing else that shapes the VM. */
+ * the snapshot's, in order) and --disk PATH[,id=NAME] options (their files replace the
+ * snapshot's), and nothing else that shapes the VM. */
 static int restore_here(struct control *c)
 {
 	char taps[CLI_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[CLI_MAX_NICS] = {{0}};
-	int ntaps = dev_net_count(c->cfg);
+	struct snapshot_path_override disks[CLI_MAX_DISKS];
+	int ntaps = dev_net_count(c->cfg), ndisks = 0;
 
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
-		if (strcmp(c->cfg->recorded[i].name, "net")) {
-			log_error("--restore: --%s cannot change a snapshot's VM (only --net, to "
-				  "give it other taps)",
-				  c->cfg->recorded[i].name);
+		const struct cli_record *rec = &c->cfg->recorded[i];
+		if (!strcmp(rec->name, "disk") && ndisks < CLI_MAX_DISKS &&
+		    !vu_opts_is_spec(rec->arg)) {
+			int st = disk_override(c->cfg, ndisks, rec->arg, &disks[ndisks]);
+			if (st)
+				return st;
+			ndisks++;
+		} else if (strcmp(rec->name, "net")) {
+			log_error(
+			    "--restore: --%s cannot change a snapshot's VM (only --net, to "
+			    "give it other taps, and --disk PATH[,id=NAME], other disk files)",
+			    rec->name);
 			return VMM_EXIT_USAGE;
 		}
 	}
@@ -1157,8 +1190,12 @@ static int restore_here(struct control *c)
 	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);
 	snprintf(mem, sizeof(mem), "%s/%s", c->cfg->restore, SNAPSHOT_MEMORY_FILE);
 	/* --restore resumes the VM as it was saved: its settings stay the snapshot's */
-	struct api_snapshot_load p = {
-	    .state_path = state, .mem_path = mem, .nics = tap_ptrs, .nnics = ntaps};
+	struct api_snapshot_load p = {.state_path = state,
+				      .mem_path = mem,
+				      .nics = tap_ptrs,
+				      .nnics = ntaps,
+				      .paths = disks,
+				      .npaths = ndisks};
 	c->restore_logged = false;
 	int r = restore_vm(c, &p, err, sizeof(err));
 	if (r) {

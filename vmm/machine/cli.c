@@ -11,6 +11,7 @@
 #include "vmm/base/layout.h"
 #include "vmm/base/parse.h"
 #include "vmm/machine/device_table.h"
+#include "vmm/machine/restore_paths.h"
 #include "vmm/migration/mig_url.h"
 #include "vmm/sandbox/sandbox.h"
 
@@ -172,7 +173,9 @@ void cli_usage(FILE *out)
 	    "      --restore DIR     resume the snapshot in DIR (DIR/state, DIR/memory, made by\n"
 	    "                        PUT /snapshot/create); --net tap=NAME[,mac=MAC] options\n"
 	    "                        given with it replace the snapshot's taps (and MACs) in\n"
-	    "                        order; not with --kernel\n"
+	    "                        order, --disk PATH[,id=ID] its disk files; it opens only\n"
+	    "                        files under DIR, given so, or in --landlock-rules, and\n"
+	    "                        taps given so; not with --kernel\n"
 	    "      --migrate-from unix:PATH|tcp:HOST:PORT\n"
 	    "                        receive a migrating VM: listen there (a Unix PATH must not\n"
 	    "                        exist; TCP binds HOST:PORT only, trusted networks only:\n"
@@ -554,6 +557,9 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 {
+	/* the directory the command line's relative paths start from, for a restore's check of
+	 * the paths a snapshot names; now, before any thread is confined */
+	restore_paths_init();
 	cli_config_init(cfg);
 	optind = 0; /* full re-initialisation, so tests can parse several times */
 	opterr = 1;

@@ -11,13 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "virtio/blk/options.h"
 #include "virtio/mem/mem.h"
 #include "virtio/net/net.h"
+#include "virtio/vhost_user/vu_opts.h"
+#include "virtio/vsock/vsock.h"
 #include "vmm/base/log.h"
 #include "vmm/base/snapshot_io.h"
 #include "vmm/kvm/kvm_state.h"
 #include "vmm/machine/dev_memhp.h"
 #include "vmm/machine/dev_net.h"
+#include "vmm/machine/restore_paths.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_pause.h"
 #include "vmm/machine/vm_snapshot_devices.h"
@@ -400,6 +404,110 @@ static int override_nics(struct snapshot_load *l, const struct snapshot_nic_over
 	return r;
 }
 
+/* Replaces the value of the "KEY=" item of `rec`'s argument by `value` (the item added when
+ * missing); with `key` NULL, the first item (a --disk PATH). */
+static int replace_item(struct cli_record *rec, const char *key, const char *value)
+{
+	const char *arg = rec->arg ? rec->arg : "";
+	size_t cap = strlen(arg) + strlen(value) + (key ? strlen(key) : 0) + 4, len = 0;
+	char *copy = strdup(arg), *out = calloc(1, cap), *save = NULL;
+	bool done = false;
+	int i = 0;
+
+	if (!copy || !out) {
+		free(copy);
+		free(out);
+		return -ENOMEM;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), i++) {
+		bool this = key ? !strncmp(t, key, strlen(key)) && t[strlen(key)] == '=' : i == 0;
+		if (this && !done)
+			len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "",
+						key ? key : "", key ? "=" : "", value);
+		else if (!this)
+			len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", t);
+		done |= this;
+	}
+	if (!done)
+		snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "", key ? key : "",
+			 key ? "=" : "", value);
+	free(copy);
+	free(rec->arg);
+	rec->arg = out;
+	return 0;
+}
+
+/* The id path override `o` would know saved option `rec` by, the `n`-th of its kind. */
+static bool path_override_for(const struct snapshot_path_override *o, const struct cli_record *rec,
+			      int n)
+{
+	char why[160], fallback[16];
+	bool match = false;
+
+	if (!o->id)
+		return o->index == n;
+	if (!strcmp(o->option, "disk")) {
+		struct virtio_blk_opts opts = {0};
+		if (virtio_blk_opts_parse(rec->arg ? rec->arg : "", &opts, why, sizeof(why)))
+			return false; /* cli_replay() reports it */
+		snprintf(fallback, sizeof(fallback), "drive%d", n);
+		match = !strcmp(o->id, opts.id[0] ? opts.id : fallback);
+		virtio_blk_opts_free(&opts);
+		return match;
+	}
+	struct virtio_vsock_opts v;
+	return !o->id[0] ||
+	       (!virtio_vsock_parse_opts(rec->arg ? rec->arg : "", &v, why, sizeof(why)) &&
+		!strcmp(o->id, v.id));
+}
+
+/* The saved option path override `o` is for: a "disk" (not vhost-user) or the "vsock". */
+static struct cli_record *path_override_target(struct snapshot_load *l,
+					       const struct snapshot_path_override *o)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->noptions; i++) {
+		struct cli_record *rec = &l->options[i];
+		if (strcmp(rec->name, o->option) || (rec->arg && vu_opts_is_spec(rec->arg)))
+			continue;
+		if (path_override_for(o, rec, n++))
+			return rec;
+	}
+	return NULL;
+}
+
+/* Applies the path overrides to the saved options; each must find its device. */
+static int override_paths(struct snapshot_load *l, const struct snapshot_overrides *ov, char *err,
+			  size_t errlen)
+{
+	for (int k = 0; ov && k < ov->npaths; k++) {
+		const struct snapshot_path_override *o = &ov->paths[k];
+		bool disk = !strcmp(o->option, "disk");
+		if ((!disk && strcmp(o->option, "vsock")) || !o->path[0] || strchr(o->path, ',')) {
+			snprintf(err, errlen, "%s override `%s`: want a path without a comma",
+				 o->option, o->path);
+			return -EINVAL;
+		}
+		struct cli_record *rec = path_override_target(l, o);
+		if (!rec && !disk)
+			snprintf(err, errlen, "vsock override: the snapshot has no vsock%s%s",
+				 o->id && o->id[0] ? " " : "", o->id ? o->id : "");
+		else if (!rec && o->id)
+			snprintf(err, errlen, "%s override: the snapshot has no %s `%s`", o->option,
+				 disk ? "drive" : "vsock", o->id);
+		else if (!rec)
+			snprintf(err, errlen, "%s override %d: the snapshot has no %s %d",
+				 o->option, o->index, disk ? "disk" : "vsock", o->index);
+		if (!rec)
+			return -EINVAL;
+		int r = replace_item(rec, disk ? NULL : "uds", o->path);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 /* The configuration section of a state (NULL: none), parsed; its version checked. */
 static json_t *config_of(const char *text, size_t len, char *err, size_t errlen)
 {
@@ -415,15 +523,52 @@ static json_t *config_of(const char *text, size_t len, char *err, size_t errlen)
 }
 
 static int read_config(struct snapshot_load *l, const char *text, size_t len,
-		       const struct snapshot_nic_override *nics, int nnics, char *err,
-		       size_t errlen)
+		       const struct snapshot_overrides *ov, char *err, size_t errlen)
 {
 	json_t *j = config_of(text, len, err, errlen);
 	if (!j)
 		return -EINVAL;
 	int r = parse_options(l, json_object_get(j, "options"), err, errlen);
 	json_decref(j);
-	return r ? r : override_nics(l, nics, nnics, err, errlen);
+	if (!r)
+		r = override_nics(l, ov ? ov->nics : NULL, ov ? ov->nnics : 0, err, errlen);
+	return r ? r : override_paths(l, ov, err, errlen);
+}
+
+/* The replayed configuration's host paths and taps against what the operator allowed: the
+ * folder `dir` (NULL: a migration, whose source's taps are taken), the overrides `ov`, and the
+ * process's --landlock-rules (restore_paths.h). */
+static int check_paths(const struct vm_config *cfg, const char *dir,
+		       const struct snapshot_overrides *ov, char *err, size_t errlen)
+{
+	const char *paths[CLI_MAX_DISKS + 2], *taps[CLI_MAX_NICS];
+	char *tapbuf[CLI_MAX_NICS] = {NULL};
+	struct restore_allow a = {.dir = dir,
+				  .rules = cfg->landlock_rules,
+				  .paths = paths,
+				  .taps = (const char *const *)taps,
+				  .any_tap = !dir};
+	int r = 0;
+
+	for (int k = 0; ov && k < ov->npaths && a.npaths < (int)(sizeof(paths) / sizeof(paths[0]));
+	     k++)
+		paths[a.npaths++] = ov->paths[k].path;
+	for (int k = 0; !r && ov && k < ov->nnics && k < CLI_MAX_NICS; k++) {
+		char *mac = NULL;
+		if (!ov->nics[k].spec)
+			continue;
+		r = split_override(ov->nics[k].spec, &tapbuf[a.ntaps], &mac, err, errlen);
+		free(mac);
+		if (!r && tapbuf[a.ntaps]) {
+			taps[a.ntaps] = tapbuf[a.ntaps];
+			a.ntaps++;
+		}
+	}
+	if (!r)
+		r = restore_paths_check(cfg, &a, err, errlen);
+	for (int k = 0; k < CLI_MAX_NICS; k++)
+		free(tapbuf[k]);
+	return r;
 }
 
 /* The saved MMDS state, checked, kept in l->mmds for snapshot_restore(); the replayed NICs its
@@ -456,13 +601,13 @@ static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, 
 	return r;
 }
 
-/* The configuration `text` into `cfg`. */
+/* The configuration `text` into `cfg`, its paths checked (check_paths(), `dir`). */
 static int replay_config(struct snapshot_load *l, const char *text, size_t len,
-			 struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
-			 char *err, size_t errlen)
+			 struct vm_config *cfg, const struct snapshot_overrides *ov,
+			 const char *dir, char *err, size_t errlen)
 {
 	struct vm_config saved = *cfg; /* how this process runs stays as given */
-	int r = read_config(l, text, len, nics, nnics, err, errlen);
+	int r = read_config(l, text, len, ov, err, errlen);
 	if (!r)
 		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
 	/* how this process runs stays as its command line said (never from the file) */
@@ -476,17 +621,19 @@ static int replay_config(struct snapshot_load *l, const char *text, size_t len,
 	cfg->uid = saved.uid;
 	cfg->gid = saved.gid;
 	cfg->mmds = saved.mmds;
-	return r;
+	cfg->landlock_off = saved.landlock_off;
+	cfg->landlock_rules = saved.landlock_rules;
+	return r ? r : check_paths(cfg, dir, ov, err, errlen);
 }
 
 /* The configuration of the state in l->reader into `cfg`, and its MMDS state. */
 static int open_config(struct snapshot_load *l, struct vm_config *cfg,
-		       const struct snapshot_nic_override *nics, int nnics, char *err,
+		       const struct snapshot_overrides *ov, const char *dir, char *err,
 		       size_t errlen)
 {
 	size_t len = 0;
 	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &len);
-	int r = replay_config(l, text, len, cfg, nics, nnics, err, errlen);
+	int r = replay_config(l, text, len, cfg, ov, dir, err, errlen);
 	return r ? r : read_mmds(l, cfg, err, errlen);
 }
 
@@ -494,7 +641,7 @@ int snapshot_open_config(struct snapshot_load *l, const char *config, struct vm_
 			 char *err, size_t errlen)
 {
 	*l = (struct snapshot_load){.mem_fd = -1};
-	return replay_config(l, config, strlen(config), cfg, NULL, 0, err, errlen);
+	return replay_config(l, config, strlen(config), cfg, NULL, NULL, err, errlen);
 }
 
 /* The state's configuration is `config`: the same bytes when both come from one VMM (one
@@ -530,14 +677,30 @@ int snapshot_attach_state(struct snapshot_load *l, struct snap_reader *parsed, c
 	return read_mmds(l, cfg, err, errlen);
 }
 
-int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
-		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
-		  char *err, size_t errlen)
+/* The folder of the state file `state_path` in out[len]: what a restore's paths may be under. */
+static void folder_of(const char *state_path, char *out, size_t len)
 {
+	const char *slash = strrchr(state_path, '/');
+
+	if (!slash)
+		snprintf(out, len, ".");
+	else if (slash == state_path)
+		snprintf(out, len, "/");
+	else
+		snprintf(out, len, "%.*s", (int)(slash - state_path), state_path);
+}
+
+int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
+		  struct vm_config *cfg, const struct snapshot_overrides *ov, char *err,
+		  size_t errlen)
+{
+	char dir[4096];
+
 	*l = (struct snapshot_load){.mem_fd = -1};
+	folder_of(state_path, dir, sizeof(dir));
 	int r = snap_open(&l->reader, state_path, err, errlen);
 	if (!r)
-		r = open_config(l, cfg, nics, nnics, err, errlen);
+		r = open_config(l, cfg, ov, dir, err, errlen);
 	/* mem_path NULL: a page-fault handler has the memory (vmm/machine/vm_uffd.h) */
 	if (!r && mem_path) {
 		const struct dev_memhp_cfg *hp = device_cfg_find(cfg, &device_memhp);

@@ -69,20 +69,47 @@ struct snapshot_nic_override {
 	const char *spec;
 };
 
+/* One path override of snapshot_open(): the saved device of option `option` ("disk": a --disk
+ * PATH, not a vhost-user one; "vsock": the vsock's uds=) named `id` (a disk's id=, or "driveN"
+ * for the N-th disk that has none: the API's drive_id; the vsock's id=, or any for "") or, when
+ * `id` is NULL, the index-th saved device of that option (vmm --restore's --disk options, in
+ * order), gets the host path `path` (a disk's image, the vsock's socket). The replayed option
+ * carries it, and the path counts as the operator's (vmm/machine/restore_paths.h). */
+struct snapshot_path_override {
+	const char *option;
+	const char *id;
+	int index;
+	const char *path;
+};
+
+/* What the operator gives a restore besides the snapshot: NIC and path overrides. */
+struct snapshot_overrides {
+	const struct snapshot_nic_override *nics;
+	int nnics;
+	const struct snapshot_path_override *paths;
+	int npaths;
+};
+
 /* Opens and checks the state file and the memory file (none when `mem_path` is NULL: a
  * page-fault handler serves the memory, vm_create_restored_uffd()), and builds the
- * configuration of the saved VM into `cfg` (cli_replay()), with the `nnics` NIC overrides
- * applied; the replayed --net option carries them (so a later snapshot of the clone keeps them).
- * Returns 0 or -errno (-EINVAL for a bad file, a bad override or one that names no saved NIC)
- * with the reason in err; snapshot_close() in every case. */
+ * configuration of the saved VM into `cfg` (cli_replay()), with the overrides `ov` (NULL: none)
+ * applied; the replayed options carry them (so a later snapshot of the clone keeps them). Every
+ * host path and tap the configuration names is then checked (restore_paths_check(): under the
+ * state file's folder, given by an override, or inside cfg->landlock_rules, which stays the
+ * process's) before anything but the state file is opened.
+ * Returns 0 or -errno (-EINVAL for a bad file, a bad override or one that names no saved
+ * device; -EACCES for a path or tap the operator did not allow) with the reason in err;
+ * snapshot_close() in every case. */
 int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
-		  struct vm_config *cfg, const struct snapshot_nic_override *nics, int nnics,
-		  char *err, size_t errlen);
+		  struct vm_config *cfg, const struct snapshot_overrides *ov, char *err,
+		  size_t errlen);
 
 /* A live migration's destination (vm_migrate_recv.c), in two steps: snapshot_open_config()
  * replays the configuration the source announced (its HELLO: the text of
- * vm_snapshot_config_text()) into `cfg`, as snapshot_open() does from a state file, so that
- * the VM may be built during the pre-copy; once the state has arrived, snapshot_attach_state()
+ * vm_snapshot_config_text()) into `cfg`, as snapshot_open() does from a state file (its paths
+ * checked the same way, with no folder of its own: only cfg->landlock_rules, the destination's
+ * command line, allows them; the source's taps are taken), so that the VM may be built during
+ * the pre-copy; once the state has arrived, snapshot_attach_state()
  * takes it over (`parsed`, from snap_parse(), is left empty; its bytes must stay valid until
  * snapshot_close()), checks that its configuration is still `config` (-EINVAL "the VM's
  * configuration changed during the migration" if not: the VM built is not the saved one) and

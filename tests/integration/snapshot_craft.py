@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Writes a snapshot state file whose configuration section holds the given options, as a hostile
+file could (the format: vmm/snapshot/snap_format.h; the section: vmm/machine/vm_snapshot.c).
+
+    snapshot_craft.py STATE OPTIONS_JSON [MEM_SIZE]
+
+OPTIONS_JSON is the option list, e.g. '[["disk", "/x.img"], ["console", "file:/y"]]'; MEM_SIZE
+(bytes, default 256 MiB) must match the "mem" option. Only the configuration and an info section
+are written: a restore refuses the file later, at the KVM state, if it gets that far."""
+import json
+import struct
+import sys
+import zlib
+
+SNAP_CONFIG, SNAP_INFO = 1, 2
+
+
+def section(tag, data):
+    pad = (-len(data)) % 8
+    return struct.pack("<IIQ", tag, 0, len(data)) + data + b"\0" * pad
+
+
+def main():
+    path, options = sys.argv[1], json.loads(sys.argv[2])
+    mem = int(sys.argv[3]) if len(sys.argv) > 3 else 256 << 20
+    config = json.dumps({"version": 1, "mem_size": mem, "vcpus": 1, "options": options})
+    body = section(SNAP_CONFIG, config.encode()) + section(SNAP_INFO, b"{}")
+    total = 24 + len(body) + 8
+    data = b"VMMSNAP\0" + struct.pack("<IIQ", 1, 0, total) + body
+    data += struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, 0x444E4553)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+if __name__ == "__main__":
+    main()
