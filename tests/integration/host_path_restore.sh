@@ -59,10 +59,10 @@ mkdir -p "$LIB_TMP/fifomem"
 cp "$dir/state" "$LIB_TMP/fifomem/state"
 mkfifo "$LIB_TMP/fifomem/memory"
 restore_fast 2 "memory file .*fifomem/memory: not a regular file \\(a FIFO\\)" \
-	--restore "$LIB_TMP/fifomem"
+	--restore "$LIB_TMP/fifomem" --disk "$LIB_TMP/disk.img,id=disk0"
 # A failure while the VM is built: once, whole (the probe's line ends with its fix).
 restore_fast 1 "^vmm: error: kvm: unusable: .*; fix: .* pass the host's /dev/kvm in$" \
-	--restore "$dir" --kvm "$LIB_TMP/no-kvm"
+	--restore "$dir" --disk "$LIB_TMP/disk.img,id=disk0" --kvm "$LIB_TMP/no-kvm"
 
 # A snapshot whose recorded append is over the limit (the state rewritten: its configuration
 # section's append replaced, lengths and checksum made right again): a usage error before
@@ -94,7 +94,7 @@ sys.exit(0 if done else 1)
 PY
 [ $? -eq 0 ] || lib_fail "no configuration section with options in $dir/state"
 restore_fast 2 "command line is 70000 bytes; at most 65535" --restore "$LIB_TMP/longappend" \
-	--kvm "$LIB_TMP/no-kvm"
+	--disk "$LIB_TMP/disk.img,id=disk0" --kvm "$LIB_TMP/no-kvm"
 
 # Over the API: the memory backend a FIFO.
 "$VMM" --api-sock "$sock" --console none </dev/null >"$LIB_TMP/api.out" 2>"$LIB_TMP/api.err" &
@@ -103,7 +103,7 @@ SNAP_PIDS+=("$api_pid")
 snap_wait_sock "$sock" "$api_pid" || lib_fail "the API VMM did not come up"
 start=$(date +%s%N)
 got=$(curl -s --max-time 5 --unix-socket "$sock" -X PUT -H 'Content-Type: application/json' \
-	-d "{\"snapshot_path\": \"$dir/state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$LIB_TMP/fifomem/memory\"}}" \
+	-d "{\"snapshot_path\": \"$dir/state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$LIB_TMP/fifomem/memory\"}, \"drive_overrides\": [{\"drive_id\": \"disk0\", \"path_on_host\": \"$LIB_TMP/disk.img\"}]}" \
 	-w '\n%{http_code}' http://localhost/snapshot/load)
 ms=$((($(date +%s%N) - start) / 1000000))
 if [ "${got##*$'\n'}" = 400 ] && grep -q 'not a regular file (a FIFO)' <<<"$got" && [ "$ms" -lt 1000 ]; then
