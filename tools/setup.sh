@@ -7,7 +7,7 @@ PACKAGES=(
 	# build
 	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev linux-libc-dev
 	# libraries the VMM links
-	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libcap-ng-dev libsdl2-dev zlib1g-dev
+	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libsdl2-dev zlib1g-dev
 	# control plane: JSON bodies and metrics (the API socket's HTTP is our own); vmmctl's HTTP client
 	libjansson-dev libcurl4-openssl-dev
 	# packaging: man pages from --help (man-db renders them), Debian package Depends (dpkg-shlibdeps);

@@ -478,7 +478,7 @@ static const struct sandbox_rule main_rules[] = {
     SB_ALLOW(SYS_shmctl),
     SB_ALLOW(SYS_sendmsg),
     SB_ALLOW(SYS_recvmsg),
-    SB_ALLOW(SYS_shutdown), /* libmicrohttpd closing API connections at exit */
+    SB_ALLOW(SYS_shutdown), /* a socket half-closed at teardown (virtio/vsock/conn.c) */
     /* closing the SDL window at exit talks to the X server */
     SB_ALLOW(SYS_writev),
     SB_ALLOW(SYS_readv),

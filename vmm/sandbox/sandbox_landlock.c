@@ -102,15 +102,12 @@ int sandbox_landlock_add_rules(const char *spec)
 	return landlock_parse_rules(spec, add_rule, NULL);
 }
 
-/* What any confined thread may still open, whatever the VM: glibc's localtime() rereads the
- * zone file for log and snapshot times; libmicrohttpd and the API's names read urandom; glibc's
- * malloc counts the CPUs (get_nprocs: this file, else /proc/stat, else sched_getaffinity, in no
- * list) when a new thread's first malloc makes an arena: a vCPU thread died by SIGSYS when
- * Landlock refused the file (api_firecracker.sh). A sanitized build's LeakSanitizer lists
+/* What any confined thread may still open, whatever the VM: /dev/urandom, read by libraries
+ * that seed themselves from it (glib's random numbers under libslirp). Nothing else: the time
+ * zone and the CPU count that glibc used to read on first use are no longer needed (docs/
+ * security.md, "libc inside the sandbox"). A sanitized build's LeakSanitizer lists
  * /proc/self/task at exit. */
 static const struct landlock_path always[] = {
-    {"/sys/devices/system/cpu/online", LANDLOCK_READ},
-    {"/etc/localtime", LANDLOCK_READ},
     {"/dev/urandom", LANDLOCK_READ},
     {"/proc/self", LANDLOCK_READ}, /* sanitized builds only: see n_always() */
 };
