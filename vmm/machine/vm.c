@@ -150,7 +150,7 @@ static int setup_boot(struct vm *vm, bool with_kvm)
 	struct vcpu *bsp = &vm->vcpus[0];
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
+	if (kvm_ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
 		log_error("KVM_GET_SREGS failed: %s", strerror(errno));
 		return VMM_EXIT_ERROR;
 	}
@@ -159,7 +159,8 @@ static int setup_boot(struct vm *vm, bool with_kvm)
 		log_error("cannot set up the boot CPU state: %s", strerror(-err));
 		return VMM_EXIT_ERROR;
 	}
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
+	if (kvm_ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    kvm_ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
 		log_error("setting the boot vCPU's registers failed: %s", strerror(errno));
 		return VMM_EXIT_ERROR;
 	}
@@ -298,7 +299,8 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 		  struct guest_mem *given, bool with_kvm)
 {
 	init_state(vm, cfg);
-	if (vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
+	/* before any thread of the VM exists: they all inherit it (vcpu.h) */
+	if (vcpu_block_kick() || vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
 		return VMM_EXIT_ERROR;
 	int status = check_inputs(vm, mem_fd < 0 && !uffd_path && !given);
 	if (!status && with_kvm) {
@@ -357,7 +359,7 @@ int vm_block_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGWINCH);
-	if (pthread_sigmask(SIG_BLOCK, set, NULL))
+	if (pthread_sigmask(SIG_BLOCK, set, NULL) || vcpu_block_kick())
 		return -1;
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
