@@ -392,8 +392,40 @@ static int min_int(int a, int b)
 	return a < b ? a : b;
 }
 
+static volatile sig_atomic_t deadline_status;
+
+/* SIGALRM after vm_stop_deadline(): async-signal-safe calls only. */
+static void on_stop_deadline(int sig)
+{
+	static const char msg[] = "vmm: error: not stopped in time after a stop signal: exiting\n";
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(deadline_status);
+	_exit(deadline_status);
+}
+
+void vm_stop_deadline(int signo, unsigned seconds)
+{
+	sigset_t stop;
+	struct sigaction sa = {.sa_handler = on_stop_deadline};
+
+	if (deadline_status)
+		return; /* armed by the first */
+	deadline_status = 128 + signo;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGALRM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	/* their default action ends the process: the next one, here */
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+	alarm(seconds);
+}
+
 /* One signal read from the signalfd: a terminal resize is passed on, any other signal stops the
- * VM with status 128 + signal. */
+ * VM with status 128 + signal, in VM_STOP_DEADLINE_S at most. */
 static void handle_signal(struct vm *vm, uint32_t signo)
 {
 	if (signo == SIGWINCH) {
@@ -401,6 +433,7 @@ static void handle_signal(struct vm *vm, uint32_t signo)
 		return;
 	}
 	log_info("stopping on signal %u", signo);
+	vm_stop_deadline((int)signo, VM_STOP_DEADLINE_S);
 	vm_stop(vm, VM_STOP_SIGNAL, 128 + (int)signo);
 }
 
@@ -442,6 +475,7 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
  * ioeventfd ioctls), the terminal restored, files closed, the API socket removed, the last
  * metrics line and the screenshot written. */
 static const struct sandbox_rule main_rules[] = {
+    SB_ALLOW(SYS_alarm), /* vm_stop_deadline() */
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),
     SB_ALLOW(SYS_read),

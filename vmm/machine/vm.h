@@ -111,6 +111,14 @@ int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_
  * that starts threads earlier calls it first. */
 int vm_block_signals(sigset_t *set);
 
+/* A stop signal (SIGINT, SIGTERM, SIGHUP) ends the VMM in bounded time, whatever a thread is
+ * blocked in: once the main thread has taken the first one (from the signalfd) it calls this,
+ * which unblocks the stop signals in the calling thread, so that the next one ends the process at
+ * once (their default action), and ends it with status 128 + `signo` after `seconds` (SIGALRM,
+ * one line on stderr) should the teardown still be running then. Only the first call counts. */
+#define VM_STOP_DEADLINE_S 20
+void vm_stop_deadline(int signo, unsigned seconds);
+
 /* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
 int vm_run(struct vm *vm);
 

@@ -1,5 +1,6 @@
-/* KVM calls that a signal or a task notification interrupts (vmm/kvm/kvm.h: kvm_ioctl()), and the
- * vCPU kick that may interrupt KVM_RUN only (vmm/machine/vcpu.c).
+/* The VMM and signals: KVM calls that a signal or a task notification interrupts (vmm/kvm/kvm.h:
+ * kvm_ioctl()), the vCPU kick that may interrupt KVM_RUN only (vmm/machine/vcpu.c), and a stop
+ * signal that ends the VMM in bounded time (vm_stop_deadline()).
  *
  * Found under tools/kvm-in-qemu (issue 46): `vmm --restore ... --net tap=...` and a multiqueue
  * start ended with "KVM_CREATE_VM failed: Interrupted system call", with no signal handler
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #ifdef HAVE_LIBURING
@@ -25,6 +27,7 @@
 
 #include "vmm/kvm/kvm.h"
 #include "vmm/machine/vcpu.h"
+#include "vmm/machine/vm.h"
 
 static bool have_kvm(void)
 {
@@ -74,7 +77,7 @@ static int open_one_vm(void)
 /* The cause seen: a ring closed just before the VM is created, with a delay in between that
  * varies from 0 to 30 ms so that the task work lands inside KVM_CREATE_VM in some of the tries
  * whatever this host's worker latency (10 ms: 6 of 10 failed on a kvm_pvm host before the fix). */
-Test(kvm_eintr, a_closed_io_uring_ring_does_not_fail_the_vm_creation, .init = cr_redirect_stderr,
+Test(vm_signals, a_closed_io_uring_ring_does_not_fail_the_vm_creation, .init = cr_redirect_stderr,
      .timeout = 60)
 {
 	if (!have_kvm())
@@ -114,7 +117,7 @@ static void *flood(void *arg)
 
 /* Any signal with a handler, SA_RESTART or not (KVM_CREATE_VM answers EINTR, never a restart):
  * before the fix, 11 of 20 creations failed under this flood. */
-Test(kvm_eintr, a_signal_flood_does_not_fail_the_vm_creation, .init = cr_redirect_stderr,
+Test(vm_signals, a_signal_flood_does_not_fail_the_vm_creation, .init = cr_redirect_stderr,
      .timeout = 60)
 {
 	if (!have_kvm())
@@ -157,7 +160,7 @@ static void *wait_in_epoll(void *arg)
 
 /* A kick sent to a thread outside KVM_RUN interrupts nothing there: every thread created after
  * vcpu_block_kick() blocks it (before the fix, epoll_wait() returned EINTR). */
-Test(kvm_eintr, a_kick_interrupts_no_call_outside_kvm_run, .init = cr_redirect_stderr)
+Test(vm_signals, a_kick_interrupts_no_call_outside_kvm_run, .init = cr_redirect_stderr)
 {
 	cr_assert_eq(vcpu_install_kick_handler(), 0);
 	cr_assert_eq(vcpu_block_kick(), 0);
@@ -172,4 +175,36 @@ Test(kvm_eintr, a_kick_interrupts_no_call_outside_kvm_run, .init = cr_redirect_s
 	v.thread_started = false;
 	cr_assert_eq(epoll_result, 0, "epoll_wait() on a kicked thread: %d (%s)", epoll_result,
 		     strerror(epoll_errno));
+}
+
+/* A VMM whose teardown never ends (a thread stuck where no stop reaches it) still ends after the
+ * first stop signal: with 128 + the signal, at the deadline. */
+Test(vm_signals, a_stuck_stop_ends_at_the_deadline, .init = cr_redirect_stderr, .exit_code = 143,
+     .timeout = 20)
+{
+	sigset_t set;
+	int fd = vm_block_signals(&set);
+	cr_assert_geq(fd, 0);
+	vm_stop_deadline(SIGTERM, 1);
+	for (int i = 0; i < 15; i++)
+		sleep(1); /* "stuck" */
+	cr_assert_fail("still running 15 s after a 1 s stop deadline");
+}
+
+/* The second stop signal ends it at once, though the first was blocked and read from the
+ * signalfd. */
+Test(vm_signals, a_second_stop_signal_ends_the_process_at_once, .init = cr_redirect_stderr,
+     .signal = SIGTERM, .timeout = 20)
+{
+	sigset_t set;
+	struct signalfd_siginfo si;
+	int fd = vm_block_signals(&set);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(kill(getpid(), SIGTERM), 0);
+	cr_assert_eq(read(fd, &si, sizeof(si)), (ssize_t)sizeof(si), "the first one: queued");
+	vm_stop_deadline((int)si.ssi_signo, 60);
+	cr_assert_eq(kill(getpid(), SIGTERM), 0);
+	for (int i = 0; i < 15; i++)
+		sleep(1);
+	cr_assert_fail("still running 15 s after a second SIGTERM");
 }
