@@ -39,7 +39,7 @@ make_ns() {
 start_bg() {
 	lib_new_run "$1"
 	shift
-	timeout "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	timeout -k 10 "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 	VM_PID=$!
 }
 

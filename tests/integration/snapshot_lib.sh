@@ -96,7 +96,7 @@ snap_kill() {
 run_restore() {
 	lib_new_run "$1"
 	shift
-	timeout "$RUN_TIMEOUT" "$VMM" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+	timeout -k 10 "$RUN_TIMEOUT" "$VMM" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
 	RUN_STATUS=$?
 	return 0
 }
