@@ -17,7 +17,6 @@
 	skip "not built" "TEST_GUARD (the built tests/harness/test_guard.c) is unset: run it with ctest"
 RUN_LABEL=harness
 M=$((8000000 + $$ % 1000000)) # in every fixture process's command line, to find them
-PIDS_LEFT=()
 
 left_over() { # PATTERN: the pids of fixture processes still running
 	pgrep -f "sleep $M\\.$1" || true
