@@ -403,9 +403,20 @@ static void on_stop_deadline(int sig)
 	_exit(deadline_status);
 }
 
-void vm_stop_deadline(int signo, unsigned seconds)
+/* From now on a stop signal ends the process at once (their default action), in this thread. */
+static void stop_signals_end_process(void)
 {
 	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+}
+
+void vm_stop_deadline(int signo, unsigned seconds)
+{
+	sigset_t alrm;
 	struct sigaction sa = {.sa_handler = on_stop_deadline};
 
 	if (deadline_status)
@@ -413,13 +424,10 @@ void vm_stop_deadline(int signo, unsigned seconds)
 	deadline_status = 128 + signo;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGALRM);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	/* their default action ends the process: the next one, here */
-	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	stop_signals_end_process();
 	alarm(seconds);
 }
 
@@ -551,6 +559,8 @@ int vm_run(struct vm *vm)
 	if (vm->on_started)
 		vm->on_started(vm->on_started_opaque);
 	wait_for_stop(vm, sig_fd);
+	/* the signalfd is read no more: a stop signal during the teardown ends the process */
+	stop_signals_end_process();
 	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */
 	vm_join_vcpus(vm);
 	vm_devices_stop(vm);

@@ -115,7 +115,9 @@ int vm_block_signals(sigset_t *set);
  * blocked in: once the main thread has taken the first one (from the signalfd) it calls this,
  * which unblocks the stop signals in the calling thread, so that the next one ends the process at
  * once (their default action), and ends it with status 128 + `signo` after `seconds` (SIGALRM,
- * one line on stderr) should the teardown still be running then. Only the first call counts. */
+ * one line on stderr) should the teardown still be running then. Only the first call counts.
+ * However the VM stopped, vm_run() lets a stop signal end the process once it stops reading the
+ * signalfd (its teardown). */
 #define VM_STOP_DEADLINE_S 20
 void vm_stop_deadline(int signo, unsigned seconds);
 
