@@ -80,7 +80,7 @@ hostile_run() {
 	cp "$LIB_TMP/pristine.img" "$HOSTILE_RW"
 	cp "$LIB_TMP/pristine.img" "$HOSTILE_RO"
 	hostile_devices "$HOSTILE_RW" "$HOSTILE_RO" "$LIB_TMP/v.sock"
-	timeout "$RUN_TIMEOUT" "$VMM" --kernel "$kernel" --debug-exit --mem 256M \
+	timeout -k 10 "$RUN_TIMEOUT" "$VMM" --kernel "$kernel" --debug-exit --mem 256M \
 		--transport "$transport" "${HOSTILE_DEVICES[@]}" --append "$append" \
 		</dev/null >"$RUN_OUT" 2>"$RUN_ERR"
 	RUN_STATUS=$?

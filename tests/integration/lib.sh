@@ -5,7 +5,15 @@
 #   VMM      path of the vmm binary          (default: $BUILD_DIR/vmm)
 #   GUESTS   directory of the built guests   (default: $BUILD_DIR/tests/guests)
 #   QEMU     QEMU binary                     (default: qemu-system-x86_64)
-#   RUN_TIMEOUT  seconds one VM run may take (default: 60)
+#   RUN_TIMEOUT  seconds one VM run may take (default: 60); SIGTERM then, SIGKILL 10 s later
+#                (`timeout -k 10`: a VMM or QEMU that does not end on SIGTERM cannot hold the test)
+#
+# Under CTest the script runs under tests/harness/test_guard.c (run_test.sh): a little before its
+# "# timeout:" it fails with the list of its processes still running, and every process it
+# started, background ones and those that made their own process group or session included
+# (`timeout`, `setsid`, `ip netns exec` children), is ended with it. So a background VMM needs no
+# watchdog of its own; an EXIT trap still cleans up what is no process (namespaces, taps, files):
+# the guard's SIGTERM runs it.
 #
 # Guest exit statuses (tests/guests/runtime/test.h; isa-debug-exit maps code v to (v << 1) | 1):
 #   STATUS_PASS=1  STATUS_FAIL=33 (assertion)  STATUS_EXCEPTION=35 (unexpected CPU exception)
@@ -103,7 +111,7 @@ run_vmm() {
 		return 0
 	}
 	case " $* " in *" --mem "* | *" -m "*) mem=() ;; esac
-	timeout "$RUN_TIMEOUT" "$VMM" --kernel "$kernel" --debug-exit --console stdio "${mem[@]}" \
+	timeout -k 10 "$RUN_TIMEOUT" "$VMM" --kernel "$kernel" --debug-exit --console stdio "${mem[@]}" \
 		"$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
 	RUN_STATUS=$?
 	return 0
@@ -134,7 +142,7 @@ run_qemu() {
 		accel=(-accel tcg -cpu max)
 	fi
 	case " $* " in *" -m "*) mem=() ;; esac
-	timeout "$RUN_TIMEOUT" "$QEMU" "${accel[@]}" -M "${QEMU_MACHINE:-microvm}" "${mem[@]}" \
+	timeout -k 10 "$RUN_TIMEOUT" "$QEMU" "${accel[@]}" -M "${QEMU_MACHINE:-microvm}" "${mem[@]}" \
 		-nodefaults -no-user-config -nographic -serial stdio \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$kernel" "$@" \
 		</dev/null >"$RUN_OUT" 2>"$RUN_ERR"

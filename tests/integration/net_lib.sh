@@ -39,13 +39,13 @@ make_ns() {
 start_bg() {
 	lib_new_run "$1"
 	shift
-	timeout "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+	timeout -k 10 "$RUN_TIMEOUT" ip netns exec "$NS" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
 	VM_PID=$!
 }
 
 wait_line() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
+	local end=$((SECONDS + $2)) # seconds, not rounds: a round costs more than 0.1 s on a slow host
+	while [ "$SECONDS" -lt "$end" ]; do
 		tr -d '\r' <"$RUN_OUT" | grep -qE -- "$1" && return 0
 		kill -0 "$VM_PID" 2>/dev/null || break
 		sleep 0.1

@@ -30,7 +30,8 @@ snap_api() {
 }
 
 snap_wait_sock() {
-	for _ in $(seq 600); do
+	local end=$((SECONDS + 60)) # seconds, not rounds: a round costs more on a slow host
+	while [ "$SECONDS" -lt "$end" ]; do
 		[ -S "$1" ] && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
@@ -96,7 +97,7 @@ snap_kill() {
 run_restore() {
 	lib_new_run "$1"
 	shift
-	timeout "$RUN_TIMEOUT" "$VMM" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+	timeout -k 10 "$RUN_TIMEOUT" "$VMM" "$@" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
 	RUN_STATUS=$?
 	return 0
 }

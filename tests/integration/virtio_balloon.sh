@@ -44,10 +44,11 @@ rss_mib() {
 	awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$VMM_PID/status"
 }
 
-# wait_line REGEX: until the guest printed a line matching REGEX (or the VMM is gone).
+# wait_line REGEX: until the guest printed a line matching REGEX (or the VMM is gone), 120 s at
+# most (by the clock: a round of the loop costs far more than 0.1 s on a slow host).
 wait_line() {
-	local i
-	for ((i = 0; i < 1200; i++)); do
+	local end=$((SECONDS + 120))
+	while [ "$SECONDS" -lt "$end" ]; do
 		tr -d '\r' <"$RUN_OUT" | grep -qE -- "$1" && return 0
 		kill -0 "$VMM_PID" 2>/dev/null || break
 		sleep 0.1
@@ -66,8 +67,8 @@ start_vmm() { # VMM ARGS...
 }
 
 end_vmm() {
-	local i
-	for ((i = 0; i < 600; i++)); do
+	local end=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$end" ]; do
 		kill -0 "$VMM_PID" 2>/dev/null || break
 		sleep 0.1
 	done

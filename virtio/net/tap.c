@@ -139,7 +139,8 @@ static int setup_vnet_hdr(struct tap *t)
 	return 0;
 }
 
-static int tap_finish(struct tap *t, short flags)
+/* `batch`: receive through an io_uring ring when the kernel allows (tap_rx.h). */
+static int tap_finish(struct tap *t, short flags, bool batch)
 {
 	int fl = fcntl(t->fd, F_GETFL);
 
@@ -153,8 +154,10 @@ static int tap_finish(struct tap *t, short flags)
 	if (!(flags & IFF_VNET_HDR))
 		return 0;
 #ifdef HAVE_LIBURING
-	if (tap_rx_init(&t->rx, t->fd, t->ifname) == 0)
+	if (batch && tap_rx_init(&t->rx, t->fd, t->ifname) == 0)
 		t->be.ops = &tap_batch_ops; /* batches carry the vnet header (backend.h) */
+#else
+	(void)batch;
 #endif
 	return setup_vnet_hdr(t);
 }
@@ -175,8 +178,8 @@ static int tap_fail(struct tap *t, int err, const char *what)
 	return err;
 }
 
-/* One fd of the tap; `multi_queue`: one queue of an IFF_MULTI_QUEUE tap. */
-static int tap_open_one(struct net_backend **out, const char *ifname, bool multi_queue)
+/* One fd of the tap; `multi_queue`: one queue of an IFF_MULTI_QUEUE tap; `batch`: tap_finish(). */
+static int tap_open_one(struct net_backend **out, const char *ifname, bool multi_queue, bool batch)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
 					 (multi_queue ? IFF_MULTI_QUEUE : 0)};
@@ -201,7 +204,7 @@ static int tap_open_one(struct net_backend **out, const char *ifname, bool multi
 				    ? "TUNSETIFF with IFF_MULTI_QUEUE (creating a tap needs "
 				      "CAP_NET_ADMIN; an existing tap must be multi-queue)"
 				    : "TUNSETIFF (creating a tap needs CAP_NET_ADMIN)");
-	err = tap_finish(t, ifr.ifr_flags);
+	err = tap_finish(t, ifr.ifr_flags, batch);
 	if (err)
 		return tap_fail(t, err, "setting up the vnet header");
 	t->multi_queue = multi_queue;
@@ -211,13 +214,23 @@ static int tap_open_one(struct net_backend **out, const char *ifname, bool multi
 
 int net_tap_open(struct net_backend **out, const char *ifname)
 {
-	return tap_open_one(out, ifname, false);
+	return tap_open_one(out, ifname, false, true);
+}
+
+int net_tap_check(const char *ifname, bool multi_queue)
+{
+	struct net_backend *be;
+	int err = tap_open_one(&be, ifname, multi_queue, false);
+
+	if (!err)
+		net_backend_destroy(be);
+	return err;
 }
 
 int net_tap_open_mq(struct net_backend **out, const char *ifname, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		int err = tap_open_one(&out[i], ifname, true);
+		int err = tap_open_one(&out[i], ifname, true, true);
 
 		if (err) {
 			while (i--)
@@ -255,7 +268,7 @@ int net_tap_from_fd(struct net_backend **out, int fd)
 	if (!t)
 		return -ENOMEM;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
-	err = tap_finish(t, ifr.ifr_flags);
+	err = tap_finish(t, ifr.ifr_flags, true);
 	if (err) {
 		t->fd = -1; /* the caller keeps its fd on failure */
 		return tap_fail(t, err, "setting up the fd");

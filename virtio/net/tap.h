@@ -8,10 +8,19 @@
 #ifndef VIRTIO_NET_TAP_H
 #define VIRTIO_NET_TAP_H
 
+#include <stdbool.h>
+
 #include "virtio/net/backend.h"
 
 /* Creates or attaches the tap interface `ifname`. Returns 0 or -errno (logged). */
 int net_tap_open(struct net_backend **out, const char *ifname);
+
+/* Opens the tap `ifname` as net_tap_open() does (one queue of a multi-queue tap when
+ * `multi_queue`), without its receive ring, and closes it: the check before KVM. It makes no
+ * io_uring ring, since closing one queues a task notification on the thread that made it a few
+ * milliseconds later, which interrupts the KVM_CREATE_VM that comes next (EINTR). Returns 0 or
+ * -errno (logged). */
+int net_tap_check(const char *ifname, bool multi_queue);
 
 /* Opens `n` queues of the multi-queue tap `ifname` (IFF_MULTI_QUEUE; created if missing), one
  * backend each in out[0..n), every one attached; set_enabled() detaches / attaches a queue

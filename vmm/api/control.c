@@ -1224,6 +1224,7 @@ static int wait_for_vm(struct control *c, int sig_fd)
 		if ((fds[1].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == sizeof(si) &&
 		    si.ssi_signo != SIGWINCH) {
 			log_info("stopping on signal %u", si.ssi_signo);
+			vm_stop_deadline((int)si.ssi_signo, VM_STOP_DEADLINE_S);
 			return 128 + (int)si.ssi_signo;
 		}
 		if (fds[0].revents & POLLIN)

@@ -1,5 +1,6 @@
 /* Per-vCPU CPUID: APIC IDs and topology (Intel SDM vol. 2A, CPUID leaves 01H, 04H, 0BH, 1FH). */
 #include "vmm/kvm/cpuid.h"
+#include "vmm/kvm/kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,7 @@ int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table)
 {
 	memset(table, 0, sizeof(*table));
 	table->header.nent = CPUID_MAX_ENTRIES;
-	if (ioctl(kvm_dev_fd, KVM_GET_SUPPORTED_CPUID, table) < 0)
+	if (kvm_ioctl(kvm_dev_fd, KVM_GET_SUPPORTED_CPUID, table) < 0)
 		return -errno;
 	return 0;
 }

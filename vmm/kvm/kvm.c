@@ -27,6 +27,17 @@ static const struct {
     {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},	  {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
 };
 
+int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
+{
+	int r = -1;
+	for (int i = 0; i < KVM_IOCTL_TRIES; i++) {
+		r = ioctl(fd, req, arg);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
+	return r;
+}
+
 bool kvm_host_is_emulated(void)
 {
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
@@ -47,13 +58,13 @@ static void report_unusable(const char *path, const char *what, int err)
 
 static int check_caps(int dev_fd, const char *path)
 {
-	int version = ioctl(dev_fd, KVM_GET_API_VERSION, 0);
+	int version = kvm_ioctl(dev_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
 		report_unusable(path, "KVM_GET_API_VERSION", ENOTSUP);
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
-		if (ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+		if (kvm_ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
 			log_error("%s: missing capability %s", path, required_caps[i].name);
 			return -ENOTSUP;
 		}
@@ -64,7 +75,7 @@ static int check_caps(int dev_fd, const char *path)
 /* Runs one VM ioctl, logging which one failed. */
 static int vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *what)
 {
-	if (ioctl(kvm->vm_fd, req, arg) < 0) {
+	if (kvm_ioctl(kvm->vm_fd, req, arg) < 0) {
 		int err = errno;
 		log_error("%s failed: %s", what, strerror(err));
 		return -err;
@@ -74,7 +85,7 @@ static int vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *w
 
 static int create_vm(struct kvm *kvm, const char *path)
 {
-	kvm->vm_fd = ioctl(kvm->dev_fd, KVM_CREATE_VM, 0);
+	kvm->vm_fd = kvm_ioctl(kvm->dev_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0) {
 		int err = errno;
 		report_unusable(path, "KVM_CREATE_VM failed", err);
@@ -83,7 +94,7 @@ static int create_vm(struct kvm *kvm, const char *path)
 	kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
 	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
 	int err = vm_ioctl(kvm, KVM_SET_IDENTITY_MAP_ADDR, &idmap, "KVM_SET_IDENTITY_MAP_ADDR");
-	if (!err && ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0) {
+	if (!err && kvm_ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
 		err = -errno;
 		log_error("KVM_SET_TSS_ADDR failed: %s", strerror(-err));
 	}
@@ -114,7 +125,7 @@ int kvm_open_vm(struct kvm *kvm, const char *path)
 	}
 	int err = check_caps(kvm->dev_fd, path);
 	if (!err) {
-		kvm->vcpu_mmap_size = ioctl(kvm->dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+		kvm->vcpu_mmap_size = kvm_ioctl(kvm->dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 		if (kvm->vcpu_mmap_size <= 0) {
 			log_error("KVM_GET_VCPU_MMAP_SIZE failed");
 			err = -EINVAL;
@@ -160,5 +171,5 @@ int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem)
 int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level)
 {
 	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};
-	return ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+	return kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }

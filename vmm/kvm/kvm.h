@@ -44,6 +44,18 @@ int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem);
 /* Drives IOAPIC pin `gsi` to `level`. Thread-safe (an ioctl). */
 int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
 
+/* ioctl() on a KVM file descriptor (/dev/kvm, a VM, a vCPU), tried again while it fails with
+ * EINTR, at most KVM_IOCTL_TRIES times; returns what ioctl() returns (-1 with errno). Every KVM
+ * call but KVM_RUN goes through it: those calls either complete or, interrupted, change nothing,
+ * and a pending signal or task notification interrupts some of them (KVM_CREATE_VM gives up in
+ * mm_take_all_locks() when signal_pending(): a real signal, a stop and continue, or the task work
+ * that the kernel queues on every thread that used an io_uring ring once that ring is closed,
+ * which sets TIF_NOTIFY_SIGNAL some milliseconds later with no signal at all). KVM_RUN's EINTR is
+ * a kick (vcpu.c) and must reach its caller. */
+#define KVM_IOCTL_TRIES		100
+#define kvm_ioctl(fd, req, arg) kvm_ioctl_retry((fd), (req), (unsigned long)(uintptr_t)(arg))
+int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg);
+
 /* True when the host's KVM is the software-based kvm_pvm module. */
 bool kvm_host_is_emulated(void);
 

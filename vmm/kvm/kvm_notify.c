@@ -1,13 +1,14 @@
 /* The KVM notification glue (see kvm_notify.h): KVM_IOEVENTFD, KVM_IRQFD, KVM_SET_GSI_ROUTING,
  * KVM_SIGNAL_MSI behind one ops table. */
 #include "vmm/kvm/kvm_notify.h"
+#include "vmm/kvm/kvm.h"
 
 #include <errno.h>
 #include <sys/ioctl.h>
 
 static int vm_ioctl(void *ctx, unsigned long req, const void *arg)
 {
-	return ioctl(*(const int *)ctx, req, arg) < 0 ? -errno : 0;
+	return kvm_ioctl(*(const int *)ctx, req, arg) < 0 ? -errno : 0;
 }
 
 static int real_ioeventfd(void *ctx, const struct kvm_ioeventfd *io)
@@ -28,12 +29,12 @@ static int real_set_gsi_routing(void *ctx, const struct kvm_irq_routing *table)
 static int real_signal_msi(void *ctx, const struct kvm_msi *msi)
 {
 	/* KVM_SIGNAL_MSI returns > 0 when delivered, 0 when the guest blocked it. */
-	return ioctl(*(const int *)ctx, KVM_SIGNAL_MSI, msi) < 0 ? -errno : 0;
+	return kvm_ioctl(*(const int *)ctx, KVM_SIGNAL_MSI, msi) < 0 ? -errno : 0;
 }
 
 static bool real_can_resample(void *ctx)
 {
-	return ioctl(*(const int *)ctx, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) > 0;
+	return kvm_ioctl(*(const int *)ctx, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) > 0;
 }
 
 static const struct kvm_notify_ops ioctl_ops = {

@@ -1,6 +1,7 @@
 /* The host KVM probe: each step's failure gets the reason and the fix (kvm_probe.h). The reason
  * texts are shared with tools/kvm-probe.sh word for word. */
 #include "vmm/kvm/kvm_probe.h"
+#include "vmm/kvm/kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,7 +132,7 @@ static int cannot_create_vm(int err, struct kvm_probe *out)
 /* Steps 4 and 5 on the open device. */
 static int check_device(int fd, const char *path, struct kvm_probe *out)
 {
-	int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	int version = kvm_ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (version < 0) {
 		reason(out, "%s is not a KVM device (KVM_GET_API_VERSION failed)", path);
 		fix(out, "%s", FIX_WRONG_NODE);
@@ -143,10 +144,7 @@ static int check_device(int fd, const char *path, struct kvm_probe *out)
 			 "2.6.22)");
 		return unusable(out, ENOTSUP);
 	}
-	int vm_fd;
-	do
-		vm_fd = ioctl(fd, KVM_CREATE_VM, 0);
-	while (vm_fd < 0 && errno == EINTR);
+	int vm_fd = kvm_ioctl(fd, KVM_CREATE_VM, 0);
 	if (vm_fd < 0)
 		return cannot_create_vm(errno, out);
 	close(vm_fd);

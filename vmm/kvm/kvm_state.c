@@ -44,14 +44,14 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 static bool has_cap(int fd, int cap)
 {
-	return ioctl(fd, KVM_CHECK_EXTENSION, cap) > 0;
+	return kvm_ioctl(fd, KVM_CHECK_EXTENSION, cap) > 0;
 }
 
 size_t kvm_xsave_size(int kvm_fd)
 {
 	if (!has_cap(kvm_fd, KVM_CAP_XSAVE))
 		return 0;
-	int size = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	int size = kvm_ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	return size > (int)sizeof(struct kvm_xsave) ? (size_t)size : sizeof(struct kvm_xsave);
 }
 
@@ -61,7 +61,7 @@ static int msr_index_list(int dev_fd, uint32_t **list, uint32_t *n)
 	struct kvm_msr_list probe = {.nmsrs = 0};
 	*list = NULL;
 	*n = 0;
-	if (ioctl(dev_fd, KVM_GET_MSR_INDEX_LIST, &probe) == 0)
+	if (kvm_ioctl(dev_fd, KVM_GET_MSR_INDEX_LIST, &probe) == 0)
 		return 0;
 	if (errno != E2BIG)
 		return -errno;
@@ -71,7 +71,7 @@ static int msr_index_list(int dev_fd, uint32_t **list, uint32_t *n)
 	if (!l)
 		return -ENOMEM;
 	l->nmsrs = probe.nmsrs;
-	if (ioctl(dev_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+	if (kvm_ioctl(dev_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
 		int e = -errno;
 		free(l);
 		return e;
@@ -107,7 +107,7 @@ static int save_put(struct save_ctx *c, uint32_t tag, const char *name, const vo
 
 static int save_ioctl(struct save_ctx *c, unsigned long req, void *arg, const char *what)
 {
-	if (ioctl(c->fd, req, arg) < 0) {
+	if (kvm_ioctl(c->fd, req, arg) < 0) {
 		int e = errno;
 		set_err(c->err, c->errlen, "vCPU %u: %s failed: %s", c->index, what, strerror(e));
 		return -e;
@@ -153,7 +153,7 @@ static int read_msrs(struct save_ctx *c, const uint32_t *list, uint32_t n, struc
 		req->nmsrs = n - next;
 		for (uint32_t k = 0; k < req->nmsrs; k++)
 			req->entries[k] = (struct kvm_msr_entry){.index = list[next + k]};
-		int r = ioctl(c->fd, KVM_GET_MSRS, req);
+		int r = kvm_ioctl(c->fd, KVM_GET_MSRS, req);
 		if (r < 0) {
 			e = -errno;
 			set_err(c->err, c->errlen, "vCPU %u: KVM_GET_MSRS failed: %s", c->index,
@@ -309,7 +309,7 @@ static int get_exact(struct restore_ctx *c, uint32_t tag, const char *name, void
 static int restore_ioctl(struct restore_ctx *c, unsigned long req, void *arg, const char *what,
 			 const char *name)
 {
-	if (ioctl(c->fd, req, arg) < 0) {
+	if (kvm_ioctl(c->fd, req, arg) < 0) {
 		int e = errno;
 		set_err(c->err, c->errlen, "vCPU %u: %s failed for %s: %s", c->index, what, name,
 			strerror(e));
@@ -365,7 +365,7 @@ static bool has_cpuid(struct restore_ctx *c, const struct kvm_cpuid2 *saved,
 		      struct cpuid_table *scratch)
 {
 	scratch->header.nent = CPUID_MAX_ENTRIES;
-	return ioctl(c->fd, KVM_GET_CPUID2, scratch) == 0 &&
+	return kvm_ioctl(c->fd, KVM_GET_CPUID2, scratch) == 0 &&
 	       cpuid_same_but_runtime(&scratch->header, saved);
 }
 
@@ -462,7 +462,7 @@ static int restore_msrs(struct restore_ctx *c)
 	out = calloc(1, sizeof(*out) + in->nmsrs * sizeof(struct kvm_msr_entry));
 	e = out ? order_msrs(c, in, out) : -ENOMEM;
 	if (!e) {
-		int r = ioctl(c->fd, KVM_SET_MSRS, out);
+		int r = kvm_ioctl(c->fd, KVM_SET_MSRS, out);
 		if (r < 0) {
 			e = -errno;
 			set_err(c->err, c->errlen,
@@ -570,7 +570,7 @@ int kvm_vcpu_restore(int dev_fd, int vcpu_fd, unsigned index, snap_get_fn get, v
 static int vm_ioctl_msg(int vm_fd, unsigned long req, void *arg, const char *what, char *err,
 			size_t errlen)
 {
-	if (ioctl(vm_fd, req, arg) < 0) {
+	if (kvm_ioctl(vm_fd, req, arg) < 0) {
 		int e = errno;
 		set_err(err, errlen, "%s failed: %s", what, strerror(e));
 		return -e;
@@ -714,7 +714,7 @@ static int set_slot_flags(struct kvm *kvm, const struct guest_mem *mem, uint32_t
 		    .memory_size = r->size,
 		    .userspace_addr = (uint64_t)(uintptr_t)r->host,
 		};
-		if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+		if (kvm_ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
 			int e = errno;
 			log_error("KVM_SET_USER_MEMORY_REGION (slot %d, flags 0x%x) failed: %s", i,
 				  flags, strerror(e));
@@ -761,7 +761,7 @@ int kvm_dirty_log_get(struct kvm *kvm, const struct guest_mem *mem, uint64_t *bi
 		if (!slot_bits)
 			return -ENOMEM;
 		struct kvm_dirty_log log = {.slot = (uint32_t)i, .dirty_bitmap = slot_bits};
-		if (ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+		if (kvm_ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
 			int e = errno;
 			free(slot_bits);
 			log_error("KVM_GET_DIRTY_LOG (slot %d) failed: %s", i, strerror(e));

@@ -60,7 +60,7 @@ static int kvm_set_slot(void *opaque, uint32_t slot, uint64_t gpa, uint64_t size
 
 	if (vm->kvm.vm_fd < 0)
 		return -ENODEV; /* vm_describe(): no KVM, nothing can be plugged */
-	return ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+	return kvm_ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
 static int create_memhp(struct vm *vm)

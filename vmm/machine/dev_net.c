@@ -81,17 +81,12 @@ static unsigned default_io_threads(const struct virtio_net_opts *o, unsigned vcp
  * asked what it is: a missing tap, one we may not create, or a stray fd is said before KVM. */
 static int check_nic(const struct virtio_net_opts *o)
 {
-	struct net_backend *be[1];
 	struct ifreq ifr = {0};
 	int err = 0;
 
 	switch (o->kind) {
 	case VIRTIO_NET_TAP:
-		err =
-		    o->queues > 1 ? net_tap_open_mq(be, o->ifname, 1) : net_tap_open(be, o->ifname);
-		if (!err)
-			net_backend_destroy(be[0]);
-		return err;
+		return net_tap_check(o->ifname, o->queues > 1);
 	case VIRTIO_NET_TAPFD:
 		if (ioctl(o->tapfd, TUNGETIFF, &ifr) < 0) {
 			log_error("virtio-net: tapfd=%d is not an open tap (TUNGETIFF: %s)",

@@ -112,7 +112,7 @@ static int map_slot(struct vm *vm, int i, uint64_t gpa, const struct pmem_file *
 
 	if (vm->kvm.vm_fd < 0)
 		return 0; /* vm_describe(): no KVM */
-	return ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+	return kvm_ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
 /* Where the windows start: after the RAM and the virtio-mem region. */

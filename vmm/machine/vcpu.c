@@ -13,6 +13,7 @@
 #include "vmm/base/log.h"
 #include "vmm/base/stats.h"
 #include "vmm/kvm/cpuid.h"
+#include "vmm/kvm/kvm.h"
 #include "vmm/machine/device_table.h"
 #include "vmm/machine/vm.h"
 #include "vmm/machine/vm_pause.h"
@@ -29,9 +30,19 @@
 #define APIC_MODE_EXTINT	0x7
 #define APIC_MODE_NMI		0x4
 
+/* The kick reaches a vCPU thread only inside KVM_RUN. Every thread of the VMM blocks it
+ * (vcpu_block_kick(): the threads created afterwards inherit the mask) and KVM_RUN runs with the
+ * vCPU thread's mask without it (KVM_SET_SIGNAL_MASK, vcpu_thread()). So it interrupts no other
+ * call of any thread (a KVM set-up ioctl, a vhost-user exchange or an io_uring wait on a vCPU, a
+ * read of the API thread), and a kick sent while the vCPU thread is outside KVM_RUN stays pending
+ * and ends the next KVM_RUN at once, as immediate_exit does; take_kick() then consumes it. The
+ * handler never runs (the signal is blocked whenever KVM_RUN returns): it is there so that a
+ * SIGUSR1 that somehow got through does nothing rather than end the process. */
+static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what);
+
 static void kick_handler(int sig)
 {
-	(void)sig; /* its only job is to make KVM_RUN return with EINTR */
+	(void)sig;
 }
 
 int vcpu_install_kick_handler(void)
@@ -41,9 +52,48 @@ int vcpu_install_kick_handler(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }
 
+static void kick_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, VCPU_KICK_SIGNAL);
+}
+
+int vcpu_block_kick(void)
+{
+	sigset_t set;
+	kick_set(&set);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* KVM_RUN's signal mask: this thread's mask without the kick (the kernel's 64-bit sigset, the
+ * first word of glibc's sigset_t). */
+static int set_run_mask(struct vcpu *vcpu)
+{
+	sigset_t mask;
+	struct {
+		struct kvm_signal_mask hdr;
+		uint64_t set;
+	} m = {.hdr.len = sizeof(uint64_t)};
+	if (pthread_sigmask(SIG_BLOCK, NULL, &mask))
+		return -EINVAL;
+	sigdelset(&mask, VCPU_KICK_SIGNAL);
+	memcpy(&m.set, &mask, sizeof(m.set));
+	return vcpu_ioctl(vcpu, KVM_SET_SIGNAL_MASK, &m, "KVM_SET_SIGNAL_MASK");
+}
+
+/* Consumes the kicks pending for this thread or the process, which would end every KVM_RUN. */
+static void take_kick(void)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t set;
+	kick_set(&set);
+	while (sigtimedwait(&set, NULL, &now) == VCPU_KICK_SIGNAL)
+		;
+}
+
 static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what)
 {
-	if (ioctl(vcpu->fd, req, arg) < 0) {
+	if (kvm_ioctl(vcpu->fd, req, arg) < 0) {
 		int err = errno;
 		log_error("vCPU %u: %s failed: %s", vcpu->index, what, strerror(err));
 		return -err;
@@ -80,7 +130,7 @@ static int setup_msrs(struct vcpu *vcpu)
 	msrs.hdr.nmsrs = 1;
 	msrs.hdr.entries[0] =
 	    (struct kvm_msr_entry){.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING};
-	if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
+	if (kvm_ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
 		log_debug("vCPU %u: MSR_IA32_MISC_ENABLE not set", vcpu->index);
 	return 0;
 }
@@ -108,7 +158,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->vm = vm;
 	vcpu->index = index;
-	vcpu->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	vcpu->fd = kvm_ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, index);
 	if (vcpu->fd < 0) {
 		int err = errno;
 		log_error("KVM_CREATE_VCPU %u failed: %s", index, strerror(err));
@@ -223,8 +273,8 @@ static void sample_halt_state(struct vcpu *vcpu)
 	struct kvm_mp_state mp;
 	struct kvm_regs regs;
 	enum halt_sample s = HALT_SAMPLE_RUNNING;
-	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED &&
-	    ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 && !(regs.rflags & X86_EFLAGS_IF))
+	if (kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED &&
+	    kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 && !(regs.rflags & X86_EFLAGS_IF))
 		s = HALT_SAMPLE_DEAD;
 	__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
 }
@@ -244,6 +294,9 @@ enum halt_sample vcpu_halt_probe(struct vcpu *vcpu)
  * ioeventfds, program MSI routes, wake other threads (eventfd writes). */
 static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_RUN),
+    /* KVM_RUN's mask without the kick, set as the thread starts; the kick taken after an EINTR */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_SIGNAL_MASK),
+    SB_ALLOW(SYS_rt_sigtimedwait),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MP_STATE),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_REGS),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_SREGS),
@@ -310,7 +363,8 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	const struct sandbox_list *lists[] = {&vcpu_sandbox, &vcpu_vhost_user_sandbox};
-	if (sandbox_enter(name, lists, device_table_shares_memory(vcpu->vm->cfg) ? 2 : 1)) {
+	if (set_run_mask(vcpu) ||
+	    sandbox_enter(name, lists, device_table_shares_memory(vcpu->vm->cfg) ? 2 : 1)) {
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		return NULL;
 	}
@@ -331,6 +385,7 @@ static void *vcpu_thread(void *arg)
 				/* SEQ_CST: a kick stored after this is seen by the next KVM_RUN,
 				 * and a pause requested before that kick is seen below. */
 				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				take_kick();
 				if (__atomic_exchange_n(&vcpu->probe, 0, __ATOMIC_ACQ_REL))
 					sample_halt_state(vcpu);
 				vm_pause_point(vcpu);
@@ -389,7 +444,8 @@ void vcpu_dump_registers(struct vcpu *vcpu)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
+	if (kvm_ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 ||
+	    kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
 		log_error("vCPU %u: cannot read registers: %s", vcpu->index, strerror(errno));
 		return;
 	}

@@ -137,5 +137,9 @@ extern const struct sandbox_list vcpu_vhost_user_sandbox;
 
 /* Installs the no-op handler for the kick signal. Call once before starting vCPU threads. */
 int vcpu_install_kick_handler(void);
+/* Blocks the kick signal in the calling thread, and so in the threads it creates afterwards: the
+ * kick may interrupt KVM_RUN only (vcpu.c). vm_block_signals() and vm_create*() call it, before
+ * any thread of the VMM exists. Returns 0 or -errno. */
+int vcpu_block_kick(void);
 
 #endif

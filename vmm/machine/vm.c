@@ -150,7 +150,7 @@ static int setup_boot(struct vm *vm, bool with_kvm)
 	struct vcpu *bsp = &vm->vcpus[0];
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
+	if (kvm_ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
 		log_error("KVM_GET_SREGS failed: %s", strerror(errno));
 		return VMM_EXIT_ERROR;
 	}
@@ -159,7 +159,8 @@ static int setup_boot(struct vm *vm, bool with_kvm)
 		log_error("cannot set up the boot CPU state: %s", strerror(-err));
 		return VMM_EXIT_ERROR;
 	}
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
+	if (kvm_ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    kvm_ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
 		log_error("setting the boot vCPU's registers failed: %s", strerror(errno));
 		return VMM_EXIT_ERROR;
 	}
@@ -300,7 +301,8 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 		  struct guest_mem *given, bool with_kvm)
 {
 	init_state(vm, cfg);
-	if (vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
+	/* before any thread of the VM exists: they all inherit it (vcpu.h) */
+	if (vcpu_block_kick() || vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
 		return VMM_EXIT_ERROR;
 	int status = check_inputs(vm, mem_fd < 0 && !uffd_path && !given);
 	if (!status && with_kvm) {
@@ -359,7 +361,7 @@ int vm_block_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGWINCH);
-	if (pthread_sigmask(SIG_BLOCK, set, NULL))
+	if (pthread_sigmask(SIG_BLOCK, set, NULL) || vcpu_block_kick())
 		return -1;
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
@@ -392,8 +394,47 @@ static int min_int(int a, int b)
 	return a < b ? a : b;
 }
 
+static volatile sig_atomic_t deadline_status;
+
+/* SIGALRM after vm_stop_deadline(): async-signal-safe calls only. */
+static void on_stop_deadline(int sig)
+{
+	static const char msg[] = "vmm: error: not stopped in time after a stop signal: exiting\n";
+	ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)sig, (void)r;
+	_exit(deadline_status);
+}
+
+/* From now on a stop signal ends the process at once (their default action), in this thread. */
+static void stop_signals_end_process(void)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+}
+
+void vm_stop_deadline(int signo, unsigned seconds)
+{
+	sigset_t alrm;
+	struct sigaction sa = {.sa_handler = on_stop_deadline};
+
+	if (deadline_status)
+		return; /* armed by the first */
+	deadline_status = 128 + signo;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	stop_signals_end_process();
+	alarm(seconds);
+}
+
 /* One signal read from the signalfd: a terminal resize is passed on, any other signal stops the
- * VM with status 128 + signal. */
+ * VM with status 128 + signal, in VM_STOP_DEADLINE_S at most. */
 static void handle_signal(struct vm *vm, uint32_t signo)
 {
 	if (signo == SIGWINCH) {
@@ -401,6 +442,7 @@ static void handle_signal(struct vm *vm, uint32_t signo)
 		return;
 	}
 	log_info("stopping on signal %u", signo);
+	vm_stop_deadline((int)signo, VM_STOP_DEADLINE_S);
 	vm_stop(vm, VM_STOP_SIGNAL, 128 + (int)signo);
 }
 
@@ -442,6 +484,7 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
  * ioeventfd ioctls), the terminal restored, files closed, the API socket removed, the last
  * metrics line and the screenshot written. */
 static const struct sandbox_rule main_rules[] = {
+    SB_ALLOW(SYS_alarm), /* vm_stop_deadline() */
     SB_ALLOW(SYS_poll),
     SB_ALLOW(SYS_ppoll),
     SB_ALLOW(SYS_read),
@@ -522,6 +565,8 @@ int vm_run(struct vm *vm)
 	if (vm->on_started)
 		vm->on_started(vm->on_started_opaque);
 	wait_for_stop(vm, sig_fd);
+	/* the signalfd is read no more: a stop signal during the teardown ends the process */
+	stop_signals_end_process();
 	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */
 	vm_join_vcpus(vm);
 	vm_devices_stop(vm);

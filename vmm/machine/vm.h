@@ -108,9 +108,20 @@ int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_
 /* Blocks the signals the main thread reads from a signalfd in the calling thread (and so in every
  * thread it creates afterwards) and returns that signalfd (-1 on failure); `set` gets the set, for
  * unblocking later. The signals: SIGINT, SIGTERM and SIGHUP (stop the VMM) and SIGWINCH (the host
- * terminal changed size: vm_terminal_resized()). No signal handler does any work. vm_run() does
- * this itself; a caller that starts threads earlier calls it first. */
+ * terminal changed size: vm_terminal_resized()). No signal handler does any work. It blocks the
+ * vCPU kick too (vcpu_block_kick(), not in the signalfd). vm_run() does this itself; a caller
+ * that starts threads earlier calls it first. */
 int vm_block_signals(sigset_t *set);
+
+/* A stop signal (SIGINT, SIGTERM, SIGHUP) ends the VMM in bounded time, whatever a thread is
+ * blocked in: once the main thread has taken the first one (from the signalfd) it calls this,
+ * which unblocks the stop signals in the calling thread, so that the next one ends the process at
+ * once (their default action), and ends it with status 128 + `signo` after `seconds` (SIGALRM,
+ * one line on stderr) should the teardown still be running then. Only the first call counts.
+ * However the VM stopped, vm_run() lets a stop signal end the process once it stops reading the
+ * signalfd (its teardown). */
+#define VM_STOP_DEADLINE_S 20
+void vm_stop_deadline(int signo, unsigned seconds);
 
 /* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
 int vm_run(struct vm *vm);

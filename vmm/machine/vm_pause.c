@@ -203,7 +203,7 @@ static int resume_dev(struct virtio_dev *dev, void *opaque)
 static void save_clock(struct vm *vm)
 {
 	memset(&vm->clock, 0, sizeof(vm->clock));
-	vm->clock_saved = ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &vm->clock) == 0;
+	vm->clock_saved = kvm_ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &vm->clock) == 0;
 	if (!vm->clock_saved)
 		log_warn("pause: KVM_GET_CLOCK: %s; the guest will see the pause as elapsed time",
 			 strerror(errno));
@@ -216,7 +216,7 @@ static void restore_clock(struct vm *vm)
 	if (!vm->clock_saved)
 		return;
 	struct kvm_clock_data data = {.clock = vm->clock.clock, .flags = 0};
-	if (ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &data) < 0)
+	if (kvm_ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &data) < 0)
 		log_warn("resume: KVM_SET_CLOCK: %s; the guest sees the pause as elapsed time",
 			 strerror(errno));
 	vm->clock_saved = false;

@@ -320,7 +320,10 @@ int mig_chan_await_hangup(struct mig_chan *c, int limit_ms)
 	if (c->fd < 0)
 		return 0;
 	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
-	int r = poll(&p, 1, limit_ms);
+	int r;
+	do
+		r = poll(&p, 1, limit_ms);
+	while (r < 0 && errno == EINTR);
 	return r > 0 ? 0 : r == 0 ? -ETIMEDOUT : -errno;
 }
 

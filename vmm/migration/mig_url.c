@@ -102,7 +102,9 @@ static int connect_within(int fd, const struct sockaddr *a, socklen_t len, int t
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
-		r = poll(&p, 1, timeout_ms);
+		do
+			r = poll(&p, 1, timeout_ms);
+		while (r < 0 && errno == EINTR);
 		if (r == 0)
 			r = -ETIMEDOUT;
 		else if (r < 0)
@@ -202,7 +204,10 @@ int mig_url_listen(const struct mig_url *u, char *err, size_t errlen)
 int mig_url_accept_one(int lfd, const struct mig_url *u, int timeout_ms, char *err, size_t errlen)
 {
 	struct pollfd p = {.fd = lfd, .events = POLLIN};
-	int r = poll(&p, 1, timeout_ms);
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
 	int fd = r > 0 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
 	int e = r == 0 ? ETIMEDOUT : errno;
 	close(lfd);

@@ -159,7 +159,10 @@ static int connect_handler(const char *path, char *err, size_t errlen)
 static int wait_writable(int fd, int ms)
 {
 	struct pollfd p = {fd, POLLOUT, 0};
-	int n = poll(&p, 1, ms);
+	int n;
+	do
+		n = poll(&p, 1, ms);
+	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
