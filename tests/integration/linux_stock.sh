@@ -30,7 +30,7 @@
 # says so in its output. STOCK_DIRECT=1 forces the direct boots; STOCK_KEEP=1 keeps the logs.
 # labels: slow linux
 # requires: kvm
-# timeout: 600
+# timeout: 720
 # resource: linux:2
 set -uo pipefail
 
@@ -78,6 +78,11 @@ run_boots() {
 	cmdline=$STOCK_CMDLINE_NORMAL
 	[ -e /sys/module/kvm_pvm ] && cmdline=$STOCK_CMDLINE_EMULATED_KVM
 	cmdline+=" vmmstock.disk=1"
+	# In L1 the guests' CPU is TCG's EPYC without AVX: XSAVE there made the kernel warn
+	# ("XSAVE consistency problem", CPUID dump) on both VMMs, and while it printed that, one boot
+	# of ours ended in a triple fault and L1 itself panicked once (stack guard page, in KVM_RUN);
+	# with noxsave 6 of 6 boots passed (2026-11-26).
+	[ -n "${STOCK_INNER:-}" ] && cmdline+=" noxsave"
 	date -u +%F >"$out/host-date"
 	# All three side by side, QEMU (the slowest) first; in L1 they share its two vCPUs.
 	if command -v "$QEMU" >/dev/null; then
@@ -127,13 +132,19 @@ if [ -e /sys/module/kvm_pvm ] && [ "${STOCK_DIRECT:-0}" != 1 ]; then
 	echo "where: $why, so the boots run in an L1 Linux under QEMU's TCG with nested SVM" \
 		"(tools/kvm-in-qemu), where kvm_amd runs guest kernel and user code; the checks here"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
-	"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout 540 --log "$out/l1.console" \
-		-- bash "$SCRIPT" 2>&1 | grep --line-buffered -E '^(in L1|qemu:|vmm-pci:|vmm-mmio:|the boots|kvm-in-qemu)'
-	status=${PIPESTATUS[0]}
+	# L1 itself (its kernel on TCG's nested SVM) can fail: once more then, after its last lines.
+	for attempt in 1 2; do
+		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout 320 --log "$out/l1.console" \
+			-- bash "$SCRIPT" 2>&1 | grep --line-buffered -E '^(in L1|qemu:|vmm-pci:|vmm-mmio:|the boots|kvm-in-qemu)'
+		status=${PIPESTATUS[0]}
+		[ "$status" = 0 ] && break
+		echo "note: L1 (tools/kvm-in-qemu) ended with status $status, attempt $attempt; its console's last lines:"
+		grep -E 'panic|BUG|Oops|kvm-in-qemu' "$out/l1.console" | head -5
+		tail -5 "$out/l1.console"
+	done
 	unset STOCK_INNER
 	if [ "$status" != 0 ]; then
-		echo "FAIL: tools/kvm-in-qemu ended with status $status (L1 did not run the boots); L1's console:"
-		tail -30 "$out/l1.console" 2>/dev/null
+		echo "FAIL: tools/kvm-in-qemu did not run the boots twice"
 		exit 1
 	fi
 else
