@@ -6,7 +6,8 @@
 # Two boots, side by side: over virtio-pci and over virtio-mmio, 2 vCPUs, 256 MiB, the serial
 # console, an 8 MiB disk whose first line is a marker. Each must:
 #   - end with exit status 0 after the guest's `reboot -f` (159 = SIGSYS: the VMM's own filter
-#     killed it; then the boot runs again with --seccomp log and the audit lines are printed);
+#     killed it; then the boot runs again with --seccomp log and the kernel's audit lines, which
+#     name the thread and the call, are printed, where that kernel writes them: not in L1);
 #   - show in the kernel's log that rtc_cmos read the CMOS clock and set the system clock, to the
 #     host's UTC date, and that the kernel reached "Run /init as init process";
 #   - run /init: the kernel release, the RTC through /sys, /proc/driver/rtc and `hwclock -r`, the
@@ -96,11 +97,18 @@ run_boots() {
 	done
 	echo "the boots side by side: $((SECONDS - start)) s"
 	date -u +%F >>"$out/host-date"
-	# A VMM killed by its own filter: the same boot in log mode names the thread and the calls.
+	# A VMM killed by its own filter: the first such boot again in log mode, whose calls outside
+	# the filter the kernel's audit lines name (thread and call). Not in L1: its kernel writes no
+	# audit lines (no audit rules there), and strace, which would name them, took minutes there.
 	for name in vmm-pci vmm-mmio; do
 		[ "$(cat "$out/$name.status")" = 159 ] || continue
+		if [ -n "${STOCK_INNER:-}" ]; then
+			echo "not run in L1" >"$out/$name-log.audit"
+			break
+		fi
 		boot_vmm "$name-log" "${name#vmm-}" --seccomp log
-		dmesg 2>/dev/null | grep -E 'type=1326|audit: .*syscall=' | tail -20 >"$out/$name-log.audit"
+		dmesg 2>/dev/null | grep -E 'type=1326.*comm=' | tail -20 >"$out/$name-log.audit"
+		break
 	done
 }
 
@@ -245,12 +253,15 @@ for name in "${names[@]}"; do
 	check_boot "$name" "$name"
 done
 for name in vmm-pci vmm-mmio; do
-	[ -f "$out/$name-log.status" ] || continue
-	echo "---- $name: killed by SIGSYS; the same boot with --seccomp log ended with status" \
-		"$(cat "$out/$name-log.status"); the VMM's seccomp lines:"
-	grep -i seccomp "$out/$name-log.err" | sort | uniq -c | head -20
-	echo "---- the kernel's audit lines:"
-	cat "$out/$name-log.audit"
+	[ -f "$out/$name-log.audit" ] || continue
+	if [ -f "$out/$name-log.status" ]; then
+		echo "---- $name: killed by SIGSYS; the same boot with --seccomp log ended with status" \
+			"$(cat "$out/$name-log.status"); the kernel's audit lines (comm= is the thread):"
+		cat "$out/$name-log.audit"
+	else
+		echo "not run: $name: the boot with --seccomp log (L1's kernel writes no audit lines;" \
+			"on the host: vmm --seccomp log, then dmesg | grep type=1326)"
+	fi
 done
 
 # ---- what each machine showed the kernel (not checked: issue 48 has what differs) ----
