@@ -188,7 +188,7 @@ main() {
 	if [ -z "$dir" ] || [ ! -f "$dir/package" ]; then
 		dir=$(newest_cached)
 		[ -n "$dir" ] || die "cannot get $META's kernel from Debian's archive, and none is cached"
-		log "using the cached $(cat "$dir/package") (the archive could not be reached)"
+		log "using the cached $(cat "$dir/package"): apt could not name or fetch the current one"
 	fi
 	read -r pkg ver <"$dir/package"
 
