@@ -79,10 +79,10 @@ run_boots() {
 	cmdline=$STOCK_CMDLINE_NORMAL
 	[ -e /sys/module/kvm_pvm ] && cmdline=$STOCK_CMDLINE_EMULATED_KVM
 	cmdline+=" vmmstock.disk=1"
-	# In L1 the guests' CPU is TCG's EPYC without AVX: XSAVE there made the kernel warn
-	# ("XSAVE consistency problem", CPUID dump) on both VMMs, and while it printed that, one boot
-	# of ours ended in a triple fault and L1 itself panicked once (stack guard page, in KVM_RUN);
-	# with noxsave 6 of 6 boots passed (2026-11-26).
+	# In L1 the guests' CPU is TCG's EPYC without AVX: XSAVE there makes the kernel warn
+	# ("XSAVE consistency problem", then a CPUID dump) on both VMMs. While it printed that, 1 of
+	# 13 boots of ours ended in a triple fault and L1 itself panicked once (stack guard page, in
+	# KVM_RUN); QEMU's 5 boots passed. With noxsave all 12 of ours passed (2026-11-26), faster.
 	[ -n "${STOCK_INNER:-}" ] && cmdline+=" noxsave"
 	date -u +%F >"$out/host-date"
 	# All three side by side, QEMU (the slowest) first; in L1 they share its two vCPUs.
