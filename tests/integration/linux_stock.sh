@@ -81,7 +81,7 @@ run_boots() {
 	cmdline+=" vmmstock.disk=1"
 	# In L1 the guests' CPU is TCG's EPYC without AVX: XSAVE there makes the kernel warn
 	# ("XSAVE consistency problem", then a CPUID dump) on both VMMs. While it printed that, 1 of
-	# 13 boots of ours ended in a triple fault and L1 itself panicked once (stack guard page, in
+	# about 15 boots of ours ended in a triple fault and L1 itself panicked once (stack guard page, in
 	# KVM_RUN); QEMU's 5 boots passed. With noxsave all 12 of ours passed (2026-11-26), faster.
 	[ -n "${STOCK_INNER:-}" ] && cmdline+=" noxsave"
 	date -u +%F >"$out/host-date"
