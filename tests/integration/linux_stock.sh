@@ -15,8 +15,8 @@
 #     Over mmio /dev/vda is expected only if the kernel has VIRTIO_MMIO_CMDLINE_DEVICES (Debian's
 #     has not, and the VMM has no ACPI to describe the devices yet: issue 48).
 # Then the same kernel, initramfs and disk on QEMU (q35: SeaBIOS, ACPI, virtio-blk-pci, 2 vCPUs)
-# as the peer, with the same checks, and a table of what each machine showed the kernel (CPUs,
-# disk, RTC, warnings, time to /init). (microvm is no peer here: its ACPI tables say "no CMOS
+# as the peer, with the same checks (printed as "peer ok" / "peer FAIL", not counted), and a
+# table of what each machine showed the kernel (CPUs, disk, RTC, warnings, time to /init). (microvm is no peer here: its ACPI tables say "no CMOS
 # RTC", so the kernel reads no clock, and its reset after `reboot -f` does not end QEMU.)
 # The CPU count is printed, never checked (our VMM has no ACPI and Debian's kernel no MP-table
 # parser: it sees one CPU; issue 48).
@@ -163,11 +163,20 @@ echo "boots: $((SECONDS - start)) s"
 
 # ---- the checks ----
 fail=0
-ok() { echo "ok: $*"; }
+# QEMU is the peer: its results are printed, not counted (nested in tools/kvm-in-qemu it hung
+# early in its boot now and then, e.g. right after the ACPI tables, with our VMM's boots fine).
+ok() { if [ "$peer" = 1 ]; then echo "peer ok: $*"; else echo "ok: $*"; fi; }
 bad() {
-	echo "FAIL: $*"
-	fail=1
+	if [ "$peer" = 1 ]; then
+		echo "peer FAIL (not counted): $*"
+		peer_failed=1
+	else
+		echo "FAIL: $*"
+		fail=1
+	fi
 }
+peer=0
+peer_failed=0
 # The kernel's messages and /init's lines of one boot, carriage returns dropped. (Read from a
 # file: `tr | grep -q` fails under pipefail when grep stops early and tr gets SIGPIPE.)
 log_of() { cat "$out/$1.txt"; }
@@ -250,7 +259,9 @@ else
 fi
 for name in "${names[@]}"; do
 	tr -d '\r' <"$out/$name.log" >"$out/$name.txt"
+	[ "$name" = qemu ] && peer=1
 	check_boot "$name" "$name"
+	peer=0
 done
 for name in vmm-pci vmm-mmio; do
 	[ -f "$out/$name-log.audit" ] || continue
@@ -276,7 +287,7 @@ for name in "${names[@]}"; do
 		head -4 | sed "s/^/note: $name: /"
 done
 
-if [ $fail -ne 0 ]; then
+if [ $fail -ne 0 ] || [ $peer_failed -ne 0 ]; then
 	for name in "${names[@]}"; do
 		echo "---- $name: console (last 30 lines)"
 		log_of "$name" | tail -30
