@@ -16,8 +16,9 @@
 #     has not, and the VMM has no ACPI to describe the devices yet: issue 48).
 # Then the same kernel, initramfs and disk on QEMU (q35: SeaBIOS, ACPI, virtio-blk-pci, 2 vCPUs)
 # as the peer, with the same checks (printed as "peer ok" / "peer FAIL", not counted), and a
-# table of what each machine showed the kernel (CPUs, disk, RTC, warnings, time to /init). (microvm is no peer here: its ACPI tables say "no CMOS
-# RTC", so the kernel reads no clock, and its reset after `reboot -f` does not end QEMU.)
+# table of what each machine showed the kernel (CPUs, disk, RTC, warnings, time to /init).
+# (microvm is no peer here: its ACPI tables say "no CMOS RTC", so the kernel reads no clock, and
+# its reset after `reboot -f` does not end QEMU.)
 # The CPU count is printed, never checked (our VMM has no ACPI and Debian's kernel no MP-table
 # parser: it sees one CPU; issue 48).
 #
