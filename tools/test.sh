@@ -17,6 +17,7 @@ if probe=$(tools/kvm-probe.sh); then
 	echo "test: $probe"
 	# The default Linux guest (cached outside the tree: seconds when nothing changed).
 	guest-images/build.sh >/dev/null
+	guest-images/stock.sh >/dev/null || echo "test: no Debian stock kernel: integration/linux_stock skips"
 else
 	echo "test: $probe"
 	echo "test: without KVM the default Linux guest is not built and the tests that boot a" \

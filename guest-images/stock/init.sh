@@ -1,0 +1,80 @@
+#!/bin/sh
+# /init of the stock-kernel initramfs (guest-images/stock.sh; busybox sh). It prints what Debian's
+# stock cloud kernel sees (VMM-STOCK-* lines, grepped by tests/integration/linux_stock.sh), loads
+# the virtio modules from the kernel's own package, then resets the machine with `reboot -f`
+# (the VMM and QEMU -no-reboot exit 0). No pipelines of programs: on kvm_pvm hosts they compute
+# with wrong memory now and then (docs/testing.md).
+#
+# Kernel command-line parameter it reads: vmmstock.disk=1  a disk was given: /dev/vda must appear
+# (the test gives a disk whose first line is a marker; /init prints that line).
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+
+echo "VMM-STOCK-INIT: ok"
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -d /sys/class ] || mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+
+read -r release </proc/sys/kernel/osrelease
+echo "VMM-STOCK-KERNEL: $release"
+read -r cmdline </proc/cmdline
+echo "VMM-STOCK-CMDLINE: $cmdline"
+
+cpus=0
+while read -r key rest; do
+	[ "$key" = processor ] && cpus=$((cpus + 1))
+done </proc/cpuinfo
+read -r online </sys/devices/system/cpu/online
+echo "VMM-STOCK-CPUS: $cpus online=$online"
+
+# ---- the CMOS clock, through the kernel's rtc_cmos driver ----
+rtc=/sys/class/rtc/rtc0
+if [ -r "$rtc/time" ]; then
+	read -r name <"$rtc/name"
+	read -r date <"$rtc/date"
+	read -r time <"$rtc/time"
+	read -r hctosys <"$rtc/hctosys"
+	echo "VMM-STOCK-RTC: name=$name date=$date time=$time hctosys=$hctosys"
+else
+	echo "VMM-STOCK-RTC: (no rtc0)"
+fi
+if [ -r /proc/driver/rtc ]; then
+	while read -r key _ value; do
+		case "$key" in rtc_time | rtc_date) echo "VMM-STOCK-PROC-RTC: $key $value" ;; esac
+	done </proc/driver/rtc
+fi
+echo "VMM-STOCK-HWCLOCK: $(hwclock -r -u 2>&1)"
+echo "VMM-STOCK-DATE: $(date -u '+%Y-%m-%d %H:%M:%S')"
+
+# ---- virtio: the modules of the kernel's own package ----
+dir=/lib/modules/$release
+while read -r module; do
+	insmod "$dir/$module.ko" 2>/dev/null
+	echo "VMM-STOCK-INSMOD: $module status $?"
+done <"$dir/load-order"
+for dev in /sys/bus/virtio/devices/*; do
+	[ -e "$dev/device" ] || continue
+	read -r id <"$dev/device"
+	driver=$(readlink "$dev/driver" 2>/dev/null)
+	echo "VMM-STOCK-VIRTIO: ${dev##*/} device=$id driver=${driver##*/}"
+done
+names=""
+for entry in /sys/block/*; do
+	[ -e "$entry" ] && names="$names${entry##*/} "
+done
+echo "VMM-STOCK-BLOCK: $names"
+case " $cmdline " in
+*" vmmstock.disk=1 "*)
+	if [ -b /dev/vda ]; then
+		read -r sectors </sys/block/vda/size
+		read -r marker </dev/vda
+		echo "VMM-STOCK-VDA: yes sectors=$sectors first-line=$marker"
+	else
+		echo "VMM-STOCK-VDA: no"
+	fi
+	;;
+esac
+
+echo "VMM-STOCK-END: reboot"
+reboot -f
+# PID 1 must never exit (the kernel would panic): wait for the reset.
+while :; do sleep 60; done
