@@ -68,3 +68,14 @@ Test(parse_device_id, rules)
 	}
 	cr_assert_eq(parse_device_id(NULL, out, sizeof(out), err, sizeof(err)), -EINVAL);
 }
+
+Test(parse_hex_digit, every_byte)
+{
+	for (int c = -1; c < 256; c++) {
+		int want = c >= '0' && c <= '9'	  ? c - '0'
+			   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+						  : -1;
+		cr_assert_eq(parse_hex_digit(c), want, "character %d", c);
+	}
+}

@@ -14,17 +14,6 @@
 	"expected tap=IFNAME[,mac=MAC][,queues=N][,iothread-cpus=LIST], tapfd=N[,mac=MAC] or "     \
 	"user[,mac=MAC][,hostfwd=tcp::HOSTPORT-:GUESTPORT]..., each with [,id=NAME]"
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int virtio_net_parse_mac(const char *s, uint8_t mac[6])
 {
 	uint8_t m[6];
@@ -32,7 +21,7 @@ int virtio_net_parse_mac(const char *s, uint8_t mac[6])
 	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+		int hi = parse_hex_digit(s[3 * i]), lo = parse_hex_digit(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
 			return -EINVAL;

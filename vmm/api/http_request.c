@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "vmm/base/parse.h"
+
 #define MAX_CHUNK_LINE 1024 /* a chunk's size line with its extensions */
 #define MAX_CHUNK_HEX  15   /* hex digits of a chunk size: below 2^60 */
 #define MAX_LENGTH     (UINT64_MAX >> 1)
@@ -89,17 +91,6 @@ static bool is_tchar(unsigned char c)
 	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A byte no line of the head may hold: NUL, and control bytes but the tab (and the CR of a
  * line end, checked by the caller). */
 static int bad_head_byte(struct http_request *r, unsigned char c)
@@ -175,8 +166,8 @@ static int set_path(struct http_request *r, const char *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char c = t[i];
 		if (c == '%') {
-			int hi = i + 2 < n ? hex_value((unsigned char)t[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_value((unsigned char)t[i + 2]) : -1;
+			int hi = i + 2 < n ? parse_hex_digit((unsigned char)t[i + 1]) : -1;
+			int lo = hi >= 0 ? parse_hex_digit((unsigned char)t[i + 2]) : -1;
 			if (hi < 0 || lo < 0)
 				return fail(
 				    r, 400,
@@ -336,15 +327,15 @@ static int chunk_size_line(struct http_request *r, const char *l, size_t n)
 {
 	uint64_t x = 0;
 	size_t k = 0;
-	for (; k < n && hex_value((unsigned char)l[k]) >= 0; k++) {
+	for (; k < n && parse_hex_digit((unsigned char)l[k]) >= 0; k++) {
 		if (k == MAX_CHUNK_HEX)
 			return fail(r, 400, "Invalid request: a chunk size has over %d hex digits.",
 				    MAX_CHUNK_HEX);
-		x = x * 16 + (uint64_t)hex_value((unsigned char)l[k]);
+		x = x * 16 + (uint64_t)parse_hex_digit((unsigned char)l[k]);
 	}
 	while (k < n && (l[k] == ' ' || l[k] == '\t'))
 		k++;
-	if (!k || (k < n && l[k] != ';') || hex_value((unsigned char)l[0]) < 0)
+	if (!k || (k < n && l[k] != ';') || parse_hex_digit((unsigned char)l[0]) < 0)
 		return fail(r, 400, "Invalid request: a chunk size is not a hex number.");
 	if (x > r->body_max - r->body_len)
 		return too_large(r); /* refused before its bytes come */
@@ -409,7 +400,7 @@ static int line_byte(struct http_request *r, unsigned char c)
 			return fail(r, 400, "Invalid request: a chunk size line is over %d bytes.",
 				    MAX_CHUNK_LINE);
 		if (!memchr(r->line, ';', r->line_len) && c != '\r' && c != '\n' && c != ';' &&
-		    c != ' ' && c != '\t' && hex_value(c) < 0)
+		    c != ' ' && c != '\t' && parse_hex_digit(c) < 0)
 			return fail(r, 400, "Invalid request: a chunk size is not a hex number.");
 	} else if (r->phase == HTTP_CHUNK_CRLF && c != '\r' && c != '\n') {
 		return fail(r, 400, "Invalid request: a chunk is longer than its size.");

@@ -108,3 +108,14 @@ int parse_device_id(const char *value, char *out, size_t outlen, char *err, size
 	memcpy(out, value, n + 1);
 	return 0;
 }
+
+int parse_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -18,6 +18,9 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * with "id=VALUE: ..." in err. */
 int parse_device_id(const char *value, char *out, size_t outlen, char *err, size_t errlen);
 
+/* The value of one hexadecimal digit (0-9, a-f, A-F), or -1 for any other character. */
+int parse_hex_digit(int c);
+
 /* For option parsers: formats the reason into err[0..errlen) (when err is not NULL) and returns
  * -EINVAL, so a parser can `return parse_fail(err, errlen, "...", ...)`. */
 int parse_fail(char *err, size_t errlen, const char *fmt, ...)
