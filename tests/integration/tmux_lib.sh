@@ -8,11 +8,20 @@
 #   term_screen_has REGEX   true when the visible screen matches REGEX
 #   term_type TEXT          types TEXT and Enter
 #   term_keys KEYS...       sends tmux key names (C-a, x, Enter, ...)
-#   term_wait_exit SECS     waits for the program to end; prints its exit status (or "timeout")
+#   term_wait_exit SECS     waits for the program to end; prints its exit status (or "timeout",
+#                           or "gone ..." when the terminal itself ended first)
 #   term_stop               kills the session (call it from the script's EXIT trap)
 
 TERM_SESSION="vmmtest-$$"
 export TERM=xterm
+
+# Each test has a tmux server of its own (a socket in $tmp): on the default socket, tests that
+# ran at the same time shared one server, which belonged to whichever test started it first, and
+# the harness ends what a finished test leaves running (test-guard): the server went with that
+# test, and the other test's VMM with it (SIGHUP), its checks then waiting out their timeouts.
+term_tmux() {
+	tmux -S "$tmp/tmux.sock" "$@"
+}
 
 term_start() {
 	printf '%q ' "$@" >"$tmp/term.cmd"
@@ -20,8 +29,8 @@ term_start() {
 	printf '\nstatus=$?\necho $status >%q.tmp && mv %q.tmp %q\n' \
 		"$tmp/term.status" "$tmp/term.status" "$tmp/term.status" >>"$tmp/term.cmd"
 	: >"$tmp/term.log"
-	tmux new-session -d -s "$TERM_SESSION" -x 200 -y 50 "bash $tmp/term.cmd; sleep 600"
-	tmux pipe-pane -o -t "$TERM_SESSION" "cat >>$tmp/term.log"
+	term_tmux new-session -d -s "$TERM_SESSION" -x 200 -y 50 "bash $tmp/term.cmd; sleep 600"
+	term_tmux pipe-pane -o -t "$TERM_SESSION" "cat >>$tmp/term.log"
 }
 
 term_wait() {
@@ -29,22 +38,23 @@ term_wait() {
 	for ((i = 0; i < $2; i++)); do
 		tr -d '\r' <"$tmp/term.log" | grep -qE -- "$1" && return 0
 		[ -e "$tmp/term.status" ] && break
+		term_tmux has-session -t "$TERM_SESSION" 2>/dev/null || break
 		sleep 1
 	done
 	tr -d '\r' <"$tmp/term.log" | grep -qE -- "$1"
 }
 
 term_screen_has() {
-	tmux capture-pane -p -t "$TERM_SESSION" | grep -qE -- "$1"
+	term_tmux capture-pane -p -t "$TERM_SESSION" | grep -qE -- "$1"
 }
 
 term_type() {
-	tmux send-keys -t "$TERM_SESSION" -l "$1"
-	tmux send-keys -t "$TERM_SESSION" Enter
+	term_tmux send-keys -t "$TERM_SESSION" -l "$1"
+	term_tmux send-keys -t "$TERM_SESSION" Enter
 }
 
 term_keys() {
-	tmux send-keys -t "$TERM_SESSION" "$@"
+	term_tmux send-keys -t "$TERM_SESSION" "$@"
 }
 
 term_wait_exit() {
@@ -54,11 +64,15 @@ term_wait_exit() {
 			cat "$tmp/term.status"
 			return 0
 		fi
+		if ! term_tmux has-session -t "$TERM_SESSION" 2>/dev/null; then
+			echo "gone (the terminal ended before the program)"
+			return 0
+		fi
 		sleep 1
 	done
 	echo timeout
 }
 
 term_stop() {
-	tmux kill-session -t "$TERM_SESSION" 2>/dev/null || true
+	term_tmux kill-server 2>/dev/null || true
 }
