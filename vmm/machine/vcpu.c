@@ -70,15 +70,18 @@ int vcpu_block_kick(void)
 static int set_run_mask(struct vcpu *vcpu)
 {
 	sigset_t mask;
-	struct {
-		struct kvm_signal_mask hdr;
-		uint64_t set;
-	} m = {.hdr.len = sizeof(uint64_t)};
+	/* struct kvm_signal_mask ends in a flexible array: the header and the 8 bytes after it in
+	 * one aligned buffer (a struct with the header as a member is a GNU extension) */
+	_Alignas(struct kvm_signal_mask)
+	    uint8_t buf[sizeof(struct kvm_signal_mask) + sizeof(uint64_t)];
+	struct kvm_signal_mask *m = (struct kvm_signal_mask *)buf;
+
 	if (pthread_sigmask(SIG_BLOCK, NULL, &mask))
 		return -EINVAL;
 	sigdelset(&mask, VCPU_KICK_SIGNAL);
-	memcpy(&m.set, &mask, sizeof(m.set));
-	return vcpu_ioctl(vcpu, KVM_SET_SIGNAL_MASK, &m, "KVM_SET_SIGNAL_MASK");
+	m->len = sizeof(uint64_t);
+	memcpy(m->sigset, &mask, sizeof(uint64_t));
+	return vcpu_ioctl(vcpu, KVM_SET_SIGNAL_MASK, m, "KVM_SET_SIGNAL_MASK");
 }
 
 /* Consumes the kicks pending for this thread or the process, which would end every KVM_RUN. */
