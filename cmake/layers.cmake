@@ -7,7 +7,7 @@
 #
 #   vmm_layer(NAME lib DIRS folder... [DEPS lib...] [EXCLUDE file...])
 #
-# Folders are relative to the source root; includes are written from the root ("vmm/base/log.h").
+# Folders are relative to the source root; includes are written from the root ("base/log.h").
 
 function(vmm_layer_check_includes name file allowed)
   file(STRINGS ${file} lines REGEX "^[ \t]*#[ \t]*include[ \t]+\"")

@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
-#include "vmm/base/stats.h"
+#include "base/layout.h"
+#include "base/log.h"
+#include "base/stats.h"
 
 static void timer_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {

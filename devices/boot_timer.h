@@ -1,7 +1,7 @@
 /* Firecracker-compatible boot timer: the guest writes the byte 123 to MMIO 0xC0000000 (current
  * Firecracker) or to port 0x3F0 (older Firecracker) when it reaches a point worth timing, usually
  * from a tiny init wrapper just before exec'ing the real init; the VMM records the time since its
- * own start (vmm/base/stats.h) and logs it.
+ * own start (base/stats.h) and logs it.
  *
  * Only a write at offset 0 whose first (lowest) byte is 123 counts, at any width: Firecracker's
  * wrapper writes one byte, a 32-bit store of 123 is the same signal. Every other write in the
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/base/io_bus.h"
+#include "base/io_bus.h"
 
 #define BOOT_TIMER_MAGIC 123
 

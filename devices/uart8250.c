@@ -6,7 +6,7 @@
 #include <linux/serial_reg.h>
 #include <string.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 /* Modem status inputs we present when not in loopback: a terminal is attached and ready. */
 #define MSR_INPUTS_CONNECTED (UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS)

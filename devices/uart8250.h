@@ -10,7 +10,7 @@
  * Locking: one mutex per UART; port accesses (vCPU threads) and uart8250_receive() (console
  * thread) may run concurrently. The IRQ line is driven with the lock held, so level changes reach
  * the interrupt controller in the order the device state changed. The sink's tx, which may wait
- * for room in the console, is never called with the lock held (vmm/base/lock_order.h): THR bytes
+ * for room in the console, is never called with the lock held (base/lock_order.h): THR bytes
  * go to a small queue (tx_buf) under the lock, and one writer at a time (tx_flushing) empties it
  * into the sink without the lock, so bytes reach the sink in the order the guest wrote them even
  * when several vCPUs write THR at once. A THR write that finds the queue full waits for room with
@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/base/io_bus.h"
-#include "vmm/base/irq.h"
+#include "base/io_bus.h"
+#include "base/irq.h"
 
 #define UART8250_NR_PORTS  8
 #define UART8250_FIFO_SIZE 16
@@ -88,7 +88,7 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n);
 /* Free room in the RX FIFO now (16 - fill, or 1 - fill with FIFOs disabled). Any thread. */
 size_t uart8250_rx_room(struct uart8250 *u);
 
-/* The UART's state for a snapshot (vmm/base/snapshot_io.h): plain values, fixed layout. The IRQ
+/* The UART's state for a snapshot (base/snapshot_io.h): plain values, fixed layout. The IRQ
  * level is not saved: it follows from the registers and is driven again by the restore. */
 struct uart8250_state {
 	uint8_t rx_fifo[UART8250_FIFO_SIZE];

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/base/host_path.h"
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
+#include "base/host_path.h"
+#include "base/layout.h"
+#include "base/log.h"
 
 #ifdef HAVE_LIBFDT
 #include <libfdt.h>

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
+#include "base/layout.h"
+#include "base/log.h"
 
 #define UART_PORTS	     8
 #define UART_CLOCK_HZ	     1843200 /* the PC's 1.8432 MHz UART crystal */

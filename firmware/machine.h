@@ -5,7 +5,7 @@
  * windows, the test-exit and boot-timer devices; the loader adds the initrd, the VM its command
  * line). Every format that tells the guest about its machine is then generated from this one
  * description instead of from inputs of its own:
- *   - the e820 map (machine_e820(), for the zero page, firmware/boot_params.h);
+ *   - the e820 map (machine_e820(), for the zero page, firmware/x86/boot_params.h);
  *   - the PVH memory map (machine_pvh_memmap()) and the PVH module order (machine_dtb_module());
  *   - the extra MP-table interrupt entries (machine_mp_irqs(), machine_write_mptable());
  *   - the kernel command line with its virtio_mmio.device= entries (machine_cmdline());
@@ -14,7 +14,7 @@
  * The description is architecture-neutral: addresses are guest-physical, an interrupt is an
  * input number of the machine's interrupt controller plus a trigger mode and a polarity, and
  * only the generators know the x86 formats. Nothing here touches guest memory except
- * machine_write_mptable() (through vmm/base/guest_mem.h).
+ * machine_write_mptable() (through base/guest_mem.h).
  *
  * Adders validate what they are given (sizes non-zero, no 64-bit wrap, pins inside the
  * interrupt controller, room in the fixed arrays) and return 0 or -EINVAL / -ENOSPC; the first
@@ -22,7 +22,7 @@
  *
  * Interrupt conventions on x86 (this VMM): `pin` is the IOAPIC input (= KVM GSI). ISA devices
  * (the UARTs) are edge-triggered, active high, on pins 0-15; the 16 ISA IRQs are wired 1:1 to
- * IOAPIC pins 0-15 (firmware/mptable.c says why), so they need no MP-table entry of their own.
+ * IOAPIC pins 0-15 (firmware/x86/mptable.c says why), so they need no MP-table entry of their own.
  * virtio-mmio windows are level-triggered, active high (virtio 1.2 §4.2.2: the line stays up
  * until the driver acknowledges it). PCI INTx is level-triggered, active low (PCI 3.0 §2.2.6).
  *
@@ -62,9 +62,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/mptable.h"
-#include "firmware/pvh.h"
-#include "vmm/base/guest_mem.h"
+#include "base/guest_mem.h"
+#include "firmware/x86/mptable.h"
+#include "firmware/x86/pvh.h"
 
 #define MACHINE_MAX_RAM		4
 #define MACHINE_MAX_CPUS	254 /* 8-bit APIC IDs minus broadcast and the IOAPIC's ID */
@@ -92,7 +92,7 @@ struct machine_range {
 struct machine_intc {
 	bool present;
 	uint64_t base, size;
-	uint32_t id;	     /* IOAPIC ID: firmware/mptable.c gives it ncpus */
+	uint32_t id;	     /* IOAPIC ID: firmware/x86/mptable.c gives it ncpus */
 	uint32_t pins;	     /* number of inputs */
 	uint64_t local_base; /* per-CPU controller (the LAPIC), 0: none */
 };
@@ -163,12 +163,12 @@ int machine_add_ram(struct machine *m, uint64_t base, uint64_t size);
 int machine_add_guest_ram(struct machine *m, const struct guest_mem *mem);
 /* A vCPU with this APIC ID (unique). The first one added is the boot CPU. */
 int machine_add_cpu(struct machine *m, uint32_t apic_id);
-/* vCPUs 0..n-1 with APIC ID = index, as vmm/machine/vcpu.c creates them. */
+/* vCPUs 0..n-1 with APIC ID = index, as vmm/vm/vcpu.c creates them. */
 int machine_add_cpus(struct machine *m, int n);
 /* The IOAPIC at `base` (4 KiB) with `pins` inputs and ID `id`, and the LAPIC at `lapic_base`. */
 int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pins,
 		     uint64_t lapic_base);
-/* The x86 PC IOAPIC/LAPIC of vmm/base/layout.h (ID = number of vCPUs added so far: add them first).
+/* The x86 PC IOAPIC/LAPIC of base/layout.h (ID = number of vCPUs added so far: add them first).
  */
 int machine_set_x86_intc(struct machine *m);
 /* A 16550 UART at I/O port `port` (8 ports, 1.8432 MHz clock) on ISA IRQ `pin` (edge/high). */
@@ -222,7 +222,7 @@ int machine_write_mptable(const struct machine *m, struct guest_mem *mem, uint64
  * counts out of range. */
 int machine_cmdline(const struct machine *m, char *buf, size_t cap);
 
-/* PVH module index of the DTB: 1 after an initrd, 0 without one (firmware/pvh.h). */
+/* PVH module index of the DTB: 1 after an initrd, 0 without one (firmware/x86/pvh.h). */
 static inline int machine_dtb_module(const struct machine *m)
 {
 	return m->initrd.size ? 1 : 0;

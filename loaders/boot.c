@@ -1,5 +1,5 @@
 /* Top-level kernel loading: reads the files, picks the boot protocol and lays out guest memory
- * (addresses in vmm/base/layout.h). */
+ * (addresses in base/layout.h). */
 #include "loaders/boot.h"
 
 #include <errno.h>
@@ -9,14 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "firmware/boot_params.h"
+#include "base/host_path.h"
+#include "base/layout.h"
+#include "base/log.h"
 #include "firmware/fdt.h"
-#include "firmware/pvh.h"
-#include "loaders/loader_bzimage.h"
+#include "firmware/x86/boot_params.h"
+#include "firmware/x86/pvh.h"
 #include "loaders/loader_elf.h"
-#include "vmm/base/host_path.h"
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
+#include "loaders/x86/loader_bzimage.h"
 
 #define PAGE_MASK 0xFFFULL
 

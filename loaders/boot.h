@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/guest_mem.h"
 #include "firmware/machine.h"
-#include "vmm/base/guest_mem.h"
 
 enum boot_mode {
 	BOOT_MODE_LINUX64, /* bzImage, 64-bit entry, RSI = zero page */

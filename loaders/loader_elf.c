@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
+#include "base/layout.h"
+#include "base/log.h"
 
 struct elf_file {
 	const uint8_t *buf;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Is KVM usable on this host? The shell twin of vmm/kvm/kvm_probe.c (`vmm --check-kvm`), for
+# Is KVM usable on this host? The shell twin of host/kvm/kvm_probe.c (`vmm --check-kvm`), for
 # scripts that run before anything is built (tools/boot.sh) and for the tests' skip decisions.
 # Same checks, in the same order, and the same one line:
 #   kvm: usable (hardware, kvm_intel)      kvm: usable (emulated, kvm_pvm)      (exit 0)
@@ -18,7 +18,7 @@ unusable() {
 	exit 1
 }
 
-# The fixes, word for word those of vmm/kvm/kvm_probe.c.
+# The fixes, word for word those of host/kvm/kvm_probe.c.
 fix_load_vendor="load kvm_intel or kvm_amd (modprobe kvm_intel), enable virtualization (VT-x/AMD-V) in the firmware, or on a VM enable nested virtualization on its host"
 fix_wrong_node="point --kvm at the KVM device (character device 10:232, normally /dev/kvm); if /dev/kvm itself is not it, recreate it with mknod /dev/kvm c 10 232"
 

@@ -1,15 +1,15 @@
 /* vmm: parse the command line, build the VM, run it, report how it ended. The exit status
- * follows vmm/base/errors.h: the errno class of a failure decides it, not where it happened. */
+ * follows base/errors.h: the errno class of a failure decides it, not where it happened. */
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/stats.h"
 #include "firmware/fdt.h"
+#include "host/kvm/kvm_probe.h"
+#include "host/sandbox/sandbox.h"
 #include "vmm/api/control.h"
-#include "vmm/base/errors.h"
-#include "vmm/base/log.h"
-#include "vmm/base/stats.h"
-#include "vmm/kvm/kvm_probe.h"
-#include "vmm/machine/cli.h"
-#include "vmm/machine/libc_init.h"
-#include "vmm/machine/vm.h"
-#include "vmm/sandbox/sandbox.h"
+#include "vmm/cli/cli.h"
+#include "vmm/cli/libc_init.h"
+#include "vmm/vm/vm.h"
 #include <errno.h>
 #include <string.h>
 

@@ -29,8 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/base/io_bus.h"
-#include "vmm/base/layout.h"
+#include "base/io_bus.h"
+#include "base/layout.h"
 
 #define PCI_CFG_SPACE	  256  /* conventional configuration space per function */
 #define PCI_ECAM_FN_SPACE 4096 /* ECAM: 4 KiB per function */

@@ -4,9 +4,9 @@
 #include <linux/pci_regs.h>
 #include <string.h>
 
+#include "base/layout.h"
+#include "base/log.h"
 #include "devices/pci/pci.h"
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
 
 #define CONF1_ENABLE   0x80000000u
 #define CONF1_ADDR_REG 0x0 /* port 0xCF8 */

@@ -4,8 +4,8 @@
 #include <linux/pci_regs.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "devices/pci/pci.h"
-#include "vmm/base/log.h"
 
 /* Command bits a guest may change (6.2.2); the rest of the register reads 0. */
 #define COMMAND_WRITABLE                                                                           \

@@ -1,5 +1,5 @@
 /* Stops the guest the way Linux's `poweroff` does without a power-off device: every CPU in HLT
- * with interrupts disabled. The VMM must notice and exit 0 (vmm/kvm/halt_watch.h).
+ * with interrupts disabled. The VMM must notice and exit 0 (host/kvm/halt_watch.h).
  *   halt.cpus=N  start N-1 application processors first (they park in cli; hlt)
  *   halt.irq=1   halt with interrupts enabled instead: a device could still wake the CPU, so
  *                the VMM must keep waiting (the test expects its timeout)

@@ -49,7 +49,7 @@ else
 	lib_fail "the handler: $(cat "$LIB_TMP/handler.err")"
 fi
 
-# A state file that opens (a configuration section only, as vmm/machine/vm_snapshot.c writes it): the load
+# A state file that opens (a configuration section only, as vmm/snapshot/vm_snapshot.c writes it): the load
 # goes on to the memory, which is handed to the handler (the API thread's seccomp list and the
 # watch thread's are used for real here), then to KVM, whose absence (or, where KVM works, the
 # state's missing KVM sections) is the 400; the VM is torn down, the connection closed, and the handler ends with status 0.

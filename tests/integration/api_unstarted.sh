@@ -6,7 +6,7 @@
 # emit_id and properties and the line FlushMetrics writes, InstanceStart refused without a
 # kernel, and then InstanceStart of a configured test guest: where KVM is usable the guest runs
 # and passes; where it is not, the start is refused with the KVM probe's
-# reason in the fault_message (vmm/kvm/kvm_probe.h) and the VMM keeps answering.
+# reason in the fault_message (host/kvm/kvm_probe.h) and the VMM keeps answering.
 # labels: api
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -22,7 +22,7 @@ HDR_VERSION=0x206 # u16
 HDR_XLOADFLAGS=0x236
 HDR_RAMDISK=0x218 # ramdisk_image, ramdisk_size (u32 each)
 HDR_SETUP_DATA=0x250
-BZCHECK="bzcheck=hello-bzimage zero_page=0x7000" # our VMM's zero page: vmm/base/layout.h
+BZCHECK="bzcheck=hello-bzimage zero_page=0x7000" # our VMM's zero page: base/layout.h
 
 # run_bz IMAGE [VMM ARGS...]: run_vmm for a file that is not $GUESTS/NAME.elf.
 run_bz() {

@@ -10,7 +10,7 @@
 #
 # Seeds: a few picked at random once, plus every seed that found a bug (keep them):
 #   pci 2: a virtio-blk reset with io_uring requests in flight killed the VMM by SIGSYS (the
-#          vCPU's filter lacked io_uring_enter, vmm/machine/vcpu.c); also mmio 2516716250.
+#          vCPU's filter lacked io_uring_enter, vmm/vm/vcpu.c); also mmio 2516716250.
 # labels: guests virtio fuzz
 # requires: kvm
 # timeout: 300

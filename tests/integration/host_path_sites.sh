@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every path that comes from outside the VMM (command line, config file, API, snapshot, migration
-# stream) is opened by host_path_open() (vmm/base/host_path.h; docs/security.md, "Paths from
+# stream) is opened by host_path_open() (base/host_path.h; docs/security.md, "Paths from
 # outside"). This test lists every open(), openat(), creat(), fopen(), freopen(), opendir(),
-# json_load_file() and json_dump_file() call in the product sources (vmm/, devices/, virtio/,
+# json_load_file() and json_dump_file() call in the product sources (base/, host/, vmm/, devices/, virtio/,
 # loaders/, firmware/; comments and string literals do not count) and fails on any call that is
 # not in the allow list below: the few opens of a fixed path or of a device by design. An entry
 # of the list that matches no call fails too, so the list stays exact. It first proves it can
@@ -16,16 +16,16 @@ SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 # The allow list: FILE|THE CALL'S START (up to its first comma)|why it is not an outside path.
 # Anything else that opens a path must go through host_path_open() / host_path_read().
 ALLOW='
-vmm/base/host_path.c|open(path|host_path_open() itself: the one open() of an outside path
-vmm/kvm/kvm.c|open(path|--kvm PATH: KVM'"'"'s character device by design (the probe names what is wrong with it)
-vmm/kvm/kvm_probe.c|open(path|--kvm PATH / --check-kvm: the same device, probed
-vmm/kvm/cpuid.c|open(kvm_path|--kvm PATH: the same device, for KVM_GET_SUPPORTED_CPUID
+base/host_path.c|open(path|host_path_open() itself: the one open() of an outside path
+host/kvm/kvm.c|open(path|--kvm PATH: KVM'"'"'s character device by design (the probe names what is wrong with it)
+host/kvm/kvm_probe.c|open(path|--kvm PATH / --check-kvm: the same device, probed
+host/kvm/x86/cpuid.c|open(kvm_path|--kvm PATH: the same device, for KVM_GET_SUPPORTED_CPUID
 virtio/net/tap.c|open("/dev/net/tun"|a fixed device; the tap is named through TUNSETIFF, not opened by path
-vmm/snapshot/snap_uffd.c|open("/dev/userfaultfd"|a fixed device
-vmm/sandbox/landlock.c|open(p->path|--landlock-rules: O_PATH only, a handle for a Landlock rule (nothing read or written)
-vmm/sandbox/sandbox_sanitizer.c|open(path|sanitized builds only: ASAN_OPTIONS log_path, opened before any filter
-vmm/sandbox/sandbox.c|fopen("/proc/sys/kernel/seccomp/actions_logged"|a fixed file of the kernel: is SCMP_ACT_LOG logged
-vmm/sandbox/sandbox.c|syscall(SYS_openat|VMM_SANDBOX_TEST: the forbidden open of /etc/shadow that the sandbox tests expect refused
+vmm/snapshot/format/snap_uffd.c|open("/dev/userfaultfd"|a fixed device
+host/sandbox/landlock.c|open(p->path|--landlock-rules: O_PATH only, a handle for a Landlock rule (nothing read or written)
+host/sandbox/sandbox_sanitizer.c|open(path|sanitized builds only: ASAN_OPTIONS log_path, opened before any filter
+host/sandbox/sandbox.c|fopen("/proc/sys/kernel/seccomp/actions_logged"|a fixed file of the kernel: is SCMP_ACT_LOG logged
+host/sandbox/sandbox.c|syscall(SYS_openat|VMM_SANDBOX_TEST: the forbidden open of /etc/shadow that the sandbox tests expect refused
 '
 
 # scan ROOT: prints "FILE:LINE|KEY" for every call, KEY being "FILE|CALL-START".
@@ -68,7 +68,7 @@ def blank(text):
             i += 1
     return ''.join(out)
 
-for top in ('vmm', 'devices', 'virtio', 'loaders', 'firmware'):
+for top in ('base', 'host', 'vmm', 'devices', 'virtio', 'loaders', 'firmware'):
     for d, _, files in sorted(os.walk(os.path.join(root, top))):
         for f in sorted(files):
             if not f.endswith(('.c', '.h')):
@@ -110,7 +110,7 @@ check() {
 		loc=${hit%%|*}
 		key=${hit#*|}
 		if ! grep -qxF -- "$key" < <(cut -d'|' -f1,2 <<<"$ALLOW"); then
-			echo "FAIL: $loc: $(cut -d'|' -f2 <<<"$key")...: opens a path without host_path_open() (vmm/base/host_path.h); use it, or add the call to the allow list of $0 with why it is no outside path"
+			echo "FAIL: $loc: $(cut -d'|' -f2 <<<"$key")...: opens a path without host_path_open() (base/host_path.h); use it, or add the call to the allow list of $0 with why it is no outside path"
 			bad=1
 		fi
 	done <<<"$hits"
@@ -131,8 +131,8 @@ fail=0
 # same call in a comment or a string literal must not count.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$SOURCE_DIR" && tar -cf - vmm devices virtio loaders firmware) | tar -xf - -C "$tmp"
-cat >>"$tmp/vmm/machine/metrics.c" <<'EOF'
+(cd "$SOURCE_DIR" && tar -cf - base host vmm devices virtio loaders firmware) | tar -xf - -C "$tmp"
+cat >>"$tmp/vmm/vm/metrics.c" <<'EOF'
 /* open(path, O_RDONLY) in a comment */
 static const char *not_a_call = "fopen(path, \"r\")";
 int planted_open(const char *user_path);
@@ -150,7 +150,7 @@ else
 	echo "$out"
 	fail=1
 fi
-cp "$SOURCE_DIR/vmm/machine/metrics.c" "$tmp/vmm/machine/metrics.c"
+cp "$SOURCE_DIR/vmm/vm/metrics.c" "$tmp/vmm/vm/metrics.c"
 sed -i 's|open("/dev/net/tun"|open("/dev/net/tun0"|' "$tmp/virtio/net/tap.c"
 out=$(check "$tmp")
 if [ $? -ne 0 ] && grep -q "tap.c:[0-9]*: open(\"/dev/net/tun0\"" <<<"$out" &&
@@ -164,13 +164,13 @@ fi
 
 # The tree itself.
 if out=$(check "$SOURCE_DIR"); then
-	echo "ok: every open of a path in vmm/ devices/ virtio/ loaders/ firmware/ is host_path_open() or allowed ($(grep -c . <<<"$(cut -d'|' -f1 <<<"$ALLOW")") allowed)"
+	echo "ok: every open of a path in base/ host/ vmm/ devices/ virtio/ loaders/ firmware/ is host_path_open() or allowed ($(grep -c . <<<"$(cut -d'|' -f1 <<<"$ALLOW")") allowed)"
 else
 	echo "$out"
 	fail=1
 fi
 echo "the calls of host_path_open() / host_path_read(), for the record:"
-grep -rnE '\bhost_path_(open|read)\s*\(' "$SOURCE_DIR"/{vmm,devices,virtio,loaders,firmware} \
-	--include=*.c | grep -vE 'vmm/base/host_path.c|:[0-9]+:\s*(/?\*|SB_ALLOW)' | sed "s|^$SOURCE_DIR/|  |; s|:\s*| |2" |
+grep -rnE '\bhost_path_(open|read)\s*\(' "$SOURCE_DIR"/{base,host,vmm,devices,virtio,loaders,firmware} \
+	--include=*.c | grep -vE 'base/host_path.c|:[0-9]+:\s*(/?\*|SB_ALLOW)' | sed "s|^$SOURCE_DIR/|  |; s|:\s*| |2" |
 	cut -c1-110
 exit $fail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The I/O threads' polling window cap (--io-poll, vmm/machine/io_poll.h) as the VMM chose it, read from
+# The I/O threads' polling window cap (--io-poll, vmm/vm/io_poll.h) as the VMM chose it, read from
 # its debug log while a virtio-rng test guest runs: without --io-poll, 256 us where the vCPUs and
 # every device's I/O threads each have a host CPU (nproc), else 64; a given --io-poll is used as
 # is, 0 included. The guest must pass every time.

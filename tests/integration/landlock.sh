@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Landlock (vmm/sandbox/landlock.c): once the VM is set up the VMM may open only what setup
+# Landlock (host/sandbox/landlock.c): once the VM is set up the VMM may open only what setup
 # allowed, and the API thread nothing from its first request. A device thread and the API thread
 # (before any request, and once the VM runs) that open /etc/shadow on purpose (the test trigger
 # VMM_SANDBOX_TEST_VIOLATION=ROLE:open) get EACCES while the VMM runs on and the guest passes;
@@ -42,7 +42,7 @@ grep -q "the io-virtio-rng thread's open(/etc/shadow): opened" "$RUN_ERR" &&
 
 # The API thread (seccomp on: its list has openat) is under Landlock from its first entry,
 # before any request and with no VM: it opens nothing itself; the broker opens the files that
-# requests name (vmm/sandbox/broker.h).
+# requests name (host/sandbox/broker.h).
 sock="$LIB_TMP/api.sock"
 disk="$LIB_TMP/disk.img"
 head -c 1M /dev/zero >"$disk"

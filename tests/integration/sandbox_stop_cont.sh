@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A confined VMM survives being stopped and continued (Ctrl-Z and fg, SIGSTOP/SIGCONT, a
 # debugger, a frozen cgroup): each thread's interrupted sleep goes on through restart_syscall,
-# which every role's filter allows (vmm/sandbox/sandbox_base.c). Before that was allowed the
+# which every role's filter allows (host/sandbox/sandbox_base.c). Before that was allowed the
 # first SIGCONT killed the VMM by SIGSYS. A guest that waits for ever (halt.irq=1) is stopped and
 # continued a few times while it runs, with its default --seccomp on, then with a virtio-rng and
 # a disk so that I/O threads sleep too; it must still be running afterwards and end on SIGTERM.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole VMM under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer, with its
 # default sandbox (--seccomp on: the runtime's own calls are allowed in sanitized builds only,
-# vmm/sandbox/sandbox_sanitizer.c). Builds (or reuses) the same tree as unit_sanitizers.sh,
+# host/sandbox/sandbox_sanitizer.c). Builds (or reuses) the same tree as unit_sanitizers.sh,
 # $BUILD_DIR/asan with -DVMM_SANITIZE=ON (only the vmm, vmmctl and the test guests used here;
 # "# resource:" keeps the two scripts from building it at once), then:
 #   - proves a report is seen: a leak made on purpose in a confined vCPU thread

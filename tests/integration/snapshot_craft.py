@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a snapshot state file whose configuration section holds the given options, as a hostile
-file could (the format: vmm/snapshot/snap_format.h; the section: vmm/machine/vm_snapshot.c).
+file could (the format: vmm/snapshot/format/snap_format.h; the section: vmm/snapshot/vm_snapshot.c).
 
     snapshot_craft.py STATE OPTIONS_JSON [MEM_SIZE]
 

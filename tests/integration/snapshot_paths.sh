@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A snapshot's configuration is not obeyed as if the operator had typed it (issue 46; the rule:
-# vmm/machine/restore_paths.h, docs/snapshots.md "What a restore may open"). Crafted state files
+# vmm/snapshot/restore_paths.h, docs/snapshots.md "What a restore may open"). Crafted state files
 # (snapshot_craft.py) name a disk, a console file, a screenshot, a vsock socket, a pmem file, an
 # input script and a tap outside the snapshot's folder: `vmm --restore DIR` refuses each with exit
 # status 2 and one line naming it, before anything is opened (open_watch.py: inotify sees no open

@@ -240,7 +240,7 @@ diff_variant
 # ---- bad snapshots: each restore ends with status 2, a message, and no guest output ----
 good="$LIB_TMP/good"
 bad="$LIB_TMP/bad"
-# the bad cases' disk, given by the operator (vmm/machine/restore_paths.h)
+# the bad cases' disk, given by the operator (vmm/snapshot/restore_paths.h)
 run_restore_bad() {
 	local label=$1
 	shift

@@ -2,7 +2,7 @@
 # A start that signals interrupt still succeeds. Under tools/kvm-in-qemu starts failed with
 # "KVM_CREATE_VM failed: Interrupted system call": KVM_CREATE_VM gives up (EINTR, never restarted)
 # when anything is pending for the thread, a signal, a stop and continue, or the task work of an
-# io_uring ring closed just before (vmm/kvm/kvm.h: kvm_ioctl() tries again; test_vm_signals
+# io_uring ring closed just before (host/kvm/kvm.h: kvm_ioctl() tries again; test_vm_signals
 # covers the ring and a signal flood). Here the VMM is stopped and continued in a tight loop
 # for the whole of each of 150 starts of the hello guest: every start must pass. Before the fix
 # (KVM_IOCTL_TRIES 1) 6 of 150 failed with that message, 2 of 40 in another run.

@@ -4,15 +4,15 @@
  * ring in it, allocates guest buffers from a bump heap, and writes descriptors, ring entries,
  * indices and event fields the way a driver does (virtio 1.2 2.7.13, 2.8.21). High-level calls
  * build legal chains; low-level calls write any value, so tests can build hostile rings.
- * It touches guest memory only through vmm/base/guest_mem.h, with the driver-side barriers. */
+ * It touches guest memory only through base/guest_mem.h, with the driver-side barriers. */
 #ifndef TESTS_MOCK_DRIVER_H
 #define TESTS_MOCK_DRIVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/guest_mem.h"
 #include "virtio/queue/virtqueue.h"
-#include "vmm/base/guest_mem.h"
 
 /* Fake guest RAM: one region [gpa, gpa + size) backed by a zeroed, 4 KiB-aligned host buffer. */
 struct mock_ram {

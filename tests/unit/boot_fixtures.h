@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/base/guest_mem.h"
-#include "vmm/base/layout.h"
+#include "base/guest_mem.h"
+#include "base/layout.h"
 
 #define FAKE_RAM_SIZE MIB(64)
 #define FILL_BYTE     0xAA

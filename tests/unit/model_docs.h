@@ -1,13 +1,13 @@
 /* The API model's drives and network interfaces as the tests read them: documents of the
- * "drives" and "network-interfaces" sections (vmm/machine/dev_disk_api.c, dev_net_api.c), kept
+ * "drives" and "network-interfaces" sections (vmm/descriptors/dev_disk_api.c, dev_net_api.c), kept
  * by api_devices.h. */
 #ifndef TESTS_MODEL_DOCS_H
 #define TESTS_MODEL_DOCS_H
 
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_model.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_net.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
 
 static inline int ndrives(const struct api_model *m)
 {

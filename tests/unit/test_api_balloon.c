@@ -10,8 +10,8 @@
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
-#include "vmm/machine/cli.h"
-#include "vmm/machine/dev_balloon.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_balloon.h"
 
 static struct api api;
 static struct {

@@ -11,9 +11,9 @@
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
-#include "vmm/machine/cli.h"
-#include "vmm/machine/dev_memhp.h"
-#include "vmm/machine/dev_pmem.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_memhp.h"
+#include "vmm/descriptors/dev_pmem.h"
 
 #define MIB (1ull << 20)
 

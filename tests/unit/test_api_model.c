@@ -10,9 +10,9 @@
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
-#include "vmm/machine/dev_fs.h"
-#include "vmm/machine/dev_rng.h"
-#include "vmm/machine/dev_vsock.h"
+#include "vmm/descriptors/dev_fs.h"
+#include "vmm/descriptors/dev_rng.h"
+#include "vmm/descriptors/dev_vsock.h"
 
 static struct api_model m;
 

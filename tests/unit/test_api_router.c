@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "model_docs.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
-#include "vmm/base/log.h"
 
 static struct api api;
 static struct fake {
@@ -628,7 +628,7 @@ Test(api, snapshot_load_before_start_only)
 		"\"network_overrides\": [{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap9\"}]}"),
 	    204);
 	/* a NIC override for the NIC named eth1, found by snapshot_open()
-	 * (vmm/machine/vm_snapshot.h) */
+	 * (vmm/snapshot/vm_snapshot.h) */
 	cr_assert_str_eq(fk.patch_path, "/s|/m|1|eth1:tap=tap9");
 	req("GET", "/", NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "state")), "Running");
@@ -1043,7 +1043,7 @@ static void load_with(const char *extra)
 }
 
 /* The files a load gives the snapshot's drives and vsock reach the backend as path overrides
- * (vmm/machine/vm_snapshot.h), which the restore may open (vmm/machine/restore_paths.h). */
+ * (vmm/snapshot/vm_snapshot.h), which the restore may open (vmm/snapshot/restore_paths.h). */
 Test(api, snapshot_load_passes_drive_and_vsock_overrides)
 {
 	cr_assert_eq(req("PUT", "/snapshot/load",
@@ -1119,7 +1119,8 @@ Test(api, logger_off_and_module_filter)
 	cr_assert_eq(log_get_level(), LOG_ERROR);
 }
 
-/* mem_backend Uffd (vmm/snapshot/snap_uffd.h): backend_path must name a Unix socket at PUT. */
+/* mem_backend Uffd (vmm/snapshot/format/snap_uffd.h): backend_path must name a Unix socket at PUT.
+ */
 Test(api, snapshot_load_with_a_uffd_backend)
 {
 	char dir[] = "/tmp/test_api_uffd.XXXXXX", body[300];

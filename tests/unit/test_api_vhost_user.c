@@ -10,7 +10,7 @@
 #include "model_docs.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/control.h"
-#include "vmm/machine/dev_vhost_user.h"
+#include "vmm/descriptors/dev_vhost_user.h"
 
 static struct api_model m;
 

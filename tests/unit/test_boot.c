@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 
 #include "boot_fixtures.h"
-#include "firmware/boot_params.h"
 #include "firmware/machine.h"
-#include "firmware/mptable.h"
-#include "firmware/pvh.h"
+#include "firmware/x86/boot_params.h"
+#include "firmware/x86/mptable.h"
+#include "firmware/x86/pvh.h"
 #include "loaders/boot.h"
 
 static struct guest_mem mem;

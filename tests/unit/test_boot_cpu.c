@@ -2,7 +2,7 @@
 #include <errno.h>
 
 #include "boot_fixtures.h"
-#include "loaders/boot_cpu.h"
+#include "loaders/x86/boot_cpu.h"
 
 static struct guest_mem mem;
 static uint8_t *ram;

@@ -3,8 +3,8 @@
 #include <stddef.h>
 
 #include "boot_fixtures.h"
-#include "firmware/boot_params.h"
 #include "firmware/machine.h"
+#include "firmware/x86/boot_params.h"
 
 static struct guest_mem mem;
 static struct machine mach; /* the description of `mem`: its maps come from here */

@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/io_bus.h"
+#include "base/layout.h"
+#include "base/stats.h"
 #include "devices/boot_timer.h"
-#include "vmm/base/io_bus.h"
-#include "vmm/base/layout.h"
-#include "vmm/base/stats.h"
 
 struct buses {
 	struct io_bus mmio, pio;

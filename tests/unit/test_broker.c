@@ -1,4 +1,4 @@
-/* The broker (vmm/sandbox/broker.c): without a broker a call runs where it is made; with one it
+/* The broker (host/sandbox/broker.c): without a broker a call runs where it is made; with one it
  * runs on the broker's own thread, one at a time, and returns its result; the broker confines
  * itself again when asked and ends when stopped. The sandbox is turned on (sandbox_init) in a
  * forked child only: it cannot be turned off again. */
@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/sandbox/broker.h"
+#include "host/sandbox/broker.h"
 
 static pid_t tid(void)
 {

@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/machine/cli.h"
-#include "vmm/machine/dev_console.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_display.h"
-#include "vmm/machine/dev_net.h"
-#include "vmm/machine/dev_rng.h"
-#include "vmm/machine/device_table.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_console.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_display.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_rng.h"
+#include "vmm/descriptors/device_table.h"
 
 #define ARGV(...)                                                                                  \
 	(char *[])                                                                                 \

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/ui/console.h"
+#include "host/ui/console.h"
 
 /* --- escape parser -------------------------------------------------------------------------- */
 

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/kvm/cpuid.h"
-#include "vmm/kvm/cpuid_test.h"
+#include "host/kvm/x86/cpuid.h"
+#include "host/kvm/x86/cpuid_test.h"
 
 static void add(struct cpuid_table *t, uint32_t fn, uint32_t idx, bool indexed)
 {

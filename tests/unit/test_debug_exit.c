@@ -1,9 +1,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "devices/debug_exit.h"
-#include "vmm/base/io_bus.h"
-#include "vmm/base/layout.h"
+#include "base/io_bus.h"
+#include "base/layout.h"
+#include "devices/x86/debug_exit.h"
 
 struct stop_rec {
 	int calls;

@@ -1,11 +1,11 @@
-/* --fs on the command line (vmm/machine/dev_fs.c): repeated shares with their transports, bad
+/* --fs on the command line (vmm/descriptors/dev_fs.c): repeated shares with their transports, bad
  * values as usage errors, and guest RAM shared only when a share is configured. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
-#include "vmm/machine/cli.h"
-#include "vmm/machine/dev_fs.h"
-#include "vmm/machine/device_table.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_fs.h"
+#include "vmm/descriptors/device_table.h"
 
 #define ARGV(...)                                                                                  \
 	(char *[])                                                                                 \

@@ -1,6 +1,6 @@
 /* --disk vhost-user=... and --net vhost-user=... on the command line
- * (vmm/machine/dev_vhost_user.c): the hook in the --disk and --net parsers, repeated devices with
- * their transports, ids unique among the devices of a kind, bad values as usage errors, the
+ * (vmm/descriptors/dev_vhost_user.c): the hook in the --disk and --net parsers, repeated devices
+ * with their transports, ids unique among the devices of a kind, bad values as usage errors, the
  * socket checked before the VM, memory hotplug refused, guest RAM shared. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -9,11 +9,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/machine/cli.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_net.h"
-#include "vmm/machine/dev_vhost_user.h"
-#include "vmm/machine/device_table.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/device_table.h"
 
 #define ARGV(...)                                                                                  \
 	(char *[])                                                                                 \

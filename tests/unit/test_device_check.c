@@ -1,6 +1,6 @@
 /* The devices' checks of what the options name on the host (device_desc.check,
  * device_table_check()), run before KVM is opened: each problem of the user's is an error of its
- * own class (vmm/base/errors.h), and a good configuration passes. */
+ * own class (base/errors.h), and a good configuration passes. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
@@ -15,10 +15,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/base/log.h"
-#include "vmm/machine/cli.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/device_table.h"
+#include "base/log.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/device_table.h"
 
 static char dir[64];
 

@@ -1,8 +1,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
+#include "base/layout.h"
 #include "firmware/machine.h"
-#include "vmm/base/layout.h"
 
 /* The e820 map of a machine whose RAM is `mem`'s regions (what the VM describes). The generator
  * never touches guest memory, so regions can describe more RAM than the test has: any non-NULL

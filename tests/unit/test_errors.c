@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "vmm/base/errors.h"
+#include "base/errors.h"
 
 /* The errno class decides the exit status, whoever returned it. */
 Test(errors, user_input_is_usage)

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/layout.h"
 #include "boot_fixtures.h"
 #include "devices/pci/pci.h"
 #include "firmware/fdt.h"
 #include "firmware/machine.h"
 #include "loaders/boot.h"
-#include "vmm/base/layout.h"
 
 #ifndef HAVE_LIBFDT
 

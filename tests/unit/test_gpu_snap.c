@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/ui/display.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/cmd.h"
 #include "virtio/gpu/gpu.h"
 #include "virtio/gpu/snap.h"
-#include "vmm/ui/display.h"
 
 #define RAM_GPA	 0x100000ull
 #define RAM_SIZE (1ull << 20)

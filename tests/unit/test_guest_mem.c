@@ -6,8 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/base/guest_mem.h"
-#include "vmm/base/layout.h"
+#include "base/guest_mem.h"
+#include "base/layout.h"
 
 static uint8_t low[4096], high[4096];
 

@@ -2,7 +2,7 @@
  * vCPU was halted with interrupts disabled. */
 #include <criterion/criterion.h>
 
-#include "vmm/kvm/halt_watch.h"
+#include "host/kvm/halt_watch.h"
 
 static const enum halt_sample dead2[] = {HALT_SAMPLE_DEAD, HALT_SAMPLE_DEAD};
 static const enum halt_sample mixed[] = {HALT_SAMPLE_DEAD, HALT_SAMPLE_RUNNING};

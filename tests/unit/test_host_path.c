@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/base/host_path.h"
+#include "base/host_path.h"
 
 static char dir[] = "/tmp/host_path.XXXXXX";
 static char err[256];

@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "devices/i8042.h"
-#include "vmm/base/io_bus.h"
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
+#include "base/io_bus.h"
+#include "base/layout.h"
+#include "base/log.h"
+#include "devices/x86/i8042.h"
 
 struct stop_rec {
 	int calls;

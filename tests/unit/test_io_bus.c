@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/base/io_bus.h"
+#include "base/io_bus.h"
 
 struct recorder {
 	uint64_t last_off;

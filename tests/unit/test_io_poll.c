@@ -1,9 +1,9 @@
-/* vmm/machine/io_poll.c: the default polling window cap from the host's CPUs. */
+/* vmm/vm/io_poll.c: the default polling window cap from the host's CPUs. */
 #include <criterion/criterion.h>
 #include <sched.h>
 
-#include "vmm/machine/cli.h"
-#include "vmm/machine/io_poll.h"
+#include "vmm/cli/cli.h"
+#include "vmm/vm/io_poll.h"
 
 Test(io_poll, long_window_when_every_io_thread_has_a_cpu)
 {

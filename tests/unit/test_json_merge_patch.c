@@ -1,10 +1,10 @@
-/* JSON Merge Patch (vmm/mmds/json_merge_patch.c) against the examples of RFC 7396 appendix A,
- * and the target left untouched. */
+/* JSON Merge Patch (virtio/net/mmds/json_merge_patch.c) against the examples of RFC 7396 appendix
+ * A, and the target left untouched. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/mmds/json_merge_patch.h"
+#include "virtio/net/mmds/json_merge_patch.h"
 
 /* Patches `target` (JSON text, "" for none) with `patch` and compares with `want`. */
 static void check(const char *target, const char *patch, const char *want)

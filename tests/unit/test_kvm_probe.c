@@ -1,4 +1,4 @@
-/* The host KVM probe (vmm/kvm/kvm_probe.h): every failing step with a fake sysfs tree in a temp
+/* The host KVM probe (host/kvm/kvm_probe.h): every failing step with a fake sysfs tree in a temp
  * directory, the kind's order, the one-line format, and the real /dev/kvm. */
 #include <criterion/criterion.h>
 
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/kvm/kvm_probe.h"
+#include "host/kvm/kvm_probe.h"
 
 static char root[64]; /* the temp dir: fake sysfs under root/sys, files under root */
 

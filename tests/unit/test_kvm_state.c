@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/base/guest_mem.h"
-#include "vmm/kvm/cpuid.h"
-#include "vmm/kvm/kvm.h"
-#include "vmm/kvm/kvm_probe.h"
-#include "vmm/kvm/kvm_state.h"
+#include "base/guest_mem.h"
+#include "host/kvm/kvm.h"
+#include "host/kvm/kvm_probe.h"
+#include "host/kvm/kvm_state.h"
+#include "host/kvm/x86/cpuid.h"
 
 #define MSR_SYSENTER_CS	 0x174
 #define MSR_SYSENTER_ESP 0x175

@@ -1,4 +1,4 @@
-/* The Landlock ruleset builder (vmm/sandbox/landlock.c): a child restricted to a temporary
+/* The Landlock ruleset builder (host/sandbox/landlock.c): a child restricted to a temporary
  * directory opens and creates files inside it, gets EACCES outside it and for writes it was not
  * given; the lexical check used to refuse a drive swap early; the --landlock-rules parser.
  * Restrictions happen in forked children: Landlock cannot be lifted again. */
@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/sandbox/landlock.h"
+#include "host/sandbox/landlock.h"
 
 static char dir[64];
 static char inside[96];

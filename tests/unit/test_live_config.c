@@ -9,7 +9,7 @@
 #include "model_docs.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/live_config.h"
-#include "vmm/machine/dev_balloon.h"
+#include "vmm/descriptors/dev_balloon.h"
 
 static struct vm_config cfg, replayed;
 static char err[256];

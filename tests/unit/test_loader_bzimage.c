@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "boot_fixtures.h"
-#include "loaders/loader_bzimage.h"
+#include "loaders/x86/loader_bzimage.h"
 
 static struct guest_mem mem;
 static uint8_t *ram;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 #define SEC 1000000000ULL
 

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/layout.h"
 #include "devices/pci/pci.h"
 #include "firmware/machine.h"
-#include "firmware/mptable.h"
-#include "firmware/pvh.h"
-#include "vmm/base/layout.h"
+#include "firmware/x86/mptable.h"
+#include "firmware/x86/pvh.h"
 
 /* RAM sizes around the hole: guest_mem_alloc() puts min(ram, hole start) low, the rest at 4G. */
 static const uint64_t sizes[] = {MIB(2), MIB(64), MIB(256),	  GIB(3) - KIB(4),

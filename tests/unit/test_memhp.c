@@ -1,10 +1,10 @@
-/* The VMM's side of virtio-mem (vmm/machine/memhp.c) and the guest-physical layout of memory beyond
- * RAM (vmm/base/layout.h), without KVM: a fake slot setter records the KVM memory slots. Plugging
+/* The VMM's side of virtio-mem (vmm/vm/memhp.c) and the guest-physical layout of memory beyond
+ * RAM (base/layout.h), without KVM: a fake slot setter records the KVM memory slots. Plugging
  * adds the slots of the pieces a run touches and makes the blocks valid guest memory (device DMA
  * into them works); unplugging makes them invalid first, gives the pages back (they read zeros:
  * the guest never sees old contents) and deletes the slot of a piece left empty. Also: the region
  * under the real device model, a virtqueue buffer in plugged and in unplugged memory, and the
- * pmem file checks (vmm/machine/pmem_file.h). */
+ * pmem file checks (vmm/vm/pmem_file.h). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/base/layout.h"
-#include "vmm/machine/memhp.h"
-#include "vmm/machine/pmem_file.h"
+#include "base/layout.h"
+#include "vmm/vm/memhp.h"
+#include "vmm/vm/pmem_file.h"
 
 #define BASE GIB(4)
 

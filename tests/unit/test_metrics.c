@@ -1,4 +1,4 @@
-/* The metrics document and its sink (vmm/machine/metrics.c): the document's shape without a VM and
+/* The metrics document and its sink (vmm/vm/metrics.c): the document's shape without a VM and
  * with a small fake one (vCPU exits, devices on both transports), API counters, the sink to a
  * regular file, to a FIFO with and without a reader (never blocking), bad paths, the refused second
  * sink, periodic flushing, attaching / detaching the VM, and the fields every line carries
@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 #include "virtio/core/device.h"
-#include "vmm/machine/metrics.h"
-#include "vmm/machine/vcpu.h"
-#include "vmm/machine/vm.h"
-#include "vmm/machine/vm_pci.h"
-#include "vmm/machine/vm_virtio.h"
+#include "vmm/vm/metrics.h"
+#include "vmm/vm/vcpu.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_virtio.h"
 
 static char dir[64];
 static char path[128];

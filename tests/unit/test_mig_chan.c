@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm/migration/mig_chan.h"
+#include "vmm/migration/stream/mig_chan.h"
 
 static int sv[2];
 static struct mig_chan tx, rx;

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/migration/mig_frame.h"
-#include "vmm/migration/mig_recv.h"
-#include "vmm/migration/mig_send.h"
+#include "vmm/migration/stream/mig_frame.h"
+#include "vmm/migration/stream/mig_recv.h"
+#include "vmm/migration/stream/mig_send.h"
 
 #define RAM (32u << 20)
 

@@ -1,13 +1,13 @@
 /* The source side of a live migration under the API thread's real seccomp filter
- * (api_http_confine_here(): the "api" list and vm_migrate_send_sandbox, vmm/machine/vm_migrate.h):
- * in a forked child confined as the API thread is once the VM exists, the connection is made
- * (mig_url_connect(), as vm_migrate_start() does on the API thread) and the sender runs on a
- * thread created there, so it inherits the filter as the VMM's migration thread does; a copying
- * migration (also under a bandwidth cap, whose pacing sleeps) and a local (memfd over
- * SCM_RIGHTS) one must complete, not die of SIGSYS. The receiver
- * runs unconfined in the parent (the destination under its filter is covered by
- * tests/integration/migration_faults.sh). No KVM: the guest's dirty log is left out (its
- * KVM_GET_DIRTY_LOG is in the "api" list, as snapshot creation uses it there too). */
+ * (api_http_confine_here(): the "api" list and vm_migrate_send_sandbox,
+ * vmm/migration/vm_migrate.h): in a forked child confined as the API thread is once the VM exists,
+ * the connection is made (mig_url_connect(), as vm_migrate_start() does on the API thread) and the
+ * sender runs on a thread created there, so it inherits the filter as the VMM's migration thread
+ * does; a copying migration (also under a bandwidth cap, whose pacing sleeps) and a local (memfd
+ * over SCM_RIGHTS) one must complete, not die of SIGSYS. The receiver runs unconfined in the parent
+ * (the destination under its filter is covered by tests/integration/migration_faults.sh). No KVM:
+ * the guest's dirty log is left out (its KVM_GET_DIRTY_LOG is in the "api" list, as snapshot
+ * creation uses it there too). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
@@ -19,11 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "host/sandbox/sandbox.h"
 #include "vmm/api/api_http.h"
-#include "vmm/migration/mig_recv.h"
-#include "vmm/migration/mig_send.h"
-#include "vmm/migration/mig_url.h"
-#include "vmm/sandbox/sandbox.h"
+#include "vmm/migration/stream/mig_recv.h"
+#include "vmm/migration/stream/mig_send.h"
+#include "vmm/migration/stream/mig_url.h"
 
 #define RAM (4u << 20)
 

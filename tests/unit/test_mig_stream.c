@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/migration/mig_chan.h"
-#include "vmm/migration/mig_crc.h"
-#include "vmm/migration/mig_format.h"
-#include "vmm/migration/mig_frame.h"
-#include "vmm/migration/mig_recv.h"
-#include "vmm/migration/mig_send.h"
-#include "vmm/snapshot/snap_format.h"
+#include "vmm/migration/stream/mig_chan.h"
+#include "vmm/migration/stream/mig_crc.h"
+#include "vmm/migration/stream/mig_format.h"
+#include "vmm/migration/stream/mig_frame.h"
+#include "vmm/migration/stream/mig_recv.h"
+#include "vmm/migration/stream/mig_send.h"
+#include "vmm/snapshot/format/snap_format.h"
 
 static char err[512];
 

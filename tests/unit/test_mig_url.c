@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm/migration/mig_url.h"
+#include "vmm/migration/stream/mig_url.h"
 
 static char err[256];
 

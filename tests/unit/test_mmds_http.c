@@ -1,4 +1,4 @@
-/* The guest's HTTP requests to MMDS (vmm/mmds/mmds_http.c) on a fake clock: GET as JSON or
+/* The guest's HTTP requests to MMDS (virtio/net/mmds/mmds_http.c) on a fake clock: GET as JSON or
  * IMDS text (and imds_compat), 404 and 501, the V2 token flow (PUT /latest/api/token, its TTL
  * header's rules, 401 without or with a bad or expired token), 405 with Allow, malformed and
  * oversized requests (400, and the connection closes), pipelining, bodies, keep-alive rules. */
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/mmds/mmds_http.h"
+#include "virtio/net/mmds/mmds_http.h"
 
 static struct mmds m;
 static uint64_t now = 1000;

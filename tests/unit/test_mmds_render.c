@@ -1,4 +1,4 @@
-/* Lookup and rendering of MMDS values (vmm/mmds/mmds_render.c), Firecracker's rules: a JSON
+/* Lookup and rendering of MMDS values (virtio/net/mmds/mmds_render.c), Firecracker's rules: a JSON
  * pointer from the URI path (runs of '/' collapse, a trailing '/' is ignored, ~0 ~1 escapes,
  * array indices), JSON rendering compact with sorted keys, IMDS rendering of an object as its
  * sorted keys with '/' after sub-objects, of a string as itself, anything else unsupported. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/mmds/mmds_render.h"
+#include "virtio/net/mmds/mmds_render.h"
 
 static json_t *doc;
 

@@ -1,4 +1,4 @@
-/* The guest's side of MMDS (vmm/mmds/mmds_stack.c, mmds_tcp.c, packet.c) driven with
+/* The guest's side of MMDS (virtio/net/mmds/mmds_stack.c, mmds_tcp.c, packet.c) driven with
  * hand-built frames on a fake clock: which frames are MMDS's, ARP, the TCP handshake, a GET and
  * its response, the V2 token flow over TCP, window and MSS, retransmission and giving up, RST
  * of unknown connections, the connection bound under a SYN flood, FIN handling, an oversized
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/mmds/mmds_stack.h"
+#include "virtio/net/mmds/mmds_stack.h"
 
 #define GUEST_IP 0x0a000002u /* 10.0.0.2 */
 

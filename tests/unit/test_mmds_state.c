@@ -1,10 +1,10 @@
-/* MMDS in a snapshot (vmm/mmds/mmds_state.h): the configuration and the store survive a save and
- * a load, V2 tokens do not, and a state from a file is checked as a PUT would be. */
+/* MMDS in a snapshot (virtio/net/mmds/mmds_state.h): the configuration and the store survive a save
+ * and a load, V2 tokens do not, and a state from a file is checked as a PUT would be. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/mmds/mmds_state.h"
+#include "virtio/net/mmds/mmds_state.h"
 
 static struct mmds a, b;
 static char err[256];

@@ -1,4 +1,4 @@
-/* The MMDS data store (vmm/mmds/mmds_store.c): PUT replaces, PATCH merges (RFC 7396) and is
+/* The MMDS data store (virtio/net/mmds/mmds_store.c): PUT replaces, PATCH merges (RFC 7396) and is
  * refused before the first PUT, GET before any PUT is {}, and the size limit on the compact
  * text refuses a PUT or PATCH over it with the store unchanged. */
 #include <criterion/criterion.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/mmds/mmds_store.h"
+#include "virtio/net/mmds/mmds_store.h"
 
 static struct mmds_store s;
 

@@ -1,11 +1,11 @@
-/* MMDS V2 session tokens (vmm/mmds/mmds_token.c) on a fake clock: the TTL range 1..21600, the
- * TTL header's number syntax, expiry at exactly issue + TTL, unknown and malformed tokens, and
+/* MMDS V2 session tokens (virtio/net/mmds/mmds_token.c) on a fake clock: the TTL range 1..21600,
+ * the TTL header's number syntax, expiry at exactly issue + TTL, unknown and malformed tokens, and
  * the bounded table (a full table replaces the token that expires first). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/mmds/mmds_token.h"
+#include "virtio/net/mmds/mmds_token.h"
 
 static struct mmds_tokens t;
 static uint8_t rnd[MMDS_TOKEN_RAND_LEN];

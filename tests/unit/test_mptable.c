@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/mptable.h"
-#include "vmm/base/layout.h"
+#include "base/layout.h"
+#include "firmware/x86/mptable.h"
 
 #define RAM_SIZE MIB(1)
 

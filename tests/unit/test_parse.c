@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/base/parse.h"
+#include "base/parse.h"
 
 #define MiB (1ULL << 20)
 

@@ -5,8 +5,8 @@
 #include <linux/pci_regs.h>
 #include <string.h>
 
+#include "base/layout.h"
 #include "devices/pci/pci.h"
-#include "vmm/base/layout.h"
 
 struct rec {
 	int reads, writes;

@@ -1,9 +1,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "devices/post_port.h"
-#include "vmm/base/io_bus.h"
-#include "vmm/base/layout.h"
+#include "base/io_bus.h"
+#include "base/layout.h"
+#include "devices/x86/post_port.h"
 
 Test(post_port, writes_kept_reads_all_ones)
 {

@@ -4,7 +4,7 @@
 
 #include "boot_fixtures.h"
 #include "firmware/machine.h"
-#include "firmware/pvh.h"
+#include "firmware/x86/pvh.h"
 
 static struct guest_mem mem;
 static struct machine mach; /* the description of `mem`: its maps come from here */

@@ -1,4 +1,4 @@
-/* restore_paths (vmm/machine/restore_paths.h): the lexical rule a restored configuration's host
+/* restore_paths (vmm/snapshot/restore_paths.h): the lexical rule a restored configuration's host
  * paths are held to, the list of what each device names, and that every device of the table is
  * known to it. */
 #include <criterion/criterion.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/machine/cli.h"
-#include "vmm/machine/device_table.h"
-#include "vmm/machine/restore_paths.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/snapshot/restore_paths.h"
 
 static const struct restore_allow in_snap = {.dir = "/srv/snap"};
 
@@ -140,7 +140,7 @@ Test(restore_paths, every_device_of_the_table_is_known)
 {
 	for (int i = 0; device_table[i]; i++)
 		cr_assert(restore_paths_knows(device_table[i]),
-			  "device %s: say in vmm/machine/restore_paths.c which host paths its "
+			  "device %s: say in vmm/snapshot/restore_paths.c which host paths its "
 			  "configuration names (or that it names none)",
 			  device_table[i]->name);
 }

@@ -3,9 +3,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "devices/rtc_cmos.h"
-#include "vmm/base/io_bus.h"
-#include "vmm/base/layout.h"
+#include "base/io_bus.h"
+#include "base/layout.h"
+#include "devices/x86/rtc_cmos.h"
 
 static struct io_bus bus;
 static struct rtc_cmos rtc;

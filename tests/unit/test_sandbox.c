@@ -1,4 +1,4 @@
-/* The sandbox's modes and hooks (vmm/sandbox/sandbox.c): --seccomp on kills a thread's forbidden
+/* The sandbox's modes and hooks (host/sandbox/sandbox.c): --seccomp on kills a thread's forbidden
  * call, --seccomp log lets it through (SCMP_ACT_LOG), the test hook acts only for its role and
  * only with VMM_SANDBOX_TEST=1, and the sanitizer list exists in sanitized builds only. Each
  * confinement happens in a forked child: a filter cannot be taken off again. */
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/sandbox/sandbox.h"
+#include "host/sandbox/sandbox.h"
 
 #define ASAN_BUILD SANDBOX_SANITIZED
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/sandbox/sandbox.h"
+#include "host/sandbox/sandbox.h"
 
 #define ASAN_BUILD SANDBOX_SANITIZED
 

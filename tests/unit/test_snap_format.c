@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/snapshot/snap_format.h"
+#include "vmm/snapshot/format/snap_format.h"
 
 static char dir[64];
 static char err[256];

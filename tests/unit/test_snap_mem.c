@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/base/guest_mem.h"
-#include "vmm/base/layout.h"
-#include "vmm/snapshot/snap_mem.h"
+#include "base/guest_mem.h"
+#include "base/layout.h"
+#include "vmm/snapshot/format/snap_mem.h"
 
 #define PG	 4096u
 #define A_PAGES	 16u

@@ -1,4 +1,4 @@
-/* Guest RAM served by a page-fault handler (vmm/snapshot/snap_uffd.h), without KVM: two RAM
+/* Guest RAM served by a page-fault handler (vmm/snapshot/format/snap_uffd.h), without KVM: two RAM
  * regions registered with a userfaultfd and handed over a socket to the example handler
  * (tools/uffd-handler) or to a misbehaving one played by a thread here; a test thread touches
  * the pages. Every test that could block has a deadline: a hang is a failure, never a stuck run.
@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/base/guest_mem.h"
-#include "vmm/snapshot/snap_uffd.h"
+#include "base/guest_mem.h"
+#include "vmm/snapshot/format/snap_uffd.h"
 
 #define PG	 4096u
 #define A_PAGES	 16u

@@ -1,8 +1,8 @@
 /* Plugged virtio-mem memory through a snapshot, without KVM: two "machines" (guest RAM from
- * guest_mem, the hotplug region of vmm/machine/memhp.c with a fake KVM slot setter, the real
+ * guest_mem, the hotplug region of vmm/vm/memhp.c with a fake KVM slot setter, the real
  * virtio-mem device model as its user). Machine A gets blocks plugged (by restoring a device
  * state made here, which plugs through the same backend a driver's PLUG does) and written; its
- * memory file (vmm/snapshot/snap_mem.h) and device state go into a fresh machine B the way
+ * memory file (vmm/snapshot/format/snap_mem.h) and device state go into a fresh machine B the way
  * snapshot_restore() does it: RAM mapped from the file, the device state restored (blocks plugged
  * again, KVM slots added), then snap_mem_hotplug_load(). The same bytes are read in the plugged
  * blocks; unplugged blocks are neither guest memory nor filled from the file. Also: the file's
@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/layout.h"
 #include "virtio/core/dev_snapshot.h"
-#include "vmm/base/layout.h"
-#include "vmm/machine/memhp.h"
-#include "vmm/snapshot/snap_mem.h"
+#include "vmm/snapshot/format/snap_mem.h"
+#include "vmm/vm/memhp.h"
 
 #define RAM    MIB(1)
 #define BASE   GIB(4)

@@ -1,8 +1,8 @@
-/* snapshot_open() (vmm/machine/vm_snapshot.h) on a state file written here: NIC overrides found by
+/* snapshot_open() (vmm/snapshot/vm_snapshot.h) on a state file written here: NIC overrides found by
  * the NIC's id (--net id=, or netN without one) or by position, an override that names no NIC
  * refused, and the saved MMDS state put in front of the NICs its configuration names; disk and
  * vsock path overrides, and the paths and taps the configuration names checked against what the
- * operator allowed (vmm/machine/restore_paths.h). No KVM: only the configuration part of a
+ * operator allowed (vmm/snapshot/restore_paths.h). No KVM: only the configuration part of a
  * restore. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -11,12 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/base/snapshot_io.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_net.h"
-#include "vmm/machine/vm_snapshot.h"
-#include "vmm/mmds/mmds.h"
-#include "vmm/snapshot/snap_format.h"
+#include "base/snapshot_io.h"
+#include "virtio/net/mmds/mmds.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/snapshot/format/snap_format.h"
+#include "vmm/snapshot/vm_snapshot.h"
 
 static char dir[] = "/tmp/test_snapshot_open.XXXXXX", path[128];
 static struct mmds mmds;

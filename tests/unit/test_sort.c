@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/base/sort.h"
+#include "base/sort.h"
 
 static int cmp_int(const void *a, const void *b)
 {

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmm/base/stats.h"
+#include "base/stats.h"
 
 static void scan(const char *s)
 {

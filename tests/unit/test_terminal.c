@@ -5,8 +5,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "vmm/ui/terminal.h"
-#include "vmm/ui/terminal_test.h"
+#include "host/ui/terminal.h"
+#include "host/ui/terminal_test.h"
 
 static int open_pty_slave(int *master)
 {

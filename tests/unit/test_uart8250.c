@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/io_bus.h"
+#include "base/layout.h"
 #include "devices/uart8250.h"
-#include "vmm/base/io_bus.h"
-#include "vmm/base/layout.h"
 
 #define BASE PORT_COM1
 
@@ -118,7 +118,7 @@ Test(uart8250, transmitted_bytes_reach_the_sink)
 	cr_assert_eq(inb(UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
 }
 
-/* ---- the sink runs without the UART lock (vmm/base/lock_order.h) ---- */
+/* ---- the sink runs without the UART lock (base/lock_order.h) ---- */
 
 static bool lock_free_in_sink = true;
 

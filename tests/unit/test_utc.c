@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <time.h>
 
-#include "vmm/base/utc.h"
+#include "base/utc.h"
 
 static void expect_same(time_t t)
 {

@@ -19,12 +19,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/guest_mem.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/vhost_user/vu_blk.h"
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_msg.h"
 #include "virtio/vhost_user/vu_net.h"
-#include "vmm/base/guest_mem.h"
 
 #define BIT(b) (1ull << (b))
 

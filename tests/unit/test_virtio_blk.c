@@ -18,12 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/sandbox/sandbox.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/blk/blk.h"
 #include "virtio/blk/disk.h"
 #include "virtio/transport/virtio_mmio.h"
-#include "vmm/machine/vcpu.h"
-#include "vmm/sandbox/sandbox.h"
+#include "vmm/vm/vcpu.h"
 
 #define QSIZE	     256
 #define DISK_SECTORS 64u /* 32 KiB */

@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/ui/console.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/console/vconsole.h"
 #include "virtio/console/vconsole_test.h"
-#include "vmm/ui/console.h"
 
 #define F(bit)	  (1ull << (bit))
 #define BASE_FEAT (F(VIRTIO_F_VERSION_1) | F(VIRTIO_CONSOLE_F_SIZE))

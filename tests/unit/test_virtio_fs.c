@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/guest_mem.h"
 #include "devices/pci/pci.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/fs/fs.h"
@@ -29,7 +30,6 @@
 #include "virtio/transport/virtio_pci.h"
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_msg.h"
-#include "vmm/base/guest_mem.h"
 
 /* ---- options ---- */
 

@@ -11,10 +11,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "host/ui/display.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/gpu/cmd.h"
 #include "virtio/gpu/gpu.h"
-#include "vmm/ui/display.h"
 
 #define RAM_GPA	 0x100000ull
 #define RAM_SIZE (1ull << 20)

@@ -1,5 +1,5 @@
-/* The display the virtio-gpu draws into (vmm/ui/display.c: scanout sizes, damage, the listener,
- * resize requests) and the PNG writer (vmm/ui/display_png.c: checksums against published check
+/* The display the virtio-gpu draws into (host/ui/display.c: scanout sizes, damage, the listener,
+ * resize requests) and the PNG writer (host/ui/display_png.c: checksums against published check
  * values, the file layout read back byte by byte). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/ui/display.h"
-#include "vmm/ui/display_png.h"
+#include "host/ui/display.h"
+#include "host/ui/display_png.h"
 
 Test(display_png, checksums)
 {

@@ -453,7 +453,7 @@ Test(virtio_mem, a_driver_reset_keeps_the_blocks_plugged)
 	cr_assert_eq(be.n, 1, "nothing unplugged behind the driver's back");
 }
 
-/* The device's own buffers in hotplugged memory (vmm/base/guest_mem.h): a chain in plugged
+/* The device's own buffers in hotplugged memory (base/guest_mem.h): a chain in plugged
  * blocks is served, one in an unplugged block fails the bounds check and the device. */
 Test(virtio_mem, buffers_in_plugged_memory_work_and_in_unplugged_memory_fail)
 {

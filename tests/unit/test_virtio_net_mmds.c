@@ -6,8 +6,8 @@
 #include <poll.h>
 
 #include "tests/unit/virtio_net_fixture.h"
+#include "virtio/net/mmds/mmds_stack.h"
 #include "virtio/net/mmds_filter.h"
-#include "vmm/mmds/mmds_stack.h"
 
 #define GUEST_IP 0x0a000002u
 

@@ -103,7 +103,7 @@ Test(net_options, hostfwd_limit)
 	cr_expect_eq(parse(spec), -EINVAL);
 }
 
-/* The parser says what was wrong in the caller's buffer and logs nothing (vmm/base/errors.h). */
+/* The parser says what was wrong in the caller's buffer and logs nothing (base/errors.h). */
 Test(net_options, errors_go_to_the_buffer, .init = cr_redirect_stderr)
 {
 	struct virtio_net_opts o;
@@ -138,7 +138,7 @@ Test(net_options, rate_limits_per_direction)
 	cr_assert(strstr(err, "rate limit"), "%s", err);
 }
 
-/* id=NAME: the API's iface_id, kept in snapshots (vmm/machine/vm_snapshot.h finds NIC overrides by
+/* id=NAME: the API's iface_id, kept in snapshots (vmm/snapshot/vm_snapshot.h finds NIC overrides by
  * it). */
 Test(net_options, id)
 {

@@ -1,4 +1,4 @@
-/* Pause bookkeeping (vmm/machine/vm_pause.c) without KVM: a hand-built struct vm whose "vCPU
+/* Pause bookkeeping (vmm/vm/vm_pause.c) without KVM: a hand-built struct vm whose "vCPU
  * threads" loop through vm_pause_point() as the real KVM_RUN loop does after each exit. Nothing
  * here depends on timing except the one bounded timeout test, which only checks that it ends. */
 #include <criterion/criterion.h>
@@ -9,10 +9,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/machine/vcpu.h"
-#include "vmm/machine/vm.h"
-#include "vmm/machine/vm_pause.h"
-#include "vmm/machine/vm_pause_test.h"
+#include "vmm/vm/vcpu.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pause.h"
+#include "vmm/vm/vm_pause_test.h"
 
 static struct vm vm;
 static unsigned long loops[2]; /* per fake vCPU: iterations, __atomic */

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "../mock_driver/mock_driver.h"
-#include "firmware/mptable.h"
-#include "vmm/base/layout.h"
-#include "vmm/machine/vm_pci.h"
+#include "base/layout.h"
+#include "firmware/x86/mptable.h"
+#include "vmm/vm/vm_pci.h"
 
 Test(vm_pci, default_routes_match_kvm)
 {

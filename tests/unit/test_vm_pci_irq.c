@@ -1,5 +1,5 @@
-/* The KVM notification glue (vmm/kvm/kvm_notify.h) under both transports, against a fake KVM: MSI-X
- * vectors become GSI routes (a changed message rewrites the table, an unchanged one does not,
+/* The KVM notification glue (host/kvm/kvm_notify.h) under both transports, against a fake KVM:
+ * MSI-X vectors become GSI routes (a changed message rewrites the table, an unchanged one does not,
  * a refused table falls back to KVM_SIGNAL_MSI; a vector's irqfd handed out for a vhost-user
  * back-end has its route programmed first), notify areas follow BAR moves (old ioeventfds
  * removed, new ones added), and virtio-mmio's QueueNotify ioeventfds match the queue index. */
@@ -12,10 +12,10 @@
 
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
-#include "vmm/kvm/kvm.h"
-#include "vmm/machine/virtio_kvm.h"
-#include "vmm/machine/vm_pci.h"
-#include "vmm/machine/vm_pci_irq.h"
+#include "host/kvm/kvm.h"
+#include "vmm/vm/virtio_kvm.h"
+#include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_pci_irq.h"
 
 #define MAX_CALLS 64
 

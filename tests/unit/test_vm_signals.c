@@ -1,5 +1,5 @@
-/* The VMM and signals: KVM calls that a signal or a task notification interrupts (vmm/kvm/kvm.h:
- * kvm_ioctl()), the vCPU kick that may interrupt KVM_RUN only (vmm/machine/vcpu.c), and a stop
+/* The VMM and signals: KVM calls that a signal or a task notification interrupts (host/kvm/kvm.h:
+ * kvm_ioctl()), the vCPU kick that may interrupt KVM_RUN only (vmm/vm/vcpu.c), and a stop
  * signal that ends the VMM in bounded time (vm_stop_deadline()).
  *
  * Found under tools/kvm-in-qemu (issue 46): `vmm --restore ... --net tap=...` and a multiqueue
@@ -25,9 +25,9 @@
 #include <liburing.h>
 #endif
 
-#include "vmm/kvm/kvm.h"
-#include "vmm/machine/vcpu.h"
-#include "vmm/machine/vm.h"
+#include "host/kvm/kvm.h"
+#include "vmm/vm/vcpu.h"
+#include "vmm/vm/vm.h"
 
 static bool have_kvm(void)
 {

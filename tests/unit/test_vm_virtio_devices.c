@@ -1,4 +1,4 @@
-/* Where the device table's devices land (vmm/machine/vm_virtio_devices.c), without KVM: the PCI bus
+/* Where the device table's devices land (vmm/vm/vm_virtio_devices.c), without KVM: the PCI bus
  * exists only once a device asks for PCI, and placement failures are the VMM's (exit 1). And a
  * host terminal resize (SIGWINCH, read from the main thread's signalfd) reaching hvc0. */
 #include <criterion/criterion.h>
@@ -20,16 +20,16 @@
 #include <unistd.h>
 
 #include "../mock_driver/mock_driver.h"
+#include "base/errors.h"
 #include "virtio/console/vconsole.h"
-#include "vmm/base/errors.h"
-#include "vmm/machine/dev_console.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_net.h"
-#include "vmm/machine/dev_rng.h"
-#include "vmm/machine/device_table.h"
-#include "vmm/machine/vm.h"
-#include "vmm/machine/vm_pci.h"
-#include "vmm/machine/vm_virtio.h"
+#include "vmm/descriptors/dev_console.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_rng.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_virtio.h"
 
 static struct vm vm;
 static struct vm_config cfg;

@@ -4,8 +4,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/guest_mem.h"
 #include "virtio/vhost_user/vu_mem.h"
-#include "vmm/base/guest_mem.h"
 
 static struct vu_mem_table two(void)
 {

@@ -20,8 +20,8 @@
 #include "virtio/mem/mem.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/migration/mig_send.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/migration/stream/mig_send.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

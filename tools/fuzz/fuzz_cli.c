@@ -1,4 +1,4 @@
-/* libFuzzer target: the command line (vmm/machine/cli.c) and the number parsers (vmm/base/parse.c).
+/* libFuzzer target: the command line (vmm/cli/cli.c) and the number parsers (base/parse.c).
  * The input is split at NUL bytes into argv[1..] (argv[0] = "vmm"); every argument is also
  * given to parse_size() and parse_uint() with bounds from the input's first bytes.
  * Invariants: an accepted command line has a kernel, 1-64 cpus and a RAM size of at least
@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/layout.h"
+#include "base/parse.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "vmm/base/layout.h"
-#include "vmm/base/parse.h"
-#include "vmm/machine/cli.h"
+#include "vmm/cli/cli.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

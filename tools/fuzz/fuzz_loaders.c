@@ -1,4 +1,4 @@
-/* libFuzzer target: the kernel loaders (loaders/loader_elf.c, loaders/loader_bzimage.c) and the
+/* libFuzzer target: the kernel loaders (loaders/loader_elf.c, loaders/x86/loader_bzimage.c) and the
  * whole boot_load() path (loaders/boot.c: MP table, command line, initrd, boot_params / PVH start
  * info) over fake guest RAM of a fuzzed size.
  *
@@ -16,14 +16,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/layout.h"
+#include "base/log.h"
 #include "firmware/machine.h"
 #include "loaders/boot.h"
-#include "loaders/loader_bzimage.h"
 #include "loaders/loader_elf.h"
+#include "loaders/x86/loader_bzimage.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "vmm/base/layout.h"
-#include "vmm/base/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

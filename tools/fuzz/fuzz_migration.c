@@ -1,4 +1,4 @@
-/* libFuzzer target: the live-migration receiver (vmm/migration/mig_recv.c with mig_frame.c,
+/* libFuzzer target: the live-migration receiver (vmm/migration/stream/mig_recv.c with mig_frame.c,
  * mig_format.c, mig_chan.c) reading a stream from memory, as a destination VMM reads a socket.
  * Input: one mode byte, then the stream. Mode bit 0 rewrites every frame's checksum to match
  * its contents (walking the frames by their lengths), so mutations reach the decoders instead of
@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/migration/mig_crc.h"
-#include "vmm/migration/mig_format.h"
-#include "vmm/migration/mig_recv.h"
+#include "vmm/migration/stream/mig_crc.h"
+#include "vmm/migration/stream/mig_format.h"
+#include "vmm/migration/stream/mig_recv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

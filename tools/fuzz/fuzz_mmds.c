@@ -1,20 +1,20 @@
-/* libFuzzer target: the guest's side of MMDS (vmm/mmds/mmds_stack.c, mmds_tcp.c, mmds_http.c,
- * packet.c), fed guest frames as a guest would transmit them.
- * Input: a configuration byte (V1/V2, imds_compat), then operations: a raw frame (for the
- * parsers), a TCP segment built with valid checksums from fuzzed fields and sequence numbers
- * near what MMDS last sent (so mutations reach the TCP and HTTP state machines), an ARP request,
- * draining MMDS's output into a buffer of fuzzed size, and the clock moving on.
- * Invariants: every frame MMDS sends fits the buffer and parses back (ARP, or IPv4/TCP with a
- * correct header checksum); the connection table, request buffers and control queue stay
- * within their bounds; each connection's snd_una <= snd_nxt <= snd_max. */
+/* libFuzzer target: the guest's side of MMDS (virtio/net/mmds/mmds_stack.c, mmds_tcp.c,
+ * mmds_http.c, packet.c), fed guest frames as a guest would transmit them. Input: a configuration
+ * byte (V1/V2, imds_compat), then operations: a raw frame (for the parsers), a TCP segment built
+ * with valid checksums from fuzzed fields and sequence numbers near what MMDS last sent (so
+ * mutations reach the TCP and HTTP state machines), an ARP request, draining MMDS's output into a
+ * buffer of fuzzed size, and the clock moving on. Invariants: every frame MMDS sends fits the
+ * buffer and parses back (ARP, or IPv4/TCP with a correct header checksum); the connection table,
+ * request buffers and control queue stay within their bounds; each connection's snd_una <= snd_nxt
+ * <= snd_max. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "vmm/mmds/mmds_stack.h"
-#include "vmm/mmds/mmds_state.h"
+#include "virtio/net/mmds/mmds_stack.h"
+#include "virtio/net/mmds/mmds_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -120,9 +120,9 @@ static void raw_frame(struct fz_in *in, struct mmds_stack *s, uint64_t now)
 	mmds_stack_rx(s, frame, len, now);
 }
 
-/* A snapshot's MMDS state (vmm/mmds/mmds_state.h): the input's bytes as the state (untrusted:
- * refused or taken whole), or the instance's own state saved and loaded back, which must give
- * the same configuration and document. */
+/* A snapshot's MMDS state (virtio/net/mmds/mmds_state.h): the input's bytes as the state
+ * (untrusted: refused or taken whole), or the instance's own state saved and loaded back, which
+ * must give the same configuration and document. */
 static void state_op(struct fz_in *in, struct mmds *m)
 {
 	char text[1024];

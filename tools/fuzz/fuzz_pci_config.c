@@ -1,5 +1,5 @@
 /* libFuzzer target: PCI bus 0 (devices/pci/pci_bus.c, pci_func.c, pci_msix.c) through the I/O
- * dispatcher (vmm/base/io_bus.c): configuration mechanism #1 (ports 0xCF8-0xCFF, and accesses that
+ * dispatcher (base/io_bus.c): configuration mechanism #1 (ports 0xCF8-0xCFF, and accesses that
  * straddle them), the ECAM window (any offset, any width, its edges), direct bus accesses to
  * any bus/devfn/register, and accesses to whatever the BARs decode, on a bus holding the host
  * bridge and one to four functions with fuzzed BARs (32/64-bit, prefetchable, 16 B to 4 GiB),

@@ -1,6 +1,6 @@
 /* libFuzzer target: a snapshot's configuration section (or a migration's HELLO configuration)
- * replayed by the VMM's own restore path (vmm/machine/vm_snapshot.c: the options parsed, the
- * overrides applied, every host path and tap checked by vmm/machine/restore_paths.c), then, when
+ * replayed by the VMM's own restore path (vmm/snapshot/vm_snapshot.c: the options parsed, the
+ * overrides applied, every host path and tap checked by vmm/snapshot/restore_paths.c), then, when
  * accepted, the devices' host checks that run before KVM (device_table_check(): the first code
  * that opens what the configuration names: disks, the console file, pmem files, an input
  * script...).
@@ -31,13 +31,13 @@
 
 #include <jansson.h>
 
+#include "base/snapshot_io.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "vmm/base/snapshot_io.h"
-#include "vmm/machine/dev_net.h"
-#include "vmm/machine/device_table.h"
-#include "vmm/machine/restore_paths.h"
-#include "vmm/machine/vm_snapshot.h"
-#include "vmm/snapshot/snap_format.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/snapshot/format/snap_format.h"
+#include "vmm/snapshot/restore_paths.h"
+#include "vmm/snapshot/vm_snapshot.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,4 @@
-/* libFuzzer target: the snapshot container reader (vmm/snapshot/snap_format.c).
+/* libFuzzer target: the snapshot container reader (vmm/snapshot/format/snap_format.c).
  * Input: one mode byte, then the file. Mode bit 0 rewrites the trailer's checksum and bit 1 the
  * header's total length to match the rest, so mutations reach the section walk instead of
  * stopping at the checksum; bit 2 writes an accepted file again with the writer and reads it back
@@ -13,11 +13,11 @@
  * RAM, with a small resource cap, and of a keyboard), which must refuse or accept it without
  * reading outside it; an accepted gpu state is saved again and must fit its size.
  * virtio-mem sections go to a fresh virtio-mem device over the VMM's real hotplug backend
- * (vmm/machine/memhp.c, a fake KVM slot setter that checks every call) and a 256 MiB region at
+ * (vmm/vm/memhp.c, a fake KVM slot setter that checks every call) and a 256 MiB region at
  * 4 GiB with 2 MiB blocks (gen_snapshot_seeds.c's geometry): a refused state leaves no block
  * plugged and no KVM slot; an accepted one plugs exactly its blocks (a slot where a piece has
  * one), saves again to the same bytes, and with mode bit 3 its memory is read from two memory
- * files (vmm/snapshot/snap_mem.h): one of RAM alone (refused with a message when blocks are
+ * files (vmm/snapshot/format/snap_mem.h): one of RAM alone (refused with a message when blocks are
  * plugged) and one with the region (accepted; the bytes land in plugged blocks only). Unplugging
  * everything afterwards must remove every KVM slot. */
 #include <errno.h>
@@ -29,15 +29,15 @@
 
 #include <linux/virtio_ids.h>
 
+#include "base/snapshot_io.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/gpu.h"
 #include "virtio/input/input.h"
 #include "virtio/mem/mem.h"
-#include "vmm/base/snapshot_io.h"
-#include "vmm/machine/memhp.h"
-#include "vmm/snapshot/snap_format.h"
-#include "vmm/snapshot/snap_mem.h"
+#include "vmm/snapshot/format/snap_format.h"
+#include "vmm/snapshot/format/snap_mem.h"
+#include "vmm/vm/memhp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

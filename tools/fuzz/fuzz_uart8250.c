@@ -1,4 +1,4 @@
-/* libFuzzer target: the 16550A UART (devices/uart8250.c) behind a port-I/O bus (vmm/base/io_bus.c):
+/* libFuzzer target: the 16550A UART (devices/uart8250.c) behind a port-I/O bus (base/io_bus.c):
  * register reads and writes of any width around its 8 ports, host input through
  * uart8250_receive(), all in fuzzed order.
  * Invariants: the RX FIFO never holds more than it can, receive() never takes more than the
@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/io_bus.h"
 #include "devices/uart8250.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "vmm/base/io_bus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

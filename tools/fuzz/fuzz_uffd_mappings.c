@@ -1,6 +1,6 @@
 /* libFuzzer target: the example page-fault handler's parser of the VMM's hand-off message
- * (tools/uffd-handler/uffd_mappings.c; the message as vmm/snapshot/snap_uffd.h describes it).
- * The input: 8 bytes of memory-file size (little-endian), then the message. Invariants: an
+ * (tools/uffd-handler/uffd_mappings.c; the message as vmm/snapshot/format/snap_uffd.h describes
+ * it). The input: 8 bytes of memory-file size (little-endian), then the message. Invariants: an
  * accepted list has 1..UFFD_MAX_REGIONS regions, each of whole 4 KiB pages, non-empty, inside
  * the file, not wrapping, none overlapping another, and uffd_mappings_find() returns each
  * region for its first and last byte and nothing just past it (unless another region starts

@@ -13,11 +13,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "host/ui/console.h"
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/console/vconsole.h"
-#include "vmm/ui/console.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

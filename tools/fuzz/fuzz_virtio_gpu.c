@@ -1,5 +1,5 @@
 /* libFuzzer target: virtio-gpu 2D (virtio/gpu/gpu.c, cmd.c, res.c, snap.c) behind virtio-mmio,
- * with a real display (vmm/ui/display.c) so flushes and scanouts reach the framebuffer. Chains
+ * with a real display (host/ui/display.c) so flushes and scanouts reach the framebuffer. Chains
  * carrying the input's bytes reach the controlq and cursorq through the shared harness; the
  * special operation either asks for a new screen size (the resize event path) or runs up to 8
  * structured commands aimed at the resources the input created: a create of a valid format and a
@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/ui/display.h"
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/gpu/cmd.h"
 #include "virtio/gpu/gpu.h"
-#include "vmm/ui/display.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

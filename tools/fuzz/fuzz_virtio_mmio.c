@@ -252,7 +252,7 @@ static void put_counter(void *ctx, const char *name, uint64_t value)
 		  (unsigned long long)value);
 }
 
-/* What the metrics code reads (vmm/machine/metrics.c), with no lock. */
+/* What the metrics code reads (vmm/vm/metrics.c), with no lock. */
 static void read_counters(struct virtio_dev *dev)
 {
 	struct echo *e = dev->priv;

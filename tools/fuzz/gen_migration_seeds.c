@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "vmm/migration/mig_format.h"
-#include "vmm/migration/mig_frame.h"
-#include "vmm/migration/mig_send.h"
+#include "vmm/migration/stream/mig_format.h"
+#include "vmm/migration/stream/mig_frame.h"
+#include "vmm/migration/stream/mig_send.h"
 
 static char dir[512];
 

@@ -11,10 +11,10 @@
 #include <linux/input-event-codes.h>
 #include <linux/virtio_ids.h>
 
+#include "base/snapshot_io.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/snap.h"
-#include "vmm/base/snapshot_io.h"
-#include "vmm/snapshot/snap_format.h"
+#include "vmm/snapshot/format/snap_format.h"
 
 static char dir[512];
 

@@ -1,6 +1,6 @@
 /* Measures what one KVM_SET_GSI_ROUTING costs with the table virtio-pci installs: the 40 default
  * IOAPIC/PIC routes (vm_pci_build_routes) plus N MSI routes, replaced whole, as
- * vmm/machine/vm_pci_irq.c does whenever the guest programs a changed MSI-X message.
+ * vmm/vm/vm_pci_irq.c does whenever the guest programs a changed MSI-X message.
  *
  *   gsi_routing_cost [ITERATIONS]     prints microseconds per call for N = 1, 16, 64, 256
  *
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/machine/vm_pci.h"
+#include "vmm/vm/vm_pci.h"
 
 static double now_us(void)
 {

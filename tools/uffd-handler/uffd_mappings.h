@@ -1,5 +1,5 @@
 /* The hand-off message a VMM sends a page-fault handler (Firecracker's protocol, see
- * vmm/snapshot/snap_uffd.h): a JSON array of guest memory regions, each with
+ * vmm/snapshot/format/snap_uffd.h): a JSON array of guest memory regions, each with
  * base_host_virt_addr, size, offset (into the memory file) and page_size. Parsing it is the
  * handler's only contact with input it did not choose, so every field is checked. */
 #ifndef TOOLS_UFFD_MAPPINGS_H

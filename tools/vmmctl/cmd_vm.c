@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/vm_control.h"
 #include "tools/vmmctl/commands.h"
-#include "vmm/base/vm_control.h"
 
 static int get_view(const char *path, enum vmmctl_view view, struct vmmctl_request *r)
 {

@@ -15,8 +15,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
 
 #define PAGE_SHIFT   VIRTIO_BALLOON_PFN_SHIFT
 #define PFN_BATCH    256 /* PFNs read from a chain at a time (Linux sends 256 per chain) */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 void virtio_balloon_get_info(struct virtio_dev *dev, struct virtio_balloon_info *info)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/base/parse.h"
+#include "base/parse.h"
 
 #define MIB	(1ull << 20)
 #define MAX_MIB (1ull << 24) /* 16 TiB: num_pages (u32 of 4 KiB pages) can say no more */

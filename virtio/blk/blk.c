@@ -13,14 +13,14 @@
 #include <linux/fs.h>
 #include <sys/syscall.h>
 
+#include "base/log.h"
+#include "host/sandbox/landlock.h"
+#include "host/sandbox/sandbox.h"
 #include "virtio/blk/blk.h"
 #include "virtio/blk/disk.h"
 #include "virtio/blk/io.h"
 #include "virtio/blk/throttle.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
-#include "vmm/sandbox/landlock.h"
-#include "vmm/sandbox/sandbox.h"
 
 /* What decoding a request came to (Firecracker's request.rs has the same split): done with a
  * status now, or handed to the I/O engine, which completes it through blk_io_done(). No status

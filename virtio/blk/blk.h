@@ -29,9 +29,9 @@
 #ifndef VIRTIO_BLK_H
 #define VIRTIO_BLK_H
 
+#include "base/guest_mem.h"
 #include "virtio/blk/options.h"
 #include "virtio/core/device.h"
-#include "vmm/base/guest_mem.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE	    256u
 #define VIRTIO_BLK_MAX_QUEUES	    8u	       /* num-queues=1..8 (5.2.3 VIRTIO_BLK_F_MQ) */

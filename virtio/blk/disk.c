@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/host_path.h"
+#include "base/log.h"
 #include "virtio/blk/disk.h"
-#include "vmm/base/host_path.h"
-#include "vmm/base/log.h"
 
 /* Conservative O_DIRECT alignment when statx() cannot tell (kernels before 6.1). */
 #define DIO_ALIGN_DEFAULT 4096u

@@ -5,9 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/blk/disk.h"
 #include "virtio/blk/io.h"
-#include "vmm/base/log.h"
 
 /* ---- synchronous engine ---- */
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "virtio/blk/options.h"
-#include "vmm/base/parse.h"
 
 /* Bits of the keys already seen, to refuse a repeated key. */
 enum {

@@ -3,7 +3,7 @@
 
 #include <sys/epoll.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 #define BLK_HDR_BYTES 16 /* struct virtio_blk_outhdr */
 

@@ -16,8 +16,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
 #include <sys/syscall.h>
 
 #define TX_CHUNK	4096
@@ -221,7 +221,7 @@ static void serve_tx(struct vconsole *vc)
 }
 
 /* Console output thread, console lock held: the ring has room again. Only wakes the I/O thread
- * through the transmit queue's kick eventfd (vmm/base/lock_order.h: no device lock here). */
+ * through the transmit queue's kick eventfd (base/lock_order.h: no device lock here). */
 static void space_ready(void *opaque)
 {
 	struct vconsole *vc = opaque;

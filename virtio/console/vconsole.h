@@ -1,5 +1,5 @@
 /* virtio-console (virtio 1.2 section 5.3), port 0 only: the guest's hvc0 on a host struct console
- * (vmm/ui/console.h, the same backend the 8250 uses).
+ * (host/ui/console.h, the same backend the 8250 uses).
  *
  * Queues: receiveq0 (0, host -> guest) and transmitq0 (1, guest -> host). No MULTIPORT, so no
  * control queues. Offered: VIRTIO_CONSOLE_F_SIZE (cols/rows from TIOCGWINSZ on the console's
@@ -30,7 +30,7 @@
  *   virtio_dev_start(dev);
  *   console_start(&con);
  *   ... on SIGWINCH: virtio_console_winch(dev) (the VMM's main thread reads SIGWINCH from its
- *       signalfd, vmm/machine/vm.h vm_block_signals(), and calls it through vm_terminal_resized())
+ *       signalfd, vmm/vm/vm.h vm_block_signals(), and calls it through vm_terminal_resized())
  * ... console_stop(&con);                   no more receive() calls after this
  *   virtio_dev_destroy(dev); free(dev);
  *   console_close(&con);
@@ -41,8 +41,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "host/ui/console.h"
 #include "virtio/core/device.h"
-#include "vmm/ui/console.h"
 
 #define VCONSOLE_QUEUE_SIZE 256
 #define VCONSOLE_RXQ	    0

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/parse.h"
 #include "virtio/core/device.h"
-#include "vmm/base/parse.h"
 
 /* A CPU number: decimal digits only, below 4096 (far above any CPU_SETSIZE in use). */
 static bool parse_cpu(const char *s, char **end, unsigned *out)

@@ -9,8 +9,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/core/group.h"
-#include "vmm/base/log.h"
 
 static bool is_power_of_two(uint32_t v)
 {

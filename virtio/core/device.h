@@ -12,7 +12,7 @@
  * backend fd callbacks). So device callbacks always run with the lock held, on one thread at a
  * time, and a reset from a vCPU waits for a callback in progress. Device code must therefore not
  * block for long inside a callback (use async I/O) and never takes the lock itself. The order in
- * which this lock nests with the others is in vmm/base/lock_order.h.
+ * which this lock nests with the others is in base/lock_order.h.
  *
  * Queue groups (multiqueue): a device may split its queues into num_groups groups (queue_group[q]
  * names the group of queue q). Each group has its own I/O thread, epoll set and lock, so the
@@ -46,9 +46,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/guest_mem.h"
+#include "host/sandbox/sandbox.h"
 #include "virtio/queue/virtqueue.h"
-#include "vmm/base/guest_mem.h"
-#include "vmm/sandbox/sandbox.h"
 
 #define VIRTIO_DEV_MAX_QUEUES 17 /* virtio-net: 8 rx/tx pairs and the control queue */
 #define VIRTIO_DEV_MAX_FDS    24 /* backend fds (tap, console input, io_uring) per device */
@@ -212,7 +212,7 @@ struct virtio_dev {
 	uint32_t config_len;
 	const struct virtio_dev_ops *ops;
 	/* What the device model's callbacks call on its I/O thread beyond the framework's own
-	 * (virtio_io_sandbox): its backend's system calls (vmm/sandbox/sandbox.h). NULL: none. */
+	 * (virtio_io_sandbox): its backend's system calls (host/sandbox/sandbox.h). NULL: none. */
 	const struct sandbox_list *sandbox;
 	void *priv; /* the device model's own state */
 	/* The I/O thread's adaptive polling window may grow up to this (virtio/core/poll.h); 0

@@ -15,10 +15,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/core/device.h"
 #include "virtio/core/group.h"
 #include "virtio/core/poll.h"
-#include "vmm/base/log.h"
 
 /* epoll data: queue kicks are 0..MAX_QUEUES-1, backend fds start here, the stop fd is last. */
 #define TAG_FD_BASE 0x100u
@@ -153,7 +153,7 @@ static const struct sandbox_rule io_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SIGNAL_MSI),
     /* virtio-pci: an MSI-X vector's route is programmed when it is first used
-     * (vmm/machine/vm_pci_irq.c), and INTx falls back to an irqfd */
+     * (vmm/vm/vm_pci_irq.c), and INTx falls back to an irqfd */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_GSI_ROUTING),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQFD),
     /* the host console's terminal, asked for its size when a driver reads the config */

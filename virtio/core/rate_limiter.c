@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/base/log.h"
-#include "vmm/base/parse.h"
+#include "base/log.h"
+#include "base/parse.h"
 
 #define NS_PER_MS 1000000ull
 

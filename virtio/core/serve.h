@@ -14,7 +14,7 @@
  * published together at the end of the call, with at most one notification (2.7.8, 2.7.7).
  *
  * Locking: dev->lock (or the queue's group lock) held: this runs inside device callbacks. See
- * vmm/base/lock_order.h. */
+ * base/lock_order.h. */
 #ifndef VIRTIO_SERVE_H
 #define VIRTIO_SERVE_H
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "virtio/vhost_user/vu_device.h"
-#include "vmm/base/log.h"
 
 struct fs_dev {
 	struct vu_device vd; /* first: the block is freed as the virtio_dev */

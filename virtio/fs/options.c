@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "virtio/fs/fs.h"
-#include "vmm/base/parse.h"
 
 #define USAGE "expected tag=NAME,socket=PATH[,num-queues=N,queue-size=N]"
 

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host/ui/display.h"
 #include "virtio/gpu/res.h"
-#include "vmm/ui/display.h"
 
 #define GPU_NUM_SCANOUTS 1
 /* Largest request read from a chain: ATTACH_BACKING with GPU_MAX_ENTRIES entries. */

@@ -12,10 +12,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
 #include "virtio/gpu/cmd.h"
 #include "virtio/gpu/snap.h"
-#include "vmm/base/log.h"
 #include <sys/syscall.h>
 
 #define GPU_BUDGET (2 * VIRTIO_GPU_QUEUE_SIZE) /* commands per wakeup */

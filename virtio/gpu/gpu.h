@@ -1,7 +1,7 @@
 /* virtio-gpu, 2D only (virtio 1.2 section 5.7): controlq (0) and cursorq (1), one scanout, no
  * feature bit of its own (no VIRGL, EDID, blobs, context init). Commands are served inline on the
  * device's I/O thread by virtio/gpu/cmd.c; the scanout is shown through a struct display
- * (vmm/ui/display.h), which the SDL window and the screenshot read.
+ * (host/ui/display.h), which the SDL window and the screenshot read.
  *
  * Config space (5.7.4): events_read, events_clear (write-1-to-clear), num_scanouts = 1,
  * num_capsets = 0. When the viewer asks for another screen size (window resized) the device sets
@@ -18,8 +18,8 @@
 
 #include <stdint.h>
 
+#include "host/ui/display.h"
 #include "virtio/core/device.h"
-#include "vmm/ui/display.h"
 
 #define VIRTIO_GPU_QUEUE_SIZE 256
 #define VIRTIO_GPU_CONTROLQ   0

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/base/guest_mem.h"
+#include "base/guest_mem.h"
 
 #define GPU_BPP		    4		 /* every 2D format of 5.7.6.8 is 32 bits per pixel */
 #define GPU_MAX_DIM	    16384	 /* widest / tallest resource accepted */

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
 
 #define INPUT_BUDGET (2 * VIRTIO_INPUT_QUEUE_SIZE) /* chains per wakeup */
 

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/host_path.h"
+#include "base/log.h"
 #include "virtio/input/input.h"
-#include "vmm/base/host_path.h"
-#include "vmm/base/log.h"
 
 #define MAX_WORDS 4
 

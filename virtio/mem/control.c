@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 void virtio_mem_get_info(struct virtio_dev *dev, struct virtio_mem_info *info)
 {

@@ -14,8 +14,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
 
 #define REQ_BUDGET 32 /* requests per wakeup: each may be a backend call (mprotect, KVM ioctl) */
 
@@ -120,7 +120,7 @@ static const struct virtio_dev_ops vmem_ops = {
     .save_size = vmem_save_size,
 };
 
-/* The VMM's plug and unplug (vmm/machine/memhp.h): KVM memory slots, releasing pages (sandbox.h).
+/* The VMM's plug and unplug (vmm/vm/memhp.h): KVM memory slots, releasing pages (sandbox.h).
  */
 static const struct sandbox_rule vmem_rules[] = {
     SB_ALLOW(SYS_madvise),

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/base/parse.h"
+#include "base/parse.h"
 
 #define MIB	   (1ull << 20)
 #define OPTS_USAGE "expected total=SIZE[,block=SIZE][,slot=SIZE][,requested=SIZE]"

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
 
 /* The request's range as blocks [*first, *first + nb), or false when 5.15.6 says ERROR: addr not
  * aligned to block_size, nb_blocks 0, or any block outside the usable region. */

@@ -3,7 +3,7 @@
  * Saved: the geometry (compared at restore: the new VMM must have the same region), the usable,
  * plugged and requested sizes and the plugged-blocks bitmap. At restore every run of plugged
  * blocks is plugged again through the backend (the VMM maps it and adds its KVM slots); the VMM
- * then reads their bytes from the memory file (vmm/snapshot/snap_mem.h). The state file is
+ * then reads their bytes from the memory file (vmm/snapshot/format/snap_mem.h). The state file is
  * untrusted: every field is checked as a guest write would be, and a refusal is logged with its
  * reason (the caller's message only names the device). */
 #include "virtio/mem/internal.h"
@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 struct virtio_mem_state {
 	uint64_t addr, region_size, block_size, slot_size;

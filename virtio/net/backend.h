@@ -14,8 +14,8 @@
 #ifndef VIRTIO_NET_BACKEND_H
 #define VIRTIO_NET_BACKEND_H
 
+#include "host/sandbox/sandbox.h"
 #include "virtio/net/features.h"
-#include "vmm/sandbox/sandbox.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,7 +74,7 @@ struct net_backend {
 	int rx_fd;	       /* readable (EPOLLIN) when recv() may have a frame */
 	int service_fd;	       /* -1, or readable when service() has work */
 	uint64_t dropped;      /* frames for the guest the backend itself had to discard */
-	/* The backend's calls on the device's I/O thread (vmm/sandbox/sandbox.h); NULL: none. */
+	/* The backend's calls on the device's I/O thread (host/sandbox/sandbox.h); NULL: none. */
 	const struct sandbox_list *sandbox;
 };
 

@@ -5,12 +5,12 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/log.h"
 #include "virtio/net/internal.h"
 #include "virtio/net/mmds_filter.h"
 #include "virtio/net/net.h"
 #include "virtio/net/slirp.h"
 #include "virtio/net/tap.h"
-#include "vmm/base/log.h"
 
 /* QEMU's default for user networking; taps get random low bytes so that several VMs on one
  * bridge do not collide. 52:54:00 has the locally administered bit set and is unicast. */

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/mmds/mmds_stack.h"
+#include "virtio/net/mmds/mmds_stack.h"
 
 #define MMDS_SLOT_LEN (NET_HDR_LEN + 1600) /* a header and an MMDS frame (at most 1514 bytes) */
 #define MMDS_SLOTS    NET_RX_BATCH_MAX

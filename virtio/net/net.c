@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "base/log.h"
 #include "virtio/net/internal.h"
 #include "virtio/net/tap.h"
-#include "vmm/base/log.h"
 
 /* ---- backend fds, served by each pair's I/O thread ---- */
 
@@ -148,7 +148,7 @@ static int net_activate(struct virtio_dev *dev)
 	net_set_pairs(n, n->pairs);
 	/* Each pair's I/O thread starts reading when its backend has a frame: the backend's
 	 * batched reads (io_uring) are allowed there, not on the vCPU that wrote DRIVER_OK
-	 * (vmm/machine/vcpu.c's sandbox). */
+	 * (vmm/vm/vcpu.c's sandbox). */
 	for (uint16_t i = 0; i < n->pairs; i++) {
 		n->p[i].rx_broken = false;
 		net_rx_watch(&n->p[i], true);

@@ -121,7 +121,7 @@ int virtio_net_set_io_threads(struct virtio_dev *dev, unsigned threads);
 void virtio_net_set_mac(struct virtio_dev *dev, const uint8_t mac[6]);
 
 /* The device's tap fd when it has one single-queue tap (a migration on this host hands it to
- * the destination, vmm/machine/vm_migrate.c), else -1. The fd stays the device's. */
+ * the destination, vmm/migration/vm_migrate.c), else -1. The fd stays the device's. */
 int virtio_net_tap_fd(struct virtio_dev *dev);
 
 /* Snapshots, taking dev->lock (so never call them from a device callback). */

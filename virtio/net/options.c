@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/base/parse.h"
+#include "base/parse.h"
 
 #define USAGE                                                                                      \
 	"expected tap=IFNAME[,mac=MAC][,queues=N][,iothread-cpus=LIST], tapfd=N[,mac=MAC] or "     \
@@ -88,7 +88,7 @@ int virtio_net_parse_hostfwd(const char *s, struct virtio_net_hostfwd *fwd)
 	return err;
 }
 
-/* Where a parser puts its message (vmm/base/errors.h: parsers do not log). */
+/* Where a parser puts its message (base/errors.h: parsers do not log). */
 struct errbuf {
 	char *s;
 	size_t n;
@@ -215,7 +215,7 @@ static int parse_mq_item(const char *key, const char *val, struct virtio_net_opt
 	return parse_count(key, val, &o->queues, "queue pairs", e);
 }
 
-/* id=NAME once (vmm/base/parse.h). */
+/* id=NAME once (base/parse.h). */
 static int parse_id_item(const char *val, struct virtio_net_opts *o, struct errbuf *e)
 {
 	if (o->id[0])

@@ -80,7 +80,7 @@ struct virtio_net_opts {
 /* Parses `spec` (the text after "--net ") into *opts (zeroed first). Returns 0, or -EINVAL with
  * the reason in err[0..errlen) (unknown key, bad MAC, bad or repeated value, hostfwd without
  * user, queues > 1 without tap=, io-threads > queues, name longer than IFNAMSIZ-1), or -ENOMEM.
- * Logs nothing (vmm/base/errors.h). */
+ * Logs nothing (base/errors.h). */
 int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
 
 /* Parses "xx:xx:xx:xx:xx:xx" (hex digits, either case). Returns 0 or -EINVAL; refuses multicast

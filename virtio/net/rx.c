@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "base/log.h"
 #include "virtio/net/internal.h"
-#include "vmm/base/log.h"
 
 #define RX_BUDGET 256 /* frames per callback: the fd stays readable, epoll calls us again */
 

@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 #ifndef HAVE_LIBSLIRP
 

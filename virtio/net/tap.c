@@ -11,9 +11,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/net/features.h"
 #include "virtio/net/tap_rx.h"
-#include "vmm/base/log.h"
 #include <sys/syscall.h>
 
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)

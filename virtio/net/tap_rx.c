@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 #define SLOT_STRIDE (((NET_RX_SLOT_LEN) + 4095u) & ~4095u) /* page-aligned slots */
 #define SLOTS_LEN   ((size_t)NET_RX_BATCH_MAX * SLOT_STRIDE)

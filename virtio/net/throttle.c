@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "base/log.h"
 #include "virtio/net/internal.h"
-#include "vmm/base/log.h"
 
 /* The pair whose timer `fd` is, or NULL. */
 static struct net_pair *timer_pair(struct vnet *n, int fd, bool rx)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/net/internal.h"
-#include "vmm/base/log.h"
 
 #define TX_BUDGET  (2 * VIRTIO_NET_QUEUE_SIZE) /* frames per callback, then re-kick ourselves */
 #define TX_MAX_IOV 1024			       /* UIO_MAXIOV: writev's limit */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/base/parse.h"
+#include "base/parse.h"
 
 #define OPTS_USAGE "expected path=FILE[,ro][,root][,id=NAME]"
 

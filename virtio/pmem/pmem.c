@@ -9,8 +9,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
 
 #define REQ_BUDGET 16
 

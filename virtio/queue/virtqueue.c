@@ -6,8 +6,8 @@
 #include <linux/virtio_config.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "virtio/queue/vq_internal.h"
-#include "vmm/base/log.h"
 
 static const char *const vq_error_names[] = {
     [VQ_E_NOT_READY - VQ_E_NOT_READY] = "queue not active",

@@ -9,7 +9,7 @@
  *
  * Guest memory is passed into every call (never stored in the queue), so the queue works the same
  * over real guest RAM and over a fake RAM built with guest_mem_add_region() in tests. All guest
- * addresses are checked by vmm/base/guest_mem.h.
+ * addresses are checked by base/guest_mem.h.
  *
  * The driver is hostile: any malformed ring or chain makes vq_pop() return a negative VQ_E_* code;
  * the queue then marks itself broken and refuses all further work until vq_reset(). The transport
@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "vmm/base/guest_mem.h"
+#include "base/guest_mem.h"
 
 /* 2.6: "The maximum Queue Size value is 32768" (split and packed). */
 #define VQ_MAX_SIZE 32768u

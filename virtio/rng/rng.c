@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/parse.h"
 #include "virtio/core/serve.h"
-#include "vmm/base/log.h"
-#include "vmm/base/parse.h"
 
 #define NSEC_PER_SEC 1000000000ull
 #define RANDOM_CHUNK 256 /* getrandom() never returns short for <= 256 bytes once seeded */

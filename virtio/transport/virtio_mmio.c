@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 enum {
 	REG_MAGIC = 0x000,

@@ -1,14 +1,14 @@
 /* The virtio-mmio transport, version 2 (virtio 1.2 section 4.2.2): the register file of one
  * window. Pure device logic: KVM wiring (ioeventfd on QueueNotify, irqfd for the interrupt) is
- * done by the VMM (vmm/machine/vm_virtio.c), so tests and fuzzers drive these registers directly.
+ * done by the VMM (vmm/vm/vm_virtio.c), so tests and fuzzers drive these registers directly.
  */
 #ifndef VIRTIO_MMIO_H
 #define VIRTIO_MMIO_H
 
 #include <stdint.h>
 
+#include "base/io_bus.h"
 #include "virtio/core/device.h"
-#include "vmm/base/io_bus.h"
 
 #define VIRTIO_MMIO_MAGIC	 0x74726976 /* "virt" */
 #define VIRTIO_MMIO_VERSION	 2

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "virtio/vhost_user/vu_device.h"
-#include "vmm/base/log.h"
 
 struct vu_blk {
 	struct vu_device vd; /* first: the block is freed as the virtio_dev */

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 /* The I/O thread's health check peeks at the socket (recvfrom MSG_PEEK, poll) and reconnects a
  * running device to a restarted back-end (a new Unix socket, the whole set-up). */

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/base/guest_mem.h"
+#include "base/guest_mem.h"
 
 int vu_mem_table_add(struct vu_mem_table *t, const struct vu_region *r)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/log.h"
 #include "virtio/vhost_user/vu_device.h"
-#include "vmm/base/log.h"
 
 #define MIN_MTU 68 /* 5.1.4.1: the device must not offer an MTU below 68 */
 #define MAX_MTU 65535

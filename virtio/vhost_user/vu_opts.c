@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "virtio/queue/virtqueue.h"
-#include "vmm/base/parse.h"
 
 #define VU_BLK_MAX_QUEUES 16
 #define VU_NET_QUEUES	  2

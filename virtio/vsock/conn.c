@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/vsock/internal.h"
-#include "vmm/base/log.h"
 
 #define LISTEN_TAG	UINT64_MAX
 #define TIMER_TAG	(UINT64_MAX - 1) /* connection tags have a slot < 1024 in the low half */

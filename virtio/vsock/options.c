@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "virtio/vsock/vsock.h"
-#include "vmm/base/parse.h"
 
 #define USAGE "expected cid=N,uds=PATH[,id=NAME] (N from 3 to 4294967294)"
 

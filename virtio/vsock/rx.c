@@ -8,9 +8,9 @@
 #include <linux/vm_sockets.h>
 #include <sys/socket.h>
 
+#include "base/log.h"
 #include "virtio/core/serve.h"
 #include "virtio/vsock/internal.h"
-#include "vmm/base/log.h"
 
 #define RX_BUDGET 64 /* packets per wakeup */
 

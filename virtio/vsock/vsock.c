@@ -17,11 +17,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "host/sandbox/landlock.h"
+#include "host/sandbox/sandbox.h"
 #include "virtio/core/serve.h"
 #include "virtio/vsock/internal.h"
-#include "vmm/base/log.h"
-#include "vmm/sandbox/landlock.h"
-#include "vmm/sandbox/sandbox.h"
 
 #define TX_BUDGET 64 /* packets per wakeup */
 

@@ -1,6 +1,6 @@
 /* The live balloon in the API, in Firecracker's terms (PATCH|GET /balloon, GET|PATCH
  * /balloon/statistics): request bodies and the documents answered (PUT /balloon is the
- * descriptor's, vmm/machine/dev_balloon.c). Pure code like api_model.h; the router
+ * descriptor's, vmm/descriptors/dev_balloon.c). Pure code like api_model.h; the router
  * (api_router.c) decides the state and the backend (control.c) reaches the device
  * (virtio/balloon/balloon.h). */
 #ifndef VMM_API_BALLOON_H
@@ -20,7 +20,7 @@ int api_balloon_check_patch_stats(const json_t *body, uint32_t *seconds, char *e
 
 /* GET /balloon of a live device: the configuration (Firecracker's three fields) plus the
  * driver's actual_mib and our free_page_reporting. (Before start the model's document answers:
- * vmm/machine/dev_balloon.c checks PUT /balloon.) */
+ * vmm/descriptors/dev_balloon.c checks PUT /balloon.) */
 json_t *api_balloon_json(const struct virtio_balloon_info *info);
 /* GET /balloon/statistics: target/actual in pages and MiB, then each statistic the driver
  * sent under Firecracker's name. */

@@ -1,5 +1,5 @@
 /* The devices the config file and the API know through their descriptors' hooks
- * (vmm/machine/device_table.h, struct device_api): the model keeps, per config file section,
+ * (vmm/descriptors/device_table.h, struct device_api): the model keeps, per config file section,
  * the document each accepted body gave (an object, or an array for a device with an {id}),
  * GET /vm/config shows them, and InstanceStart turns them into the devices' options. Nothing
  * here names a device. */
@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vmm/machine/api_json.h"
-#include "vmm/machine/device_table.h"
+#include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/device_table.h"
 
 struct api_model;
 

@@ -27,12 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/utc.h"
+#include "host/sandbox/sandbox.h"
 #include "vmm/api/http_request.h"
-#include "vmm/base/log.h"
-#include "vmm/base/utc.h"
-#include "vmm/machine/vm_migrate.h"
-#include "vmm/machine/vm_uffd.h"
-#include "vmm/sandbox/sandbox.h"
+#include "vmm/migration/vm_migrate.h"
+#include "vmm/snapshot/vm_uffd.h"
 
 _Static_assert(HTTP_MAX_PATH <= 4096, "API_FAULT_MAX (api_json.h) counts on it");
 
@@ -160,7 +160,7 @@ static const struct sandbox_rule api_rules[] = {
 };
 static const struct sandbox_list api_sandbox = SANDBOX_LIST("api", api_rules);
 
-/* What the broker (vmm/sandbox/broker.h) needs, on top of the api list, only until the VM
+/* What the broker (host/sandbox/broker.h) needs, on top of the api list, only until the VM
  * exists, while it builds the VM the API's requests configured: a drive's backend (io_uring, an
  * epoll set), the vsock device's Unix listening socket, checks that a file exists. Its second
  * entry, once the VM exists, leaves these out. The API thread itself never has them: it builds
@@ -202,7 +202,7 @@ static const struct sandbox_rule api_setup_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_IRQCHIP),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_PIT2),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
-    /* a tap configured through the API (virtio/net/tap.c, vmm/machine/dev_net.c) */
+    /* a tap configured through the API (virtio/net/tap.c, vmm/descriptors/dev_net.c) */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETIFF),
     SB_ARG_EQ(SYS_ioctl, 1, TUNGETIFF),
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETVNETHDRSZ),
@@ -211,8 +211,8 @@ static const struct sandbox_rule api_setup_rules[] = {
 };
 static const struct sandbox_list api_setup_sandbox = SANDBOX_LIST("api-setup", api_setup_rules);
 
-/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/machine/vm_uffd.h); the
- * vm_migrate_ lists: a live migration's two ends (vmm/machine/vm_migrate.h) */
+/* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/snapshot/vm_uffd.h); the
+ * vm_migrate_ lists: a live migration's two ends (vmm/migration/vm_migrate.h) */
 static const struct sandbox_list *const broker_lists[] = {
     &api_sandbox, &api_setup_sandbox, &vm_uffd_setup_sandbox, &vm_migrate_send_sandbox,
     &vm_migrate_recv_sandbox};
@@ -240,7 +240,7 @@ static uint64_t now_ns(void)
 }
 
 /* RFC 9110 section 5.6.7's IMF-fixdate of the wall clock ("Sun, 06 Nov 1994 08:49:37 GMT"),
- * without gmtime_r() (vmm/base/utc.h: a confined thread must not load the time zone). */
+ * without gmtime_r() (base/utc.h: a confined thread must not load the time zone). */
 static void http_date(char *buf, size_t len)
 {
 	static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

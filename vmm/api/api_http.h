@@ -24,8 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "host/sandbox/sandbox.h"
 #include "vmm/api/api_router.h"
-#include "vmm/sandbox/sandbox.h"
 
 #define API_HTTP_TIMEOUT_S		10
 #define API_HTTP_REQUEST_DEADLINE_S	5
@@ -54,7 +54,7 @@ int api_http_confine_here(void);
 /* Stops serving, closes the socket and removes its file. NULL is fine. */
 void api_http_stop(struct api_http *h);
 
-/* The seccomp lists of the broker (vmm/sandbox/broker.h), which opens files and builds the VM
+/* The seccomp lists of the broker (host/sandbox/broker.h), which opens files and builds the VM
  * for the API: before the VM exists, or with `running` once it does (the API thread's own). */
 const struct sandbox_list *const *api_http_broker_lists(size_t *n, bool running);
 

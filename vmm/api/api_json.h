@@ -1,9 +1,9 @@
-/* The JSON body checks moved to the machine layer (vmm/machine/api_json.h), where the device
+/* The JSON body checks moved to the machine layer (vmm/descriptors/api_json.h), where the device
  * descriptors check their own API bodies; the API keeps including them by this name. */
 #ifndef VMM_API_API_JSON_H
 #define VMM_API_API_JSON_H
 
-#include "vmm/machine/api_json.h"
+#include "vmm/descriptors/api_json.h"
 
 /* Room for any fault message the API makes (the router's, the model's, the backend's): what a
  * message repeats comes from the request's path (at most 4096 bytes, http_request.h) and its

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/host_path.h"
 #include "vmm/api/api_json.h"
-#include "vmm/base/host_path.h"
 
 /* Firecracker's level names, case-insensitive; false for anything else. */
 static bool parse_level(const char *s, struct log_config *c)

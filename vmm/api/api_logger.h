@@ -1,5 +1,5 @@
 /* PUT /logger (Firecracker's Logger model): {"log_path"?, "level"?, "show_level"?,
- * "show_log_origin"?, "module"?} configures the VMM's log (vmm/base/log.h) once.
+ * "show_log_origin"?, "module"?} configures the VMM's log (base/log.h) once.
  * - log_path: an existing file (appended to) or named pipe (written without blocking: a line
  *   nobody reads is dropped); absent: stderr.
  * - level: Error, Warning, Info (default), Debug, Trace or Off, in any case; Trace is Debug
@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 /* Checks a body; fills *out (when not NULL) with everything but the file (fd -1). */
 int api_logger_check(const json_t *body, struct log_config *out, char *err, size_t errlen);

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "vmm/api/api_json.h"
-#include "vmm/base/parse.h"
-#include "vmm/machine/dev_memhp.h"
+#include "vmm/descriptors/dev_memhp.h"
 
 #define MIB	(1ull << 20)
 #define MAX_MIB (VIRTIO_MEM_MAX_REGION / MIB)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "vmm/api/api_json.h"
-#include "vmm/migration/mig_url.h"
+#include "vmm/migration/stream/mig_url.h"
 
 /* The optional unsigned field `name` into *out: `def` when absent, else within [min, max].
  * 0 or -EINVAL with "NAME must be MIN..MAX" and `hint`. */

@@ -1,7 +1,7 @@
 /* Live migration in the API (issue 31), with Cloud Hypervisor's send-migration semantics under
  * our /vmm/ routes: request bodies checked and the progress document built; pure code like
- * api_memhp.h. The router (api_router.c) decides the state; the backend (vmm/machine/vm_migrate.h)
- * moves the VM.
+ * api_memhp.h. The router (api_router.c) decides the state; the backend
+ * (vmm/migration/vm_migrate.h) moves the VM.
  *
  *   PUT /vmm/send-migration    {"destination_url": "unix:PATH"|"tcp:HOST:PORT", "local"?: bool,
  *                               "max_downtime_ms"?: N, "max_rounds"?: N,
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/migration/mig_send.h"
+#include "vmm/migration/stream/mig_send.h"
 
 #define API_MIGRATION_MAX_DOWNTIME_MS 60000u
 #define API_MIGRATION_MAX_ROUNDS      1000u

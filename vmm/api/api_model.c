@@ -10,10 +10,10 @@
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
-#include "vmm/machine/api_device_body.h"
-#include "vmm/machine/api_rate_limit.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_net.h"
+#include "vmm/descriptors/api_device_body.h"
+#include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 

@@ -14,10 +14,10 @@
 #include <stdint.h>
 
 #include "virtio/core/rate_limiter.h"
+#include "virtio/net/mmds/mmds_config.h"
 #include "vmm/api/api_memhp.h"
-#include "vmm/machine/cli.h"
-#include "vmm/machine/device_table.h"
-#include "vmm/mmds/mmds_config.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/device_table.h"
 
 #define API_ID_MAX     VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
 #define API_MAX_DRIVES CLI_MAX_DISKS
@@ -62,7 +62,7 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
  * whole update fails if one value is bad. */
 int api_model_patch_machine_config(struct api_model *m, const json_t *body, char *err,
 				   size_t errlen);
-/* PUT /mmds/config (vmm/mmds/mmds_config.h): every interface id must name a NIC the model
+/* PUT /mmds/config (virtio/net/mmds/mmds_config.h): every interface id must name a NIC the model
  * already has, as Firecracker checks, and not a vhost-user one (its frames never reach the
  * VMM). Returns 0, or -EINVAL with Firecracker's message (or ours for a vhost-user NIC). */
 int api_model_put_mmds_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
@@ -83,7 +83,7 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 			      int *index, struct rate_limiter_patch *rx,
 			      struct rate_limiter_patch *tx, char *err, size_t errlen);
 /* PUT /drives/{id} and PUT /network-interfaces/{id} are the hooks of their descriptors
- * (vmm/machine/dev_disk_api.c, dev_net_api.c) served by api_devices.h; the model keeps their
+ * (vmm/descriptors/dev_disk_api.c, dev_net_api.c) served by api_devices.h; the model keeps their
  * documents in `devices` ("drives", "network-interfaces"), in the order they were first put.
  * What the API changes in a running VM (PATCH) is written into those documents: */
 /* drive `index`'s path_on_host, and its rate_limiter (none when `rl` limits nothing) */

@@ -8,12 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/vm_control.h"
 #include "vmm/api/api_balloon.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
-#include "vmm/base/vm_control.h"
-#include "vmm/snapshot/snap_uffd.h"
+#include "vmm/snapshot/format/snap_uffd.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -690,7 +690,7 @@ static int load_taps(const json_t *body, struct snapshot_nic_override *ov,
 
 /* drive_overrides: [{"drive_id": ID, "path_on_host": PATH}] and Firecracker's vsock_override:
  * {"uds_path": PATH} -> ov[]: other files for the snapshot's drives (found by their drive_id) and
- * its vsock, which the restore may open (vmm/machine/restore_paths.h). The count, or -1 (400). */
+ * its vsock, which the restore may open (vmm/snapshot/restore_paths.h). The count, or -1 (400). */
 static int load_paths(const json_t *body, struct snapshot_path_override *ov, struct reply *r)
 {
 	static const struct api_json_field drive[] = {{"drive_id", API_JSON_STRING, true},
@@ -957,7 +957,7 @@ static void patch_memhp(struct api *a, const char *id, const json_t *body, struc
 		r->status = 204;
 }
 
-/* ---- MMDS (vmm/mmds/mmds.h): the store at any time, its configuration before start ---- */
+/* ---- MMDS (virtio/net/mmds/mmds.h): the store at any time, its configuration before start ---- */
 
 static void mmds_result(struct reply *r, int err)
 {
@@ -1126,7 +1126,7 @@ static bool host_file_ok(struct api *a, const struct device_desc *d, const char 
 	return ok;
 }
 
-/* PUT on a device's route (vmm/machine/device_table.h): before start, the body through the
+/* PUT on a device's route (vmm/descriptors/device_table.h): before start, the body through the
  * device's hooks into the model (api_devices.h). */
 static void put_device(struct api *a, const struct device_desc *d, const char *id, const char *body,
 		       size_t len, struct reply *r)

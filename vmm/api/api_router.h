@@ -19,10 +19,10 @@
 #include <stdint.h>
 
 #include "virtio/balloon/balloon.h"
+#include "virtio/net/mmds/mmds.h"
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
-#include "vmm/machine/vm_snapshot.h"
-#include "vmm/mmds/mmds.h"
+#include "vmm/snapshot/vm_snapshot.h"
 
 #define API_MAX_BODY (64 * 1024)
 
@@ -35,8 +35,8 @@ enum api_load_setting { API_LOAD_AS_SAVED, API_LOAD_OFF, API_LOAD_ON };
 /* PUT /snapshot/load, as the router hands it to the backend. */
 struct api_snapshot_load {
 	const char *state_path, *mem_path;
-	/* mem_backend Uffd: mem_path is the socket of a page-fault handler (vmm/machine/vm_uffd.h),
-	 * not the memory file */
+	/* mem_backend Uffd: mem_path is the socket of a page-fault handler
+	 * (vmm/snapshot/vm_uffd.h), not the memory file */
 	bool uffd;
 	bool resume; /* resume_vm: run it, else leave it paused */
 	/* Dirty-page logging for Diff snapshots: Firecracker's track_dirty_pages (or its older
@@ -45,11 +45,11 @@ struct api_snapshot_load {
 	/* Transparent huge pages: huge_pages Snapshot (the default), None or Transparent. */
 	enum api_load_setting thp;
 	/* network_overrides, each for the NIC its id names (snapshot_open() in
-	 * vmm/machine/vm_snapshot.h) */
+	 * vmm/snapshot/vm_snapshot.h) */
 	const struct snapshot_nic_override *nics;
 	int nnics;
 	/* drive_overrides and vsock_override: other files for the snapshot's drives and vsock,
-	 * which count as the operator's (vmm/machine/restore_paths.h) */
+	 * which count as the operator's (vmm/snapshot/restore_paths.h) */
 	const struct snapshot_path_override *paths;
 	int npaths;
 };
@@ -98,7 +98,7 @@ struct api_backend_ops {
 	json_t *(*metrics)(void *ctx);
 	/* Counts a request and whether it failed (optional). */
 	void (*count_request)(void *ctx, unsigned status);
-	/* PUT /snapshot/create of a paused VM (vmm/machine/vm_snapshot.h). */
+	/* PUT /snapshot/create of a paused VM (vmm/snapshot/vm_snapshot.h). */
 	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, bool diff,
 			       char *err, size_t errlen);
 	/* PUT /snapshot/load before start: builds the VM from the snapshot with the request's
@@ -114,7 +114,7 @@ struct api_backend_ops {
 	 * Optional (NULL: none). */
 	int (*memhp_info)(void *ctx, struct virtio_mem_info *info);
 	int (*memhp_set_requested)(void *ctx, uint64_t mib, char *err, size_t errlen);
-	/* Live migration (vmm/machine/vm_migrate.h, api_migration.h); optional (NULL: refused).
+	/* Live migration (vmm/migration/vm_migrate.h, api_migration.h); optional (NULL: refused).
 	 * Send: the running or paused VM to p->url, in the background; -EBUSY while one runs.
 	 * Progress: the last migration's counters and error; -ENOENT when none was started. Cancel:
 	 * -ENOENT when none runs. Receive, before start: waits for a source on `url`, builds the VM

@@ -14,6 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/errors.h"
+#include "base/host_path.h"
+#include "base/log.h"
+#include "host/sandbox/broker.h"
+#include "host/sandbox/landlock.h"
+#include "host/sandbox/sandbox.h"
 #include "loaders/boot.h"
 #include "virtio/balloon/balloon.h"
 #include "virtio/blk/blk.h"
@@ -24,24 +30,18 @@
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/live_config.h"
-#include "vmm/base/errors.h"
-#include "vmm/base/host_path.h"
-#include "vmm/base/log.h"
-#include "vmm/machine/api_rate_limit.h"
-#include "vmm/machine/dev_balloon.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_memhp.h"
-#include "vmm/machine/dev_net.h"
-#include "vmm/machine/dev_vhost_user.h"
-#include "vmm/machine/metrics.h"
-#include "vmm/machine/vm.h"
-#include "vmm/machine/vm_migrate.h"
-#include "vmm/machine/vm_pause.h"
-#include "vmm/machine/vm_snapshot.h"
-#include "vmm/machine/vm_uffd.h"
-#include "vmm/sandbox/broker.h"
-#include "vmm/sandbox/landlock.h"
-#include "vmm/sandbox/sandbox.h"
+#include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_memhp.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/migration/vm_migrate.h"
+#include "vmm/snapshot/vm_snapshot.h"
+#include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/metrics.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pause.h"
 
 #define CONFIG_FILE_MAX	  (1 << 20)
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
@@ -808,7 +808,7 @@ static int be_balloon_set_stats(void *ctx, uint32_t seconds, char *err, size_t e
 	return 0;
 }
 
-/* ---- live migration (vmm/machine/vm_migrate.h, docs/migration.md) ---- */
+/* ---- live migration (vmm/migration/vm_migrate.h, docs/migration.md) ---- */
 
 /* How long PUT /vmm/receive-migration waits for its source (the request answers after). */
 #define RECEIVE_TIMEOUT_MS (10 * 60 * 1000)
@@ -909,7 +909,7 @@ static int hand_over_received(struct control *c)
 	return hand_over(c);
 }
 
-/* ---- the calls the broker runs (vmm/sandbox/broker.h) ----
+/* ---- the calls the broker runs (host/sandbox/broker.h) ----
  *
  * The API thread is under Landlock from its first request and opens no file itself: every
  * backend call that opens one (a check of a kernel or a disk, the logger, the metrics file, a
@@ -1333,7 +1333,7 @@ static int create_here(struct control *c)
 }
 
 /* The broker first (it must start before any thread confines itself, and it opens and builds
- * for the API thread: vmm/sandbox/broker.h), then the API thread, confined from the start. */
+ * for the API thread: host/sandbox/broker.h), then the API thread, confined from the start. */
 static int start_api(struct control *c)
 {
 	char err[300] = "";
@@ -1436,7 +1436,7 @@ int control_run(struct vm_config *cfg)
 	}
 	if (cfg->mmds_size_limit)
 		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
-	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/machine/vm_snapshot.c) */
+	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/snapshot/vm_snapshot.c) */
 	int status = run_phases(&c, sig_fd);
 	atomic_store(&c.mig_cancel, true); /* a receive-migration that still waits */
 	if (c.recv_joinable)		   /* before the VM goes: it may still stop it */

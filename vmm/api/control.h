@@ -5,9 +5,9 @@
  *   --api-sock S                  the VMM waits, serving the API, until a client configures
  *                                 the VM and sends InstanceStart, or loads a snapshot
  *                                 (PUT /snapshot/load) (Firecracker's flow)
- *   --restore DIR [--api-sock S]  the snapshot in DIR resumes at once (vmm/machine/vm_snapshot.h)
+ *   --restore DIR [--api-sock S]  the snapshot in DIR resumes at once (vmm/snapshot/vm_snapshot.h)
  *   --migrate-from URL [--api-sock S]  the VM a migration source sends there runs once it came
- *                                 (vmm/machine/vm_migrate.h); PUT /vmm/receive-migration does
+ *                                 (vmm/migration/vm_migrate.h); PUT /vmm/receive-migration does
  *                                 the same on a VMM started with --api-sock alone
  *
  * Options given on the command line besides (--console, --rng, --disk, --kvm, -v, ...) apply
@@ -16,9 +16,9 @@
 #ifndef VMM_API_CONTROL_H
 #define VMM_API_CONTROL_H
 
-#include "vmm/machine/cli.h"
+#include "vmm/cli/cli.h"
 
-/* Runs the VMM as above and returns its exit status (vmm/base/errors.h); `cfg` is the parsed
+/* Runs the VMM as above and returns its exit status (base/errors.h); `cfg` is the parsed
  * command line, also the configuration the VM is built from (cli_free() it afterwards). */
 int control_run(struct vm_config *cfg);
 
@@ -26,7 +26,7 @@ int control_run(struct vm_config *cfg);
  * source, vCPUs and memory, the drives (the root device first, so it is /dev/vda, with
  * "root=/dev/vda" added to the kernel command line) and the taps. `*append` receives the
  * command line (malloc'd; the caller frees it after the VM is gone) and disk_index[i] the
- * disk (vmm/machine/dev_disk.h) of the model's drive i, -1 for a vhost-user one. On failure
+ * disk (vmm/descriptors/dev_disk.h) of the model's drive i, -1 for a vhost-user one. On failure
  * nothing is left added to `cfg`.
  * Returns 0, or -errno with the reason in err[0..errlen). */
 struct api_model;

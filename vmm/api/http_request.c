@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "vmm/base/parse.h"
+#include "base/parse.h"
 
 #define MAX_CHUNK_LINE 1024 /* a chunk's size line with its extensions */
 #define MAX_CHUNK_HEX  15   /* hex digits of a chunk size: below 2^60 */

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/machine/api_rate_limit.h"
-#include "vmm/machine/dev_balloon.h"
-#include "vmm/machine/dev_disk.h"
-#include "vmm/machine/dev_net.h"
+#include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
 
 #define LIMITS_MAX 256 /* ",rx-bw=S:R:B" and three more: 4 x (8 + 3 x 20 digits) */
 

@@ -1,11 +1,11 @@
 /* The VM's configuration kept in step with what the API changes at run time.
  *
  * A snapshot saves the options the VM was built from (struct vm_config's `recorded`) and a
- * restore replays them (vmm/machine/vm_snapshot.h), and GET /vm/config after a restore is the model
- * of the replayed configuration (api_model_from_config()). So every run-time change the API makes
- * to a device is also written into its recorded option, and into the parsed value beside it: the
- * new file behind a drive (PATCH /drives path_on_host), a drive's and a NIC's rate limits (PATCH
- * /drives, PATCH /network-interfaces), the balloon's target and statistics interval (PATCH
+ * restore replays them (vmm/snapshot/vm_snapshot.h), and GET /vm/config after a restore is the
+ * model of the replayed configuration (api_model_from_config()). So every run-time change the API
+ * makes to a device is also written into its recorded option, and into the parsed value beside it:
+ * the new file behind a drive (PATCH /drives path_on_host), a drive's and a NIC's rate limits
+ * (PATCH /drives, PATCH /network-interfaces), the balloon's target and statistics interval (PATCH
  * /balloon, PATCH /balloon/statistics). A restored VM then is the VM as it was at the snapshot.
  *
  * Disk i is the i-th recorded "disk" option, NIC i the i-th "net" option (how they were parsed,
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "virtio/core/rate_limiter.h"
-#include "vmm/machine/cli.h"
+#include "vmm/cli/cli.h"
 
 /* Disk `disk` is now the file at `path` (the options after the path stay). */
 int live_config_disk_path(struct vm_config *cfg, int disk, const char *path);

@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-#include "vmm/base/log.h"
+#include "base/log.h"
 
 #ifndef HAVE_SDL2
 
@@ -37,11 +37,11 @@ int display_sdl_stop(struct display_sdl *s, const char *screenshot)
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "host/sandbox/sandbox.h"
+#include "host/ui/display_png.h"
+#include "host/ui/sdl_api.h"
 #include "virtio/input/config.h"
 #include "virtio/input/keymap.h"
-#include "vmm/sandbox/sandbox.h"
-#include "vmm/ui/display_png.h"
-#include "vmm/ui/sdl_api.h"
 #include <sys/syscall.h>
 
 #define GRAB_HINT " - Ctrl+Alt+G releases the pointer"
@@ -363,7 +363,7 @@ static const struct sandbox_rule display_rules[] = {
     SB_ALLOW(SYS_close),
     SB_ALLOW(SYS_fstat),
     SB_ALLOW(SYS_newfstatat),
-    SB_ALLOW(SYS_fstatfs), /* host_path_open() of the screenshot (vmm/base/host_path.h) */
+    SB_ALLOW(SYS_fstatfs), /* host_path_open() of the screenshot (base/host_path.h) */
     SB_ALLOW(SYS_lseek),
     SB_ALLOW(SYS_ioctl),
     SB_ALLOW(SYS_getrandom),

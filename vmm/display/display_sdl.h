@@ -1,5 +1,5 @@
 /* The SDL2 window (`--display sdl`): one thread that owns every SDL call, shows the guest's
- * scanout from a struct display (vmm/ui/display.h) and turns host input into virtio-input events.
+ * scanout from a struct display (host/ui/display.h) and turns host input into virtio-input events.
  *
  * - Output: the virtio-gpu device wakes the thread through the display's listener (an SDL user
  *   event, coalesced); the thread copies only the damaged rectangle into a streaming texture and
@@ -22,9 +22,9 @@
 
 #include <stdbool.h>
 
+#include "base/vm_control.h"
+#include "host/ui/display.h"
 #include "virtio/input/events.h"
-#include "vmm/base/vm_control.h"
-#include "vmm/ui/display.h"
 
 #define DISPLAY_SDL_CLOSE_TIMEOUT_MS 5000
 

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+#include "host/sandbox/landlock.h"
+#include "host/sandbox/sandbox.h"
+#include "host/ui/display.h"
 #include "virtio/gpu/gpu.h"
 #include "virtio/input/input.h"
-#include "vmm/base/log.h"
 #include "vmm/display/display_sdl.h"
-#include "vmm/sandbox/landlock.h"
-#include "vmm/sandbox/sandbox.h"
-#include "vmm/ui/display.h"
 
 struct display_stack {
 	struct display_opts o;

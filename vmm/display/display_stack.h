@@ -1,5 +1,5 @@
 /* Everything behind the display options, built and torn down as one: the display
- * (vmm/ui/display.h), a virtio-gpu, a virtio keyboard and a virtio tablet (with their host event
+ * (host/ui/display.h), a virtio-gpu, a virtio keyboard and a virtio tablet (with their host event
  * queues), the SDL window (vmm/display/display_sdl.h) and the screenshot at exit.
  *
  * Options (the CLI fills struct display_opts):
@@ -23,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/guest_mem.h"
+#include "base/vm_control.h"
 #include "virtio/core/device.h"
-#include "vmm/base/guest_mem.h"
-#include "vmm/base/vm_control.h"
 
 enum display_mode { DISPLAY_NONE, DISPLAY_SDL };
 

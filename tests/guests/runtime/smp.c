@@ -92,7 +92,7 @@ static bool page_is_free(uint64_t page)
 static uint64_t find_trampoline_page(void)
 {
 	/* 0x8000 upwards: clear of the real-mode IVT/BDA and, on our VMM, of its boot GDT, start
-	 * info and zero page (vmm/base/layout.h). */
+	 * info and zero page (base/layout.h). */
 	for (uint64_t p = 0x8000; p < LOW_MEM_LIMIT; p += PAGE_SIZE) {
 		if (page_is_free(p))
 			return p;

@@ -1,0 +1,55 @@
+/* What every layer needs to take part in a snapshot, without depending on the file format
+ * (vmm/snapshot/): a section is (tag, instance, bytes). Savers call `put` once per section;
+ * restorers ask `get` for the sections they need and refuse (with a message) a section that is
+ * missing or has the wrong length. The state in a section is a plain struct of fixed layout
+ * (or a kernel UAPI struct) copied byte for byte; a restorer validates every value it takes from
+ * it as it would a guest's write, since a snapshot file is untrusted input.
+ *
+ * Tags are stable numbers (the file format depends on them): append, never renumber. */
+#ifndef VMM_BASE_SNAPSHOT_IO_H
+#define VMM_BASE_SNAPSHOT_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum snap_tag {
+	/* the VMM */
+	SNAP_CONFIG = 1, /* JSON: the options the VM was built from (vmm/snapshot/vm_snapshot.c) */
+	SNAP_INFO = 2,	 /* JSON: what was snapshotted, for people and tools */
+	SNAP_MMDS = 3,	 /* JSON: the MMDS configuration and store (virtio/net/mmds/mmds_state.h) */
+	/* KVM, per vCPU (instance = vCPU index) */
+	SNAP_VCPU_REGS = 16,
+	SNAP_VCPU_SREGS = 17,
+	SNAP_VCPU_XSAVE = 18,
+	SNAP_VCPU_XCRS = 19,
+	SNAP_VCPU_MSRS = 20,
+	SNAP_VCPU_LAPIC = 21,
+	SNAP_VCPU_EVENTS = 22,
+	SNAP_VCPU_DEBUGREGS = 23,
+	SNAP_VCPU_MP_STATE = 24,
+	SNAP_VCPU_CPUID = 25,
+	/* KVM, per VM */
+	SNAP_VM_IRQCHIP = 32, /* instance: KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC */
+	SNAP_VM_PIT = 33,
+	SNAP_VM_CLOCK = 34,
+	/* legacy devices */
+	SNAP_DEV_UART = 48,
+	SNAP_DEV_I8042 = 49,
+	SNAP_DEV_RTC = 50,
+	SNAP_DEV_MISC = 51, /* debug-exit, boot timer, POST port: whatever they keep */
+	/* virtio (instance = the device's position in vm_for_each_virtio_dev() order) */
+	SNAP_VIRTIO_DEV = 64,	    /* struct virtio_dev_state (virtio/core/queue_state.h) */
+	SNAP_VIRTIO_DEV_PRIV = 65,  /* the device model's own state (config space, buckets...) */
+	SNAP_VIRTIO_MMIO = 66,	    /* the virtio-mmio transport's registers */
+	SNAP_VIRTIO_PCI = 67,	    /* the virtio-pci function: config space, BARs, MSI-X */
+	SNAP_VIRTIO_PCI_ROUTES = 68 /* the VM's MSI routes of that function */
+};
+
+/* Adds one section. Returns 0 or -errno. */
+typedef int (*snap_put_fn)(void *w, uint32_t tag, uint32_t instance, const void *data, size_t len);
+
+/* The section's bytes and length, or NULL when the snapshot has no such section. The bytes stay
+ * valid until the restore ends. */
+typedef const void *(*snap_get_fn)(void *r, uint32_t tag, uint32_t instance, size_t *len);
+
+#endif

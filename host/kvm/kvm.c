@@ -1,0 +1,175 @@
+/* Opening KVM, checking capabilities, creating the VM and its in-kernel devices. */
+#include "host/kvm/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "base/guest_mem.h"
+#include "base/log.h"
+#include "host/kvm/kvm_probe.h"
+
+/* The identity-map page and the 3-page TSS that VMX needs for real mode, placed in the hole just
+ * below the BIOS area at 4 GiB, away from every device window in layout.h. */
+#define KVM_IDENTITY_MAP_ADDR 0xFFFBC000ULL
+#define KVM_TSS_ADDR	      0xFFFBD000ULL
+
+static const struct {
+	int cap;
+	const char *name;
+} required_caps[] = {
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},	  {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},	  {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"}, {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},	  {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
+};
+
+int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
+{
+	int r = -1;
+	for (int i = 0; i < KVM_IOCTL_TRIES; i++) {
+		r = ioctl(fd, req, arg);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
+	return r;
+}
+
+bool kvm_host_is_emulated(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+/* Says why KVM at `path` is unusable and what fixes it: the host probe's line, which
+ * `vmm --check-kvm` and tools/kvm-probe.sh print too. `what` and `err` are our own failed step,
+ * said instead should the probe, a moment later, find nothing wrong. */
+static void report_unusable(const char *path, const char *what, int err)
+{
+	struct kvm_probe p;
+	char line[sizeof(p.reason) + sizeof(p.fix) + 32];
+	if (kvm_probe(path, &p))
+		log_error("%s", kvm_probe_line(&p, line, sizeof(line)));
+	else
+		log_error("%s: %s", what, strerror(err));
+}
+
+static int check_caps(int dev_fd, const char *path)
+{
+	int version = kvm_ioctl(dev_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		report_unusable(path, "KVM_GET_API_VERSION", ENOTSUP);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		if (kvm_ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+			log_error("%s: missing capability %s", path, required_caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/* Runs one VM ioctl, logging which one failed. */
+static int vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *what)
+{
+	if (kvm_ioctl(kvm->vm_fd, req, arg) < 0) {
+		int err = errno;
+		log_error("%s failed: %s", what, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int create_vm(struct kvm *kvm, const char *path)
+{
+	kvm->vm_fd = kvm_ioctl(kvm->dev_fd, KVM_CREATE_VM, 0);
+	if (kvm->vm_fd < 0) {
+		int err = errno;
+		report_unusable(path, "KVM_CREATE_VM failed", err);
+		return -err;
+	}
+	kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+	int err = vm_ioctl(kvm, KVM_SET_IDENTITY_MAP_ADDR, &idmap, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (!err && kvm_ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
+		err = -errno;
+		log_error("KVM_SET_TSS_ADDR failed: %s", strerror(-err));
+	}
+	return err;
+}
+
+int kvm_create_chips(struct kvm *kvm)
+{
+	int err = vm_ioctl(kvm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
+	if (!err) {
+		/* The dummy speaker makes KVM answer port 0x61, which Linux polls while
+		 * calibrating the TSC against the PIT. */
+		struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+		err = vm_ioctl(kvm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
+	}
+	return err;
+}
+
+int kvm_open_vm(struct kvm *kvm, const char *path)
+{
+	memset(kvm, 0, sizeof(*kvm));
+	kvm->vm_fd = -1;
+	kvm->dev_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (kvm->dev_fd < 0) {
+		int err = errno;
+		report_unusable(path, "cannot open KVM", err);
+		return -err;
+	}
+	int err = check_caps(kvm->dev_fd, path);
+	if (!err) {
+		kvm->vcpu_mmap_size = kvm_ioctl(kvm->dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+		if (kvm->vcpu_mmap_size <= 0) {
+			log_error("KVM_GET_VCPU_MMAP_SIZE failed");
+			err = -EINVAL;
+		}
+	}
+	if (!err)
+		err = create_vm(kvm, path);
+	if (err) {
+		kvm_close(kvm);
+		return err;
+	}
+	kvm->emulated = kvm_host_is_emulated();
+	return 0;
+}
+
+void kvm_close(struct kvm *kvm)
+{
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	if (kvm->dev_fd >= 0)
+		close(kvm->dev_fd);
+	kvm->vm_fd = kvm->dev_fd = -1;
+}
+
+int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		struct kvm_userspace_memory_region slot = {
+		    .slot = (uint32_t)i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uint64_t)(uintptr_t)r->host,
+		};
+		int err =
+		    vm_ioctl(kvm, KVM_SET_USER_MEMORY_REGION, &slot, "KVM_SET_USER_MEMORY_REGION");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level)
+{
+	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};
+	return kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+}

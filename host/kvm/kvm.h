@@ -1,0 +1,62 @@
+/* Thin, checked wrappers around /dev/kvm and a VM file descriptor. */
+#ifndef VMM_KVM_H
+#define VMM_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host/kvm/kvm_notify.h"
+
+struct guest_mem;
+
+struct kvm {
+	int dev_fd;	    /* /dev/kvm */
+	int vm_fd;	    /* KVM_CREATE_VM */
+	int vcpu_mmap_size; /* KVM_GET_VCPU_MMAP_SIZE */
+	bool emulated;	    /* host KVM is kvm_pvm: guest kernel code is emulated in software */
+	struct kvm_notify notify; /* ioeventfds, irqfds, GSI routes (tests replace it) */
+};
+
+/* A VM in two steps, with its RAM mapped in between (kvm_map_memory()). kvm_open_vm() opens
+ * `path` (normally /dev/kvm), checks the API version and every capability the VMM uses and
+ * creates the VM without its irqchip and PIT; kvm_create_chips() then creates those. Registering
+ * guest RAM before the irqchip exists is much cheaper on some hosts (kvm_pvm: ~0.3 ms instead of
+ * ~8 ms for 256 MiB; tools/bench startup). On failure each logs which step or capability failed
+ * and returns -errno (-ENOTSUP for a missing capability); when the device cannot be opened, is no
+ * KVM or cannot create a VM, the log line is the host probe's reason and fix
+ * (host/kvm/kvm_probe.h). kvm_open_vm() closes what it opened on failure; after a
+ * kvm_create_chips() failure call kvm_close(). */
+int kvm_open_vm(struct kvm *kvm, const char *path);
+int kvm_create_chips(struct kvm *kvm);
+void kvm_close(struct kvm *kvm);
+
+/* kvm->notify, or (for a struct kvm filled in by hand) the real ioctls on kvm->vm_fd. */
+static inline const struct kvm_notify *kvm_notifier(struct kvm *kvm)
+{
+	if (!kvm->notify.ops)
+		kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
+	return &kvm->notify;
+}
+
+/* Registers every region of `mem` as KVM memory slots. Returns 0 or -errno. */
+int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem);
+
+/* Drives IOAPIC pin `gsi` to `level`. Thread-safe (an ioctl). */
+int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
+
+/* ioctl() on a KVM file descriptor (/dev/kvm, a VM, a vCPU), tried again while it fails with
+ * EINTR, at most KVM_IOCTL_TRIES times; returns what ioctl() returns (-1 with errno). Every KVM
+ * call but KVM_RUN goes through it: those calls either complete or, interrupted, change nothing,
+ * and a pending signal or task notification interrupts some of them (KVM_CREATE_VM gives up in
+ * mm_take_all_locks() when signal_pending(): a real signal, a stop and continue, or the task work
+ * that the kernel queues on every thread that used an io_uring ring once that ring is closed,
+ * which sets TIF_NOTIFY_SIGNAL some milliseconds later with no signal at all). KVM_RUN's EINTR is
+ * a kick (vcpu.c) and must reach its caller. */
+#define KVM_IOCTL_TRIES		100
+#define kvm_ioctl(fd, req, arg) kvm_ioctl_retry((fd), (req), (unsigned long)(uintptr_t)(arg))
+int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg);
+
+/* True when the host's KVM is the software-based kvm_pvm module. */
+bool kvm_host_is_emulated(void);
+
+#endif

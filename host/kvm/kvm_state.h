@@ -1,0 +1,113 @@
+/* KVM's part of a snapshot: the state KVM keeps for each vCPU (registers, FPU/XSAVE, MSRs,
+ * LAPIC, pending events) and for the VM (PIC, IOAPIC, PIT, kvmclock), saved as sections through
+ * base/snapshot_io.h, and the dirty-page log that diff snapshots of guest RAM need.
+ *
+ * Sections (instance = vCPU index for SNAP_VCPU_*):
+ *   SNAP_VCPU_REGS       struct kvm_regs
+ *   SNAP_VCPU_SREGS      struct kvm_sregs
+ *   SNAP_VCPU_XSAVE      the KVM_GET_XSAVE(2) area; its length is this host's XSAVE size
+ *                        (KVM_CAP_XSAVE2, at least 4096 bytes)
+ *   SNAP_VCPU_XCRS       struct kvm_xcrs
+ *   SNAP_VCPU_MSRS       struct kvm_msrs (nmsrs, pad) then nmsrs struct kvm_msr_entry: every
+ *                        MSR of KVM_GET_MSR_INDEX_LIST that KVM_GET_MSRS reads (TSC, kvmclock,
+ *                        syscall MSRs, TSC deadline, ...)
+ *   SNAP_VCPU_LAPIC      struct kvm_lapic_state
+ *   SNAP_VCPU_EVENTS     struct kvm_vcpu_events
+ *   SNAP_VCPU_DEBUGREGS  struct kvm_debugregs
+ *   SNAP_VCPU_MP_STATE   struct kvm_mp_state
+ *   SNAP_VCPU_CPUID      struct kvm_cpuid2 (nent, pad) then nent struct kvm_cpuid_entry2
+ *   SNAP_VM_IRQCHIP      struct kvm_irqchip, instance = chip_id (PIC master, PIC slave, IOAPIC)
+ *   SNAP_VM_PIT          struct kvm_pit_state2
+ *   SNAP_VM_CLOCK        struct kvm_clock_data
+ * XSAVE, XCRS, DEBUGREGS and CPUID are optional: saved when the host has the capability,
+ * skipped on restore (with a debug line) when the snapshot lacks them. The rest must be there.
+ *
+ * The TSC: restoring MSR_IA32_TSC makes the guest's TSC go on from the saved value. kvm_pvm
+ * (this project's emulated KVM) accepts TSC writes but ignores them, its guests reading the
+ * host's TSC: there the guest's TSC jumps forward by the time between save and restore, while
+ * kvmclock (SNAP_VM_CLOCK) does not jump.
+ *
+ * Not saved: nested virtualization state (KVM_GET_NESTED_STATE), the TSC frequency
+ * (KVM_GET_TSC_KHZ: a restore on a host with another TSC rate changes the guest's), SMM, the
+ * PDPTRs of PAE paging without EPT (KVM_GET_SREGS2).
+ *
+ * A snapshot is untrusted input: every section is checked for presence and exact length, the
+ * MSR and CPUID counts are bounded, and what KVM itself would refuse is reported naming the
+ * section. Messages go into `err` (errlen bytes); nothing here logs at error level. */
+#ifndef VMM_KVM_STATE_H
+#define VMM_KVM_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/snapshot_io.h"
+
+struct kvm;
+struct guest_mem;
+
+/* At most this many MSRs in a SNAP_VCPU_MSRS section (KVM lists ~40-200). */
+#define KVM_STATE_MAX_MSRS 1024
+
+/* The XSAVE area size KVM uses on this host: KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) on `kvm_fd`
+ * (/dev/kvm or a VM fd) when it says more than 4096, else 4096 (struct kvm_xsave). Returns 0
+ * when the host has no KVM_CAP_XSAVE at all. */
+size_t kvm_xsave_size(int kvm_fd);
+
+/* Puts every section of vCPU `index` (see above) with instance = index. `dev_fd` is /dev/kvm's
+ * fd (struct kvm's dev_fd): the MSR index list and the capabilities are system ioctls.
+ *
+ * The vCPU must be out of KVM_RUN (parked), and an exit to user space (KVM_EXIT_IO, _MMIO) must
+ * have been completed by re-entering KVM_RUN once with kvm_run->immediate_exit set: KVM finishes
+ * such an instruction (e.g. moves RIP past an OUT) only on the next KVM_RUN, and that pending
+ * part is in no state this saves (KVM API doc, "KVM_RUN"). Returns 0, -errno of the first ioctl
+ * that fails, or what `put` returns; `err` says which. */
+int kvm_vcpu_save(int dev_fd, int vcpu_fd, unsigned index, snap_put_fn put, void *w, char *err,
+		  size_t errlen);
+
+/* Restores vCPU `index` from the sections of kvm_vcpu_save() into a freshly created vCPU of a
+ * VM whose irqchip, PIT and clock are restored or about to be (before any vCPU runs). Order:
+ * CPUID, SREGS (with the APIC base), REGS, XSAVE, XCRS, LAPIC (after the APIC base), MSRS (after
+ * CPUID and LAPIC: the TSC first, the TSC deadline last, as KVM ignores a deadline while the
+ * LAPIC timer is not in TSC-deadline mode), DEBUGREGS, EVENTS, MP_STATE.
+ * Returns 0; -EINVAL when a section is missing, has the wrong length or bad content (message
+ * names the section); -errno of a failing ioctl (message names the ioctl and the section). */
+int kvm_vcpu_restore(int dev_fd, int vcpu_fd, unsigned index, snap_get_fn get, void *r, char *err,
+		     size_t errlen);
+
+/* Puts SNAP_VM_IRQCHIP (instances 0, 1, 2), SNAP_VM_PIT and SNAP_VM_CLOCK of a VM with an
+ * in-kernel irqchip and PIT. Call with every vCPU parked. Returns 0 or -errno (`err` says). */
+int kvm_vm_save(int vm_fd, snap_put_fn put, void *w, char *err, size_t errlen);
+
+/* Restores them into a new VM (kvm_create_chips() made its irqchip and PIT) before its vCPUs run:
+ * irqchips, then the PIT, then kvmclock set to the saved clock (flags 0), so the guest sees no
+ * jump in time. Returns 0, -EINVAL for a missing or bad section, or -errno of the ioctl. */
+int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, char *err, size_t errlen);
+
+/* ---- dirty pages of guest RAM (diff snapshots) ----
+ *
+ * Page i of guest RAM is the i-th 4 KiB page counting through mem's regions in order (region 0,
+ * then region 1): the memory file's page order. A bitmap covers kvm_dirty_bitmap_words(mem)
+ * 64-bit words, bit i of word i / 64 for page i.
+ *
+ * KVM logs only the guest's own writes (its vCPUs, through its page tables). Writes the VMM
+ * makes to guest RAM itself (virtio devices filling buffers and used rings, loaders) are NOT in
+ * the log: a diff snapshot must add the pages its device models wrote, or save with devices
+ * quiesced and their rings in the device state. */
+
+/* Words of a bitmap for every page of `mem`. */
+size_t kvm_dirty_bitmap_words(const struct guest_mem *mem);
+
+/* Re-registers every slot of kvm_map_memory() (slot i = region i) with KVM_MEM_LOG_DIRTY_PAGES.
+ * From then on KVM logs the pages the guest writes. Returns 0 or -errno (logged). */
+int kvm_dirty_log_start(struct kvm *kvm, const struct guest_mem *mem);
+
+/* Re-registers the slots without dirty logging (a failed migration gives the guest back its
+ * full write speed). Returns 0 or -errno (logged). */
+int kvm_dirty_log_stop(struct kvm *kvm, const struct guest_mem *mem);
+
+/* Fills `bitmap` (kvm_dirty_bitmap_words(mem) words) with the pages written since logging
+ * started or since the last call: KVM_GET_DIRTY_LOG of each slot, which also clears KVM's log.
+ * Returns 0 or -errno (logged; -ENOENT-like errors when logging was not started). */
+int kvm_dirty_log_get(struct kvm *kvm, const struct guest_mem *mem, uint64_t *bitmap);
+
+#endif

@@ -1,0 +1,588 @@
+/* Command-line parsing into a struct vm_config. */
+#include "vmm/cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/layout.h"
+#include "base/parse.h"
+#include "firmware/fdt.h"
+#include "host/sandbox/sandbox.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/migration/stream/mig_url.h"
+#include "vmm/snapshot/restore_paths.h"
+
+#define VMM_VERSION "0.1.0"
+
+/* Options of the core; the devices' options come from vmm/descriptors/device_table.h and get the
+ * values from OPT_DEVICE up, in table order. */
+enum {
+	OPT_DEBUG_EXIT = 256,
+	OPT_KVM,
+	OPT_TRANSPORT,
+	OPT_DTB,
+	OPT_DUMP_DTB,
+	OPT_BOOT_TIMER,
+	OPT_HUGEPAGES,
+	OPT_SMT,
+	OPT_API_SOCK,
+	OPT_CONFIG_FILE,
+	OPT_RESTORE,
+	OPT_TRACK_DIRTY,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_LANDLOCK,
+	OPT_LANDLOCK_RULES,
+	OPT_IO_POLL,
+	OPT_CHECK_KVM,
+	OPT_MMDS_SIZE_LIMIT,
+	OPT_MIGRATE_FROM,
+	OPT_MEM_SHARED,
+	OPT_DEVICE = 512,
+};
+
+static const struct option core_options[] = {
+    {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'i'},
+    {"append", required_argument, NULL, 'a'},
+    {"mem", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, 'c'},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
+    {"dtb", no_argument, NULL, OPT_DTB},
+    {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
+    {"kvm", required_argument, NULL, OPT_KVM},
+    {"check-kvm", no_argument, NULL, OPT_CHECK_KVM},
+    {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
+    {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
+    {"smt", no_argument, NULL, OPT_SMT},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"restore", required_argument, NULL, OPT_RESTORE},
+    {"migrate-from", required_argument, NULL, OPT_MIGRATE_FROM},
+    {"mem-shared", no_argument, NULL, OPT_MEM_SHARED},
+    {"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
+    {"user", required_argument, NULL, OPT_USER},
+    {"landlock", required_argument, NULL, OPT_LANDLOCK},
+    {"landlock-rules", required_argument, NULL, OPT_LANDLOCK_RULES},
+    {"io-poll", required_argument, NULL, OPT_IO_POLL},
+    {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+};
+
+#define NCORE	    (sizeof(core_options) / sizeof(core_options[0]))
+#define MAX_OPTIONS 64
+
+/* The device option with getopt value `val` (>= OPT_DEVICE), or NULL. */
+static const struct device_option *device_option(int val)
+{
+	int n = val - OPT_DEVICE;
+	for (int i = 0; device_table[i]; i++)
+		for (const struct device_option *o = device_table[i]->options; o->name; o++)
+			if (n-- == 0)
+				return o;
+	return NULL;
+}
+
+/* getopt_long()'s array: the core's options, then every device option of the table. */
+static const struct option *all_options(void)
+{
+	static struct option opts[MAX_OPTIONS + 1];
+	size_t n = 0;
+	for (; n < NCORE; n++)
+		opts[n] = core_options[n];
+	int val = OPT_DEVICE;
+	for (int i = 0; device_table[i]; i++)
+		for (const struct device_option *o = device_table[i]->options; o->name; o++) {
+			if (n < MAX_OPTIONS)
+				opts[n++] = (struct option){o->name, o->has_arg, NULL, val};
+			val++;
+		}
+	opts[n] = (struct option){NULL, 0, NULL, 0};
+	return opts;
+}
+
+void cli_usage(FILE *out)
+{
+	fputs("Usage: vmm [OPTIONS] --kernel PATH\n"
+	      "       vmm [OPTIONS] --config-file FILE\n"
+	      "       vmm [OPTIONS] --api-sock PATH\n"
+	      "       vmm [OPTIONS] --restore DIR\n"
+	      "       vmm [OPTIONS] --migrate-from unix:PATH|tcp:HOST:PORT\n"
+	      "Boots an x86_64 guest on KVM.\n"
+	      "\n"
+	      "Boot:\n"
+	      "  -k, --kernel PATH     kernel to boot: a Linux bzImage (64-bit boot protocol) or "
+	      "any\n"
+	      "                        ELF with a Xen PVH note (vmlinux, the test guests)\n"
+	      "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n"
+	      "  -a, --append CMDLINE  kernel command line\n"
+	      "\n"
+	      "Machine:\n"
+	      "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
+	      "                        default 256M\n"
+	      "  -c, --cpus N          number of vCPUs, 1-64; default 1\n"
+	      "      --smt             two threads per core in the guest's CPU topology (vCPUs\n"
+	      "                        2k and 2k+1 share core k; --cpus 1 or even), as\n"
+	      "                        Firecracker's machine-config smt\n"
+	      "      --hugepages       back guest RAM with transparent huge pages (fewer TLB\n"
+	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
+	      "      --mem-shared      guest RAM in one shared memory file (memfd), so that a\n"
+	      "                        local migration can hand it over without a copy\n"
+	      "      --io-poll USEC    longest window a virtio I/O thread polls its queues and\n"
+	      "                        backend before sleeping (adaptive: it shrinks to nothing\n"
+	      "                        on an idle device); 0 turns polling off; default 256\n"
+	      "                        where every I/O thread has a host CPU beside the vCPUs,\n"
+	      "                        else 64\n"
+	      "\n"
+	      "Devices:\n",
+	      out);
+	for (int i = 0; device_table[i]; i++)
+		for (const struct device_option *o = device_table[i]->options; o->name; o++)
+			fputs(o->usage, out);
+	fputs(
+	    "      --transport mmio|pci\n"
+	    "                        how the virtio devices named AFTER it reach the guest:\n"
+	    "                          mmio  virtio-mmio windows, listed on the kernel command "
+	    "line\n"
+	    "                          pci   modern virtio-pci with MSI-X on PCI bus 0\n"
+	    "                        default mmio; may be repeated to mix transports\n"
+	    "      --dtb             give the guest a device tree of the machine: bzImage in a\n"
+	    "                        SETUP_DTB setup_data, PVH as the module after the initrd\n"
+	    "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
+	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
+	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
+	    "      --boot-timer      Firecracker boot timer (byte 123 to MMIO 0xc0000000 or\n"
+	    "                        port 0x3f0); print boot phase times on stderr at exit\n"
+	    "\n"
+	    "Control:\n"
+	    "      --api-sock PATH   serve the HTTP API (Firecracker-compatible, JSON) on a Unix\n"
+	    "                        socket at PATH; without --kernel or --config-file the VMM\n"
+	    "                        waits to be configured and started over it\n"
+	    "      --mmds-size-limit BYTES  the MMDS store's limit (PUT/PATCH /mmds; default\n"
+	    "                        51200, Firecracker's)\n"
+	    "      --config-file FILE  the whole VM as JSON in the API's schema (Firecracker's\n"
+	    "                        --config-file layout); starts at once; not with --kernel\n"
+	    "      --restore DIR     resume the snapshot in DIR (DIR/state, DIR/memory, made by\n"
+	    "                        PUT /snapshot/create); --net tap=NAME[,mac=MAC] options\n"
+	    "                        given with it replace the snapshot's taps (and MACs) in\n"
+	    "                        order, --disk PATH[,id=ID] its disk files; it opens only\n"
+	    "                        files under DIR, given so, or in --landlock-rules, and\n"
+	    "                        taps given so; not with --kernel\n"
+	    "      --migrate-from unix:PATH|tcp:HOST:PORT\n"
+	    "                        receive a migrating VM: listen there (a Unix PATH must not\n"
+	    "                        exist; TCP binds HOST:PORT only, trusted networks only:\n"
+	    "                        nothing is encrypted), take one source, then run its VM;\n"
+	    "                        the source brings the whole VM: not with --kernel,\n"
+	    "                        --config-file, --restore or options that shape the VM\n"
+	    "      --track-dirty-pages  log the pages written since the last snapshot, so a\n"
+	    "                        Diff snapshot writes only those (costs some speed)\n"
+	    "\n"
+	    "Sandbox:\n"
+	    "      --seccomp on|log|off  per-thread seccomp filters (default on: a forbidden\n"
+	    "                        system call kills the VMM; log: it is allowed and the\n"
+	    "                        kernel logs it, with the thread's name (dmesg); off: no\n"
+	    "                        filter). Capabilities are dropped in every case.\n"
+	    "      --user UID:GID    run as this user and group once /dev/kvm, the taps and the\n"
+	    "                        disks are open (files the VM uses later, like snapshots,\n"
+	    "                        must be theirs to write)\n"
+	    "      --landlock on|off  once the VM is set up, the VMM may open only its disks'\n"
+	    "                        directories, its sockets' and --landlock-rules' paths\n"
+	    "                        (default on where the kernel has Landlock; -v -v lists)\n"
+	    "      --landlock-rules PATH:ro|rw[,...]  more paths for later API requests (a\n"
+	    "                        snapshot directory); rw: create, write, rename there\n"
+	    "\n"
+	    "Other:\n"
+	    "      --kvm PATH        KVM device; default /dev/kvm\n"
+	    "      --check-kvm       say in one line whether KVM (--kvm PATH) can run a VM here,\n"
+	    "                        which kind (hardware or emulated) or why not and the fix;\n"
+	    "                        exit 0 when usable, 1 when not; needs no other option\n"
+	    "  -v, --verbose         more messages (twice: debug, e.g. unclaimed I/O)\n"
+	    "  -q, --quiet           errors only\n"
+	    "  -h, --help            this text\n"
+	    "  -V, --version         version\n"
+	    "\n"
+	    "Exit status: 0 the guest powered off or reset, or its VM migrated away; 1 VMM\n"
+	    "or KVM error (a failed incoming migration); 2 bad\n"
+	    "command line or image; 4 guest triple fault; 128+N stopped by signal N;\n"
+	    "odd values (V << 1) | 1 from --debug-exit.\n",
+	    out);
+}
+
+static enum cli_result usage_error(const char *fmt, const char *arg)
+{
+	fputs("vmm: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'vmm --help' for more information.\n", stderr);
+	return CLI_EXIT_USAGE;
+}
+
+static enum cli_result parse_mem(const char *arg, struct vm_config *cfg)
+{
+	uint64_t v;
+	int err = parse_size(arg, MIB(1), &v);
+	if (err == -ERANGE || (!err && v > GUEST_RAM_MAX))
+		return usage_error("--mem %s: too large (at most 1T)", arg);
+	if (err)
+		return usage_error("--mem %s: not a size (try 256M or 2G)", arg);
+	if (v < MIB(2) || v % KIB(4))
+		return usage_error("--mem %s: must be at least 2M and a multiple of 4K", arg);
+	cfg->mem_size = v;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_cpus(const char *arg, struct vm_config *cfg)
+{
+	uint64_t v;
+	if (parse_uint(arg, 1, CLI_MAX_CPUS, &v))
+		return usage_error("--cpus %s: must be a whole number from 1 to 64", arg);
+	cfg->ncpus = (unsigned)v;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_io_poll(const char *arg, struct vm_config *cfg)
+{
+	uint64_t us;
+
+	if (parse_uint(arg, 0, CLI_MAX_IO_POLL_US, &us))
+		return usage_error("--io-poll %s: microseconds, 0 to 1000", arg);
+	cfg->io_poll_us = (unsigned)us;
+	return CLI_RUN;
+}
+
+static enum cli_result parse_transport(const char *arg, struct vm_config *cfg)
+{
+	if (strcmp(arg, "mmio") == 0)
+		cfg->transport = TRANSPORT_MMIO;
+	else if (strcmp(arg, "pci") == 0)
+		cfg->transport = TRANSPORT_PCI;
+	else
+		return usage_error("--transport %s: expected mmio or pci", arg);
+	return CLI_RUN;
+}
+
+/* A device option from the table: its parser fills `err`, the message is printed here once. */
+static enum cli_result parse_device(const struct device_option *o, const char *arg,
+				    struct vm_config *cfg)
+{
+	char err[256] = "";
+	if (o->parse(cfg, arg, err, sizeof(err)) == 0)
+		return CLI_RUN;
+	/* As the user wrote it: "--rng=ARG" for an optional argument, "--disk ARG" otherwise. */
+	const char *sep = !arg ? "" : o->has_arg == optional_argument ? "=" : " ";
+	fprintf(stderr, "vmm: --%s%s%s: %s\nTry 'vmm --help' for more information.\n", o->name, sep,
+		arg ? arg : "", err[0] ? err : "invalid value");
+	return CLI_EXIT_USAGE;
+}
+
+static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg)
+{
+	switch (opt) {
+	case 'k':
+		cfg->kernel = arg;
+		return CLI_RUN;
+	case 'i':
+		cfg->initrd = arg;
+		return CLI_RUN;
+	case 'a':
+		cfg->append = arg;
+		return CLI_RUN;
+	case 'm':
+		return parse_mem(arg, cfg);
+	case 'c':
+		return parse_cpus(arg, cfg);
+	case OPT_TRANSPORT:
+		return parse_transport(arg, cfg);
+	case OPT_DEBUG_EXIT:
+		cfg->debug_exit = true;
+		return CLI_RUN;
+	case OPT_BOOT_TIMER:
+		cfg->boot_timer = true;
+		return CLI_RUN;
+	case OPT_HUGEPAGES:
+		cfg->hugepages = true;
+		return CLI_RUN;
+	case OPT_SMT:
+		cfg->smt = true;
+		return CLI_RUN;
+	case OPT_API_SOCK:
+		cfg->api_sock = arg;
+		return CLI_RUN;
+	case OPT_MMDS_SIZE_LIMIT: {
+		uint64_t v;
+		if (parse_uint(arg, 1, CLI_MAX_MMDS_SIZE, &v))
+			return usage_error("--mmds-size-limit %s: bytes, 1..67108864", arg);
+		cfg->mmds_size_limit = (size_t)v;
+		return CLI_RUN;
+	}
+	case OPT_CONFIG_FILE:
+		cfg->config_file = arg;
+		return CLI_RUN;
+	case OPT_RESTORE:
+		cfg->restore = arg;
+		return CLI_RUN;
+	case OPT_MIGRATE_FROM: {
+		struct mig_url u;
+		char why[200];
+		if (mig_url_parse(arg, 1, &u, why, sizeof(why)))
+			return usage_error("--migrate-from: %s", why);
+		cfg->migrate_from = arg;
+		return CLI_RUN;
+	}
+	case OPT_MEM_SHARED:
+		cfg->mem_shared = true;
+		return CLI_RUN;
+	case OPT_TRACK_DIRTY:
+		cfg->track_dirty_pages = true;
+		return CLI_RUN;
+	case OPT_IO_POLL:
+		return parse_io_poll(arg, cfg);
+	case OPT_SECCOMP:
+		if (sandbox_parse_mode(arg, &cfg->seccomp))
+			return usage_error("--seccomp %s: on, log or off", arg);
+		return CLI_RUN;
+	case OPT_USER:
+		if (sandbox_parse_user(arg, &cfg->uid, &cfg->gid))
+			return usage_error("--user %s: UID:GID, two numbers", arg);
+		cfg->switch_user = true;
+		return CLI_RUN;
+	case OPT_LANDLOCK:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return usage_error("--landlock %s: on or off", arg);
+		cfg->landlock_off = !strcmp(arg, "off");
+		return CLI_RUN;
+	case OPT_LANDLOCK_RULES:
+		cfg->landlock_rules = arg;
+		return CLI_RUN;
+	case OPT_DTB:
+	case OPT_DUMP_DTB:
+		if (!machine_fdt_supported())
+			return usage_error("--%s: this vmm was built without libfdt",
+					   opt == OPT_DTB ? "dtb" : "dump-dtb");
+		cfg->dtb |= opt == OPT_DTB;
+		cfg->dump_dtb = opt == OPT_DUMP_DTB ? arg : cfg->dump_dtb;
+		return CLI_RUN;
+	case OPT_KVM:
+		cfg->kvm_path = arg;
+		return CLI_RUN;
+	case OPT_CHECK_KVM:
+		cfg->check_kvm = true;
+		return CLI_RUN;
+	case 'v':
+		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
+		return CLI_RUN;
+	case 'q':
+		cfg->verbosity = -1;
+		return CLI_RUN;
+	case 'h':
+		cli_usage(stdout);
+		return CLI_EXIT_OK;
+	case 'V':
+		printf("vmm %s\n", VMM_VERSION);
+		return CLI_EXIT_OK;
+	default:
+		if (opt >= OPT_DEVICE && device_option(opt))
+			return parse_device(device_option(opt), arg, cfg);
+		/* getopt already said what was wrong */
+		fputs("Try 'vmm --help' for more information.\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+}
+
+void cli_config_init(struct vm_config *cfg)
+{
+	*cfg = (struct vm_config){
+	    .mem_size = CLI_DEFAULT_MEM,
+	    .ncpus = 1,
+	    .kvm_path = "/dev/kvm",
+	    .append = "",
+	    .io_poll_us = CLI_IO_POLL_AUTO,
+	};
+}
+
+int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
+		      size_t errlen)
+{
+	return cli_apply(cfg, name, arg, err, errlen);
+}
+
+/* Options that say how this VMM process runs, not what the VM is: never recorded. */
+static bool recordable(int opt)
+{
+	switch (opt) {
+	case OPT_API_SOCK:
+	case OPT_MMDS_SIZE_LIMIT:
+	case OPT_CONFIG_FILE:
+	case OPT_RESTORE:
+	case OPT_MIGRATE_FROM:
+	case OPT_KVM:
+	case OPT_CHECK_KVM:
+	case OPT_SECCOMP:
+	case OPT_USER:
+	case OPT_LANDLOCK:
+	case OPT_LANDLOCK_RULES:
+	case OPT_DUMP_DTB:
+	case 'v':
+	case 'q':
+	case 'h':
+	case 'V':
+		return false;
+	default:
+		return true;
+	}
+}
+
+static const struct option *option_by_val(int val)
+{
+	for (const struct option *o = all_options(); o->name; o++)
+		if (o->val == val)
+			return o;
+	return NULL;
+}
+
+int cli_record(struct vm_config *cfg, const char *name, const char *arg)
+{
+	if (cfg->nrecorded == CLI_MAX_RECORDED)
+		return -E2BIG;
+	struct cli_record *r = &cfg->recorded[cfg->nrecorded];
+	r->name = strdup(name);
+	r->arg = arg ? strdup(arg) : NULL;
+	if (!r->name || (arg && !r->arg)) {
+		free(r->name);
+		free(r->arg);
+		return -ENOMEM;
+	}
+	cfg->nrecorded++;
+	return 0;
+}
+
+/* Takes back the records past `n` (a failed apply). */
+static void unrecord_to(struct vm_config *cfg, int n)
+{
+	while (cfg->nrecorded > n) {
+		struct cli_record *r = &cfg->recorded[--cfg->nrecorded];
+		free(r->name);
+		free(r->arg);
+		*r = (struct cli_record){0};
+	}
+}
+
+void cli_unrecord_to(struct vm_config *cfg, int n)
+{
+	unrecord_to(cfg, n);
+}
+
+int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *err, size_t errlen)
+{
+	const struct option *o = NULL;
+	for (const struct option *p = all_options(); p->name && !o; p++)
+		if (!strcmp(p->name, name))
+			o = p;
+	if (!o || !recordable(o->val)) {
+		snprintf(err, errlen, "no option --%s to apply", name);
+		return -EINVAL;
+	}
+	if ((o->has_arg == required_argument && !arg) || (o->has_arg == no_argument && arg)) {
+		snprintf(err, errlen, "--%s %s an argument", name, arg ? "takes no" : "needs");
+		return -EINVAL;
+	}
+	int n = cfg->nrecorded, r = cli_record(cfg, name, arg);
+	if (r) {
+		snprintf(err, errlen, "--%s: %s", name, strerror(-r));
+		return r;
+	}
+	/* The parsers keep pointers to their argument (--kernel): give them the record's copy. */
+	const char *copy = cfg->recorded[n].arg;
+	if (o->val >= OPT_DEVICE) {
+		r = device_option(o->val)->parse(cfg, copy, err, errlen);
+	} else if (parse_one(o->val, copy, cfg) != CLI_RUN) { /* it printed why */
+		snprintf(err, errlen, "--%s %s: invalid value", name, arg ? arg : "");
+		r = -EINVAL;
+	}
+	if (r)
+		unrecord_to(cfg, n);
+	return r;
+}
+
+int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err, size_t errlen)
+{
+	cli_config_init(cfg);
+	for (int i = 0; i < n; i++) {
+		int r = cli_apply(cfg, rec[i].name, rec[i].arg, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* What must come with what once every option is read. */
+static enum cli_result check_combination(int argc, char **argv, const struct vm_config *cfg)
+{
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg->check_kvm)
+		return CLI_CHECK_KVM; /* the probe needs nothing else */
+	if (cfg->restore && (cfg->kernel || cfg->config_file))
+		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
+					 "or --config-file");
+	if (cfg->migrate_from && (cfg->kernel || cfg->config_file || cfg->restore || cfg->dump_dtb))
+		return usage_error("%s",
+				   "--migrate-from: the source brings the whole VM: give it "
+				   "without --kernel, --config-file, --restore or --dump-dtb");
+	if (cfg->migrate_from && cfg->nrecorded)
+		return usage_error("--migrate-from: the source brings the whole VM: --%s cannot "
+				   "change it",
+				   cfg->recorded[0].name);
+	if (cfg->config_file && cfg->kernel)
+		return usage_error("%s", "--config-file describes the whole VM: give it without "
+					 "--kernel");
+	if (!cfg->kernel && !cfg->config_file && !cfg->api_sock && !cfg->restore &&
+	    !cfg->migrate_from)
+		return usage_error("%s", "no kernel given (--kernel PATH, --config-file FILE or "
+					 "--api-sock PATH)");
+	if (cfg->dump_dtb && !cfg->kernel)
+		return usage_error("%s", "--dump-dtb needs --kernel");
+	if (cfg->smt && cfg->ncpus > 1 && cfg->ncpus % 2)
+		return usage_error("%s", "--smt needs --cpus 1 or an even number (two threads "
+					 "per core)");
+	return CLI_RUN;
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	/* the directory the command line's relative paths start from, for a restore's check of
+	 * the paths a snapshot names; now, before any thread is confined */
+	restore_paths_init();
+	cli_config_init(cfg);
+	optind = 0; /* full re-initialisation, so tests can parse several times */
+	opterr = 1;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:vqhV", all_options(), NULL)) != -1) {
+		enum cli_result r = parse_one(opt, optarg, cfg);
+		const struct option *o =
+		    r == CLI_RUN && recordable(opt) ? option_by_val(opt) : NULL;
+		if (o && cli_record(cfg, o->name, optarg))
+			r = usage_error("%s", "too many options to record");
+		if (r != CLI_RUN) {
+			cli_free(cfg);
+			return r;
+		}
+	}
+	enum cli_result r = check_combination(argc, argv, cfg);
+	if (r != CLI_RUN && r != CLI_CHECK_KVM)
+		cli_free(cfg);
+	return r;
+}
+
+void cli_free(struct vm_config *cfg)
+{
+	unrecord_to(cfg, 0);
+	device_cfg_free_all(cfg);
+}

@@ -1,0 +1,119 @@
+/* The command line: every option, its parsing and the usage text. */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "host/sandbox/sandbox.h"
+#include "host/ui/console.h"
+
+#define CLI_MAX_CPUS	     64
+#define CLI_DEFAULT_MEM	     (256ULL << 20)
+#define CLI_IO_POLL_AUTO     UINT32_MAX /* --io-poll not given: vmm/vm/io_poll.h chooses */
+#define CLI_MAX_IO_POLL_US   1000	/* the --help and error texts say so */
+#define CLI_MAX_DISKS	     8
+#define CLI_MAX_NICS	     4
+#define CLI_MAX_DEVICE_KINDS 16 /* entries of vmm/descriptors/device_table.c */
+#define CLI_MAX_RECORDED     96 /* options recorded for a snapshot's configuration */
+
+/* The largest --mmds-size-limit: 64 MiB. */
+#define CLI_MAX_MMDS_SIZE (64u << 20)
+
+/* One option as it was applied ("mem", "512M"; arg NULL for a flag). */
+struct cli_record {
+	char *name;
+	char *arg;
+};
+
+/* How a virtio device reaches the guest. */
+enum virtio_transport { TRANSPORT_MMIO, TRANSPORT_PCI };
+
+struct mmds;
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *append;
+	uint64_t mem_size;
+	unsigned ncpus;
+	/* --transport applies to the device options after it (default mmio). */
+	enum virtio_transport transport; /* the one in effect while parsing */
+	bool debug_exit;
+	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
+	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */
+	bool mem_shared;      /* --mem-shared: guest RAM in one memfd (local migration) */
+	bool smt;	      /* --smt: two threads per core in CPUID (cpus 1 or even) */
+	unsigned io_poll_us;  /* --io-poll: I/O threads' polling window cap (virtio/core/poll.h),
+			       * or CLI_IO_POLL_AUTO */
+	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
+	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
+	const char *kvm_path;
+	bool check_kvm; /* --check-kvm: probe kvm_path, print one line, exit (CLI_CHECK_KVM) */
+	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
+	size_t mmds_size_limit; /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
+	/* The API's MMDS (virtio/net/mmds/mmds.h), kept in snapshots; NULL without one. Set by the
+	 * control thread (vmm/api/control.c), never parsed. */
+	struct mmds *mmds;
+	const char *config_file; /* --config-file FILE: the VM as JSON in the API's schema */
+	int verbosity;		 /* 0 = info, 1+ = debug, -1 = errors only */
+	/* The configuration blocks of devices that keep theirs private (device_cfg() in
+	 * vmm/descriptors/device_table.h), indexed like device_table[]; NULL until the device's
+	 * option is given. A new device needs no field above. */
+	void *device_cfg[CLI_MAX_DEVICE_KINDS];
+	/* Every option that shapes the VM, in the order applied (command line, config file, API):
+	 * a snapshot saves it and a restore replays it through the same parsers (cli_replay()),
+	 * so the restored VM has the same devices in the same order. Not recorded: how the VMM
+	 * itself runs (--api-sock, --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
+	struct cli_record recorded[CLI_MAX_RECORDED];
+	int nrecorded;
+	const char *restore; /* --restore DIR: a snapshot to resume (vmm/snapshot/vm_snapshot.h) */
+	const char *migrate_from;   /* --migrate-from URL: receive a migrating VM (vm_migrate.h) */
+	bool track_dirty_pages;	    /* --track-dirty-pages: for Diff snapshots */
+	enum sandbox_mode seccomp;  /* --seccomp on|log|off (host/sandbox/sandbox.h) */
+	bool switch_user;	    /* --user UID:GID */
+	bool landlock_off;	    /* --landlock off (host/sandbox/sandbox.h) */
+	const char *landlock_rules; /* --landlock-rules PATH:ro|rw,... */
+	unsigned uid, gid;
+};
+
+enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CHECK_KVM };
+
+/* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
+ * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK; with
+ * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path). */
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
+
+/* The defaults cli_parse() starts from (256 MiB, 1 vCPU, console on stdio). */
+void cli_config_init(struct vm_config *cfg);
+
+/* Applies one device option (`name` without "--", e.g. "disk", "net") as if it were on the command
+ * line, with cfg->transport in effect: the API builds its configuration through the very parsers
+ * the command line uses. Returns 0, or -errno with the reason in err[0..errlen). */
+int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
+		      size_t errlen);
+
+/* Applies one option by its long name (core or device) and records it; what the API and a
+ * restore use. Returns 0, or -errno with the reason in err[0..errlen). */
+int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *err, size_t errlen);
+
+/* Records an option applied without its parser (the API sets kernel, memory and vCPUs
+ * directly). Returns 0 or -ENOMEM / -E2BIG. */
+int cli_record(struct vm_config *cfg, const char *name, const char *arg);
+
+/* Drops the records past the first `n` (a caller undoing what it applied). */
+void cli_unrecord_to(struct vm_config *cfg, int n);
+
+/* A fresh configuration (cli_config_init()) with `n` recorded options applied in order.
+ * Returns 0, or -errno with the reason (naming the option) in err[0..errlen). */
+int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err,
+	       size_t errlen);
+
+/* Frees what cli_parse() allocated (the records, the devices' configuration blocks). */
+void cli_free(struct vm_config *cfg);
+
+/* Writes the full usage text. */
+void cli_usage(FILE *out);
+
+#endif

@@ -1,0 +1,24 @@
+/* --console: the guest console's host side (COM1, and hvc0 with "virtio"), a device
+ * descriptor like the others (vmm/descriptors/device_table.h), its configuration in its own block.
+ */
+#ifndef VMM_MACHINE_DEV_CONSOLE_H
+#define VMM_MACHINE_DEV_CONSOLE_H
+
+#include <stdbool.h>
+
+#include "host/ui/console.h"
+#include "vmm/cli/cli.h"
+
+struct dev_console_cfg {
+	enum console_mode mode;
+	const char *path; /* CONSOLE_MODE_FILE: inside the option's argument */
+	bool virtio;	  /* "virtio": hvc0 on the host console, COM1 for early boot */
+	enum virtio_transport transport; /* hvc0's, the one in effect at --console virtio */
+};
+
+extern const struct device_desc device_console;
+
+/* What --console gave, or its default: COM1 on stdio, no hvc0. */
+struct dev_console_cfg dev_console_config(const struct vm_config *cfg);
+
+#endif

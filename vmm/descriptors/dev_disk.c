@@ -1,0 +1,365 @@
+/* --disk: virtio-blk disks (virtio/blk/blk.h), created first so the first --disk is /dev/vda. */
+#include "vmm/descriptors/dev_disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/host_path.h"
+#include "base/log.h"
+#include "virtio/blk/blk.h"
+#include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/vm/vm.h"
+
+static const struct dev_disk_cfg *disks_of(const struct vm_config *cfg)
+{
+	return device_cfg_find(cfg, &device_disk);
+}
+
+int dev_disk_count(const struct vm_config *cfg)
+{
+	const struct dev_disk_cfg *c = disks_of(cfg);
+	return c ? c->n : 0;
+}
+
+const struct virtio_blk_opts *dev_disk_opts(const struct vm_config *cfg, int i)
+{
+	const struct dev_disk_cfg *c = disks_of(cfg);
+	return c && i >= 0 && i < c->n ? &c->disk[i].opts : NULL;
+}
+
+struct virtio_blk_opts *dev_disk_opts_edit(struct vm_config *cfg, int i)
+{
+	struct dev_disk_cfg *c = disks_of(cfg) ? device_cfg(cfg, &device_disk) : NULL;
+	return c && i >= 0 && i < c->n ? &c->disk[i].opts : NULL;
+}
+
+int dev_disk_find_id(const struct vm_config *cfg, const char *id)
+{
+	for (int i = 0; id[0] && i < dev_disk_count(cfg); i++)
+		if (!strcmp(dev_disk_opts(cfg, i)->id, id))
+			return i;
+	return -1;
+}
+
+/* Whether `o`, parsed after the disks of `c`, may join them: the API finds a drive by its id,
+ * and one disk at most is the root. */
+static int check_new_disk(const struct vm_config *cfg, const struct dev_disk_cfg *c,
+			  const struct virtio_blk_opts *o, char *err, size_t errlen)
+{
+	int same_id = dev_disk_find_id(cfg, o->id);
+	if (same_id >= 0) {
+		snprintf(err, errlen, "id=%s: disk %d has that id already", o->id, same_id);
+		return -EINVAL;
+	}
+	for (int i = 0; o->root && i < c->n; i++) {
+		if (c->disk[i].opts.root) {
+			snprintf(err, errlen, "root: disk %d is the root device already", i);
+			return -EINVAL;
+		}
+	}
+	if (dev_vu_blk_id_taken(cfg, o->id)) {
+		snprintf(err, errlen, "id=%s: a vhost-user disk has that id already", o->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/descriptors/dev_vhost_user.c */
+		return dev_vu_blk_parse(cfg, arg, err, errlen);
+	struct dev_disk_cfg *c = device_cfg(cfg, &device_disk);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (c->n == CLI_MAX_DISKS) {
+		snprintf(err, errlen, "at most %d disks", CLI_MAX_DISKS);
+		return -E2BIG;
+	}
+	struct virtio_blk_opts *o = &c->disk[c->n].opts;
+	int r = virtio_blk_opts_parse(arg, o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	r = check_new_disk(cfg, c, o, err, errlen);
+	if (r) {
+		virtio_blk_opts_free(o);
+		return r;
+	}
+	c->disk[c->n++].transport = cfg->transport;
+	return 0;
+}
+
+/* A file the user marked read-only (no write bit) is not written behind their back, even by
+ * root, whom open() would let: without ,ro it is refused. */
+static int check_mode(const struct virtio_blk_opts *o, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		log_error("disk %s: not a regular file or a block device", o->path);
+		return -EINVAL;
+	}
+	if (!o->ro && S_ISREG(st->st_mode) && !(st->st_mode & 0222)) {
+		log_error("disk %s: the file is read-only (mode %03o): add ,ro or make it writable",
+			  o->path, (unsigned)(st->st_mode & 0777));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Disk `i` opened in the mode and with the lock virtio-blk takes (disk.c), then closed:
+ * its problems are the user's and are said before KVM is opened. `st` gets its identity. */
+static int check_one(const struct virtio_blk_opts *o, struct stat *st)
+{
+	/* host_path_open(): a FIFO, a character device or a file of /proc is refused at once. */
+	char msg[HOST_PATH_ERR_MAX];
+	int fd = host_path_open(o->path, o->ro ? O_RDONLY : O_RDWR, 0,
+				HOST_PATH_REGULAR | HOST_PATH_BLOCK, msg, sizeof(msg)),
+	    err = 0;
+	if (fd < 0) {
+		bool ro_hint = !o->ro && (fd == -EACCES || fd == -EROFS || fd == -EPERM) &&
+			       !strstr(msg, "never opens");
+		log_error("disk %s%s%s", msg, o->ro ? " (opening it read-only)" : "",
+			  ro_hint ? " (add ,ro to use it read-only)" : "");
+		return fd;
+	}
+	if (fstat(fd, st) < 0)
+		err = -errno;
+	if (!err)
+		err = check_mode(o, st);
+	if (!err && !o->unlocked && flock(fd, (o->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		log_error("disk %s: cannot lock it (%s): is another VMM using it?", o->path,
+			  strerror(errno));
+		err = -EBUSY;
+	}
+	close(fd);
+	return err;
+}
+
+int dev_disk_check_file(const struct virtio_blk_opts *o)
+{
+	struct stat st;
+	return check_one(o, &st);
+}
+
+/* A root disk and a root pmem device would both name root= on the command line. */
+static int check_one_root(const struct vm_config *cfg)
+{
+	const struct dev_pmem_cfg *pmem = device_cfg_find(cfg, &device_pmem);
+	for (int i = 0; i < dev_disk_count(cfg); i++) {
+		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
+		for (int j = 0; o->root && pmem && j < pmem->n; j++)
+			if (pmem->dev[j].opts.root) {
+				log_error(
+				    "disk %s and pmem %s are both marked root: one root device "
+				    "at most",
+				    o->path, pmem->dev[j].opts.path);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+/* Every disk opens and locks, and no file is given twice where one of them is writable (two
+ * writers, or a writer under a reader, would corrupt it: the guest does not know they are one). */
+static int check_disks(const struct vm_config *cfg)
+{
+	int root_err = check_one_root(cfg);
+	if (root_err)
+		return root_err;
+	struct stat st[CLI_MAX_DISKS];
+	for (int i = 0; i < dev_disk_count(cfg); i++) {
+		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
+		int err = check_one(o, &st[i]);
+		if (err)
+			return err;
+		for (int j = 0; j < i; j++) {
+			const struct virtio_blk_opts *other = dev_disk_opts(cfg, j);
+			if (st[j].st_dev != st[i].st_dev || st[j].st_ino != st[i].st_ino ||
+			    (o->ro && other->ro))
+				continue;
+			log_error("disk %s: the same file as disk %d (%s), given twice", o->path, j,
+				  other->path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* What create_disks() made, kept with the VM (device_state()). */
+struct disk_state {
+	struct virtio_dev *dev[CLI_MAX_DISKS]; /* owned by their transports */
+	char *root_cmdline;		       /* the command line with a root disk's root= added */
+};
+
+struct virtio_dev *dev_disk_device(struct vm *vm, int i)
+{
+	struct disk_state *s = device_state_find(vm, &device_disk);
+	return s && i >= 0 && i < CLI_MAX_DISKS ? s->dev[i] : NULL;
+}
+
+void dev_disk_open_unlocked(struct vm_config *cfg)
+{
+	for (int i = 0; i < dev_disk_count(cfg); i++)
+		dev_disk_opts_edit(cfg, i)->unlocked = true;
+}
+
+int dev_disk_take_locks(struct vm *vm)
+{
+	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+		struct virtio_dev *dev = dev_disk_device(vm, i);
+		int r = dev ? virtio_blk_take_back(dev) : 0; /* flock() again: no change */
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void dev_disk_release_locks(struct vm *vm)
+{
+	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+		struct virtio_dev *dev = dev_disk_device(vm, i);
+		if (dev)
+			virtio_blk_hand_over(dev); /* logged */
+	}
+}
+
+/* A root disk (`,root`) is named on the kernel command line as root=/dev/vdX, unless the
+ * command line names a root= itself (the API's is_root_device writes one, PARTUUID= or not). */
+static int add_root(struct vm *vm, struct disk_state *s, int i)
+{
+	const char *user = vm->cfg->append ? vm->cfg->append : "";
+	if (strstr(user, "root="))
+		return 0;
+	free(s->root_cmdline);
+	if (asprintf(&s->root_cmdline, "%s%sroot=/dev/vd%c %s", user, *user ? " " : "", 'a' + i,
+		     dev_disk_opts(vm->cfg, i)->ro ? "ro" : "rw") < 0) {
+		s->root_cmdline = NULL;
+		return -ENOMEM;
+	}
+	machine_set_cmdline(&vm->machine, s->root_cmdline);
+	return 0;
+}
+
+static int create_disk(struct vm *vm, struct disk_state *s, const struct dev_disk_cfg *c, int i)
+{
+	struct virtio_dev *dev;
+	if (c->disk[i].opts.root) { /* harmless on a restore: no kernel is loaded */
+		int err = add_root(vm, s, i);
+		if (err)
+			return err;
+	}
+	int err = virtio_blk_create(&dev, &c->disk[i].opts, &vm->mem);
+	if (err == -EWOULDBLOCK)
+		err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
+	if (err)
+		return err;
+	err = vm_virtio_place(vm, dev, c->disk[i].transport);
+	s->dev[i] = err ? NULL : dev; /* a failed place freed it */
+	return err;
+}
+
+static int create_disks(struct vm *vm)
+{
+	const struct dev_disk_cfg *c = disks_of(vm->cfg);
+	if (!c || !c->n)
+		return 0;
+	struct disk_state *s = device_state(vm, &device_disk);
+	if (!s) {
+		log_error("disk: out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < c->n; i++) {
+		int err = create_disk(vm, s, c, i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void destroy_disks(struct vm *vm)
+{
+	struct disk_state *s = device_state_find(vm, &device_disk);
+	if (s) {
+		free(s->root_cmdline);
+		s->root_cmdline = NULL;
+	}
+}
+
+/* The block's paths are its own (device_desc.cfg_copy, cfg_free). */
+static int copy_disks(void *dst, const void *src)
+{
+	struct dev_disk_cfg *to = dst;
+	const struct dev_disk_cfg *from = src;
+	int err = 0;
+	for (int i = 0; i < to->n; i++) {
+		const char *path = from->disk[i].opts.path;
+		to->disk[i].opts.path = path && !err ? strdup(path) : NULL;
+		if (path && !to->disk[i].opts.path)
+			err = -ENOMEM;
+	}
+	return err;
+}
+
+static void free_disks(void *block)
+{
+	struct dev_disk_cfg *c = block;
+	for (int i = 0; i < c->n; i++)
+		virtio_blk_opts_free(&c->disk[i].opts);
+}
+
+static const struct device_option disk_options[] = {
+    {"disk", required_argument,
+     "      --disk PATH[,ro][,root][,serial=ID][,cache=writeback|none][,flush=on|off]\n"
+     "             [,discard=on|off][,aio=...][,bw=...][,ops=...][,num-queues=N][,id=NAME]\n"
+     "                        a virtio-blk disk on a raw file or block device;\n"
+     "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
+     "                          ro           read-only: guest writes fail, the file is\n"
+     "                                       never written\n"
+     "                          root         the guest's root device: root=/dev/vdX\n"
+     "                                       ro|rw is added to the kernel command line\n"
+     "                                       unless it has a root= (one disk at most)\n"
+     "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
+     "                          cache=none   O_DIRECT (bypass the host page cache)\n"
+     "                          flush=off    offer no FLUSH, sync nothing (the API's\n"
+     "                                       cache_type Unsafe; a host crash may lose\n"
+     "                                       writes); default on\n"
+     "                          discard=on   DISCARD / WRITE_ZEROES punch holes\n"
+     "                          aio=auto|io_uring|sync  I/O engine; default auto\n"
+     "                          bw=SIZE:REFILL_MS[:BURST]  rate limit: SIZE bytes per\n"
+     "                                       REFILL_MS ms (token bucket), BURST bytes\n"
+     "                                       once more; e.g. bw=2M:1000 = 2 MiB/s\n"
+     "                          ops=SIZE:REFILL_MS[:BURST] the same for requests\n"
+     "                          num-queues=N  1..8 request queues, one I/O thread each\n"
+     "                          iothread-cpus=LIST  pin those threads, round-robin\n"
+     "                                       (LIST: CPUs or ranges joined by ':')\n"
+     "                          id=NAME      the drive's id in the API (drive_id);\n"
+     "                                       default driveN\n"
+     "      --disk vhost-user=PATH[,num-queues=N][,queue-size=N][,id=NAME]\n"
+     "                        a virtio-blk disk served by the vhost-user back-end on\n"
+     "                        PATH (qemu-storage-daemon --export type=vhost-user-blk);\n"
+     "                        size and limits from the back-end; after the disks above;\n"
+     "                        guest RAM becomes a shared memfd\n",
+     parse_disk},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_disk = {.name = "disk",
+					.options = disk_options,
+					.check = check_disks,
+					.create = create_disks,
+					.destroy = destroy_disks,
+					.cfg_size = sizeof(struct dev_disk_cfg),
+					.cfg_copy = copy_disks,
+					.cfg_free = free_disks,
+					.state_size = sizeof(struct disk_state),
+					.api = &dev_disk_api,
+					.built_beside_source = true};

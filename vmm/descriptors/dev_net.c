@@ -1,0 +1,201 @@
+/* --net: virtio-net NICs over a tap or libslirp (virtio/net/net.h); eth0, eth1, ... in order. */
+#include "vmm/descriptors/dev_net.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "base/log.h"
+#include "virtio/net/net.h"
+#include "virtio/net/tap.h"
+#include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/vm/io_poll.h"
+#include "vmm/vm/vm.h"
+
+static const struct dev_net_cfg *nics_of(const struct vm_config *cfg)
+{
+	return device_cfg_find(cfg, &device_net);
+}
+
+int dev_net_count(const struct vm_config *cfg)
+{
+	const struct dev_net_cfg *c = nics_of(cfg);
+	return c ? c->n : 0;
+}
+
+const struct virtio_net_opts *dev_net_opts(const struct vm_config *cfg, int i)
+{
+	const struct dev_net_cfg *c = nics_of(cfg);
+	return c && i >= 0 && i < c->n ? &c->nic[i].opts : NULL;
+}
+
+struct virtio_net_opts *dev_net_opts_edit(struct vm_config *cfg, int i)
+{
+	struct dev_net_cfg *c = nics_of(cfg) ? device_cfg(cfg, &device_net) : NULL;
+	return c && i >= 0 && i < c->n ? &c->nic[i].opts : NULL;
+}
+
+static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/descriptors/dev_vhost_user.c */
+		return dev_vu_net_parse(cfg, arg, err, errlen);
+	struct dev_net_cfg *c = device_cfg(cfg, &device_net);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (c->n == CLI_MAX_NICS) {
+		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
+		return -E2BIG;
+	}
+	int r = virtio_net_opts_parse(arg, &c->nic[c->n].opts, err, errlen);
+	if (r)
+		return r;
+	c->nic[c->n++].transport = cfg->transport;
+	return 0;
+}
+
+/* io-threads not given: one I/O thread per queue pair when the host has a CPU to spare for each
+ * beside the vCPUs, else as many threads as it has CPUs to spare (at least one). Threads beyond
+ * that only take turns on the same CPUs: each wakes for a frame or two and the driver, finding
+ * its queue unwatched, kicks (measured on 2 CPUs: docs/benchmarks.md). iothread-cpus= places
+ * the threads explicitly: then one per pair, as asked. */
+static unsigned default_io_threads(const struct virtio_net_opts *o, unsigned vcpus)
+{
+	unsigned pairs = o->queues ? o->queues : 1, cpus = host_usable_cpus(), spare;
+
+	if (o->io_threads || o->iothread_cpus.n || pairs == 1)
+		return o->io_threads;
+	if (cpus == 0)
+		return pairs;
+	spare = cpus > vcpus ? cpus - vcpus : 1;
+	return spare < pairs ? spare : pairs;
+}
+
+/* The NIC's tap opened as create() will (one queue of it) and closed again, or its tapfd=
+ * asked what it is: a missing tap, one we may not create, or a stray fd is said before KVM. */
+static int check_nic(const struct virtio_net_opts *o)
+{
+	struct ifreq ifr = {0};
+	int err = 0;
+
+	switch (o->kind) {
+	case VIRTIO_NET_TAP:
+		return net_tap_check(o->ifname, o->queues > 1);
+	case VIRTIO_NET_TAPFD:
+		if (ioctl(o->tapfd, TUNGETIFF, &ifr) < 0) {
+			log_error("virtio-net: tapfd=%d is not an open tap (TUNGETIFF: %s)",
+				  o->tapfd, strerror(errno));
+			return -ENODEV;
+		}
+		return 0;
+	case VIRTIO_NET_USER:
+		return 0;
+	}
+	return err;
+}
+
+static int check_nics(const struct vm_config *cfg)
+{
+	for (int i = 0; i < dev_net_count(cfg); i++) {
+		int err = check_nic(dev_net_opts(cfg, i));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* What create_nics() made, kept with the VM (device_state()). */
+struct nic_state {
+	struct virtio_dev *dev[CLI_MAX_NICS]; /* owned by their transports */
+	bool took_tapfd[CLI_MAX_NICS];	      /* its tapfd= is the device's (closed with it) */
+};
+
+struct virtio_dev *dev_net_device(struct vm *vm, int i)
+{
+	struct nic_state *s = device_state_find(vm, &device_net);
+	return s && i >= 0 && i < CLI_MAX_NICS ? s->dev[i] : NULL;
+}
+
+static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_cfg *c, int i)
+{
+	struct virtio_dev *dev = NULL;
+	struct virtio_net_opts o = c->nic[i].opts;
+
+	o.io_threads = default_io_threads(&o, vm->cfg->ncpus);
+	int err = virtio_net_create(&dev, &o);
+	if (err)
+		return err;
+	s->took_tapfd[i] = o.kind == VIRTIO_NET_TAPFD; /* even if the placing fails: freed then */
+	err = vm_virtio_init_and_place(vm, dev, c->nic[i].transport);
+	s->dev[i] = err ? NULL : dev;
+	return err;
+}
+
+bool dev_net_took_tapfd(struct vm *vm, int i)
+{
+	struct nic_state *s = device_state_find(vm, &device_net);
+	return s && i >= 0 && i < CLI_MAX_NICS && s->took_tapfd[i];
+}
+
+static int create_nics(struct vm *vm)
+{
+	const struct dev_net_cfg *c = nics_of(vm->cfg);
+	if (!c || !c->n)
+		return 0;
+	struct nic_state *s = device_state(vm, &device_net);
+	if (!s) {
+		log_error("net: out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < c->n; i++) {
+		int err = create_nic(vm, s, c, i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static const struct device_option net_options[] = {
+    {"net", required_argument,
+     "      --net tap=IFNAME[,mac=MAC][,queues=N][,io-threads=T][,iothread-cpus=LIST] |\n"
+     "            tapfd=N[,mac=MAC] |\n"
+     "            user[,mac=MAC][,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+     "                        a virtio-net NIC; repeatable (up to 4):\n"
+     "                          tap=IFNAME   create or attach a tap (offloads negotiated)\n"
+     "                          queues=N     1-8 queue pairs (multiqueue tap); tap= only\n"
+     "                          io-threads=T I/O threads serving the pairs (1-N, pair i on\n"
+     "                                       thread i mod T); default one per pair, fewer\n"
+     "                                       when the host has fewer CPUs beside the vCPUs\n"
+     "                          iothread-cpus=LIST  CPUs of those threads, round-robin,\n"
+     "                                       ':'-separated CPUs or ranges (0:2-3); with it\n"
+     "                                       the default is one thread per pair\n"
+     "                          tapfd=N      an already-open tap fd\n"
+     "                          user         user-mode networking (libslirp): DHCP, DNS,\n"
+     "                                       NAT, port forwards; guest 10.0.2.15\n"
+     "                          rx-bw=SIZE:REFILL_MS[:BURST]  rate limit of received frame\n"
+     "                                       bytes (token bucket), BURST once more\n"
+     "                          rx-ops=..., tx-bw=..., tx-ops=...  frames, and the\n"
+     "                                       transmit direction\n"
+     "                          id=NAME      its name in the API (iface_id), kept in\n"
+     "                                       snapshots (default net0, net1, ...)\n"
+     "      --net vhost-user=PATH[,mac=MAC][,id=NAME]\n"
+     "                        a virtio-net NIC served by the vhost-user back-end on PATH\n"
+     "                        (dpdk-testpmd, OVS-DPDK); one queue pair; after the NICs\n"
+     "                        above; guest RAM becomes a shared memfd\n",
+     parse_net},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_net = {.name = "net",
+				       .options = net_options,
+				       .check = check_nics,
+				       .create = create_nics,
+				       .cfg_size = sizeof(struct dev_net_cfg),
+				       .state_size = sizeof(struct nic_state),
+				       .api = &dev_net_api};

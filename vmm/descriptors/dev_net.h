@@ -1,0 +1,39 @@
+/* --net: virtio-net NICs (dev_net.c), their configuration block and run-time devices, and their
+ * Firecracker API bodies (dev_net_api.c). NIC i is the i-th --net that is not vhost-user
+ * (those are dev_vhost_user.h's). */
+#ifndef VMM_DEV_NET_H
+#define VMM_DEV_NET_H
+
+#include "virtio/net/options.h"
+#include "vmm/descriptors/device_table.h"
+
+/* The configuration block (device_cfg()). */
+struct dev_net_cfg {
+	int n;
+	struct {
+		struct virtio_net_opts opts;
+		enum virtio_transport transport;
+	} nic[CLI_MAX_NICS];
+};
+
+extern const struct device_desc device_net;
+/* PUT /network-interfaces/{id} and the config file's "network-interfaces" (dev_net_api.c). */
+extern const struct device_api dev_net_api;
+
+/* How many NICs `cfg` has. */
+int dev_net_count(const struct vm_config *cfg);
+/* NIC i's options, or NULL when `cfg` has no NIC i. */
+const struct virtio_net_opts *dev_net_opts(const struct vm_config *cfg, int i);
+/* The same, to change in place: the running NIC's rate limits (vmm/api/live_config.c), the MMDS
+ * it answers (vmm/api/control.c, vm_snapshot.c). */
+struct virtio_net_opts *dev_net_opts_edit(struct vm_config *cfg, int i);
+
+struct vm;
+struct virtio_dev;
+/* NIC i's virtio-net device in `vm` (owned by its transport), or NULL: none created. */
+struct virtio_dev *dev_net_device(struct vm *vm, int i);
+/* Whether NIC i's device took its tapfd= (the fd is closed with the device, or already was: a
+ * device that could not be placed): a caller that handed it over must not close it. */
+bool dev_net_took_tapfd(struct vm *vm, int i);
+
+#endif

@@ -1,0 +1,153 @@
+/* --rng: a virtio-rng fed from getrandom() (virtio/rng/rng.h), also Firecracker's entropy device
+ * (PUT /entropy, the config file's "entropy"). The model for a new device: its configuration
+ * lives in its own block (device_cfg()), not in struct vm_config. */
+#include "vmm/descriptors/dev_rng.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/vm/vm.h"
+
+static int parse_rng(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (device_cfg_find(cfg, &device_rng)) {
+		snprintf(err, errlen, "only one rng device");
+		return -EINVAL;
+	}
+	struct dev_rng_cfg *c = device_cfg(cfg, &device_rng);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (virtio_rng_parse_opts(arg, &c->opts)) {
+		snprintf(err, errlen, "expected rate=BYTES_PER_SEC[,burst=BYTES]");
+		return -EINVAL;
+	}
+	c->transport = cfg->transport;
+	return 0;
+}
+
+static int create_rng(struct vm *vm)
+{
+	const struct dev_rng_cfg *c = device_cfg_find(vm->cfg, &device_rng);
+	if (!c)
+		return 0;
+	struct virtio_dev *dev = NULL;
+	int err = virtio_rng_create(&dev, &c->opts);
+	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+}
+
+/* ---- PUT /entropy and the config file's "entropy": Firecracker's {"rate_limiter"?} ---- */
+
+/* Firecracker's rate_limiter as this device's byte bucket: a bandwidth bucket of `size` bytes
+ * that refills in refill_time ms is burst=size at rate=size*1000/refill_time bytes per second
+ * (whole bytes; a rate of 1 byte/s to 1 GiB/s, a size up to 1 GiB). The device counts bytes
+ * only: an ops bucket or a one_time_burst is refused, never ignored. */
+static int entropy_opts(const json_t *body, struct virtio_rng_opts *o, char *err, size_t errlen)
+{
+	struct rate_limiter_cfg rl;
+	int r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter", &rl,
+				       err, errlen);
+	*o = (struct virtio_rng_opts){0};
+	if (r)
+		return r;
+	if (rl.ops.size || rl.bw.one_time_burst) {
+		snprintf(err, errlen,
+			 "rate_limiter: the entropy device limits bytes with a bandwidth "
+			 "bucket only (no ops bucket, no one_time_burst)");
+		return -EINVAL;
+	}
+	if (!rl.bw.size)
+		return 0;
+	uint64_t rate = rl.bw.size * 1000 / rl.bw.refill_ms; /* size <= 2^50: no overflow */
+	if (!rate || rate > VIRTIO_RNG_MAX_RATE || rl.bw.size > VIRTIO_RNG_MAX_RATE) {
+		snprintf(err, errlen,
+			 "rate_limiter.bandwidth: size must be at most 1 GiB and "
+			 "size / refill_time between 1 byte/s and 1 GiB/s");
+		return -EINVAL;
+	}
+	o->rate = rate;
+	o->burst = rl.bw.size;
+	return 0;
+}
+
+/* The document of a limit: {"rate_limiter": {"bandwidth": ...}}, or {} without one. */
+static json_t *entropy_doc(const struct virtio_rng_opts *o)
+{
+	json_t *doc = json_object();
+	if (!doc || !o->rate)
+		return doc;
+	uint64_t size = o->burst ? o->burst : o->rate; /* the device's default burst */
+	uint64_t refill = size * 1000 / o->rate;
+	struct rate_limiter_cfg rl = {.bw = {.size = size, .refill_ms = refill ? refill : 1}};
+	if (json_object_set_new(doc, "rate_limiter", api_rate_limiter_json(&rl))) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static int api_check_entropy(const json_t *body, const char *id, const struct device_api_ctx *ctx,
+			     json_t **doc, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"rate_limiter", API_JSON_OBJECT, false},
+						  {NULL, 0, false}};
+	struct virtio_rng_opts o;
+	(void)id, (void)ctx;
+	int r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = entropy_opts(body, &o, err, errlen);
+	if (r)
+		return r;
+	*doc = entropy_doc(&o);
+	if (*doc)
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int api_entropy_option(const json_t *doc, char *arg, size_t len)
+{
+	struct virtio_rng_opts o;
+	char why[200];
+	int n = 0;
+	if (entropy_opts(doc, &o, why, sizeof(why))) /* a document api_check_entropy() made */
+		return -EINVAL;
+	if (o.rate)
+		n = snprintf(arg, len, "rate=%llu,burst=%llu", (unsigned long long)o.rate,
+			     (unsigned long long)o.burst);
+	else if (len)
+		arg[0] = '\0';
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The command line's --rng as Firecracker's entropy device. */
+static json_t *describe_rng(const struct vm_config *cfg)
+{
+	const struct dev_rng_cfg *c = device_cfg_find(cfg, &device_rng);
+	return c ? entropy_doc(&c->opts) : NULL;
+}
+
+static const struct device_api rng_api = {.section = "entropy",
+					  .route = "/entropy",
+					  .check = api_check_entropy,
+					  .to_option = api_entropy_option,
+					  .describe = describe_rng};
+
+static const struct device_option rng_options[] = {
+    {"rng", optional_argument,
+     "      --rng[=rate=BYTES_PER_SEC[,burst=BYTES]]\n"
+     "                        a virtio-rng fed from getrandom(), optionally rate limited\n",
+     parse_rng},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_rng = {.name = "rng",
+				       .options = rng_options,
+				       .create = create_rng,
+				       .cfg_size = sizeof(struct dev_rng_cfg),
+				       .api = &rng_api,
+				       .built_beside_source = true};

@@ -1,0 +1,15 @@
+/* --rng: its configuration block (vmm/descriptors/dev_rng.c keeps it with device_cfg()). */
+#ifndef VMM_DEV_RNG_H
+#define VMM_DEV_RNG_H
+
+#include "virtio/rng/rng.h"
+#include "vmm/descriptors/device_table.h"
+
+struct dev_rng_cfg {
+	struct virtio_rng_opts opts;
+	enum virtio_transport transport;
+};
+
+extern const struct device_desc device_rng;
+
+#endif

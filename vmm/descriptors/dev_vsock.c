@@ -1,0 +1,151 @@
+/* --vsock cid=N,uds=PATH: a virtio-vsock with Firecracker's Unix-socket host side
+ * (virtio/vsock/vsock.h). */
+#include "vmm/descriptors/dev_vsock.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "vmm/descriptors/api_json.h"
+#include "vmm/vm/vm.h"
+
+static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	struct dev_vsock_cfg *c = device_cfg(cfg, &device_vsock);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (c->opts.cid) {
+		snprintf(err, errlen, "only one vsock device");
+		return -EINVAL;
+	}
+	int ret = virtio_vsock_parse_opts(arg, &c->opts, err, errlen);
+	if (ret)
+		return ret;
+	c->transport = cfg->transport;
+	return 0;
+}
+
+static int create_vsock(struct vm *vm)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(vm->cfg, &device_vsock);
+	if (!c || !c->opts.cid)
+		return 0;
+	struct virtio_dev *dev = NULL;
+	int err = virtio_vsock_create(&dev, &c->opts);
+	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+}
+
+/* Before KVM is opened: the socket's directory, so a bad path has its own message. */
+static int check_vsock(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	char err[VIRTIO_VSOCK_UDS_MAX + 128];
+	if (!c || !c->opts.cid)
+		return 0;
+	int r = virtio_vsock_check_opts(&c->opts, err, sizeof(err));
+	if (r)
+		log_error("%s", err);
+	return r;
+}
+
+bool dev_vsock_configured(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	return c && c->opts.cid;
+}
+
+/* ---- PUT /vsock and the config file's "vsock": Firecracker's {"guest_cid", "uds_path",
+ * "vsock_id"?} ---- */
+
+/* The values: a CID the guest may have (virtio 1.2 5.10.4: 0-2 are reserved), a path the
+ * device can bind (its "_PORT" suffix included) and the --vsock parser can take (no comma). */
+static int check_vsock_values(const json_t *body, char *err, size_t errlen)
+{
+	uint64_t cid = api_json_uint(body, "guest_cid", 0);
+	const char *uds = api_json_str(body, "uds_path", "");
+	const char *id = api_json_str(body, "vsock_id", NULL);
+
+	if (cid < 3 || cid > 0xfffffffeull) {
+		snprintf(err, errlen, "guest_cid must be between 3 and 4294967294");
+		return -EINVAL;
+	}
+	if (!uds[0] || strlen(uds) > VIRTIO_VSOCK_UDS_MAX || strchr(uds, ',')) {
+		snprintf(err, errlen, "uds_path must have 1 to %u bytes and no comma",
+			 VIRTIO_VSOCK_UDS_MAX);
+		return -EINVAL;
+	}
+	return id ? api_json_check_id(id, err, errlen) : 0;
+}
+
+static int api_check_vsock(const json_t *body, const char *id, const struct device_api_ctx *ctx,
+			   json_t **doc, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"guest_cid", API_JSON_UINT, true},
+						  {"uds_path", API_JSON_STRING, true},
+						  {"vsock_id", API_JSON_STRING, false},
+						  {NULL, 0, false}};
+	(void)id, (void)ctx;
+	int r = api_json_check(body, f, err, errlen);
+	if (!r)
+		r = check_vsock_values(body, err, errlen);
+	if (r)
+		return r;
+	*doc = json_pack("{s:I, s:s}", "guest_cid", (json_int_t)api_json_uint(body, "guest_cid", 0),
+			 "uds_path", api_json_str(body, "uds_path", ""));
+	const char *vid = api_json_str(body, "vsock_id", NULL);
+	if (*doc && vid && json_object_set_new(*doc, "vsock_id", json_string(vid))) {
+		json_decref(*doc);
+		*doc = NULL;
+	}
+	if (*doc)
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int api_vsock_option(const json_t *doc, char *arg, size_t len)
+{
+	const char *id = api_json_str(doc, "vsock_id", "");
+	int n = snprintf(arg, len, "cid=%llu,uds=%s%s%s",
+			 (unsigned long long)api_json_uint(doc, "guest_cid", 0),
+			 api_json_str(doc, "uds_path", ""), id[0] ? ",id=" : "", id);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The command line's --vsock, named by its id= ("vsock0" without one). */
+static json_t *describe_vsock(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	if (!c || !c->opts.cid)
+		return NULL;
+	return json_pack("{s:I, s:s, s:s}", "guest_cid", (json_int_t)c->opts.cid, "uds_path",
+			 c->opts.uds, "vsock_id", c->opts.id[0] ? c->opts.id : "vsock0");
+}
+
+static const struct device_api vsock_api = {.section = "vsock",
+					    .route = "/vsock",
+					    .check = api_check_vsock,
+					    .to_option = api_vsock_option,
+					    .describe = describe_vsock};
+
+static const struct device_option vsock_options[] = {
+    {"vsock", required_argument,
+     "      --vsock cid=N,uds=PATH[,id=NAME]\n"
+     "                        a virtio-vsock with guest CID N (>= 3); the guest's connections\n"
+     "                        to host port P go to the Unix socket PATH_P, and host programs\n"
+     "                        connect to PATH and write \"CONNECT <port>\\n\" to reach the guest;\n"
+     "                        id=NAME is its name in the API (vsock_id)\n",
+     parse_vsock},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct device_desc device_vsock = {.name = "vsock",
+					 .options = vsock_options,
+					 .check = check_vsock,
+					 .create = create_vsock,
+					 .cfg_size = sizeof(struct dev_vsock_cfg),
+					 .api = &vsock_api};

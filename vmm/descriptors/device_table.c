@@ -1,0 +1,207 @@
+/* The device table (see vmm/descriptors/device_table.h): one line per device, in the order the
+ * guest sees them. */
+#include "vmm/descriptors/device_table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/vm/vm.h"
+
+/* Each defined in its vmm/descriptors/dev_<name>.c. */
+extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
+    device_vsock, device_balloon, device_memhp, device_pmem, device_fs, device_vu_blk,
+    device_vu_net;
+
+const struct device_desc *const device_table[] = {
+    &device_disk,    /* /dev/vda, /dev/vdb, ... */
+    &device_net,     /* eth0, ... */
+    &device_console, /* hvc0 with --console virtio */
+    &device_rng,
+    &device_display, /* gpu, keyboard, tablet */
+    &device_vsock,
+    &device_balloon, /* memory the guest gives back */
+    &device_fs,	     /* shared folders (vhost-user) */
+    &device_vu_blk,  /* vhost-user disks: after every --disk PATH */
+    &device_vu_net,  /* vhost-user NICs: after every other --net */
+    &device_memhp,   /* memory the guest plugs and unplugs */
+    &device_pmem,    /* /dev/pmem0, ... */
+    NULL,
+};
+
+_Static_assert(sizeof(device_table) / sizeof(device_table[0]) <= CLI_MAX_DEVICE_KINDS + 1,
+	       "struct vm_config has a device_cfg slot per table entry");
+
+static int index_of(const struct device_desc *d)
+{
+	for (int i = 0; device_table[i]; i++)
+		if (device_table[i] == d)
+			return i;
+	return -1;
+}
+
+void *device_cfg(struct vm_config *cfg, const struct device_desc *d)
+{
+	int i = index_of(d);
+	if (i < 0 || !d->cfg_size)
+		return NULL;
+	if (!cfg->device_cfg[i])
+		cfg->device_cfg[i] = calloc(1, d->cfg_size);
+	return cfg->device_cfg[i];
+}
+
+const void *device_cfg_find(const struct vm_config *cfg, const struct device_desc *d)
+{
+	int i = index_of(d);
+	return i < 0 ? NULL : cfg->device_cfg[i];
+}
+
+/* Frees block `b` of device table entry `i` and what it owns. */
+static void free_block(int i, void *b)
+{
+	if (b && device_table[i]->cfg_free)
+		device_table[i]->cfg_free(b);
+	free(b);
+}
+
+void device_cfg_free_all(struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		free_block(i, cfg->device_cfg[i]);
+		cfg->device_cfg[i] = NULL;
+	}
+}
+
+void *device_state(struct vm *vm, const struct device_desc *d)
+{
+	int i = index_of(d);
+	if (i < 0 || !d->state_size)
+		return NULL;
+	if (!vm->device_state[i])
+		vm->device_state[i] = calloc(1, d->state_size);
+	return vm->device_state[i];
+}
+
+void *device_state_find(const struct vm *vm, const struct device_desc *d)
+{
+	int i = index_of(d);
+	return i < 0 ? NULL : vm->device_state[i];
+}
+
+void device_state_free_all(struct vm *vm)
+{
+	for (int i = 0; i < CLI_MAX_DEVICE_KINDS; i++) {
+		free(vm->device_state[i]);
+		vm->device_state[i] = NULL;
+	}
+}
+
+int device_table_check(const struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		int err = device_table[i]->check ? device_table[i]->check(cfg) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+bool device_table_shares_memory(const struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		if (device_table[i]->shares_memory && device_cfg_find(cfg, device_table[i]))
+			return true;
+	}
+	return false;
+}
+
+bool device_table_built_beside_source(const struct vm_config *cfg)
+{
+	for (int i = 0; device_table[i]; i++) {
+		if (!device_table[i]->built_beside_source && device_cfg_find(cfg, device_table[i]))
+			return false;
+	}
+	return true;
+}
+
+const struct device_desc *device_table_route(const char *path, const char **id)
+{
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_api *api = device_table[i]->api;
+		size_t n = api ? strlen(api->route) : 0;
+		if (!api || strncmp(path, api->route, n))
+			continue;
+		bool has_id = api->route[n - 1] == '/';
+		if (!has_id && !path[n]) {
+			*id = NULL;
+			return device_table[i];
+		}
+		if (has_id && path[n] && !strchr(path + n, '/')) {
+			*id = path + n;
+			return device_table[i];
+		}
+	}
+	return NULL;
+}
+
+const struct device_desc *device_table_section(const char *section)
+{
+	for (int i = 0; device_table[i]; i++)
+		if (device_table[i]->api && !strcmp(device_table[i]->api->section, section))
+			return device_table[i];
+	return NULL;
+}
+
+/* A copy of block `b` of device table entry `i` that owns its own heap memory, or NULL when
+ * out of memory. */
+static void *copy_block(int i, const void *b)
+{
+	const struct device_desc *d = device_table[i];
+	void *copy = malloc(d->cfg_size);
+	if (!copy)
+		return NULL;
+	memcpy(copy, b, d->cfg_size);
+	if (d->cfg_copy && d->cfg_copy(copy, b)) {
+		free_block(i, copy);
+		return NULL;
+	}
+	return copy;
+}
+
+int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s)
+{
+	*s = (struct device_cfg_saved){0};
+	for (int i = 0; device_table[i]; i++) {
+		const void *b = cfg->device_cfg[i];
+		if (!device_table[i]->api || !b)
+			continue;
+		s->had[i] = true;
+		s->block[i] = copy_block(i, b);
+		if (!s->block[i]) {
+			device_cfg_saved_free(s);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s)
+{
+	for (int i = 0; device_table[i]; i++) {
+		if (!device_table[i]->api)
+			continue;
+		free_block(i, cfg->device_cfg[i]);
+		cfg->device_cfg[i] = s->had[i] ? s->block[i] : NULL;
+		s->block[i] = NULL;
+	}
+	device_cfg_saved_free(s);
+}
+
+void device_cfg_saved_free(struct device_cfg_saved *s)
+{
+	for (int i = 0; device_table[i]; i++) {
+		free_block(i, s->block[i]);
+		s->block[i] = NULL;
+		s->had[i] = false;
+	}
+}

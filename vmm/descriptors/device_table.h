@@ -1,0 +1,244 @@
+/* The optional devices, each declared once (Solo5 hvt's module table) with every hook it needs:
+ *  - the command line: its options with their usage text and parser (vmm/cli/cli.c builds
+ *    the option list and --help from the table);
+ *  - the VM: check, create, start, terminal_resized, destroy (vmm/vm/vm_virtio_devices.c
+ *    walks the table);
+ *  - the config file and the HTTP API (struct device_api): a section name and a PUT route that
+ *    vmm/api looks up in the table (it names no device), a body check that yields the document
+ *    GET /vm/config shows, the option argument that document stands for, and the document of a
+ *    command line's (or a snapshot's) configuration;
+ *  - the snapshot: an API device reaches the VM through its own option parser and is recorded
+ *    with the command line (cli_record()), so a snapshot saves it as an option and a load
+ *    replays it through the same parser (vmm/snapshot/vm_snapshot.c); the device's state is the
+ *    device model's own (vm_snapshot_devices.c).
+ *
+ * Adding a virtio device: write its descriptor in vmm/descriptors/dev_<name>.c (options, parser,
+ * create, a configuration block kept with device_cfg(), a run-time block kept with
+ * device_state() when the rest of the VMM reaches its devices while the VM runs, and a struct
+ * device_api when the config file and the API should know it), declared in
+ * vmm/descriptors/dev_<name>.h for its tests and its accessors, and add
+ * its line to device_table[] in vmm/descriptors/device_table.c. vmm/descriptors/dev_rng.c is the
+ * model of a command-line device, vmm/descriptors/dev_fs.c of one the config file and API know too;
+ * nothing else changes (the device model itself lives in virtio/). The table's order is the
+ * order the guest sees the devices in (disks first, so the first --disk is /dev/vda; then NICs,
+ * console, rng, display, vsock, balloon...), and the order an API configuration's devices are
+ * added in.
+ *
+ * On these hooks: disks and NICs (Firecracker's /drives and /network-interfaces, the "core"
+ * sections: vmm/descriptors/dev_disk_api.c, dev_net_api.c), vsock, balloon, fs, memory hotplug,
+ * pmem and rng (rng's PUT being Firecracker's /entropy). The live PATCH routes of drives and NICs
+ * and the live GET/PATCH routes of the balloon and of /hotplug/memory stay the router's
+ * (vmm/api/api_router.c, api_balloon.c, api_memhp.c) and update the model's document; the
+ * backend (vmm/api/control.c) reaches a drive's or a NIC's options and running device through
+ * dev_disk.h and dev_net.h (dev_disk_opts(), dev_disk_device(), ...), as migration does the
+ * disks (vm_migrate.c): the disks and NICs keep both in their descriptors' blocks. One root
+ * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
+ * root_device), named on the kernel command line by its root_arg (a drive's root=). The
+ * console has no API hooks (Firecracker's "serial" is refused).
+ * Metrics: every virtio device's entry has the framework's counters; a device model adds its
+ * own through virtio_dev_ops.counters (vhost-user's calls_relayed), read by metrics.c.
+ *
+ * Error convention (base/errors.h): parsers fill `err` and return -errno, never log; the CLI
+ * prints "vmm: --OPTION ARG: <err>" once. create() functions log what failed (they are at the
+ * edge, they know the file or tap) and return -errno; the errno class picks the exit status. */
+#ifndef VMM_DEVICE_TABLE_H
+#define VMM_DEVICE_TABLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmm/cli/cli.h"
+
+struct vm;
+struct virtio_dev;
+
+/* One long option of a device. */
+struct device_option {
+	const char *name;  /* without "--" */
+	int has_arg;	   /* getopt's no_argument, required_argument or optional_argument */
+	const char *usage; /* the option's --help lines, each ending in "\n" */
+	/* Parses one occurrence into `cfg` (cfg->transport is the transport in effect). Returns
+	 * 0, or -errno with a message in `err` (what follows "--OPTION ARG: "). */
+	int (*parse)(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
+};
+
+struct mmds_config;
+
+#define DEVICE_ROOT_ARG_MAX 128 /* device_api.root_arg's longest entry, NUL included */
+
+/* What an API body may depend on besides itself: the machine as the model has it so far. */
+struct device_api_ctx {
+	unsigned mem_mib;
+	/* This device's documents in the model (borrowed; an array for a device with an {id}),
+	 * or NULL: none yet (a limit on their number, a replaced id). */
+	const json_t *docs;
+	/* Another document that makes its device the guest's root (root_field), this device's
+	 * document with the same id left out: its device and its id (the section for a device
+	 * without ids); NULL, NULL: none. */
+	const struct device_desc *root_dev;
+	const char *root_id;
+	/* PUT /mmds/config as the model has it (it names NIC ids), or NULL. */
+	const struct mmds_config *mmds;
+};
+
+/* How the config file and the HTTP API describe a device (Firecracker's or Cloud Hypervisor's
+ * bodies). A body is accepted before InstanceStart only; at InstanceStart each accepted
+ * document becomes an argument of the device's first option, parsed and recorded as if given
+ * on the command line. A failed start puts the device's configuration block back as it was
+ * from a copy (device_cfg_save()): a block that owns heap memory (a disk's path) copies and
+ * frees it with its descriptor's cfg_copy and cfg_free. */
+struct device_api {
+	const char *section; /* the config file's member and GET /vm/config's ("vsock", "fs") */
+	const char *route;   /* the PUT path; ending in '/' it takes an {id} ("/fs/") */
+	/* With an {id}: the section is an array of bodies, each naming its id in this member
+	 * (the path's {id} must match it when the body has it). NULL: one object. */
+	const char *id_field;
+	/* The boolean member of a document that makes the device the guest's root file system
+	 * ("root_device"), which one device at most may be (a root drive included); NULL: the
+	 * device cannot be the root. */
+	const char *root_field;
+	/* What a PUT making another device the root is told while this device's document is the
+	 * root ("A root block device is already configured."); NULL: "A root device is already
+	 * configured: ID". */
+	const char *root_taken;
+	/* At InstanceStart the root document is applied before the others (the root drive is
+	 * /dev/vda). */
+	bool root_first;
+	/* One of Firecracker's own sections ("drives", "network-interfaces"): a config file
+	 * applies it with the model's sections, before "mmds-config" (which names their ids), and
+	 * GET /vm/config always shows it, right after "machine-config" ([] when empty). */
+	bool core;
+	/* The section of another device whose documents a PUT's trial parses too, in table order:
+	 * their parsers share rules (one vhost-user socket per device, disks and NICs alike). */
+	const char *trial_with;
+	/* A document the trial refuses is quoted as its option ("--disk ARG: reason", -EINVAL)
+	 * rather than named by its id ("ID: reason", the parser's -errno). */
+	bool trial_quotes_option;
+	/* Checks a body; `id` is the path's {id}, or NULL (one object, or a config file's element
+	 * without id_field). Sets *doc (a new reference) to what GET /vm/config shows for it,
+	 * holding id_field with the id it has. Returns 0, or -EINVAL / -ENOMEM with the message
+	 * for the client in err. */
+	int (*check)(const json_t *body, const char *id, const struct device_api_ctx *ctx,
+		     json_t **doc, char *err, size_t errlen);
+	/* The option argument (what follows --OPTION) that an accepted document stands for.
+	 * Returns 0 or -ENAMETOOLONG. */
+	int (*to_option)(const json_t *doc, char *arg, size_t len);
+	/* The section a configuration (command line, snapshot) gives the device in GET /vm/config
+	 * (new reference), or NULL when the device is not configured. */
+	json_t *(*describe)(const struct vm_config *cfg);
+	/* The kernel command line's entry that makes the root document among `docs` (the
+	 * section's value) the guest's root ("root=/dev/vdb rw", "root=PARTUUID=... ro"), `cfg`
+	 * being the configuration the documents are added to (its own devices come first). Returns
+	 * 0 ("" in arg when no document is the root) or -ENAMETOOLONG. NULL hook: the device's
+	 * option names the root itself (pmem's). */
+	int (*root_arg)(const json_t *docs, const struct vm_config *cfg, char *arg, size_t len);
+	/* The host file an accepted document names and whether it is opened read-only, which PUT
+	 * opens and checks as the device will (Firecracker opens a drive's file at PUT), or NULL
+	 * (none, or nothing to open yet: a vhost-user socket). NULL hook: nothing to open. */
+	const char *(*host_file)(const json_t *doc, bool *ro);
+};
+
+struct device_desc {
+	const char *name;
+	const struct device_option *options; /* ends with a {NULL} entry */
+	/* Checks what the options name on the host (files opened in the mode the device will
+	 * use, locks, taps, directories), before the VM and KVM exist, so each problem of the
+	 * user's gets its own message even where KVM is unusable. Returns 0 or -errno (logged).
+	 * NULL: nothing to check. */
+	int (*check)(const struct vm_config *cfg);
+	/* Creates every instance `vm->cfg` asks for and places each with vm_virtio_place().
+	 * Returns 0 or -errno (logged). NULL: nothing to create (option-only entry). */
+	int (*create)(struct vm *vm);
+	/* Once the virtio devices run, before the vCPUs (e.g. opens a window). 0 or -errno.
+	 * NULL: nothing to do. */
+	int (*start)(struct vm *vm);
+	/* The host terminal changed size (SIGWINCH), on the main thread while the VM runs: pass it
+	 * on without blocking and without taking a device lock (e.g. wake the device's I/O
+	 * thread). NULL: the device does not care. */
+	void (*terminal_resized)(struct vm *vm);
+	/* Frees what create() made besides the virtio devices (the transports own and destroy
+	 * those first). Runs in reverse table order, also after a failed create. NULL: nothing. */
+	void (*destroy)(struct vm *vm);
+	/* Size of the device's own configuration block (device_cfg()); 0: it has none. */
+	size_t cfg_size;
+	/* For a block that owns heap memory (a disk's path): cfg_copy() makes `dst`, a byte copy
+	 * of `src`, own copies of that memory, returning 0, or -ENOMEM with what it could not copy
+	 * NULL in `dst` (cfg_free() frees the rest); cfg_free() frees what `block` owns, not the
+	 * block (cli_free(), device_cfg_restore()). NULL: the block owns no heap memory, a byte
+	 * copy is a copy. */
+	int (*cfg_copy)(void *dst, const void *src);
+	void (*cfg_free)(void *block);
+	/* Size of the device's run-time block (device_state()): what create() made that the rest
+	 * of the VMM reaches while the VM runs (the devices the API changes, the disks migration
+	 * hands over). Freed with the VM, after destroy(). 0: none. */
+	size_t state_size;
+	/* The device hands guest RAM to another process (a vhost-user back-end): when the device
+	 * is configured, RAM is one shared memfd (guest_mem_alloc_shared()). */
+	bool shares_memory;
+	/* A live migration's destination may build the device while its source still runs its
+	 * twin: it takes no host resource the source holds (a tap, a listening socket, a window),
+	 * or takes it only once handed over (a disk's flock: virtio_blk_opts.unlocked). When every
+	 * configured device has it, the destination builds the VM during the pre-copy
+	 * (vmm/migration/vm_migrate_recv.c); else only after the source has paused. */
+	bool built_beside_source;
+	/* The config file and API hooks; NULL: the device is known to the command line only. */
+	const struct device_api *api;
+};
+
+/* The table, in the order the devices are created; NULL-terminated. */
+extern const struct device_desc *const device_table[];
+
+/* Runs every device's check() in table order; the first failure's -errno, else 0. */
+int device_table_check(const struct vm_config *cfg);
+
+/* True when a configured device has shares_memory. */
+bool device_table_shares_memory(const struct vm_config *cfg);
+/* True when every configured device has built_beside_source. */
+bool device_table_built_beside_source(const struct vm_config *cfg);
+
+/* The configuration block of device `d` in `cfg` (d->cfg_size bytes), allocated zeroed on first
+ * use: for parsers. NULL when out of memory. */
+void *device_cfg(struct vm_config *cfg, const struct device_desc *d);
+/* The block if the device's option was given, else NULL: for create(). */
+const void *device_cfg_find(const struct vm_config *cfg, const struct device_desc *d);
+/* Frees every block (cli_free()). */
+void device_cfg_free_all(struct vm_config *cfg);
+
+/* The run-time block of device `d` in `vm` (d->state_size bytes), allocated zeroed on first
+ * use: for create(). NULL when out of memory or the device has none. */
+void *device_state(struct vm *vm, const struct device_desc *d);
+/* The block if create() made one, else NULL: for the device's accessors. */
+void *device_state_find(const struct vm *vm, const struct device_desc *d);
+/* Frees every run-time block (vm_destroy(), after the destroy() hooks). */
+void device_state_free_all(struct vm *vm);
+
+/* The device whose API route `path` is ("/vsock", "/fs/ID"), with *id set to the path's {id}
+ * (inside `path`; NULL for a route without one); NULL when no device has that route. */
+const struct device_desc *device_table_route(const char *path, const char **id);
+/* The device whose config file section is `section`, or NULL. */
+const struct device_desc *device_table_section(const char *section);
+
+/* The configuration blocks of the API devices as they were, to put back after a failed start
+ * (the API's devices were added, then something failed). */
+struct device_cfg_saved {
+	void *block[CLI_MAX_DEVICE_KINDS];
+	bool had[CLI_MAX_DEVICE_KINDS];
+};
+/* Copies the blocks of every device with `api` hooks. Returns 0 or -ENOMEM (nothing kept). */
+int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s);
+/* Puts the copies back (a block that did not exist is freed) and frees them. */
+void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s);
+/* Frees the copies without putting them back (the start went through). */
+void device_cfg_saved_free(struct device_cfg_saved *s);
+
+/* Puts an initialised virtio device on transport `t`, creating the PCI bus when the first
+ * device asks for it. Takes ownership of `dev` (freed with the VM, also on failure). Returns 0
+ * or -errno (logged). (vmm/vm/vm_virtio_devices.c) */
+int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
+
+/* Initialises a device created without guest memory (virtio_dev_init()), then places it.
+ * Takes ownership of `dev` in every case. Returns 0 or -errno (logged). */
+int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
+
+#endif

@@ -1,0 +1,115 @@
+/* pread/pwrite loops, temporary names and directory fsync for the snapshot writers. */
+#include "vmm/snapshot/format/snap_file.h"
+
+#include "base/host_path.h"
+#include "vmm/snapshot/format/snap_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int snap_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n, len -= (size_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int snap_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EINVAL;
+		p += n, len -= (size_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+char *snap_tmp_path(const char *path)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + sizeof(".tmp"));
+	if (tmp) {
+		memcpy(tmp, path, n);
+		memcpy(tmp + n, ".tmp", sizeof(".tmp"));
+	}
+	return tmp;
+}
+
+int snap_fsync_dir(const char *path)
+{
+	char *copy = strdup(path), why[HOST_PATH_ERR_MAX];
+	if (!copy)
+		return -ENOMEM;
+	int fd = host_path_open(dirname(copy), O_RDONLY, 0, HOST_PATH_DIR, why, sizeof(why));
+	free(copy);
+	if (fd < 0)
+		return fd;
+	int ret = fsync(fd) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int snap_create_tmp(const char *tmp, char *err, size_t errlen)
+{
+	/* O_NOFOLLOW: a symbolic link planted at PATH.tmp is refused, never written through */
+	return host_path_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600,
+			      HOST_PATH_REGULAR, err, errlen);
+}
+
+int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errlen)
+{
+	if (ret) {
+		snap_err(err, errlen, ret, "%s: %s", tmp, strerror(-ret));
+		unlink(tmp);
+	} else if (rename(tmp, path)) {
+		ret = -errno;
+		snap_err(err, errlen, ret, "rename %s to %s: %s", tmp, path, strerror(-ret));
+		unlink(tmp);
+	} else if ((ret = snap_fsync_dir(path))) {
+		snap_err(err, errlen, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
+	}
+	free(tmp);
+	return ret;
+}
+
+int snap_open_regular(const char *path, int flags, const char *what, int *fd, uint64_t *size,
+		      char *err, size_t errlen)
+{
+	const char *sp = what[0] ? " " : "";
+	char why[HOST_PATH_ERR_MAX];
+	struct stat st;
+	/* host_path_open(): the type is checked on the open file, opened without waiting (a FIFO
+	 * is refused at once), and nothing of /proc or /sys */
+	int f = host_path_open(path, flags, 0, HOST_PATH_REGULAR, why, sizeof(why));
+	if (f < 0)
+		return snap_err(err, errlen, f, "%s%s%s", what, sp, why);
+	if (fstat(f, &st)) {
+		int ret =
+		    snap_err(err, errlen, -errno, "%s%s%s: %s", what, sp, path, strerror(errno));
+		close(f);
+		return ret;
+	}
+	*fd = f;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}

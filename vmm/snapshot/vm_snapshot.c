@@ -1,0 +1,780 @@
+/* Snapshot and restore of a whole VM. See snapshot.h. */
+#include "vmm/snapshot/vm_snapshot.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <linux/virtio_ids.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/snapshot_io.h"
+#include "host/kvm/kvm_state.h"
+#include "virtio/blk/options.h"
+#include "virtio/mem/mem.h"
+#include "virtio/net/mmds/mmds_state.h"
+#include "virtio/net/net.h"
+#include "virtio/vhost_user/vu_opts.h"
+#include "virtio/vsock/vsock.h"
+#include "vmm/descriptors/dev_memhp.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/snapshot/format/snap_mem.h"
+#include "vmm/snapshot/restore_paths.h"
+#include "vmm/snapshot/vm_snapshot_devices.h"
+#include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pause.h"
+
+#define CONFIG_VERSION 1
+
+/* ---- taking one ---- */
+
+static json_t *config_json(const struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	json_t *opts = json_array();
+	for (int i = 0; i < cfg->nrecorded; i++) {
+		const struct cli_record *r = &cfg->recorded[i];
+		json_array_append_new(opts, json_pack("[s, s?]", r->name, r->arg));
+	}
+	return json_pack("{s:i, s:I, s:i, s:o}", "version", CONFIG_VERSION, "mem_size",
+			 (json_int_t)vm->mem.ram_size, "vcpus", (int)vm->ncpus, "options", opts);
+}
+
+static int put_json(struct snap_writer *w, uint32_t tag, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	int r = snap_put(w, tag, 0, text, strlen(text));
+	free(text);
+	return r;
+}
+
+static json_t *info_json(const struct vm *vm)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return json_pack("{s:s, s:I, s:i, s:I}", "vmm_version", "0.1.0", "created_utc_ms",
+			 (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, "vcpus",
+			 (int)vm->ncpus, "mem_size", (json_int_t)vm->mem.ram_size);
+}
+
+/* What cannot carry plugged virtio-mem blocks yet (`what`: a Diff snapshot, whose dirty tracking
+ * does not cover the hotplug region; a migration, whose pre-copy sends RAM only) is refused while
+ * blocks are plugged: they would come back as zeros under a guest that uses them. A Full
+ * snapshot carries them (vmm/snapshot/format/snap_mem.h). */
+static int check_plugged_memory(struct vm *vm, const char *what, char *err, size_t errlen)
+{
+	struct virtio_dev *dev = dev_memhp_find(vm);
+	struct virtio_mem_info info;
+
+	if (!dev)
+		return 0;
+	virtio_mem_get_info(dev, &info);
+	if (!info.plugged_size)
+		return 0;
+	snprintf(err, errlen,
+		 "%llu MiB of hotplugged memory are plugged, and %s does not carry their contents "
+		 "yet: unplug them first (PATCH /hotplug/memory requested_size_mib 0)%s",
+		 (unsigned long long)(info.plugged_size >> 20), what,
+		 strcmp(what, "a migration") ? " or take a Full snapshot" : "");
+	return -EBUSY;
+}
+
+/* Every section of the VM's state, the VM paused (a snapshot's state file, migration's last
+ * round). A migration is refused while virtio-mem blocks are plugged (checked here, where the VM
+ * is stopped, so a plug made meanwhile is seen too). */
+static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *err, size_t errlen)
+{
+	int r = migration ? check_plugged_memory(vm, "a migration", err, errlen) : 0;
+	if (r)
+		return r;
+	r = put_json(w, SNAP_CONFIG, config_json(vm));
+	if (!r)
+		r = put_json(w, SNAP_INFO, info_json(vm));
+	if (r) {
+		snprintf(err, errlen, "cannot describe the VM: %s", strerror(-r));
+		return r;
+	}
+	if (!r && vm->cfg->mmds)
+		r = put_json(w, SNAP_MMDS, mmds_state_save(vm->cfg->mmds));
+	if (r) {
+		snprintf(err, errlen, "cannot save MMDS: %s", strerror(-r));
+		return r;
+	}
+	r = kvm_vm_save(vm->kvm.vm_fd, snap_put, w, err, errlen);
+	for (unsigned i = 0; !r && i < vm->ncpus; i++) {
+		r = vm_pause_take_vcpu_state(vm, i, w); /* saved by its thread at the pause */
+		if (r < 0)
+			snprintf(err, errlen, "cannot store vCPU %u's state: %s", i, strerror(-r));
+		if (r > 0)
+			r = kvm_vcpu_save(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_put, w, err,
+					  errlen);
+	}
+	if (!r)
+		r = vm_devices_save(vm, snap_put, w, err, errlen);
+	return r;
+}
+
+int vm_snapshot_collect(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	return collect(vm, w, true, err, errlen);
+}
+
+char *vm_snapshot_config_text(const struct vm *vm)
+{
+	json_t *j = config_json(vm);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return text;
+}
+
+/* A diff is written into an earlier snapshot's memory file: never the one this VM's RAM is
+ * mapped from (its unwritten pages would change under the guest). */
+static int check_diff_target(const struct vm *vm, const char *mem_path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (!vm->cfg->track_dirty_pages) {
+		snprintf(err, errlen,
+			 "Diff snapshots need dirty-page tracking (machine-config "
+			 "track_dirty_pages, or --track-dirty-pages)");
+		return -EINVAL;
+	}
+	if (stat(mem_path, &st) == 0 && st.st_dev == vm->mem_file_dev &&
+	    st.st_ino == vm->mem_file_ino && vm->mem_file_ino) {
+		snprintf(err, errlen, "%s backs this VM's memory: write the diff onto a copy of it",
+			 mem_path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The pages written since the last snapshot (the guest's and the VMM's), taken and cleared;
+ * NULL when not tracking. put_back_dirty() returns them after a failed save. */
+static uint64_t *take_dirty(struct vm *vm)
+{
+	size_t words = guest_mem_dirty_words(&vm->mem);
+	uint64_t *bitmap = vm->cfg->track_dirty_pages ? calloc(words, sizeof(uint64_t)) : NULL;
+	if (bitmap) {
+		if (kvm_dirty_log_get(&vm->kvm, &vm->mem, bitmap))
+			memset(bitmap, 0xff, words * sizeof(uint64_t)); /* unknown: all dirty */
+		guest_mem_dirty_take(&vm->mem, bitmap);
+	}
+	return bitmap;
+}
+
+static void put_back_dirty(struct vm *vm, const uint64_t *bitmap)
+{
+	for (size_t i = 0; bitmap && vm->mem.dirty && i < guest_mem_dirty_words(&vm->mem); i++)
+		__atomic_fetch_or(&vm->mem.dirty[i], bitmap[i], __ATOMIC_RELAXED);
+}
+
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff,
+		       char *err, size_t errlen)
+{
+	struct snap_writer w;
+
+	if (!vm_is_paused(vm)) {
+		snprintf(err, errlen, "the VM must be paused first");
+		return -EAGAIN;
+	}
+	int r = diff ? check_diff_target(vm, mem_path, err, errlen) : 0;
+	if (!r && diff) /* before the dirty log is taken */
+		r = check_plugged_memory(vm, "a Diff snapshot", err, errlen);
+	if (r)
+		return r;
+	r = snap_writer_init(&w);
+	if (r) {
+		snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	uint64_t *dirty = take_dirty(vm);
+	if (diff && !dirty) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+	}
+	if (!r)
+		r = collect(vm, &w, false, err, errlen);
+	if (!r)
+		r = snap_mem_save(&vm->mem, mem_path, diff ? dirty : NULL, err, errlen);
+	if (!r && vm_uffd_failed(vm, err, errlen)) /* pages it never served read as zeros */
+		r = -EIO;
+	if (r)
+		put_back_dirty(vm, dirty);
+	free(dirty);
+	if (!r) /* the state last: a state file always has its memory file */
+		r = snap_writer_save(&w, state_path, err, errlen);
+	snap_writer_free(&w);
+	if (!r)
+		log_info("snapshot: state %s, memory %s", state_path, mem_path);
+	return r;
+}
+
+/* ---- restoring one ---- */
+
+/* Replaces "tap=OLD" at the start of a --net argument by "tap=NEW". */
+static int override_tap(struct cli_record *rec, const char *tap)
+{
+	if (!tap || strncmp(rec->arg ? rec->arg : "", "tap=", 4))
+		return 0;
+	const char *rest = strchr(rec->arg, ',');
+	char *arg;
+	if (asprintf(&arg, "tap=%s%s", tap, rest ? rest : "") < 0)
+		return -ENOMEM;
+	free(rec->arg);
+	rec->arg = arg;
+	return 0;
+}
+
+static int parse_options(struct snapshot_load *l, const json_t *opts, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *o;
+
+	if (!json_is_array(opts) || json_array_size(opts) > CLI_MAX_RECORDED) {
+		snprintf(err, errlen, "snapshot configuration: bad option list");
+		return -EINVAL;
+	}
+	l->options = calloc(json_array_size(opts) + 1, sizeof(*l->options));
+	if (!l->options)
+		return -ENOMEM;
+	json_array_foreach(opts, i, o)
+	{
+		const json_t *name = json_array_get(o, 0), *arg = json_array_get(o, 1);
+		if (!json_is_array(o) || json_array_size(o) != 2 || !json_is_string(name) ||
+		    !(json_is_string(arg) || json_is_null(arg))) {
+			snprintf(err, errlen, "snapshot configuration: option %zu is malformed", i);
+			return -EINVAL;
+		}
+		struct cli_record *rec = &l->options[l->noptions++];
+		rec->name = strdup(json_string_value(name));
+		rec->arg = json_is_string(arg) ? strdup(json_string_value(arg)) : NULL;
+		if (!rec->name || (json_is_string(arg) && !rec->arg))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Replaces (or adds) the "mac=" part of a --net argument. */
+static int override_mac(struct cli_record *rec, const char *mac)
+{
+	char *copy = strdup(rec->arg ? rec->arg : ""), *save = NULL, *out = NULL;
+	size_t cap = strlen(rec->arg ? rec->arg : "") + strlen(mac) + 8, len = 0;
+
+	out = copy ? calloc(1, cap) : NULL;
+	if (!out) {
+		free(copy);
+		return -ENOMEM;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strncmp(t, "mac=", 4))
+			len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", t);
+	}
+	snprintf(out + len, cap - len, "%smac=%s", len ? "," : "", mac);
+	free(copy);
+	free(rec->arg);
+	rec->arg = out;
+	return 0;
+}
+
+/* A NIC override "tap=NAME", "mac=MAC" or both, split into its parts (NULL: not given). */
+static int split_override(const char *spec, char **tap, char **mac, char *err, size_t errlen)
+{
+	char *copy = strdup(spec), *save = NULL;
+	int r = copy ? 0 : -ENOMEM;
+
+	*tap = *mac = NULL;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; !r && t;
+	     t = strtok_r(NULL, ",", &save)) {
+		char **part = !strncmp(t, "tap=", 4) ? tap : !strncmp(t, "mac=", 4) ? mac : NULL;
+		if (!part || *part || !t[4]) {
+			snprintf(err, errlen, "network override `%s`: want tap=NAME and/or mac=MAC",
+				 spec);
+			r = -EINVAL;
+		} else if (!(*part = strdup(t + 4))) {
+			r = -ENOMEM;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+/* Applies NIC override `spec` to the --net option `rec` of NIC `nic`. */
+static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic, const char *spec,
+			char *err, size_t errlen)
+{
+	char *tap = NULL, *mac = NULL;
+	int r = spec ? split_override(spec, &tap, &mac, err, errlen) : 0;
+
+	if (!r && mac && virtio_net_parse_mac(mac, l->mac[nic])) {
+		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", mac);
+		r = -EINVAL;
+	}
+	if (!r && mac) {
+		l->mac_set[nic] = true;
+		r = override_mac(rec, mac);
+	}
+	/* an fd number means nothing in another process: only a tap name may replace it */
+	if (!r && rec->arg && !strncmp(rec->arg, "tapfd=", 6)) {
+		if (!tap) {
+			snprintf(err, errlen,
+				 "the snapshot's NIC %d used a tap fd: give it a tap "
+				 "(--net tap=NAME, or network_overrides)",
+				 nic);
+			r = -EINVAL;
+		} else {
+			const char *rest = strchr(rec->arg, ',');
+			char *arg;
+			if (asprintf(&arg, "tap=%s%s", tap, rest ? rest : "") < 0) {
+				r = -ENOMEM;
+			} else {
+				free(rec->arg);
+				rec->arg = arg;
+			}
+		}
+	} else if (!r) {
+		r = override_tap(rec, tap);
+	}
+	free(tap);
+	free(mac);
+	return r;
+}
+
+/* True when override `o` is for saved NIC number `nic`, whose --net argument is `arg`. */
+static bool override_for(const struct snapshot_nic_override *o, int nic, const char *arg)
+{
+	struct virtio_net_opts opts;
+	char why[160], fallback[16];
+
+	if (!o->id)
+		return o->index == nic;
+	if (virtio_net_opts_parse(arg ? arg : "", &opts, why, sizeof(why)))
+		return false; /* cli_replay() reports it */
+	snprintf(fallback, sizeof(fallback), "net%d", nic);
+	return !strcmp(o->id, opts.id[0] ? opts.id : fallback);
+}
+
+/* Applies the overrides to the saved --net options; each must find its NIC. */
+static int override_nics(struct snapshot_load *l, const struct snapshot_nic_override *nics,
+			 int nnics, char *err, size_t errlen)
+{
+	bool used[CLI_MAX_NICS] = {false};
+	int r = 0, nic = 0;
+
+	if (nnics > CLI_MAX_NICS) {
+		snprintf(err, errlen, "network overrides: more than %d", CLI_MAX_NICS);
+		return -EINVAL;
+	}
+	for (int i = 0; !r && i < l->noptions; i++) {
+		struct cli_record *rec = &l->options[i];
+		if (strcmp(rec->name, "net"))
+			continue;
+		if (nic >= CLI_MAX_NICS) {
+			snprintf(err, errlen, "snapshot configuration: too many NICs");
+			return -EINVAL;
+		}
+		const char *spec = NULL;
+		for (int k = 0; k < nnics; k++) {
+			if (used[k] || !override_for(&nics[k], nic, rec->arg))
+				continue;
+			spec = nics[k].spec;
+			used[k] = true;
+			break;
+		}
+		r = override_nic(l, rec, nic, spec, err, errlen);
+		nic++;
+	}
+	for (int k = 0; !r && k < nnics; k++) {
+		if (used[k])
+			continue;
+		if (nics[k].id)
+			snprintf(err, errlen, "network override: the snapshot has no NIC `%s`",
+				 nics[k].id);
+		else
+			snprintf(err, errlen, "network override %d: the snapshot has %d NICs",
+				 nics[k].index, nic);
+		r = -EINVAL;
+	}
+	return r;
+}
+
+/* Replaces the value of the "KEY=" item of `rec`'s argument by `value` (the item added when
+ * missing); with `key` NULL, the first item (a --disk PATH). */
+static int replace_item(struct cli_record *rec, const char *key, const char *value)
+{
+	const char *arg = rec->arg ? rec->arg : "";
+	size_t cap = strlen(arg) + strlen(value) + (key ? strlen(key) : 0) + 4, len = 0;
+	char *copy = strdup(arg), *out = calloc(1, cap), *save = NULL;
+	bool done = false;
+	int i = 0;
+
+	if (!copy || !out) {
+		free(copy);
+		free(out);
+		return -ENOMEM;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), i++) {
+		bool this = key ? !strncmp(t, key, strlen(key)) && t[strlen(key)] == '=' : i == 0;
+		if (this && !done)
+			len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "",
+						key ? key : "", key ? "=" : "", value);
+		else if (!this)
+			len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", t);
+		done |= this;
+	}
+	if (!done)
+		snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "", key ? key : "",
+			 key ? "=" : "", value);
+	free(copy);
+	free(rec->arg);
+	rec->arg = out;
+	return 0;
+}
+
+/* The id path override `o` would know saved option `rec` by, the `n`-th of its kind. */
+static bool path_override_for(const struct snapshot_path_override *o, const struct cli_record *rec,
+			      int n)
+{
+	char why[160], fallback[16];
+	bool match = false;
+
+	if (!o->id)
+		return o->index == n;
+	if (!strcmp(o->option, "disk")) {
+		struct virtio_blk_opts opts = {0};
+		if (virtio_blk_opts_parse(rec->arg ? rec->arg : "", &opts, why, sizeof(why)))
+			return false; /* cli_replay() reports it */
+		snprintf(fallback, sizeof(fallback), "drive%d", n);
+		match = !strcmp(o->id, opts.id[0] ? opts.id : fallback);
+		virtio_blk_opts_free(&opts);
+		return match;
+	}
+	struct virtio_vsock_opts v;
+	return !o->id[0] ||
+	       (!virtio_vsock_parse_opts(rec->arg ? rec->arg : "", &v, why, sizeof(why)) &&
+		!strcmp(o->id, v.id));
+}
+
+/* The saved option path override `o` is for: a "disk" (not vhost-user) or the "vsock". */
+static struct cli_record *path_override_target(struct snapshot_load *l,
+					       const struct snapshot_path_override *o)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->noptions; i++) {
+		struct cli_record *rec = &l->options[i];
+		if (strcmp(rec->name, o->option) || (rec->arg && vu_opts_is_spec(rec->arg)))
+			continue;
+		if (path_override_for(o, rec, n++))
+			return rec;
+	}
+	return NULL;
+}
+
+/* Applies the path overrides to the saved options; each must find its device. */
+static int override_paths(struct snapshot_load *l, const struct snapshot_overrides *ov, char *err,
+			  size_t errlen)
+{
+	for (int k = 0; ov && k < ov->npaths; k++) {
+		const struct snapshot_path_override *o = &ov->paths[k];
+		bool disk = !strcmp(o->option, "disk");
+		if ((!disk && strcmp(o->option, "vsock")) || !o->path[0] || strchr(o->path, ',')) {
+			snprintf(err, errlen, "%s override `%s`: want a path without a comma",
+				 o->option, o->path);
+			return -EINVAL;
+		}
+		struct cli_record *rec = path_override_target(l, o);
+		if (!rec && !disk)
+			snprintf(err, errlen, "vsock override: the snapshot has no vsock%s%s",
+				 o->id && o->id[0] ? " " : "", o->id ? o->id : "");
+		else if (!rec && o->id)
+			snprintf(err, errlen, "%s override: the snapshot has no %s `%s`", o->option,
+				 disk ? "drive" : "vsock", o->id);
+		else if (!rec)
+			snprintf(err, errlen, "%s override %d: the snapshot has no %s %d",
+				 o->option, o->index, disk ? "disk" : "vsock", o->index);
+		if (!rec)
+			return -EINVAL;
+		int r = replace_item(rec, disk ? NULL : "uds", o->path);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* The configuration section of a state (NULL: none), parsed; its version checked. */
+static json_t *config_of(const char *text, size_t len, char *err, size_t errlen)
+{
+	json_t *j = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+
+	if (!j || json_integer_value(json_object_get(j, "version")) != CONFIG_VERSION) {
+		snprintf(err, errlen, "snapshot has no readable configuration (version %d)",
+			 CONFIG_VERSION);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int read_config(struct snapshot_load *l, const char *text, size_t len,
+		       const struct snapshot_overrides *ov, char *err, size_t errlen)
+{
+	json_t *j = config_of(text, len, err, errlen);
+	if (!j)
+		return -EINVAL;
+	int r = parse_options(l, json_object_get(j, "options"), err, errlen);
+	json_decref(j);
+	if (!r)
+		r = override_nics(l, ov ? ov->nics : NULL, ov ? ov->nnics : 0, err, errlen);
+	return r ? r : override_paths(l, ov, err, errlen);
+}
+
+/* The replayed configuration's host paths and taps against what the operator allowed: the
+ * folder `dir` (NULL: a migration, whose source's taps are taken), the overrides `ov`, and the
+ * process's --landlock-rules (restore_paths.h). */
+static int check_paths(const struct vm_config *cfg, const char *dir,
+		       const struct snapshot_overrides *ov, char *err, size_t errlen)
+{
+	const char *paths[CLI_MAX_DISKS + 2], *taps[CLI_MAX_NICS];
+	char *tapbuf[CLI_MAX_NICS] = {NULL};
+	struct restore_allow a = {.dir = dir,
+				  .rules = cfg->landlock_rules,
+				  .paths = paths,
+				  .taps = (const char *const *)taps,
+				  .any_tap = !dir};
+	int r = 0;
+
+	for (int k = 0; ov && k < ov->npaths && a.npaths < (int)(sizeof(paths) / sizeof(paths[0]));
+	     k++)
+		paths[a.npaths++] = ov->paths[k].path;
+	for (int k = 0; !r && ov && k < ov->nnics && k < CLI_MAX_NICS; k++) {
+		char *mac = NULL;
+		if (!ov->nics[k].spec)
+			continue;
+		r = split_override(ov->nics[k].spec, &tapbuf[a.ntaps], &mac, err, errlen);
+		free(mac);
+		if (!r && tapbuf[a.ntaps]) {
+			taps[a.ntaps] = tapbuf[a.ntaps];
+			a.ntaps++;
+		}
+	}
+	if (!r)
+		r = restore_paths_check(cfg, &a, err, errlen);
+	for (int k = 0; k < CLI_MAX_NICS; k++)
+		free(tapbuf[k]);
+	return r;
+}
+
+/* The saved MMDS state, checked, kept in l->mmds for snapshot_restore(); the replayed NICs its
+ * configuration names (by id, or netN) answer MMDS. Without an MMDS here (cfg->mmds NULL: no
+ * API) the section is ignored. */
+static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct mmds_config mc;
+	bool has_cfg;
+	size_t len;
+	const char *text = snap_get(&l->reader, SNAP_MMDS, 0, &len);
+
+	if (!text || !cfg->mmds)
+		return 0;
+	l->mmds = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	if (!l->mmds) {
+		snprintf(err, errlen, "snapshot MMDS state: not JSON");
+		return -EINVAL;
+	}
+	int r = mmds_state_check(cfg->mmds, l->mmds, &mc, &has_cfg, err, errlen);
+	for (int i = 0; !r && has_cfg && i < dev_net_count(cfg); i++) {
+		struct virtio_net_opts *nic = dev_net_opts_edit(cfg, i);
+		char fallback[16];
+		snprintf(fallback, sizeof(fallback), "net%d", i);
+		if (!mmds_config_has_iface(&mc, nic->id[0] ? nic->id : fallback))
+			continue;
+		nic->mmds = cfg->mmds;
+		nic->mmds_ipv4 = mc.ipv4;
+	}
+	return r;
+}
+
+/* The configuration `text` into `cfg`, its paths checked (check_paths(), `dir`). */
+static int replay_config(struct snapshot_load *l, const char *text, size_t len,
+			 struct vm_config *cfg, const struct snapshot_overrides *ov,
+			 const char *dir, char *err, size_t errlen)
+{
+	struct vm_config saved = *cfg; /* how this process runs stays as given */
+	int r = read_config(l, text, len, ov, err, errlen);
+	if (!r)
+		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
+	/* how this process runs stays as its command line said (never from the file) */
+	cfg->api_sock = saved.api_sock;
+	cfg->config_file = saved.config_file;
+	cfg->kvm_path = saved.kvm_path;
+	cfg->verbosity = saved.verbosity;
+	cfg->restore = saved.restore;
+	cfg->seccomp = saved.seccomp;
+	cfg->switch_user = saved.switch_user;
+	cfg->uid = saved.uid;
+	cfg->gid = saved.gid;
+	cfg->mmds = saved.mmds;
+	cfg->landlock_off = saved.landlock_off;
+	cfg->landlock_rules = saved.landlock_rules;
+	return r ? r : check_paths(cfg, dir, ov, err, errlen);
+}
+
+/* The configuration of the state in l->reader into `cfg`, and its MMDS state. */
+static int open_config(struct snapshot_load *l, struct vm_config *cfg,
+		       const struct snapshot_overrides *ov, const char *dir, char *err,
+		       size_t errlen)
+{
+	size_t len = 0;
+	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &len);
+	int r = replay_config(l, text, len, cfg, ov, dir, err, errlen);
+	return r ? r : read_mmds(l, cfg, err, errlen);
+}
+
+int snapshot_open_config(struct snapshot_load *l, const char *config, struct vm_config *cfg,
+			 char *err, size_t errlen)
+{
+	*l = (struct snapshot_load){.mem_fd = -1};
+	return replay_config(l, config, strlen(config), cfg, NULL, NULL, err, errlen);
+}
+
+/* The state's configuration is `config`: the same bytes when both come from one VMM (one
+ * serialisation), else the same JSON. */
+static bool same_config(const char *text, size_t n, const char *config, char *err, size_t errlen)
+{
+	if (text && n == strlen(config) && !memcmp(text, config, n))
+		return true;
+	json_t *now = config_of(text, n, err, errlen);
+	json_t *then = now ? config_of(config, strlen(config), err, errlen) : NULL;
+	bool same = now && then && json_equal(now, then);
+	json_decref(now);
+	json_decref(then);
+	return same;
+}
+
+int snapshot_attach_state(struct snapshot_load *l, struct snap_reader *parsed, const char *config,
+			  struct vm_config *cfg, char *err, size_t errlen)
+{
+	l->reader = *parsed;
+	memset(parsed, 0, sizeof(*parsed));
+	size_t n = 0;
+	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &n);
+	err[0] = 0;
+	if (!same_config(text, n, config, err, errlen)) {
+		if (!err[0])
+			snprintf(
+			    err, errlen,
+			    "the VM's configuration changed during the migration (a device added "
+			    "or changed through the API?): try again");
+		return -EINVAL;
+	}
+	return read_mmds(l, cfg, err, errlen);
+}
+
+/* The folder of the state file `state_path` in out[len]: what a restore's paths may be under. */
+static void folder_of(const char *state_path, char *out, size_t len)
+{
+	const char *slash = strrchr(state_path, '/');
+
+	if (!slash)
+		snprintf(out, len, ".");
+	else if (slash == state_path)
+		snprintf(out, len, "/");
+	else
+		snprintf(out, len, "%.*s", (int)(slash - state_path), state_path);
+}
+
+int snapshot_open(struct snapshot_load *l, const char *state_path, const char *mem_path,
+		  struct vm_config *cfg, const struct snapshot_overrides *ov, char *err,
+		  size_t errlen)
+{
+	char dir[4096];
+
+	*l = (struct snapshot_load){.mem_fd = -1};
+	folder_of(state_path, dir, sizeof(dir));
+	int r = snap_open(&l->reader, state_path, err, errlen);
+	if (!r)
+		r = open_config(l, cfg, ov, dir, err, errlen);
+	/* mem_path NULL: a page-fault handler has the memory (vmm/snapshot/vm_uffd.h) */
+	if (!r && mem_path) {
+		const struct dev_memhp_cfg *hp = device_cfg_find(cfg, &device_memhp);
+		r = snap_mem_open(mem_path, cfg->mem_size, hp ? hp->opts.total : 0, &l->mem_fd, err,
+				  errlen);
+	}
+	return r;
+}
+
+struct mac_walk {
+	struct snapshot_load *l;
+	int nic; /* NICs seen so far, in --net order */
+};
+
+static int apply_mac(struct virtio_dev *dev, void *opaque)
+{
+	struct mac_walk *m = opaque;
+
+	if (dev->device_id != VIRTIO_ID_NET || m->nic >= CLI_MAX_NICS)
+		return 0;
+	if (m->l->mac_set[m->nic])
+		virtio_net_set_mac(dev, m->l->mac[m->nic]);
+	m->nic++;
+	return 0;
+}
+
+/* The bytes of the virtio-mem blocks the device state plugged again (vm_devices_restore()) come
+ * from the memory file; a Uffd handler's region list and a migration's pre-copy have RAM only. */
+static int restore_plugged_memory(struct vm *vm, void *opaque, char *err, size_t errlen)
+{
+	const struct snapshot_load *l = opaque;
+	uint64_t plugged = snap_mem_hotplug_plugged(&vm->mem);
+
+	if (!plugged)
+		return 0;
+	if (l->mem_fd < 0) {
+		snprintf(err, errlen,
+			 "the snapshot has %llu MiB of hotplugged memory plugged, which %s cannot "
+			 "restore yet: load it with a memory file (File backend)",
+			 (unsigned long long)(plugged >> 20),
+			 vm->uffd ? "a page-fault handler (Uffd)" : "a migration");
+		return -EINVAL;
+	}
+	return snap_mem_hotplug_load(&vm->mem, l->mem_fd, err, errlen);
+}
+
+int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen)
+{
+	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, err, errlen);
+	for (unsigned i = 0; !r && i < vm->ncpus; i++)
+		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
+				     errlen);
+	if (!r)
+		r = vm_devices_restore(vm, snap_get, &l->reader, restore_plugged_memory, l, err,
+				       errlen);
+	if (!r) {
+		struct mac_walk m = {l, 0};
+		vm_for_each_virtio_dev(vm, apply_mac, &m);
+	}
+	if (!r && l->mmds && vm->cfg->mmds)
+		r = mmds_state_load(vm->cfg->mmds, l->mmds, err, errlen);
+	return r;
+}
+
+void snapshot_close(struct snapshot_load *l)
+{
+	snap_close(&l->reader);
+	if (l->mem_fd >= 0)
+		close(l->mem_fd);
+	for (int i = 0; l->options && i < l->noptions; i++) {
+		free(l->options[i].name);
+		free(l->options[i].arg);
+	}
+	free(l->options);
+	json_decref(l->mmds);
+	*l = (struct snapshot_load){.mem_fd = -1};
+}

@@ -1,0 +1,606 @@
+/* VM lifecycle: create, run until stopped, tear down. */
+#include "vmm/vm/vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/errors.h"
+#include "base/layout.h"
+#include "base/log.h"
+#include "host/kvm/kvm_state.h"
+#include "host/kvm/x86/cpuid.h"
+#include "host/sandbox/sandbox.h"
+#include "loaders/boot.h"
+#include "loaders/x86/boot_cpu.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/vm_pause.h"
+#include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_virtio.h"
+#include <sys/syscall.h>
+
+static void control_stop(void *opaque, enum vm_stop_reason why, int status)
+{
+	vm_stop(opaque, why, status);
+}
+
+void vm_stop(struct vm *vm, enum vm_stop_reason why, int status)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!vm->stopping) {
+		vm->stop_reason = why;
+		vm->exit_status = status;
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+		uint64_t one = 1;
+		if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+			log_debug("stop eventfd: %s", strerror(errno));
+	}
+	/* The main thread wakes on the eventfd and joins the vCPUs (unmapping their run pages):
+	 * it waits for the kickers in flight (vm_join_vcpus()), and a later call kicks nobody. */
+	bool kick = !vm->vcpus_gone;
+	vm->kickers += kick;
+	pthread_mutex_unlock(&vm->stop_lock);
+	if (!kick)
+		return;
+	vm_pause_wake_for_stop(vm); /* parked vCPUs see the stop and their threads end */
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->stop_lock);
+	if (--vm->kickers == 0)
+		pthread_cond_broadcast(&vm->stop_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vm_join_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->vcpus_gone = true;
+	while (vm->kickers)
+		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+}
+
+/* KVM logs the guest's writes, guest_mem the VMM's own (vmm/snapshot/vm_snapshot.h: Diff
+ * snapshots).
+ */
+static int start_dirty_tracking(struct vm *vm)
+{
+	int err = guest_mem_dirty_start(&vm->mem);
+	if (!err)
+		err = kvm_dirty_log_start(&vm->kvm, &vm->mem);
+	if (err)
+		log_error("--track-dirty-pages: %s", strerror(-err));
+	return err;
+}
+
+/* Guest RAM, fresh, from `mem_fd` or served by the handler at `uffd_path` (a restore): before
+ * KVM, which only maps it. */
+static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path, struct guest_mem *given)
+{
+	if (uffd_path && vm_uffd_start(vm, uffd_path)) /* logged */
+		return -EIO;
+	int err = 0;
+	if (uffd_path)
+		err = 0;
+	else if (given) { /* a migration's RAM, filled already: the VM owns it from now on */
+		vm->mem = *given;
+		memset(given, 0, sizeof(*given));
+	} else if (mem_fd >= 0)
+		err = guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd);
+	/* a vhost-user back-end maps it too; --mem-shared: a local migration hands it over */
+	else if (device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared)
+		err = guest_mem_alloc_shared(&vm->mem, vm->cfg->mem_size);
+	else
+		err = guest_mem_alloc(&vm->mem, vm->cfg->mem_size);
+	if (err) {
+		log_error("cannot allocate %llu bytes of guest RAM: %s",
+			  (unsigned long long)vm->cfg->mem_size, strerror(-err));
+		return err;
+	}
+	machine_add_guest_ram(&vm->machine, &vm->mem);
+	if (vm->cfg->hugepages && (err = guest_mem_advise_hugepages(&vm->mem)))
+		log_warn("--hugepages: madvise: %s; guest RAM stays on small pages",
+			 strerror(-err));
+	return 0;
+}
+
+static int map_memory(struct vm *vm)
+{
+	int err = kvm_map_memory(&vm->kvm, &vm->mem);
+	if (!err && vm->cfg->track_dirty_pages)
+		err = start_dirty_tracking(vm);
+	return err;
+}
+
+/* Loads the kernel and, `with_kvm`, sets the boot vCPU's registers for its entry mode. */
+static int setup_boot(struct vm *vm, bool with_kvm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	/* The MP table, the memory maps and the device tree all come from vm->machine. */
+	struct boot_config bc = {
+	    .kernel_path = cfg->kernel,
+	    .initrd_path = cfg->initrd,
+	    .files = &vm->boot, /* read and checked before KVM (check_inputs()) */
+	    .cmdline = vm->cmdline,
+	    .machine = &vm->machine,
+	    .dtb = cfg->dtb,
+	};
+	if (vm->machine.err) {
+		log_error("the machine description is incomplete: %s", strerror(-vm->machine.err));
+		return VMM_EXIT_ERROR;
+	}
+	struct boot_entry entry;
+	int err = boot_load(&vm->mem, &bc, &entry);
+	boot_files_close(&vm->boot); /* in guest RAM now */
+	if (err)
+		return vmm_exit_status(err); /* boot_load() logged it; a bad image is the user's */
+	if (!with_kvm)
+		return 0;
+	struct vcpu *bsp = &vm->vcpus[0];
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	if (kvm_ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
+		log_error("KVM_GET_SREGS failed: %s", strerror(errno));
+		return VMM_EXIT_ERROR;
+	}
+	err = boot_cpu_setup(&vm->mem, &entry, &sregs, &regs);
+	if (err) {
+		log_error("cannot set up the boot CPU state: %s", strerror(-err));
+		return VMM_EXIT_ERROR;
+	}
+	if (kvm_ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    kvm_ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
+		log_error("setting the boot vCPU's registers failed: %s", strerror(errno));
+		return VMM_EXIT_ERROR;
+	}
+	return 0;
+}
+
+/* The virtio devices (the device table creates them, the PCI bus comes with the first device
+ * that asks for it), and the command line that tells the guest where they are. Returns 0 or
+ * the exit status. */
+static int setup_virtio(struct vm *vm)
+{
+	vm->virtio = calloc(1, sizeof(*vm->virtio));
+	vm->cmdline = calloc(1, BOOT_CMDLINE_MAX);
+	if (!vm->virtio || !vm->cmdline)
+		return VMM_EXIT_ERROR;
+	int status = vm_virtio_create_devices(vm);
+	if (!status && machine_cmdline(&vm->machine, vm->cmdline, BOOT_CMDLINE_MAX) < 0) {
+		log_error("the kernel command line is too long with the virtio-mmio entries");
+		status = VMM_EXIT_USAGE;
+	}
+	return status;
+}
+
+/* What the machine description says of the CPUs: APIC ID = vCPU index (vcpu.c); the IOAPIC
+ * takes the next ID, as in the MP table. */
+static void describe_cpus(struct vm *vm)
+{
+	machine_add_cpus(&vm->machine, (int)vm->ncpus);
+	machine_set_x86_intc(&vm->machine);
+}
+
+static int create_vcpus(struct vm *vm)
+{
+	static struct cpuid_table supported;
+	int err = cpuid_get_supported_cached(vm->kvm.dev_fd, &supported);
+	if (err) {
+		log_error("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-err));
+		return err;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		err = vcpu_create(&vm->vcpus[i], vm, i, &supported);
+		if (err)
+			return err;
+	}
+	describe_cpus(vm);
+	return 0;
+}
+
+static void init_state(struct vm *vm, const struct vm_config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->ncpus = cfg->ncpus;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	vm->boot.initrd_fd = -1;
+	for (unsigned i = 0; i < CLI_MAX_CPUS; i++)
+		vm->vcpus[i].fd = -1;
+	io_bus_init(&vm->pio, "pio");
+	io_bus_init(&vm->mmio, "mmio");
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_cond_init(&vm->stop_cond, NULL);
+	vm_pause_init(vm);
+	vm->control = (struct vm_control){control_stop, vm};
+	machine_init(&vm->machine);
+	machine_set_cmdline(&vm->machine, cfg->append);
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+/* Everything the user gave is judged before KVM is opened (as Firecracker checks a device when
+ * it is configured), so each mistake gets its own message even where KVM is unusable: the
+ * kernel read and its format checked, the initrd opened (`boot`: a fresh VM, not a restore),
+ * and each device's files, taps and directories checked by the device. Returns 0 or the exit
+ * status. */
+static int check_inputs(struct vm *vm, bool boot)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int err = boot ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
+	if (!err) /* the command line, the config file's boot_args, a snapshot's append */
+		err = boot_check_cmdline(boot ? &vm->boot : NULL, cfg->append);
+	if (!err)
+		err = device_table_check(cfg);
+	return vmm_exit_status(err);
+}
+
+/* KVM: the VM, guest RAM mapped, then the irqchip and the vCPUs. Returns 0 or the exit status. */
+static int open_kvm(struct vm *vm)
+{
+	if (kvm_open_vm(&vm->kvm, vm->cfg->kvm_path)) /* logged the probe's reason and fix */
+		return VMM_EXIT_ERROR;
+	if (vm->kvm.emulated)
+		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow); "
+			 "Linux user space needs the default guest's kernel patches here "
+			 "(guest-images/README.md)");
+	/* RAM before the irqchip: see kvm_open_vm(). */
+	if (map_memory(vm) || kvm_create_chips(&vm->kvm) || create_vcpus(vm))
+		return VMM_EXIT_ERROR;
+	return 0;
+}
+
+/* Without KVM (vm_describe()): the devices' notifications go nowhere. */
+static int no_kvm_ioeventfd(void *ctx, const struct kvm_ioeventfd *io)
+{
+	(void)ctx, (void)io;
+	return 0;
+}
+
+static int no_kvm_irqfd(void *ctx, const struct kvm_irqfd *req)
+{
+	(void)ctx, (void)req;
+	return 0;
+}
+
+static int no_kvm_routes(void *ctx, const struct kvm_irq_routing *table)
+{
+	(void)ctx, (void)table;
+	return 0;
+}
+
+static int no_kvm_msi(void *ctx, const struct kvm_msi *msi)
+{
+	(void)ctx, (void)msi;
+	return 0;
+}
+
+static bool no_kvm_resample(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static const struct kvm_notify_ops no_kvm_ops = {no_kvm_ioeventfd, no_kvm_irqfd, no_kvm_routes,
+						 no_kvm_msi, no_kvm_resample};
+
+/* vm_create(), vm_create_restored*() and vm_describe(): guest RAM from `mem_fd` or the handler
+ * at `uffd_path` (restore) or fresh; `with_kvm` false builds the devices and the machine
+ * description only. */
+static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const char *uffd_path,
+		  struct guest_mem *given, bool with_kvm)
+{
+	init_state(vm, cfg);
+	/* before any thread of the VM exists: they all inherit it (vcpu.h) */
+	if (vcpu_block_kick() || vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
+		return VMM_EXIT_ERROR;
+	int status = check_inputs(vm, mem_fd < 0 && !uffd_path && !given);
+	if (!status && with_kvm) {
+		status = open_kvm(vm);
+	} else if (!status) {
+		vm->kvm.notify = (struct kvm_notify){&no_kvm_ops, NULL};
+		describe_cpus(vm);
+	}
+	if (status)
+		return status;
+	if (vm_devices_create(vm))
+		return VMM_EXIT_ERROR;
+	return setup_virtio(vm);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int status = create(vm, cfg, -1, NULL, NULL, true);
+	return status ? status : setup_boot(vm, true);
+}
+
+int vm_describe(struct vm *vm, const struct vm_config *cfg)
+{
+	int status = create(vm, cfg, -1, NULL, NULL, false);
+	return status ? status : setup_boot(vm, false);
+}
+
+int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
+{
+	struct stat st;
+	/* no kernel: the snapshot's RAM and registers */
+	int status = create(vm, cfg, mem_fd, NULL, NULL, true);
+	if (fstat(mem_fd, &st) == 0) {
+		vm->mem_file_dev = (unsigned long)st.st_dev;
+		vm->mem_file_ino = (unsigned long)st.st_ino;
+	}
+	return status;
+}
+
+int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path)
+{
+	return create(vm, cfg, -1, uffd_path, NULL, true);
+}
+
+int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_mem *mem)
+{
+	int status = create(vm, cfg, -1, NULL, mem, true); /* no kernel: the source's RAM */
+	guest_mem_free(mem); /* not taken when create() failed before the RAM (zeroed when taken) */
+	return status;
+}
+
+int vm_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGWINCH);
+	if (pthread_sigmask(SIG_BLOCK, set, NULL) || vcpu_block_kick())
+		return -1;
+	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* One tick of the halt watch (halt_watch.h): a guest whose vCPUs all sit in HLT with
+ * interrupts off has powered itself off as far as it can. */
+static void watch_for_halt(struct vm *vm, struct halt_watch *w)
+{
+	enum halt_sample samples[CLI_MAX_CPUS];
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		samples[i] = vcpu_halt_probe(&vm->vcpus[i]);
+	if (halt_watch_update(w, samples, vm->ncpus)) {
+		log_info("guest halted every vCPU with interrupts disabled (a power-off without a "
+			 "power-off device): stopping the VM");
+		vm_stop(vm, VM_STOP_POWEROFF, VMM_EXIT_OK);
+	}
+}
+
+/* A graceful stop (vm_request_shutdown()) whose deadline passed ends the VM here. */
+static void check_shutdown_deadline(struct vm *vm, uint64_t now)
+{
+	if (vm_shutdown_deadline_ms(vm, now) == 0 && !vm_stopping(vm)) {
+		log_warn("the guest did not stop in time after Ctrl-Alt-Del: stopping the VM");
+		vm_stop(vm, VM_STOP_SHUTDOWN_TIMEOUT, VMM_EXIT_OK);
+	}
+}
+
+static int min_int(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+static volatile sig_atomic_t deadline_status;
+
+/* SIGALRM after vm_stop_deadline(): async-signal-safe calls only. */
+static void on_stop_deadline(int sig)
+{
+	static const char msg[] = "vmm: error: not stopped in time after a stop signal: exiting\n";
+	ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)sig, (void)r;
+	_exit(deadline_status);
+}
+
+/* From now on a stop signal ends the process at once (their default action), in this thread. */
+static void stop_signals_end_process(void)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+}
+
+void vm_stop_deadline(int signo, unsigned seconds)
+{
+	sigset_t alrm;
+	struct sigaction sa = {.sa_handler = on_stop_deadline};
+
+	if (deadline_status)
+		return; /* armed by the first */
+	deadline_status = 128 + signo;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	stop_signals_end_process();
+	alarm(seconds);
+}
+
+/* One signal read from the signalfd: a terminal resize is passed on, any other signal stops the
+ * VM with status 128 + signal, in VM_STOP_DEADLINE_S at most. */
+static void handle_signal(struct vm *vm, uint32_t signo)
+{
+	if (signo == SIGWINCH) {
+		vm_terminal_resized(vm);
+		return;
+	}
+	log_info("stopping on signal %u", signo);
+	vm_stop_deadline((int)signo, VM_STOP_DEADLINE_S);
+	vm_stop(vm, VM_STOP_SIGNAL, 128 + (int)signo);
+}
+
+/* Waits until the VM stops; a stop signal stops it with status 128 + signal. Ticks the halt
+ * watch every HALT_WATCH_PERIOD_MS (not while paused: parked vCPUs answer no probe, and samples
+ * from before a pause say nothing after it) and enforces the graceful-stop deadline. */
+static void wait_for_stop(struct vm *vm, int sig_fd)
+{
+	struct halt_watch halt = {0};
+	const uint64_t period_ns = (uint64_t)HALT_WATCH_PERIOD_MS * 1000000ull;
+	uint64_t next_tick = vm_monotonic_ns() + period_ns;
+	while (!vm_stopping(vm)) {
+		struct pollfd fds[2] = {{.fd = vm->stop_fd, .events = POLLIN},
+					{.fd = sig_fd, .events = POLLIN}};
+		uint64_t now = vm_monotonic_ns();
+		int to_tick = now >= next_tick ? 0 : (int)((next_tick - now + 999999) / 1000000);
+		int n = poll(fds, sig_fd >= 0 ? 2 : 1,
+			     min_int(to_tick, vm_shutdown_deadline_ms(vm, now)));
+		if (n < 0 && errno != EINTR)
+			break;
+		now = vm_monotonic_ns();
+		check_shutdown_deadline(vm, now);
+		if (n == 0 && now >= next_tick) {
+			next_tick = now + period_ns;
+			if (vm_is_paused(vm))
+				halt = (struct halt_watch){0};
+			else
+				watch_for_halt(vm, &halt);
+		}
+		struct signalfd_siginfo si;
+		if (n > 0 && sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == sizeof(si))
+			handle_signal(vm, si.ssi_signo);
+	}
+}
+
+/* The main thread's calls once the VM runs (sandbox.h): its wait loop (poll on the stop eventfd
+ * and the signalfd, the halt watch's kicks), the vCPU threads it creates last (which inherit this
+ * filter, so their list is allowed here too), and the teardown: KVM wiring undone (irqfd and
+ * ioeventfd ioctls), the terminal restored, files closed, the API socket removed, the last
+ * metrics line and the screenshot written. */
+static const struct sandbox_rule main_rules[] = {
+    SB_ALLOW(SYS_alarm), /* vm_stop_deadline() */
+    SB_ALLOW(SYS_poll),
+    SB_ALLOW(SYS_ppoll),
+    SB_ALLOW(SYS_read),
+    SB_ALLOW(SYS_write),
+    SB_ALLOW(SYS_close),
+    SB_ALLOW(SYS_clone),
+    SB_ALLOW(SYS_clone3),
+    /* ioctl only with these requests (and the vCPU list's, below): teardown undoes the
+     * devices' KVM wiring (vm_virtio / vm_pci stop: irqfd and ioeventfd deassigned) */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQFD),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
+    /* --paused: vm_pause() saves the guest clock before the vCPUs start (vm_run) */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_CLOCK),
+    /* terminal_restore() at exit (atexit, on this thread): tcsetattr(TCSANOW) */
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETS),
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETSW),
+    SB_ARG_EQ(SYS_ioctl, 1, TCSETSF),
+    SB_ALLOW(SYS_openat),
+    SB_ALLOW(SYS_unlink),
+    SB_ALLOW(SYS_unlinkat),
+    SB_ALLOW(SYS_fstat),
+    SB_ALLOW(SYS_newfstatat),
+    /* host_path_open() (the screenshot at exit): the open file's file system, O_NONBLOCK off */
+    SB_ALLOW(SYS_fstatfs),
+    SB_ALLOW(SYS_fcntl),
+    SB_ALLOW(SYS_lseek),
+    SB_ALLOW(SYS_fsync),
+    SB_ALLOW(SYS_fdatasync),
+    SB_ALLOW(SYS_rename),
+    SB_ALLOW(SYS_ftruncate),
+    SB_ALLOW(SYS_epoll_ctl),
+    SB_ALLOW(SYS_io_uring_enter),
+    SB_ALLOW(SYS_shmdt),
+    SB_ALLOW(SYS_shmctl),
+    SB_ALLOW(SYS_sendmsg),
+    SB_ALLOW(SYS_recvmsg),
+    SB_ALLOW(SYS_shutdown), /* a socket half-closed at teardown (virtio/vsock/conn.c) */
+    /* closing the SDL window at exit talks to the X server */
+    SB_ALLOW(SYS_writev),
+    SB_ALLOW(SYS_readv),
+    SB_ALLOW(SYS_recvfrom),
+    SB_ALLOW(SYS_sendto),
+    SB_ALLOW(SYS_shmget),
+};
+static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules);
+
+/* The main thread confines itself before it creates the vCPU threads. */
+static int confine_main(const struct vm *vm)
+{
+	const struct sandbox_list *lists[] = {&main_sandbox, &vcpu_sandbox,
+					      &vcpu_vhost_user_sandbox};
+	return sandbox_enter("main", lists, device_table_shares_memory(vm->cfg) ? 3 : 2);
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t set;
+	int sig_fd = vm_block_signals(&set);
+	vm_virtio_choose_io_poll(vm);
+	/* the Landlock set is complete once the VM exists; every thread started from here on
+	 * applies it as it confines itself (sandbox.h) */
+	if (sandbox_landlock_seal() || vcpu_install_kick_handler() || vm_virtio_start(vm) ||
+	    vm_pci_start(vm->pci) || vm_devices_start(vm) || vm_virtio_start_devices(vm) ||
+	    confine_main(vm)) {
+		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+	} else {
+		if (vm->start_paused)
+			vm_pause_hold_start(vm);
+		vm->ran = true;
+		for (unsigned i = 0; i < vm->ncpus && !vm_stopping(vm); i++) {
+			if (vcpu_start(&vm->vcpus[i]))
+				vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
+		}
+		vm_pause_set_running(vm, !vm_stopping(vm));
+		if (vm->start_paused && !vm_stopping(vm) && vm_pause(vm))
+			log_warn("could not pause the restored VM: it runs");
+	}
+	if (vm->on_started)
+		vm->on_started(vm->on_started_opaque);
+	wait_for_stop(vm, sig_fd);
+	/* the signalfd is read no more: a stop signal during the teardown ends the process */
+	stop_signals_end_process();
+	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */
+	vm_join_vcpus(vm);
+	vm_devices_stop(vm);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	/* First: its watch may stop the VM (and kick vCPUs) until joined; the memory is released
+	 * from the handler, so nothing below can wait on a page */
+	vm_uffd_stop(vm);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->vcpus[i].fd >= 0)
+			vcpu_destroy(&vm->vcpus[i]);
+	}
+	vm_virtio_destroy(vm);
+	vm_pci_destroy(vm->pci);
+	vm->pci = NULL;
+	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */
+	device_state_free_all(vm);
+	vm_devices_destroy(vm);
+	free(vm->cmdline);
+	kvm_close(&vm->kvm);
+	boot_files_close(&vm->boot);
+	guest_mem_free(&vm->mem);
+	io_bus_destroy(&vm->pio);
+	io_bus_destroy(&vm->mmio);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->stop_cond);
+	vm_pause_destroy(vm);
+}

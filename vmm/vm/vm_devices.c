@@ -1,0 +1,221 @@
+/* The legacy PC devices every guest gets (COM1, i8042, CMOS/RTC, POST port, optional
+ * isa-debug-exit) and the host console behind COM1. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/layout.h"
+#include "base/log.h"
+#include "base/stats.h"
+#include "devices/boot_timer.h"
+#include "devices/uart8250.h"
+#include "devices/x86/debug_exit.h"
+#include "devices/x86/i8042.h"
+#include "devices/x86/post_port.h"
+#include "devices/x86/rtc_cmos.h"
+#include "host/ui/console.h"
+#include "vmm/descriptors/dev_console.h"
+#include "vmm/snapshot/vm_snapshot_devices.h"
+#include "vmm/vm/vm.h"
+
+struct vm_devices {
+	struct console console;
+	bool console_open;
+	bool console_started;
+	struct uart8250 com1;
+	struct i8042 i8042;
+	struct rtc_cmos rtc;
+	struct post_port post;
+	struct debug_exit debug_exit;
+	struct boot_timer boot_timer;
+	unsigned attached; /* bit per device below, so teardown undoes only what was done */
+};
+
+enum {
+	DEV_COM1 = 1,
+	DEV_I8042 = 2,
+	DEV_RTC = 4,
+	DEV_POST = 8,
+	DEV_DEBUG_EXIT = 16,
+	DEV_BOOT_TIMER = 32
+};
+
+static void kvm_irq_set(void *opaque, unsigned gsi, int level)
+{
+	struct vm *vm = opaque;
+	int err = kvm_irq_line(&vm->kvm, gsi, level);
+	if (err)
+		log_debug("KVM_IRQ_LINE %u: %s", gsi, strerror(-err));
+}
+
+static void com1_tx(void *opaque, const uint8_t *buf, size_t n)
+{
+	stats_scan_console(buf, n);
+	console_write(opaque, buf, n);
+}
+
+static void com1_rx_space(void *opaque)
+{
+	console_input_ready(opaque);
+}
+
+static size_t console_to_com1(void *opaque, const uint8_t *buf, size_t n)
+{
+	return uart8250_receive(opaque, buf, n);
+}
+
+static int open_console(struct vm *vm, struct vm_devices *d)
+{
+	struct dev_console_cfg con = dev_console_config(vm->cfg);
+	struct console_config cc = {
+	    .mode = con.mode,
+	    .path = con.path,
+	    .vm = &vm->control,
+	    .in_fd = -1,
+	    .out_fd = -1,
+	};
+	int err = console_open(&d->console, &cc);
+	if (err)
+		return err;
+	d->console_open = true;
+	struct console_input in = {console_to_com1, &d->com1};
+	console_set_input(&d->console, &in);
+	return 0;
+}
+
+static int attach_all(struct vm *vm, struct vm_devices *d)
+{
+	struct irq_line com1_irq = {kvm_irq_set, vm, IRQ_COM1};
+	struct uart8250_sink sink = {com1_tx, com1_rx_space, &d->console};
+	int err = uart8250_attach(&d->com1, &vm->pio, PORT_COM1, com1_irq, &sink);
+	if (err)
+		return err;
+	d->attached |= DEV_COM1;
+	machine_add_uart(&vm->machine, PORT_COM1, IRQ_COM1);
+	if ((err = i8042_attach(&d->i8042, &vm->pio, &vm->control, 0)))
+		return err;
+	d->attached |= DEV_I8042;
+	i8042_set_irq(&d->i8042, (struct irq_line){kvm_irq_set, vm, IRQ_KBD});
+	if ((err = rtc_cmos_attach(&d->rtc, &vm->pio)))
+		return err;
+	d->attached |= DEV_RTC;
+	if ((err = post_port_attach(&d->post, &vm->pio)))
+		return err;
+	d->attached |= DEV_POST;
+	if (vm->cfg->debug_exit) {
+		if ((err = debug_exit_attach(&d->debug_exit, &vm->pio, PORT_DEBUG_EXIT,
+					     &vm->control)))
+			return err;
+		d->attached |= DEV_DEBUG_EXIT;
+		machine_set_test_exit(&vm->machine, PORT_DEBUG_EXIT, DEBUG_EXIT_NR_PORTS);
+	}
+	if (vm->cfg->boot_timer) {
+		if ((err = boot_timer_attach(&d->boot_timer, &vm->mmio, &vm->pio)))
+			return err;
+		d->attached |= DEV_BOOT_TIMER;
+		machine_set_boot_timer(&vm->machine, BOOT_TIMER_MMIO_BASE, BOOT_TIMER_MMIO_SIZE,
+				       PORT_BOOT_TIMER);
+	}
+	return 0;
+}
+
+int vm_devices_create(struct vm *vm)
+{
+	struct vm_devices *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	vm->devices = d;
+	int err = open_console(vm, d);
+	if (!err)
+		err = attach_all(vm, d);
+	if (err)
+		log_error("cannot create the legacy devices: %s", strerror(-err));
+	return err;
+}
+
+struct console *vm_devices_console(struct vm *vm)
+{
+	return &vm->devices->console;
+}
+
+int vm_devices_ctrl_alt_del(struct vm *vm)
+{
+	if (!vm->devices || !(vm->devices->attached & DEV_I8042))
+		return -ENODEV;
+	return i8042_press_ctrl_alt_del(&vm->devices->i8042);
+}
+
+/* ---- accessors for the snapshot walker (vmm/snapshot/vm_snapshot_devices.h) ---- */
+
+static bool has(struct vm *vm, unsigned dev)
+{
+	return vm->devices && (vm->devices->attached & dev);
+}
+
+struct uart8250 *vm_devices_com1(struct vm *vm)
+{
+	return has(vm, DEV_COM1) ? &vm->devices->com1 : NULL;
+}
+
+struct i8042 *vm_devices_i8042(struct vm *vm)
+{
+	return has(vm, DEV_I8042) ? &vm->devices->i8042 : NULL;
+}
+
+struct rtc_cmos *vm_devices_rtc(struct vm *vm)
+{
+	return has(vm, DEV_RTC) ? &vm->devices->rtc : NULL;
+}
+
+struct post_port *vm_devices_post(struct vm *vm)
+{
+	return has(vm, DEV_POST) ? &vm->devices->post : NULL;
+}
+
+struct boot_timer *vm_devices_boot_timer(struct vm *vm)
+{
+	return has(vm, DEV_BOOT_TIMER) ? &vm->devices->boot_timer : NULL;
+}
+
+int vm_devices_start(struct vm *vm)
+{
+	int err = console_start(&vm->devices->console);
+	if (err)
+		return err;
+	vm->devices->console_started = true;
+	return 0;
+}
+
+void vm_devices_stop(struct vm *vm)
+{
+	if (vm->devices && vm->devices->console_started) {
+		console_stop(&vm->devices->console);
+		vm->devices->console_started = false;
+	}
+}
+
+void vm_devices_destroy(struct vm *vm)
+{
+	struct vm_devices *d = vm->devices;
+	if (!d)
+		return;
+	vm_devices_stop(vm);
+	if (d->attached & DEV_BOOT_TIMER)
+		boot_timer_detach(&d->boot_timer, &vm->mmio, &vm->pio);
+	if (d->attached & DEV_DEBUG_EXIT)
+		debug_exit_detach(&d->debug_exit, &vm->pio);
+	if (d->attached & DEV_POST)
+		post_port_detach(&d->post, &vm->pio);
+	if (d->attached & DEV_RTC)
+		rtc_cmos_detach(&d->rtc, &vm->pio);
+	if (d->attached & DEV_I8042)
+		i8042_detach(&d->i8042, &vm->pio);
+	if (d->attached & DEV_COM1)
+		uart8250_detach(&d->com1, &vm->pio);
+	if (d->console_open && !vm->ran)
+		console_discard(&d->console); /* a failed start leaves no console file it made */
+	if (d->console_open)
+		console_close(&d->console);
+	free(d);
+	vm->devices = NULL;
+}

@@ -1,0 +1,90 @@
+/* The VM's PCI bus and its virtio-pci devices on KVM: configuration mechanism #1 and ECAM on
+ * the VM's buses, one KVM GSI + irqfd per MSI-X vector (routes set with KVM_SET_GSI_ROUTING when
+ * the guest programs a vector), ioeventfds on each queue's notify address (moved with the BAR),
+ * and INTx as an irqfd with resample on the swizzled IOAPIC pin.
+ *
+ * Lifecycle: vm_pci_create() after the VM's buses and KVM exist; vm_pci_add_virtio() for each
+ * device; vm_pci_start() when the VM starts (I/O threads); vm_pci_destroy() after the vCPUs are
+ * gone. The caller adds each device's INTx line to the machine description (firmware/machine.h),
+ * which generates the MP-table entries and the device tree's interrupt-map. */
+#ifndef VMM_VM_PCI_H
+#define VMM_VM_PCI_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/io_bus.h"
+#include "devices/pci/pci.h"
+#include "host/kvm/kvm.h"
+#include "virtio/core/device.h"
+#include "virtio/transport/virtio_pci.h"
+
+#define VM_PCI_MAX_DEVICES   16
+#define VM_PCI_FIRST_MSI_GSI 24 /* after the IOAPIC's 24 pins */
+
+struct vm_pci;
+
+/* One MSI-X vector's route as the guest last programmed it. */
+struct vm_pci_msi_route {
+	unsigned gsi;
+	uint64_t addr;
+	uint32_t data;
+	bool valid; /* programmed and used at least once */
+};
+
+struct vm_pci_dev {
+	struct vm_pci *pci;
+	struct virtio_dev *dev;
+	struct virtio_pci t;
+	int slot; /* PCI device number on bus 0 */
+	int vec_fd[VIRTIO_PCI_MAX_VECTORS];
+	struct vm_pci_msi_route routes[VIRTIO_PCI_MAX_VECTORS];
+	unsigned intx_gsi;
+	int intx_fd, resample_fd;
+	bool intx_assigned;
+	bool notify_bound;
+	uint64_t notify_base;
+	bool signal_msi; /* KVM_SET_GSI_ROUTING failed: send with KVM_SIGNAL_MSI instead */
+};
+
+struct vm_pci {
+	struct kvm *kvm;
+	struct io_bus *pio, *mmio;
+	struct pci_bus bus;
+	bool conf1_on, ecam_on;
+	pthread_mutex_t route_lock; /* the GSI routing table (shared by every device) */
+	struct vm_pci_dev *devs[VM_PCI_MAX_DEVICES];
+	int ndevs;
+	unsigned next_gsi;
+};
+
+/* Creates bus 0 (host bridge) and registers ports 0xCF8-0xCFF on `pio` and the ECAM window on
+ * `mmio`. Returns NULL on failure (logged). */
+struct vm_pci *vm_pci_create(struct kvm *kvm, struct io_bus *pio, struct io_bus *mmio);
+
+/* Puts an initialised device (virtio_dev_init done, not started) on bus 0 as a virtio-pci
+ * function: MSI-X irqfds, INTx irqfd with resample, notify ioeventfds. Takes ownership of `dev`
+ * (destroyed and freed with the bus, also on failure). Returns 0 or -errno (logged). */
+int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev);
+
+/* Starts every device's I/O thread. Returns 0 or -errno. */
+int vm_pci_start(struct vm_pci *p);
+
+/* Stops and frees every device, unregisters everything, frees `p`. NULL is fine. */
+void vm_pci_destroy(struct vm_pci *p);
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* KVM's default x86 routes, which KVM_SET_GSI_ROUTING would otherwise drop: GSI 0-23 to IOAPIC
+ * pins 0-23 and GSI 0-15 to the PICs (master 0-7, slave 8-15, as KVM's own default table,
+ * which keeps GSI 2 on the master's pin 2). */
+#define VM_PCI_DEFAULT_ROUTES 40
+
+/* Fills `out` (room for `cap`) with the default routes then one MSI route per valid entry of
+ * `msi`. Returns the number of entries, or -ENOSPC. */
+int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
+			const struct vm_pci_msi_route *msi, int nmsi);
+
+#endif

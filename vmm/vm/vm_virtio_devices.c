@@ -1,0 +1,146 @@
+/* The VM's virtio devices: every entry of the device table (vmm/descriptors/device_table.h) creates
+ * its instances in table order, and each instance lands on the transport the command line chose for
+ * it. The PCI bus exists only once a device asks for it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+#include "base/log.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/vm/io_poll.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_virtio.h"
+
+/* Bus 0 and its description, on the first PCI device. */
+static int ensure_pci(struct vm *vm)
+{
+	if (vm->pci)
+		return 0;
+	vm->pci = vm_pci_create(&vm->kvm, &vm->pio, &vm->mmio);
+	if (!vm->pci)
+		return -ENOMEM; /* vm_pci_create() logged why */
+	return machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
+			       PCI_MMIO32_SIZE, 0, 0);
+}
+
+static int place_on_pci(struct vm *vm, struct virtio_dev *dev)
+{
+	int err = ensure_pci(vm);
+	if (err) {
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return err;
+	}
+	err = vm_pci_add_virtio(vm->pci, dev);
+	if (err)
+		return err;
+	const struct vm_pci_dev *d = vm->pci->devs[vm->pci->ndevs - 1];
+	return machine_add_pci_intx(&vm->machine, (uint8_t)d->slot, 0, d->intx_gsi);
+}
+
+int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
+{
+	/* The cap until vm_virtio_choose_io_poll() knows every device's I/O threads. */
+	unsigned us =
+	    vm->cfg->io_poll_us == CLI_IO_POLL_AUTO ? IO_POLL_SHARED_US : vm->cfg->io_poll_us;
+	dev->poll_max_ns = us * 1000u;
+	int err = t == TRANSPORT_PCI ? place_on_pci(vm, dev) : vm_virtio_add(vm, dev);
+	/* Wiring a transport fails only on our side (KVM ioctls, memory, full windows), whatever
+	 * errno KVM picked: report it as internal (base/errors.h). The reason was logged. */
+	return err ? VMM_ERR_INTERNAL : 0;
+}
+
+int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
+{
+	int err = virtio_dev_init(dev, &vm->mem);
+	if (err) {
+		log_error("%s: device init failed: %s", dev->name, strerror(-err));
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return err;
+	}
+	return vm_virtio_place(vm, dev, t);
+}
+
+int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void *opaque),
+			   void *opaque)
+{
+	int r = 0;
+	for (int i = 0; vm->virtio && !r && i < vm->virtio->count; i++)
+		r = vm->virtio->slots[i].dev ? fn(vm->virtio->slots[i].dev, opaque) : 0;
+	for (int i = 0; vm->pci && !r && i < vm->pci->ndevs; i++)
+		r = fn(vm->pci->devs[i]->dev, opaque);
+	return r;
+}
+
+static int count_io_threads(struct virtio_dev *dev, void *opaque)
+{
+	*(unsigned *)opaque += virtio_dev_groups(dev);
+	return 0;
+}
+
+static int set_poll_max(struct virtio_dev *dev, void *opaque)
+{
+	dev->poll_max_ns = *(const uint32_t *)opaque;
+	return 0;
+}
+
+void vm_virtio_choose_io_poll(struct vm *vm)
+{
+	unsigned us = vm->cfg->io_poll_us, threads = 0, cpus;
+
+	if (us != CLI_IO_POLL_AUTO) {
+		log_debug("virtio: I/O threads poll up to %u us (--io-poll)", us);
+	} else {
+		vm_for_each_virtio_dev(vm, count_io_threads, &threads);
+		cpus = host_usable_cpus();
+		us = io_poll_default_us(cpus, vm->cfg->ncpus, threads);
+		log_debug(
+		    "virtio: I/O threads poll up to %u us (default: %u I/O threads, %u vCPUs, "
+		    "%u host CPUs)",
+		    us, threads, vm->cfg->ncpus, cpus);
+	}
+	uint32_t ns = us * 1000u;
+	vm_for_each_virtio_dev(vm, set_poll_max, &ns);
+}
+
+int vm_virtio_start_devices(struct vm *vm)
+{
+	for (int i = 0; device_table[i]; i++) {
+		int err = device_table[i]->start ? device_table[i]->start(vm) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void vm_virtio_destroy_devices(struct vm *vm)
+{
+	int n = 0;
+	while (device_table[n])
+		n++;
+	while (n-- > 0)
+		if (device_table[n]->destroy)
+			device_table[n]->destroy(vm);
+}
+
+void vm_terminal_resized(struct vm *vm)
+{
+	for (int i = 0; device_table[i]; i++)
+		if (device_table[i]->terminal_resized)
+			device_table[i]->terminal_resized(vm);
+}
+
+int vm_virtio_create_devices(struct vm *vm)
+{
+	for (int i = 0; device_table[i]; i++) {
+		if (!device_table[i]->create)
+			continue;
+		int err = device_table[i]->create(vm);
+		if (err)
+			return vmm_exit_status(err);
+	}
+	return 0;
+}
