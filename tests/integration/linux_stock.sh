@@ -97,6 +97,15 @@ run_boots() {
 		[ -f "$out/$name.secs" ] && echo "$name: $(cat "$out/$name.secs") s"
 	done
 	echo "the boots side by side: $((SECONDS - start)) s"
+	# In L1 a triple fault (status 4) of one boot out of many is L1's nested SVM under TCG (L1
+	# itself panicked inside KVM_RUN once, and a fault came back on 1 of ~30 boots with noxsave,
+	# never twice in a row): that boot once more, alone, its first try kept and shown by the checks.
+	for name in vmm-pci vmm-mmio; do
+		[ -n "${STOCK_INNER:-}" ] && [ "$(cat "$out/$name.status")" = 4 ] || continue
+		for f in log err status secs; do mv "$out/$name.$f" "$out/$name-first.$f"; done
+		boot_vmm "$name" "${name#vmm-}"
+		echo "$name: a triple fault in L1, booted again alone: $(cat "$out/$name.secs") s"
+	done
 	date -u +%F >>"$out/host-date"
 	# A VMM killed by its own filter: the first such boot again in log mode, whose calls outside
 	# the filter the kernel's audit lines name (thread and call). Not in L1: its kernel writes no
@@ -263,6 +272,13 @@ for name in "${names[@]}"; do
 	[ "$name" = qemu ] && peer=1
 	check_boot "$name" "$name"
 	peer=0
+done
+for name in vmm-pci vmm-mmio; do
+	[ -f "$out/$name-first.status" ] || continue
+	echo "note: $name: the first boot in L1 ended in a triple fault (status" \
+		"$(cat "$out/$name-first.status")) and was booted again; its console's and stderr's last lines:"
+	tr -d '\r' <"$out/$name-first.log" | tail -5
+	tail -12 "$out/$name-first.err"
 done
 for name in vmm-pci vmm-mmio; do
 	[ -f "$out/$name-log.audit" ] || continue

@@ -169,8 +169,14 @@ migrate_again() {
 	snap_kill "$DST_PID"
 	check_pause_times "$label" "$RUN_ERR" "$LIB_TMP/dst.err"
 	got=$(snap_result "$DST_OUT")
-	[ "$got" = "$want" ] && lib_ok "$label: the same result on the destination: $got" ||
+	if [ "$got" = "$want" ]; then
+		lib_ok "$label: the same result on the destination: $got"
+	else
 		lib_fail "$label: destination: '$got', uninterrupted: '$want'"
+		echo "the destination's last console lines and log:"
+		tail -n 5 "$DST_OUT"
+		tail -n 15 "$LIB_TMP/dst.err"
+	fi
 	grep -q 'TEST PASS' "$DST_OUT" && lib_ok "$label: TEST PASS on the destination" ||
 		lib_fail "$label: no TEST PASS on the destination"
 	cmp "$ref" "$disk" && lib_ok "$label: the disk file is the uninterrupted run's" ||
