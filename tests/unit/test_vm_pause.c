@@ -118,7 +118,7 @@ Test(vm_pause, pause_parks_every_vcpu_and_resume_lets_them_run)
 	cr_assert_eq(vm_resume(&vm), 0);
 }
 
-Test(vm_pause, a_capturing_pause_has_each_vcpu_save_its_state_as_it_parks)
+Test(vm_pause, a_capturing_pause_has_each_vcpu_save_its_state_once_parked)
 {
 	struct snap_writer w;
 	start_vcpus();
