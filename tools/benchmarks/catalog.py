@@ -21,12 +21,25 @@ from .virtiofs import bench_virtiofs
 from .vsock import bench_vsock
 
 
-BENCHES = {"startup": bench_startup, "memory": bench_memory, "boot": bench_boot,
-           "blk": bench_blk, "exit-cost": bench_exit_cost, "net": bench_net, "net-mmds": bench_net_mmds, "mmds-latency": bench_mmds_latency, "api": bench_api,
-           "snapshot": bench_snapshot, "ratelimit": bench_ratelimit, "vsock": bench_vsock,
-           "migrate": bench_migrate, "pmem": bench_pmem,
-           "memhp": bench_memhp, "vhost-user-blk": bench_vhost_user_blk,
-           "virtiofs": bench_virtiofs}
+BENCHES = {
+    "startup": bench_startup,
+    "memory": bench_memory,
+    "boot": bench_boot,
+    "blk": bench_blk,
+    "exit-cost": bench_exit_cost,
+    "net": bench_net,
+    "net-mmds": bench_net_mmds,
+    "mmds-latency": bench_mmds_latency,
+    "api": bench_api,
+    "snapshot": bench_snapshot,
+    "ratelimit": bench_ratelimit,
+    "vsock": bench_vsock,
+    "migrate": bench_migrate,
+    "pmem": bench_pmem,
+    "memhp": bench_memhp,
+    "vhost-user-blk": bench_vhost_user_blk,
+    "virtiofs": bench_virtiofs,
+}
 HW_BENCHES = {"fio": bench_fio, "iperf3": bench_iperf3}
 # Not in `all`: migrate, pmem, memhp and virtiofs boot Linux guests (minutes on an emulated
 # KVM); net-mmds is a question about our own transmit path, not a comparison with a peer;
