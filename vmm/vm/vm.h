@@ -71,7 +71,6 @@ struct vm {
 	pthread_mutex_t pause_lock;  /* the vCPUs' park handshake, with pause_cond */
 	pthread_cond_t pause_cond;   /* on CLOCK_MONOTONIC */
 	bool pause_req;		     /* vCPUs park; __atomic (vCPU threads poll it) */
-	bool capture_req;	     /* and save their state as they do; under pause_lock */
 	bool paused;		     /* __atomic */
 	bool running;		     /* the vCPU threads exist; under pause_ctl */
 	bool clock_saved;	     /* `clock` holds KVM_GET_CLOCK of the last pause */
