@@ -52,8 +52,8 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              raw EtherType 0x88b9 frames, no IP): guest->host frames/s (60-byte frames) and
              Mbit/s (1514-byte), timed by the guest; host->guest the same, the host side an
              AF_PACKET sender flooding the tap (vmm-netgen, tools/netgen; where it is not built
-             tools/bench_net_host.py, shared with tests/integration/net_bench.sh). QEMU:
-             -netdev tap,vhost=off -device virtio-net-device. Then the same over 2 queue
+             tools/benchmarks/net_host.py, shared with tests/integration/bench/net_bench.sh).
+             QEMU: -netdev tap,vhost=off -device virtio-net-device. Then the same over 2 queue
              pairs: the guest with pairs=2 (VIRTIO_NET_F_MQ, VQ_PAIRS_SET 2, its frames
              round-robin over both transmit queues, both receive queues polled) on a
              multi_queue tap, the host sending IPv4/UDP frames of 16 flows (the tap spreads
@@ -71,8 +71,8 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              Net rows (ours only: QEMU has no virtio-net rate limiter): the virtio_net_bench
              guest with both directions limited, tx-ops/rx-ops=5:10 (500 frames/s, 60-byte
              frames) and tx-bw/rx-bw=15140:10 (1000 1514-byte frames/s); tx as the guest
-             times its sends, rx a host flood (tools/bench_net_host.py) as the guest counts
-             it. Needs root and ip netns for the net rows.
+             times its sends, rx a host flood (tools/benchmarks/net_host.py) as the guest
+             counts it. Needs root and ip netns for the net rows.
   snapshot   the blk_bench guest (qd=32, read-only 64 MiB disk) paused ~1 s into its ring-3 loop
              and saved, then restored, each run with a fresh source VM. Snapshot time, request
              to answer (ours: PUT /snapshot/create; QEMU: QMP stop, then migrate to
