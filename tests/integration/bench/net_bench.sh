@@ -41,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 
-HOST_PY="$SOURCE_DIR/tools/bench_net_host.py" # count / send over AF_PACKET
+HOST_PY="$SOURCE_DIR/tools/benchmarks/net_host.py" # count / send over AF_PACKET
 
 
 

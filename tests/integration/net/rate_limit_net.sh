@@ -11,7 +11,7 @@
 # Bounds are asymmetric for a loaded 2-core machine: never more than asked (+10% for the
 # bucket's first fill and timer slack), and a slow host may deliver less (>= 50%).
 # Everything runs in a network namespace made and removed here (no IP at all: raw frames of
-# EtherType 0x88b9 with AF_PACKET, tools/bench_net_host.py).
+# EtherType 0x88b9 with AF_PACKET, tools/benchmarks/net_host.py).
 # labels: integration net
 # requires: kvm netns
 # timeout: 300
@@ -24,7 +24,7 @@ GUEST_MAC=52:54:00:77:00:02
 VM_PID=""
 RUN_TIMEOUT=120
 SEND_S=1
-HOST_PY="$SOURCE_DIR/tools/bench_net_host.py"
+HOST_PY="$SOURCE_DIR/tools/benchmarks/net_host.py"
 
 net_require ip python3 curl
 

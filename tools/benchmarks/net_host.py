@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Host side of the virtio-net rate benchmarks (tools/bench net, tests/integration/net_bench.sh).
+"""Host side of the virtio-net rate benchmarks (tools/bench net,
+tests/integration/bench/net_bench.sh), a program of its own: the package does not import it.
 Run it inside the benchmark's network namespace, on the tap the VM is attached to; it speaks
 raw Ethernet frames of EtherType 0x88b9 (IEEE local experimental) with AF_PACKET: no IP at all.
 
-  bench_net_host.py count IF SECONDS
+  net_host.py count IF SECONDS
       counts frames of type 0x88b9 arriving on IF (sent by the guest) from the first, for up to
       SECONDS, ending after 1 s without one; prints "host counted N frames (B bytes)".
-  bench_net_host.py send IF MAC SIZE SECONDS [FLOWS]
+  net_host.py send IF MAC SIZE SECONDS [FLOWS]
       sends SIZE-byte frames of type 0x88b9 to MAC on IF as fast as one Python thread can for
       SECONDS; prints "host sent N SIZE-byte frames in SECONDS s". Frames the tap's queue
       refuses (the guest is behind) are not counted. With FLOWS (1..64) the frames are
