@@ -17,6 +17,8 @@ PACKAGES=(
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
+	# firmware for --firmware (tests/integration/firmware_seabios.sh): SeaBIOS and OVMF, unmodified
+	seabios ovmf
 	# vhost-user back-ends: virtiofsd and qemu-storage-daemon (tests/integration/vhost_user_backends.sh)
 	qemu-system-common
 	# vhost-user-net back-end: dpdk-testpmd (Debian ships it in dpdk-dev, not dpdk)

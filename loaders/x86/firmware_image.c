@@ -45,8 +45,11 @@ int firmware_image_open(struct firmware_image *img, const char *path)
 		log_error("--firmware %s: %s", path, strerror(-err));
 		return err;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		log_error("--firmware %s: %s", path, strerror(-err));
+	} else if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
 		log_error("--firmware %s: not a regular file", path);
 	} else if (!(err = check_size(path, (uint64_t)st.st_size))) {
 		/* a private anonymous copy: the guest sees it read-only, the file may change */
