@@ -241,6 +241,10 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 static int check_inputs(struct vm *vm, bool boot)
 {
 	const struct vm_config *cfg = vm->cfg;
+	if (!boot && cfg->firmware) { /* its ROM and fw_cfg are not in snapshots yet */
+		log_error("a VM booted with --firmware cannot be restored or migrated yet");
+		return VMM_EXIT_USAGE;
+	}
 	bool kernel = boot && !cfg->firmware;
 	int err = kernel ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
 	if (!err && boot && cfg->firmware)
