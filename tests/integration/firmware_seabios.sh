@@ -3,8 +3,8 @@
 # bios-256k.bin boot from the reset vector, print their banner on the debug console (port
 # 0x402, --firmware-log), find fw_cfg with its DMA interface, take the memory map from etc/e820
 # (two RAM ranges around the 32-bit hole with 4 GiB) and the CPU count, and reach the boot
-# menu's "No bootable device" (no disk yet: the PCI host bridge and virtio-pci boot are later
-# steps of issue 48). Firmware files of a bad size are refused with exit 2 and a message.
+# menu's "No bootable device" without a disk, and boot a boot sector from a virtio-blk disk over
+# PCI. Firmware files of a bad size are refused with exit 2 and a message.
 # labels: guests firmware
 # requires: kvm
 # timeout: 180
@@ -70,6 +70,34 @@ if grep -q '^vmm: debug: firmware: Found QEMU fw_cfg$' "$RUN_ERR"; then
 else
 	lib_fail "-v -v: no 'firmware: Found QEMU fw_cfg' line in the VMM's log"
 fi
+
+# A disk over virtio-pci: SeaBIOS enumerates the PCI bus (our host bridge, the virtio-blk
+# function), places its BAR, reads the boot sector through its virtio-blk driver and jumps to it;
+# the boot sector (hand-assembled below) writes a line to COM1 and halts with interrupts off,
+# which ends the VMM with status 0.
+#   cli; xor ax,ax; mov ds,ax; mov si,msg; mov dx,0x3f8
+#   l: lodsb; test al,al; jz h; out dx,al; jmp l
+#   h: hlt; jmp h
+#   msg: "BOOT SECTOR OK\n\0"            ... 0x55 0xAA at 510
+python3 - "$LIB_TMP/boot.img" <<'PY'
+import sys
+code = bytes([0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x16, 0x7c, 0xba, 0xf8, 0x03, 0xac, 0x84,
+              0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xf4, 0xeb, 0xfd]) + b"BOOT SECTOR OK\n\0"
+img = bytearray(1 << 20)
+img[:len(code)] = code
+img[510:512] = b"\x55\xaa"
+open(sys.argv[1], "wb").write(img)
+PY
+lib_new_run "vmm --firmware bios.bin --transport pci --disk boot.img"
+FW_LOG=$LIB_TMP/run$LIB_RUNS.fw
+timeout -k 10 "$RUN_TIMEOUT" "$VMM" --firmware "$SEABIOS_DIR/bios.bin" --firmware-log "$FW_LOG" \
+	--transport pci --disk "$LIB_TMP/boot.img" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+RUN_STATUS=$?
+expect_status 0
+expect_output '^BOOT SECTOR OK$'
+expect_fw_line '^PCI: init bdf=00:00.0 id=1b36:0008$'
+expect_fw_line '^found virtio-blk at 00:01.0$'
+expect_fw_line '^Booting from Hard Disk\.\.\.$'
 
 # Bad sizes: not whole 64 KiB blocks, too large, empty; a directory.
 check_refused() {
