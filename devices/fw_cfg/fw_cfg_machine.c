@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/fw_cfg/table_loader.h"
+
 int fw_cfg_add_machine(struct fw_cfg *c, uint16_t ncpus, uint16_t max_cpus, uint64_t ram_size,
 		       uint16_t boot_menu)
 {
@@ -92,4 +94,20 @@ int fw_cfg_add_direct_boot(struct fw_cfg *c, const struct fw_cfg_direct_boot *b)
 		err = add_blob(c, FW_CFG_CMDLINE_ADDR, b->cmdline_addr, FW_CFG_CMDLINE_SIZE,
 			       FW_CFG_CMDLINE_DATA, cmdline, (uint32_t)clen);
 	return err;
+}
+
+int fw_cfg_add_acpi(struct fw_cfg *c, const void *tables, uint32_t tables_len, const void *rsdp,
+		    uint32_t rsdp_len, const struct table_loader *loader)
+{
+	int key;
+
+	if (loader->err || !loader->len || !tables_len || !rsdp_len || loader->len > UINT32_MAX)
+		return -EINVAL;
+	key = fw_cfg_add_file(c, "etc/acpi/tables", tables, tables_len, false);
+	if (key >= 0)
+		key = fw_cfg_add_file(c, "etc/acpi/rsdp", rsdp, rsdp_len, false);
+	if (key >= 0)
+		key = fw_cfg_add_file(c, "etc/table-loader", loader->buf, (uint32_t)loader->len,
+				      false);
+	return key < 0 ? key : 0;
 }

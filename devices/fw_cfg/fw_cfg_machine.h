@@ -45,4 +45,14 @@ struct fw_cfg_direct_boot {
 };
 int fw_cfg_add_direct_boot(struct fw_cfg *c, const struct fw_cfg_direct_boot *b);
 
+/* The ACPI tables for the firmware to install, under the names SeaBIOS and OVMF look for (QEMU's):
+ * `etc/acpi/tables` (every table but the RSDP, one blob), `etc/acpi/rsdp`, and
+ * `etc/table-loader`, the commands the caller built (table_loader.h) that allocate both, patch
+ * the pointers between the tables with their guest addresses and fix the checksums. The firmware
+ * then writes the RSDP where the OS finds it. Returns 0, -EINVAL (a loader that failed, or an
+ * empty blob), or what fw_cfg_add_file() returns. */
+struct table_loader;
+int fw_cfg_add_acpi(struct fw_cfg *c, const void *tables, uint32_t tables_len, const void *rsdp,
+		    uint32_t rsdp_len, const struct table_loader *loader);
+
 #endif

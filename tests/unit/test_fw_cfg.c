@@ -384,3 +384,37 @@ Test(table_loader, bad_arguments_stick)
 	cr_assert_eq(table_loader_add_pointer(&l, "a", "b", 0, 3), -EINVAL);
 	table_loader_free(&l);
 }
+
+Test(fw_cfg, acpi_files)
+{
+	struct table_loader l;
+	uint8_t tables[36] = "XSDT", rsdp[36] = "RSD PTR ";
+
+	table_loader_init(&l);
+	cr_assert_eq(fw_cfg_add_acpi(&cfg, tables, sizeof(tables), rsdp, sizeof(rsdp), &l), -EINVAL,
+		     "no commands");
+	table_loader_allocate(&l, "etc/acpi/rsdp", 16, TABLE_LOADER_ZONE_FSEG);
+	table_loader_allocate(&l, "etc/acpi/tables", 64, TABLE_LOADER_ZONE_HIGH);
+	table_loader_add_pointer(&l, "etc/acpi/rsdp", "etc/acpi/tables", 24, 8);
+	cr_assert_eq(fw_cfg_add_acpi(&cfg, tables, sizeof(tables), rsdp, sizeof(rsdp), &l), 0);
+	const struct fw_cfg_item *t = fw_cfg_find_file(&cfg, "etc/acpi/tables");
+	const struct fw_cfg_item *r = fw_cfg_find_file(&cfg, "etc/acpi/rsdp");
+	const struct fw_cfg_item *ld = fw_cfg_find_file(&cfg, "etc/table-loader");
+	cr_assert(t && r && ld);
+	cr_assert_eq(t->len, 36);
+	cr_assert_eq(memcmp(r->data, "RSD PTR ", 8), 0);
+	cr_assert_eq(ld->len, 3 * TABLE_LOADER_ENTRY_SIZE);
+	cr_assert_eq(memcmp(ld->data, l.buf, l.len), 0);
+	/* a firmware reads the loader by DMA, as SeaBIOS's romfile_loader does */
+	uint8_t dir[4];
+	sel(FW_CFG_FILE_DIR);
+	read_data(dir, 4);
+	cr_assert_eq(be32(dir), 3);
+	cr_assert_eq(dma(FW_CFG_DMA_SELECT | FW_CFG_DMA_READ | (FW_CFG_FILE_FIRST + 2) << 16,
+			 (uint32_t)l.len, BUF),
+		     0);
+	cr_assert_eq(memcmp(ram + BUF, l.buf, l.len), 0);
+	cr_assert_eq(fw_cfg_add_acpi(&cfg, tables, sizeof(tables), rsdp, sizeof(rsdp), &l), -EEXIST,
+		     "once");
+	table_loader_free(&l);
+}

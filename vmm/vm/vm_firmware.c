@@ -105,6 +105,11 @@ int vm_firmware_setup(struct vm *vm, bool with_kvm)
 	return 0;
 }
 
+struct fw_cfg *vm_firmware_fw_cfg(struct vm *vm)
+{
+	return vm->firmware && vm->firmware->fw_cfg_ready ? &vm->firmware->fw_cfg : NULL;
+}
+
 void vm_firmware_destroy(struct vm *vm)
 {
 	struct vm_firmware *f = vm->firmware;
