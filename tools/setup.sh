@@ -17,6 +17,9 @@ PACKAGES=(
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
+	# firmware for --firmware (tests/integration/boot/firmware_seabios.sh): SeaBIOS and OVMF,
+	# unmodified
+	seabios ovmf
 	# vhost-user back-ends: virtiofsd and qemu-storage-daemon
 	# (tests/integration/virtio/vhost_user_backends.sh)
 	qemu-system-common

@@ -20,6 +20,7 @@ struct vm_virtio;     /* vmm/vm/vm_virtio.c */
 struct vm_pci;	      /* vmm/vm/vm_pci.c */
 struct vm_uffd;	      /* vmm/snapshot/vm_uffd.c */
 struct display_stack; /* vmm/display/display_stack.c */
+struct vm_firmware;   /* vmm/vm/vm_firmware.c */
 struct virtio_dev;
 
 struct vm {
@@ -36,6 +37,7 @@ struct vm {
 	struct vm_virtio *virtio;
 	struct display_stack *display; /* NULL without display options */
 	struct vm_pci *pci;	       /* NULL unless a device uses --transport pci */
+	struct vm_firmware *firmware;  /* NULL without --firmware */
 	/* The run-time blocks of devices that keep one (device_state() in
 	 * vmm/descriptors/device_table.h: the disks' and NICs' devices, for run-time changes),
 	 * indexed like device_table[]; NULL until the device's create() makes it. */
