@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/host_path.h"
 #include "base/log.h"
 
 static int check_size(const char *path, uint64_t size)
@@ -37,20 +38,17 @@ static int read_all(int fd, uint8_t *dst, uint64_t size)
 int firmware_image_open(struct firmware_image *img, const char *path)
 {
 	struct stat st;
-	int err, fd = open(path, O_RDONLY | O_CLOEXEC);
+	char why[HOST_PATH_ERR_MAX];
+	int err, fd = host_path_open(path, O_RDONLY, 0, HOST_PATH_REGULAR, why, sizeof(why));
 
 	memset(img, 0, sizeof(*img));
 	if (fd < 0) {
-		err = -errno;
-		log_error("--firmware %s: %s", path, strerror(-err));
-		return err;
+		log_error("--firmware %s", why);
+		return fd;
 	}
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		log_error("--firmware %s: %s", path, strerror(-err));
-	} else if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		log_error("--firmware %s: not a regular file", path);
 	} else if (!(err = check_size(path, (uint64_t)st.st_size))) {
 		/* a private anonymous copy: the guest sees it read-only, the file may change */
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/host_path.h"
 #include "base/log.h"
 #include "devices/fw_cfg/fw_cfg.h"
 #include "devices/fw_cfg/fw_cfg_machine.h"
@@ -45,10 +46,12 @@ int vm_firmware_open(struct vm *vm)
 	int err = firmware_image_open(&f->img, vm->cfg->firmware);
 	if (err || !vm->cfg->firmware_log)
 		return err;
-	f->log_fd = open(vm->cfg->firmware_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char why[HOST_PATH_ERR_MAX];
+	f->log_fd = host_path_open(vm->cfg->firmware_log, O_WRONLY | O_CREAT | O_TRUNC, 0644,
+				   HOST_PATH_REGULAR | HOST_PATH_FIFO, why, sizeof(why));
 	if (f->log_fd < 0) {
-		err = -errno;
-		log_error("--firmware-log %s: %s", vm->cfg->firmware_log, strerror(-err));
+		err = f->log_fd;
+		log_error("--firmware-log %s", why);
 	}
 	return err;
 }
