@@ -1,4 +1,5 @@
 /* Leveled logging to stderr. */
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/utc.h"
 
@@ -186,18 +187,11 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_ns, unsigned *dr
 	return ok;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 void log_guest_warn_rl(struct log_ratelimit *rl, const char *fmt, ...)
 {
 	unsigned dropped;
 	char suffix[64] = "";
-	if (!wanted(LOG_WARN) || !log_ratelimit_allow(rl, monotonic_ns(), &dropped))
+	if (!wanted(LOG_WARN) || !log_ratelimit_allow(rl, mono_ns(), &dropped))
 		return;
 	if (dropped)
 		snprintf(suffix, sizeof(suffix), " (%u similar messages suppressed)", dropped);
