@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/mac.h"
 #include "base/snapshot_io.h"
 #include "host/kvm/kvm_state.h"
 #include "virtio/blk/options.h"
@@ -312,7 +313,7 @@ static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic
 	char *tap = NULL, *mac = NULL;
 	int r = spec ? split_override(spec, &tap, &mac, err, errlen) : 0;
 
-	if (!r && mac && virtio_net_parse_mac(mac, l->mac[nic])) {
+	if (!r && mac && mac_parse(mac, l->mac[nic], NULL, 0)) {
 		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", mac);
 		r = -EINVAL;
 	}
@@ -457,7 +458,7 @@ static bool path_override_for(const struct snapshot_path_override *o, const stru
 	}
 	struct virtio_vsock_opts v;
 	return !o->id[0] ||
-	       (!virtio_vsock_parse_opts(rec->arg ? rec->arg : "", &v, why, sizeof(why)) &&
+	       (!virtio_vsock_opts_parse(rec->arg ? rec->arg : "", &v, why, sizeof(why)) &&
 		!strcmp(o->id, v.id));
 }
 
