@@ -456,7 +456,7 @@ Test(virtio_balloon, reset_forgets_the_balloon)
 static int parse(const char *s, struct virtio_balloon_opts *o)
 {
 	char err[200] = "";
-	int r = virtio_balloon_parse_opts(s, o, err, sizeof(err));
+	int r = virtio_balloon_opts_parse(s, o, err, sizeof(err));
 	cr_assert(r == 0 || err[0], "an error has a message: %s", s);
 	return r;
 }

@@ -49,7 +49,7 @@ struct virtio_balloon_opts {
 /* Parses "size=MIB[,stats=SECONDSs][,deflate-on-oom=on|off][,free-page-reporting=on|off]" (size
  * takes M/G suffixes; a bare number is MiB; "stats=5" and "stats=5s" mean the same). Every key
  * is optional, none may repeat. Returns 0 or -EINVAL with the reason in `err`. */
-int virtio_balloon_parse_opts(const char *arg, struct virtio_balloon_opts *o, char *err,
+int virtio_balloon_opts_parse(const char *arg, struct virtio_balloon_opts *o, char *err,
 			      size_t errlen);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) for a guest of `ram_bytes` of RAM

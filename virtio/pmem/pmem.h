@@ -43,7 +43,7 @@ struct virtio_pmem_opts {
 
 /* Parses "path=FILE[,ro][,root][,id=NAME]" ("ro=on|off" and "root=on|off" are taken too; NAME by
  * parse_device_id()). Returns 0 or -EINVAL with the reason in `err`. */
-int virtio_pmem_parse_opts(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
+int virtio_pmem_opts_parse(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) for a file mapped at guest address
  * `start` for `size` bytes (both multiples of VIRTIO_PMEM_ALIGN). The device owns `fd` from here
