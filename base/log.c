@@ -1,6 +1,6 @@
 /* Leveled logging to stderr. */
-#include "base/clock.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/utc.h"
 
 #include <errno.h>

@@ -23,8 +23,7 @@
 
 /* Stores `value` (NULL for a flag) of `key` into `dst`. Returns 0, or -errno with the reason in
  * err (err may be NULL, errlen 0: parse_fail() copes). */
-typedef int (*opt_set_fn)(void *dst, const char *key, const char *value, char *err,
-			  size_t errlen);
+typedef int (*opt_set_fn)(void *dst, const char *key, const char *value, char *err, size_t errlen);
 
 struct opt_key {
 	const char *name; /* NULL ends the table */

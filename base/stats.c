@@ -1,6 +1,6 @@
 /* Boot-time phases of the VMM process (see stats.h for what "process start" means). */
-#include "base/clock.h"
 #include "base/stats.h"
+#include "base/clock.h"
 
 #include <string.h>
 

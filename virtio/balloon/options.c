@@ -74,10 +74,9 @@ static int set_on_off(void *dst, const char *key, const char *val, char *err, si
 {
 	struct virtio_balloon_opts *o = dst;
 
-	return parse_on_off(key, val,
-			    !strcmp(key, "deflate-on-oom") ? &o->deflate_on_oom
-							   : &o->free_page_reporting,
-			    err, errlen);
+	return parse_on_off(
+	    key, val, !strcmp(key, "deflate-on-oom") ? &o->deflate_on_oom : &o->free_page_reporting,
+	    err, errlen);
 }
 
 static const struct opt_key keys[] = {

@@ -84,7 +84,8 @@ static int set_aio(void *dst, const char *key, const char *value, char *err, siz
 
 	(void)key;
 	if (idx < 0)
-		return parse_fail(err, errlen, "aio=%s: expected aio=auto, io_uring or sync", value);
+		return parse_fail(err, errlen, "aio=%s: expected aio=auto, io_uring or sync",
+				  value);
 	((struct virtio_blk_opts *)dst)->aio = (enum virtio_blk_aio)idx;
 	return 0;
 }
@@ -154,7 +155,7 @@ int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *
 	char *comma = strchr(copy, ',');
 	if (comma)
 		*comma = '\0';
-	int r = !comma	     ? 0
+	int r = !comma	   ? 0
 		: comma[1] ? opts_parse(comma + 1, keys, opts, KNOWN, err, errlen)
 			   : parse_fail(err, errlen, "empty option (stray comma)");
 	if (r) {

@@ -46,7 +46,7 @@ int virtio_mem_check_opts(struct virtio_mem_opts *o, char *err, size_t errlen)
 static int set_size(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
 	struct virtio_mem_opts *o = dst;
-	uint64_t *field = !strcmp(key, "total")	   ? &o->total
+	uint64_t *field = !strcmp(key, "total")	  ? &o->total
 			  : !strcmp(key, "block") ? &o->block_size
 			  : !strcmp(key, "slot")  ? &o->slot_size
 						  : &o->requested;
@@ -57,11 +57,8 @@ static int set_size(void *dst, const char *key, const char *val, char *err, size
 }
 
 static const struct opt_key keys[] = {
-    {"total", 0, set_size},
-    {"block", 0, set_size},
-    {"slot", 0, set_size},
-    {"requested", 0, set_size},
-    {NULL, 0, NULL},
+    {"total", 0, set_size},	{"block", 0, set_size}, {"slot", 0, set_size},
+    {"requested", 0, set_size}, {NULL, 0, NULL},
 };
 
 int virtio_mem_opts_parse(const char *arg, struct virtio_mem_opts *opts, char *err, size_t errlen)

@@ -193,9 +193,9 @@ static int check_opts(const struct virtio_net_opts *o, char *err, size_t errlen)
 {
 	/* One tap fd or one slirp stack cannot feed several queue pairs. */
 	if (o->queues > 1 && o->kind != VIRTIO_NET_TAP)
-		return parse_fail(err, errlen,
-				  "queues=%u needs tap=IFNAME (tapfd= and user have one queue pair)",
-				  o->queues);
+		return parse_fail(
+		    err, errlen, "queues=%u needs tap=IFNAME (tapfd= and user have one queue pair)",
+		    o->queues);
 	if (o->io_threads > (o->queues ? o->queues : 1))
 		return parse_fail(err, errlen,
 				  "io-threads=%u: more I/O threads than queue pairs (queues=%u)",
@@ -203,8 +203,7 @@ static int check_opts(const struct virtio_net_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err,
-			  size_t errlen)
+int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen)
 {
 	struct virtio_net_opts o = {.tapfd = -1};
 	char *copy, *next;

@@ -37,8 +37,7 @@ struct virtio_rng_opts {
 /* Parses "rate=BYTES_PER_SEC[,burst=BYTES]" (sizes take K/M/G suffixes, binary); NULL or "" is
  * unlimited. Returns 0, or -EINVAL / -ERANGE with the reason in err (base/options.h); *opts is
  * zero on failure. Logs nothing. */
-int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err,
-			  size_t errlen);
+int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err, size_t errlen);
 
 /* The limit's rule: a burst needs a rate, neither above VIRTIO_RNG_MAX_RATE (burst 0 is "one
  * second's worth"). Returns 0 or -EINVAL with the reason in err (may be NULL). */

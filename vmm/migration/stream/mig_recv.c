@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/snapshot/format/snap_err.h"
 #include "base/clock.h"
+#include "vmm/snapshot/format/snap_err.h"
 
 /* What the stream may carry next. */
 enum stage {

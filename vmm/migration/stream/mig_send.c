@@ -7,10 +7,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/clock.h"
 #include "vmm/migration/stream/mig_format.h"
 #include "vmm/migration/stream/mig_frame.h"
 #include "vmm/snapshot/format/snap_err.h"
-#include "base/clock.h"
 
 enum counter {
 	C_PHASE,

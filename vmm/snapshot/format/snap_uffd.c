@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/snapshot/format/snap_err.h"
 #include "base/clock.h"
+#include "vmm/snapshot/format/snap_err.h"
 
 void snap_uffd_init(struct snap_uffd *u)
 {
