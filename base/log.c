@@ -149,14 +149,6 @@ static void log_vmsg_at(enum log_level level, const char *file, int lineno, cons
 		emit_at(level, file, lineno, "", "", fmt, ap);
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	log_vmsg_at(level, NULL, 0, fmt, ap);
-	va_end(ap);
-}
-
 void log_msg_at(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;

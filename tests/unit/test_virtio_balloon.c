@@ -13,6 +13,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/balloon/balloon.h"
+#include "virtio/balloon/balloon_test.h"
 #include "virtio/core/dev_snapshot.h"
 
 #define F(bit)	  (1ull << (bit))

@@ -24,6 +24,7 @@
 
 #include "base/guest_mem.h"
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/fs/fs.h"
 #include "virtio/transport/virtio_mmio.h"

@@ -8,6 +8,7 @@
 #include "tests/unit/virtio_net_fixture.h"
 #include "virtio/net/mmds/mmds_stack.h"
 #include "virtio/net/mmds_filter.h"
+#include "virtio/net/mmds/packet_test.h"
 
 #define GUEST_IP 0x0a000002u
 

@@ -12,8 +12,10 @@
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_pci.h"
+#include "virtio/transport/virtio_pci_test.h"
 
 #define QSIZE 16
 #define NQ    2

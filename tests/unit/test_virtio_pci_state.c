@@ -12,6 +12,7 @@
 #include "../mock_driver/echo_device.h"
 #include "../mock_driver/mock_driver.h"
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "virtio/transport/virtio_pci.h"
 
 #define NQ	 2

@@ -16,6 +16,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/pmem/pmem.h"
+#include "virtio/pmem/pmem_test.h"
 
 #define F(bit)	   (1ull << (bit))
 #define MIB(x)	   ((uint64_t)(x) << 20)

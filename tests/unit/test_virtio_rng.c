@@ -16,6 +16,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/rng/rng.h"
+#include "virtio/rng/rng_test.h"
 
 #define F(bit) (1ull << (bit))
 #define FEAT   F(VIRTIO_F_VERSION_1)

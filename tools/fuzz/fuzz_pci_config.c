@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "devices/pci/pci_msix.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"

@@ -9,6 +9,7 @@
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/rng/rng.h"
+#include "virtio/rng/rng_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

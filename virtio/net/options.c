@@ -55,7 +55,8 @@ static int parse_rule(char *s, struct virtio_net_hostfwd *fwd)
 	return parse_endpoint(dash + 1, &fwd->guest_addr, &fwd->guest_port);
 }
 
-int virtio_net_parse_hostfwd(const char *s, struct virtio_net_hostfwd *fwd)
+/* Parses one hostfwd RULE (options.h). Returns 0 or -EINVAL. */
+static int virtio_net_parse_hostfwd(const char *s, struct virtio_net_hostfwd *fwd)
 {
 	struct virtio_net_hostfwd f = {0};
 	char *copy = strdup(s);

@@ -55,6 +55,5 @@ struct virtio_rng_source {
 	uint64_t (*now_ns)(void *opaque);
 	void *opaque;
 };
-void virtio_rng_set_source(struct virtio_dev *dev, const struct virtio_rng_source *src);
 
 #endif

@@ -163,8 +163,3 @@ int vu_net_create(struct virtio_dev **out, const struct vu_opts *o, int timeout_
 	*out = d;
 	return 0;
 }
-
-int vu_net_attach(struct virtio_dev *dev)
-{
-	return vu_device_attach(dev);
-}

@@ -48,7 +48,9 @@ static void timer_set(struct vsock *v, uint64_t ms)
 	v->timer_armed = ms != 0;
 }
 
-void vconn_expire_handshakes(struct vsock *v)
+/* Closes the host connections whose handshake is past its deadline and arms the timer for the
+ * next one (or disarms it). */
+static void vconn_expire_handshakes(struct vsock *v)
 {
 	uint64_t now = mono_ms(), next = 0;
 

@@ -70,12 +70,4 @@ int virtio_vsock_check_opts(const struct virtio_vsock_opts *o, char *err, size_t
  * -errno (logged). */
 int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o);
 
-/* The inner epoll set serving the host sockets: for tests and fuzzers without an I/O thread,
- * which call virtio_vsock_poll() (dev->lock held) to serve what is ready. */
-int virtio_vsock_epoll_fd(struct virtio_dev *dev);
-void virtio_vsock_poll(struct virtio_dev *dev);
-
-/* Connections open now (tests). */
-unsigned virtio_vsock_conn_count(struct virtio_dev *dev);
-
 #endif
