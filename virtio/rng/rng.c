@@ -66,13 +66,6 @@ void virtio_rng_set_source(struct virtio_dev *dev, const struct virtio_rng_sourc
 		rate_limiter_init(&r->rl, NULL, r->src.now_ns, r->src.opaque);
 }
 
-/* Stop serving until the timer fires in `ns` nanoseconds (on a failure, logged, the next kick
- * serves again). */
-static void sleep_for(struct vrng *r, uint64_t ns)
-{
-	rl_timer_arm(&r->timer, ns);
-}
-
 /* ---- filling a chain ---- */
 
 /* Writes up to `want` random bytes into the chain. Returns the count (0 when no entropy can be
@@ -117,13 +110,15 @@ static bool fill_chain(struct vrng *r)
 	if (want > VIRTIO_RNG_MAX_FILL)
 		want = VIRTIO_RNG_MAX_FILL; /* 5.4.6.2: fewer bytes than offered is allowed */
 	want = (uint32_t)rate_limiter_available(&r->rl, want, &wait);
-	if (want == 0) {
-		sleep_for(r, wait);
+	if (want == 0) { /* serve nothing until the timer fires (a failure to arm it was logged:
+			  * the next kick serves again) */
+		rl_timer_arm(&r->timer, wait);
 		return false;
 	}
 	got = fill_random(r, want);
 	if (got == 0) {
-		sleep_for(r, VIRTIO_RNG_RETRY_NS); /* never block the I/O thread on the pool */
+		rl_timer_arm(&r->timer,
+			     VIRTIO_RNG_RETRY_NS); /* never block the I/O thread on the pool */
 		return false;
 	}
 	rate_limiter_consume(&r->rl, got, 0, NULL); /* got <= available: it passes */
