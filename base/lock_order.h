@@ -28,7 +28,7 @@
  *     - struct vm_pci.route_lock (vmm/vm/vm_pci.h): the GSI routing table (MSI-X writes);
  *     - struct io_bus.lock (base/io_bus.h, rwlock): only around a range lookup or a
  *       (un)registration, never across a device callback;
- *     - struct vconsole.in_lock (virtio/console/vconsole.c): host input held for the guest;
+ *     - struct vconsole.in_lock (virtio/console/console.c): host input held for the guest;
  *     - struct input_queue.lock (virtio/input/events.h): pending input events;
  *     - struct pmem_flusher.lock (virtio/pmem/internal.h): the flush generations of a
  *       virtio-pmem device; its flush thread takes it alone, never with dev->lock, and fsync()s

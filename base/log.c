@@ -1,5 +1,6 @@
 /* Leveled logging to stderr. */
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/utc.h"
 
 #include <errno.h>
@@ -148,14 +149,6 @@ static void log_vmsg_at(enum log_level level, const char *file, int lineno, cons
 		emit_at(level, file, lineno, "", "", fmt, ap);
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	log_vmsg_at(level, NULL, 0, fmt, ap);
-	va_end(ap);
-}
-
 void log_msg_at(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -186,18 +179,11 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_ns, unsigned *dr
 	return ok;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 void log_guest_warn_rl(struct log_ratelimit *rl, const char *fmt, ...)
 {
 	unsigned dropped;
 	char suffix[64] = "";
-	if (!wanted(LOG_WARN) || !log_ratelimit_allow(rl, monotonic_ns(), &dropped))
+	if (!wanted(LOG_WARN) || !log_ratelimit_allow(rl, mono_ns(), &dropped))
 		return;
 	if (dropped)
 		snprintf(suffix, sizeof(suffix), " (%u similar messages suppressed)", dropped);

@@ -21,8 +21,7 @@ const char *log_last_error(void);
 #define LOG_LAST_ERROR_MAX (2 * 4096 + 512)
 void log_clear_last_error(void);
 
-void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The same with the line's origin (source file and line), which the macros below pass. */
+/* A message with the line's origin (source file and line), which the macros below pass. */
 void log_msg_at(enum log_level level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -70,10 +69,6 @@ struct log_ratelimit {
 	{                                                                                          \
 		.lock = PTHREAD_MUTEX_INITIALIZER                                                  \
 	}
-
-/* Decides whether a line may print at monotonic time `now_ns`. When it may and lines were
- * dropped before it, *dropped is their count (0 otherwise), to be reported with it. */
-bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_ns, unsigned *dropped);
 
 /* A LOG_WARN line through `rl` (prefixed "guest: "). Any thread. */
 void log_guest_warn_rl(struct log_ratelimit *rl, const char *fmt, ...)

@@ -1,8 +1,8 @@
 /* Boot-time phases of the VMM process (see stats.h for what "process start" means). */
 #include "base/stats.h"
+#include "base/clock.h"
 
 #include <string.h>
-#include <time.h>
 
 /* Marks hold ns since start plus one, so 0 means "not recorded" and a CAS from 0 keeps the first.
  */
@@ -11,17 +11,9 @@ static uint64_t marks[STATS_NPHASES];
 static unsigned timer_hits;
 static size_t scan_matched; /* bytes of STATS_RUN_INIT_TEXT matched so far */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void stats_init(void)
 {
-	start_ns = now_ns();
+	start_ns = mono_ns();
 	for (int i = 0; i < STATS_NPHASES; i++)
 		__atomic_store_n(&marks[i], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&timer_hits, 0, __ATOMIC_RELAXED);
@@ -35,7 +27,7 @@ uint64_t stats_start_monotonic_ns(void)
 
 static uint64_t since_start_ns(void)
 {
-	uint64_t t = now_ns();
+	uint64_t t = mono_ns();
 
 	return t > start_ns ? t - start_ns : 0;
 }

@@ -37,10 +37,6 @@ void stats_mark(enum stats_phase phase);
 /* Counts one boot-timer hit and marks STATS_BOOT_TIMER (first hit). Returns the microseconds
  * since process start. */
 uint64_t stats_boot_timer_hit(void);
-unsigned stats_boot_timer_hits(void);
-
-/* Nanoseconds from process start to `phase`; false if the phase was not recorded. */
-bool stats_get_ns(enum stats_phase phase, uint64_t *ns);
 
 /* The CLOCK_MONOTONIC time of process start, in nanoseconds. */
 uint64_t stats_start_monotonic_ns(void);

@@ -85,9 +85,6 @@ void uart8250_detach(struct uart8250 *u, struct io_bus *pio);
  * rest and retries after sink->rx_space is called. Any thread. */
 size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n);
 
-/* Free room in the RX FIFO now (16 - fill, or 1 - fill with FIFOs disabled). Any thread. */
-size_t uart8250_rx_room(struct uart8250 *u);
-
 /* The UART's state for a snapshot (base/snapshot_io.h): plain values, fixed layout. The IRQ
  * level is not saved: it follows from the registers and is driven again by the restore. */
 struct uart8250_state {
@@ -108,10 +105,5 @@ void uart8250_save(struct uart8250 *u, struct uart8250_state *s);
  * drives the IRQ line to the level the state implies (lock taken inside). Returns 0, or -EINVAL
  * with the UART unchanged. */
 int uart8250_restore(struct uart8250 *u, const struct uart8250_state *s);
-
-/* One register access at `offset` (0..7) as the guest sees it; what the io_bus handlers call for
- * each byte. Exposed for tests and fuzzers. */
-uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset);
-void uart8250_write_reg(struct uart8250 *u, unsigned offset, uint8_t val);
 
 #endif

@@ -128,9 +128,6 @@ void pci_func_set_intx_pin(struct pci_func *f, uint8_t pin);
 void pci_func_config_read(struct pci_func *f, uint32_t off, void *data, uint32_t len);
 void pci_func_config_write(struct pci_func *f, uint32_t off, const void *data, uint32_t len);
 
-/* Where BAR `bar` points (the 64-bit address for a 64-bit BAR, flags masked off). */
-uint64_t pci_func_bar_addr(const struct pci_func *f, int bar);
-
 /* Performs a `len`-byte access at `off` inside BAR `bar` through its io_ops, whether or not the
  * BAR is mapped (the virtio PCI configuration access capability, virtio 1.2 4.1.4.9). Returns 0,
  * or -EINVAL when the BAR is not implemented or the access does not fit in it. */

@@ -16,10 +16,6 @@ struct debug_exit {
 	uint16_t base;
 };
 
-/* The exit status for a written value: (v << 1) | 1 as QEMU computes it, reduced to the 8 bits a
- * process exit status keeps (exit(2)), so the result is what a shell sees: always odd. */
-int debug_exit_status(uint32_t value);
-
 /* Claim [base, base + 4) on `pio`. `vm` is kept, not copied. Returns 0 or -errno. */
 int debug_exit_attach(struct debug_exit *d, struct io_bus *pio, uint16_t base,
 		      const struct vm_control *vm);

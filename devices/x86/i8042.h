@@ -115,8 +115,4 @@ void i8042_save(struct i8042 *k, struct i8042_state *s);
  * 1 to the level the state implies. Lock taken inside. Returns 0 or -EINVAL (nothing changed). */
 int i8042_restore(struct i8042 *k, const struct i8042_state *s);
 
-/* Port-level accessors the bus handlers use, exposed for tests and fuzzers. */
-uint8_t i8042_read_port(struct i8042 *k, uint16_t port);
-void i8042_write_port(struct i8042 *k, uint16_t port, uint8_t val);
-
 #endif

@@ -47,9 +47,4 @@ void rtc_cmos_save(struct rtc_cmos *r, struct rtc_cmos_state *s);
 /* Checks (index < 128, booleans 0/1) and puts it in; lock taken inside. 0 or -EINVAL. */
 int rtc_cmos_restore(struct rtc_cmos *r, const struct rtc_cmos_state *s);
 
-/* Register-level access, what the bus handlers use; exposed for tests and fuzzers.
- * `port_offset` is 0 (index port) or 1 (data port). */
-uint8_t rtc_cmos_read(struct rtc_cmos *r, unsigned port_offset);
-void rtc_cmos_write(struct rtc_cmos *r, unsigned port_offset, uint8_t val);
-
 #endif

@@ -15,9 +15,9 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 #define MAX_SYSCALL_NAMES 512
@@ -171,16 +171,9 @@ static unsigned count_calls(const struct sandbox_list *const *lists, size_t n)
 	return count;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int load_filter(const char *role, const struct sandbox_list *const *lists, size_t n)
 {
-	uint64_t t0 = now_us();
+	uint64_t t0 = mono_us();
 	scmp_filter_ctx ctx = seccomp_init(default_action());
 	if (!ctx)
 		return -ENOMEM;
@@ -196,7 +189,7 @@ static int load_filter(const char *role, const struct sandbox_list *const *lists
 	else
 		log_debug(
 		    "sandbox: %s: %u system calls allowed, filter built and loaded in %llu us",
-		    role, count_calls(lists, n), (unsigned long long)(now_us() - t0));
+		    role, count_calls(lists, n), (unsigned long long)(mono_us() - t0));
 	seccomp_release(ctx);
 	return err;
 }

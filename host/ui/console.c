@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/host_path.h"
 #include "base/log.h"
 #include "host/sandbox/sandbox.h"
@@ -117,14 +118,6 @@ static void flush_chunk(struct console *c)
 	notify_space(c);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Coalescing: a write that follows the previous one within CONSOLE_LINGER_NS is part of a flood,
  * so wait until that much time has passed since the previous write (or CONSOLE_FLUSH_BYTES are
  * queued, or we are stopping) before writing. After an idle spell the first byte goes out at
@@ -135,7 +128,7 @@ static void linger(struct console *c)
 	struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000u),
 			      .tv_nsec = (long)(deadline % 1000000000u)};
 
-	if (now_ns() >= deadline)
+	if (mono_ns() >= deadline)
 		return;
 	c->out_lingering = true;
 	while (c->ring_count < CONSOLE_FLUSH_BYTES && !c->out_stopping) {
@@ -191,7 +184,7 @@ static void *output_thread(void *arg)
 			break; /* stopping, and everything is out */
 		linger(c);
 		flush_chunk(c);
-		c->last_flush_ns = now_ns();
+		c->last_flush_ns = mono_ns();
 	}
 	c->out_running = false;
 	pthread_cond_broadcast(&c->space_cond);

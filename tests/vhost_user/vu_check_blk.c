@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "tests/vhost_user/vu_check.h"
+#include "virtio/vhost_user/vu_frontend_test.h"
 
 #define SECTOR 512
 

@@ -15,6 +15,7 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/net/mmds/mmds_stack.h"
 #include "virtio/net/mmds/mmds_state.h"
+#include "virtio/net/mmds/packet_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

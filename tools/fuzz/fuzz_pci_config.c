@@ -19,6 +19,7 @@
 
 #include "devices/pci/pci.h"
 #include "devices/pci/pci_msix.h"
+#include "devices/pci/pci_test.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 

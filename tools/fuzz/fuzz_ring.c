@@ -32,6 +32,7 @@
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_ring.h"
 #include "virtio/queue/virtqueue.h"
+#include "virtio/queue/virtqueue_test.h"
 
 #define MAX_OPS	 512
 #define NHELD	 8

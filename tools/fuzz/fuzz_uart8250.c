@@ -8,6 +8,7 @@
 
 #include "base/io_bus.h"
 #include "devices/uart8250.h"
+#include "devices/uart8250_test.h"
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 

@@ -21,6 +21,8 @@
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/vhost_user/vu_frontend.h"
+#include "virtio/vhost_user/vu_frontend_test.h"
+#include "virtio/vhost_user/vu_mem_test.h"
 #include "virtio/vhost_user/vu_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,6 +14,7 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/balloon/balloon.h"
+#include "virtio/balloon/balloon_test.h"
 
 #define FAKE_RAM_BYTES (4ull << 20) /* what the device is told: targets up to 4 MiB */
 #define FAKE_RAM_PAGES (FAKE_RAM_BYTES / 4096)

@@ -1,4 +1,4 @@
-/* libFuzzer target: virtio-console (virtio/console/vconsole.c) behind virtio-mmio, on a host
+/* libFuzzer target: virtio-console (virtio/console/console.c) behind virtio-mmio, on a host
  * console whose output goes to /dev/null (synchronous: the console is never started). Host input
  * comes from the input through the console's input sink (sometimes more than the device holds:
  * back-pressure), then the I/O thread's eventfd handlers run. The special operation can also make
@@ -17,7 +17,7 @@
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
-#include "virtio/console/vconsole.h"
+#include "virtio/console/console.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,6 +11,7 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/transport/virtio_mmio.h"
+#include "virtio/transport/virtio_mmio_test.h"
 
 #define MAX_OPS	  256
 #define RAM0_GPA  0x100000ull

@@ -25,6 +25,7 @@
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/net/features.h"
 #include "virtio/net/net.h"
+#include "virtio/net/net_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -32,10 +32,12 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "tools/fuzz/fuzz_drv.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_pci.h"
+#include "virtio/transport/virtio_pci_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

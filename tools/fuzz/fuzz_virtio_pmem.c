@@ -12,6 +12,7 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/pmem/pmem.h"
+#include "virtio/pmem/pmem_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: virtio-rng (virtio/rng/rng.c) behind virtio-mmio, with a deterministic entropy
  * source whose short reads, EINTR, EAGAIN, EIO and overlong answers come from the input, a fake
  * clock, an optional token-bucket rate limit (fuzzed rate and burst, or an option string through
- * virtio_rng_parse_opts()), timer wakeups and snapshots. */
+ * virtio_rng_opts_parse()), timer wakeups and snapshots. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "tools/fuzz/fuzz_dev_fds.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/rng/rng.h"
+#include "virtio/rng/rng_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -57,9 +58,9 @@ static int rng_create(struct virtio_dev **out, const struct guest_mem *mem, stru
 	struct virtio_rng_opts o = {0};
 	uint8_t cfg = fz_u8(in);
 	if (cfg & 4) { /* as --rng=ARG gives them: through the option parser */
-		char arg[48] = {0};
+		char arg[48] = {0}, perr[128];
 		fz_bytes(in, arg, fz_u8(in) % sizeof(arg));
-		if (virtio_rng_parse_opts(arg, &o))
+		if (virtio_rng_opts_parse(arg, &o, perr, sizeof(perr)))
 			return -1;
 	} else if (cfg & 1) {
 		o.rate = 1 + fz_u16(in);

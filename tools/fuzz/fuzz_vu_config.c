@@ -18,6 +18,7 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/vhost_user/vu_blk.h"
 #include "virtio/vhost_user/vu_net.h"
+#include "virtio/vhost_user/vu_net_test.h"
 #include "virtio/vhost_user/vu_opts.h"
 #include "virtio/vhost_user/vu_proto.h"
 

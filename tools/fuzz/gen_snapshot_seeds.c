@@ -13,7 +13,7 @@
 
 #include "base/snapshot_io.h"
 #include "virtio/core/dev_snapshot.h"
-#include "virtio/gpu/snap.h"
+#include "virtio/gpu/snapshot.h"
 #include "vmm/snapshot/format/snap_format.h"
 
 static char dir[512];

@@ -47,7 +47,8 @@ static enum queue_role queue_role(const struct virtio_dev *dev, uint16_t q)
 	return ROLE_NONE;
 }
 
-uint16_t balloon_stats_queue(const struct virtio_dev *dev)
+/* Index of statsq when STATS_VQ was negotiated, else VIRTIO_DEV_MAX_QUEUES. */
+static uint16_t balloon_stats_queue(const struct virtio_dev *dev)
 {
 	return virtio_dev_has_feature(dev, VIRTIO_BALLOON_F_STATS_VQ) ? 2 : VIRTIO_DEV_MAX_QUEUES;
 }

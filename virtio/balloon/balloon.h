@@ -49,7 +49,7 @@ struct virtio_balloon_opts {
 /* Parses "size=MIB[,stats=SECONDSs][,deflate-on-oom=on|off][,free-page-reporting=on|off]" (size
  * takes M/G suffixes; a bare number is MiB; "stats=5" and "stats=5s" mean the same). Every key
  * is optional, none may repeat. Returns 0 or -EINVAL with the reason in `err`. */
-int virtio_balloon_parse_opts(const char *arg, struct virtio_balloon_opts *o, char *err,
+int virtio_balloon_opts_parse(const char *arg, struct virtio_balloon_opts *o, char *err,
 			      size_t errlen);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) for a guest of `ram_bytes` of RAM
@@ -82,14 +82,9 @@ int virtio_balloon_set_stats_interval(struct virtio_dev *dev, uint32_t seconds);
 /* True when `dev` is a virtio-balloon (the API looks for it among the VM's devices). */
 bool virtio_balloon_is(const struct virtio_dev *dev);
 
-/* Test seam: the device's own eventfd and timerfd are normally served by its I/O thread; a test
- * without one calls this to run what a wakeup of either would run. dev->lock held. */
-void virtio_balloon_poll(struct virtio_dev *dev, bool timer_fired);
-
 /* Test seam: replaces guest_mem_discard() (the fuzzer checks each range instead of releasing its
  * heap). NULL restores the default. Call before the device is used. */
 typedef int64_t (*virtio_balloon_discard_fn)(const struct guest_mem *mem, uint64_t gpa,
 					     uint64_t len);
-void virtio_balloon_set_discard(struct virtio_dev *dev, virtio_balloon_discard_fn fn);
 
 #endif

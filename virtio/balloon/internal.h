@@ -39,8 +39,6 @@ struct vballoon {
 };
 
 struct vballoon *to_balloon(struct virtio_dev *dev);
-/* Index of statsq when STATS_VQ was negotiated, else VIRTIO_DEV_MAX_QUEUES. */
-uint16_t balloon_stats_queue(const struct virtio_dev *dev);
 
 /* ops->save / ops->restore (snapshot.c). */
 int balloon_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len);

@@ -3,9 +3,9 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "base/parse.h"
 
 #define MIB	(1ull << 20)
@@ -57,72 +57,42 @@ static int parse_mib(const char *val, uint64_t *out, char *err, size_t errlen)
 	return 0;
 }
 
-/* One "key=value"; `seen` has a bit per key so none repeats. */
-static int parse_item(char *item, struct virtio_balloon_opts *o, unsigned *seen, char *err,
-		      size_t errlen)
+static int set_size(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"size", "stats", "deflate-on-oom",
-					   "free-page-reporting"};
-	char *val = strchr(item, '=');
-	unsigned k;
-
-	if (val)
-		*val++ = '\0';
-	for (k = 0; k < 4 && strcmp(item, keys[k]); k++)
-		;
-	if (k == 4) {
-		snprintf(err, errlen, "unknown option '%s' (%s)", item, OPTS_USAGE);
-		return -EINVAL;
-	}
-	if (*seen & 1u << k) {
-		snprintf(err, errlen, "'%s' given twice", item);
-		return -EINVAL;
-	}
-	*seen |= 1u << k;
-	if (!val || !*val)
-		return bad(err, errlen, item, "");
-	switch (k) {
-	case 0:
-		return parse_mib(val, &o->target_mib, err, errlen);
-	case 1:
-		return parse_seconds(val, &o->stats_interval_s, err, errlen);
-	case 2:
-		return parse_on_off(item, val, &o->deflate_on_oom, err, errlen);
-	default:
-		return parse_on_off(item, val, &o->free_page_reporting, err, errlen);
-	}
+	(void)key;
+	return parse_mib(val, &((struct virtio_balloon_opts *)dst)->target_mib, err, errlen);
 }
 
-int virtio_balloon_parse_opts(const char *arg, struct virtio_balloon_opts *opts, char *err,
+static int set_stats(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	(void)key;
+	return parse_seconds(val, &((struct virtio_balloon_opts *)dst)->stats_interval_s, err,
+			     errlen);
+}
+
+static int set_on_off(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct virtio_balloon_opts *o = dst;
+
+	return parse_on_off(
+	    key, val, !strcmp(key, "deflate-on-oom") ? &o->deflate_on_oom : &o->free_page_reporting,
+	    err, errlen);
+}
+
+static const struct opt_key keys[] = {
+    {"size", 0, set_size},
+    {"stats", 0, set_stats},
+    {"deflate-on-oom", 0, set_on_off},
+    {"free-page-reporting", 0, set_on_off},
+    {NULL, 0, NULL},
+};
+
+int virtio_balloon_opts_parse(const char *arg, struct virtio_balloon_opts *opts, char *err,
 			      size_t errlen)
 {
 	struct virtio_balloon_opts o = {0};
-	char *copy, *item, *next;
-	unsigned seen = 0;
-	int rc = 0;
+	int rc = opts_parse(arg, keys, &o, OPTS_USAGE, err, errlen);
 
-	*opts = o;
-	if (!arg || !*arg)
-		return 0;
-	copy = strdup(arg);
-	if (!copy) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	/* Commas by hand, so an empty item ("size=1,,") is refused rather than skipped. */
-	for (item = copy; !rc && item; item = next) {
-		next = strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		if (!*item) {
-			snprintf(err, errlen, "empty option in '%s' (%s)", arg, OPTS_USAGE);
-			rc = -EINVAL;
-		} else {
-			rc = parse_item(item, &o, &seen, err, errlen);
-		}
-	}
-	free(copy);
-	if (!rc)
-		*opts = o;
+	*opts = rc ? (struct virtio_balloon_opts){0} : o;
 	return rc;
 }

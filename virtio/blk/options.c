@@ -4,24 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "base/parse.h"
 #include "virtio/blk/options.h"
 
-/* Bits of the keys already seen, to refuse a repeated key. */
-enum {
-	SEEN_RO = 1,
-	SEEN_SERIAL = 2,
-	SEEN_CACHE = 4,
-	SEEN_DISCARD = 8,
-	SEEN_AIO = 16,
-	SEEN_BW = 32,
-	SEEN_OPS = 64,
-	SEEN_QUEUES = 128,
-	SEEN_CPUS = 256,
-	SEEN_ID = 512,
-	SEEN_ROOT = 1024,
-	SEEN_FLUSH = 2048,
-};
+#define KNOWN                                                                                      \
+	"known: ro, root, serial=, cache=, flush=, discard=, aio=, bw=, ops=, num-queues=, "       \
+	"iothread-cpus=, id="
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
 static int pick(const char *value, const char *const *names)
@@ -36,113 +25,122 @@ static const char *const cache_names[] = {"writeback", "none", NULL};
 static const char *const onoff_names[] = {"off", "on", NULL};
 static const char *const aio_names[] = {"auto", "io_uring", "sync", NULL};
 
-/* Applies one `key` or `key=value` item (NUL-terminated, no comma). */
-static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, char *err,
-		      size_t errlen)
+static int set_flag(void *dst, const char *key, const char *value, char *err, size_t errlen)
 {
-	char *value = strchr(item, '=');
-	if (value)
-		*value++ = '\0';
-	unsigned bit;
-	int idx = 0;
-	if (!strcmp(item, "ro")) {
-		if (value)
-			return parse_fail(err, errlen, "option 'ro' takes no value");
-		bit = SEEN_RO;
+	struct virtio_blk_opts *o = dst;
+
+	(void)value, (void)err, (void)errlen;
+	if (!strcmp(key, "ro"))
 		o->ro = true;
-	} else if (!strcmp(item, "root")) {
-		if (value)
-			return parse_fail(err, errlen, "option 'root' takes no value");
-		bit = SEEN_ROOT;
+	else
 		o->root = true;
-	} else if (!strcmp(item, "serial")) {
-		if (!value)
-			return parse_fail(err, errlen, "option 'serial' needs a value (serial=ID)");
-		if (strlen(value) > VIRTIO_BLK_ID_BYTES)
-			return parse_fail(err, errlen, "serial '%s' is longer than %d bytes", value,
-					  VIRTIO_BLK_ID_BYTES);
-		bit = SEEN_SERIAL;
-		o->has_serial = true;
-		strcpy(o->serial, value);
-	} else if (!strcmp(item, "cache")) {
-		bit = SEEN_CACHE;
-		if (!value || (idx = pick(value, cache_names)) < 0)
-			return parse_fail(err, errlen,
-					  "cache=%s: expected cache=writeback or cache=none",
-					  value ? value : "");
-		o->cache = (enum virtio_blk_cache)idx;
-	} else if (!strcmp(item, "flush")) {
-		bit = SEEN_FLUSH;
-		if (!value || (idx = pick(value, onoff_names)) < 0)
-			return parse_fail(err, errlen, "flush=%s: expected flush=on or flush=off",
-					  value ? value : "");
-		o->no_flush = idx == 0;
-	} else if (!strcmp(item, "discard")) {
-		bit = SEEN_DISCARD;
-		if (!value || (idx = pick(value, onoff_names)) < 0)
-			return parse_fail(err, errlen,
-					  "discard=%s: expected discard=on or discard=off",
-					  value ? value : "");
-		o->discard = idx == 1;
-	} else if (!strcmp(item, "aio")) {
-		bit = SEEN_AIO;
-		if (!value || (idx = pick(value, aio_names)) < 0)
-			return parse_fail(err, errlen,
-					  "aio=%s: expected aio=auto, io_uring or sync",
-					  value ? value : "");
-		o->aio = (enum virtio_blk_aio)idx;
-	} else if (!strcmp(item, "bw") || !strcmp(item, "ops")) {
-		bool bw = item[0] == 'b';
-		bit = bw ? SEEN_BW : SEEN_OPS;
-		if (rl_bucket_parse(value ? value : "", bw ? &o->rl.bw : &o->rl.ops, err, errlen))
-			return -EINVAL;
-	} else if (!strcmp(item, "num-queues")) {
-		bit = SEEN_QUEUES;
-		char *end = NULL;
-		unsigned long n = value ? strtoul(value, &end, 10) : 0;
-		if (!value || !*value || *end || n < 1 || n > 8)
-			return parse_fail(err, errlen,
-					  "num-queues=%s: expected a number from 1 to 8",
-					  value ? value : "");
-		o->num_queues = (unsigned)n;
-	} else if (!strcmp(item, "iothread-cpus")) {
-		bit = SEEN_CPUS;
-		int r = virtio_cpu_list_parse(value, &o->iothread_cpus, err, errlen);
-		if (r)
-			return r;
-	} else if (!strcmp(item, "id")) {
-		bit = SEEN_ID;
-		if (parse_device_id(value, o->id, sizeof(o->id), err, errlen))
-			return -EINVAL;
-	} else {
-		return parse_fail(err, errlen,
-				  "unknown option '%s' (known: ro, root, serial=, cache=, flush=, "
-				  "discard=, aio=, "
-				  "bw=, ops=, num-queues=, iothread-cpus=, id=)",
-				  item);
-	}
-	if (*seen & bit)
-		return parse_fail(err, errlen, "option '%s' given twice", item);
-	*seen |= bit;
 	return 0;
 }
 
-static int parse_items(char *rest, struct virtio_blk_opts *o, char *err, size_t errlen)
+static int set_serial(void *dst, const char *key, const char *value, char *err, size_t errlen)
 {
-	unsigned seen = 0;
-	while (rest) {
-		char *item = rest;
-		rest = strchr(rest, ',');
-		if (rest)
-			*rest++ = '\0';
-		if (!*item)
-			return parse_fail(err, errlen, "empty option (stray comma)");
-		int r = parse_item(item, o, &seen, err, errlen);
-		if (r)
-			return r;
-	}
+	struct virtio_blk_opts *o = dst;
+
+	(void)key;
+	if (strlen(value) > VIRTIO_BLK_ID_BYTES)
+		return parse_fail(err, errlen, "serial '%s' is longer than %d bytes", value,
+				  VIRTIO_BLK_ID_BYTES);
+	o->has_serial = true;
+	strcpy(o->serial, value);
 	return 0;
 }
+
+static int set_cache(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	int idx = pick(value, cache_names);
+
+	(void)key;
+	if (idx < 0)
+		return parse_fail(err, errlen, "cache=%s: expected cache=writeback or cache=none",
+				  value);
+	((struct virtio_blk_opts *)dst)->cache = (enum virtio_blk_cache)idx;
+	return 0;
+}
+
+/* flush=on|off, discard=on|off */
+static int set_on_off(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct virtio_blk_opts *o = dst;
+	int idx = pick(value, onoff_names);
+
+	if (idx < 0)
+		return parse_fail(err, errlen, "%s=%s: expected %s=on or %s=off", key, value, key,
+				  key);
+	if (!strcmp(key, "flush"))
+		o->no_flush = idx == 0;
+	else
+		o->discard = idx == 1;
+	return 0;
+}
+
+static int set_aio(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	int idx = pick(value, aio_names);
+
+	(void)key;
+	if (idx < 0)
+		return parse_fail(err, errlen, "aio=%s: expected aio=auto, io_uring or sync",
+				  value);
+	((struct virtio_blk_opts *)dst)->aio = (enum virtio_blk_aio)idx;
+	return 0;
+}
+
+/* bw=, ops=: a bucket of the disk's rate limiter */
+static int set_bucket(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct virtio_blk_opts *o = dst;
+
+	return rl_bucket_parse(value, key[0] == 'b' ? &o->rl.bw : &o->rl.ops, err, errlen) ? -EINVAL
+											   : 0;
+}
+
+static int set_queues(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	(void)key;
+	if (parse_uint(value, 1, 8, &n))
+		return parse_fail(err, errlen, "num-queues=%s: expected a number from 1 to 8",
+				  value);
+	((struct virtio_blk_opts *)dst)->num_queues = (unsigned)n;
+	return 0;
+}
+
+static int set_cpus(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	(void)key;
+	return virtio_cpu_list_parse(value, &((struct virtio_blk_opts *)dst)->iothread_cpus, err,
+				     errlen);
+}
+
+static int set_id(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct virtio_blk_opts *o = dst;
+
+	(void)key;
+	return parse_device_id(value, o->id, sizeof(o->id), err, errlen) ? -EINVAL : 0;
+}
+
+static const struct opt_key keys[] = {
+    {"ro", OPT_FLAG, set_flag},
+    {"root", OPT_FLAG, set_flag},
+    {"serial", 0, set_serial},
+    {"cache", 0, set_cache},
+    {"flush", 0, set_on_off},
+    {"discard", 0, set_on_off},
+    {"aio", 0, set_aio},
+    {"bw", 0, set_bucket},
+    {"ops", 0, set_bucket},
+    {"num-queues", 0, set_queues},
+    {"iothread-cpus", 0, set_cpus},
+    {"id", 0, set_id},
+    {NULL, 0, NULL},
+};
 
 int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen)
 {
@@ -157,7 +155,9 @@ int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *
 	char *comma = strchr(copy, ',');
 	if (comma)
 		*comma = '\0';
-	int r = parse_items(comma ? comma + 1 : NULL, opts, err, errlen);
+	int r = !comma	   ? 0
+		: comma[1] ? opts_parse(comma + 1, keys, opts, KNOWN, err, errlen)
+			   : parse_fail(err, errlen, "empty option (stray comma)");
 	if (r) {
 		free(copy);
 		memset(opts, 0, sizeof(*opts));

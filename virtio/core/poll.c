@@ -1,16 +1,9 @@
 /* Adaptive polling of an I/O thread (see poll.h). */
 #include "virtio/core/poll.h"
 
+#include "base/clock.h"
+
 #include <errno.h>
-#include <time.h>
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint32_t queue_mask(const struct virtio_dev *dev, uint32_t queues)
 {
@@ -147,7 +140,7 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 		       uint32_t queues, int epfd, struct epoll_event *ev, int maxev)
 {
 	uint32_t watched = watch_begin(dev, p, lock, queues), found = 0;
-	uint64_t end = now_ns() + p->window_ns;
+	uint64_t end = mono_ns() + p->window_ns;
 	int n;
 
 	p->polls++;
@@ -155,7 +148,7 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 		n = epoll_wait(epfd, ev, maxev, 0);
 		if (watched)
 			found = watch_check(dev, lock, watched);
-		if (n != 0 || found || now_ns() >= end)
+		if (n != 0 || found || mono_ns() >= end)
 			break;
 		__builtin_ia32_pause();
 	}
@@ -204,11 +197,11 @@ int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mute
 	 * before the sleep. */
 	if (release_deferred(dev, p, lock))
 		return 0;
-	t0 = now_ns();
+	t0 = mono_ns();
 	n = epoll_wait(epfd, ev, maxev, -1);
 	if (n < 0 && errno == EINTR)
 		return n;
 	p->sleeps++;
-	p->window_ns = virtio_poll_adapt(p->window_ns, p->max_ns, now_ns() - t0);
+	p->window_ns = virtio_poll_adapt(p->window_ns, p->max_ns, mono_ns() - t0);
 	return n;
 }

@@ -50,8 +50,4 @@ void virtio_poll_release(struct virtio_dev *dev, struct virtio_poll *p, pthread_
 int virtio_poll_wait(struct virtio_dev *dev, struct virtio_poll *p, pthread_mutex_t *lock,
 		     uint32_t queues, int epfd, struct epoll_event *ev, int maxev);
 
-/* The window's next size after a sleep of `slept_ns` that followed an unsuccessful (or no)
- * poll: exposed for the unit test. */
-uint64_t virtio_poll_adapt(uint64_t window_ns, uint64_t max_ns, uint64_t slept_ns);
-
 #endif

@@ -39,11 +39,6 @@ struct vq_state {
  * unpublished (pause the device first). */
 int vq_save(const struct virtqueue *vq, struct vq_state *st);
 
-/* Puts a saved state into `vq` (vq_init()ed with the device's maximum). An active state is
- * checked like vq_activate() does (size, ring layout in `mem`) and its positions against the
- * size. Returns 0 or -EINVAL / -VQ_E_* (the queue is then reset). */
-int vq_restore(struct virtqueue *vq, const struct guest_mem *mem, const struct vq_state *st);
-
 struct virtio_dev_state {
 	uint64_t driver_features;
 	uint8_t status;

@@ -9,18 +9,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/parse.h"
 
-#define NS_PER_MS 1000000ull
+#define NS_PER_MS NSEC_PER_MSEC
 
+/* The default rl_clock_fn: base/clock.h's clock. */
 static uint64_t monotonic_ns(void *opaque)
 {
-	struct timespec ts;
-
 	(void)opaque;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return mono_ns();
 }
 
 static int cfg_fail(char *err, size_t errlen, const char *what, const char *why)
@@ -68,11 +67,8 @@ static void bucket_reset(struct rl_bucket *b, const struct rl_bucket_cfg *cfg, u
 	b->budget = b->cfg.size;
 	b->burst = b->cfg.one_time_burst;
 	b->last_ns = now;
-}
-
-static uint64_t refill_ns(const struct rl_bucket *b)
-{
-	return b->cfg.refill_ms * NS_PER_MS;
+	b->per_tokens = b->cfg.size;
+	b->per_ns = b->cfg.refill_ms * NS_PER_MS;
 }
 
 /* Credits the tokens earned since last_ns: the debt first, then the bucket up to its size.
@@ -81,7 +77,7 @@ static uint64_t refill_ns(const struct rl_bucket *b)
  * time. A clock that went backwards credits nothing and restarts from now. */
 static void bucket_refill(struct rl_bucket *b, uint64_t now)
 {
-	uint64_t size = b->cfg.size, want, r = refill_ns(b);
+	uint64_t size = b->cfg.size, want;
 	unsigned __int128 earned;
 
 	if (!size)
@@ -91,14 +87,14 @@ static void bucket_refill(struct rl_bucket *b, uint64_t now)
 		return;
 	}
 	want = b->debt + (size - b->budget);
-	earned = (unsigned __int128)(now - b->last_ns) * size / r;
+	earned = (unsigned __int128)(now - b->last_ns) * b->per_tokens / b->per_ns;
 	if (earned >= want) {
 		b->debt = 0;
 		b->budget = size;
 		b->last_ns = now;
 		return;
 	}
-	b->last_ns += (uint64_t)((earned * r + size - 1) / size);
+	b->last_ns += (uint64_t)((earned * b->per_ns + b->per_tokens - 1) / b->per_tokens);
 	if (earned <= b->debt) {
 		b->debt -= (uint64_t)earned;
 		return;
@@ -149,7 +145,7 @@ static uint64_t bucket_wait(const struct rl_bucket *b, uint64_t n, uint64_t now)
 	 * debt the burst and the bucket are empty (have = 0). */
 	if (!bucket_oversized(b, n))
 		need += n - have; /* n > have, else it would pass */
-	ns = (need * refill_ns(b) + b->cfg.size - 1) / b->cfg.size;
+	ns = (need * b->per_ns + b->per_tokens - 1) / b->per_tokens;
 	if (ns <= partial)
 		return 1;
 	ns -= partial;
@@ -181,6 +177,59 @@ int rate_limiter_init(struct rate_limiter *rl, const struct rate_limiter_cfg *cf
 void rate_limiter_destroy(struct rate_limiter *rl)
 {
 	pthread_mutex_destroy(&rl->lock);
+}
+
+int rate_limiter_init_rate(struct rate_limiter *rl, uint64_t per_sec, uint64_t size,
+			   rl_clock_fn now, void *clock_opaque)
+{
+	struct rl_bucket *b = &rl->bw;
+
+	if (!per_sec || !size || per_sec > RL_MAX_TOKENS || size > RL_MAX_TOKENS)
+		return -EINVAL;
+	rate_limiter_init(rl, NULL, now, clock_opaque);
+	b->cfg = (struct rl_bucket_cfg){.size = size,
+					.refill_ms = (size * 1000 + per_sec - 1) / per_sec};
+	b->budget = size;
+	b->per_tokens = per_sec;
+	b->per_ns = NSEC_PER_SEC;
+	return 0;
+}
+
+uint64_t rate_limiter_available(struct rate_limiter *rl, uint64_t want, uint64_t *wait_ns)
+{
+	struct rl_bucket *b = &rl->bw;
+	uint64_t have = want;
+
+	pthread_mutex_lock(&rl->lock);
+	if (b->cfg.size) {
+		uint64_t now = rl->now(rl->clock_opaque);
+
+		bucket_refill(b, now);
+		have = b->debt ? 0 : b->burst + b->budget;
+		if (have > want)
+			have = want;
+		if (!have && wait_ns)
+			*wait_ns = bucket_wait(b, want < b->cfg.size ? want : b->cfg.size, now);
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return have;
+}
+
+uint64_t rate_limiter_bw_level(struct rate_limiter *rl)
+{
+	pthread_mutex_lock(&rl->lock);
+	uint64_t level = rl->bw.budget;
+	pthread_mutex_unlock(&rl->lock);
+	return level;
+}
+
+void rate_limiter_set_bw_level(struct rate_limiter *rl, uint64_t tokens)
+{
+	pthread_mutex_lock(&rl->lock);
+	rl->bw.budget = tokens < rl->bw.cfg.size ? tokens : rl->bw.cfg.size;
+	rl->bw.debt = 0;
+	rl->bw.last_ns = rl->now(rl->clock_opaque);
+	pthread_mutex_unlock(&rl->lock);
 }
 
 bool rate_limiter_active(struct rate_limiter *rl)
@@ -371,8 +420,8 @@ int rl_timer_arm(struct rl_timer *t, uint64_t ns)
 
 	if (ns == 0)
 		ns = 1; /* an all-zero it_value would disarm */
-	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
-	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
+	its.it_value.tv_sec = (time_t)(ns / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(ns % NSEC_PER_SEC);
 	if (timerfd_settime(t->fd, 0, &its, NULL) < 0) {
 		int err = -errno;
 		log_error("rate limiter: timerfd_settime: %s", strerror(-err));
@@ -380,6 +429,14 @@ int rl_timer_arm(struct rl_timer *t, uint64_t ns)
 	}
 	t->armed = true;
 	return 0;
+}
+
+void rl_timer_disarm(struct rl_timer *t)
+{
+	struct itimerspec off = {0};
+
+	timerfd_settime(t->fd, 0, &off, NULL);
+	t->armed = false;
 }
 
 void rl_timer_fired(struct rl_timer *t)

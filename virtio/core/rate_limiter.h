@@ -47,6 +47,9 @@ struct rl_bucket {
 	uint64_t burst;	  /* one-time burst left */
 	uint64_t debt;	  /* tokens taken beyond an empty bucket (an oversized request) */
 	uint64_t last_ns; /* time up to which refill has been credited */
+	/* The refill rate: per_tokens tokens every per_ns (size per refill_ms from a cfg; a rate
+	 * per second from rate_limiter_init_rate()). */
+	uint64_t per_tokens, per_ns;
 };
 
 typedef uint64_t (*rl_clock_fn)(void *opaque);
@@ -83,6 +86,24 @@ bool rate_limiter_cfg_active(const struct rate_limiter_cfg *cfg);
 int rate_limiter_init(struct rate_limiter *rl, const struct rate_limiter_cfg *cfg, rl_clock_fn now,
 		      void *clock_opaque);
 void rate_limiter_destroy(struct rate_limiter *rl);
+
+/* A limiter of one bandwidth bucket given as a rate, virtio-rng's rate=,burst=: `per_sec`
+ * tokens a second up to `size` (which need not be a whole number of milliseconds' refill, so it
+ * is not a cfg), starting full; its cfg reads as size per ceil(size / per_sec) ms. `now` as for
+ * rate_limiter_init(). Returns 0 or -EINVAL (0 or more than RL_MAX_TOKENS). */
+int rate_limiter_init_rate(struct rate_limiter *rl, uint64_t per_sec, uint64_t size,
+			   rl_clock_fn now, void *clock_opaque);
+
+/* For a device that may serve less than it is asked (virtio-rng, virtio 1.2 5.4.6.2): the
+ * bandwidth tokens there are now, at most `want`, without taking them (take what was used with
+ * rate_limiter_consume()). 0 when there are none: *wait_ns is then the time until min(want,
+ * size) are. Without a bandwidth bucket: `want`. Takes the limiter's lock. */
+uint64_t rate_limiter_available(struct rate_limiter *rl, uint64_t want, uint64_t *wait_ns);
+
+/* The bandwidth bucket's level, for a device whose snapshot keeps only that; set clamps it to
+ * the bucket's size and counts the refill from now. */
+uint64_t rate_limiter_bw_level(struct rate_limiter *rl);
+void rate_limiter_set_bw_level(struct rate_limiter *rl, uint64_t tokens);
 
 /* Asks for `bytes` bandwidth tokens and `ops` operation tokens. True: they were taken (or a
  * bucket is off). False: nothing was taken; *wait_ns (if not NULL) is the time until this request
@@ -142,6 +163,8 @@ void rl_timer_destroy(struct rl_timer *t);
 int rl_timer_arm(struct rl_timer *t, uint64_t ns);
 /* The timer fired (its fd was readable): reads the expirations and clears armed. */
 void rl_timer_fired(struct rl_timer *t);
+/* Stops a pending wait (a device reset): clears armed. */
+void rl_timer_disarm(struct rl_timer *t);
 
 /* Parses a bucket "SIZE:REFILL_MS[:ONE_TIME_BURST]" (SIZE and burst take K/M/G suffixes, powers
  * of 1024) into *b. Returns 0 or -EINVAL with the reason in err. */

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 
-int virtio_next_chain(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *chain)
+/* Pops the next chain: 1, 0 when the ring is empty (kicks are then re-enabled and the ring is
+ * looked at once more, 2.7.10, so a buffer added meanwhile is not lost), or a negative vq error. */
+static int virtio_next_chain(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *chain)
 {
 	int p = vq_pop(vq, dev->mem, chain);
 

@@ -93,8 +93,4 @@ struct virtio_server {
 enum virtio_serve_result virtio_serve_queue(struct virtio_dev *dev, uint16_t q,
 					    const struct virtio_server *s);
 
-/* Pops the next chain: 1, 0 when the ring is empty (kicks are then re-enabled and the ring is
- * looked at once more, 2.7.10, so a buffer added meanwhile is not lost), or a negative vq error. */
-int virtio_next_chain(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *chain);
-
 #endif

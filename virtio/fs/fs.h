@@ -33,7 +33,7 @@ struct virtio_fs_opts {
 /* Parses "tag=NAME,socket=PATH[,num-queues=N,queue-size=N]" (Cloud Hypervisor's --fs; the
  * config file's num_queues and queue_size are the same fields). Returns 0 or -EINVAL with a
  * message in err. */
-int virtio_fs_parse_opts(const char *arg, struct virtio_fs_opts *o, char *err, size_t errlen);
+int virtio_fs_opts_parse(const char *arg, struct virtio_fs_opts *o, char *err, size_t errlen);
 
 /* Connects to the back-end (handshake within timeout_ms) and describes the device; its
  * features are what the back-end offers of those the VMM can pass on. Returns 0 or -errno

@@ -15,7 +15,7 @@
 #include "base/log.h"
 #include "virtio/core/serve.h"
 #include "virtio/gpu/cmd.h"
-#include "virtio/gpu/snap.h"
+#include "virtio/gpu/snapshot.h"
 #include <sys/syscall.h>
 
 #define GPU_BUDGET (2 * VIRTIO_GPU_QUEUE_SIZE) /* commands per wakeup */
@@ -158,7 +158,7 @@ static void gpu_destroy(struct virtio_dev *dev)
 	g->req = NULL;
 }
 
-/* The snapshot: the config's pending events, then the 2D state (virtio/gpu/snap.h). */
+/* The snapshot: the config's pending events, then the 2D state (virtio/gpu/snapshot.h). */
 struct vgpu_snap {
 	uint32_t events_read;
 	uint32_t reserved; /* zero */

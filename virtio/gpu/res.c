@@ -66,7 +66,7 @@ struct gpu_resource *gpu_res_find(const struct gpu_res_table *t, uint32_t id)
 	return i < 0 ? NULL : t->res[i];
 }
 
-bool gpu_format_valid(uint32_t format)
+static bool gpu_format_valid(uint32_t format)
 {
 	switch (format) {
 	case VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM:

@@ -79,7 +79,6 @@ uint32_t gpu_res_transfer(struct gpu_res_table *t, const struct guest_mem *mem, 
 
 /* ---- helpers shared with the command layer ---- */
 
-bool gpu_format_valid(uint32_t format);
 /* The pixel at `p` (4 bytes in `format`) as 0x00RRGGBB. */
 uint32_t gpu_pixel_xrgb(uint32_t format, const uint8_t *p);
 /* True when `r` lies inside a width x height image (overflow-safe). Empty rects are inside. */

@@ -2,7 +2,8 @@
  * virtio/mem/internal.h. */
 #include "virtio/mem/internal.h"
 
-bool vmem_block_plugged(const struct vmem *m, uint64_t i)
+/* ---- blocks.c ---- */
+static bool vmem_block_plugged(const struct vmem *m, uint64_t i)
 {
 	return (m->bitmap[i / 64] >> (i % 64)) & 1;
 }

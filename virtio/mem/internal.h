@@ -32,8 +32,6 @@ uint64_t vmem_usable_for(const struct vmem *m, uint64_t requested);
 /* Sets the config's plugged_size from the count of plugged blocks. */
 void vmem_sync_plugged(struct vmem *m);
 
-/* ---- blocks.c ---- */
-bool vmem_block_plugged(const struct vmem *m, uint64_t i);
 /* Plugged blocks among [first, first + n). */
 uint64_t vmem_count_plugged(const struct vmem *m, uint64_t first, uint64_t n);
 void vmem_mark(struct vmem *m, uint64_t first, uint64_t n, bool plugged);
@@ -42,9 +40,6 @@ uint64_t vmem_next_run(const struct vmem *m, uint64_t *from);
 
 /* ---- request.c: one chain of guest-request (5.15.6) ---- */
 int vmem_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opaque, uint64_t *bytes);
-/* Unplugs every plugged block (UNPLUG_ALL's work). Returns 0, or the first backend error (the
- * runs done so far stay unplugged). */
-int vmem_unplug_all(struct vmem *m);
 
 /* ---- snapshot.c ---- */
 int vmem_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len);

@@ -60,7 +60,7 @@ struct virtio_mem_opts {
 /* Parses "total=SIZE[,block=SIZE][,slot=SIZE][,requested=SIZE]" (sizes take K/M/G suffixes; a bare
  * number is MiB) and checks it with virtio_mem_check_opts(). Returns 0 or -EINVAL with the reason
  * in `err`. */
-int virtio_mem_parse_opts(const char *arg, struct virtio_mem_opts *o, char *err, size_t errlen);
+int virtio_mem_opts_parse(const char *arg, struct virtio_mem_opts *o, char *err, size_t errlen);
 /* Fills in the defaults (block 2 MiB, slot 128 MiB) for zero fields and checks Firecracker's
  * rules: block a power of two >= 2 MiB, slot >= 128 MiB and a multiple of the block, total >=
  * slot, a multiple of it and at most 1 TiB; requested whole blocks, at most the total. Returns 0

@@ -4,9 +4,9 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "base/parse.h"
 
 #define MIB	   (1ull << 20)
@@ -42,51 +42,34 @@ int virtio_mem_check_opts(struct virtio_mem_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_item(char *item, struct virtio_mem_opts *o, unsigned *seen, char *err,
-		      size_t errlen)
+/* A size in MiB by default; only requested= may be 0. */
+static int set_size(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"total", "block", "slot", "requested"};
-	uint64_t *const fields[] = {&o->total, &o->block_size, &o->slot_size, &o->requested};
-	char *val = strchr(item, '=');
-	unsigned k;
+	struct virtio_mem_opts *o = dst;
+	uint64_t *field = !strcmp(key, "total")	  ? &o->total
+			  : !strcmp(key, "block") ? &o->block_size
+			  : !strcmp(key, "slot")  ? &o->slot_size
+						  : &o->requested;
 
-	if (val)
-		*val++ = '\0';
-	for (k = 0; k < 4 && strcmp(item, keys[k]); k++)
-		;
-	if (k == 4)
-		return parse_fail(err, errlen, "unknown option '%s' (%s)", item, OPTS_USAGE);
-	if (*seen & 1u << k)
-		return parse_fail(err, errlen, "'%s' given twice", item);
-	*seen |= 1u << k;
-	if (!val || parse_size(val, MIB, fields[k]) || (*fields[k] == 0 && k != 3))
-		return parse_fail(err, errlen, "bad %s '%s' (%s)", item, val ? val : "",
-				  OPTS_USAGE);
+	if (parse_size(val, MIB, field) || (*field == 0 && field != &o->requested))
+		return parse_fail(err, errlen, "bad %s '%s' (%s)", key, val, OPTS_USAGE);
 	return 0;
 }
 
-int virtio_mem_parse_opts(const char *arg, struct virtio_mem_opts *opts, char *err, size_t errlen)
+static const struct opt_key keys[] = {
+    {"total", 0, set_size},	{"block", 0, set_size}, {"slot", 0, set_size},
+    {"requested", 0, set_size}, {NULL, 0, NULL},
+};
+
+int virtio_mem_opts_parse(const char *arg, struct virtio_mem_opts *opts, char *err, size_t errlen)
 {
 	struct virtio_mem_opts o = {0};
-	unsigned seen = 0;
-	char *copy, *item, *next;
-	int rc = 0;
+	int rc;
 
 	if (!arg || !*arg)
 		return parse_fail(err, errlen, "%s", OPTS_USAGE);
-	copy = strdup(arg);
-	if (!copy)
-		return parse_fail(err, errlen, "out of memory");
-	/* Commas by hand, so an empty item ("total=1G,,") is refused rather than skipped. */
-	for (item = copy; !rc && item; item = next) {
-		next = strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		rc = *item ? parse_item(item, &o, &seen, err, errlen)
-			   : parse_fail(err, errlen, "empty option in '%s' (%s)", arg, OPTS_USAGE);
-	}
-	free(copy);
-	if (!rc && !(seen & 1))
+	rc = opts_parse(arg, keys, &o, OPTS_USAGE, err, errlen);
+	if (!rc && !o.total) /* set_size() refuses total=0: 0 is "not given" */
 		rc = parse_fail(err, errlen, "total= is missing (%s)", OPTS_USAGE);
 	if (!rc)
 		rc = virtio_mem_check_opts(&o, err, errlen);

@@ -69,7 +69,9 @@ static uint16_t req_unplug(struct vmem *m, uint64_t addr, uint16_t nb)
 	return VIRTIO_MEM_RESP_ACK;
 }
 
-int vmem_unplug_all(struct vmem *m)
+/* Unplugs every plugged block (UNPLUG_ALL's work). Returns 0, or the first backend error (the
+ * runs done so far stay unplugged). */
+static int vmem_unplug_all(struct vmem *m)
 {
 	uint64_t from = 0, n;
 

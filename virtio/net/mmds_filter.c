@@ -17,6 +17,8 @@
 
 #include "virtio/net/mmds/mmds_stack.h"
 
+#include "base/clock.h"
+
 #define MMDS_SLOT_LEN (NET_HDR_LEN + 1600) /* a header and an MMDS frame (at most 1514 bytes) */
 #define MMDS_SLOTS    NET_RX_BATCH_MAX
 
@@ -33,19 +35,12 @@ static struct mmds_filter *to_filter(struct net_backend *be)
 	return (struct mmds_filter *)be;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Arms the timer for MMDS's next work: at once (1 ns) when frames wait, at the deadline of a
  * retransmission, or never. */
 static void arm(struct mmds_filter *f, bool frames_waiting)
 {
 	struct itimerspec its = {0};
-	uint64_t d = mmds_stack_deadline(f->stack), now = now_ms();
+	uint64_t d = mmds_stack_deadline(f->stack), now = mono_ms();
 
 	if (frames_waiting || d <= now)
 		its.it_value.tv_nsec = 1;
@@ -85,7 +80,7 @@ static int f_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
 	if (!frame)
 		return -ENOMEM;
 	frame_head(be, iov, iovcnt, frame, total, &total);
-	mmds_stack_rx(f->stack, frame, total, now_ms());
+	mmds_stack_rx(f->stack, frame, total, mono_ms());
 	free(frame);
 	arm(f, true);
 	return 0;
@@ -113,7 +108,7 @@ static void timer_ack(struct mmds_filter *f)
 static ssize_t f_recv(struct net_backend *be, void *buf, size_t len)
 {
 	struct mmds_filter *f = to_filter(be);
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 
 	timer_ack(f);
 	ssize_t n = mmds_next(f, f->slot[0], now);
@@ -133,7 +128,7 @@ static ssize_t f_recv(struct net_backend *be, void *buf, size_t len)
 static int f_recv_batch(struct net_backend *be, struct net_rx_frame *out, unsigned n)
 {
 	struct mmds_filter *f = to_filter(be);
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	unsigned k = 0;
 
 	timer_ack(f);

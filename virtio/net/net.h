@@ -126,7 +126,6 @@ int virtio_net_tap_fd(struct virtio_dev *dev);
 
 /* Snapshots, taking dev->lock (so never call them from a device callback). */
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
-void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *out);
 
 /* PATCH /network-interfaces at run time: changes the buckets each direction's patch names (NULL,
  * or a patch naming nothing: that direction as it is). A changed bucket starts full, size 0 is
@@ -137,8 +136,5 @@ int virtio_net_patch_rate_limiters(struct virtio_dev *dev, const struct rate_lim
 				   const struct rate_limiter_patch *tx,
 				   struct rate_limiter_cfg *rx_now,
 				   struct rate_limiter_cfg *tx_now);
-
-/* The backend of pair `pair`, or NULL past the device's pairs. */
-struct net_backend *virtio_net_pair_backend(struct virtio_dev *dev, unsigned pair);
 
 #endif

@@ -9,4 +9,9 @@
 /* Queue pairs in use (1 until the driver's VQ_PAIRS_SET); takes the device's locks. */
 unsigned virtio_net_pairs_in_use(struct virtio_dev *dev);
 
+void virtio_net_get_rx_mode(struct virtio_dev *dev, struct virtio_net_rx_mode *out);
+
+/* The backend of pair `pair`, or NULL past the device's pairs. */
+struct net_backend *virtio_net_pair_backend(struct virtio_dev *dev, unsigned pair);
+
 #endif

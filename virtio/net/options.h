@@ -83,11 +83,4 @@ struct virtio_net_opts {
  * Logs nothing (base/errors.h). */
 int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
 
-/* Parses "xx:xx:xx:xx:xx:xx" (hex digits, either case). Returns 0 or -EINVAL; refuses multicast
- * addresses (bit 0 of the first byte), which a NIC cannot own. */
-int virtio_net_parse_mac(const char *s, uint8_t mac[6]);
-
-/* Parses one hostfwd RULE (see above). Returns 0 or -EINVAL. */
-int virtio_net_parse_hostfwd(const char *s, struct virtio_net_hostfwd *fwd);
-
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 #ifndef HAVE_LIBSLIRP
@@ -61,14 +62,6 @@ static struct slirp_be *to_sb(struct net_backend *be)
 	return (struct slirp_be *)be;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- callbacks from libslirp ---- */
 
 static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
@@ -92,7 +85,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 static int64_t cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return now_ns();
+	return mono_ns();
 }
 
 static struct slirp_timer *timer_add(struct slirp_be *s, SlirpTimerCb cb, SlirpTimerId id,
@@ -240,7 +233,7 @@ static void sync_epoll(struct slirp_be *s)
 /* Arms the timerfd at the earliest of slirp's poll timeout and its timers (both in ms). */
 static void arm_timer(struct slirp_be *s, uint32_t timeout_ms)
 {
-	int64_t now_ms = now_ns() / 1000000, deadline = -1;
+	int64_t now_ms = mono_ns() / 1000000, deadline = -1;
 	struct itimerspec its = {0};
 
 	if (timeout_ms != UINT32_MAX)
@@ -271,7 +264,7 @@ static void refresh(struct slirp_be *s)
 
 static void run_timers(struct slirp_be *s)
 {
-	int64_t now_ms = now_ns() / 1000000;
+	int64_t now_ms = mono_ns() / 1000000;
 	struct slirp_timer *t;
 
 	/* One at a time, rescanning: a callback may re-arm, add or free timers. */

@@ -41,8 +41,6 @@ struct vpmem {
 	struct pmem_flusher fl;
 };
 
-struct vpmem *to_pmem(struct virtio_dev *dev);
-
 /* ---- flush.c ---- */
 /* The default flush: fsync(fd), 0 or -errno. */
 int pmem_fsync(void *opaque, int fd);

@@ -14,7 +14,7 @@
 
 #define REQ_BUDGET 16
 
-struct vpmem *to_pmem(struct virtio_dev *dev)
+static struct vpmem *to_pmem(struct virtio_dev *dev)
 {
 	return dev->priv;
 }

@@ -43,7 +43,7 @@ struct virtio_pmem_opts {
 
 /* Parses "path=FILE[,ro][,root][,id=NAME]" ("ro=on|off" and "root=on|off" are taken too; NAME by
  * parse_device_id()). Returns 0 or -EINVAL with the reason in `err`. */
-int virtio_pmem_parse_opts(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
+int virtio_pmem_opts_parse(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) for a file mapped at guest address
  * `start` for `size` bytes (both multiples of VIRTIO_PMEM_ALIGN). The device owns `fd` from here
@@ -52,15 +52,8 @@ int virtio_pmem_parse_opts(const char *arg, struct virtio_pmem_opts *o, char *er
 int virtio_pmem_create(struct virtio_dev **out, int fd, uint64_t start, uint64_t size,
 		       bool read_only);
 
-bool virtio_pmem_is(const struct virtio_dev *dev);
-
 /* Test seam: replaces fsync(fd) (runs on the flush thread, no device lock held). NULL restores
  * it. Call before the device is used. */
 typedef int (*virtio_pmem_flush_fn)(void *opaque, int fd);
-void virtio_pmem_set_flush(struct virtio_dev *dev, virtio_pmem_flush_fn fn, void *opaque);
-/* Test seam: waits (without dev->lock) until the flush thread has nothing left to do. */
-void virtio_pmem_wait_idle(struct virtio_dev *dev);
-/* Test seam: what a wakeup of the completion eventfd runs. dev->lock held. */
-void virtio_pmem_poll(struct virtio_dev *dev);
 
 #endif

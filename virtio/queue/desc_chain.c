@@ -51,7 +51,7 @@ static uint16_t le16_at(const uint8_t *p)
 }
 
 /* struct vring_desc: le64 addr, le32 len, le16 flags, le16 next (2.7.5). */
-void desc_decode_split(const uint8_t raw[VQ_DESC_SIZE], struct vq_desc *d)
+static void desc_decode_split(const uint8_t raw[VQ_DESC_SIZE], struct vq_desc *d)
 {
 	*d = (struct vq_desc){.addr = le64_at(raw),
 			      .len = le32_at(raw + 8),

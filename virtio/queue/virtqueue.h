@@ -269,7 +269,6 @@ static inline int vq_chain_last_writable(const struct vq_chain *c, uint64_t *gpa
 	return 0;
 }
 int vq_chain_skip_read(struct vq_chain *c, size_t len);
-int vq_chain_skip_write(struct vq_chain *c, size_t len);
 
 /* Zero-copy access for file I/O (preadv/pwritev/io_uring): maps the next `len` bytes of one
  * direction to host iovecs and advances that cursor. Returns the number of iovecs used, or

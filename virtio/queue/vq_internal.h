@@ -57,7 +57,6 @@ void chain_finish(struct chain_builder *b);
 int chain_walk_split_table(struct chain_builder *b, uint64_t base, uint32_t count, uint16_t first,
 			   bool in_table);
 
-void desc_decode_split(const uint8_t raw[VQ_DESC_SIZE], struct vq_desc *d);
 void desc_decode_packed(const uint8_t raw[VQ_DESC_SIZE], struct vq_desc *d);
 
 /* ---- ring field access: all ring indices / flags shared with the driver go through these ----

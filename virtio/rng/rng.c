@@ -1,42 +1,33 @@
-/* virtio-rng (virtio 1.2 section 5.4) with an optional token-bucket rate limit. See
- * virtio/rng/rng.h.
- */
+/* virtio-rng (virtio 1.2 section 5.4), rate limited by the shared token bucket
+ * (virtio/core/rate_limiter.h). See virtio/rng/rng.h. */
 #include <sys/syscall.h>
 
 #include "virtio/rng/rng.h"
 
 #include <errno.h>
-#include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
-#include <linux/virtio_ring.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
-#include "base/parse.h"
+#include "virtio/core/rate_limiter.h"
 #include "virtio/core/serve.h"
 
-#define NSEC_PER_SEC 1000000000ull
 #define RANDOM_CHUNK 256 /* getrandom() never returns short for <= 256 bytes once seeded */
 #define RNG_BUDGET   (2 * VIRTIO_RNG_QUEUE_SIZE) /* chains per callback */
-#define OPTS_USAGE   "expected rate=BYTES_PER_SEC[,burst=BYTES]"
 
 struct vrng {
 	struct virtio_dev dev; /* first: the allocation is freed through it */
 	struct vq_chain chain; /* the chain being served (dev->lock) */
 	struct virtio_rng_opts opts;
 	struct virtio_rng_source src;
-	uint64_t tokens;  /* bytes we may still hand out (rate limit only) */
-	uint64_t last_ns; /* time up to which tokens have been credited */
-	int timer_fd;
-	bool timer_added; /* registered with the I/O thread */
-	bool waiting;	  /* the timer is armed: serve nothing until it fires */
-	bool warned;	  /* an unexpected entropy error was logged */
+	struct rate_limiter rl; /* bytes; unlimited when opts.rate is 0 */
+	struct rl_timer timer;	/* armed: serve nothing until it fires */
+	bool warned;		/* an unexpected entropy error was logged */
 };
 
 static struct vrng *to_rng(struct virtio_dev *dev)
@@ -54,13 +45,12 @@ static ssize_t default_read(void *opaque, void *buf, size_t len)
 
 static uint64_t default_now(void *opaque)
 {
-	struct timespec ts;
-
 	(void)opaque;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+	return mono_ns();
 }
 
+/* (Re)builds the limiter on the source's clock, with a full bucket: called before the device is
+ * used, so nothing is lost. */
 void virtio_rng_set_source(struct virtio_dev *dev, const struct virtio_rng_source *src)
 {
 	struct vrng *r = to_rng(dev);
@@ -68,55 +58,12 @@ void virtio_rng_set_source(struct virtio_dev *dev, const struct virtio_rng_sourc
 	r->src.read = src->read ? src->read : default_read;
 	r->src.now_ns = src->now_ns ? src->now_ns : default_now;
 	r->src.opaque = src->opaque;
-	r->last_ns = r->src.now_ns(r->src.opaque);
-}
-
-/* ---- token bucket ---- */
-
-/* Credits the tokens earned since last_ns. last_ns advances only by the time those whole tokens
- * took, so fractions of a token are not lost between calls. */
-static void refill(struct vrng *r)
-{
-	uint64_t now = r->src.now_ns(r->src.opaque);
-	unsigned __int128 earned;
-
-	if (now <= r->last_ns)
-		return;
-	earned = (unsigned __int128)(now - r->last_ns) * r->opts.rate / NSEC_PER_SEC;
-	if (earned >= r->opts.burst - r->tokens) {
-		r->tokens = r->opts.burst;
-		r->last_ns = now;
-		return;
-	}
-	r->tokens += (uint64_t)earned;
-	r->last_ns += (uint64_t)(earned * NSEC_PER_SEC / r->opts.rate);
-}
-
-/* Time until `want` tokens are available (tokens < want <= burst). */
-static uint64_t wait_ns(struct vrng *r, uint64_t want)
-{
-	uint64_t now = r->src.now_ns(r->src.opaque);
-	unsigned __int128 need =
-	    ((unsigned __int128)(want - r->tokens) * NSEC_PER_SEC + r->opts.rate - 1) /
-	    r->opts.rate;
-	uint64_t partial = now > r->last_ns ? now - r->last_ns : 0;
-
-	return need > partial ? (uint64_t)(need - partial) : 1;
-}
-
-/* Stop serving until the timer fires in `ns` nanoseconds. */
-static void sleep_for(struct vrng *r, uint64_t ns)
-{
-	struct itimerspec its = {
-	    .it_value = {.tv_sec = (time_t)(ns / NSEC_PER_SEC),
-			 .tv_nsec = (long)(ns % NSEC_PER_SEC)},
-	};
-
-	if (timerfd_settime(r->timer_fd, 0, &its, NULL) < 0) {
-		log_error("virtio-rng: timerfd_settime: %s", strerror(errno));
-		return; /* not waiting: the next kick serves again */
-	}
-	r->waiting = true;
+	rate_limiter_destroy(&r->rl);
+	if (r->opts.rate) /* checked by virtio_rng_create(): cannot fail */
+		rate_limiter_init_rate(&r->rl, r->opts.rate, r->opts.burst, r->src.now_ns,
+				       r->src.opaque);
+	else
+		rate_limiter_init(&r->rl, NULL, r->src.now_ns, r->src.opaque);
 }
 
 /* ---- filling a chain ---- */
@@ -155,28 +102,26 @@ static uint32_t fill_random(struct vrng *r, uint32_t want)
 static bool fill_chain(struct vrng *r)
 {
 	uint32_t want = vq_chain_writable(&r->chain);
+	uint64_t wait = 0;
 	uint32_t got;
 
 	if (want == 0)
 		return true; /* nothing writable: used len 0 */
 	if (want > VIRTIO_RNG_MAX_FILL)
 		want = VIRTIO_RNG_MAX_FILL; /* 5.4.6.2: fewer bytes than offered is allowed */
-	if (r->opts.rate) {
-		refill(r);
-		if (r->tokens == 0) {
-			sleep_for(r, wait_ns(r, want < r->opts.burst ? want : r->opts.burst));
-			return false;
-		}
-		if (want > r->tokens)
-			want = (uint32_t)r->tokens;
+	want = (uint32_t)rate_limiter_available(&r->rl, want, &wait);
+	if (want == 0) { /* serve nothing until the timer fires (a failure to arm it was logged:
+			  * the next kick serves again) */
+		rl_timer_arm(&r->timer, wait);
+		return false;
 	}
 	got = fill_random(r, want);
 	if (got == 0) {
-		sleep_for(r, VIRTIO_RNG_RETRY_NS); /* never block the I/O thread on the pool */
+		rl_timer_arm(&r->timer,
+			     VIRTIO_RNG_RETRY_NS); /* never block the I/O thread on the pool */
 		return false;
 	}
-	if (r->opts.rate)
-		r->tokens -= got;
+	rate_limiter_consume(&r->rl, got, 0, NULL); /* got <= available: it passes */
 	return true;
 }
 
@@ -202,7 +147,7 @@ static void serve(struct vrng *r)
 	    .handle = handle_chain,
 	};
 
-	if (!r->waiting)
+	if (!r->timer.armed)
 		virtio_serve_queue(&r->dev, 0, &s);
 }
 
@@ -210,12 +155,8 @@ static void serve(struct vrng *r)
 
 static void timer_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
-	uint64_t expirations;
-
-	(void)revents;
-	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		log_debug("virtio-rng: timerfd read: %s", strerror(errno));
-	to_rng(dev)->waiting = false;
+	(void)fd, (void)revents;
+	rl_timer_fired(&to_rng(dev)->timer);
 	serve(to_rng(dev));
 }
 
@@ -230,14 +171,14 @@ static int rng_activate(struct virtio_dev *dev)
 	struct vrng *r = to_rng(dev);
 
 	/* The I/O thread's epoll set exists only after virtio_dev_init(); register once here. */
-	if (!r->timer_added) {
-		int err = virtio_dev_add_fd(dev, r->timer_fd, EPOLLIN, timer_ready);
+	if (!r->timer.watched) {
+		int err = virtio_dev_add_fd(dev, r->timer.fd, EPOLLIN, timer_ready);
 
 		if (err) {
 			log_error("virtio-rng: cannot watch its timer: %s", strerror(-err));
 			return err;
 		}
-		r->timer_added = true;
+		r->timer.watched = true;
 	}
 	serve(r);
 	return 0;
@@ -247,20 +188,15 @@ static int rng_activate(struct virtio_dev *dev)
  * the device is no way around the rate limit. */
 static void rng_reset(struct virtio_dev *dev)
 {
-	struct vrng *r = to_rng(dev);
-	struct itimerspec off = {0};
-
-	timerfd_settime(r->timer_fd, 0, &off, NULL);
-	r->waiting = false;
+	rl_timer_disarm(&to_rng(dev)->timer);
 }
 
 static void rng_destroy(struct virtio_dev *dev)
 {
 	struct vrng *r = to_rng(dev);
 
-	if (r->timer_fd >= 0)
-		close(r->timer_fd);
-	r->timer_fd = -1;
+	rl_timer_destroy(&r->timer);
+	rate_limiter_destroy(&r->rl);
 }
 
 /* ---- snapshot (virtio/core/dev_snapshot.h) ---- */
@@ -274,7 +210,7 @@ struct virtio_rng_state {
 static int rng_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
 {
 	struct vrng *r = to_rng(dev);
-	struct virtio_rng_state st = {r->opts.rate, r->opts.burst, r->tokens};
+	struct virtio_rng_state st = {r->opts.rate, r->opts.burst, rate_limiter_bw_level(&r->rl)};
 
 	if (cap < sizeof(st))
 		return -ENOSPC;
@@ -294,8 +230,7 @@ static int rng_restore(struct virtio_dev *dev, const void *buf, size_t len)
 	memcpy(&st, buf, sizeof(st));
 	if (st.rate != r->opts.rate || st.burst != r->opts.burst || st.tokens > st.burst)
 		return -EINVAL;
-	r->tokens = st.tokens;
-	r->last_ns = r->src.now_ns(r->src.opaque);
+	rate_limiter_set_bw_level(&r->rl, st.tokens);
 	return 0;
 }
 
@@ -307,13 +242,6 @@ static const struct virtio_dev_ops rng_ops = {
     .save = rng_save,
     .restore = rng_restore,
 };
-
-static bool opts_valid(const struct virtio_rng_opts *o)
-{
-	if (o->rate == 0)
-		return o->burst == 0;
-	return o->rate <= VIRTIO_RNG_MAX_RATE && o->burst <= VIRTIO_RNG_MAX_RATE;
-}
 
 /* The entropy source and the rate limiter's timer, on the I/O thread (sandbox.h). */
 static const struct sandbox_rule rng_rules[] = {
@@ -327,8 +255,9 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 {
 	struct virtio_rng_opts o = opts ? *opts : (struct virtio_rng_opts){0};
 	struct vrng *r;
+	int err;
 
-	if (!opts_valid(&o)) {
+	if (virtio_rng_opts_check(&o, NULL, 0)) {
 		log_error("virtio-rng: invalid rate limit (rate %llu, burst %llu)",
 			  (unsigned long long)o.rate, (unsigned long long)o.burst);
 		return -EINVAL;
@@ -338,16 +267,13 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (r->timer_fd < 0) {
-		int err = -errno;
-
+	err = rl_timer_init(&r->timer);
+	if (err) {
 		log_error("virtio-rng: timerfd_create: %s", strerror(-err));
 		free(r);
 		return err;
 	}
 	r->opts = o;
-	r->tokens = o.burst; /* start with a full bucket */
 	r->dev = (struct virtio_dev){
 	    .name = "virtio-rng",
 	    .device_id = VIRTIO_ID_RNG,
@@ -358,82 +284,8 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 	    .sandbox = &rng_sandbox,
 	    .priv = r,
 	};
+	rate_limiter_init(&r->rl, NULL, NULL, NULL); /* set_source() builds the real one */
 	virtio_rng_set_source(&r->dev, &(struct virtio_rng_source){0});
 	*out = &r->dev;
 	return 0;
-}
-
-/* ---- option parser ---- */
-
-static int parse_value(const char *key, const char *val, uint64_t *out)
-{
-	int err;
-
-	if (!val || !*val) {
-		log_error("--rng: '%s' needs a value (%s)", key, OPTS_USAGE);
-		return -EINVAL;
-	}
-	err = parse_size(val, 1, out);
-	if (!err && *out == 0)
-		err = -EINVAL;
-	if (!err && *out > VIRTIO_RNG_MAX_RATE)
-		err = -ERANGE;
-	if (err)
-		log_error("--rng: bad %s '%s': a byte count from 1 to 1G is expected", key, val);
-	return err;
-}
-
-/* One "key=value" item. */
-static int parse_item(char *item, struct virtio_rng_opts *o)
-{
-	char *val = strchr(item, '=');
-
-	if (val)
-		*val++ = '\0';
-	if (strcmp(item, "rate") == 0 && !o->rate)
-		return parse_value("rate", val, &o->rate);
-	if (strcmp(item, "burst") == 0 && !o->burst)
-		return parse_value("burst", val, &o->burst);
-	if (strcmp(item, "rate") == 0 || strcmp(item, "burst") == 0)
-		log_error("--rng: '%s' given twice", item);
-	else
-		log_error("--rng: unknown option '%s' (%s)", item, OPTS_USAGE);
-	return -EINVAL;
-}
-
-int virtio_rng_parse_opts(const char *arg, struct virtio_rng_opts *opts)
-{
-	struct virtio_rng_opts o = {0};
-	char *copy, *item, *save = NULL;
-	int err = 0;
-
-	*opts = o;
-	if (!arg || !*arg)
-		return 0;
-	copy = strdup(arg);
-	if (!copy)
-		return -ENOMEM;
-	/* strtok_r would skip empty items; walk the commas by hand so "rate=1,," is refused. */
-	for (item = copy; !err && item; item = save) {
-		save = strchr(item, ',');
-		if (save)
-			*save++ = '\0';
-		if (!*item) {
-			log_error("--rng: empty option in '%s' (%s)", arg, OPTS_USAGE);
-			err = -EINVAL;
-		} else {
-			err = parse_item(item, &o);
-		}
-	}
-	free(copy);
-	if (!err && o.burst && !o.rate) {
-		log_error("--rng: burst needs a rate (%s)", OPTS_USAGE);
-		err = -EINVAL;
-	}
-	if (!err) {
-		if (o.rate && !o.burst)
-			o.burst = o.rate;
-		*opts = o;
-	}
-	return err;
 }

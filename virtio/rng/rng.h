@@ -4,13 +4,14 @@
  * writable byte). Offered: EVENT_IDX, INDIRECT_DESC, RING_PACKED.
  *
  * getrandom() runs with GRND_NONBLOCK, so the I/O thread never blocks: when the kernel's pool is
- * not initialised yet (EAGAIN) the device retries from a timer. An optional token bucket limits
- * the rate: when the budget is spent the device stops serving and a timerfd brings it back when
- * enough tokens have accumulated (no busy wait). Resetting the device does not refill the bucket.
+ * not initialised yet (EAGAIN) the device retries from a timer. An optional limit (the shared token
+ * bucket, virtio/core/rate_limiter.h) caps the bytes: when the bucket is empty the device stops
+ * serving and its rl_timer brings it back when tokens have accumulated (no busy wait); a chain
+ * gets what the bucket holds, at most. Resetting the device does not refill the bucket.
  *
  * Use:
  *   struct virtio_rng_opts o;
- *   virtio_rng_parse_opts(arg_after_equals_or_NULL, &o);   (--rng, --rng=rate=64K,burst=4K)
+ *   virtio_rng_opts_parse(arg_after_equals_or_NULL, &o, err, errlen);   (--rng=rate=64K,burst=4K)
  *   virtio_rng_create(&dev, &o);
  *   virtio_dev_init(dev, mem); <transport attach>; virtio_dev_start(dev);
  *   ...
@@ -34,8 +35,13 @@ struct virtio_rng_opts {
 };
 
 /* Parses "rate=BYTES_PER_SEC[,burst=BYTES]" (sizes take K/M/G suffixes, binary); NULL or "" is
- * unlimited. Returns 0, or -EINVAL / -ERANGE with the reason logged. */
-int virtio_rng_parse_opts(const char *arg, struct virtio_rng_opts *opts);
+ * unlimited. Returns 0, or -EINVAL / -ERANGE with the reason in err (base/options.h); *opts is
+ * zero on failure. Logs nothing. */
+int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err, size_t errlen);
+
+/* The limit's rule: a burst needs a rate, neither above VIRTIO_RNG_MAX_RATE (burst 0 is "one
+ * second's worth"). Returns 0 or -EINVAL with the reason in err (may be NULL). */
+int virtio_rng_opts_check(const struct virtio_rng_opts *o, char *err, size_t errlen);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) and fills its description.
  * `opts` may be NULL (unlimited). Returns 0, -EINVAL or -ENOMEM / -errno. */
@@ -49,6 +55,5 @@ struct virtio_rng_source {
 	uint64_t (*now_ns)(void *opaque);
 	void *opaque;
 };
-void virtio_rng_set_source(struct virtio_dev *dev, const struct virtio_rng_source *src);
 
 #endif

@@ -37,11 +37,6 @@ void virtio_mmio_save(const struct virtio_mmio *t, struct virtio_mmio_state *s);
  * only the reserved word is checked. Returns 0 or -EINVAL. */
 int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s);
 
-/* One guest access at `offset` inside the window; registers take 32-bit aligned accesses only
- * (others read 0 and are ignored), the config space any size. Take dev->lock. */
-void virtio_mmio_read(struct virtio_mmio *t, uint64_t offset, void *data, uint32_t len);
-void virtio_mmio_write(struct virtio_mmio *t, uint64_t offset, const void *data, uint32_t len);
-
 /* io_bus handlers (opaque = struct virtio_mmio *). */
 extern const struct io_ops virtio_mmio_ops;
 

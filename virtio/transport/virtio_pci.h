@@ -156,9 +156,6 @@ void virtio_pci_sync_intx(struct virtio_pci *t);
  * VMM's resample handler; call with dev->lock held. */
 bool virtio_pci_intx_asserted(const struct virtio_pci *t);
 
-/* PCI class code used for a virtio device type. */
-uint32_t virtio_pci_class(uint32_t device_id);
-
 /* ---- the common configuration register file (virtio/transport/virtio_pci_common.c), dev->lock
  * held ----
  */

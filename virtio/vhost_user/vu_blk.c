@@ -141,8 +141,3 @@ int vu_blk_create(struct virtio_dev **out, const struct vu_opts *o, int timeout_
 	*out = d;
 	return 0;
 }
-
-int vu_blk_attach(struct virtio_dev *dev)
-{
-	return vu_device_attach(dev);
-}

@@ -46,7 +46,4 @@ int vu_blk_config_sanitize(struct virtio_blk_config *c, uint64_t *features, unsi
  * (logged, with the back-end's socket). */
 int vu_blk_create(struct virtio_dev **out, const struct vu_opts *o, int timeout_ms);
 
-/* After virtio_dev_init(): see vu_device_attach(). */
-int vu_blk_attach(struct virtio_dev *dev);
-
 #endif

@@ -9,23 +9,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "virtio/vhost_user/vu_msg.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Waits for `events` on the socket until `deadline` (ms). 0, -ETIMEDOUT or -errno. */
 static int wait_for(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)mono_ms();
 		if (left < 0)
 			left = 0;
 		struct pollfd p = {.fd = fd, .events = events};
@@ -47,13 +40,13 @@ static int fail(struct vu_conn *c, int err)
 
 void vu_conn_set_budget(struct vu_conn *c, int ms)
 {
-	c->budget_end = ms > 0 ? now_ms() + ms : 0;
+	c->budget_end = ms > 0 ? (int64_t)mono_ms() + ms : 0;
 }
 
 /* The deadline of one send or reply: the timeout, within the sequence's budget. */
 static int64_t deadline_of(const struct vu_conn *c)
 {
-	int64_t d = now_ms() + c->timeout_ms;
+	int64_t d = (int64_t)mono_ms() + c->timeout_ms;
 	return c->budget_end && c->budget_end < d ? c->budget_end : d;
 }
 
@@ -86,7 +79,7 @@ static int connect_until(int fd, const struct sockaddr_un *sa, int64_t deadline)
 		}
 		if (err != -EAGAIN && err != -EINTR)
 			return err;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		poll(NULL, 0, left < 10 ? (int)left : 10);
@@ -105,7 +98,7 @@ int vu_conn_connect(struct vu_conn *c, const char *path, int timeout_ms)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)mono_ms() + timeout_ms;
 	if (c->budget_end && c->budget_end < deadline)
 		deadline = c->budget_end;
 	int err = connect_until(fd, &sa, deadline);

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 /* The I/O thread's health check peeks at the socket (recvfrom MSG_PEEK, poll) and reconnects a
@@ -45,13 +45,6 @@ void vu_device_init(struct vu_device *vd, const char *socket, const char *label,
 
 /* The grace period is measured on the monotonic clock, not in health ticks: a tick may take up
  * to VU_DEVICE_RECONNECT_TIMEOUT_MS on top of the timer's period. */
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int refuse(struct vu_device *vd, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int refuse(struct vu_device *vd, int err, const char *fmt, ...)
@@ -368,8 +361,8 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 		log_warn("%s: vhost-user back-end %s closed the connection; waiting %d s for it on "
 			 "the same socket",
 			 vd->label, vd->socket, VU_DEVICE_GRACE_S);
-		vd->down_since_ms = mono_ms();
-	} else if (mono_ms() - vd->last_try_ms < VU_DEVICE_HEALTH_PERIOD_S * 1000 / 2) {
+		vd->down_since_ms = (int64_t)mono_ms();
+	} else if ((int64_t)mono_ms() - vd->last_try_ms < VU_DEVICE_HEALTH_PERIOD_S * 1000 / 2) {
 		/* the timer expired during the last attempt: leave the lock to the vCPUs for a
 		 * period before the next one */
 		return;
@@ -380,7 +373,7 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 	vu_conn_set_budget(&vd->fe.conn, VU_DEVICE_RECONNECT_TIMEOUT_MS);
 	bool back = !ensure_connected(vd, VU_DEVICE_RECONNECT_TIMEOUT_MS) && !hand_over(vd, true);
 	vu_conn_set_budget(&vd->fe.conn, 0);
-	vd->last_try_ms = mono_ms();
+	vd->last_try_ms = (int64_t)mono_ms();
 	int64_t down_ms = vd->last_try_ms - vd->down_since_ms;
 	if (back) {
 		log_info("%s: back-end reconnected after %lld ms, queues resumed", vd->label,

@@ -86,7 +86,6 @@ int vu_frontend_stop_vring(struct vu_frontend *f, unsigned index, uint16_t *base
 /* GET_CONFIG / SET_CONFIG of `len` (1..256) bytes at `offset` of the device config space; needs
  * the CONFIG protocol feature (-EOPNOTSUPP without it). Returns 0 or -errno. */
 int vu_frontend_get_config(struct vu_frontend *f, uint32_t offset, void *buf, uint32_t len);
-int vu_frontend_set_config(struct vu_frontend *f, uint32_t offset, const void *buf, uint32_t len);
 
 /* The device reset (status 0): stops every started ring, then RESET_DEVICE when negotiated.
  * Returns 0 or -errno (the rings count as stopped either way). */
@@ -94,9 +93,6 @@ int vu_frontend_reset(struct vu_frontend *f);
 
 /* False when the connection is closed or broken, or the back-end has hung up. */
 bool vu_frontend_alive(struct vu_frontend *f);
-
-/* The socket, to watch for the back-end hanging up (POLLRDHUP) from an event loop; -1 closed. */
-int vu_frontend_fd(const struct vu_frontend *f);
 
 /* Closes the connection; `path` and `error` are kept for a reconnect and the report. */
 void vu_frontend_close(struct vu_frontend *f);

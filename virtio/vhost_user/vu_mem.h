@@ -28,17 +28,9 @@ struct vu_mem_table {
 	unsigned n;
 };
 
-/* Adds a region. Returns 0, -EINVAL (size 0, fd < 0, gpa+size or uaddr+size or
- * fd_offset+size overflowing, a guest range that overlaps another region's), or -ENOSPC. */
-int vu_mem_table_add(struct vu_mem_table *t, const struct vu_region *r);
-
 /* The table of guest RAM: every region of `mem` must be shareable (guest_mem_alloc_shared() or
  * guest_mem_add_shared_region()). Returns 0 or -EINVAL when one has no fd. */
 int vu_mem_table_from_guest(struct vu_mem_table *t, const struct guest_mem *mem);
-
-/* The user address of [gpa, gpa+len): the whole range inside one region, no overflow.
- * Returns 0 or -EFAULT. */
-int vu_mem_translate(const struct vu_mem_table *t, uint64_t gpa, uint64_t len, uint64_t *uaddr);
 
 /* A split virtqueue as the driver programmed it (virtio 1.2 2.7). */
 struct vu_ring_gpa {

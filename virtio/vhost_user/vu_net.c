@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "base/log.h"
+#include "base/mac.h"
 #include "virtio/vhost_user/vu_device.h"
 
 #define MIN_MTU 68 /* 5.1.4.1: the device must not offer an MTU below 68 */
@@ -43,12 +44,6 @@ uint64_t vu_net_features_sanitize(uint64_t f)
 	return f;
 }
 
-static bool usable_mac(const uint8_t *m)
-{
-	static const uint8_t zero[6];
-	return !(m[0] & 1) && memcmp(m, zero, 6) != 0;
-}
-
 void vu_net_config_make(struct virtio_net_config *c, uint64_t *features, const uint8_t *backend,
 			size_t len, const uint8_t *opts_mac, const uint8_t fallback_mac[6])
 {
@@ -59,7 +54,7 @@ void vu_net_config_make(struct virtio_net_config *c, uint64_t *features, const u
 	memset(c, 0, sizeof(*c));
 	if (opts_mac)
 		memcpy(c->mac, opts_mac, 6);
-	else if (has(f, VIRTIO_NET_F_MAC) && len >= 6 && usable_mac(b.mac))
+	else if (has(f, VIRTIO_NET_F_MAC) && len >= 6 && mac_is_station(b.mac))
 		memcpy(c->mac, b.mac, 6);
 	else
 		memcpy(c->mac, fallback_mac, 6);
@@ -167,9 +162,4 @@ int vu_net_create(struct virtio_dev **out, const struct vu_opts *o, int timeout_
 		 m[3], m[4], m[5], (unsigned long long)d->host_features);
 	*out = d;
 	return 0;
-}
-
-int vu_net_attach(struct virtio_dev *dev)
-{
-	return vu_device_attach(dev);
 }

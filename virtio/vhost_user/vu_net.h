@@ -34,10 +34,6 @@
 /* What the VMM offers whatever the back-end does: it fills these config fields itself. */
 #define VU_NET_LOCAL_FEATURES (1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS)
 
-/* The features of a set whose dependencies (5.1.3.1) are in it: an offload without the
- * checksum feature it needs, ECN without TSO, is dropped (a pure function; fuzz_vu_config). */
-uint64_t vu_net_features_sanitize(uint64_t features);
-
 /* The back-end's config space bytes (GET_CONFIG, `len` of them, may be 0: none) and offer
  * `*features` (masked with VU_NET_PASS_FEATURES, dependencies sanitized) made into the config
  * the guest sees: the MAC from `opts_mac` when not NULL, else the back-end's when it offered
@@ -50,8 +46,5 @@ void vu_net_config_make(struct virtio_net_config *c, uint64_t *features, const u
 /* Connects to the back-end, builds the config space, describes the device. Returns 0 or -errno
  * (logged, with the back-end's socket). */
 int vu_net_create(struct virtio_dev **out, const struct vu_opts *o, int timeout_ms);
-
-/* After virtio_dev_init(): see vu_device_attach(). */
-int vu_net_attach(struct virtio_dev *dev);
 
 #endif

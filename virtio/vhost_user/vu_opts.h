@@ -43,8 +43,4 @@ bool vu_opts_is_spec(const char *arg);
 int vu_opts_parse(const char *arg, enum vu_opts_kind kind, struct vu_opts *o, char *err,
 		  size_t errlen);
 
-/* Parses "xx:xx:xx:xx:xx:xx" (hex, either case). Returns 0 or -EINVAL; refuses multicast
- * addresses (bit 0 of the first byte) and 00:00:00:00:00:00, which a NIC cannot own. */
-int vu_opts_parse_mac(const char *s, uint8_t mac[6]);
-
 #endif

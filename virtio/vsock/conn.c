@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "virtio/vsock/internal.h"
 
@@ -37,13 +38,6 @@ struct vconn *vconn_find(struct vsock *v, uint32_t local_port, uint32_t peer_por
 	return NULL;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The timer at `ms` (CLOCK_MONOTONIC), or disarmed when ms is 0. */
 static void timer_set(struct vsock *v, uint64_t ms)
 {
@@ -54,9 +48,11 @@ static void timer_set(struct vsock *v, uint64_t ms)
 	v->timer_armed = ms != 0;
 }
 
-void vconn_expire_handshakes(struct vsock *v)
+/* Closes the host connections whose handshake is past its deadline and arms the timer for the
+ * next one (or disarms it). */
+static void vconn_expire_handshakes(struct vsock *v)
 {
-	uint64_t now = now_ms(), next = 0;
+	uint64_t now = mono_ms(), next = 0;
 
 	for (unsigned i = 0; i < VIRTIO_VSOCK_MAX_CONNS && v->handshakes; i++) {
 		struct vconn *c = v->conns[i];
@@ -104,7 +100,7 @@ static struct vconn *vconn_new(struct vsock *v, int fd, enum vconn_state state)
 	v->nconns++;
 	if (state == VC_HANDSHAKE) {
 		v->handshakes++;
-		c->deadline_ms = now_ms() + v->handshake_ms;
+		c->deadline_ms = mono_ms() + v->handshake_ms;
 		if (!v->timer_armed) /* else it fires earlier, and rearms for this one */
 			timer_set(v, c->deadline_ms);
 	}

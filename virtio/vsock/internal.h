@@ -123,9 +123,6 @@ void vconn_guest_shutdown(struct vsock *v, struct vconn *c, uint32_t flags);
 uint32_t vconn_peer_credit(const struct vconn *c);
 /* Closes every connection (device reset, destroy). */
 void vconn_free_all(struct vsock *v);
-/* Closes the host connections whose handshake is past its deadline and arms the timer for the
- * next one (or disarms it). */
-void vconn_expire_handshakes(struct vsock *v);
 /* Serves the inner epoll set once. */
 void vconn_poll(struct vsock *v);
 /* Writes "OK <port>\n" to a host-initiated connection the guest accepted. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "base/parse.h"
 #include "virtio/vsock/vsock.h"
 
@@ -30,55 +31,48 @@ static int parse_cid(const char *val, uint64_t *cid)
 	return 0;
 }
 
-/* One "key=value" item; `item` is modified. */
-static int parse_item(char *item, struct virtio_vsock_opts *o, char *err, size_t errlen)
+static int set_cid(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
-	char *val = strchr(item, '=');
-
-	if (!val)
-		return fail(err, errlen, "missing '=' in", item);
-	*val++ = '\0';
-	if (!strcmp(item, "cid")) {
-		if (o->cid)
-			return fail(err, errlen, "given twice:", item);
-		if (parse_cid(val, &o->cid))
-			return fail(err, errlen, "bad cid", val);
-		return 0;
-	}
-	if (!strcmp(item, "uds")) {
-		if (o->uds[0])
-			return fail(err, errlen, "given twice:", item);
-		if (!*val || strlen(val) > VIRTIO_VSOCK_UDS_MAX)
-			return fail(err, errlen, "uds path empty or longer than 96 bytes:", val);
-		memcpy(o->uds, val, strlen(val) + 1);
-		return 0;
-	}
-	if (!strcmp(item, "id")) {
-		if (o->id[0])
-			return fail(err, errlen, "given twice:", item);
-		return parse_device_id(val, o->id, sizeof(o->id), err, errlen);
-	}
-	return fail(err, errlen, "unknown option", item);
+	(void)key;
+	if (parse_cid(val, &((struct virtio_vsock_opts *)dst)->cid))
+		return fail(err, errlen, "bad cid", val);
+	return 0;
 }
 
-int virtio_vsock_parse_opts(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen)
+static int set_uds(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct virtio_vsock_opts *o = dst;
+
+	(void)key;
+	if (!*val || strlen(val) > VIRTIO_VSOCK_UDS_MAX)
+		return fail(err, errlen, "uds path empty or longer than 96 bytes:", val);
+	memcpy(o->uds, val, strlen(val) + 1);
+	return 0;
+}
+
+static int set_id(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct virtio_vsock_opts *o = dst;
+
+	(void)key;
+	return parse_device_id(val, o->id, sizeof(o->id), err, errlen);
+}
+
+static const struct opt_key keys[] = {
+    {"cid", 0, set_cid},
+    {"uds", 0, set_uds},
+    {"id", 0, set_id},
+    {NULL, 0, NULL},
+};
+
+int virtio_vsock_opts_parse(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen)
 {
 	struct virtio_vsock_opts n = {0};
-	char *copy, *item, *next;
-	int ret = 0;
+	int ret;
 
 	if (!arg || !*arg)
 		return fail(err, errlen, "no options in", "");
-	copy = strdup(arg);
-	if (!copy)
-		return -ENOMEM;
-	for (item = copy; !ret && item; item = next) {
-		next = strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		ret = parse_item(item, &n, err, errlen);
-	}
-	free(copy);
+	ret = opts_parse(arg, keys, &n, USAGE, err, errlen);
 	if (!ret && !n.cid)
 		ret = fail(err, errlen, "missing cid in", arg);
 	if (!ret && !n.uds[0])

@@ -27,7 +27,7 @@
  * PATH is removed when the device is destroyed, if it is still the socket file we bound.
  *
  * Use:
- *   struct virtio_vsock_opts o;  virtio_vsock_parse_opts("cid=3,uds=/tmp/v.sock", &o, err, n);
+ *   struct virtio_vsock_opts o;  virtio_vsock_opts_parse("cid=3,uds=/tmp/v.sock", &o, err, n);
  *   virtio_vsock_create(&dev, &o);  (binds PATH: the host may connect from then on)
  *   virtio_dev_init(dev, mem); <transport attach>; virtio_dev_start(dev);
  *   ...
@@ -58,7 +58,7 @@ struct virtio_vsock_opts {
 
 /* Parses "cid=N,uds=PATH[,id=NAME]" (cid and uds required, each once). Returns 0, or -EINVAL with
  * the reason in err (errlen bytes). */
-int virtio_vsock_parse_opts(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen);
+int virtio_vsock_opts_parse(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen);
 
 /* Checks, without creating anything, that o->uds can be bound: its directory exists and we may
  * create a file there, and an existing PATH is a socket (which create replaces). So a bad path is
@@ -69,13 +69,5 @@ int virtio_vsock_check_opts(const struct virtio_vsock_opts *o, char *err, size_t
  * (a stale socket file there is replaced; any other file is refused). Returns 0, -EINVAL or
  * -errno (logged). */
 int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o);
-
-/* The inner epoll set serving the host sockets: for tests and fuzzers without an I/O thread,
- * which call virtio_vsock_poll() (dev->lock held) to serve what is ready. */
-int virtio_vsock_epoll_fd(struct virtio_dev *dev);
-void virtio_vsock_poll(struct virtio_dev *dev);
-
-/* Connections open now (tests). */
-unsigned virtio_vsock_conn_count(struct virtio_dev *dev);
 
 #endif

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/utc.h"
 #include "host/sandbox/sandbox.h"
@@ -232,13 +233,6 @@ const struct sandbox_list *const *api_http_broker_lists(size_t *n, bool running)
 #define NS_PER_MS 1000000ull
 #define NS_PER_S  1000000000ull
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 /* RFC 9110 section 5.6.7's IMF-fixdate of the wall clock ("Sun, 06 Nov 1994 08:49:37 GMT"),
  * without gmtime_r() (base/utc.h: a confined thread must not load the time zone). */
 static void http_date(char *buf, size_t len)
@@ -363,21 +357,21 @@ static int flush(struct client *c)
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -1;
 		c->out_off += (size_t)n;
-		c->last_io_ns = now_ns();
+		c->last_io_ns = mono_ns();
 	}
 	free(c->out);
 	c->out = NULL;
 	c->out_off = c->out_len = 0;
 	if (c->answering) { /* the next request's clock starts now */
 		c->answering = false;
-		c->since_ns = now_ns();
+		c->since_ns = mono_ns();
 	}
 	if (c->closing && !c->draining) {
 		/* The client may still be sending the request we refused: read and drop it for a
 		 * moment, so it reads our answer instead of a reset. */
 		shutdown(c->fd, SHUT_WR);
 		c->draining = true;
-		c->drain_until_ns = now_ns() + API_HTTP_DRAIN_MS * NS_PER_MS;
+		c->drain_until_ns = mono_ns() + API_HTTP_DRAIN_MS * NS_PER_MS;
 	}
 	return 1;
 }
@@ -406,7 +400,7 @@ static void client_io(struct api_http *h, struct client *c)
 			return;
 		if (n <= 0)
 			goto gone; /* no more requests: what was half sent is dropped */
-		c->last_io_ns = now_ns();
+		c->last_io_ns = mono_ns();
 		c->in_off = 0;
 		c->in_len = c->closing ? 0 : (size_t)n; /* a refused client's rest is dropped */
 	}
@@ -432,7 +426,7 @@ static void accept_clients(struct api_http *h)
 		int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		uint64_t now = now_ns();
+		uint64_t now = mono_ns();
 		*c = (struct client){.used = true,
 				     .fd = fd,
 				     .pid = peer_pid(fd),
@@ -468,7 +462,7 @@ static int younger_stalled(const struct api_http *h, const struct client *cl, ui
  * trickling clients cannot hold every slot. A refused client's drain ends on time too. */
 static void sweep(struct api_http *h)
 {
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 	for (int i = 0; i < API_HTTP_MAX_CLIENTS; i++) {
 		struct client *c = &h->clients[i];
 		if (!c->used)
@@ -504,7 +498,7 @@ static uint64_t serve_round(struct api_http *h, int ms)
 	uint64_t wake = 0;
 	if ((p[0].revents & POLLIN) && read(h->wake_fd, &wake, sizeof(wake)) == sizeof(wake))
 		return wake; /* first: confined before the next request is served */
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 	for (int i = 2; i < n; i++)
 		if (p[i].revents && of[i]->used)
 			client_io(h, of[i]);
@@ -512,7 +506,7 @@ static uint64_t serve_round(struct api_http *h, int ms)
 		accept_clients(h);
 	/* After a slow request (InstanceStart), others' requests may be waiting unread: they are
 	 * read in the next round before any is judged stalled. */
-	if (now_ns() - t0 < API_HTTP_SWEEP_MS * NS_PER_MS)
+	if (mono_ns() - t0 < API_HTTP_SWEEP_MS * NS_PER_MS)
 		sweep(h);
 	return 0;
 }

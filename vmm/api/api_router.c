@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/vm_control.h"
 #include "vmm/api/api_balloon.h"
 #include "vmm/api/api_devices.h"
@@ -40,13 +41,6 @@ struct route {
 	bool has_id;
 	handler_fn fn[M_COUNT];
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 const char *api_state_name(enum api_state s)
 {
@@ -405,7 +399,7 @@ static void get_vmm_state(struct api *a, const char *id, const json_t *body, str
 {
 	(void)id, (void)body;
 	r->doc = json_pack("{s:s, s:I, s:b}", "state", api_state_name(a->state), "uptime_ms",
-			   (json_int_t)((now_ns() - a->created_ns) / 1000000u), "paused",
+			   (json_int_t)((mono_ns() - a->created_ns) / 1000000u), "paused",
 			   a->state == API_PAUSED);
 }
 
@@ -1244,7 +1238,7 @@ int api_init(struct api *a, const struct api_backend_ops *ops, void *ctx)
 	int err = mmds_init(&a->mmds, MMDS_DEFAULT_SIZE_LIMIT);
 	if (err)
 		return err;
-	a->created_ns = now_ns();
+	a->created_ns = mono_ns();
 	snprintf(a->id, sizeof(a->id), "vmm-%ld", (long)getpid());
 	return -pthread_mutex_init(&a->lock, NULL);
 }

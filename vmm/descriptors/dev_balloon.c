@@ -20,7 +20,7 @@ static int parse_balloon(struct vm_config *cfg, const char *arg, char *err, size
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = virtio_balloon_parse_opts(arg, &o, err, errlen);
+	rc = virtio_balloon_opts_parse(arg, &o, err, errlen);
 	if (rc)
 		return rc;
 	c->opts = o;

@@ -1,5 +1,5 @@
 /* --console: the host side of the guest console; "virtio" adds a virtio-console (hvc0,
- * virtio/console/vconsole.h) on it, while COM1 keeps showing early boot messages. */
+ * virtio/console/console.h) on it, while COM1 keeps showing early boot messages. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -9,7 +9,7 @@
 
 #include "base/host_path.h"
 #include "base/log.h"
-#include "virtio/console/vconsole.h"
+#include "virtio/console/console.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/vm.h"

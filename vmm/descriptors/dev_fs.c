@@ -27,7 +27,7 @@ static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t er
 		return -EINVAL;
 	}
 	struct virtio_fs_opts o;
-	int rc = virtio_fs_parse_opts(arg, &o, err, errlen);
+	int rc = virtio_fs_opts_parse(arg, &o, err, errlen);
 	if (rc)
 		return rc;
 	for (int i = 0; i < c->n; i++) {

@@ -34,7 +34,7 @@ static int parse_memhp(struct vm_config *cfg, const char *arg, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = virtio_mem_parse_opts(arg, &o, err, errlen);
+	rc = virtio_mem_opts_parse(arg, &o, err, errlen);
 	if (rc)
 		return rc;
 	c->opts = o;

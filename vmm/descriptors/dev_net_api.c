@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/mac.h"
 #include "virtio/net/mmds/mmds_config.h"
 #include "virtio/net/options.h"
 #include "vmm/descriptors/api_device_body.h"
@@ -22,9 +23,9 @@
 static int check_mac(const json_t *body, char *err, size_t errlen)
 {
 	const char *mac = api_json_str(body, "guest_mac", NULL);
-	uint8_t bytes[6];
+	uint8_t bytes[MAC_LEN];
 
-	if (mac && virtio_net_parse_mac(mac, bytes)) {
+	if (mac && mac_parse(mac, bytes, NULL, 0)) {
 		snprintf(err, errlen, "guest_mac `%s` is not a unicast MAC address", mac);
 		return -EINVAL;
 	}

@@ -72,7 +72,7 @@ static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t 
 		return -ENOMEM;
 	}
 	snprintf(id, sizeof(id), "pmem%d", c ? c->n : 0);
-	rc = virtio_pmem_parse_opts(arg, o, err, errlen);
+	rc = virtio_pmem_opts_parse(arg, o, err, errlen);
 	if (!rc) /* the API's id, which a snapshot's replayed option carries too */
 		rc = add(cfg, o->id[0] ? o->id : id, o, err, errlen);
 	free(o);

@@ -22,12 +22,8 @@ static int parse_rng(struct vm_config *cfg, const char *arg, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (virtio_rng_parse_opts(arg, &c->opts)) {
-		snprintf(err, errlen, "expected rate=BYTES_PER_SEC[,burst=BYTES]");
-		return -EINVAL;
-	}
 	c->transport = cfg->transport;
-	return 0;
+	return virtio_rng_opts_parse(arg, &c->opts, err, errlen);
 }
 
 static int create_rng(struct vm *vm)

@@ -22,7 +22,7 @@ static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t
 		snprintf(err, errlen, "only one vsock device");
 		return -EINVAL;
 	}
-	int ret = virtio_vsock_parse_opts(arg, &c->opts, err, errlen);
+	int ret = virtio_vsock_opts_parse(arg, &c->opts, err, errlen);
 	if (ret)
 		return ret;
 	c->transport = cfg->transport;

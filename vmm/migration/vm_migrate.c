@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "host/kvm/kvm_state.h"
 #include "virtio/blk/blk.h"
@@ -109,11 +110,6 @@ int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen)
 /* CLOCK_MONOTONIC in microseconds, for the debug lines that time the pause: the destination logs
  * the same clock (vm_migrate_recv.c, the vCPUs' first KVM_RUN in vcpu.c), so the two logs line
  * up into what the guest's pause is made of (docs/migration.md). */
-static unsigned long long mono_us(void)
-{
-	return (unsigned long long)(vm_monotonic_ns() / 1000);
-}
-
 /* KVM's log of the guest's writes, ORed into the sender's bitmap. */
 static int dirty_log(void *opaque, uint64_t *bitmap)
 {
@@ -198,7 +194,7 @@ static int save_state(void *opaque, struct snap_writer *w, char *err, size_t err
 	struct vm_migration *m = opaque;
 	int r = vm_snapshot_collect(m->vm, w, err, errlen);
 	if (!r)
-		log_debug("migration: state collected at %llu us", mono_us());
+		log_debug("migration: state collected at %llu us", (unsigned long long)mono_us());
 	return r;
 }
 
@@ -238,7 +234,7 @@ static void *run(void *opaque)
 		if (m->kvm_logging && !kvm_dirty_log_stop(&m->vm->kvm, &m->vm->mem))
 			m->kvm_logging = false;
 	} else {
-		log_debug("migration: COMMIT sent at %llu us", mono_us());
+		log_debug("migration: COMMIT sent at %llu us", (unsigned long long)mono_us());
 		struct mig_progress p;
 		mig_progress_read(&m->s, &p);
 		/* the source VMM ends below, so its API cannot answer GET /vmm/migration any

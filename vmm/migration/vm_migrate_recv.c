@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "host/kvm/x86/cpuid.h"
@@ -59,7 +60,7 @@ struct dest {
 /* A debug line with CLOCK_MONOTONIC, the clock of the source's lines (vm_migrate.c). */
 static void log_step(const char *what)
 {
-	log_debug("migration: %s at %llu us", what, (unsigned long long)(vm_monotonic_ns() / 1000));
+	log_debug("migration: %s at %llu us", what, (unsigned long long)(mono_ns() / 1000));
 }
 
 static int build_vm(struct dest *d, char *err, size_t errlen)
@@ -219,9 +220,9 @@ static void taps_taken(struct vm *vm, struct mig_receiver *r)
  * long ago unless the pre-copy was very short. -ESHUTDOWN when it stopped instead. */
 static int wait_paused(struct vm *vm, const atomic_bool *cancel, char *err, size_t errlen)
 {
-	uint64_t deadline = vm_monotonic_ns() + 10ull * 1000000000ull;
+	uint64_t deadline = mono_ns() + 10ull * 1000000000ull;
 	while (!vm_is_paused(vm) && !vm_stopping(vm) && !(cancel && atomic_load(cancel)) &&
-	       vm_monotonic_ns() < deadline) {
+	       mono_ns() < deadline) {
 		struct timespec t = {0, 200000};
 		nanosleep(&t, NULL);
 	}

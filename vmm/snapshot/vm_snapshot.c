@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/mac.h"
+#include "base/options.h"
+#include "base/parse.h"
 #include "base/snapshot_io.h"
 #include "host/kvm/kvm_state.h"
 #include "virtio/blk/options.h"
@@ -283,25 +286,40 @@ static int override_mac(struct cli_record *rec, const char *mac)
 	return 0;
 }
 
+/* tap= or mac= of a NIC override: parts[0] or parts[1]. */
+static int set_override_part(void *dst, const char *key, const char *value, char *err,
+			     size_t errlen)
+{
+	char **part = &((char **)dst)[key[0] == 't' ? 0 : 1];
+
+	if (!*value)
+		return parse_fail(err, errlen, "%s= needs a value", key);
+	*part = strdup(value);
+	return *part ? 0 : -ENOMEM;
+}
+
+static const struct opt_key override_keys[] = {
+    {"tap", 0, set_override_part},
+    {"mac", 0, set_override_part},
+    {NULL, 0, NULL},
+};
+
 /* A NIC override "tap=NAME", "mac=MAC" or both, split into its parts (NULL: not given). */
 static int split_override(const char *spec, char **tap, char **mac, char *err, size_t errlen)
 {
-	char *copy = strdup(spec), *save = NULL;
-	int r = copy ? 0 : -ENOMEM;
+	char *parts[2] = {NULL, NULL}, why[160];
+	int r = opts_parse(spec, override_keys, parts, "want tap=NAME and/or mac=MAC", why,
+			   sizeof(why));
 
-	*tap = *mac = NULL;
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; !r && t;
-	     t = strtok_r(NULL, ",", &save)) {
-		char **part = !strncmp(t, "tap=", 4) ? tap : !strncmp(t, "mac=", 4) ? mac : NULL;
-		if (!part || *part || !t[4]) {
-			snprintf(err, errlen, "network override `%s`: want tap=NAME and/or mac=MAC",
-				 spec);
-			r = -EINVAL;
-		} else if (!(*part = strdup(t + 4))) {
-			r = -ENOMEM;
-		}
+	if (r == -EINVAL)
+		snprintf(err, errlen, "network override `%s`: %s", spec, why);
+	if (r) {
+		free(parts[0]);
+		free(parts[1]);
+		parts[0] = parts[1] = NULL;
 	}
-	free(copy);
+	*tap = parts[0];
+	*mac = parts[1];
 	return r;
 }
 
@@ -312,7 +330,7 @@ static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic
 	char *tap = NULL, *mac = NULL;
 	int r = spec ? split_override(spec, &tap, &mac, err, errlen) : 0;
 
-	if (!r && mac && virtio_net_parse_mac(mac, l->mac[nic])) {
+	if (!r && mac && mac_parse(mac, l->mac[nic], NULL, 0)) {
 		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", mac);
 		r = -EINVAL;
 	}
@@ -457,7 +475,7 @@ static bool path_override_for(const struct snapshot_path_override *o, const stru
 	}
 	struct virtio_vsock_opts v;
 	return !o->id[0] ||
-	       (!virtio_vsock_parse_opts(rec->arg ? rec->arg : "", &v, why, sizeof(why)) &&
+	       (!virtio_vsock_opts_parse(rec->arg ? rec->arg : "", &v, why, sizeof(why)) &&
 		!strcmp(o->id, v.id));
 }
 

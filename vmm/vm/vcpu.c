@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/stats.h"
 #include "host/kvm/kvm.h"
@@ -376,7 +377,7 @@ static void *vcpu_thread(void *arg)
 		stats_mark(STATS_FIRST_RUN);
 	/* With the source's "paused at" (vm_migrate.c): the pause a migration cost, measured on one
 	 * host's clock (tools/bench migrate). */
-	unsigned long long now_us = (unsigned long long)(vm_monotonic_ns() / 1000);
+	unsigned long long now_us = (unsigned long long)(mono_ns() / 1000);
 	if (vcpu->index == 0 && vcpu->vm->migrated)
 		log_info("migration: the guest runs here from %llu us (CLOCK_MONOTONIC)", now_us);
 	else

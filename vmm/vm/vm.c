@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/errors.h"
 #include "base/layout.h"
 #include "base/log.h"
@@ -464,17 +465,17 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
 {
 	struct halt_watch halt = {0};
 	const uint64_t period_ns = (uint64_t)HALT_WATCH_PERIOD_MS * 1000000ull;
-	uint64_t next_tick = vm_monotonic_ns() + period_ns;
+	uint64_t next_tick = mono_ns() + period_ns;
 	while (!vm_stopping(vm)) {
 		struct pollfd fds[2] = {{.fd = vm->stop_fd, .events = POLLIN},
 					{.fd = sig_fd, .events = POLLIN}};
-		uint64_t now = vm_monotonic_ns();
+		uint64_t now = mono_ns();
 		int to_tick = now >= next_tick ? 0 : (int)((next_tick - now + 999999) / 1000000);
 		int n = poll(fds, sig_fd >= 0 ? 2 : 1,
 			     min_int(to_tick, vm_shutdown_deadline_ms(vm, now)));
 		if (n < 0 && errno != EINTR)
 			break;
-		now = vm_monotonic_ns();
+		now = mono_ns();
 		check_shutdown_deadline(vm, now);
 		if (n == 0 && now >= next_tick) {
 			next_tick = now + period_ns;

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "host/kvm/kvm_state.h"
 #include "virtio/core/device.h"
@@ -14,14 +15,6 @@
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_pci_irq.h"
 #include "vmm/vm/vm_virtio.h"
-
-uint64_t vm_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void vm_pause_init(struct vm *vm)
 {
@@ -188,7 +181,7 @@ static bool all_parked(struct vm *vm)
 /* Waits (bounded) until every started vCPU is parked. Returns 0, -ETIMEDOUT or -ESHUTDOWN. */
 static int wait_parked(struct vm *vm, unsigned timeout_ms)
 {
-	uint64_t deadline = vm_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
 			      .tv_nsec = (long)(deadline % 1000000000ull)};
 	int err = 0;
@@ -256,7 +249,7 @@ static int pause_locked(struct vm *vm, bool capture)
 		return -ESHUTDOWN;
 	if (vm_is_paused(vm))
 		return 0;
-	uint64_t t0 = vm_monotonic_ns();
+	uint64_t t0 = mono_ns();
 	request_park(vm, true);
 	int err = wait_parked(vm, VM_PAUSE_TIMEOUT_MS);
 	if (err) {
@@ -275,7 +268,7 @@ static int pause_locked(struct vm *vm, bool capture)
 	if (capture)
 		request_capture(vm);
 	save_clock(vm);
-	uint64_t us = (vm_monotonic_ns() - t0) / 1000;
+	uint64_t us = (mono_ns() - t0) / 1000;
 	__atomic_add_fetch(&vm->pause_count, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
 	log_info("VM paused (%llu us)", (unsigned long long)us);
@@ -336,7 +329,7 @@ int vm_request_shutdown(struct vm *vm, unsigned timeout_ms)
 		return -ESHUTDOWN;
 	}
 	resume_locked(vm);
-	uint64_t deadline = vm_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	uint64_t armed = __atomic_load_n(&vm->shutdown_deadline_ns, __ATOMIC_ACQUIRE);
 	if (!armed || deadline < armed)
 		__atomic_store_n(&vm->shutdown_deadline_ns, deadline, __ATOMIC_RELEASE);

@@ -110,7 +110,4 @@ void vm_pause_set_running(struct vm *vm, bool running);
  * armed, 0 when passed). `now_ns` is CLOCK_MONOTONIC. */
 int vm_shutdown_deadline_ms(struct vm *vm, uint64_t now_ns);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t vm_monotonic_ns(void);
-
 #endif

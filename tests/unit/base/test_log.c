@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/log_test.h"
 
 #define SEC 1000000000ULL
 
@@ -75,7 +76,7 @@ Test(log_last_error, two_long_paths_fit_whole, .init = cr_redirect_stderr)
 	memset(a, 'a', sizeof(a) - 1);
 	memset(b, 'b', sizeof(b) - 1);
 	log_clear_last_error();
-	log_msg(LOG_ERROR, "cannot rename %s to %s: No such file or directory", a, b);
+	log_error("cannot rename %s to %s: No such file or directory", a, b);
 	snprintf(want, sizeof(want), "cannot rename %s to %s: No such file or directory", a, b);
 	cr_assert_str_eq(log_last_error(), want);
 }

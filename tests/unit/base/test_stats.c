@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "base/stats.h"
+#include "base/stats_test.h"
 
 static void scan(const char *s)
 {

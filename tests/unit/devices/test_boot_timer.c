@@ -6,6 +6,7 @@
 #include "base/io_bus.h"
 #include "base/layout.h"
 #include "base/stats.h"
+#include "base/stats_test.h"
 #include "devices/boot_timer.h"
 
 struct buses {

@@ -9,6 +9,7 @@
 #include "base/io_bus.h"
 #include "base/layout.h"
 #include "devices/uart8250.h"
+#include "devices/uart8250_test.h"
 
 #define BASE PORT_COM1
 

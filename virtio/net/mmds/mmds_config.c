@@ -11,7 +11,8 @@ void mmds_config_default(struct mmds_config *c)
 	*c = (struct mmds_config){.version = MMDS_V1, .ipv4 = MMDS_DEFAULT_IPV4};
 }
 
-bool mmds_ipv4_link_local(uint32_t addr)
+/* Firecracker's is_link_local_valid(): 169.254.0.0/16 without 169.254.0.x and 169.254.255.x. */
+static bool mmds_ipv4_link_local(uint32_t addr)
 {
 	uint32_t third = (addr >> 8) & 0xff;
 	return (addr >> 16) == 0xa9fe && third != 0 && third != 255;

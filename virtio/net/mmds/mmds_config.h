@@ -41,9 +41,6 @@ void mmds_config_default(struct mmds_config *c);
  * -EINVAL with the reason in err. */
 int mmds_config_parse(const json_t *body, struct mmds_config *c, char *err, size_t errlen);
 
-/* Firecracker's is_link_local_valid(): 169.254.0.0/16 without 169.254.0.x and 169.254.255.x. */
-bool mmds_ipv4_link_local(uint32_t addr);
-
 /* The configuration as PUT /mmds/config takes it (GET /vm/config's "mmds-config"; parsing it
  * gives `c` back). A new reference, or NULL when out of memory. */
 json_t *mmds_config_json(const struct mmds_config *c);

@@ -36,8 +36,4 @@ int mmds_store_put(struct mmds_store *s, const json_t *doc);
  * the limit (the store unchanged), -ENOMEM. */
 int mmds_store_patch(struct mmds_store *s, const json_t *patch);
 
-/* The document for GET /mmds: a new reference, {} before the first PUT (as Firecracker
- * answers); NULL when out of memory. */
-json_t *mmds_store_get(const struct mmds_store *s);
-
 #endif

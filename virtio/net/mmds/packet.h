@@ -46,11 +46,6 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 	put_be16(p + 2, (uint16_t)v);
 }
 
-/* The ones' complement sum of `len` bytes added to `sum` (RFC 1071), not yet folded. */
-uint32_t inet_sum(const uint8_t *p, size_t len, uint32_t sum);
-/* Folds a sum into the 16-bit checksum field's value. */
-uint16_t inet_fold(uint32_t sum);
-
 /* An ARP request or reply for Ethernet and IPv4. */
 struct arp_msg {
 	uint16_t op; /* 1 request, 2 reply */
@@ -86,10 +81,6 @@ enum ipv4_parse {
  * checksum is not (a guest with checksum offload leaves a partial one, and the frame never
  * left the host). Fragments are IPV4_BAD: nobody fragments a request to MMDS. */
 enum ipv4_parse ipv4_parse(const uint8_t *frame, size_t len, struct tcp_seg *seg);
-
-/* Writes the ARP message `m` in an Ethernet frame from m->sha to eth_dst into buf (at least
- * PKT_ETH_HLEN + PKT_ARP_LEN bytes). Returns its length. */
-size_t arp_write(uint8_t *buf, const uint8_t eth_dst[6], const struct arp_msg *m);
 
 /* Writes an ARP reply frame from (mac, ip) to the requester of `req` into buf (at least
  * PKT_ETH_HLEN + PKT_ARP_LEN bytes). Returns its length. */

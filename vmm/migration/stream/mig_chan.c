@@ -1,5 +1,6 @@
 /* The byte channel of a migration: sockets with cancellable, time-limited waits, or memory. */
 #include "vmm/migration/stream/mig_chan.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <linux/sockios.h>
@@ -32,18 +33,6 @@ void mig_chan_init_mem(struct mig_chan *c, const uint8_t *in, size_t len, size_t
 	c->in = in;
 	c->in_len = len;
 	c->out_max = out_max;
-}
-
-uint64_t mig_mono_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static uint64_t mono_us(void)
-{
-	return mig_mono_ns() / 1000u;
 }
 
 /* Polls without sleeping for up to c->spin_us; true once the socket is ready. */

@@ -37,9 +37,6 @@ struct mig_chan {
 #define MIG_CHAN_BUF	 (64u * 1024u)
 #define MIG_CHAN_SPIN_US 500u
 
-/* CLOCK_MONOTONIC in nanoseconds: the clock of a migration's waits, pacing and progress. */
-uint64_t mig_mono_ns(void);
-
 /* A channel over the connected socket `fd` (not owned: the caller closes it). */
 void mig_chan_init_fd(struct mig_chan *c, int fd, const atomic_bool *cancel);
 /* A channel that reads `len` bytes at `in` (may be NULL/0) and collects what is written, up to

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "vmm/snapshot/format/snap_err.h"
 
 /* What the stream may carry next. */
@@ -386,14 +387,14 @@ static bool populate_resident(uint8_t *host, size_t npages, uint64_t *done)
 
 uint64_t mig_local_populate(const struct guest_mem *mem, unsigned budget_ms)
 {
-	uint64_t done = 0, end = mig_mono_ns() / 1000000u + budget_ms;
+	uint64_t done = 0, end = mono_ns() / 1000000u + budget_ms;
 	for (int ri = 0; ri < mem->nregions; ri++) {
 		const struct guest_region *g = &mem->regions[ri];
 		size_t pages = g->size / MIG_PAGE;
 		for (size_t p = 0; p < pages; p += POPULATE_CHUNK) {
 			size_t n = pages - p < POPULATE_CHUNK ? pages - p : POPULATE_CHUNK;
 			if (!populate_resident((uint8_t *)g->host + p * MIG_PAGE, n, &done) ||
-			    mig_mono_ns() / 1000000u >= end)
+			    mono_ns() / 1000000u >= end)
 				return done;
 		}
 	}

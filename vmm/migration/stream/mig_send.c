@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/clock.h"
 #include "vmm/migration/stream/mig_format.h"
 #include "vmm/migration/stream/mig_frame.h"
 #include "vmm/snapshot/format/snap_err.h"
@@ -43,7 +44,7 @@ static uint64_t get(struct mig_sender *s, enum counter c)
 
 static uint64_t now_ms(void)
 {
-	return mig_mono_ns() / 1000000;
+	return mono_ns() / 1000000;
 }
 
 void mig_sender_init(struct mig_sender *s)
@@ -100,7 +101,7 @@ static int pace(struct mig_sender *s, uint64_t t0, uint64_t bytes)
 	if (s->pace_ns < t0)
 		s->pace_ns = t0;
 	s->pace_ns += bytes * 1000000000 / cap; /* a frame is about 1 MiB at most: no overflow */
-	for (uint64_t now = mig_mono_ns(); now + 1000000 <= s->pace_ns; now = mig_mono_ns()) {
+	for (uint64_t now = mono_ns(); now + 1000000 <= s->pace_ns; now = mono_ns()) {
 		if (atomic_load(&s->cancel))
 			return -ECANCELED;
 		uint64_t ms = (s->pace_ns - now) / 1000000;
@@ -114,7 +115,7 @@ static int send_frame(struct mig_sender *s, uint32_t type, const void *a, size_t
 {
 	if (atomic_load(&s->cancel))
 		return -ECANCELED;
-	uint64_t t0 = mig_mono_ns(), b0 = s->chan->bytes_out;
+	uint64_t t0 = mono_ns(), b0 = s->chan->bytes_out;
 	int r = mig_frame_send(s->chan, type, a, alen, b, blen, fd);
 	set(s, C_BYTES, s->chan->bytes_out);
 	if (r)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "vmm/snapshot/format/snap_err.h"
 
 void snap_uffd_init(struct snap_uffd *u)
@@ -287,8 +288,6 @@ bool snap_uffd_failed(const struct snap_uffd *u, char *why, size_t len)
 
 void snap_uffd_set_deadline(struct snap_uffd *u, unsigned ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	uint64_t now = mono_ns();
 	__atomic_store_n(&u->deadline_ns, ms ? now + (uint64_t)ms * 1000000u : 0, __ATOMIC_RELEASE);
 }

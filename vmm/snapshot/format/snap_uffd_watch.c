@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "vmm/snapshot/format/snap_uffd.h"
 
@@ -16,13 +16,6 @@ struct watch_state {
 	uint64_t pending_since; /* a fault queued in an unbroken run of looks since (0: none) */
 	uint64_t stop_seen;	/* when the VM was first seen stopping (0: not yet) */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The socket is readable. Firecracker's protocol has no answers: any byte is fatal. The end
  * of the stream is fatal only when the peer's exit cannot be watched: a handler may close the
@@ -72,7 +65,7 @@ static void fail(const struct snap_uffd_watch *w, const char *why)
 static void timing_verdict(const struct snap_uffd_watch *w, struct watch_state *st, char *why,
 			   size_t len)
 {
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 	uint64_t deadline = __atomic_load_n(&w->u->deadline_ns, __ATOMIC_ACQUIRE);
 
 	if (!fault_pending(w->u->uffd))
@@ -110,8 +103,8 @@ static void after_stop(const struct snap_uffd_watch *w, struct watch_state *st)
 {
 	if (!w->stopping || !w->stopping(w->opaque))
 		return;
-	st->stop_seen = st->stop_seen ? st->stop_seen : now_ns();
-	if (now_ns() - st->stop_seen >= (uint64_t)w->grace_ms * 1000000u)
+	st->stop_seen = st->stop_seen ? st->stop_seen : mono_ns();
+	if (mono_ns() - st->stop_seen >= (uint64_t)w->grace_ms * 1000000u)
 		snap_uffd_release(w->u);
 }
 

@@ -7,6 +7,7 @@
 
 #include "base/layout.h"
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 
 struct rec {
 	int reads, writes;

@@ -4,6 +4,7 @@
 #include "base/io_bus.h"
 #include "base/layout.h"
 #include "devices/x86/debug_exit.h"
+#include "devices/x86/debug_exit_test.h"
 
 struct stop_rec {
 	int calls;

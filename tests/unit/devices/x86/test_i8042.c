@@ -6,6 +6,7 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "devices/x86/i8042.h"
+#include "devices/x86/i8042_test.h"
 
 struct stop_rec {
 	int calls;

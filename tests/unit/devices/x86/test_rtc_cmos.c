@@ -6,6 +6,7 @@
 #include "base/io_bus.h"
 #include "base/layout.h"
 #include "devices/x86/rtc_cmos.h"
+#include "devices/x86/rtc_cmos_test.h"
 
 static struct io_bus bus;
 static struct rtc_cmos rtc;

@@ -13,6 +13,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/balloon/balloon.h"
+#include "virtio/balloon/balloon_test.h"
 #include "virtio/core/dev_snapshot.h"
 
 #define F(bit)	  (1ull << (bit))
@@ -456,7 +457,7 @@ Test(virtio_balloon, reset_forgets_the_balloon)
 static int parse(const char *s, struct virtio_balloon_opts *o)
 {
 	char err[200] = "";
-	int r = virtio_balloon_parse_opts(s, o, err, sizeof(err));
+	int r = virtio_balloon_opts_parse(s, o, err, sizeof(err));
 	cr_assert(r == 0 || err[0], "an error has a message: %s", s);
 	return r;
 }

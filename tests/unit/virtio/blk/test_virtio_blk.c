@@ -23,6 +23,7 @@
 #include "virtio/blk/blk.h"
 #include "virtio/blk/disk.h"
 #include "virtio/transport/virtio_mmio.h"
+#include "virtio/transport/virtio_mmio_test.h"
 #include "vmm/vm/vcpu.h"
 
 #define QSIZE	     256

@@ -21,8 +21,8 @@
 
 #include "host/ui/console.h"
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/console/vconsole.h"
-#include "virtio/console/vconsole_test.h"
+#include "virtio/console/console.h"
+#include "virtio/console/console_test.h"
 
 #define F(bit)	  (1ull << (bit))
 #define BASE_FEAT (F(VIRTIO_F_VERSION_1) | F(VIRTIO_CONSOLE_F_SIZE))

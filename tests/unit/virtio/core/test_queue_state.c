@@ -10,6 +10,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/core/queue_state.h"
+#include "virtio/core/queue_state_test.h"
 
 #define QSIZE 8
 #define STEPS 21 /* more than two laps of the ring: both wrap counters flip */

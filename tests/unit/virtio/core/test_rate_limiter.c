@@ -330,3 +330,27 @@ Test(rate_limiter, option_text)
 		cr_assert(strstr(err, "rate limit"), "%s", bad[i]);
 	}
 }
+
+/* virtio-rng's limit: a rate per second and a bucket that is not a whole number of milliseconds
+ * of it (64 B/s, 5 bytes), served partly: a chain gets what the bucket holds. */
+Test(rate_limiter, a_rate_per_second_serves_what_the_bucket_holds)
+{
+	uint64_t wait = 0;
+
+	fake_now = 1000 * S;
+	cr_assert_eq(rate_limiter_init_rate(&rl, 0, 5, fake_clock, NULL), -EINVAL);
+	cr_assert_eq(rate_limiter_init_rate(&rl, 64, 5, fake_clock, NULL), 0);
+	cr_assert_eq(rate_limiter_available(&rl, 200, &wait), 5, "starts full");
+	cr_assert(rate_limiter_consume(&rl, 5, 0, NULL));
+	cr_assert_eq(rate_limiter_available(&rl, 200, &wait), 0);
+	/* 5 bytes at 64 B/s: 78.125 ms, rounded up to the nanosecond */
+	cr_assert_eq(wait, 78125000u, "%llu", (unsigned long long)wait);
+	fake_now += 1000000000u / 64 * 2; /* two bytes' time */
+	cr_assert_eq(rate_limiter_available(&rl, 200, &wait), 2);
+	cr_assert_eq(rate_limiter_available(&rl, 1, &wait), 1, "never more than asked");
+	rate_limiter_set_bw_level(&rl, 99);
+	cr_assert_eq(rate_limiter_bw_level(&rl), 5, "a level is clamped to the bucket");
+	fake_now += 3600 * S;
+	cr_assert_eq(rate_limiter_available(&rl, 200, &wait), 5, "an hour idle: still the bucket");
+	rate_limiter_destroy(&rl);
+}

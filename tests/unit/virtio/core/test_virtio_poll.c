@@ -15,6 +15,7 @@
 #include "tests/unit/virtio/core/poll_fixture.h"
 #include "virtio/core/device.h"
 #include "virtio/core/poll.h"
+#include "virtio/core/poll_test.h"
 
 #define QSIZE 16
 #define MS    1000000ull

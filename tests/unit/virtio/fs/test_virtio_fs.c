@@ -24,6 +24,7 @@
 
 #include "base/guest_mem.h"
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/fs/fs.h"
 #include "virtio/transport/virtio_mmio.h"
@@ -37,12 +38,12 @@ Test(virtio_fs_opts, parses_cloud_hypervisor_style)
 {
 	struct virtio_fs_opts o;
 	char err[128];
-	cr_assert_eq(virtio_fs_parse_opts("tag=myfs,socket=/tmp/fs.sock", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_fs_opts_parse("tag=myfs,socket=/tmp/fs.sock", &o, err, sizeof(err)), 0);
 	cr_assert_str_eq(o.tag, "myfs");
 	cr_assert_str_eq(o.socket, "/tmp/fs.sock");
 	cr_assert_eq(o.num_request_queues, 1);
 	cr_assert_eq(o.queue_size, VIRTIO_FS_DEFAULT_QSIZE);
-	cr_assert_eq(virtio_fs_parse_opts("socket=/s,tag=t,num-queues=4,queue-size=256", &o, err,
+	cr_assert_eq(virtio_fs_opts_parse("socket=/s,tag=t,num-queues=4,queue-size=256", &o, err,
 					  sizeof(err)),
 		     0);
 	cr_assert_eq(o.num_request_queues, 4);
@@ -69,7 +70,7 @@ Test(virtio_fs_opts, refuses_bad_input)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		cr_assert_eq(virtio_fs_parse_opts(bad[i], &o, err, sizeof(err)), -EINVAL, "%s",
+		cr_assert_eq(virtio_fs_opts_parse(bad[i], &o, err, sizeof(err)), -EINVAL, "%s",
 			     bad[i]);
 		cr_assert_neq(err[0], '\0', "a message for %s", bad[i]);
 	}
@@ -247,7 +248,7 @@ static struct virtio_dev *make_dev(bool shared)
 	char arg[160], err[128];
 	snprintf(sock_path, sizeof(sock_path), "/tmp/vfs-test-%d.sock", getpid());
 	snprintf(arg, sizeof(arg), "tag=hostshare,socket=%s", sock_path);
-	cr_assert_eq(virtio_fs_parse_opts(arg, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(virtio_fs_opts_parse(arg, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(
 	    shared ? guest_mem_alloc_shared(&mem, 16 << 20) : guest_mem_alloc(&mem, 16 << 20), 0);
 	struct virtio_dev *dev = NULL;
@@ -584,7 +585,7 @@ Test(virtio_fs, no_backend_is_a_clear_error)
 	struct virtio_fs_opts o;
 	char err[128];
 	cr_assert_eq(
-	    virtio_fs_parse_opts("tag=x,socket=/nonexistent/fs.sock", &o, err, sizeof(err)), 0);
+	    virtio_fs_opts_parse("tag=x,socket=/nonexistent/fs.sock", &o, err, sizeof(err)), 0);
 	struct virtio_dev *dev = NULL;
 	cr_assert_eq(virtio_fs_create(&dev, &o, 200), -ENOENT);
 	cr_assert_null(dev);

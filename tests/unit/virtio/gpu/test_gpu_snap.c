@@ -1,5 +1,5 @@
-/* virtio-gpu 2D state through a snapshot (virtio/gpu/snap.c, and the device's save/restore ops):
- * resources with a two-piece backing, a scanout and a cursor are saved, restored into a fresh
+/* virtio-gpu 2D state through a snapshot (virtio/gpu/snapshot.c, and the device's save/restore
+ * ops): resources with a two-piece backing, a scanout and a cursor are saved, restored into a fresh
  * state on a fresh display, which then shows the same picture and answers every command as the
  * original would; damaged or hostile states (every truncation, bad ids, formats, sizes, backing
  * outside RAM or too short, scanouts and cursors naming nothing, the memory cap) are refused and
@@ -15,7 +15,7 @@
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/cmd.h"
 #include "virtio/gpu/gpu.h"
-#include "virtio/gpu/snap.h"
+#include "virtio/gpu/snapshot.h"
 
 #define RAM_GPA	 0x100000ull
 #define RAM_SIZE (1ull << 20)

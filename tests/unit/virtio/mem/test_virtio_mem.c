@@ -565,18 +565,18 @@ Test(virtio_mem, options)
 	struct virtio_mem_opts o;
 	char err[200];
 
-	cr_assert_eq(virtio_mem_parse_opts("total=1G", &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(virtio_mem_opts_parse("total=1G", &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(o.total, MIB(1024));
 	cr_assert_eq(o.block_size, MIB(2));
 	cr_assert_eq(o.slot_size, MIB(128));
-	cr_assert_eq(virtio_mem_parse_opts("total=2048,block=4M,slot=256", &o, err, sizeof(err)),
+	cr_assert_eq(virtio_mem_opts_parse("total=2048,block=4M,slot=256", &o, err, sizeof(err)),
 		     0);
 	cr_assert_eq(o.block_size, MIB(4));
 	cr_assert_eq(o.slot_size, MIB(256));
 	cr_assert_eq(o.requested, 0);
-	cr_assert_eq(virtio_mem_parse_opts("total=1G,requested=256M", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_mem_opts_parse("total=1G,requested=256M", &o, err, sizeof(err)), 0);
 	cr_assert_eq(o.requested, MIB(256));
-	cr_assert_eq(virtio_mem_parse_opts("total=1G,requested=0", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_mem_opts_parse("total=1G,requested=0", &o, err, sizeof(err)), 0);
 	const char *bad[] = {
 	    "",
 	    "block=2M",
@@ -599,10 +599,10 @@ Test(virtio_mem, options)
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		err[0] = '\0';
-		cr_assert_eq(virtio_mem_parse_opts(bad[k], &o, err, sizeof(err)), -EINVAL, "%s",
+		cr_assert_eq(virtio_mem_opts_parse(bad[k], &o, err, sizeof(err)), -EINVAL, "%s",
 			     bad[k]);
 		cr_assert_neq(err[0], '\0', "a reason for '%s'", bad[k]);
 	}
-	virtio_mem_parse_opts("total=1G,slot=64M", &o, err, sizeof(err));
+	virtio_mem_opts_parse("total=1G,slot=64M", &o, err, sizeof(err));
 	cr_assert(strstr(err, "slot size"), "%s", err);
 }

@@ -18,6 +18,7 @@
 #include "tests/mock_driver/net_loopback.h"
 #include "virtio/net/features.h"
 #include "virtio/net/net.h"
+#include "virtio/net/net_test.h"
 
 #include "tests/unit/virtio/net/virtio_net_fixture.h"
 

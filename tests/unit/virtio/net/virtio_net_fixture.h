@@ -19,6 +19,7 @@
 #include "tests/mock_driver/net_loopback.h"
 #include "virtio/net/features.h"
 #include "virtio/net/net.h"
+#include "virtio/net/net_test.h"
 
 #define F(bit)	 (1ull << (bit))
 #define FEAT	 F(VIRTIO_F_VERSION_1)

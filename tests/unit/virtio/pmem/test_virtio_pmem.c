@@ -16,6 +16,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/pmem/pmem.h"
+#include "virtio/pmem/pmem_test.h"
 
 #define F(bit)	   (1ull << (bit))
 #define MIB(x)	   ((uint64_t)(x) << 20)
@@ -350,14 +351,14 @@ Test(virtio_pmem, options)
 	struct virtio_pmem_opts o;
 	char err[200];
 
-	cr_assert_eq(virtio_pmem_parse_opts("path=/img/root.ext4,ro,root", &o, err, sizeof(err)),
+	cr_assert_eq(virtio_pmem_opts_parse("path=/img/root.ext4,ro,root", &o, err, sizeof(err)),
 		     0);
 	cr_assert_str_eq(o.path, "/img/root.ext4");
 	cr_assert(o.read_only && o.root);
-	cr_assert_eq(virtio_pmem_parse_opts("path=/a,ro=off", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_pmem_opts_parse("path=/a,ro=off", &o, err, sizeof(err)), 0);
 	cr_assert_not(o.read_only || o.root);
 	cr_assert_str_eq(o.id, "", "no id=: the VMM names it pmemN");
-	cr_assert_eq(virtio_pmem_parse_opts("id=data,path=/a", &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(virtio_pmem_opts_parse("id=data,path=/a", &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(o.id, "data");
 	const char *bad[] = {"",
 			     "ro",
@@ -373,7 +374,7 @@ Test(virtio_pmem, options)
 			     "path=/a,id=x,id=y"};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		err[0] = '\0';
-		cr_assert_eq(virtio_pmem_parse_opts(bad[k], &o, err, sizeof(err)), -EINVAL, "%s",
+		cr_assert_eq(virtio_pmem_opts_parse(bad[k], &o, err, sizeof(err)), -EINVAL, "%s",
 			     bad[k]);
 		cr_assert_neq(err[0], '\0');
 	}

@@ -9,6 +9,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/queue/virtqueue.h"
+#include "virtio/queue/virtqueue_test.h"
 
 static struct mock_env env;
 static struct vq_chain chain;

@@ -2,6 +2,7 @@
  * used lengths, short reads / EINTR / EAGAIN from the entropy source, the token-bucket rate limit
  * on a fake clock with its timerfd, and the option parser. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
@@ -15,6 +16,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/rng/rng.h"
+#include "virtio/rng/rng_test.h"
 
 #define F(bit) (1ull << (bit))
 #define FEAT   F(VIRTIO_F_VERSION_1)
@@ -438,20 +440,22 @@ Test(virtio_rng, broken_ring_fails_the_device)
 
 /* ---- option parser ---- */
 
+static char perr[256]; /* the parsers' messages */
+
 Test(virtio_rng_opts, parses)
 {
 	struct virtio_rng_opts o;
-	cr_expect_eq(virtio_rng_parse_opts(NULL, &o), 0);
+	cr_expect_eq(virtio_rng_opts_parse(NULL, &o, perr, sizeof(perr)), 0);
 	cr_expect_eq(o.rate, 0);
-	cr_expect_eq(virtio_rng_parse_opts("", &o), 0);
+	cr_expect_eq(virtio_rng_opts_parse("", &o, perr, sizeof(perr)), 0);
 	cr_expect_eq(o.rate, 0);
-	cr_expect_eq(virtio_rng_parse_opts("rate=4096", &o), 0);
+	cr_expect_eq(virtio_rng_opts_parse("rate=4096", &o, perr, sizeof(perr)), 0);
 	cr_expect_eq(o.rate, 4096);
 	cr_expect_eq(o.burst, 4096);
-	cr_expect_eq(virtio_rng_parse_opts("rate=64K,burst=512", &o), 0);
+	cr_expect_eq(virtio_rng_opts_parse("rate=64K,burst=512", &o, perr, sizeof(perr)), 0);
 	cr_expect_eq(o.rate, 65536);
 	cr_expect_eq(o.burst, 512);
-	cr_expect_eq(virtio_rng_parse_opts("burst=1M,rate=1", &o), 0);
+	cr_expect_eq(virtio_rng_opts_parse("burst=1M,rate=1", &o, perr, sizeof(perr)), 0);
 	cr_expect_eq(o.rate, 1);
 	cr_expect_eq(o.burst, 1 << 20);
 }
@@ -463,12 +467,31 @@ Test(virtio_rng_opts, rejects)
 			     "rate=1,rate=2", "burst=5", "rate=5,burst=0", "rate=5 ",  "RATE=5"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct virtio_rng_opts o = {.rate = 77, .burst = 77};
-		int err = virtio_rng_parse_opts(bad[i], &o);
+		int err = virtio_rng_opts_parse(bad[i], &o, perr, sizeof(perr));
 		cr_expect(err == -EINVAL || err == -ERANGE, "'%s' accepted (%d)", bad[i], err);
 		cr_expect_eq(o.rate, 0, "'%s' left opts set", bad[i]);
 	}
 	struct virtio_rng_opts o;
-	cr_expect_eq(virtio_rng_parse_opts("rate=2G", &o), -ERANGE);
+	cr_expect_eq(virtio_rng_opts_parse("rate=2G", &o, perr, sizeof(perr)), -ERANGE);
+}
+
+/* The reason goes to the caller's buffer, once, and nothing is logged (base/errors.h). */
+Test(virtio_rng_opts, errors_go_to_the_buffer, .init = cr_redirect_stderr)
+{
+	struct virtio_rng_opts o;
+
+	cr_assert_eq(virtio_rng_opts_parse("speed=5", &o, perr, sizeof(perr)), -EINVAL);
+	cr_expect(strstr(perr, "unknown option 'speed'") && strstr(perr, "rate="), "%s", perr);
+	cr_assert_eq(virtio_rng_opts_parse("rate=0", &o, perr, sizeof(perr)), -EINVAL);
+	cr_expect(strstr(perr, "bad rate '0'"), "%s", perr);
+	cr_assert_eq(virtio_rng_opts_parse("burst=5", &o, perr, sizeof(perr)), -EINVAL);
+	cr_expect(strstr(perr, "burst needs a rate"), "%s", perr);
+	cr_assert_eq(virtio_rng_opts_parse("rate=1,rate=2", &o, perr, sizeof(perr)), -EINVAL);
+	cr_expect(strstr(perr, "given twice"), "%s", perr);
+	cr_assert_eq(virtio_rng_opts_parse("rate=5,", &o, perr, sizeof(perr)), -EINVAL);
+	cr_expect(strstr(perr, "empty option"), "%s", perr);
+	fflush(stderr);
+	cr_assert_stderr_eq_str("");
 }
 
 Test(virtio_rng_opts, create_rejects_inconsistent_opts)

@@ -9,6 +9,7 @@
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_mmio.h"
+#include "virtio/transport/virtio_mmio_test.h"
 
 #define QSIZE 16
 

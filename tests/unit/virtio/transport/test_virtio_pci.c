@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "tests/mock_driver/echo_device.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_pci.h"
+#include "virtio/transport/virtio_pci_test.h"
 
 #define QSIZE 16
 #define NQ    2

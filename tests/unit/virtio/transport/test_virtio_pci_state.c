@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "devices/pci/pci_test.h"
 #include "tests/mock_driver/echo_device.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/transport/virtio_pci.h"

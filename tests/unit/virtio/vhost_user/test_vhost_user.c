@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "virtio/vhost_user/vu_frontend.h"
+#include "virtio/vhost_user/vu_frontend_test.h"
+#include "virtio/vhost_user/vu_mem_test.h"
 #include "virtio/vhost_user/vu_msg.h"
 
 enum misbehave { GOOD, GARBAGE, WRONG_SIZE, WRONG_REQUEST, SILENT, CLOSE, NACK, HUGE };

@@ -25,6 +25,7 @@
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_msg.h"
 #include "virtio/vhost_user/vu_net.h"
+#include "virtio/vhost_user/vu_net_test.h"
 
 #define BIT(b) (1ull << (b))
 

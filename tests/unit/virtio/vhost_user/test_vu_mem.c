@@ -6,6 +6,7 @@
 
 #include "base/guest_mem.h"
 #include "virtio/vhost_user/vu_mem.h"
+#include "virtio/vhost_user/vu_mem_test.h"
 
 static struct vu_mem_table two(void)
 {

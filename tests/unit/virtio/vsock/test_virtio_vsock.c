@@ -642,12 +642,12 @@ Test(virtio_vsock_opts, parser)
 	struct virtio_vsock_opts o;
 	char err[160];
 
-	cr_assert_eq(virtio_vsock_parse_opts("cid=3,uds=/tmp/x", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_vsock_opts_parse("cid=3,uds=/tmp/x", &o, err, sizeof(err)), 0);
 	cr_expect_eq(o.cid, 3);
 	cr_expect_str_eq(o.uds, "/tmp/x");
 	cr_expect_str_eq(o.id, "");
-	cr_assert_eq(virtio_vsock_parse_opts("uds=/a,cid=4294967294", &o, err, sizeof(err)), 0);
-	cr_assert_eq(virtio_vsock_parse_opts("cid=3,uds=/a,id=vs0", &o, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(virtio_vsock_opts_parse("uds=/a,cid=4294967294", &o, err, sizeof(err)), 0);
+	cr_assert_eq(virtio_vsock_opts_parse("cid=3,uds=/a,id=vs0", &o, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_expect_str_eq(o.id, "vs0");
 	const char *bad[] = {"",
@@ -665,11 +665,11 @@ Test(virtio_vsock_opts, parser)
 			     "cid=3,,uds=/a",
 			     "cid=-3,uds=/a"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_expect_eq(virtio_vsock_parse_opts(bad[i], &o, err, sizeof(err)), -EINVAL, "%s",
+		cr_expect_eq(virtio_vsock_opts_parse(bad[i], &o, err, sizeof(err)), -EINVAL, "%s",
 			     bad[i]);
 	char longp[200] = "cid=3,uds=/";
 	memset(longp + 11, 'a', 120);
-	cr_expect_eq(virtio_vsock_parse_opts(longp, &o, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(virtio_vsock_opts_parse(longp, &o, err, sizeof(err)), -EINVAL);
 }
 
 /* The socket's path is checked before the VM exists: its directory, and an existing non-socket

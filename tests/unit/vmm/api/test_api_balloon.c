@@ -236,7 +236,7 @@ Test(api_balloon, config_file_and_spec)
 	free(append);
 	cr_assert_str_eq(spec, "size=16,stats=0s,deflate-on-oom=off,free-page-reporting=on");
 	struct virtio_balloon_opts o;
-	cr_assert_eq(virtio_balloon_parse_opts(spec, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(virtio_balloon_opts_parse(spec, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(o.target_mib, 16);
 	api_model_free(&m);
 	json_decref(root);

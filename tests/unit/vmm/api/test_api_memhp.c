@@ -286,14 +286,14 @@ Test(api_memhp, config_file_and_specs)
 	free(append);
 	cr_assert_str_eq(spec, "total=2048M,block=4M,slot=256M");
 	struct virtio_mem_opts o;
-	cr_assert_eq(virtio_mem_parse_opts(spec, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(virtio_mem_opts_parse(spec, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(o.total, 2048 * MIB);
 	cr_assert_eq(np, 2);
 	cr_assert_str_eq(pspec[1], "path=/d,id=d");
 	snprintf(spec, sizeof(spec), "%s", pspec[0]);
 	cr_assert_str_eq(spec, "path=/r,ro,root,id=r");
 	struct virtio_pmem_opts po;
-	cr_assert_eq(virtio_pmem_parse_opts(spec, &po, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(virtio_pmem_opts_parse(spec, &po, err, sizeof(err)), 0, "%s", err);
 	cr_assert(po.read_only && po.root);
 	cr_assert_str_eq(po.id, "r", "the id goes into the option: a snapshot replays it");
 	api_model_free(&m);

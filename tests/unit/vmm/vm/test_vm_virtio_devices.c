@@ -21,7 +21,7 @@
 
 #include "base/errors.h"
 #include "tests/mock_driver/mock_driver.h"
-#include "virtio/console/vconsole.h"
+#include "virtio/console/console.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "virtio/net/mmds/mmds_stack.h"
+#include "virtio/net/mmds/packet_test.h"
 
 #define GUEST_IP 0x0a000002u /* 10.0.0.2 */
 

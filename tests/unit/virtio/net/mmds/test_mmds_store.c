@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "virtio/net/mmds/mmds_store.h"
+#include "virtio/net/mmds/mmds_store_test.h"
 
 static struct mmds_store s;
 

@@ -1,5 +1,5 @@
-/* virtio-gpu 2D state in a snapshot. See virtio/gpu/snap.h. */
-#include "virtio/gpu/snap.h"
+/* virtio-gpu 2D state in a snapshot. See virtio/gpu/snapshot.h. */
+#include "virtio/gpu/snapshot.h"
 
 #include <errno.h>
 #include <stdlib.h>

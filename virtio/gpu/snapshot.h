@@ -11,8 +11,8 @@
  * ATTACH_BACKING's (entries inside guest RAM, long enough for the image); scanouts and the cursor
  * must name restored resources, rectangles lie inside them. Nothing changes unless everything
  * passes. Then the scanout is shown again (the display gets the restored picture). */
-#ifndef VIRTIO_GPU_SNAP_H
-#define VIRTIO_GPU_SNAP_H
+#ifndef VIRTIO_GPU_SNAPSHOT_H
+#define VIRTIO_GPU_SNAPSHOT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* virtio-console, port 0 (virtio 1.2 section 5.3). See virtio/console/vconsole.h for the flow
+/* virtio-console, port 0 (virtio 1.2 section 5.3). See virtio/console/console.h for the flow
  * control and the threading. */
-#include "virtio/console/vconsole.h"
+#include "virtio/console/console.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -35,8 +35,8 @@
  *   virtio_dev_destroy(dev); free(dev);
  *   console_close(&con);
  * The console must outlive the device. */
-#ifndef VIRTIO_VCONSOLE_H
-#define VIRTIO_VCONSOLE_H
+#ifndef VIRTIO_CONSOLE_H
+#define VIRTIO_CONSOLE_H
 
 #include <stdbool.h>
 #include <stdint.h>

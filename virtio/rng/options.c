@@ -1,0 +1,55 @@
+/* --rng's option string and the rule every way of configuring the limit shares
+ * (virtio/rng/rng.h). */
+#include "virtio/rng/rng.h"
+
+#include <errno.h>
+
+#include "base/options.h"
+#include "base/parse.h"
+
+#define OPTS_USAGE "expected rate=BYTES_PER_SEC[,burst=BYTES]"
+
+int virtio_rng_opts_check(const struct virtio_rng_opts *o, char *err, size_t errlen)
+{
+	if (o->burst && !o->rate)
+		return parse_fail(err, errlen, "burst needs a rate (%s)", OPTS_USAGE);
+	if (o->rate > VIRTIO_RNG_MAX_RATE || o->burst > VIRTIO_RNG_MAX_RATE)
+		return parse_fail(err, errlen, "rate and burst are at most 1G");
+	return 0;
+}
+
+/* rate= and burst=: a byte count from 1 to 1G (K, M, G suffixes). */
+static int set_bytes(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct virtio_rng_opts *o = dst;
+	uint64_t *out = key[0] == 'r' ? &o->rate : &o->burst;
+	int r = parse_size(val, 1, out);
+
+	if (!r && *out == 0)
+		r = -EINVAL;
+	if (!r && *out > VIRTIO_RNG_MAX_RATE)
+		r = -ERANGE;
+	if (r)
+		parse_fail(err, errlen, "bad %s '%s': a byte count from 1 to 1G is expected", key,
+			   val);
+	return r;
+}
+
+static const struct opt_key keys[] = {
+    {"rate", 0, set_bytes},
+    {"burst", 0, set_bytes},
+    {NULL, 0, NULL},
+};
+
+int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err, size_t errlen)
+{
+	struct virtio_rng_opts o = {0};
+	int r = opts_parse(arg, keys, &o, OPTS_USAGE, err, errlen);
+
+	if (!r)
+		r = virtio_rng_opts_check(&o, err, errlen);
+	if (!r && o.rate && !o.burst)
+		o.burst = o.rate; /* one second's worth */
+	*opts = r ? (struct virtio_rng_opts){0} : o;
+	return r;
+}
