@@ -19,6 +19,8 @@ PACKAGES=(
 	qemu-system-x86
 	# vhost-user back-ends: virtiofsd and qemu-storage-daemon (tests/integration/vhost_user_backends.sh)
 	qemu-system-common
+	# qcow2 images made and checked by the tests (tests/unit/test_qcow2*.c): qemu-img, qemu-io
+	qemu-utils
 	# vhost-user-net back-end: dpdk-testpmd (Debian ships it in dpdk-dev, not dpdk)
 	dpdk-dev
 	# display tests: SDL2 window under a virtual X server

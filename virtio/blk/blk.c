@@ -189,6 +189,7 @@ static struct blk_result prep_read(struct virtio_blk *b, struct vq_chain *c, str
 	if (n < 0)
 		return blk_done(VIRTIO_BLK_S_IOERR); /* more segments than seg_max allows */
 	req->op = BLK_OP_READ;
+	req->qcow2 = b->disk.qcow2;
 	req->niov = n;
 	req->data_len = len;
 	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
@@ -207,6 +208,7 @@ static struct blk_result prep_write(struct virtio_blk *b, struct vq_chain *c, st
 	if (n < 0)
 		return blk_done(VIRTIO_BLK_S_IOERR);
 	req->op = BLK_OP_WRITE;
+	req->qcow2 = b->disk.qcow2;
 	req->niov = n;
 	req->data_len = len;
 	req->rwf = b->writethrough ? RWF_DSYNC : 0;
@@ -290,6 +292,7 @@ static struct blk_result blk_prepare(struct virtio_blk *b, struct vq_chain *c, s
 		if (b->disk.ro)
 			return blk_done(VIRTIO_BLK_S_OK); /* nothing can be dirty */
 		req->op = BLK_OP_FLUSH;
+		req->qcow2 = b->disk.qcow2;
 		req->fd = b->disk.fd;
 		return blk_submitted();
 	case VIRTIO_BLK_T_GET_ID:
@@ -602,6 +605,8 @@ static void blk_fill_config(struct virtio_blk *b)
  * and WRITE_ZEROES (fallocate on files, ioctls on block devices). */
 static const struct sandbox_rule blk_rules[] = {
     SB_ALLOW(SYS_io_uring_enter),
+    SB_ALLOW(SYS_pread64), /* qcow2 metadata (qcow2_io.c) */
+    SB_ALLOW(SYS_pwrite64),
     SB_ALLOW(SYS_preadv),
     SB_ALLOW(SYS_pwritev),
     SB_ALLOW(SYS_preadv2),
@@ -641,8 +646,8 @@ static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opt
 static int blk_open(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 {
 	bool direct = opts->cache == VIRTIO_BLK_CACHE_NONE;
-	int r = opts->unlocked ? blk_disk_open_unlocked(&b->disk, opts->path, opts->ro, direct)
-			       : blk_disk_open(&b->disk, opts->path, opts->ro, direct);
+	int r =
+	    blk_disk_open_as(&b->disk, opts->path, opts->ro, direct, !opts->unlocked, opts->format);
 	if (r)
 		return r;
 	/* Landlock (sandbox.h): the disk's directory stays open to a drive swap (PATCH /drives,
@@ -740,7 +745,7 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 
 	if (!is_blk(dev))
 		return -ENODEV;
-	int r = blk_disk_open(&fresh, path, b->disk.ro, b->disk.direct);
+	int r = blk_disk_open_as(&fresh, path, b->disk.ro, b->disk.direct, true, b->disk.format);
 	if (r)
 		return r;
 	if (fresh.blk_size != b->disk.blk_size) {

@@ -21,6 +21,7 @@ enum {
 	SEEN_ID = 512,
 	SEEN_ROOT = 1024,
 	SEEN_FLUSH = 2048,
+	SEEN_FORMAT = 4096, /* qcow2 (issue 51) */
 };
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
@@ -35,6 +36,7 @@ static int pick(const char *value, const char *const *names)
 static const char *const cache_names[] = {"writeback", "none", NULL};
 static const char *const onoff_names[] = {"off", "on", NULL};
 static const char *const aio_names[] = {"auto", "io_uring", "sync", NULL};
+static const char *const format_names[] = {"auto", "raw", "qcow2", NULL}; /* issue 51 */
 
 /* Applies one `key` or `key=value` item (NUL-terminated, no comma). */
 static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, char *err,
@@ -110,6 +112,13 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 		int r = virtio_cpu_list_parse(value, &o->iothread_cpus, err, errlen);
 		if (r)
 			return r;
+	} else if (!strcmp(item, "format")) { /* qcow2 (issue 51): format=raw|qcow2 */
+		bit = SEEN_FORMAT;
+		if (!value || (idx = pick(value, format_names)) < 1)
+			return parse_fail(err, errlen,
+					  "format=%s: expected format=raw or format=qcow2",
+					  value ? value : "");
+		o->format = (enum virtio_blk_format)idx;
 	} else if (!strcmp(item, "id")) {
 		bit = SEEN_ID;
 		if (parse_device_id(value, o->id, sizeof(o->id), err, errlen))
@@ -118,7 +127,7 @@ static int parse_item(char *item, struct virtio_blk_opts *o, unsigned *seen, cha
 		return parse_fail(err, errlen,
 				  "unknown option '%s' (known: ro, root, serial=, cache=, flush=, "
 				  "discard=, aio=, "
-				  "bw=, ops=, num-queues=, iothread-cpus=, id=)",
+				  "bw=, ops=, num-queues=, iothread-cpus=, id=, format=)",
 				  item);
 	}
 	if (*seen & bit)
