@@ -168,6 +168,7 @@ static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct,
 	if (!d->path)
 		return -ENOMEM;
 	d->format = format;
+	d->unlocked_open = !locked;
 	int r = open_files(d, locked);
 	if (!r)
 		r = read_geometry(d);
@@ -230,7 +231,15 @@ int blk_disk_hand_over(struct blk_disk *d)
 
 int blk_disk_take_back(struct blk_disk *d)
 {
-	return lock(d);
+	int r = lock(d);
+	/* Opened without the lock (a migration's destination), a qcow2 image's tables may have
+	 * changed since: the process that held the lock wrote them until it handed the disk over;
+	 * this one has written nothing. (A source taking its disk back has nothing to re-read.) */
+	bool reload = d->qcow2 && d->unlocked_open;
+	d->unlocked_open = false;
+	if (!r && reload && (r = qcow2_reload(d->qcow2)))
+		log_error("disk %s: cannot read its qcow2 tables again: %s", d->path, strerror(-r));
+	return r;
 }
 
 int blk_disk_fd_for(const struct blk_disk *d, const struct iovec *iov, int n, uint64_t off)

@@ -39,6 +39,7 @@ struct blk_disk {
 	uint32_t dio_off;	       /* O_DIRECT offset and length alignment */
 	uint64_t dev, ino;	       /* identity of the file, for the default serial */
 	enum virtio_blk_format format; /* as asked (format=), for a drive swap */
+	bool unlocked_open;	       /* opened without the flock, not yet taken back */
 	struct qcow2 *qcow2;	       /* a qcow2 image: every request goes through it */
 };
 

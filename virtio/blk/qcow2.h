@@ -66,6 +66,11 @@ int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
 /* Makes everything written so far durable, metadata in the order above. Returns 0 or -errno. */
 int qcow2_flush(struct qcow2 *q);
 
+/* Forgets the tables held in memory and reads them again from the file (which another process
+ * wrote meanwhile: a migration's source, until it handed the disk over). Call with nothing
+ * dirty (no write since the open or the last flush). Returns 0 or -errno. */
+int qcow2_reload(struct qcow2 *q);
+
 /* Flushes (a writable image), closes the backing chain and frees q. NULL is allowed. */
 void qcow2_close(struct qcow2 *q);
 

@@ -125,6 +125,41 @@ int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char
 	return 0;
 }
 
+static void cache_forget(struct qcow2_cache *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		c->slot[i].off = 0, c->slot[i].dirty = false;
+}
+
+static int reload_table(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t *v, uint8_t *dirty)
+{
+	int r = n ? qcow2_pread(q->fd, v, (size_t)n * 8, off) : 0;
+	for (uint32_t i = 0; i < n && !r; i++)
+		v[i] = qcow2_be64((const uint8_t *)&v[i]);
+	memset(dirty, 0, n);
+	return r;
+}
+
+int qcow2_reload(struct qcow2 *q)
+{
+	struct stat st;
+	int r = 0;
+	pthread_mutex_lock(&q->lock);
+	cache_forget(&q->l2);
+	cache_forget(&q->rb);
+	if (fstat(q->fd, &st) < 0)
+		r = -errno;
+	if (!r) {
+		q->alloc_end = ((uint64_t)st.st_size + q->cs - 1) & ~(q->cs - 1);
+		q->file_size = q->alloc_end;
+		r = reload_table(q, q->h.l1_off, q->h.l1_size, q->l1, q->l1_dirty);
+	}
+	if (!r)
+		r = reload_table(q, q->h.rt_off, q->rt_entries, q->rt, q->rt_dirty);
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
 void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
