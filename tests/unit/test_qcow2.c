@@ -270,3 +270,28 @@ Test(qcow2, killed_after_flush_stays_consistent)
 	cr_assert(r == 0 || r == 3, "qemu-img check: %d", r);
 	cr_assert(qemu_sees("k.qcow2", 0, sizeof(buf), 0x71));
 }
+
+/* qcow2_map(), the io_uring fast path: plain data clusters translate to file offsets that hold
+ * the guest's bytes; unallocated, zero and non-consecutive ranges do not. */
+Test(qcow2, map_plain_clusters_only)
+{
+	struct qimg im;
+	uint64_t host;
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 f.qcow2 4M && qemu-io -c 'write -P 0xab 0 "
+			"128k' -c 'write -P 0xcd 1M 64k' -c 'write -z 2M 64k' f.qcow2 >/dev/null"),
+		     0);
+	cr_assert_eq(qopen(&im, "f.qcow2", false), 0, "%s", im.err);
+	cr_assert_eq(qcow2_map(im.q, 4096, 120 * 1024, &host), 1);
+	cr_assert_eq(pread(im.fd, buf, 120 * 1024, (off_t)host), 120 * 1024);
+	cr_assert(all(buf, 120 * 1024, 0xab));
+	cr_assert_eq(qcow2_map(im.q, (1u << 20) + 512, 4096, &host), 1);
+	cr_assert_eq(pread(im.fd, buf, 4096, (off_t)host), 4096);
+	cr_assert(all(buf, 4096, 0xcd));
+	cr_assert_eq(qcow2_map(im.q, (1u << 20) - 4096, 8192, &host), 0); /* half unallocated */
+	cr_assert_eq(qcow2_map(im.q, 3u << 20, 4096, &host), 0);	  /* unallocated */
+	cr_assert_eq(qcow2_map(im.q, 2u << 20, 4096, &host), 0);	  /* zero cluster */
+	memset(buf, 0xef, 4096);
+	cr_assert_eq(qwrite(&im, buf, 4096, 3u << 20), 0); /* allocated here: plain from now on */
+	cr_assert_eq(qcow2_map(im.q, 3u << 20, 4096, &host), 1);
+	qclose(&im);
+}

@@ -19,6 +19,7 @@
 #include "virtio/blk/blk.h"
 #include "virtio/blk/disk.h"
 #include "virtio/blk/io.h"
+#include "virtio/blk/qcow2.h"
 #include "virtio/blk/throttle.h"
 #include "virtio/core/serve.h"
 
@@ -178,6 +179,22 @@ static bool range_ok(const struct blk_disk *d, uint64_t sector, uint64_t len, ui
 	return true;
 }
 
+/* A qcow2 disk's read or write (issue 51): straight to the file through the I/O engine (io_uring,
+ * as for a raw file) when its range is plain data clusters there, else through the qcow2 layer,
+ * synchronously (io.c). Returns 0, or -errno when the image's metadata is broken (logged). */
+static int route_qcow2(struct virtio_blk *b, struct blk_req *req)
+{
+	uint64_t host;
+	int r = qcow2_map(b->disk.qcow2, req->off, req->data_len, &host);
+	if (r < 0)
+		return r;
+	if (r == 1)
+		req->off = host;
+	else
+		req->qcow2 = b->disk.qcow2;
+	return 0;
+}
+
 /* VIRTIO_BLK_T_IN: map the data room (all writable bytes but the status) for the read. */
 static struct blk_result prep_read(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
 				   uint64_t sector)
@@ -189,9 +206,10 @@ static struct blk_result prep_read(struct virtio_blk *b, struct vq_chain *c, str
 	if (n < 0)
 		return blk_done(VIRTIO_BLK_S_IOERR); /* more segments than seg_max allows */
 	req->op = BLK_OP_READ;
-	req->qcow2 = b->disk.qcow2;
 	req->niov = n;
 	req->data_len = len;
+	if (b->disk.qcow2 && route_qcow2(b, req))
+		return blk_done(VIRTIO_BLK_S_IOERR);
 	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
 	return blk_submitted();
 }
@@ -208,10 +226,11 @@ static struct blk_result prep_write(struct virtio_blk *b, struct vq_chain *c, st
 	if (n < 0)
 		return blk_done(VIRTIO_BLK_S_IOERR);
 	req->op = BLK_OP_WRITE;
-	req->qcow2 = b->disk.qcow2;
 	req->niov = n;
 	req->data_len = len;
 	req->rwf = b->writethrough ? RWF_DSYNC : 0;
+	if (b->disk.qcow2 && route_qcow2(b, req))
+		return blk_done(VIRTIO_BLK_S_IOERR);
 	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
 	return blk_submitted();
 }

@@ -59,6 +59,15 @@ uint64_t qcow2_size(const struct qcow2 *q);
 int qcow2_readv(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off);
 int qcow2_writev(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off);
 
+/* The fast path: when guest bytes [off, off + len) are plain data clusters of this image (not
+ * compressed, zero, unallocated or in a backing file), consecutive in the file and inside it,
+ * *host gets the file offset of `off` and the result is 1: the caller may read or write the
+ * file there directly (io_uring). 0: the range needs qcow2_readv()/qcow2_writev(). -errno on a
+ * metadata error. A plain cluster never moves or goes away while the image is open (clusters
+ * are never freed; a zero cluster keeps its host cluster), so the answer stays true for a
+ * request in flight; a request racing a WRITE_ZEROES of the same sectors may see either. */
+int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host);
+
 /* Makes [off, off + len) read as zeroes: whole clusters become zero clusters (v3; they keep
  * their host cluster), the rest is written with zeroes. Returns 0 or -errno. */
 int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);

@@ -90,9 +90,10 @@ struct qcow2 {
 	uint32_t l2_entries; /* entries per L2 table */
 	uint64_t file_size;  /* bytes the file held at open, grown by our allocations */
 	uint64_t alloc_end;  /* next cluster to allocate (cluster-aligned) */
-	uint64_t *l1;	     /* host-endian copy of the L1 table */
-	uint8_t *l1_dirty;   /* one flag per L1 entry */
-	uint64_t *rt;	     /* host-endian refcount table */
+	uint64_t data_end; /* bytes the file surely holds: its size at open, grown by our writes */
+	uint64_t *l1;	   /* host-endian copy of the L1 table */
+	uint8_t *l1_dirty; /* one flag per L1 entry */
+	uint64_t *rt;	   /* host-endian refcount table */
 	uint8_t *rt_dirty;
 	uint32_t rt_entries;
 	uint32_t rb_bits;      /* log2(refcounts per block) */

@@ -292,6 +292,8 @@ static int write_cow(struct qcow2 *q, uint64_t e, struct iovec *sl, int k, uint6
 		r = pwritev_all(q->fd, sl, k, host);
 	if (r)
 		return r;
+	if (host + q->cs > q->data_end)
+		q->data_end = host + q->cs;
 	return qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED);
 }
 

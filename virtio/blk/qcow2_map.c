@@ -60,6 +60,36 @@ int qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint64_t *entry)
 	return r;
 }
 
+/* The host offset of the plain data cluster holding `off`, or 0. */
+static int plain_host(struct qcow2 *q, uint64_t off, uint64_t *host)
+{
+	uint64_t e;
+	int r = qcow2_l2_lookup(q, off, &e);
+	*host = 0;
+	if (r || (e & QCOW2_OFLAG_COMPRESSED) || (q->h.version >= 3 && (e & QCOW2_OFLAG_ZERO)))
+		return r;
+	uint64_t h = e & QCOW2_OFFSET_MASK;
+	if (h && h + q->cs <= q->data_end && qcow2_cluster_ok(q, h, "data cluster"))
+		*host = h;
+	return 0;
+}
+
+int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host)
+{
+	uint64_t first = off & ~(q->cs - 1), h0 = 0, h;
+	int r = 0, yes = len > 0;
+	pthread_mutex_lock(&q->lock);
+	for (uint64_t c = first; c < off + len && yes && !r; c += q->cs) {
+		r = plain_host(q, c, &h);
+		if (c == first)
+			h0 = h;
+		yes = h && h == h0 + (c - first);
+	}
+	pthread_mutex_unlock(&q->lock);
+	*host = h0 + (off - first);
+	return r ? r : yes;
+}
+
 /* Called after the cluster `entry` names was written and its refcount counted (the order the
  * flush keeps on disk). */
 int qcow2_l2_set(struct qcow2 *q, uint64_t off, uint64_t entry)

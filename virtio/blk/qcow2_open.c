@@ -89,6 +89,7 @@ static int load(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, siz
 	    (r = load_table(q, q->h.rt_off, q->rt_entries, &q->rt, &q->rt_dirty)))
 		return qcow2_fail(err, errlen, r, "%s: cannot read the qcow2 tables: %s", q->path,
 				  strerror(-r));
+	q->data_end = q->file_size;
 	q->alloc_end = (q->file_size + q->cs - 1) & ~(q->cs - 1);
 	q->file_size = q->alloc_end;
 	if ((r = alloc_buffers(q)))
@@ -150,6 +151,7 @@ int qcow2_reload(struct qcow2 *q)
 	if (fstat(q->fd, &st) < 0)
 		r = -errno;
 	if (!r) {
+		q->data_end = (uint64_t)st.st_size;
 		q->alloc_end = ((uint64_t)st.st_size + q->cs - 1) & ~(q->cs - 1);
 		q->file_size = q->alloc_end;
 		r = reload_table(q, q->h.l1_off, q->h.l1_size, q->l1, q->l1_dirty);
