@@ -27,20 +27,22 @@
 #define BLK_SECTOR_SHIFT 9
 
 struct blk_disk {
-	char *path;		       /* for messages */
-	int fd;			       /* O_DIRECT with cache=none */
-	int fd_buffered;	       /* the same file without O_DIRECT; == fd unless direct */
-	bool ro;		       /* opened O_RDONLY */
-	bool direct;		       /* cache=none */
-	bool is_blockdev;	       /* S_ISBLK */
-	uint64_t sectors;	       /* capacity in 512-byte sectors */
-	uint32_t blk_size;	       /* logical block size, a power of two >= 512 */
-	uint32_t dio_mem;	       /* O_DIRECT buffer alignment */
-	uint32_t dio_off;	       /* O_DIRECT offset and length alignment */
-	uint64_t dev, ino;	       /* identity of the file, for the default serial */
+	char *path;	   /* for messages */
+	int fd;		   /* O_DIRECT with cache=none */
+	int fd_buffered;   /* the same file without O_DIRECT; == fd unless direct */
+	bool ro;	   /* opened O_RDONLY */
+	bool direct;	   /* cache=none */
+	bool is_blockdev;  /* S_ISBLK */
+	uint64_t sectors;  /* capacity in 512-byte sectors */
+	uint32_t blk_size; /* logical block size, a power of two >= 512 */
+	uint32_t dio_mem;  /* O_DIRECT buffer alignment */
+	uint32_t dio_off;  /* O_DIRECT offset and length alignment */
+	uint64_t dev, ino; /* identity of the file, for the default serial */
+
+	/* qcow2 (issue 51) */
 	enum virtio_blk_format format; /* as asked (format=), for a drive swap */
 	bool unlocked_open;	       /* opened without the flock, not yet taken back */
-	struct qcow2 *qcow2;	       /* a qcow2 image: every request goes through it */
+	struct qcow2 *qcow2;	       /* a qcow2 image: requests translated or served by it */
 };
 
 /* Opens `path` (O_RDONLY when ro, else O_RDWR; O_DIRECT when direct), takes a flock (shared when
@@ -51,8 +53,9 @@ int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct);
  * destination opens the disk while its source still holds the lock). */
 int blk_disk_open_unlocked(struct blk_disk *d, const char *path, bool ro, bool direct);
 /* Either of them with a format (format=): AUTO opens a file that starts with the qcow2 magic as
- * qcow2, RAW never looks, QCOW2 refuses anything else. A qcow2 image is served through its own
- * layer over the buffered descriptor (cache=none covers only raw files). */
+ * qcow2, RAW never looks, QCOW2 refuses anything else. The qcow2 layer does its own I/O through
+ * the buffered descriptor; requests it translates (qcow2_map) use the descriptors as raw ones do.
+ */
 int blk_disk_open_as(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
 		     enum virtio_blk_format format);
 void blk_disk_close(struct blk_disk *d);
