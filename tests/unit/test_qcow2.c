@@ -295,3 +295,34 @@ Test(qcow2, map_plain_clusters_only)
 	cr_assert_eq(qcow2_map(im.q, 3u << 20, 4096, &host), 1);
 	qclose(&im);
 }
+
+/* 512-byte clusters: qemu-img's refcount table covers 8 MiB; writing 24 MiB grows it (twice
+ * or more), the header names the new table, qemu-img check finds no error (the old tables
+ * are leaks at worst) and every byte reads back. */
+Test(qcow2, refcount_table_grows)
+{
+	struct qimg im;
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -o cluster_size=512 g.qcow2 32M"), 0);
+	uint64_t rt_before = 0;
+	cr_assert_eq(qopen(&im, "g.qcow2", false), 0, "%s", im.err);
+	cr_assert_eq(pread(im.fd, buf, 8, 48), 8);
+	for (int i = 0; i < 8; i++)
+		rt_before = rt_before << 8 | buf[i];
+	for (unsigned i = 0; i < 96; i++) {
+		memset(buf, (uint8_t)(0x10 + i), sizeof(buf));
+		cr_assert_eq(qwrite(&im, buf, sizeof(buf), (uint64_t)i * sizeof(buf)), 0, "i=%u",
+			     i);
+	}
+	cr_assert_eq(qcow2_flush(im.q), 0);
+	uint64_t rt_after = 0;
+	cr_assert_eq(pread(im.fd, buf, 8, 48), 8);
+	for (int i = 0; i < 8; i++)
+		rt_after = rt_after << 8 | buf[i];
+	cr_assert_neq(rt_after, rt_before);
+	qclose(&im);
+	int r = sh("qemu-img check -q g.qcow2");
+	cr_assert(r == 0 || r == 3, "qemu-img check: %d", r);
+	cr_assert(qemu_sees("g.qcow2", 0, sizeof(buf), 0x10));
+	cr_assert(qemu_sees("g.qcow2", 95 * sizeof(buf), sizeof(buf), 0x10 + 95));
+	cr_assert(qemu_sees("g.qcow2", 96 * sizeof(buf), 1u << 20, 0));
+}

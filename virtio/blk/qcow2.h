@@ -2,13 +2,13 @@
  * file is qcow2 (docs/devices.md, "qcow2").
  *
  * Supported: L1/L2 lookup with an L2 table cache, refcounts of 8, 16, 32 or 64 bits, cluster
- * allocation on write (appended at the end of the file), zero clusters (v3), compressed clusters
- * read (zlib deflate; a write to one copies it to a new cluster), backing files (qcow2 or raw,
- * opened read-only through host_path_open(), a chain at most QCOW2_MAX_CHAIN deep, each file
- * at most once). Refused at open with a message: encryption, external data files, extended L2
- * entries, zstd compression, any unknown incompatible feature, a refcount width not above, a
- * cluster size outside 512 B..2 MiB, tables or extensions outside the file. Opened writable also
- * refused: internal snapshots, the dirty or corrupt bits.
+ * allocation on write (appended at the end of the file; a full refcount table is grown), zero
+ * clusters (v3), compressed clusters read (zlib deflate; a write to one copies it to a new
+ * cluster), backing files (qcow2 or raw, opened read-only through host_path_open(), a chain at most
+ * QCOW2_MAX_CHAIN deep, each file at most once). Refused at open with a message: encryption,
+ * external data files, extended L2 entries, zstd compression, any unknown incompatible feature, a
+ * refcount width not above, a cluster size outside 512 B..2 MiB, tables or extensions outside the
+ * file. Opened writable also refused: internal snapshots, the dirty or corrupt bits.
  *
  * Crash consistency (the write order; the reasoning is at qcow2_flush() in qcow2_io.c): guest
  * data goes to its cluster at once; the metadata an allocation changes (refcount blocks, the
@@ -55,7 +55,8 @@ uint64_t qcow2_size(const struct qcow2 *q);
 
 /* Reads / writes iov[0..n) at guest byte `off` (the caller checked off + length <= size).
  * Returns 0 or -errno: -EIO when the image's metadata points somewhere it must not (logged once
- * per image), -ENOSPC when the refcount table is full. Writes on a read-only image: -EROFS. */
+ * per image), -ENOSPC when the refcount table cannot grow further. Writes on a read-only image:
+ * -EROFS. */
 int qcow2_readv(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off);
 int qcow2_writev(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off);
 

@@ -130,6 +130,8 @@ int qcow2_cache_write_dirty(struct qcow2 *q, struct qcow2_cache *c);
 int qcow2_refcount_get(struct qcow2 *q, uint64_t off, uint64_t *rc);
 int qcow2_refcount_add(struct qcow2 *q, uint64_t off, int delta);
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off);
+/* qcow2_grow.c: a refcount table with room for entry t (the order is at the top of the file). */
+int qcow2_grow_refcount_table(struct qcow2 *q, uint64_t t);
 
 /* qcow2_map.c: the L2 entry of guest offset `off` (0 when unallocated); setting one allocates
  * its L2 table when needed. qcow2_cluster_ok() checks a host cluster (and logs once). */

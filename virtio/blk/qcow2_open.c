@@ -141,6 +141,30 @@ static int reload_table(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t *v, 
 	return r;
 }
 
+/* The refcount table the header names now (the other writer may have grown it). */
+static int reload_rt_place(struct qcow2 *q)
+{
+	uint8_t h[12];
+	int r = qcow2_pread(q->fd, h, sizeof(h), 48);
+	uint64_t off = qcow2_be64(h), n = qcow2_be32(h + 8), bytes = n * q->cs;
+	if (r || (off == q->h.rt_off && n == q->h.rt_clusters))
+		return r;
+	if (!bytes || bytes > QCOW2_MAX_RT_BYTES || off < q->cs || (off & (q->cs - 1)) ||
+	    off + bytes > q->alloc_end)
+		return qcow2_bad(q, "the refcount table moved outside the file");
+	uint64_t *rt = realloc(q->rt, bytes);
+	if (rt)
+		q->rt = rt;
+	uint8_t *dirty = rt ? realloc(q->rt_dirty, bytes / 8) : NULL;
+	if (!dirty)
+		return -ENOMEM;
+	q->rt_dirty = dirty;
+	q->h.rt_off = off;
+	q->h.rt_clusters = (uint32_t)n;
+	q->rt_entries = (uint32_t)(bytes / 8);
+	return 0;
+}
+
 int qcow2_reload(struct qcow2 *q)
 {
 	struct stat st;
@@ -156,6 +180,8 @@ int qcow2_reload(struct qcow2 *q)
 		q->file_size = q->alloc_end;
 		r = reload_table(q, q->h.l1_off, q->h.l1_size, q->l1, q->l1_dirty);
 	}
+	if (!r)
+		r = reload_rt_place(q);
 	if (!r)
 		r = reload_table(q, q->h.rt_off, q->rt_entries, q->rt, q->rt_dirty);
 	pthread_mutex_unlock(&q->lock);

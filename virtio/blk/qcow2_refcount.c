@@ -75,6 +75,9 @@ int qcow2_refcount_add(struct qcow2 *q, uint64_t off, int delta)
 	uint64_t i, max = q->rc_bytes == 8 ? UINT64_MAX : (1ull << (q->rc_bytes * 8)) - 1;
 	int r;
 	uint8_t *blk = block_of(q, off, &i, &r);
+	if (r == -ENOSPC && delta > 0 &&
+	    !(r = qcow2_grow_refcount_table(q, (off >> q->h.cluster_bits) >> q->rb_bits)))
+		blk = block_of(q, off, &i, &r);
 	if (!blk && !r) {
 		if (delta < 0)
 			return qcow2_bad(q, "refcount of cluster %llu drops below 0",
@@ -83,13 +86,8 @@ int qcow2_refcount_add(struct qcow2 *q, uint64_t off, int delta)
 			return r;
 		blk = block_of(q, off, &i, &r);
 	}
-	if (!blk) {
-		if (r == -ENOSPC)
-			log_error(
-			    "qcow2 %s: the refcount table is full (growing it is not supported)",
-			    q->path);
+	if (!blk)
 		return r ? r : -EIO;
-	}
 	uint64_t v = rc_read(q, blk, i);
 	if ((delta < 0 && v == 0) || (delta > 0 && v == max))
 		return qcow2_bad(q, "refcount of cluster %llu over- or underflows",
