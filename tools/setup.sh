@@ -17,7 +17,11 @@ PACKAGES=(
 	libcriterion-dev
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
-	# vhost-user back-ends: virtiofsd and qemu-storage-daemon (tests/integration/vhost_user_backends.sh)
+	# firmware for --firmware (tests/integration/boot/firmware_seabios.sh): SeaBIOS and OVMF,
+	# unmodified
+	seabios ovmf
+	# vhost-user back-ends: virtiofsd and qemu-storage-daemon
+	# (tests/integration/virtio/vhost_user_backends.sh)
 	qemu-system-common
 	# qcow2 images made and checked by the tests (tests/unit/test_qcow2*.c): qemu-img, qemu-io
 	qemu-utils

@@ -30,7 +30,7 @@ fi
 if [ $# -eq 0 ]; then
 	for script in unit_sanitizers sanitized_vmm; do
 		[ "$script" = sanitized_vmm ] && [[ $probe != "kvm: usable"* ]] && continue
-		BUILD_DIR=$BUILD_DIR SOURCE_DIR=$PWD bash "tests/integration/$script.sh" --build-only ||
+		BUILD_DIR=$BUILD_DIR SOURCE_DIR=$PWD bash tests/integration/*/"$script.sh" --build-only ||
 			echo "test: the build of $script failed: integration/$script will say why"
 	done
 	if command -v clang >/dev/null; then

@@ -1,7 +1,7 @@
 #!/bin/sh
 # /init of the stock-kernel initramfs (guest-images/stock.sh; busybox sh). It prints what Debian's
-# stock cloud kernel sees (VMM-STOCK-* lines, grepped by tests/integration/linux_stock.sh), loads
-# the virtio modules from the kernel's own package, then resets the machine with `reboot -f`
+# stock cloud kernel sees (VMM-STOCK-* lines, grepped by tests/integration/linux/linux_stock.sh),
+# loads the virtio modules from the kernel's own package, then resets the machine with `reboot -f`
 # (the VMM and QEMU -no-reboot exit 0). No pipelines of programs: on kvm_pvm hosts they compute
 # with wrong memory now and then (docs/testing.md).
 #

@@ -168,6 +168,18 @@ int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem)
 	return 0;
 }
 
+int kvm_map_rom(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+	    .slot = slot,
+	    .flags = KVM_MEM_READONLY,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	return vm_ioctl(kvm, KVM_SET_USER_MEMORY_REGION, &r, "KVM_SET_USER_MEMORY_REGION (ROM)");
+}
+
 int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level)
 {
 	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};

@@ -1,7 +1,7 @@
 /* The KVM notification glue both virtio transports use: ioeventfds (a guest write to a notify
  * address signals an eventfd, optionally only for one value), irqfds (an eventfd write raises a
  * GSI, optionally level-triggered with a resample fd) and the GSI routing table (MSI routes).
- * Every call goes through a small ops table, so unit tests fake KVM (tests/unit/
+ * Every call goes through a small ops table, so unit tests fake KVM (tests/unit/vmm/vm/
  * test_vm_pci_irq.c); kvm_open_vm() installs the real one (ioctls on the VM fd) in kvm->notify. */
 #ifndef VMM_KVM_NOTIFY_H
 #define VMM_KVM_NOTIFY_H

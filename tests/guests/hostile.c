@@ -17,10 +17,11 @@
  * which every device must serve a request, else "GUEST-FUZZ FAIL seed= round= device=: why".
  *
  * Command line: seed=N (default 1) rounds=N (default 120) [transport=pci] [fuzz [trace]]. Disks:
- * sectors 0-2047 hold the blk_pattern_fill() pattern 'H' "HST" (tests/integration/hostile_guest.sh
- * makes them); a writable disk's sectors from 8192 on are the guest's scratch; nothing random is
- * ever written below. Only meant for our VMM: QEMU answers some abuses differently (e.g. it does
- * not set DEVICE_NEEDS_RESET for a bad ring but stops the queue or the VM). */
+ * sectors 0-2047 hold the blk_pattern_fill() pattern 'H' "HST"
+ * (tests/integration/security/hostile_guest.sh makes them); a writable disk's sectors from 8192 on
+ * are the guest's scratch; nothing random is ever written below. Only meant for our VMM: QEMU
+ * answers some abuses differently (e.g. it does not set DEVICE_NEEDS_RESET for a bad ring but stops
+ * the queue or the VM). */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>

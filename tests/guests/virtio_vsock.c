@@ -1,6 +1,6 @@
 /* virtio-vsock (virtio 1.2 section 5.10) from the guest side: a minimal polling vsock driver over
  * virtio-mmio or virtio-pci (transport=pci) and four phases against a host helper
- * (tests/integration/vsock_host.py) behind the VMM's Unix sockets:
+ * (tests/integration/lib/vsock_host.py) behind the VMM's Unix sockets:
  *   1. echo:   connect to host port 1234 (an echo server), send `echo` bytes of a pattern while
  *              taking the echo back, check every byte; then SHUTDOWN and wait for the RST;
  *   2. many:   `conns` connections to port 1234 open at once, 1 KiB each, every echo checked;
@@ -18,8 +18,8 @@
  * (run_user: on hosts whose KVM emulates guest ring 0 only ring 3 runs natively), with 64 KiB
  * packets from the guest, up to NTX of them in flight, 64 KiB rx buffers (rxbuf= changes it)
  * and 1 MiB of advertised buffer per connection.
- * With snapshot=1 instead (tests/integration/snapshot_vsock.sh): open a connection to port 1234,
- * echo 4 KiB, print SNAP-READY and wait for VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (the VMM is
+ * With snapshot=1 instead (tests/integration/snapshot/snapshot_vsock.sh): open a connection to port
+ * 1234, echo 4 KiB, print SNAP-READY and wait for VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (the VMM is
  * snapshotted and restored meanwhile); then drop every connection (5.10.6.7), check that the
  * device forgot the old one (a packet on it is answered by RST), connect again and echo 4 KiB. */
 #include "guest.h"

@@ -1,4 +1,4 @@
-/* test_guard SECONDS COMMAND [ARG...]: runs one integration test (tests/integration/run_test.sh)
+/* test_guard SECONDS COMMAND [ARG...]: runs one integration test (tests/harness/run_test.sh)
  * so that it ends by itself, within SECONDS (its CTest TIMEOUT), with every process it started.
  *
  * Under tools/kvm-in-qemu tests ran 10 minutes past their timeout. CTest ends a test by killing

@@ -1,8 +1,8 @@
 /* Writes the seed corpora: small legal inputs for every target, encoded exactly as the targets
  * decode them (fuzz_ring.c, fuzz_virtio_dev.c + fuzz_drv.c, fuzz_loaders.c, fuzz_cli.c,
- * fuzz_uart8250.c, fuzz_virtio_net.c, fuzz_virtio_pci.c, fuzz_pci_config.c), so fuzzing starts from
- * working queues, requests, images and command lines. Usage: fuzz_gen_seeds DIR   (creates
- * DIR/<target>/seed-*) */
+ * fuzz_uart8250.c, fuzz_fw_cfg.c, fuzz_virtio_net.c, fuzz_virtio_pci.c, fuzz_pci_config.c), so
+ * fuzzing starts from working queues, requests, images and command lines. Usage: fuzz_gen_seeds DIR
+ * (creates DIR/<target>/seed-*) */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1118,6 +1118,63 @@ static void uart_seeds(void)
 	save("uart8250", "linux-init", &s);
 }
 
+/* fuzz_fw_cfg.c: op byte, port byte (0x50e + b), then the op's fields. */
+static void fw_cfg_pio(struct seed *s, bool write, uint8_t port_off, uint8_t wlog, uint64_t v)
+{
+	u8(s, write ? 1 : 0);
+	u8(s, port_off);
+	u8(s, wlog);
+	if (write)
+		le(s, v, 1 << wlog);
+}
+
+/* A DMA op: descriptor and buffer both in low RAM (address kind 2: a u16). */
+static void fw_cfg_dma(struct seed *s, uint16_t desc, uint32_t control, uint32_t len, uint16_t addr)
+{
+	u8(s, 2);
+	u8(s, 0);
+	u8(s, 2);
+	le(s, desc, 2);
+	le(s, control, 4);
+	le(s, len, 4);
+	u8(s, 0); /* started by the 4-byte write at 0x518 */
+	u8(s, 2);
+	le(s, addr, 2);
+}
+
+static void fw_cfg_seeds(void)
+{
+	struct seed s = {0};
+	fw_cfg_pio(&s, true, 2, 1, 0x0000); /* select the signature */
+	for (int i = 0; i < 4; i++)
+		fw_cfg_pio(&s, false, 3, 0, 0);
+	fw_cfg_pio(&s, true, 2, 1, 0x0001); /* FW_CFG_ID */
+	for (int i = 0; i < 4; i++)
+		fw_cfg_pio(&s, false, 3, 0, 0);
+	fw_cfg_pio(&s, false, 6, 3, 0); /* the DMA signature */
+	save("fw_cfg", "probe", &s);
+
+	s.n = 0;
+	fw_cfg_dma(&s, 0x1000, 0x0019000a, 0x200, 0x2000); /* select+read the directory */
+	fw_cfg_dma(&s, 0x1000, 0x0020000a, 40, 0x3000);	   /* etc/e820 */
+	fw_cfg_dma(&s, 0x1000, 0x00210004, 4, 0);	   /* select bootorder, skip 4 */
+	fw_cfg_dma(&s, 0x1000, 0x00000002, 0x100, 0x3000); /* read the rest */
+	save("fw_cfg", "dma-read", &s);
+
+	s.n = 0;
+	u8(&s, 3); /* RAM: "ABCD" at 0x2000 */
+	u8(&s, 0);
+	u8(&s, 2);
+	le(&s, 0x2000, 2);
+	u8(&s, 4);
+	raw(&s, (const uint8_t *)"ABCD", 4);
+	fw_cfg_dma(&s, 0x1000, 0x00220018, 4, 0x2000);	/* select etc/rw, write 4 */
+	fw_cfg_dma(&s, 0x1000, 0x00000010, 16, 0x2000); /* past its end: error */
+	fw_cfg_dma(&s, 0x1000, 0x00230018, 4, 0x2000);	/* read-only: error */
+	fw_cfg_dma(&s, 0x1000, 0x0022000a, 16, 0xfff8); /* buffer past RAM: error */
+	save("fw_cfg", "dma-write", &s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1127,6 +1184,7 @@ int main(int argc, char **argv)
 	root = argv[1];
 	mkdir(root, 0755);
 	ring_seeds("split_ring", false);
+	fw_cfg_seeds();
 	ring_seeds("packed_ring", true);
 	mmio_seeds();
 	blk_seeds();

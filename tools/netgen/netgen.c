@@ -1,8 +1,8 @@
 /* vmm-netgen: the host side of the virtio-net rate benchmarks, in C, so that the sender is not
- * the bottleneck of a host->guest row (tools/bench net, tests/integration/net_bench.sh). It
+ * the bottleneck of a host->guest row (tools/bench net, tests/integration/bench/net_bench.sh). It
  * speaks raw Ethernet frames of EtherType 0x88b9 (IEEE local experimental) over AF_PACKET, the
- * same frames and the same output lines as tools/bench_net_host.py, which stays as the fallback
- * when the tool is not built.
+ * same frames and the same output lines as tools/benchmarks/net_host.py, which stays as the
+ * fallback when the tool is not built.
  *
  *   vmm-netgen send IF MAC SIZE SECONDS [FLOWS]
  *                                         floods MAC on IF with SIZE-byte frames, 64 per

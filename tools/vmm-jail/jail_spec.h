@@ -1,6 +1,6 @@
 /* vmm-jail: the pure parts of its command line (no system calls), so the unit tests
- * (tests/unit/test_vmm_jail_spec.c) can check every rule. Each function returns 0 when the text
- * is acceptable, or -EINVAL and writes a one-line reason into err (ERRLEN bytes). */
+ * (tests/unit/tools/vmm-jail/test_vmm_jail_spec.c) can check every rule. Each function returns 0
+ * when the text is acceptable, or -EINVAL and writes a one-line reason into err (ERRLEN bytes). */
 #ifndef VMM_JAIL_SPEC_H
 #define VMM_JAIL_SPEC_H
 

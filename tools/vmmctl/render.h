@@ -1,5 +1,6 @@
 /* vmmctl: readable text for the API's JSON answers (tables of devices and vCPUs, summaries).
- * Pure (JSON in, text out): tests/unit/test_vmmctl_render.c feeds it documents, odd ones too. */
+ * Pure (JSON in, text out): tests/unit/tools/vmmctl/test_vmmctl_render.c feeds it documents, odd
+ * ones too. */
 #ifndef VMMCTL_RENDER_H
 #define VMMCTL_RENDER_H
 

@@ -1,5 +1,6 @@
 /* vmmctl: a command and its arguments -> the HTTP request to send to the VMM's API socket.
- * Pure (no I/O): tests/unit/test_vmmctl_request.c checks every command's method, path and body. */
+ * Pure (no I/O): tests/unit/tools/vmmctl/test_vmmctl_request.c checks every command's method, path
+ * and body. */
 #ifndef VMMCTL_REQUEST_H
 #define VMMCTL_REQUEST_H
 

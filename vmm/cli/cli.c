@@ -41,6 +41,8 @@ enum {
 	OPT_MMDS_SIZE_LIMIT,
 	OPT_MIGRATE_FROM,
 	OPT_MEM_SHARED,
+	OPT_FIRMWARE,
+	OPT_FIRMWARE_LOG,
 	OPT_DEVICE = 512,
 };
 
@@ -48,6 +50,8 @@ static const struct option core_options[] = {
     {"kernel", required_argument, NULL, 'k'},
     {"initrd", required_argument, NULL, 'i'},
     {"append", required_argument, NULL, 'a'},
+    {"firmware", required_argument, NULL, OPT_FIRMWARE},
+    {"firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG},
     {"mem", required_argument, NULL, 'm'},
     {"cpus", required_argument, NULL, 'c'},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
@@ -124,6 +128,10 @@ void cli_usage(FILE *out)
 	      "                        ELF with a Xen PVH note (vmlinux, the test guests)\n"
 	      "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n"
 	      "  -a, --append CMDLINE  kernel command line\n"
+	      "      --firmware FILE   boot an unmodified PC firmware instead of a kernel\n"
+	      "                        (SeaBIOS /usr/share/seabios/bios.bin); its debug port\n"
+	      "                        0x402 output is in the log at -v -v\n"
+	      "      --firmware-log FILE  write the firmware's debug port lines to FILE\n"
 	      "\n"
 	      "Machine:\n"
 	      "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
@@ -293,6 +301,12 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case 'a':
 		cfg->append = arg;
+		return CLI_RUN;
+	case OPT_FIRMWARE:
+		cfg->firmware = arg;
+		return CLI_RUN;
+	case OPT_FIRMWARE_LOG:
+		cfg->firmware_log = arg;
 		return CLI_RUN;
 	case 'm':
 		return parse_mem(arg, cfg);
@@ -543,8 +557,13 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->config_file && cfg->kernel)
 		return usage_error("%s", "--config-file describes the whole VM: give it without "
 					 "--kernel");
-	if (!cfg->kernel && !cfg->config_file && !cfg->api_sock && !cfg->restore &&
-	    !cfg->migrate_from)
+	if (cfg->firmware && (cfg->kernel || cfg->initrd || cfg->config_file))
+		return usage_error("%s", "--firmware boots the firmware alone: give it without "
+					 "--kernel, --initrd or --config-file");
+	if (cfg->firmware_log && !cfg->firmware)
+		return usage_error("%s", "--firmware-log needs --firmware");
+	if (!cfg->kernel && !cfg->firmware && !cfg->config_file && !cfg->api_sock &&
+	    !cfg->restore && !cfg->migrate_from)
 		return usage_error("%s", "no kernel given (--kernel PATH, --config-file FILE or "
 					 "--api-sock PATH)");
 	if (cfg->dump_dtb && !cfg->kernel)

@@ -36,6 +36,8 @@ struct vm_config {
 	const char *kernel;
 	const char *initrd;
 	const char *append;
+	const char *firmware;	  /* --firmware FILE: boot it instead of a kernel */
+	const char *firmware_log; /* --firmware-log FILE: its debug console's lines */
 	uint64_t mem_size;
 	unsigned ncpus;
 	/* --transport applies to the device options after it (default mmio). */

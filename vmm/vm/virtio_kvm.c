@@ -104,6 +104,17 @@ void virtio_kvm_irq_destroy(struct virtio_kvm_irq *irq)
 	irq->irq_fd = irq->resample_fd = -1;
 }
 
+void virtio_kvm_irq_flush(struct virtio_kvm_irq *irq)
+{
+	if (irq->irq_fd < 0 || !irq->kvm || irq->kvm->vm_fd < 0)
+		return;
+	kvm_notify_irqfd_remove(kvm_notifier(irq->kvm), irq->irq_fd, irq->gsi);
+	int err = assign_irqfd(irq);
+	if (err)
+		log_warn("%s: irqfd on GSI %u not assigned again: %s", irq->dev->name, irq->gsi,
+			 strerror(-err));
+}
+
 void virtio_kvm_irq_resync(struct virtio_kvm_irq *irq)
 {
 	pthread_mutex_lock(&irq->dev->lock);

@@ -35,5 +35,12 @@ void virtio_kvm_irq_destroy(struct virtio_kvm_irq *irq);
 /* After a snapshot restore: raises the pin again while InterruptStatus is non-zero (the new VM's
  * irqfd starts deasserted). Takes dev->lock. */
 void virtio_kvm_irq_resync(struct virtio_kvm_irq *irq);
+/* Waits until a signal the device gave before is in the interrupt controller: KVM injects an
+ * irqfd's signal on an IOAPIC pin from a kernel worker, some time after the eventfd write, and
+ * deassigning the irqfd waits for that worker; it is assigned again at once. For the pause that
+ * precedes a save: the interrupt controllers and the vCPUs' local APICs must be read after it
+ * (else the IOAPIC may say "delivered, awaiting EOI" for a vector no saved local APIC holds, and
+ * the restored guest never gets this pin's interrupt again). Device parked, VM paused. */
+void virtio_kvm_irq_flush(struct virtio_kvm_irq *irq);
 
 #endif

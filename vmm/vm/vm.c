@@ -24,6 +24,7 @@
 #include "loaders/x86/boot_cpu.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_virtio.h"
@@ -128,6 +129,8 @@ static int map_memory(struct vm *vm)
 static int setup_boot(struct vm *vm, bool with_kvm)
 {
 	const struct vm_config *cfg = vm->cfg;
+	if (cfg->firmware) /* the firmware describes the machine itself, from fw_cfg */
+		return vm_firmware_setup(vm, with_kvm);
 	/* The MP table, the memory maps and the device tree all come from vm->machine. */
 	struct boot_config bc = {
 	    .kernel_path = cfg->kernel,
@@ -238,9 +241,16 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 static int check_inputs(struct vm *vm, bool boot)
 {
 	const struct vm_config *cfg = vm->cfg;
-	int err = boot ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
+	if (!boot && cfg->firmware) { /* its ROM and fw_cfg are not in snapshots yet */
+		log_error("a VM booted with --firmware cannot be restored or migrated yet");
+		return VMM_EXIT_USAGE;
+	}
+	bool kernel = boot && !cfg->firmware;
+	int err = kernel ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
+	if (!err && boot && cfg->firmware)
+		err = vm_firmware_open(vm);
 	if (!err) /* the command line, the config file's boot_args, a snapshot's append */
-		err = boot_check_cmdline(boot ? &vm->boot : NULL, cfg->append);
+		err = boot_check_cmdline(kernel ? &vm->boot : NULL, cfg->append);
 	if (!err)
 		err = device_table_check(cfg);
 	return vmm_exit_status(err);
@@ -593,6 +603,7 @@ void vm_destroy(struct vm *vm)
 	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */
 	device_state_free_all(vm);
 	vm_devices_destroy(vm);
+	vm_firmware_destroy(vm);
 	free(vm->cmdline);
 	kvm_close(&vm->kvm);
 	boot_files_close(&vm->boot);

@@ -20,6 +20,7 @@ struct vm_virtio;     /* vmm/vm/vm_virtio.c */
 struct vm_pci;	      /* vmm/vm/vm_pci.c */
 struct vm_uffd;	      /* vmm/snapshot/vm_uffd.c */
 struct display_stack; /* vmm/display/display_stack.c */
+struct vm_firmware;   /* vmm/vm/vm_firmware.c */
 struct virtio_dev;
 
 struct vm {
@@ -36,6 +37,7 @@ struct vm {
 	struct vm_virtio *virtio;
 	struct display_stack *display; /* NULL without display options */
 	struct vm_pci *pci;	       /* NULL unless a device uses --transport pci */
+	struct vm_firmware *firmware;  /* NULL without --firmware */
 	/* The run-time blocks of devices that keep one (device_state() in
 	 * vmm/descriptors/device_table.h: the disks' and NICs' devices, for run-time changes),
 	 * indexed like device_table[]; NULL until the device's create() makes it. */
@@ -71,7 +73,6 @@ struct vm {
 	pthread_mutex_t pause_lock;  /* the vCPUs' park handshake, with pause_cond */
 	pthread_cond_t pause_cond;   /* on CLOCK_MONOTONIC */
 	bool pause_req;		     /* vCPUs park; __atomic (vCPU threads poll it) */
-	bool capture_req;	     /* and save their state as they do; under pause_lock */
 	bool paused;		     /* __atomic */
 	bool running;		     /* the vCPU threads exist; under pause_ctl */
 	bool clock_saved;	     /* `clock` holds KVM_GET_CLOCK of the last pause */

@@ -11,6 +11,9 @@
 #include "host/kvm/kvm_state.h"
 #include "virtio/core/device.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_pci_irq.h"
+#include "vmm/vm/vm_virtio.h"
 
 uint64_t vm_monotonic_ns(void)
 {
@@ -104,12 +107,15 @@ void vm_pause_point(struct vcpu *vcpu)
 	pthread_mutex_lock(&vm->pause_lock);
 	vcpu->parked = true;
 	pthread_cond_broadcast(&vm->pause_cond);
-	if (vm->capture_req && vcpu->capture_state == VCPU_CAPTURE_NONE)
-		capture_locked(vcpu);
-	while (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST) && !vm_stopping(vm))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	while (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST) && !vm_stopping(vm)) {
+		if (vcpu->capture_state == VCPU_CAPTURE_REQUESTED)
+			capture_locked(vcpu);
+		else
+			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	}
 	vcpu->parked = false;
-	drop_capture(vcpu); /* not taken: the guest runs on, it is stale */
+	drop_capture(vcpu);			 /* not taken: the guest runs on, it is stale */
+	pthread_cond_broadcast(&vm->pause_cond); /* a taker waiting for a requested capture */
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
@@ -119,7 +125,8 @@ int vm_pause_take_vcpu_state(struct vm *vm, unsigned index, struct snap_writer *
 	int r = 1;
 
 	pthread_mutex_lock(&vm->pause_lock);
-	while (vcpu->capture_state == VCPU_CAPTURE_RUNNING)
+	while (vcpu->capture_state == VCPU_CAPTURE_REQUESTED ||
+	       vcpu->capture_state == VCPU_CAPTURE_RUNNING)
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	if (vcpu->capture_state == VCPU_CAPTURE_DONE)
 		r = snap_writer_append(w, &vcpu->capture);
@@ -142,11 +149,10 @@ void vm_pause_clock_set(struct vm *vm)
 	pthread_mutex_unlock(&vm->pause_ctl);
 }
 
-/* Asks the vCPUs to park (request = true; `capture`: and to save their state) or lets them go. */
-static void request_park(struct vm *vm, bool request, bool capture)
+/* Asks the vCPUs to park (request = true) or lets them go. */
+static void request_park(struct vm *vm, bool request)
 {
 	pthread_mutex_lock(&vm->pause_lock);
-	vm->capture_req = request && capture;
 	__atomic_store_n(&vm->pause_req, request, __ATOMIC_SEQ_CST);
 	if (!request)
 		pthread_cond_broadcast(&vm->pause_cond);
@@ -155,6 +161,19 @@ static void request_park(struct vm *vm, bool request, bool capture)
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			vcpu_kick(&vm->vcpus[i]);
 	}
+}
+
+/* Asks every parked vCPU to save its own state (vm_pause_capturing()). */
+static void request_capture(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *vcpu = &vm->vcpus[i];
+		if (vcpu->parked && vcpu->capture_state == VCPU_CAPTURE_NONE)
+			vcpu->capture_state = VCPU_CAPTURE_REQUESTED;
+	}
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static bool all_parked(struct vm *vm)
@@ -200,6 +219,15 @@ static int resume_dev(struct virtio_dev *dev, void *opaque)
 	return 0;
 }
 
+/* Every device's irqfds flushed (virtio_kvm_irq_flush() says why), devices parked. */
+static void flush_irqfds(struct vm *vm)
+{
+	for (int i = 0; vm->virtio && i < vm->virtio->count; i++)
+		virtio_kvm_irq_flush(&vm->virtio->slots[i].irq);
+	for (int i = 0; vm->pci && i < vm->pci->ndevs; i++)
+		vm_pci_irq_flush(vm->pci->devs[i]);
+}
+
 static void save_clock(struct vm *vm)
 {
 	memset(&vm->clock, 0, sizeof(vm->clock));
@@ -229,16 +257,23 @@ static int pause_locked(struct vm *vm, bool capture)
 	if (vm_is_paused(vm))
 		return 0;
 	uint64_t t0 = vm_monotonic_ns();
-	request_park(vm, true, capture);
+	request_park(vm, true);
 	int err = wait_parked(vm, VM_PAUSE_TIMEOUT_MS);
 	if (err) {
-		request_park(vm, false, false);
+		request_park(vm, false);
 		if (err == -ETIMEDOUT)
 			log_warn("pause: a vCPU did not stop within %u ms; the VM keeps running",
 				 VM_PAUSE_TIMEOUT_MS);
 		return err;
 	}
 	vm_for_each_virtio_dev(vm, pause_dev, NULL);
+	/* The vCPUs' state only now: an interrupt a device raised before it parked is in the local
+	 * APICs (or the IOAPIC) by then, and none comes after; read before, the IOAPIC could say
+	 * "delivered" of a vector no saved local APIC holds, and a restored guest would wait on
+	 * that pin forever (seen: a lost completion interrupt after a migration under load). */
+	flush_irqfds(vm);
+	if (capture)
+		request_capture(vm);
 	save_clock(vm);
 	uint64_t us = (vm_monotonic_ns() - t0) / 1000;
 	__atomic_add_fetch(&vm->pause_count, 1, __ATOMIC_RELAXED);
@@ -270,7 +305,7 @@ static void resume_locked(struct vm *vm)
 	restore_clock(vm);
 	vm_for_each_virtio_dev(vm, resume_dev, NULL);
 	__atomic_store_n(&vm->paused, false, __ATOMIC_RELEASE);
-	request_park(vm, false, false);
+	request_park(vm, false);
 	log_info("VM resumed");
 }
 

@@ -21,7 +21,8 @@ struct snap_writer;
 /* struct vcpu's capture_state. */
 enum vcpu_capture_state {
 	VCPU_CAPTURE_NONE,
-	VCPU_CAPTURE_RUNNING, /* the vCPU thread is saving */
+	VCPU_CAPTURE_REQUESTED, /* asked of the parked vCPU thread, not started yet */
+	VCPU_CAPTURE_RUNNING,	/* the vCPU thread is saving */
 	VCPU_CAPTURE_DONE,
 	VCPU_CAPTURE_FAILED,
 };
@@ -38,9 +39,10 @@ enum vcpu_capture_state {
  * Serialised with vm_resume() and vm_request_shutdown(). */
 int vm_pause(struct vm *vm);
 
-/* vm_pause(), and each vCPU thread saves its own KVM state (kvm_vcpu_save()) as soon as it has
- * parked: in parallel with the rest of the pause, with the other vCPUs' saves and with what the
- * caller does next (a migration sends the last pages meanwhile). vm_pause_take_vcpu_state() hands
+/* vm_pause(), and each vCPU thread saves its own KVM state (kvm_vcpu_save()) once every device
+ * has parked and no interrupt is on its way any more (vm_pause.c says why): in parallel with the
+ * other vCPUs' saves and with what the caller does next (a migration sends the last pages
+ * meanwhile). vm_pause_take_vcpu_state() hands
  * it over. Same returns as vm_pause(); a VM paused before is not captured again. */
 int vm_pause_capturing(struct vm *vm);
 

@@ -264,6 +264,22 @@ static void deassign(struct vm_pci_dev *d, int fd, unsigned gsi)
 	kvm_notify_irqfd_remove(kvm_notifier(d->pci->kvm), fd, gsi);
 }
 
+void vm_pci_irq_flush(struct vm_pci_dev *d)
+{
+	for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++) {
+		if (d->vec_fd[v] < 0)
+			continue;
+		deassign(d, d->vec_fd[v], d->routes[v].gsi);
+		if (assign_irqfd(d, d->vec_fd[v], d->routes[v].gsi, -1))
+			log_warn("%s: MSI-X vector %d's irqfd not assigned again", d->dev->name, v);
+	}
+	if (!d->intx_assigned)
+		return;
+	deassign(d, d->intx_fd, d->intx_gsi);
+	if (assign_irqfd(d, d->intx_fd, d->intx_gsi, d->resample_fd))
+		log_warn("%s: the INTx irqfd not assigned again", d->dev->name);
+}
+
 void vm_pci_irq_destroy(struct vm_pci_dev *d)
 {
 	for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++) {

@@ -17,6 +17,10 @@ struct virtio_pci_irqfds vm_pci_irq_irqfds(struct vm_pci_dev *d);
 int vm_pci_irq_init(struct vm_pci_dev *d);
 /* Deassigns and closes them (after the device's I/O thread has stopped). */
 void vm_pci_irq_destroy(struct vm_pci_dev *d);
+/* Every irqfd of the device deassigned and assigned again: a signal still on its way into the
+ * interrupt controller (KVM's injection worker) is in it after this (virtio_kvm_irq_flush()
+ * says why a save needs it). Device parked, VM paused. */
+void vm_pci_irq_flush(struct vm_pci_dev *d);
 
 /* After a snapshot restore of the function (virtio_pci_restore()) and of its device: every MSI-X
  * vector the guest programmed (a non-zero address) gets its GSI route again, in one

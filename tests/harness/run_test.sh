@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# How CTest runs an integration script: first the host needs of its "# requires: WHAT..." line
+# (require.sh: a missing one skips the test with exit 77 within seconds, before the script
+# builds or boots anything), then the script itself. The output of a test labelled "slow" gets
+# the seconds since its start in front of each line ("[  42s] ok: ..."), so that a CI log shows
+# where its minutes went. The script runs under test-guard (TEST_GUARD, tests/harness/test_guard.c)
+# when CTest gives it: a test still running shortly before its timeout (VMM_TEST_TIMEOUT, from
+# its "# timeout:" line) fails with the list of its processes still there, and whatever a test
+# leaves running is ended with it, the processes that left its tree included.
+#   run_test.sh SCRIPT [ARGS...]
+set -u
+script=$1
+shift
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/require.sh"
+# Debian's python3 before any shim (tests/CMakeLists.txt makes the link)
+[ ! -d "${BUILD_DIR:-}/test-bin" ] || export PATH="$BUILD_DIR/test-bin:$PATH"
+needs=$(sed -n 's/^# requires: //p' "$script" | head -n 1)
+# shellcheck disable=SC2086 # one word per need
+[ -z "$needs" ] || require $needs
+guard=()
+if [ -n "${TEST_GUARD:-}" ] && [ -x "$TEST_GUARD" ]; then
+	timeout_s=${VMM_TEST_TIMEOUT:-$(sed -n 's/^# timeout: //p' "$script" | head -n 1)}
+	guard=("$TEST_GUARD" "${timeout_s:-300}")
+fi
+grep -q '^# labels: .*\bslow\b' "$script" || exec "${guard[@]}" bash "$script" "$@"
+start=$SECONDS
+"${guard[@]}" bash "$script" "$@" 2>&1 | while IFS= read -r line || [ -n "$line" ]; do
+	printf '[%4ds] %s\n' $((SECONDS - start)) "$line"
+done
+exit "${PIPESTATUS[0]}"

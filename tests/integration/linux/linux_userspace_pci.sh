@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The default Linux guest's user space end to end (see linux_userspace_lib.sh): block, rng,
+# network and system-call checks, then a shell typed at through tmux.
+# This one: our VMM over virtio-pci (MSI-X), the shell on hvc0 (virtio-console), ended by Ctrl-A x,
+# with a headless virtio-gpu and virtio-input keyboard and tablet (--gpu, GPU=1): the kernel binds
+# virtio-gpu (DRM, fbdev emulation, the framebuffer console) and registers the input devices; the
+# shell writes 20 lines to /dev/tty1, and the screenshot written at exit must show them.
+# labels: slow linux display
+# requires: kvm tmux
+# timeout: 1500
+# resource: linux:1
+RUNNER=vmm TRANSPORT=pci CONSOLE=hvc0 ENDING=ctrl-a-x GPU=1
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/linux_userspace_lib.sh"

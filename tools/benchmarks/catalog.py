@@ -1,0 +1,47 @@
+"""The benchmarks by the name a user types, in the order `all` runs them."""
+
+from .api import bench_api
+from .blk import bench_blk
+from .boot import bench_boot
+from .exit_cost import bench_exit_cost
+from .fio import bench_fio
+from .iperf3 import bench_iperf3
+from .memhp import bench_memhp
+from .memory import bench_memory
+from .migrate import bench_migrate
+from .mmds_latency import bench_mmds_latency
+from .net import bench_net
+from .net_mmds import bench_net_mmds
+from .pmem import bench_pmem
+from .ratelimit import bench_ratelimit
+from .snapshot import bench_snapshot
+from .startup import bench_startup
+from .vhost_user_blk import bench_vhost_user_blk
+from .virtiofs import bench_virtiofs
+from .vsock import bench_vsock
+
+
+BENCHES = {
+    "startup": bench_startup,
+    "memory": bench_memory,
+    "boot": bench_boot,
+    "blk": bench_blk,
+    "exit-cost": bench_exit_cost,
+    "net": bench_net,
+    "net-mmds": bench_net_mmds,
+    "mmds-latency": bench_mmds_latency,
+    "api": bench_api,
+    "snapshot": bench_snapshot,
+    "ratelimit": bench_ratelimit,
+    "vsock": bench_vsock,
+    "migrate": bench_migrate,
+    "pmem": bench_pmem,
+    "memhp": bench_memhp,
+    "vhost-user-blk": bench_vhost_user_blk,
+    "virtiofs": bench_virtiofs,
+}
+HW_BENCHES = {"fio": bench_fio, "iperf3": bench_iperf3}
+# Not in `all`: migrate, pmem, memhp and virtiofs boot Linux guests (minutes on an emulated
+# KVM); net-mmds is a question about our own transmit path, not a comparison with a peer;
+# vhost-user-blk is about an external back-end (issue 29), not our own disk.
+NOT_IN_ALL = ("migrate", "pmem", "memhp", "net-mmds", "mmds-latency", "vhost-user-blk", "virtiofs")
