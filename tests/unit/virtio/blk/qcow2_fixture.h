@@ -1,7 +1,7 @@
 /* Shared helpers of the qcow2 tests: a temporary directory per test, Debian's qemu-img and
  * qemu-io (package qemu-utils) run through the shell, and images opened through the layer. */
-#ifndef TESTS_UNIT_TEST_QCOW2_FIXTURE_H
-#define TESTS_UNIT_TEST_QCOW2_FIXTURE_H
+#ifndef TESTS_UNIT_VIRTIO_BLK_QCOW2_FIXTURE_H
+#define TESTS_UNIT_VIRTIO_BLK_QCOW2_FIXTURE_H
 
 #include <criterion/criterion.h>
 #include <fcntl.h>

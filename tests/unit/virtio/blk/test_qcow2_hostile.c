@@ -3,7 +3,7 @@
  * patched by hand. Skipped where qemu-utils is not installed. */
 #include <errno.h>
 
-#include "tests/unit/test_qcow2_fixture.h"
+#include "tests/unit/virtio/blk/qcow2_fixture.h"
 
 TestSuite(qcow2_hostile, .init = need_qemu, .fini = qdir_remove);
 

@@ -6,12 +6,12 @@
 # flushes, writes zeroes and discards across overlay clusters that the base still backs. The
 # host then checks with qemu-img: the overlay passes `qemu-img check`, converted to raw it holds
 # what the guest wrote (and the base's data around it), the base and the read-only image are
-# untouched. (format=raw on a file with a qcow2 header: tests/unit/test_qcow2.c.)
+# untouched. (format=raw on a file with a qcow2 header: tests/unit/virtio/blk/test_qcow2.c.)
 # labels: guests virtio
 # requires: kvm
 # timeout: 300
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-. "$(dirname "${BASH_SOURCE[0]}")/blk_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/blk_lib.sh"
 
 command -v qemu-img >/dev/null || skip tool "qemu-img not installed (Debian package qemu-utils)"
 

@@ -3,7 +3,7 @@
  * Skipped (with the package named) where qemu-utils is not installed. */
 #include <signal.h>
 
-#include "tests/unit/test_qcow2_fixture.h"
+#include "tests/unit/virtio/blk/qcow2_fixture.h"
 #include "virtio/blk/disk.h"
 #include "virtio/blk/options.h"
 
