@@ -23,6 +23,8 @@ PACKAGES=(
 	# vhost-user back-ends: virtiofsd and qemu-storage-daemon
 	# (tests/integration/virtio/vhost_user_backends.sh)
 	qemu-system-common
+	# qcow2 images made and checked by tests/unit/virtio/blk/test_qcow2*.c: qemu-img, qemu-io
+	qemu-utils
 	# vhost-user-net back-end: dpdk-testpmd (Debian ships it in dpdk-dev, not dpdk)
 	dpdk-dev
 	# display tests: SDL2 window under a virtual X server

@@ -14,6 +14,7 @@
 #include "base/host_path.h"
 #include "base/log.h"
 #include "virtio/blk/disk.h"
+#include "virtio/blk/qcow2.h"
 
 /* Conservative O_DIRECT alignment when statx() cannot tell (kernels before 6.1). */
 #define DIO_ALIGN_DEFAULT 4096u
@@ -77,7 +78,9 @@ static int read_geometry(struct blk_disk *d)
 		log_error("disk %s: not a regular file or a block device", d->path);
 		return -EINVAL;
 	}
-	if (bytes % BLK_SECTOR_SIZE)
+	/* (a qcow2 image's file size is not the disk's: open_format() sets that) */
+	if (bytes % BLK_SECTOR_SIZE &&
+	    (d->format == VIRTIO_BLK_FORMAT_RAW || !qcow2_probe(d->fd_buffered)))
 		log_warn("disk %s: size %llu is not a multiple of 512; the last %llu bytes are "
 			 "not visible to the guest",
 			 d->path, (unsigned long long)bytes,
@@ -132,7 +135,30 @@ static int open_files(struct blk_disk *d, bool locked)
 	return 0;
 }
 
-static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked)
+/* A qcow2 image behind the file when the format says so or (AUTO) its magic does. */
+static int open_format(struct blk_disk *d)
+{
+	char err[512] = "";
+	if (d->format == VIRTIO_BLK_FORMAT_RAW ||
+	    (d->format == VIRTIO_BLK_FORMAT_AUTO && !qcow2_probe(d->fd_buffered)))
+		return 0;
+	if (d->is_blockdev) {
+		log_error("disk %s: qcow2 on a block device is not supported", d->path);
+		return -ENOTSUP;
+	}
+	struct qcow2_open_opts o = {.ro = d->ro, .path = d->path};
+	int r = qcow2_open(&d->qcow2, d->fd_buffered, &o, err, sizeof(err));
+	if (r) {
+		log_error("disk %s", err);
+		return r;
+	}
+	d->sectors = qcow2_size(d->qcow2) >> BLK_SECTOR_SHIFT;
+	d->blk_size = BLK_SECTOR_SIZE;
+	return 0;
+}
+
+static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
+		     enum virtio_blk_format format)
 {
 	memset(d, 0, sizeof(*d));
 	d->fd = d->fd_buffered = -1;
@@ -141,9 +167,13 @@ static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct,
 	d->path = strdup(path);
 	if (!d->path)
 		return -ENOMEM;
+	d->format = format;
+	d->unlocked_open = !locked;
 	int r = open_files(d, locked);
 	if (!r)
 		r = read_geometry(d);
+	if (!r)
+		r = open_format(d);
 	if (r)
 		blk_disk_close(d);
 	return r;
@@ -151,16 +181,24 @@ static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct,
 
 int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct)
 {
-	return open_disk(d, path, ro, direct, true);
+	return open_disk(d, path, ro, direct, true, VIRTIO_BLK_FORMAT_AUTO);
 }
 
 int blk_disk_open_unlocked(struct blk_disk *d, const char *path, bool ro, bool direct)
 {
-	return open_disk(d, path, ro, direct, false);
+	return open_disk(d, path, ro, direct, false, VIRTIO_BLK_FORMAT_AUTO);
+}
+
+int blk_disk_open_as(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
+		     enum virtio_blk_format format)
+{
+	return open_disk(d, path, ro, direct, locked, format);
 }
 
 void blk_disk_close(struct blk_disk *d)
 {
+	qcow2_close(d->qcow2); /* flushes its metadata through fd_buffered */
+	d->qcow2 = NULL;
 	if (d->fd_buffered >= 0 && d->fd_buffered != d->fd)
 		close(d->fd_buffered);
 	if (d->fd >= 0)
@@ -172,6 +210,11 @@ void blk_disk_close(struct blk_disk *d)
 
 int blk_disk_hand_over(struct blk_disk *d)
 {
+	int q = d->qcow2 ? qcow2_flush(d->qcow2) : 0;
+	if (q) {
+		log_error("disk %s: cannot flush its qcow2 metadata: %s", d->path, strerror(-q));
+		return q;
+	}
 	if (!d->ro && fdatasync(d->fd) < 0) {
 		int err = -errno;
 		log_error("disk %s: cannot flush it: %s", d->path, strerror(errno));
@@ -188,7 +231,15 @@ int blk_disk_hand_over(struct blk_disk *d)
 
 int blk_disk_take_back(struct blk_disk *d)
 {
-	return lock(d);
+	int r = lock(d);
+	/* Opened without the lock (a migration's destination), a qcow2 image's tables may have
+	 * changed since: the process that held the lock wrote them until it handed the disk over;
+	 * this one has written nothing. (A source taking its disk back has nothing to re-read.) */
+	bool reload = d->qcow2 && d->unlocked_open;
+	d->unlocked_open = false;
+	if (!r && reload && (r = qcow2_reload(d->qcow2)))
+		log_error("disk %s: cannot read its qcow2 tables again: %s", d->path, strerror(-r));
+	return r;
 }
 
 int blk_disk_fd_for(const struct blk_disk *d, const struct iovec *iov, int n, uint64_t off)
@@ -240,6 +291,8 @@ static int falloc(const struct blk_disk *d, int mode, uint64_t off, uint64_t len
 
 int blk_disk_discard(const struct blk_disk *d, uint64_t off, uint64_t len)
 {
+	if (d->qcow2)
+		return 0; /* a hint (5.2.6.2): the qcow2 image keeps its clusters */
 	int r = falloc(d, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	return r == -EOPNOTSUPP || r == -ENOSYS ? 0 : r;
 }
@@ -262,6 +315,8 @@ static int write_zero_buffers(const struct blk_disk *d, uint64_t off, uint64_t l
 int blk_disk_write_zeroes(const struct blk_disk *d, uint64_t off, uint64_t len, bool unmap)
 {
 	int r = -EOPNOTSUPP;
+	if (d->qcow2)
+		return qcow2_write_zeroes(d->qcow2, off, len);
 	if (unmap)
 		r = falloc(d, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	if (r)

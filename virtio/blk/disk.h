@@ -1,4 +1,5 @@
-/* The host file behind a virtio-blk disk: a raw image file or a block device.
+/* The host file behind a virtio-blk disk: a raw image file or a block device, or a qcow2 image
+ * (qcow2.h: then `sectors` is its virtual size and its requests go through d->qcow2).
  *
  * Opening decides the geometry the device reports (virtio 1.2 5.2.4): the capacity in 512-byte
  * sectors (a regular file whose size is not a multiple of 512 is rounded down: its tail is not
@@ -20,6 +21,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "virtio/blk/options.h"
+
 #define BLK_SECTOR_SIZE	 512u
 #define BLK_SECTOR_SHIFT 9
 
@@ -35,6 +38,11 @@ struct blk_disk {
 	uint32_t dio_mem;  /* O_DIRECT buffer alignment */
 	uint32_t dio_off;  /* O_DIRECT offset and length alignment */
 	uint64_t dev, ino; /* identity of the file, for the default serial */
+
+	/* qcow2 (issue 51) */
+	enum virtio_blk_format format; /* as asked (format=), for a drive swap */
+	bool unlocked_open;	       /* opened without the flock, not yet taken back */
+	struct qcow2 *qcow2;	       /* a qcow2 image: requests translated or served by it */
 };
 
 /* Opens `path` (O_RDONLY when ro, else O_RDWR; O_DIRECT when direct), takes a flock (shared when
@@ -44,6 +52,12 @@ int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct);
 /* blk_disk_open() without the flock: blk_disk_take_back() takes it later (a migration's
  * destination opens the disk while its source still holds the lock). */
 int blk_disk_open_unlocked(struct blk_disk *d, const char *path, bool ro, bool direct);
+/* Either of them with a format (format=): AUTO opens a file that starts with the qcow2 magic as
+ * qcow2, RAW never looks, QCOW2 refuses anything else. The qcow2 layer does its own I/O through
+ * the buffered descriptor; requests it translates (qcow2_map) use the descriptors as raw ones do.
+ */
+int blk_disk_open_as(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
+		     enum virtio_blk_format format);
 void blk_disk_close(struct blk_disk *d);
 
 /* Hands the file's flock to another process that opens the same file next (a migration's

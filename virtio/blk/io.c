@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "virtio/blk/disk.h"
 #include "virtio/blk/io.h"
+#include "virtio/blk/qcow2.h"
 
 /* ---- synchronous engine ---- */
 
@@ -20,6 +21,24 @@ static int sync_run(struct blk_req *req)
 		return blk_disk_rw(req->fd, req->cur, req->ncur, req->cur_off, true, req->rwf);
 	case BLK_OP_FLUSH:
 		return fdatasync(req->fd) < 0 ? -errno : 0;
+	}
+	return -EINVAL;
+}
+
+/* A qcow2 disk's request, translated by the qcow2 layer and done synchronously under its lock
+ * (the metadata it changes is shared by every queue). RWF_DSYNC (write-through) becomes a
+ * flush after the write, so the metadata is durable too. */
+static int qcow2_run(struct blk_req *req)
+{
+	int r;
+	switch (req->op) {
+	case BLK_OP_READ:
+		return qcow2_readv(req->qcow2, req->cur, req->ncur, req->cur_off);
+	case BLK_OP_WRITE:
+		r = qcow2_writev(req->qcow2, req->cur, req->ncur, req->cur_off);
+		return r || !(req->rwf & RWF_DSYNC) ? r : qcow2_flush(req->qcow2);
+	case BLK_OP_FLUSH:
+		return qcow2_flush(req->qcow2);
 	}
 	return -EINVAL;
 }
@@ -178,6 +197,10 @@ void blk_io_start(struct blk_io *io, struct blk_req *req)
 	req->cur = req->iov;
 	req->ncur = req->niov;
 	req->cur_off = req->off;
+	if (req->qcow2) {
+		io->done(io->opaque, req, qcow2_run(req));
+		return;
+	}
 #ifdef HAVE_LIBURING
 	if (io->uring) {
 		if (!try_inline_read(io, req))

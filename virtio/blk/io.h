@@ -41,6 +41,7 @@ struct blk_req {
 	uint32_t data_len;   /* data bytes (read: bytes the guest gets on success) */
 	enum blk_op op;
 	int fd;
+	struct qcow2 *qcow2; /* a qcow2 disk's request: served through it, synchronously */
 	int rwf; /* pwritev2 / io_uring rw_flags for writes: RWF_DSYNC for write-through */
 	uint64_t off;
 	/* transfer progress: the iovecs still to move (cur[0..ncur)) and the offset they go to */

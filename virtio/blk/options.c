@@ -10,7 +10,7 @@
 
 #define KNOWN                                                                                      \
 	"known: ro, root, serial=, cache=, flush=, discard=, aio=, bw=, ops=, num-queues=, "       \
-	"iothread-cpus=, id="
+	"iothread-cpus=, id=, format="
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
 static int pick(const char *value, const char *const *names)
@@ -24,6 +24,7 @@ static int pick(const char *value, const char *const *names)
 static const char *const cache_names[] = {"writeback", "none", NULL};
 static const char *const onoff_names[] = {"off", "on", NULL};
 static const char *const aio_names[] = {"auto", "io_uring", "sync", NULL};
+static const char *const format_names[] = {"auto", "raw", "qcow2", NULL};
 
 static int set_flag(void *dst, const char *key, const char *value, char *err, size_t errlen)
 {
@@ -126,6 +127,19 @@ static int set_id(void *dst, const char *key, const char *value, char *err, size
 	return parse_device_id(value, o->id, sizeof(o->id), err, errlen) ? -EINVAL : 0;
 }
 
+/* format=raw|qcow2 ("auto", the default, is not a value a user gives) */
+static int set_format(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	int idx = pick(value, format_names);
+
+	(void)key;
+	if (idx < 1)
+		return parse_fail(err, errlen, "format=%s: expected format=raw or format=qcow2",
+				  value);
+	((struct virtio_blk_opts *)dst)->format = (enum virtio_blk_format)idx;
+	return 0;
+}
+
 static const struct opt_key keys[] = {
     {"ro", OPT_FLAG, set_flag},
     {"root", OPT_FLAG, set_flag},
@@ -139,6 +153,7 @@ static const struct opt_key keys[] = {
     {"num-queues", 0, set_queues},
     {"iothread-cpus", 0, set_cpus},
     {"id", 0, set_id},
+    {"format", 0, set_format},
     {NULL, 0, NULL},
 };
 

@@ -3,7 +3,7 @@
  *   PATH[,ro][,serial=ID][,cache=writeback|none][,flush=on|off][,discard=on|off]
  *       [,aio=auto|io_uring|sync]
  *       [,bw=SIZE:REFILL_MS[:BURST]][,ops=SIZE:REFILL_MS[:BURST]]
- *       [,num-queues=N][,iothread-cpus=LIST][,id=NAME]
+ *       [,num-queues=N][,iothread-cpus=LIST][,id=NAME][,format=raw|qcow2]
  *
  *   ro        open the file read-only and offer VIRTIO_BLK_F_RO (virtio 1.2 5.2.3)
  *   serial    the GET_ID string, at most VIRTIO_BLK_ID_BYTES (20) bytes (5.2.6)
@@ -29,6 +29,9 @@
  *             /drives/NAME), 1 to VIRTIO_BLK_DRIVE_ID_MAX-1 printable characters, no '/';
  *             without it the API calls the disk "driveN" (N its position). The guest never
  *             sees it.
+ *   format    raw: the file is the disk, never probed (a guest may write anything into it);
+ *             qcow2: a qcow2 image (virtio/blk/qcow2.h); not given: qcow2 when the file starts
+ *             with the qcow2 magic, else raw
  *
  * The path is everything before the first comma, so a path containing a comma cannot be given. */
 #ifndef VIRTIO_BLK_OPTIONS_H
@@ -46,6 +49,8 @@
 
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
 enum virtio_blk_aio { VIRTIO_BLK_AIO_AUTO, VIRTIO_BLK_AIO_IO_URING, VIRTIO_BLK_AIO_SYNC };
+/* format= (issue 51): auto probes the qcow2 magic; raw never does */
+enum virtio_blk_format { VIRTIO_BLK_FORMAT_AUTO, VIRTIO_BLK_FORMAT_RAW, VIRTIO_BLK_FORMAT_QCOW2 };
 
 struct virtio_blk_opts {
 	char *path; /* heap copy; virtio_blk_opts_free() releases it */
@@ -56,6 +61,7 @@ struct virtio_blk_opts {
 	bool no_flush; /* flush=off */
 	bool discard;
 	enum virtio_blk_aio aio;
+	enum virtio_blk_format format;	      /* format=; AUTO when not given */
 	struct rate_limiter_cfg rl;	      /* bw=, ops=; all zero: unlimited */
 	unsigned num_queues;		      /* 0 (not given) or 1..8 */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */

@@ -320,7 +320,8 @@ static const struct device_option disk_options[] = {
     {"disk", required_argument,
      "      --disk PATH[,ro][,root][,serial=ID][,cache=writeback|none][,flush=on|off]\n"
      "             [,discard=on|off][,aio=...][,bw=...][,ops=...][,num-queues=N][,id=NAME]\n"
-     "                        a virtio-blk disk on a raw file or block device;\n"
+     "             [,format=raw|qcow2]\n"
+     "                        a virtio-blk disk on a raw or qcow2 file or a block device;\n"
      "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
      "                          ro           read-only: guest writes fail, the file is\n"
      "                                       never written\n"
@@ -343,6 +344,9 @@ static const struct device_option disk_options[] = {
      "                                       (LIST: CPUs or ranges joined by ':')\n"
      "                          id=NAME      the drive's id in the API (drive_id);\n"
      "                                       default driveN\n"
+     /* qcow2 (issue 51) */
+     "                          format=raw|qcow2  default: qcow2 if the file starts\n"
+     "                                       with its magic; give raw for a raw disk\n"
      "      --disk vhost-user=PATH[,num-queues=N][,queue-size=N][,id=NAME]\n"
      "                        a virtio-blk disk served by the vhost-user back-end on\n"
      "                        PATH (qemu-storage-daemon --export type=vhost-user-blk);\n"

@@ -61,6 +61,7 @@ static const struct sandbox_rule send_rules[] = {
     SB_ALLOW(SYS_ppoll),
     SB_ALLOW(SYS_flock),     /* the disks' locks go to the destination and come back */
     SB_ALLOW(SYS_fdatasync), /* a disk's data is in its file before the destination opens it */
+    SB_ALLOW(SYS_pwrite64),  /* and a qcow2 disk's metadata (issue 51) */
     SB_ALLOW(SYS_clone),     /* the migration thread */
     SB_ALLOW(SYS_clone3),
 };

@@ -1,0 +1,87 @@
+/* A qcow2 image (versions 2 and 3) served in process: what virtio-blk reads and writes when its
+ * file is qcow2 (docs/devices.md, "qcow2").
+ *
+ * Supported: L1/L2 lookup with an L2 table cache, refcounts of 8, 16, 32 or 64 bits, cluster
+ * allocation on write (appended at the end of the file; a full refcount table is grown), zero
+ * clusters (v3), compressed clusters read (zlib deflate; a write to one copies it to a new
+ * cluster), backing files (qcow2 or raw, opened read-only through host_path_open(), a chain at most
+ * QCOW2_MAX_CHAIN deep, each file at most once). Refused at open with a message: encryption,
+ * external data files, extended L2 entries, zstd compression, any unknown incompatible feature, a
+ * refcount width not above, a cluster size outside 512 B..2 MiB, tables or extensions outside the
+ * file. Opened writable also refused: internal snapshots, the dirty or corrupt bits.
+ *
+ * Crash consistency (the write order; the reasoning is at qcow2_flush() in qcow2_io.c): guest
+ * data goes to its cluster at once; the metadata an allocation changes (refcount blocks, the
+ * refcount table, L2 tables, the L1 table) stays in memory until a FLUSH, which writes it in
+ * dependency order with an fdatasync() between the steps:
+ *   data + refcount blocks -> sync -> refcount table -> sync -> L2 tables -> sync -> L1 -> sync.
+ * So the file on disk always references only clusters whose refcount and contents are durable:
+ * after a host crash it is the image as of the last FLUSH plus at most leaked clusters.
+ *
+ * Thread safety: every call takes the image's lock (multiqueue disks serve several queues at
+ * once; one image, one lock). */
+#ifndef VIRTIO_BLK_QCOW2_H
+#define VIRTIO_BLK_QCOW2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define QCOW2_MAX_CHAIN 16 /* images in a backing chain, the top one included */
+
+struct qcow2;
+
+struct qcow2_open_opts {
+	bool ro;	     /* never write the file */
+	bool no_backing;     /* refuse an image that names a backing file (the fuzzer) */
+	const char *path;    /* the image's path: messages, and the base of a relative backing */
+	unsigned depth;	     /* 0 for the top image; backing files are opened at depth + 1 */
+	const uint64_t *ids; /* (dev, ino) pairs of the images above this one, `depth` of them */
+};
+
+/* True when the file starts with the qcow2 magic "QFI\xfb" (read with pread, file untouched). */
+bool qcow2_probe(int fd);
+
+/* Opens the qcow2 image on `fd` (which the caller keeps and closes after qcow2_close()): reads
+ * and validates its header, tables and backing chain. Returns 0 with *out set, or -errno with a
+ * message (starting with the path) in err: -EINVAL for an image this code refuses, -ENOTSUP for
+ * a feature it lacks, -ELOOP for a loop or too deep a chain, -EIO/-errno for I/O. */
+int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char *err,
+	       size_t errlen);
+
+/* The virtual disk size in bytes. */
+uint64_t qcow2_size(const struct qcow2 *q);
+
+/* Reads / writes iov[0..n) at guest byte `off` (the caller checked off + length <= size).
+ * Returns 0 or -errno: -EIO when the image's metadata points somewhere it must not (logged once
+ * per image), -ENOSPC when the refcount table cannot grow further. Writes on a read-only image:
+ * -EROFS. */
+int qcow2_readv(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off);
+int qcow2_writev(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off);
+
+/* The fast path: when guest bytes [off, off + len) are plain data clusters of this image (not
+ * compressed, zero, unallocated or in a backing file), consecutive in the file and inside it,
+ * *host gets the file offset of `off` and the result is 1: the caller may read or write the
+ * file there directly (io_uring). 0: the range needs qcow2_readv()/qcow2_writev(). -errno on a
+ * metadata error. A plain cluster never moves or goes away while the image is open (clusters
+ * are never freed; a zero cluster keeps its host cluster), so the answer stays true for a
+ * request in flight; a request racing a WRITE_ZEROES of the same sectors may see either. */
+int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host);
+
+/* Makes [off, off + len) read as zeroes: whole clusters become zero clusters (v3; they keep
+ * their host cluster), the rest is written with zeroes. Returns 0 or -errno. */
+int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
+
+/* Makes everything written so far durable, metadata in the order above. Returns 0 or -errno. */
+int qcow2_flush(struct qcow2 *q);
+
+/* Forgets the tables held in memory and reads them again from the file (which another process
+ * wrote meanwhile: a migration's source, until it handed the disk over). Call with nothing
+ * dirty (no write since the open or the last flush). Returns 0 or -errno. */
+int qcow2_reload(struct qcow2 *q);
+
+/* Flushes (a writable image), closes the backing chain and frees q. NULL is allowed. */
+void qcow2_close(struct qcow2 *q);
+
+#endif

@@ -1,0 +1,113 @@
+/* Refcounts and cluster allocation (spec "Cluster refcounts"). New clusters are appended at
+ * the end of the file: no free-space search, and a cluster freed is never reused while the
+ * image is open, so a freed cluster that an older L2 entry on disk still names cannot be
+ * handed out again before that entry is gone. */
+#include <errno.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "virtio/blk/qcow2_int.h"
+
+static uint64_t rc_read(const struct qcow2 *q, const uint8_t *blk, uint64_t i)
+{
+	const uint8_t *p = blk + i * q->rc_bytes;
+	uint64_t v = 0;
+	for (uint32_t k = 0; k < q->rc_bytes; k++)
+		v = v << 8 | p[k];
+	return v;
+}
+
+static void rc_write(const struct qcow2 *q, uint8_t *blk, uint64_t i, uint64_t v)
+{
+	uint8_t *p = blk + i * q->rc_bytes;
+	for (uint32_t k = q->rc_bytes; k-- > 0; v >>= 8)
+		p[k] = (uint8_t)v;
+}
+
+/* The refcount block covering host offset `off`, or NULL (*r = 0: none allocated yet). */
+static uint8_t *block_of(struct qcow2 *q, uint64_t off, uint64_t *idx, int *r)
+{
+	uint64_t cluster = off >> q->h.cluster_bits;
+	uint64_t t = cluster >> q->rb_bits;
+	*r = 0;
+	*idx = cluster & ((1ull << q->rb_bits) - 1);
+	if (t >= q->rt_entries) {
+		*r = -ENOSPC;
+		return NULL;
+	}
+	uint64_t rb = q->rt[t] & ~(q->cs - 1);
+	if (!rb)
+		return NULL;
+	if (!qcow2_cluster_ok(q, rb, "refcount block")) {
+		*r = -EIO;
+		return NULL;
+	}
+	return qcow2_cache_get(q, &q->rb, rb, false, r);
+}
+
+int qcow2_refcount_get(struct qcow2 *q, uint64_t off, uint64_t *rc)
+{
+	uint64_t i;
+	int r;
+	uint8_t *blk = block_of(q, off, &i, &r);
+	*rc = blk ? rc_read(q, blk, i) : 0;
+	return r == -ENOSPC ? 0 : r; /* beyond the table: no refcount, not an error to read */
+}
+
+/* A new refcount block for table entry t, placed at the end of the file. Its own cluster's
+ * refcount lives in itself when it covers itself; otherwise in the block that does. */
+static int new_block(struct qcow2 *q, uint64_t t)
+{
+	uint64_t rb = q->alloc_end;
+	int r;
+	q->alloc_end += q->cs;
+	if (q->alloc_end > q->file_size)
+		q->file_size = q->alloc_end;
+	if (!qcow2_cache_get(q, &q->rb, rb, true, &r))
+		return r;
+	q->rt[t] = rb;
+	q->rt_dirty[t] = 1;
+	return qcow2_refcount_add(q, rb, 1);
+}
+
+int qcow2_refcount_add(struct qcow2 *q, uint64_t off, int delta)
+{
+	uint64_t i, max = q->rc_bytes == 8 ? UINT64_MAX : (1ull << (q->rc_bytes * 8)) - 1;
+	int r;
+	uint8_t *blk = block_of(q, off, &i, &r);
+	if (r == -ENOSPC && delta > 0 &&
+	    !(r = qcow2_grow_refcount_table(q, (off >> q->h.cluster_bits) >> q->rb_bits)))
+		blk = block_of(q, off, &i, &r);
+	if (!blk && !r) {
+		if (delta < 0)
+			return qcow2_bad(q, "refcount of cluster %llu drops below 0",
+					 (unsigned long long)off);
+		if ((r = new_block(q, (off >> q->h.cluster_bits) >> q->rb_bits)))
+			return r;
+		blk = block_of(q, off, &i, &r);
+	}
+	if (!blk)
+		return r ? r : -EIO;
+	uint64_t v = rc_read(q, blk, i);
+	if ((delta < 0 && v == 0) || (delta > 0 && v == max))
+		return qcow2_bad(q, "refcount of cluster %llu over- or underflows",
+				 (unsigned long long)off);
+	rc_write(q, blk, i, delta > 0 ? v + 1 : v - 1);
+	qcow2_cache_mark(&q->rb, blk);
+	return 0;
+}
+
+int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off)
+{
+	uint64_t c = q->alloc_end;
+	if (c + q->cs > (1ull << 56))
+		return -ENOSPC;
+	q->alloc_end += q->cs;
+	if (q->alloc_end > q->file_size)
+		q->file_size = q->alloc_end;
+	int r = qcow2_refcount_add(q, c, 1);
+	if (r)
+		return r;
+	*off = c;
+	return 0;
+}
