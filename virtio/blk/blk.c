@@ -5,6 +5,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,28 @@ static struct blk_result prep_read(struct virtio_blk *b, struct vq_chain *c, str
 	return blk_submitted();
 }
 
+/* True when this write would put the qcow2 magic at the start of a disk whose format was probed
+ * as raw: the next open would probe it as qcow2, and a guest could so name a backing file on the
+ * host (QEMU refuses such a write to sector 0 of a probed raw image for the same reason). A
+ * disk given format=raw is the guest's to write anywhere. */
+static bool writes_probed_magic(const struct blk_disk *d, const struct blk_req *req)
+{
+	static const uint8_t magic[4] = {'Q', 'F', 'I', 0xfb};
+	uint8_t head[sizeof(magic)];
+	size_t got = 0;
+
+	if (d->format != VIRTIO_BLK_FORMAT_AUTO || d->qcow2 || req->off >= sizeof(magic))
+		return false;
+	for (int i = 0; i < req->niov && got < sizeof(head); i++) {
+		size_t n = req->iov[i].iov_len;
+		if (n > sizeof(head) - got)
+			n = sizeof(head) - got;
+		memcpy(head + got, req->iov[i].iov_base, n);
+		got += n;
+	}
+	return req->off == 0 && got == sizeof(head) && !memcmp(head, magic, sizeof(magic));
+}
+
 /* VIRTIO_BLK_T_OUT: map every readable byte after the header as the data. */
 static struct blk_result prep_write(struct virtio_blk *b, struct vq_chain *c, struct blk_req *req,
 				    uint64_t sector)
@@ -229,6 +252,15 @@ static struct blk_result prep_write(struct virtio_blk *b, struct vq_chain *c, st
 	req->niov = n;
 	req->data_len = len;
 	req->rwf = b->writethrough ? RWF_DSYNC : 0;
+	if (writes_probed_magic(&b->disk, req)) {
+		static atomic_bool warned; /* once per process: the guest decides how often */
+		if (!atomic_exchange(&warned, true))
+			log_warn(
+			    "%s: refused a write of the qcow2 magic to sector 0 of a disk probed "
+			    "as raw (give format=raw to allow it)",
+			    b->disk.path);
+		return blk_done(VIRTIO_BLK_S_IOERR);
+	}
 	if (b->disk.qcow2 && route_qcow2(b, req))
 		return blk_done(VIRTIO_BLK_S_IOERR);
 	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);

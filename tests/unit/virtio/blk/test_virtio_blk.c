@@ -1151,3 +1151,28 @@ Test(blk_mmio, probes_like_a_driver, .fini = teardown)
 	virtio_mmio_read(&t, VIRTIO_MMIO_CONFIG + 12, &seg_max, 4);
 	cr_assert_eq(le32toh(seg_max), QSIZE - 2);
 }
+
+/* A disk probed as raw (no format= given) refuses a write that puts the qcow2 magic at byte 0:
+ * the next open would take it for a qcow2 image whose header the guest wrote (a backing file on
+ * the host). Elsewhere, or given format=raw, the same bytes are written. */
+BOTH(a_probed_raw_disk_refuses_the_qcow2_magic_at_sector_0)
+{
+	static const uint8_t magic[4] = {'Q', 'F', 'I', 0xfb};
+	uint8_t head[4];
+
+	setup(aio, NULL);
+	uint64_t data = gbuf(512, 0);
+	memcpy(host(data), magic, sizeof(magic));
+	cr_assert_eq(rw(VIRTIO_BLK_T_OUT, 0, data, 512, NULL), VIRTIO_BLK_S_IOERR);
+	file_read(0, head, sizeof(head));
+	cr_assert(memcmp(head, magic, sizeof(magic)), "the magic did not reach the file");
+	cr_assert_eq(rw(VIRTIO_BLK_T_OUT, 1, data, 512, NULL), VIRTIO_BLK_S_OK, "sector 1: fine");
+	teardown();
+
+	setup(aio, "format=raw");
+	data = gbuf(512, 0);
+	memcpy(host(data), magic, sizeof(magic));
+	cr_assert_eq(rw(VIRTIO_BLK_T_OUT, 0, data, 512, NULL), VIRTIO_BLK_S_OK);
+	file_read(0, head, sizeof(head));
+	cr_assert_eq(memcmp(head, magic, sizeof(magic)), 0, "format=raw: the guest's to write");
+}
