@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/api/api_json.h"
+#include "vmm/descriptors/api_json.h"
 
 #define PAGES_PER_MIB VIRTIO_BALLOON_PAGES_PER_MIB
 

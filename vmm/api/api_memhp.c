@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/parse.h"
-#include "vmm/api/api_json.h"
+#include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_memhp.h"
 
 #define MIB	(1ull << 20)

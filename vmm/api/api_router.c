@@ -11,14 +11,11 @@
 #include "base/vm_control.h"
 #include "vmm/api/api_balloon.h"
 #include "vmm/api/api_devices.h"
-#include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
+#include "vmm/descriptors/api_json.h"
 #include "vmm/snapshot/format/snap_uffd.h"
 
 #define VMM_VERSION "0.1.0"
-
-_Static_assert(API_FAULT_MAX >= API_MAX_BODY + 2 * 4096,
-	       "a fault message repeats at most the body and the path");
 
 #define NOT_AFTER_START	 "The requested operation is not supported after starting the microVM."
 #define NOT_BEFORE_START "The requested operation is not supported before starting the microVM."

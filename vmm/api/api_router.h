@@ -24,8 +24,6 @@
 #include "vmm/api/api_model.h"
 #include "vmm/snapshot/vm_snapshot.h"
 
-#define API_MAX_BODY (64 * 1024)
-
 enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
 
 /* A setting of the VM that a snapshot load may change: kept as the snapshot has it, or turned
