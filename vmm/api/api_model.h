@@ -15,7 +15,6 @@
 
 #include "virtio/core/rate_limiter.h"
 #include "virtio/net/mmds/mmds_config.h"
-#include "vmm/api/api_memhp.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/device_table.h"
 

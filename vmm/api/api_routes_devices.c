@@ -4,10 +4,28 @@
  * goes through the backend to the device's descriptor (struct device_live). See api_router.h. */
 #include <errno.h>
 
-#include "vmm/api/api_balloon.h"
 #include "vmm/api/api_devices.h"
-#include "vmm/api/api_memhp.h"
 #include "vmm/api/api_router_internal.h"
+#include "vmm/descriptors/api_json.h"
+
+/* The device whose config file section is `section`, with live hooks (the table's). */
+static const struct device_desc *live_device(const char *section)
+{
+	const struct device_desc *d = device_table_section(section);
+	return d && d->api->live ? d : NULL;
+}
+
+/* A live change through the backend (api_backend_ops.live_set): 0 or -errno, r filled with
+ * `what` failed. */
+static int live_set(struct api *a, const char *section, int index, struct device_live_set *s,
+		    const char *what, struct reply *r)
+{
+	const struct device_desc *d = live_device(section);
+	int err = d ? a->ops->live_set(a->ctx, d, index, s, r->err, sizeof(r->err)) : -ENODEV;
+	if (err)
+		backend_fault(r, err, what);
+	return err;
+}
 
 /* The rate_limiter of a checked PATCH /drives body, applied before any new path: the buckets
  * it names change, the others stay (Firecracker's PATCH). False when it failed (r says why). */
@@ -17,15 +35,13 @@ static bool patch_drive_rate_limiter(struct api *a, int index, const json_t *bod
 	struct rate_limiter_cfg now;
 	if (!api_model_patch_drive_rate_limiter(body, &p))
 		return true; /* no bucket named: nothing to change */
-	if (!a->ops->patch_drive_rate_limiter) {
+	struct device_live_set s = {.member = "rate_limiter", .rl = {&p}, .rl_now = {&now}};
+	if (!a->ops->live_set) {
 		fault(r, 400, "rate limiters cannot be changed here", NULL);
 		return false;
 	}
-	int err = a->ops->patch_drive_rate_limiter(a->ctx, index, &p, &now, r->err, sizeof(r->err));
-	if (err) {
-		backend_fault(r, err, "cannot update the rate limiter");
+	if (live_set(a, "drives", index, &s, "cannot update the rate limiter", r))
 		return false;
-	}
 	api_model_set_drive_limits(&a->model, index, &now);
 	return true;
 }
@@ -47,11 +63,9 @@ static void patch_drive(struct api *a, const char *id, const json_t *body, struc
 			r->status = 204; /* nothing (else) to change */
 		return;
 	}
-	err = a->ops->patch_drive(a->ctx, index, path, r->err, sizeof(r->err));
-	if (err) {
-		backend_fault(r, err, "cannot update the drive");
+	struct device_live_set s = {.member = "path_on_host", .str = path};
+	if (live_set(a, "drives", index, &s, "cannot update the drive", r))
 		return;
-	}
 	api_model_set_drive_path(&a->model, index, path);
 	r->status = 204;
 }
@@ -73,170 +87,182 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 	r->status = 204;
 	if (!rate_limiter_patch_any(&rx) && !rate_limiter_patch_any(&tx))
 		return; /* nothing to change */
-	if (!a->ops->patch_nic_rate_limiters) {
+	if (!a->ops->live_set) {
 		fault(r, 400, "rate limiters cannot be changed here", NULL);
 		return;
 	}
 	struct rate_limiter_cfg rx_now, tx_now;
-	err = a->ops->patch_nic_rate_limiters(a->ctx, index, &rx, &tx, &rx_now, &tx_now, r->err,
-					      sizeof(r->err));
-	if (err) {
-		backend_fault(r, err, "cannot update the rate limiters");
+	struct device_live_set s = {
+	    .member = "rate_limiters", .rl = {&rx, &tx}, .rl_now = {&rx_now, &tx_now}};
+	if (live_set(a, "network-interfaces", index, &s, "cannot update the rate limiters", r))
 		return;
-	}
 	api_model_set_nic_limits(&a->model, index, &rx_now, &tx_now);
 }
 
-/* ---- the balloon (Firecracker's bodies; api_balloon.h) ---- */
+/* ---- the balloon and memory hotplug (Firecracker's bodies): each a device's live route ---- */
+
+/* How the router speaks of one live route: its device's section and the route's view
+ * (struct device_live), and its messages. */
+struct live_route {
+	const char *section, *view;
+	const char *none;     /* the VM has no such device */
+	const char *reading;  /* a failed read */
+	const char *changing; /* a failed change */
+	const char *off;      /* the view is off (-ENODATA) */
+	/* The change shows in the model's document (GET /vm/config): the balloon's members
+	 * are its PUT's; virtio-mem's requested size is not */
+	bool in_model;
+	/* Whether the change fits the device as its document shows it (NULL: the device
+	 * decides); false with the reply filled. */
+	bool (*fits)(const json_t *doc, uint64_t num, struct reply *r);
+};
+
+static bool memhp_fits(const json_t *doc, uint64_t mib, struct reply *r);
 
 #define NO_BALLOON "No balloon device configured."
 
-/* The running VM's balloon into *info; false (reply filled) when there is none. */
-static bool live_balloon(struct api *a, struct virtio_balloon_info *info, struct reply *r)
+static const struct live_route balloon = {.section = "balloon",
+					  .view = "",
+					  .none = NO_BALLOON,
+					  .reading = "cannot read the balloon",
+					  .changing = "cannot change the balloon's target",
+					  .in_model = true};
+static const struct live_route balloon_stats = {
+    .section = "balloon",
+    .view = "statistics",
+    .none = NO_BALLOON,
+    .reading = "cannot read the balloon",
+    .changing = "cannot change the statistics interval",
+    .off = "Statistics are not enabled: stats_polling_interval_s is 0.",
+    .in_model = true};
+static const struct live_route memhp = {.section = "memory-hotplug",
+					.view = "",
+					.none = "No memory hotplug device configured.",
+					.reading = "cannot read the memory hotplug device",
+					.changing = "cannot change the requested size",
+					.fits = memhp_fits};
+
+/* The running device's document for `view` into *doc (NULL: only whether there is one); false
+ * (reply filled) when there is none. Out of memory leaves *doc NULL (the router answers 500). */
+static bool live_doc(struct api *a, const struct live_route *lr, const char *view, json_t **doc,
+		     struct reply *r)
 {
-	int err = a->ops->balloon_info ? a->ops->balloon_info(a->ctx, info) : -ENODEV;
+	const struct device_desc *d = live_device(lr->section);
+	json_t *j = NULL;
+	int err = a->ops->live_get && d ? a->ops->live_get(a->ctx, d, view, &j) : -ENODEV;
 
 	if (err == -ENODEV)
-		fault(r, 400, NO_BALLOON, NULL);
-	else if (err)
-		backend_fault(r, err, "cannot read the balloon");
-	return err == 0;
+		fault(r, 400, lr->none, NULL);
+	else if (err == -ENODATA && lr->off)
+		fault(r, 400, lr->off, NULL);
+	else if (err && err != -ENOMEM)
+		backend_fault(r, err, lr->reading);
+	if (doc && !err)
+		*doc = j;
+	else
+		json_decref(j);
+	return !err || err == -ENOMEM;
+}
+
+/* GET: before start the document PUT left (none: 400), after it the running device's. */
+static void get_live(struct api *a, const struct live_route *lr, struct reply *r)
+{
+	if (a->state != API_NOT_STARTED) {
+		live_doc(a, lr, lr->view, &r->doc, r);
+		return;
+	}
+	const json_t *put = api_devices_doc(&a->model, lr->section);
+	if (put)
+		r->doc = json_deep_copy(put);
+	else
+		fault(r, 400, lr->none, NULL);
+}
+
+/* A new requested size must be whole blocks of the region, as GET shows it. */
+static bool memhp_fits(const json_t *doc, uint64_t mib, struct reply *r)
+{
+	if (!doc) {
+		fault(r, 500, "out of memory", NULL);
+		return false;
+	}
+	uint64_t total = api_json_uint(doc, "total_size_mib", 0);
+	uint64_t block = api_json_uint(doc, "block_size_mib", 0);
+
+	if (mib <= total && block && mib % block == 0)
+		return true;
+	snprintf(r->err, sizeof(r->err),
+		 "requested_size_mib must be a multiple of block_size_mib (%llu) and at most "
+		 "total_size_mib (%llu)",
+		 (unsigned long long)block, (unsigned long long)total);
+	r->status = 400;
+	return false;
+}
+
+/* PATCH: the body through the device's check, then the running device changes. */
+static void patch_live(struct api *a, const struct live_route *lr, const json_t *body,
+		       struct reply *r)
+{
+	const struct device_desc *d = live_device(lr->section);
+	struct device_live_set s;
+	json_t *doc = NULL;
+
+	if (!d) {
+		fault(r, 400, lr->none, NULL);
+		return;
+	}
+	if (d->api->live->check(lr->view, body, &s, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!after_start(a, r) || !live_doc(a, lr, "", &doc, r))
+		return;
+	bool ok = !lr->fits || lr->fits(doc, s.num, r);
+	json_decref(doc);
+	if (!ok || live_set(a, lr->section, 0, &s, lr->changing, r))
+		return;
+	if (lr->in_model)
+		api_devices_doc_set(&a->model, lr->section, s.member,
+				    json_integer((json_int_t)s.num));
+	r->status = 204;
 }
 
 static void get_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct virtio_balloon_info info;
-
 	(void)id, (void)body;
-	if (a->state == API_NOT_STARTED) {
-		const json_t *put = api_devices_doc(&a->model, "balloon");
-		if (put)
-			r->doc = json_deep_copy(put);
-		else
-			fault(r, 400, NO_BALLOON, NULL);
-	} else if (live_balloon(a, &info, r)) {
-		r->doc = api_balloon_json(&info);
-	}
+	get_live(a, &balloon, r);
 }
 
 static void patch_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct virtio_balloon_info info;
-	uint64_t mib;
-	int err;
-
 	(void)id;
-	if (api_balloon_check_patch(body, &mib, r->err, sizeof(r->err))) {
-		r->status = 400;
-		return;
-	}
-	if (!after_start(a, r) || !live_balloon(a, &info, r))
-		return;
-	err = a->ops->balloon_set_target(a->ctx, mib, r->err, sizeof(r->err));
-	if (err) {
-		backend_fault(r, err, "cannot change the balloon's target");
-		return;
-	}
-	api_devices_doc_set(&a->model, "balloon", "amount_mib", json_integer((json_int_t)mib));
-	r->status = 204;
+	patch_live(a, &balloon, body, r);
 }
 
 static void get_balloon_stats(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct virtio_balloon_info info;
-
 	(void)id, (void)body;
-	if (!after_start(a, r) || !live_balloon(a, &info, r))
-		return;
-	if (!info.stats_interval_s)
-		fault(r, 400, "Statistics are not enabled: stats_polling_interval_s is 0.", NULL);
-	else
-		r->doc = api_balloon_stats_json(&info);
+	if (after_start(a, r))
+		get_live(a, &balloon_stats, r);
 }
 
 static void patch_balloon_stats(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct virtio_balloon_info info;
-	uint32_t s;
-	int err;
-
 	(void)id;
-	if (api_balloon_check_patch_stats(body, &s, r->err, sizeof(r->err))) {
-		r->status = 400;
-		return;
-	}
-	if (!after_start(a, r) || !live_balloon(a, &info, r))
-		return;
-	err = a->ops->balloon_set_stats(a->ctx, s, r->err, sizeof(r->err));
-	if (err) {
-		backend_fault(r, err, "cannot change the statistics interval");
-		return;
-	}
-	api_devices_doc_set(&a->model, "balloon", "stats_polling_interval_s", json_integer(s));
-	r->status = 204;
-}
-
-/* ---- memory hotplug (Firecracker's bodies; api_memhp.h) ---- */
-
-#define NO_MEMHP "No memory hotplug device configured."
-
-/* The running VM's virtio-mem into *info; false (reply filled) when there is none. */
-static bool live_memhp(struct api *a, struct virtio_mem_info *info, struct reply *r)
-{
-	int err = a->ops->memhp_info ? a->ops->memhp_info(a->ctx, info) : -ENODEV;
-
-	if (err == -ENODEV)
-		fault(r, 400, NO_MEMHP, NULL);
-	else if (err)
-		backend_fault(r, err, "cannot read the memory hotplug device");
-	return err == 0;
+	patch_live(a, &balloon_stats, body, r);
 }
 
 static void get_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct virtio_mem_info info;
-
 	(void)id, (void)body;
-	if (a->state == API_NOT_STARTED) {
-		const json_t *put = api_devices_doc(&a->model, "memory-hotplug");
-		if (put)
-			r->doc = json_deep_copy(put);
-		else
-			fault(r, 400, NO_MEMHP, NULL);
-	} else if (live_memhp(a, &info, r)) {
-		r->doc = api_memhp_json(&info);
-	}
+	get_live(a, &memhp, r);
 }
 
 /* A new requested size: the guest is asked to plug or unplug; the answer does not wait for it
  * (GET shows plugged_size_mib catching up, or not, when the guest does not answer). */
 static void patch_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct virtio_mem_info info;
-	uint64_t mib;
-	int err;
-
 	(void)id;
-	if (api_memhp_check_patch(body, &mib, r->err, sizeof(r->err))) {
-		r->status = 400;
-		return;
-	}
-	if (!after_start(a, r) || !live_memhp(a, &info, r))
-		return;
-	if (mib > info.region_size >> 20 || (mib << 20) % info.block_size) {
-		snprintf(r->err, sizeof(r->err),
-			 "requested_size_mib must be a multiple of block_size_mib (%llu) and at "
-			 "most total_size_mib (%llu)",
-			 (unsigned long long)(info.block_size >> 20),
-			 (unsigned long long)(info.region_size >> 20));
-		r->status = 400;
-		return;
-	}
-	err = a->ops->memhp_set_requested(a->ctx, mib, r->err, sizeof(r->err));
-	if (err)
-		backend_fault(r, err, "cannot change the requested size");
-	else
-		r->status = 204;
+	patch_live(a, &memhp, body, r);
 }
 
 const struct route api_routes_devices[] = {

@@ -117,17 +117,9 @@ int ctl_set_metrics(const char *path, const char *id, const json_t *properties, 
 /* ---- control_live.c: live changes, each through its device's descriptor (struct
  * device_live) ---- */
 
-int ctl_live_patch_drive(void *ctx, int index, const char *path, char *err, size_t errlen);
-int ctl_live_patch_drive_rate_limiter(void *ctx, int index, const struct rate_limiter_patch *p,
-				      struct rate_limiter_cfg *now, char *err, size_t errlen);
-int ctl_live_patch_nic_rate_limiters(void *ctx, int index, const struct rate_limiter_patch *rx,
-				     const struct rate_limiter_patch *tx,
-				     struct rate_limiter_cfg *rx_now,
-				     struct rate_limiter_cfg *tx_now, char *err, size_t errlen);
-int ctl_live_balloon_info(void *ctx, struct virtio_balloon_info *info);
-int ctl_live_balloon_set_target(void *ctx, uint64_t mib, char *err, size_t errlen);
-int ctl_live_balloon_set_stats(void *ctx, uint32_t seconds, char *err, size_t errlen);
-int ctl_live_memhp_info(void *ctx, struct virtio_mem_info *info);
-int ctl_live_memhp_set_requested(void *ctx, uint64_t mib, char *err, size_t errlen);
+/* api_backend_ops.live_set and live_get (api_router.h). */
+int ctl_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
+		 char *err, size_t errlen);
+int ctl_live_get(void *ctx, const struct device_desc *d, const char *view, json_t **doc);
 
 #endif

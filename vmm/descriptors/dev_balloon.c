@@ -140,100 +140,12 @@ static json_t *describe_balloon(const struct vm_config *cfg)
 		 : NULL;
 }
 
-/* ---- PATCH /balloon, PATCH /balloon/statistics: the running balloon (struct device_live) ---- */
-
-/* The balloon's option written anew from its parsed configuration, with `o` in force. */
-static int record_balloon(struct vm_config *cfg, const struct virtio_balloon_opts *o)
-{
-	struct cli_record *rec = live_record_find(cfg, "balloon", -1);
-	struct dev_balloon_cfg *c =
-	    device_cfg_find(cfg, &device_balloon) ? device_cfg(cfg, &device_balloon) : NULL;
-	char spec[128];
-
-	if (!rec || !c)
-		return -ENOENT;
-	if (dev_balloon_option(o, spec, sizeof(spec)) || live_record_set(rec, spec))
-		return -ENOMEM;
-	c->opts = *o;
-	return 0;
-}
-
-int dev_balloon_live_record_target(struct vm_config *cfg, uint64_t mib)
-{
-	const struct dev_balloon_cfg *c = device_cfg_find(cfg, &device_balloon);
-	struct virtio_balloon_opts o;
-
-	if (!c)
-		return -ENOENT;
-	o = c->opts;
-	o.target_mib = mib;
-	return record_balloon(cfg, &o);
-}
-
-int dev_balloon_live_record_stats(struct vm_config *cfg, uint32_t seconds)
-{
-	const struct dev_balloon_cfg *c = device_cfg_find(cfg, &device_balloon);
-	struct virtio_balloon_opts o;
-
-	if (!c)
-		return -ENOENT;
-	o = c->opts;
-	o.stats_interval_s = seconds;
-	return record_balloon(cfg, &o);
-}
-
-static int balloon_live_info(struct vm *vm, void *info)
-{
-	struct virtio_dev *dev = dev_balloon_find(vm);
-
-	if (!dev)
-		return -ENODEV;
-	virtio_balloon_get_info(dev, info);
-	return 0;
-}
-
-/* amount_mib (the target) or stats_polling_interval_s. */
-static int balloon_live_set(struct vm *vm, struct vm_config *cfg, int index,
-			    struct device_live_set *s, char *err, size_t errlen)
-{
-	struct virtio_dev *dev = dev_balloon_find(vm);
-
-	(void)index;
-	if (!dev)
-		return -ENODEV;
-	if (!strcmp(s->member, "amount_mib")) {
-		if (virtio_balloon_set_target(dev, s->num)) {
-			snprintf(err, errlen, "amount_mib %llu is more than the guest's memory",
-				 (unsigned long long)s->num);
-			return -EINVAL;
-		}
-		live_record_warn(dev_balloon_live_record_target(cfg, s->num),
-				 "the balloon's target");
-		return 0;
-	}
-	if (virtio_balloon_set_stats_interval(dev, (uint32_t)s->num)) {
-		snprintf(err, errlen,
-			 "statistics were not enabled at start "
-			 "(stats_polling_interval_s 0)");
-		return -EINVAL;
-	}
-	live_record_warn(dev_balloon_live_record_stats(cfg, (uint32_t)s->num),
-			 "the statistics interval");
-	return 0;
-}
-
-static const struct device_live balloon_live = {
-    .info = balloon_live_info,
-    .set = balloon_live_set,
-    .recorded = true,
-};
-
 static const struct device_api balloon_api = {.section = "balloon",
 					      .route = "/balloon",
 					      .check = api_check_balloon,
 					      .to_option = api_balloon_option,
 					      .describe = describe_balloon,
-					      .live = &balloon_live};
+					      .live = &dev_balloon_live};
 
 static const struct device_option balloon_options[] = {
     {"balloon", required_argument,

@@ -24,8 +24,19 @@
  * struct device_api names. */
 extern const struct device_live dev_disk_live;
 extern const struct device_live dev_net_live;
+/* The balloon's and virtio-mem's (dev_balloon_live.c, dev_memhp_live.c). */
+extern const struct device_live dev_balloon_live;
+extern const struct device_live dev_memhp_live;
 
-/* ---- each device's, in its descriptor (dev_disk_live.c, dev_net_live.c, dev_balloon.c) ---- */
+/* Their documents (struct device_live.get) from the device's state, which tests and fuzzers
+ * fake: 0, -ENODATA (the balloon's statistics without an interval) or -ENOMEM. */
+struct virtio_balloon_info;
+struct virtio_mem_info;
+int dev_balloon_live_doc(const struct virtio_balloon_info *info, const char *view, json_t **doc);
+int dev_memhp_live_doc(const struct virtio_mem_info *info, const char *view, json_t **doc);
+
+/* ---- each device's, in its descriptor (dev_disk_live.c, dev_net_live.c, dev_balloon_live.c) ----
+ */
 
 /* Disk `disk` is now the file at `path` (the options after the path stay). */
 int dev_disk_live_record_path(struct vm_config *cfg, int disk, const char *path);

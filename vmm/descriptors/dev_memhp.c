@@ -13,6 +13,7 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/vm/memhp.h"
 #include "vmm/vm/vm.h"
 
@@ -184,44 +185,12 @@ static json_t *describe_memhp(const struct vm_config *cfg)
 		 : NULL;
 }
 
-/* ---- PATCH /hotplug/memory: the running virtio-mem (struct device_live) ---- */
-
-static int memhp_live_info(struct vm *vm, void *info)
-{
-	struct virtio_dev *dev = dev_memhp_find(vm);
-
-	if (!dev)
-		return -ENODEV;
-	virtio_mem_get_info(dev, info);
-	return 0;
-}
-
-/* requested_size_mib: the guest is asked to plug or unplug. Not recorded: the option gives the
- * region, and the guest's answer is the device's state, which a snapshot keeps. */
-static int memhp_live_set(struct vm *vm, struct vm_config *cfg, int index,
-			  struct device_live_set *s, char *err, size_t errlen)
-{
-	struct virtio_dev *dev = dev_memhp_find(vm);
-
-	(void)cfg, (void)index;
-	if (!dev)
-		return -ENODEV;
-	if (virtio_mem_set_requested(dev, s->num << 20)) {
-		snprintf(err, errlen, "requested_size_mib %llu does not fit the region",
-			 (unsigned long long)s->num);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static const struct device_live memhp_live = {.info = memhp_live_info, .set = memhp_live_set};
-
 static const struct device_api memhp_api = {.section = "memory-hotplug",
 					    .route = "/hotplug/memory",
 					    .check = api_check_memhp,
 					    .to_option = api_memhp_option,
 					    .describe = describe_memhp,
-					    .live = &memhp_live};
+					    .live = &dev_memhp_live};
 
 static const struct device_option memhp_options[] = {
     {"memory-hotplug", required_argument,

@@ -84,9 +84,17 @@ struct device_live_set {
  * reaches its device model and keeps the configuration a snapshot saves in step with it (the
  * recorded option, and the parsed block beside it), so a restored VM is the VM as it was. */
 struct device_live {
-	/* The running device's state, in its model's terms (struct virtio_balloon_info,
-	 * virtio_mem_info). Returns 0 or -ENODEV (the VM has no such device). NULL: none. */
-	int (*info)(struct vm *vm, void *info);
+	/* A PATCH body on the device's live route into *set: `view` is "" for the device's own
+	 * route, or the part of the route past it ("statistics" for /balloon/statistics). Returns
+	 * 0 or -EINVAL with the client's message in err. NULL: the API's model checks the body
+	 * (a drive's or a NIC's, which name their ids). */
+	int (*check)(const char *view, const json_t *body, struct device_live_set *set, char *err,
+		     size_t errlen);
+	/* The running device's document for `view` (GET /balloon, /balloon/statistics,
+	 * /hotplug/memory) into *doc (a new reference). Returns 0, -ENODEV (the VM has no such
+	 * device), -ENODATA (the view is off: statistics without an interval) or -ENOMEM. NULL:
+	 * no live document. */
+	int (*get)(struct vm *vm, const char *view, json_t **doc);
 	/* Applies `set` to instance `index` of the device (the disks' or NICs' order, 0 for a
 	 * device without ids) and records it in `cfg`, the VM's configuration. Returns 0, or
 	 * -ENODEV / -errno with the client's message in err. */
