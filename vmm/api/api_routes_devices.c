@@ -21,7 +21,9 @@ static int live_set(struct api *a, const char *section, int index, struct device
 		    const char *what, struct reply *r)
 {
 	const struct device_desc *d = live_device(section);
-	int err = d ? a->ops->live_set(a->ctx, d, index, s, r->err, sizeof(r->err)) : -ENODEV;
+	int err = d && a->ops->live_set
+		      ? a->ops->live_set(a->ctx, d, index, s, r->err, sizeof(r->err))
+		      : -ENODEV;
 	if (err)
 		backend_fault(r, err, what);
 	return err;

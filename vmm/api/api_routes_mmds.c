@@ -35,7 +35,7 @@ static void patch_mmds(struct api *a, const char *id, const json_t *body, struct
 }
 
 /* PUT /mmds/config: the model keeps it (GET /vm/config); the NICs it names answer MMDS from
- * InstanceStart on (control.c). */
+ * InstanceStart on (control_config.c). */
 static void put_mmds_config(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id;

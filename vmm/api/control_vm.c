@@ -124,7 +124,7 @@ int ctl_refuse_for_migration(struct control *c, const char *running, char *err, 
 	return -EBUSY;
 }
 
-/* A run-time change the configuration records (live_config.h) is refused while a migration
+/* A run-time change the configuration records (vmm/descriptors/dev_live.h) is refused while a migration
  * from here runs: its destination has built the VM from the configuration it began with, and
  * refuses a state whose configuration differs (vm_migrate_recv.c). */
 int ctl_refused_while_migrating(struct control *c, char *err, size_t errlen)
