@@ -21,6 +21,7 @@
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
 #include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/migration/stream/mig_send.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -187,10 +188,6 @@ static int f_balloon_set(void *c, uint64_t v, char *err, size_t n)
 		snprintf(err, n, "fake balloon failure");
 	return r;
 }
-static int f_balloon_stats(void *c, uint32_t s, char *err, size_t n)
-{
-	return f_balloon_set(c, s, err, n);
-}
 static int f_memhp_info(void *c, struct virtio_mem_info *info)
 {
 	(void)c;
@@ -200,6 +197,33 @@ static int f_memhp_info(void *c, struct virtio_mem_info *info)
 	info->plugged_size = (uint64_t)fz_u8(cur) << 21;
 	info->requested_size = (uint64_t)fz_u8(cur) << 21;
 	return verdict();
+}
+/* The backend's live calls (api_backend_ops.live_get, live_set) to the fakes above; the
+ * documents are the descriptors' (dev_live.h). */
+static int f_live_get(void *c, const struct device_desc *d, const char *view, json_t **doc)
+{
+	struct virtio_balloon_info b;
+	struct virtio_mem_info m;
+	if (!strcmp(d->name, "balloon")) {
+		int r = f_balloon_info(c, &b);
+		return r ? r : dev_balloon_live_doc(&b, view, doc);
+	}
+	FZ_ASSERT(!strcmp(d->name, "memory-hotplug"), "a live document of %s", d->name);
+	int r = f_memhp_info(c, &m);
+	return r ? r : dev_memhp_live_doc(&m, view, doc);
+}
+static int f_live_set(void *c, const struct device_desc *d, int i, struct device_live_set *s,
+		      char *err, size_t n)
+{
+	if (!strcmp(s->member, "path_on_host"))
+		return f_patch(c, i, s->str, err, n);
+	if (!strcmp(s->member, "rate_limiter"))
+		return f_patch_drive_rl(c, i, s->rl[0], s->rl_now[0], err, n);
+	if (!strcmp(s->member, "rate_limiters"))
+		return f_patch_nic_rl(c, i, s->rl[0], s->rl[1], s->rl_now[0], s->rl_now[1], err, n);
+	FZ_ASSERT(!strcmp(d->name, "balloon") || !strcmp(d->name, "memory-hotplug"),
+		  "a live change of %s", d->name);
+	return f_balloon_set(c, s->num, err, n);
 }
 /* Live migration: a send must carry a URL; progress of one that may or may not have run. */
 static int f_mig_send(void *c, const struct api_send_migration *p, char *err, size_t n)
@@ -252,17 +276,11 @@ static const struct api_backend_ops ops = {.set_logger = f_set_logger,
 					   .resume = f_op,
 					   .ctrl_alt_del = f_op,
 					   .stop = f_stop,
-					   .patch_drive = f_patch,
 					   .set_metrics = f_set_metrics,
 					   .flush_metrics = f_flush,
 					   .metrics = f_metrics,
-					   .patch_drive_rate_limiter = f_patch_drive_rl,
-					   .patch_nic_rate_limiters = f_patch_nic_rl,
-					   .balloon_info = f_balloon_info,
-					   .balloon_set_target = f_balloon_set,
-					   .balloon_set_stats = f_balloon_stats,
-					   .memhp_info = f_memhp_info,
-					   .memhp_set_requested = f_balloon_set,
+					   .live_get = f_live_get,
+					   .live_set = f_live_set,
 					   .count_request = f_count,
 					   .migrate_send = f_mig_send,
 					   .migrate_progress = f_mig_progress,

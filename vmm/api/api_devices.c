@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/api/api_json.h"
 #include "vmm/api/api_model.h"
+#include "vmm/descriptors/api_json.h"
 
 #define OPTION_ARG_MAX 4200 /* a path of PATH_MAX and a few short fields */
 

@@ -35,7 +35,7 @@
 #include "vmm/migration/vm_migrate.h"
 #include "vmm/snapshot/vm_uffd.h"
 
-_Static_assert(HTTP_MAX_PATH <= 4096, "API_FAULT_MAX (api_json.h) counts on it");
+_Static_assert(HTTP_MAX_PATH <= 4096, "API_FAULT_MAX (api_model.h) counts on it");
 
 /* One connection: its request as it arrives, the answer on its way out, and what the
  * slow-client rules look at (see api_http.h). */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "base/host_path.h"
-#include "vmm/api/api_json.h"
+#include "vmm/descriptors/api_json.h"
 
 /* Firecracker's level names, case-insensitive; false for anything else. */
 static bool parse_level(const char *s, struct log_config *c)

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/api/api_json.h"
+#include "vmm/api/api_model.h"
+#include "vmm/descriptors/api_json.h"
 #include "vmm/migration/stream/mig_url.h"
 
 /* The optional unsigned field `name` into *out: `def` when absent, else within [min, max].

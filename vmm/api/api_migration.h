@@ -1,6 +1,6 @@
 /* Live migration in the API (issue 31), with Cloud Hypervisor's send-migration semantics under
  * our /vmm/ routes: request bodies checked and the progress document built; pure code like
- * api_memhp.h. The router (api_router.c) decides the state; the backend
+ * api_model.h. The router (api_router.c) decides the state; the backend
  * (vmm/migration/vm_migrate.h) moves the VM.
  *
  *   PUT /vmm/send-migration    {"destination_url": "unix:PATH"|"tcp:HOST:PORT", "local"?: bool,

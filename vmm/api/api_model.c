@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "vmm/api/api_devices.h"
-#include "vmm/api/api_json.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/descriptors/api_device_body.h"
+#include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"

@@ -15,13 +15,22 @@
 
 #include "virtio/core/rate_limiter.h"
 #include "virtio/net/mmds/mmds_config.h"
-#include "vmm/api/api_memhp.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/device_table.h"
 
 #define API_ID_MAX     VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
 #define API_MAX_DRIVES CLI_MAX_DISKS
 #define API_MAX_NICS   CLI_MAX_NICS
+
+/* The largest request body the API takes (413 beyond). */
+#define API_MAX_BODY (64 * 1024)
+
+/* Room for any fault message the API makes (the router's, the model's, the backend's): what a
+ * message repeats comes from the request's path (at most 4096 bytes, http_request.h) and its
+ * body (at most API_MAX_BODY), so with the sentences around them every message fits whole, never
+ * cut (issue 46: they were cut at 255 bytes, mid-sentence). tests/unit/test_api_http.c sends the
+ * longest. */
+#define API_FAULT_MAX (API_MAX_BODY + 2 * 4096)
 
 struct api_model {
 	char *kernel, *initrd, *boot_args;

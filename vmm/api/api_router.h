@@ -18,13 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "virtio/balloon/balloon.h"
 #include "virtio/net/mmds/mmds.h"
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
 #include "vmm/snapshot/vm_snapshot.h"
-
-#define API_MAX_BODY (64 * 1024)
 
 enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
 
@@ -72,19 +69,18 @@ struct api_backend_ops {
 	int (*ctrl_alt_del)(void *ctx);
 	/* Graceful stop: Ctrl-Alt-Del, then a forced stop after timeout_ms. Returns at once. */
 	int (*stop)(void *ctx, unsigned timeout_ms);
-	/* PATCH /drives: the drive at `index` (model order) gets the file at `path`. */
-	int (*patch_drive)(void *ctx, int index, const char *path, char *err, size_t errlen);
-	/* PATCH /drives rate_limiter: the buckets `p` names change on the drive at `index` (model
-	 * order), the others stay; *now gets the drive's limits after it. */
-	int (*patch_drive_rate_limiter)(void *ctx, int index, const struct rate_limiter_patch *p,
-					struct rate_limiter_cfg *now, char *err, size_t errlen);
-	/* PATCH /network-interfaces: the same for each direction of the NIC at `index` (model
-	 * order; a patch naming nothing leaves that direction); *rx_now and *tx_now get its limits
-	 * after it. */
-	int (*patch_nic_rate_limiters)(void *ctx, int index, const struct rate_limiter_patch *rx,
-				       const struct rate_limiter_patch *tx,
-				       struct rate_limiter_cfg *rx_now,
-				       struct rate_limiter_cfg *tx_now, char *err, size_t errlen);
+	/* A live change of a running device (PATCH /drives, /network-interfaces, /balloon,
+	 * /balloon/statistics, /hotplug/memory), made by its descriptor's hook (struct
+	 * device_live.set in vmm/descriptors/device_table.h) on the device that the model's
+	 * document `index` of `d` is (0 for a device without ids). A rate limiter's patch changes
+	 * the buckets it names and fills s->rl_now with the limits after it. -ENODEV when the VM
+	 * has no such device. Optional (NULL: no live change). */
+	int (*live_set)(void *ctx, const struct device_desc *d, int index,
+			struct device_live_set *s, char *err, size_t errlen);
+	/* The running device's document (struct device_live.get: GET /balloon,
+	 * /balloon/statistics, /hotplug/memory) into *doc: 0, -ENODEV when the VM has none,
+	 * -ENODATA when the view is off. Optional (NULL: none). */
+	int (*live_get)(void *ctx, const struct device_desc *d, const char *view, json_t **doc);
 	/* PUT /metrics: lines to `path`, each with "id": `id` (NULL: none) and "properties" (an
 	 * object of strings; NULL: none) besides the counters (Firecracker's emit_id, properties).
 	 */
@@ -105,15 +101,6 @@ struct api_backend_ops {
 	 * settings and overrides, and runs it, paused unless p->resume. */
 	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *p, char *err,
 			     size_t errlen);
-	/* The balloon of the running VM (virtio/balloon/balloon.h); -ENODEV when it has none.
-	 * Optional (NULL: no balloon). */
-	int (*balloon_info)(void *ctx, struct virtio_balloon_info *info);
-	int (*balloon_set_target)(void *ctx, uint64_t mib, char *err, size_t errlen);
-	int (*balloon_set_stats)(void *ctx, uint32_t seconds, char *err, size_t errlen);
-	/* The virtio-mem device of the running VM (virtio/mem/mem.h); -ENODEV when it has none.
-	 * Optional (NULL: none). */
-	int (*memhp_info)(void *ctx, struct virtio_mem_info *info);
-	int (*memhp_set_requested)(void *ctx, uint64_t mib, char *err, size_t errlen);
 	/* Live migration (vmm/migration/vm_migrate.h, api_migration.h); optional (NULL: refused).
 	 * Send: the running or paused VM to p->url, in the background; -EBUSY while one runs.
 	 * Progress: the last migration's counters and error; -ENOENT when none was started. Cancel:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/vm/vm.h"
 
 /* Given again (a second --balloon, or PUT /balloon over the command line's), the last one wins. */
@@ -143,7 +144,8 @@ static const struct device_api balloon_api = {.section = "balloon",
 					      .route = "/balloon",
 					      .check = api_check_balloon,
 					      .to_option = api_balloon_option,
-					      .describe = describe_balloon};
+					      .describe = describe_balloon,
+					      .live = &dev_balloon_live};
 
 static const struct device_option balloon_options[] = {
     {"balloon", required_argument,

@@ -23,7 +23,7 @@ extern const struct device_desc device_disk;
 int dev_disk_count(const struct vm_config *cfg);
 /* Disk i's options, or NULL when `cfg` has no disk i. */
 const struct virtio_blk_opts *dev_disk_opts(const struct vm_config *cfg, int i);
-/* The same, to change in place as the running disk changes (vmm/api/live_config.c): a new
+/* The same, to change in place as the running disk changes (vmm/descriptors/dev_disk_live.c): a new
  * opts.path is a heap copy, the old one freed. */
 struct virtio_blk_opts *dev_disk_opts_edit(struct vm_config *cfg, int i);
 /* The disk named `id` (its id=), or -1: none ("" names none). */

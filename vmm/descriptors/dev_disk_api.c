@@ -14,6 +14,7 @@
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/device_table.h"
 
@@ -338,4 +339,5 @@ const struct device_api dev_disk_api = {
     .describe = describe_drives,
     .root_arg = drive_root_arg,
     .host_file = drive_file,
+    .live = &dev_disk_live,
 };

@@ -13,6 +13,7 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/vm/memhp.h"
 #include "vmm/vm/vm.h"
 
@@ -188,7 +189,8 @@ static const struct device_api memhp_api = {.section = "memory-hotplug",
 					    .route = "/hotplug/memory",
 					    .check = api_check_memhp,
 					    .to_option = api_memhp_option,
-					    .describe = describe_memhp};
+					    .describe = describe_memhp,
+					    .live = &dev_memhp_live};
 
 static const struct device_option memhp_options[] = {
     {"memory-hotplug", required_argument,

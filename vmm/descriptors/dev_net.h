@@ -24,8 +24,8 @@ extern const struct device_api dev_net_api;
 int dev_net_count(const struct vm_config *cfg);
 /* NIC i's options, or NULL when `cfg` has no NIC i. */
 const struct virtio_net_opts *dev_net_opts(const struct vm_config *cfg, int i);
-/* The same, to change in place: the running NIC's rate limits (vmm/api/live_config.c), the MMDS
- * it answers (vmm/api/control.c, vm_snapshot.c). */
+/* The same, to change in place: the running NIC's rate limits (vmm/descriptors/dev_net_live.c), the
+ * MMDS it answers (vmm/api/control_config.c, vm_snapshot.c). */
 struct virtio_net_opts *dev_net_opts_edit(struct vm_config *cfg, int i);
 
 struct vm;

@@ -15,6 +15,7 @@
 #include "virtio/net/options.h"
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 
@@ -269,4 +270,5 @@ const struct device_api dev_net_api = {
     .check = check_nic,
     .to_option = nic_option,
     .describe = describe_nics,
+    .live = &dev_net_live,
 };

@@ -27,11 +27,11 @@
  * On these hooks: disks and NICs (Firecracker's /drives and /network-interfaces, the "core"
  * sections: vmm/descriptors/dev_disk_api.c, dev_net_api.c), vsock, balloon, fs, memory hotplug,
  * pmem and rng (rng's PUT being Firecracker's /entropy). The live PATCH routes of drives and NICs
- * and the live GET/PATCH routes of the balloon and of /hotplug/memory stay the router's
- * (vmm/api/api_router.c, api_balloon.c, api_memhp.c) and update the model's document; the
- * backend (vmm/api/control.c) reaches a drive's or a NIC's options and running device through
- * dev_disk.h and dev_net.h (dev_disk_opts(), dev_disk_device(), ...), as migration does the
- * disks (vm_migrate.c): the disks and NICs keep both in their descriptors' blocks. One root
+ * and the live GET/PATCH routes of the balloon and of /hotplug/memory are the router's
+ * (vmm/api/api_routes_devices.c: the bodies, the state, the model's document); what they change
+ * on the running VM goes through the device's struct device_live (device_api.live): the
+ * backend (vmm/api/control_live.c) picks the instance, the descriptor changes its device model
+ * and rewrites its recorded option in its own syntax (vmm/descriptors/dev_live.h). One root
  * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
  * root_device), named on the kernel command line by its root_arg (a drive's root=). The
  * console has no API hooks (Firecracker's "serial" is refused).
@@ -47,6 +47,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/cli/cli.h"
 
@@ -64,6 +65,48 @@ struct device_option {
 };
 
 struct mmds_config;
+struct rate_limiter_patch;
+struct rate_limiter_cfg;
+
+/* One change the API makes to a running device (a PATCH's member), in the API's terms. */
+struct device_live_set {
+	const char *member; /* "path_on_host", "rate_limiter", "amount_mib", ... */
+	uint64_t num;	    /* a number's value (MiB, seconds) */
+	const char *str;    /* a string's value (a host path) */
+	/* A rate limiter's patch (the buckets it names change): [0] a drive's, or a NIC's rx and
+	 * [1] its tx (a patch naming nothing leaves that direction). */
+	const struct rate_limiter_patch *rl[2];
+	struct rate_limiter_cfg *rl_now[2]; /* out: the limits in force after the change */
+};
+
+/* What the API reads and changes on a running device (its live GET and PATCH routes): the
+ * API's backend (vmm/api/control_live.c) finds the descriptor and the instance, the descriptor
+ * reaches its device model and keeps the configuration a snapshot saves in step with it (the
+ * recorded option, and the parsed block beside it), so a restored VM is the VM as it was. */
+struct device_live {
+	/* A PATCH body on the device's live route into *set: `view` is "" for the device's own
+	 * route, or the part of the route past it ("statistics" for /balloon/statistics). Returns
+	 * 0 or -EINVAL with the client's message in err. NULL: the API's model checks the body
+	 * (a drive's or a NIC's, which name their ids). */
+	int (*check)(const char *view, const json_t *body, struct device_live_set *set, char *err,
+		     size_t errlen);
+	/* The running device's document for `view` (GET /balloon, /balloon/statistics,
+	 * /hotplug/memory) into *doc (a new reference). Returns 0, -ENODEV (the VM has no such
+	 * device), -ENODATA (the view is off: statistics without an interval) or -ENOMEM. NULL:
+	 * no live document. */
+	int (*get)(struct vm *vm, const char *view, json_t **doc);
+	/* Applies `set` to instance `index` of the device (the disks' or NICs' order, 0 for a
+	 * device without ids) and records it in `cfg`, the VM's configuration. Returns 0, or
+	 * -ENODEV / -errno with the client's message in err. */
+	int (*set)(struct vm *vm, struct vm_config *cfg, int index, struct device_live_set *set,
+		   char *err, size_t errlen);
+	/* The change goes into the configuration a snapshot saves: refused while a migration
+	 * from here runs, whose destination built the VM from the configuration it began with. */
+	bool recorded;
+	/* A change of this member names a host file the device opens: it runs where files may be
+	 * opened (the sandbox's broker). NULL: none does. */
+	const char *opens_file;
+};
 
 #define DEVICE_ROOT_ARG_MAX 128 /* device_api.root_arg's longest entry, NUL included */
 
@@ -137,6 +180,8 @@ struct device_api {
 	 * opens and checks as the device will (Firecracker opens a drive's file at PUT), or NULL
 	 * (none, or nothing to open yet: a vhost-user socket). NULL hook: nothing to open. */
 	const char *(*host_file)(const json_t *doc, bool *ro);
+	/* What the API changes while the VM runs; NULL: nothing. */
+	const struct device_live *live;
 };
 
 struct device_desc {

@@ -1,6 +1,7 @@
-/* The balloon's API (vmm/api/api_balloon.c and its routes in api_router.c) against a fake
- * backend: Firecracker's bodies for PUT|PATCH|GET /balloon and GET|PATCH /balloon/statistics,
- * which request is allowed when, the documents, the config file and the --balloon spec. */
+/* The balloon's API (its descriptor's live hooks, vmm/descriptors/dev_balloon_live.c, and its
+ * routes in vmm/api/api_routes_devices.c) against a fake backend: Firecracker's bodies for
+ * PUT|PATCH|GET /balloon and GET|PATCH /balloon/statistics, which request is allowed when, the
+ * documents, the config file and the --balloon spec. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
@@ -12,6 +13,7 @@
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_live.h"
 
 static struct api api;
 static struct {
@@ -68,11 +70,30 @@ static int f_set_stats(void *ctx, uint32_t s, char *err, size_t errlen)
 	return 0;
 }
 
+/* The backend's live calls, to the fake balloon: its documents are the descriptor's
+ * (dev_balloon_live_doc()). */
+static int f_live_get(void *ctx, const struct device_desc *d, const char *view, json_t **out)
+{
+	struct virtio_balloon_info info;
+	int r = f_info(ctx, &info);
+
+	cr_assert_str_eq(d->name, "balloon");
+	return r ? r : dev_balloon_live_doc(&info, view, out);
+}
+
+static int f_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
+		      char *err, size_t errlen)
+{
+	cr_assert_str_eq(d->name, "balloon");
+	cr_assert_eq(index, 0);
+	return strcmp(s->member, "amount_mib") ? f_set_stats(ctx, (uint32_t)s->num, err, errlen)
+					       : f_set_target(ctx, s->num, err, errlen);
+}
+
 static const struct api_backend_ops ops = {
     .start = f_start,
-    .balloon_info = f_info,
-    .balloon_set_target = f_set_target,
-    .balloon_set_stats = f_set_stats,
+    .live_get = f_live_get,
+    .live_set = f_live_set,
 };
 
 static void drop_response(void)

@@ -1,4 +1,5 @@
-/* Memory hotplug and pmem in the API (vmm/api/api_memhp.c and their routes in api_router.c)
+/* Memory hotplug and pmem in the API (virtio-mem's live hooks,
+ * vmm/descriptors/dev_memhp_live.c, and their routes in vmm/api/api_routes_devices.c)
  * against a fake backend: Firecracker's bodies for PUT|PATCH|GET /hotplug/memory and PUT
  * /pmem/{id}, which request is allowed when, every bad value answered 400 with a fault_message,
  * the documents, the config file, the option specs and the model of a command-line VM. */
@@ -12,6 +13,7 @@
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/dev_pmem.h"
 
@@ -62,10 +64,30 @@ static int f_set(void *ctx, uint64_t mib, char *err, size_t errlen)
 	return 0;
 }
 
+/* The backend's live calls, to the fake virtio-mem: its document is the descriptor's
+ * (dev_memhp_live_doc()). */
+static int f_live_get(void *ctx, const struct device_desc *d, const char *view, json_t **out)
+{
+	struct virtio_mem_info info;
+	int r = f_info(ctx, &info);
+
+	cr_assert_str_eq(d->name, "memory-hotplug");
+	return r ? r : dev_memhp_live_doc(&info, view, out);
+}
+
+static int f_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
+		      char *err, size_t errlen)
+{
+	cr_assert_str_eq(d->name, "memory-hotplug");
+	cr_assert_eq(index, 0);
+	cr_assert_str_eq(s->member, "requested_size_mib");
+	return f_set(ctx, s->num, err, errlen);
+}
+
 static const struct api_backend_ops ops = {
     .start = f_start,
-    .memhp_info = f_info,
-    .memhp_set_requested = f_set,
+    .live_get = f_live_get,
+    .live_set = f_live_set,
 };
 
 static void drop_response(void)

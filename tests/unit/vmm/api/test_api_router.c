@@ -196,6 +196,23 @@ static int f_patch_nic_rl(void *ctx, int index, const struct rate_limiter_patch 
 	return take_fail();
 }
 
+/* The backend's live calls (api_backend_ops.live_set), to the fakes above by what changes. */
+static int f_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
+		      char *err, size_t n)
+{
+	if (!strcmp(s->member, "path_on_host")) {
+		cr_assert_str_eq(d->name, "disk");
+		return f_patch(ctx, index, s->str, err, n);
+	}
+	if (!strcmp(s->member, "rate_limiter")) {
+		cr_assert_str_eq(d->name, "disk");
+		return f_patch_rl(ctx, index, s->rl[0], s->rl_now[0], err, n);
+	}
+	cr_assert_str_eq(s->member, "rate_limiters");
+	cr_assert_str_eq(d->name, "net");
+	return f_patch_nic_rl(ctx, index, s->rl[0], s->rl[1], s->rl_now[0], s->rl_now[1], err, n);
+}
+
 static int f_set_logger(void *ctx, const json_t *body, char *err, size_t errlen)
 {
 	(void)ctx;
@@ -204,8 +221,7 @@ static int f_set_logger(void *ctx, const json_t *body, char *err, size_t errlen)
 
 static const struct api_backend_ops ops = {
     .set_logger = f_set_logger,
-    .patch_drive_rate_limiter = f_patch_rl,
-    .patch_nic_rate_limiters = f_patch_nic_rl,
+    .live_set = f_live_set,
     .start = f_start,
     .check_boot_source = f_check_boot,
     .check_drive = f_check_drive,
@@ -213,7 +229,6 @@ static const struct api_backend_ops ops = {
     .resume = f_resume,
     .ctrl_alt_del = f_cad,
     .stop = f_stop,
-    .patch_drive = f_patch,
     .set_metrics = f_set_metrics,
     .flush_metrics = f_flush,
     .metrics = f_metrics,

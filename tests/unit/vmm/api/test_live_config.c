@@ -1,5 +1,5 @@
-/* The configuration following run-time changes (vmm/api/live_config.c): each change rewrites the
- * device's recorded option, so replaying the records (what a snapshot restore does) builds the
+/* The configuration following run-time changes (vmm/descriptors/dev_live.h): each change rewrites
+ * the device's recorded option, so replaying the records (what a snapshot restore does) builds the
  * VM as it was changed, and the model of that configuration (GET /vm/config after a restore)
  * shows the drive's id, its limits and the balloon as they were at the snapshot. */
 #include <criterion/criterion.h>
@@ -8,8 +8,8 @@
 
 #include "model_docs.h"
 #include "vmm/api/api_model.h"
-#include "vmm/api/live_config.h"
 #include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_live.h"
 
 static struct vm_config cfg, replayed;
 static char err[256];
@@ -59,7 +59,7 @@ Test(live_config, a_drives_limits_and_id_survive_the_replay)
 
 	apply("disk", "/root.img");
 	apply("disk", "/d.img,ro,bw=1:2:3,id=data,ops=4:5");
-	cr_assert_eq(live_config_disk_limits(&cfg, 1, &rl), 0);
+	cr_assert_eq(dev_disk_live_record_limits(&cfg, 1, &rl), 0);
 	cr_assert_str_eq(recorded("disk", 1), "/d.img,ro,id=data,ops=7:1000:0");
 	cr_assert_str_eq(recorded("disk", 0), "/root.img", "the other disk is left alone");
 	cr_assert_eq(dev_disk_opts(&cfg, 1)->rl.ops.size, 7, "the parsed value follows");
@@ -105,12 +105,12 @@ Test(live_config, the_path_is_never_taken_for_a_key)
 	struct rate_limiter_cfg rl = {.bw = {10, 0, 5}};
 
 	apply("disk", "/x/bw=1,ops=2:3");
-	cr_assert_eq(live_config_disk_limits(&cfg, 0, &rl), 0);
+	cr_assert_eq(dev_disk_live_record_limits(&cfg, 0, &rl), 0);
 	cr_assert_str_eq(recorded("disk", 0), "/x/bw=1,bw=10:5:0");
 	rl = (struct rate_limiter_cfg){0};
-	cr_assert_eq(live_config_disk_limits(&cfg, 0, &rl), 0);
+	cr_assert_eq(dev_disk_live_record_limits(&cfg, 0, &rl), 0);
 	cr_assert_str_eq(recorded("disk", 0), "/x/bw=1", "no limits: no keys");
-	cr_assert_eq(live_config_disk_path(&cfg, 0, "/new.img"), 0);
+	cr_assert_eq(dev_disk_live_record_path(&cfg, 0, "/new.img"), 0);
 	cr_assert_str_eq(recorded("disk", 0), "/new.img");
 	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/new.img");
 	replay();
@@ -120,7 +120,7 @@ Test(live_config, the_path_is_never_taken_for_a_key)
 Test(live_config, a_new_path_keeps_the_options)
 {
 	apply("disk", "/a.img,id=data,bw=1M:1000");
-	cr_assert_eq(live_config_disk_path(&cfg, 0, "/b.img"), 0);
+	cr_assert_eq(dev_disk_live_record_path(&cfg, 0, "/b.img"), 0);
 	cr_assert_str_eq(recorded("disk", 0), "/b.img,id=data,bw=1M:1000");
 }
 
@@ -129,7 +129,7 @@ Test(live_config, a_nics_limits_survive_the_replay)
 	struct rate_limiter_cfg rx = {.ops = {5, 0, 10}}, tx = {0};
 
 	apply("net", "tap=tap0,rx-bw=1:1,mac=52:54:00:00:00:01,tx-ops=2:2");
-	cr_assert_eq(live_config_nic_limits(&cfg, 0, &rx, &tx), 0);
+	cr_assert_eq(dev_net_live_record_limits(&cfg, 0, &rx, &tx), 0);
 	cr_assert_str_eq(recorded("net", 0), "tap=tap0,mac=52:54:00:00:00:01,rx-ops=5:10:0");
 	replay();
 	cr_assert_eq(dev_net_opts(&replayed, 0)->rx_rl.ops.size, 5);
@@ -144,8 +144,8 @@ Test(live_config, the_balloon_survives_the_replay)
 
 	apply("balloon", "size=8M");
 	apply("balloon", "size=16,stats=1,deflate-on-oom=on"); /* the last one wins */
-	cr_assert_eq(live_config_balloon_target(&cfg, 32), 0);
-	cr_assert_eq(live_config_balloon_stats(&cfg, 5), 0);
+	cr_assert_eq(dev_balloon_live_record_target(&cfg, 32), 0);
+	cr_assert_eq(dev_balloon_live_record_stats(&cfg, 5), 0);
 	cr_assert_str_eq(recorded("balloon", 0), "size=8M", "the one that lost is left alone");
 	b = device_cfg_find(&cfg, &device_balloon);
 	cr_assert_eq(b->opts.target_mib, 32, "the parsed value follows");
@@ -162,11 +162,11 @@ Test(live_config, nothing_recorded_is_enoent)
 {
 	struct rate_limiter_cfg rl = {0};
 
-	cr_assert_eq(live_config_disk_limits(&cfg, 0, &rl), -ENOENT);
-	cr_assert_eq(live_config_disk_path(&cfg, 0, "/x"), -ENOENT);
-	cr_assert_eq(live_config_nic_limits(&cfg, 0, &rl, &rl), -ENOENT);
-	cr_assert_eq(live_config_balloon_target(&cfg, 1), -ENOENT);
-	cr_assert_eq(live_config_balloon_stats(&cfg, 1), -ENOENT);
+	cr_assert_eq(dev_disk_live_record_limits(&cfg, 0, &rl), -ENOENT);
+	cr_assert_eq(dev_disk_live_record_path(&cfg, 0, "/x"), -ENOENT);
+	cr_assert_eq(dev_net_live_record_limits(&cfg, 0, &rl, &rl), -ENOENT);
+	cr_assert_eq(dev_balloon_live_record_target(&cfg, 1), -ENOENT);
+	cr_assert_eq(dev_balloon_live_record_stats(&cfg, 1), -ENOENT);
 	apply("disk", "/a.img");
-	cr_assert_eq(live_config_disk_limits(&cfg, 1, &rl), -ENOENT);
+	cr_assert_eq(dev_disk_live_record_limits(&cfg, 1, &rl), -ENOENT);
 }

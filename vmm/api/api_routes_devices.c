@@ -1,0 +1,277 @@
+/* The running devices: PATCH /drives/{id} and /network-interfaces/{id} (their PUTs are their
+ * descriptors', through api_router.c), GET|PATCH /balloon and /balloon/statistics, GET|PATCH
+ * /hotplug/memory. The bodies are checked here and the model's documents kept; the change itself
+ * goes through the backend to the device's descriptor (struct device_live). See api_router.h. */
+#include <errno.h>
+
+#include "vmm/api/api_devices.h"
+#include "vmm/api/api_router_internal.h"
+#include "vmm/descriptors/api_json.h"
+
+/* The device whose config file section is `section`, with live hooks (the table's). */
+static const struct device_desc *live_device(const char *section)
+{
+	const struct device_desc *d = device_table_section(section);
+	return d && d->api->live ? d : NULL;
+}
+
+/* A live change through the backend (api_backend_ops.live_set): 0 or -errno, r filled with
+ * `what` failed. */
+static int live_set(struct api *a, const char *section, int index, struct device_live_set *s,
+		    const char *what, struct reply *r)
+{
+	const struct device_desc *d = live_device(section);
+	int err = d && a->ops->live_set
+		      ? a->ops->live_set(a->ctx, d, index, s, r->err, sizeof(r->err))
+		      : -ENODEV;
+	if (err)
+		backend_fault(r, err, what);
+	return err;
+}
+
+/* The rate_limiter of a checked PATCH /drives body, applied before any new path: the buckets
+ * it names change, the others stay (Firecracker's PATCH). False when it failed (r says why). */
+static bool patch_drive_rate_limiter(struct api *a, int index, const json_t *body, struct reply *r)
+{
+	struct rate_limiter_patch p;
+	struct rate_limiter_cfg now;
+	if (!api_model_patch_drive_rate_limiter(body, &p))
+		return true; /* no bucket named: nothing to change */
+	struct device_live_set s = {.member = "rate_limiter", .rl = {&p}, .rl_now = {&now}};
+	if (!a->ops->live_set) {
+		fault(r, 400, "rate limiters cannot be changed here", NULL);
+		return false;
+	}
+	if (live_set(a, "drives", index, &s, "cannot update the rate limiter", r))
+		return false;
+	api_model_set_drive_limits(&a->model, index, &now);
+	return true;
+}
+
+static void patch_drive(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	int index;
+	const char *path;
+	int err =
+	    api_model_check_patch_drive(&a->model, id, body, &index, &path, r->err, sizeof(r->err));
+	if (err) {
+		r->status = 400; /* an unknown id too: Firecracker has no 404 */
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	if (!patch_drive_rate_limiter(a, index, body, r) || !path) {
+		if (!r->status)
+			r->status = 204; /* nothing (else) to change */
+		return;
+	}
+	struct device_live_set s = {.member = "path_on_host", .str = path};
+	if (live_set(a, "drives", index, &s, "cannot update the drive", r))
+		return;
+	api_model_set_drive_path(&a->model, index, path);
+	r->status = 204;
+}
+
+/* PATCH /network-interfaces/{id}: new rx / tx rate limits for a running NIC; the directions
+ * and buckets the body does not name stay as they are. */
+static void patch_nic(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct rate_limiter_patch rx, tx;
+	int index;
+	int err = api_model_check_patch_nic(&a->model, id, body, &index, &rx, &tx, r->err,
+					    sizeof(r->err));
+	if (err) {
+		r->status = 400; /* an unknown id too: Firecracker has no 404 */
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	r->status = 204;
+	if (!rate_limiter_patch_any(&rx) && !rate_limiter_patch_any(&tx))
+		return; /* nothing to change */
+	if (!a->ops->live_set) {
+		fault(r, 400, "rate limiters cannot be changed here", NULL);
+		return;
+	}
+	struct rate_limiter_cfg rx_now, tx_now;
+	struct device_live_set s = {
+	    .member = "rate_limiters", .rl = {&rx, &tx}, .rl_now = {&rx_now, &tx_now}};
+	if (live_set(a, "network-interfaces", index, &s, "cannot update the rate limiters", r))
+		return;
+	api_model_set_nic_limits(&a->model, index, &rx_now, &tx_now);
+}
+
+/* ---- the balloon and memory hotplug (Firecracker's bodies): each a device's live route ---- */
+
+/* How the router speaks of one live route: its device's section and the route's view
+ * (struct device_live), and its messages. */
+struct live_route {
+	const char *section, *view;
+	const char *none;     /* the VM has no such device */
+	const char *reading;  /* a failed read */
+	const char *changing; /* a failed change */
+	const char *off;      /* the view is off (-ENODATA) */
+	/* The change shows in the model's document (GET /vm/config): the balloon's members
+	 * are its PUT's; virtio-mem's requested size is not */
+	bool in_model;
+	/* Whether the change fits the device as its document shows it (NULL: the device
+	 * decides); false with the reply filled. */
+	bool (*fits)(const json_t *doc, uint64_t num, struct reply *r);
+};
+
+static bool memhp_fits(const json_t *doc, uint64_t mib, struct reply *r);
+
+#define NO_BALLOON "No balloon device configured."
+
+static const struct live_route balloon = {.section = "balloon",
+					  .view = "",
+					  .none = NO_BALLOON,
+					  .reading = "cannot read the balloon",
+					  .changing = "cannot change the balloon's target",
+					  .in_model = true};
+static const struct live_route balloon_stats = {
+    .section = "balloon",
+    .view = "statistics",
+    .none = NO_BALLOON,
+    .reading = "cannot read the balloon",
+    .changing = "cannot change the statistics interval",
+    .off = "Statistics are not enabled: stats_polling_interval_s is 0.",
+    .in_model = true};
+static const struct live_route memhp = {.section = "memory-hotplug",
+					.view = "",
+					.none = "No memory hotplug device configured.",
+					.reading = "cannot read the memory hotplug device",
+					.changing = "cannot change the requested size",
+					.fits = memhp_fits};
+
+/* The running device's document for `view` into *doc (NULL: only whether there is one); false
+ * (reply filled) when there is none. Out of memory leaves *doc NULL (the router answers 500). */
+static bool live_doc(struct api *a, const struct live_route *lr, const char *view, json_t **doc,
+		     struct reply *r)
+{
+	const struct device_desc *d = live_device(lr->section);
+	json_t *j = NULL;
+	int err = a->ops->live_get && d ? a->ops->live_get(a->ctx, d, view, &j) : -ENODEV;
+
+	if (err == -ENODEV)
+		fault(r, 400, lr->none, NULL);
+	else if (err == -ENODATA && lr->off)
+		fault(r, 400, lr->off, NULL);
+	else if (err && err != -ENOMEM)
+		backend_fault(r, err, lr->reading);
+	if (doc && !err)
+		*doc = j;
+	else
+		json_decref(j);
+	return !err || err == -ENOMEM;
+}
+
+/* GET: before start the document PUT left (none: 400), after it the running device's. */
+static void get_live(struct api *a, const struct live_route *lr, struct reply *r)
+{
+	if (a->state != API_NOT_STARTED) {
+		live_doc(a, lr, lr->view, &r->doc, r);
+		return;
+	}
+	const json_t *put = api_devices_doc(&a->model, lr->section);
+	if (put)
+		r->doc = json_deep_copy(put);
+	else
+		fault(r, 400, lr->none, NULL);
+}
+
+/* A new requested size must be whole blocks of the region, as GET shows it. */
+static bool memhp_fits(const json_t *doc, uint64_t mib, struct reply *r)
+{
+	if (!doc) {
+		fault(r, 500, "out of memory", NULL);
+		return false;
+	}
+	uint64_t total = api_json_uint(doc, "total_size_mib", 0);
+	uint64_t block = api_json_uint(doc, "block_size_mib", 0);
+
+	if (mib <= total && block && mib % block == 0)
+		return true;
+	snprintf(r->err, sizeof(r->err),
+		 "requested_size_mib must be a multiple of block_size_mib (%llu) and at most "
+		 "total_size_mib (%llu)",
+		 (unsigned long long)block, (unsigned long long)total);
+	r->status = 400;
+	return false;
+}
+
+/* PATCH: the body through the device's check, then the running device changes. */
+static void patch_live(struct api *a, const struct live_route *lr, const json_t *body,
+		       struct reply *r)
+{
+	const struct device_desc *d = live_device(lr->section);
+	struct device_live_set s;
+	json_t *doc = NULL;
+
+	if (!d) {
+		fault(r, 400, lr->none, NULL);
+		return;
+	}
+	if (d->api->live->check(lr->view, body, &s, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!after_start(a, r) || !live_doc(a, lr, "", &doc, r))
+		return;
+	bool ok = !lr->fits || lr->fits(doc, s.num, r);
+	json_decref(doc);
+	if (!ok || live_set(a, lr->section, 0, &s, lr->changing, r))
+		return;
+	if (lr->in_model)
+		api_devices_doc_set(&a->model, lr->section, s.member,
+				    json_integer((json_int_t)s.num));
+	r->status = 204;
+}
+
+static void get_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	get_live(a, &balloon, r);
+}
+
+static void patch_balloon(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	patch_live(a, &balloon, body, r);
+}
+
+static void get_balloon_stats(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	if (after_start(a, r))
+		get_live(a, &balloon_stats, r);
+}
+
+static void patch_balloon_stats(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	patch_live(a, &balloon_stats, body, r);
+}
+
+static void get_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id, (void)body;
+	get_live(a, &memhp, r);
+}
+
+/* A new requested size: the guest is asked to plug or unplug; the answer does not wait for it
+ * (GET shows plugged_size_mib catching up, or not, when the guest does not answer). */
+static void patch_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	patch_live(a, &memhp, body, r);
+}
+
+const struct route api_routes_devices[] = {
+    {"/drives/", true, {NULL, NULL, patch_drive}, false},	    /* its PUT: the device's */
+    {"/network-interfaces/", true, {NULL, NULL, patch_nic}, false}, /* its PUT: the device's */
+    {"/balloon", false, {get_balloon, NULL, patch_balloon}, false},
+    {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}, false},
+    {"/hotplug/memory", false, {get_memhp, NULL, patch_memhp}, false},
+    {NULL, false, {NULL, NULL, NULL}, false},
+};

@@ -1,0 +1,283 @@
+/* The VM's configuration from the API's model, and the VM built from it (InstanceStart). See
+ * control.h and control_internal.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+#include "base/log.h"
+#include "vmm/api/api_devices.h"
+#include "vmm/api/control_internal.h"
+#include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_vhost_user.h"
+
+#define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
+
+/* A request may build the VM only where the command line left that to the API. */
+int ctl_api_may_build(const struct control *c, char *err, size_t errlen)
+{
+	static const char *const why[] = {
+	    [FROM_RESTORE] = "this VMM restores its VM from --restore",
+	    [FROM_MIGRATION] = "this VMM waits for a migrating VM (--migrate-from)",
+	    [FROM_KERNEL] = "this VMM builds its VM from its command line or config file",
+	};
+	if (c->from == FROM_API)
+		return 0;
+	snprintf(err, errlen, "%s", why[c->from]);
+	return -EBUSY;
+}
+
+/* A VM described by its command line or a snapshot: model drive i is disk i. */
+void ctl_identity_disk_index(struct control *c)
+{
+	for (int i = 0; i < API_MAX_DRIVES; i++)
+		c->disk_index[i] = i < dev_disk_count(c->cfg) ? i : -1;
+	c->nic_base = 0;
+}
+
+/* ---- the configuration from the model ---- */
+
+/* The model's drive `i` is a vhost-user disk (its back-end serves it: no in-process device). */
+static bool drive_is_vu(const struct api_model *m, int i)
+{
+	return api_json_str(api_model_drive(m, i), "socket", NULL) != NULL;
+}
+
+/* The model's boot arguments, with the root entry of its root device when that device's
+ * descriptor gives one (device_api.root_arg: a drive's root=; pmem's option names its own). */
+static char *kernel_cmdline(const struct api_model *m, const struct vm_config *cfg)
+{
+	const char *args = m->boot_args ? m->boot_args : DEFAULT_BOOT_ARGS;
+	const struct device_desc *d = NULL;
+	char root[DEVICE_ROOT_ARG_MAX] = "", *s;
+
+	if (api_devices_root(m, NULL, NULL, &d) && d->api->root_arg &&
+	    d->api->root_arg(api_devices_doc(m, d->api->section), cfg, root, sizeof(root)))
+		return NULL;
+	if (!root[0])
+		return strdup(args);
+	return asprintf(&s, "%s %s", args, root) < 0 ? NULL : s;
+}
+
+/* Model drive i's disk (dev_disk.h: one of the disks added past `first`, found by the id= its
+ * option carries); -1 for a vhost-user disk, which has no in-process device to patch. */
+static void disk_indexes(const struct vm_config *cfg, const struct api_model *m, int first,
+			 int *disk_index)
+{
+	for (int i = 0; i < API_MAX_DRIVES; i++) {
+		const char *id = api_json_str(api_model_drive(m, i), "drive_id", NULL);
+		int k = id && !drive_is_vu(m, i) ? dev_disk_find_id(cfg, id) : -1;
+		disk_index[i] = k >= first ? k : -1;
+	}
+}
+
+/* What the configuration had before the model's devices were added, to go back to. */
+struct devices_mark {
+	int ndisks, nnics, nrec, vu_blk, vu_net;
+};
+
+static struct devices_mark devices_mark(const struct vm_config *cfg)
+{
+	return (struct devices_mark){dev_disk_count(cfg), dev_net_count(cfg), cfg->nrecorded,
+				     dev_vu_count(cfg, &device_vu_blk),
+				     dev_vu_count(cfg, &device_vu_net)};
+}
+
+/* Takes back the vhost-user disks and NICs added past the mark, and the records. (The disks
+ * and NICs come back with their configuration blocks: device_cfg_restore().) */
+static void undo_devices(struct vm_config *cfg, const struct devices_mark *mark)
+{
+	dev_vu_truncate(cfg, &device_vu_blk, mark->vu_blk);
+	dev_vu_truncate(cfg, &device_vu_net, mark->vu_net);
+	cli_unrecord_to(cfg, mark->nrec);
+}
+
+/* What the model sets without a parser, recorded for a snapshot's configuration. */
+static int record_boot(struct vm_config *cfg, const struct api_model *m, const char *append)
+{
+	char mem[32], cpus[16];
+	snprintf(mem, sizeof(mem), "%uM", m->mem_mib);
+	snprintf(cpus, sizeof(cpus), "%u", m->vcpus);
+	int r = cli_record(cfg, "kernel", m->kernel);
+	if (!r && m->initrd)
+		r = cli_record(cfg, "initrd", m->initrd);
+	if (!r)
+		r = cli_record(cfg, "append", append);
+	if (!r)
+		r = cli_record(cfg, "mem", mem);
+	if (!r)
+		r = cli_record(cfg, "cpus", cpus);
+	if (!r && m->track_dirty)
+		r = cli_record(cfg, "track-dirty-pages", NULL);
+	if (!r && m->hugepages)
+		r = cli_record(cfg, "hugepages", NULL);
+	if (!r && m->smt)
+		r = cli_record(cfg, "smt", NULL);
+	return r;
+}
+
+int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,
+			 int *disk_index, char *err, size_t errlen)
+{
+	struct devices_mark mark = devices_mark(cfg);
+	struct device_cfg_saved saved;
+	int r = 0;
+
+	*append = kernel_cmdline(m, cfg);
+	if (!*append || device_cfg_save(cfg, &saved)) {
+		free(*append);
+		*append = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = record_boot(cfg, m, *append);
+	if (r)
+		snprintf(err, errlen, "cannot record the configuration: %s", strerror(-r));
+	if (!r)
+		r = api_devices_build(cfg, m, err, errlen);
+	if (!r)
+		disk_indexes(cfg, m, mark.ndisks, disk_index);
+	if (r) {
+		undo_devices(cfg, &mark);
+		device_cfg_restore(cfg, &saved);
+		free(*append);
+		*append = NULL;
+		return r;
+	}
+	device_cfg_saved_free(&saved);
+	cfg->kernel = m->kernel;
+	cfg->initrd = m->initrd;
+	cfg->append = *append;
+	cfg->ncpus = m->vcpus;
+	cfg->mem_size = (uint64_t)m->mem_mib << 20;
+	cfg->track_dirty_pages |= m->track_dirty;
+	cfg->hugepages |= m->hugepages;
+	cfg->smt |= m->smt;
+	return 0;
+}
+
+/* Model NIC i's place among the NICs (dev_net.h): after the command line's (nic_base) and the
+ * model's taps before it; -1 for a vhost-user NIC, which has none (dev_vhost_user.c keeps it). */
+int ctl_nic_cfg_index(const struct control *c, const struct api_model *m, int i)
+{
+	int k = c->nic_base;
+	if (api_json_str(api_model_nic(m, i), "socket", NULL))
+		return -1;
+	for (int j = 0; j < i; j++)
+		k += !api_json_str(api_model_nic(m, j), "socket", NULL);
+	return k;
+}
+
+/* The NICs PUT /mmds/config (or the config file's "mmds-config") named answer MMDS
+ * (virtio/net/mmds_filter.h), as the model's configuration says. */
+void ctl_attach_mmds(struct control *c, const struct api_model *m)
+{
+	if (!m->mmds_set)
+		return;
+	mmds_set_config(&c->api.mmds, &m->mmds);
+	for (int i = 0; i < api_model_count(m, &dev_net_api); i++) {
+		/* NULL: vhost-user, which mmds-config cannot name */
+		struct virtio_net_opts *nic = dev_net_opts_edit(c->cfg, ctl_nic_cfg_index(c, m, i));
+		if (!nic || !mmds_config_has_iface(
+				&m->mmds, api_json_str(api_model_nic(m, i), "iface_id", "")))
+			continue;
+		nic->mmds = &c->api.mmds;
+		nic->mmds_ipv4 = m->mmds.ipv4;
+	}
+}
+
+/* InstanceStart, on the broker: the VM built from the model (handed over by be_start()). */
+int ctl_build_here(struct control *c, const struct api_model *m, char *err, size_t errlen)
+{
+	if (ctl_api_may_build(c, err, errlen)) /* before c->cfg is read: that thread replaces it */
+		return -EBUSY;
+	struct devices_mark mark = devices_mark(c->cfg);
+	struct device_cfg_saved saved;
+	c->nic_base = mark.nnics;
+	if (device_cfg_save(c->cfg, &saved)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int r = control_build_config(c->cfg, m, &c->append, c->disk_index, err, errlen);
+	if (r) {
+		device_cfg_saved_free(&saved);
+		return r;
+	}
+	ctl_attach_mmds(c, m);
+	log_clear_last_error();
+	int status = vm_create(&c->vm, c->cfg);
+	if (status) {
+		snprintf(err, errlen, "cannot start the microVM: %s",
+			 log_last_error()[0] ? log_last_error() : "see the VMM's log");
+		vm_destroy(&c->vm);
+		undo_devices(c->cfg, &mark);
+		device_cfg_restore(c->cfg, &saved);
+		free(c->append);
+		c->append = NULL;
+		return status == VMM_EXIT_USAGE ? -EINVAL : -EIO;
+	}
+	device_cfg_saved_free(&saved);
+	c->vm_created = true;
+	return 0;
+}
+
+/* Sets the flag option `name` (no argument; its field `*flag`) of a snapshot's replayed
+ * configuration as `want` says, its record included, so that a snapshot of the restored VM
+ * says what the VM does. */
+static int set_recorded_flag(struct vm_config *cfg, const char *name, bool *flag,
+			     enum api_load_setting want, char *err, size_t errlen)
+{
+	int n = 0;
+
+	if (want == API_LOAD_AS_SAVED || *flag == (want == API_LOAD_ON))
+		return 0;
+	if (want == API_LOAD_ON)
+		return cli_apply(cfg, name, NULL, err, errlen);
+	*flag = false;
+	for (int i = 0; i < cfg->nrecorded; i++) {
+		struct cli_record *r = &cfg->recorded[i];
+		if (strcmp(r->name, name)) {
+			cfg->recorded[n++] = *r;
+			continue;
+		}
+		free(r->name);
+		free(r->arg);
+	}
+	cfg->nrecorded = n;
+	return 0;
+}
+
+int control_apply_load_settings(struct vm_config *cfg, const struct api_snapshot_load *p, char *err,
+				size_t errlen)
+{
+	int r = set_recorded_flag(cfg, "track-dirty-pages", &cfg->track_dirty_pages, p->track_dirty,
+				  err, errlen);
+	return r ? r : set_recorded_flag(cfg, "hugepages", &cfg->hugepages, p->thp, err, errlen);
+}
+
+/* Builds the VM of a snapshot into c->vm, in this thread. The command line's own device options
+ * give way to the snapshot's (it brings its devices); p->nics override its NICs (snapshot_open())
+ * and p's settings change the snapshot's (control_apply_load_settings()). On failure the
+ * half-built VM is destroyed and the command line's configuration is back, so the process can
+ * load another snapshot or take a configuration as if nothing happened. */
+/* An empty configuration with how this process runs, from its own command line: what a
+ * snapshot's or a migration's configuration is replayed into. */
+void ctl_process_config(const struct control *c, struct vm_config *fresh)
+{
+	cli_config_init(fresh);
+	fresh->api_sock = c->cfg->api_sock;
+	fresh->kvm_path = c->cfg->kvm_path;
+	fresh->verbosity = c->cfg->verbosity;
+	fresh->restore = c->cfg->restore;
+	fresh->migrate_from = c->cfg->migrate_from;
+	fresh->seccomp = c->cfg->seccomp;
+	fresh->switch_user = c->cfg->switch_user;
+	fresh->uid = c->cfg->uid;
+	fresh->gid = c->cfg->gid;
+	fresh->mmds = c->cfg->mmds;
+	fresh->landlock_off = c->cfg->landlock_off;
+	fresh->landlock_rules = c->cfg->landlock_rules; /* what a restore may open besides */
+}

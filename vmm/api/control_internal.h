@@ -1,0 +1,125 @@
+/* What the parts of the control plane share (control.c runs the phases, control_config.c builds
+ * the configuration from the API's model, control_vm.c hands VMs over and saves, restores and
+ * receives them, control_backend.c is the router's backend, control_live.c its live changes).
+ * Private to vmm/api/control*.c. */
+#ifndef VMM_API_CONTROL_INTERNAL_H
+#define VMM_API_CONTROL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "vmm/api/api_http.h"
+#include "vmm/api/api_router.h"
+#include "vmm/api/control.h"
+#include "vmm/migration/vm_migrate.h"
+#include "vmm/vm/vm.h"
+
+/* Where the VM comes from, decided from the command line and the config file. */
+enum vm_source { FROM_API, FROM_RESTORE, FROM_MIGRATION, FROM_KERNEL };
+
+struct control {
+	struct vm_config *cfg;
+	struct api api;
+	struct api_http *http;
+	struct vm vm;
+	bool vm_created;
+	int start_fd; /* eventfd: the API thread created the VM (InstanceStart) */
+	/* the main thread has started it: the API's start request answers only then */
+	pthread_mutex_t started_lock;
+	pthread_cond_t started_cond;
+	bool started;
+	/* While the API thread waits in hand_over(), the main thread asks it to confine itself
+	 * through these (its event loop is not running then). */
+	bool api_waiting;
+	bool confine_req;
+	int confine_result; /* 1: pending */
+	char *append;
+	int disk_index[API_MAX_DRIVES]; /* model drive i is disk disk_index[i]; -1: none */
+	int nic_base; /* the command line's NICs come first: see nic_cfg_index() */
+	/* Live migration: the last one sent from here (until the next or the end), and the
+	 * incoming one's cancel (set when the VMM ends while it waits) and result. */
+	struct vm_migration *mig;
+	atomic_bool mig_cancel;
+	int recv_status;
+	/* --migrate-from: the receiving thread built the VM during the pre-copy and the main thread
+	 * runs it (paused until the migration commits); the thread is joined after vm_run(). */
+	atomic_bool recv_early;
+	pthread_t recv_thread;
+	bool recv_joinable;
+	/* Set before the API thread starts: only FROM_API lets a request build the VM (the main
+	 * thread builds the others, from *cfg, which a load or a start would replace). */
+	enum vm_source from;
+	/* The config file's metrics_path set the sink: a start that fails before the VM runs
+	 * removes the file it created (metrics_discard()). */
+	bool config_metrics;
+	bool ran; /* vm_run() was reached */
+	/* restore_vm() failed with a message already logged (the VM's build): --restore does not
+	 * say it twice */
+	bool restore_logged;
+};
+
+/* ---- control_config.c ---- */
+
+/* A request may build the VM only where the command line left that to the API: 0, or -EBUSY
+ * with the reason in err. */
+int ctl_api_may_build(const struct control *c, char *err, size_t errlen);
+/* A VM described by its command line or a snapshot: model drive i is disk i. */
+void ctl_identity_disk_index(struct control *c);
+/* Model NIC i's place among the NICs (dev_net.h); -1 for a vhost-user NIC. */
+int ctl_nic_cfg_index(const struct control *c, const struct api_model *m, int i);
+/* The NICs the model's MMDS configuration names answer MMDS. */
+void ctl_attach_mmds(struct control *c, const struct api_model *m);
+/* InstanceStart, on the broker: the VM built from the model. */
+int ctl_build_here(struct control *c, const struct api_model *m, char *err, size_t errlen);
+/* An empty configuration with how this process runs, for a snapshot's or a migration's. */
+void ctl_process_config(const struct control *c, struct vm_config *fresh);
+
+/* ---- control_vm.c ---- */
+
+/* vm_run()'s on_started hook: the API's start request may answer. */
+void ctl_mark_started(void *opaque);
+/* Hands a VM built by the API thread to the main thread and waits until it runs. */
+int ctl_hand_over(struct control *c);
+/* The main thread, before it runs the VM: the API thread confines itself. Its result. */
+int ctl_confine_api(struct control *c);
+/* True while a migration from here runs. */
+bool ctl_migrating(struct control *c);
+/* Why a request that would touch the VM is refused because of its migration (`running` while
+ * one runs), or NULL. */
+const char *ctl_migration_refusal(struct control *c, const char *running);
+/* ctl_migration_refusal()'s message into err and -EBUSY, or 0. */
+int ctl_refuse_for_migration(struct control *c, const char *running, char *err, size_t errlen);
+/* The same for a change the configuration records (a live change). */
+int ctl_refused_while_migrating(struct control *c, char *err, size_t errlen);
+/* Builds the VM of a snapshot into c->vm, in this thread. */
+int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *err, size_t errlen);
+int ctl_snapshot_create_here(struct control *c, const char *state, const char *mem, bool diff,
+			     char *err, size_t errlen);
+/* PUT /snapshot/load, on the broker, then on the API thread. */
+int ctl_load_here(struct control *c, const struct api_snapshot_load *p, char *err, size_t errlen);
+int ctl_hand_over_loaded(struct control *c, const struct api_snapshot_load *p);
+/* Receives a migrating VM into c->vm on this thread. */
+int ctl_receive_vm(struct control *c, const char *url, int timeout_ms,
+		   const struct vm_migrate_early_start *early);
+/* PUT /vmm/receive-migration, on the broker, then on the API thread. */
+int ctl_receive_here_api(struct control *c, const char *url, char *err, size_t errlen);
+int ctl_hand_over_received(struct control *c);
+
+/* ---- control_backend.c ---- */
+
+/* The router's backend over c (api_router.h). */
+extern const struct api_backend_ops ctl_backend;
+/* The metrics sink with its line fields. 0 or -errno with err. */
+int ctl_set_metrics(const char *path, const char *id, const json_t *properties, char *err,
+		    size_t errlen);
+
+/* ---- control_live.c: live changes, each through its device's descriptor (struct
+ * device_live) ---- */
+
+/* api_backend_ops.live_set and live_get (api_router.h). */
+int ctl_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
+		 char *err, size_t errlen);
+int ctl_live_get(void *ctx, const struct device_desc *d, const char *view, json_t **doc);
+
+#endif

@@ -1,0 +1,97 @@
+/* PATCH /drives/{id} on a running disk (struct device_live): a new file behind it, new rate
+ * limits; each written into its --disk option, whose syntax (PATH,...,bw=,ops=) is --disk's. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "host/sandbox/landlock.h"
+#include "virtio/blk/blk.h"
+#include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_live.h"
+
+#define LIMITS_MAX 256 /* ",bw=S:R:B,ops=S:R:B": 2 x (5 + 3 x 20 digits) */
+
+int dev_disk_live_record_path(struct vm_config *cfg, int disk, const char *path)
+{
+	struct cli_record *rec = live_record_find(cfg, "disk", disk);
+	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
+	char *copy;
+
+	if (!rec || !o)
+		return -ENOENT;
+	copy = strdup(path);
+	if (!copy || live_record_set_first(rec, path)) {
+		free(copy);
+		return -ENOMEM;
+	}
+	free(o->path);
+	o->path = copy;
+	return 0;
+}
+
+int dev_disk_live_record_limits(struct vm_config *cfg, int disk, const struct rate_limiter_cfg *rl)
+{
+	static const char *const keys[] = {"bw", "ops", NULL};
+	struct cli_record *rec = live_record_find(cfg, "disk", disk);
+	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
+	char add[LIMITS_MAX] = "";
+
+	if (!rec || !o)
+		return -ENOENT;
+	if (api_rate_limiter_spec(add, sizeof(add), "", rl))
+		return -ENOMEM; /* cannot happen: the numbers are bounded */
+	int r = live_record_replace(rec, 1, keys, add);
+	if (!r)
+		o->rl = *rl;
+	return r;
+}
+
+/* The drive's file is now `path`, opened in the drive's mode within what Landlock allows. */
+static int set_path(struct virtio_dev *dev, struct vm_config *cfg, int disk, const char *path,
+		    char *err, size_t errlen)
+{
+	unsigned need =
+	    dev_disk_opts(cfg, disk)->ro ? LANDLOCK_READ : LANDLOCK_READ | LANDLOCK_WRITE;
+	if (!sandbox_landlock_allows(path, need)) {
+		snprintf(err, errlen,
+			 "%s is outside what this VMM may open (Landlock: its drives' directories "
+			 "and --landlock-rules; -v -v lists them)",
+			 path);
+		return -EACCES;
+	}
+	log_clear_last_error();
+	int r = virtio_blk_replace_disk(dev, path);
+	if (r)
+		snprintf(err, errlen, "cannot use %s: %s", path,
+			 log_last_error()[0] ? log_last_error() : strerror(-r));
+	else
+		live_record_warn(dev_disk_live_record_path(cfg, disk, path), "the drive's file");
+	return r;
+}
+
+static int disk_live_set(struct vm *vm, struct vm_config *cfg, int disk, struct device_live_set *s,
+			 char *err, size_t errlen)
+{
+	struct virtio_dev *dev = dev_disk_device(vm, disk);
+
+	if (!dev) {
+		snprintf(err, errlen, "the drive has no device");
+		return -ENODEV;
+	}
+	if (!strcmp(s->member, "path_on_host"))
+		return set_path(dev, cfg, disk, s->str, err, errlen);
+	int r = virtio_blk_patch_rate_limiter(dev, s->rl[0], s->rl_now[0]);
+	if (!r)
+		live_record_warn(dev_disk_live_record_limits(cfg, disk, s->rl_now[0]),
+				 "the drive's rate limits");
+	return r;
+}
+
+const struct device_live dev_disk_live = {
+    .set = disk_live_set,
+    .recorded = true,
+    .opens_file = "path_on_host",
+};

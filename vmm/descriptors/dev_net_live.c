@@ -1,0 +1,55 @@
+/* PATCH /network-interfaces/{id} on a running NIC (struct device_live): new rx and tx rate
+ * limits, written into its --net option, whose syntax (rx-bw=, rx-ops=, tx-bw=, tx-ops=) is
+ * --net's. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "virtio/net/net.h"
+#include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_live.h"
+#include "vmm/descriptors/dev_net.h"
+
+#define LIMITS_MAX 256 /* ",rx-bw=S:R:B" and three more: 4 x (8 + 3 x 20 digits) */
+
+int dev_net_live_record_limits(struct vm_config *cfg, int nic, const struct rate_limiter_cfg *rx,
+			       const struct rate_limiter_cfg *tx)
+{
+	static const char *const keys[] = {"rx-bw", "rx-ops", "tx-bw", "tx-ops", NULL};
+	struct cli_record *rec = live_record_find(cfg, "net", nic);
+	struct virtio_net_opts *o = dev_net_opts_edit(cfg, nic);
+	char add[LIMITS_MAX] = "";
+
+	if (!rec || !o)
+		return -ENOENT;
+	if (api_rate_limiter_spec(add, sizeof(add), "rx-", rx) ||
+	    api_rate_limiter_spec(add, sizeof(add), "tx-", tx))
+		return -ENOMEM; /* cannot happen: the numbers are bounded */
+	int r = live_record_replace(rec, 1, keys, add);
+	if (!r) {
+		o->rx_rl = *rx;
+		o->tx_rl = *tx;
+	}
+	return r;
+}
+
+/* Its one change: the rate limiters of both directions (s->rl, s->rl_now). */
+static int net_live_set(struct vm *vm, struct vm_config *cfg, int nic, struct device_live_set *s,
+			char *err, size_t errlen)
+{
+	struct virtio_dev *dev = dev_net_device(vm, nic);
+
+	if (!dev) {
+		snprintf(err, errlen, "the network interface has no device");
+		return -ENODEV;
+	}
+	int r = virtio_net_patch_rate_limiters(dev, s->rl[0], s->rl[1], s->rl_now[0], s->rl_now[1]);
+	if (!r)
+		live_record_warn(dev_net_live_record_limits(cfg, nic, s->rl_now[0], s->rl_now[1]),
+				 "the network interface's rate limits");
+	return r;
+}
+
+const struct device_live dev_net_live = {
+    .set = net_live_set,
+    .recorded = true,
+};
