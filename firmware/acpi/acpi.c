@@ -33,7 +33,6 @@
 #define FADT_X_DSDT	    140
 #define FADT_SLEEP_CONTROL  244
 #define FADT_SLEEP_STATUS   256
-#define FADT_HYPERVISOR_ID  268
 
 #define IAPC_8042	     (1u << 1)
 #define IAPC_VGA_NOT_PRESENT (1u << 2)
@@ -106,7 +105,6 @@ static void write_fadt(struct aml_buf *b, const struct machine *m, uint64_t dsdt
 		gas_port8(b, off + FADT_SLEEP_CONTROL, m->acpi_pm.base);
 		gas_port8(b, off + FADT_SLEEP_STATUS, m->acpi_pm.base + 1);
 	}
-	aml_patch(b, off + FADT_HYPERVISOR_ID, 0, 8);
 	acpi_table_end(b, off);
 }
 
