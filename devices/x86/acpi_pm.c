@@ -38,8 +38,8 @@ static void pio_write(void *opaque, uint64_t offset, const void *data, uint32_t 
 		vm_control_stop(p->vm, VM_STOP_POWEROFF, VMM_EXIT_OK);
 		break;
 	case ACPI_PM_UNSUPPORTED_SLEEP:
-		log_warn("acpi: the guest asked for sleep type %u, which is not offered; ignored",
-			 (unsigned)(control >> SLP_TYP_SHIFT) & SLP_TYP_MASK);
+		log_guest_warn("acpi: asked for sleep type %u, which is not offered; ignored",
+			       (unsigned)(control >> SLP_TYP_SHIFT) & SLP_TYP_MASK);
 		break;
 	case ACPI_PM_NONE:
 		break;
