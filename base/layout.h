@@ -102,6 +102,11 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #define BIOS_ROM_START	 0xE0000ULL /* reserved up to 1 MiB */
 #define KERNEL_LOAD_ADDR 0x100000ULL
 
+/* ACPI tables (firmware/acpi/acpi.h): the RSDP first, where Linux scans for it (0xE0000-0xFFFFF,
+ * 16-byte aligned), then the tables, up to the MP table. */
+#define ACPI_ADDR 0xE0000ULL
+#define ACPI_END  MPTABLE_ADDR
+
 /* Ports. */
 #define PORT_COM1	0x3F8
 #define PORT_I8042_DATA 0x60
@@ -111,6 +116,7 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #define PORT_DEBUG_EXIT 0xF4
 #define PORT_BOOT_TIMER 0x3F0 /* older Firecracker boot-timer port */
 #define PORT_PCI_CONFIG 0xCF8
+#define PORT_ACPI_PM	0x600 /* ACPI sleep control/status registers, as Cloud Hypervisor's */
 
 /* ISA IRQs wired to the same IOAPIC pin number. */
 #define IRQ_KBD		  1 /* i8042 keyboard */

@@ -189,6 +189,25 @@ int machine_set_boot_timer(struct machine *m, uint64_t base, uint64_t size, uint
 	return 0;
 }
 
+void machine_set_i8042(struct machine *m)
+{
+	m->i8042 = true;
+}
+
+void machine_set_rtc(struct machine *m)
+{
+	m->rtc = true;
+}
+
+int machine_set_acpi_pm(struct machine *m, uint16_t port)
+{
+	if (port > 0xFFFE)
+		return fail(m, -EINVAL);
+	m->acpi_pm = (struct machine_simple_dev){
+	    .present = true, .space = MACHINE_SPACE_IO, .base = port, .size = 2};
+	return 0;
+}
+
 int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size)
 {
 	if (size && !range_ok(base, size))

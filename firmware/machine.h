@@ -147,6 +147,10 @@ struct machine {
 	struct machine_pci pci;
 	struct machine_simple_dev test_exit;  /* isa-debug-exit */
 	struct machine_simple_dev boot_timer; /* devices/boot_timer.h */
+	bool i8042;			      /* PC keyboard controller, 0x60/0x64, IRQ 1 */
+	bool rtc;			      /* CMOS clock, 0x70-0x71 */
+	struct machine_simple_dev acpi_pm;    /* ACPI sleep registers (devices/x86/acpi_pm.h) */
+	uint64_t rsdp;			      /* where machine_write_acpi() put the RSDP; 0: none */
 	struct machine_range initrd;	      /* size 0: none */
 	const char *cmdline;		      /* the user's command line (not owned); NULL: empty */
 	int err;			      /* first adder error, 0 if none */
@@ -186,6 +190,11 @@ int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t 
 int machine_set_test_exit(struct machine *m, uint16_t port, uint16_t size);
 /* The boot timer: MMIO window and (0: none) its legacy I/O port. */
 int machine_set_boot_timer(struct machine *m, uint64_t base, uint64_t size, uint16_t port);
+/* The PC's i8042 (ports 0x60 and 0x64, ISA IRQ 1) and CMOS clock (0x70-0x71, no interrupt). */
+void machine_set_i8042(struct machine *m);
+void machine_set_rtc(struct machine *m);
+/* The ACPI sleep control (port) and status (port + 1) registers: the FADT points at them. */
+int machine_set_acpi_pm(struct machine *m, uint16_t port);
 /* Where the loader put the initrd (size 0: none). */
 int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size);
 /* The user's command line; kept by pointer. */

@@ -12,6 +12,7 @@
 #include "base/host_path.h"
 #include "base/layout.h"
 #include "base/log.h"
+#include "firmware/acpi/acpi.h"
 #include "firmware/fdt.h"
 #include "firmware/x86/boot_params.h"
 #include "firmware/x86/pvh.h"
@@ -341,6 +342,8 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_
 	if (!cfg->machine)
 		return -EINVAL;
 	err = machine_write_mptable(cfg->machine, mem, MPTABLE_ADDR);
+	if (!err && cfg->acpi)
+		err = machine_write_acpi(cfg->machine, mem);
 	if (err)
 		return err;
 	if (!f) {

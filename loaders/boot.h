@@ -60,6 +60,9 @@ struct boot_config {
 	 * kernel: bzImage through a SETUP_DTB setup_data entry, PVH as the module after the
 	 * initrd. */
 	bool dtb;
+	/* Also write the ACPI tables (firmware/acpi/acpi.h) and hand the guest the RSDP's address
+	 * (boot_params' acpi_rsdp_addr, PVH's rsdp_paddr). The MP table is written either way. */
+	bool acpi;
 };
 
 struct boot_entry {

@@ -33,6 +33,8 @@ PACKAGES=(
 	gnuplot-nox linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils lz4 busybox-static e2fsprogs
 	# device tree tools, networking tests
 	device-tree-compiler iproute2 iputils-ping python3
+	# ACPI tables: iasl -d checks the VMM's (tests/unit/firmware/acpi/test_acpi.c)
+	acpica-tools
 	# interactive console tests: a real terminal to type into and read back
 	tmux
 	# benchmarks: the Debian root filesystem (hardware KVM only) and its iperf3 peer

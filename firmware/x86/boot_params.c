@@ -78,6 +78,8 @@ int boot_params_write(struct guest_mem *mem, const struct machine *m, uint64_t a
 	bp->hdr.ramdisk_image = 0;
 	bp->hdr.ramdisk_size = 0;
 	bp->hdr.setup_data = info->setup_data;
+	/* boot.rst "acpi_rsdp_addr" (protocol 2.14): the kernel need not scan for the RSDP. */
+	bp->acpi_rsdp_addr = m->rsdp;
 	err = set_initrd(&bp->hdr, bp, info);
 	if (!err)
 		err = set_e820(m, bp);

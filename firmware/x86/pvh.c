@@ -54,6 +54,7 @@ int pvh_write(struct guest_mem *mem, const struct machine *m, const struct pvh_i
 	struct hvm_start_info si = {.magic = XEN_HVM_START_MAGIC_VALUE,
 				    .version = XEN_HVM_START_INFO_VERSION,
 				    .cmdline_paddr = info->cmdline_addr,
+				    .rsdp_paddr = m->rsdp, /* 0 without ACPI: no search either */
 				    .memmap_paddr = PVH_MEMMAP_ADDR};
 	int err = write_memmap(mem, m, &si.memmap_entries);
 

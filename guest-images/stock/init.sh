@@ -2,11 +2,14 @@
 # /init of the stock-kernel initramfs (guest-images/stock.sh; busybox sh). It prints what Debian's
 # stock cloud kernel sees (VMM-STOCK-* lines, grepped by tests/integration/linux/linux_stock.sh),
 # loads the virtio modules from the kernel's own package, then resets the machine with `reboot -f`
-# (the VMM and QEMU -no-reboot exit 0). No pipelines of programs: on kvm_pvm hosts they compute
-# with wrong memory now and then (docs/testing.md).
+# (the VMM and QEMU -no-reboot exit 0), or powers it off with `poweroff -f` (ACPI S5). No
+# pipelines of programs: on kvm_pvm hosts they compute with wrong memory now and then
+# (docs/testing.md).
 #
 # Kernel command-line parameter it reads: vmmstock.disk=1  a disk was given: /dev/vda must appear
 # (the test gives a disk whose first line is a marker; /init prints that line).
+#                                 vmmstock.end=poweroff  end with `poweroff -f` instead of
+# `reboot -f` (the kernel's ACPI power-off: the VMM must exit 0 as after a reset).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 echo "VMM-STOCK-INIT: ok"
@@ -74,7 +77,15 @@ case " $cmdline " in
 	;;
 esac
 
-echo "VMM-STOCK-END: reboot"
-reboot -f
-# PID 1 must never exit (the kernel would panic): wait for the reset.
+case " $cmdline " in
+*" vmmstock.end=poweroff "*)
+	echo "VMM-STOCK-END: poweroff"
+	poweroff -f
+	;;
+*)
+	echo "VMM-STOCK-END: reboot"
+	reboot -f
+	;;
+esac
+# PID 1 must never exit (the kernel would panic): wait for the reset or the power-off.
 while :; do sleep 60; done

@@ -24,6 +24,7 @@ enum {
 	OPT_KVM,
 	OPT_TRANSPORT,
 	OPT_DTB,
+	OPT_ACPI,
 	OPT_DUMP_DTB,
 	OPT_BOOT_TIMER,
 	OPT_HUGEPAGES,
@@ -57,6 +58,7 @@ static const struct option core_options[] = {
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
     {"dtb", no_argument, NULL, OPT_DTB},
+    {"acpi", required_argument, NULL, OPT_ACPI},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"kvm", required_argument, NULL, OPT_KVM},
     {"check-kvm", no_argument, NULL, OPT_CHECK_KVM},
@@ -165,6 +167,8 @@ void cli_usage(FILE *out)
 	    "      --dtb             give the guest a device tree of the machine: bzImage in a\n"
 	    "                        SETUP_DTB setup_data, PVH as the module after the initrd\n"
 	    "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
+	    "      --acpi on|off     ACPI tables and power-off registers (default on; the MP\n"
+	    "                        table is written either way)\n"
 	    "      --debug-exit      add a QEMU isa-debug-exit compatible device at port 0xf4:\n"
 	    "                        a guest write of V ends the VMM with status (V << 1) | 1\n"
 	    "      --boot-timer      Firecracker boot timer (byte 123 to MMIO 0xc0000000 or\n"
@@ -382,6 +386,11 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 					   opt == OPT_DTB ? "dtb" : "dump-dtb");
 		cfg->dtb |= opt == OPT_DTB;
 		cfg->dump_dtb = opt == OPT_DUMP_DTB ? arg : cfg->dump_dtb;
+		return CLI_RUN;
+	case OPT_ACPI:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return usage_error("--acpi %s: on or off", arg);
+		cfg->acpi_off = !strcmp(arg, "off");
 		return CLI_RUN;
 	case OPT_KVM:
 		cfg->kvm_path = arg;

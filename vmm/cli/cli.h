@@ -53,6 +53,8 @@ struct vm_config {
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
 	bool check_kvm; /* --check-kvm: probe kvm_path, print one line, exit (CLI_CHECK_KVM) */
+	/* --acpi off: no ACPI tables, no sleep registers (the MP table is written either way) */
+	bool acpi_off;
 	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
 	size_t mmds_size_limit; /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
 	/* The API's MMDS (virtio/net/mmds/mmds.h), kept in snapshots; NULL without one. Set by the

@@ -140,6 +140,7 @@ static int setup_boot(struct vm *vm, bool with_kvm)
 	    .cmdline = vm->cmdline,
 	    .machine = &vm->machine,
 	    .dtb = cfg->dtb,
+	    .acpi = !cfg->acpi_off,
 	};
 	if (vm->machine.err) {
 		log_error("the machine description is incomplete: %s", strerror(-vm->machine.err));

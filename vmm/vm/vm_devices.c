@@ -9,6 +9,7 @@
 #include "base/stats.h"
 #include "devices/boot_timer.h"
 #include "devices/uart8250.h"
+#include "devices/x86/acpi_pm.h"
 #include "devices/x86/debug_exit.h"
 #include "devices/x86/i8042.h"
 #include "devices/x86/post_port.h"
@@ -28,6 +29,7 @@ struct vm_devices {
 	struct post_port post;
 	struct debug_exit debug_exit;
 	struct boot_timer boot_timer;
+	struct acpi_pm acpi_pm;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
 
@@ -37,7 +39,8 @@ enum {
 	DEV_RTC = 4,
 	DEV_POST = 8,
 	DEV_DEBUG_EXIT = 16,
-	DEV_BOOT_TIMER = 32
+	DEV_BOOT_TIMER = 32,
+	DEV_ACPI_PM = 64
 };
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
@@ -95,10 +98,12 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 	if ((err = i8042_attach(&d->i8042, &vm->pio, &vm->control, 0)))
 		return err;
 	d->attached |= DEV_I8042;
+	machine_set_i8042(&vm->machine);
 	i8042_set_irq(&d->i8042, (struct irq_line){kvm_irq_set, vm, IRQ_KBD});
 	if ((err = rtc_cmos_attach(&d->rtc, &vm->pio)))
 		return err;
 	d->attached |= DEV_RTC;
+	machine_set_rtc(&vm->machine);
 	if ((err = post_port_attach(&d->post, &vm->pio)))
 		return err;
 	d->attached |= DEV_POST;
@@ -108,6 +113,12 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 			return err;
 		d->attached |= DEV_DEBUG_EXIT;
 		machine_set_test_exit(&vm->machine, PORT_DEBUG_EXIT, DEBUG_EXIT_NR_PORTS);
+	}
+	if (!vm->cfg->acpi_off) { /* the FADT's sleep registers: the guest's ACPI power-off */
+		if ((err = acpi_pm_attach(&d->acpi_pm, &vm->pio, PORT_ACPI_PM, &vm->control)))
+			return err;
+		d->attached |= DEV_ACPI_PM;
+		machine_set_acpi_pm(&vm->machine, PORT_ACPI_PM);
 	}
 	if (vm->cfg->boot_timer) {
 		if ((err = boot_timer_attach(&d->boot_timer, &vm->mmio, &vm->pio)))
@@ -202,6 +213,8 @@ void vm_devices_destroy(struct vm *vm)
 	vm_devices_stop(vm);
 	if (d->attached & DEV_BOOT_TIMER)
 		boot_timer_detach(&d->boot_timer, &vm->mmio, &vm->pio);
+	if (d->attached & DEV_ACPI_PM)
+		acpi_pm_detach(&d->acpi_pm, &vm->pio);
 	if (d->attached & DEV_DEBUG_EXIT)
 		debug_exit_detach(&d->debug_exit, &vm->pio);
 	if (d->attached & DEV_POST)

@@ -4,23 +4,23 @@
 # is guest-images/stock/init.sh), on our VMM with its default seccomp filters and a log that is
 # empty before the guest runs (no -v: issue 46's crash needed a VMM that had logged nothing).
 # Two boots, side by side: over virtio-pci and over virtio-mmio, 2 vCPUs, 256 MiB, the serial
-# console, an 8 MiB disk whose first line is a marker. Each must:
-#   - end with exit status 0 after the guest's `reboot -f` (159 = SIGSYS: the VMM's own filter
-#     killed it; then the boot runs again with --seccomp log and the kernel's audit lines, which
-#     name the thread and the call, are printed, where that kernel writes them: not in L1);
+# console, an 8 MiB disk whose first line is a marker, the VMM's ACPI tables (firmware/acpi).
+# Each must:
+#   - end with exit status 0 after the guest's `reboot -f` (pci) or `poweroff -f` (mmio: the
+#     kernel's ACPI S5 through the FADT's sleep control register) (159 = SIGSYS: the VMM's own
+#     filter killed it; then the boot runs again with --seccomp log and the kernel's audit lines,
+#     which name the thread and the call, are printed, where that kernel writes them: not in L1);
+#   - bring both vCPUs online (the MADT) and log no ACPI error or warning;
 #   - show in the kernel's log that rtc_cmos read the CMOS clock and set the system clock, to the
 #     host's UTC date, and that the kernel reached "Run /init as init process";
 #   - run /init: the kernel release, the RTC through /sys, /proc/driver/rtc and `hwclock -r`, the
-#     virtio modules of the package loaded, and over PCI /dev/vda with the marker read from it.
-#     Over mmio /dev/vda is expected only if the kernel has VIRTIO_MMIO_CMDLINE_DEVICES (Debian's
-#     has not, and the VMM has no ACPI to describe the devices yet: issue 48).
+#     virtio modules of the package loaded, and /dev/vda with the marker read from it: over mmio
+#     too, where Debian's kernel (no VIRTIO_MMIO_CMDLINE_DEVICES) finds the device in the DSDT.
 # Then the same kernel, initramfs and disk on QEMU (q35: SeaBIOS, ACPI, virtio-blk-pci, 2 vCPUs)
 # as the peer, with the same checks (printed as "peer ok" / "peer FAIL", not counted), and a
 # table of what each machine showed the kernel (CPUs, disk, RTC, warnings, time to /init).
 # (microvm is no peer here: its ACPI tables say "no CMOS RTC", so the kernel reads no clock, and
 # its reset after `reboot -f` does not end QEMU.)
-# The CPU count is printed, never checked (our VMM has no ACPI and Debian's kernel no MP-table
-# parser: it sees one CPU; issue 48).
 #
 # Where it runs: on a KVM that runs guest kernel code (hardware, or nested) the boots run here.
 # On kvm_pvm (guest kernel code emulated by KVM's x86 emulator) Debian's kernel cannot boot at
@@ -48,14 +48,16 @@ SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[
 # One boot on our VMM: NAME TRANSPORT [VMM ARGS...]; its console in $out/NAME.log, stderr in
 # NAME.err, exit status in NAME.status, seconds in NAME.secs.
 boot_vmm() {
-	local name=$1 transport=$2 start=$SECONDS
+	local name=$1 transport=$2 start=$SECONDS end=""
 	shift 2
+	# Over mmio the guest ends with `poweroff -f` (ACPI S5), over PCI with `reboot -f`.
+	[ "$transport" = mmio ] && end=" vmmstock.end=poweroff"
 	printf '%s\n' "$STOCK_MARKER" >"$out/$name.img"
 	truncate -s 8M "$out/$name.img"
 	# No -v: issue 46's crash needed a VMM that had logged nothing before the guest read the clock.
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$STOCK_KERNEL" --initrd "$STOCK_INITRAMFS" \
 		--cpus 2 --mem 256M --transport "$transport" --disk "$out/$name.img" "$@" \
-		--append "$cmdline" </dev/null >"$out/$name.log" 2>"$out/$name.err"
+		--append "$cmdline$end" </dev/null >"$out/$name.log" 2>"$out/$name.err"
 	echo $? >"$out/$name.status"
 	echo $((SECONDS - start)) >"$out/$name.secs"
 }
@@ -209,15 +211,13 @@ check_log() {
 	if grep -qE -- "$3" "$out/$1.txt"; then ok "$1: $2"; else bad "$1: $2 (no /$3/)"; fi
 }
 
-mmio_cmdline_devices=0
-grep -q '^CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y' "$STOCK_CONFIG" && mmio_cmdline_devices=1
-
 # The checks of one boot: NAME KIND (vmm-pci, vmm-mmio, qemu).
 check_boot() {
-	local name=$1 kind=$2 status rtc_date vda
+	local name=$1 kind=$2 status rtc_date vda end=reboot cpus acpi_bad
+	[ "$kind" = vmm-mmio ] && end=poweroff
 	status=$(cat "$out/$name.status")
 	case $status in
-	0) ok "$name: exit status 0 after the guest's reboot ($(cat "$out/$name.secs") s)" ;;
+	0) ok "$name: exit status 0 after the guest's $end ($(cat "$out/$name.secs") s)" ;;
 	159) bad "$name: exit status 159: killed by SIGSYS (the VMM's own seccomp filter)" ;;
 	124 | 137) bad "$name: no end within $BOOT_TIMEOUT s (a hang: status $status)" ;;
 	*) bad "$name: exit status $status, want 0" ;;
@@ -252,13 +252,24 @@ check_boot() {
 	vda=$(marker_of "$name" VDA)
 	if [ "$vda" = "yes sectors=16384 first-line=$STOCK_MARKER" ]; then
 		ok "$name: /dev/vda, 8 MiB, its first line is the disk's marker"
-	elif [ "$kind" = vmm-mmio ] && [ "$mmio_cmdline_devices" = 0 ] && [ "$vda" = no ]; then
-		echo "note: $name: no /dev/vda, as expected: $STOCK_KERNEL_RELEASE has no" \
-			"VIRTIO_MMIO_CMDLINE_DEVICES and our VMM no ACPI to describe its virtio-mmio devices (issue 48)"
 	else
 		bad "$name: /dev/vda: '$vda', want 'yes sectors=16384 first-line=$STOCK_MARKER'"
 	fi
-	check_log "$name" "/init ended the VM with reboot -f" '^VMM-STOCK-END: reboot'
+	cpus=$(marker_of "$name" CPUS)
+	if [ "$cpus" = "2 online=0-1" ]; then
+		ok "$name: both vCPUs online ($cpus)"
+	else
+		bad "$name: CPUs: '$cpus', want '2 online=0-1'"
+	fi
+	[ "$kind" = qemu ] || check_log "$name" "the kernel read our ACPI tables" 'ACPI: XSDT 0x[0-9A-F]+ .* \(v01 VMM'
+	acpi_bad=$(log_of "$name" | grep -E 'ACPI( BIOS)? (Error|Warning)' | head -3)
+	if [ -z "$acpi_bad" ]; then
+		ok "$name: no ACPI error or warning in the kernel's log"
+	else
+		bad "$name: the kernel's ACPI complained: $acpi_bad"
+	fi
+	check_log "$name" "/init ended the VM with $end -f" "^VMM-STOCK-END: $end"
+	[ "$end" = reboot ] || check_log "$name" "the kernel powered down" 'reboot: Power down'
 }
 
 names=(vmm-pci vmm-mmio)

@@ -1,0 +1,274 @@
+/* RSDP, XSDT, FADT, MADT and MCFG, and where they go (see acpi.h). Layouts: ACPI 6.5 §5.2;
+ * MCFG: PCI Firmware Specification 3.3 §4.1.2. */
+#include "firmware/acpi/acpi.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/layout.h"
+#include "base/log.h"
+#include "firmware/acpi/acpi_table.h"
+
+#define OEM_ID	      "VMM"
+#define OEM_TABLE_ID  "VMM"
+#define OEM_REVISION  1
+#define CREATOR_ID    "VMM"
+#define CREATOR_REV   1
+#define RSDP_LEN      36
+#define RSDP_V1_LEN   20
+#define XSDT_REVISION 1
+#define FADT_REVISION 6 /* ACPI 6.5: major 6, minor 5 */
+#define FADT_MINOR    5
+#define FADT_LEN      276
+#define MADT_REVISION 5
+#define MCFG_REVISION 1
+#define TABLE_ALIGN   16
+#define MAX_TABLES    3 /* XSDT entries: FADT, MADT, MCFG */
+
+/* FADT fields (§5.2.9, table 5.9) by offset. */
+#define FADT_IAPC_BOOT_ARCH 109
+#define FADT_FLAGS	    112
+#define FADT_MINOR_VERSION  131
+#define FADT_X_DSDT	    140
+#define FADT_SLEEP_CONTROL  244
+#define FADT_SLEEP_STATUS   256
+
+#define IAPC_8042	     (1u << 1)
+#define IAPC_VGA_NOT_PRESENT (1u << 2)
+#define IAPC_CMOS_RTC_ABSENT (1u << 5)
+#define FADT_HW_REDUCED_ACPI (1u << 20)
+
+/* MADT structures (§5.2.12). */
+#define MADT_LOCAL_APIC	  0
+#define MADT_IO_APIC	  1
+#define MADT_INT_OVERRIDE 2
+#define MADT_LAPIC_NMI	  4
+#define MADT_ENABLED	  1
+/* MPS INTI flags (§5.2.12.5): polarity bits 1:0, trigger bits 3:2. */
+#define INTI_POL_HIGH	1
+#define INTI_POL_LOW	3
+#define INTI_TRIG_EDGE	(1 << 2)
+#define INTI_TRIG_LEVEL (3 << 2)
+
+#define GAS_SYSTEM_IO	1
+#define GAS_ACCESS_BYTE 1
+
+size_t acpi_table_begin(struct aml_buf *b, const char *sig, uint8_t rev)
+{
+	size_t off = b->len;
+	aml_chars(b, sig, 4);
+	aml_u32(b, 0); /* length */
+	aml_u8(b, rev);
+	aml_u8(b, 0); /* checksum */
+	aml_chars(b, OEM_ID, 6);
+	aml_chars(b, OEM_TABLE_ID, 8);
+	aml_u32(b, OEM_REVISION);
+	aml_chars(b, CREATOR_ID, 4);
+	aml_u32(b, CREATOR_REV);
+	return off;
+}
+
+void acpi_table_end(struct aml_buf *b, size_t off)
+{
+	aml_patch(b, off + 4, b->len - off, 4);
+	aml_checksum(b, off, b->len - off, off + 9);
+}
+
+/* Generic Address Structure (§5.2.3.2) of one byte-wide I/O port. */
+static void gas_port8(struct aml_buf *b, size_t at, uint64_t port)
+{
+	aml_patch(b, at, GAS_SYSTEM_IO, 1);
+	aml_patch(b, at + 1, 8, 1); /* bit width */
+	aml_patch(b, at + 2, 0, 1); /* bit offset */
+	aml_patch(b, at + 3, GAS_ACCESS_BYTE, 1);
+	aml_patch(b, at + 4, port, 8);
+}
+
+static void write_fadt(struct aml_buf *b, const struct machine *m, uint64_t dsdt)
+{
+	size_t off = acpi_table_begin(b, "FACP", FADT_REVISION);
+	uint16_t boot_arch = IAPC_VGA_NOT_PRESENT;
+
+	while (!b->err && b->len - off < FADT_LEN)
+		aml_u8(b, 0);
+	if (m->i8042)
+		boot_arch |= IAPC_8042; /* else Linux does not probe the i8042 (reset, keyboard) */
+	if (!m->rtc)
+		boot_arch |= IAPC_CMOS_RTC_ABSENT;
+	aml_patch(b, off + FADT_IAPC_BOOT_ARCH, boot_arch, 2);
+	aml_patch(b, off + FADT_FLAGS, FADT_HW_REDUCED_ACPI, 4);
+	aml_patch(b, off + FADT_MINOR_VERSION, FADT_MINOR, 1);
+	aml_patch(b, off + FADT_X_DSDT, dsdt, 8);
+	/* Linux offers S5 (pm_power_off) on hardware-reduced ACPI only with both registers. */
+	if (m->acpi_pm.present) {
+		gas_port8(b, off + FADT_SLEEP_CONTROL, m->acpi_pm.base);
+		gas_port8(b, off + FADT_SLEEP_STATUS, m->acpi_pm.base + 1);
+	}
+	acpi_table_end(b, off);
+}
+
+static uint16_t inti_flags(const struct machine_irq *irq)
+{
+	return (uint16_t)((irq->polarity == MACHINE_IRQ_LOW ? INTI_POL_LOW : INTI_POL_HIGH) |
+			  (irq->trigger == MACHINE_IRQ_LEVEL ? INTI_TRIG_LEVEL : INTI_TRIG_EDGE));
+}
+
+/* An Interrupt Source Override for ISA IRQ `pin` (wired to the same GSI, as in the MP table)
+ * whose trigger or polarity is not the ISA default (edge, active high). */
+static void madt_override(struct aml_buf *b, const struct machine_irq *irq)
+{
+	if (irq->pin >= 16 ||
+	    (irq->trigger == MACHINE_IRQ_EDGE && irq->polarity == MACHINE_IRQ_HIGH))
+		return;
+	aml_u8(b, MADT_INT_OVERRIDE);
+	aml_u8(b, 10);
+	aml_u8(b, 0); /* bus: ISA */
+	aml_u8(b, (uint8_t)irq->pin);
+	aml_u32(b, irq->pin);
+	aml_u16(b, inti_flags(irq));
+}
+
+static void write_madt(struct aml_buf *b, const struct machine *m)
+{
+	size_t off = acpi_table_begin(b, "APIC", MADT_REVISION);
+	aml_u32(b, (uint32_t)m->intc.local_base);
+	aml_u32(b, 0); /* flags: no PCAT_COMPAT, the 8259s are not part of this platform */
+	for (int i = 0; i < m->ncpus; i++) {
+		aml_u8(b, MADT_LOCAL_APIC);
+		aml_u8(b, 8);
+		aml_u8(b, (uint8_t)i); /* processor UID: the DSDT's ACPI0007 _UID */
+		aml_u8(b, (uint8_t)m->cpu_ids[i]);
+		aml_u32(b, MADT_ENABLED);
+	}
+	aml_u8(b, MADT_IO_APIC);
+	aml_u8(b, 12);
+	aml_u8(b, (uint8_t)m->intc.id);
+	aml_u8(b, 0);
+	aml_u32(b, (uint32_t)m->intc.base);
+	aml_u32(b, 0); /* GSI base */
+	for (int i = 0; i < m->nvirtio_mmio; i++)
+		madt_override(b, &m->virtio_mmio[i].irq);
+	for (int i = 0; i < m->nuarts; i++)
+		madt_override(b, &m->uarts[i].irq);
+	/* LINT1 of every processor is the NMI input, as the MP table's local interrupt says. */
+	aml_u8(b, MADT_LAPIC_NMI);
+	aml_u8(b, 6);
+	aml_u8(b, 0xFF); /* all processors */
+	aml_u16(b, 0);	 /* flags: conforms to the bus */
+	aml_u8(b, 1);	 /* LINT1 */
+	acpi_table_end(b, off);
+}
+
+static void write_mcfg(struct aml_buf *b, const struct machine_pci *p)
+{
+	size_t off = acpi_table_begin(b, "MCFG", MCFG_REVISION);
+	aml_u64(b, 0); /* reserved */
+	aml_u64(b, p->ecam.base);
+	aml_u16(b, 0); /* segment */
+	aml_u8(b, p->bus_first);
+	aml_u8(b, p->bus_last);
+	aml_u32(b, 0);
+	acpi_table_end(b, off);
+}
+
+static void write_xsdt(struct aml_buf *b, const uint64_t *tables, int n)
+{
+	size_t off = acpi_table_begin(b, "XSDT", XSDT_REVISION);
+	for (int i = 0; i < n; i++)
+		aml_u64(b, tables[i]);
+	acpi_table_end(b, off);
+}
+
+/* §5.2.5.3: the first 20 bytes sum to 0, and so do all 36. */
+static void write_rsdp(struct aml_buf *b, uint64_t xsdt)
+{
+	size_t off = b->len;
+	aml_chars(b, "RSD PTR ", 8);
+	aml_u8(b, 0);
+	aml_chars(b, OEM_ID, 6);
+	aml_u8(b, 2);  /* revision: ACPI 2.0+ with the XSDT */
+	aml_u32(b, 0); /* no RSDT: every table is reached through the XSDT */
+	aml_u32(b, RSDP_LEN);
+	aml_u64(b, xsdt);
+	aml_u8(b, 0);
+	aml_bytes(b, "\0\0\0", 3);
+	aml_checksum(b, off, RSDP_V1_LEN, off + 8);
+	aml_checksum(b, off, RSDP_LEN, off + 32);
+}
+
+static bool machine_fits(const struct machine *m, uint64_t gpa)
+{
+	return machine_counts_valid(m) && m->ncpus > 0 && m->intc.present &&
+	       m->intc.base <= UINT32_MAX && m->intc.local_base <= UINT32_MAX &&
+	       gpa % TABLE_ALIGN == 0 && gpa < UINT32_MAX;
+}
+
+int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
+	       struct acpi_layout *out)
+{
+	struct aml_buf b;
+	uint64_t tables[MAX_TABLES];
+	int n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!machine_fits(m, gpa))
+		return -EINVAL;
+	for (int i = 0; i < m->ncpus; i++)
+		if (m->cpu_ids[i] > 0xFF)
+			return -EINVAL; /* xAPIC IDs: the x2APIC structure is not written */
+	aml_buf_init(&b, buf, cap);
+	/* The RSDP first, at gpa; its XSDT pointer is patched once the XSDT is placed. */
+	write_rsdp(&b, 0);
+	aml_align(&b, TABLE_ALIGN);
+	out->dsdt = gpa + b.len;
+	acpi_write_dsdt(&b, m);
+	aml_align(&b, TABLE_ALIGN);
+	out->fadt = tables[n++] = gpa + b.len;
+	write_fadt(&b, m, out->dsdt);
+	aml_align(&b, TABLE_ALIGN);
+	out->madt = tables[n++] = gpa + b.len;
+	write_madt(&b, m);
+	if (m->pci.present) {
+		aml_align(&b, TABLE_ALIGN);
+		out->mcfg = tables[n++] = gpa + b.len;
+		write_mcfg(&b, &m->pci);
+	}
+	aml_align(&b, TABLE_ALIGN);
+	out->xsdt = gpa + b.len;
+	write_xsdt(&b, tables, n);
+	out->len = b.len;
+	if (!b.err) {
+		size_t end = b.len;
+		b.len = 0;
+		write_rsdp(&b, out->xsdt);
+		b.len = end;
+	}
+	out->rsdp = gpa;
+	if (b.err)
+		memset(out, 0, sizeof(*out));
+	return b.err;
+}
+
+int machine_write_acpi(struct machine *m, struct guest_mem *mem)
+{
+	size_t cap = ACPI_END - ACPI_ADDR;
+	uint8_t *buf = malloc(cap);
+	struct acpi_layout l;
+	int err = buf ? acpi_build(m, ACPI_ADDR, buf, cap, &l) : -ENOMEM;
+
+	if (err) {
+		free(buf);
+		log_error("acpi: cannot build the tables for this machine: %s", strerror(-err));
+		return err;
+	}
+	err = guest_mem_write(mem, ACPI_ADDR, buf, l.len);
+	free(buf);
+	if (err) {
+		log_error("acpi: the tables' area %#llx-%#llx is not RAM", ACPI_ADDR, ACPI_END - 1);
+		return -EFAULT;
+	}
+	m->rsdp = l.rsdp;
+	log_debug("acpi: RSDP at %#llx, %zu bytes of tables", (unsigned long long)l.rsdp, l.len);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* ACPI tables generated from the machine description (firmware/machine.h).
+ *
+ * What a stock distribution kernel needs to see every vCPU, find the devices the command line
+ * cannot tell it about, and power the VM off (ACPI 6.5):
+ *   RSDP (revision 2) -> XSDT -> FADT, MADT, MCFG (with a PCI host bridge);
+ *   FADT -> DSDT (X_DSDT).
+ * The FADT is hardware-reduced (§4.1, HW_REDUCED_ACPI), as Firecracker, Cloud Hypervisor and
+ * QEMU microvm make theirs: no PM1 blocks, SCI, PM timer or FACS to emulate; sleep and
+ * power-off go through the FADT's SLEEP_CONTROL_REG/SLEEP_STATUS_REG, which point at the small
+ * port device of devices/x86/acpi_pm.h. Linux (arch/x86/kernel/acpi/boot.c) then skips the PIT
+ * and the 8259s and routes every interrupt through the IOAPIC of the MADT, taking each device's
+ * trigger and polarity from its _CRS.
+ *
+ * The DSDT describes: the vCPUs (ACPI0007, _UID = the MADT's processor UID), the UARTs
+ * (PNP0501), the i8042 (PNP0303) and the CMOS clock (PNP0B00) when present, each virtio-mmio
+ * window (LNRO0005 with Memory32Fixed + Interrupt, as QEMU microvm describes them), the PCI host
+ * bridge (PNP0A08/PNP0A03 with its bus, memory and I/O windows in _CRS and a _PRT for INTx)
+ * with a PNP0C02 device reserving the ECAM window (Linux uses MCFG's ECAM only when the window
+ * is reserved so), and \_S5_ (SLP_TYP 5). */
+#ifndef FIRMWARE_ACPI_ACPI_H
+#define FIRMWARE_ACPI_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/guest_mem.h"
+#include "firmware/machine.h"
+
+/* SLP_TYP of S5 in \_S5_, and what the guest writes to the sleep control register for it
+ * (§4.8.3.7: SLP_TYP in bits 4:2, SLP_EN bit 5). */
+#define ACPI_S5_TYPE	     5
+#define ACPI_SLEEP_TYP_SHIFT 2
+#define ACPI_SLEEP_TYP_MASK  0x1C
+#define ACPI_SLEEP_EN	     0x20
+#define ACPI_SLEEP_WAK_STS   0x80 /* sleep status register */
+
+/* Guest addresses of the tables acpi_build() wrote (0: not written). */
+struct acpi_layout {
+	uint64_t rsdp, xsdt, fadt, madt, dsdt, mcfg;
+	size_t len; /* bytes used from the start of the buffer */
+};
+
+/* Builds every table for `m` into `buf` (`cap` bytes), which the guest will see at `gpa`
+ * (16-byte aligned, below 4 GiB: the RSDP goes first, at `gpa` itself). Returns 0, -ENOSPC
+ * (buffer too small), or -EINVAL (counts out of range, no CPU or interrupt controller, an
+ * address the tables cannot hold). */
+int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
+	       struct acpi_layout *out);
+
+/* acpi_build() into guest memory at ACPI_ADDR (base/layout.h, the BIOS area Linux scans for the
+ * RSDP) and m->rsdp set, which boot_params and the PVH start info hand on. 0 or -errno, logged. */
+int machine_write_acpi(struct machine *m, struct guest_mem *mem);
+
+#endif

@@ -1,0 +1,21 @@
+/* What the table writers of firmware/acpi share: the common header and the DSDT writer. */
+#ifndef FIRMWARE_ACPI_ACPI_TABLE_H
+#define FIRMWARE_ACPI_ACPI_TABLE_H
+
+#include <stddef.h>
+
+#include "firmware/acpi/aml.h"
+#include "firmware/machine.h"
+
+#define ACPI_HEADER_LEN 36 /* §5.2.6 */
+
+/* Writes a table header (§5.2.6) with signature `sig` and revision `rev`, length and checksum
+ * left zero; returns the table's offset in `b`, for acpi_table_end(). */
+size_t acpi_table_begin(struct aml_buf *b, const char *sig, uint8_t rev);
+/* Fills in the length and checksum of the table that starts at `off` and ends here. */
+void acpi_table_end(struct aml_buf *b, size_t off);
+
+/* The DSDT of `m` (see acpi.h); m's counts are valid (checked by the caller). */
+void acpi_write_dsdt(struct aml_buf *b, const struct machine *m);
+
+#endif

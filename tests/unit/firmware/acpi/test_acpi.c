@@ -1,0 +1,280 @@
+/* The ACPI tables of firmware/acpi/acpi.h for machines of 1 to 254 vCPUs with virtio-mmio
+ * windows and a PCI bridge: every pointer leads to a table whose length and checksum hold, the
+ * MADT has one enabled local APIC per vCPU and the IOAPIC, the FADT is hardware-reduced with
+ * its sleep registers, the DSDT names each device; and Debian's iasl disassembles every table
+ * without an error (skipped without acpica-tools). The tables are ours, never parsed from
+ * outside, so they need no fuzz target. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/layout.h"
+#include "devices/pci/pci.h"
+#include "firmware/acpi/acpi.h"
+
+#define GPA ACPI_ADDR
+static uint8_t buf[ACPI_END - ACPI_ADDR];
+
+static void pc_machine(struct machine *m, int ncpus, int nvirtio, int npci)
+{
+	machine_init(m);
+	cr_assert_eq(machine_add_ram(m, 0, MIB(256)), 0);
+	cr_assert_eq(machine_add_cpus(m, ncpus), 0);
+	cr_assert_eq(machine_set_x86_intc(m), 0);
+	cr_assert_eq(machine_add_uart(m, PORT_COM1, IRQ_COM1), 0);
+	machine_set_i8042(m);
+	machine_set_rtc(m);
+	cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);
+	for (int i = 0; i < nvirtio; i++)
+		cr_assert_eq(machine_add_virtio_mmio(m, VIRTIO_MMIO_BASE + (uint64_t)i * 0x1000,
+						     VIRTIO_MMIO_SIZE,
+						     VIRTIO_MMIO_IRQ(i % VIRTIO_MMIO_MAX)),
+			     0);
+	if (npci) {
+		cr_assert_eq(machine_set_pci(m, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
+					     PCI_MMIO32_SIZE, 0, 0),
+			     0);
+		for (int d = 1; d <= npci; d++)
+			cr_assert_eq(machine_add_pci_intx(m, (uint8_t)d, 0,
+							  pci_intx_ioapic_pin((unsigned)d, 0)),
+				     0);
+	}
+	cr_assert_eq(m->err, 0);
+}
+
+static uint64_t le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = (uint8_t)(s + p[i]);
+	return s;
+}
+
+/* The table at guest address `gpa`, checked: inside what was written, signature, checksum. */
+static const uint8_t *table(const struct acpi_layout *l, uint64_t gpa, const char *sig)
+{
+	cr_assert(gpa >= GPA && gpa + 36 <= GPA + l->len, "%s at %#llx: outside the tables", sig,
+		  (unsigned long long)gpa);
+	const uint8_t *t = buf + (gpa - GPA);
+	uint32_t len = (uint32_t)le(t + 4, 4);
+	cr_assert_eq(memcmp(t, sig, 4), 0, "want %s at %#llx", sig, (unsigned long long)gpa);
+	cr_assert(len >= 36 && gpa + len <= GPA + l->len, "%s: length %u", sig, len);
+	cr_assert_eq(sum(t, len), 0, "%s: checksum", sig);
+	return t;
+}
+
+static struct acpi_layout build(const struct machine *m)
+{
+	struct acpi_layout l;
+	memset(buf, 0xEE, sizeof(buf));
+	cr_assert_eq(acpi_build(m, GPA, buf, sizeof(buf), &l), 0);
+	return l;
+}
+
+/* Occurrences of `s` in [p, p + n). */
+static int count(const uint8_t *p, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+	int c = 0;
+	for (size_t i = 0; i + k <= n; i++)
+		c += memcmp(p + i, s, k) == 0;
+	return c;
+}
+
+static void check_machine(int ncpus, int nvirtio, int npci)
+{
+	struct machine m;
+	pc_machine(&m, ncpus, nvirtio, npci);
+	struct acpi_layout l = build(&m);
+
+	/* RSDP: signature, revision 2, both checksums, the XSDT. */
+	cr_assert_eq(l.rsdp, GPA);
+	cr_assert_eq(memcmp(buf, "RSD PTR ", 8), 0);
+	cr_assert_eq(buf[15], 2);
+	cr_assert_eq(sum(buf, 20), 0);
+	cr_assert_eq(le(buf + 20, 4), 36);
+	cr_assert_eq(sum(buf, 36), 0);
+	cr_assert_eq(le(buf + 24, 8), l.xsdt);
+
+	const uint8_t *xsdt = table(&l, l.xsdt, "XSDT");
+	uint32_t nent = ((uint32_t)le(xsdt + 4, 4) - 36) / 8;
+	cr_assert_eq(nent, npci ? 3u : 2u);
+	const char *sigs[] = {"FACP", "APIC", "MCFG"};
+	for (uint32_t i = 0; i < nent; i++)
+		table(&l, le(xsdt + 36 + 8 * i, 8), sigs[i]);
+
+	const uint8_t *fadt = table(&l, l.fadt, "FACP");
+	cr_assert_eq(le(fadt + 4, 4), 276);
+	cr_assert_eq(le(fadt + 112, 4) & (1u << 20), 1u << 20, "HW_REDUCED_ACPI");
+	cr_assert_eq(le(fadt + 140, 8), l.dsdt, "X_DSDT");
+	cr_assert_eq(fadt[244], 1, "SLEEP_CONTROL_REG in port space");
+	cr_assert_eq(le(fadt + 248, 8), PORT_ACPI_PM);
+	cr_assert_eq(le(fadt + 260, 8), PORT_ACPI_PM + 1, "SLEEP_STATUS_REG");
+	cr_assert_eq(le(fadt + 109, 2) & 2, 2, "8042 present");
+
+	/* MADT: one enabled local APIC per vCPU, IDs in order, then the IOAPIC. */
+	const uint8_t *madt = table(&l, l.madt, "APIC");
+	uint32_t mlen = (uint32_t)le(madt + 4, 4);
+	cr_assert_eq(le(madt + 36, 4), LAPIC_BASE);
+	int lapics = 0, ioapics = 0;
+	for (uint32_t off = 44; off < mlen; off += madt[off + 1]) {
+		cr_assert(madt[off + 1] >= 2 && off + madt[off + 1] <= mlen, "MADT entry at %u",
+			  off);
+		if (madt[off] == 0) {
+			cr_assert_eq(madt[off + 3], lapics, "APIC ID");
+			cr_assert_eq(le(madt + off + 4, 4), 1, "enabled");
+			lapics++;
+		} else if (madt[off] == 1) {
+			cr_assert_eq(madt[off + 2], ncpus, "IOAPIC ID");
+			cr_assert_eq(le(madt + off + 4, 4), IOAPIC_BASE);
+			ioapics++;
+		}
+	}
+	cr_assert_eq(lapics, ncpus);
+	cr_assert_eq(ioapics, 1);
+
+	if (npci) {
+		const uint8_t *mcfg = table(&l, l.mcfg, "MCFG");
+		cr_assert_eq(le(mcfg + 44, 8), PCI_ECAM_BASE);
+		cr_assert_eq(mcfg[55], 255, "last bus");
+	} else {
+		cr_assert_eq(l.mcfg, 0);
+	}
+
+	const uint8_t *dsdt = table(&l, l.dsdt, "DSDT");
+	size_t dlen = (size_t)le(dsdt + 4, 4);
+	cr_assert_eq(count(dsdt, dlen, "LNRO0005"), nvirtio);
+	cr_assert_eq(count(dsdt, dlen, "ACPI0007"), ncpus);
+	cr_assert_eq(count(dsdt, dlen, "_PRT"), npci ? 1 : 0);
+	cr_assert_eq(count(dsdt, dlen, "_S5_"), 1);
+}
+
+Test(acpi, one_cpu_no_devices)
+{
+	check_machine(1, 0, 0);
+}
+
+Test(acpi, two_cpus_mmio)
+{
+	check_machine(2, 3, 0);
+}
+
+Test(acpi, several_cpus_mmio_and_pci)
+{
+	check_machine(8, VIRTIO_MMIO_MAX, 4);
+}
+
+Test(acpi, the_largest_machine_fits)
+{
+	check_machine(MACHINE_MAX_CPUS, MACHINE_MAX_VIRTIO_MMIO, MACHINE_MAX_PCI_INTX - 1);
+}
+
+Test(acpi, refuses_what_it_cannot_describe)
+{
+	struct machine m;
+	struct acpi_layout l;
+	pc_machine(&m, 2, 1, 0);
+	cr_assert_eq(acpi_build(&m, GPA + 8, buf, sizeof(buf), &l), -EINVAL, "RSDP misaligned");
+	cr_assert_eq(acpi_build(&m, GPA, buf, 100, &l), -ENOSPC);
+	cr_assert_eq(l.rsdp, 0);
+	m.nvirtio_mmio = MACHINE_MAX_VIRTIO_MMIO + 1;
+	cr_assert_eq(acpi_build(&m, GPA, buf, sizeof(buf), &l), -EINVAL, "corrupt count");
+	pc_machine(&m, 2, 1, 0);
+	m.cpu_ids[1] = 300;
+	cr_assert_eq(acpi_build(&m, GPA, buf, sizeof(buf), &l), -EINVAL, "an x2APIC ID");
+	machine_init(&m);
+	cr_assert_eq(acpi_build(&m, GPA, buf, sizeof(buf), &l), -EINVAL, "no CPU");
+}
+
+/* Writes the table at `gpa` to DIR/NAME.dat. */
+static void dump(const char *dir, const char *name, const uint8_t *t, size_t len)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	FILE *f = fopen(path, "wb");
+	cr_assert(f);
+	cr_assert_eq(fwrite(t, 1, len, f), len);
+	fclose(f);
+}
+
+/* Runs `cmd`, returns its exit status and its output in `out`. */
+static int run(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+	cr_assert(p);
+	while (n + 1 < cap && fgets(out + n, (int)(cap - n), p))
+		n += strlen(out + n);
+	out[n] = '\0';
+	return pclose(p);
+}
+
+static void slurp(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert(f, "%s: not written", path);
+	size_t n = fread(out, 1, cap - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+Test(acpi, iasl_disassembles_every_table)
+{
+	if (system("command -v iasl >/dev/null 2>&1") != 0)
+		cr_skip_test(
+		    "iasl not installed (Debian: acpica-tools, tools/setup.sh installs it)");
+	struct machine m;
+	pc_machine(&m, 2, 3, 2);
+	struct acpi_layout l = build(&m);
+	char dir[] = "/tmp/test_acpi.XXXXXX", cmd[512];
+	static char out[1 << 16], dsl[1 << 18];
+	cr_assert(mkdtemp(dir));
+	struct {
+		const char *name;
+		uint64_t gpa;
+	} t[] = {/* (iasl -d takes no bare RSDP: check_machine() checks it field by field) */
+		 {"xsdt", l.xsdt},
+		 {"facp", l.fadt},
+		 {"apic", l.madt},
+		 {"mcfg", l.mcfg},
+		 {"dsdt", l.dsdt}};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const uint8_t *p = buf + (t[i].gpa - GPA);
+		dump(dir, t[i].name, p, (size_t)le(p + 4, 4));
+		snprintf(cmd, sizeof(cmd), "cd %s && iasl -d %s.dat 2>&1", dir, t[i].name);
+		int status = run(cmd, out, sizeof(out));
+		cr_assert_eq(status, 0, "iasl -d %s: status %d:\n%s", t[i].name, status, out);
+		cr_assert_null(strstr(out, "Error"), "iasl -d %s:\n%s", t[i].name, out);
+		cr_assert_null(strstr(out, "Warning"), "iasl -d %s:\n%s", t[i].name, out);
+		snprintf(cmd, sizeof(cmd), "%s/%s.dsl", dir, t[i].name);
+		slurp(cmd, dsl, sizeof(dsl));
+		cr_assert_null(strstr(dsl, "**** "), "iasl -d %s flagged the table:\n%s", t[i].name,
+			       dsl);
+	}
+	/* What the guest must find, by name. */
+	const char *want[] = {"Device (VR00)",
+			      "Device (VR02)",
+			      "\"LNRO0005\"",
+			      "EisaId (\"PNP0A08\")",
+			      "EisaId (\"PNP0501\")",
+			      "EisaId (\"PNP0303\")",
+			      "EisaId (\"PNP0B00\")",
+			      "Device (C001)",
+			      "Name (\\_S5, Package",
+			      "Name (_PRT, Package",
+			      "0xD0001000,         // Address Base"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_not_null(strstr(dsl, want[i]), "the DSDT lacks '%s':\n%s", want[i], dsl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}

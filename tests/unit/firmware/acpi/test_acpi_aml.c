@@ -1,0 +1,190 @@
+/* The AML writer's bytes against the encodings of the ACPI 6.5 specification: integers and
+ * names (§20.2), PkgLength at its size boundaries (§20.2.4), EISA IDs (§6.1.5), resource
+ * descriptors (§6.4), and the bounds check. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "firmware/acpi/aml.h"
+
+static uint8_t mem[8192];
+
+static struct aml_buf fresh(void)
+{
+	struct aml_buf b;
+	memset(mem, 0xEE, sizeof(mem));
+	aml_buf_init(&b, mem, sizeof(mem));
+	return b;
+}
+
+#define expect_bytes(b, ...)                                                                       \
+	do {                                                                                       \
+		const uint8_t want_[] = {__VA_ARGS__};                                             \
+		cr_assert_eq((b)->err, 0);                                                         \
+		cr_assert_eq((b)->len, sizeof(want_), "length %zu, want %zu", (b)->len,            \
+			     sizeof(want_));                                                       \
+		for (size_t i_ = 0; i_ < sizeof(want_); i_++)                                      \
+			cr_assert_eq((b)->data[i_], want_[i_], "byte %zu: %#x, want %#x", i_,      \
+				     (b)->data[i_], want_[i_]);                                    \
+	} while (0)
+
+Test(aml, integers_take_the_shortest_prefix)
+{
+	struct aml_buf b = fresh();
+	aml_int(&b, 0);
+	aml_int(&b, 1);
+	aml_int(&b, 0x2A);
+	aml_int(&b, 0x1234);
+	aml_int(&b, 0x12345678);
+	aml_int(&b, 0x100000000ULL);
+	expect_bytes(&b, 0x00, 0x01, 0x0A, 0x2A, 0x0B, 0x34, 0x12, 0x0C, 0x78, 0x56, 0x34, 0x12,
+		     0x0E, 0, 0, 0, 0, 1, 0, 0, 0);
+}
+
+Test(aml, strings_end_with_nul)
+{
+	struct aml_buf b = fresh();
+	aml_string(&b, "LNRO0005");
+	expect_bytes(&b, 0x0D, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0);
+}
+
+/* EISAID("PNP0A08") is 0x080AD041 (iasl compiles the same), PNP0501 0x0105D041. */
+Test(aml, eisa_ids_are_compressed)
+{
+	struct aml_buf b = fresh();
+	aml_eisaid(&b, "PNP0A08");
+	aml_eisaid(&b, "PNP0501");
+	expect_bytes(&b, 0x0C, 0x41, 0xD0, 0x0A, 0x08, 0x0C, 0x41, 0xD0, 0x05, 0x01);
+	b = fresh();
+	aml_eisaid(&b, "pnp0a08");
+	cr_assert_eq(b.err, -EINVAL);
+	b = fresh();
+	aml_eisaid(&b, "PNP0A0");
+	cr_assert_eq(b.err, -EINVAL);
+}
+
+Test(aml, names_are_padded_and_prefixed)
+{
+	struct aml_buf b = fresh();
+	aml_namestring(&b, "_SB");
+	aml_namestring(&b, "\\_SB.PCI0");
+	aml_namestring(&b, "A.B.C");
+	expect_bytes(&b, '_', 'S', 'B', '_', 0x5C, 0x2E, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',
+		     0x2F, 3, 'A', '_', '_', '_', 'B', '_', '_', '_', 'C', '_', '_', '_');
+	const char *bad[] = {"", "TOOLONG", "a", "0ABC", "A..B", "A.", "\\"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = fresh();
+		aml_namestring(&b, bad[i]);
+		cr_assert_eq(b.err, -EINVAL, "'%s' accepted", bad[i]);
+	}
+}
+
+Test(aml, name_device_and_scope)
+{
+	struct aml_buf b = fresh();
+	size_t s = aml_scope_begin(&b, "\\_SB");
+	size_t d = aml_device_begin(&b, "COM1");
+	aml_name(&b, "_UID");
+	aml_int(&b, 1);
+	aml_end(&b, d);
+	aml_end(&b, s);
+	/* Scope: 10 len \_SB_ { Device: 5B 82 len COM1 { Name: 08 _UID One } } */
+	expect_bytes(&b, 0x10, 0x13, 0x5C, '_', 'S', 'B', '_', 0x5B, 0x82, 0x0B, 'C', 'O', 'M', '1',
+		     0x08, '_', 'U', 'I', 'D', 0x01);
+}
+
+/* A package of `body` - 1 ByteData elements after its count: its PkgLength. */
+static void package_len(size_t body, const uint8_t *want, size_t nwant)
+{
+	struct aml_buf b = fresh();
+	size_t p = aml_package_begin(&b, 0);
+	for (size_t i = 1; i < body; i++)
+		aml_u8(&b, 0xAA);
+	aml_end(&b, p);
+	cr_assert_eq(b.err, 0);
+	cr_assert_eq(b.len, 1 + nwant + body, "body %zu: length %zu", body, b.len);
+	cr_assert_eq(b.data[0], 0x12);
+	cr_assert_eq(memcmp(b.data + 1, want, nwant), 0, "body %zu: PkgLength %#x %#x", body,
+		     b.data[1], b.data[2]);
+	cr_assert_eq(b.data[1 + nwant], 0, "the count follows the PkgLength");
+	cr_assert_eq(b.data[b.len - 1], body > 1 ? 0xAA : 0, "the body moved down intact");
+}
+
+Test(aml, pkglength_at_its_boundaries)
+{
+	package_len(1, (const uint8_t[]){0x02}, 1);
+	package_len(62, (const uint8_t[]){0x3F}, 1);	   /* 63: the longest one-byte length */
+	package_len(63, (const uint8_t[]){0x41, 0x04}, 2); /* 65 = 0x041 */
+	package_len(101, (const uint8_t[]){0x47, 0x06}, 2);
+	package_len(4093, (const uint8_t[]){0x4F, 0xFF}, 2); /* 4095 */
+	package_len(4094, (const uint8_t[]){0x81, 0x00, 0x01}, 3) /* 4097 = 0x1001 */;
+}
+
+Test(aml, buffers_carry_their_size)
+{
+	struct aml_buf b = fresh();
+	size_t r = aml_buffer_begin(&b);
+	aml_res_end(&b);
+	aml_buffer_end(&b, r);
+	expect_bytes(&b, 0x11, 0x05, 0x0A, 0x02, 0x79, 0x00);
+}
+
+Test(aml, resource_descriptors)
+{
+	struct aml_buf b = fresh();
+	aml_res_io(&b, 0x3F8, 8);
+	aml_res_irq(&b, 4);
+	aml_res_mem32(&b, 0xD0000000, 0x1000);
+	aml_res_interrupt(&b, 5, 1, 0);
+	aml_res_interrupt(&b, 20, 1, 1);
+	expect_bytes(&b, 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08,   /* IO(Decode16, ...) */
+		     0x22, 0x10, 0x00,					   /* IRQNoFlags(){4} */
+		     0x86, 0x09, 0x00, 0x01, 0, 0, 0, 0xD0, 0, 0x10, 0, 0, /* Memory32Fixed */
+		     0x89, 0x06, 0x00, 0x01, 0x01, 5, 0, 0, 0,		   /* Level, ActiveHigh */
+		     0x89, 0x06, 0x00, 0x05, 0x01, 20, 0, 0, 0);	   /* Level, ActiveLow */
+	b = fresh();
+	aml_res_bus(&b, 0, 255);
+	expect_bytes(&b, 0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00, 0, 0, 0, 0, 0xFF, 0, 0, 0, 0, 1);
+	b = fresh();
+	aml_res_mem_window(&b, 0xF0000000, 0x0EC00000);
+	expect_bytes(&b, 0x87, 0x17, 0x00, 0x00, 0x0C, 0x01, 0, 0, 0, 0, 0, 0, 0, 0xF0, 0xFF, 0xFF,
+		     0xBF, 0xFE, 0, 0, 0, 0, 0, 0, 0xC0, 0x0E);
+	b = fresh();
+	aml_res_irq(&b, 16);
+	cr_assert_eq(b.err, -EINVAL);
+	b = fresh();
+	aml_res_mem_window(&b, 0xFFFFF000, 0x2000);
+	cr_assert_eq(b.err, -EINVAL);
+}
+
+Test(aml, checksum_makes_the_sum_zero)
+{
+	struct aml_buf b = fresh();
+	aml_chars(&b, "ABCDEFGH", 8);
+	aml_u8(&b, 0);
+	aml_checksum(&b, 0, b.len, 8);
+	uint8_t sum = 0;
+	for (size_t i = 0; i < b.len; i++)
+		sum = (uint8_t)(sum + b.data[i]);
+	cr_assert_eq(sum, 0);
+	aml_checksum(&b, 0, b.len + 1, 0);
+	cr_assert_eq(b.err, -EINVAL, "a range past what was written");
+}
+
+Test(aml, writes_past_the_end_are_refused_and_sticky)
+{
+	uint8_t small[4];
+	struct aml_buf b;
+	aml_buf_init(&b, small, sizeof(small));
+	aml_u32(&b, 0x11223344);
+	cr_assert_eq(b.err, 0);
+	aml_u8(&b, 1);
+	cr_assert_eq(b.err, -ENOSPC);
+	cr_assert_eq(b.len, 4);
+	aml_patch(&b, 0, 0, 1); /* dropped once failed */
+	cr_assert_eq(small[0], 0x44);
+	size_t p = aml_package_begin(&b, 1);
+	aml_end(&b, p);
+	cr_assert_eq(b.len, 4);
+	cr_assert_eq(b.err, -ENOSPC);
+}
