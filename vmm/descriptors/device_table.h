@@ -47,11 +47,14 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/cli/cli.h"
 
 struct vm;
 struct virtio_dev;
+struct device_claim;
+typedef int (*device_claim_fn)(const struct device_claim *claim, void *opaque);
 
 /* One long option of a device. */
 struct device_option {
@@ -62,6 +65,74 @@ struct device_option {
 	 * 0, or -errno with a message in `err` (what follows "--OPTION ARG: "). */
 	int (*parse)(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
 };
+
+/* ---- Claims: what a configured device takes that another device, or the VM, must know of. The
+ * descriptors never name each other: each says what it claims, and device_table.c finds the
+ * conflicts (device_table_claims_check()) and answers the questions (device_table_claim_find(),
+ * device_table_shares_memory()); a restore checks the host paths (vmm/snapshot/restore_paths.h).
+ */
+enum device_claim_kind {
+	/* A host file, socket or tap the device opens (value: its path or name): a restore may
+	 * reach it only where the operator allows (restore_paths.h). */
+	DEVICE_CLAIM_PATH,
+	/* A vhost-user back-end's socket (value), a host path too: a back-end connection serves
+	 * one device, so no two claims may name the same socket. */
+	DEVICE_CLAIM_SOCKET,
+	/* Guest RAM handed to another process (a vhost-user back-end): RAM becomes one shared
+	 * memfd (guest_mem_alloc_shared()), as with --mem-shared. */
+	DEVICE_CLAIM_SHARED_RAM,
+	/* Guest memory outside that memfd (hotplugged memory), which a SHARED_RAM device cannot
+	 * reach: the two are refused together. `what` says why. */
+	DEVICE_CLAIM_PRIVATE_RAM,
+	/* The guest's root file system (value: the file): one root device at most. */
+	DEVICE_CLAIM_ROOT,
+	/* An id (value) in the API's name space `space` ("drive", "iface"), which devices of
+	 * several descriptors share: the API finds a device by its id. */
+	DEVICE_CLAIM_ID,
+	/* Guest-physical addresses [base, base + size) above the RAM (the hotplug region): what is
+	 * placed above the RAM goes after it. */
+	DEVICE_CLAIM_GUEST_RANGE,
+};
+
+/* What a device does with a claimed path (bits). */
+enum {
+	DEVICE_PATH_READ = 1u,	 /* reads it */
+	DEVICE_PATH_WRITE = 2u,	 /* writes it (or connects to a socket there) */
+	DEVICE_PATH_CREATE = 4u, /* creates or replaces it (a file, a listening socket) */
+};
+
+struct device_claim {
+	enum device_claim_kind kind;
+	/* How the user gave it, for messages: "--disk vhost-user", "--fs", "disk", "pmem". */
+	const char *option;
+	const char *value; /* the path, socket, tap or id; NULL for the RAM claims */
+	/* PATH and SOCKET: what it is ("disk", "tap", "vhost-user NIC socket"); ID: who holds it
+	 * ("a vhost-user disk"); PRIVATE_RAM: why. */
+	const char *what;
+	const char *space; /* ID: the name space ("drive", "iface") */
+	/* PATH, SOCKET: the device's name where it has one, else "" (it may live only while fn()
+	 * runs: a default name made up for the call). */
+	const char *id;
+	const char *hint;    /* PATH, SOCKET: how an operator allows it on a restore, or NULL */
+	unsigned access;     /* PATH, SOCKET: DEVICE_PATH_* bits; 0 for a tap */
+	bool tap;	     /* PATH: value is a tap's name */
+	uint64_t base, size; /* GUEST_RANGE */
+};
+
+/* Runs each device's claims hook in table order; stops at fn()'s first non-zero value. */
+int device_table_claims(const struct vm_config *cfg, device_claim_fn fn, void *opaque);
+/* The first claim of `kind` whose value is `value` (any value when NULL) in *out; false: none.
+ * Claims with an empty value match no value. */
+bool device_table_claim_find(const struct vm_config *cfg, enum device_claim_kind kind,
+			     const char *value, struct device_claim *out);
+/* The first DEVICE_CLAIM_ID of `id` in name space `space` in *out (out may be NULL); false:
+ * none ("" is never taken). */
+bool device_table_id_claimed(const struct vm_config *cfg, const char *space, const char *id,
+			     struct device_claim *out);
+/* The conflicts between the devices' claims, before any device's own check: one root device,
+ * one device per vhost-user socket (another spelling of the same file too), no shared RAM
+ * beside private memory. Returns 0 or -EINVAL (logged). */
+int device_table_claims_check(const struct vm_config *cfg);
 
 struct mmds_config;
 
@@ -142,6 +213,12 @@ struct device_api {
 struct device_desc {
 	const char *name;
 	const struct device_option *options; /* ends with a {NULL} entry */
+	/* For options two descriptors share (--disk PATH, and --disk vhost-user=PATH which
+	 * dev_vhost_user.c parses): true when this descriptor's entry takes `arg`. Of the entries
+	 * of one name, those of descriptors with takes() are asked first, in table order; the one
+	 * without takes the rest. --help prints their usage together, at the first one's place.
+	 * NULL: its options take every argument. */
+	bool (*takes)(const char *arg);
 	/* Checks what the options name on the host (files opened in the mode the device will
 	 * use, locks, taps, directories), before the VM and KVM exist, so each problem of the
 	 * user's gets its own message even where KVM is unusable. Returns 0 or -errno (logged).
@@ -173,9 +250,10 @@ struct device_desc {
 	 * of the VMM reaches while the VM runs (the devices the API changes, the disks migration
 	 * hands over). Freed with the VM, after destroy(). 0: none. */
 	size_t state_size;
-	/* The device hands guest RAM to another process (a vhost-user back-end): when the device
-	 * is configured, RAM is one shared memfd (guest_mem_alloc_shared()). */
-	bool shares_memory;
+	/* Calls fn() for each of the device's claims in `cfg` (struct device_claim, below), in the
+	 * order of its instances; stops at and returns fn()'s first non-zero value, else 0.
+	 * NULL: the device claims nothing. */
+	int (*claims)(const struct vm_config *cfg, device_claim_fn fn, void *opaque);
 	/* A live migration's destination may build the device while its source still runs its
 	 * twin: it takes no host resource the source holds (a tap, a listening socket, a window),
 	 * or takes it only once handed over (a disk's flock: virtio_blk_opts.unlocked). When every
@@ -189,10 +267,15 @@ struct device_desc {
 /* The table, in the order the devices are created; NULL-terminated. */
 extern const struct device_desc *const device_table[];
 
-/* Runs every device's check() in table order; the first failure's -errno, else 0. */
+/* device_table_claims_check(), then every device's check() in table order; the first failure's
+ * -errno, else 0. */
 int device_table_check(const struct vm_config *cfg);
 
-/* True when a configured device has shares_memory. */
+/* The option entry that parses `arg` for --`name` (device_option.takes), or NULL: no such
+ * option. */
+const struct device_option *device_table_option(const char *name, const char *arg);
+
+/* True when a configured device claims DEVICE_CLAIM_SHARED_RAM. */
 bool device_table_shares_memory(const struct vm_config *cfg);
 /* True when every configured device has built_beside_source. */
 bool device_table_built_beside_source(const struct vm_config *cfg);
