@@ -173,19 +173,14 @@ struct device_api {
 	 * root ("A root block device is already configured."); NULL: "A root device is already
 	 * configured: ID". */
 	const char *root_taken;
-	/* At InstanceStart the root document is applied before the others (the root drive is
-	 * /dev/vda). */
-	bool root_first;
 	/* One of Firecracker's own sections ("drives", "network-interfaces"): a config file
 	 * applies it with the model's sections, before "mmds-config" (which names their ids), and
-	 * GET /vm/config always shows it, right after "machine-config" ([] when empty). */
+	 * GET /vm/config always shows it, right after "machine-config" ([] when empty). A PUT's
+	 * trial parses the other core sections' documents too, in table order (their parsers
+	 * share rules: one vhost-user socket per device, disks and NICs alike), and quotes a
+	 * document it refuses as its option ("--disk ARG: reason", -EINVAL) rather than naming it
+	 * by its id ("ID: reason", the parser's -errno). */
 	bool core;
-	/* The section of another device whose documents a PUT's trial parses too, in table order:
-	 * their parsers share rules (one vhost-user socket per device, disks and NICs alike). */
-	const char *trial_with;
-	/* A document the trial refuses is quoted as its option ("--disk ARG: reason", -EINVAL)
-	 * rather than named by its id ("ID: reason", the parser's -errno). */
-	bool trial_quotes_option;
 	/* Checks a body; `id` is the path's {id}, or NULL (one object, or a config file's element
 	 * without id_field). Sets *doc (a new reference) to what GET /vm/config shows for it,
 	 * holding id_field with the id it has. Returns 0, or -EINVAL / -ENOMEM with the message
@@ -201,8 +196,9 @@ struct device_api {
 	/* The kernel command line's entry that makes the root document among `docs` (the
 	 * section's value) the guest's root ("root=/dev/vdb rw", "root=PARTUUID=... ro"), `cfg`
 	 * being the configuration the documents are added to (its own devices come first). Returns
-	 * 0 ("" in arg when no document is the root) or -ENAMETOOLONG. NULL hook: the device's
-	 * option names the root itself (pmem's). */
+	 * 0 ("" in arg when no document is the root) or -ENAMETOOLONG. With this hook, the root
+	 * document is applied before the others at InstanceStart (the root drive is /dev/vda).
+	 * NULL hook: the device's option names the root itself (pmem's). */
 	int (*root_arg)(const json_t *docs, const struct vm_config *cfg, char *arg, size_t len);
 	/* The host file an accepted document names and whether it is opened read-only, which PUT
 	 * opens and checks as the device will (Firecracker opens a drive's file at PUT), or NULL
