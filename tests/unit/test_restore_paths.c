@@ -11,6 +11,7 @@
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/restore_paths.h"
+#include "vmm/snapshot/restore_paths_test.h"
 
 static const struct restore_allow in_snap = {.dir = "/srv/snap"};
 
