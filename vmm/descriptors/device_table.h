@@ -7,6 +7,9 @@
  *    vmm/api looks up in the table (it names no device), a body check that yields the document
  *    GET /vm/config shows, the option argument that document stands for, and the document of a
  *    command line's (or a snapshot's) configuration;
+ *  - what it claims (vhost-user sockets, shared or private guest RAM, the root device, ids the
+ *    API shares across descriptors, host paths a restore checks): "Claims" below. No
+ *    descriptor names another: device_claims.c checks the claims against each other;
  *  - the snapshot: an API device reaches the VM through its own option parser and is recorded
  *    with the command line (cli_record()), so a snapshot saves it as an option and a load
  *    replays it through the same parser (vmm/snapshot/vm_snapshot.c); the device's state is the
