@@ -26,8 +26,8 @@ struct dev_vu_cfg {
 int dev_vu_count(const struct vm_config *cfg, const struct device_desc *d);
 
 /* Takes back the devices of kind `d` parsed after the first `n` (a failed InstanceStart puts
- * the configuration back as it was). With none left the block itself goes, so that guest RAM
- * stays private (device_table_shares_memory()). */
+ * the configuration back as it was). With none left the block itself goes, as before the
+ * first was parsed. */
 void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n);
 
 extern const struct device_desc device_vu_blk, device_vu_net;

@@ -70,7 +70,7 @@ struct device_option {
 };
 
 /* ---- Claims: what a configured device takes that another device, or the VM, must know of. The
- * descriptors never name each other: each says what it claims, and device_table.c finds the
+ * descriptors never name each other: each says what it claims, and device_claims.c finds the
  * conflicts (device_table_claims_check()) and answers the questions (device_table_claim_find(),
  * device_table_shares_memory()); a restore checks the host paths (vmm/snapshot/restore_paths.h).
  */
@@ -249,7 +249,7 @@ struct device_desc {
 	 * of the VMM reaches while the VM runs (the devices the API changes, the disks migration
 	 * hands over). Freed with the VM, after destroy(). 0: none. */
 	size_t state_size;
-	/* Calls fn() for each of the device's claims in `cfg` (struct device_claim, below), in the
+	/* Calls fn() for each of the device's claims in `cfg` (struct device_claim, above), in the
 	 * order of its instances; stops at and returns fn()'s first non-zero value, else 0.
 	 * NULL: the device claims nothing. */
 	int (*claims)(const struct vm_config *cfg, device_claim_fn fn, void *opaque);
@@ -270,7 +270,7 @@ extern const struct device_desc *const device_table[];
  * -errno, else 0. */
 int device_table_check(const struct vm_config *cfg);
 
-/* The option entry that parses `arg` for --`name` (device_option.takes), or NULL: no such
+/* The option entry that parses `arg` for --`name` (device_desc.takes), or NULL: no such
  * option. */
 const struct device_option *device_table_option(const char *name, const char *arg);
 
