@@ -38,7 +38,8 @@ int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
 	return r;
 }
 
-bool kvm_host_is_emulated(void)
+/* True when the host's KVM is the software-based kvm_pvm module. */
+static bool kvm_host_is_emulated(void)
 {
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }

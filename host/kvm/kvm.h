@@ -59,7 +59,4 @@ int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
 #define kvm_ioctl(fd, req, arg) kvm_ioctl_retry((fd), (req), (unsigned long)(uintptr_t)(arg))
 int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg);
 
-/* True when the host's KVM is the software-based kvm_pvm module. */
-bool kvm_host_is_emulated(void);
-
 #endif

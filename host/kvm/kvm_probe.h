@@ -34,18 +34,8 @@ struct kvm_probe {
 	char fix[384];	    /* when unusable: what to do about it, one line, no final period */
 };
 
-/* Probes `path` (normally /dev/kvm) with the kernel's modules read under `sys_root` (normally
- * "/sys"; tests point it at a directory of their own). Creates and closes a VM. Returns 0 when
- * usable, else -errno of the failed step (-ENOTTY when the device is no KVM device, -ENOTSUP for
- * a wrong API version), with out->reason and out->fix filled. */
-int kvm_probe_at(const char *path, const char *sys_root, struct kvm_probe *out);
-
 /* kvm_probe_at(path, "/sys", out). */
 int kvm_probe(const char *path, struct kvm_probe *out);
-
-/* The kind of a usable KVM from the modules loaded under `sys_root`: kvm_pvm, else kvm_intel,
- * else kvm_amd, else KVM_KIND_UNKNOWN. */
-enum kvm_kind kvm_probe_kind(const char *sys_root);
 
 /* The probe's result as one line without newline, the format tools/kvm-probe.sh prints too:
  *   "kvm: usable (hardware, kvm_intel)", "... (hardware, kvm_amd)", "... (emulated, kvm_pvm)",

@@ -48,11 +48,6 @@ struct guest_mem;
 /* At most this many MSRs in a SNAP_VCPU_MSRS section (KVM lists ~40-200). */
 #define KVM_STATE_MAX_MSRS 1024
 
-/* The XSAVE area size KVM uses on this host: KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) on `kvm_fd`
- * (/dev/kvm or a VM fd) when it says more than 4096, else 4096 (struct kvm_xsave). Returns 0
- * when the host has no KVM_CAP_XSAVE at all. */
-size_t kvm_xsave_size(int kvm_fd);
-
 /* Puts every section of vCPU `index` (see above) with instance = index. `dev_fd` is /dev/kvm's
  * fd (struct kvm's dev_fd): the MSR index list and the capabilities are system ioctls.
  *
@@ -93,9 +88,6 @@ int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, char *err, size_t errlen
  * makes to guest RAM itself (virtio devices filling buffers and used rings, loaders) are NOT in
  * the log: a diff snapshot must add the pages its device models wrote, or save with devices
  * quiesced and their rings in the device state. */
-
-/* Words of a bitmap for every page of `mem`. */
-size_t kvm_dirty_bitmap_words(const struct guest_mem *mem);
 
 /* Re-registers every slot of kvm_map_memory() (slot i = region i) with KVM_MEM_LOG_DIRTY_PAGES.
  * From then on KVM logs the pages the guest writes. Returns 0 or -errno (logged). */

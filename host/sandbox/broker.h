@@ -37,9 +37,6 @@ int sandbox_broker_start(const struct sandbox_list *const *lists, size_t n);
  * broker, or when the caller is the broker itself. */
 int sandbox_broker_run(int (*fn)(void *arg), void *arg);
 
-/* True on the broker thread, or when there is no broker (every call runs where it is made). */
-bool sandbox_broker_here(void);
-
 /* Once the VM exists: the broker enters again as role "broker" with `lists` (sandbox_enter():
  * no capabilities, the sealed Landlock set). Returns its result, 0 without a broker. */
 int sandbox_broker_confine(const struct sandbox_list *const *lists, size_t n);

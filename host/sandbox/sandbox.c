@@ -30,11 +30,6 @@ bool sandbox_enabled(void)
 	return enabled;
 }
 
-enum sandbox_mode sandbox_mode(void)
-{
-	return mode;
-}
-
 int sandbox_parse_mode(const char *s, enum sandbox_mode *m)
 {
 	if (!strcmp(s, "on"))

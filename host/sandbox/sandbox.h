@@ -94,7 +94,6 @@ int sandbox_sanitizer_test_overflow(void);
  * go, and keeps libc's malloc from opening files behind the filters' back (see
  * sandbox.c). Call before any thread exists. Returns 0 or -errno. */
 int sandbox_init(enum sandbox_mode mode);
-enum sandbox_mode sandbox_mode(void);
 
 /* Parses "on", "log" or "off". Returns 0 or -EINVAL. */
 int sandbox_parse_mode(const char *s, enum sandbox_mode *mode);
@@ -158,12 +157,9 @@ bool sandbox_enabled(void);
  * with --landlock off; a kernel without Landlock gets a warning and no restriction. */
 void sandbox_landlock_set(bool on);
 
-/* Allows `path` (a file, or a directory and everything beneath it) with `access`
- * (LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE). Relative paths are taken from the
- * working directory. Returns 0, -EBUSY once sealed, or -errno (logged). */
-int sandbox_landlock_allow(const char *path, unsigned access);
-
-/* The same for the directory that holds `path`. */
+/* Allows the directory that holds `path`, and everything beneath it, with `access`
+ * (LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE; a relative path is taken from the working
+ * directory). Returns 0, -EBUSY once sealed, or -errno (logged). */
 int sandbox_landlock_allow_dir_of(const char *path, unsigned access);
 
 /* --landlock-rules "PATH:ro|rw,...": paths the API will name later (a snapshot directory).

@@ -58,7 +58,10 @@ static char *absolute(const char *path)
 	return s;
 }
 
-int sandbox_landlock_allow(const char *path, unsigned access)
+/* Allows `path` (a file, or a directory and everything beneath it) with `access`
+ * (LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE). Relative paths are taken from the
+ * working directory. Returns 0, -EBUSY once sealed, or -errno (logged). */
+static int sandbox_landlock_allow(const char *path, unsigned access)
 {
 	int err = 0;
 	pthread_mutex_lock(&L.lock);

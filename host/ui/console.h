@@ -73,9 +73,6 @@ struct console_escape {
 	bool pending; /* the previous byte was the escape char */
 };
 
-enum console_escape_action console_escape_feed(struct console_escape *e, uint8_t byte,
-					       uint8_t *out);
-
 struct console {
 	struct console_config cfg;
 	int out_fd, in_fd; /* -1 when absent */

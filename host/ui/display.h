@@ -65,8 +65,6 @@ void display_set_listener(struct display *d, void (*changed)(void *opaque), void
  * whether the scanout size changed since the last call. Pair with display_unlock(). */
 void display_take_damage(struct display *d, struct display_fb *fb, struct display_rect *damage,
 			 bool *resized);
-/* Locks the framebuffer for reading without touching the damage (screenshots). */
-void display_lock(struct display *d, struct display_fb *fb);
 void display_unlock(struct display *d);
 
 /* Writes the framebuffer as a PNG file; with the scanout off, the frame last shown before it

@@ -14,8 +14,4 @@
 int png_write_xrgb(const char *path, const uint32_t *pixels, uint32_t width, uint32_t height,
 		   uint32_t stride);
 
-/* The PNG chunk CRC (CRC-32, ISO 3309) and the zlib Adler-32, exposed for tests. */
-uint32_t png_crc32(uint32_t crc, const void *data, size_t len);
-uint32_t png_adler32(uint32_t adler, const void *data, size_t len);
-
 #endif

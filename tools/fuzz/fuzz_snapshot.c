@@ -182,15 +182,15 @@ static bool hp_plugged(const struct guest_mem *mem, uint64_t b)
 /* An accepted state: its memory read from both files. */
 static void hp_load(const struct guest_mem *mem, const struct memhp *hp)
 {
-	uint64_t plugged = snap_mem_hotplug_plugged(mem);
+	uint64_t plugged = snap_memhp_plugged(mem);
 	char err[256] = "";
 	int fd = open(hp_short, O_RDONLY);
-	int r = snap_mem_hotplug_load(mem, fd, err, sizeof(err));
+	int r = snap_memhp_load(mem, fd, err, sizeof(err));
 
 	FZ_ASSERT(plugged ? r == -EINVAL && err[0] : r == 0, "a short file: %d \"%s\"", r, err);
 	close(fd);
 	fd = open(hp_full, O_RDONLY);
-	r = snap_mem_hotplug_load(mem, fd, err, sizeof(err));
+	r = snap_memhp_load(mem, fd, err, sizeof(err));
 	FZ_ASSERT(r == 0, "the full file: %d \"%s\"", r, err);
 	close(fd);
 	for (uint64_t b = 0; b < HP_REGION / HP_BLOCK; b++) {
@@ -244,10 +244,10 @@ static void hp_consistent(struct virtio_dev *dev)
 	struct virtio_mem_info i;
 
 	virtio_mem_get_info(dev, &i);
-	FZ_ASSERT(i.plugged_size == snap_mem_hotplug_plugged(&hpx.mem),
+	FZ_ASSERT(i.plugged_size == snap_memhp_plugged(&hpx.mem),
 		  "the device says %llu bytes plugged, the memory %llu",
 		  (unsigned long long)i.plugged_size,
-		  (unsigned long long)snap_mem_hotplug_plugged(&hpx.mem));
+		  (unsigned long long)snap_memhp_plugged(&hpx.mem));
 	for (uint64_t s = 0; s < HP_SLOTS; s++) {
 		bool any = false;
 		for (uint64_t b = s * (HP_SLOT / HP_BLOCK); b < (s + 1) * (HP_SLOT / HP_BLOCK); b++)
@@ -272,7 +272,7 @@ static void restore_mem(const uint8_t *model, size_t len, bool load)
 	int r = dev->ops->restore(dev, model, len);
 	FZ_ASSERT(r == 0 || r == -EINVAL, "virtio-mem restore = %d", r);
 	pthread_mutex_unlock(&dev->lock);
-	FZ_ASSERT(r == 0 || !snap_mem_hotplug_plugged(&hpx.mem), "a refused state plugged blocks");
+	FZ_ASSERT(r == 0 || !snap_memhp_plugged(&hpx.mem), "a refused state plugged blocks");
 	hp_consistent(dev);
 	if (!r) {
 		uint8_t *again = malloc(len ? len : 1);

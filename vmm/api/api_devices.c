@@ -24,7 +24,7 @@ static const char *doc_id(const struct device_desc *d, const json_t *doc)
 }
 
 /* Parses `doc` as device d's option into `cfg`. err: "ID: reason" (or "SECTION: reason"), or,
- * quoting (device_api.trial_quotes_option in a trial), "--OPTION ARG: reason". */
+ * quoting (a core section's in a trial), "--OPTION ARG: reason". */
 static int apply(struct vm_config *cfg, const struct device_desc *d, const json_t *doc, bool quote,
 		 char *err, size_t errlen)
 {
@@ -53,7 +53,8 @@ static bool is_root(const struct device_desc *d, const json_t *doc)
 }
 
 /* Device d's documents in `value` (an object or an array) into `cfg`, in their order, or, with
- * `root_first`, the root document before the others (InstanceStart: device_api.root_first). */
+ * `root_first`, the root document before the others (InstanceStart: a device with a root_arg hook).
+ */
 static int apply_all(struct vm_config *cfg, const struct device_desc *d, const json_t *value,
 		     bool root_first, bool quote, char *err, size_t errlen)
 {
@@ -76,10 +77,10 @@ static int apply_all(struct vm_config *cfg, const struct device_desc *d, const j
 	return r;
 }
 
-/* Whether device t's documents go into the trial of a PUT of device d. */
+/* Whether device t's documents go into the trial of a PUT of device d (device_api.core). */
 static bool tried_with(const struct device_desc *d, const struct device_desc *t)
 {
-	return t->api && d->api->trial_with && !strcmp(t->api->section, d->api->trial_with);
+	return t != d && t->api && t->api->core && d->api->core;
 }
 
 /* Device d's documents in `value` (an object or an array), with those of the device it is tried
@@ -88,7 +89,7 @@ static bool tried_with(const struct device_desc *d, const struct device_desc *t)
 static int trial(const struct api_model *m, const struct device_desc *d, const json_t *value,
 		 char *err, size_t errlen)
 {
-	bool quote = d->api->trial_quotes_option;
+	bool quote = d->api->core;
 	struct vm_config cfg;
 	int r = 0;
 
@@ -99,7 +100,7 @@ static int trial(const struct api_model *m, const struct device_desc *d, const j
 			r = apply_all(&cfg, d, value, false, quote, err, errlen);
 		else if (tried_with(d, t))
 			r = apply_all(&cfg, t, api_devices_doc(m, t->api->section), false,
-				      t->api->trial_quotes_option, err, errlen);
+				      t->api->core, err, errlen);
 	}
 	cli_free(&cfg);
 	if (quote && r && r != -ENOMEM)
@@ -365,7 +366,7 @@ int api_devices_build(struct vm_config *cfg, const struct api_model *m, char *er
 	for (int i = 0; m->devices && device_table[i]; i++) {
 		const struct device_desc *d = device_table[i];
 		const json_t *v = d->api ? json_object_get(m->devices, d->api->section) : NULL;
-		int r = v ? apply_all(cfg, d, v, d->api->root_first, false, err, errlen) : 0;
+		int r = v ? apply_all(cfg, d, v, d->api->root_arg != NULL, false, err, errlen) : 0;
 		if (r)
 			return r;
 	}

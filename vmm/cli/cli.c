@@ -97,6 +97,25 @@ static const struct device_option *device_option(int val)
 	return NULL;
 }
 
+/* The entry of option `val` that parses `arg` (two descriptors may share an option name:
+ * device_option.takes). */
+static const struct device_option *device_option_for(int val, const char *arg)
+{
+	const struct device_option *o = device_option(val);
+	return o ? device_table_option(o->name, arg) : NULL;
+}
+
+/* Whether `o` is the first entry of the table with its name (a shared name is one getopt
+ * option, and its usage is printed once, at that place). */
+static bool first_of_name(const struct device_option *o)
+{
+	for (int i = 0; device_table[i]; i++)
+		for (const struct device_option *p = device_table[i]->options; p->name; p++)
+			if (!strcmp(p->name, o->name))
+				return p == o;
+	return false;
+}
+
 /* getopt_long()'s array: the core's options, then every device option of the table. */
 static const struct option *all_options(void)
 {
@@ -107,12 +126,27 @@ static const struct option *all_options(void)
 	int val = OPT_DEVICE;
 	for (int i = 0; device_table[i]; i++)
 		for (const struct device_option *o = device_table[i]->options; o->name; o++) {
-			if (n < MAX_OPTIONS)
+			if (n < MAX_OPTIONS && first_of_name(o))
 				opts[n++] = (struct option){o->name, o->has_arg, NULL, val};
 			val++;
 		}
 	opts[n] = (struct option){NULL, 0, NULL, 0};
 	return opts;
+}
+
+/* Every device option's usage, those sharing a name together. */
+static void device_usage(FILE *out)
+{
+	for (int i = 0; device_table[i]; i++)
+		for (const struct device_option *o = device_table[i]->options; o->name; o++) {
+			if (!first_of_name(o))
+				continue;
+			for (int j = i; device_table[j]; j++)
+				for (const struct device_option *p = device_table[j]->options;
+				     p->name; p++)
+					if (!strcmp(p->name, o->name))
+						fputs(p->usage, out);
+		}
 }
 
 void cli_usage(FILE *out)
@@ -154,9 +188,7 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "Devices:\n",
 	      out);
-	for (int i = 0; device_table[i]; i++)
-		for (const struct device_option *o = device_table[i]->options; o->name; o++)
-			fputs(o->usage, out);
+	device_usage(out);
 	fputs(
 	    "      --transport mmio|pci\n"
 	    "                        how the virtio devices named AFTER it reach the guest:\n"
@@ -411,8 +443,8 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		printf("vmm %s\n", VMM_VERSION);
 		return CLI_EXIT_OK;
 	default:
-		if (opt >= OPT_DEVICE && device_option(opt))
-			return parse_device(device_option(opt), arg, cfg);
+		if (opt >= OPT_DEVICE && device_option_for(opt, arg))
+			return parse_device(device_option_for(opt, arg), arg, cfg);
 		/* getopt already said what was wrong */
 		fputs("Try 'vmm --help' for more information.\n", stderr);
 		return CLI_EXIT_USAGE;
@@ -524,7 +556,7 @@ int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *er
 	/* The parsers keep pointers to their argument (--kernel): give them the record's copy. */
 	const char *copy = cfg->recorded[n].arg;
 	if (o->val >= OPT_DEVICE) {
-		r = device_option(o->val)->parse(cfg, copy, err, errlen);
+		r = device_option_for(o->val, copy)->parse(cfg, copy, err, errlen);
 	} else if (parse_one(o->val, copy, cfg) != CLI_RUN) { /* it printed why */
 		snprintf(err, errlen, "--%s %s: invalid value", name, arg ? arg : "");
 		r = -EINVAL;

@@ -117,7 +117,4 @@ int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char 
 /* Frees what cli_parse() allocated (the records, the devices' configuration blocks). */
 void cli_free(struct vm_config *cfg);
 
-/* Writes the full usage text. */
-void cli_usage(FILE *out);
-
 #endif

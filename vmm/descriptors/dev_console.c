@@ -93,6 +93,19 @@ static void console_resized(struct vm *vm)
 		vm_for_each_virtio_dev(vm, resize_one, NULL);
 }
 
+/* file:PATH: a file the console creates or replaces (a restore checks it). */
+static int claims_console(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	struct dev_console_cfg c = dev_console_config(cfg);
+	struct device_claim file = {.kind = DEVICE_CLAIM_PATH,
+				    .option = "console",
+				    .value = c.path,
+				    .what = "console file",
+				    .id = "",
+				    .access = DEVICE_PATH_WRITE | DEVICE_PATH_CREATE};
+	return c.mode == CONSOLE_MODE_FILE && c.path ? fn(&file, opaque) : 0;
+}
+
 static const struct device_option console_options[] = {
     {"console", required_argument,
      "      --console KIND    the guest console's host side:\n"
@@ -113,4 +126,5 @@ const struct device_desc device_console = {.name = "console",
 					   .create = create_console,
 					   .terminal_resized = console_resized,
 					   .cfg_size = sizeof(struct dev_console_cfg),
+					   .claims = claims_console,
 					   .built_beside_source = true};

@@ -14,8 +14,6 @@
 #include "base/host_path.h"
 #include "base/log.h"
 #include "virtio/blk/blk.h"
-#include "vmm/descriptors/dev_pmem.h"
-#include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/vm.h"
 
@@ -66,8 +64,9 @@ static int check_new_disk(const struct vm_config *cfg, const struct dev_disk_cfg
 			return -EINVAL;
 		}
 	}
-	if (dev_vu_blk_id_taken(cfg, o->id)) {
-		snprintf(err, errlen, "id=%s: a vhost-user disk has that id already", o->id);
+	struct device_claim other; /* another descriptor's drive (a vhost-user disk) */
+	if (device_table_id_claimed(cfg, "drive", o->id, &other)) {
+		snprintf(err, errlen, "id=%s: %s has that id already", o->id, other.what);
 		return -EINVAL;
 	}
 	return 0;
@@ -75,8 +74,6 @@ static int check_new_disk(const struct vm_config *cfg, const struct dev_disk_cfg
 
 static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/descriptors/dev_vhost_user.c */
-		return dev_vu_blk_parse(cfg, arg, err, errlen);
 	struct dev_disk_cfg *c = device_cfg(cfg, &device_disk);
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -150,31 +147,11 @@ int dev_disk_check_file(const struct virtio_blk_opts *o)
 	return check_one(o, &st);
 }
 
-/* A root disk and a root pmem device would both name root= on the command line. */
-static int check_one_root(const struct vm_config *cfg)
-{
-	const struct dev_pmem_cfg *pmem = device_cfg_find(cfg, &device_pmem);
-	for (int i = 0; i < dev_disk_count(cfg); i++) {
-		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
-		for (int j = 0; o->root && pmem && j < pmem->n; j++)
-			if (pmem->dev[j].opts.root) {
-				log_error(
-				    "disk %s and pmem %s are both marked root: one root device "
-				    "at most",
-				    o->path, pmem->dev[j].opts.path);
-				return -EINVAL;
-			}
-	}
-	return 0;
-}
-
 /* Every disk opens and locks, and no file is given twice where one of them is writable (two
- * writers, or a writer under a reader, would corrupt it: the guest does not know they are one). */
+ * writers, or a writer under a reader, would corrupt it: the guest does not know they are one).
+ * One root device across the descriptors is the claims' rule (device_claims.c). */
 static int check_disks(const struct vm_config *cfg)
 {
-	int root_err = check_one_root(cfg);
-	if (root_err)
-		return root_err;
 	struct stat st[CLI_MAX_DISKS];
 	for (int i = 0; i < dev_disk_count(cfg); i++) {
 		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
@@ -316,6 +293,44 @@ static void free_disks(void *block)
 		virtio_blk_opts_free(&c->disk[i].opts);
 }
 
+/* Each disk's file (a host path a restore checks, with its id as the API knows it), its id
+ * among the drives, and the root disk. */
+static int claim_disk(const struct virtio_blk_opts *o, int i, device_claim_fn fn, void *opaque)
+{
+	char id[VIRTIO_BLK_DRIVE_ID_MAX + 16];
+	if (o->id[0])
+		snprintf(id, sizeof(id), "%s", o->id);
+	else
+		snprintf(id, sizeof(id), "drive%d", i);
+	struct device_claim path = {.kind = DEVICE_CLAIM_PATH,
+				    .option = "disk",
+				    .value = o->path,
+				    .what = "disk",
+				    .id = id,
+				    .access = DEVICE_PATH_READ | (o->ro ? 0 : DEVICE_PATH_WRITE),
+				    .hint = "--disk PATH,id=ID (API: drive_overrides)"};
+	struct device_claim drive = {.kind = DEVICE_CLAIM_ID,
+				     .option = "disk",
+				     .value = o->id,
+				     .what = "a disk",
+				     .space = "drive"};
+	struct device_claim root = {.kind = DEVICE_CLAIM_ROOT, .option = "disk", .value = o->path};
+	int r = fn(&path, opaque);
+	if (!r)
+		r = fn(&drive, opaque);
+	if (!r && o->root)
+		r = fn(&root, opaque);
+	return r;
+}
+
+static int claims_disks(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	int r = 0;
+	for (int i = 0; !r && i < dev_disk_count(cfg); i++)
+		r = claim_disk(dev_disk_opts(cfg, i), i, fn, opaque);
+	return r;
+}
+
 static const struct device_option disk_options[] = {
     {"disk", required_argument,
      "      --disk PATH[,ro][,root][,serial=ID][,cache=writeback|none][,flush=on|off]\n"
@@ -344,14 +359,8 @@ static const struct device_option disk_options[] = {
      "                                       (LIST: CPUs or ranges joined by ':')\n"
      "                          id=NAME      the drive's id in the API (drive_id);\n"
      "                                       default driveN\n"
-     /* qcow2 (issue 51) */
      "                          format=raw|qcow2  default: qcow2 if the file starts\n"
-     "                                       with its magic; give raw for a raw disk\n"
-     "      --disk vhost-user=PATH[,num-queues=N][,queue-size=N][,id=NAME]\n"
-     "                        a virtio-blk disk served by the vhost-user back-end on\n"
-     "                        PATH (qemu-storage-daemon --export type=vhost-user-blk);\n"
-     "                        size and limits from the back-end; after the disks above;\n"
-     "                        guest RAM becomes a shared memfd\n",
+     "                                       with its magic; give raw for a raw disk\n",
      parse_disk},
     {NULL, 0, NULL, NULL},
 };
@@ -365,5 +374,6 @@ const struct device_desc device_disk = {.name = "disk",
 					.cfg_copy = copy_disks,
 					.cfg_free = free_disks,
 					.state_size = sizeof(struct disk_state),
+					.claims = claims_disks,
 					.api = &dev_disk_api,
 					.built_beside_source = true};

@@ -272,7 +272,7 @@ static bool drive_is_vu(const json_t *doc)
 }
 
 /* The guest's name of the root drive, vdX: the in-process disks come first (the root first of
- * the documents', device_api.root_first), then the vhost-user ones (device_table's order). */
+ * the documents', device_api.root_arg), then the vhost-user ones (device_table's order). */
 static char root_letter(const json_t *docs, bool vu, const struct vm_config *cfg)
 {
 	int index = dev_disk_count(cfg);
@@ -330,10 +330,7 @@ const struct device_api dev_disk_api = {
     .id_field = "drive_id",
     .root_field = "is_root_device",
     .root_taken = "A root block device is already configured.",
-    .root_first = true,
     .core = true,
-    .trial_with = "network-interfaces",
-    .trial_quotes_option = true,
     .check = check_drive,
     .to_option = drive_option,
     .describe = describe_drives,

@@ -163,10 +163,37 @@ static const struct device_option display_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The screenshot it writes and the input script it reads (a restore checks them). */
+static int claims_display(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	const struct dev_display_cfg *c = device_cfg_find(cfg, &device_display);
+	struct device_claim shot = {.kind = DEVICE_CLAIM_PATH,
+				    .option = "display",
+				    .what = "screenshot",
+				    .id = "",
+				    .access = DEVICE_PATH_WRITE | DEVICE_PATH_CREATE};
+	struct device_claim script = {.kind = DEVICE_CLAIM_PATH,
+				      .option = "display",
+				      .what = "input script",
+				      .id = "",
+				      .access = DEVICE_PATH_READ};
+	int r = 0;
+	if (c && c->opts.screenshot) {
+		shot.value = c->opts.screenshot;
+		r = fn(&shot, opaque);
+	}
+	if (!r && c && c->opts.input_script) {
+		script.value = c->opts.input_script;
+		r = fn(&script, opaque);
+	}
+	return r;
+}
+
 const struct device_desc device_display = {.name = "display",
 					   .options = display_options,
 					   .check = check_display,
 					   .create = create_display,
 					   .start = start_display,
 					   .destroy = destroy_display,
-					   .cfg_size = sizeof(struct dev_display_cfg)};
+					   .cfg_size = sizeof(struct dev_display_cfg),
+					   .claims = claims_display};

@@ -1,5 +1,5 @@
 /* --fs tag=NAME,socket=PATH[,num-queues=N,queue-size=N]: virtio-fs over vhost-user
- * (virtio/fs/fs.h). Guest RAM becomes a shared memfd when one is configured (shares_memory). */
+ * (virtio/fs/fs.h). Guest RAM becomes a shared memfd when one is configured (its claims). */
 #include "vmm/descriptors/dev_fs.h"
 
 #include <errno.h>
@@ -11,7 +11,6 @@
 #include "base/log.h"
 #include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/descriptors/dev_memhp.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
 
@@ -42,18 +41,12 @@ static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t er
 	return 0;
 }
 
-/* Before KVM: the back-end's socket must exist (virtiofsd creates it at start). */
+/* Before KVM: the back-end's socket must exist (virtiofsd creates it at start). No memory
+ * hotplug beside it, and one device per socket, are the claims' rules (device_claims.c). */
 static int check_fs(const struct vm_config *cfg)
 {
 	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
 	struct stat st;
-	if (c && c->n && device_cfg_find(cfg, &device_memhp)) {
-		/* the back-end sees only the memory table of boot RAM: buffers the guest places in
-		 * plugged memory would be out of its reach */
-		log_error("--fs cannot be combined with --memory-hotplug yet: hotplugged memory is "
-			  "not shared with vhost-user back-ends");
-		return -EINVAL;
-	}
 	for (int i = 0; c && i < c->n; i++) {
 		const char *path = c->fs[i].opts.socket;
 		if (stat(path, &st) < 0) {
@@ -193,6 +186,26 @@ static const struct device_api fs_api = {.section = "fs",
 					 .to_option = api_fs_option,
 					 .describe = describe_fs};
 
+/* Each share's socket (a host path too) and guest RAM shared with its back-end. */
+static int claims_fs(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
+	struct device_claim ram = {.kind = DEVICE_CLAIM_SHARED_RAM, .option = "--fs"};
+	int r = 0;
+	for (int i = 0; !r && c && i < c->n; i++) {
+		struct device_claim sock = {.kind = DEVICE_CLAIM_SOCKET,
+					    .option = "--fs socket",
+					    .value = c->fs[i].opts.socket,
+					    .what = "virtio-fs socket",
+					    .id = c->fs[i].opts.tag,
+					    .access = DEVICE_PATH_READ | DEVICE_PATH_WRITE};
+		r = fn(&sock, opaque);
+		if (!r)
+			r = fn(&ram, opaque);
+	}
+	return r;
+}
+
 static const struct device_option fs_options[] = {
     {"fs", required_argument,
      "      --fs tag=NAME,socket=PATH[,num-queues=N,queue-size=N]\n"
@@ -209,5 +222,5 @@ const struct device_desc device_fs = {.name = "fs",
 				      .check = check_fs,
 				      .create = create_fs,
 				      .cfg_size = sizeof(struct dev_fs_cfg),
-				      .shares_memory = true,
+				      .claims = claims_fs,
 				      .api = &fs_api};

@@ -43,7 +43,8 @@ static int parse_memhp(struct vm_config *cfg, const char *arg, char *err, size_t
 	return 0;
 }
 
-uint64_t dev_memhp_base(const struct dev_memhp_cfg *c, uint64_t ram)
+/* Where the region of `c` goes in a guest of `ram` bytes (0: it does not fit). */
+static uint64_t region_base(const struct dev_memhp_cfg *c, uint64_t ram)
 {
 	return layout_hotplug_base(ram, c->opts.total, c->opts.slot_size);
 }
@@ -73,7 +74,7 @@ static int create_memhp(struct vm *vm)
 
 	if (!c)
 		return 0;
-	base = dev_memhp_base(c, vm->cfg->mem_size);
+	base = region_base(c, vm->cfg->mem_size);
 	if (!base) {
 		log_error("--memory-hotplug: %llu MiB do not fit above the guest's RAM",
 			  (unsigned long long)(c->opts.total >> 20));
@@ -192,6 +193,25 @@ static const struct device_api memhp_api = {.section = "memory-hotplug",
 					    .describe = describe_memhp,
 					    .live = &dev_memhp_live};
 
+/* The region above the RAM, and memory a vhost-user back-end cannot reach: it sees only the
+ * memory table of boot RAM, and plugged memory is not in it. */
+static int claims_memhp(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	const struct dev_memhp_cfg *c = device_cfg_find(cfg, &device_memhp);
+	if (!c)
+		return 0;
+	struct device_claim region = {.kind = DEVICE_CLAIM_GUEST_RANGE,
+				      .option = "--memory-hotplug",
+				      .base = region_base(c, cfg->mem_size),
+				      .size = c->opts.total};
+	struct device_claim private = {
+	    .kind = DEVICE_CLAIM_PRIVATE_RAM,
+	    .option = "--memory-hotplug",
+	    .what = "hotplugged memory is not shared with vhost-user back-ends"};
+	int r = fn(&region, opaque);
+	return r ? r : fn(&private, opaque);
+}
+
 static const struct device_option memhp_options[] = {
     {"memory-hotplug", required_argument,
      "      --memory-hotplug total=SIZE[,block=SIZE][,slot=SIZE][,requested=SIZE]\n"
@@ -208,5 +228,6 @@ const struct device_desc device_memhp = {.name = "memory-hotplug",
 					 .create = create_memhp,
 					 .destroy = destroy_memhp,
 					 .cfg_size = sizeof(struct dev_memhp_cfg),
+					 .claims = claims_memhp,
 					 .api = &memhp_api,
 					 .built_beside_source = true};

@@ -20,7 +20,5 @@ extern const struct device_desc device_memhp;
 struct vm;
 /* The VM's virtio-mem device, or NULL (the API's backend). */
 struct virtio_dev *dev_memhp_find(struct vm *vm);
-/* Where the region of `c` goes in a guest of `ram` bytes (0: it does not fit). */
-uint64_t dev_memhp_base(const struct dev_memhp_cfg *c, uint64_t ram);
 
 #endif

@@ -12,7 +12,6 @@
 #include "base/log.h"
 #include "virtio/net/net.h"
 #include "virtio/net/tap.h"
-#include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
@@ -42,8 +41,6 @@ struct virtio_net_opts *dev_net_opts_edit(struct vm_config *cfg, int i)
 
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	if (vu_opts_is_spec(arg)) /* vhost-user=PATH: vmm/descriptors/dev_vhost_user.c */
-		return dev_vu_net_parse(cfg, arg, err, errlen);
 	struct dev_net_cfg *c = device_cfg(cfg, &device_net);
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -161,6 +158,40 @@ static int create_nics(struct vm *vm)
 	return 0;
 }
 
+/* Each NIC's id among the NICs, and its tap (a host interface a restore checks; user
+ * networking and an fd given to this process name none). */
+static int claim_nic(const struct virtio_net_opts *o, int i, device_claim_fn fn, void *opaque)
+{
+	char id[VIRTIO_NET_ID_MAX + 16];
+	if (o->id[0])
+		snprintf(id, sizeof(id), "%s", o->id);
+	else
+		snprintf(id, sizeof(id), "net%d", i);
+	struct device_claim nic = {.kind = DEVICE_CLAIM_ID,
+				   .option = "net",
+				   .value = o->id,
+				   .what = "a NIC",
+				   .space = "iface"};
+	struct device_claim tap = {.kind = DEVICE_CLAIM_PATH,
+				   .option = "net",
+				   .value = o->ifname,
+				   .what = "tap",
+				   .id = id,
+				   .tap = true,
+				   .hint = "give the NIC a tap: --net tap=NAME, in NIC order (API: "
+					   "network_overrides)"};
+	int r = fn(&nic, opaque);
+	return !r && o->kind == VIRTIO_NET_TAP ? fn(&tap, opaque) : r;
+}
+
+static int claims_nics(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	int r = 0;
+	for (int i = 0; !r && i < dev_net_count(cfg); i++)
+		r = claim_nic(dev_net_opts(cfg, i), i, fn, opaque);
+	return r;
+}
+
 static const struct device_option net_options[] = {
     {"net", required_argument,
      "      --net tap=IFNAME[,mac=MAC][,queues=N][,io-threads=T][,iothread-cpus=LIST] |\n"
@@ -183,11 +214,7 @@ static const struct device_option net_options[] = {
      "                          rx-ops=..., tx-bw=..., tx-ops=...  frames, and the\n"
      "                                       transmit direction\n"
      "                          id=NAME      its name in the API (iface_id), kept in\n"
-     "                                       snapshots (default net0, net1, ...)\n"
-     "      --net vhost-user=PATH[,mac=MAC][,id=NAME]\n"
-     "                        a virtio-net NIC served by the vhost-user back-end on PATH\n"
-     "                        (dpdk-testpmd, OVS-DPDK); one queue pair; after the NICs\n"
-     "                        above; guest RAM becomes a shared memfd\n",
+     "                                       snapshots (default net0, net1, ...)\n",
      parse_net},
     {NULL, 0, NULL, NULL},
 };
@@ -198,4 +225,5 @@ const struct device_desc device_net = {.name = "net",
 				       .create = create_nics,
 				       .cfg_size = sizeof(struct dev_net_cfg),
 				       .state_size = sizeof(struct nic_state),
+				       .claims = claims_nics,
 				       .api = &dev_net_api};

@@ -12,7 +12,6 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/descriptors/dev_memhp.h"
 #include "vmm/vm/pmem_file.h"
 #include "vmm/vm/vm.h"
 
@@ -115,13 +114,14 @@ static int map_slot(struct vm *vm, int i, uint64_t gpa, const struct pmem_file *
 	return kvm_ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
-/* Where the windows start: after the RAM and the virtio-mem region. */
+/* Where the windows start: after the RAM and the region another device claims above it (the
+ * virtio-mem region). */
 static uint64_t windows_start(const struct vm_config *cfg)
 {
-	const struct dev_memhp_cfg *hp = device_cfg_find(cfg, &device_memhp);
-	uint64_t hp_base = hp ? dev_memhp_base(hp, cfg->mem_size) : 0;
+	struct device_claim above = {0};
 
-	return layout_pmem_start(cfg->mem_size, hp_base, hp ? hp->opts.total : 0);
+	device_table_claim_find(cfg, DEVICE_CLAIM_GUEST_RANGE, NULL, &above);
+	return layout_pmem_start(cfg->mem_size, above.base, above.size);
 }
 
 /* "root=/dev/pmemN rootflags=dax ro|rw" after the user's command line. */
@@ -267,6 +267,30 @@ static const struct device_api pmem_api = {.section = "pmem",
 					   .to_option = api_pmem_option,
 					   .describe = describe_pmem};
 
+/* Each file (a host path a restore checks, with the device's id), and the root device. */
+static int claims_pmem(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
+	int r = 0;
+
+	for (int i = 0; !r && c && i < c->n; i++) {
+		const struct virtio_pmem_opts *o = &c->dev[i].opts;
+		struct device_claim file = {.kind = DEVICE_CLAIM_PATH,
+					    .option = "pmem",
+					    .value = o->path,
+					    .what = "pmem file",
+					    .id = c->dev[i].id,
+					    .access = DEVICE_PATH_READ |
+						      (o->read_only ? 0 : DEVICE_PATH_WRITE)};
+		struct device_claim root = {
+		    .kind = DEVICE_CLAIM_ROOT, .option = "pmem", .value = o->path};
+		r = fn(&file, opaque);
+		if (!r && o->root)
+			r = fn(&root, opaque);
+	}
+	return r;
+}
+
 static const struct device_option pmem_options[] = {
     {"pmem", required_argument,
      "      --pmem path=FILE[,ro][,root][,id=NAME]\n"
@@ -284,4 +308,5 @@ const struct device_desc device_pmem = {.name = "pmem",
 					.create = create_pmem,
 					.destroy = destroy_pmem,
 					.cfg_size = sizeof(struct dev_pmem_cfg),
+					.claims = claims_pmem,
 					.api = &pmem_api};

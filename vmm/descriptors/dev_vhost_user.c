@@ -3,6 +3,7 @@
 #include "vmm/descriptors/dev_vhost_user.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,36 +13,14 @@
 #include "virtio/vhost_user/vu_blk.h"
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_net.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_fs.h"
-#include "vmm/descriptors/dev_memhp.h"
-#include "vmm/descriptors/dev_net.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
 
-/* An id given twice (the API finds a device by its id), among the in-process devices of the
- * same kind too. */
-static bool id_taken(const struct vm_config *cfg, const struct dev_vu_cfg *c, const char *id,
-		     bool blk)
+/* The API's name space of a kind's ids: a vhost-user disk's id is a drive_id, a NIC's an
+ * iface_id, shared with the in-process disks and NICs. */
+static const char *id_space(enum vu_opts_kind kind)
 {
-	for (int i = 0; id[0] && i < c->n; i++)
-		if (!strcmp(c->dev[i].opts.id, id))
-			return true;
-	if (blk)
-		return dev_disk_find_id(cfg, id) >= 0;
-	for (int i = 0; id[0] && i < dev_net_count(cfg); i++)
-		if (!strcmp(dev_net_opts(cfg, i)->id, id))
-			return true;
-	return false;
-}
-
-bool dev_vu_blk_id_taken(const struct vm_config *cfg, const char *id)
-{
-	const struct dev_vu_cfg *c = device_cfg_find(cfg, &device_vu_blk);
-	for (int i = 0; c && id[0] && i < c->n; i++)
-		if (!strcmp(c->dev[i].opts.id, id))
-			return true;
-	return false;
+	return kind == VU_OPTS_BLK ? "drive" : "iface";
 }
 
 int dev_vu_count(const struct vm_config *cfg, const struct device_desc *d)
@@ -64,65 +43,6 @@ void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n)
 	}
 }
 
-/* Every vhost-user socket of the VM, with the option that gave it: a back-end connection
- * serves one device, so no two may share one. */
-struct vu_socket {
-	const char *path, *option;
-};
-
-static int all_sockets(const struct vm_config *cfg, struct vu_socket *out)
-{
-	int n = 0;
-	const struct dev_vu_cfg *b = device_cfg_find(cfg, &device_vu_blk);
-	const struct dev_vu_cfg *nic = device_cfg_find(cfg, &device_vu_net);
-	const struct dev_fs_cfg *fs = device_cfg_find(cfg, &device_fs);
-	for (int i = 0; b && i < b->n; i++)
-		out[n++] = (struct vu_socket){b->dev[i].opts.socket, "--disk vhost-user"};
-	for (int i = 0; nic && i < nic->n; i++)
-		out[n++] = (struct vu_socket){nic->dev[i].opts.socket, "--net vhost-user"};
-	for (int i = 0; fs && i < fs->n; i++)
-		out[n++] = (struct vu_socket){fs->fs[i].opts.socket, "--fs socket"};
-	return n;
-}
-
-#define VU_SOCKETS_MAX (2 * DEV_VU_MAX + DEV_FS_MAX)
-
-/* The option of another vhost-user device on `path` (the same string), else NULL. */
-static const char *socket_taken(const struct vm_config *cfg, const char *path)
-{
-	struct vu_socket s[VU_SOCKETS_MAX];
-	int n = all_sockets(cfg, s);
-	for (int i = 0; i < n; i++)
-		if (!strcmp(s[i].path, path))
-			return s[i].option;
-	return NULL;
-}
-
-/* Two sockets are one when their names are, or they are the same file (another spelling). */
-static bool same_socket(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	if (!strcmp(a, b))
-		return true;
-	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* Before KVM, every kind at once (a --fs may come after the disk that shares its socket). */
-static int sockets_unique(const struct vm_config *cfg)
-{
-	struct vu_socket s[VU_SOCKETS_MAX];
-	int n = all_sockets(cfg, s);
-	for (int i = 0; i < n; i++)
-		for (int j = i + 1; j < n; j++)
-			if (same_socket(s[i].path, s[j].path)) {
-				log_error("%s=%s and %s=%s: the same vhost-user socket; a back-end "
-					  "connection serves one device, give each its own",
-					  s[i].option, s[i].path, s[j].option, s[j].path);
-				return -EINVAL;
-			}
-	return 0;
-}
-
 static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_config *cfg,
 		 const char *arg, char *err, size_t errlen)
 {
@@ -140,16 +60,16 @@ static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_
 	int r = vu_opts_parse(arg, kind, &o, err, errlen);
 	if (r)
 		return r;
-	if (id_taken(cfg, c, o.id, kind == VU_OPTS_BLK)) {
+	if (device_table_id_claimed(cfg, id_space(kind), o.id, NULL)) {
 		snprintf(err, errlen, "id=%s is taken already", o.id);
 		return -EINVAL;
 	}
-	const char *other = socket_taken(cfg, o.socket);
-	if (other) {
+	struct device_claim other;
+	if (device_table_claim_find(cfg, DEVICE_CLAIM_SOCKET, o.socket, &other)) {
 		snprintf(err, errlen,
 			 "vhost-user=%s: %s= uses that socket already; a back-end connection "
 			 "serves one device",
-			 o.socket, other);
+			 o.socket, other.option);
 		return -EINVAL;
 	}
 	c->dev[c->n].opts = o;
@@ -158,30 +78,22 @@ static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_
 	return 0;
 }
 
-int dev_vu_blk_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+static int parse_blk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	return parse(&device_vu_blk, VU_OPTS_BLK, cfg, arg, err, errlen);
 }
 
-int dev_vu_net_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	return parse(&device_vu_net, VU_OPTS_NET, cfg, arg, err, errlen);
 }
 
-/* Before KVM: each back-end's socket exists (the back-end creates it when it starts), and no
- * memory hotplug (the back-end sees only the memory table of boot RAM: buffers the guest places
- * in plugged memory would be out of its reach). */
+/* Before KVM: each back-end's socket exists (the back-end creates it when it starts). One
+ * device per socket, and no memory hotplug, are the claims' rules (device_claims.c). */
 static int check(const struct vm_config *cfg, const struct device_desc *d, const char *option)
 {
 	const struct dev_vu_cfg *c = device_cfg_find(cfg, d);
 	struct stat st;
-	if (c && c->n && device_cfg_find(cfg, &device_memhp)) {
-		log_error(
-		    "--%s vhost-user= cannot be combined with --memory-hotplug yet: hotplugged "
-		    "memory is not shared with vhost-user back-ends",
-		    option);
-		return -EINVAL;
-	}
 	for (int i = 0; c && i < c->n; i++) {
 		const char *path = c->dev[i].opts.socket;
 		if (stat(path, &st) < 0) {
@@ -199,8 +111,7 @@ static int check(const struct vm_config *cfg, const struct device_desc *d, const
 
 static int check_blk(const struct vm_config *cfg)
 {
-	int err = sockets_unique(cfg); /* here once, for every kind */
-	return err ? err : check(cfg, &device_vu_blk, "disk");
+	return check(cfg, &device_vu_blk, "disk");
 }
 
 static int check_net(const struct vm_config *cfg)
@@ -249,20 +160,86 @@ static int create_net(struct vm *vm)
 	return create(vm, &device_vu_net, false);
 }
 
-/* No options of their own: --disk and --net (dev_disk.c, dev_net.c) hand "vhost-user=" here;
- * their usage text is in those options' help. */
-static const struct device_option no_options[] = {{NULL, 0, NULL, NULL}};
+/* Each device's socket (a host path too), its id among the drives' or the NICs', and guest
+ * RAM shared with its back-end. */
+static int claims(const struct vm_config *cfg, const struct device_desc *d, enum vu_opts_kind kind,
+		  device_claim_fn fn, void *opaque)
+{
+	bool blk = kind == VU_OPTS_BLK;
+	const struct dev_vu_cfg *c = device_cfg_find(cfg, d);
+	int r = 0;
+	for (int i = 0; !r && c && i < c->n; i++) {
+		const struct vu_opts *o = &c->dev[i].opts;
+		struct device_claim sock = {
+		    .kind = DEVICE_CLAIM_SOCKET,
+		    .option = blk ? "--disk vhost-user" : "--net vhost-user",
+		    .value = o->socket,
+		    .what = blk ? "vhost-user disk socket" : "vhost-user NIC socket",
+		    .id = o->id,
+		    .access = DEVICE_PATH_READ | DEVICE_PATH_WRITE};
+		struct device_claim id = {.kind = DEVICE_CLAIM_ID,
+					  .option = sock.option,
+					  .value = o->id,
+					  .what = blk ? "a vhost-user disk" : "a vhost-user NIC",
+					  .space = id_space(kind)};
+		struct device_claim ram = {.kind = DEVICE_CLAIM_SHARED_RAM,
+					   .option =
+					       blk ? "--disk vhost-user=" : "--net vhost-user="};
+		r = fn(&sock, opaque);
+		if (!r)
+			r = fn(&id, opaque);
+		if (!r)
+			r = fn(&ram, opaque);
+	}
+	return r;
+}
+
+static int claims_blk(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	return claims(cfg, &device_vu_blk, VU_OPTS_BLK, fn, opaque);
+}
+
+static int claims_net(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	return claims(cfg, &device_vu_net, VU_OPTS_NET, fn, opaque);
+}
+
+/* --disk and --net are the in-process devices' options too (dev_disk.c, dev_net.c): these
+ * entries take the arguments that start with "vhost-user=" (device_desc.takes), and --help
+ * prints their usage after those options'. */
+static const struct device_option blk_options[] = {
+    {"disk", required_argument,
+     "      --disk vhost-user=PATH[,num-queues=N][,queue-size=N][,id=NAME]\n"
+     "                        a virtio-blk disk served by the vhost-user back-end on\n"
+     "                        PATH (qemu-storage-daemon --export type=vhost-user-blk);\n"
+     "                        size and limits from the back-end; after the disks above;\n"
+     "                        guest RAM becomes a shared memfd\n",
+     parse_blk},
+    {NULL, 0, NULL, NULL},
+};
+
+static const struct device_option net_options[] = {
+    {"net", required_argument,
+     "      --net vhost-user=PATH[,mac=MAC][,id=NAME]\n"
+     "                        a virtio-net NIC served by the vhost-user back-end on PATH\n"
+     "                        (dpdk-testpmd, OVS-DPDK); one queue pair; after the NICs\n"
+     "                        above; guest RAM becomes a shared memfd\n",
+     parse_net},
+    {NULL, 0, NULL, NULL},
+};
 
 const struct device_desc device_vu_blk = {.name = "vhost-user-blk",
-					  .options = no_options,
+					  .options = blk_options,
+					  .takes = vu_opts_is_spec,
 					  .check = check_blk,
 					  .create = create_blk,
 					  .cfg_size = sizeof(struct dev_vu_cfg),
-					  .shares_memory = true};
+					  .claims = claims_blk};
 
 const struct device_desc device_vu_net = {.name = "vhost-user-net",
-					  .options = no_options,
+					  .options = net_options,
+					  .takes = vu_opts_is_spec,
 					  .check = check_net,
 					  .create = create_net,
 					  .cfg_size = sizeof(struct dev_vu_cfg),
-					  .shares_memory = true};
+					  .claims = claims_net};

@@ -1,8 +1,8 @@
 /* --disk vhost-user=PATH[,...] and --net vhost-user=PATH[,...]: a disk or a NIC whose queues a
  * vhost-user back-end serves (virtio/vhost_user/vu_blk.h, vu_net.h; options: vu_opts.h). The
- * --disk and --net parsers hand such an argument here; the two descriptors keep their own
+ * two descriptors share the --disk and --net options (device_desc.takes), keep their own
  * configuration blocks (device_cfg()), create the devices after the in-process disks and NICs,
- * and make guest RAM a shared memfd (shares_memory). */
+ * and claim their sockets, their ids and shared guest RAM (device_table.h, "Claims"). */
 #ifndef VMM_DEV_VHOST_USER_H
 #define VMM_DEV_VHOST_USER_H
 
@@ -22,21 +22,12 @@ struct dev_vu_cfg {
 	int n;
 };
 
-/* The --disk / --net parsers' hook for an argument that vu_opts_is_spec(). Returns 0 or -errno
- * with a message in err. */
-int dev_vu_blk_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
-int dev_vu_net_parse(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
-
-/* True when a vhost-user disk parsed so far is named `id` (the --disk parser's uniqueness check
- * of in-process disk ids; "" is never taken). */
-bool dev_vu_blk_id_taken(const struct vm_config *cfg, const char *id);
-
 /* How many vhost-user devices of kind `d` (&device_vu_blk or &device_vu_net) `cfg` has. */
 int dev_vu_count(const struct vm_config *cfg, const struct device_desc *d);
 
 /* Takes back the devices of kind `d` parsed after the first `n` (a failed InstanceStart puts
- * the configuration back as it was). With none left the block itself goes, so that guest RAM
- * stays private (device_table_shares_memory()). */
+ * the configuration back as it was). With none left the block itself goes, as before the
+ * first was parsed. */
 void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n);
 
 extern const struct device_desc device_vu_blk, device_vu_net;

@@ -143,9 +143,26 @@ static const struct device_option vsock_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The host-side socket it listens on (a restore checks it). */
+static int claims_vsock(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	if (!c || !c->opts.uds[0])
+		return 0;
+	struct device_claim uds = {.kind = DEVICE_CLAIM_PATH,
+				   .option = "vsock",
+				   .value = c->opts.uds,
+				   .what = "vsock socket",
+				   .id = c->opts.id,
+				   .access = DEVICE_PATH_WRITE | DEVICE_PATH_CREATE,
+				   .hint = "API: vsock_override"};
+	return fn(&uds, opaque);
+}
+
 const struct device_desc device_vsock = {.name = "vsock",
 					 .options = vsock_options,
 					 .check = check_vsock,
 					 .create = create_vsock,
 					 .cfg_size = sizeof(struct dev_vsock_cfg),
+					 .claims = claims_vsock,
 					 .api = &vsock_api};

@@ -14,7 +14,4 @@ struct dev_vsock_cfg {
 
 extern const struct device_desc device_vsock;
 
-/* Whether `cfg` has a vsock (--vsock, or the API's PUT /vsock applied through it). */
-bool dev_vsock_configured(const struct vm_config *cfg);
-
 #endif

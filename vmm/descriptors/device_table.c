@@ -98,21 +98,35 @@ void device_state_free_all(struct vm *vm)
 
 int device_table_check(const struct vm_config *cfg)
 {
-	for (int i = 0; device_table[i]; i++) {
-		int err = device_table[i]->check ? device_table[i]->check(cfg) : 0;
-		if (err)
-			return err;
-	}
-	return 0;
+	int err = device_table_claims_check(cfg);
+	for (int i = 0; !err && device_table[i]; i++)
+		err = device_table[i]->check ? device_table[i]->check(cfg) : 0;
+	return err;
 }
 
 bool device_table_shares_memory(const struct vm_config *cfg)
 {
-	for (int i = 0; device_table[i]; i++) {
-		if (device_table[i]->shares_memory && device_cfg_find(cfg, device_table[i]))
-			return true;
-	}
-	return false;
+	return device_table_claim_find(cfg, DEVICE_CLAIM_SHARED_RAM, NULL, NULL);
+}
+
+/* Whether entry `o` of descriptor `d` is the one for --`name` `arg` in round `with_takes` (the
+ * descriptors with takes() first, then the one without). */
+static bool option_for(const struct device_desc *d, const struct device_option *o, const char *name,
+		       const char *arg, bool with_takes)
+{
+	if (strcmp(o->name, name) || !d->takes != !with_takes)
+		return false;
+	return !d->takes || (arg && d->takes(arg));
+}
+
+const struct device_option *device_table_option(const char *name, const char *arg)
+{
+	for (int round = 1; round >= 0; round--)
+		for (int i = 0; device_table[i]; i++)
+			for (const struct device_option *o = device_table[i]->options; o->name; o++)
+				if (option_for(device_table[i], o, name, arg, round))
+					return o;
+	return NULL;
 }
 
 bool device_table_built_beside_source(const struct vm_config *cfg)

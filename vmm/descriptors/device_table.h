@@ -7,6 +7,9 @@
  *    vmm/api looks up in the table (it names no device), a body check that yields the document
  *    GET /vm/config shows, the option argument that document stands for, and the document of a
  *    command line's (or a snapshot's) configuration;
+ *  - what it claims (vhost-user sockets, shared or private guest RAM, the root device, ids the
+ *    API shares across descriptors, host paths a restore checks): "Claims" below. No
+ *    descriptor names another: device_claims.c checks the claims against each other;
  *  - the snapshot: an API device reaches the VM through its own option parser and is recorded
  *    with the command line (cli_record()), so a snapshot saves it as an option and a load
  *    replays it through the same parser (vmm/snapshot/vm_snapshot.c); the device's state is the
@@ -53,6 +56,8 @@
 
 struct vm;
 struct virtio_dev;
+struct device_claim;
+typedef int (*device_claim_fn)(const struct device_claim *claim, void *opaque);
 
 /* One long option of a device. */
 struct device_option {
@@ -63,6 +68,74 @@ struct device_option {
 	 * 0, or -errno with a message in `err` (what follows "--OPTION ARG: "). */
 	int (*parse)(struct vm_config *cfg, const char *arg, char *err, size_t errlen);
 };
+
+/* ---- Claims: what a configured device takes that another device, or the VM, must know of. The
+ * descriptors never name each other: each says what it claims, and device_claims.c finds the
+ * conflicts (device_table_claims_check()) and answers the questions (device_table_claim_find(),
+ * device_table_shares_memory()); a restore checks the host paths (vmm/snapshot/restore_paths.h).
+ */
+enum device_claim_kind {
+	/* A host file, socket or tap the device opens (value: its path or name): a restore may
+	 * reach it only where the operator allows (restore_paths.h). */
+	DEVICE_CLAIM_PATH,
+	/* A vhost-user back-end's socket (value), a host path too: a back-end connection serves
+	 * one device, so no two claims may name the same socket. */
+	DEVICE_CLAIM_SOCKET,
+	/* Guest RAM handed to another process (a vhost-user back-end): RAM becomes one shared
+	 * memfd (guest_mem_alloc_shared()), as with --mem-shared. */
+	DEVICE_CLAIM_SHARED_RAM,
+	/* Guest memory outside that memfd (hotplugged memory), which a SHARED_RAM device cannot
+	 * reach: the two are refused together. `what` says why. */
+	DEVICE_CLAIM_PRIVATE_RAM,
+	/* The guest's root file system (value: the file): one root device at most. */
+	DEVICE_CLAIM_ROOT,
+	/* An id (value) in the API's name space `space` ("drive", "iface"), which devices of
+	 * several descriptors share: the API finds a device by its id. */
+	DEVICE_CLAIM_ID,
+	/* Guest-physical addresses [base, base + size) above the RAM (the hotplug region): what is
+	 * placed above the RAM goes after it. */
+	DEVICE_CLAIM_GUEST_RANGE,
+};
+
+/* What a device does with a claimed path (bits). */
+enum {
+	DEVICE_PATH_READ = 1u,	 /* reads it */
+	DEVICE_PATH_WRITE = 2u,	 /* writes it (or connects to a socket there) */
+	DEVICE_PATH_CREATE = 4u, /* creates or replaces it (a file, a listening socket) */
+};
+
+struct device_claim {
+	enum device_claim_kind kind;
+	/* How the user gave it, for messages: "--disk vhost-user", "--fs", "disk", "pmem". */
+	const char *option;
+	const char *value; /* the path, socket, tap or id; NULL for the RAM claims */
+	/* PATH and SOCKET: what it is ("disk", "tap", "vhost-user NIC socket"); ID: who holds it
+	 * ("a vhost-user disk"); PRIVATE_RAM: why. */
+	const char *what;
+	const char *space; /* ID: the name space ("drive", "iface") */
+	/* PATH, SOCKET: the device's name where it has one, else "" (it may live only while fn()
+	 * runs: a default name made up for the call). */
+	const char *id;
+	const char *hint;    /* PATH, SOCKET: how an operator allows it on a restore, or NULL */
+	unsigned access;     /* PATH, SOCKET: DEVICE_PATH_* bits; 0 for a tap */
+	bool tap;	     /* PATH: value is a tap's name */
+	uint64_t base, size; /* GUEST_RANGE */
+};
+
+/* Runs each device's claims hook in table order; stops at fn()'s first non-zero value. */
+int device_table_claims(const struct vm_config *cfg, device_claim_fn fn, void *opaque);
+/* The first claim of `kind` whose value is `value` (any value when NULL) in *out; false: none.
+ * Claims with an empty value match no value. */
+bool device_table_claim_find(const struct vm_config *cfg, enum device_claim_kind kind,
+			     const char *value, struct device_claim *out);
+/* The first DEVICE_CLAIM_ID of `id` in name space `space` in *out (out may be NULL); false:
+ * none ("" is never taken). */
+bool device_table_id_claimed(const struct vm_config *cfg, const char *space, const char *id,
+			     struct device_claim *out);
+/* The conflicts between the devices' claims, before any device's own check: one root device,
+ * one device per vhost-user socket (another spelling of the same file too), no shared RAM
+ * beside private memory. Returns 0 or -EINVAL (logged). */
+int device_table_claims_check(const struct vm_config *cfg);
 
 struct mmds_config;
 struct rate_limiter_patch;
@@ -145,19 +218,14 @@ struct device_api {
 	 * root ("A root block device is already configured."); NULL: "A root device is already
 	 * configured: ID". */
 	const char *root_taken;
-	/* At InstanceStart the root document is applied before the others (the root drive is
-	 * /dev/vda). */
-	bool root_first;
 	/* One of Firecracker's own sections ("drives", "network-interfaces"): a config file
 	 * applies it with the model's sections, before "mmds-config" (which names their ids), and
-	 * GET /vm/config always shows it, right after "machine-config" ([] when empty). */
+	 * GET /vm/config always shows it, right after "machine-config" ([] when empty). A PUT's
+	 * trial parses the other core sections' documents too, in table order (their parsers
+	 * share rules: one vhost-user socket per device, disks and NICs alike), and quotes a
+	 * document it refuses as its option ("--disk ARG: reason", -EINVAL) rather than naming it
+	 * by its id ("ID: reason", the parser's -errno). */
 	bool core;
-	/* The section of another device whose documents a PUT's trial parses too, in table order:
-	 * their parsers share rules (one vhost-user socket per device, disks and NICs alike). */
-	const char *trial_with;
-	/* A document the trial refuses is quoted as its option ("--disk ARG: reason", -EINVAL)
-	 * rather than named by its id ("ID: reason", the parser's -errno). */
-	bool trial_quotes_option;
 	/* Checks a body; `id` is the path's {id}, or NULL (one object, or a config file's element
 	 * without id_field). Sets *doc (a new reference) to what GET /vm/config shows for it,
 	 * holding id_field with the id it has. Returns 0, or -EINVAL / -ENOMEM with the message
@@ -173,8 +241,9 @@ struct device_api {
 	/* The kernel command line's entry that makes the root document among `docs` (the
 	 * section's value) the guest's root ("root=/dev/vdb rw", "root=PARTUUID=... ro"), `cfg`
 	 * being the configuration the documents are added to (its own devices come first). Returns
-	 * 0 ("" in arg when no document is the root) or -ENAMETOOLONG. NULL hook: the device's
-	 * option names the root itself (pmem's). */
+	 * 0 ("" in arg when no document is the root) or -ENAMETOOLONG. With this hook, the root
+	 * document is applied before the others at InstanceStart (the root drive is /dev/vda).
+	 * NULL hook: the device's option names the root itself (pmem's). */
 	int (*root_arg)(const json_t *docs, const struct vm_config *cfg, char *arg, size_t len);
 	/* The host file an accepted document names and whether it is opened read-only, which PUT
 	 * opens and checks as the device will (Firecracker opens a drive's file at PUT), or NULL
@@ -187,6 +256,12 @@ struct device_api {
 struct device_desc {
 	const char *name;
 	const struct device_option *options; /* ends with a {NULL} entry */
+	/* For options two descriptors share (--disk PATH, and --disk vhost-user=PATH which
+	 * dev_vhost_user.c parses): true when this descriptor's entry takes `arg`. Of the entries
+	 * of one name, those of descriptors with takes() are asked first, in table order; the one
+	 * without takes the rest. --help prints their usage together, at the first one's place.
+	 * NULL: its options take every argument. */
+	bool (*takes)(const char *arg);
 	/* Checks what the options name on the host (files opened in the mode the device will
 	 * use, locks, taps, directories), before the VM and KVM exist, so each problem of the
 	 * user's gets its own message even where KVM is unusable. Returns 0 or -errno (logged).
@@ -218,9 +293,10 @@ struct device_desc {
 	 * of the VMM reaches while the VM runs (the devices the API changes, the disks migration
 	 * hands over). Freed with the VM, after destroy(). 0: none. */
 	size_t state_size;
-	/* The device hands guest RAM to another process (a vhost-user back-end): when the device
-	 * is configured, RAM is one shared memfd (guest_mem_alloc_shared()). */
-	bool shares_memory;
+	/* Calls fn() for each of the device's claims in `cfg` (struct device_claim, above), in the
+	 * order of its instances; stops at and returns fn()'s first non-zero value, else 0.
+	 * NULL: the device claims nothing. */
+	int (*claims)(const struct vm_config *cfg, device_claim_fn fn, void *opaque);
 	/* A live migration's destination may build the device while its source still runs its
 	 * twin: it takes no host resource the source holds (a tap, a listening socket, a window),
 	 * or takes it only once handed over (a disk's flock: virtio_blk_opts.unlocked). When every
@@ -234,10 +310,15 @@ struct device_desc {
 /* The table, in the order the devices are created; NULL-terminated. */
 extern const struct device_desc *const device_table[];
 
-/* Runs every device's check() in table order; the first failure's -errno, else 0. */
+/* device_table_claims_check(), then every device's check() in table order; the first failure's
+ * -errno, else 0. */
 int device_table_check(const struct vm_config *cfg);
 
-/* True when a configured device has shares_memory. */
+/* The option entry that parses `arg` for --`name` (device_desc.takes), or NULL: no such
+ * option. */
+const struct device_option *device_table_option(const char *name, const char *arg);
+
+/* True when a configured device claims DEVICE_CLAIM_SHARED_RAM. */
 bool device_table_shares_memory(const struct vm_config *cfg);
 /* True when every configured device has built_beside_source. */
 bool device_table_built_beside_source(const struct vm_config *cfg);

@@ -86,7 +86,11 @@ static int check_dev(struct virtio_dev *dev, void *opaque)
 	return -ENOTSUP;
 }
 
-int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen)
+/* What cannot move refuses up front: a device without snapshot support (its name and why: a
+ * vhost-user device such as virtio-fs keeps its state in another process), RAM served by a
+ * page-fault handler, and for `local` guest RAM that is not one shared memory file. Returns 0
+ * or -ENOTSUP with the reason. */
+static int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen)
 {
 	struct check c = {err, errlen};
 	if (vm->uffd) {

@@ -29,12 +29,6 @@ struct vm_migration;
 extern const struct sandbox_list vm_migrate_send_sandbox;
 extern const struct sandbox_list vm_migrate_recv_sandbox;
 
-/* What cannot move refuses up front: a device without snapshot support (its name and why: a
- * vhost-user device such as virtio-fs keeps its state in another process), RAM served by a
- * page-fault handler, and for `local` guest RAM that is not one shared memory file. Returns 0
- * or -ENOTSUP with the reason. */
-int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen);
-
 /* Connects to `url` (mig_url.h) and starts sending on a thread of its own; the guest keeps
  * running until the final round (vm_pause()), and after a failure runs on (vm_resume() if it was
  * paused for it). Of `limits` only max_downtime_ms, max_rounds and max_bandwidth are read (0:

@@ -8,15 +8,12 @@
 #include <unistd.h>
 
 #include "host/sandbox/landlock.h"
-#include "vmm/descriptors/dev_console.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_display.h"
-#include "vmm/descriptors/dev_fs.h"
-#include "vmm/descriptors/dev_net.h"
-#include "vmm/descriptors/dev_pmem.h"
-#include "vmm/descriptors/dev_vhost_user.h"
-#include "vmm/descriptors/dev_vsock.h"
 #include "vmm/descriptors/device_table.h"
+
+_Static_assert((unsigned)RESTORE_READ == DEVICE_PATH_READ &&
+		   (unsigned)RESTORE_WRITE == DEVICE_PATH_WRITE &&
+		   (unsigned)RESTORE_CREATE == DEVICE_PATH_CREATE,
+	       "a claim's access bits are a resource's");
 
 static char start_cwd[PATH_MAX]; /* "" until restore_paths_init() */
 
@@ -132,183 +129,31 @@ static bool tap_allowed(const char *name, const struct restore_allow *a)
 
 typedef int (*resource_fn)(const struct restore_resource *res, void *opaque);
 
-static int each_disk(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	char id[VIRTIO_BLK_DRIVE_ID_MAX + 16];
-	int r = 0;
-
-	for (int i = 0; !r && i < dev_disk_count(cfg); i++) {
-		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
-		if (o->id[0])
-			snprintf(id, sizeof(id), "%s", o->id);
-		else
-			snprintf(id, sizeof(id), "drive%d", i);
-		struct restore_resource res = {.what = "disk",
-					       .id = id,
-					       .name = o->path,
-					       .access = RESTORE_READ | (o->ro ? 0 : RESTORE_WRITE),
-					       .hint = "--disk PATH,id=ID (API: drive_overrides)"};
-		r = fn(&res, opaque);
-	}
-	return r;
-}
-
-static int each_net(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	char id[VIRTIO_NET_ID_MAX + 16];
-	int r = 0;
-
-	for (int i = 0; !r && i < dev_net_count(cfg); i++) {
-		const struct virtio_net_opts *o = dev_net_opts(cfg, i);
-		if (o->kind != VIRTIO_NET_TAP)
-			continue; /* user networking, or an fd given to this process */
-		if (o->id[0])
-			snprintf(id, sizeof(id), "%s", o->id);
-		else
-			snprintf(id, sizeof(id), "net%d", i);
-		struct restore_resource res = {
-		    .what = "tap",
-		    .id = id,
-		    .name = o->ifname,
-		    .tap = true,
-		    .hint = "give the NIC a tap: --net tap=NAME, in NIC order (API: "
-			    "network_overrides)"};
-		r = fn(&res, opaque);
-	}
-	return r;
-}
-
-static int each_console(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	struct dev_console_cfg c = dev_console_config(cfg);
-	struct restore_resource res = {.what = "console file",
-				       .id = "",
-				       .name = c.path,
-				       .access = RESTORE_WRITE | RESTORE_CREATE};
-
-	return c.mode == CONSOLE_MODE_FILE && c.path ? fn(&res, opaque) : 0;
-}
-
-static int each_display(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	const struct dev_display_cfg *c = device_cfg_find(cfg, &device_display);
-	struct restore_resource shot = {
-	    .what = "screenshot", .id = "", .access = RESTORE_WRITE | RESTORE_CREATE};
-	struct restore_resource script = {.what = "input script", .id = "", .access = RESTORE_READ};
-	int r = 0;
-
-	if (c && c->opts.screenshot) {
-		shot.name = c->opts.screenshot;
-		r = fn(&shot, opaque);
-	}
-	if (!r && c && c->opts.input_script) {
-		script.name = c->opts.input_script;
-		r = fn(&script, opaque);
-	}
-	return r;
-}
-
-static int each_vsock(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
-	struct restore_resource res = {.what = "vsock socket",
-				       .access = RESTORE_WRITE | RESTORE_CREATE,
-				       .hint = "API: vsock_override"};
-
-	if (!c || !c->opts.uds[0])
-		return 0;
-	res.id = c->opts.id;
-	res.name = c->opts.uds;
-	return fn(&res, opaque);
-}
-
-static int each_pmem(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
-	int r = 0;
-
-	for (int i = 0; !r && c && i < c->n; i++) {
-		struct restore_resource res = {
-		    .what = "pmem file",
-		    .id = c->dev[i].id,
-		    .name = c->dev[i].opts.path,
-		    .access = RESTORE_READ | (c->dev[i].opts.read_only ? 0 : RESTORE_WRITE)};
-		r = fn(&res, opaque);
-	}
-	return r;
-}
-
-static int each_fs(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
-	int r = 0;
-
-	for (int i = 0; !r && c && i < c->n; i++) {
-		struct restore_resource res = {.what = "virtio-fs socket",
-					       .id = c->fs[i].opts.tag,
-					       .name = c->fs[i].opts.socket,
-					       .access = RESTORE_READ | RESTORE_WRITE};
-		r = fn(&res, opaque);
-	}
-	return r;
-}
-
-static int each_vu(const struct vm_config *cfg, const struct device_desc *d, const char *what,
-		   resource_fn fn, void *opaque)
-{
-	const struct dev_vu_cfg *c = device_cfg_find(cfg, d);
-	int r = 0;
-
-	for (int i = 0; !r && c && i < c->n; i++) {
-		struct restore_resource res = {.what = what,
-					       .id = c->dev[i].opts.id,
-					       .name = c->dev[i].opts.socket,
-					       .access = RESTORE_READ | RESTORE_WRITE};
-		r = fn(&res, opaque);
-	}
-	return r;
-}
-
-static int each_vu_blk(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	return each_vu(cfg, &device_vu_blk, "vhost-user disk socket", fn, opaque);
-}
-
-static int each_vu_net(const struct vm_config *cfg, resource_fn fn, void *opaque)
-{
-	return each_vu(cfg, &device_vu_net, "vhost-user NIC socket", fn, opaque);
-}
-
-/* Every device of the table: what it names on the host (NULL: nothing). */
-extern const struct device_desc device_rng, device_balloon, device_memhp;
-static const struct {
-	const struct device_desc *dev;
-	int (*each)(const struct vm_config *cfg, resource_fn fn, void *opaque);
-} known[] = {
-    {&device_disk, each_disk},	   {&device_net, each_net},	    {&device_console, each_console},
-    {&device_rng, NULL},	   {&device_display, each_display}, {&device_vsock, each_vsock},
-    {&device_balloon, NULL},	   {&device_fs, each_fs},	    {&device_vu_blk, each_vu_blk},
-    {&device_vu_net, each_vu_net}, {&device_memhp, NULL},	    {&device_pmem, each_pmem},
+struct each {
+	resource_fn fn;
+	void *opaque;
 };
 
-#define NKNOWN (sizeof(known) / sizeof(known[0]))
-
-bool restore_paths_knows(const struct device_desc *d)
+/* The devices' host paths, vhost-user and virtio-fs sockets included (device_table.h,
+ * "Claims"). */
+static int each_claim(const struct device_claim *c, void *opaque)
 {
-	for (size_t i = 0; i < NKNOWN; i++)
-		if (known[i].dev == d)
-			return true;
-	return false;
+	struct each *e = opaque;
+	if (c->kind != DEVICE_CLAIM_PATH && c->kind != DEVICE_CLAIM_SOCKET)
+		return 0;
+	struct restore_resource res = {.what = c->what,
+				       .id = c->id,
+				       .name = c->value,
+				       .access = c->access,
+				       .tap = c->tap,
+				       .hint = c->hint};
+	return e->fn(&res, e->opaque);
 }
 
 int restore_paths_each(const struct vm_config *cfg, resource_fn fn, void *opaque)
 {
-	int r = 0;
-
-	for (size_t i = 0; !r && i < NKNOWN; i++)
-		if (known[i].each)
-			r = known[i].each(cfg, fn, opaque);
-	return r;
+	struct each e = {fn, opaque};
+	return device_table_claims(cfg, each_claim, &e);
 }
 
 /* ---- the check ---- */

@@ -66,22 +66,9 @@ struct restore_allow {
  * rule. */
 int restore_paths_init(void);
 
-/* Calls fn() for every host resource `cfg` names, in device-table order; stops at and returns
- * the first non-zero value fn() returns, else 0. */
-int restore_paths_each(const struct vm_config *cfg,
-		       int (*fn)(const struct restore_resource *res, void *opaque), void *opaque);
-
-/* True when `path`, used with `access`, is one `a` allows (rules above). */
-bool restore_path_allowed(const char *path, unsigned access, const struct restore_allow *a);
-
 /* Every resource of `cfg` checked against `a`. Returns 0, or -EACCES with one line in err naming
  * the first refused resource and how to allow it (-EINVAL for a malformed --landlock-rules). */
 int restore_paths_check(const struct vm_config *cfg, const struct restore_allow *a, char *err,
 			size_t errlen);
-
-/* True when device table entry `d` is one restore_paths_each() knows (it names host paths and
- * they are listed, or it names none): a new device must be added here (test_restore_paths). */
-struct device_desc;
-bool restore_paths_knows(const struct device_desc *d);
 
 #endif

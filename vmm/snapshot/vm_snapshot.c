@@ -750,7 +750,7 @@ static int apply_mac(struct virtio_dev *dev, void *opaque)
 static int restore_plugged_memory(struct vm *vm, void *opaque, char *err, size_t errlen)
 {
 	const struct snapshot_load *l = opaque;
-	uint64_t plugged = snap_mem_hotplug_plugged(&vm->mem);
+	uint64_t plugged = snap_memhp_plugged(&vm->mem);
 
 	if (!plugged)
 		return 0;
@@ -762,7 +762,7 @@ static int restore_plugged_memory(struct vm *vm, void *opaque, char *err, size_t
 			 vm->uffd ? "a page-fault handler (Uffd)" : "a migration");
 		return -EINVAL;
 	}
-	return snap_mem_hotplug_load(&vm->mem, l->mem_fd, err, errlen);
+	return snap_memhp_load(&vm->mem, l->mem_fd, err, errlen);
 }
 
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen)

@@ -69,9 +69,6 @@ enum halt_sample vcpu_halt_probe(struct vcpu *vcpu);
 /* Joins the thread (if started), unmaps and closes. */
 void vcpu_destroy(struct vcpu *vcpu);
 
-/* Prints the vCPU's registers at error level (general, segment and control registers). */
-void vcpu_dump_registers(struct vcpu *vcpu);
-
 /* The kind of a kvm_run exit_reason. */
 static inline enum vcpu_exit_kind vcpu_exit_kind_of(uint32_t exit_reason)
 {

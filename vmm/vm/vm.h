@@ -134,10 +134,6 @@ void vm_destroy(struct vm *vm);
  * vm_run() tears the VM down (vm_join_vcpus(): then it kicks nobody). */
 void vm_stop(struct vm *vm, enum vm_stop_reason why, int status);
 
-/* vm_run()'s teardown, once the VM is stopping: waits for the vm_stop() calls that kick the
- * vCPUs right now, then joins the vCPU threads and releases their run pages. */
-void vm_join_vcpus(struct vm *vm);
-
 static inline bool vm_stopping(struct vm *vm)
 {
 	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);

@@ -18,9 +18,6 @@ struct cpuid_table {
 	};
 };
 
-/* Fills `table` from KVM_GET_SUPPORTED_CPUID on /dev/kvm's fd. Returns 0 or -errno. */
-int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table);
-
 /* cpuid_get_supported() asked once per KVM device (the host's answer does not change while its
  * module is loaded; 0.4 ms on kvm_pvm): later calls on the same device copy the first answer.
  * A device fstat() cannot tell apart is asked every time. `table` NULL: only fill the cache.

@@ -73,10 +73,6 @@ int mig_chan_drain(struct mig_chan *c, int limit_ms);
  * `limit_ms`. Returns 0, -ETIMEDOUT at the limit or -errno; memory channels: 0 at once. */
 int mig_chan_await_hangup(struct mig_chan *c, int limit_ms);
 
-/* True when a read would not wait: bytes (buffered, or the socket's, or end of stream) are
- * ready. */
-int mig_chan_readable(struct mig_chan *c);
-
 /* Closes c->rx_fd if any and frees memory output and the buffers (unsent buffered bytes are
  * dropped). The socket stays open. */
 void mig_chan_release(struct mig_chan *c);

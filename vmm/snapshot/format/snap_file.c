@@ -55,7 +55,8 @@ char *snap_tmp_path(const char *path)
 	return tmp;
 }
 
-int snap_fsync_dir(const char *path)
+/* fsyncs the directory holding `path`, so a rename into it is durable. Returns 0 or -errno. */
+static int snap_fsync_dir(const char *path)
 {
 	char *copy = strdup(path), why[HOST_PATH_ERR_MAX];
 	if (!copy)

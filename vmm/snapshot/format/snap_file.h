@@ -16,9 +16,6 @@ int snap_pread_all(int fd, void *buf, size_t len, uint64_t off);
 /* "PATH.tmp" in a malloc'ed string, or NULL when out of memory. */
 char *snap_tmp_path(const char *path);
 
-/* fsyncs the directory holding `path`, so a rename into it is durable. Returns 0 or -errno. */
-int snap_fsync_dir(const char *path);
-
 /* Opens `path` with `flags` through host_path_open() (a regular file; a FIFO, a device or a
  * file of /proc is refused without waiting); *fd and *size on success. `what` prefixes the
  * messages ("memory file", or ""). Returns 0 or -errno / -EINVAL with err set. */

@@ -61,7 +61,7 @@ static int write_pages(int fd, const struct guest_mem *mem, const uint64_t *dirt
 			return ret;
 		base += mem->regions[i].size;
 	}
-	int ret = dirty ? 0 : snap_mem_hotplug_write(fd, mem);
+	int ret = dirty ? 0 : snap_memhp_write(fd, mem);
 	if (ret)
 		return ret;
 	return fsync(fd) ? -errno : 0;
@@ -77,7 +77,7 @@ static int save_full(const struct guest_mem *mem, const char *path, char *err, s
 	if (fd < 0) {
 		free(tmp);
 		return snap_err(err, errlen, fd, "%s", why);
-	} else if (ftruncate(fd, (off_t)(mem->ram_size + snap_mem_hotplug_bytes(mem))))
+	} else if (ftruncate(fd, (off_t)(mem->ram_size + snap_memhp_bytes(mem))))
 		ret = -errno;
 	else
 		ret = write_pages(fd, mem, NULL);
@@ -90,7 +90,7 @@ static int save_dirty(const struct guest_mem *mem, const char *path, const uint6
 		      char *err, size_t errlen)
 {
 	int fd;
-	uint64_t size, plugged = snap_mem_hotplug_plugged(mem), hp = mem->hotplug.region.size;
+	uint64_t size, plugged = snap_memhp_plugged(mem), hp = mem->hotplug.region.size;
 
 	/* the hotplug region has no dirty tracking (neither KVM's log nor ours) */
 	if (plugged)

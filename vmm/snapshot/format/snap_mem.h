@@ -8,7 +8,7 @@
  * pages of plugged blocks written and everything else a hole. Without plugged blocks the file is
  * RAM alone, as it always was (older snapshots, and older VMMs can load such a one). A restore
  * reads the plugged blocks into the region after the device state has plugged them again
- * (snap_mem_hotplug_load()): unplugged blocks are never filled from the file. */
+ * (snap_memhp_load()): unplugged blocks are never filled from the file. */
 #ifndef VMM_SNAPSHOT_SNAP_MEM_H
 #define VMM_SNAPSHOT_SNAP_MEM_H
 
@@ -50,22 +50,22 @@ int snap_mem_save(const struct guest_mem *mem, const char *path, const uint64_t 
 int snap_mem_open(const char *path, uint64_t ram_size, uint64_t hotplug_size, int *fd, char *err,
 		  size_t errlen);
 
-/* ---- the virtio-mem region (snap_mem_hotplug.c) ---- */
+/* ---- the virtio-mem region (snap_memhp.c) ---- */
 
 /* Bytes of mem->hotplug's blocks that are plugged (0 without a region). */
-uint64_t snap_mem_hotplug_plugged(const struct guest_mem *mem);
+uint64_t snap_memhp_plugged(const struct guest_mem *mem);
 /* Bytes a full snapshot's file carries after RAM: the region's size when any block is plugged,
  * else 0. */
-uint64_t snap_mem_hotplug_bytes(const struct guest_mem *mem);
+uint64_t snap_memhp_bytes(const struct guest_mem *mem);
 /* Writes the non-zero pages of every plugged block at ram_size + their offset in the region
  * (snap_mem_save() of a full snapshot calls it; the file is already that long). Returns 0 or
  * -errno. */
-int snap_mem_hotplug_write(int fd, const struct guest_mem *mem);
+int snap_memhp_write(int fd, const struct guest_mem *mem);
 /* After a restore plugged the saved blocks again (guest_mem's bitmap): reads their bytes from the
  * memory file `fd` into the region (holes skipped: those pages stay zero and unallocated);
  * unplugged blocks are not touched. With nothing plugged, 0 and nothing read. The file must have
  * exactly ram_size + region size bytes ("the memory file has N bytes, but the X MiB of plugged
  * hotplug memory ... need M"). Returns 0, -EINVAL or -errno with a message in `err`. */
-int snap_mem_hotplug_load(const struct guest_mem *mem, int fd, char *err, size_t errlen);
+int snap_memhp_load(const struct guest_mem *mem, int fd, char *err, size_t errlen);
 
 #endif

@@ -69,10 +69,6 @@ int snap_uffd_check_path(const char *path, char *err, size_t errlen);
  * missing-page mode. Returns 0 or -errno with a message naming what failed. */
 int snap_uffd_register(struct snap_uffd *u, const struct guest_mem *mem, char *err, size_t errlen);
 
-/* The JSON body of the hand-off for `mem` (see above) into buf. Returns its length, or
- * -ENOSPC when it does not fit. File offsets count RAM in region order (snap_mem.h). */
-int snap_uffd_mappings(const struct guest_mem *mem, char *buf, size_t len);
-
 /* Connects to the handler at `path` and sends the userfaultfd with the mappings of `mem`
  * (bounded: SNAP_UFFD_SEND_MS); takes a pidfd of the peer (SO_PEERCRED) to see it exit. Returns 0,
  * or -errno with a message: -ENOENT (no socket), -ECONNREFUSED (nobody listens), -EAGAIN (not

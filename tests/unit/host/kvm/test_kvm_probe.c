@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "host/kvm/kvm_probe.h"
+#include "host/kvm/kvm_probe_test.h"
 
 static char root[64]; /* the temp dir: fake sysfs under root/sys, files under root */
 

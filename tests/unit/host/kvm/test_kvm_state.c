@@ -16,7 +16,9 @@
 #include "host/kvm/kvm.h"
 #include "host/kvm/kvm_probe.h"
 #include "host/kvm/kvm_state.h"
+#include "host/kvm/kvm_state_test.h"
 #include "host/kvm/x86/cpuid.h"
+#include "host/kvm/x86/cpuid_test.h"
 
 #define MSR_SYSENTER_CS	 0x174
 #define MSR_SYSENTER_ESP 0x175

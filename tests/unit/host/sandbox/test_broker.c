@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host/sandbox/broker.h"
+#include "host/sandbox/broker_test.h"
 
 static pid_t tid(void)
 {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "host/ui/console.h"
+#include "host/ui/console_test.h"
 
 /* --- escape parser -------------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 #include "host/ui/display.h"
 #include "host/ui/display_png.h"
+#include "host/ui/display_png_test.h"
 
 Test(display_png, checksums)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "host/ui/display.h"
+#include "host/ui/display_test.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/cmd.h"
 #include "virtio/gpu/gpu.h"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "host/ui/display.h"
+#include "host/ui/display_test.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/gpu/cmd.h"
 #include "virtio/gpu/gpu.h"

@@ -13,6 +13,7 @@
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_rng.h"
 #include "vmm/descriptors/dev_vsock.h"
+#include "vmm/descriptors/dev_vsock_test.h"
 
 static struct api_model m;
 

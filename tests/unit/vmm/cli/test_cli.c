@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmm/cli/cli.h"
+#include "vmm/cli/cli_test.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_display.h"

@@ -14,6 +14,7 @@
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_pause_test.h"
+#include "vmm/vm/vm_test.h"
 
 static struct vm vm;
 static unsigned long loops[2]; /* per fake vCPU: iterations, __atomic */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/migration/stream/mig_chan.h"
+#include "vmm/migration/stream/mig_chan_test.h"
 
 static int sv[2];
 static struct mig_chan tx, rx;

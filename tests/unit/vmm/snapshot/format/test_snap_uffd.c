@@ -27,6 +27,7 @@
 
 #include "base/guest_mem.h"
 #include "vmm/snapshot/format/snap_uffd.h"
+#include "vmm/snapshot/format/snap_uffd_test.h"
 
 #define PG	 4096u
 #define A_PAGES	 16u

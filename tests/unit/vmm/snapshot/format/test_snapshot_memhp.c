@@ -4,7 +4,7 @@
  * state made here, which plugs through the same backend a driver's PLUG does) and written; its
  * memory file (vmm/snapshot/format/snap_mem.h) and device state go into a fresh machine B the way
  * snapshot_restore() does it: RAM mapped from the file, the device state restored (blocks plugged
- * again, KVM slots added), then snap_mem_hotplug_load(). The same bytes are read in the plugged
+ * again, KVM slots added), then snap_memhp_load(). The same bytes are read in the plugged
  * blocks; unplugged blocks are neither guest memory nor filled from the file. Also: the file's
  * size rules, a file too short for the plugged blocks, and Diff snapshots refused while blocks
  * are plugged. */
@@ -173,7 +173,7 @@ Test(snapshot_memhp, a_full_snapshot_carries_the_plugged_blocks_bytes)
 	cr_assert_eq(b.slot_size[18], 0);
 	cr_assert(guest_mem_valid(&b.mem, blk(0), 1), "plugged again by the device's restore");
 	cr_assert_eq(b.hp.host[0], 0, "but not filled yet");
-	cr_assert_eq(snap_mem_hotplug_load(&b.mem, fd, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(snap_memhp_load(&b.mem, fd, err, sizeof(err)), 0, "%s", err);
 	read_expect(&b.mem, 0x1000, ram_bytes, sizeof(ram_bytes));
 	read_expect(&b.mem, blk(0), b0, sizeof(b0));
 	read_expect(&b.mem, blk(2) - 4096, b1, sizeof(b1));
@@ -197,7 +197,7 @@ Test(snapshot_memhp, unplugged_blocks_are_never_filled_from_the_file)
 	close(w);
 
 	int fd = restore_b();
-	cr_assert_eq(snap_mem_hotplug_load(&b.mem, fd, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(snap_memhp_load(&b.mem, fd, err, sizeof(err)), 0, "%s", err);
 	for (size_t i = 0; i < sizeof(stale); i++) {
 		cr_assert_eq(b.hp.host[5 * BLOCK + i], 0, "block 5 left as it was");
 		cr_assert_eq(b.hp.host[3 * BLOCK - 64 + i], 0, "block 2 left as it was");
@@ -214,7 +214,7 @@ Test(snapshot_memhp, nothing_plugged_keeps_the_old_layout)
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq((uint64_t)st.st_size, RAM, "RAM alone: older VMMs load it");
 	cr_assert_eq(snap_mem_open(path, RAM, REGION, &fd, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(snap_mem_hotplug_load(&a.mem, fd, err, sizeof(err)), 0, "nothing to read");
+	cr_assert_eq(snap_memhp_load(&a.mem, fd, err, sizeof(err)), 0, "nothing to read");
 	close(fd);
 	cr_assert_eq(truncate(path, (off_t)(RAM + REGION)), 0);
 	cr_assert_eq(snap_mem_open(path, RAM, REGION, &fd, err, sizeof(err)), 0, "%s", err);
@@ -237,7 +237,7 @@ Test(snapshot_memhp, a_file_too_short_for_the_plugged_blocks_is_refused)
 	cr_assert_eq(truncate(path, (off_t)RAM), 0); /* a hostile or damaged file */
 	fd = open(path, O_RDONLY);
 	err[0] = 0;
-	cr_assert_eq(snap_mem_hotplug_load(&b.mem, fd, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(snap_memhp_load(&b.mem, fd, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "6 MiB of plugged hotplug memory"), "%s", err);
 	close(fd);
 }

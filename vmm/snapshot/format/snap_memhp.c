@@ -26,7 +26,7 @@ static bool block_plugged(const struct guest_mem *mem, uint64_t i)
 	return (w >> (i % 64)) & 1;
 }
 
-uint64_t snap_mem_hotplug_plugged(const struct guest_mem *mem)
+uint64_t snap_memhp_plugged(const struct guest_mem *mem)
 {
 	uint64_t n = 0, total = nblocks(mem);
 
@@ -35,9 +35,9 @@ uint64_t snap_mem_hotplug_plugged(const struct guest_mem *mem)
 	return n * mem->hotplug.block_size;
 }
 
-uint64_t snap_mem_hotplug_bytes(const struct guest_mem *mem)
+uint64_t snap_memhp_bytes(const struct guest_mem *mem)
 {
-	return snap_mem_hotplug_plugged(mem) ? mem->hotplug.region.size : 0;
+	return snap_memhp_plugged(mem) ? mem->hotplug.region.size : 0;
 }
 
 /* The next run of plugged blocks at or after *from: its length in blocks (0: none left), *from
@@ -59,7 +59,7 @@ static bool page_is_zero(const uint8_t *p)
 	return p[0] == 0 && !memcmp(p, p + 1, SNAP_MEM_PAGE - 1);
 }
 
-int snap_mem_hotplug_write(int fd, const struct guest_mem *mem)
+int snap_memhp_write(int fd, const struct guest_mem *mem)
 {
 	const struct guest_hotplug *hp = &mem->hotplug;
 	uint64_t from = 0, n;
@@ -110,9 +110,9 @@ static int read_run(int fd, const struct guest_mem *mem, uint64_t off, uint64_t 
 	return 0;
 }
 
-int snap_mem_hotplug_load(const struct guest_mem *mem, int fd, char *err, size_t errlen)
+int snap_memhp_load(const struct guest_mem *mem, int fd, char *err, size_t errlen)
 {
-	uint64_t plugged = snap_mem_hotplug_plugged(mem), from = 0, n;
+	uint64_t plugged = snap_memhp_plugged(mem), from = 0, n;
 	uint64_t want = mem->ram_size + mem->hotplug.region.size;
 	struct stat st;
 
