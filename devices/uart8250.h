@@ -69,11 +69,8 @@ struct uart8250 {
 	pthread_cond_t tx_room; /* tx_queue was emptied */
 };
 
-/* Reset the UART to its power-on state and remember its IRQ line and sink (copied). Does not touch
- * any bus. Returns 0 or -errno (mutex init). */
-int uart8250_init(struct uart8250 *u, struct irq_line irq, const struct uart8250_sink *sink);
-
-/* uart8250_init() + claim ports [base, base + 8) on `pio`. Returns 0 or -errno from either. */
+/* Resets the UART to its power-on state, keeps its IRQ line and sink (copied), and claims
+ * ports [base, base + 8) on `pio`. Returns 0 or -errno from either. */
 int uart8250_attach(struct uart8250 *u, struct io_bus *pio, uint16_t base, struct irq_line irq,
 		    const struct uart8250_sink *sink);
 

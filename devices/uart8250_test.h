@@ -14,4 +14,8 @@ size_t uart8250_rx_room(struct uart8250 *u);
 uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset);
 void uart8250_write_reg(struct uart8250 *u, unsigned offset, uint8_t val);
 
+/* Reset the UART to its power-on state and remember its IRQ line and sink (copied). Does not touch
+ * any bus. Returns 0 or -errno (mutex init). */
+int uart8250_init(struct uart8250 *u, struct irq_line irq, const struct uart8250_sink *sink);
+
 #endif

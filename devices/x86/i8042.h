@@ -70,11 +70,9 @@ struct i8042 {
 	bool kbd_scanning; /* 0xF4 enables, 0xF5 disables key reports */
 };
 
-/* Reset the controller state. `vm` is kept (not copied) to request a reset. */
-int i8042_init(struct i8042 *k, const struct vm_control *vm, unsigned flags);
-
-/* i8042_init() + claim ports 0x60 and 0x64 (and 0x61 with I8042_PORT_B) on `pio`. Returns 0 or
- * -errno (-EEXIST if a port is taken; nothing stays claimed then). */
+/* Resets the controller (`vm` kept, not copied, to request a reset) and claims ports 0x60 and 0x64
+ * (and 0x61 with I8042_PORT_B) on `pio`. Returns 0 or -errno (-EEXIST if a port is taken; nothing
+ * stays claimed then). */
 int i8042_attach(struct i8042 *k, struct io_bus *pio, const struct vm_control *vm, unsigned flags);
 
 void i8042_detach(struct i8042 *k, struct io_bus *pio);

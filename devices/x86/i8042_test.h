@@ -11,4 +11,7 @@ uint8_t i8042_read_port(struct i8042 *k, uint16_t port);
 
 void i8042_write_port(struct i8042 *k, uint16_t port, uint8_t val);
 
+/* Reset the controller state. `vm` is kept (not copied) to request a reset. */
+int i8042_init(struct i8042 *k, const struct vm_control *vm, unsigned flags);
+
 #endif

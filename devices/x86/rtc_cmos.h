@@ -27,9 +27,7 @@ struct rtc_cmos {
 	void *now_opaque;
 };
 
-int rtc_cmos_init(struct rtc_cmos *r);
-
-/* rtc_cmos_init() + claim ports 0x70-0x71. Returns 0 or -errno. */
+/* Sets the clock to its power-on state and claims ports 0x70-0x71. Returns 0 or -errno. */
 int rtc_cmos_attach(struct rtc_cmos *r, struct io_bus *pio);
 void rtc_cmos_detach(struct rtc_cmos *r, struct io_bus *pio);
 

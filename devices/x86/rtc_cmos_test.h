@@ -12,4 +12,6 @@ uint8_t rtc_cmos_read(struct rtc_cmos *r, unsigned port_offset);
 
 void rtc_cmos_write(struct rtc_cmos *r, unsigned port_offset, uint8_t val);
 
+int rtc_cmos_init(struct rtc_cmos *r);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/vhost_user/vu_frontend.h"
+#include "virtio/vhost_user/vu_frontend_test.h"
 
 #define CHECK_RAM_GPA  0x100000ull
 #define CHECK_RAM_SIZE (16ull << 20)

@@ -25,8 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Largest accepted values (checked by rate_limiter_cfg_check): keep the arithmetic far from
- * overflow and refuse nonsense from a command line or an API body. */
+/* Largest accepted values (checked by rate_limiter_cfg_check(), rate_limiter_test.h): keep the
+ * arithmetic far from overflow and refuse nonsense from a command line or an API body. */
 #define RL_MAX_TOKENS	 (1ull << 50)	       /* 1 PiB or 10^15 operations */
 #define RL_MAX_REFILL_MS (1000ull * 3600 * 24) /* one day */
 
@@ -71,12 +71,6 @@ struct rl_bucket_state {
 struct rate_limiter_state {
 	struct rl_bucket_state bw, ops;
 };
-
-/* Checks a configuration: each bucket is off (size 0: the other fields must be 0 too, except that
- * Firecracker bodies may carry a refill_time; it is ignored) or has size and one_time_burst at
- * most RL_MAX_TOKENS and 1 <= refill_ms <= RL_MAX_REFILL_MS. Returns 0 or -EINVAL with the
- * reason in err (may be NULL). */
-int rate_limiter_cfg_check(const struct rate_limiter_cfg *cfg, char *err, size_t errlen);
 
 /* True when either bucket limits something. */
 bool rate_limiter_cfg_active(const struct rate_limiter_cfg *cfg);

@@ -9,4 +9,10 @@
 /* True when the limiter limits anything (cheap; a device skips all work otherwise). */
 bool rate_limiter_active(struct rate_limiter *rl);
 
+/* Checks a configuration: each bucket is off (size 0: the other fields must be 0 too, except that
+ * Firecracker bodies may carry a refill_time; it is ignored) or has size and one_time_burst at
+ * most RL_MAX_TOKENS and 1 <= refill_ms <= RL_MAX_REFILL_MS. Returns 0 or -EINVAL with the
+ * reason in err (may be NULL). */
+int rate_limiter_cfg_check(const struct rate_limiter_cfg *cfg, char *err, size_t errlen);
+
 #endif

@@ -6,7 +6,7 @@
  *   vu_frontend_set_mem_table()  SET_MEM_TABLE (guest RAM as shared fds)
  *   vu_frontend_start_vring()    SET_VRING_NUM/BASE/ADDR/KICK/CALL/ERR, SET_VRING_ENABLE
  *   vu_frontend_set_vring_call() SET_VRING_CALL on a started ring (its interrupt moved)
- *   vu_frontend_stop_vring()     SET_VRING_ENABLE 0, GET_VRING_BASE
+ *   vu_frontend_stop_vring()     SET_VRING_ENABLE 0, GET_VRING_BASE (tests: vu_frontend_test.h)
  *   vu_frontend_get/set_config() GET_CONFIG / SET_CONFIG (device config space from the back-end)
  *   vu_frontend_reset()          every started ring stopped, then RESET_DEVICE when negotiated
  *
@@ -51,9 +51,6 @@ void vu_frontend_init(struct vu_frontend *f);
  * SET_OWNER). Every reply within `timeout_ms`. Returns 0 or -errno with `error` set. */
 int vu_frontend_connect(struct vu_frontend *f, const char *path, int timeout_ms);
 
-/* The same handshake over an already connected socket `fd` (taken; tests use a socketpair). */
-int vu_frontend_attach(struct vu_frontend *f, int fd, int timeout_ms);
-
 /* SET_FEATURES with `features` (must be a subset of `features` offered; the vhost-user bit
  * VU_F_PROTOCOL_FEATURES is added when offered). Returns 0, -EINVAL, or -errno. */
 int vu_frontend_set_features(struct vu_frontend *f, uint64_t features);
@@ -78,10 +75,6 @@ int vu_frontend_start_vring(struct vu_frontend *f, unsigned index, const struct 
  * back-end may use the old fd until it has read the message (with REPLY_ACK, until the ack).
  * Returns 0, -EINVAL (ring not started; nothing sent) or -errno. */
 int vu_frontend_set_vring_call(struct vu_frontend *f, unsigned index, int call_fd);
-
-/* Stops ring `index` and gives its next available index in `*base` (NULL: not wanted).
- * Returns 0 or -errno. */
-int vu_frontend_stop_vring(struct vu_frontend *f, unsigned index, uint16_t *base);
 
 /* GET_CONFIG / SET_CONFIG of `len` (1..256) bytes at `offset` of the device config space; needs
  * the CONFIG protocol feature (-EOPNOTSUPP without it). Returns 0 or -errno. */

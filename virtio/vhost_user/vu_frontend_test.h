@@ -11,4 +11,11 @@ int vu_frontend_set_config(struct vu_frontend *f, uint32_t offset, const void *b
 /* The socket, to watch for the back-end hanging up (POLLRDHUP) from an event loop; -1 closed. */
 int vu_frontend_fd(const struct vu_frontend *f);
 
+/* The same handshake over an already connected socket `fd` (taken; tests use a socketpair). */
+int vu_frontend_attach(struct vu_frontend *f, int fd, int timeout_ms);
+
+/* Stops ring `index` and gives its next available index in `*base` (NULL: not wanted).
+ * Returns 0 or -errno. */
+int vu_frontend_stop_vring(struct vu_frontend *f, unsigned index, uint16_t *base);
+
 #endif

@@ -189,8 +189,11 @@ static int check_root(const struct api_model *m, const struct device_desc *d, co
 	return -EINVAL;
 }
 
-int api_devices_check(const struct api_model *m, const struct device_desc *d, const char *id,
-		      const json_t *body, json_t **doc, char *err, size_t errlen)
+/* The checks of a PUT on device `d`'s route alone (no trial, nothing kept): sets *doc (a new
+ * reference) to the document it would keep. Returns 0, or -EINVAL / -ENOMEM with the message in
+ * err (*doc NULL). */
+static int api_devices_check(const struct api_model *m, const struct device_desc *d, const char *id,
+			     const json_t *body, json_t **doc, char *err, size_t errlen)
 {
 	const char *self = id		      ? id
 			   : d->api->id_field ? api_json_str(body, d->api->id_field, NULL)

@@ -23,13 +23,9 @@ struct api_model;
 int api_devices_put(struct api_model *m, const struct device_desc *d, const char *id,
 		    const json_t *body, char *err, size_t errlen);
 
-/* The checks of a PUT on device `d`'s route alone (no trial, nothing kept): sets *doc (a new
- * reference) to the document it would keep. Returns 0, or -EINVAL / -ENOMEM with the message in
- * err (*doc NULL). */
-int api_devices_check(const struct api_model *m, const struct device_desc *d, const char *id,
-		      const json_t *body, json_t **doc, char *err, size_t errlen);
-/* Everything api_devices_put() checks, the trial included, without keeping it: *doc as for
- * api_devices_check() (to look at what it names on the host before the model takes it). */
+/* Everything api_devices_put() checks, the trial included, without keeping it: sets *doc (a new
+ * reference) to the document it would keep, to look at what it names on the host before the
+ * model takes it. Returns 0, or -EINVAL / -ENOMEM with the message in err (*doc NULL). */
 int api_devices_try(const struct api_model *m, const struct device_desc *d, const char *id,
 		    const json_t *body, json_t **doc, char *err, size_t errlen);
 
