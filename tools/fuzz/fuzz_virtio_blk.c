@@ -31,6 +31,7 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "tools/fuzz/fuzz_virtio_dev.h"
 #include "virtio/blk/blk.h"
+#include "virtio/blk/blk_test.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -742,6 +742,16 @@ static bool is_blk(const struct virtio_dev *dev)
 	return dev && dev->ops == &blk_ops;
 }
 
+/* virtio_dev_destroy() (stops the I/O thread, waits for in-flight I/O, closes the disk), then
+ * frees the device. NULL is allowed. */
+static void destroy_dev(struct virtio_dev *dev)
+{
+	if (!dev)
+		return;
+	virtio_dev_destroy(dev);
+	free(to_blk(dev));
+}
+
 int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opts,
 		      const struct guest_mem *mem)
 {
@@ -763,7 +773,7 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
 	r = virtio_dev_init(&b->dev, mem);
 	if (r) {
 		log_error("virtio-blk %s: device init failed: %s", opts->path, strerror(-r));
-		virtio_blk_destroy(&b->dev); /* runs blk_destroy() even before init finished */
+		destroy_dev(&b->dev); /* runs blk_destroy() even before init finished */
 		return r;
 	}
 	for (uint16_t i = 0; i < b->nq; i++) {
@@ -772,7 +782,7 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
 							     blk_on_completion)) < 0) {
 			log_error("virtio-blk %s: cannot watch io_uring completions: %s",
 				  opts->path, strerror(-r));
-			virtio_blk_destroy(&b->dev);
+			destroy_dev(&b->dev);
 			return r;
 		}
 		r = virtio_dev_add_group_fd(&b->dev, i, b->q[i].rl_timer.fd, EPOLLIN,
@@ -780,7 +790,7 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
 		if (r < 0) {
 			log_error("virtio-blk %s: cannot watch its rate limiter's timer: %s",
 				  opts->path, strerror(-r));
-			virtio_blk_destroy(&b->dev);
+			destroy_dev(&b->dev);
 			return r;
 		}
 		b->q[i].rl_timer.watched = true;
@@ -853,10 +863,8 @@ int virtio_blk_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limi
 	return r;
 }
 
+/* Declared in blk_test.h: the VMM frees its disks through virtio_dev_destroy() and free(). */
 void virtio_blk_destroy(struct virtio_dev *dev)
 {
-	if (!dev)
-		return;
-	virtio_dev_destroy(dev);
-	free(to_blk(dev));
+	destroy_dev(dev);
 }

@@ -23,9 +23,9 @@
  * Life cycle: virtio_blk_create() opens the disk, fills a struct virtio_dev and calls
  * virtio_dev_init() with guest memory, and registers the io_uring completion eventfd with the
  * device's I/O thread. The caller attaches a transport, then virtio_dev_start() (tests instead call
- * virtio_dev_process_pending() after a kick). virtio_blk_destroy() tears everything down and frees
- * the device; virtio_dev_destroy(dev) followed by free(dev) is equivalent (the device is one
- * allocation that starts with its struct virtio_dev). */
+ * virtio_dev_process_pending() after a kick). virtio_dev_destroy(dev) followed by free(dev) tears
+ * everything down and frees the device (it is one allocation that starts with its struct
+ * virtio_dev; blk_test.h has both in one call for tests). */
 #ifndef VIRTIO_BLK_H
 #define VIRTIO_BLK_H
 
@@ -71,9 +71,5 @@ int virtio_blk_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limi
  * -ENODEV (not an in-process virtio-blk device) or the disk's -errno (logged). */
 int virtio_blk_hand_over(struct virtio_dev *dev);
 int virtio_blk_take_back(struct virtio_dev *dev);
-
-/* virtio_dev_destroy() (stops the I/O thread, waits for in-flight I/O, closes the disk), then
- * frees the device. NULL is allowed. */
-void virtio_blk_destroy(struct virtio_dev *dev);
 
 #endif

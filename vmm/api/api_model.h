@@ -101,10 +101,6 @@ void api_model_set_drive_limits(struct api_model *m, int index, const struct rat
 /* NIC `index`'s rx_rate_limiter and tx_rate_limiter */
 void api_model_set_nic_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rx,
 			      const struct rate_limiter_cfg *tx);
-/* The limits drive / NIC `index` has in the model; false when there is no such device. */
-bool api_model_drive_limits(const struct api_model *m, int index, struct rate_limiter_cfg *rl);
-bool api_model_nic_limits(const struct api_model *m, int index, struct rate_limiter_cfg *rx,
-			  struct rate_limiter_cfg *tx);
 /* The document of drive / NIC `index` (borrowed), or NULL. */
 const json_t *api_model_drive(const struct api_model *m, int index);
 const json_t *api_model_nic(const struct api_model *m, int index);

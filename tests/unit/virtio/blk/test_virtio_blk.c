@@ -21,6 +21,7 @@
 #include "host/sandbox/sandbox.h"
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/blk/blk.h"
+#include "virtio/blk/blk_test.h"
 #include "virtio/blk/disk.h"
 #include "virtio/transport/virtio_mmio.h"
 #include "virtio/transport/virtio_mmio_test.h"

@@ -15,6 +15,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/blk/blk.h"
+#include "virtio/blk/blk_test.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/rng/rng.h"
 

@@ -17,6 +17,7 @@
 
 #include "tests/mock_driver/mock_driver.h"
 #include "virtio/blk/blk.h"
+#include "virtio/blk/blk_test.h"
 #include "virtio/core/device.h"
 
 #define QSIZE	 64

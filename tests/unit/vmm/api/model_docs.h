@@ -6,6 +6,7 @@
 
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_model.h"
+#include "vmm/api/api_model_test.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
 
