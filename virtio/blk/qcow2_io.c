@@ -223,7 +223,12 @@ static int read_piece(struct qcow2 *q, struct iovec *sl, int k, uint64_t off, si
 	return preadv_zero(q->fd, sl, k, host + in);
 }
 
-static int read_locked(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off, size_t len)
+typedef int (*piece_fn)(struct qcow2 *q, struct iovec *sl, int k, uint64_t off, size_t len);
+
+/* Cuts [off, off + len) at cluster boundaries and hands each piece, with its slice of `iov`, to
+ * `fn`; stops at the first error. */
+static int each_cluster(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off, size_t len,
+			piece_fn fn)
 {
 	struct iovec sl[MAX_SLICE];
 	for (size_t done = 0; done < len;) {
@@ -231,12 +236,17 @@ static int read_locked(struct qcow2 *q, const struct iovec *iov, int n, uint64_t
 		if (piece > len - done)
 			piece = len - done;
 		int k = slice(iov, n, done, piece, sl);
-		int r = read_piece(q, sl, k, off + done, piece);
+		int r = fn(q, sl, k, off + done, piece);
 		if (r)
 			return r;
 		done += piece;
 	}
 	return 0;
+}
+
+static int read_locked(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off, size_t len)
+{
+	return each_cluster(q, iov, n, off, len, read_piece);
 }
 
 static size_t iov_len(const struct iovec *iov, int n)
@@ -314,18 +324,7 @@ static int write_piece(struct qcow2 *q, struct iovec *sl, int k, uint64_t off, s
 
 static int write_locked(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off, size_t len)
 {
-	struct iovec sl[MAX_SLICE];
-	for (size_t done = 0; done < len;) {
-		size_t piece = q->cs - ((off + done) & (q->cs - 1));
-		if (piece > len - done)
-			piece = len - done;
-		int k = slice(iov, n, done, piece, sl);
-		int r = write_piece(q, sl, k, off + done, piece);
-		if (r)
-			return r;
-		done += piece;
-	}
-	return 0;
+	return each_cluster(q, iov, n, off, len, write_piece);
 }
 
 int qcow2_writev(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off)
