@@ -52,12 +52,11 @@ static void write_cpus(struct aml_buf *b, const struct machine *m)
 
 static void write_uarts(struct aml_buf *b, const struct machine *m)
 {
-	for (int i = 0; i < m->nuarts; i++) {
+	for (int i = 0; i < m->nuarts && i < 9; i++) { /* a name is 4 characters: COM1..COM9 */
 		const struct machine_uart *u = &m->uarts[i];
-		char name[8];
+		const char name[5] = {'C', 'O', 'M', (char)('1' + i), '\0'};
 		if (u->space != MACHINE_SPACE_IO || u->base > 0xFFFF || u->size > 0xFF)
 			continue; /* only port UARTs are PNP0501 */
-		snprintf(name, sizeof(name), "COM%d", i + 1);
 		size_t dev = aml_device_begin(b, name);
 		name_eisaid(b, "_HID", "PNP0501");
 		name_int(b, "_UID", (uint64_t)i + 1);
