@@ -198,8 +198,8 @@ static const struct device_api memhp_api = {.section = "memory-hotplug",
 static int claims_memhp(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
 {
 	const struct dev_memhp_cfg *c = device_cfg_find(cfg, &device_memhp);
-	if (!c)
-		return 0;
+	if (!c || !c->opts.total || !c->opts.slot_size)
+		return 0; /* not given, or its option was refused (the block stays zero) */
 	struct device_claim region = {.kind = DEVICE_CLAIM_GUEST_RANGE,
 				      .option = "--memory-hotplug",
 				      .base = region_base(c, cfg->mem_size),
