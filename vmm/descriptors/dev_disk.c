@@ -333,9 +333,8 @@ static int claims_disks(const struct vm_config *cfg, device_claim_fn fn, void *o
 
 static const struct device_option disk_options[] = {
     {"disk", required_argument,
-     "      --disk PATH[,ro][,root][,serial=ID][,cache=writeback|none][,flush=on|off]\n"
-     "             [,discard=on|off][,aio=...][,bw=...][,ops=...][,num-queues=N][,id=NAME]\n"
-     "             [,format=raw|qcow2]\n"
+     "      --disk PATH[,ro][,root][,serial=ID][,cache=...][,flush=...][,discard=...]\n"
+     "             [,aio=...][,bw=...][,ops=...][,num-queues=N][,id=NAME][,format=...]\n"
      "                        a virtio-blk disk on a raw or qcow2 file or a block device;\n"
      "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
      "                          ro           read-only: guest writes fail, the file is\n"
@@ -344,7 +343,8 @@ static const struct device_option disk_options[] = {
      "                                       ro|rw is added to the kernel command line\n"
      "                                       unless it has a root= (one disk at most)\n"
      "                          serial=ID    what GET_ID returns (at most 20 bytes)\n"
-     "                          cache=none   O_DIRECT (bypass the host page cache)\n"
+     "                          cache=none   O_DIRECT (bypass the host page cache);\n"
+     "                                       default writeback\n"
      "                          flush=off    offer no FLUSH, sync nothing (the API's\n"
      "                                       cache_type Unsafe; a host crash may lose\n"
      "                                       writes); default on\n"
