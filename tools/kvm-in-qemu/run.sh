@@ -14,6 +14,8 @@
 #     --timeout SECS  kill L1 after SECS (default 3600)
 #     --log FILE      also copy L1's console to FILE
 #
+# One L1 at a time: a second run waits for the first (a lock in the cache folder); two TCG L1s on
+# a small host would each run too slowly for the boots' timeouts.
 # Environment: KVM_IN_QEMU_CACHE (default ~/.cache/vmm-kvm-in-qemu) holds the kernel package,
 # its extracted tree and the initramfs; KVM_IN_QEMU_KERNEL_DEB, a linux-image .deb to use
 # instead of downloading Debian's current one; QEMU (default qemu-system-x86_64).
@@ -53,7 +55,7 @@ done
 [ ${#rw[@]} -gt 0 ] || rw=("$(dirname "$repo")")
 [ "$(id -u)" = 0 ] || die "needs root (QEMU's 9p server exports the host's root)"
 command -v "$qemu" >/dev/null || die "$qemu is not installed (apt-get install qemu-system-x86)"
-for t in busybox cpio; do command -v $t >/dev/null || die "$t is not installed"; done
+for t in busybox cpio flock; do command -v $t >/dev/null || die "$t is not installed"; done
 for d in "${rw[@]}"; do case $d in *[[:space:],]*) die "--rw $d: no spaces or commas" ;; esac; done
 
 # The kernel: Debian's, extracted (never installed) into the cache, modules.dep made by
@@ -126,6 +128,12 @@ initramfs() {
 	echo "$out"
 }
 
+mkdir -p "$cache"
+exec 9>"$cache/l1.lock"
+if ! flock -n 9; then
+	echo "kvm-in-qemu: another L1 is running; waiting for it" >&2
+	flock 9
+fi
 kernel_tree
 initrd=$(initramfs)
 
