@@ -39,7 +39,7 @@ static void one_op(struct qcow2 *q, struct fz_in *in)
 	off %= size - len + 1;
 	struct iovec iov = {buf, (size_t)len};
 	int r = 0;
-	switch (kind % 4) {
+	switch (kind % 6) {
 	case 0:
 		r = qcow2_readv(q, &iov, 1, off);
 		break;
@@ -52,6 +52,10 @@ static void one_op(struct qcow2 *q, struct fz_in *in)
 		break;
 	case 3:
 		r = qcow2_flush(q);
+		break;
+	case 4: /* DISCARD */
+	case 5: /* WRITE_ZEROES with UNMAP */
+		r = qcow2_discard(q, off, len, kind % 6 == 5);
 		break;
 	}
 	INVARIANT(r <= 0);

@@ -292,7 +292,7 @@ static int falloc(const struct blk_disk *d, int mode, uint64_t off, uint64_t len
 int blk_disk_discard(const struct blk_disk *d, uint64_t off, uint64_t len)
 {
 	if (d->qcow2)
-		return 0; /* a hint (5.2.6.2): the qcow2 image keeps its clusters */
+		return qcow2_discard(d->qcow2, off, len, false);
 	int r = falloc(d, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	return r == -EOPNOTSUPP || r == -ENOSYS ? 0 : r;
 }
@@ -316,7 +316,8 @@ int blk_disk_write_zeroes(const struct blk_disk *d, uint64_t off, uint64_t len, 
 {
 	int r = -EOPNOTSUPP;
 	if (d->qcow2)
-		return qcow2_write_zeroes(d->qcow2, off, len);
+		return unmap ? qcow2_discard(d->qcow2, off, len, true)
+			     : qcow2_write_zeroes(d->qcow2, off, len);
 	if (unmap)
 		r = falloc(d, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	if (r)

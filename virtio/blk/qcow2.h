@@ -3,12 +3,13 @@
  *
  * Supported: L1/L2 lookup with an L2 table cache, refcounts of 8, 16, 32 or 64 bits, cluster
  * allocation on write (appended at the end of the file; a full refcount table is grown), zero
- * clusters (v3), compressed clusters read (zlib deflate; a write to one copies it to a new
- * cluster), backing files (qcow2 or raw, opened read-only through host_path_open(), a chain at most
- * QCOW2_MAX_CHAIN deep, each file at most once). Refused at open with a message: encryption,
- * external data files, extended L2 entries, zstd compression, any unknown incompatible feature, a
- * refcount width not above, a cluster size outside 512 B..2 MiB, tables or extensions outside the
- * file. Opened writable also refused: internal snapshots, the dirty or corrupt bits.
+ * clusters (v3), DISCARD freeing clusters, compressed clusters read (zlib deflate; a write to one
+ * copies it to a new cluster), backing files (qcow2 or raw, opened read-only through
+ * host_path_open(), a chain at most QCOW2_MAX_CHAIN deep, each file at most once). Refused at open
+ * with a message: encryption, external data files, extended L2 entries, zstd compression, any
+ * unknown incompatible feature, a refcount width not above, a cluster size outside 512 B..2 MiB,
+ * tables or extensions outside the file. Opened writable also refused: internal snapshots, the
+ * dirty or corrupt bits.
  *
  * Crash consistency (the write order; the reasoning is at qcow2_flush() in qcow2_io.c): guest
  * data goes to its cluster at once; the metadata an allocation changes (refcount blocks, the
@@ -64,14 +65,22 @@ int qcow2_writev(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off);
  * compressed, zero, unallocated or in a backing file), consecutive in the file and inside it,
  * *host gets the file offset of `off` and the result is 1: the caller may read or write the
  * file there directly (io_uring). 0: the range needs qcow2_readv()/qcow2_writev(). -errno on a
- * metadata error. A plain cluster never moves or goes away while the image is open (clusters
- * are never freed; a zero cluster keeps its host cluster), so the answer stays true for a
- * request in flight; a request racing a WRITE_ZEROES of the same sectors may see either. */
+ * metadata error. A plain cluster never moves while the image is open, and one a DISCARD frees
+ * is never allocated again before the image is closed, so a request in flight on a stale answer
+ * touches only a cluster nothing names; a request racing a DISCARD or WRITE_ZEROES of the same
+ * sectors may see either contents. */
 int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host);
 
 /* Makes [off, off + len) read as zeroes: whole clusters become zero clusters (v3; they keep
  * their host cluster), the rest is written with zeroes. Returns 0 or -errno. */
 int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
+
+/* DISCARD (zero false) and WRITE_ZEROES with UNMAP (zero true) of [off, off + len): whole
+ * clusters are deallocated (unallocated; a zero cluster over a backing file in v3, which v2
+ * cannot express: there DISCARD leaves them and UNMAP writes zeroes), their host clusters freed
+ * at the next flush (qcow2_discard.c says why then). Partial clusters: left as they are by a
+ * DISCARD (a hint, virtio 5.2.6.2), written with zeroes with `zero`. Returns 0 or -errno. */
+int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero);
 
 /* Makes everything written so far durable, metadata in the order above. Returns 0 or -errno. */
 int qcow2_flush(struct qcow2 *q);

@@ -108,6 +108,8 @@ struct qcow2 {
 	bool bad_logged; /* a metadata error was logged */
 	struct qcow2_backing back;
 	bool has_back;
+	uint64_t *frees; /* host clusters deallocated, freed at the next flush (qcow2_discard.c) */
+	uint32_t nfrees;
 };
 
 /* Writes the message into err[0..errlen) and returns `code` (a negative errno). */
@@ -139,7 +141,12 @@ int qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint64_t *entry);
 int qcow2_l2_set(struct qcow2 *q, uint64_t off, uint64_t entry);
 bool qcow2_cluster_ok(struct qcow2 *q, uint64_t host, const char *what);
 
+/* qcow2_discard.c: the listed frees, the flush's last step. */
+int qcow2_apply_frees(struct qcow2 *q);
+
 /* qcow2_io.c / qcow2_open.c helpers */
+/* Zeroes written as data into [off, off + len), at most one cluster; the lock held. */
+int qcow2_write_zero_bytes(struct qcow2 *q, uint64_t off, size_t len);
 int qcow2_pread(int fd, void *buf, size_t len, uint64_t off);
 int qcow2_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 int qcow2_bad(struct qcow2 *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

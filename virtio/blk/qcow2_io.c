@@ -338,7 +338,7 @@ int qcow2_writev(struct qcow2 *q, const struct iovec *iov, int n, uint64_t off)
 }
 
 /* Zeroes written as data: `len` bytes (at most a cluster) from one static zero page. */
-static int write_zero_bytes(struct qcow2 *q, uint64_t off, size_t len)
+int qcow2_write_zero_bytes(struct qcow2 *q, uint64_t off, size_t len)
 {
 	static const uint8_t zero[64 * 1024];
 	struct iovec iov[(2u << 20) / sizeof(zero)];
@@ -376,7 +376,7 @@ int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
 		if (piece == q->cs && q->h.version >= 3)
 			r = zero_cluster(q, off);
 		else
-			r = write_zero_bytes(q, off, (size_t)piece);
+			r = qcow2_write_zero_bytes(q, off, (size_t)piece);
 		off += piece;
 		len -= piece;
 	}
@@ -395,12 +395,14 @@ int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
  *   2. the changed refcount table entries (naming new refcount blocks), then fdatasync;
  *   3. the dirty L2 tables, then fdatasync: an L2 entry reaches the disk only after the
  *      cluster it names holds its data and has its refcount;
- *   4. the changed L1 entries (naming new L2 tables), then fdatasync.
+ *   4. the changed L1 entries (naming new L2 tables), then fdatasync;
+ *   5. the clusters a DISCARD deallocated (qcow2_discard.c): their refcounts drop only now,
+ *      once no durable L2 entry names them, then the refcount blocks and fdatasync.
  * A crash between any two steps leaves clusters counted but not referenced (leaks, which
  * `qemu-img check -r leaks` reclaims), never a reference to an uncounted or unwritten
- * cluster. Clusters are never freed while open (a zero cluster keeps its host cluster; an
- * overwritten compressed cluster is leaked) because a freed count would reach the disk before
- * the L2 entry that stops naming it. A flush with no metadata changed is one fdatasync. */
+ * cluster. Only step 5 frees clusters (a zero cluster written without UNMAP keeps its host
+ * cluster; an overwritten compressed cluster is leaked). A flush with no metadata changed is
+ * one fdatasync. */
 
 static int write_entries(struct qcow2 *q, const uint64_t *v, uint8_t *dirty, uint32_t n,
 			 uint64_t base, bool *any)
@@ -446,7 +448,9 @@ int qcow2_flush_meta(struct qcow2 *q)
 	any = false;
 	if ((r = write_entries(q, q->l1, q->l1_dirty, q->h.l1_size, q->h.l1_off, &any)))
 		return r;
-	return any ? qcow2_sync(q) : 0;
+	if (any && (r = qcow2_sync(q)))
+		return r;
+	return qcow2_apply_frees(q);
 }
 
 int qcow2_flush(struct qcow2 *q)

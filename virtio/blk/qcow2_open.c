@@ -212,6 +212,7 @@ void qcow2_close(struct qcow2 *q)
 	free(q->l1_dirty);
 	free(q->rt);
 	free(q->rt_dirty);
+	free(q->frees);
 	free(q->path);
 	pthread_mutex_destroy(&q->lock);
 	free(q);

@@ -326,3 +326,92 @@ Test(qcow2, refcount_table_grows)
 	cr_assert(qemu_sees("g.qcow2", 95 * sizeof(buf), sizeof(buf), 0x10 + 95));
 	cr_assert(qemu_sees("g.qcow2", 96 * sizeof(buf), 1u << 20, 0));
 }
+
+/* The host file's allocated bytes (st_blocks), to see clusters go back to the host. */
+static long long file_bytes(const char *name)
+{
+	char path[128];
+	struct stat st;
+	qpath(path, sizeof(path), name);
+	cr_assert_eq(stat(path, &st), 0);
+	return (long long)st.st_blocks * 512;
+}
+
+/* DISCARD frees whole clusters: they read as zeroes, return to the host (a hole) and are free
+ * in the image once flushed (qemu-img check: no leak, no error); partial clusters stay. */
+Test(qcow2, discard_frees_clusters)
+{
+	struct qimg im;
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 d.qcow2 16M"), 0);
+	cr_assert_eq(qopen(&im, "d.qcow2", false), 0, "%s", im.err);
+	memset(buf, 0x5a, sizeof(buf));
+	for (unsigned i = 0; i < 16; i++) /* 4 MiB of data clusters */
+		cr_assert_eq(qwrite(&im, buf, sizeof(buf), (uint64_t)i * sizeof(buf)), 0);
+	cr_assert_eq(qcow2_flush(im.q), 0);
+	long long before = file_bytes("d.qcow2");
+	/* from 1 KiB into the first cluster to 1 KiB into the 49th: 47 whole clusters */
+	cr_assert_eq(qcow2_discard(im.q, 1024, 48 * 65536, false), 0);
+	static uint8_t big[49 * 65536];
+	cr_assert_eq(qread(&im, big, sizeof(big), 0), 0);
+	cr_assert(all(big, 65536, 0x5a), "a partial cluster is left as it was");
+	cr_assert(all(big + 65536, 47 * 65536, 0));
+	cr_assert(all(big + 48 * 65536, 65536, 0x5a));
+	cr_assert_eq(qcow2_flush(im.q), 0);
+	long long after = file_bytes("d.qcow2");
+	cr_assert_geq(before - after, 40 * 65536, "host bytes %lld -> %lld", before, after);
+	qclose(&im);
+	cr_assert_eq(qemu_check("d.qcow2"), 0);
+	cr_assert(qemu_sees("d.qcow2", 0, 65536, 0x5a));
+	cr_assert(qemu_sees("d.qcow2", 65536, 47 * 65536, 0));
+	cr_assert(qemu_sees("d.qcow2", 48 * 65536, (4u << 20) - 48 * 65536, 0x5a));
+	/* freed clusters are counted free: qemu-io allocates there again and check stays clean */
+	cr_assert_eq(sh("qemu-io -c 'write -P 0x77 8M 1M' d.qcow2 >/dev/null"), 0);
+	cr_assert_eq(qemu_check("d.qcow2"), 0);
+}
+
+/* Over a backing file, a deallocated cluster must not show the base: v3 makes it a zero
+ * cluster, both for DISCARD and WRITE_ZEROES with UNMAP (partial clusters written as zeroes). */
+Test(qcow2, discard_over_backing_reads_zeroes)
+{
+	struct qimg im;
+	cr_assert_eq(
+	    sh("qemu-img create -q -f raw b.raw 1M && qemu-io -f raw -c 'write -P 0x31 0 "
+	       "1M' b.raw >/dev/null && qemu-img create -q -f qcow2 -b b.raw -F raw o.qcow2"),
+	    0);
+	cr_assert_eq(qopen(&im, "o.qcow2", false), 0, "%s", im.err);
+	memset(buf, 0x32, 131072);
+	cr_assert_eq(qwrite(&im, buf, 131072, 0), 0);
+	cr_assert_eq(qcow2_discard(im.q, 0, 65536, false), 0);		    /* written */
+	cr_assert_eq(qcow2_discard(im.q, 3 * 65536, 65536, false), 0);	    /* base only */
+	cr_assert_eq(qcow2_discard(im.q, 5 * 65536 + 512, 65536, true), 0); /* 1.x clusters */
+	qclose(&im);
+	cr_assert_eq(qemu_check("o.qcow2"), 0);
+	cr_assert(qemu_sees("o.qcow2", 0, 65536, 0));
+	cr_assert(qemu_sees("o.qcow2", 65536, 65536, 0x32));
+	cr_assert(qemu_sees("o.qcow2", 2 * 65536, 65536, 0x31));
+	cr_assert(qemu_sees("o.qcow2", 3 * 65536, 65536, 0));
+	cr_assert(qemu_sees("o.qcow2", 5 * 65536, 512, 0x31));
+	cr_assert(qemu_sees("o.qcow2", 5 * 65536 + 512, 65536, 0));
+	cr_assert(qemu_sees("o.qcow2", 6 * 65536 + 512, 65536 - 512, 0x31));
+	cr_assert_eq(sh("qemu-io -f raw -c 'read -P 0x31 0 1M' b.raw | grep -q '^read '"), 0);
+}
+
+/* Many frees between flushes (more than the list holds) and a reopen: still consistent. */
+Test(qcow2, discard_many_small_clusters)
+{
+	struct qimg im;
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -o cluster_size=512 s.qcow2 8M"), 0);
+	cr_assert_eq(qopen(&im, "s.qcow2", false), 0, "%s", im.err);
+	memset(buf, 0x44, sizeof(buf));
+	for (unsigned i = 0; i < 16; i++)
+		cr_assert_eq(qwrite(&im, buf, sizeof(buf), (uint64_t)i * sizeof(buf)), 0);
+	cr_assert_eq(qcow2_discard(im.q, 512, (4u << 20) - 1024, false), 0); /* 8190 clusters */
+	memset(buf, 0x45, 4096);
+	cr_assert_eq(qwrite(&im, buf, 4096, 1u << 20), 0); /* allocated again, elsewhere */
+	qclose(&im);
+	cr_assert_eq(qemu_check("s.qcow2"), 0);
+	cr_assert(qemu_sees("s.qcow2", 0, 512, 0x44));
+	cr_assert(qemu_sees("s.qcow2", 512, (1u << 20) - 512, 0));
+	cr_assert(qemu_sees("s.qcow2", 1u << 20, 4096, 0x45));
+	cr_assert(qemu_sees("s.qcow2", (4u << 20) - 512, 512, 0x44));
+}
