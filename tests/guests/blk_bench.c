@@ -1,4 +1,4 @@
-/* 4 KiB random reads from a virtio-blk disk at queue depth 1 and 32, timed with the TSC.
+/* 4 KiB random reads (or writes) on a virtio-blk disk at queue depth 1 and 32, timed with the TSC.
  *
  * Ring 0 (emulated, slow on kvm_pvm hosts) only sets the device up; the hot loop runs in ring 3
  * (run_user, native speed): it adds requests, kicks with an MMIO write to the queue's notify
@@ -6,12 +6,14 @@
  * device asks for kicks, EVENT_IDX), and polls the used ring. Interrupts are suppressed on the
  * queue and the device's pin stays masked, so there is no interrupt in the loop at all.
  *
- * Prints, per depth: "BENCH blk_randread qd=N iops=I requests=R usec=U".
+ * Prints, per depth: "BENCH blk_randread qd=N iops=I requests=R usec=U" (blk_randwrite with
+ * op=write).
  * Command line: [requests=N] (per depth, default 100000) [seconds=S] (per depth, default 3; the
  *   first limit reached ends a run) [ring=packed] [transport=pci] [qd=N: only this depth,
  *   1..32; default both 1 and 32] [queues=N: VIRTIO_BLK_F_MQ, requests spread round-robin
- *   over N queues (slot i on queue i % N), 1..4; default 1]. With N > 1 the BENCH line ends
- *   with " queues=N". */
+ *   over N queues (slot i on queue i % N), 1..4; default 1] [op=write: writes of the buffer's
+ *   bytes instead of reads; the disk must be writable]. With N > 1 the BENCH line ends with
+ *   " queues=N". */
 #include "guest.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
@@ -33,6 +35,7 @@ struct bench {
 	uint8_t *bufs;
 	uint64_t blocks; /* 4 KiB blocks on the disk */
 	unsigned qd;
+	uint32_t type; /* VIRTIO_BLK_T_IN or _OUT */
 	uint64_t max_requests;
 	uint64_t tsc_limit; /* cycles */
 	/* results */
@@ -95,7 +98,7 @@ static int submit(struct bench *b, unsigned slot, uint64_t *rng)
 {
 	uint64_t sector = (xorshift(rng) % b->blocks) * IO_SECTORS;
 
-	return blk_add(&b->vq[slot % b->nq], &b->reqs[slot], VIRTIO_BLK_T_IN, sector,
+	return blk_add(&b->vq[slot % b->nq], &b->reqs[slot], b->type, sector,
 		       b->bufs + slot * IO_BYTES, IO_BYTES, 1, 0);
 }
 
@@ -163,17 +166,22 @@ static uint64_t bench_loop(void *arg)
 
 /* ---- ring 0 ---- */
 
-static struct vdev *setup(struct vq *vq, unsigned nq, bool packed)
+static struct vdev *setup(struct vq *vq, unsigned nq, bool packed, bool write)
 {
 	struct vdev *d = vdev_find(VIRTIO_ID_BLOCK, 0);
 	int err;
 
 	TEST_ASSERT_MSG(d, "no virtio-blk device (transport %s)", vdev_transport_name());
 	vdev_print(d, "disk");
-	err = vdev_negotiate(d, F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_BLK_F_RO),
-			     (packed ? F(VIRTIO_F_RING_PACKED) : 0) |
-				 (nq > 1 ? F(VIRTIO_BLK_F_MQ) : 0));
+	/* Writes: FLUSH negotiated as Linux does (a write cache; without it a device must make
+	 * every write durable before completing it, an fdatasync each). */
+	err = vdev_negotiate(
+	    d,
+	    F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_BLK_F_RO) | (write ? F(VIRTIO_BLK_F_FLUSH) : 0),
+	    (packed ? F(VIRTIO_F_RING_PACKED) : 0) | (nq > 1 ? F(VIRTIO_BLK_F_MQ) : 0));
 	TEST_ASSERT_MSG(err == 0, "negotiation failed: %d", err);
+	TEST_ASSERT_MSG(!write || !(d->features & F(VIRTIO_BLK_F_RO)),
+			"op=write on a read-only disk");
 	if (nq > 1)
 		TEST_ASSERT_MSG(vdev_config16(d, offsetof(struct virtio_blk_config, num_queues)) >=
 				    nq,
@@ -191,13 +199,16 @@ int guest_main(void)
 	unsigned depths[] = {1, MAX_QD}, ndepths = 2;
 	static struct vq vq[MAX_BQ];
 	uint64_t requests = 100000, seconds = 3, hz, qd = 0, nq = 1;
-	char ring[16] = "split";
+	char ring[16] = "split", op[8] = "read";
 	struct bench b = {.vq = vq};
 	struct vdev *d;
 
 	cmdline_get_u64("requests", &requests);
 	cmdline_get_u64("seconds", &seconds);
 	cmdline_get_str("ring", ring, sizeof(ring));
+	cmdline_get_str("op", op, sizeof(op));
+	TEST_ASSERT_MSG(!strcmp(op, "read") || !strcmp(op, "write"), "op=%s: read or write", op);
+	b.type = strcmp(op, "write") ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
 	if (cmdline_get_u64("qd", &qd)) {
 		TEST_ASSERT_MSG(qd >= 1 && qd <= MAX_QD, "qd=%llu: 1..%u", (unsigned long long)qd,
 				MAX_QD);
@@ -208,7 +219,7 @@ int guest_main(void)
 	TEST_ASSERT_MSG(nq >= 1 && nq <= MAX_BQ, "queues=%llu: 1..%u", (unsigned long long)nq,
 			MAX_BQ);
 	b.nq = (unsigned)nq;
-	d = setup(vq, b.nq, !strcmp(ring, "packed"));
+	d = setup(vq, b.nq, !strcmp(ring, "packed"), b.type == VIRTIO_BLK_T_OUT);
 	b.blocks = vdev_config64(d, offsetof(struct virtio_blk_config, capacity)) / IO_SECTORS;
 	TEST_ASSERT(b.blocks > 0);
 	b.reqs = virtio_alloc(MAX_QD * sizeof(*b.reqs), 64);
@@ -231,7 +242,7 @@ int guest_main(void)
 		TEST_ASSERT_MSG(b.errors == 0, "%llu request(s) failed",
 				(unsigned long long)b.errors);
 		usec = b.cycles * 1000000 / hz;
-		printf("BENCH blk_randread qd=%u iops=%llu requests=%llu usec=%llu kicks=%llu",
+		printf("BENCH blk_rand%s qd=%u iops=%llu requests=%llu usec=%llu kicks=%llu", op,
 		       b.qd, (unsigned long long)(usec ? b.done * 1000000 / usec : 0),
 		       (unsigned long long)b.done, (unsigned long long)usec,
 		       (unsigned long long)b.kicks);

@@ -1,7 +1,7 @@
 """Benchmarks of our VMM side by side with QEMU, measured the way the field measures.
 
 Usage: tools/bench startup|memory|boot|blk|exit-cost|net|api|snapshot|ratelimit|vsock|migrate|pmem|
-                   memhp|vhost-user-blk|virtiofs|
+                   memhp|vhost-user-blk|virtiofs|qcow2|
                    all|fio|iperf3
                    [--runs N] (several joined by commas run in one table: blk,net,ratelimit)
                    [--quick]
@@ -37,6 +37,10 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              qd=32 over 2 queues (num-queues=2 on both VMMs). Two QEMU peers: qemu-microvm with
              QEMU's defaults, and qemu-iothread, its best configuration here (an IOThread for
              the disk, aio=io_uring).
+  qcow2      the blk_bench guest: 4 KiB random reads and writes (op=write) at qd 1 and 32 on a
+             64 MiB qcow2 image with every cluster allocated: ours against QEMU (defaults, and
+             IOThread + io_uring) on the same image, and our raw path on the same bytes
+             (vmm-raw).
   vhost-user-blk  the blk_bench guest (qd=1 and 32) on a disk served by qemu-storage-daemon
              over vhost-user-blk (a fresh daemon per VM): ours (--disk vhost-user=SOCK) against
              QEMU microvm's vhost-user-blk (virtio-mmio) on the same daemon, and against our own

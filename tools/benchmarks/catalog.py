@@ -13,6 +13,7 @@ from .mmds_latency import bench_mmds_latency
 from .net import bench_net
 from .net_mmds import bench_net_mmds
 from .pmem import bench_pmem
+from .qcow2 import bench_qcow2
 from .ratelimit import bench_ratelimit
 from .snapshot import bench_snapshot
 from .startup import bench_startup
@@ -26,6 +27,7 @@ BENCHES = {
     "memory": bench_memory,
     "boot": bench_boot,
     "blk": bench_blk,
+    "qcow2": bench_qcow2,
     "exit-cost": bench_exit_cost,
     "net": bench_net,
     "net-mmds": bench_net_mmds,

@@ -154,6 +154,8 @@ static int open_format(struct blk_disk *d)
 	}
 	d->sectors = qcow2_size(d->qcow2) >> BLK_SECTOR_SHIFT;
 	d->blk_size = BLK_SECTOR_SIZE;
+	log_debug("disk %s: qcow2, %llu MiB%s", d->path, (unsigned long long)(d->sectors >> 11),
+		  d->ro ? ", read-only" : "");
 	return 0;
 }
 

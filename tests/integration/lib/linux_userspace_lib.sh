@@ -7,6 +7,9 @@
 #   ENDING     poweroff | reboot | ctrl-a-x   how the session ends (QEMU: poweroff, then the
 #              test stops it once the guest has halted)
 #   GPU        1: also --gpu --screenshot (vmm only; the display checks below)
+#   QCOW2      1: the root is a qcow2 overlay (`qemu-img create -b root.ext4 -F raw`) over the
+#              read-only ext4 image (vmm only): afterwards `qemu-img check` finds the overlay
+#              clean, the base is unchanged, and the checks below read the overlay's contents
 #
 # The guest boots from a copy of the default disk image (root=/dev/vda rw, no initramfs) with a
 # virtio disk, rng and net (user networking: libslirp here, QEMU's slirp there). /init runs the
@@ -31,12 +34,24 @@ TRANSPORT=${TRANSPORT:-mmio}
 CONSOLE=${CONSOLE:-com1}
 ENDING=${ENDING:-poweroff}
 GPU=${GPU:-0}
+QCOW2=${QCOW2:-0}
 QEMU="${QEMU:-qemu-system-x86_64}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 
 [ "$RUNNER" = qemu ] && require qemu
 
 cp --sparse=always "$DISK" "$tmp/root.ext4"
+root_disk=$tmp/root.ext4
+if [ "$QCOW2" = 1 ]; then
+	require qemu-img
+	chmod a-w "$tmp/root.ext4"
+	base_md5=$(md5sum <"$tmp/root.ext4")
+	if ! qemu-img create -q -f qcow2 -b "$tmp/root.ext4" -F raw "$tmp/root.qcow2"; then
+		echo "FAIL: qemu-img create of the overlay failed"
+		exit 1
+	fi
+	root_disk=$tmp/root.qcow2
+fi
 
 # ---- the host side of the network checks ----
 port_base=$((20000 + $$ % 10000))
@@ -56,7 +71,7 @@ cmdline+=" vmmguest.net.url=http://10.0.2.2:$http_port/blob vmmguest.net.md5=$bl
 cmdline+=" vmmguest.net.echo=8080"
 
 if [ "$RUNNER" = vmm ]; then
-	opts=(--kernel "$VMLINUX" --mem 256M --transport "$TRANSPORT" --disk "$tmp/root.ext4"
+	opts=(--kernel "$VMLINUX" --mem 256M --transport "$TRANSPORT" --disk "$root_disk"
 		--rng --net "user,hostfwd=tcp::$fwd_port-:8080")
 	if [ "$CONSOLE" = hvc0 ]; then
 		opts+=(--console virtio)
@@ -256,6 +271,18 @@ PY
 fi
 
 # ---- the disk, read back on the host ----
+if [ "$QCOW2" = 1 ]; then
+	qemu-img check -q "$tmp/root.qcow2" >"$tmp/qcheck" 2>&1 &&
+		ok "qemu-img check: the qcow2 overlay is clean" || bad "qemu-img check: $(tail -3 "$tmp/qcheck")"
+	[ "$(md5sum <"$tmp/root.ext4")" = "$base_md5" ] && ok "the raw base is unchanged" ||
+		bad "the raw base changed"
+	grep -q "disk $tmp/root.qcow2: qcow2" "$tmp/err" && ok "the VMM served the root as qcow2" ||
+		bad "the VMM's log does not say qcow2"
+	# The overlay's contents, flattened, are what the checks below read.
+	chmod u+w "$tmp/root.ext4"
+	qemu-img convert -O raw "$tmp/root.qcow2" "$tmp/root.ext4" ||
+		bad "qemu-img convert of the overlay failed"
+fi
 # A poweroff or reboot through /init remounts / read-only first: the file system must be clean.
 # Ctrl-A x pulls the plug: the journal (synced by the check) is replayed first.
 if [ "$ENDING" = ctrl-a-x ]; then

@@ -4,10 +4,11 @@
 # This one: our VMM over virtio-pci (MSI-X), the shell on hvc0 (virtio-console), ended by Ctrl-A x,
 # with a headless virtio-gpu and virtio-input keyboard and tablet (--gpu, GPU=1): the kernel binds
 # virtio-gpu (DRM, fbdev emulation, the framebuffer console) and registers the input devices; the
-# shell writes 20 lines to /dev/tty1, and the screenshot written at exit must show them.
+# shell writes 20 lines to /dev/tty1, and the screenshot written at exit must show them. The
+# root is a qcow2 overlay over the ext4 image (QCOW2=1), pulled out by Ctrl-A x after a sync.
 # labels: slow linux display
-# requires: kvm tmux
+# requires: kvm tmux qemu-img
 # timeout: 1500
 # resource: linux:1
-RUNNER=vmm TRANSPORT=pci CONSOLE=hvc0 ENDING=ctrl-a-x GPU=1
+RUNNER=vmm TRANSPORT=pci CONSOLE=hvc0 ENDING=ctrl-a-x GPU=1 QCOW2=1
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/linux_userspace_lib.sh"
