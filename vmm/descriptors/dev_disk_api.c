@@ -1,7 +1,9 @@
 /* PUT /drives/{id} and the config file's "drives": Firecracker's drive bodies as hooks of the
  * --disk descriptor (struct device_api). A drive on a file:
  *   {"drive_id", "path_on_host", "is_root_device", "is_read_only"?, "cache_type"?, "io_engine"?,
- *    "partuuid"?, "rate_limiter"?}
+ *    "partuuid"?, "rate_limiter"?, "image_type"?}
+ * (image_type is Cloud Hypervisor's: "Raw" or "Qcow2" force the format like --disk format=,
+ * "Unknown" or none probes it, as Firecracker's drives are)
  * or a vhost-user disk (Firecracker's socket, Cloud Hypervisor's vhost_user and queue fields):
  *   {"drive_id", "socket", "is_root_device", "partuuid"?, "vhost_user"?: true, "num_queues"?,
  *    "queue_size"?}
@@ -32,6 +34,7 @@ static int check_vu_drive(const json_t *body, char *err, size_t errlen)
 	    {"io_engine", "the vhost-user back-end does the disk's I/O"},
 	    {"rate_limiter", "the disk's requests go to the vhost-user back-end without passing "
 			     "through the VMM"},
+	    {"image_type", "the vhost-user back-end reads the image"},
 	};
 	int r = api_body_refuse_fields(body, refused, sizeof(refused) / sizeof(refused[0]), err,
 				       errlen);
@@ -45,11 +48,27 @@ static int check_vu_drive(const json_t *body, char *err, size_t errlen)
 	return r ? r : api_body_check_socket(body, err, errlen);
 }
 
-/* A drive on a file: its cache_type, io_engine and path_on_host. */
+/* image_type as --disk's format= ("" for a probe), or NULL for a value this VMM cannot read. */
+static const char *image_format(const char *type)
+{
+	if (!type[0] || !strcmp(type, "Unknown"))
+		return "";
+	return !strcmp(type, "Raw") ? "raw" : !strcmp(type, "Qcow2") ? "qcow2" : NULL;
+}
+
+/* A drive on a file: its cache_type, io_engine, image_type and path_on_host. */
 static int check_file_drive(const json_t *body, char *err, size_t errlen)
 {
 	const char *cache = api_json_str(body, "cache_type", "Writeback");
 	const char *engine = api_json_str(body, "io_engine", "");
+	const char *type = api_json_str(body, "image_type", "");
+	if (!image_format(type)) {
+		snprintf(err, errlen,
+			 "image_type %.32s: Raw, Qcow2 or Unknown (probed); VHD and VHDX images "
+			 "are not supported (qemu-img convert -O qcow2 makes one)",
+			 type);
+		return -EINVAL;
+	}
 	if (strcmp(cache, "Unsafe") && strcmp(cache, "Writeback")) {
 		snprintf(err, errlen, "cache_type must be Unsafe or Writeback");
 		return -EINVAL;
@@ -115,7 +134,7 @@ static int check_room(const json_t *docs, const char *id, char *err, size_t errl
 
 /* The document of a drive: what GET /vm/config shows, as Firecracker's Drive. */
 static json_t *drive_doc(const char *id, const char *path, bool root, bool ro, const char *cache,
-			 const char *engine, const char *partuuid,
+			 const char *engine, const char *partuuid, const char *type,
 			 const struct rate_limiter_cfg *rl)
 {
 	json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:s}", "drive_id", id, "path_on_host", path,
@@ -125,6 +144,8 @@ static json_t *drive_doc(const char *id, const char *path, bool root, bool ro, c
 		json_object_set_new(j, "io_engine", json_string(engine));
 	if (j && partuuid[0])
 		json_object_set_new(j, "partuuid", json_string(partuuid));
+	if (j && image_format(type) && image_format(type)[0])
+		json_object_set_new(j, "image_type", json_string(type));
 	if (j && limits)
 		json_object_set_new(j, "rate_limiter", limits);
 	else
@@ -147,19 +168,14 @@ static json_t *vu_drive_doc(const char *id, const char *socket, bool root, const
 static int check_drive(const json_t *body, const char *id, const struct device_api_ctx *ctx,
 		       json_t **doc, char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {{"drive_id", API_JSON_STRING, true},
-						  {"path_on_host", API_JSON_STRING, false},
-						  {"is_root_device", API_JSON_BOOL, true},
-						  {"is_read_only", API_JSON_BOOL, false},
-						  {"partuuid", API_JSON_STRING, false},
-						  {"cache_type", API_JSON_STRING, false},
-						  {"io_engine", API_JSON_STRING, false},
-						  {"rate_limiter", API_JSON_OBJECT, false},
-						  {"socket", API_JSON_STRING, false},
-						  {"vhost_user", API_JSON_BOOL, false},
-						  {"num_queues", API_JSON_UINT, false},
-						  {"queue_size", API_JSON_UINT, false},
-						  {NULL, 0, false}};
+	static const struct api_json_field f[] = {
+	    {"drive_id", API_JSON_STRING, true},     {"path_on_host", API_JSON_STRING, false},
+	    {"is_root_device", API_JSON_BOOL, true}, {"is_read_only", API_JSON_BOOL, false},
+	    {"partuuid", API_JSON_STRING, false},    {"cache_type", API_JSON_STRING, false},
+	    {"io_engine", API_JSON_STRING, false},   {"rate_limiter", API_JSON_OBJECT, false},
+	    {"socket", API_JSON_STRING, false},	     {"vhost_user", API_JSON_BOOL, false},
+	    {"num_queues", API_JSON_UINT, false},    {"queue_size", API_JSON_UINT, false},
+	    {"image_type", API_JSON_STRING, false},  {NULL, 0, false}};
 	struct rate_limiter_cfg rl;
 	bool vu = api_body_has(body, "socket"), root = api_json_bool(body, "is_root_device", false);
 	int r = api_body_check_named(body, id, "drive_id", f, err, errlen);
@@ -185,7 +201,8 @@ static int check_drive(const json_t *body, const char *id, const struct device_a
 		  : drive_doc(id, api_json_str(body, "path_on_host", ""), root,
 			      api_json_bool(body, "is_read_only", false),
 			      api_json_str(body, "cache_type", "Writeback"),
-			      api_json_str(body, "io_engine", ""), partuuid, &rl);
+			      api_json_str(body, "io_engine", ""), partuuid,
+			      api_json_str(body, "image_type", ""), &rl);
 	if (*doc)
 		return 0;
 	snprintf(err, errlen, "out of memory");
@@ -201,6 +218,7 @@ static int drive_option(const json_t *doc, char *spec, size_t len)
 						     : "";
 	const char *flush =
 	    !strcmp(api_json_str(doc, "cache_type", ""), "Unsafe") ? ",flush=off" : "";
+	const char *format = image_format(api_json_str(doc, "image_type", ""));
 	struct rate_limiter_cfg rl;
 
 	if (!len)
@@ -214,10 +232,11 @@ static int drive_option(const json_t *doc, char *spec, size_t len)
 	if (api_rate_limiter_parse(json_object_get(doc, "rate_limiter"), "rate_limiter", &rl, NULL,
 				   0))
 		return -EINVAL; /* cannot happen: the document's own */
-	if (api_body_append(spec, len, "%s%s%s%s%s,id=%s", api_json_str(doc, "path_on_host", ""),
+	if (api_body_append(spec, len, "%s%s%s%s%s%s%s,id=%s",
+			    api_json_str(doc, "path_on_host", ""),
 			    api_json_bool(doc, "is_read_only", false) ? ",ro" : "",
 			    api_json_bool(doc, "is_root_device", false) ? ",root" : "", aio, flush,
-			    id) ||
+			    format && format[0] ? ",format=" : "", format ? format : "", id) ||
 	    api_rate_limiter_spec(spec, len, "", &rl))
 		return -ENAMETOOLONG;
 	return 0;
@@ -249,9 +268,13 @@ static json_t *describe_drives(const struct vm_config *cfg)
 			const char *engine = o->aio == VIRTIO_BLK_AIO_SYNC	 ? "Sync"
 					     : o->aio == VIRTIO_BLK_AIO_IO_URING ? "Async"
 										 : "";
+			const char *type = o->format == VIRTIO_BLK_FORMAT_RAW	  ? "Raw"
+					   : o->format == VIRTIO_BLK_FORMAT_QCOW2 ? "Qcow2"
+										  : "";
 			model_id(id, sizeof(id), o->id, i);
 			doc = drive_doc(id, o->path, o->root, o->ro,
-					o->no_flush ? "Unsafe" : "Writeback", engine, "", &o->rl);
+					o->no_flush ? "Unsafe" : "Writeback", engine, "", type,
+					&o->rl);
 		} else {
 			const struct vu_opts *o = &vu->dev[i - ndisks].opts;
 			model_id(id, sizeof(id), o->id, i);
