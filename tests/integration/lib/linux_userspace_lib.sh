@@ -279,9 +279,9 @@ if [ "$QCOW2" = 1 ]; then
 	grep -q "disk $tmp/root.qcow2: qcow2" "$tmp/err" && ok "the VMM served the root as qcow2" ||
 		bad "the VMM's log does not say qcow2"
 	# The overlay's contents, flattened, are what the checks below read.
-	chmod u+w "$tmp/root.ext4"
-	qemu-img convert -O raw "$tmp/root.qcow2" "$tmp/root.ext4" ||
-		bad "qemu-img convert of the overlay failed"
+	# (into a new file: the base is the overlay's backing file, which qemu-img holds open)
+	qemu-img convert -O raw "$tmp/root.qcow2" "$tmp/flat.ext4" &&
+		mv -f "$tmp/flat.ext4" "$tmp/root.ext4" || bad "qemu-img convert of the overlay failed"
 fi
 # A poweroff or reboot through /init remounts / read-only first: the file system must be clean.
 # Ctrl-A x pulls the plug: the journal (synced by the check) is replayed first.
