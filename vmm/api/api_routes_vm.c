@@ -70,7 +70,7 @@ static void put_boot_source(struct api *a, const char *id, const json_t *body, s
 		r->status = 400;
 		return;
 	}
-	if (!a->ops->check_boot_source ||
+	if (!kernel || !a->ops->check_boot_source || /* a firmware: opened at InstanceStart */
 	    files_ok(r, a->ops->check_boot_source(a->ctx, kernel, initrd, r->err, sizeof(r->err))))
 		model_result(r, api_model_put_boot_source(&a->model, body, r->err, sizeof(r->err)));
 }
@@ -79,7 +79,7 @@ static void action_start(struct api *a, struct reply *r)
 {
 	if (!before_start(a, r))
 		return;
-	if (!a->model.kernel) {
+	if (!a->model.kernel && !a->model.firmware) {
 		fault(r, 400, "Cannot start microvm without kernel configuration.", NULL);
 		return;
 	}
