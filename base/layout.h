@@ -65,6 +65,8 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 /* Boot timer (Firecracker-compatible): the guest writes the byte 123 here. */
 #define BOOT_TIMER_MMIO_BASE 0xC0000000ULL
 #define BOOT_TIMER_MMIO_SIZE 0x1000ULL
+/* ACPI Generic Event Device's event register (devices/acpi_ged.h), the page after the timer. */
+#define ACPI_GED_MMIO_BASE 0xC0001000ULL
 
 /* virtio-mmio windows: VIRTIO_MMIO_MAX windows of VIRTIO_MMIO_SIZE bytes each. */
 #define VIRTIO_MMIO_BASE 0xD0000000ULL
@@ -120,6 +122,7 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 
 /* ISA IRQs wired to the same IOAPIC pin number. */
 #define IRQ_KBD		  1 /* i8042 keyboard */
+#define IRQ_ACPI_GED	  3 /* the Generic Event Device's edge (COM2's ISA line: no COM2 here) */
 #define IRQ_COM1	  4
 #define PCI_INTX_IRQ_BASE 20 /* INTA..INTD of bus 0 after swizzling: pins 20-23 */
 

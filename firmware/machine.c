@@ -208,6 +208,17 @@ int machine_set_acpi_pm(struct machine *m, uint16_t port)
 	return 0;
 }
 
+int machine_set_acpi_ged(struct machine *m, uint64_t base, uint64_t size, uint32_t pin)
+{
+	struct machine_irq irq;
+	if (!range_ok(base, size))
+		return fail(m, -EINVAL);
+	if (make_irq(m, pin, MACHINE_IRQ_EDGE, MACHINE_IRQ_HIGH, &irq))
+		return m->err;
+	m->acpi_ged = (struct machine_mmio_dev){base, size, irq};
+	return 0;
+}
+
 int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size)
 {
 	if (size && !range_ok(base, size))

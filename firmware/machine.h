@@ -150,10 +150,12 @@ struct machine {
 	bool i8042;			      /* PC keyboard controller, 0x60/0x64, IRQ 1 */
 	bool rtc;			      /* CMOS clock, 0x70-0x71 */
 	struct machine_simple_dev acpi_pm;    /* ACPI sleep registers (devices/x86/acpi_pm.h) */
-	uint64_t rsdp;			      /* where machine_write_acpi() put the RSDP; 0: none */
-	struct machine_range initrd;	      /* size 0: none */
-	const char *cmdline;		      /* the user's command line (not owned); NULL: empty */
-	int err;			      /* first adder error, 0 if none */
+	struct machine_mmio_dev
+	    acpi_ged;		     /* Generic Event Device (devices/acpi_ged.h); size 0: none */
+	uint64_t rsdp;		     /* where machine_write_acpi() put the RSDP; 0: none */
+	struct machine_range initrd; /* size 0: none */
+	const char *cmdline;	     /* the user's command line (not owned); NULL: empty */
+	int err;		     /* first adder error, 0 if none */
 };
 
 /* An empty machine (no RAM, no CPUs, no devices). */
@@ -195,6 +197,9 @@ void machine_set_i8042(struct machine *m);
 void machine_set_rtc(struct machine *m);
 /* The ACPI sleep control (port) and status (port + 1) registers: the FADT points at them. */
 int machine_set_acpi_pm(struct machine *m, uint16_t port);
+/* The ACPI Generic Event Device: its event register at `base` (`size` bytes) and its line (an
+ * edge, active high) on controller input `pin`. */
+int machine_set_acpi_ged(struct machine *m, uint64_t base, uint64_t size, uint32_t pin);
 /* Where the loader put the initrd (size 0: none). */
 int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size);
 /* The user's command line; kept by pointer. */

@@ -19,11 +19,12 @@ CACHE="${VMM_GUEST_CACHE:-/var/cache/vmm-guest}"
 META="${STOCK_META:-linux-image-cloud-amd64}"
 BUSYBOX=/bin/busybox
 # Bump when the initramfs recipe below changes in a way that changes its contents.
-INITRAMFS_RECIPE=1
-# The modules /init loads (dependencies first): virtio over PCI and mmio, and virtio-blk.
+INITRAMFS_RECIPE=2
+# The modules /init loads (dependencies first): virtio over PCI and mmio, and virtio-blk; the
+# ACPI power button and the input event devices, on which /init waits for a press.
 MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/virtio/virtio_mmio
-drivers/block/virtio_blk"
+drivers/block/virtio_blk drivers/acpi/button drivers/input/evdev"
 
 log() { echo "stock-kernel: $*" >&2; }
 die() {

@@ -16,7 +16,8 @@
  * window (LNRO0005 with Memory32Fixed + Interrupt, as QEMU microvm describes them), the PCI host
  * bridge (PNP0A08/PNP0A03 with its bus, memory and I/O windows in _CRS and a _PRT for INTx)
  * with a PNP0C02 device reserving the ECAM window (Linux uses MCFG's ECAM only when the window
- * is reserved so), and \_S5_ (SLP_TYP 5). */
+ * is reserved so), \_S5_ (SLP_TYP 5), and with m->acpi_ged a Generic Event Device (ACPI0013)
+ * whose _EVT notifies the power button \_SB.PWRB (PNP0C0C). */
 #ifndef FIRMWARE_ACPI_ACPI_H
 #define FIRMWARE_ACPI_ACPI_H
 
@@ -33,6 +34,8 @@
 #define ACPI_SLEEP_TYP_MASK  0x1C
 #define ACPI_SLEEP_EN	     0x20
 #define ACPI_SLEEP_WAK_STS   0x80 /* sleep status register */
+/* The Generic Event Device's event bits, as _EVT tests them (devices/acpi_ged.h's too). */
+#define ACPI_GED_EVENT_POWER_BUTTON 1
 
 /* Guest addresses of the tables acpi_build() wrote (0: not written). */
 struct acpi_layout {

@@ -15,11 +15,21 @@
 #define AML_SCOPE	  0x10
 #define AML_BUFFER	  0x11
 #define AML_PACKAGE	  0x12
+#define AML_METHOD	  0x14
 #define AML_DUAL_NAME	  0x2E
 #define AML_MULTI_NAME	  0x2F
 #define AML_ROOT	  0x5C
 #define AML_EXT_PREFIX	  0x5B
+#define AML_OPREGION	  0x80 /* after AML_EXT_PREFIX */
+#define AML_FIELD	  0x81 /* after AML_EXT_PREFIX */
 #define AML_DEVICE	  0x82 /* after AML_EXT_PREFIX */
+#define AML_LOCAL0	  0x60
+#define AML_ARG0	  0x68
+#define AML_STORE	  0x70
+#define AML_AND		  0x7B
+#define AML_NOTIFY	  0x86
+#define AML_IF		  0xA0
+#define AML_NULL_NAME	  0x00
 
 #define PKGLEN_RESERVED	 4 /* bytes kept for a PkgLength until its object ends */
 #define BUFSIZE_RESERVED 5 /* a DWordPrefix integer: a buffer's size until it ends */
@@ -303,12 +313,28 @@ void aml_buffer_end(struct aml_buf *b, size_t mark)
 	aml_end(b, mark);
 }
 
-/* §20.2.4: the length counts itself; bits 7-6 of the lead byte say how many bytes follow. A
- * one-byte length holds up to 63, longer ones take 4 bits in the lead byte, 8 in each other. */
+/* §20.2.4: bits 7-6 of the lead byte say how many bytes follow. A one-byte length holds up
+ * to 63, longer ones take 4 bits in the lead byte, 8 in each other. Encodes `v` in exactly `n`
+ * bytes; 0 when it does not fit. */
+static size_t pkglen_encode(uint8_t enc[PKGLEN_RESERVED], size_t v, size_t n)
+{
+	if (n < 1 || n > PKGLEN_RESERVED || v >= (n == 1 ? 64u : 1u << (4 + 8 * (n - 1))))
+		return 0;
+	if (n == 1) {
+		enc[0] = (uint8_t)v;
+		return 1;
+	}
+	enc[0] = (uint8_t)(((n - 1) << 6) | (v & 0xf));
+	for (size_t i = 1; i < n; i++)
+		enc[i] = (uint8_t)(v >> (4 + 8 * (i - 1)));
+	return n;
+}
+
+/* An object's PkgLength counts itself: the fewest bytes that hold the body plus themselves. */
 void aml_end(struct aml_buf *b, size_t mark)
 {
 	uint8_t enc[PKGLEN_RESERVED];
-	size_t body, n;
+	size_t body, n = 0;
 	if (b->err)
 		return;
 	if (mark + PKGLEN_RESERVED > b->len) {
@@ -316,22 +342,108 @@ void aml_end(struct aml_buf *b, size_t mark)
 		return;
 	}
 	body = b->len - mark - PKGLEN_RESERVED;
-	for (n = 1; n <= PKGLEN_RESERVED; n++)
-		if (body + n < (n == 1 ? 64u : 1u << (4 + 8 * (n - 1))))
-			break;
-	if (n > PKGLEN_RESERVED) {
+	for (size_t try = 1; try <= PKGLEN_RESERVED && !n; try++)
+		n = pkglen_encode(enc, body + try, try);
+	if (!n) {
 		fail(b, -EINVAL);
 		return;
 	}
-	size_t total = body + n;
-	if (n == 1) {
-		enc[0] = (uint8_t)total;
-	} else {
-		enc[0] = (uint8_t)(((n - 1) << 6) | (total & 0xf));
-		for (size_t i = 1; i < n; i++)
-			enc[i] = (uint8_t)(total >> (4 + 8 * (i - 1)));
-	}
 	splice(b, mark, PKGLEN_RESERVED, enc, n);
+}
+
+size_t aml_method_begin(struct aml_buf *b, const char *path, uint8_t nargs, int serialized)
+{
+	if (nargs > 7)
+		fail(b, -EINVAL);
+	aml_u8(b, AML_METHOD);
+	size_t mark = pkg_begin(b);
+	aml_namestring(b, path);
+	aml_u8(b, (uint8_t)((nargs & 7) | (serialized ? 8 : 0))); /* MethodFlags (§20.2.5.2) */
+	return mark;
+}
+
+size_t aml_if_begin(struct aml_buf *b)
+{
+	aml_u8(b, AML_IF);
+	return pkg_begin(b);
+}
+
+/* ---- operation regions and fields ---- */
+
+void aml_opregion(struct aml_buf *b, const char *name, enum aml_region_space space, uint64_t base,
+		  uint64_t len)
+{
+	aml_u8(b, AML_EXT_PREFIX);
+	aml_u8(b, AML_OPREGION);
+	aml_namestring(b, name);
+	aml_u8(b, (uint8_t)space);
+	aml_int(b, base);
+	aml_int(b, len);
+}
+
+size_t aml_field_begin(struct aml_buf *b, const char *region, uint8_t flags)
+{
+	aml_u8(b, AML_EXT_PREFIX);
+	aml_u8(b, AML_FIELD);
+	size_t mark = pkg_begin(b);
+	aml_namestring(b, region);
+	aml_u8(b, flags);
+	return mark;
+}
+
+/* NamedField := NameSeg PkgLength, where the "length" is the field's size in bits and does not
+ * count its own bytes (§20.2.5.2). */
+void aml_field_unit(struct aml_buf *b, const char *name, uint32_t bits)
+{
+	uint8_t enc[PKGLEN_RESERVED];
+	size_t n = 0;
+	if (strchr(name, '.') || *name == '\\' || !bits) {
+		fail(b, -EINVAL);
+		return;
+	}
+	aml_namestring(b, name);
+	for (size_t try = 1; try <= PKGLEN_RESERVED && !n; try++)
+		n = pkglen_encode(enc, bits, try);
+	if (!n)
+		fail(b, -EINVAL);
+	else
+		aml_bytes(b, enc, n);
+}
+
+/* ---- expressions and statements ---- */
+
+void aml_local(struct aml_buf *b, uint8_t n)
+{
+	if (n > 7)
+		fail(b, -EINVAL);
+	aml_u8(b, (uint8_t)(AML_LOCAL0 + (n & 7)));
+}
+
+void aml_arg(struct aml_buf *b, uint8_t n)
+{
+	if (n > 6)
+		fail(b, -EINVAL);
+	aml_u8(b, (uint8_t)(AML_ARG0 + (n > 6 ? 6 : n)));
+}
+
+void aml_store(struct aml_buf *b)
+{
+	aml_u8(b, AML_STORE);
+}
+
+void aml_and(struct aml_buf *b)
+{
+	aml_u8(b, AML_AND);
+}
+
+void aml_no_target(struct aml_buf *b)
+{
+	aml_u8(b, AML_NULL_NAME);
+}
+
+void aml_notify(struct aml_buf *b)
+{
+	aml_u8(b, AML_NOTIFY);
 }
 
 /* ---- resource descriptors ---- */

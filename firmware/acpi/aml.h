@@ -59,8 +59,44 @@ size_t aml_package_begin(struct aml_buf *b, uint8_t count);
 /* Buffer() { ... }: a buffer whose size is the bytes written before its aml_buffer_end(). */
 size_t aml_buffer_begin(struct aml_buf *b);
 void aml_buffer_end(struct aml_buf *b, size_t mark);
-/* Closes a scope, device or package. */
+/* Method(path, nargs, Serialized or NotSerialized) { ... } (§19.6.85, §20.2.5.2): nargs <= 7. */
+size_t aml_method_begin(struct aml_buf *b, const char *path, uint8_t nargs, int serialized);
+/* If (predicate) { ... } (§19.6.60): the caller writes the predicate (one TermArg) first. */
+size_t aml_if_begin(struct aml_buf *b);
+/* Closes a scope, device, package, method or if. */
 void aml_end(struct aml_buf *b, size_t mark);
+
+/* ---- operation regions and fields (§19.6.100, §19.6.48) ---- */
+enum aml_region_space { AML_SYSTEM_MEMORY = 0, AML_SYSTEM_IO = 1 };
+/* OperationRegion(name, space, base, len). */
+void aml_opregion(struct aml_buf *b, const char *name, enum aml_region_space space, uint64_t base,
+		  uint64_t len);
+/* Field(region, access, NoLock, update) { ... }: `flags` is the FieldFlags byte (§20.2.5.2):
+ * AccessType in bits 3:0, UpdateRule in bits 6:5. Close it with aml_end(). */
+enum {
+	AML_FIELD_BYTE_ACC = 1,
+	AML_FIELD_DWORD_ACC = 3,
+	AML_FIELD_PRESERVE = 0 << 5,
+	AML_FIELD_WRITE_AS_ZEROS = 2 << 5
+};
+size_t aml_field_begin(struct aml_buf *b, const char *region, uint8_t flags);
+/* One NamedField of `bits` bits inside a Field (a 4-character NameSeg). */
+void aml_field_unit(struct aml_buf *b, const char *name, uint32_t bits);
+
+/* ---- expressions and statements (§19.6, opcodes §20.3) ---- */
+/* LocalN (0-7) and ArgN (0-6) as operands. */
+void aml_local(struct aml_buf *b, uint8_t n);
+void aml_arg(struct aml_buf *b, uint8_t n);
+/* Store(source, target): the caller writes the source TermArg, then the target (a name or
+ * a LocalN) after this opcode. */
+void aml_store(struct aml_buf *b);
+/* And(a, b) with no target (the result is the operand it appears in): the caller writes the
+ * two operands after the opcode, then aml_no_target(). */
+void aml_and(struct aml_buf *b);
+void aml_no_target(struct aml_buf *b);
+/* Notify(object, value): the caller writes the object (a NameString) after the opcode, then
+ * the value. */
+void aml_notify(struct aml_buf *b);
 
 /* ---- resource descriptors (§6.4), inside a buffer_begin/end: a ResourceTemplate ---- */
 /* IO(Decode16, base, base, 1, len). */

@@ -185,6 +185,50 @@ static void write_pci(struct aml_buf *b, const struct machine *m)
 	aml_end(b, dev);
 }
 
+/* The Generic Event Device (§5.6.9) and the power button it stands for. Linux's evged driver
+ * calls _EVT on each edge of the _CRS interrupt; _EVT reads the event register (which clears
+ * it) and notifies the device of each bit: 0x80 on a power button (PNP0C0C, §4.8.2.2.1.2) is
+ * "pressed", which Linux's `button` driver reports as KEY_POWER. A hardware-reduced platform has
+ * no fixed power button (§4.1: no PM1 blocks), so it is this control-method one. */
+static void write_ged(struct aml_buf *b, const struct machine *m)
+{
+	const struct machine_mmio_dev *g = &m->acpi_ged;
+	size_t dev = aml_device_begin(b, "PWRB");
+	name_eisaid(b, "_HID", "PNP0C0C");
+	name_int(b, "_UID", 0);
+	aml_end(b, dev);
+
+	dev = aml_device_begin(b, "GED");
+	aml_name(b, "_HID");
+	aml_string(b, "ACPI0013");
+	name_int(b, "_UID", 0);
+	aml_name(b, "_CRS");
+	size_t res = aml_buffer_begin(b);
+	aml_res_interrupt(b, g->irq.pin, g->irq.trigger == MACHINE_IRQ_LEVEL,
+			  g->irq.polarity == MACHINE_IRQ_LOW);
+	aml_res_end(b);
+	aml_buffer_end(b, res);
+	aml_opregion(b, "GDST", AML_SYSTEM_MEMORY, g->base, g->size);
+	size_t f = aml_field_begin(b, "GDST", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_AS_ZEROS);
+	aml_field_unit(b, "GDAT", 32);
+	aml_end(b, f);
+	size_t evt = aml_method_begin(b, "_EVT", 1, 1);
+	aml_store(b); /* Local0 = GDAT: one read, which acknowledges every pending event */
+	aml_namestring(b, "GDAT");
+	aml_local(b, 0);
+	size_t cond = aml_if_begin(b); /* If (Local0 & ACPI_GED_POWER_BUTTON) */
+	aml_and(b);
+	aml_local(b, 0);
+	aml_int(b, ACPI_GED_EVENT_POWER_BUTTON);
+	aml_no_target(b);
+	aml_notify(b);
+	aml_namestring(b, "\\_SB.PWRB");
+	aml_int(b, 0x80);
+	aml_end(b, cond);
+	aml_end(b, evt);
+	aml_end(b, dev);
+}
+
 /* \_S5_ (§7.4.2): SLP_TYPa, SLP_TYPb, two reserved. Only SLP_TYPa counts when hardware-reduced. */
 static void write_s5(struct aml_buf *b)
 {
@@ -207,6 +251,8 @@ void acpi_write_dsdt(struct aml_buf *b, const struct machine *m)
 	write_virtio_mmio(b, m);
 	if (m->pci.present)
 		write_pci(b, m);
+	if (m->acpi_ged.size)
+		write_ged(b, m);
 	aml_end(b, sb);
 	if (m->acpi_pm.present)
 		write_s5(b);

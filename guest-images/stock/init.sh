@@ -10,6 +10,9 @@
 # (the test gives a disk whose first line is a marker; /init prints that line).
 #                                 vmmstock.end=poweroff  end with `poweroff -f` instead of
 # `reboot -f` (the kernel's ACPI power-off: the VMM must exit 0 as after a reset).
+#                                 vmmstock.end=button  wait for one event of the ACPI power
+# button's input device ("Power Button", the `button` module's), print it, then `poweroff -f`
+# (the test presses the button through the VMM's API when it reads "VMM-STOCK-BUTTON: waiting").
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 echo "VMM-STOCK-INIT: ok"
@@ -77,7 +80,33 @@ case " $cmdline " in
 	;;
 esac
 
+# The input device named "Power Button" (the ACPI button driver's; /dev/input/eventN).
+power_button_event() {
+	for dev in /sys/class/input/event*; do
+		[ -r "$dev/device/name" ] || continue
+		read -r name <"$dev/device/name"
+		if [ "$name" = "Power Button" ]; then
+			echo "/dev/input/${dev##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
 case " $cmdline " in
+*" vmmstock.end=button "*)
+	if ev=$(power_button_event); then
+		echo "VMM-STOCK-BUTTON: waiting on $ev"
+		# One struct input_event (24 bytes on x86-64): type and code at offset 16.
+		dd if="$ev" of=/tmp/event bs=24 count=1 2>/dev/null
+		echo "VMM-STOCK-BUTTON: event type,code,value=$(od -An -tu2 -j16 -N4 /tmp/event)" \
+			"$(od -An -tu4 -j20 -N4 /tmp/event)"
+	else
+		echo "VMM-STOCK-BUTTON: no input device named Power Button"
+	fi
+	echo "VMM-STOCK-END: poweroff"
+	poweroff -f
+	;;
 *" vmmstock.end=poweroff "*)
 	echo "VMM-STOCK-END: poweroff"
 	poweroff -f

@@ -81,6 +81,12 @@ int cmd_ctrl_alt_del(const struct args *a, struct vmmctl_request *r, char *e, si
 	return action(r, "SendCtrlAltDel");
 }
 
+int cmd_power_button(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	(void)a, (void)e, (void)n;
+	return action(r, "PowerButton");
+}
+
 int cmd_flush_metrics(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
 {
 	(void)a, (void)e, (void)n;

@@ -56,7 +56,7 @@ typedef int cmd_builder(const struct args *a, struct vmmctl_request *r, char *er
 
 /* cmd_vm.c */
 cmd_builder cmd_info, cmd_metrics, cmd_devices, cmd_vcpus, cmd_config, cmd_pause, cmd_resume,
-    cmd_start, cmd_ctrl_alt_del, cmd_flush_metrics, cmd_stop, cmd_put_boot_source,
+    cmd_start, cmd_ctrl_alt_del, cmd_power_button, cmd_flush_metrics, cmd_stop, cmd_put_boot_source,
     cmd_put_machine_config, cmd_set_metrics, cmd_raw;
 /* cmd_devices.c */
 cmd_builder cmd_put_drive, cmd_patch_drive, cmd_put_net, cmd_patch_net, cmd_put_vsock;

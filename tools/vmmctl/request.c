@@ -118,6 +118,7 @@ static const struct command commands[] = {
     {"resume", 0, 0, no_opts, cmd_resume},
     {"stop", 0, 0, stop_opts, cmd_stop},
     {"ctrl-alt-del", 0, 0, no_opts, cmd_ctrl_alt_del},
+    {"power-button", 0, 0, no_opts, cmd_power_button},
     {"start", 0, 0, no_opts, cmd_start},
     {"flush-metrics", 0, 0, no_opts, cmd_flush_metrics},
     {"metrics", 0, 0, no_opts, cmd_metrics},

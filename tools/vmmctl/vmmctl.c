@@ -52,6 +52,7 @@ static const char usage_text[] =
     "                        graceful stop: Ctrl-Alt-Del, then a forced stop after\n"
     "                        N ms (0 to 3600000, one hour); default 10000\n"
     "  ctrl-alt-del          send Ctrl-Alt-Del to the guest\n"
+    "  power-button          press the guest's ACPI power button (a clean shutdown)\n"
     "  flush-metrics         write the metrics document to the metrics file now\n"
     "  snapshot-create SNAPSHOT MEM [--type Full|Diff]\n"
     "                        save the paused VM: its state to the file SNAPSHOT, its\n"

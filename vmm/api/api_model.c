@@ -27,6 +27,8 @@ void api_model_free(struct api_model *m)
 	free(m->kernel);
 	free(m->initrd);
 	free(m->boot_args);
+	free(m->firmware);
+	free(m->firmware_log);
 	free(m->metrics_path);
 	json_decref(m->metrics_properties);
 	json_decref(m->devices);
@@ -50,16 +52,52 @@ static int nomem(char *err, size_t errlen)
 	return -ENOMEM;
 }
 
+/* firmware_path (ours, Cloud Hypervisor's payload.firmware): the firmware alone, as --firmware
+ * is given without --kernel, --initrd and --append. */
+static int check_firmware_source(const json_t *body, const char **kernel, const char **initrd,
+				 char *err, size_t errlen)
+{
+	const char *fw = api_json_str(body, "firmware_path", NULL);
+	const char *log = api_json_str(body, "firmware_log_path", NULL);
+
+	if (api_json_str(body, "kernel_image_path", NULL) ||
+	    api_json_str(body, "initrd_path", NULL) || api_json_str(body, "boot_args", NULL)) {
+		snprintf(err, errlen,
+			 "firmware_path boots the firmware alone: give it without "
+			 "kernel_image_path, initrd_path and boot_args");
+		return -EINVAL;
+	}
+	if (!fw[0] || (log && !log[0])) {
+		snprintf(err, errlen, "%s is empty", fw[0] ? "firmware_log_path" : "firmware_path");
+		return -EINVAL;
+	}
+	*kernel = *initrd = NULL;
+	return 0;
+}
+
 int api_model_check_boot_source(const json_t *body, const char **kernel, const char **initrd,
 				char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {{"kernel_image_path", API_JSON_STRING, true},
+	static const struct api_json_field f[] = {{"kernel_image_path", API_JSON_STRING, false},
 						  {"boot_args", API_JSON_STRING, false},
 						  {"initrd_path", API_JSON_STRING, false},
+						  {"firmware_path", API_JSON_STRING, false},
+						  {"firmware_log_path", API_JSON_STRING, false},
 						  {NULL, 0, false}};
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
 		return r;
+	if (api_json_str(body, "firmware_path", NULL))
+		return check_firmware_source(body, kernel, initrd, err, errlen);
+	if (api_json_str(body, "firmware_log_path", NULL)) {
+		snprintf(err, errlen, "firmware_log_path needs firmware_path");
+		return -EINVAL;
+	}
+	if (!api_json_str(body, "kernel_image_path", NULL)) {
+		snprintf(err, errlen,
+			 "missing field `kernel_image_path` (or, ours, `firmware_path`)");
+		return -EINVAL;
+	}
 	*kernel = api_json_str(body, "kernel_image_path", NULL);
 	*initrd = api_json_str(body, "initrd_path", NULL);
 	if (!(*kernel)[0] || (*initrd && !(*initrd)[0])) {
@@ -78,7 +116,9 @@ int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err
 		return r;
 	if (set_str(&m->kernel, kernel) ||
 	    set_str(&m->initrd, api_json_str(body, "initrd_path", NULL)) ||
-	    set_str(&m->boot_args, api_json_str(body, "boot_args", NULL)))
+	    set_str(&m->boot_args, api_json_str(body, "boot_args", NULL)) ||
+	    set_str(&m->firmware, api_json_str(body, "firmware_path", NULL)) ||
+	    set_str(&m->firmware_log, api_json_str(body, "firmware_log_path", NULL)))
 		return nomem(err, errlen);
 	return 0;
 }
@@ -117,6 +157,7 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 						  {"track_dirty_pages", API_JSON_BOOL, false},
 						  {"cpu_template", API_JSON_STRING, false},
 						  {"huge_pages", API_JSON_STRING, false},
+						  {"acpi", API_JSON_BOOL, false},
 						  {NULL, 0, false}};
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
@@ -146,6 +187,7 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 	m->mem_mib = (unsigned)mib;
 	m->track_dirty = api_json_bool(body, "track_dirty_pages", false);
 	m->hugepages = !strcmp(api_json_str(body, "huge_pages", "None"), "Transparent");
+	m->acpi_off = !api_json_bool(body, "acpi", true);
 	return 0;
 }
 
@@ -516,10 +558,13 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 
 json_t *api_model_machine_config_json(const struct api_model *m)
 {
-	return json_pack("{s:I, s:I, s:b, s:b, s:s, s:s}", "vcpu_count", (json_int_t)m->vcpus,
-			 "mem_size_mib", (json_int_t)m->mem_mib, "smt", m->smt, "track_dirty_pages",
-			 m->track_dirty, "huge_pages", m->hugepages ? "Transparent" : "None",
-			 "cpu_template", "None");
+	json_t *j = json_pack("{s:I, s:I, s:b, s:b, s:s, s:s}", "vcpu_count", (json_int_t)m->vcpus,
+			      "mem_size_mib", (json_int_t)m->mem_mib, "smt", m->smt,
+			      "track_dirty_pages", m->track_dirty, "huge_pages",
+			      m->hugepages ? "Transparent" : "None", "cpu_template", "None");
+	if (j && m->acpi_off) /* ours: shown only when not the default, Firecracker's shape else */
+		json_object_set_new(j, "acpi", json_false());
+	return j;
 }
 
 /* Sets num_queues and queue_size of a vhost-user device's document, when given. */
@@ -533,6 +578,10 @@ static json_t *boot_source_json(const struct api_model *m)
 		json_object_set_new(j, "initrd_path", json_string(m->initrd));
 	if (m->boot_args)
 		json_object_set_new(j, "boot_args", json_string(m->boot_args));
+	if (m->firmware)
+		json_object_set_new(j, "firmware_path", json_string(m->firmware));
+	if (m->firmware_log)
+		json_object_set_new(j, "firmware_log_path", json_string(m->firmware_log));
 	return j;
 }
 
@@ -573,8 +622,10 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->track_dirty = cfg->track_dirty_pages;
 	m->hugepages = cfg->hugepages;
 	m->smt = cfg->smt;
+	m->acpi_off = cfg->acpi_off;
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
-	    set_str(&m->boot_args, cfg->append))
+	    set_str(&m->boot_args, cfg->append) || set_str(&m->firmware, cfg->firmware) ||
+	    set_str(&m->firmware_log, cfg->firmware_log))
 		return -ENOMEM;
 	return api_devices_describe(m, cfg) ? -ENOMEM : 0;
 }

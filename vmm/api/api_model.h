@@ -34,6 +34,10 @@
 
 struct api_model {
 	char *kernel, *initrd, *boot_args;
+	/* ours: boot-source firmware_path and firmware_log_path (--firmware, --firmware-log), in
+	 * place of a kernel; machine-config acpi false (--acpi off) */
+	char *firmware, *firmware_log;
+	bool acpi_off;
 	unsigned vcpus;
 	unsigned mem_mib;
 	bool track_dirty; /* track_dirty_pages: needed for Diff snapshots */
@@ -56,16 +60,17 @@ struct api_model {
 void api_model_init(struct api_model *m);
 void api_model_free(struct api_model *m);
 
-/* PUT /boot-source: {"kernel_image_path", "boot_args"?, "initrd_path"?}. */
+/* PUT /boot-source: {"kernel_image_path", "boot_args"?, "initrd_path"?}, or (ours)
+ * {"firmware_path", "firmware_log_path"?}: exactly one of kernel_image_path and firmware_path. */
 int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen);
-/* Its body check alone: sets *kernel and *initrd (NULL: none) to the paths (inside `body`), for
- * checking the files before the model takes them. */
+/* Its body check alone: sets *kernel and *initrd (NULL: none; *kernel NULL for a firmware) to
+ * the paths (inside `body`), for checking the files before the model takes them. */
 int api_model_check_boot_source(const json_t *body, const char **kernel, const char **initrd,
 				char *err, size_t errlen);
 /* PUT /machine-config: {"vcpu_count", "mem_size_mib", "smt"?, "track_dirty_pages"?,
- * "huge_pages"?, "cpu_template"?}; what is absent takes its default. smt true needs vcpu_count 1
- * or even; huge_pages "2M" and any cpu_template but "None" cannot be honoured here and are
- * refused. */
+ * "huge_pages"?, "cpu_template"?, "acpi"? (ours, default true)}; what is absent takes its default.
+ * smt true needs vcpu_count 1 or even; huge_pages "2M" and any cpu_template but "None" cannot be
+ * honoured here and are refused. */
 int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PATCH /machine-config: the same fields, all optional; what is absent stays as it is. The
  * whole update fails if one value is bad. */

@@ -67,6 +67,9 @@ struct api_backend_ops {
 	int (*pause)(void *ctx);
 	int (*resume)(void *ctx);
 	int (*ctrl_alt_del)(void *ctx);
+	/* PowerButton: a press of the ACPI power button; -ENODEV without ACPI. Optional (NULL:
+	 * refused). */
+	int (*power_button)(void *ctx);
 	/* Graceful stop: Ctrl-Alt-Del, then a forced stop after timeout_ms. Returns at once. */
 	int (*stop)(void *ctx, unsigned timeout_ms);
 	/* A live change of a running device (PATCH /drives, /network-interfaces, /balloon,

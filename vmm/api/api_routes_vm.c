@@ -70,7 +70,7 @@ static void put_boot_source(struct api *a, const char *id, const json_t *body, s
 		r->status = 400;
 		return;
 	}
-	if (!a->ops->check_boot_source ||
+	if (!kernel || !a->ops->check_boot_source || /* a firmware: opened at InstanceStart */
 	    files_ok(r, a->ops->check_boot_source(a->ctx, kernel, initrd, r->err, sizeof(r->err))))
 		model_result(r, api_model_put_boot_source(&a->model, body, r->err, sizeof(r->err)));
 }
@@ -79,7 +79,7 @@ static void action_start(struct api *a, struct reply *r)
 {
 	if (!before_start(a, r))
 		return;
-	if (!a->model.kernel) {
+	if (!a->model.kernel && !a->model.firmware) {
 		fault(r, 400, "Cannot start microvm without kernel configuration.", NULL);
 		return;
 	}
@@ -111,6 +111,20 @@ static void send_ctrl_alt_del(struct api *a, struct reply *r)
 		action_backend(a, r, a->ops->ctrl_alt_del, "cannot send Ctrl-Alt-Del");
 }
 
+/* PowerButton, an extension of Firecracker's actions (docs/api.md). */
+static void press_power_button(struct api *a, struct reply *r)
+{
+	if (!after_start(a, r))
+		return;
+	if (a->state == API_PAUSED)
+		fault(r, 400, "The microVM is paused: resume it first.", NULL);
+	else if (!a->ops->power_button)
+		fault(r, 400, "This VMM has no power button.", NULL);
+	else
+		action_backend(a, r, a->ops->power_button,
+			       "cannot press the power button (none without ACPI: --acpi off)");
+}
+
 static void put_actions(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	static const struct api_json_field f[] = {{"action_type", API_JSON_STRING, true},
@@ -125,6 +139,8 @@ static void put_actions(struct api *a, const char *id, const json_t *body, struc
 		action_start(a, r);
 	} else if (!strcmp(type, "SendCtrlAltDel")) {
 		send_ctrl_alt_del(a, r);
+	} else if (!strcmp(type, "PowerButton")) {
+		press_power_button(a, r);
 	} else if (!strcmp(type, "FlushMetrics")) {
 		if (!a->metrics_set)
 			fault(r, 400, "The metrics system is not initialized (PUT /metrics first).",
@@ -133,7 +149,8 @@ static void put_actions(struct api *a, const char *id, const json_t *body, struc
 			action_backend(a, r, a->ops->flush_metrics, "cannot flush the metrics");
 	} else {
 		fault(r, 400,
-		      "unknown action_type `%s` (InstanceStart, SendCtrlAltDel, FlushMetrics)",
+		      "unknown action_type `%s` (InstanceStart, SendCtrlAltDel, PowerButton, "
+		      "FlushMetrics)",
 		      type);
 	}
 }

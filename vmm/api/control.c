@@ -312,10 +312,10 @@ static int start_api(struct control *c)
 
 static enum vm_source vm_source_of(const struct vm_config *cfg)
 {
-	return cfg->restore	   ? FROM_RESTORE
-	       : cfg->migrate_from ? FROM_MIGRATION
-	       : cfg->kernel	   ? FROM_KERNEL
-				   : FROM_API;
+	return cfg->restore		      ? FROM_RESTORE
+	       : cfg->migrate_from	      ? FROM_MIGRATION
+	       : cfg->kernel || cfg->firmware ? FROM_KERNEL
+					      : FROM_API;
 }
 
 /* On the broker when there is one: the set's paths are looked up with its capabilities (the

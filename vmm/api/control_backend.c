@@ -59,6 +59,11 @@ static int be_ctrl_alt_del(void *ctx)
 	return vm_send_ctrl_alt_del(&((struct control *)ctx)->vm);
 }
 
+static int be_power_button(void *ctx)
+{
+	return vm_send_power_button(&((struct control *)ctx)->vm);
+}
+
 static int be_stop(void *ctx, unsigned timeout_ms)
 {
 	struct control *c = ctx;
@@ -276,6 +281,7 @@ const struct api_backend_ops ctl_backend = {
     .pause = be_pause,
     .resume = be_resume,
     .ctrl_alt_del = be_ctrl_alt_del,
+    .power_button = be_power_button,
     .stop = be_stop,
     .live_set = ctl_live_set,
     .live_get = ctl_live_get,

@@ -101,10 +101,15 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 	char mem[32], cpus[16];
 	snprintf(mem, sizeof(mem), "%uM", m->mem_mib);
 	snprintf(cpus, sizeof(cpus), "%u", m->vcpus);
-	int r = cli_record(cfg, "kernel", m->kernel);
+	int r = m->firmware ? cli_record(cfg, "firmware", m->firmware)
+			    : cli_record(cfg, "kernel", m->kernel);
+	if (!r && m->firmware_log)
+		r = cli_record(cfg, "firmware-log", m->firmware_log);
+	if (!r && m->acpi_off)
+		r = cli_record(cfg, "acpi", "off");
 	if (!r && m->initrd)
 		r = cli_record(cfg, "initrd", m->initrd);
-	if (!r)
+	if (!r && !m->firmware) /* a firmware has no command line from us */
 		r = cli_record(cfg, "append", append);
 	if (!r)
 		r = cli_record(cfg, "mem", mem);
@@ -150,7 +155,10 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	device_cfg_saved_free(&saved);
 	cfg->kernel = m->kernel;
 	cfg->initrd = m->initrd;
-	cfg->append = *append;
+	cfg->append = m->firmware ? NULL : *append;
+	cfg->firmware = m->firmware;
+	cfg->firmware_log = m->firmware_log;
+	cfg->acpi_off |= m->acpi_off;
 	cfg->ncpus = m->vcpus;
 	cfg->mem_size = (uint64_t)m->mem_mib << 20;
 	cfg->track_dirty_pages |= m->track_dirty;

@@ -149,6 +149,9 @@ struct console *vm_devices_console(struct vm *vm);
 /* Ctrl-Alt-Del on the i8042 keyboard (i8042_press_ctrl_alt_del()): 0, -ENODEV before the devices
  * exist, -EAGAIN or -ENOSPC from the keyboard. Any thread. */
 int vm_devices_ctrl_alt_del(struct vm *vm);
+/* A press of the ACPI power button (the Generic Event Device, devices/acpi_ged.h): 0, -ENODEV
+ * without it (--acpi off, or before the devices). */
+int vm_devices_power_button(struct vm *vm);
 
 /* The virtio devices the configuration asks for, created by walking the device table
  * (vmm/descriptors/device_table.h). Returns 0, or the exit status for the failure's errno class

@@ -7,6 +7,7 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "base/stats.h"
+#include "devices/acpi_ged.h"
 #include "devices/boot_timer.h"
 #include "devices/uart8250.h"
 #include "devices/x86/acpi_pm.h"
@@ -30,6 +31,7 @@ struct vm_devices {
 	struct debug_exit debug_exit;
 	struct boot_timer boot_timer;
 	struct acpi_pm acpi_pm;
+	struct acpi_ged acpi_ged;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
 
@@ -40,7 +42,8 @@ enum {
 	DEV_POST = 8,
 	DEV_DEBUG_EXIT = 16,
 	DEV_BOOT_TIMER = 32,
-	DEV_ACPI_PM = 64
+	DEV_ACPI_PM = 64,
+	DEV_ACPI_GED = 128
 };
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
@@ -119,6 +122,12 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 			return err;
 		d->attached |= DEV_ACPI_PM;
 		machine_set_acpi_pm(&vm->machine, PORT_ACPI_PM);
+		/* the Generic Event Device: the power button (vm_send_power_button()) */
+		struct irq_line ged_irq = {kvm_irq_set, vm, IRQ_ACPI_GED};
+		if ((err = acpi_ged_attach(&d->acpi_ged, &vm->mmio, ACPI_GED_MMIO_BASE, ged_irq)))
+			return err;
+		d->attached |= DEV_ACPI_GED;
+		machine_set_acpi_ged(&vm->machine, ACPI_GED_MMIO_BASE, ACPI_GED_SIZE, IRQ_ACPI_GED);
 	}
 	if (vm->cfg->boot_timer) {
 		if ((err = boot_timer_attach(&d->boot_timer, &vm->mmio, &vm->pio)))
@@ -154,6 +163,13 @@ int vm_devices_ctrl_alt_del(struct vm *vm)
 	if (!vm->devices || !(vm->devices->attached & DEV_I8042))
 		return -ENODEV;
 	return i8042_press_ctrl_alt_del(&vm->devices->i8042);
+}
+
+int vm_devices_power_button(struct vm *vm)
+{
+	if (!vm->devices || !(vm->devices->attached & DEV_ACPI_GED))
+		return -ENODEV;
+	return acpi_ged_event(&vm->devices->acpi_ged, ACPI_GED_POWER_BUTTON);
 }
 
 /* ---- accessors for the snapshot walker (vmm/snapshot/vm_snapshot_devices.h) ---- */
@@ -213,6 +229,8 @@ void vm_devices_destroy(struct vm *vm)
 	vm_devices_stop(vm);
 	if (d->attached & DEV_BOOT_TIMER)
 		boot_timer_detach(&d->boot_timer, &vm->mmio, &vm->pio);
+	if (d->attached & DEV_ACPI_GED)
+		acpi_ged_detach(&d->acpi_ged, &vm->mmio);
 	if (d->attached & DEV_ACPI_PM)
 		acpi_pm_detach(&d->acpi_pm, &vm->pio);
 	if (d->attached & DEV_DEBUG_EXIT)

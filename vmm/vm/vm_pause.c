@@ -321,6 +321,18 @@ int vm_send_ctrl_alt_del(struct vm *vm)
 	return err;
 }
 
+int vm_send_power_button(struct vm *vm)
+{
+	int err = vm_devices_power_button(vm);
+
+	if (err)
+		log_warn("power button not pressed: %s",
+			 err == -ENODEV ? "the VM has no ACPI (--acpi off)" : strerror(-err));
+	else
+		log_info("pressed the guest's ACPI power button");
+	return err;
+}
+
 int vm_request_shutdown(struct vm *vm, unsigned timeout_ms)
 {
 	pthread_mutex_lock(&vm->pause_ctl);

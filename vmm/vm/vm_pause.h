@@ -69,6 +69,13 @@ bool vm_is_paused(struct vm *vm);
  * While paused the keys wait in the keyboard until vm_resume(). Any thread. */
 int vm_send_ctrl_alt_del(struct vm *vm);
 
+/* Presses the ACPI power button (the Generic Event Device's event, devices/acpi_ged.h): the
+ * guest's `button` driver reports KEY_POWER, on which systemd-logind (or acpid) shuts the guest
+ * down; its ACPI power-off then ends the VMM with status 0 (devices/x86/acpi_pm.h). A guest that
+ * binds no handler ignores it. Returns 0, -ENODEV without ACPI (--acpi off). While paused the
+ * edge is seen by the guest's IOAPIC and served on vm_resume(). Any thread. */
+int vm_send_power_button(struct vm *vm);
+
 /* Graceful stop: resumes the VM if it is paused, sends Ctrl-Alt-Del and arms a deadline
  * `timeout_ms` from now (an earlier deadline already armed is kept). If the VM has not stopped by
  * then, the main thread's wait loop stops it (VM_STOP_SHUTDOWN_TIMEOUT, exit status VMM_EXIT_OK)

@@ -165,6 +165,9 @@ expect_requests 'PATCH /vm {"state": "Resumed"}'
 ctl ctrl-alt-del
 expect_exit 0
 expect_requests 'PUT /actions {"action_type": "SendCtrlAltDel"}'
+ctl power-button
+expect_exit 0
+expect_requests 'PUT /actions {"action_type": "PowerButton"}'
 ctl flush-metrics
 expect_exit 0
 expect_requests 'PUT /actions {"action_type": "FlushMetrics"}'

@@ -197,7 +197,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if a == "InstanceStart":
             before_start()
             state["state"] = "Running"
-        elif a not in ("SendCtrlAltDel", "FlushMetrics"):
+        elif a not in ("SendCtrlAltDel", "PowerButton", "FlushMetrics"):
             raise Fault(400, "unknown action_type %s" % a)
         return 204, None
 

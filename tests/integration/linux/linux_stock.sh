@@ -7,7 +7,10 @@
 # console, an 8 MiB disk whose first line is a marker, the VMM's ACPI tables (firmware/acpi).
 # Each must:
 #   - end with exit status 0 after the guest's `reboot -f` (pci) or `poweroff -f` (mmio: the
-#     kernel's ACPI S5 through the FADT's sleep control register) (159 = SIGSYS: the VMM's own
+#     kernel's ACPI S5 through the FADT's sleep control register; there /init first waits for the
+#     ACPI power button, which the test presses with `vmmctl power-button` (PUT /actions
+#     PowerButton) once /init says it waits: the Generic Event Device's _EVT, the `button`
+#     module's KEY_POWER on "Power Button"'s event device) (159 = SIGSYS: the VMM's own
 #     filter killed it; then the boot runs again with --seccomp log and the kernel's audit lines,
 #     which name the thread and the call, are printed, where that kernel writes them: not in L1);
 #   - bring both vCPUs online (the MADT) and log no ACPI error or warning;
@@ -38,6 +41,7 @@ set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
+VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 QEMU="${QEMU:-qemu-system-x86_64}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
@@ -45,20 +49,53 @@ SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[
 
 # ---- the boots (here, or in L1: then only they run there, with $STOCK_OUT shared) ----
 
+# Presses boot NAME's power button through its API socket SOCK once /init says it waits for it
+# (again every 10 s while the VMM runs, for a press that came before /init opened the event
+# device); vmmctl's first status and output in NAME.button.
+press_button() {
+	local name=$1 sock=$2 pid=$3 i
+	for ((i = 0; i < BOOT_TIMEOUT; i++)); do
+		grep -q '^VMM-STOCK-BUTTON: waiting' "$out/$name.log" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 1
+	done
+	for i in 1 2 3 4 5; do
+		kill -0 "$pid" 2>/dev/null || return 0
+		if [ "$i" = 1 ]; then
+			"$VMMCTL" --sock "$sock" power-button >"$out/$name.button" 2>&1
+			echo "status $?" >>"$out/$name.button"
+		else
+			"$VMMCTL" --sock "$sock" power-button >/dev/null 2>&1
+			echo "pressed again ($i)" >>"$out/$name.button"
+		fi
+		sleep 10
+	done
+}
+
 # One boot on our VMM: NAME TRANSPORT [VMM ARGS...]; its console in $out/NAME.log, stderr in
 # NAME.err, exit status in NAME.status, seconds in NAME.secs.
 boot_vmm() {
-	local name=$1 transport=$2 start=$SECONDS end=""
+	local name=$1 transport=$2 start=$SECONDS end="" api=() sock pid
 	shift 2
-	# Over mmio the guest ends with `poweroff -f` (ACPI S5), over PCI with `reboot -f`.
-	[ "$transport" = mmio ] && end=" vmmstock.end=poweroff"
+	# Over mmio the guest waits for the power button and ends with `poweroff -f` (ACPI S5), over
+	# PCI it ends with `reboot -f`. The socket in /tmp: L1's own tmpfs (not the 9p share).
+	sock=/tmp/vmm-stock-$$-$name.sock
+	if [ "$transport" = mmio ]; then
+		end=" vmmstock.end=button"
+		api=(--api-sock "$sock")
+	fi
 	printf '%s\n' "$STOCK_MARKER" >"$out/$name.img"
 	truncate -s 8M "$out/$name.img"
 	# No -v: issue 46's crash needed a VMM that had logged nothing before the guest read the clock.
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$STOCK_KERNEL" --initrd "$STOCK_INITRAMFS" \
-		--cpus 2 --mem 256M --transport "$transport" --disk "$out/$name.img" "$@" \
-		--append "$cmdline$end" </dev/null >"$out/$name.log" 2>"$out/$name.err"
+		--cpus 2 --mem 256M --transport "$transport" --disk "$out/$name.img" "${api[@]}" "$@" \
+		--append "$cmdline$end" </dev/null >"$out/$name.log" 2>"$out/$name.err" &
+	pid=$!
+	[ ${#api[@]} = 0 ] || press_button "$name" "$sock" "$pid" &
+	wait "$pid"
 	echo $? >"$out/$name.status"
+	wait
+	rm -f "$sock"
 	echo $((SECONDS - start)) >"$out/$name.secs"
 }
 
@@ -267,6 +304,15 @@ check_boot() {
 		ok "$name: no ACPI error or warning in the kernel's log"
 	else
 		bad "$name: the kernel's ACPI complained: $acpi_bad"
+	fi
+	if [ "$kind" = vmm-mmio ]; then
+		if grep -qx 'status 0' "$out/$name.button" 2>/dev/null; then
+			ok "$name: vmmctl power-button (PUT /actions PowerButton) answered 204"
+		else
+			bad "$name: vmmctl power-button: $(cat "$out/$name.button" 2>/dev/null || echo 'never run: /init did not wait for the button')"
+		fi
+		check_log "$name" "/init read KEY_POWER (type 1, code 116, pressed) from the Power Button" \
+			'^VMM-STOCK-BUTTON: event type,code,value= +1 +116 +1$'
 	fi
 	check_log "$name" "/init ended the VM with $end -f" "^VMM-STOCK-END: $end"
 	[ "$end" = reboot ] || check_log "$name" "the kernel powered down" 'reboot: Power down'

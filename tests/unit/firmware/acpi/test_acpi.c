@@ -27,6 +27,7 @@ static void pc_machine(struct machine *m, int ncpus, int nvirtio, int npci)
 	machine_set_i8042(m);
 	machine_set_rtc(m);
 	cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);
+	cr_assert_eq(machine_set_acpi_ged(m, ACPI_GED_MMIO_BASE, 4, IRQ_ACPI_GED), 0);
 	for (int i = 0; i < nvirtio; i++)
 		cr_assert_eq(machine_add_virtio_mmio(m, VIRTIO_MMIO_BASE + (uint64_t)i * 0x1000,
 						     VIRTIO_MMIO_SIZE,
@@ -157,6 +158,22 @@ static void check_machine(int ncpus, int nvirtio, int npci)
 	cr_assert_eq(count(dsdt, dlen, "ACPI0007"), ncpus);
 	cr_assert_eq(count(dsdt, dlen, "_PRT"), npci ? 1 : 0);
 	cr_assert_eq(count(dsdt, dlen, "_S5_"), 1);
+	cr_assert_eq(count(dsdt, dlen, "ACPI0013"), 1, "the Generic Event Device");
+	cr_assert_eq(count(dsdt, dlen, "_EVT"), 1);
+}
+
+/* Without a GED (--acpi off has no tables at all; a machine description without one) the DSDT
+ * names no power button. */
+Test(acpi, no_ged_no_power_button)
+{
+	struct machine m;
+	pc_machine(&m, 1, 0, 0);
+	m.acpi_ged = (struct machine_mmio_dev){0};
+	struct acpi_layout l = build(&m);
+	const uint8_t *dsdt = table(&l, l.dsdt, "DSDT");
+	size_t dlen = (size_t)le(dsdt + 4, 4);
+	cr_assert_eq(count(dsdt, dlen, "ACPI0013"), 0);
+	cr_assert_eq(count(dsdt, dlen, "PWRB"), 0);
 }
 
 Test(acpi, one_cpu_no_devices)
@@ -272,7 +289,12 @@ Test(acpi, iasl_disassembles_every_table)
 			      "Device (C001)",
 			      "Name (\\_S5, Package",
 			      "Name (_PRT, Package",
-			      "0xD0001000,         // Address Base"};
+			      "0xD0001000,         // Address Base",
+			      "Name (_HID, \"ACPI0013\"",
+			      "EisaId (\"PNP0C0C\")",
+			      "OperationRegion (GDST, SystemMemory, 0xC0001000, 0x04)",
+			      "Method (_EVT, 1, Serialized)",
+			      "Notify (\\_SB.PWRB, 0x80)"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_not_null(strstr(dsl, want[i]), "the DSDT lacks '%s':\n%s", want[i], dsl);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -188,3 +188,77 @@ Test(aml, writes_past_the_end_are_refused_and_sticky)
 	cr_assert_eq(b.len, 4);
 	cr_assert_eq(b.err, -ENOSPC);
 }
+
+/* The Generic Event Device's AML (§19.6): the bytes Debian's iasl 20200925 compiles from
+ *   OperationRegion (GDST, SystemMemory, 0xC0001000, 0x04)
+ *   Field (GDST, DWordAcc, NoLock, WriteAsZeros) { GDAT, 32 }
+ *   Method (_EVT, 1, Serialized) {
+ *       Store (GDAT, Local0)
+ *       If (And (Local0, One)) { Notify (\_SB.PWRB, 0x80) } } */
+Test(aml, operation_region_and_field)
+{
+	struct aml_buf b = fresh();
+	aml_opregion(&b, "GDST", AML_SYSTEM_MEMORY, 0xC0001000, 4);
+	size_t f = aml_field_begin(&b, "GDST", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_AS_ZEROS);
+	aml_field_unit(&b, "GDAT", 32);
+	aml_end(&b, f);
+	expect_bytes(&b, 0x5B, 0x80, 'G', 'D', 'S', 'T', 0x00, 0x0C, 0x00, 0x10, 0x00, 0xC0, 0x0A,
+		     0x04, /* OperationRegion */
+		     0x5B, 0x81, 0x0B, 'G', 'D', 'S', 'T', 0x43, 'G', 'D', 'A', 'T',
+		     0x20); /* Field */
+	b = fresh();
+	aml_opregion(&b, "PORT", AML_SYSTEM_IO, 0x600, 1);
+	expect_bytes(&b, 0x5B, 0x80, 'P', 'O', 'R', 'T', 0x01, 0x0B, 0x00, 0x06, 0x01);
+}
+
+/* A NamedField's length is its size in bits and does not count its own bytes (§20.2.5.2). */
+Test(aml, field_units_take_bit_lengths)
+{
+	struct aml_buf b = fresh();
+	aml_field_unit(&b, "A", 63);
+	aml_field_unit(&b, "B", 64);
+	aml_field_unit(&b, "C", 4096);
+	expect_bytes(&b, 'A', '_', '_', '_', 63, 'B', '_', '_', '_', 0x40, 0x04, 'C', '_', '_', '_',
+		     0x80, 0x00, 0x01);
+	b = fresh();
+	aml_field_unit(&b, "X", 0);
+	cr_assert_eq(b.err, -EINVAL, "an empty field");
+	b = fresh();
+	aml_field_unit(&b, "\\X", 8);
+	cr_assert_eq(b.err, -EINVAL, "a field unit is one NameSeg");
+}
+
+Test(aml, method_if_store_and_notify)
+{
+	struct aml_buf b = fresh();
+	size_t m = aml_method_begin(&b, "_EVT", 1, 1);
+	aml_store(&b);
+	aml_namestring(&b, "GDAT");
+	aml_local(&b, 0);
+	size_t i = aml_if_begin(&b);
+	aml_and(&b);
+	aml_local(&b, 0);
+	aml_int(&b, 1);
+	aml_no_target(&b);
+	aml_notify(&b);
+	aml_namestring(&b, "\\_SB.PWRB");
+	aml_int(&b, 0x80);
+	aml_end(&b, i);
+	aml_end(&b, m);
+	expect_bytes(&b, 0x14, 0x1F, '_', 'E', 'V', 'T', 0x09, /* Method, Serialized */
+		     0x70, 'G', 'D', 'A', 'T', 0x60,	       /* Store(GDAT, Local0) */
+		     0xA0, 0x12, 0x7B, 0x60, 0x01, 0x00,       /* If (And(Local0, One)) */
+		     0x86, 0x5C, 0x2E, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0A,
+		     0x80); /* Notify */
+	b = fresh();
+	m = aml_method_begin(&b, "M", 0, 0);
+	aml_arg(&b, 6);
+	aml_end(&b, m);
+	expect_bytes(&b, 0x14, 0x07, 'M', '_', '_', '_', 0x00, 0x6E);
+	b = fresh();
+	aml_method_begin(&b, "M", 8, 0);
+	cr_assert_eq(b.err, -EINVAL, "a method takes at most 7 arguments");
+	b = fresh();
+	aml_local(&b, 8);
+	cr_assert_eq(b.err, -EINVAL, "Local0-Local7 only");
+}

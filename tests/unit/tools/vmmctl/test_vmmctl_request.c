@@ -83,6 +83,9 @@ Test(vmmctl_request, lifecycle)
 	cr_assert_eq(BUILD("ctrl-alt-del"), 0);
 	assert_body("{\"action_type\": \"SendCtrlAltDel\"}");
 	vmmctl_request_free(&req);
+	cr_assert_eq(BUILD("power-button"), 0);
+	assert_body("{\"action_type\": \"PowerButton\"}");
+	vmmctl_request_free(&req);
 	cr_assert_eq(BUILD("flush-metrics"), 0);
 	assert_body("{\"action_type\": \"FlushMetrics\"}");
 }

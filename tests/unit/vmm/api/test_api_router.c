@@ -16,7 +16,7 @@
 
 static struct api api;
 static struct fake {
-	int starts, pauses, resumes, cads, stops, patches, flushes, sets, counted, errors;
+	int starts, pauses, resumes, cads, buttons, stops, patches, flushes, sets, counted, errors;
 	int fail; /* returned by the next backend call, then cleared */
 	unsigned stop_timeout;
 	int patch_index;
@@ -87,6 +87,12 @@ static int f_cad(void *ctx)
 {
 	(void)ctx;
 	fk.cads++;
+	return take_fail();
+}
+static int f_button(void *ctx)
+{
+	(void)ctx;
+	fk.buttons++;
 	return take_fail();
 }
 static int f_stop(void *ctx, unsigned timeout_ms)
@@ -228,6 +234,7 @@ static const struct api_backend_ops ops = {
     .pause = f_pause,
     .resume = f_resume,
     .ctrl_alt_del = f_cad,
+    .power_button = f_button,
     .stop = f_stop,
     .set_metrics = f_set_metrics,
     .flush_metrics = f_flush,
@@ -429,6 +436,23 @@ Test(api, pause_and_resume)
 	cr_assert_eq(fk.resumes, 1);
 	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), 204);
 	cr_assert_eq(fk.cads, 1);
+}
+
+/* PowerButton (ours): after start, not while paused; the backend's error is the client's 400. */
+Test(api, power_button)
+{
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"PowerButton\"}"), 400);
+	cr_assert(strstr(fault(), "before starting"), "%s", fault());
+	start();
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"PowerButton\"}"), 204);
+	cr_assert_eq(fk.buttons, 1);
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Paused\"}"), 204);
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"PowerButton\"}"), 400);
+	cr_assert_eq(req("PATCH", "/vm", "{\"state\": \"Resumed\"}"), 204);
+	fk.fail = -ENODEV; /* --acpi off */
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"PowerButton\"}"), 400);
+	cr_assert(strstr(fault(), "--acpi off"), "%s", fault());
+	cr_assert_eq(fk.buttons, 2);
 }
 
 Test(api, a_failed_pause_keeps_the_state)
