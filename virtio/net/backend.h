@@ -31,6 +31,11 @@ struct net_backend;
 #define NET_RX_BATCH_MAX 16u
 #define NET_RX_SLOT_LEN	 (NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 1)
 
+/* send() refused the frame by policy (the egress filter, virtio/net/egress_filter.h): the device
+ * counts it as tx_egress_dropped, not as tx_dropped. No backend's own send fails with it (a tap's
+ * writev(2) never returns EACCES). */
+#define NET_SEND_REFUSED EACCES
+
 /* One frame of a batch: where it is, and its length (header included), or -EMSGSIZE when it
  * did not fit (consumed and lost). */
 struct net_rx_frame {

@@ -1,11 +1,13 @@
 /* virtio_net_create(): from parsed `--net` options to a backend and the device in front of it.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "base/log.h"
+#include "virtio/net/egress_filter.h"
 #include "virtio/net/internal.h"
 #include "virtio/net/mmds_filter.h"
 #include "virtio/net/net.h"
@@ -62,6 +64,49 @@ static int apply_opts(struct virtio_dev *dev, const struct virtio_net_opts *opts
 	return err;
 }
 
+/* The NIC's egress rules and, on libslirp, a served port per hostfwd (the guest's answers to
+ * the host's forwarded connections come from it): each pair's backend behind its own filter. */
+static int wrap_egress(const struct virtio_net_opts *opts, struct net_backend **be, unsigned pairs)
+{
+	const struct egress_rules *e = &opts->egress;
+	unsigned n = e->n;
+	struct egress_rule *r = calloc(e->n + VIRTIO_NET_MAX_HOSTFWD, sizeof(*r));
+	int err = r ? 0 : -ENOMEM;
+
+	if (r)
+		memcpy(r, e->rule, e->n * sizeof(*r));
+	for (unsigned i = 0; r && opts->kind == VIRTIO_NET_USER && i < opts->nhostfwd; i++) {
+		const struct virtio_net_hostfwd *f = &opts->hostfwd[i];
+		r[n++] = (struct egress_rule){.kind = EGRESS_SERVE,
+					      .proto = f->udp ? IPPROTO_UDP : IPPROTO_TCP,
+					      .port_lo = f->guest_port,
+					      .port_hi = f->guest_port};
+	}
+	for (unsigned i = 0; !err && i < pairs; i++)
+		err = net_egress_wrap(&be[i], r, n);
+	free(r);
+	return err;
+}
+
+/* The filters in front of each pair's backend: egress nearest the backend, MMDS outside it (so
+ * frames MMDS answers never meet the policy). On failure every backend is destroyed. */
+static int wrap_backends(const struct virtio_net_opts *opts, struct net_backend **be,
+			 unsigned pairs)
+{
+	int err = opts->egress.on ? wrap_egress(opts, be, pairs) : 0;
+
+	if (err)
+		log_error("virtio-net: cannot set up the egress policy: %s", strerror(-err));
+	for (unsigned i = 0; !err && opts->mmds && i < pairs; i++) {
+		err = net_mmds_wrap(&be[i], opts->mmds, opts->mmds_ipv4); /* each pair its own */
+		if (err)
+			log_error("virtio-net: cannot set up MMDS: %s", strerror(-err));
+	}
+	for (unsigned k = 0; err && k < pairs; k++)
+		net_backend_destroy(be[k]);
+	return err;
+}
+
 int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opts)
 {
 	struct net_backend *be[VIRTIO_NET_MAX_PAIRS] = {NULL};
@@ -76,15 +121,9 @@ int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opt
 	err = create_backends(opts, be, pairs);
 	if (err)
 		return err;
-	for (unsigned i = 0; opts->mmds && i < pairs; i++) {
-		err = net_mmds_wrap(&be[i], opts->mmds, opts->mmds_ipv4); /* each pair its own */
-		if (err) {
-			log_error("virtio-net: cannot set up MMDS: %s", strerror(-err));
-			for (unsigned k = 0; k < pairs; k++)
-				net_backend_destroy(be[k]);
-			return err;
-		}
-	}
+	err = wrap_backends(opts, be, pairs);
+	if (err)
+		return err;
 	if (opts->has_mac)
 		memcpy(mac, opts->mac, 6);
 	else

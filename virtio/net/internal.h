@@ -4,6 +4,7 @@
 #define VIRTIO_NET_INTERNAL_H
 
 #include <linux/virtio_net.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/uio.h>
@@ -67,6 +68,9 @@ struct vnet {
 	uint16_t max_pairs; /* 1..VIRTIO_NET_MAX_PAIRS; more than 1 offers VIRTIO_NET_F_MQ */
 	uint16_t pairs;	    /* in use (5.1.6.5.5): 1 until the driver sets more */
 	struct vq_chain ctrl_chain; /* scratch of the control queue */
+	/* Frames the egress policy refused, every pair's (relaxed atomic: the metrics read it
+	 * without a lock). */
+	_Atomic uint64_t tx_egress_dropped;
 	struct net_pair p[VIRTIO_NET_MAX_PAIRS];
 };
 

@@ -318,7 +318,15 @@ static int net_restore(struct virtio_dev *dev, const void *buf, size_t len)
 	return 0;
 }
 
+/* The metrics' "devices" entry: frames the egress policy refused (0 without a policy). */
+static void net_counters(struct virtio_dev *dev, virtio_counter_fn put, void *ctx)
+{
+	put(ctx, "tx_egress_dropped",
+	    atomic_load_explicit(&to_vnet(dev)->tx_egress_dropped, memory_order_relaxed));
+}
+
 static const struct virtio_dev_ops net_ops = {
+    .counters = net_counters,
     .activate = net_activate,
     .queue_notify = net_queue_notify,
     .reset = net_reset,
@@ -483,6 +491,7 @@ void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)
 		out->tx_dropped += s->tx_dropped;
 		out->tx_errors += s->tx_errors;
 	}
+	out->tx_egress_dropped = atomic_load_explicit(&n->tx_egress_dropped, memory_order_relaxed);
 	unlock_all(dev);
 }
 

@@ -78,8 +78,9 @@ struct virtio_net_stats {
 	uint64_t rx_dropped; /* guest buffers too small, backend queue full, oversized frames */
 	uint64_t rx_errors;  /* backend read errors, headers needing offloads not negotiated */
 	uint64_t tx_frames, tx_bytes;
-	uint64_t tx_dropped; /* the backend refused the frame */
-	uint64_t tx_errors;  /* malformed frames or headers from the guest */
+	uint64_t tx_dropped;	    /* the backend refused the frame */
+	uint64_t tx_errors;	    /* malformed frames or headers from the guest */
+	uint64_t tx_egress_dropped; /* refused by the NIC's egress policy (egress=) */
 };
 
 /* Receive filter state as the driver last set it through the control queue (5.1.6.5.1-2). */

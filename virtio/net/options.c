@@ -13,7 +13,8 @@
 
 #define USAGE                                                                                      \
 	"expected tap=IFNAME[,mac=MAC][,queues=N][,iothread-cpus=LIST], tapfd=N[,mac=MAC] or "     \
-	"user[,mac=MAC][,hostfwd=tcp::HOSTPORT-:GUESTPORT]..., each with [,id=NAME]"
+	"user[,mac=MAC][,hostfwd=tcp::HOSTPORT-:GUESTPORT]..., each with [,id=NAME]"               \
+	"[,egress=RULE[;RULE]...]"
 
 /* "[ADDR]:PORT" -> address (0 when empty) and port 1..65535. Modifies s. */
 static int parse_endpoint(char *s, uint32_t *addr, uint16_t *port)
@@ -166,6 +167,13 @@ static int set_cpus(void *dst, const char *key, const char *val, char *err, size
 		   : 0;
 }
 
+/* egress=RULE[;RULE]... (virtio/net/egress.h), added to the rules before it. */
+static int set_egress(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	(void)key;
+	return egress_rules_add(&((struct virtio_net_opts *)dst)->egress, val, err, errlen);
+}
+
 /* id=NAME (base/parse.h). */
 static int set_id(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
@@ -179,6 +187,7 @@ static const struct opt_key keys[] = {
     {"mac", 0, set_mac},
     {"hostfwd", OPT_REPEAT, set_hostfwd},
     {"id", 0, set_id},
+    {"egress", OPT_REPEAT, set_egress},
     {"rx-bw", 0, set_rate},
     {"rx-ops", 0, set_rate},
     {"tx-bw", 0, set_rate},

@@ -22,6 +22,11 @@
  *                                   (default N: one per pair)
  *   iothread-cpus=LIST              CPUs for those threads, round-robin, as --disk's (0:2-3)
  *
+ * Any of them may restrict where the guest may send (virtio/net/egress.h, docs/networking.md):
+ *   egress=RULE[;RULE]...           an allowlist; repeatable, up to EGRESS_MAX_RULES rules in all;
+ *                                   egress=none allows only what the link needs
+ * e.g. egress=10.0.2.2/32:tcp:8000-8080;dns=10.0.2.3. Without egress= everything passes.
+ *
  * Any of them may name the NIC: id=NAME (what the API calls its iface_id; 1 to
  * VIRTIO_NET_ID_MAX-1 printable characters, no '/'), kept in snapshots so a client finds its NIC
  * by the same name after a restore.
@@ -38,6 +43,7 @@
 
 #include "virtio/core/device.h"
 #include "virtio/core/rate_limiter.h"
+#include "virtio/net/egress.h"
 
 #define VIRTIO_NET_MAX_HOSTFWD 16
 #define VIRTIO_NET_MAX_PAIRS   8
@@ -71,6 +77,7 @@ struct virtio_net_opts {
 	unsigned io_threads;		      /* 0 (not given: one per pair) or 1..queues */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 	char id[VIRTIO_NET_ID_MAX];	      /* id=; "" when not given */
+	struct egress_rules egress;	      /* egress=; off when not given */
 	/* MMDS answers on this interface (virtio/net/mmds_filter.h) at mmds_ipv4 (host byte order)
 	 * when not NULL. Set by the API's PUT /mmds/config, never parsed. */
 	struct mmds *mmds;

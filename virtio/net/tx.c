@@ -60,7 +60,12 @@ static size_t tx_one(struct net_pair *pr)
 	k = tx_map(pr, iov, first, len);
 	if (k < 0)
 		return tx_error(pr);
-	if (pr->be->ops->send(pr->be, iov, k)) {
+	int r = pr->be->ops->send(pr->be, iov, k);
+	if (r == -NET_SEND_REFUSED) { /* the egress policy's (egress_filter.h) */
+		atomic_fetch_add_explicit(&pr->n->tx_egress_dropped, 1, memory_order_relaxed);
+		return 0;
+	}
+	if (r) {
 		pr->stats.tx_dropped++;
 		return 0;
 	}

@@ -9,7 +9,8 @@
 #include "vmm/api/api_model.h"
 #include "vmm/descriptors/api_json.h"
 
-#define OPTION_ARG_MAX 4200 /* a path of PATH_MAX and a few short fields */
+#define OPTION_ARG_MAX                                                                             \
+	20480 /* a path of PATH_MAX and a few short fields, or a NIC's 256 egress rules */
 
 static int nomem(char *err, size_t errlen)
 {

@@ -213,6 +213,10 @@ static const struct device_option net_options[] = {
      "                                       bytes (token bucket), BURST once more\n"
      "                          rx-ops=..., tx-bw=..., tx-ops=...  frames, and the\n"
      "                                       transmit direction\n"
+     "                          egress=RULE[;RULE]...  only these destinations (repeatable):\n"
+     "                                       NET[/N][:tcp|udp|icmp[:PORT[-PORT]]],\n"
+     "                                       dns=ADDR, serve=tcp|udp:PORTS, none\n"
+     "                                       (docs/networking.md); default all\n"
      "                          id=NAME      its name in the API (iface_id), kept in\n"
      "                                       snapshots (default net0, net1, ...)\n",
      parse_net},

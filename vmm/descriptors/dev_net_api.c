@@ -1,7 +1,10 @@
 /* PUT /network-interfaces/{id} and the config file's "network-interfaces": Firecracker's network
  * interface bodies as hooks of the --net descriptor (struct device_api). A NIC on a tap (or,
  * host_dev_name "user", libslirp):
- *   {"iface_id", "host_dev_name", "guest_mac"?, "mtu"?, "rx_rate_limiter"?, "tx_rate_limiter"?}
+ *   {"iface_id", "host_dev_name", "guest_mac"?, "mtu"?, "rx_rate_limiter"?, "tx_rate_limiter"?,
+ *    "egress"?}
+ * ("egress", our extension: an array of --net egress= rules, virtio/net/egress.h; ["none"] allows
+ * only what the link needs)
  * or a vhost-user NIC with Cloud Hypervisor's fields:
  *   {"iface_id", "socket", "vhost_user"?: true, "guest_mac"?, "num_queues"?, "queue_size"?}
  * (--net vhost-user=PATH), where mtu and the rate limiters are refused (the frames do not pass
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "base/mac.h"
+#include "virtio/net/egress.h"
 #include "virtio/net/mmds/mmds_config.h"
 #include "virtio/net/options.h"
 #include "vmm/descriptors/api_device_body.h"
@@ -65,6 +69,7 @@ static int check_vu_nic(const struct device_api_ctx *ctx, const char *id, const 
 	    {"mtu", "a vhost-user NIC's MTU is its back-end's (VIRTIO_NET_F_MTU)"},
 	    {"rx_rate_limiter", "the NIC's frames do not pass through the VMM"},
 	    {"tx_rate_limiter", "the NIC's frames do not pass through the VMM"},
+	    {"egress", "the NIC's frames do not pass through the VMM"},
 	};
 	int r = api_body_refuse_fields(body, refused, sizeof(refused) / sizeof(refused[0]), err,
 				       errlen);
@@ -77,6 +82,60 @@ static int check_vu_nic(const struct device_api_ctx *ctx, const char *id, const 
 		r = -EINVAL;
 	}
 	return r ? r : api_body_check_socket(body, err, errlen);
+}
+
+/* "egress": an array of rule strings (virtio/net/egress.h) into *rules (off when absent). */
+static int parse_egress(const json_t *body, struct egress_rules *rules, char *err, size_t errlen)
+{
+	const json_t *list = json_object_get(body, "egress"), *item;
+	size_t i;
+
+	memset(rules, 0, sizeof(*rules));
+	if (!list)
+		return 0;
+	json_array_foreach(list, i, item)
+	{
+		const char *text = json_string_value(item);
+		char why[400];
+		if (!text || egress_rules_add(rules, text, why, sizeof(why))) {
+			snprintf(err, errlen, "egress[%zu]: %s", i,
+				 text ? why : "expected a rule as a string");
+			return -EINVAL;
+		}
+	}
+	rules->on = true; /* [] as ["none"] */
+	return 0;
+}
+
+/* The rules as the document's "egress" (canonical text: what nic_option() joins). */
+static void egress_json(json_t *j, const struct egress_rules *rules)
+{
+	json_t *list = rules->on ? json_array() : NULL;
+	char one[EGRESS_RULE_TEXT];
+
+	if (list && !rules->n)
+		json_array_append_new(list, json_string("none"));
+	for (unsigned i = 0; list && i < rules->n; i++) {
+		egress_rule_format(&rules->rule[i], one, sizeof(one));
+		json_array_append_new(list, json_string(one));
+	}
+	if (list)
+		json_object_set_new(j, "egress", list);
+}
+
+/* ",egress=R;R..." from the document's own (canonical) rules. */
+static int egress_spec(const json_t *doc, char *spec, size_t len)
+{
+	const json_t *list = json_object_get(doc, "egress"), *item;
+	size_t i;
+
+	json_array_foreach(list, i, item)
+	{
+		if (api_body_append(spec, len, "%s%s",
+				    i ? ";" : ",egress=", json_string_value(item)))
+			return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 /* A new NIC when the model has as many as the command line takes. */
@@ -99,7 +158,8 @@ static int check_room(const json_t *docs, const char *id, char *err, size_t errl
 /* The document of a NIC on a tap (or libslirp): Firecracker's NetworkInterface, with the MTU the
  * device advertises (VIRTIO_NET_F_MTU). */
 static json_t *nic_doc(const char *id, const char *host_dev, const char *mac,
-		       const struct rate_limiter_cfg *rx, const struct rate_limiter_cfg *tx)
+		       const struct rate_limiter_cfg *rx, const struct rate_limiter_cfg *tx,
+		       const struct egress_rules *egress)
 {
 	json_t *j = json_pack("{s:s, s:s}", "iface_id", id, "host_dev_name", host_dev);
 	json_t *rxj = api_rate_limiter_json(rx), *txj = api_rate_limiter_json(tx);
@@ -111,6 +171,8 @@ static json_t *nic_doc(const char *id, const char *host_dev, const char *mac,
 		json_object_set(j, "rx_rate_limiter", rxj);
 	if (j && txj)
 		json_object_set(j, "tx_rate_limiter", txj);
+	if (j)
+		egress_json(j, egress);
 	json_decref(rxj);
 	json_decref(txj);
 	return j;
@@ -139,8 +201,10 @@ static int check_nic(const json_t *body, const char *id, const struct device_api
 						  {"vhost_user", API_JSON_BOOL, false},
 						  {"num_queues", API_JSON_UINT, false},
 						  {"queue_size", API_JSON_UINT, false},
+						  {"egress", API_JSON_ARRAY, false},
 						  {NULL, 0, false}};
 	struct rate_limiter_cfg rx, tx;
+	static _Thread_local struct egress_rules egress; /* 6 KiB: not on the API thread's stack */
 	bool vu = api_body_has(body, "socket");
 	int r = api_body_check_named(body, id, "iface_id", f, err, errlen);
 	if (!r)
@@ -157,6 +221,8 @@ static int check_nic(const json_t *body, const char *id, const struct device_api
 		r = api_rate_limiter_parse(json_object_get(body, "tx_rate_limiter"),
 					   "tx_rate_limiter", &tx, err, errlen);
 	if (!r)
+		r = parse_egress(body, &egress, err, errlen);
+	if (!r)
 		r = check_room(ctx->docs, id, err, errlen);
 	if (r)
 		return r;
@@ -164,7 +230,7 @@ static int check_nic(const json_t *body, const char *id, const struct device_api
 	*doc = vu ? vu_nic_doc(id, api_json_str(body, "socket", ""), mac,
 			       api_body_queues(body, "num_queues"),
 			       api_body_queues(body, "queue_size"))
-		  : nic_doc(id, api_json_str(body, "host_dev_name", ""), mac, &rx, &tx);
+		  : nic_doc(id, api_json_str(body, "host_dev_name", ""), mac, &rx, &tx, &egress);
 	if (*doc)
 		return 0;
 	snprintf(err, errlen, "out of memory");
@@ -200,7 +266,7 @@ static int nic_option(const json_t *doc, char *spec, size_t len)
 	    api_rate_limiter_spec(spec, len, "rx-", &rx) ||
 	    api_rate_limiter_spec(spec, len, "tx-", &tx))
 		return -ENAMETOOLONG;
-	return 0;
+	return egress_spec(doc, spec, len);
 }
 
 static void mac_string(char out[18], const uint8_t mac[6])
@@ -223,7 +289,7 @@ static json_t *describe_nic(const char *id, const struct virtio_net_opts *o)
 		snprintf(host_dev, sizeof(host_dev), API_NIC_USER);
 	if (o->has_mac)
 		mac_string(mac, o->mac);
-	return nic_doc(id, host_dev, mac, &o->rx_rl, &o->tx_rl);
+	return nic_doc(id, host_dev, mac, &o->rx_rl, &o->tx_rl, &o->egress);
 }
 
 /* The command line's (or a snapshot's) NICs, named by their id= ("net0", ... without one), the

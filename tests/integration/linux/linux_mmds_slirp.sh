@@ -12,7 +12,10 @@
 #   - a GET of a missing path fails (404);
 #   - the host PUTs a new document while the guest runs and the guest reads it;
 #   - libslirp still carries the guest's other traffic: wget of a page the test serves on the
-#     host's loopback (10.0.2.2 is the host for libslirp).
+#     host's loopback (10.0.2.2 is the host for libslirp);
+#   - the NIC's egress policy (issue 53, docs/networking.md): its "egress" allows that server's
+#     port and the resolver only; MMDS and DHCP go on working, a second host server on another
+#     port cannot be reached, and the refused frames show in the metrics' tx_egress_dropped.
 # Not run where KVM is unusable (the requires line).
 # labels: slow linux net
 # requires: kvm
@@ -25,9 +28,12 @@ mkdir -p "$tmp/www"
 echo "host-page-$$" >"$tmp/www/page"
 python3 -u -m http.server --bind 127.0.0.1 --directory "$tmp/www" 0 >"$tmp/http.log" 2>&1 &
 http_pid=$!
+python3 -u -m http.server --bind 127.0.0.1 --directory "$tmp/www" 0 >"$tmp/http2.log" 2>&1 &
+http2_pid=$!
 for _ in $(seq 50); do
 	port=$(grep -oE 'port [0-9]+' "$tmp/http.log" | grep -oE '[0-9]+')
-	[ -n "$port" ] && break
+	port2=$(grep -oE 'port [0-9]+' "$tmp/http2.log" | grep -oE '[0-9]+')
+	[ -n "$port" ] && [ -n "$port2" ] && break
 	sleep 0.1
 done
 
@@ -37,7 +43,8 @@ cat >"$tmp/vm.json" <<EOF
                   "boot_args": "$CMDLINE vmmguest.shell=1"},
   "machine-config": {"vcpu_count": 1, "mem_size_mib": 256},
   "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "user",
-                          "guest_mac": "52:54:00:79:00:02"}],
+                          "guest_mac": "52:54:00:79:00:02",
+                          "egress": ["10.0.2.2/32:tcp:${port:-1}", "dns=10.0.2.3"]}],
   "mmds-config": {"version": "V1", "network_interfaces": ["eth0"]}
 }
 EOF
@@ -48,7 +55,7 @@ sleeper=$!
 "$VMM" --transport pci --config-file "$tmp/vm.json" --api-sock "$sock" --console stdio \
 	--landlock-rules "$tmp:rw" <"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
 vmm_pid=$!
-trap 'kill $sleeper $http_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $sleeper $http_pid $http2_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 
 guest() { printf '%s\n' "$@" >"$tmp/in"; }
@@ -57,6 +64,7 @@ want 204 PUT /mmds '{"latest": {"meta-data": {"ami-id": "ami-11112222", "local-h
 api GET /vm/config >/dev/null
 check "GET /vm/config shows the NIC on user-mode networking" '"host_dev_name":"user"' "$tmp/body"
 check "GET /vm/config shows the V1 mmds-config" '"mmds-config":\{"version":"V1"' "$tmp/body"
+check "GET /vm/config shows the NIC's egress rules" '"egress":\["10.0.2.2/32:tcp:[0-9]+","dns=10.0.2.3"\]' "$tmp/body"
 
 wait_for "VMM-GUEST-SHELL: starting" 600
 check "the guest's shell started" "VMM-GUEST-SHELL: starting"
@@ -98,6 +106,12 @@ if [ -n "$port" ]; then
 	guest "echo HOST-PAGE=\$(wget -q -O - http://10.0.2.2:$port/page)"
 	wait_for "HOST-PAGE=host" 300
 	check "libslirp still carries the guest's other traffic" "HOST-PAGE=host-page-$$"
+	guest "wget -q -T 5 -O - http://10.0.2.2:$port2/page; echo REFUSED-RC=\$?"
+	wait_for "REFUSED-RC=[0-9]+" 300
+	check "the egress policy refuses the port it does not name" "REFUSED-RC=[1-9]"
+	api GET /vmm/metrics >/dev/null
+	echo "metrics: $(grep -oE '"tx_egress_dropped": ?[0-9]+' "$tmp/body" | tr '\n' ' ')"
+	check "the refused frames are counted" '"tx_egress_dropped": ?[1-9]' "$tmp/body"
 else
 	echo "FAIL: the host's HTTP server did not start: $(cat "$tmp/http.log")"
 	fail=1

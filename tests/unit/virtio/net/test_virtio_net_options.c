@@ -159,3 +159,25 @@ Test(net_options, id)
 	cr_assert_eq(parse(longid), -EINVAL);
 	cr_assert(strstr(msg, "1 to 63 characters"), "%s", msg);
 }
+
+Test(net_options, egress_rules_repeat_and_add_up)
+{
+	cr_assert_eq(parse("user,egress=10.0.2.2/32:tcp:8000-8080;dns=10.0.2.3,egress=none,"
+			   "egress=[2001:db8::]/32"),
+		     0, "%s", msg);
+	cr_expect(o.egress.on);
+	cr_expect_eq(o.egress.n, 3);
+	cr_expect_eq(o.egress.rule[1].kind, EGRESS_DNS);
+	cr_assert_eq(parse("tap=t0"), 0);
+	cr_expect_not(o.egress.on, "no egress=: everything passes");
+	cr_assert_eq(parse("tap=t0,egress=none"), 0);
+	cr_expect(o.egress.on);
+	cr_expect_eq(o.egress.n, 0);
+}
+
+Test(net_options, bad_egress_rule_says_which)
+{
+	cr_expect_eq(parse("user,egress=10.0.2.2:tcp:99999"), -EINVAL);
+	cr_expect(strstr(msg, "egress rule '10.0.2.2:tcp:99999': bad port") != NULL, "%s", msg);
+	cr_expect_eq(parse("user,egress="), -EINVAL);
+}
