@@ -9,6 +9,7 @@
 
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_logger.h"
+#include "vmm/api/api_nulls.h"
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
@@ -504,6 +505,8 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
 {
+	if (api_nulls_check_config(root, err, errlen))
+		return -EINVAL;
 	json_t *clean = json_deep_copy(root); /* without its nulls: null means absent */
 	if (!clean)
 		return json_is_object(root) ? nomem(err, errlen)
@@ -524,16 +527,12 @@ json_t *api_model_machine_config_json(const struct api_model *m)
 
 /* Sets num_queues and queue_size of a vhost-user device's document, when given. */
 
+/* Firecracker's BootSourceConfig as it serializes it, set or not: kernel_image_path always (""
+ * before PUT /boot-source), initrd_path and boot_args null when absent. */
 static json_t *boot_source_json(const struct api_model *m)
 {
-	json_t *j = json_object();
-	if (m->kernel)
-		json_object_set_new(j, "kernel_image_path", json_string(m->kernel));
-	if (m->initrd)
-		json_object_set_new(j, "initrd_path", json_string(m->initrd));
-	if (m->boot_args)
-		json_object_set_new(j, "boot_args", json_string(m->boot_args));
-	return j;
+	return json_pack("{s:s, s:s?, s:s?}", "kernel_image_path", m->kernel ? m->kernel : "",
+			 "initrd_path", m->initrd, "boot_args", m->boot_args);
 }
 
 /* The "metrics" member of GET /vm/config: Firecracker's Metrics as it was put. */

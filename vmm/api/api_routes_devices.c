@@ -256,7 +256,8 @@ static void patch_balloon_stats(struct api *a, const char *id, const json_t *bod
 static void get_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id, (void)body;
-	get_live(a, &memhp, r);
+	if (after_start(a, r)) /* a status: Firecracker has none before start */
+		get_live(a, &memhp, r);
 }
 
 /* A new requested size: the guest is asked to plug or unplug; the answer does not wait for it

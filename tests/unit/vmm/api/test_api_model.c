@@ -177,7 +177,7 @@ Test(api_model, cache_type_reaches_the_disk_and_survives_a_restore)
 		 "{\"drive_id\": \"w\", \"path_on_host\": \"/w\", \"is_root_device\": false,"
 		 " \"cache_type\": \"Writeback\"},"
 		 "{\"drive_id\": \"n\", \"path_on_host\": \"/n\", \"is_root_device\": false,"
-		 " \"cache_type\": null}]}",
+		 " \"partuuid\": null}]}",
 		 err, sizeof(err)),
 	    0, "%s", err);
 	cli_config_init(&cfg);

@@ -1,0 +1,188 @@
+/* The requests where this VMM answered differently from Firecracker (issue 49's table), each
+ * answered as Firecracker's current release does, through the router with a fake backend: path
+ * normalization, null for a field that is not optional, an empty PATCH, the MMDS store after
+ * PUT null, GET /vm/config before a boot source and GET /hotplug/memory before boot. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "vmm/api/api_model.h"
+#include "vmm/api/api_router.h"
+
+static struct api api;
+static struct api_response resp;
+static json_t *doc; /* the last 200's body */
+
+static int f_start(void *ctx, const struct api_model *m, char *err, size_t errlen)
+{
+	(void)ctx, (void)m, (void)err, (void)errlen;
+	return 0;
+}
+
+static const struct api_backend_ops ops = {.start = f_start};
+
+static void setup(void)
+{
+	cr_assert_eq(api_init(&api, &ops, NULL), 0);
+}
+
+static void teardown(void)
+{
+	free(resp.body);
+	json_decref(doc);
+	api_destroy(&api);
+}
+
+TestSuite(api_fc_rows, .init = setup, .fini = teardown);
+
+static unsigned req(const char *method, const char *path, const char *body)
+{
+	free(resp.body);
+	json_decref(doc);
+	doc = NULL;
+	api_handle(&api, method, path, body, body ? strlen(body) : 0, &resp);
+	if (resp.status == 200)
+		doc = json_loads(resp.body, JSON_DECODE_ANY, NULL);
+	return resp.status;
+}
+
+static const char *fault(void)
+{
+	static char msg[512];
+	json_t *j = json_loads(resp.body ? resp.body : "", 0, NULL);
+	snprintf(msg, sizeof(msg), "%s", json_string_value(json_object_get(j, "fault_message")));
+	json_decref(j);
+	return msg;
+}
+
+/* Firecracker trims every leading '/' and reads a last token with or without its '/'. */
+Test(api_fc_rows, paths_are_normalized_as_firecrackers_router_does)
+{
+	cr_assert_eq(req("GET", "//machine-config", NULL), 200);
+	cr_assert_eq(req("GET", "/machine-config/", NULL), 200);
+	cr_assert_eq(req("GET", "///machine-config/", NULL), 200);
+	cr_assert_eq(json_integer_value(json_object_get(doc, "vcpu_count")), 1);
+	cr_assert_eq(req("PUT", "//drives/rootfs/",
+			 "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\", "
+			 "\"is_root_device\": true}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("GET", "/vm/config/", NULL), 200);
+	cr_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(json_object_get(doc, "drives"), 0), "drive_id")),
+			 "rootfs");
+	cr_assert_eq(req("GET", "/machine-config//", NULL), 400, "one trailing '/' only");
+	cr_assert_eq(req("GET", "/", NULL), 200);
+	cr_assert_eq(req("GET", "//", NULL), 200);
+}
+
+/* Fields with a default that are not Option<> in Firecracker's models: null is a 400 there. */
+Test(api_fc_rows, null_for_a_field_that_is_not_optional_is_refused)
+{
+	static const char *const refused[][2] = {
+	    {"/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": null}"},
+	    {"/machine-config",
+	     "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"track_dirty_pages\": null}"},
+	    {"/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": null}"},
+	    {"/metrics", "{\"metrics_path\": \"/m\", \"emit_id\": null}"},
+	    {"/balloon",
+	     "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"stats_polling_interval_s\": null}"},
+	    {"/drives/d",
+	     "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": false, "
+	     "\"cache_type\": null}"},
+	    {"/pmem/p", "{\"id\": \"p\", \"path_on_host\": \"/p\", \"read_only\": null}"},
+	    {"/hotplug/memory", "{\"total_size_mib\": 1024, \"block_size_mib\": null}"},
+	    {"/snapshot/load",
+	     "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"resume_vm\": null}"},
+	    {"/snapshot/create",
+	     "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"snapshot_type\": null}"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		cr_assert_eq(req("PUT", refused[i][0], refused[i][1]), 400, "%s %s", refused[i][0],
+			     refused[i][1]);
+		cr_assert(strstr(fault(), "invalid type: null"), "%s", fault());
+	}
+	/* Option<> fields: null is absent */
+	cr_assert_eq(req("PUT", "/machine-config",
+			 "{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"cpu_template\": null}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("PUT", "/boot-source",
+			 "{\"kernel_image_path\": \"/k\", \"initrd_path\": null, "
+			 "\"boot_args\": null}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(
+	    req("PUT", "/drives/d",
+		"{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": false, "
+		"\"partuuid\": null, \"rate_limiter\": null, \"io_engine\": null}"),
+	    204, "%s", resp.body);
+	/* MachineConfigUpdate's fields are all Option<>: a null is absent, not a 400 */
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"smt\": null, \"vcpu_count\": 1}"), 204,
+		     "%s", resp.body);
+}
+
+/* And in a config file, the same models. */
+Test(api_fc_rows, null_for_a_field_that_is_not_optional_in_a_config_file)
+{
+	struct api_model m;
+	char err[512] = "";
+	json_t *root = json_loads("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+				  "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, "
+				  "\"smt\": null}}",
+				  0, NULL);
+	api_model_init(&m);
+	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "machine-config") && strstr(err, "`smt`"), "%s", err);
+	json_decref(root);
+	root = json_loads("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": [{\"id\": "
+			  "\"p\", \"path_on_host\": \"/p\", \"root_device\": null}]}",
+			  0, NULL);
+	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "pmem") && strstr(err, "`root_device`"), "%s", err);
+	json_decref(root);
+	api_model_free(&m);
+}
+
+/* Firecracker: "Empty PATCH request." for a patch that sets nothing, at any state. */
+Test(api_fc_rows, an_empty_machine_config_patch_is_refused)
+{
+	cr_assert_eq(req("PATCH", "/machine-config", "{}"), 400);
+	cr_assert_str_eq(fault(), "Empty PATCH request.");
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"smt\": null}"), 400);
+	cr_assert_str_eq(fault(), "Empty PATCH request.");
+	cr_assert_eq(req("PATCH", "/machine-config", "{\"mem_size_mib\": 512}"), 204);
+	cr_assert_eq(req("GET", "/machine-config", NULL), 200);
+	cr_assert_eq(json_integer_value(json_object_get(doc, "mem_size_mib")), 512);
+}
+
+/* Firecracker answers a null store with {}. */
+Test(api_fc_rows, mmds_after_put_null_is_an_empty_object)
+{
+	cr_assert_eq(req("PUT", "/mmds", "null"), 204, "%s", resp.body);
+	cr_assert_eq(req("GET", "/mmds", NULL), 200);
+	cr_assert(json_is_object(doc) && !json_object_size(doc), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/mmds", "{\"a\": null}"), 204);
+	cr_assert_eq(req("GET", "/mmds", NULL), 200);
+	cr_assert(json_is_null(json_object_get(doc, "a")), "the store's nulls are data");
+}
+
+/* Firecracker's BootSourceConfig serialized unset: kernel_image_path "", the options null. */
+Test(api_fc_rows, vm_config_before_a_boot_source)
+{
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *b = json_object_get(doc, "boot-source");
+	cr_assert_str_eq(json_string_value(json_object_get(b, "kernel_image_path")), "");
+	cr_assert(json_is_null(json_object_get(b, "initrd_path")));
+	cr_assert(json_is_null(json_object_get(b, "boot_args")));
+	cr_assert_eq(req("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}"), 204);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	b = json_object_get(doc, "boot-source");
+	cr_assert_str_eq(json_string_value(json_object_get(b, "kernel_image_path")), "/k");
+}
+
+/* A status of the running device: Firecracker has none before boot. */
+Test(api_fc_rows, hotplug_memory_status_before_boot)
+{
+	cr_assert_eq(req("GET", "/hotplug/memory", NULL), 400);
+	cr_assert_str_eq(fault(),
+			 "The requested operation is not supported before starting the microVM.");
+}
