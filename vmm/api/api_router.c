@@ -134,9 +134,10 @@ static bool body_fits_method(enum method m, size_t len, struct reply *r)
 	return true;
 }
 
-/* The host file a device's body names (device_api.host_file), checked once the body passes
- * every other check, before the model takes it (Firecracker opens a drive's file at PUT). False
- * when the body or the file is refused (r says why). */
+/* What a device's body names on the host, checked once the body passes every other check,
+ * before the model takes it (Firecracker opens a drive's file, a tap, a vsock's socket at PUT):
+ * the host file (device_api.host_file) in its mode, then the rest by the backend. False when
+ * the body or what it names is refused (r says why). */
 static bool host_file_ok(struct api *a, const struct device_desc *d, const char *id,
 			 const json_t *body, struct reply *r)
 {
@@ -144,15 +145,17 @@ static bool host_file_ok(struct api *a, const struct device_desc *d, const char 
 	const char *path;
 	bool ro, ok = true;
 
-	if (!d->api->host_file)
+	if (!d->api->host_file && !a->ops->check_device)
 		return true;
 	if (api_devices_try(&a->model, d, id, body, &doc, r->err, sizeof(r->err))) {
 		r->status = 400;
 		return false;
 	}
-	path = d->api->host_file(doc, &ro);
+	path = d->api->host_file ? d->api->host_file(doc, &ro) : NULL;
 	if (path && a->ops->check_drive)
 		ok = files_ok(r, a->ops->check_drive(a->ctx, path, ro, r->err, sizeof(r->err)));
+	if (ok && a->ops->check_device)
+		ok = files_ok(r, a->ops->check_device(a->ctx, d, doc, r->err, sizeof(r->err)));
 	json_decref(doc);
 	return ok;
 }

@@ -249,6 +249,13 @@ def firecracker_rows():
     with_null = call_raw("PUT", "/mmds", "null")
     if with_null != 204:
         failures.append(f"PUT /mmds null: {with_null}")
+    # what a device's PUT names on the host is looked at then, as Firecracker opens it
+    call("PUT", "/network-interfaces/gone", {"iface_id": "gone", "host_dev_name": "nosuchtap0"},
+         want=400, fault_has="nosuchtap0")
+    call("PUT", "/vsock", {"guest_cid": 3, "uds_path": "/nonexistent/dir/v.sock"},
+         want=400, fault_has="/nonexistent/dir")
+    call("PUT", "/pmem/gone", {"id": "gone", "path_on_host": "/nonexistent/pmem.img"},
+         want=400, fault_has="/nonexistent/pmem.img")
     mmds = call("GET", "/mmds", want=200)
     if mmds != {}:
         failures.append(f"GET /mmds after PUT /mmds null: {mmds!r}, want {{}}")

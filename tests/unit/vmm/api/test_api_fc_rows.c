@@ -9,6 +9,7 @@
 
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
+#include "vmm/descriptors/device_table.h"
 
 static struct api api;
 static struct api_response resp;
@@ -20,7 +21,28 @@ static int f_start(void *ctx, const struct api_model *m, char *err, size_t errle
 	return 0;
 }
 
-static const struct api_backend_ops ops = {.start = f_start};
+/* What a device's PUT names on the host (control_device_check.c on a real VMM): a tap named
+ * "missing" does not exist, a vsock's folder /nonexistent neither. */
+static int device_checks;
+static int f_check_device(void *ctx, const struct device_desc *d, const json_t *doc, char *err,
+			  size_t errlen)
+{
+	(void)ctx;
+	device_checks++;
+	const char *tap = json_string_value(json_object_get(doc, "host_dev_name"));
+	const char *uds = json_string_value(json_object_get(doc, "uds_path"));
+	if (!strcmp(d->api->section, "network-interfaces") && tap && !strcmp(tap, "missing")) {
+		snprintf(err, errlen, "host_dev_name `missing`: no such network interface");
+		return -ENODEV;
+	}
+	if (!strcmp(d->api->section, "vsock") && uds && !strncmp(uds, "/nonexistent/", 13)) {
+		snprintf(err, errlen, "vsock: the directory of uds=%s: No such file", uds);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static const struct api_backend_ops ops = {.start = f_start, .check_device = f_check_device};
 
 static void setup(void)
 {
@@ -185,4 +207,29 @@ Test(api_fc_rows, hotplug_memory_status_before_boot)
 	cr_assert_eq(req("GET", "/hotplug/memory", NULL), 400);
 	cr_assert_str_eq(fault(),
 			 "The requested operation is not supported before starting the microVM.");
+}
+
+/* Firecracker opens a NIC's tap and binds a vsock's socket at PUT: what they name on the host is
+ * refused then, 400 with the reason, and the model is left as it was. */
+Test(api_fc_rows, a_missing_tap_or_vsock_folder_is_refused_at_put)
+{
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"missing\"}"),
+		     400);
+	cr_assert(strstr(fault(), "no such network interface"), "%s", fault());
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/nonexistent/v\"}"),
+		     400);
+	cr_assert(strstr(fault(), "/nonexistent/v"), "%s", fault());
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	cr_assert_eq(json_array_size(json_object_get(doc, "network-interfaces")), 0);
+	cr_assert_null(json_object_get(doc, "vsock"));
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v\"}"), 204);
+	cr_assert_eq(device_checks, 4);
+	cr_assert_eq(req("PUT", "/network-interfaces/eth1",
+			 "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": 9000}"),
+		     400);
+	cr_assert_eq(device_checks, 4, "a body refused is not looked at on the host");
 }
