@@ -452,7 +452,6 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 {
 	static const char *const none[][2] = {
 	    {"cpu-config", "custom CPU templates are not supported"},
-	    {"serial", "the serial device's output cannot be redirected here"},
 	};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
 		const json_t *v = json_object_get(root, none[i][0]);
@@ -468,8 +467,7 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 static const struct api_json_field model_sections[] = {
     {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
     {"metrics", API_JSON_OBJECT, false},    {"logger", API_JSON_OBJECT, false},
-    {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false},
-    {"serial", API_JSON_OBJECT, false}};
+    {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false}};
 #define NMODEL_SECTIONS (int)(sizeof(model_sections) / sizeof(model_sections[0]))
 
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)

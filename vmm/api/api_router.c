@@ -39,7 +39,6 @@ static const struct {
 } missing[] = {
     {"/cpu-config", "Custom CPU templates are not supported: the guest sees KVM's CPUID."},
     {"/balloon/hinting/", "Free page hinting is not supported (free_page_reporting is)."},
-    {"/serial", "The serial console's output cannot be redirected through the API here."},
 };
 
 static const char *missing_reason(const char *path)

@@ -18,7 +18,7 @@
  * looked at: its back-end may start after the PUT (docs/vhost-user.md). */
 static bool checked_at_put(const struct device_desc *d, const json_t *doc)
 {
-	static const char *const sections[] = {"network-interfaces", "vsock", "pmem"};
+	static const char *const sections[] = {"network-interfaces", "vsock", "pmem", "serial"};
 	if (!d->check || json_object_get(doc, "socket"))
 		return false;
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)

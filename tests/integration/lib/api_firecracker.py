@@ -256,6 +256,11 @@ def firecracker_rows():
          want=400, fault_has="/nonexistent/dir")
     call("PUT", "/pmem/gone", {"id": "gone", "path_on_host": "/nonexistent/pmem.img"},
          want=400, fault_has="/nonexistent/pmem.img")
+    call("PUT", "/serial", {"serial_out_path": "/nonexistent/dir/serial.out"},
+         want=400, fault_has="/nonexistent/dir")
+    call("PUT", "/serial", {"serial_out_path": ARGS.logfile + ".serial",
+                            "rate_limiter": {"size": 1024, "refill_time": 100}},
+         want=400, fault_has="rate_limiter")
     mmds = call("GET", "/mmds", want=200)
     if mmds != {}:
         failures.append(f"GET /mmds after PUT /mmds null: {mmds!r}, want {{}}")

@@ -233,3 +233,24 @@ Test(api_fc_rows, a_missing_tap_or_vsock_folder_is_refused_at_put)
 		     400);
 	cr_assert_eq(device_checks, 4, "a body refused is not looked at on the host");
 }
+
+/* PUT /serial (Firecracker's SerialConfig): the console's output into serial_out_path, shown by
+ * GET /vm/config and taken by a config file; a rate_limiter cannot be honoured: 400. */
+Test(api_fc_rows, serial_output_path)
+{
+	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": \"/tmp/serial.out\"}"), 204, "%s",
+		     resp.body);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(doc, "serial"), "serial_out_path")),
+	    "/tmp/serial.out");
+	cr_assert_eq(req("PUT", "/serial",
+			 "{\"serial_out_path\": \"/tmp/s\", \"rate_limiter\": {\"size\": 1, "
+			 "\"refill_time\": 1}}"),
+		     400);
+	cr_assert(strstr(fault(), "rate_limiter"), "%s", fault());
+	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": \"\"}"), 400);
+	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": null}"), 204, "stdio");
+	cr_assert_eq(req("PUT", "/serial", "{\"nope\": 1}"), 400);
+	cr_assert_eq(req("PUT", "/cpu-config", "{}"), 400, "another issue's");
+}

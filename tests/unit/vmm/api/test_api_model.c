@@ -664,10 +664,16 @@ Test(api_model, config_sections_we_lack_are_refused_when_set)
 {
 	char err[256] = "";
 	api_model_free(&m);
-	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"serial\": {}}",
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": {}}",
 			   err, sizeof(err)),
 		      0);
-	cr_assert(strstr(err, "serial"), "%s", err);
+	cr_assert(strstr(err, "cpu-config"), "%s", err);
+	api_model_free(&m);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"serial\": "
+			   "{\"rate_limiter\": {\"size\": 1, \"refill_time\": 1}}}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "rate_limiter"), "%s", err);
 	api_model_free(&m);
 	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": [{}]}",
 			   err, sizeof(err)),

@@ -940,8 +940,8 @@ Test(api, firecrackers_missing_endpoints_say_why)
 {
 	cr_assert_eq(req("PATCH", "/balloon/hinting/start", "{}"), 400);
 	cr_assert(strstr(fault(), "hinting"), "%s", fault());
-	cr_assert_eq(req("PUT", "/serial", "{}"), 400);
-	cr_assert(strstr(fault(), "serial"), "%s", fault());
+	cr_assert_eq(req("PUT", "/cpu-config", "{}"), 400);
+	cr_assert(strstr(fault(), "CPU templates"), "%s", fault());
 }
 
 Test(api, nulls_are_absent)
