@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "virtio/core/rate_limiter.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
 #include "vmm/descriptors/device_table.h"
@@ -42,7 +43,27 @@ static int f_check_device(void *ctx, const struct device_desc *d, const json_t *
 	return 0;
 }
 
-static const struct api_backend_ops ops = {.start = f_start, .check_device = f_check_device};
+/* PATCH /pmem/{id}'s change, as the running device would take it. */
+static struct {
+	int sets;
+	char id[64];
+	struct rate_limiter_cfg now;
+} live;
+static int f_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
+		      char *err, size_t errlen)
+{
+	(void)ctx, (void)index, (void)err, (void)errlen;
+	cr_assert_str_eq(d->api->section, "pmem");
+	cr_assert_str_eq(s->member, "rate_limiter");
+	live.sets++;
+	snprintf(live.id, sizeof(live.id), "%s", s->str);
+	rate_limiter_cfg_patch(&live.now, s->rl[0]);
+	*s->rl_now[0] = live.now;
+	return 0;
+}
+
+static const struct api_backend_ops ops = {
+    .start = f_start, .check_device = f_check_device, .live_set = f_live_set};
 
 static void setup(void)
 {
@@ -253,4 +274,41 @@ Test(api_fc_rows, serial_output_path)
 	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": null}"), 204, "stdio");
 	cr_assert_eq(req("PUT", "/serial", "{\"nope\": 1}"), 400);
 	cr_assert_eq(req("PUT", "/cpu-config", "{}"), 400, "another issue's");
+}
+
+/* PUT /pmem/{id} takes Firecracker 1.17's rate_limiter; PATCH /pmem/{id} changes it on the
+ * running device (before start: 400, as Firecracker), and GET /vm/config follows. */
+Test(api_fc_rows, pmem_rate_limiter)
+{
+	cr_assert_eq(req("PUT", "/pmem/p0",
+			 "{\"id\": \"p0\", \"path_on_host\": \"/p\", \"rate_limiter\": "
+			 "{\"ops\": {\"size\": 10, \"refill_time\": 100}, \"bandwidth\": null}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("PUT", "/pmem/p1",
+			 "{\"id\": \"p1\", \"path_on_host\": \"/q\", \"rate_limiter\": "
+			 "{\"ops\": {\"size\": 10}}}"),
+		     400, "refill_time is required");
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *rl =
+	    json_object_get(json_array_get(json_object_get(doc, "pmem"), 0), "rate_limiter");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rl, "ops"), "size")), 10);
+	cr_assert_eq(req("PATCH", "/pmem/p0", "{\"id\": \"p0\"}"), 400, "not before start");
+	cr_assert(strstr(fault(), "before starting"), "%s", fault());
+	cr_assert_eq(req("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}"), 204);
+	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+	cr_assert_eq(req("PATCH", "/pmem/p0", "{\"id\": \"p1\"}"), 400, "ids differ");
+	cr_assert_eq(req("PATCH", "/pmem/zz", "{\"id\": \"zz\"}"), 400, "no such device");
+	cr_assert_eq(req("PATCH", "/pmem/p0", "{\"id\": \"p0\"}"), 204, "nothing to change");
+	cr_assert_eq(live.sets, 0);
+	cr_assert_eq(req("PATCH", "/pmem/p0",
+			 "{\"id\": \"p0\", \"rate_limiter\": {\"bandwidth\": {\"size\": 1048576, "
+			 "\"refill_time\": 1000}}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(live.sets, 1);
+	cr_assert_str_eq(live.id, "p0");
+	cr_assert_eq(live.now.bw.size, 1048576);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	rl = json_object_get(json_array_get(json_object_get(doc, "pmem"), 0), "rate_limiter");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rl, "bandwidth"), "size")),
+		     1048576);
 }
