@@ -245,6 +245,13 @@ def firecracker_rows():
          want=400, fault_has="null")
     call("PUT", "/balloon", {"amount_mib": 0, "deflate_on_oom": False,
                              "stats_polling_interval_s": None}, want=400, fault_has="null")
+    call("PATCH", "/pmem/p0", {"id": "p0", "rate_limiter": {"ops": {"size": 1,
+                                                                "refill_time": 10}}},
+         want=400, fault_has="before starting")
+
+
+def mmds_rows():
+    """After framework_bodies(), which wants the store not initialized yet."""
     call("PUT", "/mmds", {})
     with_null = call_raw("PUT", "/mmds", "null")
     if with_null != 204:
@@ -285,6 +292,7 @@ def main():
     getting_started()
     firecracker_rows()
     framework_bodies()
+    mmds_rows()
     start()
     for f in failures:
         print("FAIL: " + f)

@@ -312,3 +312,27 @@ Test(api_fc_rows, pmem_rate_limiter)
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rl, "bandwidth"), "size")),
 		     1048576);
 }
+
+/* GET /vm/config is a valid --config-file: the sections the rows above changed (memory
+ * hotplug without its status fields, pmem with a rate limiter, serial, the boot source) load
+ * again as they were shown. */
+Test(api_fc_rows, vm_config_round_trips_as_a_config_file)
+{
+	struct api_model m;
+	char err[512] = "";
+
+	cr_assert_eq(req("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}"), 204);
+	cr_assert_eq(req("PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}"), 204);
+	cr_assert_eq(req("PUT", "/pmem/p0",
+			 "{\"id\": \"p0\", \"path_on_host\": \"/p\", \"rate_limiter\": "
+			 "{\"bandwidth\": {\"size\": 4096, \"refill_time\": 10}}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": \"/tmp/s.out\"}"), 204);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	api_model_init(&m);
+	cr_assert_eq(api_model_load(&m, doc, err, sizeof(err)), 0, "%s: %s", err, resp.body);
+	json_t *again = api_model_json(&m);
+	cr_assert(json_equal(again, doc), "%s", resp.body);
+	json_decref(again);
+	api_model_free(&m);
+}
