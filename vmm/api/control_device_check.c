@@ -13,6 +13,7 @@
 #include "vmm/api/api_devices.h"
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_net.h"
 
 /* The sections whose PUT looks at the host. A vhost-user device (a "socket" member) is not
  * looked at: its back-end may start after the PUT (docs/vhost-user.md). */
@@ -29,13 +30,12 @@ static bool checked_at_put(const struct device_desc *d, const json_t *doc)
 
 /* A NIC's tap exists and is a tun/tap device (sysfs has its tun_flags). Where /sys/class/net
  * cannot be seen (a jail without /sys) the tap's open decides alone. */
-static int tap_exists(const json_t *doc, char *err, size_t errlen)
+static int tap_exists(const char *name, char *err, size_t errlen)
 {
-	const char *name = api_json_str(doc, "host_dev_name", NULL);
 	char path[128];
 	struct stat st;
 
-	if (!name || strchr(name, '/') || !strcmp(name, "..") || !strcmp(name, ".") ||
+	if (strchr(name, '/') || !strcmp(name, "..") || !strcmp(name, ".") ||
 	    stat("/sys/class/net", &st))
 		return 0;
 	snprintf(path, sizeof(path), "/sys/class/net/%.64s", name);
@@ -54,6 +54,18 @@ static int tap_exists(const json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
+/* The taps of the NICs in `cfg` (a NIC on user-mode networking has none). */
+static int taps_exist(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	for (int i = 0; i < dev_net_count(cfg); i++) {
+		const struct virtio_net_opts *o = dev_net_opts(cfg, i);
+		int r = o->kind == VIRTIO_NET_TAP ? tap_exists(o->ifname, err, errlen) : 0;
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int ctl_check_device(const struct device_desc *d, const json_t *doc, char *err, size_t errlen)
 {
 	struct vm_config cfg;
@@ -61,13 +73,10 @@ int ctl_check_device(const struct device_desc *d, const json_t *doc, char *err, 
 
 	if (!checked_at_put(d, doc))
 		return 0;
-	if (!strcmp(d->api->section, "network-interfaces")) {
-		r = tap_exists(doc, err, errlen);
-		if (r)
-			return r;
-	}
 	cli_config_init(&cfg);
 	r = api_devices_apply(&cfg, d, doc, err, errlen);
+	if (!r && d == &device_net)
+		r = taps_exist(&cfg, err, errlen);
 	if (!r) {
 		log_clear_last_error();
 		r = d->check(&cfg);
