@@ -107,14 +107,23 @@ static void emit(enum log_level level, const char *prefix, const char *suffix, c
 int log_configure(const struct log_config *c)
 {
 	pthread_mutex_lock(&cfg_lock);
-	bool was = cfg.set;
-	if (!was) {
-		cfg.c = *c;
-		cfg.set = true;
-		current_level = c->level;
-	}
+	int old = cfg.set && cfg.c.fd != c->fd ? cfg.c.fd : -1;
+	cfg.c = *c;
+	cfg.set = true;
+	current_level = c->level;
 	pthread_mutex_unlock(&cfg_lock);
-	return was ? -EALREADY : 0;
+	if (old >= 0) /* no line is being written to it: they are, under the lock */
+		close(old);
+	return 0;
+}
+
+bool log_get_config(struct log_config *out)
+{
+	pthread_mutex_lock(&cfg_lock);
+	bool set = cfg.set;
+	*out = cfg.c;
+	pthread_mutex_unlock(&cfg_lock);
+	return set;
 }
 
 /* Whether a line at `level` is printed at all. */

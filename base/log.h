@@ -28,7 +28,8 @@ void log_msg_at(enum log_level level, const char *file, int line, const char *fm
 /* Where and how lines go once configured (the API's PUT /logger, Firecracker's model): to `fd`
  * (taken; -1 keeps stderr), at most `level` (or nothing when `off`), each line
  * "TIMESTAMP [vmm(:LEVEL)(:FILE:LINE)] message", only lines whose source path contains
- * `module` when it is not empty. Configurable once: returns -EALREADY after that. */
+ * `module` when it is not empty. Configurable again (Firecracker's PUT /logger reconfigures):
+ * the new configuration replaces the old, and a file replaced is closed. Returns 0. */
 struct log_config {
 	int fd;
 	enum log_level level;
@@ -38,6 +39,8 @@ struct log_config {
 	char module[64];
 };
 int log_configure(const struct log_config *c);
+/* The configuration in effect into *out (its fd still the log's): false when none was set. */
+bool log_get_config(struct log_config *out);
 
 #define log_error(...) log_msg_at(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_msg_at(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)

@@ -126,6 +126,16 @@ static int f_snap_load(void *c, const struct api_snapshot_load *p, char *err, si
 	return r;
 }
 
+/* A device's PUT, what it names on the host (a tap, a vsock's folder, a pmem file, the serial
+ * output): the input decides, as for the files above. */
+static int f_check_device(void *c, const struct device_desc *d, const json_t *doc, char *err,
+			  size_t n)
+{
+	(void)c;
+	FZ_ASSERT(d && d->api && json_is_object(doc), "a device check without its document");
+	return f_check(verdict(), err, n);
+}
+
 /* PUT /logger: the body is checked as the real backend would, but the process's log is left
  * alone. */
 static int f_set_logger(void *c, const json_t *body, char *err, size_t n)
@@ -272,6 +282,7 @@ static const struct api_backend_ops ops = {.set_logger = f_set_logger,
 					   .start = f_start,
 					   .check_boot_source = f_check_boot,
 					   .check_drive = f_check_drive,
+					   .check_device = f_check_device,
 					   .pause = f_op,
 					   .resume = f_op,
 					   .ctrl_alt_del = f_op,

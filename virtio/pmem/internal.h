@@ -39,6 +39,8 @@ struct vpmem {
 	struct pmem_held held[VIRTIO_PMEM_MAX_HELD];
 	unsigned nheld;
 	struct pmem_flusher fl;
+	struct rate_limiter rl; /* FLUSH requests: 1 op and the window's size in bytes each */
+	struct rl_timer timer;	/* armed: a FLUSH waits for the limiter */
 };
 
 /* ---- flush.c ---- */

@@ -9,7 +9,7 @@
 #include "base/options.h"
 #include "base/parse.h"
 
-#define OPTS_USAGE "expected path=FILE[,ro][,root][,id=NAME]"
+#define OPTS_USAGE "expected path=FILE[,ro][,root][,id=NAME][,bw=S:R[:B]][,ops=S:R[:B]]"
 
 /* "ro", "ro=on", "ro=off" (the same for root). */
 static int parse_flag(const char *key, const char *val, bool *out, char *err, size_t errlen)
@@ -52,11 +52,22 @@ static int set_path(void *dst, const char *key, const char *val, char *err, size
 	return 0;
 }
 
+/* bw=, ops=: a bucket of the FLUSH requests' rate limiter */
+static int set_bucket(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct virtio_pmem_opts *o = dst;
+
+	return rl_bucket_parse(val, key[0] == 'b' ? &o->rl.bw : &o->rl.ops, err, errlen) ? -EINVAL
+											 : 0;
+}
+
 static const struct opt_key keys[] = {
     {"path", 0, set_path},
     {"ro", OPT_VALUE_OPTIONAL, set_flag},
     {"root", OPT_VALUE_OPTIONAL, set_flag},
     {"id", 0, set_id},
+    {"bw", 0, set_bucket},
+    {"ops", 0, set_bucket},
     {NULL, 0, NULL},
 };
 

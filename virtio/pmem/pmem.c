@@ -2,6 +2,8 @@
  * state. See virtio/pmem/pmem.h. */
 #include "virtio/pmem/internal.h"
 
+#include <sys/syscall.h>
+
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <stdlib.h>
@@ -49,12 +51,17 @@ static int pmem_handle(struct virtio_dev *dev, struct vq_chain *chain, void *opa
 	    le32toh(req.type) != VIRTIO_PMEM_REQ_TYPE_FLUSH)
 		return answer(p, chain, 1) < 0 ? -EFAULT : VIRTIO_CHAIN_PUSH;
 	*bytes += sizeof(req);
-	if (p->read_only)
-		return answer(p, chain, 0) < 0 ? -EFAULT : VIRTIO_CHAIN_PUSH;
-	if (p->nheld == VIRTIO_PMEM_MAX_HELD) {
+	if (!p->read_only && p->nheld == VIRTIO_PMEM_MAX_HELD) {
 		virtio_dev_count_stall(dev);
 		return VIRTIO_CHAIN_WAIT; /* served again when an fsync frees a place */
 	}
+	uint64_t wait;
+	if (!rate_limiter_consume(&p->rl, le64toh(p->config.size), 1, &wait)) {
+		rl_timer_arm(&p->timer, wait); /* a failure to arm was logged: the next kick */
+		return VIRTIO_CHAIN_WAIT;
+	}
+	if (p->read_only)
+		return answer(p, chain, 0) < 0 ? -EFAULT : VIRTIO_CHAIN_PUSH;
 	h = &p->held[p->nheld++];
 	memcpy(&h->chain, chain, sizeof(*chain));
 	h->gen = pmem_flusher_request(&p->fl);
@@ -66,7 +73,15 @@ static void serve(struct vpmem *p)
 	struct virtio_server s = {
 	    .chain = &p->chain, .max_chains = REQ_BUDGET, .handle = pmem_handle};
 
-	virtio_serve_queue(&p->dev, 0, &s);
+	if (!p->timer.armed) /* throttled: the timer serves again */
+		virtio_serve_queue(&p->dev, 0, &s);
+}
+
+static void timer_ready(struct virtio_dev *dev, int fd, uint32_t revents)
+{
+	(void)fd, (void)revents;
+	rl_timer_fired(&to_pmem(dev)->timer);
+	serve(to_pmem(dev));
 }
 
 static void pmem_queue_notify(struct virtio_dev *dev, uint16_t q)
@@ -140,6 +155,15 @@ static int pmem_activate(struct virtio_dev *dev)
 		}
 		p->fd_added = true;
 	}
+	if (!p->timer.watched) {
+		int err = virtio_dev_add_fd(dev, p->timer.fd, EPOLLIN, timer_ready);
+
+		if (err) {
+			log_error("virtio-pmem: cannot watch its timer: %s", strerror(-err));
+			return err;
+		}
+		p->timer.watched = true;
+	}
 	serve(p);
 	return 0;
 }
@@ -149,6 +173,7 @@ static int pmem_activate(struct virtio_dev *dev)
 static void pmem_reset(struct virtio_dev *dev)
 {
 	to_pmem(dev)->nheld = 0;
+	rl_timer_disarm(&to_pmem(dev)->timer); /* the bucket keeps its level */
 }
 
 /* A pause: the fsyncs the held requests wait for finish, and they are answered. Nothing new is
@@ -177,6 +202,8 @@ static void pmem_destroy(struct virtio_dev *dev)
 	if (p->fl.fd >= 0)
 		close(p->fl.fd);
 	p->fl.fd = -1;
+	rl_timer_destroy(&p->timer);
+	rate_limiter_destroy(&p->rl);
 }
 
 /* ---- snapshot: the window and the mode, compared at restore ---- */
@@ -254,6 +281,40 @@ void virtio_pmem_wait_idle(struct virtio_dev *dev)
 	pmem_flusher_wait(&p->fl, want);
 }
 
+int virtio_pmem_set_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_cfg *cfg)
+{
+	struct vpmem *p = to_pmem(dev);
+	struct rate_limiter_cfg none = {0};
+
+	return rate_limiter_update(&p->rl, cfg ? cfg : &none);
+}
+
+int virtio_pmem_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_patch *p,
+				   struct rate_limiter_cfg *now)
+{
+	struct vpmem *pm = to_pmem(dev);
+
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_lock_groups(dev, -1); /* the timer belongs to the queue's group */
+	int r = rate_limiter_apply_patch(&pm->rl, p, now);
+	if (!r && pm->timer.armed) {
+		/* Serve now under the new limit rather than at the old wait's end (the timer still
+		 * fires once; a pass with nothing to do is harmless). */
+		pm->timer.armed = false;
+		virtio_dev_kick(dev, 0);
+	}
+	virtio_dev_unlock_groups(dev, -1);
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+/* The I/O thread reads its eventfd and its timer, and arms the timer. */
+static const struct sandbox_rule pmem_rules[] = {
+    SB_ALLOW(SYS_timerfd_settime),
+    SB_ALLOW(SYS_timerfd_gettime),
+};
+static const struct sandbox_list pmem_sandbox = SANDBOX_LIST("virtio-pmem", pmem_rules);
+
 int virtio_pmem_create(struct virtio_dev **out, int fd, uint64_t start, uint64_t size,
 		       bool read_only)
 {
@@ -273,12 +334,21 @@ int virtio_pmem_create(struct virtio_dev **out, int fd, uint64_t start, uint64_t
 		return -ENOMEM;
 	}
 	p->fl.fd = fd;
-	err = pmem_flusher_start(&p->fl, fd);
+	err = rl_timer_init(&p->timer);
 	if (err) {
+		log_error("virtio-pmem: timerfd_create: %s", strerror(-err));
 		close(fd);
 		free(p);
 		return err;
 	}
+	err = pmem_flusher_start(&p->fl, fd);
+	if (err) {
+		rl_timer_destroy(&p->timer);
+		close(fd);
+		free(p);
+		return err;
+	}
+	rate_limiter_init(&p->rl, NULL, NULL, NULL); /* unlimited until set */
 	p->read_only = read_only;
 	p->config.start = htole64(start);
 	p->config.size = htole64(size);
@@ -291,8 +361,7 @@ int virtio_pmem_create(struct virtio_dev **out, int fd, uint64_t start, uint64_t
 	    .config = &p->config,
 	    .config_len = sizeof(p->config),
 	    .ops = &pmem_ops,
-	    .sandbox =
-		NULL, /* the I/O thread only reads its eventfd; fsync is the flush thread's */
+	    .sandbox = &pmem_sandbox, /* fsync is the flush thread's */
 	    .priv = p,
 	};
 	*out = &p->dev;

@@ -17,7 +17,11 @@
  * the flush lock. The flush thread confines itself (seccomp: fsync and its eventfd write beyond
  * sandbox_base) as an I/O thread does; without its filter it answers every FLUSH with a failure. A
  * pause (ops->quiesce) waits for the fsync in flight and answers its requests, so a snapshot never
- * holds a request. */
+ * holds a request.
+ *
+ * Rate limiting (Firecracker's pmem rate_limiter, virtio/core/rate_limiter.h): each FLUSH takes one
+ * ops token and the window's size in bandwidth tokens (the bytes an fsync may write back); a
+ * FLUSH the limiter refuses waits in the ring until the device's timer says it would pass. */
 #ifndef VIRTIO_PMEM_H
 #define VIRTIO_PMEM_H
 
@@ -27,6 +31,7 @@
 #include <stdint.h>
 
 #include "virtio/core/device.h"
+#include "virtio/core/rate_limiter.h"
 
 #define VIRTIO_PMEM_QUEUE_SIZE 64
 #define VIRTIO_PMEM_MAX_HELD   8	    /* FLUSH requests waiting for an fsync at once */
@@ -39,10 +44,12 @@ struct virtio_pmem_opts {
 	bool read_only;
 	bool root;   /* the guest's root device: root=/dev/pmem0 on the kernel command line */
 	char id[64]; /* id=NAME: the API's PUT /pmem/{id} (kept through snapshots), or "" */
+	struct rate_limiter_cfg rl; /* bw=, ops=: the FLUSH requests' rate limiter */
 };
 
-/* Parses "path=FILE[,ro][,root][,id=NAME]" ("ro=on|off" and "root=on|off" are taken too; NAME by
- * parse_device_id()). Returns 0 or -EINVAL with the reason in `err`. */
+/* Parses "path=FILE[,ro][,root][,id=NAME][,bw=S:R[:B]][,ops=S:R[:B]]" (the buckets as --disk's)
+ * ("ro=on|off" and "root=on|off" are taken too; NAME by parse_device_id()). Returns 0 or -EINVAL
+ * with the reason in `err`. */
 int virtio_pmem_opts_parse(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) for a file mapped at guest address
@@ -51,6 +58,15 @@ int virtio_pmem_opts_parse(const char *arg, struct virtio_pmem_opts *o, char *er
  * Returns 0, -EINVAL (logged) or -ENOMEM / -errno. */
 int virtio_pmem_create(struct virtio_dev **out, int fd, uint64_t start, uint64_t size,
 		       bool read_only);
+
+/* The FLUSH requests' rate limiter (before the device runs; NULL or an inactive cfg: none).
+ * Returns 0 or -EINVAL. */
+int virtio_pmem_set_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_cfg *cfg);
+
+/* A running device's new limits (Firecracker's PATCH /pmem/{id}): the buckets `p` names change;
+ * *now (may be NULL) gets the configuration in force after it. Returns 0 or -EINVAL. */
+int virtio_pmem_patch_rate_limiter(struct virtio_dev *dev, const struct rate_limiter_patch *p,
+				   struct rate_limiter_cfg *now);
 
 /* Test seam: replaces fsync(fd) (runs on the flush thread, no device lock held). NULL restores
  * it. Call before the device is used. */

@@ -48,6 +48,12 @@ static int apply(struct vm_config *cfg, const struct device_desc *d, const json_
 	return r;
 }
 
+int api_devices_apply(struct vm_config *cfg, const struct device_desc *d, const json_t *doc,
+		      char *err, size_t errlen)
+{
+	return apply(cfg, d, doc, false, err, errlen);
+}
+
 static bool is_root(const struct device_desc *d, const json_t *doc)
 {
 	return d->api->root_field && api_json_bool(doc, d->api->root_field, false);

@@ -174,6 +174,8 @@ static const struct sandbox_rule api_setup_rules[] = {
     SB_ALLOW(SYS_epoll_create1),
     SB_ALLOW(SYS_io_uring_setup),
     SB_ALLOW(SYS_io_uring_register),
+    /* a pmem device keeps its own descriptor of the file (vmm/descriptors/dev_pmem.c) */
+    SB_ALLOW(SYS_dup),
     /* the Landlock set sealed once the VM exists (control.c's seal_landlock): a ruleset can
      * only ever restrict */
     SB_ALLOW(SYS_landlock_create_ruleset),

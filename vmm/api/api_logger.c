@@ -62,18 +62,35 @@ int api_logger_check(const json_t *body, struct log_config *out, char *err, size
 	return 0;
 }
 
-/* The log file: it must exist, as in Firecracker (a typo must not quietly make a new file).
- * Opened write-only through host_path_open() (docs/security.md, "Paths from outside"): a regular
- * file, or a FIFO that has a reader, which stays non-blocking so a stalled reader costs a line,
- * never a stuck thread; never a device or a file of /proc (/proc/self/mem). */
+/* The log file, created when missing (Firecracker opens it with create). Opened write-only
+ * through host_path_open() (docs/security.md, "Paths from outside"): a regular file, or a FIFO
+ * that has a reader, which stays non-blocking so a stalled reader costs a line, never a stuck
+ * thread; never a device or a file of /proc (/proc/self/mem). */
 static int open_log(const char *path, char *err, size_t errlen)
 {
 	char why[HOST_PATH_ERR_MAX];
-	int fd = host_path_open(path, O_WRONLY | O_APPEND, 0, HOST_PATH_REGULAR | HOST_PATH_FIFO,
-				why, sizeof(why));
+	int fd = host_path_open(path, O_WRONLY | O_APPEND | O_CREAT, 0640,
+				HOST_PATH_REGULAR | HOST_PATH_FIFO, why, sizeof(why));
 	if (fd < 0)
 		snprintf(err, errlen, "log_path %s", why);
 	return fd;
+}
+
+/* A second PUT reconfigures, as Firecracker's: what the body leaves out keeps its value (the
+ * file, show_level, show_log_origin, module) but the level, which goes back to Info. */
+static void keep_unset(const json_t *body, struct log_config *c)
+{
+	struct log_config cur;
+	if (!log_get_config(&cur))
+		return;
+	if (c->fd < 0)
+		c->fd = cur.fd;
+	if (!json_object_get(body, "show_level"))
+		c->show_level = cur.show_level;
+	if (!json_object_get(body, "show_log_origin"))
+		c->show_origin = cur.show_origin;
+	if (!json_object_get(body, "module"))
+		memcpy(c->module, cur.module, sizeof(c->module));
 }
 
 int api_logger_put(const json_t *body, char *err, size_t errlen)
@@ -88,11 +105,6 @@ int api_logger_put(const json_t *body, char *err, size_t errlen)
 		if (c.fd < 0)
 			return c.fd;
 	}
-	r = log_configure(&c);
-	if (r) {
-		if (c.fd >= 0)
-			close(c.fd);
-		snprintf(err, errlen, "Reinitialization of logger not allowed.");
-	}
-	return r;
+	keep_unset(body, &c);
+	return log_configure(&c);
 }

@@ -9,6 +9,7 @@
 
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_logger.h"
+#include "vmm/api/api_nulls.h"
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
@@ -493,7 +494,6 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 {
 	static const char *const none[][2] = {
 	    {"cpu-config", "custom CPU templates are not supported"},
-	    {"serial", "the serial device's output cannot be redirected here"},
 	};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
 		const json_t *v = json_object_get(root, none[i][0]);
@@ -509,8 +509,7 @@ static int check_unsupported_sections(const json_t *root, char *err, size_t errl
 static const struct api_json_field model_sections[] = {
     {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
     {"metrics", API_JSON_OBJECT, false},    {"logger", API_JSON_OBJECT, false},
-    {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false},
-    {"serial", API_JSON_OBJECT, false}};
+    {"cpu-config", API_JSON_OBJECT, false}, {"mmds-config", API_JSON_OBJECT, false}};
 #define NMODEL_SECTIONS (int)(sizeof(model_sections) / sizeof(model_sections[0]))
 
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)
@@ -546,6 +545,8 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen)
 {
+	if (api_nulls_check_config(root, err, errlen))
+		return -EINVAL;
 	json_t *clean = json_deep_copy(root); /* without its nulls: null means absent */
 	if (!clean)
 		return json_is_object(root) ? nomem(err, errlen)
@@ -569,18 +570,17 @@ json_t *api_model_machine_config_json(const struct api_model *m)
 
 /* Sets num_queues and queue_size of a vhost-user device's document, when given. */
 
+/* Firecracker's BootSourceConfig as it serializes it, set or not: kernel_image_path always (""
+ * before PUT /boot-source), initrd_path and boot_args null when absent; or (ours) the firmware. */
 static json_t *boot_source_json(const struct api_model *m)
 {
-	json_t *j = json_object();
-	if (m->kernel)
-		json_object_set_new(j, "kernel_image_path", json_string(m->kernel));
-	if (m->initrd)
-		json_object_set_new(j, "initrd_path", json_string(m->initrd));
-	if (m->boot_args)
-		json_object_set_new(j, "boot_args", json_string(m->boot_args));
-	if (m->firmware)
-		json_object_set_new(j, "firmware_path", json_string(m->firmware));
-	if (m->firmware_log)
+	if (!m->firmware) /* a kernel boot, or nothing yet: Firecracker's shape */
+		return json_pack("{s:s, s:s?, s:s?}", "kernel_image_path",
+				 m->kernel ? m->kernel : "", "initrd_path", m->initrd, "boot_args",
+				 m->boot_args);
+	/* ours: a firmware boot has no kernel_image_path (exactly one of the two is allowed) */
+	json_t *j = json_pack("{s:s}", "firmware_path", m->firmware);
+	if (j && m->firmware_log)
 		json_object_set_new(j, "firmware_log_path", json_string(m->firmware_log));
 	return j;
 }

@@ -127,7 +127,7 @@ int api_model_set_metrics(struct api_model *m, const char *path, bool emit_id,
  * applied as the same PUTs: boot source, machine, the core devices' sections (drives, NICs),
  * "mmds-config" (after the NICs it names), the other devices, metrics (the logger is only checked:
  * the caller applies it, api_logger.h). Nulls are absent; Firecracker's sections this VMM does not
- * have ("cpu-config", "entropy", "serial") are refused when set. */
+ * have ("cpu-config") are refused when set. */
 int api_model_load(struct api_model *m, const json_t *root, char *err, size_t errlen);
 
 /* GET /machine-config and GET /vm/config documents (new references). */

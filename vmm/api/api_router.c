@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "vmm/api/api_devices.h"
+#include "vmm/api/api_nulls.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
 
@@ -38,7 +39,6 @@ static const struct {
 } missing[] = {
     {"/cpu-config", "Custom CPU templates are not supported: the guest sees KVM's CPUID."},
     {"/balloon/hinting/", "Free page hinting is not supported (free_page_reporting is)."},
-    {"/serial", "The serial console's output cannot be redirected through the API here."},
 };
 
 static const char *missing_reason(const char *path)
@@ -61,6 +61,25 @@ static json_t *parse_data_body(const char *body, size_t len, char *err, size_t e
 		snprintf(err, errlen, "malformed JSON body: %s (line %d, column %d)", je.text,
 			 je.line, je.column);
 	return v;
+}
+
+/* A PUT or PATCH body as the route takes it: any JSON value with its nulls (keeps_nulls), else
+ * with null meaning absent, once no field that is not optional is null (api_nulls.h). NULL with
+ * the reason in err. */
+static json_t *parse_body(const char *method, const char *path, bool keeps_nulls, const char *body,
+			  size_t len, char *err, size_t errlen)
+{
+	if (keeps_nulls)
+		return parse_data_body(body, len, err, errlen);
+	json_t *doc = api_json_parse_raw(body, len, err, errlen);
+	if (!doc)
+		return NULL;
+	if (api_nulls_check_request(method, path, doc, err, errlen)) {
+		json_decref(doc);
+		return NULL;
+	}
+	api_json_drop_nulls(doc);
+	return doc;
 }
 
 static enum method parse_method(const char *m)
@@ -114,9 +133,10 @@ static bool body_fits_method(enum method m, size_t len, struct reply *r)
 	return true;
 }
 
-/* The host file a device's body names (device_api.host_file), checked once the body passes
- * every other check, before the model takes it (Firecracker opens a drive's file at PUT). False
- * when the body or the file is refused (r says why). */
+/* What a device's body names on the host, checked once the body passes every other check,
+ * before the model takes it (Firecracker opens a drive's file, a tap, a vsock's socket at PUT):
+ * the host file (device_api.host_file) in its mode, then the rest by the backend. False when
+ * the body or what it names is refused (r says why). */
 static bool host_file_ok(struct api *a, const struct device_desc *d, const char *id,
 			 const json_t *body, struct reply *r)
 {
@@ -124,23 +144,25 @@ static bool host_file_ok(struct api *a, const struct device_desc *d, const char 
 	const char *path;
 	bool ro, ok = true;
 
-	if (!d->api->host_file)
+	if (!d->api->host_file && !a->ops->check_device)
 		return true;
 	if (api_devices_try(&a->model, d, id, body, &doc, r->err, sizeof(r->err))) {
 		r->status = 400;
 		return false;
 	}
-	path = d->api->host_file(doc, &ro);
+	path = d->api->host_file ? d->api->host_file(doc, &ro) : NULL;
 	if (path && a->ops->check_drive)
 		ok = files_ok(r, a->ops->check_drive(a->ctx, path, ro, r->err, sizeof(r->err)));
+	if (ok && a->ops->check_device)
+		ok = files_ok(r, a->ops->check_device(a->ctx, d, doc, r->err, sizeof(r->err)));
 	json_decref(doc);
 	return ok;
 }
 
 /* PUT on a device's route (vmm/descriptors/device_table.h): before start, the body through the
  * device's hooks into the model (api_devices.h). */
-static void put_device(struct api *a, const struct device_desc *d, const char *id, const char *body,
-		       size_t len, struct reply *r)
+static void put_device(struct api *a, const struct device_desc *d, const char *path, const char *id,
+		       const char *body, size_t len, struct reply *r)
 {
 	if (len > API_MAX_BODY) {
 		fault(r, 413, "the request body is larger than the limit of 65536 bytes", NULL);
@@ -148,7 +170,7 @@ static void put_device(struct api *a, const struct device_desc *d, const char *i
 	}
 	if (!body_fits_method(M_PUT, len, r))
 		return;
-	json_t *doc = api_json_parse(body, len, r->err, sizeof(r->err));
+	json_t *doc = parse_body("PUT", path, false, body, len, r->err, sizeof(r->err));
 	if (!doc) {
 		r->status = 400;
 		return;
@@ -169,7 +191,7 @@ static void route(struct api *a, const char *method, const char *path, const cha
 	const struct device_desc *dev = device_table_route(path, &dev_id);
 
 	if (dev && m == M_PUT) { /* a device's PUT route; its other methods may be the router's */
-		put_device(a, dev, dev_id, body, len, r);
+		put_device(a, dev, path, dev_id, body, len, r);
 		return;
 	}
 	if (!rt && missing_reason(path)) {
@@ -188,8 +210,7 @@ static void route(struct api *a, const char *method, const char *path, const cha
 		return;
 	json_t *doc = NULL;
 	if (m != M_GET) {
-		doc = rt->keeps_nulls ? parse_data_body(body, len, r->err, sizeof(r->err))
-				      : api_json_parse(body, len, r->err, sizeof(r->err));
+		doc = parse_body(method, path, rt->keeps_nulls, body, len, r->err, sizeof(r->err));
 		if (!doc) {
 			r->status = 400;
 			return;
@@ -222,13 +243,37 @@ void api_fault_response(unsigned status, const char *msg, struct api_response *o
 	out->body = fault_body(msg);
 }
 
+/* Firecracker's router reads a path as the tokens between its slashes once every leading '/'
+ * is trimmed, and a last token may end with a '/': "//machine-config" and "/machine-config/"
+ * are "/machine-config". A copy with one leading '/' and no trailing one (malloc'd; NULL: out
+ * of memory). */
+static char *normalize_path(const char *path)
+{
+	while (*path == '/')
+		path++;
+	size_t n = strlen(path);
+	char *norm = malloc(n + 2);
+	if (!norm)
+		return NULL;
+	norm[0] = '/';
+	memcpy(norm + 1, path, n + 1);
+	if (n && norm[n] == '/')
+		norm[n] = '\0';
+	return norm;
+}
+
 void api_handle(struct api *a, const char *method, const char *path, const char *body,
 		size_t body_len, struct api_response *out)
 {
 	struct reply r = {0};
+	char *norm = normalize_path(path);
 
 	pthread_mutex_lock(&a->lock);
-	route(a, method, path, body, body_len, &r);
+	if (norm)
+		route(a, method, norm, body, body_len, &r);
+	else
+		fault(&r, 500, "out of memory", NULL);
+	free(norm);
 	if (!r.status)
 		r.status = r.doc ? 200 : 500;
 	if (r.status == 200 && !r.doc) {

@@ -64,6 +64,11 @@ struct api_backend_ops {
 	int (*check_boot_source)(void *ctx, const char *kernel, const char *initrd, char *err,
 				 size_t errlen);
 	int (*check_drive)(void *ctx, const char *path, bool ro, char *err, size_t errlen);
+	/* A device's PUT, once its document `doc` passed every other check: what it names on
+	 * the host, checked as Firecracker does at PUT (a NIC's tap must exist, a vsock's socket
+	 * folder, a pmem file); `err` says what is wrong. Optional (NULL: at InstanceStart). */
+	int (*check_device)(void *ctx, const struct device_desc *d, const json_t *doc, char *err,
+			    size_t errlen);
 	int (*pause)(void *ctx);
 	int (*resume)(void *ctx);
 	int (*ctrl_alt_del)(void *ctx);

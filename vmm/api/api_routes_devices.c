@@ -6,7 +6,9 @@
 
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_router_internal.h"
+#include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/api_rate_limit.h"
 
 /* The device whose config file section is `section`, with live hooks (the table's). */
 static const struct device_desc *live_device(const char *section)
@@ -99,6 +101,60 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 	if (live_set(a, "network-interfaces", index, &s, "cannot update the rate limiters", r))
 		return;
 	api_model_set_nic_limits(&a->model, index, &rx_now, &tx_now);
+}
+
+/* The model's pmem document with this id (borrowed), or NULL. */
+static json_t *pmem_doc(const struct api_model *m, const char *id)
+{
+	const json_t *list = api_devices_doc(m, "pmem");
+	size_t i;
+	json_t *doc;
+
+	json_array_foreach(list, i, doc)
+	{
+		if (!strcmp(api_json_str(doc, "id", ""), id))
+			return doc;
+	}
+	return NULL;
+}
+
+/* PATCH /pmem/{id} (Firecracker's PmemDeviceUpdateConfig {"id", "rate_limiter"?}): new limits
+ * for a running device's FLUSH requests; the buckets the body does not name stay. */
+static void patch_pmem(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"id", API_JSON_STRING, true},
+						  {"rate_limiter", API_JSON_OBJECT, false},
+						  {NULL, 0, false}};
+	struct rate_limiter_patch p = {0};
+	struct rate_limiter_cfg now;
+	json_t *doc;
+
+	if (api_body_check_named(body, id, "id", f, r->err, sizeof(r->err)) ||
+	    api_rate_limiter_parse_patch(json_object_get(body, "rate_limiter"), "rate_limiter", &p,
+					 r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	doc = pmem_doc(&a->model, id);
+	if (!doc) {
+		fault(r, 400, "no pmem device with id `%s`", id);
+		return;
+	}
+	r->status = 204;
+	if (!rate_limiter_patch_any(&p))
+		return; /* nothing to change */
+	struct device_live_set s = {
+	    .member = "rate_limiter", .str = id, .rl = {&p}, .rl_now = {&now}};
+	r->status = 0;
+	if (live_set(a, "pmem", 0, &s, "cannot update the rate limiter", r))
+		return;
+	json_t *v = api_rate_limiter_json(&now);
+	json_object_del(doc, "rate_limiter");
+	if (v)
+		json_object_set_new(doc, "rate_limiter", v);
+	r->status = 204;
 }
 
 /* ---- the balloon and memory hotplug (Firecracker's bodies): each a device's live route ---- */
@@ -256,7 +312,8 @@ static void patch_balloon_stats(struct api *a, const char *id, const json_t *bod
 static void get_memhp(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id, (void)body;
-	get_live(a, &memhp, r);
+	if (after_start(a, r)) /* a status: Firecracker has none before start */
+		get_live(a, &memhp, r);
 }
 
 /* A new requested size: the guest is asked to plug or unplug; the answer does not wait for it
@@ -270,6 +327,7 @@ static void patch_memhp(struct api *a, const char *id, const json_t *body, struc
 const struct route api_routes_devices[] = {
     {"/drives/", true, {NULL, NULL, patch_drive}, false},	    /* its PUT: the device's */
     {"/network-interfaces/", true, {NULL, NULL, patch_nic}, false}, /* its PUT: the device's */
+    {"/pmem/", true, {NULL, NULL, patch_pmem}, false},		    /* its PUT: the device's */
     {"/balloon", false, {get_balloon, NULL, patch_balloon}, false},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}, false},
     {"/hotplug/memory", false, {get_memhp, NULL, patch_memhp}, false},

@@ -20,6 +20,10 @@ static void get_mmds(struct api *a, const char *id, const json_t *body, struct r
 {
 	(void)id, (void)body;
 	r->doc = mmds_get(&a->mmds);
+	if (json_is_null(r->doc)) { /* Firecracker shows a null store (PUT /mmds null) as {} */
+		json_decref(r->doc);
+		r->doc = json_object();
+	}
 }
 
 static void put_mmds(struct api *a, const char *id, const json_t *body, struct reply *r)

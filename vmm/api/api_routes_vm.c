@@ -34,7 +34,10 @@ static void put_machine_config(struct api *a, const char *id, const json_t *body
 static void patch_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id;
-	if (before_start(a, r))
+	/* Firecracker: a patch that sets nothing ({} or only nulls) is refused, as no body is */
+	if (json_is_object(body) && !json_object_size(body))
+		fault(r, 400, "Empty PATCH request.", NULL);
+	else if (before_start(a, r))
 		model_result(
 		    r, api_model_patch_machine_config(&a->model, body, r->err, sizeof(r->err)));
 }

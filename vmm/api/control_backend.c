@@ -189,6 +189,19 @@ static int be_check_drive(void *ctx, const char *path, bool ro, char *err, size_
 	return sandbox_broker_run(call_check_drive, &k);
 }
 
+static int call_check_device(void *arg)
+{
+	struct call *k = arg;
+	return ctl_check_device(k->a, k->b, k->err, k->errlen);
+}
+
+static int be_check_device(void *ctx, const struct device_desc *d, const json_t *doc, char *err,
+			   size_t errlen)
+{
+	struct call k = {.c = ctx, .a = d, .b = doc, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_check_device, &k);
+}
+
 static int call_build(void *arg)
 {
 	struct call *k = arg;
@@ -278,6 +291,7 @@ const struct api_backend_ops ctl_backend = {
     .start = be_start,
     .check_boot_source = be_check_boot_source,
     .check_drive = be_check_drive,
+    .check_device = be_check_device,
     .pause = be_pause,
     .resume = be_resume,
     .ctrl_alt_del = be_ctrl_alt_del,

@@ -106,6 +106,11 @@ int ctl_receive_vm(struct control *c, const char *url, int timeout_ms,
 int ctl_receive_here_api(struct control *c, const char *url, char *err, size_t errlen);
 int ctl_hand_over_received(struct control *c);
 
+/* ---- control_device_check.c ---- */
+
+/* api_backend_ops.check_device, on the broker (it opens a tap with CAP_NET_ADMIN). */
+int ctl_check_device(const struct device_desc *d, const json_t *doc, char *err, size_t errlen);
+
 /* ---- control_backend.c ---- */
 
 /* The router's backend over c (api_router.h). */

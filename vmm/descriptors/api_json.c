@@ -124,6 +124,13 @@ void api_json_drop_nulls(json_t *v)
 
 json_t *api_json_parse(const char *body, size_t len, char *err, size_t errlen)
 {
+	json_t *v = api_json_parse_raw(body, len, err, errlen);
+	api_json_drop_nulls(v);
+	return v;
+}
+
+json_t *api_json_parse_raw(const char *body, size_t len, char *err, size_t errlen)
+{
 	json_error_t je;
 
 	if (!body || len == 0) {
@@ -134,7 +141,6 @@ json_t *api_json_parse(const char *body, size_t len, char *err, size_t errlen)
 	if (!v)
 		snprintf(err, errlen, "malformed JSON body: %s (line %d, column %d)", je.text,
 			 je.line, je.column);
-	api_json_drop_nulls(v);
 	return v;
 }
 

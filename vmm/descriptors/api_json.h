@@ -50,5 +50,8 @@ void api_json_drop_nulls(json_t *v);
  * (api_json_drop_nulls()). Returns NULL with the parser's reason in err[0..errlen) for
  * malformed JSON, an empty body or nested depth beyond what the parser allows. */
 json_t *api_json_parse(const char *body, size_t len, char *err, size_t errlen);
+/* The same with the nulls kept, for the checks that tell a null from an absent field
+ * (vmm/api/api_nulls.h); api_json_drop_nulls() afterwards. */
+json_t *api_json_parse_raw(const char *body, size_t len, char *err, size_t errlen);
 
 #endif

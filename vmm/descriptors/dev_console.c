@@ -127,4 +127,5 @@ const struct device_desc device_console = {.name = "console",
 					   .terminal_resized = console_resized,
 					   .cfg_size = sizeof(struct dev_console_cfg),
 					   .claims = claims_console,
+					   .api = &dev_console_api,
 					   .built_beside_source = true};

@@ -17,6 +17,8 @@ struct dev_console_cfg {
 };
 
 extern const struct device_desc device_console;
+/* Its API side, PUT /serial (api_serial.c). */
+extern const struct device_api dev_console_api;
 
 /* What --console gave, or its default: COM1 on stdio, no hvc0. */
 struct dev_console_cfg dev_console_config(const struct vm_config *cfg);

@@ -129,12 +129,12 @@ struct virtio_dev *dev_memhp_find(struct vm *vm)
 
 #define MAX_MIB (VIRTIO_MEM_MAX_REGION >> 20)
 
-/* What GET /hotplug/memory (before start) and GET /vm/config show: nothing plugged yet. */
+/* What GET /vm/config shows: the configuration alone, a valid config file section (the sizes
+ * plugged and requested are GET /hotplug/memory's, once the VM runs). */
 static json_t *memhp_doc(uint64_t total, uint64_t slot, uint64_t block)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total_size_mib", (json_int_t)total,
-			 "slot_size_mib", (json_int_t)slot, "block_size_mib", (json_int_t)block,
-			 "plugged_size_mib", (json_int_t)0, "requested_size_mib", (json_int_t)0);
+	return json_pack("{s:I, s:I, s:I}", "total_size_mib", (json_int_t)total, "slot_size_mib",
+			 (json_int_t)slot, "block_size_mib", (json_int_t)block);
 }
 
 static int api_check_memhp(const json_t *body, const char *id, const struct device_api_ctx *ctx,

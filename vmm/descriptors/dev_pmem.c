@@ -12,13 +12,16 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/vm/pmem_file.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 /* The mappings, kept from create() to destroy() (one VM per process). */
 static struct pmem_live {
 	struct vm *vm;
 	struct pmem_file files[DEV_PMEM_MAX];
+	struct virtio_dev *devs[DEV_PMEM_MAX]; /* owned by their transports */
 	int n;
 	char *cmdline; /* the user's command line with the root entry, when one is root */
 } live;
@@ -160,7 +163,33 @@ static int create_one(struct vm *vm, int i, uint64_t gpa)
 	if (fd < 0)
 		return -errno;
 	rc = virtio_pmem_create(&dev, fd, gpa, f->size, f->read_only);
-	return rc ? rc : vm_virtio_init_and_place(vm, dev, c->dev[i].transport);
+	if (rc)
+		return rc;
+	rc = virtio_pmem_set_rate_limiter(dev, &c->dev[i].opts.rl);
+	if (rc) {
+		log_error("--pmem: bad rate limiter");
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return rc;
+	}
+	rc = vm_virtio_init_and_place(vm, dev, c->dev[i].transport);
+	live.devs[i] = rc ? NULL : dev;
+	return rc;
+}
+
+struct virtio_dev *dev_pmem_device(struct vm *vm, int i)
+{
+	return live.vm == vm && i >= 0 && i < live.n ? live.devs[i] : NULL;
+}
+
+int dev_pmem_find(const struct vm_config *cfg, const char *id)
+{
+	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
+
+	for (int i = 0; c && i < c->n; i++)
+		if (!strcmp(c->dev[i].id, id))
+			return i;
+	return -1;
 }
 
 static int create_pmem(struct vm *vm)
@@ -198,7 +227,18 @@ static void destroy_pmem(struct vm *vm)
 }
 
 /* ---- PUT /pmem/{id} and the config file's "pmem" array: Firecracker's body {"id",
- * "path_on_host", "root_device"?, "read_only"?} ---- */
+ * "path_on_host", "root_device"?, "read_only"?, "rate_limiter"?} ---- */
+
+/* Sets the document's rate_limiter when `rl` limits something. */
+static json_t *with_limits(json_t *doc, const struct rate_limiter_cfg *rl)
+{
+	json_t *v = api_rate_limiter_json(rl);
+	if (doc && v && json_object_set_new(doc, "rate_limiter", v)) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
 
 static int api_check_pmem(const json_t *body, const char *id, const struct device_api_ctx *ctx,
 			  json_t **doc, char *err, size_t errlen)
@@ -207,11 +247,15 @@ static int api_check_pmem(const json_t *body, const char *id, const struct devic
 						  {"path_on_host", API_JSON_STRING, true},
 						  {"root_device", API_JSON_BOOL, false},
 						  {"read_only", API_JSON_BOOL, false},
+						  {"rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
 	const char *path;
+	struct rate_limiter_cfg rl;
 
 	(void)ctx;
-	if (api_json_check(body, f, err, errlen))
+	if (api_json_check(body, f, err, errlen) ||
+	    api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter", &rl, err,
+				   errlen))
 		return -EINVAL;
 	path = api_json_str(body, "path_on_host", "");
 	if (!*path || strchr(path, ',') || strlen(path) >= VIRTIO_PMEM_PATH_MAX) {
@@ -224,6 +268,7 @@ static int api_check_pmem(const json_t *body, const char *id, const struct devic
 			 "path_on_host", path, "root_device",
 			 api_json_bool(body, "root_device", false), "read_only",
 			 api_json_bool(body, "read_only", false));
+	*doc = with_limits(*doc, &rl);
 	if (*doc)
 		return 0;
 	snprintf(err, errlen, "out of memory");
@@ -233,11 +278,17 @@ static int api_check_pmem(const json_t *body, const char *id, const struct devic
 /* The id goes into the option: a snapshot replays it, and GET /vm/config shows it again. */
 static int api_pmem_option(const json_t *doc, char *arg, size_t len)
 {
+	struct rate_limiter_cfg rl;
 	int n = snprintf(arg, len, "path=%s%s%s,id=%s", api_json_str(doc, "path_on_host", ""),
 			 api_json_bool(doc, "read_only", false) ? ",ro" : "",
 			 api_json_bool(doc, "root_device", false) ? ",root" : "",
 			 api_json_str(doc, "id", ""));
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (api_rate_limiter_parse(json_object_get(doc, "rate_limiter"), "rate_limiter", &rl, NULL,
+				   0))
+		return -ENAMETOOLONG; /* cannot happen: the document was checked */
+	return api_rate_limiter_spec(arg + n, len - (size_t)n, "", &rl);
 }
 
 /* A configuration's devices by the ids they have ("pmemN" for --pmem without id=). */
@@ -248,10 +299,11 @@ static json_t *describe_pmem(const struct vm_config *cfg)
 
 	for (int i = 0; list && i < c->n; i++) {
 		const struct virtio_pmem_opts *o = &c->dev[i].opts;
-		if (json_array_append_new(list,
-					  json_pack("{s:s, s:s, s:b, s:b}", "id", c->dev[i].id,
+		if (json_array_append_new(
+			list, with_limits(json_pack("{s:s, s:s, s:b, s:b}", "id", c->dev[i].id,
 						    "path_on_host", o->path, "root_device", o->root,
-						    "read_only", o->read_only))) {
+						    "read_only", o->read_only),
+					  &o->rl))) {
 			json_decref(list);
 			return NULL;
 		}
@@ -265,7 +317,8 @@ static const struct device_api pmem_api = {.section = "pmem",
 					   .root_field = "root_device",
 					   .check = api_check_pmem,
 					   .to_option = api_pmem_option,
-					   .describe = describe_pmem};
+					   .describe = describe_pmem,
+					   .live = &dev_pmem_live};
 
 /* Each file (a host path a restore checks, with the device's id), and the root device. */
 static int claims_pmem(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
@@ -293,11 +346,13 @@ static int claims_pmem(const struct vm_config *cfg, device_claim_fn fn, void *op
 
 static const struct device_option pmem_options[] = {
     {"pmem", required_argument,
-     "      --pmem path=FILE[,ro][,root][,id=NAME]\n"
+     "      --pmem path=FILE[,ro][,root][,id=NAME][,bw=S:R[:B]][,ops=S:R[:B]]\n"
      "                        a virtio-pmem device: FILE (a multiple of 2 MiB) mapped into the\n"
      "                        guest (DAX); ro maps it read-only, root boots from it\n"
      "                        (root=/dev/pmemN rootflags=dax); NAME its API id (default\n"
-     "                        pmemN); may be repeated\n",
+     "                        pmemN); bw=, ops= limit FLUSH requests (each one op and\n"
+     "                        the file's size in bytes; buckets as --disk's); may be\n"
+     "                        repeated\n",
      parse_pmem},
     {NULL, 0, NULL, NULL},
 };

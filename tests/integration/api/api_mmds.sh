@@ -2,8 +2,8 @@
 # MMDS through the API of a VMM whose VM is not started (needs no KVM): PUT, PATCH (RFC 7396
 # merge, null removes) and GET /mmds, PATCH before any PUT, the 413 of a document over the
 # 51200-byte limit, and PUT /mmds/config with its refusals (no or unknown interface ids, an
-# address outside link-local, a bad version, unknown fields), each a 400 with a fault_message;
-# and --mmds-size-limit.
+# address outside link-local, a bad version, unknown fields), each a 400 with a fault_message
+# (the NIC they name needs a tap, made where root can); and --mmds-size-limit.
 # requires: curl
 # labels: api
 # timeout: 60
@@ -34,11 +34,20 @@ want 400 PUT /mmds/config '{"network_interfaces": ["eth0"]}' 'does not correspon
 want 400 PUT /mmds/config '{"network_interfaces": []}' 'is empty'
 want 400 PUT /mmds/config '{"version": "V2"}' 'network_interfaces'
 want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "bogus": 1}' 'bogus'
-want 204 PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap-mmds0"}'
-want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "ipv4_address": "10.0.0.1"}' 'link local'
-want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V3"}' 'version'
-want 204 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V2", "ipv4_address": "169.254.170.2", "imds_compat": false}'
-want 200 GET /vm/config "" '"mmds-config":\{"version":"V2","network_interfaces":\["eth0"\],"ipv4_address":"169.254.170.2","imds_compat":false\}'
+# The NIC's tap must exist at PUT (as in Firecracker): made here where root and ip(8) can.
+want 400 PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap-mmds-none"}' 'no such network interface'
+tap="tmmds$$"
+if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v ip >/dev/null &&
+	ip tuntap add dev "$tap" mode tap 2>/dev/null; then
+	trap 'kill -9 $vmm_pid 2>/dev/null; ip link del "$tap" 2>/dev/null; rm -rf "$LIB_TMP"' EXIT
+	want 204 PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"$tap\"}"
+	want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "ipv4_address": "10.0.0.1"}' 'link local'
+	want 400 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V3"}' 'version'
+	want 204 PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V2", "ipv4_address": "169.254.170.2", "imds_compat": false}'
+	want 200 GET /vm/config "" '"mmds-config":\{"version":"V2","network_interfaces":\["eth0"\],"ipv4_address":"169.254.170.2","imds_compat":false\}'
+else
+	echo "note: no tap could be made (root and ip(8)): PUT /mmds/config with a NIC left out"
+fi
 want 400 DELETE /mmds "" 'Invalid request method'
 
 # --mmds-size-limit: Firecracker's flag, here 20 bytes

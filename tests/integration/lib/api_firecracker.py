@@ -43,7 +43,10 @@ MACHINE_CONFIG = obj({"cpu_template": CPU_TEMPLATE, "smt": BOOL,
 TOKEN_BUCKET = obj({"one_time_burst": NAT, "refill_time": NAT, "size": NAT},
                    ["refill_time", "size"])
 RATE_LIMITER = obj({"bandwidth": TOKEN_BUCKET, "ops": TOKEN_BUCKET})
-BOOT_SOURCE = obj({"boot_args": STR, "initrd_path": STR, "kernel_image_path": STR},
+# Firecracker serializes its Option<> members unset as null (GET /vm/config)
+STR_OR_NULL = {"type": ["string", "null"]}
+BOOT_SOURCE = obj({"boot_args": STR_OR_NULL, "initrd_path": STR_OR_NULL,
+                   "kernel_image_path": STR},
                   ["kernel_image_path"])
 DRIVE = obj({"drive_id": STR, "partuuid": STR, "is_root_device": BOOL,
              "cache_type": {"enum": ["Unsafe", "Writeback"]}, "is_read_only": BOOL,
@@ -184,7 +187,7 @@ def framework_bodies():
                                                             "one_time_burst": None}}})
     call("PUT", "/balloon", {"amount_mib": 0, "deflate_on_oom": False,
                              "stats_polling_interval_s": 0, "free_page_hinting": False,
-                             "free_page_reporting": None})
+                             "free_page_reporting": False})
     call("GET", "/balloon", want=200, schema=BALLOON)
     # Metrics with Firecracker's optional line fields (an unknown field is refused).
     call("PUT", "/metrics", {"metrics_path": ARGS.logfile + ".metrics", "emit_id": True,
@@ -204,7 +207,8 @@ def framework_bodies():
     call("DELETE", "/machine-config", want=400, fault_has="DELETE")
     call("PATCH", "/actions", {"action_type": "InstanceStart"}, want=400)
     call("PATCH", "/mmds", {"latest": {}}, want=400, fault_has="not initialized")
-    call("PUT", "/logger", {"log_path": ARGS.logfile}, want=400, fault_has="Reinitialization")
+    # a second PUT /logger reconfigures (Firecracker's LOGGER.update)
+    call("PUT", "/logger", {"log_path": ARGS.logfile, "level": "Debug"})
     call("PATCH", "/vm", {"state": "Paused"}, want=400)
     call("PUT", "/actions", {"action_type": "Explode"}, want=400)
 
@@ -220,9 +224,75 @@ def start():
         call("GET", "/", want=200, schema=INSTANCE_INFO)
 
 
+def before_anything():
+    """Issue 49's rows that need a fresh VMM: what GET shows before any PUT."""
+    vc = call("GET", "/vm/config", want=200, schema=FULL_VM_CONFIG)
+    if vc and vc["boot-source"] != {"kernel_image_path": "", "initrd_path": None,
+                                    "boot_args": None}:
+        failures.append(f"GET /vm/config before a boot source: {vc['boot-source']}")
+    call("GET", "/hotplug/memory", want=400, fault_has="before starting")
+
+
+def firecracker_rows():
+    """Issue 49's rows: where this VMM answered differently, each as Firecracker answers."""
+    call("GET", "//machine-config", want=200, schema=MACHINE_CONFIG)
+    call("GET", "/machine-config/", want=200, schema=MACHINE_CONFIG)
+    call("PATCH", "/machine-config", {}, want=400, fault_has="Empty PATCH request.")
+    for field in ("smt", "track_dirty_pages", "huge_pages"):
+        call("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64, field: None},
+             want=400, fault_has="null")
+    call("PUT", "/metrics", {"metrics_path": ARGS.logfile + ".m2", "emit_id": None},
+         want=400, fault_has="null")
+    call("PUT", "/balloon", {"amount_mib": 0, "deflate_on_oom": False,
+                             "stats_polling_interval_s": None}, want=400, fault_has="null")
+    call("PATCH", "/pmem/p0", {"id": "p0", "rate_limiter": {"ops": {"size": 1,
+                                                                "refill_time": 10}}},
+         want=400, fault_has="before starting")
+
+
+def mmds_rows():
+    """After framework_bodies(), which wants the store not initialized yet."""
+    call("PUT", "/mmds", {})
+    with_null = call_raw("PUT", "/mmds", "null")
+    if with_null != 204:
+        failures.append(f"PUT /mmds null: {with_null}")
+    # what a device's PUT names on the host is looked at then, as Firecracker opens it
+    call("PUT", "/network-interfaces/gone", {"iface_id": "gone", "host_dev_name": "nosuchtap0"},
+         want=400, fault_has="nosuchtap0")
+    call("PUT", "/vsock", {"guest_cid": 3, "uds_path": "/nonexistent/dir/v.sock"},
+         want=400, fault_has="/nonexistent/dir")
+    call("PUT", "/pmem/gone", {"id": "gone", "path_on_host": "/nonexistent/pmem.img"},
+         want=400, fault_has="/nonexistent/pmem.img")
+    call("PUT", "/serial", {"serial_out_path": "/nonexistent/dir/serial.out"},
+         want=400, fault_has="/nonexistent/dir")
+    call("PUT", "/serial", {"serial_out_path": ARGS.logfile + ".serial",
+                            "rate_limiter": {"size": 1024, "refill_time": 100}},
+         want=400, fault_has="rate_limiter")
+    mmds = call("GET", "/mmds", want=200)
+    if mmds != {}:
+        failures.append(f"GET /mmds after PUT /mmds null: {mmds!r}, want {{}}")
+
+
+def call_raw(method, path, data):
+    """A request with a body sent as is; its status."""
+    global checks
+    checks += 1
+    conn = UnixConnection(ARGS.socket)
+    try:
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
 def main():
+    before_anything()
     getting_started()
+    firecracker_rows()
     framework_bodies()
+    mmds_rows()
     start()
     for f in failures:
         print("FAIL: " + f)

@@ -247,6 +247,52 @@ Test(virtio_pmem, read_only_answers_at_once)
 	cr_assert_eq(fk.calls, 0);
 }
 
+/* Firecracker's pmem rate_limiter: a FLUSH takes one op and the window's size in bytes; one the
+ * limiter refuses waits in the ring (its timer armed) until a PATCH lifts the limit. */
+Test(virtio_pmem, flushes_are_rate_limited)
+{
+	uint32_t len = 0;
+	struct rate_limiter_cfg one_a_day = {.ops = {.size = 1, .refill_ms = 24 * 3600 * 1000ull}};
+	struct rate_limiter_patch off = {.has_ops = true};
+	struct rate_limiter_cfg now;
+
+	create(false, true);
+	cr_assert_eq(virtio_pmem_set_rate_limiter(dev, &one_a_day), 0);
+	driver_up();
+	uint64_t r1 = send(VIRTIO_PMEM_REQ_TYPE_FLUSH, 4, 4);
+	complete();
+	cr_assert_eq(used(&len), 1);
+	cr_assert_eq(resp_at(r1), 0);
+	uint64_t r2 = send(VIRTIO_PMEM_REQ_TYPE_FLUSH, 4, 4);
+	complete();
+	cr_assert_eq(used(&len), 0, "the second FLUSH waits for the limiter");
+	cr_assert_eq(fk.calls, 1);
+	cr_assert_eq(virtio_pmem_patch_rate_limiter(dev, &off, &now), 0);
+	cr_assert_eq(now.ops.size, 0);
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_process_pending(dev);
+	pthread_mutex_unlock(&dev->lock);
+	complete();
+	cr_assert_eq(used(&len), 1, "served once the limit is lifted");
+	cr_assert_eq(resp_at(r2), 0);
+	cr_assert_eq(fk.calls, 2);
+}
+
+/* The bandwidth bucket counts the window's size (4 MiB here) per FLUSH. */
+Test(virtio_pmem, a_flush_costs_the_window_in_bytes)
+{
+	uint32_t len = 0;
+	struct rate_limiter_cfg bw = {.bw = {.size = MIB(4), .refill_ms = 24 * 3600 * 1000ull}};
+
+	create(true, true);
+	cr_assert_eq(virtio_pmem_set_rate_limiter(dev, &bw), 0);
+	driver_up();
+	send(VIRTIO_PMEM_REQ_TYPE_FLUSH, 4, 4);
+	cr_assert_eq(used(&len), 1);
+	send(VIRTIO_PMEM_REQ_TYPE_FLUSH, 4, 4);
+	cr_assert_eq(used(&len), 0, "4 MiB a day: the second waits");
+}
+
 Test(virtio_pmem, bad_requests)
 {
 	uint32_t len = 0;
@@ -360,7 +406,16 @@ Test(virtio_pmem, options)
 	cr_assert_str_eq(o.id, "", "no id=: the VMM names it pmemN");
 	cr_assert_eq(virtio_pmem_opts_parse("id=data,path=/a", &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(o.id, "data");
-	const char *bad[] = {"",
+	cr_assert_eq(
+	    virtio_pmem_opts_parse("path=/a,bw=1M:100,ops=10:1000:5", &o, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(o.rl.bw.size, MIB(1));
+	cr_assert_eq(o.rl.bw.refill_ms, 100);
+	cr_assert_eq(o.rl.ops.size, 10);
+	cr_assert_eq(o.rl.ops.one_time_burst, 5);
+	const char *bad[] = {"path=/a,bw=1M",
+			     "path=/a,ops=x:1",
+			     "",
 			     "ro",
 			     "path=",
 			     "path=/a,path=/b",

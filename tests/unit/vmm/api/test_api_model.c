@@ -177,7 +177,7 @@ Test(api_model, cache_type_reaches_the_disk_and_survives_a_restore)
 		 "{\"drive_id\": \"w\", \"path_on_host\": \"/w\", \"is_root_device\": false,"
 		 " \"cache_type\": \"Writeback\"},"
 		 "{\"drive_id\": \"n\", \"path_on_host\": \"/n\", \"is_root_device\": false,"
-		 " \"cache_type\": null}]}",
+		 " \"partuuid\": null}]}",
 		 err, sizeof(err)),
 	    0, "%s", err);
 	cli_config_init(&cfg);
@@ -664,10 +664,16 @@ Test(api_model, config_sections_we_lack_are_refused_when_set)
 {
 	char err[256] = "";
 	api_model_free(&m);
-	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"serial\": {}}",
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": {}}",
 			   err, sizeof(err)),
 		      0);
-	cr_assert(strstr(err, "serial"), "%s", err);
+	cr_assert(strstr(err, "cpu-config"), "%s", err);
+	api_model_free(&m);
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"serial\": "
+			   "{\"rate_limiter\": {\"size\": 1, \"refill_time\": 1}}}",
+			   err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "rate_limiter"), "%s", err);
 	api_model_free(&m);
 	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": [{}]}",
 			   err, sizeof(err)),

@@ -964,8 +964,8 @@ Test(api, firecrackers_missing_endpoints_say_why)
 {
 	cr_assert_eq(req("PATCH", "/balloon/hinting/start", "{}"), 400);
 	cr_assert(strstr(fault(), "hinting"), "%s", fault());
-	cr_assert_eq(req("PUT", "/serial", "{}"), 400);
-	cr_assert(strstr(fault(), "serial"), "%s", fault());
+	cr_assert_eq(req("PUT", "/cpu-config", "{}"), 400);
+	cr_assert(strstr(fault(), "CPU templates"), "%s", fault());
 }
 
 Test(api, nulls_are_absent)
@@ -1104,7 +1104,7 @@ Test(api, snapshot_load_honours_dirty_tracking_and_huge_pages)
 	cr_assert_eq(loaded.track_dirty, API_LOAD_ON);
 	load_with(", \"enable_diff_snapshots\": true, \"track_dirty_pages\": false");
 	cr_assert_eq(loaded.track_dirty, API_LOAD_ON, "either name asks for it");
-	load_with(", \"enable_diff_snapshots\": null, \"huge_pages\": \"Transparent\"");
+	load_with(", \"huge_pages\": \"Transparent\"");
 	cr_assert_eq(loaded.track_dirty, API_LOAD_OFF);
 	cr_assert_eq(loaded.thp, API_LOAD_ON);
 	load_with(", \"huge_pages\": \"Snapshot\", \"resume_vm\": true");
@@ -1148,8 +1148,27 @@ Test(api, logger_writes_firecrackers_format_to_its_file)
 	time_t now = time(NULL);
 	strftime(year, sizeof(year), "%Y-", gmtime(&now));
 	cr_assert_eq(strncmp(text, year, 5), 0, "a UTC timestamp first: %s", text);
-	cr_assert_eq(req("PUT", "/logger", body), 400, "once only, as Firecracker");
+	/* a second PUT reconfigures, as Firecracker's: what it leaves out keeps its value */
+	cr_assert_eq(req("PUT", "/logger", "{\"level\": \"Info\"}"), 204, "%s", resp.body);
+	log_info("now at this level");
+	text = read_all(path);
+	cr_assert(strstr(text, ":INFO:") && strstr(text, "] now at this level\n"), "%s", text);
 	unlink(path);
+}
+
+/* A log_path that does not exist yet is created (Firecracker opens it with create); its
+ * folder must exist. */
+Test(api, logger_creates_its_file)
+{
+	char dir[] = "/tmp/test_api_logger_dir_XXXXXX", path[64], body[128];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/new.log", dir);
+	snprintf(body, sizeof(body), "{\"log_path\": \"%s\"}", path);
+	cr_assert_eq(req("PUT", "/logger", body), 204, "%s", resp.body);
+	log_warn("into a new file");
+	cr_assert(strstr(read_all(path), "] into a new file\n"));
+	unlink(path);
+	rmdir(dir);
 }
 
 Test(api, logger_off_and_module_filter)
