@@ -55,10 +55,14 @@ static int put_model(struct snap_writer *w, const struct cpu_model *m)
 int cpu_check_put_model(const struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
 {
 	size_t len = 0;
-	const void *p = snap_writer_get(w, SNAP_VCPU_CPUID, 0, &len);
-	const struct kvm_cpuid2 *cpuid = cpuid_section(p, len);
-	if (!cpuid && vm->guest_cpuid)
-		cpuid = &vm->guest_cpuid->header;
+	const void *p;
+	/* As set with KVM_SET_CPUID2, not KVM_GET_CPUID2's answer: kvm_pvm answers with the host
+	 * CPU's own features there, more than it supports (docs/cpu.md). */
+	const struct kvm_cpuid2 *cpuid = vm->guest_cpuid ? &vm->guest_cpuid->header : NULL;
+	if (!cpuid) {
+		p = snap_writer_get(w, SNAP_VCPU_CPUID, 0, &len);
+		cpuid = cpuid_section(p, len);
+	}
 	if (!cpuid) {
 		log_debug("snapshot: no CPUID of vCPU 0, no CPU model saved");
 		return 0;
@@ -74,6 +78,22 @@ int cpu_check_put_model(const struct vm *vm, struct snap_writer *w, char *err, s
 	if (r)
 		snprintf(err, errlen, "cannot save the CPU model: %s", strerror(-r));
 	return r;
+}
+
+void cpu_check_note_restored(struct vm *vm, struct snap_reader *r)
+{
+	size_t len = 0;
+	const void *p = snap_get(r, SNAP_CPU_MODEL, 0, &len);
+	struct cpu_model *m = p && vm->guest_cpuid ? malloc(sizeof(*m)) : NULL;
+	if (m && !cpu_model_decode(p, len, m, NULL, 0)) {
+		memcpy(vm->guest_cpuid, &m->cpuid, sizeof(*vm->guest_cpuid));
+	} else if (vm->guest_cpuid && !p) {
+		p = snap_get(r, SNAP_VCPU_CPUID, 0, &len);
+		const struct kvm_cpuid2 *t = cpuid_section(p, len);
+		if (t)
+			memcpy(vm->guest_cpuid, t, len);
+	}
+	free(m);
 }
 
 uint8_t *cpu_check_encode_vm(const struct vm *vm, size_t *len)

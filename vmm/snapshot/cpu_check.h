@@ -18,10 +18,15 @@
 
 struct vm;
 
-/* Adds SNAP_CPU_MODEL to `w`: the CPUID of vCPU 0's SNAP_VCPU_CPUID section already in `w` (else
- * vm->guest_cpuid) and the MSR indexes of its SNAP_VCPU_MSRS. A VM with neither gets no model (a
+/* Adds SNAP_CPU_MODEL to `w`: vm->guest_cpuid (else the vCPU 0 SNAP_VCPU_CPUID section already
+ * in `w`) and the MSR indexes of vCPU 0's SNAP_VCPU_MSRS. A VM with neither gets no model (a
  * debug line). Returns 0 or -errno with the reason in err. */
 int cpu_check_put_model(const struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
+
+/* After a restore: vm->guest_cpuid becomes the CPUID of the snapshot's model (else its vCPU 0
+ * SNAP_VCPU_CPUID), so that a later snapshot or migration carries what the guest saw first, not
+ * this host's table. */
+void cpu_check_note_restored(struct vm *vm, struct snap_reader *r);
 
 /* The encoded model of vm->guest_cpuid (no MSR list) for a migration's HELLO, malloc'd, its
  * length in *len; NULL (with *len 0) when the VM has no CPUID recorded or out of memory. */

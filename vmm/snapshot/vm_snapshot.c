@@ -17,7 +17,6 @@
 #include "base/parse.h"
 #include "base/snapshot_io.h"
 #include "host/kvm/kvm_state.h"
-#include "host/kvm/x86/cpuid.h"
 #include "virtio/blk/options.h"
 #include "virtio/mem/mem.h"
 #include "virtio/net/mmds/mmds_state.h"
@@ -778,17 +777,6 @@ static int restore_plugged_memory(struct vm *vm, void *opaque, char *err, size_t
 	return snap_memhp_load(&vm->mem, l->mem_fd, err, errlen);
 }
 
-/* vm->guest_cpuid becomes the snapshot's vCPU 0 CPUID, which the vCPU has now: the CPU model of a
- * later snapshot or migration is the one the guest saw first, not this host's. */
-static void note_restored_cpuid(struct vm *vm, struct snapshot_load *l)
-{
-	size_t len = 0;
-	const struct kvm_cpuid2 *t = snap_get(&l->reader, SNAP_VCPU_CPUID, 0, &len);
-	if (vm->guest_cpuid && t && len >= sizeof(*t) && t->nent <= CPUID_MAX_ENTRIES &&
-	    len == sizeof(*t) + t->nent * sizeof(t->entries[0]))
-		memcpy(vm->guest_cpuid, t, len);
-}
-
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen)
 {
 	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, err, errlen);
@@ -796,7 +784,7 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
 				     errlen);
 	if (!r)
-		note_restored_cpuid(vm, l);
+		cpu_check_note_restored(vm, &l->reader);
 	if (!r)
 		r = vm_devices_restore(vm, snap_get, &l->reader, restore_plugged_memory, l, err,
 				       errlen);
