@@ -117,26 +117,47 @@ uint8_t *cpu_check_encode_vm(const struct vm *vm, size_t *len)
 
 /* Both models on the heap: each is ~14 KiB. */
 struct models {
-	struct cpu_model guest, host;
+	struct cpu_model *guest, *host;
 	struct cpu_verdict verdict;
 	char text[2048];
 };
+
+static struct models *models_new(void)
+{
+	struct models *s = calloc(1, sizeof(*s));
+	if (s &&
+	    (!(s->guest = malloc(sizeof(*s->guest))) || !(s->host = malloc(sizeof(*s->host))))) {
+		free(s->guest);
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static void models_free(struct models *s)
+{
+	if (s) {
+		free(s->guest);
+		free(s->host);
+		free(s);
+	}
+}
 
 /* Decodes and compares; *ok says whether the guest can run here. Returns 0 or -errno. */
 static int judge(struct models *s, const void *bytes, size_t len, const char *what,
 		 const char *kvm_path, bool *ok, char *err, size_t errlen)
 {
 	char why[256];
-	if (cpu_model_decode(bytes, len, &s->guest, why, sizeof(why))) {
+	if (cpu_model_decode(bytes, len, s->guest, why, sizeof(why))) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		return -EINVAL;
 	}
-	int r = cpu_model_of_host(kvm_path, &s->host, why, sizeof(why));
+	int r = cpu_model_of_host(kvm_path, s->host, why, sizeof(why));
 	if (r) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		return r;
 	}
-	*ok = cpu_model_compare(&s->guest, &s->host, &s->verdict);
+	*ok = cpu_model_compare(s->guest, s->host, &s->verdict);
 	cpu_verdict_text(&s->verdict, s->text, sizeof(s->text));
 	return 0;
 }
@@ -149,7 +170,7 @@ int cpu_check_model(const void *bytes, size_t len, const char *what, const char 
 			 what);
 		return 0;
 	}
-	struct models *s = malloc(sizeof(*s));
+	struct models *s = models_new();
 	if (!s) {
 		snprintf(err, errlen, "%s: out of memory", what);
 		return -ENOMEM;
@@ -167,7 +188,7 @@ int cpu_check_model(const void *bytes, size_t len, const char *what, const char 
 			 "guest may crash when it uses them",
 			 what, s->text);
 	}
-	free(s);
+	models_free(s);
 	return r;
 }
 
@@ -191,7 +212,7 @@ int cpu_check_snapshot_dir(const char *dir, const char *kvm_path)
 	}
 	size_t len = 0;
 	const void *p = snap_get(&r, SNAP_CPU_MODEL, 0, &len);
-	struct models *s = p ? malloc(sizeof(*s)) : NULL;
+	struct models *s = p ? models_new() : NULL;
 	bool ok = false;
 	if (!p)
 		puts("unknown: the snapshot carries no CPU model (made by an older vmm)");
@@ -204,7 +225,7 @@ int cpu_check_snapshot_dir(const char *dir, const char *kvm_path)
 		snprintf(err, sizeof(err), "out of memory");
 	if (ret)
 		fprintf(stderr, "vmm: --check-cpu %s: %s\n", dir, err);
-	free(s);
+	models_free(s);
 	snap_close(&r);
 	return ret ? VMM_EXIT_USAGE : ok || !p ? VMM_EXIT_OK : VMM_EXIT_ERROR;
 }

@@ -30,10 +30,10 @@
 #define CPU_MODEL_MAX_REPORT 48u /* missing features a verdict lists by itself */
 
 struct cpu_model {
-	struct cpuid_table cpuid;
 	uint32_t nmsrs;
 	bool msrs_known; /* false: the MSR list is not known (a host without the list) */
 	uint32_t msrs[CPU_MODEL_MAX_MSRS];
+	struct cpuid_table cpuid; /* last: it ends in kvm_cpuid2's flexible array */
 };
 
 /* One CPUID bit the guest saw that the host lacks. `name` is the feature's name (Linux's
