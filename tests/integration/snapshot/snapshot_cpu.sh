@@ -7,6 +7,8 @@
 #   3. `vmm --restore DIR` there: exit 2, one message naming them, no guest output;
 #   4. with --cpu-check off: a warning naming them, and the guest ends with TEST PASS and the
 #      snapshot's SNAP-RESULT of an unchecked restore;
+#   4b. the VM restored and snapshotted again: its model is still what the guest first saw
+#      (checked here and on the lesser host the same way);
 #   5. the state file's CPU model edited to claim avx512_4fmaps (Xeon Phi only; the file's
 #      checksum fixed): refused naming it, with no environment variable;
 #   6. the CPU model section removed (a snapshot of an older vmm): --check-cpu says "unknown"
@@ -112,6 +114,24 @@ expect_pass
 grep -q 'warn.*cannot give: .*sse2' "$RUN_ERR" && lib_ok "warned: $(grep -m1 'cannot give' "$RUN_ERR")" ||
 	lib_fail "no warning naming sse2: $(cat "$RUN_ERR")"
 [ -n "$(snap_result "$RUN_OUT")" ] && lib_ok "$(snap_result "$RUN_OUT")" || lib_fail "no SNAP-RESULT"
+
+# ---- 4b. a restored VM snapshotted again carries the model it was restored from ----
+cp "$LIB_TMP/disk.snap" "$disk"
+lib_new_run "restored, to be snapshotted again"
+rm -f "$sock"
+"$VMM" --restore "$dir" --disk "$disk" --api-sock "$sock" --landlock-rules "$LIB_TMP:rw" \
+	</dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+SNAP_PID=$!
+SNAP_PIDS+=("$SNAP_PID")
+snap_wait_sock "$sock" "$SNAP_PID"
+snap_take "$sock" "$LIB_TMP/again" && lib_ok "snapshotted again" || lib_fail "no second snapshot"
+snap_kill "$SNAP_PID"
+run_restore "check-cpu of the second snapshot" --check-cpu "$LIB_TMP/again"
+expect_status 0
+VMM_TEST_HOST_CPU_HIDE=$HIDE run_restore "check-cpu of the second snapshot, lesser host" \
+	--check-cpu "$LIB_TMP/again"
+expect_status 1
+names_all "$RUN_OUT" sse2 lm && lib_ok "$(cat "$RUN_OUT")" || lib_fail "$(cat "$RUN_OUT" "$RUN_ERR")"
 
 # ---- 5. a model edited to claim a feature no host here has ----
 cp -r "$dir" "$LIB_TMP/claim"
