@@ -46,8 +46,9 @@
 #define MIG_MAX_RUN	256u /* pages per MEM frame */
 #define MIG_MEM_HDR	24u
 #define MIG_MAX_PAYLOAD (MIG_MEM_HDR + MIG_MAX_RUN * MIG_PAGE)
+/* what HELLO leaves for the configuration: room for the regions and a CPU model too */
 #define MIG_MAX_CONFIG                                                                             \
-	(MIG_MAX_PAYLOAD - 64u - 16u * GUEST_MEM_MAX_REGIONS - 4u - (16u + 256u * 32u))
+	(MIG_MAX_PAYLOAD - 64u - 16u * GUEST_MEM_MAX_REGIONS - 4u - MIG_MAX_CPU_MODEL)
 #define MIG_MAX_MSG	512u /* bytes of an ERROR or RESULT message */
 #define MIG_MAX_VCPUS	256u
 #define MIG_HELLO_LOCAL 1u
