@@ -4,7 +4,8 @@
 #   1. `vmm --check-cpu DIR` on this host: exit 0, "ok: ...";
 #   2. the same on a fake lesser host (VMM_TEST_HOST_CPU_HIDE=sse2,lm, test-only: the host's
 #      KVM_GET_SUPPORTED_CPUID less those): exit 1, "refused: ..." naming sse2 and lm;
-#   3. `vmm --restore DIR` there: exit 2, one message naming them, no guest output;
+#   3. `vmm --restore DIR` there: exit 2, one message naming them, no guest output; over the API
+#      (PUT /snapshot/load) a 400 naming them, the VMM still waiting;
 #   4. with --cpu-check off: a warning naming them, and the guest ends with TEST PASS and the
 #      snapshot's SNAP-RESULT of an unchecked restore;
 #   4b. the VM restored and snapshotted again: its model is still what the guest first saw
@@ -105,6 +106,21 @@ expect_refused
 names_all "$RUN_ERR" sse2 lm && grep -q -- '--cpu-check off' "$RUN_ERR" &&
 	lib_ok "named: $(grep -m1 'cannot give' "$RUN_ERR")" ||
 	lib_fail "the refusal does not name sse2 and lm: $(cat "$RUN_ERR")"
+
+# ---- 3b. over the API there: a 400 naming them, and the VMM still waits ----
+rm -f "$sock"
+VMM_TEST_HOST_CPU_HIDE=$HIDE "$VMM" --api-sock "$sock" --landlock-rules "$LIB_TMP:rw" \
+	</dev/null >"$LIB_TMP/api.out" 2>"$LIB_TMP/api.err" &
+api=$!
+SNAP_PIDS+=("$api")
+snap_wait_sock "$sock" "$api"
+got=$(snap_api "$sock" PUT /snapshot/load \
+	"{\"snapshot_path\": \"$dir/state\", \"mem_file_path\": \"$dir/memory\", \"resume_vm\": true}")
+[ "${got%% *}" = 400 ] && [[ $got == *fault_message*sse2* ]] &&
+	lib_ok "PUT /snapshot/load: $got" || lib_fail "PUT /snapshot/load -> $got (want 400 naming sse2)"
+got=$(snap_api "$sock" GET /)
+[[ $got == *'"Not started"'* ]] && lib_ok "still not started" || lib_fail "after the refusal: $got"
+snap_kill "$api"
 
 # ---- 4. accepted with --cpu-check off ----
 cp "$LIB_TMP/disk.snap" "$disk"
