@@ -5,8 +5,9 @@
 #   host A (EPYC,+svm,+npt): the counting guest snapshotted mid-run; `vmm --check-cpu` says ok;
 #   host B (qemu64,+svm,+npt: no SSSE3, SSE4.1/4.2, POPCNT, MOVBE, AES, XSAVE, ...): the same
 #     snapshot is refused by `vmm --check-cpu` (exit 1) and `vmm --restore` (exit 2, no guest
-#     output), both naming sse4_2; `--cpu-check off` restores it anyway with a warning (the
-#     counting guest uses none of those instructions, so it ends with TEST PASS).
+#     output), both naming sse4_2; `--cpu-check off` gets past the check with a warning, and
+#     then either the guest ends with TEST PASS (it uses none of those instructions) or the
+#     vCPU state itself is refused by name (an XSAVE area this host cannot hold).
 # The checks run here once both L1s have ended. Needs root, QEMU, busybox and cpio (the
 # tools/kvm-in-qemu requirements); ~2 minutes on a 2-core host.
 # labels: slow snapshot
@@ -92,8 +93,16 @@ l1 restore "$HOST_B" || lib_fail "host B did not run the restores"
 	lib_fail "host B --restore: status $(cat "$out/b-restore.status"), $(cat "$out/b-restore.err")"
 [ -s "$out/b-restore.out" ] && lib_fail "the refused restore printed guest output" ||
 	lib_ok "no guest output"
-[ "$(cat "$out/b-off.status" 2>/dev/null)" = "$STATUS_PASS" ] && grep -q '^TEST PASS' "$out/b-off.out" &&
-	grep -q 'warning: .*sse4_2' "$out/b-off.err" &&
-	lib_ok "host B: --cpu-check off: warned and TEST PASS" ||
+grep -q 'warning: .*cannot give: .*sse4_2' "$out/b-off.err" &&
+	lib_ok "host B: --cpu-check off: warned: $(grep -m1 'cannot give' "$out/b-off.err")" ||
+	lib_fail "host B --cpu-check off: no warning: $(tail -3 "$out/b-off.err")"
+# Past the check, the state itself may not fit this host (an XSAVE area of another size is
+# refused by the vCPU's restore): either ends the run as it should.
+if [ "$(cat "$out/b-off.status" 2>/dev/null)" = "$STATUS_PASS" ] && grep -q '^TEST PASS' "$out/b-off.out"; then
+	lib_ok "host B: --cpu-check off: the guest ran to TEST PASS"
+elif grep -q 'error: .*SNAP_VCPU' "$out/b-off.err"; then
+	lib_ok "host B: --cpu-check off: past the check, the state refused: $(grep -m1 'error:' "$out/b-off.err")"
+else
 	lib_fail "host B --cpu-check off: status $(cat "$out/b-off.status"), $(tail -3 "$out/b-off.out" "$out/b-off.err")"
+fi
 finish
