@@ -17,6 +17,7 @@ enum snap_tag {
 	SNAP_CONFIG = 1, /* JSON: the options the VM was built from (vmm/snapshot/vm_snapshot.c) */
 	SNAP_INFO = 2,	 /* JSON: what was snapshotted, for people and tools */
 	SNAP_MMDS = 3,	 /* JSON: the MMDS configuration and store (virtio/net/mmds/mmds_state.h) */
+	SNAP_CPU_MODEL = 4, /* the CPUID and MSR list the guest saw (host/kvm/x86/cpu_model.h) */
 	/* KVM, per vCPU (instance = vCPU index) */
 	SNAP_VCPU_REGS = 16,
 	SNAP_VCPU_SREGS = 17,

@@ -9,6 +9,7 @@
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
 #include "vmm/cli/libc_init.h"
+#include "vmm/snapshot/cpu_check.h"
 #include "vmm/vm/vm.h"
 #include <errno.h>
 #include <string.h>
@@ -45,6 +46,11 @@ int main(int argc, char **argv)
 		return VMM_EXIT_USAGE;
 	case CLI_CHECK_KVM: {
 		int status = check_kvm(cfg.kvm_path);
+		cli_free(&cfg);
+		return status;
+	}
+	case CLI_CHECK_CPU: {
+		int status = cpu_check_snapshot_dir(cfg.check_cpu, cfg.kvm_path);
 		cli_free(&cfg);
 		return status;
 	}

@@ -6,7 +6,8 @@
  * any read past it.
  * The HELLO callback gives guest memory of the announced shape when it is small (at most 256 KiB,
  * heap blocks of exactly each region's size), so MEM frames are applied for real; larger shapes
- * are refused with a message, like a destination without the room.
+ * are refused with a message, like a destination without the room. A HELLO's CPU model
+ * (MIG_HELLO_CPU) goes to cpu_model_decode(), which refuses it with a message or accepts it.
  * Invariants: a refused stream gives a negative errno and a message; an accepted one ends with
  * a state image snap_parse() accepted and the memory the callback gave; the receiver then reads
  * COMMIT (mig_recv_ready) from what is left, and frees everything. */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/kvm/x86/cpu_model.h"
 #include "vmm/migration/stream/mig_crc.h"
 #include "vmm/migration/stream/mig_format.h"
 #include "vmm/migration/stream/mig_recv.h"
@@ -40,6 +42,13 @@ static int give_mem(void *o, const struct mig_hello *h, struct guest_mem **mem, 
 		    size_t errlen)
 {
 	struct dest *d = o;
+	if (h->flags & MIG_HELLO_CPU) {
+		static struct cpu_model m;
+		char why[128] = "";
+		int r = cpu_model_decode(h->cpu_model, h->cpu_model_len, &m, why, sizeof(why));
+		invariant(r == 0 || (r == -EINVAL && why[0]),
+			  "cpu_model_decode refused without a message");
+	}
 	if (h->flags & MIG_HELLO_LOCAL) {
 		*mem = NULL; /* memfd() follows; a memory stream carries no descriptor */
 		return 0;

@@ -19,7 +19,9 @@
  * one), saves again to the same bytes, and with mode bit 3 its memory is read from two memory
  * files (vmm/snapshot/format/snap_mem.h): one of RAM alone (refused with a message when blocks are
  * plugged) and one with the region (accepted; the bytes land in plugged blocks only). Unplugging
- * everything afterwards must remove every KVM slot. */
+ * everything afterwards must remove every KVM slot.
+ * A SNAP_CPU_MODEL section goes to cpu_model_decode() (host/kvm/x86/cpu_model.h): refused with a
+ * message or encoded again to the same bytes, and compared with itself and an empty host. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include <linux/virtio_ids.h>
 
 #include "base/snapshot_io.h"
+#include "host/kvm/x86/cpu_model.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/gpu.h"
@@ -76,6 +79,30 @@ static void check_section(struct snap_reader *r, const struct snap_section *s, c
 		FZ_ASSERT(ret || !want || !memcmp(out, p, want),
 			  "snap_get_exact copied other bytes");
 	}
+}
+
+/* A SNAP_CPU_MODEL section: refused with a message, or decoded within its limits, encoded again to
+ * the same bytes, and compared with itself (nothing missing) and with an empty host (every
+ * feature it has is missing, the verdict text bounded). */
+static void check_cpu_model(const struct snap_section *s)
+{
+	static struct cpu_model m, empty;
+	static struct cpu_verdict v;
+	static uint8_t again[CPU_MODEL_MAX_BYTES];
+	char err[128] = "", text[256];
+	if (s->tag != SNAP_CPU_MODEL)
+		return;
+	int ret = cpu_model_decode(s->data, s->len, &m, err, sizeof(err));
+	FZ_ASSERT(ret == 0 || (ret == -EINVAL && err[0]), "cpu_model_decode = %d", ret);
+	if (ret)
+		return;
+	FZ_ASSERT(m.cpuid.header.nent <= CPUID_MAX_ENTRIES && m.nmsrs <= CPU_MODEL_MAX_MSRS,
+		  "decoded counts past the limits");
+	size_t n = cpu_model_encode(&m, again, sizeof(again));
+	FZ_ASSERT(n == s->len && !memcmp(again, s->data, n), "CPU model does not encode again");
+	FZ_ASSERT(cpu_model_compare(&m, &m, &v), "a model does not run on itself");
+	cpu_model_compare(&m, &empty, &v);
+	FZ_ASSERT(strlen(cpu_verdict_text(&v, text, sizeof(text))) < sizeof(text), "text");
 }
 
 #define RAM_GPA 0x100000ull /* as gen_snapshot_seeds.c's device sections expect */
@@ -379,6 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						((uint64_t)s->tag << 32 | s->instance),
 				  "index not sorted or duplicate at %zu", i);
 			check_section(&r, s, buf, size);
+			check_cpu_model(s);
 			check_device_section(s, mode & 8);
 		}
 		FZ_ASSERT(!snap_get(&r, 0xFFFFFFFFu, 0xFFFFFFFFu, NULL) || r.nsecs,

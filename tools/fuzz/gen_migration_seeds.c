@@ -56,6 +56,10 @@ static int dirty_log(void *o, uint64_t *bitmap)
 }
 
 /* The stream of a migration of `mem` (two rounds of dirty pages when `dirty`), with COMMIT. */
+/* The CPU model HELLO carries in stream() when set (host/kvm/x86/cpu_model.h's encoding). */
+static const uint8_t *cpu_model;
+static size_t cpu_model_len;
+
 static void stream(struct guest_mem *mem, bool dirty, const char *name)
 {
 	struct mig_chan reply, chan;
@@ -75,6 +79,8 @@ static void stream(struct guest_mem *mem, bool dirty, const char *name)
 	s.ops = &ops;
 	s.params = (struct mig_send_params){
 	    .max_rounds = 2, .max_downtime_ms = 1, .nvcpus = 2, .config = "[]", .config_len = 2};
+	s.params.cpu_model = cpu_model;
+	s.params.cpu_model_len = cpu_model_len;
 	char err[256];
 	if (mig_send(&s, err, sizeof(err))) {
 		fprintf(stderr, "gen_migration_seeds: %s\n", err);
@@ -103,6 +109,16 @@ int main(int argc, char **argv)
 	check(guest_mem_add_region(&two, 0x100000, high, sizeof(high)), "region");
 	stream(&one, false, "one-region");
 	stream(&two, true, "two-regions-rounds");
+	/* version 1, one entry (leaf 7.0, indexed, EBX with AVX-512F), no MSRs */
+	static uint8_t model[16 + 32] = {1, 0, 0, 0, 1};
+	model[16] = 7;
+	model[16 + 8] = 1;
+	model[16 + 16 + 2] = 1;
+	cpu_model = model;
+	cpu_model_len = sizeof(model);
+	stream(&one, false, "cpu-model");
+	cpu_model = NULL;
+	cpu_model_len = 0;
 
 	/* HELLO then ERROR (the source cancelled). */
 	struct mig_chan c;

@@ -12,6 +12,7 @@
 #include <linux/virtio_ids.h>
 
 #include "base/snapshot_io.h"
+#include "host/kvm/x86/cpu_model.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/snapshot.h"
 #include "vmm/snapshot/format/snap_format.h"
@@ -195,6 +196,24 @@ int main(int argc, char **argv)
 	put_device(&w, 0, VIRTIO_ID_MEM, model, mem_model(model, 0));
 	put_device(&w, 1, VIRTIO_ID_MEM, model, mem_model(model, 1));
 	save(&w, "virtio-mem", 3 | 8); /* 8: fuzz_snapshot reads the memory too */
+
+	/* a CPU model: leaves 0, 1 and 7.0 of an Intel CPU with AVX-512, and three MSRs */
+	static struct cpu_model cpu;
+	const struct kvm_cpuid2 *t = &cpu.cpuid.header;
+	cpu.cpuid.header.nent = 3;
+	cpu.cpuid.header.entries[0] = (struct kvm_cpuid_entry2){
+	    .function = 0, .eax = 0x16, .ebx = 0x756e6547, .ecx = 0x6c65746e, .edx = 0x49656e69};
+	cpu.cpuid.header.entries[1] =
+	    (struct kvm_cpuid_entry2){.function = 1, .ecx = 0x7ffefbff, .edx = 0xbfebfbff};
+	cpu.cpuid.header.entries[2] = (struct kvm_cpuid_entry2){
+	    .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0xd39ffffb};
+	const uint32_t msrs[] = {0x10, 0x174, 0xc0000080};
+	cpu_model_from(&cpu, t, msrs, 3, true);
+	static uint8_t enc[CPU_MODEL_MAX_BYTES];
+	size_t n = cpu_model_encode(&cpu, enc, sizeof(enc));
+	check(snap_writer_init(&w), "init");
+	check(snap_put(&w, SNAP_CPU_MODEL, 0, enc, n), "put");
+	save(&w, "cpu-model", 3);
 
 	check(snap_writer_init(&w), "init");
 	for (int edit = 2; edit <= 6; edit++)

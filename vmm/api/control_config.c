@@ -278,6 +278,7 @@ void ctl_process_config(const struct control *c, struct vm_config *fresh)
 	cli_config_init(fresh);
 	fresh->api_sock = c->cfg->api_sock;
 	fresh->kvm_path = c->cfg->kvm_path;
+	fresh->cpu_check_off = c->cfg->cpu_check_off;
 	fresh->verbosity = c->cfg->verbosity;
 	fresh->restore = c->cfg->restore;
 	fresh->migrate_from = c->cfg->migrate_from;

@@ -44,6 +44,8 @@ enum {
 	OPT_MEM_SHARED,
 	OPT_FIRMWARE,
 	OPT_FIRMWARE_LOG,
+	OPT_CHECK_CPU,
+	OPT_CPU_CHECK,
 	OPT_DEVICE = 512,
 };
 
@@ -62,6 +64,8 @@ static const struct option core_options[] = {
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"kvm", required_argument, NULL, OPT_KVM},
     {"check-kvm", no_argument, NULL, OPT_CHECK_KVM},
+    {"check-cpu", required_argument, NULL, OPT_CHECK_CPU},
+    {"cpu-check", required_argument, NULL, OPT_CPU_CHECK},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"smt", no_argument, NULL, OPT_SMT},
@@ -220,6 +224,8 @@ void cli_usage(FILE *out)
 	    "                        order, --disk PATH[,id=ID] its disk files; it opens only\n"
 	    "                        files under DIR, given so, or in --landlock-rules, and\n"
 	    "                        taps given so; not with --kernel\n"
+	    "      --cpu-check on|off  off: restore or receive a VM even where this host lacks\n"
+	    "                        CPU features the guest saw (default on: refused)\n"
 	    "      --migrate-from unix:PATH|tcp:HOST:PORT\n"
 	    "                        receive a migrating VM: listen there (a Unix PATH must not\n"
 	    "                        exist; TCP binds HOST:PORT only, trusted networks only:\n"
@@ -248,6 +254,8 @@ void cli_usage(FILE *out)
 	    "      --check-kvm       say in one line whether KVM (--kvm PATH) can run a VM here,\n"
 	    "                        which kind (hardware or emulated) or why not and the fix;\n"
 	    "                        exit 0 when usable, 1 when not; needs no other option\n"
+	    "      --check-cpu DIR   say whether this host can run the snapshot in DIR (every\n"
+	    "                        CPU feature its guest saw): exit 0 yes, 1 no (listed)\n"
 	    "  -v, --verbose         more messages (twice: debug, e.g. unclaimed I/O)\n"
 	    "  -q, --quiet           errors only\n"
 	    "  -h, --help            this text\n"
@@ -430,6 +438,14 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_CHECK_KVM:
 		cfg->check_kvm = true;
 		return CLI_RUN;
+	case OPT_CHECK_CPU:
+		cfg->check_cpu = arg;
+		return CLI_RUN;
+	case OPT_CPU_CHECK:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return usage_error("--cpu-check %s: on or off", arg);
+		cfg->cpu_check_off = !strcmp(arg, "off");
+		return CLI_RUN;
 	case 'v':
 		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
 		return CLI_RUN;
@@ -479,6 +495,8 @@ static bool recordable(int opt)
 	case OPT_MIGRATE_FROM:
 	case OPT_KVM:
 	case OPT_CHECK_KVM:
+	case OPT_CHECK_CPU:
+	case OPT_CPU_CHECK:
 	case OPT_SECCOMP:
 	case OPT_USER:
 	case OPT_LANDLOCK:
@@ -584,6 +602,8 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (cfg->check_kvm)
 		return CLI_CHECK_KVM; /* the probe needs nothing else */
+	if (cfg->check_cpu)
+		return CLI_CHECK_CPU; /* nor does the CPU check of a snapshot */
 	if (cfg->restore && (cfg->kernel || cfg->config_file))
 		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
 					 "or --config-file");

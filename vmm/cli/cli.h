@@ -53,6 +53,9 @@ struct vm_config {
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
 	bool check_kvm; /* --check-kvm: probe kvm_path, print one line, exit (CLI_CHECK_KVM) */
+	const char
+	    *check_cpu;	    /* --check-cpu DIR: can this host run that snapshot? (CLI_CHECK_CPU) */
+	bool cpu_check_off; /* --cpu-check off: restore or receive on a lesser CPU, warned */
 	/* --acpi off: no ACPI tables, no sleep registers (the MP table is written either way) */
 	bool acpi_off;
 	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
@@ -82,11 +85,12 @@ struct vm_config {
 	unsigned uid, gid;
 };
 
-enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CHECK_KVM };
+enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CHECK_KVM, CLI_CHECK_CPU };
 
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
  * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK; with
- * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path). */
+ * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path); with
+ * --check-cpu DIR, CLI_CHECK_CPU (vmm/snapshot/cpu_check.h). */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
 
 /* The defaults cli_parse() starts from (256 MiB, 1 vCPU, console on stdio). */

@@ -16,13 +16,20 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "host/kvm/kvm_state.h"
+#include "host/kvm/x86/cpu_model.h"
 #include "virtio/blk/blk.h"
 #include "virtio/core/device.h"
 #include "virtio/net/net.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/migration/stream/mig_format.h"
 #include "vmm/migration/stream/mig_url.h"
+#include "vmm/snapshot/cpu_check.h"
 #include "vmm/vm/vm_pause.h"
+
+/* HELLO has room for any CPU model without an MSR list (cpu_check_encode_vm()). */
+_Static_assert(MIG_MAX_CPU_MODEL >= CPU_MODEL_HDR + CPUID_MAX_ENTRIES * CPU_MODEL_ENTRY,
+	       "HELLO's CPU model limit");
 
 struct vm_migration {
 	struct vm *vm;
@@ -31,6 +38,8 @@ struct vm_migration {
 	struct mig_chan chan;
 	struct mig_sender s;
 	char *config;
+	uint8_t *cpu_model; /* the guest's, for HELLO (vmm/snapshot/cpu_check.h); may be NULL */
+	size_t cpu_model_len;
 	struct mig_tapfd taps[CLI_MAX_NICS]; /* handed over after the pause (unix: only) */
 	uint64_t *kvm_bits;
 	bool kvm_logging;	/* this migration started KVM's dirty log */
@@ -294,6 +303,7 @@ static void free_migration(struct vm_migration *m)
 	mig_chan_release(&m->chan);
 	pthread_mutex_destroy(&m->lock);
 	free(m->config);
+	free(m->cpu_model);
 	free(m->kvm_bits);
 	free(m);
 }
@@ -322,6 +332,7 @@ int vm_migrate_start(struct vm *vm, const char *url, bool local,
 	pthread_mutex_init(&m->lock, NULL);
 	mig_sender_init(&m->s);
 	m->config = vm_snapshot_config_text(vm);
+	m->cpu_model = cpu_check_encode_vm(vm, &m->cpu_model_len);
 	m->kvm_bits = calloc(guest_mem_dirty_words(&vm->mem), sizeof(uint64_t));
 	if (!m->config || !m->kvm_bits) {
 		free_migration(m);
@@ -352,6 +363,8 @@ int vm_migrate_start(struct vm *vm, const char *url, bool local,
 					       .nvcpus = vm->ncpus,
 					       .config = m->config,
 					       .config_len = strlen(m->config),
+					       .cpu_model = m->cpu_model,
+					       .cpu_model_len = m->cpu_model_len,
 					       .taps = m->taps};
 	if (u.kind == MIG_URL_UNIX)
 		m->s.params.ntaps = collect_taps(vm, m->taps);

@@ -23,6 +23,7 @@
 #include "vmm/migration/stream/mig_recv.h"
 #include "vmm/migration/stream/mig_url.h"
 #include "vmm/migration/vm_migrate.h"
+#include "vmm/snapshot/cpu_check.h"
 #include "vmm/vm/vm_pause.h"
 
 /* What the API thread calls to receive a VM (PUT /vmm/receive-migration, before a VM exists), on
@@ -110,10 +111,22 @@ static struct guest_mem *received_into(struct dest *d)
 
 /* Guest RAM for a copying migration: a memfd mapped shared (mig_local_map()), the layout the
  * source announced, so that a later local migration from here can hand it on. */
+/* The guest's CPU model against this host, first: a host that lacks a feature the guest saw is
+ * refused before any memory or device is set up (docs/cpu.md). */
+static int check_cpu(struct dest *d, const struct mig_hello *h, char *err, size_t errlen)
+{
+	bool has = h->flags & MIG_HELLO_CPU;
+	return cpu_check_model(has ? h->cpu_model : NULL, h->cpu_model_len, "the migration stream",
+			       d->cfg->kvm_path, !d->cfg->cpu_check_off, err, errlen);
+}
+
 static int hello(void *opaque, const struct mig_hello *h, struct guest_mem **mem, char *err,
 		 size_t errlen)
 {
 	struct dest *d = opaque;
+	int cr = check_cpu(d, h, err, errlen);
+	if (cr)
+		return cr;
 	if (h->flags & MIG_HELLO_LOCAL)
 		return 0; /* the source's memfd follows */
 	int fd = memfd_create("guest-ram", MFD_CLOEXEC);

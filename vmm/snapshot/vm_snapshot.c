@@ -25,6 +25,7 @@
 #include "virtio/vsock/vsock.h"
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/snapshot/cpu_check.h"
 #include "vmm/snapshot/format/snap_mem.h"
 #include "vmm/snapshot/restore_paths.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
@@ -120,6 +121,8 @@ static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *e
 			r = kvm_vcpu_save(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_put, w, err,
 					  errlen);
 	}
+	if (!r)
+		r = cpu_check_put_model(vm, w, err, errlen);
 	if (!r)
 		r = vm_devices_save(vm, snap_put, w, err, errlen);
 	return r;
@@ -632,6 +635,7 @@ static int replay_config(struct snapshot_load *l, const char *text, size_t len,
 	cfg->api_sock = saved.api_sock;
 	cfg->config_file = saved.config_file;
 	cfg->kvm_path = saved.kvm_path;
+	cfg->cpu_check_off = saved.cpu_check_off;
 	cfg->verbosity = saved.verbosity;
 	cfg->restore = saved.restore;
 	cfg->seccomp = saved.seccomp;
@@ -684,6 +688,10 @@ int snapshot_attach_state(struct snapshot_load *l, struct snap_reader *parsed, c
 	size_t n = 0;
 	const char *text = snap_get(&l->reader, SNAP_CONFIG, 0, &n);
 	err[0] = 0;
+	int r = cpu_check_reader(&l->reader, "the migrated state", cfg->kvm_path,
+				 !cfg->cpu_check_off, err, errlen);
+	if (r)
+		return r;
 	if (!same_config(text, n, config, err, errlen)) {
 		if (!err[0])
 			snprintf(
@@ -717,6 +725,10 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	*l = (struct snapshot_load){.mem_fd = -1};
 	folder_of(state_path, dir, sizeof(dir));
 	int r = snap_open(&l->reader, state_path, err, errlen);
+	/* before anything is built: a host that lacks a feature the guest saw is refused */
+	if (!r)
+		r = cpu_check_reader(&l->reader, state_path, cfg->kvm_path, !cfg->cpu_check_off,
+				     err, errlen);
 	if (!r)
 		r = open_config(l, cfg, ov, dir, err, errlen);
 	/* mem_path NULL: a page-fault handler has the memory (vmm/snapshot/vm_uffd.h) */
@@ -771,6 +783,8 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 	for (unsigned i = 0; !r && i < vm->ncpus; i++)
 		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
 				     errlen);
+	if (!r)
+		cpu_check_note_restored(vm, &l->reader);
 	if (!r)
 		r = vm_devices_restore(vm, snap_get, &l->reader, restore_plugged_memory, l, err,
 				       errlen);

@@ -113,7 +113,10 @@ static int setup_cpuid(struct vcpu *vcpu, const struct cpuid_table *supported)
 	memcpy(t, supported, sizeof(*t));
 	cpuid_patch_for_vcpu(t, vcpu->index, vcpu->vm->ncpus, vcpu->vm->cfg->smt ? 2 : 1);
 	int err = vcpu_ioctl(vcpu, KVM_SET_CPUID2, t, "KVM_SET_CPUID2");
-	free(t);
+	if (!err && vcpu->index == 0 && !vcpu->vm->guest_cpuid)
+		vcpu->vm->guest_cpuid = t; /* the CPU model (vm.h) */
+	else
+		free(t);
 	return err;
 }
 

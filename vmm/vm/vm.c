@@ -607,6 +607,8 @@ void vm_destroy(struct vm *vm)
 	vm_devices_destroy(vm);
 	vm_firmware_destroy(vm);
 	free(vm->cmdline);
+	free(vm->guest_cpuid);
+	vm->guest_cpuid = NULL;
 	kvm_close(&vm->kvm);
 	boot_files_close(&vm->boot);
 	guest_mem_free(&vm->mem);

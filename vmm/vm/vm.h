@@ -23,6 +23,8 @@ struct display_stack; /* vmm/display/display_stack.c */
 struct vm_firmware;   /* vmm/vm/vm_firmware.c */
 struct virtio_dev;
 
+struct cpuid_table;
+
 struct vm {
 	const struct vm_config *cfg;
 	struct kvm kvm;
@@ -45,6 +47,9 @@ struct vm {
 	char *cmdline;		   /* what the guest gets: --append plus the VMM's own entries */
 	struct machine machine;	   /* what the guest is told it has (firmware/machine.h) */
 	struct vm_control control; /* handed to devices: calls vm_stop() */
+	/* vCPU 0's CPUID as set (vcpu.c; a restore's, snapshot_restore()): the CPU model that
+	 * snapshots and migrations carry (host/kvm/x86/cpu_model.h). NULL until vCPU 0 exists. */
+	struct cpuid_table *guest_cpuid;
 
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond; /* signalled when the last kicker is done (vm_run's teardown) */

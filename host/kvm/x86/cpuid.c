@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -54,13 +55,50 @@ int cpuid_get_supported_cached(int kvm_dev_fd, struct cpuid_table *table)
 	return err;
 }
 
-void cpuid_warm_up(const char *kvm_path)
+/* The KVM device at `kvm_path` (--kvm PATH: a character device by design, not host_path_open()). */
+static int open_kvm(const char *kvm_path)
 {
 	int fd = kvm_path ? open(kvm_path, O_RDWR | O_CLOEXEC) : -1;
+	return fd < 0 ? -(kvm_path ? errno : EINVAL) : fd;
+}
+
+void cpuid_warm_up(const char *kvm_path)
+{
+	int fd = open_kvm(kvm_path);
 	if (fd < 0)
 		return;
 	cpuid_get_supported_cached(fd, NULL); /* fills the cache only */
 	close(fd);
+}
+
+/* KVM_GET_MSR_INDEX_LIST into msrs[0..max); -E2BIG when the host lists more. */
+static int msr_list(int fd, uint32_t *msrs, uint32_t max, uint32_t *n)
+{
+	struct kvm_msr_list *l = calloc(1, sizeof(*l) + max * sizeof(uint32_t));
+	if (!l)
+		return -ENOMEM;
+	l->nmsrs = max;
+	int err = kvm_ioctl(fd, KVM_GET_MSR_INDEX_LIST, l) < 0 ? -errno : 0;
+	if (!err) {
+		*n = l->nmsrs;
+		memcpy(msrs, l->indices, l->nmsrs * sizeof(uint32_t));
+	}
+	free(l);
+	return err;
+}
+
+int cpuid_host_at(const char *kvm_path, struct cpuid_table *table, uint32_t *msrs, uint32_t max,
+		  uint32_t *nmsrs)
+{
+	int fd = open_kvm(kvm_path);
+	if (fd < 0)
+		return fd;
+	int err = cpuid_get_supported_cached(fd, table);
+	*nmsrs = 0;
+	if (!err && msrs)
+		err = msr_list(fd, msrs, max, nmsrs);
+	close(fd);
+	return err;
 }
 
 struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *table, uint32_t function, uint32_t index)

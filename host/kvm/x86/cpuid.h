@@ -29,6 +29,12 @@ int cpuid_get_supported_cached(int kvm_dev_fd, struct cpuid_table *table);
  * creation to report. */
 void cpuid_warm_up(const char *kvm_path);
 
+/* Opens the KVM device at `kvm_path` and fills `table` with its supported CPUID (cached as
+ * above) and, when `msrs` is not NULL, msrs[0..max) with its KVM_GET_MSR_INDEX_LIST (*nmsrs of
+ * them; -E2BIG when it has more). Returns 0 or -errno (of the open or the ioctl). */
+int cpuid_host_at(const char *kvm_path, struct cpuid_table *table, uint32_t *msrs, uint32_t max,
+		  uint32_t *nmsrs);
+
 /* Rewrites `table` (a copy of the supported set) for vCPU `index` of `ncpus`, with `threads`
  * (1 or 2: SMT) threads per core: initial APIC ID in leaf 1 EBX[31:24] and the logical count in
  * EBX[23:16], x2APIC IDs and the SMT/core levels in leaves 0xB and 0x1F (threads per core,

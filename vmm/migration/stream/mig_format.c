@@ -33,8 +33,11 @@ void mig_hello_from_mem(struct mig_hello *h, const struct guest_mem *mem)
 
 size_t mig_hello_encode(const struct mig_hello *h, uint8_t *buf, size_t cap)
 {
-	size_t need = 32 + 16 * (size_t)h->nregions + 4 + h->config_len;
-	if (h->nregions > GUEST_MEM_MAX_REGIONS || h->config_len > MIG_MAX_CONFIG || need > cap)
+	bool cpu = h->flags & MIG_HELLO_CPU;
+	size_t need = 32 + 16 * (size_t)h->nregions + 4 + h->config_len +
+		      (cpu ? 4 + (size_t)h->cpu_model_len : 0);
+	if (h->nregions > GUEST_MEM_MAX_REGIONS || h->config_len > MIG_MAX_CONFIG ||
+	    h->cpu_model_len > MIG_MAX_CPU_MODEL || need > cap)
 		return 0;
 	memcpy(buf, MIG_MAGIC, 8);
 	mig_put_le(buf + 8, h->version, 4);
@@ -50,6 +53,12 @@ size_t mig_hello_encode(const struct mig_hello *h, uint8_t *buf, size_t cap)
 	mig_put_le(p, h->config_len, 4);
 	if (h->config_len)
 		memcpy(p + 4, h->config, h->config_len);
+	p += 4 + h->config_len;
+	if (cpu) {
+		mig_put_le(p, h->cpu_model_len, 4);
+		if (h->cpu_model_len)
+			memcpy(p + 4, h->cpu_model, h->cpu_model_len);
+	}
 	return need;
 }
 
@@ -74,6 +83,21 @@ static int check_regions(const struct mig_hello *h, char *err, size_t errlen)
 	if (sum != h->ram_size)
 		return snap_err(err, errlen, -EINVAL, "regions hold %llu bytes, RAM is %llu",
 				(unsigned long long)sum, (unsigned long long)h->ram_size);
+	return 0;
+}
+
+/* The CPU model after the configuration: u32 length, then exactly that many bytes. */
+static int cpu_model_at(struct mig_hello *h, const uint8_t *p, size_t left, char *err,
+			size_t errlen)
+{
+	if (left < 4)
+		return snap_err(err, errlen, -EINVAL, "HELLO's CPU model is cut short");
+	h->cpu_model_len = (uint32_t)mig_get_le(p, 4);
+	if (h->cpu_model_len > MIG_MAX_CPU_MODEL || left - 4 != h->cpu_model_len)
+		return snap_err(err, errlen, -EINVAL,
+				"HELLO says %u bytes of CPU model, carries %zu", h->cpu_model_len,
+				left - 4);
+	h->cpu_model = p + 4;
 	return 0;
 }
 
@@ -110,12 +134,15 @@ int mig_hello_decode(const uint8_t *p, size_t len, struct mig_hello *h, char *er
 	if (r)
 		return r;
 	h->config_len = (uint32_t)mig_get_le(p + off, 4);
-	if (h->config_len > MIG_MAX_CONFIG || len - off - 4 != h->config_len)
+	size_t left = len - off - 4;
+	bool cpu = h->flags & MIG_HELLO_CPU;
+	if (h->config_len > MIG_MAX_CONFIG || (cpu ? left < h->config_len : left != h->config_len))
 		return snap_err(err, errlen, -EINVAL,
 				"HELLO says %u bytes of configuration, carries %zu", h->config_len,
-				len - off - 4);
+				left);
 	h->config = (const char *)p + off + 4;
-	return 0;
+	return cpu ? cpu_model_at(h, p + off + 4 + h->config_len, left - h->config_len, err, errlen)
+		   : 0;
 }
 
 size_t mig_mem_encode(const struct mig_mem *m, uint8_t *buf, size_t cap)

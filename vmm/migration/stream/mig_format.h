@@ -7,7 +7,9 @@
  * The source sends, in this order:
  *   HELLO  magic "VMMMIGR\0", u32 version, u32 flags (MIG_HELLO_LOCAL), u32 vCPUs, u32 regions,
  *          u64 RAM bytes, per region u64 guest-physical start and u64 size, u32 length of the
- *          configuration and the configuration (the JSON of the snapshot's SNAP_CONFIG section)
+ *          configuration and the configuration (the JSON of the snapshot's SNAP_CONFIG section);
+ *          with MIG_HELLO_CPU then u32 length and the CPU model the guest saw (vCPU 0's CPUID,
+ *          host/kvm/x86/cpu_model.h), which the destination checks before anything else
  *   MEM    u32 region, u32 flags (MIG_MEM_ZERO), u64 byte offset in the region, u32 pages,
  *          u32 0, then pages * 4096 bytes unless ZERO (a run of zero pages carries no bytes)
  *   ROUND  u32 round (1, 2, ...), u32 0, u64 pages sent since the previous marker: ends a round
@@ -44,7 +46,9 @@
 #define MIG_MAX_RUN	256u /* pages per MEM frame */
 #define MIG_MEM_HDR	24u
 #define MIG_MAX_PAYLOAD (MIG_MEM_HDR + MIG_MAX_RUN * MIG_PAGE)
-#define MIG_MAX_CONFIG	(MIG_MAX_PAYLOAD - 64u - 16u * GUEST_MEM_MAX_REGIONS)
+/* what HELLO leaves for the configuration: room for the regions and a CPU model too */
+#define MIG_MAX_CONFIG                                                                             \
+	(MIG_MAX_PAYLOAD - 64u - 16u * GUEST_MEM_MAX_REGIONS - 4u - MIG_MAX_CPU_MODEL)
 #define MIG_MAX_MSG	512u /* bytes of an ERROR or RESULT message */
 #define MIG_MAX_VCPUS	256u
 #define MIG_HELLO_LOCAL 1u
@@ -56,10 +60,15 @@
 /* TAPFD frames follow the pause (a Unix socket on this host): the NICs' taps are handed over,
  * not reopened by name (a single-queue tap takes one process at a time). */
 #define MIG_HELLO_TAPFDS 4u
-#define MIG_HELLO_FLAGS	 (MIG_HELLO_LOCAL | MIG_HELLO_PREMAP | MIG_HELLO_TAPFDS)
-#define MIG_MAX_TAPFDS	 16u /* NIC indexes a TAPFD frame may name: 0..15 */
-#define MIG_TAPFD_LEN	 8u
-#define MIG_MEM_ZERO	 1u
+/* HELLO carries the guest's CPU model after the configuration (docs/cpu.md). A destination
+ * older than it refuses the flag (so never receives a guest unchecked); a HELLO without it
+ * (an older source) is received with a warning. */
+#define MIG_HELLO_CPU	  8u
+#define MIG_MAX_CPU_MODEL (16u + 256u * 32u) /* CPUID_MAX_ENTRIES entries, no MSR list */
+#define MIG_HELLO_FLAGS	  (MIG_HELLO_LOCAL | MIG_HELLO_PREMAP | MIG_HELLO_TAPFDS | MIG_HELLO_CPU)
+#define MIG_MAX_TAPFDS	  16u /* NIC indexes a TAPFD frame may name: 0..15 */
+#define MIG_TAPFD_LEN	  8u
+#define MIG_MEM_ZERO	  1u
 
 enum mig_frame_type {
 	MIG_F_HELLO = 1,
@@ -83,6 +92,8 @@ struct mig_hello {
 	} regions[GUEST_MEM_MAX_REGIONS];
 	const char *config;
 	uint32_t config_len;
+	const uint8_t *cpu_model; /* with MIG_HELLO_CPU; points into the payload */
+	uint32_t cpu_model_len;
 };
 
 /* A MEM frame's header. */
@@ -124,8 +135,9 @@ size_t mig_status_encode(uint32_t code, const char *msg, uint8_t *buf, size_t ca
 /* Decoders of untrusted payloads: return 0, or -EINVAL with the reason in err.
  * HELLO: magic, version ("stream version N, this vmm reads 1"), known flags, 1..MIG_MAX_VCPUS
  * vCPUs, 1..GUEST_MEM_MAX_REGIONS regions, each a non-empty whole number of pages, ascending
- * and not overlapping, summing to ram_size, the configuration's length within the payload, and
- * nothing after it. */
+ * and not overlapping, summing to ram_size, the configuration's length within the payload, with
+ * MIG_HELLO_CPU a CPU model of at most MIG_MAX_CPU_MODEL bytes (decoded by its user), and
+ * nothing after them. */
 int mig_hello_decode(const uint8_t *p, size_t len, struct mig_hello *h, char *err, size_t errlen);
 /* MEM: the region exists in `h`, the offset is page-aligned, 1..MIG_MAX_RUN pages inside the
  * region (overflow-checked), only known flags, and the payload carries exactly the pages' bytes

@@ -137,7 +137,12 @@ static int send_hello(struct mig_sender *s)
 	h.nvcpus = s->params.nvcpus;
 	h.config = s->params.config;
 	h.config_len = (uint32_t)s->params.config_len;
-	if (s->params.config_len > MIG_MAX_CONFIG)
+	if (s->params.cpu_model) {
+		h.flags |= MIG_HELLO_CPU;
+		h.cpu_model = s->params.cpu_model;
+		h.cpu_model_len = (uint32_t)s->params.cpu_model_len;
+	}
+	if (s->params.config_len > MIG_MAX_CONFIG || s->params.cpu_model_len > MIG_MAX_CPU_MODEL)
 		return -E2BIG;
 	uint8_t *buf = malloc(MIG_MAX_PAYLOAD);
 	if (!buf)

@@ -81,6 +81,9 @@ struct mig_send_params {
 	uint32_t nvcpus;
 	const char *config; /* the SNAP_CONFIG JSON for HELLO (the destination builds its VM) */
 	size_t config_len;
+	/* The guest's encoded CPU model for HELLO (MIG_HELLO_CPU); NULL: none sent. */
+	const uint8_t *cpu_model;
+	size_t cpu_model_len;
 	/* The taps handed over after the pause (a Unix socket only): NIC index and tap fd, which
 	 * stay the caller's. ntaps 0: none (the destination opens taps by name). */
 	const struct mig_tapfd *taps;

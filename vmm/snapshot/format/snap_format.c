@@ -176,6 +176,22 @@ int snap_writer_finish(struct snap_writer *w, const uint8_t **bytes, size_t *len
 	return 0;
 }
 
+const void *snap_writer_get(const struct snap_writer *w, uint32_t tag, uint32_t instance,
+			    size_t *len)
+{
+	size_t off = SNAP_HEADER_SIZE;
+	for (size_t i = 0; i < w->nkeys; i++) {
+		const uint8_t *p = w->buf + off;
+		size_t n = (size_t)get_le(p + 8, 8);
+		if (w->keys[i] == key_of(tag, instance)) {
+			*len = n;
+			return p + SNAP_SECTION_HDR;
+		}
+		off += SNAP_SECTION_HDR + n + pad8(n);
+	}
+	return NULL;
+}
+
 void snap_writer_free(struct snap_writer *w)
 {
 	free(w->buf);

@@ -88,6 +88,11 @@ int snap_writer_save(struct snap_writer *w, const char *path, char *err, size_t 
  * -ENOMEM. */
 int snap_writer_finish(struct snap_writer *w, const uint8_t **bytes, size_t *len);
 
+/* The bytes of section (tag, instance) already added to `w` (not finished) and their count in
+ * *len, or NULL. Valid until the next snap_put() on `w`. */
+const void *snap_writer_get(const struct snap_writer *w, uint32_t tag, uint32_t instance,
+			    size_t *len);
+
 /* Frees the writer's buffers and zeroes it (safe on a zeroed or already freed writer). */
 void snap_writer_free(struct snap_writer *w);
 

@@ -414,3 +414,25 @@ Test(cli, mem_shared_is_recorded)
 	cr_assert_eq(c.nrecorded, 2, "--mem-shared is replayed by a snapshot or a migration");
 	cli_free(&c);
 }
+
+/* --check-cpu DIR needs no kernel; --cpu-check on|off is how the process runs, never recorded. */
+Test(cli, check_cpu_and_cpu_check, .init = quiet)
+{
+	struct vm_config c;
+	char err[256];
+	cr_assert_eq(PARSE(&c, "--check-cpu", "/snap"), CLI_CHECK_CPU);
+	cr_assert_str_eq(c.check_cpu, "/snap");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--check-cpu"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--cpu-check", "off"), CLI_RUN);
+	cr_assert(c.cpu_check_off);
+	cr_assert_eq(c.nrecorded, 0);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--cpu-check", "on"), CLI_RUN);
+	cr_assert_not(c.cpu_check_off);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--cpu-check", "maybe"), CLI_EXIT_USAGE);
+	cli_config_init(&c);
+	cr_assert_eq(cli_apply(&c, "cpu-check", "off", err, sizeof(err)), -EINVAL);
+	cli_free(&c);
+}

@@ -103,6 +103,46 @@ Test(mig_format, hello_refusals)
 		cr_assert_eq(mig_hello_decode(buf, cut, &h, err, sizeof(err)), -EINVAL, "%zu", cut);
 }
 
+Test(mig_format, hello_carries_a_cpu_model)
+{
+	static const uint8_t model[20] = {1, 0, 0, 0, 0xaa};
+	struct mig_hello h = {.version = MIG_VERSION,
+			      .flags = MIG_HELLO_CPU,
+			      .nvcpus = 1,
+			      .nregions = 1,
+			      .ram_size = MIG_PAGE,
+			      .regions = {{0, MIG_PAGE}},
+			      .config = "{}",
+			      .config_len = 2,
+			      .cpu_model = model,
+			      .cpu_model_len = sizeof(model)};
+	uint8_t buf[256];
+	size_t n = mig_hello_encode(&h, buf, sizeof(buf));
+	cr_assert_eq(n, 32 + 16 + 4 + 2 + 4 + sizeof(model));
+	struct mig_hello back;
+	cr_assert_eq(mig_hello_decode(buf, n, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.config_len, 2);
+	cr_assert_eq(back.cpu_model_len, sizeof(model));
+	cr_assert_eq(memcmp(back.cpu_model, model, sizeof(model)), 0);
+	/* its length must be what follows, within MIG_MAX_CPU_MODEL */
+	for (size_t cut = n - sizeof(model) - 4; cut < n; cut++)
+		cr_assert_eq(mig_hello_decode(buf, cut, &back, err, sizeof(err)), -EINVAL, "%zu",
+			     cut);
+	mig_put_le(buf + n - sizeof(model) - 4, MIG_MAX_CPU_MODEL + 1, 4);
+	cr_assert_eq(mig_hello_decode(buf, n, &back, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "CPU model"), "%s", err);
+	h.cpu_model_len = MIG_MAX_CPU_MODEL + 1;
+	cr_assert_eq(mig_hello_encode(&h, buf, sizeof(buf)), 0);
+	/* without the flag, bytes after the configuration are refused as before */
+	h.flags = 0;
+	h.cpu_model_len = sizeof(model);
+	n = mig_hello_encode(&h, buf, sizeof(buf));
+	cr_assert_eq(mig_hello_decode(buf, n, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_null(back.cpu_model);
+	mig_put_le(buf + 12, MIG_HELLO_CPU, 4);
+	cr_assert_eq(mig_hello_decode(buf, n, &back, err, sizeof(err)), -EINVAL);
+}
+
 /* ---- MEM and the small frames ---- */
 
 static const struct mig_hello shape = {.version = 1,

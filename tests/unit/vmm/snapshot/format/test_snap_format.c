@@ -455,3 +455,24 @@ Test(snap_format, append_adds_another_writers_sections_in_order)
 	snap_writer_free(&all);
 	snap_writer_free(&part);
 }
+
+Test(snap_format, writer_get_finds_a_section_already_added)
+{
+	struct snap_writer w;
+	uint8_t a[13], b[8];
+	size_t len = 99;
+	fill(a, sizeof(a), 3);
+	fill(b, sizeof(b), 4);
+	cr_assert_eq(snap_writer_init(&w), 0);
+	cr_assert_null(snap_writer_get(&w, 7, 0, &len), "an empty writer has nothing");
+	cr_assert_eq(snap_put(&w, 7, 0, a, sizeof(a)), 0, "padded to 16 bytes");
+	cr_assert_eq(snap_put(&w, 7, 1, NULL, 0), 0);
+	cr_assert_eq(snap_put(&w, 9, 2, b, sizeof(b)), 0);
+	const uint8_t *p = snap_writer_get(&w, 9, 2, &len);
+	cr_assert(p && len == sizeof(b) && !memcmp(p, b, sizeof(b)), "past a padded section");
+	p = snap_writer_get(&w, 7, 0, &len);
+	cr_assert(p && len == sizeof(a) && !memcmp(p, a, sizeof(a)));
+	cr_assert(snap_writer_get(&w, 7, 1, &len) && len == 0);
+	cr_assert_null(snap_writer_get(&w, 9, 0, &len), "the instance counts");
+	snap_writer_free(&w);
+}
