@@ -2,8 +2,9 @@
 # Builds a Debian 12 (bookworm) cloud-style disk image from Debian's packages, and keeps Debian's
 # stock cloud kernel and the initrd initramfs-tools made for it beside it, for a direct boot:
 #   debootstrap --variant=minbase, then in the chroot systemd, systemd-sysv, udev, dbus,
-#   iproute2, initramfs-tools, linux-image-cloud-amd64, grub-pc-bin and grub-efi-amd64-bin from
-#   bookworm, -updates and -security (the archive apt on this machine uses, nothing else);
+#   iproute2, e2fsprogs, initramfs-tools, linux-image-cloud-amd64, grub-pc-bin and
+#   grub-efi-amd64-bin from bookworm, -updates and -security (the archive apt on this machine
+#   uses, nothing else);
 #   systemd-networkd with DHCP on the first NIC; a serial getty on ttyS0, root without password;
 #   an empty /etc/machine-id (made at each first boot, as in Debian's cloud images); the unit
 #   vmm-debian-check (debian/vmm-debian-check.sh) printing "VMM-DEBIAN-..." lines on the console
@@ -34,7 +35,7 @@ SUITE=bookworm
 # Bump when the steps below change the image in a way the hashed files do not show.
 RECIPE=1
 # Installed in the chroot with apt (from -security too, where the current kernel is).
-PACKAGES="systemd systemd-sysv udev dbus iproute2 initramfs-tools linux-image-cloud-amd64
+PACKAGES="systemd systemd-sysv udev dbus iproute2 e2fsprogs initramfs-tools linux-image-cloud-amd64
 grub-pc-bin grub-efi-amd64-bin"
 # The versions that name the cache folder (their candidates on this host).
 VERSIONED="systemd udev initramfs-tools grub-common grub-pc-bin grub-efi-amd64-bin"
@@ -61,12 +62,12 @@ die() {
 	log "error: $*"
 	exit 1
 }
-usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 MODE=paths
 case "${1:-}" in
 "") ;;
---print-env) MODE=env ;;
+--print-env) MODE="env" ;;
 -h | --help)
 	usage
 	exit 0
@@ -168,7 +169,7 @@ make_root() {
 	mkdir -p "$STAGE/etc/initramfs-tools/conf.d"
 	printf '%s\n' virtio_pci virtio_mmio virtio_blk ext4 >>"$STAGE/etc/initramfs-tools/modules"
 	echo RESUME=none >"$STAGE/etc/initramfs-tools/conf.d/resume"
-	log "apt-get install in the chroot: $(echo $PACKAGES)"
+	log "apt-get install in the chroot: ${PACKAGES//$'\n'/ }"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m --propagation private bash -c '
 		set -e
@@ -182,7 +183,7 @@ make_root() {
 		STAGE='$STAGE'
 		in_chroot apt-get -q update
 		in_chroot apt-get -q -y dist-upgrade
-		in_chroot apt-get -q -y --no-install-recommends install $(echo $PACKAGES)
+		in_chroot apt-get -q -y --no-install-recommends install ${PACKAGES//$'\n'/ }
 		in_chroot systemctl enable systemd-networkd.service serial-getty@ttyS0.service
 	" >"$WORK/apt.log" 2>&1 || {
 		tail -n 30 "$WORK/apt.log" >&2
@@ -249,7 +250,7 @@ grub_files() {
 		serial --unit=0 --speed=115200
 		terminal_input serial console
 		terminal_output serial console
-		set timeout=1
+		set timeout=0
 		set default=0
 		menuentry 'Debian GNU/Linux 12, $kver' --id debian {
 		    insmod part_gpt
@@ -267,6 +268,7 @@ grub_files() {
 # system by its UUID and reads /boot/grub/grub.cfg there.
 grub_images() {
 	mkdir -p "$STAGE/tmp/grub"
+	# shellcheck disable=SC2016 # GRUB's $root
 	printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' \
 		"$ROOT_FS_UUID" >"$STAGE/tmp/grub/early.cfg"
 	in_chroot grub-mkimage -O i386-pc -o /tmp/grub/core.img -c /tmp/grub/early.cfg \
@@ -283,7 +285,7 @@ grub_images() {
 put_le() {
 	local i bytes=""
 	for ((i = 0; i < $4; i++)); do bytes+=$(printf '\\x%02x' $((($3 >> (8 * i)) & 255))); done
-	printf "$bytes" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+	printf '%b' "$bytes" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
 # GRUB for BIOS, as grub-bios-setup does it for a GPT disk: boot.img's code in the MBR (its
@@ -345,6 +347,7 @@ build() {
 	cp "$STAGE/boot/vmlinuz-$kver" "$dir.tmp/vmlinuz"
 	cp "$STAGE/boot/initrd.img-$kver" "$dir.tmp/initrd.img"
 	cp "$STAGE/boot/config-$kver" "$dir.tmp/config"
+	# shellcheck disable=SC2016 # dpkg-query's fields
 	in_chroot dpkg-query -W -f='${Package} ${Version}\n' >"$dir.tmp/packages"
 	make_disk "$dir.tmp/disk.img"
 	{

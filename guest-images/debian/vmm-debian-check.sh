@@ -6,13 +6,15 @@ say() { printf 'VMM-DEBIAN-%s: %s\n' "$1" "$2"; }
 
 # "running" or "degraded"; it returns when the boot's jobs are done.
 state=$(systemctl is-system-running --wait 2>&1)
+# The getty's prompt may be the console's last line, with no newline after it.
+echo
 say STATE "$state"
 say TARGET "multi-user.target $(systemctl is-active multi-user.target)"
 failed=$(systemctl --failed --plain --no-legend --no-pager | awk '{ printf "%s ", $1 }')
 say FAILED "${failed:-none}"
 say KERNEL "$(uname -r)"
 say CPUS "$(nproc) online=$(cat /sys/devices/system/cpu/online)"
-say ROOT "$(findmnt -n -o SOURCE,FSTYPE,OPTIONS /)"
+say ROOT "$(findmnt -n -r -o SOURCE,FSTYPE,OPTIONS /)"
 # Each virtio device, its driver and its transport (the path of its parent device).
 for d in /sys/bus/virtio/devices/*; do
 	[ -e "$d" ] || continue
