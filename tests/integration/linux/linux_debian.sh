@@ -24,14 +24,16 @@
 # The first run builds the image (root, debootstrap: about 5 minutes, then cached).
 # labels: slow linux
 # requires: kvm root
-# timeout: 1500
+# timeout: 1800
 # resource: linux:2
 set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
 QEMU="${QEMU:-qemu-system-x86_64}"
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-480}
+# Each boot, side by side with the two others: in tools/kvm-in-qemu on a busy 2-CPU host ours took
+# 455 and 480 s to power off, QEMU over 480 s (2026-11-26).
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-720}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
 
@@ -177,7 +179,7 @@ check_log() {
 
 # The checks of one boot: NAME TRANSPORT.
 check_boot() {
-	local name=$1 transport=$2 status acpi_bad
+	local name=$1 transport=$2 status acpi_bad prompt
 	status=$(cat "$out/$name.status")
 	case $status in
 	0) ok "$name: exit status 0 after systemd's poweroff ($(cat "$out/$name.secs") s)" ;;
@@ -199,7 +201,13 @@ check_boot() {
 	check_marker "$name" IPV4 ' 10\.0\.2\.15/24' "the NIC's address from slirp's DHCP"
 	check_marker "$name" ROUTE '^default via 10\.0\.2\.2 ' "the default route from DHCP"
 	check_marker "$name" ANALYZE '^Startup finished in ' "systemd-analyze"
-	check_log "$name" "a login prompt on ttyS0 (the serial getty)" 'debian login:'
+	# The host name is the image's "debian", or what DHCP named it (our libslirp says "vmm").
+	prompt=$(grep -aoE '[a-z0-9-]+ login:' "$out/$name.txt" | head -1)
+	if [ -n "$prompt" ]; then
+		ok "$name: a login prompt on ttyS0, the serial getty's ('$prompt')"
+	else
+		bad "$name: no login prompt ('HOST login:') on ttyS0"
+	fi
 	check_marker "$name" END '^poweroff$' "the check asked systemd to power off"
 	check_log "$name" "the kernel powered down" 'reboot: Power down'
 	[ "$name" = qemu ] || check_log "$name" "the kernel read our ACPI tables" 'ACPI: XSDT 0x[0-9A-F]+ .* \(v01 VMM'
