@@ -39,6 +39,8 @@ PACKAGES=(
 	tmux
 	# benchmarks: the Debian root filesystem (hardware KVM only) and its iperf3 peer
 	debootstrap iperf3
+	# the Debian cloud-style image (guest-images/debian-image.sh): GPT, FAT, GRUB for BIOS and EFI
+	fdisk dosfstools mtools grub-pc-bin grub-efi-amd64-bin
 	llvm # fuzz coverage (tools/fuzz/fuzz coverage): llvm-profdata and llvm-cov
 )
 
