@@ -115,6 +115,15 @@ void rtc_cmos_write(struct rtc_cmos *r, unsigned port_offset, uint8_t val)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void rtc_cmos_set_ram(struct rtc_cmos *r, uint8_t index, uint8_t val)
+{
+	if (index >= RTC_CMOS_SIZE || clock_reg(r, index) >= 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->ram[index] = val;
+	pthread_mutex_unlock(&r->lock);
+}
+
 void rtc_cmos_save(struct rtc_cmos *r, struct rtc_cmos_state *s)
 {
 	memset(s, 0, sizeof(*s));

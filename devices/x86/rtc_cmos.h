@@ -41,6 +41,10 @@ struct rtc_cmos_state {
 };
 
 /* Copies the state (lock taken inside). */
+/* Sets CMOS RAM byte `index` (< RTC_CMOS_SIZE, not a clock register), as a firmware's setup
+ * utility would have: the memory sizes a PC BIOS reads (0x15-0x18, 0x30/0x31, 0x34/0x35,
+ * 0x5b-0x5d). Out-of-range or clock indexes are ignored. */
+void rtc_cmos_set_ram(struct rtc_cmos *r, uint8_t index, uint8_t val);
 void rtc_cmos_save(struct rtc_cmos *r, struct rtc_cmos_state *s);
 /* Checks (index < 128, booleans 0/1) and puts it in; lock taken inside. 0 or -EINVAL. */
 int rtc_cmos_restore(struct rtc_cmos *r, const struct rtc_cmos_state *s);

@@ -12,8 +12,12 @@
 #include "base/log.h"
 #include "devices/fw_cfg/fw_cfg.h"
 #include "devices/fw_cfg/fw_cfg_machine.h"
+#include "devices/fw_cfg/table_loader.h"
 #include "devices/x86/debugcon.h"
+#include "devices/x86/rtc_cmos.h"
+#include "firmware/acpi/acpi.h"
 #include "loaders/x86/firmware_image.h"
+#include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
 
 struct vm_firmware {
@@ -67,6 +71,71 @@ static int add_memory_map(struct fw_cfg *c, const struct guest_mem *mem)
 	return fw_cfg_add_e820(c, e, mem->nregions);
 }
 
+#define ACPI_TABLES "etc/acpi/tables"
+#define ACPI_RSDP   "etc/acpi/rsdp"
+
+/* The table-loader commands for `b`: the RSDP in the F segment (where a legacy OS scans for it),
+ * the tables anywhere below 4 GiB, then the pointers and checksums (QEMU's order). */
+static void build_loader(struct table_loader *l, const struct acpi_blobs *b)
+{
+	table_loader_allocate(l, ACPI_RSDP, 16, TABLE_LOADER_ZONE_FSEG);
+	table_loader_allocate(l, ACPI_TABLES, 64, TABLE_LOADER_ZONE_HIGH);
+	for (int i = 0; i < b->nrelocs; i++)
+		table_loader_add_pointer(l, b->relocs[i].in_rsdp ? ACPI_RSDP : ACPI_TABLES,
+					 ACPI_TABLES, b->relocs[i].offset, b->relocs[i].size);
+	for (int i = 0; i < b->nsums; i++)
+		table_loader_add_checksum(l, b->sums[i].in_rsdp ? ACPI_RSDP : ACPI_TABLES,
+					  b->sums[i].offset, b->sums[i].start, b->sums[i].len);
+}
+
+/* The machine's ACPI tables (firmware/acpi, the same as a direct boot's) for the firmware to
+ * install: SeaBIOS and OVMF run etc/table-loader and hand the RSDP on to the OS. */
+static int add_acpi(struct fw_cfg *c, const struct machine *m)
+{
+	struct acpi_blobs b;
+	struct table_loader l;
+	int err = acpi_build_blobs(m, &b);
+
+	if (err) {
+		log_error("acpi: cannot build the tables for this machine: %s", strerror(-err));
+		return err;
+	}
+	table_loader_init(&l);
+	build_loader(&l, &b);
+	err = fw_cfg_add_acpi(c, b.tables, (uint32_t)b.tables_len, b.rsdp, sizeof(b.rsdp), &l);
+	table_loader_free(&l);
+	acpi_blobs_free(&b);
+	return err;
+}
+
+/* CMOS 0x34/0x35: RAM from 16 MiB to 4 GiB in 64 KiB units; 0x5b-0x5d: above 4 GiB in 64 KiB
+ * units (QEMU's pc_cmos_init(), what OVMF reads when fw_cfg has no memory map); 0x30/0x31 and
+ * 0x17/0x18: 1 MiB..64 MiB in KiB; 0x15/0x16: 640 KiB base memory. */
+static void set_cmos_memory(struct rtc_cmos *rtc, const struct guest_mem *mem)
+{
+	uint64_t low = mem->ram_size < MMIO_HOLE_START ? mem->ram_size : MMIO_HOLE_START;
+	uint64_t high = mem->ram_size - low;
+	uint64_t ext_kib = low > MIB(1) ? (low - MIB(1)) >> 10 : 0;
+	uint64_t above16 = low > MIB(16) ? (low - MIB(16)) >> 16 : 0;
+	uint64_t above4g = high >> 16;
+
+	if (ext_kib > 0xffff)
+		ext_kib = 0xffff;
+	if (above16 > 0xffff)
+		above16 = 0xffff;
+	rtc_cmos_set_ram(rtc, 0x15, 640 & 0xff);
+	rtc_cmos_set_ram(rtc, 0x16, 640 >> 8);
+	rtc_cmos_set_ram(rtc, 0x17, (uint8_t)ext_kib);
+	rtc_cmos_set_ram(rtc, 0x18, (uint8_t)(ext_kib >> 8));
+	rtc_cmos_set_ram(rtc, 0x30, (uint8_t)ext_kib);
+	rtc_cmos_set_ram(rtc, 0x31, (uint8_t)(ext_kib >> 8));
+	rtc_cmos_set_ram(rtc, 0x34, (uint8_t)above16);
+	rtc_cmos_set_ram(rtc, 0x35, (uint8_t)(above16 >> 8));
+	rtc_cmos_set_ram(rtc, 0x5b, (uint8_t)above4g);
+	rtc_cmos_set_ram(rtc, 0x5c, (uint8_t)(above4g >> 8));
+	rtc_cmos_set_ram(rtc, 0x5d, (uint8_t)(above4g >> 16));
+}
+
 static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 {
 	int err = fw_cfg_init(&f->fw_cfg, &vm->mem);
@@ -77,6 +146,12 @@ static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 					 vm->mem.ram_size, 0);
 	if (!err)
 		err = add_memory_map(&f->fw_cfg, &vm->mem);
+	if (!err && !vm->cfg->acpi_off)
+		err = add_acpi(&f->fw_cfg, &vm->machine);
+	if (!err)
+		err = vm_firmware_add_boot(vm, &f->fw_cfg);
+	if (vm_devices_rtc(vm))
+		set_cmos_memory(vm_devices_rtc(vm), &vm->mem);
 	if (!err && !(err = fw_cfg_attach_pio(&f->fw_cfg, &vm->pio)))
 		f->fw_cfg_attached = true;
 	if (f->log_fd >= 0)
@@ -100,7 +175,7 @@ int vm_firmware_setup(struct vm *vm, bool with_kvm)
 		return VMM_EXIT_ERROR;
 	if ((err = setup_fw_cfg(vm, f))) {
 		log_error("--firmware: cannot set up fw_cfg: %s", strerror(-err));
-		return VMM_EXIT_ERROR;
+		return vmm_exit_status(err); /* 2 for a kernel or initrd that cannot be booted so */
 	}
 	log_info("firmware %s: %llu KiB at 0x%llx, the boot vCPU at the reset vector",
 		 vm->cfg->firmware, (unsigned long long)(f->img.size >> 10),
