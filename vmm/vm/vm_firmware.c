@@ -108,34 +108,6 @@ static int add_acpi(struct fw_cfg *c, const struct machine *m)
 	return err;
 }
 
-/* CMOS 0x34/0x35: RAM from 16 MiB to 4 GiB in 64 KiB units; 0x5b-0x5d: above 4 GiB in 64 KiB
- * units (QEMU's pc_cmos_init(), what OVMF reads when fw_cfg has no memory map); 0x30/0x31 and
- * 0x17/0x18: 1 MiB..64 MiB in KiB; 0x15/0x16: 640 KiB base memory. */
-static void set_cmos_memory(struct rtc_cmos *rtc, const struct guest_mem *mem)
-{
-	uint64_t low = mem->ram_size < MMIO_HOLE_START ? mem->ram_size : MMIO_HOLE_START;
-	uint64_t high = mem->ram_size - low;
-	uint64_t ext_kib = low > MIB(1) ? (low - MIB(1)) >> 10 : 0;
-	uint64_t above16 = low > MIB(16) ? (low - MIB(16)) >> 16 : 0;
-	uint64_t above4g = high >> 16;
-
-	if (ext_kib > 0xffff)
-		ext_kib = 0xffff;
-	if (above16 > 0xffff)
-		above16 = 0xffff;
-	rtc_cmos_set_ram(rtc, 0x15, 640 & 0xff);
-	rtc_cmos_set_ram(rtc, 0x16, 640 >> 8);
-	rtc_cmos_set_ram(rtc, 0x17, (uint8_t)ext_kib);
-	rtc_cmos_set_ram(rtc, 0x18, (uint8_t)(ext_kib >> 8));
-	rtc_cmos_set_ram(rtc, 0x30, (uint8_t)ext_kib);
-	rtc_cmos_set_ram(rtc, 0x31, (uint8_t)(ext_kib >> 8));
-	rtc_cmos_set_ram(rtc, 0x34, (uint8_t)above16);
-	rtc_cmos_set_ram(rtc, 0x35, (uint8_t)(above16 >> 8));
-	rtc_cmos_set_ram(rtc, 0x5b, (uint8_t)above4g);
-	rtc_cmos_set_ram(rtc, 0x5c, (uint8_t)(above4g >> 8));
-	rtc_cmos_set_ram(rtc, 0x5d, (uint8_t)(above4g >> 16));
-}
-
 static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 {
 	int err = fw_cfg_init(&f->fw_cfg, &vm->mem);
@@ -150,8 +122,9 @@ static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 		err = add_acpi(&f->fw_cfg, &vm->machine);
 	if (!err)
 		err = vm_firmware_add_boot(vm, &f->fw_cfg);
+	uint64_t low = vm->mem.ram_size < MMIO_HOLE_START ? vm->mem.ram_size : MMIO_HOLE_START;
 	if (vm_devices_rtc(vm))
-		set_cmos_memory(vm_devices_rtc(vm), &vm->mem);
+		rtc_cmos_set_memory(vm_devices_rtc(vm), low, vm->mem.ram_size - low);
 	if (!err && !(err = fw_cfg_attach_pio(&f->fw_cfg, &vm->pio)))
 		f->fw_cfg_attached = true;
 	if (f->log_fd >= 0)

@@ -14,7 +14,7 @@
 # (OVMF is not covered yet: it needs an i440FX or Q35 identity and a PM timer, docs/running.md.)
 # labels: slow linux guests firmware
 # requires: kvm
-# timeout: 600
+# timeout: 1200
 # resource: linux:2
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh"
 
@@ -23,7 +23,7 @@ BIOS=${SEABIOS_DIR:-/usr/share/seabios}/bios-256k.bin
 env_out=$("$SOURCE_DIR/guest-images/build.sh" --print-env) ||
 	skip "no guest image" "guest-images/build.sh could not build the default guest"
 eval "$env_out"
-RUN_TIMEOUT=${RUN_TIMEOUT_LINUX:-420}
+RUN_TIMEOUT=${RUN_TIMEOUT_LINUX:-900}
 append="$CMDLINE vmmguest.end=reboot vmmfw.test=$$"
 
 cp "$DISK" "$LIB_TMP/vmm.ext4"
