@@ -13,18 +13,21 @@
 #include "devices/fw_cfg/fw_cfg.h"
 #include "devices/fw_cfg/fw_cfg_machine.h"
 #include "devices/fw_cfg/table_loader.h"
+#include "devices/pci/piix4_pm.h"
 #include "devices/x86/debugcon.h"
 #include "devices/x86/rtc_cmos.h"
 #include "firmware/acpi/acpi.h"
 #include "loaders/x86/firmware_image.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
 
 struct vm_firmware {
 	struct firmware_image img;
 	struct fw_cfg fw_cfg;
 	struct debugcon debugcon;
-	bool fw_cfg_ready, fw_cfg_attached, debugcon_attached;
+	struct piix4_pm pm;
+	bool fw_cfg_ready, fw_cfg_attached, debugcon_attached, pm_attached;
 	int log_fd; /* --firmware-log, or -1 */
 };
 
@@ -134,6 +137,29 @@ static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 	return err;
 }
 
+/* A UEFI image (larger than a legacy BIOS: OVMF) gets the platform OVMF's code knows: an i440FX
+ * host bridge and the PIIX4 power-management function at 00:01.3 with its ACPI PM timer, which
+ * OVMF's timer library requires. SeaBIOS keeps the generic bridge: its i440FX code would look
+ * for the PIIX3 ISA bridge and the PAM registers. Needs the PCI bus (a --transport pci device). */
+static int setup_uefi_platform(struct vm *vm, struct vm_firmware *f)
+{
+	if (f->img.size <= FIRMWARE_SHADOW_MAX)
+		return 0;
+	if (!vm->pci) {
+		log_warn("--firmware %s: a UEFI firmware needs the PCI bus: give a device "
+			 "--transport pci (OVMF has no virtio-mmio driver either)",
+			 vm->cfg->firmware);
+		return 0;
+	}
+	pci_bus_set_host_bridge_id(&vm->pci->bus, PCI_I440FX_VENDOR, PCI_I440FX_DEVICE);
+	int err = piix4_pm_attach(&f->pm, &vm->pci->bus, &vm->pio);
+	f->pm_attached = !err;
+	if (err)
+		log_error("--firmware: cannot add the PIIX4 PM function at 00:01.3: %s",
+			  strerror(-err));
+	return err;
+}
+
 int vm_firmware_setup(struct vm *vm, bool with_kvm)
 {
 	struct vm_firmware *f = vm->firmware;
@@ -145,6 +171,8 @@ int vm_firmware_setup(struct vm *vm, bool with_kvm)
 	}
 	if (with_kvm &&
 	    kvm_map_rom(&vm->kvm, FIRMWARE_ROM_SLOT, f->img.gpa, f->img.host, f->img.size))
+		return VMM_EXIT_ERROR;
+	if (setup_uefi_platform(vm, f))
 		return VMM_EXIT_ERROR;
 	if ((err = setup_fw_cfg(vm, f))) {
 		log_error("--firmware: cannot set up fw_cfg: %s", strerror(-err));
@@ -173,6 +201,8 @@ void vm_firmware_destroy(struct vm *vm)
 		fw_cfg_detach_pio(&f->fw_cfg, &vm->pio);
 	if (f->fw_cfg_ready)
 		fw_cfg_destroy(&f->fw_cfg);
+	if (f->pm_attached) /* the bus may be gone (vm_pci_destroy() runs first) */
+		piix4_pm_detach(&f->pm, vm->pci ? &vm->pci->bus : NULL);
 	firmware_image_free(&f->img);
 	if (f->log_fd >= 0)
 		close(f->log_fd);
