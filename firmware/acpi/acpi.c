@@ -321,6 +321,11 @@ int acpi_build_blobs(const struct machine *m, struct acpi_blobs *out)
 	}
 	out->tables_len = b.len;
 	list_fixups(out, n);
+	/* Each byte a checksum command covers starts as 0, as in QEMU's blobs: OVMF sets it to the
+	 * checksum of the range with that byte included (SeaBIOS subtracts the range's sum, which
+	 * works from any value). */
+	for (int i = 0; i < out->nsums; i++)
+		(out->sums[i].in_rsdp ? out->rsdp : out->tables)[out->sums[i].offset] = 0;
 	return 0;
 }
 

@@ -51,8 +51,9 @@ int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
 /* The same tables for a firmware to place (QEMU's way, through fw_cfg's etc/table-loader):
  * `tables` holds every table but the RSDP, each pointer in them (and the RSDP's XSDT address)
  * an offset into `tables`, to which the firmware adds where it put the blob; `relocs` lists
- * those pointers and `sums` the checksums to fix afterwards. `layout` gives the tables'
- * offsets (rsdp 0: the RSDP is its own blob). */
+ * those pointers and `sums` the checksums to fix afterwards; the checksum bytes they name are
+ * 0 (the firmware computes them over the range, that byte included, as QEMU's blobs have it).
+ * `layout` gives the tables' offsets (rsdp 0: the RSDP is its own blob). */
 #define ACPI_RSDP_SIZE	36
 #define ACPI_MAX_RELOCS 8
 #define ACPI_MAX_SUMS	4
