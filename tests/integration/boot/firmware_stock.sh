@@ -106,9 +106,14 @@ if [ -e /sys/module/kvm_pvm ]; then
 	done
 	echo "where: $why: the boots run in an L1 Linux (tools/kvm-in-qemu), the checks here"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT FIRMWARE_KIND FW_STOCK_INNER=1 FW_STOCK_OUT="$out"
-	"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 240)) \
-		--log "$out/l1.console" -- bash "$SCRIPT" 2>&1 |
-		grep --line-buffered -E '^(in L1|vmm:|qemu:|kvm-in-qemu)'
+	# L1 itself (QEMU's TCG under it) can fail: once more then (linux_stock.sh does the same).
+	for attempt in 1 2; do
+		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 240)) \
+			--log "$out/l1.console" -- bash "$SCRIPT" 2>&1 |
+			grep --line-buffered -E '^(in L1|vmm:|qemu:|kvm-in-qemu)'
+		[ "${PIPESTATUS[0]}" = 0 ] && break
+		echo "note: L1 failed (attempt $attempt): $(grep -m1 -E 'ERROR|panic' "$out/l1.console")"
+	done
 	unset FW_STOCK_INNER
 	[ -f "$out/vmm.status" ] || { echo "FAIL: L1 did not run the boots"; tail -5 "$out/l1.console"; exit 1; }
 else
