@@ -11,7 +11,7 @@
 #
 # On kvm_pvm (guest kernel code emulated) Debian's kernel cannot run (linux_stock.sh says why),
 # so there the boots run inside tools/kvm-in-qemu (one L1, both boots side by side) and the
-# checks here afterwards. FW_STOCK_KEEP=1 keeps the logs. FIRMWARE_KIND=ovmf (firmware_ovmf.sh)
+# checks here afterwards. FW_STOCK_KEEP=1 keeps the logs; FW_STOCK_PEER=0 leaves QEMU out. FIRMWARE_KIND=ovmf (firmware_ovmf.sh)
 # boots through Debian's OVMF.fd instead, with QEMU's i440FX machine (-M pc) as the peer: the
 # platform the VMM shows a UEFI image (an i440FX host bridge, the PIIX4 PM timer).
 # labels: slow linux firmware
@@ -66,7 +66,7 @@ run_boots() {
 	[ -e /sys/module/kvm_pvm ] && cmdline=$STOCK_CMDLINE_EMULATED_KVM
 	[ -n "${FW_STOCK_INNER:-}" ] && cmdline+=" noxsave" # TCG's EPYC in L1: linux_stock.sh
 	cmdline+=" vmmstock.disk=1"
-	command -v "$QEMU" >/dev/null && boot_qemu &
+	[ "${FW_STOCK_PEER:-1}" = 1 ] && command -v "$QEMU" >/dev/null && boot_qemu &
 	boot_vmm &
 	wait
 	# In L1 a triple fault now and then is L1's nested SVM under TCG (linux_stock.sh): that
@@ -105,7 +105,7 @@ if [ -e /sys/module/kvm_pvm ]; then
 		command -v "$t" >/dev/null || skip "kvm_pvm" "$why; tools/kvm-in-qemu needs $t"
 	done
 	echo "where: $why: the boots run in an L1 Linux (tools/kvm-in-qemu), the checks here"
-	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT FIRMWARE_KIND FW_STOCK_INNER=1 FW_STOCK_OUT="$out"
+	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT FIRMWARE_KIND FW_STOCK_PEER FW_STOCK_INNER=1 FW_STOCK_OUT="$out"
 	# L1 itself (QEMU's TCG under it) can fail: once more then (linux_stock.sh does the same).
 	for attempt in 1 2; do
 		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 240)) \
