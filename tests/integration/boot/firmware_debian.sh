@@ -13,7 +13,7 @@
 #
 # On kvm_pvm Debian's kernel cannot run: the boots run in tools/kvm-in-qemu (linux_stock.sh
 # says why), the checks here. DEBIAN_IMAGE_SH names another debian-image.sh (default: this
-# tree's; the test skips without one). FW_DEBIAN_ONLY=seabios|ovmf runs one firmware;
+# tree's; the test skips without one). FW_DEBIAN_ONLY=seabios|ovmf runs one firmware, FW_DEBIAN_PEER=0 no QEMU;
 # FW_DEBIAN_KEEP=1 keeps the logs.
 # labels: slow linux firmware
 # requires: kvm root
@@ -66,7 +66,7 @@ boot_qemu() {
 run_boots() {
 	[ "${FW_DEBIAN_ONLY:-seabios}" = seabios ] && boot_vmm vmm-seabios "$SEABIOS" &
 	[ "${FW_DEBIAN_ONLY:-ovmf}" = ovmf ] && boot_vmm vmm-ovmf "$OVMF" &
-	command -v "$QEMU" >/dev/null && boot_qemu &
+	[ "${FW_DEBIAN_PEER:-1}" = 1 ] && command -v "$QEMU" >/dev/null && boot_qemu &
 	wait
 	for name in vmm-seabios vmm-ovmf qemu; do
 		[ -f "$out/$name.secs" ] && echo "$name: $(cat "$out/$name.secs") s"
@@ -92,7 +92,7 @@ out=$(mktemp -d "${BUILD_DIR:-$PWD}/firmware_debian.XXXXXX")
 if [ -n "${FW_DEBIAN_KEEP:-}" ]; then echo "note: $out is kept"; else trap 'rm -rf "$out"' EXIT; fi
 if [ -e /sys/module/kvm_pvm ]; then
 	echo "where: kvm_pvm cannot run Debian's kernel: the boots run in tools/kvm-in-qemu"
-	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT SEABIOS OVMF FW_DEBIAN_ONLY FW_DEBIAN_INNER=1 FW_DEBIAN_OUT="$out"
+	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT SEABIOS OVMF FW_DEBIAN_ONLY FW_DEBIAN_PEER FW_DEBIAN_INNER=1 FW_DEBIAN_OUT="$out"
 	"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 300)) \
 		--log "$out/l1.console" -- bash "$SCRIPT" 2>&1 |
 		grep --line-buffered -E '^(in L1|vmm-|qemu:|kvm-in-qemu)'
