@@ -93,9 +93,14 @@ if [ -n "${FW_DEBIAN_KEEP:-}" ]; then echo "note: $out is kept"; else trap 'rm -
 if [ -e /sys/module/kvm_pvm ]; then
 	echo "where: kvm_pvm cannot run Debian's kernel: the boots run in tools/kvm-in-qemu"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT SEABIOS OVMF FW_DEBIAN_ONLY FW_DEBIAN_PEER FW_DEBIAN_INNER=1 FW_DEBIAN_OUT="$out"
-	"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 300)) \
-		--log "$out/l1.console" -- bash "$SCRIPT" 2>&1 |
-		grep --line-buffered -E '^(in L1|vmm-|qemu:|kvm-in-qemu)'
+	# L1 itself (QEMU's TCG under it) can fail: once more then (as firmware_stock.sh).
+	for attempt in 1 2; do
+		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 300)) \
+			--log "$out/l1.console" -- bash "$SCRIPT" 2>&1 |
+			grep --line-buffered -E '^(in L1|vmm-|qemu:|kvm-in-qemu)'
+		[ "${PIPESTATUS[0]}" = 0 ] && break
+		echo "note: L1 failed (attempt $attempt): $(grep -m1 -E 'ERROR|panic' "$out/l1.console")"
+	done
 	unset FW_DEBIAN_INNER
 else
 	run_boots
@@ -123,6 +128,7 @@ check_boot() {
 	sed -n 's/^.*VMM-DEBIAN-ANALYZE: */systemd-analyze: /p' "$out/$name.txt" | head -1 | sed "s/^/note: $name: /"
 }
 
+ls "$out"/vmm-*.status >/dev/null 2>&1 || { echo "FAIL: no boot ran (L1 failed?)"; exit 1; }
 for name in vmm-seabios vmm-ovmf; do
 	[ -f "$out/$name.status" ] || continue
 	check_boot "$name"
