@@ -166,6 +166,12 @@ int pci_func_restore_config(struct pci_func *f, const uint8_t cfg[PCI_CFG_SPACE]
 
 /* Empty bus with the host bridge at 00:00.0. BARs are mapped on `mmio`. Returns 0 or -errno. */
 int pci_bus_init(struct pci_bus *bus, struct io_bus *mmio);
+/* The host bridge's identity (00:00.0), which firmware reads to pick its platform code:
+ * PCI_HOST_BRIDGE_VENDOR/DEVICE by default; Intel's i440FX (8086:1237) for OVMF, whose
+ * platform code knows only i440FX, Q35 and Cloud Hypervisor's bridge. Before the guest runs. */
+#define PCI_I440FX_VENDOR 0x8086
+#define PCI_I440FX_DEVICE 0x1237
+void pci_bus_set_host_bridge_id(struct pci_bus *bus, uint16_t vendor, uint16_t device);
 /* Unmaps every BAR. The functions themselves belong to their owners. */
 void pci_bus_destroy(struct pci_bus *bus);
 

@@ -34,6 +34,12 @@ int pci_bus_init(struct pci_bus *bus, struct io_bus *mmio)
 	return 0;
 }
 
+void pci_bus_set_host_bridge_id(struct pci_bus *bus, uint16_t vendor, uint16_t device)
+{
+	pci_cfg_set16(&bus->host_bridge, PCI_VENDOR_ID, vendor);
+	pci_cfg_set16(&bus->host_bridge, PCI_DEVICE_ID, device);
+}
+
 void pci_bus_destroy(struct pci_bus *bus)
 {
 	for (int i = 0; i < PCI_DEVFNS; i++) {

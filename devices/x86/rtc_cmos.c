@@ -115,6 +115,43 @@ void rtc_cmos_write(struct rtc_cmos *r, unsigned port_offset, uint8_t val)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void rtc_cmos_set_ram(struct rtc_cmos *r, uint8_t index, uint8_t val)
+{
+	if (index >= RTC_CMOS_SIZE || clock_reg(r, index) >= 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->ram[index] = val;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static uint64_t at_most(uint64_t v, uint64_t max)
+{
+	return v < max ? v : max;
+}
+
+void rtc_cmos_set_memory(struct rtc_cmos *r, uint64_t below_4g, uint64_t above_4g)
+{
+	uint64_t ext_kib = below_4g > MIB(1) ? at_most((below_4g - MIB(1)) >> 10, 0xffff) : 0;
+	uint64_t above16 = below_4g > MIB(16) ? at_most((below_4g - MIB(16)) >> 16, 0xffff) : 0;
+	uint64_t high = at_most(above_4g >> 16, 0xffffff);
+	const uint8_t regs[][2] = {
+	    {0x15, 640 & 0xff},
+	    {0x16, 640 >> 8},
+	    {0x17, (uint8_t)ext_kib},
+	    {0x18, (uint8_t)(ext_kib >> 8)},
+	    {0x30, (uint8_t)ext_kib},
+	    {0x31, (uint8_t)(ext_kib >> 8)},
+	    {0x34, (uint8_t)above16},
+	    {0x35, (uint8_t)(above16 >> 8)},
+	    {0x5b, (uint8_t)high},
+	    {0x5c, (uint8_t)(high >> 8)},
+	    {0x5d, (uint8_t)(high >> 16)},
+	};
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		rtc_cmos_set_ram(r, regs[i][0], regs[i][1]);
+}
+
 void rtc_cmos_save(struct rtc_cmos *r, struct rtc_cmos_state *s)
 {
 	memset(s, 0, sizeof(*s));

@@ -41,6 +41,15 @@ struct rtc_cmos_state {
 };
 
 /* Copies the state (lock taken inside). */
+/* Sets CMOS RAM byte `index` (< RTC_CMOS_SIZE, not a clock register), as a firmware's setup
+ * utility would have: the memory sizes a PC BIOS reads (0x15-0x18, 0x30/0x31, 0x34/0x35,
+ * 0x5b-0x5d). Out-of-range or clock indexes are ignored. */
+void rtc_cmos_set_ram(struct rtc_cmos *r, uint8_t index, uint8_t val);
+/* The memory sizes a PC BIOS reads from CMOS (QEMU's pc_cmos_init() layout, what OVMF falls back
+ * to without fw_cfg's etc/e820): 0x15/0x16 640 KiB of base memory; 0x17/0x18 and 0x30/0x31 KiB
+ * from 1 MiB (at most 0xFFFF); 0x34/0x35 64 KiB units from 16 MiB to `below_4g` (at most
+ * 0xFFFF); 0x5B-0x5D 64 KiB units of `above_4g`. */
+void rtc_cmos_set_memory(struct rtc_cmos *r, uint64_t below_4g, uint64_t above_4g);
 void rtc_cmos_save(struct rtc_cmos *r, struct rtc_cmos_state *s);
 /* Checks (index < 128, booleans 0/1) and puts it in; lock taken inside. 0 or -EINVAL. */
 int rtc_cmos_restore(struct rtc_cmos *r, const struct rtc_cmos_state *s);

@@ -204,40 +204,57 @@ static bool machine_fits(const struct machine *m, uint64_t gpa)
 	       gpa % TABLE_ALIGN == 0 && gpa < UINT32_MAX;
 }
 
-int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
-	       struct acpi_layout *out)
+/* The tables the RSDP leads to, from b->len on, each at `base` + its offset in `b` (16-byte
+ * aligned); their addresses in `out`. Returns how many tables the XSDT lists. */
+static int write_tables(struct aml_buf *b, const struct machine *m, uint64_t base,
+			struct acpi_layout *out)
 {
-	struct aml_buf b;
 	uint64_t tables[MAX_TABLES];
 	int n = 0;
 
-	memset(out, 0, sizeof(*out));
+	aml_align(b, TABLE_ALIGN);
+	out->dsdt = base + b->len;
+	acpi_write_dsdt(b, m);
+	aml_align(b, TABLE_ALIGN);
+	out->fadt = tables[n++] = base + b->len;
+	write_fadt(b, m, out->dsdt);
+	aml_align(b, TABLE_ALIGN);
+	out->madt = tables[n++] = base + b->len;
+	write_madt(b, m);
+	if (m->pci.present) {
+		aml_align(b, TABLE_ALIGN);
+		out->mcfg = tables[n++] = base + b->len;
+		write_mcfg(b, &m->pci);
+	}
+	aml_align(b, TABLE_ALIGN);
+	out->xsdt = base + b->len;
+	write_xsdt(b, tables, n);
+	out->len = b->len;
+	return n;
+}
+
+static int check_machine(const struct machine *m, uint64_t gpa)
+{
 	if (!machine_fits(m, gpa))
 		return -EINVAL;
 	for (int i = 0; i < m->ncpus; i++)
 		if (m->cpu_ids[i] > 0xFF)
 			return -EINVAL; /* xAPIC IDs: the x2APIC structure is not written */
+	return 0;
+}
+
+int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
+	       struct acpi_layout *out)
+{
+	struct aml_buf b;
+
+	memset(out, 0, sizeof(*out));
+	if (check_machine(m, gpa))
+		return -EINVAL;
 	aml_buf_init(&b, buf, cap);
 	/* The RSDP first, at gpa; its XSDT pointer is patched once the XSDT is placed. */
 	write_rsdp(&b, 0);
-	aml_align(&b, TABLE_ALIGN);
-	out->dsdt = gpa + b.len;
-	acpi_write_dsdt(&b, m);
-	aml_align(&b, TABLE_ALIGN);
-	out->fadt = tables[n++] = gpa + b.len;
-	write_fadt(&b, m, out->dsdt);
-	aml_align(&b, TABLE_ALIGN);
-	out->madt = tables[n++] = gpa + b.len;
-	write_madt(&b, m);
-	if (m->pci.present) {
-		aml_align(&b, TABLE_ALIGN);
-		out->mcfg = tables[n++] = gpa + b.len;
-		write_mcfg(&b, &m->pci);
-	}
-	aml_align(&b, TABLE_ALIGN);
-	out->xsdt = gpa + b.len;
-	write_xsdt(&b, tables, n);
-	out->len = b.len;
+	write_tables(&b, m, gpa, out);
 	if (!b.err) {
 		size_t end = b.len;
 		b.len = 0;
@@ -248,6 +265,74 @@ int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
 	if (b.err)
 		memset(out, 0, sizeof(*out));
 	return b.err;
+}
+
+static void add_reloc(struct acpi_blobs *o, bool in_rsdp, uint64_t offset)
+{
+	o->relocs[o->nrelocs++] = (struct acpi_reloc){in_rsdp, (uint32_t)offset, 8};
+}
+
+static void add_sum(struct acpi_blobs *o, bool in_rsdp, uint64_t table, uint32_t len, uint32_t at)
+{
+	o->sums[o->nsums++] =
+	    (struct acpi_sum){in_rsdp, (uint32_t)table + at, (uint32_t)table, len};
+}
+
+/* A table's length from its header (offset 4). */
+static uint32_t table_len(const uint8_t *tables, uint64_t off)
+{
+	const uint8_t *p = tables + off + 4;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* What holds a guest address once the firmware placed the two blobs: FADT.X_DSDT, every XSDT
+ * entry and the RSDP's XSDT address; the checksums over them. */
+static void list_fixups(struct acpi_blobs *o, int ntables)
+{
+	const struct acpi_layout *l = &o->layout;
+
+	add_reloc(o, false, l->fadt + FADT_X_DSDT);
+	for (int i = 0; i < ntables; i++)
+		add_reloc(o, false, l->xsdt + ACPI_HEADER_LEN + 8 * (uint64_t)i);
+	add_reloc(o, true, 24); /* XsdtAddress */
+	add_sum(o, false, l->fadt, table_len(o->tables, l->fadt), 9);
+	add_sum(o, false, l->xsdt, table_len(o->tables, l->xsdt), 9);
+	add_sum(o, true, 0, RSDP_LEN, 32); /* the extended checksum covers XsdtAddress */
+}
+
+int acpi_build_blobs(const struct machine *m, struct acpi_blobs *out)
+{
+	size_t cap = ACPI_END - ACPI_ADDR;
+	struct aml_buf b, r;
+
+	memset(out, 0, sizeof(*out));
+	if (check_machine(m, 0))
+		return -EINVAL;
+	if (!(out->tables = malloc(cap)))
+		return -ENOMEM;
+	/* Offsets into the tables blob stand for addresses: the firmware adds the blob's. */
+	aml_buf_init(&b, out->tables, cap);
+	int n = write_tables(&b, m, 0, &out->layout);
+	aml_buf_init(&r, out->rsdp, sizeof(out->rsdp));
+	write_rsdp(&r, out->layout.xsdt);
+	if (b.err || r.err) {
+		acpi_blobs_free(out);
+		return b.err ? b.err : r.err;
+	}
+	out->tables_len = b.len;
+	list_fixups(out, n);
+	/* Each byte a checksum command covers starts as 0, as in QEMU's blobs: OVMF sets it to the
+	 * checksum of the range with that byte included (SeaBIOS subtracts the range's sum, which
+	 * works from any value). */
+	for (int i = 0; i < out->nsums; i++)
+		(out->sums[i].in_rsdp ? out->rsdp : out->tables)[out->sums[i].offset] = 0;
+	return 0;
+}
+
+void acpi_blobs_free(struct acpi_blobs *b)
+{
+	free(b->tables);
+	memset(b, 0, sizeof(*b));
 }
 
 int machine_write_acpi(struct machine *m, struct guest_mem *mem)

@@ -21,6 +21,7 @@
 #ifndef FIRMWARE_ACPI_ACPI_H
 #define FIRMWARE_ACPI_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,39 @@ struct acpi_layout {
  * address the tables cannot hold). */
 int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
 	       struct acpi_layout *out);
+
+/* The same tables for a firmware to place (QEMU's way, through fw_cfg's etc/table-loader):
+ * `tables` holds every table but the RSDP, each pointer in them (and the RSDP's XSDT address)
+ * an offset into `tables`, to which the firmware adds where it put the blob; `relocs` lists
+ * those pointers and `sums` the checksums to fix afterwards; the checksum bytes they name are
+ * 0 (the firmware computes them over the range, that byte included, as QEMU's blobs have it).
+ * `layout` gives the tables' offsets (rsdp 0: the RSDP is its own blob). */
+#define ACPI_RSDP_SIZE	36
+#define ACPI_MAX_RELOCS 8
+#define ACPI_MAX_SUMS	4
+struct acpi_reloc {
+	bool in_rsdp;	 /* the pointer is in the RSDP blob (else in `tables`) */
+	uint32_t offset; /* of the little-endian pointer field */
+	uint8_t size;	 /* bytes */
+};
+struct acpi_sum {
+	bool in_rsdp;
+	uint32_t offset;     /* of the checksum byte */
+	uint32_t start, len; /* the bytes that must sum to 0 */
+};
+struct acpi_blobs {
+	uint8_t *tables; /* malloc'd, tables_len bytes */
+	size_t tables_len;
+	uint8_t rsdp[ACPI_RSDP_SIZE];
+	struct acpi_layout layout;
+	struct acpi_reloc relocs[ACPI_MAX_RELOCS];
+	int nrelocs;
+	struct acpi_sum sums[ACPI_MAX_SUMS];
+	int nsums;
+};
+/* Returns 0, -ENOMEM, or acpi_build()'s errors; acpi_blobs_free() releases `out`. */
+int acpi_build_blobs(const struct machine *m, struct acpi_blobs *out);
+void acpi_blobs_free(struct acpi_blobs *b);
 
 /* acpi_build() into guest memory at ACPI_ADDR (base/layout.h, the BIOS area Linux scans for the
  * RSDP) and m->rsdp set, which boot_params and the PVH start info hand on. 0 or -errno, logged. */

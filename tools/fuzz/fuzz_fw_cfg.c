@@ -23,6 +23,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum op { OP_PIO_READ, OP_PIO_WRITE, OP_DMA, OP_RAM, OP_COUNT };
 
+/* A kernel for the firmware to boot (--firmware with --kernel): the setup, kernel, initrd and
+ * command line items with their addresses, as vmm/vm/vm_firmware_boot.c adds them; DMA reads of
+ * them run past their ends into guest memory's edges. */
+static int add_direct_boot(struct fw_cfg *c)
+{
+	static uint8_t setup[1024], kernel[3000], initrd[700];
+	struct fw_cfg_direct_boot b = {
+	    .setup = setup,
+	    .setup_len = sizeof(setup),
+	    .setup_addr = 0x1000,
+	    .kernel = kernel,
+	    .kernel_len = sizeof(kernel),
+	    .kernel_addr = 0x4000,
+	    .initrd = initrd,
+	    .initrd_len = sizeof(initrd),
+	    .initrd_addr = 0x8000,
+	    .cmdline = "console=ttyS0",
+	    .cmdline_addr = 0x2000,
+	};
+	memset(kernel, 0x90, sizeof(kernel));
+	if (fw_cfg_add_direct_boot(c, &b))
+		return -1;
+	return fw_cfg_add_file(c, "genroms/linuxboot.bin", setup, 512, false) < 0 ? -1 : 0;
+}
+
 static int add_items(struct fw_cfg *c)
 {
 	static const struct fw_cfg_e820 e820[] = {{0, 0x9fc00, 1}, {0x100000, 0xbff00000, 1}};
@@ -43,6 +68,8 @@ static int add_items(struct fw_cfg *c)
 	    (l.err || fw_cfg_add_file(c, "etc/table-loader", l.buf, (uint32_t)l.len, false) < 0))
 		err = -1;
 	table_loader_free(&l);
+	if (!err)
+		err = add_direct_boot(c);
 	return err;
 }
 

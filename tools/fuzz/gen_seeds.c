@@ -1173,6 +1173,18 @@ static void fw_cfg_seeds(void)
 	fw_cfg_dma(&s, 0x1000, 0x00230018, 4, 0x2000);	/* read-only: error */
 	fw_cfg_dma(&s, 0x1000, 0x0022000a, 16, 0xfff8); /* buffer past RAM: error */
 	save("fw_cfg", "dma-write", &s);
+
+	/* --firmware with --kernel: the option ROM's loads (select+read of the kernel data, 0x11,
+	 * and the initrd, 0x12, to their addresses), then a read of the setup size item byte by
+	 * byte and a DMA read of the command line past its end into the last bytes of RAM. */
+	s.n = 0;
+	fw_cfg_pio(&s, true, 2, 1, 0x0008); /* FW_CFG_KERNEL_SIZE */
+	for (int i = 0; i < 4; i++)
+		fw_cfg_pio(&s, false, 3, 0, 0);
+	fw_cfg_dma(&s, 0x0800, 0x0011000a, 3000, 0x4000);
+	fw_cfg_dma(&s, 0x0800, 0x0012000a, 700, 0x8000);
+	fw_cfg_dma(&s, 0x0800, 0x0015000a, 0x100, 0xff80);
+	save("fw_cfg", "direct-boot", &s);
 }
 
 int main(int argc, char **argv)

@@ -168,9 +168,10 @@ void cli_usage(FILE *out)
 	      "                        ELF with a Xen PVH note (vmlinux, the test guests)\n"
 	      "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n"
 	      "  -a, --append CMDLINE  kernel command line\n"
-	      "      --firmware FILE   boot an unmodified PC firmware instead of a kernel\n"
-	      "                        (SeaBIOS /usr/share/seabios/bios.bin); its debug port\n"
-	      "                        0x402 output is in the log at -v -v\n"
+	      "      --firmware FILE   boot an unmodified PC firmware (SeaBIOS\n"
+	      "                        /usr/share/seabios/bios-256k.bin); with --kernel it boots\n"
+	      "                        that bzImage; its debug port 0x402 output is in the log\n"
+	      "                        at -v -v\n"
 	      "      --firmware-log FILE  write the firmware's debug port lines to FILE\n"
 	      "\n"
 	      "Machine:\n"
@@ -618,9 +619,10 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->config_file && cfg->kernel)
 		return usage_error("%s", "--config-file describes the whole VM: give it without "
 					 "--kernel");
-	if (cfg->firmware && (cfg->kernel || cfg->initrd || cfg->config_file))
-		return usage_error("%s", "--firmware boots the firmware alone: give it without "
-					 "--kernel, --initrd or --config-file");
+	if (cfg->firmware && cfg->config_file)
+		return usage_error("%s", "--firmware is not taken with --config-file");
+	if (cfg->firmware && cfg->initrd && !cfg->kernel)
+		return usage_error("%s", "--firmware with --initrd needs --kernel");
 	if (cfg->firmware_log && !cfg->firmware)
 		return usage_error("%s", "--firmware-log needs --firmware");
 	if (!cfg->kernel && !cfg->firmware && !cfg->config_file && !cfg->api_sock &&

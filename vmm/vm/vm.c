@@ -247,7 +247,8 @@ static int check_inputs(struct vm *vm, bool boot)
 		log_error("a VM booted with --firmware cannot be restored or migrated yet");
 		return VMM_EXIT_USAGE;
 	}
-	bool kernel = boot && !cfg->firmware;
+	/* with --firmware, a kernel is optional: the firmware boots it from fw_cfg */
+	bool kernel = boot && (!cfg->firmware || cfg->kernel);
 	int err = kernel ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
 	if (!err && boot && cfg->firmware)
 		err = vm_firmware_open(vm);

@@ -12,15 +12,22 @@
 #include "base/log.h"
 #include "devices/fw_cfg/fw_cfg.h"
 #include "devices/fw_cfg/fw_cfg_machine.h"
+#include "devices/fw_cfg/table_loader.h"
+#include "devices/pci/piix4_pm.h"
 #include "devices/x86/debugcon.h"
+#include "devices/x86/rtc_cmos.h"
+#include "firmware/acpi/acpi.h"
 #include "loaders/x86/firmware_image.h"
+#include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
 
 struct vm_firmware {
 	struct firmware_image img;
 	struct fw_cfg fw_cfg;
 	struct debugcon debugcon;
-	bool fw_cfg_ready, fw_cfg_attached, debugcon_attached;
+	struct piix4_pm pm;
+	bool fw_cfg_ready, fw_cfg_attached, debugcon_attached, pm_attached;
 	int log_fd; /* --firmware-log, or -1 */
 };
 
@@ -67,6 +74,43 @@ static int add_memory_map(struct fw_cfg *c, const struct guest_mem *mem)
 	return fw_cfg_add_e820(c, e, mem->nregions);
 }
 
+#define ACPI_TABLES "etc/acpi/tables"
+#define ACPI_RSDP   "etc/acpi/rsdp"
+
+/* The table-loader commands for `b`: the RSDP in the F segment (where a legacy OS scans for it),
+ * the tables anywhere below 4 GiB, then the pointers and checksums (QEMU's order). */
+static void build_loader(struct table_loader *l, const struct acpi_blobs *b)
+{
+	table_loader_allocate(l, ACPI_RSDP, 16, TABLE_LOADER_ZONE_FSEG);
+	table_loader_allocate(l, ACPI_TABLES, 64, TABLE_LOADER_ZONE_HIGH);
+	for (int i = 0; i < b->nrelocs; i++)
+		table_loader_add_pointer(l, b->relocs[i].in_rsdp ? ACPI_RSDP : ACPI_TABLES,
+					 ACPI_TABLES, b->relocs[i].offset, b->relocs[i].size);
+	for (int i = 0; i < b->nsums; i++)
+		table_loader_add_checksum(l, b->sums[i].in_rsdp ? ACPI_RSDP : ACPI_TABLES,
+					  b->sums[i].offset, b->sums[i].start, b->sums[i].len);
+}
+
+/* The machine's ACPI tables (firmware/acpi, the same as a direct boot's) for the firmware to
+ * install: SeaBIOS and OVMF run etc/table-loader and hand the RSDP on to the OS. */
+static int add_acpi(struct fw_cfg *c, const struct machine *m)
+{
+	struct acpi_blobs b;
+	struct table_loader l;
+	int err = acpi_build_blobs(m, &b);
+
+	if (err) {
+		log_error("acpi: cannot build the tables for this machine: %s", strerror(-err));
+		return err;
+	}
+	table_loader_init(&l);
+	build_loader(&l, &b);
+	err = fw_cfg_add_acpi(c, b.tables, (uint32_t)b.tables_len, b.rsdp, sizeof(b.rsdp), &l);
+	table_loader_free(&l);
+	acpi_blobs_free(&b);
+	return err;
+}
+
 static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 {
 	int err = fw_cfg_init(&f->fw_cfg, &vm->mem);
@@ -77,12 +121,42 @@ static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 					 vm->mem.ram_size, 0);
 	if (!err)
 		err = add_memory_map(&f->fw_cfg, &vm->mem);
+	if (!err && !vm->cfg->acpi_off)
+		err = add_acpi(&f->fw_cfg, &vm->machine);
+	if (!err)
+		err = vm_firmware_add_boot(vm, &f->fw_cfg);
+	uint64_t low = vm->mem.ram_size < MMIO_HOLE_START ? vm->mem.ram_size : MMIO_HOLE_START;
+	if (vm_devices_rtc(vm))
+		rtc_cmos_set_memory(vm_devices_rtc(vm), low, vm->mem.ram_size - low);
 	if (!err && !(err = fw_cfg_attach_pio(&f->fw_cfg, &vm->pio)))
 		f->fw_cfg_attached = true;
 	if (f->log_fd >= 0)
 		f->debugcon.on_line = log_line, f->debugcon.opaque = f;
 	if (!err && !(err = debugcon_attach(&f->debugcon, &vm->pio)))
 		f->debugcon_attached = true;
+	return err;
+}
+
+/* A UEFI image (larger than a legacy BIOS: OVMF) gets the platform OVMF's code knows: an i440FX
+ * host bridge and the PIIX4 power-management function at 00:01.3 with its ACPI PM timer, which
+ * OVMF's timer library requires. SeaBIOS keeps the generic bridge: its i440FX code would look
+ * for the PIIX3 ISA bridge and the PAM registers. Needs the PCI bus (a --transport pci device). */
+static int setup_uefi_platform(struct vm *vm, struct vm_firmware *f)
+{
+	if (f->img.size <= FIRMWARE_SHADOW_MAX)
+		return 0;
+	if (!vm->pci) {
+		log_warn("--firmware %s: a UEFI firmware needs the PCI bus: give a device "
+			 "--transport pci (OVMF has no virtio-mmio driver either)",
+			 vm->cfg->firmware);
+		return 0;
+	}
+	pci_bus_set_host_bridge_id(&vm->pci->bus, PCI_I440FX_VENDOR, PCI_I440FX_DEVICE);
+	int err = piix4_pm_attach(&f->pm, &vm->pci->bus, &vm->pio);
+	f->pm_attached = !err;
+	if (err)
+		log_error("--firmware: cannot add the PIIX4 PM function at 00:01.3: %s",
+			  strerror(-err));
 	return err;
 }
 
@@ -98,9 +172,11 @@ int vm_firmware_setup(struct vm *vm, bool with_kvm)
 	if (with_kvm &&
 	    kvm_map_rom(&vm->kvm, FIRMWARE_ROM_SLOT, f->img.gpa, f->img.host, f->img.size))
 		return VMM_EXIT_ERROR;
+	if (setup_uefi_platform(vm, f))
+		return VMM_EXIT_ERROR;
 	if ((err = setup_fw_cfg(vm, f))) {
 		log_error("--firmware: cannot set up fw_cfg: %s", strerror(-err));
-		return VMM_EXIT_ERROR;
+		return vmm_exit_status(err); /* 2 for a kernel or initrd that cannot be booted so */
 	}
 	log_info("firmware %s: %llu KiB at 0x%llx, the boot vCPU at the reset vector",
 		 vm->cfg->firmware, (unsigned long long)(f->img.size >> 10),
@@ -125,6 +201,8 @@ void vm_firmware_destroy(struct vm *vm)
 		fw_cfg_detach_pio(&f->fw_cfg, &vm->pio);
 	if (f->fw_cfg_ready)
 		fw_cfg_destroy(&f->fw_cfg);
+	if (f->pm_attached) /* the bus may be gone (vm_pci_destroy() runs first) */
+		piix4_pm_detach(&f->pm, vm->pci ? &vm->pci->bus : NULL);
 	firmware_image_free(&f->img);
 	if (f->log_fd >= 0)
 		close(f->log_fd);

@@ -152,3 +152,19 @@ Test(rtc_cmos, cmos_bytes_and_index_survive_a_restore)
 	cr_assert_eq(rtc_cmos_restore(&fresh, &s), -EINVAL);
 	rtc_cmos_detach(&fresh, NULL);
 }
+
+Test(rtc_cmos, memory_sizes_as_a_pc_bios_reads_them)
+{
+	rtc_cmos_set_memory(&rtc, 0xC0000000ULL, 0x40000000ULL); /* 4 GiB: 3 below, 1 above */
+	cr_assert_eq(cmos(0x15) | cmos(0x16) << 8, 640);
+	cr_assert_eq(cmos(0x17) | cmos(0x18) << 8, 0xffff, "KiB from 1 MiB, capped");
+	cr_assert_eq(cmos(0x30) | cmos(0x31) << 8, 0xffff);
+	cr_assert_eq(cmos(0x34) | cmos(0x35) << 8, (0xC0000000 - 0x1000000) >> 16);
+	cr_assert_eq(cmos(0x5b) | cmos(0x5c) << 8 | cmos(0x5d) << 16, 0x40000000 >> 16);
+	rtc_cmos_set_memory(&rtc, 0x2000000ULL, 0); /* 32 MiB */
+	cr_assert_eq(cmos(0x17) | cmos(0x18) << 8, 31 * 1024);
+	cr_assert_eq(cmos(0x34) | cmos(0x35) << 8, 0x100);
+	cr_assert_eq(cmos(0x5b) | cmos(0x5c) | cmos(0x5d), 0);
+	rtc_cmos_set_ram(&rtc, 0x00, 0x99); /* a clock register: not RAM */
+	cr_assert_eq(cmos(0x00), 0x58);
+}

@@ -1,0 +1,125 @@
+/* devices/pci/piix4_pm.h: the PIIX4 PM function at 00:01.3 as OVMF programs it (PMBA, then
+ * PMREGMISC.PMIOSE), its I/O block appearing and moving on the port bus, the ACPI PM timer at
+ * 3.579545 MHz in 24 bits, PM1_STS's write-1-to-clear; and the i440FX host bridge identity. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "base/io_bus.h"
+#include "devices/pci/piix4_pm.h"
+
+static struct io_bus mmio, pio;
+static struct pci_bus bus;
+static struct piix4_pm pm;
+static uint64_t fake_ns;
+
+static uint64_t fake_clock(void)
+{
+	return fake_ns;
+}
+
+static void setup(void)
+{
+	io_bus_init(&mmio, "mmio");
+	io_bus_init(&pio, "pio");
+	cr_assert_eq(pci_bus_init(&bus, &mmio), 0);
+	cr_assert_eq(piix4_pm_attach(&pm, &bus, &pio), 0);
+	pm.now_ns = fake_clock;
+}
+
+static void teardown(void)
+{
+	piix4_pm_detach(&pm, &bus);
+	pci_bus_destroy(&bus);
+	io_bus_destroy(&pio);
+	io_bus_destroy(&mmio);
+}
+
+TestSuite(piix4_pm, .init = setup, .fini = teardown);
+
+static uint32_t cfg_read(uint8_t devfn, uint32_t off, uint32_t len)
+{
+	uint32_t v = 0;
+	pci_bus_config_read(&bus, 0, devfn, off, &v, len);
+	return v;
+}
+
+static void cfg_write(uint32_t off, uint32_t v, uint32_t len)
+{
+	pci_bus_config_write(&bus, 0, PIIX4_PM_DEVFN, off, &v, len);
+}
+
+static bool claimed(uint16_t port)
+{
+	uint32_t v;
+	return io_bus_read(&pio, port, &v, 4) > 0;
+}
+
+static uint32_t port_read(uint16_t port, uint32_t len)
+{
+	uint32_t v = 0;
+	io_bus_read(&pio, port, &v, len);
+	return v;
+}
+
+Test(piix4_pm, identity_at_00_01_3)
+{
+	cr_assert_eq(cfg_read(PIIX4_PM_DEVFN, 0, 4), 0x71138086);
+	cr_assert_eq(cfg_read(PIIX4_PM_DEVFN, PIIX4_PM_PMBA, 4), 1, "PMBA: I/O, no base yet");
+	pci_bus_set_host_bridge_id(&bus, PCI_I440FX_VENDOR, PCI_I440FX_DEVICE);
+	cr_assert_eq(cfg_read(0, 0, 4), 0x12378086);
+}
+
+Test(piix4_pm, block_appears_with_pmiose_and_moves)
+{
+	fake_ns = 1000000000ULL; /* 1 s: 3579545 ticks */
+	cfg_write(PIIX4_PM_PMBA, 0xb000, 4);
+	cr_assert_eq(cfg_read(PIIX4_PM_DEVFN, PIIX4_PM_PMBA, 4), 0xb001);
+	cr_assert_not(claimed(0xb008), "no block before PMIOSE");
+	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
+	cr_assert_eq(port_read(0xb008, 4), 3579545 & 0xffffff);
+	fake_ns += 1000000ULL; /* 1 ms later */
+	cr_assert_eq(port_read(0xb008, 4), (3579545 + 3579) & 0xffffff);
+	cfg_write(PIIX4_PM_PMBA, 0x600, 4);
+	cr_assert_not(claimed(0xb008), "moved away");
+	cr_assert(claimed(0x608));
+	cfg_write(PIIX4_PM_PMREGMISC, 0, 1);
+	cr_assert_not(claimed(0x608), "off again");
+}
+
+Test(piix4_pm, timer_wraps_at_24_bits)
+{
+	cfg_write(PIIX4_PM_PMBA, 0xb000, 4);
+	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
+	fake_ns = 10ULL * 1000000000ULL; /* 35795450 ticks */
+	cr_assert_eq(port_read(0xb008, 4), 35795450 & 0xffffff);
+	cr_assert_leq(port_read(0xb008, 4), 0xffffff);
+}
+
+Test(piix4_pm, pm1_registers)
+{
+	uint16_t v;
+
+	cfg_write(PIIX4_PM_PMBA, 0xb000, 4);
+	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
+	pm.pm1_sts = 0x8001;
+	v = 0x0001;
+	io_bus_write(&pio, 0xb000, &v, 2);
+	cr_assert_eq(port_read(0xb000, 2), 0x8000, "write 1 to clear");
+	v = 0x0001; /* SCI_EN, as OVMF sets it */
+	io_bus_write(&pio, 0xb004, &v, 2);
+	cr_assert_eq(port_read(0xb004, 2), 1);
+	v = 0x0120;
+	io_bus_write(&pio, 0xb002, &v, 2);
+	cr_assert_eq(port_read(0xb002, 2), 0x0120);
+	cr_assert_eq(port_read(0xb010, 4), 0, "other registers read 0");
+}
+
+Test(piix4_pm, a_taken_base_leaves_the_block_off)
+{
+	static const struct io_ops none = {0};
+	cr_assert_eq(io_bus_register(&pio, 0xc000, 4, &none, NULL, "other"), 0);
+	cfg_write(PIIX4_PM_PMBA, 0xc000, 4);
+	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
+	cr_assert_eq(pm.mapped_base, 0);
+	io_bus_unregister(&pio, 0xc000);
+}

@@ -1,0 +1,138 @@
+/* acpi_build_blobs(): the tables a firmware places through fw_cfg's table-loader. Doing what the
+ * firmware does (each blob at an address, every listed pointer plus that address, every listed
+ * checksum fixed) must give, byte for byte, the tables acpi_build() writes for a direct boot at
+ * the same addresses: one machine description, one set of tables, two ways to deliver them. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/layout.h"
+#include "devices/pci/pci.h"
+#include "firmware/acpi/acpi.h"
+
+#define GPA	  0x1f000000ULL /* where the "firmware" puts the RSDP ... */
+#define TABLES_AT (GPA + 48)	/* ... and the tables: where acpi_build() puts them after it */
+
+static uint8_t direct[ACPI_END - ACPI_ADDR];
+
+static void machine(struct machine *m, int ncpus, bool pci)
+{
+	machine_init(m);
+	cr_assert_eq(machine_add_ram(m, 0, MIB(512)), 0);
+	cr_assert_eq(machine_add_cpus(m, ncpus), 0);
+	cr_assert_eq(machine_set_x86_intc(m), 0);
+	cr_assert_eq(machine_add_uart(m, PORT_COM1, IRQ_COM1), 0);
+	machine_set_rtc(m);
+	cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);
+	cr_assert_eq(
+	    machine_add_virtio_mmio(m, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SIZE, VIRTIO_MMIO_IRQ(0)), 0);
+	if (pci) {
+		cr_assert_eq(machine_set_pci(m, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
+					     PCI_MMIO32_SIZE, 0, 0),
+			     0);
+		cr_assert_eq(machine_add_pci_intx(m, 1, 0, pci_intx_ioapic_pin(1, 0)), 0);
+	}
+}
+
+static void add_le(uint8_t *p, uint64_t v, int n)
+{
+	uint64_t x = 0;
+	for (int i = n - 1; i >= 0; i--)
+		x = x << 8 | p[i];
+	x += v;
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(x >> (8 * i));
+}
+
+static uint8_t sum8(const uint8_t *blob, const struct acpi_sum *s)
+{
+	uint8_t sum = 0;
+	for (uint32_t i = s->start; i < s->start + s->len; i++)
+		sum = (uint8_t)(sum + blob[i]);
+	return sum;
+}
+
+/* The two firmwares' ADD_CHECKSUM: SeaBIOS (romfile_loader) subtracts the range's sum from the
+ * byte; OVMF (QemuFwCfgAcpi.c) sets the byte to CalculateCheckSum8() of the range, the byte's
+ * current value included, so only a 0 there gives a valid table. */
+static bool ovmf;
+
+static void fix_sum(uint8_t *blob, const struct acpi_sum *s)
+{
+	if (ovmf)
+		blob[s->offset] = (uint8_t)-sum8(blob, s);
+	else
+		blob[s->offset] = (uint8_t)(blob[s->offset] - sum8(blob, s));
+}
+
+/* What SeaBIOS's romfile_loader and OVMF's AcpiPlatformDxe do with the commands. */
+static void load(struct acpi_blobs *b)
+{
+	for (int i = 0; i < b->nrelocs; i++) {
+		const struct acpi_reloc *r = &b->relocs[i];
+		size_t room = r->in_rsdp ? sizeof(b->rsdp) : b->tables_len;
+		cr_assert_leq(r->offset + r->size, room);
+		add_le((r->in_rsdp ? b->rsdp : b->tables) + r->offset, TABLES_AT, r->size);
+	}
+	for (int i = 0; i < b->nsums; i++) {
+		const struct acpi_sum *s = &b->sums[i];
+		size_t room = s->in_rsdp ? sizeof(b->rsdp) : b->tables_len;
+		cr_assert_leq(s->start + s->len, room);
+		cr_assert_lt(s->offset, room);
+		fix_sum(s->in_rsdp ? b->rsdp : b->tables, s);
+	}
+}
+
+static void check_same_as(int ncpus, bool pci)
+{
+	struct machine m;
+	struct acpi_layout l;
+	struct acpi_blobs b;
+
+	machine(&m, ncpus, pci);
+	cr_assert_eq(acpi_build(&m, GPA, direct, sizeof(direct), &l), 0);
+	cr_assert_eq(l.dsdt, TABLES_AT, "acpi_build() puts the DSDT right after the RSDP");
+	cr_assert_eq(acpi_build_blobs(&m, &b), 0);
+	cr_assert_eq(b.tables_len + 48, l.len);
+	cr_assert_eq(b.layout.xsdt + TABLES_AT, l.xsdt);
+	cr_assert_eq(b.layout.mcfg ? b.layout.mcfg + TABLES_AT : 0, l.mcfg);
+	load(&b);
+	cr_assert_arr_eq(b.rsdp, direct, ACPI_RSDP_SIZE, "the RSDP once loaded");
+	cr_assert_arr_eq(b.tables, direct + 48, b.tables_len, "the tables once loaded");
+	acpi_blobs_free(&b);
+	cr_assert_null(b.tables);
+}
+
+static void check_same(int ncpus, bool pci)
+{
+	ovmf = false;
+	check_same_as(ncpus, pci);
+	ovmf = true;
+	check_same_as(ncpus, pci);
+}
+
+Test(acpi_blobs, one_cpu_no_pci_loads_to_the_direct_tables)
+{
+	check_same(1, false);
+}
+
+Test(acpi_blobs, two_cpus_with_pci_loads_to_the_direct_tables)
+{
+	check_same(2, true);
+}
+
+Test(acpi_blobs, many_cpus_loads_to_the_direct_tables)
+{
+	check_same(64, true);
+}
+
+Test(acpi_blobs, a_machine_without_cpus_is_refused)
+{
+	struct machine m;
+	struct acpi_blobs b;
+
+	machine_init(&m);
+	cr_assert_eq(acpi_build_blobs(&m, &b), -EINVAL);
+	cr_assert_null(b.tables);
+}
