@@ -13,8 +13,9 @@
 #
 # On kvm_pvm Debian's kernel cannot run: the boots run in tools/kvm-in-qemu (linux_stock.sh
 # says why), the checks here. DEBIAN_IMAGE_SH names another debian-image.sh (default: this
-# tree's; the test skips without one). FW_DEBIAN_ONLY=seabios|ovmf runs one firmware, FW_DEBIAN_PEER=0 no QEMU;
-# FW_DEBIAN_KEEP=1 keeps the logs.
+# tree's; the test skips without one). FW_DEBIAN_ONLY=seabios|ovmf runs one firmware,
+# FW_DEBIAN_PEER=0 no QEMU; FW_DEBIAN_KEEP=1 keeps the logs. On kvm_pvm it skips (77): L1
+# aborts in the host's QEMU during GRUB's boot (below); FW_DEBIAN_L1=1 runs it there anyway.
 # labels: slow linux firmware
 # requires: kvm root
 # timeout: 1800
@@ -84,6 +85,13 @@ image_sh=${DEBIAN_IMAGE_SH:-$SOURCE_DIR/guest-images/debian-image.sh}
 [ -x "$image_sh" ] || skip "no debian-image.sh" "$image_sh is missing (the Debian image's recipe)"
 command -v qemu-img >/dev/null || skip "no qemu-img" "the overlays need qemu-img (qemu-utils)"
 for f in "$SEABIOS" "$OVMF"; do [ -r "$f" ] || skip "no firmware" "$f is missing (tools/setup.sh)"; done
+# In tools/kvm-in-qemu the host's QEMU (7.2) aborts L1 within seconds of GRUB's real-mode boot:
+# "tcg_handle_interrupt: assertion failed: (qemu_mutex_iothread_locked())", an interrupt raised
+# by its nested-SVM code without the lock it needs (seen in every run, 2026-11-26). So on
+# kvm_pvm this test cannot run until that is avoided; FW_DEBIAN_L1=1 tries anyway.
+if [ -e /sys/module/kvm_pvm ] && [ "${FW_DEBIAN_L1:-0}" != 1 ]; then
+	skip "L1 aborts" "kvm_pvm needs tools/kvm-in-qemu for Debian's kernel, whose QEMU aborts during GRUB's boot (tcg_handle_interrupt assertion); FW_DEBIAN_L1=1 tries"
+fi
 env_out=$("$image_sh" --print-env) || skip "no Debian image" "$image_sh could not build it (above)"
 set -a
 eval "$env_out"
