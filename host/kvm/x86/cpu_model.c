@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "host/kvm/x86/cpu_model_internal.h"
 
 /* The entry flags KVM defines; any other bit in a decoded entry is refused. */
@@ -22,18 +23,6 @@ static void put32(uint8_t *p, uint32_t v)
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-						      ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
 }
 
 size_t cpu_model_encoded_size(const struct cpu_model *m)
@@ -69,19 +58,21 @@ int cpu_model_decode(const uint8_t *p, size_t len, struct cpu_model *m, char *er
 {
 	memset(m, 0, sizeof(*m));
 	if (len < CPU_MODEL_HDR)
-		return fail(err, errlen, "CPU model of %zu bytes, at least %u", len, CPU_MODEL_HDR);
+		return parse_fail(err, errlen, "CPU model of %zu bytes, at least %u", len,
+				  CPU_MODEL_HDR);
 	uint32_t version = get32(p), nent = get32(p + 4), nmsrs = get32(p + 8);
 	if (version != CPU_MODEL_VERSION)
-		return fail(err, errlen, "CPU model version %u, this vmm reads %u", version,
-			    CPU_MODEL_VERSION);
+		return parse_fail(err, errlen, "CPU model version %u, this vmm reads %u", version,
+				  CPU_MODEL_VERSION);
 	if (get32(p + 12))
-		return fail(err, errlen, "CPU model: unknown flags 0x%x", get32(p + 12));
+		return parse_fail(err, errlen, "CPU model: unknown flags 0x%x", get32(p + 12));
 	if (nent > CPUID_MAX_ENTRIES || nmsrs > CPU_MODEL_MAX_MSRS)
-		return fail(err, errlen, "CPU model: %u CPUID entries and %u MSRs, too many", nent,
-			    nmsrs);
+		return parse_fail(err, errlen, "CPU model: %u CPUID entries and %u MSRs, too many",
+				  nent, nmsrs);
 	size_t want = CPU_MODEL_HDR + (size_t)nent * CPU_MODEL_ENTRY + 4 * (size_t)nmsrs;
 	if (len != want)
-		return fail(err, errlen, "CPU model of %zu bytes, its counts say %zu", len, want);
+		return parse_fail(err, errlen, "CPU model of %zu bytes, its counts say %zu", len,
+				  want);
 	const uint8_t *q = p + CPU_MODEL_HDR;
 	for (uint32_t i = 0; i < nent; i++, q += CPU_MODEL_ENTRY) {
 		struct kvm_cpuid_entry2 *e = &m->cpuid.header.entries[i];
@@ -93,9 +84,9 @@ int cpu_model_decode(const uint8_t *p, size_t len, struct cpu_model *m, char *er
 					       .ecx = get32(q + 20),
 					       .edx = get32(q + 24)};
 		if ((e->flags & ~KNOWN_ENTRY_FLAGS) || get32(q + 28))
-			return fail(err, errlen,
-				    "CPU model: entry %u (leaf 0x%x) has unknown flags", i,
-				    e->function);
+			return parse_fail(err, errlen,
+					  "CPU model: entry %u (leaf 0x%x) has unknown flags", i,
+					  e->function);
 	}
 	m->cpuid.header.nent = nent;
 	for (uint32_t i = 0; i < nmsrs; i++, q += 4)
