@@ -100,6 +100,12 @@ out=$(mktemp -d "${BUILD_DIR:-$PWD}/firmware_stock.XXXXXX")
 if [ -n "${FW_STOCK_KEEP:-}" ]; then echo "note: $out is kept"; else trap 'rm -rf "$out"' EXIT; fi
 if [ -e /sys/module/kvm_pvm ]; then
 	why="this host's KVM is kvm_pvm, where Debian's stock kernel stops at an emulation failure"
+	# OVMF in L2 makes the host's QEMU (7.2) abort L1 within seconds in most runs:
+	# "tcg_handle_interrupt: assertion failed: (qemu_mutex_iothread_locked())", an interrupt raised
+	# by its nested-SVM code without the lock (both tries of the suite's run, 2026-11-26). So on
+	# kvm_pvm (where OVMF itself cannot run: x87) the OVMF boot is skipped; FW_OVMF_L1=1 tries.
+	[ "$FIRMWARE_KIND" = ovmf ] && [ "${FW_OVMF_L1:-0}" != 1 ] &&
+		skip "L1 aborts" "$why and OVMF cannot run on kvm_pvm (x87); tools/kvm-in-qemu's QEMU aborts L1 under OVMF (tcg_handle_interrupt assertion); FW_OVMF_L1=1 tries"
 	[ "$(id -u)" = 0 ] || skip "kvm_pvm" "$why; tools/kvm-in-qemu needs root"
 	for t in "$QEMU" busybox cpio; do
 		command -v "$t" >/dev/null || skip "kvm_pvm" "$why; tools/kvm-in-qemu needs $t"
