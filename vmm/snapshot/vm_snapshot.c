@@ -725,12 +725,13 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	*l = (struct snapshot_load){.mem_fd = -1};
 	folder_of(state_path, dir, sizeof(dir));
 	int r = snap_open(&l->reader, state_path, err, errlen);
-	/* before anything is built: a host that lacks a feature the guest saw is refused */
+	if (!r)
+		r = open_config(l, cfg, ov, dir, err, errlen);
+	/* before anything is built (after the configuration's own errors): a host that lacks a
+	 * feature the guest saw is refused */
 	if (!r)
 		r = cpu_check_reader(&l->reader, state_path, cfg->kvm_path, !cfg->cpu_check_off,
 				     err, errlen);
-	if (!r)
-		r = open_config(l, cfg, ov, dir, err, errlen);
 	/* mem_path NULL: a page-fault handler has the memory (vmm/snapshot/vm_uffd.h) */
 	if (!r && mem_path) {
 		const struct dev_memhp_cfg *hp = device_cfg_find(cfg, &device_memhp);
