@@ -26,10 +26,12 @@ inner_snap() {
 	. "$SOURCE_DIR/tests/integration/lib/snapshot_lib.sh"
 	local sock="$LIB_TMP/api.sock" disk="$LIB_TMP/disk.img"
 	truncate -s 1M "$disk"
-	snap_start "host A" "$sock" --mem 64M --disk "$disk" --append "steps=200" &&
+	# steps=8000 (the most a 1 MiB disk takes): still running when it is paused (with 200 a fast
+	# L1 finished the guest first, and the pause found no VMM)
+	snap_start "host A" "$sock" --mem 64M --disk "$disk" --append "steps=8000" &&
 		snap_wait_progress "$RUN_OUT" "$SNAP_PID" 20 && snap_take "$sock" "$LIB_TMP/snap" || {
 		# what went wrong, on lines the caller's filter lets through
-		tail -5 "$RUN_ERR" "$RUN_OUT" | sed 's/^/in L1 (snap): /'
+		tail -n 5 "$RUN_ERR" "$RUN_OUT" | sed 's/^/in L1 (snap): /'
 		return 1
 	}
 	snap_kill "$SNAP_PID"
