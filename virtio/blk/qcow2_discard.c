@@ -70,25 +70,18 @@ static int dealloc_cluster(struct qcow2 *q, uint64_t off, bool zero)
 	return host ? list_free(q, host) : 0;
 }
 
+/* DISCARD's piece (arg: the `zero` of qcow2_discard()). */
+static int discard_piece(struct qcow2 *q, uint64_t off, uint64_t piece, void *arg)
+{
+	bool zero = *(const bool *)arg;
+	if (piece == q->cs)
+		return dealloc_cluster(q, off, zero);
+	return zero ? qcow2_write_zero_bytes(q, off, (size_t)piece) : 0;
+}
+
 int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero)
 {
-	int r = 0;
-	if (q->ro)
-		return -EROFS;
-	pthread_mutex_lock(&q->lock);
-	while (len && !r) {
-		uint64_t piece = q->cs - (off & (q->cs - 1));
-		if (piece > len)
-			piece = len;
-		if (piece == q->cs)
-			r = dealloc_cluster(q, off, zero);
-		else if (zero)
-			r = qcow2_write_zero_bytes(q, off, (size_t)piece);
-		off += piece;
-		len -= piece;
-	}
-	pthread_mutex_unlock(&q->lock);
-	return r;
+	return qcow2_each_piece(q, off, len, discard_piece, &zero);
 }
 
 /* Step 5 of the flush: the listed clusters' refcounts drop (the L2 entries that named them are

@@ -141,6 +141,11 @@ int qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint64_t *entry);
 int qcow2_l2_set(struct qcow2 *q, uint64_t off, uint64_t entry);
 bool qcow2_cluster_ok(struct qcow2 *q, uint64_t host, const char *what);
 
+/* Calls fn for each piece of [off, off + len) cut at cluster boundaries, under the image's lock,
+ * until one fails (a writable image only: -EROFS otherwise). */
+typedef int (*qcow2_piece_fn)(struct qcow2 *q, uint64_t off, uint64_t piece, void *arg);
+int qcow2_each_piece(struct qcow2 *q, uint64_t off, uint64_t len, qcow2_piece_fn fn, void *arg);
+
 /* qcow2_discard.c: the listed frees, the flush's last step. */
 int qcow2_apply_frees(struct qcow2 *q);
 

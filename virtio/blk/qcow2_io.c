@@ -363,7 +363,7 @@ static int zero_cluster(struct qcow2 *q, uint64_t off)
 			    keep ? keep | QCOW2_OFLAG_COPIED | QCOW2_OFLAG_ZERO : QCOW2_OFLAG_ZERO);
 }
 
-int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
+int qcow2_each_piece(struct qcow2 *q, uint64_t off, uint64_t len, qcow2_piece_fn fn, void *arg)
 {
 	int r = 0;
 	if (q->ro)
@@ -373,15 +373,26 @@ int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
 		uint64_t piece = q->cs - (off & (q->cs - 1));
 		if (piece > len)
 			piece = len;
-		if (piece == q->cs && q->h.version >= 3)
-			r = zero_cluster(q, off);
-		else
-			r = qcow2_write_zero_bytes(q, off, (size_t)piece);
+		r = fn(q, off, piece, arg);
 		off += piece;
 		len -= piece;
 	}
 	pthread_mutex_unlock(&q->lock);
 	return r;
+}
+
+/* WRITE_ZEROES' piece: a whole cluster made a zero cluster (v3), anything else written. */
+static int zero_piece(struct qcow2 *q, uint64_t off, uint64_t piece, void *arg)
+{
+	(void)arg;
+	if (piece == q->cs && q->h.version >= 3)
+		return zero_cluster(q, off);
+	return qcow2_write_zero_bytes(q, off, (size_t)piece);
+}
+
+int qcow2_write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	return qcow2_each_piece(q, off, len, zero_piece, NULL);
 }
 
 /* ---- flush: the write order ----
