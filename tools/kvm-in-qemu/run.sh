@@ -25,7 +25,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-qemu=${QEMU:-qemu-system-x86_64}
+qemu=${KVM_IN_QEMU_BIN:-${QEMU:-qemu-system-x86_64}}
+qemu_data=()
+[ -z "${KVM_IN_QEMU_DATADIR:-}" ] || qemu_data=(-L "$KVM_IN_QEMU_DATADIR" -L /usr/share/qemu)
 cache=${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}
 cpus=2
 mem=4G
@@ -163,7 +165,7 @@ rwlist=$(
 append="console=ttyS0 quiet loglevel=4 panic=-1 rw"
 append+=" kiq.modules=$cache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
 # shellcheck disable=SC2054 # commas inside QEMU's option values
-qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" -accel tcg,thread=multi -cpu "$cpu"
+qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel tcg,thread=multi -cpu "$cpu"
 	-smp "$cpus" -m "$mem" -kernel "$cache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
 	"${shares[@]}")

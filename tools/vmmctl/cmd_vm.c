@@ -108,12 +108,29 @@ int cmd_stop(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
 	return 0;
 }
 
+/* KERNEL, or --firmware FILE (ours: the API's firmware_path, an unmodified PC firmware that
+ * boots the disks); the API takes exactly one of them, and initrd and args only with a kernel. */
 int cmd_put_boot_source(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
 {
 	const char *args = arg_opt(a, "args"), *initrd = arg_opt(a, "initrd");
-	(void)e, (void)n;
+	const char *fw = arg_opt(a, "firmware"), *fw_log = arg_opt(a, "firmware-log");
+	const char *kernel = a->npos > 0 ? a->pos[0] : NULL;
+	if (!kernel == !fw)
+		return cmd_fail(e, n,
+				"put-boot-source: give a KERNEL or --firmware FILE (one of them)");
+	if (fw && (args || initrd))
+		return cmd_fail(
+		    e, n, "put-boot-source: --initrd and --args go with a KERNEL, not --firmware");
+	if (fw_log && !fw)
+		return cmd_fail(e, n, "put-boot-source: --firmware-log needs --firmware");
 	cmd_set(r, "PUT", "/boot-source", VIEW_NONE);
-	r->body = json_pack("{s:s}", "kernel_image_path", a->pos[0]);
+	if (fw) {
+		r->body = json_pack("{s:s}", "firmware_path", fw);
+		if (fw_log)
+			json_object_set_new(r->body, "firmware_log_path", json_string(fw_log));
+		return 0;
+	}
+	r->body = json_pack("{s:s}", "kernel_image_path", kernel);
 	if (args)
 		json_object_set_new(r->body, "boot_args", json_string(args));
 	if (initrd)

@@ -86,7 +86,11 @@ static const struct opt_def stop_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
 static const struct opt_def put_drive_opts[] = {
     {"ro", OPT_FLAG}, {"root", OPT_FLAG}, {"bw", OPT_VALUE}, {"ops", OPT_VALUE}, {0}};
 static const struct opt_def patch_drive_opts[] = {{"bw", OPT_VALUE}, {"ops", OPT_VALUE}, {0}};
-static const struct opt_def boot_opts[] = {{"initrd", OPT_VALUE}, {"args", OPT_VALUE}, {0}};
+static const struct opt_def boot_opts[] = {{"initrd", OPT_VALUE},
+					   {"args", OPT_VALUE},
+					   {"firmware", OPT_VALUE},
+					   {"firmware-log", OPT_VALUE},
+					   {0}};
 static const struct opt_def machine_opts[] = {
     {"vcpus", OPT_VALUE}, {"mem-mib", OPT_VALUE}, {"smt", OPT_FLAG}, {0}};
 static const struct opt_def put_net_opts[] = {{"mac", OPT_VALUE},    {"rx-bw", OPT_VALUE},
@@ -127,7 +131,7 @@ static const struct command commands[] = {
     {"config", 0, 0, no_opts, cmd_config},
     {"put-drive", 2, 2, put_drive_opts, cmd_put_drive},
     {"patch-drive", 1, 2, patch_drive_opts, cmd_patch_drive},
-    {"put-boot-source", 1, 1, boot_opts, cmd_put_boot_source},
+    {"put-boot-source", 0, 1, boot_opts, cmd_put_boot_source},
     {"put-machine-config", 0, 0, machine_opts, cmd_put_machine_config},
     {"put-net", 2, 2, put_net_opts, cmd_put_net},
     {"patch-net", 1, 1, patch_net_opts, cmd_patch_net},

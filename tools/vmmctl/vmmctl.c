@@ -80,6 +80,7 @@ static const char usage_text[] =
     "  put-machine-config --vcpus N --mem-mib M [--smt]\n"
     "                        number of vCPUs and guest RAM in MiB\n"
     "  put-boot-source KERNEL [--initrd PATH] [--args CMDLINE]\n"
+    "  put-boot-source --firmware FILE [--firmware-log FILE]\n"
     "                        kernel image, initial ramdisk, kernel command line\n"
     "  put-drive ID PATH [--ro] [--root] [--bw LIMIT] [--ops LIMIT]\n"
     "                        add a virtio-blk drive backed by the file PATH\n"

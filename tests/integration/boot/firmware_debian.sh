@@ -30,6 +30,7 @@ SEABIOS=${SEABIOS_DIR:-/usr/share/seabios}/bios-256k.bin
 OVMF=${OVMF_FD:-/usr/share/ovmf/OVMF.fd}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
+. "$SOURCE_DIR/tests/integration/lib/l1_lib.sh"
 
 # Runs the command after "--" with its console in $out/NAME.log until the image's check is done
 # (VMM-DEBIAN-DONE) and a login prompt showed, or BOOT_TIMEOUT; then stops it.
@@ -89,7 +90,7 @@ for f in "$SEABIOS" "$OVMF"; do [ -r "$f" ] || skip "no firmware" "$f is missing
 # "tcg_handle_interrupt: assertion failed: (qemu_mutex_iothread_locked())", an interrupt raised
 # by its nested-SVM code without the lock it needs (seen in every run, 2026-11-26). So on
 # kvm_pvm this test cannot run until that is avoided; FW_DEBIAN_L1=1 tries anyway.
-if [ -e /sys/module/kvm_pvm ] && [ "${FW_DEBIAN_L1:-0}" != 1 ]; then
+if l1_wanted && [ "${FW_DEBIAN_L1:-0}" != 1 ]; then
 	skip "L1 aborts" "kvm_pvm needs tools/kvm-in-qemu for Debian's kernel, whose QEMU aborts during GRUB's boot (tcg_handle_interrupt assertion); FW_DEBIAN_L1=1 tries"
 fi
 env_out=$("$image_sh" --print-env) || skip "no Debian image" "$image_sh could not build it (above)"
@@ -98,17 +99,11 @@ eval "$env_out"
 set +a
 out=$(mktemp -d "${BUILD_DIR:-$PWD}/firmware_debian.XXXXXX")
 if [ -n "${FW_DEBIAN_KEEP:-}" ]; then echo "note: $out is kept"; else trap 'rm -rf "$out"' EXIT; fi
-if [ -e /sys/module/kvm_pvm ]; then
+if l1_wanted; then
+	l1_require "$L1_PVM_WHY"
 	echo "where: kvm_pvm cannot run Debian's kernel: the boots run in tools/kvm-in-qemu"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT SEABIOS OVMF FW_DEBIAN_ONLY FW_DEBIAN_PEER FW_DEBIAN_INNER=1 FW_DEBIAN_OUT="$out"
-	# L1 itself (QEMU's TCG under it) can fail: once more then (as firmware_stock.sh).
-	for attempt in 1 2; do
-		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 300)) \
-			--log "$out/l1.console" -- bash "$SCRIPT" 2>&1 |
-			grep --line-buffered -E '^(in L1|vmm-|qemu:|kvm-in-qemu)'
-		[ "${PIPESTATUS[0]}" = 0 ] && break
-		echo "note: L1 failed (attempt $attempt): $(grep -m1 -E 'ERROR|panic' "$out/l1.console")"
-	done
+	l1_run "$out" $((BOOT_TIMEOUT + 300)) 'vmm-|qemu:' "" -- bash "$SCRIPT"
 	unset FW_DEBIAN_INNER
 else
 	run_boots

@@ -34,6 +34,7 @@ else
 fi
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
+. "$SOURCE_DIR/tests/integration/lib/l1_lib.sh"
 
 boot_vmm() {
 	local start=$SECONDS
@@ -98,30 +99,19 @@ FW_STOCK_MARKER="VMM-FW-STOCK-MARKER $$-$RANDOM"
 set +a
 out=$(mktemp -d "${BUILD_DIR:-$PWD}/firmware_stock.XXXXXX")
 if [ -n "${FW_STOCK_KEEP:-}" ]; then echo "note: $out is kept"; else trap 'rm -rf "$out"' EXIT; fi
-if [ -e /sys/module/kvm_pvm ]; then
-	why="this host's KVM is kvm_pvm, where Debian's stock kernel stops at an emulation failure"
+if l1_wanted; then
 	# OVMF in L2 makes the host's QEMU (7.2) abort L1 within seconds in most runs:
 	# "tcg_handle_interrupt: assertion failed: (qemu_mutex_iothread_locked())", an interrupt raised
 	# by its nested-SVM code without the lock (both tries of the suite's run, 2026-11-26). So on
 	# kvm_pvm (where OVMF itself cannot run: x87) the OVMF boot is skipped; FW_OVMF_L1=1 tries.
 	[ "$FIRMWARE_KIND" = ovmf ] && [ "${FW_OVMF_L1:-0}" != 1 ] &&
-		skip "L1 aborts" "$why and OVMF cannot run on kvm_pvm (x87); tools/kvm-in-qemu's QEMU aborts L1 under OVMF (tcg_handle_interrupt assertion); FW_OVMF_L1=1 tries"
-	[ "$(id -u)" = 0 ] || skip "kvm_pvm" "$why; tools/kvm-in-qemu needs root"
-	for t in "$QEMU" busybox cpio; do
-		command -v "$t" >/dev/null || skip "kvm_pvm" "$why; tools/kvm-in-qemu needs $t"
-	done
-	echo "where: $why: the boots run in an L1 Linux (tools/kvm-in-qemu), the checks here"
+		skip "L1 aborts" "$L1_PVM_WHY and OVMF cannot run on kvm_pvm (x87); tools/kvm-in-qemu's QEMU aborts L1 under OVMF (tcg_handle_interrupt assertion); FW_OVMF_L1=1 tries"
+	l1_require "$L1_PVM_WHY"
+	echo "where: $L1_PVM_WHY: the boots run in an L1 Linux (tools/kvm-in-qemu), the checks here"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT FIRMWARE_KIND FW_STOCK_PEER FW_STOCK_INNER=1 FW_STOCK_OUT="$out"
-	# L1 itself (QEMU's TCG under it) can fail: once more then (linux_stock.sh does the same).
-	for attempt in 1 2; do
-		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout $((BOOT_TIMEOUT + 240)) \
-			--log "$out/l1.console" -- bash "$SCRIPT" 2>&1 |
-			grep --line-buffered -E '^(in L1|vmm:|qemu:|kvm-in-qemu)'
-		[ "${PIPESTATUS[0]}" = 0 ] && break
-		echo "note: L1 failed (attempt $attempt): $(grep -m1 -E 'ERROR|panic' "$out/l1.console")"
-	done
+	l1_run "$out" $((BOOT_TIMEOUT + 240)) 'vmm:|qemu:' "" -- bash "$SCRIPT"
 	unset FW_STOCK_INNER
-	[ -f "$out/vmm.status" ] || { echo "FAIL: L1 did not run the boots"; tail -5 "$out/l1.console"; exit 1; }
+	[ -f "$out/vmm.status" ] || { echo "FAIL: L1 did not run the boots"; exit 1; }
 else
 	echo "where: directly on this host's KVM ($(kvm_probe_line))"
 	run_boots

@@ -46,6 +46,7 @@ QEMU="${QEMU:-qemu-system-x86_64}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
+. "$SOURCE_DIR/tests/integration/lib/l1_lib.sh"
 
 # ---- the boots (here, or in L1: then only they run there, with $STOCK_OUT shared) ----
 
@@ -179,26 +180,13 @@ echo "kernel: $STOCK_PACKAGE $STOCK_PACKAGE_VERSION ($STOCK_KERNEL_RELEASE), $ST
 out=$(mktemp -d "${BUILD_DIR:-$PWD}/linux_stock.XXXXXX")
 if [ -n "${STOCK_KEEP:-}" ]; then echo "note: $out is kept (STOCK_KEEP)"; else trap 'rm -rf "$out"' EXIT; fi
 start=$SECONDS
-if [ -e /sys/module/kvm_pvm ] && [ "${STOCK_DIRECT:-0}" != 1 ]; then
-	why="this host's KVM is kvm_pvm, where Debian's stock kernel stops at an emulation failure"
-	why+=" (cmpxchg16b, then its INT3 self-test) before any driver"
-	[ "$(id -u)" = 0 ] || skip "kvm_pvm" "$why; tools/kvm-in-qemu needs root"
-	for t in "$QEMU" busybox cpio; do
-		command -v "$t" >/dev/null || skip "kvm_pvm" "$why; tools/kvm-in-qemu needs $t"
-	done
-	echo "where: $why, so the boots run in an L1 Linux under QEMU's TCG with nested SVM" \
+if l1_wanted "${STOCK_DIRECT:-0}"; then
+	l1_require "$L1_PVM_WHY"
+	echo "where: $L1_PVM_WHY, so the boots run in an L1 Linux under QEMU's TCG with nested SVM" \
 		"(tools/kvm-in-qemu), where kvm_amd runs guest kernel and user code; the checks here"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
-	# L1 itself (its kernel on TCG's nested SVM) can fail: once more then, after its last lines.
-	for attempt in 1 2; do
-		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout 320 --log "$out/l1.console" \
-			-- bash "$SCRIPT" 2>&1 | grep --line-buffered -E '^(in L1|qemu:|vmm-pci:|vmm-mmio:|the boots|kvm-in-qemu)'
-		status=${PIPESTATUS[0]}
-		[ "$status" = 0 ] && break
-		echo "note: L1 (tools/kvm-in-qemu) ended with status $status, attempt $attempt; its console's last lines:"
-		grep -E 'panic|BUG|Oops|kvm-in-qemu' "$out/l1.console" | head -5
-		tail -5 "$out/l1.console"
-	done
+	l1_run "$out" 320 'qemu:|vmm-pci:|vmm-mmio:|the boots' "" -- bash "$SCRIPT"
+	status=$?
 	unset STOCK_INNER
 	if [ "$status" != 0 ]; then
 		echo "FAIL: tools/kvm-in-qemu did not run the boots twice"

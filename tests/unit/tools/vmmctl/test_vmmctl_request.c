@@ -179,6 +179,21 @@ Test(vmmctl_request, boot_machine_net_metrics)
 	assert_body("{\"metrics_path\": \"/m.json\"}");
 }
 
+/* --firmware instead of a kernel: the API's firmware_path (ours), exactly one of the two. */
+Test(vmmctl_request, boot_source_firmware)
+{
+	cr_assert_eq(BUILD("put-boot-source", "--firmware", "/fw.bin", "--firmware-log", "/fw.log"),
+		     0);
+	assert_req("PUT", "/boot-source", VIEW_NONE);
+	assert_body("{\"firmware_path\": \"/fw.bin\", \"firmware_log_path\": \"/fw.log\"}");
+	vmmctl_request_free(&req);
+	cr_assert_eq(BUILD("put-boot-source"), -EINVAL);
+	cr_assert_eq(BUILD("put-boot-source", "/k", "--firmware", "/fw.bin"), -EINVAL);
+	cr_assert_eq(BUILD("put-boot-source", "--firmware", "/fw.bin", "--args", "x"), -EINVAL);
+	cr_assert_eq(BUILD("put-boot-source", "--firmware", "/fw.bin", "--initrd", "/i"), -EINVAL);
+	cr_assert_eq(BUILD("put-boot-source", "/k", "--firmware-log", "/fw.log"), -EINVAL);
+}
+
 Test(vmmctl_request, machine_config_needs_both_numbers)
 {
 	cr_assert_eq(BUILD("put-machine-config", "--vcpus", "2"), -EINVAL);

@@ -1,0 +1,43 @@
+# Boots run in an L1 Linux (tools/kvm-in-qemu: QEMU's TCG with nested SVM) on hosts whose KVM
+# cannot run them: on kvm_pvm, Debian's stock kernel stops at an emulation failure before any
+# driver. Sourced after lib.sh by the stock-kernel and firmware tests, which run their own script
+# again inside L1 and check its results here once L1 has ended.
+
+L1_PVM_WHY="this host's KVM is kvm_pvm, where Debian's stock kernel stops at an emulation failure"
+L1_PVM_WHY+=" (cmpxchg16b, then its INT3 self-test) before any driver"
+
+# l1_wanted [FORCE_DIRECT]: true when the boots must run in L1 (kvm_pvm, unless FORCE_DIRECT=1).
+l1_wanted() { [ -e /sys/module/kvm_pvm ] && [ "${1:-0}" != 1 ]; }
+
+# l1_require WHY: skips (77) with WHY unless tools/kvm-in-qemu can run here.
+l1_require() {
+	[ "$(id -u)" = 0 ] || skip "kvm_pvm" "$1; tools/kvm-in-qemu needs root"
+	local t
+	for t in "$QEMU" busybox cpio; do
+		command -v "$t" >/dev/null || skip "kvm_pvm" "$1; tools/kvm-in-qemu needs $t"
+	done
+}
+
+# l1_run OUT TIMEOUT FILTER RESET -- CMD...: runs CMD in an L1 that shares OUT read-write (not
+# under /tmp: L1 mounts its own tmpfs there), its console kept in OUT/l1.console and the lines of
+# its output that start with "in L1", "kvm-in-qemu" or the extended regex FILTER shown. L1's own kernel, on TCG's nested SVM, can fail (it panicked
+# with "stack guard page was hit" inside a guest's KVM_RUN in some runs of the suite): then once
+# more, after its last console lines, with the function RESET (if not "") called first to put
+# the boots' files back. Returns the last attempt's status.
+l1_run() {
+	local out=$1 timeout=$2 filter=$3 reset=$4 attempt status=1
+	shift 4
+	[ "${1:-}" = -- ] && shift
+	for attempt in 1 2; do
+		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout "$timeout" \
+			--log "$out/l1.console" -- "$@" 2>&1 | grep --line-buffered -E "^(in L1|kvm-in-qemu|$filter)"
+		status=${PIPESTATUS[0]}
+		[ "$status" = 0 ] && return 0
+		echo "note: L1 (tools/kvm-in-qemu) ended with status $status, attempt $attempt;" \
+			"its console's last lines:"
+		grep -E 'panic|BUG|Oops|ERROR' "$out/l1.console" | head -5
+		tail -5 "$out/l1.console"
+		[ "$attempt" = 2 ] || [ -z "$reset" ] || "$reset"
+	done
+	return "$status"
+}
