@@ -18,7 +18,9 @@
 # a small host would each run too slowly for the boots' timeouts.
 # Environment: KVM_IN_QEMU_CACHE (default ~/.cache/vmm-kvm-in-qemu) holds the kernel package,
 # its extracted tree and the initramfs; KVM_IN_QEMU_KERNEL_DEB, a linux-image .deb to use
-# instead of downloading Debian's current one; QEMU (default qemu-system-x86_64).
+# instead of downloading Debian's current one; QEMU (default qemu-system-x86_64), or
+# KVM_IN_QEMU_BIN for L1 alone (QEMU stays the tests' peer inside L1), with KVM_IN_QEMU_DATADIR
+# its ROM folder (-L) when it is not an installed one.
 # Needs: qemu-system-x86, busybox-static, cpio, apt-get (first run only), and root (QEMU's
 # 9p server must read every file of the host's root and write as the files' owners).
 set -euo pipefail

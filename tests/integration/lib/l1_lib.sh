@@ -20,17 +20,19 @@ l1_require() {
 
 # l1_run OUT TIMEOUT FILTER RESET -- CMD...: runs CMD in an L1 that shares OUT read-write (not
 # under /tmp: L1 mounts its own tmpfs there), its console kept in OUT/l1.console and the lines of
-# its output that start with "in L1", "kvm-in-qemu" or the extended regex FILTER shown. L1's own kernel, on TCG's nested SVM, can fail (it panicked
-# with "stack guard page was hit" inside a guest's KVM_RUN in some runs of the suite): then once
-# more, after its last console lines, with the function RESET (if not "") called first to put
-# the boots' files back. Returns the last attempt's status.
+# its output that start with "in L1", "kvm-in-qemu" or the extended regex FILTER shown. L1's own
+# kernel, on TCG's nested SVM, can fail (it panicked with "stack guard page was hit" inside a
+# guest's KVM_RUN in some runs of the suite): then once more, after its last console lines, with
+# the function RESET (if not "") called first to put the boots' files back. When L1 itself died
+# both times the test is skipped (77), saying so; otherwise returns the last attempt's status.
 l1_run() {
 	local out=$1 timeout=$2 filter=$3 reset=$4 attempt status=1
 	shift 4
 	[ "${1:-}" = -- ] && shift
 	for attempt in 1 2; do
 		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout "$timeout" \
-			--log "$out/l1.console" -- "$@" 2>&1 | grep --line-buffered -E "^(in L1|kvm-in-qemu|$filter)"
+			--log "$out/l1.console" -- "$@" 2>&1 | tee "$out/l1.out" |
+			grep --line-buffered -E "^(in L1|kvm-in-qemu|$filter)"
 		status=${PIPESTATUS[0]}
 		[ "$status" = 0 ] && return 0
 		echo "note: L1 (tools/kvm-in-qemu) ended with status $status, attempt $attempt;" \
@@ -39,5 +41,18 @@ l1_run() {
 		tail -5 "$out/l1.console"
 		[ "$attempt" = 2 ] || [ -z "$reset" ] || "$reset"
 	done
+	l1_crashed "$out" && skip "L1 crashed" "L1 itself failed twice, not the boots in it:" \
+		"$(grep -m1 -oE "$L1_CRASH" "$out/l1.console") (QEMU's TCG under tools/kvm-in-qemu)"
 	return "$status"
+}
+
+# What L1's console shows when L1 itself died: its kernel's panic (the boots' consoles are files
+# of their own, never L1's) or QEMU's abort under it.
+L1_CRASH='Kernel panic - not syncing: [^\r]*|tcg_handle_interrupt: assertion failed[^\r]*'
+
+# l1_crashed OUT: true when L1 itself died in the last run: the command left no exit status and
+# L1's console has the panic or abort (then the boots in it could not finish, whatever they do: a
+# VMM in L1 is a user process there, and cannot bring L1's kernel down).
+l1_crashed() {
+	grep -q 'kvm-in-qemu: no exit status' "$1/l1.out" && grep -qE "$L1_CRASH" "$1/l1.console"
 }
