@@ -32,6 +32,11 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              by this tool as they arrive (both), and the VMM's own --boot-timer to-run-init (ours).
              QEMU microvm only (q35's firmware would dominate). Serial console on (it is how the
              lines are seen), unlike Firecracker's figure.
+  firmware   the default guest's bzImage booted through Debian's SeaBIOS (bios-256k.bin) with the
+             kernel in fw_cfg: ours (--firmware with --kernel) against QEMU q35 and pc (-bios with
+             -kernel), to the kernel's first console line and to the shell prompt; the same kernel
+             booted directly by each (vmm-direct; qemu-direct: microvm) gives the firmware's share.
+             Not in all.
   blk        the blk_bench test guest: 4 KiB random reads at queue depth 1 and 32 from a 64 MiB
              file in the host page cache, loop in guest ring 3; IOPS (higher is better). Also
              qd=32 over 2 queues (num-queues=2 on both VMMs). Two QEMU peers: qemu-microvm with

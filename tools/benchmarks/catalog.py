@@ -5,6 +5,7 @@ from .blk import bench_blk
 from .boot import bench_boot
 from .exit_cost import bench_exit_cost
 from .fio import bench_fio
+from .firmware import bench_firmware
 from .iperf3 import bench_iperf3
 from .memhp import bench_memhp
 from .memory import bench_memory
@@ -26,6 +27,7 @@ BENCHES = {
     "startup": bench_startup,
     "memory": bench_memory,
     "boot": bench_boot,
+    "firmware": bench_firmware,
     "blk": bench_blk,
     "qcow2": bench_qcow2,
     "exit-cost": bench_exit_cost,
@@ -43,7 +45,8 @@ BENCHES = {
     "virtiofs": bench_virtiofs,
 }
 HW_BENCHES = {"fio": bench_fio, "iperf3": bench_iperf3}
-# Not in `all`: migrate, pmem, memhp and virtiofs boot Linux guests (minutes on an emulated
+# Not in `all`: firmware, migrate, pmem, memhp and virtiofs boot Linux guests (minutes on an emulated
 # KVM); net-mmds is a question about our own transmit path, not a comparison with a peer;
 # vhost-user-blk is about an external back-end (issue 29), not our own disk.
-NOT_IN_ALL = ("migrate", "pmem", "memhp", "net-mmds", "mmds-latency", "vhost-user-blk", "virtiofs")
+NOT_IN_ALL = ("firmware", "migrate", "pmem", "memhp", "net-mmds", "mmds-latency", "vhost-user-blk",
+              "virtiofs")

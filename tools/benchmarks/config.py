@@ -12,6 +12,7 @@ EMULATED_KVM = os.path.exists("/sys/module/kvm_pvm")
 PEERS = {"startup": ["vmm", "qemu-microvm", "qemu-q35"],
          "memory": ["vmm", "qemu-microvm", "qemu-q35"],
          "boot": ["vmm", "qemu-microvm"],
+         "firmware": ["vmm", "vmm-direct", "qemu-q35", "qemu-pc", "qemu-direct"],
          "blk": ["vmm", "qemu-microvm", "qemu-iothread"],
          "qcow2": ["vmm", "vmm-raw", "qemu-microvm", "qemu-iothread"],
          "ratelimit": ["vmm", "qemu-microvm"],

@@ -16,9 +16,9 @@ def guest_step(vm, line, marker, timeout):
 
 
 def linux_guest(res):
-    """VMLINUX, INITRAMFS, CMDLINE, KERNEL_CONFIG of the default Linux guest (built on a cache
+    """VMLINUX, BZIMAGE, INITRAMFS, CMDLINE, KERNEL_CONFIG of the default Linux guest (built on a cache
     miss)."""
-    names = ["VMLINUX", "INITRAMFS", "CMDLINE", "KERNEL_CONFIG", "DISK"]
+    names = ["VMLINUX", "BZIMAGE", "INITRAMFS", "CMDLINE", "KERNEL_CONFIG", "DISK"]
     script = ('eval "$("$1" --print-env)" && printf "%s\\0" ' +
               " ".join(f'"${n}"' for n in names))
     try:

@@ -14,7 +14,7 @@ def rounds(impls, runs):
 
 
 def available(env, res, bench, guest_names):
-    impls = [i for i in PEERS[bench] if i == "vmm" or env.have_qemu]
+    impls = [i for i in PEERS[bench] if i.split("-")[0] == "vmm" or env.have_qemu]
     if env.peer_vmm:
         impls = ["vmm", PEER_VMM]
     elif not env.have_qemu:
