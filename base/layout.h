@@ -120,6 +120,9 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #define PORT_PCI_CONFIG 0xCF8
 #define PORT_ACPI_PM	0x600 /* ACPI sleep control/status registers, as Cloud Hypervisor's */
 
+/* The chipset's reset control register, inside the PCI window (devices/x86/reset_control.h) */
+#define PORT_RESET_CONTROL 0xCF9
+
 /* ISA IRQs wired to the same IOAPIC pin number. */
 #define IRQ_KBD		  1 /* i8042 keyboard */
 #define IRQ_ACPI_GED	  3 /* the Generic Event Device's edge (COM2's ISA line: no COM2 here) */

@@ -93,6 +93,10 @@ struct pci_bus {
 	struct pci_func host_bridge;
 	struct io_bus *mmio; /* where memory BARs decode */
 	uint64_t mmio32_next, mmio32_end;
+	/* Byte accesses to 0xCF9 are no configuration access: the chipset's reset control
+	 * register there (pci_bus_set_cf9()); NULL: they read 0xff and are ignored. */
+	const struct io_ops *cf9_ops;
+	void *cf9_opaque;
 };
 
 /* Identity of a function, written into its read-only header fields. */
@@ -190,6 +194,10 @@ void pci_bus_config_write(struct pci_bus *bus, uint8_t busnr, uint8_t devfn, uin
 /* io_bus handlers, opaque = struct pci_bus *. Register pci_conf1_ops on the port bus at 0xCF8,
  * length 8; pci_ecam_ops on the MMIO bus at PCI_ECAM_BASE, length PCI_ECAM_SIZE. */
 extern const struct io_ops pci_conf1_ops;
+
+/* Hands byte accesses to port 0xCF9 (offset 1 of the conf1 window) to `ops` (at its offset 0).
+ * Call before the guest runs. */
+void pci_bus_set_cf9(struct pci_bus *bus, const struct io_ops *ops, void *opaque);
 extern const struct io_ops pci_ecam_ops;
 
 #endif

@@ -193,12 +193,24 @@ static bool conf1_target(uint32_t addr, uint64_t port_off, uint8_t *busnr, uint8
 	return true;
 }
 
+#define CONF1_CF9 1 /* port 0xCF9: the reset control register's byte */
+
+void pci_bus_set_cf9(struct pci_bus *bus, const struct io_ops *ops, void *opaque)
+{
+	bus->cf9_ops = ops;
+	bus->cf9_opaque = opaque;
+}
+
 static void conf1_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct pci_bus *bus = opaque;
 	uint8_t busnr, devfn;
 	uint32_t reg;
 	memset(data, 0xff, len);
+	if (off == CONF1_CF9 && len == 1 && bus->cf9_ops) {
+		bus->cf9_ops->read(bus->cf9_opaque, 0, data, 1);
+		return;
+	}
 	pthread_mutex_lock(&bus->lock);
 	if (off == CONF1_ADDR_REG && len == 4)
 		memcpy(data, &bus->conf1_addr, 4);
@@ -212,6 +224,10 @@ static void conf1_write(void *opaque, uint64_t off, const void *data, uint32_t l
 	struct pci_bus *bus = opaque;
 	uint8_t busnr, devfn;
 	uint32_t reg, v;
+	if (off == CONF1_CF9 && len == 1 && bus->cf9_ops) {
+		bus->cf9_ops->write(bus->cf9_opaque, 0, data, 1);
+		return;
+	}
 	pthread_mutex_lock(&bus->lock);
 	if (off == CONF1_ADDR_REG && len == 4) {
 		memcpy(&v, data, 4);

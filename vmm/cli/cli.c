@@ -200,7 +200,8 @@ void cli_usage(FILE *out)
 	    "                          mmio  virtio-mmio windows, listed on the kernel command "
 	    "line\n"
 	    "                          pci   modern virtio-pci with MSI-X on PCI bus 0\n"
-	    "                        default mmio; may be repeated to mix transports\n"
+	    "                        default mmio (pci with --firmware); may be repeated to\n"
+	    "                        mix transports\n"
 	    "      --dtb             give the guest a device tree of the machine: bzImage in a\n"
 	    "                        SETUP_DTB setup_data, PVH as the module after the initrd\n"
 	    "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
@@ -637,12 +638,25 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	return CLI_RUN;
 }
 
+/* Whether the command line boots a firmware. SeaBIOS and OVMF have no virtio-mmio drivers (they
+ * find disks and NICs on the PCI bus), so then the devices default to PCI; --transport still
+ * chooses for the devices named after it. */
+static bool asks_firmware(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--firmware") == 0 || strncmp(argv[i], "--firmware=", 11) == 0)
+			return true;
+	return false;
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 {
 	/* the directory the command line's relative paths start from, for a restore's check of
 	 * the paths a snapshot names; now, before any thread is confined */
 	restore_paths_init();
 	cli_config_init(cfg);
+	if (asks_firmware(argc, argv))
+		cfg->transport = TRANSPORT_PCI;
 	optind = 0; /* full re-initialisation, so tests can parse several times */
 	opterr = 1;
 	int opt;

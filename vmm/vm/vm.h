@@ -157,6 +157,11 @@ int vm_devices_ctrl_alt_del(struct vm *vm);
 /* A press of the ACPI power button (the Generic Event Device, devices/acpi_ged.h): 0, -ENODEV
  * without it (--acpi off, or before the devices). */
 int vm_devices_power_button(struct vm *vm);
+/* The reset control register (port 0xCF9, devices/x86/reset_control.h) lies inside the PCI
+ * configuration window: before the bus claims 0xCF8-0xCFF its own port is released, and once the
+ * bus (vm->pci) exists the bus hands the byte accesses on. */
+void vm_devices_release_cf9(struct vm *vm);
+void vm_devices_cf9_to_pci(struct vm *vm);
 
 /* The virtio devices the configuration asks for, created by walking the device table
  * (vmm/descriptors/device_table.h). Returns 0, or the exit status for the failure's errno class

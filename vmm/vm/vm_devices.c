@@ -14,11 +14,13 @@
 #include "devices/x86/debug_exit.h"
 #include "devices/x86/i8042.h"
 #include "devices/x86/post_port.h"
+#include "devices/x86/reset_control.h"
 #include "devices/x86/rtc_cmos.h"
 #include "host/ui/console.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
 
 struct vm_devices {
 	struct console console;
@@ -32,6 +34,7 @@ struct vm_devices {
 	struct boot_timer boot_timer;
 	struct acpi_pm acpi_pm;
 	struct acpi_ged acpi_ged;
+	struct reset_control reset_control;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
 
@@ -43,7 +46,8 @@ enum {
 	DEV_DEBUG_EXIT = 16,
 	DEV_BOOT_TIMER = 32,
 	DEV_ACPI_PM = 64,
-	DEV_ACPI_GED = 128
+	DEV_ACPI_GED = 128,
+	DEV_RESET_CONTROL = 256 /* its own port 0xCF9; with a PCI bus the bus passes it on */
 };
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
@@ -110,6 +114,10 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 	if ((err = post_port_attach(&d->post, &vm->pio)))
 		return err;
 	d->attached |= DEV_POST;
+	reset_control_init(&d->reset_control, &vm->control);
+	if ((err = reset_control_attach(&d->reset_control, &vm->pio)))
+		return err;
+	d->attached |= DEV_RESET_CONTROL;
 	if (vm->cfg->debug_exit) {
 		if ((err = debug_exit_attach(&d->debug_exit, &vm->pio, PORT_DEBUG_EXIT,
 					     &vm->control)))
@@ -170,6 +178,21 @@ int vm_devices_power_button(struct vm *vm)
 	if (!vm->devices || !(vm->devices->attached & DEV_ACPI_GED))
 		return -ENODEV;
 	return acpi_ged_event(&vm->devices->acpi_ged, ACPI_GED_POWER_BUTTON);
+}
+
+void vm_devices_release_cf9(struct vm *vm)
+{
+	struct vm_devices *d = vm->devices;
+	if (d && (d->attached & DEV_RESET_CONTROL)) {
+		reset_control_detach(&d->reset_control, &vm->pio);
+		d->attached &= ~(unsigned)DEV_RESET_CONTROL;
+	}
+}
+
+void vm_devices_cf9_to_pci(struct vm *vm)
+{
+	if (vm->devices && vm->pci)
+		pci_bus_set_cf9(&vm->pci->bus, &reset_control_ops, &vm->devices->reset_control);
 }
 
 /* ---- accessors for the snapshot walker (vmm/snapshot/vm_snapshot_devices.h) ---- */
@@ -235,6 +258,8 @@ void vm_devices_destroy(struct vm *vm)
 		acpi_pm_detach(&d->acpi_pm, &vm->pio);
 	if (d->attached & DEV_DEBUG_EXIT)
 		debug_exit_detach(&d->debug_exit, &vm->pio);
+	if (d->attached & DEV_RESET_CONTROL)
+		reset_control_detach(&d->reset_control, &vm->pio);
 	if (d->attached & DEV_POST)
 		post_port_detach(&d->post, &vm->pio);
 	if (d->attached & DEV_RTC)

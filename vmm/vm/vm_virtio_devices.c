@@ -18,9 +18,11 @@ static int ensure_pci(struct vm *vm)
 {
 	if (vm->pci)
 		return 0;
+	vm_devices_release_cf9(vm);
 	vm->pci = vm_pci_create(&vm->kvm, &vm->pio, &vm->mmio);
 	if (!vm->pci)
 		return -ENOMEM; /* vm_pci_create() logged why */
+	vm_devices_cf9_to_pci(vm);
 	return machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
 			       PCI_MMIO32_SIZE, 0, 0);
 }

@@ -182,6 +182,27 @@ static enum virtio_transport display_transport(const struct vm_config *c)
 	return disp->transport;
 }
 
+/* A firmware finds its disks and NICs on PCI only: with --firmware (anywhere on the line) the
+ * devices default to PCI, and --transport mmio still picks mmio for those after it. */
+Test(cli, firmware_makes_pci_the_default_transport)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--disk", "a", "--firmware", "fw.bin", "--net", "user",
+			   "--transport", "mmio", "--disk", "b"),
+		     CLI_RUN);
+	const struct dev_disk_cfg *disks = device_cfg_find(&c, &device_disk);
+	const struct dev_net_cfg *nics = device_cfg_find(&c, &device_net);
+	cr_assert_eq(disks->disk[0].transport, TRANSPORT_PCI, "given before --firmware");
+	cr_assert_eq(nics->nic[0].transport, TRANSPORT_PCI);
+	cr_assert_eq(disks->disk[1].transport, TRANSPORT_MMIO);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--firmware-log", "l", "--disk", "a"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a"), CLI_RUN);
+	disks = device_cfg_find(&c, &device_disk);
+	cr_assert_eq(disks->disk[0].transport, TRANSPORT_MMIO, "no firmware: mmio as before");
+	cli_free(&c);
+}
+
 /* --transport applies to the device options after it, and only to those. */
 Test(cli, transport_applies_to_the_devices_after_it)
 {
