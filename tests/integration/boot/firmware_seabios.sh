@@ -4,7 +4,7 @@
 # 0x402, --firmware-log), find fw_cfg with its DMA interface, take the memory map from etc/e820
 # (two RAM ranges around the 32-bit hole with 4 GiB) and the CPU count, and reach the boot
 # menu's "No bootable device" without a disk, and boot a boot sector from a virtio-blk disk over
-# PCI. Firmware files of a bad size are refused with exit 2 and a message.
+# PCI, and reset the machine through port 0xCF9 (status 0). Firmware files of a bad size are refused with exit 2 and a message.
 # labels: guests firmware
 # requires: kvm
 # timeout: 180
@@ -98,6 +98,34 @@ expect_output '^BOOT SECTOR OK$'
 expect_fw_line '^PCI: init bdf=00:00.0 id=1b36:0008$'
 expect_fw_line '^found virtio-blk at 00:01.0$'
 expect_fw_line '^Booting from Hard Disk\.\.\.$'
+
+# A machine reset through the chipset's reset control register (port 0xCF9), as SeaBIOS and OVMF
+# reset: a boot sector that prints a line, then writes 0x06 (SYS_RST | RST_CPU) there. No
+# --transport: with --firmware the disk is on PCI by default. The VMM ends with status 0, saying
+# why.
+#   (the loop above) h: mov dx,0xcf9; mov al,6; out dx,al; hlt; jmp $-1   msg at 0x7c1c
+python3 - "$LIB_TMP/reset.img" <<'PY'
+import sys
+code = bytes([0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x1c, 0x7c, 0xba, 0xf8, 0x03, 0xac, 0x84,
+              0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, 0xf4,
+              0xeb, 0xfd]) + b"RESETTING\n\0"
+img = bytearray(1 << 20)
+img[:len(code)] = code
+img[510:512] = b"\x55\xaa"
+open(sys.argv[1], "wb").write(img)
+PY
+lib_new_run "vmm --firmware bios.bin --disk reset.img (a reset through port 0xCF9)"
+timeout -k 10 "$RUN_TIMEOUT" "$VMM" --firmware "$SEABIOS_DIR/bios.bin" --disk "$LIB_TMP/reset.img" \
+	</dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+RUN_STATUS=$?
+expect_status 0
+expect_output '^RESETTING$'
+if grep -qE 'reset control \(port 0xcf9\): the guest asked for a hard reset \(0x06\)' "$RUN_ERR"; then
+	lib_ok "the VMM says why it ended: $(grep -m1 'reset control' "$RUN_ERR")"
+else
+	lib_fail "no 'reset control (port 0xcf9)' line in the VMM's log"
+	cat "$RUN_ERR"
+fi
 
 # Bad sizes: not whole 64 KiB blocks, too large, empty; a directory.
 check_refused() {
