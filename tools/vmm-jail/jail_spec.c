@@ -219,8 +219,8 @@ int jail_chroot_dir(const char *base, const char *exec_name, const char *id, cha
 	while (blen > 1 && base[blen - 1] == '/')
 		blen--;
 	/* "/" as the base: "/NAME/ID/root", not "//NAME/..." */
-	int n = snprintf(out, size, "%.*s/%s/%s/root", (int)(blen == 1 ? 0 : blen), base,
-			 exec_name, id);
+	int n = snprintf(out, size, "%.*s/%s/%s/root", (int)(blen == 1 ? 0 : blen), base, exec_name,
+			 id);
 	if (n < 0 || (size_t)n >= size)
 		return fail(err, "--chroot-base-dir %s: the jail's path is too long", base);
 	return 0;

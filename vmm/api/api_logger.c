@@ -70,7 +70,7 @@ int api_logger_check(const json_t *body, struct log_config *out, char *err, size
 static int open_log(const char *path, char *err, size_t errlen)
 {
 	char why[HOST_PATH_ERR_MAX];
-	/* on the opener (host/sandbox/opener.h): outside Landlock, so any path the user may write */
+	/* on the opener (host/sandbox/opener.h): outside Landlock, where the user may write */
 	int fd = sandbox_opener_open(path, O_WRONLY | O_APPEND | O_CREAT, 0640,
 				     HOST_PATH_REGULAR | HOST_PATH_FIFO, why, sizeof(why));
 	if (fd < 0)

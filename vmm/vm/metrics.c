@@ -387,7 +387,7 @@ static int open_sink(const char *path, char *err, size_t errlen)
 	const unsigned kinds = HOST_PATH_REGULAR | HOST_PATH_FIFO;
 	struct stat st;
 	bool created = false;
-	/* on the opener (host/sandbox/opener.h): outside Landlock, so any path the user may write */
+	/* on the opener (host/sandbox/opener.h): outside Landlock, where the user may write */
 	int fd = sandbox_opener_open(path, O_WRONLY | O_APPEND, 0, kinds, err, errlen);
 
 	if (fd == -ENOENT) {
