@@ -549,7 +549,9 @@ static int place_exec(void)
 {
 	char dst[JAIL_PATH_MAX * 2];
 	snprintf(dst, sizeof(dst), "%s%s", jail.root, jail.exec_jail);
-	if (link(jail.exec, dst) == 0)
+	/* AT_SYMLINK_FOLLOW: a link to the file itself, never to a symbolic link naming a host
+	 * path the jail cannot see */
+	if (linkat(AT_FDCWD, jail.exec, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
 		return 0;
 	if (errno != EXDEV && errno != EPERM)
 		return setup_error("link %s to %s: %s", jail.exec, dst, strerror(errno));

@@ -89,6 +89,7 @@ pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 api PUT /boot-source "{\"kernel_image_path\": \"$(guest_path halt)\", \"boot_args\": \"halt.irq=1\"}" >/dev/null
 api PUT /drives/disk0 "{\"drive_id\": \"disk0\", \"path_on_host\": \"$disk\", \"is_root_device\": false, \"is_read_only\": false}" >/dev/null
+api PATCH /machine-config '{"track_dirty_pages": true}' >/dev/null
 got=$(api PUT /actions '{"action_type": "InstanceStart"}')
 [ "${got%% *}" = 204 ] && lib_ok "InstanceStart" || lib_fail "InstanceStart -> $got"
 for _ in $(seq 50); do grep -q "api thread's open(/etc/shadow): Permission denied" "$RUN_ERR" && break; sleep 0.1; done
@@ -115,6 +116,9 @@ got=$(api PUT /snapshot/create "{\"snapshot_path\": \"$outside/state\", \"mem_fi
 got=$(api PUT /snapshot/create "{\"snapshot_path\": \"$LIB_TMP/snaps/state\", \"mem_file_path\": \"$LIB_TMP/snaps/mem\"}")
 [ "${got%% *}" = 204 ] && [ -s "$LIB_TMP/snaps/state" ] &&
 	lib_ok "a snapshot into a --landlock-rules directory" || lib_fail "snapshot inside -> $got"
+got=$(api PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$outside/state-diff\", \"mem_file_path\": \"$outside/mem\"}")
+[ "${got%% *}" = 204 ] && [ -s "$outside/state-diff" ] &&
+	lib_ok "a Diff snapshot onto that memory file, outside the set" || lib_fail "Diff outside -> $got"
 ln -s "$outside/victim" "$outside/s2.tmp"
 got=$(api PUT /snapshot/create "{\"snapshot_path\": \"$outside/s2\", \"mem_file_path\": \"$outside/mem2\"}")
 case "$got" in
