@@ -118,7 +118,24 @@ static bool v2_offers(const char *mnt, const char *controller, char *list, size_
 	return false;
 }
 
-/* Creates dir (its parent may exist) and lists it in cg; an existing dir means another jail
+/* mkdir -p of the folders above dir (the parent cgroup, --parent-cgroup: nested ones too). */
+static int make_parents(const char *dir)
+{
+	char buf[JAIL_PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", dir);
+	char *last = strrchr(buf, '/');
+	for (char *p = buf + 1; last && (p = strchr(p, '/')) && p <= last; p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST) {
+			fprintf(stderr, "vmm-jail: cgroup: mkdir %s: %s\n", buf, strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Creates dir (its parents may exist) and lists it in cg; an existing dir means another jail
  * with this id. */
 static int add_dir(struct jail_cgroups *cg, const char *dir)
 {
@@ -129,12 +146,8 @@ static int add_dir(struct jail_cgroups *cg, const char *dir)
 		fprintf(stderr, "vmm-jail: cgroup: too many hierarchies\n");
 		return -1;
 	}
-	char parent[JAIL_PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", dir);
-	if (mkdir(dirname(parent), 0755) && errno != EEXIST) {
-		fprintf(stderr, "vmm-jail: cgroup: mkdir %s: %s\n", parent, strerror(errno));
+	if (make_parents(dir))
 		return -1;
-	}
 	if (mkdir(dir, 0755)) {
 		fprintf(stderr, "vmm-jail: cgroup: mkdir %s: %s%s\n", dir, strerror(errno),
 			errno == EEXIST ? " (a jail with this id is running, or was killed)" : "");
@@ -144,16 +157,25 @@ static int add_dir(struct jail_cgroups *cg, const char *dir)
 	return 0;
 }
 
-static int limit_v2(const char *mnt, const char *dir, const struct jail_limit *l)
+/* The controller enabled on the way down: the root, then each folder of the parent cgroup. */
+static int limit_v2(const char *mnt, const char *parent, const char *dir,
+		    const struct jail_limit *l)
 {
-	char path[JAIL_PATH_MAX], enable[JAIL_CG_NAME_MAX + 1];
+	char path[JAIL_PATH_MAX], enable[JAIL_CG_NAME_MAX + 1], sub[JAIL_PATH_MAX];
 	snprintf(enable, sizeof(enable), "+%s", l->controller);
 	join(path, mnt, "cgroup.subtree_control");
 	if (write_file(path, enable))
 		return -1;
-	join(path, mnt, "vmm-jail/cgroup.subtree_control");
-	if (write_file(path, enable))
-		return -1;
+	for (const char *p = parent; *p; p++) {
+		p += strcspn(p, "/");
+		snprintf(sub, sizeof(sub), "%.*s/cgroup.subtree_control", (int)(p - parent),
+			 parent);
+		join(path, mnt, sub);
+		if (write_file(path, enable))
+			return -1;
+		if (!*p)
+			break;
+	}
 	join(path, dir, l->file);
 	return write_file(path, l->value);
 }
@@ -167,8 +189,8 @@ static void say_unavailable(const struct jail_limit *l, const char *v2_mnt, cons
 		v2_mnt ? v2_mnt : "", v2_list);
 }
 
-static int limit_v1(struct jail_cgroups *cg, const char *id, const struct jail_limit *l,
-		    const char *v2_mnt, const char *v2_list)
+static int limit_v1(struct jail_cgroups *cg, const char *parent, const char *id,
+		    const struct jail_limit *l, const char *v2_mnt, const char *v2_list)
 {
 	char mnt[JAIL_PATH_MAX], root[JAIL_PATH_MAX], own[JAIL_PATH_MAX], dir[JAIL_PATH_MAX];
 	if (!find_mount("cgroup", l->controller, mnt, root) || !own_v1_path(l->controller, own)) {
@@ -183,7 +205,7 @@ static int limit_v1(struct jail_cgroups *cg, const char *id, const struct jail_l
 	if (strcmp(rel, "/") == 0)
 		rel = "";
 	char sub[JAIL_PATH_MAX];
-	if (snprintf(sub, sizeof(sub), "%s/vmm-jail/%s", rel, id) >= (int)sizeof(sub) ||
+	if (snprintf(sub, sizeof(sub), "%s/%s/%s", rel, parent, id) >= (int)sizeof(sub) ||
 	    !join(dir, mnt, sub + 1)) {
 		fprintf(stderr, "vmm-jail: cgroup: path too long\n");
 		return -1;
@@ -206,17 +228,22 @@ static int limit_v1(struct jail_cgroups *cg, const char *id, const struct jail_l
 	return 0;
 }
 
-int jail_cgroups_check(const struct jail_limit *limits, int nlimits)
+int jail_cgroups_check(const struct jail_limit *limits, int nlimits, int version)
 {
 	char v2[JAIL_PATH_MAX], root[JAIL_PATH_MAX], mnt[JAIL_PATH_MAX], own[JAIL_PATH_MAX];
 	char list[512] = "";
-	bool have_v2 = find_mount("cgroup2", NULL, v2, root);
+	bool have_v2 = version != 1 && find_mount("cgroup2", NULL, v2, root);
 
+	if (version == 2 && !have_v2) {
+		fprintf(stderr,
+			"vmm-jail: --cgroup-version 2: no cgroup2 file system is mounted\n");
+		return -1;
+	}
 	for (int i = 0; i < nlimits; i++) {
 		const struct jail_limit *l = &limits[i];
 		if (have_v2 && v2_offers(v2, l->controller, list, sizeof(list)))
 			continue;
-		if (find_mount("cgroup", l->controller, mnt, root) &&
+		if (version != 2 && find_mount("cgroup", l->controller, mnt, root) &&
 		    own_v1_path(l->controller, own))
 			continue;
 		say_unavailable(l, have_v2 ? v2 : NULL, list);
@@ -225,15 +252,16 @@ int jail_cgroups_check(const struct jail_limit *limits, int nlimits)
 	return 0;
 }
 
-int jail_cgroups_setup(const char *id, const struct jail_limit *limits, int nlimits,
-		       struct jail_cgroups *cg)
+int jail_cgroups_setup(const char *parent, const char *id, int version,
+		       const struct jail_limit *limits, int nlimits, struct jail_cgroups *cg)
 {
 	char v2[JAIL_PATH_MAX], root[JAIL_PATH_MAX], v2_dir[JAIL_PATH_MAX], list[512] = "";
-	bool have_v2 = find_mount("cgroup2", NULL, v2, root);
+	bool have_v2 = version != 1 && find_mount("cgroup2", NULL, v2, root);
 	cg->n = 0;
+	cg->remove_parent = !strchr(parent, '/');
 	if (have_v2) {
 		char sub[JAIL_PATH_MAX];
-		snprintf(sub, sizeof(sub), "vmm-jail/%s", id);
+		snprintf(sub, sizeof(sub), "%s/%s", parent, id);
 		if (!join(v2_dir, v2, sub) || add_dir(cg, v2_dir))
 			return -1;
 	}
@@ -241,9 +269,9 @@ int jail_cgroups_setup(const char *id, const struct jail_limit *limits, int nlim
 		const struct jail_limit *l = &limits[i];
 		int r;
 		if (have_v2 && v2_offers(v2, l->controller, list, sizeof(list)))
-			r = limit_v2(v2, v2_dir, l);
+			r = limit_v2(v2, parent, v2_dir, l);
 		else
-			r = limit_v1(cg, id, l, have_v2 ? v2 : NULL, list);
+			r = limit_v1(cg, parent, id, l, have_v2 ? v2 : NULL, list);
 		if (r)
 			return -1;
 	}
@@ -272,7 +300,8 @@ void jail_cgroups_remove(struct jail_cgroups *cg)
 				strerror(errno));
 		char parent[JAIL_PATH_MAX];
 		snprintf(parent, sizeof(parent), "%s", cg->dirs[i]);
-		rmdir(dirname(parent)); /* vmm-jail/: only when no other jail uses it */
+		if (cg->remove_parent) /* only when no other jail uses it */
+			rmdir(dirname(parent));
 	}
 	cg->n = 0;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static int fail(char *err, const char *fmt, ...)
 {
@@ -34,13 +35,10 @@ int jail_check_id(const char *id, char *err)
 	for (size_t i = 0; i < len; i++) {
 		char c = id[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+			  (c >= '0' && c <= '9') || c == '-';
 		if (!ok)
-			return fail(err, "jail id \"%s\": only letters, digits, '.', '-' and '_'",
-				    id);
+			return fail(err, "jail id \"%s\": only letters, digits and '-'", id);
 	}
-	if (strcmp(id, ".") == 0 || strstr(id, ".."))
-		return fail(err, "jail id \"%s\": \".\" and \"..\" are not ids", id);
 	return 0;
 }
 
@@ -198,5 +196,102 @@ int jail_parse_id_number(const char *text, unsigned *out, char *err)
 		return fail(err, "\"%s\" is not a uid/gid (a number from 1 to %u)", text,
 			    UINT_MAX - 1);
 	*out = (unsigned)v;
+	return 0;
+}
+
+int jail_exec_name(const char *exec, char *out, char *err)
+{
+	const char *slash = strrchr(exec, '/');
+	const char *name = slash ? slash + 1 : exec;
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return fail(err, "--exec-file \"%s\": no file name", exec);
+	if (!copy(out, JAIL_NAME_MAX, name, strlen(name)))
+		return fail(err, "--exec-file \"%s\": file name too long", exec);
+	return 0;
+}
+
+int jail_chroot_dir(const char *base, const char *exec_name, const char *id, char *out, size_t size,
+		    char *err)
+{
+	size_t blen = strlen(base);
+	if (base[0] != '/')
+		return fail(err, "--chroot-base-dir %s: want an absolute path", base);
+	while (blen > 1 && base[blen - 1] == '/')
+		blen--;
+	/* "/" as the base: "/NAME/ID/root", not "//NAME/..." */
+	int n = snprintf(out, size, "%.*s/%s/%s/root", (int)(blen == 1 ? 0 : blen), base, exec_name,
+			 id);
+	if (n < 0 || (size_t)n >= size)
+		return fail(err, "--chroot-base-dir %s: the jail's path is too long", base);
+	return 0;
+}
+
+/* A decimal number, nothing else. */
+static int parse_number(const char *text, unsigned long long *out)
+{
+	char *end;
+	if (text[0] < '0' || text[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(text, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
+int jail_parse_rlimit(const char *spec, struct jail_rlimit *out, char *err)
+{
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : 0;
+	if (!eq)
+		return fail(err, "--resource-limit \"%s\": want RESOURCE=VALUE (fsize, no-file)",
+			    spec);
+	if (n == 5 && !strncmp(spec, "fsize", 5))
+		out->resource = RLIMIT_FSIZE;
+	else if (n == 7 && !strncmp(spec, "no-file", 7))
+		out->resource = RLIMIT_NOFILE;
+	else
+		return fail(err, "--resource-limit \"%s\": unknown resource (fsize, no-file)",
+			    spec);
+	if (parse_number(eq + 1, &out->value))
+		return fail(err, "--resource-limit \"%s\": \"%s\" is not a number", spec, eq + 1);
+	if (out->resource == RLIMIT_NOFILE && (out->value < 4 || out->value > 1048576))
+		return fail(err, "--resource-limit \"%s\": no-file from 4 to 1048576", spec);
+	return 0;
+}
+
+int jail_parse_cgroup_version(const char *text, int *out, char *err)
+{
+	if (strcmp(text, "1") && strcmp(text, "2"))
+		return fail(err, "--cgroup-version \"%s\": want 1 or 2", text);
+	*out = text[0] - '0';
+	return 0;
+}
+
+int jail_check_parent_cgroup(const char *path, char *err)
+{
+	size_t len = strlen(path);
+	if (len == 0 || len > 255 || path[0] == '/')
+		return fail(err, "--parent-cgroup \"%s\": want a relative path (1-255 bytes)",
+			    path);
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, "/");
+		bool dots = (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.');
+		if (n == 0 || dots)
+			return fail(err, "--parent-cgroup \"%s\": empty, \".\" or \"..\" component",
+				    path);
+		for (size_t i = 0; i < n; i++) {
+			char c = p[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+				return fail(err,
+					    "--parent-cgroup \"%s\": only letters, digits, '.', "
+					    "'-', '_' and '/'",
+					    path);
+		}
+		p += n;
+		if (*p == '/' && !p[1])
+			return fail(err, "--parent-cgroup \"%s\" ends in '/'", path);
+		if (*p == '/')
+			p++;
+	}
 	return 0;
 }

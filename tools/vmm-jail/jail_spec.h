@@ -13,8 +13,8 @@
 #define JAIL_CG_NAME_MAX  64
 #define JAIL_CG_VALUE_MAX 128
 
-/* An id names a folder and a cgroup: 1-64 characters of [A-Za-z0-9._-], neither "." nor ".."
- * nor containing "..", so it can never climb out of the chroot base. */
+/* An id names a folder and a cgroup: 1-64 letters, digits and hyphens, as Firecracker's jailer
+ * takes them (so it can never climb out of the chroot base). */
 int jail_check_id(const char *id, char *err);
 
 /* A path as the jail sees it: absolute, at most JAIL_PATH_MAX - 1 bytes, no "." or ".."
@@ -53,5 +53,32 @@ int jail_limit_v1(const struct jail_limit *l, struct jail_v1_write out[2], char 
 /* The uid or gid of --uid / --gid: a decimal number 1..2^32-2 (0 would be no jail at all,
  * -1 means "unchanged" to setresuid). */
 int jail_parse_id_number(const char *text, unsigned *out, char *err);
+
+/* The last component of --exec-file (Firecracker's exec_file_name): a folder of the layout and
+ * the file's name in the jail. Refused: an empty name (a path ending in '/'), "." or "..".
+ * Written into out (JAIL_NAME_MAX bytes). */
+#define JAIL_NAME_MAX 256
+int jail_exec_name(const char *exec, char *out, char *err);
+
+/* Firecracker's layout: <base>/<exec_name>/<id>/root into out (size bytes); base is absolute,
+ * without a trailing '/' unless it is "/". Returns 0, or -EINVAL when it does not fit or base
+ * is not absolute. */
+int jail_chroot_dir(const char *base, const char *exec_name, const char *id, char *out, size_t size,
+		    char *err);
+
+/* --resource-limit RESOURCE=VALUE: fsize (RLIMIT_FSIZE, bytes) or no-file (RLIMIT_NOFILE: one
+ * more than the highest fd number), a decimal number. */
+struct jail_rlimit {
+	int resource; /* RLIMIT_FSIZE or RLIMIT_NOFILE */
+	unsigned long long value;
+};
+int jail_parse_rlimit(const char *spec, struct jail_rlimit *out, char *err);
+
+/* --cgroup-version 1 or 2. */
+int jail_parse_cgroup_version(const char *text, int *out, char *err);
+
+/* --parent-cgroup: a relative cgroup path, components of [A-Za-z0-9._-] (not "." or ".."),
+ * no empty component, at most 255 bytes. */
+int jail_check_parent_cgroup(const char *path, char *err);
 
 #endif

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -45,10 +46,11 @@
 #define EXIT_SETUP 1
 #define EXIT_USAGE 2
 
-#define MAX_LIMITS 16
-#define MAX_FILES  32
-#define MAX_DEVS   16
-#define MAX_MOUNTS 96
+#define MAX_LIMITS  16
+#define MAX_FILES   32
+#define MAX_DEVS    16
+#define MAX_MOUNTS  96
+#define MAX_RLIMITS 8
 
 struct mount_entry {
 	char src[JAIL_PATH_MAX];
@@ -57,9 +59,13 @@ struct mount_entry {
 };
 
 struct jail {
-	const char *id, *exec, *base, *netns;
+	const char *id, *exec, *base, *netns, *parent_cgroup;
 	unsigned uid, gid;
-	bool keep;
+	bool keep, daemonize, new_pid_ns;
+	int cgroup_version; /* 0: cgroup2 where it has the controller, else v1 */
+	struct jail_rlimit rlimits[MAX_RLIMITS];
+	int nrlimits;
+	char exec_name[JAIL_NAME_MAX];
 	struct jail_limit limits[MAX_LIMITS];
 	int nlimits;
 	struct jail_file files[MAX_FILES];
@@ -69,8 +75,9 @@ struct jail {
 	char **vmm_argv;
 	int vmm_argc;
 
-	char dir[JAIL_PATH_MAX];  /* <base>/<id> */
-	char root[JAIL_PATH_MAX]; /* <base>/<id>/root */
+	char base_full[JAIL_PATH_MAX]; /* <base>/<exec_name> */
+	char dir[JAIL_PATH_MAX];       /* <base>/<exec_name>/<id> */
+	char root[JAIL_PATH_MAX];      /* <base>/<exec_name>/<id>/root */
 	char exec_jail[JAIL_PATH_MAX];
 	struct mount_entry mounts[MAX_MOUNTS];
 	int nmounts;
@@ -79,40 +86,51 @@ struct jail {
 	char base_made[JAIL_PATH_MAX]; /* the first folder of --chroot-base made here, or "" */
 };
 
-static struct jail jail = {.base = "/srv/vmm-jail"};
+static struct jail jail = {.base = "/srv/jailer"};
 
 static const char usage_text[] =
-    "Usage: vmm-jail --id ID --exec VMM --uid UID --gid GID [OPTION]... -- [VMM ARGS]...\n"
-    "Run the VMM in a jail: its own mount, PID, IPC and UTS namespaces, a minimal root\n"
-    "(pivot_root) under CHROOT_BASE/ID/root, a cgroup, no_new_privs and an unprivileged uid.\n"
-    "VMM ARGS name files as the jail sees them (--file HOST:JAIL puts HOST at JAIL).\n"
+    "Usage: vmm-jail --id ID --exec-file VMM --uid UID --gid GID [OPTION]... -- [VMM ARGS]...\n"
+    "Run the VMM in a jail, with Firecracker's jailer command line and layout: its own mount,\n"
+    "PID, IPC and UTS namespaces, a minimal root (pivot_root) at\n"
+    "CHROOT_BASE/NAME/ID/root (NAME: the exec file's name), a cgroup, resource limits,\n"
+    "no_new_privs and an unprivileged uid. VMM ARGS name files as the jail sees them.\n"
     "\n"
-    "  --id ID                  jail name: 1-64 of [A-Za-z0-9._-], not \"..\"\n"
-    "  --exec PATH              the VMM binary; mounted read-only at /NAME in the jail, with\n"
-    "                           the shared libraries it needs at their own paths\n"
+    "  --id ID                  the VM's id: 1-64 letters, digits and '-'\n"
+    "  --exec-file PATH         the VMM binary, hard-linked (else copied) to /NAME in the\n"
+    "                           jail, with the shared libraries it needs mounted read-only\n"
+    "                           at their own paths (--exec: the same)\n"
     "  --uid UID, --gid GID     the ids the VMM runs as (not 0)\n"
-    "  --chroot-base DIR        where jails are made (default /srv/vmm-jail)\n"
+    "  --chroot-base-dir DIR    where jails are made (default /srv/jailer; --chroot-base)\n"
     "  --netns PATH             join this network namespace (e.g. /var/run/netns/NAME)\n"
-    "  --cgroup CTRL.FILE=VALUE a cgroup2 limit (cpu.max=\"50000 100000\", memory.max=512M,\n"
-    "                           pids.max=64); repeatable. The jail's cgroup is vmm-jail/ID at\n"
-    "                           the cgroup2 root; a controller that only a v1 hierarchy has\n"
-    "                           gets vmm-jail/ID under the caller's cgroup there (cpu.max and\n"
-    "                           memory.max translated); a controller found nowhere is a bad\n"
-    "                           command line, refused before anything is made\n"
+    "  --cgroup FILE=VALUE      a cgroup limit (cpu.max=\"50000 100000\", memory.max=512M,\n"
+    "                           pids.max=64, cpuset.cpus=0); repeatable; cgroup2 names,\n"
+    "                           translated where a v1 hierarchy has the controller\n"
+    "  --cgroup-version 1|2     use only that kind of hierarchy (default: cgroup2 where it\n"
+    "                           has the controller, else v1)\n"
+    "  --parent-cgroup PATH     the jail's cgroup is PATH/ID (default NAME)\n"
+    "  --resource-limit R=N     fsize=BYTES or no-file=N; repeatable (default no-file=2048)\n"
+    "  --daemonize              setsid() and standard input, output and error to /dev/null\n"
+    "  --new-pid-ns             as Firecracker's jailer: write the VMM's PID to\n"
+    "                           CHROOT_BASE/NAME/ID/root/NAME.pid and exit 0 at once; the\n"
+    "                           jail and its cgroups are then the caller's to remove.\n"
+    "                           Without it vmm-jail waits for the VMM, passes SIGTERM,\n"
+    "                           SIGINT, SIGHUP and SIGQUIT on, exits with its status and\n"
+    "                           removes the jail (the VMM is PID 1 of its own namespace\n"
+    "                           either way)\n"
     "  --file HOST[:JAIL][:rw]  bind-mount HOST at JAIL (default /BASENAME), read-only unless\n"
     "                           :rw; repeatable. uid:gid must be able to read (write) it\n"
     "  --keep-dev /dev/NAME     also make this device node, owned by uid:gid; repeatable\n"
-    "  --keep                   leave CHROOT_BASE/ID after the VMM exits\n"
+    "  --keep                   leave the jail's folder after the VMM exits\n"
     "  -h, --help               this help\n"
     "  -V, --version            version\n"
     "\n"
-    "The jail always has /dev/kvm and /dev/net/tun (mode 0600, owned by uid:gid), /dev/null,\n"
-    "/dev/urandom and /run (owned by uid:gid, for an API socket: CHROOT_BASE/ID/root/run/...\n"
-    "from the host). The VMM is PID 1 of its namespace; SIGTERM, SIGINT, SIGHUP and SIGQUIT\n"
-    "sent to vmm-jail are passed on to it.\n"
+    "The jail's root is owned by uid:gid and always has /dev/kvm, /dev/net/tun and\n"
+    "/dev/userfaultfd where the host has them (mode 0600, owned by uid:gid), /dev/null,\n"
+    "/dev/urandom and /run (owned by uid:gid: --api-sock /run/firecracker.socket is\n"
+    "CHROOT_BASE/NAME/ID/root/run/firecracker.socket from the host).\n"
     "\n"
-    "Exit status: the VMM's (128+N if signal N killed it); 2 bad command line; 1 the jail\n"
-    "could not be set up.\n";
+    "Exit status: the VMM's (128+N if signal N killed it; 0 at once with --new-pid-ns);\n"
+    "2 bad command line; 1 the jail could not be set up.\n";
 
 static int usage_error(const char *fmt, ...)
 {
@@ -143,9 +161,16 @@ static int parse_args(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"id", required_argument, NULL, 'i'},
 	    {"exec", required_argument, NULL, 'e'},
+	    {"exec-file", required_argument, NULL, 'e'},
 	    {"uid", required_argument, NULL, 'u'},
 	    {"gid", required_argument, NULL, 'g'},
 	    {"chroot-base", required_argument, NULL, 'b'},
+	    {"chroot-base-dir", required_argument, NULL, 'b'},
+	    {"cgroup-version", required_argument, NULL, 'C'},
+	    {"parent-cgroup", required_argument, NULL, 'P'},
+	    {"resource-limit", required_argument, NULL, 'r'},
+	    {"daemonize", no_argument, NULL, 'D'},
+	    {"new-pid-ns", no_argument, NULL, 'N'},
 	    {"netns", required_argument, NULL, 'n'},
 	    {"cgroup", required_argument, NULL, 'c'},
 	    {"file", required_argument, NULL, 'f'},
@@ -185,6 +210,27 @@ static int parse_args(int argc, char **argv)
 			if (jail_parse_limit(optarg, &jail.limits[jail.nlimits++], err))
 				return usage_error("%s", err);
 			break;
+		case 'C':
+			if (jail_parse_cgroup_version(optarg, &jail.cgroup_version, err))
+				return usage_error("%s", err);
+			break;
+		case 'P':
+			if (jail_check_parent_cgroup(optarg, err))
+				return usage_error("%s", err);
+			jail.parent_cgroup = optarg;
+			break;
+		case 'r':
+			if (jail.nrlimits == MAX_RLIMITS)
+				return usage_error("at most %d --resource-limit", MAX_RLIMITS);
+			if (jail_parse_rlimit(optarg, &jail.rlimits[jail.nrlimits++], err))
+				return usage_error("%s", err);
+			break;
+		case 'D':
+			jail.daemonize = true;
+			break;
+		case 'N':
+			jail.new_pid_ns = true;
+			break;
 		case 'f':
 			if (jail.nfiles == MAX_FILES)
 				return usage_error("at most %d --file", MAX_FILES);
@@ -219,11 +265,16 @@ static int parse_args(int argc, char **argv)
 	jail.vmm_argv = argv + optind;
 	jail.vmm_argc = argc - optind;
 	if (!jail.id || !jail.exec || !have_uid || !have_gid)
-		return usage_error("--id, --exec, --uid and --gid are required");
-	if (jail_check_id(jail.id, err))
+		return usage_error("--id, --exec-file, --uid and --gid are required");
+	if (jail_check_id(jail.id, err) || jail_exec_name(jail.exec, jail.exec_name, err) ||
+	    jail_chroot_dir(jail.base, jail.exec_name, jail.id, jail.root, sizeof(jail.root), err))
 		return usage_error("%s", err);
-	if (jail.base[0] != '/')
-		return usage_error("--chroot-base %s: want an absolute path", jail.base);
+	if (!jail.parent_cgroup)
+		jail.parent_cgroup = jail.exec_name; /* Firecracker's default */
+	/* root = base_full/<id>/root: the folders above it, without "/root" and "/<id>" */
+	snprintf(jail.dir, sizeof(jail.dir), "%.*s", (int)(strlen(jail.root) - 5), jail.root);
+	snprintf(jail.base_full, sizeof(jail.base_full), "%.*s",
+		 (int)(strlen(jail.dir) - strlen(jail.id) - 1), jail.dir);
 	return 0;
 }
 
@@ -232,10 +283,10 @@ static int parse_args(int argc, char **argv)
 static int check_inputs(void)
 {
 	struct stat st;
-	if (jail_cgroups_check(jail.limits, jail.nlimits))
+	if (jail_cgroups_check(jail.limits, jail.nlimits, jail.cgroup_version))
 		return EXIT_USAGE; /* it said which */
 	if (stat(jail.exec, &st) || !S_ISREG(st.st_mode))
-		return usage_error("--exec %s: %s", jail.exec,
+		return usage_error("--exec-file %s: %s", jail.exec,
 				   errno ? strerror(errno) : "not a regular file");
 	for (int i = 0; i < jail.nfiles; i++)
 		if (stat(jail.files[i].host, &st))
@@ -276,7 +327,7 @@ static void in_jail(char *out, size_t size, const char *jail_path)
 static int make_base(void)
 {
 	char buf[JAIL_PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", jail.base);
+	snprintf(buf, sizeof(buf), "%s", jail.base_full);
 	for (char *p = buf + 1;; p++) {
 		char *slash = strchr(p, '/');
 		if (slash)
@@ -299,10 +350,8 @@ static int make_jail_dir(void)
 {
 	if (make_base())
 		return EXIT_SETUP;
-	if (snprintf(jail.dir, sizeof(jail.dir), "%s/%s", jail.base, jail.id) >=
-		(int)sizeof(jail.dir) - 64 ||
-	    snprintf(jail.root, sizeof(jail.root), "%s/root", jail.dir) >= (int)sizeof(jail.root))
-		return usage_error("--chroot-base %s: too long", jail.base);
+	if (strlen(jail.root) >= sizeof(jail.root) - 64)
+		return usage_error("--chroot-base-dir %s: too long", jail.base);
 	int made = mkdir(jail.dir, 0755);
 	/* ENOENT: another vmm-jail removed the empty base it had made, meanwhile: make it again */
 	if (made && errno == ENOENT && make_base() == 0)
@@ -318,7 +367,10 @@ static int make_jail_dir(void)
 			return setup_error("mkdir %s: %s", jail.dir, strerror(errno));
 	}
 	jail.dir_created = true;
-	if (mkdir(jail.root, 0755) || chmod(jail.dir, 0755) || chmod(jail.root, 0755))
+	/* the root is uid:gid's, as Firecracker's jailer leaves it: the VMM makes its socket there
+	 */
+	if (mkdir(jail.root, 0755) || chmod(jail.dir, 0755) || chmod(jail.root, 0755) ||
+	    chown(jail.root, jail.uid, jail.gid))
 		return setup_error("mkdir %s: %s", jail.root, strerror(errno));
 	struct statvfs vfs;
 	if (statvfs(jail.root, &vfs) == 0 && (vfs.f_flag & ST_NODEV))
@@ -353,6 +405,8 @@ static int make_devices(void)
 	int r = make_dev("/dev/kvm", 0600, true);
 	if (!r && access("/dev/net/tun", F_OK) == 0)
 		r = make_dev("/dev/net/tun", 0600, true);
+	if (!r && access("/dev/userfaultfd", F_OK) == 0) /* a snapshot load with Uffd */
+		r = make_dev("/dev/userfaultfd", 0600, true);
 	if (!r)
 		r = make_dev("/dev/null", 0666, false);
 	if (!r)
@@ -471,6 +525,39 @@ static int add_libraries(void)
 	return r;
 }
 
+/* Copies the file src to dst (a new file, mode 0755). */
+static int copy_file(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, r = 0;
+	char buf[65536];
+	ssize_t n;
+	if (in < 0 || (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755)) < 0)
+		r = setup_error("copying %s to %s: %s", src, dst, strerror(errno));
+	while (!r && (n = read(in, buf, sizeof(buf))) != 0)
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			r = setup_error("copying %s to %s: %s", src, dst, strerror(errno));
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) && !r)
+		r = setup_error("copying %s to %s: %s", src, dst, strerror(errno));
+	return r;
+}
+
+/* The exec file at /NAME in the jail, as Firecracker's jailer puts it: a hard link, or a copy
+ * when the jail is on another file system. */
+static int place_exec(void)
+{
+	char dst[JAIL_PATH_MAX * 2];
+	snprintf(dst, sizeof(dst), "%s%s", jail.root, jail.exec_jail);
+	/* AT_SYMLINK_FOLLOW: a link to the file itself, never to a symbolic link naming a host
+	 * path the jail cannot see */
+	if (linkat(AT_FDCWD, jail.exec, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EXDEV && errno != EPERM)
+		return setup_error("link %s to %s: %s", jail.exec, dst, strerror(errno));
+	return copy_file(jail.exec, dst);
+}
+
 static int build_tree(void)
 {
 	int r = make_devices();
@@ -480,9 +567,8 @@ static int build_tree(void)
 	in_jail(run, sizeof(run), "/run");
 	if (mkdir(run, 0700) || chown(run, jail.uid, jail.gid))
 		return setup_error("%s: %s", run, strerror(errno));
-	const char *name = strrchr(jail.exec, '/');
-	snprintf(jail.exec_jail, sizeof(jail.exec_jail), "/%s", name ? name + 1 : jail.exec);
-	if ((r = add_mount(jail.exec, jail.exec_jail, false)))
+	snprintf(jail.exec_jail, sizeof(jail.exec_jail), "/%s", jail.exec_name);
+	if ((r = place_exec()))
 		return r;
 	for (int i = 0; i < jail.nfiles && !r; i++)
 		r = add_mount(jail.files[i].host, jail.files[i].jail, jail.files[i].rw);
@@ -505,7 +591,7 @@ static void remove_base(void)
 {
 	char buf[JAIL_PATH_MAX];
 	size_t top = strlen(jail.base_made);
-	snprintf(buf, sizeof(buf), "%s", jail.base);
+	snprintf(buf, sizeof(buf), "%s", jail.base_full);
 	while (top && strlen(buf) >= top && rmdir(buf) == 0) {
 		char *slash = strrchr(buf, '/');
 		if (!slash || slash == buf)
@@ -577,6 +663,20 @@ static void enter_root(void)
 		child_fail(EXIT_SETUP, "remount / nosuid: %s", strerror(errno));
 }
 
+/* --resource-limit, and Firecracker's default of 2048 open files when none is given. */
+static void set_rlimits(void)
+{
+	struct jail_rlimit dflt = {RLIMIT_NOFILE, 2048};
+	const struct jail_rlimit *l = jail.nrlimits ? jail.rlimits : &dflt;
+	for (int i = 0; i < (jail.nrlimits ? jail.nrlimits : 1); i++) {
+		struct rlimit rl = {l[i].value, l[i].value};
+		if (setrlimit(l[i].resource, &rl))
+			child_fail(EXIT_SETUP, "--resource-limit %s=%llu: %s",
+				   l[i].resource == RLIMIT_FSIZE ? "fsize" : "no-file", l[i].value,
+				   strerror(errno));
+	}
+}
+
 static void drop_privileges(void)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
@@ -596,8 +696,9 @@ static void drop_privileges(void)
 			   strerror(errno));
 	if (setuid(0) == 0)
 		child_fail(EXIT_SETUP, "root regained after dropping it");
-	/* A credential change cleared it: die with the jailer. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* A credential change cleared it: die with the jailer, unless the jailer leaves at once */
+	if (!jail.new_pid_ns)
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 }
 
 /* Now as uid:gid: what the VMM will need must be usable, or say which file and why. */
@@ -630,6 +731,7 @@ static _Noreturn void run_child(int netns_fd, const sigset_t *oldmask)
 	if (sethostname(jail.id, strlen(jail.id)))
 		child_fail(EXIT_SETUP, "sethostname: %s", strerror(errno));
 	enter_root();
+	set_rlimits();
 	drop_privileges();
 	check_access();
 
@@ -674,11 +776,52 @@ static int wait_vmm(pid_t pid, const sigset_t *set)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* --daemonize, as Firecracker's jailer: a new session (which fails for a process group
+ * leader), and the standard fds on /dev/null. Messages after this go nowhere. */
+static int daemonize(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return setup_error("--daemonize: /dev/null: %s", strerror(errno));
+	if (setsid() < 0) {
+		close(null);
+		return setup_error("--daemonize: setsid: %s (vmm-jail must not lead its process "
+				   "group: start it from a shell's child or with setsid)",
+				   strerror(errno));
+	}
+	for (int fd = 0; fd < 3; fd++)
+		dup2(null, fd);
+	close(null);
+	return 0;
+}
+
+/* --new-pid-ns: <root>/<name>.pid, a new file holding the VMM's PID (as seen from here). */
+static int write_pid_file(pid_t pid)
+{
+	char path[JAIL_PATH_MAX * 2], text[32];
+	snprintf(path, sizeof(path), "%s/%s.pid", jail.root, jail.exec_name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int len = snprintf(text, sizeof(text), "%d", (int)pid);
+	if (fd < 0 || write(fd, text, (size_t)len) != len) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return setup_error("%s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+/* Set when the VMM runs on without us (--new-pid-ns): nothing is removed at exit. */
+static bool detached;
+
 static int launch(void)
 {
 	int netns_fd = -1, pipefd[2];
 	if (jail.netns && (netns_fd = open(jail.netns, O_RDONLY | O_CLOEXEC)) < 0)
 		return usage_error("--netns %s: %s", jail.netns, strerror(errno));
+	if (jail.daemonize && daemonize())
+		return EXIT_SETUP;
 	sigset_t set, oldmask;
 	sigemptyset(&set);
 	for (int s = 0, sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT}; s < 5; s++)
@@ -705,6 +848,13 @@ static int launch(void)
 	while ((n = read(pipefd[0], &code, 1)) < 0 && errno == EINTR)
 		;
 	close(pipefd[0]);
+	if (n != 1 && jail.new_pid_ns) { /* exec'd: the VMM is on its own from here */
+		int r = write_pid_file(pid);
+		detached = !r;
+		if (r)
+			kill(pid, SIGKILL);
+		return r;
+	}
 	int status = wait_vmm(pid, &set);
 	return n == 1 ? code : status;
 }
@@ -722,10 +872,12 @@ int main(int argc, char **argv)
 	r = make_jail_dir();
 	if (!r)
 		r = build_tree();
-	if (!r && jail_cgroups_setup(jail.id, jail.limits, jail.nlimits, &jail.cg))
+	if (!r && jail_cgroups_setup(jail.parent_cgroup, jail.id, jail.cgroup_version, jail.limits,
+				     jail.nlimits, &jail.cg))
 		r = EXIT_SETUP;
 	if (!r)
 		r = launch();
-	cleanup();
+	if (!detached)
+		cleanup();
 	return r;
 }

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "host/sandbox/broker.h"
 #include "host/sandbox/landlock.h"
+#include "host/sandbox/opener.h"
 #include "host/sandbox/sandbox.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/control_internal.h"
@@ -291,8 +292,10 @@ static int create_here(struct control *c)
 	return 0;
 }
 
-/* The broker first (it must start before any thread confines itself, and it opens and builds
- * for the API thread: host/sandbox/broker.h), then the API thread, confined from the start. */
+/* The broker and the opener first (they must start before any thread confines itself: the
+ * broker opens and builds for the API thread, host/sandbox/broker.h; the opener creates the
+ * files a request writes, outside Landlock, host/sandbox/opener.h), then the API thread,
+ * confined from the start. */
 static int start_api(struct control *c)
 {
 	char err[300] = "";
@@ -300,7 +303,7 @@ static int start_api(struct control *c)
 	if (c->cfg->switch_user)
 		sandbox_announce_user_switch(); /* the API thread confines itself at start */
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, false);
-	if (sandbox_broker_start(lists, n))
+	if (sandbox_broker_start(lists, n) || sandbox_opener_start())
 		return VMM_EXIT_ERROR;
 	int r = api_http_start(&c->http, c->cfg->api_sock, &c->api, err, sizeof(err));
 	if (r) {
@@ -402,6 +405,7 @@ int control_run(struct vm_config *cfg)
 		pthread_join(c.recv_thread, NULL);
 	api_http_stop(c.http); /* no request runs past this point */
 	sandbox_broker_stop();
+	sandbox_opener_stop();
 	if (c.mig && ctl_migrating(&c))
 		vm_migrate_cancel(c.mig); /* the VM ended under it */
 	if (c.mig)

@@ -19,6 +19,7 @@
 #include "base/host_path.h"
 #include "base/log.h"
 #include "base/stats.h"
+#include "host/sandbox/opener.h"
 #include "host/sandbox/sandbox.h"
 #include "virtio/core/device.h"
 #include "vmm/vm/vm.h"
@@ -386,11 +387,12 @@ static int open_sink(const char *path, char *err, size_t errlen)
 	const unsigned kinds = HOST_PATH_REGULAR | HOST_PATH_FIFO;
 	struct stat st;
 	bool created = false;
-	int fd = host_path_open(path, O_WRONLY | O_APPEND, 0, kinds, err, errlen);
+	/* on the opener (host/sandbox/opener.h): outside Landlock, where the user may write */
+	int fd = sandbox_opener_open(path, O_WRONLY | O_APPEND, 0, kinds, err, errlen);
 
 	if (fd == -ENOENT) {
-		fd = host_path_open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0600, kinds, err,
-				    errlen);
+		fd = sandbox_opener_open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0600, kinds,
+					 err, errlen);
 		created = fd >= 0;
 	}
 	if (fd < 0)

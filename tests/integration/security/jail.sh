@@ -10,6 +10,9 @@
 #     did not inherit our fd 9; SIGTERM
 #     to vmm-jail stops it (status 143) and the jail's folder and cgroups are removed;
 #     every thread of the VMM has an empty capability bounding set;
+#  2b. Firecracker's jailer flags (--exec-file, --chroot-base-dir, --parent-cgroup,
+#     --resource-limit, --daemonize, --new-pid-ns): vmm.pid in the jail, exit 0 at once, the API
+#     on /run/firecracker.socket, uid/gid, root, cgroup, netns and limits checked from outside;
 #  3. bad command lines (a controller the host lacks, a --file mode that is none) exit 2 with
 #     one line before anything is made; setup failures (an existing jail, a file 65534 cannot
 #     read) exit 1 or 2 with a message, and leave nothing, the chroot base they made included.
@@ -71,11 +74,11 @@ timeout "$RUN_TIMEOUT" "$JAIL" --id "$ID-hello" --exec "$VMM" --uid 65534 --gid 
 RUN_STATUS=$?
 expect_pass
 expect_output '^hello from the test guest$'
-[ ! -e "$BASE/$ID-hello" ]
+[ ! -e "$BASE/vmm/$ID-hello" ]
 check $? "jail folder removed"
 if [ -n "$cg2" ]; then
-	[ ! -e "$cg2/vmm-jail/$ID-hello" ]
-	check $? "cgroup2 vmm-jail/$ID-hello removed"
+	[ ! -e "$cg2/vmm/$ID-hello" ]
+	check $? "cgroup2 vmm/$ID-hello removed"
 fi
 
 # ---- 2. a running jailed VMM, seen from outside ----
@@ -101,10 +104,12 @@ if [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
 	entries=$(ls -A "$root" | tr '\n' ' ')
 	[ "$entries" = "dev etc halt.elf lib lib64 run vmm " ]
 	check $? "jail root has only the expected entries ($entries)"
-	[ "$(ls -A "$root/dev" | tr '\n' ' ')" = "kvm net null urandom " ]
-	check $? "jail /dev: kvm net null urandom ($(ls -A "$root/dev" | tr '\n' ' '))"
-	[ "$(stat -L -c '%d:%i' "$root/vmm")" = "$(stat -L -c '%d:%i' "$VMM")" ]
-	check $? "/vmm in the jail is \$VMM"
+	want_dev="kvm net null urandom "
+	[ -e /dev/userfaultfd ] && want_dev+="userfaultfd "
+	[ "$(ls -A "$root/dev" | tr '\n' ' ')" = "$want_dev" ]
+	check $? "jail /dev: $want_dev($(ls -A "$root/dev" | tr '\n' ' '))"
+	cmp -s "$root/vmm" "$VMM"
+	check $? "/vmm in the jail is \$VMM (hard-linked or copied)"
 	want="character special file $(stat -c '%t:%T' /dev/kvm) 65534 600"
 	got=$(stat -c '%F %t:%T %u %a' "$root/dev/kvm")
 	[ "$got" = "$want" ]
@@ -136,13 +141,13 @@ if [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
 		check $? "in the --netns network namespace"
 	fi
 	if [ -n "$cg2" ]; then
-		grep -qx "0::/vmm-jail/$ID" "/proc/$vmm_pid/cgroup"
-		check $? "in cgroup2 vmm-jail/$ID"
+		grep -qx "0::/vmm/$ID" "/proc/$vmm_pid/cgroup"
+		check $? "in cgroup2 vmm/$ID (--parent-cgroup defaults to the exec file's name)"
 	fi
 	pids_dir=$(cgroup_dir "$vmm_pid" pids)
-	[[ "$pids_dir" == */vmm-jail/$ID ]] && [ "$(cat "$pids_dir/pids.max")" = 64 ]
+	[[ "$pids_dir" == */vmm/$ID ]] && [ "$(cat "$pids_dir/pids.max")" = 64 ]
 	check $? "pids cgroup $pids_dir has pids.max 64"
-	curl -s --unix-socket "$BASE/$ID/root/run/api.sock" http://localhost/ | grep -q '"Running"'
+	curl -s --unix-socket "$BASE/vmm/$ID/root/run/api.sock" http://localhost/ | grep -q '"Running"'
 	check $? "API socket in the jail's /run answers from the host"
 	! ls -l "/proc/$vmm_pid/fd" | grep -q README.md
 	check $? "our fd 9 was not passed on"
@@ -153,14 +158,76 @@ if [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
 	expect_status 143
 	grep -q 'stopping on signal 15' "$RUN_ERR"
 	check $? "the VMM got the SIGTERM"
-	[ ! -e "$BASE/$ID" ]
+	[ ! -e "$BASE/vmm/$ID" ]
 	check $? "jail folder removed"
-	[ ! -e "$pids_dir" ] && { [ -z "$cg2" ] || [ ! -e "$cg2/vmm-jail/$ID" ]; }
+	[ ! -e "$pids_dir" ] && { [ -z "$cg2" ] || [ ! -e "$cg2/vmm/$ID" ]; }
 	check $? "jail cgroups removed"
 else
 	lib_fail "no VMM process under vmm-jail (pid $jail_pid)"
 	lib_dump_output
 fi
+
+# ---- 2b. Firecracker's jailer command line, as its launchers give it ----
+# --new-pid-ns: vmm-jail writes the VMM's PID to <root>/vmm.pid and exits 0 at once (the jail
+# is then ours to remove, as with Firecracker's jailer); --daemonize; the API socket at
+# Firecracker's default place; the uid/gid, the chroot, the cgroup under --parent-cgroup, the
+# network namespace and the resource limits checked from outside.
+lib_new_run "jail, Firecracker's flags"
+FCID="fc-$$"
+froot="$BASE/vmm/$FCID/root"
+"$JAIL" --id "$FCID" --exec-file "$VMM" --uid 65534 --gid 65534 --chroot-base-dir "$BASE" \
+	--parent-cgroup "vmmtest-$$/uvms" --cgroup pids.max=64 --resource-limit no-file=1000 \
+	--resource-limit fsize=1000000000 "${netns[@]}" --daemonize --new-pid-ns -- \
+	--api-sock /run/firecracker.socket </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+RUN_STATUS=$?
+expect_status 0
+fc_pid=$(cat "$froot/vmm.pid" 2>/dev/null)
+[ -n "$fc_pid" ] && [ -d "/proc/$fc_pid" ]
+check $? "vmm.pid names the running VMM ($fc_pid)"
+for _ in $(seq 50); do [ -S "$froot/run/firecracker.socket" ] && break; sleep 0.1; done
+got=$(curl -s --max-time 10 --unix-socket "$froot/run/firecracker.socket" http://localhost/)
+[[ "$got" == *'"state"'* ]]
+check $? "GET / on the jail's /run/firecracker.socket: ${got:0:80}"
+if [ -n "$fc_pid" ] && [ -d "/proc/$fc_pid" ]; then
+	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "/proc/$fc_pid/status" &&
+		grep -qP '^Gid:\t65534\t65534\t65534\t65534$' "/proc/$fc_pid/status"
+	check $? "uid and gid 65534"
+	[ "$(stat -L -c '%d:%i' "/proc/$fc_pid/root")" = "$(stat -L -c '%d:%i' "$froot")" ]
+	check $? "its root is $froot"
+	[ "$(stat -c %u:%g "$froot")" = 65534:65534 ]
+	check $? "the jail's root is 65534's"
+	fc_pids=$(cgroup_dir "$fc_pid" pids)
+	[[ "$fc_pids" == */vmmtest-$$/uvms/$FCID ]] && [ "$(cat "$fc_pids/pids.max")" = 64 ]
+	check $? "pids cgroup $fc_pids (under --parent-cgroup) has pids.max 64"
+	if [ ${#netns[@]} -gt 0 ]; then
+		[ "$(stat -L -c %i "/proc/$fc_pid/ns/net")" = "$(stat -L -c %i "/var/run/netns/$NS")" ]
+		check $? "in the --netns namespace"
+	fi
+	grep -qE '^Max open files +1000 +1000' "/proc/$fc_pid/limits" &&
+		grep -qE '^Max file size +1000000000 +1000000000' "/proc/$fc_pid/limits"
+	check $? "--resource-limit no-file and fsize"
+	[ "$(awk '/^NSpid:/ {print $3}' "/proc/$fc_pid/status")" = 1 ]
+	check $? "PID 1 of its own PID namespace"
+	[ "$(ps -o sid= -p "$fc_pid" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
+	check $? "--daemonize: another session"
+	# the launcher's order: the kernel put into the jail, then the API calls, then InstanceStart
+	cp "$halt" "$froot/halt.elf" && chmod 644 "$froot/halt.elf"
+	fcapi() { curl -s --max-time 10 --unix-socket "$froot/run/firecracker.socket" -X PUT \
+		-H 'Content-Type: application/json' -d "$2" -w '%{http_code}' "http://localhost$1"; }
+	b=$(fcapi /boot-source '{"kernel_image_path": "/halt.elf", "boot_args": "halt.irq=1"}')
+	m=$(fcapi /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')
+	i=$(fcapi /actions '{"action_type": "InstanceStart"}')
+	got=$(curl -s --max-time 10 --unix-socket "$froot/run/firecracker.socket" http://localhost/)
+	[ "$b $m $i" = "204 204 204" ] && [[ "$got" == *'"Running"'* ]]
+	check $? "boot-source, machine-config, InstanceStart through the jail: $b $m $i, ${got:0:60}"
+	kill -TERM "$fc_pid"
+	for _ in $(seq 50); do [ -d "/proc/$fc_pid" ] || break; sleep 0.1; done
+fi
+rm -rf "$BASE/vmm/$FCID"
+rmdir "$BASE/vmm" 2>/dev/null
+for d in "$cg2" "${fc_pids%/vmmtest-$$/uvms/$FCID}"; do
+	[ -n "$d" ] && rmdir "$d/vmmtest-$$/uvms/$FCID" "$d/vmmtest-$$/uvms" "$d/vmmtest-$$" 2>/dev/null
+done
 
 # ---- 3. refusals ----
 # refused WANT_STATUS REGEX JAIL_ARGS...: vmm-jail exits WANT_STATUS saying REGEX on stderr.
@@ -181,7 +248,11 @@ refused() {
 common=(--exec "$VMM" --uid 65534 --gid 65534 --chroot-base "$BASE")
 refused 2 'are required'
 refused 2 'only letters' --id a/b "${common[@]}" -- --kernel /x
-refused 2 '"\.\." are not ids' --id .. "${common[@]}"
+refused 2 'only letters, digits and' --id .. "${common[@]}"
+refused 2 'only letters, digits and' --id vm_1 "${common[@]}"
+refused 2 'unknown resource' --id x "${common[@]}" --resource-limit cpu=1
+refused 2 'want 1 or 2' --id x "${common[@]}" --cgroup-version 3
+refused 2 'want a relative path' --id x "${common[@]}" --parent-cgroup /abs
 refused 2 'unknown option --bogus' --id x --bogus "${common[@]}"
 refused 2 'not a uid/gid' --id x --exec "$VMM" --uid 0 --gid 65534
 refused 2 'CONTROLLER.FILE=VALUE' --id x "${common[@]}" --cgroup pids
@@ -213,16 +284,16 @@ refused 2 '65534:65534 cannot read' --id "$ID-secret2" --exec "$VMM" --uid 65534
 one_line
 [ ! -e "$BASE-fresh" ]
 check $? "no chroot base left behind by the failed jails ($(ls -d "$BASE-fresh" 2>/dev/null))"
-mkdir -p "$BASE/$ID-busy/root/keep"
+mkdir -p "$BASE/vmm/$ID-busy/root/keep"
 refused 1 'exists and is not empty' --id "$ID-busy" "${common[@]}" -- --kernel /x
-[ -d "$BASE/$ID-busy/root/keep" ]
+[ -d "$BASE/vmm/$ID-busy/root/keep" ]
 check $? "an existing jail is left alone"
-rm -rf "$BASE/$ID-busy"
+rm -rf "$BASE/vmm/$ID-busy"; rmdir "$BASE/vmm" 2>/dev/null
 left=$(ls -A "$BASE")
 [ -z "$left" ]
 check $? "refused jails left nothing in the chroot base ($left)"
 if [ -n "$cg2" ]; then
-	[ ! -e "$cg2/vmm-jail" ]
-	check $? "no vmm-jail cgroup left"
+	[ ! -e "$cg2/vmm" ]
+	check $? "no vmm cgroup left"
 fi
 finish

@@ -2,6 +2,7 @@
 #include "vmm/snapshot/format/snap_file.h"
 
 #include "base/host_path.h"
+#include "host/sandbox/opener.h"
 #include "vmm/snapshot/format/snap_err.h"
 
 #include <errno.h>
@@ -70,25 +71,46 @@ static int snap_fsync_dir(const char *path)
 	return ret;
 }
 
+/* Creating, renaming and removing run on the opener (host/sandbox/opener.h): the thread that
+ * takes a snapshot is under Landlock, and the client's directory need not be in its set. The
+ * bytes go through the descriptor it hands back, on the caller's thread. */
 int snap_create_tmp(const char *tmp, char *err, size_t errlen)
 {
 	/* O_NOFOLLOW: a symbolic link planted at PATH.tmp is refused, never written through */
-	return host_path_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600,
-			      HOST_PATH_REGULAR, err, errlen);
+	return sandbox_opener_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600,
+				   HOST_PATH_REGULAR, err, errlen);
+}
+
+struct commit_call {
+	const char *tmp, *path;
+	int ret;
+	char *err;
+	size_t errlen;
+};
+
+static int commit_here(void *arg)
+{
+	struct commit_call *k = arg;
+	int ret = k->ret;
+	if (ret) {
+		snap_err(k->err, k->errlen, ret, "%s: %s", k->tmp, strerror(-ret));
+		unlink(k->tmp);
+	} else if (rename(k->tmp, k->path)) {
+		ret = -errno;
+		snap_err(k->err, k->errlen, ret, "rename %s to %s: %s", k->tmp, k->path,
+			 strerror(-ret));
+		unlink(k->tmp);
+	} else if ((ret = snap_fsync_dir(k->path))) {
+		snap_err(k->err, k->errlen, ret, "%s: fsync of its directory: %s", k->path,
+			 strerror(-ret));
+	}
+	return ret;
 }
 
 int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errlen)
 {
-	if (ret) {
-		snap_err(err, errlen, ret, "%s: %s", tmp, strerror(-ret));
-		unlink(tmp);
-	} else if (rename(tmp, path)) {
-		ret = -errno;
-		snap_err(err, errlen, ret, "rename %s to %s: %s", tmp, path, strerror(-ret));
-		unlink(tmp);
-	} else if ((ret = snap_fsync_dir(path))) {
-		snap_err(err, errlen, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
-	}
+	struct commit_call k = {tmp, path, ret, err, errlen};
+	ret = sandbox_opener_run(commit_here, &k);
 	free(tmp);
 	return ret;
 }
@@ -100,8 +122,11 @@ int snap_open_regular(const char *path, int flags, const char *what, int *fd, ui
 	char why[HOST_PATH_ERR_MAX];
 	struct stat st;
 	/* host_path_open(): the type is checked on the open file, opened without waiting (a FIFO
-	 * is refused at once), and nothing of /proc or /sys */
-	int f = host_path_open(path, flags, 0, HOST_PATH_REGULAR, why, sizeof(why));
+	 * is refused at once), and nothing of /proc or /sys; to write (a Diff's memory file) on the
+	 * opener, as snap_create_tmp() */
+	int f = (flags & O_ACCMODE) == O_RDONLY
+		    ? host_path_open(path, flags, 0, HOST_PATH_REGULAR, why, sizeof(why))
+		    : sandbox_opener_open(path, flags, 0, HOST_PATH_REGULAR, why, sizeof(why));
 	if (f < 0)
 		return snap_err(err, errlen, f, "%s%s%s", what, sp, why);
 	if (fstat(f, &st)) {

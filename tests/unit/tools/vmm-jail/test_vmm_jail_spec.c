@@ -2,6 +2,7 @@
  * translation and uid/gid numbers. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "tools/vmm-jail/jail_spec.h"
 
@@ -9,7 +10,7 @@ static char err[JAIL_ERRLEN];
 
 Test(jail_spec, ids)
 {
-	cr_assert_eq(jail_check_id("vm-1_a.b", err), 0);
+	cr_assert_eq(jail_check_id("vm-1-a-b", err), 0);
 	cr_assert_eq(
 	    jail_check_id("0123456789012345678901234567890123456789012345678901234567890123", err),
 	    0);
@@ -116,4 +117,63 @@ Test(jail_spec, id_numbers)
 	const char *bad[] = {"0", "-1", "+5", " 5", "5x", "", "4294967295", "99999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_neq(jail_parse_id_number(bad[i], &v, err), 0, "\"%s\" accepted", bad[i]);
+}
+
+/* Firecracker's jailer: ids of letters, digits and hyphens only. */
+Test(jail_spec, firecracker_ids)
+{
+	cr_assert_eq(jail_check_id("551e7604-e35c-42b3-b825-416853441234", err), 0);
+	const char *bad[] = {"vm_1", "vm.1", "a b", "-/x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_neq(jail_check_id(bad[i], err), 0, "id \"%s\" accepted", bad[i]);
+}
+
+Test(jail_spec, exec_name_and_chroot_dir)
+{
+	char name[JAIL_NAME_MAX], dir[JAIL_PATH_MAX];
+	cr_assert_eq(jail_exec_name("/usr/bin/vmm", name, err), 0);
+	cr_assert_str_eq(name, "vmm");
+	cr_assert_eq(jail_exec_name("vmm", name, err), 0);
+	cr_assert_str_eq(name, "vmm");
+	cr_assert_neq(jail_exec_name("/usr/bin/", name, err), 0);
+	cr_assert_neq(jail_exec_name("/usr/..", name, err), 0);
+	cr_assert_eq(jail_chroot_dir("/srv/jailer", "vmm", "vm-1", dir, sizeof(dir), err), 0);
+	cr_assert_str_eq(dir, "/srv/jailer/vmm/vm-1/root");
+	cr_assert_eq(jail_chroot_dir("/srv/jailer//", "vmm", "a", dir, sizeof(dir), err), 0);
+	cr_assert_str_eq(dir, "/srv/jailer/vmm/a/root");
+	cr_assert_eq(jail_chroot_dir("/", "vmm", "a", dir, sizeof(dir), err), 0);
+	cr_assert_str_eq(dir, "/vmm/a/root");
+	cr_assert_neq(jail_chroot_dir("srv", "vmm", "a", dir, sizeof(dir), err), 0);
+	cr_assert_neq(jail_chroot_dir("/srv/jailer", "vmm", "a", dir, 20, err), 0);
+}
+
+Test(jail_spec, resource_limits)
+{
+	struct jail_rlimit r;
+	cr_assert_eq(jail_parse_rlimit("fsize=250000000", &r, err), 0);
+	cr_assert_eq(r.resource, RLIMIT_FSIZE);
+	cr_assert_eq(r.value, 250000000ull);
+	cr_assert_eq(jail_parse_rlimit("no-file=1024", &r, err), 0);
+	cr_assert_eq(r.resource, RLIMIT_NOFILE);
+	cr_assert_eq(r.value, 1024ull);
+	const char *bad[] = {"fsize",	  "fsize=", "fsize=-1", "fsize=1k",	   "nofile=10",
+			     "no-file=1", "cpu=1",  "=5",	"no-file=99999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_neq(jail_parse_rlimit(bad[i], &r, err), 0, "\"%s\" accepted", bad[i]);
+}
+
+Test(jail_spec, cgroup_version_and_parent)
+{
+	int v = 0;
+	cr_assert_eq(jail_parse_cgroup_version("1", &v, err), 0);
+	cr_assert_eq(v, 1);
+	cr_assert_eq(jail_parse_cgroup_version("2", &v, err), 0);
+	cr_assert_eq(v, 2);
+	cr_assert_neq(jail_parse_cgroup_version("3", &v, err), 0);
+	cr_assert_neq(jail_parse_cgroup_version("", &v, err), 0);
+	cr_assert_eq(jail_check_parent_cgroup("all_uvms/external_uvms", err), 0);
+	cr_assert_eq(jail_check_parent_cgroup("vmm", err), 0);
+	const char *bad[] = {"", "/abs", "a/../b", "..", "a//b", "a/", "a b", "a/./b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_neq(jail_check_parent_cgroup(bad[i], err), 0, "\"%s\" accepted", bad[i]);
 }
