@@ -7,21 +7,8 @@
 #include "base/layout.h"
 #include "devices/x86/acpi_pm.h"
 #include "firmware/acpi/acpi.h"
+#include "tests/unit/fixtures/vm_stop_rec.h"
 #include "vmm/cli/cli.h"
-
-struct stop_rec {
-	int calls;
-	enum vm_stop_reason why;
-	int status;
-};
-
-static void rec_stop(void *opaque, enum vm_stop_reason why, int status)
-{
-	struct stop_rec *r = opaque;
-	r->calls++;
-	r->why = why;
-	r->status = status;
-}
 
 Test(acpi_pm, decodes_what_linux_writes)
 {

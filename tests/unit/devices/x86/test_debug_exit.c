@@ -5,21 +5,7 @@
 #include "base/layout.h"
 #include "devices/x86/debug_exit.h"
 #include "devices/x86/debug_exit_test.h"
-
-struct stop_rec {
-	int calls;
-	enum vm_stop_reason why;
-	int status;
-};
-
-static void rec_stop(void *opaque, enum vm_stop_reason why, int status)
-{
-	struct stop_rec *r = opaque;
-
-	r->calls++;
-	r->why = why;
-	r->status = status;
-}
+#include "tests/unit/fixtures/vm_stop_rec.h"
 
 Test(debug_exit, status_is_value_shifted_or_one_in_8_bits)
 {

@@ -7,25 +7,11 @@
 #include "base/log.h"
 #include "devices/x86/i8042.h"
 #include "devices/x86/i8042_test.h"
-
-struct stop_rec {
-	int calls;
-	enum vm_stop_reason why;
-	int status;
-};
+#include "tests/unit/fixtures/vm_stop_rec.h"
 
 static struct io_bus bus;
 static struct i8042 kbc;
 static struct stop_rec stops;
-
-static void rec_stop(void *opaque, enum vm_stop_reason why, int status)
-{
-	struct stop_rec *r = opaque;
-
-	r->calls++;
-	r->why = why;
-	r->status = status;
-}
 
 static const struct vm_control control = {.stop = rec_stop, .opaque = &stops};
 

@@ -6,20 +6,7 @@
 #include "base/layout.h"
 #include "devices/pci/pci.h"
 #include "devices/x86/reset_control.h"
-
-struct stop_rec {
-	int calls;
-	enum vm_stop_reason why;
-	int status;
-};
-
-static void rec_stop(void *opaque, enum vm_stop_reason why, int status)
-{
-	struct stop_rec *r = opaque;
-	r->calls++;
-	r->why = why;
-	r->status = status;
-}
+#include "tests/unit/fixtures/vm_stop_rec.h"
 
 static uint8_t read_byte(struct io_bus *bus, uint64_t port)
 {

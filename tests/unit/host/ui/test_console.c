@@ -11,6 +11,7 @@
 
 #include "host/ui/console.h"
 #include "host/ui/console_test.h"
+#include "tests/unit/fixtures/vm_stop_rec.h"
 
 /* --- escape parser -------------------------------------------------------------------------- */
 
@@ -355,21 +356,6 @@ static bool sink_wait(struct sink *s, size_t len)
 	ok = s->len >= len;
 	pthread_mutex_unlock(&s->lock);
 	return ok;
-}
-
-struct stop_rec {
-	int calls;
-	enum vm_stop_reason why;
-	int status;
-};
-
-static void rec_stop(void *opaque, enum vm_stop_reason why, int status)
-{
-	struct stop_rec *r = opaque;
-
-	__atomic_add_fetch(&r->calls, 1, __ATOMIC_SEQ_CST);
-	r->why = why;
-	r->status = status;
 }
 
 struct input_fixture {
