@@ -184,6 +184,8 @@ int ctl_snapshot_create_here(struct control *c, const char *state, const char *m
 	if (ctl_refuse_for_migration(c, "a migration is running (PUT /vmm/migration/cancel first)",
 				     err, errlen))
 		return -EBUSY;
+	if (ctl_refuse_for_hotplug(c, "a snapshot", err, errlen))
+		return -EBUSY;
 	/* files made and renamed there: the directories must be in --landlock-rules as rw */
 	const char *outside =
 	    !sandbox_landlock_allows(state, LANDLOCK_WRITE | LANDLOCK_CHANGE) ? state
