@@ -136,7 +136,7 @@ ctl_status() { sed -n 's/^status //p' "$out/$1" 2>/dev/null; }
 ctl_ms() { sed -n 's/^ms //p' "$out/$1" 2>/dev/null; }
 expect_ctl() { # NAME STATUS REGEX WHAT
 	if [ "$(ctl_status "$1")" = "$2" ] && grep -qE -- "$3" "$out/$1"; then
-		ok "$4: $(head -1 "$out/$1") ($(ctl_ms "$1") ms)"
+		ok "$4: $(grep -v '^ms \|^status ' "$out/$1" | tr -d '\n ') ($(ctl_ms "$1") ms)"
 	else
 		bad "$4: $(cat "$out/$1" 2>/dev/null || echo 'not run')"
 	fi
