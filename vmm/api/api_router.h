@@ -129,6 +129,11 @@ struct api_backend_ops {
 			   char *err, size_t errlen);
 	int (*hotplug_remove)(void *ctx, const struct api_hotplug_remove *req, char *err,
 			      size_t errlen);
+	/* PATCH /drives/{id} (`nic` false) or /network-interfaces/{id} of a hot-added device: its
+	 * rate limits (s->rl, s->rl_now as struct device_live_set has them). -ENOENT when no
+	 * hot-added device of that kind has the id. Optional (NULL: none). */
+	int (*hotplug_live_set)(void *ctx, const char *id, bool nic, struct device_live_set *s,
+				char *err, size_t errlen);
 };
 
 struct api {

@@ -286,6 +286,7 @@ static int be_set_logger(void *ctx, const json_t *body, char *err, size_t errlen
 const struct api_backend_ops ctl_backend = {
     .hotplug_add = ctl_hotplug_add,
     .hotplug_remove = ctl_hotplug_remove,
+    .hotplug_live_set = ctl_hotplug_live_set,
     .migrate_send = be_migrate_send,
     .migrate_progress = be_migrate_progress,
     .migrate_cancel = be_migrate_cancel,

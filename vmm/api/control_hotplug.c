@@ -214,6 +214,25 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 	return vm_hotplug_call(&c->vm, remove_here, &k);
 }
 
+int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
+			 size_t errlen)
+{
+	struct control *c = ctx;
+	struct virtio_dev *dev =
+	    c->vm_created ? vm_hotplug_device(&c->vm, id, nic ? VM_HOTPLUG_NET : VM_HOTPLUG_DISK)
+			  : NULL;
+	if (!dev)
+		return -ENOENT;
+	/* the device model's own calls, as a boot device's PATCH makes them (dev_*_live.c); no
+	 * configuration to record: a hot-added device is not in it (docs/hotplug.md) */
+	int r = nic ? virtio_net_patch_rate_limiters(dev, s->rl[0], s->rl[1], s->rl_now[0],
+						     s->rl_now[1])
+		    : virtio_blk_patch_rate_limiter(dev, s->rl[0], s->rl_now[0]);
+	if (r)
+		snprintf(err, errlen, "%s: cannot change its rate limits: %s", id, strerror(-r));
+	return r;
+}
+
 int ctl_refuse_for_hotplug(struct control *c, const char *what, char *err, size_t errlen)
 {
 	const char *first = NULL;

@@ -135,6 +135,14 @@ bool vm_hotplug_has_id(const struct vm *vm, const char *id)
 	return find(vm, id) >= 0;
 }
 
+struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id, enum vm_hotplug_kind kind)
+{
+	int s = find(vm, id);
+	if (s < 0 || vm->hotplug->slot[s].kind != kind)
+		return NULL;
+	return vm->hotplug->slot[s].d->dev;
+}
+
 int vm_hotplug_count(const struct vm *vm, const char **first)
 {
 	int n = 0;

@@ -43,6 +43,10 @@ int vm_hotplug_free_slots(const struct vm *vm);
 int vm_hotplug_count(const struct vm *vm, const char **first);
 /* Whether a hot-added device has the id `id`. */
 bool vm_hotplug_has_id(const struct vm *vm, const char *id);
+/* The hot-added device `id` of `kind` (its model, for a live change such as its rate limits),
+ * or NULL. */
+struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id,
+				     enum vm_hotplug_kind kind);
 
 /* Puts `dev` (created and initialised, not started, owned from here on: destroyed on failure)
  * into the first free hotplug slot, starts it and tells the guest. *slot gets the device

@@ -93,7 +93,8 @@ n2=$(devices)
 [ "$n2" = "$n1" ] && echo "ok: nothing half-added ($n2 devices)" ||
 	{ echo "FAIL: the refused requests changed the devices: $n1 -> $n2"; fail=1; }
 
-slots=$(guest_value SLOTS 'ls /sys/bus/pci/slots 2>/dev/null | wc -l')
+# shell built-ins, no pipeline (docs/testing.md: busybox pipelines misbehave on kvm_pvm)
+slots=$(guest_value SLOTS 'n=0; for s in /sys/bus/pci/slots/*; do [ -e "$s" ] && n=$((n + 1)); done; echo $n')
 if [ "${slots:-0}" = 0 ]; then
 	ctl remove-device hp0 --timeout-ms 2000
 	if [ "$CTL_STATUS" != 0 ] && grep -q 'CONFIG_HOTPLUG_PCI_ACPI' <<<"$OUT"; then
@@ -115,22 +116,22 @@ GUEST_VALUE_SECONDS=180
 check_value() { # WHAT GOT WANT-REGEX
 	if grep -qE -- "$3" <<<"$2"; then echo "ok: $1: $2"; else echo "FAIL: $1: '$2' (want /$3/)"; fail=1; fi
 }
-check_value "the added disk is /dev/vdb" "$(guest_value VDB 'for i in $(seq 60); do [ -b /dev/vdb ] \&\& break; sleep 1; done; cat /sys/block/vdb/size')" '^32768$'
-check_value "mount, write" "$(guest_value MNT 'mkdir -p /mnt/hp \&\& mount /dev/vdb /mnt/hp \&\& echo HPDATA-7c1e >/mnt/hp/f \&\& sync \&\& echo done')" '^done$'
+check_value "the added disk is /dev/vdb" "$(guest_value VDB 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; cat /sys/block/vdb/size')" '^32768$'
+check_value "mount, write" "$(guest_value MNT 'mkdir -p /mnt/hp && mount /dev/vdb /mnt/hp && echo HPDATA-7c1e >/mnt/hp/f && sync && echo done')" '^done$'
 ctl remove-device hp0 --timeout-ms 3000
 [ "$CTL_STATUS" != 0 ] && grep -q 'did not release' <<<"$OUT" &&
 	echo "ok: a mounted disk is not released: $OUT" || { echo "FAIL: remove of a mounted disk: $OUT"; fail=1; }
-check_value "unmount" "$(guest_value UMNT 'umount /mnt/hp \&\& echo done')" '^done$'
+check_value "unmount" "$(guest_value UMNT 'umount /mnt/hp && echo done')" '^done$'
 ctl remove-device hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: vmmctl remove-device hp0" || { echo "FAIL: remove-device: $OUT"; fail=1; }
-check_value "/dev/vdb went" "$(guest_value GONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] \&\& echo still || echo gone')" '^gone$'
+check_value "/dev/vdb went" "$(guest_value GONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
 ctl add-disk "$tmp/hp.img" --id hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: added again: $OUT" || { echo "FAIL: add again: $OUT"; fail=1; }
-check_value "read back" "$(guest_value BACK 'for i in $(seq 60); do [ -b /dev/vdb ] \&\& break; sleep 1; done; mount /dev/vdb /mnt/hp \&\& cat /mnt/hp/f')" '^HPDATA$'
+check_value "read back" "$(guest_value BACK 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; mount /dev/vdb /mnt/hp && cat /mnt/hp/f')" '^HPDATA$'
 if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
 	ctl add-net vmmhp0 --id hpnet0
 	[ "$CTL_STATUS" = 0 ] && echo "ok: add-net: $OUT" || { echo "FAIL: add-net: $OUT"; fail=1; }
-	check_value "the NIC is eth0" "$(guest_value ETH 'for i in $(seq 60); do [ -e /sys/class/net/eth0 ] \&\& break; sleep 1; done; cat /sys/class/net/eth0/address')" '^[0-9a-f:]{17}$'
+	check_value "the NIC is eth0" "$(guest_value ETH 'for i in $(seq 60); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; cat /sys/class/net/eth0/address')" '^[0-9a-f:]{17}$'
 	ip link del vmmhp0 2>/dev/null
 else
 	echo "note: no tap could be made here: the NIC part is not run"

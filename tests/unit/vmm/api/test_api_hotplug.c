@@ -148,7 +148,8 @@ Test(api_hotplug, remove_bodies_and_the_answer)
 static struct api api;
 static struct api_response resp;
 static struct {
-	int adds, removes, result;
+	int adds, removes, result, patches;
+	uint64_t last_bw_size;
 	char last_option[API_HOTPLUG_OPTION_MAX];
 	unsigned last_timeout;
 } fk;
@@ -178,7 +179,21 @@ static int f_remove(void *ctx, const struct api_hotplug_remove *req, char *e, si
 	return fk.result;
 }
 
-static const struct api_backend_ops ops = {.hotplug_add = f_add, .hotplug_remove = f_remove};
+static int f_live(void *ctx, const char *id, bool nic, struct device_live_set *s, char *e, size_t l)
+{
+	(void)ctx, (void)e, (void)l;
+	if (strcmp(id, nic ? "hpnet0" : "hp0"))
+		return -ENOENT;
+	fk.patches++;
+	fk.last_bw_size = s->rl[0]->has_bw ? s->rl[0]->cfg.bw.size : 0;
+	memset(s->rl_now[0], 0, sizeof(*s->rl_now[0]));
+	if (nic)
+		memset(s->rl_now[1], 0, sizeof(*s->rl_now[1]));
+	return 0;
+}
+
+static const struct api_backend_ops ops = {
+    .hotplug_add = f_add, .hotplug_remove = f_remove, .hotplug_live_set = f_live};
 static const struct api_backend_ops no_ops = {0};
 
 static void setup(void)
@@ -265,4 +280,27 @@ Test(api_hotplug_routes, a_vmm_without_hotplug_says_so)
 	api_set_running(&api, NULL);
 	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d.img\"}"), 400);
 	cr_assert(says("not available"), "%s", resp.body);
+}
+
+Test(api_hotplug_routes, patch_reaches_a_hot_added_device_by_its_id)
+{
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PATCH", "/drives/hp0",
+			 "{\"drive_id\": \"hp0\", \"rate_limiter\": {\"bandwidth\": {\"size\": "
+			 "4096, \"refill_time\": 100}}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.patches, 1);
+	cr_assert_eq(fk.last_bw_size, 4096);
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"tx_rate_limiter\": {\"ops\": {\"size\": 5, "
+			 "\"refill_time\": 10}}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.patches, 2);
+	cr_assert_eq(req("PATCH", "/drives/hp0", "{\"drive_id\": \"other\"}"), 400);
+	cr_assert(says("differs"), "%s", resp.body);
+	cr_assert_eq(
+	    req("PATCH", "/drives/hp0", "{\"drive_id\": \"hp0\", \"path_on_host\": \"/x\"}"), 400,
+	    "a hot-added disk's file is not swapped");
+	cr_assert_eq(req("PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}"), 400);
+	cr_assert_eq(fk.patches, 2, "an unknown id gets the router's own answer");
 }
