@@ -9,8 +9,9 @@
 #   2. then, when the guest kernel has ACPI PCI hotplug (/sys/bus/pci/slots has the slots):
 #      the added disk appears as /dev/vdb, is mounted (ext4, made on the host) and written, unmounted, removed
 #      (PUT /vmm/vm.remove-device: 204 once the guest's _EJ0 released it; /dev/vdb goes), added
-#      again and read back; a NIC added on a tap (when one can be made) appears as eth0;
-#      a remove of a disk the guest keeps mounted times out with a 400 and the disk stays.
+#      again and read back; a NIC added on a tap (when one can be made) appears as eth0.
+# (Linux ejects a device it is asked to, mounted or not: the timeout of a guest that does not
+# answer is the state machine's unit test and part 1's.)
 # Without ACPI in the guest kernel (the default guest's kernel.config had none before issue 52's
 # companion change) part 2 cannot run: the guest never sees the slots. Then part 1 must pass, a
 # remove is a timeout whose message names the missing CONFIG_HOTPLUG_PCI_ACPI, and the test
@@ -118,9 +119,6 @@ check_value() { # WHAT GOT WANT-REGEX
 }
 check_value "the added disk is /dev/vdb" "$(guest_value VDB 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; cat /sys/block/vdb/size')" '^32768$'
 check_value "mount, write" "$(guest_value MNT 'mkdir -p /mnt/hp && mount /dev/vdb /mnt/hp && echo HPDATA-7c1e >/mnt/hp/f && sync && echo done')" '^done$'
-ctl remove-device hp0 --timeout-ms 3000
-[ "$CTL_STATUS" != 0 ] && grep -q 'did not release' <<<"$OUT" &&
-	echo "ok: a mounted disk is not released: $OUT" || { echo "FAIL: remove of a mounted disk: $OUT"; fail=1; }
 check_value "unmount" "$(guest_value UMNT 'umount /mnt/hp && echo done')" '^done$'
 ctl remove-device hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: vmmctl remove-device hp0" || { echo "FAIL: remove-device: $OUT"; fail=1; }
