@@ -156,10 +156,11 @@ int vm_hotplug_count(const struct vm *vm, const char **first)
 	return n;
 }
 
-static int refuse(struct virtio_dev *dev, int ret, char *err, size_t errlen, const char *fmt,
-		  const char *arg)
+/* Why `dev` cannot be added (`what`, then `id` when given) into err; `dev` is destroyed. */
+static int refuse(struct virtio_dev *dev, int ret, char *err, size_t errlen, const char *what,
+		  const char *id)
 {
-	snprintf(err, errlen, fmt, arg);
+	snprintf(err, errlen, "%s%s%s", id ? id : "", id ? ": " : "", what);
 	virtio_dev_destroy(dev);
 	free(dev);
 	return ret;
@@ -188,17 +189,16 @@ int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, str
 	if (!h)
 		return refuse(dev, -ENODEV, err, errlen,
 			      "this VM has no PCI hotplug: it needs ACPI and a PCI bus at boot "
-			      "(a device with --transport pci)%s",
-			      "");
+			      "(a device with --transport pci)",
+			      NULL);
 	if (find(vm, id) >= 0)
-		return refuse(dev, -EEXIST, err, errlen, "id %s: a hot-added device has it already",
+		return refuse(dev, -EEXIST, err, errlen, "a hot-added device has this id already",
 			      id);
 	int s = first_free(h);
 	if (s < 0)
 		return refuse(dev, -ENOSPC, err, errlen,
-			      "no free PCI hotplug slot: every one of bus 0's 31 device numbers is "
-			      "taken%s",
-			      "");
+			      "no free PCI hotplug slot: bus 0's 31 device numbers are all taken",
+			      NULL);
 	/* the I/O thread polls as long as its peers (vm_virtio_choose_io_poll() chose at boot) */
 	dev->poll_max_ns = vm->cfg->io_poll_us == CLI_IO_POLL_AUTO ? IO_POLL_SHARED_US * 1000u
 								   : vm->cfg->io_poll_us * 1000u;
