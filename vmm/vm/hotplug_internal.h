@@ -18,7 +18,8 @@ struct hp_worker {
 
 /* Starts the worker, which confines itself: 0, or -errno (logged). */
 int hp_worker_start(struct hp_worker *w);
-/* Runs fn(arg) on the worker and returns its result; -ENODEV when it was not started. */
+/* Runs fn(arg) on the worker and returns its result; -ENODEV when it was not started,
+ * -ESHUTDOWN once it is stopping. */
 int hp_worker_call(struct hp_worker *w, int (*fn)(void *), void *arg);
 /* Ends and joins it (no call may be running). */
 void hp_worker_stop(struct hp_worker *w);

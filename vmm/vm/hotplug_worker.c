@@ -117,6 +117,10 @@ int hp_worker_call(struct hp_worker *w, int (*fn)(void *), void *arg)
 	if (!w->started)
 		return -ENODEV;
 	pthread_mutex_lock(&w->lock);
+	if (w->stop) { /* the VM is going: nobody would run it */
+		pthread_mutex_unlock(&w->lock);
+		return -ESHUTDOWN;
+	}
 	w->fn = fn;
 	w->arg = arg;
 	pthread_cond_broadcast(&w->cond);
