@@ -140,5 +140,12 @@ void hp_worker_stop(struct hp_worker *w)
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	pthread_mutex_lock(&w->lock);
+	if (w->fn) { /* posted as it stopped: its caller is told, not left waiting */
+		w->fn = NULL;
+		w->result = -ESHUTDOWN;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
 	w->started = false;
 }
