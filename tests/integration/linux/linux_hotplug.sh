@@ -68,7 +68,7 @@ n0=$(devices)
 ctl add-disk "$tmp/hp.img" --id hp0
 if [ "$CTL_STATUS" = 0 ] && grep -qE '"bdf": *"0000:00:0[0-9a-f]\.0"' <<<"$OUT" &&
 	grep -q '"id": *"hp0"' <<<"$OUT"; then
-	echo "ok: vmmctl add-disk: $OUT"
+	echo "ok: vmmctl add-disk: $(tr -d '\n ' <<<"$OUT")"
 else
 	echo "FAIL: vmmctl add-disk: status $CTL_STATUS: $OUT"
 	fail=1
