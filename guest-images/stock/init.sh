@@ -98,15 +98,16 @@ power_button_event() {
 	return 1
 }
 
-# Waits up to 120 s for PATH to exist (want=1) or to be gone (want=0); prints the seconds.
+# Waits up to 120 s for PATH to exist (want=1) or to be gone (want=0), looking every 50 ms (the
+# test times the hotplug from its request to /init's line); prints the seconds waited.
 wait_path() {
 	i=0
-	while [ $i -lt 240 ]; do
+	while [ $i -lt 2400 ]; do
 		if [ -e "$1" ]; then [ "$2" = 1 ] && break; else [ "$2" = 0 ] && break; fi
-		sleep 0.5
+		sleep 0.05
 		i=$((i + 1))
 	done
-	echo $((i / 2))
+	echo $((i / 20))
 }
 
 hotplug() {

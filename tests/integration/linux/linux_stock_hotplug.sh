@@ -13,6 +13,11 @@
 #     them); /dev/vdb and eth0 must go;
 #   - adds the disk again: /init reads the line it wrote before;
 #   - the VMM ends with status 0 after the guest's poweroff -f.
+# Then, when QEMU is installed, the same kernel and /init on QEMU's q35 (a PCIe root port, its
+# ACPI hotplug) with QMP's device_add and device_del as the peer: not counted, timed the same
+# way. Printed: the time from the add request (vmmctl add-disk; QMP device_add) to /init's
+# "/dev/vdb arrived" line on the console, and from the remove request to "vdb gone", each
+# measured on the host (the console looked at every 50 ms, /init looks at sysfs every 50 ms).
 # Where it runs: as linux_stock.sh (on kvm_pvm in tools/kvm-in-qemu's L1, the checks here).
 # labels: slow linux api
 # requires: kvm
@@ -29,11 +34,12 @@ SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[
 
 # ---- the boot (here, or in L1) ----
 
-# until_line REGEX PID: waits for /init's line (false when the VMM ended or after BOOT_TIMEOUT).
+# until_line REGEX PID [LOG]: waits for /init's line in LOG (default vmm) (false when the
+# machine ended or after BOOT_TIMEOUT).
 until_line() {
 	local i
 	for ((i = 0; i < BOOT_TIMEOUT * 2; i++)); do
-		tr -d '\r' <"$out/vmm.log" 2>/dev/null | grep -qE -- "$1" && return 0
+		tr -d '\r' <"$out/${3:-vmm}.log" 2>/dev/null | grep -qE -- "$1" && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.5
 	done
@@ -53,19 +59,96 @@ ctl() {
 	echo "status $st" >>"$out/$name"
 }
 
+# stamp NAME: the time now, ms, into $out/NAME.ms.
+stamp() { echo $(($(date +%s%N) / 1000000)) >"$out/$1.ms"; }
+
+# line_stamp NAME REGEX PID: once /init's line REGEX shows, the time, ms, into $out/NAME.ms
+# (the console looked at, at most, every 50 ms).
+line_stamp() {
+	local i
+	for ((i = 0; i < BOOT_TIMEOUT * 20; i++)); do
+		if grep -qE -- "$2" "$out/$4.log" 2>/dev/null; then
+			stamp "$1"
+			return 0
+		fi
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 drive() {
 	local pid=$1
 	until_line '^VMM-STOCK-HOTPLUG: waiting$' "$pid" || return
+	stamp vmm-add-req
+	line_stamp vmm-add-seen '^VMM-STOCK-HOTPLUG-ADDED' "$pid" vmm &
 	ctl add1 add-disk "$out/hp.img" --id hp0
 	[ "$net" = 1 ] && ctl addnet add-net vmmhp0 --id hpnet0
 	ctl dup add-disk "$out/other.img" --id hp0
 	ctl rmboot remove-device drive0
 	ctl rmnone remove-device nope
+	wait
 	until_line '^VMM-STOCK-HOTPLUG: ready to remove' "$pid" || return
+	stamp vmm-rm-req
+	line_stamp vmm-rm-seen '^VMM-STOCK-HOTPLUG-REMOVED' "$pid" vmm &
 	ctl rm1 remove-device hp0
 	[ "$net" = 1 ] && ctl rmnet remove-device hpnet0
+	wait
 	until_line '^VMM-STOCK-HOTPLUG: waiting again' "$pid" || return
 	ctl add2 add-disk "$out/hp.img" --id hp0
+}
+
+# qmp SOCK COMMAND-JSON: one QMP command (after the capabilities handshake); its answer on
+# stdout.
+qmp() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for cmd in ('{"execute": "qmp_capabilities"}', sys.argv[2]):
+    f.write(cmd + "\n"); f.flush()
+    while True:
+        line = json.loads(f.readline())
+        if "return" in line or "error" in line:
+            break
+print(json.dumps(line))
+PY
+}
+
+# The peer: QEMU q35, the same kernel and /init, the disk through a PCIe root port.
+boot_qemu() {
+	local cmdline=$1 qsock=/tmp/vmm-stock-hp-qmp-$$.sock cpu=host pid start=$SECONDS
+	[ -e /sys/module/kvm_pvm ] && cpu=host,-arch-capabilities # linux_stock.sh says why
+	truncate -s 4M "$out/qhp.img"
+	timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 -enable-kvm -cpu "$cpu" -M q35 -smp 2 \
+		-m 256M -nodefaults -no-user-config -display none -no-reboot -serial stdio \
+		-kernel "$STOCK_KERNEL" -initrd "$STOCK_INITRAMFS" -append "$cmdline vmmstock.end=hotplug" \
+		-drive "id=d0,if=none,format=raw,file=$out/root.img" -device virtio-blk-pci,drive=d0 \
+		-device pcie-root-port,id=rp1,chassis=1 \
+		-blockdev "driver=file,filename=$out/qhp.img,node-name=hp0" \
+		-qmp "unix:$qsock,server=on,wait=off" </dev/null >"$out/qemu.log" 2>"$out/qemu.err" &
+	pid=$!
+	(
+		until_line '^VMM-STOCK-HOTPLUG: waiting$' "$pid" qemu || exit
+		stamp qemu-add-req
+		line_stamp qemu-add-seen '^VMM-STOCK-HOTPLUG-ADDED' "$pid" qemu &
+		qmp "$qsock" '{"execute": "device_add", "arguments": {"driver": "virtio-blk-pci", "drive": "hp0", "id": "hpd", "bus": "rp1"}}' >"$out/qemu-add"
+		wait
+		until_line '^VMM-STOCK-HOTPLUG: ready to remove' "$pid" qemu || exit
+		stamp qemu-rm-req
+		line_stamp qemu-rm-seen '^VMM-STOCK-HOTPLUG-REMOVED' "$pid" qemu &
+		qmp "$qsock" '{"execute": "device_del", "arguments": {"id": "hpd"}}' >"$out/qemu-rm"
+		wait
+		until_line '^VMM-STOCK-HOTPLUG: waiting again' "$pid" qemu || exit
+		qmp "$qsock" '{"execute": "device_add", "arguments": {"driver": "virtio-blk-pci", "drive": "hp0", "id": "hpd", "bus": "rp1"}}' >"$out/qemu-add2"
+	) &
+	wait "$pid"
+	echo $? >"$out/qemu.status"
+	wait
+	rm -f "$qsock"
+	echo "qemu: $((SECONDS - start)) s"
 }
 
 run_boot() {
@@ -94,6 +177,8 @@ run_boot() {
 	[ "$net" = 1 ] && ip link del vmmhp0 2>/dev/null
 	rm -f "$sock"
 	echo "vmm: $((SECONDS - start)) s"
+	# the peer gets no NIC: /init would wait for one
+	command -v qemu-system-x86_64 >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
 }
 
 if [ -n "${STOCK_INNER:-}" ]; then
@@ -116,7 +201,7 @@ if [ -e /sys/module/kvm_pvm ] && [ "${STOCK_DIRECT:-0}" != 1 ]; then
 	echo "where: kvm_pvm, so the boot runs in tools/kvm-in-qemu's L1 (linux_stock.sh says why)"
 	export VMM VMMCTL SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
 	"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout 600 --log "$out/l1.console" \
-		-- bash "$SCRIPT" 2>&1 | grep --line-buffered -E '^(in L1|vmm:|kvm-in-qemu)'
+		-- bash "$SCRIPT" 2>&1 | grep --line-buffered -E '^(in L1|vmm:|qemu:|kvm-in-qemu)'
 	unset STOCK_INNER
 else
 	echo "where: directly on this host's KVM ($(kvm_probe_line))"
@@ -175,6 +260,27 @@ else
 	ok "no ACPI error or warning in the kernel's log"
 fi
 grep -E 'acpiphp|pci 0000:00:[0-9a-f]{2}\.0: \[1af4' "$out/vmm.txt" | head -6 | sed 's/^/note: /'
+
+# ---- the timings, ours and the peer's (printed, not counted) ----
+ms_between() { # FROM TO: ms between two stamps, "-" when one is missing
+	if [ -f "$out/$1.ms" ] && [ -f "$out/$2.ms" ]; then
+		echo $(($(cat "$out/$2.ms") - $(cat "$out/$1.ms")))
+	else
+		echo -
+	fi
+}
+if [ -f "$out/qemu.status" ]; then
+	tr -d '\r' <"$out/qemu.log" >"$out/qemu.txt"
+	for k in HOTPLUG-ADDED HOTPLUG-RW HOTPLUG-REMOVED HOTPLUG-AGAIN; do
+		v=$(sed -n "s/^VMM-STOCK-$k: //p" "$out/qemu.txt" | head -1)
+		echo "peer: qemu: $k: ${v:-none} (status $(cat "$out/qemu.status"))"
+	done
+fi
+echo "machine | add request -> /dev/vdb in the guest | remove request -> vdb gone"
+printf '%-7s | %-34s | %s\n' vmm "$(ms_between vmm-add-req vmm-add-seen) ms" "$(ms_between vmm-rm-req vmm-rm-seen) ms"
+[ -f "$out/qemu.status" ] &&
+	printf '%-7s | %-34s | %s\n' qemu "$(ms_between qemu-add-req qemu-add-seen) ms" "$(ms_between qemu-rm-req qemu-rm-seen) ms"
+
 if [ $fail -ne 0 ]; then
 	echo "---- console (last 40 lines)"
 	tail -40 "$out/vmm.txt"
