@@ -110,8 +110,8 @@ static const struct opt_def migrate_opts[] = {{"local", OPT_FLAG},
 					      {"max-rounds", OPT_VALUE},
 					      {"max-bandwidth", OPT_VALUE},
 					      {0}};
-static const struct opt_def add_disk_opts[] = {{"ro", OPT_FLAG},	   {"direct", OPT_FLAG},
-					       {"serial", OPT_VALUE},	   {"id", OPT_VALUE},
+static const struct opt_def add_disk_opts[] = {{"ro", OPT_FLAG},	  {"direct", OPT_FLAG},
+					       {"serial", OPT_VALUE},	  {"id", OPT_VALUE},
 					       {"num-queues", OPT_VALUE}, {0}};
 static const struct opt_def add_net_opts[] = {
     {"mac", OPT_VALUE}, {"id", OPT_VALUE}, {"num-queues", OPT_VALUE}, {0}};

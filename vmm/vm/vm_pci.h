@@ -21,10 +21,10 @@
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_pci.h"
 
-#define VM_PCI_MAX_DEVICES   16
+#define VM_PCI_MAX_DEVICES 16
 /* Room for the boot devices and every device hot-added since (a removed one keeps its entry,
  * marked gone, until the VM ends: a vCPU may still be inside one of its handlers). */
-#define VM_PCI_MAX_ENTRIES 64
+#define VM_PCI_MAX_ENTRIES   64
 #define VM_PCI_FIRST_MSI_GSI 24 /* after the IOAPIC's 24 pins */
 
 struct vm_pci;
