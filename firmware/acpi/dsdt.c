@@ -227,8 +227,8 @@ static void write_ged(struct aml_buf *b, const struct machine *m)
 	aml_int(b, 0x80);
 	aml_end(b, cond);
 	if (m->pci.present && m->pci.hotplug_slots) {
-		cond =
-		    aml_if_begin(b); /* If (Local0 & ACPI_GED_PCI_HOTPLUG) { \_SB.PCI0.PCNT () } */
+		/* If (Local0 & ACPI_GED_PCI_HOTPLUG) { \_SB.PCI0.PCNT () } */
+		cond = aml_if_begin(b);
 		aml_and(b);
 		aml_local(b, 0);
 		aml_int(b, ACPI_GED_EVENT_PCI_HOTPLUG);
