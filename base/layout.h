@@ -67,6 +67,8 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #define BOOT_TIMER_MMIO_SIZE 0x1000ULL
 /* ACPI Generic Event Device's event register (devices/acpi_ged.h), the page after the timer. */
 #define ACPI_GED_MMIO_BASE 0xC0001000ULL
+/* ACPI PCI hotplug registers (devices/pci/acpi_pcihp.h), a page of its own. */
+#define ACPI_PCIHP_MMIO_BASE 0xC0008000ULL
 
 /* virtio-mmio windows: VIRTIO_MMIO_MAX windows of VIRTIO_MMIO_SIZE bytes each. */
 #define VIRTIO_MMIO_BASE 0xD0000000ULL

@@ -12,7 +12,9 @@
  *
  * Events: ACPI_GED_POWER_BUTTON (bit 0): Notify(\_SB.PWRB, 0x80) on the PNP0C0C power button,
  * which Linux's `button` driver turns into a KEY_POWER press on its "Power Button" input
- * device (systemd-logind powers off on it, acpid runs its action).
+ * device (systemd-logind powers off on it, acpid runs its action). ACPI_GED_PCI_HOTPLUG (bit 1):
+ * \_SB.PCI0.PCNT(), which notifies the PCI slots whose device arrived or should go
+ * (devices/pci/acpi_pcihp.h).
  *
  * Threads: acpi_ged_event() from any thread; the register from vCPU threads. Lock-free. */
 #ifndef DEVICES_ACPI_GED_H
@@ -25,6 +27,7 @@
 
 #define ACPI_GED_SIZE	      4 /* the event register, the DSDT's OperationRegion */
 #define ACPI_GED_POWER_BUTTON (1u << 0)
+#define ACPI_GED_PCI_HOTPLUG  (1u << 1) /* _EVT calls \_SB.PCI0.PCNT (devices/pci/acpi_pcihp.h) */
 
 struct acpi_ged {
 	uint32_t pending; /* events raised and not read yet (atomic) */

@@ -158,6 +158,16 @@ int machine_set_pci(struct machine *m, uint64_t ecam_base, uint64_t ecam_size, u
 	return 0;
 }
 
+int machine_set_pci_hotplug(struct machine *m, uint64_t base, uint32_t slots)
+{
+	if (!m->pci.present || !slots || (slots & 1u) || !range_ok(base, 16) ||
+	    base + 16 > 0x100000000ULL)
+		return fail(m, -EINVAL);
+	m->pci.hotplug_base = base;
+	m->pci.hotplug_slots = slots;
+	return 0;
+}
+
 int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t pin)
 {
 	struct machine_irq irq;

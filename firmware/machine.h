@@ -124,6 +124,10 @@ struct machine_pci {
 	struct machine_range io;    /* port window for I/O BARs; size 0: none */
 	struct machine_pci_intx intx[MACHINE_MAX_PCI_INTX];
 	int nintx;
+	/* ACPI PCI hotplug (devices/pci/acpi_pcihp.h): its register block and the slots it
+	 * serves (bit n: device n); 0: no hotplug */
+	uint64_t hotplug_base;
+	uint32_t hotplug_slots;
 };
 
 /* A device found by address only (no interrupt): test-exit port, boot timer. */
@@ -188,6 +192,9 @@ int machine_set_pci(struct machine *m, uint64_t ecam_base, uint64_t ecam_size, u
 		    uint64_t mem32_size, uint64_t io_base, uint64_t io_size);
 /* INTx `intx` of bus 0 device `dev` on controller input `pin` (level/low). Needs the bridge. */
 int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t pin);
+/* Bus 0's ACPI hotplug controller at `base` (ACPI_PCIHP_SIZE bytes) for the devices in `slots`
+ * (bit n: device n; the host bridge's bit 0 is refused). After machine_set_pci(). */
+int machine_set_pci_hotplug(struct machine *m, uint64_t base, uint32_t slots);
 /* The isa-debug-exit device at I/O port `port` (`size` ports). */
 int machine_set_test_exit(struct machine *m, uint16_t port, uint16_t size);
 /* The boot timer: MMIO window and (0: none) its legacy I/O port. */

@@ -21,10 +21,12 @@ BUSYBOX=/bin/busybox
 # Bump when the initramfs recipe below changes in a way that changes its contents.
 INITRAMFS_RECIPE=2
 # The modules /init loads (dependencies first): virtio over PCI and mmio, and virtio-blk; the
-# ACPI power button and the input event devices, on which /init waits for a press.
+# ACPI power button and the input event devices, on which /init waits for a press; virtio-net
+# (with its failover helpers), which PCI hotplug adds (linux_stock_hotplug.sh).
 MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/virtio/virtio_mmio
-drivers/block/virtio_blk drivers/acpi/button drivers/input/evdev"
+drivers/block/virtio_blk drivers/acpi/button drivers/input/evdev net/core/failover
+drivers/net/net_failover drivers/net/virtio_net"
 
 log() { echo "stock-kernel: $*" >&2; }
 die() {

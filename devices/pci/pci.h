@@ -183,6 +183,9 @@ void pci_bus_destroy(struct pci_bus *bus);
  * places its BARs in the 32-bit window and enables memory decoding. Returns the device number,
  * -EBUSY, -ENOSPC (no device number or window space left) or -EEXIST (a BAR range is taken). */
 int pci_bus_add(struct pci_bus *bus, struct pci_func *f, int dev);
+/* Takes `f` off the bus (hot unplug): its BARs unmapped, its device number free; later
+ * accesses read all-ones. Its BAR space is not reused. `f` stays the caller's. */
+void pci_bus_remove(struct pci_bus *bus, struct pci_func *f);
 
 /* One configuration access to bus `busnr`, `devfn`, register `off` (< 4096), with the bus lock
  * taken. Absent functions and other buses read all-ones. */

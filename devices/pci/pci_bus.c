@@ -138,6 +138,20 @@ int pci_bus_add(struct pci_bus *bus, struct pci_func *f, int dev)
 	return ret;
 }
 
+void pci_bus_remove(struct pci_bus *bus, struct pci_func *f)
+{
+	pthread_mutex_lock(&bus->lock);
+	if (bus->funcs[f->devfn] == f) {
+		for (int bar = 0; bar < PCI_NUM_BARS; bar++) {
+			if (f->bars[bar].mapped)
+				io_bus_unregister(bus->mmio, f->bars[bar].addr);
+			f->bars[bar].mapped = false;
+		}
+		bus->funcs[f->devfn] = NULL;
+	}
+	pthread_mutex_unlock(&bus->lock);
+}
+
 static struct pci_func *lookup(struct pci_bus *bus, uint8_t busnr, uint8_t devfn)
 {
 	return busnr == 0 ? bus->funcs[devfn] : NULL;

@@ -37,6 +37,7 @@
 #define ACPI_SLEEP_WAK_STS   0x80 /* sleep status register */
 /* The Generic Event Device's event bits, as _EVT tests them (devices/acpi_ged.h's too). */
 #define ACPI_GED_EVENT_POWER_BUTTON 1
+#define ACPI_GED_EVENT_PCI_HOTPLUG  2 /* _EVT calls \_SB.PCI0.PCNT (dsdt_pcihp.c) */
 
 /* Guest addresses of the tables acpi_build() wrote (0: not written). */
 struct acpi_layout {

@@ -17,5 +17,8 @@ void acpi_table_end(struct aml_buf *b, size_t off);
 
 /* The DSDT of `m` (see acpi.h); m's counts are valid (checked by the caller). */
 void acpi_write_dsdt(struct aml_buf *b, const struct machine *m);
+/* Inside \_SB.PCI0: the hotplug registers, slot devices and PCNT of p->hotplug_slots
+ * (dsdt_pcihp.c); nothing when it has none. */
+void acpi_write_pci_hotplug(struct aml_buf *b, const struct machine_pci *p);
 
 #endif

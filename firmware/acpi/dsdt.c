@@ -172,6 +172,7 @@ static void write_pci(struct aml_buf *b, const struct machine *m)
 	aml_res_end(b);
 	aml_buffer_end(b, res);
 	write_prt(b, p);
+	acpi_write_pci_hotplug(b, p);
 	aml_end(b, dev);
 	/* Motherboard resources (PNP0C02): Linux's pci_mmcfg_check_reserved() looks here. */
 	dev = aml_device_begin(b, "MRES");
@@ -225,6 +226,16 @@ static void write_ged(struct aml_buf *b, const struct machine *m)
 	aml_namestring(b, "\\_SB.PWRB");
 	aml_int(b, 0x80);
 	aml_end(b, cond);
+	if (m->pci.present && m->pci.hotplug_slots) {
+		/* If (Local0 & ACPI_GED_PCI_HOTPLUG) { \_SB.PCI0.PCNT () } */
+		cond = aml_if_begin(b);
+		aml_and(b);
+		aml_local(b, 0);
+		aml_int(b, ACPI_GED_EVENT_PCI_HOTPLUG);
+		aml_no_target(b);
+		aml_namestring(b, "\\_SB.PCI0.PCNT");
+		aml_end(b, cond);
+	}
 	aml_end(b, evt);
 	aml_end(b, dev);
 }

@@ -13,6 +13,11 @@
 #                                 vmmstock.end=button  wait for one event of the ACPI power
 # button's input device ("Power Button", the `button` module's), print it, then `poweroff -f`
 # (the test presses the button through the VMM's API when it reads "VMM-STOCK-BUTTON: waiting").
+#                                 vmmstock.end=hotplug  PCI hotplug (linux_stock_hotplug.sh):
+# list /sys/bus/pci/slots, wait for /dev/vdb to arrive (the test adds it once /init says
+# "VMM-STOCK-HOTPLUG: waiting"), write a line to it and read it back, wait for it to go (the
+# test removes it on "ready to remove"), wait for it again and read the line back; with
+# vmmstock.hpnet=1 also wait for eth0 to arrive and go; then `poweroff -f`.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 echo "VMM-STOCK-INIT: ok"
@@ -93,7 +98,73 @@ power_button_event() {
 	return 1
 }
 
+# Waits up to 120 s for PATH to exist (want=1) or to be gone (want=0), looking every 50 ms (the
+# test times the hotplug from its request to /init's line); prints the seconds waited.
+wait_path() {
+	i=0
+	while [ $i -lt 2400 ]; do
+		if [ -e "$1" ]; then [ "$2" = 1 ] && break; else [ "$2" = 0 ] && break; fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo $((i / 20))
+}
+
+hotplug() {
+	slots=""
+	for s in /sys/bus/pci/slots/*; do
+		[ -e "$s" ] && slots="$slots${s##*/} "
+	done
+	echo "VMM-STOCK-SLOTS: $slots"
+	net=0
+	case " $cmdline " in *" vmmstock.hpnet=1 "*) net=1 ;; esac
+	echo "VMM-STOCK-HOTPLUG: waiting"
+	t=$(wait_path /sys/block/vdb 1)
+	if [ -b /dev/vdb ]; then
+		read -r sectors </sys/block/vdb/size
+		echo "VMM-STOCK-HOTPLUG-ADDED: vdb after ${t}s sectors=$sectors"
+		echo "VMM-STOCK-HOTPLUG-DATA-$$" >/tmp/line
+		dd if=/tmp/line of=/dev/vdb bs=512 count=1 conv=sync,fsync 2>/dev/null
+		echo 3 >/proc/sys/vm/drop_caches
+		read -r back </dev/vdb
+		echo "VMM-STOCK-HOTPLUG-RW: $back"
+	else
+		echo "VMM-STOCK-HOTPLUG-ADDED: no vdb after ${t}s"
+	fi
+	if [ $net = 1 ]; then
+		t=$(wait_path /sys/class/net/eth0 1)
+		if [ -e /sys/class/net/eth0 ]; then
+			read -r mac </sys/class/net/eth0/address
+			echo "VMM-STOCK-HOTPLUG-NET: eth0 after ${t}s mac=$mac"
+		else
+			echo "VMM-STOCK-HOTPLUG-NET: no eth0 after ${t}s"
+		fi
+	fi
+	echo "VMM-STOCK-HOTPLUG: ready to remove"
+	t=$(wait_path /sys/block/vdb 0)
+	[ -e /sys/block/vdb ] && echo "VMM-STOCK-HOTPLUG-REMOVED: vdb still there after ${t}s" ||
+		echo "VMM-STOCK-HOTPLUG-REMOVED: vdb gone after ${t}s"
+	if [ $net = 1 ]; then
+		t=$(wait_path /sys/class/net/eth0 0)
+		[ -e /sys/class/net/eth0 ] && echo "VMM-STOCK-HOTPLUG-NET-REMOVED: eth0 still there" ||
+			echo "VMM-STOCK-HOTPLUG-NET-REMOVED: eth0 gone after ${t}s"
+	fi
+	echo "VMM-STOCK-HOTPLUG: waiting again"
+	t=$(wait_path /sys/block/vdb 1)
+	if [ -b /dev/vdb ]; then
+		read -r back </dev/vdb
+		echo "VMM-STOCK-HOTPLUG-AGAIN: vdb after ${t}s first-line=$back"
+	else
+		echo "VMM-STOCK-HOTPLUG-AGAIN: no vdb after ${t}s"
+	fi
+}
+
 case " $cmdline " in
+*" vmmstock.end=hotplug "*)
+	hotplug
+	echo "VMM-STOCK-END: poweroff"
+	poweroff -f
+	;;
 *" vmmstock.end=button "*)
 	if ev=$(power_button_event); then
 		echo "VMM-STOCK-BUTTON: waiting on $ev"

@@ -74,7 +74,11 @@ static int sandbox_landlock_allow(const char *path, unsigned access)
 	else
 		L.paths[L.n++].access = access;
 	pthread_mutex_unlock(&L.lock);
-	if (err)
+	/* after the seal: a device hot-added to the running VM (vmm/vm/hotplug.h), whose path the
+	 * set must already cover (its caller checks with sandbox_landlock_allows()) */
+	if (err == -EBUSY)
+		log_debug("landlock: %s: the set is sealed already", path);
+	else if (err)
 		log_error("landlock: cannot allow %s: %s", path, strerror(-err));
 	return err;
 }

@@ -69,5 +69,7 @@ cmd_builder cmd_hotplug, cmd_put_hotplug, cmd_patch_hotplug, cmd_put_pmem;
 cmd_builder cmd_snapshot_create, cmd_snapshot_load;
 /* cmd_migrate.c */
 cmd_builder cmd_migrate, cmd_migration, cmd_migrate_cancel, cmd_receive_migration;
+/* cmd_pcihp.c */
+cmd_builder cmd_add_disk, cmd_add_net, cmd_remove_device;
 
 #endif

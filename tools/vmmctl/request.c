@@ -114,6 +114,12 @@ static const struct opt_def migrate_opts[] = {{"local", OPT_FLAG},
 					      {"max-rounds", OPT_VALUE},
 					      {"max-bandwidth", OPT_VALUE},
 					      {0}};
+static const struct opt_def add_disk_opts[] = {{"ro", OPT_FLAG},	  {"direct", OPT_FLAG},
+					       {"serial", OPT_VALUE},	  {"id", OPT_VALUE},
+					       {"num-queues", OPT_VALUE}, {0}};
+static const struct opt_def add_net_opts[] = {
+    {"mac", OPT_VALUE}, {"id", OPT_VALUE}, {"num-queues", OPT_VALUE}, {0}};
+static const struct opt_def remove_device_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
 static const struct opt_def no_opts[] = {{0}};
 
 static const struct command commands[] = {
@@ -151,6 +157,9 @@ static const struct command commands[] = {
     {"migration", 0, 0, no_opts, cmd_migration},
     {"migrate-cancel", 0, 0, no_opts, cmd_migrate_cancel},
     {"receive-migration", 1, 1, no_opts, cmd_receive_migration},
+    {"add-disk", 1, 1, add_disk_opts, cmd_add_disk},
+    {"add-net", 1, 1, add_net_opts, cmd_add_net},
+    {"remove-device", 1, 1, remove_device_opts, cmd_remove_device},
     {"set-metrics", 1, 1, no_opts, cmd_set_metrics},
     {"raw", 2, 3, no_opts, cmd_raw},
 };

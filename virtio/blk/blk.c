@@ -667,7 +667,7 @@ static const struct sandbox_rule blk_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, BLKDISCARD),
     SB_ARG_EQ(SYS_ioctl, 1, BLKZEROOUT),
 };
-static const struct sandbox_list blk_sandbox = SANDBOX_LIST("virtio-blk", blk_rules);
+const struct sandbox_list blk_sandbox = SANDBOX_LIST("virtio-blk", blk_rules);
 
 static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 {

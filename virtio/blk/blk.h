@@ -45,6 +45,10 @@
 /* Opens opts->path and builds an initialised virtio-blk device over guest memory `mem`. On
  * success *out is the device (not started, no transport yet). Returns 0 or -errno after a
  * log_error() naming the file. */
+/* What a virtio-blk I/O thread calls (host/sandbox/sandbox.h): a thread that starts one later,
+ * while the VM runs (vmm/vm/hotplug.h), must allow it too. */
+extern const struct sandbox_list blk_sandbox;
+
 int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opts,
 		      const struct guest_mem *mem);
 

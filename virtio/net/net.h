@@ -100,6 +100,9 @@ struct virtio_net_rx_mode {
  * device (free() it after virtio_dev_destroy(), which also destroys the backend). Returns 0,
  * or -errno with the reason logged (-ENOTSUP for user without libslirp). */
 int virtio_net_create(struct virtio_dev **out, const struct virtio_net_opts *opts);
+/* What a tap-backed NIC's I/O thread calls (host/sandbox/sandbox.h): a thread that starts one
+ * while the VM runs (vmm/vm/hotplug.h) must allow it too. */
+extern const struct sandbox_list tap_sandbox;
 
 /* virtio_net_create() over backends the caller made (create.c opens them; tests and fuzzers
  * pass loopbacks), with `npairs` (1..VIRTIO_NET_MAX_PAIRS) queue pairs, be[i] serving pair i. The

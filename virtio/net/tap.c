@@ -98,7 +98,7 @@ static const struct sandbox_rule tap_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD), /* offloads follow the driver's features */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETQUEUE),   /* queues follow the pairs in use (multiqueue) */
 };
-static const struct sandbox_list tap_sandbox = SANDBOX_LIST("tap", tap_rules);
+const struct sandbox_list tap_sandbox = SANDBOX_LIST("tap", tap_rules);
 
 static const struct net_backend_ops tap_ops = {
     .send = tap_send,

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "virtio/net/mmds/mmds.h"
+#include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
 #include "vmm/snapshot/vm_snapshot.h"
@@ -119,6 +120,20 @@ struct api_backend_ops {
 	int (*migrate_progress)(void *ctx, struct mig_progress *p, char *err, size_t errlen);
 	int (*migrate_cancel)(void *ctx);
 	int (*migrate_receive)(void *ctx, const char *url, char *err, size_t errlen);
+	/* Device hotplug (api_hotplug.h; vmm/vm/hotplug.h), on a running VM; optional (NULL:
+	 * refused). Add: the device plugged, started and announced to the guest; `id` (room for
+	 * API_HOTPLUG_ID_MAX) gets its id, the body's or one chosen here, *slot its bus 0 device
+	 * number. Remove: asks the guest to release the device and waits for it (req->timeout_ms,
+	 * 0: the default); the device stays when the guest does not. */
+	int (*hotplug_add)(void *ctx, const struct api_hotplug_add *req, char *id, int *slot,
+			   char *err, size_t errlen);
+	int (*hotplug_remove)(void *ctx, const struct api_hotplug_remove *req, char *err,
+			      size_t errlen);
+	/* PATCH /drives/{id} (`nic` false) or /network-interfaces/{id} of a hot-added device: its
+	 * rate limits (s->rl, s->rl_now as struct device_live_set has them). -ENOENT when no
+	 * hot-added device of that kind has the id. Optional (NULL: none). */
+	int (*hotplug_live_set)(void *ctx, const char *id, bool nic, struct device_live_set *s,
+				char *err, size_t errlen);
 };
 
 struct api {

@@ -37,9 +37,15 @@ struct route {
 	bool keeps_nulls;
 };
 
+/* PATCH /drives/{id} (nic false) or /network-interfaces/{id} whose id the model does not know:
+ * a hot-added device's rate limits (api_routes_hotplug.c). True when r holds the answer; false
+ * when no hot-added device has that id (the caller answers). */
+bool api_hotplug_patch(struct api *a, const char *id, const json_t *body, bool nic,
+		       struct reply *r);
+
 /* Each route file's table, ending with a {NULL} entry. */
 extern const struct route api_routes_vm[], api_routes_devices[], api_routes_snapshot[],
-    api_routes_mmds[];
+    api_routes_mmds[], api_routes_hotplug[];
 
 static inline void fault(struct reply *r, unsigned status, const char *fmt, const char *arg)
 {

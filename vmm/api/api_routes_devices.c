@@ -56,6 +56,8 @@ static void patch_drive(struct api *a, const char *id, const json_t *body, struc
 	const char *path;
 	int err =
 	    api_model_check_patch_drive(&a->model, id, body, &index, &path, r->err, sizeof(r->err));
+	if (err && api_hotplug_patch(a, id, body, false, r))
+		return; /* a hot-added disk (vmm/api/api_routes_hotplug.c) */
 	if (err) {
 		r->status = 400; /* an unknown id too: Firecracker has no 404 */
 		return;
@@ -82,6 +84,8 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 	int index;
 	int err = api_model_check_patch_nic(&a->model, id, body, &index, &rx, &tx, r->err,
 					    sizeof(r->err));
+	if (err && api_hotplug_patch(a, id, body, true, r))
+		return; /* a hot-added NIC (vmm/api/api_routes_hotplug.c) */
 	if (err) {
 		r->status = 400; /* an unknown id too: Firecracker has no 404 */
 		return;

@@ -115,6 +115,8 @@ static int be_migrate_send(void *ctx, const struct api_send_migration *p, char *
 				     "/vmm/migration/cancel)",
 				     err, errlen))
 		return -EBUSY;
+	if (ctl_refuse_for_hotplug(c, "a live migration", err, errlen))
+		return -EBUSY;
 	struct mig_send_params limits = {.max_downtime_ms = p->max_downtime_ms,
 					 .max_rounds = p->max_rounds,
 					 .max_bandwidth = p->max_bandwidth};
@@ -282,6 +284,9 @@ static int be_set_logger(void *ctx, const json_t *body, char *err, size_t errlen
 }
 
 const struct api_backend_ops ctl_backend = {
+    .hotplug_add = ctl_hotplug_add,
+    .hotplug_remove = ctl_hotplug_remove,
+    .hotplug_live_set = ctl_hotplug_live_set,
     .migrate_send = be_migrate_send,
     .migrate_progress = be_migrate_progress,
     .migrate_cancel = be_migrate_cancel,

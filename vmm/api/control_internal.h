@@ -111,6 +111,19 @@ int ctl_hand_over_received(struct control *c);
 /* api_backend_ops.check_device, on the broker (it opens a tap with CAP_NET_ADMIN). */
 int ctl_check_device(const struct device_desc *d, const json_t *doc, char *err, size_t errlen);
 
+/* ---- control_hotplug.c ---- */
+
+/* api_backend_ops.hotplug_add and hotplug_remove. */
+int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int *slot, char *err,
+		    size_t errlen);
+int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *err, size_t errlen);
+/* api_backend_ops.hotplug_live_set. */
+int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
+			 size_t errlen);
+/* `what` (a snapshot, a migration) is refused while the VM has hot-added devices: -EBUSY with
+ * the reason, or 0. */
+int ctl_refuse_for_hotplug(struct control *c, const char *what, char *err, size_t errlen);
+
 /* ---- control_backend.c ---- */
 
 /* The router's backend over c (api_router.h). */

@@ -25,6 +25,7 @@
 #include "loaders/x86/boot_cpu.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_pci.h"
@@ -183,6 +184,8 @@ static int setup_virtio(struct vm *vm)
 	if (!vm->virtio || !vm->cmdline)
 		return VMM_EXIT_ERROR;
 	int status = vm_virtio_create_devices(vm);
+	if (!status && vm_hotplug_setup(vm)) /* the free PCI slots, before the DSDT is written */
+		status = VMM_EXIT_ERROR;
 	if (!status && machine_cmdline(&vm->machine, vm->cmdline, BOOT_CMDLINE_MAX) < 0) {
 		log_error("the kernel command line is too long with the virtio-mmio entries");
 		status = VMM_EXIT_USAGE;
@@ -563,7 +566,7 @@ int vm_run(struct vm *vm)
 	 * applies it as it confines itself (sandbox.h) */
 	if (sandbox_landlock_seal() || vcpu_install_kick_handler() || vm_virtio_start(vm) ||
 	    vm_pci_start(vm->pci) || vm_devices_start(vm) || vm_virtio_start_devices(vm) ||
-	    confine_main(vm)) {
+	    vm_hotplug_start(vm) || confine_main(vm)) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
 		if (vm->start_paused)
@@ -601,6 +604,7 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 	}
 	vm_virtio_destroy(vm);
+	vm_hotplug_destroy(vm);
 	vm_pci_destroy(vm->pci);
 	vm->pci = NULL;
 	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */

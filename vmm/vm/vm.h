@@ -21,6 +21,7 @@ struct vm_pci;	      /* vmm/vm/vm_pci.c */
 struct vm_uffd;	      /* vmm/snapshot/vm_uffd.c */
 struct display_stack; /* vmm/display/display_stack.c */
 struct vm_firmware;   /* vmm/vm/vm_firmware.c */
+struct vm_hotplug;    /* vmm/vm/hotplug.c */
 struct virtio_dev;
 
 struct cpuid_table;
@@ -40,6 +41,7 @@ struct vm {
 	struct display_stack *display; /* NULL without display options */
 	struct vm_pci *pci;	       /* NULL unless a device uses --transport pci */
 	struct vm_firmware *firmware;  /* NULL without --firmware */
+	struct vm_hotplug *hotplug;    /* PCI hotplug (vmm/vm/hotplug.h); NULL: none */
 	/* The run-time blocks of devices that keep one (device_state() in
 	 * vmm/descriptors/device_table.h: the disks' and NICs' devices, for run-time changes),
 	 * indexed like device_table[]; NULL until the device's create() makes it. */
@@ -162,6 +164,9 @@ int vm_devices_power_button(struct vm *vm);
  * bus (vm->pci) exists the bus hands the byte accesses on. */
 void vm_devices_release_cf9(struct vm *vm);
 void vm_devices_cf9_to_pci(struct vm *vm);
+/* Raises Generic Event Device events (ACPI_GED_* of devices/acpi_ged.h): 0, -ENODEV without
+ * it, -EINVAL for an unknown bit. Any thread. */
+int vm_devices_acpi_event(struct vm *vm, uint32_t bits);
 
 /* The virtio devices the configuration asks for, created by walking the device table
  * (vmm/descriptors/device_table.h). Returns 0, or the exit status for the failure's errno class

@@ -175,9 +175,14 @@ int vm_devices_ctrl_alt_del(struct vm *vm)
 
 int vm_devices_power_button(struct vm *vm)
 {
+	return vm_devices_acpi_event(vm, ACPI_GED_POWER_BUTTON);
+}
+
+int vm_devices_acpi_event(struct vm *vm, uint32_t bits)
+{
 	if (!vm->devices || !(vm->devices->attached & DEV_ACPI_GED))
 		return -ENODEV;
-	return acpi_ged_event(&vm->devices->acpi_ged, ACPI_GED_POWER_BUTTON);
+	return acpi_ged_event(&vm->devices->acpi_ged, bits);
 }
 
 void vm_devices_release_cf9(struct vm *vm)

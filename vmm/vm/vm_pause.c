@@ -218,7 +218,8 @@ static void flush_irqfds(struct vm *vm)
 	for (int i = 0; vm->virtio && i < vm->virtio->count; i++)
 		virtio_kvm_irq_flush(&vm->virtio->slots[i].irq);
 	for (int i = 0; vm->pci && i < vm->pci->ndevs; i++)
-		vm_pci_irq_flush(vm->pci->devs[i]);
+		if (!vm->pci->devs[i]->gone)
+			vm_pci_irq_flush(vm->pci->devs[i]);
 }
 
 static void save_clock(struct vm *vm)

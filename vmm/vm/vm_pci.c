@@ -44,7 +44,7 @@ struct vm_pci *vm_pci_create(struct kvm *kvm, struct io_bus *pio, struct io_bus 
 	return p;
 }
 
-static struct vm_pci_dev *new_dev(struct vm_pci *p, struct virtio_dev *dev)
+static struct vm_pci_dev *new_dev(struct vm_pci *p, struct virtio_dev *dev, int slot)
 {
 	struct vm_pci_dev *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -54,9 +54,11 @@ static struct vm_pci_dev *new_dev(struct vm_pci *p, struct virtio_dev *dev)
 	d->intx_fd = d->resample_fd = -1;
 	for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
 		d->vec_fd[v] = -1;
-	d->slot = p->ndevs + 1; /* 00:00.0 is the host bridge */
+	d->slot = slot > 0 ? slot : p->ndevs + 1; /* 00:00.0 is the host bridge */
 	d->intx_gsi = pci_intx_ioapic_pin((unsigned)d->slot, 0);
-	p->devs[p->ndevs++] = d;
+	p->devs[p->ndevs] = d;
+	/* published last: the metrics thread may walk devs[] while a device is hot-added */
+	__atomic_store_n(&p->ndevs, p->ndevs + 1, __ATOMIC_RELEASE);
 	return d;
 }
 
@@ -80,7 +82,7 @@ static int wire(struct vm_pci *p, struct vm_pci_dev *d)
 
 int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev)
 {
-	struct vm_pci_dev *d = p->ndevs < VM_PCI_MAX_DEVICES ? new_dev(p, dev) : NULL;
+	struct vm_pci_dev *d = p->ndevs < VM_PCI_MAX_DEVICES ? new_dev(p, dev, 0) : NULL;
 	if (!d) {
 		log_error("%s: no room on PCI bus 0 (at most %d devices)", dev->name,
 			  VM_PCI_MAX_DEVICES);
@@ -93,6 +95,43 @@ int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev)
 		log_error("%s: cannot attach to PCI slot %d: %s", dev->name, d->slot,
 			  strerror(-err));
 	return err;
+}
+
+/* What wire() set up, undone, the device stopped: a hot unplug, or a hot plug that failed. */
+static void unwire(struct vm_pci *p, struct vm_pci_dev *d)
+{
+	vm_pci_unbind_notify(d);
+	virtio_dev_destroy(d->dev);
+	vm_pci_irq_destroy(d);
+	pci_bus_remove(&p->bus, &d->t.func);
+	d->gone = true;
+}
+
+struct vm_pci_dev *vm_pci_hotplug_virtio(struct vm_pci *p, struct virtio_dev *dev, int slot)
+{
+	struct vm_pci_dev *d = p->ndevs < VM_PCI_MAX_ENTRIES ? new_dev(p, dev, slot) : NULL;
+	if (!d) {
+		log_error("%s: no room for another PCI device (%d hot plugs at most)", dev->name,
+			  VM_PCI_MAX_ENTRIES);
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return NULL;
+	}
+	int err = wire(p, d);
+	if (!err)
+		err = virtio_dev_start(dev);
+	if (err) {
+		log_error("%s: cannot plug into PCI slot %d: %s", dev->name, slot, strerror(-err));
+		unwire(p, d);
+		return NULL;
+	}
+	return d;
+}
+
+void vm_pci_unplug(struct vm_pci *p, struct vm_pci_dev *d)
+{
+	if (!d->gone)
+		unwire(p, d);
 }
 
 int vm_pci_start(struct vm_pci *p)
@@ -112,6 +151,8 @@ void vm_pci_destroy(struct vm_pci *p)
 	/* Notify ioeventfds go before the kick fds close; irqfds after the I/O thread stops. */
 	for (int i = 0; i < p->ndevs; i++) {
 		struct vm_pci_dev *d = p->devs[i];
+		if (d->gone)
+			continue; /* vm_pci_unplug() did this already */
 		vm_pci_unbind_notify(d);
 		virtio_dev_destroy(d->dev);
 		vm_pci_irq_destroy(d);

@@ -21,7 +21,10 @@
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_pci.h"
 
-#define VM_PCI_MAX_DEVICES   16
+#define VM_PCI_MAX_DEVICES 16
+/* Room for the boot devices and every device hot-added since (a removed one keeps its entry,
+ * marked gone, until the VM ends: a vCPU may still be inside one of its handlers). */
+#define VM_PCI_MAX_ENTRIES   64
 #define VM_PCI_FIRST_MSI_GSI 24 /* after the IOAPIC's 24 pins */
 
 struct vm_pci;
@@ -47,6 +50,7 @@ struct vm_pci_dev {
 	bool notify_bound;
 	uint64_t notify_base;
 	bool signal_msi; /* KVM_SET_GSI_ROUTING failed: send with KVM_SIGNAL_MSI instead */
+	bool gone;	 /* hot-unplugged: stopped, off the bus, kept until vm_pci_destroy() */
 };
 
 struct vm_pci {
@@ -55,7 +59,7 @@ struct vm_pci {
 	struct pci_bus bus;
 	bool conf1_on, ecam_on;
 	pthread_mutex_t route_lock; /* the GSI routing table (shared by every device) */
-	struct vm_pci_dev *devs[VM_PCI_MAX_DEVICES];
+	struct vm_pci_dev *devs[VM_PCI_MAX_ENTRIES];
 	int ndevs;
 	unsigned next_gsi;
 };
@@ -68,6 +72,13 @@ struct vm_pci *vm_pci_create(struct kvm *kvm, struct io_bus *pio, struct io_bus 
  * function: MSI-X irqfds, INTx irqfd with resample, notify ioeventfds. Takes ownership of `dev`
  * (destroyed and freed with the bus, also on failure). Returns 0 or -errno (logged). */
 int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev);
+
+/* Hot plug (vmm/vm/hotplug.c): puts an initialised device at device number `slot` and starts
+ * it, while the VM runs. NULL on failure (logged; the device is destroyed and freed). */
+struct vm_pci_dev *vm_pci_hotplug_virtio(struct vm_pci *p, struct virtio_dev *dev, int slot);
+/* Hot unplug: stops the device, releases its KVM notifications and interrupts, takes it off
+ * the bus and marks it gone (its memory stays until vm_pci_destroy()). */
+void vm_pci_unplug(struct vm_pci *p, struct vm_pci_dev *d);
 
 /* Starts every device's I/O thread. Returns 0 or -errno. */
 int vm_pci_start(struct vm_pci *p);

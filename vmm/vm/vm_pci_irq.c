@@ -53,9 +53,12 @@ int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
  * setup, an IRQ affinity change), never per interrupt. */
 static int set_routes(struct vm_pci *p)
 {
-	struct vm_pci_msi_route all[VM_PCI_MAX_DEVICES * VIRTIO_PCI_MAX_VECTORS];
+	/* at most 31 devices on the bus at once: hot-unplugged ones have no routes */
+	struct vm_pci_msi_route all[(PCI_DEVFNS / 8) * VIRTIO_PCI_MAX_VECTORS];
 	int nmsi = 0;
 	for (int i = 0; i < p->ndevs; i++) {
+		if (p->devs[i]->gone)
+			continue;
 		for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
 			all[nmsi++] = p->devs[i]->routes[v];
 	}

@@ -72,8 +72,9 @@ int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void
 	int r = 0;
 	for (int i = 0; vm->virtio && !r && i < vm->virtio->count; i++)
 		r = vm->virtio->slots[i].dev ? fn(vm->virtio->slots[i].dev, opaque) : 0;
-	for (int i = 0; vm->pci && !r && i < vm->pci->ndevs; i++)
-		r = fn(vm->pci->devs[i]->dev, opaque);
+	int npci = vm->pci ? __atomic_load_n(&vm->pci->ndevs, __ATOMIC_ACQUIRE) : 0;
+	for (int i = 0; !r && i < npci; i++) /* a hot-unplugged device is no more */
+		r = vm->pci->devs[i]->gone ? 0 : fn(vm->pci->devs[i]->dev, opaque);
 	return r;
 }
 

@@ -486,3 +486,30 @@ Test(vmmctl_request, migration)
 	cr_assert_eq(BUILD("migration"), 0, "%s", err);
 	assert_req("GET", "/vmm/migration", VIEW_RAW);
 }
+
+Test(vmmctl_request, device_hotplug)
+{
+	/* an add prints the VMM's answer, PciDeviceInfo */
+	cr_assert_eq(BUILD("add-disk", "/srv/d.img"), 0, "%s", err);
+	assert_req("PUT", "/vmm/vm.add-disk", VIEW_RAW);
+	assert_body("{\"path\": \"/srv/d.img\"}");
+	teardown();
+	cr_assert_eq(BUILD("add-disk", "/d", "--ro", "--direct", "--serial", "S", "--id", "hp0",
+			   "--num-queues", "2"),
+		     0, "%s", err);
+	assert_body("{\"path\": \"/d\", \"readonly\": true, \"direct\": true, \"serial\": "
+		    "\"S\", \"id\": \"hp0\", \"num_queues\": 2}");
+	teardown();
+	cr_assert_eq(BUILD("add-net", "tap1", "--mac", "52:54:00:00:00:02", "--id", "n1",
+			   "--num-queues", "4"),
+		     0, "%s", err);
+	assert_req("PUT", "/vmm/vm.add-net", VIEW_RAW);
+	assert_body("{\"tap\": \"tap1\", \"mac\": \"52:54:00:00:00:02\", \"id\": \"n1\", "
+		    "\"num_queues\": 4}");
+	teardown();
+	ASSERT_BUILDS("PUT", "/vmm/vm.remove-device", "{\"id\": \"hp0\"}", "remove-device", "hp0");
+	ASSERT_BUILDS("PUT", "/vmm/vm.remove-device", "{\"id\": \"hp0\", \"timeout_ms\": 500}",
+		      "remove-device", "hp0", "--timeout-ms", "500");
+	ASSERT_REFUSED("--num-queues wants 1-8", "add-disk", "/d", "--num-queues", "9");
+	ASSERT_REFUSED("--timeout-ms wants 1-600000", "remove-device", "x", "--timeout-ms", "0");
+}

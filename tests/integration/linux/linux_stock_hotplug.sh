@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# PCI hotplug (docs/hotplug.md) with Debian 12's stock cloud kernel, which has ACPI and acpiphp
+# built in (CONFIG_HOTPLUG_PCI_ACPI=y): one boot on our VMM (2 vCPUs, 256 MiB, its disk over
+# virtio-pci so the VM has a PCI bus, --api-sock), /init in its hotplug mode
+# (guest-images/stock/init.sh, vmmstock.end=hotplug). The test, through vmmctl:
+#   - when /init waits, adds a disk (vmmctl add-disk IMG --id hp0: 200 with {"id", "bdf"}) and,
+#     when a tap can be made, a NIC (add-net TAP --id hpnet0); asks for the same id again, the
+#     boot disk's removal and an unknown id's (400s, nothing added);
+#   - the guest must list the hotplug slots (/sys/bus/pci/slots, from the DSDT's _SUN), see
+#     /dev/vdb arrive (sysfs; busybox has no udev) with the image's size, write a line to it
+#     and read it back, and see eth0 arrive;
+#   - when /init is ready, removes both (remove-device: 204 once the guest's _EJ0 released
+#     them); /dev/vdb and eth0 must go;
+#   - adds the disk again: /init reads the line it wrote before;
+#   - the VMM ends with status 0 after the guest's poweroff -f.
+# Then, when QEMU is installed, the same kernel and /init on QEMU's q35 (a PCIe root port, its
+# ACPI hotplug) with QMP's device_add and device_del as the peer: not counted, timed the same
+# way. Printed: the time from the add request (vmmctl add-disk; QMP device_add) to /init's
+# "/dev/vdb arrived" line on the console, and from the remove request to "vdb gone", each
+# measured on the host (the console looked at every 50 ms, /init looks at sysfs every 50 ms).
+# Where it runs: as linux_stock.sh (on kvm_pvm in tools/kvm-in-qemu's L1, the checks here).
+# labels: slow linux api
+# requires: kvm
+# timeout: 900
+# resource: linux:2
+set -uo pipefail
+
+SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
+VMM="${VMM:-$PWD/vmm}"
+VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-400}
+SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+. "$SOURCE_DIR/tests/integration/lib/require.sh"
+
+# ---- the boot (here, or in L1) ----
+
+# until_line REGEX PID [LOG]: waits for /init's line in LOG (default vmm) (false when the
+# machine ended or after BOOT_TIMEOUT).
+until_line() {
+	local i
+	for ((i = 0; i < BOOT_TIMEOUT * 2; i++)); do
+		tr -d '\r' <"$out/${3:-vmm}.log" 2>/dev/null | grep -qE -- "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+
+# ctl NAME ARGS...: vmmctl's output and status into $out/NAME (status on the last line), with
+# the request's duration in ms.
+ctl() {
+	local name=$1 t0 t1
+	shift
+	t0=$(date +%s%N)
+	"$VMMCTL" --sock "$sock" "$@" >"$out/$name" 2>&1
+	local st=$?
+	t1=$(date +%s%N)
+	echo "ms $(((t1 - t0) / 1000000))" >>"$out/$name"
+	echo "status $st" >>"$out/$name"
+}
+
+# stamp NAME: the time now, ms, into $out/NAME.ms.
+stamp() { echo $(($(date +%s%N) / 1000000)) >"$out/$1.ms"; }
+
+# line_stamp NAME REGEX PID: once /init's line REGEX shows, the time, ms, into $out/NAME.ms
+# (the console looked at, at most, every 50 ms).
+line_stamp() {
+	local i
+	for ((i = 0; i < BOOT_TIMEOUT * 20; i++)); do
+		if grep -qE -- "$2" "$out/$4.log" 2>/dev/null; then
+			stamp "$1"
+			return 0
+		fi
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+drive() {
+	local pid=$1
+	until_line '^VMM-STOCK-HOTPLUG: waiting$' "$pid" || return
+	stamp vmm-add-req
+	line_stamp vmm-add-seen '^VMM-STOCK-HOTPLUG-ADDED' "$pid" vmm &
+	ctl add1 add-disk "$out/hp.img" --id hp0
+	[ "$net" = 1 ] && ctl addnet add-net vmmhp0 --id hpnet0
+	ctl dup add-disk "$out/other.img" --id hp0
+	ctl rmboot remove-device drive0
+	ctl rmnone remove-device nope
+	wait
+	until_line '^VMM-STOCK-HOTPLUG: ready to remove' "$pid" || return
+	stamp vmm-rm-req
+	line_stamp vmm-rm-seen '^VMM-STOCK-HOTPLUG-REMOVED' "$pid" vmm &
+	ctl rm1 remove-device hp0
+	[ "$net" = 1 ] && ctl rmnet remove-device hpnet0
+	wait
+	until_line '^VMM-STOCK-HOTPLUG: waiting again' "$pid" || return
+	ctl add2 add-disk "$out/hp.img" --id hp0
+}
+
+# qmp SOCK COMMAND-JSON: one QMP command (after the capabilities handshake); its answer on
+# stdout.
+qmp() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for cmd in ('{"execute": "qmp_capabilities"}', sys.argv[2]):
+    f.write(cmd + "\n"); f.flush()
+    while True:
+        line = json.loads(f.readline())
+        if "return" in line or "error" in line:
+            break
+print(json.dumps(line))
+PY
+}
+
+# The peer: QEMU q35, the same kernel and /init, the disk through a PCIe root port.
+boot_qemu() {
+	local cmdline=$1 qsock=/tmp/vmm-stock-hp-qmp-$$.sock cpu=host pid start=$SECONDS
+	[ -e /sys/module/kvm_pvm ] && cpu=host,-arch-capabilities # linux_stock.sh says why
+	truncate -s 4M "$out/qhp.img"
+	timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 -enable-kvm -cpu "$cpu" -M q35 -smp 2 \
+		-m 256M -nodefaults -no-user-config -display none -no-reboot -serial stdio \
+		-kernel "$STOCK_KERNEL" -initrd "$STOCK_INITRAMFS" -append "$cmdline vmmstock.end=hotplug" \
+		-drive "id=d0,if=none,format=raw,file=$out/root.img" -device virtio-blk-pci,drive=d0 \
+		-device pcie-root-port,id=rp1,chassis=1 \
+		-blockdev "driver=file,filename=$out/qhp.img,node-name=hp0" \
+		-qmp "unix:$qsock,server=on,wait=off" </dev/null >"$out/qemu.log" 2>"$out/qemu.err" &
+	pid=$!
+	(
+		until_line '^VMM-STOCK-HOTPLUG: waiting$' "$pid" qemu || exit
+		stamp qemu-add-req
+		line_stamp qemu-add-seen '^VMM-STOCK-HOTPLUG-ADDED' "$pid" qemu &
+		qmp "$qsock" '{"execute": "device_add", "arguments": {"driver": "virtio-blk-pci", "drive": "hp0", "id": "hpd", "bus": "rp1"}}' >"$out/qemu-add"
+		wait
+		until_line '^VMM-STOCK-HOTPLUG: ready to remove' "$pid" qemu || exit
+		stamp qemu-rm-req
+		line_stamp qemu-rm-seen '^VMM-STOCK-HOTPLUG-REMOVED' "$pid" qemu &
+		qmp "$qsock" '{"execute": "device_del", "arguments": {"id": "hpd"}}' >"$out/qemu-rm"
+		wait
+		until_line '^VMM-STOCK-HOTPLUG: waiting again' "$pid" qemu || exit
+		qmp "$qsock" '{"execute": "device_add", "arguments": {"driver": "virtio-blk-pci", "drive": "hp0", "id": "hpd", "bus": "rp1"}}' >"$out/qemu-add2"
+	) &
+	wait "$pid"
+	echo $? >"$out/qemu.status"
+	wait
+	rm -f "$qsock"
+	echo "qemu: $((SECONDS - start)) s"
+}
+
+run_boot() {
+	local cmdline=$STOCK_CMDLINE_NORMAL pid start=$SECONDS
+	[ -e /sys/module/kvm_pvm ] && cmdline=$STOCK_CMDLINE_EMULATED_KVM
+	[ -n "${STOCK_INNER:-}" ] && cmdline+=" noxsave" # linux_stock.sh says why
+	net=0
+	if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
+		ip link set vmmhp0 up
+		net=1
+		cmdline+=" vmmstock.hpnet=1"
+	fi
+	sock=/tmp/vmm-stock-hp-$$.sock
+	printf 'VMM-STOCK-ROOT\n' >"$out/root.img"
+	truncate -s 8M "$out/root.img"
+	truncate -s 4M "$out/hp.img" "$out/other.img"
+	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$STOCK_KERNEL" --initrd "$STOCK_INITRAMFS" \
+		--cpus 2 --mem 256M --transport pci --disk "$out/root.img" --api-sock "$sock" --landlock-rules "$out:rw" \
+		--append "$cmdline vmmstock.end=hotplug" </dev/null >"$out/vmm.log" 2>"$out/vmm.err" &
+	pid=$!
+	drive "$pid" &
+	wait "$pid"
+	echo $? >"$out/vmm.status"
+	wait
+	echo "$net" >"$out/net"
+	[ "$net" = 1 ] && ip link del vmmhp0 2>/dev/null
+	rm -f "$sock"
+	echo "vmm: $((SECONDS - start)) s"
+	# the peer gets no NIC: /init would wait for one
+	command -v qemu-system-x86_64 >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
+}
+
+if [ -n "${STOCK_INNER:-}" ]; then
+	out=$STOCK_OUT
+	echo "in L1: $(kvm_probe_line)"
+	run_boot
+	exit 0
+fi
+
+env_out=$("$SOURCE_DIR/guest-images/stock.sh" --print-env) ||
+	skip "no stock kernel" "guest-images/stock.sh could not fetch Debian's kernel (above)"
+set -a
+eval "$env_out"
+set +a
+out=$(mktemp -d "${BUILD_DIR:-$PWD}/linux_stock_hotplug.XXXXXX")
+if [ -n "${STOCK_KEEP:-}" ]; then echo "note: $out is kept (STOCK_KEEP)"; else trap 'rm -rf "$out"' EXIT; fi
+if [ -e /sys/module/kvm_pvm ] && [ "${STOCK_DIRECT:-0}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || skip "kvm_pvm" "Debian's kernel cannot run on kvm_pvm; tools/kvm-in-qemu needs root"
+	command -v qemu-system-x86_64 >/dev/null || skip "kvm_pvm" "tools/kvm-in-qemu needs QEMU"
+	echo "where: kvm_pvm, so the boot runs in tools/kvm-in-qemu's L1 (linux_stock.sh says why)"
+	export VMM VMMCTL SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
+	"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout 600 --log "$out/l1.console" \
+		-- bash "$SCRIPT" 2>&1 | grep --line-buffered -E '^(in L1|vmm:|qemu:|kvm-in-qemu)'
+	unset STOCK_INNER
+else
+	echo "where: directly on this host's KVM ($(kvm_probe_line))"
+	run_boot
+fi
+
+# ---- the checks ----
+fail=0
+ok() { echo "ok: $*"; }
+bad() {
+	echo "FAIL: $*"
+	fail=1
+}
+tr -d '\r' <"$out/vmm.log" >"$out/vmm.txt" 2>/dev/null
+line() { sed -n "s/^VMM-STOCK-$1: //p" "$out/vmm.txt" | head -1; }
+ctl_status() { sed -n 's/^status //p' "$out/$1" 2>/dev/null; }
+ctl_ms() { sed -n 's/^ms //p' "$out/$1" 2>/dev/null; }
+expect_ctl() { # NAME STATUS REGEX WHAT
+	if [ "$(ctl_status "$1")" = "$2" ] && grep -qE -- "$3" "$out/$1"; then
+		ok "$4: $(grep -v '^ms \|^status ' "$out/$1" | tr -d '\n ') ($(ctl_ms "$1") ms)"
+	else
+		bad "$4: $(cat "$out/$1" 2>/dev/null || echo 'not run')"
+	fi
+}
+expect_line() { # KEY REGEX WHAT
+	local v
+	v=$(line "$1")
+	if grep -qE -- "$2" <<<"$v"; then ok "$3: $v"; else bad "$3: '$v' (want /$2/)"; fi
+}
+net=$(cat "$out/net" 2>/dev/null || echo 0)
+st=$(cat "$out/vmm.status" 2>/dev/null)
+[ "$st" = 0 ] && ok "the VMM ended with status 0 after the guest's poweroff" || bad "VMM status '$st'"
+expect_line SLOTS '^[0-9]' "the guest lists the hotplug slots (/sys/bus/pci/slots)"
+expect_ctl add1 0 '"bdf": *"0000:00:[0-9a-f]{2}\.0"' "vmmctl add-disk hp0"
+expect_line HOTPLUG-ADDED '^vdb after [0-9]+s sectors=8192$' "/dev/vdb arrived, 4 MiB"
+expect_line HOTPLUG-RW '^VMM-STOCK-HOTPLUG-DATA-' "the guest wrote /dev/vdb and read it back"
+expect_ctl dup 1 'hp0' "the same id again: refused"
+expect_ctl rmboot 1 'started with' "removing the boot disk: refused"
+expect_ctl rmnone 1 'no device' "removing an unknown id: refused"
+expect_ctl rm1 0 '' "vmmctl remove-device hp0 (the guest released it)"
+expect_line HOTPLUG-REMOVED '^vdb gone' "/dev/vdb went"
+written=$(line HOTPLUG-RW)
+expect_ctl add2 0 '"id": *"hp0"' "vmmctl add-disk hp0 again"
+expect_line HOTPLUG-AGAIN "^vdb after [0-9]+s first-line=${written:-none}\$" "added again, the line written before read back"
+if [ "$net" = 1 ]; then
+	expect_ctl addnet 0 '"id": *"hpnet0"' "vmmctl add-net hpnet0"
+	expect_line HOTPLUG-NET '^eth0 after [0-9]+s mac=' "eth0 arrived"
+	expect_ctl rmnet 0 '' "vmmctl remove-device hpnet0"
+	expect_line HOTPLUG-NET-REMOVED '^eth0 gone' "eth0 went"
+else
+	echo "not run: the NIC (no tap could be made where the VMM ran)"
+fi
+if grep -qE 'ACPI( BIOS)? (Error|Warning)' "$out/vmm.txt"; then
+	bad "the kernel's ACPI complained: $(grep -m3 -E 'ACPI( BIOS)? (Error|Warning)' "$out/vmm.txt")"
+else
+	ok "no ACPI error or warning in the kernel's log"
+fi
+grep -E 'acpiphp|pci 0000:00:[0-9a-f]{2}\.0: \[1af4' "$out/vmm.txt" | head -6 | sed 's/^/note: /'
+
+# ---- the timings, ours and the peer's (printed, not counted) ----
+ms_between() { # FROM TO: ms between two stamps, "-" when one is missing
+	if [ -f "$out/$1.ms" ] && [ -f "$out/$2.ms" ]; then
+		echo $(($(cat "$out/$2.ms") - $(cat "$out/$1.ms")))
+	else
+		echo -
+	fi
+}
+if [ -f "$out/qemu.status" ]; then
+	tr -d '\r' <"$out/qemu.log" >"$out/qemu.txt"
+	for k in HOTPLUG-ADDED HOTPLUG-RW HOTPLUG-REMOVED HOTPLUG-AGAIN; do
+		v=$(sed -n "s/^VMM-STOCK-$k: //p" "$out/qemu.txt" | head -1)
+		echo "peer: qemu: $k: ${v:-none} (status $(cat "$out/qemu.status"))"
+	done
+fi
+echo "machine | add request -> /dev/vdb in the guest | remove request -> vdb gone"
+printf '%-7s | %-34s | %s\n' vmm "$(ms_between vmm-add-req vmm-add-seen) ms" "$(ms_between vmm-rm-req vmm-rm-seen) ms"
+[ -f "$out/qemu.status" ] &&
+	printf '%-7s | %-34s | %s\n' qemu "$(ms_between qemu-add-req qemu-add-seen) ms" "$(ms_between qemu-rm-req qemu-rm-seen) ms"
+
+if [ $fail -ne 0 ]; then
+	echo "---- console (last 40 lines)"
+	tail -40 "$out/vmm.txt"
+	echo "---- vmm stderr (last 15 lines)"
+	tail -15 "$out/vmm.err"
+fi
+exit $fail

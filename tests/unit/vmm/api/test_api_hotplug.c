@@ -1,0 +1,306 @@
+/* Device hotplug in the API (vmm/api/api_hotplug.h): Cloud Hypervisor's DiskConfig, NetConfig
+ * and remove bodies turned into option arguments or refused with a reason, the PciDeviceInfo
+ * answer, and the routes against a fake backend: a running VM only (not before the start, not
+ * paused), the backend's refusal passed on as a 400, nothing reaches the backend from a bad
+ * body. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "vmm/api/api_hotplug.h"
+#include "vmm/api/api_router.h"
+
+static char err[256];
+
+static int disk(const char *text, struct api_hotplug_add *out)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	cr_assert_not_null(j, "%s", text);
+	int r = api_hotplug_disk_parse(j, out, err, sizeof(err));
+	json_decref(j);
+	return r;
+}
+
+static int net(const char *text, struct api_hotplug_add *out)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	cr_assert_not_null(j, "%s", text);
+	int r = api_hotplug_net_parse(j, out, err, sizeof(err));
+	json_decref(j);
+	return r;
+}
+
+static int removal(const char *text, struct api_hotplug_remove *out)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	cr_assert_not_null(j, "%s", text);
+	int r = api_hotplug_remove_parse(j, out, err, sizeof(err));
+	json_decref(j);
+	return r;
+}
+
+Test(api_hotplug, disk_bodies)
+{
+	struct api_hotplug_add a;
+	cr_assert_eq(disk("{\"path\": \"/srv/d.img\"}", &a), 0, "%s", err);
+	cr_assert_str_eq(a.option, "/srv/d.img");
+	cr_assert_str_eq(a.id, "", "the backend names it");
+	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
+	cr_assert_eq(
+	    disk("{\"path\": \"/d\", \"readonly\": true, \"direct\": true, \"num_queues\": "
+		 "4, \"serial\": \"SN1\", \"id\": \"data0\", \"pci_segment\": 0, "
+		 "\"iommu\": false, \"vhost_user\": false}",
+		 &a),
+	    0, "%s", err);
+	cr_assert_str_eq(a.option, "/d,ro,cache=none,num-queues=4,serial=SN1");
+	cr_assert_str_eq(a.id, "data0");
+	cr_assert_eq(disk("{\"path\": \"/d\", \"rate_limiter_config\": {\"bandwidth\": {\"size\": "
+			  "1000, \"refill_time\": 100}}}",
+			  &a),
+		     0, "%s", err);
+	cr_assert(strstr(a.option, ",bw=1000:100"), "%s", a.option);
+}
+
+static void disk_refused(const char *text, const char *why)
+{
+	struct api_hotplug_add a;
+	cr_assert_eq(disk(text, &a), -EINVAL, "%s", text);
+	cr_assert(strstr(err, why), "`%s`: '%s' not in '%s'", text, why, err);
+}
+
+Test(api_hotplug, disk_refusals)
+{
+	disk_refused("{}", "path");
+	disk_refused("{\"path\": \"\"}", "empty");
+	disk_refused("{\"path\": \"/a,b\"}", "comma");
+	disk_refused("{\"path\": \"/d\", \"serial\": \"a,ro\"}", "comma");
+	disk_refused("{\"path\": \"/d\", \"bogus\": 1}", "bogus");
+	disk_refused("{\"path\": \"/d\", \"num_queues\": 0}", "num_queues");
+	disk_refused("{\"path\": \"/d\", \"num_queues\": 9}", "num_queues");
+	disk_refused("{\"path\": \"/d\", \"queue_size\": 128}", "queue_size");
+	disk_refused("{\"path\": \"/d\", \"pci_segment\": 1}", "pci_segment");
+	disk_refused("{\"path\": \"/d\", \"iommu\": true}", "iommu");
+	disk_refused("{\"path\": \"/d\", \"vhost_user\": true}", "vhost_user");
+	disk_refused("{\"path\": \"/d\", \"id\": \"a/b\"}", "id");
+	disk_refused("{\"path\": \"/d\", \"readonly\": 1}", "readonly");
+	disk_refused("{\"path\": \"/d\", \"rate_limiter_config\": {\"bandwidth\": {\"size\": 1}}}",
+		     "refill_time");
+}
+
+Test(api_hotplug, net_bodies)
+{
+	struct api_hotplug_add a;
+	cr_assert_eq(net("{\"tap\": \"tap0\"}", &a), 0, "%s", err);
+	cr_assert_str_eq(a.option, "tap=tap0");
+	cr_assert_eq(a.kind, API_HOTPLUG_NET);
+	cr_assert_eq(net("{\"tap\": \"tap0\", \"mac\": \"52:54:00:12:34:56\", \"num_queues\": 4, "
+			 "\"mtu\": 1500, \"id\": \"n1\", \"rate_limiter_config\": {\"ops\": "
+			 "{\"size\": 10, \"refill_time\": 1000}}}",
+			 &a),
+		     0, "%s", err);
+	cr_assert(!strncmp(a.option, "tap=tap0,mac=52:54:00:12:34:56,queues=2", 39), "%s",
+		  a.option);
+	cr_assert(strstr(a.option, ",rx-ops=10:1000") && strstr(a.option, ",tx-ops=10:1000"),
+		  "one limiter for each direction: %s", a.option);
+	cr_assert_str_eq(a.id, "n1");
+}
+
+Test(api_hotplug, net_refusals)
+{
+	struct api_hotplug_add a;
+	const char *bad[][2] = {
+	    {"{}", "tap"},
+	    {"{\"tap\": \"t,queues=8\"}", "comma"},
+	    {"{\"tap\": \"t\", \"num_queues\": 3}", "even"},
+	    {"{\"tap\": \"t\", \"num_queues\": 18}", "num_queues"},
+	    {"{\"tap\": \"t\", \"mtu\": 9000}", "mtu"},
+	    {"{\"tap\": \"t\", \"ip\": \"10.0.0.1\"}", "ip"},
+	    {"{\"tap\": \"t\", \"host_mac\": \"52:54:00:00:00:01\"}", "host_mac"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(net(bad[i][0], &a), -EINVAL, "%s", bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "`%s`: '%s' not in '%s'", bad[i][0], bad[i][1],
+			  err);
+	}
+}
+
+Test(api_hotplug, remove_bodies_and_the_answer)
+{
+	struct api_hotplug_remove r;
+	cr_assert_eq(removal("{\"id\": \"hp0\"}", &r), 0, "%s", err);
+	cr_assert_str_eq(r.id, "hp0");
+	cr_assert_eq(r.timeout_ms, 0, "the default");
+	cr_assert_eq(removal("{\"id\": \"hp0\", \"timeout_ms\": 250}", &r), 0, "%s", err);
+	cr_assert_eq(r.timeout_ms, 250);
+	cr_assert_eq(removal("{}", &r), -EINVAL);
+	cr_assert_eq(removal("{\"id\": \"\"}", &r), -EINVAL);
+	cr_assert_eq(removal("{\"id\": \"x\", \"timeout_ms\": 0}", &r), -EINVAL);
+	cr_assert_eq(removal("{\"id\": \"x\", \"timeout_ms\": 600001}", &r), -EINVAL);
+	json_t *info = api_hotplug_info_json("hp0", 0x1f);
+	char *s = json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS);
+	cr_assert_str_eq(s, "{\"bdf\":\"0000:00:1f.0\",\"id\":\"hp0\"}");
+	free(s);
+	json_decref(info);
+}
+
+/* ---- the routes ---- */
+
+static struct api api;
+static struct api_response resp;
+static struct {
+	int adds, removes, result, patches;
+	uint64_t last_bw_size;
+	char last_option[API_HOTPLUG_OPTION_MAX];
+	unsigned last_timeout;
+} fk;
+
+static int f_add(void *ctx, const struct api_hotplug_add *req, char *id, int *slot, char *e,
+		 size_t l)
+{
+	(void)ctx;
+	fk.adds++;
+	snprintf(fk.last_option, sizeof(fk.last_option), "%s", req->option);
+	if (fk.result) {
+		snprintf(e, l, "fake: no free PCI hotplug slot");
+		return fk.result;
+	}
+	snprintf(id, API_HOTPLUG_ID_MAX, "%s", req->id[0] ? req->id : "_disk0");
+	*slot = 5;
+	return 0;
+}
+
+static int f_remove(void *ctx, const struct api_hotplug_remove *req, char *e, size_t l)
+{
+	(void)ctx;
+	fk.removes++;
+	fk.last_timeout = req->timeout_ms;
+	if (fk.result)
+		snprintf(e, l, "fake: the guest did not release %s", req->id);
+	return fk.result;
+}
+
+static int f_live(void *ctx, const char *id, bool nic, struct device_live_set *s, char *e, size_t l)
+{
+	(void)ctx, (void)e, (void)l;
+	if (strcmp(id, nic ? "hpnet0" : "hp0"))
+		return -ENOENT;
+	fk.patches++;
+	fk.last_bw_size = s->rl[0]->has_bw ? s->rl[0]->cfg.bw.size : 0;
+	memset(s->rl_now[0], 0, sizeof(*s->rl_now[0]));
+	if (nic)
+		memset(s->rl_now[1], 0, sizeof(*s->rl_now[1]));
+	return 0;
+}
+
+static const struct api_backend_ops ops = {
+    .hotplug_add = f_add, .hotplug_remove = f_remove, .hotplug_live_set = f_live};
+static const struct api_backend_ops no_ops = {0};
+
+static void setup(void)
+{
+	memset(&fk, 0, sizeof(fk));
+	cr_assert_eq(api_init(&api, &ops, NULL), 0);
+}
+
+static void teardown(void)
+{
+	free(resp.body);
+	resp.body = NULL;
+	api_destroy(&api);
+}
+
+static unsigned req(const char *method, const char *path, const char *body)
+{
+	free(resp.body);
+	resp.body = NULL;
+	api_handle(&api, method, path, body, body ? strlen(body) : 0, &resp);
+	return resp.status;
+}
+
+static bool says(const char *what)
+{
+	return resp.body && strstr(resp.body, what);
+}
+
+TestSuite(api_hotplug_routes, .init = setup, .fini = teardown);
+
+Test(api_hotplug_routes, add_and_remove_on_a_running_vm)
+{
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d.img\", \"id\": \"hp0\"}"),
+		     200);
+	cr_assert(says("\"bdf\":\"0000:00:05.0\"") && says("\"id\":\"hp0\""), "%s", resp.body);
+	cr_assert_str_eq(fk.last_option, "/d.img");
+	cr_assert_eq(req("PUT", "/vmm/vm.add-net", "{\"tap\": \"tap0\"}"), 200);
+	cr_assert_eq(req("PUT", "/vmm/vm.remove-device", "{\"id\": \"hp0\", \"timeout_ms\": 9}"),
+		     204);
+	cr_assert_eq(fk.last_timeout, 9);
+	cr_assert_eq(fk.adds, 2);
+	cr_assert_eq(fk.removes, 1);
+}
+
+Test(api_hotplug_routes, a_backend_refusal_is_a_400_with_its_reason)
+{
+	api_set_running(&api, NULL);
+	fk.result = -ENOSPC;
+	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d.img\"}"), 400);
+	cr_assert(says("no free PCI hotplug slot"), "%s", resp.body);
+	fk.result = -ETIMEDOUT;
+	cr_assert_eq(req("PUT", "/vmm/vm.remove-device", "{\"id\": \"hp0\"}"), 400);
+	cr_assert(says("did not release hp0"), "%s", resp.body);
+}
+
+Test(api_hotplug_routes, only_a_running_vm)
+{
+	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d.img\"}"), 400);
+	cr_assert(says("before starting"), "%s", resp.body);
+	api_set_running(&api, NULL);
+	api.state = API_PAUSED;
+	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d.img\"}"), 400);
+	cr_assert(says("paused"), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/vmm/vm.remove-device", "{\"id\": \"hp0\"}"), 400);
+	cr_assert(says("paused"), "%s", resp.body);
+	cr_assert_eq(fk.adds + fk.removes, 0, "nothing reached the backend");
+}
+
+Test(api_hotplug_routes, a_bad_body_never_reaches_the_backend)
+{
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d\", \"queue_size\": 1}"), 400);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-net", "{\"mac\": \"52:54:00:00:00:01\"}"), 400);
+	cr_assert_eq(req("PUT", "/vmm/vm.remove-device", "{\"id\": 3}"), 400);
+	cr_assert_eq(req("GET", "/vmm/vm.add-disk", NULL), 400);
+	cr_assert_eq(fk.adds + fk.removes, 0);
+}
+
+Test(api_hotplug_routes, a_vmm_without_hotplug_says_so)
+{
+	api_destroy(&api);
+	cr_assert_eq(api_init(&api, &no_ops, NULL), 0);
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d.img\"}"), 400);
+	cr_assert(says("not available"), "%s", resp.body);
+}
+
+Test(api_hotplug_routes, patch_reaches_a_hot_added_device_by_its_id)
+{
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PATCH", "/drives/hp0",
+			 "{\"drive_id\": \"hp0\", \"rate_limiter\": {\"bandwidth\": {\"size\": "
+			 "4096, \"refill_time\": 100}}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.patches, 1);
+	cr_assert_eq(fk.last_bw_size, 4096);
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"tx_rate_limiter\": {\"ops\": {\"size\": 5, "
+			 "\"refill_time\": 10}}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.patches, 2);
+	cr_assert_eq(req("PATCH", "/drives/hp0", "{\"drive_id\": \"other\"}"), 400);
+	cr_assert(says("differs"), "%s", resp.body);
+	cr_assert_eq(
+	    req("PATCH", "/drives/hp0", "{\"drive_id\": \"hp0\", \"path_on_host\": \"/x\"}"), 400,
+	    "a hot-added disk's file is not swapped");
+	cr_assert_eq(req("PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}"), 400);
+	cr_assert_eq(fk.patches, 2, "an unknown id gets the router's own answer");
+}

@@ -1,0 +1,96 @@
+/* libFuzzer target: the hotplug request bodies (vmm/api/api_hotplug.c), Cloud Hypervisor's
+ * DiskConfig, NetConfig and the remove body, as untrusted JSON. The first byte picks the
+ * parser, the rest is the body. Invariants: a refusal says why; an accepted add has an option
+ * argument that the device's own parser then takes (virtio_blk_opts_parse(),
+ * virtio_net_opts_parse(): no comma smuggled in from a path, a tap name, a serial or a MAC
+ * makes a second key), an id that is empty or passes the API's id rule; an accepted remove has
+ * a valid id and a timeout in range; the answer document is JSON with both members. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/fuzz/fuzz_input.h"
+#include "tools/fuzz/fuzz_mem.h"
+#include "virtio/blk/options.h"
+#include "virtio/net/options.h"
+#include "vmm/api/api_hotplug.h"
+#include "vmm/descriptors/api_json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The option argument splits at commas into exactly the keys the parser wrote. */
+static void check_keys(const char *opt)
+{
+	static const char *const known[] = {
+	    "ro",      "cache=", "num-queues=", "serial=", "bw=",     "ops=", "mac=",
+	    "queues=", "rx-bw=", "rx-ops=",	"tx-bw=",  "tx-ops=", "id=",  NULL};
+	const char *p = strchr(opt, ',');
+	while (p) {
+		p++;
+		bool ok = false;
+		for (int i = 0; known[i] && !ok; i++)
+			ok = !strncmp(p, known[i], strlen(known[i]));
+		FZ_ASSERT(ok, "an option key the parser did not write: %s", opt);
+		p = strchr(p, ',');
+	}
+}
+
+static void add(const json_t *body, bool disk)
+{
+	struct api_hotplug_add req;
+	char err[256] = "";
+	int r = disk ? api_hotplug_disk_parse(body, &req, err, sizeof(err))
+		     : api_hotplug_net_parse(body, &req, err, sizeof(err));
+	if (r) {
+		FZ_ASSERT(err[0], "a refusal without a reason");
+		return;
+	}
+	FZ_ASSERT(!req.id[0] || !api_json_check_id(req.id, err, sizeof(err)), "a bad id accepted");
+	FZ_ASSERT(strlen(req.option) < sizeof(req.option), "option not terminated");
+	check_keys(req.option);
+	if (disk) {
+		struct virtio_blk_opts o;
+		if (!virtio_blk_opts_parse(req.option, &o, err, sizeof(err)))
+			virtio_blk_opts_free(&o);
+	} else {
+		struct virtio_net_opts o;
+		virtio_net_opts_parse(req.option, &o, err, sizeof(err));
+	}
+	json_t *info = api_hotplug_info_json(req.id[0] ? req.id : "x", 31);
+	FZ_ASSERT(info && json_is_string(json_object_get(info, "bdf")), "PciDeviceInfo");
+	json_decref(info);
+}
+
+static void remove_body(const json_t *body)
+{
+	struct api_hotplug_remove req;
+	char err[256] = "";
+	if (api_hotplug_remove_parse(body, &req, err, sizeof(err))) {
+		FZ_ASSERT(err[0], "a refusal without a reason");
+		return;
+	}
+	FZ_ASSERT(!api_json_check_id(req.id, err, sizeof(err)), "a bad id accepted");
+	FZ_ASSERT(req.timeout_ms <= API_HOTPLUG_MAX_TIMEOUT_MS, "timeout out of range");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[256];
+	if (size < 1)
+		return 0;
+	json_t *body = api_json_parse((const char *)data + 1, size - 1, err, sizeof(err));
+	if (!body)
+		return 0;
+	switch (data[0] % 3) {
+	case 0:
+		add(body, true);
+		break;
+	case 1:
+		add(body, false);
+		break;
+	default:
+		remove_body(body);
+	}
+	json_decref(body);
+	return 0;
+}

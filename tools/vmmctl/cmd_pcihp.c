@@ -1,0 +1,73 @@
+/* vmmctl: device hotplug (docs/hotplug.md): PUT /vmm/vm.add-disk, /vmm/vm.add-net and
+ * /vmm/vm.remove-device, with Cloud Hypervisor's bodies. The VMM checks the values; vmmctl
+ * only checks the numbers. An add prints the VMM's answer ({"id", "bdf"}). */
+#include <errno.h>
+#include <jansson.h>
+
+#include "tools/vmmctl/commands.h"
+
+#define MAX_TIMEOUT_MS 600000 /* vmm/api/api_hotplug.h */
+
+/* --id ID and --num-queues N, which both adds take. */
+static int common(const struct args *a, json_t *body, long long max_queues, char *e, size_t n)
+{
+	const char *id = arg_opt(a, "id");
+	const char *queues = arg_opt(a, "num-queues");
+	long long q = 0;
+
+	if (queues && cmd_parse_int(queues, 1, max_queues, &q))
+		return cmd_fail(e, n, "%s: --num-queues wants 1-%lld, not '%s'", a->cmd, max_queues,
+				queues);
+	if (id)
+		json_object_set_new(body, "id", json_string(id));
+	if (queues)
+		json_object_set_new(body, "num_queues", json_integer(q));
+	return 0;
+}
+
+int cmd_add_disk(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	json_t *body = json_pack("{s:s}", "path", a->pos[0]);
+	if (arg_opt(a, "ro"))
+		json_object_set_new(body, "readonly", json_true());
+	if (arg_opt(a, "direct"))
+		json_object_set_new(body, "direct", json_true());
+	if (arg_opt(a, "serial"))
+		json_object_set_new(body, "serial", json_string(arg_opt(a, "serial")));
+	if (common(a, body, 8, e, n)) {
+		json_decref(body);
+		return -EINVAL;
+	}
+	cmd_set(r, "PUT", "/vmm/vm.add-disk", VIEW_RAW);
+	r->body = body;
+	return 0;
+}
+
+int cmd_add_net(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	json_t *body = json_pack("{s:s}", "tap", a->pos[0]);
+	if (arg_opt(a, "mac"))
+		json_object_set_new(body, "mac", json_string(arg_opt(a, "mac")));
+	if (common(a, body, 16, e, n)) {
+		json_decref(body);
+		return -EINVAL;
+	}
+	cmd_set(r, "PUT", "/vmm/vm.add-net", VIEW_RAW);
+	r->body = body;
+	return 0;
+}
+
+int cmd_remove_device(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	const char *timeout = arg_opt(a, "timeout-ms");
+	long long ms = 0;
+
+	if (timeout && cmd_parse_int(timeout, 1, MAX_TIMEOUT_MS, &ms))
+		return cmd_fail(e, n, "%s: --timeout-ms wants 1-%d, not '%s'", a->cmd,
+				MAX_TIMEOUT_MS, timeout);
+	cmd_set(r, "PUT", "/vmm/vm.remove-device", VIEW_NONE);
+	r->body = json_pack("{s:s}", "id", a->pos[0]);
+	if (timeout)
+		json_object_set_new(r->body, "timeout_ms", json_integer(ms));
+	return 0;
+}

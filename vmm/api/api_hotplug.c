@@ -1,0 +1,200 @@
+/* Cloud Hypervisor's hotplug bodies, checked and turned into option arguments (api_hotplug.h). */
+#include "vmm/api/api_hotplug.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/api_rate_limit.h"
+
+#define MAX_QUEUES 16 /* CH's num_queues for a NIC counts both directions: 8 pairs */
+
+static const struct api_json_field disk_fields[] = {
+    {"path", API_JSON_STRING, true},	   {"readonly", API_JSON_BOOL, false},
+    {"direct", API_JSON_BOOL, false},	   {"num_queues", API_JSON_UINT, false},
+    {"queue_size", API_JSON_UINT, false},  {"rate_limiter_config", API_JSON_OBJECT, false},
+    {"serial", API_JSON_STRING, false},	   {"id", API_JSON_STRING, false},
+    {"pci_segment", API_JSON_UINT, false}, {"iommu", API_JSON_BOOL, false},
+    {"vhost_user", API_JSON_BOOL, false},  {NULL, 0, false},
+};
+
+static const struct api_json_field net_fields[] = {
+    {"tap", API_JSON_STRING, true},
+    {"mac", API_JSON_STRING, false},
+    {"num_queues", API_JSON_UINT, false},
+    {"queue_size", API_JSON_UINT, false},
+    {"rate_limiter_config", API_JSON_OBJECT, false},
+    {"id", API_JSON_STRING, false},
+    {"mtu", API_JSON_UINT, false},
+    {"pci_segment", API_JSON_UINT, false},
+    {"iommu", API_JSON_BOOL, false},
+    {"vhost_user", API_JSON_BOOL, false},
+    {NULL, 0, false},
+};
+
+static const struct api_json_field remove_fields[] = {
+    {"id", API_JSON_STRING, true},
+    {"timeout_ms", API_JSON_UINT, false},
+    {NULL, 0, false},
+};
+
+/* Appends to out->option; -EINVAL when it does not fit. */
+static int append(struct api_hotplug_add *out, char *err, size_t errlen, const char *fmt, ...)
+{
+	size_t used = strlen(out->option);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out->option + used, sizeof(out->option) - used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(out->option) - used) {
+		snprintf(err, errlen, "the device's options are too long");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A string that goes into an option argument: no ',' (the separator), nothing unprintable. */
+static int option_safe(const char *what, const char *s, char *err, size_t errlen)
+{
+	for (const char *p = s; *p; p++) {
+		if (*p == ',' || (unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "%s: a comma or a control character cannot be used",
+				 what);
+			return -EINVAL;
+		}
+	}
+	if (!*s) {
+		snprintf(err, errlen, "%s: empty", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* What both bodies share: the fields we only take at their one value, and the id. */
+static int common(const json_t *body, struct api_hotplug_add *out, char *err, size_t errlen)
+{
+	if (api_json_uint(body, "pci_segment", 0) != 0) {
+		snprintf(err, errlen, "pci_segment: only segment 0 exists here");
+		return -EINVAL;
+	}
+	if (api_json_bool(body, "iommu", false)) {
+		snprintf(err, errlen, "iommu: there is no virtual IOMMU here");
+		return -EINVAL;
+	}
+	if (api_json_bool(body, "vhost_user", false)) {
+		snprintf(err, errlen, "vhost_user: a vhost-user device cannot be hot-added yet");
+		return -EINVAL;
+	}
+	if (json_object_get(body, "queue_size")) {
+		snprintf(err, errlen, "queue_size: the queue size is the VMM's (256)");
+		return -EINVAL;
+	}
+	const char *id = api_json_str(body, "id", NULL);
+	if (id && api_json_check_id(id, err, errlen))
+		return -EINVAL;
+	snprintf(out->id, sizeof(out->id), "%s", id ? id : "");
+	return 0;
+}
+
+static int rate_limits(const json_t *body, struct api_hotplug_add *out, const char *prefix,
+		       char *err, size_t errlen)
+{
+	struct rate_limiter_cfg rl;
+	if (api_rate_limiter_parse(json_object_get(body, "rate_limiter_config"),
+				   "rate_limiter_config", &rl, err, errlen))
+		return -EINVAL;
+	size_t used = strlen(out->option);
+	if (api_rate_limiter_spec(out->option + used, sizeof(out->option) - used, prefix, &rl)) {
+		snprintf(err, errlen, "the device's options are too long");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char *err,
+			   size_t errlen)
+{
+	*out = (struct api_hotplug_add){.kind = API_HOTPLUG_DISK};
+	if (api_json_check(body, disk_fields, err, errlen) || common(body, out, err, errlen))
+		return -EINVAL;
+	const char *path = api_json_str(body, "path", "");
+	if (option_safe("path", path, err, errlen) || append(out, err, errlen, "%s", path))
+		return -EINVAL;
+	if (api_json_bool(body, "readonly", false) && append(out, err, errlen, ",ro"))
+		return -EINVAL;
+	if (api_json_bool(body, "direct", false) && append(out, err, errlen, ",cache=none"))
+		return -EINVAL;
+	uint64_t q = api_json_uint(body, "num_queues", 1);
+	if (q < 1 || q > 8) {
+		snprintf(err, errlen, "num_queues: 1 to 8");
+		return -EINVAL;
+	}
+	if (q > 1 && append(out, err, errlen, ",num-queues=%u", (unsigned)q))
+		return -EINVAL;
+	const char *serial = api_json_str(body, "serial", NULL);
+	if (serial && (option_safe("serial", serial, err, errlen) ||
+		       append(out, err, errlen, ",serial=%s", serial)))
+		return -EINVAL;
+	return rate_limits(body, out, "", err, errlen);
+}
+
+int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char *err, size_t errlen)
+{
+	*out = (struct api_hotplug_add){.kind = API_HOTPLUG_NET};
+	if (api_json_check(body, net_fields, err, errlen) || common(body, out, err, errlen))
+		return -EINVAL;
+	const char *tap = api_json_str(body, "tap", "");
+	if (option_safe("tap", tap, err, errlen) || append(out, err, errlen, "tap=%s", tap))
+		return -EINVAL;
+	const char *mac = api_json_str(body, "mac", NULL);
+	if (mac &&
+	    (option_safe("mac", mac, err, errlen) || append(out, err, errlen, ",mac=%s", mac)))
+		return -EINVAL;
+	uint64_t q = api_json_uint(body, "num_queues", 2);
+	if (q < 2 || q > MAX_QUEUES || q % 2) {
+		snprintf(err, errlen,
+			 "num_queues: an even number from 2 to %d (a receive and a "
+			 "transmit queue per pair)",
+			 MAX_QUEUES);
+		return -EINVAL;
+	}
+	if (q > 2 && append(out, err, errlen, ",queues=%u", (unsigned)(q / 2)))
+		return -EINVAL;
+	if (json_object_get(body, "mtu") && api_json_uint(body, "mtu", 0) != 1500) {
+		snprintf(err, errlen, "mtu: only 1500 (virtio-net here advertises 1500)");
+		return -EINVAL;
+	}
+	/* Cloud Hypervisor's one limiter applies to each direction */
+	if (rate_limits(body, out, "rx-", err, errlen) ||
+	    rate_limits(body, out, "tx-", err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,
+			     size_t errlen)
+{
+	*out = (struct api_hotplug_remove){0};
+	if (api_json_check(body, remove_fields, err, errlen))
+		return -EINVAL;
+	const char *id = api_json_str(body, "id", "");
+	if (api_json_check_id(id, err, errlen))
+		return -EINVAL;
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	uint64_t t = api_json_uint(body, "timeout_ms", 0);
+	if (json_object_get(body, "timeout_ms") && (t < 1 || t > API_HOTPLUG_MAX_TIMEOUT_MS)) {
+		snprintf(err, errlen, "timeout_ms: 1 to %u", API_HOTPLUG_MAX_TIMEOUT_MS);
+		return -EINVAL;
+	}
+	out->timeout_ms = (unsigned)t;
+	return 0;
+}
+
+json_t *api_hotplug_info_json(const char *id, int slot)
+{
+	char bdf[32];
+	snprintf(bdf, sizeof(bdf), "0000:00:%02x.0", (unsigned)slot & 0x1f);
+	return json_pack("{s:s, s:s}", "id", id, "bdf", bdf);
+}

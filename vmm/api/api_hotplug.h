@@ -1,0 +1,51 @@
+/* Device hotplug in the API (issue 52), with Cloud Hypervisor's routes and bodies under our
+ * /vmm/ prefix: request bodies checked and turned into the device's own option argument, and
+ * the answer built; pure code like api_migration.h. The router (api_routes_hotplug.c) decides
+ * the state; the backend (control_hotplug.c, vmm/vm/hotplug.h) plugs the device.
+ *
+ *   PUT /vmm/vm.add-disk       Cloud Hypervisor's DiskConfig: "path" (required), "readonly",
+ *                              "direct", "num_queues", "rate_limiter_config", "serial", "id",
+ *                              "pci_segment" (0 only), "iommu" (false only), "vhost_user"
+ *                              (false only), "queue_size" (refused: the size is the VMM's)
+ *   PUT /vmm/vm.add-net        NetConfig: "tap" (required), "mac", "num_queues" (even),
+ *                              "rate_limiter_config" (both directions), "id", "mtu" (1500
+ *                              only), "pci_segment" (0), "iommu" (false), "vhost_user" (false)
+ *   PUT /vmm/vm.remove-device  {"id": ID, "timeout_ms"?: N (ours: how long to wait for the
+ *                              guest, 1..600000, default VM_HOTPLUG_REMOVE_TIMEOUT_MS)}
+ * An add answers 200 with PciDeviceInfo: {"id": ID, "bdf": "0000:00:DD.0"}; a remove, 204. */
+#ifndef VMM_API_HOTPLUG_H
+#define VMM_API_HOTPLUG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define API_HOTPLUG_OPTION_MAX	   1024
+#define API_HOTPLUG_ID_MAX	   64
+#define API_HOTPLUG_MAX_TIMEOUT_MS 600000u
+
+enum api_hotplug_kind { API_HOTPLUG_DISK, API_HOTPLUG_NET };
+
+struct api_hotplug_add {
+	enum api_hotplug_kind kind;
+	char id[API_HOTPLUG_ID_MAX]; /* "" when the body gave none: the backend names it */
+	/* the --disk or --net argument the body stands for (without id=, which the backend adds) */
+	char option[API_HOTPLUG_OPTION_MAX];
+};
+
+struct api_hotplug_remove {
+	char id[API_HOTPLUG_ID_MAX];
+	unsigned timeout_ms; /* 0: the default */
+};
+
+/* PUT /vmm/vm.add-disk and /vmm/vm.add-net: 0, or -EINVAL with the reason in err. */
+int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char *err,
+			   size_t errlen);
+int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char *err,
+			  size_t errlen);
+/* PUT /vmm/vm.remove-device: 0, or -EINVAL with the reason in err. */
+int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,
+			     size_t errlen);
+/* Cloud Hypervisor's PciDeviceInfo for device `id` at bus 0 device `slot` (new reference). */
+json_t *api_hotplug_info_json(const char *id, int slot);
+
+#endif

@@ -1,0 +1,157 @@
+/* Device hotplug (api_hotplug.h): PUT /vmm/vm.add-disk, /vmm/vm.add-net, /vmm/vm.remove-device,
+ * Cloud Hypervisor's routes under our /vmm/ prefix. A running VM only: a paused one could not
+ * answer (its guest releases nothing, a new device's thread would run while its peers are
+ * parked), and a snapshot is taken of a paused VM, so none is under way. */
+#include <errno.h>
+#include <string.h>
+
+#include "vmm/api/api_hotplug.h"
+#include "vmm/api/api_router_internal.h"
+#include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/api_rate_limit.h"
+
+#define NO_HOTPLUG "device hotplug is not available in this VMM"
+
+/* Running, not paused, and a backend that plugs. */
+static bool may_plug(struct api *a, struct reply *r)
+{
+	if (!after_start(a, r))
+		return false;
+	if (a->state == API_PAUSED) {
+		fault(r, 400,
+		      "The VM is paused: resume it before adding or removing a device (the guest "
+		      "must see the change).",
+		      NULL);
+		return false;
+	}
+	if (!a->ops->hotplug_add || !a->ops->hotplug_remove) {
+		fault(r, 400, NO_HOTPLUG, NULL);
+		return false;
+	}
+	return true;
+}
+
+static void add(struct api *a, const struct api_hotplug_add *req, struct reply *r)
+{
+	char id[API_HOTPLUG_ID_MAX];
+	int slot = -1;
+	if (!may_plug(a, r))
+		return;
+	int err = a->ops->hotplug_add(a->ctx, req, id, &slot, r->err, sizeof(r->err));
+	if (err) {
+		backend_fault(r, err, "cannot add the device");
+		return;
+	}
+	r->doc = api_hotplug_info_json(id, slot);
+	r->status = 200;
+}
+
+static void put_add_disk(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_hotplug_add req;
+	(void)id;
+	if (api_hotplug_disk_parse(body, &req, r->err, sizeof(r->err)))
+		r->status = 400;
+	else
+		add(a, &req, r);
+}
+
+static void put_add_net(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_hotplug_add req;
+	(void)id;
+	if (api_hotplug_net_parse(body, &req, r->err, sizeof(r->err)))
+		r->status = 400;
+	else
+		add(a, &req, r);
+}
+
+static void put_remove(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_hotplug_remove req;
+	(void)id;
+	if (api_hotplug_remove_parse(body, &req, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (!may_plug(a, r))
+		return;
+	int err = a->ops->hotplug_remove(a->ctx, &req, r->err, sizeof(r->err));
+	if (err)
+		backend_fault(r, err, "cannot remove the device");
+	else
+		r->status = 204;
+}
+
+const struct route api_routes_hotplug[] = {
+    {"/vmm/vm.add-disk", false, {NULL, put_add_disk, NULL}, false},
+    {"/vmm/vm.add-net", false, {NULL, put_add_net, NULL}, false},
+    {"/vmm/vm.remove-device", false, {NULL, put_remove, NULL}, false},
+    {NULL, false, {NULL, NULL, NULL}, false},
+};
+
+/* ---- PATCH /drives/{id}, /network-interfaces/{id} of a hot-added device ---- */
+
+static const struct api_json_field drive_patch_fields[] = {
+    {"drive_id", API_JSON_STRING, true},
+    {"rate_limiter", API_JSON_OBJECT, false},
+    {NULL, 0, false},
+};
+
+static const struct api_json_field nic_patch_fields[] = {
+    {"iface_id", API_JSON_STRING, true},
+    {"rx_rate_limiter", API_JSON_OBJECT, false},
+    {"tx_rate_limiter", API_JSON_OBJECT, false},
+    {NULL, 0, false},
+};
+
+/* The body's limiters into s: 0, or -EINVAL with the reason in r. */
+static int patch_body(const char *id, const json_t *body, bool nic, struct rate_limiter_patch p[2],
+		      struct reply *r)
+{
+	const char *key = nic ? "iface_id" : "drive_id";
+	memset(p, 0, 2 * sizeof(*p));
+	if (api_json_check(body, nic ? nic_patch_fields : drive_patch_fields, r->err,
+			   sizeof(r->err)))
+		return -EINVAL;
+	if (strcmp(api_json_str(body, key, ""), id)) {
+		snprintf(r->err, sizeof(r->err), "The %s in the body differs from the path's.",
+			 key);
+		return -EINVAL;
+	}
+	if (nic)
+		return api_rate_limiter_parse_patch(json_object_get(body, "rx_rate_limiter"),
+						    "rx_rate_limiter", &p[0], r->err,
+						    sizeof(r->err)) ||
+			       api_rate_limiter_parse_patch(
+				   json_object_get(body, "tx_rate_limiter"), "tx_rate_limiter",
+				   &p[1], r->err, sizeof(r->err))
+			   ? -EINVAL
+			   : 0;
+	return api_rate_limiter_parse_patch(json_object_get(body, "rate_limiter"), "rate_limiter",
+					    &p[0], r->err, sizeof(r->err));
+}
+
+bool api_hotplug_patch(struct api *a, const char *id, const json_t *body, bool nic, struct reply *r)
+{
+	struct rate_limiter_patch p[2];
+	struct rate_limiter_cfg now[2];
+	struct reply mine = {0};
+
+	if (!a->ops->hotplug_live_set || (a->state != API_RUNNING && a->state != API_PAUSED))
+		return false;
+	struct device_live_set s = {.member = nic ? "rate_limiters" : "rate_limiter",
+				    .rl = {&p[0], &p[1]},
+				    .rl_now = {&now[0], &now[1]}};
+	int err = patch_body(id, body, nic, p, &mine);
+	if (!err)
+		err = a->ops->hotplug_live_set(a->ctx, id, nic, &s, mine.err, sizeof(mine.err));
+	if (err == -ENOENT)
+		return false; /* not a hot-added device's id: the router's own answer stands */
+	*r = mine;
+	if (err)
+		backend_fault(r, err, "cannot update the rate limiter");
+	else
+		r->status = 204;
+	return true;
+}

@@ -1,0 +1,247 @@
+/* The router's hotplug backend (api_router.h's hotplug_add, hotplug_remove): the body's option
+ * argument parsed by the device's own parser, the device built (its disk file or tap opened) and
+ * plugged by vmm/vm/hotplug.h's own thread; and the refusal that keeps a
+ * snapshot or a migration from leaving a hot-added device behind. See control_internal.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "host/sandbox/landlock.h"
+#include "host/sandbox/sandbox.h"
+#include "virtio/blk/blk.h"
+#include "virtio/net/net.h"
+#include "vmm/api/control_internal.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/vm/hotplug.h"
+
+/* What a boot device's id is, and whether it is the root disk. */
+static const char *boot_device(const struct control *c, const char *id, bool *root)
+{
+	char name[32];
+	int i = dev_disk_find_id(c->cfg, id);
+	*root = i >= 0 && dev_disk_opts(c->cfg, i)->root;
+	if (i >= 0)
+		return "a disk";
+	for (i = 0; i < dev_disk_count(c->cfg); i++) {
+		snprintf(name, sizeof(name), "drive%d", i); /* a disk without id= */
+		if (!dev_disk_opts(c->cfg, i)->id[0] && !strcmp(name, id)) {
+			*root = dev_disk_opts(c->cfg, i)->root;
+			return "a disk";
+		}
+	}
+	for (i = 0; i < dev_net_count(c->cfg); i++) {
+		snprintf(name, sizeof(name), "net%d", i);
+		const char *own = dev_net_opts(c->cfg, i)->id;
+		if (!strcmp(own, id) || (!own[0] && !strcmp(name, id)))
+			return "a NIC";
+	}
+	struct device_claim other;
+	if (device_table_id_claimed(c->cfg, "drive", id, &other) ||
+	    device_table_id_claimed(c->cfg, "iface", id, &other))
+		return other.what;
+	return NULL;
+}
+
+static bool id_taken(const struct control *c, const char *id)
+{
+	bool root;
+	return boot_device(c, id, &root) || vm_hotplug_has_id(&c->vm, id);
+}
+
+/* Cloud Hypervisor's names for a device added without an id: _disk<N>, _net<N>. */
+static void choose_id(const struct control *c, enum api_hotplug_kind kind, char *id, size_t len)
+{
+	for (unsigned n = 0;; n++) {
+		snprintf(id, len, "_%s%u", kind == API_HOTPLUG_DISK ? "disk" : "net", n);
+		if (!id_taken(c, id))
+			return;
+	}
+}
+
+static int make_disk(struct control *c, const char *option, struct virtio_dev **dev, char *err,
+		     size_t errlen)
+{
+	struct virtio_blk_opts o;
+	int r = virtio_blk_opts_parse(option, &o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	unsigned access = LANDLOCK_READ | (o.ro ? 0 : LANDLOCK_WRITE);
+	if (!sandbox_landlock_allows(o.path, access)) {
+		snprintf(err, errlen,
+			 "%s is outside what this VMM may open (Landlock: start it with "
+			 "--landlock-rules DIR:%s for the disk's directory)",
+			 o.path, o.ro ? "ro" : "rw");
+		virtio_blk_opts_free(&o);
+		return -EACCES;
+	}
+	r = virtio_blk_create(dev, &o, &c->vm.mem);
+	if (r)
+		snprintf(err, errlen, "%s",
+			 r == -EWOULDBLOCK ? "the disk's file is in use (locked): by this VM "
+					     "or another VMM"
+					   : log_last_error());
+	virtio_blk_opts_free(&o);
+	return r == -EWOULDBLOCK ? -EBUSY : r;
+}
+
+static int make_nic(struct control *c, const char *option, struct virtio_dev **dev, char *err,
+		    size_t errlen)
+{
+	struct virtio_net_opts o;
+	int r = virtio_net_opts_parse(option, &o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	r = virtio_net_create(dev, &o);
+	if (!r) {
+		r = virtio_dev_init(*dev, &c->vm.mem);
+		if (r) {
+			virtio_dev_destroy(*dev);
+			free(*dev);
+		}
+	}
+	if (r && !err[0])
+		snprintf(err, errlen, "%s", log_last_error());
+	return r;
+}
+
+struct add_call {
+	struct control *c;
+	const struct api_hotplug_add *req;
+	char *id;
+	int *slot;
+	char *err;
+	size_t errlen;
+};
+
+/* On the hotplug thread: it opens the disk's file or the tap and starts the I/O thread. */
+static int add_here(void *arg)
+{
+	struct add_call *k = arg;
+	struct control *c = k->c;
+	char option[API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 8];
+	struct virtio_dev *dev = NULL;
+
+	snprintf(option, sizeof(option), "%s,id=%s", k->req->option, k->id);
+	int r = k->req->kind == API_HOTPLUG_DISK ? make_disk(c, option, &dev, k->err, k->errlen)
+						 : make_nic(c, option, &dev, k->err, k->errlen);
+	if (r)
+		return r;
+	enum vm_hotplug_kind kind =
+	    k->req->kind == API_HOTPLUG_DISK ? VM_HOTPLUG_DISK : VM_HOTPLUG_NET;
+	return vm_hotplug_add(&c->vm, k->id, kind, dev, k->slot, k->err, k->errlen);
+}
+
+int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int *slot, char *err,
+		    size_t errlen)
+{
+	struct control *c = ctx;
+	if (!c->vm_created)
+		return -ENODEV;
+	if (ctl_refuse_for_migration(c,
+				     "a live migration of this VM is running: add the device "
+				     "after it (or cancel it)",
+				     err, errlen))
+		return -EBUSY;
+	if (!vm_hotplug_enabled(&c->vm)) {
+		snprintf(err, errlen,
+			 "this VM has no PCI hotplug: it needs ACPI (no --acpi off) "
+			 "and a PCI bus at boot (a device with --transport pci)");
+		return -ENODEV;
+	}
+	if (!vm_hotplug_free_slots(&c->vm)) {
+		snprintf(err, errlen,
+			 "no free PCI hotplug slot: bus 0's 31 device numbers are "
+			 "all taken");
+		return -ENOSPC;
+	}
+	if (req->id[0] && id_taken(c, req->id)) {
+		snprintf(err, errlen, "id %s: another device has it already", req->id);
+		return -EEXIST;
+	}
+	if (req->id[0])
+		snprintf(id, API_HOTPLUG_ID_MAX, "%s", req->id);
+	else
+		choose_id(c, req->kind, id, API_HOTPLUG_ID_MAX);
+	struct add_call k = {c, req, id, slot, err, errlen};
+	return vm_hotplug_call(&c->vm, add_here, &k); /* vmm/vm/hotplug_worker.c says why */
+}
+
+struct remove_call {
+	struct control *c;
+	const char *id;
+	unsigned timeout_ms;
+	char *err;
+	size_t errlen;
+};
+
+/* On the hotplug thread: the device's threads are joined and its KVM wiring undone there. */
+static int remove_here(void *arg)
+{
+	struct remove_call *k = arg;
+	return vm_hotplug_remove(&k->c->vm, k->id, k->timeout_ms, k->err, k->errlen);
+}
+
+int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	bool root = false;
+	if (!c->vm_created)
+		return -ENODEV;
+	if (ctl_refuse_for_migration(c,
+				     "a live migration of this VM is running: remove the "
+				     "device after it (or cancel it)",
+				     err, errlen))
+		return -EBUSY;
+	if (!vm_hotplug_has_id(&c->vm, req->id)) {
+		const char *what = boot_device(c, req->id, &root);
+		if (root)
+			snprintf(err, errlen, "%s is the root disk: it cannot be removed", req->id);
+		else if (what)
+			snprintf(err, errlen,
+				 "%s is %s the VM started with: only a device added with "
+				 "/vmm/vm.add-disk or /vmm/vm.add-net can be removed",
+				 req->id, what);
+		else
+			snprintf(err, errlen, "no device has the id %s", req->id);
+		return -ENOENT;
+	}
+	struct remove_call k = {c, req->id,
+				req->timeout_ms ? req->timeout_ms : VM_HOTPLUG_REMOVE_TIMEOUT_MS,
+				err, errlen};
+	return vm_hotplug_call(&c->vm, remove_here, &k);
+}
+
+int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
+			 size_t errlen)
+{
+	struct control *c = ctx;
+	struct virtio_dev *dev =
+	    c->vm_created ? vm_hotplug_device(&c->vm, id, nic ? VM_HOTPLUG_NET : VM_HOTPLUG_DISK)
+			  : NULL;
+	if (!dev)
+		return -ENOENT;
+	/* the device model's own calls, as a boot device's PATCH makes them (dev_*_live.c); no
+	 * configuration to record: a hot-added device is not in it (docs/hotplug.md) */
+	int r = nic ? virtio_net_patch_rate_limiters(dev, s->rl[0], s->rl[1], s->rl_now[0],
+						     s->rl_now[1])
+		    : virtio_blk_patch_rate_limiter(dev, s->rl[0], s->rl_now[0]);
+	if (r)
+		snprintf(err, errlen, "%s: cannot change its rate limits: %s", id, strerror(-r));
+	return r;
+}
+
+int ctl_refuse_for_hotplug(struct control *c, const char *what, char *err, size_t errlen)
+{
+	const char *first = NULL;
+	int n = c->vm_created ? vm_hotplug_count(&c->vm, &first) : 0;
+	if (!n)
+		return 0;
+	snprintf(err, errlen,
+		 "this VM has %d hot-added device%s (%s%s): %s does not carry them yet; remove "
+		 "them first (PUT /vmm/vm.remove-device)",
+		 n, n > 1 ? "s" : "", first, n > 1 ? ", ..." : "", what);
+	return -EBUSY;
+}

@@ -1,0 +1,268 @@
+/* PCI hotplug of virtio devices through ACPI (see hotplug.h). */
+#include "vmm/vm/hotplug.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/layout.h"
+#include "base/log.h"
+#include "devices/acpi_ged.h"
+#include "devices/pci/acpi_pcihp.h"
+#include "host/sandbox/landlock.h"
+#include "host/sandbox/sandbox.h"
+#include "vmm/vm/hotplug_internal.h"
+#include "vmm/vm/io_poll.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pci.h"
+
+#define POLL_NS 5000000ull /* how often a remove looks for the guest's _EJ0 */
+
+struct hp_slot {
+	struct vm_pci_dev *d; /* NULL: free (or a boot device's, then not in `slots`) */
+	enum vm_hotplug_kind kind;
+	char id[VM_HOTPLUG_ID_MAX];
+};
+
+struct vm_hotplug {
+	struct acpi_pcihp regs;
+	struct hp_slot slot[32];
+	struct hp_worker worker;
+};
+
+/* The device numbers bus 0 has free now: bit n for device n (never the host bridge's 0). */
+static uint32_t free_device_numbers(struct vm_pci *p)
+{
+	uint32_t slots = 0;
+	for (int s = 1; s < 32; s++)
+		if (!p->bus.funcs[PCI_DEVFN(s, 0)])
+			slots |= 1u << s;
+	return slots;
+}
+
+static int describe(struct vm *vm, uint32_t slots)
+{
+	int err = machine_set_pci_hotplug(&vm->machine, ACPI_PCIHP_MMIO_BASE, slots);
+	/* INTx routes for every slot a device may arrive in: the _PRT is written once, at boot */
+	for (int s = 1; !err && s < 32; s++)
+		if (slots & (1u << s))
+			err = machine_add_pci_intx(&vm->machine, (uint8_t)s, 0,
+						   pci_intx_ioapic_pin((unsigned)s, 0));
+	return err;
+}
+
+int vm_hotplug_setup(struct vm *vm)
+{
+	if (vm->cfg->acpi_off || !vm->pci || !vm->machine.acpi_ged.size)
+		return 0;
+	uint32_t slots = free_device_numbers(vm->pci);
+	if (!slots)
+		return 0;
+	struct vm_hotplug *h = calloc(1, sizeof(*h));
+	if (!h) {
+		log_error("PCI hotplug: out of memory");
+		return -ENOMEM;
+	}
+	int err = acpi_pcihp_attach(&h->regs, &vm->mmio, ACPI_PCIHP_MMIO_BASE, slots);
+	if (err) {
+		free(h);
+		return err;
+	}
+	vm->hotplug = h;
+	/* a NIC added later opens its tap through /dev/net/tun, after the Landlock set is sealed */
+	err = sandbox_landlock_allow_dir_of("/dev/net/tun", LANDLOCK_READ | LANDLOCK_WRITE);
+	if (err && err != -EBUSY)
+		return err;
+	err = describe(vm, slots);
+	if (err)
+		log_error("PCI hotplug: cannot describe its slots: %s", strerror(-err));
+	else
+		log_debug("PCI hotplug: slots 0x%08x", slots);
+	return err;
+}
+
+int vm_hotplug_start(struct vm *vm)
+{
+	return vm->hotplug ? hp_worker_start(&vm->hotplug->worker) : 0;
+}
+
+int vm_hotplug_call(struct vm *vm, int (*fn)(void *), void *arg)
+{
+	return vm->hotplug ? hp_worker_call(&vm->hotplug->worker, fn, arg) : -ENODEV;
+}
+
+void vm_hotplug_destroy(struct vm *vm)
+{
+	if (!vm->hotplug)
+		return;
+	hp_worker_stop(&vm->hotplug->worker);
+	acpi_pcihp_detach(&vm->hotplug->regs, &vm->mmio);
+	free(vm->hotplug);
+	vm->hotplug = NULL;
+}
+
+bool vm_hotplug_enabled(const struct vm *vm)
+{
+	return vm->hotplug != NULL;
+}
+
+static bool is_slot(const struct vm_hotplug *h, int s)
+{
+	return h->regs.slots & (1u << s);
+}
+
+int vm_hotplug_free_slots(const struct vm *vm)
+{
+	int n = 0;
+	for (int s = 1; vm->hotplug && s < 32; s++)
+		n += is_slot(vm->hotplug, s) && !vm->hotplug->slot[s].d;
+	return n;
+}
+
+static int find(const struct vm *vm, const char *id)
+{
+	for (int s = 1; vm->hotplug && s < 32; s++)
+		if (vm->hotplug->slot[s].d && !strcmp(vm->hotplug->slot[s].id, id))
+			return s;
+	return -1;
+}
+
+bool vm_hotplug_has_id(const struct vm *vm, const char *id)
+{
+	return find(vm, id) >= 0;
+}
+
+struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id, enum vm_hotplug_kind kind)
+{
+	int s = find(vm, id);
+	if (s < 0 || vm->hotplug->slot[s].kind != kind)
+		return NULL;
+	return vm->hotplug->slot[s].d->dev;
+}
+
+int vm_hotplug_count(const struct vm *vm, const char **first)
+{
+	int n = 0;
+	for (int s = 1; vm->hotplug && s < 32; s++) {
+		if (!vm->hotplug->slot[s].d)
+			continue;
+		if (!n && first)
+			*first = vm->hotplug->slot[s].id;
+		n++;
+	}
+	return n;
+}
+
+/* Why `dev` cannot be added (`what`, then `id` when given) into err; `dev` is destroyed. */
+static int refuse(struct virtio_dev *dev, int ret, char *err, size_t errlen, const char *what,
+		  const char *id)
+{
+	snprintf(err, errlen, "%s%s%s", id ? id : "", id ? ": " : "", what);
+	virtio_dev_destroy(dev);
+	free(dev);
+	return ret;
+}
+
+static int first_free(const struct vm_hotplug *h)
+{
+	for (int s = 1; s < 32; s++)
+		if (is_slot(h, s) && !h->slot[s].d)
+			return s;
+	return -1;
+}
+
+/* The guest learns of a change through the GED's event: _EVT calls PCNT. */
+static void tell_guest(struct vm *vm)
+{
+	int err = vm_devices_acpi_event(vm, ACPI_GED_PCI_HOTPLUG);
+	if (err)
+		log_warn("PCI hotplug: cannot raise the ACPI event: %s", strerror(-err));
+}
+
+int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, struct virtio_dev *dev,
+		   int *slot, char *err, size_t errlen)
+{
+	struct vm_hotplug *h = vm->hotplug;
+	if (!h)
+		return refuse(dev, -ENODEV, err, errlen,
+			      "this VM has no PCI hotplug: it needs ACPI and a PCI bus at boot "
+			      "(a device with --transport pci)",
+			      NULL);
+	if (find(vm, id) >= 0)
+		return refuse(dev, -EEXIST, err, errlen, "a hot-added device has this id already",
+			      id);
+	int s = first_free(h);
+	if (s < 0)
+		return refuse(dev, -ENOSPC, err, errlen,
+			      "no free PCI hotplug slot: bus 0's 31 device numbers are all taken",
+			      NULL);
+	/* the I/O thread polls as long as its peers (vm_virtio_choose_io_poll() chose at boot) */
+	dev->poll_max_ns = vm->cfg->io_poll_us == CLI_IO_POLL_AUTO ? IO_POLL_SHARED_US * 1000u
+								   : vm->cfg->io_poll_us * 1000u;
+	struct vm_pci_dev *d = vm_pci_hotplug_virtio(vm->pci, dev, s);
+	if (!d) {
+		snprintf(err, errlen, "cannot plug the device into PCI slot %d: %s", s,
+			 log_last_error());
+		return -EIO;
+	}
+	h->slot[s] = (struct hp_slot){.d = d, .kind = kind};
+	snprintf(h->slot[s].id, sizeof(h->slot[s].id), "%s", id);
+	acpi_pcihp_plug(&h->regs, s);
+	tell_guest(vm);
+	log_info("PCI hotplug: %s added in slot %d (00:%02x.0)", id, s, s);
+	*slot = s;
+	return 0;
+}
+
+/* Waits for the guest's _EJ0 on slot `s` until `deadline` (CLOCK_MONOTONIC ns). */
+static bool wait_released(struct vm *vm, int s, uint64_t deadline)
+{
+	while (!acpi_pcihp_released(&vm->hotplug->regs, s)) {
+		if (mono_ns() >= deadline || vm_stopping(vm))
+			return false;
+		struct timespec ts = {0, (long)POLL_NS};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+int vm_hotplug_remove(struct vm *vm, const char *id, unsigned timeout_ms, char *err, size_t errlen)
+{
+	struct vm_hotplug *h = vm->hotplug;
+	int s = find(vm, id);
+	if (s < 0) {
+		snprintf(err, errlen, "no hot-added device has the id %s", id);
+		return -ENOENT;
+	}
+	int r = acpi_pcihp_request_unplug(&h->regs, s);
+	if (r) {
+		snprintf(err, errlen, "%s: cannot ask the guest to release it: %s", id,
+			 strerror(-r));
+		return r;
+	}
+	tell_guest(vm);
+	bool released = wait_released(vm, s, mono_ns() + (uint64_t)timeout_ms * 1000000ull);
+	if (!released) {
+		acpi_pcihp_cancel(&h->regs, s);
+		/* an _EJ0 may have come between the last look and the cancel: it counts */
+		released = acpi_pcihp_released(&h->regs, s);
+	}
+	if (!released) {
+		snprintf(
+		    err, errlen,
+		    "%s: the guest did not release the device within %u ms (is it in use, "
+		    "or does the guest kernel lack ACPI PCI hotplug, CONFIG_HOTPLUG_PCI_ACPI?): "
+		    "it stays",
+		    id, timeout_ms);
+		log_warn("PCI hotplug: %s", err);
+		return -ETIMEDOUT;
+	}
+	vm_pci_unplug(vm->pci, h->slot[s].d);
+	acpi_pcihp_clear(&h->regs, s);
+	h->slot[s] = (struct hp_slot){0};
+	log_info("PCI hotplug: %s removed from slot %d", id, s);
+	return 0;
+}

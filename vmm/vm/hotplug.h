@@ -1,0 +1,64 @@
+/* PCI hotplug of virtio devices while the VM runs (docs/hotplug.md), through ACPI: the
+ * controller's registers (devices/pci/acpi_pcihp.h), its slots in the DSDT
+ * (firmware/acpi/dsdt_pcihp.c) and the Generic Event Device's ACPI_GED_PCI_HOTPLUG event.
+ *
+ * A VM has hotplug when it has ACPI (not --acpi off) and a PCI bus at boot (a device with
+ * --transport pci): every device number bus 0 leaves free at boot is a hotplug slot. A device
+ * added here is a plain virtio-pci device (metrics, pause, its I/O thread's filter, its rate
+ * limiter); vm_hotplug_remove() asks the guest to release it and waits.
+ *
+ * Threads: add and remove on the hotplug thread (vm_hotplug_call()), for one control thread at a
+ * time (the API's, under its lock);
+ * the registers from vCPU threads. */
+#ifndef VMM_VM_HOTPLUG_H
+#define VMM_VM_HOTPLUG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vm;
+struct virtio_dev;
+
+#define VM_HOTPLUG_ID_MAX	     64
+#define VM_HOTPLUG_REMOVE_TIMEOUT_MS 10000u /* how long a remove waits for the guest */
+
+enum vm_hotplug_kind { VM_HOTPLUG_DISK, VM_HOTPLUG_NET };
+
+/* At the end of the devices' creation, before the ACPI tables are written: the controller and
+ * its slots, when the VM can have them (see above). 0, or -errno (logged). */
+int vm_hotplug_setup(struct vm *vm);
+/* In vm_run(), before the main thread confines itself: the thread that plugs and unplugs
+ * (hotplug_worker.c says why it is one of its own). 0, or -errno (logged). */
+int vm_hotplug_start(struct vm *vm);
+/* Runs fn(arg) on that thread and returns its result (-ENODEV: the VM has no hotplug). The
+ * device's creation, vm_hotplug_add() and vm_hotplug_remove() are called this way. */
+int vm_hotplug_call(struct vm *vm, int (*fn)(void *), void *arg);
+/* Ends that thread and unregisters the controller (the devices go with the PCI bus). */
+void vm_hotplug_destroy(struct vm *vm);
+
+/* Whether the VM has hotplug at all, and how many hotplug slots are free now. */
+bool vm_hotplug_enabled(const struct vm *vm);
+int vm_hotplug_free_slots(const struct vm *vm);
+/* How many hot-added devices the VM has now; the id of the first in *first (may be NULL). */
+int vm_hotplug_count(const struct vm *vm, const char **first);
+/* Whether a hot-added device has the id `id`. */
+bool vm_hotplug_has_id(const struct vm *vm, const char *id);
+/* The hot-added device `id` of `kind` (its model, for a live change such as its rate limits),
+ * or NULL. */
+struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id,
+				     enum vm_hotplug_kind kind);
+
+/* Puts `dev` (created and initialised, not started, owned from here on: destroyed on failure)
+ * into the first free hotplug slot, starts it and tells the guest. *slot gets the device
+ * number. 0, or -errno with the reason in err: -ENODEV (no hotplug), -ENOSPC (no free slot),
+ * -EEXIST (id taken), -EIO (wiring failed, logged). */
+int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, struct virtio_dev *dev,
+		   int *slot, char *err, size_t errlen);
+
+/* Asks the guest to release the hot-added device `id` and waits up to timeout_ms for its
+ * _EJ0; then the device is stopped and goes. 0, or -errno with the reason in err: -ENOENT (no
+ * hot-added device of that id), -ETIMEDOUT (the guest did not release it: it stays, the
+ * request is taken back). */
+int vm_hotplug_remove(struct vm *vm, const char *id, unsigned timeout_ms, char *err, size_t errlen);
+
+#endif
