@@ -27,10 +27,12 @@ set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
+QEMU="${QEMU:-qemu-system-x86_64}"
 VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-400}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
+. "$SOURCE_DIR/tests/integration/lib/l1_lib.sh"
 
 # ---- the boot (here, or in L1) ----
 
@@ -122,7 +124,7 @@ boot_qemu() {
 	local cmdline=$1 qsock=/tmp/vmm-stock-hp-qmp-$$.sock cpu=host pid start=$SECONDS
 	[ -e /sys/module/kvm_pvm ] && cpu=host,-arch-capabilities # linux_stock.sh says why
 	truncate -s 4M "$out/qhp.img"
-	timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 -enable-kvm -cpu "$cpu" -M q35 -smp 2 \
+	timeout -k 10 "$BOOT_TIMEOUT" "$QEMU" -enable-kvm -cpu "$cpu" -M q35 -smp 2 \
 		-m 256M -nodefaults -no-user-config -display none -no-reboot -serial stdio \
 		-kernel "$STOCK_KERNEL" -initrd "$STOCK_INITRAMFS" -append "$cmdline vmmstock.end=hotplug" \
 		-drive "id=d0,if=none,format=raw,file=$out/root.img" -device virtio-blk-pci,drive=d0 \
@@ -195,13 +197,11 @@ eval "$env_out"
 set +a
 out=$(mktemp -d "${BUILD_DIR:-$PWD}/linux_stock_hotplug.XXXXXX")
 if [ -n "${STOCK_KEEP:-}" ]; then echo "note: $out is kept (STOCK_KEEP)"; else trap 'rm -rf "$out"' EXIT; fi
-if [ -e /sys/module/kvm_pvm ] && [ "${STOCK_DIRECT:-0}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || skip "kvm_pvm" "Debian's kernel cannot run on kvm_pvm; tools/kvm-in-qemu needs root"
-	command -v qemu-system-x86_64 >/dev/null || skip "kvm_pvm" "tools/kvm-in-qemu needs QEMU"
+if l1_wanted "${STOCK_DIRECT:-0}"; then
+	l1_require "$L1_PVM_WHY"
 	echo "where: kvm_pvm, so the boot runs in tools/kvm-in-qemu's L1 (linux_stock.sh says why)"
-	export VMM VMMCTL SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
-	"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout 600 --log "$out/l1.console" \
-		-- bash "$SCRIPT" 2>&1 | grep --line-buffered -E '^(in L1|vmm:|qemu:|kvm-in-qemu)'
+	export VMM VMMCTL QEMU SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
+	l1_run "$out" 600 'vmm:|qemu:' "" -- bash "$SCRIPT"
 	unset STOCK_INNER
 else
 	echo "where: directly on this host's KVM ($(kvm_probe_line))"
