@@ -180,7 +180,7 @@ run_boot() {
 	rm -f "$sock"
 	echo "vmm: $((SECONDS - start)) s"
 	# the peer gets no NIC: /init would wait for one
-	command -v qemu-system-x86_64 >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
+	command -v "$QEMU" >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
 }
 
 if [ -n "${STOCK_INNER:-}" ]; then
