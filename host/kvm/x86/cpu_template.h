@@ -14,7 +14,7 @@
 
 #include "host/kvm/x86/cpuid.h"
 
-#define CPU_TEMPLATE_MAX_CPUID 256 /* register modifiers */
+#define CPU_TEMPLATE_MAX_CPUID (4 * CPUID_MAX_ENTRIES) /* register modifiers: a whole table */
 #define CPU_TEMPLATE_MAX_MSRS  64
 #define CPU_TEMPLATE_MAX_CAPS  32
 
