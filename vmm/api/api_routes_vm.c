@@ -2,11 +2,13 @@
  * /actions, /vm, /vm/config, /metrics, and ours under /vmm/ (state, metrics, devices, vCPUs,
  * stop). See api_router.h. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "base/clock.h"
 #include "base/vm_control.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/vm/cpu_template_json.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -23,12 +25,47 @@ static void get_machine_config(struct api *a, const char *id, const json_t *body
 	r->doc = api_model_machine_config_json(&a->model);
 }
 
+/* The model's CPU template checked on this host (a 400 naming what does not fit); a failed
+ * check leaves the model without it. */
+static void check_cpu_template(struct api *a, struct reply *r)
+{
+	const struct api_model *m = &a->model;
+	if (r->status >= 300 || !a->ops->check_cpu_template ||
+	    (!m->cpu_template[0] && !m->cpu_config))
+		return;
+	struct cpu_template *t = malloc(sizeof(*t));
+	int err = !t		  ? -ENOMEM
+		  : m->cpu_config ? cpu_template_from_json(m->cpu_config, t, r->err, sizeof(r->err))
+				  : cpu_template_static(m->cpu_template, t);
+	if (!err)
+		err = a->ops->check_cpu_template(a->ctx, t, r->err, sizeof(r->err));
+	free(t);
+	if (err) {
+		a->model.cpu_template[0] = 0;
+		json_decref(a->model.cpu_config);
+		a->model.cpu_config = NULL;
+		model_result(r, -EINVAL);
+	}
+}
+
 static void put_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id;
-	if (before_start(a, r))
+	if (before_start(a, r)) {
 		model_result(r,
 			     api_model_put_machine_config(&a->model, body, r->err, sizeof(r->err)));
+		check_cpu_template(a, r);
+	}
+}
+
+/* PUT /cpu-config: a custom CPU template (Firecracker's JSON), before start. */
+static void put_cpu_config(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r)) {
+		model_result(r, api_model_put_cpu_config(&a->model, body, r->err, sizeof(r->err)));
+		check_cpu_template(a, r);
+	}
 }
 
 static void patch_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
@@ -295,6 +332,7 @@ const struct route api_routes_vm[] = {
      false,
      {get_machine_config, put_machine_config, patch_machine_config},
      false},
+    {"/cpu-config", false, {NULL, put_cpu_config, NULL}, false},
     {"/version", false, {get_version, NULL, NULL}, false},
     {"/logger", false, {NULL, put_logger, NULL}, false},
     {"/boot-source", false, {NULL, put_boot_source, NULL}, false},
