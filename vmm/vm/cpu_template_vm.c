@@ -24,6 +24,7 @@ int cpu_template_vm_check(const struct cpu_template *t, int kvm_dev_fd,
 			  t->caps[i]);
 		return -EINVAL;
 	}
+	log_info("CPU template %s: %u CPUID and %u MSR modifiers", t->name, t->ncpuid, t->nmsrs);
 	return 0;
 }
 
