@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cpuid_fixture.h"
+#include "host/kvm/x86/cpu_model.h"
 #include "host/kvm/x86/cpu_template.h"
 #include "host/kvm/x86/cpuid_test.h"
 
@@ -169,4 +170,31 @@ Test(cpu_template, normalization_comes_after)
 	cpuid_patch_for_vcpu(&host, 0, 2, 1);
 	cr_assert(cpuid_find(&host, 1, 0)->ecx & (1u << 31), "hypervisor back");
 	cr_assert_eq(cpuid_find(&host, 1, 0)->ecx & (1u << 20), 0, "sse4_2 stays hidden");
+}
+
+/* The template is in the CPU model: a Genoa guest with what Milan lacks hidden (AVX-512 and its
+ * XSAVE state, GFNI, LA57, PCID, ...) may be restored on Milan; without it, refused. */
+Test(cpu_template, a_template_hides_what_the_other_host_lacks)
+{
+	static struct cpu_template t;
+	static struct cpu_model guest, host;
+	struct cpu_verdict v;
+	char text[512];
+	strcpy(t.name, "custom");
+	t.cpuid[t.ncpuid++] = (struct cpu_template_cpuid){7, 0, 1, CPU_REG_EBX, 0xdc230000u, 0};
+	t.cpuid[t.ncpuid++] = (struct cpu_template_cpuid){7, 0, 1, CPU_REG_ECX, 0x00015942u, 0};
+	t.cpuid[t.ncpuid++] = (struct cpu_template_cpuid){7, 0, 1, CPU_REG_EDX, 1u << 28, 0};
+	t.cpuid[t.ncpuid++] = (struct cpu_template_cpuid){1, 0, 0, CPU_REG_ECX, 1u << 17, 0};
+	t.cpuid[t.ncpuid++] =
+	    (struct cpu_template_cpuid){0x80000008, 0, 0, CPU_REG_EBX, 0x68000000u, 0};
+	t.cpuid[t.ncpuid++] = (struct cpu_template_cpuid){7, 1, 1, CPU_REG_EAX, 1u << 5, 0};
+	t.cpuid[t.ncpuid++] = (struct cpu_template_cpuid){0xd, 0, 1, CPU_REG_EAX, 0xe0, 0};
+	cpuid_fixture("amd_epyc_milan", &host.cpuid);
+	cpuid_fixture("amd_epyc_genoa", &guest.cpuid);
+	cr_assert_not(cpu_model_compare(&guest, &host, &v), "refused without the template");
+	cr_assert_eq(cpu_template_check(&t, &guest.cpuid, err, sizeof(err)), 0, "%s", err);
+	cpu_template_apply(&t, &guest.cpuid);
+	cpuid_patch_for_vcpu(&guest.cpuid, 0, 2, 1);
+	cr_assert(cpu_model_compare(&guest, &host, &v), "%s",
+		  cpu_verdict_text(&v, text, sizeof(text)));
 }
