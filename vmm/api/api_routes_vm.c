@@ -25,47 +25,44 @@ static void get_machine_config(struct api *a, const char *id, const json_t *body
 	r->doc = api_model_machine_config_json(&a->model);
 }
 
-/* The model's CPU template checked on this host (a 400 naming what does not fit); a failed
- * check leaves the model without it. */
-static void check_cpu_template(struct api *a, struct reply *r)
+/* The CPU template a body asks for (`custom`: PUT /cpu-config's body, else machine-config's
+ * cpu_template), checked on this host before the model takes the body, so that a refusal
+ * changes nothing. A body the model would refuse anyway is left to it. Returns true to go on;
+ * false with the 400 made. */
+static bool cpu_template_fits(struct api *a, const json_t *body, bool custom, struct reply *r)
 {
-	const struct api_model *m = &a->model;
-	if (r->status >= 300 || !a->ops->check_cpu_template ||
-	    (!m->cpu_template[0] && !m->cpu_config))
-		return;
+	const json_t *name = custom ? NULL : json_object_get(body, "cpu_template");
+	if (!a->ops->check_cpu_template || (!custom && !json_is_string(name)))
+		return true;
 	struct cpu_template *t = malloc(sizeof(*t));
-	int err = !t		  ? -ENOMEM
-		  : m->cpu_config ? cpu_template_from_json(m->cpu_config, t, r->err, sizeof(r->err))
-				  : cpu_template_static(m->cpu_template, t);
+	char why[16];
+	int err = !t	   ? -ENOMEM
+		  : custom ? cpu_template_from_json(body, t, why, sizeof(why))
+			   : cpu_template_static(json_string_value(name), t);
 	if (!err)
 		err = a->ops->check_cpu_template(a->ctx, t, r->err, sizeof(r->err));
+	else
+		err = 0; /* malformed or None: the model's own answer */
 	free(t);
-	if (err) {
-		a->model.cpu_template[0] = 0;
-		json_decref(a->model.cpu_config);
-		a->model.cpu_config = NULL;
+	if (err)
 		model_result(r, -EINVAL);
-	}
+	return !err;
 }
 
 static void put_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id;
-	if (before_start(a, r)) {
+	if (before_start(a, r) && cpu_template_fits(a, body, false, r))
 		model_result(r,
 			     api_model_put_machine_config(&a->model, body, r->err, sizeof(r->err)));
-		check_cpu_template(a, r);
-	}
 }
 
 /* PUT /cpu-config: a custom CPU template (Firecracker's JSON), before start. */
 static void put_cpu_config(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id;
-	if (before_start(a, r)) {
+	if (before_start(a, r) && cpu_template_fits(a, body, true, r))
 		model_result(r, api_model_put_cpu_config(&a->model, body, r->err, sizeof(r->err)));
-		check_cpu_template(a, r);
-	}
 }
 
 static void patch_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
