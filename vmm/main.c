@@ -10,6 +10,7 @@
 #include "vmm/cli/cli.h"
 #include "vmm/cli/libc_init.h"
 #include "vmm/snapshot/cpu_check.h"
+#include "vmm/vm/cpu_template_dump.h"
 #include "vmm/vm/vm.h"
 #include <errno.h>
 #include <string.h>
@@ -46,6 +47,11 @@ int main(int argc, char **argv)
 		return VMM_EXIT_USAGE;
 	case CLI_CHECK_KVM: {
 		int status = check_kvm(cfg.kvm_path);
+		cli_free(&cfg);
+		return status;
+	}
+	case CLI_CPU_TEMPLATE_DUMP: {
+		int status = cpu_template_dump(&cfg);
 		cli_free(&cfg);
 		return status;
 	}

@@ -15,6 +15,7 @@
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/vm/cpu_template_json.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 
@@ -33,6 +34,7 @@ void api_model_free(struct api_model *m)
 	free(m->metrics_path);
 	json_decref(m->metrics_properties);
 	json_decref(m->devices);
+	json_decref(m->cpu_config);
 	api_model_init(m);
 }
 
@@ -129,12 +131,14 @@ static int check_machine_extras(const json_t *body, char *err, size_t errlen)
 {
 	const char *tmpl = api_json_str(body, "cpu_template", "None");
 	const char *huge = api_json_str(body, "huge_pages", "None");
+	static struct cpu_template t; /* the name's check only (the API thread's) */
 
-	if (strcmp(tmpl, "None")) {
-		snprintf(err, errlen,
-			 "cpu_template `%.32s` cannot be honoured: this VMM has no CPU templates "
-			 "(the guest sees KVM's supported CPUID); use None",
-			 tmpl);
+	if (strcmp(tmpl, "None") && cpu_template_static(tmpl, &t)) {
+		snprintf(
+		    err, errlen,
+		    "cpu_template `%.32s`: one of None, T2, T2S, T2CL, C3 (Intel hosts) or T2A "
+		    "(AMD hosts)%s",
+		    tmpl, strcmp(tmpl, "V1N1") ? "" : "; V1N1 is for aarch64 hosts");
 		return -EINVAL;
 	}
 	if (!strcmp(huge, "2M")) {
@@ -189,6 +193,29 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 	m->track_dirty = api_json_bool(body, "track_dirty_pages", false);
 	m->hugepages = !strcmp(api_json_str(body, "huge_pages", "None"), "Transparent");
 	m->acpi_off = !api_json_bool(body, "acpi", true);
+	const char *tmpl = api_json_str(body, "cpu_template", "None");
+	if (strcmp(tmpl, "None") || m->cpu_template[0]) { /* a static one replaces a custom one */
+		snprintf(m->cpu_template, sizeof(m->cpu_template), "%s",
+			 strcmp(tmpl, "None") ? tmpl : "");
+		json_decref(m->cpu_config);
+		m->cpu_config = NULL;
+	}
+	return 0;
+}
+
+int api_model_put_cpu_config(struct api_model *m, const json_t *body, char *err, size_t errlen)
+{
+	struct cpu_template *t = malloc(sizeof(*t));
+	json_t *copy = json_deep_copy(body);
+	int r = !t || !copy ? nomem(err, errlen) : cpu_template_from_json(body, t, err, errlen);
+	free(t);
+	if (r) {
+		json_decref(copy);
+		return r;
+	}
+	json_decref(m->cpu_config);
+	m->cpu_config = copy;
+	m->cpu_template[0] = 0;
 	return 0;
 }
 
@@ -488,23 +515,6 @@ static int put_metrics(struct api_model *m, const json_t *body, char *err, size_
 	return r;
 }
 
-/* Firecracker's configuration-file sections that have no counterpart here: absent, null or
- * (for the lists) empty is fine, anything else is refused. */
-static int check_unsupported_sections(const json_t *root, char *err, size_t errlen)
-{
-	static const char *const none[][2] = {
-	    {"cpu-config", "custom CPU templates are not supported"},
-	};
-	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
-		const json_t *v = json_object_get(root, none[i][0]);
-		if (v && !(json_is_array(v) && !json_array_size(v))) {
-			snprintf(err, errlen, "%s: %s", none[i][0], none[i][1]);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 /* The sections the model itself has; the devices' (api_devices_fields()) follow. */
 static const struct api_json_field model_sections[] = {
     {"boot-source", API_JSON_OBJECT, true}, {"machine-config", API_JSON_OBJECT, false},
@@ -520,8 +530,6 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 	api_devices_fields(f, &n, NMODEL_SECTIONS + CLI_MAX_DEVICE_KINDS);
 	char why[API_FAULT_MAX] = "";
 	int r = api_json_check(root, f, err, errlen);
-	if (!r)
-		r = check_unsupported_sections(root, err, errlen);
 	if (!r && json_object_get(root, "logger") &&
 	    api_logger_check(json_object_get(root, "logger"), NULL, why, sizeof(why))) {
 		snprintf(err, errlen, "logger: %s", why);
@@ -532,6 +540,8 @@ static int load_sections(struct api_model *m, const json_t *root, char *err, siz
 	if (!r)
 		r = load_one(m, root, "machine-config", false, api_model_put_machine_config, err,
 			     errlen);
+	if (!r)
+		r = load_one(m, root, "cpu-config", false, api_model_put_cpu_config, err, errlen);
 	if (!r) /* the drives and NICs, which mmds-config names */
 		r = api_devices_load(m, root, true, err, errlen);
 	if (!r)
@@ -559,10 +569,11 @@ int api_model_load(struct api_model *m, const json_t *root, char *err, size_t er
 
 json_t *api_model_machine_config_json(const struct api_model *m)
 {
-	json_t *j = json_pack("{s:I, s:I, s:b, s:b, s:s, s:s}", "vcpu_count", (json_int_t)m->vcpus,
-			      "mem_size_mib", (json_int_t)m->mem_mib, "smt", m->smt,
-			      "track_dirty_pages", m->track_dirty, "huge_pages",
-			      m->hugepages ? "Transparent" : "None", "cpu_template", "None");
+	json_t *j =
+	    json_pack("{s:I, s:I, s:b, s:b, s:s, s:s}", "vcpu_count", (json_int_t)m->vcpus,
+		      "mem_size_mib", (json_int_t)m->mem_mib, "smt", m->smt, "track_dirty_pages",
+		      m->track_dirty, "huge_pages", m->hugepages ? "Transparent" : "None",
+		      "cpu_template", m->cpu_template[0] ? m->cpu_template : "None");
 	if (j && m->acpi_off) /* ours: shown only when not the default, Firecracker's shape else */
 		json_object_set_new(j, "acpi", json_false());
 	return j;
@@ -611,6 +622,8 @@ json_t *api_model_json(const struct api_model *m)
 	}
 	if (j && m->mmds_set)
 		json_object_set_new(j, "mmds-config", mmds_config_json(&m->mmds));
+	if (j && m->cpu_config)
+		json_object_set(j, "cpu-config", m->cpu_config);
 	return j;
 }
 
@@ -623,6 +636,8 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->hugepages = cfg->hugepages;
 	m->smt = cfg->smt;
 	m->acpi_off = cfg->acpi_off;
+	if (cfg->cpu_template && cfg->cpu_template->vendor != CPUID_VENDOR_OTHER) /* a static one */
+		snprintf(m->cpu_template, sizeof(m->cpu_template), "%s", cfg->cpu_template->name);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append) || set_str(&m->firmware, cfg->firmware) ||
 	    set_str(&m->firmware_log, cfg->firmware_log))

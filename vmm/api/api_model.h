@@ -43,6 +43,10 @@ struct api_model {
 	bool track_dirty; /* track_dirty_pages: needed for Diff snapshots */
 	bool hugepages;	  /* huge_pages "Transparent": guest RAM on THP (--hugepages) */
 	bool smt;	  /* smt: two threads per core (--smt) */
+	/* machine-config cpu_template (a static one: "T2", ...; "": None) or PUT /cpu-config (a
+	 * custom template, as sent, owned; NULL: none). At most one is set: the last given. */
+	char cpu_template[8];
+	json_t *cpu_config;
 	/* PUT /metrics: the sink, and what its lines carry (Firecracker's emit_id: the instance
 	 * id; properties: an object of strings, owned) */
 	char *metrics_path;
@@ -69,9 +73,12 @@ int api_model_check_boot_source(const json_t *body, const char **kernel, const c
 				char *err, size_t errlen);
 /* PUT /machine-config: {"vcpu_count", "mem_size_mib", "smt"?, "track_dirty_pages"?,
  * "huge_pages"?, "cpu_template"?, "acpi"? (ours, default true)}; what is absent takes its default.
- * smt true needs vcpu_count 1 or even; huge_pages "2M" and any cpu_template but "None" cannot be
- * honoured here and are refused. */
+ * smt true needs vcpu_count 1 or even; huge_pages "2M" cannot be honoured here and is refused;
+ * cpu_template is None or a static template's name (host/kvm/x86/cpu_template.h). */
 int api_model_put_machine_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
+/* PUT /cpu-config: a custom CPU template in Firecracker's JSON (vmm/vm/cpu_template_json.h),
+ * checked strictly; it replaces a static cpu_template. The config file's "cpu-config". */
+int api_model_put_cpu_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* PATCH /machine-config: the same fields, all optional; what is absent stays as it is. The
  * whole update fails if one value is bad. */
 int api_model_patch_machine_config(struct api_model *m, const json_t *body, char *err,

@@ -37,7 +37,6 @@ static const struct {
 	const char *path; /* exact, or a prefix ending in '/' */
 	const char *why;
 } missing[] = {
-    {"/cpu-config", "Custom CPU templates are not supported: the guest sees KVM's CPUID."},
     {"/balloon/hinting/", "Free page hinting is not supported (free_page_reporting is)."},
 };
 

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host/kvm/x86/cpu_template.h"
 #include "virtio/net/mmds/mmds.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_migration.h"
@@ -70,6 +71,11 @@ struct api_backend_ops {
 	 * folder, a pmem file); `err` says what is wrong. Optional (NULL: at InstanceStart). */
 	int (*check_device)(void *ctx, const struct device_desc *d, const json_t *doc, char *err,
 			    size_t errlen);
+	/* PUT /cpu-config and machine-config cpu_template, once the model took the body: the
+	 * template checked against this host's KVM (vendor, leaves, features it sets; host/kvm/
+	 * x86/cpu_template.h). Optional (NULL: at InstanceStart). */
+	int (*check_cpu_template)(void *ctx, const struct cpu_template *t, char *err,
+				  size_t errlen);
 	int (*pause)(void *ctx);
 	int (*resume)(void *ctx);
 	int (*ctrl_alt_del)(void *ctx);

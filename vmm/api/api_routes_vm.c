@@ -2,11 +2,13 @@
  * /actions, /vm, /vm/config, /metrics, and ours under /vmm/ (state, metrics, devices, vCPUs,
  * stop). See api_router.h. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "base/clock.h"
 #include "base/vm_control.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/vm/cpu_template_json.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -23,12 +25,44 @@ static void get_machine_config(struct api *a, const char *id, const json_t *body
 	r->doc = api_model_machine_config_json(&a->model);
 }
 
+/* The CPU template a body asks for (`custom`: PUT /cpu-config's body, else machine-config's
+ * cpu_template), checked on this host before the model takes the body, so that a refusal
+ * changes nothing. A body the model would refuse anyway is left to it. Returns true to go on;
+ * false with the 400 made. */
+static bool cpu_template_fits(struct api *a, const json_t *body, bool custom, struct reply *r)
+{
+	const json_t *name = custom ? NULL : json_object_get(body, "cpu_template");
+	if (!a->ops->check_cpu_template || (!custom && !json_is_string(name)))
+		return true;
+	struct cpu_template *t = malloc(sizeof(*t));
+	char why[16];
+	int err = !t	   ? -ENOMEM
+		  : custom ? cpu_template_from_json(body, t, why, sizeof(why))
+			   : cpu_template_static(json_string_value(name), t);
+	if (!err)
+		err = a->ops->check_cpu_template(a->ctx, t, r->err, sizeof(r->err));
+	else
+		err = 0; /* malformed or None: the model's own answer */
+	free(t);
+	if (err)
+		model_result(r, -EINVAL);
+	return !err;
+}
+
 static void put_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	(void)id;
-	if (before_start(a, r))
+	if (before_start(a, r) && cpu_template_fits(a, body, false, r))
 		model_result(r,
 			     api_model_put_machine_config(&a->model, body, r->err, sizeof(r->err)));
+}
+
+/* PUT /cpu-config: a custom CPU template (Firecracker's JSON), before start. */
+static void put_cpu_config(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	if (before_start(a, r) && cpu_template_fits(a, body, true, r))
+		model_result(r, api_model_put_cpu_config(&a->model, body, r->err, sizeof(r->err)));
 }
 
 static void patch_machine_config(struct api *a, const char *id, const json_t *body, struct reply *r)
@@ -295,6 +329,7 @@ const struct route api_routes_vm[] = {
      false,
      {get_machine_config, put_machine_config, patch_machine_config},
      false},
+    {"/cpu-config", false, {NULL, put_cpu_config, NULL}, false},
     {"/version", false, {get_version, NULL, NULL}, false},
     {"/logger", false, {NULL, put_logger, NULL}, false},
     {"/boot-source", false, {NULL, put_boot_source, NULL}, false},

@@ -3,9 +3,12 @@
  * control_live.c's. See control_internal.h. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "host/kvm/x86/cpu_model.h"
+#include "host/kvm/x86/cpu_template.h"
 #include "host/sandbox/broker.h"
 #include "loaders/boot.h"
 #include "vmm/api/api_logger.h"
@@ -191,6 +194,26 @@ static int be_check_drive(void *ctx, const char *path, bool ro, char *err, size_
 	return sandbox_broker_run(call_check_drive, &k);
 }
 
+/* The template against what this host's KVM supports (cpu_model_of_host(): the test-only
+ * VMM_TEST_HOST_CPU_HIDE counts, so a test can fake a host without a feature). */
+static int call_check_cpu_template(void *arg)
+{
+	struct call *k = arg;
+	struct control *c = k->c;
+	struct cpu_model *host = malloc(sizeof(*host));
+	int r = host ? cpu_model_of_host(c->cfg->kvm_path, host, k->err, k->errlen) : -ENOMEM;
+	if (!r)
+		r = cpu_template_check(k->a, &host->cpuid, k->err, k->errlen);
+	free(host);
+	return r;
+}
+
+static int be_check_cpu_template(void *ctx, const struct cpu_template *t, char *err, size_t errlen)
+{
+	struct call k = {.c = ctx, .a = t, .err = err, .errlen = errlen};
+	return sandbox_broker_run(call_check_cpu_template, &k);
+}
+
 static int call_check_device(void *arg)
 {
 	struct call *k = arg;
@@ -296,6 +319,7 @@ const struct api_backend_ops ctl_backend = {
     .start = be_start,
     .check_boot_source = be_check_boot_source,
     .check_drive = be_check_drive,
+    .check_cpu_template = be_check_cpu_template,
     .check_device = be_check_device,
     .pause = be_pause,
     .resume = be_resume,

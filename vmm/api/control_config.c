@@ -13,6 +13,7 @@
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/vm/cpu_template_json.h"
 
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
 
@@ -124,6 +125,27 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 	return r;
 }
 
+/* The model's CPU template (static by name or custom JSON) into cfg->cpu_template. */
+static int build_cpu_template(struct vm_config *cfg, const struct api_model *m, char *err,
+			      size_t errlen)
+{
+	if (!m->cpu_template[0] && !m->cpu_config)
+		return 0;
+	struct cpu_template *t = malloc(sizeof(*t));
+	int r = !t		? -ENOMEM
+		: m->cpu_config ? cpu_template_from_json(m->cpu_config, t, err, errlen)
+				: cpu_template_static(m->cpu_template, t);
+	if (r) {
+		free(t);
+		if (r == -ENOMEM || r == -ENOENT)
+			snprintf(err, errlen, "cpu_template: %s", strerror(-r));
+		return r;
+	}
+	free(cfg->cpu_template);
+	cfg->cpu_template = t;
+	return 0;
+}
+
 int control_build_config(struct vm_config *cfg, const struct api_model *m, char **append,
 			 int *disk_index, char *err, size_t errlen)
 {
@@ -164,7 +186,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	cfg->track_dirty_pages |= m->track_dirty;
 	cfg->hugepages |= m->hugepages;
 	cfg->smt |= m->smt;
-	return 0;
+	return build_cpu_template(cfg, m, err, errlen);
 }
 
 /* Model NIC i's place among the NICs (dev_net.h): after the command line's (nic_base) and the

@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/host_path.h"
 #include "base/layout.h"
 #include "base/parse.h"
 #include "firmware/fdt.h"
+#include "host/kvm/x86/cpu_template.h"
 #include "host/sandbox/sandbox.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/migration/stream/mig_url.h"
 #include "vmm/snapshot/restore_paths.h"
+#include "vmm/vm/cpu_template_json.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -46,6 +49,9 @@ enum {
 	OPT_FIRMWARE_LOG,
 	OPT_CHECK_CPU,
 	OPT_CPU_CHECK,
+	OPT_CPU_TEMPLATE,
+	OPT_CPU_TEMPLATE_FILE,
+	OPT_CPU_TEMPLATE_DUMP,
 	OPT_DEVICE = 512,
 };
 
@@ -69,6 +75,9 @@ static const struct option core_options[] = {
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"smt", no_argument, NULL, OPT_SMT},
+    {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
+    {"cpu-template-file", required_argument, NULL, OPT_CPU_TEMPLATE_FILE},
+    {"cpu-template-dump", no_argument, NULL, OPT_CPU_TEMPLATE_DUMP},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"restore", required_argument, NULL, OPT_RESTORE},
@@ -181,6 +190,12 @@ void cli_usage(FILE *out)
 	      "      --smt             two threads per core in the guest's CPU topology (vCPUs\n"
 	      "                        2k and 2k+1 share core k; --cpus 1 or even), as\n"
 	      "                        Firecracker's machine-config smt\n"
+	      "      --cpu-template NAME  Firecracker's static CPU template: T2, T2S, T2CL, C3\n"
+	      "                        (Intel hosts), T2A (AMD hosts), None (default)\n"
+	      "      --cpu-template-file FILE  a custom CPU template in Firecracker's JSON\n"
+	      "                        (cpuid_modifiers, msr_modifiers, kvm_capabilities)\n"
+	      "      --cpu-template-dump  print the CPUID a vCPU would get here (with --cpus,\n"
+	      "                        --smt and a template) as a custom template's JSON, exit\n"
 	      "      --hugepages       back guest RAM with transparent huge pages (fewer TLB\n"
 	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
 	      "      --mem-shared      guest RAM in one shared memory file (memfd), so that a\n"
@@ -336,6 +351,29 @@ static enum cli_result parse_device(const struct device_option *o, const char *a
 	return CLI_EXIT_USAGE;
 }
 
+/* --cpu-template NAME (a static one, or None) and --cpu-template-file FILE: the last wins. */
+static enum cli_result parse_cpu_template(bool file, const char *arg, struct vm_config *cfg)
+{
+	free(cfg->cpu_template);
+	cfg->cpu_template = NULL;
+	if (!file && !strcmp(arg, "None"))
+		return CLI_RUN;
+	struct cpu_template *t = malloc(sizeof(*t));
+	char err[HOST_PATH_ERR_MAX + 256];
+	if (!t)
+		return usage_error("%s", "out of memory");
+	if (file ? cpu_template_load(arg, t, err, sizeof(err)) : cpu_template_static(arg, t)) {
+		free(t);
+		if (file)
+			return usage_error("--cpu-template-file %s", err);
+		return usage_error("--cpu-template %s: one of T2, T2S, T2CL, C3 (Intel), T2A "
+				   "(AMD) or None; a custom one is --cpu-template-file FILE",
+				   arg);
+	}
+	cfg->cpu_template = t;
+	return CLI_RUN;
+}
+
 static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg)
 {
 	switch (opt) {
@@ -371,6 +409,12 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_SMT:
 		cfg->smt = true;
+		return CLI_RUN;
+	case OPT_CPU_TEMPLATE:
+	case OPT_CPU_TEMPLATE_FILE:
+		return parse_cpu_template(opt == OPT_CPU_TEMPLATE_FILE, arg, cfg);
+	case OPT_CPU_TEMPLATE_DUMP:
+		cfg->cpu_template_dump = true;
 		return CLI_RUN;
 	case OPT_API_SOCK:
 		cfg->api_sock = arg;
@@ -499,6 +543,9 @@ static bool recordable(int opt)
 	case OPT_CHECK_KVM:
 	case OPT_CHECK_CPU:
 	case OPT_CPU_CHECK:
+	case OPT_CPU_TEMPLATE: /* the snapshot carries the CPUID the template made */
+	case OPT_CPU_TEMPLATE_FILE:
+	case OPT_CPU_TEMPLATE_DUMP:
 	case OPT_SECCOMP:
 	case OPT_USER:
 	case OPT_LANDLOCK:
@@ -606,6 +653,11 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 		return CLI_CHECK_KVM; /* the probe needs nothing else */
 	if (cfg->check_cpu)
 		return CLI_CHECK_CPU; /* nor does the CPU check of a snapshot */
+	if (cfg->cpu_template_dump)
+		return CLI_CPU_TEMPLATE_DUMP; /* nor the dump of a vCPU's CPUID */
+	if (cfg->cpu_template && (cfg->restore || cfg->migrate_from))
+		return usage_error("%s", "a CPU template applies to a new VM: a restored or "
+					 "migrated guest keeps the CPUID it saw");
 	if (cfg->restore && (cfg->kernel || cfg->config_file))
 		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
 					 "or --config-file");
@@ -672,13 +724,15 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 		}
 	}
 	enum cli_result r = check_combination(argc, argv, cfg);
-	if (r != CLI_RUN && r != CLI_CHECK_KVM)
+	if (r != CLI_RUN && r != CLI_CHECK_KVM && r != CLI_CPU_TEMPLATE_DUMP)
 		cli_free(cfg);
 	return r;
 }
 
 void cli_free(struct vm_config *cfg)
 {
+	free(cfg->cpu_template);
+	cfg->cpu_template = NULL;
 	unrecord_to(cfg, 0);
 	device_cfg_free_all(cfg);
 }

@@ -31,6 +31,7 @@ struct cli_record {
 enum virtio_transport { TRANSPORT_MMIO, TRANSPORT_PCI };
 
 struct mmds;
+struct cpu_template;
 
 struct vm_config {
 	const char *kernel;
@@ -56,6 +57,11 @@ struct vm_config {
 	const char
 	    *check_cpu;	    /* --check-cpu DIR: can this host run that snapshot? (CLI_CHECK_CPU) */
 	bool cpu_check_off; /* --cpu-check off: restore or receive on a lesser CPU, warned */
+	/* --cpu-template NAME, --cpu-template-file FILE, machine-config cpu_template, PUT
+	 * /cpu-config: what the guest's CPUID and MSRs are changed by (docs/cpu.md); malloc'd,
+	 * freed by cli_free(); NULL: none. Not recorded: a snapshot carries the CPUID it made. */
+	struct cpu_template *cpu_template;
+	bool cpu_template_dump; /* --cpu-template-dump: print the guest's CPUID, exit */
 	/* --acpi off: no ACPI tables, no sleep registers (the MP table is written either way) */
 	bool acpi_off;
 	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
@@ -85,12 +91,20 @@ struct vm_config {
 	unsigned uid, gid;
 };
 
-enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CHECK_KVM, CLI_CHECK_CPU };
+enum cli_result {
+	CLI_RUN,
+	CLI_EXIT_OK,
+	CLI_EXIT_USAGE,
+	CLI_CHECK_KVM,
+	CLI_CHECK_CPU,
+	CLI_CPU_TEMPLATE_DUMP
+};
 
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
  * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK; with
  * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path); with
- * --check-cpu DIR, CLI_CHECK_CPU (vmm/snapshot/cpu_check.h). */
+ * --check-cpu DIR, CLI_CHECK_CPU (vmm/snapshot/cpu_check.h); with --cpu-template-dump,
+ * CLI_CPU_TEMPLATE_DUMP (vmm/vm/cpu_template_dump.h). */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
 
 /* The defaults cli_parse() starts from (256 MiB, 1 vCPU, console on stdio). */

@@ -17,6 +17,7 @@
 #include "host/kvm/x86/cpuid.h"
 #include "host/sandbox/sandbox.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pause.h"
 #include <linux/if_tun.h>
@@ -111,6 +112,8 @@ static int setup_cpuid(struct vcpu *vcpu, const struct cpuid_table *supported)
 	if (!t)
 		return -ENOMEM;
 	memcpy(t, supported, sizeof(*t));
+	if (vcpu->vm->cfg->cpu_template) /* first, then the normalization: as Firecracker */
+		cpu_template_apply(vcpu->vm->cfg->cpu_template, t);
 	cpuid_patch_for_vcpu(t, vcpu->index, vcpu->vm->ncpus, vcpu->vm->cfg->smt ? 2 : 1);
 	int err = vcpu_ioctl(vcpu, KVM_SET_CPUID2, t, "KVM_SET_CPUID2");
 	if (!err && vcpu->index == 0 && !vcpu->vm->guest_cpuid)
@@ -139,7 +142,8 @@ static int setup_msrs(struct vcpu *vcpu)
 	    (struct kvm_msr_entry){.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING};
 	if (kvm_ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
 		log_debug("vCPU %u: MSR_IA32_MISC_ENABLE not set", vcpu->index);
-	return 0;
+	const struct cpu_template *tmpl = vcpu->vm->cfg->cpu_template;
+	return tmpl ? cpu_template_vm_msrs(tmpl, vcpu->fd, vcpu->index) : 0;
 }
 
 /* LINT0 as ExtINT and LINT1 as NMI, as a PC BIOS leaves them (MP spec 1.4, 3.6.2.2 and 5.1). */

@@ -25,6 +25,7 @@
 #include "loaders/x86/boot_cpu.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pause.h"
@@ -209,6 +210,9 @@ static int create_vcpus(struct vm *vm)
 		log_error("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-err));
 		return err;
 	}
+	if (vm->cfg->cpu_template &&
+	    (err = cpu_template_vm_check(vm->cfg->cpu_template, vm->kvm.dev_fd, &supported)))
+		return err;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		err = vcpu_create(&vm->vcpus[i], vm, i, &supported);
 		if (err)

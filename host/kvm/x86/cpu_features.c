@@ -159,20 +159,21 @@ static const struct feature features[] = {
 };
 
 /* The registers compared, and the bits in them KVM or the VMM sets per vCPU (kvm_update_cpuid_
- * runtime(): OSXSAVE, MONITOR, APIC, OSPKE; cpuid_patch_for_vcpu(): hypervisor, HTT), which
- * differ from KVM_GET_SUPPORTED_CPUID without being a feature the host lacks. */
+ * runtime(): OSXSAVE, MONITOR, APIC, OSPKE; cpuid_patch_for_vcpu() and cpuid_normalize():
+ * hypervisor, HTT, TSC deadline, the FPU deprecation bits, TOPOEXT), which differ from
+ * KVM_GET_SUPPORTED_CPUID without being a feature the host lacks. */
 const struct cpu_feature_word cpu_feature_words[] = {
-    {1, 0, ECX, (1u << 27) | (1u << 3) | (1u << 31)},
+    {1, 0, ECX, (1u << 27) | (1u << 3) | (1u << 31) | (1u << 24)},
     {1, 0, EDX, (1u << 9) | (1u << 28)},
     {6, 0, EAX, 0},
-    {7, 0, EBX, 0},
+    {7, 0, EBX, (1u << 6) | (1u << 13)},
     {7, 0, ECX, 1u << 4},
     {7, 0, EDX, 0},
     {7, 1, EAX, 0},
     {0xd, 0, EAX, 0},
     {0xd, 0, EDX, 0},
     {0xd, 1, EAX, 0},
-    {0x80000001, 0, ECX, 0},
+    {0x80000001, 0, ECX, 1u << 22},
     {0x80000001, 0, EDX, 0},
     {0x80000007, 0, EDX, 0},
     {0x80000008, 0, EBX, 0},

@@ -151,6 +151,7 @@ void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned nc
 			  unsigned threads)
 {
 	unsigned cores = (ncpus + threads - 1) / threads;
+	cpuid_normalize(table, ncpus, threads);
 	for (uint32_t i = 0; i < table->header.nent; i++) {
 		struct kvm_cpuid_entry2 *e = &table->header.entries[i];
 		switch (e->function) {
@@ -174,6 +175,7 @@ void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned nc
 			/* AMD: EAX extended APIC ID, EBX[15:8] threads per core - 1, EBX[7:0]
 			 * core ID (AMD APM vol. 3, CPUID Fn8000_001E) */
 			e->eax = index;
+			e->ecx &= ~0x7ffu; /* node 0 of one node per package */
 			e->ebx = (e->ebx & ~0xffffu) | ((threads - 1) << 8) | (index / threads);
 			break;
 		default:

@@ -35,12 +35,26 @@ void cpuid_warm_up(const char *kvm_path);
 int cpuid_host_at(const char *kvm_path, struct cpuid_table *table, uint32_t *msrs, uint32_t max,
 		  uint32_t *nmsrs);
 
+enum cpuid_vendor { CPUID_VENDOR_OTHER, CPUID_VENDOR_INTEL, CPUID_VENDOR_AMD };
+
+/* The vendor of leaf 0's string (Hygon counts as AMD: same leaves); OTHER without leaf 0. */
+enum cpuid_vendor cpuid_vendor(const struct cpuid_table *t);
+
+/* The vCPU-independent normalization (docs/cpu.md lists each rule and why): leaf 1 CLFLUSH size,
+ * PDCM cleared, TSC deadline set; a core level (subleaf 1) added to 0xB and 0x1F when KVM lists
+ * subleaf 0 only; Intel: leaf 6 turbo and frequency selection, leaf 7 WAITPKG cleared, the FPU
+ * deprecation bits set, leaf 0xA (PMU) zeroed; AMD: leaf 7 ARCH_CAPABILITIES cleared, TOPOEXT
+ * set, 0x80000008 ECX core count and APIC-ID size, 0x8000001D threads sharing each cache.
+ * cpuid_patch_for_vcpu() calls it. Pure. */
+void cpuid_normalize(struct cpuid_table *table, unsigned ncpus, unsigned threads);
+
 /* Rewrites `table` (a copy of the supported set) for vCPU `index` of `ncpus`, with `threads`
  * (1 or 2: SMT) threads per core: initial APIC ID in leaf 1 EBX[31:24] and the logical count in
  * EBX[23:16], x2APIC IDs and the SMT/core levels in leaves 0xB and 0x1F (threads per core,
  * ncpus logical processors, one package), cores per package and threads per cache in leaf 4,
  * AMD's threads per core and core ID in leaf 0x8000001E, and the hypervisor-present bit. APIC
- * IDs are the vCPU indexes, so vCPUs 2k and 2k+1 are the threads of core k with SMT. Pure: no
+ * IDs are the vCPU indexes, so vCPUs 2k and 2k+1 are the threads of core k with SMT; then
+ * cpuid_normalize(). Pure: no
  * ioctls, unit-tested. */
 void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned ncpus,
 			  unsigned threads);

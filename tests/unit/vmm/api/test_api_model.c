@@ -628,10 +628,11 @@ Test(api_model, machine_config_fields_honoured_or_refused_with_a_reason)
 	cr_assert_neq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"huge_pages\": \"1G\"}",
 			     err, sizeof(err)),
 		      0);
-	cr_assert_neq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"cpu_template\": \"C3\"}",
-			     err, sizeof(err)),
-		      0);
-	cr_assert(strstr(err, "C3"), "%s", err);
+	cr_assert_neq(
+	    put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"cpu_template\": \"V1N1\"}", err,
+		   sizeof(err)),
+	    0);
+	cr_assert(strstr(err, "aarch64"), "%s", err);
 	cr_assert(m.hugepages, "a refused body changes nothing");
 	cr_assert_eq(put_mc("{\"vcpu_count\": 2, \"mem_size_mib\": 64}", err, sizeof(err)), 0);
 	cr_assert_not(m.hugepages, "absent is the default (None)");
@@ -664,10 +665,17 @@ Test(api_model, config_sections_we_lack_are_refused_when_set)
 {
 	char err[256] = "";
 	api_model_free(&m);
-	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": {}}",
+	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": "
+			   "{\"cpuid_modifiers\": [{\"leaf\": \"1\"}]}}",
 			   err, sizeof(err)),
 		      0);
 	cr_assert(strstr(err, "cpu-config"), "%s", err);
+	api_model_free(&m);
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": "
+			  "{\"kvm_capabilities\": [\"171\"]}}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_not_null(m.cpu_config);
 	api_model_free(&m);
 	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"serial\": "
 			   "{\"rate_limiter\": {\"size\": 1, \"refill_time\": 1}}}",

@@ -964,8 +964,39 @@ Test(api, firecrackers_missing_endpoints_say_why)
 {
 	cr_assert_eq(req("PATCH", "/balloon/hinting/start", "{}"), 400);
 	cr_assert(strstr(fault(), "hinting"), "%s", fault());
-	cr_assert_eq(req("PUT", "/cpu-config", "{}"), 400);
-	cr_assert(strstr(fault(), "CPU templates"), "%s", fault());
+}
+
+/* PUT /cpu-config: Firecracker's custom template, checked strictly; a static cpu_template and a
+ * custom one replace each other; GET /vm/config shows it. */
+Test(api, cpu_config_custom_templates)
+{
+	const char *good = "{\"cpuid_modifiers\": [{\"leaf\": \"0x7\", \"subleaf\": \"0x0\", "
+			   "\"flags\": 1, \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": "
+			   "\"0bxxxxxxxxxxxxxxxxxxxxxxxxxx0xxxxx\"}]}], \"msr_modifiers\": [], "
+			   "\"kvm_capabilities\": [\"!56\"]}";
+	cr_assert_eq(req("PUT", "/cpu-config", good), 204, "%s", resp.body);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	cr_assert(strstr(resp.body, "cpu-config"), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/cpu-config",
+			 "{\"cpuid_modifiers\": [{\"leaf\": \"0x1\", \"subleaf\": \"0x0\", "
+			 "\"modifiers\": [{\"register\": \"esi\", \"bitmap\": \"0b1\"}]}]}"),
+		     400);
+	cr_assert(strstr(fault(), "cpuid_modifiers[0].modifiers[0].register"), "%s", fault());
+	cr_assert_eq(req("PUT", "/cpu-config",
+			 "{\"msr_modifiers\": [{\"addr\": \"0x10a\", "
+			 "\"bitmap\": \"0b2\"}]}"),
+		     400);
+	cr_assert(strstr(fault(), "msr_modifiers[0].bitmap"), "%s", fault());
+	cr_assert_eq(req("PUT", "/cpu-config", "{\"cpu_id_modifiers\": []}"), 400, "unknown field");
+	cr_assert_eq(req("PUT", "/machine-config",
+			 "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\"}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("GET", "/machine-config", NULL), 200);
+	cr_assert(strstr(resp.body, "\"T2\""), "%s", resp.body);
+	cr_assert_eq(req("PUT", "/machine-config",
+			 "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T3\"}"),
+		     400);
+	cr_assert(strstr(fault(), "T2A"), "%s", fault());
 }
 
 Test(api, nulls_are_absent)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/kvm/x86/cpu_template.h"
 #include "vmm/cli/cli.h"
 #include "vmm/cli/cli_test.h"
 #include "vmm/descriptors/dev_console.h"
@@ -455,5 +456,30 @@ Test(cli, check_cpu_and_cpu_check, .init = quiet)
 	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--cpu-check", "maybe"), CLI_EXIT_USAGE);
 	cli_config_init(&c);
 	cr_assert_eq(cli_apply(&c, "cpu-check", "off", err, sizeof(err)), -EINVAL);
+	cli_free(&c);
+}
+
+/* --cpu-template NAME and --cpu-template-file FILE: the last wins, never recorded (a snapshot
+ * carries the CPUID); a bad name or file is a usage error; not with --restore. */
+Test(cli, cpu_templates, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--cpu-template", "T2S"), CLI_RUN);
+	cr_assert_not_null(c.cpu_template);
+	cr_assert_str_eq(c.cpu_template->name, "T2S");
+	cr_assert_eq(c.nrecorded, 1, "only --kernel");
+	cli_free(&c);
+	cr_assert_null(c.cpu_template);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--cpu-template", "T2A", "--cpu-template", "None"),
+		     CLI_RUN);
+	cr_assert_null(c.cpu_template, "None: no template");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--cpu-template", "t2"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--cpu-template-file", "/nonexistent.json"),
+		     CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--cpu-template", "T2"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--cpu-template", "C3", "--cpu-template-dump"),
+		     CLI_CPU_TEMPLATE_DUMP);
+	cr_assert_str_eq(c.cpu_template->name, "C3", "kept for the dump");
 	cli_free(&c);
 }

@@ -1,0 +1,90 @@
+/* vmm --cpu-template-dump (cpu_template_dump.h). */
+#include "vmm/vm/cpu_template_dump.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/vm_control.h"
+#include "host/kvm/x86/cpu_template.h"
+
+static json_t *bits(uint32_t v)
+{
+	char s[35] = "0b";
+	for (int i = 0; i < 32; i++)
+		s[2 + i] = (v >> (31 - i)) & 1 ? '1' : '0';
+	s[34] = 0;
+	return json_string(s);
+}
+
+static json_t *hex(uint32_t v)
+{
+	char s[16];
+	snprintf(s, sizeof(s), "0x%x", v);
+	return json_string(s);
+}
+
+/* Whether (fn, idx) is in `t`. */
+static bool listed(const struct cpuid_table *t, uint32_t fn, uint32_t idx)
+{
+	for (uint32_t i = 0; i < t->header.nent; i++)
+		if (t->header.entries[i].function == fn && t->header.entries[i].index == idx)
+			return true;
+	return false;
+}
+
+json_t *cpu_template_dump_json(const struct cpuid_table *t, const struct cpuid_table *supported)
+{
+	static const char *const regs[] = {"eax", "ebx", "ecx", "edx"};
+	json_t *leaves = json_array();
+	for (uint32_t i = 0; leaves && i < t->header.nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &t->header.entries[i];
+		uint32_t v[4] = {e->eax, e->ebx, e->ecx, e->edx};
+		if (!listed(supported, e->function, e->index))
+			continue; /* one the normalization adds: a template cannot name it */
+		json_t *mods = json_array();
+		for (int r = 0; mods && r < 4; r++)
+			json_array_append_new(mods, json_pack("{s:s, s:o}", "register", regs[r],
+							      "bitmap", bits(v[r])));
+		json_array_append_new(leaves, json_pack("{s:o, s:o, s:i, s:o}", "leaf",
+							hex(e->function), "subleaf", hex(e->index),
+							"flags", (int)e->flags, "modifiers", mods));
+	}
+	return leaves ? json_pack("{s:[], s:o, s:[]}", "kvm_capabilities", "cpuid_modifiers",
+				  leaves, "msr_modifiers")
+		      : NULL;
+}
+
+int cpu_template_dump(const struct vm_config *cfg)
+{
+	static struct cpuid_table t, supported;
+	uint32_t nmsrs;
+	char why[512];
+	int err = cpuid_host_at(cfg->kvm_path, &t, NULL, 0, &nmsrs);
+	if (err) {
+		fprintf(stderr, "vmm: %s: cannot read the CPUID KVM supports: %s\n", cfg->kvm_path,
+			strerror(-err));
+		return VMM_EXIT_USAGE;
+	}
+	/* the template's KVM capabilities are checked when a VM starts, not here */
+	if (cfg->cpu_template && cpu_template_check(cfg->cpu_template, &t, why, sizeof(why))) {
+		fprintf(stderr, "vmm: %s\n", why);
+		return VMM_EXIT_USAGE;
+	}
+	if (cfg->cpu_template)
+		cpu_template_apply(cfg->cpu_template, &t);
+	supported = t;
+	cpuid_patch_for_vcpu(&t, 0, cfg->ncpus, cfg->smt ? 2 : 1);
+	json_t *j = cpu_template_dump_json(&t, &supported);
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	json_decref(j);
+	if (!text) {
+		fputs("vmm: out of memory\n", stderr);
+		return VMM_EXIT_ERROR;
+	}
+	puts(text);
+	free(text);
+	return VMM_EXIT_OK;
+}
