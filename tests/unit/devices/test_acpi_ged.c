@@ -94,9 +94,9 @@ Test(acpi_ged, the_window_is_claimed_once, .init = cr_redirect_stderr)
 	cr_assert_eq(acpi_ged_attach(&other, &bus, BASE, (struct irq_line){rec_set, &rec, GSI}), 0);
 }
 
-Test(acpi_ged, the_vmgenid_event_is_bit_1, .init = setup)
+Test(acpi_ged, the_vmgenid_event_is_bit_2, .init = setup)
 {
-	cr_assert_eq(ACPI_GED_VMGENID, 2u,
+	cr_assert_eq(ACPI_GED_VMGENID, 4u,
 		     "the DSDT's _EVT tests this bit (ACPI_GED_EVENT_VMGENID)");
 	cr_assert_eq(acpi_ged_event(&ged, ACPI_GED_VMGENID), 0);
 	cr_assert_eq(acpi_ged_event(&ged, ACPI_GED_POWER_BUTTON), 0);

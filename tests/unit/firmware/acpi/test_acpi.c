@@ -197,8 +197,8 @@ Test(acpi, vmgenid_addr_package)
 	for (size_t i = 0; i + sizeof(want) <= dlen; i++)
 		found += !memcmp(dsdt + i, want, sizeof(want));
 	cr_assert_eq(found, 1, "ADDR = Package (2) { 0x456789A0, 0x0123 }");
-	/* If (And (Local0, 2)) in _EVT: AndOp Local0 BytePrefix 2, no target */
-	static const uint8_t and2[] = {0x7B, 0x60, 0x0A, 0x02, 0x00};
+	/* If (And (Local0, 4)) in _EVT: AndOp Local0 BytePrefix 4, no target */
+	static const uint8_t and2[] = {0x7B, 0x60, 0x0A, 0x04, 0x00};
 	found = 0;
 	for (size_t i = 0; i + sizeof(and2) <= dlen; i++)
 		found += !memcmp(dsdt + i, and2, sizeof(and2));
