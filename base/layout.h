@@ -110,6 +110,10 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
  * 16-byte aligned), then the tables, up to the MP table. */
 #define ACPI_ADDR 0xE0000ULL
 #define ACPI_END  MPTABLE_ADDR
+/* The VM generation ID (devices/vmgenid.h): 16 bytes in the reserved window below 1 MiB (the
+ * legacy video area, which no device of ours decodes), where the guest maps it (Linux: memremap)
+ * and nothing else writes. Direct kernel boots only: with --firmware the firmware owns it. */
+#define VMGENID_ADDR 0xA0000ULL
 
 /* Ports. */
 #define PORT_COM1	0x3F8

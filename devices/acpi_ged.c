@@ -6,7 +6,7 @@
 
 #include "base/log.h"
 
-#define KNOWN_EVENTS (ACPI_GED_POWER_BUTTON | ACPI_GED_PCI_HOTPLUG)
+#define KNOWN_EVENTS (ACPI_GED_POWER_BUTTON | ACPI_GED_PCI_HOTPLUG | ACPI_GED_VMGENID)
 
 /* A read of the register hands the pending events to the guest and forgets them. */
 static void ged_read(void *opaque, uint64_t offset, void *data, uint32_t len)
@@ -48,14 +48,36 @@ void acpi_ged_detach(struct acpi_ged *g, struct io_bus *mmio)
 	io_bus_unregister(mmio, g->base);
 }
 
+/* An edge: the line goes up and down again (the _CRS says Edge, ActiveHigh). */
+static void pulse(struct acpi_ged *g)
+{
+	irq_line_set(&g->irq, 1);
+	irq_line_set(&g->irq, 0);
+}
+
 int acpi_ged_event(struct acpi_ged *g, uint32_t bits)
 {
 	if (!bits || (bits & ~(uint32_t)KNOWN_EVENTS))
 		return -EINVAL;
 	__atomic_or_fetch(&g->pending, bits, __ATOMIC_ACQ_REL);
 	__atomic_add_fetch(&g->events, 1, __ATOMIC_RELAXED);
-	/* An edge: the line goes up and down again (the _CRS says Edge, ActiveHigh). */
-	irq_line_set(&g->irq, 1);
-	irq_line_set(&g->irq, 0);
+	pulse(g);
+	return 0;
+}
+
+uint32_t acpi_ged_pending(struct acpi_ged *g)
+{
+	return __atomic_load_n(&g->pending, __ATOMIC_ACQUIRE);
+}
+
+/* A saved edge may have reached the IOAPIC before the snapshot or not: pulsing again costs the
+ * guest at most one _EVT run that reads 0, while not pulsing could leave the bits unread. */
+int acpi_ged_set_pending(struct acpi_ged *g, uint32_t bits)
+{
+	if (bits & ~(uint32_t)KNOWN_EVENTS)
+		return -EINVAL;
+	__atomic_store_n(&g->pending, bits, __ATOMIC_RELEASE);
+	if (bits)
+		pulse(g);
 	return 0;
 }

@@ -15,6 +15,11 @@
  * device (systemd-logind powers off on it, acpid runs its action). ACPI_GED_PCI_HOTPLUG (bit 1):
  * \_SB.PCI0.PCNT(), which notifies the PCI slots whose device arrived or should go
  * (devices/pci/acpi_pcihp.h).
+ * ACPI_GED_VMGENID (bit 2): Notify(\_SB.VGEN, 0x80), the VM generation ID changed
+ * (devices/vmgenid.h).
+ *
+ * The pending bits are device state: acpi_ged_pending()/acpi_ged_set_pending() save and restore
+ * them (an event raised and not read yet survives a snapshot; the restore raises the line again).
  *
  * Threads: acpi_ged_event() from any thread; the register from vCPU threads. Lock-free. */
 #ifndef DEVICES_ACPI_GED_H
@@ -28,6 +33,7 @@
 #define ACPI_GED_SIZE	      4 /* the event register, the DSDT's OperationRegion */
 #define ACPI_GED_POWER_BUTTON (1u << 0)
 #define ACPI_GED_PCI_HOTPLUG  (1u << 1) /* _EVT calls \_SB.PCI0.PCNT (devices/pci/acpi_pcihp.h) */
+#define ACPI_GED_VMGENID      (1u << 2) /* _EVT: Notify (\_SB.VGEN, 0x80) (devices/vmgenid.h) */
 
 struct acpi_ged {
 	uint32_t pending; /* events raised and not read yet (atomic) */
@@ -42,5 +48,11 @@ void acpi_ged_detach(struct acpi_ged *g, struct io_bus *mmio);
 
 /* Raises the events in `bits` (ACPI_GED_*): 0, or -EINVAL for no bit or an unknown one. */
 int acpi_ged_event(struct acpi_ged *g, uint32_t bits);
+
+/* The events raised and not read yet (a snapshot's). */
+uint32_t acpi_ged_pending(struct acpi_ged *g);
+/* Restores saved pending events and, when there are any, pulses the line so the guest reads
+ * them: 0, or -EINVAL for an unknown bit (nothing changed). */
+int acpi_ged_set_pending(struct acpi_ged *g, uint32_t bits);
 
 #endif

@@ -229,6 +229,14 @@ int machine_set_acpi_ged(struct machine *m, uint64_t base, uint64_t size, uint32
 	return 0;
 }
 
+int machine_set_vmgenid(struct machine *m, uint64_t gpa)
+{
+	if (!gpa || gpa % 8 || !range_ok(gpa, 16))
+		return fail(m, -EINVAL);
+	m->vmgenid = gpa;
+	return 0;
+}
+
 int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size)
 {
 	if (size && !range_ok(base, size))

@@ -17,7 +17,11 @@
  * bridge (PNP0A08/PNP0A03 with its bus, memory and I/O windows in _CRS and a _PRT for INTx)
  * with a PNP0C02 device reserving the ECAM window (Linux uses MCFG's ECAM only when the window
  * is reserved so), \_S5_ (SLP_TYP 5), and with m->acpi_ged a Generic Event Device (ACPI0013)
- * whose _EVT notifies the power button \_SB.PWRB (PNP0C0C). */
+ * whose _EVT notifies the power button \_SB.PWRB (PNP0C0C), and with m->vmgenid too (it needs
+ * the GED) the VM generation counter \_SB.VGEN (_HID "VMGENCTR", _CID "VM_Gen_Counter": the IDs
+ * Linux's vmgenid driver and Windows match; ADDR = Package { low, high } of the ID's address, as
+ * Microsoft's "Virtual Machine Generation ID" paper asks), which _EVT notifies (0x80) when the
+ * ID changed. */
 #ifndef FIRMWARE_ACPI_ACPI_H
 #define FIRMWARE_ACPI_ACPI_H
 
@@ -38,6 +42,7 @@
 /* The Generic Event Device's event bits, as _EVT tests them (devices/acpi_ged.h's too). */
 #define ACPI_GED_EVENT_POWER_BUTTON 1
 #define ACPI_GED_EVENT_PCI_HOTPLUG  2 /* _EVT calls \_SB.PCI0.PCNT (dsdt_pcihp.c) */
+#define ACPI_GED_EVENT_VMGENID	    4 /* _EVT notifies \_SB.VGEN (the VM generation ID) */
 
 /* Guest addresses of the tables acpi_build() wrote (0: not written). */
 struct acpi_layout {

@@ -186,6 +186,42 @@ static void write_pci(struct aml_buf *b, const struct machine *m)
 	aml_end(b, dev);
 }
 
+/* If (Local0 & bit) { Notify (path, 0x80) }: one event of the GED's register. */
+static void evt_notify(struct aml_buf *b, uint64_t bit, const char *path)
+{
+	size_t cond = aml_if_begin(b);
+	aml_and(b);
+	aml_local(b, 0);
+	aml_int(b, bit);
+	aml_no_target(b);
+	aml_notify(b);
+	aml_namestring(b, path);
+	aml_int(b, 0x80);
+	aml_end(b, cond);
+}
+
+/* The VM generation counter (Microsoft's "Virtual Machine Generation ID" paper): a device with
+ * _CID "VM_Gen_Counter" and an ADDR package { low 32 bits, high 32 bits } of the 16-byte ID.
+ * Linux's vmgenid driver (drivers/virt/vmgenid.c) matches _HID/_CID "VMGENCTR" or
+ * "VM_GEN_COUNTER" (ACPICA upper-cases _CID strings), maps ADDR, and on any Notify copies the
+ * new ID and reseeds the RNG with it (add_vmfork_randomness()); Windows wants Notify 0x80. */
+static void write_vmgenid(struct aml_buf *b, const struct machine *m)
+{
+	size_t dev = aml_device_begin(b, "VGEN");
+	aml_name(b, "_HID");
+	aml_string(b, "VMGENCTR");
+	aml_name(b, "_CID");
+	aml_string(b, "VM_Gen_Counter");
+	aml_name(b, "_DDN");
+	aml_string(b, "VM_Gen_Counter");
+	aml_name(b, "ADDR");
+	size_t pkg = aml_package_begin(b, 2);
+	aml_int(b, m->vmgenid & 0xFFFFFFFFu);
+	aml_int(b, m->vmgenid >> 32);
+	aml_end(b, pkg);
+	aml_end(b, dev);
+}
+
 /* The Generic Event Device (§5.6.9) and the power button it stands for. Linux's evged driver
  * calls _EVT on each edge of the _CRS interrupt; _EVT reads the event register (which clears
  * it) and notifies the device of each bit: 0x80 on a power button (PNP0C0C, §4.8.2.2.1.2) is
@@ -217,18 +253,10 @@ static void write_ged(struct aml_buf *b, const struct machine *m)
 	aml_store(b); /* Local0 = GDAT: one read, which acknowledges every pending event */
 	aml_namestring(b, "GDAT");
 	aml_local(b, 0);
-	size_t cond = aml_if_begin(b); /* If (Local0 & ACPI_GED_POWER_BUTTON) */
-	aml_and(b);
-	aml_local(b, 0);
-	aml_int(b, ACPI_GED_EVENT_POWER_BUTTON);
-	aml_no_target(b);
-	aml_notify(b);
-	aml_namestring(b, "\\_SB.PWRB");
-	aml_int(b, 0x80);
-	aml_end(b, cond);
+	evt_notify(b, ACPI_GED_EVENT_POWER_BUTTON, "\\_SB.PWRB");
 	if (m->pci.present && m->pci.hotplug_slots) {
 		/* If (Local0 & ACPI_GED_PCI_HOTPLUG) { \_SB.PCI0.PCNT () } */
-		cond = aml_if_begin(b);
+		size_t cond = aml_if_begin(b);
 		aml_and(b);
 		aml_local(b, 0);
 		aml_int(b, ACPI_GED_EVENT_PCI_HOTPLUG);
@@ -236,6 +264,8 @@ static void write_ged(struct aml_buf *b, const struct machine *m)
 		aml_namestring(b, "\\_SB.PCI0.PCNT");
 		aml_end(b, cond);
 	}
+	if (m->vmgenid)
+		evt_notify(b, ACPI_GED_EVENT_VMGENID, "\\_SB.VGEN");
 	aml_end(b, evt);
 	aml_end(b, dev);
 }
@@ -262,6 +292,8 @@ void acpi_write_dsdt(struct aml_buf *b, const struct machine *m)
 	write_virtio_mmio(b, m);
 	if (m->pci.present)
 		write_pci(b, m);
+	if (m->acpi_ged.size && m->vmgenid)
+		write_vmgenid(b, m);
 	if (m->acpi_ged.size)
 		write_ged(b, m);
 	aml_end(b, sb);

@@ -37,6 +37,17 @@ done </proc/cpuinfo
 read -r online </sys/devices/system/cpu/online
 echo "VMM-STOCK-CPUS: $cpus online=$online"
 
+# ---- the VM generation counter (the DSDT's VGEN): its ACPI device, its driver (Debian's cloud
+# kernel has none: no CONFIG_VMGENID) and the ID's 16 bytes at 0xA0000, read through /dev/mem ----
+vgen=/sys/bus/acpi/devices/VMGENCTR:00
+if [ -d "$vgen" ]; then
+	read -r hid <"$vgen/hid"
+	driver=$(readlink "$vgen/driver" 2>/dev/null)
+	echo "VMM-STOCK-VMGENID: hid=$hid driver=${driver##*/} id=$(od -An -tx1 -j 655360 -N 16 /dev/mem 2>&1)"
+else
+	echo "VMM-STOCK-VMGENID: none"
+fi
+
 # ---- the CMOS clock, through the kernel's rtc_cmos driver ----
 rtc=/sys/class/rtc/rtc0
 if [ -r "$rtc/time" ]; then

@@ -214,6 +214,7 @@ static void take_machine(struct fz_in *in, struct machine *m)
 	take_simple(in, &m->acpi_pm);
 	m->acpi_ged.base = fz_u64(in), m->acpi_ged.size = fz_u64(in);
 	m->acpi_ged.irq = take_irq(in);
+	m->vmgenid = fz_u64(in); /* any value: the DSDT writes it as two 32-bit halves */
 }
 
 static void check_e820(const struct machine *m)

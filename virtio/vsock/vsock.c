@@ -456,6 +456,27 @@ void virtio_vsock_poll(struct virtio_dev *dev)
 	vconn_poll(to_vsock(dev));
 }
 
+/* A reset still owed, or no connection to end: the guest has nothing a second reset would drop,
+ * and a second one could end a connection it makes after the first (a restored guest reconnects
+ * as soon as it reads the first). */
+bool virtio_vsock_transport_reset(struct virtio_dev *dev)
+{
+	struct vsock *v = to_vsock(dev);
+	bool owed = false;
+
+	pthread_mutex_lock(&dev->lock);
+	if (!v->reset_event && v->nconns) {
+		vconn_free_all(v); /* closes their host sockets: the host programs see EOF */
+		v->rst_head = v->rst_len = 0;
+		v->tx_waiting = false;
+		v->reset_event = owed = true;
+		if (virtio_dev_running(dev))
+			vsock_event_serve(v);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return owed;
+}
+
 unsigned virtio_vsock_conn_count(struct virtio_dev *dev)
 {
 	return to_vsock(dev)->nconns;

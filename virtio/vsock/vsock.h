@@ -35,6 +35,7 @@
 #ifndef VIRTIO_VSOCK_H
 #define VIRTIO_VSOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +70,15 @@ int virtio_vsock_check_opts(const struct virtio_vsock_opts *o, char *err, size_t
  * (a stale socket file there is replaced; any other file is refused). Returns 0, -EINVAL or
  * -errno (logged). */
 int virtio_vsock_create(struct virtio_dev **out, const struct virtio_vsock_opts *o);
+
+/* The transport reset of a VM that goes on as a new generation while its device runs (a clone
+ * or fork made without a new device: vmm/snapshot's vm_snapshot_new_generation()): every host
+ * connection is closed (its Unix socket too: the host program sees EOF), RSTs not sent yet are
+ * dropped, and the guest gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on its event queue (5.10.6.6),
+ * now or as soon as it posts an event buffer; its connected sockets are then reset. A restored
+ * device does this itself (its state owes the reset, sent once the driver runs it), so this
+ * does nothing while that reset is still owed or when there is no connection to end. Takes
+ * dev->lock; any thread. True when it owed the guest a new reset. */
+bool virtio_vsock_transport_reset(struct virtio_dev *dev);
 
 #endif

@@ -163,6 +163,8 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 	}
 	if (!r)
 		r = snapshot_restore(&c->vm, &l, err, errlen);
+	if (!r) /* a restore, a clone: not a migration (ctl_receive_vm()) */
+		r = vm_snapshot_new_generation(&c->vm, err, errlen);
 	if (!r)
 		r = vm_uffd_restored(&c->vm, err, errlen); /* the handler failed meanwhile? */
 	snapshot_close(&l);

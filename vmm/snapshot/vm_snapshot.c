@@ -798,6 +798,24 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 	return r;
 }
 
+static int reset_vsock(struct virtio_dev *dev, void *opaque)
+{
+	(void)opaque;
+	if (dev->device_id == VIRTIO_ID_VSOCK)
+		virtio_vsock_transport_reset(dev);
+	return 0;
+}
+
+int vm_snapshot_new_generation(struct vm *vm, char *err, size_t errlen)
+{
+	int r = vm_devices_new_generation(vm);
+	if (r) {
+		snprintf(err, errlen, "cannot give the VM a new generation ID: %s", strerror(-r));
+		return r;
+	}
+	return vm_for_each_virtio_dev(vm, reset_vsock, NULL);
+}
+
 void snapshot_close(struct snapshot_load *l)
 {
 	snap_close(&l->reader);

@@ -129,4 +129,15 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 
 void snapshot_close(struct snapshot_load *l);
 
+/* The restored VM is a new generation of the one snapshotted, which may run too (a clone, a
+ * fork): what the guest must learn so it stops being a copy. Called once a snapshot's state is
+ * in (snapshot_restore()), before the vCPUs run, by every path that makes a VM from another's
+ * state except a live migration (the same VM goes on elsewhere):
+ *   - the VM generation ID changes and the guest is notified (vm_devices_new_generation(),
+ *     devices/vmgenid.h: Linux reseeds its RNG);
+ *   - each vsock device's guest connections are reset (virtio_vsock_transport_reset(): for a
+ *     restored device its own state already owes the reset, and nothing more happens).
+ * Returns 0 or -errno with the reason in err. */
+int vm_snapshot_new_generation(struct vm *vm, char *err, size_t errlen);
+
 #endif

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/acpi_ged.h"
 #include "devices/boot_timer.h"
 #include "devices/uart8250.h"
+#include "devices/vmgenid.h"
 #include "devices/x86/i8042.h"
 #include "devices/x86/post_port.h"
 #include "devices/x86/rtc_cmos.h"
@@ -50,6 +52,20 @@ static int put_section(snap_put_fn put, void *w, uint32_t tag, uint32_t inst, co
 	return r;
 }
 
+static int save_acpi(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
+{
+	struct vm_acpi_state a = {0};
+
+	if (!vm_devices_acpi_ged(vm))
+		return 0;
+	a.ged_pending = acpi_ged_pending(vm_devices_acpi_ged(vm));
+	if (vm_devices_vmgenid(vm)) {
+		a.flags |= VM_ACPI_HAS_VMGENID;
+		memcpy(a.vmgenid, vm_devices_vmgenid(vm)->id, sizeof(a.vmgenid));
+	}
+	return put_section(put, w, SNAP_DEV_ACPI, 0, &a, sizeof(a), "acpi", err, errlen);
+}
+
 static int save_legacy(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
 {
 	struct uart8250_state u;
@@ -70,6 +86,8 @@ static int save_legacy(struct vm *vm, snap_put_fn put, void *w, char *err, size_
 		rtc_cmos_save(vm_devices_rtc(vm), &c);
 		r = put_section(put, w, SNAP_DEV_RTC, 0, &c, sizeof(c), "rtc", err, errlen);
 	}
+	if (!r)
+		r = save_acpi(vm, put, w, err, errlen);
 	if (r)
 		return r;
 	if (vm_devices_post(vm))
@@ -188,6 +206,28 @@ static const void *get_exact(snap_get_fn get, void *rd, uint32_t tag, uint32_t i
 	return p && got == len ? p : NULL;
 }
 
+/* Optional (older snapshots have none: nothing pending, and the restore makes a new ID anyway). */
+static int restore_acpi(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
+{
+	struct vm_acpi_state a;
+	size_t len = 0;
+	const void *p = get(rd, SNAP_DEV_ACPI, 0, &len);
+
+	if (!p || !vm_devices_acpi_ged(vm))
+		return 0;
+	if (!(p = get_exact(get, rd, SNAP_DEV_ACPI, 0, sizeof(a), "acpi", err, errlen)))
+		return -EINVAL;
+	memcpy(&a, p, sizeof(a));
+	if ((a.flags & ~VM_ACPI_HAS_VMGENID) ||
+	    acpi_ged_set_pending(vm_devices_acpi_ged(vm), a.ged_pending)) {
+		snprintf(err, errlen, "acpi: invalid saved state");
+		return -EINVAL;
+	}
+	if ((a.flags & VM_ACPI_HAS_VMGENID) && vm_devices_vmgenid(vm))
+		vmgenid_set(vm_devices_vmgenid(vm), a.vmgenid);
+	return 0;
+}
+
 static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
 {
 	struct uart8250_state u;
@@ -230,6 +270,8 @@ static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, s
 		snprintf(err, errlen, "legacy devices: invalid saved state");
 		return -EINVAL;
 	}
+	if (restore_acpi(vm, get, rd, err, errlen))
+		return -EINVAL;
 	if (vm_devices_post(vm))
 		atomic_store(&vm_devices_post(vm)->last, m.post_code);
 	if (vm_devices_boot_timer(vm))

@@ -4,7 +4,9 @@
  *
  * Sections (instance 0 unless said):
  *   SNAP_DEV_UART (struct uart8250_state), SNAP_DEV_I8042 (struct i8042_state), SNAP_DEV_RTC
- *   (struct rtc_cmos_state), SNAP_DEV_MISC (struct vm_misc_state: POST code, boot timer hits);
+ *   (struct rtc_cmos_state), SNAP_DEV_MISC (struct vm_misc_state: POST code, boot timer hits),
+ *   SNAP_DEV_ACPI (struct vm_acpi_state) with the Generic Event Device (not --acpi off; optional
+ *   on restore: snapshots older than it have none, and nothing pending then);
  *   per virtio device, instance = its position in vm_for_each_virtio_dev() order:
  *   SNAP_VIRTIO_DEV (struct virtio_dev_state), SNAP_VIRTIO_DEV_PRIV (struct virtio_dev_priv_hdr +
  *   the model's state), and SNAP_VIRTIO_MMIO (struct virtio_mmio_state) or SNAP_VIRTIO_PCI
@@ -24,6 +26,14 @@ struct vm_misc_state {
 	uint8_t post_code;	  /* last POST code written to port 0x80 */
 	uint8_t reserved[3];	  /* zero */
 	uint32_t boot_timer_hits; /* 0 without --boot-timer */
+};
+
+/* The ACPI devices' state: the GED's events not read yet, the VM generation ID. */
+#define VM_ACPI_HAS_VMGENID 1u
+struct vm_acpi_state {
+	uint32_t ged_pending; /* ACPI_GED_* bits */
+	uint32_t flags;	      /* VM_ACPI_HAS_VMGENID: vmgenid holds the ID; other bits zero */
+	uint8_t vmgenid[16];
 };
 
 /* Saves every device of a paused VM (vm_pause(): vCPUs parked, virtio devices parked with their
@@ -55,5 +65,7 @@ struct i8042 *vm_devices_i8042(struct vm *vm);
 struct rtc_cmos *vm_devices_rtc(struct vm *vm);
 struct post_port *vm_devices_post(struct vm *vm);
 struct boot_timer *vm_devices_boot_timer(struct vm *vm);
+struct acpi_ged *vm_devices_acpi_ged(struct vm *vm);
+struct vmgenid *vm_devices_vmgenid(struct vm *vm);
 
 #endif

@@ -342,7 +342,10 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	int status = create(vm, cfg, -1, NULL, NULL, true);
-	return status ? status : setup_boot(vm, true);
+	if (!status)
+		status = setup_boot(vm, true);
+	/* a fresh VM's generation ID (a restore makes its own: vm_snapshot_new_generation()) */
+	return status ? status : vm_devices_boot(vm) ? VMM_EXIT_ERROR : 0;
 }
 
 int vm_describe(struct vm *vm, const struct vm_config *cfg)

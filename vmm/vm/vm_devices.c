@@ -10,6 +10,7 @@
 #include "devices/acpi_ged.h"
 #include "devices/boot_timer.h"
 #include "devices/uart8250.h"
+#include "devices/vmgenid.h"
 #include "devices/x86/acpi_pm.h"
 #include "devices/x86/debug_exit.h"
 #include "devices/x86/i8042.h"
@@ -35,6 +36,7 @@ struct vm_devices {
 	struct acpi_pm acpi_pm;
 	struct acpi_ged acpi_ged;
 	struct reset_control reset_control;
+	struct vmgenid vmgenid;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
 
@@ -47,7 +49,8 @@ enum {
 	DEV_BOOT_TIMER = 32,
 	DEV_ACPI_PM = 64,
 	DEV_ACPI_GED = 128,
-	DEV_RESET_CONTROL = 256 /* its own port 0xCF9; with a PCI bus the bus passes it on */
+	DEV_RESET_CONTROL = 256, /* its own port 0xCF9; with a PCI bus the bus passes it on */
+	DEV_VMGENID = 512
 };
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
@@ -136,6 +139,11 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 			return err;
 		d->attached |= DEV_ACPI_GED;
 		machine_set_acpi_ged(&vm->machine, ACPI_GED_MMIO_BASE, ACPI_GED_SIZE, IRQ_ACPI_GED);
+		/* the VM generation ID, below 1 MiB: a firmware owns that memory itself */
+		if (!vm->cfg->firmware && !vmgenid_init(&d->vmgenid, VMGENID_ADDR)) {
+			d->attached |= DEV_VMGENID;
+			machine_set_vmgenid(&vm->machine, VMGENID_ADDR);
+		}
 	}
 	if (vm->cfg->boot_timer) {
 		if ((err = boot_timer_attach(&d->boot_timer, &vm->mmio, &vm->pio)))
@@ -200,6 +208,20 @@ void vm_devices_cf9_to_pci(struct vm *vm)
 		pci_bus_set_cf9(&vm->pci->bus, &reset_control_ops, &vm->devices->reset_control);
 }
 
+int vm_devices_boot(struct vm *vm)
+{
+	if (!vm->devices || !(vm->devices->attached & DEV_VMGENID))
+		return 0;
+	return vmgenid_boot(&vm->devices->vmgenid, &vm->mem);
+}
+
+int vm_devices_new_generation(struct vm *vm)
+{
+	if (!vm->devices || !(vm->devices->attached & DEV_VMGENID))
+		return 0;
+	return vmgenid_new_generation(&vm->devices->vmgenid, &vm->mem, &vm->devices->acpi_ged);
+}
+
 /* ---- accessors for the snapshot walker (vmm/snapshot/vm_snapshot_devices.h) ---- */
 
 static bool has(struct vm *vm, unsigned dev)
@@ -230,6 +252,16 @@ struct post_port *vm_devices_post(struct vm *vm)
 struct boot_timer *vm_devices_boot_timer(struct vm *vm)
 {
 	return has(vm, DEV_BOOT_TIMER) ? &vm->devices->boot_timer : NULL;
+}
+
+struct acpi_ged *vm_devices_acpi_ged(struct vm *vm)
+{
+	return has(vm, DEV_ACPI_GED) ? &vm->devices->acpi_ged : NULL;
+}
+
+struct vmgenid *vm_devices_vmgenid(struct vm *vm)
+{
+	return has(vm, DEV_VMGENID) ? &vm->devices->vmgenid : NULL;
 }
 
 int vm_devices_start(struct vm *vm)

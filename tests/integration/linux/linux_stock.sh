@@ -14,6 +14,9 @@
 #     filter killed it; then the boot runs again with --seccomp log and the kernel's audit lines,
 #     which name the thread and the call, are printed, where that kernel writes them: not in L1);
 #   - bring both vCPUs online (the MADT) and log no ACPI error or warning;
+#   - list the DSDT's VM generation counter as ACPI device VMGENCTR:00 (Debian's cloud kernel has
+#     no driver for it: no CONFIG_VIRT_DRIVERS) and read a non-zero 16-byte ID at 0xA0000 through
+#     /dev/mem (the ID's change on a restore: tests/integration/linux/linux_vmgenid.sh);
 #   - show in the kernel's log that rtc_cmos read the CMOS clock and set the system clock, to the
 #     host's UTC date, and that the kernel reached "Run /init as init process";
 #   - run /init: the kernel release, the RTC through /sys, /proc/driver/rtc and `hwclock -r`, the
@@ -287,6 +290,16 @@ check_boot() {
 		bad "$name: CPUs: '$cpus', want '2 online=0-1'"
 	fi
 	[ "$kind" = qemu ] || check_log "$name" "the kernel read our ACPI tables" 'ACPI: XSDT 0x[0-9A-F]+ .* \(v01 VMM'
+	if [ "$kind" != qemu ]; then
+		local vgen
+		vgen=$(marker_of "$name" VMGENID)
+		if [[ "$vgen" =~ ^hid=VMGENCTR\ driver=[a-z_]*\ id=(\ [0-9a-f]{2}){16}$ ]] &&
+			[[ ! "$vgen" =~ id=(\ 00){16}$ ]]; then
+			ok "$name: the VM generation counter is ACPI device VMGENCTR:00, its ID at 0xA0000 is not zero ($vgen)"
+		else
+			bad "$name: VM generation counter: '$vgen', want 'hid=VMGENCTR driver=... id=' and 16 bytes, not all zero"
+		fi
+	fi
 	acpi_bad=$(log_of "$name" | grep -E 'ACPI( BIOS)? (Error|Warning)' | head -3)
 	if [ -z "$acpi_bad" ]; then
 		ok "$name: no ACPI error or warning in the kernel's log"

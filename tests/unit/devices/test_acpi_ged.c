@@ -93,3 +93,38 @@ Test(acpi_ged, the_window_is_claimed_once, .init = cr_redirect_stderr)
 	acpi_ged_detach(&ged, &bus);
 	cr_assert_eq(acpi_ged_attach(&other, &bus, BASE, (struct irq_line){rec_set, &rec, GSI}), 0);
 }
+
+Test(acpi_ged, the_vmgenid_event_is_bit_2, .init = setup)
+{
+	cr_assert_eq(ACPI_GED_VMGENID, 4u,
+		     "the DSDT's _EVT tests this bit (ACPI_GED_EVENT_VMGENID)");
+	cr_assert_eq(acpi_ged_event(&ged, ACPI_GED_VMGENID), 0);
+	cr_assert_eq(acpi_ged_event(&ged, ACPI_GED_POWER_BUTTON), 0);
+	cr_assert_eq(read_reg(0), ACPI_GED_VMGENID | ACPI_GED_POWER_BUTTON, "both in one read");
+}
+
+/* A snapshot keeps the events the guest has not read; the restore raises the line again. */
+Test(acpi_ged, pending_events_are_saved_and_restored, .init = setup)
+{
+	cr_assert_eq(acpi_ged_event(&ged, ACPI_GED_VMGENID), 0);
+	uint32_t saved = acpi_ged_pending(&ged);
+	cr_assert_eq(saved, ACPI_GED_VMGENID);
+	cr_assert_eq(acpi_ged_pending(&ged), saved, "looking does not acknowledge");
+
+	struct acpi_ged restored;
+	struct io_bus bus2;
+	struct line_rec rec2 = {0};
+	io_bus_init(&bus2, "mmio");
+	cr_assert_eq(
+	    acpi_ged_attach(&restored, &bus2, BASE, (struct irq_line){rec_set, &rec2, GSI}), 0);
+	cr_assert_eq(acpi_ged_set_pending(&restored, saved), 0);
+	cr_assert_eq(rec2.changes, 2, "an edge for the restored events");
+	uint32_t v = 0;
+	cr_assert_eq(io_bus_read(&bus2, BASE, &v, 4), 1);
+	cr_assert_eq(v, ACPI_GED_VMGENID, "the guest's _EVT reads them");
+
+	cr_assert_eq(acpi_ged_set_pending(&restored, 0), 0);
+	cr_assert_eq(rec2.changes, 2, "nothing pending: no edge");
+	cr_assert_eq(acpi_ged_set_pending(&restored, 1u << 7), -EINVAL, "a hostile snapshot");
+	cr_assert_eq(acpi_ged_pending(&restored), 0, "left as it was");
+}

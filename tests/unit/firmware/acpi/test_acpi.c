@@ -28,6 +28,7 @@ static void pc_machine(struct machine *m, int ncpus, int nvirtio, int npci)
 	machine_set_rtc(m);
 	cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);
 	cr_assert_eq(machine_set_acpi_ged(m, ACPI_GED_MMIO_BASE, 4, IRQ_ACPI_GED), 0);
+	cr_assert_eq(machine_set_vmgenid(m, VMGENID_ADDR), 0);
 	for (int i = 0; i < nvirtio; i++)
 		cr_assert_eq(machine_add_virtio_mmio(m, VIRTIO_MMIO_BASE + (uint64_t)i * 0x1000,
 						     VIRTIO_MMIO_SIZE,
@@ -160,6 +161,8 @@ static void check_machine(int ncpus, int nvirtio, int npci)
 	cr_assert_eq(count(dsdt, dlen, "_S5_"), 1);
 	cr_assert_eq(count(dsdt, dlen, "ACPI0013"), 1, "the Generic Event Device");
 	cr_assert_eq(count(dsdt, dlen, "_EVT"), 1);
+	cr_assert_eq(count(dsdt, dlen, "VMGENCTR"), 1, "the VM generation counter");
+	cr_assert_eq(count(dsdt, dlen, "VGEN"), 2, "the device and _EVT's Notify");
 }
 
 /* Without a GED (--acpi off has no tables at all; a machine description without one) the DSDT
@@ -174,6 +177,33 @@ Test(acpi, no_ged_no_power_button)
 	size_t dlen = (size_t)le(dsdt + 4, 4);
 	cr_assert_eq(count(dsdt, dlen, "ACPI0013"), 0);
 	cr_assert_eq(count(dsdt, dlen, "PWRB"), 0);
+	cr_assert_eq(count(dsdt, dlen, "VMGENCTR"), 0, "no GED, nothing to notify it: no VGEN");
+}
+
+/* The VM generation counter's ADDR: Package { low 32 bits, high 32 bits } (the ADDR method of
+ * Microsoft's paper; Linux's vmgenid driver evaluates it the same way), and _EVT's second If. */
+Test(acpi, vmgenid_addr_package)
+{
+	struct machine m;
+	pc_machine(&m, 1, 0, 0);
+	cr_assert_eq(machine_set_vmgenid(&m, 0x123456789A0ULL), 0);
+	struct acpi_layout l = build(&m);
+	const uint8_t *dsdt = table(&l, l.dsdt, "DSDT");
+	size_t dlen = (size_t)le(dsdt + 4, 4);
+	/* NameOp "ADDR" PackageOp PkgLength(1 byte) NumElements 2, DWordPrefix lo, WordPrefix hi */
+	static const uint8_t want[] = {0x08, 'A',  'D',	 'D',  'R',  0x12, 0x0A, 0x02,
+				       0x0C, 0xA0, 0x89, 0x67, 0x45, 0x0B, 0x23, 0x01};
+	int found = 0;
+	for (size_t i = 0; i + sizeof(want) <= dlen; i++)
+		found += !memcmp(dsdt + i, want, sizeof(want));
+	cr_assert_eq(found, 1, "ADDR = Package (2) { 0x456789A0, 0x0123 }");
+	/* If (And (Local0, 4)) in _EVT: AndOp Local0 BytePrefix 4, no target */
+	static const uint8_t and2[] = {0x7B, 0x60, 0x0A, 0x04, 0x00};
+	found = 0;
+	for (size_t i = 0; i + sizeof(and2) <= dlen; i++)
+		found += !memcmp(dsdt + i, and2, sizeof(and2));
+	cr_assert_eq(found, 1, "_EVT tests the VMGENID bit");
+	cr_assert_eq(machine_set_vmgenid(&m, VMGENID_ADDR + 4), -EINVAL, "8-byte aligned");
 }
 
 Test(acpi, one_cpu_no_devices)
@@ -294,7 +324,13 @@ Test(acpi, iasl_disassembles_every_table)
 			      "EisaId (\"PNP0C0C\")",
 			      "OperationRegion (GDST, SystemMemory, 0xC0001000, 0x04)",
 			      "Method (_EVT, 1, Serialized)",
-			      "Notify (\\_SB.PWRB, 0x80)"};
+			      "Notify (\\_SB.PWRB, 0x80)",
+			      "Device (VGEN)",
+			      "Name (_HID, \"VMGENCTR\")",
+			      "Name (_CID, \"VM_Gen_Counter\")",
+			      "Name (ADDR, Package (0x02)",
+			      "0x000A0000,",
+			      "Notify (\\_SB.VGEN, 0x80)"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_not_null(strstr(dsl, want[i]), "the DSDT lacks '%s':\n%s", want[i], dsl);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

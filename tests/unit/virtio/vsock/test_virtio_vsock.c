@@ -637,6 +637,46 @@ Test(virtio_vsock, transport_reset_after_restore)
 		     htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET));
 }
 
+/* A running device made a new generation (a clone or fork: vm_snapshot_new_generation()): its
+ * host connections close (the host program reads EOF), the guest gets TRANSPORT_RESET once an
+ * event buffer is there, and a packet on the old connection is answered with RST; with no
+ * connection, or a reset still owed, nothing more is sent. A new connection works afterwards. */
+Test(virtio_vsock, transport_reset_of_a_running_device)
+{
+	int lfd, fd = guest_connects(&lfd);
+	uint32_t id, ulen;
+	char c;
+
+	cr_assert_eq(virtio_vsock_conn_count(dev), 1);
+	cr_assert(virtio_vsock_transport_reset(dev), "a connection to end: a reset owed");
+	cr_expect_eq(virtio_vsock_conn_count(dev), 0, "no stale connection");
+	cr_expect_eq(read(fd, &c, 1), 0, "the host's socket closed: EOF");
+	cr_expect_not(virtio_vsock_transport_reset(dev), "still owed: not twice");
+
+	uint64_t a = mock_alloc(&q[2], 4);
+	struct mock_buf b = {a, 4, true};
+	cr_assert_geq(mock_split_add(&q[2], &b, 1), 0);
+	serve_queue(2);
+	cr_assert_eq(mock_split_get_used(&q[2], &id, &ulen), 1, "the event buffer used");
+	cr_expect_eq(*(uint32_t *)mock_ram_host(&ram, a),
+		     htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET));
+	cr_expect_not(virtio_vsock_transport_reset(dev), "nothing to end: no second reset");
+	cr_assert_eq(mock_split_get_used(&q[2], &id, &ulen), 0);
+
+	tx_send(5000, 1000, VIRTIO_VSOCK_OP_RW, "late", 4);
+	expect_pkt(VIRTIO_VSOCK_OP_RST, 1000, 5000);
+	close(fd);
+
+	give_rx(2);
+	tx_send(5001, 1000, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
+	expect_pkt(VIRTIO_VSOCK_OP_RESPONSE, 1000, 5001);
+	int fd2 = accept(lfd, NULL, NULL);
+	cr_assert_geq(fd2, 0, "a new connection after the reset");
+	cr_expect_eq(virtio_vsock_conn_count(dev), 1);
+	close(fd2);
+	close(lfd);
+}
+
 Test(virtio_vsock_opts, parser)
 {
 	struct virtio_vsock_opts o;
