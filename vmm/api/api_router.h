@@ -119,6 +119,9 @@ struct api_backend_ops {
 	int (*migrate_progress)(void *ctx, struct mig_progress *p, char *err, size_t errlen);
 	int (*migrate_cancel)(void *ctx);
 	int (*migrate_receive)(void *ctx, const char *url, char *err, size_t errlen);
+	/* PUT /vmm/fork (vmm/snapshot/fork.h): the body checked against the VM, its state
+	 * captured for children and the answer's document in *doc. Optional (NULL: refused). */
+	int (*fork)(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);
 };
 
 struct api {

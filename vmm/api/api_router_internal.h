@@ -39,7 +39,7 @@ struct route {
 
 /* Each route file's table, ending with a {NULL} entry. */
 extern const struct route api_routes_vm[], api_routes_devices[], api_routes_snapshot[],
-    api_routes_mmds[];
+    api_routes_mmds[], api_routes_fork[];
 
 static inline void fault(struct reply *r, unsigned status, const char *fmt, const char *arg)
 {

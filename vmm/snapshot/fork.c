@@ -1,0 +1,113 @@
+/* Live fork: pause, state file, the parent's RAM made private over the frozen memfd, resume
+ * (fork.h). */
+#include "vmm/snapshot/fork.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "vmm/descriptors/device_table.h"
+#include "vmm/snapshot/vm_snapshot.h"
+#include "vmm/vm/vm.h"
+#include "vmm/vm/vm_pause.h"
+
+int vm_fork_check(struct vm *vm, char *err, size_t errlen)
+{
+	const struct guest_mem *mem = &vm->mem;
+	const char *why = NULL;
+	if (vm->uffd)
+		why = "its RAM is served by a page-fault handler";
+	else if (mem->nregions == 0 || mem->regions[0].fd < 0)
+		why = "its RAM is private: start it with --mem-shared (RAM in one memfd)";
+	else if (!mem->shared)
+		why = "it was forked before: its memfd holds that fork's memory (a VM forks once; "
+		      "start a new template to fork again)";
+	else if (device_table_shares_memory(vm->cfg))
+		why = "another process maps its RAM (a vhost-user or virtio-fs back-end), whose "
+		      "writes the children would see";
+	else if (mem->hotplug.region.size)
+		why = "it has hotpluggable memory (--memory-hotplug), which is not in the memfd";
+	if (why)
+		snprintf(err, errlen, "this VM cannot be forked: %s", why);
+	return why ? -ENOTSUP : 0;
+}
+
+/* The parent's RAM mapped again MAP_PRIVATE from its memfd at the same addresses: its next
+ * writes are copies of its own, the memfd stays as it is now. KVM's memory slots keep their
+ * host addresses; the mmap's MMU notifier drops KVM's mappings of the old pages, so the vCPUs
+ * fault the new ones in. Paused VM only (no device or vCPU writes meanwhile). */
+static int make_private(struct guest_mem *mem, char *err, size_t errlen)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		struct guest_region *r = &mem->regions[i];
+		void *p = mmap(r->host, r->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, r->fd, (off_t)r->fd_offset);
+		if (p == MAP_FAILED) {
+			/* a failed MAP_FIXED may have unmapped the range: the VM cannot go on */
+			snprintf(err, errlen, "cannot map guest RAM privately: %s",
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	/* a discard must now drop the parent's copy (MADV_DONTNEED), never punch the memfd */
+	mem->shared = false;
+	return 0;
+}
+
+static int write_state(struct vm *vm, const char *state_path, char *err, size_t errlen)
+{
+	struct snap_writer w;
+	int r = snap_writer_init(&w);
+	if (r) {
+		snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	r = vm_snapshot_collect(vm, &w, err, errlen);
+	if (!r)
+		r = snap_writer_save(&w, state_path, err, errlen);
+	snap_writer_free(&w);
+	return r;
+}
+
+int vm_fork_capture(struct vm *vm, const char *state_path, struct vm_fork_result *res, char *err,
+		    size_t errlen)
+{
+	int r = vm_fork_check(vm, err, errlen);
+	if (r)
+		return r;
+	memset(res, 0, sizeof(*res));
+	snprintf(res->mem_path, sizeof(res->mem_path), "/proc/%d/fd/%d", (int)getpid(),
+		 vm->mem.regions[0].fd);
+	bool was_paused = vm_is_paused(vm);
+	uint64_t t0 = mono_us();
+	r = vm_pause_capturing(vm); /* the vCPUs save their state in parallel */
+	if (r) {
+		snprintf(err, errlen, "cannot pause the VM: %s", strerror(-r));
+		return r;
+	}
+	uint64_t t1 = mono_us();
+	r = write_state(vm, state_path, err, errlen);
+	uint64_t t2 = mono_us();
+	bool remap_failed = false;
+	if (!r) {
+		r = make_private(&vm->mem, err, errlen);
+		remap_failed = r != 0;
+	}
+	if (!r && vm->cfg->hugepages)
+		guest_mem_advise_hugepages(&vm->mem);
+	uint64_t t3 = mono_us();
+	if (!was_paused && !remap_failed) /* RAM half-mapped: the guest must not run on it */
+		vm_resume(vm);
+	res->state_us = t2 - t1;
+	res->remap_us = t3 - t2;
+	res->pause_us = mono_us() - t0;
+	if (!r)
+		log_info("fork: state %s, memory %s; paused %llu us (state %llu us, remap %llu us)",
+			 state_path, res->mem_path, (unsigned long long)res->pause_us,
+			 (unsigned long long)res->state_us, (unsigned long long)res->remap_us);
+	return r;
+}
