@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -147,33 +147,52 @@ static bool wait_socket(const char *sock, pid_t pid)
 
 struct child {
 	const char *sock;
-	pid_t pid; /* 0: it was waiting already (not ours) */
+	json_t *load; /* the body of its PUT /snapshot/load (borrowed) */
+	pid_t pid;    /* 0: it was waiting already (not ours) */
+	long timeout_s;
+	double t0; /* when the fork was asked */
 	double running_ms;
 	int status;
 };
 
-/* Each child's VMM started (unless one waits on its socket already), then its load sent. */
-static void start_children(const struct fork_opts *o, const char *sock, json_t *kids,
-			   struct child *c, long timeout_s, double t0)
+/* One child's thread: its VMM up, then its load; the children load in parallel. */
+static void *load_child(void *arg)
 {
+	struct child *c = arg;
+	if (c->pid < 0 || !wait_socket(c->sock, c->pid)) {
+		fprintf(stderr, "vmmctl: fork: no VMM on %s\n", c->sock);
+		c->status = 3;
+		return NULL;
+	}
+	c->status = request(c->sock, "PUT", "/snapshot/load", c->load, c->timeout_s, NULL);
+	c->running_ms = now_ms() - c->t0;
+	return NULL;
+}
+
+/* Each child's VMM started (unless one waits on its socket already), then loaded. */
+static void start_children(const struct fork_opts *o, json_t *kids, struct child *c, long timeout_s,
+			   double t0)
+{
+	static pthread_t tid[FORK_MAX_CHILDREN];
+	static bool started[FORK_MAX_CHILDREN];
 	size_t n = json_array_size(kids);
 	for (size_t i = 0; i < n; i++) {
 		json_t *k = json_array_get(kids, i);
-		c[i].sock = json_string_value(json_object_get(k, "api_socket"));
+		c[i] = (struct child){.sock = json_string_value(json_object_get(k, "api_socket")),
+				      .load = json_object_get(k, "load"),
+				      .timeout_s = timeout_s,
+				      .t0 = t0};
 		c[i].pid =
 		    http_probe_socket(c[i].sock) == 0 ? 0 : spawn_child(o, c[i].sock, (int)i);
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_t *load = json_object_get(json_array_get(kids, i), "load");
-		if (c[i].pid < 0 || !wait_socket(c[i].sock, c[i].pid)) {
-			fprintf(stderr, "vmmctl: fork: child %zu: no VMM on %s\n", i, c[i].sock);
-			c[i].status = 3;
-			continue;
-		}
-		c[i].status = request(c[i].sock, "PUT", "/snapshot/load", load, timeout_s, NULL);
-		c[i].running_ms = now_ms() - t0;
+		started[i] = pthread_create(&tid[i], NULL, load_child, &c[i]) == 0;
+		if (!started[i])
+			load_child(&c[i]); /* no thread: in turn */
 	}
-	(void)sock;
+	for (size_t i = 0; i < n; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
 }
 
 static int report(json_t *fork_doc, const struct child *c, size_t n, double fork_ms)
@@ -218,7 +237,7 @@ int vmmctl_fork(const char *sock, long timeout_s, int argc, char **argv)
 		status = 1;
 	}
 	if (!status) {
-		start_children(&o, sock, kids, c, timeout_s, t0);
+		start_children(&o, kids, c, timeout_s, t0);
 		status = report(doc, c, json_array_size(kids), fork_ms);
 	}
 	json_decref(doc);

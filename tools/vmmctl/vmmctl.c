@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,17 +310,20 @@ int main(int argc, char **argv)
 	int status = parse_global(argc, argv, &o);
 	if (status >= 0)
 		return status;
-	if (!strcmp(argv[optind], "fork")) /* not one request: fork.h */
-		return vmmctl_fork(o.sock, o.timeout_s ? o.timeout_s : DEFAULT_TIMEOUT_S,
-				   argc - optind, argv + optind);
-	if (vmmctl_request_build(argc - optind, argv + optind, &req, err, sizeof(err)))
+	bool fork_cmd = !strcmp(argv[optind], "fork"); /* not one request: fork.h */
+	memset(&req, 0, sizeof(req));
+	if (!fork_cmd && vmmctl_request_build(argc - optind, argv + optind, &req, err, sizeof(err)))
 		return usage_error(err);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fprintf(stderr, "vmmctl: cannot initialise libcurl\n");
 		vmmctl_request_free(&req);
 		return EXIT_UNREACHABLE;
 	}
-	status = run(&o, &req);
+	if (fork_cmd)
+		status = vmmctl_fork(o.sock, o.timeout_s ? o.timeout_s : DEFAULT_TIMEOUT_S,
+				     argc - optind, argv + optind);
+	else
+		status = run(&o, &req);
 	vmmctl_request_free(&req);
 	curl_global_cleanup();
 	return status;

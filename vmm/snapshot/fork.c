@@ -58,41 +58,29 @@ static int make_private(struct guest_mem *mem, char *err, size_t errlen)
 	return 0;
 }
 
-static int write_state(struct vm *vm, const char *state_path, char *err, size_t errlen)
-{
-	struct snap_writer w;
-	int r = snap_writer_init(&w);
-	if (r) {
-		snprintf(err, errlen, "out of memory");
-		return r;
-	}
-	r = vm_snapshot_collect(vm, &w, err, errlen);
-	if (!r)
-		r = snap_writer_save(&w, state_path, err, errlen);
-	snap_writer_free(&w);
-	return r;
-}
-
+/* Paused: the state into `w` (memory), the RAM made private; then the VM runs again if it ran.
+ * Only then is the state written (and synced) to its file: no disk wait inside the pause. */
 int vm_fork_capture(struct vm *vm, const char *state_path, struct vm_fork_result *res, char *err,
 		    size_t errlen)
 {
+	struct snap_writer w;
 	int r = vm_fork_check(vm, err, errlen);
+	if (!r && (r = snap_writer_init(&w)))
+		snprintf(err, errlen, "out of memory");
 	if (r)
 		return r;
 	memset(res, 0, sizeof(*res));
 	snprintf(res->mem_path, sizeof(res->mem_path), "/proc/%d/fd/%d", (int)getpid(),
 		 vm->mem.regions[0].fd);
-	bool was_paused = vm_is_paused(vm);
+	bool was_paused = vm_is_paused(vm), remap_failed = false;
 	uint64_t t0 = mono_us();
 	r = vm_pause_capturing(vm); /* the vCPUs save their state in parallel */
-	if (r) {
+	if (r)
 		snprintf(err, errlen, "cannot pause the VM: %s", strerror(-r));
-		return r;
-	}
 	uint64_t t1 = mono_us();
-	r = write_state(vm, state_path, err, errlen);
+	if (!r)
+		r = vm_snapshot_collect(vm, &w, err, errlen);
 	uint64_t t2 = mono_us();
-	bool remap_failed = false;
 	if (!r) {
 		r = make_private(&vm->mem, err, errlen);
 		remap_failed = r != 0;
@@ -102,9 +90,12 @@ int vm_fork_capture(struct vm *vm, const char *state_path, struct vm_fork_result
 	uint64_t t3 = mono_us();
 	if (!was_paused && !remap_failed) /* RAM half-mapped: the guest must not run on it */
 		vm_resume(vm);
+	res->pause_us = mono_us() - t0;
 	res->state_us = t2 - t1;
 	res->remap_us = t3 - t2;
-	res->pause_us = mono_us() - t0;
+	if (!r)
+		r = snap_writer_save(&w, state_path, err, errlen);
+	snap_writer_free(&w);
 	if (!r)
 		log_info("fork: state %s, memory %s; paused %llu us (state %llu us, remap %llu us)",
 			 state_path, res->mem_path, (unsigned long long)res->pause_us,
