@@ -48,12 +48,13 @@ static int add_held(const struct device_claim *claim, void *opaque)
 		return 0;
 	if (p->nheld == FORK_MAX_HELD)
 		return -E2BIG;
-	p->held[p->nheld++] = (struct fork_held){
+	struct fork_held *h = &p->held[p->nheld++];
+	*h = (struct fork_held){
 	    .option = claim->option,
 	    .value = claim->value,
-	    .id = claim->id ? claim->id : "",
 	    .tap = claim->tap,
 	    .write = (claim->access & (DEVICE_PATH_WRITE | DEVICE_PATH_CREATE)) != 0};
+	snprintf(h->id, sizeof(h->id), "%s", claim->id ? claim->id : "");
 	return 0;
 }
 

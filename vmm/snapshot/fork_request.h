@@ -27,11 +27,12 @@ struct vm_config;
 
 /* One host resource the parent holds (from its device claims): a tap (`tap`), a disk file
  * (`write` when the guest writes it) or a socket; `option` is the device's option ("net",
- * "disk", "vsock"), `id` its API id (iface_id, drive_id), "" when it has none. */
+ * "disk", "vsock"), `id` its API id (iface_id, drive_id: its id= or netN, driveN), "" when it
+ * has none. */
 struct fork_held {
 	const char *option;
 	const char *value;
-	const char *id;
+	char id[64]; /* copied: a claim's default id lives only during the call */
 	bool tap;
 	bool write;
 };
