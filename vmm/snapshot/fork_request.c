@@ -207,6 +207,23 @@ static int check_replaced(struct checker *c, const json_t *spec, int i)
 	return 0;
 }
 
+/* No two entries of `list` for the same device (`key`: iface_id, drive_id). */
+static int check_unique(struct checker *c, const json_t *list, const char *key, int i)
+{
+	size_t a, b;
+	const json_t *x, *y;
+	json_array_foreach(list, a, x)
+	{
+		json_array_foreach(list, b, y)
+		{
+			if (b < a && !strcmp(api_json_str(x, key, ""), api_json_str(y, key, "")))
+				return fail(c, "children[%d]: %s %s given twice", i, key,
+					    api_json_str(x, key, ""));
+		}
+	}
+	return 0;
+}
+
 static int check_child(struct checker *c, const json_t *spec, int i, struct fork_child *out)
 {
 	static const struct api_json_field f[] = {{"api_socket", API_JSON_STRING, true},
@@ -232,6 +249,10 @@ static int check_child(struct checker *c, const json_t *spec, int i, struct fork
 	{
 		r = r ? r : check_drive(c, o, i);
 	}
+	if (!r)
+		r = check_unique(c, json_object_get(spec, "network_overrides"), "iface_id", i);
+	if (!r)
+		r = check_unique(c, json_object_get(spec, "drive_overrides"), "drive_id", i);
 	const json_t *v = json_object_get(spec, "vsock_override");
 	if (!r && v && api_json_check(v, vs, why, sizeof(why)))
 		return fail(c, "children[%d]: vsock_override: %s", i, why);

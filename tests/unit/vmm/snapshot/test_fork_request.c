@@ -205,4 +205,8 @@ Test(fork_request, collisions_between_children)
 	refused("{\"state_path\": \"/s\", \"children\": [{\"api_socket\": \"/a\", "
 		"\"network_overrides\": [{\"iface_id\": \"net0\"}]}]}",
 		"host_dev_name and/or guest_mac");
+	refused("{\"state_path\": \"/s\", \"children\": [{\"api_socket\": \"/a\", "
+		"\"network_overrides\": [{\"iface_id\": \"net0\", \"guest_mac\": "
+		"\"52:54:00:00:00:05\"}, {\"iface_id\": \"net0\", \"host_dev_name\": \"t5\"}]}]}",
+		"iface_id net0 given twice");
 }
