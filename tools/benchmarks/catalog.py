@@ -5,6 +5,7 @@ from .blk import bench_blk
 from .boot import bench_boot
 from .exit_cost import bench_exit_cost
 from .fio import bench_fio
+from .fork import bench_fork
 from .iperf3 import bench_iperf3
 from .memhp import bench_memhp
 from .memory import bench_memory
@@ -34,6 +35,7 @@ BENCHES = {
     "mmds-latency": bench_mmds_latency,
     "api": bench_api,
     "snapshot": bench_snapshot,
+    "fork": bench_fork,
     "ratelimit": bench_ratelimit,
     "vsock": bench_vsock,
     "migrate": bench_migrate,
