@@ -29,10 +29,10 @@ struct vm_fork_result {
 int vm_fork_check(struct vm *vm, char *err, size_t errlen);
 
 /* Pauses `vm` (when it runs), collects its state, freezes its RAM as above and resumes it if it
- * ran; then writes the state to `state_path` (after the resume: the file's sync is not part of
- * the pause). A failure before the RAM is frozen leaves the VM as it was; after (the state file
- * cannot be written), the VM runs on but counts as forked. Returns 0 or -errno with the reason
- * in err. */
+ * ran; then writes the state to `state_path` (after the resume, unsynced: a fork's state lives
+ * as long as its children). A failure before the RAM is frozen leaves the VM as it was; after
+ * (the state file cannot be written), the VM runs on but counts as forked. Returns 0 or -errno
+ * with the reason in err. */
 int vm_fork_capture(struct vm *vm, const char *state_path, struct vm_fork_result *res, char *err,
 		    size_t errlen);
 
