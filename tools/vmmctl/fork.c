@@ -206,10 +206,11 @@ static int report(json_t *fork_doc, const struct child *c, size_t n, double fork
 		if (c[i].status && !status)
 			status = c[i].status;
 	}
-	json_t *out = json_pack("{s:O?, s:O?, s:f, s:o}", "parent_pause_us",
+	json_t *out = json_pack("{s:O?, s:O?, s:O?, s:f, s:o}", "parent_pause_us",
 				json_object_get(fork_doc, "pause_us"), "state_path",
-				json_object_get(fork_doc, "state_path"), "fork_request_ms", fork_ms,
-				"children", kids);
+				json_object_get(fork_doc, "state_path"), "mem_file_path",
+				json_object_get(fork_doc, "mem_file_path"), "fork_request_ms",
+				fork_ms, "children", kids);
 	json_dumpf(out, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(out);

@@ -7,9 +7,9 @@
 #   - the parent goes on and ends with the result of an uninterrupted run; a second fork of it is
 #     refused (its memfd holds the first fork's memory);
 #   - every child starts where the fork was taken, not where the parent is by the time the child
-#     maps the memory (the parent's writes after the fork do not leak into the children: the
-#     children are loaded one after another over ~seconds while the parent runs on), and ends
-#     with TEST PASS and the uninterrupted run's SNAP-RESULT;
+#     maps the memory (the parent's writes after the fork do not leak into the children; a late
+#     child loaded from the same state and memfd once the parent has run 60 steps further checks
+#     it beyond doubt), and ends with TEST PASS and the uninterrupted run's SNAP-RESULT;
 #   - printed, not asserted (targets are tools/bench's business): the parent's pause, the time
 #     from the request to each child running, each child's private memory (smaps_rollup).
 # labels: snapshot
@@ -114,6 +114,20 @@ echo "time from the request to each child running (ms):" \
 grep 'fork: state' "$parent_err"
 refused "a second fork" "$sock" "$(body 1)" "forked before"
 
+# ---- a late child: loaded once the parent has run well past the fork ----
+snap_wait_progress "$parent_out" "$parent_pid" $((at + 60)) || lib_fail "the parent stopped"
+late_at=$(snap_progress "$parent_out")
+lib_new_run "late child"
+late_out=$RUN_OUT
+"$VMM" --api-sock "$dir/late.sock" --landlock-rules "$LIB_TMP:rw" </dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+late_pid=$!
+SNAP_PIDS+=("$late_pid")
+snap_wait_sock "$dir/late.sock" "$late_pid"
+got=$(snap_api "$dir/late.sock" PUT /snapshot/load "{\"snapshot_path\": \"$dir/state\",
+	\"mem_file_path\": \"$(jq -r .mem_file_path "$dir/fork.json")\", \"resume_vm\": true}")
+[ "${got%% *}" = 204 ] && lib_ok "a late child loaded with the parent at SNAP-PROGRESS $late_at" ||
+	lib_fail "late child: $got"
+
 # ---- each child's private memory, once it runs ----
 field() { awk -v f="$1:" '$1 == f { s += $2 } END { print s + 0 }' "$2"; }
 sleep 1
@@ -125,7 +139,8 @@ for i in $(seq 0 $((CHILDREN - 1))); do
 		"$(field Pss "$LIB_TMP/rollup")" "$priv"
 done
 
-# ---- the parent and every child end with the uninterrupted result ----
+# ---- the parent, every child and the late one end with the uninterrupted result ----
+first_progress() { tr -d '\r' <"$1" | sed -n 's/^SNAP-PROGRESS \([0-9]*\)$/\1/p' | head -n 1; }
 wait_end() { # PID -> RUN_STATUS
 	local deadline=$((SECONDS + RUN_TIMEOUT))
 	while kill -0 "$1" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
@@ -144,12 +159,14 @@ for i in $(seq 0 $((CHILDREN - 1))); do
 	# not our children (vmmctl's): their status is not ours to read, their output is
 	deadline=$((SECONDS + RUN_TIMEOUT))
 	while kill -0 "${pids[i]}" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-	first=$(tr -d '\r' <"$out" | sed -n 's/^SNAP-PROGRESS \([0-9]*\)$/\1/p' | head -n 1)
+	first=$(first_progress "$out")
+	[ "$i" = 0 ] && first0=$first
 	got=$(snap_result "$out")
-	if [ -n "$first" ] && [ "$first" -le $((at + 20)) ]; then
+	# one state for all: the same first line, soon after the fork
+	if [ -n "$first" ] && [ "$first" = "$first0" ] && [ "$first" -le $((at + 30)) ]; then
 		lib_ok "child $i: starts at SNAP-PROGRESS $first (forked at $at)"
 	else
-		lib_fail "child $i: first SNAP-PROGRESS '$first', forked at $at: it saw the parent's later memory"
+		lib_fail "child $i: first SNAP-PROGRESS '$first' (child 0: $first0), forked at $at"
 	fi
 	if [ "$got" = "$want" ] && grep -q '^TEST PASS' "$out"; then
 		lib_ok "child $i: TEST PASS, $got"
@@ -158,4 +175,12 @@ for i in $(seq 0 $((CHILDREN - 1))); do
 		tail -5 "$dir/child-$i.err"
 	fi
 done
+wait_end "$late_pid"
+first=$(first_progress "$late_out")
+[ -n "$first" ] && [ "$first" = "$first0" ] &&
+	lib_ok "the late child starts at SNAP-PROGRESS $first as the others (the parent was at $late_at)" ||
+	lib_fail "the late child starts at '$first', the others at $first0: it saw the parent's later memory"
+got=$(snap_result "$late_out")
+[ "$got" = "$want" ] && grep -q '^TEST PASS' "$late_out" && lib_ok "the late child: TEST PASS, $got" ||
+	lib_fail "the late child: '$got', want '$want' and TEST PASS"
 finish
