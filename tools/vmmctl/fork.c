@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -132,17 +133,29 @@ static pid_t spawn_child(const struct fork_opts *o, const char *sock, int i)
 	return pid;
 }
 
-/* Waits until `sock` answers (its VMM is up), or the child ends or the time is over. */
-static bool wait_socket(const char *sock, pid_t pid)
+/* Waits until `sock` answers (its VMM is up), or the child ends (reaped: *pid becomes -1) or the
+ * time is over. */
+static bool wait_socket(const char *sock, pid_t *pid)
 {
 	for (double end = now_ms() + SOCKET_WAIT_MS; now_ms() < end;) {
 		if (http_probe_socket(sock) == 0)
 			return true;
-		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
+		if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1;
 			return false;
+		}
 		usleep(200);
 	}
 	return false;
+}
+
+/* A child VMM this command started that will not become a child VM: ended, not left behind. */
+static void end_child(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
 }
 
 struct child {
@@ -159,13 +172,16 @@ struct child {
 static void *load_child(void *arg)
 {
 	struct child *c = arg;
-	if (c->pid < 0 || !wait_socket(c->sock, c->pid)) {
+	if (c->pid < 0 || !wait_socket(c->sock, &c->pid)) {
 		fprintf(stderr, "vmmctl: fork: no VMM on %s\n", c->sock);
+		end_child(c->pid);
 		c->status = 3;
 		return NULL;
 	}
 	c->status = request(c->sock, "PUT", "/snapshot/load", c->load, c->timeout_s, NULL);
 	c->running_ms = now_ms() - c->t0;
+	if (c->status)
+		end_child(c->pid);
 	return NULL;
 }
 
