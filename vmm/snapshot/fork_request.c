@@ -10,6 +10,8 @@
 #include "base/mac.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/device_table.h"
 
 /* A resource a child asks for, to find it taken twice. */
@@ -62,7 +64,34 @@ int fork_parent_from_config(const struct vm_config *cfg, struct fork_parent *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->api_sock = cfg->api_sock;
+	p->nnics = dev_net_count(cfg);
+	p->ndrives = dev_disk_count(cfg);
+	if (p->nnics > FORK_MAX_IDS || p->ndrives > FORK_MAX_IDS)
+		return -E2BIG;
+	for (int i = 0; i < p->nnics; i++) {
+		const char *id = dev_net_opts(cfg, i)->id;
+		if (id[0])
+			snprintf(p->nics[i], sizeof(p->nics[i]), "%s", id);
+		else
+			snprintf(p->nics[i], sizeof(p->nics[i]), "net%d", i);
+	}
+	for (int i = 0; i < p->ndrives; i++) {
+		const char *id = dev_disk_opts(cfg, i)->id;
+		if (id[0])
+			snprintf(p->drives[i], sizeof(p->drives[i]), "%s", id);
+		else
+			snprintf(p->drives[i], sizeof(p->drives[i]), "drive%d", i);
+	}
 	return device_table_claims(cfg, add_held, p);
+}
+
+/* `id` is one of `ids`. */
+static bool known(const char (*ids)[64], int n, const char *id)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(ids[i], id))
+			return true;
+	return false;
 }
 
 /* The parent's resource named `value` (taps against taps, paths against paths), or NULL. */
@@ -113,6 +142,9 @@ static int check_nic(struct checker *c, const json_t *o, int i)
 		return fail(c, "children[%d]: network_overrides: %s", i, why);
 	const char *tap = api_json_str(o, "host_dev_name", NULL);
 	const char *m = api_json_str(o, "guest_mac", NULL);
+	if (!known(c->parent->nics, c->parent->nnics, api_json_str(o, "iface_id", "")))
+		return fail(c, "children[%d]: network_overrides: the parent has no NIC `%.64s`", i,
+			    api_json_str(o, "iface_id", ""));
 	if (!tap && !m)
 		return fail(c,
 			    "children[%d]: network_overrides: each entry needs host_dev_name "
@@ -148,6 +180,9 @@ static int check_drive(struct checker *c, const json_t *o, int i)
 	const char *path = api_json_str(o, "path_on_host", "");
 	const struct fork_held *mine = parent_disk(c->parent, id);
 	const struct fork_held *h = parent_holds(c->parent, path, false);
+	if (!known(c->parent->drives, c->parent->ndrives, id))
+		return fail(c, "children[%d]: drive_overrides: the parent has no drive `%.64s`", i,
+			    id);
 	if (!path[0])
 		return fail(c, "children[%d]: drive %s: path_on_host is empty", i, id);
 	/* a read-only disk may stay shared; a written one never */

@@ -37,11 +37,18 @@ struct fork_held {
 	bool write;
 };
 
+#define FORK_MAX_IDS 16 /* NICs, disks */
+
 /* What the checks need of the parent. Its strings belong to the parent's configuration. */
 struct fork_parent {
 	const char *api_sock; /* NULL: none */
 	struct fork_held held[FORK_MAX_HELD];
 	int nheld;
+	/* the ids overrides name: NICs (iface_id: id= or netN), disks (drive_id: id= or driveN) */
+	char nics[FORK_MAX_IDS][64];
+	int nnics;
+	char drives[FORK_MAX_IDS][64];
+	int ndrives;
 };
 
 struct fork_child {

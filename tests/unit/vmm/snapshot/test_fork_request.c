@@ -176,6 +176,22 @@ Test(fork_request, a_read_only_disk_may_stay_shared)
 		     0, "%s", err);
 }
 
+Test(fork_request, overrides_name_the_parents_devices)
+{
+	refused("{\"state_path\": \"/s\", \"children\": [{\"api_socket\": \"/a\", "
+		"\"network_overrides\": [{\"iface_id\": \"eth9\", \"guest_mac\": "
+		"\"52:54:00:00:00:05\"}]}]}",
+		"the parent has no NIC `eth9`");
+	refused("{\"state_path\": \"/s\", \"children\": [{\"api_socket\": \"/a\", "
+		"\"drive_overrides\": [{\"drive_id\": \"drive1\", \"path_on_host\": \"/x\"}]}]}",
+		"the parent has no drive `drive1`");
+	cr_assert_eq(parent.nnics, 1);
+	cr_assert_str_eq(parent.nics[0], "net0");
+	cr_assert_eq(parent.ndrives, 2);
+	cr_assert_str_eq(parent.drives[0], "drive0");
+	cr_assert_str_eq(parent.drives[1], "base");
+}
+
 Test(fork_request, collisions_between_children)
 {
 	refused("{\"state_path\": \"/s\", \"children\": [" CHILD(1) ", " CHILD(1) "]}",
