@@ -159,7 +159,7 @@ static int check_nic(struct checker *c, const json_t *o, int i)
 	return r ? r : m ? take(c, T_MAC, m, i, "guest_mac") : 0;
 }
 
-/* The parent's writable disk `id`, or NULL. */
+/* The parent's disk `id` (its claim: file and whether the guest writes it), or NULL. */
 static const struct fork_held *parent_disk(const struct fork_parent *p, const char *id)
 {
 	for (int i = 0; i < p->nheld; i++)
