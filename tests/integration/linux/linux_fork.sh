@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Live fork of the default Linux guest at its shell (docs/sandboxes.md): the parent (initramfs,
-# RAM in a memfd, a raw scratch disk it wrote "parent-data" to, a user-mode NIC, a vsock) is
+# RAM in a memfd, a raw scratch disk it wrote "parent-data" to, a NIC on a tap, a vsock) is
 # forked with `vmmctl fork` into LINUX_FORK_CHILDREN children (10 by default), each a VMM the
 # test started beforehand on its own API socket and console FIFO, given its own MAC, its own
-# qcow2 overlay over the scratch disk and its own vsock socket. Checked:
+# qcow2 overlay over the scratch disk, its own tap and its own vsock socket (the VMMs run in a
+# network namespace of their own, where the taps are). Checked:
 #   - every child's shell answers, and reads the parent's "parent-data" from its disk;
 #   - every child writes its name to its disk, then (after all have written) reads its own name
 #     back: no child sees another's write, and the parent's file and its console are untouched;
@@ -14,7 +15,7 @@
 # Printed, not asserted: the parent's pause, the time to each child running, each child's
 # private memory (smaps_rollup).
 # labels: slow linux snapshot
-# requires: kvm
+# requires: kvm netns
 # timeout: 1500
 # resource: linux:1
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/linux_lib.sh"
@@ -32,7 +33,18 @@ command -v qemu-img >/dev/null || {
 }
 
 sleepers=() pids=()
-trap 'kill "${sleepers[@]}" 2>/dev/null; kill -9 "${pids[@]}" $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+NS="vmmfork-$$"
+trap 'kill "${sleepers[@]}" 2>/dev/null; kill -9 "${pids[@]}" $vmm_pid 2>/dev/null; ip netns del "$NS" 2>/dev/null; rm -rf "$tmp"' EXIT
+ip netns add "$NS" || {
+	echo "SKIP: cannot make a network namespace for the taps"
+	exit 77
+}
+for t in ftap $(seq -f 'ftap%g' 0 $((N - 1))); do
+	ip -n "$NS" tuntap add dev "$t" mode tap vnet_hdr && ip -n "$NS" link set "$t" up || {
+		echo "FAIL: cannot make tap $t"
+		exit 1
+	}
+done
 
 # start NAME ARGS...: a VMM whose console reads the FIFO $tmp/NAME.in and writes $tmp/NAME.log
 start() {
@@ -41,7 +53,8 @@ start() {
 	mkfifo "$tmp/$name.in"
 	sleep 1500 >"$tmp/$name.in" &
 	sleepers+=($!)
-	"$VMM" --landlock-rules "$tmp:rw" "$@" <"$tmp/$name.in" >"$tmp/$name.log" 2>"$tmp/$name.err" &
+	ip netns exec "$NS" "$VMM" --landlock-rules "$tmp:rw" "$@" <"$tmp/$name.in" >"$tmp/$name.log" \
+		2>"$tmp/$name.err" &
 	last_pid=$!
 }
 say() { printf '%s\n' "$2" >"$tmp/$1.in"; } # say NAME LINE: typed at NAME's shell
@@ -64,7 +77,7 @@ expect_in() { # expect_in NAME REGEX SECONDS WHAT
 truncate -s 16M "$tmp/scratch.img"
 start parent --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 256M --mem-shared \
 	--append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0" --console stdio --api-sock "$sock" \
-	--disk "$tmp/scratch.img,id=scratch" --net user,mac=52:54:00:00:10:00 \
+	--disk "$tmp/scratch.img,id=scratch" --net tap=ftap,mac=52:54:00:00:10:00 \
 	--vsock "cid=3,uds=$tmp/v.sock"
 vmm_pid=$last_pid
 cp "$tmp/parent.log" "$tmp/log" 2>/dev/null
@@ -82,7 +95,8 @@ for i in $(seq 0 $((N - 1))); do
 	start "c$i" --api-sock "$tmp/c$i.sock"
 	pids+=("$last_pid")
 	kids+="${kids:+,}{\"api_socket\": \"$tmp/c$i.sock\",
-	  \"network_overrides\": [{\"iface_id\": \"net0\", \"guest_mac\": \"52:54:00:00:20:$(printf %02x "$i")\"}],
+	  \"network_overrides\": [{\"iface_id\": \"net0\", \"host_dev_name\": \"ftap$i\",
+	    \"guest_mac\": \"52:54:00:00:20:$(printf %02x "$i")\"}],
 	  \"drive_overrides\": [{\"drive_id\": \"scratch\", \"path_on_host\": \"$tmp/c$i.qcow2\"}],
 	  \"vsock_override\": {\"uds_path\": \"$tmp/v$i.sock\"}}"
 done
