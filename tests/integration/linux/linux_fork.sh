@@ -23,6 +23,14 @@
 VMMCTL=${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}
 N=${LINUX_FORK_CHILDREN:-10}
 sock="$tmp/api.sock"
+# Known failure (issue 53): on kvm_pvm the Linux parent and its children stop answering their
+# consoles after the fork (the vCPU keeps running in KVM_RUN; snap_counter, all in ring 3, is
+# fine: fork_live). Not understood yet, so not run there unless LINUX_FORK_ON_PVM=1.
+if [ "${EMULATED_KVM:-0}" = 1 ] && [ "${LINUX_FORK_ON_PVM:-0}" != 1 ]; then
+	echo "SKIP: a forked Linux guest stops answering on kvm_pvm (known, docs/sandboxes.md);" \
+		"LINUX_FORK_ON_PVM=1 runs it anyway"
+	exit 77
+fi
 command -v qemu-img >/dev/null || {
 	echo "SKIP: qemu-img is needed to make the children's qcow2 overlays"
 	exit 77
