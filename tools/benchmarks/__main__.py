@@ -1,7 +1,7 @@
 """Benchmarks of our VMM side by side with QEMU, measured the way the field measures.
 
 Usage: tools/bench startup|memory|boot|blk|exit-cost|net|api|snapshot|ratelimit|vsock|migrate|pmem|
-                   memhp|vhost-user-blk|virtiofs|qcow2|
+                   memhp|vhost-user-blk|virtiofs|qcow2|fork|
                    all|fio|iperf3
                    [--runs N] (several joined by commas run in one table: blk,net,ratelimit)
                    [--quick]
@@ -100,6 +100,11 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              (--quick 5) of one snapshot restored at once, run ~2 s, their Rss, Pss and
              Private_Clean+Private_Dirty from /proc/PID/smaps_rollup: mean private and PSS per
              clone, summed RSS and summed PSS.
+  fork       ours only: the snap_counter guest (RAM in a memfd) forked ~1 s into its run into
+             10 children (--quick 4: half warm VMMs waiting on their sockets, half started
+             after the answer), loads in parallel: the parent's pause, what the fork adds to
+             it, request to answer, request to a warm and a cold child running, private memory
+             per child (tools/benchmarks/fork.py; targets: pause < 5 ms, child < 10 ms).
   vsock      the virtio_vsock test guest (bench=N, ring 3, polling): N bytes (16 MiB; --quick
              2 MiB) guest->host on one stream to a host sink on PATH_1236, then host->guest from
              a source on PATH_1237, each timed by the guest; MB/s. No QEMU peer (QEMU's vsock is

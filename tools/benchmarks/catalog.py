@@ -6,6 +6,7 @@ from .boot import bench_boot
 from .exit_cost import bench_exit_cost
 from .fio import bench_fio
 from .firmware import bench_firmware
+from .fork import bench_fork
 from .iperf3 import bench_iperf3
 from .memhp import bench_memhp
 from .memory import bench_memory
@@ -36,6 +37,7 @@ BENCHES = {
     "mmds-latency": bench_mmds_latency,
     "api": bench_api,
     "snapshot": bench_snapshot,
+    "fork": bench_fork,
     "ratelimit": bench_ratelimit,
     "vsock": bench_vsock,
     "migrate": bench_migrate,

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/vmmctl/fork.h"
 #include "tools/vmmctl/http.h"
 #include "tools/vmmctl/render.h"
 #include "tools/vmmctl/request.h"
@@ -64,6 +66,10 @@ static const char usage_text[] =
     "                        handler that serves the RAM (e.g. vmm-uffd-handler);\n"
     "                        --net gives NIC IFACE (net0, net1, ...)\n"
     "                        another tap and/or MAC, once per NIC\n"
+    "  fork BODY|@FILE [--vmm PATH] [--out DIR] [--vmm-arg ARG]...\n"
+    "                        live fork (PUT /vmm/fork with BODY), then start each\n"
+    "                        child's VMM (unless one waits on its api_socket) with\n"
+    "                        ARGs and load it; prints the times (docs/sandboxes.md)\n"
     "  migrate URL [--local] [--max-downtime-ms N] [--max-rounds N]\n"
     "          [--max-bandwidth BYTES_PER_S[K|M|G]]\n"
     "                        live-migrate the VM to the VMM waiting on URL\n"
@@ -314,14 +320,20 @@ int main(int argc, char **argv)
 	int status = parse_global(argc, argv, &o);
 	if (status >= 0)
 		return status;
-	if (vmmctl_request_build(argc - optind, argv + optind, &req, err, sizeof(err)))
+	bool fork_cmd = !strcmp(argv[optind], "fork"); /* not one request: fork.h */
+	memset(&req, 0, sizeof(req));
+	if (!fork_cmd && vmmctl_request_build(argc - optind, argv + optind, &req, err, sizeof(err)))
 		return usage_error(err);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fprintf(stderr, "vmmctl: cannot initialise libcurl\n");
 		vmmctl_request_free(&req);
 		return EXIT_UNREACHABLE;
 	}
-	status = run(&o, &req);
+	if (fork_cmd)
+		status = vmmctl_fork(o.sock, o.timeout_s ? o.timeout_s : DEFAULT_TIMEOUT_S,
+				     argc - optind, argv + optind);
+	else
+		status = run(&o, &req);
 	vmmctl_request_free(&req);
 	curl_global_cleanup();
 	return status;

@@ -140,6 +140,9 @@ struct api_backend_ops {
 	 * hot-added device of that kind has the id. Optional (NULL: none). */
 	int (*hotplug_live_set)(void *ctx, const char *id, bool nic, struct device_live_set *s,
 				char *err, size_t errlen);
+	/* PUT /vmm/fork (vmm/snapshot/fork.h): the body checked against the VM, its state
+	 * captured for children and the answer's document in *doc. Optional (NULL: refused). */
+	int (*fork)(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);
 };
 
 struct api {

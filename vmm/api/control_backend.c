@@ -328,6 +328,7 @@ const struct api_backend_ops ctl_backend = {
     .stop = be_stop,
     .live_set = ctl_live_set,
     .live_get = ctl_live_get,
+    .fork = ctl_fork,
     .set_metrics = be_set_metrics,
     .set_logger = be_set_logger,
     .flush_metrics = be_flush_metrics,

@@ -140,4 +140,9 @@ int ctl_live_set(void *ctx, const struct device_desc *d, int index, struct devic
 		 char *err, size_t errlen);
 int ctl_live_get(void *ctx, const struct device_desc *d, const char *view, json_t **doc);
 
+/* ---- control_fork.c ---- */
+
+/* api_backend_ops.fork (api_router.h): PUT /vmm/fork. */
+int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);
+
 #endif
