@@ -28,6 +28,9 @@
 #include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/vm/metrics.h"
+#ifdef HAVE_LIBSLIRP
+#include "virtio/net/slirp_api.h"
+#endif
 
 #define CONFIG_FILE_MAX (1 << 20)
 
@@ -302,6 +305,14 @@ static int start_api(struct control *c)
 	size_t n;
 	if (c->cfg->switch_user)
 		sandbox_announce_user_switch(); /* the API thread confines itself at start */
+#ifdef HAVE_LIBSLIRP
+	/* A VM the API builds later with a user-mode NIC (PUT /snapshot/load of a VM with --net
+	 * user) loads libslirp in the broker, whose filter allows no executable mapping: so it is
+	 * loaded now, before any thread is confined (~0.4 ms). A missing library is reported when a
+	 * NIC needs it. */
+	char why[256];
+	(void)slirp_api_load(why, sizeof(why));
+#endif
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, false);
 	if (sandbox_broker_start(lists, n) || sandbox_opener_start())
 		return VMM_EXIT_ERROR;
