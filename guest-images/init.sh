@@ -18,9 +18,11 @@
 #   vmmguest.end=reboot     (default) `reboot -f`: the kernel resets the
 #                           machine (i8042 pulse with reboot=k or reboot=a);
 #                           the VMM exits 0, QEMU with -no-reboot too
-#   vmmguest.end=poweroff   `poweroff -f`: without ACPI the kernel halts every
-#                           CPU with interrupts off; the VMM sees that and
-#                           exits 0 (QEMU keeps waiting)
+#   vmmguest.end=poweroff   `poweroff -f`: the kernel enters ACPI S5 (the
+#                           FADT's sleep registers) and the VMM exits 0; with
+#                           acpi=off or `vmm --acpi off` it halts every CPU
+#                           with interrupts off, which the VMM sees and exits
+#                           0 too (QEMU keeps waiting)
 #   vmmguest.end=debugexit:N  write byte N to port 0xf4 (QEMU isa-debug-exit,
 #                           VMM --debug-exit): exit status (N<<1)|1
 #
@@ -63,12 +65,15 @@ show_devices() {
 	done </proc/meminfo
 	show_list BLOCK /sys/block
 	show_list NET /sys/class/net
-	# Virtio device IDs (virtio 1.2 section 5): 1 net, 2 block, 3 console, 4 rng.
+	# Virtio device IDs (virtio 1.2 section 5): 1 net, 2 block, 3 console, 4 rng. `on=` names
+	# the transport device it was found as: LNRO0005:NN (the DSDT), virtio-mmio.N (the
+	# virtio_mmio.device= command line) or a PCI address.
 	for dev in /sys/bus/virtio/devices/*; do
 		[ -e "$dev/device" ] || continue
 		echo "VMM-GUEST-VIRTIO: $(basename "$dev") device=$(cat "$dev/device")" \
 			"vendor=$(cat "$dev/vendor")" \
-			"driver=$(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null)"
+			"driver=$(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null)" \
+			"on=$(basename "$(dirname "$(readlink -f "$dev")")")"
 	done
 	if [ -r /sys/class/misc/hw_random/rng_current ]; then
 		echo "VMM-GUEST-HWRNG: $(cat /sys/class/misc/hw_random/rng_current)"
