@@ -5,7 +5,7 @@
 # and a `bootorder` naming it first; SeaBIOS runs the ROM as its first boot entry, which copies
 # the pieces by fw_cfg DMA and enters the kernel's real-mode setup. The ACPI tables reach the
 # firmware through etc/table-loader (SeaBIOS finds the FADT through the XSDT), and SeaBIOS
-# builds the MP table the project's default guest kernel (no ACPI) reads. The guest: that kernel
+# builds the MP table too (the default guest kernel reads the ACPI tables). The guest: that kernel
 # with its initramfs, 1 vCPU (2 stop at "Bringing up secondary CPUs" on kvm_pvm, firmware or
 # not), a copy of the default disk over virtio-pci, whose BAR SeaBIOS places. It must reach
 # /init, see the command line given, read the disk's marker and end with `reboot -f` (status 0).

@@ -118,14 +118,14 @@ check_value() { # WHAT GOT WANT-REGEX
 	if grep -qE -- "$3" <<<"$2"; then echo "ok: $1: $2"; else echo "FAIL: $1: '$2' (want /$3/)"; fail=1; fi
 }
 check_value "the added disk is /dev/vdb" "$(guest_value VDB 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; cat /sys/block/vdb/size')" '^32768$'
-check_value "mount, write" "$(guest_value MNT 'mkdir -p /mnt/hp && mount /dev/vdb /mnt/hp && echo HPDATA-7c1e >/mnt/hp/f && sync && echo done')" '^done$'
-check_value "unmount" "$(guest_value UMNT 'umount /mnt/hp && echo done')" '^done$'
+check_value "mount, write" "$(guest_value MNT 'mkdir -p /dev/hp && mount /dev/vdb /dev/hp && echo HPDATA-7c1e >/dev/hp/f && sync && echo done')" '^done$'
+check_value "unmount" "$(guest_value UMNT 'umount /dev/hp && echo done')" '^done$'
 ctl remove-device hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: vmmctl remove-device hp0" || { echo "FAIL: remove-device: $OUT"; fail=1; }
 check_value "/dev/vdb went" "$(guest_value GONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
 ctl add-disk "$tmp/hp.img" --id hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: added again: $OUT" || { echo "FAIL: add again: $OUT"; fail=1; }
-check_value "read back" "$(guest_value BACK 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; mount /dev/vdb /mnt/hp && cat /mnt/hp/f')" '^HPDATA$'
+check_value "read back" "$(guest_value BACK 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; mount /dev/vdb /dev/hp && cat /dev/hp/f')" '^HPDATA$'
 if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
 	ctl add-net vmmhp0 --id hpnet0
 	[ "$CTL_STATUS" = 0 ] && echo "ok: add-net: $OUT" || { echo "FAIL: add-net: $OUT"; fail=1; }
