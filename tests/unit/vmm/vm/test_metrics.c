@@ -108,6 +108,8 @@ static const struct virtio_dev_ops net_ops = {.counters = net_counters};
 
 static void fake_vm_init(struct fake_vm *f)
 {
+	/* on the caller's stack: every field the VM's walkers read (pdev.gone) starts at 0 */
+	memset(f, 0, sizeof(*f));
 	f->vm = calloc(1, sizeof(*f->vm));
 	cr_assert_not_null(f->vm);
 	f->vm->ncpus = 2;
