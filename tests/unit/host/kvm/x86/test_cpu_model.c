@@ -9,29 +9,14 @@
 
 #include "host/kvm/x86/cpu_model.h"
 #include "host/kvm/x86/cpuid.h"
+#include "tests/unit/host/kvm/x86/cpuid_fixture.h"
 
-/* A fixture: "leaf subleaf i|- eax ebx ecx edx" lines, '#' comments. */
+/* A recorded CPU (tests/unit/host/kvm/x86/fixtures/NAME.cpuid) as a CPU model. */
 static struct cpu_model *load(const char *name)
 {
-	char path[512], line[256];
-	snprintf(path, sizeof(path), "%s/tests/unit/host/kvm/x86/fixtures/%s.cpuid", VMM_SOURCE_DIR,
-		 name);
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s", path);
 	struct cpu_model *m = calloc(1, sizeof(*m));
-	struct kvm_cpuid2 *t = &m->cpuid.header;
-	while (fgets(line, sizeof(line), f)) {
-		struct kvm_cpuid_entry2 *e = &t->entries[t->nent];
-		char flag;
-		if (line[0] == '#')
-			continue;
-		int n = sscanf(line, "%x %x %c %x %x %x %x", &e->function, &e->index, &flag,
-			       &e->eax, &e->ebx, &e->ecx, &e->edx);
-		cr_assert_eq(n, 7, "%s: bad line %s", path, line);
-		e->flags = flag == 'i' ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
-		t->nent++;
-	}
-	fclose(f);
+	cr_assert_not_null(m);
+	cpuid_fixture(name, &m->cpuid);
 	return m;
 }
 
