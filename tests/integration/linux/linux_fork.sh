@@ -27,26 +27,16 @@ sock="$tmp/api.sock"
 # consoles after the fork (the vCPU keeps running in KVM_RUN; snap_counter, all in ring 3, is
 # fine: fork_live). Not understood yet, so not run there unless LINUX_FORK_ON_PVM=1.
 if [ "${EMULATED_KVM:-0}" = 1 ] && [ "${LINUX_FORK_ON_PVM:-0}" != 1 ]; then
-	echo "SKIP: a forked Linux guest stops answering on kvm_pvm (known, docs/sandboxes.md);" \
-		"LINUX_FORK_ON_PVM=1 runs it anyway"
-	exit 77
+	skip "kvm_pvm" "a forked Linux guest stops answering on kvm_pvm (known, not understood:" \
+		"docs/sandboxes.md); LINUX_FORK_ON_PVM=1 runs it anyway"
 fi
-command -v qemu-img >/dev/null || {
-	echo "SKIP: qemu-img is needed to make the children's qcow2 overlays"
-	exit 77
-}
-[ -x "$VMMCTL" ] || {
-	echo "SKIP: no vmmctl at $VMMCTL"
-	exit 77
-}
+command -v qemu-img >/dev/null || skip "no qemu-img" "the children's qcow2 overlays need qemu-img"
+[ -x "$VMMCTL" ] || skip "no vmmctl" "no vmmctl at $VMMCTL"
 
 sleepers=() pids=()
 NS="vmmfork-$$"
 trap 'kill "${sleepers[@]}" 2>/dev/null; kill -9 "${pids[@]}" $vmm_pid 2>/dev/null; ip netns del "$NS" 2>/dev/null; rm -rf "$tmp"' EXIT
-ip netns add "$NS" || {
-	echo "SKIP: cannot make a network namespace for the taps"
-	exit 77
-}
+ip netns add "$NS" || skip "no netns" "cannot make a network namespace for the taps"
 for t in ftap $(seq -f 'ftap%g' 0 $((N - 1))); do
 	ip -n "$NS" tuntap add dev "$t" mode tap vnet_hdr && ip -n "$NS" link set "$t" up || {
 		echo "FAIL: cannot make tap $t"
