@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "tests/unit/vmm/api/route_fixture.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router.h"
 
@@ -145,8 +146,6 @@ Test(api_hotplug, remove_bodies_and_the_answer)
 
 /* ---- the routes ---- */
 
-static struct api api;
-static struct api_response resp;
 static struct {
 	int adds, removes, result, patches;
 	uint64_t last_bw_size;
@@ -202,27 +201,7 @@ static void setup(void)
 	cr_assert_eq(api_init(&api, &ops, NULL), 0);
 }
 
-static void teardown(void)
-{
-	free(resp.body);
-	resp.body = NULL;
-	api_destroy(&api);
-}
-
-static unsigned req(const char *method, const char *path, const char *body)
-{
-	free(resp.body);
-	resp.body = NULL;
-	api_handle(&api, method, path, body, body ? strlen(body) : 0, &resp);
-	return resp.status;
-}
-
-static bool says(const char *what)
-{
-	return resp.body && strstr(resp.body, what);
-}
-
-TestSuite(api_hotplug_routes, .init = setup, .fini = teardown);
+TestSuite(api_hotplug_routes, .init = setup, .fini = route_teardown);
 
 Test(api_hotplug_routes, add_and_remove_on_a_running_vm)
 {

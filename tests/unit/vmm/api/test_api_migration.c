@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "tests/unit/vmm/api/route_fixture.h"
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_router.h"
 
@@ -144,8 +145,6 @@ Test(api_migration, progress_document)
 
 /* ---- the routes ---- */
 
-static struct api api;
-static struct api_response resp;
 static struct {
 	int sends, cancels, receives, running, fail;
 	char url[128];
@@ -218,27 +217,7 @@ static void setup(void)
 	cr_assert_eq(api_init(&api, &ops, NULL), 0);
 }
 
-static void teardown(void)
-{
-	free(resp.body);
-	resp.body = NULL;
-	api_destroy(&api);
-}
-
-static unsigned req(const char *method, const char *path, const char *body)
-{
-	free(resp.body);
-	resp.body = NULL;
-	api_handle(&api, method, path, body, body ? strlen(body) : 0, &resp);
-	return resp.status;
-}
-
-static bool says(const char *what)
-{
-	return resp.body && strstr(resp.body, what);
-}
-
-TestSuite(api_migration_routes, .init = setup, .fini = teardown);
+TestSuite(api_migration_routes, .init = setup, .fini = route_teardown);
 
 Test(api_migration_routes, send_progress_cancel)
 {
