@@ -24,11 +24,12 @@ class RunResult:
         self.err = b""
 
 
-def run_vm(cmd, watch=None, stop_at=None, timeout=60, react=None):
+def run_vm(cmd, watch=None, stop_at=None, timeout=60, react=None, stop_when=None):
     """Runs cmd with stdout read as it comes. watch: {name: bytes}; the first time each pattern
     appears is recorded. stop_at: a name in watch; once seen the VM gets SIGTERM (our VMM still
     prints its --boot-timer report then). react(output so far): called after every read (the
-    net benchmark starts its host-side sender from it)."""
+    net benchmark starts its host-side sender from it). stop_when(): asked at least once a second;
+    once true the VM gets SIGTERM (a measurement that talks to the VM has ended)."""
     watch = watch or {}
     r = RunResult()
     with tempfile.TemporaryFile() as errf:
@@ -48,7 +49,11 @@ def run_vm(cmd, watch=None, stop_at=None, timeout=60, react=None):
                 p.send_signal(signal.SIGTERM)
                 deadline = time.monotonic_ns() + int(10e9)
                 continue
-            ready, _, _ = select.select([fd], [], [], min(left / 1e9, 1.0))
+            if stop_when and not stopping and stop_when():
+                stopping = True
+                p.send_signal(signal.SIGTERM)
+                deadline = time.monotonic_ns() + int(10e9)
+            ready, _, _ = select.select([fd], [], [], min(left / 1e9, 0.2 if stop_when else 1.0))
             if not ready:
                 continue
             data = os.read(fd, 65536)

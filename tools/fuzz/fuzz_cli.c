@@ -77,10 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_ASSERT(r == CLI_RUN || r == CLI_EXIT_OK || r == CLI_EXIT_USAGE || r == CLI_CHECK_KVM,
 		  "cli_parse %d", r);
 	if (r == CLI_RUN) {
-		FZ_ASSERT(cfg.kernel || cfg.api_sock || cfg.config_file || cfg.restore ||
-			      cfg.migrate_from,
-			  "accepted without a kernel, an API socket, a config file, a snapshot or "
-			  "a migration source");
+		FZ_ASSERT(cfg.kernel || cfg.firmware || cfg.api_sock || cfg.config_file ||
+			      cfg.restore || cfg.migrate_from,
+			  "accepted without a kernel, a firmware, an API socket, a config file, a "
+			  "snapshot or a migration source");
 		FZ_ASSERT(cfg.ncpus >= 1 && cfg.ncpus <= CLI_MAX_CPUS, "ncpus %u", cfg.ncpus);
 		FZ_ASSERT(cfg.mem_size >= MIB(2) && cfg.mem_size % KIB(4) == 0 &&
 			      cfg.mem_size <= GUEST_RAM_MAX,
