@@ -41,6 +41,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_SETUP 1
@@ -82,7 +83,14 @@ struct jail {
 	struct mount_entry mounts[MAX_MOUNTS];
 	int nmounts;
 	struct jail_cgroups cg;
-	bool dir_created;
+	bool dir_created; /* <base>/<exec_name>/<id> made here: removed whole at the end */
+	/* A root that existed (Firecracker's jailer reuses it: a launcher may have put the kernel
+	 * and disks there first): what was made in it, in order, removed alone at the end. */
+	char **made;
+	int nmade;
+	/* Firecracker's jailer's times, passed to the VMM (--start-time-us ...): CLOCK_MONOTONIC
+	 * and this process's CPU time at start, microseconds */
+	unsigned long long start_us, start_cpu_us;
 	char base_made[JAIL_PATH_MAX]; /* the first folder of --chroot-base made here, or "" */
 };
 
@@ -110,19 +118,24 @@ static const char usage_text[] =
     "  --parent-cgroup PATH     the jail's cgroup is PATH/ID (default NAME)\n"
     "  --resource-limit R=N     fsize=BYTES or no-file=N; repeatable (default no-file=2048)\n"
     "  --daemonize              setsid() and standard input, output and error to /dev/null\n"
-    "  --new-pid-ns             as Firecracker's jailer: write the VMM's PID to\n"
-    "                           CHROOT_BASE/NAME/ID/root/NAME.pid and exit 0 at once; the\n"
+    "  --new-pid-ns             as Firecracker's jailer: exit 0 once the VMM runs; the\n"
     "                           jail and its cgroups are then the caller's to remove.\n"
     "                           Without it vmm-jail waits for the VMM, passes SIGTERM,\n"
     "                           SIGINT, SIGHUP and SIGQUIT on, exits with its status and\n"
-    "                           removes the jail (the VMM is PID 1 of its own namespace\n"
-    "                           either way)\n"
+    "                           removes what it made (the VMM is PID 1 of its own\n"
+    "                           namespace either way; CHROOT_BASE/NAME/ID/root/NAME.pid\n"
+    "                           holds its PID either way)\n"
     "  --file HOST[:JAIL][:rw]  bind-mount HOST at JAIL (default /BASENAME), read-only unless\n"
     "                           :rw; repeatable. uid:gid must be able to read (write) it\n"
     "  --keep-dev /dev/NAME     also make this device node, owned by uid:gid; repeatable\n"
     "  --keep                   leave the jail's folder after the VMM exits\n"
     "  -h, --help               this help\n"
     "  -V, --version            version\n"
+    "\n"
+    "The VMM gets Firecracker's jailer's arguments before VMM ARGS: --id ID\n"
+    "--start-time-us US --start-time-cpu-us 0 --parent-cpu-time-us US. An existing\n"
+    "CHROOT_BASE/NAME/ID/root is reused as Firecracker's jailer does (its files stay; a\n"
+    "device node or mount point the jail needs found there already is an error, 1).\n"
     "\n"
     "The jail's root is owned by uid:gid and always has /dev/kvm, /dev/net/tun and\n"
     "/dev/userfaultfd where the host has them (mode 0600, owned by uid:gid), /dev/null,\n"
@@ -302,6 +315,23 @@ static int check_inputs(void)
 
 /* ---- the jail's tree (built by the parent, in the host's mount namespace) ---- */
 
+/* Notes a path made under a root that existed before (cleanup() removes it alone). */
+static int note_made(const char *path)
+{
+	if (jail.dir_created)
+		return 0;
+	char **grown = realloc(jail.made, ((size_t)jail.nmade + 1) * sizeof(*grown));
+	char *copy = strdup(path);
+	if (grown)
+		jail.made = grown;
+	if (!grown || !copy) {
+		free(copy);
+		return setup_error("out of memory");
+	}
+	jail.made[jail.nmade++] = copy;
+	return 0;
+}
+
 /* mkdir -p of the parents of path (a full host path under jail.root). */
 static int make_parents(const char *path)
 {
@@ -309,8 +339,12 @@ static int make_parents(const char *path)
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (char *p = buf + strlen(jail.root) + 1; (p = strchr(p, '/')); p++) {
 		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (mkdir(buf, 0755) == 0) {
+			if (note_made(buf))
+				return EXIT_SETUP;
+		} else if (errno != EEXIST) {
 			return setup_error("mkdir %s: %s", buf, strerror(errno));
+		}
 		*p = '/';
 	}
 	return 0;
@@ -356,22 +390,25 @@ static int make_jail_dir(void)
 	/* ENOENT: another vmm-jail removed the empty base it had made, meanwhile: make it again */
 	if (made && errno == ENOENT && make_base() == 0)
 		made = mkdir(jail.dir, 0755);
-	if (made) {
-		if (errno != EEXIST)
-			return setup_error("mkdir %s: %s", jail.dir, strerror(errno));
-		if (rmdir(jail.dir)) /* only an empty folder may be taken over */
-			return setup_error("jail %s exists and is not empty (a jail with this id "
-					   "is running, or was kept): %s",
-					   jail.dir, strerror(errno));
-		if (mkdir(jail.dir, 0755))
-			return setup_error("mkdir %s: %s", jail.dir, strerror(errno));
+	if (made && errno != EEXIST)
+		return setup_error("mkdir %s: %s", jail.dir, strerror(errno));
+	/* An existing <id> folder is reused, as Firecracker's jailer does (create_dir_all): its
+	 * files stay, and only what is made here goes at the end. What the jail needs and finds
+	 * there already (a device node, a mount point: a jail used before) is refused below. */
+	jail.dir_created = made == 0;
+	if (mkdir(jail.root, 0755) == 0) {
+		if (note_made(jail.root))
+			return EXIT_SETUP;
+	} else if (errno != EEXIST || jail.dir_created) {
+		return setup_error("mkdir %s: %s", jail.root, strerror(errno));
 	}
-	jail.dir_created = true;
 	/* the root is uid:gid's, as Firecracker's jailer leaves it: the VMM makes its socket there
 	 */
-	if (mkdir(jail.root, 0755) || chmod(jail.dir, 0755) || chmod(jail.root, 0755) ||
-	    chown(jail.root, jail.uid, jail.gid))
-		return setup_error("mkdir %s: %s", jail.root, strerror(errno));
+	struct stat st;
+	if (lstat(jail.root, &st) || !S_ISDIR(st.st_mode))
+		return setup_error("%s: not a folder", jail.root);
+	if (chmod(jail.dir, 0755) || chmod(jail.root, 0755) || chown(jail.root, jail.uid, jail.gid))
+		return setup_error("chown/chmod %s: %s", jail.root, strerror(errno));
 	struct statvfs vfs;
 	if (statvfs(jail.root, &vfs) == 0 && (vfs.f_flag & ST_NODEV))
 		return setup_error("%s is on a nodev file system: the jail's /dev/kvm would not "
@@ -391,8 +428,14 @@ static int make_dev(const char *path, mode_t perm, bool owned)
 	if (make_parents(dst))
 		return EXIT_SETUP;
 	if (mknod(dst, (st.st_mode & S_IFMT) | perm, st.st_rdev))
-		return setup_error("mknod %s (%u:%u): %s", dst, major(st.st_rdev),
-				   minor(st.st_rdev), strerror(errno));
+		return setup_error("mknod %s (%u:%u): %s%s", dst, major(st.st_rdev),
+				   minor(st.st_rdev), strerror(errno),
+				   errno == EEXIST
+				       ? " (a jail with this id ran here before: remove "
+					 "its folder, or use another --id)"
+				       : "");
+	if (note_made(dst))
+		return EXIT_SETUP;
 	if ((owned && chown(dst, jail.uid, jail.gid)) || chmod(dst, perm))
 		return setup_error("chown/chmod %s: %s", dst, strerror(errno));
 	return 0;
@@ -447,6 +490,8 @@ static int add_mount(const char *src, const char *dst, bool rw)
 		return setup_error("creating mount point %s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	if (note_made(path))
+		return EXIT_SETUP;
 	struct mount_entry *m = &jail.mounts[jail.nmounts++];
 	snprintf(m->src, sizeof(m->src), "%s", src);
 	snprintf(m->dst, sizeof(m->dst), "%s", dst);
@@ -549,6 +594,12 @@ static int place_exec(void)
 {
 	char dst[JAIL_PATH_MAX * 2];
 	snprintf(dst, sizeof(dst), "%s%s", jail.root, jail.exec_jail);
+	/* Firecracker's jailer copies over a file of that name: so does this, but never follows
+	 * or writes through what is there (a link to a host file): it goes first */
+	if (unlink(dst) && errno != ENOENT)
+		return setup_error("%s: %s", dst, strerror(errno));
+	if (note_made(dst))
+		return EXIT_SETUP;
 	/* AT_SYMLINK_FOLLOW: a link to the file itself, never to a symbolic link naming a host
 	 * path the jail cannot see */
 	if (linkat(AT_FDCWD, jail.exec, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
@@ -565,7 +616,15 @@ static int build_tree(void)
 		return r;
 	char run[JAIL_PATH_MAX];
 	in_jail(run, sizeof(run), "/run");
-	if (mkdir(run, 0700) || chown(run, jail.uid, jail.gid))
+	struct stat st;
+	if (mkdir(run, 0700) == 0) {
+		if (note_made(run))
+			return EXIT_SETUP;
+	} else if (errno != EEXIST || lstat(run, &st) || !S_ISDIR(st.st_mode)) {
+		return setup_error("%s: %s", run,
+				   errno == EEXIST ? "not a folder" : strerror(errno));
+	}
+	if (chown(run, jail.uid, jail.gid))
 		return setup_error("%s: %s", run, strerror(errno));
 	snprintf(jail.exec_jail, sizeof(jail.exec_jail), "/%s", jail.exec_name);
 	if ((r = place_exec()))
@@ -600,12 +659,32 @@ static void remove_base(void)
 	}
 }
 
+/* What was made in a root that existed, newest first: a folder only when empty (a file of the
+ * caller's may have landed there meanwhile). */
+static void remove_made(void)
+{
+	for (int i = jail.nmade - 1; i >= 0; i--) {
+		struct stat st;
+		if (lstat(jail.made[i], &st) == 0 &&
+		    (S_ISDIR(st.st_mode) ? rmdir(jail.made[i]) : unlink(jail.made[i])) &&
+		    errno != ENOTEMPTY)
+			fprintf(stderr, "vmm-jail: removing %s: %s\n", jail.made[i],
+				strerror(errno));
+		free(jail.made[i]);
+	}
+	free(jail.made);
+	jail.made = NULL;
+	jail.nmade = 0;
+}
+
 static void cleanup(void)
 {
 	/* No mount of the jail exists in this (the host's) mount namespace; FTW_MOUNT would stop
 	 * the walk at one anyway. */
 	if (jail.dir_created && !jail.keep)
 		nftw(jail.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (!jail.keep)
+		remove_made();
 	if (!jail.keep)
 		remove_base();
 	jail_cgroups_remove(&jail.cg);
@@ -614,6 +693,17 @@ static void cleanup(void)
 /* ---- the child: into the jail, then exec ---- */
 
 static int errfd = -1;
+
+/* The CPU time the parent had used at fork, past its start: the child adds its own. */
+static unsigned long long jail_cpu_us;
+
+static unsigned long long cpu_time_us(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
+		return 0;
+	return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000;
+}
 
 static _Noreturn void child_fail(int code, const char *fmt, ...)
 {
@@ -740,12 +830,28 @@ static _Noreturn void run_child(int netns_fd, const sigset_t *oldmask)
 	syscall(SYS_close_range, errfd + 1, ~0U, 0);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 
-	char **argv = calloc((size_t)jail.vmm_argc + 2, sizeof(*argv));
+	/* Firecracker's jailer's arguments first, the caller's after (the exec file sees them as
+	 * Firecracker does): the id, the jailer's start, and the CPU time the jailer used (the
+	 * VMM's own CPU clock starts anew in this process: its start is 0) */
+	char start[24], cpu[24];
+	snprintf(start, sizeof(start), "%llu", jail.start_us);
+	snprintf(cpu, sizeof(cpu), "%llu", jail_cpu_us + cpu_time_us());
+	char *head[] = {jail.exec_jail,
+			"--id",
+			(char *)jail.id,
+			"--start-time-us",
+			start,
+			"--start-time-cpu-us",
+			"0",
+			"--parent-cpu-time-us",
+			cpu};
+	const int nhead = (int)(sizeof(head) / sizeof(head[0]));
+	char **argv = calloc((size_t)(nhead + jail.vmm_argc + 1), sizeof(*argv));
 	if (!argv)
 		child_fail(EXIT_SETUP, "out of memory");
-	argv[0] = jail.exec_jail;
+	memcpy(argv, head, sizeof(head));
 	for (int i = 0; i < jail.vmm_argc; i++)
-		argv[i + 1] = jail.vmm_argv[i];
+		argv[nhead + i] = jail.vmm_argv[i];
 	/* A clean environment, but the terminal type (for --console stdio). */
 	char term[256] = "";
 	char *envp[2] = {NULL, NULL};
@@ -802,6 +908,10 @@ static int write_pid_file(pid_t pid)
 	snprintf(path, sizeof(path), "%s/%s.pid", jail.root, jail.exec_name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int len = snprintf(text, sizeof(text), "%d", (int)pid);
+	if (fd >= 0 && note_made(path)) {
+		close(fd);
+		return EXIT_SETUP;
+	}
 	if (fd < 0 || write(fd, text, (size_t)len) != len) {
 		int e = errno;
 		if (fd >= 0)
@@ -832,6 +942,8 @@ static int launch(void)
 	if (unshare(CLONE_NEWPID))
 		return setup_error("unshare(PID namespace): %s", strerror(errno));
 	fflush(NULL);
+	unsigned long long now_cpu = cpu_time_us();
+	jail_cpu_us = now_cpu > jail.start_cpu_us ? now_cpu - jail.start_cpu_us : 0;
 	pid_t pid = fork();
 	if (pid < 0)
 		return setup_error("fork: %s", strerror(errno));
@@ -848,19 +960,26 @@ static int launch(void)
 	while ((n = read(pipefd[0], &code, 1)) < 0 && errno == EINTR)
 		;
 	close(pipefd[0]);
-	if (n != 1 && jail.new_pid_ns) { /* exec'd: the VMM is on its own from here */
-		int r = write_pid_file(pid);
+	/* exec'd: <root>/NAME.pid names the VMM, in either mode (Firecracker's jailer writes its
+	 * own PID there when it execs the VMM itself) */
+	int r = n == 1 ? code : write_pid_file(pid);
+	if (n != 1 && r)
+		kill(pid, SIGKILL);
+	if (n != 1 && jail.new_pid_ns) { /* the VMM is on its own from here */
 		detached = !r;
-		if (r)
-			kill(pid, SIGKILL);
 		return r;
 	}
 	int status = wait_vmm(pid, &set);
-	return n == 1 ? code : status;
+	return r ? r : status;
 }
 
 int main(int argc, char **argv)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	jail.start_us =
+	    (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000;
+	jail.start_cpu_us = cpu_time_us();
 	int r = parse_args(argc, argv);
 	if (r)
 		return r;

@@ -12,8 +12,10 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/errors.h"
 #include "base/host_path.h"
 #include "base/log.h"
@@ -391,6 +393,20 @@ static int run_phases(struct control *c, int sig_fd)
 	return status;
 }
 
+/* Firecracker's api_server startup metrics, when its jailer (or vmm-jail) passed its start:
+ * the wall time since then, and the CPU time this process used past --start-time-cpu-us plus
+ * the launcher's own (--parent-cpu-time-us). A clock behind the value given counts as 0. */
+static void set_startup_times(const struct vm_config *cfg)
+{
+	struct timespec cpu;
+	uint64_t now = mono_ns() / 1000, cpu_us = 0;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0)
+		cpu_us = (uint64_t)cpu.tv_sec * 1000000u + (uint64_t)cpu.tv_nsec / 1000u;
+	cpu_us = cpu_us > cfg->start_time_cpu_us ? cpu_us - cfg->start_time_cpu_us : 0;
+	metrics_set_startup(now > cfg->start_time_us ? now - cfg->start_time_us : 0,
+			    cpu_us + cfg->parent_cpu_time_us);
+}
+
 int control_run(struct vm_config *cfg)
 {
 	static struct control c;
@@ -409,6 +425,10 @@ int control_run(struct vm_config *cfg)
 	}
 	if (cfg->mmds_size_limit)
 		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
+	if (cfg->instance_id) /* checked by the command line: 64 bytes at most */
+		snprintf(c.api.id, sizeof(c.api.id), "%s", cfg->instance_id);
+	if (cfg->have_start_time)
+		set_startup_times(cfg);
 	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/snapshot/vm_snapshot.c) */
 	int status = run_phases(&c, sig_fd);
 	atomic_store(&c.mig_cancel, true); /* a receive-migration that still waits */

@@ -1,6 +1,7 @@
 /* Command-line parsing into a struct vm_config. */
 #include "vmm/cli/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -52,6 +53,10 @@ enum {
 	OPT_CPU_TEMPLATE,
 	OPT_CPU_TEMPLATE_FILE,
 	OPT_CPU_TEMPLATE_DUMP,
+	OPT_INSTANCE_ID,
+	OPT_START_TIME_US,
+	OPT_START_TIME_CPU_US,
+	OPT_PARENT_CPU_TIME_US,
 	OPT_DEVICE = 512,
 };
 
@@ -90,6 +95,10 @@ static const struct option core_options[] = {
     {"landlock-rules", required_argument, NULL, OPT_LANDLOCK_RULES},
     {"io-poll", required_argument, NULL, OPT_IO_POLL},
     {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
+    {"id", required_argument, NULL, OPT_INSTANCE_ID},
+    {"start-time-us", required_argument, NULL, OPT_START_TIME_US},
+    {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
+    {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -97,7 +106,7 @@ static const struct option core_options[] = {
 };
 
 #define NCORE	    (sizeof(core_options) / sizeof(core_options[0]))
-#define MAX_OPTIONS 64
+#define MAX_OPTIONS 80
 
 /* The device option with getopt value `val` (>= OPT_DEVICE), or NULL. */
 static const struct device_option *device_option(int val)
@@ -233,6 +242,12 @@ void cli_usage(FILE *out)
 	    "                        waits to be configured and started over it\n"
 	    "      --mmds-size-limit BYTES  the MMDS store's limit (PUT/PATCH /mmds; default\n"
 	    "                        51200, Firecracker's)\n"
+	    "      --id ID           the instance's id (GET /, the metrics' \"id\"): 1-64\n"
+	    "                        letters, digits and '-'; default vmm-PID\n"
+	    "      --start-time-us US, --start-time-cpu-us US, --parent-cpu-time-us US\n"
+	    "                        what Firecracker's jailer passes (vmm-jail does too): the\n"
+	    "                        launcher's CLOCK_MONOTONIC and CPU time at its start, in\n"
+	    "                        microseconds; the metrics' api_server startup times\n"
 	    "      --config-file FILE  the whole VM as JSON in the API's schema (Firecracker's\n"
 	    "                        --config-file layout); starts at once; not with --kernel\n"
 	    "      --restore DIR     resume the snapshot in DIR (DIR/state, DIR/memory, made by\n"
@@ -374,6 +389,38 @@ static enum cli_result parse_cpu_template(bool file, const char *arg, struct vm_
 	return CLI_RUN;
 }
 
+bool cli_instance_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n < 1 || n > CLI_INSTANCE_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '-')
+			return false;
+	return true;
+}
+
+/* Firecracker's jailer passes these microsecond counts (u64 there): any decimal number. */
+static enum cli_result parse_start_time(int opt, const char *arg, struct vm_config *cfg)
+{
+	uint64_t v;
+	if (parse_uint(arg, 0, UINT64_MAX, &v))
+		return usage_error(opt == OPT_START_TIME_US ? "--start-time-us %s: microseconds"
+				   : opt == OPT_START_TIME_CPU_US
+				       ? "--start-time-cpu-us %s: microseconds"
+				       : "--parent-cpu-time-us %s: microseconds",
+				   arg);
+	if (opt == OPT_START_TIME_US) {
+		cfg->start_time_us = v;
+		cfg->have_start_time = true;
+	} else if (opt == OPT_START_TIME_CPU_US) {
+		cfg->start_time_cpu_us = v;
+	} else {
+		cfg->parent_cpu_time_us = v;
+	}
+	return CLI_RUN;
+}
+
 static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg)
 {
 	switch (opt) {
@@ -426,6 +473,15 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		cfg->mmds_size_limit = (size_t)v;
 		return CLI_RUN;
 	}
+	case OPT_INSTANCE_ID:
+		if (!cli_instance_id_ok(arg))
+			return usage_error("--id %s: 1-64 letters, digits and '-'", arg);
+		cfg->instance_id = arg;
+		return CLI_RUN;
+	case OPT_START_TIME_US:
+	case OPT_START_TIME_CPU_US:
+	case OPT_PARENT_CPU_TIME_US:
+		return parse_start_time(opt, arg, cfg);
 	case OPT_CONFIG_FILE:
 		cfg->config_file = arg;
 		return CLI_RUN;
@@ -536,6 +592,10 @@ static bool recordable(int opt)
 	switch (opt) {
 	case OPT_API_SOCK:
 	case OPT_MMDS_SIZE_LIMIT:
+	case OPT_INSTANCE_ID:
+	case OPT_START_TIME_US:
+	case OPT_START_TIME_CPU_US:
+	case OPT_PARENT_CPU_TIME_US:
 	case OPT_CONFIG_FILE:
 	case OPT_RESTORE:
 	case OPT_MIGRATE_FROM:

@@ -64,8 +64,13 @@ struct vm_config {
 	bool cpu_template_dump; /* --cpu-template-dump: print the guest's CPUID, exit */
 	/* --acpi off: no ACPI tables, no sleep registers (the MP table is written either way) */
 	bool acpi_off;
-	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
-	size_t mmds_size_limit; /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
+	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
+	size_t mmds_size_limit;	 /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
+	const char *instance_id; /* --id ID (cli_instance_id_ok()); NULL: vmm-PID */
+	/* What Firecracker's jailer passes: its CLOCK_MONOTONIC and process CPU time at start and
+	 * its own CPU time (microseconds), for the metrics' startup times (vm_metrics.h). */
+	uint64_t start_time_us, start_time_cpu_us, parent_cpu_time_us;
+	bool have_start_time; /* --start-time-us given */
 	/* The API's MMDS (virtio/net/mmds/mmds.h), kept in snapshots; NULL without one. Set by the
 	 * control thread (vmm/api/control.c), never parsed. */
 	struct mmds *mmds;
@@ -90,6 +95,13 @@ struct vm_config {
 	const char *landlock_rules; /* --landlock-rules PATH:ro|rw,... */
 	unsigned uid, gid;
 };
+
+/* The longest --id, as Firecracker's (and its jailer's) instance id. */
+#define CLI_INSTANCE_ID_MAX 64
+
+/* Whether `id` is a valid instance id: 1-64 ASCII letters, digits and '-' (Firecracker's
+ * validate_instance_id). */
+bool cli_instance_id_ok(const char *id);
 
 enum cli_result {
 	CLI_RUN,

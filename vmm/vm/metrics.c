@@ -51,7 +51,10 @@ static struct {
 	/* counters of this module and of the API */
 	atomic_uint_fast64_t api_requests, api_errors, flushes, flush_errors;
 	atomic_uint_fast64_t start_ns; /* uptime origin when stats_init() never ran */
+	/* metrics_set_startup(): UINT64_MAX until then (no "api_server" object) */
+	atomic_uint_fast64_t startup_us, startup_cpu_us;
 } M = {
+    .startup_us = UINT64_MAX,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .fd = -1,
     .timer_fd = -1,
@@ -196,6 +199,11 @@ json_t *metrics_json(struct vm *vm)
 	ok = ok && json_object_set_new(
 		       doc, "api",
 		       counters_json("requests", &M.api_requests, "errors", &M.api_errors)) == 0;
+	if (ok && atomic_load(&M.startup_us) != UINT64_MAX)
+		ok = json_object_set_new(doc, "api_server",
+					 counters_json("process_startup_time_us", &M.startup_us,
+						       "process_startup_time_cpu_us",
+						       &M.startup_cpu_us)) == 0;
 	ok = ok && json_object_set_new(
 		       doc, "metrics",
 		       counters_json("flushes", &M.flushes, "flush_errors", &M.flush_errors)) == 0;
@@ -204,6 +212,12 @@ json_t *metrics_json(struct vm *vm)
 		return NULL;
 	}
 	return doc;
+}
+
+void metrics_set_startup(uint64_t us, uint64_t cpu_us)
+{
+	atomic_store(&M.startup_cpu_us, cpu_us);
+	atomic_store(&M.startup_us, us == UINT64_MAX ? us - 1 : us);
 }
 
 json_t *metrics_snapshot(void)

@@ -12,6 +12,8 @@
  *                 "kicks": N, "requests": N, "bytes": N, "errors": N, "stalls": N,
  *                 "interrupts": N}, ...],   (struct virtio_dev_counters says what each means)
  *    "api": {"requests": N, "errors": N},
+ *    "api_server": {"process_startup_time_us": N, "process_startup_time_cpu_us": N},
+ *                                 only once metrics_set_startup() ran (Firecracker's names)
  *    "metrics": {"flushes": N, "flush_errors": N}}
  * "vcpus" and "devices" are there only while a VM is attached; the counters are totals since
  * their owner was created (consumers compute rates from two lines).
@@ -25,6 +27,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct vm;
 
@@ -39,6 +42,10 @@ json_t *metrics_json(struct vm *vm);
 /* The document of the attached VM (or without one), built under the metrics lock so the VM
  * cannot be detached meanwhile. New reference, or NULL when out of memory. */
 json_t *metrics_snapshot(void);
+
+/* Firecracker's startup times, from what its jailer passes (--start-time-us and friends):
+ * wall (CLOCK_MONOTONIC) and CPU microseconds from the launcher's start to the API's. */
+void metrics_set_startup(uint64_t us, uint64_t cpu_us);
 
 /* Counts one API request, and one API error when `error` (the API server calls this once per
  * request it answered). Any thread, lock-free. */

@@ -14,8 +14,12 @@
 #     --resource-limit, --daemonize, --new-pid-ns): vmm.pid in the jail, exit 0 at once, the API
 #     on /run/firecracker.socket, uid/gid, root, cgroup, netns and limits checked from outside;
 #  3. bad command lines (a controller the host lacks, a --file mode that is none) exit 2 with
-#     one line before anything is made; setup failures (an existing jail, a file 65534 cannot
-#     read) exit 1 or 2 with a message, and leave nothing, the chroot base they made included.
+#     one line before anything is made; setup failures (a file 65534 cannot read, a jail used
+#     before) exit 1 or 2 with a message, and leave nothing, the chroot base they made included;
+#     an existing root with the caller's files is reused (the hello guest runs from it) and
+#     keeps them.
+# Sections 1-2 also check what the VMM gets as Firecracker's does: --id ID --start-time-us ...
+# first in its arguments, GET / naming the id, <root>/vmm.pid without --new-pid-ns.
 # labels: sandbox
 # requires: kvm root
 # timeout: 180
@@ -102,7 +106,7 @@ RUN_STATUS=running
 if [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
 	root="/proc/$vmm_pid/root"
 	entries=$(ls -A "$root" | tr '\n' ' ')
-	[ "$entries" = "dev etc halt.elf lib lib64 run vmm " ]
+	[ "$entries" = "dev etc halt.elf lib lib64 run vmm vmm.pid " ]
 	check $? "jail root has only the expected entries ($entries)"
 	want_dev="kvm net null urandom "
 	[ -e /dev/userfaultfd ] && want_dev+="userfaultfd "
@@ -147,8 +151,16 @@ if [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
 	pids_dir=$(cgroup_dir "$vmm_pid" pids)
 	[[ "$pids_dir" == */vmm/$ID ]] && [ "$(cat "$pids_dir/pids.max")" = 64 ]
 	check $? "pids cgroup $pids_dir has pids.max 64"
-	curl -s --unix-socket "$BASE/vmm/$ID/root/run/api.sock" http://localhost/ | grep -q '"Running"'
+	got=$(curl -s --unix-socket "$BASE/vmm/$ID/root/run/api.sock" http://localhost/)
+	[[ "$got" == *'"Running"'* ]]
 	check $? "API socket in the jail's /run answers from the host"
+	[[ "$got" == *"\"id\":\"$ID\""* ]]
+	check $? "GET / names the jail's id (--id passed on as Firecracker's jailer does): $got"
+	[ "$(cat "$BASE/vmm/$ID/root/vmm.pid" 2>/dev/null)" = "$vmm_pid" ]
+	check $? "vmm.pid names the VMM without --new-pid-ns too"
+	args=$(tr '\0' ' ' <"/proc/$vmm_pid/cmdline")
+	[[ "$args" =~ ^/vmm\ --id\ $ID\ --start-time-us\ [0-9]+\ --start-time-cpu-us\ 0\ --parent-cpu-time-us\ [0-9]+\ --kernel ]]
+	check $? "the VMM's arguments start as Firecracker's jailer makes them: ${args:0:110}"
 	! ls -l "/proc/$vmm_pid/fd" | grep -q README.md
 	check $? "our fd 9 was not passed on"
 	kill -TERM "$jail_pid"
@@ -284,10 +296,24 @@ refused 2 '65534:65534 cannot read' --id "$ID-secret2" --exec "$VMM" --uid 65534
 one_line
 [ ! -e "$BASE-fresh" ]
 check $? "no chroot base left behind by the failed jails ($(ls -d "$BASE-fresh" 2>/dev/null))"
-mkdir -p "$BASE/vmm/$ID-busy/root/keep"
-refused 1 'exists and is not empty' --id "$ID-busy" "${common[@]}" -- --kernel /x
-[ -d "$BASE/vmm/$ID-busy/root/keep" ]
-check $? "an existing jail is left alone"
+# an existing root is reused as Firecracker's jailer does: the caller's files in it stay (a
+# launcher may put the kernel there first), what vmm-jail made goes; a root that still holds a
+# jail's device nodes (it ran there before and was not removed) is refused, as Firecracker's
+# jailer's mknod fails then
+busy="$BASE/vmm/$ID-busy/root"
+mkdir -p "$busy/keep"
+cp "$hello" "$busy/hello.elf" && chmod 644 "$busy/hello.elf"
+lib_new_run "jail in an existing root"
+timeout "$RUN_TIMEOUT" "$JAIL" --id "$ID-busy" "${common[@]}" -- --kernel /hello.elf \
+	--debug-exit --console stdio --append hello=1 </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+RUN_STATUS=$?
+expect_pass
+[ "$(ls -A "$busy" | tr '\n' ' ')" = "hello.elf keep " ]
+check $? "the caller's files stay, vmm-jail's go: $(ls -A "$busy" | tr '\n' ' ')"
+mkdir -p "$busy/dev" && mknod "$busy/dev/kvm" c 1 3
+refused 1 'ran here before' --id "$ID-busy" "${common[@]}" -- --kernel /hello.elf
+[ -d "$busy/keep" ] && [ -c "$busy/dev/kvm" ]
+check $? "a used jail is left as it was"
 rm -rf "$BASE/vmm/$ID-busy"; rmdir "$BASE/vmm" 2>/dev/null
 left=$(ls -A "$BASE")
 [ -z "$left" ]

@@ -483,3 +483,51 @@ Test(cli, cpu_templates, .init = quiet)
 	cr_assert_str_eq(c.cpu_template->name, "C3", "kept for the dump");
 	cli_free(&c);
 }
+
+/* What Firecracker's jailer (and vmm-jail) put before the caller's arguments. */
+Test(cli, jailer_arguments)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--id", "vm-1", "--start-time-us", "123456789",
+			   "--start-time-cpu-us", "0", "--parent-cpu-time-us", "42", "-k", "x"),
+		     CLI_RUN);
+	cr_assert_str_eq(c.instance_id, "vm-1");
+	cr_assert(c.have_start_time);
+	cr_assert_eq(c.start_time_us, 123456789u);
+	cr_assert_eq(c.start_time_cpu_us, 0);
+	cr_assert_eq(c.parent_cpu_time_us, 42);
+	for (int i = 0; i < c.nrecorded; i++) /* how the process runs, not what the VM is */
+		cr_assert(strcmp(c.recorded[i].name, "id") && !strstr(c.recorded[i].name, "time"),
+			  "%s recorded", c.recorded[i].name);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_null(c.instance_id);
+	cr_assert_not(c.have_start_time);
+	cli_free(&c);
+}
+
+Test(cli, instance_id_rules, .init = quiet)
+{
+	struct vm_config c;
+	char longest[CLI_INSTANCE_ID_MAX + 2];
+	memset(longest, 'a', CLI_INSTANCE_ID_MAX);
+	longest[CLI_INSTANCE_ID_MAX] = '\0';
+	cr_assert(cli_instance_id_ok(longest));
+	cr_assert(cli_instance_id_ok("A-9"));
+	cr_assert(cli_instance_id_ok("-"));
+	longest[CLI_INSTANCE_ID_MAX] = 'a';
+	longest[CLI_INSTANCE_ID_MAX + 1] = '\0';
+	cr_assert_not(cli_instance_id_ok(longest), "65 characters");
+	char *bad[] = {"", "a_b", "a.b", "a/b", "..", "a b", "\xc3\xa9"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_not(cli_instance_id_ok(bad[i]), "%s", bad[i]);
+		cr_assert_eq(PARSE(&c, "-k", "x", "--id", bad[i]), CLI_EXIT_USAGE, "%s", bad[i]);
+	}
+	cr_assert_eq(PARSE(&c, "-k", "x", "--start-time-us", "-1"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--start-time-cpu-us", "1x"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--parent-cpu-time-us", ""), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--start-time-us", "18446744073709551616"),
+		     CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--start-time-us", "18446744073709551615"), CLI_RUN);
+	cli_free(&c);
+}

@@ -480,3 +480,18 @@ Test(metrics, no_line_fields_by_default)
 	cr_assert_null(json_object_get(last, "properties"));
 	json_decref(last);
 }
+
+/* Firecracker's api_server startup times: absent until set (no jailer passed its start). */
+Test(metrics, startup_times_once_set)
+{
+	json_t *doc = metrics_json(NULL);
+	cr_assert_null(json_object_get(doc, "api_server"));
+	json_decref(doc);
+	metrics_set_startup(1500, 700);
+	doc = metrics_json(NULL);
+	json_t *s = json_object_get(doc, "api_server");
+	cr_assert_not_null(s);
+	cr_assert_eq(json_integer_value(json_object_get(s, "process_startup_time_us")), 1500);
+	cr_assert_eq(json_integer_value(json_object_get(s, "process_startup_time_cpu_us")), 700);
+	json_decref(doc);
+}
