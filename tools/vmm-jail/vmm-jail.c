@@ -7,15 +7,17 @@
  * unshares mount, IPC and UTS namespaces, makes every mount private, bind-mounts the files,
  * pivot_root()s into the jail (detaching the old root), sets no_new_privs, drops supplementary
  * groups, switches to uid:gid, closes every fd above 2 and execs the VMM. The parent forwards
- * SIGTERM/SIGINT/SIGHUP/SIGQUIT to it, waits, removes the jail's folder (unless --keep) and
- * its cgroups, and exits with the VMM's status.
+ * SIGTERM/SIGINT/SIGHUP/SIGQUIT to it, waits, removes what it made in the jail's folder (the
+ * folder too when that leaves it empty; unless --keep) and its cgroups, and exits with the
+ * VMM's status. Firecracker's jailer's arguments (--id ID --start-time-us ...) come first in
+ * the VMM's, and <root>/NAME.pid names the VMM, as Firecracker's jailer does.
  *
  * Exit status: the VMM's (128+N when signal N killed it); 2 for a bad command line (an option
  * value, a missing file, a cgroup controller the host lacks: all checked before anything is
  * made), 1 when setting up the jail failed. A child that fails before exec tells the parent
- * which of the two through a close-on-exec pipe. Whatever fails, the jail's folder, the
- * folders of --chroot-base it made and its cgroups are removed (unless --keep). The child
- * drops the capability bounding set before it switches to uid:gid, so no thread of the VMM
+ * which of the two through a close-on-exec pipe. Whatever fails, what it made in the jail's
+ * folder, the folders of --chroot-base it made and its cgroups are removed (unless --keep). The
+ * child drops the capability bounding set before it switches to uid:gid, so no thread of the VMM
  * has one. */
 #include "tools/vmm-jail/cgroup.h"
 #include "tools/vmm-jail/jail_spec.h"
@@ -23,7 +25,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -83,9 +84,11 @@ struct jail {
 	struct mount_entry mounts[MAX_MOUNTS];
 	int nmounts;
 	struct jail_cgroups cg;
-	bool dir_created; /* <base>/<exec_name>/<id> made here: removed whole at the end */
-	/* A root that existed (Firecracker's jailer reuses it: a launcher may have put the kernel
-	 * and disks there first): what was made in it, in order, removed alone at the end. */
+	bool dir_created; /* <base>/<exec_name>/<id> made here */
+	/* What vmm-jail made under the jail's folder, in order: the end removes these and nothing
+	 * else, so what a launcher put there (Firecracker's jailer reuses an existing root: the
+	 * kernel and disks may be there first, or linked in later) and what the VMM wrote (a
+	 * snapshot) stays; a folder goes only when empty. */
 	char **made;
 	int nmade;
 	/* Firecracker's jailer's times, passed to the VMM (--start-time-us ...): CLOCK_MONOTONIC
@@ -128,7 +131,7 @@ static const char usage_text[] =
     "  --file HOST[:JAIL][:rw]  bind-mount HOST at JAIL (default /BASENAME), read-only unless\n"
     "                           :rw; repeatable. uid:gid must be able to read (write) it\n"
     "  --keep-dev /dev/NAME     also make this device node, owned by uid:gid; repeatable\n"
-    "  --keep                   leave the jail's folder after the VMM exits\n"
+    "  --keep                   leave what vmm-jail made after the VMM exits\n"
     "  -h, --help               this help\n"
     "  -V, --version            version\n"
     "\n"
@@ -318,8 +321,6 @@ static int check_inputs(void)
 /* Notes a path made under a root that existed before (cleanup() removes it alone). */
 static int note_made(const char *path)
 {
-	if (jail.dir_created)
-		return 0;
 	char **grown = realloc(jail.made, ((size_t)jail.nmade + 1) * sizeof(*grown));
 	char *copy = strdup(path);
 	if (grown)
@@ -396,6 +397,8 @@ static int make_jail_dir(void)
 	 * files stay, and only what is made here goes at the end. What the jail needs and finds
 	 * there already (a device node, a mount point: a jail used before) is refused below. */
 	jail.dir_created = made == 0;
+	if (jail.dir_created && note_made(jail.dir))
+		return EXIT_SETUP;
 	if (mkdir(jail.root, 0755) == 0) {
 		if (note_made(jail.root))
 			return EXIT_SETUP;
@@ -634,16 +637,6 @@ static int build_tree(void)
 	return r ? r : add_libraries();
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	if (remove(path))
-		fprintf(stderr, "vmm-jail: removing %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
 /* The folders of --chroot-base that make_base() made, deepest first, while empty (another jail
  * may use the base meanwhile: then it stays). */
 static void remove_base(void)
@@ -659,8 +652,8 @@ static void remove_base(void)
 	}
 }
 
-/* What was made in a root that existed, newest first: a folder only when empty (a file of the
- * caller's may have landed there meanwhile). */
+/* What was made, newest first: a folder only when empty (a file of the caller's or the VMM's
+ * may be there). */
 static void remove_made(void)
 {
 	for (int i = jail.nmade - 1; i >= 0; i--) {
@@ -681,8 +674,6 @@ static void cleanup(void)
 {
 	/* No mount of the jail exists in this (the host's) mount namespace; FTW_MOUNT would stop
 	 * the walk at one anyway. */
-	if (jail.dir_created && !jail.keep)
-		nftw(jail.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	if (!jail.keep)
 		remove_made();
 	if (!jail.keep)

@@ -301,7 +301,8 @@ int api_init(struct api *a, const struct api_backend_ops *ops, void *ctx)
 	if (err)
 		return err;
 	a->created_ns = mono_ns();
-	snprintf(a->id, sizeof(a->id), "vmm-%ld", (long)getpid());
+	/* Firecracker's id when none is given (its DEFAULT_INSTANCE_ID); --id replaces it */
+	snprintf(a->id, sizeof(a->id), "anonymous-instance");
 	return -pthread_mutex_init(&a->lock, NULL);
 }
 

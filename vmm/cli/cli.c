@@ -57,6 +57,7 @@ enum {
 	OPT_START_TIME_US,
 	OPT_START_TIME_CPU_US,
 	OPT_PARENT_CPU_TIME_US,
+	OPT_NO_SECCOMP,
 	OPT_DEVICE = 512,
 };
 
@@ -99,6 +100,7 @@ static const struct option core_options[] = {
     {"start-time-us", required_argument, NULL, OPT_START_TIME_US},
     {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
     {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -243,7 +245,7 @@ void cli_usage(FILE *out)
 	    "      --mmds-size-limit BYTES  the MMDS store's limit (PUT/PATCH /mmds; default\n"
 	    "                        51200, Firecracker's)\n"
 	    "      --id ID           the instance's id (GET /, the metrics' \"id\"): 1-64\n"
-	    "                        letters, digits and '-'; default vmm-PID\n"
+	    "                        letters, digits and '-'; default anonymous-instance\n"
 	    "      --start-time-us US, --start-time-cpu-us US, --parent-cpu-time-us US\n"
 	    "                        what Firecracker's jailer passes (vmm-jail does too): the\n"
 	    "                        launcher's CLOCK_MONOTONIC and CPU time at its start, in\n"
@@ -272,6 +274,8 @@ void cli_usage(FILE *out)
 	    "                        system call kills the VMM; log: it is allowed and the\n"
 	    "                        kernel logs it, with the thread's name (dmesg); off: no\n"
 	    "                        filter). Capabilities are dropped in every case.\n"
+	    "      --no-seccomp      --seccomp off (Firecracker's flag: its Go SDK passes it\n"
+	    "                        unless told to keep seccomp on)\n"
 	    "      --user UID:GID    run as this user and group once /dev/kvm, the taps and the\n"
 	    "                        disks are open (files the VM uses later, like snapshots,\n"
 	    "                        must be theirs to write)\n"
@@ -504,6 +508,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_IO_POLL:
 		return parse_io_poll(arg, cfg);
+	case OPT_NO_SECCOMP: /* Firecracker's flag, which its Go SDK passes by default */
+		cfg->seccomp = SANDBOX_OFF;
+		return CLI_RUN;
 	case OPT_SECCOMP:
 		if (sandbox_parse_mode(arg, &cfg->seccomp))
 			return usage_error("--seccomp %s: on, log or off", arg);
@@ -607,6 +614,7 @@ static bool recordable(int opt)
 	case OPT_CPU_TEMPLATE_FILE:
 	case OPT_CPU_TEMPLATE_DUMP:
 	case OPT_SECCOMP:
+	case OPT_NO_SECCOMP:
 	case OPT_USER:
 	case OPT_LANDLOCK:
 	case OPT_LANDLOCK_RULES:

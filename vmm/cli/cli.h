@@ -66,7 +66,7 @@ struct vm_config {
 	bool acpi_off;
 	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
 	size_t mmds_size_limit;	 /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
-	const char *instance_id; /* --id ID (cli_instance_id_ok()); NULL: vmm-PID */
+	const char *instance_id; /* --id ID (cli_instance_id_ok()); NULL: anonymous-instance, as Firecracker */
 	/* What Firecracker's jailer passes: its CLOCK_MONOTONIC and process CPU time at start and
 	 * its own CPU time (microseconds), for the metrics' startup times (vm_metrics.h). */
 	uint64_t start_time_us, start_time_cpu_us, parent_cpu_time_us;

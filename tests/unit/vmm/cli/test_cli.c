@@ -500,7 +500,11 @@ Test(cli, jailer_arguments)
 		cr_assert(strcmp(c.recorded[i].name, "id") && !strstr(c.recorded[i].name, "time"),
 			  "%s recorded", c.recorded[i].name);
 	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--no-seccomp", "-k", "x"), CLI_RUN);
+	cr_assert_eq(c.seccomp, SANDBOX_OFF, "Firecracker's --no-seccomp");
+	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_neq(c.seccomp, SANDBOX_OFF);
 	cr_assert_null(c.instance_id);
 	cr_assert_not(c.have_start_time);
 	cli_free(&c);
