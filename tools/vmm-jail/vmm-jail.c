@@ -318,7 +318,7 @@ static int check_inputs(void)
 
 /* ---- the jail's tree (built by the parent, in the host's mount namespace) ---- */
 
-/* Notes a path made under a root that existed before (cleanup() removes it alone). */
+/* Notes a path vmm-jail made under the jail's folder (cleanup() removes these alone). */
 static int note_made(const char *path)
 {
 	char **grown = realloc(jail.made, ((size_t)jail.nmade + 1) * sizeof(*grown));
@@ -430,13 +430,15 @@ static int make_dev(const char *path, mode_t perm, bool owned)
 	in_jail(dst, sizeof(dst), path);
 	if (make_parents(dst))
 		return EXIT_SETUP;
-	if (mknod(dst, (st.st_mode & S_IFMT) | perm, st.st_rdev))
+	if (mknod(dst, (st.st_mode & S_IFMT) | perm, st.st_rdev)) {
+		int e = errno;
 		return setup_error("mknod %s (%u:%u): %s%s", dst, major(st.st_rdev),
-				   minor(st.st_rdev), strerror(errno),
-				   errno == EEXIST
-				       ? " (a jail with this id ran here before: remove "
-					 "its folder, or use another --id)"
+				   minor(st.st_rdev), strerror(e),
+				   e == EEXIST
+				       ? " (a jail with this id ran here before: remove its "
+					 "folder, or use another --id)"
 				       : "");
+	}
 	if (note_made(dst))
 		return EXIT_SETUP;
 	if ((owned && chown(dst, jail.uid, jail.gid)) || chmod(dst, perm))

@@ -393,18 +393,22 @@ static int run_phases(struct control *c, int sig_fd)
 	return status;
 }
 
-/* Firecracker's api_server startup metrics, when its jailer (or vmm-jail) passed its start:
- * the wall time since then, and the CPU time this process used past --start-time-cpu-us plus
- * the launcher's own (--parent-cpu-time-us). A clock behind the value given counts as 0. */
+/* Firecracker's api_server startup metrics, as Firecracker reports them when its jailer (or
+ * vmm-jail) passed its start: with --start-time-us the wall time since then, with
+ * --start-time-cpu-us the CPU time this process used past it plus the launcher's own
+ * (--parent-cpu-time-us); one not given stays 0. A clock behind the value counts as 0. */
 static void set_startup_times(const struct vm_config *cfg)
 {
 	struct timespec cpu;
-	uint64_t now = mono_ns() / 1000, cpu_us = 0;
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0)
+	uint64_t now = mono_ns() / 1000, us = 0, cpu_us = 0;
+	if (cfg->have_start_time)
+		us = now > cfg->start_time_us ? now - cfg->start_time_us : 0;
+	if (cfg->have_start_time_cpu && clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0) {
 		cpu_us = (uint64_t)cpu.tv_sec * 1000000u + (uint64_t)cpu.tv_nsec / 1000u;
-	cpu_us = cpu_us > cfg->start_time_cpu_us ? cpu_us - cfg->start_time_cpu_us : 0;
-	metrics_set_startup(now > cfg->start_time_us ? now - cfg->start_time_us : 0,
-			    cpu_us + cfg->parent_cpu_time_us);
+		cpu_us = cpu_us > cfg->start_time_cpu_us ? cpu_us - cfg->start_time_cpu_us : 0;
+		cpu_us += cfg->parent_cpu_time_us;
+	}
+	metrics_set_startup(us, cpu_us);
 }
 
 int control_run(struct vm_config *cfg)
@@ -427,7 +431,7 @@ int control_run(struct vm_config *cfg)
 		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
 	if (cfg->instance_id) /* checked by the command line: 64 bytes at most */
 		snprintf(c.api.id, sizeof(c.api.id), "%s", cfg->instance_id);
-	if (cfg->have_start_time)
+	if (cfg->have_start_time || cfg->have_start_time_cpu)
 		set_startup_times(cfg);
 	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/snapshot/vm_snapshot.c) */
 	int status = run_phases(&c, sig_fd);

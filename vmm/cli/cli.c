@@ -419,6 +419,7 @@ static enum cli_result parse_start_time(int opt, const char *arg, struct vm_conf
 		cfg->have_start_time = true;
 	} else if (opt == OPT_START_TIME_CPU_US) {
 		cfg->start_time_cpu_us = v;
+		cfg->have_start_time_cpu = true;
 	} else {
 		cfg->parent_cpu_time_us = v;
 	}

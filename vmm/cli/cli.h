@@ -66,11 +66,13 @@ struct vm_config {
 	bool acpi_off;
 	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
 	size_t mmds_size_limit;	 /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
-	const char *instance_id; /* --id ID (cli_instance_id_ok()); NULL: anonymous-instance, as Firecracker */
+	const char *instance_id; /* --id ID (cli_instance_id_ok()); NULL: anonymous-instance, as
+				    Firecracker */
 	/* What Firecracker's jailer passes: its CLOCK_MONOTONIC and process CPU time at start and
 	 * its own CPU time (microseconds), for the metrics' startup times (vm_metrics.h). */
 	uint64_t start_time_us, start_time_cpu_us, parent_cpu_time_us;
-	bool have_start_time; /* --start-time-us given */
+	bool have_start_time;	  /* --start-time-us given */
+	bool have_start_time_cpu; /* --start-time-cpu-us given */
 	/* The API's MMDS (virtio/net/mmds/mmds.h), kept in snapshots; NULL without one. Set by the
 	 * control thread (vmm/api/control.c), never parsed. */
 	struct mmds *mmds;
