@@ -85,7 +85,10 @@ int main(int argc, char **argv)
 		return VMM_EXIT_ERROR;
 	}
 	int status;
-	if ((cfg.api_sock || cfg.config_file || cfg.restore || cfg.migrate_from) && !cfg.dump_dtb) {
+	/* Firecracker's --log-path and --metrics-path (and friends) are the control plane's too */
+	bool control = cfg.api_sock || cfg.config_file || cfg.restore || cfg.migrate_from ||
+		       cfg.fc_log.given || cfg.fc_metrics_path;
+	if (control && !cfg.dump_dtb) {
 		status = control_run(&cfg); /* vmm/api/control.h */
 	} else {
 		static struct vm vm;

@@ -342,9 +342,46 @@ static int seal_landlock(void *unused)
 	return sandbox_landlock_seal();
 }
 
+/* Firecracker's --log-path, --level, --module, --show-level, --show-log-origin and
+ * --metrics-path: what PUT /logger and PUT /metrics with those fields do, before anything else
+ * (a --config-file's "logger" then reconfigures, as a later PUT would). */
+static int apply_cli_logging(struct control *c)
+{
+	const struct vm_config *cfg = c->cfg;
+	char err[512] = "";
+	int r = 0;
+	if (cfg->fc_log.given) {
+		json_t *body = json_object();
+		if (cfg->fc_log.path)
+			json_object_set_new(body, "log_path", json_string(cfg->fc_log.path));
+		if (cfg->fc_log.level)
+			json_object_set_new(body, "level", json_string(cfg->fc_log.level));
+		if (cfg->fc_log.module)
+			json_object_set_new(body, "module", json_string(cfg->fc_log.module));
+		if (cfg->fc_log.show_level)
+			json_object_set_new(body, "show_level", json_true());
+		if (cfg->fc_log.show_origin)
+			json_object_set_new(body, "show_log_origin", json_true());
+		r = body ? api_logger_put(body, err, sizeof(err)) : -ENOMEM;
+		json_decref(body);
+	}
+	if (!r && cfg->fc_metrics_path) {
+		r = ctl_set_metrics(cfg->fc_metrics_path, NULL, NULL, err, sizeof(err));
+		c->api.metrics_set = !r; /* once only, as after a PUT /metrics */
+		c->config_metrics = !r;
+	}
+	if (r) {
+		log_error("%s", err[0] ? err : strerror(-r));
+		return VMM_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int run_phases(struct control *c, int sig_fd)
 {
-	int status = c->cfg->config_file ? load_config_file(c) : 0;
+	int status = apply_cli_logging(c);
+	if (!status && c->cfg->config_file)
+		status = load_config_file(c);
 	/* Decided before the API thread runs: a snapshot it loads replaces *c->cfg with the
 	 * snapshot's configuration, and a main thread that looked only then could build a second
 	 * VM beside the API thread's (seen as KVM_CREATE_IRQCHIP "File exists" on a loaded host,

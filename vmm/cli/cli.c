@@ -58,6 +58,14 @@ enum {
 	OPT_START_TIME_CPU_US,
 	OPT_PARENT_CPU_TIME_US,
 	OPT_NO_SECCOMP,
+	OPT_FC_LOG_PATH,
+	OPT_FC_LEVEL,
+	OPT_FC_MODULE,
+	OPT_FC_SHOW_LEVEL,
+	OPT_FC_SHOW_ORIGIN,
+	OPT_FC_METRICS_PATH,
+	OPT_FC_SECCOMP_FILTER,
+	OPT_FC_NO_API,
 	OPT_DEVICE = 512,
 };
 
@@ -101,6 +109,14 @@ static const struct option core_options[] = {
     {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
     {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
     {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+    {"seccomp-filter", required_argument, NULL, OPT_FC_SECCOMP_FILTER},
+    {"log-path", required_argument, NULL, OPT_FC_LOG_PATH},
+    {"level", required_argument, NULL, OPT_FC_LEVEL},
+    {"module", required_argument, NULL, OPT_FC_MODULE},
+    {"show-level", no_argument, NULL, OPT_FC_SHOW_LEVEL},
+    {"show-log-origin", no_argument, NULL, OPT_FC_SHOW_ORIGIN},
+    {"metrics-path", required_argument, NULL, OPT_FC_METRICS_PATH},
+    {"no-api", no_argument, NULL, OPT_FC_NO_API},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -250,6 +266,12 @@ void cli_usage(FILE *out)
 	    "                        what Firecracker's jailer passes (vmm-jail does too): the\n"
 	    "                        launcher's CLOCK_MONOTONIC and CPU time at its start, in\n"
 	    "                        microseconds; the metrics' api_server startup times\n"
+	    "      --log-path PATH, --level LEVEL, --module TEXT, --show-level,\n"
+	    "      --show-log-origin  Firecracker's logger options: the log as PUT /logger\n"
+	    "                        with these fields sets it, at start\n"
+	    "      --metrics-path PATH  the metrics as PUT /metrics sets them, at start\n"
+	    "      --no-api          Firecracker's: start from --config-file without an API\n"
+	    "                        (as without --api-sock); needs --config-file\n"
 	    "      --config-file FILE  the whole VM as JSON in the API's schema (Firecracker's\n"
 	    "                        --config-file layout); starts at once; not with --kernel\n"
 	    "      --restore DIR     resume the snapshot in DIR (DIR/state, DIR/memory, made by\n"
@@ -275,7 +297,8 @@ void cli_usage(FILE *out)
 	    "                        kernel logs it, with the thread's name (dmesg); off: no\n"
 	    "                        filter). Capabilities are dropped in every case.\n"
 	    "      --no-seccomp      --seccomp off (Firecracker's flag: its Go SDK passes it\n"
-	    "                        unless told to keep seccomp on)\n"
+	    "                        unless told to keep seccomp on); --seccomp-filter FILE\n"
+	    "                        (Firecracker's compiled filters) is refused\n"
 	    "      --user UID:GID    run as this user and group once /dev/kvm, the taps and the\n"
 	    "                        disks are open (files the VM uses later, like snapshots,\n"
 	    "                        must be theirs to write)\n"
@@ -426,6 +449,43 @@ static enum cli_result parse_start_time(int opt, const char *arg, struct vm_conf
 	return CLI_RUN;
 }
 
+/* Firecracker's logger and metrics options: applied at start as PUT /logger and PUT /metrics
+ * bodies would be (vmm/api/control.c), which check them; an empty value is refused here. */
+static enum cli_result parse_fc_logging(int opt, const char *arg, struct vm_config *cfg)
+{
+	if (arg && !arg[0])
+		return usage_error("--%s: empty", opt == OPT_FC_LOG_PATH ? "log-path"
+						  : opt == OPT_FC_LEVEL	 ? "level"
+						  : opt == OPT_FC_MODULE ? "module"
+									 : "metrics-path");
+	switch (opt) {
+	case OPT_FC_LOG_PATH:
+		cfg->fc_log.path = arg;
+		break;
+	case OPT_FC_LEVEL:
+		cfg->fc_log.level = arg;
+		break;
+	case OPT_FC_MODULE:
+		cfg->fc_log.module = arg;
+		break;
+	case OPT_FC_SHOW_LEVEL:
+		cfg->fc_log.show_level = true;
+		break;
+	case OPT_FC_SHOW_ORIGIN:
+		cfg->fc_log.show_origin = true;
+		break;
+	case OPT_FC_METRICS_PATH:
+		cfg->fc_metrics_path = arg;
+		return CLI_RUN;
+	default: /* --no-api: Firecracker's start from --config-file alone, ours without --api-sock
+		  */
+		cfg->fc_no_api = true;
+		return CLI_RUN;
+	}
+	cfg->fc_log.given = true;
+	return CLI_RUN;
+}
+
 static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg)
 {
 	switch (opt) {
@@ -512,6 +572,18 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_NO_SECCOMP: /* Firecracker's flag, which its Go SDK passes by default */
 		cfg->seccomp = SANDBOX_OFF;
 		return CLI_RUN;
+	case OPT_FC_SECCOMP_FILTER:
+		return usage_error("--seccomp-filter %s: Firecracker's compiled filters do not fit "
+				   "this VMM; its own are on (--seccomp on|log|off)",
+				   arg);
+	case OPT_FC_LOG_PATH:
+	case OPT_FC_LEVEL:
+	case OPT_FC_MODULE:
+	case OPT_FC_SHOW_LEVEL:
+	case OPT_FC_SHOW_ORIGIN:
+	case OPT_FC_METRICS_PATH:
+	case OPT_FC_NO_API:
+		return parse_fc_logging(opt, arg, cfg);
 	case OPT_SECCOMP:
 		if (sandbox_parse_mode(arg, &cfg->seccomp))
 			return usage_error("--seccomp %s: on, log or off", arg);
@@ -616,6 +688,14 @@ static bool recordable(int opt)
 	case OPT_CPU_TEMPLATE_DUMP:
 	case OPT_SECCOMP:
 	case OPT_NO_SECCOMP:
+	case OPT_FC_SECCOMP_FILTER:
+	case OPT_FC_LOG_PATH:
+	case OPT_FC_LEVEL:
+	case OPT_FC_MODULE:
+	case OPT_FC_SHOW_LEVEL:
+	case OPT_FC_SHOW_ORIGIN:
+	case OPT_FC_METRICS_PATH:
+	case OPT_FC_NO_API:
 	case OPT_USER:
 	case OPT_LANDLOCK:
 	case OPT_LANDLOCK_RULES:
@@ -747,6 +827,9 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 		return usage_error("%s", "--firmware with --initrd needs --kernel");
 	if (cfg->firmware_log && !cfg->firmware)
 		return usage_error("%s", "--firmware-log needs --firmware");
+	if (cfg->fc_no_api && (!cfg->config_file || cfg->api_sock))
+		return usage_error("%s", "--no-api starts from --config-file without an API: give "
+					 "it with --config-file and without --api-sock");
 	if (!cfg->kernel && !cfg->firmware && !cfg->config_file && !cfg->api_sock &&
 	    !cfg->restore && !cfg->migrate_from)
 		return usage_error("%s", "no kernel given (--kernel PATH, --config-file FILE or "

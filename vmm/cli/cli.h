@@ -73,6 +73,14 @@ struct vm_config {
 	uint64_t start_time_us, start_time_cpu_us, parent_cpu_time_us;
 	bool have_start_time;	  /* --start-time-us given */
 	bool have_start_time_cpu; /* --start-time-cpu-us given */
+	/* Firecracker's --log-path, --level, --module, --show-level, --show-log-origin: applied
+	 * at start as a PUT /logger body (vmm/api/api_logger.h); given: any of them was */
+	struct {
+		const char *path, *level, *module;
+		bool show_level, show_origin, given;
+	} fc_log;
+	const char *fc_metrics_path; /* Firecracker's --metrics-path: PUT /metrics at start */
+	bool fc_no_api;		     /* Firecracker's --no-api (needs --config-file) */
 	/* The API's MMDS (virtio/net/mmds/mmds.h), kept in snapshots; NULL without one. Set by the
 	 * control thread (vmm/api/control.c), never parsed. */
 	struct mmds *mmds;

@@ -535,3 +535,30 @@ Test(cli, instance_id_rules, .init = quiet)
 	cr_assert_eq(PARSE(&c, "-k", "x", "--start-time-us", "18446744073709551615"), CLI_RUN);
 	cli_free(&c);
 }
+
+/* Firecracker's logger and metrics options, applied at start by the control plane. */
+Test(cli, firecracker_logging_options, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--log-path", "fc.log", "--level", "Debug", "--module", "vmm/api",
+			   "--show-level", "--show-log-origin", "--metrics-path", "m.fifo", "-k",
+			   "x"),
+		     CLI_RUN);
+	cr_assert(c.fc_log.given && c.fc_log.show_level && c.fc_log.show_origin);
+	cr_assert_str_eq(c.fc_log.path, "fc.log");
+	cr_assert_str_eq(c.fc_log.level, "Debug");
+	cr_assert_str_eq(c.fc_log.module, "vmm/api");
+	cr_assert_str_eq(c.fc_metrics_path, "m.fifo");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--metrics-path", "m"), CLI_RUN);
+	cr_assert_not(c.fc_log.given, "metrics alone leave the log as it is");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--log-path", ""), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "-k", "x", "--seccomp-filter", "f.bpf"), CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--no-api", "-k", "x"), CLI_EXIT_USAGE, "needs --config-file");
+	cr_assert_eq(PARSE(&c, "--no-api", "--config-file", "c.json", "--api-sock", "s"),
+		     CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--no-api", "--config-file", "c.json"), CLI_RUN);
+	cr_assert(c.fc_no_api);
+	cli_free(&c);
+}
