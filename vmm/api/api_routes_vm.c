@@ -26,9 +26,9 @@ static void get_machine_config(struct api *a, const char *id, const json_t *body
 }
 
 /* The CPU template a body asks for (`custom`: PUT /cpu-config's body, else machine-config's
- * cpu_template), checked on this host before the model takes the body, so that a refusal
- * changes nothing. A body the model would refuse anyway is left to it. Returns true to go on;
- * false with the 400 made. */
+ * cpu_template, PUT or PATCH), checked on this host before the model takes the body, so that a
+ * refusal changes nothing. A body the model would refuse anyway is left to it. Returns true to go
+ * on; false with the 400 made. */
 static bool cpu_template_fits(struct api *a, const json_t *body, bool custom, struct reply *r)
 {
 	const json_t *name = custom ? NULL : json_object_get(body, "cpu_template");
@@ -71,7 +71,7 @@ static void patch_machine_config(struct api *a, const char *id, const json_t *bo
 	/* Firecracker: a patch that sets nothing ({} or only nulls) is refused, as no body is */
 	if (json_is_object(body) && !json_object_size(body))
 		fault(r, 400, "Empty PATCH request.", NULL);
-	else if (before_start(a, r))
+	else if (before_start(a, r) && cpu_template_fits(a, body, false, r))
 		model_result(
 		    r, api_model_patch_machine_config(&a->model, body, r->err, sizeof(r->err)));
 }

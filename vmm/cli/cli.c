@@ -53,6 +53,7 @@ enum {
 	OPT_CPU_TEMPLATE,
 	OPT_CPU_TEMPLATE_FILE,
 	OPT_CPU_TEMPLATE_DUMP,
+	OPT_CPU_TEMPLATE_VERIFY,
 	OPT_INSTANCE_ID,
 	OPT_START_TIME_US,
 	OPT_START_TIME_CPU_US,
@@ -92,6 +93,7 @@ static const struct option core_options[] = {
     {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
     {"cpu-template-file", required_argument, NULL, OPT_CPU_TEMPLATE_FILE},
     {"cpu-template-dump", no_argument, NULL, OPT_CPU_TEMPLATE_DUMP},
+    {"cpu-template-verify", no_argument, NULL, OPT_CPU_TEMPLATE_VERIFY},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
     {"restore", required_argument, NULL, OPT_RESTORE},
@@ -223,6 +225,8 @@ void cli_usage(FILE *out)
 	      "                        (cpuid_modifiers, msr_modifiers, kvm_capabilities)\n"
 	      "      --cpu-template-dump  print the CPUID a vCPU would get here (with --cpus,\n"
 	      "                        --smt and a template) as a custom template's JSON, exit\n"
+	      "      --cpu-template-verify  say whether the template given applies on this host\n"
+	      "                        as written (a vCPU made and read back), name what not\n"
 	      "      --hugepages       back guest RAM with transparent huge pages (fewer TLB\n"
 	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
 	      "      --mem-shared      guest RAM in one shared memory file (memfd), so that a\n"
@@ -528,6 +532,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case OPT_CPU_TEMPLATE_DUMP:
 		cfg->cpu_template_dump = true;
 		return CLI_RUN;
+	case OPT_CPU_TEMPLATE_VERIFY:
+		cfg->cpu_template_verify = true;
+		return CLI_RUN;
 	case OPT_API_SOCK:
 		cfg->api_sock = arg;
 		return CLI_RUN;
@@ -686,6 +693,7 @@ static bool recordable(int opt)
 	case OPT_CPU_TEMPLATE: /* the snapshot carries the CPUID the template made */
 	case OPT_CPU_TEMPLATE_FILE:
 	case OPT_CPU_TEMPLATE_DUMP:
+	case OPT_CPU_TEMPLATE_VERIFY:
 	case OPT_SECCOMP:
 	case OPT_NO_SECCOMP:
 	case OPT_FC_SECCOMP_FILTER:
@@ -802,8 +810,11 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 		return CLI_CHECK_KVM; /* the probe needs nothing else */
 	if (cfg->check_cpu)
 		return CLI_CHECK_CPU; /* nor does the CPU check of a snapshot */
-	if (cfg->cpu_template_dump)
-		return CLI_CPU_TEMPLATE_DUMP; /* nor the dump of a vCPU's CPUID */
+	if (cfg->cpu_template_verify && !cfg->cpu_template)
+		return usage_error("%s", "--cpu-template-verify needs --cpu-template NAME or "
+					 "--cpu-template-file FILE");
+	if (cfg->cpu_template_dump || cfg->cpu_template_verify)
+		return CLI_CPU_TEMPLATE_DUMP; /* nor the dump of a vCPU's CPUID, or its check */
 	if (cfg->cpu_template && (cfg->restore || cfg->migrate_from))
 		return usage_error("%s", "a CPU template applies to a new VM: a restored or "
 					 "migrated guest keeps the CPUID it saw");

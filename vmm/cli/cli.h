@@ -62,6 +62,9 @@ struct vm_config {
 	 * freed by cli_free(); NULL: none. Not recorded: a snapshot carries the CPUID it made. */
 	struct cpu_template *cpu_template;
 	bool cpu_template_dump; /* --cpu-template-dump: print the guest's CPUID, exit */
+	/* --cpu-template-verify: check the template on a scratch vCPU, exit (also
+	 * CLI_CPU_TEMPLATE_DUMP) */
+	bool cpu_template_verify;
 	/* --acpi off: no ACPI tables, no sleep registers (the MP table is written either way) */
 	bool acpi_off;
 	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
@@ -125,8 +128,8 @@ enum cli_result {
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
  * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK; with
  * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path); with
- * --check-cpu DIR, CLI_CHECK_CPU (vmm/snapshot/cpu_check.h); with --cpu-template-dump,
- * CLI_CPU_TEMPLATE_DUMP (vmm/vm/cpu_template_dump.h). */
+ * --check-cpu DIR, CLI_CHECK_CPU (vmm/snapshot/cpu_check.h); with --cpu-template-dump or
+ * --cpu-template-verify, CLI_CPU_TEMPLATE_DUMP (vmm/vm/cpu_template_dump.h). */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
 
 /* The defaults cli_parse() starts from (256 MiB, 1 vCPU, console on stdio). */

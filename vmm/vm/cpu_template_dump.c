@@ -9,6 +9,8 @@
 
 #include "base/vm_control.h"
 #include "host/kvm/x86/cpu_template.h"
+#include "vmm/vm/cpu_probe.h"
+#include "vmm/vm/cpu_template_verify.h"
 
 static json_t *bits(uint32_t v)
 {
@@ -57,8 +59,44 @@ json_t *cpu_template_dump_json(const struct cpuid_table *t, const struct cpuid_t
 		      : NULL;
 }
 
+/* The MSRs vCPU 0 gets with `t` set and the template's MSR modifiers applied, as
+ * msr_modifiers (new reference), or NULL with the reason on stderr. */
+static json_t *msrs_json(const struct vm_config *cfg, const struct cpuid_table *t)
+{
+	static struct kvm_msr_entry msrs[CPU_PROBE_MAX_MSRS];
+	struct cpu_probe p;
+	char err[256];
+	unsigned n = 0;
+	int r = cpu_probe_open(&p, cfg->kvm_path, t, err, sizeof(err));
+	bool opened = !r; /* a failed open closed what it made */
+	const struct cpu_template *tmpl = cfg->cpu_template;
+	for (unsigned i = 0; !r && tmpl && i < tmpl->nmsrs; i++) {
+		uint64_t v = 0;
+		uint32_t addr = tmpl->msrs[i].addr;
+		bool ok = cpu_probe_msr(&p, false, addr, &v);
+		v = cpu_template_msr(tmpl, addr, v);
+		if (!ok || !cpu_probe_msr(&p, true, addr, &v)) {
+			snprintf(err, sizeof(err),
+				 "CPU template %s: KVM does not let MSR 0x%x be %s", tmpl->name,
+				 addr, ok ? "set to that value" : "read");
+			r = -EINVAL;
+		}
+	}
+	if (!r)
+		r = cpu_probe_msrs(&p, msrs, CPU_PROBE_MAX_MSRS, &n, err, sizeof(err));
+	if (opened)
+		cpu_probe_close(&p);
+	if (r) {
+		fprintf(stderr, "vmm: --cpu-template-dump: the MSRs: %s\n", err);
+		return NULL;
+	}
+	return cpu_msrs_json(msrs, n);
+}
+
 int cpu_template_dump(const struct vm_config *cfg)
 {
+	if (cfg->cpu_template_verify)
+		return cpu_template_verify(cfg);
 	static struct cpuid_table t, supported;
 	uint32_t nmsrs;
 	char why[512];
@@ -77,8 +115,15 @@ int cpu_template_dump(const struct vm_config *cfg)
 		cpu_template_apply(cfg->cpu_template, &t);
 	supported = t;
 	cpuid_patch_for_vcpu(&t, 0, cfg->ncpus, cfg->smt ? 2 : 1);
+	json_t *msrs = msrs_json(cfg, &t);
+	if (!msrs)
+		return VMM_EXIT_USAGE;
 	json_t *j = cpu_template_dump_json(&t, &supported);
-	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	char *text = NULL;
+	if (j && !json_object_set_new(j, "msr_modifiers", msrs))
+		text = json_dumps(j, JSON_INDENT(2));
+	else
+		json_decref(msrs);
 	json_decref(j);
 	if (!text) {
 		fputs("vmm: out of memory\n", stderr);

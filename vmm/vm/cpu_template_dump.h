@@ -1,7 +1,9 @@
 /* vmm --cpu-template-dump: the CPUID vCPU 0 would get on this host (KVM_GET_SUPPORTED_CPUID,
  * the template if one is given, the normalization for --cpus and --smt), printed on stdout as a
  * Firecracker custom CPU template whose every bit is fixed: what Firecracker's
- * cpu-template-helper "template dump" gives, and a file --cpu-template-file takes back. */
+ * cpu-template-helper "template dump" gives, and a file --cpu-template-file takes back; with the
+ * MSRs a vCPU gets in msr_modifiers (cpu_probe.h). --cpu-template-verify comes here too
+ * (cpu_template_verify.h). */
 #ifndef VMM_VM_CPU_TEMPLATE_DUMP_H
 #define VMM_VM_CPU_TEMPLATE_DUMP_H
 

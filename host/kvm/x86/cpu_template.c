@@ -121,6 +121,48 @@ int cpu_template_check(const struct cpu_template *t, const struct cpuid_table *h
 	return 0;
 }
 
+/* Appends one line "- WHAT\n" to buf[0..len). */
+static void add_line(char *buf, size_t len, const char *what)
+{
+	size_t used = strlen(buf);
+	snprintf(buf + used, len - used, "- %s\n", what);
+}
+
+unsigned cpu_template_problems(const struct cpu_template *t, const struct cpuid_table *host,
+			       char *buf, size_t len)
+{
+	char line[384];
+	enum cpuid_vendor hv = cpuid_vendor(host);
+	if (t->vendor != CPUID_VENDOR_OTHER && t->vendor != hv) {
+		snprintf(line, sizeof(line), "CPU template %s is for %s CPUs, this host's is %s",
+			 t->name, vendor_name(t->vendor), vendor_name(hv));
+		add_line(buf, len, line);
+		return 1; /* the rest would only repeat the vendor's differences */
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < t->ncpuid; i++) {
+		const struct cpu_template_cpuid *m = &t->cpuid[i];
+		int k = entry(host, m->leaf, m->subleaf);
+		char names[256] = "";
+		static const char *const regs[] = {"eax", "ebx", "ecx", "edx"};
+		if (k < 0)
+			snprintf(line, sizeof(line),
+				 "CPUID leaf 0x%x subleaf 0x%x (%s) is not one this host's KVM "
+				 "supports",
+				 m->leaf, m->subleaf, regs[m->reg & 3]);
+		else if (missing_features(m, &host->header.entries[k], names, sizeof(names)))
+			snprintf(line, sizeof(line),
+				 "CPUID leaf 0x%x subleaf 0x%x %s sets features this host cannot "
+				 "give: %s",
+				 m->leaf, m->subleaf, regs[m->reg & 3], names);
+		else
+			continue;
+		add_line(buf, len, line);
+		n++;
+	}
+	return n;
+}
+
 void cpu_template_apply(const struct cpu_template *t, struct cpuid_table *table)
 {
 	for (unsigned i = 0; i < t->ncpuid; i++) {

@@ -15,7 +15,7 @@
 #include "host/kvm/x86/cpuid.h"
 
 #define CPU_TEMPLATE_MAX_CPUID (4 * CPUID_MAX_ENTRIES) /* register modifiers: a whole table */
-#define CPU_TEMPLATE_MAX_MSRS  64
+#define CPU_TEMPLATE_MAX_MSRS  256 /* a whole dump's msr_modifiers (KVM lists ~100) */
 #define CPU_TEMPLATE_MAX_CAPS  32
 
 enum cpu_reg { CPU_REG_EAX, CPU_REG_EBX, CPU_REG_ECX, CPU_REG_EDX };
@@ -56,6 +56,13 @@ int cpu_template_bitmap(const char *s, unsigned width, uint64_t *filter, uint64_
  * 0 or -EINVAL with the reason in err. Pure. */
 int cpu_template_check(const struct cpu_template *t, const struct cpuid_table *host, char *err,
 		       size_t errlen);
+
+/* Every reason `t` cannot apply to a host whose KVM supports `host`, one line each ("- ...\n")
+ * appended to buf[0..len): the vendor (then alone), each modifier whose leaf the host does not
+ * list, each modifier that sets named features the host lacks (named). Returns how many (0: it
+ * applies). cpu_template_check() is its first answer. Pure. */
+unsigned cpu_template_problems(const struct cpu_template *t, const struct cpuid_table *host,
+			       char *buf, size_t len);
 
 /* Applies the CPUID modifiers of `t` to `table` (entries it does not list are skipped: check
  * first). Pure. */

@@ -6,8 +6,10 @@
 # the default guest does not bring up a second one on kvm_pvm (with or without a template); and
 # on kvm_pvm the boot is skipped (below: the guest sees the host CPU's CPUID there). Before
 # that, the refusals a user meets at PUT: a malformed template (400 naming the member), an Intel
-# static template on an AMD host or the reverse (400 naming the vendor), and a static template
-# that sets a feature this host lacks (400 naming it).
+# static template on an AMD host or the reverse (400 naming the vendor, at PUT and at PATCH
+# /machine-config), and a static template that sets a feature this host lacks (400 naming it).
+# (tests/integration/boot/guest_cpuid.sh checks the templates as a guest sees them, in an L1 of
+# tools/kvm-in-qemu on kvm_pvm.)
 # labels: slow linux
 # requires: kvm
 # timeout: 600
@@ -46,6 +48,9 @@ check "a bad bitmap is named" "cpuid_modifiers\[0\]\.modifiers\[0\]\.bitmap" "$t
 if [ "$vendor" = AuthenticAMD ]; then wrong=T2 right=T2A; else wrong=T2A right=T2; fi
 want 400 PUT /machine-config "{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"cpu_template\": \"$wrong\"}"
 check "$wrong refused for the host's vendor" "is for (Intel|AMD) CPUs, this host's is" "$tmp/body"
+want 204 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
+want 400 PATCH /machine-config "{\"cpu_template\": \"$wrong\"}"
+check "PATCH with $wrong refused as PUT is" "is for (Intel|AMD) CPUs, this host's is" "$tmp/body"
 # The static template of this vendor: accepted, or refused naming what it sets that KVM lacks
 # (kvm_pvm lists no ERMS, which T2 and T2A set).
 got=$(api PUT /machine-config "{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"cpu_template\": \"$right\"}")

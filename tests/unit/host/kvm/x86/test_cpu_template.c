@@ -198,3 +198,30 @@ Test(cpu_template, a_template_hides_what_the_other_host_lacks)
 	cr_assert(cpu_model_compare(&guest, &host, &v), "%s",
 		  cpu_verdict_text(&v, text, sizeof(text)));
 }
+
+/* cpu_template_problems(): every reason at once, one line each (--cpu-template-verify). */
+Test(cpu_template, problems_are_all_listed)
+{
+	static struct cpu_template t;
+	char buf[1024] = "";
+	cpuid_fixture("amd_epyc_milan", &host);
+	cr_assert_eq(cpu_template_static("T2", &t), 0);
+	cr_assert_eq(cpu_template_problems(&t, &host, buf, sizeof(buf)), 1);
+	cr_assert_str_eq(buf, "- CPU template T2 is for Intel CPUs, this host's is AMD\n");
+
+	cr_assert_eq(cpu_template_static("T2A", &t), 0);
+	buf[0] = 0;
+	cr_assert_eq(cpu_template_problems(&t, &host, buf, sizeof(buf)), 0, "%s", buf);
+	/* a host without ERMS and a custom modifier of a leaf it does not list: both named */
+	cpuid_fixture_entry(&host, 7, 0)->ebx &= ~(1u << 9);
+	t.cpuid[t.ncpuid++] = (struct cpu_template_cpuid){0x7, 0x5, 1, CPU_REG_EAX, 1, 0};
+	cr_assert_eq(cpu_template_problems(&t, &host, buf, sizeof(buf)), 2, "%s", buf);
+	cr_assert(strstr(buf, "- CPUID leaf 0x7 subleaf 0x0 ebx sets features this host cannot "
+			      "give: erms\n"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "- CPUID leaf 0x7 subleaf 0x5 (eax) is not one this host's KVM "
+			      "supports\n"),
+		  "%s", buf);
+	/* cpu_template_check() refuses it too, with the first */
+	cr_assert_eq(cpu_template_check(&t, &host, err, sizeof(err)), -EINVAL);
+}
