@@ -152,7 +152,7 @@ struct api {
 	const struct api_backend_ops *ops;
 	void *ctx;
 	uint64_t created_ns; /* CLOCK_MONOTONIC */
-	char id[65];	     /* GET /'s and the metrics' id: --id (64 at most) or anonymous-instance */
+	char id[65]; /* GET /'s and the metrics' id: --id (64 at most) or anonymous-instance */
 	bool metrics_set;
 	struct mmds mmds; /* /mmds and /mmds/config; the NICs it answers on share it */
 };
