@@ -6,7 +6,8 @@
  * file holds them), prints "WS-READY", then waits in ring 3 (native speed) until the VM
  * generation ID at 0xA0000 changes: every restore writes a new one before any vCPU runs
  * (docs/snapshots.md, "What changes on restore"). It then reads one word of every page of the
- * region and prints "WS-ANSWER sum=%016llx" (the first answer after the restore), and waits
+ * region and prints "WS-ANSWER sum=%016llx read_cycles=N" (the first answer after the restore;
+ * N: TSC cycles the read took, the part a working set shortens), and waits
  * for the next restore. The snapshot is taken while it waits.
  * Command line: [touch=SIZE] (default 64M). */
 #include "guest.h"
@@ -63,8 +64,10 @@ int guest_main(void)
 	printf("WS-READY\n");
 	for (;;) {
 		run_user(wait_restore, &w);
+		uint64_t t0 = rdtsc();
 		uint64_t sum = run_user(read_pages, &w);
-		printf("WS-ANSWER sum=%016llx\n", (unsigned long long)sum);
+		printf("WS-ANSWER sum=%016llx read_cycles=%llu\n", (unsigned long long)sum,
+		       (unsigned long long)(rdtsc() - t0));
 	}
 	return 0;
 }

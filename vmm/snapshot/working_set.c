@@ -1,5 +1,6 @@
 /* The working-set file: its parser (untrusted input, fuzzed by tools/fuzz/fuzz_working_set.c),
- * its writer and the identity check. See working_set.h. */
+ * its writer and the identity check. See working_set.h. Plain C library only: the example
+ * page-fault handler (tools/uffd-handler) links this file too. */
 #include "vmm/snapshot/working_set.h"
 
 #include <errno.h>
@@ -8,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "vmm/snapshot/format/snap_format.h"
 
 #define WS_MAGIC "vmm-working-set 1"
 
@@ -24,11 +23,6 @@ int working_set_mode(const char *name, enum ws_mode *mode)
 		}
 	}
 	return -EINVAL;
-}
-
-struct ws_identity working_set_identity(const void *state, size_t len, uint64_t mem_size)
-{
-	return (struct ws_identity){.mem_size = mem_size, .state_crc32 = snap_crc32(state, len)};
 }
 
 int working_set_add(struct working_set *ws, uint64_t first, uint64_t count)

@@ -10,6 +10,7 @@
 #include "base/guest_mem.h"
 #include "base/host_path.h"
 #include "vmm/snapshot/format/snap_file.h"
+#include "vmm/snapshot/format/snap_format.h"
 #include "vmm/snapshot/working_set.h"
 
 #ifndef MADV_POPULATE_READ
@@ -20,6 +21,11 @@
 #define PM_PRESENT    (1ull << 63)
 #define PM_SWAPPED    (1ull << 62)
 #define PAGEMAP_BATCH 4096 /* entries read at a time: 32 KiB, 16 MiB of guest RAM */
+
+struct ws_identity working_set_identity(const void *state, size_t len, uint64_t mem_size)
+{
+	return (struct ws_identity){.mem_size = mem_size, .state_crc32 = snap_crc32(state, len)};
+}
 
 int working_set_read(const char *path, const struct ws_identity *snap, struct working_set *ws,
 		     char *err, size_t errlen)
