@@ -9,7 +9,8 @@
  * region and prints "WS-ANSWER sum=%016llx read_cycles=N" (the first answer after the restore;
  * N: TSC cycles the read took, the part a working set shortens), and waits
  * for the next restore. The snapshot is taken while it waits.
- * Command line: [touch=SIZE] (default 64M). */
+ * Command line: [touch=SIZE] (default 64M) [write=SIZE] (default 0: the first SIZE bytes of the
+ * region are written after a restore, the same values again, instead of only read). */
 #include "guest.h"
 
 #define PAGE	    4096ull
@@ -17,7 +18,7 @@
 #define VMGENID_GPA 0xA0000ull
 
 struct work {
-	uint64_t len;
+	uint64_t len, write;
 	uint64_t id[2];
 };
 
@@ -41,12 +42,17 @@ static uint64_t wait_restore(void *arg)
 	return 0;
 }
 
+/* One word of every page: the first w->write bytes written again (the same value: a copy of
+ * the page on the host), the rest read. */
 static uint64_t read_pages(void *arg)
 {
 	const struct work *w = arg;
 	uint64_t sum = 0;
-	for (uint64_t a = START; a < START + w->len; a += PAGE)
+	for (uint64_t a = START; a < START + w->len; a += PAGE) {
+		if (a < START + w->write)
+			*(volatile uint64_t *)phys_ptr(a) = a * 0x9E3779B97F4A7C15ull;
 		sum = sum * 31 + *(volatile uint64_t *)phys_ptr(a);
+	}
 	return sum;
 }
 
@@ -55,6 +61,7 @@ int guest_main(void)
 	struct work w = {.len = 64ull << 20};
 
 	cmdline_get_u64("touch", &w.len);
+	cmdline_get_u64("write", &w.write);
 	w.len &= ~(PAGE - 1);
 	TEST_ASSERT_MSG(w.len && pvh_is_ram(START, w.len), "touch=0x%llx is not RAM from 16 MiB",
 			(unsigned long long)w.len);

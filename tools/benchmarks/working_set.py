@@ -1,7 +1,8 @@
 """working-set: restore to the guest's first answer, cold against with a recorded working set
 (docs/snapshots.md, "Working-set restore"), ours only. The ws_touch guest (256 MiB) fills
-64 MiB (--quick 32 MiB), is snapshotted while it waits, and after every restore reads every page
-of it and prints WS-ANSWER on its serial console: the first answer. One restore with
+64 MiB (--quick 32 MiB), is snapshotted while it waits, and after every restore writes a word of
+every page of the first half again and reads one of every page of the second, then prints
+WS-ANSWER on its serial console: the first answer. One restore with
 "working_set": "record" and PUT /vmm/working-set records the list; then each round (order
 alternating) restores with mem_backend File and Uffd (vmm-uffd-handler, lazy; given the list
 with --working-set too when the restore loads it), each with "working_set": "off" (cold) and
@@ -89,7 +90,7 @@ def _restore(env, snap, backend, ws, tag, stop_record=False):
 
 def _template(env, snap, touch_mib):
     sock = os.path.join(env.tmp, "ws-template.sock")
-    vm = LiveVM(env.vmm_cmd(env.guest("ws_touch"), f"touch={touch_mib}M",
+    vm = LiveVM(env.vmm_cmd(env.guest("ws_touch"), f"touch={touch_mib}M write={touch_mib // 2}M",
                             ["--api-sock", sock, "--landlock-rules", f"{env.tmp}:rw"]) +
                 ["--mem", f"{MEM_MIB}M"], watch={"ready": b"WS-READY"})
     try:
@@ -139,7 +140,8 @@ def bench_working_set(env, res, a):
             if cycles is not None:
                 res.add("working-set", f"{backend}, memory file {cache}: the guest's read after "
                         f"the restore, {what}", "Mcycles", "lower", "vmm", cycles)
-    res.note(f"working-set: ws_touch ({MEM_MIB} MiB) reads {touch} MiB after each restore, then "
+    res.note(f"working-set: ws_touch ({MEM_MIB} MiB) writes {touch // 2} MiB and reads "
+             f"{touch // 2} MiB after each restore, then "
              "answers on its serial console; a working set recorded once (record + PUT "
              "/vmm/working-set); File and Uffd (lazy handler; with the working set also given it with "
              "--working-set), cold (working_set off) and with it, the memory file cached or evicted (fadvise DONTNEED); target: 3x faster")

@@ -25,7 +25,7 @@ int working_set_mode(const char *name, enum ws_mode *mode)
 	return -EINVAL;
 }
 
-int working_set_add(struct working_set *ws, uint64_t first, uint64_t count)
+int working_set_add(struct working_set *ws, uint64_t first, uint64_t count, bool written)
 {
 	struct ws_range *last = ws->n ? &ws->ranges[ws->n - 1] : NULL;
 
@@ -33,7 +33,7 @@ int working_set_add(struct working_set *ws, uint64_t first, uint64_t count)
 		return 0;
 	if (first + count < first || (last && first < last->first + last->count))
 		return -EINVAL;
-	if (last && first == last->first + last->count) {
+	if (last && first == last->first + last->count && last->written == written) {
 		last->count += count;
 		ws->pages += count;
 		return 0;
@@ -48,7 +48,7 @@ int working_set_add(struct working_set *ws, uint64_t first, uint64_t count)
 		ws->ranges = r;
 		ws->cap = cap;
 	}
-	ws->ranges[ws->n++] = (struct ws_range){first, count};
+	ws->ranges[ws->n++] = (struct ws_range){first, count, written};
 	ws->pages += count;
 	return 0;
 }
@@ -169,20 +169,26 @@ static int range(struct cursor *c, struct working_set *ws, uint64_t mem_pages)
 	char line[64];
 	uint64_t first, count;
 	const char *rest;
+	bool written;
 
 	if (!next_line(c, line, sizeof(line)))
 		return fail(c, "expected `FIRST COUNT`, the file ends or the line is too long");
-	if (!number(line, &first, &rest) || !*rest || !number(rest, &count, &rest) || *rest)
+	if (!number(line, &first, &rest) || !*rest || !number(rest, &count, &rest))
 		return fail(c, "expected `FIRST COUNT` (two numbers)");
+	written = !strcmp(rest, "w");
+	if (*rest && !written)
+		return fail(c, "expected `FIRST COUNT` or `FIRST COUNT w` (written pages)");
 	if (!count || first >= mem_pages || count > mem_pages - first)
 		return fail(c,
 			    "pages %" PRIu64 "+%" PRIu64 " are empty or outside the %" PRIu64
 			    " pages of memory",
 			    first, count, mem_pages);
 	const struct ws_range *last = ws->n ? &ws->ranges[ws->n - 1] : NULL;
-	if (last && first <= last->first + last->count)
-		return fail(c, "ranges not sorted, or touching or overlapping the one before");
-	return working_set_add(ws, first, count) ? fail(c, "out of memory") : 0;
+	if (last && (first < last->first + last->count ||
+		     (first == last->first + last->count && written == last->written)))
+		return fail(c, "ranges not sorted, or overlapping the one before, or touching one "
+			       "of the same kind");
+	return working_set_add(ws, first, count, written) ? fail(c, "out of memory") : 0;
 }
 
 int working_set_parse(const char *text, size_t len, struct working_set *ws, struct ws_identity *id,
@@ -219,8 +225,9 @@ int working_set_format(const struct working_set *ws, const struct ws_identity *i
 				      "\npages %" PRIu64 "\nranges %zu\n",
 			     id->mem_size, id->state_crc32, ws->pages, ws->n);
 	for (size_t i = 0; i < ws->n; i++)
-		n += (size_t)snprintf(s + n, cap - n, "%" PRIu64 " %" PRIu64 "\n",
-				      ws->ranges[i].first, ws->ranges[i].count);
+		n += (size_t)snprintf(s + n, cap - n, "%" PRIu64 " %" PRIu64 "%s\n",
+				      ws->ranges[i].first, ws->ranges[i].count,
+				      ws->ranges[i].written ? " w" : "");
 	*text = s;
 	*len = n;
 	return 0;
@@ -235,7 +242,7 @@ int working_set_check(const char *path, const struct ws_identity *file,
 		 "working set %s does not match this snapshot: it was recorded for a snapshot "
 		 "with %" PRIu64 " bytes of memory and state CRC32 0x%08" PRIx32
 		 ", this one has %" PRIu64 " and 0x%08" PRIx32
-		 " (record it again, or remove it, or load with working_set off)",
+		 " (record it again, remove it, or restore with working_set off)",
 		 path, file->mem_size, file->state_crc32, snap->mem_size, snap->state_crc32);
 	return -EINVAL;
 }

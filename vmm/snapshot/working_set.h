@@ -10,8 +10,9 @@
  *   state_crc32 0xXXXXXXXX    CRC32 of the whole state file: which snapshot it belongs to
  *   pages N                   the pages listed below, in total
  *   ranges M
- *   FIRST COUNT               M lines: COUNT 4 KiB pages from page FIRST of the memory file,
- *   ...                       sorted, not touching or overlapping, inside mem_size
+ *   FIRST COUNT [w]           M lines: COUNT 4 KiB pages from page FIRST of the memory file,
+ *   ...                       sorted, not overlapping, inside mem_size; `w`: the guest wrote
+ *                             them (touching ranges differ in this)
  *
  * A file of another version, with anything else, or recorded for another snapshot is refused
  * with a message naming what is wrong. */
@@ -39,6 +40,7 @@ struct ws_identity {
 /* Page ranges of the memory file, sorted. */
 struct ws_range {
 	uint64_t first, count;
+	bool written; /* the recorded restore wrote them: loaded as copies (MADV_POPULATE_WRITE) */
 };
 
 struct working_set {
@@ -62,10 +64,11 @@ int working_set_mode(const char *name, enum ws_mode *mode);
  * `mem_size` bytes. */
 struct ws_identity working_set_identity(const void *state, size_t len, uint64_t mem_size);
 
-/* Adds `count` pages from `first` at the end (merged with the last range when they touch).
+/* Adds `count` pages from `first` at the end (merged with the last range when they touch and
+ * are of the same kind, `written`).
  * The pages must come after every page added before. Returns 0, -EINVAL out of order or past
  * WORKING_SET_MAX_RANGES, -ENOMEM. */
-int working_set_add(struct working_set *ws, uint64_t first, uint64_t count);
+int working_set_add(struct working_set *ws, uint64_t first, uint64_t count, bool written);
 
 void working_set_free(struct working_set *ws);
 
@@ -96,14 +99,20 @@ int working_set_write(const char *path, const struct working_set *ws, const stru
 
 /* The pages of guest RAM `mem` (its regions back to back, as in the memory file) that are
  * mapped in this process now, from /proc/self/pagemap opened as `pagemap_fd`: the pages the
- * guest, the devices or a page-fault handler brought in since the restore mapped them.
+ * guest, the devices or a page-fault handler brought in since the restore mapped them. With
+ * `file_backed` (RAM mapped privately from the memory file), a page that is no longer the
+ * file's (copied on write) is marked written; RAM a handler filled is anonymous throughout,
+ * so none is.
  * Returns 0 or -errno with the reason in err. */
-int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, struct working_set *ws,
-			     char *err, size_t errlen);
+int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool file_backed,
+			     struct working_set *ws, char *err, size_t errlen);
 
 /* Brings the pages of `ws` into guest RAM `mem` before the vCPUs run: MADV_POPULATE_READ on a
  * file mapping (copy-on-write pages mapped from the page cache, read from the disk in bulk
- * where they are not cached); for RAM a page-fault handler fills (`touch`), a read of each page
+ * where they are not cached), MADV_POPULATE_WRITE for the written ranges (the private copies
+ * the guest would make on its first write, made now: no more memory than the guest's own
+ * writes, and KVM maps them writable at once); for RAM a page-fault handler fills (`touch`),
+ * a read of each page
  * in order, which the handler serves as faults (as the guest's would be, without the guest's
  * exits, and in the handler's block order). Pages outside RAM are skipped. Returns the pages
  * loaded, or -errno. */

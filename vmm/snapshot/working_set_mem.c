@@ -16,11 +16,15 @@
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22 /* Linux 5.14 */
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 #define PAGE	      (1ull << WORKING_SET_PAGE_SHIFT)
 #define PM_PRESENT    (1ull << 63)
 #define PM_SWAPPED    (1ull << 62)
-#define PAGEMAP_BATCH 4096 /* entries read at a time: 32 KiB, 16 MiB of guest RAM */
+#define PM_FILE	      (1ull << 61) /* a file page (or shared anonymous): not copied on write */
+#define PAGEMAP_BATCH 4096	   /* entries read at a time: 32 KiB, 16 MiB of guest RAM */
 
 struct ws_identity working_set_identity(const void *state, size_t len, uint64_t mem_size)
 {
@@ -72,10 +76,12 @@ int working_set_write(const char *path, const struct working_set *ws, const stru
 }
 
 /* The mapped pages of one region (its first page is page `base` of the memory file). */
-static int region_pages(int fd, const struct guest_region *g, uint64_t base, struct working_set *ws)
+static int region_pages(int fd, const struct guest_region *g, uint64_t base, bool file_backed,
+			struct working_set *ws)
 {
 	static uint64_t pm[PAGEMAP_BATCH];
 	uint64_t pages = g->size / PAGE, first = 0, run = 0;
+	bool run_written = false;
 
 	for (uint64_t at = 0; at < pages;) {
 		uint64_t n = pages - at < PAGEMAP_BATCH ? pages - at : PAGEMAP_BATCH;
@@ -86,28 +92,30 @@ static int region_pages(int fd, const struct guest_region *g, uint64_t base, str
 		for (uint64_t i = 0; i < n; i++, at++) {
 			if (!(pm[i] & (PM_PRESENT | PM_SWAPPED)))
 				continue;
-			if (run && first + run == base + at) {
+			bool written = file_backed && !(pm[i] & PM_FILE);
+			if (run && first + run == base + at && written == run_written) {
 				run++;
 				continue;
 			}
-			if (run && (r = working_set_add(ws, first, run)))
+			if (run && (r = working_set_add(ws, first, run, run_written)))
 				return r;
 			first = base + at;
 			run = 1;
+			run_written = written;
 		}
 	}
-	return run ? working_set_add(ws, first, run) : 0;
+	return run ? working_set_add(ws, first, run, run_written) : 0;
 }
 
-int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, struct working_set *ws,
-			     char *err, size_t errlen)
+int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool file_backed,
+			     struct working_set *ws, char *err, size_t errlen)
 {
 	uint64_t base = 0;
 
 	*ws = (struct working_set){0};
 	for (int i = 0; i < mem->nregions; i++) {
 		const struct guest_region *g = &mem->regions[i];
-		int r = region_pages(pagemap_fd, g, base, ws);
+		int r = region_pages(pagemap_fd, g, base, file_backed, ws);
 		if (r) {
 			snprintf(err, errlen, "reading /proc/self/pagemap: %s", strerror(-r));
 			working_set_free(ws);
@@ -126,12 +134,13 @@ static void touch(const uint8_t *p, uint64_t len)
 }
 
 /* Pages [first, first+count) of RAM region `g` (relative to it) in. */
-static int load_span(const struct guest_region *g, uint64_t first, uint64_t count, bool by_touch)
+static int load_span(const struct guest_region *g, uint64_t first, uint64_t count, bool by_touch,
+		     bool written)
 {
 	uint8_t *p = g->host + first * PAGE;
 	uint64_t len = count * PAGE;
 
-	if (!by_touch && !madvise(p, len, MADV_POPULATE_READ))
+	if (!by_touch && !madvise(p, len, written ? MADV_POPULATE_WRITE : MADV_POPULATE_READ))
 		return 0;
 	if (!by_touch && errno != EINVAL) /* EINVAL: a kernel before 5.14; touch instead */
 		return -errno;
@@ -154,7 +163,7 @@ int64_t working_set_prefault(const struct guest_mem *mem, const struct working_s
 			b = b > end ? end : b;
 			if (a >= b)
 				continue;
-			int r = load_span(g, a - base, b - a, by_touch);
+			int r = load_span(g, a - base, b - a, by_touch, ws->ranges[k].written);
 			if (r)
 				return r;
 			loaded += (int64_t)(b - a);

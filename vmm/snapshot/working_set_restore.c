@@ -95,7 +95,7 @@ int working_set_record_stop(struct ws_recording *rec, const struct vm *vm, json_
 		    "no working set is being recorded (load with \"working_set\": \"record\")");
 		return -ENOENT;
 	}
-	int r = working_set_from_pagemap(rec->pagemap_fd, &vm->mem, &ws, err, errlen);
+	int r = working_set_from_pagemap(rec->pagemap_fd, &vm->mem, !vm->uffd, &ws, err, errlen);
 	if (!r)
 		r = working_set_write(rec->path, &ws, &rec->id, err, errlen);
 	if (!r) {

@@ -27,13 +27,16 @@ Test(working_set, parses_a_good_file)
 {
 	struct working_set ws;
 	struct ws_identity id;
-	cr_assert_eq(parse(HEAD "pages 21\nranges 2\n0 16\n0x20 5\n", &ws, &id), 0, "%s", err);
+	cr_assert_eq(parse(HEAD "pages 22\nranges 3\n0 16\n0x20 5\n37 1 w\n", &ws, &id), 0, "%s",
+		     err);
 	cr_assert_eq(id.mem_size, 1048576);
 	cr_assert_eq(id.state_crc32, 0x0badcafe);
-	cr_assert_eq(ws.n, 2);
+	cr_assert_eq(ws.n, 3);
 	cr_assert_eq(ws.ranges[1].first, 32);
 	cr_assert_eq(ws.ranges[1].count, 5);
-	cr_assert_eq(ws.pages, 21);
+	cr_assert(!ws.ranges[1].written);
+	cr_assert(ws.ranges[2].written);
+	cr_assert_eq(ws.pages, 22);
 	working_set_free(&ws);
 }
 
@@ -53,6 +56,9 @@ Test(working_set, refuses_bad_files_with_the_line)
 	    {HEAD "pages 0\nranges 1\n3 0\n", "are empty"},
 	    {HEAD "pages 2\nranges 2\n4 1\n2 1\n", "not sorted"},
 	    {HEAD "pages 2\nranges 2\n4 1\n5 1\n", "touching"},
+	    {HEAD "pages 2\nranges 2\n4 1 w\n5 1 w\n", "touching"},
+	    {HEAD "pages 1\nranges 1\n4 1 x\n", "`FIRST COUNT w`"},
+	    {HEAD "pages 1\nranges 1\n4 1 w \n", "`FIRST COUNT w`"},
 	    {HEAD "pages 3\nranges 1\n4 1\n", "hold 1 pages, not 3"},
 	    {HEAD "pages 1\nranges 1\n4 1\nmore\n", "line 7: more after"},
 	    {HEAD "pages 1\nranges 1\n4 1", "line 6: expected `FIRST COUNT`"},
@@ -73,13 +79,15 @@ Test(working_set, refuses_bad_files_with_the_line)
 Test(working_set, adds_merge_and_refuse_disorder)
 {
 	struct working_set ws = {0};
-	cr_assert_eq(working_set_add(&ws, 0, 2), 0);
-	cr_assert_eq(working_set_add(&ws, 2, 3), 0);
-	cr_assert_eq(working_set_add(&ws, 10, 1), 0);
-	cr_assert_eq(working_set_add(&ws, 9, 1), -EINVAL);
-	cr_assert_eq(ws.n, 2);
+	cr_assert_eq(working_set_add(&ws, 0, 2, false), 0);
+	cr_assert_eq(working_set_add(&ws, 2, 3, false), 0);
+	cr_assert_eq(working_set_add(&ws, 5, 1, true), 0); /* touching, another kind */
+	cr_assert_eq(working_set_add(&ws, 10, 1, false), 0);
+	cr_assert_eq(working_set_add(&ws, 9, 1, false), -EINVAL);
+	cr_assert_eq(ws.n, 3);
 	cr_assert_eq(ws.ranges[0].count, 5);
-	cr_assert_eq(ws.pages, 6);
+	cr_assert(ws.ranges[1].written);
+	cr_assert_eq(ws.pages, 7);
 	working_set_free(&ws);
 }
 
@@ -102,13 +110,15 @@ Test(working_set, writes_and_reads_back)
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state" WORKING_SET_SUFFIX, dir);
 	cr_assert_eq(working_set_read(path, &id, &back, err, sizeof(err)), -ENOENT);
-	working_set_add(&ws, 1, 3);
-	working_set_add(&ws, 100, 7);
+	working_set_add(&ws, 1, 3, false);
+	working_set_add(&ws, 100, 7, true);
 	cr_assert_eq(working_set_write(path, &ws, &id, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(working_set_read(path, &id, &back, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(back.n, 2);
 	cr_assert_eq(back.pages, 10);
 	cr_assert_eq(back.ranges[1].first, 100);
+	cr_assert(back.ranges[1].written);
+	cr_assert(!back.ranges[0].written);
 	working_set_free(&back);
 	cr_assert_eq(working_set_read(path, &other, &back, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "does not match this snapshot"), "%s", err);
@@ -143,27 +153,33 @@ Test(working_set, records_the_pages_mapped_and_loads_them)
 	cr_assert_geq(pm, 0);
 	map_two_regions(&mem, &fd);
 
-	cr_assert_eq(working_set_from_pagemap(pm, &mem, &ws, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(working_set_from_pagemap(pm, &mem, true, &ws, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(ws.pages, 0, "nothing touched yet, %lu pages mapped", (unsigned long)ws.pages);
 	const volatile uint8_t *p = mem.regions[0].host;
 	(void)p[3 * 4096], (void)p[4 * 4096], (void)p[31 * 4096], (void)p[32 * 4096];
 	((volatile uint8_t *)p)[40 * 4096] = 1;
-	cr_assert_eq(working_set_from_pagemap(pm, &mem, &ws, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(working_set_from_pagemap(pm, &mem, true, &ws, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(ws.n, 3);
 	cr_assert_eq(ws.ranges[0].first, 3);
 	cr_assert_eq(ws.ranges[0].count, 2);
 	cr_assert_eq(ws.ranges[1].first, 31); /* across the two regions, as in the file */
 	cr_assert_eq(ws.ranges[1].count, 2);
 	cr_assert_eq(ws.ranges[2].first, 40);
+	cr_assert(ws.ranges[2].written, "page 40 was written: a private copy now");
+	cr_assert(!ws.ranges[0].written);
 
 	/* a fresh mapping of the file: loading the list maps exactly those pages */
 	struct guest_mem fresh;
 	int fd2;
 	map_two_regions(&fresh, &fd2);
 	cr_assert_eq(working_set_prefault(&fresh, &ws, false), 5);
-	cr_assert_eq(working_set_from_pagemap(pm, &fresh, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(working_set_from_pagemap(pm, &fresh, true, &back, err, sizeof(err)), 0, "%s",
+		     err);
 	cr_assert_eq(back.pages, 5);
 	cr_assert_eq(back.n, 3);
+	cr_assert(back.ranges[2].written, "loaded as a copy (MADV_POPULATE_WRITE)");
+	cr_assert_eq(mem.regions[0].host[40 * 4096], 1);
+	cr_assert_eq(fresh.regions[0].host[40 * 4096], 0, "the file is unchanged");
 	working_set_free(&back);
 	working_set_free(&ws);
 	close(pm);
