@@ -173,13 +173,14 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 		r = snapshot_restore(&c->vm, &l, err, errlen);
 	if (!r) /* a restore, a clone: not a migration (ctl_receive_vm()) */
 		r = vm_snapshot_new_generation(&c->vm, err, errlen);
-	if (!r)
-		r = vm_uffd_restored(&c->vm, err, errlen); /* the handler failed meanwhile? */
-	if (!r) /* before any vCPU runs: vmm/snapshot/working_set_restore.h */
+	if (!r) /* before any vCPU runs, and within a handler's watch: working_set_restore.h */
 		r = working_set_restore(&c->vm, &l, p->state_path, p->working_set, &c->ws_rec, err,
 					errlen);
+	if (!r)
+		r = vm_uffd_restored(&c->vm, err, errlen); /* the handler failed meanwhile? */
 	snapshot_close(&l);
 	if (r) {
+		working_set_recording_end(&c->ws_rec);
 		vm_destroy(&c->vm);
 		c->vm_created = false;
 		cli_free(c->cfg);
