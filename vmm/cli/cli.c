@@ -832,6 +832,9 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->restore && (cfg->kernel || cfg->config_file))
 		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
 					 "or --config-file");
+	if (cfg->working_set && !cfg->restore)
+		return usage_error("%s", "--working-set goes with --restore DIR (over the API: "
+					 "\"working_set\" in PUT /snapshot/load)");
 	if (cfg->migrate_from && (cfg->kernel || cfg->config_file || cfg->restore || cfg->dump_dtb))
 		return usage_error("%s",
 				   "--migrate-from: the source brings the whole VM: give it "
