@@ -79,7 +79,7 @@ int working_set_write(const char *path, const struct working_set *ws, const stru
 static int region_pages(int fd, const struct guest_region *g, uint64_t base, bool file_backed,
 			struct working_set *ws)
 {
-	static uint64_t pm[PAGEMAP_BATCH];
+	uint64_t pm[PAGEMAP_BATCH]; /* 32 KiB of the calling thread's stack */
 	uint64_t pages = g->size / PAGE, first = 0, run = 0;
 	bool run_written = false;
 
