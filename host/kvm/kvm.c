@@ -38,6 +38,20 @@ int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
 	return r;
 }
 
+bool kvm_vcpu_msr(int vcpu_fd, bool set, uint32_t index, uint64_t *value)
+{
+	union {
+		struct kvm_msrs hdr;
+		uint8_t storage[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m = {0};
+	m.hdr.nmsrs = 1;
+	m.hdr.entries[0] = (struct kvm_msr_entry){.index = index, .data = *value};
+	if (kvm_ioctl(vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
+		return false;
+	*value = m.hdr.entries[0].data;
+	return true;
+}
+
 /* True when the host's KVM is the software-based kvm_pvm module. */
 static bool kvm_host_is_emulated(void)
 {

@@ -59,4 +59,8 @@ int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
 #define kvm_ioctl(fd, req, arg) kvm_ioctl_retry((fd), (req), (unsigned long)(uintptr_t)(arg))
 int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg);
 
+/* One MSR of a vCPU: KVM_SET_MSRS of *value when set, else KVM_GET_MSRS into *value; true when
+ * KVM took it (it answers how many of the one entry it handled). */
+bool kvm_vcpu_msr(int vcpu_fd, bool set, uint32_t index, uint64_t *value);
+
 #endif

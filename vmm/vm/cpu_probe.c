@@ -52,16 +52,7 @@ void cpu_probe_close(struct cpu_probe *p)
 
 bool cpu_probe_msr(struct cpu_probe *p, bool set, uint32_t addr, uint64_t *v)
 {
-	union {
-		struct kvm_msrs hdr;
-		uint8_t storage[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	} m = {0};
-	m.hdr.nmsrs = 1;
-	m.hdr.entries[0] = (struct kvm_msr_entry){.index = addr, .data = *v};
-	if (kvm_ioctl(p->vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
-		return false;
-	*v = m.hdr.entries[0].data;
-	return true;
+	return kvm_vcpu_msr(p->vcpu_fd, set, addr, v);
 }
 
 int cpu_probe_cpuid(struct cpu_probe *p, struct cpuid_table *out)

@@ -28,29 +28,14 @@ int cpu_template_vm_check(const struct cpu_template *t, int kvm_dev_fd,
 	return 0;
 }
 
-/* One MSR through KVM_GET_MSRS or KVM_SET_MSRS; true when KVM took it. */
-static bool msr_io(int fd, unsigned long req, uint32_t addr, uint64_t *v)
-{
-	union {
-		struct kvm_msrs hdr;
-		uint8_t storage[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	} m = {0};
-	m.hdr.nmsrs = 1;
-	m.hdr.entries[0] = (struct kvm_msr_entry){.index = addr, .data = *v};
-	if (kvm_ioctl(fd, req, &m) != 1)
-		return false;
-	*v = m.hdr.entries[0].data;
-	return true;
-}
-
 int cpu_template_vm_msrs(const struct cpu_template *t, int vcpu_fd, unsigned index)
 {
 	for (unsigned i = 0; i < t->nmsrs; i++) {
 		uint32_t addr = t->msrs[i].addr;
 		uint64_t v = 0;
-		bool ok = msr_io(vcpu_fd, KVM_GET_MSRS, addr, &v);
+		bool ok = kvm_vcpu_msr(vcpu_fd, false, addr, &v);
 		v = cpu_template_msr(t, addr, v);
-		if (!ok || !msr_io(vcpu_fd, KVM_SET_MSRS, addr, &v)) {
+		if (!ok || !kvm_vcpu_msr(vcpu_fd, true, addr, &v)) {
 			log_error("vCPU %u: CPU template %s: KVM does not let MSR 0x%x be %s",
 				  index, t->name, addr, ok ? "set to that value" : "read");
 			return -EINVAL;
