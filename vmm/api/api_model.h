@@ -62,7 +62,11 @@ struct api_model {
 	bool mmds_set;
 };
 
-/* Defaults: 1 vCPU, 256 MiB, nothing else. */
+/* Firecracker's memory when machine-config never sets it (its DEFAULT_MEM_SIZE_MIB); the command
+ * line's own default (--mem) is CLI_DEFAULT_MEM. */
+#define API_DEFAULT_MEM_MIB 128
+
+/* Defaults: 1 vCPU, API_DEFAULT_MEM_MIB, nothing else. */
 void api_model_init(struct api_model *m);
 void api_model_free(struct api_model *m);
 

@@ -41,7 +41,7 @@ static int load(const char *text, char *err, size_t errlen)
 Test(api_model, defaults)
 {
 	cr_assert_eq(m.vcpus, 1);
-	cr_assert_eq(m.mem_mib, 256);
+	cr_assert_eq(m.mem_mib, 128, "Firecracker's DEFAULT_MEM_SIZE_MIB");
 	cr_assert_null(m.kernel);
 }
 
