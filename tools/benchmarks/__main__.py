@@ -1,7 +1,7 @@
 """Benchmarks of our VMM side by side with QEMU, measured the way the field measures.
 
 Usage: tools/bench startup|memory|boot|blk|exit-cost|net|api|snapshot|ratelimit|vsock|migrate|pmem|
-                   memhp|vhost-user-blk|virtiofs|qcow2|fork|
+                   memhp|vhost-user-blk|virtiofs|qcow2|fork|working-set|
                    all|fio|iperf3
                    [--runs N] (several joined by commas run in one table: blk,net,ratelimit)
                    [--quick]
@@ -105,6 +105,10 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              after the answer), loads in parallel: the parent's pause, what the fork adds to
              it, request to answer, request to a warm and a cold child running, private memory
              per child (tools/benchmarks/fork.py; targets: pause < 5 ms, child < 10 ms).
+  working-set ours only: the ws_touch guest reads 64 MiB (--quick 32) after each restore and
+             answers on its serial console; a working set recorded once, then File and Uffd
+             restores cold and with it, the memory file cached and evicted: ms from PUT
+             /snapshot/load to the answer (tools/benchmarks/working_set.py; target 3x).
   vsock      the virtio_vsock test guest (bench=N, ring 3, polling): N bytes (16 MiB; --quick
              2 MiB) guest->host on one stream to a host sink on PATH_1236, then host->guest from
              a source on PATH_1237, each timed by the guest; MB/s. No QEMU peer (QEMU's vsock is

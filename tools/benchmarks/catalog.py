@@ -7,6 +7,7 @@ from .exit_cost import bench_exit_cost
 from .fio import bench_fio
 from .firmware import bench_firmware
 from .fork import bench_fork
+from .working_set import bench_working_set
 from .iperf3 import bench_iperf3
 from .memhp import bench_memhp
 from .memory import bench_memory
@@ -38,6 +39,7 @@ BENCHES = {
     "api": bench_api,
     "snapshot": bench_snapshot,
     "fork": bench_fork,
+    "working-set": bench_working_set,
     "ratelimit": bench_ratelimit,
     "vsock": bench_vsock,
     "migrate": bench_migrate,

@@ -19,13 +19,15 @@
 
 #include "tools/uffd-handler/uffd_mappings.h"
 #include "tools/uffd-handler/uffd_serve.h"
+#include "vmm/snapshot/working_set.h"
 
 #define MSG_MAX (64 * 1024)
 
 struct options {
 	const char *sock_path, *mem_path;
 	bool eager;
-	int timeout_s; /* for the VMM to connect and send; 0: forever */
+	const char *ws_path; /* --working-set: copied first, the rest as faults come */
+	int timeout_s;	     /* for the VMM to connect and send; 0: forever */
 	bool quiet;
 };
 
@@ -44,6 +46,10 @@ static void usage(FILE *f)
 	    "  -e, --eager        copy every page right after the hand-off (default: each page\n"
 	    "                     when the guest or the VMM first touches it, with the missing\n"
 	    "                     pages of its aligned 64 KiB block)\n"
+	    "  -w, --working-set FILE\n"
+	    "                     copy the pages a working-set file lists (STATE.working-set,\n"
+	    "                     recorded by the VMM: docs/snapshots.md) right after the\n"
+	    "                     hand-off, then serve the rest as they are touched\n"
 	    "  -t, --timeout SEC  give up when no VMM has connected and sent its regions within\n"
 	    "                     SEC seconds (default 60; 0 waits forever)\n"
 	    "  -q, --quiet        no summary at exit\n"
@@ -56,14 +62,17 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
-	    {"eager", no_argument, NULL, 'e'},	 {"timeout", required_argument, NULL, 't'},
-	    {"quiet", no_argument, NULL, 'q'},	 {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"eager", no_argument, NULL, 'e'},
+					      {"timeout", required_argument, NULL, 't'},
+					      {"quiet", no_argument, NULL, 'q'},
+					      {"help", no_argument, NULL, 'h'},
+					      {"working-set", required_argument, NULL, 'w'},
+					      {"version", no_argument, NULL, 'V'},
+					      {NULL, 0, NULL, 0}};
 	int c;
 	char *end;
 	*o = (struct options){.timeout_s = 60};
-	while ((c = getopt_long(argc, argv, "et:qh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ew:t:qh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			o->eager = true;
@@ -75,6 +84,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 				fprintf(stderr, "vmm-uffd-handler: bad --timeout `%s`\n", optarg);
 				return 2;
 			}
+			break;
+		case 'w':
+			o->ws_path = optarg;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -200,6 +212,44 @@ static const uint8_t *map_file(const char *path, uint64_t *size)
 	return p;
 }
 
+/* --working-set FILE: its ranges, as pairs of (first page, count), for a memory file of
+ * `file_size` bytes. Returns 0 (*ranges malloc'd) or 1 with a message. */
+static int read_working_set(const char *path, uint64_t file_size, uint64_t (**ranges)[2], size_t *n)
+{
+	char err[WORKING_SET_ERR_MAX], *buf = malloc(WORKING_SET_MAX_BYTES + 1);
+	FILE *f = fopen(path, "re");
+	size_t len = f && buf ? fread(buf, 1, WORKING_SET_MAX_BYTES + 1, f) : 0;
+	struct working_set ws;
+	struct ws_identity id;
+	int r = 1;
+
+	if (!f || !buf || ferror(f) || len > WORKING_SET_MAX_BYTES)
+		fprintf(stderr, "vmm-uffd-handler: --working-set %s: %s\n", path,
+			!f || ferror(f) ? strerror(errno) : "too large or out of memory");
+	else if (working_set_parse(buf, len, &ws, &id, err, sizeof(err)))
+		fprintf(stderr, "vmm-uffd-handler: --working-set %s: %s\n", path, err);
+	else if (id.mem_size > file_size) {
+		fprintf(stderr,
+			"vmm-uffd-handler: --working-set %s: recorded for %llu bytes of memory, "
+			"the memory file has %llu\n",
+			path, (unsigned long long)id.mem_size, (unsigned long long)file_size);
+		working_set_free(&ws);
+	} else {
+		*ranges = calloc(ws.n ? ws.n : 1, sizeof(**ranges));
+		for (size_t i = 0; *ranges && i < ws.n; i++) {
+			(*ranges)[i][0] = ws.ranges[i].first;
+			(*ranges)[i][1] = ws.ranges[i].count;
+		}
+		*n = ws.n;
+		r = *ranges ? 0 : 1;
+		working_set_free(&ws);
+	}
+	if (f)
+		fclose(f);
+	free(buf);
+	return r;
+}
+
 /* Answers faults until the VMM closes the connection. */
 static int serve(struct uffd_server *s, int conn)
 {
@@ -226,9 +276,11 @@ static int run(const struct options *o, int listener)
 	struct uffd_mapping maps[UFFD_MAX_REGIONS];
 	struct uffd_server s;
 	int n, uffd = -1, r;
+	uint64_t(*ws)[2] = NULL;
+	size_t nws = 0;
 	memset(&s, 0, sizeof(s));
 	const uint8_t *file = map_file(o->mem_path, &file_size);
-	if (!file)
+	if (!file || (o->ws_path && read_working_set(o->ws_path, file_size, &ws, &nws)))
 		return 1;
 	r = wait_in(listener, o->timeout_s);
 	int conn = r ? r : accept4(listener, NULL, NULL, SOCK_CLOEXEC);
@@ -239,8 +291,11 @@ static int run(const struct options *o, int listener)
 	r = receive(conn, o->timeout_s, file_size, maps, &n, &uffd);
 	if (!r)
 		r = uffd_server_init(&s, uffd, file, maps, n);
+	if (!r && ws && (r = uffd_server_prefill(&s, (const uint64_t(*)[2])ws, nws)))
+		fail("copying the working set", -r);
 	if (!r && o->eager && (r = uffd_server_eager(&s)))
 		fail("copying the memory file", -r);
+	free(ws);
 	if (!r)
 		r = serve(&s, conn);
 	if (!r && !o->quiet)

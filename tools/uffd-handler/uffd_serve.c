@@ -201,19 +201,46 @@ static uint64_t next_run(const struct uffd_server *s, int i, uint64_t page, uint
 	return n;
 }
 
+/* Copies the copyable pages [page, end) of mapping i, a chunk at a time. */
+static int copy_span(struct uffd_server *s, int i, uint64_t page, uint64_t end)
+{
+	const struct uffd_mapping *m = &s->maps[i];
+	uint64_t first, n;
+
+	while ((n = next_run(s, i, page, end, &first)) > 0) {
+		int r = copy(s, i, m->base + first * UFFD_PAGE, m->offset + first * UFFD_PAGE,
+			     n * UFFD_PAGE);
+		if (!r)
+			r = uffd_server_drain(s);
+		if (r)
+			return r;
+		page = first + n;
+	}
+	return 0;
+}
+
 int uffd_server_eager(struct uffd_server *s)
 {
 	for (int i = 0; i < s->n; i++) {
-		const struct uffd_mapping *m = &s->maps[i];
-		uint64_t pages = m->size / UFFD_PAGE, page = 0, first, n;
-		while ((n = next_run(s, i, page, pages, &first)) > 0) {
-			int r = copy(s, i, m->base + first * UFFD_PAGE,
-				     m->offset + first * UFFD_PAGE, n * UFFD_PAGE);
-			if (!r)
-				r = uffd_server_drain(s);
+		int r = copy_span(s, i, 0, s->maps[i].size / UFFD_PAGE);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int uffd_server_prefill(struct uffd_server *s, const uint64_t (*ranges)[2], size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		for (int i = 0; i < s->n; i++) {
+			const struct uffd_mapping *m = &s->maps[i];
+			uint64_t base = m->offset / UFFD_PAGE, end = base + m->size / UFFD_PAGE;
+			uint64_t a = ranges[k][0], b = a + ranges[k][1];
+			a = a < base ? base : a;
+			b = b > end ? end : b;
+			int r = a < b ? copy_span(s, i, a - base, b - base) : 0;
 			if (r)
 				return r;
-			page = first + n;
 		}
 	}
 	return 0;

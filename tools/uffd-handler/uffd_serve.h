@@ -38,4 +38,10 @@ int uffd_server_drain(struct uffd_server *s);
  * queued messages between chunks; zero pages stay for the lazy path. Returns 0 or -errno. */
 int uffd_server_eager(struct uffd_server *s);
 
+/* Copies the non-zero missing pages of `n` ranges of the memory file (`first`, `count` in
+ * pages of the file, sorted: a working set, vmm/snapshot/working_set.h) into the VMM now,
+ * answering queued messages between chunks; pages outside every region are skipped. Returns
+ * 0 or -errno. */
+int uffd_server_prefill(struct uffd_server *s, const uint64_t (*ranges)[2], size_t n);
+
 #endif

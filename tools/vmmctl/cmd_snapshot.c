@@ -1,6 +1,7 @@
 /* vmmctl: snapshots (Firecracker's bodies): PUT /snapshot/create of a paused VM, PUT
  * /snapshot/load into a VMM that has not started one (its RAM from a file, or served by a
- * page-fault handler: Firecracker's mem_backend Uffd), with network overrides for a clone. */
+ * page-fault handler: Firecracker's mem_backend Uffd), with network overrides for a clone; the
+ * working set's recording stopped (PUT /vmm/working-set, ours). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -107,5 +108,17 @@ int cmd_snapshot_load(const struct args *a, struct vmmctl_request *r, char *e, s
 	else
 		r->body = json_pack("{s:s, s:s, s:b}", "snapshot_path", a->pos[0], "mem_file_path",
 				    a->pos[1], "resume_vm", resume);
+	const char *ws = arg_opt(a, "working-set"); /* load, off or record: the VMM checks it */
+	if (ws && r->body)
+		json_object_set_new(r->body, "working_set", json_string(ws));
 	return a->nrep && r->body ? network_overrides(a, r->body, e, n) : 0;
+}
+
+/* PUT /vmm/working-set: the recording a load with --working-set record started, written. */
+int cmd_working_set_stop(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	(void)a, (void)e, (void)n;
+	cmd_set(r, "PUT", "/vmm/working-set", VIEW_RAW);
+	r->body = json_pack("{s:s}", "action", "stop");
+	return 0;
 }

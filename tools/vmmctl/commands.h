@@ -66,7 +66,7 @@ cmd_builder cmd_balloon, cmd_put_balloon, cmd_patch_balloon, cmd_balloon_stats,
 /* cmd_memhp.c */
 cmd_builder cmd_hotplug, cmd_put_hotplug, cmd_patch_hotplug, cmd_put_pmem;
 /* cmd_snapshot.c */
-cmd_builder cmd_snapshot_create, cmd_snapshot_load;
+cmd_builder cmd_snapshot_create, cmd_snapshot_load, cmd_working_set_stop;
 /* cmd_migrate.c */
 cmd_builder cmd_migrate, cmd_migration, cmd_migrate_cancel, cmd_receive_migration;
 /* cmd_pcihp.c */

@@ -108,7 +108,7 @@ static const struct opt_def hotplug_opts[] = {
 static const struct opt_def pmem_opts[] = {{"ro", OPT_FLAG}, {"root", OPT_FLAG}, {0}};
 static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
 static const struct opt_def load_opts[] = {
-    {"resume", OPT_FLAG}, {"uffd", OPT_FLAG}, {"net", OPT_REPEAT}, {0}};
+    {"resume", OPT_FLAG}, {"uffd", OPT_FLAG}, {"net", OPT_REPEAT}, {"working-set", OPT_VALUE}, {0}};
 static const struct opt_def migrate_opts[] = {{"local", OPT_FLAG},
 					      {"max-downtime-ms", OPT_VALUE},
 					      {"max-rounds", OPT_VALUE},
@@ -153,6 +153,7 @@ static const struct command commands[] = {
     {"put-pmem", 2, 2, pmem_opts, cmd_put_pmem},
     {"snapshot-create", 2, 2, create_opts, cmd_snapshot_create},
     {"snapshot-load", 2, 2, load_opts, cmd_snapshot_load},
+    {"working-set-stop", 0, 0, no_opts, cmd_working_set_stop},
     {"migrate", 1, 1, migrate_opts, cmd_migrate},
     {"migration", 0, 0, no_opts, cmd_migration},
     {"migrate-cancel", 0, 0, no_opts, cmd_migrate_cancel},

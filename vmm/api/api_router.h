@@ -24,6 +24,7 @@
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
 #include "vmm/snapshot/vm_snapshot.h"
+#include "vmm/snapshot/working_set.h"
 
 enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
 
@@ -51,6 +52,9 @@ struct api_snapshot_load {
 	 * which count as the operator's (vmm/snapshot/restore_paths.h) */
 	const struct snapshot_path_override *paths;
 	int npaths;
+	/* ours, "working_set": load (the default: STATE.working-set when there is one), off,
+	 * or record (vmm/snapshot/working_set.h) */
+	enum ws_mode working_set;
 };
 
 /* What the router asks of a VM. Each returns 0 or -errno; `err` takes a message for the client
@@ -143,6 +147,9 @@ struct api_backend_ops {
 	/* PUT /vmm/fork (vmm/snapshot/fork.h): the body checked against the VM, its state
 	 * captured for children and the answer's document in *doc. Optional (NULL: refused). */
 	int (*fork)(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);
+	/* PUT /vmm/working-set (vmm/snapshot/working_set.h): the recording started by a load
+	 * stopped and written; *doc says where and how many pages. -ENOENT when none runs. */
+	int (*working_set_stop)(void *ctx, json_t **doc, char *err, size_t errlen);
 };
 
 struct api {

@@ -6,6 +6,7 @@
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/snapshot/format/snap_uffd.h"
+#include "vmm/snapshot/working_set.h"
 
 /* ---- live migration (api_migration.h) ---- */
 
@@ -315,6 +316,7 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 						  {"clock_realtime", API_JSON_BOOL, false},
 						  {"huge_pages", API_JSON_STRING, false},
 						  {"drive_overrides", API_JSON_ARRAY, false},
+						  {"working_set", API_JSON_STRING, false},
 						  {NULL, 0, false}};
 	struct snapshot_nic_override taps[API_MAX_NICS];
 	struct snapshot_path_override paths[API_MAX_DRIVES + 1];
@@ -332,6 +334,11 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 		return;
 	p.state_path = api_json_str(body, "snapshot_path", "");
 	p.resume = api_json_bool(body, "resume_vm", false);
+	if (working_set_mode(api_json_str(body, "working_set", "load"), &p.working_set)) {
+		fault(r, 400, "working_set must be load, off or record, not `%.16s`",
+		      api_json_str(body, "working_set", ""));
+		return;
+	}
 	int err = a->ops->snapshot_load(a->ctx, &p, r->err, sizeof(r->err));
 	if (err) {
 		backend_fault(r, err, "cannot load the snapshot");
@@ -341,6 +348,32 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 	r->status = 204;
 }
 
+/* PUT /vmm/working-set {"action": "stop"}: ends the recording a load with "working_set":
+ * "record" started and writes the list next to the state file (vmm/snapshot/working_set.h). */
+static void put_working_set(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	static const struct api_json_field f[] = {{"action", API_JSON_STRING, true},
+						  {NULL, 0, false}};
+	(void)id;
+	if (api_json_check(body, f, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	if (strcmp(api_json_str(body, "action", ""), "stop")) {
+		fault(r, 400, "action must be stop", NULL);
+		return;
+	}
+	if (!after_start(a, r))
+		return;
+	if (!a->ops->working_set_stop) {
+		fault(r, 400, "working sets are not available in this VMM", NULL);
+		return;
+	}
+	int err = a->ops->working_set_stop(a->ctx, &r->doc, r->err, sizeof(r->err));
+	if (err)
+		backend_fault(r, err, "cannot record the working set");
+}
+
 const struct route api_routes_snapshot[] = {
     {"/snapshot/create", false, {NULL, put_snapshot_create, NULL}, false},
     {"/snapshot/load", false, {NULL, put_snapshot_load, NULL}, false},
@@ -348,5 +381,6 @@ const struct route api_routes_snapshot[] = {
     {"/vmm/receive-migration", false, {NULL, put_receive_migration, NULL}, false},
     {"/vmm/migration", false, {get_migration, NULL, NULL}, false},
     {"/vmm/migration/cancel", false, {NULL, put_migration_cancel, NULL}, false},
+    {"/vmm/working-set", false, {NULL, put_working_set, NULL}, false},
     {NULL, false, {NULL, NULL, NULL}, false},
 };

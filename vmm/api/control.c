@@ -161,6 +161,8 @@ static int restore_here(struct control *c)
 				      .nnics = ntaps,
 				      .paths = disks,
 				      .npaths = ndisks};
+	if (c->cfg->working_set) /* checked by the parser */
+		working_set_mode(c->cfg->working_set, &p.working_set);
 	c->restore_logged = false;
 	int r = ctl_restore_vm(c, &p, err, sizeof(err));
 	if (r) {

@@ -329,6 +329,7 @@ const struct api_backend_ops ctl_backend = {
     .live_set = ctl_live_set,
     .live_get = ctl_live_get,
     .fork = ctl_fork,
+    .working_set_stop = ctl_working_set_stop,
     .set_metrics = be_set_metrics,
     .set_logger = be_set_logger,
     .flush_metrics = be_flush_metrics,

@@ -13,6 +13,7 @@
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
 #include "vmm/migration/vm_migrate.h"
+#include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/vm.h"
 
 /* Where the VM comes from, decided from the command line and the config file. */
@@ -57,6 +58,8 @@ struct control {
 	/* restore_vm() failed with a message already logged (the VM's build): --restore does not
 	 * say it twice */
 	bool restore_logged;
+	/* A load with "working_set": "record": until PUT /vmm/working-set stops it */
+	struct ws_recording ws_rec;
 };
 
 /* ---- control_config.c ---- */
@@ -144,5 +147,7 @@ int ctl_live_get(void *ctx, const struct device_desc *d, const char *view, json_
 
 /* api_backend_ops.fork (api_router.h): PUT /vmm/fork. */
 int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);
+/* api_backend_ops.working_set_stop (api_router.h): PUT /vmm/working-set. */
+int ctl_working_set_stop(void *ctx, json_t **doc, char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "base/errors.h"
 #include "base/log.h"
+#include "host/sandbox/broker.h"
 #include "vmm/api/control_internal.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/vm_uffd.h"
@@ -134,6 +135,13 @@ int ctl_refused_while_migrating(struct control *c, char *err, size_t errlen)
 					err, errlen);
 }
 
+struct ws_stop_call {
+	struct control *c;
+	json_t **doc;
+	char *err;
+	size_t errlen;
+};
+
 int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *err, size_t errlen)
 {
 	struct snapshot_load l;
@@ -165,10 +173,14 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 		r = snapshot_restore(&c->vm, &l, err, errlen);
 	if (!r) /* a restore, a clone: not a migration (ctl_receive_vm()) */
 		r = vm_snapshot_new_generation(&c->vm, err, errlen);
+	if (!r) /* before any vCPU runs, and within a handler's watch: working_set_restore.h */
+		r = working_set_restore(&c->vm, &l, p->state_path, p->working_set, &c->ws_rec, err,
+					errlen);
 	if (!r)
 		r = vm_uffd_restored(&c->vm, err, errlen); /* the handler failed meanwhile? */
 	snapshot_close(&l);
 	if (r) {
+		working_set_recording_end(&c->ws_rec);
 		vm_destroy(&c->vm);
 		c->vm_created = false;
 		cli_free(c->cfg);
@@ -190,6 +202,19 @@ int ctl_snapshot_create_here(struct control *c, const char *state, const char *m
 	/* the files are made by the opener, outside Landlock (host/sandbox/opener.h): a client's
 	 * directory needs no --landlock-rules, as with Firecracker */
 	return vm_snapshot_create(&c->vm, state, mem, diff, err, errlen);
+}
+
+static int working_set_stop_here(void *arg)
+{
+	struct ws_stop_call *k = arg;
+	return working_set_record_stop(&k->c->ws_rec, &k->c->vm, k->doc, k->err, k->errlen);
+}
+
+/* On the broker, as a snapshot's files are written. */
+int ctl_working_set_stop(void *ctx, json_t **doc, char *err, size_t errlen)
+{
+	struct ws_stop_call k = {ctx, doc, err, errlen};
+	return sandbox_broker_run(working_set_stop_here, &k);
 }
 
 /* PUT /snapshot/load, on the broker: the VM restored (handed over by be_snapshot_load()). */

@@ -51,6 +51,7 @@ enum {
 	OPT_FIRMWARE_LOG,
 	OPT_CHECK_CPU,
 	OPT_CPU_CHECK,
+	OPT_WORKING_SET,
 	OPT_CPU_TEMPLATE,
 	OPT_CPU_TEMPLATE_FILE,
 	OPT_CPU_TEMPLATE_DUMP,
@@ -88,6 +89,7 @@ static const struct option core_options[] = {
     {"check-kvm", no_argument, NULL, OPT_CHECK_KVM},
     {"check-cpu", required_argument, NULL, OPT_CHECK_CPU},
     {"cpu-check", required_argument, NULL, OPT_CPU_CHECK},
+    {"working-set", required_argument, NULL, OPT_WORKING_SET},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"smt", no_argument, NULL, OPT_SMT},
@@ -288,6 +290,9 @@ void cli_usage(FILE *out)
 	    "                        order, --disk PATH[,id=ID] its disk files; it opens only\n"
 	    "                        files under DIR, given so, or in --landlock-rules, and\n"
 	    "                        taps given so; not with --kernel\n"
+	    "      --working-set load|off|record  with --restore: load DIR/state.working-set\n"
+	    "                        when there is one (default), not, or record it until PUT\n"
+	    "                        /vmm/working-set stops it (docs/snapshots.md)\n"
 	    "      --cpu-check on|off  off: restore or receive a VM even where this host lacks\n"
 	    "                        CPU features the guest saw (default on: refused)\n"
 	    "      --migrate-from unix:PATH|tcp:HOST:PORT\n"
@@ -647,6 +652,11 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 			return usage_error("--cpu-check %s: on or off", arg);
 		cfg->cpu_check_off = !strcmp(arg, "off");
 		return CLI_RUN;
+	case OPT_WORKING_SET:
+		if (strcmp(arg, "load") && strcmp(arg, "off") && strcmp(arg, "record"))
+			return usage_error("--working-set %s: load, off or record", arg);
+		cfg->working_set = arg;
+		return CLI_RUN;
 	case 'v':
 		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
 		return CLI_RUN;
@@ -703,6 +713,7 @@ static bool recordable(int opt)
 	case OPT_CHECK_KVM:
 	case OPT_CHECK_CPU:
 	case OPT_CPU_CHECK:
+	case OPT_WORKING_SET:
 	case OPT_CPU_TEMPLATE: /* the snapshot carries the CPUID the template made */
 	case OPT_CPU_TEMPLATE_FILE:
 	case OPT_CPU_TEMPLATE_DUMP:
@@ -834,6 +845,9 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->restore && (cfg->kernel || cfg->config_file))
 		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
 					 "or --config-file");
+	if (cfg->working_set && !cfg->restore)
+		return usage_error("%s", "--working-set goes with --restore DIR (over the API: "
+					 "\"working_set\" in PUT /snapshot/load)");
 	if (cfg->migrate_from && (cfg->kernel || cfg->config_file || cfg->restore || cfg->dump_dtb))
 		return usage_error("%s",
 				   "--migrate-from: the source brings the whole VM: give it "

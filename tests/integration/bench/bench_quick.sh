@@ -11,7 +11,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh"
 
 out="$LIB_TMP/bench"
-what=startup,memory,blk,exit-cost,net,api,snapshot,ratelimit,vsock,vhost-user-blk
+what=startup,memory,blk,exit-cost,net,api,snapshot,ratelimit,vsock,vhost-user-blk,working-set
 RUN_LABEL="tools/bench $what --quick"
 if VMM="$VMM" GUESTS="$GUESTS" QEMU="$QEMU" "$SOURCE_DIR/tools/bench" "$what" --quick \
 	--boot-timeout 300 --out "$out" >"$LIB_TMP/bench.out" 2>"$LIB_TMP/bench.err"; then
@@ -29,6 +29,10 @@ expect_output '^\| startup \| launch to guest output \(ms\) \| lower \| [0-9]'
 expect_output '^\| memory \| peak RSS \(MiB\) \| lower \| [0-9]'
 expect_output '^\| exit-cost \| MMIO write, exit to user space \(ns\) \| lower \| [0-9]'
 expect_output '^\| exit-cost \| MMIO write, ioeventfd \(ns\) \| lower \| [0-9]'
+if [ -f "$GUESTS/ws_touch.elf" ]; then
+	expect_output '^\| working-set \| Uffd, memory file cached: restore to first answer, with its working set \(ms\) \| lower \| [0-9]'
+	expect_output '^\| working-set \| File, memory file evicted: restore to first answer, cold \(ms\) \| lower \| [0-9]'
+fi
 if [ -f "$GUESTS/blk_bench.elf" ]; then
 	expect_output '^\| blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]'
 	expect_output '^\| snapshot \| snapshot of the paused guest, request to answer \(ms\) \| lower \| [0-9]'

@@ -24,6 +24,7 @@ virtio/net/tap.c|open("/dev/net/tun"|a fixed device; the tap is named through TU
 vmm/snapshot/format/snap_uffd.c|open("/dev/userfaultfd"|a fixed device
 host/sandbox/landlock.c|open(p->path|--landlock-rules: O_PATH only, a handle for a Landlock rule (nothing read or written)
 host/sandbox/sandbox_sanitizer.c|open(path|sanitized builds only: ASAN_OPTIONS log_path, opened before any filter
+vmm/snapshot/working_set_restore.c|open("/proc/self/pagemap"|a fixed file of the kernel: which guest pages are mapped (a working set)
 host/sandbox/sandbox.c|fopen("/proc/sys/kernel/seccomp/actions_logged"|a fixed file of the kernel: is SCMP_ACT_LOG logged
 host/sandbox/sandbox.c|syscall(SYS_openat|VMM_SANDBOX_TEST: the forbidden open of /etc/shadow that the sandbox tests expect refused
 '

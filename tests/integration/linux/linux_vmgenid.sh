@@ -5,9 +5,16 @@
 # vmgenid: drivers/virt/vmgenid.c), and the 16 ID bytes read from /dev/mem at VMGENID_ADDR
 # (0xA0000, e820-reserved below 1 MiB, which STRICT_DEVMEM lets root read), non-zero. The VM is
 # paused, snapshotted and killed, then restored twice from the one snapshot, as two clones: in
-# each the ID in guest memory differs from the snapshot's and from the other clone's, and the
-# guest's log says "random: crng reseeded due to virtual machine fork" (the GED's _EVT notified
-# VGEN, the driver called add_vmfork_randomness()), which the snapshotted guest had not said.
+# each the ID in guest memory differs from the snapshot's and from the other clone's, the GED's
+# interrupt count went up, and the kernel says "random: crng reseeded due to virtual machine fork"
+# on the clone's console (the GED's _EVT notified VGEN, the driver called
+# add_vmfork_randomness()), which the snapshotted guest had not said. Linux reseeds only a ready
+# crng: the guest boots with random.trust_cpu=on (RDRAND's bits count, so "crng init done" comes
+# at boot); on a CPU without RDRAND a clone without the line is a note, not a failure. The
+# kernel's lines are read from the consoles here, not with dmesg in the guest, and each value the
+# guest prints comes from one program in `$(...)`, tried up to three times: on kvm_pvm a busybox
+# program the guest's shell starts sometimes dies at its first thread-local access
+# (docs/testing.md, "Known issue"; this test lost its checks so in a CI run).
 #
 # Skipped (77) while the default guest's kernel has no ACPI (guest-images/kernel.config without
 # CONFIG_ACPI: no /sys/bus/acpi); with ACPI but no vmgenid driver (CONFIG_VMGENID) it fails.
@@ -42,26 +49,37 @@ start() {
 # What the shell prints after "PREFIX: " for the marker PREFIX (the first such line of the log).
 shown() { tr -d '\r' <"$tmp/log" | sed -n "s/^$1: //p" | head -1; }
 
-# Types the commands that print the ID bytes (one line, "VGEN-ID-TAG: xx xx ...").
-show_id() {
-	type_cmd "echo VGEN-ID-$1: \$(od -An -tx1 -j $ID_OFFSET -N 16 /dev/mem)"
-	wait_for "^VGEN-ID-$1: [0-9a-f]{2}( [0-9a-f]{2}){15}" 60
+# guest_value TAG REGEX CMD: the guest prints "TAG: " and CMD's output (one program, up to three
+# tries while it prints nothing: the known issue above); waits for TAG's line matching REGEX.
+guest_value() {
+	type_cmd "for t in 1 2 3; do v=\$($3) && [ -n \"\$v\" ] && break; done; echo $1: \$v"
+	wait_for "^$1: $2" 60
 }
 
-# After a restore: waits up to 20 s for the reseed line, then shows the count, whether the
-# guest's crng was ready (Linux reseeds, and says so, only a ready crng: add_vmfork_randomness()),
-# the GED's interrupt count (its _EVT notifies VGEN) and the ID.
-show_clone() {
-	type_cmd "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do dmesg | grep -q 'due to virtual machine fork' && break; sleep 1; done; echo VGEN-RESEED-$1: \$(dmesg | grep -c 'due to virtual machine fork') crng \$(dmesg | grep -c 'crng init done')"
-	wait_for "^VGEN-RESEED-$1: [0-9]+ crng [0-9]+" 120
-	show_ged "$1"
-	show_id "$1"
+# The ID bytes (one line, "VGEN-ID-TAG: xx xx ...").
+show_id() {
+	guest_value "VGEN-ID-$1" "[0-9a-f]{2}( [0-9a-f]{2}){15}" "od -An -tx1 -j $ID_OFFSET -N 16 /dev/mem"
 }
 
 # The Generic Event Device's interrupt count (/proc/interrupts' "ACPI:Ged" line, vCPU 0).
 show_ged() {
-	type_cmd "echo VGEN-GED-$1: \$(awk '/Ged/ {print \$2}' /proc/interrupts)"
-	wait_for "^VGEN-GED-$1: [0-9]+" 60
+	guest_value "VGEN-GED-$1" "[0-9]+" "awk '/Ged/ {print \$2}' /proc/interrupts"
+}
+
+# How many times console LOG has the kernel's reseed line.
+reseeds() { tr -d '\r' <"$1" | grep -c 'crng reseeded due to virtual machine fork'; }
+
+# After a restore: waits up to 30 s for the kernel's reseed line on the clone's console (Linux
+# reseeds, and says so, only a ready crng: add_vmfork_randomness()), then shows the GED's
+# interrupt count (its _EVT notifies VGEN) and the ID.
+show_clone() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(reseeds "$tmp/log$1")" -ge 1 ] && break
+		sleep 1
+	done
+	show_ged "$1"
+	show_id "$1"
 }
 
 snapshot_and_kill() {
@@ -74,7 +92,7 @@ snapshot_and_kill() {
 }
 
 start "$tmp/log0" --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 256M --console stdio \
-	--api-sock "$sock" --append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0"
+	--api-sock "$sock" --append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0 random.trust_cpu=on"
 wait_for "VMM-GUEST-SHELL: starting" 600 || { echo "FAIL: no shell"; fail=1; linux_finish; }
 sleep 2 # the prompt
 type_cmd "if [ -d /sys/bus/acpi/devices ]; then echo VGEN-ACPI: yes; else echo VGEN-ACPI: no; fi"
@@ -102,10 +120,11 @@ else
 fi
 show_ged 0
 ged0=$(shown VGEN-GED-0)
-type_cmd "echo VGEN-RESEED-BOOT: \$(dmesg | grep -c 'due to virtual machine fork')"
-wait_for "^VGEN-RESEED-BOOT: [0-9]+" 60
-[ "$(shown VGEN-RESEED-BOOT)" = 0 ] && echo "ok: a booted guest has not reseeded for a fork" ||
-	{ echo "FAIL: reseed lines at boot: '$(shown VGEN-RESEED-BOOT)'"; fail=1; }
+n=$(reseeds "$tmp/log0")
+[ "$n" = 0 ] && echo "ok: a booted guest has not reseeded for a fork" ||
+	{ echo "FAIL: reseed lines at boot: $n"; fail=1; }
+crng=$(tr -d '\r' <"$tmp/log0" | grep -c 'crng init done')
+echo "the booted guest's crng: $([ "$crng" -ge 1 ] && echo ready || echo 'not ready (no RDRAND?)')"
 snapshot_and_kill
 
 # Two clones of the one snapshot (the console comes with it).
@@ -113,7 +132,7 @@ for clone in 1 2; do
 	start "$tmp/log$clone" --restore "$snap" --api-sock "$sock"
 	sleep 1
 	show_clone "$clone"
-	read -r n _ crng <<<"$(shown "VGEN-RESEED-$clone")"
+	n=$(reseeds "$tmp/log$clone")
 	ged=$(shown "VGEN-GED-$clone")
 	if [ "${ged:-0}" -gt "${ged0:-0}" ]; then
 		echo "ok: clone $clone: the GED's interrupt reached the guest after the restore ($ged0 -> $ged)"
@@ -123,7 +142,7 @@ for clone in 1 2; do
 	fi
 	if [ "${n:-0}" -ge 1 ]; then
 		echo "ok: clone $clone: the guest reseeded its RNG (random: crng reseeded due to virtual machine fork)"
-	elif [ "${crng:-0}" = 0 ]; then
+	elif [ "$crng" = 0 ]; then
 		echo "note: clone $clone: no reseed line, and the guest's crng was never ready ('crng init done'):" \
 			"Linux reseeds, and says so, only a ready crng"
 	else

@@ -1,0 +1,174 @@
+/* A working set against guest RAM: recorded from /proc/self/pagemap, loaded in bulk, and its
+ * file read and written. See working_set.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/guest_mem.h"
+#include "base/host_path.h"
+#include "vmm/snapshot/format/snap_file.h"
+#include "vmm/snapshot/format/snap_format.h"
+#include "vmm/snapshot/working_set.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define PAGE	      (1ull << WORKING_SET_PAGE_SHIFT)
+#define PM_PRESENT    (1ull << 63)
+#define PM_SWAPPED    (1ull << 62)
+#define PM_FILE	      (1ull << 61) /* a file page (or shared anonymous): not copied on write */
+#define PAGEMAP_BATCH 4096	   /* entries read at a time: 32 KiB, 16 MiB of guest RAM */
+
+struct ws_identity working_set_identity(const void *state, size_t len, uint64_t mem_size)
+{
+	return (struct ws_identity){.mem_size = mem_size, .state_crc32 = snap_crc32(state, len)};
+}
+
+int working_set_read(const char *path, const struct ws_identity *snap, struct working_set *ws,
+		     char *err, size_t errlen)
+{
+	char *text, why[WORKING_SET_ERR_MAX];
+	size_t len;
+	struct ws_identity id;
+
+	*ws = (struct working_set){0};
+	int r = host_path_read(path, WORKING_SET_MAX_BYTES, &text, &len, err, errlen);
+	if (r)
+		return r;
+	r = working_set_parse(text, len, ws, &id, why, sizeof(why));
+	free(text);
+	if (r) {
+		snprintf(err, errlen, "working set %s: %s", path, why);
+		return r;
+	}
+	r = working_set_check(path, &id, snap, err, errlen);
+	if (r)
+		working_set_free(ws);
+	return r;
+}
+
+int working_set_write(const char *path, const struct working_set *ws, const struct ws_identity *id,
+		      char *err, size_t errlen)
+{
+	char *text, *tmp = snap_tmp_path(path);
+	size_t len;
+
+	if (!tmp || working_set_format(ws, id, &text, &len)) {
+		free(tmp);
+		snprintf(err, errlen, "working set %s: out of memory", path);
+		return -ENOMEM;
+	}
+	int fd = snap_create_tmp(tmp, err, errlen);
+	int r = fd < 0 ? fd : snap_pwrite_all(fd, text, len, 0);
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	if (r && fd >= 0)
+		snprintf(err, errlen, "working set %s: %s", path, strerror(-r));
+	return snap_commit_tmp(tmp, path, r, err, errlen);
+}
+
+/* The mapped pages of one region (its first page is page `base` of the memory file). */
+static int region_pages(int fd, const struct guest_region *g, uint64_t base, bool file_backed,
+			struct working_set *ws)
+{
+	uint64_t pm[PAGEMAP_BATCH]; /* 32 KiB of the calling thread's stack */
+	uint64_t pages = g->size / PAGE, first = 0, run = 0;
+	bool run_written = false;
+
+	for (uint64_t at = 0; at < pages;) {
+		uint64_t n = pages - at < PAGEMAP_BATCH ? pages - at : PAGEMAP_BATCH;
+		uint64_t off = ((uintptr_t)g->host / PAGE + at) * sizeof(uint64_t);
+		int r = snap_pread_all(fd, pm, n * sizeof(uint64_t), off);
+		if (r)
+			return r;
+		for (uint64_t i = 0; i < n; i++, at++) {
+			if (!(pm[i] & (PM_PRESENT | PM_SWAPPED)))
+				continue;
+			bool written = file_backed && !(pm[i] & PM_FILE);
+			if (run && first + run == base + at && written == run_written) {
+				run++;
+				continue;
+			}
+			if (run && (r = working_set_add(ws, first, run, run_written)))
+				return r;
+			first = base + at;
+			run = 1;
+			run_written = written;
+		}
+	}
+	return run ? working_set_add(ws, first, run, run_written) : 0;
+}
+
+int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool file_backed,
+			     struct working_set *ws, char *err, size_t errlen)
+{
+	uint64_t base = 0;
+
+	*ws = (struct working_set){0};
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *g = &mem->regions[i];
+		int r = region_pages(pagemap_fd, g, base, file_backed, ws);
+		if (r) {
+			snprintf(err, errlen, "reading /proc/self/pagemap: %s", strerror(-r));
+			working_set_free(ws);
+			return r;
+		}
+		base += g->size / PAGE;
+	}
+	return 0;
+}
+
+/* Reads one byte of each page: a page-fault handler serves each (in order). */
+static void touch(const uint8_t *p, uint64_t len)
+{
+	for (uint64_t o = 0; o < len; o += PAGE)
+		(void)*(const volatile uint8_t *)(p + o);
+}
+
+/* Pages [first, first+count) of RAM region `g` (relative to it) in. */
+static int load_span(const struct guest_region *g, uint64_t first, uint64_t count, bool by_touch,
+		     bool written)
+{
+	uint8_t *p = g->host + first * PAGE;
+	uint64_t len = count * PAGE;
+
+	if (!by_touch && !madvise(p, len, written ? MADV_POPULATE_WRITE : MADV_POPULATE_READ))
+		return 0;
+	if (!by_touch && errno != EINVAL) /* EINVAL: a kernel before 5.14; touch instead */
+		return -errno;
+	touch(p, len);
+	return 0;
+}
+
+int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws,
+			     bool by_touch)
+{
+	int64_t loaded = 0;
+	uint64_t base = 0;
+
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *g = &mem->regions[i];
+		uint64_t end = base + g->size / PAGE;
+		for (size_t k = 0; k < ws->n; k++) {
+			uint64_t a = ws->ranges[k].first, b = a + ws->ranges[k].count;
+			a = a < base ? base : a;
+			b = b > end ? end : b;
+			if (a >= b)
+				continue;
+			int r = load_span(g, a - base, b - a, by_touch, ws->ranges[k].written);
+			if (r)
+				return r;
+			loaded += (int64_t)(b - a);
+		}
+		base = end;
+	}
+	return loaded;
+}

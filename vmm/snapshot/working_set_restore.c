@@ -1,0 +1,118 @@
+/* Loading and recording a restore's working set. See working_set_restore.h. */
+#include "vmm/snapshot/working_set_restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "vmm/snapshot/vm_snapshot.h"
+#include "vmm/vm/vm.h"
+
+int working_set_path(const char *state_path, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s" WORKING_SET_SUFFIX, state_path);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int load(struct vm *vm, const char *path, const struct ws_identity *id, char *err,
+		size_t errlen)
+{
+	struct working_set ws;
+	uint64_t t0 = mono_us();
+	int r = working_set_read(path, id, &ws, err, errlen);
+
+	if (r == -ENOENT)
+		return 0; /* none recorded: a cold restore */
+	if (r)
+		return r;
+	int64_t n = working_set_prefault(&vm->mem, &ws, vm->uffd != NULL);
+	working_set_free(&ws);
+	if (n < 0) {
+		snprintf(err, errlen, "working set %s: loading the pages: %s", path,
+			 strerror((int)-n));
+		return (int)n;
+	}
+	log_info("working set %s: %lld pages (%llu MiB) loaded in %llu us", path, (long long)n,
+		 (unsigned long long)(n >> 8), (unsigned long long)(mono_us() - t0));
+	return 0;
+}
+
+/* The recording needs /proc/self/pagemap, which the VMM opens now, while the restoring thread
+ * may still open files; the list is read when the recording stops. */
+static int start(struct ws_recording *rec, const char *path, const struct ws_identity *id,
+		 char *err, size_t errlen)
+{
+	working_set_recording_end(rec);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "recording a working set: /proc/self/pagemap: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	rec->path = strdup(path);
+	if (!rec->path) {
+		close(fd);
+		snprintf(err, errlen, "recording a working set: out of memory");
+		return -ENOMEM;
+	}
+	rec->pagemap_fd = fd;
+	rec->id = *id;
+	rec->active = true;
+	log_info("working set %s: recording until PUT /vmm/working-set stops it", path);
+	return 0;
+}
+
+int working_set_restore(struct vm *vm, const struct snapshot_load *l, const char *state_path,
+			enum ws_mode mode, struct ws_recording *rec, char *err, size_t errlen)
+{
+	char path[4096];
+
+	if (mode == WS_OFF)
+		return 0;
+	if (working_set_path(state_path, path, sizeof(path))) {
+		snprintf(err, errlen, "working set: the state file's path is too long");
+		return -ENAMETOOLONG;
+	}
+	const struct ws_identity id =
+	    working_set_identity(l->reader.buf, l->reader.len, vm->cfg->mem_size);
+	return mode == WS_RECORD ? start(rec, path, &id, err, errlen)
+				 : load(vm, path, &id, err, errlen);
+}
+
+int working_set_record_stop(struct ws_recording *rec, const struct vm *vm, json_t **doc, char *err,
+			    size_t errlen)
+{
+	struct working_set ws;
+
+	if (!rec->active) {
+		snprintf(
+		    err, errlen,
+		    "no working set is being recorded (load with \"working_set\": \"record\")");
+		return -ENOENT;
+	}
+	int r = working_set_from_pagemap(rec->pagemap_fd, &vm->mem, !vm->uffd, &ws, err, errlen);
+	if (!r)
+		r = working_set_write(rec->path, &ws, &rec->id, err, errlen);
+	if (!r) {
+		*doc = json_pack("{s:s, s:I, s:I}", "path", rec->path, "pages",
+				 (json_int_t)ws.pages, "ranges", (json_int_t)ws.n);
+		log_info("working set %s: %llu pages in %zu ranges recorded", rec->path,
+			 (unsigned long long)ws.pages, ws.n);
+	}
+	working_set_free(&ws);
+	working_set_recording_end(rec);
+	return r;
+}
+
+void working_set_recording_end(struct ws_recording *rec)
+{
+	if (rec->active)
+		close(rec->pagemap_fd);
+	free(rec->path);
+	*rec = (struct ws_recording){0};
+}
