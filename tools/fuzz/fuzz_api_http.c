@@ -1,13 +1,14 @@
 /* libFuzzer target: the API socket's request parser (vmm/api/http_request.c), fed a byte stream
  * as a client would send it on one connection.
- * Input: a byte choosing the body limit (small ones reach the 413 paths), a byte seeding how
+ * Input: a byte choosing the body limit (small ones reach the size refusal), a byte seeding how
  * the stream is cut into pieces, then the stream. The stream is parsed twice, whole and in
  * pieces; requests are taken one after another (pipelining) until one is refused or the
  * stream ends. Invariants: both parses agree on every request (a split never changes the
  * outcome); a parser that has neither finished nor refused takes every byte it is given; a
  * whole request has a token method, a path that begins with '/' and fits HTTP_MAX_PATH, and
- * holds at most the body limit; a refusal has one of the documented statuses and a whole
- * message (ending in a full stop, shorter than its buffer: never cut). */
+ * holds at most the body limit; a body over the limit is Firecracker's 400; a refusal has one of
+ * the documented statuses and a whole message (ending in a full stop, shorter than its buffer:
+ * never cut). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,8 @@ static void check_outcome(const struct http_request *r, size_t body_max)
 		FZ_ASSERT(r->body_len <= body_max, "kept %zu bytes, limit %zu", r->body_len,
 			  body_max);
 		FZ_ASSERT(!r->body_len || r->body, "body bytes without a buffer");
+		FZ_ASSERT(r->body_len <= r->body_cap || !r->body, "body of %zu bytes in %zu",
+			  r->body_len, r->body_cap);
 		return;
 	}
 	if (r->phase != HTTP_FAILED)
@@ -49,6 +52,7 @@ static void check_outcome(const struct http_request *r, size_t body_max)
 		known |= r->status == ok[i];
 	size_t n = strlen(r->why);
 	FZ_ASSERT(known, "refused with status %u", r->status);
+	FZ_ASSERT(!r->size_refused || r->status == 400, "size refused with %u", r->status);
 	FZ_ASSERT(n > 0 && n < sizeof(r->why) - 1 && r->why[n - 1] == '.', "message cut: %s",
 		  r->why);
 }

@@ -50,6 +50,8 @@ static int apply_opts(struct virtio_dev *dev, const struct virtio_net_opts *opts
 	int err;
 
 	dev->iothread_cpus = opts->iothread_cpus;
+	if (opts->mtu)
+		virtio_net_set_mtu(dev, opts->mtu);
 	if (opts->io_threads && virtio_net_set_io_threads(dev, opts->io_threads)) {
 		log_error("virtio-net: io-threads=%u: from 1 to the %u queue pair(s)",
 			  opts->io_threads, pairs);

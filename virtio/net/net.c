@@ -336,6 +336,11 @@ static const struct virtio_dev_ops net_ops = {
     .restore = net_restore,
 };
 
+void virtio_net_set_mtu(struct virtio_dev *dev, unsigned mtu)
+{
+	to_vnet(dev)->cfg.mtu = htole16((uint16_t)mtu); /* before init: nothing else runs */
+}
+
 /* ---- creation ---- */
 
 static void fill_config(struct vnet *n, const uint8_t mac[6])

@@ -48,7 +48,7 @@
  *   - without MRG_RXBUF each rx buffer must hold 12 + 1514 bytes (12 + 65550 with GUEST_TSO);
  *     with it any size >= 12 works and num_buffers says how many buffers a frame used;
  *   - config space: mac[6] at 0, status at 6 (1 = link up), max_virtqueue_pairs at 8 (N),
- *     mtu at 10 (1500); read-only;
+ *     mtu at 10 (1500, or mtu=); read-only;
  *   - user-mode networking: the guest is 10.0.2.15/24, gateway and host 10.0.2.2, DNS 10.0.2.3,
  *     DHCP offers 10.0.2.15; ARP for 10.0.2.2 then ICMP echo to it gets an answer (libslirp
  *     answers pings to its own addresses). hostfwd=tcp::H-:G forwards host port H to G;
@@ -123,6 +123,10 @@ int virtio_net_set_io_threads(struct virtio_dev *dev, unsigned threads);
  * sees the new one. The backend has no MAC of its own (slirp answers a frame's source address).
  * Takes dev->lock. */
 void virtio_net_set_mac(struct virtio_dev *dev, const uint8_t mac[6]);
+
+/* The MTU the config space gives the guest (VIRTIO_NET_F_MTU, always offered; 1500 unless set):
+ * 68..65535. Before virtio_dev_init() (a driver reads it at probe). */
+void virtio_net_set_mtu(struct virtio_dev *dev, unsigned mtu);
 
 /* The device's tap fd when it has one single-queue tap (a migration on this host hands it to
  * the destination, vmm/migration/vm_migrate.c), else -1. The fd stays the device's. */

@@ -174,6 +174,20 @@ static int set_egress(void *dst, const char *key, const char *val, char *err, si
 	return egress_rules_add(&((struct virtio_net_opts *)dst)->egress, val, err, errlen);
 }
 
+/* mtu=N: what the config space's mtu says (VIRTIO_NET_F_MTU); Firecracker's range. */
+static int set_mtu(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct virtio_net_opts *o = dst;
+	uint64_t v;
+
+	(void)key;
+	if (parse_uint(val, VIRTIO_NET_MIN_MTU, VIRTIO_NET_MAX_MTU, &v))
+		return parse_fail(err, errlen, "mtu=%s: from %d to %d", val, VIRTIO_NET_MIN_MTU,
+				  VIRTIO_NET_MAX_MTU);
+	o->mtu = (unsigned)v;
+	return 0;
+}
+
 /* id=NAME (base/parse.h). */
 static int set_id(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
@@ -185,6 +199,7 @@ static int set_id(void *dst, const char *key, const char *val, char *err, size_t
 
 static const struct opt_key keys[] = {
     {"mac", 0, set_mac},
+    {"mtu", 0, set_mtu},
     {"hostfwd", OPT_REPEAT, set_hostfwd},
     {"id", 0, set_id},
     {"egress", OPT_REPEAT, set_egress},

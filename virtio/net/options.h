@@ -27,6 +27,10 @@
  *                                   egress=none allows only what the link needs
  * e.g. egress=10.0.2.2/32:tcp:8000-8080;dns=10.0.2.3. Without egress= everything passes.
  *
+ * Any of them may set the MTU the guest is told (VIRTIO_NET_F_MTU's config field, as Firecracker's
+ * NetworkInterface mtu): mtu=N, 68..65535; default 1500. The tap's own MTU is the host's to set
+ * (Firecracker leaves it too).
+ *
  * Any of them may name the NIC: id=NAME (what the API calls its iface_id; 1 to
  * VIRTIO_NET_ID_MAX-1 printable characters, no '/'), kept in snapshots so a client finds its NIC
  * by the same name after a restore.
@@ -47,6 +51,8 @@
 
 #define VIRTIO_NET_MAX_HOSTFWD 16
 #define VIRTIO_NET_MAX_PAIRS   8
+#define VIRTIO_NET_MIN_MTU     68 /* mtu=: Firecracker's range (ETH_MIN_MTU..ETH_MAX_MTU) */
+#define VIRTIO_NET_MAX_MTU     65535
 #define VIRTIO_NET_ID_MAX                                                                          \
 	64 /* id= bytes, NUL included (the API's iface_id limit) */ /* queue pairs of one NIC      \
 								       (queues=): 2N+1 <= 17       \
@@ -74,6 +80,7 @@ struct virtio_net_opts {
 	struct virtio_net_hostfwd hostfwd[VIRTIO_NET_MAX_HOSTFWD];
 	struct rate_limiter_cfg rx_rl, tx_rl; /* rx-bw= rx-ops= tx-bw= tx-ops=; zero: unlimited */
 	unsigned queues;		      /* 0 (not given) or 1..VIRTIO_NET_MAX_PAIRS */
+	unsigned mtu;			      /* mtu=: 0 (not given: 1500) or 68..65535 */
 	unsigned io_threads;		      /* 0 (not given: one per pair) or 1..queues */
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 	char id[VIRTIO_NET_ID_MAX];	      /* id=; "" when not given */

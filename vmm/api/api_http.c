@@ -4,12 +4,14 @@
  * with HTML pages compiled into the library (no option replaces or suppresses them), sends
  * some answers twice (a negative Content-Length), and takes the first or the last of two
  * different Content-Lengths depending on their order. What the API needs of HTTP/1.1 is small
- * (one request at a time per connection, bodies up to 64 KiB, keep-alive, chunked bodies,
- * Expect: 100-continue), so a strict parser of our own (pure code, unit-tested and fuzzed) and a
- * poll() loop serve it, and every answer, a refusal included, is ours: one JSON body, once. */
+ * (one request at a time per connection, bodies up to 51200 bytes by default, keep-alive, chunked
+ * bodies, Expect: 100-continue), so a strict parser of our own (pure code, unit-tested and fuzzed)
+ * and a poll() loop serve it, and every answer, a refusal included, is ours: one JSON body, once.
+ */
 #include "vmm/api/api_http.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
@@ -300,13 +302,31 @@ static int queue(struct client *c, unsigned status, const char *body, bool head_
 	return 0;
 }
 
-/* A refusal: one JSON fault_message, then the connection closes (where the request ends is
- * unknown). */
-static void refuse(struct client *c, unsigned status, const char *why)
+/* Firecracker's answer to a body over its limit: micro_http's parse-error body, {"error": ...}
+ * with "All previous unanswered requests will be dropped." after a line break. micro_http puts a
+ * raw newline inside the JSON string (not valid JSON); ours is escaped, so the body parses. */
+static void size_refusal(const char *why, struct api_response *out)
 {
+	char text[HTTP_MAX_WHY + 64];
+	snprintf(text, sizeof(text), "%s\nAll previous unanswered requests will be dropped.", why);
+	json_t *j = json_pack("{s:s}", "error", text);
+	out->status = 400;
+	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+}
+
+/* A refusal: one JSON fault_message (a body over the limit: size_refusal()), then the connection
+ * closes (where the request ends is unknown). */
+static void refuse(struct client *c, const struct http_request *rq)
+{
+	unsigned status = rq->status;
+	const char *why = rq->why;
 	struct api_response resp;
 	log_debug("api: refused a request with %u: %s", status, why);
-	api_fault_response(status, why, &resp);
+	if (rq->size_refused)
+		size_refusal(why, &resp);
+	else
+		api_fault_response(status, why, &resp);
 	c->closing = true;
 	if (queue(c, status, resp.body ? resp.body : "{}", false) < 0) {
 		free(c->out); /* no room even for a refusal: closed without one */
@@ -337,7 +357,7 @@ static void take_input(struct api_http *h, struct client *c)
 	struct http_request *rq = &c->rq;
 	c->in_off += http_request_feed(rq, c->in + c->in_off, c->in_len - c->in_off);
 	if (rq->phase == HTTP_FAILED) {
-		refuse(c, rq->status, rq->why);
+		refuse(c, rq);
 	} else if (rq->phase == HTTP_DONE) {
 		serve(h, c);
 	} else if (http_request_head_done(rq) && rq->expect_continue && !c->continue_sent) {
@@ -434,7 +454,7 @@ static void accept_clients(struct api_http *h)
 				     .pid = peer_pid(fd),
 				     .since_ns = now,
 				     .last_io_ns = now};
-		http_request_init(&c->rq, API_MAX_BODY);
+		http_request_init(&c->rq, h->api->max_body);
 		h->nclients++;
 	}
 }

@@ -1,10 +1,11 @@
 /* HTTP/1.1 on a Unix socket for the API, served by one thread of ours: each request is read by
- * http_request.c (which says what it refuses and with which status: a body over API_MAX_BODY
- * gets 413 as soon as it is announced), handed to api_handle(), and the answer sent. A client that
- * goes away mid-request costs nothing. The thread never takes a vCPU's or a device's lock itself:
- * what it does to the VM goes through the router's backend.
+ * http_request.c (which says what it refuses and with which status: a body over the router's
+ * max_body gets Firecracker's 400 as soon as it is announced), handed to api_handle(), and the
+ * answer sent. A client that goes away mid-request costs nothing. The thread never takes a vCPU's
+ * or a device's lock itself: what it does to the VM goes through the router's backend.
  *
- * Every answer is one status line and, for an error, one JSON body ({"fault_message"}), once.
+ * Every answer is one status line and, for an error, one JSON body ({"fault_message"}), once;
+ * a body over the limit gets micro_http's {"error"} body instead, as Firecracker answers it.
  * After a refused request (malformed, so where it ends is unknown) the connection closes: the
  * answer is sent, our side shut, and what the client still sends read and dropped for at most
  * API_HTTP_DRAIN_MS, so it reads the answer rather than a reset. Keep-alive otherwise, with
@@ -17,7 +18,8 @@
  * client address, a client is its process (SO_PEERCRED): a process keeps at most
  * API_HTTP_MAX_STALLED_PER_CLIENT requests that have been arriving for more than
  * API_HTTP_STALL_NS, so one process trickling on every slot frees them within about a second.
- * Memory: a connection holds its request head (HTTP_MAX_HEAD) and body (API_MAX_BODY) at most. */
+ * Memory: a connection holds its request head (HTTP_MAX_HEAD) and body (the router's max_body)
+ * at most, the body allocated as its length is announced. */
 #ifndef VMM_API_HTTP_H
 #define VMM_API_HTTP_H
 

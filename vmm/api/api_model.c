@@ -21,7 +21,7 @@
 
 void api_model_init(struct api_model *m)
 {
-	*m = (struct api_model){.vcpus = 1, .mem_mib = (unsigned)(CLI_DEFAULT_MEM >> 20)};
+	*m = (struct api_model){.vcpus = 1, .mem_mib = API_DEFAULT_MEM_MIB};
 }
 
 void api_model_free(struct api_model *m)

@@ -22,15 +22,17 @@
 #define API_MAX_DRIVES CLI_MAX_DISKS
 #define API_MAX_NICS   CLI_MAX_NICS
 
-/* The largest request body the API takes (413 beyond). */
-#define API_MAX_BODY (64 * 1024)
+/* The largest request body the API takes by default (400 beyond, as Firecracker): Firecracker's
+ * HTTP_MAX_PAYLOAD_SIZE; --http-api-max-payload-size changes it (struct api's max_body). */
+#define API_DEFAULT_BODY 51200
 
 /* Room for any fault message the API makes (the router's, the model's, the backend's): what a
  * message repeats comes from the request's path (at most 4096 bytes, http_request.h) and its
- * body (at most API_MAX_BODY), so with the sentences around them every message fits whole, never
- * cut (issue 46: they were cut at 255 bytes, mid-sentence). tests/unit/test_api_http.c sends the
+ * body, so with the sentences around them every message fits whole for a body up to 64 KiB, never
+ * cut (issue 46: they were cut at 255 bytes, mid-sentence); one repeating a larger body (allowed
+ * by --http-api-max-payload-size) is cut at this size. tests/unit/test_api_http.c sends the
  * longest. */
-#define API_FAULT_MAX (API_MAX_BODY + 2 * 4096)
+#define API_FAULT_MAX (64 * 1024 + 2 * 4096)
 
 struct api_model {
 	char *kernel, *initrd, *boot_args;
@@ -60,7 +62,11 @@ struct api_model {
 	bool mmds_set;
 };
 
-/* Defaults: 1 vCPU, 256 MiB, nothing else. */
+/* Firecracker's memory when machine-config never sets it (its DEFAULT_MEM_SIZE_MIB); the command
+ * line's own default (--mem) is CLI_DEFAULT_MEM. */
+#define API_DEFAULT_MEM_MIB 128
+
+/* Defaults: 1 vCPU, API_DEFAULT_MEM_MIB, nothing else. */
 void api_model_init(struct api_model *m);
 void api_model_free(struct api_model *m);
 

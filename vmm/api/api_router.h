@@ -8,8 +8,8 @@
  * own additions live under /vmm/. Success: 204 for PUT/PATCH, 200 with JSON for GET. Errors, as
  * Firecracker answers them: a JSON body {"fault_message": "..."} with 400 for everything the
  * client can act on (bad body, unknown path, id or method, not allowed in this state, a failed
- * action, a file a PUT names that cannot be used), 413 for a body over API_MAX_BODY, 500 only
- * when the router itself cannot answer. */
+ * action, a file a PUT names that cannot be used, a body over max_body), 413 for an MMDS store
+ * over its limit, 500 only when the router itself cannot answer. */
 #ifndef VMM_API_ROUTER_H
 #define VMM_API_ROUTER_H
 
@@ -162,6 +162,8 @@ struct api {
 	char id[65]; /* GET /'s and the metrics' id: --id (64 at most) or anonymous-instance */
 	bool metrics_set;
 	struct mmds mmds; /* /mmds and /mmds/config; the NICs it answers on share it */
+	size_t
+	    max_body; /* the largest request body (API_DEFAULT_BODY, --http-api-max-payload-size) */
 };
 
 struct api_response {
@@ -178,8 +180,8 @@ void api_set_running(struct api *a, struct api_model *model_taken);
 void api_set_stopping(struct api *a);
 void api_destroy(struct api *a);
 
-/* Serves one request. `body` may be NULL; `body_len` beyond API_MAX_BODY means the body was
- * cut (the HTTP layer drops the excess) and answers 413. Always fills *out; the caller frees
+/* Serves one request. `body` may be NULL; `body_len` beyond a->max_body means the body was
+ * cut (the HTTP layer refuses it first) and answers 400. Always fills *out; the caller frees
  * out->body. */
 void api_handle(struct api *a, const char *method, const char *path, const char *body,
 		size_t body_len, struct api_response *out);

@@ -466,8 +466,12 @@ int control_run(struct vm_config *cfg)
 		log_error("control: cannot set up: %s", strerror(errno));
 		return VMM_EXIT_ERROR;
 	}
-	if (cfg->mmds_size_limit)
-		mmds_set_limit(&c.api.mmds, cfg->mmds_size_limit);
+	if (cfg->api_max_payload)
+		c.api.max_body = cfg->api_max_payload;
+	/* Firecracker: the MMDS store's limit is the payload limit unless --mmds-size-limit says */
+	if (cfg->mmds_size_limit || cfg->api_max_payload)
+		mmds_set_limit(&c.api.mmds,
+			       cfg->mmds_size_limit ? cfg->mmds_size_limit : cfg->api_max_payload);
 	if (cfg->instance_id) /* checked by the command line: 64 bytes at most */
 		snprintf(c.api.id, sizeof(c.api.id), "%s", cfg->instance_id);
 	if (cfg->have_start_time || cfg->have_start_time_cpu)

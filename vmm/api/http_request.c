@@ -28,6 +28,7 @@ void http_request_free(struct http_request *r)
 	free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
+	r->body_cap = 0;
 }
 
 void http_request_reset(struct http_request *r)
@@ -289,11 +290,16 @@ static int header_line(struct http_request *r, const char *l, size_t n)
 	return 1;
 }
 
-/* A body over the limit: refused at once, rather than read and dropped (a client may announce
- * terabytes), so the connection closes. */
-static int too_large(struct http_request *r)
+/* A body of `size` bytes, over the limit: refused at once, rather than read and dropped (a client
+ * may announce terabytes), so the connection closes. Firecracker's words and status (micro_http's
+ * RequestError::SizeLimitExceeded: 400, answered with its {"error": ...} body, api_http.c). */
+static int too_large(struct http_request *r, uint64_t size)
 {
-	return fail(r, 413, "The request body is larger than the limit of %zu bytes.", r->body_max);
+	fail(r, 400,
+	     "Request payload with size %llu is larger than the limit of %zu allowed by server.",
+	     (unsigned long long)size, r->body_max);
+	r->size_refused = true;
+	return 0;
 }
 
 /* The blank line after the headers: how the body is framed. */
@@ -317,7 +323,7 @@ static int head_end(struct http_request *r)
 		return 1;
 	}
 	if (r->length > r->body_max)
-		return too_large(r);
+		return too_large(r, r->length);
 	r->phase = HTTP_BODY;
 	return 1;
 }
@@ -338,7 +344,7 @@ static int chunk_size_line(struct http_request *r, const char *l, size_t n)
 	if (!k || (k < n && l[k] != ';') || parse_hex_digit((unsigned char)l[0]) < 0)
 		return fail(r, 400, "Invalid request: a chunk size is not a hex number.");
 	if (x > r->body_max - r->body_len)
-		return too_large(r); /* refused before its bytes come */
+		return too_large(r, r->body_len + x); /* refused before its bytes come */
 	r->length = x;
 	r->phase = x ? HTTP_CHUNK_DATA : HTTP_TRAILER;
 	return 1;
@@ -416,12 +422,17 @@ static int line_byte(struct http_request *r, unsigned char c)
  * the chunk's size came). */
 static void body_bytes(struct http_request *r, const char *data, size_t n)
 {
-	if (!r->body) {
-		r->body = malloc(r->body_max ? r->body_max : 1);
-		if (!r->body) {
+	/* Room for what is announced only (the rest of the body, or of this chunk): the limit may
+	 * be large (--http-api-max-payload-size), a body mostly small. */
+	if (!r->body || r->body_cap - r->body_len < n) {
+		size_t want = r->body_len + (size_t)r->length; /* <= body_max: checked already */
+		char *b = realloc(r->body, want ? want : 1);
+		if (!b) {
 			fail(r, 413, "The request body does not fit in memory now.");
 			return;
 		}
+		r->body = b;
+		r->body_cap = want;
 	}
 	memcpy(r->body + r->body_len, data, n);
 	r->body_len += n;

@@ -14,8 +14,10 @@
  *        ended by CRLF;
  *   414: a path over HTTP_MAX_PATH bytes;
  *   431: a head over HTTP_MAX_HEAD bytes or with more than HTTP_MAX_HEADERS header lines;
- *   413: a body over the caller's limit, refused as soon as its Content-Length or a chunk's
- *        size says so, not read and dropped (a client may announce terabytes);
+ *   400 (size_refused): a body over the caller's limit, refused as soon as its Content-Length
+ *        or a chunk's size says so, not read and dropped (a client may announce terabytes);
+ *        Firecracker's status and words for it;
+ *   413: a body that does not fit in memory now;
  *   417: another Expect;
  *   501: a transfer coding other than chunked;
  *   505: an HTTP version other than 1.0 and 1.1 (HTTP/2's preface reads as "PRI * HTTP/2.0").
@@ -59,9 +61,11 @@ struct http_request {
 	size_t body_len;
 	unsigned status; /* HTTP_FAILED: the answer's status */
 	char why[HTTP_MAX_WHY];
+	bool size_refused; /* HTTP_FAILED for a body over body_max (400, as Firecracker) */
 
 	/* The parser's own. */
 	size_t body_max;
+	size_t body_cap; /* bytes allocated at body */
 	size_t head_len; /* bytes of head (and trailer) so far */
 	int nheaders;	 /* header and trailer lines so far */
 	bool http10, keep_alive, chunked, have_length;

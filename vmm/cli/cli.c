@@ -44,6 +44,7 @@ enum {
 	OPT_IO_POLL,
 	OPT_CHECK_KVM,
 	OPT_MMDS_SIZE_LIMIT,
+	OPT_HTTP_MAX_PAYLOAD,
 	OPT_MIGRATE_FROM,
 	OPT_MEM_SHARED,
 	OPT_FIRMWARE,
@@ -108,6 +109,7 @@ static const struct option core_options[] = {
     {"landlock-rules", required_argument, NULL, OPT_LANDLOCK_RULES},
     {"io-poll", required_argument, NULL, OPT_IO_POLL},
     {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
+    {"http-api-max-payload-size", required_argument, NULL, OPT_HTTP_MAX_PAYLOAD},
     {"id", required_argument, NULL, OPT_INSTANCE_ID},
     {"start-time-us", required_argument, NULL, OPT_START_TIME_US},
     {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
@@ -265,7 +267,9 @@ void cli_usage(FILE *out)
 	    "                        socket at PATH; without --kernel or --config-file the VMM\n"
 	    "                        waits to be configured and started over it\n"
 	    "      --mmds-size-limit BYTES  the MMDS store's limit (PUT/PATCH /mmds; default\n"
-	    "                        51200, Firecracker's)\n"
+	    "                        --http-api-max-payload-size's, as Firecracker)\n"
+	    "      --http-api-max-payload-size BYTES  the largest API request body (400\n"
+	    "                        beyond, as Firecracker); default 51200, Firecracker's\n"
 	    "      --id ID           the instance's id (GET /, the metrics' \"id\"): 1-64\n"
 	    "                        letters, digits and '-'; default anonymous-instance\n"
 	    "      --start-time-us US, --start-time-cpu-us US, --parent-cpu-time-us US\n"
@@ -550,6 +554,14 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		cfg->mmds_size_limit = (size_t)v;
 		return CLI_RUN;
 	}
+	case OPT_HTTP_MAX_PAYLOAD: {
+		uint64_t v;
+		if (parse_uint(arg, 1, CLI_MAX_API_PAYLOAD, &v))
+			return usage_error("--http-api-max-payload-size %s: bytes, 1..67108864",
+					   arg);
+		cfg->api_max_payload = (size_t)v;
+		return CLI_RUN;
+	}
 	case OPT_INSTANCE_ID:
 		if (!cli_instance_id_ok(arg))
 			return usage_error("--id %s: 1-64 letters, digits and '-'", arg);
@@ -689,6 +701,7 @@ static bool recordable(int opt)
 	switch (opt) {
 	case OPT_API_SOCK:
 	case OPT_MMDS_SIZE_LIMIT:
+	case OPT_HTTP_MAX_PAYLOAD:
 	case OPT_INSTANCE_ID:
 	case OPT_START_TIME_US:
 	case OPT_START_TIME_CPU_US:

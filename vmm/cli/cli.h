@@ -20,6 +20,9 @@
 
 /* The largest --mmds-size-limit: 64 MiB. */
 #define CLI_MAX_MMDS_SIZE (64u << 20)
+/* The largest --http-api-max-payload-size: 64 MiB, so an MMDS document of the largest store fits
+ * one PUT (Firecracker takes any size; a connection holds one body at most). */
+#define CLI_MAX_API_PAYLOAD (64u << 20)
 
 /* One option as it was applied ("mem", "512M"; arg NULL for a flag). */
 struct cli_record {
@@ -69,8 +72,11 @@ struct vm_config {
 	bool cpu_template_verify;
 	/* --acpi off: no ACPI tables, no sleep registers (the MP table is written either way) */
 	bool acpi_off;
-	const char *api_sock;	 /* --api-sock PATH: serve the HTTP API there (vmm/api/) */
-	size_t mmds_size_limit;	 /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
+	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
+	size_t mmds_size_limit; /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
+	/* --http-api-max-payload-size BYTES: the largest API request body, 0: Firecracker's 51200
+	 * (vmm/api/); also the MMDS store's limit when --mmds-size-limit is not given */
+	size_t api_max_payload;
 	const char *instance_id; /* --id ID (cli_instance_id_ok()); NULL: anonymous-instance, as
 				    Firecracker */
 	/* What Firecracker's jailer passes: its CLOCK_MONOTONIC and process CPU time at start and

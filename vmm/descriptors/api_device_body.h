@@ -12,7 +12,7 @@
 #include "vmm/descriptors/api_json.h"
 
 #define API_PARTUUID_MAX 40   /* a GPT UUID (36) or an MBR "SSSSSSSS-PP" (11), NUL included */
-#define API_NET_MTU	 1500 /* what our virtio-net advertises (VIRTIO_NET_F_MTU), fixed */
+#define API_NET_MTU	 1500 /* what our virtio-net advertises (VIRTIO_NET_F_MTU) without mtu= */
 #define API_SOCKET_MAX	 108  /* a vhost-user socket path (sun_path), NUL included */
 
 /* A NIC whose host_dev_name is this is user-mode networking (libslirp), not a tap. */

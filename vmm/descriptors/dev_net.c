@@ -206,6 +206,8 @@ static const struct device_option net_options[] = {
      "                          iothread-cpus=LIST  CPUs of those threads, round-robin,\n"
      "                                       ':'-separated CPUs or ranges (0:2-3); with it\n"
      "                                       the default is one thread per pair\n"
+     "                          mtu=N        the MTU the guest is told (68-65535,\n"
+     "                                       VIRTIO_NET_F_MTU); default 1500\n"
      "                          tapfd=N      an already-open tap fd\n"
      "                          user         user-mode networking (libslirp): DHCP, DNS,\n"
      "                                       NAT, port forwards; guest 10.0.2.15\n"

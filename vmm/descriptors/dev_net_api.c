@@ -48,13 +48,12 @@ static int check_tap_nic(const json_t *body, char *err, size_t errlen)
 			 "user-mode networking)");
 		return -EINVAL;
 	}
-	/* Our virtio-net always advertises VIRTIO_NET_F_MTU with 1500: that one is honoured. */
-	if (json_object_get(body, "mtu") && api_json_uint(body, "mtu", 0) != API_NET_MTU) {
-		snprintf(
-		    err, errlen,
-		    "mtu %llu cannot be honoured: this VMM's virtio-net advertises a fixed MTU "
-		    "of %d",
-		    (unsigned long long)api_json_uint(body, "mtu", 0), API_NET_MTU);
+	/* Firecracker's range (its NetworkInterface mtu): advertised with VIRTIO_NET_F_MTU */
+	uint64_t mtu = api_json_uint(body, "mtu", API_NET_MTU);
+	if (json_object_get(body, "mtu") &&
+	    (mtu < VIRTIO_NET_MIN_MTU || mtu > VIRTIO_NET_MAX_MTU)) {
+		snprintf(err, errlen, "mtu %llu: from %d to %d", (unsigned long long)mtu,
+			 VIRTIO_NET_MIN_MTU, VIRTIO_NET_MAX_MTU);
 		return -EINVAL;
 	}
 	return api_body_refuse_queues(body, "host_dev_name", err, errlen);
@@ -155,9 +154,9 @@ static int check_room(const json_t *docs, const char *id, char *err, size_t errl
 	return -EINVAL;
 }
 
-/* The document of a NIC on a tap (or libslirp): Firecracker's NetworkInterface, with the MTU the
- * device advertises (VIRTIO_NET_F_MTU). */
-static json_t *nic_doc(const char *id, const char *host_dev, const char *mac,
+/* The document of a NIC on a tap (or libslirp): Firecracker's NetworkInterface, with the MTU
+ * when one was given (0: none; the device then advertises 1500). */
+static json_t *nic_doc(const char *id, const char *host_dev, const char *mac, unsigned mtu,
 		       const struct rate_limiter_cfg *rx, const struct rate_limiter_cfg *tx,
 		       const struct egress_rules *egress)
 {
@@ -165,8 +164,8 @@ static json_t *nic_doc(const char *id, const char *host_dev, const char *mac,
 	json_t *rxj = api_rate_limiter_json(rx), *txj = api_rate_limiter_json(tx);
 	if (j && mac[0])
 		json_object_set_new(j, "guest_mac", json_string(mac));
-	if (j)
-		json_object_set_new(j, "mtu", json_integer(API_NET_MTU));
+	if (j && mtu)
+		json_object_set_new(j, "mtu", json_integer(mtu));
 	if (j && rxj)
 		json_object_set(j, "rx_rate_limiter", rxj);
 	if (j && txj)
@@ -230,7 +229,8 @@ static int check_nic(const json_t *body, const char *id, const struct device_api
 	*doc = vu ? vu_nic_doc(id, api_json_str(body, "socket", ""), mac,
 			       api_body_queues(body, "num_queues"),
 			       api_body_queues(body, "queue_size"))
-		  : nic_doc(id, api_json_str(body, "host_dev_name", ""), mac, &rx, &tx, &egress);
+		  : nic_doc(id, api_json_str(body, "host_dev_name", ""), mac,
+			    (unsigned)api_json_uint(body, "mtu", 0), &rx, &tx, &egress);
 	if (*doc)
 		return 0;
 	snprintf(err, errlen, "out of memory");
@@ -263,6 +263,9 @@ static int nic_option(const json_t *doc, char *spec, size_t len)
 	const char *kind = strcmp(dev, API_NIC_USER) ? "tap=" : "";
 	if (api_body_append(spec, len, "%s%s%s%s,id=%s", kind, dev, mac[0] ? ",mac=" : "", mac,
 			    id) ||
+	    (api_body_has(doc, "mtu") &&
+	     api_body_append(spec, len, ",mtu=%llu",
+			     (unsigned long long)api_json_uint(doc, "mtu", 0))) ||
 	    api_rate_limiter_spec(spec, len, "rx-", &rx) ||
 	    api_rate_limiter_spec(spec, len, "tx-", &tx))
 		return -ENAMETOOLONG;
@@ -289,7 +292,7 @@ static json_t *describe_nic(const char *id, const struct virtio_net_opts *o)
 		snprintf(host_dev, sizeof(host_dev), API_NIC_USER);
 	if (o->has_mac)
 		mac_string(mac, o->mac);
-	return nic_doc(id, host_dev, mac, &o->rx_rl, &o->tx_rl, &o->egress);
+	return nic_doc(id, host_dev, mac, o->mtu, &o->rx_rl, &o->tx_rl, &o->egress);
 }
 
 /* The command line's (or a snapshot's) NICs, named by their id= ("net0", ... without one), the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MMDS through the API of a VMM whose VM is not started (needs no KVM): PUT, PATCH (RFC 7396
-# merge, null removes) and GET /mmds, PATCH before any PUT, the 413 of a document over the
-# 51200-byte limit, and PUT /mmds/config with its refusals (no or unknown interface ids, an
+# merge, null removes) and GET /mmds, PATCH before any PUT, the 400 of a body over the
+# 51200-byte API limit (Firecracker's answer), and PUT /mmds/config with its refusals (no or unknown interface ids, an
 # address outside link-local, a bad version, unknown fields), each a 400 with a fault_message
 # (the NIC they name needs a tap, made where root can); and --mmds-size-limit.
 # requires: curl
@@ -27,7 +27,7 @@ want 200 GET /mmds "" '^200 \{"latest":\{"meta-data":\{"ami-id":"ami-2"\}\},"n":
 # a document one byte over the default limit: {"k":"vvv..."} of 51201 bytes
 big="$LIB_TMP/big.json"
 python3 -c 'import sys; sys.stdout.write("{\"k\":\"" + "v" * (51201 - 8) + "\"}")' >"$big"
-want 413 PUT /mmds "@$big" "doesn't fit"
+want 400 PUT /mmds "@$big" '^400 \{"error":"Request payload with size 51201 is larger than the limit of 51200 allowed by server\.\\nAll previous unanswered requests will be dropped\."\}$'
 want 200 GET /mmds "" '"ami-2"'
 
 want 400 PUT /mmds/config '{"network_interfaces": ["eth0"]}' 'does not correspond'
@@ -57,7 +57,25 @@ rm -f "$sock"
 "$VMM" --api-sock "$sock" --mmds-size-limit 20 </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
 vmm_pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-want 204 PUT /mmds '{"k": "0123456789ab"}' # 20 bytes
+want 204 PUT /mmds '{"k": "0123456789ab"}' # 21 bytes
 want 413 PUT /mmds '{"k": "0123456789abc"}' "doesn't fit"
 want 200 GET /mmds "" '"0123456789ab"'
+
+# --http-api-max-payload-size: Firecracker's flag; the store's limit follows it
+restart() {
+	kill -9 $vmm_pid 2>/dev/null
+	wait $vmm_pid 2>/dev/null
+	rm -f "$sock"
+	"$VMM" --api-sock "$sock" "$@" </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+	vmm_pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+}
+restart --http-api-max-payload-size 60000
+want 204 PUT /mmds "@$big"
+want 200 GET /mmds "" '"k":"vvvv'
+restart --http-api-max-payload-size 60000 --mmds-size-limit 51200
+want 413 PUT /mmds "@$big" "doesn't fit"
+restart --http-api-max-payload-size 21
+want 204 PUT /mmds '{"k": "0123456789ab"}' # 21 bytes
+want 400 PUT /mmds '{"k": "0123456789abc"}' 'size 22 is larger than the limit of 21 allowed'
 finish

@@ -175,8 +175,9 @@ def framework_bodies():
                                                      "ops": None}})
     call("PUT", "/drives/other", {"drive_id": "x", "path_on_host": ARGS.disk,
                                   "is_root_device": False}, want=400)
+    # Firecracker's mtu range is 68..65535
     call("PUT", "/network-interfaces/bad", {"iface_id": "bad", "host_dev_name": "tap0",
-                                            "mtu": 9000}, want=400, fault_has="mtu")
+                                            "mtu": 67}, want=400, fault_has="mtu")
     call("PUT", "/vsock", {"guest_cid": 3, "uds_path": ARGS.logfile + ".vsock",
                            "vsock_id": None})
     # The entropy device (our virtio-rng) limits bytes: an ops bucket is refused, not ignored.

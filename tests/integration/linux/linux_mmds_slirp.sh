@@ -5,6 +5,8 @@
 # host_dev_name "user", `mmds-config` V1) and `--transport pci`, with the API beside it for the
 # store. In the guest (DHCP from libslirp, its default route through 10.0.2.2):
 #   - the PCI NIC is a virtio device on the PCI bus (/sys/bus/pci/drivers/virtio-pci);
+#   - its MTU is the config file's `mtu` (1400, Firecracker's NetworkInterface field: the
+#     config space's mtu with VIRTIO_NET_F_MTU), and GET /vm/config shows it;
 #   - the user guide's `ip route add`, then busybox wget reads the value without a token (V1);
 #   - mmds-get (guest-images/tools/mmds-get.c): a V1 GET with a token (V1 issues tokens and
 #     ignores them), the IMDS listing, 100 GETs on one keep-alive connection and 20 with a
@@ -43,7 +45,7 @@ cat >"$tmp/vm.json" <<EOF
                   "boot_args": "$CMDLINE vmmguest.shell=1"},
   "machine-config": {"vcpu_count": 1, "mem_size_mib": 256},
   "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "user",
-                          "guest_mac": "52:54:00:79:00:02",
+                          "guest_mac": "52:54:00:79:00:02", "mtu": 1400,
                           "egress": ["10.0.2.2/32:tcp:${port:-1}", "dns=10.0.2.3"]}],
   "mmds-config": {"version": "V1", "network_interfaces": ["eth0"]}
 }
@@ -63,6 +65,7 @@ guest() { printf '%s\n' "$@" >"$tmp/in"; }
 want 204 PUT /mmds '{"latest": {"meta-data": {"ami-id": "ami-11112222", "local-hostname": "vm2"}}}'
 api GET /vm/config >/dev/null
 check "GET /vm/config shows the NIC on user-mode networking" '"host_dev_name":"user"' "$tmp/body"
+check "GET /vm/config shows the NIC's mtu" '"mtu":1400' "$tmp/body"
 check "GET /vm/config shows the V1 mmds-config" '"mmds-config":\{"version":"V1"' "$tmp/body"
 check "GET /vm/config shows the NIC's egress rules" '"egress":\["10.0.2.2/32:tcp:[0-9]+","dns=10.0.2.3"\]' "$tmp/body"
 
@@ -72,6 +75,9 @@ check "the guest's shell started" "VMM-GUEST-SHELL: starting"
 guest "set -- /sys/bus/pci/drivers/virtio-pci/*:*; [ -e \"\$1\" ] || shift; echo PCI-NET=\$#-"
 wait_for "PCI-NET=[0-9]+-" 300
 check "the NIC is a virtio-pci device" "PCI-NET=[1-9][0-9]*-"
+guest "echo NET-MTU=\$(cat /sys/class/net/eth0/mtu)-"
+wait_for "NET-MTU=[0-9]*-" 300
+check "the guest's eth0 has the mtu given (VIRTIO_NET_F_MTU)" "NET-MTU=1400-"
 guest "ip route add 169.254.169.254 dev eth0"
 guest "echo MMDS-WGET=\$(wget -q -O - http://169.254.169.254/latest/meta-data/ami-id)"
 wait_for "MMDS-WGET=ami" 300

@@ -47,6 +47,23 @@ Test(virtio_net, description_and_config)
 	cr_expect_eq(le16toh(cfg.mtu), 1500);
 }
 
+/* mtu= (virtio_net_set_mtu()): the config space's mtu, VIRTIO_NET_F_MTU still offered. */
+Test(virtio_net, the_mtu_set_is_the_one_the_guest_reads)
+{
+	struct virtio_net_config cfg;
+	struct net_backend *lb;
+
+	cr_assert_eq(net_loopback_create(&lb, false, 0), 0);
+	cr_assert_eq(virtio_net_create_with_backends(&dev, &lb, 1, MAC), 0);
+	virtio_net_set_mtu(dev, 9000);
+	attach();
+	cr_expect(dev->host_features & F(VIRTIO_NET_F_MTU));
+	pthread_mutex_lock(&dev->lock);
+	virtio_dev_config_read(dev, 0, &cfg, sizeof(cfg));
+	pthread_mutex_unlock(&dev->lock);
+	cr_expect_eq(le16toh(cfg.mtu), 9000);
+}
+
 Test(virtio_net, offloads_offered_only_when_the_backend_takes_them)
 {
 	create(true, ALL_CAPS);

@@ -140,6 +140,22 @@ Test(net_options, rate_limits_per_direction)
 
 /* id=NAME: the API's iface_id, kept in snapshots (vmm/snapshot/vm_snapshot.h finds NIC overrides by
  * it). */
+/* mtu=: Firecracker's NetworkInterface mtu range, 68 to 65535; 0 when not given (1500). */
+Test(net_options, mtu)
+{
+	cr_assert_eq(parse("tap=t0"), 0);
+	cr_expect_eq(o.mtu, 0);
+	cr_assert_eq(parse("tap=t0,mtu=9000"), 0);
+	cr_expect_eq(o.mtu, 9000);
+	cr_assert_eq(parse("user,mtu=68"), 0);
+	cr_expect_eq(o.mtu, 68);
+	cr_assert_eq(parse("tap=t0,mtu=65535"), 0);
+	cr_assert_neq(parse("tap=t0,mtu=67"), 0);
+	cr_expect(strstr(msg, "mtu=67: from 68 to 65535"), "%s", msg);
+	cr_assert_neq(parse("tap=t0,mtu=65536"), 0);
+	cr_assert_neq(parse("tap=t0,mtu=x"), 0);
+}
+
 Test(net_options, id)
 {
 	cr_assert_eq(parse("tap=t0,id=eth0"), 0, "%s", msg);

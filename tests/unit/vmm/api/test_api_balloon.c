@@ -167,8 +167,8 @@ Test(api_balloon, put_refuses_bad_bodies)
 {
 	cr_assert_eq(req("PUT", "/balloon", "{\"amount_mib\": 64}"), 400, "deflate_on_oom needed");
 	cr_assert_eq(req("PUT", "/balloon", "{\"amount_mib\": -1, \"deflate_on_oom\": true}"), 400);
-	cr_assert_eq(req("PUT", "/balloon", "{\"amount_mib\": 257, \"deflate_on_oom\": true}"), 400,
-		     "more than the default 256 MiB");
+	cr_assert_eq(req("PUT", "/balloon", "{\"amount_mib\": 129, \"deflate_on_oom\": true}"), 400,
+		     "more than the default 128 MiB");
 	cr_assert_eq(
 	    req("PUT", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"x\": 1}"), 400);
 	cr_assert_eq(req("PUT", "/balloon",

@@ -250,7 +250,7 @@ Test(api_fc_rows, a_missing_tap_or_vsock_folder_is_refused_at_put)
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v\"}"), 204);
 	cr_assert_eq(device_checks, 4);
 	cr_assert_eq(req("PUT", "/network-interfaces/eth1",
-			 "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": 9000}"),
+			 "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": 67}"),
 		     400);
 	cr_assert_eq(device_checks, 4, "a body refused is not looked at on the host");
 }

@@ -41,7 +41,7 @@ static int load(const char *text, char *err, size_t errlen)
 Test(api_model, defaults)
 {
 	cr_assert_eq(m.vcpus, 1);
-	cr_assert_eq(m.mem_mib, 256);
+	cr_assert_eq(m.mem_mib, 128, "Firecracker's DEFAULT_MEM_SIZE_MIB");
 	cr_assert_null(m.kernel);
 }
 
@@ -729,12 +729,52 @@ Test(api_model, partuuid_mtu_and_socket)
 		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 1500}", err,
 		     sizeof(err)),
 	    0, "%s", err);
-	cr_assert_neq(
+	/* Firecracker's range, 68 to 65535 */
+	cr_assert_eq(
 	    put_json(put_nic_doc, "eth0",
 		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 9000}", err,
 		     sizeof(err)),
+	    0, "%s", err);
+	cr_assert_neq(put_json(put_nic_doc, "eth0",
+			       "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 67}",
+			       err, sizeof(err)),
+		      0);
+	cr_assert(strstr(err, "mtu 67: from 68 to 65535"), "%s", err);
+	cr_assert_neq(
+	    put_json(put_nic_doc, "eth0",
+		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"mtu\": 65536}", err,
+		     sizeof(err)),
 	    0);
-	cr_assert(strstr(err, "1500"), "%s", err);
+}
+
+/* mtu reaches the NIC's option (mtu=, what the device advertises) and comes back in the
+ * document a restore builds; without it, none is shown (Firecracker's null). */
+Test(api_model, mtu_reaches_the_device_options)
+{
+	struct vm_config cfg;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+			  " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\":"
+			  " \"tap7\", \"mtu\": 9000}, {\"iface_id\": \"eth1\", \"host_dev_name\":"
+			  " \"tap8\"}]}",
+			  err, sizeof(err)),
+		     0, "%s", err);
+	cli_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(dev_net_opts(&cfg, 0)->mtu, 9000);
+	cr_assert_eq(dev_net_opts(&cfg, 1)->mtu, 0);
+	struct api_model restored;
+	cr_assert_eq(api_model_from_config(&restored, &cfg), 0);
+	json_t *nics = api_model_json(&restored);
+	json_t *list = json_object_get(nics, "network-interfaces");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(list, 0), "mtu")), 9000);
+	cr_assert_null(json_object_get(json_array_get(list, 1), "mtu"));
+	json_decref(nics);
+	api_model_free(&restored);
+	cli_free(&cfg);
+	free(append);
 }
 
 Test(api_model, partuuid_names_the_root_on_the_kernel_command_line)

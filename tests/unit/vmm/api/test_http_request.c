@@ -127,13 +127,17 @@ Test(http_request, connection_close_and_http_1_0)
 
 Test(http_request, a_body_over_the_limit_is_refused_at_once)
 {
-	REFUSED("PUT / HTTP/1.1\r\nContent-Length: 65\r\n\r\n", 413, "larger than the limit");
-	REFUSED("PUT / HTTP/1.1\r\nContent-Length: 1000000000000\r\n\r\n", 413, "limit of 64");
+	REFUSED("PUT / HTTP/1.1\r\nContent-Length: 65\r\n\r\n", 400,
+		"Request payload with size 65 is larger than the limit of 64 allowed by server.");
+	cr_assert(rq.size_refused);
+	REFUSED("PUT / HTTP/1.1\r\nContent-Length: 1000000000000\r\n\r\n", 400,
+		"size 1000000000000 is larger than the limit of 64 ");
 	static const char chunks[] =
 	    "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "40\r\n0123456789012345678901234567890123456789012345678901234567890123\r\n"
 	    "1\r\nx";
-	want_refused(chunks, sizeof(chunks) - 1, 413, "larger than the limit");
+	want_refused(chunks, sizeof(chunks) - 1, 400, "size 65 is larger than the limit of 64 ");
+	cr_assert(rq.size_refused);
 	want_done("PUT / HTTP/1.1\r\nContent-Length: 64\r\n\r\n"
 		  "0123456789012345678901234567890123456789012345678901234567890123");
 	cr_assert_eq(rq.body_len, BODY_MAX);
@@ -146,7 +150,7 @@ Test(http_request, expect_100_continue)
 	cr_assert_eq(http_request_feed(&rq, head, sizeof(head) - 1), sizeof(head) - 1);
 	cr_assert(http_request_head_done(&rq));
 	cr_assert(rq.expect_continue);
-	REFUSED("PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 65\r\n\r\n", 413,
+	REFUSED("PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 65\r\n\r\n", 400,
 		"larger than the limit");
 	REFUSED("PUT / HTTP/1.1\r\nExpect: fast\r\n\r\n", 417, "Expect");
 }

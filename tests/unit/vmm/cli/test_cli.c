@@ -401,6 +401,27 @@ Test(cli, mmds_size_limit, .init = quiet)
 	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--mmds-size-limit", "1k"), CLI_EXIT_USAGE);
 }
 
+/* Firecracker's --http-api-max-payload-size: bytes, 1 to 64 MiB here; never recorded. */
+Test(cli, http_api_max_payload_size, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a"), CLI_RUN);
+	cr_expect_eq(c.api_max_payload, 0); /* the router's default, 51200 */
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--http-api-max-payload-size", "1048576"),
+		     CLI_RUN);
+	cr_expect_eq(c.api_max_payload, 1048576);
+	for (int i = 0; i < c.nrecorded; i++)
+		cr_expect(strcmp(c.recorded[i].name, "http-api-max-payload-size"));
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--http-api-max-payload-size", "0"),
+		     CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--http-api-max-payload-size", "67108865"),
+		     CLI_EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--api-sock", "/a", "--http-api-max-payload-size", "x"),
+		     CLI_EXIT_USAGE);
+}
+
 Test(cli, migrate_from_alone_or_with_the_api, .init = quiet)
 {
 	struct vm_config c;
