@@ -13,14 +13,28 @@ int vmgenid_init(struct vmgenid *g, uint64_t gpa)
 	return gpa % 8 ? -EINVAL : 0;
 }
 
-/* 16 bytes from the host's CSPRNG, never all zero (the paper's "no ID"), never the last one. */
+/* N random bytes. An ID must be unique, not secret: on a host whose pool is not ready yet (a
+ * freshly booted machine without RDRAND: GRND_NONBLOCK fails with EAGAIN, and a restore failed so
+ * in a test's L1) the crng's bytes are taken anyway (GRND_INSECURE, Linux 5.6), or else waited for
+ * (an older kernel: Linux makes them from CPU jitter within about a second). */
+static ssize_t id_bytes(uint8_t *buf, size_t n)
+{
+	ssize_t got = getrandom(buf, n, GRND_NONBLOCK);
+	if (got < 0 && errno == EAGAIN)
+		got = getrandom(buf, n, GRND_INSECURE);
+	if (got < 0 && errno == EINVAL)
+		got = getrandom(buf, n, 0);
+	return got;
+}
+
+/* 16 bytes from the host's crng, never all zero (the paper's "no ID"), never the last one. */
 static int make_id(struct vmgenid *g)
 {
 	uint8_t next[VMGENID_SIZE];
 	static const uint8_t zero[VMGENID_SIZE];
 
 	do {
-		ssize_t got = getrandom(next, sizeof(next), GRND_NONBLOCK);
+		ssize_t got = id_bytes(next, sizeof(next));
 		if (got != (ssize_t)sizeof(next))
 			return got < 0 ? -errno : -EIO;
 	} while (!memcmp(next, zero, sizeof(next)) || !memcmp(next, g->id, sizeof(next)));
