@@ -15,7 +15,7 @@
 #     hold). The templated snapshot is accepted: `--check-cpu` ok, `--restore` runs the guest
 #     to TEST PASS with the check on.
 # The checks run here once the L1s have ended. Needs root, QEMU, busybox and cpio (the
-# tools/kvm-in-qemu requirements) and python3 (the template); ~3 minutes on a 2-core host.
+# tools/kvm-in-qemu requirements) and python3 (the template); ~2 minutes on a 2-core host.
 # labels: slow snapshot
 # requires: root qemu busybox cpio python3
 # timeout: 1200
@@ -33,6 +33,18 @@ inner_dump() {
 	echo $? >"$CPU_HOSTS_OUT/b-dump.status"
 }
 
+# progress PID N: snap_wait_progress with a deadline, so that a guest that stops making
+# progress ends in a message rather than in L1's timeout
+progress() {
+	local end=$((SECONDS + 90))
+	while kill -0 "$1" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
+		[ "$(snap_progress "$RUN_OUT")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "in L1: no SNAP-PROGRESS $2 within 90 s"
+	return 1
+}
+
 # snap NAME STEPS [VMM ARGS]: the counting guest snapshotted mid-run into $CPU_HOSTS_OUT/NAME
 # (with the disk it was taken with), then `vmm --check-cpu` on it into a-NAME-check.*
 snap() {
@@ -41,7 +53,7 @@ snap() {
 	rm -f "$disk"
 	truncate -s 1M "$disk"
 	snap_start "host A" "$sock" --mem 64M --disk "$disk" --append "steps=$steps" "$@" &&
-		snap_wait_progress "$RUN_OUT" "$SNAP_PID" 20 && snap_take "$sock" "$dir" || {
+		progress "$SNAP_PID" 20 && snap_take "$sock" "$dir" || {
 		# what went wrong, on lines the caller's filter lets through
 		tail -n 5 "$RUN_ERR" "$RUN_OUT" | sed "s/^/in L1 ($name): /"
 		return 1
@@ -108,6 +120,10 @@ inner_snap() {
 # host B again: each command's output and status into $CPU_HOSTS_OUT/b-NAME.*
 inner_restore() {
 	local o=$CPU_HOSTS_OUT snap="$LIB_TMP/snap" t="$LIB_TMP/snap-t"
+	# A restore gives the VM a new generation ID from getrandom(GRND_NONBLOCK), which fails
+	# while the kernel's CSPRNG is not ready: on a just-booted L1 whose CPU has no RDRAND it is
+	# not yet. Reading /dev/random waits for it (and makes the kernel gather jitter entropy).
+	timeout 60 head -c 1 /dev/random >/dev/null
 	cp -r "$o/snap" "$snap"
 	"$VMM" --check-cpu "$snap" >"$o/b-check.out" 2>&1
 	echo $? >"$o/b-check.status"
