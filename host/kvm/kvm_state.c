@@ -172,6 +172,28 @@ static int read_msrs(struct save_ctx *c, const uint32_t *list, uint32_t n, struc
 	return e;
 }
 
+/* Leaves out of list[0..*n) the MSRs the vCPU's CPUID hides from its guest
+ * (cpuid_msr_for_guest()): a snapshot taken with a template that hides RDTSCP then restores on a
+ * host whose KVM has no MSR_TSC_AUX. Keeps them all when the CPUID cannot be read. */
+static void drop_hidden_msrs(struct save_ctx *c, uint32_t *list, uint32_t *n)
+{
+	struct cpuid_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return;
+	t->header.nent = CPUID_MAX_ENTRIES;
+	if (kvm_ioctl(c->fd, KVM_GET_CPUID2, t) == 0) {
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < *n; i++)
+			if (cpuid_msr_for_guest(&t->header, list[i]))
+				list[k++] = list[i];
+			else
+				log_debug("vCPU %u: MSR 0x%x hidden by its CPUID, not saved",
+					  c->index, list[i]);
+		*n = k;
+	}
+	free(t);
+}
+
 static int save_msrs(struct save_ctx *c)
 {
 	uint32_t *list, n;
@@ -185,6 +207,7 @@ static int save_msrs(struct save_ctx *c)
 		free(list);
 		return -ENOMEM;
 	}
+	drop_hidden_msrs(c, list, &n);
 	e = read_msrs(c, list, n, msrs);
 	if (!e)
 		e = save_put(c, SNAP_VCPU_MSRS, "SNAP_VCPU_MSRS", msrs,
@@ -494,6 +517,32 @@ static int restore_regs(struct restore_ctx *c)
 	return e;
 }
 
+bool kvm_xcrs_to_set(const struct kvm_xcrs *x, bool host_xsave)
+{
+	if (host_xsave)
+		return true;
+	for (uint32_t i = 0; i < x->nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (x->xcrs[i].xcr != 0 || x->xcrs[i].value != 1)
+			return true;
+	return false;
+}
+
+/* Whether this host's KVM offers XSAVE (leaf 1 ECX bit 26 of its supported CPUID); true when it
+ * cannot be asked (KVM_SET_XCRS then says what is wrong). */
+static bool host_has_xsave(int dev_fd)
+{
+	struct cpuid_table *t = calloc(1, sizeof(*t));
+	bool has = true;
+	if (t && cpuid_get_supported_cached(dev_fd, t) == 0) {
+		has = false;
+		for (uint32_t i = 0; i < t->header.nent; i++)
+			if (t->header.entries[i].function == 1)
+				has = t->header.entries[i].ecx & (1u << 26);
+	}
+	free(t);
+	return has;
+}
+
 static int restore_xcrs(struct restore_ctx *c)
 {
 	struct kvm_xcrs xcrs;
@@ -502,6 +551,11 @@ static int restore_xcrs(struct restore_ctx *c)
 		return e < 0 ? e : 0;
 	if (xcrs.nr_xcrs > KVM_MAX_XCRS)
 		return bad(c, "SNAP_VCPU_XCRS", "more than KVM_MAX_XCRS registers");
+	if (!kvm_xcrs_to_set(&xcrs, host_has_xsave(c->dev_fd))) {
+		log_debug("vCPU %u: XCR0 at its reset value on a host without XSAVE: not set",
+			  c->index);
+		return 0;
+	}
 	return restore_ioctl(c, KVM_SET_XCRS, &xcrs, "KVM_SET_XCRS", "SNAP_VCPU_XCRS");
 }
 

@@ -37,6 +37,7 @@
 #ifndef VMM_KVM_STATE_H
 #define VMM_KVM_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,13 @@ int kvm_vcpu_save(int dev_fd, int vcpu_fd, unsigned index, snap_put_fn put, void
  * names the section); -errno of a failing ioctl (message names the ioctl and the section). */
 int kvm_vcpu_restore(int dev_fd, int vcpu_fd, unsigned index, snap_get_fn get, void *r, char *err,
 		     size_t errlen);
+
+/* Whether a saved SNAP_VCPU_XCRS must be set on a host whose KVM has XSAVE (`host_xsave`) or
+ * not: always with it; without it only when it holds more than XCR0 at its reset value (x87
+ * alone). A host without XSAVE refuses KVM_SET_XCRS whatever it holds, and a guest shown no
+ * XSAVE (a CPU template that hides it) keeps that value, which a new vCPU already has. Pure. */
+struct kvm_xcrs;
+bool kvm_xcrs_to_set(const struct kvm_xcrs *x, bool host_xsave);
 
 /* Puts SNAP_VM_IRQCHIP (instances 0, 1, 2), SNAP_VM_PIT and SNAP_VM_CLOCK of a VM with an
  * in-kernel irqchip and PIT. Call with every vCPU parked. Returns 0 or -errno (`err` says). */

@@ -211,3 +211,25 @@ bool cpuid_same_but_runtime(const struct kvm_cpuid2 *a, const struct kvm_cpuid2 
 	}
 	return true;
 }
+
+/* The register `reg` (0 EAX .. 3 EDX) of leaf fn.idx in `t`, 0 when it is not listed. */
+static uint32_t reg_of(const struct kvm_cpuid2 *t, uint32_t fn, uint32_t idx, int reg)
+{
+	for (uint32_t i = 0; i < t->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &t->entries[i];
+		bool indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		if (e->function == fn && (!indexed || e->index == idx)) {
+			uint32_t v[4] = {e->eax, e->ebx, e->ecx, e->edx};
+			return v[reg];
+		}
+	}
+	return 0;
+}
+
+bool cpuid_msr_for_guest(const struct kvm_cpuid2 *t, uint32_t msr)
+{
+	if (msr != 0xc0000103) /* MSR_TSC_AUX */
+		return true;
+	return (reg_of(t, 0x80000001, 0, 3) & (1u << 27)) || /* RDTSCP */
+	       (reg_of(t, 0x7, 0, 2) & (1u << 22));	     /* RDPID */
+}

@@ -66,4 +66,10 @@ void cpuid_patch_for_vcpu(struct cpuid_table *table, unsigned index, unsigned nc
  * migration's pause). Entries compared in order. Pure, unit-tested. */
 bool cpuid_same_but_runtime(const struct kvm_cpuid2 *a, const struct kvm_cpuid2 *b);
 
+/* False for an MSR that only a CPUID feature `t` (a vCPU's table) hides makes usable:
+ * MSR_TSC_AUX (0xc0000103) without RDTSCP and RDPID. The guest cannot read or write such an MSR,
+ * so a snapshot leaves it out: a CPU template that hides the feature then lets the guest move
+ * to a host whose KVM lacks the MSR (docs/cpu.md). True for every other MSR. Pure. */
+bool cpuid_msr_for_guest(const struct kvm_cpuid2 *t, uint32_t msr);
+
 #endif

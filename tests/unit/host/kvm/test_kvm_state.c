@@ -607,3 +607,16 @@ Test(kvm_state, dirty_log_two_regions)
 	munmap(h0, r0);
 	munmap(h1, r1);
 }
+
+/* A host without XSAVE refuses KVM_SET_XCRS: a guest shown no XSAVE (XCR0 = x87, its reset
+ * value) is restored there without it (snapshot_cpu_hosts); anything else is set and refused. */
+Test(kvm_state, xcrs_set_unless_at_reset_on_a_host_without_xsave)
+{
+	struct kvm_xcrs x = {.nr_xcrs = 1, .xcrs = {{.xcr = 0, .value = 1}}};
+	cr_expect(kvm_xcrs_to_set(&x, true), "a host with XSAVE sets them all");
+	cr_expect_not(kvm_xcrs_to_set(&x, false));
+	x.xcrs[0].value = 7; /* x87, SSE, AVX */
+	cr_expect(kvm_xcrs_to_set(&x, false));
+	x.nr_xcrs = 0;
+	cr_expect_not(kvm_xcrs_to_set(&x, false), "none: nothing to set");
+}

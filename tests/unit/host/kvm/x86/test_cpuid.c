@@ -162,3 +162,24 @@ Test(cpuid, same_but_runtime_ignores_only_the_register_driven_bits)
 	b.header.nent--;
 	cr_assert_not(cpuid_same_but_runtime(&a.header, &b.header));
 }
+
+/* MSR_TSC_AUX is saved only for a guest shown RDTSCP or RDPID: a template that hides both makes
+ * a snapshot that restores on a host without the MSR (snapshot_cpu_hosts). */
+Test(cpuid, tsc_aux_only_for_a_guest_with_rdtscp_or_rdpid)
+{
+	static struct cpuid_table t;
+	memset(&t, 0, sizeof(t));
+	add(&t, 0x7, 0, true);
+	add(&t, 0x80000001, 0, false);
+	struct kvm_cpuid_entry2 *l7 = &t.header.entries[0], *ext = &t.header.entries[1];
+	l7->ecx = ext->edx = 0;
+	cr_expect_not(cpuid_msr_for_guest(&t.header, 0xc0000103));
+	cr_expect(cpuid_msr_for_guest(&t.header, 0x10), "other MSRs are always kept");
+	ext->edx = 1u << 27; /* RDTSCP */
+	cr_expect(cpuid_msr_for_guest(&t.header, 0xc0000103));
+	ext->edx = 0;
+	l7->ecx = 1u << 22; /* RDPID */
+	cr_expect(cpuid_msr_for_guest(&t.header, 0xc0000103));
+	t.header.nent = 0;
+	cr_expect_not(cpuid_msr_for_guest(&t.header, 0xc0000103), "no leaves: hidden");
+}
