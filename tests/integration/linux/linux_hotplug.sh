@@ -10,10 +10,11 @@
 #      the added disk appears as /dev/vdb, is mounted (ext4, made on the host) and written, unmounted, removed
 #      (PUT /vmm/vm.remove-device: 204 once the guest's _EJ0 released it; /dev/vdb goes), added
 #      again and read back;
-#   3. a marker written on it, GET /vm/config lists it, a Full snapshot (its configuration has
-#      the disk's hotplug-slot=), the VMM killed and `vmm --restore DIR` run: GET /vm/config
-#      lists it, the restored guest mounts /dev/vdb and reads the marker, the disk is removed
-#      (/dev/vdb goes) and GET /vm/config no longer lists it;
+#   3. GET /vm/config lists it, its rate limits PATCHed, a marker written on it, a Full snapshot
+#      (its configuration has the disk's hotplug-slot= and limits), the VMM killed and
+#      `vmm --restore DIR` run: GET /vm/config lists it, the restored guest mounts /dev/vdb and
+#      reads the marker, its limits PATCHed again, the disk is removed (/dev/vdb goes) and
+#      GET /vm/config no longer lists it;
 #   4. a NIC added on a tap (when one can be made) appears as eth0.
 # (Linux ejects a device it is asked to, mounted or not: the timeout of a guest that does not
 # answer is the state machine's unit test and part 1's.)
@@ -139,13 +140,15 @@ config_has() { # config_has ID: GET /vm/config lists the drive ID (prints yes or
 print("yes" if any(x.get("drive_id") == sys.argv[2] for x in d.get("drives") or []) else "no")' "$tmp/body" "$1"
 }
 check_value "GET /vm/config shows hp0" "$(config_has hp0)" '^yes$'
+want 204 PATCH /drives/hp0 '{"drive_id": "hp0", "rate_limiter": {"bandwidth": {"size": 50000000, "refill_time": 100}}}'
 check_value "marker written, unmounted" "$(guest_value MARK 'echo SNAPMARK5e2 >/dev/hp/g && sync && umount /dev/hp && echo done')" '^done$'
 snap="$tmp/snap"
 mkdir -p "$snap"
 want 204 PATCH /vm '{"state": "Paused"}'
 want 204 PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$snap/state\", \"mem_file_path\": \"$snap/memory\"}"
-grep -q 'hotplug-slot=' "$snap/state" && echo "ok: the snapshot's configuration records the slot" ||
-	{ echo "FAIL: no hotplug-slot= in the snapshot's configuration"; fail=1; }
+grep -aqE 'hp\.img[^"]*hotplug-slot=' "$snap/state" && grep -aqE 'hp\.img[^"]*bw=' "$snap/state" &&
+	echo "ok: the snapshot's configuration records the disk with its slot and its PATCHed limits" ||
+	{ echo "FAIL: the snapshot's configuration lacks hp.img's hotplug-slot= or bw="; fail=1; }
 kill -9 $vmm_pid
 wait $vmm_pid 2>/dev/null
 rm -f "$sock"
@@ -155,6 +158,7 @@ vmm_pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 check_value "GET /vm/config of the restored VM shows hp0" "$(config_has hp0)" '^yes$'
 check_value "the restored guest reads the marker from /dev/vdb" "$(guest_value RMARK 'mount /dev/vdb /dev/hp && cat /dev/hp/g')" '^SNAPMARK5e2$'
+want 204 PATCH /drives/hp0 '{"drive_id": "hp0", "rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}'
 check_value "unmounted" "$(guest_value RUMNT 'umount /dev/hp && echo done')" '^done$'
 ctl remove-device hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: the restored VM's hp0 removed" || { echo "FAIL: remove-device after the restore: $OUT"; fail=1; }
