@@ -3,8 +3,8 @@
  * plugged by vmm/vm/hotplug.h's own thread, then recorded in the VM's configuration as that
  * option with its hotplug-slot=N (vmm/descriptors/dev_hotplug_slot.h: what a snapshot saves and
  * its restore builds again) and in the API's model (GET /vm/config); a remove takes it out of
- * both. And the refusal that keeps a migration from leaving a hot-added device behind. See
- * control_internal.h. */
+ * both. And the refusal of a snapshot or a migration while the guest has a hotplug event to
+ * answer. See control_internal.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,15 +356,9 @@ int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live
 	return api->live->set(&c->vm, c->cfg, index, s, err, errlen);
 }
 
-int ctl_refuse_for_hotplug(struct control *c, const char *what, char *err, size_t errlen)
+int ctl_refuse_for_hotplug(struct control *c, char *err, size_t errlen)
 {
-	const char *first = NULL;
-	int n = c->vm_created ? vm_hotplug_count(&c->vm, &first) : 0;
-	if (!n)
-		return 0;
-	snprintf(err, errlen,
-		 "this VM has %d hot-added device%s (%s%s): %s does not carry them yet; remove "
-		 "them first (PUT /vmm/vm.remove-device)",
-		 n, n > 1 ? "s" : "", first, n > 1 ? ", ..." : "", what);
-	return -EBUSY;
+	/* an event the guest has not answered yet is not in the state: a restored or migrated
+	 * guest would never see it */
+	return c->vm_created ? vm_hotplug_check_quiet(&c->vm, err, errlen) : 0;
 }

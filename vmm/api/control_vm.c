@@ -10,7 +10,6 @@
 #include "vmm/api/control_internal.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/vm_uffd.h"
-#include "vmm/vm/hotplug.h"
 
 /* How long PUT /vmm/receive-migration waits for its source (the request answers after). */
 #define RECEIVE_TIMEOUT_MS (10 * 60 * 1000)
@@ -186,9 +185,7 @@ int ctl_snapshot_create_here(struct control *c, const char *state, const char *m
 	if (ctl_refuse_for_migration(c, "a migration is running (PUT /vmm/migration/cancel first)",
 				     err, errlen))
 		return -EBUSY;
-	/* hot-added devices are in the configuration and the state like boot ones; an event the
-	 * guest has not answered yet is not (a restored guest would never see it) */
-	if (c->vm_created && vm_hotplug_check_quiet(&c->vm, err, errlen))
+	if (ctl_refuse_for_hotplug(c, err, errlen))
 		return -EBUSY;
 	/* the files are made by the opener, outside Landlock (host/sandbox/opener.h): a client's
 	 * directory needs no --landlock-rules, as with Firecracker */

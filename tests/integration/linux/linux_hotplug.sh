@@ -13,9 +13,11 @@
 #   3. GET /vm/config lists it, its rate limits PATCHed, a marker written on it, a Full snapshot
 #      (its configuration has the disk's hotplug-slot= and limits), the VMM killed and
 #      `vmm --restore DIR` run: GET /vm/config lists it, the restored guest mounts /dev/vdb and
-#      reads the marker, its limits PATCHed again, the disk is removed (/dev/vdb goes) and
-#      GET /vm/config no longer lists it;
-#   4. a NIC added on a tap (when one can be made) appears as eth0.
+#      reads the marker, its limits PATCHed again;
+#   4. that VM migrated (PUT /vmm/send-migration to `vmm --migrate-from unix:M`): GET
+#      /vm/config on the destination lists the disk, its guest reads the marker, the disk is
+#      removed (/dev/vdb goes) and GET /vm/config no longer lists it;
+#   5. a NIC added on a tap (when one can be made) appears as eth0 (on the migrated VM).
 # (Linux ejects a device it is asked to, mounted or not: the timeout of a guest that does not
 # answer is the state machine's unit test and part 1's.)
 # Without ACPI in the guest kernel (the default guest's kernel.config had none before issue 52's
@@ -160,9 +162,29 @@ check_value "GET /vm/config of the restored VM shows hp0" "$(config_has hp0)" '^
 check_value "the restored guest reads the marker from /dev/vdb" "$(guest_value RMARK 'mount /dev/vdb /dev/hp && cat /dev/hp/g')" '^SNAPMARK5e2$'
 want 204 PATCH /drives/hp0 '{"drive_id": "hp0", "rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}'
 check_value "unmounted" "$(guest_value RUMNT 'umount /dev/hp && echo done')" '^done$'
+
+# ---- 4. a live migration of the restored VM, hp0 in it ----
+src_pid=$vmm_pid
+mig="$tmp/dst.mig"
+rm -f "$tmp/in" "$tmp/log" # the source keeps its own; the destination's console is these
+mkfifo "$tmp/in"
+sleep 900 >"$tmp/in" &
+sleeper="$sleeper $!"
+"$VMM" --landlock-rules "$tmp:rw" --api-sock "$tmp/dst.sock" --migrate-from "unix:$mig" \
+	<"$tmp/in" >"$tmp/log" 2>>"$tmp/err" &
+vmm_pid=$!
+for _ in $(seq 100); do [ -S "$mig" ] && break; sleep 0.1; done
+want 204 PUT /vmm/send-migration "{\"destination_url\": \"unix:$mig\"}"
+for _ in $(seq 1200); do kill -0 $src_pid 2>/dev/null || break; sleep 0.1; done
+kill -0 $src_pid 2>/dev/null && { echo "FAIL: the source still runs"; fail=1; }
+grep -q "migration completed" "$tmp/err" && echo "ok: migration completed" ||
+	{ echo "FAIL: no 'migration completed' in the VMMs' logs"; fail=1; }
+sock="$tmp/dst.sock"
+check_value "GET /vm/config of the migrated VM shows hp0" "$(config_has hp0)" '^yes$'
+check_value "the migrated guest reads the marker from /dev/vdb" "$(guest_value MMARK 'mount /dev/vdb /dev/hp && cat /dev/hp/g && umount /dev/hp')" '^SNAPMARK5e2$'
 ctl remove-device hp0
-[ "$CTL_STATUS" = 0 ] && echo "ok: the restored VM's hp0 removed" || { echo "FAIL: remove-device after the restore: $OUT"; fail=1; }
-check_value "/dev/vdb went in the restored guest" "$(guest_value RGONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
+[ "$CTL_STATUS" = 0 ] && echo "ok: the migrated VM's hp0 removed" || { echo "FAIL: remove-device after the migration: $OUT"; fail=1; }
+check_value "/dev/vdb went in the migrated guest" "$(guest_value RGONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
 check_value "GET /vm/config no longer shows hp0" "$(config_has hp0)" '^no$'
 if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
 	ctl add-net vmmhp0 --id hpnet0
