@@ -118,7 +118,7 @@ static int be_migrate_send(void *ctx, const struct api_send_migration *p, char *
 				     "/vmm/migration/cancel)",
 				     err, errlen))
 		return -EBUSY;
-	if (ctl_refuse_for_hotplug(c, "a live migration", err, errlen))
+	if (ctl_refuse_for_hotplug(c, err, errlen))
 		return -EBUSY;
 	struct mig_send_params limits = {.max_downtime_ms = p->max_downtime_ms,
 					 .max_rounds = p->max_rounds,

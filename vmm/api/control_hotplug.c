@@ -1,7 +1,10 @@
 /* The router's hotplug backend (api_router.h's hotplug_add, hotplug_remove): the body's option
  * argument parsed by the device's own parser, the device built (its disk file or tap opened) and
- * plugged by vmm/vm/hotplug.h's own thread; and the refusal that keeps a
- * snapshot or a migration from leaving a hot-added device behind. See control_internal.h. */
+ * plugged by vmm/vm/hotplug.h's own thread, then recorded in the VM's configuration as that
+ * option with its hotplug-slot=N (vmm/descriptors/dev_hotplug_slot.h: what a snapshot saves and
+ * its restore builds again) and in the API's model (GET /vm/config); a remove takes it out of
+ * both. And the refusal of a snapshot or a migration while the guest has a hotplug event to
+ * answer. See control_internal.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +16,9 @@
 #include "virtio/blk/blk.h"
 #include "virtio/net/net.h"
 #include "vmm/api/control_internal.h"
+#include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/vm/hotplug.h"
 
@@ -116,15 +121,123 @@ struct add_call {
 	size_t errlen;
 };
 
+#define OPTION_MAX (API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 32)
+
+/* The device's option as the configuration records it (and a restore parses it). */
+static void option_of(const struct api_hotplug_add *req, const char *id, int slot, char *out,
+		      size_t len)
+{
+	if (slot > 0)
+		snprintf(out, len, "%s,id=%s,%s%d", req->option, id, DEV_HOTPLUG_SLOT_KEY, slot);
+	else
+		snprintf(out, len, "%s,id=%s", req->option, id);
+}
+
+static const struct device_api *api_of(bool nic)
+{
+	return nic ? &dev_net_api : &dev_disk_api;
+}
+
+/* The model's section (GET /vm/config's "drives" or "network-interfaces") gets the document the
+ * configuration gives device `id` (nic: a NIC), or loses it (add false). */
+static void model_update(struct control *c, bool nic, const char *id, bool add)
+{
+	const struct device_api *api = api_of(nic);
+	struct api_model *m = &c->api.model;
+	json_t *docs = json_object_get(m->devices, api->section), *doc = NULL;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(docs, i, v)
+	{
+		if (!strcmp(api_json_str(v, api->id_field, ""), id)) {
+			json_array_remove(docs, i);
+			break;
+		}
+	}
+	if (!add)
+		return;
+	json_t *all = api->describe(c->cfg);
+	json_array_foreach(all, i, v)
+	{
+		if (!strcmp(api_json_str(v, api->id_field, ""), id))
+			doc = json_incref(v);
+	}
+	json_decref(all);
+	if (!doc)
+		return;
+	if (!m->devices)
+		m->devices = json_object();
+	if (!docs && m->devices && !json_object_set_new(m->devices, api->section, json_array()))
+		docs = json_object_get(m->devices, api->section);
+	if (json_array_append_new(docs, doc))
+		log_warn("PCI hotplug: %s: GET /vm/config cannot show it (out of memory)", id);
+}
+
+/* Whether the configuration has room for one more device of this kind, and its record. */
+static bool room_to_record(const struct control *c, bool nic, char *err, size_t errlen)
+{
+	bool room =
+	    c->cfg->nrecorded < CLI_MAX_RECORDED &&
+	    (nic ? dev_net_count(c->cfg) < CLI_MAX_NICS : dev_disk_count(c->cfg) < CLI_MAX_DISKS);
+	if (!room)
+		snprintf(err, errlen, "the VM has as many %s as it may have (%d)",
+			 nic ? "NICs" : "disks", nic ? CLI_MAX_NICS : CLI_MAX_DISKS);
+	return room;
+}
+
+/* The added device into the configuration and the model. */
+static void record_add(struct control *c, const struct api_hotplug_add *req, const char *id,
+		       int slot)
+{
+	bool nic = req->kind == API_HOTPLUG_NET;
+	char option[OPTION_MAX], err[512] = "";
+	option_of(req, id, slot, option, sizeof(option));
+	int r = cli_apply(c->cfg, nic ? "net" : "disk", option, err, sizeof(err));
+	if (r) { /* room was checked: only memory can lack; the device runs, unrecorded */
+		log_error("PCI hotplug: %s is not in the VM's configuration (a snapshot would "
+			  "lack it): %s",
+			  id, err);
+		return;
+	}
+	model_update(c, nic, id, true);
+}
+
+/* The removed device out of the configuration and the model. */
+static void record_remove(struct control *c, const char *id)
+{
+	for (int i = 0; i < c->cfg->nrecorded; i++) {
+		const struct cli_record *rec = &c->cfg->recorded[i];
+		bool nic = !strcmp(rec->name, "net");
+		char rest[OPTION_MAX], err[256], want[API_HOTPLUG_ID_MAX + 8];
+		int slot;
+		if ((!nic && strcmp(rec->name, "disk")) || !rec->arg ||
+		    dev_hotplug_slot_split(rec->arg, rest, sizeof(rest), &slot, err, sizeof(err)) ||
+		    !slot)
+			continue;
+		snprintf(want, sizeof(want), ",id=%s", id);
+		size_t n = strlen(rest), k = strlen(want);
+		if (n < k || strcmp(rest + n - k, want))
+			continue;
+		cli_unrecord_at(c->cfg, i);
+		if (nic)
+			dev_net_forget(c->cfg, id);
+		else
+			dev_disk_forget(c->cfg, dev_disk_find_id(c->cfg, id));
+		model_update(c, nic, id, false);
+		return;
+	}
+}
+
 /* On the hotplug thread: it opens the disk's file or the tap and starts the I/O thread. */
 static int add_here(void *arg)
 {
 	struct add_call *k = arg;
 	struct control *c = k->c;
-	char option[API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 8];
+	char option[OPTION_MAX];
 	struct virtio_dev *dev = NULL;
 
-	snprintf(option, sizeof(option), "%s,id=%s", k->req->option, k->id);
+	option_of(k->req, k->id, 0, option, sizeof(option));
 	int r = k->req->kind == API_HOTPLUG_DISK ? make_disk(c, option, &dev, k->err, k->errlen)
 						 : make_nic(c, option, &dev, k->err, k->errlen);
 	if (r)
@@ -151,6 +264,8 @@ int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int 
 			 "and a PCI bus at boot (a device with --transport pci)");
 		return -ENODEV;
 	}
+	if (!room_to_record(c, req->kind == API_HOTPLUG_NET, err, errlen))
+		return -ENOSPC;
 	if (!vm_hotplug_free_slots(&c->vm)) {
 		snprintf(err, errlen,
 			 "no free PCI hotplug slot: bus 0's 31 device numbers are "
@@ -166,7 +281,10 @@ int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int 
 	else
 		choose_id(c, req->kind, id, API_HOTPLUG_ID_MAX);
 	struct add_call k = {c, req, id, slot, err, errlen};
-	return vm_hotplug_call(&c->vm, add_here, &k); /* vmm/vm/hotplug_worker.c says why */
+	int r = vm_hotplug_call(&c->vm, add_here, &k); /* vmm/vm/hotplug_worker.c says why */
+	if (!r)
+		record_add(c, req, id, *slot);
+	return r;
 }
 
 struct remove_call {
@@ -211,37 +329,36 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 	struct remove_call k = {c, req->id,
 				req->timeout_ms ? req->timeout_ms : VM_HOTPLUG_REMOVE_TIMEOUT_MS,
 				err, errlen};
-	return vm_hotplug_call(&c->vm, remove_here, &k);
+	int r = vm_hotplug_call(&c->vm, remove_here, &k);
+	if (!r)
+		record_remove(c, req->id);
+	return r;
 }
 
 int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
 			 size_t errlen)
 {
 	struct control *c = ctx;
-	struct virtio_dev *dev =
-	    c->vm_created ? vm_hotplug_device(&c->vm, id, nic ? VM_HOTPLUG_NET : VM_HOTPLUG_DISK)
-			  : NULL;
-	if (!dev)
+	if (!c->vm_created ||
+	    !vm_hotplug_device(&c->vm, id, nic ? VM_HOTPLUG_NET : VM_HOTPLUG_DISK))
 		return -ENOENT;
-	/* the device model's own calls, as a boot device's PATCH makes them (dev_*_live.c); no
-	 * configuration to record: a hot-added device is not in it (docs/hotplug.md) */
-	int r = nic ? virtio_net_patch_rate_limiters(dev, s->rl[0], s->rl[1], s->rl_now[0],
-						     s->rl_now[1])
-		    : virtio_blk_patch_rate_limiter(dev, s->rl[0], s->rl_now[0]);
-	if (r)
-		snprintf(err, errlen, "%s: cannot change its rate limits: %s", id, strerror(-r));
-	return r;
+	if (!nic && !strcmp(s->member, "path_on_host")) {
+		snprintf(err, errlen,
+			 "%s: a hot-added disk's file cannot be changed (remove the disk "
+			 "and add the other file)",
+			 id);
+		return -EINVAL;
+	}
+	/* the descriptor's own change, as a boot device's PATCH makes it (dev_*_live.c): the
+	 * device model's limits, and its recorded option, which a snapshot saves */
+	int index = nic ? dev_net_find_id(c->cfg, id) : dev_disk_find_id(c->cfg, id);
+	const struct device_api *api = api_of(nic);
+	return api->live->set(&c->vm, c->cfg, index, s, err, errlen);
 }
 
-int ctl_refuse_for_hotplug(struct control *c, const char *what, char *err, size_t errlen)
+int ctl_refuse_for_hotplug(struct control *c, char *err, size_t errlen)
 {
-	const char *first = NULL;
-	int n = c->vm_created ? vm_hotplug_count(&c->vm, &first) : 0;
-	if (!n)
-		return 0;
-	snprintf(err, errlen,
-		 "this VM has %d hot-added device%s (%s%s): %s does not carry them yet; remove "
-		 "them first (PUT /vmm/vm.remove-device)",
-		 n, n > 1 ? "s" : "", first, n > 1 ? ", ..." : "", what);
-	return -EBUSY;
+	/* an event the guest has not answered yet is not in the state: a restored or migrated
+	 * guest would never see it */
+	return c->vm_created ? vm_hotplug_check_quiet(&c->vm, err, errlen) : 0;
 }

@@ -123,9 +123,10 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 /* api_backend_ops.hotplug_live_set. */
 int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
 			 size_t errlen);
-/* `what` (a snapshot, a migration) is refused while the VM has hot-added devices: -EBUSY with
- * the reason, or 0. */
-int ctl_refuse_for_hotplug(struct control *c, const char *what, char *err, size_t errlen);
+/* A snapshot or a migration is refused while the guest has a PCI hotplug event to answer
+ * (vm_hotplug_check_quiet()): -EBUSY with the reason, or 0. Hot-added devices themselves are in
+ * the configuration and the state like boot ones. */
+int ctl_refuse_for_hotplug(struct control *c, char *err, size_t errlen);
 
 /* ---- control_backend.c ---- */
 

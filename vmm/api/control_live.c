@@ -9,8 +9,10 @@
 
 #include "host/sandbox/broker.h"
 #include "vmm/api/control_internal.h"
+#include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/vm/hotplug.h"
 
 /* One change to instance `index` of device `d`, on this thread. */
 static int live_set_here(struct control *c, const struct device_desc *d, int index,
@@ -73,6 +75,12 @@ int ctl_live_set(void *ctx, const struct device_desc *d, int index, struct devic
 		 char *err, size_t errlen)
 {
 	struct control *c = ctx;
+	const json_t *doc = d == &device_disk  ? api_model_drive(&c->api.model, index)
+			    : d == &device_net ? api_model_nic(&c->api.model, index)
+					       : NULL;
+	const char *id = api_json_str(doc, d == &device_disk ? "drive_id" : "iface_id", "");
+	if (doc && c->vm_created && vm_hotplug_has_id(&c->vm, id)) /* a hot-added one's model */
+		return ctl_hotplug_live_set(c, id, d == &device_net, s, err, errlen);
 	return live_set(c, d, instance_of(c, d, index), s, err, errlen);
 }
 

@@ -197,7 +197,7 @@ int ctl_snapshot_create_here(struct control *c, const char *state, const char *m
 	if (ctl_refuse_for_migration(c, "a migration is running (PUT /vmm/migration/cancel first)",
 				     err, errlen))
 		return -EBUSY;
-	if (ctl_refuse_for_hotplug(c, "a snapshot", err, errlen))
+	if (ctl_refuse_for_hotplug(c, err, errlen))
 		return -EBUSY;
 	/* the files are made by the opener, outside Landlock (host/sandbox/opener.h): a client's
 	 * directory needs no --landlock-rules, as with Firecracker */

@@ -777,6 +777,17 @@ static void unrecord_to(struct vm_config *cfg, int n)
 	}
 }
 
+void cli_unrecord_at(struct vm_config *cfg, int i)
+{
+	if (i < 0 || i >= cfg->nrecorded)
+		return;
+	free(cfg->recorded[i].name);
+	free(cfg->recorded[i].arg);
+	memmove(&cfg->recorded[i], &cfg->recorded[i + 1],
+		(size_t)(cfg->nrecorded - i - 1) * sizeof(cfg->recorded[0]));
+	cfg->recorded[--cfg->nrecorded] = (struct cli_record){0};
+}
+
 void cli_unrecord_to(struct vm_config *cfg, int n)
 {
 	unrecord_to(cfg, n);

@@ -157,6 +157,9 @@ int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *er
  * directly). Returns 0 or -ENOMEM / -E2BIG. */
 int cli_record(struct vm_config *cfg, const char *name, const char *arg);
 
+/* Drops record i, the later ones moving down (a hot-added device removed). */
+void cli_unrecord_at(struct vm_config *cfg, int i);
+
 /* Drops the records past the first `n` (a caller undoing what it applied). */
 void cli_unrecord_to(struct vm_config *cfg, int n);
 

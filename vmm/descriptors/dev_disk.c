@@ -14,7 +14,9 @@
 #include "base/host_path.h"
 #include "base/log.h"
 #include "virtio/blk/blk.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 static const struct dev_disk_cfg *disks_of(const struct vm_config *cfg)
@@ -38,6 +40,16 @@ struct virtio_blk_opts *dev_disk_opts_edit(struct vm_config *cfg, int i)
 {
 	struct dev_disk_cfg *c = disks_of(cfg) ? device_cfg(cfg, &device_disk) : NULL;
 	return c && i >= 0 && i < c->n ? &c->disk[i].opts : NULL;
+}
+
+void dev_disk_forget(struct vm_config *cfg, int i)
+{
+	struct dev_disk_cfg *c = disks_of(cfg) ? device_cfg(cfg, &device_disk) : NULL;
+	if (!c || i < 0 || i >= c->n)
+		return;
+	virtio_blk_opts_free(&c->disk[i].opts);
+	memmove(&c->disk[i], &c->disk[i + 1], (size_t)(c->n - i - 1) * sizeof(c->disk[0]));
+	memset(&c->disk[--c->n], 0, sizeof(c->disk[0]));
 }
 
 int dev_disk_find_id(const struct vm_config *cfg, const char *id)
@@ -84,14 +96,23 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		return -E2BIG;
 	}
 	struct virtio_blk_opts *o = &c->disk[c->n].opts;
-	int r = virtio_blk_opts_parse(arg, o, err, errlen);
+	char rest[1024];
+	int slot, r = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
+	if (r)
+		return r;
+	r = virtio_blk_opts_parse(rest, o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
 	r = check_new_disk(cfg, c, o, err, errlen);
+	if (!r && slot && (o->root || !o->id[0])) {
+		snprintf(err, errlen, "hotplug-slot: a hot-added disk has an id= and is no root");
+		r = -EINVAL;
+	}
 	if (r) {
 		virtio_blk_opts_free(o);
 		return r;
 	}
+	c->disk[c->n].hotplug_slot = slot;
 	c->disk[c->n++].transport = cfg->transport;
 	return 0;
 }
@@ -180,6 +201,9 @@ struct disk_state {
 struct virtio_dev *dev_disk_device(struct vm *vm, int i)
 {
 	struct disk_state *s = device_state_find(vm, &device_disk);
+	const struct dev_disk_cfg *c = disks_of(vm->cfg);
+	if (c && i >= 0 && i < c->n && c->disk[i].hotplug_slot) /* hot-added: hotplug.c has it */
+		return vm_hotplug_device(vm, c->disk[i].opts.id, VM_HOTPLUG_DISK);
 	return s && i >= 0 && i < CLI_MAX_DISKS ? s->dev[i] : NULL;
 }
 
@@ -239,6 +263,9 @@ static int create_disk(struct vm *vm, struct disk_state *s, const struct dev_dis
 		err = -EBUSY; /* flock(): another VMM holds the disk, the user's call */
 	if (err)
 		return err;
+	if (c->disk[i].hotplug_slot) /* placed with the hotplug slots (vm_hotplug_setup()) */
+		return vm_hotplug_boot_device(vm, c->disk[i].opts.id, VM_HOTPLUG_DISK, dev,
+					      c->disk[i].hotplug_slot);
 	err = vm_virtio_place(vm, dev, c->disk[i].transport);
 	s->dev[i] = err ? NULL : dev; /* a failed place freed it */
 	return err;
@@ -360,7 +387,9 @@ static const struct device_option disk_options[] = {
      "                          id=NAME      the drive's id in the API (drive_id);\n"
      "                                       default driveN\n"
      "                          format=raw|qcow2  default: qcow2 if the file starts\n"
-     "                                       with its magic; give raw for a raw disk\n",
+     "                                       with its magic; give raw for a raw disk\n"
+     "                          hotplug-slot=N  in PCI hotplug slot N, removable (how a\n"
+     "                                       snapshot records a hot-added disk)\n",
      parse_disk},
     {NULL, 0, NULL, NULL},
 };

@@ -14,6 +14,7 @@ struct dev_disk_cfg {
 	struct {
 		struct virtio_blk_opts opts;
 		enum virtio_transport transport;
+		int hotplug_slot; /* a hot-added disk's PCI slot (dev_hotplug_slot.h); 0: boot */
 	} disk[CLI_MAX_DISKS];
 };
 
@@ -26,12 +27,16 @@ const struct virtio_blk_opts *dev_disk_opts(const struct vm_config *cfg, int i);
 /* The same, to change in place as the running disk changes (vmm/descriptors/dev_disk_live.c): a new
  * opts.path is a heap copy, the old one freed. */
 struct virtio_blk_opts *dev_disk_opts_edit(struct vm_config *cfg, int i);
+/* Takes disk i out of `cfg`, the later ones moving down (a hot-added disk removed: only those
+ * come after the boot disks, whose indexes stay). */
+void dev_disk_forget(struct vm_config *cfg, int i);
 /* The disk named `id` (its id=), or -1: none ("" names none). */
 int dev_disk_find_id(const struct vm_config *cfg, const char *id);
 
 struct vm;
 struct virtio_dev;
-/* Disk i's virtio-blk device in `vm` (owned by its transport), or NULL: none created. */
+/* Disk i's virtio-blk device in `vm` (owned by its transport; a hot-added one's too), or NULL:
+ * none created. */
 struct virtio_dev *dev_disk_device(struct vm *vm, int i);
 /* A live migration's destination built beside its source (vm_migrate_recv.c): every disk of
  * `cfg` opens without its flock (virtio_blk_opts.unlocked), and once the source has handed the

@@ -12,9 +12,12 @@
 #include "base/log.h"
 #include "virtio/net/net.h"
 #include "virtio/net/tap.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 static const struct dev_net_cfg *nics_of(const struct vm_config *cfg)
 {
@@ -39,6 +42,26 @@ struct virtio_net_opts *dev_net_opts_edit(struct vm_config *cfg, int i)
 	return c && i >= 0 && i < c->n ? &c->nic[i].opts : NULL;
 }
 
+int dev_net_find_id(const struct vm_config *cfg, const char *id)
+{
+	for (int i = 0; id[0] && i < dev_net_count(cfg); i++)
+		if (!strcmp(dev_net_opts(cfg, i)->id, id))
+			return i;
+	return -1;
+}
+
+void dev_net_forget(struct vm_config *cfg, const char *id)
+{
+	struct dev_net_cfg *c = nics_of(cfg) ? device_cfg(cfg, &device_net) : NULL;
+	for (int i = 0; c && id[0] && i < c->n; i++) {
+		if (strcmp(c->nic[i].opts.id, id))
+			continue;
+		memmove(&c->nic[i], &c->nic[i + 1], (size_t)(c->n - i - 1) * sizeof(c->nic[0]));
+		memset(&c->nic[--c->n], 0, sizeof(c->nic[0]));
+		return;
+	}
+}
+
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	struct dev_net_cfg *c = device_cfg(cfg, &device_net);
@@ -50,9 +73,18 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
 		return -E2BIG;
 	}
-	int r = virtio_net_opts_parse(arg, &c->nic[c->n].opts, err, errlen);
+	char rest[1024];
+	int slot, r = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
 	if (r)
 		return r;
+	r = virtio_net_opts_parse(rest, &c->nic[c->n].opts, err, errlen);
+	if (r)
+		return r;
+	if (slot && (c->nic[c->n].opts.kind != VIRTIO_NET_TAP || !c->nic[c->n].opts.id[0])) {
+		snprintf(err, errlen, "hotplug-slot: a hot-added NIC has a tap= and an id=");
+		return -EINVAL;
+	}
+	c->nic[c->n].hotplug_slot = slot;
 	c->nic[c->n++].transport = cfg->transport;
 	return 0;
 }
@@ -116,6 +148,9 @@ struct nic_state {
 struct virtio_dev *dev_net_device(struct vm *vm, int i)
 {
 	struct nic_state *s = device_state_find(vm, &device_net);
+	const struct dev_net_cfg *c = nics_of(vm->cfg);
+	if (c && i >= 0 && i < c->n && c->nic[i].hotplug_slot) /* hot-added: hotplug.c has it */
+		return vm_hotplug_device(vm, c->nic[i].opts.id, VM_HOTPLUG_NET);
 	return s && i >= 0 && i < CLI_MAX_NICS ? s->dev[i] : NULL;
 }
 
@@ -129,6 +164,16 @@ static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_c
 	if (err)
 		return err;
 	s->took_tapfd[i] = o.kind == VIRTIO_NET_TAPFD; /* even if the placing fails: freed then */
+	if (c->nic[i].hotplug_slot) { /* placed with the hotplug slots (vm_hotplug_setup()) */
+		err = virtio_dev_init(dev, &vm->mem);
+		if (err) {
+			virtio_dev_destroy(dev);
+			vm_virtio_dev_free(dev);
+			return err;
+		}
+		return vm_hotplug_boot_device(vm, o.id, VM_HOTPLUG_NET, dev,
+					      c->nic[i].hotplug_slot);
+	}
 	err = vm_virtio_init_and_place(vm, dev, c->nic[i].transport);
 	s->dev[i] = err ? NULL : dev;
 	return err;
@@ -220,7 +265,9 @@ static const struct device_option net_options[] = {
      "                                       dns=ADDR, serve=tcp|udp:PORTS, none\n"
      "                                       (docs/networking.md); default all\n"
      "                          id=NAME      its name in the API (iface_id), kept in\n"
-     "                                       snapshots (default net0, net1, ...)\n",
+     "                                       snapshots (default net0, net1, ...)\n"
+     "                          hotplug-slot=N  (tap=, id=) in PCI hotplug slot N,\n"
+     "                                       removable (a snapshot's hot-added NIC)\n",
      parse_net},
     {NULL, 0, NULL, NULL},
 };

@@ -13,6 +13,7 @@ struct dev_net_cfg {
 	struct {
 		struct virtio_net_opts opts;
 		enum virtio_transport transport;
+		int hotplug_slot; /* a hot-added NIC's PCI slot (dev_hotplug_slot.h); 0: boot */
 	} nic[CLI_MAX_NICS];
 };
 
@@ -27,6 +28,11 @@ const struct virtio_net_opts *dev_net_opts(const struct vm_config *cfg, int i);
 /* The same, to change in place: the running NIC's rate limits (vmm/descriptors/dev_net_live.c), the
  * MMDS it answers (vmm/api/control_config.c, vm_snapshot.c). */
 struct virtio_net_opts *dev_net_opts_edit(struct vm_config *cfg, int i);
+/* Takes the NIC whose id= is `id` out of `cfg`, the later ones moving down (a hot-added NIC
+ * removed: only those come after the boot NICs, whose indexes stay). */
+void dev_net_forget(struct vm_config *cfg, const char *id);
+/* The NIC named `id` (its id=), or -1: none ("" names none). */
+int dev_net_find_id(const struct vm_config *cfg, const char *id);
 
 struct vm;
 struct virtio_dev;

@@ -18,6 +18,7 @@
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_virtio.h"
 
 #define POLL_NS 5000000ull /* how often a remove looks for the guest's _EJ0 */
 
@@ -27,11 +28,99 @@ struct hp_slot {
 	char id[VM_HOTPLUG_ID_MAX];
 };
 
+/* A device of the configuration that goes into a hotplug slot (vm_hotplug_boot_device()). */
+struct hp_pending {
+	struct virtio_dev *dev; /* NULL: placed (or none) */
+	enum vm_hotplug_kind kind;
+	int slot;
+	char id[VM_HOTPLUG_ID_MAX];
+};
+
 struct vm_hotplug {
 	struct acpi_pcihp regs;
+	bool attached; /* regs on the MMIO bus */
 	struct hp_slot slot[32];
+	struct hp_pending pending[32];
 	struct hp_worker worker;
 };
+
+/* The VM's hotplug block, made on first use (a device of the configuration may come before
+ * vm_hotplug_setup()). NULL: out of memory (logged). */
+static struct vm_hotplug *hotplug_of(struct vm *vm)
+{
+	if (!vm->hotplug && !(vm->hotplug = calloc(1, sizeof(*vm->hotplug))))
+		log_error("PCI hotplug: out of memory");
+	return vm->hotplug;
+}
+
+int vm_hotplug_boot_device(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			   struct virtio_dev *dev, int slot)
+{
+	struct vm_hotplug *h = hotplug_of(vm);
+	if (!h || slot < 1 || slot > 31 || h->pending[slot].dev) {
+		if (h)
+			log_error("%s: PCI hotplug slot %d is given twice", id, slot);
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return h ? -EINVAL : -ENOMEM;
+	}
+	h->pending[slot] = (struct hp_pending){.dev = dev, .kind = kind, .slot = slot};
+	snprintf(h->pending[slot].id, sizeof(h->pending[slot].id), "%s", id);
+	return 0;
+}
+
+/* The devices of the configuration that sit in hotplug slots, each in its own, as a boot
+ * device (started by vm_pci_start(); the guest finds them when it scans the bus, or a restored
+ * one knows them). 0, or -errno (logged). */
+static int place_pending(struct vm *vm, struct vm_hotplug *h)
+{
+	for (int s = 1; s < 32; s++) {
+		struct hp_pending *p = &h->pending[s];
+		if (!p->dev)
+			continue;
+		struct virtio_dev *dev = p->dev;
+		p->dev = NULL;
+		if (!(h->regs.slots & (1u << s))) {
+			log_error(
+			    "%s: PCI slot %d is no hotplug slot of this VM (a boot device has it, "
+			    "or the VM has no hotplug)",
+			    p->id, s);
+			virtio_dev_destroy(dev);
+			vm_virtio_dev_free(dev);
+			return -EINVAL;
+		}
+		dev->poll_max_ns = vm->cfg->io_poll_us == CLI_IO_POLL_AUTO
+				       ? IO_POLL_SHARED_US * 1000u
+				       : vm->cfg->io_poll_us * 1000u;
+		struct vm_pci_dev *d = vm_pci_add_virtio_at(vm->pci, dev, s);
+		if (!d)
+			return -EIO;
+		h->slot[s] = (struct hp_slot){.d = d, .kind = p->kind};
+		snprintf(h->slot[s].id, sizeof(h->slot[s].id), "%s", p->id);
+		log_debug("PCI hotplug: %s in slot %d from the configuration", p->id, s);
+	}
+	return 0;
+}
+
+/* Frees the devices vm_hotplug_setup() did not place (the VM failed before). */
+static void drop_pending(struct vm_hotplug *h)
+{
+	for (int s = 1; s < 32; s++) {
+		if (h->pending[s].dev) {
+			virtio_dev_destroy(h->pending[s].dev);
+			vm_virtio_dev_free(h->pending[s].dev);
+			h->pending[s].dev = NULL;
+		}
+	}
+}
+
+static bool has_pending(const struct vm_hotplug *h)
+{
+	for (int s = 1; h && s < 32; s++)
+		if (h->pending[s].dev)
+			return true;
+	return false;
+}
 
 /* The device numbers bus 0 has free now: bit n for device n (never the host bridge's 0). */
 static uint32_t free_device_numbers(struct vm_pci *p)
@@ -56,22 +145,23 @@ static int describe(struct vm *vm, uint32_t slots)
 
 int vm_hotplug_setup(struct vm *vm)
 {
-	if (vm->cfg->acpi_off || !vm->pci || !vm->machine.acpi_ged.size)
-		return 0;
-	uint32_t slots = free_device_numbers(vm->pci);
-	if (!slots)
-		return 0;
-	struct vm_hotplug *h = calloc(1, sizeof(*h));
-	if (!h) {
-		log_error("PCI hotplug: out of memory");
+	bool possible = !vm->cfg->acpi_off && vm->pci && vm->machine.acpi_ged.size;
+	uint32_t slots = possible ? free_device_numbers(vm->pci) : 0;
+	if (!slots) {
+		if (!has_pending(vm->hotplug))
+			return 0;
+		log_error(
+		    "a hot-added device (hotplug-slot=) needs PCI hotplug: ACPI and a PCI bus "
+		    "at boot (a device with --transport pci), with a free slot");
+		return -EINVAL;
+	}
+	struct vm_hotplug *h = hotplug_of(vm);
+	if (!h)
 		return -ENOMEM;
-	}
 	int err = acpi_pcihp_attach(&h->regs, &vm->mmio, ACPI_PCIHP_MMIO_BASE, slots);
-	if (err) {
-		free(h);
+	if (err)
 		return err;
-	}
-	vm->hotplug = h;
+	h->attached = true;
 	/* a NIC added later opens its tap through /dev/net/tun, after the Landlock set is sealed */
 	err = sandbox_landlock_allow_dir_of("/dev/net/tun", LANDLOCK_READ | LANDLOCK_WRITE);
 	if (err && err != -EBUSY)
@@ -81,7 +171,7 @@ int vm_hotplug_setup(struct vm *vm)
 		log_error("PCI hotplug: cannot describe its slots: %s", strerror(-err));
 	else
 		log_debug("PCI hotplug: slots 0x%08x", slots);
-	return err;
+	return err ? err : place_pending(vm, h);
 }
 
 int vm_hotplug_start(struct vm *vm)
@@ -99,14 +189,34 @@ void vm_hotplug_destroy(struct vm *vm)
 	if (!vm->hotplug)
 		return;
 	hp_worker_stop(&vm->hotplug->worker);
-	acpi_pcihp_detach(&vm->hotplug->regs, &vm->mmio);
+	drop_pending(vm->hotplug);
+	if (vm->hotplug->attached)
+		acpi_pcihp_detach(&vm->hotplug->regs, &vm->mmio);
 	free(vm->hotplug);
 	vm->hotplug = NULL;
 }
 
 bool vm_hotplug_enabled(const struct vm *vm)
 {
-	return vm->hotplug != NULL;
+	return vm->hotplug && vm->hotplug->attached;
+}
+
+int vm_hotplug_check_quiet(const struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_hotplug *h = vm->hotplug;
+	if (!h || !h->attached)
+		return 0;
+	uint32_t up = __atomic_load_n(&h->regs.up, __ATOMIC_ACQUIRE),
+		 down = __atomic_load_n(&h->regs.down, __ATOMIC_ACQUIRE),
+		 asked = __atomic_load_n(&h->regs.requested, __ATOMIC_ACQUIRE);
+	if (!up && !down && !asked)
+		return 0;
+	snprintf(err, errlen,
+		 "a PCI hotplug event is under way (%s): the guest has not answered it yet; "
+		 "try again once it has (a second or so after the add or remove)",
+		 up ? "a device added, the guest has not scanned its slot"
+		    : "a device's removal, the guest has not released it");
+	return -EBUSY;
 }
 
 static bool is_slot(const struct vm_hotplug *h, int s)
@@ -186,7 +296,7 @@ int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, str
 		   int *slot, char *err, size_t errlen)
 {
 	struct vm_hotplug *h = vm->hotplug;
-	if (!h)
+	if (!vm_hotplug_enabled(vm))
 		return refuse(dev, -ENODEV, err, errlen,
 			      "this VM has no PCI hotplug: it needs ACPI and a PCI bus at boot "
 			      "(a device with --transport pci)",

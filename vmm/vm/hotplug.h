@@ -36,6 +36,17 @@ int vm_hotplug_call(struct vm *vm, int (*fn)(void *), void *arg);
 /* Ends that thread and unregisters the controller (the devices go with the PCI bus). */
 void vm_hotplug_destroy(struct vm *vm);
 
+/* In the devices' creation (vmm/descriptors: a --disk or --net with hotplug-slot=N, the record
+ * of a device hot-added before a snapshot): `dev` (created and initialised, owned from here on:
+ * freed on failure) goes into hotplug slot `slot` once vm_hotplug_setup() knows the slots, as
+ * a hot-added device of that `id` (removable). 0, or -errno (logged). */
+int vm_hotplug_boot_device(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			   struct virtio_dev *dev, int slot);
+/* Whether the guest has an event of the controller still to answer (a slot to scan, a device
+ * to release): a snapshot then would restore a guest that never sees it. 0, or -EBUSY with
+ * the reason in err. */
+int vm_hotplug_check_quiet(const struct vm *vm, char *err, size_t errlen);
+
 /* Whether the VM has hotplug at all, and how many hotplug slots are free now. */
 bool vm_hotplug_enabled(const struct vm *vm);
 int vm_hotplug_free_slots(const struct vm *vm);

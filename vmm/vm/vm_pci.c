@@ -107,6 +107,24 @@ static void unwire(struct vm_pci *p, struct vm_pci_dev *d)
 	d->gone = true;
 }
 
+struct vm_pci_dev *vm_pci_add_virtio_at(struct vm_pci *p, struct virtio_dev *dev, int slot)
+{
+	struct vm_pci_dev *d = p->ndevs < VM_PCI_MAX_ENTRIES ? new_dev(p, dev, slot) : NULL;
+	if (!d) {
+		log_error("%s: no room for another PCI device", dev->name);
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return NULL;
+	}
+	int err = wire(p, d);
+	if (err) {
+		log_error("%s: cannot attach to PCI slot %d: %s", dev->name, slot, strerror(-err));
+		unwire(p, d);
+		return NULL;
+	}
+	return d;
+}
+
 struct vm_pci_dev *vm_pci_hotplug_virtio(struct vm_pci *p, struct virtio_dev *dev, int slot)
 {
 	struct vm_pci_dev *d = p->ndevs < VM_PCI_MAX_ENTRIES ? new_dev(p, dev, slot) : NULL;

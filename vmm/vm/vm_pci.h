@@ -73,6 +73,10 @@ struct vm_pci *vm_pci_create(struct kvm *kvm, struct io_bus *pio, struct io_bus 
  * (destroyed and freed with the bus, also on failure). Returns 0 or -errno (logged). */
 int vm_pci_add_virtio(struct vm_pci *p, struct virtio_dev *dev);
 
+/* A device of the configuration that sits in PCI hotplug slot `slot` (vmm/vm/hotplug.c: a
+ * hot-added device a restore builds again): as vm_pci_add_virtio(), at that device number,
+ * started with the others by vm_pci_start(). Returns the device, or NULL (logged; freed). */
+struct vm_pci_dev *vm_pci_add_virtio_at(struct vm_pci *p, struct virtio_dev *dev, int slot);
 /* Hot plug (vmm/vm/hotplug.c): puts an initialised device at device number `slot` and starts
  * it, while the VM runs. NULL on failure (logged; the device is destroyed and freed). */
 struct vm_pci_dev *vm_pci_hotplug_virtio(struct vm_pci *p, struct virtio_dev *dev, int slot);

@@ -72,9 +72,14 @@ int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void
 	int r = 0;
 	for (int i = 0; vm->virtio && !r && i < vm->virtio->count; i++)
 		r = vm->virtio->slots[i].dev ? fn(vm->virtio->slots[i].dev, opaque) : 0;
+	/* PCI devices by device number: the boot devices in their order, then the hot-added ones
+	 * by slot, which a restore builds again in the same slots (a snapshot's devices follow
+	 * this order, vm_snapshot_devices.h) whatever order they were added in */
 	int npci = vm->pci ? __atomic_load_n(&vm->pci->ndevs, __ATOMIC_ACQUIRE) : 0;
-	for (int i = 0; !r && i < npci; i++) /* a hot-unplugged device is no more */
-		r = vm->pci->devs[i]->gone ? 0 : fn(vm->pci->devs[i]->dev, opaque);
+	for (int slot = 0; !r && npci && slot < 32; slot++)
+		for (int i = 0; !r && i < npci; i++) /* a hot-unplugged device is no more */
+			if (vm->pci->devs[i]->slot == slot && !vm->pci->devs[i]->gone)
+				r = fn(vm->pci->devs[i]->dev, opaque);
 	return r;
 }
 

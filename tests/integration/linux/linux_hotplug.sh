@@ -9,7 +9,15 @@
 #   2. then, when the guest kernel has ACPI PCI hotplug (/sys/bus/pci/slots has the slots):
 #      the added disk appears as /dev/vdb, is mounted (ext4, made on the host) and written, unmounted, removed
 #      (PUT /vmm/vm.remove-device: 204 once the guest's _EJ0 released it; /dev/vdb goes), added
-#      again and read back; a NIC added on a tap (when one can be made) appears as eth0.
+#      again and read back;
+#   3. GET /vm/config lists it, its rate limits PATCHed, a marker written on it, a Full snapshot
+#      (its configuration has the disk's hotplug-slot= and limits), the VMM killed and
+#      `vmm --restore DIR` run: GET /vm/config lists it, the restored guest mounts /dev/vdb and
+#      reads the marker, its limits PATCHed again;
+#   4. that VM migrated (PUT /vmm/send-migration to `vmm --migrate-from unix:M`): GET
+#      /vm/config on the destination lists the disk, its guest reads the marker, the disk is
+#      removed (/dev/vdb goes) and GET /vm/config no longer lists it;
+#   5. a NIC added on a tap (when one can be made) appears as eth0 (on the migrated VM).
 # (Linux ejects a device it is asked to, mounted or not: the timeout of a guest that does not
 # answer is the state machine's unit test and part 1's.)
 # Without ACPI in the guest kernel (the default guest's kernel.config had none before issue 52's
@@ -126,6 +134,58 @@ check_value "/dev/vdb went" "$(guest_value GONE 'for i in $(seq 30); do [ -b /de
 ctl add-disk "$tmp/hp.img" --id hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: added again: $OUT" || { echo "FAIL: add again: $OUT"; fail=1; }
 check_value "read back" "$(guest_value BACK 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; mount /dev/vdb /dev/hp && cat /dev/hp/f')" '^HPDATA$'
+
+# ---- 3. a snapshot of the VM with the hot-added disk, restored ----
+config_has() { # config_has ID: GET /vm/config lists the drive ID (prints yes or no)
+	api GET /vm/config >/dev/null
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("yes" if any(x.get("drive_id") == sys.argv[2] for x in d.get("drives") or []) else "no")' "$tmp/body" "$1"
+}
+check_value "GET /vm/config shows hp0" "$(config_has hp0)" '^yes$'
+want 204 PATCH /drives/hp0 '{"drive_id": "hp0", "rate_limiter": {"bandwidth": {"size": 50000000, "refill_time": 100}}}'
+check_value "marker written, unmounted" "$(guest_value MARK 'echo SNAPMARK5e2 >/dev/hp/g && sync && umount /dev/hp && echo done')" '^done$'
+snap="$tmp/snap"
+mkdir -p "$snap"
+want 204 PATCH /vm '{"state": "Paused"}'
+want 204 PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$snap/state\", \"mem_file_path\": \"$snap/memory\"}"
+grep -aqE 'hp\.img[^"]*hotplug-slot=' "$snap/state" && grep -aqE 'hp\.img[^"]*bw=' "$snap/state" &&
+	echo "ok: the snapshot's configuration records the disk with its slot and its PATCHed limits" ||
+	{ echo "FAIL: the snapshot's configuration lacks hp.img's hotplug-slot= or bw="; fail=1; }
+kill -9 $vmm_pid
+wait $vmm_pid 2>/dev/null
+rm -f "$sock"
+"$VMM" --landlock-rules "$tmp:rw" --api-sock "$sock" --restore "$snap" \
+	<"$tmp/in" >"$tmp/log" 2>>"$tmp/err" &
+vmm_pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+check_value "GET /vm/config of the restored VM shows hp0" "$(config_has hp0)" '^yes$'
+check_value "the restored guest reads the marker from /dev/vdb" "$(guest_value RMARK 'mount /dev/vdb /dev/hp && cat /dev/hp/g')" '^SNAPMARK5e2$'
+want 204 PATCH /drives/hp0 '{"drive_id": "hp0", "rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}'
+check_value "unmounted" "$(guest_value RUMNT 'umount /dev/hp && echo done')" '^done$'
+
+# ---- 4. a live migration of the restored VM, hp0 in it ----
+src_pid=$vmm_pid
+mig="$tmp/dst.mig"
+rm -f "$tmp/in" "$tmp/log" # the source keeps its own; the destination's console is these
+mkfifo "$tmp/in"
+sleep 900 >"$tmp/in" &
+sleeper="$sleeper $!"
+"$VMM" --landlock-rules "$tmp:rw" --api-sock "$tmp/dst.sock" --migrate-from "unix:$mig" \
+	<"$tmp/in" >"$tmp/log" 2>>"$tmp/err" &
+vmm_pid=$!
+for _ in $(seq 100); do [ -S "$mig" ] && break; sleep 0.1; done
+want 204 PUT /vmm/send-migration "{\"destination_url\": \"unix:$mig\"}"
+for _ in $(seq 1200); do kill -0 $src_pid 2>/dev/null || break; sleep 0.1; done
+kill -0 $src_pid 2>/dev/null && { echo "FAIL: the source still runs"; fail=1; }
+grep -q "migration completed" "$tmp/err" && echo "ok: migration completed" ||
+	{ echo "FAIL: no 'migration completed' in the VMMs' logs"; fail=1; }
+sock="$tmp/dst.sock"
+check_value "GET /vm/config of the migrated VM shows hp0" "$(config_has hp0)" '^yes$'
+check_value "the migrated guest reads the marker from /dev/vdb" "$(guest_value MMARK 'mount /dev/vdb /dev/hp && cat /dev/hp/g && umount /dev/hp')" '^SNAPMARK5e2$'
+ctl remove-device hp0
+[ "$CTL_STATUS" = 0 ] && echo "ok: the migrated VM's hp0 removed" || { echo "FAIL: remove-device after the migration: $OUT"; fail=1; }
+check_value "/dev/vdb went in the migrated guest" "$(guest_value RGONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
+check_value "GET /vm/config no longer shows hp0" "$(config_has hp0)" '^no$'
 if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
 	ctl add-net vmmhp0 --id hpnet0
 	[ "$CTL_STATUS" = 0 ] && echo "ok: add-net: $OUT" || { echo "FAIL: add-net: $OUT"; fail=1; }

@@ -223,3 +223,41 @@ Test(vm_virtio_devices, terminal_resize_reaches_the_virtio_console, .init = setu
 	close(master);
 	device_cfg_free_all(&cfg);
 }
+
+static int collect_dev(struct virtio_dev *dev, void *opaque)
+{
+	struct virtio_dev ***out = opaque;
+	*(*out)++ = dev;
+	return 0;
+}
+
+/* PCI devices are walked by device number, a hot-unplugged one skipped: a snapshot's devices
+ * follow this order, and a restore that puts the hot-added devices back in their slots (in
+ * whatever order they were added) finds the same order (vmm/vm/hotplug.c). */
+Test(vm_virtio_devices, pci_devices_by_slot, .init = setup, .fini = teardown)
+{
+	static const int slots[] = {1, 2, 5, 3, 5}; /* boot 1, 2; hot-added 5 (gone), 3, 5 */
+	struct virtio_dev devs[5];
+	struct vm_pci *p = calloc(1, sizeof(*p));
+	cr_assert_not_null(p);
+	for (int i = 0; i < 5; i++) {
+		p->devs[i] = calloc(1, sizeof(*p->devs[i]));
+		cr_assert_not_null(p->devs[i]);
+		p->devs[i]->slot = slots[i];
+		p->devs[i]->dev = &devs[i];
+	}
+	p->devs[2]->gone = true;
+	p->ndevs = 5;
+	vm.pci = p;
+	struct virtio_dev *seen[8] = {0}, **next = seen;
+	cr_assert_eq(vm_for_each_virtio_dev(&vm, collect_dev, &next), 0);
+	cr_assert_eq(next - seen, 4);
+	cr_assert_eq(seen[0], &devs[0]);
+	cr_assert_eq(seen[1], &devs[1]);
+	cr_assert_eq(seen[2], &devs[3], "slot 3 before slot 5");
+	cr_assert_eq(seen[3], &devs[4], "the gone device of slot 5 is skipped");
+	for (int i = 0; i < 5; i++)
+		free(p->devs[i]);
+	free(p);
+	vm.pci = NULL;
+}

@@ -1,0 +1,143 @@
+/* How the configuration records a hot-added disk or NIC (vmm/descriptors/dev_hotplug_slot.h):
+ * the hotplug-slot=N item split off an option, the --disk / --net entry that keeps N, its
+ * record replayed (what a snapshot's restore does), and a remove taking both out again. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_table.h"
+
+static int split(const char *arg, char *rest, size_t len, int *slot)
+{
+	char err[256] = "";
+	return dev_hotplug_slot_split(arg, rest, len, slot, err, sizeof(err));
+}
+
+Test(dev_hotplug_slot, split_anywhere)
+{
+	char rest[128];
+	int slot;
+	cr_assert_eq(split("/d.img,ro,id=a,hotplug-slot=3", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, "/d.img,ro,id=a");
+	cr_assert_eq(slot, 3);
+	cr_assert_eq(split("hotplug-slot=31,tap=t0,id=n", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, "tap=t0,id=n");
+	cr_assert_eq(slot, 31);
+	cr_assert_eq(split("/d.img,id=a", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, "/d.img,id=a");
+	cr_assert_eq(slot, 0, "no item: a boot device");
+}
+
+Test(dev_hotplug_slot, bad_values)
+{
+	char rest[128];
+	int slot;
+	const char *bad[] = {"x,hotplug-slot=0",   "x,hotplug-slot=32",
+			     "x,hotplug-slot=",	   "x,hotplug-slot=1a",
+			     "x,hotplug-slot=123", "x,hotplug-slot=2,hotplug-slot=3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(split(bad[i], rest, sizeof(rest), &slot), -EINVAL, "%s", bad[i]);
+	cr_assert_eq(split("/a/long/path.img,id=a", rest, 8, &slot), -ENAMETOOLONG);
+}
+
+static int apply(struct vm_config *c, const char *name, const char *arg)
+{
+	char err[256] = "";
+	int r = cli_apply(c, name, arg, err, sizeof(err));
+	return r;
+}
+
+Test(dev_hotplug_slot, disk_recorded_and_replayed)
+{
+	struct vm_config c, again;
+	char err[256] = "";
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "disk", "/root.img,root"), 0);
+	cr_assert_eq(apply(&c, "disk", "/hp.img,ro,id=hp0,hotplug-slot=4"), 0);
+	cr_assert_eq(dev_disk_count(&c), 2);
+	const struct dev_disk_cfg *d = device_cfg_find(&c, &device_disk);
+	cr_assert_eq(d->disk[0].hotplug_slot, 0);
+	cr_assert_eq(d->disk[1].hotplug_slot, 4);
+	cr_assert_str_eq(d->disk[1].opts.path, "/hp.img");
+	cr_assert(d->disk[1].opts.ro);
+	cr_assert_eq(dev_disk_find_id(&c, "hp0"), 1);
+	cr_assert_str_eq(c.recorded[c.nrecorded - 1].arg, "/hp.img,ro,id=hp0,hotplug-slot=4");
+
+	/* a snapshot's restore replays the records: the disk comes back in the same slot */
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	d = device_cfg_find(&again, &device_disk);
+	cr_assert_eq(d->n, 2);
+	cr_assert_eq(d->disk[1].hotplug_slot, 4);
+	cr_assert_str_eq(d->disk[1].opts.id, "hp0");
+	cli_free(&again);
+
+	/* removed: out of the records and the disks, the boot disk untouched */
+	cli_unrecord_at(&c, c.nrecorded - 1);
+	dev_disk_forget(&c, dev_disk_find_id(&c, "hp0"));
+	cr_assert_eq(dev_disk_count(&c), 1);
+	cr_assert_eq(dev_disk_find_id(&c, "hp0"), -1);
+	cr_assert_str_eq(dev_disk_opts(&c, 0)->path, "/root.img");
+	for (int i = 0; i < c.nrecorded; i++)
+		cr_assert_null(strstr(c.recorded[i].arg ? c.recorded[i].arg : "", "hp.img"));
+	cli_free(&c);
+}
+
+Test(dev_hotplug_slot, a_hot_added_disk_has_an_id_and_is_no_root)
+{
+	struct vm_config c;
+	cli_config_init(&c);
+	cr_assert_eq(apply(&c, "disk", "/hp.img,hotplug-slot=4"), -EINVAL);
+	cr_assert_eq(apply(&c, "disk", "/hp.img,root,id=r,hotplug-slot=4"), -EINVAL);
+	cr_assert_eq(apply(&c, "disk", "/hp.img,id=a,hotplug-slot=40"), -EINVAL);
+	cr_assert_eq(dev_disk_count(&c), 0);
+	cr_assert_eq(c.nrecorded, 0, "nothing recorded of a refused option");
+	cli_free(&c);
+}
+
+Test(dev_hotplug_slot, nic_recorded_and_forgotten)
+{
+	struct vm_config c;
+	cli_config_init(&c);
+	cr_assert_eq(apply(&c, "net", "tap=t0"), 0);
+	cr_assert_eq(apply(&c, "net", "tap=t1,id=hpn,hotplug-slot=5"), 0);
+	cr_assert_eq(apply(&c, "net", "tap=t2,hotplug-slot=6"), -EINVAL, "an id= is needed");
+	const struct dev_net_cfg *n = device_cfg_find(&c, &device_net);
+	cr_assert_eq(n->n, 2);
+	cr_assert_eq(n->nic[1].hotplug_slot, 5);
+	cr_assert_str_eq(n->nic[1].opts.ifname, "t1");
+	dev_net_forget(&c, "hpn");
+	cr_assert_eq(dev_net_count(&c), 1);
+	cr_assert_str_eq(dev_net_opts(&c, 0)->ifname, "t0");
+	cli_free(&c);
+}
+
+Test(dev_hotplug_slot, unrecord_at_keeps_the_order)
+{
+	struct vm_config c;
+	cli_config_init(&c);
+	cr_assert_eq(cli_record(&c, "mem", "512M"), 0);
+	cr_assert_eq(cli_record(&c, "cpus", "1"), 0);
+	cr_assert_eq(cli_record(&c, "smt", NULL), 0);
+	cli_unrecord_at(&c, 1);
+	cr_assert_eq(c.nrecorded, 2);
+	cr_assert_str_eq(c.recorded[0].name, "mem");
+	cr_assert_str_eq(c.recorded[1].name, "smt");
+	cli_unrecord_at(&c, 5); /* out of range: nothing */
+	cr_assert_eq(c.nrecorded, 2);
+	cli_free(&c);
+}
+
+Test(dev_hotplug_slot, empty_items_stay)
+{
+	char rest[128];
+	int slot;
+	cr_assert_eq(split(",ro", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, ",ro");
+	cr_assert_eq(split("hotplug-slot=2,,x", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, ",x");
+}

@@ -1,0 +1,19 @@
+/* The "hotplug-slot=N" item of a --disk or --net argument: how the VM's configuration records a
+ * device added while it ran (PUT /vmm/vm.add-disk, /vmm/vm.add-net; docs/hotplug.md). Such a
+ * device is not built with the boot devices, which keep their PCI device numbers: it is put in
+ * PCI hotplug slot N once the slots are known (vmm/vm/hotplug.h), so a snapshot's restore
+ * builds it where the guest saw it, and it can be removed as a hot-added device. */
+#ifndef VMM_DEV_HOTPLUG_SLOT_H
+#define VMM_DEV_HOTPLUG_SLOT_H
+
+#include <stddef.h>
+
+#define DEV_HOTPLUG_SLOT_KEY "hotplug-slot="
+
+/* Copies the comma-separated `arg` into rest[0..len) without its hotplug-slot=N item (N a PCI
+ * device number, 1..31) and puts N in *slot (0 when there is none). Returns 0, or -EINVAL
+ * (a bad or repeated N) / -ENAMETOOLONG with the reason in err. */
+int dev_hotplug_slot_split(const char *arg, char *rest, size_t len, int *slot, char *err,
+			   size_t errlen);
+
+#endif
