@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "base/guest_mem.h"
 #include "base/log.h"
@@ -725,7 +726,65 @@ static int restore_pit(int vm_fd, snap_get_fn get, void *r, char *err, size_t er
 	return vm_ioctl_msg(vm_fd, KVM_SET_PIT2, &pit, "KVM_SET_PIT2", err, errlen);
 }
 
-int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, char *err, size_t errlen)
+/* KVM_CLOCK_REALTIME asked of KVM_SET_CLOCK: refused unless this host's KVM takes it
+ * (KVM_CAP_ADJUST_CLOCK lists it, Linux >= 5.16) and the snapshot's KVM_GET_CLOCK gave a realtime
+ * stamp (KVM gives one only while its kvmclock runs from a stable TSC master clock). */
+static int clock_realtime_ok(int vm_fd, const struct kvm_clock_data *saved, char *err,
+			     size_t errlen)
+{
+	int caps = kvm_ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK);
+	if (caps < 0 || !(caps & KVM_CLOCK_REALTIME)) {
+		set_err(err, errlen,
+			"clock_realtime: this host's KVM cannot advance kvmclock by the wall time "
+			"(no KVM_CLOCK_REALTIME in KVM_CAP_ADJUST_CLOCK; Linux 5.16 or later)");
+		return -EOPNOTSUPP;
+	}
+	if (!(saved->flags & KVM_CLOCK_REALTIME)) {
+		set_err(
+		    err, errlen,
+		    "clock_realtime: the snapshot's kvmclock has no wall-clock stamp (the host "
+		    "that took it gave none: KVM stamps it only with a stable TSC master clock), "
+		    "so the time since the snapshot is unknown; load it without clock_realtime");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Sets kvmclock from the snapshot: as saved, or (clock_realtime) advanced by the wall time
+ * since the saved stamp, which KVM adds itself when given KVM_CLOCK_REALTIME. */
+static int restore_clock(int vm_fd, const struct kvm_clock_data *saved, bool clock_realtime,
+			 char *err, size_t errlen)
+{
+	struct kvm_clock_data clock = {.clock = saved->clock};
+	if (clock_realtime) {
+		int e = clock_realtime_ok(vm_fd, saved, err, errlen);
+		if (e)
+			return e;
+		clock.flags = KVM_CLOCK_REALTIME;
+		clock.realtime = saved->realtime;
+	}
+	uint64_t now = realtime_ns();
+	int e = vm_ioctl_msg(vm_fd, KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK", err, errlen);
+	if (!e && clock_realtime) {
+		/* KVM adds nothing for a stamp in the future (a host clock set back) */
+		uint64_t ahead = now > saved->realtime ? now - saved->realtime : 0;
+		log_info("clock_realtime: kvmclock advanced by %llu.%03llu s, the wall time since "
+			 "the snapshot",
+			 (unsigned long long)(ahead / 1000000000ull),
+			 (unsigned long long)(ahead / 1000000ull % 1000));
+	}
+	return e;
+}
+
+int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, bool clock_realtime, char *err,
+		   size_t errlen)
 {
 	int e = restore_irqchips(vm_fd, get, r, err, errlen);
 	if (!e)
@@ -734,11 +793,8 @@ int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, char *err, size_t errlen
 	if (!e)
 		e = vm_get(get, r, SNAP_VM_CLOCK, 0, &saved, sizeof(saved), "SNAP_VM_CLOCK", err,
 			   errlen);
-	if (!e) {
-		/* flags 0: the clock is set to exactly the saved value (no realtime correction). */
-		struct kvm_clock_data clock = {.clock = saved.clock};
-		e = vm_ioctl_msg(vm_fd, KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK", err, errlen);
-	}
+	if (!e)
+		e = restore_clock(vm_fd, &saved, clock_realtime, err, errlen);
 	return e;
 }
 

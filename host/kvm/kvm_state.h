@@ -82,9 +82,14 @@ bool kvm_xcrs_to_set(const struct kvm_xcrs *x, bool host_xsave);
 int kvm_vm_save(int vm_fd, snap_put_fn put, void *w, char *err, size_t errlen);
 
 /* Restores them into a new VM (kvm_create_chips() made its irqchip and PIT) before its vCPUs run:
- * irqchips, then the PIT, then kvmclock set to the saved clock (flags 0), so the guest sees no
- * jump in time. Returns 0, -EINVAL for a missing or bad section, or -errno of the ioctl. */
-int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, char *err, size_t errlen);
+ * irqchips, then the PIT, then kvmclock. Without clock_realtime kvmclock is set to the saved
+ * clock (flags 0), so the guest sees no jump in time; with it, KVM_SET_CLOCK gets
+ * KVM_CLOCK_REALTIME and the saved wall-clock stamp, so kvmclock moves on by the wall time since
+ * the snapshot (Firecracker's clock_realtime). Returns 0, -EINVAL for a missing or bad section or
+ * a snapshot without a realtime stamp (clock_realtime), -EOPNOTSUPP when this host's KVM lacks
+ * KVM_CLOCK_REALTIME (clock_realtime), or -errno of the ioctl; `err` says which. */
+int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, bool clock_realtime, char *err,
+		   size_t errlen);
 
 /* ---- dirty pages of guest RAM (diff snapshots) ----
  *

@@ -55,6 +55,9 @@ struct api_snapshot_load {
 	/* ours, "working_set": load (the default: STATE.working-set when there is one), off,
 	 * or record (vmm/snapshot/working_set.h) */
 	enum ws_mode working_set;
+	/* clock_realtime: kvmclock advanced by the wall time since the snapshot (x86 KVM's
+	 * KVM_CLOCK_REALTIME, host/kvm/kvm_state.h), else resumed where it stopped */
+	bool clock_realtime;
 };
 
 /* What the router asks of a VM. Each returns 0 or -errno; `err` takes a message for the client

@@ -276,7 +276,8 @@ static int load_paths(const json_t *body, struct snapshot_path_override *ov, str
 /* Firecracker's newer snapshot-load fields into *p: what this VMM can honour is taken, the
  * rest is refused with the reason. track_dirty_pages is enable_diff_snapshots' newer name;
  * either asks for dirty-page logging, and without them the restored VM does not log (as in
- * Firecracker, whatever the snapshotted VM did). */
+ * Firecracker, whatever the snapshotted VM did). clock_realtime is checked at restore, where the
+ * snapshot's clock and the host's KVM are known (kvm_vm_restore()). */
 static bool load_extras_ok(const json_t *body, struct api_snapshot_load *p, struct reply *r)
 {
 	const char *huge = api_json_str(body, "huge_pages", "Snapshot");
@@ -287,12 +288,8 @@ static bool load_extras_ok(const json_t *body, struct api_snapshot_load *p, stru
 	p->thp = !strcmp(huge, "None")		? API_LOAD_OFF
 		 : !strcmp(huge, "Transparent") ? API_LOAD_ON
 						: API_LOAD_AS_SAVED;
-	if (api_json_bool(body, "clock_realtime", false))
-		fault(r, 400,
-		      "clock_realtime is not supported: the guest's kvmclock resumes where it "
-		      "stopped",
-		      NULL);
-	else if (!strcmp(huge, "2M"))
+	p->clock_realtime = api_json_bool(body, "clock_realtime", false);
+	if (!strcmp(huge, "2M"))
 		fault(r, 400,
 		      "huge_pages 2M cannot be honoured on snapshot load: guest memory is mapped "
 		      "from the memory file, not from hugetlbfs; use Snapshot, None or Transparent",

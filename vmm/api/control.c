@@ -160,7 +160,8 @@ static int restore_here(struct control *c)
 				      .nics = tap_ptrs,
 				      .nnics = ntaps,
 				      .paths = disks,
-				      .npaths = ndisks};
+				      .npaths = ndisks,
+				      .clock_realtime = c->cfg->clock_realtime};
 	if (c->cfg->working_set) /* checked by the parser */
 		working_set_mode(c->cfg->working_set, &p.working_set);
 	c->restore_logged = false;

@@ -153,6 +153,7 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 			      errlen);
 	if (!r)
 		r = control_apply_load_settings(&fresh, p, err, errlen);
+	l.clock_realtime = p->clock_realtime;
 	if (r) {
 		cli_free(&fresh);
 		snapshot_close(&l);

@@ -52,6 +52,7 @@ enum {
 	OPT_CHECK_CPU,
 	OPT_CPU_CHECK,
 	OPT_WORKING_SET,
+	OPT_CLOCK_REALTIME,
 	OPT_CPU_TEMPLATE,
 	OPT_CPU_TEMPLATE_FILE,
 	OPT_CPU_TEMPLATE_DUMP,
@@ -90,6 +91,7 @@ static const struct option core_options[] = {
     {"check-cpu", required_argument, NULL, OPT_CHECK_CPU},
     {"cpu-check", required_argument, NULL, OPT_CPU_CHECK},
     {"working-set", required_argument, NULL, OPT_WORKING_SET},
+    {"clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"smt", no_argument, NULL, OPT_SMT},
@@ -293,6 +295,8 @@ void cli_usage(FILE *out)
 	    "      --working-set load|off|record  with --restore: load DIR/state.working-set\n"
 	    "                        when there is one (default), not, or record it until PUT\n"
 	    "                        /vmm/working-set stops it (docs/snapshots.md)\n"
+	    "      --clock-realtime  with --restore: advance the guest's kvmclock by the wall\n"
+	    "                        time since the snapshot (the API's clock_realtime)\n"
 	    "      --cpu-check on|off  off: restore or receive a VM even where this host lacks\n"
 	    "                        CPU features the guest saw (default on: refused)\n"
 	    "      --migrate-from unix:PATH|tcp:HOST:PORT\n"
@@ -657,6 +661,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 			return usage_error("--working-set %s: load, off or record", arg);
 		cfg->working_set = arg;
 		return CLI_RUN;
+	case OPT_CLOCK_REALTIME:
+		cfg->clock_realtime = true;
+		return CLI_RUN;
 	case 'v':
 		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
 		return CLI_RUN;
@@ -714,6 +721,7 @@ static bool recordable(int opt)
 	case OPT_CHECK_CPU:
 	case OPT_CPU_CHECK:
 	case OPT_WORKING_SET:
+	case OPT_CLOCK_REALTIME:
 	case OPT_CPU_TEMPLATE: /* the snapshot carries the CPUID the template made */
 	case OPT_CPU_TEMPLATE_FILE:
 	case OPT_CPU_TEMPLATE_DUMP:
@@ -856,6 +864,9 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->restore && (cfg->kernel || cfg->config_file))
 		return usage_error("%s", "--restore brings the whole VM: give it without --kernel "
 					 "or --config-file");
+	if (cfg->clock_realtime && !cfg->restore)
+		return usage_error("%s", "--clock-realtime goes with --restore DIR (over the API: "
+					 "\"clock_realtime\" in PUT /snapshot/load)");
 	if (cfg->working_set && !cfg->restore)
 		return usage_error("%s", "--working-set goes with --restore DIR (over the API: "
 					 "\"working_set\" in PUT /snapshot/load)");

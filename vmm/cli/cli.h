@@ -62,6 +62,8 @@ struct vm_config {
 	bool cpu_check_off; /* --cpu-check off: restore or receive on a lesser CPU, warned */
 	/* --working-set load|off|record with --restore (vmm/snapshot/working_set.h); NULL: load */
 	const char *working_set;
+	bool clock_realtime; /* --clock-realtime with --restore: kvmclock moves on
+				(docs/snapshots.md) */
 	/* --cpu-template NAME, --cpu-template-file FILE, machine-config cpu_template, PUT
 	 * /cpu-config: what the guest's CPUID and MSRs are changed by (docs/cpu.md); malloc'd,
 	 * freed by cli_free(); NULL: none. Not recorded: a snapshot carries the CPUID it made. */

@@ -780,7 +780,7 @@ static int restore_plugged_memory(struct vm *vm, void *opaque, char *err, size_t
 
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen)
 {
-	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, err, errlen);
+	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, l->clock_realtime, err, errlen);
 	for (unsigned i = 0; !r && i < vm->ncpus; i++)
 		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
 				     errlen);

@@ -57,6 +57,9 @@ struct snapshot_load {
 	bool mac_set[CLI_MAX_NICS]; /* a NIC override gave NIC i this MAC */
 	uint8_t mac[CLI_MAX_NICS][6];
 	json_t *mmds; /* the MMDS state, checked (virtio/net/mmds/mmds_state.h); NULL: none saved */
+	/* set by the caller after snapshot_open(): kvmclock advanced by the wall time since the
+	 * snapshot (kvm_vm_restore() in host/kvm/kvm_state.h) */
+	bool clock_realtime;
 };
 
 /* One NIC override of snapshot_open(): `spec` is "tap=NAME" (another tap; a tap fd's NIC needs

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -220,7 +221,7 @@ static void save_all(struct tvm *a, struct store *st)
 static void restore_all(struct tvm *b, struct store *st)
 {
 	char err[256] = "";
-	int e = kvm_vm_restore(b->kvm.vm_fd, get, st, err, sizeof(err));
+	int e = kvm_vm_restore(b->kvm.vm_fd, get, st, false, err, sizeof(err));
 	cr_assert_eq(e, 0, "vm restore: %d %s", e, err);
 	e = kvm_vcpu_restore(b->kvm.dev_fd, b->vcpu, 0, get, st, err, sizeof(err));
 	cr_assert_eq(e, 0, "vcpu restore: %d %s", e, err);
@@ -428,7 +429,7 @@ Test(kvm_state, vm_round_trip_and_refusals)
 	cr_assert_eq(kvm_vm_save(a.kvm.vm_fd, put, &st, err, sizeof(err)), 0, "%s", err);
 
 	tvm_open(&b);
-	cr_assert_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), 0, "%s", err);
 	struct kvm_pit_state2 pb;
 	cr_assert_eq(ioctl(b.kvm.vm_fd, KVM_GET_PIT2, &pb), 0);
 	cr_expect_eq(pb.channels[0].count, 0x1234);
@@ -450,13 +451,67 @@ Test(kvm_state, vm_round_trip_and_refusals)
 	memcpy(&wrong, s->data, sizeof(wrong));
 	wrong.chip_id = KVM_IRQCHIP_IOAPIC;
 	replace(&st, SNAP_VM_IRQCHIP, 1, &wrong, sizeof(wrong));
-	cr_expect_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "SNAP_VM_IRQCHIP"), "%s", err);
 	wrong.chip_id = KVM_IRQCHIP_PIC_SLAVE;
 	replace(&st, SNAP_VM_IRQCHIP, 1, &wrong, sizeof(wrong));
 	find(&st, SNAP_VM_CLOCK, 0)->tag = 0;
-	cr_expect_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "SNAP_VM_CLOCK") && strstr(err, "missing"), "%s", err);
+	store_free(&st);
+	tvm_close(&a);
+	tvm_close(&b);
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/* clock_realtime: a saved clock stamped 3 s ago comes back 3 s later (KVM adds the wall time
+ * since the stamp); a clock without a stamp is refused, naming why. */
+Test(kvm_state, vm_clock_realtime)
+{
+	need_kvm();
+	struct tvm a, b;
+	struct store st = {0};
+	char err[512] = "";
+	tvm_open(&a);
+	cr_assert_eq(kvm_vm_save(a.kvm.vm_fd, put, &st, err, sizeof(err)), 0, "%s", err);
+	tvm_open(&b);
+	int caps = ioctl(b.kvm.vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK);
+	bool host_ok = caps > 0 && (caps & KVM_CLOCK_REALTIME);
+
+	const uint64_t t0 = 1000000000000ULL, gap = 3000000000ULL;
+	struct kvm_clock_data clk = {.clock = t0};
+	replace(&st, SNAP_VM_CLOCK, 0, &clk, sizeof(clk));
+	int e = kvm_vm_restore(b.kvm.vm_fd, get, &st, true, err, sizeof(err));
+	cr_expect_eq(e, host_ok ? -EINVAL : -EOPNOTSUPP, "%d %s", e, err);
+	cr_expect(strstr(err, "clock_realtime"), "%s", err);
+	if (host_ok)
+		cr_expect(strstr(err, "no wall-clock stamp"), "%s", err);
+
+	clk = (struct kvm_clock_data){
+	    .clock = t0, .flags = KVM_CLOCK_REALTIME, .realtime = wall_ns() - gap};
+	replace(&st, SNAP_VM_CLOCK, 0, &clk, sizeof(clk));
+	e = kvm_vm_restore(b.kvm.vm_fd, get, &st, true, err, sizeof(err));
+	if (!host_ok) {
+		cr_expect_eq(e, -EOPNOTSUPP, "%d %s", e, err);
+	} else {
+		cr_assert_eq(e, 0, "%s", err);
+		struct kvm_clock_data cb = {0};
+		cr_assert_eq(ioctl(b.kvm.vm_fd, KVM_GET_CLOCK, &cb), 0);
+		cr_expect(cb.clock >= t0 + gap && cb.clock < t0 + gap + 2000000000ULL,
+			  "advanced by about 3 s: %llu", (unsigned long long)(cb.clock - t0));
+	}
+	/* without clock_realtime the stamp is ignored: the clock is as saved */
+	cr_assert_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), 0, "%s", err);
+	struct kvm_clock_data cc = {0};
+	cr_assert_eq(ioctl(b.kvm.vm_fd, KVM_GET_CLOCK, &cc), 0);
+	cr_expect(cc.clock >= t0 && cc.clock < t0 + 1000000000ULL, "as saved: %llu",
+		  (unsigned long long)(cc.clock - t0));
 	store_free(&st);
 	tvm_close(&a);
 	tvm_close(&b);

@@ -1069,7 +1069,7 @@ Test(api, snapshot_load_newer_fields)
 {
 	cr_assert_eq(req("PUT", "/snapshot/load",
 			 "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
-			 "\"clock_realtime\": true}"),
+			 "\"clock_realtime\": 1}"),
 		     400);
 	cr_assert(strstr(fault(), "clock_realtime"), "%s", fault());
 	cr_assert_eq(req("PUT", "/snapshot/load",
@@ -1100,6 +1100,7 @@ Test(api, snapshot_load_newer_fields)
 		     204, "%s", resp.body);
 	cr_assert_eq(loaded.track_dirty, API_LOAD_OFF);
 	cr_assert_eq(loaded.thp, API_LOAD_OFF);
+	cr_assert_not(loaded.clock_realtime);
 }
 
 /* track_dirty_pages and its older name enable_diff_snapshots are honoured, not ignored: either
@@ -1145,6 +1146,17 @@ Test(api, snapshot_load_honours_dirty_tracking_and_huge_pages)
 	load_with(", \"huge_pages\": \"Snapshot\", \"resume_vm\": true");
 	cr_assert_eq(loaded.thp, API_LOAD_AS_SAVED);
 	cr_assert(loaded.resume);
+	cr_assert_not(loaded.clock_realtime);
+}
+
+/* clock_realtime reaches the backend, which checks it against the snapshot and the host's KVM
+ * (kvm_vm_restore()); a backend's refusal is the client's 400 with its reason. */
+Test(api, snapshot_load_passes_clock_realtime)
+{
+	load_with(", \"clock_realtime\": true");
+	cr_assert(loaded.clock_realtime);
+	load_with(", \"clock_realtime\": false");
+	cr_assert_not(loaded.clock_realtime);
 }
 
 static char *read_all(const char *path)

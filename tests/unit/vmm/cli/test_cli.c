@@ -459,6 +459,20 @@ Test(cli, mem_shared_is_recorded)
 }
 
 /* --check-cpu DIR needs no kernel; --cpu-check on|off is how the process runs, never recorded. */
+/* --clock-realtime goes with --restore only, and is not recorded (a process setting). */
+Test(cli, clock_realtime_with_restore, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--clock-realtime"), CLI_RUN);
+	cr_assert(c.clock_realtime);
+	cr_assert_eq(c.nrecorded, 0);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap"), CLI_RUN);
+	cr_assert_not(c.clock_realtime);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--clock-realtime", "--api-sock", "/a"), CLI_EXIT_USAGE);
+}
+
 Test(cli, check_cpu_and_cpu_check, .init = quiet)
 {
 	struct vm_config c;
