@@ -211,11 +211,18 @@ check_boot() {
 		check_marker "$name" ANALYZE '^Startup finished in ' "systemd-analyze"
 	fi
 	# The host name is the image's "debian", or what DHCP named it (our libslirp says "vmm").
+	# agetty writes the host name and " login: " apart, and the console's other writers (the
+	# check's lines, the kernel's) can land between them under load: the suite's run of
+	# 2026-11-26 found no 'HOST login:' on a console whose boot was otherwise complete.
 	prompt=$(grep -aoE '[a-z0-9-]+ login:' "$out/$name.txt" | head -1)
 	if [ -n "$prompt" ]; then
 		ok "$name: a login prompt on ttyS0, the serial getty's ('$prompt')"
+	elif grep -aqE '(^| )login: ?$' "$out/$name.txt"; then
+		ok "$name: a login prompt on ttyS0, the serial getty's, its host name apart:" \
+			"$(grep -aE '(^| )login: ?$' "$out/$name.txt" | head -1)"
 	else
-		bad "$name: no login prompt ('HOST login:') on ttyS0"
+		bad "$name: no login prompt ('HOST login:') on ttyS0; the lines with 'login':" \
+			"$(grep -ai 'login' "$out/$name.txt" | head -3)"
 	fi
 	check_marker "$name" END '^poweroff$' "the check asked systemd to power off"
 	check_log "$name" "the kernel powered down" 'reboot: Power down'
