@@ -55,6 +55,11 @@ int main(int argc, char **argv)
 		cli_free(&cfg);
 		return status;
 	}
+	case CLI_DESCRIBE_SNAPSHOT: {
+		int status = cli_describe_snapshot(cfg.describe_snapshot);
+		cli_free(&cfg);
+		return status;
+	}
 	case CLI_CHECK_CPU: {
 		int status = cpu_check_snapshot_dir(cfg.check_cpu, cfg.kvm_path);
 		cli_free(&cfg);

@@ -75,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vm_config cfg;
 	enum cli_result r = cli_parse(argc, argv, &cfg);
 	FZ_ASSERT(r == CLI_RUN || r == CLI_EXIT_OK || r == CLI_EXIT_USAGE || r == CLI_CHECK_KVM ||
-		      r == CLI_CHECK_CPU || r == CLI_CPU_TEMPLATE_DUMP,
+		      r == CLI_CHECK_CPU || r == CLI_CPU_TEMPLATE_DUMP ||
+		      r == CLI_DESCRIBE_SNAPSHOT,
 		  "cli_parse %d", r);
 	FZ_ASSERT(r != CLI_CPU_TEMPLATE_DUMP || !cfg.cpu_template_verify || cfg.cpu_template,
 		  "--cpu-template-verify accepted without a template");

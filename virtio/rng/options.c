@@ -7,7 +7,9 @@
 #include "base/options.h"
 #include "base/parse.h"
 
-#define OPTS_USAGE "expected rate=BYTES_PER_SEC[,burst=BYTES]"
+#define OPTS_USAGE                                                                                 \
+	"expected rate=BYTES_PER_SEC[,burst=BYTES] or "                                            \
+	"bw=SIZE:REFILL_MS[:BURST][,ops=SIZE:REFILL_MS[:BURST]]"
 
 int virtio_rng_opts_check(const struct virtio_rng_opts *o, char *err, size_t errlen)
 {
@@ -15,6 +17,12 @@ int virtio_rng_opts_check(const struct virtio_rng_opts *o, char *err, size_t err
 		return parse_fail(err, errlen, "burst needs a rate (%s)", OPTS_USAGE);
 	if (o->rate > VIRTIO_RNG_MAX_RATE || o->burst > VIRTIO_RNG_MAX_RATE)
 		return parse_fail(err, errlen, "rate and burst are at most 1G");
+	if (o->rate && rate_limiter_cfg_active(&o->rl))
+		return parse_fail(err, errlen, "rate= and burst= do not mix with bw= and ops=");
+	struct rate_limiter rl; /* the limiter's own check of the buckets */
+	if (rate_limiter_init(&rl, &o->rl, NULL, NULL))
+		return parse_fail(err, errlen, "a bucket needs a size and a refill time");
+	rate_limiter_destroy(&rl);
 	return 0;
 }
 
@@ -35,10 +43,17 @@ static int set_bytes(void *dst, const char *key, const char *val, char *err, siz
 	return r;
 }
 
+/* bw=, ops=: a bucket of the limiter, as --disk's */
+static int set_bucket(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct virtio_rng_opts *o = dst;
+	return rl_bucket_parse(val, key[0] == 'b' ? &o->rl.bw : &o->rl.ops, err, errlen) ? -EINVAL
+											 : 0;
+}
+
 static const struct opt_key keys[] = {
-    {"rate", 0, set_bytes},
-    {"burst", 0, set_bytes},
-    {NULL, 0, NULL},
+    {"rate", 0, set_bytes}, {"burst", 0, set_bytes}, {"bw", 0, set_bucket},
+    {"ops", 0, set_bucket}, {NULL, 0, NULL},
 };
 
 int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err, size_t errlen)

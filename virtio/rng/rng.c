@@ -25,7 +25,7 @@ struct vrng {
 	struct vq_chain chain; /* the chain being served (dev->lock) */
 	struct virtio_rng_opts opts;
 	struct virtio_rng_source src;
-	struct rate_limiter rl; /* bytes; unlimited when opts.rate is 0 */
+	struct rate_limiter rl; /* bytes and chains; unlimited without rate= or buckets */
 	struct rl_timer timer;	/* armed: serve nothing until it fires */
 	bool warned;		/* an unexpected entropy error was logged */
 };
@@ -59,7 +59,9 @@ void virtio_rng_set_source(struct virtio_dev *dev, const struct virtio_rng_sourc
 	r->src.now_ns = src->now_ns ? src->now_ns : default_now;
 	r->src.opaque = src->opaque;
 	rate_limiter_destroy(&r->rl);
-	if (r->opts.rate) /* checked by virtio_rng_create(): cannot fail */
+	if (rate_limiter_cfg_active(&r->opts.rl)) /* checked by virtio_rng_create() */
+		rate_limiter_init(&r->rl, &r->opts.rl, r->src.now_ns, r->src.opaque);
+	else if (r->opts.rate) /* checked by virtio_rng_create(): cannot fail */
 		rate_limiter_init_rate(&r->rl, r->opts.rate, r->opts.burst, r->src.now_ns,
 				       r->src.opaque);
 	else
@@ -112,6 +114,12 @@ static bool fill_chain(struct vrng *r)
 	want = (uint32_t)rate_limiter_available(&r->rl, want, &wait);
 	if (want == 0) { /* serve nothing until the timer fires (a failure to arm it was logged:
 			  * the next kick serves again) */
+		rl_timer_arm(&r->timer, wait);
+		return false;
+	}
+	/* the chain's operation token first, before any byte is written (a refusal takes
+	 * nothing); 0 bytes always pass the bandwidth bucket */
+	if (!rate_limiter_consume(&r->rl, 0, 1, &wait)) {
 		rl_timer_arm(&r->timer, wait);
 		return false;
 	}
@@ -202,7 +210,9 @@ static void rng_destroy(struct virtio_dev *dev)
 /* ---- snapshot (virtio/core/dev_snapshot.h) ---- */
 
 /* The token bucket's level. Its clock (CLOCK_MONOTONIC) does not survive a restore: the bucket
- * refills from the restore on. The limit itself is configuration; it is saved to be compared. */
+ * refills from the restore on. The limit itself is configuration; it is saved to be compared.
+ * With bw=/ops= buckets the limiter's whole state follows (rate_limiter_save()); without them
+ * the section is the short form alone, as before the buckets existed. */
 struct virtio_rng_state {
 	uint64_t rate, burst, tokens;
 };
@@ -211,27 +221,50 @@ static int rng_save(struct virtio_dev *dev, void *buf, size_t cap, size_t *len)
 {
 	struct vrng *r = to_rng(dev);
 	struct virtio_rng_state st = {r->opts.rate, r->opts.burst, rate_limiter_bw_level(&r->rl)};
+	bool buckets = rate_limiter_cfg_active(&r->opts.rl);
+	struct rate_limiter_state rs = {0};
+	size_t need = sizeof(st) + (buckets ? sizeof(rs) : 0);
 
-	if (cap < sizeof(st))
+	if (cap < need)
 		return -ENOSPC;
+	if (buckets) {
+		st.tokens = 0;
+		rate_limiter_save(&r->rl, &rs);
+		memcpy((uint8_t *)buf + sizeof(st), &rs, sizeof(rs));
+	}
 	memcpy(buf, &st, sizeof(st));
-	*len = sizeof(st);
+	*len = need;
 	return 0;
 }
 
-/* The same limit as this device's, and no more tokens than its bucket holds. */
+static bool same_bucket(const struct rl_bucket_state *s, const struct rl_bucket_cfg *c)
+{
+	return s->size == c->size && s->one_time_burst == c->one_time_burst &&
+	       s->refill_ms == c->refill_ms;
+}
+
+/* The same limit as this device's, and no more tokens than its bucket holds
+ * (rate_limiter_restore() checks the buckets' levels). */
 static int rng_restore(struct virtio_dev *dev, const void *buf, size_t len)
 {
 	struct vrng *r = to_rng(dev);
 	struct virtio_rng_state st;
+	bool buckets = rate_limiter_cfg_active(&r->opts.rl);
+	struct rate_limiter_state rs;
 
-	if (len != sizeof(st))
+	if (len != sizeof(st) + (buckets ? sizeof(rs) : 0))
 		return -EINVAL;
 	memcpy(&st, buf, sizeof(st));
 	if (st.rate != r->opts.rate || st.burst != r->opts.burst || st.tokens > st.burst)
 		return -EINVAL;
-	rate_limiter_set_bw_level(&r->rl, st.tokens);
-	return 0;
+	if (!buckets) {
+		rate_limiter_set_bw_level(&r->rl, st.tokens);
+		return 0;
+	}
+	memcpy(&rs, (const uint8_t *)buf + sizeof(st), sizeof(rs));
+	if (!same_bucket(&rs.bw, &r->opts.rl.bw) || !same_bucket(&rs.ops, &r->opts.rl.ops))
+		return -EINVAL; /* another limit than this device's */
+	return rate_limiter_restore(&r->rl, &rs);
 }
 
 static const struct virtio_dev_ops rng_ops = {
@@ -258,7 +291,7 @@ int virtio_rng_create(struct virtio_dev **out, const struct virtio_rng_opts *opt
 	int err;
 
 	if (virtio_rng_opts_check(&o, NULL, 0)) {
-		log_error("virtio-rng: invalid rate limit (rate %llu, burst %llu)",
+		log_error("virtio-rng: invalid rate limit (rate %llu, burst %llu, or buckets)",
 			  (unsigned long long)o.rate, (unsigned long long)o.burst);
 		return -EINVAL;
 	}

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "virtio/core/device.h"
+#include "virtio/core/rate_limiter.h"
 
 #define VIRTIO_RNG_QUEUE_SIZE 256
 #define VIRTIO_RNG_MAX_FILL   65536u	/* bytes given to one chain at most */
@@ -32,9 +33,14 @@
 struct virtio_rng_opts {
 	uint64_t rate;	/* bytes per second; 0 = unlimited */
 	uint64_t burst; /* bucket size in bytes (default: one second's worth, `rate`) */
+	/* bw=, ops=: Firecracker's buckets (bytes, requests), instead of rate=/burst=; all zero:
+	 * none. Each chain served is one operation. */
+	struct rate_limiter_cfg rl;
 };
 
-/* Parses "rate=BYTES_PER_SEC[,burst=BYTES]" (sizes take K/M/G suffixes, binary); NULL or "" is
+/* Parses "rate=BYTES_PER_SEC[,burst=BYTES]" or
+ * "bw=SIZE:REFILL_MS[:BURST][,ops=SIZE:REFILL_MS[:BURST]]" (virtio/core/rate_limiter.h's buckets,
+ * as --disk's; the two forms do not mix); sizes take K/M/G suffixes, binary; NULL or "" is
  * unlimited. Returns 0, or -EINVAL / -ERANGE with the reason in err (base/options.h); *opts is
  * zero on failure. Logs nothing. */
 int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err, size_t errlen);

@@ -70,6 +70,9 @@ enum {
 	OPT_FC_METRICS_PATH,
 	OPT_FC_SECCOMP_FILTER,
 	OPT_FC_NO_API,
+	OPT_ENABLE_PCI,
+	OPT_SNAPSHOT_VERSION,
+	OPT_DESCRIBE_SNAPSHOT,
 	OPT_DEVICE = 512,
 };
 
@@ -125,6 +128,9 @@ static const struct option core_options[] = {
     {"show-log-origin", no_argument, NULL, OPT_FC_SHOW_ORIGIN},
     {"metrics-path", required_argument, NULL, OPT_FC_METRICS_PATH},
     {"no-api", no_argument, NULL, OPT_FC_NO_API},
+    {"enable-pci", no_argument, NULL, OPT_ENABLE_PCI},
+    {"snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION},
+    {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -254,6 +260,8 @@ void cli_usage(FILE *out)
 	    "                          pci   modern virtio-pci with MSI-X on PCI bus 0\n"
 	    "                        default mmio (pci with --firmware); may be repeated to\n"
 	    "                        mix transports\n"
+	    "      --enable-pci      every virtio device on pci, wherever the flag stands\n"
+	    "                        (Firecracker's flag; a later --transport still chooses)\n"
 	    "      --dtb             give the guest a device tree of the machine: bzImage in a\n"
 	    "                        SETUP_DTB setup_data, PVH as the module after the initrd\n"
 	    "      --dump-dtb PATH   write the machine's device tree (DTB) to PATH and exit\n"
@@ -332,6 +340,10 @@ void cli_usage(FILE *out)
 	    "                        exit 0 when usable, 1 when not; needs no other option\n"
 	    "      --check-cpu DIR   say whether this host can run the snapshot in DIR (every\n"
 	    "                        CPU feature its guest saw): exit 0 yes, 1 no (listed)\n"
+	    "      --snapshot-version  print the snapshot format version this VMM writes\n"
+	    "                        (v1.0.0) and exit (Firecracker's flag)\n"
+	    "      --describe-snapshot FILE  print the format version of the snapshot state\n"
+	    "                        file FILE (vN.0.0) and exit 0; exit 1 when it is not one\n"
 	    "  -v, --verbose         more messages (twice: debug, e.g. unclaimed I/O)\n"
 	    "  -q, --quiet           errors only\n"
 	    "  -h, --help            this text\n"
@@ -676,6 +688,15 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	case 'V':
 		printf("vmm %s\n", VMM_VERSION);
 		return CLI_EXIT_OK;
+	case OPT_ENABLE_PCI: /* cli_parse() applied it before every device: see asks_pci() */
+		return CLI_RUN;
+	case OPT_SNAPSHOT_VERSION:
+		printf("v%s\n", cli_snapshot_version());
+		return CLI_EXIT_OK;
+	case OPT_DESCRIBE_SNAPSHOT:
+		cfg->describe_snapshot =
+		    arg; /* check_combination() returns CLI_DESCRIBE_SNAPSHOT */
+		return CLI_RUN;
 	default:
 		if (opt >= OPT_DEVICE && device_option_for(opt, arg))
 			return parse_device(device_option_for(opt, arg), arg, cfg);
@@ -736,6 +757,9 @@ static bool recordable(int opt)
 	case OPT_FC_SHOW_ORIGIN:
 	case OPT_FC_METRICS_PATH:
 	case OPT_FC_NO_API:
+	case OPT_ENABLE_PCI: /* recorded as "transport pci" (cli_parse()) */
+	case OPT_SNAPSHOT_VERSION:
+	case OPT_DESCRIBE_SNAPSHOT:
 	case OPT_USER:
 	case OPT_LANDLOCK:
 	case OPT_LANDLOCK_RULES:
@@ -851,6 +875,8 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (cfg->check_kvm)
 		return CLI_CHECK_KVM; /* the probe needs nothing else */
+	if (cfg->describe_snapshot)
+		return CLI_DESCRIBE_SNAPSHOT;
 	if (cfg->check_cpu)
 		return CLI_CHECK_CPU; /* nor does the CPU check of a snapshot */
 	if (cfg->cpu_template_verify && !cfg->cpu_template)
@@ -913,6 +939,16 @@ static bool asks_firmware(int argc, char **argv)
 	return false;
 }
 
+/* Whether the command line has Firecracker's --enable-pci: every virtio device on PCI, wherever
+ * the flag stands (Firecracker's is not positional). */
+static bool asks_pci(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--enable-pci") == 0)
+			return true;
+	return false;
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 {
 	/* the directory the command line's relative paths start from, for a restore's check of
@@ -921,6 +957,12 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	cli_config_init(cfg);
 	if (asks_firmware(argc, argv))
 		cfg->transport = TRANSPORT_PCI;
+	/* recorded, so a restore's replay puts the devices on PCI too */
+	if (asks_pci(argc, argv)) {
+		cfg->transport = TRANSPORT_PCI;
+		if (cli_record(cfg, "transport", "pci"))
+			return usage_error("%s", "out of memory");
+	}
 	optind = 0; /* full re-initialisation, so tests can parse several times */
 	opterr = 1;
 	int opt;
@@ -936,7 +978,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 		}
 	}
 	enum cli_result r = check_combination(argc, argv, cfg);
-	if (r != CLI_RUN && r != CLI_CHECK_KVM && r != CLI_CPU_TEMPLATE_DUMP)
+	if (r != CLI_RUN && r != CLI_CHECK_KVM && r != CLI_CPU_TEMPLATE_DUMP &&
+	    r != CLI_DESCRIBE_SNAPSHOT)
 		cli_free(cfg);
 	return r;
 }

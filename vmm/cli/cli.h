@@ -56,6 +56,9 @@ struct vm_config {
 	bool dtb;	      /* --dtb: give the guest a device tree (firmware/fdt.h) */
 	const char *dump_dtb; /* --dump-dtb PATH: write the device tree there and exit */
 	const char *kvm_path;
+	/* --describe-snapshot FILE: print the snapshot format version of a state file, exit
+	 * (CLI_DESCRIBE_SNAPSHOT) */
+	const char *describe_snapshot;
 	bool check_kvm; /* --check-kvm: probe kvm_path, print one line, exit (CLI_CHECK_KVM) */
 	const char
 	    *check_cpu;	    /* --check-cpu DIR: can this host run that snapshot? (CLI_CHECK_CPU) */
@@ -132,14 +135,17 @@ enum cli_result {
 	CLI_EXIT_USAGE,
 	CLI_CHECK_KVM,
 	CLI_CHECK_CPU,
-	CLI_CPU_TEMPLATE_DUMP
+	CLI_CPU_TEMPLATE_DUMP,
+	CLI_DESCRIBE_SNAPSHOT
 };
 
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
  * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK; with
  * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path); with
  * --check-cpu DIR, CLI_CHECK_CPU (vmm/snapshot/cpu_check.h); with --cpu-template-dump or
- * --cpu-template-verify, CLI_CPU_TEMPLATE_DUMP (vmm/vm/cpu_template_dump.h). */
+ * --cpu-template-verify, CLI_CPU_TEMPLATE_DUMP (vmm/vm/cpu_template_dump.h); with
+ * --describe-snapshot FILE, CLI_DESCRIBE_SNAPSHOT (cli_describe_snapshot()). --snapshot-version
+ * prints cli_snapshot_version() and returns CLI_EXIT_OK. */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
 
 /* The defaults cli_parse() starts from (256 MiB, 1 vCPU, console on stdio). */
@@ -170,6 +176,13 @@ void cli_unrecord_to(struct vm_config *cfg, int n);
 int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err,
 	       size_t errlen);
 
+/* The snapshot format version this VMM writes, as Firecracker's --snapshot-version prints it
+ * without its "v": "MAJOR.0.0" (our format has one number, SNAP_FORMAT_VERSION). */
+const char *cli_snapshot_version(void);
+/* --describe-snapshot: prints "vN.0.0", the format version in the header of the snapshot state
+ * file `path`, to stdout and returns 0; a file that cannot be opened or is not a snapshot state
+ * file: a message naming it on stderr, returns 1 (Firecracker's exit status for it). */
+int cli_describe_snapshot(const char *path);
 /* Frees what cli_parse() allocated (the records, the devices' configuration blocks). */
 void cli_free(struct vm_config *cfg);
 

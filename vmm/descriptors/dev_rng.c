@@ -38,43 +38,25 @@ static int create_rng(struct vm *vm)
 
 /* ---- PUT /entropy and the config file's "entropy": Firecracker's {"rate_limiter"?} ---- */
 
-/* Firecracker's rate_limiter as this device's byte bucket: a bandwidth bucket of `size` bytes
- * that refills in refill_time ms is burst=size at rate=size*1000/refill_time bytes per second
- * (whole bytes; a rate of 1 byte/s to 1 GiB/s, a size up to 1 GiB). The device counts bytes
- * only: an ops bucket or a one_time_burst is refused, never ignored. */
+/* Firecracker's rate_limiter as this device's buckets, as it applies them: bytes (bandwidth)
+ * and requests (ops, a chain each), each with its one_time_burst (--rng bw=,ops=). */
 static int entropy_opts(const json_t *body, struct virtio_rng_opts *o, char *err, size_t errlen)
 {
-	struct rate_limiter_cfg rl;
-	int r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter", &rl,
-				       err, errlen);
 	*o = (struct virtio_rng_opts){0};
-	if (r)
-		return r;
-	if (rl.ops.size || rl.bw.one_time_burst) {
-		snprintf(err, errlen,
-			 "rate_limiter: the entropy device limits bytes with a bandwidth "
-			 "bucket only (no ops bucket, no one_time_burst)");
-		return -EINVAL;
-	}
-	if (!rl.bw.size)
-		return 0;
-	uint64_t rate = rl.bw.size * 1000 / rl.bw.refill_ms; /* size <= 2^50: no overflow */
-	if (!rate || rate > VIRTIO_RNG_MAX_RATE || rl.bw.size > VIRTIO_RNG_MAX_RATE) {
-		snprintf(err, errlen,
-			 "rate_limiter.bandwidth: size must be at most 1 GiB and "
-			 "size / refill_time between 1 byte/s and 1 GiB/s");
-		return -EINVAL;
-	}
-	o->rate = rate;
-	o->burst = rl.bw.size;
-	return 0;
+	return api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter", &o->rl,
+				      err, errlen);
 }
 
 /* The document of a limit: {"rate_limiter": {"bandwidth": ...}}, or {} without one. */
 static json_t *entropy_doc(const struct virtio_rng_opts *o)
 {
 	json_t *doc = json_object();
-	if (!doc || !o->rate)
+	if (doc && rate_limiter_cfg_active(&o->rl) &&
+	    json_object_set_new(doc, "rate_limiter", api_rate_limiter_json(&o->rl))) {
+		json_decref(doc);
+		return NULL;
+	}
+	if (!doc || !o->rate) /* --rng rate=,burst=: shown as the bandwidth bucket it is */
 		return doc;
 	uint64_t size = o->burst ? o->burst : o->rate; /* the device's default burst */
 	uint64_t refill = size * 1000 / o->rate;
@@ -112,12 +94,21 @@ static int api_entropy_option(const json_t *doc, char *arg, size_t len)
 	int n = 0;
 	if (entropy_opts(doc, &o, why, sizeof(why))) /* a document api_check_entropy() made */
 		return -EINVAL;
-	if (o.rate)
-		n = snprintf(arg, len, "rate=%llu,burst=%llu", (unsigned long long)o.rate,
-			     (unsigned long long)o.burst);
-	else if (len)
+	if (len)
 		arg[0] = '\0';
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	const struct rl_bucket_cfg *b[2] = {&o.rl.bw, &o.rl.ops};
+	for (int i = 0; i < 2; i++) {
+		if (!b[i]->size)
+			continue;
+		int k = snprintf(arg + n, len - (size_t)n, "%s%s=%llu:%llu:%llu", n ? "," : "",
+				 i ? "ops" : "bw", (unsigned long long)b[i]->size,
+				 (unsigned long long)b[i]->refill_ms,
+				 (unsigned long long)b[i]->one_time_burst);
+		if (k < 0 || (size_t)k >= len - (size_t)n)
+			return -ENAMETOOLONG;
+		n += k;
+	}
+	return 0;
 }
 
 /* The command line's --rng as Firecracker's entropy device. */
@@ -136,7 +127,10 @@ static const struct device_api rng_api = {.section = "entropy",
 static const struct device_option rng_options[] = {
     {"rng", optional_argument,
      "      --rng[=rate=BYTES_PER_SEC[,burst=BYTES]]\n"
-     "                        a virtio-rng fed from getrandom(), optionally rate limited\n",
+     "      --rng=bw=SIZE:REFILL_MS[:BURST][,ops=SIZE:REFILL_MS[:BURST]]\n"
+     "                        a virtio-rng fed from getrandom(), optionally rate limited:\n"
+     "                        bytes a second, or Firecracker's buckets of bytes and of\n"
+     "                        requests (as --disk's bw=, ops=)\n",
      parse_rng},
     {NULL, 0, NULL, NULL},
 };

@@ -547,3 +547,113 @@ Test(virtio_rng_thread, rate_limit_resumes_from_the_timerfd_without_spinning)
 	cr_expect(cpu < took / 4, "busy wait? %llu ms CPU over %llu ms",
 		  (unsigned long long)(cpu / MS), (unsigned long long)(took / MS));
 }
+
+/* ---- Firecracker's buckets: bw= and ops= ---- */
+
+Test(virtio_rng, ops_bucket_limits_the_requests)
+{
+	struct virtio_rng_opts o = {.rl.ops = {.size = 2, .refill_ms = 1000, .one_time_burst = 1}};
+	create(&o, true);
+	driver_up(FEAT, false);
+	for (int i = 0; i < 4; i++) {
+		struct mock_buf b = {zeroed(32), 32, true};
+		cr_assert_geq(add(&b, 1), 0);
+	}
+	kick();
+	uint32_t len;
+	for (int i = 0; i < 3; i++) { /* 2 in the bucket + 1 of the one-time burst */
+		cr_assert_eq(used(&len), 1, "chain %d", i);
+		cr_expect_eq(len, 32, "a whole chain: the bytes are not limited");
+	}
+	cr_expect_eq(used(&len), 0, "the fourth waits for an operation token");
+	uint64_t wait = timer_remaining_ns();
+	cr_expect(wait > 0 && wait <= 500 * MS, "%llu", (unsigned long long)wait);
+	fake.now += 500 * MS; /* one token: 2 per second */
+	fire_timer();
+	cr_assert_eq(used(&len), 1);
+	cr_expect_eq(len, 32);
+}
+
+Test(virtio_rng, bandwidth_bucket_with_one_time_burst)
+{
+	struct virtio_rng_opts o = {
+	    .rl.bw = {.size = 100, .refill_ms = 1000, .one_time_burst = 50}};
+	create(&o, true);
+	driver_up(FEAT, false);
+	struct mock_buf b = {zeroed(400), 400, true};
+	cr_assert_geq(add(&b, 1), 0);
+	kick();
+	uint32_t len;
+	cr_assert_eq(used(&len), 1);
+	cr_expect_eq(len, 150, "the bucket and the one-time burst");
+	struct mock_buf c = {zeroed(400), 400, true};
+	cr_assert_geq(add(&c, 1), 0);
+	kick();
+	cr_expect_eq(used(&len), 0, "empty");
+	fake.now += 200 * MS; /* 20 bytes at 100 B/s */
+	fire_timer();
+	cr_assert_eq(used(&len), 1);
+	cr_expect_eq(len, 20, "the burst is not refilled");
+}
+
+Test(virtio_rng, buckets_survive_a_snapshot)
+{
+	struct virtio_rng_opts o = {.rl = {.bw = {100, 0, 1000}, .ops = {10, 5, 1000}}};
+	create(&o, true);
+	driver_up(FEAT, false);
+	struct mock_buf b = {zeroed(30), 30, true};
+	cr_assert_geq(add(&b, 1), 0);
+	kick();
+	uint32_t len;
+	cr_assert_eq(used(&len), 1);
+	uint8_t buf[512];
+	size_t n = 0;
+	cr_assert_eq(dev->ops->save(dev, buf, sizeof(buf), &n), 0);
+	cr_expect_gt(n, 3 * sizeof(uint64_t), "the limiter's state follows the short form");
+	cr_expect_eq(dev->ops->restore(dev, buf, n), 0);
+	cr_expect_eq(dev->ops->restore(dev, buf, 3 * sizeof(uint64_t)), -EINVAL, "short form");
+	struct rate_limiter_state st;
+	memcpy(&st, buf + 3 * sizeof(uint64_t), sizeof(st));
+	cr_expect_eq(st.bw.budget, 70);
+	cr_expect_eq(st.ops.burst, 4);
+	st.bw.size = 101; /* another limit than this device's */
+	memcpy(buf + 3 * sizeof(uint64_t), &st, sizeof(st));
+	cr_expect_eq(dev->ops->restore(dev, buf, n), -EINVAL);
+}
+
+Test(virtio_rng, rate_form_keeps_its_short_snapshot)
+{
+	struct virtio_rng_opts o = {.rate = 1000, .burst = 50};
+	create(&o, true);
+	uint8_t buf[512];
+	size_t n = 0;
+	cr_assert_eq(dev->ops->save(dev, buf, sizeof(buf), &n), 0);
+	cr_expect_eq(n, 3 * sizeof(uint64_t), "as before the buckets: old snapshots restore");
+	cr_expect_eq(dev->ops->restore(dev, buf, n), 0);
+}
+
+Test(virtio_rng_opts, parses_buckets)
+{
+	struct virtio_rng_opts o;
+	cr_assert_eq(virtio_rng_opts_parse("bw=1K:100:2K,ops=10:1000", &o, perr, sizeof(perr)), 0,
+		     "%s", perr);
+	cr_expect_eq(o.rate, 0);
+	cr_expect_eq(o.rl.bw.size, 1024);
+	cr_expect_eq(o.rl.bw.refill_ms, 100);
+	cr_expect_eq(o.rl.bw.one_time_burst, 2048);
+	cr_expect_eq(o.rl.ops.size, 10);
+	cr_expect_eq(o.rl.ops.refill_ms, 1000);
+	cr_expect_eq(o.rl.ops.one_time_burst, 0);
+	cr_assert_eq(virtio_rng_opts_parse("ops=1:1", &o, perr, sizeof(perr)), 0, "%s", perr);
+	cr_expect_eq(o.rl.bw.size, 0);
+	const char *bad[] = {
+	    "bw=",	    "bw=5", "bw=0:100", "ops=5:0", "rate=5,bw=5:100", "ops=1:1,burst=5",
+	    "bw=1:1,bw=2:2"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(virtio_rng_opts_parse(bad[i], &o, perr, sizeof(perr)), -EINVAL,
+			     "'%s' accepted", bad[i]);
+		cr_expect_eq(o.rl.bw.size + o.rl.ops.size, 0, "'%s' left opts set", bad[i]);
+	}
+	cr_assert_eq(virtio_rng_opts_parse("rate=5,bw=5:100", &o, perr, sizeof(perr)), -EINVAL);
+	cr_expect(strstr(perr, "do not mix"), "%s", perr);
+}

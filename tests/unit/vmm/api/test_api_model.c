@@ -457,7 +457,7 @@ Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
 	free(append);
 }
 
-/* Firecracker's "entropy" is --rng: its bandwidth bucket becomes the device's rate and burst,
+/* Firecracker's "entropy" is --rng: its bandwidth bucket becomes the device's bw= bucket,
  * recorded as the option (a snapshot replays it) and shown again from that configuration. */
 Test(api_model, entropy_from_the_file_reaches_the_rng_option_and_comes_back)
 {
@@ -474,12 +474,12 @@ Test(api_model, entropy_from_the_file_reaches_the_rng_option_and_comes_back)
 		     err);
 	const struct dev_rng_cfg *c = device_cfg_find(&cfg, &device_rng);
 	cr_assert_not_null(c);
-	cr_assert_eq(c->opts.rate, 4096, "2048 bytes every 500 ms");
-	cr_assert_eq(c->opts.burst, 2048);
+	cr_assert_eq(c->opts.rl.bw.size, 2048, "2048 bytes every 500 ms");
+	cr_assert_eq(c->opts.rl.bw.refill_ms, 500);
 	bool recorded = false;
 	for (int i = 0; i < cfg.nrecorded; i++)
 		recorded |= !strcmp(cfg.recorded[i].name, "rng") &&
-			    !strcmp(cfg.recorded[i].arg, "rate=4096,burst=2048");
+			    !strcmp(cfg.recorded[i].arg, "bw=2048:500:0");
 	cr_assert(recorded);
 
 	struct api_model again;

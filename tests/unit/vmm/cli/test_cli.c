@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host/kvm/x86/cpu_template.h"
 #include "vmm/cli/cli.h"
@@ -596,4 +598,65 @@ Test(cli, firecracker_logging_options, .init = quiet)
 	cr_assert_eq(PARSE(&c, "--no-api", "--config-file", "c.json"), CLI_RUN);
 	cr_assert(c.fc_no_api);
 	cli_free(&c);
+}
+
+Test(cli, firecracker_enable_pci, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a.img", "--enable-pci"), CLI_RUN);
+	cr_assert_eq(c.transport, TRANSPORT_PCI, "in effect for the API's devices too");
+	cr_assert_eq(c.nrecorded, 3, "recorded as --transport pci, before the kernel and disk");
+	cr_assert_str_eq(c.recorded[0].name, "transport");
+	cr_assert_str_eq(c.recorded[0].arg, "pci");
+	cr_assert_str_eq(c.recorded[2].name, "disk");
+	struct vm_config again;
+	char err[256];
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(again.transport, TRANSPORT_PCI);
+	cli_free(&again);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);
+	cr_assert_eq(c.transport, TRANSPORT_MMIO, "mmio without it");
+	cli_free(&c);
+}
+
+Test(cli, firecracker_snapshot_version, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--snapshot-version"), CLI_EXIT_OK, "needs no kernel");
+	cr_assert_str_eq(cli_snapshot_version(), "1.0.0");
+	cr_assert_eq(PARSE(&c, "--describe-snapshot", "s/state"), CLI_DESCRIBE_SNAPSHOT);
+	cr_assert_str_eq(c.describe_snapshot, "s/state");
+	cli_free(&c);
+}
+
+/* Writes `len` bytes to a fresh temporary file; its path in `path`. */
+static void temp_file(char *path, const void *data, size_t len)
+{
+	strcpy(path, "/tmp/test_cli_snapXXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+Test(cli, describe_snapshot_reads_the_header, .init = quiet)
+{
+	char path[64];
+	static const unsigned char v1[24] = {'V', 'M', 'M', 'S', 'N', 'A', 'P', 0, 1, 0, 0, 0};
+	temp_file(path, v1, sizeof(v1));
+	cr_assert_eq(cli_describe_snapshot(path), 0);
+	unlink(path);
+	static const unsigned char v7[12] = {'V', 'M', 'M', 'S', 'N', 'A', 'P', 0, 7, 0, 0, 0};
+	temp_file(path, v7, sizeof(v7));
+	cr_assert_eq(cli_describe_snapshot(path), 0, "another version is described, not refused");
+	unlink(path);
+	temp_file(path, "not a snapshot at all", 21);
+	cr_assert_eq(cli_describe_snapshot(path), 1);
+	unlink(path);
+	temp_file(path, "VMM", 3);
+	cr_assert_eq(cli_describe_snapshot(path), 1, "too short");
+	unlink(path);
+	cr_assert_eq(cli_describe_snapshot("/nonexistent/state"), 1);
+	cr_assert_eq(cli_describe_snapshot("/tmp"), 1, "a directory");
 }
