@@ -123,6 +123,12 @@ int vfio_region_read(struct vfio_device *d, const struct vfio_region *r, uint64_
 int vfio_region_write(struct vfio_device *d, const struct vfio_region *r, uint64_t off,
 		      const void *buf, size_t len);
 
+/* Maps `len` bytes at `off` inside region `r` (MAP_SHARED, read/write as the region allows):
+ * for the parts of a BAR the guest reaches directly. `off` and `len` page-aligned, inside the
+ * region, which must allow mmap. Returns the address, or NULL with errno set. */
+void *vfio_region_mmap(struct vfio_device *d, const struct vfio_region *r, uint64_t off,
+		       size_t len);
+
 /* VFIO_DEVICE_RESET. */
 int vfio_device_reset(struct vfio_device *d);
 

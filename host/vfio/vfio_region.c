@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Keeps the sparse mmap areas of `cap` (bounds-checked against the buffer the kernel filled). */
 static void take_sparse(struct vfio_region *r, const uint8_t *buf, uint32_t argsz, uint32_t off)
@@ -68,4 +69,17 @@ int vfio_region_get(struct vfio_device *d, uint32_t index, struct vfio_region *r
 		take_caps(r, buf, argsz, full->cap_offset);
 	free(buf);
 	return rc < 0 ? rc : 0;
+}
+
+void *vfio_region_mmap(struct vfio_device *d, const struct vfio_region *r, uint64_t off, size_t len)
+{
+	if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP) || !len || (off | len) & 4095 ||
+	    off > r->size || len > r->size - off) {
+		errno = EINVAL;
+		return NULL;
+	}
+	int prot = (r->flags & VFIO_REGION_INFO_FLAG_READ ? PROT_READ : 0) |
+		   (r->flags & VFIO_REGION_INFO_FLAG_WRITE ? PROT_WRITE : 0);
+	void *p = d->ops->mmap(d->ctx, len, prot, d->fd, (off_t)(r->offset + off));
+	return p == MAP_FAILED ? NULL : p;
 }

@@ -198,6 +198,20 @@ Test(vfio, region_reads_and_writes_stay_inside)
 	cr_assert_eq(vfio_region_write(&d, &r, 0, &vendor, 2), -EINVAL); /* read-only */
 }
 
+Test(vfio, region_mmap_only_where_allowed)
+{
+	cr_assert_eq(fake_vfio_open_all(&f, &c, &g, &d, err, sizeof(err)), 0, "%s", err);
+	struct vfio_region r;
+	cr_assert_eq(vfio_region_get(&d, VFIO_PCI_BAR0_REGION_INDEX, &r), 0);
+	uint8_t *p = vfio_region_mmap(&d, &r, 0x1000, 0x1000);
+	cr_assert_eq(p, f.regions[0].data + 0x1000);
+	cr_assert_null(vfio_region_mmap(&d, &r, 0x800, 0x1000), "unaligned");
+	cr_assert_null(vfio_region_mmap(&d, &r, 0x3000, 0x2000), "past the region");
+	cr_assert_eq(vfio_region_get(&d, VFIO_PCI_BAR4_REGION_INDEX, &r), 0);
+	cr_assert_null(vfio_region_mmap(&d, &r, 0, 0x1000), "no MMAP flag");
+	cr_assert_eq(errno, EINVAL);
+}
+
 Test(vfio, dma_map_and_unmap_of_ram_ranges)
 {
 	cr_assert_eq(fake_vfio_open_all(&f, &c, &g, &d, err, sizeof(err)), 0, "%s", err);
