@@ -115,8 +115,10 @@ static int driver_of(struct vfio_container *c, const char *dev, char *drv, size_
 	return 0;
 }
 
-/* The kernel's rule (drivers/vfio/group.c): a group is viable when each of its devices is
- * bound to a vfio driver, to a driver that does no DMA of its own, or to none. */
+/* The kernel's rule (an IOMMU group's DMA owner, Linux 5.19 and later): a group can be given to
+ * VFIO when each of its devices is unbound or bound to a driver that leaves DMA to its owner
+ * (driver_managed_dma: vfio-pci, pci-stub, pcieport). Checked here to name the device that is
+ * in the way; VFIO_GROUP_GET_STATUS has the last word. */
 static bool driver_viable(const char *drv)
 {
 	return !drv[0] || !strcmp(drv, "vfio-pci") || !strcmp(drv, "pci-stub") ||

@@ -23,6 +23,8 @@
 
 #include <linux/vfio.h>
 
+#include "base/guest_mem.h"
+
 /* The system calls VFIO needs, each with the caller's context. Paths are absolute: the
  * container and group character devices under /dev/vfio and sysfs files of the device. */
 struct vfio_ops {
@@ -146,5 +148,11 @@ int vfio_intx_set_unmask_eventfd(struct vfio_device *d, int32_t fd);
  * page-aligned and non-empty: -EINVAL otherwise. */
 int vfio_dma_map(struct vfio_container *c, uint64_t iova, uint64_t size, void *vaddr);
 int vfio_dma_unmap(struct vfio_container *c, uint64_t iova, uint64_t size);
+
+/* Maps every RAM region of `mem` (not a virtio-mem region: its plugs map one by one) for DMA
+ * at its guest-physical address; all or nothing. Unmaps them again (every region tried; the
+ * first error returned). host/vfio/vfio_dma.c. */
+int vfio_dma_map_ram(struct vfio_container *c, const struct guest_mem *mem);
+int vfio_dma_unmap_ram(struct vfio_container *c, const struct guest_mem *mem);
 
 #endif

@@ -240,6 +240,42 @@ Test(vfio, dma_map_and_unmap_of_ram_ranges)
 	cr_assert_eq(f.ndma, n);
 }
 
+Test(vfio, guest_ram_regions_map_for_dma)
+{
+	cr_assert_eq(fake_vfio_open_all(&f, &c, &g, &d, err, sizeof(err)), 0, "%s", err);
+	struct guest_mem m = {0};
+	cr_assert_eq(
+	    guest_mem_add_region(&m, 0, (void *)(uintptr_t)0x7f0000000000ull, 0xc0000000ull), 0);
+	cr_assert_eq(guest_mem_add_region(&m, 0x100000000ull, (void *)(uintptr_t)0x7f00c0000000ull,
+					  0x40000000ull),
+		     0);
+	cr_assert_eq(vfio_dma_map_ram(&c, &m), 0);
+	cr_assert_eq(f.ndma, 2);
+	cr_assert(f.dma[0].map && f.dma[1].map);
+	cr_assert_eq(f.dma[1].iova, 0x100000000ull);
+	cr_assert_eq(f.dma[1].vaddr, 0x7f00c0000000ull);
+	cr_assert_eq(vfio_dma_unmap_ram(&c, &m), 0);
+	cr_assert_eq(f.ndma, 4);
+	cr_assert_not(f.dma[3].map);
+	cr_assert_eq(f.dma[3].size, 0x40000000ull);
+}
+
+Test(vfio, guest_ram_mapping_is_all_or_nothing)
+{
+	cr_assert_eq(fake_vfio_open_all(&f, &c, &g, &d, err, sizeof(err)), 0, "%s", err);
+	struct guest_mem m = {0};
+	cr_assert_eq(guest_mem_add_region(&m, 0, (void *)(uintptr_t)0x7f0000000000ull, 0x100000),
+		     0);
+	/* a region the IOMMU cannot take (not page-aligned in the VMM) */
+	cr_assert_eq(
+	    guest_mem_add_region(&m, 0x200000, (void *)(uintptr_t)0x7f0000100800ull, 0x100000), 0);
+	cr_assert_eq(vfio_dma_map_ram(&c, &m), -EINVAL);
+	cr_assert_eq(f.ndma, 2, "the first region was mapped, then unmapped");
+	cr_assert(f.dma[0].map);
+	cr_assert_not(f.dma[1].map);
+	cr_assert_eq(f.dma[1].iova, 0);
+}
+
 Test(vfio, irq_eventfds_and_intx_unmask)
 {
 	cr_assert_eq(fake_vfio_open_all(&f, &c, &g, &d, err, sizeof(err)), 0, "%s", err);
