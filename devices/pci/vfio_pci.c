@@ -370,9 +370,18 @@ void vfio_pci_config_write(struct vfio_pci *vp, uint32_t off, const void *data, 
 	const uint8_t *in = data;
 	if (off >= PCI_CFG_SPACE || len > PCI_CFG_SPACE - off || len == 0 || len > 4)
 		return;
+	bool cmd = off <= PCI_COMMAND && off + len > PCI_COMMAND;
+	uint16_t next =
+	    cmd ? in[PCI_COMMAND - off] & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY) : vp->command;
+	/* Decoding turned off: the guest loses the BARs before the device stops decoding them
+	 * (the host kernel faults a mapping of a BAR whose decoding is off); turned on: after. */
+	if (vp->command & ~next) {
+		vp->command &= next;
+		update_bars(vp);
+	}
 	write_through(vp, off, in, len);
-	if (off <= PCI_COMMAND && off + len > PCI_COMMAND) {
-		vp->command = in[PCI_COMMAND - off] & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	if (cmd) {
+		vp->command = next;
 		update_bars(vp);
 	}
 	write_owned(vp, off, in, len);

@@ -10,7 +10,8 @@
  *     vfio_pci_rom_read() (nothing maps them yet).
  *   - Command (0x04): written through to the device (bus master, INTx disable, memory and I/O
  *     decoding on the host side), and the guest's memory / I/O enable bits are kept here: they
- *     decide whether the guest's BAR addresses decode (bar_moved).
+ *     decide whether the guest's BAR addresses decode (bar_moved): turned off, the guest loses
+ *     its BARs before the device stops decoding; turned on, it gets them after.
  *   - Interrupt line (0x3C): kept here; the pin is the device's.
  *   - MSI-X (PCI 3.0, 6.8.2): Message Control's Enable and Function Mask are kept here and never
  *     reach the device's register (the host kernel enables MSI-X through VFIO_DEVICE_SET_IRQS);

@@ -43,6 +43,9 @@ static void on_route(void *opaque, uint16_t vector, const struct vfio_pci_route 
 
 static void on_bar(void *opaque, int bar, bool on, uint64_t addr)
 {
+	/* the device decodes whenever the guest may reach its BAR */
+	cr_assert(f.config[PCI_COMMAND] & PCI_COMMAND_MEMORY || bar == 4,
+		  "BAR %d %s while the device's memory decoding is off", bar, on ? "on" : "off");
 	(void)opaque;
 	rec.moves++;
 	rec.last_bar = bar;
