@@ -26,6 +26,8 @@ host/sandbox/landlock.c|open(p->path|--landlock-rules: O_PATH only, a handle for
 host/sandbox/sandbox_sanitizer.c|open(path|sanitized builds only: ASAN_OPTIONS log_path, opened before any filter
 vmm/snapshot/working_set_restore.c|open("/proc/self/pagemap"|a fixed file of the kernel: which guest pages are mapped (a working set)
 host/sandbox/sandbox.c|fopen("/proc/sys/kernel/seccomp/actions_logged"|a fixed file of the kernel: is SCMP_ACT_LOG logged
+host/vfio/vfio_sys.c|open(path|/dev/vfio/vfio and /dev/vfio/GROUP (character devices) and sysfs files built from a checked PCI address
+host/vfio/vfio_sys.c|opendir(path|the sysfs list of an IOMMU group, built from a checked PCI address
 host/sandbox/sandbox.c|syscall(SYS_openat|VMM_SANDBOX_TEST: the forbidden open of /etc/shadow that the sandbox tests expect refused
 '
 
