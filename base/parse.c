@@ -92,6 +92,17 @@ int parse_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int fail_rc(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
 int parse_device_id(const char *value, char *out, size_t outlen, char *err, size_t errlen)
 {
 	size_t n = value ? strlen(value) : 0;

@@ -26,4 +26,9 @@ int parse_hex_digit(int c);
 int parse_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The same with the code to return: formats the reason into err[0..errlen) (when err is not NULL)
+ * and returns rc, so a caller can `return fail_rc(-ENOTSUP, err, errlen, "...", ...)`. */
+int fail_rc(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

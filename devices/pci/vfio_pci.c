@@ -4,25 +4,12 @@
 
 #include <errno.h>
 #include <linux/pci_regs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "devices/pci/vfio_pci_internal.h"
-
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* The device's own bytes [off, off + len): all-ones when the region cannot be read. */
 static void dev_read(struct vfio_pci *vp, uint32_t off, void *data, uint32_t len)
@@ -45,16 +32,16 @@ static int init_bars(struct vfio_pci *vp, char *err, size_t errlen)
 		int rc =
 		    vfio_region_get(vp->dev, VFIO_PCI_BAR0_REGION_INDEX + (uint32_t)i, &b->region);
 		if (rc < 0)
-			return fail(rc, err, errlen, "%s: BAR %d: region info: %s", vp->dev->bdf, i,
-				    strerror(-rc));
+			return fail_rc(rc, err, errlen, "%s: BAR %d: region info: %s", vp->dev->bdf,
+				       i, strerror(-rc));
 		if (!b->region.size)
 			continue;
 		uint64_t s = b->region.size;
 		if (s & (s - 1))
-			return fail(-EINVAL, err, errlen,
-				    "%s: BAR %d: size 0x%llx is no power of "
-				    "two",
-				    vp->dev->bdf, i, (unsigned long long)s);
+			return fail_rc(-EINVAL, err, errlen,
+				       "%s: BAR %d: size 0x%llx is no power of "
+				       "two",
+				       vp->dev->bdf, i, (unsigned long long)s);
 		uint32_t reg = dev_read32(vp, PCI_BASE_ADDRESS_0 + 4 * (uint32_t)i);
 		b->size = s < 16 && !(reg & PCI_BASE_ADDRESS_SPACE_IO) ? 16 : s;
 		if (reg & PCI_BASE_ADDRESS_SPACE_IO) {
@@ -64,8 +51,8 @@ static int init_bars(struct vfio_pci *vp, char *err, size_t errlen)
 		b->flags = reg & (PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH);
 		if (b->flags & PCI_BASE_ADDRESS_MEM_TYPE_64) {
 			if (i == PCI_NUM_BARS - 1)
-				return fail(-EINVAL, err, errlen, "%s: BAR 5 claims 64 bits",
-					    vp->dev->bdf);
+				return fail_rc(-EINVAL, err, errlen, "%s: BAR 5 claims 64 bits",
+					       vp->dev->bdf);
 			i++; /* the upper half: no region, no size of its own */
 			vp->bars[i] = (struct vfio_pci_bar){0};
 		}
@@ -157,12 +144,13 @@ int vfio_pci_init(struct vfio_pci *vp, struct vfio_device *dev, const struct vfi
 	vp->msix_bar = -1;
 	int rc = vfio_region_get(dev, VFIO_PCI_CONFIG_REGION_INDEX, &vp->cfg);
 	if (rc < 0)
-		return fail(rc, err, errlen, "%s: configuration region: %s", dev->bdf,
-			    strerror(-rc));
+		return fail_rc(rc, err, errlen, "%s: configuration region: %s", dev->bdf,
+			       strerror(-rc));
 	uint8_t probe[4];
 	if (vp->cfg.size < PCI_CFG_SPACE ||
 	    vfio_region_read(dev, &vp->cfg, 0, probe, sizeof(probe)) < 0)
-		return fail(-EIO, err, errlen, "%s: configuration space cannot be read", dev->bdf);
+		return fail_rc(-EIO, err, errlen, "%s: configuration space cannot be read",
+			       dev->bdf);
 	rc = init_bars(vp, err, errlen);
 	if (rc == 0)
 		rc = init_rom(vp);

@@ -4,23 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#include "base/parse.h"
 
 static bool hex_field(const char *s, size_t n)
 {
@@ -59,9 +47,9 @@ int vfio_parse_pci_path(const char *path, char bdf[VFIO_BDF_LEN], char *err, siz
 	memcpy(bdf, tail, VFIO_BDF_LEN);
 	return 0;
 bad:
-	return fail(-EINVAL, err, errlen,
-		    "%s: not a PCI device path (expected " VFIO_SYSFS_PCI_DEV "DDDD:BB:DD.F)",
-		    path ? path : "(null)");
+	return fail_rc(-EINVAL, err, errlen,
+		       "%s: not a PCI device path (expected " VFIO_SYSFS_PCI_DEV "DDDD:BB:DD.F)",
+		       path ? path : "(null)");
 }
 
 int vfio_container_open(struct vfio_container *c, const struct vfio_ops *ops, void *ctx, char *err,
@@ -70,19 +58,20 @@ int vfio_container_open(struct vfio_container *c, const struct vfio_ops *ops, vo
 	*c = (struct vfio_container){.ops = ops, .ctx = ctx, .fd = -1};
 	int fd = ops->open(ctx, "/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return fail(fd, err, errlen, "/dev/vfio/vfio: %s (is the vfio module loaded?)",
-			    strerror(-fd));
+		return fail_rc(fd, err, errlen, "/dev/vfio/vfio: %s (is the vfio module loaded?)",
+			       strerror(-fd));
 	int v = ops->ioctl(ctx, fd, VFIO_GET_API_VERSION, NULL);
 	if (v != VFIO_API_VERSION) {
 		ops->close(ctx, fd);
-		return fail(-ENOTSUP, err, errlen, "/dev/vfio/vfio: API version %d, expected %d", v,
-			    VFIO_API_VERSION);
+		return fail_rc(-ENOTSUP, err, errlen, "/dev/vfio/vfio: API version %d, expected %d",
+			       v, VFIO_API_VERSION);
 	}
 	if (ops->ioctl(ctx, fd, VFIO_CHECK_EXTENSION, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU) <= 0) {
 		ops->close(ctx, fd);
-		return fail(-ENOTSUP, err, errlen,
-			    "/dev/vfio/vfio: no type 1 v2 IOMMU (is the IOMMU on? intel_iommu=on "
-			    "or amd_iommu=on)");
+		return fail_rc(
+		    -ENOTSUP, err, errlen,
+		    "/dev/vfio/vfio: no type 1 v2 IOMMU (is the IOMMU on? intel_iommu=on "
+		    "or amd_iommu=on)");
 	}
 	c->fd = fd;
 	return 0;
@@ -140,14 +129,14 @@ static int check_member(void *arg, const char *name)
 		return 0;
 	int rc = driver_of(w->c, name, drv, sizeof(drv));
 	if (rc < 0)
-		return fail(rc, w->err, w->errlen, "%s: the driver of %s (same IOMMU group): %s",
-			    w->self, name, strerror(-rc));
+		return fail_rc(rc, w->err, w->errlen, "%s: the driver of %s (same IOMMU group): %s",
+			       w->self, name, strerror(-rc));
 	if (driver_viable(drv))
 		return 0;
-	return fail(-EBUSY, w->err, w->errlen,
-		    "%s: IOMMU group not viable: %s, in the same group, is bound to %s (bind it "
-		    "to vfio-pci or unbind it: a group is passed as a whole)",
-		    w->self, name, drv);
+	return fail_rc(-EBUSY, w->err, w->errlen,
+		       "%s: IOMMU group not viable: %s, in the same group, is bound to %s (bind it "
+		       "to vfio-pci or unbind it: a group is passed as a whole)",
+		       w->self, name, drv);
 }
 
 /* The group number from the iommu_group link ("../../../kernel/iommu_groups/7"). */
@@ -157,14 +146,15 @@ static int group_id(struct vfio_container *c, const char *bdf, char *err, size_t
 	snprintf(path, sizeof(path), VFIO_SYSFS_PCI_DEV "%s/iommu_group", bdf);
 	ssize_t n = c->ops->readlink(c->ctx, path, link, sizeof(link));
 	if (n < 0)
-		return fail((int)n, err, errlen,
-			    "%s: no IOMMU group (%s: is the IOMMU on and the device present?)", bdf,
-			    strerror((int)-n));
+		return fail_rc((int)n, err, errlen,
+			       "%s: no IOMMU group (%s: is the IOMMU on and the device present?)",
+			       bdf, strerror((int)-n));
 	const char *base = strrchr(link, '/');
 	char *end;
 	long id = strtol(base ? base + 1 : link, &end, 10);
 	if (*end || id < 0 || id > INT_MAX)
-		return fail(-EINVAL, err, errlen, "%s: unexpected IOMMU group link %s", bdf, link);
+		return fail_rc(-EINVAL, err, errlen, "%s: unexpected IOMMU group link %s", bdf,
+			       link);
 	return (int)id;
 }
 
@@ -173,11 +163,11 @@ static int check_driver(struct vfio_container *c, const char *bdf, char *err, si
 	char drv[NAME_MAX + 1];
 	int rc = driver_of(c, bdf, drv, sizeof(drv));
 	if (rc < 0)
-		return fail(rc, err, errlen, "%s: no such PCI device (%s)", bdf, strerror(-rc));
+		return fail_rc(rc, err, errlen, "%s: no such PCI device (%s)", bdf, strerror(-rc));
 	if (strcmp(drv, "vfio-pci") != 0)
-		return fail(-EBUSY, err, errlen,
-			    "%s: bound to %s, not vfio-pci (unbind it and bind it to vfio-pci)",
-			    bdf, drv[0] ? drv : "no driver");
+		return fail_rc(-EBUSY, err, errlen,
+			       "%s: bound to %s, not vfio-pci (unbind it and bind it to vfio-pci)",
+			       bdf, drv[0] ? drv : "no driver");
 	return 0;
 }
 
@@ -188,8 +178,8 @@ static int check_group_members(struct vfio_container *c, const char *bdf, char *
 	struct group_walk w = {c, bdf, err, errlen};
 	int rc = c->ops->list_dir(c->ctx, dir, check_member, &w);
 	if (rc < 0 && rc != -EBUSY)
-		return fail(rc, err, errlen, "%s: cannot list its IOMMU group: %s", bdf,
-			    strerror(-rc));
+		return fail_rc(rc, err, errlen, "%s: cannot list its IOMMU group: %s", bdf,
+			       strerror(-rc));
 	return rc;
 }
 
@@ -199,21 +189,23 @@ static int join_container(struct vfio_container *c, struct vfio_group *g, const 
 	struct vfio_group_status st = {.argsz = sizeof(st)};
 	int rc = c->ops->ioctl(c->ctx, g->fd, VFIO_GROUP_GET_STATUS, &st);
 	if (rc < 0)
-		return fail(rc, err, errlen, "%s: VFIO_GROUP_GET_STATUS: %s", bdf, strerror(-rc));
+		return fail_rc(rc, err, errlen, "%s: VFIO_GROUP_GET_STATUS: %s", bdf,
+			       strerror(-rc));
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return fail(-EBUSY, err, errlen,
-			    "%s: IOMMU group %d not viable (a device of the group is bound to "
-			    "another driver)",
-			    bdf, g->id);
+		return fail_rc(-EBUSY, err, errlen,
+			       "%s: IOMMU group %d not viable (a device of the group is bound to "
+			       "another driver)",
+			       bdf, g->id);
 	rc = c->ops->ioctl(c->ctx, g->fd, VFIO_GROUP_SET_CONTAINER, &c->fd);
 	if (rc < 0)
-		return fail(rc, err, errlen, "%s: VFIO_GROUP_SET_CONTAINER: %s", bdf,
-			    strerror(-rc));
+		return fail_rc(rc, err, errlen, "%s: VFIO_GROUP_SET_CONTAINER: %s", bdf,
+			       strerror(-rc));
 	if (!c->iommu_set) {
 		rc = c->ops->ioctl(c->ctx, c->fd, VFIO_SET_IOMMU,
 				   (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU);
 		if (rc < 0)
-			return fail(rc, err, errlen, "%s: VFIO_SET_IOMMU: %s", bdf, strerror(-rc));
+			return fail_rc(rc, err, errlen, "%s: VFIO_SET_IOMMU: %s", bdf,
+				       strerror(-rc));
 		c->iommu_set = true;
 	}
 	return 0;
@@ -239,7 +231,7 @@ int vfio_group_open(struct vfio_container *c, const char *path, struct vfio_grou
 	snprintf(dev, sizeof(dev), "/dev/vfio/%d", id);
 	int fd = c->ops->open(c->ctx, dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return fail(fd, err, errlen, "%s: %s: %s", bdf, dev, strerror(-fd));
+		return fail_rc(fd, err, errlen, "%s: %s: %s", bdf, dev, strerror(-fd));
 	g->fd = fd;
 	g->id = id;
 	rc = join_container(c, g, bdf, err, errlen);
@@ -264,26 +256,26 @@ int vfio_device_open(struct vfio_container *c, struct vfio_group *g, const char 
 	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
 	int fd = c->ops->ioctl(c->ctx, g->fd, VFIO_GROUP_GET_DEVICE_FD, (void *)bdf);
 	if (fd < 0)
-		return fail(fd, err, errlen, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", bdf,
-			    strerror(-fd));
+		return fail_rc(fd, err, errlen, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", bdf,
+			       strerror(-fd));
 	d->fd = fd;
 	struct vfio_device_info info = {.argsz = sizeof(info)};
 	int rc = c->ops->ioctl(c->ctx, fd, VFIO_DEVICE_GET_INFO, &info);
 	if (rc < 0) {
-		fail(rc, err, errlen, "%s: VFIO_DEVICE_GET_INFO: %s", bdf, strerror(-rc));
+		fail_rc(rc, err, errlen, "%s: VFIO_DEVICE_GET_INFO: %s", bdf, strerror(-rc));
 	} else if (!(info.flags & VFIO_DEVICE_FLAGS_PCI)) {
-		rc = fail(-ENODEV, err, errlen, "%s: not a PCI device for VFIO", bdf);
+		rc = fail_rc(-ENODEV, err, errlen, "%s: not a PCI device for VFIO", bdf);
 	} else if (!(info.flags & VFIO_DEVICE_FLAGS_RESET)) {
-		rc = fail(-ENOTSUP, err, errlen,
-			  "%s: the device cannot be reset (no FLR, PM or bus reset), so state "
-			  "could leak between its owners: refused",
-			  bdf);
+		rc = fail_rc(-ENOTSUP, err, errlen,
+			     "%s: the device cannot be reset (no FLR, PM or bus reset), so state "
+			     "could leak between its owners: refused",
+			     bdf);
 	} else if (info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX ||
 		   info.num_irqs <= VFIO_PCI_MSIX_IRQ_INDEX) {
-		rc = fail(-ENODEV, err, errlen,
-			  "%s: %u regions and %u interrupt indexes: not "
-			  "vfio-pci's layout",
-			  bdf, info.num_regions, info.num_irqs);
+		rc = fail_rc(-ENODEV, err, errlen,
+			     "%s: %u regions and %u interrupt indexes: not "
+			     "vfio-pci's layout",
+			     bdf, info.num_regions, info.num_irqs);
 	}
 	if (rc < 0) {
 		vfio_device_close(d);

@@ -8,6 +8,7 @@
 
 #include "base/host_path.h"
 #include "vmm/cli/cli.h"
+#include "vmm/snapshot/format/snap_file.h"
 #include "vmm/snapshot/format/snap_format.h"
 
 /* Firecracker prints a semantic version; ours is one number, so its minor and patch are 0. */
@@ -15,24 +16,6 @@ _Static_assert(SNAP_FORMAT_VERSION == 1u, "update the string below with the form
 const char *cli_snapshot_version(void)
 {
 	return "1.0.0";
-}
-
-/* Reads the header's first 12 bytes (magic, version) of `fd` into `hdr`. Returns 0 or -errno
- * (-EINVAL: the file is shorter). */
-static int read_head(int fd, unsigned char *hdr, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, hdr + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EINVAL;
-		got += (size_t)n;
-	}
-	return 0;
 }
 
 int cli_describe_snapshot(const char *path)
@@ -44,7 +27,7 @@ int cli_describe_snapshot(const char *path)
 		return 1;
 	}
 	unsigned char hdr[12];
-	int r = read_head(fd, hdr, sizeof(hdr));
+	int r = snap_pread_all(fd, hdr, sizeof(hdr), 0); /* -EINVAL: shorter */
 	close(fd);
 	if (r == 0 && memcmp(hdr, SNAP_MAGIC, 8) == 0) {
 		unsigned v = (unsigned)hdr[8] | (unsigned)hdr[9] << 8 | (unsigned)hdr[10] << 16 |
