@@ -367,7 +367,11 @@ static int peer_reason(struct mig_sender *s, int r, char *err, size_t errlen)
 	if (r != -EPIPE && r != -ECONNRESET)
 		return r;
 	int saved = s->chan->timeout_ms;
-	s->chan->timeout_ms = 200;
+	/* A second at most for this small frame, even to a peer whose buffer is full: 200 ms lost
+	 * the frame now and then under load (a receiver that began reading late then waited for
+	 * the source's silence to time out, unit test mig_precopy cancel_in_the_middle under ASan).
+	 */
+	s->chan->timeout_ms = 1000;
 	char why[MIG_MAX_MSG + 64];
 	int q = await_result(s, why, sizeof(why));
 	s->chan->timeout_ms = saved;
@@ -532,7 +536,11 @@ static void send_error(struct mig_sender *s, int r, const char *msg)
 	uint8_t buf[4 + MIG_MAX_MSG];
 	size_t n = mig_status_encode((uint32_t)-r, msg, buf, sizeof(buf));
 	int saved = s->chan->timeout_ms;
-	s->chan->timeout_ms = 200;
+	/* A second at most for this small frame, even to a peer whose buffer is full: 200 ms lost
+	 * the frame now and then under load (a receiver that began reading late then waited for
+	 * the source's silence to time out, unit test mig_precopy cancel_in_the_middle under ASan).
+	 */
+	s->chan->timeout_ms = 1000;
 	mig_frame_send(s->chan, MIG_F_ERROR, buf, n, NULL, 0, -1);
 	s->chan->timeout_ms = saved;
 }
