@@ -229,3 +229,13 @@ guest_args() {
 		echo "transport=pci pci_irq=intx"
 	fi
 }
+
+# jail_base NAME: a chroot base for vmm-jail: $LIB_TMP/jails, or /srv/NAME-PID when $LIB_TMP is on
+# a nodev mount (device nodes do not open there; a tmpfs /tmp often is one).
+jail_base() {
+	if findmnt -n -o OPTIONS -T "$LIB_TMP" | grep -qw nodev; then
+		echo "/srv/$1-$$"
+	else
+		echo "$LIB_TMP/jails"
+	fi
+}

@@ -32,11 +32,7 @@ if [ ! -x "$JAIL" ]; then
 fi
 eval "$("$SOURCE_DIR/guest-images/build.sh" --print-env)" || exit 1
 
-BASE="$LIB_TMP/jails"
-# Device nodes do not open on a nodev mount (a tmpfs /tmp often is one).
-if findmnt -n -o OPTIONS -T "$LIB_TMP" | grep -qw nodev; then
-	BASE="/srv/vmm-launcher-test-$$"
-fi
+BASE=$(jail_base vmm-launcher-test)
 ID="fc-launch-$$"
 root="$BASE/vmm/$ID/root"
 sock="$root/run/firecracker.socket"
