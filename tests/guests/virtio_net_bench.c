@@ -17,8 +17,10 @@
  * pair: A B ...", every pair must carry some; "rx ...", where the tap's flow hash decides, so
  * the host sends IPv4/UDP frames of several flows to port 0x88b9, which count too). Prints
  * "BENCH net-mq pairs=N tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...".
+ * tx_udp=1: the tx frames are IPv4/UDP from 192.168.77.2 to 192.168.77.1, port 0x88b9 both ways
+ * (tools/benchmarks/egress.py: frames an egress policy has to judge, and lets pass).
  * Command line: [tx_ms=MS] [rx_idle_ms=MS] [rx_wait_ms=MS] (how long to wait for the first
- * frame) [pairs=N] */
+ * frame) [pairs=N] [tx_udp=1] */
 #include "apic.h"
 #include "guest.h"
 #include "net_dev.h"
@@ -36,6 +38,7 @@ struct run {
 	uint64_t ms;	  /* tx: duration; rx: idle time that ends the burst */
 	uint64_t wait_ms; /* rx: how long to wait for the first frame */
 	uint8_t *frame;
+	bool udp; /* tx frames are IPv4/UDP (tx_udp=1) */
 	uint64_t frames, ticks;
 	uint64_t per_pair[NET_MAX_PAIRS]; /* frames on each pair */
 };
@@ -113,12 +116,49 @@ static void print_pairs(const struct run *r, const char *dir)
 	printf("\n");
 }
 
+static void put_be16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* An IPv4 header (at f + 14) and a UDP header for a frame of size bytes, 192.168.77.2 ->
+ * 192.168.77.1, port 0x88b9 to 0x88b9, UDP checksum 0 (none). */
+static void udp_headers(uint8_t *f, uint32_t size)
+{
+	static const uint8_t ips[8] = {192, 168, 77, 2, 192, 168, 77, 1};
+	uint8_t *ip = f + 14, *udp = f + 34;
+	uint32_t sum = 0;
+
+	put_be16(f + 12, 0x0800);
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put_be16(ip + 2, size - 14);
+	put_be16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, ips, 8);
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put_be16(ip + 10, ~sum & 0xffff);
+	put_be16(udp, ETH_BENCH);
+	put_be16(udp + 2, ETH_BENCH);
+	put_be16(udp + 4, size - 34);
+	put_be16(udp + 6, 0);
+}
+
 static void run_tx(struct run *r, uint64_t *pps, uint64_t *mbps)
 {
 	memset(r->frame, 0xff, 6); /* broadcast: the host side counts by EtherType */
 	memcpy(r->frame + 6, r->n->mac, 6);
-	r->frame[12] = ETH_BENCH >> 8;
-	r->frame[13] = ETH_BENCH & 0xff;
+	if (r->udp) {
+		udp_headers(r->frame, r->size);
+	} else {
+		r->frame[12] = ETH_BENCH >> 8;
+		r->frame[13] = ETH_BENCH & 0xff;
+	}
 	memset(r->per_pair, 0, sizeof(r->per_pair));
 	run_user(tx_loop, r);
 	r->frames = 0;
@@ -191,7 +231,7 @@ int guest_main(void)
 	static struct net_dev n;
 	struct net_dev_config cfg = {.tx_nbufs = 128, .tx_buf_len = 2048};
 	struct run r = {.n = &n, .ms = 2000, .wait_ms = 20000};
-	uint64_t idle = 300, pairs = 1, hz;
+	uint64_t idle = 300, pairs = 1, udp = 0, hz;
 	struct vdev *d = vdev_find(VIRTIO_ID_NET, 0);
 	int err;
 
@@ -203,6 +243,8 @@ int guest_main(void)
 	cmdline_get_u64("rx_idle_ms", &idle);
 	cmdline_get_u64("rx_wait_ms", &r.wait_ms);
 	cmdline_get_u64("pairs", &pairs);
+	cmdline_get_u64("tx_udp", &udp);
+	r.udp = udp != 0;
 	TEST_ASSERT_MSG(pairs >= 1 && pairs <= NET_MAX_PAIRS, "pairs=%llu: 1 to %u",
 			(unsigned long long)pairs, NET_MAX_PAIRS);
 	cfg.pairs = (uint16_t)pairs;

@@ -2,6 +2,7 @@
 
 from .api import bench_api
 from .blk import bench_blk
+from .egress import bench_egress
 from .boot import bench_boot
 from .exit_cost import bench_exit_cost
 from .fio import bench_fio
@@ -35,6 +36,7 @@ BENCHES = {
     "exit-cost": bench_exit_cost,
     "net": bench_net,
     "net-mmds": bench_net_mmds,
+    "egress": bench_egress,
     "mmds-latency": bench_mmds_latency,
     "api": bench_api,
     "snapshot": bench_snapshot,
@@ -50,7 +52,7 @@ BENCHES = {
 }
 HW_BENCHES = {"fio": bench_fio, "iperf3": bench_iperf3}
 # Not in `all`: firmware, migrate, pmem, memhp and virtiofs boot Linux guests (minutes on an emulated
-# KVM); net-mmds is a question about our own transmit path, not a comparison with a peer;
-# vhost-user-blk is about an external back-end (issue 29), not our own disk.
-NOT_IN_ALL = ("firmware", "migrate", "pmem", "memhp", "net-mmds", "mmds-latency", "vhost-user-blk",
-              "virtiofs")
+# KVM); net-mmds and egress are questions about our own transmit path, not comparisons with a
+# peer; vhost-user-blk is about an external back-end (issue 29), not our own disk.
+NOT_IN_ALL = ("firmware", "migrate", "pmem", "memhp", "net-mmds", "egress", "mmds-latency",
+              "vhost-user-blk", "virtiofs")

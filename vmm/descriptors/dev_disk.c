@@ -96,11 +96,14 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		return -E2BIG;
 	}
 	struct virtio_blk_opts *o = &c->disk[c->n].opts;
-	char rest[1024];
-	int slot, r = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
-	if (r)
-		return r;
-	r = virtio_blk_opts_parse(rest, o, err, errlen);
+	char *rest = malloc(strlen(arg) + 1);
+	int slot, r = rest ? dev_hotplug_slot_split(arg, rest, strlen(arg) + 1, &slot, err, errlen)
+			   : -ENOMEM;
+	if (!r)
+		r = virtio_blk_opts_parse(rest, o, err, errlen);
+	else if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	free(rest);
 	if (r)
 		return r < 0 ? r : -EINVAL;
 	r = check_new_disk(cfg, c, o, err, errlen);

@@ -6,6 +6,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -73,11 +74,15 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
 		return -E2BIG;
 	}
-	char rest[1024];
-	int slot, r = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
-	if (r)
-		return r;
-	r = virtio_net_opts_parse(rest, &c->nic[c->n].opts, err, errlen);
+	/* As long as the argument: a NIC's egress rules alone may take kilobytes. */
+	char *rest = malloc(strlen(arg) + 1);
+	int slot, r = rest ? dev_hotplug_slot_split(arg, rest, strlen(arg) + 1, &slot, err, errlen)
+			   : -ENOMEM;
+	if (!r)
+		r = virtio_net_opts_parse(rest, &c->nic[c->n].opts, err, errlen);
+	else if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	free(rest);
 	if (r)
 		return r;
 	if (slot && (c->nic[c->n].opts.kind != VIRTIO_NET_TAP || !c->nic[c->n].opts.id[0])) {

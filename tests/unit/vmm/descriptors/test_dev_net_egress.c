@@ -11,6 +11,7 @@
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_table.h"
 
 static struct api_model m;
 
@@ -95,4 +96,31 @@ Test(dev_net_egress, a_bad_rule_is_refused_with_its_reason)
 	cr_assert(strstr(err, "egress[0]: expected a rule as a string"), "%s", err);
 	cr_assert_neq(load_nic("\"10.0.2.2\"", err, sizeof(err)), 0);
 	cr_assert(strstr(err, "egress"), "%s", err);
+}
+
+/* 256 rules (the most a NIC takes) in one --net argument of several KiB: the argument is parsed
+ * whole (a 1 KiB copy once cut it, and a --disk, short), and a 257th rule is refused. */
+Test(dev_net_egress, the_command_line_takes_a_nic_of_256_rules)
+{
+	size_t len = 32 + 257 * 24;
+	char *arg = malloc(len), err[512] = "";
+	cr_assert_not_null(arg);
+	int n = snprintf(arg, len, "user,egress=");
+	for (int i = 0; i < 256; i++)
+		n += snprintf(arg + n, len - (size_t)n, "%s10.%d.%d.0/24:tcp:443", i ? ";" : "",
+			      i / 200, i % 200);
+	cr_assert_gt(n, 4096);
+	const struct device_option *net = device_table_option("net", arg);
+	cr_assert_not_null(net);
+	struct vm_config cfg;
+	cli_config_init(&cfg);
+	cr_assert_eq(net->parse(&cfg, arg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(dev_net_opts(&cfg, 0)->egress.n, 256);
+	cli_free(&cfg);
+	snprintf(arg + n, len - (size_t)n, ";192.168.1.1");
+	cli_config_init(&cfg);
+	cr_assert_neq(net->parse(&cfg, arg, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "256"), "%s", err);
+	cli_free(&cfg);
+	free(arg);
 }
