@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/host_path.h"
@@ -111,15 +112,20 @@ struct dev_console_cfg dev_console_config(const struct vm_config *cfg)
 }
 
 /* file:PATH opened for writing as the console will (host_path_open(): a regular file or a FIFO,
- * never a device or a file of /proc; a FIFO opened so that no reader is needed) and closed,
- * without truncating it: a missing directory, a directory or an unwritable file is said before
- * KVM. A missing file is created and removed again at once,
- * so the check leaves nothing behind; the console creates it when the VM is built. */
+ * never a device or a file of /proc) and closed, without truncating it: a missing directory, a
+ * directory or an unwritable file is said before KVM. A missing file is created and removed
+ * again at once, so the check leaves nothing behind; the console creates it when the VM is
+ * built. */
 static int check_console(const struct vm_config *cfg)
 {
 	struct dev_console_cfg c = dev_console_config(cfg);
 	char err[HOST_PATH_ERR_MAX];
+	struct stat st;
 	if (c.mode != CONSOLE_MODE_FILE)
+		return 0;
+	/* A FIFO is left to the console's own open (which checks it): the reader that opened it
+	 * first would read EOF when this check closed its only writer. */
+	if (stat(c.path, &st) == 0 && S_ISFIFO(st.st_mode))
 		return 0;
 	int fd = host_path_open(c.path, O_WRONLY, 0, HOST_PATH_REGULAR | HOST_PATH_FIFO, err,
 				sizeof(err));
