@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -81,6 +82,73 @@ static int write_all(int fd, const uint8_t *buf, size_t n)
 	return 0;
 }
 
+/* Writes what a FIFO takes now (its fd is non-blocking): 0..n, or -errno. */
+static ssize_t write_some(int fd, const uint8_t *buf, size_t n)
+{
+	for (;;) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return 0;
+		return w < 0 ? -errno : w;
+	}
+}
+
+static bool stopping(struct console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	bool s = c->out_stopping;
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}
+
+/* A FIFO (out_lossy): writes buf as its reader takes it, waiting for room in slices of
+ * CONSOLE_FIFO_WAIT_MS so a stop is seen; once stopping, CONSOLE_FIFO_GRACE_MS more at most,
+ * then the rest is dropped, so a FIFO nobody reads never holds up the VMM's exit. Lock not held.
+ * Returns the bytes dropped; *err gets -errno when a write failed for good. */
+static size_t write_fifo(struct console *c, const uint8_t *buf, size_t n, int *err)
+{
+	uint64_t give_up = 0;
+
+	while (n > 0) {
+		ssize_t w = write_some(c->out_fd, buf, n);
+
+		if (w < 0) {
+			*err = (int)w;
+			break;
+		}
+		buf += w;
+		n -= (size_t)w;
+		if (n == 0)
+			break;
+		uint64_t now = mono_ns();
+		if (!give_up && stopping(c))
+			give_up = now + CONSOLE_FIFO_GRACE_MS * 1000000ull;
+		if (give_up && now >= give_up)
+			break;
+		struct pollfd p = {.fd = c->out_fd, .events = POLLOUT};
+		poll(&p, 1, CONSOLE_FIFO_WAIT_MS);
+	}
+	return n;
+}
+
+/* Without the output thread (before console_start(), after console_stop()): a file or terminal
+ * takes everything, a FIFO what it has room for now, the rest dropped. Lock held. */
+static void write_through(struct console *c, const uint8_t *buf, size_t n)
+{
+	if (c->out_broken)
+		return;
+	if (!c->out_lossy) {
+		c->out_broken = write_all(c->out_fd, buf, n) < 0;
+		return;
+	}
+	ssize_t w = write_some(c->out_fd, buf, n);
+	c->out_broken = w < 0;
+	atomic_fetch_add_explicit(&c->out_dropped, w < 0 ? 0 : n - (size_t)w, memory_order_relaxed);
+}
+
 /* A non-blocking writer was refused bytes: tell it there is room now. Lock held; the callback
  * must not block or take locks (base/lock_order.h: the console lock is innermost). */
 static void notify_space(struct console *c)
@@ -95,17 +163,22 @@ static void notify_space(struct console *c)
 /* Called with the lock held; drops it around the write. */
 static void flush_chunk(struct console *c)
 {
-	size_t chunk = c->ring_count;
+	size_t chunk = c->ring_count, dropped = 0;
 	int err = 0;
 
 	if (chunk > CONSOLE_RING_SIZE - c->ring_tail)
 		chunk = CONSOLE_RING_SIZE - c->ring_tail;
 	if (!c->out_broken) {
+		const uint8_t *buf = c->ring + c->ring_tail;
 		pthread_mutex_unlock(&c->lock);
-		err = write_all(c->out_fd, c->ring + c->ring_tail, chunk);
+		if (c->out_lossy)
+			dropped = write_fifo(c, buf, chunk, &err);
+		else
+			err = write_all(c->out_fd, buf, chunk);
 		pthread_mutex_lock(&c->lock);
 		c->out_writes++;
-		c->out_bytes += chunk;
+		c->out_bytes += chunk - dropped;
+		atomic_fetch_add_explicit(&c->out_dropped, dropped, memory_order_relaxed);
 	}
 	if (err && !c->out_broken) {
 		c->out_broken = true;
@@ -221,8 +294,7 @@ void console_write(struct console *c, const uint8_t *buf, size_t n)
 
 		if (!c->out_running) {
 			/* No thread (not started, or stopped): write through, in order. */
-			if (!c->out_broken && write_all(c->out_fd, buf, n) < 0)
-				c->out_broken = true;
+			write_through(c, buf, n);
 			break;
 		}
 		put = ring_put(c, buf, n);
@@ -233,6 +305,11 @@ void console_write(struct console *c, const uint8_t *buf, size_t n)
 		if (put &&
 		    (c->out_waiting || (c->out_lingering && c->ring_count >= CONSOLE_FLUSH_BYTES)))
 			pthread_cond_signal(&c->data_cond);
+		if (n > 0 && c->out_lossy) {
+			/* a FIFO nobody drains: never stall the guest */
+			atomic_fetch_add_explicit(&c->out_dropped, n, memory_order_relaxed);
+			break;
+		}
 		if (n > 0)
 			pthread_cond_wait(&c->space_cond, &c->lock);
 	}
@@ -248,8 +325,7 @@ size_t console_try_write(struct console *c, const uint8_t *buf, size_t n)
 	pthread_mutex_lock(&c->lock);
 	if (!c->out_running) {
 		/* No thread (not started, or stopped): write through, as console_write(). */
-		if (!c->out_broken && write_all(c->out_fd, buf, n) < 0)
-			c->out_broken = true;
+		write_through(c, buf, n);
 		put = n;
 	} else {
 		put = ring_put(c, buf, n);
@@ -261,6 +337,11 @@ size_t console_try_write(struct console *c, const uint8_t *buf, size_t n)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return put;
+}
+
+uint64_t console_dropped_bytes(struct console *c)
+{
+	return atomic_load(&c->out_dropped); /* lock-free: the metrics lock is a leaf */
 }
 
 void console_set_space_notify(struct console *c, void (*fn)(void *opaque), void *opaque)
@@ -378,8 +459,9 @@ void console_input_ready(struct console *c)
 /* --- lifecycle ------------------------------------------------------------------------------ */
 
 /* file:PATH, through host_path_open() (docs/security.md, "Paths from outside"): write-only, a
- * regular file (never a FIFO, a device or a file of /proc), created when missing; `created`
- * remembers that, for console_discard(). */
+ * regular file or a FIFO (never a device or a file of /proc), a file created when missing;
+ * `created` remembers that, for console_discard(). A FIFO is opened as Firecracker opens its
+ * serial_out_path (read-write, non-blocking: no reader needed) and is lossy (out_lossy). */
 static int open_file(struct console *c)
 {
 	const struct console_config *cfg = &c->cfg;
@@ -391,7 +473,8 @@ static int open_file(struct console *c)
 		log_error("console: file mode needs a path");
 		return -EINVAL;
 	}
-	int fd = host_path_open(cfg->path, flags, 0, HOST_PATH_REGULAR, err, sizeof(err));
+	int fd = host_path_open(cfg->path, flags, 0, HOST_PATH_REGULAR | HOST_PATH_FIFO, err,
+				sizeof(err));
 	if (fd == -ENOENT) {
 		fd = host_path_open(cfg->path, flags | O_CREAT | O_EXCL, 0644, HOST_PATH_REGULAR,
 				    err, sizeof(err));
@@ -407,6 +490,7 @@ static int open_file(struct console *c)
 	}
 	c->out_fd = fd;
 	c->own_out_fd = true;
+	c->out_lossy = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 	return 0;
 }
 

@@ -10,6 +10,12 @@
  * console_write() waits for room (back-pressure to the guest: nothing is dropped). console_stop()
  * flushes it all.
  *
+ * A FIFO (file mode on a named pipe, as Firecracker's serial_out_path) is lossy instead: opened
+ * so that no reader is needed, written non-blocking; when the ring is full console_write()
+ * drops the rest rather than wait, the output thread waits for the reader only while the
+ * console runs, and console_stop() gives it CONSOLE_FIFO_GRACE_MS, so a FIFO nobody reads
+ * never stalls a vCPU or the VMM's exit. What is dropped is counted (console_dropped_bytes()).
+ *
  * Input (stdio, fds): a second thread poll()s the input fd and an eventfd, filters the Ctrl-A
  * escape commands (as QEMU's -nographic: C-a x quit, C-a h help, C-a C-a a literal C-a) and
  * offers the rest to the input sink. If the sink takes fewer bytes than offered (a full UART
@@ -30,17 +36,19 @@
 
 #include "base/vm_control.h"
 
-#define CONSOLE_RING_SIZE   (64 * 1024)
-#define CONSOLE_ESCAPE_CHAR 0x01     /* Ctrl-A */
-#define CONSOLE_LINGER_NS   1000000u /* a flood is written at most once per ms... */
-#define CONSOLE_FLUSH_BYTES 4096u    /* ...or as soon as this much is queued */
+#define CONSOLE_RING_SIZE     (64 * 1024)
+#define CONSOLE_ESCAPE_CHAR   0x01     /* Ctrl-A */
+#define CONSOLE_LINGER_NS     1000000u /* a flood is written at most once per ms... */
+#define CONSOLE_FLUSH_BYTES   4096u    /* ...or as soon as this much is queued */
+#define CONSOLE_FIFO_WAIT_MS  20       /* a full FIFO is polled in slices this long... */
+#define CONSOLE_FIFO_GRACE_MS 100      /* ...and given this long to drain once stopping */
 
 /* --console stdio|none|file:PATH (vmm/cli/cli.c), plus FDS for tests and later backends. */
 enum console_mode {
 	CONSOLE_MODE_STDIO =
 	    0, /* stdout / stdin; a stdin terminal goes raw while the console runs */
 	CONSOLE_MODE_NONE = 1, /* output discarded, no input */
-	CONSOLE_MODE_FILE = 2, /* output to `path`, no input */
+	CONSOLE_MODE_FILE = 2, /* output to `path` (a file, or a FIFO: lossy), no input */
 	CONSOLE_MODE_FDS = 3,  /* caller's out_fd / in_fd (tests, future sockets); never closed */
 };
 
@@ -88,16 +96,18 @@ struct console {
 	pthread_cond_t data_cond;  /* ring got data, or stop: output thread */
 	pthread_cond_t space_cond; /* ring got room, or output stopped: writers */
 	uint8_t *ring;
-	size_t ring_tail;	/* oldest byte */
-	size_t ring_count;	/* bytes queued */
-	bool out_waiting;	/* the output thread sleeps on data_cond for data */
-	bool out_lingering;	/* the output thread waits to batch a flood (linger()) */
-	uint64_t last_flush_ns; /* CLOCK_MONOTONIC end of the last write */
-	bool out_running;	/* the output thread exists */
-	bool out_stopping;	/* console_stop(): drain and exit */
-	bool out_broken;	/* a write failed for good: output is dropped from now on */
-	uint64_t out_writes;	/* write() calls that moved bytes (statistics, tests) */
-	bool space_wanted;	/* console_try_write() was short: call space_notify */
+	size_t ring_tail;	      /* oldest byte */
+	size_t ring_count;	      /* bytes queued */
+	bool out_waiting;	      /* the output thread sleeps on data_cond for data */
+	bool out_lingering;	      /* the output thread waits to batch a flood (linger()) */
+	uint64_t last_flush_ns;	      /* CLOCK_MONOTONIC end of the last write */
+	bool out_running;	      /* the output thread exists */
+	bool out_stopping;	      /* console_stop(): drain and exit */
+	bool out_broken;	      /* a write failed for good: output is dropped from now on */
+	bool out_lossy;		      /* a FIFO: drop what does not fit rather than wait (above) */
+	_Atomic uint64_t out_dropped; /* bytes a lossy output dropped */
+	uint64_t out_writes;	      /* write() calls that moved bytes (statistics, tests) */
+	bool space_wanted;	      /* console_try_write() was short: call space_notify */
 	struct {
 		void (*fn)(void *opaque);
 		void *opaque;
@@ -124,7 +134,8 @@ int console_start(struct console *c);
 
 /* Stop the input thread, flush every queued byte, stop the output thread, restore the terminal.
  * Idempotent. Later console_write() calls write synchronously. Blocks until the output fd has
- * taken everything (a reader that never reads stalls it, as it stalls a writing guest). */
+ * taken everything (a reader that never reads stalls it, as it stalls a writing guest), except
+ * a FIFO: CONSOLE_FIFO_GRACE_MS at most, then the rest is dropped. */
 void console_stop(struct console *c);
 
 /* For a VM that never ran (a failed start): removes the file console_open() created, if its
@@ -134,7 +145,11 @@ void console_discard(struct console *c);
 /* console_stop() + release everything. Once per successful console_open(). */
 void console_close(struct console *c);
 
-/* The guest's output. Queues all n bytes (waits for room if the ring is full); before
+/* Bytes a FIFO output dropped (full ring, full pipe); 0 for any other output. Any thread. */
+uint64_t console_dropped_bytes(struct console *c);
+
+/* The guest's output. Queues all n bytes (waits for room if the ring is full; a FIFO's output
+ * drops what does not fit instead); before
  * console_start() and after console_stop(), writes them synchronously. Any thread. */
 void console_write(struct console *c, const uint8_t *buf, size_t n);
 

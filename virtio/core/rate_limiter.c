@@ -215,6 +215,24 @@ uint64_t rate_limiter_available(struct rate_limiter *rl, uint64_t want, uint64_t
 	return have;
 }
 
+uint64_t rate_limiter_take_available(struct rate_limiter *rl, uint64_t want)
+{
+	struct rl_bucket *b = &rl->bw;
+	uint64_t have = want;
+
+	pthread_mutex_lock(&rl->lock);
+	if (b->cfg.size) {
+		bucket_refill(b, rl->now(rl->clock_opaque));
+		have = b->debt ? 0 : b->burst + b->budget;
+		if (have > want)
+			have = want;
+		bucket_take(b, have); /* never beyond the bucket: no debt */
+		rl->throttled += have < want;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return have;
+}
+
 uint64_t rate_limiter_bw_level(struct rate_limiter *rl)
 {
 	pthread_mutex_lock(&rl->lock);

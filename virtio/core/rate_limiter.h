@@ -94,6 +94,11 @@ int rate_limiter_init_rate(struct rate_limiter *rl, uint64_t per_sec, uint64_t s
  * size) are. Without a bandwidth bucket: `want`. Takes the limiter's lock. */
 uint64_t rate_limiter_available(struct rate_limiter *rl, uint64_t want, uint64_t *wait_ns);
 
+/* For output that is dropped rather than delayed (COM1's, Firecracker's serial rate_limiter):
+ * takes the bandwidth tokens there are now, at most `want`, and returns how many (the caller
+ * drops the rest). Never leaves the bucket in debt. Without a bandwidth bucket: `want`. */
+uint64_t rate_limiter_take_available(struct rate_limiter *rl, uint64_t want);
+
 /* The bandwidth bucket's level, for a device whose snapshot keeps only that; set clamps it to
  * the bucket's size and counts the refill from now. */
 uint64_t rate_limiter_bw_level(struct rate_limiter *rl);

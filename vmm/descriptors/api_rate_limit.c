@@ -7,24 +7,20 @@
 
 #include "vmm/descriptors/api_json.h"
 
-/* Bucket `name` of `obj` into *b, *named telling whether the body has it. Firecracker's rule: a
- * bucket whose size or refill_time is 0 is no limit (its other values are then ignored). */
-static int bucket_parse(const json_t *obj, const char *what, const char *name,
-			struct rl_bucket_cfg *b, bool *named, char *err, size_t errlen)
+/* A TokenBucket body `v` into *b; `label` names it in messages. Firecracker's rule: a bucket
+ * whose size or refill_time is 0 is no limit (its other values are then ignored). */
+static int bucket_value_parse(const json_t *v, const char *label, struct rl_bucket_cfg *b,
+			      char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"size", API_JSON_UINT, true},
 						  {"one_time_burst", API_JSON_UINT, false},
 						  {"refill_time", API_JSON_UINT, true},
 						  {NULL, 0, false}};
 	char why[160];
-	const json_t *v = json_object_get(obj, name);
 
 	*b = (struct rl_bucket_cfg){0};
-	*named = v != NULL;
-	if (!v)
-		return 0;
 	if (api_json_check(v, f, why, sizeof(why))) {
-		snprintf(err, errlen, "%s.%s: %s", what, name, why);
+		snprintf(err, errlen, "%s: %s", label, why);
 		return -EINVAL;
 	}
 	b->size = api_json_uint(v, "size", 0);
@@ -33,6 +29,21 @@ static int bucket_parse(const json_t *obj, const char *what, const char *name,
 	if (!b->size || !b->refill_ms)
 		*b = (struct rl_bucket_cfg){0};
 	return 0;
+}
+
+/* Bucket `name` of `obj` into *b, *named telling whether the body has it. */
+static int bucket_parse(const json_t *obj, const char *what, const char *name,
+			struct rl_bucket_cfg *b, bool *named, char *err, size_t errlen)
+{
+	char label[96];
+	const json_t *v = json_object_get(obj, name);
+
+	*b = (struct rl_bucket_cfg){0};
+	*named = v != NULL;
+	if (!v)
+		return 0;
+	snprintf(label, sizeof(label), "%s.%s", what, name);
+	return bucket_value_parse(v, label, b, err, errlen);
 }
 
 int api_rate_limiter_parse_patch(const json_t *obj, const char *what, struct rate_limiter_patch *p,
@@ -74,10 +85,34 @@ int api_rate_limiter_parse(const json_t *obj, const char *what, struct rate_limi
 	return r;
 }
 
+int api_token_bucket_parse(const json_t *obj, const char *what, struct rl_bucket_cfg *b, char *err,
+			   size_t errlen)
+{
+	struct rate_limiter_patch p = {.has_bw = true};
+	char why[160];
+
+	*b = (struct rl_bucket_cfg){0};
+	if (!obj || json_is_null(obj))
+		return 0;
+	int r = bucket_value_parse(obj, what, &p.cfg.bw, err, errlen);
+	if (!r && rate_limiter_patch_check(&p, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", what, why);
+		r = -EINVAL;
+	}
+	if (!r)
+		*b = p.cfg.bw;
+	return r;
+}
+
 static json_t *bucket_json(const struct rl_bucket_cfg *b)
 {
 	return json_pack("{s:I, s:I, s:I}", "size", (json_int_t)b->size, "one_time_burst",
 			 (json_int_t)b->one_time_burst, "refill_time", (json_int_t)b->refill_ms);
+}
+
+json_t *api_token_bucket_json(const struct rl_bucket_cfg *b)
+{
+	return b->size ? bucket_json(b) : NULL;
 }
 
 json_t *api_rate_limiter_json(const struct rate_limiter_cfg *cfg)

@@ -1,16 +1,33 @@
-/* PUT /serial and the config file's "serial": Firecracker's SerialConfig {"serial_out_path"?,
- * "rate_limiter"?}, the API side of --console (vmm/descriptors/dev_console.h). serial_out_path
- * sends the serial console's output to that file (--console file:PATH: created when missing,
- * appended to, never a FIFO or a device); without it the console is on stdio, as Firecracker's
- * is on its stdout. rate_limiter cannot be honoured (the console's output is not rate limited
- * here) and is refused. */
+/* PUT /serial and the config file's "serial": Firecracker 1.17's SerialConfig
+ * {"serial_out_path"?, "rate_limiter"?}, the API side of --console (vmm/descriptors/dev_console.h).
+ * serial_out_path sends the serial console's output to that file or named pipe (--console
+ * file:PATH: a file is created when missing; a FIFO needs no reader, and what it has no room
+ * for is dropped); without it the console is on stdio, as Firecracker's is on its stdout.
+ * rate_limiter is one TokenBucket {size, one_time_burst?, refill_time} over the guest's serial
+ * output bytes (Firecracker has no ops bucket here): --console ...,bw=SIZE:REFILL_MS:BURST. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/device_table.h"
+
+/* The document of a console: {"serial_out_path"?, "rate_limiter"?}; NULL when out of memory. */
+static json_t *serial_doc(const char *path, const struct rl_bucket_cfg *rate)
+{
+	json_t *doc = json_object();
+	json_t *rl = api_token_bucket_json(rate);
+	bool ok = doc && (!rate->size || rl);
+	ok = ok && (!path || !json_object_set_new(doc, "serial_out_path", json_string(path)));
+	ok = ok && (!rl || !json_object_set(doc, "rate_limiter", rl));
+	json_decref(rl);
+	if (ok)
+		return doc;
+	json_decref(doc);
+	return NULL;
+}
 
 static int api_check_serial(const json_t *body, const char *id, const struct device_api_ctx *ctx,
 			    json_t **doc, char *err, size_t errlen)
@@ -18,21 +35,21 @@ static int api_check_serial(const json_t *body, const char *id, const struct dev
 	static const struct api_json_field f[] = {{"serial_out_path", API_JSON_STRING, false},
 						  {"rate_limiter", API_JSON_OBJECT, false},
 						  {NULL, 0, false}};
+	struct rl_bucket_cfg rate;
 	(void)id, (void)ctx;
 	if (api_json_check(body, f, err, errlen))
 		return -EINVAL;
-	if (json_object_get(body, "rate_limiter")) {
-		snprintf(err, errlen,
-			 "rate_limiter cannot be honoured: the serial console's output is not rate "
-			 "limited here");
-		return -EINVAL;
-	}
+	int r = api_token_bucket_parse(json_object_get(body, "rate_limiter"), "rate_limiter", &rate,
+				       err, errlen);
+	if (r)
+		return r;
 	const char *path = api_json_str(body, "serial_out_path", NULL);
-	if (path && !path[0]) {
-		snprintf(err, errlen, "serial_out_path is empty");
+	if (path && (!path[0] || strchr(path, ','))) {
+		snprintf(err, errlen, "serial_out_path %s",
+			 path[0] ? "cannot contain a comma" : "is empty");
 		return -EINVAL;
 	}
-	*doc = path ? json_pack("{s:s}", "serial_out_path", path) : json_object();
+	*doc = serial_doc(path, &rate);
 	if (*doc)
 		return 0;
 	snprintf(err, errlen, "out of memory");
@@ -42,17 +59,28 @@ static int api_check_serial(const json_t *body, const char *id, const struct dev
 static int api_serial_option(const json_t *doc, char *arg, size_t len)
 {
 	const char *path = api_json_str(doc, "serial_out_path", NULL);
+	struct rl_bucket_cfg rate;
+	char why[200];
+	if (api_token_bucket_parse(json_object_get(doc, "rate_limiter"), "rate_limiter", &rate, why,
+				   sizeof(why))) /* a document api_check_serial() made */
+		return -EINVAL;
 	int n = path ? snprintf(arg, len, "file:%s", path) : snprintf(arg, len, "stdio");
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	struct rate_limiter_cfg rl = {.bw = rate};
+	return api_rate_limiter_spec(arg, len, "", &rl);
 }
 
-/* A console into a file is a serial_out_path; the others have no SerialConfig to show. */
+/* COM1 into a file or FIFO, or on stdio with a limit, is a SerialConfig; the others have none
+ * to show (hvc0, none, plain stdio: Firecracker's default). */
 static json_t *describe_serial(const struct vm_config *cfg)
 {
 	struct dev_console_cfg c = dev_console_config(cfg);
-	return c.mode == CONSOLE_MODE_FILE && c.path && !c.virtio
-		   ? json_pack("{s:s}", "serial_out_path", c.path)
-		   : NULL;
+	if (c.virtio || c.mode == CONSOLE_MODE_NONE ||
+	    (c.mode == CONSOLE_MODE_STDIO && !c.rate.size) ||
+	    (c.mode == CONSOLE_MODE_FILE && !c.path))
+		return NULL;
+	return serial_doc(c.mode == CONSOLE_MODE_FILE ? c.path : NULL, &c.rate);
 }
 
 const struct device_api dev_console_api = {.section = "serial",

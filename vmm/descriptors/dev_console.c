@@ -4,37 +4,105 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/host_path.h"
 #include "base/log.h"
+#include "base/options.h"
+#include "base/parse.h"
 #include "virtio/console/console.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/vm.h"
 
+#define CONSOLE_USAGE "expected stdio, virtio, none or file:PATH, then ,bw=SIZE:REFILL_MS[:BURST]"
+
+/* bw=: the bucket over COM1's output, as --disk's bw= */
+static int set_bw(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	(void)key;
+	return rl_bucket_parse(val, dst, err, errlen) ? -EINVAL : 0;
+}
+
+static const struct opt_key console_keys[] = {{"bw", 0, set_bw}, {NULL, 0, NULL}};
+
+/* KIND, cut at its first comma (a path has none, as --disk's), into *c. */
+static int parse_kind(const char *kind, struct dev_console_cfg *c, enum virtio_transport tr,
+		      char *err, size_t errlen)
+{
+	if (strcmp(kind, "stdio") == 0) {
+		c->mode = CONSOLE_MODE_STDIO;
+	} else if (strcmp(kind, "none") == 0) {
+		c->mode = CONSOLE_MODE_NONE;
+	} else if (strcmp(kind, "virtio") == 0) {
+		c->mode = CONSOLE_MODE_STDIO;
+		c->virtio = true;
+		c->transport = tr;
+	} else if (strncmp(kind, "file:", 5) == 0 && kind[5]) {
+		c->mode = CONSOLE_MODE_FILE;
+		c->path = strdup(kind + 5);
+		if (!c->path)
+			return parse_fail(err, errlen, "out of memory");
+	} else {
+		return parse_fail(err, errlen, "%s", CONSOLE_USAGE);
+	}
+	return 0;
+}
+
+static int parse_spec(const char *arg, struct dev_console_cfg *c, enum virtio_transport tr,
+		      char *err, size_t errlen)
+{
+	char *kind = strdup(arg);
+	if (!kind)
+		return parse_fail(err, errlen, "out of memory");
+	char *comma = strchr(kind, ',');
+	if (comma)
+		*comma = '\0';
+	int r = parse_kind(kind, c, tr, err, errlen);
+	if (!r && comma)
+		r = comma[1]
+			? opts_parse(comma + 1, console_keys, &c->rate, CONSOLE_USAGE, err, errlen)
+			: parse_fail(err, errlen, "empty option (stray comma)");
+	if (!r && c->rate.size && c->mode == CONSOLE_MODE_NONE)
+		r = parse_fail(err, errlen, "bw= limits the console's output: none has none");
+	free(kind);
+	return r;
+}
+
+/* The last --console wins, as before; its block owns its path (cfg_copy, cfg_free). */
 static int parse_console(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct dev_console_cfg *c = device_cfg(cfg, &device_console);
+	struct dev_console_cfg *c = device_cfg(cfg, &device_console), n = {0};
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (strcmp(arg, "stdio") == 0) {
-		*c = (struct dev_console_cfg){.mode = CONSOLE_MODE_STDIO};
-	} else if (strcmp(arg, "none") == 0) {
-		*c = (struct dev_console_cfg){.mode = CONSOLE_MODE_NONE};
-	} else if (strcmp(arg, "virtio") == 0) {
-		*c = (struct dev_console_cfg){
-		    .mode = CONSOLE_MODE_STDIO, .virtio = true, .transport = cfg->transport};
-	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
-		*c = (struct dev_console_cfg){.mode = CONSOLE_MODE_FILE, .path = arg + 5};
-	} else {
-		snprintf(err, errlen, "expected stdio, virtio, none or file:PATH");
-		return -EINVAL;
+	int r = parse_spec(arg, &n, cfg->transport, err, errlen);
+	if (r) {
+		free(n.path);
+		return r;
 	}
+	free(c->path);
+	*c = n;
 	return 0;
+}
+
+static int copy_console(void *dst, const void *src)
+{
+	struct dev_console_cfg *to = dst;
+	const struct dev_console_cfg *from = src;
+	to->path = from->path ? strdup(from->path) : NULL;
+	return from->path && !to->path ? -ENOMEM : 0;
+}
+
+static void free_console(void *block)
+{
+	struct dev_console_cfg *c = block;
+	free(c->path);
+	c->path = NULL;
 }
 
 struct dev_console_cfg dev_console_config(const struct vm_config *cfg)
@@ -43,17 +111,24 @@ struct dev_console_cfg dev_console_config(const struct vm_config *cfg)
 	return c ? *c : (struct dev_console_cfg){.mode = CONSOLE_MODE_STDIO};
 }
 
-/* file:PATH opened for writing as the console will (host_path_open(): a regular file, never a
- * FIFO, a device or a file of /proc) and closed, without truncating it: a missing directory or
- * an unwritable file is said before KVM. A missing file is created and removed again at once,
- * so the check leaves nothing behind; the console creates it when the VM is built. */
+/* file:PATH opened for writing as the console will (host_path_open(): a regular file or a FIFO,
+ * never a device or a file of /proc) and closed, without truncating it: a missing directory, a
+ * directory or an unwritable file is said before KVM. A missing file is created and removed
+ * again at once, so the check leaves nothing behind; the console creates it when the VM is
+ * built. */
 static int check_console(const struct vm_config *cfg)
 {
 	struct dev_console_cfg c = dev_console_config(cfg);
 	char err[HOST_PATH_ERR_MAX];
+	struct stat st;
 	if (c.mode != CONSOLE_MODE_FILE)
 		return 0;
-	int fd = host_path_open(c.path, O_WRONLY, 0, HOST_PATH_REGULAR, err, sizeof(err));
+	/* A FIFO is left to the console's own open (which checks it): the reader that opened it
+	 * first would read EOF when this check closed its only writer. */
+	if (stat(c.path, &st) == 0 && S_ISFIFO(st.st_mode))
+		return 0;
+	int fd = host_path_open(c.path, O_WRONLY, 0, HOST_PATH_REGULAR | HOST_PATH_FIFO, err,
+				sizeof(err));
 	if (fd == -ENOENT) {
 		fd = host_path_open(c.path, O_WRONLY | O_CREAT | O_EXCL, 0644, HOST_PATH_REGULAR,
 				    err, sizeof(err));
@@ -93,7 +168,7 @@ static void console_resized(struct vm *vm)
 		vm_for_each_virtio_dev(vm, resize_one, NULL);
 }
 
-/* file:PATH: a file the console creates or replaces (a restore checks it). */
+/* file:PATH: a file (or FIFO) the console creates or replaces (a restore checks it). */
 static int claims_console(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
 {
 	struct dev_console_cfg c = dev_console_config(cfg);
@@ -114,8 +189,11 @@ static const struct device_option console_options[] = {
      "                          virtio     a virtio-console (hvc0) on stdio; COM1 output\n"
      "                                     still shows early boot messages\n"
      "                          none       output discarded, no input\n"
-     "                          file:PATH  output written to PATH, no input\n"
-     "                        default stdio\n",
+     "                          file:PATH  output written to PATH (a file or a FIFO; a\n"
+     "                                     FIFO nobody reads drops output), no input\n"
+     "                        default stdio; then ,bw=SIZE:REFILL_MS[:BURST]: COM1's output\n"
+     "                        through a byte bucket (as --disk's bw=), the bytes over it\n"
+     "                        dropped and counted (metrics: uart.rate_limiter_dropped_bytes)\n",
      parse_console},
     {NULL, 0, NULL, NULL},
 };
@@ -126,6 +204,8 @@ const struct device_desc device_console = {.name = "console",
 					   .create = create_console,
 					   .terminal_resized = console_resized,
 					   .cfg_size = sizeof(struct dev_console_cfg),
+					   .cfg_copy = copy_console,
+					   .cfg_free = free_console,
 					   .claims = claims_console,
 					   .api = &dev_console_api,
 					   .built_beside_source = true};

@@ -7,12 +7,14 @@
 #include <stdbool.h>
 
 #include "host/ui/console.h"
+#include "virtio/core/rate_limiter.h"
 #include "vmm/cli/cli.h"
 
 struct dev_console_cfg {
 	enum console_mode mode;
-	const char *path; /* CONSOLE_MODE_FILE: inside the option's argument */
-	bool virtio;	  /* "virtio": hvc0 on the host console, COM1 for early boot */
+	char *path;		   /* CONSOLE_MODE_FILE: the block's own copy (a file or a FIFO) */
+	struct rl_bucket_cfg rate; /* ,bw=: a byte bucket over COM1's output; size 0: none */
+	bool virtio;		   /* "virtio": hvc0 on the host console, COM1 for early boot */
 	enum virtio_transport transport; /* hvc0's, the one in effect at --console virtio */
 };
 

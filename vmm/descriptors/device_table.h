@@ -37,7 +37,7 @@
  * and rewrites its recorded option in its own syntax (vmm/descriptors/dev_live.h). One root
  * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
  * root_device), named on the kernel command line by its root_arg (a drive's root=). The
- * console has no API hooks (Firecracker's "serial" is refused).
+ * console's is Firecracker's PUT /serial (vmm/descriptors/api_serial.c).
  * Metrics: every virtio device's entry has the framework's counters; a device model adds its
  * own through virtio_dev_ops.counters (vhost-user's calls_relayed), read by metrics.c.
  *

@@ -160,7 +160,21 @@ static int device_json(struct virtio_dev *dev, void *opaque)
 	return ok ? 0 : -ENOMEM;
 }
 
-/* Adds "vcpus" and "devices". */
+/* COM1's counters: Firecracker's "uart" object, with its rate_limiter_dropped_bytes. */
+static json_t *uart_json(struct vm *vm)
+{
+	struct vm_uart_counters c;
+	json_t *o = json_object();
+
+	vm_devices_uart_counters(vm, &c);
+	if (o && put_int(o, "rate_limiter_dropped_bytes", c.rate_limiter_dropped_bytes) &&
+	    put_int(o, "fifo_dropped_bytes", c.fifo_dropped_bytes))
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+/* Adds "vcpus", "devices" and "uart". */
 static bool add_vm(json_t *doc, struct vm *vm)
 {
 	json_t *vcpus = json_array();
@@ -172,6 +186,7 @@ static bool add_vm(json_t *doc, struct vm *vm)
 	ok = ok && vm_for_each_virtio_dev(vm, device_json, &w) == 0;
 	ok = ok && json_object_set(doc, "vcpus", vcpus) == 0;
 	ok = ok && json_object_set(doc, "devices", w.list) == 0;
+	ok = ok && json_object_set_new(doc, "uart", uart_json(vm)) == 0;
 	json_decref(vcpus);
 	json_decref(w.list);
 	return ok;

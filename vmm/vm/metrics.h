@@ -11,12 +11,15 @@
  *    "devices": [{"index": 0, "name": "virtio-blk", "device_id": 2, "transport": "mmio"|"pci",
  *                 "kicks": N, "requests": N, "bytes": N, "errors": N, "stalls": N,
  *                 "interrupts": N}, ...],   (struct virtio_dev_counters says what each means)
+ *    "uart": {"rate_limiter_dropped_bytes": N, "fifo_dropped_bytes": N},
+ *                                 COM1's output dropped by --console ...,bw= (Firecracker's
+ *                                 serial rate_limiter, its name) and by a FIFO with no room
  *    "api": {"requests": N, "errors": N},
  *    "api_server": {"process_startup_time_us": N, "process_startup_time_cpu_us": N},
  *                                 only once metrics_set_startup() ran (Firecracker's names)
  *    "metrics": {"flushes": N, "flush_errors": N}}
- * "vcpus" and "devices" are there only while a VM is attached; the counters are totals since
- * their owner was created (consumers compute rates from two lines).
+ * "vcpus", "devices" and "uart" are there only while a VM is attached; the counters are totals
+ * since their owner was created (consumers compute rates from two lines).
  *
  * One metrics state per process. Its lock is a leaf (base/lock_order.h): it is never taken
  * under a device lock, and building a document takes no other lock (the counters are atomics).
@@ -34,7 +37,7 @@ struct vm;
 /* The default period of the flush thread (Firecracker's). */
 #define METRICS_FLUSH_PERIOD_MS 60000u
 
-/* Builds the document for `vm` (NULL: without "vcpus" and "devices"). The caller keeps `vm`
+/* Builds the document for `vm` (NULL: without "vcpus", "devices", "uart"). The caller keeps `vm`
  * alive meanwhile; prefer metrics_snapshot() from threads that do not own the VM. Returns a new
  * reference (json_decref it), or NULL when out of memory. */
 json_t *metrics_json(struct vm *vm);

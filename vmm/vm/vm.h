@@ -153,6 +153,12 @@ void vm_devices_stop(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 /* The host console behind COM1 (and a virtio-console). */
 struct console *vm_devices_console(struct vm *vm);
+/* COM1's output counters for the metrics' "uart" (Firecracker's names where it has them). */
+struct vm_uart_counters {
+	uint64_t rate_limiter_dropped_bytes; /* over --console ...,bw= (the serial rate_limiter) */
+	uint64_t fifo_dropped_bytes;	     /* a FIFO output had no room (host/ui/console.h) */
+};
+void vm_devices_uart_counters(struct vm *vm, struct vm_uart_counters *c);
 /* Ctrl-Alt-Del on the i8042 keyboard (i8042_press_ctrl_alt_del()): 0, -ENODEV before the devices
  * exist, -EAGAIN or -ENOSPC from the keyboard. Any thread. */
 int vm_devices_ctrl_alt_del(struct vm *vm);

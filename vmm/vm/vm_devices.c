@@ -1,6 +1,7 @@
 /* The legacy PC devices every guest gets (COM1, i8042, CMOS/RTC, POST port, optional
  * isa-debug-exit) and the host console behind COM1. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "devices/x86/reset_control.h"
 #include "devices/x86/rtc_cmos.h"
 #include "host/ui/console.h"
+#include "virtio/core/rate_limiter.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
@@ -27,6 +29,11 @@ struct vm_devices {
 	struct console console;
 	bool console_open;
 	bool console_started;
+	/* --console ...,bw= (Firecracker's serial rate_limiter): COM1's output bytes over the
+	 * bucket are dropped and counted. */
+	struct rate_limiter com1_rl;
+	bool com1_limited;
+	_Atomic uint64_t com1_rl_dropped;
 	struct uart8250 com1;
 	struct i8042 i8042;
 	struct rtc_cmos rtc;
@@ -61,15 +68,28 @@ static void kvm_irq_set(void *opaque, unsigned gsi, int level)
 		log_debug("KVM_IRQ_LINE %u: %s", gsi, strerror(-err));
 }
 
+/* What the bucket allows of the n bytes goes out, the rest is dropped (Firecracker drops a
+ * write its bucket cannot pay for; here byte by byte, never in debt). */
+static size_t com1_limit(struct vm_devices *d, size_t n)
+{
+	if (!d->com1_limited)
+		return n;
+	uint64_t ok = rate_limiter_take_available(&d->com1_rl, n);
+	atomic_fetch_add_explicit(&d->com1_rl_dropped, n - ok, memory_order_relaxed);
+	return (size_t)ok;
+}
+
 static void com1_tx(void *opaque, const uint8_t *buf, size_t n)
 {
+	struct vm_devices *d = opaque;
 	stats_scan_console(buf, n);
-	console_write(opaque, buf, n);
+	console_write(&d->console, buf, com1_limit(d, n));
 }
 
 static void com1_rx_space(void *opaque)
 {
-	console_input_ready(opaque);
+	struct vm_devices *d = opaque;
+	console_input_ready(&d->console);
 }
 
 static size_t console_to_com1(void *opaque, const uint8_t *buf, size_t n)
@@ -87,7 +107,12 @@ static int open_console(struct vm *vm, struct vm_devices *d)
 	    .in_fd = -1,
 	    .out_fd = -1,
 	};
-	int err = console_open(&d->console, &cc);
+	struct rate_limiter_cfg rl = {.bw = con.rate};
+	int err = rate_limiter_init(&d->com1_rl, &rl, NULL, NULL);
+	if (err)
+		return err; /* the parser checked it: not reached */
+	d->com1_limited = con.rate.size != 0;
+	err = console_open(&d->console, &cc);
 	if (err)
 		return err;
 	d->console_open = true;
@@ -99,7 +124,7 @@ static int open_console(struct vm *vm, struct vm_devices *d)
 static int attach_all(struct vm *vm, struct vm_devices *d)
 {
 	struct irq_line com1_irq = {kvm_irq_set, vm, IRQ_COM1};
-	struct uart8250_sink sink = {com1_tx, com1_rx_space, &d->console};
+	struct uart8250_sink sink = {com1_tx, com1_rx_space, d};
 	int err = uart8250_attach(&d->com1, &vm->pio, PORT_COM1, com1_irq, &sink);
 	if (err)
 		return err;
@@ -172,6 +197,16 @@ int vm_devices_create(struct vm *vm)
 struct console *vm_devices_console(struct vm *vm)
 {
 	return &vm->devices->console;
+}
+
+void vm_devices_uart_counters(struct vm *vm, struct vm_uart_counters *c)
+{
+	struct vm_devices *d = vm->devices;
+	*c = (struct vm_uart_counters){0};
+	if (!d)
+		return;
+	c->rate_limiter_dropped_bytes = atomic_load(&d->com1_rl_dropped);
+	c->fifo_dropped_bytes = d->console_open ? console_dropped_bytes(&d->console) : 0;
 }
 
 int vm_devices_ctrl_alt_del(struct vm *vm)
@@ -309,6 +344,7 @@ void vm_devices_destroy(struct vm *vm)
 		console_discard(&d->console); /* a failed start leaves no console file it made */
 	if (d->console_open)
 		console_close(&d->console);
+	rate_limiter_destroy(&d->com1_rl);
 	free(d);
 	vm->devices = NULL;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,7 +268,8 @@ Test(console_output, file_mode_bad_path_fails)
 }
 
 /* A failed start leaves nothing behind: console_discard() removes the file console_open() made,
- * never one that was there. The file is opened by host_path_open(): no FIFO, nothing of /proc. */
+ * never one that was there. The file is opened by host_path_open(): a FIFO is used as it is (no
+ * reader needed), a directory, a device or a file of /proc is refused. */
 Test(console_output, file_mode_discard_removes_only_a_created_file)
 {
 	char dir[] = "/tmp/test_console_XXXXXX", path[64], fifo[64];
@@ -294,9 +296,117 @@ Test(console_output, file_mode_discard_removes_only_a_created_file)
 
 	cr_assert_eq(mkfifo(fifo, 0600), 0);
 	cfg.path = fifo;
-	cr_assert_eq(console_open(&c, &cfg), -EINVAL, "a FIFO, refused without waiting");
+	cr_assert_eq(console_open(&c, &cfg), 0, "a FIFO, opened without a reader or a wait");
+	console_discard(&c);
+	console_close(&c);
+	cr_assert_eq(access(fifo, F_OK), 0, "a FIFO that was there stays");
+	cfg.path = dir;
+	cr_assert_lt(console_open(&c, &cfg), 0, "a directory");
+	cfg.path = "/dev/null";
+	cr_assert_eq(console_open(&c, &cfg), -EINVAL, "a device");
 	cfg.path = "/proc/self/mem";
 	cr_assert_eq(console_open(&c, &cfg), -EACCES);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+static uint64_t elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000 +
+	       (uint64_t)((t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* A FIFO nobody reads (Firecracker's serial_out_path may be one): the guest's writes never
+ * wait. The pipe's buffer and the ring fill, what does not fit is dropped and counted, and the
+ * stop gives up after its grace instead of waiting for a reader forever. */
+Test(console_output, fifo_without_reader_drops_instead_of_blocking, .timeout = 10)
+{
+	char dir[] = "/tmp/test_console_XXXXXX", fifo[64];
+	static uint8_t buf[64 * 1024];
+	struct console c;
+	struct console_config cfg = {.mode = CONSOLE_MODE_FILE, .path = fifo};
+	struct timespec t0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	memset(buf, 'x', sizeof(buf));
+	cr_assert_eq(console_open(&c, &cfg), 0);
+	console_write(&c, buf, 10); /* before the start: written through, it fits */
+	cr_assert_eq(console_dropped_bytes(&c), 0);
+	cr_assert_eq(console_start(&c), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 16; i++) /* 1 MiB: far more than the pipe and the ring hold */
+		console_write(&c, buf, sizeof(buf));
+	cr_assert_lt(elapsed_ms(&t0), 2000, "the writer never waits for a reader");
+	cr_assert_gt(console_dropped_bytes(&c), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	console_stop(&c);
+	cr_assert_lt(elapsed_ms(&t0), 2000, "the stop gives up on a FIFO nobody reads");
+	uint64_t dropped = console_dropped_bytes(&c);
+	cr_assert_geq(dropped, 16 * sizeof(buf) - 2 * CONSOLE_RING_SIZE, "%llu",
+		      (unsigned long long)dropped);
+	console_write(&c, buf, sizeof(buf)); /* after the stop: the full pipe takes nothing */
+	cr_assert_eq(console_dropped_bytes(&c), dropped + sizeof(buf));
+	console_close(&c);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+struct fifo_reader {
+	const char *path;
+	size_t got;
+	_Atomic bool opened;
+};
+
+static void *drain_fifo(void *arg)
+{
+	struct fifo_reader *r = arg;
+	uint8_t b[4096];
+	ssize_t n;
+	int fd = open(r->path, O_RDONLY);
+
+	r->opened = true;
+	while (fd >= 0 && (n = read(fd, b, sizeof(b))) > 0)
+		r->got += (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* A FIFO that is read gets everything, in a flood several times the pipe's and ring's size: the
+ * output thread waits for the reader while the console runs. */
+Test(console_output, fifo_with_reader_gets_everything, .timeout = 20)
+{
+	char dir[] = "/tmp/test_console_XXXXXX", fifo[64];
+	static uint8_t buf[4096];
+	struct console c;
+	struct console_config cfg = {.mode = CONSOLE_MODE_FILE, .path = fifo};
+	struct fifo_reader r = {.path = fifo};
+	pthread_t t;
+	size_t total = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	memset(buf, 'y', sizeof(buf));
+	cr_assert_eq(console_open(&c, &cfg), 0);
+	cr_assert_eq(pthread_create(&t, NULL, drain_fifo, &r), 0);
+	cr_assert_eq(console_start(&c), 0);
+	while (!r.opened)
+		usleep(1000);
+	for (int i = 0; i < 64; i++) { /* paced so the ring never overflows: no loss allowed */
+		console_write(&c, buf, sizeof(buf));
+		total += sizeof(buf);
+		usleep(5000);
+	}
+	console_stop(&c);
+	console_close(&c); /* our read-write end closes: the reader sees EOF */
+	pthread_join(t, NULL);
+	cr_assert_eq(r.got, total, "%zu of %zu", r.got, total);
+	cr_assert_eq(console_dropped_bytes(&c), 0);
 	unlink(fifo);
 	rmdir(dir);
 }

@@ -354,3 +354,22 @@ Test(rate_limiter, a_rate_per_second_serves_what_the_bucket_holds)
 	cr_assert_eq(rate_limiter_available(&rl, 200, &wait), 5, "an hour idle: still the bucket");
 	rate_limiter_destroy(&rl);
 }
+
+/* Output that is dropped rather than delayed (COM1's): what the bucket has is taken, the rest
+ * refused and counted, and the bucket is never left in debt. */
+Test(rate_limiter, take_available_takes_what_there_is)
+{
+	setup_rl((struct rl_bucket_cfg){.size = 100, .refill_ms = 1000, .one_time_burst = 10},
+		 (struct rl_bucket_cfg){0});
+	cr_assert_eq(rate_limiter_take_available(&rl, 30), 30, "from the burst, then the bucket");
+	cr_assert_eq(rate_limiter_take_available(&rl, 200), 80, "what is left, no debt");
+	cr_assert_eq(rl.bw.debt, 0);
+	cr_assert_eq(rate_limiter_take_available(&rl, 1), 0);
+	cr_assert_eq(rl.throttled, 2);
+	fake_now += 100 * MS;
+	cr_assert_eq(rate_limiter_take_available(&rl, 50), 10, "a tenth refilled");
+	rate_limiter_destroy(&rl);
+	cr_assert_eq(rate_limiter_init(&rl, NULL, fake_clock, NULL), 0);
+	cr_assert_eq(rate_limiter_take_available(&rl, 1 << 20), 1 << 20, "no bucket: no limit");
+	rate_limiter_destroy(&rl);
+}

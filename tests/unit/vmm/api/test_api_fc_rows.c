@@ -255,8 +255,9 @@ Test(api_fc_rows, a_missing_tap_or_vsock_folder_is_refused_at_put)
 	cr_assert_eq(device_checks, 4, "a body refused is not looked at on the host");
 }
 
-/* PUT /serial (Firecracker's SerialConfig): the console's output into serial_out_path, shown by
- * GET /vm/config and taken by a config file; a rate_limiter cannot be honoured: 400. */
+/* PUT /serial (Firecracker 1.17's SerialConfig): the console's output into serial_out_path (a
+ * file or a FIFO: the host side is checked by the backend), rate_limiter one TokenBucket; both
+ * shown by GET /vm/config and taken by a config file. */
 Test(api_fc_rows, serial_output_path)
 {
 	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": \"/tmp/serial.out\"}"), 204, "%s",
@@ -266,11 +267,28 @@ Test(api_fc_rows, serial_output_path)
 	    json_string_value(json_object_get(json_object_get(doc, "serial"), "serial_out_path")),
 	    "/tmp/serial.out");
 	cr_assert_eq(req("PUT", "/serial",
-			 "{\"serial_out_path\": \"/tmp/s\", \"rate_limiter\": {\"size\": 1, "
-			 "\"refill_time\": 1}}"),
-		     400);
+			 "{\"serial_out_path\": \"/tmp/s\", \"rate_limiter\": {\"size\": 1024, "
+			 "\"one_time_burst\": 4096, \"refill_time\": 100}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
+	json_t *rl = json_object_get(json_object_get(doc, "serial"), "rate_limiter");
+	cr_assert_eq(json_integer_value(json_object_get(rl, "size")), 1024);
+	cr_assert_eq(json_integer_value(json_object_get(rl, "one_time_burst")), 4096);
+	cr_assert_eq(json_integer_value(json_object_get(rl, "refill_time")), 100);
+	cr_assert_eq(req("PUT", "/serial", "{\"rate_limiter\": {\"size\": 1}}"), 400,
+		     "refill_time is required");
 	cr_assert(strstr(fault(), "rate_limiter"), "%s", fault());
+	cr_assert_eq(req("PUT", "/serial",
+			 "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1, "
+			 "\"refill_time\": 1}}}"),
+		     400, "a TokenBucket, not a RateLimiter");
+	cr_assert_eq(req("PUT", "/serial",
+			 "{\"rate_limiter\": {\"size\": 1, \"refill_time\": 100000000000}}"),
+		     400, "a refill time over a day");
+	cr_assert_eq(req("PUT", "/serial", "{\"rate_limiter\": 5}"), 400);
 	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": \"\"}"), 400);
+	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": \"/tmp/a,bw=1:1\"}"), 400);
+	cr_assert(strstr(fault(), "comma"), "%s", fault());
 	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": null}"), 204, "stdio");
 	cr_assert_eq(req("PUT", "/serial", "{\"nope\": 1}"), 400);
 	cr_assert_eq(req("PUT", "/cpu-config", "{\"vcpu_features\": [{\"index\": 0}]}"), 400,
@@ -329,7 +347,10 @@ Test(api_fc_rows, vm_config_round_trips_as_a_config_file)
 			 "{\"id\": \"p0\", \"path_on_host\": \"/p\", \"rate_limiter\": "
 			 "{\"bandwidth\": {\"size\": 4096, \"refill_time\": 10}}}"),
 		     204, "%s", resp.body);
-	cr_assert_eq(req("PUT", "/serial", "{\"serial_out_path\": \"/tmp/s.out\"}"), 204);
+	cr_assert_eq(req("PUT", "/serial",
+			 "{\"serial_out_path\": \"/tmp/s.out\", \"rate_limiter\": {\"size\": 64, "
+			 "\"refill_time\": 10}}"),
+		     204);
 	cr_assert_eq(req("GET", "/vm/config", NULL), 200);
 	api_model_init(&m);
 	cr_assert_eq(api_model_load(&m, doc, err, sizeof(err)), 0, "%s: %s", err, resp.body);
