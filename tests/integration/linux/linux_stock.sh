@@ -78,13 +78,14 @@ press_button() {
 }
 
 # Watches boot NAME (VMM API socket SOCK, process PID): when its console stays silent for
-# STOCK_STALL seconds (default 90; a whole boot takes ~35 s in L1), writes the vCPUs' exit
+# STOCK_STALL seconds (default 60; a whole boot takes ~35 s in L1, and the longest silence of a
+# boot that ended was 6 s, the power button's wait), writes the vCPUs' exit
 # counters twice, 5 s apart, to NAME.stall (do they move: the guest spins; or not: a vCPU stuck
 # in KVM_RUN) and stops the boot, which run_boots then boots again alone. In L1 one boot of ours
 # stopped so once (2026-11-27, CI: the pci boot's console ended mid-line at 0.016 s of the
 # kernel's log, the mmio boot beside it fine), as QEMU's did there now and then.
 watch_stall() {
-	local name=$1 sock=$2 pid=$3 size=-1 now still=0 limit=${STOCK_STALL:-90}
+	local name=$1 sock=$2 pid=$3 size=-1 now still=0 limit=${STOCK_STALL:-60}
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
 		now=$(stat -c %s "$out/$name.log" 2>/dev/null || echo 0)
@@ -173,14 +174,24 @@ run_boots() {
 	# itself panicked inside KVM_RUN once, and a fault came back on 1 of ~30 boots with noxsave,
 	# never twice in a row), and so is a stall (watch_stall): that boot once more, alone, its
 	# first try kept and shown by the checks.
+	# Twice at most: 2 of the 7 boots seen on 2026-11-27 stalled (one in CI, one here), too many
+	# to bet on the next boot alone.
+	local try
 	for name in vmm-pci vmm-mmio; do
-		[ -n "${STOCK_INNER:-}" ] || continue
-		[ "$(cat "$out/$name.status")" = 4 ] || [ -f "$out/$name.stall" ] || continue
-		for f in log err status secs stall; do
-			[ ! -f "$out/$name.$f" ] || mv "$out/$name.$f" "$out/$name-first.$f"
+		for try in 2 3; do
+			[ -n "${STOCK_INNER:-}" ] || continue
+			[ "$(cat "$out/$name.status")" = 4 ] || [ -f "$out/$name.stall" ] || continue
+			# the first try's files are kept (the checks show them), later ones replaced
+			for f in log err status secs stall; do
+				if [ "$try" = 2 ] && [ -f "$out/$name.$f" ]; then
+					mv "$out/$name.$f" "$out/$name-first.$f"
+				else
+					rm -f "$out/$name.$f"
+				fi
+			done
+			boot_vmm "$name" "${name#vmm-}"
+			echo "$name: a triple fault or a stall in L1, try $try alone: $(cat "$out/$name.secs") s"
 		done
-		boot_vmm "$name" "${name#vmm-}"
-		echo "$name: a triple fault or a stall in L1, booted again alone: $(cat "$out/$name.secs") s"
 	done
 	date -u +%F >>"$out/host-date"
 	# A VMM killed by its own filter: the first such boot again in log mode, whose calls outside
@@ -222,7 +233,7 @@ if l1_wanted "${STOCK_DIRECT:-0}"; then
 		"(tools/kvm-in-qemu), where kvm_amd runs guest kernel and user code; the checks here"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
 	export STOCK_PEER=${STOCK_PEER:-0}
-	l1_run "$out" $((BOOT_TIMEOUT + 200)) 'qemu:|vmm-pci:|vmm-mmio:|the boots' "" -- bash "$SCRIPT"
+	l1_run "$out" $((BOOT_TIMEOUT + 300)) 'qemu:|vmm-pci:|vmm-mmio:|the boots' "" -- bash "$SCRIPT"
 	status=$?
 	unset STOCK_INNER
 	if [ "$status" != 0 ]; then
