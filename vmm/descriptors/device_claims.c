@@ -126,6 +126,14 @@ static int ram_shared_or_private(const struct vm_config *cfg)
 	return -EINVAL;
 }
 
+const char *device_table_unsaveable(const struct vm_config *cfg)
+{
+	if (!device_table_claim_find(cfg, DEVICE_CLAIM_PINNED_RAM, NULL, NULL))
+		return NULL;
+	return "it has a passed-through device (--device vfio), whose state is the hardware's, "
+	       "out of the VMM's reach";
+}
+
 /* Pinned RAM is mapped for DMA once, at start: memory plugged, unplugged or given back later
  * would not be in step with the IOMMU (a device could DMA into pages the host took back). */
 static int ram_pinned_fixed(const struct vm_config *cfg)

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -102,7 +101,7 @@ static void part_on(struct vm_vfio_part *p, uint64_t gpa)
 		}
 		log_warn("%s: BAR %d at 0x%llx: memory slot: %s; trapping it", d->dev.bdf, p->bar,
 			 (unsigned long long)gpa, strerror(-err));
-		munmap(p->host, p->p.size);
+		vfio_region_munmap(&d->dev, p->host, p->p.size);
 		p->host = NULL;
 	}
 	int err = io_bus_register(bus_of(p), gpa, p->p.size, &trap_ops, p, d->dev.bdf);
@@ -356,8 +355,7 @@ static void destroy_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
 			struct vm_vfio_part *p = &d->parts[bar][i];
 			if (p->host && p->on)
 				set_slot(v->h.kvm, p->slot, p->gpa, 0, p->host);
-			if (p->host)
-				munmap(p->host, p->p.size);
+			vfio_region_munmap(&d->dev, p->host, p->p.size);
 		}
 	}
 	if (d->dev_open && vfio_device_reset(&d->dev))

@@ -421,3 +421,39 @@ Test(vfio_pci, config_writes_pass_through_in_runs)
 	wr(0xfe, 0xffffffff, 4);
 	cr_assert_eq(rd(0xfe, 4), 0);
 }
+
+/* Placement as firmware does it: memory BARs naturally aligned one after the other in the
+ * window, read back through the registers, decoding on and told to the owner; I/O left alone. */
+Test(vfio_pci, place_bars_in_window)
+{
+	init_vp();
+	uint64_t next = 0xf0001000, end = 0xf0100000;
+	cr_assert_eq(vfio_pci_place_bars(&vp, &next, end, err, sizeof(err)), 0, "%s", err);
+	uint32_t v;
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_0, &v, 4);
+	cr_assert_eq(v & ~0xfu, 0xf0004000, "BAR0 (16 KiB) aligned up: 0x%x", v);
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_1, &v, 4);
+	cr_assert_eq(v, 0, "BAR0's upper half");
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_2, &v, 4);
+	cr_assert_eq(v & ~0xfu, 0xf0010000, "BAR2 (64 KiB) after it: 0x%x", v);
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_4, &v, 4);
+	cr_assert_eq(v & ~3u, 0, "the I/O BAR is not placed");
+	cr_assert_eq(next, 0xf0020000);
+	uint16_t cmd;
+	vfio_pci_config_read(&vp, PCI_COMMAND, &cmd, 2);
+	cr_assert(cmd & PCI_COMMAND_MEMORY);
+	cr_assert(f.config[PCI_COMMAND] & PCI_COMMAND_MEMORY, "the device decodes too");
+	cr_assert_eq(rec.moves, 2, "BAR0 and BAR2 decode");
+	cr_assert_eq(rec.last_bar, 2);
+	cr_assert_eq(rec.bar_addr, 0xf0010000);
+}
+
+Test(vfio_pci, place_bars_refuses_a_full_window)
+{
+	init_vp();
+	uint64_t next = 0xf0000000, end = 0xf0010000; /* 64 KiB: BAR0 fits, BAR2 does not */
+	cr_assert_eq(vfio_pci_place_bars(&vp, &next, end, err, sizeof(err)), -ENOSPC);
+	cr_assert(strstr(err, "BAR 2 (64 KiB) does not fit"), "%s", err);
+	cr_assert_eq(next, 0xf0000000, "nothing taken");
+	cr_assert_eq(rec.moves, 0, "decoding stays off");
+}
