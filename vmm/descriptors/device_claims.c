@@ -126,9 +126,14 @@ static int ram_shared_or_private(const struct vm_config *cfg)
 	return -EINVAL;
 }
 
+bool device_table_passes_through(const struct vm_config *cfg)
+{
+	return device_table_claim_find(cfg, DEVICE_CLAIM_PINNED_RAM, NULL, NULL);
+}
+
 const char *device_table_unsaveable(const struct vm_config *cfg)
 {
-	if (!device_table_claim_find(cfg, DEVICE_CLAIM_PINNED_RAM, NULL, NULL))
+	if (!device_table_passes_through(cfg))
 		return NULL;
 	return "it has a passed-through device (--device vfio), whose state is the hardware's, "
 	       "out of the VMM's reach";

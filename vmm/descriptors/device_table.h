@@ -326,6 +326,8 @@ const struct device_option *device_table_option(const char *name, const char *ar
 
 /* True when a configured device claims DEVICE_CLAIM_SHARED_RAM. */
 bool device_table_shares_memory(const struct vm_config *cfg);
+/* True when a configured device claims DEVICE_CLAIM_PINNED_RAM (a passed-through device). */
+bool device_table_passes_through(const struct vm_config *cfg);
 /* The reason a VM with a passed-through device (DEVICE_CLAIM_PINNED_RAM) cannot be saved,
  * forked or moved, or NULL when it has none: the device's state lives in the hardware, out of the
  * VMM's reach, and its DMA maps pin the RAM of this process. */

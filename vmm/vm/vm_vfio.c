@@ -8,10 +8,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/parse.h"
+#include "host/sandbox/sandbox.h"
+
+/* A vCPU's configuration or trapped BAR access of a passed-through device: the device's
+ * configuration space and registers (pread/pwrite on its fd), MSI-X turned on or off
+ * (VFIO_DEVICE_SET_IRQS), a BAR's mmap parts moved (KVM memory slots). Its routes and irqfds
+ * are the vCPU list's own (KVM_SET_GSI_ROUTING, KVM_IRQFD). */
+static const struct sandbox_rule vcpu_rules[] = {
+    SB_ALLOW(SYS_pread64),
+    SB_ALLOW(SYS_pwrite64),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_SET_IRQS),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
+};
+const struct sandbox_list vm_vfio_vcpu_sandbox = SANDBOX_LIST("vcpu-vfio", vcpu_rules);
+
+/* The end of the VM (vm_vfio_destroy() on the main thread): interrupts off, the BARs' slots
+ * gone, the device reset, guest RAM unmapped, the group out of the container. */
+static const struct sandbox_rule end_rules[] = {
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_SET_IRQS),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_RESET),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_IOMMU_UNMAP_DMA),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_GROUP_UNSET_CONTAINER),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
+};
+const struct sandbox_list vm_vfio_end_sandbox = SANDBOX_LIST("vfio-end", end_rules);
 
 static struct vm_vfio_dev *dev_of(struct vfio_pci *vp)
 {

@@ -38,6 +38,7 @@
 
 struct vm_vfio;
 struct vm_vfio_dev;
+struct sandbox_list;
 
 /* One stretch of a BAR as the guest reaches it. */
 struct vm_vfio_part {
@@ -85,6 +86,10 @@ struct vm_vfio {
 	int ndevs;
 	struct vm_vfio_dev *devs[VM_VFIO_MAX_DEVICES];
 };
+
+/* The seccomp lists of a VM with a passed-through device (docs/sandbox.md): the vCPU threads'
+ * (configuration and trapped BAR accesses) and the main thread's at the end. */
+extern const struct sandbox_list vm_vfio_vcpu_sandbox, vm_vfio_end_sandbox;
 
 /* A new, empty set for the VM described by `h`. NULL when out of memory. */
 struct vm_vfio *vm_vfio_create(const struct vm_vfio_host *h);
