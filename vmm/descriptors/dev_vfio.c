@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/parse.h"
+#include "vmm/descriptors/api_json.h"
 #include "vmm/vm/vm.h"
 
 #define KIND_VFIO "vfio="
@@ -131,6 +132,56 @@ static int claims_vfio(const struct vm_config *cfg, device_claim_fn fn, void *op
 	return c && c->n ? fn(&pinned, opaque) : 0;
 }
 
+/* ---- PUT /vmm/vm.add-device and the config file's "vfio": Cloud Hypervisor's DeviceConfig
+ * {"path", "iommu"?, "pci_segment"?}, before InstanceStart (a running VM's is refused with the
+ * router's 400: no hotplug of a passed-through device yet). One object, so one device through
+ * the API; the command line takes VM_VFIO_MAX_DEVICES. ---- */
+
+static int api_check_vfio(const json_t *body, const char *id, const struct device_api_ctx *ctx,
+			  json_t **doc, char *err, size_t errlen)
+{
+	static const struct api_json_field f[] = {{"path", API_JSON_STRING, true},
+						  {"iommu", API_JSON_BOOL, false},
+						  {"pci_segment", API_JSON_UINT, false},
+						  {NULL, 0, false}};
+	struct dev_vfio_cfg c = {0};
+	char arg[DEV_VFIO_PATH_MAX + sizeof(KIND_VFIO) + 64];
+	(void)id, (void)ctx;
+	int r = api_json_check(body, f, err, errlen);
+	if (r)
+		return r;
+	if (api_json_bool(body, "iommu", false))
+		return fail_rc(-EINVAL, err, errlen,
+			       "iommu: a virtual IOMMU in front of the device is not supported");
+	if (api_json_uint(body, "pci_segment", 0))
+		return fail_rc(-EINVAL, err, errlen, "pci_segment: only segment 0 exists");
+	snprintf(arg, sizeof(arg), KIND_VFIO "%s", api_json_str(body, "path", ""));
+	r = dev_vfio_parse(&c, arg, err, errlen);
+	if (r)
+		return r;
+	*doc = json_pack("{s:s}", "path", c.path[0]);
+	return *doc ? 0 : fail_rc(-ENOMEM, err, errlen, "out of memory");
+}
+
+static int api_vfio_option(const json_t *doc, char *arg, size_t len)
+{
+	int n = snprintf(arg, len, KIND_VFIO "%s", api_json_str(doc, "path", ""));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The command line's first device (GET /vm/config; the section holds one). */
+static json_t *describe_vfio(const struct vm_config *cfg)
+{
+	const struct dev_vfio_cfg *c = device_cfg_find(cfg, &device_vfio);
+	return c && c->n ? json_pack("{s:s}", "path", c->path[0]) : NULL;
+}
+
+static const struct device_api vfio_api = {.section = "vfio",
+					   .route = "/vmm/vm.add-device",
+					   .check = api_check_vfio,
+					   .to_option = api_vfio_option,
+					   .describe = describe_vfio};
+
 static const struct device_option vfio_options[] = {
     {"device", required_argument,
      "      --device vfio=/sys/bus/pci/devices/DDDD:BB:DD.F\n"
@@ -148,4 +199,5 @@ const struct device_desc device_vfio = {.name = "vfio",
 					.destroy = destroy_vfio,
 					.cfg_size = sizeof(struct dev_vfio_cfg),
 					.state_size = sizeof(struct dev_vfio_state),
-					.claims = claims_vfio};
+					.claims = claims_vfio,
+					.api = &vfio_api};

@@ -38,6 +38,31 @@ static const struct sandbox_rule end_rules[] = {
 };
 const struct sandbox_list vm_vfio_end_sandbox = SANDBOX_LIST("vfio-end", end_rules);
 
+/* Building the VM on a thread already confined (the API's broker at InstanceStart; its failure
+ * undoes it there too): the sysfs links and group directory read, the container, group and
+ * device set up, guest RAM mapped for DMA, the BARs' slots. */
+static const struct sandbox_rule setup_rules[] = {
+    SB_ALLOW(SYS_readlink),
+    SB_ALLOW(SYS_readlinkat),
+    SB_ALLOW(SYS_getdents64),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_GET_API_VERSION),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_CHECK_EXTENSION),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_GROUP_GET_STATUS),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_GROUP_SET_CONTAINER),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_GROUP_UNSET_CONTAINER),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_SET_IOMMU),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_GROUP_GET_DEVICE_FD),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_GET_INFO),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_GET_REGION_INFO),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_GET_IRQ_INFO),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_RESET),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_DEVICE_SET_IRQS),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_IOMMU_MAP_DMA),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_IOMMU_UNMAP_DMA),
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
+};
+const struct sandbox_list vm_vfio_setup_sandbox = SANDBOX_LIST("vfio-setup", setup_rules);
+
 static struct vm_vfio_dev *dev_of(struct vfio_pci *vp)
 {
 	return (struct vm_vfio_dev *)((char *)vp - offsetof(struct vm_vfio_dev, vp));

@@ -90,6 +90,9 @@ struct vm_vfio {
 /* The seccomp lists of a VM with a passed-through device (docs/sandbox.md): the vCPU threads'
  * (configuration and trapped BAR accesses) and the main thread's at the end. */
 extern const struct sandbox_list vm_vfio_vcpu_sandbox, vm_vfio_end_sandbox;
+/* What building (and undoing) the devices calls on a thread confined before the VM exists (the
+ * API's broker at InstanceStart). */
+extern const struct sandbox_list vm_vfio_setup_sandbox;
 
 /* A new, empty set for the VM described by `h`. NULL when out of memory. */
 struct vm_vfio *vm_vfio_create(const struct vm_vfio_host *h);

@@ -93,3 +93,49 @@ Test(dev_vfio, a_vm_with_one_cannot_be_saved)
 	cr_assert(strstr(device_table_unsaveable(&cfg), "passed-through device"));
 	cli_free(&cfg);
 }
+
+/* PUT /vmm/vm.add-device: Cloud Hypervisor's body, checked as the option is, and the option it
+ * stands for at InstanceStart. */
+Test(dev_vfio, api_body)
+{
+	const char *id = "x";
+	const struct device_desc *d = device_table_route("/vmm/vm.add-device", &id);
+	cr_assert_eq(d, &device_vfio);
+	cr_assert_null(id);
+	cr_assert_eq(device_table_section("vfio"), &device_vfio);
+	struct device_api_ctx ctx = {0};
+	json_t *doc = NULL;
+	const char *bad[][2] = {
+	    {"{}", "path"},
+	    {"{\"path\": \"/dev/sda\"}", "not a PCI device path"},
+	    {"{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"iommu\": true}", "iommu"},
+	    {"{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"pci_segment\": 1}", "segment"},
+	    {"{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"x\": 1}", "unknown field"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *body = json_loads(bad[i][0], 0, NULL);
+		cr_assert_eq(d->api->check(body, NULL, &ctx, &doc, err, sizeof(err)), -EINVAL, "%s",
+			     bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
+		json_decref(body);
+	}
+	json_t *body = json_loads(
+	    "{\"path\": \"/sys/bus/pci/devices/0000:01:00.0/\", \"iommu\": false}", 0, NULL);
+	cr_assert_eq(d->api->check(body, NULL, &ctx, &doc, err, sizeof(err)), 0, "%s", err);
+	char arg[128];
+	cr_assert_eq(d->api->to_option(doc, arg, sizeof(arg)), 0);
+	cr_assert_str_eq(arg, "vfio=/sys/bus/pci/devices/0000:01:00.0");
+	cr_assert_eq(d->api->to_option(doc, arg, 10), -ENAMETOOLONG);
+	json_decref(doc);
+	json_decref(body);
+
+	struct vm_config cfg;
+	cli_config_init(&cfg);
+	cr_assert_null(d->api->describe(&cfg));
+	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:02:00.0");
+	doc = d->api->describe(&cfg);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "path")),
+			 "/sys/bus/pci/devices/0000:02:00.0");
+	json_decref(doc);
+	cli_free(&cfg);
+}
