@@ -29,7 +29,7 @@
  * pages) and which must trap to vfio_pci_bar_read()/vfio_pci_bar_write().
  *
  * No locking: the owner serialises every call (the bus lock for configuration accesses).
- * Not wired yet (docs/vfio.md): no descriptor creates one. */
+ * Created by vmm/vm/vm_vfio.c for --device vfio= (docs/vfio.md). */
 #ifndef DEVICES_PCI_VFIO_PCI_H
 #define DEVICES_PCI_VFIO_PCI_H
 

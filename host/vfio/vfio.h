@@ -12,7 +12,7 @@
  * "0000:01:00.0: bound to nvme, not vfio-pci (unbind it and bind it to vfio-pci)". Nothing is
  * logged here; the caller reports.
  *
- * Not wired yet (docs/vfio.md): nothing on the command line or the API uses this. */
+ * Used by vmm/vm/vm_vfio.c for --device vfio= (docs/vfio.md). */
 #ifndef HOST_VFIO_H
 #define HOST_VFIO_H
 
