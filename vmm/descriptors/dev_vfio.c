@@ -107,6 +107,13 @@ static int create_vfio(struct vm *vm)
 			return rc;
 		}
 		log_info("--device vfio=%s: PCI 0000:00:%02x.0", c->path[i], rc);
+		const struct vm_vfio_dev *d = s->v->devs[s->v->ndevs - 1];
+		/* its INTx line in the machine's description (MP table, _PRT), as virtio-pci's */
+		rc = d->intx_irqfd ? machine_add_pci_intx(&vm->machine, (uint8_t)d->slot,
+							  (uint8_t)(d->intx_pin - 1), d->intx_gsi)
+				   : 0;
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

@@ -177,18 +177,70 @@ static void on_bar_moved(void *opaque, int bar, bool on, uint64_t addr)
 	}
 }
 
+/* ---- INTx ---- */
+
+/* VFIO's INTx index on (the trigger and unmask eventfds) or off. */
+static void intx_set(struct vm_vfio_dev *d, bool on)
+{
+	if (!d->intx_irqfd || on == d->intx_on)
+		return;
+	int rc = on ? vfio_irq_set_eventfds(&d->dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &d->intx_fd)
+		    : vfio_irq_set_eventfds(&d->dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
+	if (!rc && on)
+		rc = vfio_intx_set_unmask_eventfd(&d->dev, d->resample_fd);
+	if (rc)
+		log_warn("%s: INTx %s: VFIO_DEVICE_SET_IRQS: %s", d->dev.bdf, on ? "on" : "off",
+			 strerror(-rc));
+	d->intx_on = on && !rc;
+}
+
+/* The device's pin, if it has one VFIO serves, wired to its IOAPIC input as virtio-pci's is. */
+static void init_intx(struct vm_vfio_dev *d)
+{
+	const struct kvm_notify *n = kvm_notifier(d->v->h.kvm);
+	uint32_t count = 0, flags = 0;
+	uint8_t pin = 0;
+	vfio_pci_config_read(&d->vp, PCI_INTERRUPT_PIN, &pin, 1);
+	if (pin < 1 || pin > 4 || vfio_irq_get(&d->dev, VFIO_PCI_INTX_IRQ_INDEX, &count, &flags) ||
+	    !count)
+		return;
+	if (!kvm_notify_can_resample(n)) {
+		log_warn("%s: INTx not wired: KVM has no resample irqfds (MSI-X only)", d->dev.bdf);
+		return;
+	}
+	d->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	unsigned gsi = pci_intx_ioapic_pin((unsigned)d->slot, pin - 1u);
+	int rc = d->intx_fd < 0 || d->resample_fd < 0
+		     ? -errno
+		     : kvm_notify_irqfd(n, d->intx_fd, gsi, d->resample_fd);
+	if (rc) {
+		log_warn("%s: INTx not wired: %s (MSI-X only)", d->dev.bdf, strerror(-rc));
+		return;
+	}
+	d->intx_irqfd = true;
+	d->intx_pin = pin;
+	d->intx_gsi = gsi;
+	d->vp.irq_line = (uint8_t)gsi;
+	intx_set(d, true);
+}
+
 /* ---- MSI-X ---- */
 
 static void on_msix_enable(void *opaque, bool on, uint16_t nvec)
 {
 	struct vm_vfio_dev *d = opaque;
 	uint16_t n = nvec < d->nvec ? nvec : d->nvec;
+	if (on) /* VFIO serves one interrupt index at a time */
+		intx_set(d, false);
 	int err = on && n ? vfio_irq_set_eventfds(&d->dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, n, d->fds)
 			  : vfio_irq_set_eventfds(&d->dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL);
 	if (err)
 		log_warn("%s: MSI-X %s: VFIO_DEVICE_SET_IRQS: %s", d->dev.bdf, on ? "on" : "off",
 			 strerror(-err));
 	d->msix_on = on && !err;
+	if (!on)
+		intx_set(d, true);
 }
 
 static void irqfd_set(struct vm_vfio_dev *d, uint16_t v, bool on)
@@ -306,6 +358,7 @@ static int plug(struct vm_vfio_dev *d, char *err, size_t errlen)
 	pthread_mutex_unlock(&d->lock);
 	bus->mmio32_next = next;
 	pthread_mutex_unlock(&bus->lock);
+	d->slot = slot;
 	return rc ? rc : slot;
 }
 
@@ -364,7 +417,11 @@ static int add_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, c
 		rc = init_parts(d, index, bar, err, errlen);
 	if (!rc)
 		rc = init_vectors(d, err, errlen);
-	return rc ? rc : plug(d, err, errlen);
+	if (!rc)
+		rc = plug(d, err, errlen);
+	if (rc >= 0)
+		init_intx(d);
+	return rc;
 }
 
 int vm_vfio_add(struct vm_vfio *v, const char *path, char *err, size_t errlen)
@@ -385,6 +442,7 @@ int vm_vfio_add(struct vm_vfio *v, const char *path, char *err, size_t errlen)
 	pthread_mutex_init(&d->lock, NULL);
 	for (int i = 0; i < VM_VFIO_MAX_VECTORS; i++)
 		d->fds[i] = -1;
+	d->intx_fd = d->resample_fd = -1;
 	v->devs[v->ndevs++] = d; /* freed by vm_vfio_destroy(), also on failure */
 	return add_dev(v, d, path, err, errlen);
 }
@@ -394,6 +452,14 @@ static void destroy_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
 {
 	if (d->msix_on)
 		vfio_irq_set_eventfds(&d->dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL);
+	if (d->intx_on)
+		vfio_irq_set_eventfds(&d->dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
+	if (d->intx_irqfd)
+		kvm_notify_irqfd_remove(kvm_notifier(v->h.kvm), d->intx_fd, d->intx_gsi);
+	if (d->intx_fd >= 0)
+		close(d->intx_fd);
+	if (d->resample_fd >= 0)
+		close(d->resample_fd);
 	for (uint16_t i = 0; i < VM_VFIO_MAX_VECTORS; i++) {
 		if (d->irqfd_on[i])
 			irqfd_set(d, i, false);

@@ -4,8 +4,11 @@
  * eventfd each, handed to VFIO_DEVICE_SET_IRQS and to KVM as the irqfd of a GSI routed to the
  * guest's message), guest RAM mapped for its DMA, and a reset at start and at the end.
  *
- * Not done (docs/vfio.md says so): INTx (a device whose driver does not use MSI-X gets no
- * interrupt), MSI (hidden by the function), the ROM's contents behind its BAR, hotplug.
+ * INTx: a level-triggered irqfd with a resample fd on the slot's swizzled IOAPIC pin, handed to
+ * VFIO's INTx index while MSI-X is off.
+ *
+ * Not done (docs/vfio.md says so): MSI (hidden by the function), the ROM's contents behind its
+ * BAR, hotplug.
  *
  * Lifecycle: vm_vfio_add() for each device once the VM's buses, KVM and RAM exist (the first
  * one opens the container and maps guest RAM for DMA); vm_vfio_destroy() after the vCPUs are
@@ -67,6 +70,15 @@ struct vm_vfio_dev {
 	bool irqfd_on[VM_VFIO_MAX_VECTORS];
 	struct vm_pci_msi_route routes[VM_VFIO_MAX_VECTORS];
 	bool msix_on;
+	/* INTx: a level-triggered irqfd on the pin's IOAPIC input, unmasked by the kernel when KVM
+	 * signals the resample fd at the guest's EOI; off while MSI-X is on (VFIO serves one index
+	 * at a time) */
+	int slot;	   /* the device number on bus 0 */
+	uint8_t intx_pin;  /* 1 = INTA .. 4 = INTD; 0: the device has no INTx */
+	unsigned intx_gsi; /* the swizzled IOAPIC pin */
+	bool intx_irqfd;   /* the irqfd is assigned: INTx is wired */
+	bool intx_on;	   /* VFIO's INTx index is on */
+	int intx_fd, resample_fd;
 };
 
 /* What a VM gives its passed-through devices. */

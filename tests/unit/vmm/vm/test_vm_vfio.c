@@ -1,8 +1,9 @@
 /* vmm/vm/vm_vfio: a passed-through device on the VM's PCI bus over the fake VFIO layer and a fake
  * KVM: opened, reset and its DMA mapped at start; its BARs placed in the window with the MSI-X
  * table trapped on the MMIO bus; MSI-X on through VFIO_DEVICE_SET_IRQS; a vector the guest
- * programs and unmasks routed to its GSI with an irqfd, masked detached; reset and unmapped at
- * the end; refusals reported with the device's message. */
+ * programs and unmasks routed to its GSI with an irqfd, masked detached; INTx a resample irqfd
+ * on the slot's IOAPIC pin, off while MSI-X is on; reset and unmapped at the end; refusals
+ * reported with the device's message. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -22,6 +23,7 @@ static struct {
 	int nirqfd;
 	struct kvm_irq_routing_entry table[VM_PCI_DEFAULT_ROUTES + 256];
 	uint32_t table_nr;
+	bool resample; /* KVM takes resample irqfds (INTx wired) */
 } fk;
 
 static int fake_ioeventfd(void *ctx, const struct kvm_ioeventfd *io)
@@ -56,7 +58,7 @@ static int fake_signal_msi(void *ctx, const struct kvm_msi *msi)
 static bool fake_can_resample(void *ctx)
 {
 	(void)ctx;
-	return false;
+	return fk.resample;
 }
 
 static const struct kvm_notify_ops kvm_ops = {fake_ioeventfd, fake_irqfd, fake_routing,
@@ -219,4 +221,32 @@ Test(vm_vfio, device_without_reset_refused)
 	f.dev_flags &= ~VFIO_DEVICE_FLAGS_RESET;
 	cr_assert_lt(vm_vfio_add(v, PATH, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "reset"), "%s", err);
+}
+
+Test(vm_vfio, intx_wired_and_off_while_msix_is_on)
+{
+	fk.resample = true;
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	unsigned gsi = pci_intx_ioapic_pin(1, 0); /* device 1, INTA */
+	cr_assert_eq(fk.nirqfd, 1);
+	cr_assert_eq(fk.irqfd[0].gsi, gsi);
+	cr_assert(fk.irqfd[0].flags & KVM_IRQFD_FLAG_RESAMPLE, "level-triggered, resampled");
+	cr_assert_eq(cfg_rd(PCI_INTERRUPT_LINE, 1), gsi, "the line register names the pin");
+	cr_assert_eq(cfg_rd(PCI_INTERRUPT_PIN, 1), 1);
+	cr_assert_eq(f.irq_sets, 2, "INTx trigger, then its unmask fd");
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_INTX_IRQ_INDEX);
+	cr_assert(f.last_irq.flags & VFIO_IRQ_SET_ACTION_UNMASK);
+	cr_assert_eq(f.last_fds[0], fk.irqfd[0].resamplefd);
+
+	cfg_wr(0x72, PCI_MSIX_FLAGS_ENABLE, 2);
+	cr_assert_eq(f.irq_sets, 4, "INTx off, then MSI-X on");
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_MSIX_IRQ_INDEX);
+	cfg_wr(0x72, 0, 2);
+	cr_assert_eq(f.irq_sets, 7, "MSI-X off, then INTx on again with its unmask fd");
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_INTX_IRQ_INDEX);
+
+	vm_vfio_destroy(v);
+	v = NULL;
+	cr_assert(fk.irqfd[fk.nirqfd - 1].flags & KVM_IRQFD_FLAG_DEASSIGN, "detached at the end");
+	cr_assert_eq(fk.irqfd[fk.nirqfd - 1].gsi, gsi);
 }
