@@ -448,7 +448,7 @@ int vm_vfio_add(struct vm_vfio *v, const char *path, char *err, size_t errlen)
 }
 
 /* The vCPUs are gone and the bus may be too: only the device, KVM and the mappings. */
-static void destroy_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
+static void stop_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
 {
 	if (d->msix_on)
 		vfio_irq_set_eventfds(&d->dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL);
@@ -476,6 +476,10 @@ static void destroy_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
 	}
 	if (d->dev_open && vfio_device_reset(&d->dev))
 		log_warn("%s: reset at the end failed", d->dev.bdf);
+}
+
+static void close_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
+{
 	if (d->vp_init)
 		vfio_pci_destroy(&d->vp);
 	if (d->dev_open) {
@@ -491,9 +495,14 @@ void vm_vfio_destroy(struct vm_vfio *v)
 	if (!v)
 		return;
 	for (int i = v->ndevs - 1; i >= 0; i--)
-		destroy_dev(v, v->devs[i]);
-	if (v->dma_mapped && vfio_dma_unmap_ram(&v->c, v->h.mem))
-		log_warn("VFIO: unmapping guest RAM for DMA failed");
+		stop_dev(v, v->devs[i]);
+	/* The devices are reset (no DMA in flight): their mappings go while a group still holds
+	 * the container's IOMMU (the last group out takes it, and an unmap then fails). */
+	int rc = v->dma_mapped ? vfio_dma_unmap_ram(&v->c, v->h.mem) : 0;
+	if (rc)
+		log_warn("VFIO: unmapping guest RAM for DMA: %s", strerror(-rc));
+	for (int i = v->ndevs - 1; i >= 0; i--)
+		close_dev(v, v->devs[i]);
 	if (v->c_open)
 		vfio_container_close(&v->c);
 	free(v);

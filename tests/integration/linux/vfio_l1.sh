@@ -6,14 +6,18 @@
 # seccomp filters. Checked after L1 ended:
 #   - in L1: the NIC has an IOMMU group and vfio-pci took it (/dev/vfio/<group>);
 #   - the VMM started, logged the device's place on bus 0, and ended with status 0 after the
-#     guest's `poweroff -f` (159 would be its own seccomp filter: a call the vfio lists lack);
+#     guest's `poweroff -f` (159 would be its own seccomp filter: a call the vfio lists lack),
+#     with no warning about the device (its interrupts, DMA maps and their undoing at the end);
 #   - the guest's kernel enumerated it ("pci 0000:00:NN.0: [8086:10d3]") and its
 #     /sys/bus/pci/devices lists it with vendor 0x8086, device 0x10d3, class 0x020000;
 #   - each memory BAR L1 sees has the same size in the guest, placed in the VMM's 32-bit PCI
-#     window (0xf0000000-0xfebfffff).
+#     window (0xf0000000-0xfebfffff);
+#   - the guest reads and writes the NIC's registers through BAR 0 (mmap'd: a KVM memory slot
+#     over the device's BAR; a write to RDBAL read back) and its MSI-X table in BAR 3 (trapped:
+#     vector 0 masked, its address written and read back), with busybox's devmem.
 # The guest has no e1000e driver (guest-images/kernel.config is not changed for this), so no
-# interrupt or DMA is exercised: the device's configuration space, BAR placement, the DMA maps of
-# guest RAM, the BARs' memory slots and the reset at start and end are. VFIO_KEEP=1 keeps the
+# interrupt or DMA is exercised: the device's configuration space, BAR placement and access, the
+# DMA maps of guest RAM, INTx's setup and the reset at start and end are. VFIO_KEEP=1 keeps the
 # logs. Only where tools/kvm-in-qemu runs (root, QEMU, busybox): else skipped.
 # labels: slow linux
 # requires: kvm
@@ -83,6 +87,11 @@ boot() {
 		echo 'for d in /sys/bus/pci/devices/*; do echo "VFIO-PCI: ${d##*/} $(cat $d/vendor) $(cat $d/device) $(cat $d/class)"; done' >"$fifo"
 		echo 'for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = '$DEVICE' ] || continue; i=0; while read -r s e f; do echo "VFIO-BAR: $i $s $e $f"; i=$((i+1)); done <$d/resource; done; echo VFIO-DONE' >"$fifo"
 		wait_console "^VFIO-DONE" 120
+		# BAR 0 is mmap'd (a memory slot: the device's own registers), BAR 3's MSI-X table is
+		# trapped (the VMM's copy): a read of each, a write read back (RDBAL, 0x2800, a plain
+		# register of the NIC; vector 0's message address in the table).
+		echo 'for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = '$DEVICE' ] || continue; set -- $(sed -n 1p $d/resource); b0=$1; set -- $(sed -n 4p $d/resource); b3=$1; devmem $((b0+0x2800)) 32 0x12345000; devmem $((b3)) 32 0xfee01000; echo "VFIO-MMIO: status=$(devmem $((b0+8)) 32) rdbal=$(devmem $((b0+0x2800)) 32) msix0addr=$(devmem $((b3)) 32) msix0ctl=$(devmem $((b3+12)) 32)"; done' >"$fifo"
+		wait_console "^VFIO-MMIO: " 120
 		echo "poweroff -f" >"$fifo"
 	fi
 	wait "$vmm_pid"
@@ -158,6 +167,12 @@ if grep -qE "device vfio=/sys/bus/pci/devices/$bdf: PCI 0000:00:[0-9a-f]{2}\.0" 
 else
 	bad "the VMM did not place the device"
 fi
+warned=$(grep -E 'vmm: (warning|error):.*(VFIO|vfio|INTx|MSI-X|BAR|0000:)' "$out/vmm.err" | head -3)
+if [ -z "$warned" ]; then
+	ok "the VMM warned of nothing about the device (reset, DMA maps, interrupts, unmapping)"
+else
+	bad "the VMM warned: $warned"
+fi
 if grep -qE "pci 0000:00:[0-9a-f]{2}\.0: \[8086:10d3\]" "$out/guest.txt"; then
 	ok "the guest's kernel enumerated 8086:10d3"
 else
@@ -167,6 +182,13 @@ if grep -qE "^VFIO-PCI: 0000:00:[0-9a-f]{2}\.0 $VENDOR $DEVICE 0x020000" "$out/g
 	ok "/sys/bus/pci/devices in the guest: $(grep -m1 -E "^VFIO-PCI: .* $DEVICE" "$out/guest.txt")"
 else
 	bad "the guest's /sys/bus/pci/devices has no $VENDOR $DEVICE 0x020000"
+fi
+mmio=$(sed -n 's/^VFIO-MMIO: //p' "$out/guest.txt" | head -1)
+if [[ "$mmio" =~ ^status=0x([0-9A-F]{8})\ rdbal=0x12345000\ msix0addr=0xFEE01000\ msix0ctl=0x00000001$ ]] &&
+	[ "${BASH_REMATCH[1]}" != FFFFFFFF ]; then
+	ok "the guest reaches the NIC: its registers through the mapped BAR 0 (a write read back), the MSI-X table trapped: $mmio"
+else
+	bad "the guest's reads and writes of the BARs: '$mmio', want status not all-ones, rdbal=0x12345000, msix0addr=0xFEE01000, msix0ctl=0x00000001 (masked)"
 fi
 # resource lines: start end flags (hex); IORESOURCE_MEM is 0x200. The guest's line i against L1's.
 i=0
