@@ -5,10 +5,10 @@
  * trapped BAR accesses, pending vectors, BAR plans and the owner's BAR placement.
  *
  * Checks: a BAR register shows its flags and an address aligned to its size; bar_moved reports
- * only naturally aligned, non-zero addresses; a route is active only with MSI-X enabled and the
- * function unmasked; a plan covers its BAR exactly, in order, its mmap parts whole pages of a
- * region that allows mmap, none of them on an MSI-X table or PBA page; a placement stays inside
- * its window, or is refused with a message and takes none of it. */
+ * only naturally aligned, non-zero addresses (of a BAR or the ROM); a route is active only with
+ * MSI-X enabled and the function unmasked; a plan covers its BAR exactly, in order, its mmap parts
+ * whole pages of a region that allows mmap, none of them on an MSI-X table or PBA page; a placement
+ * stays inside its window, or is refused with a message and takes none of it. */
 #include <linux/pci_regs.h>
 
 #include "devices/pci/vfio_pci.h"
@@ -48,7 +48,8 @@ static void on_route(void *opaque, uint16_t vector, const struct vfio_pci_route 
 static void on_bar(void *opaque, int bar, bool on, uint64_t addr)
 {
 	(void)opaque;
-	uint64_t sz = s.vp.bars[bar].size;
+	FZ_ASSERT(bar >= 0 && bar <= VFIO_PCI_ROM_BAR, "bar_moved for BAR %d", bar);
+	uint64_t sz = bar == VFIO_PCI_ROM_BAR ? s.vp.rom_size : s.vp.bars[bar].size;
 	FZ_ASSERT(sz, "bar_moved for BAR %d, not implemented", bar);
 	FZ_ASSERT(!on || (addr && !(addr & (sz - 1))), "BAR %d on at %#llx, size %#llx", bar,
 		  (unsigned long long)addr, (unsigned long long)sz);

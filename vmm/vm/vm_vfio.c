@@ -165,10 +165,49 @@ static void part_on(struct vm_vfio_part *p, uint64_t gpa)
 	p->gpa = gpa;
 }
 
+static void rom_read(void *opaque, uint64_t off, void *data, uint32_t len)
+{
+	struct vm_vfio_part *p = opaque;
+	pthread_mutex_lock(&p->d->lock);
+	if (vfio_pci_rom_read(&p->d->vp, off, data, len) < 0)
+		memset(data, 0xff, len);
+	pthread_mutex_unlock(&p->d->lock);
+}
+
+static void rom_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	(void)opaque, (void)off, (void)data, (void)len; /* a ROM */
+}
+
+static const struct io_ops rom_ops = {rom_read, rom_write};
+
+/* The ROM's contents where the guest enabled it (firmware and `/sys/.../rom` read them). */
+static void rom_moved(struct vm_vfio_dev *d, bool on, uint64_t addr)
+{
+	struct vm_vfio_part *p = &d->rom;
+	if (p->on)
+		io_bus_unregister(d->v->h.mmio, p->gpa);
+	p->on = false;
+	if (!on)
+		return;
+	int err = io_bus_register(d->v->h.mmio, addr, d->vp.rom_size, &rom_ops, p, d->dev.bdf);
+	if (err) {
+		log_warn("%s: ROM at 0x%llx: %s; not readable there", d->dev.bdf,
+			 (unsigned long long)addr, strerror(-err));
+		return;
+	}
+	p->on = true;
+	p->gpa = addr;
+}
+
 /* Device lock held (a configuration write, under the bus lock). */
 static void on_bar_moved(void *opaque, int bar, bool on, uint64_t addr)
 {
 	struct vm_vfio_dev *d = opaque;
+	if (bar == VFIO_PCI_ROM_BAR) {
+		rom_moved(d, on, addr);
+		return;
+	}
 	for (unsigned i = 0; i < d->nparts[bar]; i++) {
 		struct vm_vfio_part *p = &d->parts[bar][i];
 		part_off(p);
@@ -439,6 +478,8 @@ int vm_vfio_add(struct vm_vfio *v, const char *path, char *err, size_t errlen)
 	if (!d)
 		return fail_rc(-ENOMEM, err, errlen, "out of memory");
 	d->v = v;
+	d->rom.d = d;
+	d->rom.bar = VFIO_PCI_ROM_BAR;
 	pthread_mutex_init(&d->lock, NULL);
 	for (int i = 0; i < VM_VFIO_MAX_VECTORS; i++)
 		d->fds[i] = -1;

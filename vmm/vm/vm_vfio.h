@@ -7,8 +7,9 @@
  * INTx: a level-triggered irqfd with a resample fd on the slot's swizzled IOAPIC pin, handed to
  * VFIO's INTx index while MSI-X is off.
  *
- * Not done (docs/vfio.md says so): MSI (hidden by the function), the ROM's contents behind its
- * BAR, hotplug.
+ * The expansion ROM: its contents trapped (read-only) wherever the guest enables it.
+ *
+ * Not done (docs/vfio.md says so): MSI (hidden by the function), hotplug.
  *
  * Lifecycle: vm_vfio_add() for each device once the VM's buses, KVM and RAM exist (the first
  * one opens the container and maps guest RAM for DMA); vm_vfio_destroy() after the vCPUs are
@@ -64,6 +65,7 @@ struct vm_vfio_dev {
 	struct pci_func_ops hooks; /* the function's, wrapped in `lock` */
 	unsigned nparts[PCI_NUM_BARS];
 	struct vm_vfio_part parts[PCI_NUM_BARS][VFIO_PCI_PLAN_MAX];
+	struct vm_vfio_part rom; /* the expansion ROM, trapped and read-only, where it decodes */
 	/* MSI-X */
 	uint16_t nvec;
 	int fds[VM_VFIO_MAX_VECTORS];

@@ -14,7 +14,10 @@
 #     window (0xf0000000-0xfebfffff);
 #   - the guest reads and writes the NIC's registers through BAR 0 (mmap'd: a KVM memory slot
 #     over the device's BAR; a write to RDBAL read back) and its MSI-X table in BAR 3 (trapped:
-#     vector 0 masked, its address written and read back), with busybox's devmem.
+#     vector 0 masked, its address written and read back), with busybox's devmem;
+#   - the guest reads the NIC's expansion ROM (/sys/.../rom: its BAR enabled, the contents
+#     trapped): QEMU's option ROM, 55 aa and its header. (L1 does not read it itself: an L1
+#     that had read it through sysfs before the VMM started locked up once, both CPUs stuck.)
 # The guest has no e1000e driver (guest-images/kernel.config is not changed for this), so no
 # interrupt or DMA is exercised: the device's configuration space, BAR placement and access, the
 # DMA maps of guest RAM, INTx's setup and the reset at start and end are. VFIO_KEEP=1 keeps the
@@ -58,6 +61,7 @@ bind_vfio() {
 		"group=$(basename "$(readlink "$dev/iommu_group" 2>/dev/null)")" \
 		"dev_vfio=$groups" >"$out/l1.bind"
 	cp "$dev/resource" "$out/l1.resource"
+
 }
 
 wait_console() { # REGEX SECONDS
@@ -92,6 +96,8 @@ boot() {
 		# register of the NIC; vector 0's message address in the table).
 		echo 'for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = '$DEVICE' ] || continue; set -- $(sed -n 1p $d/resource); b0=$1; set -- $(sed -n 4p $d/resource); b3=$1; devmem $((b0+0x2800)) 32 0x12345000; devmem $((b3)) 32 0xfee01000; echo "VFIO-MMIO: status=$(devmem $((b0+8)) 32) rdbal=$(devmem $((b0+0x2800)) 32) msix0addr=$(devmem $((b3)) 32) msix0ctl=$(devmem $((b3+12)) 32)"; done' >"$fifo"
 		wait_console "^VFIO-MMIO: " 120
+		echo 'for d in /sys/bus/pci/devices/*; do [ "$(cat $d/device)" = '$DEVICE' ] || continue; echo 1 >$d/rom; echo VFIO-ROM: $(dd if=$d/rom bs=16 count=1 2>/dev/null | od -An -tx1); echo 0 >$d/rom; done' >"$fifo"
+		wait_console "^VFIO-ROM: " 120
 		echo "poweroff -f" >"$fifo"
 	fi
 	wait "$vmm_pid"
@@ -189,6 +195,12 @@ if [[ "$mmio" =~ ^status=0x([0-9A-F]{8})\ rdbal=0x12345000\ msix0addr=0xFEE01000
 	ok "the guest reaches the NIC: its registers through the mapped BAR 0 (a write read back), the MSI-X table trapped: $mmio"
 else
 	bad "the guest's reads and writes of the BARs: '$mmio', want status not all-ones, rdbal=0x12345000, msix0addr=0xFEE01000, msix0ctl=0x00000001 (masked)"
+fi
+rom=$(sed -n 's/^VFIO-ROM: //p' "$out/guest.txt" | head -1)
+if [[ "$rom" =~ ^55\ aa(\ [0-9a-f]{2}){14}$ ]] && [[ ! "$rom" =~ (ff ){14}ff$ ]]; then
+	ok "the guest reads the expansion ROM (trapped): $rom"
+else
+	bad "the guest's ROM starts '$rom' (want QEMU's option ROM: 55 aa, then its header)"
 fi
 # resource lines: start end flags (hex); IORESOURCE_MEM is 0x200. The guest's line i against L1's.
 i=0

@@ -185,6 +185,29 @@ Test(vfio_pci, expansion_rom_is_emulated)
 	cr_assert_eq(sig, 0xaa55);
 }
 
+/* The ROM decodes with its enable bit and memory decoding on: told to the owner as
+ * VFIO_PCI_ROM_BAR, and taken back when either goes off. */
+Test(vfio_pci, expansion_rom_decoding_moves)
+{
+	init_vp();
+	wr(PCI_ROM_ADDRESS, 0xfeb00000, 4);
+	wr(PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	int before = rec.moves;
+	cr_assert(rec.last_bar != VFIO_PCI_ROM_BAR, "not enabled: not decoding");
+	wr(PCI_ROM_ADDRESS, 0xfeb00001, 4);
+	cr_assert_eq(rec.moves, before + 1);
+	cr_assert_eq(rec.last_bar, VFIO_PCI_ROM_BAR);
+	cr_assert(rec.bar_on);
+	cr_assert_eq(rec.bar_addr, 0xfeb00000);
+	wr(PCI_COMMAND, 0, 2);
+	cr_assert_eq(rec.last_bar, VFIO_PCI_ROM_BAR, "memory decoding off: the ROM goes too");
+	cr_assert_not(rec.bar_on);
+	wr(PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	wr(PCI_ROM_ADDRESS, 0xfeb00000, 4);
+	cr_assert_eq(rec.last_bar, VFIO_PCI_ROM_BAR, "enable bit off");
+	cr_assert_not(rec.bar_on);
+}
+
 Test(vfio_pci, no_rom_region_reads_zero)
 {
 	f.regions[VFIO_PCI_ROM_REGION_INDEX].size = 0;

@@ -250,3 +250,21 @@ Test(vm_vfio, intx_wired_and_off_while_msix_is_on)
 	cr_assert(fk.irqfd[fk.nirqfd - 1].flags & KVM_IRQFD_FLAG_DEASSIGN, "detached at the end");
 	cr_assert_eq(fk.irqfd[fk.nirqfd - 1].gsi, gsi);
 }
+
+Test(vm_vfio, rom_readable_where_the_guest_enables_it)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	f.regions[VFIO_PCI_ROM_REGION_INDEX].data[0] = 0x55;
+	f.regions[VFIO_PCI_ROM_REGION_INDEX].data[1] = 0xaa;
+	uint16_t sig = 0;
+	cfg_wr(PCI_ROM_ADDRESS, 0xf8000000, 4);
+	cr_assert_eq(io_bus_read(&mmio, 0xf8000000, &sig, 2), 0, "not enabled: nothing there");
+	cfg_wr(PCI_ROM_ADDRESS, 0xf8000001, 4);
+	cr_assert_eq(io_bus_read(&mmio, 0xf8000000, &sig, 2), 1);
+	cr_assert_eq(sig, 0xaa55, "the ROM's signature");
+	uint8_t b = 0x12;
+	io_bus_write(&mmio, 0xf8000000, &b, 1);
+	cr_assert_eq(f.regions[VFIO_PCI_ROM_REGION_INDEX].data[0], 0x55, "read-only");
+	cfg_wr(PCI_ROM_ADDRESS, 0xf8000000, 4);
+	cr_assert_eq(io_bus_read(&mmio, 0xf8000000, &sig, 2), 0, "disabled again");
+}
