@@ -212,9 +212,33 @@ static uint32_t rom_reg(const struct vfio_pci *vp)
 	return vp->rom_reg & ((uint32_t) ~(vp->rom_size - 1) | PCI_ROM_ADDRESS_ENABLE);
 }
 
+static void moved(struct vfio_pci *vp, int bar, bool on, uint64_t addr)
+{
+	if (vp->irq && vp->irq->bar_moved)
+		vp->irq->bar_moved(vp->opaque, bar, on, addr);
+}
+
+/* The ROM decodes with its enable bit and the guest's memory decoding on, at a non-zero
+ * address. */
+static void update_rom(struct vfio_pci *vp)
+{
+	uint64_t addr = rom_reg(vp) & PCI_ROM_ADDRESS_MASK;
+	bool on = vp->rom_size && (vp->rom_reg & PCI_ROM_ADDRESS_ENABLE) &&
+		  (vp->command & PCI_COMMAND_MEMORY) && addr;
+	if (on == vp->rom_mapped && (!on || addr == vp->rom_mapped_addr))
+		return;
+	if (vp->rom_mapped)
+		moved(vp, VFIO_PCI_ROM_BAR, false, vp->rom_mapped_addr);
+	vp->rom_mapped = on;
+	vp->rom_mapped_addr = on ? addr : 0;
+	if (on)
+		moved(vp, VFIO_PCI_ROM_BAR, true, addr);
+}
+
 /* Re-evaluates where every BAR decodes and tells the owner of each change. */
 static void update_bars(struct vfio_pci *vp)
 {
+	update_rom(vp);
 	for (int i = 0; i < PCI_NUM_BARS; i++) {
 		struct vfio_pci_bar *b = &vp->bars[i];
 		if (!b->size)
@@ -320,8 +344,10 @@ static void write_owned(struct vfio_pci *vp, uint32_t off, const uint8_t *in, ui
 			bars = true;
 		}
 	}
-	if (vp->rom_size && off < PCI_ROM_ADDRESS + 4 && off + len > PCI_ROM_ADDRESS)
+	if (vp->rom_size && off < PCI_ROM_ADDRESS + 4 && off + len > PCI_ROM_ADDRESS) {
 		vp->rom_reg = merge(rom_reg(vp), PCI_ROM_ADDRESS, off, in, len);
+		bars = true;
+	}
 	if (off <= PCI_INTERRUPT_LINE && off + len > PCI_INTERRUPT_LINE)
 		vp->irq_line = in[PCI_INTERRUPT_LINE - off];
 	uint32_t ctrl = msix_ctrl_at(vp);

@@ -6,8 +6,9 @@
  *     from the device's registers; the guest's addresses are kept here (the host's stay the
  *     host's) and answer the sizing protocol (write all-ones, read back ~(size - 1) | flags).
  *   - The expansion ROM BAR (0x30): emulated the same way (size from the ROM region, enable
- *     bit kept); absent when the ROM region is empty. Its contents are read through
- *     vfio_pci_rom_read() (nothing maps them yet).
+ *     bit kept); absent when the ROM region is empty. Where it decodes (enable bit and memory
+ *     decoding on) goes to bar_moved as VFIO_PCI_ROM_BAR; its contents are read through
+ *     vfio_pci_rom_read().
  *   - Command (0x04): written through to the device (bus master, INTx disable, memory and I/O
  *     decoding on the host side), and the guest's memory / I/O enable bits are kept here: they
  *     decide whether the guest's BAR addresses decode (bar_moved): turned off, the guest loses
@@ -29,7 +30,7 @@
  * pages) and which must trap to vfio_pci_bar_read()/vfio_pci_bar_write().
  *
  * No locking: the owner serialises every call (the bus lock for configuration accesses).
- * Not wired yet (docs/vfio.md): no descriptor creates one. */
+ * Created by vmm/vm/vm_vfio.c for --device vfio= (docs/vfio.md). */
 #ifndef DEVICES_PCI_VFIO_PCI_H
 #define DEVICES_PCI_VFIO_PCI_H
 
@@ -42,6 +43,7 @@
 
 #define VFIO_PCI_MAX_VECTORS 2048 /* MSI-X Table Size is 11 bits */
 #define VFIO_PCI_PLAN_MAX    32
+#define VFIO_PCI_ROM_BAR     PCI_NUM_BARS /* bar_moved's number for the expansion ROM */
 
 struct vfio_pci_bar {
 	uint64_t size; /* 0: not implemented, or the upper half of a 64-bit BAR */
@@ -72,7 +74,9 @@ struct vfio_pci_irq_ops {
 	 * calls vfio_pci_msix_set_pending()). */
 	void (*msix_route)(void *opaque, uint16_t vector, const struct vfio_pci_route *r);
 	/* BAR `bar` decodes at guest address `addr` now (on) or no longer (!on): the owner maps
-	 * the plan's mmap parts as KVM memory slots and the trap parts on the MMIO or port bus. */
+	 * the plan's mmap parts as KVM memory slots and the trap parts on the MMIO or port bus.
+	 * `bar` VFIO_PCI_ROM_BAR: the expansion ROM (its enable bit and memory decoding on), whose
+	 * reads the owner serves with vfio_pci_rom_read(). */
 	void (*bar_moved)(void *opaque, int bar, bool on, uint64_t addr);
 };
 
@@ -83,6 +87,8 @@ struct vfio_pci {
 	struct vfio_pci_bar bars[PCI_NUM_BARS];
 	uint64_t rom_size;
 	uint32_t rom_reg; /* the guest's ROM BAR: address and enable bit */
+	bool rom_mapped;  /* decoding at rom_mapped_addr, as last told to bar_moved */
+	uint64_t rom_mapped_addr;
 	struct vfio_region rom;
 	uint16_t command; /* the guest's memory and I/O enable bits */
 	uint8_t irq_line;
@@ -137,6 +143,14 @@ struct vfio_pci_bar_plan {
  * BAR) or -E2BIG (too many parts). */
 int vfio_pci_bar_plan(const struct vfio_pci *vp, int bar, uint64_t page_size,
 		      struct vfio_pci_bar_plan *plan);
+
+/* Places the memory BARs as firmware would, each naturally aligned in [*next, end) (through
+ * the BAR registers, so the guest reads the addresses back and bar_moved follows), then turns
+ * memory decoding on; *next moves past them. I/O BARs stay unassigned (address 0: they decode
+ * once the guest gives them an address). Returns 0, or -ENOSPC with a message when a BAR does
+ * not fit (nothing placed: *next unchanged, but registers written so far stay). */
+int vfio_pci_place_bars(struct vfio_pci *vp, uint64_t *next, uint64_t end, char *err,
+			size_t errlen);
 
 /* The route vector `vector` has now (computed, not reported). */
 void vfio_pci_msix_route(const struct vfio_pci *vp, uint16_t vector, struct vfio_pci_route *r);

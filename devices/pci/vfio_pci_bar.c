@@ -2,6 +2,7 @@
  * mmap'd straight into the guest instead. */
 #include <errno.h>
 #include <linux/pci_regs.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "devices/pci/vfio_pci_internal.h"
@@ -178,5 +179,45 @@ int vfio_pci_bar_plan(const struct vfio_pci *vp, int bar, uint64_t page_size,
 		    (struct vfio_pci_bar_part){l.s[i].start, l.s[i].end - l.s[i].start, true};
 		at = l.s[i].end;
 	}
+	return 0;
+}
+
+/* One memory BAR's address in [*next, end), naturally aligned; 0 when it does not fit. */
+static uint64_t place_one(uint64_t *next, uint64_t end, uint64_t size)
+{
+	uint64_t addr = (*next + size - 1) & ~(size - 1);
+	if (addr < *next || addr > end || size > end - addr)
+		return 0;
+	*next = addr + size;
+	return addr;
+}
+
+int vfio_pci_place_bars(struct vfio_pci *vp, uint64_t *next, uint64_t end, char *err, size_t errlen)
+{
+	uint64_t at = *next;
+	for (int i = 0; i < PCI_NUM_BARS; i++) {
+		const struct vfio_pci_bar *b = &vp->bars[i];
+		if (!b->size || b->flags & PCI_BASE_ADDRESS_SPACE_IO)
+			continue;
+		uint64_t addr = place_one(&at, end, b->size);
+		if (!addr) {
+			snprintf(err, errlen,
+				 "%s: BAR %d (%llu KiB) does not fit in the PCI memory window "
+				 "(%llu KiB left)",
+				 vp->dev->bdf, i, (unsigned long long)(b->size >> 10),
+				 (unsigned long long)((end - *next) >> 10));
+			return -ENOSPC;
+		}
+		/* as firmware does it: through the registers, so the guest reads them back */
+		uint32_t lo = (uint32_t)addr, hi = (uint32_t)(addr >> 32);
+		vfio_pci_config_write(vp, PCI_BASE_ADDRESS_0 + 4 * (uint32_t)i, &lo, 4);
+		if (b->flags & PCI_BASE_ADDRESS_MEM_TYPE_64)
+			vfio_pci_config_write(vp, PCI_BASE_ADDRESS_0 + 4 * (uint32_t)i + 4, &hi, 4);
+	}
+	*next = at;
+	uint16_t cmd;
+	vfio_pci_config_read(vp, PCI_COMMAND, &cmd, 2);
+	cmd |= PCI_COMMAND_MEMORY;
+	vfio_pci_config_write(vp, PCI_COMMAND, &cmd, 2);
 	return 0;
 }

@@ -12,7 +12,7 @@
  * "0000:01:00.0: bound to nvme, not vfio-pci (unbind it and bind it to vfio-pci)". Nothing is
  * logged here; the caller reports.
  *
- * Not wired yet (docs/vfio.md): nothing on the command line or the API uses this. */
+ * Used by vmm/vm/vm_vfio.c for --device vfio= (docs/vfio.md). */
 #ifndef HOST_VFIO_H
 #define HOST_VFIO_H
 
@@ -34,6 +34,7 @@ struct vfio_ops {
 	ssize_t (*pread)(void *ctx, int fd, void *buf, size_t len, off_t off);
 	ssize_t (*pwrite)(void *ctx, int fd, const void *buf, size_t len, off_t off);
 	void *(*mmap)(void *ctx, size_t len, int prot, int fd, off_t off);
+	void (*munmap)(void *ctx, void *addr, size_t len);
 	/* readlink(2), NUL-terminated; returns the length or -errno. */
 	ssize_t (*readlink)(void *ctx, const char *path, char *buf, size_t len);
 	/* Calls fn(arg, name) for every entry of directory `path` but . and ..; stops at and
@@ -130,6 +131,9 @@ int vfio_region_write(struct vfio_device *d, const struct vfio_region *r, uint64
  * region, which must allow mmap. Returns the address, or NULL with errno set. */
 void *vfio_region_mmap(struct vfio_device *d, const struct vfio_region *r, uint64_t off,
 		       size_t len);
+
+/* Undoes vfio_region_mmap(). */
+void vfio_region_munmap(struct vfio_device *d, void *addr, size_t len);
 
 /* VFIO_DEVICE_RESET. */
 int vfio_device_reset(struct vfio_device *d);

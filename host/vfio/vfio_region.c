@@ -83,3 +83,9 @@ void *vfio_region_mmap(struct vfio_device *d, const struct vfio_region *r, uint6
 	void *p = d->ops->mmap(d->ctx, len, prot, d->fd, (off_t)(r->offset + off));
 	return p == MAP_FAILED ? NULL : p;
 }
+
+void vfio_region_munmap(struct vfio_device *d, void *addr, size_t len)
+{
+	if (addr)
+		d->ops->munmap(d->ctx, addr, len);
+}

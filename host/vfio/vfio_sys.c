@@ -53,6 +53,12 @@ static void *sys_mmap(void *ctx, size_t len, int prot, int fd, off_t off)
 	return mmap(NULL, len, prot, MAP_SHARED, fd, off);
 }
 
+static void sys_munmap(void *ctx, void *addr, size_t len)
+{
+	(void)ctx;
+	munmap(addr, len);
+}
+
 static ssize_t sys_readlink(void *ctx, const char *path, char *buf, size_t len)
 {
 	(void)ctx;
@@ -89,6 +95,7 @@ const struct vfio_ops vfio_sys_ops = {
     .pread = sys_pread,
     .pwrite = sys_pwrite,
     .mmap = sys_mmap,
+    .munmap = sys_munmap,
     .readlink = sys_readlink,
     .list_dir = sys_list_dir,
 };

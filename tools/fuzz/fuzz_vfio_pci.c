@@ -2,12 +2,13 @@
  * layer of the unit tests (tests/unit/fixtures/fake_vfio.h): the device's configuration space
  * (capability list included: loops, MSI and MSI-X anywhere, tables outside their BAR), its
  * region sizes and sparse mmap areas come from the input, then guest configuration accesses,
- * trapped BAR accesses, pending vectors and BAR plans.
+ * trapped BAR accesses, pending vectors, BAR plans and the owner's BAR placement.
  *
  * Checks: a BAR register shows its flags and an address aligned to its size; bar_moved reports
- * only naturally aligned, non-zero addresses; a route is active only with MSI-X enabled and the
- * function unmasked; a plan covers its BAR exactly, in order, its mmap parts whole pages of a
- * region that allows mmap, none of them on an MSI-X table or PBA page. */
+ * only naturally aligned, non-zero addresses (of a BAR or the ROM); a route is active only with
+ * MSI-X enabled and the function unmasked; a plan covers its BAR exactly, in order, its mmap parts
+ * whole pages of a region that allows mmap, none of them on an MSI-X table or PBA page; a placement
+ * stays inside its window, or is refused with a message and takes none of it. */
 #include <linux/pci_regs.h>
 
 #include "devices/pci/vfio_pci.h"
@@ -47,7 +48,8 @@ static void on_route(void *opaque, uint16_t vector, const struct vfio_pci_route 
 static void on_bar(void *opaque, int bar, bool on, uint64_t addr)
 {
 	(void)opaque;
-	uint64_t sz = s.vp.bars[bar].size;
+	FZ_ASSERT(bar >= 0 && bar <= VFIO_PCI_ROM_BAR, "bar_moved for BAR %d", bar);
+	uint64_t sz = bar == VFIO_PCI_ROM_BAR ? s.vp.rom_size : s.vp.bars[bar].size;
 	FZ_ASSERT(sz, "bar_moved for BAR %d, not implemented", bar);
 	FZ_ASSERT(!on || (addr && !(addr & (sz - 1))), "BAR %d on at %#llx, size %#llx", bar,
 		  (unsigned long long)addr, (unsigned long long)sz);
@@ -135,9 +137,22 @@ static uint32_t width(uint8_t v)
 	return w[v % 5];
 }
 
+/* The owner places the BARs (vfio_pci_place_bars()) in a window of the input's size. */
+static void place(void)
+{
+	char err[256] = "";
+	uint64_t start = 0xf0000000ull + ((uint64_t)fz_u16(&s.in) << 12);
+	uint64_t end = start + ((uint64_t)fz_u16(&s.in) << 12), next = start;
+	int r = vfio_pci_place_bars(&s.vp, &next, end, err, sizeof(err));
+	FZ_ASSERT(r == 0 || (r == -ENOSPC && err[0] && next == start), "place_bars: %d (%s)", r,
+		  err);
+	FZ_ASSERT(next >= start && next <= end, "placed up to %#llx, window [%#llx, %#llx)",
+		  (unsigned long long)next, (unsigned long long)start, (unsigned long long)end);
+}
+
 static void op(void)
 {
-	uint8_t kind = fz_u8(&s.in) % 6, a = fz_u8(&s.in);
+	uint8_t kind = fz_u8(&s.in) % 7, a = fz_u8(&s.in);
 	uint8_t buf[8] = {0};
 	switch (kind) {
 	case 0:
@@ -162,6 +177,9 @@ static void op(void)
 	}
 	case 4:
 		check_plan(a % 6, 1ull << (12 + fz_u8(&s.in) % 5));
+		break;
+	case 6:
+		place();
 		break;
 	default:
 		vfio_pci_msix_set_pending(&s.vp, fz_u16(&s.in));

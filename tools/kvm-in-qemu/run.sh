@@ -13,6 +13,10 @@
 #     --rw DIR        a writable share (repeatable; default the repository's parent folder)
 #     --timeout SECS  kill L1 after SECS (default 3600)
 #     --log FILE      also copy L1's console to FILE
+#     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
+#                     interrupt remapping; intel_iommu=on on L1's command line) and an emulated
+#                     e1000e NIC (8086:10d3) that no L1 driver takes, for passthrough tests
+#                     (docs/vfio.md): L1 binds it to vfio-pci and hands it to a VMM
 #
 # One L1 at a time: a second run waits for the first (a lock in the cache folder); two TCG L1s on
 # a small host would each run too slowly for the boots' timeouts.
@@ -37,6 +41,7 @@ cpu=EPYC,+svm,+npt
 timeout=3600
 log=
 rw=()
+vfio=0
 
 die() {
 	echo "kvm-in-qemu: $*" >&2
@@ -51,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--rw) rw+=("$(cd "$2" && pwd)") && shift 2 ;;
 	--timeout) timeout=$2 && shift 2 ;;
 	--log) log=$2 && shift 2 ;;
+	--vfio-devices) vfio=1 && shift ;;
 	--) shift && break ;;
 	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
 	esac
@@ -166,14 +172,22 @@ rwlist=$(
 
 append="console=ttyS0 quiet loglevel=4 panic=-1 rw"
 append+=" kiq.modules=$cache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
+machine=()
+if [ "$vfio" = 1 ]; then
+	# q35: intel-iommu is a PCI Express machine's device. The NIC has no netdev: nothing
+	# reaches its wire, the tests look at its configuration space and BARs only.
+	# shellcheck disable=SC2054 # commas inside QEMU's option values
+	machine=(-machine q35 -device intel-iommu,intremap=on -device e1000e)
+	append+=" intel_iommu=on"
+fi
 # shellcheck disable=SC2054 # commas inside QEMU's option values
 qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel tcg,thread=multi -cpu "$cpu"
 	-smp "$cpus" -m "$mem" -kernel "$cache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
-	"${shares[@]}")
+	"${machine[@]}" "${shares[@]}")
 start=$(date +%s)
 # QEMU warns once per vCPU for each feature of the CPU model that TCG does not emulate.
-"${qemu_cmd[@]}" </dev/null 2>&1 | grep --line-buffered -v "TCG doesn't support requested feature" |
+"${qemu_cmd[@]}" </dev/null 2>&1 | grep --line-buffered -vE "TCG doesn't support requested feature|nic e1000e.* has no peer" |
 	tee "${log:-/dev/null}" || true
 echo "kvm-in-qemu: L1 ran $(($(date +%s) - start)) s" >&2
 [ -s "$run/status" ] || die "no exit status: L1 did not finish the command (timeout, panic or failed boot above)"

@@ -36,6 +36,7 @@
 #include "vmm/api/http_request.h"
 #include "vmm/migration/vm_migrate.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/vm_vfio.h"
 
 _Static_assert(HTTP_MAX_PATH <= 4096, "API_FAULT_MAX (api_model.h) counts on it");
 
@@ -217,10 +218,14 @@ static const struct sandbox_rule api_setup_rules[] = {
 static const struct sandbox_list api_setup_sandbox = SANDBOX_LIST("api-setup", api_setup_rules);
 
 /* vm_uffd_setup_sandbox: a snapshot load with mem_backend Uffd (vmm/snapshot/vm_uffd.h); the
- * vm_migrate_ lists: a live migration's two ends (vmm/migration/vm_migrate.h) */
-static const struct sandbox_list *const broker_lists[] = {
-    &api_sandbox, &api_setup_sandbox, &vm_uffd_setup_sandbox, &vm_migrate_send_sandbox,
-    &vm_migrate_recv_sandbox};
+ * vm_migrate_ lists: a live migration's two ends (vmm/migration/vm_migrate.h); vfio: a
+ * passed-through device the API configured (vmm/vm/vm_vfio.h) */
+static const struct sandbox_list *const broker_lists[] = {&api_sandbox,
+							  &api_setup_sandbox,
+							  &vm_uffd_setup_sandbox,
+							  &vm_migrate_send_sandbox,
+							  &vm_migrate_recv_sandbox,
+							  &vm_vfio_setup_sandbox};
 /* Once the VM exists, the API thread and the broker: sending the VM away is all that is left of
  * migration. */
 static const struct sandbox_list *const running_lists[] = {&api_sandbox, &vm_migrate_send_sandbox};

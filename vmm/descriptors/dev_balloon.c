@@ -156,9 +156,17 @@ static const struct device_option balloon_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The pages the guest gives back (a passed-through device's pinned DMA maps would keep them). */
+static int claims_balloon(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
+{
+	struct device_claim c = {.kind = DEVICE_CLAIM_RAM_RETURNED, .option = "--balloon"};
+	return device_cfg_find(cfg, &device_balloon) ? fn(&c, opaque) : 0;
+}
+
 const struct device_desc device_balloon = {.name = "balloon",
 					   .options = balloon_options,
 					   .create = create_balloon,
 					   .cfg_size = sizeof(struct dev_balloon_cfg),
 					   .api = &balloon_api,
+					   .claims = claims_balloon,
 					   .built_beside_source = true};

@@ -11,7 +11,7 @@
 /* Each defined in its vmm/descriptors/dev_<name>.c. */
 extern const struct device_desc device_disk, device_net, device_console, device_rng, device_display,
     device_vsock, device_balloon, device_memhp, device_pmem, device_fs, device_vu_blk,
-    device_vu_net;
+    device_vu_net, device_vfio;
 
 const struct device_desc *const device_table[] = {
     &device_disk,    /* /dev/vda, /dev/vdb, ... */
@@ -26,6 +26,7 @@ const struct device_desc *const device_table[] = {
     &device_vu_net,  /* vhost-user NICs: after every other --net */
     &device_memhp,   /* memory the guest plugs and unplugs */
     &device_pmem,    /* /dev/pmem0, ... */
+    &device_vfio,    /* passed-through PCI devices: after every virtio-pci device */
     NULL,
 };
 

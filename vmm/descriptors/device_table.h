@@ -95,6 +95,12 @@ enum device_claim_kind {
 	/* Guest-physical addresses [base, base + size) above the RAM (the hotplug region): what is
 	 * placed above the RAM goes after it. */
 	DEVICE_CLAIM_GUEST_RANGE,
+	/* Guest RAM pinned and mapped once for a passed-through device's DMA (--device vfio=):
+	 * memory that comes and goes while the VM runs would not be in step with the IOMMU, and
+	 * the VM's state cannot be saved or moved (the device's is not ours). `what` says so. */
+	DEVICE_CLAIM_PINNED_RAM,
+	/* Guest RAM the guest gives back to the host while it runs (the balloon). */
+	DEVICE_CLAIM_RAM_RETURNED,
 };
 
 /* What a device does with a claimed path (bits). */
@@ -320,6 +326,12 @@ const struct device_option *device_table_option(const char *name, const char *ar
 
 /* True when a configured device claims DEVICE_CLAIM_SHARED_RAM. */
 bool device_table_shares_memory(const struct vm_config *cfg);
+/* True when a configured device claims DEVICE_CLAIM_PINNED_RAM (a passed-through device). */
+bool device_table_passes_through(const struct vm_config *cfg);
+/* The reason a VM with a passed-through device (DEVICE_CLAIM_PINNED_RAM) cannot be saved,
+ * forked or moved, or NULL when it has none: the device's state lives in the hardware, out of the
+ * VMM's reach, and its DMA maps pin the RAM of this process. */
+const char *device_table_unsaveable(const struct vm_config *cfg);
 /* True when every configured device has built_beside_source. */
 bool device_table_built_beside_source(const struct vm_config *cfg);
 
@@ -362,6 +374,11 @@ void device_cfg_saved_free(struct device_cfg_saved *s);
  * device asks for it. Takes ownership of `dev` (freed with the VM, also on failure). Returns 0
  * or -errno (logged). (vmm/vm/vm_virtio_devices.c) */
 int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
+
+/* Creates PCI bus 0 and its description (ECAM, window) if no device did yet: for a function that
+ * is not virtio (a passed-through device). Returns 0 or -errno (logged).
+ * (vmm/vm/vm_virtio_devices.c) */
+int vm_pci_ensure(struct vm *vm);
 
 /* Initialises a device created without guest memory (virtio_dev_init()), then places it.
  * Takes ownership of `dev` in every case. Returns 0 or -errno (logged). */

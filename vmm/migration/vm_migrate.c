@@ -107,6 +107,11 @@ static int vm_migrate_check(struct vm *vm, bool local, char *err, size_t errlen)
 			 "a VM whose RAM a page-fault handler serves cannot be migrated");
 		return -ENOTSUP;
 	}
+	const char *why = device_table_unsaveable(vm->cfg);
+	if (why) {
+		snprintf(err, errlen, "this VM cannot be migrated: %s", why);
+		return -ENOTSUP;
+	}
 	int r = vm_for_each_virtio_dev(vm, check_dev, &c);
 	if (r)
 		return r;

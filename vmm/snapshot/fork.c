@@ -34,6 +34,8 @@ int vm_fork_check(struct vm *vm, char *err, size_t errlen)
 	else if (device_table_shares_memory(vm->cfg))
 		why = "another process maps its RAM (a vhost-user or virtio-fs back-end), whose "
 		      "writes the children would see";
+	else if (device_table_unsaveable(vm->cfg))
+		why = device_table_unsaveable(vm->cfg);
 	else if (mem->hotplug.region.size)
 		why = "it has hotpluggable memory (--memory-hotplug), which is not in the memfd";
 	if (why)

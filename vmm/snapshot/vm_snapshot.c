@@ -185,7 +185,12 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		       char *err, size_t errlen)
 {
 	struct snap_writer w;
+	const char *why = device_table_unsaveable(vm->cfg);
 
+	if (why) {
+		snprintf(err, errlen, "this VM cannot be snapshotted: %s", why);
+		return -ENOTSUP;
+	}
 	if (!vm_is_paused(vm)) {
 		snprintf(err, errlen, "the VM must be paused first");
 		return -EAGAIN;

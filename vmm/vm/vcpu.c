@@ -20,6 +20,7 @@
 #include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pause.h"
+#include "vmm/vm/vm_vfio.h"
 #include <linux/if_tun.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -406,9 +407,13 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
-	const struct sandbox_list *lists[] = {&vcpu_sandbox, &vcpu_vhost_user_sandbox};
-	if (set_run_mask(vcpu) ||
-	    sandbox_enter(name, lists, device_table_shares_memory(vcpu->vm->cfg) ? 2 : 1)) {
+	const struct sandbox_list *lists[3] = {&vcpu_sandbox};
+	size_t nlists = 1;
+	if (device_table_shares_memory(vcpu->vm->cfg))
+		lists[nlists++] = &vcpu_vhost_user_sandbox;
+	if (device_table_passes_through(vcpu->vm->cfg))
+		lists[nlists++] = &vm_vfio_vcpu_sandbox;
+	if (set_run_mask(vcpu) || sandbox_enter(name, lists, nlists)) {
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		return NULL;
 	}

@@ -30,6 +30,7 @@
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_vfio.h"
 #include "vmm/vm/vm_virtio.h"
 #include <sys/syscall.h>
 
@@ -559,9 +560,15 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules)
 /* The main thread confines itself before it creates the vCPU threads. */
 static int confine_main(const struct vm *vm)
 {
-	const struct sandbox_list *lists[] = {&main_sandbox, &vcpu_sandbox,
-					      &vcpu_vhost_user_sandbox};
-	return sandbox_enter("main", lists, device_table_shares_memory(vm->cfg) ? 3 : 2);
+	const struct sandbox_list *lists[5] = {&main_sandbox, &vcpu_sandbox};
+	size_t n = 2;
+	if (device_table_shares_memory(vm->cfg))
+		lists[n++] = &vcpu_vhost_user_sandbox;
+	if (device_table_passes_through(vm->cfg)) {
+		lists[n++] = &vm_vfio_vcpu_sandbox;
+		lists[n++] = &vm_vfio_end_sandbox;
+	}
+	return sandbox_enter("main", lists, n);
 }
 
 int vm_run(struct vm *vm)

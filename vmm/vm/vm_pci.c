@@ -152,6 +152,32 @@ void vm_pci_unplug(struct vm_pci *p, struct vm_pci_dev *d)
 		unwire(p, d);
 }
 
+/* KVM routes GSIs below KVM_MAX_IRQ_ROUTES (4096). */
+#define VM_PCI_GSI_LIMIT 4096u
+
+int vm_pci_alloc_gsis(struct vm_pci *p, unsigned n)
+{
+	pthread_mutex_lock(&p->route_lock);
+	unsigned first = p->next_gsi;
+	bool fits = n <= VM_PCI_GSI_LIMIT - first;
+	if (fits)
+		p->next_gsi += n;
+	pthread_mutex_unlock(&p->route_lock);
+	return fits ? (int)first : -ENOSPC;
+}
+
+int vm_pci_add_routes(struct vm_pci *p, const struct vm_pci_msi_route *routes, int n)
+{
+	pthread_mutex_lock(&p->route_lock);
+	int err = p->next_ext < VM_PCI_MAX_EXT ? 0 : -ENOSPC;
+	if (!err) {
+		p->ext[p->next_ext].routes = routes;
+		p->ext[p->next_ext++].n = n;
+	}
+	pthread_mutex_unlock(&p->route_lock);
+	return err;
+}
+
 int vm_pci_start(struct vm_pci *p)
 {
 	for (int i = 0; p && i < p->ndevs; i++) {

@@ -26,6 +26,7 @@
  * marked gone, until the VM ends: a vCPU may still be inside one of its handlers). */
 #define VM_PCI_MAX_ENTRIES   64
 #define VM_PCI_FIRST_MSI_GSI 24 /* after the IOAPIC's 24 pins */
+#define VM_PCI_MAX_EXT	     8	/* route sets of non-virtio functions (vm_pci_add_routes()) */
 
 struct vm_pci;
 
@@ -62,6 +63,13 @@ struct vm_pci {
 	struct vm_pci_dev *devs[VM_PCI_MAX_ENTRIES];
 	int ndevs;
 	unsigned next_gsi;
+	/* MSI routes of functions that are not virtio-pci (passed-through devices,
+	 * vmm/vm/vm_vfio.c), owned by them, in the same table: under route_lock. */
+	struct {
+		const struct vm_pci_msi_route *routes;
+		int n;
+	} ext[VM_PCI_MAX_EXT];
+	int next_ext;
 };
 
 /* Creates bus 0 (host bridge) and registers ports 0xCF8-0xCFF on `pio` and the ECAM window on
@@ -83,6 +91,16 @@ struct vm_pci_dev *vm_pci_hotplug_virtio(struct vm_pci *p, struct virtio_dev *de
 /* Hot unplug: stops the device, releases its KVM notifications and interrupts, takes it off
  * the bus and marks it gone (its memory stays until vm_pci_destroy()). */
 void vm_pci_unplug(struct vm_pci *p, struct vm_pci_dev *d);
+
+/* For a function that is not virtio-pci (a passed-through device): `n` GSIs of its own, numbered
+ * after the others. Returns the first, or -ENOSPC past the GSIs KVM routes. */
+int vm_pci_alloc_gsis(struct vm_pci *p, unsigned n);
+/* Adds `routes` (n entries, owned by the caller, alive until vm_pci_destroy()) to the GSI
+ * routing table: each valid entry is an MSI route. Returns 0 or -ENOSPC. */
+int vm_pci_add_routes(struct vm_pci *p, const struct vm_pci_msi_route *routes, int n);
+/* Writes the routing table again after the caller changed its routes (call with route_lock
+ * held). Returns 0 or -errno. */
+int vm_pci_set_routes(struct vm_pci *p);
 
 /* Starts every device's I/O thread. Returns 0 or -errno. */
 int vm_pci_start(struct vm_pci *p);

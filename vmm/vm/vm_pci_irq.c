@@ -54,19 +54,29 @@ int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
 static int set_routes(struct vm_pci *p)
 {
 	/* at most 31 devices on the bus at once: hot-unplugged ones have no routes */
-	struct vm_pci_msi_route all[(PCI_DEVFNS / 8) * VIRTIO_PCI_MAX_VECTORS];
-	int nmsi = 0;
+	int nmsi = 0, at = 0;
+	for (int i = 0; i < p->ndevs; i++)
+		nmsi += p->devs[i]->gone ? 0 : VIRTIO_PCI_MAX_VECTORS;
+	for (int i = 0; i < p->next_ext; i++)
+		nmsi += p->ext[i].n;
+	struct vm_pci_msi_route *all = calloc((size_t)nmsi + 1, sizeof(*all));
+	int cap = VM_PCI_DEFAULT_ROUTES + nmsi;
+	struct kvm_irq_routing *r =
+	    calloc(1, sizeof(*r) + sizeof(struct kvm_irq_routing_entry) * (size_t)cap);
+	if (!r || !all) {
+		free(r);
+		free(all);
+		return -ENOMEM;
+	}
 	for (int i = 0; i < p->ndevs; i++) {
 		if (p->devs[i]->gone)
 			continue;
 		for (int v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++)
-			all[nmsi++] = p->devs[i]->routes[v];
+			all[at++] = p->devs[i]->routes[v];
 	}
-	int cap = VM_PCI_DEFAULT_ROUTES + nmsi;
-	struct kvm_irq_routing *r =
-	    calloc(1, sizeof(*r) + sizeof(struct kvm_irq_routing_entry) * (size_t)cap);
-	if (!r)
-		return -ENOMEM;
+	for (int i = 0; i < p->next_ext; i++)
+		for (int v = 0; v < p->ext[i].n; v++)
+			all[at++] = p->ext[i].routes[v];
 	int n = vm_pci_build_routes(r->entries, cap, all, nmsi);
 	int err = n < 0 ? n : 0;
 	if (!err) {
@@ -74,7 +84,13 @@ static int set_routes(struct vm_pci *p)
 		err = kvm_notify_set_routes(kvm_notifier(p->kvm), r);
 	}
 	free(r);
+	free(all);
 	return err;
+}
+
+int vm_pci_set_routes(struct vm_pci *p)
+{
+	return set_routes(p);
 }
 
 static void fire(int fd)

@@ -13,8 +13,7 @@
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_virtio.h"
 
-/* Bus 0 and its description, on the first PCI device. */
-static int ensure_pci(struct vm *vm)
+int vm_pci_ensure(struct vm *vm)
 {
 	if (vm->pci)
 		return 0;
@@ -29,7 +28,7 @@ static int ensure_pci(struct vm *vm)
 
 static int place_on_pci(struct vm *vm, struct virtio_dev *dev)
 {
-	int err = ensure_pci(vm);
+	int err = vm_pci_ensure(vm);
 	if (err) {
 		virtio_dev_destroy(dev);
 		vm_virtio_dev_free(dev);

@@ -25,14 +25,16 @@ l1_require() {
 # guest's KVM_RUN in some runs of the suite): then once more, after its last console lines, with
 # the function RESET (if not "") called first to put the boots' files back. When L1 itself died
 # both times the test is skipped (77), saying so; otherwise returns the last attempt's status.
-# L1_CPU, when set, is L1's QEMU -cpu (run.sh --cpu; default EPYC,+svm,+npt).
+# L1_CPU, when set, is L1's QEMU -cpu (run.sh --cpu; default EPYC,+svm,+npt); L1_VFIO=1 gives
+# L1 an IOMMU and a device to pass through (run.sh --vfio-devices).
 l1_run() {
 	local out=$1 timeout=$2 filter=$3 reset=$4 attempt status=1
 	shift 4
 	[ "${1:-}" = -- ] && shift
 	for attempt in 1 2; do
 		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout "$timeout" \
-			${L1_CPU:+--cpu "$L1_CPU"} --log "$out/l1.console" -- "$@" 2>&1 | tee "$out/l1.out" |
+			${L1_CPU:+--cpu "$L1_CPU"} ${L1_VFIO:+--vfio-devices} --log "$out/l1.console" \
+			-- "$@" 2>&1 | tee "$out/l1.out" |
 			grep --line-buffered -E "^(in L1|kvm-in-qemu|$filter)"
 		status=${PIPESTATUS[0]}
 		[ "$status" = 0 ] && return 0

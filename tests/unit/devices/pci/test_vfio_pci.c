@@ -185,6 +185,29 @@ Test(vfio_pci, expansion_rom_is_emulated)
 	cr_assert_eq(sig, 0xaa55);
 }
 
+/* The ROM decodes with its enable bit and memory decoding on: told to the owner as
+ * VFIO_PCI_ROM_BAR, and taken back when either goes off. */
+Test(vfio_pci, expansion_rom_decoding_moves)
+{
+	init_vp();
+	wr(PCI_ROM_ADDRESS, 0xfeb00000, 4);
+	wr(PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	int before = rec.moves;
+	cr_assert(rec.last_bar != VFIO_PCI_ROM_BAR, "not enabled: not decoding");
+	wr(PCI_ROM_ADDRESS, 0xfeb00001, 4);
+	cr_assert_eq(rec.moves, before + 1);
+	cr_assert_eq(rec.last_bar, VFIO_PCI_ROM_BAR);
+	cr_assert(rec.bar_on);
+	cr_assert_eq(rec.bar_addr, 0xfeb00000);
+	wr(PCI_COMMAND, 0, 2);
+	cr_assert_eq(rec.last_bar, VFIO_PCI_ROM_BAR, "memory decoding off: the ROM goes too");
+	cr_assert_not(rec.bar_on);
+	wr(PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	wr(PCI_ROM_ADDRESS, 0xfeb00000, 4);
+	cr_assert_eq(rec.last_bar, VFIO_PCI_ROM_BAR, "enable bit off");
+	cr_assert_not(rec.bar_on);
+}
+
 Test(vfio_pci, no_rom_region_reads_zero)
 {
 	f.regions[VFIO_PCI_ROM_REGION_INDEX].size = 0;
@@ -420,4 +443,40 @@ Test(vfio_pci, config_writes_pass_through_in_runs)
 	/* bad widths and offsets are ignored */
 	wr(0xfe, 0xffffffff, 4);
 	cr_assert_eq(rd(0xfe, 4), 0);
+}
+
+/* Placement as firmware does it: memory BARs naturally aligned one after the other in the
+ * window, read back through the registers, decoding on and told to the owner; I/O left alone. */
+Test(vfio_pci, place_bars_in_window)
+{
+	init_vp();
+	uint64_t next = 0xf0001000, end = 0xf0100000;
+	cr_assert_eq(vfio_pci_place_bars(&vp, &next, end, err, sizeof(err)), 0, "%s", err);
+	uint32_t v;
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_0, &v, 4);
+	cr_assert_eq(v & ~0xfu, 0xf0004000, "BAR0 (16 KiB) aligned up: 0x%x", v);
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_1, &v, 4);
+	cr_assert_eq(v, 0, "BAR0's upper half");
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_2, &v, 4);
+	cr_assert_eq(v & ~0xfu, 0xf0010000, "BAR2 (64 KiB) after it: 0x%x", v);
+	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_4, &v, 4);
+	cr_assert_eq(v & ~3u, 0, "the I/O BAR is not placed");
+	cr_assert_eq(next, 0xf0020000);
+	uint16_t cmd;
+	vfio_pci_config_read(&vp, PCI_COMMAND, &cmd, 2);
+	cr_assert(cmd & PCI_COMMAND_MEMORY);
+	cr_assert(f.config[PCI_COMMAND] & PCI_COMMAND_MEMORY, "the device decodes too");
+	cr_assert_eq(rec.moves, 2, "BAR0 and BAR2 decode");
+	cr_assert_eq(rec.last_bar, 2);
+	cr_assert_eq(rec.bar_addr, 0xf0010000);
+}
+
+Test(vfio_pci, place_bars_refuses_a_full_window)
+{
+	init_vp();
+	uint64_t next = 0xf0000000, end = 0xf0010000; /* 64 KiB: BAR0 fits, BAR2 does not */
+	cr_assert_eq(vfio_pci_place_bars(&vp, &next, end, err, sizeof(err)), -ENOSPC);
+	cr_assert(strstr(err, "BAR 2 (64 KiB) does not fit"), "%s", err);
+	cr_assert_eq(next, 0xf0000000, "nothing taken");
+	cr_assert_eq(rec.moves, 0, "decoding stays off");
 }

@@ -1,0 +1,141 @@
+/* --device vfio=PATH (vmm/descriptors/dev_vfio.c): what the parser takes and refuses, and what
+ * its claim refuses beside it (RAM that comes and goes) and after start (snapshot, fork,
+ * migration: device_table_unsaveable()). */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_vfio.h"
+
+static void quiet(void)
+{
+	cr_redirect_stderr();
+}
+
+TestSuite(dev_vfio, .init = quiet);
+
+static char err[256];
+
+static int parse(struct dev_vfio_cfg *c, const char *arg)
+{
+	err[0] = '\0';
+	return dev_vfio_parse(c, arg, err, sizeof(err));
+}
+
+Test(dev_vfio, takes_a_pci_device_path)
+{
+	struct dev_vfio_cfg c = {0};
+	cr_assert_eq(parse(&c, "vfio=/sys/bus/pci/devices/0000:01:00.0/"), 0, "%s", err);
+	cr_assert_eq(c.n, 1);
+	cr_assert_str_eq(c.path[0], "/sys/bus/pci/devices/0000:01:00.0", "one spelling kept");
+	cr_assert_eq(parse(&c, "vfio=/sys/bus/pci/devices/0000:02:00.1"), 0, "%s", err);
+	cr_assert_eq(c.n, 2);
+}
+
+Test(dev_vfio, refuses_other_input)
+{
+	struct dev_vfio_cfg c = {0};
+	cr_assert_eq(parse(&c, "/sys/bus/pci/devices/0000:01:00.0"), -EINVAL);
+	cr_assert(strstr(err, "unknown device kind"), "%s", err);
+	cr_assert_eq(parse(&c, "vfio=/dev/sda"), -EINVAL);
+	cr_assert(strstr(err, "not a PCI device path"), "%s", err);
+	cr_assert_eq(parse(&c, "vfio=/sys/bus/pci/devices/../../../etc/passwd"), -EINVAL);
+	cr_assert_eq(parse(&c, "vfio="), -EINVAL);
+	cr_assert_eq(parse(&c, "vfio=/sys/bus/pci/devices/0000:01:00.0"), 0);
+	cr_assert_eq(parse(&c, "vfio=/sys/bus/pci/devices/0000:01:00.0/"), -EINVAL);
+	cr_assert(strstr(err, "given twice"), "%s", err);
+	for (int i = 1; i < VM_VFIO_MAX_DEVICES; i++) {
+		char arg[64];
+		snprintf(arg, sizeof(arg), "vfio=/sys/bus/pci/devices/0000:0%d:00.0", i + 1);
+		cr_assert_eq(parse(&c, arg), 0, "%s", err);
+	}
+	cr_assert_eq(parse(&c, "vfio=/sys/bus/pci/devices/0000:09:00.0"), -EINVAL);
+	cr_assert(strstr(err, "at most 4"), "%s", err);
+}
+
+static void apply(struct vm_config *cfg, const char *name, const char *arg)
+{
+	char e[256];
+	cr_assert_eq(cli_apply(cfg, name, arg, e, sizeof(e)), 0, "--%s %s: %s", name, arg, e);
+}
+
+Test(dev_vfio, refused_beside_ram_that_comes_and_goes)
+{
+	const char *opts[][2] = {{"memory-hotplug", "total=1G"}, {"balloon", "size=64"}};
+	for (int i = 0; i < 2; i++) {
+		struct vm_config cfg;
+		cli_config_init(&cfg);
+		apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:01:00.0");
+		cr_assert_eq(device_table_claims_check(&cfg), 0);
+		apply(&cfg, opts[i][0], opts[i][1]);
+		cr_assert_eq(device_table_claims_check(&cfg), -EINVAL, "--%s", opts[i][0]);
+		cr_assert(strstr(log_last_error(), "--device vfio cannot be combined with"), "%s",
+			  log_last_error());
+		cr_assert(strstr(log_last_error(), opts[i][0]), "%s", log_last_error());
+		cli_free(&cfg);
+	}
+}
+
+Test(dev_vfio, a_vm_with_one_cannot_be_saved)
+{
+	struct vm_config cfg;
+	cli_config_init(&cfg);
+	cr_assert_null(device_table_unsaveable(&cfg));
+	apply(&cfg, "balloon", "size=64");
+	cr_assert_null(device_table_unsaveable(&cfg));
+	cli_free(&cfg);
+	cli_config_init(&cfg);
+	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:01:00.0");
+	cr_assert(strstr(device_table_unsaveable(&cfg), "passed-through device"));
+	cli_free(&cfg);
+}
+
+/* PUT /vmm/vm.add-device: Cloud Hypervisor's body, checked as the option is, and the option it
+ * stands for at InstanceStart. */
+Test(dev_vfio, api_body)
+{
+	const char *id = "x";
+	const struct device_desc *d = device_table_route("/vmm/vm.add-device", &id);
+	cr_assert_eq(d, &device_vfio);
+	cr_assert_null(id);
+	cr_assert_eq(device_table_section("vfio"), &device_vfio);
+	struct device_api_ctx ctx = {0};
+	json_t *doc = NULL;
+	const char *bad[][2] = {
+	    {"{}", "path"},
+	    {"{\"path\": \"/dev/sda\"}", "not a PCI device path"},
+	    {"{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"iommu\": true}", "iommu"},
+	    {"{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"pci_segment\": 1}", "segment"},
+	    {"{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"x\": 1}", "unknown field"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *body = json_loads(bad[i][0], 0, NULL);
+		cr_assert_eq(d->api->check(body, NULL, &ctx, &doc, err, sizeof(err)), -EINVAL, "%s",
+			     bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
+		json_decref(body);
+	}
+	json_t *body = json_loads(
+	    "{\"path\": \"/sys/bus/pci/devices/0000:01:00.0/\", \"iommu\": false}", 0, NULL);
+	cr_assert_eq(d->api->check(body, NULL, &ctx, &doc, err, sizeof(err)), 0, "%s", err);
+	char arg[128];
+	cr_assert_eq(d->api->to_option(doc, arg, sizeof(arg)), 0);
+	cr_assert_str_eq(arg, "vfio=/sys/bus/pci/devices/0000:01:00.0");
+	cr_assert_eq(d->api->to_option(doc, arg, 10), -ENAMETOOLONG);
+	json_decref(doc);
+	json_decref(body);
+
+	struct vm_config cfg;
+	cli_config_init(&cfg);
+	cr_assert_null(d->api->describe(&cfg));
+	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:02:00.0");
+	doc = d->api->describe(&cfg);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "path")),
+			 "/sys/bus/pci/devices/0000:02:00.0");
+	json_decref(doc);
+	cli_free(&cfg);
+}

@@ -1,0 +1,270 @@
+/* vmm/vm/vm_vfio: a passed-through device on the VM's PCI bus over the fake VFIO layer and a fake
+ * KVM: opened, reset and its DMA mapped at start; its BARs placed in the window with the MSI-X
+ * table trapped on the MMIO bus; MSI-X on through VFIO_DEVICE_SET_IRQS; a vector the guest
+ * programs and unmasks routed to its GSI with an irqfd, masked detached; INTx a resample irqfd
+ * on the slot's IOAPIC pin, off while MSI-X is on; reset and unmapped at the end; refusals
+ * reported with the device's message. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <string.h>
+
+#include "base/layout.h"
+#include "tests/mock_driver/mock_driver.h"
+#include "tests/unit/fixtures/fake_vfio.h"
+#include "vmm/vm/vm_vfio.h"
+
+#define MAX_CALLS 64
+#define DEVFN	  PCI_DEVFN(1, 0)
+#define PATH	  VFIO_SYSFS_PCI_DEV FAKE_BDF
+
+static struct {
+	struct kvm_irqfd irqfd[MAX_CALLS];
+	int nirqfd;
+	struct kvm_irq_routing_entry table[VM_PCI_DEFAULT_ROUTES + 256];
+	uint32_t table_nr;
+	bool resample; /* KVM takes resample irqfds (INTx wired) */
+} fk;
+
+static int fake_ioeventfd(void *ctx, const struct kvm_ioeventfd *io)
+{
+	(void)ctx, (void)io;
+	return 0;
+}
+
+static int fake_irqfd(void *ctx, const struct kvm_irqfd *req)
+{
+	(void)ctx;
+	cr_assert_lt(fk.nirqfd, MAX_CALLS);
+	fk.irqfd[fk.nirqfd++] = *req;
+	return 0;
+}
+
+static int fake_routing(void *ctx, const struct kvm_irq_routing *t)
+{
+	(void)ctx;
+	cr_assert_leq(t->nr, sizeof(fk.table) / sizeof(fk.table[0]));
+	memcpy(fk.table, t->entries, sizeof(t->entries[0]) * t->nr);
+	fk.table_nr = t->nr;
+	return 0;
+}
+
+static int fake_signal_msi(void *ctx, const struct kvm_msi *msi)
+{
+	(void)ctx, (void)msi;
+	return 0;
+}
+
+static bool fake_can_resample(void *ctx)
+{
+	(void)ctx;
+	return fk.resample;
+}
+
+static const struct kvm_notify_ops kvm_ops = {fake_ioeventfd, fake_irqfd, fake_routing,
+					      fake_signal_msi, fake_can_resample};
+
+static struct fake_vfio f;
+static struct mock_ram ram;
+static struct kvm kvm;
+static struct io_bus pio, mmio;
+static struct vm_pci *pci;
+static struct vm_vfio *v;
+static char err[512];
+
+static void setup(void)
+{
+	memset(&fk, 0, sizeof(fk));
+	fake_vfio_init(&f);
+	cr_assert_eq(mock_ram_init(&ram, MOCK_RAM_GPA, MOCK_RAM_SIZE), 0);
+	kvm = (struct kvm){.dev_fd = -1, .vm_fd = -1, .notify = {&kvm_ops, NULL}};
+	io_bus_init(&pio, "pio");
+	io_bus_init(&mmio, "mmio");
+	pci = vm_pci_create(&kvm, &pio, &mmio);
+	cr_assert_not_null(pci);
+	struct vm_vfio_host h = {&kvm, &ram.mem, &pio, &mmio, pci, &fake_vfio_ops, &f};
+	v = vm_vfio_create(&h);
+	cr_assert_not_null(v);
+	err[0] = '\0';
+}
+
+static void teardown(void)
+{
+	vm_vfio_destroy(v);
+	vm_pci_destroy(pci);
+	io_bus_destroy(&pio);
+	io_bus_destroy(&mmio);
+	mock_ram_free(&ram);
+	fake_vfio_fini(&f);
+}
+
+TestSuite(vm_vfio, .init = setup, .fini = teardown);
+
+static uint32_t cfg_rd(uint32_t off, uint32_t len)
+{
+	uint32_t val = 0;
+	pci_bus_config_read(&pci->bus, 0, DEVFN, off, &val, len);
+	return val;
+}
+
+static void cfg_wr(uint32_t off, uint32_t val, uint32_t len)
+{
+	pci_bus_config_write(&pci->bus, 0, DEVFN, off, &val, len);
+}
+
+static void mmio_wr32(uint64_t addr, uint32_t val)
+{
+	cr_assert_eq(io_bus_write(&mmio, addr, &val, 4), 1, "nothing trapped at 0x%llx",
+		     (unsigned long long)addr);
+}
+
+static uint64_t bar0(void)
+{
+	return cfg_rd(PCI_BASE_ADDRESS_0, 4) & ~0xfull;
+}
+
+Test(vm_vfio, opens_resets_maps_and_plugs)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	cr_assert_eq(f.resets, 1, "reset at start");
+	cr_assert_eq(f.ndma, 1);
+	cr_assert(f.dma[0].map);
+	cr_assert_eq(f.dma[0].iova, MOCK_RAM_GPA, "IOVA = guest-physical");
+	cr_assert_eq(f.dma[0].size, MOCK_RAM_SIZE);
+	cr_assert_eq(cfg_rd(PCI_VENDOR_ID, 4), 0x00101b36, "the device's identity on bus 0");
+	uint64_t b0 = bar0();
+	cr_assert_geq(b0, PCI_MMIO32_BASE);
+	cr_assert_eq(b0 & 0x3fff, 0, "naturally aligned");
+	cr_assert(cfg_rd(PCI_COMMAND, 2) & PCI_COMMAND_MEMORY);
+	uint64_t b2 = cfg_rd(PCI_BASE_ADDRESS_2, 4) & ~0xfull;
+	cr_assert_gt(b2, b0);
+	cr_assert_leq(pci->bus.mmio32_next, PCI_MMIO32_BASE + PCI_MMIO32_SIZE);
+	cr_assert_geq(pci->bus.mmio32_next, b2 + 65536, "the window moved past the BARs");
+	/* BAR0's first 8 KiB are mmap'd (a memory slot), the table page trapped */
+	uint32_t x;
+	cr_assert_eq(io_bus_read(&mmio, b0, &x, 4), 0, "the mmap part is not on the MMIO bus");
+	cr_assert_eq(io_bus_read(&mmio, b0 + 0x2000, &x, 4), 1, "the MSI-X table traps");
+}
+
+Test(vm_vfio, msix_vector_routed_through_an_irqfd)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t table = bar0() + 0x2000;
+	cfg_wr(0x72, PCI_MSIX_FLAGS_ENABLE, 2);
+	cr_assert_eq(f.irq_sets, 1, "VFIO_DEVICE_SET_IRQS on enable");
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_MSIX_IRQ_INDEX);
+	cr_assert_eq(f.last_irq.count, 65, "every vector has its eventfd");
+	cr_assert_geq(f.last_fds[3], 0);
+
+	mmio_wr32(table + 3 * 16, 0xfee01000);
+	mmio_wr32(table + 3 * 16 + 8, 0x4041);
+	cr_assert_eq(fk.nirqfd, 0, "still masked");
+	mmio_wr32(table + 3 * 16 + 12, 0); /* unmask */
+	cr_assert_eq(fk.nirqfd, 1);
+	cr_assert_eq(fk.irqfd[0].fd, (uint32_t)f.last_fds[3], "the vector's own eventfd");
+	cr_assert_eq(fk.irqfd[0].flags & KVM_IRQFD_FLAG_DEASSIGN, 0);
+	unsigned gsi = fk.irqfd[0].gsi;
+	cr_assert_geq(gsi, VM_PCI_FIRST_MSI_GSI);
+	bool routed = false;
+	for (uint32_t i = 0; i < fk.table_nr; i++)
+		routed |= fk.table[i].type == KVM_IRQ_ROUTING_MSI && fk.table[i].gsi == gsi &&
+			  fk.table[i].u.msi.address_lo == 0xfee01000 &&
+			  fk.table[i].u.msi.data == 0x4041;
+	cr_assert(routed, "GSI %u routed to the guest's message", gsi);
+
+	mmio_wr32(table + 3 * 16 + 12, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	cr_assert_eq(fk.nirqfd, 2);
+	cr_assert(fk.irqfd[1].flags & KVM_IRQFD_FLAG_DEASSIGN, "masked: detached");
+
+	cfg_wr(0x72, 0, 2);
+	cr_assert_eq(f.irq_sets, 2);
+	cr_assert_eq(f.last_irq.count, 0, "MSI-X off: the index off");
+}
+
+Test(vm_vfio, guest_moves_a_bar)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t old = bar0();
+	cfg_wr(PCI_COMMAND, cfg_rd(PCI_COMMAND, 2) & ~PCI_COMMAND_MEMORY, 2);
+	uint32_t x;
+	cr_assert_eq(io_bus_read(&mmio, old + 0x2000, &x, 4), 0, "decoding off: no trap");
+	cfg_wr(PCI_BASE_ADDRESS_0, 0xf4000000, 4);
+	cfg_wr(PCI_COMMAND, cfg_rd(PCI_COMMAND, 2) | PCI_COMMAND_MEMORY, 2);
+	cr_assert_eq(io_bus_read(&mmio, 0xf4002000, &x, 4), 1, "the table traps at the new place");
+	cr_assert_eq(io_bus_read(&mmio, old + 0x2000, &x, 4), 0);
+}
+
+Test(vm_vfio, end_resets_unmaps_and_turns_interrupts_off)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	cfg_wr(0x72, PCI_MSIX_FLAGS_ENABLE, 2);
+	vm_vfio_destroy(v);
+	v = NULL;
+	cr_assert_eq(f.resets, 2, "reset at the end");
+	cr_assert_eq(f.last_irq.count, 0, "MSI-X off");
+	cr_assert_eq(f.ndma, 2);
+	cr_assert_not(f.dma[1].map, "guest RAM unmapped");
+	cr_assert_gt(f.munmaps, 0, "the BARs' mappings undone");
+}
+
+Test(vm_vfio, refusal_carries_the_devices_message)
+{
+	snprintf(f.devs[0].driver, sizeof(f.devs[0].driver), "nvme");
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err, "bound to nvme"), "%s", err);
+	cr_assert_eq(f.ndma, 0, "nothing mapped");
+	cr_assert_eq(cfg_rd(PCI_VENDOR_ID, 2), 0xffff, "nothing on the bus");
+}
+
+Test(vm_vfio, device_without_reset_refused)
+{
+	f.dev_flags &= ~VFIO_DEVICE_FLAGS_RESET;
+	cr_assert_lt(vm_vfio_add(v, PATH, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "reset"), "%s", err);
+}
+
+Test(vm_vfio, intx_wired_and_off_while_msix_is_on)
+{
+	fk.resample = true;
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	unsigned gsi = pci_intx_ioapic_pin(1, 0); /* device 1, INTA */
+	cr_assert_eq(fk.nirqfd, 1);
+	cr_assert_eq(fk.irqfd[0].gsi, gsi);
+	cr_assert(fk.irqfd[0].flags & KVM_IRQFD_FLAG_RESAMPLE, "level-triggered, resampled");
+	cr_assert_eq(cfg_rd(PCI_INTERRUPT_LINE, 1), gsi, "the line register names the pin");
+	cr_assert_eq(cfg_rd(PCI_INTERRUPT_PIN, 1), 1);
+	cr_assert_eq(f.irq_sets, 2, "INTx trigger, then its unmask fd");
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_INTX_IRQ_INDEX);
+	cr_assert(f.last_irq.flags & VFIO_IRQ_SET_ACTION_UNMASK);
+	cr_assert_eq(f.last_fds[0], fk.irqfd[0].resamplefd);
+
+	cfg_wr(0x72, PCI_MSIX_FLAGS_ENABLE, 2);
+	cr_assert_eq(f.irq_sets, 4, "INTx off, then MSI-X on");
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_MSIX_IRQ_INDEX);
+	cfg_wr(0x72, 0, 2);
+	cr_assert_eq(f.irq_sets, 7, "MSI-X off, then INTx on again with its unmask fd");
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_INTX_IRQ_INDEX);
+
+	vm_vfio_destroy(v);
+	v = NULL;
+	cr_assert(fk.irqfd[fk.nirqfd - 1].flags & KVM_IRQFD_FLAG_DEASSIGN, "detached at the end");
+	cr_assert_eq(fk.irqfd[fk.nirqfd - 1].gsi, gsi);
+}
+
+Test(vm_vfio, rom_readable_where_the_guest_enables_it)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	f.regions[VFIO_PCI_ROM_REGION_INDEX].data[0] = 0x55;
+	f.regions[VFIO_PCI_ROM_REGION_INDEX].data[1] = 0xaa;
+	uint16_t sig = 0;
+	cfg_wr(PCI_ROM_ADDRESS, 0xf8000000, 4);
+	cr_assert_eq(io_bus_read(&mmio, 0xf8000000, &sig, 2), 0, "not enabled: nothing there");
+	cfg_wr(PCI_ROM_ADDRESS, 0xf8000001, 4);
+	cr_assert_eq(io_bus_read(&mmio, 0xf8000000, &sig, 2), 1);
+	cr_assert_eq(sig, 0xaa55, "the ROM's signature");
+	uint8_t b = 0x12;
+	io_bus_write(&mmio, 0xf8000000, &b, 1);
+	cr_assert_eq(f.regions[VFIO_PCI_ROM_REGION_INDEX].data[0], 0x55, "read-only");
+	cfg_wr(PCI_ROM_ADDRESS, 0xf8000000, 4);
+	cr_assert_eq(io_bus_read(&mmio, 0xf8000000, &sig, 2), 0, "disabled again");
+}
