@@ -1,10 +1,12 @@
 /* libFuzzer target: the hotplug request bodies (vmm/api/api_hotplug.c), Cloud Hypervisor's
- * DiskConfig, NetConfig and the remove body, as untrusted JSON. The first byte picks the
- * parser, the rest is the body. Invariants: a refusal says why; an accepted add has an option
- * argument that the device's own parser then takes (virtio_blk_opts_parse(),
- * virtio_net_opts_parse(): no comma smuggled in from a path, a tap name, a serial or a MAC
- * makes a second key), an id that is empty or passes the API's id rule; an accepted remove has
- * a valid id and a timeout in range; the answer document is JSON with both members. */
+ * DiskConfig, NetConfig, VsockConfig, PmemConfig and the remove body, as untrusted JSON. The
+ * first byte picks the parser (% 5: disk, NIC, remove, vsock, pmem), the rest is the body.
+ * Invariants: a refusal says why; an accepted add has an option argument that the device's own
+ * parser then takes (virtio_blk_opts_parse(), virtio_net_opts_parse(), virtio_vsock_opts_parse(),
+ * virtio_pmem_opts_parse(): no comma
+ * smuggled in from a path, a tap name, a socket, a serial or a MAC makes a second key), an id that
+ * is empty or passes the API's id rule; an accepted remove has a valid id and a timeout in range;
+ * the answer document is JSON with both members. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,8 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/blk/options.h"
 #include "virtio/net/options.h"
+#include "virtio/pmem/pmem.h"
+#include "virtio/vsock/vsock.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/descriptors/api_json.h"
 
@@ -22,8 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_keys(const char *opt)
 {
 	static const char *const known[] = {
-	    "ro",      "cache=", "num-queues=", "serial=", "bw=",     "ops=", "mac=",
-	    "queues=", "rx-bw=", "rx-ops=",	"tx-bw=",  "tx-ops=", "id=",  NULL};
+	    "ro",     "cache=",	 "num-queues=", "serial=", "bw=", "ops=", "mac=", "queues=",
+	    "rx-bw=", "rx-ops=", "tx-bw=",	"tx-ops=", "id=", "uds=", NULL};
+	/* (the first item, path= or cid=, is the parser's own start) */
 	const char *p = strchr(opt, ',');
 	while (p) {
 		p++;
@@ -35,27 +40,46 @@ static void check_keys(const char *opt)
 	}
 }
 
-static void add(const json_t *body, bool disk)
+/* The device's own parser on an accepted option: it must not crash (it may refuse a value only
+ * it checks, such as a MAC). */
+static void reparse(enum api_hotplug_kind kind, const char *option)
+{
+	char err[256] = "";
+	if (kind == API_HOTPLUG_DISK) {
+		struct virtio_blk_opts o;
+		if (!virtio_blk_opts_parse(option, &o, err, sizeof(err)))
+			virtio_blk_opts_free(&o);
+	} else if (kind == API_HOTPLUG_NET) {
+		struct virtio_net_opts o;
+		virtio_net_opts_parse(option, &o, err, sizeof(err));
+	} else if (kind == API_HOTPLUG_VSOCK) {
+		struct virtio_vsock_opts o;
+		FZ_ASSERT(!virtio_vsock_opts_parse(option, &o, err, sizeof(err)),
+			  "an accepted vsock body the device refuses: %s: %s", option, err);
+	} else {
+		static struct virtio_pmem_opts o; /* 4 KiB of path: not on the stack */
+		FZ_ASSERT(!virtio_pmem_opts_parse(option, &o, err, sizeof(err)),
+			  "an accepted pmem body the device refuses: %s: %s", option, err);
+	}
+}
+
+static void add(const json_t *body, enum api_hotplug_kind kind)
 {
 	struct api_hotplug_add req;
 	char err[256] = "";
-	int r = disk ? api_hotplug_disk_parse(body, &req, err, sizeof(err))
-		     : api_hotplug_net_parse(body, &req, err, sizeof(err));
+	int r = kind == API_HOTPLUG_DISK    ? api_hotplug_disk_parse(body, &req, err, sizeof(err))
+		: kind == API_HOTPLUG_NET   ? api_hotplug_net_parse(body, &req, err, sizeof(err))
+		: kind == API_HOTPLUG_VSOCK ? api_hotplug_vsock_parse(body, &req, err, sizeof(err))
+					    : api_hotplug_pmem_parse(body, &req, err, sizeof(err));
 	if (r) {
 		FZ_ASSERT(err[0], "a refusal without a reason");
 		return;
 	}
 	FZ_ASSERT(!req.id[0] || !api_json_check_id(req.id, err, sizeof(err)), "a bad id accepted");
 	FZ_ASSERT(strlen(req.option) < sizeof(req.option), "option not terminated");
+	FZ_ASSERT(req.kind == kind, "the kind of another parser");
 	check_keys(req.option);
-	if (disk) {
-		struct virtio_blk_opts o;
-		if (!virtio_blk_opts_parse(req.option, &o, err, sizeof(err)))
-			virtio_blk_opts_free(&o);
-	} else {
-		struct virtio_net_opts o;
-		virtio_net_opts_parse(req.option, &o, err, sizeof(err));
-	}
+	reparse(kind, req.option);
 	json_t *info = api_hotplug_info_json(req.id[0] ? req.id : "x", 31);
 	FZ_ASSERT(info && json_is_string(json_object_get(info, "bdf")), "PciDeviceInfo");
 	json_decref(info);
@@ -81,15 +105,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *body = api_json_parse((const char *)data + 1, size - 1, err, sizeof(err));
 	if (!body)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
-		add(body, true);
+		add(body, API_HOTPLUG_DISK);
 		break;
 	case 1:
-		add(body, false);
+		add(body, API_HOTPLUG_NET);
+		break;
+	case 2:
+		remove_body(body);
+		break;
+	case 3:
+		add(body, API_HOTPLUG_VSOCK);
 		break;
 	default:
-		remove_body(body);
+		add(body, API_HOTPLUG_PMEM);
 	}
 	json_decref(body);
 	return 0;

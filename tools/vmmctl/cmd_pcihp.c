@@ -1,6 +1,7 @@
-/* vmmctl: device hotplug (docs/hotplug.md): PUT /vmm/vm.add-disk, /vmm/vm.add-net and
- * /vmm/vm.remove-device, with Cloud Hypervisor's bodies. The VMM checks the values; vmmctl
- * only checks the numbers. An add prints the VMM's answer ({"id", "bdf"}). */
+/* vmmctl: device hotplug (docs/hotplug.md): PUT /vmm/vm.add-disk, /vmm/vm.add-net,
+ * /vmm/vm.add-vsock, /vmm/vm.add-pmem and /vmm/vm.remove-device, with Cloud Hypervisor's bodies.
+ * The VMM checks the values; vmmctl only checks the numbers. An add prints the VMM's answer ({"id",
+ * "bdf"}). */
 #include <errno.h>
 #include <jansson.h>
 
@@ -53,6 +54,38 @@ int cmd_add_net(const struct args *a, struct vmmctl_request *r, char *e, size_t 
 		return -EINVAL;
 	}
 	cmd_set(r, "PUT", "/vmm/vm.add-net", VIEW_RAW);
+	r->body = body;
+	return 0;
+}
+
+int cmd_add_vsock(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	long long cid = 0;
+	if (cmd_parse_int(a->pos[0], 3, 0xfffffffell, &cid))
+		return cmd_fail(e, n, "%s: CID wants 3-4294967294, not '%s'", a->cmd, a->pos[0]);
+	json_t *body = json_pack("{s:I, s:s}", "cid", (json_int_t)cid, "socket", a->pos[1]);
+	if (arg_opt(a, "id"))
+		json_object_set_new(body, "id", json_string(arg_opt(a, "id")));
+	cmd_set(r, "PUT", "/vmm/vm.add-vsock", VIEW_RAW);
+	r->body = body;
+	return 0;
+}
+
+int cmd_add_pmem(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	const char *size = arg_opt(a, "size");
+	long long bytes = 0;
+	if (size && cmd_parse_int(size, 1, 1ll << 40, &bytes))
+		return cmd_fail(e, n, "%s: --size wants bytes (1 to 1 TiB), not '%s'", a->cmd,
+				size);
+	json_t *body = json_pack("{s:s}", "file", a->pos[0]);
+	if (size)
+		json_object_set_new(body, "size", json_integer(bytes));
+	if (arg_opt(a, "discard-writes"))
+		json_object_set_new(body, "discard_writes", json_true());
+	if (arg_opt(a, "id"))
+		json_object_set_new(body, "id", json_string(arg_opt(a, "id")));
+	cmd_set(r, "PUT", "/vmm/vm.add-pmem", VIEW_RAW);
 	r->body = body;
 	return 0;
 }

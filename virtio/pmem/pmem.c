@@ -313,7 +313,7 @@ static const struct sandbox_rule pmem_rules[] = {
     SB_ALLOW(SYS_timerfd_settime),
     SB_ALLOW(SYS_timerfd_gettime),
 };
-static const struct sandbox_list pmem_sandbox = SANDBOX_LIST("virtio-pmem", pmem_rules);
+const struct sandbox_list pmem_sandbox = SANDBOX_LIST("virtio-pmem", pmem_rules);
 
 int virtio_pmem_create(struct virtio_dev **out, int fd, uint64_t start, uint64_t size,
 		       bool read_only)

@@ -38,6 +38,11 @@
 #define VIRTIO_PMEM_ALIGN      (2ull << 20) /* the guest's memory-section alignment for DAX */
 #define VIRTIO_PMEM_PATH_MAX   4096
 
+/* What a virtio-pmem I/O thread calls (host/sandbox/sandbox.h): a thread that starts one later,
+ * while the VM runs (vmm/vm/hotplug.h), must allow it too (and fsync and write, its flush
+ * thread's). */
+extern const struct sandbox_list pmem_sandbox;
+
 /* --pmem / PUT /pmem/{id}. */
 struct virtio_pmem_opts {
 	char path[VIRTIO_PMEM_PATH_MAX];

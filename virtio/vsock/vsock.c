@@ -320,7 +320,7 @@ static const struct sandbox_rule vsock_rules[] = {
     SB_ALLOW(SYS_shutdown),
     SB_ALLOW(SYS_close),
 };
-static const struct sandbox_list vsock_sandbox = SANDBOX_LIST("virtio-vsock", vsock_rules);
+const struct sandbox_list vsock_sandbox = SANDBOX_LIST("virtio-vsock", vsock_rules);
 
 int virtio_vsock_check_opts(const struct virtio_vsock_opts *o, char *err, size_t errlen)
 {

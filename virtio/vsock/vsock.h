@@ -57,6 +57,10 @@ struct virtio_vsock_opts {
 	char id[VIRTIO_VSOCK_ID_MAX];	    /* id=NAME, the API's vsock_id; "" when not given */
 };
 
+/* What a virtio-vsock I/O thread calls (host/sandbox/sandbox.h): a thread that starts one later,
+ * while the VM runs (vmm/vm/hotplug.h), must allow it too. */
+extern const struct sandbox_list vsock_sandbox;
+
 /* Parses "cid=N,uds=PATH[,id=NAME]" (cid and uds required, each once). Returns 0, or -EINVAL with
  * the reason in err (errlen bytes). */
 int virtio_vsock_opts_parse(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "virtio/pmem/pmem.h"
+#include "virtio/vsock/vsock.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
 
@@ -31,6 +33,22 @@ static const struct api_json_field net_fields[] = {
     {"pci_segment", API_JSON_UINT, false},
     {"iommu", API_JSON_BOOL, false},
     {"vhost_user", API_JSON_BOOL, false},
+    {NULL, 0, false},
+};
+
+static const struct api_json_field vsock_fields[] = {
+    {"cid", API_JSON_UINT, true},	   {"socket", API_JSON_STRING, true},
+    {"id", API_JSON_STRING, false},	   {"iommu", API_JSON_BOOL, false},
+    {"pci_segment", API_JSON_UINT, false}, {NULL, 0, false},
+};
+
+static const struct api_json_field pmem_fields[] = {
+    {"file", API_JSON_STRING, true},
+    {"size", API_JSON_UINT, false},
+    {"iommu", API_JSON_BOOL, false},
+    {"discard_writes", API_JSON_BOOL, false},
+    {"id", API_JSON_STRING, false},
+    {"pci_segment", API_JSON_UINT, false},
     {NULL, 0, false},
 };
 
@@ -169,6 +187,54 @@ int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char 
 	/* Cloud Hypervisor's one limiter applies to each direction */
 	if (rate_limits(body, out, "rx-", err, errlen) ||
 	    rate_limits(body, out, "tx-", err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+int api_hotplug_vsock_parse(const json_t *body, struct api_hotplug_add *out, char *err,
+			    size_t errlen)
+{
+	*out = (struct api_hotplug_add){.kind = API_HOTPLUG_VSOCK};
+	if (api_json_check(body, vsock_fields, err, errlen) || common(body, out, err, errlen))
+		return -EINVAL;
+	uint64_t cid = api_json_uint(body, "cid", 0);
+	if (cid < 3 || cid > 0xfffffffeull) { /* virtio 1.2 5.10.4: 0-2 are reserved */
+		snprintf(err, errlen, "cid: 3 to 4294967294 (0-2 are reserved)");
+		return -EINVAL;
+	}
+	const char *socket = api_json_str(body, "socket", "");
+	if (option_safe("socket", socket, err, errlen))
+		return -EINVAL;
+	if (strlen(socket) > VIRTIO_VSOCK_UDS_MAX) { /* its "_PORT" sockets must fit sun_path */
+		snprintf(err, errlen, "socket: at most %u bytes", VIRTIO_VSOCK_UDS_MAX);
+		return -EINVAL;
+	}
+	return append(out, err, errlen, "cid=%llu,uds=%s", (unsigned long long)cid, socket);
+}
+
+int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char *err,
+			   size_t errlen)
+{
+	*out = (struct api_hotplug_add){.kind = API_HOTPLUG_PMEM};
+	if (api_json_check(body, pmem_fields, err, errlen) || common(body, out, err, errlen))
+		return -EINVAL;
+	const char *file = api_json_str(body, "file", "");
+	if (option_safe("file", file, err, errlen))
+		return -EINVAL;
+	if (strlen(file) >= VIRTIO_PMEM_PATH_MAX) {
+		snprintf(err, errlen, "file: shorter than %d bytes", VIRTIO_PMEM_PATH_MAX);
+		return -EINVAL;
+	}
+	/* the window is the whole file (vmm/vm/pmem_file.h): a size only confirms it */
+	out->size = api_json_uint(body, "size", 0);
+	if (json_object_get(body, "size") && (!out->size || out->size % VIRTIO_PMEM_ALIGN)) {
+		snprintf(err, errlen, "size: a non-zero multiple of 2 MiB (the file's size)");
+		return -EINVAL;
+	}
+	if (append(out, err, errlen, "path=%s", file))
+		return -EINVAL;
+	/* Cloud Hypervisor maps such a file privately; here its window is read-only */
+	if (api_json_bool(body, "discard_writes", false) && append(out, err, errlen, ",ro"))
 		return -EINVAL;
 	return 0;
 }

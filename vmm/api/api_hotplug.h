@@ -10,6 +10,13 @@
  *   PUT /vmm/vm.add-net        NetConfig: "tap" (required), "mac", "num_queues" (even),
  *                              "rate_limiter_config" (both directions), "id", "mtu" (1500
  *                              only), "pci_segment" (0), "iommu" (false), "vhost_user" (false)
+ *   PUT /vmm/vm.add-vsock      VsockConfig: "cid" (3..4294967294), "socket" (the host-side Unix
+ *                              socket, as --vsock uds=), "id", "iommu" (false only),
+ *                              "pci_segment" (0 only); one vsock per VM
+ *   PUT /vmm/vm.add-pmem       PmemConfig: "file" (required; a multiple of 2 MiB, the whole
+ *                              file is the window), "size" (the file's size, if given),
+ *                              "discard_writes" (the window read-only: the guest's writes
+ *                              never reach the file), "id", "iommu" (false), "pci_segment" (0)
  *   PUT /vmm/vm.remove-device  {"id": ID, "timeout_ms"?: N (ours: how long to wait for the
  *                              guest, 1..600000, default VM_HOTPLUG_REMOVE_TIMEOUT_MS)}
  * An add answers 200 with PciDeviceInfo: {"id": ID, "bdf": "0000:00:DD.0"}; a remove, 204. */
@@ -18,18 +25,21 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define API_HOTPLUG_OPTION_MAX	   1024
 #define API_HOTPLUG_ID_MAX	   64
 #define API_HOTPLUG_MAX_TIMEOUT_MS 600000u
 
-enum api_hotplug_kind { API_HOTPLUG_DISK, API_HOTPLUG_NET };
+enum api_hotplug_kind { API_HOTPLUG_DISK, API_HOTPLUG_NET, API_HOTPLUG_VSOCK, API_HOTPLUG_PMEM };
 
 struct api_hotplug_add {
 	enum api_hotplug_kind kind;
 	char id[API_HOTPLUG_ID_MAX]; /* "" when the body gave none: the backend names it */
-	/* the --disk or --net argument the body stands for (without id=, which the backend adds) */
+	/* the --disk, --net, --vsock or --pmem argument the body stands for (without id=, which the
+	 * backend adds) */
 	char option[API_HOTPLUG_OPTION_MAX];
+	uint64_t size; /* a pmem body's "size" (the file must have it), or 0 */
 };
 
 struct api_hotplug_remove {
@@ -42,6 +52,10 @@ int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char
 			   size_t errlen);
 int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char *err,
 			  size_t errlen);
+int api_hotplug_vsock_parse(const json_t *body, struct api_hotplug_add *out, char *err,
+			    size_t errlen);
+int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char *err,
+			   size_t errlen);
 /* PUT /vmm/vm.remove-device: 0, or -EINVAL with the reason in err. */
 int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,
 			     size_t errlen);

@@ -1,7 +1,8 @@
-/* Device hotplug (api_hotplug.h): PUT /vmm/vm.add-disk, /vmm/vm.add-net, /vmm/vm.remove-device,
- * Cloud Hypervisor's routes under our /vmm/ prefix. A running VM only: a paused one could not
- * answer (its guest releases nothing, a new device's thread would run while its peers are
- * parked), and a snapshot is taken of a paused VM, so none is under way. */
+/* Device hotplug (api_hotplug.h): PUT /vmm/vm.add-disk, /vmm/vm.add-net, /vmm/vm.add-vsock,
+ * /vmm/vm.add-pmem, /vmm/vm.remove-device, Cloud Hypervisor's routes under our /vmm/ prefix. A
+ * running VM only: a paused one could not answer (its guest releases nothing, a new device's thread
+ * would run while its peers are parked), and a snapshot is taken of a paused VM, so none is under
+ * way. */
 #include <errno.h>
 #include <string.h>
 
@@ -66,6 +67,26 @@ static void put_add_net(struct api *a, const char *id, const json_t *body, struc
 		add(a, &req, r);
 }
 
+static void put_add_vsock(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_hotplug_add req;
+	(void)id;
+	if (api_hotplug_vsock_parse(body, &req, r->err, sizeof(r->err)))
+		r->status = 400;
+	else
+		add(a, &req, r);
+}
+
+static void put_add_pmem(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_hotplug_add req;
+	(void)id;
+	if (api_hotplug_pmem_parse(body, &req, r->err, sizeof(r->err)))
+		r->status = 400;
+	else
+		add(a, &req, r);
+}
+
 static void put_remove(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	struct api_hotplug_remove req;
@@ -86,6 +107,8 @@ static void put_remove(struct api *a, const char *id, const json_t *body, struct
 const struct route api_routes_hotplug[] = {
     {"/vmm/vm.add-disk", false, {NULL, put_add_disk, NULL}, false},
     {"/vmm/vm.add-net", false, {NULL, put_add_net, NULL}, false},
+    {"/vmm/vm.add-vsock", false, {NULL, put_add_vsock, NULL}, false},
+    {"/vmm/vm.add-pmem", false, {NULL, put_add_pmem, NULL}, false},
     {"/vmm/vm.remove-device", false, {NULL, put_remove, NULL}, false},
     {NULL, false, {NULL, NULL, NULL}, false},
 };

@@ -15,11 +15,14 @@
 #include "host/sandbox/sandbox.h"
 #include "virtio/blk/blk.h"
 #include "virtio/net/net.h"
+#include "virtio/vsock/vsock.h"
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_vsock.h"
 #include "vmm/vm/hotplug.h"
 
 /* What a boot device's id is, and whether it is the root disk. */
@@ -43,6 +46,11 @@ static const char *boot_device(const struct control *c, const char *id, bool *ro
 		if (!strcmp(own, id) || (!own[0] && !strcmp(name, id)))
 			return "a NIC";
 	}
+	const char *vsock = dev_vsock_id(c->cfg);
+	if (vsock && !strcmp(vsock, id))
+		return "the vsock device";
+	if (dev_pmem_find(c->cfg, id) >= 0)
+		return "a pmem device";
 	struct device_claim other;
 	if (device_table_id_claimed(c->cfg, "drive", id, &other) ||
 	    device_table_id_claimed(c->cfg, "iface", id, &other))
@@ -56,11 +64,22 @@ static bool id_taken(const struct control *c, const char *id)
 	return boot_device(c, id, &root) || vm_hotplug_has_id(&c->vm, id);
 }
 
-/* Cloud Hypervisor's names for a device added without an id: _disk<N>, _net<N>. */
+/* The --option a kind's record is, and Cloud Hypervisor's name stem for it. */
+static const char *option_name(enum api_hotplug_kind kind)
+{
+	static const char *const names[] = {[API_HOTPLUG_DISK] = "disk",
+					    [API_HOTPLUG_NET] = "net",
+					    [API_HOTPLUG_VSOCK] = "vsock",
+					    [API_HOTPLUG_PMEM] = "pmem"};
+	return names[kind];
+}
+
+/* Cloud Hypervisor's names for a device added without an id: _disk<N>, _net<N>, _vsock<N>,
+ * _pmem<N>. */
 static void choose_id(const struct control *c, enum api_hotplug_kind kind, char *id, size_t len)
 {
 	for (unsigned n = 0;; n++) {
-		snprintf(id, len, "_%s%u", kind == API_HOTPLUG_DISK ? "disk" : "net", n);
+		snprintf(id, len, "_%s%u", option_name(kind), n);
 		if (!id_taken(c, id))
 			return;
 	}
@@ -112,38 +131,117 @@ static int make_nic(struct control *c, const char *option, struct virtio_dev **d
 	return r;
 }
 
+/* A vsock: its socket bound here, on the hotplug thread, under the VM's Landlock set. */
+static int make_vsock(struct control *c, const char *option, struct virtio_dev **dev, char *err,
+		      size_t errlen)
+{
+	struct virtio_vsock_opts o;
+	int r = virtio_vsock_opts_parse(option, &o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	r = virtio_vsock_check_opts(&o, err, errlen);
+	if (r)
+		return r;
+	if (!sandbox_landlock_allows(o.uds, LANDLOCK_CHANGE)) {
+		snprintf(err, errlen,
+			 "socket %s is outside what this VMM may create (Landlock: start it with "
+			 "--landlock-rules DIR:rw for the socket's directory)",
+			 o.uds);
+		return -EACCES;
+	}
+	r = virtio_vsock_create(dev, &o);
+	if (!r) {
+		r = virtio_dev_init(*dev, &c->vm.mem);
+		if (r) {
+			virtio_dev_destroy(*dev);
+			free(*dev);
+		}
+	}
+	if (r && !err[0])
+		snprintf(err, errlen, "%s", log_last_error());
+	return r;
+}
+
+/* A pmem device: its window opened here (a KVM memory slot, the file mapped) at the lowest free
+ * guest address, *gpa. */
+static int make_pmem(struct control *c, const char *option, uint64_t size, struct virtio_dev **dev,
+		     uint64_t *gpa, char *err, size_t errlen)
+{
+	int r = dev_pmem_hot_create(&c->vm, option, size, dev, gpa, err, errlen);
+	if (r && !err[0])
+		snprintf(err, errlen, "%s", log_last_error());
+	return r;
+}
+
 struct add_call {
 	struct control *c;
 	const struct api_hotplug_add *req;
 	char *id;
 	int *slot;
+	uint64_t gpa; /* a pmem device's window */
 	char *err;
 	size_t errlen;
 };
 
-#define OPTION_MAX (API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 32)
+#define OPTION_MAX (API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 64)
 
-/* The device's option as the configuration records it (and a restore parses it). */
-static void option_of(const struct api_hotplug_add *req, const char *id, int slot, char *out,
-		      size_t len)
+/* The device's option as the configuration records it (and a restore parses it): with its slot
+ * and a pmem device's window (gpa: 0 for none), which a restore must give it again. */
+static void option_of(const struct api_hotplug_add *req, const char *id, int slot, uint64_t gpa,
+		      char *out, size_t len)
 {
-	if (slot > 0)
-		snprintf(out, len, "%s,id=%s,%s%d", req->option, id, DEV_HOTPLUG_SLOT_KEY, slot);
-	else
-		snprintf(out, len, "%s,id=%s", req->option, id);
+	int n = slot > 0 ? snprintf(out, len, "%s,id=%s,%s%d", req->option, id,
+				    DEV_HOTPLUG_SLOT_KEY, slot)
+			 : snprintf(out, len, "%s,id=%s", req->option, id);
+	if (slot > 0 && gpa && n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, ",%s%llu", DEV_PMEM_GPA_KEY,
+			 (unsigned long long)gpa);
 }
 
-static const struct device_api *api_of(bool nic)
+static const struct device_api *api_of(enum api_hotplug_kind kind)
 {
-	return nic ? &dev_net_api : &dev_disk_api;
+	return kind == API_HOTPLUG_NET	   ? &dev_net_api
+	       : kind == API_HOTPLUG_VSOCK ? device_vsock.api
+	       : kind == API_HOTPLUG_PMEM  ? device_pmem.api
+					   : &dev_disk_api;
 }
 
-/* The model's section (GET /vm/config's "drives" or "network-interfaces") gets the document the
- * configuration gives device `id` (nic: a NIC), or loses it (add false). */
-static void model_update(struct control *c, bool nic, const char *id, bool add)
+/* The kind whose record (an option's name) this is; false: no hot-addable kind's. */
+static bool kind_of_record(const char *name, enum api_hotplug_kind *kind)
 {
-	const struct device_api *api = api_of(nic);
+	for (int k = API_HOTPLUG_DISK; k <= API_HOTPLUG_PMEM; k++) {
+		if (!strcmp(name, option_name((enum api_hotplug_kind)k))) {
+			*kind = (enum api_hotplug_kind)k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A section of one object (the vsock's): the configuration's, or none (add false). */
+static void model_update_one(struct api_model *m, const struct device_api *api,
+			     const struct vm_config *cfg, bool add)
+{
+	json_t *doc = add ? api->describe(cfg) : NULL;
+	if (!m->devices && doc)
+		m->devices = json_object();
+	if (doc && (!m->devices || json_object_set_new(m->devices, api->section, doc)))
+		log_warn("PCI hotplug: GET /vm/config cannot show the %s (out of memory)",
+			 api->section);
+	if (!add && m->devices)
+		json_object_del(m->devices, api->section);
+}
+
+/* The model's section (GET /vm/config's "drives", "network-interfaces" or "vsock") gets the
+ * document the configuration gives device `id` of `kind`, or loses it (add false). */
+static void model_update(struct control *c, enum api_hotplug_kind kind, const char *id, bool add)
+{
+	const struct device_api *api = api_of(kind);
 	struct api_model *m = &c->api.model;
+	if (!api->id_field) {
+		model_update_one(m, api, c->cfg, add);
+		return;
+	}
 	json_t *docs = json_object_get(m->devices, api->section), *doc = NULL;
 	size_t i;
 	json_t *v;
@@ -175,8 +273,26 @@ static void model_update(struct control *c, bool nic, const char *id, bool add)
 }
 
 /* Whether the configuration has room for one more device of this kind, and its record. */
-static bool room_to_record(const struct control *c, bool nic, char *err, size_t errlen)
+static bool room_to_record(const struct control *c, enum api_hotplug_kind kind, char *err,
+			   size_t errlen)
 {
+	bool nic = kind == API_HOTPLUG_NET;
+	if (kind == API_HOTPLUG_VSOCK) {
+		const char *has = dev_vsock_id(c->cfg);
+		if (has)
+			snprintf(err, errlen,
+				 "the VM has a vsock device already (%s): a VM has at most one",
+				 has);
+		return !has && c->cfg->nrecorded < CLI_MAX_RECORDED;
+	}
+	if (kind == API_HOTPLUG_PMEM) {
+		const struct dev_pmem_cfg *p = device_cfg_find(c->cfg, &device_pmem);
+		bool room = (!p || p->n < DEV_PMEM_MAX) && c->cfg->nrecorded < CLI_MAX_RECORDED;
+		if (!room)
+			snprintf(err, errlen, "the VM has as many pmem devices as it may have (%d)",
+				 DEV_PMEM_MAX);
+		return room;
+	}
 	bool room =
 	    c->cfg->nrecorded < CLI_MAX_RECORDED &&
 	    (nic ? dev_net_count(c->cfg) < CLI_MAX_NICS : dev_disk_count(c->cfg) < CLI_MAX_DISKS);
@@ -188,19 +304,28 @@ static bool room_to_record(const struct control *c, bool nic, char *err, size_t 
 
 /* The added device into the configuration and the model. */
 static void record_add(struct control *c, const struct api_hotplug_add *req, const char *id,
-		       int slot)
+		       int slot, uint64_t gpa)
 {
-	bool nic = req->kind == API_HOTPLUG_NET;
 	char option[OPTION_MAX], err[512] = "";
-	option_of(req, id, slot, option, sizeof(option));
-	int r = cli_apply(c->cfg, nic ? "net" : "disk", option, err, sizeof(err));
+	option_of(req, id, slot, gpa, option, sizeof(option));
+	int r = cli_apply(c->cfg, option_name(req->kind), option, err, sizeof(err));
 	if (r) { /* room was checked: only memory can lack; the device runs, unrecorded */
 		log_error("PCI hotplug: %s is not in the VM's configuration (a snapshot would "
 			  "lack it): %s",
 			  id, err);
 		return;
 	}
-	model_update(c, nic, id, true);
+	model_update(c, req->kind, id, true);
+}
+
+/* Whether the comma-separated `arg` has the item `item` (a pmem record has its gpa= after it). */
+static bool has_item(const char *arg, const char *item)
+{
+	size_t k = strlen(item);
+	for (const char *p = arg; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, item, k) && (p[k] == ',' || !p[k]))
+			return true;
+	return false;
 }
 
 /* The removed device out of the configuration and the model. */
@@ -208,23 +333,26 @@ static void record_remove(struct control *c, const char *id)
 {
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
 		const struct cli_record *rec = &c->cfg->recorded[i];
-		bool nic = !strcmp(rec->name, "net");
+		enum api_hotplug_kind kind;
 		char rest[OPTION_MAX], err[256], want[API_HOTPLUG_ID_MAX + 8];
 		int slot;
-		if ((!nic && strcmp(rec->name, "disk")) || !rec->arg ||
+		if (!kind_of_record(rec->name, &kind) || !rec->arg ||
 		    dev_hotplug_slot_split(rec->arg, rest, sizeof(rest), &slot, err, sizeof(err)) ||
 		    !slot)
 			continue;
-		snprintf(want, sizeof(want), ",id=%s", id);
-		size_t n = strlen(rest), k = strlen(want);
-		if (n < k || strcmp(rest + n - k, want))
+		snprintf(want, sizeof(want), "id=%s", id);
+		if (!has_item(rest, want))
 			continue;
 		cli_unrecord_at(c->cfg, i);
-		if (nic)
+		if (kind == API_HOTPLUG_NET)
 			dev_net_forget(c->cfg, id);
+		else if (kind == API_HOTPLUG_VSOCK)
+			dev_vsock_forget(c->cfg);
+		else if (kind == API_HOTPLUG_PMEM)
+			dev_pmem_forget(c->cfg, id);
 		else
 			dev_disk_forget(c->cfg, dev_disk_find_id(c->cfg, id));
-		model_update(c, nic, id, false);
+		model_update(c, kind, id, false);
 		return;
 	}
 }
@@ -237,14 +365,24 @@ static int add_here(void *arg)
 	char option[OPTION_MAX];
 	struct virtio_dev *dev = NULL;
 
-	option_of(k->req, k->id, 0, option, sizeof(option));
-	int r = k->req->kind == API_HOTPLUG_DISK ? make_disk(c, option, &dev, k->err, k->errlen)
-						 : make_nic(c, option, &dev, k->err, k->errlen);
+	option_of(k->req, k->id, 0, 0, option, sizeof(option));
+	static int (*const make[])(struct control *, const char *, struct virtio_dev **, char *,
+				   size_t) = {[API_HOTPLUG_DISK] = make_disk,
+					      [API_HOTPLUG_NET] = make_nic,
+					      [API_HOTPLUG_VSOCK] = make_vsock};
+	static const enum vm_hotplug_kind vm_kind[] = {[API_HOTPLUG_DISK] = VM_HOTPLUG_DISK,
+						       [API_HOTPLUG_NET] = VM_HOTPLUG_NET,
+						       [API_HOTPLUG_VSOCK] = VM_HOTPLUG_VSOCK,
+						       [API_HOTPLUG_PMEM] = VM_HOTPLUG_PMEM};
+	bool pmem = k->req->kind == API_HOTPLUG_PMEM;
+	int r = pmem ? make_pmem(c, option, k->req->size, &dev, &k->gpa, k->err, k->errlen)
+		     : make[k->req->kind](c, option, &dev, k->err, k->errlen);
 	if (r)
 		return r;
-	enum vm_hotplug_kind kind =
-	    k->req->kind == API_HOTPLUG_DISK ? VM_HOTPLUG_DISK : VM_HOTPLUG_NET;
-	return vm_hotplug_add(&c->vm, k->id, kind, dev, k->slot, k->err, k->errlen);
+	r = vm_hotplug_add(&c->vm, k->id, vm_kind[k->req->kind], dev, k->slot, k->err, k->errlen);
+	if (r && pmem) /* the device went: its window too */
+		dev_pmem_hot_release(&c->vm, k->id);
+	return r;
 }
 
 int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int *slot, char *err,
@@ -264,7 +402,7 @@ int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int 
 			 "and a PCI bus at boot (a device with --transport pci)");
 		return -ENODEV;
 	}
-	if (!room_to_record(c, req->kind == API_HOTPLUG_NET, err, errlen))
+	if (!room_to_record(c, req->kind, err, errlen))
 		return -ENOSPC;
 	if (!vm_hotplug_free_slots(&c->vm)) {
 		snprintf(err, errlen,
@@ -280,10 +418,10 @@ int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int 
 		snprintf(id, API_HOTPLUG_ID_MAX, "%s", req->id);
 	else
 		choose_id(c, req->kind, id, API_HOTPLUG_ID_MAX);
-	struct add_call k = {c, req, id, slot, err, errlen};
+	struct add_call k = {c, req, id, slot, 0, err, errlen};
 	int r = vm_hotplug_call(&c->vm, add_here, &k); /* vmm/vm/hotplug_worker.c says why */
 	if (!r)
-		record_add(c, req, id, *slot);
+		record_add(c, req, id, *slot, k.gpa);
 	return r;
 }
 
@@ -299,7 +437,11 @@ struct remove_call {
 static int remove_here(void *arg)
 {
 	struct remove_call *k = arg;
-	return vm_hotplug_remove(&k->c->vm, k->id, k->timeout_ms, k->err, k->errlen);
+	bool pmem = vm_hotplug_device(&k->c->vm, k->id, VM_HOTPLUG_PMEM) != NULL;
+	int r = vm_hotplug_remove(&k->c->vm, k->id, k->timeout_ms, k->err, k->errlen);
+	if (!r && pmem) /* the guest released it and the device stopped: its window goes */
+		dev_pmem_hot_release(&k->c->vm, k->id);
+	return r;
 }
 
 int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *err, size_t errlen)
@@ -320,7 +462,7 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 		else if (what)
 			snprintf(err, errlen,
 				 "%s is %s the VM started with: only a device added with "
-				 "/vmm/vm.add-disk or /vmm/vm.add-net can be removed",
+				 "/vmm/vm.add-disk, -net, -vsock or -pmem can be removed",
 				 req->id, what);
 		else
 			snprintf(err, errlen, "no device has the id %s", req->id);
@@ -352,7 +494,7 @@ int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live
 	/* the descriptor's own change, as a boot device's PATCH makes it (dev_*_live.c): the
 	 * device model's limits, and its recorded option, which a snapshot saves */
 	int index = nic ? dev_net_find_id(c->cfg, id) : dev_disk_find_id(c->cfg, id);
-	const struct device_api *api = api_of(nic);
+	const struct device_api *api = api_of(nic ? API_HOTPLUG_NET : API_HOTPLUG_DISK);
 	return api->live->set(&c->vm, c->cfg, index, s, err, errlen);
 }
 

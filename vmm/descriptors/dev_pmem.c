@@ -3,28 +3,26 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "base/layout.h"
 #include "base/log.h"
+#include "base/parse.h"
+#include "host/sandbox/landlock.h"
+#include "host/sandbox/sandbox.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/dev_pmem_window.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/pmem_file.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
 
-/* The mappings, kept from create() to destroy() (one VM per process). */
-static struct pmem_live {
-	struct vm *vm;
-	struct pmem_file files[DEV_PMEM_MAX];
-	struct virtio_dev *devs[DEV_PMEM_MAX]; /* owned by their transports */
-	int n;
-	char *cmdline; /* the user's command line with the root entry, when one is root */
-} live;
+/* The command line with the root entry, when a device is root (one VM per process). */
+static char *root_cmdline;
 
 /* Adds or replaces (same id) one device in `cfg`. Returns 0, or -EINVAL / -ENOSPC / -ENOMEM with
  * the reason in `err` (a second root device, too many devices). */
@@ -62,23 +60,100 @@ static int add(struct vm_config *cfg, const char *id, const struct virtio_pmem_o
 	return 0;
 }
 
+/* Takes the "gpa=ADDR" item (decimal) out of `arg` (in place): the guest address a hot-added
+ * device's window had, which its record keeps (0: none). 0, or -EINVAL with the reason in err. */
+static int split_gpa(char *arg, uint64_t *gpa, char *err, size_t errlen)
+{
+	size_t klen = strlen(DEV_PMEM_GPA_KEY);
+	*gpa = 0;
+	for (char *p = arg; p && *p;) {
+		char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n < klen || strncmp(p, DEV_PMEM_GPA_KEY, klen)) {
+			p = comma ? comma + 1 : NULL;
+			continue;
+		}
+		char num[24];
+		snprintf(num, sizeof(num), "%.*s", (int)(n - klen), p + klen);
+		if (*gpa || n - klen >= sizeof(num) ||
+		    parse_uint(num, 1, LAYOUT_PHYS_MAX - 1, gpa) || *gpa % LAYOUT_PMEM_ALIGN ||
+		    *gpa >= LAYOUT_PHYS_MAX) {
+			snprintf(
+			    err, errlen,
+			    "%.*s: a 2 MiB-aligned guest address below 1 TiB (in decimal), once",
+			    (int)n, p);
+			return -EINVAL;
+		}
+		/* drop the item and its comma (the one before it when it is the last) */
+		if (comma) {
+			memmove(p, comma + 1, strlen(comma + 1) + 1);
+		} else {
+			*(p > arg ? p - 1 : p) = '\0';
+			p = NULL;
+		}
+	}
+	return 0;
+}
+
+/* The hotplug-slot=N and gpa= items of a hot-added device's record, split off `arg`. */
+static int split_hotplug(const char *arg, char *rest, size_t len, int *slot, uint64_t *gpa,
+			 char *err, size_t errlen)
+{
+	int r = dev_hotplug_slot_split(arg, rest, len, slot, err, errlen);
+	if (!r)
+		r = split_gpa(rest, gpa, err, errlen);
+	if (!r && *gpa && !*slot) {
+		snprintf(err, errlen, "gpa= is a hot-added device's (with hotplug-slot=)");
+		r = -EINVAL;
+	}
+	return r;
+}
+
 static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
 	struct virtio_pmem_opts *o = calloc(1, sizeof(*o));
+	char *rest = malloc(VIRTIO_PMEM_PATH_MAX + 512);
 	char id[16];
-	int rc;
+	uint64_t gpa;
+	int rc, slot;
 
-	if (!o) {
+	if (!o || !rest) {
+		free(o);
+		free(rest);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	snprintf(id, sizeof(id), "pmem%d", c ? c->n : 0);
-	rc = virtio_pmem_opts_parse(arg, o, err, errlen);
+	rc = split_hotplug(arg, rest, VIRTIO_PMEM_PATH_MAX + 512, &slot, &gpa, err, errlen);
+	if (!rc)
+		rc = virtio_pmem_opts_parse(rest, o, err, errlen);
+	if (!rc && slot && (o->root || !o->id[0])) {
+		snprintf(err, errlen,
+			 "hotplug-slot: a hot-added pmem device has an id= and is no root");
+		rc = -EINVAL;
+	}
 	if (!rc) /* the API's id, which a snapshot's replayed option carries too */
 		rc = add(cfg, o->id[0] ? o->id : id, o, err, errlen);
+	if (!rc) {
+		struct dev_pmem_cfg *w = device_cfg(cfg, &device_pmem);
+		int i = dev_pmem_find(cfg, o->id[0] ? o->id : id);
+		w->dev[i].hotplug_slot = slot;
+		w->dev[i].gpa = gpa;
+	}
+	free(rest);
 	free(o);
 	return rc;
+}
+
+void dev_pmem_forget(struct vm_config *cfg, const char *id)
+{
+	int i = dev_pmem_find(cfg, id);
+	struct dev_pmem_cfg *c = i >= 0 ? device_cfg(cfg, &device_pmem) : NULL;
+	if (!c)
+		return;
+	memmove(&c->dev[i], &c->dev[i + 1], (size_t)(c->n - i - 1) * sizeof(c->dev[0]));
+	memset(&c->dev[--c->n], 0, sizeof(c->dev[0]));
 }
 
 /* Each file opens as the device will use it and has a size a window can take. */
@@ -101,85 +176,55 @@ static int check_pmem(const struct vm_config *cfg)
 	return 0;
 }
 
-/* The KVM slot of window i (read-only for a read-only file). */
-static int map_slot(struct vm *vm, int i, uint64_t gpa, const struct pmem_file *f)
-{
-	struct kvm_userspace_memory_region r = {
-	    .slot = DEV_PMEM_FIRST_SLOT + (uint32_t)i,
-	    .flags = f->read_only ? KVM_MEM_READONLY : 0,
-	    .guest_phys_addr = gpa,
-	    .memory_size = f->size,
-	    .userspace_addr = (uint64_t)(uintptr_t)f->host,
-	};
-
-	if (vm->kvm.vm_fd < 0)
-		return 0; /* vm_describe(): no KVM */
-	return kvm_ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
-}
-
-/* Where the windows start: after the RAM and the region another device claims above it (the
- * virtio-mem region). */
-static uint64_t windows_start(const struct vm_config *cfg)
-{
-	struct device_claim above = {0};
-
-	device_table_claim_find(cfg, DEVICE_CLAIM_GUEST_RANGE, NULL, &above);
-	return layout_pmem_start(cfg->mem_size, above.base, above.size);
-}
-
 /* "root=/dev/pmemN rootflags=dax ro|rw" after the user's command line. */
 static int set_root(struct vm *vm, int index, bool ro)
 {
 	const char *user = vm->cfg->append ? vm->cfg->append : "";
 
-	if (asprintf(&live.cmdline, "%s%sroot=/dev/pmem%d rootflags=dax %s", user, *user ? " " : "",
+	free(root_cmdline);
+	if (asprintf(&root_cmdline, "%s%sroot=/dev/pmem%d rootflags=dax %s", user, *user ? " " : "",
 		     index, ro ? "ro" : "rw") < 0) {
-		live.cmdline = NULL;
+		root_cmdline = NULL;
 		return -ENOMEM;
 	}
-	machine_set_cmdline(&vm->machine, live.cmdline);
+	machine_set_cmdline(&vm->machine, root_cmdline);
 	return 0;
 }
 
-static int create_one(struct vm *vm, int i, uint64_t gpa)
+/* Device i of the configuration in window i: a boot device placed with the others, a
+ * hot-added one (hotplug-slot=) put back in its PCI hotplug slot at its own address. */
+static int create_one(struct vm *vm, int i)
 {
 	const struct dev_pmem_cfg *c = device_cfg_find(vm->cfg, &device_pmem);
-	struct pmem_file *f = &live.files[i];
 	struct virtio_dev *dev = NULL;
-	char err[VIRTIO_PMEM_PATH_MAX + 128];
-	int fd,
-	    rc = pmem_file_open(f, c->dev[i].opts.path, c->dev[i].opts.read_only, err, sizeof(err));
+	char err[VIRTIO_PMEM_PATH_MAX + 128] = "";
+	int rc = pmem_window_open(vm, i, c->dev[i].id, &c->dev[i].opts, c->dev[i].gpa, 0, &dev,
+				  NULL, err, sizeof(err));
 
 	if (rc) {
 		log_error("--pmem: %s", err);
 		return rc;
 	}
-	live.n = i + 1;
-	if ((rc = pmem_file_map(f)) || (rc = map_slot(vm, i, gpa, f))) {
-		log_error("--pmem: cannot map %s: %s", c->dev[i].opts.path, strerror(-rc));
-		return rc;
-	}
-	fd = dup(f->fd); /* the device fsyncs its own descriptor */
-	if (fd < 0)
-		return -errno;
-	rc = virtio_pmem_create(&dev, fd, gpa, f->size, f->read_only);
-	if (rc)
-		return rc;
-	rc = virtio_pmem_set_rate_limiter(dev, &c->dev[i].opts.rl);
+	if (!c->dev[i].hotplug_slot)
+		return vm_virtio_init_and_place(vm, dev, c->dev[i].transport);
+	rc = virtio_dev_init(dev, &vm->mem);
 	if (rc) {
-		log_error("--pmem: bad rate limiter");
 		virtio_dev_destroy(dev);
 		vm_virtio_dev_free(dev);
 		return rc;
 	}
-	rc = vm_virtio_init_and_place(vm, dev, c->dev[i].transport);
-	live.devs[i] = rc ? NULL : dev;
-	return rc;
+	return vm_hotplug_boot_device(vm, c->dev[i].id, VM_HOTPLUG_PMEM, dev,
+				      c->dev[i].hotplug_slot);
 }
 
 struct virtio_dev *dev_pmem_device(struct vm *vm, int i)
 {
-	return live.vm == vm && i >= 0 && i < live.n ? live.devs[i] : NULL;
+	const struct dev_pmem_cfg *c = device_cfg_find(vm->cfg, &device_pmem);
+	if (!c || i < 0 || i >= c->n)
+		return NULL;
+	if (c->dev[i].hotplug_slot) /* hot-added: hotplug.c has it */
+		return vm_hotplug_device(vm, c->dev[i].id, VM_HOTPLUG_PMEM);
+	return pmem_window_dev(pmem_window_find(c->dev[i].id));
 }
 
 int dev_pmem_find(const struct vm_config *cfg, const char *id)
@@ -192,25 +237,23 @@ int dev_pmem_find(const struct vm_config *cfg, const char *id)
 	return -1;
 }
 
+/* The boot devices first, in order (each window right after the one before, as always), then
+ * the hot-added ones at the addresses they had. */
 static int create_pmem(struct vm *vm)
 {
 	const struct dev_pmem_cfg *c = device_cfg_find(vm->cfg, &device_pmem);
-	uint64_t gpa;
 	int rc = 0;
 
 	if (!c || !c->n)
 		return 0;
-	memset(&live, 0, sizeof(live));
-	live.vm = vm;
-	gpa = windows_start(vm->cfg);
-	for (int i = 0; !rc && i < c->n; i++) {
-		rc = create_one(vm, i, gpa);
-		if (!rc && c->dev[i].opts.root)
-			rc = set_root(vm, i, c->dev[i].opts.read_only);
-		gpa = layout_align_up(gpa + live.files[i].size, LAYOUT_PMEM_ALIGN);
-		if (!rc && gpa > LAYOUT_PHYS_MAX) {
-			log_error("--pmem: the files do not fit below 1 TiB of guest addresses");
-			rc = -EINVAL;
+	rc = pmem_windows_begin(vm);
+	for (int hot = 0; hot < 2; hot++) {
+		for (int i = 0; !rc && i < c->n; i++) {
+			if (!c->dev[i].hotplug_slot != !hot)
+				continue;
+			rc = create_one(vm, i);
+			if (!rc && c->dev[i].opts.root)
+				rc = set_root(vm, i, c->dev[i].opts.read_only);
 		}
 	}
 	return rc;
@@ -218,12 +261,54 @@ static int create_pmem(struct vm *vm)
 
 static void destroy_pmem(struct vm *vm)
 {
-	if (live.vm != vm)
-		return;
-	for (int i = 0; i < live.n; i++)
-		pmem_file_close(&live.files[i]);
-	free(live.cmdline);
-	memset(&live, 0, sizeof(live));
+	pmem_windows_end(vm);
+	free(root_cmdline);
+	root_cmdline = NULL;
+}
+
+int dev_pmem_hot_create(struct vm *vm, const char *option, uint64_t size, struct virtio_dev **dev,
+			uint64_t *gpa, char *err, size_t errlen)
+{
+	struct virtio_pmem_opts *o = calloc(1, sizeof(*o));
+	int rc = o ? virtio_pmem_opts_parse(option, o, err, errlen) : -ENOMEM;
+	int k = pmem_window_free();
+
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	else if (!rc && k < 0) {
+		snprintf(err, errlen, "the VM has as many pmem devices as it may have (%d)",
+			 DEV_PMEM_MAX);
+		rc = -ENOSPC;
+	} else if (!rc && !sandbox_landlock_allows(
+			      o->path, LANDLOCK_READ | (o->read_only ? 0 : LANDLOCK_WRITE))) {
+		snprintf(err, errlen,
+			 "%s is outside what this VMM may open (Landlock: start it with "
+			 "--landlock-rules DIR:%s for the file's directory)",
+			 o->path, o->read_only ? "ro" : "rw");
+		rc = -EACCES;
+	}
+	if (!rc)
+		rc = pmem_windows_begin(vm);
+	if (!rc)
+		rc = pmem_window_open(vm, k, o->id, o, 0, size, dev, gpa, err, errlen);
+	if (!rc) {
+		rc = virtio_dev_init(*dev, &vm->mem);
+		if (rc) {
+			snprintf(err, errlen, "%s: cannot start the device", o->path);
+			virtio_dev_destroy(*dev);
+			vm_virtio_dev_free(*dev);
+			pmem_window_close(vm, k);
+		}
+	}
+	free(o);
+	return rc;
+}
+
+void dev_pmem_hot_release(struct vm *vm, const char *id)
+{
+	int k = pmem_window_find(id);
+	if (k >= 0)
+		pmem_window_close(vm, k);
 }
 
 /* ---- PUT /pmem/{id} and the config file's "pmem" array: Firecracker's body {"id",
@@ -352,7 +437,9 @@ static const struct device_option pmem_options[] = {
      "                        (root=/dev/pmemN rootflags=dax); NAME its API id (default\n"
      "                        pmemN); bw=, ops= limit FLUSH requests (each one op and\n"
      "                        the file's size in bytes; buckets as --disk's); may be\n"
-     "                        repeated\n",
+     "                        repeated; hotplug-slot=N[,gpa=ADDR] (with id=) puts it in PCI\n"
+     "                        hotplug slot N, its window at ADDR, removable (how a\n"
+     "                        hot-added device is recorded: docs/hotplug.md)\n",
      parse_pmem},
     {NULL, 0, NULL, NULL},
 };

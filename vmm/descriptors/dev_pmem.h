@@ -18,8 +18,13 @@ struct dev_pmem_cfg {
 		char id[DEV_PMEM_ID_MAX]; /* PUT /pmem/{id}; "pmemN" for --pmem */
 		struct virtio_pmem_opts opts;
 		enum virtio_transport transport;
+		int hotplug_slot; /* 0, or the PCI hotplug slot of a hot-added device */
+		uint64_t gpa;	  /* a hot-added device's window (gpa=), or 0: placed at creation */
 	} dev[DEV_PMEM_MAX];
 };
+
+/* The item of a hot-added device's record that keeps its window's guest address. */
+#define DEV_PMEM_GPA_KEY "gpa="
 
 extern const struct device_desc device_pmem;
 /* PATCH /pmem/{id}: a running device's rate limiter (dev_pmem_live.c). */
@@ -29,5 +34,18 @@ extern const struct device_live dev_pmem_live;
 struct virtio_dev *dev_pmem_device(struct vm *vm, int i);
 /* The instance whose id is `id` in `cfg`, or -1. */
 int dev_pmem_find(const struct vm_config *cfg, const char *id);
+
+/* Takes device `id` out of the configuration (a hot-added one was removed). */
+void dev_pmem_forget(struct vm_config *cfg, const char *id);
+
+/* A device hot-added while the VM runs (vmm/api/control_hotplug.c, on the hotplug thread):
+ * `option` is its --pmem argument with its id=; a non-zero `size` must be its file's. Its
+ * window is opened at the lowest free guest address (*gpa), its KVM slot set, and *dev is the
+ * initialised device, not started. 0, or -errno with the reason in err (nothing kept). */
+int dev_pmem_hot_create(struct vm *vm, const char *option, uint64_t size, struct virtio_dev **dev,
+			uint64_t *gpa, char *err, size_t errlen);
+/* Once the guest released hot-added device `id` and its transport stopped it: its KVM slot,
+ * mapping and file go. */
+void dev_pmem_hot_release(struct vm *vm, const char *id);
 
 #endif

@@ -9,7 +9,10 @@
 
 #include "base/log.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
@@ -22,11 +25,44 @@ static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t
 		snprintf(err, errlen, "only one vsock device");
 		return -EINVAL;
 	}
-	int ret = virtio_vsock_opts_parse(arg, &c->opts, err, errlen);
+	char rest[VIRTIO_VSOCK_UDS_MAX + VIRTIO_VSOCK_ID_MAX + 64];
+	int slot, ret = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
 	if (ret)
 		return ret;
+	ret = virtio_vsock_opts_parse(rest, &c->opts, err, errlen);
+	if (!ret && slot && !c->opts.id[0]) {
+		snprintf(err, errlen, "hotplug-slot: a hot-added vsock has an id=");
+		ret = -EINVAL;
+	}
+	if (ret) {
+		c->opts = (struct virtio_vsock_opts){0};
+		return ret;
+	}
 	c->transport = cfg->transport;
+	c->hotplug_slot = slot;
 	return 0;
+}
+
+const char *dev_vsock_id(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	if (!c || !c->opts.cid)
+		return NULL;
+	return c->opts.id[0] ? c->opts.id : "vsock0";
+}
+
+bool dev_vsock_hot_added(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	return c && c->opts.cid && c->hotplug_slot;
+}
+
+void dev_vsock_forget(struct vm_config *cfg)
+{
+	struct dev_vsock_cfg *c =
+	    device_cfg_find(cfg, &device_vsock) ? device_cfg(cfg, &device_vsock) : NULL;
+	if (c)
+		*c = (struct dev_vsock_cfg){0};
 }
 
 static int create_vsock(struct vm *vm)
@@ -36,7 +72,16 @@ static int create_vsock(struct vm *vm)
 		return 0;
 	struct virtio_dev *dev = NULL;
 	int err = virtio_vsock_create(&dev, &c->opts);
-	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+	if (err || !c->hotplug_slot)
+		return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+	/* hot-added before a snapshot or a migration: back into its slot (vm_hotplug_setup()) */
+	err = virtio_dev_init(dev, &vm->mem);
+	if (err) {
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return err;
+	}
+	return vm_hotplug_boot_device(vm, c->opts.id, VM_HOTPLUG_VSOCK, dev, c->hotplug_slot);
 }
 
 /* Before KVM is opened: the socket's directory, so a bad path has its own message. */
@@ -138,7 +183,9 @@ static const struct device_option vsock_options[] = {
      "                        a virtio-vsock with guest CID N (>= 3); the guest's connections\n"
      "                        to host port P go to the Unix socket PATH_P, and host programs\n"
      "                        connect to PATH and write \"CONNECT <port>\\n\" to reach the guest;\n"
-     "                        id=NAME is its name in the API (vsock_id)\n",
+     "                        id=NAME is its name in the API (vsock_id); hotplug-slot=N (with\n"
+     "                        id=) puts it in PCI hotplug slot N, removable (how a hot-added\n"
+     "                        vsock is recorded: docs/hotplug.md)\n",
      parse_vsock},
     {NULL, 0, NULL, NULL},
 };

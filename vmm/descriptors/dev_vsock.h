@@ -10,8 +10,16 @@
 struct dev_vsock_cfg {
 	struct virtio_vsock_opts opts;
 	enum virtio_transport transport;
+	int hotplug_slot; /* 0, or the PCI hotplug slot of a hot-added vsock (hotplug-slot=N) */
 };
 
 extern const struct device_desc device_vsock;
+
+/* The configured vsock's API id (its id=, "vsock0" without one), or NULL when there is none. */
+const char *dev_vsock_id(const struct vm_config *cfg);
+/* Whether the configured vsock sits in a hotplug slot (it was hot-added). */
+bool dev_vsock_hot_added(const struct vm_config *cfg);
+/* Takes the vsock out of the configuration (a hot-added one was removed). */
+void dev_vsock_forget(struct vm_config *cfg);
 
 #endif

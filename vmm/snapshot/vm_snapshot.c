@@ -23,6 +23,7 @@
 #include "virtio/net/net.h"
 #include "virtio/vhost_user/vu_opts.h"
 #include "virtio/vsock/vsock.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/snapshot/cpu_check.h"
@@ -482,9 +483,12 @@ static bool path_override_for(const struct snapshot_path_override *o, const stru
 		return match;
 	}
 	struct virtio_vsock_opts v;
+	char arg[VIRTIO_VSOCK_UDS_MAX + VIRTIO_VSOCK_ID_MAX + 64];
+	int slot; /* a hot-added vsock's record has its hotplug-slot=N */
 	return !o->id[0] ||
-	       (!virtio_vsock_opts_parse(rec->arg ? rec->arg : "", &v, why, sizeof(why)) &&
-		!strcmp(o->id, v.id));
+	       (!dev_hotplug_slot_split(rec->arg ? rec->arg : "", arg, sizeof(arg), &slot, why,
+					sizeof(why)) &&
+		!virtio_vsock_opts_parse(arg, &v, why, sizeof(why)) && !strcmp(o->id, v.id));
 }
 
 /* The saved option path override `o` is for: a "disk" (not vhost-user) or the "vsock". */

@@ -6,7 +6,9 @@
  * what that I/O thread calls. The API thread, its broker and the main thread are confined to far
  * less by then. This worker is started before the main thread confines itself and confines
  * itself at once to what building, wiring, starting and stopping a hot-added disk or tap NIC
- * takes, plus everything their I/O threads call (virtio_io_sandbox, blk_sandbox, tap_sandbox):
+ * takes (a vsock's listening socket bound, and removed again; a pmem file mapped, its KVM slot
+ * set and deleted), plus everything their I/O threads call (virtio_io_sandbox, blk_sandbox,
+ * tap_sandbox, vsock_sandbox, pmem_sandbox; a pmem device's flush thread: fsync, write):
  * the I/O threads it starts get their own filters on top, so they end up as a boot device's.
  * It also takes the VM's sealed Landlock set (sandbox.h), so it opens only what --landlock-rules
  * allows, like the broker. It holds no capability: a tap must already exist and belong to the
@@ -23,6 +25,8 @@
 #include "base/log.h"
 #include "virtio/blk/blk.h"
 #include "virtio/net/net.h"
+#include "virtio/pmem/pmem.h"
+#include "virtio/vsock/vsock.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/hotplug_internal.h"
 
@@ -50,8 +54,18 @@ static const struct sandbox_rule hotplug_rules[] = {
     SB_ALLOW(SYS_clone3),
     SB_ALLOW(SYS_sched_setaffinity),
     SB_ALLOW(SYS_sched_getaffinity),
+    SB_ALLOW(SYS_bind), /* a vsock's socket (virtio/vsock/vsock.c), an AF_UNIX one only */
+    SB_ALLOW(SYS_listen),
+    SB_ALLOW(SYS_unlink), /* ... replaced if stale, removed with the device */
+    SB_ALLOW(SYS_unlinkat),
+    SB_ALLOW(SYS_access), /* ... its directory checked first (virtio_vsock_check_opts()) */
+    SB_ALLOW(SYS_faccessat),
+#ifdef SYS_faccessat2
+    SB_ALLOW(SYS_faccessat2),
+#endif
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_CHECK_EXTENSION), /* INTx's resample irqfd (vm_pci_irq.c) */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION), /* a pmem device's window */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_CHECK_EXTENSION),	 /* INTx's resample irqfd (vm_pci_irq.c) */
     SB_ARG_EQ(SYS_ioctl, 1, BLKGETSIZE64),
     SB_ARG_EQ(SYS_ioctl, 1, BLKSSZGET),
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETIFF),
@@ -65,7 +79,7 @@ static void *worker_main(void *arg)
 {
 	struct hp_worker *w = arg;
 	const struct sandbox_list *lists[] = {&hotplug_sandbox, &virtio_io_sandbox, &blk_sandbox,
-					      &tap_sandbox};
+					      &tap_sandbox,	&vsock_sandbox,	    &pmem_sandbox};
 	int r = sandbox_enter("hotplug", lists, sizeof(lists) / sizeof(lists[0]));
 	pthread_mutex_lock(&w->lock);
 	w->confined = r == 0;

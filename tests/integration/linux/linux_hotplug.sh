@@ -10,13 +10,25 @@
 #      the added disk appears as /dev/vdb, is mounted (ext4, made on the host) and written, unmounted, removed
 #      (PUT /vmm/vm.remove-device: 204 once the guest's _EJ0 released it; /dev/vdb goes), added
 #      again and read back;
-#   3. GET /vm/config lists it, its rate limits PATCHed, a marker written on it, a Full snapshot
-#      (its configuration has the disk's hotplug-slot= and limits), the VMM killed and
-#      `vmm --restore DIR` run: GET /vm/config lists it, the restored guest mounts /dev/vdb and
-#      reads the marker, its limits PATCHed again;
+#   2b. a vsock added (PUT /vmm/vm.add-vsock, vmmctl add-vsock): a reserved CID, a socket in a
+#      missing directory, a second vsock and its id taken by another add are 400s; GET
+#      /vm/config lists it; the guest's vmw_vsock_virtio_transport binds it and its vsock-echo
+#      sends 4096 bytes to the host's socket PATH_1234, which checks them; a pmem device added
+#      (PUT /vmm/vm.add-pmem, vmmctl add-pmem) after refusals (a file not a multiple of 2 MiB, a
+#      missing file, a size that is not the file's, a taken id): the guest reads the file's
+#      marker from /dev/pmem0 and writes a block the host then finds in the file; its FLUSH
+#      limits PATCHed (PATCH /pmem/{id});
+#   3. GET /vm/config lists the disk, its rate limits PATCHed, a marker written on it, a Full
+#      snapshot (its configuration has the disk's hotplug-slot= and limits, the pmem device's
+#      hotplug-slot= and gpa=, the vsock's hotplug-slot=), the VMM killed and `vmm --restore DIR`
+#      run: GET /vm/config lists it, the restored guest mounts /dev/vdb and reads the marker,
+#      reads /dev/pmem0 and still has the vsock bound, the disk's limits PATCHed again;
 #   4. that VM migrated (PUT /vmm/send-migration to `vmm --migrate-from unix:M`): GET
-#      /vm/config on the destination lists the disk, its guest reads the marker, the disk is
-#      removed (/dev/vdb goes) and GET /vm/config no longer lists it;
+#      /vm/config on the destination lists the disk, its guest reads the marker and /dev/pmem0;
+#      the vsock removed there (its driver lets it go, its socket file goes, GET /vm/config no
+#      longer lists it), the pmem device removed (/dev/pmem0 goes) and added again (its window
+#      and KVM slot were given back), the disk removed (/dev/vdb goes) and GET /vm/config no
+#      longer lists it;
 #   5. a NIC added on a tap (when one can be made) appears as eth0 (on the migrated VM).
 # (Linux ejects a device it is asked to, mounted or not: the timeout of a guest that does not
 # answer is the state machine's unit test and part 1's.)
@@ -135,6 +147,52 @@ ctl add-disk "$tmp/hp.img" --id hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: added again: $OUT" || { echo "FAIL: add again: $OUT"; fail=1; }
 check_value "read back" "$(guest_value BACK 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; mount /dev/vdb /dev/hp && cat /dev/hp/f')" '^HPDATA$'
 
+
+# ---- 2b. a vsock and a pmem device added (snapshots and migrations carry them) ----
+vs="$tmp/hpv.sock"
+python3 "$SOURCE_DIR/tests/integration/lib/linux_vsock_host.py" "${vs}_1234" >"$tmp/vhost" 2>&1 &
+vsock_host=$!
+sleeper="$sleeper $vsock_host"
+for _ in $(seq 50); do [ -S "${vs}_1234" ] && break; sleep 0.1; done
+n3=$(devices)
+refused "a vsock on a reserved CID" 'cid' PUT /vmm/vm.add-vsock "{\"cid\": 2, \"socket\": \"$vs\"}"
+refused "a vsock socket in a missing directory" 'nodir' PUT /vmm/vm.add-vsock "{\"cid\": 7, \"socket\": \"$tmp/nodir/v.sock\"}"
+ctl add-vsock 7 "$vs" --id hpvsock
+[ "$CTL_STATUS" = 0 ] && grep -q '"bdf"' <<<"$OUT" && echo "ok: add-vsock: $(tr -d '\n ' <<<"$OUT")" ||
+	{ echo "FAIL: add-vsock: $OUT"; fail=1; }
+refused "a second vsock" 'at most one' PUT /vmm/vm.add-vsock "{\"cid\": 8, \"socket\": \"$tmp/v2.sock\"}"
+refused "an id the vsock has" 'another device' PUT /vmm/vm.add-disk "{\"path\": \"$tmp/other.img\", \"id\": \"hpvsock\"}"
+[ "$(devices)" = $((n3 + 1)) ] && echo "ok: one vsock added, nothing else" ||
+	{ echo "FAIL: /vmm/devices: $n3 -> $(devices)"; fail=1; }
+api GET /vm/config >/dev/null
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get("vsock") or {}; sys.exit(0 if v.get("vsock_id") == "hpvsock" and v.get("guest_cid") == 7 else 1)' "$tmp/body" &&
+	echo "ok: GET /vm/config lists the vsock" || { echo "FAIL: GET /vm/config: $(cat "$tmp/body")"; fail=1; }
+check_value "the guest's vsock transport binds it" "$(guest_value VSDRV 'd=""; for i in $(seq 60); do for x in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do [ -e "$x" ] && d=${x##*/}; done; [ -n "$d" ] && break; sleep 1; done; echo ${d:-none}')" '^virtio[0-9]+$'
+check_value "vsock-echo over the hot-added vsock" "$(guest_value VSECHO 'vsock-echo 1234 4096 >/dev/ve 2>&1; echo status$?')" '^status0$'
+grep -q '^answer: OK 4096 bytes intact' "$tmp/vhost" && echo "ok: the host read the guest's 4096 bytes intact" ||
+	{ echo "FAIL: the host side: $(cat "$tmp/vhost")"; fail=1; }
+pm="$tmp/pm.img"
+truncate -s 4M "$pm"
+printf PMEMMARK7d3 | dd of="$pm" conv=notrunc status=none
+truncate -s 3M "$tmp/odd.img"
+refused "a pmem file that is not a multiple of 2 MiB" '2 MiB' PUT /vmm/vm.add-pmem "{\"file\": \"$tmp/odd.img\"}"
+refused "a missing pmem file" 'nopm' PUT /vmm/vm.add-pmem "{\"file\": \"$tmp/nopm.img\"}"
+refused "a pmem size that is not the file's" 'not 2097152' PUT /vmm/vm.add-pmem "{\"file\": \"$pm\", \"size\": 2097152}"
+refused "a pmem id taken" 'another device' PUT /vmm/vm.add-pmem "{\"file\": \"$pm\", \"id\": \"hpvsock\"}"
+ctl add-pmem "$pm" --id hppmem --size 4194304
+[ "$CTL_STATUS" = 0 ] && grep -q '"bdf"' <<<"$OUT" && echo "ok: add-pmem: $(tr -d '\n ' <<<"$OUT")" ||
+	{ echo "FAIL: add-pmem: $OUT"; fail=1; }
+[ "$(devices)" = $((n3 + 2)) ] && echo "ok: the refused pmem requests added nothing" ||
+	{ echo "FAIL: /vmm/devices: $n3 -> $(devices)"; fail=1; }
+pmem_marker() { # TAG: the guest reads the file's first bytes from /dev/pmem0
+	guest_value "$1" 'for i in $(seq 60); do [ -b /dev/pmem0 ] && break; sleep 1; done; head -c 11 /dev/pmem0'
+}
+check_value "the guest reads the pmem file's marker from /dev/pmem0" "$(pmem_marker PMRD)" '^PMEMMARK7d3$'
+check_value "the guest writes /dev/pmem0 (synced)" "$(guest_value PMWR 'printf GUESTPM42 >/dev/pmw; dd if=/dev/pmw of=/dev/pmem0 bs=4096 seek=1 conv=fsync 2>/dev/null && echo done')" '^done$'
+[ "$(dd if="$pm" bs=4096 skip=1 count=1 status=none | head -c 9)" = GUESTPM42 ] &&
+	echo "ok: the guest's write is in the host file" || { echo "FAIL: the host file lacks the guest's write"; fail=1; }
+want 204 PATCH /pmem/hppmem '{"id": "hppmem", "rate_limiter": {"ops": {"size": 100, "refill_time": 1000}}}'
+
 # ---- 3. a snapshot of the VM with the hot-added disk, restored ----
 config_has() { # config_has ID: GET /vm/config lists the drive ID (prints yes or no)
 	api GET /vm/config >/dev/null
@@ -162,6 +220,11 @@ check_value "GET /vm/config of the restored VM shows hp0" "$(config_has hp0)" '^
 check_value "the restored guest reads the marker from /dev/vdb" "$(guest_value RMARK 'mount /dev/vdb /dev/hp && cat /dev/hp/g')" '^SNAPMARK5e2$'
 want 204 PATCH /drives/hp0 '{"drive_id": "hp0", "rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}'
 check_value "unmounted" "$(guest_value RUMNT 'umount /dev/hp && echo done')" '^done$'
+check_value "the restored guest reads /dev/pmem0" "$(pmem_marker PMRS)" '^PMEMMARK7d3$'
+check_value "the restored guest's vsock transport holds the vsock" "$(guest_value VSRS 'd=none; for x in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do [ -e "$x" ] && d=${x##*/}; done; echo $d')" '^virtio[0-9]+$'
+grep -aqE 'pm\.img[^"]*hotplug-slot=[0-9]+,gpa=[0-9]+' "$snap/state" && grep -aqE 'hpv\.sock[^"]*hotplug-slot=' "$snap/state" &&
+	echo "ok: the snapshot records the pmem device (slot, window) and the vsock (slot)" ||
+	{ echo "FAIL: the snapshot's configuration lacks pm.img's hotplug-slot=/gpa= or the vsock's"; fail=1; }
 
 # ---- 4. a live migration of the restored VM, hp0 in it ----
 src_pid=$vmm_pid
@@ -186,6 +249,21 @@ ctl remove-device hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: the migrated VM's hp0 removed" || { echo "FAIL: remove-device after the migration: $OUT"; fail=1; }
 check_value "/dev/vdb went in the migrated guest" "$(guest_value RGONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
 check_value "GET /vm/config no longer shows hp0" "$(config_has hp0)" '^no$'
+check_value "the migrated guest reads /dev/pmem0" "$(pmem_marker PMMG)" '^PMEMMARK7d3$'
+ctl remove-device hpvsock
+[ "$CTL_STATUS" = 0 ] && echo "ok: vsock removed" || { echo "FAIL: remove-device hpvsock: $OUT"; fail=1; }
+check_value "the guest let the vsock go" "$(guest_value VSGONE 'd=none; for x in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do [ -e "$x" ] && d=${x##*/}; done; echo $d')" '^none$'
+[ -e "$vs" ] && { echo "FAIL: the vsock's socket $vs stays"; fail=1; } || echo "ok: its socket went"
+api GET /vm/config >/dev/null
+python3 -c 'import json,sys; sys.exit(1 if json.load(open(sys.argv[1])).get("vsock") else 0)' "$tmp/body" &&
+	echo "ok: GET /vm/config no longer lists it" || { echo "FAIL: GET /vm/config still: $(cat "$tmp/body")"; fail=1; }
+ctl remove-device hppmem
+[ "$CTL_STATUS" = 0 ] && echo "ok: pmem removed" || { echo "FAIL: remove-device hppmem: $OUT"; fail=1; }
+check_value "/dev/pmem0 went" "$(guest_value PMGONE 'for i in $(seq 30); do [ -b /dev/pmem0 ] || break; sleep 1; done; [ -b /dev/pmem0 ] && echo still || echo gone')" '^gone$'
+ctl add-pmem "$pm" --id hppmem
+[ "$CTL_STATUS" = 0 ] && echo "ok: the pmem device added again (its window and KVM slot were given back)" ||
+	{ echo "FAIL: add-pmem again: $OUT"; fail=1; }
+check_value "the guest reads it again" "$(pmem_marker PMAG)" '^PMEMMARK7d3$'
 if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
 	ctl add-net vmmhp0 --id hpnet0
 	[ "$CTL_STATUS" = 0 ] && echo "ok: add-net: $OUT" || { echo "FAIL: add-net: $OUT"; fail=1; }
@@ -194,4 +272,5 @@ if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
 else
 	echo "note: no tap could be made here: the NIC part is not run"
 fi
+
 linux_finish

@@ -512,4 +512,17 @@ Test(vmmctl_request, device_hotplug)
 		      "remove-device", "hp0", "--timeout-ms", "500");
 	ASSERT_REFUSED("--num-queues wants 1-8", "add-disk", "/d", "--num-queues", "9");
 	ASSERT_REFUSED("--timeout-ms wants 1-600000", "remove-device", "x", "--timeout-ms", "0");
+	cr_assert_eq(BUILD("add-vsock", "3", "/run/v.sock", "--id", "vs0"), 0, "%s", err);
+	assert_req("PUT", "/vmm/vm.add-vsock", VIEW_RAW);
+	assert_body("{\"cid\": 3, \"socket\": \"/run/v.sock\", \"id\": \"vs0\"}");
+	teardown();
+	ASSERT_REFUSED("CID wants 3-4294967294", "add-vsock", "2", "/run/v.sock");
+	cr_assert_eq(
+	    BUILD("add-pmem", "/srv/p.img", "--size", "4194304", "--discard-writes", "--id", "pm0"),
+	    0, "%s", err);
+	assert_req("PUT", "/vmm/vm.add-pmem", VIEW_RAW);
+	assert_body("{\"file\": \"/srv/p.img\", \"size\": 4194304, \"discard_writes\": true, "
+		    "\"id\": \"pm0\"}");
+	teardown();
+	ASSERT_REFUSED("--size wants bytes", "add-pmem", "/p", "--size", "0");
 }

@@ -32,6 +32,24 @@ static int net(const char *text, struct api_hotplug_add *out)
 	return r;
 }
 
+static int vsock(const char *text, struct api_hotplug_add *out)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	cr_assert_not_null(j, "%s", text);
+	int r = api_hotplug_vsock_parse(j, out, err, sizeof(err));
+	json_decref(j);
+	return r;
+}
+
+static int pmem(const char *text, struct api_hotplug_add *out)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	cr_assert_not_null(j, "%s", text);
+	int r = api_hotplug_pmem_parse(j, out, err, sizeof(err));
+	json_decref(j);
+	return r;
+}
+
 static int removal(const char *text, struct api_hotplug_remove *out)
 {
 	json_t *j = json_loads(text, 0, NULL);
@@ -125,6 +143,84 @@ Test(api_hotplug, net_refusals)
 	}
 }
 
+Test(api_hotplug, vsock_bodies)
+{
+	struct api_hotplug_add a;
+	cr_assert_eq(vsock("{\"cid\": 3, \"socket\": \"/run/v.sock\"}", &a), 0, "%s", err);
+	cr_assert_eq(a.kind, API_HOTPLUG_VSOCK);
+	cr_assert_str_eq(a.option, "cid=3,uds=/run/v.sock");
+	cr_assert_str_eq(a.id, "");
+	cr_assert_eq(vsock("{\"cid\": 4294967294, \"socket\": \"v\", \"id\": \"vs1\", "
+			   "\"iommu\": false, \"pci_segment\": 0}",
+			   &a),
+		     0, "%s", err);
+	cr_assert_str_eq(a.option, "cid=4294967294,uds=v");
+	cr_assert_str_eq(a.id, "vs1");
+}
+
+Test(api_hotplug, vsock_refusals)
+{
+	struct api_hotplug_add a;
+	char long_path[200];
+	memset(long_path, 'p', sizeof(long_path) - 1);
+	long_path[sizeof(long_path) - 1] = '\0';
+	char too_long[300];
+	snprintf(too_long, sizeof(too_long), "{\"cid\": 3, \"socket\": \"/%s\"}", long_path);
+	const char *bad[][2] = {
+	    {"{\"socket\": \"/v\"}", "cid"},
+	    {"{\"cid\": 3}", "socket"},
+	    {"{\"cid\": 2, \"socket\": \"/v\"}", "cid"},
+	    {"{\"cid\": 4294967295, \"socket\": \"/v\"}", "cid"},
+	    {"{\"cid\": -3, \"socket\": \"/v\"}", "cid"},
+	    {"{\"cid\": 3, \"socket\": \"\"}", "empty"},
+	    {"{\"cid\": 3, \"socket\": \"/v,cid=9\"}", "comma"},
+	    {"{\"cid\": 3, \"socket\": \"/v\", \"iommu\": true}", "iommu"},
+	    {"{\"cid\": 3, \"socket\": \"/v\", \"pci_segment\": 2}", "pci_segment"},
+	    {"{\"cid\": 3, \"socket\": \"/v\", \"id\": \"a/b\"}", "id"},
+	    {"{\"cid\": 3, \"socket\": \"/v\", \"queue_size\": 8}", "queue_size"},
+	    {too_long, "socket"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(vsock(bad[i][0], &a), -EINVAL, "%s", bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "`%s`: '%s' not in '%s'", bad[i][0], bad[i][1],
+			  err);
+	}
+}
+
+Test(api_hotplug, pmem_bodies)
+{
+	struct api_hotplug_add a;
+	cr_assert_eq(pmem("{\"file\": \"/srv/p.img\"}", &a), 0, "%s", err);
+	cr_assert_eq(a.kind, API_HOTPLUG_PMEM);
+	cr_assert_str_eq(a.option, "path=/srv/p.img");
+	cr_assert_eq(a.size, 0, "no size: the file's");
+	cr_assert_eq(pmem("{\"file\": \"/p\", \"size\": 4194304, \"discard_writes\": true, "
+			  "\"id\": \"pm1\", \"iommu\": false, \"pci_segment\": 0}",
+			  &a),
+		     0, "%s", err);
+	cr_assert_str_eq(a.option, "path=/p,ro", "discarded writes: a read-only window");
+	cr_assert_eq(a.size, 4194304);
+	cr_assert_str_eq(a.id, "pm1");
+}
+
+Test(api_hotplug, pmem_refusals)
+{
+	struct api_hotplug_add a;
+	const char *bad[][2] = {{"{}", "file"},
+				{"{\"file\": \"\"}", "empty"},
+				{"{\"file\": \"/p,root\"}", "comma"},
+				{"{\"file\": \"/p\", \"size\": 0}", "size"},
+				{"{\"file\": \"/p\", \"size\": 3000000}", "2 MiB"},
+				{"{\"file\": \"/p\", \"iommu\": true}", "iommu"},
+				{"{\"file\": \"/p\", \"pci_segment\": 1}", "pci_segment"},
+				{"{\"file\": \"/p\", \"mergeable\": true}", "mergeable"},
+				{"{\"file\": \"/p\", \"id\": \"a,b\"}", "id"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(pmem(bad[i][0], &a), -EINVAL, "%s", bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "`%s`: '%s' not in '%s'", bad[i][0], bad[i][1],
+			  err);
+	}
+}
+
 Test(api_hotplug, remove_bodies_and_the_answer)
 {
 	struct api_hotplug_remove r;
@@ -211,10 +307,14 @@ Test(api_hotplug_routes, add_and_remove_on_a_running_vm)
 	cr_assert(says("\"bdf\":\"0000:00:05.0\"") && says("\"id\":\"hp0\""), "%s", resp.body);
 	cr_assert_str_eq(fk.last_option, "/d.img");
 	cr_assert_eq(req("PUT", "/vmm/vm.add-net", "{\"tap\": \"tap0\"}"), 200);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-vsock", "{\"cid\": 5, \"socket\": \"/v.sock\"}"), 200);
+	cr_assert_str_eq(fk.last_option, "cid=5,uds=/v.sock");
+	cr_assert_eq(req("PUT", "/vmm/vm.add-pmem", "{\"file\": \"/p.img\"}"), 200);
+	cr_assert_str_eq(fk.last_option, "path=/p.img");
 	cr_assert_eq(req("PUT", "/vmm/vm.remove-device", "{\"id\": \"hp0\", \"timeout_ms\": 9}"),
 		     204);
 	cr_assert_eq(fk.last_timeout, 9);
-	cr_assert_eq(fk.adds, 2);
+	cr_assert_eq(fk.adds, 4);
 	cr_assert_eq(fk.removes, 1);
 }
 
@@ -248,6 +348,8 @@ Test(api_hotplug_routes, a_bad_body_never_reaches_the_backend)
 	cr_assert_eq(req("PUT", "/vmm/vm.add-disk", "{\"path\": \"/d\", \"queue_size\": 1}"), 400);
 	cr_assert_eq(req("PUT", "/vmm/vm.add-net", "{\"mac\": \"52:54:00:00:00:01\"}"), 400);
 	cr_assert_eq(req("PUT", "/vmm/vm.remove-device", "{\"id\": 3}"), 400);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-vsock", "{\"cid\": 1, \"socket\": \"/v\"}"), 400);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-pmem", "{\"file\": \"/p\", \"size\": 1}"), 400);
 	cr_assert_eq(req("GET", "/vmm/vm.add-disk", NULL), 400);
 	cr_assert_eq(fk.adds + fk.removes, 0);
 }

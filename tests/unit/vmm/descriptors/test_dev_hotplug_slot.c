@@ -1,6 +1,7 @@
-/* How the configuration records a hot-added disk or NIC (vmm/descriptors/dev_hotplug_slot.h):
- * the hotplug-slot=N item split off an option, the --disk / --net entry that keeps N, its
- * record replayed (what a snapshot's restore does), and a remove taking both out again. */
+/* How the configuration records a hot-added disk, NIC or vsock
+ * (vmm/descriptors/dev_hotplug_slot.h): the hotplug-slot=N item split off an option, the --disk /
+ * --net entry that keeps N, its record replayed (what a snapshot's restore does), and a remove
+ * taking both out again. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_vsock.h"
 #include "vmm/descriptors/device_table.h"
 
 static int split(const char *arg, char *rest, size_t len, int *slot)
@@ -113,6 +116,93 @@ Test(dev_hotplug_slot, nic_recorded_and_forgotten)
 	dev_net_forget(&c, "hpn");
 	cr_assert_eq(dev_net_count(&c), 1);
 	cr_assert_str_eq(dev_net_opts(&c, 0)->ifname, "t0");
+	cli_free(&c);
+}
+
+Test(dev_hotplug_slot, vsock_recorded_replayed_and_forgotten)
+{
+	struct vm_config c, again;
+	char err[256] = "";
+	cli_config_init(&c);
+	cr_assert_null(dev_vsock_id(&c));
+	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock,hotplug-slot=3"), -EINVAL,
+		     "an id= is needed");
+	cr_assert_null(dev_vsock_id(&c), "nothing kept of a refused option");
+	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock,id=hpv,hotplug-slot=3"), 0);
+	cr_assert_str_eq(dev_vsock_id(&c), "hpv");
+	cr_assert(dev_vsock_hot_added(&c));
+	const struct dev_vsock_cfg *v = device_cfg_find(&c, &device_vsock);
+	cr_assert_eq(v->hotplug_slot, 3);
+	cr_assert_eq(v->opts.cid, 7);
+	cr_assert_str_eq(v->opts.uds, "/tmp/v.sock");
+	cr_assert_eq(apply(&c, "vsock", "cid=8,uds=/tmp/w.sock"), -EINVAL, "one vsock per VM");
+
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	v = device_cfg_find(&again, &device_vsock);
+	cr_assert_eq(v->hotplug_slot, 3, "a restore puts it back in its slot");
+	cr_assert_str_eq(v->opts.id, "hpv");
+	cli_free(&again);
+
+	cli_unrecord_at(&c, c.nrecorded - 1);
+	dev_vsock_forget(&c);
+	cr_assert_null(dev_vsock_id(&c));
+	cr_assert_eq(apply(&c, "vsock", "cid=9,uds=/tmp/x.sock"), 0, "room for another one");
+	cr_assert_str_eq(dev_vsock_id(&c), "vsock0", "a boot vsock's default name");
+	cr_assert(!dev_vsock_hot_added(&c));
+	cli_free(&c);
+}
+
+Test(dev_hotplug_slot, pmem_recorded_with_its_window)
+{
+	struct vm_config c, again;
+	char err[256] = "";
+	cli_config_init(&c);
+	cr_assert_eq(apply(&c, "pmem", "path=/boot.img"), 0);
+	cr_assert_eq(apply(&c, "pmem", "path=/p.img,id=pm,hotplug-slot=5,gpa=6442450944"), 0);
+	const struct dev_pmem_cfg *p = device_cfg_find(&c, &device_pmem);
+	cr_assert_eq(p->n, 2);
+	cr_assert_eq(p->dev[0].hotplug_slot, 0);
+	cr_assert_eq(p->dev[1].hotplug_slot, 5);
+	cr_assert_eq(p->dev[1].gpa, 6442450944ull, "its window's address, kept for a restore");
+	cr_assert_str_eq(p->dev[1].opts.path, "/p.img");
+	cr_assert_str_eq(p->dev[1].id, "pm");
+
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	p = device_cfg_find(&again, &device_pmem);
+	cr_assert_eq(p->dev[1].hotplug_slot, 5);
+	cr_assert_eq(p->dev[1].gpa, 6442450944ull);
+	cli_free(&again);
+
+	dev_pmem_forget(&c, "pm");
+	cr_assert_eq(dev_pmem_find(&c, "pm"), -1);
+	cr_assert_str_eq(device_cfg_find(&c, &device_pmem) == NULL
+			     ? ""
+			     : ((const struct dev_pmem_cfg *)device_cfg_find(&c, &device_pmem))
+				   ->dev[0]
+				   .opts.path,
+			 "/boot.img");
+	cli_free(&c);
+}
+
+Test(dev_hotplug_slot, pmem_refusals)
+{
+	struct vm_config c;
+	cli_config_init(&c);
+	const char *bad[] = {"path=/p.img,hotplug-slot=5",		  /* no id= */
+			     "path=/p.img,root,id=r,hotplug-slot=5",	  /* a root */
+			     "path=/p.img,id=a,gpa=6442450944",		  /* gpa= without a slot */
+			     "path=/p.img,id=a,hotplug-slot=5,gpa=12345", /* not 2 MiB-aligned */
+			     "path=/p.img,id=a,hotplug-slot=5,gpa=0",	  /* zero */
+			     "path=/p.img,id=a,hotplug-slot=5,gpa=0x200000",	  /* decimal only */
+			     "path=/p.img,id=a,hotplug-slot=5,gpa=2199023255552", /* past 1 TiB */
+			     "path=/p.img,id=a,hotplug-slot=5,gpa=4194304,gpa=4194304"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(apply(&c, "pmem", bad[i]), -EINVAL, "%s", bad[i]);
+	cr_assert_null(device_cfg_find(&c, &device_pmem) &&
+			       ((const struct dev_pmem_cfg *)device_cfg_find(&c, &device_pmem))->n
+			   ? "kept"
+			   : NULL,
+		       "nothing kept of a refused option");
 	cli_free(&c);
 }
 
