@@ -111,14 +111,10 @@ static int make_disk(struct control *c, const char *option, struct virtio_dev **
 	return r == -EWOULDBLOCK ? -EBUSY : r;
 }
 
-static int make_nic(struct control *c, const char *option, struct virtio_dev **dev, char *err,
-		    size_t errlen)
+/* After a device's create returned r: 0 and *dev initialised over guest memory, or the error
+ * (the device freed again, err filled from the log when the step left it empty). */
+static int init_created(struct control *c, int r, struct virtio_dev **dev, char *err, size_t errlen)
 {
-	struct virtio_net_opts o;
-	int r = virtio_net_opts_parse(option, &o, err, errlen);
-	if (r)
-		return r < 0 ? r : -EINVAL;
-	r = virtio_net_create(dev, &o);
 	if (!r) {
 		r = virtio_dev_init(*dev, &c->vm.mem);
 		if (r) {
@@ -129,6 +125,16 @@ static int make_nic(struct control *c, const char *option, struct virtio_dev **d
 	if (r && !err[0])
 		snprintf(err, errlen, "%s", log_last_error());
 	return r;
+}
+
+static int make_nic(struct control *c, const char *option, struct virtio_dev **dev, char *err,
+		    size_t errlen)
+{
+	struct virtio_net_opts o;
+	int r = virtio_net_opts_parse(option, &o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	return init_created(c, virtio_net_create(dev, &o), dev, err, errlen);
 }
 
 /* A vsock: its socket bound here, on the hotplug thread, under the VM's Landlock set. */
@@ -149,17 +155,7 @@ static int make_vsock(struct control *c, const char *option, struct virtio_dev *
 			 o.uds);
 		return -EACCES;
 	}
-	r = virtio_vsock_create(dev, &o);
-	if (!r) {
-		r = virtio_dev_init(*dev, &c->vm.mem);
-		if (r) {
-			virtio_dev_destroy(*dev);
-			free(*dev);
-		}
-	}
-	if (r && !err[0])
-		snprintf(err, errlen, "%s", log_last_error());
-	return r;
+	return init_created(c, virtio_vsock_create(dev, &o), dev, err, errlen);
 }
 
 /* A pmem device: its window opened here (a KVM memory slot, the file mapped) at the lowest free
