@@ -88,10 +88,19 @@ static void setup(void)
 	err[0] = '\0';
 }
 
+/* In the VM's order (vm_destroy(): the bus, then the device states): vm_vfio_destroy() frees
+ * functions the bus would still read. */
+static void end_vm(void)
+{
+	vm_pci_destroy(pci);
+	pci = NULL;
+	vm_vfio_destroy(v);
+	v = NULL;
+}
+
 static void teardown(void)
 {
-	vm_vfio_destroy(v);
-	vm_pci_destroy(pci);
+	end_vm();
 	io_bus_destroy(&pio);
 	io_bus_destroy(&mmio);
 	mock_ram_free(&ram);
@@ -198,8 +207,7 @@ Test(vm_vfio, end_resets_unmaps_and_turns_interrupts_off)
 {
 	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
 	cfg_wr(0x72, PCI_MSIX_FLAGS_ENABLE, 2);
-	vm_vfio_destroy(v);
-	v = NULL;
+	end_vm();
 	cr_assert_eq(f.resets, 2, "reset at the end");
 	cr_assert_eq(f.last_irq.count, 0, "MSI-X off");
 	cr_assert_eq(f.ndma, 2);
@@ -245,8 +253,7 @@ Test(vm_vfio, intx_wired_and_off_while_msix_is_on)
 	cr_assert_eq(f.irq_sets, 7, "MSI-X off, then INTx on again with its unmask fd");
 	cr_assert_eq(f.last_irq.index, VFIO_PCI_INTX_IRQ_INDEX);
 
-	vm_vfio_destroy(v);
-	v = NULL;
+	end_vm();
 	cr_assert(fk.irqfd[fk.nirqfd - 1].flags & KVM_IRQFD_FLAG_DEASSIGN, "detached at the end");
 	cr_assert_eq(fk.irqfd[fk.nirqfd - 1].gsi, gsi);
 }
