@@ -24,14 +24,14 @@ l1_require() {
 # kernel, on TCG's nested SVM, can fail (it panicked with "stack guard page was hit" inside a
 # guest's KVM_RUN in some runs of the suite): then once more, after its last console lines, with
 # the function RESET (if not "") called first to put the boots' files back. When L1 itself died
-# both times the test is skipped (77), saying so; otherwise returns the last attempt's status.
-# L1_CPU, when set, is L1's QEMU -cpu (run.sh --cpu; default EPYC,+svm,+npt); L1_VFIO=1 gives
+# every time the test is skipped (77), saying so; otherwise returns the last attempt's status.
+# L1_ATTEMPTS (default 2) is how many runs at most. L1_CPU, when set, is L1's QEMU -cpu (run.sh --cpu; default EPYC,+svm,+npt); L1_VFIO=1 gives
 # L1 an IOMMU and a device to pass through (run.sh --vfio-devices).
 l1_run() {
-	local out=$1 timeout=$2 filter=$3 reset=$4 attempt status=1
+	local out=$1 timeout=$2 filter=$3 reset=$4 attempt status=1 attempts=${L1_ATTEMPTS:-2}
 	shift 4
 	[ "${1:-}" = -- ] && shift
-	for attempt in 1 2; do
+	for ((attempt = 1; attempt <= attempts; attempt++)); do
 		"$SOURCE_DIR/tools/kvm-in-qemu/run.sh" --rw "$out" --timeout "$timeout" \
 			${L1_CPU:+--cpu "$L1_CPU"} ${L1_VFIO:+--vfio-devices} --log "$out/l1.console" \
 			-- "$@" 2>&1 | tee "$out/l1.out" |
@@ -42,9 +42,9 @@ l1_run() {
 			"its console's last lines:"
 		grep -E 'panic|BUG|Oops|ERROR' "$out/l1.console" | head -5
 		tail -5 "$out/l1.console"
-		[ "$attempt" = 2 ] || [ -z "$reset" ] || "$reset"
+		[ "$attempt" = "$attempts" ] || [ -z "$reset" ] || "$reset"
 	done
-	l1_crashed "$out" && skip "L1 crashed" "L1 itself failed twice, not the boots in it:" \
+	l1_crashed "$out" && skip "L1 crashed" "L1 itself failed every time, not the boots in it:" \
 		"$(grep -m1 -oE "$L1_CRASH" "$out/l1.console") (QEMU's TCG under tools/kvm-in-qemu)"
 	return "$status"
 }

@@ -179,15 +179,22 @@ run_boot() {
 	[ "$net" = 1 ] && ip link del vmmhp0 2>/dev/null
 	rm -f "$sock"
 	echo "vmm: $((SECONDS - start)) s"
+	# In L1 a boot that did not end well (a stall: 124, a triple fault: 4) is L1's to retry
+	# (l1_run); the checks show the last one.
+	if [ -n "${STOCK_INNER:-}" ] && [ "$(cat "$out/vmm.status")" != 0 ]; then
+		echo "vmm: ended with status $(cat "$out/vmm.status"): L1 once more"
+		return 3
+	fi
 	# the peer gets no NIC: /init would wait for one
 	command -v "$QEMU" >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
+	return 0
 }
 
 if [ -n "${STOCK_INNER:-}" ]; then
 	out=$STOCK_OUT
 	echo "in L1: $(kvm_probe_line)"
 	run_boot
-	exit 0
+	exit $?
 fi
 
 env_out=$("$SOURCE_DIR/guest-images/stock.sh" --print-env) ||
@@ -200,8 +207,12 @@ if [ -n "${STOCK_KEEP:-}" ]; then echo "note: $out is kept (STOCK_KEEP)"; else t
 if l1_wanted "${STOCK_DIRECT:-0}"; then
 	l1_require "$L1_PVM_WHY"
 	echo "where: kvm_pvm, so the boot runs in tools/kvm-in-qemu's L1 (linux_stock.sh says why)"
+	# A boot in L1 stalls now and then (linux_stock.sh: a vCPU stuck inside L1's KVM): the suite's
+	# run of 2026-11-27 waited out a first L1 of 600 s, the second passed in a minute. So each
+	# L1 gets 240 s (one ran 54 s here, idle; the boots get 180 s each) and three tries.
+	BOOT_TIMEOUT=180
 	export VMM VMMCTL QEMU SOURCE_DIR BOOT_TIMEOUT STOCK_INNER=1 STOCK_OUT="$out"
-	l1_run "$out" 600 'vmm:|qemu:' "" -- bash "$SCRIPT"
+	L1_ATTEMPTS=3 l1_run "$out" 240 'vmm:|qemu:' "" -- bash "$SCRIPT"
 	unset STOCK_INNER
 else
 	echo "where: directly on this host's KVM ($(kvm_probe_line))"
