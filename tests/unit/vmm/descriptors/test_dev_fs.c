@@ -7,19 +7,7 @@
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/device_table.h"
 
-#define ARGV(...)                                                                                  \
-	(char *[])                                                                                 \
-	{                                                                                          \
-		"vmm", __VA_ARGS__, NULL                                                           \
-	}
-#define ARGC(...)	((int)(sizeof((char *[]){"vmm", __VA_ARGS__}) / sizeof(char *)))
-#define PARSE(cfg, ...) cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), cfg)
-
-static void quiet(void)
-{
-	cr_redirect_stderr();
-	cr_redirect_stdout();
-}
+#include "tests/unit/fixtures/cli_args.h"
 
 Test(dev_fs, shares_with_their_transports)
 {
