@@ -52,16 +52,24 @@ int cmd_put_net(const struct args *a, struct vmmctl_request *r, char *e, size_t 
 	return nic_rate_limiters(a, r, e, n);
 }
 
-/* PATCH /network-interfaces/ID: new limits for the directions named. */
+/* PATCH /network-interfaces/ID: new limits for the directions named, a new egress policy
+ * (--egress RULE[;RULE]..., --net's egress= syntax: the VMM parses it, as one array item). */
 int cmd_patch_net(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
 {
+	const char *egress = arg_opt(a, "egress");
 	if (!arg_opt(a, "rx-bw") && !arg_opt(a, "rx-ops") && !arg_opt(a, "tx-bw") &&
-	    !arg_opt(a, "tx-ops"))
-		return cmd_fail(e, n, "patch-net: give --rx-bw, --rx-ops, --tx-bw or --tx-ops");
+	    !arg_opt(a, "tx-ops") && !egress)
+		return cmd_fail(e, n,
+				"patch-net: give --rx-bw, --rx-ops, --tx-bw, --tx-ops or --egress");
+	if (egress && !egress[0])
+		return cmd_fail(e, n,
+				"patch-net: --egress is empty (none: only what the link needs)");
 	int err = cmd_id_path(a, "/network-interfaces", a->pos[0], "PATCH", r, e, n);
 	if (err)
 		return err;
 	r->body = json_pack("{s:s}", "iface_id", a->pos[0]);
+	if (egress)
+		json_object_set_new(r->body, "egress", json_pack("[s]", egress));
 	return nic_rate_limiters(a, r, e, n);
 }
 

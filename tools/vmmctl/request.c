@@ -96,8 +96,9 @@ static const struct opt_def machine_opts[] = {
 static const struct opt_def put_net_opts[] = {{"mac", OPT_VALUE},    {"rx-bw", OPT_VALUE},
 					      {"rx-ops", OPT_VALUE}, {"tx-bw", OPT_VALUE},
 					      {"tx-ops", OPT_VALUE}, {0}};
-static const struct opt_def patch_net_opts[] = {
-    {"rx-bw", OPT_VALUE}, {"rx-ops", OPT_VALUE}, {"tx-bw", OPT_VALUE}, {"tx-ops", OPT_VALUE}, {0}};
+static const struct opt_def patch_net_opts[] = {{"rx-bw", OPT_VALUE},  {"rx-ops", OPT_VALUE},
+						{"tx-bw", OPT_VALUE},  {"tx-ops", OPT_VALUE},
+						{"egress", OPT_VALUE}, {0}};
 static const struct opt_def vsock_opts[] = {{"id", OPT_VALUE}, {0}};
 static const struct opt_def balloon_opts[] = {{"deflate-on-oom", OPT_FLAG},
 					      {"stats-interval", OPT_VALUE},

@@ -81,6 +81,10 @@ struct net_backend {
 	uint64_t dropped;      /* frames for the guest the backend itself had to discard */
 	/* The backend's calls on the device's I/O thread (host/sandbox/sandbox.h); NULL: none. */
 	const struct sandbox_list *sandbox;
+	/* The egress filter at or under this backend (virtio/net/egress_filter.h: the filter
+	 * itself, and what a filter over it copies), whose policy can be replaced while frames
+	 * flow; NULL: none. */
+	struct net_backend *egress;
 };
 
 static inline void net_backend_destroy(struct net_backend *be)

@@ -66,27 +66,24 @@ static int apply_opts(struct virtio_dev *dev, const struct virtio_net_opts *opts
 	return err;
 }
 
-/* The NIC's egress rules and, on libslirp, a served port per hostfwd (the guest's answers to
- * the host's forwarded connections come from it): each pair's backend behind its own filter. */
+/* Each pair's backend behind its own egress filter: the NIC's rules (none: every frame passes,
+ * until PATCH /network-interfaces gives some) and, on libslirp, a served port per hostfwd (the
+ * guest's answers to the host's forwarded connections come from it), kept for any later rules. */
 static int wrap_egress(const struct virtio_net_opts *opts, struct net_backend **be, unsigned pairs)
 {
-	const struct egress_rules *e = &opts->egress;
-	unsigned n = e->n;
-	struct egress_rule *r = calloc(e->n + VIRTIO_NET_MAX_HOSTFWD, sizeof(*r));
-	int err = r ? 0 : -ENOMEM;
+	struct egress_rule served[VIRTIO_NET_MAX_HOSTFWD];
+	unsigned n = 0;
+	int err = 0;
 
-	if (r)
-		memcpy(r, e->rule, e->n * sizeof(*r));
-	for (unsigned i = 0; r && opts->kind == VIRTIO_NET_USER && i < opts->nhostfwd; i++) {
+	for (unsigned i = 0; opts->kind == VIRTIO_NET_USER && i < opts->nhostfwd; i++) {
 		const struct virtio_net_hostfwd *f = &opts->hostfwd[i];
-		r[n++] = (struct egress_rule){.kind = EGRESS_SERVE,
-					      .proto = f->udp ? IPPROTO_UDP : IPPROTO_TCP,
-					      .port_lo = f->guest_port,
-					      .port_hi = f->guest_port};
+		served[n++] = (struct egress_rule){.kind = EGRESS_SERVE,
+						   .proto = f->udp ? IPPROTO_UDP : IPPROTO_TCP,
+						   .port_lo = f->guest_port,
+						   .port_hi = f->guest_port};
 	}
 	for (unsigned i = 0; !err && i < pairs; i++)
-		err = net_egress_wrap(&be[i], r, n);
-	free(r);
+		err = net_egress_wrap_fixed(&be[i], &opts->egress, served, n);
 	return err;
 }
 
@@ -95,7 +92,7 @@ static int wrap_egress(const struct virtio_net_opts *opts, struct net_backend **
 static int wrap_backends(const struct virtio_net_opts *opts, struct net_backend **be,
 			 unsigned pairs)
 {
-	int err = opts->egress.on ? wrap_egress(opts, be, pairs) : 0;
+	int err = wrap_egress(opts, be, pairs);
 
 	if (err)
 		log_error("virtio-net: cannot set up the egress policy: %s", strerror(-err));

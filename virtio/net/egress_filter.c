@@ -12,7 +12,9 @@
 struct egress_filter {
 	struct net_backend be; /* first: the device holds this */
 	struct net_backend *inner;
-	struct egress_policy *policy;
+	struct egress_policy *policy; /* NULL: every frame passes */
+	struct egress_rule *fixed;    /* added to every policy (served hostfwd ports) */
+	unsigned nfixed;
 	uint8_t *bounce;		  /* VIRTIO_NET_MAX_FRAME + header, on first need */
 	uint8_t head[EGRESS_HEAD_MAX];	  /* the judged (and sent) copy of the frame's start */
 	struct iovec iov[FILTER_IOV_MAX]; /* header, head copy, rest of the frame */
@@ -80,9 +82,12 @@ static int e_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
 {
 	struct egress_filter *f = to_filter(be);
 	size_t skip = be->vnet_hdr ? NET_HDR_LEN : 0, got;
-	int n = iovcnt + 2 > FILTER_IOV_MAX ? linearize(f, iov, iovcnt, &skip, &got)
-					    : split(f, iov, iovcnt, skip, &got);
+	int n;
 
+	if (!f->policy)
+		return f->inner->ops->send(f->inner, iov, iovcnt);
+	n = iovcnt + 2 > FILTER_IOV_MAX ? linearize(f, iov, iovcnt, &skip, &got)
+					: split(f, iov, iovcnt, skip, &got);
 	if (n < 0)
 		return n;
 	if (egress_classify(f->policy, f->head, got) != EGRESS_PASS)
@@ -132,6 +137,7 @@ static void e_destroy(struct net_backend *be)
 	struct egress_filter *f = to_filter(be);
 	net_backend_destroy(f->inner);
 	egress_policy_free(f->policy);
+	free(f->fixed);
 	free(f->bounce);
 	free(f);
 }
@@ -156,20 +162,84 @@ static const struct net_backend_ops filter_ops_single = {
     .destroy = e_destroy,
 };
 
-int net_egress_wrap(struct net_backend **be, const struct egress_rule *rules, unsigned n)
+/* rules[0..n) and the filter's fixed rules compiled (n may be 0: only what the link needs). */
+static struct egress_policy *compile(const struct egress_filter *f, const struct egress_rule *rules,
+				     unsigned n)
+{
+	struct egress_rule *all = calloc((size_t)n + f->nfixed + 1, sizeof(*all));
+	struct egress_policy *p = NULL;
+
+	if (all) {
+		if (n)
+			memcpy(all, rules, n * sizeof(*all));
+		if (f->nfixed)
+			memcpy(all + n, f->fixed, f->nfixed * sizeof(*all));
+		p = egress_policy_new(all, n + f->nfixed);
+	}
+	free(all);
+	return p;
+}
+
+static int wrap(struct net_backend **be, const struct egress_rule *rules, unsigned n, bool on,
+		const struct egress_rule *fixed, unsigned nfixed)
 {
 	struct net_backend *in = *be;
 	struct egress_filter *f = calloc(1, sizeof(*f));
 
-	if (f)
-		f->policy = egress_policy_new(rules, n);
-	if (!f || !f->policy) {
+	if (f && nfixed && (f->fixed = calloc(nfixed, sizeof(*f->fixed)))) {
+		memcpy(f->fixed, fixed, nfixed * sizeof(*fixed));
+		f->nfixed = nfixed;
+	}
+	if (f && on)
+		f->policy = compile(f, rules, n);
+	if (!f || (nfixed && !f->fixed) || (on && !f->policy)) {
+		if (f)
+			free(f->fixed);
 		free(f);
 		return -ENOMEM;
 	}
 	f->inner = in;
 	f->be = *in; /* kind, vnet_hdr, offload caps, fds, sandbox: the inner backend's */
 	f->be.ops = in->ops->recv_batch ? &filter_ops : &filter_ops_single;
+	f->be.egress = &f->be;
 	*be = &f->be;
 	return 0;
+}
+
+int net_egress_wrap(struct net_backend **be, const struct egress_rule *rules, unsigned n)
+{
+	return wrap(be, rules, n, rules != NULL, NULL, 0);
+}
+
+int net_egress_wrap_fixed(struct net_backend **be, const struct egress_rules *rules,
+			  const struct egress_rule *fixed, unsigned nfixed)
+{
+	bool on = rules && rules->on;
+	return wrap(be, on ? rules->rule : NULL, on ? rules->n : 0, on, fixed, nfixed);
+}
+
+int net_egress_compile(const struct net_backend *filter, const struct egress_rules *rules,
+		       struct egress_policy **out)
+{
+	const struct egress_filter *f = (const struct egress_filter *)filter;
+
+	*out = NULL;
+	if (!rules || !rules->on)
+		return 0;
+	*out = compile(f, rules->rule, rules->n);
+	return *out ? 0 : -ENOMEM;
+}
+
+struct egress_policy *net_egress_swap(struct net_backend *filter, struct egress_policy *p)
+{
+	struct egress_filter *f = to_filter(filter);
+	struct egress_policy *old = f->policy;
+
+	f->policy = p;
+	return old;
+}
+
+struct net_backend *net_egress_inner(struct net_backend *filter)
+{
+	return to_filter(filter)->inner;
 }

@@ -228,6 +228,7 @@ int net_mmds_wrap(struct net_backend **be, struct mmds *mmds, uint32_t ipv4)
 	f->be.offload_caps = in->offload_caps;
 	f->be.service_fd = in->service_fd;
 	f->be.sandbox = in->sandbox;
+	f->be.egress = in->egress;
 	*be = &f->be;
 	return 0;
 }

@@ -145,4 +145,12 @@ int virtio_net_patch_rate_limiters(struct virtio_dev *dev, const struct rate_lim
 				   struct rate_limiter_cfg *rx_now,
 				   struct rate_limiter_cfg *tx_now);
 
+/* PATCH /network-interfaces's "egress" at run time (virtio/net/egress_live.c): the NIC's egress
+ * policy becomes `rules` (NULL or off: none, every frame passes), plus the served ports its
+ * hostfwd adds. Each pair's new policy is compiled first, then all are swapped in with every
+ * queue-group lock held (no transmit in progress: a frame meets the old rules or the new,
+ * never a mix), and the old ones freed after. Any thread, without dev->lock. Returns 0,
+ * -ENOMEM (the old rules stay) or -ENODEV (not an in-process NIC with an egress filter). */
+int virtio_net_set_egress(struct virtio_dev *dev, const struct egress_rules *rules);
+
 #endif

@@ -315,6 +315,7 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
 						  {"rx_rate_limiter", API_JSON_OBJECT, false},
 						  {"tx_rate_limiter", API_JSON_OBJECT, false},
+						  {"egress", API_JSON_ARRAY, false},
 						  {NULL, 0, false}};
 	json_t *doc;
 	int r = api_body_check_named(body, id, "iface_id", f, err, errlen);
@@ -333,13 +334,30 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 		return -ENOENT;
 	}
 	if (api_body_has(doc, "socket")) {
-		snprintf(err, errlen,
-			 "network interface `%s` is a vhost-user NIC (socket): its frames do not "
-			 "pass through the VMM, so it has no rate limiters to change",
-			 id);
+		snprintf(
+		    err, errlen,
+		    "network interface `%s` is a vhost-user NIC (socket): its frames do not "
+		    "pass through the VMM, so it has no rate limiters or egress policy to change",
+		    id);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int api_model_patch_nic_egress(const json_t *body, struct egress_rules *rules, bool *given,
+			       char *err, size_t errlen)
+{
+	const json_t *list = json_object_get(body, "egress");
+
+	*given = list != NULL;
+	return dev_net_api_parse_egress(list, rules, err, errlen);
+}
+
+void api_model_set_nic_egress(struct api_model *m, int index, const struct egress_rules *rules)
+{
+	json_t *doc = doc_at(m, &dev_net_api, index);
+	if (doc)
+		dev_net_api_egress_json(doc, rules);
 }
 
 /* Sets (or, limiting nothing, removes) the rate limiter `name` of `doc`, at its end. */

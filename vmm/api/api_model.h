@@ -102,13 +102,19 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
  * a patch (api_rate_limit.h: the buckets it names change, the others stay): true when it
  * names a bucket. */
 bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_patch *p);
-/* PATCH /network-interfaces/{id}: {"iface_id", "rx_rate_limiter"?, "tx_rate_limiter"?}. Sets
+/* PATCH /network-interfaces/{id}: {"iface_id", "rx_rate_limiter"?, "tx_rate_limiter"?,
+ * "egress"?} (the egress rules are parsed by api_model_patch_nic_egress()). Sets
  * *index to the NIC's position, and *rx / *tx to the patches of each direction (a direction
  * the body does not name: a patch naming nothing). Returns 0, -ENOENT (no such NIC) or
- * -EINVAL (a vhost-user NIC among the reasons: it has no rate limiters). */
+ * -EINVAL (a vhost-user NIC among the reasons: it has no rate limiters, no egress policy). */
 int api_model_check_patch_nic(const struct api_model *m, const char *id, const json_t *body,
 			      int *index, struct rate_limiter_patch *rx,
 			      struct rate_limiter_patch *tx, char *err, size_t errlen);
+/* The "egress" of a PATCH /network-interfaces/{id} body that api_model_check_patch_nic()
+ * accepted (an array of --net egress= rules, as PUT takes): into *rules, *given true when the
+ * body has one. Returns 0 or -EINVAL with the client's message (a rule that does not parse). */
+int api_model_patch_nic_egress(const json_t *body, struct egress_rules *rules, bool *given,
+			       char *err, size_t errlen);
 /* PUT /drives/{id} and PUT /network-interfaces/{id} are the hooks of their descriptors
  * (vmm/descriptors/dev_disk_api.c, dev_net_api.c) served by api_devices.h; the model keeps their
  * documents in `devices` ("drives", "network-interfaces"), in the order they were first put.
@@ -119,6 +125,8 @@ void api_model_set_drive_limits(struct api_model *m, int index, const struct rat
 /* NIC `index`'s rx_rate_limiter and tx_rate_limiter */
 void api_model_set_nic_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rx,
 			      const struct rate_limiter_cfg *tx);
+/* NIC `index`'s egress (the rules' canonical text; off: none) */
+void api_model_set_nic_egress(struct api_model *m, int index, const struct egress_rules *rules);
 /* The document of drive / NIC `index` (borrowed), or NULL. */
 const json_t *api_model_drive(const struct api_model *m, int index);
 const json_t *api_model_nic(const struct api_model *m, int index);

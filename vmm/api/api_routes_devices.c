@@ -4,6 +4,7 @@
  * goes through the backend to the device's descriptor (struct device_live). See api_router.h. */
 #include <errno.h>
 
+#include "virtio/net/egress.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_device_body.h"
@@ -76,8 +77,33 @@ static void patch_drive(struct api *a, const char *id, const json_t *body, struc
 	r->status = 204;
 }
 
-/* PATCH /network-interfaces/{id}: new rx / tx rate limits for a running NIC; the directions
- * and buckets the body does not name stay as they are. */
+/* The egress policy of a checked PATCH /network-interfaces body, applied before the limits: the
+ * rules replace the NIC's whole policy (the body's syntax is PUT's). False when it failed (r
+ * says why: a rule that does not parse is a 400, the old rules stay). */
+static bool patch_nic_egress(struct api *a, int index, const json_t *body, struct reply *r)
+{
+	static _Thread_local struct egress_rules rules; /* 6 KiB: not on the API thread's stack */
+	bool given;
+
+	if (api_model_patch_nic_egress(body, &rules, &given, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return false;
+	}
+	if (!given)
+		return true;
+	struct device_live_set s = {.member = "egress", .egress = &rules};
+	if (!a->ops->live_set) {
+		fault(r, 400, "the egress policy cannot be changed here", NULL);
+		return false;
+	}
+	if (live_set(a, "network-interfaces", index, &s, "cannot replace the egress policy", r))
+		return false;
+	api_model_set_nic_egress(&a->model, index, &rules);
+	return true;
+}
+
+/* PATCH /network-interfaces/{id}: a new egress policy, new rx / tx rate limits for a running
+ * NIC; the directions and buckets the body does not name stay as they are. */
 static void patch_nic(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	struct rate_limiter_patch rx, tx;
@@ -90,11 +116,11 @@ static void patch_nic(struct api *a, const char *id, const json_t *body, struct 
 		r->status = 400; /* an unknown id too: Firecracker has no 404 */
 		return;
 	}
-	if (!after_start(a, r))
+	if (!after_start(a, r) || !patch_nic_egress(a, index, body, r))
 		return;
 	r->status = 204;
 	if (!rate_limiter_patch_any(&rx) && !rate_limiter_patch_any(&tx))
-		return; /* nothing to change */
+		return; /* nothing (else) to change */
 	if (!a->ops->live_set) {
 		fault(r, 400, "rate limiters cannot be changed here", NULL);
 		return;

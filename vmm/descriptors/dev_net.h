@@ -34,6 +34,16 @@ void dev_net_forget(struct vm_config *cfg, const char *id);
 /* The NIC named `id` (its id=), or -1: none ("" names none). */
 int dev_net_find_id(const struct vm_config *cfg, const char *id);
 
+/* An API body's "egress" value (dev_net_api.c): an array of --net egress= rule strings into
+ * *rules (turned on; [] as ["none"]), or JSON null: *rules off (a PATCH's "no policy"). Returns
+ * 0, or -EINVAL with the client's message in err; *rules is then cleared. */
+int dev_net_api_parse_egress(const json_t *list, struct egress_rules *rules, char *err,
+			     size_t errlen);
+/* The rules as a document's "egress" (canonical text), replacing any; off: none. */
+void dev_net_api_egress_json(json_t *doc, const struct egress_rules *rules);
+/* NIC `nic` has the egress policy `rules` (its egress= options replaced: none when off). */
+int dev_net_live_record_egress(struct vm_config *cfg, int nic, const struct egress_rules *rules);
+
 struct vm;
 struct virtio_dev;
 /* NIC i's virtio-net device in `vm` (owned by its transport), or NULL: none created. */

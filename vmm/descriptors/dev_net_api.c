@@ -83,15 +83,19 @@ static int check_vu_nic(const struct device_api_ctx *ctx, const char *id, const 
 	return r ? r : api_body_check_socket(body, err, errlen);
 }
 
-/* "egress": an array of rule strings (virtio/net/egress.h) into *rules (off when absent). */
-static int parse_egress(const json_t *body, struct egress_rules *rules, char *err, size_t errlen)
+int dev_net_api_parse_egress(const json_t *list, struct egress_rules *rules, char *err,
+			     size_t errlen)
 {
-	const json_t *list = json_object_get(body, "egress"), *item;
+	const json_t *item;
 	size_t i;
 
 	memset(rules, 0, sizeof(*rules));
-	if (!list)
+	if (!list || json_is_null(list))
 		return 0;
+	if (!json_is_array(list)) {
+		snprintf(err, errlen, "egress: expected an array of rules (or null: no policy)");
+		return -EINVAL;
+	}
 	json_array_foreach(list, i, item)
 	{
 		const char *text = json_string_value(item);
@@ -99,6 +103,7 @@ static int parse_egress(const json_t *body, struct egress_rules *rules, char *er
 		if (!text || egress_rules_add(rules, text, why, sizeof(why))) {
 			snprintf(err, errlen, "egress[%zu]: %s", i,
 				 text ? why : "expected a rule as a string");
+			memset(rules, 0, sizeof(*rules));
 			return -EINVAL;
 		}
 	}
@@ -106,12 +111,18 @@ static int parse_egress(const json_t *body, struct egress_rules *rules, char *er
 	return 0;
 }
 
-/* The rules as the document's "egress" (canonical text: what nic_option() joins). */
-static void egress_json(json_t *j, const struct egress_rules *rules)
+/* "egress": an array of rule strings (virtio/net/egress.h) into *rules (off when absent). */
+static int parse_egress(const json_t *body, struct egress_rules *rules, char *err, size_t errlen)
+{
+	return dev_net_api_parse_egress(json_object_get(body, "egress"), rules, err, errlen);
+}
+
+void dev_net_api_egress_json(json_t *j, const struct egress_rules *rules)
 {
 	json_t *list = rules->on ? json_array() : NULL;
 	char one[EGRESS_RULE_TEXT];
 
+	json_object_del(j, "egress");
 	if (list && !rules->n)
 		json_array_append_new(list, json_string("none"));
 	for (unsigned i = 0; list && i < rules->n; i++) {
@@ -171,7 +182,7 @@ static json_t *nic_doc(const char *id, const char *host_dev, const char *mac, un
 	if (j && txj)
 		json_object_set(j, "tx_rate_limiter", txj);
 	if (j)
-		egress_json(j, egress);
+		dev_net_api_egress_json(j, egress);
 	json_decref(rxj);
 	json_decref(txj);
 	return j;

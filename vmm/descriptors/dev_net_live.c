@@ -1,9 +1,12 @@
 /* PATCH /network-interfaces/{id} on a running NIC (struct device_live): new rx and tx rate
- * limits, written into its --net option, whose syntax (rx-bw=, rx-ops=, tx-bw=, tx-ops=) is
- * --net's. */
+ * limits, or a new egress policy, written into its --net option, whose syntax (rx-bw=, rx-ops=,
+ * tx-bw=, tx-ops=, egress=) is --net's. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "virtio/net/egress.h"
 #include "virtio/net/net.h"
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_live.h"
@@ -32,7 +35,50 @@ int dev_net_live_record_limits(struct vm_config *cfg, int nic, const struct rate
 	return r;
 }
 
-/* Its one change: the rate limiters of both directions (s->rl, s->rl_now). */
+int dev_net_live_record_egress(struct vm_config *cfg, int nic, const struct egress_rules *rules)
+{
+	static const char *const keys[] = {"egress", NULL};
+	struct cli_record *rec = live_record_find(cfg, "net", nic);
+	struct virtio_net_opts *o = dev_net_opts_edit(cfg, nic);
+	/* ",egress=" and the rules joined by ';' */
+	size_t len = 8 + (size_t)EGRESS_MAX_RULES * EGRESS_RULE_TEXT;
+	char *add = calloc(1, len);
+	int r = add ? 0 : -ENOMEM;
+
+	if (!rec || !o) {
+		free(add);
+		return -ENOENT;
+	}
+	if (!r && rules->on) {
+		memcpy(add, ",egress=", 8);
+		r = egress_rules_format(rules, add + 8, len - 8) ? -ENOMEM : 0;
+	}
+	if (!r)
+		r = live_record_replace(rec, 1, keys, add);
+	if (!r)
+		o->egress = *rules;
+	free(add);
+	return r;
+}
+
+/* A new egress policy (s->egress), swapped in whole on the transmit path. */
+static int net_live_egress(struct virtio_dev *dev, struct vm_config *cfg, int nic,
+			   const struct egress_rules *rules, char *err, size_t errlen)
+{
+	int r = virtio_net_set_egress(dev, rules);
+
+	if (r) {
+		snprintf(err, errlen,
+			 "the egress policy could not be replaced (the old one stays)");
+		return r;
+	}
+	live_record_warn(dev_net_live_record_egress(cfg, nic, rules),
+			 "the network interface's egress policy");
+	return 0;
+}
+
+/* Its changes: the egress policy (s->egress), or the rate limiters of both directions (s->rl,
+ * s->rl_now). */
 static int net_live_set(struct vm *vm, struct vm_config *cfg, int nic, struct device_live_set *s,
 			char *err, size_t errlen)
 {
@@ -42,6 +88,8 @@ static int net_live_set(struct vm *vm, struct vm_config *cfg, int nic, struct de
 		snprintf(err, errlen, "the network interface has no device");
 		return -ENODEV;
 	}
+	if (s->egress)
+		return net_live_egress(dev, cfg, nic, s->egress, err, errlen);
 	int r = virtio_net_patch_rate_limiters(dev, s->rl[0], s->rl[1], s->rl_now[0], s->rl_now[1]);
 	if (!r)
 		live_record_warn(dev_net_live_record_limits(cfg, nic, s->rl_now[0], s->rl_now[1]),

@@ -57,6 +57,7 @@
 struct vm;
 struct virtio_dev;
 struct device_claim;
+struct egress_rules;
 typedef int (*device_claim_fn)(const struct device_claim *claim, void *opaque);
 
 /* One long option of a device. */
@@ -156,6 +157,8 @@ struct device_live_set {
 	 * [1] its tx (a patch naming nothing leaves that direction). */
 	const struct rate_limiter_patch *rl[2];
 	struct rate_limiter_cfg *rl_now[2]; /* out: the limits in force after the change */
+	/* A NIC's new egress policy ("egress": off for none), or NULL: unchanged. */
+	const struct egress_rules *egress;
 };
 
 /* What the API reads and changes on a running device (its live GET and PATCH routes): the

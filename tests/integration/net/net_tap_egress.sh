@@ -8,7 +8,10 @@
 #      own-EtherType frame does not arrive, and the metrics count it in tx_egress_dropped; GET
 #      /vm/config shows the rule in canonical form;
 #   2. egress=HOST/32:tcp:443 (the host, but not ICMP): the guest says it answered the pings, the
-#      host sees no answer, and every refused reply is counted.
+#      host sees no answer, and every refused reply is counted; then, on the same running VM,
+#      `vmmctl patch-net --egress` (PATCH /network-interfaces/net0): a rule that does not parse
+#      is refused (the pings still get no answer), HOST/32:icmp is taken (the pings are answered,
+#      GET /vm/config shows the new rule and not the old).
 # Then a bad rule on the command line: exit status 2, the rule named.
 # labels: guests virtio net
 # requires: kvm netns
@@ -120,6 +123,35 @@ if run "only tcp:443 to the host" "$HOST_IP/32:tcp:443"; then
 		lib_ok "the refused echo replies are counted: tx_egress_dropped $n"
 	else
 		lib_fail "tx_egress_dropped: '$n', want at least 3 (the echo replies)"
+	fi
+	# The same VM's policy replaced while it runs (docs/networking.md "Egress policy").
+	if "$VMMCTL" --sock "$LIB_TMP/api.sock" patch-net net0 --egress "$HOST_IP/33:icmp" \
+		>"$LIB_TMP/patch" 2>&1; then
+		lib_fail "a rule that does not parse was taken: $(head -3 "$LIB_TMP/patch")"
+	elif grep -q "egress\[0\]" "$LIB_TMP/patch"; then
+		lib_ok "a bad rule is refused: $(grep -m1 'egress' "$LIB_TMP/patch")"
+	else
+		lib_fail "the refusal does not name the rule: $(head -3 "$LIB_TMP/patch")"
+	fi
+	if nsx ping -c 2 -W 2 -i 0.3 "$GUEST_IP" >"$LIB_TMP/ping" 2>&1; then
+		lib_fail "ping answered after a refused PATCH: the old rules should stay"
+	else
+		lib_ok "the old rules stay: ping still gets no answer"
+	fi
+	if "$VMMCTL" --sock "$LIB_TMP/api.sock" patch-net net0 --egress "$HOST_IP/32:icmp" \
+		>"$LIB_TMP/patch" 2>&1; then
+		lib_ok "PATCH /network-interfaces/net0 with $HOST_IP/32:icmp taken"
+	else
+		lib_fail "PATCH refused: $(head -3 "$LIB_TMP/patch")"
+	fi
+	net_check "after the PATCH, ping -c 3 $GUEST_IP is answered" \
+		nsx ping -c 3 -W 2 -i 0.3 "$GUEST_IP"
+	"$VMMCTL" --sock "$LIB_TMP/api.sock" --json config >"$LIB_TMP/config" 2>&1
+	if grep -qF "\"$HOST_IP/32:icmp\"" "$LIB_TMP/config" &&
+		! grep -qF "\"$HOST_IP/32:tcp:443\"" "$LIB_TMP/config"; then
+		lib_ok "GET /vm/config shows the new rule, not the old"
+	else
+		lib_fail "GET /vm/config after the PATCH: $(head -c 600 "$LIB_TMP/config")"
 	fi
 	end_run
 	# The guest answered: the VMM, not the guest, kept the answers from the host.

@@ -391,7 +391,12 @@ Test(vmmctl_request, net_rate_limiters)
 		      " {\"ops\": {\"size\": 1, \"refill_time\": 1}}, \"tx_rate_limiter\":"
 		      " {\"bandwidth\": {\"size\": 1048576, \"refill_time\": 1000}}}",
 		      "put-net", "n", "tap0", "--rx-ops", "1:1", "--tx-bw", "1M:1000");
-	ASSERT_REFUSED("give --rx-bw, --rx-ops, --tx-bw or --tx-ops", "patch-net", "eth0");
+	ASSERT_REFUSED("give --rx-bw, --rx-ops, --tx-bw, --tx-ops or --egress", "patch-net",
+		       "eth0");
+	ASSERT_REFUSED("--egress is empty", "patch-net", "eth0", "--egress", "");
+	ASSERT_BUILDS("PATCH", "/network-interfaces/eth0",
+		      "{\"iface_id\": \"eth0\", \"egress\": [\"10.0.2.2/32:tcp:80;dns=10.0.2.3\"]}",
+		      "patch-net", "eth0", "--egress", "10.0.2.2/32:tcp:80;dns=10.0.2.3");
 	ASSERT_REFUSED("unknown option '--bw'", "patch-net", "eth0", "--bw", "1:1");
 	ASSERT_REFUSED("patch-net: --rx-bw: bad rate limit", "patch-net", "eth0", "--rx-bw", "1");
 	ASSERT_REFUSED("unexpected argument", "patch-net", "eth0", "tap0", "--rx-bw", "1:1");

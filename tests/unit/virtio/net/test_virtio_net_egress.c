@@ -3,6 +3,9 @@
  * tx_egress_dropped and its metrics counter. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #include "virtio/net/egress.h"
 #include "virtio/net/egress_filter.h"
@@ -137,4 +140,130 @@ Test(virtio_net_egress, no_policy_counts_zero)
 	metrics_counter = 7;
 	virtio_dev_extra_counters(dev, take_counter, NULL);
 	cr_expect_eq(metrics_counter, 0);
+}
+
+/* ---- the policy replaced while the NIC runs (virtio_net_set_egress()) ---- */
+
+static struct egress_rules live_rules;
+
+static const struct egress_rules *rules_of(const char *text)
+{
+	char err[256];
+
+	memset(&live_rules, 0, sizeof(live_rules));
+	cr_assert_eq(egress_rules_add(&live_rules, text, err, sizeof(err)), 0, "%s", err);
+	return &live_rules;
+}
+
+/* A device over the loopback behind a filter without a policy (as every NIC has one), with
+ * `served` kept for every later policy. */
+static void create_unfiltered(const struct egress_rule *served, unsigned nserved)
+{
+	struct net_backend *lb;
+
+	cr_assert_eq(net_loopback_create(&lb, false, 0), 0);
+	struct net_backend *inner = lb;
+	cr_assert_eq(net_egress_wrap_fixed(&lb, NULL, served, nserved), 0);
+	cr_assert_eq(virtio_net_create_with_backends(&dev, &lb, 1, MAC), 0);
+	attach();
+	be = inner;
+	driver_up(FEAT);
+}
+
+/* One frame to dst:port sent; true when it reached the backend. */
+static bool send_tcp(const char *dst, unsigned port)
+{
+	size_t before = net_loopback_sent_count(be);
+	uint32_t id, len;
+
+	add_tx_pieces(tcp_frame(dst, port, 100), 100, 100);
+	kick(VIRTIO_NET_TXQ);
+	cr_assert_eq(used(TXV, &id, &len), 1);
+	return net_loopback_sent_count(be) == before + 1;
+}
+
+Test(virtio_net_egress, refused_then_allowed_by_a_new_policy)
+{
+	create_unfiltered(NULL, 0);
+	cr_expect(send_tcp("10.0.2.9", 80), "no policy: everything passes");
+	cr_assert_eq(virtio_net_set_egress(dev, rules_of("10.0.2.2/32:tcp:8000")), 0);
+	cr_expect_not(send_tcp("10.0.2.9", 80), "refused by the new rules");
+	cr_expect(send_tcp("10.0.2.2", 8000));
+	cr_assert_eq(virtio_net_set_egress(dev, rules_of("10.0.2.0/24:tcp")), 0);
+	cr_expect(send_tcp("10.0.2.9", 80), "allowed by the rules after");
+	cr_expect_not(send_tcp("10.0.3.1", 80));
+	cr_expect_eq(stats().tx_egress_dropped, 2);
+	cr_assert_eq(virtio_net_set_egress(dev, rules_of("none")), 0);
+	cr_expect_not(send_tcp("10.0.2.9", 80), "none: only what the link needs");
+	cr_assert_eq(virtio_net_set_egress(dev, NULL), 0);
+	cr_expect(send_tcp("10.0.3.1", 80), "no policy again");
+}
+
+/* A served hostfwd port (libslirp) stays whatever rules replace the policy. */
+Test(virtio_net_egress, served_ports_outlive_a_new_policy)
+{
+	struct egress_rule serve = {.kind = EGRESS_SERVE, .proto = 6, .port_lo = 22, .port_hi = 22};
+	uint32_t id, len;
+
+	create_unfiltered(&serve, 1);
+	cr_assert_eq(virtio_net_set_egress(dev, rules_of("none")), 0);
+	uint8_t *f = (uint8_t *)tcp_frame("10.0.2.2", 40000, 100);
+	f[14 + 20] = 0, f[14 + 21] = 22; /* from port 22 */
+	f[14 + 33] = 0x10;		 /* ACK: a reply */
+	add_tx_pieces(f, 100, 100);
+	kick(VIRTIO_NET_TXQ);
+	cr_assert_eq(used(TXV, &id, &len), 1);
+	cr_expect_eq(net_loopback_sent_count(be), 1, "the served port's reply passes");
+}
+
+Test(virtio_net_egress, a_nic_without_a_filter_refuses)
+{
+	create(false, 0);
+	cr_expect_eq(virtio_net_set_egress(dev, rules_of("none")), -ENODEV);
+	cr_expect_eq(virtio_net_set_egress(NULL, NULL), -ENODEV);
+}
+
+/* Policies swapped by another thread while frames are judged: each frame meets one whole
+ * policy (the run is for ASan/TSan and the counts: every frame sent or refused, none lost). */
+struct swapper {
+	atomic_bool stop;
+	atomic_uint swaps;
+	int err;
+};
+
+static void *swap_loop(void *arg)
+{
+	struct swapper *s = arg;
+	static struct egress_rules a, b;
+	char err[64];
+
+	egress_rules_add(&a, "10.0.2.0/24", err, sizeof(err));
+	egress_rules_add(&b, "10.0.3.0/24;10.0.2.9/32:tcp:80", err, sizeof(err));
+	while (!atomic_load(&s->stop) && !s->err) {
+		s->err = virtio_net_set_egress(dev, atomic_load(&s->swaps) % 2 ? &a : &b);
+		atomic_fetch_add(&s->swaps, 1);
+	}
+	return NULL;
+}
+
+Test(virtio_net_egress, swaps_while_frames_flow)
+{
+	struct swapper s = {.err = 0};
+	pthread_t t;
+	unsigned passed = 0, frames = 300;
+
+	atomic_init(&s.stop, false);
+	atomic_init(&s.swaps, 0);
+	create_unfiltered(NULL, 0);
+	cr_assert_eq(pthread_create(&t, NULL, swap_loop, &s), 0);
+	while (atomic_load(&s.swaps) == 0)
+		sched_yield(); /* the frames below meet swapped policies */
+	for (unsigned i = 0; i < frames; i++)
+		passed += send_tcp("10.0.2.9", 80); /* both policies allow it */
+	atomic_store(&s.stop, true);
+	pthread_join(t, NULL);
+	cr_expect_eq(passed, frames, "a frame allowed by both policies was refused");
+	cr_expect_eq(stats().tx_egress_dropped, 0);
+	cr_expect_eq(s.err, 0);
+	cr_expect_gt(atomic_load(&s.swaps), 1);
 }

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "model_docs.h"
+#include "virtio/net/egress.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/api_router.h"
 
@@ -202,10 +203,23 @@ static int f_patch_nic_rl(void *ctx, int index, const struct rate_limiter_patch 
 	return take_fail();
 }
 
+/* A NIC's egress policy changed at run time (PATCH /network-interfaces "egress"). */
+static struct {
+	int calls, index;
+	struct egress_rules rules;
+} eg;
+
 /* The backend's live calls (api_backend_ops.live_set), to the fakes above by what changes. */
 static int f_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
 		      char *err, size_t n)
 {
+	if (!strcmp(s->member, "egress")) {
+		cr_assert_str_eq(d->name, "net");
+		eg.calls++;
+		eg.index = index;
+		eg.rules = *s->egress;
+		return take_fail();
+	}
 	if (!strcmp(s->member, "path_on_host")) {
 		cr_assert_str_eq(d->name, "disk");
 		return f_patch(ctx, index, s->str, err, n);
@@ -788,6 +802,59 @@ Test(api, nic_rate_limiters_put_and_patch)
 	json_t *n = json_array_get(json_object_get(doc, "network-interfaces"), 0);
 	cr_assert_not_null(json_object_get(n, "rx_rate_limiter"));
 	cr_assert_not_null(json_object_get(n, "tx_rate_limiter"));
+}
+
+/* PATCH /network-interfaces "egress": PUT's rules, after start; a rule that does not parse is
+ * a 400 that reaches no device; the new rules are GET /vm/config's. */
+Test(api, nic_egress_patched_after_start)
+{
+	memset(&eg, 0, sizeof(eg));
+	cr_assert_eq(req("PUT", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+			 "\"egress\": [\"10.0.0.0/8\"]}"),
+		     204);
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"egress\": [\"10.0.2.2/32:tcp:80\"]}"),
+		     400, "PATCH is for a running VM");
+	start();
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"egress\": [\"10.0.2.2/33\"]}"),
+		     400);
+	cr_assert(strstr(fault(), "egress[0]"), "%s", fault());
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"egress\": \"10.0.2.2\"}"),
+		     400, "an array, as PUT's");
+	cr_assert_eq(eg.calls, 0, "bad rules reach no device");
+	cr_assert_eq(
+	    req("PATCH", "/network-interfaces/eth0",
+		"{\"iface_id\": \"eth0\", \"egress\": [\"10.0.2.2/32:tcp:80;dns=10.0.2.3\","
+		" \"serve=tcp:22\"]}"),
+	    204);
+	cr_assert_eq(eg.calls, 1);
+	cr_assert_eq(eg.index, 0);
+	cr_assert(eg.rules.on);
+	cr_assert_eq(eg.rules.n, 3);
+	req("GET", "/vm/config", NULL);
+	json_t *e = json_object_get(json_array_get(json_object_get(doc, "network-interfaces"), 0),
+				    "egress");
+	cr_assert_eq(json_array_size(e), 3);
+	cr_assert_str_eq(json_string_value(json_array_get(e, 0)), "10.0.2.2/32:tcp:80");
+	cr_assert_str_eq(json_string_value(json_array_get(e, 1)), "dns=10.0.2.3");
+	fk.fail = -ENOMEM;
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"egress\": [\"none\"]}"),
+		     400, "a device that failed (Firecracker answers 400)");
+	req("GET", "/vm/config", NULL);
+	e = json_object_get(json_array_get(json_object_get(doc, "network-interfaces"), 0),
+			    "egress");
+	cr_assert_eq(json_array_size(e), 3, "a failed change is not recorded");
+	cr_assert_eq(
+	    req("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"egress\": []}"),
+	    204);
+	req("GET", "/vm/config", NULL);
+	e = json_object_get(json_array_get(json_object_get(doc, "network-interfaces"), 0),
+			    "egress");
+	cr_assert_str_eq(json_string_value(json_array_get(e, 0)), "none");
 }
 
 Test(api, vsock_put_before_start_and_shown_in_vm_config)

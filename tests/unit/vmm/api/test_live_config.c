@@ -10,6 +10,7 @@
 #include "vmm/api/api_model.h"
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_live.h"
+#include "vmm/descriptors/dev_net.h"
 
 static struct vm_config cfg, replayed;
 static char err[256];
@@ -136,6 +137,32 @@ Test(live_config, a_nics_limits_survive_the_replay)
 	cr_assert_eq(dev_net_opts(&replayed, 0)->rx_rl.bw.size, 0);
 	cr_assert_eq(dev_net_opts(&replayed, 0)->tx_rl.ops.size, 0);
 	cr_assert(dev_net_opts(&replayed, 0)->has_mac);
+}
+
+/* A NIC's egress policy replaced at run time: every egress= of its option gives way to the new
+ * rules' one, which the replay parses back to the same rules. */
+Test(live_config, a_nics_egress_policy_survives_the_replay)
+{
+	static struct egress_rules rules;
+	char why[256];
+
+	apply("net", "tap=tap0,egress=10.0.0.0/8,mac=52:54:00:00:00:01,egress=dns=10.0.2.3");
+	cr_assert_eq(egress_rules_add(&rules, "10.0.2.2/32:tcp:80;serve=tcp:22", why, sizeof(why)),
+		     0, "%s", why);
+	cr_assert_eq(dev_net_live_record_egress(&cfg, 0, &rules), 0);
+	cr_assert_str_eq(recorded("net", 0),
+			 "tap=tap0,mac=52:54:00:00:00:01,egress=10.0.2.2/32:tcp:80;serve=tcp:22");
+	cr_assert_eq(dev_net_opts(&cfg, 0)->egress.n, 2, "the parsed value follows");
+	replay();
+	cr_assert(dev_net_opts(&replayed, 0)->egress.on);
+	cr_assert_eq(dev_net_opts(&replayed, 0)->egress.n, 2);
+	cr_assert_eq(
+	    memcmp(dev_net_opts(&replayed, 0)->egress.rule, rules.rule, 2 * sizeof(rules.rule[0])),
+	    0);
+	memset(&rules, 0, sizeof(rules));
+	rules.on = true;
+	cr_assert_eq(dev_net_live_record_egress(&cfg, 0, &rules), 0);
+	cr_assert_str_eq(recorded("net", 0), "tap=tap0,mac=52:54:00:00:00:01,egress=none");
 }
 
 Test(live_config, the_balloon_survives_the_replay)
