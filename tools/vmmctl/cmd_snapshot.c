@@ -111,6 +111,13 @@ int cmd_snapshot_load(const struct args *a, struct vmmctl_request *r, char *e, s
 	const char *ws = arg_opt(a, "working-set"); /* load, off or record: the VMM checks it */
 	if (ws && r->body)
 		json_object_set_new(r->body, "working_set", json_string(ws));
+	const char *ms = arg_opt(a, "working-set-ms"); /* with record: the VMM stops it then */
+	long long v;
+	if (ms && cmd_parse_int(ms, 1, 3600000, &v))
+		return cmd_fail(e, n, "snapshot-load: --working-set-ms wants 1-3600000, not '%s'",
+				ms);
+	if (ms && r->body)
+		json_object_set_new(r->body, "working_set_record_ms", json_integer(v));
 	return a->nrep && r->body ? network_overrides(a, r->body, e, n) : 0;
 }
 

@@ -109,7 +109,9 @@ static const struct opt_def hotplug_opts[] = {
 static const struct opt_def pmem_opts[] = {{"ro", OPT_FLAG}, {"root", OPT_FLAG}, {0}};
 static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
 static const struct opt_def load_opts[] = {
-    {"resume", OPT_FLAG}, {"uffd", OPT_FLAG}, {"net", OPT_REPEAT}, {"working-set", OPT_VALUE}, {0}};
+    {"resume", OPT_FLAG},	   {"uffd", OPT_FLAG},
+    {"net", OPT_REPEAT},	   {"working-set", OPT_VALUE},
+    {"working-set-ms", OPT_VALUE}, {0}};
 static const struct opt_def migrate_opts[] = {{"local", OPT_FLAG},
 					      {"max-downtime-ms", OPT_VALUE},
 					      {"max-rounds", OPT_VALUE},

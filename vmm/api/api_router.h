@@ -55,6 +55,9 @@ struct api_snapshot_load {
 	/* ours, "working_set": load (the default: STATE.working-set when there is one), off,
 	 * or record (vmm/snapshot/working_set.h) */
 	enum ws_mode working_set;
+	/* ours, "working_set_record_ms": with "record", the VMM stops the recording itself this
+	 * long after the restore (vmm/snapshot/working_set_stop.h); 0: only a request stops it */
+	uint64_t working_set_record_ms;
 	/* clock_realtime: kvmclock advanced by the wall time since the snapshot (x86 KVM's
 	 * KVM_CLOCK_REALTIME, host/kvm/kvm_state.h), else resumed where it stopped */
 	bool clock_realtime;
@@ -151,7 +154,8 @@ struct api_backend_ops {
 	 * captured for children and the answer's document in *doc. Optional (NULL: refused). */
 	int (*fork)(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);
 	/* PUT /vmm/working-set (vmm/snapshot/working_set.h): the recording started by a load
-	 * stopped and written; *doc says where and how many pages. -ENOENT when none runs. */
+	 * stopped and written; *doc says where and how many pages. -ENOENT when none runs,
+	 * -EALREADY when its time limit (or an earlier request) stopped it. */
 	int (*working_set_stop)(void *ctx, json_t **doc, char *err, size_t errlen);
 };
 

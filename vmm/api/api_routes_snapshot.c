@@ -7,6 +7,7 @@
 #include "vmm/descriptors/api_json.h"
 #include "vmm/snapshot/format/snap_uffd.h"
 #include "vmm/snapshot/working_set.h"
+#include "vmm/snapshot/working_set_stop.h"
 
 /* ---- live migration (api_migration.h) ---- */
 
@@ -300,6 +301,26 @@ static bool load_extras_ok(const json_t *body, struct api_snapshot_load *p, stru
 	return !r->status;
 }
 
+/* "working_set_record_ms": 1..WS_RECORD_MS_MAX, with "working_set": "record" only. False when
+ * refused (r says why). */
+static bool load_record_ms(const json_t *body, struct api_snapshot_load *p, struct reply *r)
+{
+	if (!json_object_get(body, "working_set_record_ms"))
+		return true;
+	p->working_set_record_ms = api_json_uint(body, "working_set_record_ms", 0);
+	if (p->working_set != WS_RECORD) {
+		fault(r, 400, "working_set_record_ms needs \"working_set\": \"record\"", NULL);
+		return false;
+	}
+	if (p->working_set_record_ms == 0 || p->working_set_record_ms > WS_RECORD_MS_MAX) {
+		snprintf(r->err, sizeof(r->err), "working_set_record_ms must be from 1 to %u",
+			 WS_RECORD_MS_MAX);
+		r->status = 400;
+		return false;
+	}
+	return true;
+}
+
 static void put_snapshot_load(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	static const struct api_json_field f[] = {{"snapshot_path", API_JSON_STRING, true},
@@ -314,6 +335,7 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 						  {"huge_pages", API_JSON_STRING, false},
 						  {"drive_overrides", API_JSON_ARRAY, false},
 						  {"working_set", API_JSON_STRING, false},
+						  {"working_set_record_ms", API_JSON_UINT, false},
 						  {NULL, 0, false}};
 	struct snapshot_nic_override taps[API_MAX_NICS];
 	struct snapshot_path_override paths[API_MAX_DRIVES + 1];
@@ -336,6 +358,8 @@ static void put_snapshot_load(struct api *a, const char *id, const json_t *body,
 		      api_json_str(body, "working_set", ""));
 		return;
 	}
+	if (!load_record_ms(body, &p, r))
+		return;
 	int err = a->ops->snapshot_load(a->ctx, &p, r->err, sizeof(r->err));
 	if (err) {
 		backend_fault(r, err, "cannot load the snapshot");

@@ -171,6 +171,8 @@ static int restore_here(struct control *c)
 			log_error("--restore %s: %s", c->cfg->restore, err);
 		return vmm_exit_status(r);
 	}
+	if (p.working_set == WS_RECORD) /* a request stops it (no time limit on this path) */
+		ctl_working_set_arm(c, 0);
 	struct api_model m;
 	if (api_model_from_config(&m, c->cfg) == 0)
 		api_set_running(&c->api, &m);
@@ -459,6 +461,7 @@ int control_run(struct vm_config *cfg)
 	c = (struct control){.cfg = cfg, .start_fd = -1};
 	pthread_mutex_init(&c.started_lock, NULL);
 	pthread_cond_init(&c.started_cond, NULL);
+	ws_stopper_init(&c.ws_stop);
 	for (int i = 0; i < API_MAX_DRIVES; i++)
 		c.disk_index[i] = -1;
 	int sig_fd = vm_block_signals(&set);
@@ -479,6 +482,7 @@ int control_run(struct vm_config *cfg)
 		set_startup_times(cfg);
 	cfg->mmds = &c.api.mmds; /* kept in snapshots (vmm/snapshot/vm_snapshot.c) */
 	int status = run_phases(&c, sig_fd);
+	ws_stopper_end(&c.ws_stop);	   /* its time limit, before the broker and the VM go */
 	atomic_store(&c.mig_cancel, true); /* a receive-migration that still waits */
 	if (c.recv_joinable)		   /* before the VM goes: it may still stop it */
 		pthread_join(c.recv_thread, NULL);

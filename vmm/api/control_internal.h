@@ -14,6 +14,7 @@
 #include "vmm/api/control.h"
 #include "vmm/migration/vm_migrate.h"
 #include "vmm/snapshot/working_set_restore.h"
+#include "vmm/snapshot/working_set_stop.h"
 #include "vmm/vm/vm.h"
 
 /* Where the VM comes from, decided from the command line and the config file. */
@@ -60,6 +61,9 @@ struct control {
 	bool restore_logged;
 	/* A load with "working_set": "record": until PUT /vmm/working-set stops it */
 	struct ws_recording ws_rec;
+	/* ... and who stops it: a request or its time limit, the first one
+	 * (vmm/snapshot/working_set_stop.h) */
+	struct ws_stopper ws_stop;
 };
 
 /* ---- control_config.c ---- */
@@ -150,5 +154,8 @@ int ctl_live_get(void *ctx, const struct device_desc *d, const char *view, json_
 int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);
 /* api_backend_ops.working_set_stop (api_router.h): PUT /vmm/working-set. */
 int ctl_working_set_stop(void *ctx, json_t **doc, char *err, size_t errlen);
+/* A restore started recording its working set: who may stop it, and after `limit_ms` (0: no
+ * limit) the VMM does. A limit that cannot be set is logged (a request still stops it). */
+void ctl_working_set_arm(struct control *c, uint64_t limit_ms);
 
 #endif

@@ -211,11 +211,30 @@ static int working_set_stop_here(void *arg)
 	return working_set_record_stop(&k->c->ws_rec, &k->c->vm, k->doc, k->err, k->errlen);
 }
 
-/* On the broker, as a snapshot's files are written. */
-int ctl_working_set_stop(void *ctx, json_t **doc, char *err, size_t errlen)
+/* The stop itself (ws_stop_fn), from a request or the time limit: on the broker, as a
+ * snapshot's files are written. */
+static int working_set_stop_on_broker(void *ctx, json_t **doc, char *err, size_t errlen)
 {
 	struct ws_stop_call k = {ctx, doc, err, errlen};
 	return sandbox_broker_run(working_set_stop_here, &k);
+}
+
+int ctl_working_set_stop(void *ctx, json_t **doc, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	return ws_stopper_request(&c->ws_stop, doc, err, errlen);
+}
+
+void ctl_working_set_arm(struct control *c, uint64_t limit_ms)
+{
+	int r = ws_stopper_arm(&c->ws_stop, limit_ms, working_set_stop_on_broker, c);
+	if (r)
+		log_error("working set: no time limit (%s): stop the recording with PUT "
+			  "/vmm/working-set",
+			  strerror(-r));
+	else if (limit_ms)
+		log_info("working set: the recording stops itself after %llu ms",
+			 (unsigned long long)limit_ms);
 }
 
 /* PUT /snapshot/load, on the broker: the VM restored (handed over by be_snapshot_load()). */
@@ -234,6 +253,8 @@ int ctl_hand_over_loaded(struct control *c, const struct api_snapshot_load *p)
 	c->api.model.mmds_set = mmds_get_config(&c->api.mmds, &c->api.model.mmds);
 	ctl_identity_disk_index(c);
 	c->vm.start_paused = !p->resume;
+	if (p->working_set == WS_RECORD) /* here, on the API thread: its limit's thread */
+		ctl_working_set_arm(c, p->working_set_record_ms);
 	return ctl_hand_over(c);
 }
 

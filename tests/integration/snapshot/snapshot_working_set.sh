@@ -4,8 +4,13 @@
 # WS-ANSWER with a checksum):
 #   1. the guest snapshotted while it waits;
 #   2. `vmm --restore DIR --working-set record`, the answer, then PUT /vmm/working-set stops the
-#      recording: 200 with the path and the pages; DIR/state.working-set has the header, at
-#      least the 8192 pages the guest touched, and written ranges (`w`); a second stop is a 400;
+#      recording: 200 with the path, the pages and "stopped_by": "request"; DIR/state.working-set
+#      has the header, at least the 8192 pages the guest touched, and written ranges (`w`); a
+#      second stop is a 400 saying the first one stopped it and what it wrote;
+#   2b. PUT /snapshot/load "working_set": "record", "working_set_record_ms": 4000: the VMM stops
+#      the recording itself (its info line), the file is rewritten with the touched pages, and
+#      a stop request after it is a 400 saying the time limit stopped it and what it wrote;
+#      "working_set_record_ms" without "record", or 0, is a 400;
 #   3. `vmm --restore DIR` loads it (the info line says how many pages) and the guest gives the
 #      same answer; `--working-set off` does not load it;
 #   4. PUT /snapshot/load with mem_backend Uffd (vmm-uffd-handler --working-set): the same answer;
@@ -64,10 +69,11 @@ snap_kill "$VMM_PID"
 start_vmm "--restore --working-set record" "$LIB_TMP/r.sock" --restore "$dir" --working-set record
 wait_line WS-ANSWER && want=$(answer) && lib_ok "answered: $want" || lib_fail "no answer"
 got=$(snap_api "$LIB_TMP/r.sock" PUT /vmm/working-set '{"action": "stop"}')
-[ "${got%% *}" = 200 ] && [[ "$got" == *"\"path\":\"$ws\""* ]] && lib_ok "stopped: $got" ||
+[ "${got%% *}" = 200 ] && [[ "$got" == *"\"path\":\"$ws\""* ]] &&
+	[[ "$got" == *'"stopped_by":"request"'* ]] && lib_ok "stopped: $got" ||
 	lib_fail "PUT /vmm/working-set -> $got"
 got=$(snap_api "$LIB_TMP/r.sock" PUT /vmm/working-set '{"action": "stop"}')
-[ "${got%% *}" = 400 ] && [[ "$got" == *"no working set is being recorded"* ]] &&
+[ "${got%% *}" = 400 ] && [[ "$got" == *"already stopped by an earlier request: $ws holds"* ]] &&
 	lib_ok "a second stop: $got" || lib_fail "a second stop -> $got"
 snap_kill "$VMM_PID"
 pages=$(sed -n 's/^pages \([0-9]*\)$/\1/p' "$ws")
@@ -75,6 +81,37 @@ pages=$(sed -n 's/^pages \([0-9]*\)$/\1/p' "$ws")
 	grep -q '^mem_size 268435456$' "$ws" && lib_ok "the file: $pages pages, $(grep -c ' w$' "$ws") written ranges" ||
 	lib_fail "the file: $(head -n 6 "$ws")"
 grep -qE '^[0-9]+ [0-9]+ w$' "$ws" && lib_ok "written pages marked" || lib_fail "no written range"
+
+# ---- 2b. record, stopped by its time limit ----
+start_vmm "PUT /snapshot/load, record for 4000 ms" "$LIB_TMP/t.sock"
+body="{\"snapshot_path\": \"$dir/state\", \"mem_file_path\": \"$dir/memory\", \"resume_vm\": true"
+got=$(snap_api "$LIB_TMP/t.sock" PUT /snapshot/load "$body, \"working_set_record_ms\": 4000}")
+[ "${got%% *}" = 400 ] && [[ "$got" == *'working_set_record_ms needs \"working_set\": \"record\"'* ]] &&
+	lib_ok "a limit without record: ${got:0:100}" || lib_fail "a limit without record -> $got"
+got=$(snap_api "$LIB_TMP/t.sock" PUT /snapshot/load \
+	"$body, \"working_set\": \"record\", \"working_set_record_ms\": 0}")
+[ "${got%% *}" = 400 ] && [[ "$got" == *"working_set_record_ms must be from 1 to"* ]] &&
+	lib_ok "a limit of 0: ${got:0:100}" || lib_fail "a limit of 0 -> $got"
+rm -f "$ws"
+got=$(snap_api "$LIB_TMP/t.sock" PUT /snapshot/load \
+	"$body, \"working_set\": \"record\", \"working_set_record_ms\": 4000}")
+[ "${got%% *}" = 204 ] && wait_line WS-ANSWER && [ "$(answer)" = "$want" ] &&
+	lib_ok "loaded, recording for 4000 ms: the same answer" || lib_fail "load -> $got"
+for _ in $(seq 200); do
+	grep -q "recording stopped by its time limit (4000 ms)" "$RUN_ERR" && break
+	sleep 0.1
+done
+grep -q "recording stopped by its time limit (4000 ms)" "$RUN_ERR" && [ -f "$ws" ] &&
+	lib_ok "the VMM stopped it: $(grep -o 'working set .*recorded' "$RUN_ERR")" ||
+	lib_fail "no stop by the time limit: $(tail -3 "$RUN_ERR")"
+got=$(snap_api "$LIB_TMP/t.sock" PUT /vmm/working-set '{"action": "stop"}')
+[ "${got%% *}" = 400 ] && [[ "$got" == *"already stopped by its time limit (4000 ms)"* ]] &&
+	[[ "$got" == *"$ws holds"* ]] && lib_ok "a stop after it: ${got:0:200}" ||
+	lib_fail "a stop after the time limit -> $got"
+snap_kill "$VMM_PID"
+pages=$(sed -n 's/^pages \([0-9]*\)$/\1/p' "$ws")
+[ "${pages:-0}" -ge 8192 ] && lib_ok "the time limit's file: $pages pages" ||
+	lib_fail "the time limit's file: $(head -n 6 "$ws")"
 
 # ---- 3. load ----
 start_vmm "--restore (loads the working set)" "$LIB_TMP/l.sock" --restore "$dir"

@@ -427,6 +427,13 @@ Test(vmmctl_request, snapshots)
 	ASSERT_REFUSED("missing argument", "snapshot-create", "a");
 	ASSERT_REFUSED("takes no value", "snapshot-load", "a", "b", "--resume=no");
 	ASSERT_BUILDS("PUT", "/snapshot/load",
+		      "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\", \"resume_vm\": true,"
+		      " \"working_set\": \"record\", \"working_set_record_ms\": 2500}",
+		      "snapshot-load", "a", "b", "--resume", "--working-set", "record",
+		      "--working-set-ms", "2500");
+	ASSERT_REFUSED("--working-set-ms wants 1-3600000, not '0'", "snapshot-load", "a", "b",
+		       "--working-set-ms", "0");
+	ASSERT_BUILDS("PUT", "/snapshot/load",
 		      "{\"snapshot_path\": \"a\", \"mem_backend\": {\"backend_type\": \"Uffd\","
 		      " \"backend_path\": \"/run/uffd.sock\"}, \"resume_vm\": true}",
 		      "snapshot-load", "a", "/run/uffd.sock", "--uffd", "--resume");
