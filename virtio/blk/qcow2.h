@@ -93,4 +93,11 @@ int qcow2_reload(struct qcow2 *q);
 /* Flushes (a writable image), closes the backing chain and frees q. NULL is allowed. */
 void qcow2_close(struct qcow2 *q);
 
+/* Writes a new qcow2 v3 image on `fd` (truncated first): `size` bytes (a multiple of 512) of
+ * virtual disk, every cluster unallocated over the backing file named `backing` (as written in
+ * the image: absolute, or relative to the image's folder; at most 1023 bytes) of format
+ * `backing_fmt` ("raw" or "qcow2"). Not synced. Returns 0, -EINVAL, -ENAMETOOLONG, -ENOMEM or
+ * -errno of the writes (the file then holds part of an image). (qcow2_create.c) */
+int qcow2_create_overlay(int fd, uint64_t size, const char *backing, const char *backing_fmt);
+
 #endif
