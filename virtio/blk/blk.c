@@ -830,6 +830,19 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 	return 0;
 }
 
+int virtio_blk_file(struct virtio_dev *dev, const char **path, uint64_t *bytes, bool *qcow2,
+		    bool *forced_raw)
+{
+	if (!is_blk(dev))
+		return -ENODEV;
+	const struct blk_disk *d = &to_blk(dev)->disk;
+	*path = d->path;
+	*bytes = d->sectors * 512;
+	*qcow2 = d->qcow2 != NULL;
+	*forced_raw = d->format == VIRTIO_BLK_FORMAT_RAW;
+	return 0;
+}
+
 int virtio_blk_hand_over(struct virtio_dev *dev)
 {
 	return is_blk(dev) ? blk_disk_hand_over(&to_blk(dev)->disk) : -ENODEV;

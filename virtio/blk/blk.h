@@ -61,6 +61,13 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
  * block size; the open failure was logged). */
 int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path);
 
+/* The running disk's file: its path (the device's, valid until its file changes), its size in
+ * bytes as the guest sees it, whether it is a qcow2 image, and whether format=raw was asked (an
+ * overlay put behind it would be read as raw). A live fork's disk snapshot needs them
+ * (vmm/snapshot/fork.h). Returns 0 or -ENODEV. */
+int virtio_blk_file(struct virtio_dev *dev, const char **path, uint64_t *bytes, bool *qcow2,
+		    bool *forced_raw);
+
 /* Changes the buckets of the disk's rate limiter that `p` names, at run time (PATCH /drives
  * rate_limiter; virtio/core/rate_limiter.h: a changed bucket starts full, size 0 turns it off,
  * a bucket not named stays as it is); *now (may be NULL) gets the configuration in force

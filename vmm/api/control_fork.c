@@ -2,33 +2,182 @@
  * captured on the broker (it writes the state file) and the answer: what each child's VMM is to
  * be given (vmm/snapshot/fork.h, docs/sandboxes.md). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/host_path.h"
+
 #include "host/sandbox/broker.h"
 #include "host/sandbox/landlock.h"
+#include "virtio/blk/blk.h"
+#include "virtio/blk/qcow2.h"
 #include "vmm/api/control_internal.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/snapshot/fork.h"
 #include "vmm/snapshot/fork_request.h"
 
+/* A disk frozen at the fork: its file (copied: the device frees its own when it moves) and how
+ * the overlays over it are made. */
+struct frozen {
+	char path[PATH_MAX];
+	uint64_t bytes;
+	const char *format; /* "raw" or "qcow2" */
+};
+
 struct fork_call {
 	struct control *c;
-	const char *state_path;
+	const struct fork_request *req;
+	struct frozen frozen[FORK_MAX_IDS];
+	struct vm_fork_disk disks[FORK_MAX_IDS];
 	struct vm_fork_result res;
 	char *err;
 	size_t errlen;
 };
 
+/* A new qcow2 overlay at `path` over the frozen file f. 0 or -errno with the reason in err. */
+static int make_overlay(const char *path, const struct frozen *f, char *err, size_t errlen)
+{
+	char why[HOST_PATH_ERR_MAX];
+	int fd = host_path_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600,
+				HOST_PATH_REGULAR, why, sizeof(why));
+	if (fd < 0) {
+		snprintf(err, errlen, "disk snapshot: %s", why);
+		return fd;
+	}
+	int r = qcow2_create_overlay(fd, f->bytes, f->path, f->format);
+	if (close(fd) && !r)
+		r = -errno;
+	if (r) {
+		unlink(path);
+		snprintf(err, errlen, "disk snapshot: cannot write the overlay %s: %s", path,
+			 strerror(-r));
+	}
+	return r;
+}
+
+/* Overlay `n` in creation order: each frozen disk's, the parent's first, then the children's. */
+static const char *overlay_path(const struct fork_request *req, int n)
+{
+	int per = req->count + 1, s = n / per, i = n % per - 1;
+	return i < 0 ? req->snaps[s].parent_path
+		     : fork_child_drive_path(req, i, req->snaps[s].drive_id);
+}
+
+/* Removes the first `made` overlays (the VM was not forked: nothing uses them). */
+static void remove_overlays(const struct fork_request *req, int made)
+{
+	while (made-- > 0)
+		unlink(overlay_path(req, made));
+}
+
+/* Every frozen disk's overlays created, or none (a file that exists is not touched). */
+static int make_overlays(struct fork_call *k)
+{
+	int total = k->req->nsnaps * (k->req->count + 1);
+	for (int n = 0; n < total; n++) {
+		int r = make_overlay(overlay_path(k->req, n), &k->frozen[n / (k->req->count + 1)],
+				     k->err, k->errlen);
+		if (r) {
+			remove_overlays(k->req, n);
+			return r;
+		}
+	}
+	return 0;
+}
+
 static int fork_on_broker(void *arg)
 {
 	struct fork_call *k = arg;
-	return vm_fork_capture(&k->c->vm, k->state_path, &k->res, k->err, k->errlen);
+	int r = make_overlays(k);
+	if (r)
+		return r;
+	r = vm_fork_capture(&k->c->vm, k->req->state_path, k->disks, k->req->nsnaps, &k->res,
+			    k->err, k->errlen);
+	/* not forked (the RAM still shared): the disks went back to their files */
+	if (r && k->c->vm.mem.shared)
+		remove_overlays(k->req, k->req->nsnaps * (k->req->count + 1));
+	return r;
+}
+
+/* What each frozen disk is, checked: an in-process disk (vhost-user's file is its back-end's)
+ * that would read a qcow2 overlay as one (not format=raw); every overlay path writable. */
+static int check_snapshots(struct control *c, struct fork_call *k, char *err, size_t errlen)
+{
+	for (int s = 0; s < k->req->nsnaps; s++) {
+		const struct fork_disk_snapshot *d = &k->req->snaps[s];
+		struct frozen *f = &k->frozen[s];
+		const char *path;
+		bool qcow2, raw;
+		struct virtio_dev *dev = dev_disk_device(&c->vm, d->disk);
+		if (!dev || virtio_blk_file(dev, &path, &f->bytes, &qcow2, &raw)) {
+			snprintf(err, errlen, "disk_snapshots: drive %s has no in-process disk",
+				 d->drive_id);
+			return -ENOTSUP;
+		}
+		if (raw) {
+			snprintf(err, errlen,
+				 "disk_snapshots: drive %s has format=raw, which would read the "
+				 "qcow2 overlays as raw disks: start it without format=raw",
+				 d->drive_id);
+			return -ENOTSUP;
+		}
+		char cwd[PATH_MAX] = "";
+		if (path[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		if ((size_t)snprintf(f->path, sizeof(f->path), "%s%s%s", cwd, cwd[0] ? "/" : "",
+				     path) >= sizeof(f->path) ||
+		    strlen(f->path) > 1023) {
+			snprintf(err, errlen, "disk_snapshots: drive %s: its path is too long",
+				 d->drive_id);
+			return -ENAMETOOLONG;
+		}
+		f->format = qcow2 ? "qcow2" : "raw";
+		k->disks[s] = (struct vm_fork_disk){d->disk, d->parent_path, f->path};
+		for (int i = -1; i < k->req->count; i++) {
+			const char *p =
+			    i < 0 ? d->parent_path : fork_child_drive_path(k->req, i, d->drive_id);
+			if (!p) { /* cannot happen: the request's check wants every child's */
+				snprintf(err, errlen,
+					 "disk_snapshots: children[%d] has no file for "
+					 "drive %s",
+					 i, d->drive_id);
+				return -EINVAL;
+			}
+			if (!sandbox_landlock_allows(p, LANDLOCK_WRITE | LANDLOCK_CHANGE)) {
+				snprintf(err, errlen,
+					 "disk_snapshots: %s is outside what this VMM may write "
+					 "(Landlock: --landlock-rules DIR:rw)",
+					 p);
+				return -EACCES;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The parent's disks are their overlays now: in its configuration (a snapshot of it opens
+ * them) and in the API's model (GET /vm/config). */
+static void record_snapshots(struct control *c, const struct fork_request *req)
+{
+	for (int s = 0; s < req->nsnaps; s++) {
+		const struct fork_disk_snapshot *d = &req->snaps[s];
+		live_record_warn(dev_disk_live_record_path(c->cfg, d->disk, d->parent_path),
+				 "the drive's file");
+		for (int m = 0; m < API_MAX_DRIVES; m++)
+			if (c->disk_index[m] == d->disk)
+				api_model_set_drive_path(&c->api.model, m, d->parent_path);
+	}
 }
 
 /* {"parent_pid", "state_path", "mem_file_path", "pause_us", "state_us", "remap_us",
+ *  "disk_snapshots"?: [{"drive_id", "frozen", "parent_path"}],
  *  "children": [{"api_socket", "load": the body of its PUT /snapshot/load}]} */
-static json_t *answer(const struct fork_request *req, const struct vm_fork_result *res)
+static json_t *answer(const struct fork_request *req, const struct vm_fork_result *res,
+		      const struct frozen *frozen)
 {
 	json_t *kids = json_array();
 	for (int i = 0; kids && i < req->count; i++) {
@@ -40,18 +189,27 @@ static json_t *answer(const struct fork_request *req, const struct vm_fork_resul
 			return NULL;
 		}
 	}
-	return json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:o*}", "parent_pid", (int)getpid(),
+	json_t *snaps = req->nsnaps ? json_array() : NULL;
+	for (int s = 0; snaps && s < req->nsnaps; s++)
+		json_array_append_new(snaps,
+				      json_pack("{s:s, s:s, s:s}", "drive_id",
+						req->snaps[s].drive_id, "frozen", frozen[s].path,
+						"parent_path", req->snaps[s].parent_path));
+	return json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:o*, s:o*}", "parent_pid", (int)getpid(),
 			 "state_path", req->state_path, "mem_file_path", res->mem_path, "pause_us",
 			 (json_int_t)res->pause_us, "state_us", (json_int_t)res->state_us,
-			 "remap_us", (json_int_t)res->remap_us, "children", kids);
+			 "remap_us", (json_int_t)res->remap_us, "disk_snapshots", snaps, "children",
+			 kids);
 }
 
 int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen)
 {
 	static struct fork_request req; /* large; the API's lock makes it one at a time */
+	static struct fork_call k;
 	struct control *c = ctx;
 	struct fork_parent parent;
-	struct fork_call k = {.c = c, .err = err, .errlen = errlen};
+
+	k = (struct fork_call){.c = c, .req = &req, .err = err, .errlen = errlen};
 
 	if (fork_parent_from_config(c->cfg, &parent)) {
 		snprintf(err, errlen, "this VM holds too many host resources to be forked");
@@ -63,9 +221,10 @@ int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errl
 		r = -EBUSY;
 	if (!r)
 		r = vm_fork_check(&c->vm, err, errlen);
+	if (!r)
+		r = check_snapshots(c, &k, err, errlen);
 	if (r)
 		return r;
-	k.state_path = req.state_path;
 	if (!sandbox_landlock_allows(req.state_path, LANDLOCK_WRITE | LANDLOCK_CHANGE)) {
 		snprintf(err, errlen,
 			 "%s is outside what this VMM may write (Landlock: start it with "
@@ -76,7 +235,8 @@ int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errl
 	r = sandbox_broker_run(fork_on_broker, &k);
 	if (r)
 		return r;
-	*doc = answer(&req, &k.res);
+	record_snapshots(c, &req);
+	*doc = answer(&req, &k.res, k.frozen);
 	if (!*doc) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

@@ -15,6 +15,8 @@
 #include "base/clock.h"
 #include "base/host_path.h"
 #include "base/log.h"
+#include "virtio/blk/blk.h"
+#include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/vm/vm.h"
@@ -132,10 +134,31 @@ static int write_state(struct snap_writer *w, const char *path, char *err, size_
 	return r;
 }
 
-/* Paused: the state into `w` (memory), the RAM made private; then the VM runs again if it ran.
- * Only then is the state written to its file: no disk wait inside the pause. */
-int vm_fork_capture(struct vm *vm, const char *state_path, struct vm_fork_result *res, char *err,
-		    size_t errlen)
+/* Paused: each frozen disk moved to its overlay (virtio_blk_replace_disk(): the requests in flight
+ * end on the old file first). On a failure the disks moved so far go back to their files (their
+ * overlays were not written: the VM is paused). */
+static int move_disks(struct vm *vm, const struct vm_fork_disk *d, int n, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++) {
+		struct virtio_dev *dev = dev_disk_device(vm, d[i].disk);
+		log_clear_last_error();
+		int r = dev ? virtio_blk_replace_disk(dev, d[i].overlay) : -ENODEV;
+		if (!r)
+			continue;
+		snprintf(err, errlen, "cannot move the parent's disk to %s: %s", d[i].overlay,
+			 log_last_error()[0] ? log_last_error() : strerror(-r));
+		while (i-- > 0)
+			if (virtio_blk_replace_disk(dev_disk_device(vm, d[i].disk), d[i].frozen))
+				log_error("fork: disk %d stays on %s", d[i].disk, d[i].overlay);
+		return r;
+	}
+	return 0;
+}
+
+/* Paused: the state into `w` (memory), the disks moved, the RAM made private; then the VM runs
+ * again if it ran. Only then is the state written to its file: no disk wait inside the pause. */
+int vm_fork_capture(struct vm *vm, const char *state_path, const struct vm_fork_disk *disks,
+		    int ndisks, struct vm_fork_result *res, char *err, size_t errlen)
 {
 	struct snap_writer w;
 	int r = vm_fork_check(vm, err, errlen);
@@ -154,6 +177,8 @@ int vm_fork_capture(struct vm *vm, const char *state_path, struct vm_fork_result
 	uint64_t t1 = mono_us();
 	if (!r)
 		r = vm_snapshot_collect(vm, &w, err, errlen);
+	if (!r)
+		r = move_disks(vm, disks, ndisks, err, errlen);
 	uint64_t t2 = mono_us();
 	if (!r) {
 		r = make_private(&vm->mem, err, errlen);

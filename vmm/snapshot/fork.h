@@ -28,12 +28,22 @@ struct vm_fork_result {
  * memory, or one forked before (its memfd already holds the earlier fork's memory). */
 int vm_fork_check(struct vm *vm, char *err, size_t errlen);
 
-/* Pauses `vm` (when it runs), collects its state, freezes its RAM as above and resumes it if it
- * ran; then writes the state to `state_path` (after the resume, unsynced: a fork's state lives
- * as long as its children). A failure before the RAM is frozen leaves the VM as it was; after
+/* A disk frozen at the fork (fork_request.h, "disk_snapshots"): while the VM is paused, disk
+ * `disk` (its index among the disks) leaves its file `frozen` for the qcow2 overlay at `overlay`,
+ * already made over it; the file then stays as it was at the pause, for the children. */
+struct vm_fork_disk {
+	int disk;
+	const char *overlay;
+	const char *frozen;
+};
+
+/* Pauses `vm` (when it runs), collects its state, moves disks[0..ndisks) to their overlays,
+ * freezes its RAM as above and resumes it if it ran; then writes the state to `state_path`
+ * (after the resume, unsynced: a fork's state lives as long as its children). A failure before
+ * the RAM is frozen leaves the VM as it was (a disk already moved goes back to its file); after
  * (the state file cannot be written), the VM runs on but counts as forked. Returns 0 or -errno
  * with the reason in err. */
-int vm_fork_capture(struct vm *vm, const char *state_path, struct vm_fork_result *res, char *err,
-		    size_t errlen);
+int vm_fork_capture(struct vm *vm, const char *state_path, const struct vm_fork_disk *disks,
+		    int ndisks, struct vm_fork_result *res, char *err, size_t errlen);
 
 #endif

@@ -109,7 +109,11 @@ static int take(struct checker *c, enum taken_kind kind, const char *value, int 
 		const char *what)
 {
 	for (int i = 0; i < c->ntaken; i++)
-		if (c->taken[i].kind == kind && !strcmp(c->taken[i].value, value))
+		if (c->taken[i].kind == kind && !strcmp(c->taken[i].value, value) &&
+		    c->taken[i].child < 0)
+			return fail(c, "children[%d]: %s %s is the parent's new overlay too", child,
+				    what, value);
+		else if (c->taken[i].kind == kind && !strcmp(c->taken[i].value, value))
 			return fail(c, "children[%d]: %s %s is children[%d]'s too", child, what,
 				    value, c->taken[i].child);
 	if (c->ntaken == (int)(sizeof(c->taken) / sizeof(c->taken[0])))
@@ -296,12 +300,78 @@ static int check_child(struct checker *c, const json_t *spec, int i, struct fork
 	return r ? r : check_replaced(c, spec, i);
 }
 
+/* One entry of "disk_snapshots": a written disk of the parent, a new file of its own. */
+static int check_snapshot(struct checker *c, const json_t *o, size_t k,
+			  struct fork_disk_snapshot *s)
+{
+	static const struct api_json_field f[] = {{"drive_id", API_JSON_STRING, true},
+						  {"parent_path", API_JSON_STRING, true},
+						  {NULL, 0, false}};
+	char why[128];
+	if (api_json_check(o, f, why, sizeof(why)))
+		return fail(c, "disk_snapshots[%zu]: %s", k, why);
+	s->drive_id = api_json_str(o, "drive_id", "");
+	s->parent_path = api_json_str(o, "parent_path", "");
+	s->disk = -1;
+	for (int i = 0; i < c->parent->ndrives; i++)
+		if (!strcmp(c->parent->drives[i], s->drive_id))
+			s->disk = i;
+	const struct fork_held *mine = parent_disk(c->parent, s->drive_id);
+	if (s->disk < 0 || !mine)
+		return fail(c, "disk_snapshots[%zu]: the parent has no drive `%.64s` of its own", k,
+			    s->drive_id);
+	if (!mine->write)
+		return fail(c,
+			    "disk_snapshots[%zu]: drive %s is read-only: the children share it as "
+			    "it is, there is nothing to freeze",
+			    k, s->drive_id);
+	if (!s->parent_path[0] || parent_holds(c->parent, s->parent_path, false))
+		return fail(c,
+			    "disk_snapshots[%zu]: parent_path `%s` is empty or a file the parent "
+			    "holds: give a new file",
+			    k, s->parent_path);
+	return take(c, T_DISK, s->parent_path, -1, "disk (the parent's new overlay)");
+}
+
+static int check_snapshots(struct checker *c, const json_t *list, struct fork_request *req)
+{
+	size_t k;
+	const json_t *o;
+	if (json_array_size(list) > FORK_MAX_IDS)
+		return fail(c, "disk_snapshots: at most %d", FORK_MAX_IDS);
+	json_array_foreach(list, k, o)
+	{
+		int r = check_snapshot(c, o, k, &req->snaps[k]);
+		for (size_t j = 0; !r && j < k; j++)
+			if (!strcmp(req->snaps[j].drive_id, req->snaps[k].drive_id))
+				r = fail(c, "disk_snapshots: drive %s given twice",
+					 req->snaps[k].drive_id);
+		if (r)
+			return r;
+		req->nsnaps++;
+	}
+	return 0;
+}
+
+const char *fork_child_drive_path(const struct fork_request *req, int i, const char *drive_id)
+{
+	size_t k;
+	const json_t *o;
+	json_array_foreach(json_object_get(req->children[i].spec, "drive_overrides"), k, o)
+	{
+		if (!strcmp(api_json_str(o, "drive_id", ""), drive_id))
+			return api_json_str(o, "path_on_host", NULL);
+	}
+	return NULL;
+}
+
 int fork_request_parse(const json_t *body, const struct fork_parent *parent,
 		       struct fork_request *req, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"state_path", API_JSON_STRING, true},
 						  {"count", API_JSON_UINT, false},
 						  {"children", API_JSON_ARRAY, true},
+						  {"disk_snapshots", API_JSON_ARRAY, false},
 						  {NULL, 0, false}};
 	static struct checker c; /* large; one request at a time (the API's lock) */
 	memset(req, 0, sizeof(*req));
@@ -319,6 +389,9 @@ int fork_request_parse(const json_t *body, const struct fork_parent *parent,
 		return fail(&c, "count is %llu but children has %zu entries",
 			    (unsigned long long)api_json_uint(body, "count", n), n);
 	req->count = (int)n;
+	int r = check_snapshots(&c, json_object_get(body, "disk_snapshots"), req);
+	if (r)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		int r = check_child(&c, json_array_get(children, i), (int)i, &req->children[i]);
 		if (r)

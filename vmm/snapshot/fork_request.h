@@ -2,8 +2,14 @@
  * parent before anything is paused or written.
  *
  * {"state_path": PATH, "count"?: N,
+ *  "disk_snapshots"?: [{"drive_id": ID, "parent_path": PATH}, ...],
  *  "children": [{"api_socket": PATH, "network_overrides"?: [...], "drive_overrides"?: [...],
  *                "vsock_override"?: {"uds_path": PATH}}, ...]}
+ *
+ * "disk_snapshots" (ours) freezes written disks at the fork: the disk's file as it is at the
+ * pause stays as it is, the parent goes on in a new qcow2 overlay at parent_path over it, and
+ * each child's drive_overrides path_on_host for that drive is created as a qcow2 overlay over it
+ * too (docs/sandboxes.md, "Disks"). None of those files may exist yet.
  *
  * Each child is what PUT /snapshot/load of its own VMM will be given: the overrides keep the
  * shape of that request (Firecracker's), so the restore's own checks apply to them again. Here
@@ -56,11 +62,24 @@ struct fork_child {
 	const json_t *spec; /* the child's object of the body (borrowed) */
 };
 
+/* A disk frozen at the fork: the parent's disk `disk` (its index among the disks) moves to a
+ * new overlay at parent_path. */
+struct fork_disk_snapshot {
+	const char *drive_id;
+	const char *parent_path;
+	int disk;
+};
+
 struct fork_request {
 	const char *state_path;
 	int count;
 	struct fork_child children[FORK_MAX_CHILDREN];
+	struct fork_disk_snapshot snaps[FORK_MAX_IDS];
+	int nsnaps;
 };
+
+/* Child `i`'s path_on_host for drive `drive_id` (its drive_overrides), or NULL. */
+const char *fork_child_drive_path(const struct fork_request *req, int i, const char *drive_id);
 
 /* The parent's taps, disks and sockets from cfg's device claims. Returns 0 or -E2BIG. */
 int fork_parent_from_config(const struct vm_config *cfg, struct fork_parent *p);

@@ -226,3 +226,41 @@ Test(fork_request, collisions_between_children)
 		"\"52:54:00:00:00:05\"}, {\"iface_id\": \"net0\", \"host_dev_name\": \"t5\"}]}]}",
 		"iface_id net0 given twice");
 }
+
+/* "disk_snapshots": a written disk of the parent frozen, the parent's new overlay a new file of
+ * its own; the children's overlays are their drive_overrides. */
+Test(fork_request, disk_snapshots)
+{
+	json_t *body =
+	    json_loads("{\"state_path\": \"/f/state\", \"disk_snapshots\": "
+		       "[{\"drive_id\": \"drive0\", \"parent_path\": \"/img/p1.qcow2\"}],"
+		       " \"children\": [" CHILD(1) ", " CHILD(2) "]}",
+		       0, NULL);
+	cr_assert_eq(fork_request_parse(body, &parent, &req, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(req.nsnaps, 1);
+	cr_assert_eq(req.snaps[0].disk, 0);
+	cr_assert_str_eq(req.snaps[0].parent_path, "/img/p1.qcow2");
+	cr_assert_str_eq(fork_child_drive_path(&req, 1, "drive0"), "/img/c2.qcow2");
+	cr_assert_null(fork_child_drive_path(&req, 1, "base"));
+	json_decref(body);
+
+	refused("{\"state_path\": \"/f/s\", \"disk_snapshots\": [{\"drive_id\": \"base\", "
+		"\"parent_path\": \"/img/p.qcow2\"}], \"children\": [" CHILD(1) "]}",
+		"drive base is read-only");
+	refused("{\"state_path\": \"/f/s\", \"disk_snapshots\": [{\"drive_id\": \"nope\", "
+		"\"parent_path\": \"/img/p.qcow2\"}], \"children\": [" CHILD(1) "]}",
+		"the parent has no drive `nope`");
+	refused("{\"state_path\": \"/f/s\", \"disk_snapshots\": [{\"drive_id\": \"drive0\", "
+		"\"parent_path\": \"/img/scratch.img\"}], \"children\": [" CHILD(1) "]}",
+		"a file the parent holds");
+	refused("{\"state_path\": \"/f/s\", \"disk_snapshots\": [{\"drive_id\": \"drive0\", "
+		"\"parent_path\": \"/img/c1.qcow2\"}], \"children\": [" CHILD(1) "]}",
+		"is the parent's new overlay too");
+	refused("{\"state_path\": \"/f/s\", \"disk_snapshots\": [{\"drive_id\": \"drive0\", "
+		"\"parent_path\": \"/img/a\"}, {\"drive_id\": \"drive0\", \"parent_path\": "
+		"\"/img/b\"}], \"children\": [" CHILD(1) "]}",
+		"drive drive0 given twice");
+	refused("{\"state_path\": \"/f/s\", \"disk_snapshots\": [{\"drive_id\": \"drive0\"}], "
+		"\"children\": [" CHILD(1) "]}",
+		"disk_snapshots[0]");
+}
