@@ -226,7 +226,9 @@ int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev
 		r = virtio_fs_opts_parse(rest, &o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
-	if (!ram_shareable(vm)) {
+	/* the vCPU threads' filters allow a vhost-user device's calls only then (vcpu.c) */
+	bool may_share = vm->cfg->mem_shared || device_table_shares_memory(vm->cfg);
+	if (!may_share || !ram_shareable(vm)) {
 		snprintf(err, errlen,
 			 "guest RAM is private to this VMM: a virtio-fs back-end could not map "
 			 "it (start the VM with --mem-shared, or with an --fs, and without "
