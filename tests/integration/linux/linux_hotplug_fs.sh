@@ -97,7 +97,8 @@ refused "the same tag again" 'tag hpshare' PUT /vmm/vm.add-fs "{\"tag\": \"hpsha
 [ "$(fs_listed fs0)" = yes ] && echo "ok: GET /vm/config lists fs0" || { echo "FAIL: GET /vm/config: $(cat "$tmp/body")"; fail=1; }
 check_value "the guest mounts the hot-added tag" "$(guest_value MNT 'for i in $(seq 60); do mkdir -p /mnt && mount -t virtiofs hpshare /mnt 2>/dev/null && break; sleep 1; done; n=0; while read a b c r; do [ "$c" = virtiofs ] && n=$((n + 1)); done </proc/mounts; echo $n')" '^1$'
 want_md5=$(md5sum "$share/from-host.bin" | cut -d' ' -f1)
-check_value "the guest reads the host's file" "$(guest_value MD5 'md5sum /mnt/from-host.bin >/tmp/md5; read h x </tmp/md5; echo $h')" "^$want_md5\$"
+# the root is read-only: /dev (devtmpfs) holds the guest's scratch files
+check_value "the guest reads the host's file" "$(guest_value MD5 'md5sum /mnt/from-host.bin >/dev/md5; read h x </dev/md5; echo $h')" "^$want_md5\$"
 
 # ---- 2. a snapshot is refused, as with a boot --fs ----
 want 204 PATCH /vm '{"state": "Paused"}'
