@@ -137,8 +137,8 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 	struct api_hotplug_add req;
 	char option[API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 16];
 	json_t *doc = NULL;
-
 	enum api_hotplug_kind kind;
+
 	if (a->state == API_NOT_STARTED || a->state == API_STOPPING || !d->api->to_option ||
 	    !api_hotplug_section_kind(d->api->section, &kind))
 		return false; /* not a device Firecracker hot-adds: the caller's answer stands */

@@ -239,6 +239,14 @@ int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev
 		snprintf(err, errlen, "tag %s: another shared folder has it", o.tag);
 		return -EEXIST;
 	}
+	struct device_claim other;
+	if (device_table_claim_find(vm->cfg, DEVICE_CLAIM_SOCKET, o.socket, &other)) {
+		/* a back-end connection serves one device (device_claims.c's rule at boot) */
+		snprintf(err, errlen,
+			 "%s: the %s of %s already uses it: a back-end serves one device", o.socket,
+			 other.what ? other.what : "socket", other.id ? other.id : "a device");
+		return -EEXIST;
+	}
 	r = check_socket(&o, err, errlen);
 	if (r)
 		return r;

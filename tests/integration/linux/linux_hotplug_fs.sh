@@ -2,7 +2,7 @@
 # A shared folder and a Firecracker-style disk hot-added to the default Linux guest (docs/hotplug.md),
 # one boot (root disk on virtio-pci, guest RAM in a memfd: --mem-shared, which virtiofsd maps):
 #   1. PUT /vmm/vm.add-fs (vmmctl add-fs) of virtiofsd's socket answers 200 with its PciDeviceInfo;
-#      the same id again, the same tag again: 400, nothing added; the guest's acpiphp scans the
+#      the same id again, the same tag again, the same socket for another tag: 400, nothing added; the guest's acpiphp scans the
 #      slot, the guest mounts the tag (mount -t virtiofs) and reads a file the host wrote (the
 #      same md5);
 #   2. a snapshot of the paused VM is refused (400: virtio-fs's queues live in the back-end, as
@@ -92,6 +92,7 @@ else
 fi
 refused "the same id again" 'another device' PUT /vmm/vm.add-fs "{\"tag\": \"t2\", \"socket\": \"$fs_sock\", \"id\": \"fs0\"}"
 refused "the same tag again" 'tag hpshare' PUT /vmm/vm.add-fs "{\"tag\": \"hpshare\", \"socket\": \"$fs_sock\"}"
+refused "its socket for a second share" 'already uses it' PUT /vmm/vm.add-fs "{\"tag\": \"t3\", \"socket\": \"$fs_sock\"}"
 [ "$(devices)" = $((n0 + 1)) ] && echo "ok: one device added ($n0 -> $((n0 + 1)))" ||
 	{ echo "FAIL: /vmm/devices: $n0 -> $(devices)"; fail=1; }
 [ "$(fs_listed fs0)" = yes ] && echo "ok: GET /vm/config lists fs0" || { echo "FAIL: GET /vm/config: $(cat "$tmp/body")"; fail=1; }
