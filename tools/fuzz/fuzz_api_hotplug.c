@@ -1,12 +1,16 @@
 /* libFuzzer target: the hotplug request bodies (vmm/api/api_hotplug.c), Cloud Hypervisor's
- * DiskConfig, NetConfig, VsockConfig, PmemConfig and the remove body, as untrusted JSON. The
- * first byte picks the parser (% 5: disk, NIC, remove, vsock, pmem), the rest is the body.
+ * DiskConfig, NetConfig, VsockConfig, PmemConfig, FsConfig and the remove body, as untrusted
+ * JSON; and api_hotplug_from_option(), the option a Firecracker PUT after InstanceStart became.
+ * The first byte picks the parser (% 7: disk, NIC, remove, vsock, pmem, fs, Firecracker's
+ * option), the rest is the body (or, for the last, the option text; the second byte picks the
+ * section).
  * Invariants: a refusal says why; an accepted add has an option argument that the device's own
  * parser then takes (virtio_blk_opts_parse(), virtio_net_opts_parse(), virtio_vsock_opts_parse(),
  * virtio_pmem_opts_parse(): no comma
  * smuggled in from a path, a tap name, a socket, a serial or a MAC makes a second key), an id that
  * is empty or passes the API's id rule; an accepted remove has a valid id and a timeout in range;
  * the answer document is JSON with both members. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/blk/options.h"
+#include "virtio/fs/fs.h"
 #include "virtio/net/options.h"
 #include "virtio/pmem/pmem.h"
 #include "virtio/vsock/vsock.h"
@@ -26,8 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_keys(const char *opt)
 {
 	static const char *const known[] = {
-	    "ro",     "cache=",	 "num-queues=", "serial=", "bw=", "ops=", "mac=", "queues=",
-	    "rx-bw=", "rx-ops=", "tx-bw=",	"tx-ops=", "id=", "uds=", NULL};
+	    "ro",   "cache=",  "num-queues=", "serial=",     "bw=",	    "ops=",
+	    "mac=", "queues=", "rx-bw=",      "rx-ops=",     "tx-bw=",	    "tx-ops=",
+	    "id=",  "uds=",    "socket=",     "num-queues=", "queue-size=", NULL};
 	/* (the first item, path= or cid=, is the parser's own start) */
 	const char *p = strchr(opt, ',');
 	while (p) {
@@ -56,6 +62,10 @@ static void reparse(enum api_hotplug_kind kind, const char *option)
 		struct virtio_vsock_opts o;
 		FZ_ASSERT(!virtio_vsock_opts_parse(option, &o, err, sizeof(err)),
 			  "an accepted vsock body the device refuses: %s: %s", option, err);
+	} else if (kind == API_HOTPLUG_FS) {
+		struct virtio_fs_opts o;
+		FZ_ASSERT(!virtio_fs_opts_parse(option, &o, err, sizeof(err)),
+			  "an accepted fs body the device refuses: %s: %s", option, err);
 	} else {
 		static struct virtio_pmem_opts o; /* 4 KiB of path: not on the stack */
 		FZ_ASSERT(!virtio_pmem_opts_parse(option, &o, err, sizeof(err)),
@@ -70,6 +80,7 @@ static void add(const json_t *body, enum api_hotplug_kind kind)
 	int r = kind == API_HOTPLUG_DISK    ? api_hotplug_disk_parse(body, &req, err, sizeof(err))
 		: kind == API_HOTPLUG_NET   ? api_hotplug_net_parse(body, &req, err, sizeof(err))
 		: kind == API_HOTPLUG_VSOCK ? api_hotplug_vsock_parse(body, &req, err, sizeof(err))
+		: kind == API_HOTPLUG_FS    ? api_hotplug_fs_parse(body, &req, err, sizeof(err))
 					    : api_hotplug_pmem_parse(body, &req, err, sizeof(err));
 	if (r) {
 		FZ_ASSERT(err[0], "a refusal without a reason");
@@ -97,15 +108,46 @@ static void remove_body(const json_t *body)
 	FZ_ASSERT(req.timeout_ms <= API_HOTPLUG_MAX_TIMEOUT_MS, "timeout out of range");
 }
 
+/* Firecracker's hot-add: the option its device's hook made, without id= after, kind known. */
+static void from_option(const uint8_t *data, size_t size)
+{
+	static const char *const sections[] = {"drives", "network-interfaces", "pmem", "vsock"};
+	static char option[API_HOTPLUG_OPTION_MAX + 64];
+	struct api_hotplug_add req;
+	char err[256] = "";
+	if (size < 1)
+		return;
+	size_t n = size - 1 < sizeof(option) - 1 ? size - 1 : sizeof(option) - 1;
+	memcpy(option, data + 1, n);
+	option[n] = '\0';
+	const char *section = sections[data[0] % 4];
+	int r = api_hotplug_from_option(section, "fc0", option, &req, err, sizeof(err));
+	if (r == -ENOENT) {
+		FZ_ASSERT(!strcmp(section, "vsock"), "a hot-addable section refused as unknown");
+		return;
+	}
+	if (r) {
+		FZ_ASSERT(err[0], "a refusal without a reason");
+		return;
+	}
+	FZ_ASSERT(!strcmp(req.id, "fc0"), "the path's id");
+	for (const char *p = req.option; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		FZ_ASSERT(strncmp(p, "id=", 3), "an id= item left in %s", req.option);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256];
 	if (size < 1)
 		return 0;
+	if (data[0] % 7 == 6) {
+		from_option(data + 1, size - 1);
+		return 0;
+	}
 	json_t *body = api_json_parse((const char *)data + 1, size - 1, err, sizeof(err));
 	if (!body)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
 	case 0:
 		add(body, API_HOTPLUG_DISK);
 		break;
@@ -117,6 +159,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 3:
 		add(body, API_HOTPLUG_VSOCK);
+		break;
+	case 5:
+		add(body, API_HOTPLUG_FS);
 		break;
 	default:
 		add(body, API_HOTPLUG_PMEM);

@@ -1,7 +1,7 @@
 /* vmmctl: device hotplug (docs/hotplug.md): PUT /vmm/vm.add-disk, /vmm/vm.add-net,
- * /vmm/vm.add-vsock, /vmm/vm.add-pmem and /vmm/vm.remove-device, with Cloud Hypervisor's bodies.
- * The VMM checks the values; vmmctl only checks the numbers. An add prints the VMM's answer ({"id",
- * "bdf"}). */
+ * /vmm/vm.add-vsock, /vmm/vm.add-pmem, /vmm/vm.add-fs and /vmm/vm.remove-device, with Cloud
+ * Hypervisor's bodies. The VMM checks the values; vmmctl only checks the numbers. An add prints the
+ * VMM's answer ({"id", "bdf"}). */
 #include <errno.h>
 #include <jansson.h>
 
@@ -86,6 +86,24 @@ int cmd_add_pmem(const struct args *a, struct vmmctl_request *r, char *e, size_t
 	if (arg_opt(a, "id"))
 		json_object_set_new(body, "id", json_string(arg_opt(a, "id")));
 	cmd_set(r, "PUT", "/vmm/vm.add-pmem", VIEW_RAW);
+	r->body = body;
+	return 0;
+}
+
+int cmd_add_fs(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	const char *qsize = arg_opt(a, "queue-size");
+	long long qs = 0;
+	if (qsize && cmd_parse_int(qsize, 2, 1024, &qs))
+		return cmd_fail(e, n, "%s: --queue-size wants 2-1024, not '%s'", a->cmd, qsize);
+	json_t *body = json_pack("{s:s, s:s}", "tag", a->pos[0], "socket", a->pos[1]);
+	if (qsize)
+		json_object_set_new(body, "queue_size", json_integer(qs));
+	if (common(a, body, 16, e, n)) { /* virtio/fs/fs.h: VIRTIO_FS_MAX_REQUEST_QUEUES */
+		json_decref(body);
+		return -EINVAL;
+	}
+	cmd_set(r, "PUT", "/vmm/vm.add-fs", VIEW_RAW);
 	r->body = body;
 	return 0;
 }

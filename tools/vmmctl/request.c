@@ -124,6 +124,8 @@ static const struct opt_def add_net_opts[] = {
     {"mac", OPT_VALUE}, {"id", OPT_VALUE}, {"num-queues", OPT_VALUE}, {0}};
 static const struct opt_def add_pmem_opts[] = {
     {"size", OPT_VALUE}, {"discard-writes", OPT_FLAG}, {"id", OPT_VALUE}, {0}};
+static const struct opt_def add_fs_opts[] = {
+    {"id", OPT_VALUE}, {"num-queues", OPT_VALUE}, {"queue-size", OPT_VALUE}, {0}};
 static const struct opt_def remove_device_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
 static const struct opt_def no_opts[] = {{0}};
 
@@ -167,6 +169,7 @@ static const struct command commands[] = {
     {"add-net", 1, 1, add_net_opts, cmd_add_net},
     {"add-vsock", 2, 2, vsock_opts, cmd_add_vsock},
     {"add-pmem", 1, 1, add_pmem_opts, cmd_add_pmem},
+    {"add-fs", 2, 2, add_fs_opts, cmd_add_fs},
     {"remove-device", 1, 1, remove_device_opts, cmd_remove_device},
     {"set-metrics", 1, 1, no_opts, cmd_set_metrics},
     {"raw", 2, 3, no_opts, cmd_raw},

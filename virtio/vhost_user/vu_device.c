@@ -27,7 +27,7 @@ static const struct sandbox_rule vu_rules[] = {
     SB_ALLOW(SYS_connect),  SB_ALLOW(SYS_getsockopt), SB_ALLOW(SYS_fcntl),
     SB_ALLOW(SYS_close),
 };
-static const struct sandbox_list vu_sandbox = SANDBOX_LIST("vhost-user", vu_rules);
+const struct sandbox_list vu_sandbox = SANDBOX_LIST("vhost-user", vu_rules);
 
 void vu_device_init(struct vu_device *vd, const char *socket, const char *label, int timeout_ms)
 {

@@ -80,6 +80,11 @@ static inline struct vu_device *vu_device_of(struct virtio_dev *dev)
 }
 
 /* Zeroes `vd` and sets it up unconnected: no fds, dev.priv = vd. */
+/* What a vhost-user device's I/O thread calls beyond virtio's (host/sandbox/sandbox.h): a thread
+ * that starts one later, while the VM runs (vmm/vm/hotplug.h), must allow it too, and it is
+ * what connecting to a back-end takes. */
+extern const struct sandbox_list vu_sandbox;
+
 void vu_device_init(struct vu_device *vd, const char *socket, const char *label, int timeout_ms);
 
 /* Connects to the back-end (the handshake within timeout_ms), checks it can serve `nq` queues

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "virtio/fs/fs.h"
 #include "virtio/pmem/pmem.h"
 #include "virtio/vsock/vsock.h"
 #include "vmm/descriptors/api_json.h"
@@ -47,6 +48,16 @@ static const struct api_json_field pmem_fields[] = {
     {"size", API_JSON_UINT, false},
     {"iommu", API_JSON_BOOL, false},
     {"discard_writes", API_JSON_BOOL, false},
+    {"id", API_JSON_STRING, false},
+    {"pci_segment", API_JSON_UINT, false},
+    {NULL, 0, false},
+};
+
+static const struct api_json_field fs_fields[] = {
+    {"tag", API_JSON_STRING, true},
+    {"socket", API_JSON_STRING, true},
+    {"num_queues", API_JSON_UINT, false},
+    {"queue_size", API_JSON_UINT, false},
     {"id", API_JSON_STRING, false},
     {"pci_segment", API_JSON_UINT, false},
     {NULL, 0, false},
@@ -105,7 +116,7 @@ static int common(const json_t *body, struct api_hotplug_add *out, char *err, si
 		snprintf(err, errlen, "vhost_user: a vhost-user device cannot be hot-added yet");
 		return -EINVAL;
 	}
-	if (json_object_get(body, "queue_size")) {
+	if (out->kind != API_HOTPLUG_FS && json_object_get(body, "queue_size")) {
 		snprintf(err, errlen, "queue_size: the queue size is the VMM's (256)");
 		return -EINVAL;
 	}
@@ -236,6 +247,107 @@ int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char
 	/* Cloud Hypervisor maps such a file privately; here its window is read-only */
 	if (api_json_bool(body, "discard_writes", false) && append(out, err, errlen, ",ro"))
 		return -EINVAL;
+	return 0;
+}
+
+/* A string of at most max bytes for the option: option_safe()'s rules. */
+static int option_item(const char *what, const char *s, size_t max, char *err, size_t errlen)
+{
+	if (option_safe(what, s, err, errlen))
+		return -EINVAL;
+	if (strlen(s) > max) {
+		snprintf(err, errlen, "%s: at most %zu bytes", what, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *err, size_t errlen)
+{
+	*out = (struct api_hotplug_add){.kind = API_HOTPLUG_FS};
+	if (api_json_check(body, fs_fields, err, errlen) || common(body, out, err, errlen))
+		return -EINVAL;
+	const char *tag = api_json_str(body, "tag", "");
+	const char *socket = api_json_str(body, "socket", "");
+	if (option_item("tag", tag, VIRTIO_FS_TAG_MAX, err, errlen) ||
+	    option_item("socket", socket, sizeof(((struct virtio_fs_opts *)0)->socket) - 1, err,
+			errlen))
+		return -EINVAL;
+	uint64_t nq = api_json_uint(body, "num_queues", 1);
+	uint64_t qs = api_json_uint(body, "queue_size", VIRTIO_FS_DEFAULT_QSIZE);
+	if (nq < 1 || nq > VIRTIO_FS_MAX_REQUEST_QUEUES) {
+		snprintf(err, errlen, "num_queues: 1 to %d", VIRTIO_FS_MAX_REQUEST_QUEUES);
+		return -EINVAL;
+	}
+	if (qs < 2 || qs > VIRTIO_FS_DEFAULT_QSIZE || (qs & (qs - 1))) { /* virtio 1.2 2.7 */
+		snprintf(err, errlen, "queue_size: a power of two, 2 to %d",
+			 VIRTIO_FS_DEFAULT_QSIZE);
+		return -EINVAL;
+	}
+	/* the --fs option (virtio_fs_opts_parse() builds the device from it) */
+	return append(out, err, errlen, "tag=%s,socket=%s,num-queues=%u,queue-size=%u", tag, socket,
+		      (unsigned)nq, (unsigned)qs);
+}
+
+/* Whether the comma-separated option has the item `item` exactly, or one starting with it
+ * (prefix true). */
+static bool has_item(const char *option, const char *item, bool prefix)
+{
+	size_t k = strlen(item);
+	for (const char *p = option; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, item, k) && (prefix || p[k] == ',' || !p[k]))
+			return true;
+	return false;
+}
+
+bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind)
+{
+	static const struct {
+		const char *section;
+		enum api_hotplug_kind kind;
+	} kinds[] = {{"drives", API_HOTPLUG_DISK},
+		     {"network-interfaces", API_HOTPLUG_NET},
+		     {"pmem", API_HOTPLUG_PMEM}};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!strcmp(kinds[i].section, section)) {
+			*kind = kinds[i].kind;
+			return true;
+		}
+	}
+	return false;
+}
+
+int api_hotplug_from_option(const char *section, const char *id, const char *option,
+			    struct api_hotplug_add *out, char *err, size_t errlen)
+{
+	enum api_hotplug_kind kind;
+	if (!api_hotplug_section_kind(section, &kind))
+		return -ENOENT;
+	*out = (struct api_hotplug_add){.kind = kind};
+	if (api_json_check_id(id, err, errlen))
+		return -EINVAL;
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	if (has_item(option, "root", false)) {
+		snprintf(err, errlen, "%s: a root device cannot be added to a running VM", id);
+		return -EINVAL;
+	}
+	if (has_item(option, "vhost-user=", true)) {
+		snprintf(err, errlen, "%s: a vhost-user device cannot be hot-added yet", id);
+		return -EINVAL;
+	}
+	if (out->kind == API_HOTPLUG_NET && strncmp(option, "tap=", 4)) {
+		snprintf(err, errlen, "%s: only a tap NIC can be hot-added (host_dev_name)", id);
+		return -EINVAL;
+	}
+	/* the option without its id= item: the backend adds the id (as for Cloud Hypervisor's) */
+	for (const char *p = option; p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (strncmp(p, "id=", 3) &&
+		    append(out, err, errlen, "%s%.*s", out->option[0] ? "," : "", (int)n, p))
+			return -EINVAL;
+		p = comma ? comma + 1 : NULL;
+	}
 	return 0;
 }
 

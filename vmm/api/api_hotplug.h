@@ -17,6 +17,9 @@
  *                              file is the window), "size" (the file's size, if given),
  *                              "discard_writes" (the window read-only: the guest's writes
  *                              never reach the file), "id", "iommu" (false), "pci_segment" (0)
+ *   PUT /vmm/vm.add-fs         FsConfig: "tag" and "socket" (required: the virtio-fs tag and the
+ *                              vhost-user back-end's socket, as --fs), "num_queues",
+ *                              "queue_size" (a power of two), "id", "pci_segment" (0 only)
  *   PUT /vmm/vm.remove-device  {"id": ID, "timeout_ms"?: N (ours: how long to wait for the
  *                              guest, 1..600000, default VM_HOTPLUG_REMOVE_TIMEOUT_MS)}
  * An add answers 200 with PciDeviceInfo: {"id": ID, "bdf": "0000:00:DD.0"}; a remove, 204. */
@@ -24,6 +27,7 @@
 #define VMM_API_HOTPLUG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +35,13 @@
 #define API_HOTPLUG_ID_MAX	   64
 #define API_HOTPLUG_MAX_TIMEOUT_MS 600000u
 
-enum api_hotplug_kind { API_HOTPLUG_DISK, API_HOTPLUG_NET, API_HOTPLUG_VSOCK, API_HOTPLUG_PMEM };
+enum api_hotplug_kind {
+	API_HOTPLUG_DISK,
+	API_HOTPLUG_NET,
+	API_HOTPLUG_VSOCK,
+	API_HOTPLUG_PMEM,
+	API_HOTPLUG_FS,
+};
 
 struct api_hotplug_add {
 	enum api_hotplug_kind kind;
@@ -56,6 +66,17 @@ int api_hotplug_vsock_parse(const json_t *body, struct api_hotplug_add *out, cha
 			    size_t errlen);
 int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char *err,
 			   size_t errlen);
+int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *err, size_t errlen);
+/* Firecracker's hot-add (PUT /drives/{id}, /network-interfaces/{id}, /pmem/{id} after
+ * InstanceStart): `option` is what the device's own API hook made of the body (device_api's
+ * to_option, with its id=ID item), `section` the device's ("drives", "network-interfaces",
+ * "pmem"). Fills out with the option without its id= item and the id. 0; -ENOENT: not a kind
+ * that can be hot-added (the caller's answer stands); -EINVAL with the reason in err. */
+/* Whether the device whose API section is `section` is hot-added by Firecracker's PUT after
+ * InstanceStart ("drives", "network-interfaces", "pmem"), and as which kind. */
+bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind);
+int api_hotplug_from_option(const char *section, const char *id, const char *option,
+			    struct api_hotplug_add *out, char *err, size_t errlen);
 /* PUT /vmm/vm.remove-device: 0, or -EINVAL with the reason in err. */
 int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,
 			     size_t errlen);

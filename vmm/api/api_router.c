@@ -90,6 +90,8 @@ static enum method parse_method(const char *m)
 		return M_PUT;
 	if (!strcmp(m, "PATCH"))
 		return M_PATCH;
+	if (!strcmp(m, "DELETE"))
+		return M_DELETE;
 	return M_OTHER;
 }
 
@@ -119,13 +121,18 @@ static void invalid_path_method(struct reply *r, const char *method, const char 
 		 path[0] == '/' ? path + 1 : path);
 }
 
-/* Firecracker's checks of a body against the method: GET takes none, PUT and PATCH need one. */
+/* Firecracker's checks of a body against the method: GET and DELETE take none (its words for
+ * a DELETE with one are these), PUT and PATCH need one. */
 static bool body_fits_method(enum method m, size_t len, struct reply *r)
 {
-	if (m == M_GET && len) {
-		fault(r, 400, "GET request cannot have a body.", NULL);
+	if ((m == M_GET || m == M_DELETE) && len) {
+		fault(r, 400,
+		      m == M_GET ? "GET request cannot have a body." : "Empty Delete request.",
+		      NULL);
 		return false;
 	}
+	if (m == M_DELETE)
+		return true;
 	if (m != M_GET && !len) {
 		fault(r, 400, m == M_PUT ? "Empty PUT request." : "Empty PATCH request.", NULL);
 		return false;
@@ -186,7 +193,9 @@ static void put_device(struct api *a, const struct device_desc *d, const char *p
 		r->status = 400;
 		return;
 	}
-	if (before_start(a, r) && host_file_ok(a, d, id, doc, r))
+	if (a->state != API_NOT_STARTED && api_hotplug_put_device(a, d, id, doc, r))
+		; /* Firecracker's hot-add (api_routes_hotplug.c) */
+	else if (before_start(a, r) && host_file_ok(a, d, id, doc, r))
 		model_result(r, api_devices_put(&a->model, d, id, doc, r->err, sizeof(r->err)));
 	json_decref(doc);
 }
@@ -218,7 +227,7 @@ static void route(struct api *a, const char *method, const char *path, const cha
 	if (!body_fits_method(m, len, r))
 		return;
 	json_t *doc = NULL;
-	if (m != M_GET) {
+	if (m != M_GET && m != M_DELETE) {
 		doc = parse_body(method, path, rt->keeps_nulls, body, len, r->err, sizeof(r->err));
 		if (!doc) {
 			r->status = 400;

@@ -17,7 +17,7 @@
 #define NOT_BEFORE_START "The requested operation is not supported before starting the microVM."
 #define STOPPING	 "The microVM is stopping."
 
-enum method { M_GET, M_PUT, M_PATCH, M_COUNT, M_OTHER = M_COUNT };
+enum method { M_GET, M_PUT, M_PATCH, M_DELETE, M_COUNT, M_OTHER = M_COUNT };
 
 /* What a handler hands back: a status, and a JSON document (200) or a fault message. */
 struct reply {
@@ -42,6 +42,15 @@ struct route {
  * when no hot-added device has that id (the caller answers). */
 bool api_hotplug_patch(struct api *a, const char *id, const json_t *body, bool nic,
 		       struct reply *r);
+
+/* PUT on device d's route after InstanceStart: Firecracker's hot-add of a drive, a NIC or a pmem
+ * device (api_routes_hotplug.c). True when r holds the answer; false for a device that is not
+ * hot-added this way (the caller answers). */
+struct device_desc;
+bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const char *id,
+			    const json_t *body, struct reply *r);
+/* DELETE /drives/{id}, /network-interfaces/{id}, /pmem/{id}: Firecracker's hot-unplug. */
+void api_hotplug_delete(struct api *a, const char *id, const json_t *body, struct reply *r);
 
 /* Each route file's table, ending with a {NULL} entry. */
 extern const struct route api_routes_vm[], api_routes_devices[], api_routes_snapshot[],

@@ -355,9 +355,11 @@ static void patch_memhp(struct api *a, const char *id, const json_t *body, struc
 }
 
 const struct route api_routes_devices[] = {
-    {"/drives/", true, {NULL, NULL, patch_drive}, false},	    /* its PUT: the device's */
-    {"/network-interfaces/", true, {NULL, NULL, patch_nic}, false}, /* its PUT: the device's */
-    {"/pmem/", true, {NULL, NULL, patch_pmem}, false},		    /* its PUT: the device's */
+    /* their PUT: the device's (after InstanceStart, Firecracker's hot-add); DELETE: its
+     * hot-unplug (api_routes_hotplug.c) */
+    {"/drives/", true, {NULL, NULL, patch_drive, api_hotplug_delete}, false},
+    {"/network-interfaces/", true, {NULL, NULL, patch_nic, api_hotplug_delete}, false},
+    {"/pmem/", true, {NULL, NULL, patch_pmem, api_hotplug_delete}, false},
     {"/balloon", false, {get_balloon, NULL, patch_balloon}, false},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}, false},
     {"/hotplug/memory", false, {get_memhp, NULL, patch_memhp}, false},

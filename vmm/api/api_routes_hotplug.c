@@ -1,11 +1,15 @@
 /* Device hotplug (api_hotplug.h): PUT /vmm/vm.add-disk, /vmm/vm.add-net, /vmm/vm.add-vsock,
- * /vmm/vm.add-pmem, /vmm/vm.remove-device, Cloud Hypervisor's routes under our /vmm/ prefix. A
+ * /vmm/vm.add-pmem, /vmm/vm.add-fs, /vmm/vm.remove-device, Cloud Hypervisor's routes under our
+ * /vmm/ prefix; and Firecracker's (its device hotplug preview, 1.16): PUT /drives/{id},
+ * /network-interfaces/{id}, /pmem/{id} after InstanceStart add the device, DELETE on them
+ * removes it, both answering 204 (api_hotplug_put_device(), api_hotplug_delete()). A
  * running VM only: a paused one could not answer (its guest releases nothing, a new device's thread
  * would run while its peers are parked), and a snapshot is taken of a paused VM, so none is under
  * way. */
 #include <errno.h>
 #include <string.h>
 
+#include "vmm/api/api_devices.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
@@ -87,6 +91,16 @@ static void put_add_pmem(struct api *a, const char *id, const json_t *body, stru
 		add(a, &req, r);
 }
 
+static void put_add_fs(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_hotplug_add req;
+	(void)id;
+	if (api_hotplug_fs_parse(body, &req, r->err, sizeof(r->err)))
+		r->status = 400;
+	else
+		add(a, &req, r);
+}
+
 static void put_remove(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	struct api_hotplug_remove req;
@@ -109,9 +123,72 @@ const struct route api_routes_hotplug[] = {
     {"/vmm/vm.add-net", false, {NULL, put_add_net, NULL}, false},
     {"/vmm/vm.add-vsock", false, {NULL, put_add_vsock, NULL}, false},
     {"/vmm/vm.add-pmem", false, {NULL, put_add_pmem, NULL}, false},
+    {"/vmm/vm.add-fs", false, {NULL, put_add_fs, NULL}, false},
     {"/vmm/vm.remove-device", false, {NULL, put_remove, NULL}, false},
     {NULL, false, {NULL, NULL, NULL}, false},
 };
+
+/* ---- Firecracker's routes: PUT /drives/{id}, /network-interfaces/{id}, /pmem/{id} after
+ * InstanceStart, and DELETE on them ---- */
+
+bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const char *id,
+			    const json_t *body, struct reply *r)
+{
+	struct api_hotplug_add req;
+	char option[API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 16];
+	json_t *doc = NULL;
+	enum api_hotplug_kind kind;
+
+	if (a->state == API_NOT_STARTED || a->state == API_STOPPING || !d->api->to_option ||
+	    !api_hotplug_section_kind(d->api->section, &kind))
+		return false; /* not a device Firecracker hot-adds: the caller's answer stands */
+	/* the body checked by the device's own hook, as before InstanceStart, and made into its
+	 * option (one description of the device for the command line, the config file and the
+	 * API) */
+	if (!id || api_devices_try(&a->model, d, id, body, &doc, r->err, sizeof(r->err))) {
+		if (!r->err[0])
+			snprintf(r->err, sizeof(r->err), "the device's id is missing");
+		r->status = 400;
+		return true;
+	}
+	int err = d->api->to_option(doc, option, sizeof(option));
+	json_decref(doc);
+	if (err) {
+		fault(r, 400, "the device's options are too long", NULL);
+		return true;
+	}
+	if (api_hotplug_from_option(d->api->section, id, option, &req, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return true;
+	}
+	add(a, &req, r);
+	if (r->status == 200) { /* Firecracker answers 204, without a document */
+		json_decref(r->doc);
+		r->doc = NULL;
+		r->status = 204;
+	}
+	return true;
+}
+
+void api_hotplug_delete(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	struct api_hotplug_remove req = {0};
+	(void)body; /* none: the router refuses a DELETE with one */
+	if (!after_start(a, r))
+		return;
+	if (api_json_check_id(id, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return;
+	}
+	snprintf(req.id, sizeof(req.id), "%s", id);
+	if (!may_plug(a, r))
+		return;
+	int err = a->ops->hotplug_remove(a->ctx, &req, r->err, sizeof(r->err));
+	if (err)
+		backend_fault(r, err, "cannot remove the device");
+	else
+		r->status = 204;
+}
 
 /* ---- PATCH /drives/{id}, /network-interfaces/{id} of a hot-added device ---- */
 

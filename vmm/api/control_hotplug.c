@@ -19,6 +19,7 @@
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_pmem.h"
@@ -51,6 +52,8 @@ static const char *boot_device(const struct control *c, const char *id, bool *ro
 		return "the vsock device";
 	if (dev_pmem_find(c->cfg, id) >= 0)
 		return "a pmem device";
+	if (dev_fs_find(c->cfg, id) >= 0)
+		return "a shared folder";
 	struct device_claim other;
 	if (device_table_id_claimed(c->cfg, "drive", id, &other) ||
 	    device_table_id_claimed(c->cfg, "iface", id, &other))
@@ -70,12 +73,13 @@ static const char *option_name(enum api_hotplug_kind kind)
 	static const char *const names[] = {[API_HOTPLUG_DISK] = "disk",
 					    [API_HOTPLUG_NET] = "net",
 					    [API_HOTPLUG_VSOCK] = "vsock",
-					    [API_HOTPLUG_PMEM] = "pmem"};
+					    [API_HOTPLUG_PMEM] = "pmem",
+					    [API_HOTPLUG_FS] = "fs"};
 	return names[kind];
 }
 
 /* Cloud Hypervisor's names for a device added without an id: _disk<N>, _net<N>, _vsock<N>,
- * _pmem<N>. */
+ * _pmem<N>, _fs<N>. */
 static void choose_id(const struct control *c, enum api_hotplug_kind kind, char *id, size_t len)
 {
 	for (unsigned n = 0;; n++) {
@@ -169,6 +173,14 @@ static int make_pmem(struct control *c, const char *option, uint64_t size, struc
 	return r;
 }
 
+/* A shared folder: its back-end connected here, on the hotplug thread (its filter allows a
+ * vhost-user device's calls, vu_sandbox). */
+static int make_fs(struct control *c, const char *option, struct virtio_dev **dev, char *err,
+		   size_t errlen)
+{
+	return dev_fs_hot_create(&c->vm, option, dev, err, errlen);
+}
+
 struct add_call {
 	struct control *c;
 	const struct api_hotplug_add *req;
@@ -199,13 +211,14 @@ static const struct device_api *api_of(enum api_hotplug_kind kind)
 	return kind == API_HOTPLUG_NET	   ? &dev_net_api
 	       : kind == API_HOTPLUG_VSOCK ? device_vsock.api
 	       : kind == API_HOTPLUG_PMEM  ? device_pmem.api
+	       : kind == API_HOTPLUG_FS	   ? device_fs.api
 					   : &dev_disk_api;
 }
 
 /* The kind whose record (an option's name) this is; false: no hot-addable kind's. */
 static bool kind_of_record(const char *name, enum api_hotplug_kind *kind)
 {
-	for (int k = API_HOTPLUG_DISK; k <= API_HOTPLUG_PMEM; k++) {
+	for (int k = API_HOTPLUG_DISK; k <= API_HOTPLUG_FS; k++) {
 		if (!strcmp(name, option_name((enum api_hotplug_kind)k))) {
 			*kind = (enum api_hotplug_kind)k;
 			return true;
@@ -289,6 +302,15 @@ static bool room_to_record(const struct control *c, enum api_hotplug_kind kind, 
 				 DEV_PMEM_MAX);
 		return room;
 	}
+	if (kind == API_HOTPLUG_FS) {
+		bool room =
+		    dev_fs_count(c->cfg) < DEV_FS_MAX && c->cfg->nrecorded < CLI_MAX_RECORDED;
+		if (!room)
+			snprintf(err, errlen,
+				 "the VM has as many shared folders as it may have (%d)",
+				 DEV_FS_MAX);
+		return room;
+	}
 	bool room =
 	    c->cfg->nrecorded < CLI_MAX_RECORDED &&
 	    (nic ? dev_net_count(c->cfg) < CLI_MAX_NICS : dev_disk_count(c->cfg) < CLI_MAX_DISKS);
@@ -346,6 +368,8 @@ static void record_remove(struct control *c, const char *id)
 			dev_vsock_forget(c->cfg);
 		else if (kind == API_HOTPLUG_PMEM)
 			dev_pmem_forget(c->cfg, id);
+		else if (kind == API_HOTPLUG_FS)
+			dev_fs_forget(c->cfg, id);
 		else
 			dev_disk_forget(c->cfg, dev_disk_find_id(c->cfg, id));
 		model_update(c, kind, id, false);
@@ -365,11 +389,13 @@ static int add_here(void *arg)
 	static int (*const make[])(struct control *, const char *, struct virtio_dev **, char *,
 				   size_t) = {[API_HOTPLUG_DISK] = make_disk,
 					      [API_HOTPLUG_NET] = make_nic,
-					      [API_HOTPLUG_VSOCK] = make_vsock};
+					      [API_HOTPLUG_VSOCK] = make_vsock,
+					      [API_HOTPLUG_FS] = make_fs};
 	static const enum vm_hotplug_kind vm_kind[] = {[API_HOTPLUG_DISK] = VM_HOTPLUG_DISK,
 						       [API_HOTPLUG_NET] = VM_HOTPLUG_NET,
 						       [API_HOTPLUG_VSOCK] = VM_HOTPLUG_VSOCK,
-						       [API_HOTPLUG_PMEM] = VM_HOTPLUG_PMEM};
+						       [API_HOTPLUG_PMEM] = VM_HOTPLUG_PMEM,
+						       [API_HOTPLUG_FS] = VM_HOTPLUG_FS};
 	bool pmem = k->req->kind == API_HOTPLUG_PMEM;
 	int r = pmem ? make_pmem(c, option, k->req->size, &dev, &k->gpa, k->err, k->errlen)
 		     : make[k->req->kind](c, option, &dev, k->err, k->errlen);
@@ -379,6 +405,18 @@ static int add_here(void *arg)
 	if (r && pmem) /* the device went: its window too */
 		dev_pmem_hot_release(&c->vm, k->id);
 	return r;
+}
+
+/* Firecracker's words when its PCI transport is off (it hot-adds only with --enable-pci), then
+ * ours: a PCI bus at boot and ACPI, which --enable-pci gives. */
+static bool no_hotplug(const struct control *c, char *err, size_t errlen)
+{
+	if (vm_hotplug_enabled(&c->vm))
+		return false;
+	snprintf(err, errlen,
+		 "PCI is not enabled: this VM has no PCI hotplug, which needs ACPI (no --acpi "
+		 "off) and a PCI bus at boot (--enable-pci, or a device with --transport pci)");
+	return true;
 }
 
 int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int *slot, char *err,
@@ -392,12 +430,8 @@ int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int 
 				     "after it (or cancel it)",
 				     err, errlen))
 		return -EBUSY;
-	if (!vm_hotplug_enabled(&c->vm)) {
-		snprintf(err, errlen,
-			 "this VM has no PCI hotplug: it needs ACPI (no --acpi off) "
-			 "and a PCI bus at boot (a device with --transport pci)");
+	if (no_hotplug(c, err, errlen))
 		return -ENODEV;
-	}
 	if (!room_to_record(c, req->kind, err, errlen))
 		return -ENOSPC;
 	if (!vm_hotplug_free_slots(&c->vm)) {
@@ -451,6 +485,8 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 				     "device after it (or cancel it)",
 				     err, errlen))
 		return -EBUSY;
+	if (no_hotplug(c, err, errlen))
+		return -ENODEV;
 	if (!vm_hotplug_has_id(&c->vm, req->id)) {
 		const char *what = boot_device(c, req->id, &root);
 		if (root)
@@ -458,7 +494,7 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 		else if (what)
 			snprintf(err, errlen,
 				 "%s is %s the VM started with: only a device added with "
-				 "/vmm/vm.add-disk, -net, -vsock or -pmem can be removed",
+				 "/vmm/vm.add-disk, -net, -vsock, -pmem or -fs can be removed",
 				 req->id, what);
 		else
 			snprintf(err, errlen, "no device has the id %s", req->id);

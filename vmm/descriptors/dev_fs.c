@@ -11,8 +11,43 @@
 #include "base/log.h"
 #include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
+
+/* Moves the id=NAME item of `arg` (comma-separated, in place) into id[DEV_FS_ID_MAX]: the
+ * device's parser does not know it. 0, or -EINVAL with the reason in err. */
+static int take_id(char *arg, char *id, char *err, size_t errlen)
+{
+	id[0] = '\0';
+	for (char *p = arg; p && *p;) {
+		char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (strncmp(p, "id=", 3)) {
+			p = comma ? comma + 1 : NULL;
+			continue;
+		}
+		if (n == 3 || n - 3 >= DEV_FS_ID_MAX || id[0]) {
+			snprintf(err, errlen, "id: %s",
+				 id[0] ? "given twice" : "1 to 63 bytes are expected");
+			return -EINVAL;
+		}
+		memcpy(id, p + 3, n - 3);
+		id[n - 3] = '\0';
+		/* the item and its comma go (the one before it when it is the last) */
+		if (comma) {
+			memmove(p, comma + 1, strlen(comma + 1) + 1);
+			continue; /* the next item is at p now */
+		}
+		if (p > arg)
+			p[-1] = '\0';
+		else
+			p[0] = '\0';
+		p = NULL;
+	}
+	return 0;
+}
 
 static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
@@ -26,9 +61,22 @@ static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t er
 		return -EINVAL;
 	}
 	struct virtio_fs_opts o;
-	int rc = virtio_fs_opts_parse(arg, &o, err, errlen);
+	char rest[512], id[DEV_FS_ID_MAX];
+	int slot, rc = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
+	if (!rc)
+		rc = take_id(rest, id, err, errlen);
+	if (!rc)
+		rc = virtio_fs_opts_parse(rest, &o, err, errlen);
 	if (rc)
 		return rc;
+	if (slot && !id[0]) {
+		snprintf(err, errlen, "hotplug-slot: a hot-added shared folder has an id=");
+		return -EINVAL;
+	}
+	if (id[0] && dev_fs_find(cfg, id) >= 0) {
+		snprintf(err, errlen, "id %s is given twice", id);
+		return -EINVAL;
+	}
 	for (int i = 0; i < c->n; i++) {
 		if (!strcmp(c->fs[i].opts.tag, o.tag)) {
 			snprintf(err, errlen, "tag %s is given twice", o.tag);
@@ -37,33 +85,88 @@ static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t er
 	}
 	c->fs[c->n].opts = o;
 	c->fs[c->n].transport = cfg->transport;
+	snprintf(c->fs[c->n].id, sizeof(c->fs[c->n].id), "%s", id);
+	c->fs[c->n].hotplug_slot = slot;
 	c->n++;
 	return 0;
 }
 
+/* A share's name in the API: its id=, else its tag. */
+static const char *fs_id(const struct dev_fs_cfg *c, int i)
+{
+	return c->fs[i].id[0] ? c->fs[i].id : c->fs[i].opts.tag;
+}
+
+int dev_fs_find(const struct vm_config *cfg, const char *id)
+{
+	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
+	for (int i = 0; c && i < c->n; i++)
+		if (!strcmp(fs_id(c, i), id))
+			return i;
+	return -1;
+}
+
+int dev_fs_find_tag(const struct vm_config *cfg, const char *tag)
+{
+	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
+	for (int i = 0; c && i < c->n; i++)
+		if (!strcmp(c->fs[i].opts.tag, tag))
+			return i;
+	return -1;
+}
+
+int dev_fs_count(const struct vm_config *cfg)
+{
+	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
+	return c ? c->n : 0;
+}
+
+void dev_fs_forget(struct vm_config *cfg, const char *id)
+{
+	int i = dev_fs_find(cfg, id);
+	struct dev_fs_cfg *c = i >= 0 ? device_cfg(cfg, &device_fs) : NULL;
+	if (!c)
+		return;
+	memmove(&c->fs[i], &c->fs[i + 1], (size_t)(c->n - i - 1) * sizeof(c->fs[0]));
+	memset(&c->fs[--c->n], 0, sizeof(c->fs[0]));
+}
+
 /* Before KVM: the back-end's socket must exist (virtiofsd creates it at start). No memory
  * hotplug beside it, and one device per socket, are the claims' rules (device_claims.c). */
+static int check_socket(const struct virtio_fs_opts *o, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(o->socket, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen,
+			 "--fs tag=%s: %s: %s (start the vhost-user back-end first, e.g. "
+			 "virtiofsd --socket-path=%s -o source=DIR)",
+			 o->tag, o->socket, strerror(e), o->socket);
+		return -e;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "--fs tag=%s: %s is not a socket", o->tag, o->socket);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_fs(const struct vm_config *cfg)
 {
 	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
-	struct stat st;
+	char err[512];
 	for (int i = 0; c && i < c->n; i++) {
-		const char *path = c->fs[i].opts.socket;
-		if (stat(path, &st) < 0) {
-			log_error("--fs tag=%s: %s: %s (start the vhost-user back-end first, e.g. "
-				  "virtiofsd --socket-path=%s -o source=DIR)",
-				  c->fs[i].opts.tag, path, strerror(errno), path);
-			return -errno;
-		}
-		if (!S_ISSOCK(st.st_mode)) {
-			log_error("--fs tag=%s: %s is not a socket", c->fs[i].opts.tag, path);
-			return -EINVAL;
+		int r = check_socket(&c->fs[i].opts, err, sizeof(err));
+		if (r) {
+			log_error("%s", err);
+			return r;
 		}
 	}
 	return 0;
 }
 
-static int create_one(struct vm *vm, const struct virtio_fs_opts *o, enum virtio_transport t)
+/* The device connected to its back-end and initialised, not placed. 0 or -errno (logged). */
+static int build_one(struct vm *vm, const struct virtio_fs_opts *o, struct virtio_dev **out)
 {
 	struct virtio_dev *dev = NULL;
 	int err = virtio_fs_create(&dev, o, VU_DEFAULT_TIMEOUT_MS);
@@ -78,18 +181,79 @@ static int create_one(struct vm *vm, const struct virtio_fs_opts *o, enum virtio
 		vm_virtio_dev_free(dev);
 		return err;
 	}
-	return vm_virtio_place(vm, dev, t);
+	*out = dev;
+	return 0;
 }
 
 static int create_fs(struct vm *vm)
 {
 	const struct dev_fs_cfg *c = device_cfg_find(vm->cfg, &device_fs);
 	for (int i = 0; c && i < c->n; i++) {
-		int err = create_one(vm, &c->fs[i].opts, c->fs[i].transport);
+		struct virtio_dev *dev = NULL;
+		int err = build_one(vm, &c->fs[i].opts, &dev);
+		if (!err && c->fs[i].hotplug_slot) /* hot-added: back into its slot */
+			err = vm_hotplug_boot_device(vm, c->fs[i].id, VM_HOTPLUG_FS, dev,
+						     c->fs[i].hotplug_slot);
+		else if (!err)
+			err = vm_virtio_place(vm, dev, c->fs[i].transport);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/* Guest RAM as the back-end must see it: every region in a file it is handed (a memfd), and
+ * no memory outside them (virtio-mem's plugged blocks are private). */
+static bool ram_shareable(const struct vm *vm)
+{
+	for (int i = 0; i < vm->mem.nregions; i++)
+		if (vm->mem.regions[i].fd < 0)
+			return false;
+	return vm->mem.nregions > 0 && !vm->mem.hotplug.region.size;
+}
+
+int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev, char *err,
+		      size_t errlen)
+{
+	struct virtio_fs_opts o;
+	char rest[512], id[DEV_FS_ID_MAX];
+	if (snprintf(rest, sizeof(rest), "%s", option) >= (int)sizeof(rest)) {
+		snprintf(err, errlen, "the argument is too long");
+		return -ENAMETOOLONG;
+	}
+	int r = take_id(rest, id, err, errlen);
+	if (!r)
+		r = virtio_fs_opts_parse(rest, &o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	/* the vCPU threads' filters allow a vhost-user device's calls only then (vcpu.c) */
+	bool may_share = vm->cfg->mem_shared || device_table_shares_memory(vm->cfg);
+	if (!may_share || !ram_shareable(vm)) {
+		snprintf(err, errlen,
+			 "guest RAM is private to this VMM: a virtio-fs back-end could not map "
+			 "it (start the VM with --mem-shared, or with an --fs, and without "
+			 "--memory-hotplug)");
+		return -EINVAL;
+	}
+	if (dev_fs_find_tag(vm->cfg, o.tag) >= 0) {
+		snprintf(err, errlen, "tag %s: another shared folder has it", o.tag);
+		return -EEXIST;
+	}
+	struct device_claim other;
+	if (device_table_claim_find(vm->cfg, DEVICE_CLAIM_SOCKET, o.socket, &other)) {
+		/* a back-end connection serves one device (device_claims.c's rule at boot) */
+		snprintf(err, errlen,
+			 "%s: the %s of %s already uses it: a back-end serves one device", o.socket,
+			 other.what ? other.what : "socket", other.id ? other.id : "a device");
+		return -EEXIST;
+	}
+	r = check_socket(&o, err, errlen);
+	if (r)
+		return r;
+	r = build_one(vm, &o, dev);
+	if (r && !err[0])
+		snprintf(err, errlen, "%s", log_last_error());
+	return r;
 }
 
 /* ---- PUT /fs/{id} and the config file's "fs" array: Cloud Hypervisor's FsConfig fields
@@ -168,10 +332,10 @@ static json_t *describe_fs(const struct vm_config *cfg)
 	json_t *list = c && c->n ? json_array() : NULL;
 	for (int i = 0; list && i < c->n; i++) {
 		const struct virtio_fs_opts *o = &c->fs[i].opts;
-		if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:i}", "id", o->tag,
-							  "tag", o->tag, "socket", o->socket,
-							  "num_queues", o->num_request_queues,
-							  "queue_size", o->queue_size))) {
+		if (json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s, s:i, s:i}", "id", fs_id(c, i), "tag",
+					o->tag, "socket", o->socket, "num_queues",
+					o->num_request_queues, "queue_size", o->queue_size))) {
 			json_decref(list);
 			return NULL;
 		}
@@ -208,11 +372,14 @@ static int claims_fs(const struct vm_config *cfg, device_claim_fn fn, void *opaq
 
 static const struct device_option fs_options[] = {
     {"fs", required_argument,
-     "      --fs tag=NAME,socket=PATH[,num-queues=N,queue-size=N]\n"
+     "      --fs tag=NAME,socket=PATH[,num-queues=N,queue-size=N,id=NAME]\n"
      "                        share a host folder over virtio-fs, served by the vhost-user\n"
      "                        back-end listening on PATH (virtiofsd --socket-path=PATH\n"
      "                        -o source=DIR); in the guest: mount -t virtiofs NAME /mnt.\n"
-     "                        Repeatable; guest RAM becomes a shared memfd\n",
+     "                        Repeatable; guest RAM becomes a shared memfd; id=NAME is its\n"
+     "                        name in the API (its tag without one); hotplug-slot=N (with\n"
+     "                        id=) puts it in PCI hotplug slot N, removable (how a hot-added\n"
+     "                        share is recorded: docs/hotplug.md)\n",
      parse_fs},
     {NULL, 0, NULL, NULL},
 };

@@ -6,16 +6,38 @@
 #include "virtio/fs/fs.h"
 #include "vmm/descriptors/device_table.h"
 
-#define DEV_FS_MAX 8
+#define DEV_FS_MAX    8
+#define DEV_FS_ID_MAX 64
+
+struct vm;
 
 struct dev_fs_cfg {
 	struct {
 		struct virtio_fs_opts opts;
 		enum virtio_transport transport;
+		char id[DEV_FS_ID_MAX]; /* id=NAME ("" : the tag names it in the API) */
+		int hotplug_slot;	/* hotplug-slot=N (dev_hotplug_slot.h), or 0 */
 	} fs[DEV_FS_MAX];
 	int n;
 };
 
 extern const struct device_desc device_fs;
+
+/* The share whose id is `id` (its id=, else its tag) in `cfg`, or -1; and the one with tag
+ * `tag`, or -1. */
+int dev_fs_find(const struct vm_config *cfg, const char *id);
+int dev_fs_find_tag(const struct vm_config *cfg, const char *tag);
+/* How many shares `cfg` has. */
+int dev_fs_count(const struct vm_config *cfg);
+/* Takes share `id` out of the configuration (a hot-added one was removed). */
+void dev_fs_forget(struct vm_config *cfg, const char *id);
+
+/* A share added while the VM runs (PUT /vmm/vm.add-fs), on the hotplug thread: `option` is its
+ * --fs argument (its id= item ignored). Refused (-errno, the reason in err, nothing kept) when
+ * guest RAM is not one shared memfd the back-end can map, the VM has memory hotplug, the tag is
+ * taken, the socket is missing or not a socket, or no vhost-user back-end answers on it. *dev is
+ * the initialised device, connected to its back-end, not started. */
+int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev, char *err,
+		      size_t errlen);
 
 #endif

@@ -22,7 +22,13 @@ struct virtio_dev;
 #define VM_HOTPLUG_ID_MAX	     64
 #define VM_HOTPLUG_REMOVE_TIMEOUT_MS 10000u /* how long a remove waits for the guest */
 
-enum vm_hotplug_kind { VM_HOTPLUG_DISK, VM_HOTPLUG_NET, VM_HOTPLUG_VSOCK, VM_HOTPLUG_PMEM };
+enum vm_hotplug_kind {
+	VM_HOTPLUG_DISK,
+	VM_HOTPLUG_NET,
+	VM_HOTPLUG_VSOCK,
+	VM_HOTPLUG_PMEM,
+	VM_HOTPLUG_FS,
+};
 
 /* At the end of the devices' creation, before the ACPI tables are written: the controller and
  * its slots, when the VM can have them (see above). 0, or -errno (logged). */

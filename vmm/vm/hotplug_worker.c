@@ -8,7 +8,8 @@
  * itself at once to what building, wiring, starting and stopping a hot-added disk or tap NIC
  * takes (a vsock's listening socket bound, and removed again; a pmem file mapped, its KVM slot
  * set and deleted), plus everything their I/O threads call (virtio_io_sandbox, blk_sandbox,
- * tap_sandbox, vsock_sandbox, pmem_sandbox; a pmem device's flush thread: fsync, write):
+ * tap_sandbox, vsock_sandbox, pmem_sandbox; a pmem device's flush thread: fsync, write; a
+ * virtio-fs device's connection to its vhost-user back-end and its I/O thread, vu_sandbox):
  * the I/O threads it starts get their own filters on top, so they end up as a boot device's.
  * It also takes the VM's sealed Landlock set (sandbox.h), so it opens only what --landlock-rules
  * allows, like the broker. It holds no capability: a tap must already exist and belong to the
@@ -26,6 +27,7 @@
 #include "virtio/blk/blk.h"
 #include "virtio/net/net.h"
 #include "virtio/pmem/pmem.h"
+#include "virtio/vhost_user/vu_device.h"
 #include "virtio/vsock/vsock.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/hotplug_internal.h"
@@ -79,7 +81,8 @@ static void *worker_main(void *arg)
 {
 	struct hp_worker *w = arg;
 	const struct sandbox_list *lists[] = {&hotplug_sandbox, &virtio_io_sandbox, &blk_sandbox,
-					      &tap_sandbox,	&vsock_sandbox,	    &pmem_sandbox};
+					      &tap_sandbox,	&vsock_sandbox,	    &pmem_sandbox,
+					      &vu_sandbox};
 	int r = sandbox_enter("hotplug", lists, sizeof(lists) / sizeof(lists[0]));
 	pthread_mutex_lock(&w->lock);
 	w->confined = r == 0;

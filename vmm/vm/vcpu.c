@@ -409,7 +409,8 @@ static void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	const struct sandbox_list *lists[3] = {&vcpu_sandbox};
 	size_t nlists = 1;
-	if (device_table_shares_memory(vcpu->vm->cfg))
+	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
+	if (device_table_shares_memory(vcpu->vm->cfg) || vcpu->vm->cfg->mem_shared)
 		lists[nlists++] = &vcpu_vhost_user_sandbox;
 	if (device_table_passes_through(vcpu->vm->cfg))
 		lists[nlists++] = &vm_vfio_vcpu_sandbox;

@@ -562,7 +562,8 @@ static int confine_main(const struct vm *vm)
 {
 	const struct sandbox_list *lists[5] = {&main_sandbox, &vcpu_sandbox};
 	size_t n = 2;
-	if (device_table_shares_memory(vm->cfg))
+	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
+	if (device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared)
 		lists[n++] = &vcpu_vhost_user_sandbox;
 	if (device_table_passes_through(vm->cfg)) {
 		lists[n++] = &vm_vfio_vcpu_sandbox;

@@ -537,4 +537,13 @@ Test(vmmctl_request, device_hotplug)
 		    "\"id\": \"pm0\"}");
 	teardown();
 	ASSERT_REFUSED("--size wants bytes", "add-pmem", "/p", "--size", "0");
+	cr_assert_eq(BUILD("add-fs", "share", "/run/fs.sock", "--id", "fs0", "--num-queues", "2",
+			   "--queue-size", "512"),
+		     0, "%s", err);
+	assert_req("PUT", "/vmm/vm.add-fs", VIEW_RAW);
+	assert_body("{\"tag\": \"share\", \"socket\": \"/run/fs.sock\", \"queue_size\": 512, "
+		    "\"id\": \"fs0\", \"num_queues\": 2}");
+	teardown();
+	ASSERT_REFUSED("--queue-size wants 2-1024", "add-fs", "t", "/s", "--queue-size", "1");
+	ASSERT_REFUSED("--num-queues wants 1-16", "add-fs", "t", "/s", "--num-queues", "17");
 }

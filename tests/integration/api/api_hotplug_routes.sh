@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Issue 52's hotplug routes on the real VMM, no Linux guest needed (docs/hotplug.md,
+# docs/api.md): a test guest that halts with interrupts on (halt.elf, halt.irq=1: it runs until
+# killed, answering nothing) on a PCI bus with ACPI, so the VMM has hotplug slots, and curl on
+# --api-sock:
+#   - Firecracker's hot-add: PUT /drives/{id} and /pmem/{id} after InstanceStart answer 204
+#     and the device is there (GET /vm/config, GET /vmm/devices); a second PUT with that id, a
+#     root drive, a drive whose file is in use, PUT /vsock after the start: 400, nothing added;
+#   - Firecracker's hot-unplug: DELETE of an unknown id, of a boot drive, a DELETE with a body:
+#     400; DELETE of the hot-added pmem device: the guest never answers (no ACPI driver), so
+#     after the default 10 s a 400 that says so, and the device stays;
+#   - PUT /vmm/vm.add-fs: a missing socket, a path that is no socket, a Unix socket without a
+#     vhost-user back-end behind it (it hangs up), an id another device has: 400 with the
+#     reason, nothing added (GET /vmm/devices counts the same);
+#   - a VMM on virtio-mmio (no PCI bus): PUT /drives/{id} after the start is 400 "PCI is not
+#     enabled"; a VMM not started yet: DELETE /drives/{id} is 400 (before starting).
+# labels: api
+# requires: kvm
+# timeout: 180
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh"
+
+kernel=$(guest_path halt) || exit 1
+sock="$LIB_TMP/api.sock"
+vmm_pid=""
+other=""
+hangup=""
+trap 'kill -9 $vmm_pid $other $hangup 2>/dev/null; rm -rf "$LIB_TMP"' EXIT
+truncate -s 1M "$LIB_TMP/root.img" "$LIB_TMP/root2.img" "$LIB_TMP/d1.img"
+truncate -s 2M "$LIB_TMP/p1.img"
+RUN_LABEL="hotplug routes"
+
+# api METHOD PATH [BODY] -> the status; the body in $LIB_TMP/body
+api() {
+	curl -s --max-time 30 --unix-socket "${SOCK:-$sock}" -X "$1" ${3:+-d "$3"} \
+		-o "$LIB_TMP/body" -w '%{http_code}' "http://localhost$2"
+}
+# want STATUS METHOD PATH [BODY] [REGEX]: the status, and the body matching REGEX
+want() {
+	local got
+	got=$(api "$2" "$3" "${4:-}")
+	if [ "$got" = "$1" ] && { [ -z "${5:-}" ] || grep -qE -- "$5" "$LIB_TMP/body"; }; then
+		lib_ok "$2 $3 -> $got $(head -c 160 "$LIB_TMP/body")"
+	else
+		lib_fail "$2 $3 ${4:-} -> $got (want $1${5:+ matching $5}): $(cat "$LIB_TMP/body")"
+	fi
+}
+devices() {
+	api GET /vmm/devices >/dev/null
+	python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$LIB_TMP/body"
+}
+wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+"$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.irq=1 --mem 128M --mem-shared \
+	--transport pci --disk "$LIB_TMP/root.img" --console stdio </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+vmm_pid=$!
+wait_sock "$sock" || lib_fail "no API socket"
+
+# ---- Firecracker's PUT after InstanceStart: a hot-add ----
+n0=$(devices)
+drive='"path_on_host": "'$LIB_TMP/d1.img'", "is_root_device": false, "is_read_only": false'
+want 204 PUT /drives/fcd1 "{\"drive_id\": \"fcd1\", $drive}"
+[ "$(devices)" = $((n0 + 1)) ] && lib_ok "GET /vmm/devices has one device more" ||
+	lib_fail "GET /vmm/devices: $(devices) devices, want $((n0 + 1))"
+want 200 GET /vm/config "" '"drive_id":"fcd1"'
+want 400 PUT /drives/fcd1 "{\"drive_id\": \"fcd1\", $drive}" "another device has it|in use"
+want 400 PUT /drives/r1 '{"drive_id": "r1", "path_on_host": "'$LIB_TMP/d1.img'", "is_root_device": true, "is_read_only": false}' "root"
+want 400 PUT /drives/fcd2 "{\"drive_id\": \"fcd2\", $drive}" "in use"
+want 400 PUT /vsock '{"guest_cid": 3, "uds_path": "'$LIB_TMP'/v.sock"}' "not supported after starting"
+want 204 PUT /pmem/pm1 '{"id": "pm1", "path_on_host": "'$LIB_TMP/p1.img'", "root_device": false}'
+[ "$(devices)" = $((n0 + 2)) ] && lib_ok "nothing half-added: two devices more" ||
+	lib_fail "GET /vmm/devices: $(devices) devices, want $((n0 + 2))"
+
+# ---- Firecracker's DELETE: a hot-unplug ----
+want 400 DELETE /drives/nope "" "no device has the id nope"
+want 400 DELETE /drives/drive0 "" "the VM started with"
+want 400 DELETE /drives/fcd1 '{}' "Empty Delete request"
+want 400 DELETE /vsock "" "Invalid request method"
+start=$(date +%s)
+want 400 DELETE /pmem/pm1 "" "release|answer|timed out|did not"
+echo "(the guest without ACPI did not answer: $(($(date +%s) - start)) s)"
+want 200 GET /vm/config "" '"id":"pm1"'
+
+# ---- PUT /vmm/vm.add-fs: bad input ----
+n1=$(devices)
+want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "'$LIB_TMP'/missing.sock"}' "No such file"
+want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "'$LIB_TMP/d1.img'"}' "not a socket"
+python3 - "$LIB_TMP/hangup.sock" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    c.close()  # no vhost-user back-end: the VMM's handshake sees the hang-up
+EOF
+hangup=$!
+wait_sock "$LIB_TMP/hangup.sock"
+want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "'$LIB_TMP'/hangup.sock"}' "vhost-user|back-end|closed|reset"
+want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "'$LIB_TMP'/hangup.sock", "id": "fcd1"}' "another device has it"
+want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "/s", "queue_size": 1000}' "queue_size"
+[ "$(devices)" = "$n1" ] && lib_ok "no add-fs left a device behind" ||
+	lib_fail "GET /vmm/devices: $(devices) devices, want $n1"
+kill -0 "$vmm_pid" 2>/dev/null && lib_ok "the VMM runs on" || lib_fail "the VMM died"
+
+# ---- no PCI bus: Firecracker's condition (--enable-pci) ----
+"$VMM" --api-sock "$LIB_TMP/mmio.sock" --kernel "$kernel" --append halt.irq=1 --mem 128M \
+	--transport mmio \
+	--disk "$LIB_TMP/root2.img" --console stdio </dev/null >/dev/null 2>"$LIB_TMP/err2" &
+other=$!
+wait_sock "$LIB_TMP/mmio.sock"
+SOCK="$LIB_TMP/mmio.sock" want 400 PUT /drives/x '{"drive_id": "x", "path_on_host": "'$LIB_TMP/p1.img'", "is_root_device": false, "is_read_only": true}' "PCI is not enabled"
+kill -9 "$other" 2>/dev/null
+wait "$other" 2>/dev/null
+
+# ---- not started ----
+"$VMM" --api-sock "$LIB_TMP/cold.sock" </dev/null >/dev/null 2>&1 &
+other=$!
+wait_sock "$LIB_TMP/cold.sock"
+SOCK="$LIB_TMP/cold.sock" want 400 DELETE /drives/x "" "before starting"
+kill -9 "$other" 2>/dev/null
+wait "$other" 2>/dev/null
+kill "$hangup" 2>/dev/null
+wait "$hangup" 2>/dev/null
+finish

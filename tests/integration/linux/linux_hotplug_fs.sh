@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# A shared folder and a Firecracker-style disk hot-added to the default Linux guest (docs/hotplug.md),
+# one boot (root disk on virtio-pci, guest RAM in a memfd: --mem-shared, which virtiofsd maps):
+#   1. PUT /vmm/vm.add-fs (vmmctl add-fs) of virtiofsd's socket answers 200 with its PciDeviceInfo;
+#      the same id again, the same tag again, the same socket for another tag: 400, nothing added; the guest's acpiphp scans the
+#      slot, the guest mounts the tag (mount -t virtiofs) and reads a file the host wrote (the
+#      same md5);
+#   2. a snapshot of the paused VM is refused (400: virtio-fs's queues live in the back-end, as
+#      for a boot --fs), and the VM resumes and runs on;
+#   3. Firecracker's hot-add: PUT /drives/{id} after InstanceStart answers 204, the guest gets
+#      /sys/block/vdb (its size the file's); DELETE /drives/{id} answers 204 once the guest
+#      released it, and /sys/block/vdb goes;
+#   4. the guest unmounts the share and PUT /vmm/vm.remove-device takes it away (204); GET
+#      /vm/config lists it before and not after.
+# Without ACPI PCI hotplug in the guest kernel the guest never sees the slots: exit 77.
+# labels: slow linux api vhost_user
+# requires: kvm root
+# timeout: 600
+# resource: linux:1
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/linux_lib.sh"
+VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+[ -x "$VIRTIOFSD" ] || skip "no vhost-user back-end" "$VIRTIOFSD not installed (qemu-system-common)"
+API_TIMEOUT=120
+
+sock="$tmp/api.sock"
+share="$tmp/share"
+fs_sock="$tmp/fs.sock"
+vmm_pid=""
+fsd_pid=""
+sleeper=""
+trap 'kill $sleeper $fsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+mkdir -p "$share"
+head -c 200000 /dev/urandom >"$share/from-host.bin"
+"$VIRTIOFSD" --socket-path="$fs_sock" -o source="$share" -o cache=none >"$tmp/virtiofsd.log" 2>&1 &
+fsd_pid=$!
+for _ in $(seq 50); do [ -S "$fs_sock" ] && break; sleep 0.1; done
+
+cp --sparse=always "$DISK" "$tmp/root.ext4"
+truncate -s 8M "$tmp/fc.img"
+mkfifo "$tmp/in"
+sleep 600 >"$tmp/in" &
+sleeper=$!
+"$VMM" --landlock-rules "$tmp:rw" --api-sock "$sock" --kernel "$VMLINUX" --mem 256M --mem-shared \
+	--console stdio --transport pci --disk "$tmp/root.ext4,ro,root" \
+	--append "$CMDLINE rootfstype=ext4 vmmguest.shell=1 vmmguest.dhcp=0" \
+	<"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
+vmm_pid=$!
+if ! wait_for "VMM-GUEST-SHELL: starting" 800; then
+	echo "FAIL: no shell"
+	fail=1
+	linux_finish
+fi
+
+ctl() { OUT=$("$VMMCTL" --sock "$sock" "$@" 2>&1); CTL_STATUS=$?; }
+devices() { api GET /vmm/devices >/dev/null && python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$tmp/body"; }
+guest_value() { # guest_value TAG COMMAND: runs COMMAND in the guest, prints its output
+	type_cmd "echo $1-\$($2)-"
+	wait_for "^$1-[^-]*-" "${GUEST_VALUE_SECONDS:-180}"
+	sed -n "s/^$1-\([^-]*\)-.*/\1/p" "$tmp/log" | tail -1
+}
+refused() { # refused WHAT REGEX METHOD PATH BODY: a 400 whose message matches REGEX
+	local got
+	got=$(api "$3" "$4" "$5")
+	if [ "$got" = 400 ] && grep -qE -- "$2" "$tmp/body"; then echo "ok: $1: 400 $(cat "$tmp/body")"; else
+		echo "FAIL: $1: $got $(cat "$tmp/body") (want 400 matching /$2/)"
+		fail=1
+	fi
+}
+check_value() { # WHAT GOT WANT-REGEX (a VMM that died ends the test)
+	if grep -qE -- "$3" <<<"$2"; then echo "ok: $1: $2"; else echo "FAIL: $1: '$2' (want /$3/)"; fail=1; fi
+	kill -0 "$vmm_pid" 2>/dev/null || { echo "FAIL: the VMM died"; fail=1; linux_finish; }
+}
+fs_listed() { # prints yes when GET /vm/config's "fs" lists id $1
+	api GET /vm/config >/dev/null
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("yes" if any(x.get("id") == sys.argv[2] for x in d.get("fs") or []) else "no")' "$tmp/body" "$1"
+}
+
+slots=$(guest_value SLOTS 'n=0; for s in /sys/bus/pci/slots/*; do [ -e "$s" ] && n=$((n + 1)); done; echo $n')
+[ "${slots:-0}" = 0 ] && skip "no ACPI PCI hotplug in the guest" \
+	"/sys/bus/pci/slots is empty (CONFIG_HOTPLUG_PCI_ACPI)"
+
+# ---- 1. the shared folder ----
+n0=$(devices)
+ctl add-fs hpshare "$fs_sock" --id fs0
+if [ "$CTL_STATUS" = 0 ] && grep -q '"bdf"' <<<"$OUT" && grep -q '"id": *"fs0"' <<<"$OUT"; then
+	echo "ok: vmmctl add-fs: $(tr -d '\n ' <<<"$OUT")"
+else
+	echo "FAIL: vmmctl add-fs: status $CTL_STATUS: $OUT"
+	fail=1
+fi
+refused "the same id again" 'another device' PUT /vmm/vm.add-fs "{\"tag\": \"t2\", \"socket\": \"$fs_sock\", \"id\": \"fs0\"}"
+refused "the same tag again" 'tag hpshare' PUT /vmm/vm.add-fs "{\"tag\": \"hpshare\", \"socket\": \"$fs_sock\"}"
+refused "its socket for a second share" 'already uses it' PUT /vmm/vm.add-fs "{\"tag\": \"t3\", \"socket\": \"$fs_sock\"}"
+[ "$(devices)" = $((n0 + 1)) ] && echo "ok: one device added ($n0 -> $((n0 + 1)))" ||
+	{ echo "FAIL: /vmm/devices: $n0 -> $(devices)"; fail=1; }
+[ "$(fs_listed fs0)" = yes ] && echo "ok: GET /vm/config lists fs0" || { echo "FAIL: GET /vm/config: $(cat "$tmp/body")"; fail=1; }
+check_value "the guest mounts the hot-added tag" "$(guest_value MNT 'for i in $(seq 60); do mkdir -p /mnt && mount -t virtiofs hpshare /mnt 2>/dev/null && break; sleep 1; done; n=0; while read a b c r; do [ "$c" = virtiofs ] && n=$((n + 1)); done </proc/mounts; echo $n')" '^1$'
+want_md5=$(md5sum "$share/from-host.bin" | cut -d' ' -f1)
+# the root is read-only: /dev (devtmpfs) holds the guest's scratch files
+check_value "the guest reads the host's file" "$(guest_value MD5 'md5sum /mnt/from-host.bin >/dev/md5; read h x </dev/md5; echo $h')" "^$want_md5\$"
+
+# ---- 2. a snapshot is refused, as with a boot --fs ----
+want 204 PATCH /vm '{"state": "Paused"}'
+refused "a snapshot with virtio-fs" 'virtio-fs|snapshot' PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$tmp/st\", \"mem_file_path\": \"$tmp/mem\"}"
+want 204 PATCH /vm '{"state": "Resumed"}'
+
+# ---- 3. Firecracker's hot-add and hot-unplug of a drive ----
+want 204 PUT /drives/fcd1 "{\"drive_id\": \"fcd1\", \"path_on_host\": \"$tmp/fc.img\", \"is_root_device\": false, \"is_read_only\": false}"
+check_value "the drive is /sys/block/vdb" "$(guest_value VDB 'for i in $(seq 60); do [ -e /sys/block/vdb ] && break; sleep 1; done; cat /sys/block/vdb/size')" '^16384$'
+want 204 DELETE /drives/fcd1
+check_value "/sys/block/vdb went" "$(guest_value GONE 'for i in $(seq 30); do [ -e /sys/block/vdb ] || break; sleep 1; done; [ -e /sys/block/vdb ] && echo still || echo gone')" '^gone$'
+refused "DELETE of the removed drive" 'no device' DELETE /drives/fcd1 ""
+
+# ---- 4. the shared folder removed ----
+check_value "unmount" "$(guest_value UMNT 'umount /mnt && echo done')" '^done$'
+ctl remove-device fs0
+[ "$CTL_STATUS" = 0 ] && echo "ok: vmmctl remove-device fs0" || { echo "FAIL: remove-device fs0: $OUT"; fail=1; }
+[ "$(fs_listed fs0)" = no ] && echo "ok: GET /vm/config no longer lists fs0" || { echo "FAIL: still listed"; fail=1; }
+[ "$(devices)" = "$n0" ] && echo "ok: back to $n0 devices" || { echo "FAIL: /vmm/devices: $(devices), want $n0"; fail=1; }
+kill -0 "$vmm_pid" 2>/dev/null && echo "ok: the VMM runs on" || { echo "FAIL: the VMM died"; fail=1; }
+linux_finish
