@@ -122,6 +122,7 @@ static const struct opt_def add_net_opts[] = {
 static const struct opt_def add_pmem_opts[] = {
     {"size", OPT_VALUE}, {"discard-writes", OPT_FLAG}, {"id", OPT_VALUE}, {0}};
 static const struct opt_def remove_device_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
+static const struct opt_def resize_opts[] = {{"vcpus", OPT_VALUE}, {"timeout-ms", OPT_VALUE}, {0}};
 static const struct opt_def no_opts[] = {{0}};
 
 static const struct command commands[] = {
@@ -165,6 +166,7 @@ static const struct command commands[] = {
     {"add-vsock", 2, 2, vsock_opts, cmd_add_vsock},
     {"add-pmem", 1, 1, add_pmem_opts, cmd_add_pmem},
     {"remove-device", 1, 1, remove_device_opts, cmd_remove_device},
+    {"resize", 0, 0, resize_opts, cmd_resize},
     {"set-metrics", 1, 1, no_opts, cmd_set_metrics},
     {"raw", 2, 3, no_opts, cmd_raw},
 };
