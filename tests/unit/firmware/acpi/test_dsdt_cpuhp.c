@@ -83,8 +83,8 @@ Test(acpi_cpuhp, sta_bytes)
 	size_t n;
 	machine(&m, 2, 1);
 	const uint8_t *t = table(&m, false, &n);
-	static const uint8_t if_body[] = {0x7B, 'C', 'P', 'R', 'L', 0x0A, 0x02, 0x00,
-					  0xA4, 0x0A, 0x0F};
+	static const uint8_t if_body[] = {0x7B, 'C',  'P',  'R',  'L', 0x0A,
+					  0x02, 0x00, 0xA4, 0x0A, 0x0F};
 	const uint8_t *p = find(t, n, if_body, sizeof(if_body));
 	cr_assert_not_null(p, "the If of C001's _STA");
 	cr_assert_eq(p[-2], 0xA0, "If, then a one-byte PkgLength");
