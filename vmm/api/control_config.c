@@ -101,7 +101,7 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 {
 	char mem[32], cpus[32];
 	snprintf(mem, sizeof(mem), "%uM", m->mem_mib);
-	if (m->max_vcpus > m->vcpus)
+	if (m->max_vcpus)
 		snprintf(cpus, sizeof(cpus), "boot=%u,max=%u", m->vcpus, m->max_vcpus);
 	else
 		snprintf(cpus, sizeof(cpus), "%u", m->vcpus);

@@ -392,8 +392,8 @@ static int cpus_item(const char *item, uint64_t *boot, uint64_t *max)
 	return parse_uint(v, 1, CLI_MAX_CPUS, out);
 }
 
-/* --cpus N, or Cloud Hypervisor's --cpus boot=N,max=M (also N,max=M): M > N gives vCPU
- * hotplug (vmm/vm/cpu_hotplug.h). */
+/* --cpus N, or Cloud Hypervisor's --cpus boot=N,max=M (also N,max=M): a maximum gives vCPU
+ * hotplug (vmm/vm/cpu_hotplug.h), vCPUs 1..M-1 added and removed at run time. */
 static enum cli_result parse_cpus(const char *arg, struct vm_config *cfg)
 {
 	char buf[64];
@@ -412,7 +412,7 @@ static enum cli_result parse_cpus(const char *arg, struct vm_config *cfg)
 	if (max && max < boot)
 		return usage_error("--cpus %s: max=M is below the vCPUs at boot", arg);
 	cfg->ncpus = (unsigned)boot;
-	cfg->max_vcpus = max > boot ? (unsigned)max : 0;
+	cfg->max_vcpus = (unsigned)max; /* given: vCPU hotplug, also when max = boot (shrink) */
 	return CLI_RUN;
 }
 

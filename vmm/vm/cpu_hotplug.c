@@ -20,14 +20,9 @@ struct vm_cpuhp {
 	struct acpi_cpuhp regs;
 };
 
-static unsigned max_cpus(const struct vm_config *cfg)
-{
-	return cfg->max_vcpus > cfg->ncpus ? cfg->max_vcpus : cfg->ncpus;
-}
-
 int vm_cpuhp_setup(struct vm *vm)
 {
-	if (max_cpus(vm->cfg) <= vm->cfg->ncpus)
+	if (!vm->cfg->max_vcpus)
 		return 0;
 	if (!vm->machine.acpi_ged.size) {
 		log_error("--cpus max=%u: vCPU hotplug needs ACPI (no --acpi off)",
@@ -187,8 +182,8 @@ int vm_cpuhp_resize(struct vm *vm, unsigned desired, unsigned timeout_ms, char *
 {
 	if (!vm->cpuhp) {
 		snprintf(err, errlen,
-			 "this VM has no vCPU hotplug: start it with --cpus boot=N,max=M "
-			 "(machine-config max_vcpus) above its vCPU count");
+			 "this VM has no vCPU hotplug: start it with a maximum, --cpus "
+			 "boot=N,max=M (machine-config max_vcpus)");
 		return -ENODEV;
 	}
 	if (desired < 1 || desired > vm->ncpus) {

@@ -3,8 +3,8 @@
  * CSCN in the DSDT (firmware/acpi/dsdt_cpuhp.c) and the Generic Event Device's
  * ACPI_GED_CPU_HOTPLUG event.
  *
- * A VM has it when it was started with more possible vCPUs than present ones
- * (--cpus boot=N,max=M with M > N; ACPI needed). Every possible vCPU is created at boot, its
+ * A VM has it when it was started with a maximum (--cpus boot=N,max=M, M >= N; ACPI needed):
+ * vCPUs 1..M-1 may come and go, vCPU 0 stays. Every possible vCPU is created at boot, its
  * KVM vCPU set up as the others (CPUID, MSRs, LAPIC) and its thread started by the main thread
  * with the vCPU filter like any other; an absent vCPU's thread stands by, parked before KVM_RUN
  * (struct vcpu's `standby`, vm_pause_point()), until a resize makes it present. Why not
@@ -27,7 +27,7 @@ struct vm;
 #define VM_CPUHP_TIMEOUT_MAX_MS	   600000u
 
 /* After the devices (the Generic Event Device) and the vCPUs are described, before the ACPI
- * tables are written: the controller, when the VM has possible vCPUs beyond its present ones.
+ * tables are written: the controller, when the VM was given a maximum.
  * 0, or -errno (logged: -EINVAL without ACPI). */
 int vm_cpuhp_setup(struct vm *vm);
 void vm_cpuhp_destroy(struct vm *vm);
