@@ -131,8 +131,8 @@ int ctl_refuse_for_hotplug(struct control *c, char *err, size_t errlen);
 /* api_backend_ops.resize (control_resize.c): the vCPUs made req->desired_vcpus, recorded in
  * the configuration (--cpus boot=N,max=M) and the model (GET /vm/config). */
 int ctl_resize(void *ctx, const struct api_resize *req, char *err, size_t errlen);
-/* A snapshot, fork or migration of a VM with vCPU hotplug is refused (vm_cpuhp_check_snapshot()):
- * -ENOTSUP with the reason, or 0. */
+/* A snapshot, fork or migration is refused while the guest has a vCPU hotplug event to answer
+ * (vm_cpuhp_check_snapshot()): -EBUSY with the reason, or 0. */
 int ctl_refuse_for_cpu_hotplug(struct control *c, char *err, size_t errlen);
 
 /* ---- control_backend.c ---- */

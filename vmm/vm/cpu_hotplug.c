@@ -204,9 +204,20 @@ int vm_cpuhp_check_snapshot(const struct vm *vm, char *err, size_t errlen)
 {
 	if (!vm->cpuhp)
 		return 0;
-	snprintf(err, errlen,
-		 "snapshots, forks and migrations of a VM with vCPU hotplug (--cpus max=%u) are "
-		 "not supported yet",
-		 vm->ncpus);
-	return -ENOTSUP;
+	if (acpi_cpuhp_busy(&vm->cpuhp->regs)) {
+		snprintf(err, errlen,
+			 "the guest has not answered the last vCPU change (vm.resize) yet: a "
+			 "restored guest would never see it; wait a second and try again");
+		return -EBUSY;
+	}
+	unsigned n = vm_cpuhp_present(vm);
+	uint64_t prefix = n >= 64 ? ~0ull : (1ull << n) - 1;
+	if (acpi_cpuhp_present(&vm->cpuhp->regs) != prefix) {
+		snprintf(err, errlen,
+			 "the present vCPUs are not vCPUs 0 to %u (the guest ejected some of a "
+			 "shrink only): resize the VM first",
+			 n - 1);
+		return -EBUSY;
+	}
+	return 0;
 }

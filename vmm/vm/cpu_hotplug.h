@@ -47,8 +47,11 @@ unsigned vm_cpuhp_max(const struct vm *vm);
  */
 int vm_cpuhp_resize(struct vm *vm, unsigned desired, unsigned timeout_ms, char *err, size_t errlen);
 
-/* A snapshot, fork or migration of a VM with vCPU hotplug is refused (not supported yet):
- * -ENOTSUP with the reason in err, or 0. */
+/* Whether a snapshot, fork or migration may be taken now: its configuration records the present
+ * vCPUs as --cpus boot=N,max=M (control_resize.c) and its state has every possible vCPU's, so
+ * the restore stands the same vCPUs by. -EBUSY with the reason in err while the guest has a
+ * vCPU event to answer (it would never see it again) or when the present vCPUs are not
+ * 0..N-1 (a shrink the guest answered in part: N cannot say which); else 0. */
 int vm_cpuhp_check_snapshot(const struct vm *vm, char *err, size_t errlen);
 
 /* Whether vCPU `index` stands by (absent: no halt-watch sample, vm.c). Any thread. */

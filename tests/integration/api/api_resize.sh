@@ -2,9 +2,10 @@
 # PUT /vmm/vm.resize and vmmctl resize without a guest that answers (a test guest with no ACPI:
 # vmm/vm/cpu_hotplug.h): the bad requests refused with a 400 that says why and change nothing,
 # a grow accepted (the VMM's side: the vCPU woken, GET /vm/config's vcpu_count and max_vcpus), a
-# shrink the guest never answers refused after its timeout with the vCPU kept, a paused VM and a
-# snapshot refused, and a VM started without max=M refused. The guest's side (Linux onlining and
-# ejecting the vCPU) is tests/integration/linux/linux_vcpu_hotplug.sh.
+# shrink the guest never answers refused after its timeout with the vCPU kept, a paused VM
+# refused, a snapshot of a VM with an absent vCPU restored with it absent and then grown, a
+# snapshot with the guest's vCPU event unread refused, and a VM started without max=M refused.
+# The guest's side (Linux onlining and ejecting the vCPU) is linux/linux_vcpu_hotplug.sh.
 # labels: api
 # requires: kvm
 # timeout: 180
@@ -61,20 +62,36 @@ expect_answer "desired_ram" 400 'PATCH /hotplug/memory' "$sock" PUT /vmm/vm.resi
 	'{"desired_vcpus": 2, "desired_ram": 1073741824}'
 expect_answer "an unknown field" 400 'bogus' "$sock" PUT /vmm/vm.resize \
 	'{"desired_vcpus": 2, "bogus": 1}'
-expect_answer "still 1 vCPU" 200 '"vcpu_count": ?1[,}]' "$sock" GET /vm/config
+expect_answer "still 1 vCPU" 200 '"vcpu_count": ?1,' "$sock" GET /vm/config
 expect_answer "pause" 204 '' "$sock" PATCH /vm '{"state": "Paused"}'
 expect_answer "resize while paused" 400 'paused' "$sock" PUT /vmm/vm.resize '{"desired_vcpus": 2}'
-expect_answer "snapshot of a VM with vCPU hotplug" 400 'vCPU hotplug.*not supported' "$sock" PUT \
-	/snapshot/create "{\"snapshot_path\": \"$LIB_TMP/s.state\", \"mem_file_path\": \"$LIB_TMP/s.mem\"}"
-expect_answer "resume" 204 '' "$sock" PATCH /vm '{"state": "Resumed"}'
-expect_answer "resize to 2" 204 '' "$sock" PUT /vmm/vm.resize '{"desired_vcpus": 2}'
-expect_answer "2 vCPUs in GET /vm/config" 200 '"vcpu_count": ?2[,}]' "$sock" GET /vm/config
+# a snapshot of 1 of 2 vCPUs (the absent one's state too), restored: still 1 of 2, then grown
+snap="$LIB_TMP/snap"
+mkdir -p "$snap"
+expect_answer "snapshot of 1 of 2 vCPUs" 204 '' "$sock" PUT /snapshot/create \
+	"{\"snapshot_path\": \"$snap/state\", \"mem_file_path\": \"$snap/memory\"}"
+stop_vm
+rm -f "$sock"
+lib_new_run "vmm --restore (1 of 2 vCPUs)"
+timeout "$RUN_TIMEOUT" "$VMM" --api-sock "$sock" --restore "$snap" </dev/null >"$RUN_OUT" \
+	2>"$RUN_ERR" &
+vm_pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+expect_answer "the restored VM: 1 of 2" 200 '"vcpu_count": ?1,.*"max_vcpus": ?2' "$sock" GET \
+	/vm/config
+expect_answer "resize the restored VM to 2" 204 '' "$sock" PUT /vmm/vm.resize '{"desired_vcpus": 2}'
+# the test guest has no ACPI: it never reads the event, which a snapshot would lose
+expect_answer "pause the restored VM" 204 '' "$sock" PATCH /vm '{"state": "Paused"}'
+expect_answer "a snapshot with the guest's event unread" 400 'has not answered the last vCPU change' \
+	"$sock" PUT /snapshot/create "{\"snapshot_path\": \"$snap/s2\", \"mem_file_path\": \"$snap/m2\"}"
+expect_answer "resume the restored VM" 204 '' "$sock" PATCH /vm '{"state": "Resumed"}'
+expect_answer "2 vCPUs in GET /vm/config" 200 '"vcpu_count": ?2,' "$sock" GET /vm/config
 expect_answer "resize to 2 again (no change)" 204 '' "$sock" PUT /vmm/vm.resize \
 	'{"desired_vcpus": 2}'
 # the test guest has no ACPI: it never ejects the vCPU
 expect_answer "resize to 1, not ejected" 400 'did not eject 1 of the 1 vCPUs.*2 vCPUs are present' \
 	"$sock" PUT /vmm/vm.resize '{"desired_vcpus": 1, "timeout_ms": 300}'
-expect_answer "still 2 vCPUs" 200 '"vcpu_count": ?2[,}]' "$sock" GET /vm/config
+expect_answer "still 2 vCPUs" 200 '"vcpu_count": ?2,' "$sock" GET /vm/config
 if [ -x "$VMMCTL" ]; then
 	out=$("$VMMCTL" --sock "$sock" resize --vcpus 1 --timeout-ms 200 2>&1)
 	echo "$out" | grep -q 'did not eject' && lib_ok "vmmctl resize --vcpus 1: the guest's refusal" ||
