@@ -3,8 +3,9 @@
 # vmm/vm/cpu_hotplug.h): the bad requests refused with a 400 that says why and change nothing,
 # a grow accepted (the VMM's side: the vCPU woken, GET /vm/config's vcpu_count and max_vcpus), a
 # shrink the guest never answers refused after its timeout with the vCPU kept, a paused VM
-# refused, a snapshot of a VM with an absent vCPU restored with it absent and then grown, a
-# snapshot with the guest's vCPU event unread refused, and a VM started without max=M refused.
+# refused, a snapshot of a VM with an absent vCPU restored and migrated with it absent and then
+# grown, a snapshot with the guest's vCPU event unread refused, and a VM started without max=M
+# refused.
 # The guest's side (Linux onlining and ejecting the vCPU) is linux/linux_vcpu_hotplug.sh.
 # labels: api
 # requires: kvm
@@ -79,7 +80,22 @@ vm_pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 expect_answer "the restored VM: 1 of 2" 200 '"vcpu_count": ?1,.*"max_vcpus": ?2' "$sock" GET \
 	/vm/config
-expect_answer "resize the restored VM to 2" 204 '' "$sock" PUT /vmm/vm.resize '{"desired_vcpus": 2}'
+# that VM migrated (its absent vCPU's state too): the rest runs on the destination
+mig="$LIB_TMP/dst.mig"
+src_pid=$vm_pid
+timeout "$RUN_TIMEOUT" "$VMM" --api-sock "$LIB_TMP/dst.sock" --migrate-from "unix:$mig" \
+	</dev/null >>"$RUN_OUT" 2>>"$RUN_ERR" &
+vm_pid=$!
+for _ in $(seq 100); do [ -S "$mig" ] && break; sleep 0.1; done
+expect_answer "migrate 1 of 2 vCPUs" 204 '' "$sock" PUT /vmm/send-migration \
+	"{\"destination_url\": \"unix:$mig\"}"
+for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
+sock="$LIB_TMP/dst.sock"
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+expect_answer "the migrated VM: 1 of 2" 200 '"vcpu_count": ?1,.*"max_vcpus": ?2' "$sock" GET \
+	/vm/config
+expect_answer "resize the migrated VM to 2" 204 '' "$sock" PUT /vmm/vm.resize '{"desired_vcpus": 2}'
 # the test guest has no ACPI: it never reads the event, which a snapshot would lose
 expect_answer "pause the restored VM" 204 '' "$sock" PATCH /vm '{"state": "Paused"}'
 expect_answer "a snapshot with the guest's event unread" 400 'has not answered the last vCPU change' \
