@@ -124,6 +124,27 @@ expect_answer "a VM without max=M" 400 'no vCPU hotplug.*boot=N,max=M' "$sock" P
 	'{"desired_vcpus": 1}'
 stop_vm
 
+# the config file's machine-config max_vcpus
+printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "xlate=1 wait_ms=120000"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "max_vcpus": 3}}' "$kernel" \
+	>"$LIB_TMP/c.json"
+rm -f "$sock"
+lib_new_run "vmm --config-file (max_vcpus 3)"
+timeout "$RUN_TIMEOUT" "$VMM" --config-file "$LIB_TMP/c.json" --api-sock "$sock" --debug-exit \
+	</dev/null >"$RUN_OUT" 2>"$RUN_ERR" &
+vm_pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+expect_answer "max_vcpus from the config file" 200 '"vcpu_count": ?1,.*"max_vcpus": ?3' "$sock" \
+	GET /vm/config
+expect_answer "resize to 3" 204 '' "$sock" PUT /vmm/vm.resize '{"desired_vcpus": 3}'
+stop_vm
+printf '{"boot-source": {"kernel_image_path": "%s"}, "machine-config": {"vcpu_count": 2,
+ "mem_size_mib": 128, "max_vcpus": 1}}' "$kernel" >"$LIB_TMP/c2.json"
+"$VMM" --config-file "$LIB_TMP/c2.json" </dev/null >"$LIB_TMP/o" 2>&1 &&
+	lib_fail "max_vcpus below vcpu_count accepted" ||
+	{ grep -q 'max_vcpus must be between' "$LIB_TMP/o" && lib_ok "max_vcpus below vcpu_count refused" ||
+		lib_fail "max_vcpus 1 of 2: $(cat "$LIB_TMP/o")"; }
+
 # the command line's checks
 for bad in "boot=2,max=1" "max=2" "boot=0,max=2" "1,max=65" "boot=1,bogus=2"; do
 	if "$VMM" --kernel "$kernel" --cpus "$bad" </dev/null >"$LIB_TMP/o" 2>&1; then
