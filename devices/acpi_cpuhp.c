@@ -135,17 +135,20 @@ bool acpi_cpuhp_released(struct acpi_cpuhp *h, unsigned cpu)
 	return bit && (load(&h->released) & bit);
 }
 
-void acpi_cpuhp_cancel(struct acpi_cpuhp *h, unsigned cpu)
+bool acpi_cpuhp_cancel(struct acpi_cpuhp *h, unsigned cpu)
 {
 	uint64_t bit = cpu_bit(h, cpu);
-	__atomic_and_fetch(&h->requested, ~bit, __ATOMIC_ACQ_REL);
+	/* whoever clears the request bit owns the outcome: this call (the vCPU stays) or the
+	 * guest's CEJ0 (it is ejected) */
+	bool taken = __atomic_fetch_and(&h->requested, ~bit, __ATOMIC_ACQ_REL) & bit;
 	__atomic_and_fetch(&h->down, ~bit, __ATOMIC_ACQ_REL);
+	return taken;
 }
 
 void acpi_cpuhp_clear(struct acpi_cpuhp *h, unsigned cpu)
 {
 	uint64_t bit = cpu_bit(h, cpu);
-	acpi_cpuhp_cancel(h, cpu);
+	(void)acpi_cpuhp_cancel(h, cpu);
 	__atomic_and_fetch(&h->released, ~bit, __ATOMIC_ACQ_REL);
 	__atomic_and_fetch(&h->up, ~bit, __ATOMIC_ACQ_REL);
 	__atomic_and_fetch(&h->present, ~bit, __ATOMIC_ACQ_REL);

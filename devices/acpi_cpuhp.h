@@ -70,8 +70,10 @@ int acpi_cpuhp_plug(struct acpi_cpuhp *h, unsigned cpu);
 int acpi_cpuhp_request_unplug(struct acpi_cpuhp *h, unsigned cpu);
 /* Whether the guest ejected `cpu` after a request. */
 bool acpi_cpuhp_released(struct acpi_cpuhp *h, unsigned cpu);
-/* The request for `cpu` is taken back: it stays present; a later CEJ0 is ignored. */
-void acpi_cpuhp_cancel(struct acpi_cpuhp *h, unsigned cpu);
+/* The request for `cpu` is taken back: it stays present; a later CEJ0 is ignored. True when
+ * there was a request to take back; false when there was none: the guest's CEJ0 took it first
+ * (acpi_cpuhp_released() is then true, or becomes so as that write ends). */
+bool acpi_cpuhp_cancel(struct acpi_cpuhp *h, unsigned cpu);
 /* The ejected vCPU is parked: `cpu` is absent, ready for a plug. */
 void acpi_cpuhp_clear(struct acpi_cpuhp *h, unsigned cpu);
 /* The present vCPUs (bit n: vCPU n). */

@@ -32,12 +32,14 @@ int vm_cpuhp_setup(struct vm *vm)
 	vm->cpuhp = calloc(1, sizeof(*vm->cpuhp));
 	if (!vm->cpuhp)
 		return -ENOMEM;
-	int err = acpi_cpuhp_attach(&vm->cpuhp->regs, &vm->mmio, ACPI_CPUHP_MMIO_BASE, vm->ncpus,
-				    vm->cfg->ncpus);
-	if (!err)
-		err = machine_set_cpu_hotplug(&vm->machine, ACPI_CPUHP_MMIO_BASE,
-					      (int)vm->cfg->ncpus);
-	if (err) {
+	int err = machine_set_cpu_hotplug(&vm->machine, ACPI_CPUHP_MMIO_BASE, (int)vm->cfg->ncpus);
+	if (err)
+		log_error("vCPU hotplug: %u of %u vCPUs cannot be described", vm->cfg->ncpus,
+			  vm->ncpus);
+	else
+		err = acpi_cpuhp_attach(&vm->cpuhp->regs, &vm->mmio, ACPI_CPUHP_MMIO_BASE,
+					vm->ncpus, vm->cfg->ncpus);
+	if (err) { /* nothing is on the bus */
 		free(vm->cpuhp);
 		vm->cpuhp = NULL;
 	}
@@ -103,22 +105,38 @@ static uint64_t pick(const struct vm *vm, unsigned n, bool want_present)
 	return set;
 }
 
+/* Takes the vCPUs of `set` back before the guest was told: absent and standing by again. */
+static void unplug_untold(struct vm *vm, uint64_t set)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (set & (1ull << i)) {
+			acpi_cpuhp_clear(&vm->cpuhp->regs, i);
+			set_standby(vm, i, true);
+		}
+	}
+}
+
 static int grow(struct vm *vm, uint64_t set, char *err, size_t errlen)
 {
+	uint64_t done = 0;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (!(set & (1ull << i)))
 			continue;
 		set_standby(vm, i, false);
 		int r = acpi_cpuhp_plug(&vm->cpuhp->regs, i);
-		if (r) { /* picked absent and not busy: a bug, not the user's */
+		if (r) { /* picked absent and not busy: a bug, not the user's; nothing half-done */
 			set_standby(vm, i, true);
+			unplug_untold(vm, done);
 			snprintf(err, errlen, "vCPU %u cannot be plugged: %s", i, strerror(-r));
 			return r;
 		}
+		done |= 1ull << i;
 	}
 	int r = vm_devices_acpi_event(vm, ACPI_GED_CPU_HOTPLUG);
-	if (r)
+	if (r) {
+		unplug_untold(vm, done);
 		snprintf(err, errlen, "the guest cannot be told: %s", strerror(-r));
+	}
 	return r;
 }
 
@@ -130,15 +148,15 @@ static unsigned count_ejected(struct vm *vm, uint64_t set)
 	return n;
 }
 
-/* Waits until the guest ejected every vCPU of `set` or the deadline passed; the count ejected. */
-static unsigned wait_ejected(struct vm *vm, uint64_t set, uint64_t deadline)
+/* Waits until the guest ejected every vCPU of `set` or the deadline passed. */
+static void wait_ejected(struct vm *vm, uint64_t set, uint64_t deadline)
 {
 	const struct timespec ts = {0, POLL_NS};
 	unsigned want = (unsigned)__builtin_popcountll(set);
 	for (;;) {
 		unsigned n = count_ejected(vm, set);
 		if (n == want || mono_ns() >= deadline || vm_stopping(vm))
-			return n;
+			return;
 		nanosleep(&ts, NULL);
 	}
 }
@@ -151,17 +169,20 @@ static int shrink(struct vm *vm, uint64_t set, unsigned timeout_ms, char *err, s
 			acpi_cpuhp_request_unplug(&vm->cpuhp->regs, i);
 	int r = vm_devices_acpi_event(vm, ACPI_GED_CPU_HOTPLUG);
 	if (!r)
-		ejected = wait_ejected(vm, set, mono_ns() + (uint64_t)timeout_ms * 1000000ull);
+		wait_ejected(vm, set, mono_ns() + (uint64_t)timeout_ms * 1000000ull);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (!(set & (1ull << i)))
 			continue;
-		if (acpi_cpuhp_released(&vm->cpuhp->regs, i)) {
-			set_standby(vm, i, true);
-			acpi_cpuhp_clear(&vm->cpuhp->regs, i);
-		} else {
-			acpi_cpuhp_cancel(&vm->cpuhp->regs,
-					  i); /* it stays; a late _EJ0 is ignored */
-		}
+		/* an _EJ0 after the request is taken back is ignored; one that took it first
+		 * is over once its released bit shows (a vCPU thread is inside that write) */
+		if (acpi_cpuhp_cancel(&vm->cpuhp->regs, i))
+			continue;
+		const struct timespec tick = {0, 100000};
+		while (!acpi_cpuhp_released(&vm->cpuhp->regs, i))
+			nanosleep(&tick, NULL);
+		set_standby(vm, i, true);
+		acpi_cpuhp_clear(&vm->cpuhp->regs, i);
+		ejected++;
 	}
 	if (r) {
 		snprintf(err, errlen, "the guest cannot be told: %s", strerror(-r));

@@ -85,12 +85,23 @@ Test(acpi_cpuhp_regs, cancel_keeps_the_cpu_and_ignores_a_late_eject)
 	struct acpi_cpuhp h;
 	acpi_cpuhp_init(&h, 2, 2);
 	cr_assert_eq(acpi_cpuhp_request_unplug(&h, 1), 0);
-	acpi_cpuhp_cancel(&h, 1);
+	cr_assert(acpi_cpuhp_cancel(&h, 1), "a request to take back");
 	cr_assert_eq(rd(&h, ACPI_CPUHP_CRML), 0u, "the request is taken back");
 	wr(&h, ACPI_CPUHP_CEJ0, 1);
 	cr_assert_not(acpi_cpuhp_released(&h, 1));
 	cr_assert_eq(rd(&h, ACPI_CPUHP_CPRL), 0x3u);
 	cr_assert_not(acpi_cpuhp_busy(&h));
+}
+
+Test(acpi_cpuhp_regs, an_eject_before_the_cancel_wins)
+{
+	struct acpi_cpuhp h;
+	acpi_cpuhp_init(&h, 2, 2);
+	cr_assert_eq(acpi_cpuhp_request_unplug(&h, 1), 0);
+	wr(&h, ACPI_CPUHP_CEJ0, 1);
+	cr_assert_not(acpi_cpuhp_cancel(&h, 1), "nothing to take back: the guest ejected it");
+	cr_assert(acpi_cpuhp_released(&h, 1));
+	cr_assert_eq(rd(&h, ACPI_CPUHP_CPRL), 0x1u);
 }
 
 Test(acpi_cpuhp_regs, a_request_drops_an_unread_check)
