@@ -69,6 +69,8 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #define ACPI_GED_MMIO_BASE 0xC0001000ULL
 /* ACPI PCI hotplug registers (devices/pci/acpi_pcihp.h), a page of its own. */
 #define ACPI_PCIHP_MMIO_BASE 0xC0008000ULL
+/* ACPI CPU hotplug registers (devices/acpi_cpuhp.h), the page after. */
+#define ACPI_CPUHP_MMIO_BASE 0xC0009000ULL
 
 /* virtio-mmio windows: VIRTIO_MMIO_MAX windows of VIRTIO_MMIO_SIZE bytes each. */
 #define VIRTIO_MMIO_BASE 0xD0000000ULL

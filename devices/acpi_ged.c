@@ -6,7 +6,8 @@
 
 #include "base/log.h"
 
-#define KNOWN_EVENTS (ACPI_GED_POWER_BUTTON | ACPI_GED_PCI_HOTPLUG | ACPI_GED_VMGENID)
+#define KNOWN_EVENTS                                                                               \
+	(ACPI_GED_POWER_BUTTON | ACPI_GED_PCI_HOTPLUG | ACPI_GED_VMGENID | ACPI_GED_CPU_HOTPLUG)
 
 /* A read of the register hands the pending events to the guest and forgets them. */
 static void ged_read(void *opaque, uint64_t offset, void *data, uint32_t len)

@@ -34,6 +34,7 @@
 #define ACPI_GED_POWER_BUTTON (1u << 0)
 #define ACPI_GED_PCI_HOTPLUG  (1u << 1) /* _EVT calls \_SB.PCI0.PCNT (devices/pci/acpi_pcihp.h) */
 #define ACPI_GED_VMGENID      (1u << 2) /* _EVT: Notify (\_SB.VGEN, 0x80) (devices/vmgenid.h) */
+#define ACPI_GED_CPU_HOTPLUG  (1u << 3) /* _EVT calls \_SB.CSCN (devices/acpi_cpuhp.h) */
 
 struct acpi_ged {
 	uint32_t pending; /* events raised and not read yet (atomic) */

@@ -168,6 +168,15 @@ int machine_set_pci_hotplug(struct machine *m, uint64_t base, uint32_t slots)
 	return 0;
 }
 
+int machine_set_cpu_hotplug(struct machine *m, uint64_t base, int present)
+{
+	if (present < 1 || present > m->ncpus || !range_ok(base, 32) || base + 32 > 0x100000000ULL)
+		return fail(m, -EINVAL);
+	m->cpu_hotplug_base = base;
+	m->cpus_present = present;
+	return 0;
+}
+
 int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t pin)
 {
 	struct machine_irq irq;

@@ -143,6 +143,11 @@ struct machine {
 	int nram;
 	uint32_t cpu_ids[MACHINE_MAX_CPUS]; /* APIC IDs on x86; cpu_ids[0] boots */
 	int ncpus;
+	/* ACPI CPU hotplug (devices/acpi_cpuhp.h): its register block (0: none, every vCPU is
+	 * present), and how many vCPUs (0..cpus_present-1) are present at boot; the others are
+	 * possible, online-capable in the MADT, and hot-added through the controller. */
+	uint64_t cpu_hotplug_base;
+	int cpus_present;
 	struct machine_intc intc;
 	struct machine_uart uarts[MACHINE_MAX_UARTS];
 	int nuarts;
@@ -196,6 +201,9 @@ int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t 
 /* Bus 0's ACPI hotplug controller at `base` (ACPI_PCIHP_SIZE bytes) for the devices in `slots`
  * (bit n: device n; the host bridge's bit 0 is refused). After machine_set_pci(). */
 int machine_set_pci_hotplug(struct machine *m, uint64_t base, uint32_t slots);
+/* ACPI CPU hotplug: the controller at `base` (ACPI_CPUHP_SIZE bytes, below 4 GiB) and the
+ * first `present` vCPUs present at boot (1 <= present <= ncpus: add the vCPUs first). */
+int machine_set_cpu_hotplug(struct machine *m, uint64_t base, int present);
 /* The isa-debug-exit device at I/O port `port` (`size` ports). */
 int machine_set_test_exit(struct machine *m, uint16_t port, uint16_t size);
 /* The boot timer: MMIO window and (0: none) its legacy I/O port. */

@@ -40,11 +40,12 @@
 #define FADT_HW_REDUCED_ACPI (1u << 20)
 
 /* MADT structures (§5.2.12). */
-#define MADT_LOCAL_APIC	  0
-#define MADT_IO_APIC	  1
-#define MADT_INT_OVERRIDE 2
-#define MADT_LAPIC_NMI	  4
-#define MADT_ENABLED	  1
+#define MADT_LOCAL_APIC	    0
+#define MADT_IO_APIC	    1
+#define MADT_INT_OVERRIDE   2
+#define MADT_LAPIC_NMI	    4
+#define MADT_ENABLED	    1
+#define MADT_ONLINE_CAPABLE 2
 /* MPS INTI flags (§5.2.12.5): polarity bits 1:0, trigger bits 3:2. */
 #define INTI_POL_HIGH	1
 #define INTI_POL_LOW	3
@@ -129,6 +130,15 @@ static void madt_override(struct aml_buf *b, const struct machine_irq *irq)
 	aml_u16(b, inti_flags(irq));
 }
 
+/* A vCPU absent at boot (CPU hotplug) is online-capable, not enabled (§5.2.12.2): Linux counts
+ * it as a possible CPU it may hot-add later (MADT revision 5 and later). */
+static uint32_t madt_cpu_flags(const struct machine *m, int cpu)
+{
+	if (m->cpu_hotplug_base && cpu >= m->cpus_present)
+		return MADT_ONLINE_CAPABLE;
+	return MADT_ENABLED;
+}
+
 static void write_madt(struct aml_buf *b, const struct machine *m)
 {
 	size_t off = acpi_table_begin(b, "APIC", MADT_REVISION);
@@ -139,7 +149,7 @@ static void write_madt(struct aml_buf *b, const struct machine *m)
 		aml_u8(b, 8);
 		aml_u8(b, (uint8_t)i); /* processor UID: the DSDT's ACPI0007 _UID */
 		aml_u8(b, (uint8_t)m->cpu_ids[i]);
-		aml_u32(b, MADT_ENABLED);
+		aml_u32(b, madt_cpu_flags(m, i));
 	}
 	aml_u8(b, MADT_IO_APIC);
 	aml_u8(b, 12);

@@ -43,6 +43,7 @@
 #define ACPI_GED_EVENT_POWER_BUTTON 1
 #define ACPI_GED_EVENT_PCI_HOTPLUG  2 /* _EVT calls \_SB.PCI0.PCNT (dsdt_pcihp.c) */
 #define ACPI_GED_EVENT_VMGENID	    4 /* _EVT notifies \_SB.VGEN (the VM generation ID) */
+#define ACPI_GED_EVENT_CPU_HOTPLUG  8 /* _EVT calls \_SB.CSCN (dsdt_cpuhp.c) */
 
 /* Guest addresses of the tables acpi_build() wrote (0: not written). */
 struct acpi_layout {

@@ -20,5 +20,9 @@ void acpi_write_dsdt(struct aml_buf *b, const struct machine *m);
 /* Inside \_SB.PCI0: the hotplug registers, slot devices and PCNT of p->hotplug_slots
  * (dsdt_pcihp.c); nothing when it has none. */
 void acpi_write_pci_hotplug(struct aml_buf *b, const struct machine_pci *p);
+/* In \_SB, with m->cpu_hotplug_base: the CPU hotplug registers and CSCN (dsdt_cpuhp.c); and
+ * inside processor device Cnnn of vCPU `cpu`, its _STA, _MAT and _EJ0. Nothing without it. */
+void acpi_write_cpu_hotplug(struct aml_buf *b, const struct machine *m);
+void acpi_write_cpu_hotplug_device(struct aml_buf *b, const struct machine *m, int cpu);
 
 #endif

@@ -28,6 +28,7 @@
 #define AML_STORE	  0x70
 #define AML_AND		  0x7B
 #define AML_NOTIFY	  0x86
+#define AML_RETURN	  0xA4
 #define AML_IF		  0xA0
 #define AML_NULL_NAME	  0x00
 
@@ -444,6 +445,11 @@ void aml_no_target(struct aml_buf *b)
 void aml_notify(struct aml_buf *b)
 {
 	aml_u8(b, AML_NOTIFY);
+}
+
+void aml_return(struct aml_buf *b)
+{
+	aml_u8(b, AML_RETURN);
 }
 
 /* ---- resource descriptors ---- */

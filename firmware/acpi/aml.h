@@ -97,6 +97,8 @@ void aml_no_target(struct aml_buf *b);
 /* Notify(object, value): the caller writes the object (a NameString) after the opcode, then
  * the value. */
 void aml_notify(struct aml_buf *b);
+/* Return(value): the caller writes the value (a TermArg) after the opcode. */
+void aml_return(struct aml_buf *b);
 
 /* ---- resource descriptors (§6.4), inside a buffer_begin/end: a ResourceTemplate ---- */
 /* IO(Decode16, base, base, 1, len). */

@@ -46,8 +46,10 @@ static void write_cpus(struct aml_buf *b, const struct machine *m)
 		aml_name(b, "_HID");
 		aml_string(b, "ACPI0007");
 		name_int(b, "_UID", (uint64_t)i);
+		acpi_write_cpu_hotplug_device(b, m, i); /* with CPU hotplug: _STA, _MAT, _EJ0 */
 		aml_end(b, dev);
 	}
+	acpi_write_cpu_hotplug(b, m);
 }
 
 static void write_uarts(struct aml_buf *b, const struct machine *m)
@@ -266,6 +268,16 @@ static void write_ged(struct aml_buf *b, const struct machine *m)
 	}
 	if (m->vmgenid)
 		evt_notify(b, ACPI_GED_EVENT_VMGENID, "\\_SB.VGEN");
+	if (m->cpu_hotplug_base) {
+		/* If (Local0 & ACPI_GED_CPU_HOTPLUG) { \_SB.CSCN () } */
+		size_t cond = aml_if_begin(b);
+		aml_and(b);
+		aml_local(b, 0);
+		aml_int(b, ACPI_GED_EVENT_CPU_HOTPLUG);
+		aml_no_target(b);
+		aml_namestring(b, "\\_SB.CSCN");
+		aml_end(b, cond);
+	}
 	aml_end(b, evt);
 	aml_end(b, dev);
 }

@@ -18,6 +18,11 @@
 # "VMM-STOCK-HOTPLUG: waiting"), write a line to it and read it back, wait for it to go (the
 # test removes it on "ready to remove"), wait for it again and read the line back; with
 # vmmstock.hpnet=1 also wait for eth0 to arrive and go; then `poweroff -f`.
+#                                 vmmstock.end=vcpuhp  vCPU hotplug (linux_vcpu_hotplug.sh):
+# print the possible and present CPUs, wait for cpu1 to arrive (the test resizes to 2 on
+# "VMM-STOCK-VCPUHP: waiting"), online it (no udev here to do it) and count the CPUs, wait for
+# it to go (the test resizes to 1 on "ready to remove": the kernel offlines and ejects it), wait
+# for it again and online it; then `poweroff -f`.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 echo "VMM-STOCK-INIT: ok"
@@ -170,7 +175,48 @@ hotplug() {
 	fi
 }
 
+count_cpus() {
+	n=0
+	while read -r key rest; do
+		[ "$key" = processor ] && n=$((n + 1))
+	done </proc/cpuinfo
+	read -r on </sys/devices/system/cpu/online
+	read -r present </sys/devices/system/cpu/present
+	echo "cpuinfo=$n online=$on present=$present"
+}
+
+# Waits for cpu1, onlines it, prints KEY's line.
+cpu1_up() {
+	t=$(wait_path /sys/devices/system/cpu/cpu1/online 1)
+	if [ -e /sys/devices/system/cpu/cpu1/online ]; then
+		echo 1 >/sys/devices/system/cpu/cpu1/online
+		read -r o </sys/devices/system/cpu/cpu1/online
+		echo "VMM-STOCK-$1: cpu1 after ${t}s cpu1-online=$o $(count_cpus)"
+	else
+		echo "VMM-STOCK-$1: no cpu1 after ${t}s $(count_cpus)"
+	fi
+}
+
+vcpuhp() {
+	read -r possible </sys/devices/system/cpu/possible
+	echo "VMM-STOCK-VCPUHP-START: possible=$possible $(count_cpus)"
+	echo "VMM-STOCK-VCPUHP: waiting"
+	cpu1_up VCPUHP-ADDED
+	echo "VMM-STOCK-VCPUHP: ready to remove"
+	t=$(wait_path /sys/devices/system/cpu/cpu1 0)
+	[ -e /sys/devices/system/cpu/cpu1 ] &&
+		echo "VMM-STOCK-VCPUHP-REMOVED: cpu1 still there after ${t}s $(count_cpus)" ||
+		echo "VMM-STOCK-VCPUHP-REMOVED: cpu1 gone after ${t}s $(count_cpus)"
+	echo "VMM-STOCK-VCPUHP: waiting again"
+	cpu1_up VCPUHP-AGAIN
+}
+
 case " $cmdline " in
+*" vmmstock.end=vcpuhp "*)
+	vcpuhp
+	echo "VMM-STOCK-END: poweroff"
+	poweroff -f
+	;;
 *" vmmstock.end=hotplug "*)
 	hotplug
 	echo "VMM-STOCK-END: poweroff"

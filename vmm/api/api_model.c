@@ -163,6 +163,7 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 						  {"cpu_template", API_JSON_STRING, false},
 						  {"huge_pages", API_JSON_STRING, false},
 						  {"acpi", API_JSON_BOOL, false},
+						  {"max_vcpus", API_JSON_UINT, false},
 						  {NULL, 0, false}};
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
@@ -187,8 +188,18 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 			 "per core)");
 		return -EINVAL;
 	}
+	uint64_t max = api_json_uint(body, "max_vcpus", 0);
+	if (json_object_get(body, "max_vcpus") && (max < vcpus || max > CLI_MAX_CPUS)) {
+		snprintf(err, errlen, "max_vcpus must be between vcpu_count and %d", CLI_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (max && (smt || !api_json_bool(body, "acpi", true))) {
+		snprintf(err, errlen, "max_vcpus (vCPU hotplug) needs acpi and no smt");
+		return -EINVAL;
+	}
 	m->smt = smt;
 	m->vcpus = (unsigned)vcpus;
+	m->max_vcpus = (unsigned)max;
 	m->mem_mib = (unsigned)mib;
 	m->track_dirty = api_json_bool(body, "track_dirty_pages", false);
 	m->hugepages = !strcmp(api_json_str(body, "huge_pages", "None"), "Transparent");
@@ -594,6 +605,8 @@ json_t *api_model_machine_config_json(const struct api_model *m)
 		      "cpu_template", m->cpu_template[0] ? m->cpu_template : "None");
 	if (j && m->acpi_off) /* ours: shown only when not the default, Firecracker's shape else */
 		json_object_set_new(j, "acpi", json_false());
+	if (j && m->max_vcpus) /* ours, likewise: vCPU hotplug */
+		json_object_set_new(j, "max_vcpus", json_integer(m->max_vcpus));
 	return j;
 }
 
@@ -649,6 +662,7 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 {
 	api_model_init(m);
 	m->vcpus = cfg->ncpus;
+	m->max_vcpus = cfg->max_vcpus;
 	m->mem_mib = (unsigned)(cfg->mem_size >> 20);
 	m->track_dirty = cfg->track_dirty_pages;
 	m->hugepages = cfg->hugepages;

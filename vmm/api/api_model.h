@@ -41,6 +41,7 @@ struct api_model {
 	char *firmware, *firmware_log;
 	bool acpi_off;
 	unsigned vcpus;
+	unsigned max_vcpus; /* ours: machine-config max_vcpus (--cpus max=M); 0: no vCPU hotplug */
 	unsigned mem_mib;
 	bool track_dirty; /* track_dirty_pages: needed for Diff snapshots */
 	bool hugepages;	  /* huge_pages "Transparent": guest RAM on THP (--hugepages) */

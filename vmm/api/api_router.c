@@ -14,9 +14,9 @@
 #include "vmm/descriptors/api_json.h"
 
 /* Every route, by group. */
-static const struct route *const route_tables[] = {api_routes_vm,	api_routes_devices,
-						   api_routes_snapshot, api_routes_mmds,
-						   api_routes_hotplug,	api_routes_fork};
+static const struct route *const route_tables[] = {
+    api_routes_vm,	api_routes_devices, api_routes_snapshot, api_routes_mmds,
+    api_routes_hotplug, api_routes_fork,    api_routes_resize};
 
 const char *api_state_name(enum api_state s)
 {

@@ -23,6 +23,7 @@
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
+#include "vmm/api/api_resize.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/working_set.h"
 
@@ -150,6 +151,10 @@ struct api_backend_ops {
 	 * hot-added device of that kind has the id. Optional (NULL: none). */
 	int (*hotplug_live_set)(void *ctx, const char *id, bool nic, struct device_live_set *s,
 				char *err, size_t errlen);
+	/* PUT /vmm/vm.resize (api_resize.h; vmm/vm/cpu_hotplug.h), on a running VM: the vCPUs
+	 * made req->desired_vcpus; a shrink waits for the guest's ejects (req->timeout_ms, 0: the
+	 * default). Optional (NULL: refused). */
+	int (*resize)(void *ctx, const struct api_resize *req, char *err, size_t errlen);
 	/* PUT /vmm/fork (vmm/snapshot/fork.h): the body checked against the VM, its state
 	 * captured for children and the answer's document in *doc. Optional (NULL: refused). */
 	int (*fork)(void *ctx, const json_t *body, json_t **doc, char *err, size_t errlen);

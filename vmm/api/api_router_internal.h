@@ -54,7 +54,7 @@ void api_hotplug_delete(struct api *a, const char *id, const json_t *body, struc
 
 /* Each route file's table, ending with a {NULL} entry. */
 extern const struct route api_routes_vm[], api_routes_devices[], api_routes_snapshot[],
-    api_routes_mmds[], api_routes_hotplug[], api_routes_fork[];
+    api_routes_mmds[], api_routes_hotplug[], api_routes_fork[], api_routes_resize[];
 
 static inline void fault(struct reply *r, unsigned status, const char *fmt, const char *arg)
 {

@@ -307,6 +307,7 @@ static int be_set_logger(void *ctx, const json_t *body, char *err, size_t errlen
 }
 
 const struct api_backend_ops ctl_backend = {
+    .resize = ctl_resize,
     .hotplug_add = ctl_hotplug_add,
     .hotplug_remove = ctl_hotplug_remove,
     .hotplug_live_set = ctl_hotplug_live_set,

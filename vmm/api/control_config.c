@@ -99,9 +99,12 @@ static void undo_devices(struct vm_config *cfg, const struct devices_mark *mark)
 /* What the model sets without a parser, recorded for a snapshot's configuration. */
 static int record_boot(struct vm_config *cfg, const struct api_model *m, const char *append)
 {
-	char mem[32], cpus[16];
+	char mem[32], cpus[32];
 	snprintf(mem, sizeof(mem), "%uM", m->mem_mib);
-	snprintf(cpus, sizeof(cpus), "%u", m->vcpus);
+	if (m->max_vcpus)
+		snprintf(cpus, sizeof(cpus), "boot=%u,max=%u", m->vcpus, m->max_vcpus);
+	else
+		snprintf(cpus, sizeof(cpus), "%u", m->vcpus);
 	int r = m->firmware ? cli_record(cfg, "firmware", m->firmware)
 			    : cli_record(cfg, "kernel", m->kernel);
 	if (!r && m->firmware_log)
@@ -182,6 +185,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	cfg->firmware_log = m->firmware_log;
 	cfg->acpi_off |= m->acpi_off;
 	cfg->ncpus = m->vcpus;
+	cfg->max_vcpus = m->max_vcpus;
 	cfg->mem_size = (uint64_t)m->mem_mib << 20;
 	cfg->track_dirty_pages |= m->track_dirty;
 	cfg->hugepages |= m->hugepages;

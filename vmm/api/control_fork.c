@@ -220,6 +220,8 @@ int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errl
 					   err, errlen))
 		r = -EBUSY;
 	if (!r)
+		r = ctl_refuse_for_cpu_hotplug(c, err, errlen); /* control_resize.c */
+	if (!r)
 		r = vm_fork_check(&c->vm, err, errlen);
 	if (!r)
 		r = check_snapshots(c, &k, err, errlen);

@@ -534,5 +534,6 @@ int ctl_refuse_for_hotplug(struct control *c, char *err, size_t errlen)
 {
 	/* an event the guest has not answered yet is not in the state: a restored or migrated
 	 * guest would never see it */
-	return c->vm_created ? vm_hotplug_check_quiet(&c->vm, err, errlen) : 0;
+	int r = c->vm_created ? vm_hotplug_check_quiet(&c->vm, err, errlen) : 0;
+	return r ? r : ctl_refuse_for_cpu_hotplug(c, err, errlen); /* control_resize.c */
 }

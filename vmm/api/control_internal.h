@@ -132,6 +132,13 @@ int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live
  * the configuration and the state like boot ones. */
 int ctl_refuse_for_hotplug(struct control *c, char *err, size_t errlen);
 
+/* api_backend_ops.resize (control_resize.c): the vCPUs made req->desired_vcpus, recorded in
+ * the configuration (--cpus boot=N,max=M) and the model (GET /vm/config). */
+int ctl_resize(void *ctx, const struct api_resize *req, char *err, size_t errlen);
+/* A snapshot, fork or migration is refused while the guest has a vCPU hotplug event to answer
+ * (vm_cpuhp_check_snapshot()): -EBUSY with the reason, or 0. */
+int ctl_refuse_for_cpu_hotplug(struct control *c, char *err, size_t errlen);
+
 /* ---- control_backend.c ---- */
 
 /* The router's backend over c (api_router.h). */

@@ -228,6 +228,8 @@ void cli_usage(FILE *out)
 	      "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
 	      "                        default 256M\n"
 	      "  -c, --cpus N          number of vCPUs, 1-64; default 1\n"
+	      "      --cpus boot=N,max=M  N vCPUs at boot, up to M later (vCPU hotplug:\n"
+	      "                        PUT /vmm/vm.resize; needs ACPI)\n"
 	      "      --smt             two threads per core in the guest's CPU topology (vCPUs\n"
 	      "                        2k and 2k+1 share core k; --cpus 1 or even), as\n"
 	      "                        Firecracker's machine-config smt\n"
@@ -378,12 +380,39 @@ static enum cli_result parse_mem(const char *arg, struct vm_config *cfg)
 	return CLI_RUN;
 }
 
+/* One item of --cpus: "N" or "boot=N" (the vCPUs present at boot), "max=M" (possible ones). */
+static int cpus_item(const char *item, uint64_t *boot, uint64_t *max)
+{
+	const char *v = item;
+	uint64_t *out = boot;
+	if (!strncmp(item, "boot=", 5))
+		v = item + 5;
+	else if (!strncmp(item, "max=", 4))
+		v = item + 4, out = max;
+	return parse_uint(v, 1, CLI_MAX_CPUS, out);
+}
+
+/* --cpus N, or Cloud Hypervisor's --cpus boot=N,max=M (also N,max=M): a maximum gives vCPU
+ * hotplug (vmm/vm/cpu_hotplug.h), vCPUs 1..M-1 added and removed at run time. */
 static enum cli_result parse_cpus(const char *arg, struct vm_config *cfg)
 {
-	uint64_t v;
-	if (parse_uint(arg, 1, CLI_MAX_CPUS, &v))
-		return usage_error("--cpus %s: must be a whole number from 1 to 64", arg);
-	cfg->ncpus = (unsigned)v;
+	char buf[64];
+	uint64_t boot = 0, max = 0;
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		return usage_error("--cpus %s: too long", arg);
+	char *save = NULL;
+	for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+		if (cpus_item(it, &boot, &max))
+			return usage_error("--cpus %s: N, or boot=N,max=M, each a whole number "
+					   "from 1 to 64",
+					   arg);
+	}
+	if (!boot)
+		return usage_error("--cpus %s: the vCPU count is missing (boot=N)", arg);
+	if (max && max < boot)
+		return usage_error("--cpus %s: max=M is below the vCPUs at boot", arg);
+	cfg->ncpus = (unsigned)boot;
+	cfg->max_vcpus = (unsigned)max; /* given: vCPU hotplug, also when max = boot (shrink) */
 	return CLI_RUN;
 }
 
@@ -925,6 +954,10 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->smt && cfg->ncpus > 1 && cfg->ncpus % 2)
 		return usage_error("%s", "--smt needs --cpus 1 or an even number (two threads "
 					 "per core)");
+	if (cfg->max_vcpus && cfg->acpi_off)
+		return usage_error("%s", "--cpus max=M: vCPU hotplug needs ACPI (not --acpi off)");
+	if (cfg->max_vcpus && cfg->smt)
+		return usage_error("%s", "--cpus max=M: vCPU hotplug with --smt is not supported");
 	return CLI_RUN;
 }
 

@@ -44,6 +44,9 @@ struct vm_config {
 	const char *firmware_log; /* --firmware-log FILE: its debug console's lines */
 	uint64_t mem_size;
 	unsigned ncpus;
+	/* --cpus boot=N,max=M: the possible vCPUs, vCPU hotplug up to M (vmm/vm/cpu_hotplug.h);
+	 * 0: no vCPU hotplug */
+	unsigned max_vcpus;
 	/* --transport applies to the device options after it (default mmio). */
 	enum virtio_transport transport; /* the one in effect while parsing */
 	bool debug_exit;

@@ -45,6 +45,10 @@ struct vcpu {
 	 * under vm->pause_lock. */
 	int capture_state; /* enum vcpu_capture_state (vm_pause.h) */
 	struct snap_writer capture;
+	/* Absent (vCPU hotplug, vmm/vm/cpu_hotplug.h): the thread stays parked in
+	 * vm_pause_point() until a resize makes the vCPU present. Written under vm->pause_lock,
+	 * read with __atomic loads. */
+	bool standby;
 	/* (Fields added by others go above this line.) Exits by kind since vcpu_create(), indexed
 	 * by enum vcpu_exit_kind. Written by the vCPU thread only (vcpu_count_exit), read by any
 	 * thread (vcpu_exits_read). */

@@ -25,6 +25,7 @@
 #include "loaders/x86/boot_cpu.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/cpu_hotplug.h"
 #include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm_firmware.h"
@@ -218,6 +219,7 @@ static int create_vcpus(struct vm *vm)
 		err = vcpu_create(&vm->vcpus[i], vm, i, &supported);
 		if (err)
 			return err;
+		vm->vcpus[i].standby = i >= vm->cfg->ncpus; /* absent: cpu_hotplug.h */
 	}
 	describe_cpus(vm);
 	return 0;
@@ -227,7 +229,7 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
-	vm->ncpus = cfg->ncpus;
+	vm->ncpus = cfg->max_vcpus > cfg->ncpus ? cfg->max_vcpus : cfg->ncpus;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
 	vm->boot.initrd_fd = -1;
 	for (unsigned i = 0; i < CLI_MAX_CPUS; i++)
@@ -337,6 +339,8 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 		return status;
 	if (vm_devices_create(vm))
 		return VMM_EXIT_ERROR;
+	if (vm_cpuhp_setup(vm)) /* needs the GED; before the DSDT is written */
+		return VMM_EXIT_USAGE;
 	return setup_virtio(vm);
 }
 
@@ -396,8 +400,9 @@ int vm_block_signals(sigset_t *set)
 static void watch_for_halt(struct vm *vm, struct halt_watch *w)
 {
 	enum halt_sample samples[CLI_MAX_CPUS];
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		samples[i] = vcpu_halt_probe(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->ncpus; i++) /* an absent vCPU runs nothing */
+		samples[i] =
+		    vm_cpuhp_standby(vm, i) ? HALT_SAMPLE_DEAD : vcpu_halt_probe(&vm->vcpus[i]);
 	if (halt_watch_update(w, samples, vm->ncpus)) {
 		log_info("guest halted every vCPU with interrupts disabled (a power-off without a "
 			 "power-off device): stopping the VM");
@@ -620,6 +625,7 @@ void vm_destroy(struct vm *vm)
 	}
 	vm_virtio_destroy(vm);
 	vm_hotplug_destroy(vm);
+	vm_cpuhp_destroy(vm);
 	vm_pci_destroy(vm->pci);
 	vm->pci = NULL;
 	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */

@@ -22,6 +22,7 @@ struct vm_uffd;	      /* vmm/snapshot/vm_uffd.c */
 struct display_stack; /* vmm/display/display_stack.c */
 struct vm_firmware;   /* vmm/vm/vm_firmware.c */
 struct vm_hotplug;    /* vmm/vm/hotplug.c */
+struct vm_cpuhp;      /* vmm/vm/cpu_hotplug.c */
 struct virtio_dev;
 
 struct cpuid_table;
@@ -34,7 +35,7 @@ struct vm {
 	    boot; /* kernel and initrd, read and checked before KVM; freed once loaded */
 	struct io_bus pio;
 	struct io_bus mmio;
-	unsigned ncpus;
+	unsigned ncpus; /* every possible vCPU: --cpus max=M (the absent ones stand by) */
 	struct vcpu vcpus[CLI_MAX_CPUS];
 	struct vm_devices *devices;
 	struct vm_virtio *virtio;
@@ -42,6 +43,7 @@ struct vm {
 	struct vm_pci *pci;	       /* NULL unless a device uses --transport pci */
 	struct vm_firmware *firmware;  /* NULL without --firmware */
 	struct vm_hotplug *hotplug;    /* PCI hotplug (vmm/vm/hotplug.h); NULL: none */
+	struct vm_cpuhp *cpuhp;	       /* vCPU hotplug (vmm/vm/cpu_hotplug.h); NULL: none */
 	/* The run-time blocks of devices that keep one (device_state() in
 	 * vmm/descriptors/device_table.h: the disks' and NICs' devices, for run-time changes),
 	 * indexed like device_table[]; NULL until the device's create() makes it. */

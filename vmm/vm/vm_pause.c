@@ -95,12 +95,15 @@ void vm_pause_point(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
-	if (!__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST))
+	if (!__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST) &&
+	    !__atomic_load_n(&vcpu->standby, __ATOMIC_SEQ_CST))
 		return;
 	pthread_mutex_lock(&vm->pause_lock);
 	vcpu->parked = true;
 	pthread_cond_broadcast(&vm->pause_cond);
-	while (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST) && !vm_stopping(vm)) {
+	/* an absent vCPU (vmm/vm/cpu_hotplug.h) stays parked, through pauses and resumes */
+	while ((__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST) || vcpu->standby) &&
+	       !vm_stopping(vm)) {
 		if (vcpu->capture_state == VCPU_CAPTURE_REQUESTED)
 			capture_locked(vcpu);
 		else

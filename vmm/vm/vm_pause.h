@@ -94,8 +94,9 @@ void vm_pause_destroy(struct vm *vm);
 /* vm_stop(): wakes parked vCPUs (and a vm_pause() waiting for them) once vm->stopping is set. */
 void vm_pause_wake_for_stop(struct vm *vm);
 
-/* vCPU thread, between two KVM_RUN calls: parks while a pause is requested and the VM is not
- * stopping. Returns at once when no pause is requested. */
+/* vCPU thread, between two KVM_RUN calls: parks while a pause is requested, or while the vCPU
+ * stands by (absent: vmm/vm/cpu_hotplug.h), and the VM is not stopping. Returns at once when
+ * neither holds. */
 void vm_pause_point(struct vcpu *vcpu);
 
 /* vm_run() with start_paused, before it starts the vCPU threads: each parks at its first

@@ -547,3 +547,15 @@ Test(vmmctl_request, device_hotplug)
 	ASSERT_REFUSED("--queue-size wants 2-1024", "add-fs", "t", "/s", "--queue-size", "1");
 	ASSERT_REFUSED("--num-queues wants 1-16", "add-fs", "t", "/s", "--num-queues", "17");
 }
+
+Test(vmmctl_request, resize)
+{
+	ASSERT_BUILDS("PUT", "/vmm/vm.resize", "{\"desired_vcpus\": 2}", "resize", "--vcpus", "2");
+	ASSERT_BUILDS("PUT", "/vmm/vm.resize", "{\"desired_vcpus\": 1, \"timeout_ms\": 500}",
+		      "resize", "--vcpus", "1", "--timeout-ms", "500");
+	ASSERT_REFUSED("--vcpus N is required", "resize");
+	ASSERT_REFUSED("--vcpus wants 1-64", "resize", "--vcpus", "0");
+	ASSERT_REFUSED("--vcpus wants 1-64", "resize", "--vcpus", "65");
+	ASSERT_REFUSED("--timeout-ms wants 1-600000", "resize", "--vcpus", "2", "--timeout-ms",
+		       "0");
+}
