@@ -116,6 +116,13 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
  * legacy video area, which no device of ours decodes), where the guest maps it (Linux: memremap)
  * and nothing else writes. Direct kernel boots only: with --firmware the firmware owns it. */
 #define VMGENID_ADDR 0xA0000ULL
+/* With --firmware the firmware places the ID (QEMU's interface, which SeaBIOS and OVMF follow):
+ * the fw_cfg file etc/vmgenid_guid, this many bytes, the ID at this offset in it (bytes before
+ * it stay zero, so that OVMF's loader does not take the ID for an ACPI table header), allocated
+ * by etc/table-loader; the DSDT's ADDR gets the ID's address patched in and the firmware writes
+ * it back to etc/vmgenid_addr, whence the VMM learns it. */
+#define VMGENID_FW_BLOB_SIZE 4096
+#define VMGENID_FW_ID_OFFSET 40
 
 /* Ports. */
 #define PORT_COM1	0x3F8

@@ -43,8 +43,23 @@ static int make_id(struct vmgenid *g)
 	return 0;
 }
 
+int vmgenid_place(struct vmgenid *g, const struct guest_mem *mem, uint64_t gpa)
+{
+	if (!gpa || gpa % 8 || !guest_mem_valid(mem, gpa, VMGENID_SIZE)) {
+		log_warn("vmgenid: the firmware placed the ID at %#llx, which is not 16 bytes of "
+			 "guest RAM: the guest is not told of new generations",
+			 (unsigned long long)gpa);
+		return -EINVAL;
+	}
+	g->gpa = gpa;
+	log_info("vmgenid: the firmware placed the ID at %#llx", (unsigned long long)gpa);
+	return 0;
+}
+
 static int write_id(const struct vmgenid *g, struct guest_mem *mem)
 {
+	if (!g->gpa)
+		return 0;
 	int err = guest_mem_write(mem, g->gpa, g->id, sizeof(g->id));
 	if (err)
 		log_error("vmgenid: %#llx is not guest RAM", (unsigned long long)g->gpa);
@@ -64,7 +79,7 @@ int vmgenid_boot(struct vmgenid *g, struct guest_mem *mem)
 int vmgenid_new_generation(struct vmgenid *g, struct guest_mem *mem, struct acpi_ged *ged)
 {
 	int err = vmgenid_boot(g, mem);
-	if (!err && ged)
+	if (!err && ged && g->gpa)
 		err = acpi_ged_event(ged, ACPI_GED_VMGENID);
 	if (!err)
 		log_debug("vmgenid: new generation %llu", (unsigned long long)g->generations);

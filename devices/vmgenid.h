@@ -12,6 +12,10 @@
  * keeps it (the same VM goes on elsewhere). The ID is device state as well (snapshots keep it),
  * though the guest reads it from its memory, which the snapshot has too.
  *
+ * With --firmware the ID's address is not the VMM's to choose: the firmware places it
+ * (VMGENID_FW_* in base/layout.h) and says where afterwards. Until vmgenid_place() is told, the
+ * device has an ID (the one the firmware copies from fw_cfg) but writes nothing to guest memory.
+ *
  * Threads: the caller's (boot, restore); not concurrent with itself. */
 #ifndef DEVICES_VMGENID_H
 #define DEVICES_VMGENID_H
@@ -25,20 +29,27 @@
 
 struct vmgenid {
 	uint8_t id[VMGENID_SIZE]; /* what the guest has (or will have) at gpa */
-	uint64_t gpa;		  /* 8-byte aligned */
+	uint64_t gpa;		  /* 8-byte aligned; 0: not placed yet (a firmware places it) */
 	uint64_t generations;	  /* IDs made by this VMM process, for tests and logs */
 };
 
-/* A device whose ID lives at `gpa` (8-byte aligned, 16 bytes of RAM); no ID yet. 0 or -EINVAL. */
+/* A device whose ID lives at `gpa` (8-byte aligned, 16 bytes of RAM; 0: placed later by
+ * vmgenid_place()); no ID yet. 0 or -EINVAL. */
 int vmgenid_init(struct vmgenid *g, uint64_t gpa);
 
-/* A fresh VM's first ID: random, written to guest memory. 0, or -errno (getrandom() failed:
- * -EAGAIN before the host's pool is seeded; -EFAULT: gpa is not RAM). */
+/* Where the firmware put the ID, as it says (guest input): 8-byte aligned and 16 bytes of
+ * guest RAM, else -EINVAL and the device stays unplaced. Writes nothing: the firmware copied
+ * the ID there itself. */
+int vmgenid_place(struct vmgenid *g, const struct guest_mem *mem, uint64_t gpa);
+
+/* A fresh VM's first ID: random, written to guest memory (when placed). 0, or -errno
+ * (getrandom() failed: -EAGAIN before the host's pool is seeded; -EFAULT: gpa is not RAM). */
 int vmgenid_boot(struct vmgenid *g, struct guest_mem *mem);
 
 /* The VM is a new generation (restored, cloned, forked): a new random ID, different from the
  * last, written to guest memory, then the guest told through `ged` (NULL: not told, e.g. a
- * guest without the GED). 0, or vmgenid_boot()'s errors or acpi_ged_event()'s. */
+ * guest without the GED); an unplaced ID (a firmware that never ran its table loader: no guest
+ * can have found it) is only renewed. 0, or vmgenid_boot()'s errors or acpi_ged_event()'s. */
 int vmgenid_new_generation(struct vmgenid *g, struct guest_mem *mem, struct acpi_ged *ged);
 
 /* A snapshot's ID back (the guest memory already holds it): nothing is written. */

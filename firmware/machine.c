@@ -246,6 +246,12 @@ int machine_set_vmgenid(struct machine *m, uint64_t gpa)
 	return 0;
 }
 
+void machine_set_vmgenid_by_firmware(struct machine *m)
+{
+	m->vmgenid = 0;
+	m->vmgenid_by_firmware = true;
+}
+
 int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size)
 {
 	if (size && !range_ok(base, size))

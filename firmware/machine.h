@@ -160,9 +160,10 @@ struct machine {
 	bool rtc;			      /* CMOS clock, 0x70-0x71 */
 	struct machine_simple_dev acpi_pm;    /* ACPI sleep registers (devices/x86/acpi_pm.h) */
 	struct machine_mmio_dev
-	    acpi_ged;	  /* Generic Event Device (devices/acpi_ged.h); size 0: none */
-	uint64_t vmgenid; /* the VM generation ID's address (devices/vmgenid.h); 0: none */
-	uint64_t rsdp;	  /* where machine_write_acpi() put the RSDP; 0: none */
+	    acpi_ged;		  /* Generic Event Device (devices/acpi_ged.h); size 0: none */
+	uint64_t vmgenid;	  /* the VM generation ID's address (devices/vmgenid.h); 0: none */
+	bool vmgenid_by_firmware; /* the ID's address is patched in by a firmware's table loader */
+	uint64_t rsdp;		  /* where machine_write_acpi() put the RSDP; 0: none */
 	struct machine_range initrd; /* size 0: none */
 	const char *cmdline;	     /* the user's command line (not owned); NULL: empty */
 	int err;		     /* first adder error, 0 if none */
@@ -219,6 +220,10 @@ int machine_set_acpi_ged(struct machine *m, uint64_t base, uint64_t size, uint32
 /* The VM generation ID's 16 bytes at `gpa` (8-byte aligned, as the spec asks; not 0): the DSDT
  * gets a VM generation counter device whose ADDR names it, notified through the GED. */
 int machine_set_vmgenid(struct machine *m, uint64_t gpa);
+/* The same device for a firmware boot, whose firmware places the ID (VMGENID_FW_* in
+ * base/layout.h): ADDR holds the ID's offset in etc/vmgenid_guid, which the table loader turns
+ * into its address (acpi_blobs's vmgenid_ptr). */
+void machine_set_vmgenid_by_firmware(struct machine *m);
 /* Where the loader put the initrd (size 0: none). */
 int machine_set_initrd(struct machine *m, uint64_t base, uint64_t size);
 /* The user's command line; kept by pointer. */

@@ -174,6 +174,21 @@ const struct fw_cfg_item *fw_cfg_find_file(struct fw_cfg *c, const char *name)
 	return i < 0 ? NULL : find(c, (uint16_t)(FW_CFG_FILE_FIRST + i));
 }
 
+int fw_cfg_read_file(struct fw_cfg *c, const char *name, void *out, uint32_t len)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	const struct fw_cfg_item *it = fw_cfg_find_file(c, name);
+	if (it && it->len >= len) {
+		if (len)
+			memcpy(out, it->data, len);
+		err = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
 int fw_cfg_add_file(struct fw_cfg *c, const char *name, const void *data, uint32_t len,
 		    bool writable)
 {
@@ -257,6 +272,7 @@ static bool dma_from_guest(struct fw_cfg *c, uint64_t gpa, uint32_t len)
 	if (len && guest_mem_read(c->mem, gpa, c->cur->data + c->offset, len))
 		return false;
 	c->offset += len;
+	c->written = c->cur->key;
 	return true;
 }
 
@@ -296,6 +312,7 @@ void fw_cfg_dma_write(struct fw_cfg *c, uint64_t offset, const void *data, uint3
 	if (!c->mem)
 		return;
 	pthread_mutex_lock(&c->lock);
+	c->written = 0;
 	if (len == 4 && offset == 0) {
 		c->dma_addr = v << 32;
 	} else if ((len == 4 && offset == 4) || (len == 8 && offset == 0)) {
@@ -303,7 +320,10 @@ void fw_cfg_dma_write(struct fw_cfg *c, uint64_t offset, const void *data, uint3
 		c->dma_addr = 0; /* the register reads 0 again after an operation */
 		dma_run(c, desc);
 	}
+	uint16_t written = c->written;
 	pthread_mutex_unlock(&c->lock);
+	if (written && c->on_write)
+		c->on_write(c->on_write_opaque, written);
 }
 
 void fw_cfg_dma_read(struct fw_cfg *c, uint64_t offset, void *data, uint32_t len)

@@ -98,6 +98,11 @@ struct fw_cfg {
 	uint32_t offset;	 /* the data offset into *cur */
 	uint64_t dma_addr;	 /* as written so far (high half first) */
 	uint64_t dma_ops;	 /* DMA operations run, for tests and logs */
+	/* Called (the vCPU's thread, the device unlocked) after a DMA write into the item at
+	 * `key` succeeded: the firmware wrote something back (NULL: nobody listens). */
+	void (*on_write)(void *opaque, uint16_t key);
+	void *on_write_opaque;
+	uint16_t written; /* the key written by the operation running, 0: none */
 };
 
 /* Sets up the device with the signature, FW_CFG_ID and an empty file directory. `mem` (may be
@@ -123,6 +128,9 @@ int fw_cfg_add_file(struct fw_cfg *c, const char *name, const void *data, uint32
 const struct fw_cfg_item *fw_cfg_find(struct fw_cfg *c, uint16_t key);
 /* The item of file `name`, or NULL. */
 const struct fw_cfg_item *fw_cfg_find_file(struct fw_cfg *c, const char *name);
+/* Copies the first `len` bytes of file `name` as they are now (a writable file: what the
+ * firmware wrote), under the device's lock. 0, or -ENOENT (no such file or a shorter one). */
+int fw_cfg_read_file(struct fw_cfg *c, const char *name, void *out, uint32_t len);
 
 /* The registers. A selector write selects `key` and resets the data offset. A data read returns
  * the next byte of the selected item, 0 past its end or without an item; data writes are

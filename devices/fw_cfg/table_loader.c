@@ -89,6 +89,22 @@ int table_loader_add_pointer(struct table_loader *l, const char *dest, const cha
 	return 0;
 }
 
+int table_loader_write_pointer(struct table_loader *l, const char *dest, uint32_t dest_offset,
+			       const char *src, uint32_t src_offset, uint8_t size)
+{
+	if (!name_ok(dest) || !name_ok(src) || (size != 1 && size != 2 && size != 4 && size != 8))
+		return fail(l, -EINVAL);
+	uint8_t *e = new_entry(l, TABLE_LOADER_WRITE_POINTER);
+	if (!e)
+		return l->err;
+	strncpy((char *)e + 4, dest, FW_CFG_NAME_MAX);			/* dest_file[56] */
+	strncpy((char *)e + 4 + FW_CFG_NAME_MAX, src, FW_CFG_NAME_MAX); /* src_file[56] */
+	put_le32(e + 4 + 2 * FW_CFG_NAME_MAX, dest_offset);
+	put_le32(e + 4 + 2 * FW_CFG_NAME_MAX + 4, src_offset);
+	e[4 + 2 * FW_CFG_NAME_MAX + 8] = size;
+	return 0;
+}
+
 int table_loader_add_checksum(struct table_loader *l, const char *file, uint32_t offset,
 			      uint32_t start, uint32_t length)
 {

@@ -18,6 +18,7 @@ enum table_loader_cmd {
 	TABLE_LOADER_ALLOCATE = 1,
 	TABLE_LOADER_ADD_POINTER = 2,
 	TABLE_LOADER_ADD_CHECKSUM = 3,
+	TABLE_LOADER_WRITE_POINTER = 4,
 };
 
 /* Where ALLOCATE puts a file: anywhere in 32-bit memory, or in the F segment (the RSDP, which
@@ -50,5 +51,10 @@ int table_loader_add_pointer(struct table_loader *l, const char *dest, const cha
  * 0 (the ACPI checksum), after every pointer is patched. */
 int table_loader_add_checksum(struct table_loader *l, const char *file, uint32_t offset,
 			      uint32_t start, uint32_t length);
+/* WRITE_POINTER: the firmware writes where it put `src`, plus `src_offset`, as a `size`-byte (1,
+ * 2, 4 or 8) little-endian value at `dest_offset` of the writable fw_cfg file `dest` (by a DMA
+ * write): how the VMM learns where a file landed (etc/vmgenid_addr). */
+int table_loader_write_pointer(struct table_loader *l, const char *dest, uint32_t dest_offset,
+			       const char *src, uint32_t src_offset, uint8_t size);
 
 #endif

@@ -224,7 +224,8 @@ static int write_tables(struct aml_buf *b, const struct machine *m, uint64_t bas
 
 	aml_align(b, TABLE_ALIGN);
 	out->dsdt = base + b->len;
-	acpi_write_dsdt(b, m);
+	size_t vmgenid_ptr = acpi_write_dsdt(b, m);
+	out->vmgenid_ptr = vmgenid_ptr ? base + vmgenid_ptr : 0;
 	aml_align(b, TABLE_ALIGN);
 	out->fadt = tables[n++] = base + b->len;
 	write_fadt(b, m, out->dsdt);
@@ -279,7 +280,7 @@ int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
 
 static void add_reloc(struct acpi_blobs *o, bool in_rsdp, uint64_t offset)
 {
-	o->relocs[o->nrelocs++] = (struct acpi_reloc){in_rsdp, (uint32_t)offset, 8};
+	o->relocs[o->nrelocs++] = (struct acpi_reloc){in_rsdp, false, (uint32_t)offset, 8};
 }
 
 static void add_sum(struct acpi_blobs *o, bool in_rsdp, uint64_t table, uint32_t len, uint32_t at)
@@ -308,6 +309,11 @@ static void list_fixups(struct acpi_blobs *o, int ntables)
 	add_sum(o, false, l->fadt, table_len(o->tables, l->fadt), 9);
 	add_sum(o, false, l->xsdt, table_len(o->tables, l->xsdt), 9);
 	add_sum(o, true, 0, RSDP_LEN, 32); /* the extended checksum covers XsdtAddress */
+	if (l->vmgenid_ptr) {		   /* the ID's address, then the DSDT's checksum over it */
+		o->relocs[o->nrelocs++] =
+		    (struct acpi_reloc){false, true, (uint32_t)l->vmgenid_ptr, 4};
+		add_sum(o, false, l->dsdt, table_len(o->tables, l->dsdt), 9);
+	}
 }
 
 int acpi_build_blobs(const struct machine *m, struct acpi_blobs *out)

@@ -48,7 +48,8 @@
 /* Guest addresses of the tables acpi_build() wrote (0: not written). */
 struct acpi_layout {
 	uint64_t rsdp, xsdt, fadt, madt, dsdt, mcfg;
-	size_t len; /* bytes used from the start of the buffer */
+	uint64_t vmgenid_ptr; /* the DSDT's 4-byte VM generation ID address to patch; 0: none */
+	size_t len;	      /* bytes used from the start of the buffer */
 };
 
 /* Builds every table for `m` into `buf` (`cap` bytes), which the guest will see at `gpa`
@@ -65,10 +66,11 @@ int acpi_build(const struct machine *m, uint64_t gpa, void *buf, size_t cap,
  * 0 (the firmware computes them over the range, that byte included, as QEMU's blobs have it).
  * `layout` gives the tables' offsets (rsdp 0: the RSDP is its own blob). */
 #define ACPI_RSDP_SIZE	36
-#define ACPI_MAX_RELOCS 8
-#define ACPI_MAX_SUMS	4
+#define ACPI_MAX_RELOCS 16
+#define ACPI_MAX_SUMS	8
 struct acpi_reloc {
 	bool in_rsdp;	 /* the pointer is in the RSDP blob (else in `tables`) */
+	bool to_vmgenid; /* it points into etc/vmgenid_guid (else into `tables`) */
 	uint32_t offset; /* of the little-endian pointer field */
 	uint8_t size;	 /* bytes */
 };

@@ -15,8 +15,10 @@ size_t acpi_table_begin(struct aml_buf *b, const char *sig, uint8_t rev);
 /* Fills in the length and checksum of the table that starts at `off` and ends here. */
 void acpi_table_end(struct aml_buf *b, size_t off);
 
-/* The DSDT of `m` (see acpi.h); m's counts are valid (checked by the caller). */
-void acpi_write_dsdt(struct aml_buf *b, const struct machine *m);
+/* The DSDT of `m` (see acpi.h); m's counts are valid (checked by the caller). Returns where in
+ * `b` the 4-byte address of a firmware-placed VM generation ID is to be patched
+ * (m->vmgenid_by_firmware), else 0. */
+size_t acpi_write_dsdt(struct aml_buf *b, const struct machine *m);
 /* Inside \_SB.PCI0: the hotplug registers, slot devices and PCNT of p->hotplug_slots
  * (dsdt_pcihp.c); nothing when it has none. */
 void acpi_write_pci_hotplug(struct aml_buf *b, const struct machine_pci *p);

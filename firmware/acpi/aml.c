@@ -146,6 +146,13 @@ void aml_int(struct aml_buf *b, uint64_t v)
 	}
 }
 
+void aml_dword(struct aml_buf *b, uint32_t v)
+{
+	aml_u8(b, AML_DWORD_PREFIX);
+	b->tracked = b->len;
+	aml_u32(b, v);
+}
+
 void aml_string(struct aml_buf *b, const char *s)
 {
 	aml_u8(b, AML_STRING_PREFIX);
@@ -292,6 +299,8 @@ static void splice(struct aml_buf *b, size_t at, size_t old, const uint8_t *src,
 	memmove(b->data + at + n, b->data + at + old, b->len - at - old);
 	memcpy(b->data + at, src, n);
 	b->len = b->len - old + n;
+	if (b->tracked >= at + old)
+		b->tracked = b->tracked - old + n;
 }
 
 void aml_buffer_end(struct aml_buf *b, size_t mark)

@@ -19,6 +19,9 @@ struct aml_buf {
 	uint8_t *data;
 	size_t len, cap;
 	int err; /* 0, or -ENOSPC / -EINVAL from the first failed write (sticky) */
+	/* An offset the caller wants kept pointing at the same byte (aml_dword()'s value, to be
+	 * patched by a firmware): aml_end() shortens the package lengths before it. 0: none. */
+	size_t tracked;
 };
 
 void aml_buf_init(struct aml_buf *b, void *data, size_t cap);
@@ -41,6 +44,9 @@ void aml_align(struct aml_buf *b, size_t align);
 /* ---- data objects (§20.2.3) ---- */
 /* The shortest of Zero, One, BytePrefix, WordPrefix, DWordPrefix, QWordPrefix. */
 void aml_int(struct aml_buf *b, uint64_t v);
+/* DWordPrefix and `v` whatever its size: a value someone patches later (a firmware's table
+ * loader). Its 4 bytes' offset is kept in b->tracked through the enclosing aml_end()s. */
+void aml_dword(struct aml_buf *b, uint32_t v);
 void aml_string(struct aml_buf *b, const char *s);
 /* An EISA ID such as "PNP0A08" compressed into a DWord (§6.1.5): three letters, four hex
  * digits. Anything else sets -EINVAL. */

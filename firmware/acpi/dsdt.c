@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "base/layout.h"
 #include "firmware/acpi/acpi.h"
 #include "firmware/acpi/acpi_table.h"
 
@@ -218,8 +219,16 @@ static void write_vmgenid(struct aml_buf *b, const struct machine *m)
 	aml_string(b, "VM_Gen_Counter");
 	aml_name(b, "ADDR");
 	size_t pkg = aml_package_begin(b, 2);
-	aml_int(b, m->vmgenid & 0xFFFFFFFFu);
-	aml_int(b, m->vmgenid >> 32);
+	if (m->vmgenid_by_firmware) {
+		/* a DWordConst whatever its value, so that the loader's 4-byte pointer fits: the
+		 * ID's offset in etc/vmgenid_guid, to which the firmware adds where it put the file
+		 * (below 4 GiB: its ALLOCATE zone) */
+		aml_dword(b, VMGENID_FW_ID_OFFSET);
+		aml_int(b, 0);
+	} else {
+		aml_int(b, m->vmgenid & 0xFFFFFFFFu);
+		aml_int(b, m->vmgenid >> 32);
+	}
 	aml_end(b, pkg);
 	aml_end(b, dev);
 }
@@ -266,7 +275,7 @@ static void write_ged(struct aml_buf *b, const struct machine *m)
 		aml_namestring(b, "\\_SB.PCI0.PCNT");
 		aml_end(b, cond);
 	}
-	if (m->vmgenid)
+	if (m->vmgenid || m->vmgenid_by_firmware)
 		evt_notify(b, ACPI_GED_EVENT_VMGENID, "\\_SB.VGEN");
 	if (m->cpu_hotplug_base) {
 		/* If (Local0 & ACPI_GED_CPU_HOTPLUG) { \_SB.CSCN () } */
@@ -294,7 +303,7 @@ static void write_s5(struct aml_buf *b)
 	aml_end(b, pkg);
 }
 
-void acpi_write_dsdt(struct aml_buf *b, const struct machine *m)
+size_t acpi_write_dsdt(struct aml_buf *b, const struct machine *m)
 {
 	size_t off = acpi_table_begin(b, "DSDT", DSDT_REVISION);
 	size_t sb = aml_scope_begin(b, "\\_SB");
@@ -304,7 +313,8 @@ void acpi_write_dsdt(struct aml_buf *b, const struct machine *m)
 	write_virtio_mmio(b, m);
 	if (m->pci.present)
 		write_pci(b, m);
-	if (m->acpi_ged.size && m->vmgenid)
+	b->tracked = 0;
+	if (m->acpi_ged.size && (m->vmgenid || m->vmgenid_by_firmware))
 		write_vmgenid(b, m);
 	if (m->acpi_ged.size)
 		write_ged(b, m);
@@ -312,4 +322,5 @@ void acpi_write_dsdt(struct aml_buf *b, const struct machine *m)
 	if (m->acpi_pm.present)
 		write_s5(b);
 	acpi_table_end(b, off);
+	return m->vmgenid_by_firmware && !b->err ? b->tracked : 0;
 }

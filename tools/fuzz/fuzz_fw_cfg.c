@@ -80,6 +80,16 @@ static void check(struct fw_cfg *c, uint32_t rw_len)
 	FZ_ASSERT(rw && rw->len == rw_len, "a writable item changed size");
 }
 
+/* What the VMM does when the firmware wrote a file back (vm_firmware.c: etc/vmgenid_addr):
+ * read it, the device unlocked. Only the writable item can have been written. */
+static void written(void *opaque, uint16_t key)
+{
+	struct fw_cfg *c = opaque;
+	uint8_t v[16];
+	FZ_ASSERT(key == fw_cfg_find_file(c, "etc/rw")->key, "a write to read-only item %#x", key);
+	FZ_ASSERT(!fw_cfg_read_file(c, "etc/rw", v, sizeof(v)), "the written file cannot be read");
+}
+
 static uint32_t width(struct fz_in *in)
 {
 	return 1u << (fz_u8(in) % 4);
@@ -143,6 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	io_bus_init(&bus, "pio");
 	if (fw_cfg_init(&c, &m.mem) || add_items(&c) || fw_cfg_attach_pio(&c, &bus))
 		abort();
+	c.on_write = written;
+	c.on_write_opaque = &c;
 	for (unsigned ops = 0; ops < MAX_OPS && !fz_done(&in); ops++) {
 		uint8_t op = fz_u8(&in) % OP_COUNT;
 		uint64_t port = FW_CFG_PORT_SEL - 2 + fz_u8(&in) % 16;

@@ -59,11 +59,19 @@ static int save_acpi(struct vm *vm, snap_put_fn put, void *w, char *err, size_t 
 	if (!vm_devices_acpi_ged(vm))
 		return 0;
 	a.ged_pending = acpi_ged_pending(vm_devices_acpi_ged(vm));
-	if (vm_devices_vmgenid(vm)) {
+	const struct vmgenid *g = vm_devices_vmgenid(vm);
+	if (g) {
 		a.flags |= VM_ACPI_HAS_VMGENID;
-		memcpy(a.vmgenid, vm_devices_vmgenid(vm)->id, sizeof(a.vmgenid));
+		memcpy(a.vmgenid, g->id, sizeof(a.vmgenid));
 	}
-	return put_section(put, w, SNAP_DEV_ACPI, 0, &a, sizeof(a), "acpi", err, errlen);
+	int r = put_section(put, w, SNAP_DEV_ACPI, 0, &a, sizeof(a), "acpi", err, errlen);
+	if (!r && g && g->gpa && vm->cfg->firmware) {
+		uint8_t gpa[8];
+		for (int i = 0; i < 8; i++)
+			gpa[i] = (uint8_t)(g->gpa >> (8 * i));
+		r = put_section(put, w, SNAP_DEV_ACPI, 1, gpa, sizeof(gpa), "vmgenid", err, errlen);
+	}
+	return r;
 }
 
 static int save_legacy(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
@@ -206,6 +214,27 @@ static const void *get_exact(snap_get_fn get, void *rd, uint32_t tag, uint32_t i
 	return p && got == len ? p : NULL;
 }
 
+/* Where a firmware placed the ID (optional: not placed, or not a firmware boot). */
+static int restore_vmgenid_addr(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
+{
+	size_t len = 0;
+	const uint8_t *p = get(rd, SNAP_DEV_ACPI, 1, &len);
+	uint64_t gpa = 0;
+
+	if (!p || !vm_devices_vmgenid(vm))
+		return 0;
+	if (!(p = get_exact(get, rd, SNAP_DEV_ACPI, 1, 8, "vmgenid", err, errlen)))
+		return -EINVAL;
+	for (int i = 7; i >= 0; i--)
+		gpa = gpa << 8 | p[i];
+	if (vmgenid_place(vm_devices_vmgenid(vm), &vm->mem, gpa)) {
+		snprintf(err, errlen, "vmgenid: the saved address %#llx is not guest RAM",
+			 (unsigned long long)gpa);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Optional (older snapshots have none: nothing pending, and the restore makes a new ID anyway). */
 static int restore_acpi(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
 {
@@ -225,7 +254,7 @@ static int restore_acpi(struct vm *vm, snap_get_fn get, void *rd, char *err, siz
 	}
 	if ((a.flags & VM_ACPI_HAS_VMGENID) && vm_devices_vmgenid(vm))
 		vmgenid_set(vm_devices_vmgenid(vm), a.vmgenid);
-	return 0;
+	return restore_vmgenid_addr(vm, get, rd, err, errlen);
 }
 
 static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)

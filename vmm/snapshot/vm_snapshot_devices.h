@@ -6,7 +6,9 @@
  *   SNAP_DEV_UART (struct uart8250_state), SNAP_DEV_I8042 (struct i8042_state), SNAP_DEV_RTC
  *   (struct rtc_cmos_state), SNAP_DEV_MISC (struct vm_misc_state: POST code, boot timer hits),
  *   SNAP_DEV_ACPI (struct vm_acpi_state) with the Generic Event Device (not --acpi off; optional
- *   on restore: snapshots older than it have none, and nothing pending then);
+ *   on restore: snapshots older than it have none, and nothing pending then), and in
+ *   instance 1 the 8-byte little-endian address a firmware placed the VM generation ID at
+ *   (--firmware only, once placed; a restore has no firmware run to ask);
  *   per virtio device, instance = its position in vm_for_each_virtio_dev() order:
  *   SNAP_VIRTIO_DEV (struct virtio_dev_state), SNAP_VIRTIO_DEV_PRIV (struct virtio_dev_priv_hdr +
  *   the model's state), and SNAP_VIRTIO_MMIO (struct virtio_mmio_state) or SNAP_VIRTIO_PCI

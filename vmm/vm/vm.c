@@ -253,15 +253,11 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 static int check_inputs(struct vm *vm, bool boot)
 {
 	const struct vm_config *cfg = vm->cfg;
-	if (!boot && cfg->firmware) { /* its ROM and fw_cfg are not in snapshots yet */
-		log_error("a VM booted with --firmware cannot be restored or migrated yet");
-		return VMM_EXIT_USAGE;
-	}
 	/* with --firmware, a kernel is optional: the firmware boots it from fw_cfg */
 	bool kernel = boot && (!cfg->firmware || cfg->kernel);
 	int err = kernel ? boot_files_open(&vm->boot, &vm->mem, cfg->kernel, cfg->initrd) : 0;
-	if (!err && boot && cfg->firmware)
-		err = vm_firmware_open(vm);
+	if (!err && cfg->firmware) /* a restore maps its ROM again (vm_firmware_restore()) */
+		err = vm_firmware_open(vm, boot);
 	if (!err) /* the command line, the config file's boot_args, a snapshot's append */
 		err = boot_check_cmdline(kernel ? &vm->boot : NULL, cfg->append);
 	if (!err)
@@ -347,16 +343,23 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	int status = create(vm, cfg, -1, NULL, NULL, true);
-	if (!status)
-		status = setup_boot(vm, true);
-	/* a fresh VM's generation ID (a restore makes its own: vm_snapshot_new_generation()) */
-	return status ? status : vm_devices_boot(vm) ? VMM_EXIT_ERROR : 0;
+	/* a fresh VM's generation ID (a restore makes its own: vm_snapshot_new_generation()),
+	 * before the boot: a firmware gets it in fw_cfg */
+	if (!status && vm_devices_boot(vm))
+		status = VMM_EXIT_ERROR;
+	return status ? status : setup_boot(vm, true);
 }
 
 int vm_describe(struct vm *vm, const struct vm_config *cfg)
 {
 	int status = create(vm, cfg, -1, NULL, NULL, false);
 	return status ? status : setup_boot(vm, false);
+}
+
+/* A VM made from another's state: a firmware's platform as at its boot. */
+static int restored(struct vm *vm, int status)
+{
+	return !status && vm->cfg->firmware ? vm_firmware_restore(vm, true) : status;
 }
 
 int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
@@ -368,19 +371,19 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 		vm->mem_file_dev = (unsigned long)st.st_dev;
 		vm->mem_file_ino = (unsigned long)st.st_ino;
 	}
-	return status;
+	return restored(vm, status);
 }
 
 int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path)
 {
-	return create(vm, cfg, -1, uffd_path, NULL, true);
+	return restored(vm, create(vm, cfg, -1, uffd_path, NULL, true));
 }
 
 int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_mem *mem)
 {
 	int status = create(vm, cfg, -1, NULL, mem, true); /* no kernel: the source's RAM */
 	guest_mem_free(mem); /* not taken when create() failed before the RAM (zeroed when taken) */
-	return status;
+	return restored(vm, status);
 }
 
 int vm_block_signals(sigset_t *set)

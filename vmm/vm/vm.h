@@ -175,12 +175,15 @@ void vm_devices_cf9_to_pci(struct vm *vm);
 /* Raises Generic Event Device events (ACPI_GED_* of devices/acpi_ged.h): 0, -ENODEV without
  * it, -EINVAL for an unknown bit. Any thread. */
 int vm_devices_acpi_event(struct vm *vm, uint32_t bits);
-/* A fresh VM's first VM generation ID (devices/vmgenid.h) in guest memory, once the boot files
- * are loaded: 0 (also without the device: --acpi off, --firmware) or -errno, logged. */
+/* A fresh VM's first VM generation ID (devices/vmgenid.h) in guest memory (with --firmware: for
+ * fw_cfg, which the firmware copies), before the boot files are loaded: 0 (also without the
+ * device: --acpi off) or -errno, logged. */
 int vm_devices_boot(struct vm *vm);
 /* A restored VM (or a clone, a fork) is a new generation: a new ID, the guest notified
  * (vmgenid_new_generation()). 0 (also without the device) or -errno, logged. */
 int vm_devices_new_generation(struct vm *vm);
+/* The firmware wrote back where it placed the VM generation ID (etc/vmgenid_addr). */
+void vm_devices_vmgenid_placed(struct vm *vm);
 
 /* The virtio devices the configuration asks for, created by walking the device table
  * (vmm/descriptors/device_table.h). Returns 0, or the exit status for the failure's errno class

@@ -23,6 +23,7 @@
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pci.h"
 
 struct vm_devices {
@@ -164,10 +165,14 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 			return err;
 		d->attached |= DEV_ACPI_GED;
 		machine_set_acpi_ged(&vm->machine, ACPI_GED_MMIO_BASE, ACPI_GED_SIZE, IRQ_ACPI_GED);
-		/* the VM generation ID, below 1 MiB: a firmware owns that memory itself */
-		if (!vm->cfg->firmware && !vmgenid_init(&d->vmgenid, VMGENID_ADDR)) {
+		/* the VM generation ID, below 1 MiB; a firmware owns that memory itself and places
+		 * the ID where it likes (vm_firmware.c) */
+		if (!vmgenid_init(&d->vmgenid, vm->cfg->firmware ? 0 : VMGENID_ADDR)) {
 			d->attached |= DEV_VMGENID;
-			machine_set_vmgenid(&vm->machine, VMGENID_ADDR);
+			if (vm->cfg->firmware)
+				machine_set_vmgenid_by_firmware(&vm->machine);
+			else
+				machine_set_vmgenid(&vm->machine, VMGENID_ADDR);
 		}
 	}
 	if (vm->cfg->boot_timer) {
@@ -243,6 +248,23 @@ void vm_devices_cf9_to_pci(struct vm *vm)
 		pci_bus_set_cf9(&vm->pci->bus, &reset_control_ops, &vm->devices->reset_control);
 }
 
+/* A firmware-placed ID's address, once the firmware ran its table loader and wrote it back
+ * (a restored VM has it from its snapshot instead: no fw_cfg then). */
+static void locate_vmgenid(struct vm *vm)
+{
+	struct vmgenid *g = &vm->devices->vmgenid;
+	uint64_t gpa = vm_firmware_vmgenid_addr(vm);
+
+	if (gpa && gpa != g->gpa)
+		vmgenid_place(g, &vm->mem, gpa);
+}
+
+void vm_devices_vmgenid_placed(struct vm *vm)
+{
+	if (vm->devices && (vm->devices->attached & DEV_VMGENID))
+		locate_vmgenid(vm);
+}
+
 int vm_devices_boot(struct vm *vm)
 {
 	if (!vm->devices || !(vm->devices->attached & DEV_VMGENID))
@@ -254,6 +276,7 @@ int vm_devices_new_generation(struct vm *vm)
 {
 	if (!vm->devices || !(vm->devices->attached & DEV_VMGENID))
 		return 0;
+	locate_vmgenid(vm);
 	return vmgenid_new_generation(&vm->devices->vmgenid, &vm->mem, &vm->devices->acpi_ged);
 }
 
@@ -296,7 +319,10 @@ struct acpi_ged *vm_devices_acpi_ged(struct vm *vm)
 
 struct vmgenid *vm_devices_vmgenid(struct vm *vm)
 {
-	return has(vm, DEV_VMGENID) ? &vm->devices->vmgenid : NULL;
+	if (!has(vm, DEV_VMGENID))
+		return NULL;
+	locate_vmgenid(vm);
+	return &vm->devices->vmgenid;
 }
 
 int vm_devices_start(struct vm *vm)

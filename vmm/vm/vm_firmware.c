@@ -9,11 +9,13 @@
 
 #include "base/errors.h"
 #include "base/host_path.h"
+#include "base/layout.h"
 #include "base/log.h"
 #include "devices/fw_cfg/fw_cfg.h"
 #include "devices/fw_cfg/fw_cfg_machine.h"
 #include "devices/fw_cfg/table_loader.h"
 #include "devices/pci/piix4_pm.h"
+#include "devices/vmgenid.h"
 #include "devices/x86/debugcon.h"
 #include "devices/x86/rtc_cmos.h"
 #include "firmware/acpi/acpi.h"
@@ -42,7 +44,7 @@ static void log_line(void *opaque, const char *line)
 		log_debug("--firmware-log: %s", strerror(errno));
 }
 
-int vm_firmware_open(struct vm *vm)
+int vm_firmware_open(struct vm *vm, bool boot)
 {
 	struct vm_firmware *f = calloc(1, sizeof(*f));
 
@@ -51,7 +53,7 @@ int vm_firmware_open(struct vm *vm)
 	vm->firmware = f;
 	f->log_fd = -1;
 	int err = firmware_image_open(&f->img, vm->cfg->firmware);
-	if (err || !vm->cfg->firmware_log)
+	if (err || !boot || !vm->cfg->firmware_log)
 		return err;
 	char why[HOST_PATH_ERR_MAX];
 	f->log_fd = host_path_open(vm->cfg->firmware_log, O_WRONLY | O_CREAT | O_TRUNC, 0644,
@@ -74,8 +76,10 @@ static int add_memory_map(struct fw_cfg *c, const struct guest_mem *mem)
 	return fw_cfg_add_e820(c, e, mem->nregions);
 }
 
-#define ACPI_TABLES "etc/acpi/tables"
-#define ACPI_RSDP   "etc/acpi/rsdp"
+#define ACPI_TABLES	  "etc/acpi/tables"
+#define ACPI_RSDP	  "etc/acpi/rsdp"
+#define VMGENID_GUID	  "etc/vmgenid_guid"
+#define VMGENID_ADDR_FILE "etc/vmgenid_addr"
 
 /* The table-loader commands for `b`: the RSDP in the F segment (where a legacy OS scans for it),
  * the tables anywhere below 4 GiB, then the pointers and checksums (QEMU's order). */
@@ -83,17 +87,40 @@ static void build_loader(struct table_loader *l, const struct acpi_blobs *b)
 {
 	table_loader_allocate(l, ACPI_RSDP, 16, TABLE_LOADER_ZONE_FSEG);
 	table_loader_allocate(l, ACPI_TABLES, 64, TABLE_LOADER_ZONE_HIGH);
+	if (b->layout.vmgenid_ptr) /* a page of its own, as QEMU's */
+		table_loader_allocate(l, VMGENID_GUID, VMGENID_FW_BLOB_SIZE,
+				      TABLE_LOADER_ZONE_HIGH);
 	for (int i = 0; i < b->nrelocs; i++)
 		table_loader_add_pointer(l, b->relocs[i].in_rsdp ? ACPI_RSDP : ACPI_TABLES,
-					 ACPI_TABLES, b->relocs[i].offset, b->relocs[i].size);
+					 b->relocs[i].to_vmgenid ? VMGENID_GUID : ACPI_TABLES,
+					 b->relocs[i].offset, b->relocs[i].size);
 	for (int i = 0; i < b->nsums; i++)
 		table_loader_add_checksum(l, b->sums[i].in_rsdp ? ACPI_RSDP : ACPI_TABLES,
 					  b->sums[i].offset, b->sums[i].start, b->sums[i].len);
+	if (b->layout.vmgenid_ptr) /* the firmware tells the VMM where the ID landed */
+		table_loader_write_pointer(l, VMGENID_ADDR_FILE, 0, VMGENID_GUID,
+					   VMGENID_FW_ID_OFFSET, 8);
+}
+
+/* The VM generation ID for the firmware to place (base/layout.h's VMGENID_FW_*): the ID in a
+ * page of zeros, and the 8 bytes the firmware writes its address to. */
+static int add_vmgenid(struct fw_cfg *c, const struct vmgenid *g)
+{
+	uint8_t *page = calloc(1, VMGENID_FW_BLOB_SIZE), addr[8] = {0};
+
+	if (!page)
+		return -ENOMEM;
+	memcpy(page + VMGENID_FW_ID_OFFSET, g->id, VMGENID_SIZE);
+	int key = fw_cfg_add_file(c, VMGENID_GUID, page, VMGENID_FW_BLOB_SIZE, false);
+	free(page);
+	if (key >= 0)
+		key = fw_cfg_add_file(c, VMGENID_ADDR_FILE, addr, sizeof(addr), true);
+	return key < 0 ? key : 0;
 }
 
 /* The machine's ACPI tables (firmware/acpi, the same as a direct boot's) for the firmware to
  * install: SeaBIOS and OVMF run etc/table-loader and hand the RSDP on to the OS. */
-static int add_acpi(struct fw_cfg *c, const struct machine *m)
+static int add_acpi(struct fw_cfg *c, const struct machine *m, const struct vmgenid *g)
 {
 	struct acpi_blobs b;
 	struct table_loader l;
@@ -103,6 +130,12 @@ static int add_acpi(struct fw_cfg *c, const struct machine *m)
 		log_error("acpi: cannot build the tables for this machine: %s", strerror(-err));
 		return err;
 	}
+	if (b.layout.vmgenid_ptr && (!g || (err = add_vmgenid(c, g)))) {
+		log_error("acpi: cannot hand the firmware the VM generation ID: %s",
+			  strerror(g ? -err : EINVAL));
+		acpi_blobs_free(&b);
+		return g ? err : -EINVAL;
+	}
 	table_loader_init(&l);
 	build_loader(&l, &b);
 	err = fw_cfg_add_acpi(c, b.tables, (uint32_t)b.tables_len, b.rsdp, sizeof(b.rsdp), &l);
@@ -111,18 +144,27 @@ static int add_acpi(struct fw_cfg *c, const struct machine *m)
 	return err;
 }
 
+/* A DMA write into a writable fw_cfg file (a vCPU's thread): only etc/vmgenid_addr is one. */
+static void fw_cfg_written(void *opaque, uint16_t key)
+{
+	(void)key;
+	vm_devices_vmgenid_placed(opaque);
+}
+
 static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
 {
 	int err = fw_cfg_init(&f->fw_cfg, &vm->mem);
 
 	f->fw_cfg_ready = true;
+	f->fw_cfg.on_write = fw_cfg_written;
+	f->fw_cfg.on_write_opaque = vm;
 	if (!err)
 		err = fw_cfg_add_machine(&f->fw_cfg, (uint16_t)vm->ncpus, (uint16_t)vm->ncpus,
 					 vm->mem.ram_size, 0);
 	if (!err)
 		err = add_memory_map(&f->fw_cfg, &vm->mem);
 	if (!err && !vm->cfg->acpi_off)
-		err = add_acpi(&f->fw_cfg, &vm->machine);
+		err = add_acpi(&f->fw_cfg, &vm->machine, vm_devices_vmgenid(vm));
 	if (!err)
 		err = vm_firmware_add_boot(vm, &f->fw_cfg);
 	uint64_t low = vm->mem.ram_size < MMIO_HOLE_START ? vm->mem.ram_size : MMIO_HOLE_START;
@@ -184,9 +226,32 @@ int vm_firmware_setup(struct vm *vm, bool with_kvm)
 	return 0;
 }
 
+int vm_firmware_restore(struct vm *vm, bool with_kvm)
+{
+	struct vm_firmware *f = vm->firmware;
+
+	if (with_kvm &&
+	    kvm_map_rom(&vm->kvm, FIRMWARE_ROM_SLOT, f->img.gpa, f->img.host, f->img.size))
+		return VMM_EXIT_ERROR;
+	return setup_uefi_platform(vm, f) ? VMM_EXIT_ERROR : 0;
+}
+
 struct fw_cfg *vm_firmware_fw_cfg(struct vm *vm)
 {
 	return vm->firmware && vm->firmware->fw_cfg_ready ? &vm->firmware->fw_cfg : NULL;
+}
+
+uint64_t vm_firmware_vmgenid_addr(struct vm *vm)
+{
+	struct fw_cfg *c = vm_firmware_fw_cfg(vm);
+	uint8_t raw[8];
+	uint64_t gpa = 0;
+
+	if (!c || fw_cfg_read_file(c, VMGENID_ADDR_FILE, raw, sizeof(raw)))
+		return 0;
+	for (int i = 7; i >= 0; i--)
+		gpa = gpa << 8 | raw[i];
+	return gpa;
 }
 
 void vm_firmware_destroy(struct vm *vm)

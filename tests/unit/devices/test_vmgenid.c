@@ -107,6 +107,33 @@ Test(vmgenid, a_snapshots_id_comes_back_without_a_write, .init = setup, .fini = 
 		      "the restore's new ID is not the saved one");
 }
 
+/* --firmware: the firmware places the ID and says where (guest input). Until then nothing is
+ * written and nobody is told; a bad place is refused and changes nothing. */
+Test(vmgenid, a_firmware_places_the_id, .init = setup, .fini = teardown)
+{
+	struct vmgenid g;
+	uint8_t seen[VMGENID_SIZE], zero[VMGENID_SIZE] = {0};
+	const uint64_t at = MIB(1) + VMGENID_FW_ID_OFFSET;
+
+	cr_assert_eq(vmgenid_init(&g, 0), 0);
+	cr_assert_eq(vmgenid_boot(&g, &mem), 0, "an ID for fw_cfg, no write");
+	cr_assert_neq(memcmp(g.id, zero, VMGENID_SIZE), 0);
+	cr_assert_eq(vmgenid_new_generation(&g, &mem, &ged), 0);
+	cr_assert_eq(edges, 0, "unplaced: no guest can have found it");
+	cr_redirect_stderr();
+	cr_assert_eq(vmgenid_place(&g, &mem, at + 4), -EINVAL, "not 8-byte aligned");
+	cr_assert_eq(vmgenid_place(&g, &mem, MIB(2) - 8), -EINVAL, "runs past RAM");
+	cr_assert_eq(vmgenid_place(&g, &mem, 0), -EINVAL);
+	cr_assert_eq(g.gpa, 0);
+	cr_assert_eq(vmgenid_place(&g, &mem, at), 0);
+	cr_assert_eq(guest_mem_read(&mem, at, seen, VMGENID_SIZE), 0);
+	cr_assert_eq(memcmp(seen, zero, VMGENID_SIZE), 0, "placing writes nothing");
+	cr_assert_eq(vmgenid_new_generation(&g, &mem, &ged), 0);
+	cr_assert_eq(guest_mem_read(&mem, at, seen, VMGENID_SIZE), 0);
+	cr_assert_eq(memcmp(seen, g.id, VMGENID_SIZE), 0, "a new generation lands where placed");
+	cr_assert_eq(edges, 1);
+}
+
 Test(vmgenid, bad_addresses_are_refused, .init = setup, .fini = teardown)
 {
 	struct vmgenid g;

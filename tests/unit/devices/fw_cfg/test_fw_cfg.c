@@ -372,6 +372,45 @@ Test(table_loader, entry_bytes)
 	table_loader_free(&l);
 }
 
+/* WRITE_POINTER (command 4): dest file, src file, dest offset, src offset, size, as SeaBIOS's
+ * romfile_loader and OVMF's QEMU_LOADER_WRITE_POINTER read them. */
+Test(table_loader, write_pointer_bytes)
+{
+	struct table_loader l;
+	uint8_t want[TABLE_LOADER_ENTRY_SIZE] = {0};
+
+	table_loader_init(&l);
+	cr_assert_eq(
+	    table_loader_write_pointer(&l, "etc/vmgenid_addr", 0, "etc/vmgenid_guid", 40, 8), 0);
+	cr_assert_eq(l.len, sizeof(want));
+	want[0] = 4;
+	strcpy((char *)want + 4, "etc/vmgenid_addr");
+	strcpy((char *)want + 60, "etc/vmgenid_guid");
+	want[116] = 0;
+	want[120] = 40;
+	want[124] = 8;
+	cr_assert_eq(memcmp(l.buf, want, sizeof(want)), 0);
+	cr_assert_eq(table_loader_write_pointer(&l, "a", 0, "b", 0, 5), -EINVAL, "sizes 1/2/4/8");
+	cr_assert_eq(table_loader_write_pointer(&l, "a", 0, "", 0, 8), -EINVAL);
+	table_loader_free(&l);
+}
+
+/* What the firmware wrote back into a writable file, as the VMM reads it. */
+Test(fw_cfg, read_file_sees_the_firmwares_write)
+{
+	uint8_t got[8];
+
+	cr_assert_eq(fw_cfg_add_file(&cfg, "etc/vmgenid_addr", "\0\0\0\0\0\0\0", 8, true),
+		     FW_CFG_FILE_FIRST);
+	memcpy(ram + BUF, "\x28\x10\xff\x1f\0\0\0\0", 8);
+	cr_assert_eq(dma(FW_CFG_DMA_SELECT | FW_CFG_DMA_WRITE | FW_CFG_FILE_FIRST << 16, 8, BUF),
+		     0);
+	cr_assert_eq(fw_cfg_read_file(&cfg, "etc/vmgenid_addr", got, sizeof(got)), 0);
+	cr_assert_eq(memcmp(got, "\x28\x10\xff\x1f\0\0\0\0", 8), 0);
+	cr_assert_eq(fw_cfg_read_file(&cfg, "etc/vmgenid_addr", got, 9), -ENOENT, "past its end");
+	cr_assert_eq(fw_cfg_read_file(&cfg, "etc/none", got, 1), -ENOENT);
+}
+
 Test(table_loader, bad_arguments_stick)
 {
 	struct table_loader l;

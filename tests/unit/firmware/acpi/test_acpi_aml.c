@@ -41,6 +41,28 @@ Test(aml, integers_take_the_shortest_prefix)
 		     0x0E, 0, 0, 0, 0, 1, 0, 0, 0);
 }
 
+/* A DWordConst whatever the value (§20.2.3: 0x0C and 4 bytes), its offset tracked through the
+ * enclosing packages' aml_end(), which shortens their PkgLength fields before it. */
+Test(aml, a_dword_to_patch_stays_tracked)
+{
+	struct aml_buf b = fresh();
+	aml_dword(&b, 40);
+	expect_bytes(&b, 0x0C, 40, 0, 0, 0);
+	cr_assert_eq(b.tracked, 1);
+
+	b = fresh();
+	size_t dev = aml_device_begin(&b, "VGEN");
+	size_t pkg = aml_package_begin(&b, 2);
+	aml_dword(&b, 40);
+	aml_int(&b, 0);
+	aml_end(&b, pkg);
+	aml_end(&b, dev);
+	cr_assert_eq(b.err, 0);
+	cr_assert_eq(b.data[b.tracked - 1], 0x0C);
+	cr_assert_eq(b.data[b.tracked], 40);
+	cr_assert_eq(b.tracked + 5, b.len, "the value, then Zero, end the device");
+}
+
 Test(aml, strings_end_with_nul)
 {
 	struct aml_buf b = fresh();

@@ -13,6 +13,7 @@
 
 #define GPA	  0x1f000000ULL /* where the "firmware" puts the RSDP ... */
 #define TABLES_AT (GPA + 48)	/* ... and the tables: where acpi_build() puts them after it */
+#define GUID_AT	  0x1e000000ULL /* etc/vmgenid_guid */
 
 static uint8_t direct[ACPI_END - ACPI_ADDR];
 
@@ -73,7 +74,8 @@ static void load(struct acpi_blobs *b)
 		const struct acpi_reloc *r = &b->relocs[i];
 		size_t room = r->in_rsdp ? sizeof(b->rsdp) : b->tables_len;
 		cr_assert_leq(r->offset + r->size, room);
-		add_le((r->in_rsdp ? b->rsdp : b->tables) + r->offset, TABLES_AT, r->size);
+		add_le((r->in_rsdp ? b->rsdp : b->tables) + r->offset,
+		       r->to_vmgenid ? GUID_AT : TABLES_AT, r->size);
 	}
 	for (int i = 0; i < b->nsums; i++) {
 		const struct acpi_sum *s = &b->sums[i];
@@ -135,4 +137,40 @@ Test(acpi_blobs, a_machine_without_cpus_is_refused)
 	machine_init(&m);
 	cr_assert_eq(acpi_build_blobs(&m, &b), -EINVAL);
 	cr_assert_null(b.tables);
+}
+
+/* A firmware-placed VM generation ID: the DSDT's ADDR holds a DWordConst with the ID's offset in
+ * etc/vmgenid_guid, which the loader turns into its address (a 4-byte pointer into that file),
+ * and the DSDT's checksum is fixed after it; once loaded, the tables are those of a direct boot
+ * whose ID is at that address. */
+Test(acpi_blobs, a_firmware_placed_vmgenid_loads_to_the_direct_tables)
+{
+	struct machine fw, direct_m;
+	struct acpi_layout l;
+	struct acpi_blobs b;
+
+	for (int i = 0; i < 2; i++) {
+		ovmf = i;
+		machine(&fw, 2, true);
+		cr_assert_eq(machine_set_acpi_ged(&fw, ACPI_GED_MMIO_BASE, 4, IRQ_ACPI_GED), 0);
+		direct_m = fw;
+		machine_set_vmgenid_by_firmware(&fw);
+		cr_assert_eq(machine_set_vmgenid(&direct_m, GUID_AT + VMGENID_FW_ID_OFFSET), 0);
+		cr_assert_eq(acpi_build(&direct_m, GPA, direct, sizeof(direct), &l), 0);
+		cr_assert_eq(l.vmgenid_ptr, 0, "a direct boot patches nothing");
+		cr_assert_eq(acpi_build_blobs(&fw, &b), 0);
+		cr_assert_gt(b.layout.vmgenid_ptr, b.layout.dsdt);
+		const struct acpi_reloc *r = &b.relocs[b.nrelocs - 1];
+		cr_assert(r->to_vmgenid && !r->in_rsdp && r->size == 4);
+		cr_assert_eq(r->offset, b.layout.vmgenid_ptr);
+		cr_assert_eq(b.tables[r->offset - 1], 0x0C, "a DWordConst");
+		cr_assert_eq(b.tables[r->offset], VMGENID_FW_ID_OFFSET);
+		bool dsdt_summed = false;
+		for (int k = 0; k < b.nsums; k++)
+			dsdt_summed |= !b.sums[k].in_rsdp && b.sums[k].start == b.layout.dsdt;
+		cr_assert(dsdt_summed, "the DSDT's checksum is fixed after the patch");
+		load(&b);
+		cr_assert_arr_eq(b.tables, direct + 48, b.tables_len, "the tables once loaded");
+		acpi_blobs_free(&b);
+	}
 }
