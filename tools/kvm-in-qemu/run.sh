@@ -14,9 +14,12 @@
 #     --timeout SECS  kill L1 after SECS (default 3600)
 #     --log FILE      also copy L1's console to FILE
 #     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
-#                     interrupt remapping; intel_iommu=on on L1's command line) and an emulated
-#                     e1000e NIC (8086:10d3) that no L1 driver takes, for passthrough tests
-#                     (docs/vfio.md): L1 binds it to vfio-pci and hands it to a VMM
+#                     interrupt remapping; intel_iommu=on on L1's command line), an emulated
+#                     e1000e NIC (8086:10d3) on a QEMU user network of its own (slirp: gateway
+#                     10.0.2.2) and an emulated NVMe controller (1b36:0010, serial vmm-vfio-nvme,
+#                     one 64 MiB namespace on a scratch file), which no L1 driver takes, for
+#                     passthrough tests (docs/vfio.md): L1 binds them to vfio-pci and hands them
+#                     to a VMM
 #
 # One L1 at a time: a second run waits for the first (a lock in the cache folder); two TCG L1s on
 # a small host would each run too slowly for the boots' timeouts.
@@ -174,10 +177,16 @@ append="console=ttyS0 quiet loglevel=4 panic=-1 rw"
 append+=" kiq.modules=$cache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
 machine=()
 if [ "$vfio" = 1 ]; then
-	# q35: intel-iommu is a PCI Express machine's device. The NIC has no netdev: nothing
-	# reaches its wire, the tests look at its configuration space and BARs only.
+	# q35: intel-iommu is a PCI Express machine's device. The NIC's wire is a slirp network
+	# (its gateway answers ping: what an L2 guest driving the NIC reaches); the NVMe namespace
+	# is a sparse scratch file in the run's folder, gone with it. L1 loads neither driver (it
+	# loads only the modules stage2.sh names), so both stay free for vfio-pci.
+	truncate -s 64M "$run/nvme.img"
 	# shellcheck disable=SC2054 # commas inside QEMU's option values
-	machine=(-machine q35 -device intel-iommu,intremap=on -device e1000e)
+	machine=(-machine q35 -device intel-iommu,intremap=on
+		-netdev user,id=vfionet -device e1000e,netdev=vfionet
+		-drive "file=$run/nvme.img,if=none,id=vfionvme,format=raw"
+		-device nvme,serial=vmm-vfio-nvme,drive=vfionvme)
 	append+=" intel_iommu=on"
 fi
 # shellcheck disable=SC2054 # commas inside QEMU's option values
