@@ -16,7 +16,7 @@
 # emulated (kvm_pvm): touching 32 MB takes two minutes there (16 MB, freed, was seen reported
 # only in part), and ballooning 256 MiB instead of 128 took a minute more.
 # The same boot is the guest whose kernel is told `acpi=off` on its command line while the VMM's
-# tables are there (`vmm --acpi off`, no tables at all, is linux_vhost_user_net's; docs/acpi.md),
+# tables are there (`vmm --acpi off`, no tables at all, is linux_acpi_off's; docs/acpi.md),
 # with a 1 MiB disk and an rng beside the balloon: every vCPU comes online from the MP table, the
 # three virtio devices are found once each through the command line's virtio_mmio.device= entries,
 # and `poweroff` typed at the shell (/init's trap runs `poweroff -f`) halts the kernel, which has
