@@ -13,11 +13,6 @@
 #                             the HTTP status, the body goes to $tmp/body
 #   want STATUS METHOD PATH [BODY]   api, recorded as ok / FAIL against STATUS
 #   json_field NAME           member NAME of the JSON object in $tmp/body ("" when absent)
-#   check_no_acpi WHAT NDEV   a guest without ACPI (vmm --acpi off, or acpi=off on the kernel's
-#                             command line) ended by `poweroff` at its shell, from $tmp/log: /init
-#                             ran, $NCPUS vCPUs online (the MP table), no ACPI table read, NDEV
-#                             virtio devices each found once through virtio_mmio.device=, /init
-#                             powered off and the kernel halted (no power-off device)
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
@@ -75,35 +70,6 @@ want() {
 json_field() {
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
 		"$tmp/body" "$1"
-}
-
-# The vCPUs of a guest that checks them: 2 where the guest kernel runs on the CPU; 1 on kvm_pvm,
-# where Linux stops at "Bringing up secondary CPUs" (docs/running.md).
-NCPUS=2
-[ "${EMULATED_KVM:-0}" = 1 ] && NCPUS=1
-
-check_no_acpi() {
-	local f=$tmp/log.no-acpi n all
-	tr -d '\r' <"$tmp/log" >"$f"
-	check "$1: /init ran" '^VMM-GUEST-INIT: ok' "$f"
-	check "$1: every vCPU online ($NCPUS, the MP table)" "^VMM-GUEST-CPUS: $NCPUS\$" "$f"
-	if grep -qE 'ACPI: XSDT' "$f"; then
-		echo "FAIL: $1: the kernel read ACPI tables"
-		fail=1
-	else
-		echo "ok: $1: no ACPI tables read"
-	fi
-	all=$(grep -cE '^VMM-GUEST-VIRTIO: ' "$f")
-	n=$(grep -cE '^VMM-GUEST-VIRTIO: .* on=virtio-mmio\.[0-9]+$' "$f")
-	if [ "$all" = "$2" ] && [ "$n" = "$2" ]; then
-		echo "ok: $1: the $2 virtio devices found once each, through virtio_mmio.device="
-	else
-		echo "FAIL: $1: virtio devices ($all, $n through virtio_mmio.device=, want $2):" \
-			"$(grep -E '^VMM-GUEST-VIRTIO: ' "$f" | tr '\n' ';')"
-		fail=1
-	fi
-	check "$1: /init powered off" '^VMM-GUEST-END: poweroff' "$f"
-	check "$1: the kernel halted (no power-off device)" 'reboot: System halted' "$f"
 }
 
 linux_finish() {
