@@ -6,7 +6,7 @@
 #   2. the guest sees /dev/vdb, a writable export, of the exported file's size (capacity from
 #      GET_CONFIG);
 #   3. it reads a block the host wrote: the same bytes (md5sum on both sides);
-#   4. it writes 1 MiB of its own random bytes (hex digits) at 8 MiB and syncs (a FLUSH); the host finds the
+#   4. it writes 1 MiB of its own random bytes at 8 MiB and syncs (a FLUSH); the host finds the
 #      same bytes in the file;
 #   5. the daemon is killed and restarted on the same sockets while the guest is idle: both
 #      devices reconnect by themselves (drained rings; docs/vhost-user.md) and the guest, its
@@ -29,7 +29,6 @@ root_sock=$tmp/root.sock
 vmm_pid=""
 qsd_pid=""
 sleeper=""
-last_write=""
 trap 'kill $sleeper $qsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 start_qsd() {
@@ -63,19 +62,11 @@ guest_rw() {
 		echo "note: $1: read $try gave '$(grep -a "^$1R$try=" "$tmp/log" | tr -d '\r' | tail -1)'"
 	done
 	check "$1: the guest reads the block the host wrote" "^$1R[123]=$(host_md5 4 1)-"
-	# 1 MiB of random hex digits from awk's rand() (seeded by the time): user-space code, where
-	# 1 MiB of /dev/urandom is ~40 s of guest kernel code on kvm_pvm
-	type_cmd "awk 'BEGIN { srand(); for (i = 0; i < 65536; i++) printf \"%04x%04x%04x%04x\", rand() * 65536, rand() * 65536, rand() * 65536, rand() * 65536 }' >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=1M seek=8 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x </tmp/m && echo $1W=\$h"
+	type_cmd "head -c 1048576 /dev/urandom >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=1M seek=8 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x </tmp/m && echo $1W=\$h"
 	if wait_for "^$1W=[0-9a-f]{32}" 120; then
 		local want
 		want=$(grep -oE "^$1W=[0-9a-f]{32}" "$tmp/log" | tail -1 | cut -d= -f2)
 		check "$1: the file holds the bytes the guest wrote" "^$want" <(host_md5 8 1)
-		# each round writes bytes of its own, so that the file shows this round's write
-		if [ "$want" = "$last_write" ]; then
-			echo "FAIL: $1: the guest wrote the same bytes as the round before"
-			fail=1
-		fi
-		last_write=$want
 	else
 		echo "FAIL: $1: the guest could not write"
 		fail=1
@@ -99,7 +90,7 @@ if ! wait_for "VMM-GUEST-SHELL: starting" 1000; then
 	fail=1
 	linux_finish
 fi
-wait_for 'vmmguest:.*# ' 30 # the prompt
+sleep 2
 # The root: the tag is built in the guest, so the echoed command never matches ^ROOTMOUNT-; a
 # read-only root, so /tmp (the steps' files) is a tmpfs.
 type_cmd 'p=ROOTMOUNT; while read d m t o r; do [ "$m" = / ] && echo "$p-$d,$m,$t,$o"; done </proc/mounts; mount -t tmpfs none /tmp'
@@ -112,11 +103,9 @@ guest_rw FIRST
 
 kill -9 "$qsd_pid"
 wait "$qsd_pid" 2>/dev/null
+sleep 2
 start_qsd
-for _ in $(seq 100); do
-	[ "$(grep -c 'back-end reconnected' "$tmp/err")" -ge 2 ] && break
-	sleep 0.2
-done
+sleep 3
 check "the root disk reconnected" "vhost-user-blk $root_sock: back-end reconnected" "$tmp/err"
 check "the second disk reconnected" "vhost-user-blk $sock: back-end reconnected" "$tmp/err"
 guest_rw AFTER
