@@ -7,6 +7,8 @@
 #   ENDING     poweroff | reboot | ctrl-a-x   how the session ends (QEMU: poweroff, then the
 #              test stops it once the guest has halted)
 #   GPU        1: also --gpu --screenshot (vmm only; the display checks below)
+#   VSOCK      1: also --vsock (vmm only, on TRANSPORT): /init's vsock check, a guest program
+#              over AF_VSOCK to a host helper (linux_vsock_host.py; see linux_virtiofs.sh)
 #   QCOW2      1: the root is a qcow2 overlay (`qemu-img create -b root.ext4 -F raw`) over the
 #              read-only ext4 image (vmm only): afterwards `qemu-img check` finds the overlay
 #              clean, the base is unchanged, and the checks below read the overlay's contents
@@ -34,6 +36,7 @@ TRANSPORT=${TRANSPORT:-mmio}
 CONSOLE=${CONSOLE:-com1}
 ENDING=${ENDING:-poweroff}
 GPU=${GPU:-0}
+VSOCK=${VSOCK:-0}
 QCOW2=${QCOW2:-0}
 QEMU="${QEMU:-qemu-system-x86_64}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
@@ -63,10 +66,23 @@ blob_md5=$(md5sum <"$tmp/www/blob" | cut -d' ' -f1)
 python3 -m http.server "$http_port" --bind 127.0.0.1 --directory "$tmp/www" \
 	>"$tmp/http.log" 2>&1 &
 http_pid=$!
-trap 'kill $http_pid 2>/dev/null; term_stop; rm -rf "$tmp"' EXIT
+vsock_host=""
+trap 'kill $http_pid $vsock_host 2>/dev/null; term_stop; rm -rf "$tmp"' EXIT
 
 cmdline="$CMDLINE root=/dev/vda rootfstype=ext4 rw rcupdate.rcu_cpu_stall_suppress=1"
-cmdline+=" vmmguest.run=blk,rng,net,syscall vmmguest.shell=1"
+checks=blk,rng,net,syscall
+if [ "$VSOCK" = 1 ]; then
+	checks+=,vsock
+	cmdline+=" vmmguest.vsock.port=1234"
+	python3 "$SOURCE_DIR/tests/integration/lib/linux_vsock_host.py" "$tmp/v.sock_1234" \
+		>"$tmp/vsock-host" 2>&1 &
+	vsock_host=$!
+	for _ in $(seq 50); do
+		grep -q '^ready' "$tmp/vsock-host" 2>/dev/null && break
+		sleep 0.2
+	done
+fi
+cmdline+=" vmmguest.run=$checks vmmguest.shell=1"
 cmdline+=" vmmguest.net.url=http://10.0.2.2:$http_port/blob vmmguest.net.md5=$blob_md5"
 cmdline+=" vmmguest.net.echo=8080"
 
@@ -83,6 +99,7 @@ if [ "$RUNNER" = vmm ]; then
 		cmdline+=" console=hvc0"
 	fi
 	[ "$GPU" = 1 ] && opts+=(--gpu --screenshot "$tmp/screen.png")
+	[ "$VSOCK" = 1 ] && opts+=(--vsock "cid=5,uds=$tmp/v.sock")
 	label="vmm $TRANSPORT $CONSOLE"
 	# --foreground: the VMM reads the terminal (timeout would otherwise put it in the background).
 	# Its log (-v -v: which devices the guest drove) goes to $tmp/err, not to the terminal.
@@ -134,6 +151,7 @@ check_acpi() {
 	want=3
 	[ "$CONSOLE" = hvc0 ] && want=$((want + 1))
 	[ "$GPU" = 1 ] && want=$((want + 3))
+	[ "$VSOCK" = 1 ] && want=$((want + 1))
 	if [ "$nvirtio" = "$want" ] && [ "$nright" = "$want" ]; then
 		ok "each of the $want virtio devices found once, over $TRANSPORT as ACPI describes it"
 	else
@@ -288,6 +306,16 @@ if [ "$RUNNER" = vmm ]; then
 	fi
 else
 	check "QEMU: the kernel reached Run /init" 'Run /(sbin/)?init as init process'
+fi
+if [ "$VSOCK" = 1 ]; then
+	check "the guest drove virtio-vsock" 'virtio-vsock: driver ready' "$tmp/err"
+	check "/init saw the vsock device (ID 19) bound, over $TRANSPORT" \
+		"VMM-GUEST-VIRTIO: .* device=0x0013 .*driver=vmw_vsock_virtio_transport on=$([ "$TRANSPORT" = pci ] && echo '0000:' || echo 'LNRO0005:')"
+	check "the vsock transport driver holds the device" 'VMM-GUEST-VSOCK-DRIVER: virtio'
+	check "the guest's program reached the host over vsock and read its answer" \
+		'VMM-GUEST-VSOCK: vsock-echo: sent 100000 bytes, reply: OK 100000 bytes intact \(status 0\)'
+	check "the host saw the guest's greeting over vsock" '^line: hello-from-guest 100000' "$tmp/vsock-host"
+	check "the vsock check passed" 'VMM-GUEST-RUN: vsock status 0'
 fi
 if [ "$GPU" = 1 ]; then
 	check "virtio-gpu bound by DRM" 'Initialized virtio_gpu'

@@ -6,9 +6,11 @@
 # virtio-gpu (DRM, fbdev emulation, the framebuffer console) and registers the input devices; the
 # shell writes 20 lines to /dev/tty1, and the screenshot written at exit must show them. The
 # root is a qcow2 overlay over the ext4 image (QCOW2=1), pulled out by Ctrl-A x after a sync.
+# The same boot checks virtio-vsock over virtio-pci (VSOCK=1: /init's vsock check, a guest program
+# over AF_VSOCK to a host helper; over virtio-mmio linux_virtiofs checks it).
 # labels: slow linux display
 # requires: kvm tmux qemu-img
 # timeout: 1500
 # resource: linux:1
-RUNNER=vmm TRANSPORT=pci CONSOLE=hvc0 ENDING=ctrl-a-x GPU=1 QCOW2=1
+RUNNER=vmm TRANSPORT=pci CONSOLE=hvc0 ENDING=ctrl-a-x GPU=1 QCOW2=1 VSOCK=1
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/linux_userspace_lib.sh"
