@@ -1,7 +1,7 @@
 """Benchmarks of our VMM side by side with QEMU, measured the way the field measures.
 
 Usage: tools/bench startup|memory|boot|blk|exit-cost|net|api|snapshot|ratelimit|vsock|migrate|pmem|
-                   memhp|vhost-user-blk|virtiofs|qcow2|fork|working-set|
+                   memhp|vhost-user-blk|virtiofs|hotplug|qcow2|fork|working-set|
                    all|fio|iperf3
                    [--runs N] (several joined by commas run in one table: blk,net,ratelimit)
                    [--quick]
@@ -54,6 +54,12 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              /usr/lib/qemu/virtiofsd per VM, cache=none): sequential read of a 256 MiB file (dd
              bs=1M) and empty-file creates per second, timed in the guest; ours --fs against
              QEMU microvm's vhost-user-fs-device on the same virtiofsd. Root. Not in all.
+  hotplug    the default Linux guest at its shell (one read-only virtio-pci disk at boot): ms
+             from the API request that adds a 16 MiB disk, then a NIC on a tap in this tool's
+             namespace, until a loop of shell built-ins typed before it sees /sys/block/vdb,
+             /sys/class/net/eth0 and (after `ip link set eth0 up`) operstate up; ours PUT
+             /vmm/vm.add-disk and vm.add-net against QEMU q35's blockdev-add/netdev_add +
+             device_add on a pcie-root-port (ACPI PCI hotplug both). Root. Not in all.
   exit-cost  the exit_cost test guest: ns per ring-3 MMIO write that exits to the VMM's user space,
              and per QueueNotify write bound to an ioeventfd (virtio-rng on both).
   net        the virtio_net_bench guest (ring-3 polling loops, MMIO kicks, no interrupts) on a
@@ -144,7 +150,7 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
   memhp      ours only: one default Linux guest with a 1 GiB (--quick 256 MiB) virtio-mem
              region: seconds from PATCH /hotplug/memory (all of it, then 0) until GET
              /hotplug/memory shows the plugged size followed. 3 runs by default.
-  all        every benchmark above, in that order, but migrate, pmem and memhp (not
+  all        every benchmark above, in that order, but migrate, pmem, memhp and hotplug (not
              fio/iperf3).
   fio        hardware KVM only: the default Linux kernel with the Debian 12 root file system of
              guest-images/rootfs.sh (debootstrap; built once, cached) read-only as /dev/vda, and
@@ -229,7 +235,7 @@ def main():
     runs_used = set()
     for name in names:
         opts = argparse.Namespace(**vars(a))
-        few = ("boot", "fio", "iperf3", "migrate", "pmem", "memhp")
+        few = ("boot", "fio", "iperf3", "migrate", "pmem", "memhp", "hotplug")
         opts.runs = a.runs or (1 if a.quick else 3 if name in few else 10)
         runs_used.add(opts.runs)
         t = time.monotonic()

@@ -8,6 +8,7 @@ from .exit_cost import bench_exit_cost
 from .fio import bench_fio
 from .firmware import bench_firmware
 from .fork import bench_fork
+from .hotplug import bench_hotplug
 from .working_set import bench_working_set
 from .iperf3 import bench_iperf3
 from .memhp import bench_memhp
@@ -49,10 +50,11 @@ BENCHES = {
     "memhp": bench_memhp,
     "vhost-user-blk": bench_vhost_user_blk,
     "virtiofs": bench_virtiofs,
+    "hotplug": bench_hotplug,
 }
 HW_BENCHES = {"fio": bench_fio, "iperf3": bench_iperf3}
-# Not in `all`: firmware, migrate, pmem, memhp and virtiofs boot Linux guests (minutes on an emulated
+# Not in `all`: firmware, migrate, pmem, memhp, virtiofs and hotplug boot Linux guests (minutes on an emulated
 # KVM); net-mmds and egress are questions about our own transmit path, not comparisons with a
 # peer; vhost-user-blk is about an external back-end (issue 29), not our own disk.
 NOT_IN_ALL = ("firmware", "migrate", "pmem", "memhp", "net-mmds", "egress", "mmds-latency",
-              "vhost-user-blk", "virtiofs")
+              "vhost-user-blk", "virtiofs", "hotplug")
