@@ -28,6 +28,16 @@ enum vm_hotplug_kind {
 	VM_HOTPLUG_VSOCK,
 	VM_HOTPLUG_PMEM,
 	VM_HOTPLUG_FS,
+	VM_HOTPLUG_VFIO, /* a passed-through function (vm_hotplug_add_func()) */
+};
+
+/* A PCI function that is not virtio (a passed-through device, vmm/vm/vm_vfio.h) in a hotplug
+ * slot: its owner puts it at device number `slot` (0 or -errno with the reason in err, nothing
+ * left behind on failure) and takes it out once the guest released it. */
+struct vm_hotplug_func {
+	int (*plug)(void *opaque, int slot, char *err, size_t errlen);
+	void (*unplug)(void *opaque, int slot);
+	void *opaque;
 };
 
 /* At the end of the devices' creation, before the ACPI tables are written: the controller and
@@ -71,6 +81,10 @@ struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id,
  * -EEXIST (id taken), -EIO (wiring failed, logged). */
 int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, struct virtio_dev *dev,
 		   int *slot, char *err, size_t errlen);
+
+/* As vm_hotplug_add() for a function `f` plugs itself into the first free hotplug slot. */
+int vm_hotplug_add_func(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			const struct vm_hotplug_func *f, int *slot, char *err, size_t errlen);
 
 /* Asks the guest to release the hot-added device `id` and waits up to timeout_ms for its
  * _EJ0; then the device is stopped and goes. 0, or -errno with the reason in err: -ENOENT (no
