@@ -486,9 +486,14 @@ static void unmap_dma(struct vm_vfio *v)
 	v->dma_mapped = false;
 }
 
+/* Looked up once, while the VM is built (vm_hotplug_setup()): the vCPU threads ask again after
+ * they are confined, where access() is not allowed. */
 bool vm_vfio_host_has_vfio(void)
 {
-	return access(VM_VFIO_CONTAINER_PATH, F_OK) == 0;
+	static int has = -1;
+	if (has < 0)
+		has = access(VM_VFIO_CONTAINER_PATH, F_OK) == 0;
+	return has;
 }
 
 struct vm_vfio *vm_vfio_create(const struct vm_vfio_host *h)
