@@ -225,6 +225,11 @@ static void hot_unplug(void *opaque, int slot)
 int dev_vfio_hot_add(struct vm *vm, const char *option, const char *id, int *slot, char *err,
 		     size_t errlen)
 {
+	if (!vm_vfio_may_hot_add(vm))
+		return fail_rc(
+		    -EPERM, err, errlen,
+		    "start the VM with --vfio-hotplug to add a passed-through device while "
+		    "it runs (its threads' seccomp filters are fixed at start)");
 	/* parsed beside the configuration's devices: a device given twice, or a fifth, is refused
 	 * before anything is opened */
 	const struct dev_vfio_cfg *has = device_cfg_find(vm->cfg, &device_vfio);

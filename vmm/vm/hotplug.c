@@ -173,7 +173,7 @@ int vm_hotplug_setup(struct vm *vm)
 	 * /dev/vfio/N, and lists its IOMMU group's members (/sys/kernel/iommu_groups/N/devices,
 	 * where .../iommu_group/devices leads); its sysfs links are read with readlink(), which
 	 * Landlock does not restrict */
-	if (vm_vfio_host_has_vfio()) {
+	if (vm->cfg->vfio_hotplug && vm_vfio_host_has_vfio()) {
 		err = sandbox_landlock_allow_dir_of(VM_VFIO_CONTAINER_PATH,
 						    LANDLOCK_READ | LANDLOCK_WRITE);
 		if (!err || err == -EBUSY)
@@ -188,6 +188,11 @@ int vm_hotplug_setup(struct vm *vm)
 	else
 		log_debug("PCI hotplug: slots 0x%08x", slots);
 	return err ? err : place_pending(vm, h);
+}
+
+bool vm_vfio_may_hot_add(const struct vm *vm)
+{
+	return vm->cfg->vfio_hotplug && vm_hotplug_enabled(vm) && vm_vfio_host_has_vfio();
 }
 
 int vm_hotplug_start(struct vm *vm)

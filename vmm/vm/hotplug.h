@@ -65,6 +65,12 @@ int vm_hotplug_check_quiet(const struct vm *vm, char *err, size_t errlen);
 
 /* Whether the VM has hotplug at all, and how many hotplug slots are free now. */
 bool vm_hotplug_enabled(const struct vm *vm);
+
+/* Whether a passed-through device may be hot-added to this VM: started with --vfio-hotplug, with
+ * PCI hotplug, on a host with VFIO (vm_vfio_host_has_vfio()). Only then do its vCPU and main
+ * threads take the VFIO seccomp lists at start (pread/pwrite, memory slots: wider than a vCPU
+ * otherwise needs) and may the hotplug thread open the VFIO files (docs/sandbox.md). */
+bool vm_vfio_may_hot_add(const struct vm *vm);
 int vm_hotplug_free_slots(const struct vm *vm);
 /* How many hot-added devices the VM has now; the id of the first in *first (may be NULL). */
 int vm_hotplug_count(const struct vm *vm, const char **first);

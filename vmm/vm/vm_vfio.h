@@ -121,11 +121,8 @@ extern const struct sandbox_list vm_vfio_setup_sandbox;
 
 #define VM_VFIO_CONTAINER_PATH "/dev/vfio/vfio"
 
-/* Whether this host has VFIO at all (VM_VFIO_CONTAINER_PATH exists): a VM with PCI hotplug on
- * such a host may get a passed-through device while it runs, so its vCPU and main threads take
- * the VFIO seccomp lists at start, and the hotplug thread may open the VFIO files
- * (docs/sandbox.md). Looked up at the first call (vm_hotplug_setup(), before any thread of the
- * VM is confined), remembered after. */
+/* Whether this host has VFIO at all (VM_VFIO_CONTAINER_PATH exists). Looked up at the first
+ * call (vm_hotplug_setup(), before any thread of the VM is confined), remembered after. */
 bool vm_vfio_host_has_vfio(void);
 
 /* A new, empty set for the VM described by `h`. NULL when out of memory. */

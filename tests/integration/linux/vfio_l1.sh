@@ -245,7 +245,7 @@ boot() {
 	local sock=/tmp/vfio-l1-api.$$
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$BZIMAGE" --initrd "$INITRAMFS" --mem 256M \
 		--console stdio --api-sock "$sock" \
-		--device "vfio=/sys/bus/pci/devices/$2" --disk "$out/tools.ext4,ro" \
+		--vfio-hotplug --device "vfio=/sys/bus/pci/devices/$2" --disk "$out/tools.ext4,ro" \
 		--append "$CMDLINE_NORMAL noxsave vmmguest.shell=1 vmmguest.dhcp=0" \
 		<"$fifo" >"$out/guest.log" 2>"$out/vmm.err" &
 	vmm_pid=$!

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_vfio.h"
+#include "vmm/vm/vm.h"
 
 static void quiet(void)
 {
@@ -172,5 +173,24 @@ Test(dev_vfio, api_body)
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "path")),
 			 "/sys/bus/pci/devices/0000:02:00.0");
 	json_decref(doc);
+	cli_free(&cfg);
+}
+
+/* A hot-add needs --vfio-hotplug (the threads' seccomp filters are fixed at start): without it
+ * the request is refused before anything is opened, saying which option to start with. */
+Test(dev_vfio, a_hot_add_needs_vfio_hotplug)
+{
+	struct vm_config cfg;
+	struct vm vm = {0};
+	int slot = -1;
+	char why[256] = "";
+
+	cli_config_init(&cfg);
+	vm.cfg = &cfg;
+	cr_assert_eq(dev_vfio_hot_add(&vm, "/sys/bus/pci/devices/0000:01:00.0", "nic", &slot, why,
+				      sizeof(why)),
+		     -EPERM);
+	cr_assert(strstr(why, "--vfio-hotplug"), "the message names the option: %s", why);
+	cr_assert_eq(slot, -1);
 	cli_free(&cfg);
 }
