@@ -1,5 +1,6 @@
 /* vmmctl: device hotplug (docs/hotplug.md): PUT /vmm/vm.add-disk, /vmm/vm.add-net,
- * /vmm/vm.add-vsock, /vmm/vm.add-pmem, /vmm/vm.add-fs and /vmm/vm.remove-device, with Cloud
+ * /vmm/vm.add-vsock, /vmm/vm.add-pmem, /vmm/vm.add-fs, /vmm/vm.add-device (a passed-through
+ * device, docs/vfio.md) and /vmm/vm.remove-device, with Cloud
  * Hypervisor's bodies. The VMM checks the values; vmmctl only checks the numbers. An add prints the
  * VMM's answer ({"id", "bdf"}). */
 #include <errno.h>
@@ -40,6 +41,19 @@ int cmd_add_disk(const struct args *a, struct vmmctl_request *r, char *e, size_t
 		return -EINVAL;
 	}
 	cmd_set(r, "PUT", "/vmm/vm.add-disk", VIEW_RAW);
+	r->body = body;
+	return 0;
+}
+
+/* A passed-through device: PUT /vmm/vm.add-device {"path", "id"?} (the VMM checks the path). */
+int cmd_add_device(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
+{
+	json_t *body = json_pack("{s:s}", "path", a->pos[0]);
+	const char *id = arg_opt(a, "id");
+	(void)e, (void)n;
+	if (id)
+		json_object_set_new(body, "id", json_string(id));
+	cmd_set(r, "PUT", "/vmm/vm.add-device", VIEW_RAW);
 	r->body = body;
 	return 0;
 }

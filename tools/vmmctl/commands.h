@@ -70,7 +70,8 @@ cmd_builder cmd_snapshot_create, cmd_snapshot_load, cmd_working_set_stop;
 /* cmd_migrate.c */
 cmd_builder cmd_migrate, cmd_migration, cmd_migrate_cancel, cmd_receive_migration;
 /* cmd_pcihp.c */
-cmd_builder cmd_add_disk, cmd_add_net, cmd_add_vsock, cmd_add_pmem, cmd_add_fs, cmd_remove_device;
+cmd_builder cmd_add_disk, cmd_add_net, cmd_add_vsock, cmd_add_pmem, cmd_add_fs, cmd_add_device,
+    cmd_remove_device;
 /* cmd_resize.c */
 cmd_builder cmd_resize;
 

@@ -126,6 +126,7 @@ static const struct opt_def add_pmem_opts[] = {
     {"size", OPT_VALUE}, {"discard-writes", OPT_FLAG}, {"id", OPT_VALUE}, {0}};
 static const struct opt_def add_fs_opts[] = {
     {"id", OPT_VALUE}, {"num-queues", OPT_VALUE}, {"queue-size", OPT_VALUE}, {0}};
+static const struct opt_def add_device_opts[] = {{"id", OPT_VALUE}, {0}};
 static const struct opt_def remove_device_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
 static const struct opt_def resize_opts[] = {{"vcpus", OPT_VALUE}, {"timeout-ms", OPT_VALUE}, {0}};
 static const struct opt_def no_opts[] = {{0}};
@@ -171,6 +172,7 @@ static const struct command commands[] = {
     {"add-vsock", 2, 2, vsock_opts, cmd_add_vsock},
     {"add-pmem", 1, 1, add_pmem_opts, cmd_add_pmem},
     {"add-fs", 2, 2, add_fs_opts, cmd_add_fs},
+    {"add-device", 1, 1, add_device_opts, cmd_add_device},
     {"remove-device", 1, 1, remove_device_opts, cmd_remove_device},
     {"resize", 0, 0, resize_opts, cmd_resize},
     {"set-metrics", 1, 1, no_opts, cmd_set_metrics},

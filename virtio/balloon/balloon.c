@@ -65,6 +65,14 @@ static void flip_bit(struct vballoon *b, uint64_t i)
 	b->bitmap[i / 64] ^= 1ull << (i % 64);
 }
 
+/* Gives [gpa, +len) back to the host, or only counts it (virtio_balloon_keep_pages()). */
+static int64_t release(struct vballoon *b, uint64_t gpa, uint64_t len)
+{
+	if (__atomic_load_n(&b->keep_pages, __ATOMIC_ACQUIRE))
+		return (int64_t)len;
+	return b->discard(b->dev.mem, gpa, len);
+}
+
 /* Releases the run of guest pages [b->run_gpa, +b->run_len) gathered by inflate_pfn(). */
 static void flush_run(struct vballoon *b)
 {
@@ -72,7 +80,7 @@ static void flush_run(struct vballoon *b)
 
 	if (!b->run_len)
 		return;
-	done = b->discard(b->dev.mem, b->run_gpa, b->run_len);
+	done = release(b, b->run_gpa, b->run_len);
 	if (done < 0)
 		log_guest_warn("virtio-balloon: cannot release 0x%llx+0x%llx: %s",
 			       (unsigned long long)b->run_gpa, (unsigned long long)b->run_len,
@@ -168,7 +176,7 @@ static int handle_report(struct virtio_dev *dev, struct vq_chain *chain, void *o
 
 	(void)opaque;
 	for (uint16_t i = 0; i < chain->nsegs; i++) {
-		int64_t done = b->discard(dev->mem, chain->segs[i].addr, chain->segs[i].len);
+		int64_t done = release(b, chain->segs[i].addr, chain->segs[i].len);
 
 		if (done < 0) {
 			log_guest_warn("virtio-balloon: cannot release reported range 0x%llx+%u",
@@ -418,6 +426,11 @@ static const struct sandbox_rule balloon_rules[] = {
     SB_ALLOW(SYS_timerfd_settime),
 };
 static const struct sandbox_list balloon_sandbox = SANDBOX_LIST("virtio-balloon", balloon_rules);
+
+void virtio_balloon_keep_pages(struct virtio_dev *dev)
+{
+	__atomic_store_n(&to_balloon(dev)->keep_pages, true, __ATOMIC_RELEASE);
+}
 
 void virtio_balloon_set_discard(struct virtio_dev *dev, virtio_balloon_discard_fn fn)
 {

@@ -79,6 +79,11 @@ int virtio_balloon_set_target(struct virtio_dev *dev, uint64_t mib);
 /* A new statistics interval (1 s or more). Returns 0, -EINVAL (0 or too long) or -ENOTSUP (the
  * device has no statistics queue: the interval was 0 at creation). Takes dev->lock. */
 int virtio_balloon_set_stats_interval(struct virtio_dev *dev, uint32_t seconds);
+/* From now on inflated and reported pages are counted but never given back to the host: a
+ * passed-through device's IOMMU pins guest RAM for DMA (vmm/vm/vm_vfio.h), so a page released
+ * here would stay pinned anyway, and one faulted in again would no longer be the page the IOMMU
+ * maps (QEMU's virtio-balloon does the same beside VFIO). Any thread. */
+void virtio_balloon_keep_pages(struct virtio_dev *dev);
 /* True when `dev` is a virtio-balloon (the API looks for it among the VM's devices). */
 bool virtio_balloon_is(const struct virtio_dev *dev);
 

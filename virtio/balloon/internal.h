@@ -36,6 +36,7 @@ struct vballoon {
 	int timer_fd, ctl_fd;
 	bool fds_added;
 	virtio_balloon_discard_fn discard; /* guest_mem_discard(), or a test's */
+	bool keep_pages; /* virtio_balloon_keep_pages(): counted, never released (atomic) */
 };
 
 struct vballoon *to_balloon(struct virtio_dev *dev);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <linux/virtio_ids.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,10 @@ static const struct virtio_dev_ops vmem_ops = {
 static const struct sandbox_rule vmem_rules[] = {
     SB_ALLOW(SYS_madvise),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
+    /* beside a passed-through device, each plugged block is mapped for its DMA and unmapped
+     * when unplugged (the backend's memhp_dma, vmm/vm/vm_vfio.c) */
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_IOMMU_MAP_DMA),
+    SB_ARG_EQ(SYS_ioctl, 1, VFIO_IOMMU_UNMAP_DMA),
 };
 static const struct sandbox_list vmem_sandbox = SANDBOX_LIST("virtio-mem", vmem_rules);
 

@@ -41,6 +41,7 @@ enum api_hotplug_kind {
 	API_HOTPLUG_VSOCK,
 	API_HOTPLUG_PMEM,
 	API_HOTPLUG_FS,
+	API_HOTPLUG_VFIO, /* PUT /vmm/vm.add-device on a running VM (vmm/descriptors/dev_vfio.c) */
 };
 
 struct api_hotplug_add {

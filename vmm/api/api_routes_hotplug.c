@@ -1,5 +1,6 @@
 /* Device hotplug (api_hotplug.h): PUT /vmm/vm.add-disk, /vmm/vm.add-net, /vmm/vm.add-vsock,
- * /vmm/vm.add-pmem, /vmm/vm.add-fs, /vmm/vm.remove-device, Cloud Hypervisor's routes under our
+ * /vmm/vm.add-pmem, /vmm/vm.add-fs, /vmm/vm.add-device (a passed-through device, the route its
+ * descriptor owns), /vmm/vm.remove-device, Cloud Hypervisor's routes under our
  * /vmm/ prefix; and Firecracker's (its device hotplug preview, 1.16): PUT /drives/{id},
  * /network-interfaces/{id}, /pmem/{id} after InstanceStart add the device, DELETE on them
  * removes it, both answering 204 (api_hotplug_put_device(), api_hotplug_delete()). A
@@ -7,6 +8,7 @@
  * would run while its peers are parked), and a snapshot is taken of a paused VM, so none is under
  * way. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/api/api_devices.h"
@@ -128,6 +130,27 @@ const struct route api_routes_hotplug[] = {
     {NULL, false, {NULL, NULL, NULL}, false},
 };
 
+/* ---- PUT /vmm/vm.add-device on a running VM: a passed-through device hot-added (before
+ * InstanceStart the same route configures one, vmm/descriptors/dev_vfio.c). Cloud Hypervisor's
+ * answer: 200 with PciDeviceInfo. ---- */
+
+static bool put_add_device(struct api *a, const struct device_desc *d, const json_t *body,
+			   struct reply *r)
+{
+	struct api_hotplug_add req = {.kind = API_HOTPLUG_VFIO};
+	json_t *doc = NULL;
+	/* the body checked by the device's own hook, as before InstanceStart */
+	if (api_devices_try(&a->model, d, NULL, body, &doc, r->err, sizeof(r->err))) {
+		r->status = 400;
+		return true;
+	}
+	snprintf(req.id, sizeof(req.id), "%s", api_json_str(doc, "id", ""));
+	snprintf(req.option, sizeof(req.option), "vfio=%s", api_json_str(doc, "path", ""));
+	json_decref(doc);
+	add(a, &req, r);
+	return true;
+}
+
 /* ---- Firecracker's routes: PUT /drives/{id}, /network-interfaces/{id}, /pmem/{id} after
  * InstanceStart, and DELETE on them ---- */
 
@@ -139,6 +162,9 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 	json_t *doc = NULL;
 	enum api_hotplug_kind kind;
 
+	if (a->state != API_NOT_STARTED && a->state != API_STOPPING &&
+	    !strcmp(d->api->section, "vfio"))
+		return put_add_device(a, d, body, r);
 	if (a->state == API_NOT_STARTED || a->state == API_STOPPING || !d->api->to_option ||
 	    !api_hotplug_section_kind(d->api->section, &kind))
 		return false; /* not a device Firecracker hot-adds: the caller's answer stands */

@@ -23,6 +23,7 @@
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_vfio.h"
 #include "vmm/descriptors/dev_vsock.h"
 #include "vmm/vm/hotplug.h"
 
@@ -54,6 +55,8 @@ static const char *boot_device(const struct control *c, const char *id, bool *ro
 		return "a pmem device";
 	if (dev_fs_find(c->cfg, id) >= 0)
 		return "a shared folder";
+	if (dev_vfio_has_id(c->cfg, id))
+		return "a passed-through device";
 	struct device_claim other;
 	if (device_table_id_claimed(c->cfg, "drive", id, &other) ||
 	    device_table_id_claimed(c->cfg, "iface", id, &other))
@@ -70,16 +73,14 @@ static bool id_taken(const struct control *c, const char *id)
 /* The --option a kind's record is, and Cloud Hypervisor's name stem for it. */
 static const char *option_name(enum api_hotplug_kind kind)
 {
-	static const char *const names[] = {[API_HOTPLUG_DISK] = "disk",
-					    [API_HOTPLUG_NET] = "net",
-					    [API_HOTPLUG_VSOCK] = "vsock",
-					    [API_HOTPLUG_PMEM] = "pmem",
-					    [API_HOTPLUG_FS] = "fs"};
+	static const char *const names[] = {
+	    [API_HOTPLUG_DISK] = "disk", [API_HOTPLUG_NET] = "net", [API_HOTPLUG_VSOCK] = "vsock",
+	    [API_HOTPLUG_PMEM] = "pmem", [API_HOTPLUG_FS] = "fs",   [API_HOTPLUG_VFIO] = "vfio"};
 	return names[kind];
 }
 
 /* Cloud Hypervisor's names for a device added without an id: _disk<N>, _net<N>, _vsock<N>,
- * _pmem<N>, _fs<N>. */
+ * _pmem<N>, _fs<N>, _vfio<N>. */
 static void choose_id(const struct control *c, enum api_hotplug_kind kind, char *id, size_t len)
 {
 	for (unsigned n = 0;; n++) {
@@ -209,6 +210,7 @@ static void option_of(const struct api_hotplug_add *req, const char *id, int slo
 static const struct device_api *api_of(enum api_hotplug_kind kind)
 {
 	return kind == API_HOTPLUG_NET	   ? &dev_net_api
+	       : kind == API_HOTPLUG_VFIO  ? device_vfio.api
 	       : kind == API_HOTPLUG_VSOCK ? device_vsock.api
 	       : kind == API_HOTPLUG_PMEM  ? device_pmem.api
 	       : kind == API_HOTPLUG_FS	   ? device_fs.api
@@ -247,6 +249,11 @@ static void model_update(struct control *c, enum api_hotplug_kind kind, const ch
 {
 	const struct device_api *api = api_of(kind);
 	struct api_model *m = &c->api.model;
+	if (kind == API_HOTPLUG_VFIO) { /* one object: the configuration's first device */
+		model_update_one(m, api, c->cfg, false);
+		model_update_one(m, api, c->cfg, device_cfg_find(c->cfg, &device_vfio) != NULL);
+		return;
+	}
 	if (!api->id_field) {
 		model_update_one(m, api, c->cfg, add);
 		return;
@@ -286,6 +293,17 @@ static bool room_to_record(const struct control *c, enum api_hotplug_kind kind, 
 			   size_t errlen)
 {
 	bool nic = kind == API_HOTPLUG_NET;
+	if (kind == API_HOTPLUG_VFIO) {
+		const struct dev_vfio_cfg *v = device_cfg_find(c->cfg, &device_vfio);
+		bool room =
+		    (!v || v->n < VM_VFIO_MAX_DEVICES) && c->cfg->nrecorded < CLI_MAX_RECORDED;
+		if (!room)
+			snprintf(err, errlen,
+				 "the VM has as many passed-through devices as it may have "
+				 "(%d)",
+				 VM_VFIO_MAX_DEVICES);
+		return room;
+	}
 	if (kind == API_HOTPLUG_VSOCK) {
 		const char *has = dev_vsock_id(c->cfg);
 		if (has)
@@ -326,7 +344,12 @@ static void record_add(struct control *c, const struct api_hotplug_add *req, con
 {
 	char option[OPTION_MAX], err[512] = "";
 	option_of(req, id, slot, gpa, option, sizeof(option));
-	int r = cli_apply(c->cfg, option_name(req->kind), option, err, sizeof(err));
+	bool vfio = req->kind == API_HOTPLUG_VFIO;
+	if (vfio) /* --device vfio=PATH,id=ID: never restored (such a VM is not saved), so no
+		   * slot; the record is what refuses snapshots, forks and migrations */
+		snprintf(option, sizeof(option), "%s,id=%s", req->option, id);
+	int r =
+	    cli_apply(c->cfg, vfio ? "device" : option_name(req->kind), option, err, sizeof(err));
 	if (r) { /* room was checked: only memory can lack; the device runs, unrecorded */
 		log_error("PCI hotplug: %s is not in the VM's configuration (a snapshot would "
 			  "lack it): %s",
@@ -346,9 +369,29 @@ static bool has_item(const char *arg, const char *item)
 	return false;
 }
 
+/* A removed passed-through device out of the configuration (its --device record) and the
+ * model. */
+static bool record_remove_vfio(struct control *c, const char *id)
+{
+	char want[API_HOTPLUG_ID_MAX + 8];
+	snprintf(want, sizeof(want), "id=%s", id);
+	for (int i = 0; dev_vfio_has_id(c->cfg, id) && i < c->cfg->nrecorded; i++) {
+		const struct cli_record *rec = &c->cfg->recorded[i];
+		if (strcmp(rec->name, "device") || !rec->arg || !has_item(rec->arg, want))
+			continue;
+		cli_unrecord_at(c->cfg, i);
+		dev_vfio_forget(c->cfg, id);
+		model_update(c, API_HOTPLUG_VFIO, id, false);
+		return true;
+	}
+	return false;
+}
+
 /* The removed device out of the configuration and the model. */
 static void record_remove(struct control *c, const char *id)
 {
+	if (record_remove_vfio(c, id))
+		return;
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
 		const struct cli_record *rec = &c->cfg->recorded[i];
 		enum api_hotplug_kind kind;
@@ -396,6 +439,8 @@ static int add_here(void *arg)
 						       [API_HOTPLUG_VSOCK] = VM_HOTPLUG_VSOCK,
 						       [API_HOTPLUG_PMEM] = VM_HOTPLUG_PMEM,
 						       [API_HOTPLUG_FS] = VM_HOTPLUG_FS};
+	if (k->req->kind == API_HOTPLUG_VFIO) /* opened and plugged here (dev_vfio.h) */
+		return dev_vfio_hot_add(&c->vm, k->req->option, k->id, k->slot, k->err, k->errlen);
 	bool pmem = k->req->kind == API_HOTPLUG_PMEM;
 	int r = pmem ? make_pmem(c, option, k->req->size, &dev, &k->gpa, k->err, k->errlen)
 		     : make[k->req->kind](c, option, &dev, k->err, k->errlen);
@@ -494,7 +539,8 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 		else if (what)
 			snprintf(err, errlen,
 				 "%s is %s the VM started with: only a device added with "
-				 "/vmm/vm.add-disk, -net, -vsock, -pmem or -fs can be removed",
+				 "/vmm/vm.add-disk, -net, -vsock, -pmem, -fs or -device can be "
+				 "removed",
 				 req->id, what);
 		else
 			snprintf(err, errlen, "no device has the id %s", req->id);

@@ -47,6 +47,7 @@ enum {
 	OPT_HTTP_MAX_PAYLOAD,
 	OPT_MIGRATE_FROM,
 	OPT_MEM_SHARED,
+	OPT_VFIO_HOTPLUG,
 	OPT_FIRMWARE,
 	OPT_FIRMWARE_LOG,
 	OPT_CHECK_CPU,
@@ -107,6 +108,7 @@ static const struct option core_options[] = {
     {"restore", required_argument, NULL, OPT_RESTORE},
     {"migrate-from", required_argument, NULL, OPT_MIGRATE_FROM},
     {"mem-shared", no_argument, NULL, OPT_MEM_SHARED},
+    {"vfio-hotplug", no_argument, NULL, OPT_VFIO_HOTPLUG},
     {"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"user", required_argument, NULL, OPT_USER},
@@ -205,54 +207,57 @@ static void device_usage(FILE *out)
 
 void cli_usage(FILE *out)
 {
-	fputs("Usage: vmm [OPTIONS] --kernel PATH\n"
-	      "       vmm [OPTIONS] --config-file FILE\n"
-	      "       vmm [OPTIONS] --api-sock PATH\n"
-	      "       vmm [OPTIONS] --restore DIR\n"
-	      "       vmm [OPTIONS] --migrate-from unix:PATH|tcp:HOST:PORT\n"
-	      "Boots an x86_64 guest on KVM.\n"
-	      "\n"
-	      "Boot:\n"
-	      "  -k, --kernel PATH     kernel to boot: a Linux bzImage (64-bit boot protocol) or "
-	      "any\n"
-	      "                        ELF with a Xen PVH note (vmlinux, the test guests)\n"
-	      "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n"
-	      "  -a, --append CMDLINE  kernel command line\n"
-	      "      --firmware FILE   boot an unmodified PC firmware (SeaBIOS\n"
-	      "                        /usr/share/seabios/bios-256k.bin); with --kernel it boots\n"
-	      "                        that bzImage; its debug port 0x402 output is in the log\n"
-	      "                        at -v -v\n"
-	      "      --firmware-log FILE  write the firmware's debug port lines to FILE\n"
-	      "\n"
-	      "Machine:\n"
-	      "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
-	      "                        default 256M\n"
-	      "  -c, --cpus N          number of vCPUs, 1-64; default 1\n"
-	      "      --cpus boot=N,max=M  N vCPUs at boot, up to M later (vCPU hotplug:\n"
-	      "                        PUT /vmm/vm.resize; needs ACPI)\n"
-	      "      --smt             two threads per core in the guest's CPU topology (vCPUs\n"
-	      "                        2k and 2k+1 share core k; --cpus 1 or even), as\n"
-	      "                        Firecracker's machine-config smt\n"
-	      "      --cpu-template NAME  Firecracker's static CPU template: T2, T2S, T2CL, C3\n"
-	      "                        (Intel hosts), T2A (AMD hosts), None (default)\n"
-	      "      --cpu-template-file FILE  a custom CPU template in Firecracker's JSON\n"
-	      "                        (cpuid_modifiers, msr_modifiers, kvm_capabilities)\n"
-	      "      --cpu-template-dump  print the CPUID a vCPU would get here (with --cpus,\n"
-	      "                        --smt and a template) as a custom template's JSON, exit\n"
-	      "      --cpu-template-verify  say whether the template given applies on this host\n"
-	      "                        as written (a vCPU made and read back), name what not\n"
-	      "      --hugepages       back guest RAM with transparent huge pages (fewer TLB\n"
-	      "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
-	      "      --mem-shared      guest RAM in one shared memory file (memfd), so that a\n"
-	      "                        local migration can hand it over without a copy\n"
-	      "      --io-poll USEC    longest window a virtio I/O thread polls its queues and\n"
-	      "                        backend before sleeping (adaptive: it shrinks to nothing\n"
-	      "                        on an idle device); 0 turns polling off; default 256\n"
-	      "                        where every I/O thread has a host CPU beside the vCPUs,\n"
-	      "                        else 64\n"
-	      "\n"
-	      "Devices:\n",
-	      out);
+	fputs(
+	    "Usage: vmm [OPTIONS] --kernel PATH\n"
+	    "       vmm [OPTIONS] --config-file FILE\n"
+	    "       vmm [OPTIONS] --api-sock PATH\n"
+	    "       vmm [OPTIONS] --restore DIR\n"
+	    "       vmm [OPTIONS] --migrate-from unix:PATH|tcp:HOST:PORT\n"
+	    "Boots an x86_64 guest on KVM.\n"
+	    "\n"
+	    "Boot:\n"
+	    "  -k, --kernel PATH     kernel to boot: a Linux bzImage (64-bit boot protocol) or "
+	    "any\n"
+	    "                        ELF with a Xen PVH note (vmlinux, the test guests)\n"
+	    "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n"
+	    "  -a, --append CMDLINE  kernel command line\n"
+	    "      --firmware FILE   boot an unmodified PC firmware (SeaBIOS\n"
+	    "                        /usr/share/seabios/bios-256k.bin); with --kernel it boots\n"
+	    "                        that bzImage; its debug port 0x402 output is in the log\n"
+	    "                        at -v -v\n"
+	    "      --firmware-log FILE  write the firmware's debug port lines to FILE\n"
+	    "\n"
+	    "Machine:\n"
+	    "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
+	    "                        default 256M\n"
+	    "  -c, --cpus N          number of vCPUs, 1-64; default 1\n"
+	    "      --cpus boot=N,max=M  N vCPUs at boot, up to M later (vCPU hotplug:\n"
+	    "                        PUT /vmm/vm.resize; needs ACPI)\n"
+	    "      --smt             two threads per core in the guest's CPU topology (vCPUs\n"
+	    "                        2k and 2k+1 share core k; --cpus 1 or even), as\n"
+	    "                        Firecracker's machine-config smt\n"
+	    "      --cpu-template NAME  Firecracker's static CPU template: T2, T2S, T2CL, C3\n"
+	    "                        (Intel hosts), T2A (AMD hosts), None (default)\n"
+	    "      --cpu-template-file FILE  a custom CPU template in Firecracker's JSON\n"
+	    "                        (cpuid_modifiers, msr_modifiers, kvm_capabilities)\n"
+	    "      --cpu-template-dump  print the CPUID a vCPU would get here (with --cpus,\n"
+	    "                        --smt and a template) as a custom template's JSON, exit\n"
+	    "      --cpu-template-verify  say whether the template given applies on this host\n"
+	    "                        as written (a vCPU made and read back), name what not\n"
+	    "      --hugepages       back guest RAM with transparent huge pages (fewer TLB\n"
+	    "                        misses; the VMM's resident memory grows in 2 MiB steps)\n"
+	    "      --mem-shared      guest RAM in one shared memory file (memfd), so that a\n"
+	    "                        local migration can hand it over without a copy\n"
+	    "      --vfio-hotplug    allow PUT /vmm/vm.add-device on the running VM: its vCPU\n"
+	    "                        threads may then reach VFIO devices (wider seccomp filters)\n"
+	    "      --io-poll USEC    longest window a virtio I/O thread polls its queues and\n"
+	    "                        backend before sleeping (adaptive: it shrinks to nothing\n"
+	    "                        on an idle device); 0 turns polling off; default 256\n"
+	    "                        where every I/O thread has a host CPU beside the vCPUs,\n"
+	    "                        else 64\n"
+	    "\n"
+	    "Devices:\n",
+	    out);
 	device_usage(out);
 	fputs(
 	    "      --transport mmio|pci\n"
@@ -632,6 +637,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	}
 	case OPT_MEM_SHARED:
 		cfg->mem_shared = true;
+		return CLI_RUN;
+	case OPT_VFIO_HOTPLUG:
+		cfg->vfio_hotplug = true;
 		return CLI_RUN;
 	case OPT_TRACK_DIRTY:
 		cfg->track_dirty_pages = true;

@@ -53,6 +53,7 @@ struct vm_config {
 	bool boot_timer;      /* --boot-timer: boot-timer device + phase report on stderr */
 	bool hugepages;	      /* --hugepages: guest RAM on transparent huge pages */
 	bool mem_shared;      /* --mem-shared: guest RAM in one memfd (local migration) */
+	bool vfio_hotplug;    /* --vfio-hotplug: a passed-through device may be hot-added */
 	bool smt;	      /* --smt: two threads per core in CPUID (cpus 1 or even) */
 	unsigned io_poll_us;  /* --io-poll: I/O threads' polling window cap (virtio/core/poll.h),
 			       * or CLI_IO_POLL_AUTO */

@@ -124,6 +124,11 @@ struct virtio_dev *dev_memhp_find(struct vm *vm)
 	return found;
 }
 
+struct memhp *dev_memhp_region(struct vm *vm)
+{
+	return live && live->vm == vm ? &live->hp : NULL;
+}
+
 /* ---- PUT /hotplug/memory and the config file's "memory-hotplug": Firecracker's
  * {"total_size_mib", "block_size_mib"?, "slot_size_mib"?} ---- */
 

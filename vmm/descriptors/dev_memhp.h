@@ -19,6 +19,10 @@ extern const struct device_desc device_memhp;
 
 struct vm;
 /* The VM's virtio-mem device, or NULL (the API's backend). */
+struct memhp;
 struct virtio_dev *dev_memhp_find(struct vm *vm);
+/* The VM's hotplug region (a passed-through device keeps its DMA maps in step with it,
+ * memhp_dma_attach()), or NULL. */
+struct memhp *dev_memhp_region(struct vm *vm);
 
 #endif

@@ -9,31 +9,88 @@
 
 #include "base/log.h"
 #include "base/parse.h"
+#include "virtio/balloon/balloon.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_memhp.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 #define KIND_VFIO "vfio="
 
+#define ITEM_ID ",id="
+
+bool dev_vfio_has_id(const struct vm_config *cfg, const char *id)
+{
+	const struct dev_vfio_cfg *c = device_cfg_find(cfg, &device_vfio);
+	for (int i = 0; c && id[0] && i < c->n; i++)
+		if (!strcmp(c->id[i], id))
+			return true;
+	return false;
+}
+
+/* The path of "PATH[,id=ID]" into path (the id into id): 0, or -EINVAL. */
+static int split_id(const char *arg, char *path, size_t plen, char *id, char *err, size_t errlen)
+{
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	id[0] = 0;
+	if (n >= plen)
+		return fail_rc(-EINVAL, err, errlen, "not a PCI device's sysfs path");
+	memcpy(path, arg, n);
+	path[n] = 0;
+	if (!comma)
+		return 0;
+	if (strncmp(comma, ITEM_ID, strlen(ITEM_ID)))
+		return fail_rc(-EINVAL, err, errlen,
+			       "unknown item %s (only id=ID follows the path)", comma + 1);
+	const char *v = comma + strlen(ITEM_ID);
+	if (strlen(v) >= DEV_VFIO_ID_MAX || !v[0] || strpbrk(v, ", /"))
+		return fail_rc(-EINVAL, err, errlen,
+			       "id=%s: 1 to %d characters, without ',', '/' or space", v,
+			       DEV_VFIO_ID_MAX - 1);
+	snprintf(id, DEV_VFIO_ID_MAX, "%s", v);
+	return 0;
+}
+
 int dev_vfio_parse(struct dev_vfio_cfg *c, const char *arg, char *err, size_t errlen)
 {
-	char bdf[VFIO_BDF_LEN];
+	char bdf[VFIO_BDF_LEN], path[DEV_VFIO_PATH_MAX + 16], id[DEV_VFIO_ID_MAX];
 	if (strncmp(arg, KIND_VFIO, strlen(KIND_VFIO)))
 		return fail_rc(-EINVAL, err, errlen,
 			       "unknown device kind (expected vfio=/sys/bus/pci/devices/"
 			       "DDDD:BB:DD.F)");
-	const char *path = arg + strlen(KIND_VFIO);
-	int rc = vfio_parse_pci_path(path, bdf, err, errlen);
+	int rc = split_id(arg + strlen(KIND_VFIO), path, sizeof(path), id, err, errlen);
+	if (!rc)
+		rc = vfio_parse_pci_path(path, bdf, err, errlen);
 	if (rc)
 		return rc;
-	for (int i = 0; i < c->n; i++)
+	for (int i = 0; i < c->n; i++) {
 		if (strstr(c->path[i], bdf))
 			return fail_rc(-EINVAL, err, errlen, "%s is given twice", bdf);
+		if (id[0] && !strcmp(c->id[i], id))
+			return fail_rc(-EINVAL, err, errlen, "id %s is given twice", id);
+	}
 	if (c->n == VM_VFIO_MAX_DEVICES)
 		return fail_rc(-EINVAL, err, errlen, "at most %d passed-through devices",
 			       VM_VFIO_MAX_DEVICES);
 	/* kept in the one spelling every other path is built from */
+	snprintf(c->id[c->n], DEV_VFIO_ID_MAX, "%s", id);
 	snprintf(c->path[c->n++], DEV_VFIO_PATH_MAX, "%s%s", VFIO_SYSFS_PCI_DEV, bdf);
 	return 0;
+}
+
+void dev_vfio_forget(struct vm_config *cfg, const char *id)
+{
+	struct dev_vfio_cfg *c = (struct dev_vfio_cfg *)device_cfg_find(cfg, &device_vfio);
+	for (int i = 0; c && id[0] && i < c->n; i++) {
+		if (strcmp(c->id[i], id))
+			continue;
+		memmove(c->path[i], c->path[i + 1], (size_t)(c->n - i - 1) * sizeof(c->path[0]));
+		memmove(c->id[i], c->id[i + 1], (size_t)(c->n - i - 1) * sizeof(c->id[0]));
+		c->n--;
+		return;
+	}
 }
 
 static int parse_device(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
@@ -83,21 +140,43 @@ static int check_vfio(const struct vm_config *cfg)
 
 struct dev_vfio_state {
 	struct vm_vfio *v;
+	struct vm *vm;
+	const char *hot_path; /* the device dev_vfio_hot_add() plugs */
 };
+
+/* The VM's set of passed-through devices, made on first use (at start, or by the first
+ * hot-add); the balloon told to keep its pages from then on. NULL: out of memory. */
+static struct dev_vfio_state *state_of(struct vm *vm)
+{
+	struct dev_vfio_state *s = device_state(vm, &device_vfio);
+	if (!s || s->v)
+		return s;
+	struct vm_vfio_host h = {&vm->kvm, &vm->mem,	  &vm->pio, &vm->mmio,
+				 vm->pci,  &vfio_sys_ops, NULL,	    dev_memhp_region(vm)};
+	s->vm = vm;
+	s->v = vm_vfio_create(&h);
+	if (!s->v)
+		return NULL;
+	/* inflated pages stay: guest RAM is pinned for DMA (balloon.h says why) */
+	struct virtio_dev *balloon = dev_balloon_find(vm);
+	if (balloon) {
+		virtio_balloon_keep_pages(balloon);
+		log_info("--balloon: inflated pages stay in guest RAM, pinned for the "
+			 "passed-through device's DMA (counted, not given back to the host)");
+	}
+	return s;
+}
 
 static int create_vfio(struct vm *vm)
 {
 	const struct dev_vfio_cfg *c = device_cfg_find(vm->cfg, &device_vfio);
 	if (!c || !c->n)
 		return 0;
-	struct dev_vfio_state *s = device_state(vm, &device_vfio);
-	int rc = s ? vm_pci_ensure(vm) : -ENOMEM;
+	int rc = vm_pci_ensure(vm);
 	if (rc)
 		return rc;
-	struct vm_vfio_host h = {&vm->kvm, &vm->mem,	  &vm->pio, &vm->mmio,
-				 vm->pci,  &vfio_sys_ops, NULL};
-	s->v = vm_vfio_create(&h);
-	if (!s->v)
+	struct dev_vfio_state *s = state_of(vm);
+	if (!s)
 		return -ENOMEM;
 	char err[512];
 	for (int i = 0; i < c->n; i++) {
@@ -127,27 +206,74 @@ static void destroy_vfio(struct vm *vm)
 	}
 }
 
+/* ---- hotplug (PUT /vmm/vm.add-device on a running VM, vmm/api/control_hotplug.c) ---- */
+
+static int hot_plug(void *opaque, int slot, char *err, size_t errlen)
+{
+	struct dev_vfio_state *s = opaque;
+	int rc = vm_vfio_add_at(s->v, s->hot_path, slot, err, errlen);
+	return rc < 0 ? rc : 0;
+}
+
+/* The guest released it (its _EJ0): the device goes. */
+static void hot_unplug(void *opaque, int slot)
+{
+	struct dev_vfio_state *s = opaque;
+	vm_vfio_remove(s->v, vm_vfio_find_slot(s->v, slot));
+}
+
+int dev_vfio_hot_add(struct vm *vm, const char *option, const char *id, int *slot, char *err,
+		     size_t errlen)
+{
+	if (!vm_vfio_may_hot_add(vm))
+		return fail_rc(
+		    -EPERM, err, errlen,
+		    "start the VM with --vfio-hotplug to add a passed-through device while "
+		    "it runs (its threads' seccomp filters are fixed at start)");
+	/* parsed beside the configuration's devices: a device given twice, or a fifth, is refused
+	 * before anything is opened */
+	const struct dev_vfio_cfg *has = device_cfg_find(vm->cfg, &device_vfio);
+	struct dev_vfio_cfg one = has ? *has : (struct dev_vfio_cfg){0};
+	int rc = dev_vfio_parse(&one, option, err, errlen);
+	if (rc)
+		return rc;
+	const char *path = one.path[one.n - 1];
+	struct dev_vfio_state *s = vm->pci ? state_of(vm) : NULL;
+	if (!s)
+		return fail_rc(vm->pci ? -ENOMEM : -ENODEV, err, errlen,
+			       vm->pci ? "out of memory" : "the VM has no PCI bus");
+	s->hot_path = path;
+	struct vm_hotplug_func f = {hot_plug, hot_unplug, s};
+	rc = vm_hotplug_add_func(vm, id, VM_HOTPLUG_VFIO, &f, slot, err, errlen);
+	s->hot_path = NULL;
+	if (!rc)
+		log_info("--device vfio=%s: hot-added as %s, PCI 0000:00:%02x.0", path, id, *slot);
+	return rc;
+}
+
+/* A passed-through device makes the VM unsaveable (device_table_unsaveable(): its state is the
+ * hardware's). Memory that moves is kept in step (vm_vfio.h), so it stands beside
+ * --memory-hotplug and --balloon. */
 static int claims_vfio(const struct vm_config *cfg, device_claim_fn fn, void *opaque)
 {
 	const struct dev_vfio_cfg *c = device_cfg_find(cfg, &device_vfio);
-	struct device_claim pinned = {
-	    .kind = DEVICE_CLAIM_PINNED_RAM,
-	    .option = "--device vfio",
-	    .what = "guest RAM is mapped for the passed-through device's DMA once, at start, and "
-		    "memory that is plugged, unplugged or given back later would not be in step "
-		    "with the IOMMU"};
+	struct device_claim pinned = {.kind = DEVICE_CLAIM_PINNED_RAM,
+				      .option = "--device vfio",
+				      .what = "guest RAM is pinned for the passed-through device's "
+					      "DMA"};
 	return c && c->n ? fn(&pinned, opaque) : 0;
 }
 
 /* ---- PUT /vmm/vm.add-device and the config file's "vfio": Cloud Hypervisor's DeviceConfig
- * {"path", "iommu"?, "pci_segment"?}, before InstanceStart (a running VM's is refused with the
- * router's 400: no hotplug of a passed-through device yet). One object, so one device through
- * the API; the command line takes VM_VFIO_MAX_DEVICES. ---- */
+ * {"path", "id"?, "iommu"?, "pci_segment"?}; before InstanceStart into the configuration (one
+ * object, so one device that way; the command line takes VM_VFIO_MAX_DEVICES), after it a
+ * hot-add (vmm/api/api_routes_hotplug.c). ---- */
 
 static int api_check_vfio(const json_t *body, const char *id, const struct device_api_ctx *ctx,
 			  json_t **doc, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {{"path", API_JSON_STRING, true},
+						  {"id", API_JSON_STRING, false},
 						  {"iommu", API_JSON_BOOL, false},
 						  {"pci_segment", API_JSON_UINT, false},
 						  {NULL, 0, false}};
@@ -162,17 +288,25 @@ static int api_check_vfio(const json_t *body, const char *id, const struct devic
 			       "iommu: a virtual IOMMU in front of the device is not supported");
 	if (api_json_uint(body, "pci_segment", 0))
 		return fail_rc(-EINVAL, err, errlen, "pci_segment: only segment 0 exists");
+	const char *bid = api_json_str(body, "id", "");
+	if (bid[0] && (r = api_json_check_id(bid, err, errlen)))
+		return r;
+	if (strchr(api_json_str(body, "path", ""), ','))
+		return fail_rc(-EINVAL, err, errlen, "path: not a PCI device's sysfs path");
 	snprintf(arg, sizeof(arg), KIND_VFIO "%s", api_json_str(body, "path", ""));
 	r = dev_vfio_parse(&c, arg, err, errlen);
 	if (r)
 		return r;
-	*doc = json_pack("{s:s}", "path", c.path[0]);
+	*doc = bid[0] ? json_pack("{s:s, s:s}", "path", c.path[0], "id", bid)
+		      : json_pack("{s:s}", "path", c.path[0]);
 	return *doc ? 0 : fail_rc(-ENOMEM, err, errlen, "out of memory");
 }
 
 static int api_vfio_option(const json_t *doc, char *arg, size_t len)
 {
-	int n = snprintf(arg, len, KIND_VFIO "%s", api_json_str(doc, "path", ""));
+	const char *id = api_json_str(doc, "id", "");
+	int n = snprintf(arg, len, KIND_VFIO "%s%s%s", api_json_str(doc, "path", ""),
+			 id[0] ? ITEM_ID : "", id);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -180,7 +314,10 @@ static int api_vfio_option(const json_t *doc, char *arg, size_t len)
 static json_t *describe_vfio(const struct vm_config *cfg)
 {
 	const struct dev_vfio_cfg *c = device_cfg_find(cfg, &device_vfio);
-	return c && c->n ? json_pack("{s:s}", "path", c->path[0]) : NULL;
+	if (!c || !c->n)
+		return NULL;
+	return c->id[0][0] ? json_pack("{s:s, s:s}", "path", c->path[0], "id", c->id[0])
+			   : json_pack("{s:s}", "path", c->path[0]);
 }
 
 static const struct device_api vfio_api = {.section = "vfio",
@@ -191,10 +328,10 @@ static const struct device_api vfio_api = {.section = "vfio",
 
 static const struct device_option vfio_options[] = {
     {"device", required_argument,
-     "      --device vfio=/sys/bus/pci/devices/DDDD:BB:DD.F\n"
+     "      --device vfio=/sys/bus/pci/devices/DDDD:BB:DD.F[,id=ID]\n"
      "                        pass a host PCI device bound to vfio-pci through to the guest\n"
      "                        (its IOMMU group viable, guest RAM locked for its DMA; at most\n"
-     "                        4; not with --memory-hotplug or --balloon; docs/vfio.md)\n",
+     "                        4; a --balloon then keeps its pages; docs/vfio.md)\n",
      parse_device},
     {NULL, 0, NULL, NULL},
 };

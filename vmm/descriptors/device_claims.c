@@ -139,28 +139,12 @@ const char *device_table_unsaveable(const struct vm_config *cfg)
 	       "out of the VMM's reach";
 }
 
-/* Pinned RAM is mapped for DMA once, at start: memory plugged, unplugged or given back later
- * would not be in step with the IOMMU (a device could DMA into pages the host took back). */
-static int ram_pinned_fixed(const struct vm_config *cfg)
-{
-	struct device_claim pinned, other;
-	if (!device_table_claim_find(cfg, DEVICE_CLAIM_PINNED_RAM, NULL, &pinned))
-		return 0;
-	if (!device_table_claim_find(cfg, DEVICE_CLAIM_GUEST_RANGE, NULL, &other) &&
-	    !device_table_claim_find(cfg, DEVICE_CLAIM_RAM_RETURNED, NULL, &other))
-		return 0;
-	log_error("%s cannot be combined with %s: %s", pinned.option, other.option, pinned.what);
-	return -EINVAL;
-}
-
 int device_table_claims_check(const struct vm_config *cfg)
 {
 	struct list l;
 	int err = one_root(cfg, &l);
 	if (!err)
 		err = ram_shared_or_private(cfg);
-	if (!err)
-		err = ram_pinned_fixed(cfg);
 	if (!err)
 		err = sockets_unique(cfg, &l);
 	return err;

@@ -96,9 +96,10 @@ enum device_claim_kind {
 	/* Guest-physical addresses [base, base + size) above the RAM (the hotplug region): what is
 	 * placed above the RAM goes after it. */
 	DEVICE_CLAIM_GUEST_RANGE,
-	/* Guest RAM pinned and mapped once for a passed-through device's DMA (--device vfio=):
-	 * memory that comes and goes while the VM runs would not be in step with the IOMMU, and
-	 * the VM's state cannot be saved or moved (the device's is not ours). `what` says so. */
+	/* Guest RAM pinned for a passed-through device's DMA (--device vfio=, boot or hot-added):
+	 * the VM's state cannot be saved or moved (the device's is not ours). Memory that comes
+	 * and goes is kept in step by vmm/vm/vm_vfio.c (virtio-mem's blocks mapped as plugged,
+	 * the balloon's pages kept). */
 	DEVICE_CLAIM_PINNED_RAM,
 	/* Guest RAM the guest gives back to the host while it runs (the balloon). */
 	DEVICE_CLAIM_RAM_RETURNED,

@@ -18,12 +18,15 @@
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
+#include "vmm/vm/vm_vfio.h"
 #include "vmm/vm/vm_virtio.h"
 
 #define POLL_NS 5000000ull /* how often a remove looks for the guest's _EJ0 */
 
 struct hp_slot {
 	struct vm_pci_dev *d; /* NULL: free (or a boot device's, then not in `slots`) */
+	bool is_func;	      /* ... or taken by a function that is not virtio: */
+	struct vm_hotplug_func func;
 	enum vm_hotplug_kind kind;
 	char id[VM_HOTPLUG_ID_MAX];
 };
@@ -166,12 +169,30 @@ int vm_hotplug_setup(struct vm *vm)
 	err = sandbox_landlock_allow_dir_of("/dev/net/tun", LANDLOCK_READ | LANDLOCK_WRITE);
 	if (err && err != -EBUSY)
 		return err;
+	/* a passed-through device added later (vm_vfio.h) opens /dev/vfio/vfio and its group's
+	 * /dev/vfio/N, and lists its IOMMU group's members (/sys/kernel/iommu_groups/N/devices,
+	 * where .../iommu_group/devices leads); its sysfs links are read with readlink(), which
+	 * Landlock does not restrict */
+	if (vm->cfg->vfio_hotplug && vm_vfio_host_has_vfio()) {
+		err = sandbox_landlock_allow_dir_of(VM_VFIO_CONTAINER_PATH,
+						    LANDLOCK_READ | LANDLOCK_WRITE);
+		if (!err || err == -EBUSY)
+			err = sandbox_landlock_allow_dir_of("/sys/kernel/iommu_groups/0",
+							    LANDLOCK_READ);
+		if (err && err != -EBUSY)
+			return err;
+	}
 	err = describe(vm, slots);
 	if (err)
 		log_error("PCI hotplug: cannot describe its slots: %s", strerror(-err));
 	else
 		log_debug("PCI hotplug: slots 0x%08x", slots);
 	return err ? err : place_pending(vm, h);
+}
+
+bool vm_vfio_may_hot_add(const struct vm *vm)
+{
+	return vm->cfg->vfio_hotplug && vm_hotplug_enabled(vm) && vm_vfio_host_has_vfio();
 }
 
 int vm_hotplug_start(struct vm *vm)
@@ -224,18 +245,23 @@ static bool is_slot(const struct vm_hotplug *h, int s)
 	return h->regs.slots & (1u << s);
 }
 
+static bool taken(const struct vm_hotplug *h, int s)
+{
+	return h->slot[s].d || h->slot[s].is_func;
+}
+
 int vm_hotplug_free_slots(const struct vm *vm)
 {
 	int n = 0;
 	for (int s = 1; vm->hotplug && s < 32; s++)
-		n += is_slot(vm->hotplug, s) && !vm->hotplug->slot[s].d;
+		n += is_slot(vm->hotplug, s) && !taken(vm->hotplug, s);
 	return n;
 }
 
 static int find(const struct vm *vm, const char *id)
 {
 	for (int s = 1; vm->hotplug && s < 32; s++)
-		if (vm->hotplug->slot[s].d && !strcmp(vm->hotplug->slot[s].id, id))
+		if (taken(vm->hotplug, s) && !strcmp(vm->hotplug->slot[s].id, id))
 			return s;
 	return -1;
 }
@@ -248,7 +274,7 @@ bool vm_hotplug_has_id(const struct vm *vm, const char *id)
 struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id, enum vm_hotplug_kind kind)
 {
 	int s = find(vm, id);
-	if (s < 0 || vm->hotplug->slot[s].kind != kind)
+	if (s < 0 || vm->hotplug->slot[s].kind != kind || !vm->hotplug->slot[s].d)
 		return NULL;
 	return vm->hotplug->slot[s].d->dev;
 }
@@ -257,7 +283,7 @@ int vm_hotplug_count(const struct vm *vm, const char **first)
 {
 	int n = 0;
 	for (int s = 1; vm->hotplug && s < 32; s++) {
-		if (!vm->hotplug->slot[s].d)
+		if (!taken(vm->hotplug, s))
 			continue;
 		if (!n && first)
 			*first = vm->hotplug->slot[s].id;
@@ -279,7 +305,7 @@ static int refuse(struct virtio_dev *dev, int ret, char *err, size_t errlen, con
 static int first_free(const struct vm_hotplug *h)
 {
 	for (int s = 1; s < 32; s++)
-		if (is_slot(h, s) && !h->slot[s].d)
+		if (is_slot(h, s) && !taken(h, s))
 			return s;
 	return -1;
 }
@@ -319,6 +345,30 @@ int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, str
 		return -EIO;
 	}
 	h->slot[s] = (struct hp_slot){.d = d, .kind = kind};
+	snprintf(h->slot[s].id, sizeof(h->slot[s].id), "%s", id);
+	acpi_pcihp_plug(&h->regs, s);
+	tell_guest(vm);
+	log_info("PCI hotplug: %s added in slot %d (00:%02x.0)", id, s, s);
+	*slot = s;
+	return 0;
+}
+
+int vm_hotplug_add_func(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			const struct vm_hotplug_func *f, int *slot, char *err, size_t errlen)
+{
+	struct vm_hotplug *h = vm->hotplug;
+	int s = vm_hotplug_enabled(vm) ? first_free(h) : -1;
+	if (!vm_hotplug_enabled(vm) || find(vm, id) >= 0 || s < 0) {
+		snprintf(err, errlen, "%s",
+			 !vm_hotplug_enabled(vm) ? "this VM has no PCI hotplug"
+			 : s < 0		 ? "no free PCI hotplug slot"
+						 : "a hot-added device has this id already");
+		return !vm_hotplug_enabled(vm) ? -ENODEV : s < 0 ? -ENOSPC : -EEXIST;
+	}
+	int r = f->plug(f->opaque, s, err, errlen);
+	if (r)
+		return r;
+	h->slot[s] = (struct hp_slot){.is_func = true, .func = *f, .kind = kind};
 	snprintf(h->slot[s].id, sizeof(h->slot[s].id), "%s", id);
 	acpi_pcihp_plug(&h->regs, s);
 	tell_guest(vm);
@@ -370,7 +420,10 @@ int vm_hotplug_remove(struct vm *vm, const char *id, unsigned timeout_ms, char *
 		log_warn("PCI hotplug: %s", err);
 		return -ETIMEDOUT;
 	}
-	vm_pci_unplug(vm->pci, h->slot[s].d);
+	if (h->slot[s].is_func)
+		h->slot[s].func.unplug(h->slot[s].func.opaque, s);
+	else
+		vm_pci_unplug(vm->pci, h->slot[s].d);
 	acpi_pcihp_clear(&h->regs, s);
 	h->slot[s] = (struct hp_slot){0};
 	log_info("PCI hotplug: %s removed from slot %d", id, s);

@@ -28,6 +28,16 @@ enum vm_hotplug_kind {
 	VM_HOTPLUG_VSOCK,
 	VM_HOTPLUG_PMEM,
 	VM_HOTPLUG_FS,
+	VM_HOTPLUG_VFIO, /* a passed-through function (vm_hotplug_add_func()) */
+};
+
+/* A PCI function that is not virtio (a passed-through device, vmm/vm/vm_vfio.h) in a hotplug
+ * slot: its owner puts it at device number `slot` (0 or -errno with the reason in err, nothing
+ * left behind on failure) and takes it out once the guest released it. */
+struct vm_hotplug_func {
+	int (*plug)(void *opaque, int slot, char *err, size_t errlen);
+	void (*unplug)(void *opaque, int slot);
+	void *opaque;
 };
 
 /* At the end of the devices' creation, before the ACPI tables are written: the controller and
@@ -55,6 +65,12 @@ int vm_hotplug_check_quiet(const struct vm *vm, char *err, size_t errlen);
 
 /* Whether the VM has hotplug at all, and how many hotplug slots are free now. */
 bool vm_hotplug_enabled(const struct vm *vm);
+
+/* Whether a passed-through device may be hot-added to this VM: started with --vfio-hotplug, with
+ * PCI hotplug, on a host with VFIO (vm_vfio_host_has_vfio()). Only then do its vCPU and main
+ * threads take the VFIO seccomp lists at start (pread/pwrite, memory slots: wider than a vCPU
+ * otherwise needs) and may the hotplug thread open the VFIO files (docs/sandbox.md). */
+bool vm_vfio_may_hot_add(const struct vm *vm);
 int vm_hotplug_free_slots(const struct vm *vm);
 /* How many hot-added devices the VM has now; the id of the first in *first (may be NULL). */
 int vm_hotplug_count(const struct vm *vm, const char **first);
@@ -71,6 +87,10 @@ struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id,
  * -EEXIST (id taken), -EIO (wiring failed, logged). */
 int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, struct virtio_dev *dev,
 		   int *slot, char *err, size_t errlen);
+
+/* As vm_hotplug_add() for a function `f` plugs itself into the first free hotplug slot. */
+int vm_hotplug_add_func(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			const struct vm_hotplug_func *f, int *slot, char *err, size_t errlen);
 
 /* Asks the guest to release the hot-added device `id` and waits up to timeout_ms for its
  * _EJ0; then the device is stopped and goes. 0, or -errno with the reason in err: -ENOENT (no

@@ -9,7 +9,8 @@
  * takes (a vsock's listening socket bound, and removed again; a pmem file mapped, its KVM slot
  * set and deleted), plus everything their I/O threads call (virtio_io_sandbox, blk_sandbox,
  * tap_sandbox, vsock_sandbox, pmem_sandbox; a pmem device's flush thread: fsync, write; a
- * virtio-fs device's connection to its vhost-user back-end and its I/O thread, vu_sandbox):
+ * virtio-fs device's connection to its vhost-user back-end and its I/O thread, vu_sandbox;
+ * a passed-through device's VFIO files and ioctls, vm_vfio.h's three lists):
  * the I/O threads it starts get their own filters on top, so they end up as a boot device's.
  * It also takes the VM's sealed Landlock set (sandbox.h), so it opens only what --landlock-rules
  * allows, like the broker. It holds no capability: a tap must already exist and belong to the
@@ -31,6 +32,7 @@
 #include "virtio/vsock/vsock.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/hotplug_internal.h"
+#include "vmm/vm/vm_vfio.h"
 
 /* What the worker calls itself: the disk's file or the tap opened, checked and locked
  * (virtio/blk/disk.c, qcow2, virtio/net/tap.c), the device's io_uring, epoll set, eventfds and
@@ -80,9 +82,12 @@ static const struct sandbox_list hotplug_sandbox = SANDBOX_LIST("hotplug", hotpl
 static void *worker_main(void *arg)
 {
 	struct hp_worker *w = arg;
-	const struct sandbox_list *lists[] = {&hotplug_sandbox, &virtio_io_sandbox, &blk_sandbox,
-					      &tap_sandbox,	&vsock_sandbox,	    &pmem_sandbox,
-					      &vu_sandbox};
+	/* a passed-through device (vm_vfio.h): opened, set up and reset here (vfio-setup), its
+	 * configuration space read (vcpu-vfio), and undone on a remove (vfio-end) */
+	const struct sandbox_list *lists[] = {
+	    &hotplug_sandbox,	   &virtio_io_sandbox,	&blk_sandbox, &tap_sandbox,
+	    &vsock_sandbox,	   &pmem_sandbox,	&vu_sandbox,  &vm_vfio_setup_sandbox,
+	    &vm_vfio_vcpu_sandbox, &vm_vfio_end_sandbox};
 	int r = sandbox_enter("hotplug", lists, sizeof(lists) / sizeof(lists[0]));
 	pthread_mutex_lock(&w->lock);
 	w->confined = r == 0;

@@ -18,6 +18,8 @@
 #ifndef VMM_MEMHP_H
 #define VMM_MEMHP_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/guest_mem.h"
@@ -30,6 +32,16 @@ struct memhp_slots {
 	void *opaque;
 };
 
+/* Who maps guest memory for a device's DMA (a passed-through device's IOMMU, vmm/vm/vm_vfio.h):
+ * told of each plugged block before the guest may use it, and of each unplugged block after the
+ * guest released it, before its pages go back to the host. One block per call, so every unmap
+ * matches a map whatever runs the guest plugs and unplugs. 0 or -errno. */
+struct memhp_dma {
+	int (*map)(void *opaque, uint64_t gpa, uint64_t len, void *host);
+	int (*unmap)(void *opaque, uint64_t gpa, uint64_t len);
+	void *opaque;
+};
+
 struct memhp {
 	struct guest_mem *mem;
 	uint8_t *host;
@@ -37,6 +49,12 @@ struct memhp {
 	uint32_t first_slot, nslots;
 	uint32_t *plugged_in_slot; /* plugged blocks of each slot-sized piece */
 	struct memhp_slots kvm;
+	/* DMA (memhp_dma_attach()): `dma_lock` orders a plug or unplug against an attach from
+	 * another thread (a device hot-added while the guest plugs memory) */
+	pthread_mutex_t dma_lock;
+	struct memhp_dma dma;
+	bool dma_on;
+	uint64_t *dma_mapped; /* one bit per block: mapped through `dma` */
 };
 
 /* Maps the region `o` describes at guest address `base`, tells `mem` of it (every block
@@ -46,6 +64,11 @@ int memhp_init(struct memhp *h, struct guest_mem *mem, uint64_t base,
 /* The device's backend (struct virtio_mem_backend, opaque = the struct memhp). */
 int memhp_plug(void *opaque, uint64_t gpa, uint64_t len);
 int memhp_unplug(void *opaque, uint64_t gpa, uint64_t len);
+/* From now on every plugged block is mapped through `dma` (the blocks plugged already, now):
+ * 0, or -errno with nothing left mapped. One listener at a time (-EBUSY). */
+int memhp_dma_attach(struct memhp *h, const struct memhp_dma *dma);
+/* Unmaps every block mapped through the listener and forgets it. Fine when none. */
+void memhp_dma_detach(struct memhp *h);
 /* Unmaps the region (the KVM slots go with the VM). */
 void memhp_free(struct memhp *h);
 

@@ -18,6 +18,7 @@
 #include "host/sandbox/sandbox.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/cpu_template_vm.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_vfio.h"
@@ -412,7 +413,7 @@ static void *vcpu_thread(void *arg)
 	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
 	if (device_table_shares_memory(vcpu->vm->cfg) || vcpu->vm->cfg->mem_shared)
 		lists[nlists++] = &vcpu_vhost_user_sandbox;
-	if (device_table_passes_through(vcpu->vm->cfg))
+	if (device_table_passes_through(vcpu->vm->cfg) || vm_vfio_may_hot_add(vcpu->vm))
 		lists[nlists++] = &vm_vfio_vcpu_sandbox;
 	if (set_run_mask(vcpu) || sandbox_enter(name, lists, nlists)) {
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);

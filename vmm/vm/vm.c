@@ -573,7 +573,8 @@ static int confine_main(const struct vm *vm)
 	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
 	if (device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared)
 		lists[n++] = &vcpu_vhost_user_sandbox;
-	if (device_table_passes_through(vm->cfg)) {
+	/* a passed-through device, at boot or hot-added later (--vfio-hotplug) */
+	if (device_table_passes_through(vm->cfg) || vm_vfio_may_hot_add(vm)) {
 		lists[n++] = &vm_vfio_vcpu_sandbox;
 		lists[n++] = &vm_vfio_end_sandbox;
 	}

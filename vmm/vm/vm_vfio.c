@@ -74,7 +74,10 @@ static void locked_read(struct pci_func *f, uint32_t off, void *data, uint32_t l
 {
 	struct vm_vfio_dev *d = dev_of(f->opaque);
 	pthread_mutex_lock(&d->lock);
-	vfio_pci_config_read(&d->vp, off, data, len);
+	if (d->gone)
+		memset(data, 0xff, len);
+	else
+		vfio_pci_config_read(&d->vp, off, data, len);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -82,7 +85,8 @@ static void locked_write(struct pci_func *f, uint32_t off, const void *data, uin
 {
 	struct vm_vfio_dev *d = dev_of(f->opaque);
 	pthread_mutex_lock(&d->lock);
-	vfio_pci_config_write(&d->vp, off, data, len);
+	if (!d->gone)
+		vfio_pci_config_write(&d->vp, off, data, len);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -95,7 +99,10 @@ static void trap_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct vm_vfio_part *p = opaque;
 	pthread_mutex_lock(&p->d->lock);
-	vfio_pci_bar_read(&p->d->vp, p->bar, p->p.offset + off, data, len);
+	if (p->d->gone)
+		memset(data, 0xff, len); /* as an empty slot reads */
+	else
+		vfio_pci_bar_read(&p->d->vp, p->bar, p->p.offset + off, data, len);
 	pthread_mutex_unlock(&p->d->lock);
 }
 
@@ -103,7 +110,8 @@ static void trap_write(void *opaque, uint64_t off, const void *data, uint32_t le
 {
 	struct vm_vfio_part *p = opaque;
 	pthread_mutex_lock(&p->d->lock);
-	vfio_pci_bar_write(&p->d->vp, p->bar, p->p.offset + off, data, len);
+	if (!p->d->gone)
+		vfio_pci_bar_write(&p->d->vp, p->bar, p->p.offset + off, data, len);
 	pthread_mutex_unlock(&p->d->lock);
 }
 
@@ -169,7 +177,7 @@ static void rom_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct vm_vfio_part *p = opaque;
 	pthread_mutex_lock(&p->d->lock);
-	if (vfio_pci_rom_read(&p->d->vp, off, data, len) < 0)
+	if (p->d->gone || vfio_pci_rom_read(&p->d->vp, off, data, len) < 0)
 		memset(data, 0xff, len);
 	pthread_mutex_unlock(&p->d->lock);
 }
@@ -380,11 +388,12 @@ static int init_parts(struct vm_vfio_dev *d, int index, int bar, char *err, size
 	return 0;
 }
 
-/* Onto bus 0, BARs placed after the window's other BARs. Returns the device number. */
-static int plug(struct vm_vfio_dev *d, char *err, size_t errlen)
+/* Onto bus 0 at device number `want` (-1: the first free), BARs placed after the window's other
+ * BARs. Returns the device number. */
+static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
 {
 	struct pci_bus *bus = &d->v->h.pci->bus;
-	int slot = pci_bus_add(bus, &d->vp.func, -1);
+	int slot = pci_bus_add(bus, &d->vp.func, want);
 	if (slot < 0)
 		return fail_rc(slot, err, errlen, "%s: no free device number on PCI bus 0",
 			       d->dev.bdf);
@@ -418,6 +427,27 @@ static int open_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, 
 	return rc ? fail_rc(rc, err, errlen, "%s: reset: %s", bdf, strerror(-rc)) : 0;
 }
 
+/* virtio-mem's blocks, one at a time, as the guest plugs and unplugs them (memhp_dma). */
+static int memhp_map(void *opaque, uint64_t gpa, uint64_t len, void *host)
+{
+	struct vm_vfio *v = opaque;
+	int rc = vfio_dma_map(&v->c, gpa, len, host);
+	if (rc)
+		log_warn("VFIO: plugged memory 0x%llx+0x%llx: DMA map: %s (the block is refused)",
+			 (unsigned long long)gpa, (unsigned long long)len, strerror(-rc));
+	return rc;
+}
+
+static int memhp_unmap(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct vm_vfio *v = opaque;
+	int rc = vfio_dma_unmap(&v->c, gpa, len);
+	if (rc)
+		log_warn("VFIO: unplugged memory 0x%llx+0x%llx: DMA unmap: %s",
+			 (unsigned long long)gpa, (unsigned long long)len, strerror(-rc));
+	return rc;
+}
+
 static int map_dma(struct vm_vfio *v, char *err, size_t errlen)
 {
 	if (v->dma_mapped)
@@ -429,7 +459,41 @@ static int map_dma(struct vm_vfio *v, char *err, size_t errlen)
 			       "all of it: RLIMIT_MEMLOCK must cover guest RAM)",
 			       strerror(-rc));
 	v->dma_mapped = true;
+	if (!v->h.memhp)
+		return 0;
+	rc = memhp_dma_attach(v->h.memhp, &(struct memhp_dma){memhp_map, memhp_unmap, v});
+	if (rc) {
+		vfio_dma_unmap_ram(&v->c, v->h.mem);
+		v->dma_mapped = false;
+		return fail_rc(rc, err, errlen,
+			       "cannot map the plugged memory of --memory-hotplug for the "
+			       "device's DMA: %s (RLIMIT_MEMLOCK must cover it too)",
+			       strerror(-rc));
+	}
+	v->memhp_on = true;
 	return 0;
+}
+
+/* The container's DMA maps go: RAM's and the plugged blocks' (every device is reset). */
+static void unmap_dma(struct vm_vfio *v)
+{
+	if (v->memhp_on)
+		memhp_dma_detach(v->h.memhp);
+	v->memhp_on = false;
+	int rc = v->dma_mapped ? vfio_dma_unmap_ram(&v->c, v->h.mem) : 0;
+	if (rc)
+		log_warn("VFIO: unmapping guest RAM for DMA: %s", strerror(-rc));
+	v->dma_mapped = false;
+}
+
+/* Looked up once, while the VM is built (vm_hotplug_setup()): the vCPU threads ask again after
+ * they are confined, where access() is not allowed. */
+bool vm_vfio_host_has_vfio(void)
+{
+	static int has = -1;
+	if (has < 0)
+		has = access(VM_VFIO_CONTAINER_PATH, F_OK) == 0;
+	return has;
 }
 
 struct vm_vfio *vm_vfio_create(const struct vm_vfio_host *h)
@@ -440,10 +504,10 @@ struct vm_vfio *vm_vfio_create(const struct vm_vfio_host *h)
 	return v;
 }
 
-static int add_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, char *err,
+static int add_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, int want, char *err,
 		   size_t errlen)
 {
-	int index = v->ndevs;
+	int index = v->ndevs - 1;
 	int rc = open_dev(v, d, path, err, errlen);
 	if (!rc)
 		rc = map_dma(v, err, errlen);
@@ -457,17 +521,38 @@ static int add_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, c
 	if (!rc)
 		rc = init_vectors(d, err, errlen);
 	if (!rc)
-		rc = plug(d, err, errlen);
+		rc = plug(d, want, err, errlen);
 	if (rc >= 0)
 		init_intx(d);
 	return rc;
 }
 
-int vm_vfio_add(struct vm_vfio *v, const char *path, char *err, size_t errlen)
+int vm_vfio_count(const struct vm_vfio *v)
 {
-	if (v->ndevs == VM_VFIO_MAX_DEVICES)
+	int n = 0;
+	for (int i = 0; v && i < v->ndevs; i++)
+		n += !v->devs[i]->gone;
+	return n;
+}
+
+struct vm_vfio_dev *vm_vfio_find_slot(struct vm_vfio *v, int slot)
+{
+	for (int i = 0; v && i < v->ndevs; i++)
+		if (!v->devs[i]->gone && v->devs[i]->on_bus && v->devs[i]->slot == slot)
+			return v->devs[i];
+	return NULL;
+}
+
+static int add(struct vm_vfio *v, const char *path, int want, char *err, size_t errlen)
+{
+	if (vm_vfio_count(v) == VM_VFIO_MAX_DEVICES)
 		return fail_rc(-ENOSPC, err, errlen, "at most %d passed-through devices",
 			       VM_VFIO_MAX_DEVICES);
+	if (v->ndevs == VM_VFIO_MAX_ADDS)
+		return fail_rc(-ENOSPC, err, errlen,
+			       "this VM has had %d passed-through devices, as many as it may add "
+			       "in its life",
+			       VM_VFIO_MAX_ADDS);
 	if (!v->c_open) {
 		int rc = vfio_container_open(&v->c, v->h.ops, v->h.ops_ctx, err, errlen);
 		if (rc)
@@ -485,7 +570,12 @@ int vm_vfio_add(struct vm_vfio *v, const char *path, char *err, size_t errlen)
 		d->fds[i] = -1;
 	d->intx_fd = d->resample_fd = -1;
 	v->devs[v->ndevs++] = d; /* freed by vm_vfio_destroy(), also on failure */
-	return add_dev(v, d, path, err, errlen);
+	return add_dev(v, d, path, want, err, errlen);
+}
+
+int vm_vfio_add(struct vm_vfio *v, const char *path, char *err, size_t errlen)
+{
+	return add(v, path, -1, err, errlen);
 }
 
 /* The vCPUs are gone and the bus may be too: only the device, KVM and the mappings. */
@@ -519,7 +609,7 @@ static void stop_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
 		log_warn("%s: reset at the end failed", d->dev.bdf);
 }
 
-static void close_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
+static void close_files(struct vm_vfio *v, struct vm_vfio_dev *d)
 {
 	if (d->vp_init)
 		vfio_pci_destroy(&d->vp);
@@ -527,8 +617,56 @@ static void close_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
 		vfio_device_close(&d->dev);
 		vfio_group_close(&v->c, &d->group);
 	}
+	d->vp_init = d->dev_open = false;
+}
+
+static void close_dev(struct vm_vfio *v, struct vm_vfio_dev *d)
+{
+	close_files(v, d);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
+}
+
+/* A removed device's or a failed hot-add's: off the bus and out of the routing table, so that
+ * nothing reaches it any more, then stopped, reset and closed (its struct stays). */
+static void retire(struct vm_vfio *v, struct vm_vfio_dev *d)
+{
+	struct vm_pci *pci = v->h.pci;
+	if (d->on_bus)
+		pci_bus_remove(&pci->bus, &d->vp.func);
+	pthread_mutex_lock(&d->lock);
+	for (int bar = 0; bar < PCI_NUM_BARS; bar++)
+		for (unsigned i = 0; i < d->nparts[bar]; i++)
+			part_off(&d->parts[bar][i]);
+	rom_moved(d, false, 0);
+	if (d->nvec) {
+		pthread_mutex_lock(&pci->route_lock);
+		for (uint16_t i = 0; i < d->nvec; i++)
+			d->routes[i].valid = false;
+		vm_pci_set_routes(pci);
+		pthread_mutex_unlock(&pci->route_lock);
+	}
+	stop_dev(v, d);
+	d->gone = true;
+	pthread_mutex_unlock(&d->lock);
+	if (!vm_vfio_count(v)) /* the last device: nothing may DMA any more */
+		unmap_dma(v);
+	close_files(v, d);
+}
+
+int vm_vfio_add_at(struct vm_vfio *v, const char *path, int slot, char *err, size_t errlen)
+{
+	int before = v->ndevs;
+	int rc = add(v, path, slot, err, errlen);
+	if (rc < 0 && v->ndevs > before) /* nothing half-added: what it got goes at once */
+		retire(v, v->devs[before]);
+	return rc;
+}
+
+void vm_vfio_remove(struct vm_vfio *v, struct vm_vfio_dev *d)
+{
+	if (d && !d->gone)
+		retire(v, d);
 }
 
 void vm_vfio_destroy(struct vm_vfio *v)
@@ -536,12 +674,11 @@ void vm_vfio_destroy(struct vm_vfio *v)
 	if (!v)
 		return;
 	for (int i = v->ndevs - 1; i >= 0; i--)
-		stop_dev(v, v->devs[i]);
+		if (!v->devs[i]->gone)
+			stop_dev(v, v->devs[i]);
 	/* The devices are reset (no DMA in flight): their mappings go while a group still holds
 	 * the container's IOMMU (the last group out takes it, and an unmap then fails). */
-	int rc = v->dma_mapped ? vfio_dma_unmap_ram(&v->c, v->h.mem) : 0;
-	if (rc)
-		log_warn("VFIO: unmapping guest RAM for DMA: %s", strerror(-rc));
+	unmap_dma(v);
 	for (int i = v->ndevs - 1; i >= 0; i--)
 		close_dev(v, v->devs[i]);
 	if (v->c_open)

@@ -3,8 +3,9 @@
 # (tools/kvm-in-qemu --vfio-devices: q35, QEMU's emulated Intel IOMMU with interrupt remapping,
 # intel_iommu=on, an emulated e1000e NIC 8086:10d3 on a slirp network and an emulated NVMe
 # controller 1b36:0010, which no L1 driver takes) measures the NVMe namespace with its own nvme
-# driver, binds both to vfio-pci and boots the default Linux guest on our VMM with two
-# `--device vfio=` (default seccomp filters) and a tool disk (randread and the guest's script).
+# driver, binds both to vfio-pci and boots the default Linux guest on our VMM with the NVMe as
+# `--device vfio=` (default seccomp filters), an API socket and a tool disk (randread and the
+# guest's script); the e1000e is hot-added through the API once the guest's shell runs.
 # The guest's own drivers (guest-images/kernel.config has nvme and e1000e) take both; checked
 # after L1 ended:
 #   - in L1: each device has an IOMMU group and vfio-pci took it (/dev/vfio/<group>);
@@ -15,7 +16,11 @@
 #   - NVMe (DMA both ways, completions by MSI-X through the IOMMU): nvme0n1 with QEMU's serial,
 #     1 MiB of random data written and read back identical with O_DIRECT, an ext4 file system
 #     made on it and a file read back after a remount;
-#   - e1000e: its interface gets 10.0.2.15 and pings QEMU's slirp gateway 10.0.2.2;
+#   - e1000e: hot-added (`vmmctl add-device`, PUT /vmm/vm.add-device) after two refusals (a
+#     path that is not a PCI device's, the NVMe again), its interface gets 10.0.2.15 and pings
+#     QEMU's slirp gateway 10.0.2.2; then removed (`vmmctl remove-device`: the guest's acpiphp
+#     releases it, the VMM resets and closes it), added again: the driver binds again and the
+#     gateway answers again;
 #   - /proc/interrupts in the guest: MSI-X vectors of both drivers counted;
 #   - with the e1000e unbound in the guest: its registers through the mmap'd BAR 0 (a write read
 #     back), its MSI-X table trapped (vector 0 masked, an address read back), its expansion ROM
@@ -36,6 +41,7 @@ set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
+VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 QEMU="${QEMU:-qemu-system-x86_64}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
@@ -58,6 +64,10 @@ write_guest_script() {
 secs=$1
 bad=$2
 find_dev() { for d in /sys/bus/pci/devices/*; do [ "$(cat $d/vendor) $(cat $d/device)" = "$1 $2" ] && echo $d; done; }
+# The NIC is hot-added (PUT /vmm/vm.add-device) once this shell is up: wait for the guest's
+# ACPI hotplug to scan its slot.
+i=0
+until [ -n "$(find_dev 0x8086 0x10d3)" ] || [ $i -ge 60 ]; do sleep 1; i=$((i + 1)); done
 nic=$(find_dev 0x8086 0x10d3)
 nvme=$(find_dev 0x1b36 0x0010)
 drv() { basename "$(readlink $1/driver 2>/dev/null)"; }
@@ -109,6 +119,28 @@ if [ -n "$ifc" ]; then
 	echo "VFIO-PING: 3 echo requests, $k replies"
 fi
 grep -E 'nvme|eth' /proc/interrupts | sed 's/^/VFIO-IRQ: /'
+# Hotplug: L1 removes the NIC through the API (the guest's acpiphp releases it), then adds it
+# again; its driver binds again and the gateway answers again.
+echo VFIO-HP-READY
+i=0
+while [ -e $nic ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+echo "VFIO-HP-GONE: $([ -e $nic ] && echo no || echo yes) $(ls /sys/class/net | tr '\n' ' ')"
+i=0
+until [ -n "$(find_dev 0x8086 0x10d3)" ] || [ $i -ge 60 ]; do sleep 1; i=$((i + 1)); done
+nic=$(find_dev 0x8086 0x10d3)
+i=0
+until [ -n "$nic" ] && [ -n "$(ls $nic/net 2>/dev/null)" ] || [ $i -ge 30 ]; do sleep 1; i=$((i + 1)); done
+ifc=$(ls $nic/net 2>/dev/null | head -1)
+echo "VFIO-HP-BACK: ${nic##*/} ${ifc:-none} driver=$(drv $nic)"
+if [ -n "$ifc" ]; then
+	ip link set $ifc up
+	ip addr add 10.0.2.15/24 dev $ifc
+	i=0
+	until timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 || [ $i -ge 20 ]; do i=$((i + 1)); done
+	k=0
+	for i in 1 2 3; do timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 && k=$((k + 1)); done
+	echo "VFIO-HP-PING: 3 echo requests, $k replies"
+fi
 # The NIC without its driver: the guest programs it through BAR 0 (mmap'd: a KVM memory slot
 # over the device's BAR) and its MSI-X table in BAR 3 (trapped: the VMM's copy).
 echo ${nic##*/} >/sys/bus/pci/drivers/e1000e/unbind
@@ -170,6 +202,14 @@ bind_vfio() { # BDF NAME
 	cp "$dev/resource" "$out/l1.$2.resource"
 }
 
+ctl() { # SOCK ARGS...: vmmctl's answer and its status on one line
+	local sock=$1 out_ st
+	shift
+	out_=$("$VMMCTL" --sock "$sock" "$@" 2>&1)
+	st=$?
+	echo "status=$st $(tr -d '\n' <<<"$out_")"
+}
+
 wait_console() { # REGEX SECONDS
 	local i
 	for ((i = 0; i < $2 * 2; i++)); do
@@ -202,14 +242,24 @@ boot() {
 	local sleeper=$!
 	# The IOMMU pins guest RAM: the locked-memory limit must cover it.
 	ulimit -l unlimited
+	local sock=/tmp/vfio-l1-api.$$
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$BZIMAGE" --initrd "$INITRAMFS" --mem 256M \
-		--console stdio --device "vfio=/sys/bus/pci/devices/$1" \
-		--device "vfio=/sys/bus/pci/devices/$2" --disk "$out/tools.ext4,ro" \
+		--console stdio --api-sock "$sock" \
+		--vfio-hotplug --device "vfio=/sys/bus/pci/devices/$2" --disk "$out/tools.ext4,ro" \
 		--append "$CMDLINE_NORMAL noxsave vmmguest.shell=1 vmmguest.dhcp=0" \
 		<"$fifo" >"$out/guest.log" 2>"$out/vmm.err" &
 	vmm_pid=$!
 	if wait_console "VMM-GUEST-SHELL: starting" "$BOOT_TIMEOUT"; then
+		# the NIC hot-added (after two refusals that must change nothing), then the script
+		ctl "$sock" add-device /sys/bus/pci/devices >"$out/hp.notpci"
+		ctl "$sock" add-device "/sys/bus/pci/devices/$2" >"$out/hp.twice"
+		ctl "$sock" add-device "/sys/bus/pci/devices/$1" --id nic0 >"$out/hp.add1"
 		echo "mkdir -p /t && mount -o ro /dev/vda /t && sh /t/guest.sh $IOPS_SECONDS $BAD_IOVA" >"$fifo"
+		if wait_console "^VFIO-HP-READY" "$BOOT_TIMEOUT"; then
+			ctl "$sock" remove-device nic0 --timeout-ms 60000 >"$out/hp.remove"
+			wait_console "^VFIO-HP-GONE" 120
+			ctl "$sock" add-device "/sys/bus/pci/devices/$1" --id nic0 >"$out/hp.add2"
+		fi
 		wait_console "^VFIO-GUEST-DONE" "$BOOT_TIMEOUT"
 		echo "poweroff -f" >"$fifo"
 	fi
@@ -266,7 +316,7 @@ gcc -static -O2 -pthread -o "$out/tools/randread" "$SOURCE_DIR/tools/kvm-in-qemu
 	skip "no static libc" "gcc -static cannot build tools/kvm-in-qemu/randread.c here"
 write_guest_script "$out/tools/guest.sh"
 mkfs.ext4 -q -F -d "$out/tools" "$out/tools.ext4" 8M || exit 1
-export VMM SOURCE_DIR BOOT_TIMEOUT BZIMAGE INITRAMFS CMDLINE_NORMAL VFIO_INNER=1 VFIO_OUT="$out" IOPS_SECONDS
+export VMM VMMCTL SOURCE_DIR BOOT_TIMEOUT BZIMAGE INITRAMFS CMDLINE_NORMAL VFIO_INNER=1 VFIO_OUT="$out" IOPS_SECONDS
 L1_VFIO=1 l1_run "$out" $((BOOT_TIMEOUT + 300)) 'vmm:' "" -- bash "$SCRIPT"
 status=$?
 unset VFIO_INNER
@@ -301,12 +351,40 @@ case $vstatus in
 *) bad "the VMM ended with status '${vstatus:-none}'" ;;
 esac
 for bdf in $nic $nvme; do
-	if grep -qE "device vfio=/sys/bus/pci/devices/$bdf: PCI 0000:00:[0-9a-f]{2}\.0" "$out/vmm.err"; then
-		ok "the VMM put $bdf on bus 0: $(grep -m1 -oE "$bdf: PCI 0000:00:[0-9a-f]{2}\.0" "$out/vmm.err")"
+	placed="$bdf: (hot-added as nic0, )?PCI 0000:00:[0-9a-f]{2}\.0"
+	if grep -qE "device vfio=/sys/bus/pci/devices/$placed" "$out/vmm.err"; then
+		ok "the VMM put $bdf on bus 0: $(grep -m1 -oE "$placed" "$out/vmm.err")"
 	else
 		bad "the VMM did not place $bdf"
 	fi
 done
+# Hotplug of the NIC: the refusals, the add, the remove once the guest released it, the add
+# again; the guest saw it go and come back, its driver bound again and pinged again.
+hp() { cat "$out/hp.$1" 2>/dev/null; }
+[[ "$(hp notpci)" == status=[1-9]*"not a PCI device"* ]] &&
+	ok "add-device of a path that is not a PCI device's refused: $(hp notpci)" ||
+	bad "add-device /sys/bus/pci/devices: '$(hp notpci)' (want a refusal)"
+[[ "$(hp twice)" == status=[1-9]*"given twice"* ]] &&
+	ok "add-device of the boot NVMe again refused: $(hp twice)" ||
+	bad "add-device of the NVMe again: '$(hp twice)' (want 'given twice')"
+for step in add1 add2; do
+	if [[ "$(hp $step)" =~ ^status=0\ .*\"id\":\ ?\"nic0\".*\"bdf\":\ ?\"0000:00:[0-9a-f]{2}\.0\" ]]; then
+		ok "vmmctl add-device (PUT /vmm/vm.add-device, $step): $(hp $step)"
+	else
+		bad "vmmctl add-device ($step): '$(hp $step)'"
+	fi
+done
+[[ "$(hp remove)" == status=0* ]] && ok "vmmctl remove-device nic0: the guest released it" ||
+	bad "vmmctl remove-device nic0: '$(hp remove)'"
+gone=$(line VFIO-HP-GONE)
+back=$(line VFIO-HP-BACK)
+hping=$(line VFIO-HP-PING)
+if [[ "$gone" == yes* ]] && [[ "$back" =~ \ eth[0-9]+\ driver=e1000e$ ]] &&
+	[[ "$hping" =~ \ ([1-9][0-9]*)\ replies$ ]]; then
+	ok "the NIC left the guest ($gone), came back ($back), its driver bound again and pinged 10.0.2.2: $hping"
+else
+	bad "the NIC's hotplug in the guest: gone '$gone', back '$back', ping '$hping'"
+fi
 warned=$(grep -E 'vmm: (warning|error):.*(VFIO|vfio|INTx|MSI-X|BAR|0000:)' "$out/vmm.err" | head -3)
 if [ -z "$warned" ]; then
 	ok "the VMM warned of nothing about the devices (reset, DMA maps, interrupts, unmapping)"

@@ -546,6 +546,11 @@ Test(vmmctl_request, device_hotplug)
 	teardown();
 	ASSERT_REFUSED("--queue-size wants 2-1024", "add-fs", "t", "/s", "--queue-size", "1");
 	ASSERT_REFUSED("--num-queues wants 1-16", "add-fs", "t", "/s", "--num-queues", "17");
+	cr_assert_eq(BUILD("add-device", "/sys/bus/pci/devices/0000:01:00.0", "--id", "nic0"), 0,
+		     "%s", err);
+	assert_req("PUT", "/vmm/vm.add-device", VIEW_RAW);
+	assert_body("{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"id\": \"nic0\"}");
+	teardown();
 }
 
 Test(vmmctl_request, resize)

@@ -176,6 +176,24 @@ Test(virtio_balloon, inflate_releases_pages_and_deflate_takes_them_back)
 	cr_assert_eq(page(PAGES_GPA)[0], 0);
 }
 
+/* Beside a passed-through device (vmm/descriptors/dev_vfio.c): inflated pages are counted and
+ * kept, since the IOMMU pins them for DMA. */
+Test(virtio_balloon, keep_pages_counts_without_releasing)
+{
+	create(&(struct virtio_balloon_opts){.target_mib = 1});
+	virtio_balloon_keep_pages(dev);
+	driver_up(0, 2);
+	fill_pages(4);
+	uint32_t pfns[] = {PFN(PAGES_GPA), PFN(PAGES_GPA + 0x1000)};
+
+	cr_assert(send_pfns(0, pfns, 2));
+	cr_assert_eq(info().ballooned_pages, 2, "accepted and counted");
+	cr_assert_eq(page(PAGES_GPA)[0], 0xaa, "not released: the contents stay");
+	cr_assert_eq(page(PAGES_GPA + 0x1000)[0], 0xaa);
+	cr_assert(send_pfns(1, pfns, 2));
+	cr_assert_eq(info().ballooned_pages, 0);
+}
+
 /* Found by fuzz_virtio_balloon (regression virtio_balloon/inflate-run-across-regions): the
  * pages of one run were released with one guest_mem_discard(), which refuses a range across two
  * RAM regions even when they are adjacent: neither page was released. */

@@ -219,3 +219,77 @@ Test(memhp, a_shrunk_pmem_file_is_not_guest_memory_for_the_vmm)
 	pmem_file_close(&f);
 	unlink(path);
 }
+
+/* ---- DMA kept in step (memhp_dma: a passed-through device's IOMMU, vmm/vm/vm_vfio.c) ---- */
+
+static struct {
+	uint64_t gpa[32], len[32];
+	bool map[32];
+	int n, fail_at;
+} dma;
+
+static int dma_map(void *opaque, uint64_t gpa, uint64_t len, void *host)
+{
+	(void)opaque;
+	cr_assert_eq(host, hp.host + (gpa - BASE), "the block's own host pages");
+	if (dma.fail_at && dma.n + 1 == dma.fail_at)
+		return -ENOMEM;
+	cr_assert_lt(dma.n, 32);
+	dma.gpa[dma.n] = gpa, dma.len[dma.n] = len, dma.map[dma.n++] = true;
+	return 0;
+}
+
+static int dma_unmap(void *opaque, uint64_t gpa, uint64_t len)
+{
+	(void)opaque;
+	cr_assert_lt(dma.n, 32);
+	dma.gpa[dma.n] = gpa, dma.len[dma.n] = len, dma.map[dma.n++] = false;
+	return 0;
+}
+
+static const struct memhp_dma listener = {dma_map, dma_unmap, NULL};
+
+Test(memhp, dma_attach_maps_the_plugged_blocks_one_by_one)
+{
+	memset(&dma, 0, sizeof(dma));
+	cr_assert_eq(memhp_plug(&hp, BASE + MIB(4), MIB(4)), 0);
+	cr_assert_eq(memhp_dma_attach(&hp, &listener), 0);
+	cr_assert_eq(dma.n, 2, "two 2 MiB blocks, each its own map");
+	cr_assert(dma.map[0] && dma.gpa[0] == BASE + MIB(4) && dma.len[0] == MIB(2));
+	cr_assert(dma.map[1] && dma.gpa[1] == BASE + MIB(6));
+	cr_assert_eq(memhp_dma_attach(&hp, &listener), -EBUSY, "one listener");
+}
+
+Test(memhp, dma_follows_plug_and_unplug)
+{
+	memset(&dma, 0, sizeof(dma));
+	cr_assert_eq(memhp_dma_attach(&hp, &listener), 0);
+	cr_assert_eq(dma.n, 0, "nothing plugged yet");
+	cr_assert_eq(memhp_plug(&hp, BASE, MIB(6)), 0);
+	cr_assert_eq(dma.n, 3, "mapped before the guest is told");
+	/* the guest gives back the middle block of the run: exactly its map goes */
+	cr_assert_eq(memhp_unplug(&hp, BASE + MIB(2), MIB(2)), 0);
+	cr_assert_eq(dma.n, 4);
+	cr_assert_not(dma.map[3]);
+	cr_assert_eq(dma.gpa[3], BASE + MIB(2));
+	cr_assert_eq(dma.len[3], MIB(2));
+	memhp_dma_detach(&hp);
+	cr_assert_eq(dma.n, 6, "the two blocks left unmapped");
+	cr_assert(!dma.map[4] && !dma.map[5]);
+	cr_assert_eq(memhp_plug(&hp, BASE + MIB(2), MIB(2)), 0);
+	cr_assert_eq(dma.n, 6, "detached: nobody told");
+}
+
+Test(memhp, a_block_the_iommu_refuses_is_not_plugged)
+{
+	memset(&dma, 0, sizeof(dma));
+	cr_assert_eq(memhp_dma_attach(&hp, &listener), 0);
+	dma.fail_at = 2; /* the second block of the run */
+	cr_assert_eq(memhp_plug(&hp, BASE, MIB(4)), -ENOMEM);
+	cr_assert_eq(dma.n, 2, "the first block's map undone");
+	cr_assert_not(dma.map[1]);
+	cr_assert_not(guest_mem_valid(&mem, BASE, 1), "not guest memory");
+	cr_assert_eq(kvm.size[16], 0, "its KVM slot gone again");
+	dma.fail_at = 0;
+	cr_assert_eq(memhp_plug(&hp, BASE, MIB(4)), 0, "a later plug works");
+}

@@ -82,7 +82,7 @@ static void setup(void)
 	io_bus_init(&mmio, "mmio");
 	pci = vm_pci_create(&kvm, &pio, &mmio);
 	cr_assert_not_null(pci);
-	struct vm_vfio_host h = {&kvm, &ram.mem, &pio, &mmio, pci, &fake_vfio_ops, &f};
+	struct vm_vfio_host h = {&kvm, &ram.mem, &pio, &mmio, pci, &fake_vfio_ops, &f, NULL};
 	v = vm_vfio_create(&h);
 	cr_assert_not_null(v);
 	err[0] = '\0';
@@ -274,4 +274,111 @@ Test(vm_vfio, rom_readable_where_the_guest_enables_it)
 	cr_assert_eq(f.regions[VFIO_PCI_ROM_REGION_INDEX].data[0], 0x55, "read-only");
 	cfg_wr(PCI_ROM_ADDRESS, 0xf8000000, 4);
 	cr_assert_eq(io_bus_read(&mmio, 0xf8000000, &sig, 2), 0, "disabled again");
+}
+
+/* ---- hotplug (PUT /vmm/vm.add-device on a running VM) ---- */
+
+#define HOT_SLOT 5
+
+static uint32_t hot_rd(int slot, uint32_t off, uint32_t len)
+{
+	uint32_t val = 0;
+	pci_bus_config_read(&pci->bus, 0, PCI_DEVFN(slot, 0), off, &val, len);
+	return val;
+}
+
+Test(vm_vfio, hot_added_in_its_slot_removed_and_added_again)
+{
+	cr_assert_eq(vm_vfio_add_at(v, PATH, HOT_SLOT, err, sizeof(err)), HOT_SLOT, "%s", err);
+	cr_assert_eq(hot_rd(HOT_SLOT, PCI_VENDOR_ID, 4), 0x00101b36, "in the hotplug slot");
+	cr_assert_eq(f.resets, 1);
+	cr_assert_eq(f.ndma, 1, "guest RAM mapped: the VM's first device");
+	cr_assert_eq(vm_vfio_count(v), 1);
+	struct vm_vfio_dev *d = vm_vfio_find_slot(v, HOT_SLOT);
+	cr_assert_not_null(d);
+	cr_assert_null(vm_vfio_find_slot(v, HOT_SLOT + 1));
+	uint64_t table = (hot_rd(HOT_SLOT, PCI_BASE_ADDRESS_0, 4) & ~0xfull) + 0x2000;
+	pci_bus_config_write(&pci->bus, 0, PCI_DEVFN(HOT_SLOT, 0), 0x72,
+			     &(uint16_t){PCI_MSIX_FLAGS_ENABLE}, 2);
+	cr_assert_eq(f.last_irq.index, VFIO_PCI_MSIX_IRQ_INDEX);
+
+	/* the guest released it */
+	vm_vfio_remove(v, d);
+	cr_assert_eq(vm_vfio_count(v), 0);
+	cr_assert_eq(hot_rd(HOT_SLOT, PCI_VENDOR_ID, 2), 0xffff, "off the bus");
+	uint32_t x;
+	cr_assert_eq(io_bus_read(&mmio, table, &x, 4), 0, "its trapped BAR parts gone");
+	cr_assert_eq(f.last_irq.count, 0, "MSI-X off");
+	cr_assert_eq(f.resets, 2, "reset as it leaves");
+	cr_assert_eq(f.ndma, 2);
+	cr_assert_not(f.dma[1].map, "the last device: guest RAM unmapped");
+	cr_assert_eq(f.groups_in, 0, "its group out of the container");
+	cr_assert_eq(f.opens, f.closes, "every fd closed");
+
+	cr_assert_eq(vm_vfio_add_at(v, PATH, HOT_SLOT, err, sizeof(err)), HOT_SLOT, "%s", err);
+	cr_assert_eq(hot_rd(HOT_SLOT, PCI_VENDOR_ID, 4), 0x00101b36, "back");
+	cr_assert_eq(f.resets, 3);
+	cr_assert_eq(f.ndma, 3);
+	cr_assert(f.dma[2].map, "guest RAM mapped again");
+	end_vm();
+	cr_assert_eq(f.resets, 4, "reset at the end, once");
+	cr_assert_not(f.dma[3].map);
+}
+
+Test(vm_vfio, refused_hot_add_leaves_nothing)
+{
+	snprintf(f.devs[0].driver, sizeof(f.devs[0].driver), "nvme");
+	cr_assert_eq(vm_vfio_add_at(v, PATH, HOT_SLOT, err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err, "bound to nvme"), "%s", err);
+	cr_assert_eq(vm_vfio_count(v), 0);
+	cr_assert_eq(f.ndma, 0);
+	snprintf(f.devs[0].driver, sizeof(f.devs[0].driver), "vfio-pci");
+	/* a failure after the device was opened, reset and RAM mapped: the slot is taken */
+	cr_assert_lt(vm_vfio_add_at(v, PATH, 0, err, sizeof(err)), 0, "the host bridge's slot");
+	cr_assert_eq(vm_vfio_count(v), 0);
+	cr_assert_eq(f.ndma, 2);
+	cr_assert_not(f.dma[1].map, "its DMA maps undone");
+	cr_assert_eq(f.resets, 2, "reset as it went");
+	cr_assert_eq(f.groups_in, 0);
+	cr_assert_eq(f.opens, f.closes);
+	cr_assert_eq(vm_vfio_add_at(v, PATH, HOT_SLOT, err, sizeof(err)), HOT_SLOT, "%s", err);
+}
+
+/* ---- memory that moves: virtio-mem's blocks mapped as plugged ---- */
+
+static int no_kvm_slot(void *opaque, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	(void)opaque, (void)slot, (void)gpa, (void)size, (void)host;
+	return 0;
+}
+
+Test(vm_vfio, plugged_memory_mapped_for_dma_and_unmapped_on_unplug)
+{
+	struct memhp hp;
+	const struct virtio_mem_opts o = {MIB(128), MIB(2), MIB(128), 0};
+	uint64_t base = GIB(4);
+	cr_assert_eq(
+	    memhp_init(&hp, &ram.mem, base, &o, 16, &(struct memhp_slots){no_kvm_slot, NULL}), 0);
+	v->h.memhp = &hp;
+	cr_assert_eq(memhp_plug(&hp, base, MIB(2)), 0, "plugged before the device came");
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	cr_assert_eq(f.ndma, 2, "RAM and the plugged block");
+	cr_assert(f.dma[1].map && f.dma[1].iova == base && f.dma[1].size == MIB(2));
+	cr_assert_eq(f.dma[1].vaddr, (uint64_t)(uintptr_t)hp.host);
+
+	cr_assert_eq(memhp_plug(&hp, base + MIB(4), MIB(2)), 0);
+	cr_assert_eq(f.ndma, 3);
+	cr_assert(f.dma[2].map && f.dma[2].iova == base + MIB(4), "mapped as the guest plugs");
+	cr_assert_eq(memhp_unplug(&hp, base, MIB(2)), 0);
+	cr_assert_eq(f.ndma, 4);
+	cr_assert(!f.dma[3].map && f.dma[3].iova == base && f.dma[3].size == MIB(2),
+		  "unmapped when the guest gave it back");
+
+	end_vm();
+	cr_assert_eq(f.ndma, 6, "the block left and RAM unmapped at the end");
+	cr_assert(!f.dma[4].map && f.dma[4].iova == base + MIB(4));
+	cr_assert(!f.dma[5].map && f.dma[5].iova == MOCK_RAM_GPA);
+	cr_assert_eq(memhp_plug(&hp, base + MIB(8), MIB(2)), 0);
+	cr_assert_eq(f.ndma, 6, "no device: nothing mapped");
+	memhp_free(&hp);
 }
