@@ -139,7 +139,7 @@ for i in $(seq 0 $((N - 1))); do
 done
 
 for i in $(seq 0 $((N - 1))); do
-	say "c$i" "echo child-$i | dd of=/dev/vda bs=512 count=1 conv=sync 2>/dev/null; sync; echo wrote-$i-\$((6*7))"
+	say "c$i" "echo child-$i | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo wrote-$i-\$((6*7))"
 done
 for i in $(seq 0 $((N - 1))); do
 	expect_in "c$i" "wrote-$i-42" 300 "child $i wrote its disk"
