@@ -5,10 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -65,31 +63,6 @@ static int make_private(struct guest_mem *mem, char *err, size_t errlen)
 	/* a discard must now drop the parent's copy (MADV_DONTNEED), never punch the memfd */
 	mem->shared = false;
 	return 0;
-}
-
-/* KVM's memory slots removed and added again over the new mappings: whatever KVM keeps of the
- * old pages (its page tables, and any cache of a guest page's host address that the MMU
- * notifier alone may not reach, as a software-emulated KVM's) is dropped with the slot, so the
- * guest cannot go on writing the memfd the children map. */
-static int refresh_slots(struct vm *vm, char *err, size_t errlen)
-{
-	for (int i = 0; i < vm->mem.nregions; i++) {
-		const struct guest_region *r = &vm->mem.regions[i];
-		struct kvm_userspace_memory_region slot = {
-		    .slot = (uint32_t)i,
-		    .flags = vm->cfg->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		    .guest_phys_addr = r->gpa,
-		    .userspace_addr = (uint64_t)(uintptr_t)r->host};
-		if (ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			goto fail;
-		slot.memory_size = r->size;
-		if (ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			goto fail;
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot map guest RAM into KVM again: %s", strerror(errno));
-	return -errno;
 }
 
 /* The state file, written whole under a temporary name and renamed (a child never reads half
@@ -199,8 +172,6 @@ int vm_fork_capture(struct vm *vm, const char *state_path, const struct vm_fork_
 	uint64_t t2 = mono_us();
 	if (!r) {
 		r = make_private(&vm->mem, err, errlen);
-		if (!r)
-			r = refresh_slots(vm, err, errlen);
 		remap_failed = r != 0;
 	}
 	if (!r && vm->cfg->hugepages)
