@@ -53,54 +53,47 @@ static void add(struct api *a, const struct api_hotplug_add *req, struct reply *
 	r->status = 200;
 }
 
-static void put_add_disk(struct api *a, const char *id, const json_t *body, struct reply *r)
+typedef int hotplug_parser(const json_t *body, struct api_hotplug_add *req, char *err,
+			   size_t errlen);
+
+/* One body kind: parsed into the request (400 when it does not parse), then added. */
+static void parse_and_add(struct api *a, hotplug_parser *parse, const json_t *body, struct reply *r)
 {
 	struct api_hotplug_add req;
-	(void)id;
-	if (api_hotplug_disk_parse(body, &req, r->err, sizeof(r->err)))
+	if (parse(body, &req, r->err, sizeof(r->err)))
 		r->status = 400;
 	else
 		add(a, &req, r);
+}
+
+static void put_add_disk(struct api *a, const char *id, const json_t *body, struct reply *r)
+{
+	(void)id;
+	parse_and_add(a, api_hotplug_disk_parse, body, r);
 }
 
 static void put_add_net(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct api_hotplug_add req;
 	(void)id;
-	if (api_hotplug_net_parse(body, &req, r->err, sizeof(r->err)))
-		r->status = 400;
-	else
-		add(a, &req, r);
+	parse_and_add(a, api_hotplug_net_parse, body, r);
 }
 
 static void put_add_vsock(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct api_hotplug_add req;
 	(void)id;
-	if (api_hotplug_vsock_parse(body, &req, r->err, sizeof(r->err)))
-		r->status = 400;
-	else
-		add(a, &req, r);
+	parse_and_add(a, api_hotplug_vsock_parse, body, r);
 }
 
 static void put_add_pmem(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct api_hotplug_add req;
 	(void)id;
-	if (api_hotplug_pmem_parse(body, &req, r->err, sizeof(r->err)))
-		r->status = 400;
-	else
-		add(a, &req, r);
+	parse_and_add(a, api_hotplug_pmem_parse, body, r);
 }
 
 static void put_add_fs(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
-	struct api_hotplug_add req;
 	(void)id;
-	if (api_hotplug_fs_parse(body, &req, r->err, sizeof(r->err)))
-		r->status = 400;
-	else
-		add(a, &req, r);
+	parse_and_add(a, api_hotplug_fs_parse, body, r);
 }
 
 static void put_remove(struct api *a, const char *id, const json_t *body, struct reply *r)
