@@ -118,10 +118,11 @@ sys.exit(0 if n and "egress" not in n[0] else 1)' "$LIB_TMP/body" "$1" &&
 		lib_ok "$1: null removed the policy" || lib_fail "$1 after null: $(cat "$LIB_TMP/body")"
 }
 taps=""
+del_taps() { for t in $taps; do ip link del "$t" 2>/dev/null; done; }
 if ip tuntap add "vmmhr$$" mode tap user "$(id -u)" 2>/dev/null &&
 	ip tuntap add "vmmhf$$" mode tap user "$(id -u)" 2>/dev/null; then
 	taps="vmmhr$$ vmmhf$$"
-	trap 'kill -9 $vmm_pid $other $hangup 2>/dev/null; for t in $taps; do ip link del "$t"; done; rm -rf "$LIB_TMP"' EXIT
+	trap 'kill -9 $vmm_pid $other $hangup 2>/dev/null; del_taps; rm -rf "$LIB_TMP"' EXIT
 	want 200 PUT /vmm/vm.add-net '{"tap": "vmmhr'$$'", "id": "hpn0"}' '"id": *"hpn0"'
 	nic_egress hpn0
 	want 204 PUT /network-interfaces/fcn0 '{"iface_id": "fcn0", "host_dev_name": "vmmhf'$$'"}'
