@@ -53,7 +53,8 @@ int cmd_put_net(const struct args *a, struct vmmctl_request *r, char *e, size_t 
 }
 
 /* PATCH /network-interfaces/ID: new limits for the directions named, a new egress policy
- * (--egress RULE[;RULE]..., --net's egress= syntax: the VMM parses it, as one array item). */
+ * (--egress RULE[;RULE]..., --net's egress= syntax: the VMM parses it, as one array item), or
+ * none at all (--egress off: "egress": null, as PUT's; "none" is a policy allowing nothing). */
 int cmd_patch_net(const struct args *a, struct vmmctl_request *r, char *e, size_t n)
 {
 	const char *egress = arg_opt(a, "egress");
@@ -62,14 +63,17 @@ int cmd_patch_net(const struct args *a, struct vmmctl_request *r, char *e, size_
 		return cmd_fail(e, n,
 				"patch-net: give --rx-bw, --rx-ops, --tx-bw, --tx-ops or --egress");
 	if (egress && !egress[0])
-		return cmd_fail(e, n,
-				"patch-net: --egress is empty (none: only what the link needs)");
+		return cmd_fail(
+		    e, n,
+		    "patch-net: --egress is empty (none: only what the link needs; off: "
+		    "no policy)");
 	int err = cmd_id_path(a, "/network-interfaces", a->pos[0], "PATCH", r, e, n);
 	if (err)
 		return err;
 	r->body = json_pack("{s:s}", "iface_id", a->pos[0]);
 	if (egress)
-		json_object_set_new(r->body, "egress", json_pack("[s]", egress));
+		json_object_set_new(r->body, "egress",
+				    strcmp(egress, "off") ? json_pack("[s]", egress) : json_null());
 	return nic_rate_limiters(a, r, e, n);
 }
 

@@ -71,6 +71,12 @@ int api_nulls_check_request(const char *method, const char *path, const json_t *
 	return 0;
 }
 
+const char *api_nulls_kept(const char *method, const char *path)
+{
+	return !strcmp(method, "PATCH") && route_matches("/network-interfaces/", path) ? "egress"
+										       : NULL;
+}
+
 /* One section: an object, or an array of them. */
 static int check_section(size_t i, const json_t *v, char *err, size_t errlen)
 {

@@ -14,6 +14,11 @@
 int api_nulls_check_request(const char *method, const char *path, const json_t *body, char *err,
 			    size_t errlen);
 
+/* The top-level member of a request to `path` by `method` whose null is a value, not "absent"
+ * (kept when the others are dropped), or NULL: PATCH /network-interfaces/{id} "egress", where
+ * null removes the NIC's egress policy and leaving it out keeps the policy. */
+const char *api_nulls_kept(const char *method, const char *path);
+
 /* The same for each section of a config file (Firecracker's --config-file layout): 0 or -EINVAL
  * with the section named. */
 int api_nulls_check_config(const json_t *root, char *err, size_t errlen);

@@ -64,8 +64,8 @@ static json_t *parse_data_body(const char *body, size_t len, char *err, size_t e
 }
 
 /* A PUT or PATCH body as the route takes it: any JSON value with its nulls (keeps_nulls), else
- * with null meaning absent, once no field that is not optional is null (api_nulls.h). NULL with
- * the reason in err. */
+ * with null meaning absent (but for a member whose null is a value), once no field that is not
+ * optional is null (api_nulls.h). NULL with the reason in err. */
 static json_t *parse_body(const char *method, const char *path, bool keeps_nulls, const char *body,
 			  size_t len, char *err, size_t errlen)
 {
@@ -78,7 +78,11 @@ static json_t *parse_body(const char *method, const char *path, bool keeps_nulls
 		json_decref(doc);
 		return NULL;
 	}
+	const char *kept = api_nulls_kept(method, path);
+	bool keep = kept && json_is_null(json_object_get(doc, kept));
 	api_json_drop_nulls(doc);
+	if (keep)
+		json_object_set_new(doc, kept, json_null());
 	return doc;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "virtio/net/egress.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router_internal.h"
@@ -221,6 +222,7 @@ static const struct api_json_field nic_patch_fields[] = {
     {"iface_id", API_JSON_STRING, true},
     {"rx_rate_limiter", API_JSON_OBJECT, false},
     {"tx_rate_limiter", API_JSON_OBJECT, false},
+    {"egress", API_JSON_ARRAY, false},
     {NULL, 0, false},
 };
 
@@ -251,11 +253,26 @@ static int patch_body(const char *id, const json_t *body, bool nic, struct rate_
 					    &p[0], r->err, sizeof(r->err));
 }
 
+/* A hot-added NIC's new egress policy, when the body has "egress" (null: none), before its
+ * limits as for a boot NIC: 0 (*given false without one), or the backend's error (-ENOENT: no
+ * hot-added NIC has this id) with the reason in r. */
+static int patch_egress(struct api *a, const char *id, const json_t *body, bool *given,
+			struct reply *r)
+{
+	static _Thread_local struct egress_rules rules; /* 6 KiB: not on the API thread's stack */
+	struct device_live_set s = {.member = "egress", .egress = &rules};
+
+	if (api_model_patch_nic_egress(body, &rules, given, r->err, sizeof(r->err)))
+		return -EINVAL;
+	return *given ? a->ops->hotplug_live_set(a->ctx, id, true, &s, r->err, sizeof(r->err)) : 0;
+}
+
 bool api_hotplug_patch(struct api *a, const char *id, const json_t *body, bool nic, struct reply *r)
 {
 	struct rate_limiter_patch p[2];
 	struct rate_limiter_cfg now[2];
 	struct reply mine = {0};
+	bool egress = false;
 
 	if (!a->ops->hotplug_live_set || (a->state != API_RUNNING && a->state != API_PAUSED))
 		return false;
@@ -263,13 +280,19 @@ bool api_hotplug_patch(struct api *a, const char *id, const json_t *body, bool n
 				    .rl = {&p[0], &p[1]},
 				    .rl_now = {&now[0], &now[1]}};
 	int err = patch_body(id, body, nic, p, &mine);
-	if (!err)
+	if (!err && nic)
+		err = patch_egress(a, id, body, &egress, &mine);
+	/* the limits: when named, or alone (the call then finds whether the id is a hot-added
+	 * device's) */
+	if (!err && (!egress || rate_limiter_patch_any(&p[0]) || rate_limiter_patch_any(&p[1])))
 		err = a->ops->hotplug_live_set(a->ctx, id, nic, &s, mine.err, sizeof(mine.err));
 	if (err == -ENOENT)
 		return false; /* not a hot-added device's id: the router's own answer stands */
 	*r = mine;
 	if (err)
-		backend_fault(r, err, "cannot update the rate limiter");
+		backend_fault(r, err,
+			      egress ? "cannot update the network interface"
+				     : "cannot update the rate limiter");
 	else
 		r->status = 204;
 	return true;

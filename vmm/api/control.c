@@ -164,6 +164,8 @@ static int restore_here(struct control *c)
 				      .clock_realtime = c->cfg->clock_realtime};
 	if (c->cfg->working_set) /* checked by the parser */
 		working_set_mode(c->cfg->working_set, &p.working_set);
+	/* read now: the restore replaces *c->cfg with the snapshot's configuration */
+	uint64_t ws_limit_ms = c->cfg->working_set_ms;
 	c->restore_logged = false;
 	int r = ctl_restore_vm(c, &p, err, sizeof(err));
 	if (r) {
@@ -171,8 +173,8 @@ static int restore_here(struct control *c)
 			log_error("--restore %s: %s", c->cfg->restore, err);
 		return vmm_exit_status(r);
 	}
-	if (p.working_set == WS_RECORD) /* a request stops it (no time limit on this path) */
-		ctl_working_set_arm(c, 0);
+	if (p.working_set == WS_RECORD) /* a request stops it, or --working-set-ms (0: none) */
+		ctl_working_set_arm(c, ws_limit_ms);
 	struct api_model m;
 	if (api_model_from_config(&m, c->cfg) == 0)
 		api_set_running(&c->api, &m);

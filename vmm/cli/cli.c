@@ -17,6 +17,7 @@
 #include "vmm/descriptors/device_table.h"
 #include "vmm/migration/stream/mig_url.h"
 #include "vmm/snapshot/restore_paths.h"
+#include "vmm/snapshot/working_set_stop.h"
 #include "vmm/vm/cpu_template_json.h"
 
 #define VMM_VERSION "0.1.0"
@@ -53,6 +54,7 @@ enum {
 	OPT_CHECK_CPU,
 	OPT_CPU_CHECK,
 	OPT_WORKING_SET,
+	OPT_WORKING_SET_MS,
 	OPT_CLOCK_REALTIME,
 	OPT_CPU_TEMPLATE,
 	OPT_CPU_TEMPLATE_FILE,
@@ -95,6 +97,7 @@ static const struct option core_options[] = {
     {"check-cpu", required_argument, NULL, OPT_CHECK_CPU},
     {"cpu-check", required_argument, NULL, OPT_CPU_CHECK},
     {"working-set", required_argument, NULL, OPT_WORKING_SET},
+    {"working-set-ms", required_argument, NULL, OPT_WORKING_SET_MS},
     {"clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
@@ -310,6 +313,9 @@ void cli_usage(FILE *out)
 	    "      --working-set load|off|record  with --restore: load DIR/state.working-set\n"
 	    "                        when there is one (default), not, or record it until PUT\n"
 	    "                        /vmm/working-set stops it (docs/snapshots.md)\n"
+	    "      --working-set-ms MS  with --working-set record: the VMM stops the recording\n"
+	    "                        itself after MS (1-3600000) milliseconds, if no request\n"
+	    "                        did (the API's working_set_record_ms)\n"
 	    "      --clock-realtime  with --restore: advance the guest's kvmclock by the wall\n"
 	    "                        time since the snapshot (the API's clock_realtime)\n"
 	    "      --cpu-check on|off  off: restore or receive a VM even where this host lacks\n"
@@ -710,6 +716,12 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 			return usage_error("--working-set %s: load, off or record", arg);
 		cfg->working_set = arg;
 		return CLI_RUN;
+	case OPT_WORKING_SET_MS:
+		if (parse_uint(arg, 1, WS_RECORD_MS_MAX, &cfg->working_set_ms))
+			return usage_error("--working-set-ms %s: 1 to 3600000 milliseconds (an "
+					   "hour at most, as the API's working_set_record_ms)",
+					   arg);
+		return CLI_RUN;
 	case OPT_CLOCK_REALTIME:
 		cfg->clock_realtime = true;
 		return CLI_RUN;
@@ -779,6 +791,7 @@ static bool recordable(int opt)
 	case OPT_CHECK_CPU:
 	case OPT_CPU_CHECK:
 	case OPT_WORKING_SET:
+	case OPT_WORKING_SET_MS:
 	case OPT_CLOCK_REALTIME:
 	case OPT_CPU_TEMPLATE: /* the snapshot carries the CPUID the template made */
 	case OPT_CPU_TEMPLATE_FILE:
@@ -933,6 +946,11 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 	if (cfg->working_set && !cfg->restore)
 		return usage_error("%s", "--working-set goes with --restore DIR (over the API: "
 					 "\"working_set\" in PUT /snapshot/load)");
+	if (cfg->working_set_ms && !(cfg->working_set && !strcmp(cfg->working_set, "record")))
+		return usage_error("%s",
+				   "--working-set-ms goes with --working-set record (over the "
+				   "API: \"working_set_record_ms\" beside \"working_set\": "
+				   "\"record\")");
 	if (cfg->migrate_from && (cfg->kernel || cfg->config_file || cfg->restore || cfg->dump_dtb))
 		return usage_error("%s",
 				   "--migrate-from: the source brings the whole VM: give it "

@@ -69,6 +69,8 @@ struct vm_config {
 	bool cpu_check_off; /* --cpu-check off: restore or receive on a lesser CPU, warned */
 	/* --working-set load|off|record with --restore (vmm/snapshot/working_set.h); NULL: load */
 	const char *working_set;
+	/* --working-set-ms MS with --working-set record: the recording's time limit (0: none) */
+	uint64_t working_set_ms;
 	bool clock_realtime; /* --clock-realtime with --restore: kvmclock moves on
 				(docs/snapshots.md) */
 	/* --cpu-template NAME, --cpu-template-file FILE, machine-config cpu_template, PUT

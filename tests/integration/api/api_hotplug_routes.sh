@@ -12,6 +12,9 @@
 #   - PUT /vmm/vm.add-fs: a missing socket, a path that is no socket, a Unix socket without a
 #     vhost-user back-end behind it (it hangs up), an id another device has: 400 with the
 #     reason, nothing added (GET /vmm/devices counts the same);
+#   - a NIC hot-added (PUT /vmm/vm.add-net, and Firecracker's PUT /network-interfaces/{id}) on a
+#     tap, when one can be made: PATCH /network-interfaces/{id} "egress" takes rules (GET
+#     /vm/config shows them), refuses a bad rule, and null removes the policy;
 #   - a VMM on virtio-mmio (no PCI bus): PUT /drives/{id} after the start is 400 "PCI is not
 #     enabled"; a VMM not started yet: DELETE /drives/{id} is 400 (before starting).
 # labels: api
@@ -101,6 +104,33 @@ want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "/s", "queue_size": 1000}' 
 [ "$(devices)" = "$n1" ] && lib_ok "no add-fs left a device behind" ||
 	lib_fail "GET /vmm/devices: $(devices) devices, want $n1"
 kill -0 "$vmm_pid" 2>/dev/null && lib_ok "the VMM runs on" || lib_fail "the VMM died"
+
+# ---- a hot-added NIC's egress policy, PATCHed (issue 53) ----
+# nic_egress ID: PATCH /network-interfaces/ID "egress": rules, a bad rule, null (no policy)
+nic_egress() {
+	want 204 PATCH "/network-interfaces/$1" '{"iface_id": "'$1'", "egress": ["10.1.2.3/8:tcp:443"]}'
+	want 200 GET /vm/config "" '"iface_id":"'$1'"[^}]*"egress":\["10.0.0.0/8:tcp:443"\]'
+	want 400 PATCH "/network-interfaces/$1" '{"iface_id": "'$1'", "egress": ["10.0.0.0/33"]}' 'egress\[0\]'
+	want 204 PATCH "/network-interfaces/$1" '{"iface_id": "'$1'", "egress": null}'
+	api GET /vm/config >/dev/null
+	python3 -c 'import json,sys; n=[x for x in json.load(open(sys.argv[1]))["network-interfaces"] if x["iface_id"] == sys.argv[2]]
+sys.exit(0 if n and "egress" not in n[0] else 1)' "$LIB_TMP/body" "$1" &&
+		lib_ok "$1: null removed the policy" || lib_fail "$1 after null: $(cat "$LIB_TMP/body")"
+}
+taps=""
+del_taps() { for t in $taps; do ip link del "$t" 2>/dev/null; done; }
+if ip tuntap add "vmmhr$$" mode tap user "$(id -u)" 2>/dev/null &&
+	ip tuntap add "vmmhf$$" mode tap user "$(id -u)" 2>/dev/null; then
+	taps="vmmhr$$ vmmhf$$"
+	trap 'kill -9 $vmm_pid $other $hangup 2>/dev/null; del_taps; rm -rf "$LIB_TMP"' EXIT
+	want 200 PUT /vmm/vm.add-net '{"tap": "vmmhr'$$'", "id": "hpn0"}' '"id": *"hpn0"'
+	nic_egress hpn0
+	want 204 PUT /network-interfaces/fcn0 '{"iface_id": "fcn0", "host_dev_name": "vmmhf'$$'"}'
+	nic_egress fcn0
+else
+	ip link del "vmmhr$$" 2>/dev/null
+	lib_ok "no tap could be made here: a hot-added NIC's egress is not checked"
+fi
 
 # ---- no PCI bus: Firecracker's condition (--enable-pci) ----
 "$VMM" --api-sock "$LIB_TMP/mmio.sock" --kernel "$kernel" --append halt.irq=1 --mem 128M \

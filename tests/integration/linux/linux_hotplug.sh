@@ -23,13 +23,15 @@
 #      hotplug-slot= and gpa=, the vsock's hotplug-slot=), the VMM killed and `vmm --restore DIR`
 #      run: GET /vm/config lists it, the restored guest mounts /dev/vdb and reads the marker,
 #      reads /dev/pmem0 and still has the vsock bound, the disk's limits PATCHed again;
+#   3b. a NIC added on a tap (when one can be made, owned by the VMM's user, the host's address
+#      on it): it appears as eth0, and the host pings the guest through it;
 #   4. that VM migrated (PUT /vmm/send-migration to `vmm --migrate-from unix:M`): GET
-#      /vm/config on the destination lists the disk, its guest reads the marker and /dev/pmem0;
+#      /vm/config on the destination lists the disk (and the NIC), its guest reads the marker
+#      and /dev/pmem0 (and the host pings it through the migrated NIC: its tap handed over);
 #      the vsock removed there (its driver lets it go, its socket file goes, GET /vm/config no
 #      longer lists it), the pmem device removed (/dev/pmem0 goes) and added again (its window
 #      and KVM slot were given back), the disk removed (/dev/vdb goes) and GET /vm/config no
-#      longer lists it;
-#   5. a NIC added on a tap (when one can be made) appears as eth0 (on the migrated VM).
+#      longer lists it.
 # (Linux ejects a device it is asked to, mounted or not: the timeout of a guest that does not
 # answer is the state machine's unit test and part 1's.)
 # Without ACPI in the guest kernel (the default guest's kernel.config had none before issue 52's
@@ -226,7 +228,36 @@ grep -aqE 'pm\.img[^"]*hotplug-slot=[0-9]+,gpa=[0-9]+' "$snap/state" && grep -aq
 	echo "ok: the snapshot records the pmem device (slot, window) and the vsock (slot)" ||
 	{ echo "FAIL: the snapshot's configuration lacks pm.img's hotplug-slot=/gpa= or the vsock's"; fail=1; }
 
-# ---- 4. a live migration of the restored VM, hp0 in it ----
+# ---- 3b. a NIC added on a tap (when one can be made) before the migration ----
+# The tap belongs to the VMM's user (no thread keeps CAP_NET_ADMIN once the VM runs) and has the
+# host's end of a /24 of its own: the host pings the guest through it (the guest's kernel
+# answers: no shell command that could hang the console), here and once migrated.
+HP_TAP=vmmhp$$
+HP_HOST_IP=192.168.219.1
+HP_GUEST_IP=192.168.219.2
+nic=""
+reach_host() { # WHAT: the host pings the guest through the hot-added NIC: 3 answers within 60 s
+	if ping -c 3 -i 0.5 -w 60 "$HP_GUEST_IP" >"$tmp/ping" 2>&1; then
+		echo "ok: $1: $(grep -m1 'packets transmitted' "$tmp/ping")"
+	else
+		echo "FAIL: $1: $(tail -n 2 "$tmp/ping" | tr '\n' ' ')"
+		fail=1
+	fi
+}
+if ip tuntap add "$HP_TAP" mode tap user "$(id -u)" 2>/dev/null; then
+	nic=1
+	trap 'kill $sleeper 2>/dev/null; kill -9 $vmm_pid $src_pid 2>/dev/null; ip link del "$HP_TAP" 2>/dev/null; rm -rf "$tmp"' EXIT
+	ip addr add "$HP_HOST_IP/24" dev "$HP_TAP" && ip link set "$HP_TAP" up
+	ctl add-net "$HP_TAP" --id hpnet0
+	[ "$CTL_STATUS" = 0 ] && echo "ok: add-net: $(tr -d '\n ' <<<"$OUT")" || { echo "FAIL: add-net: $OUT"; fail=1; }
+	check_value "the NIC is eth0" "$(guest_value ETH 'for i in $(seq 60); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; cat /sys/class/net/eth0/address')" '^[0-9a-f:]{17}$'
+	check_value "eth0 up with $HP_GUEST_IP" "$(guest_value ETHUP "ip addr add $HP_GUEST_IP/24 dev eth0 && ip link set eth0 up && echo done")" '^done$'
+	reach_host "the guest and the host reach each other through the hot-added NIC"
+else
+	echo "note: no tap could be made here: the NIC part is not run"
+fi
+
+# ---- 4. a live migration of the restored VM, hp0 (and hpnet0) in it ----
 src_pid=$vmm_pid
 mig="$tmp/dst.mig"
 rm -f "$tmp/in" "$tmp/log" # the source keeps its own; the destination's console is these
@@ -245,6 +276,10 @@ grep -q "migration completed" "$tmp/err" && echo "ok: migration completed" ||
 sock="$tmp/dst.sock"
 check_value "GET /vm/config of the migrated VM shows hp0" "$(config_has hp0)" '^yes$'
 check_value "the migrated guest reads the marker from /dev/vdb" "$(guest_value MMARK 'mount /dev/vdb /dev/hp && cat /dev/hp/g && umount /dev/hp')" '^SNAPMARK5e2$'
+if [ -n "$nic" ]; then
+	check_value "GET /vm/config of the migrated VM shows hpnet0" "$(api GET /vm/config >/dev/null; grep -o '"hpnet0"' "$tmp/body" | head -1)" '^"hpnet0"$'
+	reach_host "the migrated guest and the host reach each other through the hot-added NIC"
+fi
 ctl remove-device hp0
 [ "$CTL_STATUS" = 0 ] && echo "ok: the migrated VM's hp0 removed" || { echo "FAIL: remove-device after the migration: $OUT"; fail=1; }
 check_value "/dev/vdb went in the migrated guest" "$(guest_value RGONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
@@ -264,13 +299,6 @@ ctl add-pmem "$pm" --id hppmem
 [ "$CTL_STATUS" = 0 ] && echo "ok: the pmem device added again (its window and KVM slot were given back)" ||
 	{ echo "FAIL: add-pmem again: $OUT"; fail=1; }
 check_value "the guest reads it again" "$(pmem_marker PMAG)" '^PMEMMARK7d3$'
-if ip tuntap add vmmhp0 mode tap user "$(id -u)" 2>/dev/null; then
-	ctl add-net vmmhp0 --id hpnet0
-	[ "$CTL_STATUS" = 0 ] && echo "ok: add-net: $OUT" || { echo "FAIL: add-net: $OUT"; fail=1; }
-	check_value "the NIC is eth0" "$(guest_value ETH 'for i in $(seq 60); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; cat /sys/class/net/eth0/address')" '^[0-9a-f:]{17}$'
-	ip link del vmmhp0 2>/dev/null
-else
-	echo "note: no tap could be made here: the NIC part is not run"
-fi
+[ -n "$nic" ] && ip link del "$HP_TAP" 2>/dev/null
 
 linux_finish

@@ -11,7 +11,8 @@
 #      host sees no answer, and every refused reply is counted; then, on the same running VM,
 #      `vmmctl patch-net --egress` (PATCH /network-interfaces/net0): a rule that does not parse
 #      is refused (the pings still get no answer), HOST/32:icmp is taken (the pings are answered,
-#      GET /vm/config shows the new rule and not the old).
+#      GET /vm/config shows the new rule and not the old); `--egress off` (`"egress": null`)
+#      removes the policy (GET /vm/config shows none, the pings are still answered).
 # Then a bad rule on the command line: exit status 2, the rule named.
 # labels: guests virtio net
 # requires: kvm netns
@@ -153,6 +154,20 @@ if run "only tcp:443 to the host" "$HOST_IP/32:tcp:443"; then
 	else
 		lib_fail "GET /vm/config after the PATCH: $(head -c 600 "$LIB_TMP/config")"
 	fi
+	# Back to no policy (--egress off: "egress": null).
+	if "$VMMCTL" --sock "$LIB_TMP/api.sock" patch-net net0 --egress off >"$LIB_TMP/patch" 2>&1; then
+		lib_ok "patch-net net0 --egress off taken"
+	else
+		lib_fail "patch-net --egress off refused: $(head -3 "$LIB_TMP/patch")"
+	fi
+	"$VMMCTL" --sock "$LIB_TMP/api.sock" --json config >"$LIB_TMP/config" 2>&1
+	if grep -q '"host_dev_name"' "$LIB_TMP/config" && ! grep -q '"egress"' "$LIB_TMP/config"; then
+		lib_ok "GET /vm/config shows no egress policy"
+	else
+		lib_fail "GET /vm/config after --egress off: $(head -c 600 "$LIB_TMP/config")"
+	fi
+	net_check "without a policy, ping -c 2 $GUEST_IP is answered" \
+		nsx ping -c 2 -W 2 -i 0.3 "$GUEST_IP"
 	end_run
 	# The guest answered: the VMM, not the guest, kept the answers from the host.
 	replies=$(tr -d '\r' <"$RUN_OUT" | sed -n 's/^served: [0-9]* ARP replies, \([0-9]*\) ICMP echo.*/\1/p')

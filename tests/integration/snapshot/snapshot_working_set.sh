@@ -11,6 +11,8 @@
 #      the recording itself (its info line), the file is rewritten with the touched pages, and
 #      a stop request after it is a 400 saying the time limit stopped it and what it wrote;
 #      "working_set_record_ms" without "record", or 0, is a 400;
+#   2c. the same on the command line: `--working-set-ms 0` exits 2 saying why; `vmm --restore DIR
+#      --working-set record --working-set-ms 3000` stops the recording itself and writes the file;
 #   3. `vmm --restore DIR` loads it (the info line says how many pages) and the guest gives the
 #      same answer; `--working-set off` does not load it;
 #   4. PUT /snapshot/load with mem_backend Uffd (vmm-uffd-handler --working-set): the same answer;
@@ -112,6 +114,29 @@ snap_kill "$VMM_PID"
 pages=$(sed -n 's/^pages \([0-9]*\)$/\1/p' "$ws")
 [ "${pages:-0}" -ge 8192 ] && lib_ok "the time limit's file: $pages pages" ||
 	lib_fail "the time limit's file: $(head -n 6 "$ws")"
+
+# ---- 2c. the same time limit on the command line ----
+lib_new_run "--working-set-ms 0"
+"$VMM" --restore "$dir" --working-set record --working-set-ms 0 </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+RUN_STATUS=$?
+[ "$RUN_STATUS" = 2 ] && grep -q -- "--working-set-ms 0: 1 to 3600000" "$RUN_ERR" &&
+	lib_ok "refused: $(head -n 1 "$RUN_ERR")" || lib_fail "status $RUN_STATUS: $(head -n 3 "$RUN_ERR")"
+rm -f "$ws"
+start_vmm "--restore --working-set record --working-set-ms 3000" "$LIB_TMP/c.sock" \
+	--restore "$dir" --working-set record --working-set-ms 3000
+wait_line WS-ANSWER && [ "$(answer)" = "$want" ] && lib_ok "the same answer" ||
+	lib_fail "answer '$(answer)', want '$want'"
+for _ in $(seq 200); do
+	grep -q "recording stopped by its time limit (3000 ms)" "$RUN_ERR" && break
+	sleep 0.1
+done
+grep -q "recording stopped by its time limit (3000 ms)" "$RUN_ERR" && [ -f "$ws" ] &&
+	lib_ok "the VMM stopped it: $(grep -o 'working set .*recorded' "$RUN_ERR")" ||
+	lib_fail "no stop by the time limit: $(tail -3 "$RUN_ERR")"
+snap_kill "$VMM_PID"
+pages=$(sed -n 's/^pages \([0-9]*\)$/\1/p' "$ws")
+[ "${pages:-0}" -ge 8192 ] && lib_ok "the command line's file: $pages pages" ||
+	lib_fail "the command line's file: $(head -n 6 "$ws")"
 
 # ---- 3. load ----
 start_vmm "--restore (loads the working set)" "$LIB_TMP/l.sock" --restore "$dir"

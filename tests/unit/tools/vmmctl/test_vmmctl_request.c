@@ -397,6 +397,12 @@ Test(vmmctl_request, net_rate_limiters)
 	ASSERT_BUILDS("PATCH", "/network-interfaces/eth0",
 		      "{\"iface_id\": \"eth0\", \"egress\": [\"10.0.2.2/32:tcp:80;dns=10.0.2.3\"]}",
 		      "patch-net", "eth0", "--egress", "10.0.2.2/32:tcp:80;dns=10.0.2.3");
+	ASSERT_BUILDS("PATCH", "/network-interfaces/eth0",
+		      "{\"iface_id\": \"eth0\", \"egress\": null}", "patch-net", "eth0", "--egress",
+		      "off");
+	ASSERT_BUILDS("PATCH", "/network-interfaces/eth0",
+		      "{\"iface_id\": \"eth0\", \"egress\": [\"none\"]}", "patch-net", "eth0",
+		      "--egress", "none");
 	ASSERT_REFUSED("unknown option '--bw'", "patch-net", "eth0", "--bw", "1:1");
 	ASSERT_REFUSED("patch-net: --rx-bw: bad rate limit", "patch-net", "eth0", "--rx-bw", "1");
 	ASSERT_REFUSED("unexpected argument", "patch-net", "eth0", "tap0", "--rx-bw", "1:1");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tests/unit/vmm/api/route_fixture.h"
+#include "virtio/net/egress.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router.h"
 
@@ -243,7 +244,9 @@ Test(api_hotplug, remove_bodies_and_the_answer)
 /* ---- the routes ---- */
 
 static struct {
-	int adds, removes, result, patches;
+	int adds, removes, result, patches, egress_patches;
+	bool egress_on;
+	unsigned egress_n;
 	uint64_t last_bw_size;
 	char last_option[API_HOTPLUG_OPTION_MAX];
 	unsigned last_timeout;
@@ -279,6 +282,13 @@ static int f_live(void *ctx, const char *id, bool nic, struct device_live_set *s
 	(void)ctx, (void)e, (void)l;
 	if (strcmp(id, nic ? "hpnet0" : "hp0"))
 		return -ENOENT;
+	if (!strcmp(s->member, "egress")) {
+		cr_assert(nic);
+		fk.egress_patches++;
+		fk.egress_on = s->egress->on;
+		fk.egress_n = s->egress->n;
+		return fk.result;
+	}
 	fk.patches++;
 	fk.last_bw_size = s->rl[0]->has_bw ? s->rl[0]->cfg.bw.size : 0;
 	memset(s->rl_now[0], 0, sizeof(*s->rl_now[0]));
@@ -384,4 +394,51 @@ Test(api_hotplug_routes, patch_reaches_a_hot_added_device_by_its_id)
 	    "a hot-added disk's file is not swapped");
 	cr_assert_eq(req("PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}"), 400);
 	cr_assert_eq(fk.patches, 2, "an unknown id gets the router's own answer");
+}
+
+/* "egress" in the PATCH of a hot-added NIC (issue 53): PUT's rules, null for none, a bad rule a
+ * 400 that reaches nothing; alone it leaves the limits untouched, beside them both change. */
+Test(api_hotplug_routes, patch_egress_of_a_hot_added_nic)
+{
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"egress\": [\"10.0.2.2/32:tcp:80\", "
+			 "\"dns=10.0.2.3\"]}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.egress_patches, 1);
+	cr_assert(fk.egress_on);
+	cr_assert_eq(fk.egress_n, 2);
+	cr_assert_eq(fk.patches, 0, "egress alone leaves the limits alone");
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"egress\": null}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.egress_patches, 2);
+	cr_assert_not(fk.egress_on, "null: no policy");
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"egress\": [\"10.0.2.2/33\"]}"),
+		     400);
+	cr_assert(says("egress[0]"), "%s", resp.body);
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"egress\": \"none\"}"),
+		     400, "an array, as PUT's");
+	cr_assert_eq(fk.egress_patches, 2, "bad rules reach no device");
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"egress\": [\"none\"], "
+			 "\"rx_rate_limiter\": {\"bandwidth\": {\"size\": 100, \"refill_time\": "
+			 "10}}}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.egress_patches, 3);
+	cr_assert(fk.egress_on);
+	cr_assert_eq(fk.egress_n, 0);
+	cr_assert_eq(fk.patches, 1);
+	cr_assert_eq(fk.last_bw_size, 100);
+	fk.result = -EIO;
+	cr_assert_eq(req("PATCH", "/network-interfaces/hpnet0",
+			 "{\"iface_id\": \"hpnet0\", \"egress\": [\"none\"]}"),
+		     400, "a device that failed");
+	fk.result = 0;
+	cr_assert_eq(req("PATCH", "/network-interfaces/nope",
+			 "{\"iface_id\": \"nope\", \"egress\": [\"none\"]}"),
+		     400);
+	cr_assert_eq(fk.egress_patches, 4, "an unknown id reaches no device");
 }

@@ -855,6 +855,21 @@ Test(api, nic_egress_patched_after_start)
 	e = json_object_get(json_array_get(json_object_get(doc, "network-interfaces"), 0),
 			    "egress");
 	cr_assert_str_eq(json_string_value(json_array_get(e, 0)), "none");
+	/* null, as in PUT: back to no policy (not a PATCH without "egress") */
+	cr_assert_eq(
+	    req("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"egress\": null}"),
+	    204);
+	cr_assert_eq(eg.calls, 4, "null reaches the device: it removes the policy");
+	cr_assert_not(eg.rules.on);
+	cr_assert_eq(eg.rules.n, 0);
+	req("GET", "/vm/config", NULL);
+	cr_assert_null(json_object_get(
+			   json_array_get(json_object_get(doc, "network-interfaces"), 0), "egress"),
+		       "no policy: GET /vm/config shows none");
+	cr_assert_eq(req("PATCH", "/network-interfaces/eth0",
+			 "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": " RL_BODY "}"),
+		     204);
+	cr_assert_eq(eg.calls, 4, "a PATCH without \"egress\" leaves the policy alone");
 }
 
 Test(api, vsock_put_before_start_and_shown_in_vm_config)

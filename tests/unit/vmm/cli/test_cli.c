@@ -463,6 +463,42 @@ Test(cli, clock_realtime_with_restore, .init = quiet)
 	cr_assert_eq(PARSE(&c, "--clock-realtime", "--api-sock", "/a"), CLI_EXIT_USAGE);
 }
 
+/* --working-set load|off|record and --working-set-ms MS (the API's working_set_record_ms: 1 to
+ * 3600000, with record only) go with --restore, and are not recorded (process settings). */
+Test(cli, working_set_and_its_time_limit, .init = quiet)
+{
+	struct vm_config c;
+	cr_assert_eq(
+	    PARSE(&c, "--restore", "/snap", "--working-set", "record", "--working-set-ms", "2000"),
+	    CLI_RUN);
+	cr_assert_str_eq(c.working_set, "record");
+	cr_assert_eq(c.working_set_ms, 2000);
+	cr_assert_eq(c.nrecorded, 0);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--working-set-ms", "3600000", "--working-set",
+			   "record"),
+		     CLI_RUN, "in either order");
+	cr_assert_eq(c.working_set_ms, 3600000);
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--working-set", "record"), CLI_RUN);
+	cr_assert_eq(c.working_set_ms, 0, "no limit: a request stops it");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--working-set", "sometimes"), CLI_EXIT_USAGE);
+	char *bad[] = {"0", "3600001", "-5", "2s", "", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(PARSE(&c, "--restore", "/snap", "--working-set", "record",
+				   "--working-set-ms", bad[i]),
+			     CLI_EXIT_USAGE, "--working-set-ms '%s' was taken", bad[i]);
+	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--working-set-ms", "2000"), CLI_EXIT_USAGE,
+		     "a limit without record");
+	cr_assert_eq(
+	    PARSE(&c, "--restore", "/snap", "--working-set", "load", "--working-set-ms", "2000"),
+	    CLI_EXIT_USAGE);
+	cr_assert_eq(
+	    PARSE(&c, "--working-set", "record", "--working-set-ms", "2000", "--api-sock", "/a"),
+	    CLI_EXIT_USAGE, "not without --restore");
+}
+
 Test(cli, check_cpu_and_cpu_check, .init = quiet)
 {
 	struct vm_config c;
