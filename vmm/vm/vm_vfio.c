@@ -388,8 +388,8 @@ static int init_parts(struct vm_vfio_dev *d, int index, int bar, char *err, size
 	return 0;
 }
 
-/* Onto bus 0 at device number `want` (-1: the first free), BARs placed after the window's other
- * BARs. Returns the device number. */
+/* Onto bus 0 at device number `want` (-1: the first free), BARs placed after the windows' other
+ * BARs (64-bit ones in the 64-bit window, when the machine has one). Returns the device number. */
 static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
 {
 	struct pci_bus *bus = &d->v->h.pci->bus;
@@ -400,11 +400,13 @@ static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
 	d->on_bus = true;
 	d->vp.func.ops = &locked_ops;
 	pthread_mutex_lock(&bus->lock);
-	uint64_t next = bus->mmio32_next;
+	struct vfio_pci_windows w = {bus->mmio32_next, bus->mmio32_end, bus->mmio64_next,
+				     bus->mmio64_end};
 	pthread_mutex_lock(&d->lock);
-	int rc = vfio_pci_place_bars(&d->vp, &next, bus->mmio32_end, err, errlen);
+	int rc = vfio_pci_place_bars(&d->vp, &w, err, errlen);
 	pthread_mutex_unlock(&d->lock);
-	bus->mmio32_next = next;
+	bus->mmio32_next = w.next32;
+	bus->mmio64_next = w.next64;
 	pthread_mutex_unlock(&bus->lock);
 	d->slot = slot;
 	return rc ? rc : slot;

@@ -155,6 +155,25 @@ Test(vm_vfio, opens_resets_maps_and_plugs)
 	cr_assert_eq(io_bus_read(&mmio, b0 + 0x2000, &x, 4), 1, "the MSI-X table traps");
 }
 
+/* With the machine's 64-bit window (vm_pci_ensure() sets it on the bus), the 64-bit BAR0 goes
+ * above 4 GiB: both register halves say so, its MSI-X table traps there; the 32-bit BAR2 stays
+ * in the 32-bit window. */
+Test(vm_vfio, bar64_placed_in_the_64bit_window)
+{
+	pci->bus.mmio64_next = LAYOUT_MMIO64_BASE;
+	pci->bus.mmio64_end = LAYOUT_MMIO64_BASE + LAYOUT_MMIO64_SIZE;
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t b0 = bar0() | (uint64_t)cfg_rd(PCI_BASE_ADDRESS_1, 4) << 32;
+	cr_assert_eq(b0, LAYOUT_MMIO64_BASE, "BAR0 at 0x%llx", (unsigned long long)b0);
+	cr_assert_eq(pci->bus.mmio64_next, LAYOUT_MMIO64_BASE + 0x4000);
+	uint64_t b2 = cfg_rd(PCI_BASE_ADDRESS_2, 4) & ~0xfull;
+	cr_assert_geq(b2, PCI_MMIO32_BASE, "the 32-bit BAR stays low");
+	cr_assert_lt(b2, PCI_MMIO32_BASE + PCI_MMIO32_SIZE);
+	uint32_t x;
+	cr_assert_eq(io_bus_read(&mmio, b0, &x, 4), 0, "the mmap part is a memory slot");
+	cr_assert_eq(io_bus_read(&mmio, b0 + 0x2000, &x, 4), 1, "the MSI-X table traps high");
+}
+
 Test(vm_vfio, msix_vector_routed_through_an_irqfd)
 {
 	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
