@@ -162,6 +162,12 @@ int vfio_pci_place_bars(struct vfio_pci *vp, struct vfio_pci_windows *w, char *e
 /* The route vector `vector` has now (computed, not reported). */
 void vfio_pci_msix_route(const struct vfio_pci *vp, uint16_t vector, struct vfio_pci_route *r);
 
+/* Whether a trapped read of `len` bytes at `off` inside BAR `bar` reads the PBA, and of which
+ * vectors: [*first, *first + *count), those below nvec. The owner folds in the signals it holds
+ * for them (vfio_pci_msix_set_pending()) before the read, so that the guest sees them pending. */
+bool vfio_pci_pba_vectors(const struct vfio_pci *vp, int bar, uint64_t off, uint32_t len,
+			  uint16_t *first, uint16_t *count);
+
 /* The owner saw vector `vector` fire while inactive: its PBA bit is set, and it is delivered
  * (deliver_pending) when the guest unmasks it. */
 void vfio_pci_msix_set_pending(struct vfio_pci *vp, uint16_t vector);

@@ -46,6 +46,20 @@ void vfio_pci_bar_read(struct vfio_pci *vp, int bar, uint64_t off, void *data, u
 		memset(data, 0xff, len);
 }
 
+bool vfio_pci_pba_vectors(const struct vfio_pci *vp, int bar, uint64_t off, uint32_t len,
+			  uint16_t *first, uint16_t *count)
+{
+	*first = *count = 0;
+	if (!vp->nvec || bar != vp->msix_bar || len < 1 || len > 8 ||
+	    !within(off, len, vp->pba_off, pba_size(vp)))
+		return false;
+	uint64_t lo = (off - vp->pba_off) * 8, hi = lo + 8ull * len; /* one bit per vector */
+	hi = hi < vp->nvec ? hi : vp->nvec;
+	*first = (uint16_t)lo;
+	*count = (uint16_t)(hi > lo ? hi - lo : 0);
+	return true;
+}
+
 void vfio_pci_bar_write(struct vfio_pci *vp, int bar, uint64_t off, const void *data, uint32_t len)
 {
 	if (!bar_ok(vp, bar, off, len))

@@ -95,14 +95,33 @@ static const struct pci_func_ops locked_ops = {.config_read = locked_read,
 
 /* ---- trapped BAR parts ---- */
 
+/* A masked vector's irqfd is detached, so the kernel's signals meanwhile wait in its eventfd:
+ * a PBA read takes them out and marks the vectors pending in the model (PCI 3.0 6.8.2.10), which
+ * then shows them and delivers each once at unmask (deliver_pending: written back to the
+ * eventfd after the irqfd is attached again). Device lock held. */
+static void collect_pending(struct vm_vfio_dev *d, uint16_t first, uint16_t n)
+{
+	for (uint16_t v = first; d->msix_on && v < d->nvec && v - first < n; v++) {
+		uint64_t count = 0;
+		if (d->irqfd_on[v] || d->fds[v] < 0)
+			continue;
+		if (read(d->fds[v], &count, sizeof(count)) == sizeof(count) && count)
+			vfio_pci_msix_set_pending(&d->vp, v);
+	}
+}
+
 static void trap_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct vm_vfio_part *p = opaque;
+	uint16_t first, n;
 	pthread_mutex_lock(&p->d->lock);
-	if (p->d->gone)
+	if (p->d->gone) {
 		memset(data, 0xff, len); /* as an empty slot reads */
-	else
+	} else {
+		if (vfio_pci_pba_vectors(&p->d->vp, p->bar, p->p.offset + off, len, &first, &n))
+			collect_pending(p->d, first, n);
 		vfio_pci_bar_read(&p->d->vp, p->bar, p->p.offset + off, data, len);
+	}
 	pthread_mutex_unlock(&p->d->lock);
 }
 

@@ -290,6 +290,22 @@ Test(vfio_pci, msix_table_writes_make_the_routing_plan)
 	cr_assert_arr_eq(f.regions[0].data + 0x2000 + 48, zero, 16);
 }
 
+/* Which vectors a PBA read covers (65 vectors: two words, the second with one vector). */
+Test(vfio_pci, pba_vectors_of_a_read)
+{
+	init_vp();
+	uint16_t first = 9, n = 9;
+	cr_assert(vfio_pci_pba_vectors(&vp, 0, 0x3000, 8, &first, &n));
+	cr_assert(first == 0 && n == 64, "%u+%u", first, n);
+	cr_assert(vfio_pci_pba_vectors(&vp, 0, 0x3004, 4, &first, &n));
+	cr_assert(first == 32 && n == 32, "%u+%u", first, n);
+	cr_assert(vfio_pci_pba_vectors(&vp, 0, 0x3008, 8, &first, &n));
+	cr_assert(first == 64 && n == 1, "only vector 64 is there: %u+%u", first, n);
+	cr_assert_not(vfio_pci_pba_vectors(&vp, 0, 0x3010, 8, &first, &n), "past the PBA");
+	cr_assert_not(vfio_pci_pba_vectors(&vp, 0, 0x2000, 8, &first, &n), "the table");
+	cr_assert_not(vfio_pci_pba_vectors(&vp, 2, 0x3000, 8, &first, &n), "another BAR");
+}
+
 Test(vfio_pci, function_mask_and_pending_delivery)
 {
 	init_vp();

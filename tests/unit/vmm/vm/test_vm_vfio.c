@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/layout.h"
 #include "tests/mock_driver/mock_driver.h"
@@ -207,6 +208,38 @@ Test(vm_vfio, msix_vector_routed_through_an_irqfd)
 	cfg_wr(0x72, 0, 2);
 	cr_assert_eq(f.irq_sets, 2);
 	cr_assert_eq(f.last_irq.count, 0, "MSI-X off: the index off");
+}
+
+static uint64_t mmio_rd64(uint64_t addr)
+{
+	uint64_t val = 0;
+	cr_assert_eq(io_bus_read(&mmio, addr, &val, 8), 1, "nothing trapped at 0x%llx",
+		     (unsigned long long)addr);
+	return val;
+}
+
+/* A masked vector the device signals (the kernel writes its eventfd, whose irqfd is detached)
+ * reads pending in the PBA; unmasked, it is delivered once (written back to the eventfd after
+ * the irqfd is attached again) and no longer pending. */
+Test(vm_vfio, masked_vector_pending_in_the_pba)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t table = bar0() + 0x2000, pba = bar0() + 0x3000;
+	cfg_wr(0x72, PCI_MSIX_FLAGS_ENABLE, 2);
+	mmio_wr32(table + 3 * 16, 0xfee01000);
+	mmio_wr32(table + 3 * 16 + 8, 0x4041);
+	cr_assert_eq(mmio_rd64(pba), 0, "nothing pending");
+	uint64_t one = 1, got = 0;
+	int fd = f.last_fds[3];
+	cr_assert_eq(write(fd, &one, sizeof(one)), 8, "the device fires vector 3");
+	cr_assert_eq(mmio_rd64(pba), 1ull << 3, "vector 3 pending while masked");
+	cr_assert_eq(mmio_rd64(pba), 1ull << 3, "and stays so");
+	cr_assert_eq(mmio_rd64(pba + 8), 0, "vector 64 not");
+	mmio_wr32(table + 3 * 16 + 12, 0); /* unmask */
+	cr_assert_eq(fk.nirqfd, 1, "the irqfd attached");
+	cr_assert_eq(read(fd, &got, sizeof(got)), 8, "the message sent once");
+	cr_assert_eq(got, 1);
+	cr_assert_eq(mmio_rd64(pba), 0, "delivered: no longer pending");
 }
 
 Test(vm_vfio, guest_moves_a_bar)
