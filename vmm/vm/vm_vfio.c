@@ -165,6 +165,18 @@ static void part_off(struct vm_vfio_part *p)
 	p->on = false;
 }
 
+/* A part over a range something else holds (-EEXIST: another BAR the guest has not moved away
+ * yet; Linux moves a 32-bit BAR without turning decoding off, so one BAR may pass over another
+ * of the same device for a moment) waits: retry_parts() maps it once a BAR moves again. */
+static bool overlaps(struct vm_vfio_part *p, uint64_t gpa, int err)
+{
+	if (err != -EEXIST)
+		return false;
+	log_debug("%s: BAR %d at 0x%llx (+0x%llx) overlaps another range; mapped once it is free",
+		  p->d->dev.bdf, p->bar, (unsigned long long)gpa, (unsigned long long)p->p.size);
+	return true;
+}
+
 /* An mmap part whose slot KVM refuses is trapped instead: slower, never wrong. */
 static void part_on(struct vm_vfio_part *p, uint64_t gpa)
 {
@@ -176,12 +188,16 @@ static void part_on(struct vm_vfio_part *p, uint64_t gpa)
 			p->gpa = gpa;
 			return;
 		}
+		if (overlaps(p, gpa, err))
+			return;
 		log_warn("%s: BAR %d at 0x%llx: memory slot: %s; trapping it", d->dev.bdf, p->bar,
 			 (unsigned long long)gpa, strerror(-err));
 		vfio_region_munmap(&d->dev, p->host, p->p.size);
 		p->host = NULL;
 	}
 	int err = io_bus_register(bus_of(p), gpa, p->p.size, &trap_ops, p, d->dev.bdf);
+	if (overlaps(p, gpa, err))
+		return;
 	if (err) {
 		log_warn("%s: BAR %d at 0x%llx (+0x%llx): %s; not reachable there", d->dev.bdf,
 			 p->bar, (unsigned long long)gpa, (unsigned long long)p->p.size,
@@ -227,6 +243,18 @@ static void rom_moved(struct vm_vfio_dev *d, bool on, uint64_t addr)
 	p->gpa = addr;
 }
 
+/* The parts of decoding BARs that are not mapped yet (overlaps()), tried again. */
+static void retry_parts(struct vm_vfio_dev *d)
+{
+	for (int bar = 0; bar < PCI_NUM_BARS; bar++) {
+		const struct vfio_pci_bar *b = &d->vp.bars[bar];
+		for (unsigned i = 0; b->mapped && i < d->nparts[bar]; i++)
+			if (!d->parts[bar][i].on)
+				part_on(&d->parts[bar][i],
+					b->mapped_addr + d->parts[bar][i].p.offset);
+	}
+}
+
 /* Device lock held (a configuration write, under the bus lock). */
 static void on_bar_moved(void *opaque, int bar, bool on, uint64_t addr)
 {
@@ -241,6 +269,8 @@ static void on_bar_moved(void *opaque, int bar, bool on, uint64_t addr)
 		if (on)
 			part_on(p, addr + p->p.offset);
 	}
+	if (on) /* (off: the model still counts the BAR as mapped while it is told) */
+		retry_parts(d);
 }
 
 /* ---- INTx ---- */

@@ -255,6 +255,24 @@ Test(vm_vfio, guest_moves_a_bar)
 	cr_assert_eq(io_bus_read(&mmio, old + 0x2000, &x, 4), 0);
 }
 
+/* Linux moves a 32-bit BAR without turning decoding off, so for a moment one BAR may lie over
+ * another of the device: the part that cannot be mapped there waits and is mapped once the other
+ * BAR moved away (the e1000e's BAR 0 passed over its MSI-X BAR in vfio_l1.sh). */
+Test(vm_vfio, bar_over_another_waits_for_it_to_move)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t b2 = cfg_rd(PCI_BASE_ADDRESS_2, 4) & ~0xfull;
+	uint32_t x;
+	/* BAR0's table and PBA pages (+0x2000..+0x4000) onto BAR2's trapped +0x4000..+0x8000 */
+	cfg_wr(PCI_BASE_ADDRESS_0, (uint32_t)(b2 + 0x4000), 4);
+	cr_assert_eq(bar0(), b2 + 0x4000);
+	cfg_wr(PCI_BASE_ADDRESS_2, 0xf4000000, 4); /* BAR2 goes */
+	cr_assert_eq(io_bus_read(&mmio, 0xf4004000, &x, 4), 1, "BAR2's trapped part moved");
+	mmio_wr32(b2 + 0x6000, 0xfee01000); /* BAR0's table, vector 0's address */
+	cr_assert_eq(io_bus_read(&mmio, b2 + 0x6000, &x, 4), 1);
+	cr_assert_eq(x, 0xfee01000, "BAR0's MSI-X table is reachable there now");
+}
+
 Test(vm_vfio, end_resets_unmaps_and_turns_interrupts_off)
 {
 	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
