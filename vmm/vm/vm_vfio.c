@@ -461,11 +461,30 @@ static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
 	return rc ? rc : slot;
 }
 
+/* The device of this VM whose IOMMU group is `id` (the group is open: the kernel refuses a
+ * second open), or NULL. */
+static const struct vm_vfio_dev *group_holder(const struct vm_vfio *v, const struct vm_vfio_dev *d,
+					      int id)
+{
+	for (int i = 0; id >= 0 && i < v->ndevs; i++)
+		if (v->devs[i] != d && v->devs[i]->dev_open && v->devs[i]->group.id == id)
+			return v->devs[i];
+	return NULL;
+}
+
 static int open_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, char *err,
 		    size_t errlen)
 {
 	char bdf[VFIO_BDF_LEN];
 	int rc = vfio_group_open(&v->c, path, &d->group, bdf, err, errlen);
+	const struct vm_vfio_dev *other = rc == -EBUSY ? group_holder(v, d, d->group.id) : NULL;
+	if (other)
+		return fail_rc(
+		    rc, err, errlen,
+		    "%s: IOMMU group %d is this VM's already, through %s: the devices of a "
+		    "group are passed as one, and the VMM takes one device per group "
+		    "(pass only one of them)",
+		    bdf, d->group.id, other->dev.bdf);
 	if (rc)
 		return rc;
 	rc = vfio_device_open(&v->c, &d->group, bdf, &d->dev, err, errlen);

@@ -294,6 +294,31 @@ Test(vm_vfio, refusal_carries_the_devices_message)
 	cr_assert_eq(cfg_rd(PCI_VENDOR_ID, 2), 0xffff, "nothing on the bus");
 }
 
+/* Two devices of one IOMMU group: the kernel lets the group be opened once, and the message says
+ * this VM holds it through the other device. A group another VM holds: named, with its other
+ * devices. */
+Test(vm_vfio, a_group_held_is_said_in_words)
+{
+	f.group_exclusive = true;
+	fake_vfio_add_dev(&f, "0000:01:00.1", "vfio-pci");
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	cr_assert_eq(vm_vfio_add(v, VFIO_SYSFS_PCI_DEV "0000:01:00.1", err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err, "0000:01:00.1: IOMMU group 7 is this VM's already, through "
+			      "0000:01:00.0: the devices of a group are passed as one"),
+		  "%s", err);
+}
+
+Test(vm_vfio, a_group_another_vm_holds)
+{
+	f.group_busy = true;
+	fake_vfio_add_dev(&f, "0000:01:00.1", "vfio-pci");
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err,
+			 "IOMMU group 7 (/dev/vfio/7, with 0000:01:00.1) is in use: another VM "
+			 "or process has it open"),
+		  "%s", err);
+}
+
 Test(vm_vfio, device_without_reset_refused)
 {
 	f.dev_flags &= ~VFIO_DEVICE_FLAGS_RESET;
