@@ -16,7 +16,7 @@
 #ifdef HAVE_LIBFDT
 #include <libfdt.h>
 
-#define MAX_CELLS     256
+#define MAX_CELLS     1024 /* the interrupt-map: 8 cells for each of 124 PCI INTx lines */
 #define FIRST_SIZE    (16u << 10)
 #define ISA_IO_SPACE  1 /* ISA binding: first address cell 1 = I/O port */
 #define PCI_SPACE_IO  0x01000000u

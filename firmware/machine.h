@@ -70,7 +70,7 @@
 #define MACHINE_MAX_CPUS	254 /* 8-bit APIC IDs minus broadcast and the IOAPIC's ID */
 #define MACHINE_MAX_UARTS	4
 #define MACHINE_MAX_VIRTIO_MMIO 32
-#define MACHINE_MAX_PCI_INTX	32
+#define MACHINE_MAX_PCI_INTX	(31 * 4) /* every pin of bus 0's devices but the bridge's */
 #define MACHINE_MAX_INTC_PINS	1024
 
 enum machine_trigger { MACHINE_IRQ_EDGE, MACHINE_IRQ_LEVEL };

@@ -39,10 +39,12 @@ static void pc_machine(struct machine *m, int ncpus, int nvirtio, int npci)
 					     PCI_MMIO32_SIZE, 0, 0),
 			     0);
 		cr_assert_eq(machine_set_pci_mem64(m, LAYOUT_MMIO64_BASE, LAYOUT_MMIO64_SIZE), 0);
-		for (int d = 1; d <= npci; d++)
-			cr_assert_eq(machine_add_pci_intx(m, (uint8_t)d, 0,
-							  pci_intx_ioapic_pin((unsigned)d, 0)),
-				     0);
+		for (int k = 0; k < npci; k++) /* devices 1..31 on INTA, then on INTB, ... */
+			cr_assert_eq(
+			    machine_add_pci_intx(
+				m, (uint8_t)(1 + k % 31), (uint8_t)(k / 31),
+				pci_intx_ioapic_pin((unsigned)(1 + k % 31), (unsigned)(k / 31))),
+			    0);
 	}
 	cr_assert_eq(m->err, 0);
 }
