@@ -23,9 +23,16 @@
  *   the hole or the region would run into it;
  *   the virtio-pmem windows (--pmem), one per file, each 2 MiB-aligned (the guest's DAX needs
  *   it), above 4 GiB after the RAM and the virtio-mem region.
- * LAYOUT_PHYS_MAX keeps every address within 40 bits, which every x86-64 CPU maps. */
-#define LAYOUT_PMEM_ALIGN MIB(2)
-#define LAYOUT_PHYS_MAX	  (1ULL << 40)
+ * LAYOUT_PHYS_MAX keeps every address within 40 bits, which every x86-64 CPU maps; the top
+ * quarter of that, [LAYOUT_MMIO64_BASE, LAYOUT_PHYS_MAX), is the PCI host bridge's 64-bit
+ * memory window (passed-through devices' 64-bit BARs, docs/vfio.md), so memory of any kind
+ * ends by LAYOUT_MEM_MAX. A fixed place rather than "right above whatever is there at boot":
+ * pmem windows hot-added later then can never run into it. */
+#define LAYOUT_PMEM_ALIGN  MIB(2)
+#define LAYOUT_PHYS_MAX	   (1ULL << 40)
+#define LAYOUT_MMIO64_BASE GIB(768)
+#define LAYOUT_MMIO64_SIZE (LAYOUT_PHYS_MAX - LAYOUT_MMIO64_BASE)
+#define LAYOUT_MEM_MAX	   LAYOUT_MMIO64_BASE
 
 static inline uint64_t layout_align_up(uint64_t v, uint64_t a)
 {
@@ -39,14 +46,14 @@ static inline uint64_t layout_ram_end(uint64_t ram)
 }
 
 /* Guest address of a virtio-mem region of `size` bytes aligned to `align` for `ram` bytes of
- * RAM; 0 when it does not fit below LAYOUT_PHYS_MAX. */
+ * RAM; 0 when it does not fit below LAYOUT_MEM_MAX. */
 static inline uint64_t layout_hotplug_base(uint64_t ram, uint64_t size, uint64_t align)
 {
 	uint64_t base = layout_align_up(layout_ram_end(ram), align);
 
 	if (base < HIGH_RAM_START && base + size > MMIO_HOLE_START)
 		base = layout_align_up(HIGH_RAM_START, align); /* the RAM ends below 4 GiB here */
-	return base + size <= LAYOUT_PHYS_MAX ? base : 0;
+	return base + size <= LAYOUT_MEM_MAX ? base : 0;
 }
 
 /* Where the pmem windows start: above 4 GiB, after the RAM and the virtio-mem region

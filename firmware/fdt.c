@@ -16,11 +16,12 @@
 #ifdef HAVE_LIBFDT
 #include <libfdt.h>
 
-#define MAX_CELLS     256
+#define MAX_CELLS     1024 /* the interrupt-map: 8 cells for each of 124 PCI INTx lines */
 #define FIRST_SIZE    (16u << 10)
 #define ISA_IO_SPACE  1 /* ISA binding: first address cell 1 = I/O port */
 #define PCI_SPACE_IO  0x01000000u
 #define PCI_SPACE_M32 0x02000000u
+#define PCI_SPACE_M64 0x03000000u
 
 /* The tree being written; the first libfdt error sticks and makes every later call a no-op. */
 struct fdtw {
@@ -317,6 +318,8 @@ static void add_pci(struct fdtw *w, const struct machine *m)
 	if (p->io.size)
 		push_pci_range(&ranges, PCI_SPACE_IO, p->io.base, p->io.base, p->io.size);
 	push_pci_range(&ranges, PCI_SPACE_M32, p->mem32.base, p->mem32.base, p->mem32.size);
+	if (p->mem64.size)
+		push_pci_range(&ranges, PCI_SPACE_M64, p->mem64.base, p->mem64.base, p->mem64.size);
 	begin(w, "pci@%llx", p->ecam.base);
 	prop_str(w, "compatible", "pci-host-ecam-generic");
 	prop_str(w, "device_type", "pci");

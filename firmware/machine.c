@@ -158,6 +158,14 @@ int machine_set_pci(struct machine *m, uint64_t ecam_base, uint64_t ecam_size, u
 	return 0;
 }
 
+int machine_set_pci_mem64(struct machine *m, uint64_t base, uint64_t size)
+{
+	if (!m->pci.present || (size && (!range_ok(base, size) || base < 0x100000000ULL)))
+		return fail(m, -EINVAL);
+	m->pci.mem64 = (struct machine_range){size ? base : 0, size};
+	return 0;
+}
+
 int machine_set_pci_hotplug(struct machine *m, uint64_t base, uint32_t slots)
 {
 	if (!m->pci.present || !slots || (slots & 1u) || !range_ok(base, 16) ||

@@ -70,7 +70,7 @@
 #define MACHINE_MAX_CPUS	254 /* 8-bit APIC IDs minus broadcast and the IOAPIC's ID */
 #define MACHINE_MAX_UARTS	4
 #define MACHINE_MAX_VIRTIO_MMIO 32
-#define MACHINE_MAX_PCI_INTX	32
+#define MACHINE_MAX_PCI_INTX	(31 * 4) /* every pin of bus 0's devices but the bridge's */
 #define MACHINE_MAX_INTC_PINS	1024
 
 enum machine_trigger { MACHINE_IRQ_EDGE, MACHINE_IRQ_LEVEL };
@@ -121,6 +121,7 @@ struct machine_pci {
 	struct machine_range ecam;
 	uint8_t bus_first, bus_last;
 	struct machine_range mem32; /* window BARs are placed in */
+	struct machine_range mem64; /* window above 4 GiB for 64-bit BARs; size 0: none */
 	struct machine_range io;    /* port window for I/O BARs; size 0: none */
 	struct machine_pci_intx intx[MACHINE_MAX_PCI_INTX];
 	int nintx;
@@ -197,6 +198,8 @@ int machine_add_virtio_mmio(struct machine *m, uint64_t base, uint64_t size, uin
  * memory window, and an I/O port window (io_size 0: none). */
 int machine_set_pci(struct machine *m, uint64_t ecam_base, uint64_t ecam_size, uint64_t mem32_base,
 		    uint64_t mem32_size, uint64_t io_base, uint64_t io_size);
+/* The bridge's 64-bit memory window, above 4 GiB (`size` 0: none). After machine_set_pci(). */
+int machine_set_pci_mem64(struct machine *m, uint64_t base, uint64_t size);
 /* INTx `intx` of bus 0 device `dev` on controller input `pin` (level/low). Needs the bridge. */
 int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t pin);
 /* Bus 0's ACPI hotplug controller at `base` (ACPI_PCIHP_SIZE bytes) for the devices in `slots`

@@ -93,6 +93,9 @@ struct pci_bus {
 	struct pci_func host_bridge;
 	struct io_bus *mmio; /* where memory BARs decode */
 	uint64_t mmio32_next, mmio32_end;
+	/* The 64-bit window above 4 GiB (next == end: none), where passed-through devices'
+	 * 64-bit BARs go; the owner sets it with the machine's description of it. */
+	uint64_t mmio64_next, mmio64_end;
 	/* Byte accesses to 0xCF9 are no configuration access: the chipset's reset control
 	 * register there (pci_bus_set_cf9()); NULL: they read 0xff and are ignored. */
 	const struct io_ops *cf9_ops;

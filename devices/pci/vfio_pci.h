@@ -144,16 +144,29 @@ struct vfio_pci_bar_plan {
 int vfio_pci_bar_plan(const struct vfio_pci *vp, int bar, uint64_t page_size,
 		      struct vfio_pci_bar_plan *plan);
 
-/* Places the memory BARs as firmware would, each naturally aligned in [*next, end) (through
- * the BAR registers, so the guest reads the addresses back and bar_moved follows), then turns
- * memory decoding on; *next moves past them. I/O BARs stay unassigned (address 0: they decode
+/* Where vfio_pci_place_bars() puts BARs: [next, end) of each window (next64 == end64: no
+ * 64-bit window); each `next` moves past what was placed. */
+struct vfio_pci_windows {
+	uint64_t next32, end32;
+	uint64_t next64, end64;
+};
+
+/* Places the memory BARs as firmware would, each naturally aligned (through the BAR registers,
+ * so the guest reads the addresses back and bar_moved follows), then turns memory decoding on.
+ * Every 64-bit memory BAR goes in the 64-bit window when there is one, the others (and all of
+ * them without one) in the 32-bit window. I/O BARs stay unassigned (address 0: they decode
  * once the guest gives them an address). Returns 0, or -ENOSPC with a message when a BAR does
- * not fit (nothing placed: *next unchanged, but registers written so far stay). */
-int vfio_pci_place_bars(struct vfio_pci *vp, uint64_t *next, uint64_t end, char *err,
-			size_t errlen);
+ * not fit (nothing placed: `w` unchanged, but registers written so far stay). */
+int vfio_pci_place_bars(struct vfio_pci *vp, struct vfio_pci_windows *w, char *err, size_t errlen);
 
 /* The route vector `vector` has now (computed, not reported). */
 void vfio_pci_msix_route(const struct vfio_pci *vp, uint16_t vector, struct vfio_pci_route *r);
+
+/* Whether a trapped read of `len` bytes at `off` inside BAR `bar` reads the PBA, and of which
+ * vectors: [*first, *first + *count), those below nvec. The owner folds in the signals it holds
+ * for them (vfio_pci_msix_set_pending()) before the read, so that the guest sees them pending. */
+bool vfio_pci_pba_vectors(const struct vfio_pci *vp, int bar, uint64_t off, uint32_t len,
+			  uint16_t *first, uint16_t *count);
 
 /* The owner saw vector `vector` fire while inactive: its PBA bit is set, and it is delivered
  * (deliver_pending) when the guest unmasks it. */

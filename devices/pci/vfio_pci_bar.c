@@ -46,6 +46,20 @@ void vfio_pci_bar_read(struct vfio_pci *vp, int bar, uint64_t off, void *data, u
 		memset(data, 0xff, len);
 }
 
+bool vfio_pci_pba_vectors(const struct vfio_pci *vp, int bar, uint64_t off, uint32_t len,
+			  uint16_t *first, uint16_t *count)
+{
+	*first = *count = 0;
+	if (!vp->nvec || bar != vp->msix_bar || len < 1 || len > 8 ||
+	    !within(off, len, vp->pba_off, pba_size(vp)))
+		return false;
+	uint64_t lo = (off - vp->pba_off) * 8, hi = lo + 8ull * len; /* one bit per vector */
+	hi = hi < vp->nvec ? hi : vp->nvec;
+	*first = (uint16_t)lo;
+	*count = (uint16_t)(hi > lo ? hi - lo : 0);
+	return true;
+}
+
 void vfio_pci_bar_write(struct vfio_pci *vp, int bar, uint64_t off, const void *data, uint32_t len)
 {
 	if (!bar_ok(vp, bar, off, len))
@@ -192,20 +206,29 @@ static uint64_t place_one(uint64_t *next, uint64_t end, uint64_t size)
 	return addr;
 }
 
-int vfio_pci_place_bars(struct vfio_pci *vp, uint64_t *next, uint64_t end, char *err, size_t errlen)
+/* The window BAR `b` goes in: the 64-bit one for a 64-bit BAR when there is one. */
+static bool goes_high(const struct vfio_pci_windows *w, const struct vfio_pci_bar *b)
 {
-	uint64_t at = *next;
+	return (b->flags & PCI_BASE_ADDRESS_MEM_TYPE_64) && w->next64 < w->end64;
+}
+
+int vfio_pci_place_bars(struct vfio_pci *vp, struct vfio_pci_windows *w, char *err, size_t errlen)
+{
+	struct vfio_pci_windows at = *w;
 	for (int i = 0; i < PCI_NUM_BARS; i++) {
 		const struct vfio_pci_bar *b = &vp->bars[i];
 		if (!b->size || b->flags & PCI_BASE_ADDRESS_SPACE_IO)
 			continue;
-		uint64_t addr = place_one(&at, end, b->size);
+		bool high = goes_high(w, b);
+		uint64_t *next = high ? &at.next64 : &at.next32, end = high ? at.end64 : at.end32;
+		uint64_t left = end - *next;
+		uint64_t addr = place_one(next, end, b->size);
 		if (!addr) {
 			snprintf(err, errlen,
-				 "%s: BAR %d (%llu KiB) does not fit in the PCI memory window "
+				 "%s: BAR %d (%llu KiB) does not fit in the %s PCI memory window "
 				 "(%llu KiB left)",
 				 vp->dev->bdf, i, (unsigned long long)(b->size >> 10),
-				 (unsigned long long)((end - *next) >> 10));
+				 high ? "64-bit" : "32-bit", (unsigned long long)(left >> 10));
 			return -ENOSPC;
 		}
 		/* as firmware does it: through the registers, so the guest reads them back */
@@ -214,7 +237,7 @@ int vfio_pci_place_bars(struct vfio_pci *vp, uint64_t *next, uint64_t end, char 
 		if (b->flags & PCI_BASE_ADDRESS_MEM_TYPE_64)
 			vfio_pci_config_write(vp, PCI_BASE_ADDRESS_0 + 4 * (uint32_t)i + 4, &hi, 4);
 	}
-	*next = at;
+	*w = at;
 	uint16_t cmd;
 	vfio_pci_config_read(vp, PCI_COMMAND, &cmd, 2);
 	cmd |= PCI_COMMAND_MEMORY;

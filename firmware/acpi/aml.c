@@ -470,6 +470,7 @@ void aml_return(struct aml_buf *b)
 #define RES_DWORD_SPACE 0x87
 #define RES_WORD_SPACE	0x88
 #define RES_EXT_IRQ	0x89
+#define RES_QWORD_SPACE 0x8A
 
 #define SPACE_MEM 0
 #define SPACE_IO  1
@@ -567,6 +568,26 @@ void aml_res_mem_window(struct aml_buf *b, uint32_t base, uint32_t size)
 	aml_u32(b, base + size - 1);
 	aml_u32(b, 0);
 	aml_u32(b, size);
+}
+
+/* QWord address space (§6.4.3.5.1), the same fields as the DWord one, 8 bytes each. Type flags
+ * 1: read-write, non-cacheable, so that Linux lets non-prefetchable BARs claim it too. */
+void aml_res_mem64_window(struct aml_buf *b, uint64_t base, uint64_t size)
+{
+	if (!size || base + size < base) {
+		fail(b, -EINVAL);
+		return;
+	}
+	aml_u8(b, RES_QWORD_SPACE);
+	aml_u16(b, 43);
+	aml_u8(b, SPACE_MEM);
+	aml_u8(b, SPACE_PRODUCER_FIXED);
+	aml_u8(b, 1);
+	aml_u64(b, 0);
+	aml_u64(b, base);
+	aml_u64(b, base + size - 1);
+	aml_u64(b, 0);
+	aml_u64(b, size);
 }
 
 void aml_res_end(struct aml_buf *b)

@@ -122,6 +122,9 @@ void aml_res_io_window(struct aml_buf *b, uint16_t base, uint16_t len);
 /* DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0,
  * base, base + size - 1, 0, size). */
 void aml_res_mem_window(struct aml_buf *b, uint32_t base, uint32_t size);
+/* QWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0,
+ * base, base + size - 1, 0, size): a window above 4 GiB. */
+void aml_res_mem64_window(struct aml_buf *b, uint64_t base, uint64_t size);
 /* The End Tag that closes a resource template (checksum 0: "treated as correct", §6.4.2.9). */
 void aml_res_end(struct aml_buf *b);
 

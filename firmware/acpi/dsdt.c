@@ -172,6 +172,8 @@ static void write_pci(struct aml_buf *b, const struct machine *m)
 		aml_res_io_window(b, (uint16_t)p->io.base, (uint16_t)p->io.size);
 	if (p->mem32.size)
 		aml_res_mem_window(b, (uint32_t)p->mem32.base, (uint32_t)p->mem32.size);
+	if (p->mem64.size)
+		aml_res_mem64_window(b, p->mem64.base, p->mem64.size);
 	aml_res_end(b);
 	aml_buffer_end(b, res);
 	write_prt(b, p);

@@ -183,6 +183,43 @@ static int check_group_members(struct vfio_container *c, const char *bdf, char *
 	return rc;
 }
 
+struct member_list {
+	const char *self;
+	char *out; /* the other members, space-separated */
+	size_t len;
+};
+
+static int add_member(void *arg, const char *name)
+{
+	struct member_list *l = arg;
+	size_t at = strlen(l->out);
+	if (strcmp(name, l->self) && at + 1 < l->len)
+		snprintf(l->out + at, l->len - at, "%s%s", at ? " " : "", name);
+	return 0;
+}
+
+/* The group's device node is open already (the kernel lets one user hold a group: -EBUSY): say
+ * who may hold it, naming the group's other devices (its iommu_group/devices directory, the
+ * same as /sys/kernel/iommu_groups/<id>/devices). */
+static int group_busy(struct vfio_container *c, const char *bdf, int id, char *err, size_t errlen)
+{
+	char dir[96], others[256] = "";
+	struct member_list l = {bdf, others, sizeof(others)};
+	snprintf(dir, sizeof(dir), VFIO_SYSFS_PCI_DEV "%s/iommu_group/devices", bdf);
+	c->ops->list_dir(c->ctx, dir, add_member, &l);
+	if (!others[0])
+		return fail_rc(-EBUSY, err, errlen,
+			       "%s: IOMMU group %d (/dev/vfio/%d) is in use: another VM or process "
+			       "has it open (a group goes to one user at a time)",
+			       bdf, id, id);
+	return fail_rc(
+	    -EBUSY, err, errlen,
+	    "%s: IOMMU group %d (/dev/vfio/%d, with %s) is in use: another VM or process "
+	    "has it open, or this one has another of its devices (a group goes to one "
+	    "user as a whole)",
+	    bdf, id, id, others);
+}
+
 static int join_container(struct vfio_container *c, struct vfio_group *g, const char *bdf,
 			  char *err, size_t errlen)
 {
@@ -229,11 +266,13 @@ int vfio_group_open(struct vfio_container *c, const char *path, struct vfio_grou
 		return rc;
 	char dev[32];
 	snprintf(dev, sizeof(dev), "/dev/vfio/%d", id);
+	g->id = id; /* also on failure: the caller may name a device of its own in the group */
 	int fd = c->ops->open(c->ctx, dev, O_RDWR | O_CLOEXEC);
+	if (fd == -EBUSY)
+		return group_busy(c, bdf, id, err, errlen);
 	if (fd < 0)
 		return fail_rc(fd, err, errlen, "%s: %s: %s", bdf, dev, strerror(-fd));
 	g->fd = fd;
-	g->id = id;
 	rc = join_container(c, g, bdf, err, errlen);
 	if (rc < 0)
 		vfio_group_close(c, g);

@@ -101,7 +101,9 @@ void vfio_container_close(struct vfio_container *c);
  *   - every other device of the group bound to vfio-pci, pci-stub or pcieport, or to no driver
  *     (the kernel's rule for a viable group), and VFIO_GROUP_GET_STATUS says viable;
  *   - VFIO_GROUP_SET_CONTAINER, then VFIO_SET_IOMMU (type 1 v2) for the container's first
- *     group. `bdf` gets the device's address. */
+ *     group. `bdf` gets the device's address, g->id the group's number once known (also when
+ *     the open fails: -EBUSY when the group is open already, the message naming the group and
+ *     its other devices). */
 int vfio_group_open(struct vfio_container *c, const char *path, struct vfio_group *g,
 		    char bdf[VFIO_BDF_LEN], char *err, size_t errlen);
 void vfio_group_close(struct vfio_container *c, struct vfio_group *g);

@@ -173,6 +173,7 @@ static void take_pci(struct fz_in *in, struct machine_pci *p)
 		p->intx[i].dev = fz_u8(in), p->intx[i].intx = fz_u8(in);
 		p->intx[i].irq = take_irq(in);
 	}
+	p->mem64 = take_range(in);
 }
 
 static void take_simple(struct fz_in *in, struct machine_simple_dev *d)

@@ -137,17 +137,24 @@ static uint32_t width(uint8_t v)
 	return w[v % 5];
 }
 
-/* The owner places the BARs (vfio_pci_place_bars()) in a window of the input's size. */
+/* The owner places the BARs (vfio_pci_place_bars()) in windows of the input's sizes: a 32-bit
+ * one, and a 64-bit one that may be empty. */
 static void place(void)
 {
 	char err[256] = "";
 	uint64_t start = 0xf0000000ull + ((uint64_t)fz_u16(&s.in) << 12);
-	uint64_t end = start + ((uint64_t)fz_u16(&s.in) << 12), next = start;
-	int r = vfio_pci_place_bars(&s.vp, &next, end, err, sizeof(err));
-	FZ_ASSERT(r == 0 || (r == -ENOSPC && err[0] && next == start), "place_bars: %d (%s)", r,
-		  err);
-	FZ_ASSERT(next >= start && next <= end, "placed up to %#llx, window [%#llx, %#llx)",
-		  (unsigned long long)next, (unsigned long long)start, (unsigned long long)end);
+	uint64_t end = start + ((uint64_t)fz_u16(&s.in) << 12);
+	uint64_t start64 = (1ull << 36) + ((uint64_t)fz_u16(&s.in) << 20);
+	uint64_t end64 = start64 + ((uint64_t)fz_u16(&s.in) << 20);
+	struct vfio_pci_windows w = {start, end, start64, end64};
+	int r = vfio_pci_place_bars(&s.vp, &w, err, sizeof(err));
+	FZ_ASSERT(r == 0 || (r == -ENOSPC && err[0] && w.next32 == start && w.next64 == start64),
+		  "place_bars: %d (%s)", r, err);
+	FZ_ASSERT(w.next32 >= start && w.next32 <= end, "placed up to %#llx, window [%#llx, %#llx)",
+		  (unsigned long long)w.next32, (unsigned long long)start, (unsigned long long)end);
+	FZ_ASSERT(w.next64 >= start64 && w.next64 <= end64,
+		  "placed up to %#llx, 64-bit window [%#llx, %#llx)", (unsigned long long)w.next64,
+		  (unsigned long long)start64, (unsigned long long)end64);
 }
 
 static void op(void)

@@ -118,7 +118,7 @@ static int trial(const struct api_model *m, const struct device_desc *d, const j
 /* `section` of m with `doc` laid in: a new reference to the whole value, or NULL. */
 static json_t *with_doc(const struct api_model *m, const struct device_desc *d, json_t *doc)
 {
-	if (!d->api->id_field)
+	if (!d->api->id_field && !d->api->each_put_adds)
 		return json_incref(doc);
 	const json_t *old = m->devices ? json_object_get(m->devices, d->api->section) : NULL;
 	json_t *list = old ? json_copy((json_t *)old) : json_array();
@@ -127,7 +127,7 @@ static json_t *with_doc(const struct api_model *m, const struct device_desc *d, 
 
 	json_array_foreach(list, i, item)
 	{
-		if (!strcmp(doc_id(d, item), doc_id(d, doc)))
+		if (d->api->id_field && !strcmp(doc_id(d, item), doc_id(d, doc)))
 			break;
 	}
 	if (!list || (i < json_array_size(list) ? json_array_set(list, i, doc)
@@ -281,12 +281,15 @@ void api_devices_fields(struct api_json_field *f, int *n, int max)
 		const struct device_api *api = device_table[i]->api;
 		if (api)
 			f[(*n)++] = (struct api_json_field){
-			    api->section, api->id_field ? API_JSON_ARRAY : API_JSON_OBJECT, false};
+			    api->section,
+			    api->id_field || api->each_put_adds ? API_JSON_ARRAY : API_JSON_OBJECT,
+			    false};
 	}
 	f[*n] = (struct api_json_field){NULL, 0, false};
 }
 
-/* One section of the config file: an object (one PUT) or an array (a PUT per element). */
+/* One section of the config file: an object (one PUT) or an array (a PUT per element, ids or
+ * not). */
 static int load_section(struct api_model *m, const struct device_desc *d, const json_t *v,
 			char *err, size_t errlen)
 {
@@ -294,7 +297,7 @@ static int load_section(struct api_model *m, const struct device_desc *d, const 
 	size_t i;
 	json_t *item;
 
-	if (!d->api->id_field) {
+	if (!d->api->id_field && !d->api->each_put_adds) {
 		int r = api_devices_put(m, d, NULL, v, why, sizeof(why));
 		if (r)
 			snprintf(err, errlen, "%s: %s", d->api->section, why);
@@ -302,7 +305,8 @@ static int load_section(struct api_model *m, const struct device_desc *d, const 
 	}
 	json_array_foreach(v, i, item)
 	{
-		const char *id = api_json_str(item, d->api->id_field, NULL);
+		const char *id =
+		    d->api->id_field ? api_json_str(item, d->api->id_field, NULL) : NULL;
 		int r = api_devices_put(m, d, id, item, why, sizeof(why));
 		if (r) {
 			snprintf(err, errlen, "%s[%zu]: %s", d->api->section, i, why);

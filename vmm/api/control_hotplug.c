@@ -249,7 +249,7 @@ static void model_update(struct control *c, enum api_hotplug_kind kind, const ch
 {
 	const struct device_api *api = api_of(kind);
 	struct api_model *m = &c->api.model;
-	if (kind == API_HOTPLUG_VFIO) { /* one object: the configuration's first device */
+	if (kind == API_HOTPLUG_VFIO) { /* without ids: the configuration's devices, all again */
 		model_update_one(m, api, c->cfg, false);
 		model_update_one(m, api, c->cfg, device_cfg_find(c->cfg, &device_vfio) != NULL);
 		return;

@@ -76,11 +76,11 @@ static int split_gpa(char *arg, uint64_t *gpa, char *err, size_t errlen)
 		char num[24];
 		snprintf(num, sizeof(num), "%.*s", (int)(n - klen), p + klen);
 		if (*gpa || n - klen >= sizeof(num) ||
-		    parse_uint(num, 1, LAYOUT_PHYS_MAX - 1, gpa) || *gpa % LAYOUT_PMEM_ALIGN ||
-		    *gpa >= LAYOUT_PHYS_MAX) {
+		    parse_uint(num, 1, LAYOUT_MEM_MAX - 1, gpa) || *gpa % LAYOUT_PMEM_ALIGN ||
+		    *gpa >= LAYOUT_MEM_MAX) {
 			snprintf(
 			    err, errlen,
-			    "%.*s: a 2 MiB-aligned guest address below 1 TiB (in decimal), once",
+			    "%.*s: a 2 MiB-aligned guest address below 768 GiB (in decimal), once",
 			    (int)n, p);
 			return -EINVAL;
 		}

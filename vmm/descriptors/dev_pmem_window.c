@@ -106,13 +106,13 @@ static int overlap(uint64_t gpa, uint64_t size)
 
 /* The lowest 2 MiB-aligned address from the windows' start where `size` bytes overlap no open
  * window (boot windows are opened in order, so each lands right after the one before), or 0
- * when none is below LAYOUT_PHYS_MAX. */
+ * when none is below LAYOUT_MEM_MAX. */
 static uint64_t first_fit(const struct vm_config *cfg, uint64_t size)
 {
 	uint64_t gpa = windows_start(cfg);
 	for (int k; (k = overlap(gpa, size)) >= 0;)
 		gpa = layout_align_up(wins.w[k].gpa + wins.w[k].file.size, LAYOUT_PMEM_ALIGN);
-	return gpa + size <= LAYOUT_PHYS_MAX ? gpa : 0;
+	return gpa + size <= LAYOUT_MEM_MAX ? gpa : 0;
 }
 
 /* The address the window of `size` bytes gets (`want`: the one it had, a restore's), 0 with
@@ -128,8 +128,8 @@ static uint64_t place(const struct vm_config *cfg, uint64_t want, uint64_t size,
 				 (unsigned long long)size);
 		return gpa;
 	}
-	if (want % LAYOUT_PMEM_ALIGN || want < windows_start(cfg) ||
-	    want + size > LAYOUT_PHYS_MAX || overlap(want, size) >= 0) {
+	if (want % LAYOUT_PMEM_ALIGN || want < windows_start(cfg) || want + size > LAYOUT_MEM_MAX ||
+	    overlap(want, size) >= 0) {
 		snprintf(err, errlen,
 			 "its window at 0x%llx (%llu bytes) does not fit this VM's guest addresses "
 			 "(another window or the RAM has them)",

@@ -265,9 +265,10 @@ static int claims_vfio(const struct vm_config *cfg, device_claim_fn fn, void *op
 }
 
 /* ---- PUT /vmm/vm.add-device and the config file's "vfio": Cloud Hypervisor's DeviceConfig
- * {"path", "id"?, "iommu"?, "pci_segment"?}; before InstanceStart into the configuration (one
- * object, so one device that way; the command line takes VM_VFIO_MAX_DEVICES), after it a
- * hot-add (vmm/api/api_routes_hotplug.c). ---- */
+ * {"path", "id"?, "iommu"?, "pci_segment"?}; before InstanceStart each PUT adds one device to
+ * the configuration (the config file's "vfio" is an array of them; a path or id given twice,
+ * or a fifth device, is refused by the option's parser in the trial), after it a hot-add
+ * (vmm/api/api_routes_hotplug.c). ---- */
 
 static int api_check_vfio(const json_t *body, const char *id, const struct device_api_ctx *ctx,
 			  json_t **doc, char *err, size_t errlen)
@@ -310,18 +311,26 @@ static int api_vfio_option(const json_t *doc, char *arg, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* The command line's first device (GET /vm/config; the section holds one). */
+/* Every device of the configuration, in order (GET /vm/config's "vfio" array). */
 static json_t *describe_vfio(const struct vm_config *cfg)
 {
 	const struct dev_vfio_cfg *c = device_cfg_find(cfg, &device_vfio);
-	if (!c || !c->n)
-		return NULL;
-	return c->id[0][0] ? json_pack("{s:s, s:s}", "path", c->path[0], "id", c->id[0])
-			   : json_pack("{s:s}", "path", c->path[0]);
+	json_t *all = c && c->n ? json_array() : NULL;
+	for (int i = 0; all && i < c->n; i++) {
+		json_t *doc = c->id[i][0]
+				  ? json_pack("{s:s, s:s}", "path", c->path[i], "id", c->id[i])
+				  : json_pack("{s:s}", "path", c->path[i]);
+		if (!doc || json_array_append_new(all, doc)) {
+			json_decref(all);
+			return NULL;
+		}
+	}
+	return all;
 }
 
 static const struct device_api vfio_api = {.section = "vfio",
 					   .route = "/vmm/vm.add-device",
+					   .each_put_adds = true,
 					   .check = api_check_vfio,
 					   .to_option = api_vfio_option,
 					   .describe = describe_vfio};

@@ -220,6 +220,10 @@ struct device_api {
 	/* With an {id}: the section is an array of bodies, each naming its id in this member
 	 * (the path's {id} must match it when the body has it). NULL: one object. */
 	const char *id_field;
+	/* Without id_field: the section is an array all the same, and each PUT adds one more
+	 * document to it (Cloud Hypervisor's vm.add-device before boot); a document the option
+	 * parser refuses beside the others (a device given twice) is refused, none replaced. */
+	bool each_put_adds;
 	/* The boolean member of a document that makes the device the guest's root file system
 	 * ("root_device"), which one device at most may be (a root drive included); NULL: the
 	 * device cannot be the root. */

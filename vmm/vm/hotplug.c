@@ -138,11 +138,13 @@ static uint32_t free_device_numbers(struct vm_pci *p)
 static int describe(struct vm *vm, uint32_t slots)
 {
 	int err = machine_set_pci_hotplug(&vm->machine, ACPI_PCIHP_MMIO_BASE, slots);
-	/* INTx routes for every slot a device may arrive in: the _PRT is written once, at boot */
+	/* INTx routes for every slot a device may arrive in, each of the four pins (a
+	 * passed-through function's pin is the device's, not always INTA): the _PRT is written
+	 * once, at boot */
 	for (int s = 1; !err && s < 32; s++)
-		if (slots & (1u << s))
-			err = machine_add_pci_intx(&vm->machine, (uint8_t)s, 0,
-						   pci_intx_ioapic_pin((unsigned)s, 0));
+		for (unsigned pin = 0; !err && (slots & (1u << s)) && pin < 4; pin++)
+			err = machine_add_pci_intx(&vm->machine, (uint8_t)s, (uint8_t)pin,
+						   pci_intx_ioapic_pin((unsigned)s, pin));
 	return err;
 }
 

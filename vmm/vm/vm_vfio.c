@@ -95,14 +95,33 @@ static const struct pci_func_ops locked_ops = {.config_read = locked_read,
 
 /* ---- trapped BAR parts ---- */
 
+/* A masked vector's irqfd is detached, so the kernel's signals meanwhile wait in its eventfd:
+ * a PBA read takes them out and marks the vectors pending in the model (PCI 3.0 6.8.2.10), which
+ * then shows them and delivers each once at unmask (deliver_pending: written back to the
+ * eventfd after the irqfd is attached again). Device lock held. */
+static void collect_pending(struct vm_vfio_dev *d, uint16_t first, uint16_t n)
+{
+	for (uint16_t v = first; d->msix_on && v < d->nvec && v - first < n; v++) {
+		uint64_t count = 0;
+		if (d->irqfd_on[v] || d->fds[v] < 0)
+			continue;
+		if (read(d->fds[v], &count, sizeof(count)) == sizeof(count) && count)
+			vfio_pci_msix_set_pending(&d->vp, v);
+	}
+}
+
 static void trap_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct vm_vfio_part *p = opaque;
+	uint16_t first, n;
 	pthread_mutex_lock(&p->d->lock);
-	if (p->d->gone)
+	if (p->d->gone) {
 		memset(data, 0xff, len); /* as an empty slot reads */
-	else
+	} else {
+		if (vfio_pci_pba_vectors(&p->d->vp, p->bar, p->p.offset + off, len, &first, &n))
+			collect_pending(p->d, first, n);
 		vfio_pci_bar_read(&p->d->vp, p->bar, p->p.offset + off, data, len);
+	}
 	pthread_mutex_unlock(&p->d->lock);
 }
 
@@ -146,6 +165,18 @@ static void part_off(struct vm_vfio_part *p)
 	p->on = false;
 }
 
+/* A part over a range something else holds (-EEXIST: another BAR the guest has not moved away
+ * yet; Linux moves a 32-bit BAR without turning decoding off, so one BAR may pass over another
+ * of the same device for a moment) waits: retry_parts() maps it once a BAR moves again. */
+static bool overlaps(struct vm_vfio_part *p, uint64_t gpa, int err)
+{
+	if (err != -EEXIST)
+		return false;
+	log_debug("%s: BAR %d at 0x%llx (+0x%llx) overlaps another range; mapped once it is free",
+		  p->d->dev.bdf, p->bar, (unsigned long long)gpa, (unsigned long long)p->p.size);
+	return true;
+}
+
 /* An mmap part whose slot KVM refuses is trapped instead: slower, never wrong. */
 static void part_on(struct vm_vfio_part *p, uint64_t gpa)
 {
@@ -157,12 +188,16 @@ static void part_on(struct vm_vfio_part *p, uint64_t gpa)
 			p->gpa = gpa;
 			return;
 		}
+		if (overlaps(p, gpa, err))
+			return;
 		log_warn("%s: BAR %d at 0x%llx: memory slot: %s; trapping it", d->dev.bdf, p->bar,
 			 (unsigned long long)gpa, strerror(-err));
 		vfio_region_munmap(&d->dev, p->host, p->p.size);
 		p->host = NULL;
 	}
 	int err = io_bus_register(bus_of(p), gpa, p->p.size, &trap_ops, p, d->dev.bdf);
+	if (overlaps(p, gpa, err))
+		return;
 	if (err) {
 		log_warn("%s: BAR %d at 0x%llx (+0x%llx): %s; not reachable there", d->dev.bdf,
 			 p->bar, (unsigned long long)gpa, (unsigned long long)p->p.size,
@@ -208,6 +243,18 @@ static void rom_moved(struct vm_vfio_dev *d, bool on, uint64_t addr)
 	p->gpa = addr;
 }
 
+/* The parts of decoding BARs that are not mapped yet (overlaps()), tried again. */
+static void retry_parts(struct vm_vfio_dev *d)
+{
+	for (int bar = 0; bar < PCI_NUM_BARS; bar++) {
+		const struct vfio_pci_bar *b = &d->vp.bars[bar];
+		for (unsigned i = 0; b->mapped && i < d->nparts[bar]; i++)
+			if (!d->parts[bar][i].on)
+				part_on(&d->parts[bar][i],
+					b->mapped_addr + d->parts[bar][i].p.offset);
+	}
+}
+
 /* Device lock held (a configuration write, under the bus lock). */
 static void on_bar_moved(void *opaque, int bar, bool on, uint64_t addr)
 {
@@ -222,6 +269,8 @@ static void on_bar_moved(void *opaque, int bar, bool on, uint64_t addr)
 		if (on)
 			part_on(p, addr + p->p.offset);
 	}
+	if (on) /* (off: the model still counts the BAR as mapped while it is told) */
+		retry_parts(d);
 }
 
 /* ---- INTx ---- */
@@ -388,8 +437,8 @@ static int init_parts(struct vm_vfio_dev *d, int index, int bar, char *err, size
 	return 0;
 }
 
-/* Onto bus 0 at device number `want` (-1: the first free), BARs placed after the window's other
- * BARs. Returns the device number. */
+/* Onto bus 0 at device number `want` (-1: the first free), BARs placed after the windows' other
+ * BARs (64-bit ones in the 64-bit window, when the machine has one). Returns the device number. */
 static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
 {
 	struct pci_bus *bus = &d->v->h.pci->bus;
@@ -400,14 +449,27 @@ static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
 	d->on_bus = true;
 	d->vp.func.ops = &locked_ops;
 	pthread_mutex_lock(&bus->lock);
-	uint64_t next = bus->mmio32_next;
+	struct vfio_pci_windows w = {bus->mmio32_next, bus->mmio32_end, bus->mmio64_next,
+				     bus->mmio64_end};
 	pthread_mutex_lock(&d->lock);
-	int rc = vfio_pci_place_bars(&d->vp, &next, bus->mmio32_end, err, errlen);
+	int rc = vfio_pci_place_bars(&d->vp, &w, err, errlen);
 	pthread_mutex_unlock(&d->lock);
-	bus->mmio32_next = next;
+	bus->mmio32_next = w.next32;
+	bus->mmio64_next = w.next64;
 	pthread_mutex_unlock(&bus->lock);
 	d->slot = slot;
 	return rc ? rc : slot;
+}
+
+/* The device of this VM whose IOMMU group is `id` (the group is open: the kernel refuses a
+ * second open), or NULL. */
+static const struct vm_vfio_dev *group_holder(const struct vm_vfio *v, const struct vm_vfio_dev *d,
+					      int id)
+{
+	for (int i = 0; id >= 0 && i < v->ndevs; i++)
+		if (v->devs[i] != d && v->devs[i]->dev_open && v->devs[i]->group.id == id)
+			return v->devs[i];
+	return NULL;
 }
 
 static int open_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, char *err,
@@ -415,6 +477,14 @@ static int open_dev(struct vm_vfio *v, struct vm_vfio_dev *d, const char *path, 
 {
 	char bdf[VFIO_BDF_LEN];
 	int rc = vfio_group_open(&v->c, path, &d->group, bdf, err, errlen);
+	const struct vm_vfio_dev *other = rc == -EBUSY ? group_holder(v, d, d->group.id) : NULL;
+	if (other)
+		return fail_rc(
+		    rc, err, errlen,
+		    "%s: IOMMU group %d is this VM's already, through %s: the devices of a "
+		    "group are passed as one, and the VMM takes one device per group "
+		    "(pass only one of them)",
+		    bdf, d->group.id, other->dev.bdf);
 	if (rc)
 		return rc;
 	rc = vfio_device_open(&v->c, &d->group, bdf, &d->dev, err, errlen);

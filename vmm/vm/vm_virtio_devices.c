@@ -6,12 +6,45 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/layout.h"
 #include "base/log.h"
+#include "host/kvm/x86/cpuid.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_virtio.h"
+
+/* The guest's physical-address width as its CPUID says (0x80000008 EAX[7:0]; 36 without the
+ * leaf, as Intel's SDM has it), or the layout's 40 bits where no vCPU exists (vm_describe()). */
+static unsigned guest_phys_bits(const struct vm *vm)
+{
+	const struct cpuid_table *t = vm->guest_cpuid;
+	if (!t)
+		return 40;
+	for (uint32_t i = 0; i < t->header.nent; i++)
+		if (t->header.entries[i].function == 0x80000008)
+			return t->header.entries[i].eax & 0xff;
+	return 36;
+}
+
+/* The 64-bit window (base/layout.h) where the guest can address it and the RAM stays below it
+ * (RAM past 767 GiB: none); every other range above 4 GiB ends by LAYOUT_MEM_MAX. */
+static int set_mem64(struct vm *vm)
+{
+	unsigned bits = guest_phys_bits(vm);
+	if (bits < 64 && (1ull << bits) < LAYOUT_PHYS_MAX) {
+		log_debug("PCI: no 64-bit window: the guest addresses %u bits", bits);
+		return 0;
+	}
+	if (layout_ram_end(vm->cfg->mem_size) > LAYOUT_MMIO64_BASE) {
+		log_debug("PCI: no 64-bit window: the RAM reaches it");
+		return 0;
+	}
+	vm->pci->bus.mmio64_next = LAYOUT_MMIO64_BASE;
+	vm->pci->bus.mmio64_end = LAYOUT_MMIO64_BASE + LAYOUT_MMIO64_SIZE;
+	return machine_set_pci_mem64(&vm->machine, LAYOUT_MMIO64_BASE, LAYOUT_MMIO64_SIZE);
+}
 
 int vm_pci_ensure(struct vm *vm)
 {
@@ -22,8 +55,9 @@ int vm_pci_ensure(struct vm *vm)
 	if (!vm->pci)
 		return -ENOMEM; /* vm_pci_create() logged why */
 	vm_devices_cf9_to_pci(vm);
-	return machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
-			       PCI_MMIO32_SIZE, 0, 0);
+	int err = machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
+				  PCI_MMIO32_SIZE, 0, 0);
+	return err ? err : set_mem64(vm);
 }
 
 static int place_on_pci(struct vm *vm, struct virtio_dev *dev)

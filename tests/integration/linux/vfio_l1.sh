@@ -12,7 +12,8 @@
 #   - the VMM placed both on bus 0 and ended with status 0 after the guest's `poweroff -f` (159
 #     would be its own seccomp filter), with no warning about the devices;
 #   - the guest lists both with their IDs, class and driver (e1000e, nvme); each memory BAR L1
-#     sees has the same size in the guest, inside the VMM's 32-bit PCI window;
+#     sees has the same size in the guest, inside the VMM's PCI windows (64-bit BARs in the
+#     64-bit window above 4 GiB: the NVMe's BAR 0 lies there);
 #   - NVMe (DMA both ways, completions by MSI-X through the IOMMU): nvme0n1 with QEMU's serial,
 #     1 MiB of random data written and read back identical with O_DIRECT, an ext4 file system
 #     made on it and a file read back after a remount;
@@ -481,7 +482,10 @@ echo "IOPS (4 KiB random read, ${IOPS_SECONDS} s each, QEMU TCG: compare only as
 	"qd1 L2 ${l2q1:-?} / L1 ${l1q1:-?} = $(frac "$l2q1" "$l1q1");" \
 	"qd32 L2 ${l2q32:-?} / L1 ${l1q32:-?} = $(frac "$l2q32" "$l1q32")"
 if [ -z "$l2q1" ] || [ -z "$l2q32" ]; then bad "no IOPS from the guest: $(grep '^VFIO-IOPS' "$out/guest.txt")"; fi
-# BARs: each memory BAR L1 sees has the same size in the guest, inside the PCI window.
+# BARs: each memory BAR L1 sees has the same size in the guest, inside the VMM's PCI windows:
+# a 64-bit one (IORESOURCE_MEM_64, 0x100000) in the 64-bit window above 4 GiB
+# (0xc000000000-0xffffffffff, base/layout.h), the others in the 32-bit one. The NVMe's BAR 0 is
+# 64-bit: it must lie above 4 GiB.
 # resource lines: start end flags (hex); IORESOURCE_MEM is 0x200.
 for dev in nic nvme; do
 	[ "$dev" = nic ] && id=0x10d3 || id=0x0010
@@ -491,12 +495,21 @@ for dev in nic nvme; do
 		if ((f & 0x200)); then
 			size=$((e - s + 1))
 			read -r gs ge _ < <(sed -n "s/^VFIO-BAR: $id $i //p" "$out/guest.txt")
+			if ((f & 0x100000)); then
+				lo=0xc000000000 hi=0xffffffffff win="64-bit"
+			else
+				lo=0xf0000000 hi=0xfebfffff win="32-bit"
+			fi
 			if [ -z "${gs:-}" ]; then
 				bad "$dev BAR $i: not in the guest's resource file"
-			elif [ $((ge - gs + 1)) = "$size" ] && ((gs >= 0xf0000000 && ge <= 0xfebfffff)); then
-				ok "$dev BAR $i: $size bytes at $gs in the guest (as in L1), inside the PCI window"
+			elif [ $((ge - gs + 1)) = "$size" ] && ((gs >= lo && ge <= hi)); then
+				ok "$dev BAR $i: $size bytes at $gs in the guest (as in L1), inside the $win PCI window"
 			else
-				bad "$dev BAR $i: guest $gs-$ge, want $size bytes inside 0xf0000000-0xfebfffff"
+				bad "$dev BAR $i: guest $gs-$ge, want $size bytes inside $lo-$hi ($win)"
+			fi
+			if [ "$dev" = nvme ] && [ $i = 0 ]; then
+				((${gs:-0} > 0xffffffff)) && ok "the NVMe's BAR 0 lies above 4 GiB ($gs)" ||
+					bad "the NVMe's BAR 0 is not above 4 GiB: '${gs:-}'"
 			fi
 			mem_bars=$((mem_bars + 1))
 		fi

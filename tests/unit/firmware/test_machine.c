@@ -131,6 +131,14 @@ Test(machine, devices_are_validated)
 	cr_assert_eq(machine_add_pci_intx(&m, 1, 0, 20), 0);
 	cr_assert_eq(m.pci.intx[0].irq.trigger, MACHINE_IRQ_LEVEL);
 	cr_assert_eq(m.pci.intx[0].irq.polarity, MACHINE_IRQ_LOW);
+	/* every pin of every device but the bridge's fits (hotplug slots describe all four) */
+	for (int d = 1; d < 32; d++)
+		for (int pin = d == 1; pin < 4; pin++)
+			cr_assert_eq(machine_add_pci_intx(&m, (uint8_t)d, (uint8_t)pin,
+							  pci_intx_ioapic_pin((unsigned)d, (unsigned)pin)),
+				     0, "device %d INT%c", d, 'A' + pin);
+	cr_assert_eq(m.pci.nintx, 31 * 4);
+	cr_assert_eq(machine_add_pci_intx(&m, 2, 0, 20), -ENOSPC, "one more");
 	cr_assert_eq(machine_set_test_exit(&m, 0xFFFE, 4), -EINVAL);
 	cr_assert_eq(machine_set_test_exit(&m, PORT_DEBUG_EXIT, 4), 0);
 	cr_assert_eq(machine_set_initrd(&m, UINT64_MAX, 2), -EINVAL);

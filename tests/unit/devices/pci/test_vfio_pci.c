@@ -290,6 +290,22 @@ Test(vfio_pci, msix_table_writes_make_the_routing_plan)
 	cr_assert_arr_eq(f.regions[0].data + 0x2000 + 48, zero, 16);
 }
 
+/* Which vectors a PBA read covers (65 vectors: two words, the second with one vector). */
+Test(vfio_pci, pba_vectors_of_a_read)
+{
+	init_vp();
+	uint16_t first = 9, n = 9;
+	cr_assert(vfio_pci_pba_vectors(&vp, 0, 0x3000, 8, &first, &n));
+	cr_assert(first == 0 && n == 64, "%u+%u", first, n);
+	cr_assert(vfio_pci_pba_vectors(&vp, 0, 0x3004, 4, &first, &n));
+	cr_assert(first == 32 && n == 32, "%u+%u", first, n);
+	cr_assert(vfio_pci_pba_vectors(&vp, 0, 0x3008, 8, &first, &n));
+	cr_assert(first == 64 && n == 1, "only vector 64 is there: %u+%u", first, n);
+	cr_assert_not(vfio_pci_pba_vectors(&vp, 0, 0x3010, 8, &first, &n), "past the PBA");
+	cr_assert_not(vfio_pci_pba_vectors(&vp, 0, 0x2000, 8, &first, &n), "the table");
+	cr_assert_not(vfio_pci_pba_vectors(&vp, 2, 0x3000, 8, &first, &n), "another BAR");
+}
+
 Test(vfio_pci, function_mask_and_pending_delivery)
 {
 	init_vp();
@@ -446,12 +462,13 @@ Test(vfio_pci, config_writes_pass_through_in_runs)
 }
 
 /* Placement as firmware does it: memory BARs naturally aligned one after the other in the
- * window, read back through the registers, decoding on and told to the owner; I/O left alone. */
+ * window, read back through the registers, decoding on and told to the owner; I/O left alone.
+ * Without a 64-bit window the 64-bit BAR goes in the 32-bit one. */
 Test(vfio_pci, place_bars_in_window)
 {
 	init_vp();
-	uint64_t next = 0xf0001000, end = 0xf0100000;
-	cr_assert_eq(vfio_pci_place_bars(&vp, &next, end, err, sizeof(err)), 0, "%s", err);
+	struct vfio_pci_windows w = {0xf0001000, 0xf0100000, 0, 0};
+	cr_assert_eq(vfio_pci_place_bars(&vp, &w, err, sizeof(err)), 0, "%s", err);
 	uint32_t v;
 	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_0, &v, 4);
 	cr_assert_eq(v & ~0xfu, 0xf0004000, "BAR0 (16 KiB) aligned up: 0x%x", v);
@@ -461,7 +478,7 @@ Test(vfio_pci, place_bars_in_window)
 	cr_assert_eq(v & ~0xfu, 0xf0010000, "BAR2 (64 KiB) after it: 0x%x", v);
 	vfio_pci_config_read(&vp, PCI_BASE_ADDRESS_4, &v, 4);
 	cr_assert_eq(v & ~3u, 0, "the I/O BAR is not placed");
-	cr_assert_eq(next, 0xf0020000);
+	cr_assert_eq(w.next32, 0xf0020000);
 	uint16_t cmd;
 	vfio_pci_config_read(&vp, PCI_COMMAND, &cmd, 2);
 	cr_assert(cmd & PCI_COMMAND_MEMORY);
@@ -471,12 +488,46 @@ Test(vfio_pci, place_bars_in_window)
 	cr_assert_eq(rec.bar_addr, 0xf0010000);
 }
 
+/* With a 64-bit window, the 64-bit BAR (BAR0) goes there, both halves of its register read back
+ * and told to the owner; the 32-bit BAR (BAR2) stays in the 32-bit window. */
+Test(vfio_pci, place_bars_64bit_above_4g)
+{
+	init_vp();
+	struct vfio_pci_windows w = {0xf0000000, 0xf0100000, 0xC000000000ull + 0x1000,
+				     0x10000000000ull};
+	cr_assert_eq(vfio_pci_place_bars(&vp, &w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rd(PCI_BASE_ADDRESS_0, 4) & ~0xfu, 0x4000, "BAR0's low half, aligned up");
+	cr_assert_eq(rd(PCI_BASE_ADDRESS_1, 4), 0xC0, "BAR0's upper half");
+	cr_assert_eq(rd(PCI_BASE_ADDRESS_0, 4) & 0xf, PCI_BASE_ADDRESS_MEM_TYPE_64, "flags kept");
+	cr_assert_eq(rd(PCI_BASE_ADDRESS_2, 4) & ~0xfu, 0xf0000000, "BAR2 in the 32-bit window");
+	cr_assert_eq(w.next64, 0xC000000000ull + 0x8000);
+	cr_assert_eq(w.next32, 0xf0010000);
+	cr_assert_eq(vp.bars[0].mapped_addr, 0xC000004000ull, "the owner was told");
+	cr_assert(vp.bars[0].mapped);
+}
+
+/* A BAR larger than the 32-bit window fits in the 64-bit one (a GPU's); one larger than that
+ * is refused naming the window. */
+Test(vfio_pci, place_bars_64bit_window_full)
+{
+	init_vp();
+	struct vfio_pci_windows w = {0xf0000000, 0xf0100000, 0x100000000ull, 0x100002000ull};
+	cr_assert_eq(vfio_pci_place_bars(&vp, &w, err, sizeof(err)), -ENOSPC);
+	cr_assert(strstr(err, "BAR 0 (16 KiB) does not fit in the 64-bit PCI memory window (8 KiB "
+			      "left)"),
+		  "%s", err);
+	cr_assert_eq(w.next64, 0x100000000ull, "nothing taken");
+	cr_assert_eq(w.next32, 0xf0000000);
+}
+
 Test(vfio_pci, place_bars_refuses_a_full_window)
 {
 	init_vp();
-	uint64_t next = 0xf0000000, end = 0xf0010000; /* 64 KiB: BAR0 fits, BAR2 does not */
-	cr_assert_eq(vfio_pci_place_bars(&vp, &next, end, err, sizeof(err)), -ENOSPC);
-	cr_assert(strstr(err, "BAR 2 (64 KiB) does not fit"), "%s", err);
-	cr_assert_eq(next, 0xf0000000, "nothing taken");
+	/* 64 KiB: BAR0 fits, BAR2 does not */
+	struct vfio_pci_windows w = {0xf0000000, 0xf0010000, 0, 0};
+	cr_assert_eq(vfio_pci_place_bars(&vp, &w, err, sizeof(err)), -ENOSPC);
+	cr_assert(strstr(err, "BAR 2 (64 KiB) does not fit in the 32-bit PCI memory window"), "%s",
+		  err);
+	cr_assert_eq(w.next32, 0xf0000000, "nothing taken");
 	cr_assert_eq(rec.moves, 0, "decoding stays off");
 }

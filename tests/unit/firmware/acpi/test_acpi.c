@@ -38,10 +38,13 @@ static void pc_machine(struct machine *m, int ncpus, int nvirtio, int npci)
 		cr_assert_eq(machine_set_pci(m, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
 					     PCI_MMIO32_SIZE, 0, 0),
 			     0);
-		for (int d = 1; d <= npci; d++)
-			cr_assert_eq(machine_add_pci_intx(m, (uint8_t)d, 0,
-							  pci_intx_ioapic_pin((unsigned)d, 0)),
-				     0);
+		cr_assert_eq(machine_set_pci_mem64(m, LAYOUT_MMIO64_BASE, LAYOUT_MMIO64_SIZE), 0);
+		for (int k = 0; k < npci; k++) /* devices 1..31 on INTA, then on INTB, ... */
+			cr_assert_eq(
+			    machine_add_pci_intx(
+				m, (uint8_t)(1 + k % 31), (uint8_t)(k / 31),
+				pci_intx_ioapic_pin((unsigned)(1 + k % 31), (unsigned)(k / 31))),
+			    0);
 	}
 	cr_assert_eq(m->err, 0);
 }
@@ -313,6 +316,9 @@ Test(acpi, iasl_disassembles_every_table)
 			      "Device (VR02)",
 			      "\"LNRO0005\"",
 			      "EisaId (\"PNP0A08\")",
+			      "QWordMemory (ResourceProducer",
+			      "0x000000C000000000, // Range Minimum",
+			      "0x000000FFFFFFFFFF, // Range Maximum",
 			      "EisaId (\"PNP0501\")",
 			      "EisaId (\"PNP0303\")",
 			      "EisaId (\"PNP0B00\")",

@@ -172,6 +172,16 @@ Test(aml, resource_descriptors)
 	expect_bytes(&b, 0x87, 0x17, 0x00, 0x00, 0x0C, 0x01, 0, 0, 0, 0, 0, 0, 0, 0xF0, 0xFF, 0xFF,
 		     0xBF, 0xFE, 0, 0, 0, 0, 0, 0, 0xC0, 0x0E);
 	b = fresh();
+	aml_res_mem64_window(&b, 0xC000000000ull, 0x4000000000ull); /* [768 GiB, 1 TiB) */
+	expect_bytes(&b, 0x8A, 0x2B, 0x00, 0x00, 0x0C, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, /* _GRA */
+		     0, 0, 0, 0, 0xC0, 0, 0, 0,					     /* _MIN */
+		     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0,			     /* _MAX */
+		     0, 0, 0, 0, 0, 0, 0, 0,					     /* _TRA */
+		     0, 0, 0, 0, 0x40, 0, 0, 0);				     /* _LEN */
+	b = fresh();
+	aml_res_mem64_window(&b, ~0ull - 0xfff, 0x2000);
+	cr_assert_eq(b.err, -EINVAL, "a window that wraps");
+	b = fresh();
 	aml_res_irq(&b, 16);
 	cr_assert_eq(b.err, -EINVAL);
 	b = fresh();

@@ -149,6 +149,25 @@ Test(vfio, refuses_when_the_kernel_says_not_viable)
 	cr_assert_eq(f.set_container, 0);
 }
 
+/* The group's node is held by another user (the kernel's -EBUSY): the message names the group
+ * and, when it has some, its other devices (from the group's devices directory). */
+Test(vfio, a_group_in_use_is_named_with_its_other_devices)
+{
+	f.group_busy = true;
+	cr_assert_eq(open_group(), -EBUSY);
+	cr_assert(strstr(err, FAKE_BDF ": IOMMU group 7 (/dev/vfio/7) is in use: another VM or "
+				       "process has it open"),
+		  "%s", err);
+	cr_assert_eq(g.id, 7, "the group's number is known");
+	fake_vfio_add_dev(&f, "0000:01:00.1", "vfio-pci");
+	fake_vfio_add_dev(&f, "0000:01:00.2", "");
+	cr_assert_eq(open_group(), -EBUSY);
+	cr_assert(strstr(err, "IOMMU group 7 (/dev/vfio/7, with 0000:01:00.1 0000:01:00.2) is in "
+			      "use: another VM or process has it open, or this one has another of "
+			      "its devices"),
+		  "%s", err);
+}
+
 Test(vfio, refuses_a_device_without_iommu_group)
 {
 	f.group_id = -1;

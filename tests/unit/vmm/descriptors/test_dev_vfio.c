@@ -170,7 +170,8 @@ Test(dev_vfio, api_body)
 	cr_assert_null(d->api->describe(&cfg));
 	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:02:00.0");
 	doc = d->api->describe(&cfg);
-	cr_assert_str_eq(json_string_value(json_object_get(doc, "path")),
+	cr_assert_eq(json_array_size(doc), 1, "an array of every device");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(doc, 0), "path")),
 			 "/sys/bus/pci/devices/0000:02:00.0");
 	json_decref(doc);
 	cli_free(&cfg);

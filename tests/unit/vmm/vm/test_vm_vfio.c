@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/layout.h"
 #include "tests/mock_driver/mock_driver.h"
@@ -155,6 +156,25 @@ Test(vm_vfio, opens_resets_maps_and_plugs)
 	cr_assert_eq(io_bus_read(&mmio, b0 + 0x2000, &x, 4), 1, "the MSI-X table traps");
 }
 
+/* With the machine's 64-bit window (vm_pci_ensure() sets it on the bus), the 64-bit BAR0 goes
+ * above 4 GiB: both register halves say so, its MSI-X table traps there; the 32-bit BAR2 stays
+ * in the 32-bit window. */
+Test(vm_vfio, bar64_placed_in_the_64bit_window)
+{
+	pci->bus.mmio64_next = LAYOUT_MMIO64_BASE;
+	pci->bus.mmio64_end = LAYOUT_MMIO64_BASE + LAYOUT_MMIO64_SIZE;
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t b0 = bar0() | (uint64_t)cfg_rd(PCI_BASE_ADDRESS_1, 4) << 32;
+	cr_assert_eq(b0, LAYOUT_MMIO64_BASE, "BAR0 at 0x%llx", (unsigned long long)b0);
+	cr_assert_eq(pci->bus.mmio64_next, LAYOUT_MMIO64_BASE + 0x4000);
+	uint64_t b2 = cfg_rd(PCI_BASE_ADDRESS_2, 4) & ~0xfull;
+	cr_assert_geq(b2, PCI_MMIO32_BASE, "the 32-bit BAR stays low");
+	cr_assert_lt(b2, PCI_MMIO32_BASE + PCI_MMIO32_SIZE);
+	uint32_t x;
+	cr_assert_eq(io_bus_read(&mmio, b0, &x, 4), 0, "the mmap part is a memory slot");
+	cr_assert_eq(io_bus_read(&mmio, b0 + 0x2000, &x, 4), 1, "the MSI-X table traps high");
+}
+
 Test(vm_vfio, msix_vector_routed_through_an_irqfd)
 {
 	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
@@ -190,6 +210,38 @@ Test(vm_vfio, msix_vector_routed_through_an_irqfd)
 	cr_assert_eq(f.last_irq.count, 0, "MSI-X off: the index off");
 }
 
+static uint64_t mmio_rd64(uint64_t addr)
+{
+	uint64_t val = 0;
+	cr_assert_eq(io_bus_read(&mmio, addr, &val, 8), 1, "nothing trapped at 0x%llx",
+		     (unsigned long long)addr);
+	return val;
+}
+
+/* A masked vector the device signals (the kernel writes its eventfd, whose irqfd is detached)
+ * reads pending in the PBA; unmasked, it is delivered once (written back to the eventfd after
+ * the irqfd is attached again) and no longer pending. */
+Test(vm_vfio, masked_vector_pending_in_the_pba)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t table = bar0() + 0x2000, pba = bar0() + 0x3000;
+	cfg_wr(0x72, PCI_MSIX_FLAGS_ENABLE, 2);
+	mmio_wr32(table + 3 * 16, 0xfee01000);
+	mmio_wr32(table + 3 * 16 + 8, 0x4041);
+	cr_assert_eq(mmio_rd64(pba), 0, "nothing pending");
+	uint64_t one = 1, got = 0;
+	int fd = f.last_fds[3];
+	cr_assert_eq(write(fd, &one, sizeof(one)), 8, "the device fires vector 3");
+	cr_assert_eq(mmio_rd64(pba), 1ull << 3, "vector 3 pending while masked");
+	cr_assert_eq(mmio_rd64(pba), 1ull << 3, "and stays so");
+	cr_assert_eq(mmio_rd64(pba + 8), 0, "vector 64 not");
+	mmio_wr32(table + 3 * 16 + 12, 0); /* unmask */
+	cr_assert_eq(fk.nirqfd, 1, "the irqfd attached");
+	cr_assert_eq(read(fd, &got, sizeof(got)), 8, "the message sent once");
+	cr_assert_eq(got, 1);
+	cr_assert_eq(mmio_rd64(pba), 0, "delivered: no longer pending");
+}
+
 Test(vm_vfio, guest_moves_a_bar)
 {
 	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
@@ -201,6 +253,24 @@ Test(vm_vfio, guest_moves_a_bar)
 	cfg_wr(PCI_COMMAND, cfg_rd(PCI_COMMAND, 2) | PCI_COMMAND_MEMORY, 2);
 	cr_assert_eq(io_bus_read(&mmio, 0xf4002000, &x, 4), 1, "the table traps at the new place");
 	cr_assert_eq(io_bus_read(&mmio, old + 0x2000, &x, 4), 0);
+}
+
+/* Linux moves a 32-bit BAR without turning decoding off, so for a moment one BAR may lie over
+ * another of the device: the part that cannot be mapped there waits and is mapped once the other
+ * BAR moved away (the e1000e's BAR 0 passed over its MSI-X BAR in vfio_l1.sh). */
+Test(vm_vfio, bar_over_another_waits_for_it_to_move)
+{
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	uint64_t b2 = cfg_rd(PCI_BASE_ADDRESS_2, 4) & ~0xfull;
+	uint32_t x;
+	/* BAR0's table and PBA pages (+0x2000..+0x4000) onto BAR2's trapped +0x4000..+0x8000 */
+	cfg_wr(PCI_BASE_ADDRESS_0, (uint32_t)(b2 + 0x4000), 4);
+	cr_assert_eq(bar0(), b2 + 0x4000);
+	cfg_wr(PCI_BASE_ADDRESS_2, 0xf4000000, 4); /* BAR2 goes */
+	cr_assert_eq(io_bus_read(&mmio, 0xf4004000, &x, 4), 1, "BAR2's trapped part moved");
+	mmio_wr32(b2 + 0x6000, 0xfee01000); /* BAR0's table, vector 0's address */
+	cr_assert_eq(io_bus_read(&mmio, b2 + 0x6000, &x, 4), 1);
+	cr_assert_eq(x, 0xfee01000, "BAR0's MSI-X table is reachable there now");
 }
 
 Test(vm_vfio, end_resets_unmaps_and_turns_interrupts_off)
@@ -222,6 +292,31 @@ Test(vm_vfio, refusal_carries_the_devices_message)
 	cr_assert(strstr(err, "bound to nvme"), "%s", err);
 	cr_assert_eq(f.ndma, 0, "nothing mapped");
 	cr_assert_eq(cfg_rd(PCI_VENDOR_ID, 2), 0xffff, "nothing on the bus");
+}
+
+/* Two devices of one IOMMU group: the kernel lets the group be opened once, and the message says
+ * this VM holds it through the other device. A group another VM holds: named, with its other
+ * devices. */
+Test(vm_vfio, a_group_held_is_said_in_words)
+{
+	f.group_exclusive = true;
+	fake_vfio_add_dev(&f, "0000:01:00.1", "vfio-pci");
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), 1, "%s", err);
+	cr_assert_eq(vm_vfio_add(v, VFIO_SYSFS_PCI_DEV "0000:01:00.1", err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err, "0000:01:00.1: IOMMU group 7 is this VM's already, through "
+			      "0000:01:00.0: the devices of a group are passed as one"),
+		  "%s", err);
+}
+
+Test(vm_vfio, a_group_another_vm_holds)
+{
+	f.group_busy = true;
+	fake_vfio_add_dev(&f, "0000:01:00.1", "vfio-pci");
+	cr_assert_eq(vm_vfio_add(v, PATH, err, sizeof(err)), -EBUSY);
+	cr_assert(strstr(err,
+			 "IOMMU group 7 (/dev/vfio/7, with 0000:01:00.1) is in use: another VM "
+			 "or process has it open"),
+		  "%s", err);
 }
 
 Test(vm_vfio, device_without_reset_refused)
