@@ -165,6 +165,18 @@ static int option_item(const char *what, const char *s, size_t max, char *err, s
 	return 0;
 }
 
+/* A plain disk's path (or a tap's name) that reads as a vhost-user option: its record (--disk
+ * PATH) would be taken for a vhost-user disk's by the configuration's parser. */
+static int not_vu_spec(const char *what, const char *s, char *err, size_t errlen)
+{
+	if (!vu_opts_is_spec(s))
+		return 0;
+	snprintf(err, errlen,
+		 "%s: cannot start with %s (a vhost-user device: \"vhost_user\": true)", what,
+		 VU_OPTS_PREFIX);
+	return -EINVAL;
+}
+
 /* Members a vhost-user device's body cannot have: its back-end decides what they would (the
  * disk's file, mode, cache and serial, the NIC's tap) or its requests bypass the VMM (limits). */
 static int vu_refused_members(const json_t *body, enum vu_opts_kind kind, char *err, size_t errlen)
@@ -224,7 +236,10 @@ static int vu_body(const json_t *body, struct api_hotplug_add *out, enum vu_opts
 		return -EINVAL;
 	}
 	struct vu_opts o;
-	return vu_opts_parse(out->option, kind, &o, err, errlen) ? -EINVAL : 0;
+	if (vu_opts_parse(out->option, kind, &o, err, errlen))
+		return -EINVAL;
+	out->vhost_user = true;
+	return 0;
 }
 
 int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char *err,
@@ -240,7 +255,8 @@ int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char
 		return -EINVAL;
 	}
 	const char *path = api_json_str(body, "path", "");
-	if (option_safe("path", path, err, errlen) || append(out, err, errlen, "%s", path))
+	if (option_safe("path", path, err, errlen) || not_vu_spec("path", path, err, errlen) ||
+	    append(out, err, errlen, "%s", path))
 		return -EINVAL;
 	if (api_json_bool(body, "readonly", false) && append(out, err, errlen, ",ro"))
 		return -EINVAL;

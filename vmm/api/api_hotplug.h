@@ -54,7 +54,8 @@ struct api_hotplug_add {
 	/* the --disk, --net, --vsock or --pmem argument the body stands for (without id=, which the
 	 * backend adds) */
 	char option[API_HOTPLUG_OPTION_MAX];
-	uint64_t size; /* a pmem body's "size" (the file must have it), or 0 */
+	uint64_t size;	 /* a pmem body's "size" (the file must have it), or 0 */
+	bool vhost_user; /* a disk or NIC body with "vhost_user": true: option is vhost-user=... */
 };
 
 struct api_hotplug_remove {

@@ -179,8 +179,7 @@ static int make_pmem(struct control *c, const char *option, uint64_t size, struc
  * vhost-user=SOCKET,...). */
 static bool is_vu(const struct api_hotplug_add *req)
 {
-	return (req->kind == API_HOTPLUG_DISK || req->kind == API_HOTPLUG_NET) &&
-	       vu_opts_is_spec(req->option);
+	return (req->kind == API_HOTPLUG_DISK || req->kind == API_HOTPLUG_NET) && req->vhost_user;
 }
 
 /* The vhost-user descriptor a vhost-user request's device is of. */

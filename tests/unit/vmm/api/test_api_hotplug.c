@@ -122,11 +122,16 @@ Test(api_hotplug, vhost_user_disk_bodies)
 		     0, "%s", err);
 	cr_assert_str_eq(a.option, "vhost-user=/s,num-queues=2,queue-size=128");
 	cr_assert_str_eq(a.id, "vu0");
+	cr_assert(a.vhost_user);
+	cr_assert_eq(disk("{\"path\": \"/d\"}", &a), 0, "%s", err);
+	cr_assert(!a.vhost_user, "a plain disk");
 }
 
 Test(api_hotplug, vhost_user_disk_refusals)
 {
 	disk_refused("{\"vhost_user\": true}", "vhost_socket");
+	/* its record (--disk PATH) would read as a vhost-user disk's */
+	disk_refused("{\"path\": \"vhost-user=/s\"}", "vhost-user=");
 	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"\"}", "empty");
 	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/a,b\"}", "comma");
 	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"readonly\": true}",
