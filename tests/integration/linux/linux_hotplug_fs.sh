@@ -16,7 +16,11 @@
 #      with "vhost_user": true answers 200 (its socket again: 400), the guest reads the host's
 #      marker from /dev/vdb and writes one the host finds in the file, a snapshot is refused
 #      (its queues live in the back-end), the remove answers 204 and /dev/vdb goes, and the
-#      same socket is added again (the back-end was let go) and removed.
+#      same socket is added again (the back-end was let go) and removed;
+#   6. a vhost-user NIC (dpdk-testpmd looping its port, macswap) while testpmd runs: PUT
+#      /vmm/vm.add-net with "vhost_user": true and a mac answers 200, the guest's eth0 has that
+#      MAC, the frames it sends come back (rx_packets grows), the remove answers 204 and eth0
+#      goes.
 # Without ACPI PCI hotplug in the guest kernel the guest never sees the slots: exit 77.
 # labels: slow linux api vhost_user
 # requires: kvm root
@@ -26,6 +30,7 @@
 VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 QSD=${QSD:-qemu-storage-daemon}
+TESTPMD=${TESTPMD:-dpdk-testpmd}
 [ -x "$VIRTIOFSD" ] || skip "no vhost-user back-end" "$VIRTIOFSD not installed (qemu-system-common)"
 API_TIMEOUT=120
 
@@ -37,8 +42,9 @@ vu_sock="$tmp/vu.sock"
 vmm_pid=""
 fsd_pid=""
 qsd_pid=""
+tp_pid=""
 sleeper=""
-trap 'kill $sleeper $fsd_pid $qsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $sleeper $fsd_pid $qsd_pid $tp_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp" "/var/run/dpdk/vu-hp-$$"' EXIT
 mkdir -p "$share"
 head -c 200000 /dev/urandom >"$share/from-host.bin"
 "$VIRTIOFSD" --socket-path="$fs_sock" -o source="$share" -o cache=none >"$tmp/virtiofsd.log" 2>&1 &
@@ -166,6 +172,30 @@ else
 	want 200 PUT /vmm/vm.add-disk "$vu_body"
 	check_value "the re-added vhost-user disk reads the guest's write" "$(guest_value VUR2 'for i in $(seq 60); do [ -e /dev/vdb ] && break; sleep 1; done; dd if=/dev/vdb bs=512 skip=8 count=1 2>/dev/null | head -c 8')" '^VUGUEST7$'
 	want 204 PUT /vmm/vm.remove-device '{"id": "vu0"}'
+	[ "$(devices)" = "$n0" ] && echo "ok: back to $n0 devices" || { echo "FAIL: /vmm/devices: $(devices), want $n0"; fail=1; }
+fi
+
+# ---- 6. a vhost-user NIC hot-added (testpmd runs only for this step: it spins a CPU) ----
+net_sock="$tmp/net.sock"
+if ! command -v "$TESTPMD" >/dev/null; then
+	echo "note: $TESTPMD not installed: no vhost-user NIC hot-added"
+else
+	cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
+	"$TESTPMD" --lcores "0@$cpu,1@$cpu" --no-huge -m 256 --no-pci --file-prefix="vu-hp-$$" \
+		--vdev "net_vhost0,iface=$net_sock,queues=1" -- --port-topology=loop \
+		--forward-mode=macswap --nb-cores=1 --total-num-mbufs=4096 --stats-period=60 \
+		>"$tmp/testpmd.log" 2>&1 &
+	tp_pid=$!
+	for _ in $(seq 100); do [ -S "$net_sock" ] && break; sleep 0.1; done
+	want 200 PUT /vmm/vm.add-net "{\"vhost_user\": true, \"vhost_socket\": \"$net_sock\", \"mac\": \"02:00:00:00:00:44\", \"id\": \"vn0\"}"
+	check_value "the guest's eth0 has the MAC given" "$(guest_value VNMAC 'for i in $(seq 60); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; cat /sys/class/net/eth0/address')" '^02:00:00:00:00:44$'
+	# udhcpc's discovers come back, addresses swapped (linux_vhost_user_net.sh's check)
+	check_value "frames the guest sent came back" "$(guest_value VNRX 'ip link set eth0 up; sleep 1; a=$(cat /sys/class/net/eth0/statistics/rx_packets); udhcpc -i eth0 -n -q -t 2 -T 1 -s /bin/true >/dev/null 2>&1; b=$(cat /sys/class/net/eth0/statistics/rx_packets); echo $((b - a))')" '^[1-9]'
+	want 204 PUT /vmm/vm.remove-device '{"id": "vn0"}'
+	check_value "eth0 went" "$(guest_value VNGONE 'for i in $(seq 30); do [ -e /sys/class/net/eth0 ] || break; sleep 1; done; [ -e /sys/class/net/eth0 ] && echo still || echo gone')" '^gone$'
+	kill "$tp_pid" 2>/dev/null
+	wait "$tp_pid" 2>/dev/null
+	tp_pid=""
 	[ "$(devices)" = "$n0" ] && echo "ok: back to $n0 devices" || { echo "FAIL: /vmm/devices: $(devices), want $n0"; fail=1; }
 fi
 kill -0 "$vmm_pid" 2>/dev/null && echo "ok: the VMM runs on" || { echo "FAIL: the VMM died"; fail=1; }
