@@ -24,8 +24,8 @@
 # Without ACPI PCI hotplug in the guest kernel the guest never sees the slots: exit 77.
 # labels: slow linux api vhost_user
 # requires: kvm root
-# timeout: 600
-# resource: linux:1
+# timeout: 900
+# resource: linux:2
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/linux_lib.sh"
 VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
