@@ -17,7 +17,9 @@
 # list /sys/bus/pci/slots, wait for /dev/vdb to arrive (the test adds it once /init says
 # "VMM-STOCK-HOTPLUG: waiting"), write a line to it and read it back, wait for it to go (the
 # test removes it on "ready to remove"), wait for it again and read the line back; with
-# vmmstock.hpnet=1 also wait for eth0 to arrive and go; then `poweroff -f`.
+# vmmstock.hpnet=1 also wait for eth0 to arrive and go; with vmmstock.hpvp=1 also for a
+# virtio-vsock device bound to its driver and /dev/pmem0 (its first line printed) to arrive and
+# go; then `poweroff -f`.
 #                                 vmmstock.end=vcpuhp  vCPU hotplug (linux_vcpu_hotplug.sh):
 # print the possible and present CPUs, wait for cpu1 to arrive (the test resizes to 2 on
 # "VMM-STOCK-VCPUHP: waiting"), online it (no udev here to do it) and count the CPUs, wait for
@@ -126,14 +128,66 @@ wait_path() {
 	echo $((i / 20))
 }
 
+# The driver bound to the virtio device of type $1 (its sysfs "device": 0x0013 vsock, 0x001b
+# pmem; virtio 1.2 5); false when there is none or it has no driver.
+virtio_driver() {
+	for dev in /sys/bus/virtio/devices/*; do
+		[ -e "$dev/device" ] || continue
+		read -r id <"$dev/device"
+		[ "$id" = "$1" ] || continue
+		d=$(readlink "$dev/driver" 2>/dev/null) || continue
+		echo "${d##*/}"
+		return 0
+	done
+	return 1
+}
+
+# As wait_path for a bound virtio device of type $1 (want $2: 1 there, 0 gone), every 200 ms.
+wait_virtio() {
+	i=0
+	while [ $i -lt 600 ]; do
+		if virtio_driver "$1" >/dev/null; then [ "$2" = 1 ] && break; else [ "$2" = 0 ] && break; fi
+		sleep 0.2
+		i=$((i + 1))
+	done
+	echo $((i / 5))
+}
+
+# vmmstock.hpvp=1: the hot-added vsock bound to its driver, /dev/pmem0 and its first line.
+hotplug_vp_added() {
+	t=$(wait_virtio 0x0013 1)
+	if drv=$(virtio_driver 0x0013); then
+		echo "VMM-STOCK-HOTPLUG-VSOCK: bound after ${t}s driver=$drv"
+	else
+		echo "VMM-STOCK-HOTPLUG-VSOCK: no vsock after ${t}s"
+	fi
+	t=$(wait_path /dev/pmem0 1)
+	if [ -b /dev/pmem0 ]; then
+		read -r mark </dev/pmem0
+		echo "VMM-STOCK-HOTPLUG-PMEM: pmem0 after ${t}s first-line=$mark"
+	else
+		echo "VMM-STOCK-HOTPLUG-PMEM: no pmem0 after ${t}s"
+	fi
+}
+
+hotplug_vp_removed() {
+	t=$(wait_virtio 0x0013 0)
+	virtio_driver 0x0013 >/dev/null && echo "VMM-STOCK-HOTPLUG-VSOCK-REMOVED: still there" ||
+		echo "VMM-STOCK-HOTPLUG-VSOCK-REMOVED: gone after ${t}s"
+	t=$(wait_path /dev/pmem0 0)
+	[ -e /dev/pmem0 ] && echo "VMM-STOCK-HOTPLUG-PMEM-REMOVED: pmem0 still there" ||
+		echo "VMM-STOCK-HOTPLUG-PMEM-REMOVED: pmem0 gone after ${t}s"
+}
+
 hotplug() {
 	slots=""
 	for s in /sys/bus/pci/slots/*; do
 		[ -e "$s" ] && slots="$slots${s##*/} "
 	done
 	echo "VMM-STOCK-SLOTS: $slots"
-	net=0
+	net=0 vp=0
 	case " $cmdline " in *" vmmstock.hpnet=1 "*) net=1 ;; esac
+	case " $cmdline " in *" vmmstock.hpvp=1 "*) vp=1 ;; esac
 	echo "VMM-STOCK-HOTPLUG: waiting"
 	t=$(wait_path /sys/block/vdb 1)
 	if [ -b /dev/vdb ]; then
@@ -156,6 +210,7 @@ hotplug() {
 			echo "VMM-STOCK-HOTPLUG-NET: no eth0 after ${t}s"
 		fi
 	fi
+	[ $vp = 1 ] && hotplug_vp_added
 	echo "VMM-STOCK-HOTPLUG: ready to remove"
 	t=$(wait_path /sys/block/vdb 0)
 	[ -e /sys/block/vdb ] && echo "VMM-STOCK-HOTPLUG-REMOVED: vdb still there after ${t}s" ||
@@ -165,6 +220,7 @@ hotplug() {
 		[ -e /sys/class/net/eth0 ] && echo "VMM-STOCK-HOTPLUG-NET-REMOVED: eth0 still there" ||
 			echo "VMM-STOCK-HOTPLUG-NET-REMOVED: eth0 gone after ${t}s"
 	fi
+	[ $vp = 1 ] && hotplug_vp_removed
 	echo "VMM-STOCK-HOTPLUG: waiting again"
 	t=$(wait_path /sys/block/vdb 1)
 	if [ -b /dev/vdb ]; then

@@ -6,7 +6,7 @@
  * section).
  * Invariants: a refusal says why; an accepted add has an option argument that the device's own
  * parser then takes (virtio_blk_opts_parse(), virtio_net_opts_parse(), virtio_vsock_opts_parse(),
- * virtio_pmem_opts_parse(): no comma
+ * virtio_pmem_opts_parse(), vu_opts_parse() for a "vhost_user": true disk or NIC: no comma
  * smuggled in from a path, a tap name, a socket, a serial or a MAC makes a second key), an id that
  * is empty or passes the API's id rule; an accepted remove has a valid id and a timeout in range;
  * the answer document is JSON with both members. */
@@ -21,6 +21,7 @@
 #include "virtio/fs/fs.h"
 #include "virtio/net/options.h"
 #include "virtio/pmem/pmem.h"
+#include "virtio/vhost_user/vu_opts.h"
 #include "virtio/vsock/vsock.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/descriptors/api_json.h"
@@ -48,10 +49,18 @@ static void check_keys(const char *opt)
 
 /* The device's own parser on an accepted option: it must not crash (it may refuse a value only
  * it checks, such as a MAC). */
-static void reparse(enum api_hotplug_kind kind, const char *option)
+static void reparse(enum api_hotplug_kind kind, const char *option, bool vu)
 {
 	char err[256] = "";
-	if (kind == API_HOTPLUG_DISK) {
+	/* a record that reads as vhost-user= is one (the configuration's parser dispatches so) */
+	FZ_ASSERT(vu == vu_opts_is_spec(option), "vhost_user %d, option %s", vu, option);
+	if (vu) {
+		struct vu_opts o; /* the body's parser checked it with this very parser */
+		FZ_ASSERT(!vu_opts_parse(option,
+					 kind == API_HOTPLUG_DISK ? VU_OPTS_BLK : VU_OPTS_NET, &o,
+					 err, sizeof(err)),
+			  "an accepted vhost-user body the device refuses: %s: %s", option, err);
+	} else if (kind == API_HOTPLUG_DISK) {
 		struct virtio_blk_opts o;
 		if (!virtio_blk_opts_parse(option, &o, err, sizeof(err)))
 			virtio_blk_opts_free(&o);
@@ -90,7 +99,7 @@ static void add(const json_t *body, enum api_hotplug_kind kind)
 	FZ_ASSERT(strlen(req.option) < sizeof(req.option), "option not terminated");
 	FZ_ASSERT(req.kind == kind, "the kind of another parser");
 	check_keys(req.option);
-	reparse(kind, req.option);
+	reparse(kind, req.option, req.vhost_user);
 	json_t *info = api_hotplug_info_json(req.id[0] ? req.id : "x", 31);
 	FZ_ASSERT(info && json_is_string(json_object_get(info, "bdf")), "PciDeviceInfo");
 	json_decref(info);

@@ -11,8 +11,8 @@
  *   mac         NIC only: the guest's MAC address (xx:xx:xx:xx:xx:xx, neither all zeros nor
  *               multicast)
  *   id          a name (parse_device_id()) unique among the VM's disks, or NICs, and the
- *               device's log prefix; the API does not address vhost-user devices by it (no
- *               route reaches them yet) */
+ *               device's log prefix; the API's name of it (GET /vm/config, a hot-added
+ *               one's PUT /vmm/vm.remove-device) */
 #ifndef VIRTIO_VHOST_USER_OPTS_H
 #define VIRTIO_VHOST_USER_OPTS_H
 

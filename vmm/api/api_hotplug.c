@@ -8,6 +8,7 @@
 
 #include "virtio/fs/fs.h"
 #include "virtio/pmem/pmem.h"
+#include "virtio/vhost_user/vu_opts.h"
 #include "virtio/vsock/vsock.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
@@ -15,16 +16,23 @@
 #define MAX_QUEUES 16 /* CH's num_queues for a NIC counts both directions: 8 pairs */
 
 static const struct api_json_field disk_fields[] = {
-    {"path", API_JSON_STRING, true},	   {"readonly", API_JSON_BOOL, false},
-    {"direct", API_JSON_BOOL, false},	   {"num_queues", API_JSON_UINT, false},
-    {"queue_size", API_JSON_UINT, false},  {"rate_limiter_config", API_JSON_OBJECT, false},
-    {"serial", API_JSON_STRING, false},	   {"id", API_JSON_STRING, false},
-    {"pci_segment", API_JSON_UINT, false}, {"iommu", API_JSON_BOOL, false},
-    {"vhost_user", API_JSON_BOOL, false},  {NULL, 0, false},
+    {"path", API_JSON_STRING, false},
+    {"readonly", API_JSON_BOOL, false},
+    {"direct", API_JSON_BOOL, false},
+    {"num_queues", API_JSON_UINT, false},
+    {"queue_size", API_JSON_UINT, false},
+    {"rate_limiter_config", API_JSON_OBJECT, false},
+    {"serial", API_JSON_STRING, false},
+    {"id", API_JSON_STRING, false},
+    {"pci_segment", API_JSON_UINT, false},
+    {"iommu", API_JSON_BOOL, false},
+    {"vhost_user", API_JSON_BOOL, false},
+    {"vhost_socket", API_JSON_STRING, false},
+    {NULL, 0, false},
 };
 
 static const struct api_json_field net_fields[] = {
-    {"tap", API_JSON_STRING, true},
+    {"tap", API_JSON_STRING, false},
     {"mac", API_JSON_STRING, false},
     {"num_queues", API_JSON_UINT, false},
     {"queue_size", API_JSON_UINT, false},
@@ -34,6 +42,8 @@ static const struct api_json_field net_fields[] = {
     {"pci_segment", API_JSON_UINT, false},
     {"iommu", API_JSON_BOOL, false},
     {"vhost_user", API_JSON_BOOL, false},
+    {"vhost_socket", API_JSON_STRING, false},
+    {"vhost_mode", API_JSON_STRING, false},
     {NULL, 0, false},
 };
 
@@ -112,11 +122,12 @@ static int common(const json_t *body, struct api_hotplug_add *out, char *err, si
 		snprintf(err, errlen, "iommu: there is no virtual IOMMU here");
 		return -EINVAL;
 	}
-	if (api_json_bool(body, "vhost_user", false)) {
-		snprintf(err, errlen, "vhost_user: a vhost-user device cannot be hot-added yet");
+	bool vu = api_json_bool(body, "vhost_user", false);
+	if (!vu && json_object_get(body, "vhost_socket")) {
+		snprintf(err, errlen, "vhost_socket: only with \"vhost_user\": true");
 		return -EINVAL;
 	}
-	if (out->kind != API_HOTPLUG_FS && json_object_get(body, "queue_size")) {
+	if (!vu && out->kind != API_HOTPLUG_FS && json_object_get(body, "queue_size")) {
 		snprintf(err, errlen, "queue_size: the queue size is the VMM's (256)");
 		return -EINVAL;
 	}
@@ -142,14 +153,110 @@ static int rate_limits(const json_t *body, struct api_hotplug_add *out, const ch
 	return 0;
 }
 
+/* A string of at most max bytes for the option: option_safe()'s rules. */
+static int option_item(const char *what, const char *s, size_t max, char *err, size_t errlen)
+{
+	if (option_safe(what, s, err, errlen))
+		return -EINVAL;
+	if (strlen(s) > max) {
+		snprintf(err, errlen, "%s: at most %zu bytes", what, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A plain disk's path (or a tap's name) that reads as a vhost-user option: its record (--disk
+ * PATH) would be taken for a vhost-user disk's by the configuration's parser. */
+static int not_vu_spec(const char *what, const char *s, char *err, size_t errlen)
+{
+	if (!vu_opts_is_spec(s))
+		return 0;
+	snprintf(err, errlen,
+		 "%s: cannot start with %s (a vhost-user device: \"vhost_user\": true)", what,
+		 VU_OPTS_PREFIX);
+	return -EINVAL;
+}
+
+/* Members a vhost-user device's body cannot have: its back-end decides what they would (the
+ * disk's file, mode, cache and serial, the NIC's tap) or its requests bypass the VMM (limits). */
+static int vu_refused_members(const json_t *body, enum vu_opts_kind kind, char *err, size_t errlen)
+{
+	static const char *const blk[] = {
+	    "path", "readonly", "direct", "serial", "rate_limiter_config", NULL};
+	static const char *const net[] = {"tap", "rate_limiter_config", NULL};
+	for (const char *const *m = kind == VU_OPTS_BLK ? blk : net; *m; m++) {
+		if (json_object_get(body, *m)) {
+			snprintf(err, errlen,
+				 "%s: not with \"vhost_user\": true (the vhost-user back-end "
+				 "serves the device)",
+				 *m);
+			return -EINVAL;
+		}
+	}
+	const char *mode = api_json_str(body, "vhost_mode", "Client");
+	if (strcmp(mode, "Client") && strcmp(mode, "client")) {
+		snprintf(err, errlen,
+			 "vhost_mode: only Client (the VMM connects to the back-end's socket)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Cloud Hypervisor's vhost-user disk or NIC ("vhost_user": true, "vhost_socket"): the --disk or
+ * --net vhost-user= option, checked by its own parser (vu_opts.h) so a bad value is a 400 here. */
+static int vu_body(const json_t *body, struct api_hotplug_add *out, enum vu_opts_kind kind,
+		   char *err, size_t errlen)
+{
+	if (vu_refused_members(body, kind, err, errlen))
+		return -EINVAL;
+	const char *socket = api_json_str(body, "vhost_socket", NULL);
+	if (!socket) {
+		snprintf(err, errlen, "vhost_socket: required with \"vhost_user\": true");
+		return -EINVAL;
+	}
+	if (option_item("vhost_socket", socket, sizeof(((struct vu_opts *)0)->socket) - 1, err,
+			errlen) ||
+	    append(out, err, errlen, "%s%s", VU_OPTS_PREFIX, socket))
+		return -EINVAL;
+	const char *mac = api_json_str(body, "mac", NULL);
+	if (mac &&
+	    (option_safe("mac", mac, err, errlen) || append(out, err, errlen, ",mac=%s", mac)))
+		return -EINVAL;
+	if (json_object_get(body, "num_queues") &&
+	    append(out, err, errlen, ",num-queues=%llu",
+		   (unsigned long long)api_json_uint(body, "num_queues", 0)))
+		return -EINVAL;
+	if (json_object_get(body, "queue_size") &&
+	    append(out, err, errlen, ",queue-size=%llu",
+		   (unsigned long long)api_json_uint(body, "queue_size", 0)))
+		return -EINVAL;
+	if (kind == VU_OPTS_NET && json_object_get(body, "mtu") &&
+	    api_json_uint(body, "mtu", 0) != 1500) {
+		snprintf(err, errlen, "mtu: only 1500");
+		return -EINVAL;
+	}
+	struct vu_opts o;
+	if (vu_opts_parse(out->option, kind, &o, err, errlen))
+		return -EINVAL;
+	out->vhost_user = true;
+	return 0;
+}
+
 int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char *err,
 			   size_t errlen)
 {
 	*out = (struct api_hotplug_add){.kind = API_HOTPLUG_DISK};
 	if (api_json_check(body, disk_fields, err, errlen) || common(body, out, err, errlen))
 		return -EINVAL;
+	if (api_json_bool(body, "vhost_user", false))
+		return vu_body(body, out, VU_OPTS_BLK, err, errlen);
+	if (!json_object_get(body, "path")) {
+		snprintf(err, errlen, "path: required (or \"vhost_user\": true and vhost_socket)");
+		return -EINVAL;
+	}
 	const char *path = api_json_str(body, "path", "");
-	if (option_safe("path", path, err, errlen) || append(out, err, errlen, "%s", path))
+	if (option_safe("path", path, err, errlen) || not_vu_spec("path", path, err, errlen) ||
+	    append(out, err, errlen, "%s", path))
 		return -EINVAL;
 	if (api_json_bool(body, "readonly", false) && append(out, err, errlen, ",ro"))
 		return -EINVAL;
@@ -174,6 +281,18 @@ int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char 
 	*out = (struct api_hotplug_add){.kind = API_HOTPLUG_NET};
 	if (api_json_check(body, net_fields, err, errlen) || common(body, out, err, errlen))
 		return -EINVAL;
+	if (api_json_bool(body, "vhost_user", false))
+		return vu_body(body, out, VU_OPTS_NET, err, errlen);
+	if (!json_object_get(body, "tap")) {
+		snprintf(err, errlen,
+			 "tap: required, an existing tap (or \"vhost_user\": true and "
+			 "vhost_socket)");
+		return -EINVAL;
+	}
+	if (json_object_get(body, "vhost_mode")) {
+		snprintf(err, errlen, "vhost_mode: only with \"vhost_user\": true");
+		return -EINVAL;
+	}
 	const char *tap = api_json_str(body, "tap", "");
 	if (option_safe("tap", tap, err, errlen) || append(out, err, errlen, "tap=%s", tap))
 		return -EINVAL;
@@ -247,18 +366,6 @@ int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char
 	/* Cloud Hypervisor maps such a file privately; here its window is read-only */
 	if (api_json_bool(body, "discard_writes", false) && append(out, err, errlen, ",ro"))
 		return -EINVAL;
-	return 0;
-}
-
-/* A string of at most max bytes for the option: option_safe()'s rules. */
-static int option_item(const char *what, const char *s, size_t max, char *err, size_t errlen)
-{
-	if (option_safe(what, s, err, errlen))
-		return -EINVAL;
-	if (strlen(s) > max) {
-		snprintf(err, errlen, "%s: at most %zu bytes", what, max);
-		return -EINVAL;
-	}
 	return 0;
 }
 

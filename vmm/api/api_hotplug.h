@@ -5,11 +5,15 @@
  *
  *   PUT /vmm/vm.add-disk       Cloud Hypervisor's DiskConfig: "path" (required), "readonly",
  *                              "direct", "num_queues", "rate_limiter_config", "serial", "id",
- *                              "pci_segment" (0 only), "iommu" (false only), "vhost_user"
- *                              (false only), "queue_size" (refused: the size is the VMM's)
+ *                              "pci_segment" (0 only), "iommu" (false only), "queue_size"
+ *                              (refused: the size is the VMM's); or "vhost_user": true with
+ *                              "vhost_socket" (required), "num_queues", "queue_size", "id":
+ *                              --disk vhost-user=SOCKET (vu_opts.h checks it)
  *   PUT /vmm/vm.add-net        NetConfig: "tap" (required), "mac", "num_queues" (even),
  *                              "rate_limiter_config" (both directions), "id", "mtu" (1500
- *                              only), "pci_segment" (0), "iommu" (false), "vhost_user" (false)
+ *                              only), "pci_segment" (0), "iommu" (false); or "vhost_user": true
+ *                              with "vhost_socket" (required), "vhost_mode" (Client), "mac",
+ *                              "num_queues", "queue_size": --net vhost-user=SOCKET
  *   PUT /vmm/vm.add-vsock      VsockConfig: "cid" (3..4294967294), "socket" (the host-side Unix
  *                              socket, as --vsock uds=), "id", "iommu" (false only),
  *                              "pci_segment" (0 only); one vsock per VM
@@ -50,7 +54,8 @@ struct api_hotplug_add {
 	/* the --disk, --net, --vsock or --pmem argument the body stands for (without id=, which the
 	 * backend adds) */
 	char option[API_HOTPLUG_OPTION_MAX];
-	uint64_t size; /* a pmem body's "size" (the file must have it), or 0 */
+	uint64_t size;	 /* a pmem body's "size" (the file must have it), or 0 */
+	bool vhost_user; /* a disk or NIC body with "vhost_user": true: option is vhost-user=... */
 };
 
 struct api_hotplug_remove {

@@ -24,6 +24,7 @@
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_pmem.h"
 #include "vmm/descriptors/dev_vfio.h"
+#include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/dev_vsock.h"
 #include "vmm/vm/hotplug.h"
 
@@ -174,12 +175,31 @@ static int make_pmem(struct control *c, const char *option, uint64_t size, struc
 	return r;
 }
 
-/* A shared folder: its back-end connected here, on the hotplug thread (its filter allows a
- * vhost-user device's calls, vu_sandbox). */
+/* A vhost-user disk or NIC add-disk / add-net's "vhost_user": true made (its option is
+ * vhost-user=SOCKET,...). */
+static bool is_vu(const struct api_hotplug_add *req)
+{
+	return (req->kind == API_HOTPLUG_DISK || req->kind == API_HOTPLUG_NET) && req->vhost_user;
+}
+
+/* The vhost-user descriptor a vhost-user request's device is of. */
+static const struct device_desc *vu_desc(const struct api_hotplug_add *req)
+{
+	return req->kind == API_HOTPLUG_DISK ? &device_vu_blk : &device_vu_net;
+}
+
+/* A vhost-user disk or NIC, or a shared folder: its back-end connected here, on the hotplug thread
+ * (its filter allows a vhost-user device's calls, vu_sandbox). */
 static int make_fs(struct control *c, const char *option, struct virtio_dev **dev, char *err,
 		   size_t errlen)
 {
 	return dev_fs_hot_create(&c->vm, option, dev, err, errlen);
+}
+
+static int make_vu(struct control *c, const struct api_hotplug_add *req, const char *option,
+		   struct virtio_dev **dev, char *err, size_t errlen)
+{
+	return dev_vu_hot_create(&c->vm, option, req->kind == API_HOTPLUG_DISK, dev, err, errlen);
 }
 
 struct add_call {
@@ -289,10 +309,20 @@ static void model_update(struct control *c, enum api_hotplug_kind kind, const ch
 }
 
 /* Whether the configuration has room for one more device of this kind, and its record. */
-static bool room_to_record(const struct control *c, enum api_hotplug_kind kind, char *err,
+static bool room_to_record(const struct control *c, const struct api_hotplug_add *req, char *err,
 			   size_t errlen)
 {
+	enum api_hotplug_kind kind = req->kind;
 	bool nic = kind == API_HOTPLUG_NET;
+	if (is_vu(req)) {
+		bool room = dev_vu_count(c->cfg, vu_desc(req)) < DEV_VU_MAX &&
+			    c->cfg->nrecorded < CLI_MAX_RECORDED;
+		if (!room)
+			snprintf(err, errlen,
+				 "the VM has as many vhost-user %s as it may have (%d)",
+				 nic ? "NICs" : "disks", DEV_VU_MAX);
+		return room;
+	}
 	if (kind == API_HOTPLUG_VFIO) {
 		const struct dev_vfio_cfg *v = device_cfg_find(c->cfg, &device_vfio);
 		bool room =
@@ -345,8 +375,9 @@ static void record_add(struct control *c, const struct api_hotplug_add *req, con
 	char option[OPTION_MAX], err[512] = "";
 	option_of(req, id, slot, gpa, option, sizeof(option));
 	bool vfio = req->kind == API_HOTPLUG_VFIO;
-	if (vfio) /* --device vfio=PATH,id=ID: never restored (such a VM is not saved), so no
-		   * slot; the record is what refuses snapshots, forks and migrations */
+	if (vfio || is_vu(req)) /* --device vfio=PATH,id=ID, --disk / --net vhost-user=S,id=ID:
+				 * never restored (such a VM is not saved: the device has no
+				 * state of its own here), so no slot */
 		snprintf(option, sizeof(option), "%s,id=%s", req->option, id);
 	int r =
 	    cli_apply(c->cfg, vfio ? "device" : option_name(req->kind), option, err, sizeof(err));
@@ -387,10 +418,30 @@ static bool record_remove_vfio(struct control *c, const char *id)
 	return false;
 }
 
+/* A removed vhost-user disk or NIC out of the configuration (its --disk / --net vhost-user=
+ * record, without a slot) and the model. */
+static bool record_remove_vu(struct control *c, const char *id)
+{
+	char want[API_HOTPLUG_ID_MAX + 8];
+	snprintf(want, sizeof(want), "id=%s", id);
+	for (int i = 0; i < c->cfg->nrecorded; i++) {
+		const struct cli_record *rec = &c->cfg->recorded[i];
+		bool blk = !strcmp(rec->name, "disk");
+		if ((!blk && strcmp(rec->name, "net")) || !rec->arg || !vu_opts_is_spec(rec->arg) ||
+		    !has_item(rec->arg, want))
+			continue;
+		cli_unrecord_at(c->cfg, i);
+		dev_vu_forget(c->cfg, blk ? &device_vu_blk : &device_vu_net, id);
+		model_update(c, blk ? API_HOTPLUG_DISK : API_HOTPLUG_NET, id, false);
+		return true;
+	}
+	return false;
+}
+
 /* The removed device out of the configuration and the model. */
 static void record_remove(struct control *c, const char *id)
 {
-	if (record_remove_vfio(c, id))
+	if (record_remove_vfio(c, id) || record_remove_vu(c, id))
 		return;
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
 		const struct cli_record *rec = &c->cfg->recorded[i];
@@ -441,12 +492,14 @@ static int add_here(void *arg)
 						       [API_HOTPLUG_FS] = VM_HOTPLUG_FS};
 	if (k->req->kind == API_HOTPLUG_VFIO) /* opened and plugged here (dev_vfio.h) */
 		return dev_vfio_hot_add(&c->vm, k->req->option, k->id, k->slot, k->err, k->errlen);
-	bool pmem = k->req->kind == API_HOTPLUG_PMEM;
+	bool pmem = k->req->kind == API_HOTPLUG_PMEM, vu = is_vu(k->req);
 	int r = pmem ? make_pmem(c, option, k->req->size, &dev, &k->gpa, k->err, k->errlen)
+		: vu ? make_vu(c, k->req, option, &dev, k->err, k->errlen)
 		     : make[k->req->kind](c, option, &dev, k->err, k->errlen);
 	if (r)
 		return r;
-	r = vm_hotplug_add(&c->vm, k->id, vm_kind[k->req->kind], dev, k->slot, k->err, k->errlen);
+	r = vm_hotplug_add(&c->vm, k->id, vu ? VM_HOTPLUG_VU : vm_kind[k->req->kind], dev, k->slot,
+			   k->err, k->errlen);
 	if (r && pmem) /* the device went: its window too */
 		dev_pmem_hot_release(&c->vm, k->id);
 	return r;
@@ -477,7 +530,7 @@ int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int 
 		return -EBUSY;
 	if (no_hotplug(c, err, errlen))
 		return -ENODEV;
-	if (!room_to_record(c, req->kind, err, errlen))
+	if (!room_to_record(c, req, err, errlen))
 		return -ENOSPC;
 	if (!vm_hotplug_free_slots(&c->vm)) {
 		snprintf(err, errlen,

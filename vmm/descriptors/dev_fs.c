@@ -12,6 +12,7 @@
 #include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
@@ -202,16 +203,6 @@ static int create_fs(struct vm *vm)
 	return 0;
 }
 
-/* Guest RAM as the back-end must see it: every region in a file it is handed (a memfd), and
- * no memory outside them (virtio-mem's plugged blocks are private). */
-static bool ram_shareable(const struct vm *vm)
-{
-	for (int i = 0; i < vm->mem.nregions; i++)
-		if (vm->mem.regions[i].fd < 0)
-			return false;
-	return vm->mem.nregions > 0 && !vm->mem.hotplug.region.size;
-}
-
 int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev, char *err,
 		      size_t errlen)
 {
@@ -226,15 +217,9 @@ int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev
 		r = virtio_fs_opts_parse(rest, &o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
-	/* the vCPU threads' filters allow a vhost-user device's calls only then (vcpu.c) */
-	bool may_share = vm->cfg->mem_shared || device_table_shares_memory(vm->cfg);
-	if (!may_share || !ram_shareable(vm)) {
-		snprintf(err, errlen,
-			 "guest RAM is private to this VMM: a virtio-fs back-end could not map "
-			 "it (start the VM with --mem-shared, or with an --fs, and without "
-			 "--memory-hotplug)");
-		return -EINVAL;
-	}
+	r = dev_vu_hot_check_ram(vm, "virtio-fs", err, errlen);
+	if (r)
+		return r;
 	if (dev_fs_find_tag(vm->cfg, o.tag) >= 0) {
 		snprintf(err, errlen, "tag %s: another shared folder has it", o.tag);
 		return -EEXIST;

@@ -43,6 +43,18 @@ void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n)
 	}
 }
 
+void dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const char *id)
+{
+	struct dev_vu_cfg *c = (struct dev_vu_cfg *)device_cfg_find(cfg, d);
+	for (int i = 0; c && i < c->n; i++) {
+		if (strcmp(c->dev[i].opts.id, id))
+			continue;
+		memmove(&c->dev[i], &c->dev[i + 1], (size_t)(c->n - i - 1) * sizeof(c->dev[0]));
+		memset(&c->dev[--c->n], 0, sizeof(c->dev[0]));
+		return;
+	}
+}
+
 static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_config *cfg,
 		 const char *arg, char *err, size_t errlen)
 {
@@ -119,8 +131,8 @@ static int check_net(const struct vm_config *cfg)
 	return check(cfg, &device_vu_net, "net");
 }
 
-/* The device's I/O thread's call fds and health timer, then its place on the transport. */
-static int init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
+/* The device's I/O thread's call fds and health timer (freed on failure). */
+static int init_one(struct vm *vm, struct virtio_dev *dev)
 {
 	int err = virtio_dev_init(dev, &vm->mem);
 	if (!err)
@@ -130,9 +142,15 @@ static int init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_tra
 			  strerror(-err));
 		virtio_dev_destroy(dev);
 		vm_virtio_dev_free(dev);
-		return err;
 	}
-	return vm_virtio_place(vm, dev, t);
+	return err;
+}
+
+/* ... then its place on the transport. */
+static int init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t)
+{
+	int err = init_one(vm, dev);
+	return err ? err : vm_virtio_place(vm, dev, t);
 }
 
 static int create(struct vm *vm, const struct device_desc *d, bool blk)
@@ -158,6 +176,78 @@ static int create_blk(struct vm *vm)
 static int create_net(struct vm *vm)
 {
 	return create(vm, &device_vu_net, false);
+}
+
+/* Guest RAM as a back-end must see it: every region in a file it is handed (a memfd), and no
+ * memory outside them (virtio-mem's plugged blocks are private). */
+static bool ram_shareable(const struct vm *vm)
+{
+	for (int i = 0; i < vm->mem.nregions; i++)
+		if (vm->mem.regions[i].fd < 0)
+			return false;
+	return vm->mem.nregions > 0 && !vm->mem.hotplug.region.size;
+}
+
+int dev_vu_hot_check_ram(const struct vm *vm, const char *what, char *err, size_t errlen)
+{
+	/* the vCPU threads' filters allow a vhost-user device's calls only then (vcpu.c) */
+	bool may_share = vm->cfg->mem_shared || device_table_shares_memory(vm->cfg);
+	if (may_share && ram_shareable(vm))
+		return 0;
+	snprintf(err, errlen,
+		 "guest RAM is private to this VMM: a %s back-end could not map it (start the "
+		 "VM with --mem-shared, or with a vhost-user device, and without "
+		 "--memory-hotplug)",
+		 what);
+	return -EINVAL;
+}
+
+/* The hot-added device's socket: there, a socket, and no other device's. */
+static int hot_check_socket(const struct vm *vm, const struct vu_opts *o, char *err, size_t errlen)
+{
+	struct stat st;
+	struct device_claim other;
+	if (device_table_claim_find(vm->cfg, DEVICE_CLAIM_SOCKET, o->socket, &other)) {
+		/* a back-end connection serves one device (device_claims.c's rule at boot) */
+		snprintf(err, errlen,
+			 "%s: the %s of %s already uses it: a back-end serves one device",
+			 o->socket, other.what ? other.what : "socket",
+			 other.id ? other.id : "a device");
+		return -EEXIST;
+	}
+	if (stat(o->socket, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "vhost_socket %s: %s (start the vhost-user back-end first)",
+			 o->socket, strerror(e));
+		return -e;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "vhost_socket %s: not a socket", o->socket);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int dev_vu_hot_create(struct vm *vm, const char *option, bool blk, struct virtio_dev **dev,
+		      char *err, size_t errlen)
+{
+	struct vu_opts o;
+	int r = vu_opts_parse(option, blk ? VU_OPTS_BLK : VU_OPTS_NET, &o, err, errlen);
+	if (r)
+		return r < 0 ? r : -EINVAL;
+	r = dev_vu_hot_check_ram(vm, blk ? "vhost-user disk's" : "vhost-user NIC's", err, errlen);
+	if (!r)
+		r = hot_check_socket(vm, &o, err, errlen);
+	if (r)
+		return r;
+	/* the handshake, here on the hotplug thread, as a boot device's on the main thread */
+	r = blk ? vu_blk_create(dev, &o, VU_DEFAULT_TIMEOUT_MS)
+		: vu_net_create(dev, &o, VU_DEFAULT_TIMEOUT_MS);
+	if (!r)
+		r = init_one(vm, *dev);
+	if (r && !err[0])
+		snprintf(err, errlen, "%s", log_last_error());
+	return r;
 }
 
 /* Each device's socket (a host path too), its id among the drives' or the NICs', and guest

@@ -30,6 +30,27 @@ int dev_vu_count(const struct vm_config *cfg, const struct device_desc *d);
  * first was parsed. */
 void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n);
 
+/* Takes the device `id` of kind `d` out of the configuration (a hot-added one was removed). */
+void dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const char *id);
+
+struct vm;
+struct virtio_dev;
+
+/* Whether a vhost-user back-end can be added to this running VM: its vCPU threads' filters allow
+ * a vhost-user device's calls (the VM started with --mem-shared or a vhost-user device) and
+ * guest RAM is one memfd the back-end can map (no memory hotplug). 0, or -EINVAL with the
+ * reason (naming `what`, the device) in err. Shared by every vhost-user hot-add (--fs too). */
+int dev_vu_hot_check_ram(const struct vm *vm, const char *what, char *err, size_t errlen);
+
+/* A vhost-user disk or NIC added while the VM runs (PUT /vmm/vm.add-disk or vm.add-net with
+ * "vhost_user": true), on the hotplug thread: `option` is its --disk or --net vhost-user=
+ * argument, `blk` says which. Refused (-errno, the reason in err, nothing kept) as
+ * dev_vu_hot_check_ram() says, when the socket is missing, not a socket or another device's,
+ * or no back-end answers on it. *dev is the initialised device, connected to its back-end
+ * (the handshake done here), not started. */
+int dev_vu_hot_create(struct vm *vm, const char *option, bool blk, struct virtio_dev **dev,
+		      char *err, size_t errlen);
+
 extern const struct device_desc device_vu_blk, device_vu_net;
 
 #endif

@@ -29,6 +29,7 @@ enum vm_hotplug_kind {
 	VM_HOTPLUG_PMEM,
 	VM_HOTPLUG_FS,
 	VM_HOTPLUG_VFIO, /* a passed-through function (vm_hotplug_add_func()) */
+	VM_HOTPLUG_VU,	 /* a vhost-user disk or NIC (its back-end serves it) */
 };
 
 /* A PCI function that is not virtio (a passed-through device, vmm/vm/vm_vfio.h) in a hotplug

@@ -15,6 +15,9 @@
 #   - a NIC hot-added (PUT /vmm/vm.add-net, and Firecracker's PUT /network-interfaces/{id}) on a
 #     tap, when one can be made: PATCH /network-interfaces/{id} "egress" takes rules (GET
 #     /vm/config shows them), refuses a bad rule, and null removes the policy;
+#   - PUT /vmm/vm.add-disk and vm.add-net with "vhost_user": true: the same refusals of the
+#     socket (missing, not a socket, no back-end behind it), a body with a tap or a path, and
+#     on a VMM started without --mem-shared "guest RAM is private" (a 400 naming --mem-shared);
 #   - a VMM on virtio-mmio (no PCI bus): PUT /drives/{id} after the start is 400 "PCI is not
 #     enabled"; a VMM not started yet: DELETE /drives/{id} is 400 (before starting).
 # labels: api
@@ -101,7 +104,15 @@ wait_sock "$LIB_TMP/hangup.sock"
 want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "'$LIB_TMP'/hangup.sock"}' "vhost-user|back-end|closed|reset"
 want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "'$LIB_TMP'/hangup.sock", "id": "fcd1"}' "another device has it"
 want 400 PUT /vmm/vm.add-fs '{"tag": "t1", "socket": "/s", "queue_size": 1000}' "queue_size"
-[ "$(devices)" = "$n1" ] && lib_ok "no add-fs left a device behind" ||
+# vhost-user disks and NICs (add-disk / add-net "vhost_user": true): the same handshake path
+want 400 PUT /vmm/vm.add-disk '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/missing.sock"}' "No such file"
+want 400 PUT /vmm/vm.add-disk '{"vhost_user": true, "vhost_socket": "'$LIB_TMP/d1.img'"}' "not a socket"
+want 400 PUT /vmm/vm.add-disk '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock"}' "vhost-user|back-end|closed|reset"
+want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock"}' "vhost-user|back-end|closed|reset"
+want 400 PUT /vmm/vm.add-disk '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock", "path": "/d"}' "path"
+want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock", "tap": "t0"}' "tap"
+want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock", "id": "fcd1"}' "another device has it"
+[ "$(devices)" = "$n1" ] && lib_ok "no add-fs, vhost-user add-disk or add-net left a device behind" ||
 	lib_fail "GET /vmm/devices: $(devices) devices, want $n1"
 kill -0 "$vmm_pid" 2>/dev/null && lib_ok "the VMM runs on" || lib_fail "the VMM died"
 
@@ -139,6 +150,16 @@ fi
 other=$!
 wait_sock "$LIB_TMP/mmio.sock"
 SOCK="$LIB_TMP/mmio.sock" want 400 PUT /drives/x '{"drive_id": "x", "path_on_host": "'$LIB_TMP/p1.img'", "is_root_device": false, "is_read_only": true}' "PCI is not enabled"
+kill -9 "$other" 2>/dev/null
+wait "$other" 2>/dev/null
+
+# ---- guest RAM not shared (no --mem-shared): no vhost-user device can be added ----
+"$VMM" --api-sock "$LIB_TMP/priv.sock" --kernel "$kernel" --append halt.irq=1 --mem 128M \
+	--transport pci --disk "$LIB_TMP/root2.img" --console stdio </dev/null >/dev/null 2>"$LIB_TMP/err3" &
+other=$!
+wait_sock "$LIB_TMP/priv.sock"
+SOCK="$LIB_TMP/priv.sock" want 400 PUT /vmm/vm.add-disk '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock"}' "mem-shared"
+SOCK="$LIB_TMP/priv.sock" want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock"}' "mem-shared"
 kill -9 "$other" 2>/dev/null
 wait "$other" 2>/dev/null
 

@@ -11,30 +11,54 @@
 #      /sys/block/vdb (its size the file's); DELETE /drives/{id} answers 204 once the guest
 #      released it, and /sys/block/vdb goes;
 #   4. the guest unmounts the share and PUT /vmm/vm.remove-device takes it away (204); GET
-#      /vm/config lists it before and not after.
+#      /vm/config lists it before and not after;
+#   5. a vhost-user disk (qemu-storage-daemon's vhost-user-blk export): PUT /vmm/vm.add-disk
+#      with "vhost_user": true answers 200 (its socket again: 400), the guest reads the host's
+#      marker from /dev/vdb and writes one the host finds in the file, a snapshot is refused
+#      (its queues live in the back-end), the remove answers 204 and /dev/vdb goes, and the
+#      same socket is added again (the back-end was let go) and removed;
+#   6. a vhost-user NIC (dpdk-testpmd looping its port, macswap) while testpmd runs: PUT
+#      /vmm/vm.add-net with "vhost_user": true and a mac answers 200, the guest's eth0 has that
+#      MAC, the frames it sends come back (rx_packets grows), the remove answers 204 and eth0
+#      goes.
 # Without ACPI PCI hotplug in the guest kernel the guest never sees the slots: exit 77.
 # labels: slow linux api vhost_user
 # requires: kvm root
-# timeout: 600
-# resource: linux:1
+# timeout: 900
+# resource: linux:2
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/linux_lib.sh"
 VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+QSD=${QSD:-qemu-storage-daemon}
+TESTPMD=${TESTPMD:-dpdk-testpmd}
 [ -x "$VIRTIOFSD" ] || skip "no vhost-user back-end" "$VIRTIOFSD not installed (qemu-system-common)"
 API_TIMEOUT=120
 
 sock="$tmp/api.sock"
 share="$tmp/share"
 fs_sock="$tmp/fs.sock"
+vu_img="$tmp/vu.img"
+vu_sock="$tmp/vu.sock"
 vmm_pid=""
 fsd_pid=""
+qsd_pid=""
+tp_pid=""
 sleeper=""
-trap 'kill $sleeper $fsd_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $sleeper $fsd_pid $qsd_pid $tp_pid 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp" "/var/run/dpdk/vu-hp-$$"' EXIT
 mkdir -p "$share"
 head -c 200000 /dev/urandom >"$share/from-host.bin"
 "$VIRTIOFSD" --socket-path="$fs_sock" -o source="$share" -o cache=none >"$tmp/virtiofsd.log" 2>&1 &
 fsd_pid=$!
 for _ in $(seq 50); do [ -S "$fs_sock" ] && break; sleep 0.1; done
+if command -v "$QSD" >/dev/null; then
+	truncate -s 16M "$vu_img"
+	printf VUHOST42 | dd of="$vu_img" conv=notrunc 2>/dev/null
+	"$QSD" --blockdev driver=file,node-name=vu,filename="$vu_img" \
+		--export type=vhost-user-blk,id=vu0,node-name=vu,addr.type=unix,addr.path="$vu_sock",writable=on \
+		>"$tmp/qsd.log" 2>&1 &
+	qsd_pid=$!
+	for _ in $(seq 50); do [ -S "$vu_sock" ] && break; sleep 0.1; done
+fi
 
 cp --sparse=always "$DISK" "$tmp/root.ext4"
 truncate -s 8M "$tmp/fc.img"
@@ -119,5 +143,60 @@ ctl remove-device fs0
 [ "$CTL_STATUS" = 0 ] && echo "ok: vmmctl remove-device fs0" || { echo "FAIL: remove-device fs0: $OUT"; fail=1; }
 [ "$(fs_listed fs0)" = no ] && echo "ok: GET /vm/config no longer lists fs0" || { echo "FAIL: still listed"; fail=1; }
 [ "$(devices)" = "$n0" ] && echo "ok: back to $n0 devices" || { echo "FAIL: /vmm/devices: $(devices), want $n0"; fail=1; }
+
+# ---- 5. a vhost-user disk hot-added (its handshake on the hotplug thread, as add-fs's) ----
+drive_listed() { # prints yes when GET /vm/config's "drives" lists drive_id $1
+	api GET /vm/config >/dev/null
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("yes" if any(x.get("drive_id") == sys.argv[2] for x in d.get("drives") or []) else "no")' "$tmp/body" "$1"
+}
+vu_body="{\"vhost_user\": true, \"vhost_socket\": \"$vu_sock\", \"id\": \"vu0\"}"
+if [ -z "$qsd_pid" ]; then
+	echo "note: $QSD not installed: no vhost-user disk hot-added"
+else
+	want 200 PUT /vmm/vm.add-disk "$vu_body"
+	grep -q '"bdf"' "$tmp/body" && echo "ok: PciDeviceInfo $(cat "$tmp/body")" || { echo "FAIL: $(cat "$tmp/body")"; fail=1; }
+	refused "its socket again" 'already uses it' PUT /vmm/vm.add-disk "{\"vhost_user\": true, \"vhost_socket\": \"$vu_sock\"}"
+	[ "$(drive_listed vu0)" = yes ] && echo "ok: GET /vm/config lists vu0" || { echo "FAIL: GET /vm/config: $(cat "$tmp/body")"; fail=1; }
+	check_value "the guest reads the host's marker from the vhost-user disk" "$(guest_value VUR 'for i in $(seq 60); do [ -e /dev/vdb ] && break; sleep 1; done; head -c 8 /dev/vdb')" '^VUHOST42$'
+	check_value "the guest writes to it" "$(guest_value VUW 'printf VUGUEST7 >/dev/vw; dd if=/dev/vw of=/dev/vdb bs=512 seek=8 conv=fsync 2>/dev/null && echo done')" '^done$'
+	got=$(dd if="$vu_img" bs=512 skip=8 count=1 2>/dev/null | head -c 8)
+	[ "$got" = VUGUEST7 ] && echo "ok: the file holds the guest's write" || { echo "FAIL: the file has '$got' at 4 KiB"; fail=1; }
+	want 204 PATCH /vm '{"state": "Paused"}'
+	refused "a snapshot with a vhost-user disk" 'vhost-user|snapshot' PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$tmp/st\", \"mem_file_path\": \"$tmp/mem\"}"
+	want 204 PATCH /vm '{"state": "Resumed"}'
+	want 204 PUT /vmm/vm.remove-device '{"id": "vu0"}'
+	check_value "/dev/vdb went" "$(guest_value VUGONE 'for i in $(seq 30); do [ -e /sys/block/vdb ] || break; sleep 1; done; [ -e /sys/block/vdb ] && echo still || echo gone')" '^gone$'
+	[ "$(drive_listed vu0)" = no ] && echo "ok: GET /vm/config no longer lists vu0" || { echo "FAIL: vu0 still listed"; fail=1; }
+	# the back-end was let go: the same socket serves a new device
+	want 200 PUT /vmm/vm.add-disk "$vu_body"
+	check_value "the re-added vhost-user disk reads the guest's write" "$(guest_value VUR2 'for i in $(seq 60); do [ -e /dev/vdb ] && break; sleep 1; done; dd if=/dev/vdb bs=512 skip=8 count=1 2>/dev/null | head -c 8')" '^VUGUEST7$'
+	want 204 PUT /vmm/vm.remove-device '{"id": "vu0"}'
+	[ "$(devices)" = "$n0" ] && echo "ok: back to $n0 devices" || { echo "FAIL: /vmm/devices: $(devices), want $n0"; fail=1; }
+fi
+
+# ---- 6. a vhost-user NIC hot-added (testpmd runs only for this step: it spins a CPU) ----
+net_sock="$tmp/net.sock"
+if ! command -v "$TESTPMD" >/dev/null; then
+	echo "note: $TESTPMD not installed: no vhost-user NIC hot-added"
+else
+	cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
+	"$TESTPMD" --lcores "0@$cpu,1@$cpu" --no-huge -m 256 --no-pci --file-prefix="vu-hp-$$" \
+		--vdev "net_vhost0,iface=$net_sock,queues=1" -- --port-topology=loop \
+		--forward-mode=macswap --nb-cores=1 --total-num-mbufs=4096 --stats-period=60 \
+		>"$tmp/testpmd.log" 2>&1 &
+	tp_pid=$!
+	for _ in $(seq 100); do [ -S "$net_sock" ] && break; sleep 0.1; done
+	want 200 PUT /vmm/vm.add-net "{\"vhost_user\": true, \"vhost_socket\": \"$net_sock\", \"mac\": \"02:00:00:00:00:44\", \"id\": \"vn0\"}"
+	check_value "the guest's eth0 has the MAC given" "$(guest_value VNMAC 'for i in $(seq 60); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; cat /sys/class/net/eth0/address')" '^02:00:00:00:00:44$'
+	# udhcpc's discovers come back, addresses swapped (linux_vhost_user_net.sh's check)
+	check_value "frames the guest sent came back" "$(guest_value VNRX 'ip link set eth0 up; sleep 1; a=$(cat /sys/class/net/eth0/statistics/rx_packets); udhcpc -i eth0 -n -q -t 2 -T 1 -s /bin/true >/dev/null 2>&1; b=$(cat /sys/class/net/eth0/statistics/rx_packets); echo $((b - a))')" '^[1-9]'
+	want 204 PUT /vmm/vm.remove-device '{"id": "vn0"}'
+	check_value "eth0 went" "$(guest_value VNGONE 'for i in $(seq 30); do [ -e /sys/class/net/eth0 ] || break; sleep 1; done; [ -e /sys/class/net/eth0 ] && echo still || echo gone')" '^gone$'
+	kill "$tp_pid" 2>/dev/null
+	wait "$tp_pid" 2>/dev/null
+	tp_pid=""
+	[ "$(devices)" = "$n0" ] && echo "ok: back to $n0 devices" || { echo "FAIL: /vmm/devices: $(devices), want $n0"; fail=1; }
+fi
 kill -0 "$vmm_pid" 2>/dev/null && echo "ok: the VMM runs on" || { echo "FAIL: the VMM died"; fail=1; }
 linux_finish

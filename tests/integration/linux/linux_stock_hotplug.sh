@@ -11,6 +11,11 @@
 #     and read it back, and see eth0 arrive;
 #   - when /init is ready, removes both (remove-device: 204 once the guest's _EJ0 released
 #     them); /dev/vdb and eth0 must go;
+#   - adds a vsock (add-vsock 7 SOCK --id hpvs0) and a pmem device (add-pmem FILE --id hppm0,
+#     2 MiB, a marker on its first line): the guest's vmw_vsock_virtio_transport binds the
+#     vsock device, /dev/pmem0 arrives and reads the marker (Debian's modules: vsock,
+#     vmw_vsock_virtio_transport, libnvdimm, nd_pmem, virtio_pmem, in the initramfs); removes
+#     both: the device and /dev/pmem0 go (vmmstock.hpvp=1);
 #   - adds the disk again: /init reads the line it wrote before;
 #   - the VMM ends with status 0 after the guest's poweroff -f.
 # Then, when QEMU is installed, the same kernel and /init on QEMU's q35 (a PCIe root port, its
@@ -86,6 +91,8 @@ drive() {
 	line_stamp vmm-add-seen '^VMM-STOCK-HOTPLUG-ADDED' "$pid" vmm &
 	ctl add1 add-disk "$out/hp.img" --id hp0
 	[ "$net" = 1 ] && ctl addnet add-net vmmhp0 --id hpnet0
+	ctl addvs add-vsock 7 "$vpdir/vs.sock" --id hpvs0
+	ctl addpm add-pmem "$vpdir/pm.img" --id hppm0
 	ctl dup add-disk "$out/other.img" --id hp0
 	ctl rmboot remove-device drive0
 	ctl rmnone remove-device nope
@@ -95,6 +102,8 @@ drive() {
 	line_stamp vmm-rm-seen '^VMM-STOCK-HOTPLUG-REMOVED' "$pid" vmm &
 	ctl rm1 remove-device hp0
 	[ "$net" = 1 ] && ctl rmnet remove-device hpnet0
+	ctl rmvs remove-device hpvs0
+	ctl rmpm remove-device hppm0
 	wait
 	until_line '^VMM-STOCK-HOTPLUG: waiting again' "$pid" || return
 	ctl add2 add-disk "$out/hp.img" --id hp0
@@ -164,11 +173,18 @@ run_boot() {
 		cmdline+=" vmmstock.hpnet=1"
 	fi
 	sock=/tmp/vmm-stock-hp-$$.sock
+	# the vsock's socket and the pmem file: on the machine's own /tmp (in L1 $out is shared
+	# with the host, where a Unix socket or a shared mapping may not work)
+	vpdir=/tmp/vmm-stock-hp-$$.d
+	mkdir -p "$vpdir"
+	printf 'VMM-STOCK-PMEM-MARK\n' >"$vpdir/pm.img"
+	truncate -s 2M "$vpdir/pm.img"
+	cmdline+=" vmmstock.hpvp=1"
 	printf 'VMM-STOCK-ROOT\n' >"$out/root.img"
 	truncate -s 8M "$out/root.img"
 	truncate -s 4M "$out/hp.img" "$out/other.img"
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$STOCK_KERNEL" --initrd "$STOCK_INITRAMFS" \
-		--cpus 2 --mem 256M --transport pci --disk "$out/root.img" --api-sock "$sock" --landlock-rules "$out:rw" \
+		--cpus 2 --mem 256M --transport pci --disk "$out/root.img" --api-sock "$sock" --landlock-rules "$out:rw,$vpdir:rw" \
 		--append "$cmdline vmmstock.end=hotplug" </dev/null >"$out/vmm.log" 2>"$out/vmm.err" &
 	pid=$!
 	drive "$pid" &
@@ -178,6 +194,7 @@ run_boot() {
 	echo "$net" >"$out/net"
 	[ "$net" = 1 ] && ip link del vmmhp0 2>/dev/null
 	rm -f "$sock"
+	rm -rf "$vpdir"
 	echo "vmm: $((SECONDS - start)) s"
 	# In L1 a boot that did not end well (a stall: 124, a triple fault: 4) is L1's to retry
 	# (l1_run); the checks show the last one.
@@ -186,6 +203,8 @@ run_boot() {
 		return 3
 	fi
 	# the peer gets no NIC: /init would wait for one
+	# (nor a vsock or pmem device: not what it is timed for)
+	cmdline=${cmdline/ vmmstock.hpvp=1/}
 	command -v "$QEMU" >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
 	return 0
 }
@@ -257,6 +276,14 @@ expect_line HOTPLUG-REMOVED '^vdb gone' "/dev/vdb went"
 written=$(line HOTPLUG-RW)
 expect_ctl add2 0 '"id": *"hp0"' "vmmctl add-disk hp0 again"
 expect_line HOTPLUG-AGAIN "^vdb after [0-9]+s first-line=${written:-none}\$" "added again, the line written before read back"
+expect_ctl addvs 0 '"id": *"hpvs0"' "vmmctl add-vsock hpvs0"
+expect_line HOTPLUG-VSOCK '^bound after [0-9]+s driver=vmw_vsock_virtio_transport$' "the guest's vsock driver bound the hot-added device"
+expect_ctl addpm 0 '"id": *"hppm0"' "vmmctl add-pmem hppm0"
+expect_line HOTPLUG-PMEM '^pmem0 after [0-9]+s first-line=VMM-STOCK-PMEM-MARK$' "/dev/pmem0 arrived with the file's marker"
+expect_ctl rmvs 0 '' "vmmctl remove-device hpvs0"
+expect_line HOTPLUG-VSOCK-REMOVED '^gone' "the vsock device went"
+expect_ctl rmpm 0 '' "vmmctl remove-device hppm0"
+expect_line HOTPLUG-PMEM-REMOVED '^pmem0 gone' "/dev/pmem0 went"
 if [ "$net" = 1 ]; then
 	expect_ctl addnet 0 '"id": *"hpnet0"' "vmmctl add-net hpnet0"
 	expect_line HOTPLUG-NET '^eth0 after [0-9]+s mac=' "eth0 arrived"

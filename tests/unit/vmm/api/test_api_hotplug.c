@@ -101,11 +101,88 @@ Test(api_hotplug, disk_refusals)
 	disk_refused("{\"path\": \"/d\", \"queue_size\": 128}", "queue_size");
 	disk_refused("{\"path\": \"/d\", \"pci_segment\": 1}", "pci_segment");
 	disk_refused("{\"path\": \"/d\", \"iommu\": true}", "iommu");
-	disk_refused("{\"path\": \"/d\", \"vhost_user\": true}", "vhost_user");
+	disk_refused("{\"path\": \"/d\", \"vhost_user\": true}", "path");
+	disk_refused("{\"path\": \"/d\", \"vhost_socket\": \"/s\"}", "vhost_socket");
 	disk_refused("{\"path\": \"/d\", \"id\": \"a/b\"}", "id");
 	disk_refused("{\"path\": \"/d\", \"readonly\": 1}", "readonly");
 	disk_refused("{\"path\": \"/d\", \"rate_limiter_config\": {\"bandwidth\": {\"size\": 1}}}",
 		     "refill_time");
+}
+
+/* Cloud Hypervisor's vhost-user disk: the --disk vhost-user= option, checked by its parser. */
+Test(api_hotplug, vhost_user_disk_bodies)
+{
+	struct api_hotplug_add a;
+	cr_assert_eq(disk("{\"vhost_user\": true, \"vhost_socket\": \"/run/blk.sock\"}", &a), 0,
+		     "%s", err);
+	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
+	cr_assert_str_eq(a.option, "vhost-user=/run/blk.sock");
+	cr_assert_eq(disk("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"num_queues\": 2, "
+			  "\"queue_size\": 128, \"id\": \"vu0\", \"pci_segment\": 0}",
+			  &a),
+		     0, "%s", err);
+	cr_assert_str_eq(a.option, "vhost-user=/s,num-queues=2,queue-size=128");
+	cr_assert_str_eq(a.id, "vu0");
+	cr_assert(a.vhost_user);
+	cr_assert_eq(disk("{\"path\": \"/d\"}", &a), 0, "%s", err);
+	cr_assert(!a.vhost_user, "a plain disk");
+}
+
+Test(api_hotplug, vhost_user_disk_refusals)
+{
+	disk_refused("{\"vhost_user\": true}", "vhost_socket");
+	/* its record (--disk PATH) would read as a vhost-user disk's */
+	disk_refused("{\"path\": \"vhost-user=/s\"}", "vhost-user=");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"\"}", "empty");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/a,b\"}", "comma");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"readonly\": true}",
+		     "readonly");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"direct\": true}",
+		     "direct");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"serial\": \"x\"}",
+		     "serial");
+	disk_refused(
+	    "{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"rate_limiter_config\": {}}",
+	    "rate_limiter_config");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"queue_size\": 100}",
+		     "queue-size");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"num_queues\": 0}",
+		     "num-queues");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"iommu\": true}", "iommu");
+	disk_refused("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"vhost_mode\": \"Client\"}",
+		     "vhost_mode");
+}
+
+/* ... and NIC: a MAC and the one queue pair vu_net.h serves; no tap, Client mode only. */
+Test(api_hotplug, vhost_user_net_bodies)
+{
+	struct api_hotplug_add a;
+	cr_assert_eq(net("{\"vhost_user\": true, \"vhost_socket\": \"/run/n.sock\", \"mac\": "
+			 "\"52:54:00:00:00:09\", \"num_queues\": 2, \"vhost_mode\": \"Client\", "
+			 "\"mtu\": 1500, \"id\": \"vn0\"}",
+			 &a),
+		     0, "%s", err);
+	cr_assert_eq(a.kind, API_HOTPLUG_NET);
+	cr_assert_str_eq(a.option, "vhost-user=/run/n.sock,mac=52:54:00:00:00:09,num-queues=2");
+	cr_assert_str_eq(a.id, "vn0");
+	const char *bad[][2] = {
+	    {"{\"vhost_user\": true}", "vhost_socket"},
+	    {"{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"tap\": \"t\"}", "tap"},
+	    {"{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"vhost_mode\": \"Server\"}",
+	     "vhost_mode"},
+	    {"{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"num_queues\": 4}", "num-queues"},
+	    {"{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"mac\": \"01:00:00:00:00:01\"}",
+	     "MAC"},
+	    {"{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"mtu\": 9000}", "mtu"},
+	    {"{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"rate_limiter_config\": {}}",
+	     "rate_limiter_config"},
+	    {"{\"tap\": \"t\", \"vhost_mode\": \"Client\"}", "vhost_mode"},
+	    {"{\"tap\": \"t\", \"vhost_socket\": \"/s\"}", "vhost_socket"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(net(bad[i][0], &a), -EINVAL, "%s", bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "`%s`: '%s' not in '%s'", bad[i][0], bad[i][1],
+			  err);
+	}
 }
 
 Test(api_hotplug, net_bodies)
