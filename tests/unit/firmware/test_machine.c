@@ -134,9 +134,10 @@ Test(machine, devices_are_validated)
 	/* every pin of every device but the bridge's fits (hotplug slots describe all four) */
 	for (int d = 1; d < 32; d++)
 		for (int pin = d == 1; pin < 4; pin++)
-			cr_assert_eq(machine_add_pci_intx(&m, (uint8_t)d, (uint8_t)pin,
-							  pci_intx_ioapic_pin((unsigned)d, (unsigned)pin)),
-				     0, "device %d INT%c", d, 'A' + pin);
+			cr_assert_eq(
+			    machine_add_pci_intx(&m, (uint8_t)d, (uint8_t)pin,
+						 pci_intx_ioapic_pin((unsigned)d, (unsigned)pin)),
+			    0, "device %d INT%c", d, 'A' + pin);
 	cr_assert_eq(m.pci.nintx, 31 * 4);
 	cr_assert_eq(machine_add_pci_intx(&m, 2, 0, 20), -ENOSPC, "one more");
 	cr_assert_eq(machine_set_test_exit(&m, 0xFFFE, 4), -EINVAL);
