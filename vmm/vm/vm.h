@@ -134,6 +134,11 @@ int vm_block_signals(sigset_t *set);
 #define VM_STOP_DEADLINE_S 20
 void vm_stop_deadline(int signo, unsigned seconds);
 
+/* Compiles ahead (sandbox_prepare()) the filters of the main thread and of the vCPU threads of a
+ * VM without passed-through devices, with `shares_memory` (a vhost-user device or --mem-shared)
+ * or without: for a VMM that waits for a VM to load, so that vm_run() loads them at once. */
+void vm_prepare_filters(bool shares_memory);
+
 /* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
 int vm_run(struct vm *vm);
 
