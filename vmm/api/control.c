@@ -30,6 +30,7 @@
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/snapshot/vm_snapshot.h"
+#include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/metrics.h"
 #include "vmm/vm/vm.h"
 #ifdef HAVE_LIBSLIRP
@@ -207,15 +208,16 @@ static int wait_for_vm(struct control *c, int sig_fd)
 /* While the VMM waits for its VM: the seccomp filters of the threads that confine themselves
  * between the request that builds it (PUT /snapshot/load, InstanceStart) and its vCPUs running,
  * compiled now (sandbox_prepare()), so that they load at once then: the broker's and the API
- * thread's second entry, the console's, the main thread's and the vCPUs' (with and without
- * --mem-shared, which a fork's children have). A VM that needs another filter (a
- * passed-through device) builds it as before. */
+ * thread's second entry, the console's, the working set's loader, the main thread's and the
+ * vCPUs' (with and without --mem-shared, which a fork's children have). A VM that needs another
+ * filter (a passed-through device) builds it as before. */
 static void prepare_filters(void)
 {
 	size_t n;
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, true);
 	sandbox_prepare("api", lists, n);
 	console_prepare_filter();
+	working_set_prepare_filter();
 	vm_prepare_filters(false);
 	vm_prepare_filters(true);
 }

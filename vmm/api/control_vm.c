@@ -181,7 +181,7 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 	if (!r) /* a restore, a clone: not a migration (ctl_receive_vm()) */
 		r = vm_snapshot_new_generation(&c->vm, err, errlen);
 	t[4] = mono_us();
-	if (!r) /* before any vCPU runs, and within a handler's watch: working_set_restore.h */
+	if (!r) /* checked before any vCPU runs (Uffd: loaded too, within a handler's watch) */
 		r = working_set_restore(&c->vm, &l, p->state_path, p->working_set, &c->ws_rec, err,
 					errlen);
 	t[5] = mono_us();

@@ -1,6 +1,6 @@
 /* A snapshot's working set: the guest pages a restore of it touched in its first moments,
  * recorded once and kept next to the state file, so that later restores of the same snapshot
- * load those pages in bulk before the vCPUs run instead of taking one fault per page
+ * load those pages in bulk as the VM starts instead of taking one fault per page
  * (docs/snapshots.md, "Working-set restore").
  *
  * The file (`STATE.working-set`, for the state file STATE) is text, one item per line:
@@ -19,6 +19,7 @@
 #ifndef VMM_SNAPSHOT_WORKING_SET_H
 #define VMM_SNAPSHOT_WORKING_SET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -107,15 +108,17 @@ int working_set_write(const char *path, const struct working_set *ws, const stru
 int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool file_backed,
 			     struct working_set *ws, char *err, size_t errlen);
 
-/* Brings the pages of `ws` into guest RAM `mem` before the vCPUs run: MADV_POPULATE_READ on a
+/* Brings the pages of `ws` into guest RAM `mem` (as the VM starts): MADV_POPULATE_READ on a
  * file mapping (copy-on-write pages mapped from the page cache, read from the disk in bulk
  * where they are not cached), MADV_POPULATE_WRITE for the written ranges (the private copies
  * the guest would make on its first write, made now: no more memory than the guest's own
  * writes, and KVM maps them writable at once); for RAM a page-fault handler fills (`touch`),
  * a read of each page
  * in order, which the handler serves as faults (as the guest's would be, without the guest's
- * exits, and in the handler's block order). Pages outside RAM are skipped. Returns the pages
- * loaded, or -errno. */
-int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws, bool touch);
+ * exits, and in the handler's block order). Pages outside RAM are skipped. With `stop` (NULL:
+ * none), it ends early once *stop is set (checked every 4 MiB). Returns the pages loaded, or
+ * -errno. */
+int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws, bool touch,
+			     const atomic_bool *stop);
 
 #endif

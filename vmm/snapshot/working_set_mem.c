@@ -148,8 +148,11 @@ static int load_span(const struct guest_region *g, uint64_t first, uint64_t coun
 	return 0;
 }
 
+/* Pages at most per load_span() call: a stop is seen within one such chunk. */
+#define PREFAULT_CHUNK 1024
+
 int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws,
-			     bool by_touch)
+			     bool by_touch, const atomic_bool *stop)
 {
 	int64_t loaded = 0;
 	uint64_t base = 0;
@@ -161,12 +164,15 @@ int64_t working_set_prefault(const struct guest_mem *mem, const struct working_s
 			uint64_t a = ws->ranges[k].first, b = a + ws->ranges[k].count;
 			a = a < base ? base : a;
 			b = b > end ? end : b;
-			if (a >= b)
-				continue;
-			int r = load_span(g, a - base, b - a, by_touch, ws->ranges[k].written);
-			if (r)
-				return r;
-			loaded += (int64_t)(b - a);
+			for (uint64_t c = a; c < b; c += PREFAULT_CHUNK) {
+				if (stop && atomic_load(stop))
+					return loaded;
+				uint64_t n = b - c < PREFAULT_CHUNK ? b - c : PREFAULT_CHUNK;
+				int r = load_span(g, c - base, n, by_touch, ws->ranges[k].written);
+				if (r)
+					return r;
+				loaded += (int64_t)n;
+			}
 		}
 		base = end;
 	}

@@ -25,6 +25,7 @@
 #include "loaders/x86/boot_cpu.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/cpu_hotplug.h"
 #include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/hotplug.h"
@@ -666,6 +667,7 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	working_set_loader_join(vm); /* it touches guest RAM: before anything unmaps it */
 	/* First: its watch may stop the VM (and kick vCPUs) until joined; the memory is released
 	 * from the handler, so nothing below can wait on a page */
 	vm_uffd_stop(vm);

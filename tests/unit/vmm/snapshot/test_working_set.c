@@ -172,7 +172,10 @@ Test(working_set, records_the_pages_mapped_and_loads_them)
 	struct guest_mem fresh;
 	int fd2;
 	map_two_regions(&fresh, &fd2);
-	cr_assert_eq(working_set_prefault(&fresh, &ws, false), 5);
+	atomic_bool stop = true;
+	cr_assert_eq(working_set_prefault(&fresh, &ws, false, &stop), 0, "stopped: nothing");
+	atomic_store(&stop, false);
+	cr_assert_eq(working_set_prefault(&fresh, &ws, false, &stop), 5);
 	cr_assert_eq(working_set_from_pagemap(pm, &fresh, true, &back, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(back.pages, 5);
