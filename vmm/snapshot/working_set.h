@@ -115,10 +115,16 @@ int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool f
  * writes, and KVM maps them writable at once); for RAM a page-fault handler fills (`touch`),
  * a read of each page
  * in order, which the handler serves as faults (as the guest's would be, without the guest's
- * exits, and in the handler's block order). Pages outside RAM are skipped. With `stop` (NULL:
- * none), it ends early once *stop is set (checked every 4 MiB). Returns the pages loaded, or
- * -errno. */
-int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws, bool touch,
-			     const atomic_bool *stop);
+ * exits, and in the handler's block order). Pages outside RAM are skipped. Returns the pages
+ * loaded, or -errno. */
+int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws, bool touch);
+
+/* working_set_prefault() of a file mapping (not `touch`) from the last page of the list to the
+ * first, for a thread that loads while the guest runs: a guest that walks its memory upward (as
+ * copies and scans mostly do) then meets the thread halfway instead of trailing it, each
+ * faulting in its own half. Ends early once *stop is set (checked every 4 MiB). Returns the
+ * pages loaded, or -errno. */
+int64_t working_set_prefault_from_end(const struct guest_mem *mem, const struct working_set *ws,
+				      const atomic_bool *stop);
 
 #endif

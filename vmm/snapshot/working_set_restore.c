@@ -58,7 +58,7 @@ static void *loader_thread(void *arg)
 	pthread_setname_np(pthread_self(), "ws-load");
 	if (sandbox_enter("ws-load", lists, 1)) /* logged; the guest faults its pages in */
 		return NULL;
-	int64_t n = working_set_prefault(w->mem, &w->ws, false, &w->stop);
+	int64_t n = working_set_prefault_from_end(w->mem, &w->ws, &w->stop);
 	if (n < 0) /* the guest faults the rest in itself: slower, not wrong */
 		log_warn("working set %s: loading the pages: %s", w->path, strerror((int)-n));
 	else if (atomic_load(&w->stop))
@@ -125,7 +125,7 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, c
 	 * checks it after), so that no page a thread waits for outlives the handler. */
 	if (!vm->uffd && !loader_start(vm, &ws, path, t0))
 		return 0;
-	int64_t n = working_set_prefault(&vm->mem, &ws, vm->uffd != NULL, NULL);
+	int64_t n = working_set_prefault(&vm->mem, &ws, vm->uffd != NULL);
 	working_set_free(&ws);
 	if (n < 0) {
 		snprintf(err, errlen, "working set %s: loading the pages: %s", path,
