@@ -119,6 +119,10 @@ int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool f
  * loaded, or -errno. */
 int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws, bool touch);
 
+/* True when every page of `ws` in RAM `mem` (a file mapping) is in the host's page cache
+ * (mincore()): loading them costs no disk read. */
+bool working_set_cached(const struct guest_mem *mem, const struct working_set *ws);
+
 /* working_set_prefault() of a file mapping (not `touch`) from the last page of the list to the
  * first, for a thread that loads while the guest runs: a guest that walks its memory upward (as
  * copies and scans mostly do) then meets the thread halfway instead of trailing it, each

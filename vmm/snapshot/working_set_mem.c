@@ -197,6 +197,39 @@ static int64_t prefault(const struct guest_mem *mem, const struct working_set *w
 	return loaded;
 }
 
+/* Pages of [p, p + pages * PAGE) of a file mapping all in the page cache (mincore()). */
+static bool span_cached(uint8_t *p, uint64_t pages)
+{
+	unsigned char vec[256];
+	for (uint64_t at = 0; at < pages; at += sizeof(vec)) {
+		uint64_t n = pages - at < sizeof(vec) ? pages - at : sizeof(vec);
+		if (mincore(p + at * PAGE, n * PAGE, vec) < 0)
+			return false;
+		for (uint64_t i = 0; i < n; i++)
+			if (!(vec[i] & 1))
+				return false;
+	}
+	return true;
+}
+
+bool working_set_cached(const struct guest_mem *mem, const struct working_set *ws)
+{
+	uint64_t base = 0;
+	for (int j = 0; j < mem->nregions; j++) {
+		const struct guest_region *g = &mem->regions[j];
+		uint64_t end = base + g->size / PAGE;
+		for (size_t i = 0; i < ws->n; i++) {
+			const struct ws_range *r = &ws->ranges[i];
+			uint64_t a = r->first < base ? base : r->first;
+			uint64_t b = r->first + r->count > end ? end : r->first + r->count;
+			if (a < b && !span_cached(g->host + (a - base) * PAGE, b - a))
+				return false;
+		}
+		base = end;
+	}
+	return true;
+}
+
 int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws,
 			     bool by_touch)
 {

@@ -121,9 +121,12 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, c
 		return 0; /* none recorded: a cold restore */
 	if (r)
 		return r;
-	/* File: in the background. Uffd: here, within the handler's watch (vm_uffd_restored()
-	 * checks it after), so that no page a thread waits for outlives the handler. */
-	if (!vm->uffd && !loader_start(vm, &ws, path, t0))
+	/* File, every page in the page cache: in the background. Not cached (a snapshot not used
+	 * lately): here, in large reads, as the guest's faults would otherwise queue behind the
+	 * thread's reads from the other end. Uffd: here, within the handler's watch
+	 * (vm_uffd_restored() checks it after), so that no page a thread waits for outlives the
+	 * handler. */
+	if (!vm->uffd && working_set_cached(&vm->mem, &ws) && !loader_start(vm, &ws, path, t0))
 		return 0;
 	int64_t n = working_set_prefault(&vm->mem, &ws, vm->uffd != NULL);
 	working_set_free(&ws);

@@ -198,6 +198,12 @@ Test(working_set, loads_from_the_end_until_stopped)
 	struct working_set ws = {.ranges = r, .n = 3, .pages = 5}, back;
 	atomic_bool stop = true;
 
+	cr_assert(!working_set_cached(&mem, &ws), "holes: nothing in the page cache");
+	static const uint8_t one = 1;
+	for (size_t i = 0; i < ws.n; i++)
+		for (uint64_t pg = r[i].first; pg < r[i].first + r[i].count; pg++)
+			cr_assert_eq(pwrite(fd, &one, 1, (off_t)(pg * 4096)), 1);
+	cr_assert(working_set_cached(&mem, &ws), "written: in the page cache");
 	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, &stop), 0, "stopped: nothing");
 	atomic_store(&stop, false);
 	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, &stop), 5);
