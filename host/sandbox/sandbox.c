@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -13,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "host/sandbox/filter_cache.h"
 
 #define MAX_SYSCALL_NAMES 512
 
@@ -166,26 +169,103 @@ static unsigned count_calls(const struct sandbox_list *const *lists, size_t n)
 	return count;
 }
 
+/* libseccomp's filter of sandbox_base, the sanitizer's list and `lists` (NULL entries skipped),
+ * or NULL with *err set. */
+static scmp_filter_ctx build_filter(const struct sandbox_list *const *lists, size_t n, int *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(default_action());
+	*err = ctx ? 0 : -ENOMEM;
+	if (!*err)
+		*err = add_list(ctx, &sandbox_base);
+	if (!*err)
+		*err = add_list(ctx, sandbox_sanitizer());
+	for (size_t i = 0; !*err && i < n; i++)
+		*err = lists[i] ? add_list(ctx, lists[i]) : 0;
+	if (*err && ctx) {
+		seccomp_release(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+/* A program compiled ahead (filter_cache.h): what seccomp_load() does with the same program,
+ * no_new_privs first (libseccomp's default; the callers set it already). */
+static int install_prepared(const struct sock_fprog *prog)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+		return -errno;
+	return 0;
+}
+
 static int load_filter(const char *role, const struct sandbox_list *const *lists, size_t n)
 {
 	uint64_t t0 = mono_us();
-	scmp_filter_ctx ctx = seccomp_init(default_action());
-	if (!ctx)
-		return -ENOMEM;
-	int err = add_list(ctx, &sandbox_base);
-	if (!err)
-		err = add_list(ctx, sandbox_sanitizer());
-	for (size_t i = 0; !err && i < n; i++)
-		err = lists[i] ? add_list(ctx, lists[i]) : 0;
-	if (!err)
-		err = seccomp_load(ctx); /* sets no_new_privs first (libseccomp's default) */
+	const struct sock_fprog *prog = filter_cache_get(lists, n);
+	int err = 0;
+	if (prog) {
+		err = install_prepared(prog);
+	} else {
+		scmp_filter_ctx ctx = build_filter(lists, n, &err);
+		if (ctx) {
+			err =
+			    seccomp_load(ctx); /* sets no_new_privs first (libseccomp's default) */
+			seccomp_release(ctx);
+		}
+	}
 	if (err)
 		log_error("sandbox: cannot install the %s filter: %s", role, strerror(-err));
 	else
-		log_debug(
-		    "sandbox: %s: %u system calls allowed, filter built and loaded in %llu us",
-		    role, count_calls(lists, n), (unsigned long long)(mono_us() - t0));
-	seccomp_release(ctx);
+		log_debug("sandbox: %s: %u system calls allowed, filter %s in %llu us", role,
+			  count_calls(lists, n),
+			  prog ? "compiled ahead, loaded" : "built and loaded",
+			  (unsigned long long)(mono_us() - t0));
+	return err;
+}
+
+/* The BPF program of `ctx` as libseccomp would load it, into the cache for `lists`: exported
+ * into a memfd (libseccomp 2.5 exports only to a file descriptor) and read back. */
+static int cache_filter(scmp_filter_ctx ctx, const struct sandbox_list *const *lists, size_t n)
+{
+	int fd = memfd_create("vmm-seccomp-bpf", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = seccomp_export_bpf(ctx, fd);
+	off_t len = err ? 0 : lseek(fd, 0, SEEK_END);
+	struct sock_filter *insns = NULL;
+	if (!err &&
+	    (len <= 0 || len % (off_t)sizeof(*insns) || len / (off_t)sizeof(*insns) > BPF_MAXINSNS))
+		err = -EINVAL;
+	if (!err && !(insns = malloc((size_t)len)))
+		err = -ENOMEM;
+	if (!err && pread(fd, insns, (size_t)len, 0) != len)
+		err = -EIO;
+	if (!err)
+		err = filter_cache_put(lists, n, insns,
+				       (unsigned short)(len / (off_t)sizeof(*insns)));
+	free(insns);
+	close(fd);
+	return err == -EEXIST ? 0 : err;
+}
+
+int sandbox_prepare(const char *role, const struct sandbox_list *const *lists, size_t n)
+{
+	if (!enabled || mode == SANDBOX_OFF || filter_cache_get(lists, n))
+		return 0;
+	uint64_t t0 = mono_us();
+	int err;
+	scmp_filter_ctx ctx = build_filter(lists, n, &err);
+	if (ctx) {
+		err = cache_filter(ctx, lists, n);
+		seccomp_release(ctx);
+	}
+	if (err)
+		log_debug("sandbox: %s: the filter is not compiled ahead (%s): built when the "
+			  "thread confines itself",
+			  role, strerror(-err));
+	else
+		log_debug("sandbox: %s: filter compiled ahead in %llu us", role,
+			  (unsigned long long)(mono_us() - t0));
 	return err;
 }
 

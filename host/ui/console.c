@@ -230,6 +230,12 @@ static const struct sandbox_rule console_rules[] = {
 };
 static const struct sandbox_list console_sandbox = SANDBOX_LIST("console", console_rules);
 
+int console_prepare_filter(void)
+{
+	const struct sandbox_list *lists[] = {&console_sandbox};
+	return sandbox_prepare("console", lists, 1);
+}
+
 /* Each thread names itself (prctl on itself): pthread_setname_np() on another thread opens
  * /proc/self/task/TID/comm, which a confined creator may not. */
 static void confine(const char *role)

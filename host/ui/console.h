@@ -167,4 +167,7 @@ void console_set_space_notify(struct console *c, void (*fn)(void *opaque), void 
 /* The input sink has room again: retry the bytes it refused. Any thread; async-signal-safe. */
 void console_input_ready(struct console *c);
 
+/* Compiles ahead the filter of the console's threads (sandbox_prepare()). Returns 0 or -errno. */
+int console_prepare_filter(void);
+
 #endif

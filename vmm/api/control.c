@@ -23,13 +23,16 @@
 #include "host/sandbox/landlock.h"
 #include "host/sandbox/opener.h"
 #include "host/sandbox/sandbox.h"
+#include "host/ui/console.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/snapshot/vm_snapshot.h"
+#include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/metrics.h"
+#include "vmm/vm/vm.h"
 #ifdef HAVE_LIBSLIRP
 #include "virtio/net/slirp_api.h"
 #endif
@@ -204,6 +207,23 @@ static int wait_for_vm(struct control *c, int sig_fd)
 	}
 }
 
+/* While the VMM waits for its VM: the seccomp filters of the threads that confine themselves
+ * between the request that builds it (PUT /snapshot/load, InstanceStart) and its vCPUs running,
+ * compiled now (sandbox_prepare()), so that they load at once then: the broker's and the API
+ * thread's second entry, the console's, the working set's loader, the main thread's and the
+ * vCPUs' (with and without --mem-shared, which a fork's children have). A VM that needs another
+ * filter (a passed-through device) builds it as before. */
+static void prepare_filters(void)
+{
+	size_t n;
+	const struct sandbox_list *const *lists = api_http_broker_lists(&n, true);
+	sandbox_prepare("api", lists, n);
+	console_prepare_filter();
+	working_set_prepare_filter();
+	vm_prepare_filters(false);
+	vm_prepare_filters(true);
+}
+
 /* API only: serves until a client starts the VM (0) or a signal ends the VMM (its status). */
 static int wait_for_start(struct control *c, int sig_fd)
 {
@@ -216,6 +236,7 @@ static int wait_for_start(struct control *c, int sig_fd)
 	 * narrowed. */
 	if (sandbox_keep_only("main", 0))
 		return VMM_EXIT_ERROR;
+	prepare_filters();
 	return wait_for_vm(c, sig_fd);
 }
 
@@ -408,6 +429,7 @@ static int run_phases(struct control *c, int sig_fd)
 		status = wait_for_start(c, sig_fd);
 	if (status)
 		return status;
+	uint64_t t0 = mono_us();
 	/* The user switch first: every thread takes part in it, so none may be confined yet; then
 	 * the metrics and API threads confine themselves, before the guest runs. */
 	if (c->cfg->switch_user && sandbox_switch_user(c->cfg->uid, c->cfg->gid)) {
@@ -422,10 +444,20 @@ static int run_phases(struct control *c, int sig_fd)
 		ctl_mark_started(c);
 		return VMM_EXIT_ERROR;
 	}
+	uint64_t t1 = mono_us();
 	metrics_attach_vm(&c->vm);
 	size_t n;
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, true);
-	if (sandbox_broker_confine(lists, n) || ctl_confine_api(c)) { /* before the VM runs */
+	int confined = sandbox_broker_confine(lists, n);
+	uint64_t t2 = mono_us();
+	if (!confined)
+		confined = ctl_confine_api(c);
+	log_debug(
+	    "before the VM runs: Landlock sealed %llu us, broker confined %llu us, API thread "
+	    "confined %llu us",
+	    (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
+	    (unsigned long long)(mono_us() - t2));
+	if (confined) { /* before the VM runs */
 		log_error("api: the API thread or its broker could not be confined: not running "
 			  "the VM");
 		ctl_mark_started(c);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "host/sandbox/broker.h"
@@ -146,7 +147,9 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 {
 	struct snapshot_load l;
 	struct vm_config fresh, cmdline; /* replayed into / the command line's, until it works */
+	uint64_t t[6];
 
+	t[0] = mono_us();
 	ctl_process_config(c, &fresh);
 	const struct snapshot_overrides ov = {p->nics, p->nnics, p->paths, p->npaths};
 	int r = snapshot_open(&l, p->state_path, p->uffd ? NULL : p->mem_path, &fresh, &ov, err,
@@ -162,8 +165,10 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 	cmdline = *c->cfg;
 	*c->cfg = fresh;
 	log_clear_last_error();
+	t[1] = mono_us();
 	int status = p->uffd ? vm_create_restored_uffd(&c->vm, c->cfg, p->mem_path)
 			     : vm_create_restored(&c->vm, c->cfg, l.mem_fd);
+	t[2] = t[3] = t[4] = t[5] = mono_us();
 	c->vm_created = true;
 	if (status) { /* logged: its line is the API's answer too */
 		snprintf(err, errlen, "%s", log_last_error());
@@ -172,11 +177,14 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 	}
 	if (!r)
 		r = snapshot_restore(&c->vm, &l, err, errlen);
+	t[3] = mono_us();
 	if (!r) /* a restore, a clone: not a migration (ctl_receive_vm()) */
 		r = vm_snapshot_new_generation(&c->vm, err, errlen);
-	if (!r) /* before any vCPU runs, and within a handler's watch: working_set_restore.h */
+	t[4] = mono_us();
+	if (!r) /* checked before any vCPU runs (Uffd: loaded too, within a handler's watch) */
 		r = working_set_restore(&c->vm, &l, p->state_path, p->working_set, &c->ws_rec, err,
 					errlen);
+	t[5] = mono_us();
 	if (!r)
 		r = vm_uffd_restored(&c->vm, err, errlen); /* the handler failed meanwhile? */
 	snapshot_close(&l);
@@ -188,6 +196,11 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 		*c->cfg = cmdline;
 	} else {
 		cli_free(&cmdline);
+		log_debug("snapshot load: built in %llu us: state file read and checked %llu, VM "
+			  "built %llu, state set %llu, new generation %llu, working set %llu",
+			  (unsigned long long)(t[5] - t[0]), (unsigned long long)(t[1] - t[0]),
+			  (unsigned long long)(t[2] - t[1]), (unsigned long long)(t[3] - t[2]),
+			  (unsigned long long)(t[4] - t[3]), (unsigned long long)(t[5] - t[4]));
 	}
 	return r;
 }
@@ -255,7 +268,11 @@ int ctl_hand_over_loaded(struct control *c, const struct api_snapshot_load *p)
 	c->vm.start_paused = !p->resume;
 	if (p->working_set == WS_RECORD) /* here, on the API thread: its limit's thread */
 		ctl_working_set_arm(c, p->working_set_record_ms);
-	return ctl_hand_over(c);
+	uint64_t t0 = mono_us();
+	int r = ctl_hand_over(c);
+	log_debug("snapshot load: the VM ran %llu us after its hand-over",
+		  (unsigned long long)(mono_us() - t0));
+	return r;
 }
 
 /* Receives a migrating VM into c->vm on this thread. The configuration is replayed from the

@@ -1,6 +1,6 @@
 /* A snapshot's working set: the guest pages a restore of it touched in its first moments,
  * recorded once and kept next to the state file, so that later restores of the same snapshot
- * load those pages in bulk before the vCPUs run instead of taking one fault per page
+ * load those pages in bulk as the VM starts instead of taking one fault per page
  * (docs/snapshots.md, "Working-set restore").
  *
  * The file (`STATE.working-set`, for the state file STATE) is text, one item per line:
@@ -19,6 +19,7 @@
 #ifndef VMM_SNAPSHOT_WORKING_SET_H
 #define VMM_SNAPSHOT_WORKING_SET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -107,7 +108,7 @@ int working_set_write(const char *path, const struct working_set *ws, const stru
 int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool file_backed,
 			     struct working_set *ws, char *err, size_t errlen);
 
-/* Brings the pages of `ws` into guest RAM `mem` before the vCPUs run: MADV_POPULATE_READ on a
+/* Brings the pages of `ws` into guest RAM `mem` (as the VM starts): MADV_POPULATE_READ on a
  * file mapping (copy-on-write pages mapped from the page cache, read from the disk in bulk
  * where they are not cached), MADV_POPULATE_WRITE for the written ranges (the private copies
  * the guest would make on its first write, made now: no more memory than the guest's own
@@ -117,5 +118,17 @@ int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool f
  * exits, and in the handler's block order). Pages outside RAM are skipped. Returns the pages
  * loaded, or -errno. */
 int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws, bool touch);
+
+/* True when every page of `ws` in RAM `mem` (a file mapping) is in the host's page cache
+ * (mincore()): loading them costs no disk read. */
+bool working_set_cached(const struct guest_mem *mem, const struct working_set *ws);
+
+/* working_set_prefault() of a file mapping (not `touch`) from the last page of the list to the
+ * first, for a thread that loads while the guest runs: a guest that walks its memory upward (as
+ * copies and scans mostly do) then meets the thread halfway instead of trailing it, each
+ * faulting in its own half. Ends early once *stop is set (checked every 4 MiB). Returns the
+ * pages loaded, or -errno. */
+int64_t working_set_prefault_from_end(const struct guest_mem *mem, const struct working_set *ws,
+				      const atomic_bool *stop);
 
 #endif

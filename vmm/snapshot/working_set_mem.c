@@ -148,27 +148,96 @@ static int load_span(const struct guest_region *g, uint64_t first, uint64_t coun
 	return 0;
 }
 
-int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws,
-			     bool by_touch)
+/* Pages at most per load_span() call: a stop is seen within one such chunk. */
+#define PREFAULT_CHUNK 1024
+
+/* Pages [a, b) (memory-file numbering) of range `r` inside region `g` (its first page is `base`),
+ * in chunks, from the end with `backward`. Returns the pages loaded or -errno. */
+static int64_t load_part(const struct guest_region *g, uint64_t base, uint64_t a, uint64_t b,
+			 const struct ws_range *r, bool by_touch, bool backward,
+			 const atomic_bool *stop)
 {
 	int64_t loaded = 0;
-	uint64_t base = 0;
+	for (uint64_t done = 0; a + done < b; done += PREFAULT_CHUNK) {
+		if (stop && atomic_load(stop))
+			break;
+		uint64_t n = b - a - done < PREFAULT_CHUNK ? b - a - done : PREFAULT_CHUNK;
+		uint64_t c = backward ? b - done - n : a + done;
+		int err = load_span(g, c - base, n, by_touch, r->written);
+		if (err)
+			return err;
+		loaded += (int64_t)n;
+	}
+	return loaded;
+}
 
-	for (int i = 0; i < mem->nregions; i++) {
-		const struct guest_region *g = &mem->regions[i];
+static int64_t prefault(const struct guest_mem *mem, const struct working_set *ws, bool by_touch,
+			bool backward, const atomic_bool *stop)
+{
+	int64_t loaded = 0;
+
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct ws_range *r = &ws->ranges[backward ? ws->n - 1 - i : i];
+		uint64_t base = 0;
+		for (int j = 0; j < mem->nregions; j++) {
+			const struct guest_region *g = &mem->regions[j];
+			uint64_t end = base + g->size / PAGE;
+			uint64_t a = r->first < base ? base : r->first;
+			uint64_t b = r->first + r->count > end ? end : r->first + r->count;
+			int64_t n =
+			    a < b ? load_part(g, base, a, b, r, by_touch, backward, stop) : 0;
+			if (n < 0)
+				return n;
+			loaded += n;
+			base = end;
+		}
+		if (stop && atomic_load(stop))
+			break;
+	}
+	return loaded;
+}
+
+/* Pages of [p, p + pages * PAGE) of a file mapping all in the page cache (mincore()). */
+static bool span_cached(uint8_t *p, uint64_t pages)
+{
+	unsigned char vec[256];
+	for (uint64_t at = 0; at < pages; at += sizeof(vec)) {
+		uint64_t n = pages - at < sizeof(vec) ? pages - at : sizeof(vec);
+		if (mincore(p + at * PAGE, n * PAGE, vec) < 0)
+			return false;
+		for (uint64_t i = 0; i < n; i++)
+			if (!(vec[i] & 1))
+				return false;
+	}
+	return true;
+}
+
+bool working_set_cached(const struct guest_mem *mem, const struct working_set *ws)
+{
+	uint64_t base = 0;
+	for (int j = 0; j < mem->nregions; j++) {
+		const struct guest_region *g = &mem->regions[j];
 		uint64_t end = base + g->size / PAGE;
-		for (size_t k = 0; k < ws->n; k++) {
-			uint64_t a = ws->ranges[k].first, b = a + ws->ranges[k].count;
-			a = a < base ? base : a;
-			b = b > end ? end : b;
-			if (a >= b)
-				continue;
-			int r = load_span(g, a - base, b - a, by_touch, ws->ranges[k].written);
-			if (r)
-				return r;
-			loaded += (int64_t)(b - a);
+		for (size_t i = 0; i < ws->n; i++) {
+			const struct ws_range *r = &ws->ranges[i];
+			uint64_t a = r->first < base ? base : r->first;
+			uint64_t b = r->first + r->count > end ? end : r->first + r->count;
+			if (a < b && !span_cached(g->host + (a - base) * PAGE, b - a))
+				return false;
 		}
 		base = end;
 	}
-	return loaded;
+	return true;
+}
+
+int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws,
+			     bool by_touch)
+{
+	return prefault(mem, ws, by_touch, false, NULL);
+}
+
+int64_t working_set_prefault_from_end(const struct guest_mem *mem, const struct working_set *ws,
+				      const atomic_bool *stop)
+{
+	return prefault(mem, ws, false, true, stop);
 }

@@ -3,13 +3,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "host/sandbox/sandbox.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/vm/vm.h"
 
@@ -17,6 +21,93 @@ int working_set_path(const char *state_path, char *out, size_t len)
 {
 	int n = snprintf(out, len, "%s" WORKING_SET_SUFFIX, state_path);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The File backend's load, on a thread of its own from the end of the restore: the guest runs
+ * meanwhile (see working_set_restore.h). */
+struct ws_loader {
+	pthread_t thread;
+	struct working_set ws;
+	const struct guest_mem *mem;
+	char *path;
+	uint64_t t0;
+	atomic_bool stop;
+};
+
+/* Its one call besides the base list's madvise: the log line, to a log file PUT /logger set. */
+static const struct sandbox_rule loader_rules[] = {SB_ALLOW(SYS_write)};
+static const struct sandbox_list loader_sandbox = SANDBOX_LIST("ws-load", loader_rules);
+
+int working_set_prepare_filter(void)
+{
+	const struct sandbox_list *lists[] = {&loader_sandbox};
+	return sandbox_prepare("ws-load", lists, 1);
+}
+
+static void loaded(const char *path, int64_t n, uint64_t t0, const char *how)
+{
+	log_info("working set %s: %lld pages (%llu MiB) loaded in %llu us%s", path, (long long)n,
+		 (unsigned long long)(n >> 8), (unsigned long long)(mono_us() - t0), how);
+}
+
+static void *loader_thread(void *arg)
+{
+	struct ws_loader *w = arg;
+	const struct sandbox_list *lists[] = {&loader_sandbox};
+
+	pthread_setname_np(pthread_self(), "ws-load");
+	if (sandbox_enter("ws-load", lists, 1)) /* logged; the guest faults its pages in */
+		return NULL;
+	int64_t n = working_set_prefault_from_end(w->mem, &w->ws, &w->stop);
+	if (n < 0) /* the guest faults the rest in itself: slower, not wrong */
+		log_warn("working set %s: loading the pages: %s", w->path, strerror((int)-n));
+	else if (atomic_load(&w->stop))
+		log_info("working set %s: %lld pages loaded when the VM stopped", w->path,
+			 (long long)n);
+	else
+		loaded(w->path, n, w->t0, " (while the vCPUs ran)");
+	return NULL;
+}
+
+static void loader_free(struct ws_loader *w)
+{
+	working_set_free(&w->ws);
+	free(w->path);
+	free(w);
+}
+
+/* Starts the loader with `ws` (taken). Returns 0, or -errno with `ws` untouched. */
+static int loader_start(struct vm *vm, struct working_set *ws, const char *path, uint64_t t0)
+{
+	struct ws_loader *w = calloc(1, sizeof(*w));
+	char *copy = strdup(path);
+	if (!w || !copy) {
+		free(w);
+		free(copy);
+		return -ENOMEM;
+	}
+	*w = (struct ws_loader){.ws = *ws, .mem = &vm->mem, .path = copy, .t0 = t0};
+	atomic_init(&w->stop, false);
+	int err = pthread_create(&w->thread, NULL, loader_thread, w);
+	if (err) {
+		free(copy);
+		free(w);
+		return -err;
+	}
+	*ws = (struct working_set){0};
+	vm->ws_loader = w;
+	return 0;
+}
+
+void working_set_loader_join(struct vm *vm)
+{
+	struct ws_loader *w = vm->ws_loader;
+	if (!w)
+		return;
+	atomic_store(&w->stop, true);
+	pthread_join(w->thread, NULL);
+	loader_free(w);
+	vm->ws_loader = NULL;
 }
 
 static int load(struct vm *vm, const char *path, const struct ws_identity *id, char *err,
@@ -30,6 +121,13 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, c
 		return 0; /* none recorded: a cold restore */
 	if (r)
 		return r;
+	/* File, every page in the page cache: in the background. Not cached (a snapshot not used
+	 * lately): here, in large reads, as the guest's faults would otherwise queue behind the
+	 * thread's reads from the other end. Uffd: here, within the handler's watch
+	 * (vm_uffd_restored() checks it after), so that no page a thread waits for outlives the
+	 * handler. */
+	if (!vm->uffd && working_set_cached(&vm->mem, &ws) && !loader_start(vm, &ws, path, t0))
+		return 0;
 	int64_t n = working_set_prefault(&vm->mem, &ws, vm->uffd != NULL);
 	working_set_free(&ws);
 	if (n < 0) {
@@ -37,8 +135,7 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, c
 			 strerror((int)-n));
 		return (int)n;
 	}
-	log_info("working set %s: %lld pages (%llu MiB) loaded in %llu us", path, (long long)n,
-		 (unsigned long long)(n >> 8), (unsigned long long)(mono_us() - t0));
+	loaded(path, n, t0, "");
 	return 0;
 }
 

@@ -402,19 +402,28 @@ static const struct sandbox_rule vcpu_vhost_user_rules[] = {
 const struct sandbox_list vcpu_vhost_user_sandbox =
     SANDBOX_LIST("vcpu-vhost-user", vcpu_vhost_user_rules);
 
+size_t vcpu_sandbox_lists(bool shares_memory, bool vfio, const struct sandbox_list *out[3])
+{
+	size_t n = 0;
+	out[n++] = &vcpu_sandbox;
+	if (shares_memory)
+		out[n++] = &vcpu_vhost_user_sandbox;
+	if (vfio)
+		out[n++] = &vm_vfio_vcpu_sandbox;
+	return n;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
-	const struct sandbox_list *lists[3] = {&vcpu_sandbox};
-	size_t nlists = 1;
+	const struct sandbox_list *lists[3];
 	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
-	if (device_table_shares_memory(vcpu->vm->cfg) || vcpu->vm->cfg->mem_shared)
-		lists[nlists++] = &vcpu_vhost_user_sandbox;
-	if (device_table_passes_through(vcpu->vm->cfg) || vm_vfio_may_hot_add(vcpu->vm))
-		lists[nlists++] = &vm_vfio_vcpu_sandbox;
+	size_t nlists = vcpu_sandbox_lists(
+	    device_table_shares_memory(vcpu->vm->cfg) || vcpu->vm->cfg->mem_shared,
+	    device_table_passes_through(vcpu->vm->cfg) || vm_vfio_may_hot_add(vcpu->vm), lists);
 	if (set_run_mask(vcpu) || sandbox_enter(name, lists, nlists)) {
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		return NULL;

@@ -25,6 +25,7 @@
 #include "loaders/x86/boot_cpu.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/cpu_hotplug.h"
 #include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/hotplug.h"
@@ -274,9 +275,19 @@ static int open_kvm(struct vm *vm)
 		log_info("host KVM is kvm_pvm: guest kernel code is emulated in software (slow); "
 			 "Linux user space needs the default guest's kernel patches here "
 			 "(guest-images/README.md)");
+	uint64_t t0 = mono_us();
 	/* RAM before the irqchip: see kvm_open_vm(). */
-	if (map_memory(vm) || kvm_create_chips(&vm->kvm) || create_vcpus(vm))
+	if (map_memory(vm))
 		return VMM_EXIT_ERROR;
+	uint64_t t1 = mono_us();
+	if (kvm_create_chips(&vm->kvm))
+		return VMM_EXIT_ERROR;
+	uint64_t t2 = mono_us();
+	if (create_vcpus(vm))
+		return VMM_EXIT_ERROR;
+	log_debug("KVM: RAM slots %llu us, irqchip %llu us, %u vCPUs %llu us",
+		  (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1), vm->ncpus,
+		  (unsigned long long)(mono_us() - t2));
 	return 0;
 }
 
@@ -320,11 +331,15 @@ static const struct kvm_notify_ops no_kvm_ops = {no_kvm_ioeventfd, no_kvm_irqfd,
 static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const char *uffd_path,
 		  struct guest_mem *given, bool with_kvm)
 {
+	uint64_t t[5];
+	t[0] = mono_us();
 	init_state(vm, cfg);
 	/* before any thread of the VM exists: they all inherit it (vcpu.h) */
 	if (vcpu_block_kick() || vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
 		return VMM_EXIT_ERROR;
+	t[1] = mono_us();
 	int status = check_inputs(vm, mem_fd < 0 && !uffd_path && !given);
+	t[2] = mono_us();
 	if (!status && with_kvm) {
 		status = open_kvm(vm);
 	} else if (!status) {
@@ -333,11 +348,19 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 	}
 	if (status)
 		return status;
+	t[3] = mono_us();
 	if (vm_devices_create(vm))
 		return VMM_EXIT_ERROR;
 	if (vm_cpuhp_setup(vm)) /* needs the GED; before the DSDT is written */
 		return VMM_EXIT_USAGE;
-	return setup_virtio(vm);
+	t[4] = mono_us();
+	status = setup_virtio(vm);
+	log_debug("VM built in %llu us: RAM %llu, inputs checked %llu, KVM %llu, devices %llu, "
+		  "virtio %llu",
+		  (unsigned long long)(mono_us() - t[0]), (unsigned long long)(t[1] - t[0]),
+		  (unsigned long long)(t[2] - t[1]), (unsigned long long)(t[3] - t[2]),
+		  (unsigned long long)(t[4] - t[3]), (unsigned long long)(mono_us() - t[4]));
+	return status;
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
@@ -565,34 +588,53 @@ static const struct sandbox_rule main_rules[] = {
 };
 static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules);
 
+/* The main thread's lists (as vcpu_sandbox_lists()): its own and the vCPUs' (it allows what its
+ * vCPU threads will call before it creates them), with vfio the end of a passed-through
+ * device's too. */
+static size_t main_sandbox_lists(bool shares_memory, bool vfio, const struct sandbox_list *out[5])
+{
+	out[0] = &main_sandbox;
+	size_t n = 1 + vcpu_sandbox_lists(shares_memory, vfio, out + 1);
+	if (vfio)
+		out[n++] = &vm_vfio_end_sandbox;
+	return n;
+}
+
 /* The main thread confines itself before it creates the vCPU threads. */
 static int confine_main(const struct vm *vm)
 {
-	const struct sandbox_list *lists[5] = {&main_sandbox, &vcpu_sandbox};
-	size_t n = 2;
-	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
-	if (device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared)
-		lists[n++] = &vcpu_vhost_user_sandbox;
-	/* a passed-through device, at boot or hot-added later (--vfio-hotplug) */
-	if (device_table_passes_through(vm->cfg) || vm_vfio_may_hot_add(vm)) {
-		lists[n++] = &vm_vfio_vcpu_sandbox;
-		lists[n++] = &vm_vfio_end_sandbox;
-	}
+	const struct sandbox_list *lists[5];
+	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs); a
+	 * passed-through device, at boot or hot-added later (--vfio-hotplug) */
+	size_t n = main_sandbox_lists(
+	    device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared,
+	    device_table_passes_through(vm->cfg) || vm_vfio_may_hot_add(vm), lists);
 	return sandbox_enter("main", lists, n);
+}
+
+void vm_prepare_filters(bool shares_memory)
+{
+	const struct sandbox_list *lists[5];
+	size_t n = main_sandbox_lists(shares_memory, false, lists);
+	sandbox_prepare("main", lists, n);
+	n = vcpu_sandbox_lists(shares_memory, false, lists);
+	sandbox_prepare("vcpu", lists, n);
 }
 
 int vm_run(struct vm *vm)
 {
 	sigset_t set;
+	uint64_t t0 = mono_us(), t1 = 0, t2 = 0;
 	int sig_fd = vm_block_signals(&set);
 	vm_virtio_choose_io_poll(vm);
 	/* the Landlock set is complete once the VM exists; every thread started from here on
 	 * applies it as it confines itself (sandbox.h) */
 	if (sandbox_landlock_seal() || vcpu_install_kick_handler() || vm_virtio_start(vm) ||
 	    vm_pci_start(vm->pci) || vm_devices_start(vm) || vm_virtio_start_devices(vm) ||
-	    vm_hotplug_start(vm) || confine_main(vm)) {
+	    vm_hotplug_start(vm) || (t1 = mono_us(), confine_main(vm))) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
+		uint64_t tc = mono_us();
 		if (vm->start_paused)
 			vm_pause_hold_start(vm);
 		vm->ran = true;
@@ -603,6 +645,11 @@ int vm_run(struct vm *vm)
 		vm_pause_set_running(vm, !vm_stopping(vm));
 		if (vm->start_paused && !vm_stopping(vm) && vm_pause(vm))
 			log_warn("could not pause the restored VM: it runs");
+		t2 = mono_us();
+		log_debug("VM started in %llu us: device threads %llu, main confined %llu, vCPU "
+			  "threads %llu",
+			  (unsigned long long)(t2 - t0), (unsigned long long)(t1 - t0),
+			  (unsigned long long)(tc - t1), (unsigned long long)(t2 - tc));
 	}
 	if (vm->on_started)
 		vm->on_started(vm->on_started_opaque);
@@ -620,6 +667,7 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	working_set_loader_join(vm); /* it touches guest RAM: before anything unmaps it */
 	/* First: its watch may stop the VM (and kick vCPUs) until joined; the memory is released
 	 * from the handler, so nothing below can wait on a page */
 	vm_uffd_stop(vm);

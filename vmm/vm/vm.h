@@ -19,6 +19,7 @@ struct vm_devices;    /* vmm/vm/vm_devices.c */
 struct vm_virtio;     /* vmm/vm/vm_virtio.c */
 struct vm_pci;	      /* vmm/vm/vm_pci.c */
 struct vm_uffd;	      /* vmm/snapshot/vm_uffd.c */
+struct ws_loader;     /* vmm/snapshot/working_set_restore.c */
 struct display_stack; /* vmm/display/display_stack.c */
 struct vm_firmware;   /* vmm/vm/vm_firmware.c */
 struct vm_hotplug;    /* vmm/vm/hotplug.c */
@@ -65,6 +66,8 @@ struct vm {
 	int stop_fd; /* eventfd, readable once the VM is stopping */
 	struct vm_uffd
 	    *uffd; /* RAM served by a page-fault handler (vmm/snapshot/vm_uffd.h), or NULL */
+	/* the working set loading while the vCPUs run (working_set_restore.h), or NULL */
+	struct ws_loader *ws_loader;
 	/* The memory file a restored VM's RAM is mapped from (0, 0 for fresh RAM). */
 	unsigned long mem_file_dev, mem_file_ino;
 	/* Called by vm_run() once the vCPUs are started (and paused, with start_paused) or the
@@ -133,6 +136,11 @@ int vm_block_signals(sigset_t *set);
  * signalfd (its teardown). */
 #define VM_STOP_DEADLINE_S 20
 void vm_stop_deadline(int signo, unsigned seconds);
+
+/* Compiles ahead (sandbox_prepare()) the filters of the main thread and of the vCPU threads of a
+ * VM without passed-through devices, with `shares_memory` (a vhost-user device or --mem-shared)
+ * or without: for a VMM that waits for a VM to load, so that vm_run() loads them at once. */
+void vm_prepare_filters(bool shares_memory);
 
 /* Runs the vCPUs until the guest or a signal stops the VM; returns the exit status. */
 int vm_run(struct vm *vm);

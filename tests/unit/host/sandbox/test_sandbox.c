@@ -125,6 +125,38 @@ Test(sandbox, hook_acts_for_its_role_only_and_only_in_tests)
 	unsetenv("VMM_SANDBOX_TEST_VIOLATION");
 }
 
+/* A filter compiled ahead (sandbox_prepare()) is the one the thread would build: in a child,
+ * prepared and then entered with the same list, getppid (listed) works and getpgrp (not
+ * listed) kills; `log` says which filter it was. */
+static const struct sandbox_rule getppid_rules[] = {SB_ALLOW(SYS_getppid)};
+static const struct sandbox_list getppid_list = SANDBOX_LIST("getppid", getppid_rules);
+
+static int prepared_child(bool forbidden)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		const struct sandbox_list *lists[] = {&getppid_list};
+		if (sandbox_init(SANDBOX_ON) || sandbox_prepare("t", lists, 1) ||
+		    sandbox_keep_only("t", 0) || sandbox_enter("t", lists, 1))
+			_exit(3);
+		if (syscall(SYS_getppid) <= 0)
+			_exit(4);
+		if (forbidden)
+			syscall(SYS_getpgrp);
+		_exit(0);
+	}
+	int status = 0;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+Test(sandbox, a_filter_compiled_ahead_allows_and_kills_the_same)
+{
+	cr_expect(exited_ok(prepared_child(false)));
+	cr_expect(killed_by_sigsys(prepared_child(true)));
+}
+
 Test(sandbox, sanitizer_list_only_in_sanitized_builds)
 {
 	const struct sandbox_list *l = sandbox_sanitizer();

@@ -187,6 +187,37 @@ Test(working_set, records_the_pages_mapped_and_loads_them)
 	close(fd2);
 }
 
+/* The loader's order (from the end) loads the same pages, and a stop set before it loads none. */
+Test(working_set, loads_from_the_end_until_stopped)
+{
+	struct guest_mem mem;
+	int fd, pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(pm, 0);
+	map_two_regions(&mem, &fd);
+	struct ws_range r[] = {{3, 2, false}, {31, 2, false}, {40, 1, true}};
+	struct working_set ws = {.ranges = r, .n = 3, .pages = 5}, back;
+	atomic_bool stop = true;
+
+	cr_assert(!working_set_cached(&mem, &ws), "holes: nothing in the page cache");
+	static const uint8_t one = 1;
+	for (size_t i = 0; i < ws.n; i++)
+		for (uint64_t pg = r[i].first; pg < r[i].first + r[i].count; pg++)
+			cr_assert_eq(pwrite(fd, &one, 1, (off_t)(pg * 4096)), 1);
+	cr_assert(working_set_cached(&mem, &ws), "written: in the page cache");
+	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, &stop), 0, "stopped: nothing");
+	atomic_store(&stop, false);
+	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, &stop), 5);
+	cr_assert_eq(working_set_from_pagemap(pm, &mem, true, &back, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(back.pages, 5);
+	cr_assert_eq(back.n, 3);
+	cr_assert_eq(back.ranges[1].first, 31, "across the two regions");
+	cr_assert(back.ranges[2].written);
+	working_set_free(&back);
+	close(pm);
+	close(fd);
+}
+
 Test(working_set, modes)
 {
 	enum ws_mode m;
