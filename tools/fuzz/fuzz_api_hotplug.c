@@ -3,7 +3,7 @@
  * JSON; and api_hotplug_from_option(), the option a Firecracker PUT after InstanceStart became.
  * The first byte picks the parser (% 7: disk, NIC, remove, vsock, pmem, fs, Firecracker's
  * option), the rest is the body (or, for the last, the option text; the second byte picks the
- * section).
+ * section and, by its bit 2, whether the body was a vhost-user drive's).
  * Invariants: a refusal says why; an accepted add has an option argument that the device's own
  * parser then takes (virtio_blk_opts_parse(), virtio_net_opts_parse(), virtio_vsock_opts_parse(),
  * virtio_pmem_opts_parse(), vu_opts_parse() for a "vhost_user": true disk or NIC: no comma
@@ -130,7 +130,8 @@ static void from_option(const uint8_t *data, size_t size)
 	memcpy(option, data + 1, n);
 	option[n] = '\0';
 	const char *section = sections[data[0] % 4];
-	int r = api_hotplug_from_option(section, "fc0", option, &req, err, sizeof(err));
+	int r =
+	    api_hotplug_from_option(section, "fc0", option, data[0] & 4, &req, err, sizeof(err));
 	if (r == -ENOENT) {
 		FZ_ASSERT(!strcmp(section, "vsock"), "a hot-addable section refused as unknown");
 		return;
@@ -140,6 +141,12 @@ static void from_option(const uint8_t *data, size_t size)
 		return;
 	}
 	FZ_ASSERT(!strcmp(req.id, "fc0"), "the path's id");
+	FZ_ASSERT(req.vhost_user == !!(data[0] & 4), "vhost_user not as the body said");
+	FZ_ASSERT(!req.vhost_user ||
+		      (!strcmp(section, "drives") && !strncmp(req.option, "vhost-user=", 11)),
+		  "a vhost-user add that is not a drive's socket: %s", req.option);
+	FZ_ASSERT(req.vhost_user || strncmp(req.option, "vhost-user=", 11),
+		  "a file path read as a socket: %s", req.option);
 	for (const char *p = req.option; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
 		FZ_ASSERT(strncmp(p, "id=", 3), "an id= item left in %s", req.option);
 }

@@ -425,7 +425,7 @@ bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind)
 }
 
 int api_hotplug_from_option(const char *section, const char *id, const char *option,
-			    struct api_hotplug_add *out, char *err, size_t errlen)
+			    bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen)
 {
 	enum api_hotplug_kind kind;
 	if (!api_hotplug_section_kind(section, &kind))
@@ -438,8 +438,16 @@ int api_hotplug_from_option(const char *section, const char *id, const char *opt
 		snprintf(err, errlen, "%s: a root device cannot be added to a running VM", id);
 		return -EINVAL;
 	}
-	if (has_item(option, "vhost-user=", true)) {
-		snprintf(err, errlen, "%s: a vhost-user device cannot be hot-added yet", id);
+	if (vhost_user && (out->kind != API_HOTPLUG_DISK ||
+			   strncmp(option, VU_OPTS_PREFIX, strlen(VU_OPTS_PREFIX)))) {
+		snprintf(err, errlen, "%s: only a drive's socket is a vhost-user device here", id);
+		return -EINVAL;
+	}
+	if (!vhost_user && has_item(option, VU_OPTS_PREFIX, true)) {
+		snprintf(err, errlen,
+			 "%s: a file path cannot start with " VU_OPTS_PREFIX
+			 " (it would read as a vhost-user disk's socket: use \"socket\")",
+			 id);
 		return -EINVAL;
 	}
 	if (out->kind == API_HOTPLUG_NET && strncmp(option, "tap=", 4)) {
@@ -455,6 +463,13 @@ int api_hotplug_from_option(const char *section, const char *id, const char *opt
 			return -EINVAL;
 		p = comma ? comma + 1 : NULL;
 	}
+	if (!vhost_user)
+		return 0;
+	/* checked by the --disk vhost-user= parser, as Cloud Hypervisor's body is (vu_body) */
+	struct vu_opts o;
+	if (vu_opts_parse(out->option, VU_OPTS_BLK, &o, err, errlen))
+		return -EINVAL;
+	out->vhost_user = true;
 	return 0;
 }
 

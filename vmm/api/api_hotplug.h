@@ -76,13 +76,16 @@ int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *
 /* Firecracker's hot-add (PUT /drives/{id}, /network-interfaces/{id}, /pmem/{id} after
  * InstanceStart): `option` is what the device's own API hook made of the body (device_api's
  * to_option, with its id=ID item), `section` the device's ("drives", "network-interfaces",
- * "pmem"). Fills out with the option without its id= item and the id. 0; -ENOENT: not a kind
- * that can be hot-added (the caller's answer stands); -EINVAL with the reason in err. */
+ * "pmem"). Fills out with the option without its id= item and the id. `vhost_user`: the body
+ * was a vhost-user drive's (Firecracker's "socket"), so the option is its vhost-user=SOCKET
+ * one, checked by vu_opts.h; otherwise an option that reads as one (a file path starting with
+ * vhost-user=) is refused. 0; -ENOENT: not a kind that can be hot-added (the caller's answer
+ * stands); -EINVAL with the reason in err. */
 /* Whether the device whose API section is `section` is hot-added by Firecracker's PUT after
  * InstanceStart ("drives", "network-interfaces", "pmem"), and as which kind. */
 bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind);
 int api_hotplug_from_option(const char *section, const char *id, const char *option,
-			    struct api_hotplug_add *out, char *err, size_t errlen);
+			    bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen);
 /* PUT /vmm/vm.remove-device: 0, or -EINVAL with the reason in err. */
 int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,
 			     size_t errlen);

@@ -172,12 +172,15 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 		return true;
 	}
 	int err = d->api->to_option(doc, option, sizeof(option));
+	/* Firecracker's vhost-user drive: "socket" instead of "path_on_host" */
+	bool vhost_user = !strcmp(d->api->section, "drives") && json_object_get(doc, "socket");
 	json_decref(doc);
 	if (err) {
 		fault(r, 400, "the device's options are too long", NULL);
 		return true;
 	}
-	if (api_hotplug_from_option(d->api->section, id, option, &req, r->err, sizeof(r->err))) {
+	if (api_hotplug_from_option(d->api->section, id, option, vhost_user, &req, r->err,
+				    sizeof(r->err))) {
 		r->status = 400;
 		return true;
 	}

@@ -15,9 +15,11 @@
 #   - a NIC hot-added (PUT /vmm/vm.add-net, and Firecracker's PUT /network-interfaces/{id}) on a
 #     tap, when one can be made: PATCH /network-interfaces/{id} "egress" takes rules (GET
 #     /vm/config shows them), refuses a bad rule, and null removes the policy;
-#   - PUT /vmm/vm.add-disk and vm.add-net with "vhost_user": true: the same refusals of the
-#     socket (missing, not a socket, no back-end behind it), a body with a tap or a path, and
-#     on a VMM started without --mem-shared "guest RAM is private" (a 400 naming --mem-shared);
+#   - PUT /vmm/vm.add-disk and vm.add-net with "vhost_user": true, and Firecracker's PUT
+#     /drives/{id} with "socket" after the start: the same refusals of the socket (missing,
+#     not a socket, no back-end behind it), a body with a tap, a path or a rate limiter, a file
+#     path that reads as a socket, and on a VMM started without --mem-shared "guest RAM is
+#     private" (a 400 naming --mem-shared);
 #   - a VMM on virtio-mmio (no PCI bus): PUT /drives/{id} after the start is 400 "PCI is not
 #     enabled"; a VMM not started yet: DELETE /drives/{id} is 400 (before starting).
 # labels: api
@@ -112,6 +114,11 @@ want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/h
 want 400 PUT /vmm/vm.add-disk '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock", "path": "/d"}' "path"
 want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock", "tap": "t0"}' "tap"
 want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock", "id": "fcd1"}' "another device has it"
+# Firecracker's vhost-user drive after the start ("socket"): the same path and refusals
+want 400 PUT /drives/fcv1 '{"drive_id": "fcv1", "socket": "'$LIB_TMP'/missing.sock", "is_root_device": false}' "No such file|missing"
+want 400 PUT /drives/fcv1 '{"drive_id": "fcv1", "socket": "'$LIB_TMP'/hangup.sock", "is_root_device": false}' "vhost-user|back-end|closed|reset"
+want 400 PUT /drives/fcv1 '{"drive_id": "fcv1", "socket": "'$LIB_TMP'/hangup.sock", "is_root_device": false, "rate_limiter": {}}' "rate_limiter"
+want 400 PUT /drives/fcv1 '{"drive_id": "fcv1", "path_on_host": "vhost-user='$LIB_TMP'/hangup.sock", "is_root_device": false}' "vhost-user"
 [ "$(devices)" = "$n1" ] && lib_ok "no add-fs, vhost-user add-disk or add-net left a device behind" ||
 	lib_fail "GET /vmm/devices: $(devices) devices, want $n1"
 kill -0 "$vmm_pid" 2>/dev/null && lib_ok "the VMM runs on" || lib_fail "the VMM died"
@@ -160,6 +167,7 @@ other=$!
 wait_sock "$LIB_TMP/priv.sock"
 SOCK="$LIB_TMP/priv.sock" want 400 PUT /vmm/vm.add-disk '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock"}' "mem-shared"
 SOCK="$LIB_TMP/priv.sock" want 400 PUT /vmm/vm.add-net '{"vhost_user": true, "vhost_socket": "'$LIB_TMP'/hangup.sock"}' "mem-shared"
+SOCK="$LIB_TMP/priv.sock" want 400 PUT /drives/fcv2 '{"drive_id": "fcv2", "socket": "'$LIB_TMP'/hangup.sock", "is_root_device": false}' "mem-shared"
 kill -9 "$other" 2>/dev/null
 wait "$other" 2>/dev/null
 

@@ -16,7 +16,8 @@
 #      with "vhost_user": true answers 200 (its socket again: 400), the guest reads the host's
 #      marker from /dev/vdb and writes one the host finds in the file, a snapshot is refused
 #      (its queues live in the back-end), the remove answers 204 and /dev/vdb goes, and the
-#      same socket is added again (the back-end was let go) and removed;
+#      same socket is added again (the back-end was let go) by Firecracker's PUT /drives/{id}
+#      with "socket" (204; the guest reads its write back) and removed by its DELETE (204);
 #   6. a vhost-user NIC (dpdk-testpmd looping its port, macswap) while testpmd runs: PUT
 #      /vmm/vm.add-net with "vhost_user": true and a mac answers 200, the guest's eth0 has that
 #      MAC, the frames it sends come back (rx_packets grows), the remove answers 204 and eth0
@@ -168,10 +169,11 @@ else
 	want 204 PUT /vmm/vm.remove-device '{"id": "vu0"}'
 	check_value "/dev/vdb went" "$(guest_value VUGONE 'for i in $(seq 30); do [ -e /sys/block/vdb ] || break; sleep 1; done; [ -e /sys/block/vdb ] && echo still || echo gone')" '^gone$'
 	[ "$(drive_listed vu0)" = no ] && echo "ok: GET /vm/config no longer lists vu0" || { echo "FAIL: vu0 still listed"; fail=1; }
-	# the back-end was let go: the same socket serves a new device
-	want 200 PUT /vmm/vm.add-disk "$vu_body"
+	# the back-end was let go: the same socket serves a new device, added this time by
+	# Firecracker's route (a drive with "socket" after InstanceStart) and removed by its DELETE
+	want 204 PUT /drives/vu1 "{\"drive_id\": \"vu1\", \"socket\": \"$vu_sock\", \"is_root_device\": false}"
 	check_value "the re-added vhost-user disk reads the guest's write" "$(guest_value VUR2 'for i in $(seq 60); do [ -e /dev/vdb ] && break; sleep 1; done; dd if=/dev/vdb bs=512 skip=8 count=1 2>/dev/null | head -c 8')" '^VUGUEST7$'
-	want 204 PUT /vmm/vm.remove-device '{"id": "vu0"}'
+	want 204 DELETE /drives/vu1
 	[ "$(devices)" = "$n0" ] && echo "ok: back to $n0 devices" || { echo "FAIL: /vmm/devices: $(devices), want $n0"; fail=1; }
 fi
 

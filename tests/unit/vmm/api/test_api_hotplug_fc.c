@@ -68,35 +68,53 @@ Test(api_hotplug_fs, refusals)
 Test(api_hotplug_fs, firecracker_options)
 {
 	struct api_hotplug_add a;
-	cr_assert_eq(api_hotplug_from_option("drives", "hp1", "/d.img,ro,id=hp1,bw=10/100", &a, err,
-					     sizeof(err)),
+	cr_assert_eq(api_hotplug_from_option("drives", "hp1", "/d.img,ro,id=hp1,bw=10/100", false,
+					     &a, err, sizeof(err)),
 		     0, "%s", err);
 	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
 	cr_assert_str_eq(a.option, "/d.img,ro,bw=10/100", "its id= goes: the backend adds it");
 	cr_assert_str_eq(a.id, "hp1");
 	cr_assert_eq(api_hotplug_from_option("network-interfaces", "n1",
-					     "tap=tap5,mac=52:54:00:00:00:07,id=n1", &a, err,
+					     "tap=tap5,mac=52:54:00:00:00:07,id=n1", false, &a, err,
 					     sizeof(err)),
 		     0, "%s", err);
 	cr_assert_eq(a.kind, API_HOTPLUG_NET);
 	cr_assert_str_eq(a.option, "tap=tap5,mac=52:54:00:00:00:07");
-	cr_assert_eq(
-	    api_hotplug_from_option("pmem", "pm1", "path=/p.img,id=pm1", &a, err, sizeof(err)), 0,
-	    "%s", err);
+	cr_assert_eq(api_hotplug_from_option("pmem", "pm1", "path=/p.img,id=pm1", false, &a, err,
+					     sizeof(err)),
+		     0, "%s", err);
 	cr_assert_eq(a.kind, API_HOTPLUG_PMEM);
 	cr_assert_str_eq(a.option, "path=/p.img");
-	cr_assert_eq(api_hotplug_from_option("vsock", "v", "cid=3,uds=/v", &a, err, sizeof(err)),
-		     -ENOENT, "Firecracker hot-adds no vsock");
 	cr_assert_eq(
-	    api_hotplug_from_option("drives", "r", "/d.img,root,id=r", &a, err, sizeof(err)),
+	    api_hotplug_from_option("vsock", "v", "cid=3,uds=/v", false, &a, err, sizeof(err)),
+	    -ENOENT, "Firecracker hot-adds no vsock");
+	cr_assert_eq(
+	    api_hotplug_from_option("drives", "r", "/d.img,root,id=r", false, &a, err, sizeof(err)),
 	    -EINVAL);
 	cr_assert(strstr(err, "root"), "%s", err);
+	cr_assert_eq(api_hotplug_from_option("drives", "v", "vhost-user=/s,id=v", false, &a, err,
+					     sizeof(err)),
+		     -EINVAL, "a file path that reads as a socket");
+	cr_assert(strstr(err, "socket"), "%s", err);
+	/* Firecracker's vhost-user drive ("socket"): its option, checked as --disk vhost-user= */
+	cr_assert_eq(api_hotplug_from_option("drives", "v", "vhost-user=/s,num-queues=2,id=v", true,
+					     &a, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert(a.vhost_user);
+	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
+	cr_assert_str_eq(a.option, "vhost-user=/s,num-queues=2");
+	cr_assert_eq(api_hotplug_from_option("drives", "v", "vhost-user=/s,num-queues=999,id=v",
+					     true, &a, err, sizeof(err)),
+		     -EINVAL, "the vhost-user parser's limits");
 	cr_assert_eq(
-	    api_hotplug_from_option("drives", "v", "vhost-user=/s,id=v", &a, err, sizeof(err)),
-	    -EINVAL);
+	    api_hotplug_from_option("drives", "v", "/d.img,id=v", true, &a, err, sizeof(err)),
+	    -EINVAL, "vhost_user without its option");
 	cr_assert_eq(
-	    api_hotplug_from_option("network-interfaces", "u", "user,id=u", &a, err, sizeof(err)),
-	    -EINVAL, "only a tap NIC");
+	    api_hotplug_from_option("pmem", "v", "vhost-user=/s,id=v", true, &a, err, sizeof(err)),
+	    -EINVAL, "only a drive");
+	cr_assert_eq(api_hotplug_from_option("network-interfaces", "u", "user,id=u", false, &a, err,
+					     sizeof(err)),
+		     -EINVAL, "only a tap NIC");
 }
 
 /* ---- the routes ---- */
