@@ -13,6 +13,10 @@
 #     --rw DIR        a writable share (repeatable; default the repository's parent folder)
 #     --timeout SECS  kill L1 after SECS (default 3600)
 #     --log FILE      also copy L1's console to FILE
+#     --stall SECS    stop L1 once its own kernel reports a CPU stuck that long (a soft lockup
+#                     of SECS or more: TCG's L1 sometimes stops making progress and never
+#                     recovers; default 180, 0 never); the console then says "kvm-in-qemu: L1
+#                     stalled" and the exit is a failure without the command's status
 #     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
 #                     interrupt remapping; intel_iommu=on on L1's command line), an emulated
 #                     e1000e NIC (8086:10d3) on a QEMU user network of its own (slirp: gateway
@@ -42,6 +46,7 @@ cpus=2
 mem=4G
 cpu=EPYC,+svm,+npt
 timeout=3600
+stall=180
 log=
 rw=()
 vfio=0
@@ -59,6 +64,7 @@ while [ $# -gt 0 ]; do
 	--rw) rw+=("$(cd "$2" && pwd)") && shift 2 ;;
 	--timeout) timeout=$2 && shift 2 ;;
 	--log) log=$2 && shift 2 ;;
+	--stall) stall=$2 && shift 2 ;;
 	--vfio-devices) vfio=1 && shift ;;
 	--) shift && break ;;
 	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
@@ -195,9 +201,32 @@ qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
 	"${machine[@]}" "${shares[@]}")
 start=$(date +%s)
+[ -n "$log" ] || log=$run/l1.console
+: >"$log" # appended to by the console and by watch_stall's line, so neither overwrites the other
+# watch_stall: L1's kernel says a CPU has been stuck for $stall s or more (its soft-lockup
+# watchdog repeats the line every ~30 s with the time so far): L1 will not finish; stop its QEMU
+# (found by the run folder it shares) rather than wait for the timeout.
+watch_stall() {
+	local n
+	while sleep 10; do
+		n=$(grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$log" 2>/dev/null |
+			grep -oE '[0-9]+s$' | tr -d s | sort -n | tail -1)
+		if [ -z "$n" ] || [ "$n" -lt "$stall" ]; then continue; fi
+		echo "kvm-in-qemu: L1 stalled: its kernel reports a CPU stuck for ${n}s; stopping it" |
+			tee -a "$log" >&2
+		pkill -TERM -f -- "-virtfs local,path=$run," || true
+		return
+	done
+}
+watcher=
+if [ "$stall" -gt 0 ]; then
+	watch_stall &
+	watcher=$!
+fi
 # QEMU warns once per vCPU for each feature of the CPU model that TCG does not emulate.
 "${qemu_cmd[@]}" </dev/null 2>&1 | grep --line-buffered -vE "TCG doesn't support requested feature|nic e1000e.* has no peer" |
-	tee "${log:-/dev/null}" || true
+	tee -a "$log" || true
+[ -z "$watcher" ] || kill "$watcher" 2>/dev/null || true
 echo "kvm-in-qemu: L1 ran $(($(date +%s) - start)) s" >&2
 [ -s "$run/status" ] || die "no exit status: L1 did not finish the command (timeout, panic or failed boot above)"
 exit "$(cat "$run/status")"

@@ -50,8 +50,9 @@ l1_run() {
 }
 
 # What L1's console shows when L1 itself died: its kernel's panic (the boots' consoles are files
-# of their own, never L1's) or QEMU's abort under it.
-L1_CRASH='Kernel panic - not syncing: [^\r]*|tcg_handle_interrupt: assertion failed[^\r]*'
+# of their own, never L1's), QEMU's abort under it, or run.sh's stall watch stopping an L1 whose
+# kernel reported a CPU stuck for minutes.
+L1_CRASH='Kernel panic - not syncing: [^\r]*|tcg_handle_interrupt: assertion failed[^\r]*|kvm-in-qemu: L1 stalled[^\r]*'
 
 # l1_crashed OUT: true when L1 itself died in the last run: the command left no exit status and
 # L1's console has the panic or abort (then the boots in it could not finish, whatever they do: a
