@@ -25,10 +25,10 @@ l1_require() {
 # guest's KVM_RUN in some runs of the suite): then once more, after its last console lines, with
 # the function RESET (if not "") called first to put the boots' files back. When L1 itself died
 # every time the test is skipped (77), saying so; otherwise returns the last attempt's status.
-# L1_ATTEMPTS (default 2) is how many runs at most. L1_CPU, when set, is L1's QEMU -cpu (run.sh --cpu; default EPYC,+svm,+npt); L1_VFIO=1 gives
+# L1_ATTEMPTS (default 3; a stalled L1 is stopped within minutes, run.sh --stall) is how many runs at most. L1_CPU, when set, is L1's QEMU -cpu (run.sh --cpu; default EPYC,+svm,+npt); L1_VFIO=1 gives
 # L1 an IOMMU and a device to pass through (run.sh --vfio-devices).
 l1_run() {
-	local out=$1 timeout=$2 filter=$3 reset=$4 attempt status=1 attempts=${L1_ATTEMPTS:-2}
+	local out=$1 timeout=$2 filter=$3 reset=$4 attempt status=1 attempts=${L1_ATTEMPTS:-3}
 	shift 4
 	[ "${1:-}" = -- ] && shift
 	for ((attempt = 1; attempt <= attempts; attempt++)); do
