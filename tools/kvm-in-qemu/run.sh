@@ -15,7 +15,7 @@
 #     --log FILE      also copy L1's console to FILE
 #     --stall SECS    stop L1 once its own kernel reports a CPU stuck that long (a soft lockup
 #                     of SECS or more: TCG's L1 sometimes stops making progress and never
-#                     recovers; default 120, 0 never); the console then says "kvm-in-qemu: L1
+#                     recovers; default 240, 0 never); the console then says "kvm-in-qemu: L1
 #                     stalled" and the exit is a failure without the command's status
 #     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
 #                     interrupt remapping; intel_iommu=on on L1's command line), an emulated
@@ -46,7 +46,7 @@ cpus=2
 mem=4G
 cpu=EPYC,+svm,+npt
 timeout=3600
-stall=120
+stall=240
 log=
 rw=()
 vfio=0
@@ -206,11 +206,16 @@ start=$(date +%s)
 # watch_stall: L1's kernel says a CPU has been stuck for $stall s or more (its soft-lockup
 # watchdog repeats the line every ~30 s with the time so far): L1 will not finish; stop its QEMU
 # (found by the run folder it shares) rather than wait for the timeout.
+# The command's own output shares that console: a line it echoes from an L2 guest's log may say
+# the same, so only a CPU stuck no longer than L1 has run counts.
 watch_stall() {
-	local n
+	local n t0 up
+	t0=$(date +%s)
 	while sleep 10; do
+		up=$(($(date +%s) - t0 + 15))
 		n=$(grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$log" 2>/dev/null |
-			grep -oE '[0-9]+s$' | tr -d s | sort -n | tail -1) || true # none yet (set -e)
+			grep -oE '[0-9]+s$' | tr -d s | awk -v up="$up" '$1 <= up' | sort -n |
+			tail -1) || true # none yet (set -e)
 		if [ -z "$n" ] || [ "$n" -lt "$stall" ]; then continue; fi
 		echo "kvm-in-qemu: L1 stalled: its kernel reports a CPU stuck for ${n}s; stopping it" |
 			tee -a "$log" >&2
