@@ -23,16 +23,17 @@ INITRAMFS_RECIPE=2
 # The modules /init loads (dependencies first): virtio over PCI and mmio, and virtio-blk; the
 # ACPI power button and the input event devices, on which /init waits for a press; virtio-net
 # (with its failover helpers), virtio-vsock and virtio-pmem (with libnvdimm and its pmem block
-# driver: /dev/pmem0), which PCI hotplug adds (linux_stock_hotplug.sh; Debian builds them as
-# modules: CONFIG_VIRTIO_VSOCKETS=m, CONFIG_VIRTIO_PMEM=m, CONFIG_BLK_DEV_PMEM=m). No udev here:
-# each is loaded before its device comes.
+# driver: /dev/pmem0) and virtio-fs (with FUSE), which PCI hotplug adds (linux_stock_hotplug.sh;
+# Debian builds them as modules: CONFIG_VIRTIO_VSOCKETS=m, CONFIG_VIRTIO_PMEM=m,
+# CONFIG_BLK_DEV_PMEM=m, CONFIG_VIRTIO_FS=m). No udev here: each is loaded before its device
+# comes.
 MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/virtio/virtio_mmio
 drivers/block/virtio_blk drivers/acpi/button drivers/input/evdev net/core/failover
 drivers/net/net_failover drivers/net/virtio_net net/vmw_vsock/vsock
 net/vmw_vsock/vmw_vsock_virtio_transport_common net/vmw_vsock/vmw_vsock_virtio_transport
 drivers/nvdimm/libnvdimm drivers/nvdimm/nd_btt drivers/nvdimm/nd_pmem drivers/nvdimm/nd_virtio
-drivers/nvdimm/virtio_pmem"
+drivers/nvdimm/virtio_pmem fs/fuse/fuse fs/fuse/virtiofs"
 
 log() { echo "stock-kernel: $*" >&2; }
 die() {

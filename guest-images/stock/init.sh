@@ -19,7 +19,9 @@
 # test removes it on "ready to remove"), wait for it again and read the line back; with
 # vmmstock.hpnet=1 also wait for eth0 to arrive and go; with vmmstock.hpvp=1 also for a
 # virtio-vsock device bound to its driver and /dev/pmem0 (its first line printed) to arrive and
-# go; then `poweroff -f`.
+# go; with vmmstock.hpfs=1 also for a virtio-fs device (tag hpshare): mount it, print the first
+# line of its file "mark", write the file "from-guest", unmount it before "ready to remove", and
+# wait for the device to go; then `poweroff -f`.
 #                                 vmmstock.end=vcpuhp  vCPU hotplug (linux_vcpu_hotplug.sh):
 # print the possible and present CPUs, wait for cpu1 to arrive (the test resizes to 2 on
 # "VMM-STOCK-VCPUHP: waiting"), online it (no udev here to do it) and count the CPUs, wait for
@@ -128,8 +130,8 @@ wait_path() {
 	echo $((i / 20))
 }
 
-# The driver bound to the virtio device of type $1 (its sysfs "device": 0x0013 vsock, 0x001b
-# pmem; virtio 1.2 5); false when there is none or it has no driver.
+# The driver bound to the virtio device of type $1 (its sysfs "device": 0x0013 vsock, 0x001a fs,
+# 0x001b pmem; virtio 1.2 5); false when there is none or it has no driver.
 virtio_driver() {
 	for dev in /sys/bus/virtio/devices/*; do
 		[ -e "$dev/device" ] || continue
@@ -179,15 +181,42 @@ hotplug_vp_removed() {
 		echo "VMM-STOCK-HOTPLUG-PMEM-REMOVED: pmem0 gone after ${t}s"
 }
 
+# vmmstock.hpfs=1: the hot-added virtio-fs device (type 0x001a) bound, its share (tag hpshare)
+# mounted, read and written, then unmounted so that the device can go.
+hotplug_fs_added() {
+	t=$(wait_virtio 0x001a 1)
+	if ! drv=$(virtio_driver 0x001a); then
+		echo "VMM-STOCK-HOTPLUG-FS: no virtio-fs device after ${t}s"
+		return
+	fi
+	mkdir -p /mnt/hpfs
+	if ! mount -t virtiofs hpshare /mnt/hpfs; then
+		echo "VMM-STOCK-HOTPLUG-FS: bound after ${t}s driver=$drv, mount failed"
+		return
+	fi
+	read -r mark </mnt/hpfs/mark
+	echo "VMM-STOCK-FS-FROM-GUEST-$$" >/mnt/hpfs/from-guest
+	read -r back </mnt/hpfs/from-guest
+	umount /mnt/hpfs
+	echo "VMM-STOCK-HOTPLUG-FS: bound after ${t}s driver=$drv mark=$mark wrote=$back"
+}
+
+hotplug_fs_removed() {
+	t=$(wait_virtio 0x001a 0)
+	virtio_driver 0x001a >/dev/null && echo "VMM-STOCK-HOTPLUG-FS-REMOVED: still there" ||
+		echo "VMM-STOCK-HOTPLUG-FS-REMOVED: gone after ${t}s"
+}
+
 hotplug() {
 	slots=""
 	for s in /sys/bus/pci/slots/*; do
 		[ -e "$s" ] && slots="$slots${s##*/} "
 	done
 	echo "VMM-STOCK-SLOTS: $slots"
-	net=0 vp=0
+	net=0 vp=0 fs=0
 	case " $cmdline " in *" vmmstock.hpnet=1 "*) net=1 ;; esac
 	case " $cmdline " in *" vmmstock.hpvp=1 "*) vp=1 ;; esac
+	case " $cmdline " in *" vmmstock.hpfs=1 "*) fs=1 ;; esac
 	echo "VMM-STOCK-HOTPLUG: waiting"
 	t=$(wait_path /sys/block/vdb 1)
 	if [ -b /dev/vdb ]; then
@@ -211,6 +240,7 @@ hotplug() {
 		fi
 	fi
 	[ $vp = 1 ] && hotplug_vp_added
+	[ $fs = 1 ] && hotplug_fs_added
 	echo "VMM-STOCK-HOTPLUG: ready to remove"
 	t=$(wait_path /sys/block/vdb 0)
 	[ -e /sys/block/vdb ] && echo "VMM-STOCK-HOTPLUG-REMOVED: vdb still there after ${t}s" ||
@@ -221,6 +251,7 @@ hotplug() {
 			echo "VMM-STOCK-HOTPLUG-NET-REMOVED: eth0 gone after ${t}s"
 	fi
 	[ $vp = 1 ] && hotplug_vp_removed
+	[ $fs = 1 ] && hotplug_fs_removed
 	echo "VMM-STOCK-HOTPLUG: waiting again"
 	t=$(wait_path /sys/block/vdb 1)
 	if [ -b /dev/vdb ]; then

@@ -16,6 +16,10 @@
 #     vsock device, /dev/pmem0 arrives and reads the marker (Debian's modules: vsock,
 #     vmw_vsock_virtio_transport, libnvdimm, nd_pmem, virtio_pmem, in the initramfs); removes
 #     both: the device and /dev/pmem0 go (vmmstock.hpvp=1);
+#   - when virtiofsd is installed, adds a shared folder (add-fs hpshare SOCK --id hpfs0; guest
+#     RAM is a memfd, --mem-shared, which virtiofsd maps): Debian's virtiofs module binds it,
+#     /init mounts the tag, reads the host's marker, writes a file the host then reads, and
+#     unmounts; removes it: the device goes (vmmstock.hpfs=1);
 #   - adds the disk again: /init reads the line it wrote before;
 #   - the VMM ends with status 0 after the guest's poweroff -f.
 # Then, when QEMU is installed, the same kernel and /init on QEMU's q35 (a PCIe root port, its
@@ -34,6 +38,7 @@ SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 VMM="${VMM:-$PWD/vmm}"
 QEMU="${QEMU:-qemu-system-x86_64}"
 VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-400}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
@@ -93,6 +98,7 @@ drive() {
 	[ "$net" = 1 ] && ctl addnet add-net vmmhp0 --id hpnet0
 	ctl addvs add-vsock 7 "$vpdir/vs.sock" --id hpvs0
 	ctl addpm add-pmem "$vpdir/pm.img" --id hppm0
+	[ "$fs" = 1 ] && ctl addfs add-fs hpshare "$vpdir/fs.sock" --id hpfs0
 	ctl dup add-disk "$out/other.img" --id hp0
 	ctl rmboot remove-device drive0
 	ctl rmnone remove-device nope
@@ -104,6 +110,7 @@ drive() {
 	[ "$net" = 1 ] && ctl rmnet remove-device hpnet0
 	ctl rmvs remove-device hpvs0
 	ctl rmpm remove-device hppm0
+	[ "$fs" = 1 ] && ctl rmfs remove-device hpfs0
 	wait
 	until_line '^VMM-STOCK-HOTPLUG: waiting again' "$pid" || return
 	ctl add2 add-disk "$out/hp.img" --id hp0
@@ -180,11 +187,22 @@ run_boot() {
 	printf 'VMM-STOCK-PMEM-MARK\n' >"$vpdir/pm.img"
 	truncate -s 2M "$vpdir/pm.img"
 	cmdline+=" vmmstock.hpvp=1"
+	# the shared folder: virtiofsd in the same /tmp (its socket), a marker for the guest to read
+	fs=0
+	if [ -x "$VIRTIOFSD" ]; then
+		mkdir -p "$vpdir/share"
+		echo VMM-STOCK-FS-MARK >"$vpdir/share/mark"
+		"$VIRTIOFSD" --socket-path="$vpdir/fs.sock" -o source="$vpdir/share" -o cache=none \
+			>"$out/virtiofsd.log" 2>&1 &
+		fs=1
+		cmdline+=" vmmstock.hpfs=1"
+	fi
 	printf 'VMM-STOCK-ROOT\n' >"$out/root.img"
 	truncate -s 8M "$out/root.img"
 	truncate -s 4M "$out/hp.img" "$out/other.img"
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$STOCK_KERNEL" --initrd "$STOCK_INITRAMFS" \
-		--cpus 2 --mem 256M --transport pci --disk "$out/root.img" --api-sock "$sock" --landlock-rules "$out:rw,$vpdir:rw" \
+		--cpus 2 --mem 256M --mem-shared --transport pci --disk "$out/root.img" --api-sock "$sock" \
+		--landlock-rules "$out:rw,$vpdir:rw" \
 		--append "$cmdline vmmstock.end=hotplug" </dev/null >"$out/vmm.log" 2>"$out/vmm.err" &
 	pid=$!
 	drive "$pid" &
@@ -192,6 +210,11 @@ run_boot() {
 	echo $? >"$out/vmm.status"
 	wait
 	echo "$net" >"$out/net"
+	echo "$fs" >"$out/fs"
+	if [ "$fs" = 1 ]; then
+		cp "$vpdir/share/from-guest" "$out/fs-from-guest" 2>/dev/null
+		pkill -f -- "--socket-path=$vpdir/fs.sock" 2>/dev/null
+	fi
 	[ "$net" = 1 ] && ip link del vmmhp0 2>/dev/null
 	rm -f "$sock"
 	rm -rf "$vpdir"
@@ -205,6 +228,7 @@ run_boot() {
 	# the peer gets no NIC: /init would wait for one
 	# (nor a vsock or pmem device: not what it is timed for)
 	cmdline=${cmdline/ vmmstock.hpvp=1/}
+	cmdline=${cmdline/ vmmstock.hpfs=1/}
 	command -v "$QEMU" >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
 	return 0
 }
@@ -246,7 +270,11 @@ bad() {
 	fail=1
 }
 tr -d '\r' <"$out/vmm.log" >"$out/vmm.txt" 2>/dev/null
-line() { sed -n "s/^VMM-STOCK-$1: //p" "$out/vmm.txt" | head -1; }
+# /init's lines with the kernel's messages that broke into them taken out: a printk comes out on
+# the console between two bytes of /init's write ("bound a[   10.55] pci ...: BAR 0 ...",
+# newline, "fter 0s driver=..."). The kernel's own checks below read vmm.txt as it came.
+perl -0pe 's/(?<=[^\n])\[ *\d+\.\d+\] [^\n]*\n//g' "$out/vmm.txt" >"$out/vmm.init.txt"
+line() { sed -n "s/^VMM-STOCK-$1: //p" "$out/vmm.init.txt" | head -1; }
 ctl_status() { sed -n 's/^status //p' "$out/$1" 2>/dev/null; }
 ctl_ms() { sed -n 's/^ms //p' "$out/$1" 2>/dev/null; }
 expect_ctl() { # NAME STATUS REGEX WHAT
@@ -284,6 +312,22 @@ expect_ctl rmvs 0 '' "vmmctl remove-device hpvs0"
 expect_line HOTPLUG-VSOCK-REMOVED '^gone' "the vsock device went"
 expect_ctl rmpm 0 '' "vmmctl remove-device hppm0"
 expect_line HOTPLUG-PMEM-REMOVED '^pmem0 gone' "/dev/pmem0 went"
+fs=$(cat "$out/fs" 2>/dev/null || echo 0)
+if [ "$fs" = 1 ]; then
+	expect_ctl addfs 0 '"id": *"hpfs0"' "vmmctl add-fs hpfs0"
+	from_guest=$(head -1 "$out/fs-from-guest" 2>/dev/null)
+	expect_line HOTPLUG-FS "^bound after [0-9]+s driver=[a-z_]+ mark=VMM-STOCK-FS-MARK wrote=${from_guest:-none}\$" \
+		"the guest mounted the hot-added share, read the host's marker and wrote a file"
+	if [[ $from_guest == VMM-STOCK-FS-FROM-GUEST-* ]]; then
+		ok "the host reads the guest's file in the shared folder: $from_guest"
+	else
+		bad "the guest's file in the shared folder: '${from_guest}'"
+	fi
+	expect_ctl rmfs 0 '' "vmmctl remove-device hpfs0"
+	expect_line HOTPLUG-FS-REMOVED '^gone' "the virtio-fs device went"
+else
+	echo "not run: the shared folder ($VIRTIOFSD is not installed where the VMM ran)"
+fi
 if [ "$net" = 1 ]; then
 	expect_ctl addnet 0 '"id": *"hpnet0"' "vmmctl add-net hpnet0"
 	expect_line HOTPLUG-NET '^eth0 after [0-9]+s mac=' "eth0 arrived"
