@@ -355,10 +355,10 @@ check_ctl() {
 # NAME REGEX WHAT: one of the guest's HOTPLUG-UDEV lines (an event udevadm monitor saw) matches.
 check_udev_event() {
 	if sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.txt" | grep -qE -- "$2"; then
-		ok "$1: udev sent out $3 ($(sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.txt" |
+		ok "$1: udev's event for $3 ($(sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.txt" |
 			grep -E -- "$2" | head -1))"
 	else
-		bad "$1: udev sent out no $3 (no HOTPLUG-UDEV line /$2/)"
+		bad "$1: no udev event for $3 (no HOTPLUG-UDEV line /$2/)"
 	fi
 }
 
