@@ -8,7 +8,8 @@
 #   systemd-networkd with DHCP on the first NIC; a serial getty on ttyS0, root without password;
 #   an empty /etc/machine-id (made at each first boot, as in Debian's cloud images); the unit
 #   vmm-debian-check (debian/vmm-debian-check.sh) printing "VMM-DEBIAN-..." lines on the console
-#   once the boot is done, and powering off with vmmdebian.poweroff on the command line.
+#   once the boot is done (with vmmdebian.hotplug= after waiting for the host's hotplug and
+#   reporting what udev made of it), and powering off with vmmdebian.poweroff on the command line.
 # The disk (2 GiB, sparse): GPT; 1 a BIOS boot partition holding GRUB's core.img, 2 an EFI system
 # partition (FAT) with EFI/BOOT/BOOTX64.EFI, 3 the ext4 root with /boot/grub/grub.cfg (serial
 # console, root=PARTUUID=). GRUB for i386-pc in the MBR and partition 1, for x86_64-efi at the
@@ -62,7 +63,7 @@ die() {
 	log "error: $*"
 	exit 1
 }
-usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 MODE=paths
 case "${1:-}" in

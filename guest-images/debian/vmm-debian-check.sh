@@ -1,8 +1,194 @@
 #!/bin/sh
 # /usr/local/sbin/vmm-debian-check: once systemd says the boot has finished, one line per fact
 # on the console, each "VMM-DEBIAN-KEY: value", then "VMM-DEBIAN-DONE". With vmmdebian.poweroff
-# on the kernel command line it then powers the machine off (systemctl poweroff).
+# on the kernel command line it then powers the machine off (systemctl poweroff). With
+# vmmdebian.hotplug=KINDS (disk,net,vsock,pmem: what the host will hot-add) it first waits for
+# the VMM's hotplug and reports what udev made of each device: see hotplug() below.
 say() { printf 'VMM-DEBIAN-%s: %s\n' "$1" "$2"; }
+
+# The value of vmmdebian.NAME= on the kernel command line, empty when absent.
+param() { tr ' ' '\n' </proc/cmdline | sed -n "s/^vmmdebian\.$1=//p" | head -1; }
+# Seconds since the kernel started; since T: seconds from T to now, one decimal.
+up() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v t="$1" -v n="$(up)" 'BEGIN { printf "%.1f", n - t }'; }
+# after SECONDS: the uptime SECONDS from now (whole seconds).
+after() { awk -v n="$(up)" -v s="$1" 'BEGIN { printf "%d", n + s }'; }
+# wait_until END CMD...: true once CMD succeeds (asked every half second), false from uptime END.
+wait_until() {
+	wu_end=$1
+	shift
+	until "$@"; do
+		[ "$(up | cut -d. -f1)" -lt "$wu_end" ] || return 1
+		sleep 0.5
+	done
+}
+# What udev recorded for a device (udevadm info's properties), those named by the regex $2.
+props() { udevadm info -q property "$1" 2>&1 | grep -E "^($2)=" | tr '\n' ' '; }
+
+# The NIC with the host's MAC once udev renamed it (the kernel's ethN becomes a predictable en*).
+hp_iface() {
+	for f in /sys/class/net/*/address; do
+		[ "$(cat "$f" 2>/dev/null)" = "$hp_mac" ] || continue
+		f=${f%/address}
+		case ${f##*/} in en*) echo "${f##*/}" && return 0 ;; esac
+	done
+	return 1
+}
+# The virtio device the vsock driver took (loaded by udev from the device's modalias).
+hp_vsock() {
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" = vmw_vsock_virtio_transport ] &&
+			echo "${d##*/}" && return 0
+	done
+	return 1
+}
+# true while a virtio vsock device (id 0x0013) is on the bus.
+vsock_present() { grep -qx 0x0013 /sys/bus/virtio/devices/*/device 2>/dev/null; }
+has() {
+	case ",$hp," in
+	*",$1,"*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+disk_gone() { [ ! -e "$hp_link" ] && [ ! -L "$hp_link" ] && [ ! -L /dev/disk/by-label/vmmhp ]; }
+iface_gone() { [ ! -e "/sys/class/net/$hp_name" ]; }
+vsock_gone() { ! vsock_present; }
+pmem_gone() { [ ! -e /dev/pmem0 ]; }
+settle() { udevadm settle --timeout=60 2>/dev/null; }
+# mark VAR TEST...: true when VAR is set, or sets it to the seconds since $t0 once TEST succeeds.
+mark() {
+	eval "[ -n \"\${$1:-}\" ]" && return 0
+	mk_var=$1
+	shift
+	"$@" >/dev/null 2>&1 || return 1
+	eval "$mk_var=$(since "$t0")"
+}
+# true once every device asked for is there (a_KIND: when each came), ...
+all_added() {
+	aa=0
+	has disk && { mark a_disk test -b "$hp_link" || aa=1; }
+	has net && { mark a_net hp_iface || aa=1; }
+	has vsock && { mark a_vsock hp_vsock || aa=1; }
+	has pmem && { mark a_pmem test -b /dev/pmem0 || aa=1; }
+	return $aa
+}
+# ... and gone again (r_KIND: when each went).
+all_removed() {
+	ar=0
+	has disk && { mark r_disk disk_gone || ar=1; }
+	has net && [ -n "${hp_name:-}" ] && { mark r_net iface_gone || ar=1; }
+	has vsock && { mark r_vsock vsock_gone || ar=1; }
+	has pmem && { mark r_pmem pmem_gone || ar=1; }
+	return $ar
+}
+# removed KEY SECONDS WHAT: says whether WHAT went (SECONDS: when, empty if not).
+removed() {
+	if [ -n "$2" ]; then
+		say "HOTPLUG-$1" "gone after $2s: $3"
+	else
+		say "HOTPLUG-$1" "still there after $(since "$t0")s: $3"
+	fi
+}
+# The modules of $@ that are loaded.
+loaded() { for m in "$@"; do [ -d "/sys/module/$m" ] && printf '%s ' "$m"; done; }
+
+# The hotplug of tests/integration/linux/linux_debian.sh: "VMM-DEBIAN-HOTPLUG: ready", then the
+# host hot-adds a disk with serial vmmdebian.hpserial= (an ext4 labelled vmmhp, holding
+# /marker), a NIC with MAC vmmdebian.hpmac=, a vsock and a pmem device (its first line a
+# marker), as KINDS says; each is looked for (150 s for all) and reported with what udev made
+# of it: the disk's /dev/disk/by-id/virtio-SERIAL and by-label links and properties, the NIC's
+# predictable name and its properties and networkd's state, the vsock and pmem drivers udev
+# loaded (they are modules). "VMM-DEBIAN-HOTPLUG: ready to remove", the host removes them all,
+# and each must go (90 s for all): the links udev made gone with it. Last, the events udev
+# sent out meanwhile (udevadm monitor: block, net, virtio), one line each, and the kernel's
+# lines on the slots and new devices (its console notes are held back meanwhile).
+hotplug() {
+	hp=$1
+	hp_serial=$(param hpserial)
+	hp_mac=$(param hpmac)
+	hp_link=/dev/disk/by-id/virtio-$hp_serial
+	stdbuf -oL udevadm monitor --udev --subsystem-match=block --subsystem-match=net \
+		--subsystem-match=virtio >/run/vmm-hotplug.udev 2>&1 &
+	mon=$!
+	sleep 2 # the monitor subscribes
+	# The kernel's notes on the console (a new PCI device, its BARs, "[vdb] ... blocks") could
+	# land inside these lines: only its warnings and errors meanwhile (an ACPI error still shows).
+	printk=$(cut -f1 /proc/sys/kernel/printk)
+	echo 5 >/proc/sys/kernel/printk
+	t0=$(up)
+	hp_t0=$t0
+	say HOTPLUG ready
+	# Each device's arrival timed on its own (the host adds them one after the other), then
+	# each looked at.
+	wait_until "$(after 150)" all_added
+	if has disk; then
+		if [ -n "${a_disk:-}" ]; then
+			settle
+			dev=$(readlink -f "$hp_link")
+			say HOTPLUG-DISK "$hp_link -> $dev after ${a_disk}s sectors=$(cat "/sys/class/block/${dev#/dev/}/size")"
+			say HOTPLUG-DISK-UDEV "$(props "$dev" 'ID_SERIAL|ID_PATH|ID_FS_TYPE|ID_FS_LABEL')"
+			say HOTPLUG-DISK-LABEL "/dev/disk/by-label/vmmhp -> $(readlink -f /dev/disk/by-label/vmmhp)"
+			if mount -o ro /dev/disk/by-label/vmmhp /mnt 2>/dev/null; then
+				say HOTPLUG-DISK-READ "$(head -1 /mnt/marker)"
+				umount /mnt
+			else
+				say HOTPLUG-DISK-READ "mount failed"
+			fi
+		else
+			say HOTPLUG-DISK "none after $(since "$t0")s (no $hp_link)"
+		fi
+	fi
+	if has net; then
+		if [ -n "${a_net:-}" ]; then
+			settle
+			hp_name=$(hp_iface)
+			say HOTPLUG-NET "$hp_name after ${a_net}s mac=$hp_mac"
+			say HOTPLUG-NET-UDEV "$(props "/sys/class/net/$hp_name" 'ID_NET_DRIVER|ID_NET_NAME_[A-Z]+|ID_NET_LINK_FILE|ID_PATH')"
+			# networkd takes a link once udev has initialized it (20-dhcp.network: DHCP on en*,
+			# the host's tap has no DHCP server: "configuring").
+			wait_until "$(after 60)" sh -c "networkctl list --no-legend --no-pager $hp_name | grep -qv pending"
+			say HOTPLUG-NET-NETWORKD "$(networkctl list --no-legend --no-pager "$hp_name" | awk '{ print $2, $4, $5 }')"
+		else
+			say HOTPLUG-NET "none after $(since "$t0")s (no en* NIC with MAC $hp_mac)"
+		fi
+	fi
+	if has vsock; then
+		if [ -n "${a_vsock:-}" ]; then
+			say HOTPLUG-VSOCK "$(hp_vsock) after ${a_vsock}s driver=vmw_vsock_virtio_transport $(ls /dev/vsock 2>&1)"
+		else
+			say HOTPLUG-VSOCK "none after $(since "$t0")s (no virtio device bound to vmw_vsock_virtio_transport)"
+		fi
+	fi
+	if has pmem; then
+		if [ -n "${a_pmem:-}" ]; then
+			settle
+			say HOTPLUG-PMEM "pmem0 after ${a_pmem}s first-line=$(head -c 64 /dev/pmem0 | head -1)"
+			say HOTPLUG-PMEM-UDEV "$(props /dev/pmem0 'ID_PATH|DEVTYPE') modules=$(loaded virtio_pmem nd_pmem)"
+		else
+			say HOTPLUG-PMEM "none after $(since "$t0")s (no /dev/pmem0)"
+		fi
+	fi
+	t0=$(up)
+	say HOTPLUG "ready to remove"
+	wait_until "$(after 90)" all_removed
+	has disk && removed DISK-REMOVED "${r_disk:-}" "$hp_link, /dev/disk/by-label/vmmhp"
+	has net && [ -n "${hp_name:-}" ] && removed NET-REMOVED "${r_net:-}" "$hp_name"
+	has vsock && removed VSOCK-REMOVED "${r_vsock:-}" "the vsock device"
+	has pmem && removed PMEM-REMOVED "${r_pmem:-}" /dev/pmem0
+	settle
+	kill "$mon" 2>/dev/null
+	wait "$mon" 2>/dev/null
+	# "UDEV  [12.345] add      /devices/.../block/vdb (block)": the action, subsystem, name.
+	awk '$1 == "UDEV" && $2 ~ /^\[/ { n = split($4, p, "/"); s = $5; gsub(/[()]/, "", s); print $3, s, p[n] }' \
+		/run/vmm-hotplug.udev | while read -r line; do say HOTPLUG-UDEV "$line"; done
+	echo "$printk" >/proc/sys/kernel/printk
+	# What the kernel said of the new devices and the slots (acpiphp) since "ready", now that
+	# all is quiet.
+	dmesg 2>/dev/null | awk -v t="$hp_t0" '{ s = $0; sub(/^\[ */, "", s); if (s + 0 >= t) print }' |
+		grep -E 'acpiphp|pci 0000:00:[0-9a-f]{2}\.0: \[1af4' | head -8 |
+		while read -r line; do say HOTPLUG-KMSG "$line"; done
+	say HOTPLUG "done"
+}
 
 # "running" or "degraded"; it returns when the boot's jobs are done.
 state=$(systemctl is-system-running --wait 2>&1)
@@ -32,6 +218,8 @@ say ROUTE "$(ip -4 route show default | head -1)"
 systemd-analyze time 2>&1 | head -1 | while read -r line; do say ANALYZE "$line"; done
 systemd-analyze blame --no-pager 2>&1 | head -5 | while read -r line; do say BLAME "$line"; done
 say DONE "$(cut -d' ' -f1 /proc/uptime) s after the kernel started"
+hp=$(param hotplug)
+[ -z "$hp" ] || hotplug "$hp"
 if grep -qw vmmdebian.poweroff /proc/cmdline; then
 	say END poweroff
 	systemctl poweroff --no-block

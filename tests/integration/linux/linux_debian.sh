@@ -15,6 +15,23 @@
 #     virtio-net over the transport asked for, and get slirp's 10.0.2.15 by DHCP (networkd);
 #   - show a login prompt on ttyS0 (the getty), print `systemd-analyze`'s line;
 #   - power off through systemd and end the VMM with exit status 0.
+# The pci boot (unless DEBIAN_HOTPLUG=0) also has an API socket and vmmdebian.hotplug= on its
+# command line: once booted, the check prints "VMM-DEBIAN-HOTPLUG: ready" and waits; the host
+# (here or in L1, watching the console) hot-adds through vmmctl (PUT /vmm/vm.add-*) a disk
+# (16 MiB of ext4 labelled vmmhp, serial vmm-debian-hp0), a NIC on a tap with a fixed MAC
+# (when a tap can be made), a vsock and a 2 MiB pmem device, and once the guest has seen them
+# removes them all (PUT /vmm/vm.remove-device). Debian's udev, the image's own, must:
+#   - make /dev/disk/by-id/virtio-vmm-debian-hp0 and /dev/disk/by-label/vmmhp for the disk,
+#     `udevadm info` showing ID_SERIAL, ID_PATH=pci-..., ID_FS_TYPE=ext4, ID_FS_LABEL; the
+#     guest mounts it by its label and reads the marker the host wrote;
+#   - rename the NIC with that MAC to its predictable name (en*: one of its ID_NET_NAME_*),
+#     driver virtio_net, which networkd then takes (20-dhcp.network);
+#   - load the vsock driver (vmw_vsock_virtio_transport) and the pmem ones (virtio_pmem,
+#     nd_pmem: modules of the cloud kernel) from the devices' modaliases: the vsock bound,
+#     /dev/pmem0 reads the file's marker;
+#   - after the removes: the links and the NIC gone, and `udevadm monitor` (block, net,
+#     virtio) have seen the adds and the removes of the disk, the NIC and pmem0.
+# The hotplug's times as the guest saw them are printed (from its "ready" to each device).
 # A table of times (the VMM's wall time, systemd-analyze, the check's uptime) ends the output.
 #
 # Where it runs: as linux_stock.sh. On kvm_pvm Debian's kernel cannot run (guest kernel code is
@@ -31,9 +48,11 @@ set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
+VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 QEMU="${QEMU:-qemu-system-x86_64}"
 # Each boot, side by side with the two others: in tools/kvm-in-qemu on a busy 2-CPU host ours took
-# 455 and 480 s to power off, QEMU over 480 s (2026-11-26).
+# 455 and 480 s to power off, QEMU over 480 s (2026-11-26). The pci boot's hotplug adds 30-60 s
+# to it there (2026-11-27).
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-720}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
@@ -41,15 +60,94 @@ SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[
 
 # ---- the boots (here, or in L1: then only they run there, with $DEBIAN_OUT shared) ----
 
+# The pci boot's hotplug (the image's vmm-debian-check, hotplug()): the disk's serial (udev's
+# /dev/disk/by-id/virtio-SERIAL), the NIC's MAC, the markers the guest reads back.
+HP_SERIAL=vmm-debian-hp0
+HP_MAC=52:54:00:de:b1:01
+HP_DISK_MARK=vmm-debian-hotplug-disk-marker
+HP_PMEM_MARK=vmm-debian-hotplug-pmem-marker
+
+# until_console NAME REGEX PID: waits for REGEX on NAME's console (false once the VMM ended).
+until_console() {
+	while kill -0 "$3" 2>/dev/null; do
+		tr -d '\r' <"$out/$1.log" 2>/dev/null | grep -qE -- "$2" && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# hp_ctl NAME WHAT ARGS...: vmmctl ARGS on NAME's API socket; its output, then "ms N" (the
+# request's time) and "status N", in $out/NAME.hp-WHAT.
+hp_ctl() {
+	local f=$out/$1.hp-$2 t0 st
+	shift 2
+	t0=$(date +%s%N)
+	"$VMMCTL" --sock "$hp_dir/api.sock" "$@" >"$f" 2>&1
+	st=$?
+	echo "ms $((($(date +%s%N) - t0) / 1000000))" >>"$f"
+	echo "status $st" >>"$f"
+}
+
+# The host's side of the hotplug, beside the boot PID: once the guest is ready, adds a disk
+# (the ext4 image hp-disk.img, serial $HP_SERIAL), a NIC on the tap $hp_tap (when one could
+# be made), a vsock and a pmem device; once the guest has seen them, removes them all.
+hotplug_drive() {
+	local name=$1 pid=$2 id
+	until_console "$name" 'VMM-DEBIAN-HOTPLUG: ready$' "$pid" || return 0
+	hp_ctl "$name" add-disk add-disk "$out/hp-disk.img" --serial "$HP_SERIAL" --id hpdisk0
+	[ -z "$hp_tap" ] || hp_ctl "$name" add-net add-net "$hp_tap" --mac "$HP_MAC" --id hpnet0
+	hp_ctl "$name" add-vsock add-vsock 7 "$hp_dir/vsock.sock" --id hpvsock0
+	hp_ctl "$name" add-pmem add-pmem "$hp_dir/pmem.img" --id hppmem0
+	until_console "$name" 'VMM-DEBIAN-HOTPLUG: ready to remove$' "$pid" || return 0
+	for id in hpdisk0 ${hp_tap:+hpnet0} hpvsock0 hppmem0; do
+		# TCG in L1 is slow: a minute for the guest's release, not the default 10 s.
+		hp_ctl "$name" "remove-$id" remove-device "$id" --timeout-ms 60000
+	done
+}
+
+# The hotplug's files beside the pci boot: the API socket, the vsock's socket and the pmem file
+# (2 MiB, the marker its first line) in $hp_dir, on this machine's own /tmp (in L1 $out is
+# L1's 9p share, where a Unix socket or a shared mapping may not work); a tap for the NIC,
+# when one can be made ($hp_tap, else empty); the kinds for the guest in $hp_kinds.
+hotplug_setup() {
+	hp_dir=$(mktemp -d /tmp/vmm-debian-hp.XXXXXX)
+	printf '%s\n' "$HP_PMEM_MARK" >"$hp_dir/pmem.img"
+	truncate -s 2M "$hp_dir/pmem.img"
+	hp_tap=vmmdeb$$
+	hp_kinds=disk,net,vsock,pmem
+	if ! ip tuntap add "$hp_tap" mode tap user "$(id -u)" 2>/dev/null; then
+		hp_tap="" hp_kinds=disk,vsock,pmem
+	fi
+	[ -z "$hp_tap" ] || ip link set "$hp_tap" up
+	echo "$hp_kinds" >"$out/$1.hp-kinds"
+}
+
+hotplug_cleanup() {
+	[ -z "$hp_tap" ] || ip link del "$hp_tap" 2>/dev/null
+	rm -rf "$hp_dir"
+}
+
 # One boot on our VMM: NAME TRANSPORT; its console in $out/NAME.log, stderr in NAME.err, exit
-# status in NAME.status, seconds in NAME.secs.
+# status in NAME.status, seconds in NAME.secs. The pci boot, unless DEBIAN_HOTPLUG=0, has an
+# API socket and the hotplug (hotplug_drive).
 boot_vmm() {
-	local name=$1 transport=$2 start=$SECONDS
+	local name=$1 transport=$2 start=$SECONDS append=$cmdline api=() pid
+	rm -f "$out/$name".hp-*
+	if [ "$transport" = pci ] && [ "${DEBIAN_HOTPLUG:-1}" = 1 ]; then
+		hotplug_setup "$name"
+		append+=" vmmdebian.hotplug=$hp_kinds vmmdebian.hpserial=$HP_SERIAL vmmdebian.hpmac=$HP_MAC"
+		api=(--api-sock "$hp_dir/api.sock" --landlock-rules "$out:rw,$hp_dir:rw")
+	fi
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$DEBIAN_KERNEL" --initrd "$DEBIAN_INITRD" \
 		--cpus 2 --mem 512M --transport "$transport" --disk "$out/$name.qcow2" --net user \
-		--append "$cmdline" </dev/null >"$out/$name.log" 2>"$out/$name.err"
+		"${api[@]}" --append "$append" </dev/null >"$out/$name.log" 2>"$out/$name.err" &
+	pid=$!
+	[ ${#api[@]} = 0 ] || hotplug_drive "$name" "$pid" &
+	wait "$pid"
 	echo $? >"$out/$name.status"
 	echo $((SECONDS - start)) >"$out/$name.secs"
+	wait
+	[ ${#api[@]} = 0 ] || hotplug_cleanup
 }
 
 boot_qemu() {
@@ -114,7 +212,8 @@ echo "image:  $DEBIAN_IMAGE"
 # Not under /tmp: L1 mounts its own tmpfs there, over the share.
 out=$(mktemp -d "${BUILD_DIR:-$PWD}/linux_debian.XXXXXX")
 if [ -n "${DEBIAN_KEEP:-}" ]; then echo "note: $out is kept (DEBIAN_KEEP)"; else trap 'rm -rf "$out"' EXIT; fi
-# One thin overlay per boot: the cached image stays the read-only template.
+# One thin overlay per boot: the cached image stays the read-only template. The disk the pci
+# boot hot-adds: 16 MiB of ext4 labelled vmmhp, its /marker holding $HP_DISK_MARK.
 fresh_overlays() {
 	local name
 	for name in qemu vmm-pci vmm-mmio; do
@@ -122,6 +221,11 @@ fresh_overlays() {
 		qemu-img create -q -f qcow2 -b "$DEBIAN_IMAGE" -F raw "$out/$name.qcow2" ||
 			{ echo "FAIL: qemu-img create an overlay of $DEBIAN_IMAGE" && exit 1; }
 	done
+	rm -rf "$out/hp-disk.img" "$out/hp-root"
+	mkdir "$out/hp-root"
+	echo "$HP_DISK_MARK" >"$out/hp-root/marker"
+	mkfs.ext4 -q -F -L vmmhp -d "$out/hp-root" "$out/hp-disk.img" 16M ||
+		{ echo "FAIL: mkfs.ext4 the disk to hot-add" && exit 1; }
 }
 fresh_overlays
 start=$SECONDS
@@ -129,7 +233,8 @@ if l1_wanted "${DEBIAN_DIRECT:-0}"; then
 	l1_require "$L1_PVM_WHY"
 	echo "where: $L1_PVM_WHY, so the boots run in an L1 Linux under QEMU's TCG with nested SVM" \
 		"(tools/kvm-in-qemu), where kvm_amd runs guest kernel and user code; the checks here"
-	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT DEBIAN_INNER=1 DEBIAN_OUT="$out"
+	export VMM VMMCTL QEMU SOURCE_DIR BOOT_TIMEOUT DEBIAN_INNER=1 DEBIAN_OUT="$out"
+	export DEBIAN_HOTPLUG=${DEBIAN_HOTPLUG:-1}
 	export DEBIAN_PEER=${DEBIAN_PEER:-0}
 	l1_run "$out" $((BOOT_TIMEOUT + 240)) 'qemu:|vmm-pci:|vmm-mmio:|the boots' fresh_overlays \
 		-- bash "$SCRIPT"
@@ -235,6 +340,88 @@ check_boot() {
 	fi
 }
 
+# The hotplug's requests: NAME WHAT STATUS REGEX DESCRIPTION (vmmctl's output in NAME.hp-WHAT).
+check_ctl() {
+	local f=$out/$1.hp-$2 st ms
+	st=$(sed -n 's/^status //p' "$f" 2>/dev/null)
+	ms=$(sed -n 's/^ms //p' "$f" 2>/dev/null)
+	if [ "$st" = "$3" ] && grep -qE -- "$4" "$f"; then
+		ok "$1: $5: $(grep -v '^ms \|^status ' "$f" | tr -d '\n ') ($ms ms)"
+	else
+		bad "$1: $5: $(tr '\n' ' ' <"$f" 2>/dev/null || echo 'not sent')"
+	fi
+}
+
+# NAME REGEX WHAT: one of the guest's HOTPLUG-UDEV lines (an event udevadm monitor saw) matches.
+check_udev_event() {
+	if sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.txt" | grep -qE -- "$2"; then
+		ok "$1: udev's event for $3 ($(sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.txt" |
+			grep -E -- "$2" | head -1))"
+	else
+		bad "$1: no udev event for $3 (no HOTPLUG-UDEV line /$2/)"
+	fi
+}
+
+# The pci boot's hotplug: what the VMM answered, and what the guest's udev made of each device.
+check_hotplug() {
+	local name=$1 kinds nic udev
+	kinds=$(cat "$out/$name.hp-kinds" 2>/dev/null)
+	if [ -z "$kinds" ]; then
+		echo "not run: $name: the hotplug (DEBIAN_HOTPLUG=0)"
+		return
+	fi
+	check_marker "$name" HOTPLUG '^ready$' "the check waited for the hotplug (vmmdebian.hotplug=$kinds)"
+	check_ctl "$name" add-disk 0 '"bdf": *"0000:00:[0-9a-f]{2}\.0"' "vmmctl add-disk --serial $HP_SERIAL"
+	check_marker "$name" HOTPLUG-DISK "^/dev/disk/by-id/virtio-$HP_SERIAL -> /dev/vd[b-z] after [0-9.]+s sectors=32768\$" \
+		"udev's /dev/disk/by-id/virtio-$HP_SERIAL for the hot-added disk, 16 MiB"
+	udev=$(marker_of "$name" HOTPLUG-DISK-UDEV)
+	for want in "ID_SERIAL=$HP_SERIAL" 'ID_PATH=pci-0000:00:[0-9a-f]{2}\.0' ID_FS_TYPE=ext4 ID_FS_LABEL=vmmhp; do
+		if grep -qE -- "(^| )$want( |\$)" <<<"$udev"; then
+			ok "$name: udevadm info on the disk: $want"
+		else
+			bad "$name: udevadm info on the disk has no /$want/: $udev"
+		fi
+	done
+	check_marker "$name" HOTPLUG-DISK-LABEL '^/dev/disk/by-label/vmmhp -> /dev/vd[b-z]$' "udev's by-label link (blkid read the ext4)"
+	check_marker "$name" HOTPLUG-DISK-READ "^$HP_DISK_MARK\$" "the guest mounted it by its label and read the marker"
+	check_ctl "$name" remove-hpdisk0 0 '' "vmmctl remove-device hpdisk0 (the guest released it)"
+	check_marker "$name" HOTPLUG-DISK-REMOVED '^gone after ' "the disk and udev's links went"
+	check_udev_event "$name" '^add block vd[b-z]$' "the disk's add"
+	check_udev_event "$name" '^remove block vd[b-z]$' "the disk's remove"
+	if [[ $kinds == *net* ]]; then
+		check_ctl "$name" add-net 0 '"id": *"hpnet0"' "vmmctl add-net on a tap, --mac $HP_MAC"
+		check_marker "$name" HOTPLUG-NET "^en[a-z0-9]+ after [0-9.]+s mac=$HP_MAC\$" "the hot-added NIC, renamed by udev"
+		nic=$(marker_of "$name" HOTPLUG-NET | cut -d' ' -f1)
+		udev=$(marker_of "$name" HOTPLUG-NET-UDEV)
+		if grep -qE -- "ID_NET_NAME_[A-Z]+=$nic( |\$)" <<<"$udev" && grep -q 'ID_NET_DRIVER=virtio_net' <<<"$udev"; then
+			ok "$name: $nic is udev's predictable name (udevadm info: $udev)"
+		else
+			bad "$name: $nic is none of udev's names, or no ID_NET_DRIVER=virtio_net: $udev"
+		fi
+		check_marker "$name" HOTPLUG-NET-NETWORKD "^$nic [a-z-]+ (configuring|configured)\$" \
+			"networkd took the link udev initialized (20-dhcp.network; no DHCP server on the tap)"
+		check_ctl "$name" remove-hpnet0 0 '' "vmmctl remove-device hpnet0"
+		check_marker "$name" HOTPLUG-NET-REMOVED "^gone after [0-9.]+s: $nic\$" "$nic went"
+		check_udev_event "$name" '^add net ' "the NIC's add"
+		check_udev_event "$name" '^remove net ' "the NIC's remove"
+	else
+		echo "not run: $name: the NIC (no tap could be made where the VMM ran)"
+	fi
+	check_ctl "$name" add-vsock 0 '"id": *"hpvsock0"' "vmmctl add-vsock"
+	check_marker "$name" HOTPLUG-VSOCK '^virtio[0-9]+ after [0-9.]+s driver=vmw_vsock_virtio_transport /dev/vsock$' \
+		"udev loaded the vsock driver (a module), which bound the device"
+	check_ctl "$name" remove-hpvsock0 0 '' "vmmctl remove-device hpvsock0"
+	check_marker "$name" HOTPLUG-VSOCK-REMOVED '^gone after ' "the vsock device went"
+	check_ctl "$name" add-pmem 0 '"id": *"hppmem0"' "vmmctl add-pmem (2 MiB)"
+	check_marker "$name" HOTPLUG-PMEM "^pmem0 after [0-9.]+s first-line=$HP_PMEM_MARK\$" "/dev/pmem0 with the file's marker"
+	check_marker "$name" HOTPLUG-PMEM-UDEV 'modules=virtio_pmem nd_pmem$' "udev loaded virtio_pmem and nd_pmem (modules)"
+	check_ctl "$name" remove-hppmem0 0 '' "vmmctl remove-device hppmem0"
+	check_marker "$name" HOTPLUG-PMEM-REMOVED '^gone after ' "/dev/pmem0 went"
+	check_udev_event "$name" '^add block pmem0$' "pmem0's add"
+	check_udev_event "$name" '^remove block pmem0$' "pmem0's remove"
+	check_log "$name" "the hotplug's check ended" 'VMM-DEBIAN-HOTPLUG: done$'
+}
+
 names=(vmm-pci vmm-mmio)
 if [ -f "$out/qemu.status" ]; then
 	names+=(qemu)
@@ -246,6 +433,7 @@ for name in "${names[@]}"; do
 	transport=${name#vmm-}
 	[ "$name" = qemu ] && peer=1 && transport=pci
 	check_boot "$name" "$transport"
+	[ "$name" = vmm-pci ] && check_hotplug "$name"
 	peer=0
 done
 for name in vmm-pci vmm-mmio; do
@@ -264,6 +452,15 @@ done
 for name in "${names[@]}"; do
 	sed -n 's/^.*VMM-DEBIAN-BLAME: */blame: /p' "$out/$name.txt" | head -3 | sed "s/^/note: $name: /"
 done
+# The hotplug, as the guest timed it: from its "ready" to each device's line (udev's link, the
+# renamed NIC, the bound driver), and from "ready to remove" to each gone.
+if [ -s "$out/vmm-pci.hp-kinds" ]; then
+	for k in DISK NET VSOCK PMEM; do
+		add=$(marker_of vmm-pci "HOTPLUG-$k" | grep -oE 'after [0-9.]+s')
+		rm=$(marker_of vmm-pci "HOTPLUG-$k-REMOVED" | grep -oE 'after [0-9.]+s')
+		[ -z "$add$rm" ] || echo "hotplug in vmm-pci: $k: ready -> seen ${add:-?}, ready to remove -> gone ${rm:-?}"
+	done
+fi
 
 if [ $fail -ne 0 ] || [ $peer_failed -ne 0 ]; then
 	for name in "${names[@]}"; do
