@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# A device the VM started with, removed at run time (issue 52, docs/hotplug.md "Removing a boot
+# device"), on the real VMM with a test guest that answers the PCI hotplug controller as an ACPI
+# driver would (halt.elf, halt.pcihp=1: it releases every device it is asked to), and curl on
+# --api-sock. The VM: a disk on virtio-mmio (mm), then on PCI the root disk (00:01.0), drive2
+# (00:02.0), data3 (00:03.0), drive4 (00:04.0) and, when a tap can be made, a NIC net0
+# (00:05.0):
+#   - refused with a 400 and nothing changed: the root disk, the virtio-mmio disk, an unknown
+#     id; on a second VM whose virtio-rng sits after the disk, that disk (the rng would move);
+#   - drive2 removed by Firecracker's DELETE /drives/drive2 (204): GET /vm/config lists the
+#     others under their ids; a disk added then goes into its slot (00:02.0) and is removed;
+#   - the VM paused and snapshotted: the state's configuration records data3 and drive4 (and
+#     net0) with their ids and slots; the restore lists the same devices, keeps the hole (a new
+#     disk goes into 00:02.0 again), and a remaining boot device (drive4) is removed there;
+#     net0 is removed with PUT /vmm/vm.remove-device;
+#   - on a guest that never releases a device (halt.irq=1), a boot disk's removal times out
+#     with a 400 that says so, and the configuration stays as it was.
+# labels: api
+# requires: kvm
+# timeout: 180
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh"
+
+kernel=$(guest_path halt) || exit 1
+sock="$LIB_TMP/api.sock"
+vmm_pid=""
+tap=""
+trap 'kill -9 $vmm_pid 2>/dev/null; [ -n "$tap" ] && ip link del "$tap" 2>/dev/null; rm -rf "$LIB_TMP"' EXIT
+for f in mm root d2 d3 d4 new; do truncate -s 1M "$LIB_TMP/$f.img"; done
+RUN_LABEL="boot device removal"
+
+# api METHOD PATH [BODY] -> the status; the body in $LIB_TMP/body
+api() {
+	curl -s --max-time 30 --unix-socket "${SOCK:-$sock}" -X "$1" ${3:+-d "$3"} \
+		-o "$LIB_TMP/body" -w '%{http_code}' "http://localhost$2"
+}
+# want STATUS METHOD PATH [BODY] [REGEX]: the status, and the body matching REGEX
+want() {
+	local got
+	got=$(api "$2" "$3" "${4:-}")
+	if [ "$got" = "$1" ] && { [ -z "${5:-}" ] || grep -qE -- "$5" "$LIB_TMP/body"; }; then
+		lib_ok "$2 $3 -> $got $(head -c 160 "$LIB_TMP/body")"
+	else
+		lib_fail "$2 $3 ${4:-} -> $got (want $1${5:+ matching $5}): $(cat "$LIB_TMP/body")"
+	fi
+}
+# drives: GET /vm/config's drive ids, sorted, comma-separated
+ids() {
+	api GET /vm/config >/dev/null
+	python3 -c 'import json,sys
+c = json.load(open(sys.argv[1]))
+print(",".join(sorted([d["drive_id"] for d in c.get("drives", [])] +
+                      [n["iface_id"] for n in c.get("network-interfaces", [])])))' "$LIB_TMP/body"
+}
+wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+net=()
+if ip tuntap add "vmmhb$$" mode tap user "$(id -u)" 2>/dev/null; then
+	tap="vmmhb$$"
+	net=(--net "tap=$tap")
+else
+	lib_ok "no tap could be made here: no boot NIC is removed"
+fi
+
+d="$LIB_TMP"
+"$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
+	--transport mmio --disk "$d/mm.img,id=mm" --transport pci --disk "$d/root.img,root" \
+	--disk "$d/d2.img" --disk "$d/d3.img,id=data3" --disk "$d/d4.img" "${net[@]}" \
+	--console stdio </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+vmm_pid=$!
+wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err")"
+all="data3,drive1,drive2,drive4,mm${tap:+,net0}"
+[ "$(ids)" = "$all" ] && lib_ok "the boot devices: $all" || lib_fail "GET /vm/config: $(ids)"
+
+# ---- refused, nothing changed ----
+want 400 DELETE /drives/drive1 "" "drive1 is the root disk"
+want 400 PUT /vmm/vm.remove-device '{"id": "mm"}' "virtio-mmio: only a virtio-pci device"
+want 400 DELETE /drives/nope "" "no device has the id nope"
+[ "$(ids)" = "$all" ] && lib_ok "nothing removed" || lib_fail "GET /vm/config: $(ids)"
+
+# ---- a boot disk removed; its slot taken by a new disk, which goes again ----
+want 204 DELETE /drives/drive2
+grep -q "released 0x4" "$LIB_TMP/out" && lib_ok "the guest was asked to release 00:02.0" ||
+	lib_fail "the guest saw no eject request of slot 2: $(cat "$LIB_TMP/out")"
+left="data3,drive1,drive4,mm${tap:+,net0}"
+[ "$(ids)" = "$left" ] && lib_ok "the others keep their ids: $left" || lib_fail "GET /vm/config: $(ids)"
+want 400 DELETE /drives/drive2 "" "no device has the id drive2"
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/new.img'", "id": "new1"}' '"bdf": *"0000:00:02.0"'
+want 204 PUT /vmm/vm.remove-device '{"id": "new1"}'
+
+# ---- a snapshot keeps the remaining devices' ids and slots ----
+want 204 PATCH /vm '{"state": "Paused"}'
+mkdir -p "$d/snap"
+want 204 PUT /snapshot/create '{"snapshot_path": "'$d/snap/state'", "mem_file_path": "'$d/snap/memory'"}'
+kill -9 "$vmm_pid" 2>/dev/null
+wait "$vmm_pid" 2>/dev/null
+for rec in "d3.img,id=data3,hotplug-slot=3" "d4.img,id=drive4,hotplug-slot=4" \
+	${tap:+"tap=$tap,id=net0,hotplug-slot=5"}; do
+	grep -qF "$rec" "$d/snap/state" && lib_ok "the snapshot records $rec" ||
+		lib_fail "the snapshot lacks $rec: $(strings "$d/snap/state" | grep -F '"options"' | head -c 600)"
+done
+grep -qF "d2.img" "$d/snap/state" && lib_fail "the snapshot still has drive2" ||
+	lib_ok "the snapshot has no drive2"
+rm -f "$sock"
+over=()
+[ -n "$tap" ] && over=(--net "tap=$tap,id=net0") # the restore's confirmation of a host tap
+"$VMM" --api-sock "$sock" --restore "$d/snap" --landlock-rules "$d:rw" "${over[@]}" \
+	</dev/null >>"$LIB_TMP/out" 2>"$LIB_TMP/err2" &
+vmm_pid=$!
+wait_sock "$sock" || lib_fail "no API socket after the restore: $(cat "$LIB_TMP/err2")"
+[ "$(ids)" = "$left" ] && lib_ok "restored: the same devices, $left" ||
+	lib_fail "restored: GET /vm/config: $(ids)"
+want 204 PATCH /vm '{"state": "Resumed"}'
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/new.img'", "id": "new2"}' '"bdf": *"0000:00:02.0"'
+want 204 DELETE /drives/drive4
+[ -n "$tap" ] && want 204 PUT /vmm/vm.remove-device '{"id": "net0"}'
+[ "$(ids)" = "data3,drive1,mm,new2" ] && lib_ok "drive4${tap:+ and net0} removed after the restore" ||
+	lib_fail "GET /vm/config: $(ids)"
+kill -9 "$vmm_pid" 2>/dev/null
+wait "$vmm_pid" 2>/dev/null
+
+# ---- a device after it that only the VM's start places (virtio-rng): it would move ----
+rm -f "$sock"
+"$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
+	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --rng \
+	--console stdio </dev/null >/dev/null 2>"$LIB_TMP/err3" &
+vmm_pid=$!
+wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err3")"
+want 400 DELETE /drives/drive1 "" "00:03.0 after it.*would move"
+want 200 GET /vm/config "" '"drive_id":"drive1"'
+kill -9 "$vmm_pid" 2>/dev/null
+wait "$vmm_pid" 2>/dev/null
+
+# ---- a guest that never answers (no ACPI driver): the request times out, the disk stays ----
+rm -f "$sock"
+"$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.irq=1 --mem 128M \
+	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --disk "$d/d3.img" \
+	--console stdio </dev/null >/dev/null 2>"$LIB_TMP/err4" &
+vmm_pid=$!
+wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err4")"
+want 400 PUT /vmm/vm.remove-device '{"id": "drive1", "timeout_ms": 300}' "did not release the device within 300 ms.*it stays"
+[ "$(ids)" = "drive0,drive1,drive2" ] && lib_ok "the configuration unchanged" || lib_fail "GET /vm/config: $(ids)"
+want 400 PUT /vmm/vm.remove-device '{"id": "drive2", "timeout_ms": 300}' "did not release"
+finish
