@@ -574,11 +574,17 @@ static int remove_here(void *arg)
 
 /* ---- A boot device removed (docs/hotplug.md, "Removing a boot device") ---- */
 
-/* The configuration block's index of the boot disk or NIC whose API id is `id`, or -1. */
-static int boot_index(const struct control *c, bool nic, const char *id)
+/* The configuration block's index of the boot disk, NIC or vsock (0) whose API id is `id`, or
+ * -1. */
+static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const char *id)
 {
 	char name[VM_HOTPLUG_ID_MAX];
-	int n = nic ? dev_net_count(c->cfg) : dev_disk_count(c->cfg);
+	bool nic = kind == VM_HOTPLUG_NET;
+	if (kind == VM_HOTPLUG_VSOCK) {
+		const char *own = dev_vsock_id(c->cfg);
+		return own && !strcmp(own, id) ? 0 : -1;
+	}
+	int n = nic ? dev_net_count(c->cfg) : kind == VM_HOTPLUG_DISK ? dev_disk_count(c->cfg) : 0;
 	for (int i = 0; i < n; i++) {
 		if (nic)
 			dev_net_api_id(c->cfg, i, name, sizeof(name));
@@ -590,22 +596,37 @@ static int boot_index(const struct control *c, bool nic, const char *id)
 	return -1;
 }
 
-/* Whether boot disk or NIC `id` is on virtio-mmio. */
+/* Whether boot disk, NIC or vsock `id` is on virtio-mmio. */
 static bool on_mmio(const struct control *c, const char *id)
 {
 	const struct dev_net_cfg *nc = device_cfg_find(c->cfg, &device_net);
 	const struct dev_disk_cfg *dc = device_cfg_find(c->cfg, &device_disk);
-	int d = boot_index(c, false, id), n = boot_index(c, true, id);
+	const struct dev_vsock_cfg *vc = device_cfg_find(c->cfg, &device_vsock);
+	int d = boot_index(c, VM_HOTPLUG_DISK, id), n = boot_index(c, VM_HOTPLUG_NET, id),
+	    v = boot_index(c, VM_HOTPLUG_VSOCK, id);
 	return (d >= 0 && dc->disk[d].transport == TRANSPORT_MMIO) ||
-	       (n >= 0 && nc->nic[n].transport == TRANSPORT_MMIO);
+	       (n >= 0 && nc->nic[n].transport == TRANSPORT_MMIO) ||
+	       (v >= 0 && vc->transport == TRANSPORT_MMIO);
 }
 
-/* The record (its index in cfg->recorded) of plain --disk or --net `index` (its block entry):
- * the one with its id= item, or without one, the index-th of its option; -1: none. */
-static int record_of(const struct control *c, bool nic, int index)
+/* Boot device `index`'s own id= ("" when it has none). */
+static const char *own_id(const struct control *c, enum vm_hotplug_kind kind, int index)
 {
-	const char *opt = nic ? "net" : "disk",
-		   *own = nic ? dev_net_opts(c->cfg, index)->id : dev_disk_opts(c->cfg, index)->id;
+	if (kind == VM_HOTPLUG_VSOCK)
+		return ((const struct dev_vsock_cfg *)device_cfg_find(c->cfg, &device_vsock))
+		    ->opts.id;
+	return kind == VM_HOTPLUG_NET ? dev_net_opts(c->cfg, index)->id
+				      : dev_disk_opts(c->cfg, index)->id;
+}
+
+/* The record (its index in cfg->recorded) of plain --disk, --net or --vsock `index` (its block
+ * entry): the one with its id= item, or without one, the index-th of its option; -1: none. */
+static int record_of(const struct control *c, enum vm_hotplug_kind kind, int index)
+{
+	const char *opt = kind == VM_HOTPLUG_NET     ? "net"
+			  : kind == VM_HOTPLUG_VSOCK ? "vsock"
+						     : "disk",
+		   *own = own_id(c, kind, index);
 	char want[API_HOTPLUG_ID_MAX + 8];
 	snprintf(want, sizeof(want), "id=%s", own);
 	for (int i = 0, k = 0; i < c->cfg->nrecorded; i++) {
@@ -619,16 +640,15 @@ static int record_of(const struct control *c, bool nic, int index)
 	return -1;
 }
 
-/* Why boot device `b` (its block entry i) cannot keep its slot as a hotplug-slot= device (a
- * later one of a removed device must), into err; false: it can. */
+/* Why boot device `b` cannot keep its slot as a hotplug-slot= device (a later one of a removed
+ * device must), into err; false: it can. */
 static bool cannot_pin(const struct control *c, const struct vm_hotplug_boot *b, char *err,
 		       size_t errlen)
 {
-	bool nic = b->kind == VM_HOTPLUG_NET;
-	int i = boot_index(c, nic, b->id);
+	int i = boot_index(c, b->kind, b->id);
 	const char *why =
-	    i < 0 || record_of(c, nic, i) < 0 ? "its record is not found"
-	    : nic && dev_net_opts(c->cfg, i)->kind != VIRTIO_NET_TAP
+	    i < 0 || record_of(c, b->kind, i) < 0 ? "its record is not found"
+	    : b->kind == VM_HOTPLUG_NET && dev_net_opts(c->cfg, i)->kind != VIRTIO_NET_TAP
 		? "a NIC kept at its slot needs a tap= (not a tapfd= or user networking)"
 		: NULL;
 	if (why)
@@ -639,9 +659,11 @@ static bool cannot_pin(const struct control *c, const struct vm_hotplug_boot *b,
 
 /* Whether a boot disk or NIC after entry `i` of the same kind is on virtio-mmio (it would be
  * renamed: drive<N> / net<N> count the entries), with its id into `id`. */
-static bool mmio_after(const struct control *c, bool nic, int i, char *id, size_t len)
+static bool mmio_after(const struct control *c, enum vm_hotplug_kind kind, int i, char *id,
+		       size_t len)
 {
-	int n = nic ? dev_net_count(c->cfg) : dev_disk_count(c->cfg);
+	bool nic = kind == VM_HOTPLUG_NET;
+	int n = kind == VM_HOTPLUG_VSOCK ? 0 : nic ? dev_net_count(c->cfg) : dev_disk_count(c->cfg);
 	for (int j = i + 1; j < n; j++) {
 		const struct dev_net_cfg *nc = device_cfg_find(c->cfg, &device_net);
 		const struct dev_disk_cfg *dc = device_cfg_find(c->cfg, &device_disk);
@@ -662,12 +684,11 @@ static bool mmio_after(const struct control *c, bool nic, int i, char *id, size_
  * rewritten with its id and slot, its block entry too, its slot's entry adopted. */
 static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int slot)
 {
-	bool nic = kind == VM_HOTPLUG_NET;
-	int i = boot_index(c, nic, id), rec = i < 0 ? -1 : record_of(c, nic, i);
+	int i = boot_index(c, kind, id), rec = i < 0 ? -1 : record_of(c, kind, i);
 	char out[OPTION_MAX], err[256] = "";
 	if (rec < 0)
 		return -ENOENT;
-	const char *own = nic ? dev_net_opts(c->cfg, i)->id : dev_disk_opts(c->cfg, i)->id;
+	const char *own = own_id(c, kind, i);
 	int r = dev_hotplug_slot_pin(c->cfg->recorded[rec].arg, own[0] ? NULL : id, slot, out,
 				     sizeof(out), err, sizeof(err));
 	char *copy = r ? NULL : strdup(out);
@@ -678,7 +699,9 @@ static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int
 	}
 	free(c->cfg->recorded[rec].arg);
 	c->cfg->recorded[rec].arg = copy;
-	r = nic ? dev_net_pin(c->cfg, &c->vm, i, slot) : dev_disk_pin(c->cfg, &c->vm, i, slot);
+	r = kind == VM_HOTPLUG_NET     ? dev_net_pin(c->cfg, &c->vm, i, slot)
+	    : kind == VM_HOTPLUG_VSOCK ? dev_vsock_pin(c->cfg, slot)
+				       : dev_disk_pin(c->cfg, &c->vm, i, slot);
 	if (!r)
 		vm_hotplug_boot_adopt(&c->vm, slot);
 	return r;
@@ -707,8 +730,7 @@ static bool boot_may_go(const struct control *c, const char *id, enum vm_hotplug
 			return false;
 		}
 	}
-	bool nic = kind == VM_HOTPLUG_NET;
-	if (mmio_after(c, nic, boot_index(c, nic, id), other, sizeof(other))) {
+	if (mmio_after(c, kind, boot_index(c, kind, id), other, sizeof(other))) {
 		snprintf(err, errlen,
 			 "%s cannot be removed: %s after it is on virtio-mmio and would be "
 			 "renamed (give it an id=)",
@@ -774,12 +796,12 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 				 "%s is %s on virtio-mmio: only a virtio-pci device can be removed",
 				 req->id, what);
 		else if (what)
-			snprintf(
-			    err, errlen,
-			    "%s is %s the VM started with: of those, only a virtio-pci disk or "
-			    "NIC can be removed (and any device added with /vmm/vm.add-disk, "
-			    "-net, -vsock, -pmem, -fs or -device)",
-			    req->id, what);
+			snprintf(err, errlen,
+				 "%s is %s the VM started with: of those, only a virtio-pci disk, "
+				 "NIC or vsock can be removed (and any device added with "
+				 "/vmm/vm.add-disk, "
+				 "-net, -vsock, -pmem, -fs or -device)",
+				 req->id, what);
 		else
 			snprintf(err, errlen, "no device has the id %s", req->id);
 		return -ENOENT;

@@ -4,15 +4,17 @@
 # driver would (halt.elf, halt.pcihp=1: it releases every device it is asked to), and curl on
 # --api-sock. The VM: a disk on virtio-mmio (mm), then on PCI the root disk (00:01.0), drive2
 # (00:02.0), data3 (00:03.0), drive4 (00:04.0) and, when a tap can be made, a NIC net0
-# (00:05.0):
+# (00:05.0), and a vsock after them:
 #   - refused with a 400 and nothing changed: the root disk, the virtio-mmio disk, an unknown
-#     id; on a second VM whose virtio-rng sits after the disk, that disk (the rng would move);
+#     id; on a second VM whose virtio-rng sits after the disk, that disk (the rng would move),
+#     while its vsock, the last device, is removed;
 #   - drive2 removed by Firecracker's DELETE /drives/drive2 (204): GET /vm/config lists the
 #     others under their ids; a disk added then goes into its slot (00:02.0) and is removed;
 #   - the VM paused and snapshotted: the state's configuration records data3 and drive4 (and
 #     net0) with their ids and slots; the restore lists the same devices, keeps the hole (a new
 #     disk goes into 00:02.0 again), and a remaining boot device (drive4) is removed there;
-#     net0 is removed with PUT /vmm/vm.remove-device;
+#     net0 and the vsock (recorded with its slot too) are removed with PUT
+#     /vmm/vm.remove-device;
 #   - on a guest that never releases a device (halt.irq=1), a boot disk's removal times out
 #     with a 400 that says so, and the configuration stays as it was.
 # labels: api
@@ -65,6 +67,7 @@ d="$LIB_TMP"
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
 	--transport mmio --disk "$d/mm.img,id=mm" --transport pci --disk "$d/root.img,root" \
 	--disk "$d/d2.img" --disk "$d/d3.img,id=data3" --disk "$d/d4.img" "${net[@]}" \
+	--vsock "cid=3,uds=$d/v.sock" \
 	--console stdio </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err")"
@@ -93,8 +96,9 @@ mkdir -p "$d/snap"
 want 204 PUT /snapshot/create '{"snapshot_path": "'$d/snap/state'", "mem_file_path": "'$d/snap/memory'"}'
 kill -9 "$vmm_pid" 2>/dev/null
 wait "$vmm_pid" 2>/dev/null
+vslot=$([ -n "$tap" ] && echo 6 || echo 5)
 for rec in "d3.img,id=data3,hotplug-slot=3" "d4.img,id=drive4,hotplug-slot=4" \
-	${tap:+"tap=$tap,id=net0,hotplug-slot=5"}; do
+	${tap:+"tap=$tap,id=net0,hotplug-slot=5"} "v.sock,id=vsock0,hotplug-slot=$vslot"; do
 	grep -qF "$rec" "$d/snap/state" && lib_ok "the snapshot records $rec" ||
 		lib_fail "the snapshot lacks $rec: $(strings "$d/snap/state" | grep -F '"options"' | head -c 600)"
 done
@@ -113,6 +117,11 @@ want 204 PATCH /vm '{"state": "Resumed"}'
 want 200 PUT /vmm/vm.add-disk '{"path": "'$d/new.img'", "id": "new2"}' '"bdf": *"0000:00:02.0"'
 want 204 DELETE /drives/drive4
 [ -n "$tap" ] && want 204 PUT /vmm/vm.remove-device '{"id": "net0"}'
+want 200 GET /vm/config "" '"vsock_id":"vsock0"'
+want 204 PUT /vmm/vm.remove-device '{"id": "vsock0"}'
+api GET /vm/config >/dev/null
+grep -q '"vsock_id"' "$LIB_TMP/body" && lib_fail "GET /vm/config still lists the vsock" ||
+	lib_ok "the vsock removed after the restore"
 [ "$(ids)" = "data3,drive1,mm,new2" ] && lib_ok "drive4${tap:+ and net0} removed after the restore" ||
 	lib_fail "GET /vm/config: $(ids)"
 kill -9 "$vmm_pid" 2>/dev/null
@@ -122,11 +131,13 @@ wait "$vmm_pid" 2>/dev/null
 rm -f "$sock"
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
 	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --rng \
-	--console stdio </dev/null >/dev/null 2>"$LIB_TMP/err3" &
+	--vsock "cid=4,uds=$d/w.sock" --console stdio </dev/null >/dev/null 2>"$LIB_TMP/err3" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err3")"
 want 400 DELETE /drives/drive1 "" "00:03.0 after it.*would move"
 want 200 GET /vm/config "" '"drive_id":"drive1"'
+want 204 PUT /vmm/vm.remove-device '{"id": "vsock0"}' # the last device: nothing after it
+want 400 PUT /vmm/vm.remove-device '{"id": "vsock0"}' "no device has the id vsock0"
 kill -9 "$vmm_pid" 2>/dev/null
 wait "$vmm_pid" 2>/dev/null
 

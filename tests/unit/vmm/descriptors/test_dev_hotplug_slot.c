@@ -289,3 +289,32 @@ Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
 	cli_free(&again);
 	cli_free(&c);
 }
+
+/* The boot vsock after a removed boot device: its record and block pinned to its slot under
+ * its name (vsock0 when it had no id=); the replay puts it back there. */
+Test(dev_hotplug_slot, a_boot_vsock_pinned)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[128];
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock"), 0);
+	cr_assert_str_eq(dev_vsock_id(&c), "vsock0");
+	cr_assert(!dev_vsock_hot_added(&c));
+	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
+	cr_assert_eq(pin(rec->arg, "vsock0", 6, out, sizeof(out)), 0);
+	free(rec->arg);
+	rec->arg = strdup(out);
+	cr_assert_eq(dev_vsock_pin(&c, 6), 0);
+	cr_assert_str_eq(dev_vsock_id(&c), "vsock0", "its name stays");
+	cr_assert(dev_vsock_hot_added(&c), "a hotplug-slot= vsock from now on");
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	const struct dev_vsock_cfg *v = device_cfg_find(&again, &device_vsock);
+	cr_assert_eq(v->hotplug_slot, 6);
+	cr_assert_str_eq(v->opts.id, "vsock0");
+	cli_free(&again);
+	cli_free(&c);
+	cli_config_init(&c);
+	cr_assert_eq(dev_vsock_pin(&c, 6), -EINVAL, "no vsock");
+	cli_free(&c);
+}
