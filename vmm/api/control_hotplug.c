@@ -52,8 +52,12 @@ static const char *boot_device(const struct control *c, const char *id, bool *ro
 	const char *vsock = dev_vsock_id(c->cfg);
 	if (vsock && !strcmp(vsock, id))
 		return "the vsock device";
-	if (dev_pmem_find(c->cfg, id) >= 0)
+	if ((i = dev_pmem_find(c->cfg, id)) >= 0) {
+		*root = ((const struct dev_pmem_cfg *)device_cfg_find(c->cfg, &device_pmem))
+			    ->dev[i]
+			    .opts.root;
 		return "a pmem device";
+	}
 	if (dev_fs_find(c->cfg, id) >= 0)
 		return "a shared folder";
 	if (dev_vfio_has_id(c->cfg, id))
@@ -565,7 +569,9 @@ struct remove_call {
 static int remove_here(void *arg)
 {
 	struct remove_call *k = arg;
-	bool pmem = vm_hotplug_device(&k->c->vm, k->id, VM_HOTPLUG_PMEM) != NULL;
+	enum vm_hotplug_kind kind;
+	bool pmem = vm_hotplug_device(&k->c->vm, k->id, VM_HOTPLUG_PMEM) != NULL ||
+		    (vm_hotplug_boot_slot(&k->c->vm, k->id, &kind) > 0 && kind == VM_HOTPLUG_PMEM);
 	int r = vm_hotplug_remove(&k->c->vm, k->id, k->timeout_ms, k->err, k->errlen);
 	if (!r && pmem) /* the guest released it and the device stopped: its window goes */
 		dev_pmem_hot_release(&k->c->vm, k->id);
@@ -574,8 +580,8 @@ static int remove_here(void *arg)
 
 /* ---- A boot device removed (docs/hotplug.md, "Removing a boot device") ---- */
 
-/* The configuration block's index of the boot disk, NIC or vsock (0) whose API id is `id`, or
- * -1. */
+/* The configuration block's index of the boot disk, NIC, pmem device or vsock (0) whose API id
+ * is `id`, or -1. */
 static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const char *id)
 {
 	char name[VM_HOTPLUG_ID_MAX];
@@ -584,6 +590,8 @@ static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const 
 		const char *own = dev_vsock_id(c->cfg);
 		return own && !strcmp(own, id) ? 0 : -1;
 	}
+	if (kind == VM_HOTPLUG_PMEM)
+		return dev_pmem_find(c->cfg, id);
 	int n = nic ? dev_net_count(c->cfg) : kind == VM_HOTPLUG_DISK ? dev_disk_count(c->cfg) : 0;
 	for (int i = 0; i < n; i++) {
 		if (nic)
@@ -596,17 +604,19 @@ static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const 
 	return -1;
 }
 
-/* Whether boot disk, NIC or vsock `id` is on virtio-mmio. */
+/* Whether boot disk, NIC, pmem device or vsock `id` is on virtio-mmio. */
 static bool on_mmio(const struct control *c, const char *id)
 {
 	const struct dev_net_cfg *nc = device_cfg_find(c->cfg, &device_net);
 	const struct dev_disk_cfg *dc = device_cfg_find(c->cfg, &device_disk);
 	const struct dev_vsock_cfg *vc = device_cfg_find(c->cfg, &device_vsock);
+	const struct dev_pmem_cfg *pc = device_cfg_find(c->cfg, &device_pmem);
 	int d = boot_index(c, VM_HOTPLUG_DISK, id), n = boot_index(c, VM_HOTPLUG_NET, id),
-	    v = boot_index(c, VM_HOTPLUG_VSOCK, id);
+	    v = boot_index(c, VM_HOTPLUG_VSOCK, id), p = boot_index(c, VM_HOTPLUG_PMEM, id);
 	return (d >= 0 && dc->disk[d].transport == TRANSPORT_MMIO) ||
 	       (n >= 0 && nc->nic[n].transport == TRANSPORT_MMIO) ||
-	       (v >= 0 && vc->transport == TRANSPORT_MMIO);
+	       (v >= 0 && vc->transport == TRANSPORT_MMIO) ||
+	       (p >= 0 && pc->dev[p].transport == TRANSPORT_MMIO);
 }
 
 /* Boot device `index`'s own id= ("" when it has none). */
@@ -615,6 +625,10 @@ static const char *own_id(const struct control *c, enum vm_hotplug_kind kind, in
 	if (kind == VM_HOTPLUG_VSOCK)
 		return ((const struct dev_vsock_cfg *)device_cfg_find(c->cfg, &device_vsock))
 		    ->opts.id;
+	if (kind == VM_HOTPLUG_PMEM)
+		return ((const struct dev_pmem_cfg *)device_cfg_find(c->cfg, &device_pmem))
+		    ->dev[index]
+		    .opts.id;
 	return kind == VM_HOTPLUG_NET ? dev_net_opts(c->cfg, index)->id
 				      : dev_disk_opts(c->cfg, index)->id;
 }
@@ -625,6 +639,7 @@ static int record_of(const struct control *c, enum vm_hotplug_kind kind, int ind
 {
 	const char *opt = kind == VM_HOTPLUG_NET     ? "net"
 			  : kind == VM_HOTPLUG_VSOCK ? "vsock"
+			  : kind == VM_HOTPLUG_PMEM  ? "pmem"
 						     : "disk",
 		   *own = own_id(c, kind, index);
 	char want[API_HOTPLUG_ID_MAX + 8];
@@ -663,7 +678,9 @@ static bool mmio_after(const struct control *c, enum vm_hotplug_kind kind, int i
 		       size_t len)
 {
 	bool nic = kind == VM_HOTPLUG_NET;
-	int n = kind == VM_HOTPLUG_VSOCK ? 0 : nic ? dev_net_count(c->cfg) : dev_disk_count(c->cfg);
+	int n = kind != VM_HOTPLUG_NET && kind != VM_HOTPLUG_DISK ? 0
+		: nic						  ? dev_net_count(c->cfg)
+								  : dev_disk_count(c->cfg);
 	for (int j = i + 1; j < n; j++) {
 		const struct dev_net_cfg *nc = device_cfg_find(c->cfg, &device_net);
 		const struct dev_disk_cfg *dc = device_cfg_find(c->cfg, &device_disk);
@@ -691,6 +708,14 @@ static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int
 	const char *own = own_id(c, kind, i);
 	int r = dev_hotplug_slot_pin(c->cfg->recorded[rec].arg, own[0] ? NULL : id, slot, out,
 				     sizeof(out), err, sizeof(err));
+	uint64_t gpa = kind == VM_HOTPLUG_PMEM ? dev_pmem_gpa(id) : 0;
+	size_t n = strlen(out);
+	if (!r && gpa &&
+	    snprintf(out + n, sizeof(out) - n, ",%s%llu", DEV_PMEM_GPA_KEY,
+		     (unsigned long long)gpa) >= (int)(sizeof(out) - n)) {
+		snprintf(err, sizeof(err), "the argument is too long");
+		r = -ENAMETOOLONG;
+	}
 	char *copy = r ? NULL : strdup(out);
 	if (!copy) {
 		log_error("PCI hotplug: %s: its record cannot keep its slot: %s", id,
@@ -701,6 +726,7 @@ static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int
 	c->cfg->recorded[rec].arg = copy;
 	r = kind == VM_HOTPLUG_NET     ? dev_net_pin(c->cfg, &c->vm, i, slot)
 	    : kind == VM_HOTPLUG_VSOCK ? dev_vsock_pin(c->cfg, slot)
+	    : kind == VM_HOTPLUG_PMEM  ? dev_pmem_pin(c->cfg, i, slot, gpa)
 				       : dev_disk_pin(c->cfg, &c->vm, i, slot);
 	if (!r)
 		vm_hotplug_boot_adopt(&c->vm, slot);
@@ -790,18 +816,20 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 	if (!vm_hotplug_has_id(&c->vm, req->id)) {
 		const char *what = boot_device(c, req->id, &root);
 		if (root)
-			snprintf(err, errlen, "%s is the root disk: it cannot be removed", req->id);
+			snprintf(err, errlen, "%s is the root %s: it cannot be removed", req->id,
+				 strcmp(what, "a disk") ? "device" : "disk");
 		else if (what && on_mmio(c, req->id))
 			snprintf(err, errlen,
 				 "%s is %s on virtio-mmio: only a virtio-pci device can be removed",
 				 req->id, what);
 		else if (what)
-			snprintf(err, errlen,
-				 "%s is %s the VM started with: of those, only a virtio-pci disk, "
-				 "NIC or vsock can be removed (and any device added with "
-				 "/vmm/vm.add-disk, "
-				 "-net, -vsock, -pmem, -fs or -device)",
-				 req->id, what);
+			snprintf(
+			    err, errlen,
+			    "%s is %s the VM started with: of those, only a virtio-pci disk, "
+			    "NIC, pmem device or vsock can be removed (and any device added with "
+			    "/vmm/vm.add-disk, "
+			    "-net, -vsock, -pmem, -fs or -device)",
+			    req->id, what);
 		else
 			snprintf(err, errlen, "no device has the id %s", req->id);
 		return -ENOENT;

@@ -4,19 +4,22 @@
 # driver would (halt.elf, halt.pcihp=1: it releases every device it is asked to), and curl on
 # --api-sock. The VM: a disk on virtio-mmio (mm), then on PCI the root disk (00:01.0), drive2
 # (00:02.0), data3 (00:03.0), drive4 (00:04.0) and, when a tap can be made, a NIC net0
-# (00:05.0), and a vsock after them:
+# (00:05.0), and a vsock and two pmem devices after them:
 #   - refused with a 400 and nothing changed: the root disk, the virtio-mmio disk, an unknown
 #     id; on a second VM whose virtio-rng sits after the disk, that disk (the rng would move),
 #     while its vsock, the last device, is removed;
 #   - drive2 removed by Firecracker's DELETE /drives/drive2 (204): GET /vm/config lists the
 #     others under their ids; a disk added then goes into its slot (00:02.0) and is removed;
+#     pmem0 removed with DELETE /pmem/pmem0;
 #   - the VM paused and snapshotted: the state's configuration records data3 and drive4 (and
 #     net0) with their ids and slots; the restore lists the same devices, keeps the hole (a new
 #     disk goes into 00:02.0 again), and a remaining boot device (drive4) is removed there;
 #     net0 and the vsock (recorded with its slot too) are removed with PUT
-#     /vmm/vm.remove-device;
+#     /vmm/vm.remove-device, pmem1 (recorded with its slot and window, gpa=) with DELETE
+#     /pmem/pmem1, and a pmem device is added into the windows they left;
 #   - on a guest that never releases a device (halt.irq=1), a boot disk's removal times out
-#     with a 400 that says so, and the configuration stays as it was.
+#     with a 400 that says so, and the configuration stays as it was; a root pmem device is
+#     refused.
 # labels: api
 # requires: kvm
 # timeout: 180
@@ -28,6 +31,7 @@ vmm_pid=""
 tap=""
 trap 'kill -9 $vmm_pid 2>/dev/null; [ -n "$tap" ] && ip link del "$tap" 2>/dev/null; rm -rf "$LIB_TMP"' EXIT
 for f in mm root d2 d3 d4 new; do truncate -s 1M "$LIB_TMP/$f.img"; done
+for f in p0 p1 p2; do truncate -s 2M "$LIB_TMP/$f.img"; done
 RUN_LABEL="boot device removal"
 
 # api METHOD PATH [BODY] -> the status; the body in $LIB_TMP/body
@@ -67,7 +71,7 @@ d="$LIB_TMP"
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
 	--transport mmio --disk "$d/mm.img,id=mm" --transport pci --disk "$d/root.img,root" \
 	--disk "$d/d2.img" --disk "$d/d3.img,id=data3" --disk "$d/d4.img" "${net[@]}" \
-	--vsock "cid=3,uds=$d/v.sock" \
+	--vsock "cid=3,uds=$d/v.sock" --pmem "path=$d/p0.img" --pmem "path=$d/p1.img" \
 	--console stdio </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err")"
@@ -89,6 +93,10 @@ left="data3,drive1,drive4,mm${tap:+,net0}"
 want 400 DELETE /drives/drive2 "" "no device has the id drive2"
 want 200 PUT /vmm/vm.add-disk '{"path": "'$d/new.img'", "id": "new1"}' '"bdf": *"0000:00:02.0"'
 want 204 PUT /vmm/vm.remove-device '{"id": "new1"}'
+want 204 DELETE /pmem/pmem0 # a boot pmem device: its window goes with it
+api GET /vm/config >/dev/null
+grep -q '"id":"pmem0"' "$LIB_TMP/body" && lib_fail "GET /vm/config still lists pmem0" ||
+	lib_ok "pmem0 removed"
 
 # ---- a snapshot keeps the remaining devices' ids and slots ----
 want 204 PATCH /vm '{"state": "Paused"}'
@@ -98,7 +106,8 @@ kill -9 "$vmm_pid" 2>/dev/null
 wait "$vmm_pid" 2>/dev/null
 vslot=$([ -n "$tap" ] && echo 6 || echo 5)
 for rec in "d3.img,id=data3,hotplug-slot=3" "d4.img,id=drive4,hotplug-slot=4" \
-	${tap:+"tap=$tap,id=net0,hotplug-slot=5"} "v.sock,id=vsock0,hotplug-slot=$vslot"; do
+	${tap:+"tap=$tap,id=net0,hotplug-slot=5"} "v.sock,id=vsock0,hotplug-slot=$vslot" \
+	"p1.img,id=pmem1,hotplug-slot=$((vslot + 2)),gpa="; do
 	grep -qF "$rec" "$d/snap/state" && lib_ok "the snapshot records $rec" ||
 		lib_fail "the snapshot lacks $rec: $(strings "$d/snap/state" | grep -F '"options"' | head -c 600)"
 done
@@ -122,6 +131,9 @@ want 204 PUT /vmm/vm.remove-device '{"id": "vsock0"}'
 api GET /vm/config >/dev/null
 grep -q '"vsock_id"' "$LIB_TMP/body" && lib_fail "GET /vm/config still lists the vsock" ||
 	lib_ok "the vsock removed after the restore"
+want 200 GET /vm/config "" '"id":"pmem1"'
+want 204 DELETE /pmem/pmem1
+want 200 PUT /vmm/vm.add-pmem '{"file": "'$d/p2.img'", "id": "p2"}' '"bdf"'
 [ "$(ids)" = "data3,drive1,mm,new2" ] && lib_ok "drive4${tap:+ and net0} removed after the restore" ||
 	lib_fail "GET /vm/config: $(ids)"
 kill -9 "$vmm_pid" 2>/dev/null
@@ -151,4 +163,14 @@ wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err4")"
 want 400 PUT /vmm/vm.remove-device '{"id": "drive1", "timeout_ms": 300}' "did not release the device within 300 ms.*it stays"
 [ "$(ids)" = "drive0,drive1,drive2" ] && lib_ok "the configuration unchanged" || lib_fail "GET /vm/config: $(ids)"
 want 400 PUT /vmm/vm.remove-device '{"id": "drive2", "timeout_ms": 300}' "did not release"
+kill -9 "$vmm_pid" 2>/dev/null
+wait "$vmm_pid" 2>/dev/null
+
+# ---- a root pmem device: refused, as Firecracker's root block or pmem device ----
+rm -f "$sock"
+"$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
+	--transport pci --pmem "path=$d/p0.img,root" --console stdio </dev/null >/dev/null 2>"$LIB_TMP/err5" &
+vmm_pid=$!
+wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err5")"
+want 400 DELETE /pmem/pmem0 "" "pmem0 is the root device"
 finish

@@ -318,3 +318,25 @@ Test(dev_hotplug_slot, a_boot_vsock_pinned)
 	cr_assert_eq(dev_vsock_pin(&c, 6), -EINVAL, "no vsock");
 	cli_free(&c);
 }
+
+/* A boot pmem device after a removed boot device: its block keeps its slot and window (gpa=)
+ * under its API id; a device that is not there is refused. */
+Test(dev_hotplug_slot, a_boot_pmem_device_pinned)
+{
+	struct vm_config c;
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "pmem", "path=/p0.img"), 0);
+	cr_assert_eq(apply(&c, "pmem", "path=/p1.img"), 0);
+	int i = dev_pmem_find(&c, "pmem1");
+	cr_assert_eq(i, 1);
+	cr_assert_eq(dev_pmem_pin(&c, i, 8, 4297064448ull), 0);
+	const struct dev_pmem_cfg *p = device_cfg_find(&c, &device_pmem);
+	cr_assert_eq(p->dev[1].hotplug_slot, 8);
+	cr_assert_eq(p->dev[1].gpa, 4297064448ull);
+	cr_assert_str_eq(p->dev[1].opts.id, "pmem1", "its record's id=, as a hot-added one has");
+	cr_assert_eq(p->dev[0].hotplug_slot, 0, "the other one untouched");
+	cr_assert_eq(dev_pmem_pin(&c, 2, 8, 0), -EINVAL);
+	cr_assert_eq(dev_pmem_pin(&c, 0, 32, 0), -EINVAL);
+	cli_free(&c);
+}
