@@ -14,8 +14,10 @@
 #   - the VM paused and snapshotted: the state's configuration records data3 and drive4 (and
 #     net0) with their ids and slots; the restore lists the same devices, keeps the hole (a new
 #     disk goes into 00:02.0 again), and a remaining boot device (drive4) is removed there;
-#     net0 and the vsock (recorded with its slot too) are removed with PUT
-#     /vmm/vm.remove-device, pmem1 (recorded with its slot and window, gpa=) with DELETE
+#     that VM migrated: the destination lists the same devices, its first free slot is the one
+#     pmem0 left (the others keep theirs), and there drive4, net0 (Firecracker's DELETE
+#     /network-interfaces/net0) and the vsock (recorded with its slot too, PUT
+#     /vmm/vm.remove-device) are removed, pmem1 (recorded with its slot and window, gpa=) with DELETE
 #     /pmem/pmem1, and a pmem device is added into the windows they left;
 #   - on a guest that never releases a device (halt.irq=1), a boot disk's removal times out
 #     with a 400 that says so, and the configuration stays as it was; a root pmem device is
@@ -124,8 +126,26 @@ wait_sock "$sock" || lib_fail "no API socket after the restore: $(cat "$LIB_TMP/
 	lib_fail "restored: GET /vm/config: $(ids)"
 want 204 PATCH /vm '{"state": "Resumed"}'
 want 200 PUT /vmm/vm.add-disk '{"path": "'$d/new.img'", "id": "new2"}' '"bdf": *"0000:00:02.0"'
+sleep 0.5 # the guest scans the new slot (a migration waits for that)
+
+# ---- that VM migrated: the destination replays the same records, the devices in their slots ----
+mig="$d/dst.mig"
+src_pid=$vmm_pid
+"$VMM" --api-sock "$d/dst.sock" --migrate-from "unix:$mig" --landlock-rules "$d:rw" \
+	</dev/null >>"$LIB_TMP/out" 2>"$LIB_TMP/err6" &
+vmm_pid=$!
+wait_sock "$mig" || lib_fail "no migration socket: $(cat "$LIB_TMP/err6")"
+want 204 PUT /vmm/send-migration '{"destination_url": "unix:'$mig'"}'
+for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
+sock="$d/dst.sock"
+wait_sock "$sock" || lib_fail "no API socket on the destination: $(cat "$LIB_TMP/err6")"
+[ "$(ids)" = "data3,drive1,drive4,mm${tap:+,net0},new2" ] && lib_ok "migrated: the same devices" ||
+	lib_fail "migrated: GET /vm/config: $(ids)"
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/d2.img'", "id": "new3"}' '"bdf": *"0000:00:07.0|0000:00:06.0"'
+want 204 PUT /vmm/vm.remove-device '{"id": "new3"}'
 want 204 DELETE /drives/drive4
-[ -n "$tap" ] && want 204 PUT /vmm/vm.remove-device '{"id": "net0"}'
+[ -n "$tap" ] && want 204 DELETE /network-interfaces/net0
 want 200 GET /vm/config "" '"vsock_id":"vsock0"'
 want 204 PUT /vmm/vm.remove-device '{"id": "vsock0"}'
 api GET /vm/config >/dev/null
