@@ -592,6 +592,8 @@ static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const 
 	}
 	if (kind == VM_HOTPLUG_PMEM)
 		return dev_pmem_find(c->cfg, id);
+	if (kind == VM_HOTPLUG_FS)
+		return dev_fs_find(c->cfg, id);
 	int n = nic ? dev_net_count(c->cfg) : kind == VM_HOTPLUG_DISK ? dev_disk_count(c->cfg) : 0;
 	for (int i = 0; i < n; i++) {
 		if (nic)
@@ -611,12 +613,15 @@ static bool on_mmio(const struct control *c, const char *id)
 	const struct dev_disk_cfg *dc = device_cfg_find(c->cfg, &device_disk);
 	const struct dev_vsock_cfg *vc = device_cfg_find(c->cfg, &device_vsock);
 	const struct dev_pmem_cfg *pc = device_cfg_find(c->cfg, &device_pmem);
+	const struct dev_fs_cfg *fc = device_cfg_find(c->cfg, &device_fs);
 	int d = boot_index(c, VM_HOTPLUG_DISK, id), n = boot_index(c, VM_HOTPLUG_NET, id),
-	    v = boot_index(c, VM_HOTPLUG_VSOCK, id), p = boot_index(c, VM_HOTPLUG_PMEM, id);
+	    v = boot_index(c, VM_HOTPLUG_VSOCK, id), p = boot_index(c, VM_HOTPLUG_PMEM, id),
+	    f = boot_index(c, VM_HOTPLUG_FS, id);
 	return (d >= 0 && dc->disk[d].transport == TRANSPORT_MMIO) ||
 	       (n >= 0 && nc->nic[n].transport == TRANSPORT_MMIO) ||
 	       (v >= 0 && vc->transport == TRANSPORT_MMIO) ||
-	       (p >= 0 && pc->dev[p].transport == TRANSPORT_MMIO);
+	       (p >= 0 && pc->dev[p].transport == TRANSPORT_MMIO) ||
+	       (f >= 0 && fc->fs[f].transport == TRANSPORT_MMIO);
 }
 
 /* Boot device `index`'s own id= ("" when it has none). */
@@ -629,6 +634,10 @@ static const char *own_id(const struct control *c, enum vm_hotplug_kind kind, in
 		return ((const struct dev_pmem_cfg *)device_cfg_find(c->cfg, &device_pmem))
 		    ->dev[index]
 		    .opts.id;
+	if (kind == VM_HOTPLUG_FS)
+		return ((const struct dev_fs_cfg *)device_cfg_find(c->cfg, &device_fs))
+		    ->fs[index]
+		    .id;
 	return kind == VM_HOTPLUG_NET ? dev_net_opts(c->cfg, index)->id
 				      : dev_disk_opts(c->cfg, index)->id;
 }
@@ -640,6 +649,7 @@ static int record_of(const struct control *c, enum vm_hotplug_kind kind, int ind
 	const char *opt = kind == VM_HOTPLUG_NET     ? "net"
 			  : kind == VM_HOTPLUG_VSOCK ? "vsock"
 			  : kind == VM_HOTPLUG_PMEM  ? "pmem"
+			  : kind == VM_HOTPLUG_FS    ? "fs"
 						     : "disk",
 		   *own = own_id(c, kind, index);
 	char want[API_HOTPLUG_ID_MAX + 8];
@@ -727,6 +737,7 @@ static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int
 	r = kind == VM_HOTPLUG_NET     ? dev_net_pin(c->cfg, &c->vm, i, slot)
 	    : kind == VM_HOTPLUG_VSOCK ? dev_vsock_pin(c->cfg, slot)
 	    : kind == VM_HOTPLUG_PMEM  ? dev_pmem_pin(c->cfg, i, slot, gpa)
+	    : kind == VM_HOTPLUG_FS    ? dev_fs_pin(c->cfg, i, slot)
 				       : dev_disk_pin(c->cfg, &c->vm, i, slot);
 	if (!r)
 		vm_hotplug_boot_adopt(&c->vm, slot);
@@ -823,13 +834,13 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 				 "%s is %s on virtio-mmio: only a virtio-pci device can be removed",
 				 req->id, what);
 		else if (what)
-			snprintf(
-			    err, errlen,
-			    "%s is %s the VM started with: of those, only a virtio-pci disk, "
-			    "NIC, pmem device or vsock can be removed (and any device added with "
-			    "/vmm/vm.add-disk, "
-			    "-net, -vsock, -pmem, -fs or -device)",
-			    req->id, what);
+			snprintf(err, errlen,
+				 "%s is %s the VM started with: of those, only a virtio-pci disk, "
+				 "NIC, pmem device, vsock or shared folder can be removed (and any "
+				 "device added with "
+				 "/vmm/vm.add-disk, "
+				 "-net, -vsock, -pmem, -fs or -device)",
+				 req->id, what);
 		else
 			snprintf(err, errlen, "no device has the id %s", req->id);
 		return -ENOENT;

@@ -21,7 +21,8 @@
 #     /pmem/pmem1, and a pmem device is added into the windows they left;
 #   - on a guest that never releases a device (halt.irq=1), a boot disk's removal times out
 #     with a 400 that says so, and the configuration stays as it was; a root pmem device is
-#     refused.
+#     refused; a boot shared folder (virtiofsd), kept under its tag when the disk before it
+#     goes, then removed.
 # labels: api
 # requires: kvm
 # timeout: 180
@@ -60,6 +61,14 @@ print(",".join(sorted([d["drive_id"] for d in c.get("drives", [])] +
                       [n["iface_id"] for n in c.get("network-interfaces", [])])))' "$LIB_TMP/body"
 }
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+# wait_guest FILE: the guest runs (its console line), so the API takes run-time requests
+wait_guest() {
+	for _ in $(seq 300); do
+		grep -qE "answering PCI hotplug|halting" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	lib_fail "the guest did not start: $(cat "$1")"
+}
 
 net=()
 if ip tuntap add "vmmhb$$" mode tap user "$(id -u)" 2>/dev/null; then
@@ -77,6 +86,7 @@ d="$LIB_TMP"
 	--console stdio </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err")"
+wait_guest "$LIB_TMP/out"
 all="data3,drive1,drive2,drive4,mm${tap:+,net0}"
 [ "$(ids)" = "$all" ] && lib_ok "the boot devices: $all" || lib_fail "GET /vm/config: $(ids)"
 
@@ -122,6 +132,7 @@ over=()
 	</dev/null >>"$LIB_TMP/out" 2>"$LIB_TMP/err2" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket after the restore: $(cat "$LIB_TMP/err2")"
+for _ in $(seq 50); do [ "$(ids)" = "$left" ] && break; sleep 0.1; done # the restore done
 [ "$(ids)" = "$left" ] && lib_ok "restored: the same devices, $left" ||
 	lib_fail "restored: GET /vm/config: $(ids)"
 want 204 PATCH /vm '{"state": "Resumed"}'
@@ -140,6 +151,7 @@ for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
 sock="$d/dst.sock"
 wait_sock "$sock" || lib_fail "no API socket on the destination: $(cat "$LIB_TMP/err6")"
+for _ in $(seq 50); do [ "$(ids)" = "data3,drive1,drive4,mm${tap:+,net0},new2" ] && break; sleep 0.1; done
 [ "$(ids)" = "data3,drive1,drive4,mm${tap:+,net0},new2" ] && lib_ok "migrated: the same devices" ||
 	lib_fail "migrated: GET /vm/config: $(ids)"
 want 200 PUT /vmm/vm.add-disk '{"path": "'$d/d2.img'", "id": "new3"}' '"bdf": *"0000:00:07.0|0000:00:06.0"'
@@ -163,9 +175,10 @@ wait "$vmm_pid" 2>/dev/null
 rm -f "$sock"
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
 	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --rng \
-	--vsock "cid=4,uds=$d/w.sock" --console stdio </dev/null >/dev/null 2>"$LIB_TMP/err3" &
+	--vsock "cid=4,uds=$d/w.sock" --console stdio </dev/null >"$LIB_TMP/out3" 2>"$LIB_TMP/err3" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err3")"
+wait_guest "$LIB_TMP/out3"
 want 400 DELETE /drives/drive1 "" "00:03.0 after it.*would move"
 want 200 GET /vm/config "" '"drive_id":"drive1"'
 want 204 PUT /vmm/vm.remove-device '{"id": "vsock0"}' # the last device: nothing after it
@@ -177,9 +190,10 @@ wait "$vmm_pid" 2>/dev/null
 rm -f "$sock"
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.irq=1 --mem 128M \
 	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --disk "$d/d3.img" \
-	--console stdio </dev/null >/dev/null 2>"$LIB_TMP/err4" &
+	--console stdio </dev/null >"$LIB_TMP/out4" 2>"$LIB_TMP/err4" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err4")"
+wait_guest "$LIB_TMP/out4"
 want 400 PUT /vmm/vm.remove-device '{"id": "drive1", "timeout_ms": 300}' "did not release the device within 300 ms.*it stays"
 [ "$(ids)" = "drive0,drive1,drive2" ] && lib_ok "the configuration unchanged" || lib_fail "GET /vm/config: $(ids)"
 want 400 PUT /vmm/vm.remove-device '{"id": "drive2", "timeout_ms": 300}' "did not release"
@@ -189,8 +203,36 @@ wait "$vmm_pid" 2>/dev/null
 # ---- a root pmem device: refused, as Firecracker's root block or pmem device ----
 rm -f "$sock"
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
-	--transport pci --pmem "path=$d/p0.img,root" --console stdio </dev/null >/dev/null 2>"$LIB_TMP/err5" &
+	--transport pci --pmem "path=$d/p0.img,root" --console stdio </dev/null >"$LIB_TMP/out5" 2>"$LIB_TMP/err5" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err5")"
+wait_guest "$LIB_TMP/out5"
 want 400 DELETE /pmem/pmem0 "" "pmem0 is the root device"
+kill -9 "$vmm_pid" 2>/dev/null
+wait "$vmm_pid" 2>/dev/null
+
+# ---- a boot shared folder (virtiofsd, when installed): kept under its tag, then removed ----
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+if [ -x "$VIRTIOFSD" ]; then
+	mkdir -p "$d/share"
+	"$VIRTIOFSD" --socket-path="$d/fs.sock" -o source="$d/share" -o cache=none \
+		>"$LIB_TMP/virtiofsd.log" 2>&1 &
+	vfs_pid=$!
+	wait_sock "$d/fs.sock" || lib_fail "virtiofsd made no socket: $(cat "$LIB_TMP/virtiofsd.log")"
+	rm -f "$sock"
+	"$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M --mem-shared \
+		--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" \
+		--fs "tag=share,socket=$d/fs.sock" --console stdio </dev/null >"$LIB_TMP/out7" 2>"$LIB_TMP/err7" &
+	vmm_pid=$!
+	wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err7")"
+	wait_guest "$LIB_TMP/out7"
+	want 204 DELETE /drives/drive1
+	want 200 GET /vm/config "" '"fs":\[\{"id":"share","tag":"share"'
+	want 204 PUT /vmm/vm.remove-device '{"id": "share"}'
+	want 200 GET /vm/config "" '"fs":\[\]'
+	kill -9 "$vmm_pid" "$vfs_pid" 2>/dev/null
+	wait "$vmm_pid" "$vfs_pid" 2>/dev/null
+else
+	lib_ok "no virtiofsd here ($VIRTIOFSD): a boot shared folder's removal is not checked"
+fi
 finish

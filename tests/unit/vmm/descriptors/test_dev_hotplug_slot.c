@@ -9,6 +9,7 @@
 
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_pmem.h"
@@ -338,5 +339,31 @@ Test(dev_hotplug_slot, a_boot_pmem_device_pinned)
 	cr_assert_eq(p->dev[0].hotplug_slot, 0, "the other one untouched");
 	cr_assert_eq(dev_pmem_pin(&c, 2, 8, 0), -EINVAL);
 	cr_assert_eq(dev_pmem_pin(&c, 0, 32, 0), -EINVAL);
+	cli_free(&c);
+}
+
+/* A boot shared folder after a removed boot device: kept in its slot under its API name (its
+ * tag when it had no id=); its pinned record replays into the same share. */
+Test(dev_hotplug_slot, a_boot_share_pinned)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[256];
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "fs", "tag=share,socket=/run/fs.sock"), 0);
+	cr_assert_eq(dev_fs_find(&c, "share"), 0, "named by its tag");
+	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
+	cr_assert_eq(pin(rec->arg, "share", 3, out, sizeof(out)), 0);
+	free(rec->arg);
+	rec->arg = strdup(out);
+	cr_assert_eq(dev_fs_pin(&c, 0, 3), 0);
+	cr_assert_eq(dev_fs_find(&c, "share"), 0, "the same name");
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	const struct dev_fs_cfg *f = device_cfg_find(&again, &device_fs);
+	cr_assert_eq(f->n, 1);
+	cr_assert_eq(f->fs[0].hotplug_slot, 3);
+	cr_assert_str_eq(f->fs[0].id, "share");
+	cr_assert_eq(dev_fs_pin(&again, 1, 3), -EINVAL);
+	cli_free(&again);
 	cli_free(&c);
 }
