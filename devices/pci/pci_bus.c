@@ -65,10 +65,27 @@ static int pick_device(struct pci_bus *bus, int dev)
 	return -ENOSPC;
 }
 
+/* Where the 32-bit window's free part starts: past every BAR mapped in it. A restored device's
+ * BARs are where the saved guest had them (a device removed before the snapshot left a hole the
+ * restore's own placing filled), and a guest may move BARs itself. */
+static uint64_t window_next(const struct pci_bus *bus)
+{
+	uint64_t next = bus->mmio32_next;
+	for (int i = 0; i < PCI_DEVFNS; i++) {
+		const struct pci_func *f = bus->funcs[i];
+		for (int bar = 0; f && bar < PCI_NUM_BARS; bar++) {
+			uint64_t a = f->bars[bar].addr, end = a + f->bars[bar].size;
+			if (f->bars[bar].mapped && a < bus->mmio32_end && end > next)
+				next = end;
+		}
+	}
+	return next;
+}
+
 /* What firmware does: each memory BAR naturally aligned in the 32-bit window. */
 static int place_bars(struct pci_bus *bus, struct pci_func *f)
 {
-	uint64_t next = bus->mmio32_next;
+	uint64_t next = window_next(bus);
 	for (int bar = 0; bar < PCI_NUM_BARS; bar++) {
 		uint64_t size = f->bars[bar].size;
 		if (!size)

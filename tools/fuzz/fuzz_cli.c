@@ -5,7 +5,9 @@
  * 2 MiB, a multiple of 4 KiB, at most 1 TiB; the options it recorded replay (cli_replay, as a
  * snapshot's configuration does) into a fresh configuration; an accepted number lies within its
  * bounds. Every "--name value" pair is also applied alone with cli_apply() (what the API and a
- * restore use): refused with a message, or taken.
+ * restore use): refused with a message, or taken. Every --disk and --net argument is also
+ * pinned to a slot as a removal of an earlier boot device rewrites a record
+ * (dev_hotplug_slot_pin()): refused with a message, or it splits back into that slot.
  * Usage and --help text go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's
  * -close_fd_mask=2 hides them). */
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,6 +51,20 @@ static void check_numbers(const char *s, uint64_t unit_sel, uint64_t lo, uint64_
 		  (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
 }
 
+static void check_pin(const char *arg, int slot)
+{
+	char out[1024], rest[1024], err[256] = "";
+	int got, r = dev_hotplug_slot_pin(arg, slot % 2 ? "pin0" : NULL, slot, out, sizeof(out),
+					  err, sizeof(err));
+	FZ_ASSERT(r == 0 || (r < 0 && err[0]),
+		  "dev_hotplug_slot_pin(\"%s\") = %d without a message", arg, r);
+	FZ_ASSERT(r || (slot >= 1 && slot <= 31), "slot %d pinned", slot);
+	if (r)
+		return;
+	r = dev_hotplug_slot_split(out, rest, sizeof(rest), &got, err, sizeof(err));
+	FZ_ASSERT(!r && got == slot, "the pinned \"%s\" splits to %d (%d): %s", out, got, r, err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_in in = fz_in_make(data, size);
@@ -69,8 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start += strlen(buf + start) + 1;
 	}
 	argv[argc] = NULL;
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
 		check_numbers(argv[i], unit, lo, hi);
+		if (i + 1 < argc && (!strcmp(argv[i], "--disk") || !strcmp(argv[i], "--net")))
+			check_pin(argv[i + 1], (int)(lo % 33));
+	}
 
 	struct vm_config cfg;
 	enum cli_result r = cli_parse(argc, argv, &cfg);

@@ -52,8 +52,12 @@ static const char *boot_device(const struct control *c, const char *id, bool *ro
 	const char *vsock = dev_vsock_id(c->cfg);
 	if (vsock && !strcmp(vsock, id))
 		return "the vsock device";
-	if (dev_pmem_find(c->cfg, id) >= 0)
+	if ((i = dev_pmem_find(c->cfg, id)) >= 0) {
+		*root = ((const struct dev_pmem_cfg *)device_cfg_find(c->cfg, &device_pmem))
+			    ->dev[i]
+			    .opts.root;
 		return "a pmem device";
+	}
 	if (dev_fs_find(c->cfg, id) >= 0)
 		return "a shared folder";
 	if (dev_vfio_has_id(c->cfg, id))
@@ -565,11 +569,241 @@ struct remove_call {
 static int remove_here(void *arg)
 {
 	struct remove_call *k = arg;
-	bool pmem = vm_hotplug_device(&k->c->vm, k->id, VM_HOTPLUG_PMEM) != NULL;
+	enum vm_hotplug_kind kind;
+	bool pmem = vm_hotplug_device(&k->c->vm, k->id, VM_HOTPLUG_PMEM) != NULL ||
+		    (vm_hotplug_boot_slot(&k->c->vm, k->id, &kind) > 0 && kind == VM_HOTPLUG_PMEM);
 	int r = vm_hotplug_remove(&k->c->vm, k->id, k->timeout_ms, k->err, k->errlen);
 	if (!r && pmem) /* the guest released it and the device stopped: its window goes */
 		dev_pmem_hot_release(&k->c->vm, k->id);
 	return r;
+}
+
+/* ---- A boot device removed (docs/hotplug.md, "Removing a boot device") ---- */
+
+/* The configuration block's index of the boot disk, NIC, pmem device or vsock (0) whose API id
+ * is `id`, or -1. */
+static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const char *id)
+{
+	char name[VM_HOTPLUG_ID_MAX];
+	bool nic = kind == VM_HOTPLUG_NET;
+	if (kind == VM_HOTPLUG_VSOCK) {
+		const char *own = dev_vsock_id(c->cfg);
+		return own && !strcmp(own, id) ? 0 : -1;
+	}
+	if (kind == VM_HOTPLUG_PMEM)
+		return dev_pmem_find(c->cfg, id);
+	if (kind == VM_HOTPLUG_FS)
+		return dev_fs_find(c->cfg, id);
+	int n = nic ? dev_net_count(c->cfg) : kind == VM_HOTPLUG_DISK ? dev_disk_count(c->cfg) : 0;
+	for (int i = 0; i < n; i++) {
+		if (nic)
+			dev_net_api_id(c->cfg, i, name, sizeof(name));
+		else
+			dev_disk_api_id(c->cfg, i, name, sizeof(name));
+		if (!strcmp(name, id))
+			return i;
+	}
+	return -1;
+}
+
+/* Whether boot disk, NIC, pmem device or vsock `id` is on virtio-mmio. */
+static bool on_mmio(const struct control *c, const char *id)
+{
+	const struct dev_net_cfg *nc = device_cfg_find(c->cfg, &device_net);
+	const struct dev_disk_cfg *dc = device_cfg_find(c->cfg, &device_disk);
+	const struct dev_vsock_cfg *vc = device_cfg_find(c->cfg, &device_vsock);
+	const struct dev_pmem_cfg *pc = device_cfg_find(c->cfg, &device_pmem);
+	const struct dev_fs_cfg *fc = device_cfg_find(c->cfg, &device_fs);
+	int d = boot_index(c, VM_HOTPLUG_DISK, id), n = boot_index(c, VM_HOTPLUG_NET, id),
+	    v = boot_index(c, VM_HOTPLUG_VSOCK, id), p = boot_index(c, VM_HOTPLUG_PMEM, id),
+	    f = boot_index(c, VM_HOTPLUG_FS, id);
+	return (d >= 0 && dc->disk[d].transport == TRANSPORT_MMIO) ||
+	       (n >= 0 && nc->nic[n].transport == TRANSPORT_MMIO) ||
+	       (v >= 0 && vc->transport == TRANSPORT_MMIO) ||
+	       (p >= 0 && pc->dev[p].transport == TRANSPORT_MMIO) ||
+	       (f >= 0 && fc->fs[f].transport == TRANSPORT_MMIO);
+}
+
+/* Boot device `index`'s own id= ("" when it has none). */
+static const char *own_id(const struct control *c, enum vm_hotplug_kind kind, int index)
+{
+	if (kind == VM_HOTPLUG_VSOCK)
+		return ((const struct dev_vsock_cfg *)device_cfg_find(c->cfg, &device_vsock))
+		    ->opts.id;
+	if (kind == VM_HOTPLUG_PMEM)
+		return ((const struct dev_pmem_cfg *)device_cfg_find(c->cfg, &device_pmem))
+		    ->dev[index]
+		    .opts.id;
+	if (kind == VM_HOTPLUG_FS)
+		return ((const struct dev_fs_cfg *)device_cfg_find(c->cfg, &device_fs))
+		    ->fs[index]
+		    .id;
+	return kind == VM_HOTPLUG_NET ? dev_net_opts(c->cfg, index)->id
+				      : dev_disk_opts(c->cfg, index)->id;
+}
+
+/* The record (its index in cfg->recorded) of plain --disk, --net or --vsock `index` (its block
+ * entry): the one with its id= item, or without one, the index-th of its option; -1: none. */
+static int record_of(const struct control *c, enum vm_hotplug_kind kind, int index)
+{
+	const char *opt = kind == VM_HOTPLUG_NET     ? "net"
+			  : kind == VM_HOTPLUG_VSOCK ? "vsock"
+			  : kind == VM_HOTPLUG_PMEM  ? "pmem"
+			  : kind == VM_HOTPLUG_FS    ? "fs"
+						     : "disk",
+		   *own = own_id(c, kind, index);
+	char want[API_HOTPLUG_ID_MAX + 8];
+	snprintf(want, sizeof(want), "id=%s", own);
+	for (int i = 0, k = 0; i < c->cfg->nrecorded; i++) {
+		const struct cli_record *rec = &c->cfg->recorded[i];
+		if (strcmp(rec->name, opt) || !rec->arg || vu_opts_is_spec(rec->arg))
+			continue;
+		if (own[0] ? has_item(rec->arg, want) : k == index)
+			return i;
+		k++;
+	}
+	return -1;
+}
+
+/* Why boot device `b` cannot keep its slot as a hotplug-slot= device (a later one of a removed
+ * device must), into err; false: it can. */
+static bool cannot_pin(const struct control *c, const struct vm_hotplug_boot *b, char *err,
+		       size_t errlen)
+{
+	int i = boot_index(c, b->kind, b->id);
+	const char *why =
+	    i < 0 || record_of(c, b->kind, i) < 0 ? "its record is not found"
+	    : b->kind == VM_HOTPLUG_NET && dev_net_opts(c->cfg, i)->kind != VIRTIO_NET_TAP
+		? "a NIC kept at its slot needs a tap= (not a tapfd= or user networking)"
+		: NULL;
+	if (why)
+		snprintf(err, errlen, "%s, at 00:%02x.0 after it, cannot keep its slot: %s", b->id,
+			 b->slot, why);
+	return why != NULL;
+}
+
+/* Whether a boot disk or NIC after entry `i` of the same kind is on virtio-mmio (it would be
+ * renamed: drive<N> / net<N> count the entries), with its id into `id`. */
+static bool mmio_after(const struct control *c, enum vm_hotplug_kind kind, int i, char *id,
+		       size_t len)
+{
+	bool nic = kind == VM_HOTPLUG_NET;
+	int n = kind != VM_HOTPLUG_NET && kind != VM_HOTPLUG_DISK ? 0
+		: nic						  ? dev_net_count(c->cfg)
+								  : dev_disk_count(c->cfg);
+	for (int j = i + 1; j < n; j++) {
+		const struct dev_net_cfg *nc = device_cfg_find(c->cfg, &device_net);
+		const struct dev_disk_cfg *dc = device_cfg_find(c->cfg, &device_disk);
+		bool pinned = nic ? nc->nic[j].hotplug_slot : dc->disk[j].hotplug_slot;
+		enum virtio_transport t = nic ? nc->nic[j].transport : dc->disk[j].transport;
+		if (!pinned && t == TRANSPORT_MMIO) {
+			if (nic)
+				dev_net_api_id(c->cfg, j, id, len);
+			else
+				dev_disk_api_id(c->cfg, j, id, len);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Boot device `id` (in `slot`) is recorded as a hotplug-slot= device from now on: its record
+ * rewritten with its id and slot, its block entry too, its slot's entry adopted. */
+static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int slot)
+{
+	int i = boot_index(c, kind, id), rec = i < 0 ? -1 : record_of(c, kind, i);
+	char out[OPTION_MAX], err[256] = "";
+	if (rec < 0)
+		return -ENOENT;
+	const char *own = own_id(c, kind, i);
+	int r = dev_hotplug_slot_pin(c->cfg->recorded[rec].arg, own[0] ? NULL : id, slot, out,
+				     sizeof(out), err, sizeof(err));
+	uint64_t gpa = kind == VM_HOTPLUG_PMEM ? dev_pmem_gpa(id) : 0;
+	size_t n = strlen(out);
+	if (!r && gpa &&
+	    snprintf(out + n, sizeof(out) - n, ",%s%llu", DEV_PMEM_GPA_KEY,
+		     (unsigned long long)gpa) >= (int)(sizeof(out) - n)) {
+		snprintf(err, sizeof(err), "the argument is too long");
+		r = -ENAMETOOLONG;
+	}
+	char *copy = r ? NULL : strdup(out);
+	if (!copy) {
+		log_error("PCI hotplug: %s: its record cannot keep its slot: %s", id,
+			  r ? err : "out of memory");
+		return r ? r : -ENOMEM;
+	}
+	free(c->cfg->recorded[rec].arg);
+	c->cfg->recorded[rec].arg = copy;
+	r = kind == VM_HOTPLUG_NET     ? dev_net_pin(c->cfg, &c->vm, i, slot)
+	    : kind == VM_HOTPLUG_VSOCK ? dev_vsock_pin(c->cfg, slot)
+	    : kind == VM_HOTPLUG_PMEM  ? dev_pmem_pin(c->cfg, i, slot, gpa)
+	    : kind == VM_HOTPLUG_FS    ? dev_fs_pin(c->cfg, i, slot)
+				       : dev_disk_pin(c->cfg, &c->vm, i, slot);
+	if (!r)
+		vm_hotplug_boot_adopt(&c->vm, slot);
+	return r;
+}
+
+/* Whether boot device `id` in `slot` may go: every device after it on the bus keeps its slot in
+ * a restore (each a removable boot device, then recorded with its slot, or a hot-added one),
+ * and no disk or NIC after it on virtio-mmio would be renamed. */
+static bool boot_may_go(const struct control *c, const char *id, enum vm_hotplug_kind kind,
+			int slot, char *err, size_t errlen)
+{
+	struct vm_hotplug_boot later[32];
+	int fixed, n = vm_hotplug_boot_after(&c->vm, slot, later, 32, &fixed);
+	char other[VM_HOTPLUG_ID_MAX], why[384];
+	if (fixed) {
+		snprintf(err, errlen,
+			 "%s cannot be removed: the device at 00:%02x.0 after it on the bus (the "
+			 "root disk, or a kind only the VM's start places) would move to another "
+			 "slot in a snapshot's restore or a migration",
+			 id, fixed);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (cannot_pin(c, &later[i], why, sizeof(why))) {
+			snprintf(err, errlen, "%s cannot be removed: %s", id, why);
+			return false;
+		}
+	}
+	if (mmio_after(c, kind, boot_index(c, kind, id), other, sizeof(other))) {
+		snprintf(err, errlen,
+			 "%s cannot be removed: %s after it is on virtio-mmio and would be "
+			 "renamed (give it an id=)",
+			 id, other);
+		return false;
+	}
+	return true;
+}
+
+/* Removes boot device `id` in `slot` as a hot-added one (remove_here()); once the guest released
+ * it, the later boot devices are recorded with their slots and ids, and its own record goes. */
+static int remove_boot(struct control *c, const struct api_hotplug_remove *req,
+		       enum vm_hotplug_kind kind, int slot, char *err, size_t errlen)
+{
+	struct vm_hotplug_boot later[32], self = {.slot = slot, .kind = kind};
+	int fixed, n = vm_hotplug_boot_after(&c->vm, slot, later, 32, &fixed);
+	if (!boot_may_go(c, req->id, kind, slot, err, errlen))
+		return -EINVAL;
+	snprintf(self.id, sizeof(self.id), "%s", req->id);
+	struct remove_call k = {c, req->id,
+				req->timeout_ms ? req->timeout_ms : VM_HOTPLUG_REMOVE_TIMEOUT_MS,
+				err, errlen};
+	int r = vm_hotplug_call(&c->vm, remove_here, &k);
+	if (r)
+		return r; /* it stays, the configuration as it was */
+	for (int i = 0; i < n; i++)
+		if (pin(c, later[i].id, later[i].kind, later[i].slot))
+			log_error("PCI hotplug: %s is not recorded with its slot: a restore would "
+				  "place it elsewhere",
+				  later[i].id);
+	if (pin(c, self.id, self.kind, self.slot) == 0)
+		record_remove(c, req->id); /* as a hot-added device's */
+	else
+		log_error("PCI hotplug: %s is still in the VM's configuration", req->id);
+	log_info("PCI hotplug: boot device %s removed from slot %d", req->id, slot);
+	return 0;
 }
 
 int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *err, size_t errlen)
@@ -585,15 +819,27 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 		return -EBUSY;
 	if (no_hotplug(c, err, errlen))
 		return -ENODEV;
+	enum vm_hotplug_kind kind;
+	int boot =
+	    vm_hotplug_has_id(&c->vm, req->id) ? -1 : vm_hotplug_boot_slot(&c->vm, req->id, &kind);
+	if (boot > 0)
+		return remove_boot(c, req, kind, boot, err, errlen);
 	if (!vm_hotplug_has_id(&c->vm, req->id)) {
 		const char *what = boot_device(c, req->id, &root);
 		if (root)
-			snprintf(err, errlen, "%s is the root disk: it cannot be removed", req->id);
+			snprintf(err, errlen, "%s is the root %s: it cannot be removed", req->id,
+				 strcmp(what, "a disk") ? "device" : "disk");
+		else if (what && on_mmio(c, req->id))
+			snprintf(err, errlen,
+				 "%s is %s on virtio-mmio: only a virtio-pci device can be removed",
+				 req->id, what);
 		else if (what)
 			snprintf(err, errlen,
-				 "%s is %s the VM started with: only a device added with "
-				 "/vmm/vm.add-disk, -net, -vsock, -pmem, -fs or -device can be "
-				 "removed",
+				 "%s is %s the VM started with: of those, only a virtio-pci disk, "
+				 "NIC, pmem device, vsock or shared folder can be removed (and any "
+				 "device added with "
+				 "/vmm/vm.add-disk, "
+				 "-net, -vsock, -pmem, -fs or -device)",
 				 req->id, what);
 		else
 			snprintf(err, errlen, "no device has the id %s", req->id);

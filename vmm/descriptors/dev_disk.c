@@ -52,6 +52,15 @@ void dev_disk_forget(struct vm_config *cfg, int i)
 	memset(&c->disk[--c->n], 0, sizeof(c->disk[0]));
 }
 
+void dev_disk_api_id(const struct vm_config *cfg, int i, char *id, size_t len)
+{
+	const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
+	if (o && o->id[0])
+		snprintf(id, len, "%s", o->id);
+	else
+		snprintf(id, len, "drive%d", i);
+}
+
 int dev_disk_find_id(const struct vm_config *cfg, const char *id)
 {
 	for (int i = 0; id[0] && i < dev_disk_count(cfg); i++)
@@ -210,6 +219,20 @@ struct virtio_dev *dev_disk_device(struct vm *vm, int i)
 	return s && i >= 0 && i < CLI_MAX_DISKS ? s->dev[i] : NULL;
 }
 
+int dev_disk_pin(struct vm_config *cfg, struct vm *vm, int i, int slot)
+{
+	struct dev_disk_cfg *c = disks_of(cfg) ? device_cfg(cfg, &device_disk) : NULL;
+	struct disk_state *s = device_state_find(vm, &device_disk);
+	if (!c || i < 0 || i >= c->n || slot < 1 || slot > 31)
+		return -EINVAL;
+	if (!c->disk[i].opts.id[0])
+		dev_disk_api_id(cfg, i, c->disk[i].opts.id, sizeof(c->disk[i].opts.id));
+	c->disk[i].hotplug_slot = slot;
+	if (s)
+		s->dev[i] = NULL; /* found through the hotplug slots from now on */
+	return 0;
+}
+
 void dev_disk_open_unlocked(struct vm_config *cfg)
 {
 	for (int i = 0; i < dev_disk_count(cfg); i++)
@@ -271,6 +294,11 @@ static int create_disk(struct vm *vm, struct disk_state *s, const struct dev_dis
 					      c->disk[i].hotplug_slot);
 	err = vm_virtio_place(vm, dev, c->disk[i].transport);
 	s->dev[i] = err ? NULL : dev; /* a failed place freed it */
+	if (!err && !c->disk[i].opts.root && c->disk[i].transport == TRANSPORT_PCI) {
+		char id[VIRTIO_BLK_DRIVE_ID_MAX];
+		dev_disk_api_id(vm->cfg, i, id, sizeof(id));
+		vm_hotplug_boot_removable(vm, id, VM_HOTPLUG_DISK, dev); /* docs/hotplug.md */
+	}
 	return err;
 }
 

@@ -33,8 +33,16 @@ void dev_disk_forget(struct vm_config *cfg, int i);
 /* The disk named `id` (its id=), or -1: none ("" names none). */
 int dev_disk_find_id(const struct vm_config *cfg, const char *id);
 
+/* Disk i's id in the API: its id=, or drive<i> (Firecracker's name for a disk without one). */
+void dev_disk_api_id(const struct vm_config *cfg, int i, char *id, size_t len);
+
 struct vm;
 struct virtio_dev;
+/* Boot disk i of `cfg` (vm's configuration; on PCI, at device number `slot`) recorded as a
+ * hotplug-slot= disk from now on: its id= set (drive<i> when it had none), its slot kept; its
+ * device is then the hotplug slot's (vm_hotplug_boot_adopt()). What a removal of an earlier boot
+ * device does to the later ones (docs/hotplug.md). 0, or -EINVAL (no disk i). */
+int dev_disk_pin(struct vm_config *cfg, struct vm *vm, int i, int slot);
 /* Disk i's virtio-blk device in `vm` (owned by its transport; a hot-added one's too), or NULL:
  * none created. */
 struct virtio_dev *dev_disk_device(struct vm *vm, int i);

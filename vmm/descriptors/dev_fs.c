@@ -122,6 +122,19 @@ int dev_fs_count(const struct vm_config *cfg)
 	return c ? c->n : 0;
 }
 
+int dev_fs_pin(struct vm_config *cfg, int i, int slot)
+{
+	struct dev_fs_cfg *c =
+	    device_cfg_find(cfg, &device_fs) ? device_cfg(cfg, &device_fs) : NULL;
+	if (!c || i < 0 || i >= c->n || slot < 1 || slot > 31)
+		return -EINVAL;
+	size_t n = strlen(c->fs[i].opts.tag);
+	if (!c->fs[i].id[0] && n < sizeof(c->fs[i].id))
+		memcpy(c->fs[i].id, c->fs[i].opts.tag, n + 1);
+	c->fs[i].hotplug_slot = slot;
+	return 0;
+}
+
 void dev_fs_forget(struct vm_config *cfg, const char *id)
 {
 	int i = dev_fs_find(cfg, id);
@@ -195,8 +208,9 @@ static int create_fs(struct vm *vm)
 		if (!err && c->fs[i].hotplug_slot) /* hot-added: back into its slot */
 			err = vm_hotplug_boot_device(vm, c->fs[i].id, VM_HOTPLUG_FS, dev,
 						     c->fs[i].hotplug_slot);
-		else if (!err)
-			err = vm_virtio_place(vm, dev, c->fs[i].transport);
+		else if (!err && !(err = vm_virtio_place(vm, dev, c->fs[i].transport)) &&
+			 c->fs[i].transport == TRANSPORT_PCI) /* docs/hotplug.md */
+			vm_hotplug_boot_removable(vm, fs_id(c, i), VM_HOTPLUG_FS, dev);
 		if (err)
 			return err;
 	}

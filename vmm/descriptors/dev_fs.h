@@ -31,6 +31,10 @@ int dev_fs_find_tag(const struct vm_config *cfg, const char *tag);
 int dev_fs_count(const struct vm_config *cfg);
 /* Takes share `id` out of the configuration (a hot-added one was removed). */
 void dev_fs_forget(struct vm_config *cfg, const char *id);
+/* Share i, a boot share (on PCI, at device number `slot`), recorded as a hotplug-slot= share from
+ * now on (its id= set: its tag when it had none), as dev_disk_pin() does for a disk. 0, or
+ * -EINVAL (no share i). */
+int dev_fs_pin(struct vm_config *cfg, int i, int slot);
 
 /* A share added while the VM runs (PUT /vmm/vm.add-fs), on the hotplug thread: `option` is its
  * --fs argument (its id= item ignored). Refused (-errno, the reason in err, nothing kept) when

@@ -51,6 +51,15 @@ int dev_net_find_id(const struct vm_config *cfg, const char *id)
 	return -1;
 }
 
+void dev_net_api_id(const struct vm_config *cfg, int i, char *id, size_t len)
+{
+	const struct virtio_net_opts *o = dev_net_opts(cfg, i);
+	if (o && o->id[0])
+		snprintf(id, len, "%s", o->id);
+	else
+		snprintf(id, len, "net%d", i);
+}
+
 void dev_net_forget(struct vm_config *cfg, const char *id)
 {
 	struct dev_net_cfg *c = nics_of(cfg) ? device_cfg(cfg, &device_net) : NULL;
@@ -181,7 +190,28 @@ static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_c
 	}
 	err = vm_virtio_init_and_place(vm, dev, c->nic[i].transport);
 	s->dev[i] = err ? NULL : dev;
+	if (!err && c->nic[i].transport == TRANSPORT_PCI) {
+		char id[VIRTIO_NET_ID_MAX];
+		dev_net_api_id(vm->cfg, i, id, sizeof(id));
+		vm_hotplug_boot_removable(vm, id, VM_HOTPLUG_NET, dev); /* docs/hotplug.md */
+	}
 	return err;
+}
+
+int dev_net_pin(struct vm_config *cfg, struct vm *vm, int i, int slot)
+{
+	struct dev_net_cfg *c = nics_of(cfg) ? device_cfg(cfg, &device_net) : NULL;
+	struct nic_state *s = device_state_find(vm, &device_net);
+	if (!c || i < 0 || i >= c->n || slot < 1 || slot > 31)
+		return -EINVAL;
+	if (!c->nic[i].opts.id[0])
+		dev_net_api_id(cfg, i, c->nic[i].opts.id, sizeof(c->nic[i].opts.id));
+	c->nic[i].hotplug_slot = slot;
+	if (s) { /* found through the hotplug slots from now on */
+		s->dev[i] = NULL;
+		s->took_tapfd[i] = false;
+	}
+	return 0;
 }
 
 bool dev_net_took_tapfd(struct vm *vm, int i)

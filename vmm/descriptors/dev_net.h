@@ -44,8 +44,14 @@ void dev_net_api_egress_json(json_t *doc, const struct egress_rules *rules);
 /* NIC `nic` has the egress policy `rules` (its egress= options replaced: none when off). */
 int dev_net_live_record_egress(struct vm_config *cfg, int nic, const struct egress_rules *rules);
 
+/* NIC i's id in the API: its id=, or net<i>. */
+void dev_net_api_id(const struct vm_config *cfg, int i, char *id, size_t len);
+
 struct vm;
 struct virtio_dev;
+/* Boot NIC i of `cfg` (vm's configuration; on PCI, at device number `slot`) recorded as a
+ * hotplug-slot= NIC from now on, as dev_disk_pin() does for a disk. 0, or -EINVAL (no NIC i). */
+int dev_net_pin(struct vm_config *cfg, struct vm *vm, int i, int slot);
 /* NIC i's virtio-net device in `vm` (owned by its transport), or NULL: none created. */
 struct virtio_dev *dev_net_device(struct vm *vm, int i);
 /* Whether NIC i's device took its tapfd= (the fd is closed with the device, or already was: a

@@ -205,8 +205,14 @@ static int create_one(struct vm *vm, int i)
 		log_error("--pmem: %s", err);
 		return rc;
 	}
-	if (!c->dev[i].hotplug_slot)
-		return vm_virtio_init_and_place(vm, dev, c->dev[i].transport);
+	if (!c->dev[i].hotplug_slot) {
+		rc = vm_virtio_init_and_place(vm, dev,
+					      c->dev[i].transport); /* frees it on failure */
+		if (!rc && !c->dev[i].opts.root && c->dev[i].transport == TRANSPORT_PCI)
+			vm_hotplug_boot_removable(vm, c->dev[i].id, VM_HOTPLUG_PMEM,
+						  dev); /* docs/hotplug.md */
+		return rc;
+	}
 	rc = virtio_dev_init(dev, &vm->mem);
 	if (rc) {
 		virtio_dev_destroy(dev);
@@ -225,6 +231,25 @@ struct virtio_dev *dev_pmem_device(struct vm *vm, int i)
 	if (c->dev[i].hotplug_slot) /* hot-added: hotplug.c has it */
 		return vm_hotplug_device(vm, c->dev[i].id, VM_HOTPLUG_PMEM);
 	return pmem_window_dev(pmem_window_find(c->dev[i].id));
+}
+
+int dev_pmem_pin(struct vm_config *cfg, int i, int slot, uint64_t gpa)
+{
+	struct dev_pmem_cfg *c =
+	    device_cfg_find(cfg, &device_pmem) ? device_cfg(cfg, &device_pmem) : NULL;
+	if (!c || i < 0 || i >= c->n || slot < 1 || slot > 31)
+		return -EINVAL;
+	_Static_assert(sizeof(c->dev[i].opts.id) >= DEV_PMEM_ID_MAX, "a pmem id fits its id=");
+	if (!c->dev[i].opts.id[0])
+		memcpy(c->dev[i].opts.id, c->dev[i].id, strlen(c->dev[i].id) + 1);
+	c->dev[i].hotplug_slot = slot;
+	c->dev[i].gpa = gpa;
+	return 0;
+}
+
+uint64_t dev_pmem_gpa(const char *id)
+{
+	return pmem_window_gpa(pmem_window_find(id));
 }
 
 int dev_pmem_find(const struct vm_config *cfg, const char *id)

@@ -37,6 +37,12 @@ int dev_pmem_find(const struct vm_config *cfg, const char *id);
 
 /* Takes device `id` out of the configuration (a hot-added one was removed). */
 void dev_pmem_forget(struct vm_config *cfg, const char *id);
+/* Device i, a boot device (on PCI, at device number `slot`, its window at `gpa`), recorded as a
+ * hotplug-slot= device from now on: its id= set (its API id), its slot and window's address
+ * kept, as dev_disk_pin() does for a disk. 0, or -EINVAL (no device i). */
+int dev_pmem_pin(struct vm_config *cfg, int i, int slot, uint64_t gpa);
+/* The guest address of device `id`'s window in the running VM, or 0: none open. */
+uint64_t dev_pmem_gpa(const char *id);
 
 /* A device hot-added while the VM runs (vmm/api/control_hotplug.c, on the hotplug thread):
  * `option` is its --pmem argument with its id=; a non-zero `size` must be its file's. Its

@@ -67,6 +67,11 @@ struct virtio_dev *pmem_window_dev(int k)
 	return k >= 0 && k < DEV_PMEM_MAX && wins.w[k].used ? wins.w[k].dev : NULL;
 }
 
+uint64_t pmem_window_gpa(int k)
+{
+	return k >= 0 && k < DEV_PMEM_MAX && wins.w[k].used ? wins.w[k].gpa : 0;
+}
+
 /* Window k's KVM slot over [gpa, gpa + size) of `host` (size 0 deletes it). */
 static int set_slot(struct vm *vm, int k, uint64_t gpa, uint64_t size, void *host, bool ro)
 {

@@ -41,5 +41,7 @@ void pmem_window_close(struct vm *vm, int k);
 /* The window of device `id`, or -1; its device (NULL: none). */
 int pmem_window_find(const char *id);
 struct virtio_dev *pmem_window_dev(int k);
+/* Window k's guest address, or 0: not open. */
+uint64_t pmem_window_gpa(int k);
 
 #endif

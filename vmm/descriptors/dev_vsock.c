@@ -65,6 +65,18 @@ void dev_vsock_forget(struct vm_config *cfg)
 		*c = (struct dev_vsock_cfg){0};
 }
 
+int dev_vsock_pin(struct vm_config *cfg, int slot)
+{
+	struct dev_vsock_cfg *c =
+	    device_cfg_find(cfg, &device_vsock) ? device_cfg(cfg, &device_vsock) : NULL;
+	if (!c || !c->opts.cid || slot < 1 || slot > 31)
+		return -EINVAL;
+	if (!c->opts.id[0])
+		snprintf(c->opts.id, sizeof(c->opts.id), "%s", "vsock0");
+	c->hotplug_slot = slot;
+	return 0;
+}
+
 static int create_vsock(struct vm *vm)
 {
 	const struct dev_vsock_cfg *c = device_cfg_find(vm->cfg, &device_vsock);
@@ -72,8 +84,14 @@ static int create_vsock(struct vm *vm)
 		return 0;
 	struct virtio_dev *dev = NULL;
 	int err = virtio_vsock_create(&dev, &c->opts);
-	if (err || !c->hotplug_slot)
-		return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+	if (!err && !c->hotplug_slot) {
+		err = vm_virtio_init_and_place(vm, dev, c->transport); /* frees it on failure */
+		if (!err && c->transport == TRANSPORT_PCI)	       /* docs/hotplug.md */
+			vm_hotplug_boot_removable(vm, dev_vsock_id(vm->cfg), VM_HOTPLUG_VSOCK, dev);
+		return err;
+	}
+	if (err)
+		return err;
 	/* hot-added before a snapshot or a migration: back into its slot (vm_hotplug_setup()) */
 	err = virtio_dev_init(dev, &vm->mem);
 	if (err) {

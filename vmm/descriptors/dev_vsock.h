@@ -21,5 +21,9 @@ const char *dev_vsock_id(const struct vm_config *cfg);
 bool dev_vsock_hot_added(const struct vm_config *cfg);
 /* Takes the vsock out of the configuration (a hot-added one was removed). */
 void dev_vsock_forget(struct vm_config *cfg);
+/* The boot vsock (on PCI, at device number `slot`) recorded as a hotplug-slot= vsock from now on
+ * (its id= set, vsock0 when it had none), as dev_disk_pin() does for a disk. 0, or -EINVAL (no
+ * vsock). */
+int dev_vsock_pin(struct vm_config *cfg, int slot);
 
 #endif

@@ -24,7 +24,8 @@
 #define POLL_NS 5000000ull /* how often a remove looks for the guest's _EJ0 */
 
 struct hp_slot {
-	struct vm_pci_dev *d; /* NULL: free (or a boot device's, then not in `slots`) */
+	struct vm_pci_dev *d; /* NULL: free (or a fixed boot device's, then not in `slots`) */
+	bool boot;	      /* a boot device's own slot (vm_hotplug_boot_removable()) */
 	bool is_func;	      /* ... or taken by a function that is not virtio: */
 	struct vm_hotplug_func func;
 	enum vm_hotplug_kind kind;
@@ -83,7 +84,7 @@ static int place_pending(struct vm *vm, struct vm_hotplug *h)
 			continue;
 		struct virtio_dev *dev = p->dev;
 		p->dev = NULL;
-		if (!(h->regs.slots & (1u << s))) {
+		if (!(h->regs.slots & (1u << s)) || h->slot[s].d) {
 			log_error(
 			    "%s: PCI slot %d is no hotplug slot of this VM (a boot device has it, "
 			    "or the VM has no hotplug)",
@@ -135,26 +136,56 @@ static uint32_t free_device_numbers(struct vm_pci *p)
 	return slots;
 }
 
-static int describe(struct vm *vm, uint32_t slots)
+/* The device numbers of the boot devices that may be removed (vm_hotplug_boot_removable()). */
+static uint32_t boot_slots(const struct vm_hotplug *h)
+{
+	uint32_t slots = 0;
+	for (int s = 1; h && s < 32; s++)
+		if (h->slot[s].boot)
+			slots |= 1u << s;
+	return slots;
+}
+
+static int describe(struct vm *vm, uint32_t slots, uint32_t boot)
 {
 	int err = machine_set_pci_hotplug(&vm->machine, ACPI_PCIHP_MMIO_BASE, slots);
 	/* INTx routes for every slot a device may arrive in, each of the four pins (a
 	 * passed-through function's pin is the device's, not always INTA): the _PRT is written
-	 * once, at boot */
+	 * once, at boot; a boot device's slot has its INTA route from its placing already */
 	for (int s = 1; !err && s < 32; s++)
-		for (unsigned pin = 0; !err && (slots & (1u << s)) && pin < 4; pin++)
+		for (unsigned pin = (boot & (1u << s)) ? 1 : 0;
+		     !err && (slots & (1u << s)) && pin < 4; pin++)
 			err = machine_add_pci_intx(&vm->machine, (uint8_t)s, (uint8_t)pin,
 						   pci_intx_ioapic_pin((unsigned)s, pin));
 	return err;
 }
 
+void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			       const struct virtio_dev *dev)
+{
+	struct vm_hotplug *h = hotplug_of(vm);
+	int npci = vm->pci ? vm->pci->ndevs : 0;
+	for (int i = 0; h && i < npci; i++) {
+		struct vm_pci_dev *d = vm->pci->devs[i];
+		if (d->dev != dev || d->slot < 1 || d->slot > 31)
+			continue;
+		h->slot[d->slot] = (struct hp_slot){.d = d, .boot = true, .kind = kind};
+		snprintf(h->slot[d->slot].id, sizeof(h->slot[d->slot].id), "%s", id);
+		return;
+	}
+}
+
 int vm_hotplug_setup(struct vm *vm)
 {
 	bool possible = !vm->cfg->acpi_off && vm->pci && vm->machine.acpi_ged.size;
-	uint32_t slots = possible ? free_device_numbers(vm->pci) : 0;
+	uint32_t boot = possible ? boot_slots(vm->hotplug) : 0,
+		 slots = possible ? free_device_numbers(vm->pci) | boot : 0;
 	if (!slots) {
-		if (!has_pending(vm->hotplug))
+		if (!has_pending(vm->hotplug)) { /* the boot devices stay where they are */
+			free(vm->hotplug);
+			vm->hotplug = NULL;
 			return 0;
+		}
 		log_error(
 		    "a hot-added device (hotplug-slot=) needs PCI hotplug: ACPI and a PCI bus "
 		    "at boot (a device with --transport pci), with a free slot");
@@ -184,7 +215,7 @@ int vm_hotplug_setup(struct vm *vm)
 		if (err && err != -EBUSY)
 			return err;
 	}
-	err = describe(vm, slots);
+	err = describe(vm, slots, boot);
 	if (err)
 		log_error("PCI hotplug: cannot describe its slots: %s", strerror(-err));
 	else
@@ -260,12 +291,53 @@ int vm_hotplug_free_slots(const struct vm *vm)
 	return n;
 }
 
-static int find(const struct vm *vm, const char *id)
+/* The slot of device `id`: a hot-added one's (or one of the configuration's hotplug-slot=),
+ * or with `boot`, a removable boot device's too; -1: none. */
+static int find_in(const struct vm *vm, const char *id, bool boot)
 {
 	for (int s = 1; vm->hotplug && s < 32; s++)
-		if (taken(vm->hotplug, s) && !strcmp(vm->hotplug->slot[s].id, id))
+		if (taken(vm->hotplug, s) && (boot || !vm->hotplug->slot[s].boot) &&
+		    !strcmp(vm->hotplug->slot[s].id, id))
 			return s;
 	return -1;
+}
+
+static int find(const struct vm *vm, const char *id)
+{
+	return find_in(vm, id, false);
+}
+
+int vm_hotplug_boot_slot(const struct vm *vm, const char *id, enum vm_hotplug_kind *kind)
+{
+	int s = find_in(vm, id, true);
+	if (s < 0 || !vm->hotplug->slot[s].boot)
+		return -1;
+	*kind = vm->hotplug->slot[s].kind;
+	return s;
+}
+
+int vm_hotplug_boot_after(const struct vm *vm, int slot, struct vm_hotplug_boot *out, int max,
+			  int *fixed)
+{
+	int n = 0;
+	*fixed = 0;
+	for (int s = slot + 1; vm->pci && s < 32; s++) {
+		const struct hp_slot *e = vm->hotplug ? &vm->hotplug->slot[s] : NULL;
+		if (e && e->boot && n < max) {
+			out[n] = (struct vm_hotplug_boot){.slot = s, .kind = e->kind};
+			snprintf(out[n++].id, sizeof(out[0].id), "%s", e->id);
+		} else if ((!e || !taken(vm->hotplug, s)) && vm->pci->bus.funcs[PCI_DEVFN(s, 0)] &&
+			   !*fixed) {
+			*fixed = s; /* a boot device that is not removable: it would move */
+		}
+	}
+	return n;
+}
+
+void vm_hotplug_boot_adopt(struct vm *vm, int slot)
+{
+	if (vm->hotplug && slot > 0 && slot < 32)
+		vm->hotplug->slot[slot].boot = false;
 }
 
 bool vm_hotplug_has_id(const struct vm *vm, const char *id)
@@ -277,7 +349,7 @@ struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id, enum v
 {
 	int s = find(vm, id);
 	if (s < 0 || vm->hotplug->slot[s].kind != kind || !vm->hotplug->slot[s].d)
-		return NULL;
+		return NULL; /* (a boot device's is its descriptor's business) */
 	return vm->hotplug->slot[s].d->dev;
 }
 
@@ -285,7 +357,7 @@ int vm_hotplug_count(const struct vm *vm, const char **first)
 {
 	int n = 0;
 	for (int s = 1; vm->hotplug && s < 32; s++) {
-		if (!taken(vm->hotplug, s))
+		if (!taken(vm->hotplug, s) || vm->hotplug->slot[s].boot)
 			continue;
 		if (!n && first)
 			*first = vm->hotplug->slot[s].id;
@@ -394,9 +466,9 @@ static bool wait_released(struct vm *vm, int s, uint64_t deadline)
 int vm_hotplug_remove(struct vm *vm, const char *id, unsigned timeout_ms, char *err, size_t errlen)
 {
 	struct vm_hotplug *h = vm->hotplug;
-	int s = find(vm, id);
+	int s = find_in(vm, id, true);
 	if (s < 0) {
-		snprintf(err, errlen, "no hot-added device has the id %s", id);
+		snprintf(err, errlen, "no removable device has the id %s", id);
 		return -ENOENT;
 	}
 	int r = acpi_pcihp_request_unplug(&h->regs, s);

@@ -93,10 +93,34 @@ int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, str
 int vm_hotplug_add_func(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
 			const struct vm_hotplug_func *f, int *slot, char *err, size_t errlen);
 
-/* Asks the guest to release the hot-added device `id` and waits up to timeout_ms for its
- * _EJ0; then the device is stopped and goes. 0, or -errno with the reason in err: -ENOENT (no
- * hot-added device of that id), -ETIMEDOUT (the guest did not release it: it stays, the
- * request is taken back). */
+/* In the devices' creation: the virtio-pci boot device `dev` just placed (vm_virtio_place()) may
+ * be removed at run time by its API id `id`: its device number is a hotplug slot too (an Sxx
+ * with _EJ0 in the DSDT), and vm_hotplug_remove() takes it out as a hot-added one. Not the root
+ * disk, nor a device on virtio-mmio. Does nothing when `dev` is not on the PCI bus. */
+void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			       const struct virtio_dev *dev);
+/* The slot of the removable boot device `id` (not yet adopted), its kind in *kind; or -1. */
+int vm_hotplug_boot_slot(const struct vm *vm, const char *id, enum vm_hotplug_kind *kind);
+
+/* A removable boot device past a slot (vm_hotplug_boot_after()). */
+struct vm_hotplug_boot {
+	int slot;
+	enum vm_hotplug_kind kind;
+	char id[VM_HOTPLUG_ID_MAX];
+};
+/* The removable boot devices at device numbers past `slot`, in slot order, into out[0..max)
+ * (their count); *fixed gets the first device number past `slot` that a device holds which is
+ * neither removable nor hot-added (0: none): a boot device that would move in a restore. */
+int vm_hotplug_boot_after(const struct vm *vm, int slot, struct vm_hotplug_boot *out, int max,
+			  int *fixed);
+/* The boot device in `slot` is from now on recorded as a hotplug-slot= device (its descriptor
+ * finds it with vm_hotplug_device(), a remove treats it as a hot-added one). */
+void vm_hotplug_boot_adopt(struct vm *vm, int slot);
+
+/* Asks the guest to release the hot-added (or removable boot) device `id` and waits up to
+ * timeout_ms for its _EJ0; then the device is stopped and goes. 0, or -errno with the reason in
+ * err: -ENOENT (no hot-added device of that id), -ETIMEDOUT (the guest did not release it: it
+ * stays, the request is taken back). */
 int vm_hotplug_remove(struct vm *vm, const char *id, unsigned timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,7 @@
 #   - Firecracker's hot-add: PUT /drives/{id} and /pmem/{id} after InstanceStart answer 204
 #     and the device is there (GET /vm/config, GET /vmm/devices); a second PUT with that id, a
 #     root drive, a drive whose file is in use, PUT /vsock after the start: 400, nothing added;
-#   - Firecracker's hot-unplug: DELETE of an unknown id, of a boot drive, a DELETE with a body:
+#   - Firecracker's hot-unplug: DELETE of an unknown id, of the root drive, a DELETE with a body:
 #     400; DELETE of the hot-added pmem device: the guest never answers (no ACPI driver), so
 #     after the default 10 s a 400 that says so, and the device stays;
 #   - PUT /vmm/vm.add-fs: a missing socket, a path that is no socket, a Unix socket without a
@@ -22,6 +22,7 @@
 #     private" (a 400 naming --mem-shared);
 #   - a VMM on virtio-mmio (no PCI bus): PUT /drives/{id} after the start is 400 "PCI is not
 #     enabled"; a VMM not started yet: DELETE /drives/{id} is 400 (before starting).
+# (A boot device's removal: api_hotplug_boot.sh.)
 # labels: api
 # requires: kvm
 # timeout: 180
@@ -59,7 +60,7 @@ devices() {
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.irq=1 --mem 128M --mem-shared \
-	--transport pci --disk "$LIB_TMP/root.img" --console stdio </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
+	--transport pci --disk "$LIB_TMP/root.img",root --console stdio </dev/null >"$LIB_TMP/out" 2>"$LIB_TMP/err" &
 vmm_pid=$!
 wait_sock "$sock" || lib_fail "no API socket"
 
@@ -80,7 +81,7 @@ want 204 PUT /pmem/pm1 '{"id": "pm1", "path_on_host": "'$LIB_TMP/p1.img'", "root
 
 # ---- Firecracker's DELETE: a hot-unplug ----
 want 400 DELETE /drives/nope "" "no device has the id nope"
-want 400 DELETE /drives/drive0 "" "the VM started with"
+want 400 DELETE /drives/drive0 "" "is the root disk"
 want 400 DELETE /drives/fcd1 '{}' "Empty Delete request"
 want 400 DELETE /vsock "" "Invalid request method"
 start=$(date +%s)

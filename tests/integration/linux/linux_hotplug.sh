@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # PCI hotplug (docs/hotplug.md) on the default Linux guest (initramfs, shell on COM1, a PCI
 # bus: its root disk over virtio-pci), driven over --api-sock with vmmctl:
+#   0. a disk the VM started with (drive1, /dev/vdb at 00:02.0, beside the root disk) removed
+#      (vmmctl remove-device drive1: the guest is asked to release it as a hot-added one; 204
+#      once it did): /dev/vdb goes, GET /vm/config no longer lists it, and the disk part 1 adds
+#      goes into its slot (00:02.0) and is the guest's /dev/vdb (part 2);
 #   1. the VMM's side, on any guest: PUT /vmm/vm.add-disk answers 200 with Cloud Hypervisor's
 #      PciDeviceInfo ({"id", "bdf"}); a second add with the same id, an add with an id a boot
-#      device has, a remove of the root disk, of a boot disk, of an unknown id, a body with an
+#      device has, a remove of the root disk, of an unknown id, a body with an
 #      unknown field or a bad num_queues, and any add or remove of a paused VM are 400s with a
 #      message saying why, and nothing is added (GET /vmm/devices counts the devices);
 #   2. then, when the guest kernel has ACPI PCI hotplug (/sys/bus/pci/slots has the slots):
@@ -53,13 +57,14 @@ trap 'kill $sleeper 2>/dev/null; kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EX
 
 cp --sparse=always "$DISK" "$tmp/root.ext4"
 truncate -s 16M "$tmp/hp.img"
+truncate -s 8M "$tmp/boot1.img" # drive1: a boot disk part 0 removes
 mkfs.ext4 -q -F "$tmp/hp.img" # the guest mounts it (its busybox has no mkfs.ext4)
 rm -f "$sock"
 mkfifo "$tmp/in"
 sleep 900 >"$tmp/in" &
 sleeper=$!
 "$VMM" --landlock-rules "$tmp:rw" --api-sock "$sock" --kernel "$VMLINUX" --mem 256M \
-	--console stdio --transport pci --disk "$tmp/root.ext4,ro,root" \
+	--console stdio --transport pci --disk "$tmp/root.ext4,ro,root" --disk "$tmp/boot1.img" \
 	--append "$CMDLINE rootfstype=ext4 vmmguest.shell=1 vmmguest.dhcp=0" \
 	<"$tmp/in" >"$tmp/log" 2>"$tmp/err" &
 vmm_pid=$!
@@ -85,6 +90,26 @@ refused() { # refused WHAT REGEX METHOD PATH BODY: a 400 whose message matches R
 	fi
 }
 
+# shell built-ins, no pipeline (docs/testing.md: busybox pipelines misbehave on kvm_pvm)
+slots=$(guest_value SLOTS 'n=0; for s in /sys/bus/pci/slots/*; do [ -e "$s" ] && n=$((n + 1)); done; echo $n')
+check_value() { # WHAT GOT WANT-REGEX
+	if grep -qE -- "$3" <<<"$2"; then echo "ok: $1: $2"; else echo "FAIL: $1: '$2' (want /$3/)"; fail=1; fi
+}
+
+# ---- 0. a boot disk removed; its slot is the next add's ----
+boot_gone=""
+if [ "${slots:-0}" != 0 ]; then
+	check_value "the boot disk drive1 is /dev/vdb" "$(guest_value BVDB 'cat /sys/block/vdb/size')" '^16384$'
+	ctl remove-device drive1
+	[ "$CTL_STATUS" = 0 ] && echo "ok: vmmctl remove-device drive1 (a boot disk)" ||
+		{ echo "FAIL: remove-device drive1: $OUT"; fail=1; }
+	check_value "the boot disk's /dev/vdb went" "$(guest_value BGONE 'for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; [ -b /dev/vdb ] && echo still || echo gone')" '^gone$'
+	api GET /vm/config >/dev/null
+	grep -q '"drive1"' "$tmp/body" && { echo "FAIL: GET /vm/config still lists drive1"; fail=1; } ||
+		echo "ok: GET /vm/config no longer lists drive1"
+	boot_gone=1
+fi
+
 # ---- 1. the VMM's side ----
 n0=$(devices)
 ctl add-disk "$tmp/hp.img" --id hp0
@@ -94,6 +119,10 @@ if [ "$CTL_STATUS" = 0 ] && grep -qE '"bdf": *"0000:00:0[0-9a-f]\.0"' <<<"$OUT" 
 else
 	echo "FAIL: vmmctl add-disk: status $CTL_STATUS: $OUT"
 	fail=1
+fi
+if [ -n "$boot_gone" ]; then
+	grep -qE '"bdf": *"0000:00:02\.0"' <<<"$OUT" && echo "ok: hp0 went into the removed boot disk's slot" ||
+		{ echo "FAIL: hp0 is not in 00:02.0: $OUT"; fail=1; }
 fi
 n1=$(devices)
 [ "$n1" = $((n0 + 1)) ] && echo "ok: GET /vmm/devices lists it ($n0 -> $n1)" ||
@@ -116,8 +145,6 @@ n2=$(devices)
 [ "$n2" = "$n1" ] && echo "ok: nothing half-added ($n2 devices)" ||
 	{ echo "FAIL: the refused requests changed the devices: $n1 -> $n2"; fail=1; }
 
-# shell built-ins, no pipeline (docs/testing.md: busybox pipelines misbehave on kvm_pvm)
-slots=$(guest_value SLOTS 'n=0; for s in /sys/bus/pci/slots/*; do [ -e "$s" ] && n=$((n + 1)); done; echo $n')
 if [ "${slots:-0}" = 0 ]; then
 	ctl remove-device hp0 --timeout-ms 2000
 	if [ "$CTL_STATUS" != 0 ] && grep -q 'CONFIG_HOTPLUG_PCI_ACPI' <<<"$OUT"; then
@@ -136,9 +163,6 @@ fi
 # ---- 2. the guest's side ----
 echo "ok: the guest has $slots PCI hotplug slots"
 GUEST_VALUE_SECONDS=180
-check_value() { # WHAT GOT WANT-REGEX
-	if grep -qE -- "$3" <<<"$2"; then echo "ok: $1: $2"; else echo "FAIL: $1: '$2' (want /$3/)"; fail=1; fi
-}
 check_value "the added disk is /dev/vdb" "$(guest_value VDB 'for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; cat /sys/block/vdb/size')" '^32768$'
 check_value "mount, write" "$(guest_value MNT 'mkdir -p /dev/hp && mount /dev/vdb /dev/hp && echo HPDATA-7c1e >/dev/hp/f && sync && echo done')" '^done$'
 check_value "unmount" "$(guest_value UMNT 'umount /dev/hp && echo done')" '^done$'

@@ -11,8 +11,11 @@
 #include "devices/pci/pci.h"
 #include "firmware/acpi/acpi.h"
 
-#define GPA   ACPI_ADDR
-#define SLOTS 0xFFFFFFF8u /* devices 3..31: two boot devices */
+#define GPA ACPI_ADDR
+/* devices 2..31: device 1 the root disk (never removable), device 2 a boot disk that may be
+ * removed (vm_hotplug_boot_removable(): its slot is a hotplug slot as a free one is), 3..31
+ * free */
+#define SLOTS 0xFFFFFFFCu
 
 static uint8_t buf[ACPI_END - ACPI_ADDR];
 
@@ -63,9 +66,10 @@ Test(acpi_pcihp, slots_and_methods_only_with_hotplug)
 	machine(&m, SLOTS);
 	t = dsdt(&m, &n);
 	cr_assert(has(t, n, "PCNT") && has(t, n, "PCIU") && has(t, n, "PCID"));
-	cr_assert(has(t, n, "S03_") || has(t, n, "S03"), "the first hotplug slot");
+	cr_assert(has(t, n, "S02"), "a removable boot device's slot");
+	cr_assert(has(t, n, "S03"), "the first free slot");
 	cr_assert(has(t, n, "S1F"));
-	cr_assert_not(has(t, n, "S02"), "a boot device's slot is no hotplug slot");
+	cr_assert_not(has(t, n, "S01"), "the root disk's slot is no hotplug slot");
 }
 
 Test(acpi_pcihp, refuses_the_host_bridge_and_no_bus)
@@ -115,6 +119,11 @@ Test(acpi_pcihp, iasl_disassembles_the_dsdt)
 	cr_assert_null(strstr(dsl, "**** "), "iasl flagged the table:\n%s", dsl);
 	const char *want[] = {"OperationRegion (PCST, SystemMemory, 0xC0008000, 0x10)",
 			      "B0EJ,   32",
+			      "Device (S02)", /* a boot device's: ejectable as a free slot's */
+			      "Name (_ADR, 0x00020000)",
+			      "Name (_SUN, 0x02)",
+			      "B0EJ = 0x04",
+			      "Notify (S02, 0x03)",
 			      "Device (S03)",
 			      "Name (_ADR, 0x00030000)",
 			      "Name (_SUN, 0x03)",

@@ -4,10 +4,12 @@
  * taking both out again. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_pmem.h"
@@ -230,4 +232,138 @@ Test(dev_hotplug_slot, empty_items_stay)
 	cr_assert_str_eq(rest, ",ro");
 	cr_assert_eq(split("hotplug-slot=2,,x", rest, sizeof(rest), &slot), 0);
 	cr_assert_str_eq(rest, ",x");
+}
+
+static int pin(const char *arg, const char *id, int slot, char *out, size_t len)
+{
+	char err[256] = "";
+	return dev_hotplug_slot_pin(arg, id, slot, out, len, err, sizeof(err));
+}
+
+Test(dev_hotplug_slot, a_boot_record_pinned_to_its_slot)
+{
+	char out[128];
+	cr_assert_eq(pin("/d2.img,id=data2", NULL, 3, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "/d2.img,id=data2,hotplug-slot=3");
+	cr_assert_eq(pin("/d3.img,ro", "drive3", 4, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "/d3.img,ro,id=drive3,hotplug-slot=4", "its API name kept");
+	cr_assert_eq(pin("tap=t1", "net1", 31, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "tap=t1,id=net1,hotplug-slot=31");
+	cr_assert_eq(pin("/d.img,id=a,hotplug-slot=3", NULL, 4, out, sizeof(out)), -EINVAL,
+		     "a slot already");
+	cr_assert_eq(pin("/d.img", "a", 0, out, sizeof(out)), -EINVAL);
+	cr_assert_eq(pin("/d.img", "a", 32, out, sizeof(out)), -EINVAL);
+	cr_assert_eq(pin("/a/long/path.img", "drive3", 4, out, 20), -ENAMETOOLONG);
+}
+
+/* A boot disk removed (docs/hotplug.md): the later boot disks' records pinned to their slots
+ * with their names, its own record dropped; the replay (a restore, a migration's destination)
+ * puts every remaining disk in its slot under its name. */
+Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[128];
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "disk", "/root.img,root"), 0);	/* 00:01.0 */
+	cr_assert_eq(apply(&c, "disk", "/d1.img"), 0);		/* 00:02.0, drive1: removed */
+	cr_assert_eq(apply(&c, "disk", "/d2.img,id=data2"), 0); /* 00:03.0 */
+	cr_assert_eq(apply(&c, "disk", "/d3.img"), 0);		/* 00:04.0, drive3 */
+	int first = c.nrecorded - 4;
+	cr_assert_eq(pin(c.recorded[first + 2].arg, NULL, 3, out, sizeof(out)), 0);
+	free(c.recorded[first + 2].arg);
+	c.recorded[first + 2].arg = strdup(out);
+	cr_assert_eq(pin(c.recorded[first + 3].arg, "drive3", 4, out, sizeof(out)), 0);
+	free(c.recorded[first + 3].arg);
+	c.recorded[first + 3].arg = strdup(out);
+	cli_unrecord_at(&c, first + 1);
+
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	const struct dev_disk_cfg *d = device_cfg_find(&again, &device_disk);
+	cr_assert_eq(d->n, 3);
+	cr_assert(d->disk[0].opts.root);
+	cr_assert_eq(d->disk[0].hotplug_slot, 0, "the root disk: a boot disk, in 00:01.0");
+	cr_assert_str_eq(d->disk[1].opts.id, "data2");
+	cr_assert_eq(d->disk[1].hotplug_slot, 3);
+	cr_assert_str_eq(d->disk[2].opts.id, "drive3", "not drive2: its name stays");
+	cr_assert_eq(d->disk[2].hotplug_slot, 4);
+	cli_free(&again);
+	cli_free(&c);
+}
+
+/* The boot vsock after a removed boot device: its record and block pinned to its slot under
+ * its name (vsock0 when it had no id=); the replay puts it back there. */
+Test(dev_hotplug_slot, a_boot_vsock_pinned)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[128];
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock"), 0);
+	cr_assert_str_eq(dev_vsock_id(&c), "vsock0");
+	cr_assert(!dev_vsock_hot_added(&c));
+	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
+	cr_assert_eq(pin(rec->arg, "vsock0", 6, out, sizeof(out)), 0);
+	free(rec->arg);
+	rec->arg = strdup(out);
+	cr_assert_eq(dev_vsock_pin(&c, 6), 0);
+	cr_assert_str_eq(dev_vsock_id(&c), "vsock0", "its name stays");
+	cr_assert(dev_vsock_hot_added(&c), "a hotplug-slot= vsock from now on");
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	const struct dev_vsock_cfg *v = device_cfg_find(&again, &device_vsock);
+	cr_assert_eq(v->hotplug_slot, 6);
+	cr_assert_str_eq(v->opts.id, "vsock0");
+	cli_free(&again);
+	cli_free(&c);
+	cli_config_init(&c);
+	cr_assert_eq(dev_vsock_pin(&c, 6), -EINVAL, "no vsock");
+	cli_free(&c);
+}
+
+/* A boot pmem device after a removed boot device: its block keeps its slot and window (gpa=)
+ * under its API id; a device that is not there is refused. */
+Test(dev_hotplug_slot, a_boot_pmem_device_pinned)
+{
+	struct vm_config c;
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "pmem", "path=/p0.img"), 0);
+	cr_assert_eq(apply(&c, "pmem", "path=/p1.img"), 0);
+	int i = dev_pmem_find(&c, "pmem1");
+	cr_assert_eq(i, 1);
+	cr_assert_eq(dev_pmem_pin(&c, i, 8, 4297064448ull), 0);
+	const struct dev_pmem_cfg *p = device_cfg_find(&c, &device_pmem);
+	cr_assert_eq(p->dev[1].hotplug_slot, 8);
+	cr_assert_eq(p->dev[1].gpa, 4297064448ull);
+	cr_assert_str_eq(p->dev[1].opts.id, "pmem1", "its record's id=, as a hot-added one has");
+	cr_assert_eq(p->dev[0].hotplug_slot, 0, "the other one untouched");
+	cr_assert_eq(dev_pmem_pin(&c, 2, 8, 0), -EINVAL);
+	cr_assert_eq(dev_pmem_pin(&c, 0, 32, 0), -EINVAL);
+	cli_free(&c);
+}
+
+/* A boot shared folder after a removed boot device: kept in its slot under its API name (its
+ * tag when it had no id=); its pinned record replays into the same share. */
+Test(dev_hotplug_slot, a_boot_share_pinned)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[256];
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "fs", "tag=share,socket=/run/fs.sock"), 0);
+	cr_assert_eq(dev_fs_find(&c, "share"), 0, "named by its tag");
+	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
+	cr_assert_eq(pin(rec->arg, "share", 3, out, sizeof(out)), 0);
+	free(rec->arg);
+	rec->arg = strdup(out);
+	cr_assert_eq(dev_fs_pin(&c, 0, 3), 0);
+	cr_assert_eq(dev_fs_find(&c, "share"), 0, "the same name");
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	const struct dev_fs_cfg *f = device_cfg_find(&again, &device_fs);
+	cr_assert_eq(f->n, 1);
+	cr_assert_eq(f->fs[0].hotplug_slot, 3);
+	cr_assert_str_eq(f->fs[0].id, "share");
+	cr_assert_eq(dev_fs_pin(&again, 1, 3), -EINVAL);
+	cli_free(&again);
+	cli_free(&c);
 }
