@@ -126,6 +126,14 @@ int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool f
 	return 0;
 }
 
+/* The part [*a, *b) of range `r` inside pages [base, end) (memory-file numbering); empty when
+ * *a >= *b. */
+static void clip(const struct ws_range *r, uint64_t base, uint64_t end, uint64_t *a, uint64_t *b)
+{
+	*a = r->first < base ? base : r->first;
+	*b = r->first + r->count > end ? end : r->first + r->count;
+}
+
 /* Reads one byte of each page: a page-fault handler serves each (in order). */
 static void touch(const uint8_t *p, uint64_t len)
 {
@@ -182,8 +190,8 @@ static int64_t prefault(const struct guest_mem *mem, const struct working_set *w
 		for (int j = 0; j < mem->nregions; j++) {
 			const struct guest_region *g = &mem->regions[j];
 			uint64_t end = base + g->size / PAGE;
-			uint64_t a = r->first < base ? base : r->first;
-			uint64_t b = r->first + r->count > end ? end : r->first + r->count;
+			uint64_t a, b;
+			clip(r, base, end, &a, &b);
 			int64_t n =
 			    a < b ? load_part(g, base, a, b, r, by_touch, backward, stop) : 0;
 			if (n < 0)
@@ -220,8 +228,8 @@ bool working_set_cached(const struct guest_mem *mem, const struct working_set *w
 		uint64_t end = base + g->size / PAGE;
 		for (size_t i = 0; i < ws->n; i++) {
 			const struct ws_range *r = &ws->ranges[i];
-			uint64_t a = r->first < base ? base : r->first;
-			uint64_t b = r->first + r->count > end ? end : r->first + r->count;
+			uint64_t a, b;
+			clip(r, base, end, &a, &b);
 			if (a < b && !span_cached(g->host + (a - base) * PAGE, b - a))
 				return false;
 		}
@@ -240,9 +248,8 @@ static void count_written(const struct working_set *ws, uint64_t base, uint64_t 
 {
 	for (size_t i = 0; i < ws->n; i++) {
 		const struct ws_range *r = &ws->ranges[i];
-		uint64_t a = r->first < base ? base : r->first;
-		uint64_t b =
-		    r->first + r->count > base + pages ? base + pages : r->first + r->count;
+		uint64_t a, b;
+		clip(r, base, base + pages, &a, &b);
 		for (; r->written && a < b;) {
 			uint64_t chunk = (a - base) / HUGE_PAGES;
 			uint64_t end = base + (chunk + 1) * HUGE_PAGES;
