@@ -119,6 +119,19 @@ int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool f
  * loaded, or -errno. */
 int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws, bool touch);
 
+/* The 2 MiB chunks of RAM `mem` (a private mapping of the memory file `mem_fd`, its regions
+ * back to back from offset 0) that the recording saw at least WORKING_SET_HUGE_MIN pages of 512
+ * written: each becomes anonymous memory on a transparent huge page, filled from the file in
+ * one read. The guest would copy those pages on its first writes anyway; one huge page is one
+ * mapping where the copies are 512, each a page-table update, which a nested host pays for
+ * dearly. Call it before the vCPUs run. A chunk with a page this process has written since the
+ * mapping (/proc/self/pagemap `pagemap_fd`: not the file's) is left alone, as are regions whose
+ * mapping is not 2 MiB aligned. Returns the pages copied, or -errno (then a chunk may be
+ * unmapped: the VM must not run). */
+#define WORKING_SET_HUGE_MIN 384
+int64_t working_set_copy_huge(const struct guest_mem *mem, const struct working_set *ws, int mem_fd,
+			      int pagemap_fd);
+
 /* True when every page of `ws` in RAM `mem` (a file mapping) is in the host's page cache
  * (mincore()): loading them costs no disk read. */
 bool working_set_cached(const struct guest_mem *mem, const struct working_set *ws);

@@ -126,6 +126,14 @@ int working_set_from_pagemap(int pagemap_fd, const struct guest_mem *mem, bool f
 	return 0;
 }
 
+/* The part [*a, *b) of range `r` inside pages [base, end) (memory-file numbering); empty when
+ * *a >= *b. */
+static void clip(const struct ws_range *r, uint64_t base, uint64_t end, uint64_t *a, uint64_t *b)
+{
+	*a = r->first < base ? base : r->first;
+	*b = r->first + r->count > end ? end : r->first + r->count;
+}
+
 /* Reads one byte of each page: a page-fault handler serves each (in order). */
 static void touch(const uint8_t *p, uint64_t len)
 {
@@ -182,8 +190,8 @@ static int64_t prefault(const struct guest_mem *mem, const struct working_set *w
 		for (int j = 0; j < mem->nregions; j++) {
 			const struct guest_region *g = &mem->regions[j];
 			uint64_t end = base + g->size / PAGE;
-			uint64_t a = r->first < base ? base : r->first;
-			uint64_t b = r->first + r->count > end ? end : r->first + r->count;
+			uint64_t a, b;
+			clip(r, base, end, &a, &b);
 			int64_t n =
 			    a < b ? load_part(g, base, a, b, r, by_touch, backward, stop) : 0;
 			if (n < 0)
@@ -220,14 +228,103 @@ bool working_set_cached(const struct guest_mem *mem, const struct working_set *w
 		uint64_t end = base + g->size / PAGE;
 		for (size_t i = 0; i < ws->n; i++) {
 			const struct ws_range *r = &ws->ranges[i];
-			uint64_t a = r->first < base ? base : r->first;
-			uint64_t b = r->first + r->count > end ? end : r->first + r->count;
+			uint64_t a, b;
+			clip(r, base, end, &a, &b);
 			if (a < b && !span_cached(g->host + (a - base) * PAGE, b - a))
 				return false;
 		}
 		base = end;
 	}
 	return true;
+}
+
+#define HUGE	   (2ull << 20)
+#define HUGE_PAGES (HUGE / PAGE)
+
+/* Adds the written pages of `ws` in region pages [base, base + pages) to `count`, one counter
+ * per 2 MiB chunk of the region. */
+static void count_written(const struct working_set *ws, uint64_t base, uint64_t pages,
+			  uint16_t *count)
+{
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct ws_range *r = &ws->ranges[i];
+		uint64_t a, b;
+		clip(r, base, base + pages, &a, &b);
+		for (; r->written && a < b;) {
+			uint64_t chunk = (a - base) / HUGE_PAGES;
+			uint64_t end = base + (chunk + 1) * HUGE_PAGES;
+			uint64_t n = (b < end ? b : end) - a;
+			count[chunk] = (uint16_t)(count[chunk] + n);
+			a += n;
+		}
+	}
+}
+
+/* True when no page of the chunk at `p` is a private copy yet (pagemap: present and not the
+ * file's): something wrote it since the mapping, and the file's bytes would undo that. */
+static bool chunk_unwritten(int pagemap_fd, const uint8_t *p)
+{
+	uint64_t pm[HUGE_PAGES];
+	if (snap_pread_all(pagemap_fd, pm, sizeof(pm), (uintptr_t)p / PAGE * sizeof(uint64_t)))
+		return false;
+	for (uint64_t i = 0; i < HUGE_PAGES; i++)
+		if ((pm[i] & PM_PRESENT) && !(pm[i] & PM_FILE))
+			return false;
+	return true;
+}
+
+/* The chunk at `p` (file offset `off`) anonymous, on a huge page where the host gives one, and
+ * filled from the file. */
+static int copy_chunk(uint8_t *p, int mem_fd, uint64_t off)
+{
+	void *q = mmap(p, HUGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (q == MAP_FAILED)
+		return -errno;
+	(void)madvise(q, HUGE, MADV_HUGEPAGE); /* small pages otherwise: still one read */
+	return snap_pread_all(mem_fd, q, HUGE, off);
+}
+
+static int64_t copy_region(const struct guest_region *g, uint64_t base,
+			   const struct working_set *ws, int mem_fd, int pagemap_fd)
+{
+	uint64_t chunks = g->size / HUGE;
+	int64_t copied = 0;
+	if ((uintptr_t)g->host % HUGE || !chunks)
+		return 0;
+	uint16_t *count = calloc(chunks, sizeof(*count));
+	if (!count)
+		return -ENOMEM;
+	count_written(ws, base, chunks * HUGE_PAGES, count);
+	for (uint64_t c = 0; c < chunks; c++) {
+		uint8_t *p = g->host + c * HUGE;
+		if (count[c] < WORKING_SET_HUGE_MIN || !chunk_unwritten(pagemap_fd, p))
+			continue;
+		int err = copy_chunk(p, mem_fd, base * PAGE + c * HUGE);
+		if (err) {
+			free(count);
+			return err;
+		}
+		copied += (int64_t)HUGE_PAGES;
+	}
+	free(count);
+	return copied;
+}
+
+int64_t working_set_copy_huge(const struct guest_mem *mem, const struct working_set *ws, int mem_fd,
+			      int pagemap_fd)
+{
+	uint64_t base = 0;
+	int64_t copied = 0;
+	for (int j = 0; j < mem->nregions; j++) {
+		const struct guest_region *g = &mem->regions[j];
+		int64_t n = copy_region(g, base, ws, mem_fd, pagemap_fd);
+		if (n < 0)
+			return n;
+		copied += n;
+		base += g->size / PAGE;
+	}
+	return copied;
 }
 
 int64_t working_set_prefault(const struct guest_mem *mem, const struct working_set *ws,

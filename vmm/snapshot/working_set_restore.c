@@ -110,8 +110,32 @@ void working_set_loader_join(struct vm *vm)
 	vm->ws_loader = NULL;
 }
 
-static int load(struct vm *vm, const char *path, const struct ws_identity *id, char *err,
-		size_t errlen)
+/* File: the chunks the recording saw mostly written as huge private copies, first (see
+ * working_set_copy_huge()); the rest of the list is loaded as before. Without pagemap (no
+ * /proc) nothing is copied here. */
+static int copy_huge(struct vm *vm, const struct working_set *ws, int mem_fd, const char *path,
+		     char *err, size_t errlen)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return 0;
+	uint64_t t0 = mono_us();
+	int64_t n = working_set_copy_huge(&vm->mem, ws, mem_fd, pm);
+	close(pm);
+	if (n < 0) {
+		snprintf(err, errlen, "working set %s: copying its written chunks: %s", path,
+			 strerror((int)-n));
+		return (int)n;
+	}
+	if (n)
+		log_info("working set %s: %lld pages (%llu MiB) copied in 2 MiB chunks in %llu us",
+			 path, (long long)n, (unsigned long long)(n >> 8),
+			 (unsigned long long)(mono_us() - t0));
+	return 0;
+}
+
+static int load(struct vm *vm, const char *path, const struct ws_identity *id, int mem_fd,
+		char *err, size_t errlen)
 {
 	struct working_set ws;
 	uint64_t t0 = mono_us();
@@ -121,6 +145,10 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, c
 		return 0; /* none recorded: a cold restore */
 	if (r)
 		return r;
+	if (!vm->uffd && mem_fd >= 0 && (r = copy_huge(vm, &ws, mem_fd, path, err, errlen))) {
+		working_set_free(&ws);
+		return r;
+	}
 	/* File, every page in the page cache: in the background. Not cached (a snapshot not used
 	 * lately): here, in large reads, as the guest's faults would otherwise queue behind the
 	 * thread's reads from the other end. Uffd: here, within the handler's watch
@@ -178,7 +206,7 @@ int working_set_restore(struct vm *vm, const struct snapshot_load *l, const char
 	const struct ws_identity id =
 	    working_set_identity(l->reader.buf, l->reader.len, vm->cfg->mem_size);
 	return mode == WS_RECORD ? start(rec, path, &id, err, errlen)
-				 : load(vm, path, &id, err, errlen);
+				 : load(vm, path, &id, l->mem_fd, err, errlen);
 }
 
 int working_set_record_stop(struct ws_recording *rec, const struct vm *vm, json_t **doc, char *err,

@@ -218,6 +218,69 @@ Test(working_set, loads_from_the_end_until_stopped)
 	close(fd);
 }
 
+/* The written chunks as huge private copies: a 6 MiB file mapped 2 MiB aligned as two regions
+ * (4 + 2 MiB). Chunk 0: 400 of 512 pages written in the list, copied; chunk 1: 383, left;
+ * chunk 2 (the second region): all written, but "the VMM" wrote one of its pages since the
+ * mapping, left. Then chunk 1 at the bar and chunk 2 mapped afresh: both copied, chunk 0 not
+ * again. A copy holds the file's bytes, is no longer the file's (a write stays private) and
+ * the file is unchanged. */
+Test(working_set, copies_mostly_written_chunks_huge)
+{
+	const uint64_t mib2 = 2ull << 20, pages = 512;
+	char path[] = "/tmp/ws-huge-XXXXXX";
+	int fd = mkstemp(path), pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_geq(pm, 0);
+	unlink(path);
+	cr_assert_eq(ftruncate(fd, (off_t)(3 * mib2)), 0);
+	for (uint64_t c = 0; c < 3; c++) {
+		uint8_t mark = (uint8_t)(0x40 + c);
+		cr_assert_eq(pwrite(fd, &mark, 1, (off_t)(c * mib2 + 4096)), 1);
+	}
+	uint8_t *area = mmap(NULL, 4 * mib2, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(area, MAP_FAILED);
+	uint8_t *p = (uint8_t *)(((uintptr_t)area + mib2 - 1) & ~(mib2 - 1));
+	cr_assert_neq(mmap(p, 3 * mib2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0),
+		      MAP_FAILED);
+	struct guest_mem mem = {.nregions = 2, .ram_size = 3 * mib2};
+	mem.regions[0] = (struct guest_region){.gpa = 0, .size = 2 * mib2, .host = p, .fd = -1};
+	mem.regions[1] =
+	    (struct guest_region){.gpa = 1ull << 32, .size = mib2, .host = p + 2 * mib2, .fd = -1};
+	struct ws_range r[] = {{0, 300, true},
+			       {300, 100, true},
+			       {400, 50, false},
+			       {pages, 383, true},
+			       {2 * pages, pages, true}};
+	struct working_set ws = {.ranges = r, .n = 5, .pages = 1333};
+
+	p[2 * mib2 + 8192] = 7; /* "the VMM" writes the second region's chunk */
+	cr_assert_eq(working_set_copy_huge(&mem, &ws, fd, pm), (int64_t)pages,
+		     "chunk 0 only: chunk 1 is below the bar, region 1's chunk was written");
+	ws.ranges[3].count = 384; /* chunk 1 now at the bar */
+	munmap(p + 2 * mib2, mib2);
+	cr_assert_neq(mmap(p + 2 * mib2, mib2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+			   (off_t)(2 * mib2)),
+		      MAP_FAILED);
+	cr_assert_eq(working_set_copy_huge(&mem, &ws, fd, pm), (int64_t)(2 * pages),
+		     "chunks 1 and 2; chunk 0 is private already, not copied again");
+	for (uint64_t c = 0; c < 3; c++)
+		cr_assert_eq(p[c * mib2 + 4096], 0x40 + c, "chunk %lu holds the file's bytes",
+			     (unsigned long)c);
+	struct working_set back;
+	cr_assert_eq(working_set_from_pagemap(pm, &mem, true, &back, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(back.pages, 3 * pages, "every page of the three chunks is mapped");
+	cr_assert(back.n == 1 && back.ranges[0].written, "and private: no longer the file's");
+	p[4096] = 9;
+	uint8_t in_file = 0;
+	cr_assert_eq(pread(fd, &in_file, 1, 4096), 1);
+	cr_assert_eq(in_file, 0x40, "the file is unchanged");
+	working_set_free(&back);
+	munmap(area, 4 * mib2);
+	close(pm);
+	close(fd);
+}
+
 Test(working_set, modes)
 {
 	enum ws_mode m;
