@@ -17,7 +17,8 @@
 # list /sys/bus/pci/slots, wait for /dev/vdb to arrive (the test adds it once /init says
 # "VMM-STOCK-HOTPLUG: waiting"), write a line to it and read it back, wait for it to go (the
 # test removes it on "ready to remove"), wait for it again and read the line back; with
-# vmmstock.hpnet=1 also wait for eth0 to arrive and go; with vmmstock.hpvp=1 also for a
+# vmmstock.hprmboot=1 then ask for the boot disk (/dev/vda) to be removed and wait for it to go;
+# with vmmstock.hpnet=1 also wait for eth0 to arrive and go; with vmmstock.hpvp=1 also for a
 # virtio-vsock device bound to its driver and /dev/pmem0 (its first line printed) to arrive and
 # go; with vmmstock.hpfs=1 also for a virtio-fs device (tag hpshare): mount it, print the first
 # line of its file "mark", write the file "from-guest", unmount it before "ready to remove", and
@@ -260,6 +261,11 @@ hotplug() {
 	else
 		echo "VMM-STOCK-HOTPLUG-AGAIN: no vdb after ${t}s"
 	fi
+	case " $cmdline " in *" vmmstock.hprmboot=1 "*) ;; *) return ;; esac
+	echo "VMM-STOCK-HOTPLUG: remove the boot disk"
+	t=$(wait_path /sys/block/vda 0)
+	[ -e /sys/block/vda ] && echo "VMM-STOCK-HOTPLUG-BOOT-REMOVED: vda still there" ||
+		echo "VMM-STOCK-HOTPLUG-BOOT-REMOVED: vda gone after ${t}s"
 }
 
 count_cpus() {

@@ -4,8 +4,8 @@
 # virtio-pci so the VM has a PCI bus, --api-sock), /init in its hotplug mode
 # (guest-images/stock/init.sh, vmmstock.end=hotplug). The test, through vmmctl:
 #   - when /init waits, adds a disk (vmmctl add-disk IMG --id hp0: 200 with {"id", "bdf"}) and,
-#     when a tap can be made, a NIC (add-net TAP --id hpnet0); asks for the same id again, the
-#     boot disk's removal and an unknown id's (400s, nothing added);
+#     when a tap can be made, a NIC (add-net TAP --id hpnet0); asks for the same id again and an
+#     unknown id's removal (400s, nothing added);
 #   - the guest must list the hotplug slots (/sys/bus/pci/slots, from the DSDT's _SUN), see
 #     /dev/vdb arrive (sysfs; busybox has no udev) with the image's size, write a line to it
 #     and read it back, and see eth0 arrive;
@@ -21,6 +21,8 @@
 #     /init mounts the tag, reads the host's marker, writes a file the host then reads, and
 #     unmounts; removes it: the device goes (vmmstock.hpfs=1);
 #   - adds the disk again: /init reads the line it wrote before;
+#   - removes the disk the VM started with (drive0, /dev/vda; not the root disk: /init runs from
+#     its initramfs): 204 once the guest released it, /dev/vda goes;
 #   - the VMM ends with status 0 after the guest's poweroff -f.
 # Then, when QEMU is installed, the same kernel and /init on QEMU's q35 (a PCIe root port, its
 # ACPI hotplug) with QMP's device_add and device_del as the peer: not counted, timed the same
@@ -100,7 +102,6 @@ drive() {
 	ctl addpm add-pmem "$vpdir/pm.img" --id hppm0
 	[ "$fs" = 1 ] && ctl addfs add-fs hpshare "$vpdir/fs.sock" --id hpfs0
 	ctl dup add-disk "$out/other.img" --id hp0
-	ctl rmboot remove-device drive0
 	ctl rmnone remove-device nope
 	wait
 	until_line '^VMM-STOCK-HOTPLUG: ready to remove' "$pid" || return
@@ -114,6 +115,8 @@ drive() {
 	wait
 	until_line '^VMM-STOCK-HOTPLUG: waiting again' "$pid" || return
 	ctl add2 add-disk "$out/hp.img" --id hp0
+	until_line '^VMM-STOCK-HOTPLUG: remove the boot disk' "$pid" || return
+	ctl rmboot remove-device drive0
 }
 
 # qmp SOCK COMMAND-JSON: one QMP command (after the capabilities handshake); its answer on
@@ -186,7 +189,7 @@ run_boot() {
 	mkdir -p "$vpdir"
 	printf 'VMM-STOCK-PMEM-MARK\n' >"$vpdir/pm.img"
 	truncate -s 2M "$vpdir/pm.img"
-	cmdline+=" vmmstock.hpvp=1"
+	cmdline+=" vmmstock.hpvp=1 vmmstock.hprmboot=1"
 	# the shared folder: virtiofsd in the same /tmp (its socket), a marker for the guest to read
 	fs=0
 	if [ -x "$VIRTIOFSD" ]; then
@@ -229,6 +232,7 @@ run_boot() {
 	# (nor a vsock or pmem device: not what it is timed for)
 	cmdline=${cmdline/ vmmstock.hpvp=1/}
 	cmdline=${cmdline/ vmmstock.hpfs=1/}
+	cmdline=${cmdline/ vmmstock.hprmboot=1/}
 	command -v "$QEMU" >/dev/null && boot_qemu "${cmdline/ vmmstock.hpnet=1/}"
 	return 0
 }
@@ -297,13 +301,14 @@ expect_ctl add1 0 '"bdf": *"0000:00:[0-9a-f]{2}\.0"' "vmmctl add-disk hp0"
 expect_line HOTPLUG-ADDED '^vdb after [0-9]+s sectors=8192$' "/dev/vdb arrived, 4 MiB"
 expect_line HOTPLUG-RW '^VMM-STOCK-HOTPLUG-DATA-' "the guest wrote /dev/vdb and read it back"
 expect_ctl dup 1 'hp0' "the same id again: refused"
-expect_ctl rmboot 1 'started with' "removing the boot disk: refused"
 expect_ctl rmnone 1 'no device' "removing an unknown id: refused"
 expect_ctl rm1 0 '' "vmmctl remove-device hp0 (the guest released it)"
 expect_line HOTPLUG-REMOVED '^vdb gone' "/dev/vdb went"
 written=$(line HOTPLUG-RW)
 expect_ctl add2 0 '"id": *"hp0"' "vmmctl add-disk hp0 again"
 expect_line HOTPLUG-AGAIN "^vdb after [0-9]+s first-line=${written:-none}\$" "added again, the line written before read back"
+expect_ctl rmboot 0 '' "vmmctl remove-device drive0 (the disk the VM started with)"
+expect_line HOTPLUG-BOOT-REMOVED '^vda gone' "/dev/vda (the boot disk) went"
 expect_ctl addvs 0 '"id": *"hpvs0"' "vmmctl add-vsock hpvs0"
 expect_line HOTPLUG-VSOCK '^bound after [0-9]+s driver=vmw_vsock_virtio_transport$' "the guest's vsock driver bound the hot-added device"
 expect_ctl addpm 0 '"id": *"hppm0"' "vmmctl add-pmem hppm0"
