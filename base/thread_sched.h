@@ -17,8 +17,9 @@
 /* The calling thread's slice set to `slice_ns` (the kernel clamps it to 0.1-100 ms), its
  * policy and nice value kept. Left alone, returning 1, when the thread is not SCHED_OTHER or
  * has a negative nice value (the operator's choice, which SCHED_FLAG_RESET_ON_FORK would undo
- * in the threads it creates). 0 when set; -errno when the kernel refuses (before 6.12 it
- * ignores the field: the call succeeds and changes nothing); nothing is changed then. */
+ * in the threads it creates). 0 when set; -errno when the kernel refuses, nothing changed then
+ * (a kernel without per-task slices may accept the call and keep its own slice:
+ * thread_sched_slice() tells). */
 int thread_sched_short_slice(uint64_t slice_ns);
 
 /* The calling thread's slice in ns (the default, or what was asked), or -errno. */
