@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/thread_sched.h"
 
 static _Thread_local const struct sandbox_worker *current;
 
@@ -36,6 +37,9 @@ static void *worker_thread(void *opaque)
 	struct sandbox_worker *w = opaque;
 	current = w;
 	pthread_setname_np(pthread_self(), w->role);
+	/* the broker builds a VM for a request (a snapshot's load, a fork): it waits behind no
+	 * running guest's vCPU (base/thread_sched.h) */
+	(void)thread_sched_short_slice(THREAD_SCHED_CONTROL_SLICE_NS);
 	int r = sandbox_enter_before_vm(w->role, w->lists, w->n, w->keep, false);
 	pthread_mutex_lock(&w->lock);
 	w->start_result = r;

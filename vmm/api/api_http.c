@@ -31,6 +31,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/thread_sched.h"
 #include "base/utc.h"
 #include "host/sandbox/sandbox.h"
 #include "vmm/api/http_request.h"
@@ -611,6 +612,8 @@ static void *api_thread(void *arg)
 {
 	struct api_http *h = arg;
 	pthread_setname_np(pthread_self(), "api");
+	/* answers before a running guest's vCPU gives up its CPU (base/thread_sched.h) */
+	(void)thread_sched_short_slice(THREAD_SCHED_CONTROL_SLICE_NS);
 	/* Confined before the first request, as Firecracker's API thread, Landlock included (the
 	 * broker opens and builds for it); a second, later entry (WAKE_CONFINE) drops what it
 	 * keeps until a --user switch. */

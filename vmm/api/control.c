@@ -19,6 +19,8 @@
 #include "base/errors.h"
 #include "base/host_path.h"
 #include "base/log.h"
+#include "base/thread_sched.h"
+#include "host/kvm/x86/cpuid.h"
 #include "host/sandbox/broker.h"
 #include "host/sandbox/landlock.h"
 #include "host/sandbox/opener.h"
@@ -229,6 +231,10 @@ static int wait_for_start(struct control *c, int sig_fd)
 {
 	log_info("api: waiting on %s for the VM's configuration and InstanceStart",
 		 c->cfg->api_sock);
+	/* What the host's KVM supports, asked now (0.3-0.4 ms on kvm_pvm) and not when a request
+	 * checks a snapshot's CPU against it or builds the vCPUs: the answer is cached
+	 * (host/kvm/x86/cpuid.h). With this thread's capabilities, before they go; best effort. */
+	cpuid_warm_up(c->cfg->kvm_path);
 	/* The broker builds the VM; this thread only waits, then seals Landlock and runs the VM
 	 * (vm_run() confines it before the vCPUs start): it needs no capability but for a --user
 	 * switch (sandbox_keep_only() keeps those). No filter yet: vm_run() starts the devices'
@@ -493,6 +499,9 @@ int control_run(struct vm_config *cfg)
 	sigset_t set;
 
 	c = (struct control){.cfg = cfg, .start_fd = -1};
+	/* The main thread runs a VM the API built as soon as it is handed over, past a running
+	 * guest's vCPU (base/thread_sched.h); the threads it starts keep the default slice. */
+	(void)thread_sched_short_slice(THREAD_SCHED_CONTROL_SLICE_NS);
 	pthread_mutex_init(&c.started_lock, NULL);
 	pthread_cond_init(&c.started_cond, NULL);
 	ws_stopper_init(&c.ws_stop);
