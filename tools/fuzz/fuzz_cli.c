@@ -8,10 +8,10 @@
  * restore use): refused with a message, or taken. Every --disk and --net argument is also
  * pinned to a slot as a removal of an earlier boot device rewrites a record
  * (dev_hotplug_slot_pin()): refused with a message, or it splits back into that slot; every
- * --rng and --balloon argument too, as such a removal keeps them in their slots, and the pinned
- * record is applied on PCI: refused with a message, or taken.
- * Usage and --help text go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's
- * -close_fd_mask=2 hides them). */
+ * --rng, --balloon and --console argument too, as such a removal keeps them in their slots,
+ * and the pinned record is applied on PCI: refused with a message, or taken. Usage and --help text
+ * go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's -close_fd_mask=2 hides
+ * them). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +67,7 @@ static void check_pin(const char *arg, int slot)
 	FZ_ASSERT(!r && got == slot, "the pinned \"%s\" splits to %d (%d): %s", out, got, r, err);
 }
 
-/* A kept kind's record (--rng, --balloon) pinned as a removal pins it (no id), applied. */
+/* A kept kind's record (--rng, --balloon, --console) pinned as a removal pins it, applied. */
 static void check_kept(const char *name, const char *arg, int slot)
 {
 	char out[1024], err[256] = "";
@@ -107,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_numbers(argv[i], unit, lo, hi);
 		if (i + 1 < argc && (!strcmp(argv[i], "--disk") || !strcmp(argv[i], "--net")))
 			check_pin(argv[i + 1], (int)(lo % 33));
-		if (i + 1 < argc && (!strcmp(argv[i], "--rng") || !strcmp(argv[i], "--balloon"))) {
+		if (i + 1 < argc && (!strcmp(argv[i], "--rng") || !strcmp(argv[i], "--balloon") ||
+				     !strcmp(argv[i], "--console"))) {
 			check_pin(argv[i + 1], (int)(lo % 33));
 			check_kept(argv[i] + 2, argv[i + 1], (int)(lo % 33));
 		}

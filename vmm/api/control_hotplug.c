@@ -19,6 +19,7 @@
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
@@ -585,12 +586,15 @@ static int remove_here(void *arg)
 /* The hotplug_slot of the configuration's rng or balloon (a kept kind's block), or NULL. */
 static int *kept_slot(const struct control *c, enum vm_hotplug_kind kind)
 {
-	const struct device_desc *d = kind == VM_HOTPLUG_RNG ? &device_rng : &device_balloon;
+	const struct device_desc *d = kind == VM_HOTPLUG_RNG	   ? &device_rng
+				      : kind == VM_HOTPLUG_BALLOON ? &device_balloon
+								   : &device_console;
 	if (!device_cfg_find(c->cfg, d))
 		return NULL;
-	return kind == VM_HOTPLUG_RNG
-		   ? &((struct dev_rng_cfg *)device_cfg(c->cfg, d))->hotplug_slot
-		   : &((struct dev_balloon_cfg *)device_cfg(c->cfg, d))->hotplug_slot;
+	return kind == VM_HOTPLUG_RNG ? &((struct dev_rng_cfg *)device_cfg(c->cfg, d))->hotplug_slot
+	       : kind == VM_HOTPLUG_BALLOON
+		   ? &((struct dev_balloon_cfg *)device_cfg(c->cfg, d))->hotplug_slot
+		   : &((struct dev_console_cfg *)device_cfg(c->cfg, d))->hotplug_slot;
 }
 
 /* The configuration block's index of the boot disk, NIC, pmem device or vsock (0) whose API id
@@ -661,8 +665,8 @@ static const char *own_id(const struct control *c, enum vm_hotplug_kind kind, in
  * entry): the one with its id= item, or without one, the index-th of its option; -1: none. */
 static int record_of(const struct control *c, enum vm_hotplug_kind kind, int index)
 {
-	if (vm_hotplug_kind_kept(kind)) { /* the last --rng / --balloon is the one in force */
-		const char *name = kind == VM_HOTPLUG_RNG ? "rng" : "balloon";
+	if (vm_hotplug_kind_kept(kind)) { /* the last --rng, --balloon, --console is in force */
+		const char *name = vm_hotplug_kept_name(kind);
 		int last = -1;
 		for (int i = 0; index == 0 && i < c->cfg->nrecorded; i++)
 			if (!strcmp(c->cfg->recorded[i].name, name))
@@ -786,7 +790,7 @@ static bool boot_may_go(const struct control *c, const char *id, enum vm_hotplug
 	if (fixed) {
 		snprintf(err, errlen,
 			 "%s cannot be removed: the device at 00:%02x.0 after it on the bus (the "
-			 "root disk, or a kind only the VM's start places: a console, display, "
+			 "root disk, or a kind only the VM's start places: a display, "
 			 "virtio-mem, vhost-user or passed-through device) would move to another "
 			 "slot in a snapshot's restore or a migration",
 			 id, fixed);

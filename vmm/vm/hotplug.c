@@ -173,7 +173,12 @@ static int describe(struct vm *vm, uint32_t slots, uint32_t boot)
 
 bool vm_hotplug_kind_kept(enum vm_hotplug_kind kind)
 {
-	return kind == VM_HOTPLUG_RNG || kind == VM_HOTPLUG_BALLOON;
+	return kind == VM_HOTPLUG_RNG || kind == VM_HOTPLUG_BALLOON || kind == VM_HOTPLUG_CONSOLE;
+}
+
+const char *vm_hotplug_kept_name(enum vm_hotplug_kind kind)
+{
+	return kind == VM_HOTPLUG_RNG ? "rng" : kind == VM_HOTPLUG_BALLOON ? "balloon" : "console";
 }
 
 /* The slot table's entry of boot device `dev` (removable, or kept). */
@@ -202,7 +207,7 @@ void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_ki
 
 void vm_hotplug_boot_kept(struct vm *vm, enum vm_hotplug_kind kind, const struct virtio_dev *dev)
 {
-	boot_entry(vm, kind == VM_HOTPLUG_RNG ? "rng" : "balloon", kind, dev);
+	boot_entry(vm, vm_hotplug_kept_name(kind), kind, dev);
 }
 
 int vm_hotplug_setup(struct vm *vm)

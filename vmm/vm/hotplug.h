@@ -34,6 +34,7 @@ enum vm_hotplug_kind {
 	 * (vm_hotplug_boot_kept()) */
 	VM_HOTPLUG_RNG,
 	VM_HOTPLUG_BALLOON,
+	VM_HOTPLUG_CONSOLE, /* --console virtio's hvc0 */
 };
 
 /* A PCI function that is not virtio (a passed-through device, vmm/vm/vm_vfio.h) in a hotplug
@@ -114,6 +115,8 @@ void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_ki
 void vm_hotplug_boot_kept(struct vm *vm, enum vm_hotplug_kind kind, const struct virtio_dev *dev);
 /* Whether `kind` is a kept kind (see above). */
 bool vm_hotplug_kind_kept(enum vm_hotplug_kind kind);
+/* A kept kind's name in the slot table and the log ("rng", "balloon", "console"). */
+const char *vm_hotplug_kept_name(enum vm_hotplug_kind kind);
 /* The slot of the removable boot device `id` (not yet adopted), its kind in *kind; or -1. */
 int vm_hotplug_boot_slot(const struct vm *vm, const char *id, enum vm_hotplug_kind *kind);
 

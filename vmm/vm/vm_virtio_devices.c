@@ -119,7 +119,7 @@ int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_tran
 		vm_virtio_dev_free(dev);
 		return err;
 	}
-	return vm_hotplug_boot_device(vm, k == VM_HOTPLUG_RNG ? "rng" : "balloon", k, dev, slot);
+	return vm_hotplug_boot_device(vm, vm_hotplug_kept_name(k), k, dev, slot);
 }
 
 int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void *opaque),

@@ -9,6 +9,7 @@
 
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
@@ -418,5 +419,37 @@ Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 	cr_assert_eq(cli_apply(&c, "rng", "hotplug-slot=3", err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "--transport pci"), "%s", err);
 	cr_assert_eq(cli_apply(&c, "balloon", "size=1,hotplug-slot=3", err, sizeof(err)), -EINVAL);
+	cli_free(&c);
+}
+
+/* --console virtio's hvc0 keeps its slot as the rng does; the other kinds (COM1 only) and
+ * virtio-mmio refuse the item; the last --console is in force, its slot with it. */
+Test(dev_hotplug_slot, a_virtio_console_keeps_its_slot)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[128];
+	cli_config_init(&c);
+	cr_assert_eq(apply(&c, "transport", "pci"), 0);
+	cr_assert_eq(apply(&c, "console", "virtio"), 0);
+	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
+	cr_assert_eq(pin(rec->arg, NULL, 5, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "virtio,hotplug-slot=5");
+	free(rec->arg);
+	rec->arg = strdup(out);
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	struct dev_console_cfg k = dev_console_config(&again);
+	cr_assert(k.virtio);
+	cr_assert_eq(k.hotplug_slot, 5);
+	cli_free(&again);
+	cr_assert_eq(cli_apply(&c, "console", "stdio,hotplug-slot=5", err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "only virtio"), "%s", err);
+	cr_assert_eq(apply(&c, "console", "virtio,bw=100:10,hotplug-slot=6"), 0);
+	cr_assert_eq(dev_console_config(&c).hotplug_slot, 6);
+	cr_assert_eq(apply(&c, "console", "virtio"), 0);
+	cr_assert_eq(dev_console_config(&c).hotplug_slot, 0, "the last one wins");
+	cli_free(&c);
+	cli_config_init(&c);
+	cr_assert_eq(cli_apply(&c, "console", "virtio,hotplug-slot=5", err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "--transport pci"), "%s", err);
 	cli_free(&c);
 }

@@ -125,5 +125,7 @@ Test(hotplug_boot, a_kept_device_is_listed_never_removed)
 	cr_assert_eq(later[0].kind, VM_HOTPLUG_RNG);
 	cr_assert_not(vm_hotplug_has_id(&vm, "rng"), "still no hot-added device");
 	cr_assert(vm_hotplug_kind_kept(VM_HOTPLUG_BALLOON));
+	cr_assert(vm_hotplug_kind_kept(VM_HOTPLUG_CONSOLE));
+	cr_assert_str_eq(vm_hotplug_kept_name(VM_HOTPLUG_CONSOLE), "console");
 	cr_assert_not(vm_hotplug_kind_kept(VM_HOTPLUG_DISK));
 }
