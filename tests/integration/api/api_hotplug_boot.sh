@@ -10,8 +10,8 @@
 #     move);
 #   - on a VM with a virtio-console, an rng and a balloon after a removed boot disk: their records pinned to
 #     their slots (hotplug-slot=N) in the snapshot; the restore keeps them there (a new disk
-#     goes into the hole, the next one past the balloon), the balloon answers its PATCH, and a
-#     second removal leaves their records as they are;
+#     goes into the hole, the next one past the balloon), the balloon answers its PATCH, a
+#     second removal leaves their records as they are, and a migration keeps them too;
 #   - drive2 removed by Firecracker's DELETE /drives/drive2 (204): GET /vm/config lists the
 #     others under their ids; a disk added then goes into its slot (00:02.0) and is removed;
 #     pmem0 removed with DELETE /pmem/pmem0;
@@ -102,6 +102,8 @@ want 400 DELETE /drives/nope "" "no device has the id nope"
 
 # ---- a boot disk removed; its slot taken by a new disk, which goes again ----
 want 204 DELETE /drives/drive2
+# the guest prints its line after its B0EJ write, which already ended the request
+for _ in $(seq 30); do grep -q "released 0x4" "$LIB_TMP/out" && break; sleep 0.1; done
 grep -q "released 0x4" "$LIB_TMP/out" && lib_ok "the guest was asked to release 00:02.0" ||
 	lib_fail "the guest saw no eject request of slot 2: $(cat "$LIB_TMP/out")"
 left="data3,drive1,drive4,mm${tap:+,net0}"
@@ -221,6 +223,26 @@ grep -q "not recorded with its slot" "$LIB_TMP/err8" && lib_fail "a record not k
 	lib_ok "every later device recorded with its slot"
 [ "$(ids)" = "drive0,drive3,new4" ] && lib_ok "drive1 removed after the restore" || lib_fail "GET /vm/config: $(ids)"
 want 400 PUT /vmm/vm.remove-device '{"id": "rng"}' "no device has the id rng"
+# that VM migrated: the destination replays the pinned records, the kept devices in their slots
+# (the free slots are the holes, 00:02.0 and 00:09.0)
+rm -f "$d/dst2.mig" "$d/dst2.sock"
+src_pid=$vmm_pid
+"$VMM" --api-sock "$d/dst2.sock" --migrate-from "unix:$d/dst2.mig" --landlock-rules "$d:rw" \
+	</dev/null >>"$LIB_TMP/out3" 2>"$LIB_TMP/err9" &
+vmm_pid=$!
+wait_sock "$d/dst2.mig" || lib_fail "no migration socket: $(cat "$LIB_TMP/err9")"
+want 204 PUT /vmm/send-migration '{"destination_url": "unix:'$d/dst2.mig'"}'
+for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
+SOCK="$d/dst2.sock"
+wait_sock "$SOCK" || lib_fail "no API socket on the destination: $(cat "$LIB_TMP/err9")"
+for _ in $(seq 50); do [ "$(ids)" = "drive0,drive3,new4" ] && break; sleep 0.1; done
+[ "$(ids)" = "drive0,drive3,new4" ] && lib_ok "migrated: the same devices" || lib_fail "migrated: GET /vm/config: $(ids)"
+want 204 PATCH /balloon '{"amount_mib": 2}'
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/d2.img'", "id": "new6"}' '"bdf": *"0000:00:02.0"'
+sleep 0.5
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/d3.img'", "id": "new7"}' '"bdf": *"0000:00:09.0"'
+SOCK=""
 kill -9 "$vmm_pid" 2>/dev/null
 wait "$vmm_pid" 2>/dev/null
 
