@@ -7,9 +7,11 @@
  * bounds. Every "--name value" pair is also applied alone with cli_apply() (what the API and a
  * restore use): refused with a message, or taken. Every --disk and --net argument is also
  * pinned to a slot as a removal of an earlier boot device rewrites a record
- * (dev_hotplug_slot_pin()): refused with a message, or it splits back into that slot.
- * Usage and --help text go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's
- * -close_fd_mask=2 hides them). */
+ * (dev_hotplug_slot_pin()): refused with a message, or it splits back into that slot; every
+ * --rng, --balloon and --console argument too, as such a removal keeps them in their slots,
+ * and the pinned record is applied on PCI: refused with a message, or taken. Usage and --help text
+ * go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's -close_fd_mask=2 hides
+ * them). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,21 @@ static void check_pin(const char *arg, int slot)
 	FZ_ASSERT(!r && got == slot, "the pinned \"%s\" splits to %d (%d): %s", out, got, r, err);
 }
 
+/* A kept kind's record (--rng, --balloon, --console) pinned as a removal pins it, applied. */
+static void check_kept(const char *name, const char *arg, int slot)
+{
+	char out[1024], err[256] = "";
+	struct vm_config c;
+	if (dev_hotplug_slot_pin(arg, NULL, slot, out, sizeof(out), err, sizeof(err)))
+		return;
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	err[0] = '\0';
+	int r = cli_apply(&c, name, out, err, sizeof(err));
+	FZ_ASSERT(r == 0 || err[0], "--%s %s refused without a message", name, out);
+	cli_free(&c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_in in = fz_in_make(data, size);
@@ -90,6 +107,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_numbers(argv[i], unit, lo, hi);
 		if (i + 1 < argc && (!strcmp(argv[i], "--disk") || !strcmp(argv[i], "--net")))
 			check_pin(argv[i + 1], (int)(lo % 33));
+		if (i + 1 < argc && (!strcmp(argv[i], "--rng") || !strcmp(argv[i], "--balloon") ||
+				     !strcmp(argv[i], "--console"))) {
+			check_pin(argv[i + 1], (int)(lo % 33));
+			check_kept(argv[i] + 2, argv[i + 1], (int)(lo % 33));
+		}
 	}
 
 	struct vm_config cfg;

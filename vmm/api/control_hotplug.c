@@ -18,11 +18,14 @@
 #include "virtio/vsock/vsock.h"
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_rng.h"
 #include "vmm/descriptors/dev_vfio.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/dev_vsock.h"
@@ -580,6 +583,20 @@ static int remove_here(void *arg)
 
 /* ---- A boot device removed (docs/hotplug.md, "Removing a boot device") ---- */
 
+/* The hotplug_slot of the configuration's rng or balloon (a kept kind's block), or NULL. */
+static int *kept_slot(const struct control *c, enum vm_hotplug_kind kind)
+{
+	const struct device_desc *d = kind == VM_HOTPLUG_RNG	   ? &device_rng
+				      : kind == VM_HOTPLUG_BALLOON ? &device_balloon
+								   : &device_console;
+	if (!device_cfg_find(c->cfg, d))
+		return NULL;
+	return kind == VM_HOTPLUG_RNG ? &((struct dev_rng_cfg *)device_cfg(c->cfg, d))->hotplug_slot
+	       : kind == VM_HOTPLUG_BALLOON
+		   ? &((struct dev_balloon_cfg *)device_cfg(c->cfg, d))->hotplug_slot
+		   : &((struct dev_console_cfg *)device_cfg(c->cfg, d))->hotplug_slot;
+}
+
 /* The configuration block's index of the boot disk, NIC, pmem device or vsock (0) whose API id
  * is `id`, or -1. */
 static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const char *id)
@@ -594,6 +611,8 @@ static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const 
 		return dev_pmem_find(c->cfg, id);
 	if (kind == VM_HOTPLUG_FS)
 		return dev_fs_find(c->cfg, id);
+	if (vm_hotplug_kind_kept(kind)) /* the VM's one rng or balloon */
+		return kept_slot(c, kind) ? 0 : -1;
 	int n = nic ? dev_net_count(c->cfg) : kind == VM_HOTPLUG_DISK ? dev_disk_count(c->cfg) : 0;
 	for (int i = 0; i < n; i++) {
 		if (nic)
@@ -646,6 +665,14 @@ static const char *own_id(const struct control *c, enum vm_hotplug_kind kind, in
  * entry): the one with its id= item, or without one, the index-th of its option; -1: none. */
 static int record_of(const struct control *c, enum vm_hotplug_kind kind, int index)
 {
+	if (vm_hotplug_kind_kept(kind)) { /* the last --rng, --balloon, --console is in force */
+		const char *name = vm_hotplug_kept_name(kind);
+		int last = -1;
+		for (int i = 0; index == 0 && i < c->cfg->nrecorded; i++)
+			if (!strcmp(c->cfg->recorded[i].name, name))
+				last = i;
+		return last;
+	}
 	const char *opt = kind == VM_HOTPLUG_NET     ? "net"
 			  : kind == VM_HOTPLUG_VSOCK ? "vsock"
 			  : kind == VM_HOTPLUG_PMEM  ? "pmem"
@@ -715,8 +742,11 @@ static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int
 	char out[OPTION_MAX], err[256] = "";
 	if (rec < 0)
 		return -ENOENT;
-	const char *own = own_id(c, kind, i);
-	int r = dev_hotplug_slot_pin(c->cfg->recorded[rec].arg, own[0] ? NULL : id, slot, out,
+	bool kept = vm_hotplug_kind_kept(kind);
+	if (kept && *kept_slot(c, kind) == slot)
+		return 0; /* recorded with its slot already (a restored VM's, an earlier removal) */
+	const char *own = kept ? "" : own_id(c, kind, i), *arg = c->cfg->recorded[rec].arg;
+	int r = dev_hotplug_slot_pin(arg ? arg : "", own[0] || kept ? NULL : id, slot, out,
 				     sizeof(out), err, sizeof(err));
 	uint64_t gpa = kind == VM_HOTPLUG_PMEM ? dev_pmem_gpa(id) : 0;
 	size_t n = strlen(out);
@@ -734,6 +764,10 @@ static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int
 	}
 	free(c->cfg->recorded[rec].arg);
 	c->cfg->recorded[rec].arg = copy;
+	if (kept) { /* never removed: its slot's entry stays a kept one */
+		*kept_slot(c, kind) = slot;
+		return 0;
+	}
 	r = kind == VM_HOTPLUG_NET     ? dev_net_pin(c->cfg, &c->vm, i, slot)
 	    : kind == VM_HOTPLUG_VSOCK ? dev_vsock_pin(c->cfg, slot)
 	    : kind == VM_HOTPLUG_PMEM  ? dev_pmem_pin(c->cfg, i, slot, gpa)
@@ -756,7 +790,8 @@ static bool boot_may_go(const struct control *c, const char *id, enum vm_hotplug
 	if (fixed) {
 		snprintf(err, errlen,
 			 "%s cannot be removed: the device at 00:%02x.0 after it on the bus (the "
-			 "root disk, or a kind only the VM's start places) would move to another "
+			 "root disk, or a kind only the VM's start places: a display, "
+			 "virtio-mem, vhost-user or passed-through device) would move to another "
 			 "slot in a snapshot's restore or a migration",
 			 id, fixed);
 		return false;

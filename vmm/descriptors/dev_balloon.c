@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_live.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 /* Given again (a second --balloon, or PUT /balloon over the command line's), the last one wins. */
@@ -15,17 +17,22 @@ static int parse_balloon(struct vm_config *cfg, const char *arg, char *err, size
 {
 	struct dev_balloon_cfg *c = device_cfg(cfg, &device_balloon);
 	struct virtio_balloon_opts o;
-	int rc;
+	char rest[256];
+	int rc, slot;
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = virtio_balloon_opts_parse(arg, &o, err, errlen);
+	rc = dev_hotplug_slot_keep_split(arg, cfg->transport, rest, sizeof(rest), &slot, err,
+					 errlen);
+	if (!rc)
+		rc = virtio_balloon_opts_parse(rest, &o, err, errlen);
 	if (rc)
 		return rc;
 	c->opts = o;
 	c->transport = cfg->transport;
+	c->hotplug_slot = slot;
 	return 0;
 }
 
@@ -38,7 +45,9 @@ static int create_balloon(struct vm *vm)
 	if (!c)
 		return 0;
 	err = virtio_balloon_create(&dev, &c->opts, vm->cfg->mem_size);
-	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+	return err ? err
+		   : vm_virtio_place_kept(vm, dev, c->transport, VM_HOTPLUG_BALLOON,
+					  c->hotplug_slot);
 }
 
 static int pick_balloon(struct virtio_dev *dev, void *opaque)
@@ -151,7 +160,9 @@ static const struct device_option balloon_options[] = {
     {"balloon", required_argument,
      "      --balloon size=MIB[,stats=Ns][,deflate-on-oom=on|off][,free-page-reporting=on|off]\n"
      "                        a virtio-balloon asking the guest for MIB of its RAM (default 0;\n"
-     "                        PATCH /balloon changes it), guest statistics every N seconds\n",
+     "                        PATCH /balloon changes it), guest statistics every N seconds;\n"
+     "                        hotplug-slot=N (PCI) keeps it at device number N (how a removal\n"
+     "                        of an earlier boot device records it: docs/hotplug.md)\n",
      parse_balloon},
     {NULL, 0, NULL, NULL},
 };

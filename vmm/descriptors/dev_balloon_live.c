@@ -7,6 +7,7 @@
 
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/vm/vm.h"
 
@@ -20,11 +21,17 @@ static int record_balloon(struct vm_config *cfg, const struct virtio_balloon_opt
 	struct cli_record *rec = live_record_find(cfg, "balloon", -1);
 	struct dev_balloon_cfg *c =
 	    device_cfg_find(cfg, &device_balloon) ? device_cfg(cfg, &device_balloon) : NULL;
-	char spec[128];
+	char spec[160];
 
 	if (!rec || !c)
 		return -ENOENT;
-	if (dev_balloon_option(o, spec, sizeof(spec)) || live_record_set(rec, spec))
+	if (dev_balloon_option(o, spec, sizeof(spec)))
+		return -ENOMEM;
+	size_t n = strlen(spec); /* a kept slot stays (docs/hotplug.md) */
+	if (c->hotplug_slot)
+		snprintf(spec + n, sizeof(spec) - n, ",%s%d", DEV_HOTPLUG_SLOT_KEY,
+			 c->hotplug_slot);
+	if (live_record_set(rec, spec))
 		return -ENOMEM;
 	c->opts = *o;
 	return 0;

@@ -15,7 +15,9 @@
 #include "base/parse.h"
 #include "virtio/console/console.h"
 #include "vmm/descriptors/dev_console.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 #define CONSOLE_USAGE "expected stdio, virtio, none or file:PATH, then ,bw=SIZE:REFILL_MS[:BURST]"
@@ -55,9 +57,15 @@ static int parse_kind(const char *kind, struct dev_console_cfg *c, enum virtio_t
 static int parse_spec(const char *arg, struct dev_console_cfg *c, enum virtio_transport tr,
 		      char *err, size_t errlen)
 {
-	char *kind = strdup(arg);
+	size_t len = strlen(arg) + 1;
+	char *kind = malloc(len);
 	if (!kind)
 		return parse_fail(err, errlen, "out of memory");
+	int slot, s = dev_hotplug_slot_keep_split(arg, tr, kind, len, &slot, err, errlen);
+	if (s) {
+		free(kind);
+		return s;
+	}
 	char *comma = strchr(kind, ',');
 	if (comma)
 		*comma = '\0';
@@ -68,6 +76,9 @@ static int parse_spec(const char *arg, struct dev_console_cfg *c, enum virtio_tr
 			: parse_fail(err, errlen, "empty option (stray comma)");
 	if (!r && c->rate.size && c->mode == CONSOLE_MODE_NONE)
 		r = parse_fail(err, errlen, "bw= limits the console's output: none has none");
+	if (!r && slot && !c->virtio)
+		r = parse_fail(err, errlen, "hotplug-slot=%d: only virtio is a PCI device", slot);
+	c->hotplug_slot = r ? 0 : slot;
 	free(kind);
 	return r;
 }
@@ -150,7 +161,8 @@ static int create_console(struct vm *vm)
 		return 0;
 	struct virtio_dev *dev = NULL;
 	int err = virtio_console_create(&dev, vm_devices_console(vm));
-	return err ? err : vm_virtio_init_and_place(vm, dev, c.transport);
+	return err ? err
+		   : vm_virtio_place_kept(vm, dev, c.transport, VM_HOTPLUG_CONSOLE, c.hotplug_slot);
 }
 
 static int resize_one(struct virtio_dev *dev, void *opaque)
@@ -193,7 +205,9 @@ static const struct device_option console_options[] = {
      "                                     FIFO nobody reads drops output), no input\n"
      "                        default stdio; then ,bw=SIZE:REFILL_MS[:BURST]: COM1's output\n"
      "                        through a byte bucket (as --disk's bw=), the bytes over it\n"
-     "                        dropped and counted (metrics: uart.rate_limiter_dropped_bytes)\n",
+     "                        dropped and counted (metrics: uart.rate_limiter_dropped_bytes);\n"
+     "                        virtio's ,hotplug-slot=N (PCI) keeps hvc0 at device number N (how\n"
+     "                        a removal of an earlier boot device records it: docs/hotplug.md)\n",
      parse_console},
     {NULL, 0, NULL, NULL},
 };

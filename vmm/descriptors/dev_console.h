@@ -16,6 +16,7 @@ struct dev_console_cfg {
 	struct rl_bucket_cfg rate; /* ,bw=: a byte bucket over COM1's output; size 0: none */
 	bool virtio;		   /* "virtio": hvc0 on the host console, COM1 for early boot */
 	enum virtio_transport transport; /* hvc0's, the one in effect at --console virtio */
+	int hotplug_slot; /* 0, or hvc0's PCI device number kept (hotplug-slot=N, hotplug.md) */
 };
 
 extern const struct device_desc device_console;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/cli/cli.h"
+
 /* N of "hotplug-slot=N" (item of `n` bytes): 1..31, or -1. */
 static int slot_value(const char *item, size_t n)
 {
@@ -57,6 +59,19 @@ int dev_hotplug_slot_split(const char *arg, char *rest, size_t len, int *slot, c
 		p = comma ? comma + 1 : NULL;
 	}
 	return 0;
+}
+
+int dev_hotplug_slot_keep_split(const char *arg, int transport, char *rest, size_t len, int *slot,
+				char *err, size_t errlen)
+{
+	int r = dev_hotplug_slot_split(arg, rest, len, slot, err, errlen);
+	if (!r && *slot && transport != TRANSPORT_PCI) {
+		snprintf(err, errlen, "%s%d: a PCI slot is for a device on --transport pci",
+			 DEV_HOTPLUG_SLOT_KEY, *slot);
+		*slot = 0;
+		r = -EINVAL;
+	}
+	return r;
 }
 
 int dev_hotplug_slot_pin(const char *arg, const char *id, int slot, char *out, size_t len,

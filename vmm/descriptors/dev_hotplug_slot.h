@@ -16,6 +16,12 @@
 int dev_hotplug_slot_split(const char *arg, char *rest, size_t len, int *slot, char *err,
 			   size_t errlen);
 
+/* dev_hotplug_slot_split() for a device that is never removed but keeps its PCI device number
+ * (an rng, a balloon: docs/hotplug.md) on `transport` (an enum virtio_transport): a slot on
+ * another transport than PCI is refused (-EINVAL, the reason in err). */
+int dev_hotplug_slot_keep_split(const char *arg, int transport, char *rest, size_t len, int *slot,
+				char *err, size_t errlen);
+
 /* A boot device's record `arg` (no hotplug-slot= item) as a hotplug-slot device's, into
  * out[0..len): `,id=ID` added when `id` is given (the device had no id=: its API name, drive<N>
  * or net<N>, must stay when an earlier record goes), then `,hotplug-slot=N`. What a removal of an

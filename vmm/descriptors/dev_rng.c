@@ -9,6 +9,8 @@
 
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 static int parse_rng(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
@@ -23,7 +25,11 @@ static int parse_rng(struct vm_config *cfg, const char *arg, char *err, size_t e
 		return -ENOMEM;
 	}
 	c->transport = cfg->transport;
-	return virtio_rng_opts_parse(arg, &c->opts, err, errlen);
+	char rest[256];
+	int r = arg ? dev_hotplug_slot_keep_split(arg, cfg->transport, rest, sizeof(rest),
+						  &c->hotplug_slot, err, errlen)
+		    : 0;
+	return r ? r : virtio_rng_opts_parse(arg ? rest : NULL, &c->opts, err, errlen);
 }
 
 static int create_rng(struct vm *vm)
@@ -33,7 +39,8 @@ static int create_rng(struct vm *vm)
 		return 0;
 	struct virtio_dev *dev = NULL;
 	int err = virtio_rng_create(&dev, &c->opts);
-	return err ? err : vm_virtio_init_and_place(vm, dev, c->transport);
+	return err ? err
+		   : vm_virtio_place_kept(vm, dev, c->transport, VM_HOTPLUG_RNG, c->hotplug_slot);
 }
 
 /* ---- PUT /entropy and the config file's "entropy": Firecracker's {"rate_limiter"?} ---- */
@@ -130,7 +137,9 @@ static const struct device_option rng_options[] = {
      "      --rng=bw=SIZE:REFILL_MS[:BURST][,ops=SIZE:REFILL_MS[:BURST]]\n"
      "                        a virtio-rng fed from getrandom(), optionally rate limited:\n"
      "                        bytes a second, or Firecracker's buckets of bytes and of\n"
-     "                        requests (as --disk's bw=, ops=)\n",
+     "                        requests (as --disk's bw=, ops=); hotplug-slot=N (PCI) keeps it\n"
+     "                        at device number N (how a removal of an earlier boot device\n"
+     "                        records it: docs/hotplug.md)\n",
      parse_rng},
     {NULL, 0, NULL, NULL},
 };

@@ -8,6 +8,7 @@
 struct dev_rng_cfg {
 	struct virtio_rng_opts opts;
 	enum virtio_transport transport;
+	int hotplug_slot; /* 0, or its PCI device number kept (hotplug-slot=N, docs/hotplug.md) */
 };
 
 extern const struct device_desc device_rng;

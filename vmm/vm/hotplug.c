@@ -26,6 +26,7 @@
 struct hp_slot {
 	struct vm_pci_dev *d; /* NULL: free (or a fixed boot device's, then not in `slots`) */
 	bool boot;	      /* a boot device's own slot (vm_hotplug_boot_removable()) */
+	bool kept;	      /* a kept boot device's (vm_hotplug_boot_kept()): no hotplug slot */
 	bool is_func;	      /* ... or taken by a function that is not virtio: */
 	struct vm_hotplug_func func;
 	enum vm_hotplug_kind kind;
@@ -76,18 +77,22 @@ int vm_hotplug_boot_device(struct vm *vm, const char *id, enum vm_hotplug_kind k
 /* The devices of the configuration that sit in hotplug slots, each in its own, as a boot
  * device (started by vm_pci_start(); the guest finds them when it scans the bus, or a restored
  * one knows them). 0, or -errno (logged). */
-static int place_pending(struct vm *vm, struct vm_hotplug *h)
+static int place_pending(struct vm *vm, struct vm_hotplug *h, bool kept)
 {
 	for (int s = 1; s < 32; s++) {
 		struct hp_pending *p = &h->pending[s];
-		if (!p->dev)
+		if (!p->dev || vm_hotplug_kind_kept(p->kind) != kept)
 			continue;
 		struct virtio_dev *dev = p->dev;
 		p->dev = NULL;
-		if (!(h->regs.slots & (1u << s)) || h->slot[s].d) {
+		bool busy = kept ? !vm->pci || vm->pci->bus.funcs[PCI_DEVFN(s, 0)] != NULL
+				 : !(h->regs.slots & (1u << s)) || h->slot[s].d;
+		if (busy) {
 			log_error(
-			    "%s: PCI slot %d is no hotplug slot of this VM (a boot device has it, "
-			    "or the VM has no hotplug)",
+			    kept ? "%s: PCI slot %d (hotplug-slot=) is taken by a boot device "
+				   "placed before it (put the device last)"
+				 : "%s: PCI slot %d is no hotplug slot of this VM (a boot device "
+				   "has it, or the VM has no hotplug)",
 			    p->id, s);
 			virtio_dev_destroy(dev);
 			vm_virtio_dev_free(dev);
@@ -99,7 +104,13 @@ static int place_pending(struct vm *vm, struct vm_hotplug *h)
 		struct vm_pci_dev *d = vm_pci_add_virtio_at(vm->pci, dev, s);
 		if (!d)
 			return -EIO;
-		h->slot[s] = (struct hp_slot){.d = d, .kind = p->kind};
+		/* a kept one is a fixed boot device again: its INTA route as vm_virtio_place() */
+		if (kept) {
+			int err = machine_add_pci_intx(&vm->machine, (uint8_t)s, 0, d->intx_gsi);
+			if (err)
+				return err;
+		}
+		h->slot[s] = (struct hp_slot){.d = d, .kept = kept, .kind = p->kind};
 		snprintf(h->slot[s].id, sizeof(h->slot[s].id), "%s", p->id);
 		log_debug("PCI hotplug: %s in slot %d from the configuration", p->id, s);
 	}
@@ -160,23 +171,51 @@ static int describe(struct vm *vm, uint32_t slots, uint32_t boot)
 	return err;
 }
 
-void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
-			       const struct virtio_dev *dev)
+bool vm_hotplug_kind_kept(enum vm_hotplug_kind kind)
+{
+	return kind == VM_HOTPLUG_RNG || kind == VM_HOTPLUG_BALLOON || kind == VM_HOTPLUG_CONSOLE;
+}
+
+const char *vm_hotplug_kept_name(enum vm_hotplug_kind kind)
+{
+	return kind == VM_HOTPLUG_RNG ? "rng" : kind == VM_HOTPLUG_BALLOON ? "balloon" : "console";
+}
+
+/* The slot table's entry of boot device `dev` (removable, or kept). */
+static void boot_entry(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+		       const struct virtio_dev *dev)
 {
 	struct vm_hotplug *h = hotplug_of(vm);
+	bool kept = vm_hotplug_kind_kept(kind);
 	int npci = vm->pci ? vm->pci->ndevs : 0;
 	for (int i = 0; h && i < npci; i++) {
 		struct vm_pci_dev *d = vm->pci->devs[i];
 		if (d->dev != dev || d->slot < 1 || d->slot > 31)
 			continue;
-		h->slot[d->slot] = (struct hp_slot){.d = d, .boot = true, .kind = kind};
+		h->slot[d->slot] =
+		    (struct hp_slot){.d = d, .boot = !kept, .kept = kept, .kind = kind};
 		snprintf(h->slot[d->slot].id, sizeof(h->slot[d->slot].id), "%s", id);
 		return;
 	}
 }
 
+void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+			       const struct virtio_dev *dev)
+{
+	boot_entry(vm, id, kind, dev);
+}
+
+void vm_hotplug_boot_kept(struct vm *vm, enum vm_hotplug_kind kind, const struct virtio_dev *dev)
+{
+	boot_entry(vm, vm_hotplug_kept_name(kind), kind, dev);
+}
+
 int vm_hotplug_setup(struct vm *vm)
 {
+	/* the kept boot devices first, into their fixed device numbers (not hotplug slots) */
+	int kerr = vm->hotplug ? place_pending(vm, vm->hotplug, true) : 0;
+	if (kerr)
+		return kerr;
 	bool possible = !vm->cfg->acpi_off && vm->pci && vm->machine.acpi_ged.size;
 	uint32_t boot = possible ? boot_slots(vm->hotplug) : 0,
 		 slots = possible ? free_device_numbers(vm->pci) | boot : 0;
@@ -220,7 +259,7 @@ int vm_hotplug_setup(struct vm *vm)
 		log_error("PCI hotplug: cannot describe its slots: %s", strerror(-err));
 	else
 		log_debug("PCI hotplug: slots 0x%08x", slots);
-	return err ? err : place_pending(vm, h);
+	return err ? err : place_pending(vm, h, false);
 }
 
 bool vm_vfio_may_hot_add(const struct vm *vm)
@@ -296,8 +335,8 @@ int vm_hotplug_free_slots(const struct vm *vm)
 static int find_in(const struct vm *vm, const char *id, bool boot)
 {
 	for (int s = 1; vm->hotplug && s < 32; s++)
-		if (taken(vm->hotplug, s) && (boot || !vm->hotplug->slot[s].boot) &&
-		    !strcmp(vm->hotplug->slot[s].id, id))
+		if (taken(vm->hotplug, s) && !vm->hotplug->slot[s].kept &&
+		    (boot || !vm->hotplug->slot[s].boot) && !strcmp(vm->hotplug->slot[s].id, id))
 			return s;
 	return -1;
 }
@@ -323,7 +362,7 @@ int vm_hotplug_boot_after(const struct vm *vm, int slot, struct vm_hotplug_boot 
 	*fixed = 0;
 	for (int s = slot + 1; vm->pci && s < 32; s++) {
 		const struct hp_slot *e = vm->hotplug ? &vm->hotplug->slot[s] : NULL;
-		if (e && e->boot && n < max) {
+		if (e && (e->boot || e->kept) && n < max) {
 			out[n] = (struct vm_hotplug_boot){.slot = s, .kind = e->kind};
 			snprintf(out[n++].id, sizeof(out[0].id), "%s", e->id);
 		} else if ((!e || !taken(vm->hotplug, s)) && vm->pci->bus.funcs[PCI_DEVFN(s, 0)] &&
@@ -357,7 +396,8 @@ int vm_hotplug_count(const struct vm *vm, const char **first)
 {
 	int n = 0;
 	for (int s = 1; vm->hotplug && s < 32; s++) {
-		if (!taken(vm->hotplug, s) || vm->hotplug->slot[s].boot)
+		if (!taken(vm->hotplug, s) || vm->hotplug->slot[s].boot ||
+		    vm->hotplug->slot[s].kept)
 			continue;
 		if (!n && first)
 			*first = vm->hotplug->slot[s].id;

@@ -30,6 +30,11 @@ enum vm_hotplug_kind {
 	VM_HOTPLUG_FS,
 	VM_HOTPLUG_VFIO, /* a passed-through function (vm_hotplug_add_func()) */
 	VM_HOTPLUG_VU,	 /* a vhost-user disk or NIC (its back-end serves it) */
+	/* boot devices that are never removed, but whose record keeps their slot
+	 * (vm_hotplug_boot_kept()) */
+	VM_HOTPLUG_RNG,
+	VM_HOTPLUG_BALLOON,
+	VM_HOTPLUG_CONSOLE, /* --console virtio's hvc0 */
 };
 
 /* A PCI function that is not virtio (a passed-through device, vmm/vm/vm_vfio.h) in a hotplug
@@ -56,7 +61,10 @@ void vm_hotplug_destroy(struct vm *vm);
 /* In the devices' creation (vmm/descriptors: a --disk or --net with hotplug-slot=N, the record
  * of a device hot-added before a snapshot): `dev` (created and initialised, owned from here on:
  * freed on failure) goes into hotplug slot `slot` once vm_hotplug_setup() knows the slots, as
- * a hot-added device of that `id` (removable). 0, or -errno (logged). */
+ * a hot-added device of that `id` (removable). A kept kind's (VM_HOTPLUG_RNG, _BALLOON: a
+ * --rng or --balloon with hotplug-slot=N) goes to device number `slot` before the slots are
+ * known, as the fixed boot device it was (no hotplug slot, not removable), and is kept
+ * (vm_hotplug_boot_kept()). 0, or -errno (logged). */
 int vm_hotplug_boot_device(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
 			   struct virtio_dev *dev, int slot);
 /* Whether the guest has an event of the controller still to answer (a slot to scan, a device
@@ -99,6 +107,16 @@ int vm_hotplug_add_func(struct vm *vm, const char *id, enum vm_hotplug_kind kind
  * disk, nor a device on virtio-mmio. Does nothing when `dev` is not on the PCI bus. */
 void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
 			       const struct virtio_dev *dev);
+/* In the devices' creation: the virtio-pci boot device `dev` of a kept kind (VM_HOTPLUG_RNG,
+ * _BALLOON) just placed is never removed, but when an earlier boot device goes its record is
+ * rewritten with its slot (hotplug-slot=N) as a removable one's, so a restore places it
+ * there again: vm_hotplug_boot_after() lists it. Its slot stays a fixed one (no Sxx). Does
+ * nothing when `dev` is not on the PCI bus. */
+void vm_hotplug_boot_kept(struct vm *vm, enum vm_hotplug_kind kind, const struct virtio_dev *dev);
+/* Whether `kind` is a kept kind (see above). */
+bool vm_hotplug_kind_kept(enum vm_hotplug_kind kind);
+/* A kept kind's name in the slot table and the log ("rng", "balloon", "console"). */
+const char *vm_hotplug_kept_name(enum vm_hotplug_kind kind);
 /* The slot of the removable boot device `id` (not yet adopted), its kind in *kind; or -1. */
 int vm_hotplug_boot_slot(const struct vm *vm, const char *id, enum vm_hotplug_kind *kind);
 
@@ -108,9 +126,10 @@ struct vm_hotplug_boot {
 	enum vm_hotplug_kind kind;
 	char id[VM_HOTPLUG_ID_MAX];
 };
-/* The removable boot devices at device numbers past `slot`, in slot order, into out[0..max)
- * (their count); *fixed gets the first device number past `slot` that a device holds which is
- * neither removable nor hot-added (0: none): a boot device that would move in a restore. */
+/* The removable (and kept) boot devices at device numbers past `slot`, in slot order, into
+ * out[0..max) (their count); *fixed gets the first device number past `slot` that a device holds
+ * which is neither removable, kept nor hot-added (0: none): a boot device that would move in a
+ * restore. A kept device is listed even when its record has its slot already. */
 int vm_hotplug_boot_after(const struct vm *vm, int slot, struct vm_hotplug_boot *out, int max,
 			  int *fixed);
 /* The boot device in `slot` is from now on recorded as a hotplug-slot= device (its descriptor

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "host/kvm/x86/cpuid.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
@@ -97,6 +98,28 @@ int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_
 		return err;
 	}
 	return vm_virtio_place(vm, dev, t);
+}
+
+int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t, int kind,
+			 int slot)
+{
+	enum vm_hotplug_kind k = (enum vm_hotplug_kind)kind;
+	if (!slot) {
+		int err = vm_virtio_init_and_place(vm, dev, t);
+		if (!err && t == TRANSPORT_PCI) /* docs/hotplug.md */
+			vm_hotplug_boot_kept(vm, k, dev);
+		return err;
+	}
+	int err = virtio_dev_init(dev, &vm->mem);
+	if (!err)
+		err = vm_pci_ensure(vm);
+	if (err) {
+		log_error("%s: device init failed: %s", dev->name, strerror(-err));
+		virtio_dev_destroy(dev);
+		vm_virtio_dev_free(dev);
+		return err;
+	}
+	return vm_hotplug_boot_device(vm, vm_hotplug_kept_name(k), k, dev, slot);
 }
 
 int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void *opaque),

@@ -6,8 +6,12 @@
 # (00:02.0), data3 (00:03.0), drive4 (00:04.0) and, when a tap can be made, a NIC net0
 # (00:05.0), and a vsock and two pmem devices after them:
 #   - refused with a 400 and nothing changed: the root disk, the virtio-mmio disk, an unknown
-#     id; on a second VM whose virtio-rng sits after the disk, that disk (the rng would move),
-#     while its vsock, the last device, is removed;
+#     id; on a VM whose virtio-mem device sits after the disk and the vsock, both (it would
+#     move);
+#   - on a VM with a virtio-console, an rng and a balloon after a removed boot disk: their records pinned to
+#     their slots (hotplug-slot=N) in the snapshot; the restore keeps them there (a new disk
+#     goes into the hole, the next one past the balloon), the balloon answers its PATCH, a
+#     second removal leaves their records as they are, and a migration keeps them too;
 #   - drive2 removed by Firecracker's DELETE /drives/drive2 (204): GET /vm/config lists the
 #     others under their ids; a disk added then goes into its slot (00:02.0) and is removed;
 #     pmem0 removed with DELETE /pmem/pmem0;
@@ -98,6 +102,8 @@ want 400 DELETE /drives/nope "" "no device has the id nope"
 
 # ---- a boot disk removed; its slot taken by a new disk, which goes again ----
 want 204 DELETE /drives/drive2
+# the guest prints its line after its B0EJ write, which already ended the request
+for _ in $(seq 30); do grep -q "released 0x4" "$LIB_TMP/out" && break; sleep 0.1; done
 grep -q "released 0x4" "$LIB_TMP/out" && lib_ok "the guest was asked to release 00:02.0" ||
 	lib_fail "the guest saw no eject request of slot 2: $(cat "$LIB_TMP/out")"
 left="data3,drive1,drive4,mm${tap:+,net0}"
@@ -171,18 +177,86 @@ want 200 PUT /vmm/vm.add-pmem '{"file": "'$d/p2.img'", "id": "p2"}' '"bdf"'
 kill -9 "$vmm_pid" 2>/dev/null
 wait "$vmm_pid" 2>/dev/null
 
-# ---- a device after it that only the VM's start places (virtio-rng): it would move ----
+# ---- an rng and a balloon after it keep their slots (hotplug-slot=N), in a restore too ----
 rm -f "$sock"
 "$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
-	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --rng \
-	--vsock "cid=4,uds=$d/w.sock" --console stdio </dev/null >"$LIB_TMP/out3" 2>"$LIB_TMP/err3" &
-vmm_pid=$!
+	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --disk "$d/d3.img" \
+	--disk "$d/d4.img" --rng --vsock "cid=4,uds=$d/w.sock" --balloon size=0 --console virtio \
+	</dev/null >"$LIB_TMP/out3" 2>"$LIB_TMP/err3" &
+vmm_pid=$! # root 00:01.0, drive1 .. drive3 00:02.0 .. 00:04.0, hvc0 00:05.0, rng 00:06.0,
+# vsock 00:07.0, balloon 00:08.0
 wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err3")"
 wait_guest "$LIB_TMP/out3"
-want 400 DELETE /drives/drive1 "" "00:03.0 after it.*would move"
+want 204 DELETE /drives/drive2 # the console, rng and balloon after it: kept in their slots
+want 200 GET /vm/config "" '"entropy":\{'
+want 200 GET /vm/config "" '"balloon":\{"amount_mib":0'
+want 204 PATCH /vm '{"state": "Paused"}'
+rm -rf "$d/snap2" && mkdir -p "$d/snap2"
+want 204 PUT /snapshot/create '{"snapshot_path": "'$d/snap2/state'", "mem_file_path": "'$d/snap2/memory'"}'
+kill -9 "$vmm_pid" 2>/dev/null
+wait "$vmm_pid" 2>/dev/null
+for rec in '["console","virtio,hotplug-slot=5"]' '["rng","hotplug-slot=6"]' \
+	'["balloon","size=0,hotplug-slot=8"]' "d4.img,id=drive3,hotplug-slot=4" \
+	"w.sock,id=vsock0,hotplug-slot=7"; do
+	grep -qF -- "$rec" "$d/snap2/state" && lib_ok "the snapshot records $rec" ||
+		lib_fail "the snapshot lacks $rec: $(strings "$d/snap2/state" | grep -F '"options"' | head -c 600)"
+done
+rm -f "$sock" "$d/w.sock"
+"$VMM" --api-sock "$sock" --restore "$d/snap2" --landlock-rules "$d:rw" \
+	</dev/null >>"$LIB_TMP/out3" 2>"$LIB_TMP/err8" &
+vmm_pid=$!
+wait_sock "$sock" || lib_fail "no API socket after the restore: $(cat "$LIB_TMP/err8")"
+for _ in $(seq 50); do [ "$(ids)" = "drive0,drive1,drive3" ] && break; sleep 0.1; done # the restore done
+[ "$(ids)" = "drive0,drive1,drive3" ] && lib_ok "restored: drive0, drive1, drive3" ||
+	lib_fail "restored: GET /vm/config: $(ids)"
+want 204 PATCH /vm '{"state": "Resumed"}'
+want 204 PATCH /balloon '{"amount_mib": 1}' # the restored balloon is there and answers
+want 200 GET /vm/config "" '"balloon":\{"amount_mib":1'
+# the hole is the only free slot before 00:09.0: hvc0, the rng and the balloon kept theirs
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/new.img'", "id": "new4"}' '"bdf": *"0000:00:03.0"'
+sleep 0.5 # the guest scans the new slot
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/d3.img'", "id": "new5"}' '"bdf": *"0000:00:09.0"'
+sleep 0.5
+want 204 PUT /vmm/vm.remove-device '{"id": "new5"}'
+want 204 DELETE /drives/drive1 # a boot disk: the kept ones have their slots recorded already
+grep -q "not recorded with its slot" "$LIB_TMP/err8" && lib_fail "a record not kept: $(cat "$LIB_TMP/err8")" ||
+	lib_ok "every later device recorded with its slot"
+[ "$(ids)" = "drive0,drive3,new4" ] && lib_ok "drive1 removed after the restore" || lib_fail "GET /vm/config: $(ids)"
+want 400 PUT /vmm/vm.remove-device '{"id": "rng"}' "no device has the id rng"
+# that VM migrated: the destination replays the pinned records, the kept devices in their slots
+# (the free slots are the holes, 00:02.0 and 00:09.0)
+rm -f "$d/dst2.mig" "$d/dst2.sock"
+src_pid=$vmm_pid
+"$VMM" --api-sock "$d/dst2.sock" --migrate-from "unix:$d/dst2.mig" --landlock-rules "$d:rw" \
+	</dev/null >>"$LIB_TMP/out3" 2>"$LIB_TMP/err9" &
+vmm_pid=$!
+wait_sock "$d/dst2.mig" || lib_fail "no migration socket: $(cat "$LIB_TMP/err9")"
+want 204 PUT /vmm/send-migration '{"destination_url": "unix:'$d/dst2.mig'"}'
+for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
+SOCK="$d/dst2.sock"
+wait_sock "$SOCK" || lib_fail "no API socket on the destination: $(cat "$LIB_TMP/err9")"
+for _ in $(seq 50); do [ "$(ids)" = "drive0,drive3,new4" ] && break; sleep 0.1; done
+[ "$(ids)" = "drive0,drive3,new4" ] && lib_ok "migrated: the same devices" || lib_fail "migrated: GET /vm/config: $(ids)"
+want 204 PATCH /balloon '{"amount_mib": 2}'
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/d2.img'", "id": "new6"}' '"bdf": *"0000:00:02.0"'
+sleep 0.5
+want 200 PUT /vmm/vm.add-disk '{"path": "'$d/d3.img'", "id": "new7"}' '"bdf": *"0000:00:09.0"'
+SOCK=""
+kill -9 "$vmm_pid" 2>/dev/null
+wait "$vmm_pid" 2>/dev/null
+
+# ---- a device after it that only the VM's start places (virtio-mem): it would move ----
+rm -f "$sock" "$d/w.sock"
+"$VMM" --api-sock "$sock" --kernel "$kernel" --append halt.pcihp=1 --mem 128M \
+	--transport pci --disk "$d/root.img,root" --disk "$d/d2.img" --vsock "cid=4,uds=$d/w.sock" \
+	--memory-hotplug total=256M --console stdio </dev/null >"$LIB_TMP/out3" 2>"$LIB_TMP/err3" &
+vmm_pid=$! # root 00:01.0, drive1 00:02.0, vsock 00:03.0, virtio-mem 00:04.0
+wait_sock "$sock" || lib_fail "no API socket: $(cat "$LIB_TMP/err3")"
+wait_guest "$LIB_TMP/out3"
+want 400 DELETE /drives/drive1 "" "00:04.0 after it.*would move"
+want 400 PUT /vmm/vm.remove-device '{"id": "vsock0"}' "00:04.0 after it.*would move"
 want 200 GET /vm/config "" '"drive_id":"drive1"'
-want 204 PUT /vmm/vm.remove-device '{"id": "vsock0"}' # the last device: nothing after it
-want 400 PUT /vmm/vm.remove-device '{"id": "vsock0"}' "no device has the id vsock0"
 kill -9 "$vmm_pid" 2>/dev/null
 wait "$vmm_pid" 2>/dev/null
 

@@ -8,11 +8,15 @@
 #include <string.h>
 
 #include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_rng.h"
 #include "vmm/descriptors/dev_vsock.h"
 #include "vmm/descriptors/device_table.h"
 
@@ -365,5 +369,87 @@ Test(dev_hotplug_slot, a_boot_share_pinned)
 	cr_assert_str_eq(f->fs[0].id, "share");
 	cr_assert_eq(dev_fs_pin(&again, 1, 3), -EINVAL);
 	cli_free(&again);
+	cli_free(&c);
+}
+
+/* An rng and a balloon after a removed boot device keep their device numbers (docs/hotplug.md):
+ * their records pinned without an id (one of each per VM), replayed into the same slots; a
+ * slot on virtio-mmio or a bad one is refused; a PATCH of the balloon's target keeps it. */
+Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[128];
+	cli_config_init(&c);
+	cr_assert_eq(apply(&c, "transport", "pci"), 0, "recorded: the replay has it too");
+	cr_assert_eq(apply(&c, "rng", NULL), 0);
+	cr_assert_eq(apply(&c, "balloon", "size=16"), 0);
+	cr_assert_eq(apply(&c, "balloon", "size=32,deflate-on-oom=on"), 0, "the last one wins");
+	struct cli_record *rng = &c.recorded[c.nrecorded - 3], *bal = &c.recorded[c.nrecorded - 1];
+	cr_assert_eq(pin(rng->arg ? rng->arg : "", NULL, 4, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "hotplug-slot=4", "a bare --rng");
+	free(rng->arg);
+	rng->arg = strdup(out);
+	cr_assert_eq(pin(bal->arg, NULL, 5, out, sizeof(out)), 0);
+	free(bal->arg);
+	bal->arg = strdup(out);
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	const struct dev_rng_cfg *r = device_cfg_find(&again, &device_rng);
+	const struct dev_balloon_cfg *b = device_cfg_find(&again, &device_balloon);
+	cr_assert_eq(r->hotplug_slot, 4);
+	cr_assert_eq(b->hotplug_slot, 5);
+	cr_assert_eq(b->opts.target_mib, 32);
+	cr_assert(b->opts.deflate_on_oom);
+	cr_assert_eq(dev_balloon_live_record_target(&again, 8), 0);
+	bal = &again.recorded[again.nrecorded - 1];
+	cr_assert_not_null(strstr(bal->arg, "size=8"), "%s", bal->arg);
+	cr_assert_not_null(strstr(bal->arg, "hotplug-slot=5"), "the slot stays: %s", bal->arg);
+	cli_free(&again);
+	cli_free(&c);
+
+	cli_config_init(&c);
+	c.transport = TRANSPORT_PCI;
+	cr_assert_eq(apply(&c, "rng", "rate=100,hotplug-slot=3"), 0);
+	cr_assert_eq(((const struct dev_rng_cfg *)device_cfg_find(&c, &device_rng))->hotplug_slot,
+		     3);
+	cr_assert_eq(apply(&c, "balloon", "size=1,hotplug-slot=0"), -EINVAL);
+	cr_assert_eq(apply(&c, "balloon", "size=1,hotplug-slot=3,hotplug-slot=4"), -EINVAL);
+	cli_free(&c);
+	cli_config_init(&c);
+	c.transport = TRANSPORT_MMIO;
+	cr_assert_eq(cli_apply(&c, "rng", "hotplug-slot=3", err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "--transport pci"), "%s", err);
+	cr_assert_eq(cli_apply(&c, "balloon", "size=1,hotplug-slot=3", err, sizeof(err)), -EINVAL);
+	cli_free(&c);
+}
+
+/* --console virtio's hvc0 keeps its slot as the rng does; the other kinds (COM1 only) and
+ * virtio-mmio refuse the item; the last --console is in force, its slot with it. */
+Test(dev_hotplug_slot, a_virtio_console_keeps_its_slot)
+{
+	struct vm_config c, again;
+	char err[256] = "", out[128];
+	cli_config_init(&c);
+	cr_assert_eq(apply(&c, "transport", "pci"), 0);
+	cr_assert_eq(apply(&c, "console", "virtio"), 0);
+	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
+	cr_assert_eq(pin(rec->arg, NULL, 5, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "virtio,hotplug-slot=5");
+	free(rec->arg);
+	rec->arg = strdup(out);
+	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	struct dev_console_cfg k = dev_console_config(&again);
+	cr_assert(k.virtio);
+	cr_assert_eq(k.hotplug_slot, 5);
+	cli_free(&again);
+	cr_assert_eq(cli_apply(&c, "console", "stdio,hotplug-slot=5", err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "only virtio"), "%s", err);
+	cr_assert_eq(apply(&c, "console", "virtio,bw=100:10,hotplug-slot=6"), 0);
+	cr_assert_eq(dev_console_config(&c).hotplug_slot, 6);
+	cr_assert_eq(apply(&c, "console", "virtio"), 0);
+	cr_assert_eq(dev_console_config(&c).hotplug_slot, 0, "the last one wins");
+	cli_free(&c);
+	cli_config_init(&c);
+	cr_assert_eq(cli_apply(&c, "console", "virtio,hotplug-slot=5", err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "--transport pci"), "%s", err);
 	cli_free(&c);
 }

@@ -100,3 +100,32 @@ Test(hotplug_boot, an_adopted_device_is_a_hot_added_one)
 	cr_assert_str_eq(later[0].id, "net0");
 	cr_assert_eq(fixed, 5);
 }
+
+/* A kept boot device (an rng, a balloon: never removed, vm_hotplug_boot_kept()) is listed after
+ * a slot with its kind, so its record keeps its slot; it is found neither for a remove nor as a
+ * hot-added device, its slot is no hotplug slot, and an adopt leaves it a kept one. */
+Test(hotplug_boot, a_kept_device_is_listed_never_removed)
+{
+	enum vm_hotplug_kind kind;
+	struct vm_hotplug_boot later[32];
+	int fixed;
+	vm_hotplug_boot_kept(&vm, VM_HOTPLUG_RNG, DEV(5));
+	int n = vm_hotplug_boot_after(&vm, 2, later, 32, &fixed);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(later[2].slot, 5);
+	cr_assert_eq(later[2].kind, VM_HOTPLUG_RNG);
+	cr_assert_eq(fixed, 0, "the rng keeps its slot: nothing would move");
+	cr_assert_eq(vm_hotplug_boot_slot(&vm, "rng", &kind), -1, "not removable");
+	cr_assert_not(vm_hotplug_has_id(&vm, "rng"));
+	cr_assert_null(vm_hotplug_device(&vm, "rng", VM_HOTPLUG_RNG));
+	cr_assert_eq(vm_hotplug_count(&vm, NULL), 0, "no hot-added device");
+	vm_hotplug_boot_adopt(&vm, 5);
+	n = vm_hotplug_boot_after(&vm, 4, later, 32, &fixed);
+	cr_assert_eq(n, 1, "listed again: its record has its slot, nothing to rewrite");
+	cr_assert_eq(later[0].kind, VM_HOTPLUG_RNG);
+	cr_assert_not(vm_hotplug_has_id(&vm, "rng"), "still no hot-added device");
+	cr_assert(vm_hotplug_kind_kept(VM_HOTPLUG_BALLOON));
+	cr_assert(vm_hotplug_kind_kept(VM_HOTPLUG_CONSOLE));
+	cr_assert_str_eq(vm_hotplug_kept_name(VM_HOTPLUG_CONSOLE), "console");
+	cr_assert_not(vm_hotplug_kind_kept(VM_HOTPLUG_DISK));
+}
