@@ -485,8 +485,15 @@ check_hotplug() {
 	check_marker "$name" HOTPLUG-CPU '^cpu2 after [0-9.]+s online-by=(debian|hand) cpu2-online=1 cpuinfo=3 online=0-2 present=0-2$' \
 		"cpu2 arrived, online, /proc/cpuinfo lists 3"
 	check_udev_event "$name" '^add cpu cpu2$' "cpu2's add"
+	check_udev_event "$name" '^bind cpu cpu2$' "cpu2's bind (the ACPI processor driver)"
+	check_udev_event "$name" '^online cpu cpu2$' "cpu2's online"
+	case $(marker_of "$name" HOTPLUG-CPU) in
+	*online-by=debian*) echo "note: $name: Debian onlined cpu2 by itself" ;;
+	*online-by=hand*) echo "note: $name: Debian left cpu2 offline (no udev rule onlines a CPU); the check onlined it" ;;
+	esac
 	check_ctl "$name" resize-down 0 '' "vmmctl resize --vcpus 2 (the guest offlined and ejected cpu2)"
 	check_marker "$name" HOTPLUG-CPU-REMOVED '^gone after [0-9.]+s: cpu2 cpuinfo=2 online=0-1 present=0-1$' "cpu2 went"
+	check_udev_event "$name" '^offline cpu cpu2$' "cpu2's offline (the kernel's, before the eject)"
 	check_udev_event "$name" '^remove cpu cpu2$' "cpu2's remove"
 	check_log "$name" "the hotplug's check ended" 'VMM-DEBIAN-HOTPLUG: done$'
 }
