@@ -2,7 +2,7 @@
 # /usr/local/sbin/vmm-debian-check: once systemd says the boot has finished, one line per fact
 # on the console, each "VMM-DEBIAN-KEY: value", then "VMM-DEBIAN-DONE". With vmmdebian.poweroff
 # on the kernel command line it then powers the machine off (systemctl poweroff). With
-# vmmdebian.hotplug=KINDS (disk,net,vsock,pmem: what the host will hot-add) it first waits for
+# vmmdebian.hotplug=KINDS (disk,net,vsock,pmem,fs,cpu: what the host will hot-add) it first waits for
 # the VMM's hotplug and reports what udev made of each device: see hotplug() below.
 say() { printf 'VMM-DEBIAN-%s: %s\n' "$1" "$2"; }
 
@@ -44,6 +44,20 @@ hp_vsock() {
 }
 # true while a virtio vsock device (id 0x0013) is on the bus.
 vsock_present() { grep -qx 0x0013 /sys/bus/virtio/devices/*/device 2>/dev/null; }
+# The virtio-fs device (id 0x001a) once the virtiofs driver (loaded by udev) took it.
+hp_fs() {
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device" 2>/dev/null)" = 0x001a ] || continue
+		[ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" = virtiofs ] && echo "${d##*/}" && return 0
+	done
+	return 1
+}
+fs_gone() { ! grep -qx 0x001a /sys/bus/virtio/devices/*/device 2>/dev/null; }
+# The hot-added vCPU: the host grows the VM from 2 to 3 vCPUs, cpu2 arrives (ACPI).
+cpu_present() { [ -e /sys/devices/system/cpu/cpu2 ]; }
+cpu_online() { [ "$(cat /sys/devices/system/cpu/cpu2/online 2>/dev/null)" = 1 ]; }
+cpu_gone() { ! cpu_present; }
+cpus() { echo "cpuinfo=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) present=$(cat /sys/devices/system/cpu/present)"; }
 has() {
 	case ",$hp," in
 	*",$1,"*) return 0 ;;
@@ -70,6 +84,8 @@ all_added() {
 	has net && { mark a_net hp_iface || aa=1; }
 	has vsock && { mark a_vsock hp_vsock || aa=1; }
 	has pmem && { mark a_pmem test -b /dev/pmem0 || aa=1; }
+	has fs && { mark a_fs hp_fs || aa=1; }
+	has cpu && { mark a_cpu cpu_present || aa=1; }
 	return $aa
 }
 # ... and gone again (r_KIND: when each went).
@@ -79,6 +95,8 @@ all_removed() {
 	has net && [ -n "${hp_name:-}" ] && { mark r_net iface_gone || ar=1; }
 	has vsock && { mark r_vsock vsock_gone || ar=1; }
 	has pmem && { mark r_pmem pmem_gone || ar=1; }
+	has fs && { mark r_fs fs_gone || ar=1; }
+	has cpu && { mark r_cpu cpu_gone || ar=1; }
 	return $ar
 }
 # removed KEY SECONDS WHAT: says whether WHAT went (SECONDS: when, empty if not).
@@ -95,20 +113,24 @@ loaded() { for m in "$@"; do [ -d "/sys/module/$m" ] && printf '%s ' "$m"; done;
 # The hotplug of tests/integration/linux/linux_debian.sh: "VMM-DEBIAN-HOTPLUG: ready", then the
 # host hot-adds a disk with serial vmmdebian.hpserial= (an ext4 labelled vmmhp, holding
 # /marker), a NIC with MAC vmmdebian.hpmac=, a vsock and a pmem device (its first line a
-# marker), as KINDS says; each is looked for (150 s for all) and reported with what udev made
-# of it: the disk's /dev/disk/by-id/virtio-SERIAL and by-label links and properties, the NIC's
-# predictable name and its properties and networkd's state, the vsock and pmem drivers udev
-# loaded (they are modules). "VMM-DEBIAN-HOTPLUG: ready to remove", the host removes them all,
-# and each must go (90 s for all): the links udev made gone with it. Last, the events udev
-# sent out meanwhile (udevadm monitor: block, net, virtio), one line each, and the kernel's
-# lines on the slots and new devices (its console notes are held back meanwhile).
+# marker), a shared folder (virtio-fs, tag vmmdebian.hpfstag=, holding a file "mark") and a
+# third vCPU (cpu2), as KINDS says; each is looked for (240 s for all) and reported with what
+# udev made of it: the disk's /dev/disk/by-id/virtio-SERIAL and by-label links and properties,
+# the NIC's predictable name and its properties and networkd's state, the vsock, pmem and
+# virtiofs drivers udev loaded (they are modules), the share mounted, its mark read and a file
+# "from-guest" written for the host, cpu2 onlined by Debian's own rules or else by hand (which
+# one is said) and /proc/cpuinfo's count. "VMM-DEBIAN-HOTPLUG: ready to remove", the host
+# removes them all and gives the vCPU back, and each must go (180 s for all): the links udev
+# made gone with it, cpu2 offlined and ejected. Last, the events udev sent out meanwhile
+# (udevadm monitor: block, net, virtio, cpu), one line each, and the kernel's lines on the
+# slots and new devices (its console notes are held back meanwhile).
 hotplug() {
 	hp=$1
 	hp_serial=$(param hpserial)
 	hp_mac=$(param hpmac)
 	hp_link=/dev/disk/by-id/virtio-$hp_serial
 	stdbuf -oL udevadm monitor --udev --subsystem-match=block --subsystem-match=net \
-		--subsystem-match=virtio >/run/vmm-hotplug.udev 2>&1 &
+		--subsystem-match=virtio --subsystem-match=cpu >/run/vmm-hotplug.udev 2>&1 &
 	mon=$!
 	sleep 2 # the monitor subscribes
 	# The kernel's notes on the console (a new PCI device, its BARs, "[vdb] ... blocks") could
@@ -120,7 +142,7 @@ hotplug() {
 	say HOTPLUG ready
 	# Each device's arrival timed on its own (the host adds them one after the other), then
 	# each looked at.
-	wait_until "$(after 150)" all_added
+	wait_until "$(after 240)" all_added
 	if has disk; then
 		if [ -n "${a_disk:-}" ]; then
 			settle
@@ -168,13 +190,50 @@ hotplug() {
 			say HOTPLUG-PMEM "none after $(since "$t0")s (no /dev/pmem0)"
 		fi
 	fi
+	if has fs; then
+		if [ -n "${a_fs:-}" ]; then
+			settle
+			tag=$(param hpfstag)
+			mkdir -p /run/vmm-hpfs
+			if mount -t virtiofs "$tag" /run/vmm-hpfs 2>/dev/null; then
+				fs_mark=$(head -1 /run/vmm-hpfs/mark 2>/dev/null)
+				wrote=vmm-debian-from-guest-$(cat /proc/sys/kernel/random/boot_id)
+				echo "$wrote" >/run/vmm-hpfs/from-guest 2>/dev/null || wrote=none
+				[ "$(head -1 /run/vmm-hpfs/from-guest 2>/dev/null)" = "$wrote" ] || wrote=none
+				umount /run/vmm-hpfs && fs_state=unmounted || fs_state="umount failed"
+			else
+				fs_mark="mount -t virtiofs $tag failed" wrote=none fs_state=
+			fi
+			say HOTPLUG-FS "$(hp_fs) after ${a_fs}s driver=virtiofs modules=$(loaded virtiofs fuse)"
+			say HOTPLUG-FS-MOUNT "tag=$tag mark=$fs_mark wrote=$wrote $fs_state"
+		else
+			say HOTPLUG-FS "none after $(since "$t0")s (no virtio-fs device bound to virtiofs)"
+		fi
+	fi
+	if has cpu; then
+		if [ -n "${a_cpu:-}" ]; then
+			settle
+			# Does Debian online it by itself (a udev rule, the kernel)? Ten seconds to do it.
+			if wait_until "$(after 10)" cpu_online; then
+				by=debian
+			else
+				by=hand
+				echo 1 >/sys/devices/system/cpu/cpu2/online 2>/dev/null
+			fi
+			say HOTPLUG-CPU "cpu2 after ${a_cpu}s online-by=$by cpu2-online=$(cat /sys/devices/system/cpu/cpu2/online 2>/dev/null) $(cpus)"
+		else
+			say HOTPLUG-CPU "none after $(since "$t0")s (no /sys/devices/system/cpu/cpu2) $(cpus)"
+		fi
+	fi
 	t0=$(up)
 	say HOTPLUG "ready to remove"
-	wait_until "$(after 90)" all_removed
+	wait_until "$(after 180)" all_removed
 	has disk && removed DISK-REMOVED "${r_disk:-}" "$hp_link, /dev/disk/by-label/vmmhp"
 	has net && [ -n "${hp_name:-}" ] && removed NET-REMOVED "${r_net:-}" "$hp_name"
 	has vsock && removed VSOCK-REMOVED "${r_vsock:-}" "the vsock device"
 	has pmem && removed PMEM-REMOVED "${r_pmem:-}" /dev/pmem0
+	has fs && removed FS-REMOVED "${r_fs:-}" "the virtio-fs device"
+	has cpu && removed CPU-REMOVED "${r_cpu:-}" "cpu2 $(cpus)"
 	settle
 	kill "$mon" 2>/dev/null
 	wait "$mon" 2>/dev/null
@@ -182,10 +241,10 @@ hotplug() {
 	awk '$1 == "UDEV" && $2 ~ /^\[/ { n = split($4, p, "/"); s = $5; gsub(/[()]/, "", s); print $3, s, p[n] }' \
 		/run/vmm-hotplug.udev | while read -r line; do say HOTPLUG-UDEV "$line"; done
 	echo "$printk" >/proc/sys/kernel/printk
-	# What the kernel said of the new devices and the slots (acpiphp) since "ready", now that
-	# all is quiet.
+	# What the kernel said of the new devices, the slots (acpiphp) and cpu2 since "ready", now
+	# that all is quiet.
 	dmesg 2>/dev/null | awk -v t="$hp_t0" '{ s = $0; sub(/^\[ */, "", s); if (s + 0 >= t) print }' |
-		grep -E 'acpiphp|pci 0000:00:[0-9a-f]{2}\.0: \[1af4' | head -8 |
+		grep -E 'acpiphp|pci 0000:00:[0-9a-f]{2}\.0: \[1af4|CPU ?2' | head -12 |
 		while read -r line; do say HOTPLUG-KMSG "$line"; done
 	say HOTPLUG "done"
 }

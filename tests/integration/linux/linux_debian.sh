@@ -19,8 +19,11 @@
 # command line: once booted, the check prints "VMM-DEBIAN-HOTPLUG: ready" and waits; the host
 # (here or in L1, watching the console) hot-adds through vmmctl (PUT /vmm/vm.add-*) a disk
 # (16 MiB of ext4 labelled vmmhp, serial vmm-debian-hp0), a NIC on a tap with a fixed MAC
-# (when a tap can be made), a vsock and a 2 MiB pmem device, and once the guest has seen them
-# removes them all (PUT /vmm/vm.remove-device). Debian's udev, the image's own, must:
+# (when a tap can be made), a vsock, a 2 MiB pmem device, a shared folder (add-fs vmmhpfs on
+# virtiofsd's socket, when /usr/lib/qemu/virtiofsd is installed; the VM's RAM --mem-shared) and
+# a third vCPU (--cpus boot=2,max=3, `vmmctl resize --vcpus 3`), and once the guest has seen
+# them removes them all (PUT /vmm/vm.remove-device) and resizes back to 2 vCPUs. Debian's
+# udev, the image's own, must:
 #   - make /dev/disk/by-id/virtio-vmm-debian-hp0 and /dev/disk/by-label/vmmhp for the disk,
 #     `udevadm info` showing ID_SERIAL, ID_PATH=pci-..., ID_FS_TYPE=ext4, ID_FS_LABEL; the
 #     guest mounts it by its label and reads the marker the host wrote;
@@ -29,8 +32,14 @@
 #   - load the vsock driver (vmw_vsock_virtio_transport) and the pmem ones (virtio_pmem,
 #     nd_pmem: modules of the cloud kernel) from the devices' modaliases: the vsock bound,
 #     /dev/pmem0 reads the file's marker;
-#   - after the removes: the links and the NIC gone, and `udevadm monitor` (block, net,
-#     virtio) have seen the adds and the removes of the disk, the NIC and pmem0.
+#   - load virtiofs (a module) for the virtio-fs device, which binds it; the guest mounts the
+#     tag, reads the host's mark and writes a file the host reads back afterwards, unmounts;
+#   - see cpu2 arrive (ACPI CPU hotplug); whether Debian onlines it by itself is reported (the
+#     guest onlines it otherwise), then /proc/cpuinfo lists 3; at the resize back the guest
+#     offlines and ejects it and cpu2 goes;
+#   - after the removes: the links, the NIC, the share's device and cpu2 gone, and `udevadm
+#     monitor` (block, net, virtio, cpu) have seen the adds and the removes of the disk, the
+#     NIC, pmem0, the virtio-fs device (and its bind) and cpu2.
 # The hotplug's times as the guest saw them are printed (from its "ready" to each device).
 # A table of times (the VMM's wall time, systemd-analyze, the check's uptime) ends the output.
 #
@@ -50,9 +59,11 @@ SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 VMM="${VMM:-$PWD/vmm}"
 VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 QEMU="${QEMU:-qemu-system-x86_64}"
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 # Each boot, side by side with the two others: in tools/kvm-in-qemu on a busy 2-CPU host ours took
 # 455 and 480 s to power off, QEMU over 480 s (2026-11-26). The pci boot's hotplug adds 30-60 s
-# to it there (2026-11-27).
+# to it there (2026-11-27; with the share and the vCPU the pci boot took 271-342 s, the mmio one
+# 232-277 s).
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-720}
 SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 . "$SOURCE_DIR/tests/integration/lib/require.sh"
@@ -66,6 +77,8 @@ HP_SERIAL=vmm-debian-hp0
 HP_MAC=52:54:00:de:b1:01
 HP_DISK_MARK=vmm-debian-hotplug-disk-marker
 HP_PMEM_MARK=vmm-debian-hotplug-pmem-marker
+HP_FS_TAG=vmmhpfs
+HP_FS_MARK=vmm-debian-hotplug-fs-marker
 
 # until_console NAME REGEX PID: waits for REGEX on NAME's console (false once the VMM ended).
 until_console() {
@@ -90,7 +103,8 @@ hp_ctl() {
 
 # The host's side of the hotplug, beside the boot PID: once the guest is ready, adds a disk
 # (the ext4 image hp-disk.img, serial $HP_SERIAL), a NIC on the tap $hp_tap (when one could
-# be made), a vsock and a pmem device; once the guest has seen them, removes them all.
+# be made), a vsock and a pmem device, a shared folder (virtiofsd's socket, when it runs) and a
+# third vCPU; once the guest has seen them, removes them all and gives the vCPU back.
 hotplug_drive() {
 	local name=$1 pid=$2 id
 	until_console "$name" 'VMM-DEBIAN-HOTPLUG: ready$' "$pid" || return 0
@@ -98,17 +112,23 @@ hotplug_drive() {
 	[ -z "$hp_tap" ] || hp_ctl "$name" add-net add-net "$hp_tap" --mac "$HP_MAC" --id hpnet0
 	hp_ctl "$name" add-vsock add-vsock 7 "$hp_dir/vsock.sock" --id hpvsock0
 	hp_ctl "$name" add-pmem add-pmem "$hp_dir/pmem.img" --id hppmem0
+	[[ $hp_kinds != *fs* ]] || hp_ctl "$name" add-fs add-fs "$HP_FS_TAG" "$hp_dir/fs.sock" --id hpfs0
+	hp_ctl "$name" resize-up resize --vcpus 3
 	until_console "$name" 'VMM-DEBIAN-HOTPLUG: ready to remove$' "$pid" || return 0
 	for id in hpdisk0 ${hp_tap:+hpnet0} hpvsock0 hppmem0; do
 		# TCG in L1 is slow: a minute for the guest's release, not the default 10 s.
 		hp_ctl "$name" "remove-$id" remove-device "$id" --timeout-ms 60000
 	done
+	[[ $hp_kinds != *fs* ]] || hp_ctl "$name" remove-hpfs0 remove-device hpfs0 --timeout-ms 60000
+	hp_ctl "$name" resize-down resize --vcpus 2 --timeout-ms 60000
 }
 
 # The hotplug's files beside the pci boot: the API socket, the vsock's socket and the pmem file
 # (2 MiB, the marker its first line) in $hp_dir, on this machine's own /tmp (in L1 $out is
 # L1's 9p share, where a Unix socket or a shared mapping may not work); a tap for the NIC,
-# when one can be made ($hp_tap, else empty); the kinds for the guest in $hp_kinds.
+# when one can be made ($hp_tap, else empty); virtiofsd serving $hp_dir/share (its file
+# "mark" holding $HP_FS_MARK) on $hp_dir/fs.sock, when it is installed ($hp_fsd: its PID);
+# the kinds for the guest in $hp_kinds (the vCPU, cpu, always).
 hotplug_setup() {
 	hp_dir=$(mktemp -d /tmp/vmm-debian-hp.XXXXXX)
 	printf '%s\n' "$HP_PMEM_MARK" >"$hp_dir/pmem.img"
@@ -119,27 +139,48 @@ hotplug_setup() {
 		hp_tap="" hp_kinds=disk,vsock,pmem
 	fi
 	[ -z "$hp_tap" ] || ip link set "$hp_tap" up
+	hp_fsd=""
+	if [ -x "$VIRTIOFSD" ]; then
+		mkdir "$hp_dir/share"
+		echo "$HP_FS_MARK" >"$hp_dir/share/mark"
+		"$VIRTIOFSD" --socket-path="$hp_dir/fs.sock" -o source="$hp_dir/share" -o cache=none \
+			>"$out/$1.hp-virtiofsd.log" 2>&1 &
+		hp_fsd=$!
+		hp_kinds+=,fs
+		# its socket, before the VMM's add-fs connects to it
+		for _ in $(seq 50); do [ -S "$hp_dir/fs.sock" ] && break || sleep 0.2; done
+	fi
+	hp_kinds+=,cpu
 	echo "$hp_kinds" >"$out/$1.hp-kinds"
 }
 
+# The file the guest wrote in the share is kept in $out/NAME.hp-fs-from-guest for the checks.
 hotplug_cleanup() {
 	[ -z "$hp_tap" ] || ip link del "$hp_tap" 2>/dev/null
+	if [ -n "$hp_fsd" ]; then
+		cp "$hp_dir/share/from-guest" "$out/$1.hp-fs-from-guest" 2>/dev/null
+		kill "$hp_fsd" 2>/dev/null
+		wait "$hp_fsd" 2>/dev/null
+	fi
 	rm -rf "$hp_dir"
 }
 
 # One boot on our VMM: NAME TRANSPORT; its console in $out/NAME.log, stderr in NAME.err, exit
 # status in NAME.status, seconds in NAME.secs. The pci boot, unless DEBIAN_HOTPLUG=0, has an
-# API socket and the hotplug (hotplug_drive).
+# API socket, room for a third vCPU, its RAM in a memfd virtiofsd can map (--mem-shared) and
+# the hotplug (hotplug_drive).
 boot_vmm() {
-	local name=$1 transport=$2 start=$SECONDS append=$cmdline api=() pid
+	local name=$1 transport=$2 start=$SECONDS append=$cmdline api=() cpus=2 pid
 	rm -f "$out/$name".hp-*
 	if [ "$transport" = pci ] && [ "${DEBIAN_HOTPLUG:-1}" = 1 ]; then
 		hotplug_setup "$name"
 		append+=" vmmdebian.hotplug=$hp_kinds vmmdebian.hpserial=$HP_SERIAL vmmdebian.hpmac=$HP_MAC"
-		api=(--api-sock "$hp_dir/api.sock" --landlock-rules "$out:rw,$hp_dir:rw")
+		append+=" vmmdebian.hpfstag=$HP_FS_TAG"
+		api=(--api-sock "$hp_dir/api.sock" --landlock-rules "$out:rw,$hp_dir:rw" --mem-shared)
+		cpus=boot=2,max=3
 	fi
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$DEBIAN_KERNEL" --initrd "$DEBIAN_INITRD" \
-		--cpus 2 --mem 512M --transport "$transport" --disk "$out/$name.qcow2" --net user \
+		--cpus "$cpus" --mem 512M --transport "$transport" --disk "$out/$name.qcow2" --net user \
 		"${api[@]}" --append "$append" </dev/null >"$out/$name.log" 2>"$out/$name.err" &
 	pid=$!
 	[ ${#api[@]} = 0 ] || hotplug_drive "$name" "$pid" &
@@ -147,7 +188,7 @@ boot_vmm() {
 	echo $? >"$out/$name.status"
 	echo $((SECONDS - start)) >"$out/$name.secs"
 	wait
-	[ ${#api[@]} = 0 ] || hotplug_cleanup
+	[ ${#api[@]} = 0 ] || hotplug_cleanup "$name"
 }
 
 boot_qemu() {
@@ -364,7 +405,7 @@ check_udev_event() {
 
 # The pci boot's hotplug: what the VMM answered, and what the guest's udev made of each device.
 check_hotplug() {
-	local name=$1 kinds nic udev
+	local name=$1 kinds nic udev vdev from_guest
 	kinds=$(cat "$out/$name.hp-kinds" 2>/dev/null)
 	if [ -z "$kinds" ]; then
 		echo "not run: $name: the hotplug (DEBIAN_HOTPLUG=0)"
@@ -419,6 +460,41 @@ check_hotplug() {
 	check_marker "$name" HOTPLUG-PMEM-REMOVED '^gone after ' "/dev/pmem0 went"
 	check_udev_event "$name" '^add block pmem0$' "pmem0's add"
 	check_udev_event "$name" '^remove block pmem0$' "pmem0's remove"
+	if [[ $kinds == *fs* ]]; then
+		check_ctl "$name" add-fs 0 '"id": *"hpfs0"' "vmmctl add-fs $HP_FS_TAG (virtiofsd's socket, --mem-shared)"
+		check_marker "$name" HOTPLUG-FS '^virtio[0-9]+ after [0-9.]+s driver=virtiofs modules=virtiofs( fuse)?$' \
+			"udev loaded virtiofs (a module), which bound the virtio-fs device"
+		from_guest=$(head -1 "$out/$name.hp-fs-from-guest" 2>/dev/null)
+		check_marker "$name" HOTPLUG-FS-MOUNT "^tag=$HP_FS_TAG mark=$HP_FS_MARK wrote=vmm-debian-from-guest-[0-9a-f-]+ unmounted\$" \
+			"the guest mounted the share by its tag, read the host's mark, wrote a file, unmounted"
+		if [[ $from_guest == vmm-debian-from-guest-* ]] && marker_of "$name" HOTPLUG-FS-MOUNT | grep -qF "wrote=$from_guest "; then
+			ok "$name: the host reads the file the guest wrote in the share: $from_guest"
+		else
+			bad "$name: the guest's file in the share: '$from_guest'"
+		fi
+		check_ctl "$name" remove-hpfs0 0 '' "vmmctl remove-device hpfs0"
+		check_marker "$name" HOTPLUG-FS-REMOVED '^gone after ' "the virtio-fs device went"
+		vdev=$(marker_of "$name" HOTPLUG-FS | cut -d' ' -f1)
+		check_udev_event "$name" "^add virtio $vdev\$" "the virtio-fs device's add"
+		check_udev_event "$name" "^bind virtio $vdev\$" "the virtio-fs device's bind (virtiofs)"
+		check_udev_event "$name" "^remove virtio $vdev\$" "the virtio-fs device's remove"
+	else
+		echo "not run: $name: the shared folder ($VIRTIOFSD is not installed where the VMM ran)"
+	fi
+	check_ctl "$name" resize-up 0 '' "vmmctl resize --vcpus 3 (--cpus boot=2,max=3)"
+	check_marker "$name" HOTPLUG-CPU '^cpu2 after [0-9.]+s online-by=(debian|hand) cpu2-online=1 cpuinfo=3 online=0-2 present=0-2$' \
+		"cpu2 arrived, online, /proc/cpuinfo lists 3"
+	check_udev_event "$name" '^add cpu cpu2$' "cpu2's add"
+	check_udev_event "$name" '^bind cpu cpu2$' "cpu2's bind (the ACPI processor driver)"
+	check_udev_event "$name" '^online cpu cpu2$' "cpu2's online"
+	case $(marker_of "$name" HOTPLUG-CPU) in
+	*online-by=debian*) echo "note: $name: Debian onlined cpu2 by itself" ;;
+	*online-by=hand*) echo "note: $name: Debian left cpu2 offline (no udev rule onlines a CPU); the check onlined it" ;;
+	esac
+	check_ctl "$name" resize-down 0 '' "vmmctl resize --vcpus 2 (the guest offlined and ejected cpu2)"
+	check_marker "$name" HOTPLUG-CPU-REMOVED '^gone after [0-9.]+s: cpu2 cpuinfo=2 online=0-1 present=0-1$' "cpu2 went"
+	check_udev_event "$name" '^offline cpu cpu2$' "cpu2's offline (the kernel's, before the eject)"
+	check_udev_event "$name" '^remove cpu cpu2$' "cpu2's remove"
 	check_log "$name" "the hotplug's check ended" 'VMM-DEBIAN-HOTPLUG: done$'
 }
 
@@ -455,7 +531,7 @@ done
 # The hotplug, as the guest timed it: from its "ready" to each device's line (udev's link, the
 # renamed NIC, the bound driver), and from "ready to remove" to each gone.
 if [ -s "$out/vmm-pci.hp-kinds" ]; then
-	for k in DISK NET VSOCK PMEM; do
+	for k in DISK NET VSOCK PMEM FS CPU; do
 		add=$(marker_of vmm-pci "HOTPLUG-$k" | grep -oE 'after [0-9.]+s')
 		rm=$(marker_of vmm-pci "HOTPLUG-$k-REMOVED" | grep -oE 'after [0-9.]+s')
 		[ -z "$add$rm" ] || echo "hotplug in vmm-pci: $k: ready -> seen ${add:-?}, ready to remove -> gone ${rm:-?}"
