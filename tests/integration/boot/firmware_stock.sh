@@ -16,7 +16,7 @@
 # platform the VMM shows a UEFI image (an i440FX host bridge, the PIIX4 PM timer).
 # labels: slow linux firmware
 # requires: kvm
-# timeout: 900
+# timeout: 1400
 # resource: linux:2
 set -uo pipefail
 
@@ -70,12 +70,16 @@ run_boots() {
 	[ "${FW_STOCK_PEER:-1}" = 1 ] && command -v "$QEMU" >/dev/null && boot_qemu &
 	boot_vmm &
 	wait
-	# In L1 a triple fault now and then is L1's nested SVM under TCG (linux_stock.sh): that
-	# boot once more, alone, its first try kept and shown.
-	if [ -n "${FW_STOCK_INNER:-}" ] && [ "$(cat "$out/vmm.status")" = 4 ]; then
+	# In L1 a triple fault now and then is L1's nested SVM under TCG (linux_stock.sh), and so is
+	# a guest that stops making progress (the suite's run of 2026-11-27: the kernel's console
+	# stopped at its "Memory:" line, 0.2 s into its boot, until the timeout; the next run booted
+	# in 32 s): that boot once more, alone, its first try kept and shown.
+	local first
+	first=$(cat "$out/vmm.status")
+	if [ -n "${FW_STOCK_INNER:-}" ] && { [ "$first" = 4 ] || [ "$first" = 124 ]; }; then
 		for f in log err status secs; do mv "$out/vmm.$f" "$out/vmm-first.$f"; done
 		boot_vmm
-		echo "vmm: a triple fault in L1, booted again alone"
+		echo "vmm: $([ "$first" = 4 ] && echo "a triple fault" || echo "no end within ${BOOT_TIMEOUT} s") in L1, booted again alone"
 	fi
 	for name in vmm qemu; do
 		[ -f "$out/$name.secs" ] && echo "$name: status $(cat "$out/$name.status"), $(cat "$out/$name.secs") s"
@@ -109,7 +113,8 @@ if l1_wanted; then
 	l1_require "$L1_PVM_WHY"
 	echo "where: $L1_PVM_WHY: the boots run in an L1 Linux (tools/kvm-in-qemu), the checks here"
 	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT FIRMWARE_KIND FW_STOCK_PEER FW_STOCK_INNER=1 FW_STOCK_OUT="$out"
-	l1_run "$out" $((BOOT_TIMEOUT + 240)) 'vmm:|qemu:' "" -- bash "$SCRIPT"
+	# room for a second boot of ours (above)
+	l1_run "$out" $((2 * BOOT_TIMEOUT + 240)) 'vmm:|qemu:' "" -- bash "$SCRIPT"
 	unset FW_STOCK_INNER
 	[ -f "$out/vmm.status" ] || { echo "FAIL: L1 did not run the boots"; exit 1; }
 else
