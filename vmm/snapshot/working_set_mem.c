@@ -260,15 +260,15 @@ static void count_written(const struct working_set *ws, uint64_t base, uint64_t 
 	}
 }
 
-/* True when no page of the chunk at `p` is a private copy yet (pagemap: present and not the
- * file's): something wrote it since the mapping, and the file's bytes would undo that. */
+/* True when no page of the chunk at `p` is a private copy yet (pagemap: present or swapped, and
+ * not the file's): something wrote it since the mapping, and the file's bytes would undo that. */
 static bool chunk_unwritten(int pagemap_fd, const uint8_t *p)
 {
 	uint64_t pm[HUGE_PAGES];
 	if (snap_pread_all(pagemap_fd, pm, sizeof(pm), (uintptr_t)p / PAGE * sizeof(uint64_t)))
 		return false;
 	for (uint64_t i = 0; i < HUGE_PAGES; i++)
-		if ((pm[i] & PM_PRESENT) && !(pm[i] & PM_FILE))
+		if ((pm[i] & (PM_PRESENT | PM_SWAPPED)) && !(pm[i] & PM_FILE))
 			return false;
 	return true;
 }
