@@ -31,6 +31,7 @@
 # requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/api_body_lib.sh"
 
 kernel=$(guest_path halt) || exit 1
 sock="$LIB_TMP/api.sock"
@@ -41,21 +42,6 @@ for f in mm root d2 d3 d4 new; do truncate -s 1M "$LIB_TMP/$f.img"; done
 for f in p0 p1 p2; do truncate -s 2M "$LIB_TMP/$f.img"; done
 RUN_LABEL="boot device removal"
 
-# api METHOD PATH [BODY] -> the status; the body in $LIB_TMP/body
-api() {
-	curl -s --max-time 30 --unix-socket "${SOCK:-$sock}" -X "$1" ${3:+-d "$3"} \
-		-o "$LIB_TMP/body" -w '%{http_code}' "http://localhost$2"
-}
-# want STATUS METHOD PATH [BODY] [REGEX]: the status, and the body matching REGEX
-want() {
-	local got
-	got=$(api "$2" "$3" "${4:-}")
-	if [ "$got" = "$1" ] && { [ -z "${5:-}" ] || grep -qE -- "$5" "$LIB_TMP/body"; }; then
-		lib_ok "$2 $3 -> $got $(head -c 160 "$LIB_TMP/body")"
-	else
-		lib_fail "$2 $3 ${4:-} -> $got (want $1${5:+ matching $5}): $(cat "$LIB_TMP/body")"
-	fi
-}
 # drives: GET /vm/config's drive ids, sorted, comma-separated
 ids() {
 	api GET /vm/config >/dev/null

@@ -27,6 +27,7 @@
 # requires: kvm
 # timeout: 180
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/api_body_lib.sh"
 
 kernel=$(guest_path halt) || exit 1
 sock="$LIB_TMP/api.sock"
@@ -38,21 +39,6 @@ truncate -s 1M "$LIB_TMP/root.img" "$LIB_TMP/root2.img" "$LIB_TMP/d1.img"
 truncate -s 2M "$LIB_TMP/p1.img"
 RUN_LABEL="hotplug routes"
 
-# api METHOD PATH [BODY] -> the status; the body in $LIB_TMP/body
-api() {
-	curl -s --max-time 30 --unix-socket "${SOCK:-$sock}" -X "$1" ${3:+-d "$3"} \
-		-o "$LIB_TMP/body" -w '%{http_code}' "http://localhost$2"
-}
-# want STATUS METHOD PATH [BODY] [REGEX]: the status, and the body matching REGEX
-want() {
-	local got
-	got=$(api "$2" "$3" "${4:-}")
-	if [ "$got" = "$1" ] && { [ -z "${5:-}" ] || grep -qE -- "$5" "$LIB_TMP/body"; }; then
-		lib_ok "$2 $3 -> $got $(head -c 160 "$LIB_TMP/body")"
-	else
-		lib_fail "$2 $3 ${4:-} -> $got (want $1${5:+ matching $5}): $(cat "$LIB_TMP/body")"
-	fi
-}
 devices() {
 	api GET /vmm/devices >/dev/null
 	python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$LIB_TMP/body"
