@@ -51,6 +51,21 @@ print(",".join(sorted([d["drive_id"] for d in c.get("drives", [])] +
                       [n["iface_id"] for n in c.get("network-interfaces", [])])))' "$LIB_TMP/body"
 }
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+# migrate_vm NAME OUT ERR: a destination VMM (API $d/NAME.sock, stdout and stderr appended to and
+# written in $LIB_TMP/OUT and ERR) waiting on $d/NAME.mig, the VM behind the current socket
+# migrated there (migrate_to), the source ended and the destination's API up; vmm_pid its pid
+migrate_vm() {
+	local mig="$d/$1.mig" src_pid=$vmm_pid
+	rm -f "$mig" "$d/$1.sock"
+	"$VMM" --api-sock "$d/$1.sock" --migrate-from "unix:$mig" --landlock-rules "$d:rw" \
+		</dev/null >>"$LIB_TMP/$2" 2>"$LIB_TMP/$3" &
+	vmm_pid=$!
+	wait_sock "$mig" || lib_fail "no migration socket: $(cat "$LIB_TMP/$3")"
+	migrate_to "$mig"
+	for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
+	wait_sock "$d/$1.sock" || lib_fail "no API socket on the destination: $(cat "$LIB_TMP/$3")"
+}
 # migrate_to SOCKET: PUT /vmm/send-migration, 204 wanted; while the guest has not yet answered
 # a hotplug event (its scan of a slot just added or emptied: a 400 saying so, by design), asked
 # again, for up to 30 s (a loaded host delays the test guest's answer)
@@ -144,17 +159,8 @@ want 204 PATCH /vm '{"state": "Resumed"}'
 want 200 PUT /vmm/vm.add-disk '{"path": "'$d/new.img'", "id": "new2"}' '"bdf": *"0000:00:02.0"'
 
 # ---- that VM migrated: the destination replays the same records, the devices in their slots ----
-mig="$d/dst.mig"
-src_pid=$vmm_pid
-"$VMM" --api-sock "$d/dst.sock" --migrate-from "unix:$mig" --landlock-rules "$d:rw" \
-	</dev/null >>"$LIB_TMP/out" 2>"$LIB_TMP/err6" &
-vmm_pid=$!
-wait_sock "$mig" || lib_fail "no migration socket: $(cat "$LIB_TMP/err6")"
-migrate_to "$mig"
-for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
+migrate_vm dst out err6
 sock="$d/dst.sock"
-wait_sock "$sock" || lib_fail "no API socket on the destination: $(cat "$LIB_TMP/err6")"
 for _ in $(seq 50); do [ "$(ids)" = "data3,drive1,drive4,mm${tap:+,net0},new2" ] && break; sleep 0.1; done
 [ "$(ids)" = "data3,drive1,drive4,mm${tap:+,net0},new2" ] && lib_ok "migrated: the same devices" ||
 	lib_fail "migrated: GET /vm/config: $(ids)"
@@ -223,17 +229,8 @@ grep -q "not recorded with its slot" "$LIB_TMP/err8" && lib_fail "a record not k
 want 400 PUT /vmm/vm.remove-device '{"id": "rng"}' "no device has the id rng"
 # that VM migrated: the destination replays the pinned records, the kept devices in their slots
 # (the free slots are the holes, 00:02.0 and 00:09.0)
-rm -f "$d/dst2.mig" "$d/dst2.sock"
-src_pid=$vmm_pid
-"$VMM" --api-sock "$d/dst2.sock" --migrate-from "unix:$d/dst2.mig" --landlock-rules "$d:rw" \
-	</dev/null >>"$LIB_TMP/out3" 2>"$LIB_TMP/err9" &
-vmm_pid=$!
-wait_sock "$d/dst2.mig" || lib_fail "no migration socket: $(cat "$LIB_TMP/err9")"
-migrate_to "$d/dst2.mig"
-for _ in $(seq 300); do kill -0 "$src_pid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$src_pid" 2>/dev/null && lib_fail "the source still runs" || lib_ok "the source ended"
+migrate_vm dst2 out3 err9
 SOCK="$d/dst2.sock"
-wait_sock "$SOCK" || lib_fail "no API socket on the destination: $(cat "$LIB_TMP/err9")"
 for _ in $(seq 50); do [ "$(ids)" = "drive0,drive3,new4" ] && break; sleep 0.1; done
 [ "$(ids)" = "drive0,drive3,new4" ] && lib_ok "migrated: the same devices" || lib_fail "migrated: GET /vm/config: $(ids)"
 want 204 PATCH /balloon '{"amount_mib": 2}'
