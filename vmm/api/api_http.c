@@ -405,10 +405,11 @@ static int flush(struct client *c)
 }
 
 /* Everything a connection can do now: send, read, parse, answer. A bounded number of reads, so
- * one busy client does not keep the others waiting. */
+ * one busy client does not keep the others waiting; what was read is served before it returns
+ * (poll() would not wake for bytes already taken off the socket). */
 static void client_io(struct api_http *h, struct client *c)
 {
-	for (int reads = 0; reads < 16;) {
+	for (int reads = 0;;) {
 		if (c->out) {
 			int r = flush(c);
 			if (r < 0)
@@ -420,6 +421,8 @@ static void client_io(struct api_http *h, struct client *c)
 			take_input(h, c);
 			continue;
 		}
+		if (reads == API_HTTP_READS_PER_ROUND)
+			return;
 		ssize_t n = recv(c->fd, c->in, sizeof(c->in), MSG_DONTWAIT);
 		reads++;
 		if (n < 0 && errno == EINTR)

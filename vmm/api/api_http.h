@@ -36,6 +36,7 @@
 #define API_HTTP_STALL_NS		1000000000ull /* 1 s */
 #define API_HTTP_SWEEP_MS		200
 #define API_HTTP_DRAIN_MS		500
+#define API_HTTP_READS_PER_ROUND	16 /* reads from one connection before the others' turn */
 
 struct api_http;
 

@@ -416,3 +416,31 @@ Test(api_http, answers_carry_the_date)
 		     again);
 	cr_assert(t <= now && now - t <= 5, "%.40s is not now", d + 8);
 }
+
+/* A client that sends its next request as soon as it has an answer: the server reads at most
+ * API_HTTP_READS_PER_ROUND times from one connection per round, and a request it read on its
+ * last one used to wait, unanswered, until the 5 s deadline closed the connection (tools/bench
+ * api lost its connection so in most runs). Each of many back-to-back requests is answered
+ * within 2 s. */
+Test(api_http, back_to_back_requests_on_one_connection_are_all_answered)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[4096];
+	int fd = connect_api();
+	for (int i = 0; i < 100 * API_HTTP_READS_PER_ROUND; i++) {
+		cr_assert_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1,
+			     "request %d: %s", i, strerror(errno));
+		size_t got = 0;
+		buf[0] = '\0';
+		while (!whole(buf, got)) {
+			struct pollfd pfd = {fd, POLLIN, 0};
+			cr_assert_eq(poll(&pfd, 1, 2000), 1, "request %d: no answer within 2 s", i);
+			ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+			cr_assert_gt(n, 0, "request %d: the connection closed", i);
+			got += (size_t)n;
+			buf[got] = '\0';
+		}
+		cr_assert(!strncmp(buf, "HTTP/1.1 200 ", 13), "request %d: %.40s", i, buf);
+	}
+	close(fd);
+}
