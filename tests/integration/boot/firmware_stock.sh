@@ -11,9 +11,11 @@
 #
 # On kvm_pvm (guest kernel code emulated) Debian's kernel cannot run (linux_stock.sh says why),
 # so there the boots run inside tools/kvm-in-qemu (one L1, both boots side by side) and the
-# checks here afterwards. FW_STOCK_KEEP=1 keeps the logs; FW_STOCK_PEER=0 leaves QEMU out. FIRMWARE_KIND=ovmf (firmware_ovmf.sh)
-# boots through Debian's OVMF.fd instead, with QEMU's i440FX machine (-M pc) as the peer: the
-# platform the VMM shows a UEFI image (an i440FX host bridge, the PIIX4 PM timer).
+# checks here afterwards. FW_STOCK_KEEP=1 keeps the logs; FW_STOCK_PEER=0 leaves QEMU out;
+# FW_STOCK_STALL (default 60) is how long a silent console of ours in L1 is a stall (l1_lib.sh).
+# FIRMWARE_KIND=ovmf (firmware_ovmf.sh) boots through Debian's OVMF.fd instead, with QEMU's
+# i440FX machine (-M pc) as the peer: the platform the VMM shows a UEFI image (an i440FX host
+# bridge, the PIIX4 PM timer).
 # labels: slow linux firmware
 # requires: kvm
 # timeout: 1400
@@ -22,6 +24,7 @@ set -uo pipefail
 
 SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 VMM="${VMM:-$PWD/vmm}"
+VMMCTL="${VMMCTL:-$(dirname "$VMM")/tools/vmmctl/vmmctl}"
 QEMU="${QEMU:-qemu-system-x86_64}"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-420}
 FIRMWARE_KIND=${FIRMWARE_KIND:-seabios}
@@ -37,14 +40,20 @@ SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[
 . "$SOURCE_DIR/tests/integration/lib/l1_lib.sh"
 
 boot_vmm() {
-	local start=$SECONDS
+	local start=$SECONDS sock=/tmp/vmm-fw-stock-$$.sock pid # /tmp: L1's own tmpfs
 	printf '%s\n' "$FW_STOCK_MARKER" >"$out/vmm.img"
 	truncate -s 8M "$out/vmm.img"
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --firmware "$BIOS" --firmware-log "$out/vmm.fw" \
 		--kernel "$STOCK_KERNEL" --initrd "$STOCK_INITRAMFS" --append "$cmdline" \
-		--cpus 2 --mem 256M --transport pci --disk "$out/vmm.img" \
-		</dev/null >"$out/vmm.log" 2>"$out/vmm.err"
+		--cpus 2 --mem 256M --transport pci --disk "$out/vmm.img" --api-sock "$sock" \
+		</dev/null >"$out/vmm.log" 2>"$out/vmm.err" &
+	pid=$!
+	[ -n "${FW_STOCK_INNER:-}" ] &&
+		l1_watch_stall "$out/vmm.log" "$out/vmm.stall" "$sock" "$pid" "${FW_STOCK_STALL:-60}" &
+	wait "$pid"
 	echo $? >"$out/vmm.status"
+	wait
+	rm -f "$sock"
 	echo $((SECONDS - start)) >"$out/vmm.secs"
 }
 
@@ -70,17 +79,16 @@ run_boots() {
 	[ "${FW_STOCK_PEER:-1}" = 1 ] && command -v "$QEMU" >/dev/null && boot_qemu &
 	boot_vmm &
 	wait
-	# In L1 a triple fault now and then is L1's nested SVM under TCG (linux_stock.sh), and so is
-	# a guest that stops making progress (the suite's run of 2026-11-27: the kernel's console
-	# stopped at its "Memory:" line, 0.2 s into its boot, until the timeout; the next run booted
-	# in 32 s): that boot once more, alone, its first try kept and shown.
-	local first
-	first=$(cat "$out/vmm.status")
-	if [ -n "${FW_STOCK_INNER:-}" ] && { [ "$first" = 4 ] || [ "$first" = 124 ]; }; then
-		for f in log err status secs; do mv "$out/vmm.$f" "$out/vmm-first.$f"; done
+	# In L1 a triple fault or a stall now and then is L1's nested SVM under TCG (l1_boot_again):
+	# that boot again, alone, twice at most, its first try kept and shown. A boot beside QEMU's
+	# ended so in 4 of 6 runs on 2026-11-27 (2 triple faults, 2 consoles stopped mid-line early in
+	# the kernel's boot, as in the suite's runs); each boot alone passed.
+	local try
+	for try in 2 3; do
+		[ -n "${FW_STOCK_INNER:-}" ] && l1_boot_again "$out" vmm "$try" || break
 		boot_vmm
-		echo "vmm: $([ "$first" = 4 ] && echo "a triple fault" || echo "no end within ${BOOT_TIMEOUT} s") in L1, booted again alone"
-	fi
+		echo "vmm: a triple fault or a stall in L1, try $try alone: $(cat "$out/vmm.secs") s"
+	done
 	for name in vmm qemu; do
 		[ -f "$out/$name.secs" ] && echo "$name: status $(cat "$out/$name.status"), $(cat "$out/$name.secs") s"
 	done
@@ -112,8 +120,8 @@ if l1_wanted; then
 		skip "L1 aborts" "$L1_PVM_WHY and OVMF cannot run on kvm_pvm (x87); tools/kvm-in-qemu's QEMU aborts L1 under OVMF (tcg_handle_interrupt assertion); FW_OVMF_L1=1 tries"
 	l1_require "$L1_PVM_WHY"
 	echo "where: $L1_PVM_WHY: the boots run in an L1 Linux (tools/kvm-in-qemu), the checks here"
-	export VMM QEMU SOURCE_DIR BOOT_TIMEOUT FIRMWARE_KIND FW_STOCK_PEER FW_STOCK_INNER=1 FW_STOCK_OUT="$out"
-	# room for a second boot of ours (above)
+	export VMM VMMCTL QEMU SOURCE_DIR BOOT_TIMEOUT FIRMWARE_KIND FW_STOCK_PEER FW_STOCK_STALL FW_STOCK_INNER=1 FW_STOCK_OUT="$out"
+	# room for a second boot of ours (above; a third comes after a stall, stopped within 70 s)
 	l1_run "$out" $((2 * BOOT_TIMEOUT + 240)) 'vmm:|qemu:' "" -- bash "$SCRIPT"
 	unset FW_STOCK_INNER
 	[ -f "$out/vmm.status" ] || { echo "FAIL: L1 did not run the boots"; exit 1; }
@@ -156,6 +164,7 @@ check_boot vmm
 if [ -f "$out/vmm-first.status" ]; then
 	echo "note: the first boot in L1 ended with status $(cat "$out/vmm-first.status"); its stderr's last lines:"
 	tail -4 "$out/vmm-first.err"
+	[ -f "$out/vmm-first.stall" ] && cat "$out/vmm-first.stall"
 fi
 if [ "$fail" = 1 ]; then
 	echo "---- vmm: console's last lines, stderr, firmware log's last lines"

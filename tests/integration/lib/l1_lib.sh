@@ -60,3 +60,48 @@ L1_CRASH='Kernel panic - not syncing: [^\r]*|tcg_handle_interrupt: assertion fai
 l1_crashed() {
 	grep -q 'kvm-in-qemu: no exit status' "$1/l1.out" && grep -qE "$L1_CRASH" "$1/l1.console"
 }
+
+# l1_watch_stall LOG STALL SOCK PID [LIMIT]: run in the background beside a boot of our VMM in L1
+# (process PID, API socket SOCK, console in LOG). When LOG stays still for LIMIT seconds (default
+# 60; a stock kernel's whole boot takes 17-35 s in L1, and the longest silence of a boot that
+# ended was 6 s), writes the vCPUs' exit counters to STALL twice, 5 s apart (do they move: the
+# guest spins; or not: a vCPU stuck in KVM_RUN), and stops the boot. In L1 (QEMU's TCG with nested
+# SVM) a boot's console now and then stops mid-line early in the kernel's boot while the same boot
+# beside it or alone goes on; QEMU's boots there did so too (linux_stock.sh, firmware_stock.sh).
+# VMMCTL must be set.
+l1_watch_stall() {
+	local log=$1 stall=$2 sock=$3 pid=$4 limit=${5:-60} size=-1 now still=0
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$now" != "$size" ]; then
+			size=$now still=0
+			continue
+		fi
+		still=$((still + 5))
+		[ "$still" -ge "$limit" ] || continue
+		{
+			echo "console silent for $still s at $size bytes; the vCPUs' exits, then 5 s later:"
+			"$VMMCTL" --sock "$sock" --timeout 10 vcpus
+			sleep 5
+			"$VMMCTL" --sock "$sock" --timeout 10 vcpus
+		} >"$stall" 2>&1
+		kill "$pid" 2>/dev/null
+		return 0
+	done
+}
+
+# l1_boot_again OUT NAME TRY: whether boot NAME (files OUT/NAME.*) of a try before TRY (2, 3...)
+# ended in a triple fault (status 4), no end (124) or a stall (NAME.stall): L1's nested SVM under
+# TCG, not the boot (l1_watch_stall). If so, sets its files aside for the next try (the first
+# try's as NAME-first.*, shown by the checks; later ones removed) and returns 0.
+l1_boot_again() {
+	local out=$1 name=$2 try=$3 status f
+	status=$(cat "$out/$name.status" 2>/dev/null)
+	[ "$status" = 4 ] || [ "$status" = 124 ] || [ -f "$out/$name.stall" ] || return 1
+	for f in log err status secs stall; do
+		[ -f "$out/$name.$f" ] || continue
+		if [ "$try" = 2 ]; then mv "$out/$name.$f" "$out/$name-first.$f"; else rm -f "$out/$name.$f"; fi
+	done
+	return 0
+}

@@ -77,35 +77,6 @@ press_button() {
 	done
 }
 
-# Watches boot NAME (VMM API socket SOCK, process PID): when its console stays silent for
-# STOCK_STALL seconds (default 60; a whole boot takes ~35 s in L1, and the longest silence of a
-# boot that ended was 6 s, the power button's wait), writes the vCPUs' exit
-# counters twice, 5 s apart, to NAME.stall (do they move: the guest spins; or not: a vCPU stuck
-# in KVM_RUN) and stops the boot, which run_boots then boots again alone. In L1 one boot of ours
-# stopped so once (2026-11-27, CI: the pci boot's console ended mid-line at 0.016 s of the
-# kernel's log, the mmio boot beside it fine), as QEMU's did there now and then.
-watch_stall() {
-	local name=$1 sock=$2 pid=$3 size=-1 now still=0 limit=${STOCK_STALL:-60}
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 5
-		now=$(stat -c %s "$out/$name.log" 2>/dev/null || echo 0)
-		if [ "$now" != "$size" ]; then
-			size=$now still=0
-			continue
-		fi
-		still=$((still + 5))
-		[ "$still" -ge "$limit" ] || continue
-		{
-			echo "console silent for $still s at $size bytes; the vCPUs' exits, then 5 s later:"
-			"$VMMCTL" --sock "$sock" --timeout 10 vcpus
-			sleep 5
-			"$VMMCTL" --sock "$sock" --timeout 10 vcpus
-		} >"$out/$name.stall" 2>&1
-		kill "$pid" 2>/dev/null
-		return 0
-	done
-}
-
 # One boot on our VMM: NAME TRANSPORT [VMM ARGS...]; its console in $out/NAME.log, stderr in
 # NAME.err, exit status in NAME.status, seconds in NAME.secs.
 boot_vmm() {
@@ -123,7 +94,7 @@ boot_vmm() {
 		"$@" --append "$cmdline$end" </dev/null >"$out/$name.log" 2>"$out/$name.err" &
 	pid=$!
 	[ "$transport" = mmio ] && press_button "$name" "$sock" "$pid" &
-	watch_stall "$name" "$sock" "$pid" &
+	l1_watch_stall "$out/$name.log" "$out/$name.stall" "$sock" "$pid" "${STOCK_STALL:-60}" &
 	wait "$pid"
 	echo $? >"$out/$name.status"
 	wait
@@ -172,23 +143,14 @@ run_boots() {
 	echo "the boots side by side: $((SECONDS - start)) s"
 	# In L1 a triple fault (status 4) of one boot out of many is L1's nested SVM under TCG (L1
 	# itself panicked inside KVM_RUN once, and a fault came back on 1 of ~30 boots with noxsave,
-	# never twice in a row), and so is a stall (watch_stall): that boot once more, alone, its
+	# never twice in a row), and so is a stall (l1_watch_stall): that boot once more, alone, its
 	# first try kept and shown by the checks.
 	# Twice at most: 2 of the 7 boots seen on 2026-11-27 stalled (one in CI, one here), too many
 	# to bet on the next boot alone.
 	local try
 	for name in vmm-pci vmm-mmio; do
 		for try in 2 3; do
-			[ -n "${STOCK_INNER:-}" ] || continue
-			[ "$(cat "$out/$name.status")" = 4 ] || [ -f "$out/$name.stall" ] || continue
-			# the first try's files are kept (the checks show them), later ones replaced
-			for f in log err status secs stall; do
-				if [ "$try" = 2 ] && [ -f "$out/$name.$f" ]; then
-					mv "$out/$name.$f" "$out/$name-first.$f"
-				else
-					rm -f "$out/$name.$f"
-				fi
-			done
+			[ -n "${STOCK_INNER:-}" ] && l1_boot_again "$out" "$name" "$try" || continue
 			boot_vmm "$name" "${name#vmm-}"
 			echo "$name: a triple fault or a stall in L1, try $try alone: $(cat "$out/$name.secs") s"
 		done
