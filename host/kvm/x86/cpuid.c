@@ -2,6 +2,7 @@
 #include "host/kvm/x86/cpuid.h"
 #include "host/kvm/kvm.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,12 +17,26 @@
 #define TOPO_LEVEL_SMT	       1
 #define TOPO_LEVEL_CORE	       2
 
+/* The host's brand string (leaves 0x80000002-4 of its own CPUID), zeros where it has none. */
+static void host_brand(uint32_t brand[12])
+{
+	unsigned max = __get_cpuid_max(0x80000000, NULL);
+	memset(brand, 0, 12 * sizeof(brand[0]));
+	for (unsigned k = 0; max >= 0x80000004 && k < 3; k++)
+		__get_cpuid(0x80000002 + k, &brand[4 * k], &brand[4 * k + 1], &brand[4 * k + 2],
+			    &brand[4 * k + 3]);
+}
+
+/* KVM's answer, with the host's brand string where KVM gives none (cpuid_fill_brand()). */
 int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *table)
 {
+	uint32_t brand[12];
 	memset(table, 0, sizeof(*table));
 	table->header.nent = CPUID_MAX_ENTRIES;
 	if (kvm_ioctl(kvm_dev_fd, KVM_GET_SUPPORTED_CPUID, table) < 0)
 		return -errno;
+	host_brand(brand);
+	cpuid_fill_brand(table, brand);
 	return 0;
 }
 

@@ -48,6 +48,13 @@ enum cpuid_vendor cpuid_vendor(const struct cpuid_table *t);
  * cpuid_patch_for_vcpu() calls it. Pure. */
 void cpuid_normalize(struct cpuid_table *table, unsigned ncpus, unsigned threads);
 
+/* The brand string leaves 0x80000002-4 (what Linux prints as the CPU's model name) set to `brand`
+ * (the 48 bytes of the host's own leaves, as EAX, EBX, ECX, EDX of each) when the table lists
+ * them as zeros or not at all: KVM_GET_SUPPORTED_CPUID gives zeros, so a guest saw no model
+ * name ("AMD 17/01" in its log). A non-zero brand in the table, an all-zero `brand` or a maximum
+ * extended leaf below 0x80000004 leaves the table as it is. Pure. */
+void cpuid_fill_brand(struct cpuid_table *table, const uint32_t brand[12]);
+
 /* Rewrites `table` (a copy of the supported set) for vCPU `index` of `ncpus`, with `threads`
  * (1 or 2: SMT) threads per core: initial APIC ID in leaf 1 EBX[31:24] and the logical count in
  * EBX[23:16], x2APIC IDs and the SMT/core levels in leaves 0xB and 0x1F (threads per core,

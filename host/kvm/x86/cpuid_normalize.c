@@ -118,3 +118,29 @@ void cpuid_normalize(struct cpuid_table *t, unsigned ncpus, unsigned threads)
 		break;
 	}
 }
+
+void cpuid_fill_brand(struct cpuid_table *t, const uint32_t brand[12])
+{
+	struct kvm_cpuid_entry2 *max = find(t, 0x80000000, 0), *e[3];
+	uint32_t any = 0;
+	for (int i = 0; i < 12; i++)
+		any |= brand[i];
+	if (!any || !max || max->eax < 0x80000004)
+		return;
+	for (uint32_t k = 0; k < 3; k++) {
+		e[k] = find(t, 0x80000002 + k, 0);
+		if (e[k] && (e[k]->eax | e[k]->ebx | e[k]->ecx | e[k]->edx))
+			return; /* a brand of KVM's (or a template's) stays */
+	}
+	for (uint32_t k = 0; k < 3; k++) {
+		if (!e[k] && t->header.nent >= CPUID_MAX_ENTRIES)
+			return;
+		if (!e[k])
+			e[k] = &t->header.entries[t->header.nent++];
+		*e[k] = (struct kvm_cpuid_entry2){.function = 0x80000002 + k,
+						  .eax = brand[4 * k],
+						  .ebx = brand[4 * k + 1],
+						  .ecx = brand[4 * k + 2],
+						  .edx = brand[4 * k + 3]};
+	}
+}

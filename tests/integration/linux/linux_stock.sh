@@ -296,6 +296,13 @@ check_boot() {
 	else
 		bad "$name: CPUs: '$cpus', want '2 online=0-1'"
 	fi
+	# Linux prints the CPU's model name (CPUID 0x80000002-4), or its vendor and family/model
+	# ("AMD 17/01") when those leaves are zeros, as KVM_GET_SUPPORTED_CPUID gives them.
+	if grep -qE 'smpboot: CPU0: [A-Za-z]+ [0-9a-f]+/[0-9a-f]+ \(family' "$out/$name.txt"; then
+		bad "$name: no CPU model name: $(grep -m1 -oE 'smpboot: CPU0: [^(]*' "$out/$name.txt")"
+	else
+		check_log "$name" "the CPU's model name (CPUID brand string)" 'smpboot: CPU0: .+ \(family'
+	fi
 	[ "$kind" = qemu ] || check_log "$name" "the kernel read our ACPI tables" 'ACPI: XSDT 0x[0-9A-F]+ .* \(v01 VMM'
 	if [ "$kind" != qemu ]; then
 		local vgen

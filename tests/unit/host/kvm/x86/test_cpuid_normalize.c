@@ -116,3 +116,63 @@ Test(cpuid_normalize, vendor_rules_stay_with_their_vendor)
 	cpuid_patch_for_vcpu(&t, 0, 1, 1);
 	cr_assert_eq(cpuid_find(&t, 0x80000001, 0)->ecx, ext, "AMD's TOPOEXT rule not on Intel");
 }
+
+/* The brand string as cpuid_fill_brand() takes it: 48 bytes, NUL-padded. */
+static void brand_of(const char *text, uint32_t brand[12])
+{
+	memset(brand, 0, 12 * sizeof(brand[0]));
+	memcpy(brand, text, strlen(text));
+}
+
+/* The brand the table's 0x80000002-4 hold, as text. */
+static void brand_in(struct cpuid_table *tab, char out[49])
+{
+	memset(out, 0, 49);
+	for (uint32_t k = 0; k < 3; k++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(tab, 0x80000002 + k, 0);
+		cr_assert_not_null(e, "leaf 0x%x", 0x80000002 + k);
+		uint32_t r[4] = {e->eax, e->ebx, e->ecx, e->edx};
+		memcpy(out + 16 * k, r, 16);
+	}
+}
+
+Test(cpuid_normalize, brand_string_filled_where_kvm_gives_zeros)
+{
+	uint32_t brand[12];
+	char got[49];
+	brand_of("AMD EPYC 9B14 96-Core Processor", brand);
+	cpuid_fixture("amd_epyc_kvm_pvm", &t); /* KVM lists the three leaves as zeros */
+	uint32_t n = t.header.nent;
+	cpuid_fill_brand(&t, brand);
+	cr_assert_eq(t.header.nent, n, "the leaves KVM listed are filled, none added");
+	brand_in(&t, got);
+	cr_assert_str_eq(got, "AMD EPYC 9B14 96-Core Processor");
+
+	cpuid_fixture("amd_epyc_milan", &t); /* a table without the leaves */
+	cpuid_fill_brand(&t, brand);
+	brand_in(&t, got);
+	cr_assert_str_eq(got, "AMD EPYC 9B14 96-Core Processor", "added where missing");
+}
+
+Test(cpuid_normalize, brand_string_of_the_table_or_none_stays)
+{
+	uint32_t brand[12], none[12] = {0};
+	char got[49];
+	brand_of("Intel(R) Xeon(R) Platinum", brand);
+	cpuid_fixture("amd_epyc_kvm_pvm", &t);
+	cpuid_fixture_entry(&t, 0x80000002, 0)->eax = 0x20444d41; /* "AMD " */
+	cpuid_fill_brand(&t, brand);
+	brand_in(&t, got);
+	cr_assert_str_eq(got, "AMD ", "a brand already there (KVM's, a template's) stays");
+
+	cpuid_fixture("amd_epyc_kvm_pvm", &t);
+	cpuid_fill_brand(&t, none);
+	brand_in(&t, got);
+	cr_assert_str_eq(got, "", "a host with no brand: nothing to give");
+
+	cpuid_fixture("amd_epyc_milan", &t);
+	uint32_t n = t.header.nent;
+	cpuid_fixture_entry(&t, 0x80000000, 0)->eax = 0x80000001;
+	cpuid_fill_brand(&t, brand);
+	cr_assert_eq(t.header.nent, n, "no leaf past the table's maximum extended leaf");
+}
