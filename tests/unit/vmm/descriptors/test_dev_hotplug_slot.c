@@ -244,6 +244,19 @@ static int pin(const char *arg, const char *id, int slot, char *out, size_t len)
 	return dev_hotplug_slot_pin(arg, id, slot, out, len, err, sizeof(err));
 }
 
+/* Record `rec` pinned to `slot` (named `id` when not NULL) in place, as a removal of an earlier
+ * boot device rewrites it; returns its new text. */
+static const char *pin_record(struct cli_record *rec, const char *id, int slot)
+{
+	char out[256];
+	cr_assert_eq(pin(rec->arg ? rec->arg : "", id, slot, out, sizeof(out)), 0, "%s",
+		     rec->arg ? rec->arg : "");
+	free(rec->arg);
+	rec->arg = strdup(out);
+	cr_assert_not_null(rec->arg);
+	return rec->arg;
+}
+
 Test(dev_hotplug_slot, a_boot_record_pinned_to_its_slot)
 {
 	char out[128];
@@ -266,7 +279,7 @@ Test(dev_hotplug_slot, a_boot_record_pinned_to_its_slot)
 Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
 {
 	struct vm_config c, again;
-	char err[256] = "", out[128];
+	char err[256] = "";
 	cli_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "disk", "/root.img,root"), 0);	/* 00:01.0 */
@@ -274,12 +287,8 @@ Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
 	cr_assert_eq(apply(&c, "disk", "/d2.img,id=data2"), 0); /* 00:03.0 */
 	cr_assert_eq(apply(&c, "disk", "/d3.img"), 0);		/* 00:04.0, drive3 */
 	int first = c.nrecorded - 4;
-	cr_assert_eq(pin(c.recorded[first + 2].arg, NULL, 3, out, sizeof(out)), 0);
-	free(c.recorded[first + 2].arg);
-	c.recorded[first + 2].arg = strdup(out);
-	cr_assert_eq(pin(c.recorded[first + 3].arg, "drive3", 4, out, sizeof(out)), 0);
-	free(c.recorded[first + 3].arg);
-	c.recorded[first + 3].arg = strdup(out);
+	pin_record(&c.recorded[first + 2], NULL, 3);
+	pin_record(&c.recorded[first + 3], "drive3", 4);
 	cli_unrecord_at(&c, first + 1);
 
 	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
@@ -300,16 +309,14 @@ Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
 Test(dev_hotplug_slot, a_boot_vsock_pinned)
 {
 	struct vm_config c, again;
-	char err[256] = "", out[128];
+	char err[256] = "";
 	cli_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock"), 0);
 	cr_assert_str_eq(dev_vsock_id(&c), "vsock0");
 	cr_assert(!dev_vsock_hot_added(&c));
 	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
-	cr_assert_eq(pin(rec->arg, "vsock0", 6, out, sizeof(out)), 0);
-	free(rec->arg);
-	rec->arg = strdup(out);
+	pin_record(rec, "vsock0", 6);
 	cr_assert_eq(dev_vsock_pin(&c, 6), 0);
 	cr_assert_str_eq(dev_vsock_id(&c), "vsock0", "its name stays");
 	cr_assert(dev_vsock_hot_added(&c), "a hotplug-slot= vsock from now on");
@@ -351,15 +358,13 @@ Test(dev_hotplug_slot, a_boot_pmem_device_pinned)
 Test(dev_hotplug_slot, a_boot_share_pinned)
 {
 	struct vm_config c, again;
-	char err[256] = "", out[256];
+	char err[256] = "";
 	cli_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "fs", "tag=share,socket=/run/fs.sock"), 0);
 	cr_assert_eq(dev_fs_find(&c, "share"), 0, "named by its tag");
 	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
-	cr_assert_eq(pin(rec->arg, "share", 3, out, sizeof(out)), 0);
-	free(rec->arg);
-	rec->arg = strdup(out);
+	pin_record(rec, "share", 3);
 	cr_assert_eq(dev_fs_pin(&c, 0, 3), 0);
 	cr_assert_eq(dev_fs_find(&c, "share"), 0, "the same name");
 	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
@@ -378,20 +383,15 @@ Test(dev_hotplug_slot, a_boot_share_pinned)
 Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 {
 	struct vm_config c, again;
-	char err[256] = "", out[128];
+	char err[256] = "";
 	cli_config_init(&c);
 	cr_assert_eq(apply(&c, "transport", "pci"), 0, "recorded: the replay has it too");
 	cr_assert_eq(apply(&c, "rng", NULL), 0);
 	cr_assert_eq(apply(&c, "balloon", "size=16"), 0);
 	cr_assert_eq(apply(&c, "balloon", "size=32,deflate-on-oom=on"), 0, "the last one wins");
 	struct cli_record *rng = &c.recorded[c.nrecorded - 3], *bal = &c.recorded[c.nrecorded - 1];
-	cr_assert_eq(pin(rng->arg ? rng->arg : "", NULL, 4, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "hotplug-slot=4", "a bare --rng");
-	free(rng->arg);
-	rng->arg = strdup(out);
-	cr_assert_eq(pin(bal->arg, NULL, 5, out, sizeof(out)), 0);
-	free(bal->arg);
-	bal->arg = strdup(out);
+	cr_assert_str_eq(pin_record(rng, NULL, 4), "hotplug-slot=4", "a bare --rng");
+	pin_record(bal, NULL, 5);
 	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
 	const struct dev_rng_cfg *r = device_cfg_find(&again, &device_rng);
 	const struct dev_balloon_cfg *b = device_cfg_find(&again, &device_balloon);
@@ -427,15 +427,12 @@ Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 Test(dev_hotplug_slot, a_virtio_console_keeps_its_slot)
 {
 	struct vm_config c, again;
-	char err[256] = "", out[128];
+	char err[256] = "";
 	cli_config_init(&c);
 	cr_assert_eq(apply(&c, "transport", "pci"), 0);
 	cr_assert_eq(apply(&c, "console", "virtio"), 0);
 	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
-	cr_assert_eq(pin(rec->arg, NULL, 5, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "virtio,hotplug-slot=5");
-	free(rec->arg);
-	rec->arg = strdup(out);
+	cr_assert_str_eq(pin_record(rec, NULL, 5), "virtio,hotplug-slot=5");
 	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
 	struct dev_console_cfg k = dev_console_config(&again);
 	cr_assert(k.virtio);
