@@ -37,7 +37,7 @@ PIDS=()
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	rm -rf "$LIB_TMP" "/var/run/dpdk/vu-check-$$" # testpmd's EAL runtime files
+	rm -rf "$LIB_TMP" "/var/run/dpdk/vu-check-$$-"* # testpmd's EAL runtime files
 }
 trap cleanup EXIT
 
@@ -93,17 +93,22 @@ check "vhost-user-blk device, back-end killed and restarted" blkdev "$blk_sock" 
 if command -v "$TESTPMD" >/dev/null; then
 	net_sock=$LIB_TMP/net.sock
 	# no huge pages, no PCI, a small mbuf pool; its main and forwarding lcores both on the
-	# first CPU this test may use (a one-CPU runner works too); its own EAL prefix (runs in
-	# parallel do not collide); --stats-period keeps it running without a terminal. DPDK does
-	# not remove a stale socket, so the restart does.
+	# first CPU this test may use (a one-CPU runner works too); an EAL prefix of its own per
+	# start (runs in parallel do not collide, and the restarted one reuses nothing of the killed
+	# one's runtime files: with the same prefix it once failed "Cannot init memzone" in the
+	# suite's run); --stats-period keeps it running without a terminal. DPDK does not remove a
+	# stale socket, so the restart does.
 	cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
-	tp_cmd="$TESTPMD --lcores 0@$cpu,1@$cpu --no-huge -m 256 --no-pci --file-prefix=vu-check-$$ \
---vdev net_vhost0,iface=$net_sock,queues=1 -- --port-topology=loop --forward-mode=macswap \
---nb-cores=1 --total-num-mbufs=4096 --stats-period=60"
-	$tp_cmd >"$LIB_TMP/testpmd.log" 2>&1 &
+	tp_cmd() { # tp_cmd N: the command of testpmd's Nth start
+		echo "$TESTPMD --lcores 0@$cpu,1@$cpu --no-huge -m 256 --no-pci" \
+			"--file-prefix=vu-check-$$-$1 --vdev net_vhost0,iface=$net_sock,queues=1 --" \
+			"--port-topology=loop --forward-mode=macswap --nb-cores=1 --total-num-mbufs=4096" \
+			"--stats-period=60"
+	}
+	$(tp_cmd 1) >"$LIB_TMP/testpmd.log" 2>&1 &
 	PIDS+=($!)
 	check "vhost-user-net device, testpmd killed and restarted" net "$net_sock" "${PIDS[-1]}" \
-		"rm -f $net_sock; $tp_cmd >$LIB_TMP/testpmd2.log 2>&1 & echo \$! >$LIB_TMP/tp2.pid"
+		"rm -f $net_sock; $(tp_cmd 2) >$LIB_TMP/testpmd2.log 2>&1 & echo \$! >$LIB_TMP/tp2.pid"
 	[ -f "$LIB_TMP/tp2.pid" ] && PIDS+=("$(cat "$LIB_TMP/tp2.pid")")
 else
 	echo "  note: vhost-user-net not checked: $TESTPMD not installed (Debian's dpdk-dev)"
