@@ -191,10 +191,18 @@ hotplug_fs_added() {
 		return
 	fi
 	mkdir -p /mnt/hpfs
-	if ! mount -t virtiofs hpshare /mnt/hpfs; then
-		echo "VMM-STOCK-HOTPLUG-FS: bound after ${t}s driver=$drv, mount failed"
-		return
-	fi
+	# The driver's sysfs link comes before its probe ends, and virtio_fs registers the tag at
+	# the probe's end: a mount at once can find no tag yet ("tag <hpshare> not found", seen in
+	# the suite's run of 2026-11-27). So up to 10 tries, a second apart.
+	tries=1
+	until mount -t virtiofs hpshare /mnt/hpfs 2>/dev/null; do
+		if [ "$tries" -ge 10 ]; then
+			echo "VMM-STOCK-HOTPLUG-FS: bound after ${t}s driver=$drv, mount failed $tries times"
+			return
+		fi
+		tries=$((tries + 1))
+		sleep 1
+	done
 	read -r mark </mnt/hpfs/mark
 	echo "VMM-STOCK-FS-FROM-GUEST-$$" >/mnt/hpfs/from-guest
 	read -r back </mnt/hpfs/from-guest
