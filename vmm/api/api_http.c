@@ -72,6 +72,7 @@ struct api_http {
 	pthread_t thread;
 	bool thread_running;
 	int wake_fd;
+	bool held; /* the API thread's own: new connections wait in the backlog (api_http_open) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int confine_result; /* 1: pending; else the sandbox_enter() result */
@@ -237,8 +238,11 @@ const struct sandbox_list *const *api_http_broker_lists(size_t *n, bool running)
 	return running ? running_lists : broker_lists;
 }
 
+/* Bits: the eventfd adds what is written, and each is written at most once before the thread
+ * reads it (a confinement is waited for; opening and stopping happen once). */
 #define WAKE_CONFINE 1
 #define WAKE_STOP    2
+#define WAKE_OPEN    4
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S  1000000000ull
@@ -516,7 +520,8 @@ static uint64_t serve_round(struct api_http *h, int ms)
 	int n = 2;
 
 	p[0] = (struct pollfd){h->wake_fd, POLLIN, 0};
-	p[1] = (struct pollfd){h->nclients < API_HTTP_MAX_CLIENTS ? h->fd : -1, POLLIN, 0};
+	p[1] =
+	    (struct pollfd){!h->held && h->nclients < API_HTTP_MAX_CLIENTS ? h->fd : -1, POLLIN, 0};
 	for (int i = 0; i < API_HTTP_MAX_CLIENTS; i++) {
 		struct client *c = &h->clients[i];
 		if (!c->used)
@@ -627,9 +632,11 @@ static void *api_thread(void *arg)
 	for (;;) {
 		/* the slow-client rules need a look now and then */
 		uint64_t wake = serve_round(h, h->nclients ? API_HTTP_SWEEP_MS : -1);
-		if (wake >= WAKE_STOP)
+		if (wake & WAKE_STOP)
 			break;
-		if (wake == WAKE_CONFINE)
+		if (wake & WAKE_OPEN)
+			h->held = false;
+		if (wake & WAKE_CONFINE)
 			set_confine_result(h, api_http_confine_here());
 	}
 	for (int i = 0; i < API_HTTP_MAX_CLIENTS; i++)
@@ -676,12 +683,14 @@ int api_http_confine(struct api_http *h)
 	return r;
 }
 
-int api_http_start(struct api_http **out, const char *path, struct api *a, char *err, size_t errlen)
+int api_http_start(struct api_http **out, const char *path, struct api *a, bool held, char *err,
+		   size_t errlen)
 {
 	struct api_http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->api = a;
+	h->held = held; /* before the thread starts */
 	h->fd = -1;
 	h->wake_fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
@@ -698,6 +707,14 @@ int api_http_start(struct api_http **out, const char *path, struct api *a, char 
 	}
 	*out = h;
 	return 0;
+}
+
+int api_http_open(struct api_http *h)
+{
+	uint64_t v = WAKE_OPEN;
+	if (!h)
+		return 0;
+	return write(h->wake_fd, &v, sizeof(v)) == sizeof(v) ? 0 : -errno;
 }
 
 void api_http_stop(struct api_http *h)

@@ -41,10 +41,15 @@
 struct api_http;
 
 /* Creates the socket at `path` (mode 0600; a stale socket file nobody serves is replaced, any
- * other existing file is refused) and starts serving `a`. Returns 0, or -errno with the reason
- * in err[0..errlen). */
-int api_http_start(struct api_http **out, const char *path, struct api *a, char *err,
+ * other existing file is refused) and starts serving `a`; when `held`, connections wait in the
+ * listen backlog, unanswered, until api_http_open() (a VM the command line gives is being
+ * built: a request must not see it half-built). Returns 0, or -errno with the reason in
+ * err[0..errlen). */
+int api_http_start(struct api_http **out, const char *path, struct api *a, bool held, char *err,
 		   size_t errlen);
+
+/* Starts accepting the connections a held start kept waiting. 0, or -errno; 0 for NULL. */
+int api_http_open(struct api_http *h);
 
 /* Asks the API thread to confine itself (sandbox_enter("api")) and waits for it (at most
  * 10 s): once the VM exists, before it runs. Returns its result; 0 for NULL. */

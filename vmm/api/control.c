@@ -352,7 +352,12 @@ static int start_api(struct control *c)
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, false);
 	if (sandbox_broker_start(lists, n) || sandbox_opener_start())
 		return VMM_EXIT_ERROR;
-	int r = api_http_start(&c->http, c->cfg->api_sock, &c->api, err, sizeof(err));
+	/* A VM the command line gives (a kernel, firmware, --restore) is built before the first
+	 * request is answered: one sent as soon as the socket appears would otherwise see no
+	 * devices yet, or "not supported before starting". A migration's receiver answers at once
+	 * (its state is asked while it waits). */
+	bool held = c->from == FROM_KERNEL || c->from == FROM_RESTORE;
+	int r = api_http_start(&c->http, c->cfg->api_sock, &c->api, held, err, sizeof(err));
 	if (r) {
 		log_error("--api-sock %s", err);
 		return vmm_exit_status(r);
@@ -433,6 +438,8 @@ static int run_phases(struct control *c, int sig_fd)
 		status = create_here(c);
 	else
 		status = wait_for_start(c, sig_fd);
+	if (!status && api_http_open(c->http)) /* once built (held by start_api) */
+		log_warn("api: cannot wake the API thread: %s", strerror(errno));
 	if (status)
 		return status;
 	uint64_t t0 = mono_us();

@@ -27,7 +27,7 @@ static void setup(void)
 	char err[256] = "";
 	snprintf(path, sizeof(path), "/tmp/test_api_http.%d.sock", (int)getpid());
 	cr_assert_eq(api_init(&api, &ops, NULL), 0);
-	cr_assert_eq(api_http_start(&http, path, &api, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(api_http_start(&http, path, &api, false, err, sizeof(err)), 0, "%s", err);
 }
 
 static void teardown(void)
@@ -445,5 +445,31 @@ Test(api_http, back_to_back_requests_on_one_connection_are_all_answered)
 		}
 		cr_assert(!strncmp(buf, "HTTP/1.1 200 ", 13), "request %d: %.40s", i, buf);
 	}
+	close(fd);
+}
+
+/* A held start (a VM the command line gives, being built): a connection waits unanswered, and
+ * is answered once opened. */
+Test(api_http, a_held_server_answers_only_once_opened)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	char err[256] = "", buf[4096];
+	api_http_stop(http);
+	cr_assert_eq(api_http_start(&http, path, &api, true, err, sizeof(err)), 0, "%s", err);
+	int fd = connect_api(); /* the backlog takes it */
+	cr_assert_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+	struct pollfd pfd = {fd, POLLIN, 0};
+	cr_assert_eq(poll(&pfd, 1, 300), 0, "answered while held");
+	cr_assert_eq(api_http_open(http), 0);
+	size_t got = 0;
+	buf[0] = '\0';
+	while (!whole(buf, got)) {
+		cr_assert_eq(poll(&pfd, 1, 4000), 1, "no answer within 4 s of opening");
+		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		cr_assert_gt(n, 0, "the connection closed");
+		got += (size_t)n;
+		buf[got] = '\0';
+	}
+	cr_assert(!strncmp(buf, "HTTP/1.1 200 ", 13), "%.40s", buf);
 	close(fd);
 }
