@@ -136,12 +136,11 @@ int64_t working_set_copy_huge(const struct guest_mem *mem, const struct working_
  * (mincore()): loading them costs no disk read. */
 bool working_set_cached(const struct guest_mem *mem, const struct working_set *ws);
 
-/* working_set_prefault() of a file mapping (not `touch`) from the last page of the list to the
- * first, for a thread that loads while the guest runs: a guest that walks its memory upward (as
- * copies and scans mostly do) then meets the thread halfway instead of trailing it, each
- * faulting in its own half. Ends early once *stop is set (checked every 4 MiB). Returns the
- * pages loaded, or -errno. */
+/* working_set_prefault() from the last page of the list to the first, for a thread that loads
+ * while the guest runs: a guest that walks its memory upward (as copies and scans mostly do)
+ * then meets the thread halfway instead of trailing it, each faulting in its own half. Ends
+ * early once *stop is set (checked every 4 MiB). Returns the pages loaded, or -errno. */
 int64_t working_set_prefault_from_end(const struct guest_mem *mem, const struct working_set *ws,
-				      const atomic_bool *stop);
+				      bool touch, const atomic_bool *stop);
 
 #endif

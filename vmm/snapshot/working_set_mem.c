@@ -334,7 +334,7 @@ int64_t working_set_prefault(const struct guest_mem *mem, const struct working_s
 }
 
 int64_t working_set_prefault_from_end(const struct guest_mem *mem, const struct working_set *ws,
-				      const atomic_bool *stop)
+				      bool touch, const atomic_bool *stop)
 {
-	return prefault(mem, ws, false, true, stop);
+	return prefault(mem, ws, touch, true, stop);
 }

@@ -23,14 +23,15 @@ int working_set_path(const char *state_path, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* The File backend's load, on a thread of its own from the end of the restore: the guest runs
- * meanwhile (see working_set_restore.h). */
+/* The load, on a thread of its own from the end of the restore: the guest runs meanwhile (see
+ * working_set_restore.h). */
 struct ws_loader {
 	pthread_t thread;
 	struct working_set ws;
 	const struct guest_mem *mem;
 	char *path;
 	uint64_t t0;
+	bool touch; /* Uffd: a read of each page, which the handler serves */
 	atomic_bool stop;
 };
 
@@ -58,7 +59,7 @@ static void *loader_thread(void *arg)
 	pthread_setname_np(pthread_self(), "ws-load");
 	if (sandbox_enter("ws-load", lists, 1)) /* logged; the guest faults its pages in */
 		return NULL;
-	int64_t n = working_set_prefault_from_end(w->mem, &w->ws, &w->stop);
+	int64_t n = working_set_prefault_from_end(w->mem, &w->ws, w->touch, &w->stop);
 	if (n < 0) /* the guest faults the rest in itself: slower, not wrong */
 		log_warn("working set %s: loading the pages: %s", w->path, strerror((int)-n));
 	else if (atomic_load(&w->stop))
@@ -77,7 +78,8 @@ static void loader_free(struct ws_loader *w)
 }
 
 /* Starts the loader with `ws` (taken). Returns 0, or -errno with `ws` untouched. */
-static int loader_start(struct vm *vm, struct working_set *ws, const char *path, uint64_t t0)
+static int loader_start(struct vm *vm, struct working_set *ws, const char *path, uint64_t t0,
+			bool touch)
 {
 	struct ws_loader *w = calloc(1, sizeof(*w));
 	char *copy = strdup(path);
@@ -86,7 +88,7 @@ static int loader_start(struct vm *vm, struct working_set *ws, const char *path,
 		free(copy);
 		return -ENOMEM;
 	}
-	*w = (struct ws_loader){.ws = *ws, .mem = &vm->mem, .path = copy, .t0 = t0};
+	*w = (struct ws_loader){.ws = *ws, .mem = &vm->mem, .path = copy, .t0 = t0, .touch = touch};
 	atomic_init(&w->stop, false);
 	int err = pthread_create(&w->thread, NULL, loader_thread, w);
 	if (err) {
@@ -151,10 +153,13 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, i
 	}
 	/* File, every page in the page cache: in the background. Not cached (a snapshot not used
 	 * lately): here, in large reads, as the guest's faults would otherwise queue behind the
-	 * thread's reads from the other end. Uffd: here, within the handler's watch
-	 * (vm_uffd_restored() checks it after), so that no page a thread waits for outlives the
-	 * handler. */
-	if (!vm->uffd && working_set_cached(&vm->mem, &ws) && !loader_start(vm, &ws, path, t0))
+	 * thread's reads from the other end. Uffd: in the background too, a read of each page from
+	 * the end, which the handler serves while the guest runs on another CPU (a handler given
+	 * the list copies it from the start meanwhile). A thread waiting for a page never outlives
+	 * the handler: its watch releases the memory when the handler fails or stalls, and the
+	 * faults end (vm_uffd.c). */
+	bool uffd = vm->uffd != NULL;
+	if ((uffd || working_set_cached(&vm->mem, &ws)) && !loader_start(vm, &ws, path, t0, uffd))
 		return 0;
 	int64_t n = working_set_prefault(&vm->mem, &ws, vm->uffd != NULL);
 	working_set_free(&ws);

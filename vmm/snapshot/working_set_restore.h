@@ -26,15 +26,16 @@ int working_set_path(const char *state_path, char *out, size_t len);
 /* For the VM just restored from the snapshot `l` (its state file at `state_path`; RAM mapped,
  * devices restored, no vCPU run yet): with WS_LOAD, loads STATE.working-set when it exists
  * (every page of it brought in, logged with the time it took); with WS_RECORD starts `rec`;
- * WS_OFF does nothing. The file is read and checked here; with the File backend, when all its
- * pages are in the page cache (working_set_cached()), they are then brought in by a thread of
- * their own ("ws-load", confined to madvise), from the end of the list
- * (working_set_prefault_from_end()), while the restore ends and the vCPUs run: the guest does
- * not wait for pages it may not need first, and a page it touches before the thread gets there
- * is simply faulted in by the guest, with the same contents (a private copy made once,
- * whichever comes first). Otherwise (a page not cached; Uffd) the pages are loaded here, before
- * the vCPUs run. Returns 0, or -EINVAL / -errno with the reason in err (a file that does not
- * parse or belongs to another snapshot: the restore is refused). */
+ * WS_OFF does nothing. The file is read and checked here; with the File backend when all its
+ * pages are in the page cache (working_set_cached()), and with Uffd, they are then brought in by
+ * a thread of their own ("ws-load", confined to madvise), from the end of the list
+ * (working_set_prefault_from_end(); Uffd: a read of each page, which the page-fault handler
+ * serves), while the restore ends and the vCPUs run: the guest does not wait for pages it may
+ * not need first, and a page it touches before the thread gets there is simply faulted in by
+ * the guest, with the same contents (a private copy made once, whichever comes first).
+ * Otherwise (File, a page not cached) the pages are loaded here, before the vCPUs run. Returns 0,
+ * or -EINVAL / -errno with the reason in err (a file that does not parse or belongs to another
+ * snapshot: the restore is refused). */
 int working_set_restore(struct vm *vm, const struct snapshot_load *l, const char *state_path,
 			enum ws_mode mode, struct ws_recording *rec, char *err, size_t errlen);
 

@@ -15,7 +15,8 @@
 #      --working-set record --working-set-ms 3000` stops the recording itself and writes the file;
 #   3. `vmm --restore DIR` loads it (the info line says how many pages) and the guest gives the
 #      same answer; `--working-set off` does not load it;
-#   4. PUT /snapshot/load with mem_backend Uffd (vmm-uffd-handler --working-set): the same answer;
+#   4. PUT /snapshot/load with mem_backend Uffd, vmm-uffd-handler given the list (--working-set)
+#      and not (lazy): the same answer, the pages loaded by the VMM's thread while the guest ran;
 #   5. bad input: a working set of another snapshot (its CRC changed), one that does not parse:
 #      `vmm --restore` refused with status 2 and the message, PUT /snapshot/load a 400 with it;
 #      "working_set": "bogus" a 400; --working-set off restores despite the bad file.
@@ -153,20 +154,29 @@ wait_line WS-ANSWER && [ "$(answer)" = "$want" ] && lib_ok "off: the same answer
 grep -q "loaded in" "$RUN_ERR" && lib_fail "off loaded the working set" || lib_ok "off: not loaded"
 snap_kill "$VMM_PID"
 
-# ---- 4. Uffd ----
-if [ -x "$HANDLER" ]; then
+# ---- 4. Uffd: the handler given the list too, and a lazy one (the VMM's loader drives it) ----
+uffd_load() { # LABEL HANDLER-ARGS...
+	local label=$1
+	shift
 	rm -f "$LIB_TMP/h.sock"
-	"$HANDLER" --timeout 60 --working-set "$ws" "$LIB_TMP/h.sock" "$dir/memory" \
-		2>"$LIB_TMP/handler.err" &
+	"$HANDLER" --timeout 60 "$@" "$LIB_TMP/h.sock" "$dir/memory" 2>"$LIB_TMP/handler.err" &
 	SNAP_PIDS+=($!)
 	for _ in $(seq 100); do [ -S "$LIB_TMP/h.sock" ] && break; sleep 0.1; done
-	start_vmm "PUT /snapshot/load, Uffd" "$LIB_TMP/u.sock"
+	start_vmm "PUT /snapshot/load, Uffd, $label" "$LIB_TMP/u.sock"
 	got=$(snap_api "$LIB_TMP/u.sock" PUT /snapshot/load "{\"snapshot_path\": \"$dir/state\",
 		\"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$LIB_TMP/h.sock\"},
 		\"resume_vm\": true}")
 	[ "${got%% *}" = 204 ] && wait_line WS-ANSWER && [ "$(answer)" = "$want" ] &&
-		lib_ok "Uffd: the same answer" || lib_fail "Uffd: $got, answer '$(answer)'"
+		lib_ok "the same answer" || lib_fail "$got, answer '$(answer)'"
+	# the pages load on a thread while the guest runs, the handler serving its reads
+	for _ in $(seq 50); do grep -q "loaded in" "$RUN_ERR" && break; sleep 0.1; done
+	grep -q "working set $ws: $pages pages (.* MiB) loaded in .* (while the vCPUs ran)" "$RUN_ERR" &&
+		lib_ok "$(grep -o 'working set .*' "$RUN_ERR")" || lib_fail "no load line: $(cat "$RUN_ERR")"
 	snap_kill "$VMM_PID"
+}
+if [ -x "$HANDLER" ]; then
+	uffd_load "the handler has the list" --working-set "$ws"
+	uffd_load "a lazy handler"
 else
 	echo "note: $HANDLER not built: no Uffd load"
 fi

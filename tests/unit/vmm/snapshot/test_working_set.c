@@ -204,9 +204,9 @@ Test(working_set, loads_from_the_end_until_stopped)
 		for (uint64_t pg = r[i].first; pg < r[i].first + r[i].count; pg++)
 			cr_assert_eq(pwrite(fd, &one, 1, (off_t)(pg * 4096)), 1);
 	cr_assert(working_set_cached(&mem, &ws), "written: in the page cache");
-	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, &stop), 0, "stopped: nothing");
+	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, false, &stop), 0, "stopped: nothing");
 	atomic_store(&stop, false);
-	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, &stop), 5);
+	cr_assert_eq(working_set_prefault_from_end(&mem, &ws, false, &stop), 5);
 	cr_assert_eq(working_set_from_pagemap(pm, &mem, true, &back, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(back.pages, 5);
