@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define EAGER_CHUNK (2u << 20) /* answer queued faults at least this often while copying */
@@ -229,15 +230,33 @@ int uffd_server_eager(struct uffd_server *s)
 	return 0;
 }
 
+/* The part of `range` (first page, count: the file's numbering) that mapping i covers: the
+ * file's pages [*a, *b), empty when *a >= *b. */
+static void clip_range(const struct uffd_server *s, int i, const uint64_t range[2], uint64_t *a,
+		       uint64_t *b)
+{
+	const struct uffd_mapping *m = &s->maps[i];
+	uint64_t base = m->offset / UFFD_PAGE, end = base + m->size / UFFD_PAGE;
+	*a = range[0] < base ? base : range[0];
+	*b = range[0] + range[1] > end ? end : range[0] + range[1];
+}
+
 int uffd_server_prefill(struct uffd_server *s, const uint64_t (*ranges)[2], size_t n)
 {
+	/* every read of the file queued first (MADV_WILLNEED: not waited for), so that a file
+	 * not in the page cache is read side by side rather than a fault's few pages at a time */
+	for (size_t k = 0; k < n; k++)
+		for (int i = 0; i < s->n; i++) {
+			uint64_t a, b;
+			clip_range(s, i, ranges[k], &a, &b);
+			if (a < b)
+				(void)madvise((void *)(uintptr_t)(s->file + a * UFFD_PAGE),
+					      (b - a) * UFFD_PAGE, MADV_WILLNEED);
+		}
 	for (size_t k = 0; k < n; k++) {
 		for (int i = 0; i < s->n; i++) {
-			const struct uffd_mapping *m = &s->maps[i];
-			uint64_t base = m->offset / UFFD_PAGE, end = base + m->size / UFFD_PAGE;
-			uint64_t a = ranges[k][0], b = a + ranges[k][1];
-			a = a < base ? base : a;
-			b = b > end ? end : b;
+			uint64_t base = s->maps[i].offset / UFFD_PAGE, a, b;
+			clip_range(s, i, ranges[k], &a, &b);
 			int r = a < b ? copy_span(s, i, a - base, b - base) : 0;
 			if (r)
 				return r;

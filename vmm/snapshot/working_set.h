@@ -136,6 +136,11 @@ int64_t working_set_copy_huge(const struct guest_mem *mem, const struct working_
  * (mincore()): loading them costs no disk read. */
 bool working_set_cached(const struct guest_mem *mem, const struct working_set *ws);
 
+/* Asks the host to read every page of `ws` in RAM `mem` (a file mapping) into its page cache
+ * (MADV_WILLNEED: the reads are queued, not waited for), so that a load that follows finds them
+ * arriving instead of reading each fault's few pages in turn. Best effort. */
+void working_set_readahead(const struct guest_mem *mem, const struct working_set *ws);
+
 /* working_set_prefault() from the last page of the list to the first, for a thread that loads
  * while the guest runs: a guest that walks its memory upward (as copies and scans mostly do)
  * then meets the thread halfway instead of trailing it, each faulting in its own half. Ends

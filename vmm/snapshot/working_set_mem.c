@@ -338,3 +338,19 @@ int64_t working_set_prefault_from_end(const struct guest_mem *mem, const struct 
 {
 	return prefault(mem, ws, touch, true, stop);
 }
+
+void working_set_readahead(const struct guest_mem *mem, const struct working_set *ws)
+{
+	for (size_t i = 0; i < ws->n; i++) {
+		uint64_t base = 0;
+		for (int j = 0; j < mem->nregions; j++) {
+			const struct guest_region *g = &mem->regions[j];
+			uint64_t end = base + g->size / PAGE, a, b;
+			clip(&ws->ranges[i], base, end, &a, &b);
+			if (a < b)
+				(void)madvise(g->host + (a - base) * PAGE, (b - a) * PAGE,
+					      MADV_WILLNEED);
+			base = end;
+		}
+	}
+}

@@ -161,6 +161,8 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, i
 	bool uffd = vm->uffd != NULL;
 	if ((uffd || working_set_cached(&vm->mem, &ws)) && !loader_start(vm, &ws, path, t0, uffd))
 		return 0;
+	if (!uffd) /* every read queued at once: the disk serves them side by side */
+		working_set_readahead(&vm->mem, &ws);
 	int64_t n = working_set_prefault(&vm->mem, &ws, vm->uffd != NULL);
 	working_set_free(&ws);
 	if (n < 0) {

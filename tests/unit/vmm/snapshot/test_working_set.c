@@ -218,6 +218,30 @@ Test(working_set, loads_from_the_end_until_stopped)
 	close(fd);
 }
 
+/* A file evicted from the page cache (written, synced, POSIX_FADV_DONTNEED): the list's pages
+ * come back in by working_set_readahead() alone (queued reads, waited for here). */
+Test(working_set, readahead_brings_an_evicted_list_in)
+{
+	struct guest_mem mem;
+	int fd;
+	map_two_regions(&mem, &fd);
+	struct ws_range r[] = {{3, 2, false}, {31, 2, false}, {40, 1, true}};
+	struct working_set ws = {.ranges = r, .n = 3, .pages = 5};
+	static uint8_t page[4096] = {1};
+	for (uint64_t pg = 0; pg < 64; pg++)
+		cr_assert_eq(pwrite(fd, page, sizeof(page), (off_t)(pg * 4096)), 4096);
+	cr_assert_eq(fsync(fd), 0);
+	cr_assert_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	if (working_set_cached(&mem, &ws)) /* tmpfs: its pages are never evicted */
+		cr_skip_test("this file system keeps the file's pages in memory");
+	working_set_readahead(&mem, &ws);
+	bool cached = false;
+	for (int i = 0; i < 500 && !(cached = working_set_cached(&mem, &ws)); i++)
+		usleep(10000);
+	cr_assert(cached, "the list's pages not in the page cache 5 s after the readahead");
+	close(fd);
+}
+
 /* The written chunks as huge private copies: a 6 MiB file mapped 2 MiB aligned as two regions
  * (4 + 2 MiB). Chunk 0: 400 of 512 pages written in the list, copied; chunk 1: 383, left;
  * chunk 2 (the second region): all written, but "the VMM" wrote one of its pages since the
