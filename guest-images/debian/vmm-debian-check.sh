@@ -279,7 +279,28 @@ systemd-analyze blame --no-pager 2>&1 | head -5 | while read -r line; do say BLA
 say DONE "$(cut -d' ' -f1 /proc/uptime) s after the kernel started"
 hp=$(param hotplug)
 [ -z "$hp" ] || hotplug "$hp"
+# The serial getty's prompt before the power-off: its unit is Type=idle, so under QEMU's TCG
+# agetty can still be starting when the boot's jobs are done, and a power-off then takes it
+# down before it printed (the suite's run found no prompt on an otherwise complete console).
+# agetty prints its prompt, then waits for a name: read(2), or select(2)/poll(2) on the line
+# (the syscall number /proc/PID/syscall starts with). Up to 60 s.
+getty_waits() {
+	for gw_d in /proc/[0-9]*; do
+		[ "$(cat "$gw_d/comm" 2>/dev/null)" = agetty ] || continue
+		# its line is its standard input (serial-getty@.service: TTYPath=, the argument "-")
+		[ "$(readlink "$gw_d/fd/0" 2>/dev/null)" = /dev/ttyS0 ] || continue
+		read -r gw_nr _ <"$gw_d/syscall" 2>/dev/null || continue
+		case $gw_nr in 0 | 7 | 23 | 270 | 271) return 0 ;; esac
+	done
+	return 1
+}
 if grep -qw vmmdebian.poweroff /proc/cmdline; then
+	gw_t0=$(up)
+	if wait_until "$(after 60)" getty_waits; then
+		say GETTY "waiting for a name on ttyS0 ($(since "$gw_t0") s after the check's end)"
+	else
+		say GETTY "not waiting on ttyS0 after 60 s"
+	fi
 	say END poweroff
 	systemctl poweroff --no-block
 fi

@@ -67,9 +67,17 @@ snapshot_to() { # snapshot_to DIR: pause, snapshot, kill
 	wait $vmm_pid 2>/dev/null
 }
 
-# mid-boot: once the kernel has printed its first lines, well before user space
+# mid-boot: once the kernel has printed its first lines, well before user space. On kvm_pvm
+# (guest kernel code emulated) once it is past acpi_early_init() ("pid_max:", printed soon
+# after): a snapshot taken before it restores there, and the restored kernel then dies in
+# acpi_early_init() on an "int3" trap at an address whose bytes hold no int3 (the emulation's
+# instruction fetch, not the guest's memory: 8 of 8 such snapshots here and this test's 2
+# failures, 2026-11-27; 6 of 6 taken later restored. Not tried elsewhere yet: under nested SVM
+# the kernel is past that point within the test's first half second).
+mid_boot="Linux version"
+[ "${EMULATED_KVM:-0}" = 1 ] && mid_boot="pid_max: "
 start "$tmp/in0" "$tmp/log0" --console stdio --config-file "$tmp/vm.json" --api-sock "$sock"
-wait_for "Linux version" "$tmp/log0" 300 && sleep 0.5
+wait_for "$mid_boot" "$tmp/log0" 300 && sleep 0.5
 grep -q "VMM-GUEST-INIT" "$tmp/log0" && echo "note: user space had started already (a fast host)"
 snapshot_to "$tmp/snap-boot"
 start "$tmp/in1" "$tmp/log" --restore "$tmp/snap-boot" --api-sock "$sock"
