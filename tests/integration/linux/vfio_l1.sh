@@ -293,6 +293,19 @@ inner() {
 	echo "in L1: e1000e $nic $(cat "$out/l1.nic.bind"); NVMe $nvme $(cat "$out/l1.nvme.bind")"
 	dmesg >"$out/l1.dmesg.before"
 	boot "$nic" "$nvme"
+	# A triple fault (status 4) of a boot in L1 now and then is L1's nested SVM under TCG, not
+	# the boot (linux_stock.sh, l1_lib.sh: seen here in the suite's run of 2026-11-27, 7 s into
+	# the boot): booted again, twice at most, the first try's console and log kept.
+	local try
+	for try in 2 3; do
+		[ "$(cat "$out/vmm.status")" = 4 ] || break
+		if [ "$try" = 2 ]; then
+			cp "$out/guest.log" "$out/guest-first.log"
+			cp "$out/vmm.err" "$out/vmm-first.err"
+		fi
+		echo "in L1: the VMM ended with status 4 (a triple fault): try $try"
+		boot "$nic" "$nvme"
+	done
 	echo "in L1: the VMM ended with status $(cat "$out/vmm.status")"
 	dmesg >"$out/l1.dmesg"
 }
@@ -345,6 +358,11 @@ for dev in nic nvme; do
 	fi
 done
 tr -d '\r' <"$out/guest.log" >"$out/guest.txt" 2>/dev/null
+if [ -f "$out/vmm-first.err" ]; then
+	echo "note: the first boot in L1 ended in a triple fault and was booted again; its log's lines:"
+	grep -m 3 'vmm: error' "$out/vmm-first.err"
+	tr -d '\r' <"$out/guest-first.log" | tail -3
+fi
 vstatus=$(cat "$out/vmm.status" 2>/dev/null)
 case $vstatus in
 0) ok "the VMM ended with status 0 after the guest's poweroff (after the bad DMA too)" ;;
