@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -71,16 +74,24 @@ static void report_unusable(const char *path, const char *what, int err)
 		log_error("%s: %s", what, strerror(err));
 }
 
-static int check_caps(int dev_fd, const char *path)
+/* A failed step of opening KVM: its log line, unless the VM is made ahead (quiet). */
+#define OPEN_FAIL(quiet, ...)                                                                      \
+	do {                                                                                       \
+		if (!(quiet))                                                                      \
+			log_error(__VA_ARGS__);                                                    \
+	} while (0)
+
+static int check_caps(int dev_fd, const char *path, bool quiet)
 {
 	int version = kvm_ioctl(dev_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
-		report_unusable(path, "KVM_GET_API_VERSION", ENOTSUP);
+		if (!quiet)
+			report_unusable(path, "KVM_GET_API_VERSION", ENOTSUP);
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
 		if (kvm_ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			log_error("%s: missing capability %s", path, required_caps[i].name);
+			OPEN_FAIL(quiet, "%s: missing capability %s", path, required_caps[i].name);
 			return -ENOTSUP;
 		}
 	}
@@ -98,22 +109,28 @@ static int vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *w
 	return 0;
 }
 
-static int create_vm(struct kvm *kvm, const char *path)
+static int create_vm(struct kvm *kvm, const char *path, bool quiet)
 {
 	kvm->vm_fd = kvm_ioctl(kvm->dev_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0) {
 		int err = errno;
-		report_unusable(path, "KVM_CREATE_VM failed", err);
+		if (!quiet)
+			report_unusable(path, "KVM_CREATE_VM failed", err);
 		return -err;
 	}
 	kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
 	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
-	int err = vm_ioctl(kvm, KVM_SET_IDENTITY_MAP_ADDR, &idmap, "KVM_SET_IDENTITY_MAP_ADDR");
-	if (!err && kvm_ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
-		err = -errno;
-		log_error("KVM_SET_TSS_ADDR failed: %s", strerror(-err));
+	if (kvm_ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0) {
+		int err = errno;
+		OPEN_FAIL(quiet, "KVM_SET_IDENTITY_MAP_ADDR failed: %s", strerror(err));
+		return -err;
 	}
-	return err;
+	if (kvm_ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
+		int err = errno;
+		OPEN_FAIL(quiet, "KVM_SET_TSS_ADDR failed: %s", strerror(err));
+		return -err;
+	}
+	return 0;
 }
 
 int kvm_create_chips(struct kvm *kvm)
@@ -128,32 +145,76 @@ int kvm_create_chips(struct kvm *kvm)
 	return err;
 }
 
-int kvm_open_vm(struct kvm *kvm, const char *path)
+static int open_new_vm(struct kvm *kvm, const char *path, bool quiet)
 {
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->vm_fd = -1;
 	kvm->dev_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (kvm->dev_fd < 0) {
 		int err = errno;
-		report_unusable(path, "cannot open KVM", err);
+		if (!quiet)
+			report_unusable(path, "cannot open KVM", err);
 		return -err;
 	}
-	int err = check_caps(kvm->dev_fd, path);
+	int err = check_caps(kvm->dev_fd, path, quiet);
 	if (!err) {
 		kvm->vcpu_mmap_size = kvm_ioctl(kvm->dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 		if (kvm->vcpu_mmap_size <= 0) {
-			log_error("KVM_GET_VCPU_MMAP_SIZE failed");
+			OPEN_FAIL(quiet, "KVM_GET_VCPU_MMAP_SIZE failed");
 			err = -EINVAL;
 		}
 	}
 	if (!err)
-		err = create_vm(kvm, path);
+		err = create_vm(kvm, path, quiet);
 	if (err) {
 		kvm_close(kvm);
 		return err;
 	}
 	kvm->emulated = kvm_host_is_emulated();
 	return 0;
+}
+
+/* The VM kvm_prepare_vm() created ahead, until a kvm_open_vm() of the same path takes it. */
+static struct {
+	pthread_mutex_t lock;
+	bool ready;
+	char path[PATH_MAX];
+	struct kvm kvm;
+} spare = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void kvm_prepare_vm(const char *path)
+{
+	struct kvm kvm;
+	if (!path || strlen(path) >= sizeof(spare.path) || open_new_vm(&kvm, path, true))
+		return;
+	pthread_mutex_lock(&spare.lock);
+	if (spare.ready)
+		kvm_close(&spare.kvm);
+	spare.kvm = kvm;
+	snprintf(spare.path, sizeof(spare.path), "%s", path);
+	spare.ready = true;
+	pthread_mutex_unlock(&spare.lock);
+}
+
+static bool take_spare(struct kvm *kvm, const char *path)
+{
+	pthread_mutex_lock(&spare.lock);
+	bool taken = spare.ready && strcmp(spare.path, path) == 0;
+	if (taken) {
+		*kvm = spare.kvm;
+		spare.ready = false;
+	}
+	pthread_mutex_unlock(&spare.lock);
+	if (taken) /* the copy's own descriptor, not the spare's */
+		kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
+	return taken;
+}
+
+int kvm_open_vm(struct kvm *kvm, const char *path)
+{
+	if (path && take_spare(kvm, path))
+		return 0;
+	return open_new_vm(kvm, path, false);
 }
 
 void kvm_close(struct kvm *kvm)

@@ -21,6 +21,8 @@ int sandbox_broker_run(int (*fn)(void *arg), void *arg)
 }
 
 struct confine_call {
+	int (*first)(void *arg);
+	void *arg;
 	const struct sandbox_list *const *lists;
 	size_t n;
 };
@@ -28,14 +30,16 @@ struct confine_call {
 static int confine_here(void *arg)
 {
 	struct confine_call *c = arg;
-	return sandbox_enter("broker", c->lists, c->n);
+	int r = c->first ? c->first(c->arg) : 0;
+	return r ? r : sandbox_enter("broker", c->lists, c->n);
 }
 
-int sandbox_broker_confine(const struct sandbox_list *const *lists, size_t n)
+int sandbox_broker_confine(int (*first)(void *arg), void *arg,
+			   const struct sandbox_list *const *lists, size_t n)
 {
-	struct confine_call c = {lists, n};
+	struct confine_call c = {first, arg, lists, n};
 	if (!B.running)
-		return 0;
+		return first ? first(arg) : 0;
 	return sandbox_broker_run(confine_here, &c);
 }
 

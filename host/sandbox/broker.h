@@ -37,9 +37,13 @@ int sandbox_broker_start(const struct sandbox_list *const *lists, size_t n);
  * broker, or when the caller is the broker itself. */
 int sandbox_broker_run(int (*fn)(void *arg), void *arg);
 
-/* Once the VM exists: the broker enters again as role "broker" with `lists` (sandbox_enter():
- * no capabilities, the sealed Landlock set). Returns its result, 0 without a broker. */
-int sandbox_broker_confine(const struct sandbox_list *const *lists, size_t n);
+/* Once the VM exists: the broker runs first(arg) when given (the Landlock set's sealing, which
+ * needs the broker's capabilities), then, unless it failed, enters again as role "broker" with
+ * `lists` (sandbox_enter(): no capabilities, the sealed Landlock set): one call, not two, on
+ * the way to the guest running. Returns the first failure's result or 0; without a broker,
+ * first(arg) runs here and nothing enters. */
+int sandbox_broker_confine(int (*first)(void *arg), void *arg,
+			   const struct sandbox_list *const *lists, size_t n);
 
 /* Ends the broker thread (after the last call) and joins it. */
 void sandbox_broker_stop(void);

@@ -175,6 +175,11 @@ static scmp_filter_ctx build_filter(const struct sandbox_list *const *lists, siz
 {
 	scmp_filter_ctx ctx = seccomp_init(default_action());
 	*err = ctx ? 0 : -ENOMEM;
+	/* A binary tree of system call numbers, not a list: installing a filter has the kernel
+	 * run it for every call number (its cache of always-allowed calls), which a list makes
+	 * cost ~0.08 ms a thread on kvm_pvm. Best effort: the same filter either way. */
+	if (ctx)
+		(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (!*err)
 		*err = add_list(ctx, &sandbox_base);
 	if (!*err)

@@ -20,6 +20,7 @@
 #include "base/host_path.h"
 #include "base/log.h"
 #include "base/thread_sched.h"
+#include "host/kvm/kvm.h"
 #include "host/kvm/x86/cpuid.h"
 #include "host/sandbox/broker.h"
 #include "host/sandbox/landlock.h"
@@ -235,6 +236,8 @@ static int wait_for_start(struct control *c, int sig_fd)
 	 * checks a snapshot's CPU against it or builds the vCPUs: the answer is cached
 	 * (host/kvm/x86/cpuid.h). With this thread's capabilities, before they go; best effort. */
 	cpuid_warm_up(c->cfg->kvm_path);
+	/* The VM itself too (host/kvm/kvm.h): the request then builds on it. */
+	kvm_prepare_vm(c->cfg->kvm_path);
 	/* The broker builds the VM; this thread only waits, then seals Landlock and runs the VM
 	 * (vm_run() confines it before the vCPUs start): it needs no capability but for a --user
 	 * switch (sandbox_keep_only() keeps those). No filter yet: vm_run() starts the devices'
@@ -453,26 +456,20 @@ static int run_phases(struct control *c, int sig_fd)
 	 * the metrics and API threads apply it as they confine themselves (sandbox.h) */
 	if (c->cfg->api_sock)
 		sandbox_landlock_allow_dir_of(c->cfg->api_sock, LANDLOCK_CHANGE);
-	if (sandbox_broker_run(seal_landlock, NULL)) {
-		ctl_mark_started(c);
-		return VMM_EXIT_ERROR;
-	}
-	uint64_t t1 = mono_us();
-	metrics_attach_vm(&c->vm);
 	size_t n;
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, true);
-	int confined = sandbox_broker_confine(lists, n);
-	uint64_t t2 = mono_us();
-	if (!confined)
+	int confined = sandbox_broker_confine(seal_landlock, NULL, lists, n);
+	uint64_t t1 = mono_us();
+	if (!confined) {
+		metrics_attach_vm(&c->vm); /* its flush thread confines itself: after the seal */
 		confined = ctl_confine_api(c);
-	log_debug(
-	    "before the VM runs: Landlock sealed %llu us, broker confined %llu us, API thread "
-	    "confined %llu us",
-	    (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
-	    (unsigned long long)(mono_us() - t2));
+	}
+	log_debug("before the VM runs: Landlock sealed and broker confined %llu us, API thread "
+		  "confined %llu us",
+		  (unsigned long long)(t1 - t0), (unsigned long long)(mono_us() - t1));
 	if (confined) { /* before the VM runs */
-		log_error("api: the API thread or its broker could not be confined: not running "
-			  "the VM");
+		log_error("api: the Landlock set could not be sealed or the API thread or its "
+			  "broker could not be confined: not running the VM");
 		ctl_mark_started(c);
 		return VMM_EXIT_ERROR;
 	}

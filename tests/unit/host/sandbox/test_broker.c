@@ -1,6 +1,7 @@
 /* The broker (host/sandbox/broker.c): without a broker a call runs where it is made; with one it
  * runs on the broker's own thread, one at a time, and returns its result; the broker confines
- * itself again when asked and ends when stopped. The sandbox is turned on (sandbox_init) in a
+ * itself again when asked, after a first step on its own thread (which a failure ends there),
+ * and ends when stopped. The sandbox is turned on (sandbox_init) in a
  * forked child only: it cannot be turned off again. */
 #include <criterion/criterion.h>
 #include <sys/syscall.h>
@@ -28,6 +29,12 @@ static int record(void *arg)
 	return 7;
 }
 
+/* record(), returning 0: a step before the broker's entry that succeeded */
+static int record_ok(void *arg)
+{
+	return record(arg) == 7 ? 0 : -1;
+}
+
 Test(broker, without_one_a_call_runs_on_the_caller)
 {
 	struct seen s = {0};
@@ -35,7 +42,10 @@ Test(broker, without_one_a_call_runs_on_the_caller)
 	cr_expect_eq(sandbox_broker_start(NULL, 0), 0); /* no sandbox_init(): no thread */
 	cr_expect_eq(sandbox_broker_run(record, &s), 7);
 	cr_expect_eq(s.tid, tid());
-	cr_expect_eq(sandbox_broker_confine(NULL, 0), 0);
+	cr_expect_eq(sandbox_broker_confine(NULL, NULL, NULL, 0), 0);
+	s.tid = 0;
+	cr_expect_eq(sandbox_broker_confine(record, &s, NULL, 0), 7, "the first step's result");
+	cr_expect_eq(s.tid, tid(), "the first step ran here");
 	sandbox_broker_stop();
 }
 
@@ -56,8 +66,10 @@ static int broker_child(void)
 	pid_t first = s.tid;
 	if (sandbox_broker_run(record, &s) != 7 || s.tid != first)
 		return 4; /* the same thread every time */
-	if (sandbox_broker_confine(lists, 1))
-		return 5;
+	if (sandbox_broker_confine(record, &s, lists, 1) != 7 || s.tid != first)
+		return 5; /* a failed first step's result, on the broker (not entered) */
+	if (sandbox_broker_confine(record_ok, &s, lists, 1) || s.tid != first)
+		return 7; /* the first step, then the entry, on the broker */
 	sandbox_broker_stop();
 	if (!sandbox_broker_here() || sandbox_broker_run(record, &s) != 7 || s.tid != tid())
 		return 6; /* stopped: calls run where they are made again */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "host/sandbox/filter_cache.h"
 #include "host/sandbox/sandbox.h"
 
 #define ASAN_BUILD SANDBOX_SANITIZED
@@ -290,4 +292,46 @@ Test(sandbox, early_entry_is_under_landlock_from_the_start)
 	close(fd);
 	cr_expect_eq(child_code(early_entry_opens), 0);
 	unlink(made);
+}
+
+/* The filter is a binary tree of call numbers, not a list (sandbox.c's build_filter()): the
+ * kernel runs a new filter for every call number when it is installed, so a list's length
+ * costs every thread's confinement. A list has only equality jumps on the number (but for
+ * the x32 check); a tree has range jumps. */
+static const struct sandbox_rule many_rules[] = {
+    SB_ALLOW(SYS_getppid),	   SB_ALLOW(SYS_getpgrp),
+    SB_ALLOW(SYS_getuid),	   SB_ALLOW(SYS_getgid),
+    SB_ALLOW(SYS_geteuid),	   SB_ALLOW(SYS_getegid),
+    SB_ALLOW(SYS_getsid),	   SB_ALLOW(SYS_sched_yield),
+    SB_ALLOW(SYS_pause),	   SB_ALLOW(SYS_alarm),
+    SB_ALLOW(SYS_nanosleep),	   SB_ALLOW(SYS_getitimer),
+    SB_ALLOW(SYS_setitimer),	   SB_ALLOW(SYS_uname),
+    SB_ALLOW(SYS_umask),	   SB_ALLOW(SYS_sysinfo),
+    SB_ALLOW(SYS_times),	   SB_ALLOW(SYS_getrlimit),
+    SB_ALLOW(SYS_getrusage),	   SB_ALLOW(SYS_statfs),
+    SB_ALLOW(SYS_fstatfs),	   SB_ALLOW(SYS_sync),
+    SB_ALLOW(SYS_gettid),	   SB_ALLOW(SYS_time),
+    SB_ALLOW(SYS_set_tid_address), SB_ALLOW(SYS_timer_create),
+    SB_ALLOW(SYS_timer_delete),	   SB_ALLOW(SYS_clock_getres),
+    SB_ALLOW(SYS_clock_nanosleep), SB_ALLOW(SYS_getcpu),
+};
+static const struct sandbox_list many_list = SANDBOX_LIST("many", many_rules);
+
+Test(sandbox, a_filter_is_a_tree_of_call_numbers)
+{
+	const struct sandbox_list *lists[] = {&many_list};
+	cr_assert_eq(sandbox_init(SANDBOX_ON), 0);
+	cr_assert_eq(sandbox_prepare("t", lists, 1), 0);
+	const struct sock_fprog *prog = filter_cache_get(lists, 1);
+	cr_assert_not_null(prog);
+	unsigned ranges = 0;
+	for (unsigned i = 0; i < prog->len; i++) {
+		uint16_t code = prog->filter[i].code;
+		bool range = BPF_CLASS(code) == BPF_JMP &&
+			     (BPF_OP(code) == BPF_JGE || BPF_OP(code) == BPF_JGT);
+		/* not the x32 check every x86-64 filter starts with (number >= 0x40000000) */
+		if (range && prog->filter[i].k < 0x40000000u)
+			ranges++;
+	}
+	cr_expect_gt(ranges, 0, "no range jump in %u instructions: a list", prog->len);
 }
