@@ -108,9 +108,11 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              clone, summed RSS and summed PSS.
   fork       ours only: the snap_counter guest (RAM in a memfd) forked ~1 s into its run into
              10 children (--quick 4: half warm VMMs waiting on their sockets, half started
-             after the answer), loads in parallel: the parent's pause, what the fork adds to
-             it, request to answer, request to a warm and a cold child running, private memory
-             per child (tools/benchmarks/fork.py; targets: pause < 5 ms, child < 10 ms).
+             after the answer), loads sent at once from one thread: the parent's pause, what
+             the fork adds to it, request to answer, request to a warm and a cold child
+             running, private memory per child; then one warm child alone; then an idle guest
+             (halt.elf) into 10 warm children: the first, median and last running
+             (tools/benchmarks/fork.py; targets: pause < 5 ms, child < 10 ms).
   working-set ours only: the ws_touch guest reads 64 MiB (--quick 32) after each restore and
              answers on its serial console; a working set recorded once, then File and Uffd
              restores cold and with it, the memory file cached and evicted: ms from PUT
