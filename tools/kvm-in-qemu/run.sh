@@ -17,6 +17,10 @@
 #                     of SECS or more: TCG's L1 sometimes stops making progress and never
 #                     recovers; default 240, 0 never); the console then says "kvm-in-qemu: L1
 #                     stalled" and the exit is a failure without the command's status
+#     --silence SECS  stop L1 once it has not touched its heartbeat (a file stage2.sh touches
+#                     every 15 s while the command runs) for SECS: an L1 whose CPUs all stopped
+#                     says nothing, not even a soft lockup (default 240, 0 never); the console
+#                     then says "kvm-in-qemu: L1 stalled" as above
 #     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
 #                     interrupt remapping; intel_iommu=on on L1's command line), an emulated
 #                     e1000e NIC (8086:10d3) on a QEMU user network of its own (slirp: gateway
@@ -47,6 +51,7 @@ mem=4G
 cpu=EPYC,+svm,+npt
 timeout=3600
 stall=240
+silence=240
 log=
 rw=()
 vfio=0
@@ -65,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2 && shift 2 ;;
 	--log) log=$2 && shift 2 ;;
 	--stall) stall=$2 && shift 2 ;;
+	--silence) silence=$2 && shift 2 ;;
 	--vfio-devices) vfio=1 && shift ;;
 	--) shift && break ;;
 	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
@@ -204,27 +210,36 @@ start=$(date +%s)
 [ -n "$log" ] || log=$run/l1.console
 : >"$log" # appended to by the console and by watch_stall's line, so neither overwrites the other
 # watch_stall: L1's kernel says a CPU has been stuck for $stall s or more (its soft-lockup
-# watchdog repeats the line every ~30 s with the time so far): L1 will not finish; stop its QEMU
-# (found by the run folder it shares) rather than wait for the timeout.
+# watchdog repeats the line every ~30 s with the time so far), or L1 has not touched its heartbeat
+# for $silence s (an L1 whose CPUs all stopped says nothing at all): L1 will not finish; stop its
+# QEMU (found by the run folder it shares) rather than wait for the timeout.
 # The command's own output shares that console: a line it echoes from an L2 guest's log may say
 # the same, so only a CPU stuck no longer than L1 has run counts.
 watch_stall() {
-	local n t0 up
+	local n t0 up beat why
 	t0=$(date +%s)
 	while sleep 10; do
 		up=$(($(date +%s) - t0 + 15))
+		why=
 		n=$(grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$log" 2>/dev/null |
 			grep -oE '[0-9]+s$' | tr -d s | awk -v up="$up" '$1 <= up' | sort -n |
 			tail -1) || true # none yet (set -e)
-		if [ -z "$n" ] || [ "$n" -lt "$stall" ]; then continue; fi
-		echo "kvm-in-qemu: L1 stalled: its kernel reports a CPU stuck for ${n}s; stopping it" |
-			tee -a "$log" >&2
+		if [ "$stall" -gt 0 ] && [ -n "$n" ] && [ "$n" -ge "$stall" ]; then
+			why="its kernel reports a CPU stuck for ${n}s"
+		fi
+		beat=$(stat -c %Y "$run/heartbeat" 2>/dev/null) || beat= # before the command starts
+		if [ -z "$why" ] && [ "$silence" -gt 0 ] && [ -n "$beat" ] &&
+			[ $(($(date +%s) - beat)) -ge "$silence" ]; then
+			why="no heartbeat from L1 for $(($(date +%s) - beat))s"
+		fi
+		[ -n "$why" ] || continue
+		echo "kvm-in-qemu: L1 stalled: $why; stopping it" | tee -a "$log" >&2
 		pkill -TERM -f -- "-virtfs local,path=$run," || true
 		return
 	done
 }
 watcher=
-if [ "$stall" -gt 0 ]; then
+if [ "$stall" -gt 0 ] || [ "$silence" -gt 0 ]; then
 	watch_stall &
 	watcher=$!
 fi

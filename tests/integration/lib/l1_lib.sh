@@ -61,6 +61,15 @@ l1_crashed() {
 	grep -q 'kvm-in-qemu: no exit status' "$1/l1.out" && grep -qE "$L1_CRASH" "$1/l1.console"
 }
 
+# console_unbroken FILE: the guest console FILE (carriage returns already taken out) with every
+# kernel message that broke into another line taken out, so that line is whole again: a printk
+# comes out on the console between two bytes of a user-space write ("ens2 10.0.2.15/[   69.2]
+# SVM: kvm: Nested Paging enabled", newline, "24 ..."). Read user space's lines from it; a check
+# of the kernel's own messages reads FILE as it came.
+console_unbroken() {
+	perl -0pe 's/(?<=[^\n])\[ *\d+\.\d+\] [^\n]*\n//g' "$1"
+}
+
 # l1_watch_stall LOG STALL SOCK PID [LIMIT]: run in the background beside a boot of our VMM in L1
 # (process PID, API socket SOCK, console in LOG). When LOG stays still for LIMIT seconds (default
 # 60; a stock kernel's whole boot takes 17-35 s in L1, and the longest silence of a boot that

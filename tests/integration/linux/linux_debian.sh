@@ -318,8 +318,9 @@ peer_failed=0
 # What the image's check printed after VMM-DEBIAN-KEY: (first match), "-" when absent.
 marker_of() {
 	local s
-	# Anywhere in a line: the getty's prompt ends without a newline, kernel lines may come first.
-	s=$(sed -n "s/^.*VMM-DEBIAN-$2: //p" "$out/$1.txt" | head -1 | sed 's/ *$//')
+	# Anywhere in a line: the getty's prompt ends without a newline, kernel lines may come first;
+	# from the console with the kernel's messages that broke into a line taken out.
+	s=$(sed -n "s/^.*VMM-DEBIAN-$2: //p" "$out/$1.user.txt" | head -1 | sed 's/ *$//')
 	echo "${s:--}"
 }
 
@@ -407,8 +408,8 @@ check_ctl() {
 
 # NAME REGEX WHAT: one of the guest's HOTPLUG-UDEV lines (an event udevadm monitor saw) matches.
 check_udev_event() {
-	if sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.txt" | grep -qE -- "$2"; then
-		ok "$1: udev's event for $3 ($(sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.txt" |
+	if sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.user.txt" | grep -qE -- "$2"; then
+		ok "$1: udev's event for $3 ($(sed -n 's/^.*VMM-DEBIAN-HOTPLUG-UDEV: //p' "$out/$1.user.txt" |
 			grep -E -- "$2" | head -1))"
 	else
 		bad "$1: no udev event for $3 (no HOTPLUG-UDEV line /$2/)"
@@ -518,6 +519,7 @@ else
 fi
 for name in "${names[@]}"; do
 	tr -d '\r' <"$out/$name.log" >"$out/$name.txt"
+	console_unbroken "$out/$name.txt" >"$out/$name.user.txt"
 	transport=${name#vmm-}
 	[ "$name" = qemu ] && peer=1 && transport=pci
 	check_boot "$name" "$transport"

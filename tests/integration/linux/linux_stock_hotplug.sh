@@ -274,10 +274,9 @@ bad() {
 	fail=1
 }
 tr -d '\r' <"$out/vmm.log" >"$out/vmm.txt" 2>/dev/null
-# /init's lines with the kernel's messages that broke into them taken out: a printk comes out on
-# the console between two bytes of /init's write ("bound a[   10.55] pci ...: BAR 0 ...",
-# newline, "fter 0s driver=..."). The kernel's own checks below read vmm.txt as it came.
-perl -0pe 's/(?<=[^\n])\[ *\d+\.\d+\] [^\n]*\n//g' "$out/vmm.txt" >"$out/vmm.init.txt"
+# /init's lines with the kernel's messages that broke into them taken out ("bound a[   10.55]
+# pci ...: BAR 0 ...", newline, "fter 0s driver=..."). The kernel's own checks read vmm.txt.
+console_unbroken "$out/vmm.txt" >"$out/vmm.init.txt"
 line() { sed -n "s/^VMM-STOCK-$1: //p" "$out/vmm.init.txt" | head -1; }
 ctl_status() { sed -n 's/^status //p' "$out/$1" 2>/dev/null; }
 ctl_ms() { sed -n 's/^ms //p' "$out/$1" 2>/dev/null; }
