@@ -209,9 +209,12 @@ run_boot() {
 		--append "$cmdline vmmstock.end=hotplug" </dev/null >"$out/vmm.log" 2>"$out/vmm.err" &
 	pid=$!
 	drive "$pid" &
+	local driver=$!
 	wait "$pid"
 	echo $? >"$out/vmm.status"
-	wait
+	# the driver only, not every job: virtiofsd ends with its VMM's connection, and has none
+	# when the boot ended before the folder was added (a triple fault in L1)
+	wait "$driver"
 	echo "$net" >"$out/net"
 	echo "$fs" >"$out/fs"
 	if [ "$fs" = 1 ]; then
