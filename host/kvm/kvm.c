@@ -64,8 +64,10 @@ static bool kvm_host_is_emulated(void)
 /* Says why KVM at `path` is unusable and what fixes it: the host probe's line, which
  * `vmm --check-kvm` and tools/kvm-probe.sh print too. `what` and `err` are our own failed step,
  * said instead should the probe, a moment later, find nothing wrong. */
-static void report_unusable(const char *path, const char *what, int err)
+static void report_unusable(bool quiet, const char *path, const char *what, int err)
 {
+	if (quiet) /* the VM made ahead: the open on the request says it */
+		return;
 	struct kvm_probe p;
 	char line[sizeof(p.reason) + sizeof(p.fix) + 32];
 	if (kvm_probe(path, &p))
@@ -85,8 +87,7 @@ static int check_caps(int dev_fd, const char *path, bool quiet)
 {
 	int version = kvm_ioctl(dev_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
-		if (!quiet)
-			report_unusable(path, "KVM_GET_API_VERSION", ENOTSUP);
+		report_unusable(quiet, path, "KVM_GET_API_VERSION", ENOTSUP);
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
@@ -114,8 +115,7 @@ static int create_vm(struct kvm *kvm, const char *path, bool quiet)
 	kvm->vm_fd = kvm_ioctl(kvm->dev_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0) {
 		int err = errno;
-		if (!quiet)
-			report_unusable(path, "KVM_CREATE_VM failed", err);
+		report_unusable(quiet, path, "KVM_CREATE_VM failed", err);
 		return -err;
 	}
 	kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
@@ -152,8 +152,7 @@ static int open_new_vm(struct kvm *kvm, const char *path, bool quiet)
 	kvm->dev_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (kvm->dev_fd < 0) {
 		int err = errno;
-		if (!quiet)
-			report_unusable(path, "cannot open KVM", err);
+		report_unusable(quiet, path, "cannot open KVM", err);
 		return -err;
 	}
 	int err = check_caps(kvm->dev_fd, path, quiet);
