@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "base/host_path_int.h"
 #include "base/parse.h"
 
 #define ALLOWED_FLAGS                                                                              \
@@ -48,7 +49,7 @@ static const char *pseudo_fs_name(long type)
 	}
 }
 
-static const char *kind_name(mode_t mode)
+const char *host_path_kind_name(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFREG:
@@ -68,7 +69,7 @@ static const char *kind_name(mode_t mode)
 	}
 }
 
-static unsigned kind_bit(mode_t mode)
+unsigned host_path_kind_bit(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFREG:
@@ -86,7 +87,7 @@ static unsigned kind_bit(mode_t mode)
 
 /* The errno of a kind the use refuses: -EISDIR (a directory opened to write) and -ENOTDIR as
  * open() would say them, else -EINVAL. */
-static int kind_errno(mode_t mode, int flags, unsigned kinds)
+int host_path_kind_errno(mode_t mode, int flags, unsigned kinds)
 {
 	if (S_ISDIR(mode) && (flags & O_ACCMODE) != O_RDONLY)
 		return -EISDIR;
@@ -94,7 +95,7 @@ static int kind_errno(mode_t mode, int flags, unsigned kinds)
 }
 
 /* "a regular file or a block device" for the kinds a use accepts. */
-static void wanted_kinds(unsigned kinds, char *out, size_t len)
+void host_path_wanted_kinds(unsigned kinds, char *out, size_t len)
 {
 	static const struct {
 		unsigned bit;
@@ -115,7 +116,7 @@ static void wanted_kinds(unsigned kinds, char *out, size_t len)
 }
 
 /* Checks the open file against the rules; 0 or -errno with err filled. */
-static int check_open_file(int fd, const char *path, int flags, unsigned kinds, char *err,
+int host_path_check_open_file(int fd, const char *path, int flags, unsigned kinds, char *err,
 			   size_t errlen)
 {
 	struct stat st;
@@ -134,10 +135,10 @@ static int check_open_file(int fd, const char *path, int flags, unsigned kinds, 
 			 path, pseudo);
 		return -EACCES;
 	}
-	if (!(kind_bit(st.st_mode) & kinds)) {
-		wanted_kinds(kinds, want, sizeof(want));
-		snprintf(err, errlen, "%s: not %s (%s)", path, want, kind_name(st.st_mode));
-		return kind_errno(st.st_mode, flags, kinds);
+	if (!(host_path_kind_bit(st.st_mode) & kinds)) {
+		host_path_wanted_kinds(kinds, want, sizeof(want));
+		snprintf(err, errlen, "%s: not %s (%s)", path, want, host_path_kind_name(st.st_mode));
+		return host_path_kind_errno(st.st_mode, flags, kinds);
 	}
 	return 0;
 }
@@ -153,17 +154,17 @@ static int cannot_write(const char *path, unsigned kinds, char *err, size_t errl
 		snprintf(err, errlen, "%s: a FIFO with no reader (start its reader first)", path);
 		return -ENXIO;
 	}
-	if (stat(path, &st) == 0 && !(kind_bit(st.st_mode) & kinds)) {
-		wanted_kinds(kinds, want, sizeof(want));
-		snprintf(err, errlen, "%s: not %s (%s)", path, want, kind_name(st.st_mode));
-		return kind_errno(st.st_mode, O_WRONLY, kinds);
+	if (stat(path, &st) == 0 && !(host_path_kind_bit(st.st_mode) & kinds)) {
+		host_path_wanted_kinds(kinds, want, sizeof(want));
+		snprintf(err, errlen, "%s: not %s (%s)", path, want, host_path_kind_name(st.st_mode));
+		return host_path_kind_errno(st.st_mode, O_WRONLY, kinds);
 	}
 	snprintf(err, errlen, "%s: not a file that can be opened for writing (%s)", path,
 		 strerror(ENXIO));
 	return -ENXIO;
 }
 
-static int clear_nonblock(int fd, const char *path, char *err, size_t errlen)
+int host_path_clear_nonblock(int fd, const char *path, char *err, size_t errlen)
 {
 	int fl = fcntl(fd, F_GETFL);
 
@@ -183,11 +184,11 @@ static int check_name(const char *path, int flags, unsigned kinds, char *err, si
 	char want[80];
 	int r = (flags & O_NOFOLLOW) ? lstat(path, &st) : stat(path, &st);
 
-	if (r < 0 || S_ISLNK(st.st_mode) || (kind_bit(st.st_mode) & kinds))
+	if (r < 0 || S_ISLNK(st.st_mode) || (host_path_kind_bit(st.st_mode) & kinds))
 		return 0;
-	wanted_kinds(kinds, want, sizeof(want));
-	snprintf(err, errlen, "%s: not %s (%s)", path, want, kind_name(st.st_mode));
-	return kind_errno(st.st_mode, flags, kinds);
+	host_path_wanted_kinds(kinds, want, sizeof(want));
+	snprintf(err, errlen, "%s: not %s (%s)", path, want, host_path_kind_name(st.st_mode));
+	return host_path_kind_errno(st.st_mode, flags, kinds);
 }
 
 static bool names_fifo(const char *path, int flags)
@@ -197,7 +198,7 @@ static bool names_fifo(const char *path, int flags)
 	return r == 0 && S_ISFIFO(st.st_mode);
 }
 
-static bool is_fifo(int fd)
+bool host_path_is_fifo(int fd)
 {
 	struct stat st;
 	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
@@ -213,6 +214,9 @@ int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, cha
 	if (flags & ~ALLOWED_FLAGS)
 		return parse_fail(err, errlen, "%s: open flags 0x%x not allowed here", path,
 				  (unsigned)(flags & ~ALLOWED_FLAGS));
+	char dir[PATH_MAX], rest[PATH_MAX];
+	if (host_path_confined_split(path, dir, sizeof(dir), rest, sizeof(rest)) == 1)
+		return host_path_open_beneath(dir, rest, flags, mode, kinds, err, errlen);
 	if (kinds == HOST_PATH_DIR)
 		flags |= O_DIRECTORY;
 	/* By name first, so that a device's own open (a watchdog that starts, a tape that rewinds)
@@ -237,9 +241,9 @@ int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, cha
 			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	r = check_open_file(fd, path, flags, fifo_sink ? HOST_PATH_FIFO : kinds, err, errlen);
-	if (!r && !((kinds & HOST_PATH_FIFO) && is_fifo(fd)))
-		r = clear_nonblock(fd, path, err, errlen);
+	r = host_path_check_open_file(fd, path, flags, fifo_sink ? HOST_PATH_FIFO : kinds, err, errlen);
+	if (!r && !((kinds & HOST_PATH_FIFO) && host_path_is_fifo(fd)))
+		r = host_path_clear_nonblock(fd, path, err, errlen);
 	if (r < 0) {
 		close(fd);
 		return r;

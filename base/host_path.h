@@ -20,6 +20,16 @@
  *      Firecracker opens its log and metrics pipes: the open needs no reader, and a reader
  *      that goes away never raises SIGPIPE (it is only a pipe's own read end).
  *   5. O_NOFOLLOW when the caller passes it (where the docs say a symlink is refused).
+ *   6. A path that names something inside a folder the operator does not vouch for (a
+ *      snapshot's folder during a restore: host_path_confine(); a qcow2 image's backing file,
+ *      beneath the image's folder) is opened by host_path_open_beneath(): openat2() with
+ *      RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS from that folder, so no
+ *      symbolic link at any level and no `..` leaves it. host_path_open() does this itself for
+ *      every path beneath a confined folder, so no caller can forget it.
+ *   7. A file the VMM writes whole (a snapshot, a screenshot) is written to a new temporary
+ *      file beside its target and renamed over the target only when that is a regular file or
+ *      nothing: host_path_replace_*() below. A device node, FIFO, socket, directory or link
+ *      at the target is left as it was and the write refused.
  */
 #ifndef VMM_HOST_PATH_H
 #define VMM_HOST_PATH_H
@@ -50,5 +60,39 @@ int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, cha
  * with a NUL after its `*len` bytes. A file larger than `max` bytes is -EFBIG, and so is one
  * that grows past it while read. Returns 0, or -errno with err filled as above. */
 int host_path_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
+
+/* ---- rule 6: folders whose contents the operator did not vouch for ---- */
+
+/* Remembers the working directory that relative paths are taken against (lexically), once:
+ * called before any thread is confined (a confined thread may not call getcwd()). 0 or -errno. */
+int host_path_init(void);
+
+/* Opens `name` beneath the folder `dir` under the rules above and rule 6: `name` is relative to
+ * `dir` (an absolute `name` must lie lexically beneath `dir`), and the whole walk from `dir`
+ * follows no symbolic link, magic link or `..` out of it: -ELOOP ("a symbolic link inside
+ * DIR"), -EXDEV ("leaves DIR"). `dir` itself is the operator's and may be reached through links.
+ * Returns the file descriptor or -errno with err filled (the message names dir/name). */
+int host_path_open_beneath(const char *dir, const char *name, int flags, mode_t mode,
+			   unsigned kinds, char *err, size_t errlen);
+
+/* Adds `dir` to the confined folders (at most HOST_PATH_MAX_CONFINED): from now on
+ * host_path_open() of any path lexically beneath it is host_path_open_beneath(dir, rest).
+ * The folder must exist and be a directory. 0, or -errno with err filled. */
+#define HOST_PATH_MAX_CONFINED 4
+int host_path_confine(const char *dir, char *err, size_t errlen);
+/* Forgets every confined folder (a restore that failed, a test). */
+void host_path_unconfine_all(void);
+
+/* ---- rule 7: whole files written through a temporary file ---- */
+
+/* The target `path` may be replaced: 0 when it is a regular file or does not exist, else
+ * -EINVAL (-EISDIR for a directory, -ELOOP for a symbolic link) with err naming its kind. */
+int host_path_replace_check(const char *path, char *err, size_t errlen);
+
+/* Renames the finished temporary file `tmp` over `path` only when `path` is a regular file or
+ * nothing, atomically (renameat2: RENAME_NOREPLACE when there is none, RENAME_EXCHANGE then a
+ * check of what came back, exchanged back when it was not a regular file). On success `tmp` no
+ * longer exists; on failure `tmp` is removed and `path` is as it was. 0 or -errno with err. */
+int host_path_replace_commit(const char *tmp, const char *path, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
  * fsync) call; glibc's open, stat and rename take the *at forms or the old ones by version. */
 static const struct sandbox_rule opener_rules[] = {
     SB_ALLOW(SYS_openat),
+    SB_ALLOW(SYS_openat2), /* host_path_open_beneath(): a confined folder, a backing file */
     SB_ALLOW(SYS_open),
     SB_ALLOW(SYS_close),
     SB_ALLOW(SYS_fstat),

@@ -104,6 +104,7 @@ static const struct sandbox_rule api_rules[] = {
     SB_ALLOW(SYS_pwrite64),
     SB_ALLOW(SYS_close),
     SB_ALLOW(SYS_openat),
+    SB_ALLOW(SYS_openat2), /* host_path_open_beneath(): a confined folder, a backing file */
     SB_ALLOW(SYS_fstat),
     SB_ALLOW(SYS_newfstatat),
     SB_ALLOW(SYS_fstatfs), /* host_path_open(): no file of /proc or /sys (host_path.h) */

@@ -40,6 +40,7 @@
  * and joined. */
 static const struct sandbox_rule hotplug_rules[] = {
     SB_ALLOW(SYS_openat),
+    SB_ALLOW(SYS_openat2), /* host_path_open_beneath(): a confined folder, a backing file */
     SB_ALLOW(SYS_close),
     SB_ALLOW(SYS_fstat),
     SB_ALLOW(SYS_newfstatat),

@@ -559,6 +559,7 @@ static const struct sandbox_rule main_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, TCSETSW),
     SB_ARG_EQ(SYS_ioctl, 1, TCSETSF),
     SB_ALLOW(SYS_openat),
+    SB_ALLOW(SYS_openat2), /* host_path_open_beneath(): a confined folder, a backing file */
     SB_ALLOW(SYS_unlink),
     SB_ALLOW(SYS_unlinkat),
     SB_ALLOW(SYS_fstat),

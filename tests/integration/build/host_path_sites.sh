@@ -17,6 +17,8 @@ SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 # Anything else that opens a path must go through host_path_open() / host_path_read().
 ALLOW='
 base/host_path.c|open(path|host_path_open() itself: the one open() of an outside path
+base/host_path_beneath.c|open(dir|host_path_open_beneath(): the folder itself, O_PATH only (the base every name is resolved beneath)
+base/host_path_beneath.c|syscall(SYS_openat2|host_path_open_beneath(): the open beneath a folder (RESOLVE_BENEATH, no symbolic link)
 host/kvm/kvm.c|open(path|--kvm PATH: KVM'"'"'s character device by design (the probe names what is wrong with it)
 host/kvm/kvm_probe.c|open(path|--kvm PATH / --check-kvm: the same device, probed
 host/kvm/x86/cpuid.c|open(kvm_path|--kvm PATH: the same device, for KVM_GET_SUPPORTED_CPUID
