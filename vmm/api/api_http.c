@@ -115,6 +115,7 @@ static const struct sandbox_rule api_rules[] = {
     SB_ALLOW(SYS_fsync),
     SB_ALLOW(SYS_fdatasync),
     SB_ALLOW(SYS_rename),
+    SB_ALLOW(SYS_renameat2), /* host_path_replace_commit() */
     SB_ALLOW(SYS_renameat),
     SB_ALLOW(SYS_unlink),
     SB_ALLOW(SYS_unlinkat),

@@ -378,6 +378,8 @@ static const struct sandbox_rule display_rules[] = {
     SB_ALLOW(SYS_epoll_pwait),
     SB_ALLOW(SYS_shutdown),
     SB_ALLOW(SYS_rename),
+    SB_ALLOW(SYS_renameat2), /* host_path_replace_commit(): the screenshot */
+    SB_ALLOW(SYS_unlink),
     /* SDL's software renderer may generate code (the base list forbids executable memory) */
     SB_ALLOW(SYS_mmap),
     SB_ALLOW(SYS_mprotect),

@@ -98,12 +98,15 @@ static int write_state(struct snap_writer *w, const char *path, char *err, size_
 	int r = done == len ? 0 : -EIO;
 	if (close(fd) && !r)
 		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
 	if (r) {
 		unlink(tmp);
 		snprintf(err, errlen, "%s: cannot write the state: %s", path, strerror(-r));
+		return r;
 	}
+	/* only over a regular file or nothing (base/host_path.h rule 7) */
+	r = host_path_replace_commit(tmp, path, why, sizeof(why));
+	if (r)
+		snprintf(err, errlen, "cannot write the state: %s", why);
 	return r;
 }
 

@@ -572,6 +572,7 @@ static const struct sandbox_rule main_rules[] = {
     SB_ALLOW(SYS_fdatasync),
     SB_ALLOW(SYS_pwrite64), /* a qcow2 disk's metadata written when it closes (issue 51) */
     SB_ALLOW(SYS_rename),
+    SB_ALLOW(SYS_renameat2), /* host_path_replace_commit() */
     SB_ALLOW(SYS_ftruncate),
     SB_ALLOW(SYS_epoll_ctl),
     SB_ALLOW(SYS_io_uring_enter),
