@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""Host side of tests/integration/storage/blk_crash_consistency.sh: kills the VMM with SIGKILL
+while the blk_crash test guest (tests/guests/blk_crash.c) writes and flushes, restarts it on the
+same image, and after every kill checks the image:
+
+  * qcow2: `qemu-img check` finds no corruption (leaked clusters are allowed: exit status 3);
+  * the data, read back with `qemu-img convert` (qcow2) or from the file (raw): every 4 KiB block
+    that a round whose "flushed R" line came out wrote holds, sector by sector, that round's
+    bytes or a later round's; every other sector is zeros or the bytes of a round that wrote
+    it; nothing else anywhere on the disk.
+
+The guest's layout (which blocks round R writes, the bytes of a sector) is recomputed here:
+keep mix64(), fresh_block(), round_blocks() and sector_bytes() in step with blk_crash.c.
+
+Kill points come from random.Random(seed + kind): the same requests on every run (what the VMM
+had done by then varies). Exits 0 when every check passed, 1 otherwise; prints one summary line
+per disk kind.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+MASK = (1 << 64) - 1
+WRITES = 12  # BLK_CRASH_WRITES
+FRESH = 8  # FRESH_PER_ROUND
+GROUP = 16  # GROUP_BLOCKS
+BLOCK = 4096
+SECTOR = 512
+CHUNK = GROUP * BLOCK
+ZERO_CHUNK = bytes(CHUNK)
+ZERO_BLOCK = bytes(BLOCK)
+ZERO_SECTOR = bytes(SECTOR)
+ROUNDS_PER_RUN = 400  # far more than a run reaches before its kill (~10 ms a round)
+DISK_BYTES = 64 << 20
+FLUSHED_RE = re.compile(rb"^flushed (\d+) n=(\d+) sum=([0-9a-f]{8})\r?$")
+LINE_RE = re.compile(rb"s(\d{10}) r(\d{8}) c([0-9a-f]{8})\n")
+
+
+def mix64(x):
+    x = (x + 0x9E3779B97F4A7C15) & MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK
+    return x ^ (x >> 31)
+
+
+def fresh_block(n, blocks):
+    groups = blocks // GROUP
+    return (((n // GROUP) * 2654435761) & MASK) % groups * GROUP + n % GROUP
+
+
+def round_blocks(r, blocks):
+    out = []
+    for j in range(WRITES):
+        if j < FRESH:
+            out.append(fresh_block(r * FRESH + j, blocks))
+        else:
+            out.append(fresh_block(mix64((r * 64 + j) & MASK) % (r * FRESH), blocks))
+    return out
+
+
+def round_sum(r, blocks):
+    acc = 0
+    for b in round_blocks(r, blocks):
+        acc = mix64(acc ^ b)
+    return acc & 0xFFFFFFFF
+
+
+def sector_bytes(s, r):
+    check = mix64(((s << 32) ^ r) & MASK) & 0xFFFFFFFF
+    return (b"s%010d r%08d c%08x\n" % (s, r, check)) * (SECTOR // 32)
+
+
+def block_bytes(b, r):
+    return b"".join(sector_bytes(b * 8 + i, r) for i in range(BLOCK // SECTOR))
+
+
+class Verifier:
+    """What the disk must hold: acked[block] = the last flushed round that wrote it."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+        self.acked = {}
+        self.flushed = set()
+        self.rmax = 0  # no round above this one was ever asked for
+        self.writers = {}  # round -> set of its blocks (cache)
+
+    def wrote(self, r, b):
+        if r not in self.writers:
+            self.writers[r] = set(round_blocks(r, self.blocks))
+        return b in self.writers[r]
+
+    def ack(self, r):
+        self.flushed.add(r)
+        for b in round_blocks(r, self.blocks):
+            if self.acked.get(b, 0) < r:
+                self.acked[b] = r
+
+    def sector_problem(self, sec, s, b):
+        """None if sector s (of block b) may hold these bytes, else why not."""
+        want = self.acked.get(b)
+        if sec == ZERO_SECTOR:
+            return None if want is None else f"zeros, but round {want} flushed it"
+        m = LINE_RE.fullmatch(sec[:32])
+        if not m or sec != sec[:32] * (SECTOR // 32):
+            return f"garbage {sec[:32]!r}"
+        got_s, r = int(m.group(1)), int(m.group(2))
+        if got_s != s:
+            return f"sector {got_s}'s data (round {r})"
+        if sec != sector_bytes(s, r):
+            return f"bad check value in {sec[:32]!r}"
+        if r > self.rmax or not self.wrote(r, b):
+            return f"round {r}'s data, but round {r} never wrote block {b}"
+        if want is not None and r < want:
+            return f"round {r}'s data, stale: round {want} flushed it"
+        return None
+
+    def verify(self, data):
+        """Returns (list of problems, sectors whose flushed round was checked)."""
+        problems, checked = [], 0
+        if len(data) != self.blocks * BLOCK:
+            return [f"disk is {len(data)} bytes, want {self.blocks * BLOCK}"], 0
+        for c in range(0, len(data), CHUNK):
+            chunk = data[c : c + CHUNK]
+            first = c // BLOCK
+            if chunk == ZERO_CHUNK:
+                for b in range(first, first + GROUP):
+                    if b in self.acked:
+                        problems.append(
+                            f"block {b} (sectors {b * 8}..{b * 8 + 7}): zeros, but round "
+                            f"{self.acked[b]} flushed it"
+                        )
+                continue
+            for i in range(GROUP):
+                b = first + i
+                blk = chunk[i * BLOCK : (i + 1) * BLOCK]
+                want = self.acked.get(b)
+                if want is not None:
+                    checked += BLOCK // SECTOR
+                    if blk == block_bytes(b, want):
+                        continue
+                elif blk == ZERO_BLOCK:
+                    continue
+                for k in range(BLOCK // SECTOR):
+                    why = self.sector_problem(blk[k * SECTOR : (k + 1) * SECTOR], b * 8 + k, b)
+                    if why:
+                        problems.append(f"sector {b * 8 + k} (block {b}): {why}")
+        return problems, checked
+
+
+def qcow2_check(img):
+    """('ok'|'leaks'|'corrupt'|'error', leaked clusters, text)."""
+    p = subprocess.run(
+        ["qemu-img", "check", "-f", "qcow2", "--output=json", img],
+        capture_output=True,
+        text=True,
+    )
+    leaks = 0
+    try:
+        info = json.loads(p.stdout)
+        leaks = int(info.get("leaks", 0))
+    except ValueError:
+        info = None
+    if p.returncode == 0:
+        return "ok", leaks, ""
+    text = subprocess.run(
+        ["qemu-img", "check", "-f", "qcow2", img], capture_output=True, text=True
+    )
+    text = (text.stdout + text.stderr).strip()
+    if p.returncode == 3:
+        return "leaks", leaks, text
+    if p.returncode == 2:
+        return "corrupt", leaks, text
+    return "error", leaks, f"status {p.returncode}: {text}"
+
+
+class Kind:
+    def __init__(self, name, fmt, cluster, opts):
+        self.name, self.fmt, self.cluster, self.opts = name, fmt, cluster, opts
+
+
+KINDS = {
+    "qcow2": Kind("qcow2", "qcow2", 65536, ""),
+    "qcow2-4k": Kind("qcow2-4k", "qcow2", 4096, ""),
+    "raw-none": Kind("raw-none", "raw", 0, ",cache=none"),
+    "raw-writeback": Kind("raw-writeback", "raw", 0, ",cache=writeback,flush=on"),
+}
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.failed = False
+
+    def say(self, msg):
+        print(msg, flush=True)
+
+    def fail(self, msg):
+        self.failed = True
+        self.say(f"FAIL: {msg}")
+
+    def vmm_cmd(self, img, kind, first, rounds):
+        return [
+            self.args.vmm,
+            "--kernel",
+            self.args.guest,
+            "--debug-exit",
+            "--console",
+            "stdio",
+            "--mem",
+            "128M",
+            "--disk",
+            f"{img},format={kind.fmt}{kind.opts}",
+            "--append",
+            f"round={first} rounds={rounds}",
+        ]
+
+    def run(self, img, kind, first, rounds, delay, errf):
+        """Runs the guest from round `first`; kills it `delay` s after it starts writing
+        (None: lets it end). Returns (flushed lines [(r, n, sum)], output, status, killed)."""
+        proc = subprocess.Popen(
+            self.vmm_cmd(img, kind, first, rounds),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errf,
+        )
+        out = b""
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + 20
+        kill_at = None
+        killed = False
+        while True:
+            now = time.monotonic()
+            if kill_at is not None and now >= kill_at:
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+            limit = (kill_at if kill_at is not None else deadline) - now
+            if limit <= 0:  # never started writing, or never ended
+                proc.send_signal(signal.SIGKILL)
+                break
+            ready, _, _ = select.select([fd], [], [], limit)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            out += chunk
+            if kill_at is None and delay is not None and b"writing from round" in out:
+                kill_at = time.monotonic() + delay
+        while True:  # what was printed before the kill
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            out += chunk
+        status = proc.wait()
+        proc.stdout.close()
+        flushed = []
+        for line in out.split(b"\n"):
+            m = FLUSHED_RE.match(line)
+            if m:
+                flushed.append((int(m.group(1)), int(m.group(2)), int(m.group(3), 16)))
+        return flushed, out, status, killed
+
+    def read_disk(self, img, kind):
+        if kind.fmt == "raw":
+            with open(img, "rb") as f:
+                return f.read()
+        raw = os.path.join(self.args.tmp, "converted.raw")
+        p = subprocess.run(
+            ["qemu-img", "convert", "-f", "qcow2", "-O", "raw", img, raw],
+            capture_output=True,
+            text=True,
+        )
+        if p.returncode:
+            return None
+        with open(raw, "rb") as f:
+            return f.read()
+
+    def keep(self, img, tag):
+        path = os.path.join(self.args.tmp, f"{tag}.{os.path.basename(img)}")
+        shutil.copyfile(img, path)
+        return path
+
+    def check_image(self, img, kind, ver, stats, tag):
+        """qemu-img check (qcow2) and the data after one kill."""
+        if kind.fmt == "qcow2":
+            verdict, leaks, text = qcow2_check(img)
+            stats["checked"] += 1
+            stats["leaks_last"] = leaks
+            if verdict in ("corrupt", "error"):
+                stats["corrupt"] += 1
+                self.fail(
+                    f"{kind.name} {tag}: qemu-img check: {verdict} (image kept as "
+                    f"{self.keep(img, tag)})\n{text}"
+                )
+                return False
+        data = self.read_disk(img, kind)
+        if data is None:
+            self.fail(f"{kind.name} {tag}: qemu-img convert failed")
+            return False
+        stats["data_checked"] += 1
+        problems, checked = ver.verify(data)
+        stats["sectors"] += checked
+        if problems:
+            stats["mismatch"] += 1
+            self.fail(
+                f"{kind.name} {tag}: {len(problems)} sector(s) wrong (seed {self.args.seed}, "
+                f"image kept as {self.keep(img, tag)}):\n  " + "\n  ".join(problems[:20])
+            )
+            return False
+        return True
+
+    def take_flushed(self, kind, ver, flushed, tag):
+        ok = True
+        for r, n, s in flushed:
+            if n != WRITES or s != round_sum(r, ver.blocks):
+                self.fail(
+                    f"{kind.name} {tag}: flushed {r} n={n} sum={s:08x}, want n={WRITES} "
+                    f"sum={round_sum(r, ver.blocks):08x} (guest and host layouts differ)"
+                )
+                ok = False
+                continue
+            ver.ack(r)
+        return ok
+
+    def disk_kind(self, kind):
+        a = self.args
+        img = os.path.join(a.tmp, f"{kind.name}.img")
+        if kind.fmt == "qcow2":
+            subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", "-o", f"cluster_size={kind.cluster}",
+                 img, str(DISK_BYTES)],
+                check=True,
+            )
+        else:
+            with open(img, "wb") as f:
+                f.truncate(DISK_BYTES)
+        rng = random.Random(f"{a.seed}:{kind.name}")
+        ver = Verifier(DISK_BYTES // BLOCK)
+        stats = dict(kills=0, checked=0, corrupt=0, leaks_last=0, mismatch=0, data_checked=0,
+                     sectors=0, unfinished=0)
+        errf = open(os.path.join(a.tmp, f"{kind.name}.stderr"), "wb")
+        start = time.monotonic()
+        nxt = 1
+        for i in range(a.kills):
+            delay = rng.uniform(a.min_ms, a.max_ms) / 1000.0
+            tag = f"kill {i + 1} ({delay * 1000:.1f} ms, from round {nxt})"
+            ver.rmax = max(ver.rmax, nxt + ROUNDS_PER_RUN - 1)
+            flushed, out, status, killed = self.run(img, kind, nxt, ROUNDS_PER_RUN, delay, errf)
+            if not killed:
+                stats["unfinished"] += 1
+                errf.flush()
+                self.fail(
+                    f"{kind.name} {tag}: the guest never started writing or ended by itself "
+                    f"(status {status}); its output:\n{out.decode(errors='replace')[-2000:]}"
+                )
+                break
+            stats["kills"] += 1
+            self.take_flushed(kind, ver, flushed, tag)
+            if flushed:
+                nxt = max(nxt, max(r for r, _, _ in flushed) + 1)
+            if (i + 1) % a.check_every == 0 or i + 1 == a.kills:
+                if not self.check_image(img, kind, ver, stats, tag):
+                    break
+        # a last run, not killed: the image still works, the guest ends by itself
+        if not self.failed:
+            ver.rmax = max(ver.rmax, nxt + 4)
+            flushed, out, status, killed = self.run(img, kind, nxt, 5, None, errf)
+            text = out.decode(errors="replace").replace("\r", "")
+            if status != 1 or "\nTEST PASS\n" not in text or len(flushed) != 5:
+                self.fail(f"{kind.name}: the last run (not killed) did not pass (status "
+                          f"{status}):\n{text[-2000:]}")
+            else:
+                self.take_flushed(kind, ver, flushed, "last run")
+                self.check_image(img, kind, ver, stats, "last run")
+        errf.close()
+        secs = time.monotonic() - start
+        if kind.fmt == "qcow2":
+            what = (f"{stats['kills']} kills, {stats['checked']} images checked, "
+                    f"{stats['corrupt']} corrupt, {stats['leaks_last']} leaked clusters in the "
+                    f"end")
+        else:
+            what = f"{stats['kills']} kills"
+        self.say(
+            f"{kind.name}: {what}, {stats['data_checked']} data checks "
+            f"({stats['mismatch']} with wrong sectors), {len(ver.flushed)} flushed rounds "
+            f"verified ({stats['sectors']} sector reads of flushed data), "
+            f"{secs:.1f} s"
+        )
+        self.last = (img, kind, ver)
+
+    def self_check(self):
+        """The checks can fail: a wrong expectation, a clobbered sector and a zeroed refcount
+        are each caught."""
+        ok = True
+        img, kind, ver = self.qcow2_last
+        data = bytearray(self.read_disk(img, kind))
+        b, r = max(ver.acked.items(), key=lambda kv: kv[1])
+        # 1. expecting a later round than the one that wrote block b
+        wrong = Verifier(ver.blocks)
+        wrong.acked, wrong.rmax = dict(ver.acked), ver.rmax
+        wrong.acked[b] = r + 1
+        problems, _ = wrong.verify(bytes(data))
+        if not any(f"(block {b})" in p for p in problems):
+            self.fail("self-check: a wrong expected round went unnoticed")
+            ok = False
+        # 2. one sector of flushed data zeroed
+        data[b * BLOCK + 3 * SECTOR : b * BLOCK + 4 * SECTOR] = ZERO_SECTOR
+        problems, _ = ver.verify(bytes(data))
+        if not any(f"sector {b * 8 + 3} " in p for p in problems):
+            self.fail("self-check: a zeroed sector of flushed data went unnoticed")
+            ok = False
+        # 3. qcow2: the refcount of the L1 table's cluster set to 0
+        bad = os.path.join(self.args.tmp, "selfcheck.qcow2")
+        shutil.copyfile(img, bad)
+        with open(bad, "r+b") as f:
+            hdr = f.read(104)
+            cluster = 1 << struct.unpack(">I", hdr[20:24])[0]
+            l1 = struct.unpack(">Q", hdr[40:48])[0]
+            rt = struct.unpack(">Q", hdr[48:56])[0]
+            order = struct.unpack(">I", hdr[96:100])[0] if struct.unpack(">I", hdr[4:8])[0] >= 3 else 4
+            width = (1 << order) // 8  # bytes per refcount (16 bits by default)
+            per_block = cluster // width
+            idx = l1 // cluster
+            f.seek(rt + 8 * (idx // per_block))
+            rb = struct.unpack(">Q", f.read(8))[0]
+            f.seek(rb + (idx % per_block) * width)
+            f.write(bytes(width))
+        verdict, _, text = qcow2_check(bad)
+        if verdict != "corrupt":
+            self.fail(f"self-check: qemu-img check of an image with a zeroed refcount: "
+                      f"{verdict}, want corrupt\n{text}")
+            ok = False
+        if ok:
+            self.say("self-check: a wrong expected round, a zeroed sector of flushed data and a "
+                     "zeroed qcow2 refcount are each caught: ok")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vmm", required=True)
+    ap.add_argument("--guest", required=True)
+    ap.add_argument("--tmp", required=True)
+    ap.add_argument("--seed", type=int, default=20261128)
+    ap.add_argument("--kills", type=int, default=50)
+    ap.add_argument("--check-every", type=int, default=1)
+    ap.add_argument("--min-ms", type=float, default=2.0)
+    ap.add_argument("--max-ms", type=float, default=100.0)
+    ap.add_argument("--kinds", default="qcow2,qcow2-4k,raw-none,raw-writeback")
+    a = ap.parse_args()
+    r = Runner(a)
+    r.say(f"seed {a.seed}, {a.kills} kills per disk kind, {a.min_ms:g}-{a.max_ms:g} ms after the "
+          f"guest starts writing, checks every {a.check_every} kill(s)")
+    r.qcow2_last = None
+    total = time.monotonic()
+    for name in a.kinds.split(","):
+        r.disk_kind(KINDS[name])
+        if r.last[1].fmt == "qcow2" and r.qcow2_last is None:
+            r.qcow2_last = r.last
+    if r.qcow2_last and not r.failed:
+        r.self_check()
+    r.say(f"total {time.monotonic() - total:.1f} s: {'FAIL' if r.failed else 'ok'}")
+    return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
