@@ -124,31 +124,40 @@ static int disk_override(const struct vm_config *cfg, int i, const char *arg,
 }
 
 /* --restore DIR: the command line may add --net options (their taps, and MACs if given, replace
- * the snapshot's, in order) and --disk PATH[,id=NAME] options (their files replace the
- * snapshot's), and nothing else that shapes the VM. */
+ * the snapshot's, in order), --disk PATH[,id=NAME] options (their files replace the
+ * snapshot's) and --firmware PATH (the firmware a snapshot of a firmware-booted VM maps again),
+ * and nothing else that shapes the VM. */
 static int restore_here(struct control *c)
 {
 	char taps[CLI_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[CLI_MAX_NICS] = {{0}};
-	struct snapshot_path_override disks[CLI_MAX_DISKS];
-	int ntaps = dev_net_count(c->cfg), ndisks = 0;
+	struct snapshot_path_override paths[CLI_MAX_DISKS + 1];
+	int ntaps = dev_net_count(c->cfg), ndisks = 0, npaths = 0;
+	const char *firmware = NULL;
 
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
 		const struct cli_record *rec = &c->cfg->recorded[i];
 		if (!strcmp(rec->name, "disk") && ndisks < CLI_MAX_DISKS &&
 		    !vu_opts_is_spec(rec->arg)) {
-			int st = disk_override(c->cfg, ndisks, rec->arg, &disks[ndisks]);
+			int st = disk_override(c->cfg, ndisks, rec->arg, &paths[npaths]);
 			if (st)
 				return st;
 			ndisks++;
+			npaths++;
+		} else if (!strcmp(rec->name, "firmware")) {
+			firmware = rec->arg; /* the last one given, as without --restore */
 		} else if (strcmp(rec->name, "net")) {
 			log_error(
 			    "--restore: --%s cannot change a snapshot's VM (only --net, to "
-			    "give it other taps, and --disk PATH[,id=NAME], other disk files)",
+			    "give it other taps, --disk PATH[,id=NAME], other disk files, and "
+			    "--firmware PATH, another firmware file)",
 			    rec->name);
 			return VMM_EXIT_USAGE;
 		}
 	}
+	if (firmware)
+		paths[npaths++] =
+		    (struct snapshot_path_override){.option = "firmware", .path = firmware};
 	for (int i = 0; i < ntaps; i++) {
 		const struct virtio_net_opts *nic = dev_net_opts(c->cfg, i);
 		if (nic->kind != VIRTIO_NET_TAP) {
@@ -165,8 +174,8 @@ static int restore_here(struct control *c)
 				      .mem_path = mem,
 				      .nics = tap_ptrs,
 				      .nnics = ntaps,
-				      .paths = disks,
-				      .npaths = ndisks,
+				      .paths = paths,
+				      .npaths = npaths,
 				      .clock_realtime = c->cfg->clock_realtime};
 	if (c->cfg->working_set) /* checked by the parser */
 		working_set_mode(c->cfg->working_set, &p.working_set);

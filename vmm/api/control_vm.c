@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/errors.h"
+#include "base/host_path.h"
 #include "base/log.h"
 #include "host/sandbox/broker.h"
 #include "vmm/api/control_internal.h"
@@ -160,6 +161,7 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 	if (r) {
 		cli_free(&fresh);
 		snapshot_close(&l);
+		host_path_unconfine_all(); /* snapshot_open() confined its folder */
 		return r;
 	}
 	cmdline = *c->cfg;
@@ -194,6 +196,7 @@ int ctl_restore_vm(struct control *c, const struct api_snapshot_load *p, char *e
 		c->vm_created = false;
 		cli_free(c->cfg);
 		*c->cfg = cmdline;
+		host_path_unconfine_all(); /* another load may come, from another folder */
 	} else {
 		cli_free(&cmdline);
 		log_debug("snapshot load: built in %llu us: state file read and checked %llu, VM "

@@ -142,6 +142,103 @@ static const struct option core_options[] = {
     {"version", no_argument, NULL, 'V'},
 };
 
+/* What every option's argument says about host paths (cli.h, "What an option's argument says
+ * about host paths"): the core's options and every device option of the table. The device
+ * options are declared here, not in their descriptors, so that one list answers for all of
+ * them; test_restore_paths fails for an option missing from it. */
+#define PATH_R		      CLI_PATH_READ
+#define PATH_WC		      (CLI_PATH_WRITE | CLI_PATH_CREATE)
+#define RESTORE_FIRMWARE_HINT "--restore DIR --firmware PATH"
+static const struct cli_path_decl path_decls[] = {
+    /* boot: the kernel and initrd are read to boot, never by a restore (vmm/vm/vm.c) */
+    {"kernel", CLI_PATH_BOOT, PATH_R, "kernel", NULL},
+    {"initrd", CLI_PATH_BOOT, PATH_R, "initrd", NULL},
+    {"append", CLI_PATH_NONE, 0, NULL, NULL},
+    /* a restore maps the firmware's ROM again (vm_firmware_open()) */
+    {"firmware", CLI_PATH_ARG, PATH_R, "firmware", RESTORE_FIRMWARE_HINT},
+    {"firmware-log", CLI_PATH_ARG, PATH_WC, "firmware log", NULL},
+    {"mem", CLI_PATH_NONE, 0, NULL, NULL},
+    {"cpus", CLI_PATH_NONE, 0, NULL, NULL},
+    {"transport", CLI_PATH_NONE, 0, NULL, NULL},
+    {"debug-exit", CLI_PATH_NONE, 0, NULL, NULL},
+    {"dtb", CLI_PATH_NONE, 0, NULL, NULL},
+    {"acpi", CLI_PATH_NONE, 0, NULL, NULL},
+    {"dump-dtb", CLI_PATH_PROCESS, PATH_WC, NULL, NULL},
+    {"kvm", CLI_PATH_PROCESS, PATH_R | CLI_PATH_WRITE, NULL, NULL},
+    {"check-kvm", CLI_PATH_NONE, 0, NULL, NULL},
+    {"check-cpu", CLI_PATH_PROCESS, PATH_R, NULL, NULL},
+    {"cpu-check", CLI_PATH_NONE, 0, NULL, NULL},
+    {"working-set", CLI_PATH_NONE, 0, NULL, NULL},
+    {"working-set-ms", CLI_PATH_NONE, 0, NULL, NULL},
+    {"clock-realtime", CLI_PATH_NONE, 0, NULL, NULL},
+    {"boot-timer", CLI_PATH_NONE, 0, NULL, NULL},
+    {"hugepages", CLI_PATH_NONE, 0, NULL, NULL},
+    {"smt", CLI_PATH_NONE, 0, NULL, NULL},
+    {"cpu-template", CLI_PATH_NONE, 0, NULL, NULL},
+    {"cpu-template-file", CLI_PATH_PROCESS, PATH_R, NULL, NULL},
+    {"cpu-template-dump", CLI_PATH_NONE, 0, NULL, NULL},
+    {"cpu-template-verify", CLI_PATH_NONE, 0, NULL, NULL},
+    {"api-sock", CLI_PATH_PROCESS, PATH_WC, NULL, NULL},
+    {"config-file", CLI_PATH_PROCESS, PATH_R, NULL, NULL},
+    {"restore", CLI_PATH_PROCESS, PATH_R, NULL, NULL},
+    {"migrate-from", CLI_PATH_PROCESS, PATH_WC, NULL, NULL},
+    {"mem-shared", CLI_PATH_NONE, 0, NULL, NULL},
+    {"vfio-hotplug", CLI_PATH_NONE, 0, NULL, NULL},
+    {"track-dirty-pages", CLI_PATH_NONE, 0, NULL, NULL},
+    {"seccomp", CLI_PATH_NONE, 0, NULL, NULL},
+    {"user", CLI_PATH_NONE, 0, NULL, NULL},
+    {"landlock", CLI_PATH_NONE, 0, NULL, NULL},
+    {"landlock-rules", CLI_PATH_PROCESS, PATH_R | PATH_WC, NULL, NULL},
+    {"io-poll", CLI_PATH_NONE, 0, NULL, NULL},
+    {"mmds-size-limit", CLI_PATH_NONE, 0, NULL, NULL},
+    {"http-api-max-payload-size", CLI_PATH_NONE, 0, NULL, NULL},
+    {"id", CLI_PATH_NONE, 0, NULL, NULL},
+    {"start-time-us", CLI_PATH_NONE, 0, NULL, NULL},
+    {"start-time-cpu-us", CLI_PATH_NONE, 0, NULL, NULL},
+    {"parent-cpu-time-us", CLI_PATH_NONE, 0, NULL, NULL},
+    {"no-seccomp", CLI_PATH_NONE, 0, NULL, NULL},
+    {"seccomp-filter", CLI_PATH_PROCESS, PATH_R, NULL, NULL},
+    {"log-path", CLI_PATH_PROCESS, PATH_WC, NULL, NULL},
+    {"level", CLI_PATH_NONE, 0, NULL, NULL},
+    {"module", CLI_PATH_NONE, 0, NULL, NULL},
+    {"show-level", CLI_PATH_NONE, 0, NULL, NULL},
+    {"show-log-origin", CLI_PATH_NONE, 0, NULL, NULL},
+    {"metrics-path", CLI_PATH_PROCESS, PATH_WC, NULL, NULL},
+    {"no-api", CLI_PATH_NONE, 0, NULL, NULL},
+    {"enable-pci", CLI_PATH_NONE, 0, NULL, NULL},
+    {"snapshot-version", CLI_PATH_NONE, 0, NULL, NULL},
+    {"describe-snapshot", CLI_PATH_PROCESS, PATH_R, NULL, NULL},
+    {"verbose", CLI_PATH_NONE, 0, NULL, NULL},
+    {"quiet", CLI_PATH_NONE, 0, NULL, NULL},
+    {"help", CLI_PATH_NONE, 0, NULL, NULL},
+    {"version", CLI_PATH_NONE, 0, NULL, NULL},
+    /* the device options (vmm/descriptors/device_table.c): their paths are their claims */
+    {"disk", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    {"net", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    {"console", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    {"rng", CLI_PATH_NONE, 0, NULL, NULL},
+    {"display", CLI_PATH_NONE, 0, NULL, NULL},
+    {"gpu", CLI_PATH_NONE, 0, NULL, NULL},
+    {"screenshot", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    {"input-script", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    {"vsock", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    {"balloon", CLI_PATH_NONE, 0, NULL, NULL},
+    {"fs", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    {"memory-hotplug", CLI_PATH_NONE, 0, NULL, NULL},
+    {"pmem", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    /* a host PCI function (its sysfs path): a VM that has one cannot be saved
+     * (device_table_unsaveable()), so a snapshot that names one is not ours */
+    {"device", CLI_PATH_REFUSED, 0, "passed-through host device", NULL},
+};
+
+const struct cli_path_decl *cli_option_path(const char *name)
+{
+	for (size_t i = 0; i < sizeof(path_decls) / sizeof(path_decls[0]); i++)
+		if (!strcmp(path_decls[i].option, name))
+			return &path_decls[i];
+	return NULL;
+}
+
 #define NCORE	    (sizeof(core_options) / sizeof(core_options[0]))
 #define MAX_OPTIONS 80
 
@@ -830,6 +927,16 @@ static const struct option *option_by_val(int val)
 		if (o->val == val)
 			return o;
 	return NULL;
+}
+
+int cli_options_each(int (*fn)(const char *name, bool recorded, void *opaque), void *opaque)
+{
+	for (const struct option *o = all_options(); o->name; o++) {
+		int r = fn(o->name, recordable(o->val), opaque);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 int cli_record(struct vm_config *cfg, const char *name, const char *arg)

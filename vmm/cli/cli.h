@@ -145,6 +145,45 @@ enum cli_result {
 	CLI_DESCRIBE_SNAPSHOT
 };
 
+/* ---- What an option's argument says about host paths ----
+ * Every option of the command line (the core's below and every device option of
+ * vmm/descriptors/device_table.h) is declared here, so that a restore knows which recorded
+ * options name host files (vmm/snapshot/restore_paths.h) and a new option that names one cannot
+ * be forgotten (tests/unit/vmm/snapshot/test_restore_paths.c walks every option). */
+enum cli_path_use {
+	CLI_PATH_NONE,	  /* the argument names no host path */
+	CLI_PATH_ARG,	  /* the argument is a host path (recorded: a restore checks it) */
+	CLI_PATH_BOOT,	  /* a path read only to boot (--kernel, --initrd): a restore never opens
+			   * it, so it is not checked */
+	CLI_PATH_PROCESS, /* a path of how this process runs (--api-sock, --config-file, ...):
+			   * never recorded, so never from a snapshot */
+	CLI_PATH_CLAIMS,  /* a device option whose argument may name host paths, sockets or
+			   * taps: its descriptor's claims hook lists them (DEVICE_CLAIM_PATH,
+			   * DEVICE_CLAIM_SOCKET), which a restore checks */
+	CLI_PATH_REFUSED, /* names a host resource a snapshot cannot carry (--device vfio=: a VM
+			   * with a passed-through device cannot be saved): a restore refuses it */
+};
+
+/* What a path option does with its path (bits; restore_paths.h's RESTORE_* are the same). */
+enum {
+	CLI_PATH_READ = 1u,
+	CLI_PATH_WRITE = 2u,
+	CLI_PATH_CREATE = 4u,
+};
+
+struct cli_path_decl {
+	const char *option; /* the long option, without "--" */
+	enum cli_path_use use;
+	unsigned access;  /* CLI_PATH_ARG, CLI_PATH_BOOT: CLI_PATH_* bits */
+	const char *what; /* CLI_PATH_ARG, CLI_PATH_REFUSED: how messages name it ("firmware") */
+	/* CLI_PATH_ARG: how the operator gives another path on a restore besides
+	 * --landlock-rules ("--restore DIR --firmware PATH"), or NULL */
+	const char *hint;
+};
+
+/* The declaration of option `name` (without "--"), or NULL: an option nobody declared. */
+const struct cli_path_decl *cli_option_path(const char *name);
+
 /* Parses argv into `cfg` (defaults first). On a bad option prints why and a hint to stderr and
  * returns CLI_EXIT_USAGE; on --help or --version prints to stdout and returns CLI_EXIT_OK; with
  * --check-kvm returns CLI_CHECK_KVM (no kernel needed: the caller probes cfg->kvm_path); with

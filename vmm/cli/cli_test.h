@@ -8,4 +8,9 @@
 /* Writes the full usage text. */
 void cli_usage(FILE *out);
 
+/* Calls fn() with the name of every long option getopt knows (the core's, then each device
+ * option of the table, a shared name once), and whether a snapshot may record it; stops at and
+ * returns fn()'s first non-zero value, else 0. */
+int cli_options_each(int (*fn)(const char *name, bool recorded, void *opaque), void *opaque);
+
 #endif

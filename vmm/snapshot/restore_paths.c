@@ -14,6 +14,10 @@ _Static_assert((unsigned)RESTORE_READ == DEVICE_PATH_READ &&
 		   (unsigned)RESTORE_WRITE == DEVICE_PATH_WRITE &&
 		   (unsigned)RESTORE_CREATE == DEVICE_PATH_CREATE,
 	       "a claim's access bits are a resource's");
+_Static_assert((unsigned)RESTORE_READ == CLI_PATH_READ &&
+		   (unsigned)RESTORE_WRITE == CLI_PATH_WRITE &&
+		   (unsigned)RESTORE_CREATE == CLI_PATH_CREATE,
+	       "an option's access bits are a resource's");
 
 static char start_cwd[PATH_MAX]; /* "" until restore_paths_init() */
 
@@ -150,10 +154,34 @@ static int each_claim(const struct device_claim *c, void *opaque)
 	return e->fn(&res, e->opaque);
 }
 
+/* The recorded options of the core that name a host path a restore opens (--firmware,
+ * --firmware-log: cli.h's CLI_PATH_ARG), and those that name a host resource a snapshot cannot
+ * carry (CLI_PATH_REFUSED). The device options' paths are their claims (each_claim()). */
+static int each_option(const struct vm_config *cfg, resource_fn fn, void *opaque)
+{
+	for (int i = 0; i < cfg->nrecorded; i++) {
+		const struct cli_record *rec = &cfg->recorded[i];
+		const struct cli_path_decl *d = cli_option_path(rec->name);
+		if (!d || (d->use != CLI_PATH_ARG && d->use != CLI_PATH_REFUSED))
+			continue;
+		struct restore_resource res = {.what = d->what,
+					       .id = "",
+					       .name = rec->arg ? rec->arg : "",
+					       .access = d->access,
+					       .refused = d->use == CLI_PATH_REFUSED,
+					       .hint = d->hint};
+		int r = fn(&res, opaque);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int restore_paths_each(const struct vm_config *cfg, resource_fn fn, void *opaque)
 {
 	struct each e = {fn, opaque};
-	return device_table_claims(cfg, each_claim, &e);
+	int r = each_option(cfg, fn, opaque);
+	return r ? r : device_table_claims(cfg, each_claim, &e);
 }
 
 /* ---- the check ---- */
@@ -185,6 +213,12 @@ static int check_one(const struct restore_resource *res, void *opaque)
 
 	if (res->id && res->id[0])
 		snprintf(id, sizeof(id), " (%.64s)", res->id);
+	if (res->refused) {
+		snprintf(c->err, c->errlen,
+			 "the snapshot names a %s (%s), which a snapshot cannot carry: refused",
+			 res->what, res->name);
+		return -EACCES;
+	}
 	if (res->tap) {
 		if (tap_allowed(res->name, a))
 			return 0;

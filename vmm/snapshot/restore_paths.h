@@ -4,9 +4,10 @@
  * A snapshot's state file (and a migration stream) carries the options its VM was built from,
  * and a restore replays them (vmm/snapshot/vm_snapshot.h). Those options name host paths (disk
  * images, pmem files, the console file, the screenshot, the vsock socket, vhost-user and
- * virtio-fs sockets, an input script) and taps. The file is hostile input, so none of them is
- * taken on its word: after the replay (parsing opens nothing) and before anything is opened,
- * each must be
+ * virtio-fs sockets, an input script: the devices' claims; the firmware and its log: the core's
+ * options that vmm/cli/cli.h declares CLI_PATH_ARG) and taps. The file is hostile input, so none of
+ * them is taken on its word: after the replay (parsing opens nothing) and before anything is
+ * opened, each must be
  *   - under the snapshot's own folder (the folder of its state file: what the operator named),
  *   - or named by the operator for this restore (an override: --disk PATH,id=ID and --net
  *     tap=NAME with --restore; drive_overrides, vsock_override and network_overrides in PUT
@@ -17,12 +18,14 @@
  * allowed only when the operator gave a tap for that NIC (the same name or another); a
  * migration (no snapshot folder) takes the taps its source names, as its source is a VMM the
  * operator connected to (docs/migration.md). The kernel and initrd a configuration records
- * are never opened by a restore and are not checked.
+ * are never opened by a restore and are not checked (CLI_PATH_BOOT); a passed-through host
+ * device (CLI_PATH_REFUSED) is always refused.
  *
  * Paths are compared lexically (like Landlock's rule check, host/sandbox/landlock.h): relative
  * ones against the working directory the process started in, "." and repeated "/" dropped,
- * and any ".." component refused. Symbolic links are not resolved here: the open itself
- * (base/host_path.h) decides what a link may reach. */
+ * and any ".." component refused. Symbolic links are not resolved here: a restore confines the
+ * snapshot's folder (host_path_confine(), base/host_path.h rule 6) before it opens its state
+ * file, so every later open of a path beneath the folder follows no link inside it. */
 #ifndef VMM_RESTORE_PATHS_H
 #define VMM_RESTORE_PATHS_H
 
@@ -45,6 +48,8 @@ struct restore_resource {
 	const char *name; /* the path, or the tap's name */
 	unsigned access;  /* RESTORE_* bits; 0 for a tap */
 	bool tap;
+	/* A host resource no snapshot may name (a passed-through device): always refused. */
+	bool refused;
 	/* How the operator allows it besides the folder and --landlock-rules, or NULL. */
 	const char *hint;
 };

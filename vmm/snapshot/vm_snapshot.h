@@ -76,8 +76,9 @@ struct snapshot_nic_override {
  * PATH, not a vhost-user one; "vsock": the vsock's uds=) named `id` (a disk's id=, or "driveN"
  * for the N-th disk that has none: the API's drive_id; the vsock's id=, or any for "") or, when
  * `id` is NULL, the index-th saved device of that option (vmm --restore's --disk options, in
- * order), gets the host path `path` (a disk's image, the vsock's socket). The replayed option
- * carries it, and the path counts as the operator's (vmm/snapshot/restore_paths.h). */
+ * order), gets the host path `path` (a disk's image, the vsock's socket); "firmware" (id and
+ * index unused: vmm --restore's --firmware) replaces every saved --firmware. The replayed
+ * option carries it, and the path counts as the operator's (vmm/snapshot/restore_paths.h). */
 struct snapshot_path_override {
 	const char *option;
 	const char *id;
@@ -100,6 +101,10 @@ struct snapshot_overrides {
  * host path and tap the configuration names is then checked (restore_paths_check(): under the
  * state file's folder, given by an override, or inside cfg->landlock_rules, which stays the
  * process's) before anything but the state file is opened.
+ * The state file's folder is confined first (host_path_confine(), base/host_path.h rule 6):
+ * from then on no open of a path beneath it follows a symbolic link inside it, and the folder
+ * stays confined for the VM's life; a caller whose restore fails undoes it with
+ * host_path_unconfine_all().
  * Returns 0 or -errno (-EINVAL for a bad file, a bad override or one that names no saved
  * device; -EACCES for a path or tap the operator did not allow) with the reason in err;
  * snapshot_close() in every case. */
