@@ -7,6 +7,7 @@
 #include <linux/virtio_ring.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -693,18 +694,32 @@ static void blk_fill_dev(struct virtio_blk *b, const struct virtio_blk_opts *opt
 		blk_disk_default_id(&b->disk, b->id);
 }
 
+/* Landlock: the backing_dirs= folders stay readable for a drive swap, as the disk's own. */
+static void allow_backing_dirs(const char *dirs)
+{
+	char one[VIRTIO_BLK_BACKING_DIRS_MAX + 2];
+	for (const char *p = dirs; *p; p += strcspn(p, ":"), p += *p == ':') {
+		/* "DIR/." so that the folder of the name is DIR itself */
+		snprintf(one, sizeof(one), "%.*s/.", (int)strcspn(p, ":"), p);
+		sandbox_landlock_allow_dir_of(one, LANDLOCK_READ);
+	}
+}
+
 /* Everything before virtio_dev_init(); on failure nothing is left open. */
 static int blk_open(struct virtio_blk *b, const struct virtio_blk_opts *opts)
 {
 	bool direct = opts->cache == VIRTIO_BLK_CACHE_NONE;
-	int r =
-	    blk_disk_open_as(&b->disk, opts->path, opts->ro, direct, !opts->unlocked, opts->format);
+	struct blk_backing backing = {.on = opts->backing_files};
+	snprintf(backing.dirs, sizeof(backing.dirs), "%s", opts->backing_dirs);
+	int r = blk_disk_open_with(&b->disk, opts->path, opts->ro, direct, !opts->unlocked,
+				   opts->format, &backing);
 	if (r)
 		return r;
 	/* Landlock (sandbox.h): the disk's directory stays open to a drive swap (PATCH /drives,
 	 * virtio_blk_replace_disk) after the VM is set up; read-only disks stay read-only */
 	sandbox_landlock_allow_dir_of(opts->path,
 				      opts->ro ? LANDLOCK_READ : LANDLOCK_READ | LANDLOCK_WRITE);
+	allow_backing_dirs(backing.dirs);
 	b->nq = opts->num_queues ? opts->num_queues : 1;
 	r = blk_throttle_init(&b->thr, &opts->rl);
 	if (r) {
@@ -806,7 +821,8 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 
 	if (!is_blk(dev))
 		return -ENODEV;
-	int r = blk_disk_open_as(&fresh, path, b->disk.ro, b->disk.direct, true, b->disk.format);
+	int r = blk_disk_open_with(&fresh, path, b->disk.ro, b->disk.direct, true, b->disk.format,
+				   &b->disk.backing);
 	if (r)
 		return r;
 	if (fresh.blk_size != b->disk.blk_size) {
@@ -827,6 +843,18 @@ int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path)
 	if (!was_paused)
 		virtio_dev_resume(dev);
 	blk_disk_close(&old);
+	return 0;
+}
+
+int virtio_blk_set_backing(struct virtio_dev *dev, bool on, const char *dirs)
+{
+	if (!is_blk(dev))
+		return -ENODEV;
+	struct virtio_blk *b = to_blk(dev);
+	if (strlen(dirs) >= sizeof(b->disk.backing.dirs))
+		return -ENAMETOOLONG;
+	b->disk.backing.on = on;
+	snprintf(b->disk.backing.dirs, sizeof(b->disk.backing.dirs), "%s", dirs);
 	return 0;
 }
 

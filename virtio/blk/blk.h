@@ -61,6 +61,13 @@ int virtio_blk_create(struct virtio_dev **out, const struct virtio_blk_opts *opt
  * block size; the open failure was logged). */
 int virtio_blk_replace_disk(struct virtio_dev *dev, const char *path);
 
+/* The backing files of the qcow2 images virtio_blk_replace_disk() opens from now on: followed
+ * or not (`on`), beneath their images' folders or the ':'-separated folders `dirs` (--disk
+ * backing_files=, backing_dirs=; qcow2.h). The file open now is not opened again. A live fork
+ * calls it before it moves a disk to an overlay (vmm/api/control_fork.c). Control thread.
+ * Returns 0, -ENAMETOOLONG (dirs too long: nothing changed) or -ENODEV (not a disk). */
+int virtio_blk_set_backing(struct virtio_dev *dev, bool on, const char *dirs);
+
 /* The running disk's file: its path (the device's, valid until its file changes), its size in
  * bytes as the guest sees it, whether it is a qcow2 image, and whether format=raw was asked (an
  * overlay put behind it would be read as raw). A live fork's disk snapshot needs them

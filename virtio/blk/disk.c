@@ -146,7 +146,10 @@ static int open_format(struct blk_disk *d)
 		log_error("disk %s: qcow2 on a block device is not supported", d->path);
 		return -ENOTSUP;
 	}
-	struct qcow2_open_opts o = {.ro = d->ro, .path = d->path};
+	struct qcow2_open_opts o = {.ro = d->ro,
+				    .backing_files = d->backing.on,
+				    .backing_dirs = d->backing.dirs[0] ? d->backing.dirs : NULL,
+				    .path = d->path};
 	int r = qcow2_open(&d->qcow2, d->fd_buffered, &o, err, sizeof(err));
 	if (r) {
 		log_error("disk %s", err);
@@ -160,9 +163,11 @@ static int open_format(struct blk_disk *d)
 }
 
 static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
-		     enum virtio_blk_format format)
+		     enum virtio_blk_format format, const struct blk_backing *backing)
 {
 	memset(d, 0, sizeof(*d));
+	if (backing)
+		d->backing = *backing;
 	d->fd = d->fd_buffered = -1;
 	d->ro = ro;
 	d->direct = direct;
@@ -183,18 +188,24 @@ static int open_disk(struct blk_disk *d, const char *path, bool ro, bool direct,
 
 int blk_disk_open(struct blk_disk *d, const char *path, bool ro, bool direct)
 {
-	return open_disk(d, path, ro, direct, true, VIRTIO_BLK_FORMAT_AUTO);
+	return open_disk(d, path, ro, direct, true, VIRTIO_BLK_FORMAT_AUTO, NULL);
 }
 
 int blk_disk_open_unlocked(struct blk_disk *d, const char *path, bool ro, bool direct)
 {
-	return open_disk(d, path, ro, direct, false, VIRTIO_BLK_FORMAT_AUTO);
+	return open_disk(d, path, ro, direct, false, VIRTIO_BLK_FORMAT_AUTO, NULL);
 }
 
 int blk_disk_open_as(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
 		     enum virtio_blk_format format)
 {
-	return open_disk(d, path, ro, direct, locked, format);
+	return open_disk(d, path, ro, direct, locked, format, NULL);
+}
+
+int blk_disk_open_with(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
+		       enum virtio_blk_format format, const struct blk_backing *backing)
+{
+	return open_disk(d, path, ro, direct, locked, format, backing);
 }
 
 void blk_disk_close(struct blk_disk *d)

@@ -26,6 +26,13 @@
 #define BLK_SECTOR_SIZE	 512u
 #define BLK_SECTOR_SHIFT 9
 
+/* Whether a qcow2 image's backing files are followed, and where they may be (qcow2.h, struct
+ * qcow2_open_opts; --disk backing_files=, backing_dirs=). All zero: refused. */
+struct blk_backing {
+	bool on;
+	char dirs[VIRTIO_BLK_BACKING_DIRS_MAX]; /* ':'-separated folders; "" for none */
+};
+
 struct blk_disk {
 	char *path;	   /* for messages */
 	int fd;		   /* O_DIRECT with cache=none */
@@ -43,6 +50,7 @@ struct blk_disk {
 	enum virtio_blk_format format; /* as asked (format=), for a drive swap */
 	bool unlocked_open;	       /* opened without the flock, not yet taken back */
 	struct qcow2 *qcow2;	       /* a qcow2 image: requests translated or served by it */
+	struct blk_backing backing;    /* as asked, for a drive swap */
 };
 
 /* Opens `path` (O_RDONLY when ro, else O_RDWR; O_DIRECT when direct), takes a flock (shared when
@@ -58,6 +66,10 @@ int blk_disk_open_unlocked(struct blk_disk *d, const char *path, bool ro, bool d
  */
 int blk_disk_open_as(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
 		     enum virtio_blk_format format);
+/* blk_disk_open_as() with a qcow2 image's backing files followed as `backing` says (NULL: refused,
+ * as by the others). */
+int blk_disk_open_with(struct blk_disk *d, const char *path, bool ro, bool direct, bool locked,
+		       enum virtio_blk_format format, const struct blk_backing *backing);
 void blk_disk_close(struct blk_disk *d);
 
 /* Hands the file's flock to another process that opens the same file next (a migration's

@@ -10,7 +10,7 @@
 
 #define KNOWN                                                                                      \
 	"known: ro, root, serial=, cache=, flush=, discard=, aio=, bw=, ops=, num-queues=, "       \
-	"iothread-cpus=, id=, format="
+	"iothread-cpus=, id=, format=, backing_files=, backing_dirs="
 
 /* Index of `value` in the NULL-terminated `names`, or -1. */
 static int pick(const char *value, const char *const *names)
@@ -63,7 +63,7 @@ static int set_cache(void *dst, const char *key, const char *value, char *err, s
 	return 0;
 }
 
-/* flush=on|off, discard=on|off */
+/* flush=on|off, discard=on|off, backing_files=on|off */
 static int set_on_off(void *dst, const char *key, const char *value, char *err, size_t errlen)
 {
 	struct virtio_blk_opts *o = dst;
@@ -74,8 +74,10 @@ static int set_on_off(void *dst, const char *key, const char *value, char *err, 
 				  key);
 	if (!strcmp(key, "flush"))
 		o->no_flush = idx == 0;
-	else
+	else if (!strcmp(key, "discard"))
 		o->discard = idx == 1;
+	else
+		o->backing_files = idx == 1;
 	return 0;
 }
 
@@ -140,6 +142,28 @@ static int set_format(void *dst, const char *key, const char *value, char *err, 
 	return 0;
 }
 
+/* backing_dirs=DIR[:DIR...]: folders, none empty */
+static int set_backing_dirs(void *dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct virtio_blk_opts *o = dst;
+	size_t n = strlen(value);
+
+	(void)key;
+	if (strchr(value, ','))
+		return parse_fail(err, errlen, "backing_dirs: a folder with a comma");
+	if (!n || value[0] == ':' || value[n - 1] == ':' || strstr(value, "::"))
+		return parse_fail(err, errlen,
+				  "backing_dirs=%s: expected DIR[:DIR...], no empty one", value);
+	if (n >= sizeof(o->backing_dirs))
+		return parse_fail(err, errlen, "backing_dirs: longer than %d bytes",
+				  VIRTIO_BLK_BACKING_DIRS_MAX - 1);
+	memcpy(o->backing_dirs, value, n + 1);
+	memset(o->backing_dir_list, 0, sizeof(o->backing_dir_list));
+	for (size_t i = 0; i < n; i++)
+		o->backing_dir_list[i] = value[i] == ':' ? '\0' : value[i];
+	return 0;
+}
+
 static const struct opt_key keys[] = {
     {"ro", OPT_FLAG, set_flag},
     {"root", OPT_FLAG, set_flag},
@@ -154,6 +178,8 @@ static const struct opt_key keys[] = {
     {"iothread-cpus", 0, set_cpus},
     {"id", 0, set_id},
     {"format", 0, set_format},
+    {"backing_files", 0, set_on_off},
+    {"backing_dirs", 0, set_backing_dirs},
     {NULL, 0, NULL},
 };
 
@@ -173,6 +199,8 @@ int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *
 	int r = !comma	   ? 0
 		: comma[1] ? opts_parse(comma + 1, keys, opts, KNOWN, err, errlen)
 			   : parse_fail(err, errlen, "empty option (stray comma)");
+	if (!r && opts->backing_dirs[0] && !opts->backing_files)
+		r = parse_fail(err, errlen, "backing_dirs= without backing_files=on");
 	if (r) {
 		free(copy);
 		memset(opts, 0, sizeof(*opts));
@@ -186,4 +214,19 @@ void virtio_blk_opts_free(struct virtio_blk_opts *opts)
 {
 	free(opts->path);
 	opts->path = NULL;
+}
+
+int virtio_blk_opts_set_backing(struct virtio_blk_opts *opts, bool on, const char *dirs, char *err,
+				size_t errlen)
+{
+	struct virtio_blk_opts o = {.backing_files = on};
+	int r = dirs[0] ? set_backing_dirs(&o, "backing_dirs", dirs, err, errlen) : 0;
+	if (!r && dirs[0] && !on)
+		r = parse_fail(err, errlen, "backing_dirs= without backing_files=on");
+	if (r)
+		return r;
+	opts->backing_files = on;
+	memcpy(opts->backing_dirs, o.backing_dirs, sizeof(o.backing_dirs));
+	memcpy(opts->backing_dir_list, o.backing_dir_list, sizeof(o.backing_dir_list));
+	return 0;
 }

@@ -4,6 +4,7 @@
  *       [,aio=auto|io_uring|sync]
  *       [,bw=SIZE:REFILL_MS[:BURST]][,ops=SIZE:REFILL_MS[:BURST]]
  *       [,num-queues=N][,iothread-cpus=LIST][,id=NAME][,format=raw|qcow2]
+ *       [,backing_files=on|off][,backing_dirs=DIR[:DIR...]]
  *
  *   ro        open the file read-only and offer VIRTIO_BLK_F_RO (virtio 1.2 5.2.3)
  *   serial    the GET_ID string, at most VIRTIO_BLK_ID_BYTES (20) bytes (5.2.6)
@@ -32,6 +33,15 @@
  *   format    raw: the file is the disk, never probed (a guest may write anything into it);
  *             qcow2: a qcow2 image (virtio/blk/qcow2.h); not given: qcow2 when the file starts
  *             with the qcow2 magic, else raw
+ *   backing_files  off (default): a qcow2 image that names a backing file is refused at open
+ *             (a hostile image could name any host file: GHSA-jmr4-g2hv-mjj6, Cloud
+ *             Hypervisor's option of the same name); on: its backing chain is followed, each
+ *             backing file with the format its image records (raw or qcow2, never probed) and
+ *             opened beneath the folder of the image that names it, no symbolic link or `..`
+ *             below that folder (virtio/blk/qcow2.h)
+ *   backing_dirs  more folders, ':'-separated, a backing file may lie beneath (given by
+ *             absolute name, or relative to its image's folder without `..`); with
+ *             backing_files=on only, at most VIRTIO_BLK_BACKING_DIRS_MAX-1 bytes
  *
  * The path is everything before the first comma, so a path containing a comma cannot be given. */
 #ifndef VIRTIO_BLK_OPTIONS_H
@@ -45,7 +55,8 @@
 #include "virtio/core/device.h"
 #include "virtio/core/rate_limiter.h"
 
-#define VIRTIO_BLK_DRIVE_ID_MAX 64 /* id= bytes, NUL included (the API's id limit) */
+#define VIRTIO_BLK_DRIVE_ID_MAX	    64	 /* id= bytes, NUL included (the API's id limit) */
+#define VIRTIO_BLK_BACKING_DIRS_MAX 1024 /* backing_dirs= bytes, NUL included */
 
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
 enum virtio_blk_aio { VIRTIO_BLK_AIO_AUTO, VIRTIO_BLK_AIO_IO_URING, VIRTIO_BLK_AIO_SYNC };
@@ -67,17 +78,27 @@ struct virtio_blk_opts {
 	struct virtio_cpu_list iothread_cpus; /* n == 0: not given */
 	char id[VIRTIO_BLK_DRIVE_ID_MAX];     /* id=; "" when not given */
 	bool root; /* the guest's root device (the API's is_root_device); the device ignores it */
+	bool backing_files;				/* backing_files=on */
+	char backing_dirs[VIRTIO_BLK_BACKING_DIRS_MAX]; /* backing_dirs=; "" when not given */
+	/* the same folders each NUL-terminated, an empty string after the last (claims) */
+	char backing_dir_list[VIRTIO_BLK_BACKING_DIRS_MAX + 1];
 	/* Not an option: opened without its flock, which another process still holds (a
 	 * migration's destination built beside its source); virtio_blk_take_back() takes it. */
 	bool unlocked;
 };
 
-/* Parses `spec` into *opts (zeroed first; defaults: writeback, flush on, discard off, aio auto).
- * Returns 0, or -EINVAL with a message naming the problem in err[0..errlen) (unknown key, bad
- * value, empty path, serial longer than 20 bytes, bad id, repeated key), or -ENOMEM. On error *opts
+/* Parses `spec` into *opts (zeroed first; defaults: writeback, flush on, discard off, aio auto,
+ * backing files off). Returns 0, or -EINVAL with a message naming the problem in err[0..errlen)
+ * (unknown key, bad value, empty path, serial longer than 20 bytes, bad id, repeated key,
+ * backing_dirs= without backing_files=on), or -ENOMEM. On error *opts
  * holds nothing to free. */
 int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen);
 
 void virtio_blk_opts_free(struct virtio_blk_opts *opts);
+
+/* opts' backing_files= and backing_dirs= become `on` and `dirs` ("" for none), checked as the
+ * parser checks them. 0, or -EINVAL with err filled and opts unchanged. */
+int virtio_blk_opts_set_backing(struct virtio_blk_opts *opts, bool on, const char *dirs, char *err,
+				size_t errlen);
 
 #endif

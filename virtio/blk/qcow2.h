@@ -4,8 +4,10 @@
  * Supported: L1/L2 lookup with an L2 table cache, refcounts of 8, 16, 32 or 64 bits, cluster
  * allocation on write (appended at the end of the file; a full refcount table is grown), zero
  * clusters (v3), DISCARD freeing clusters, compressed clusters read (zlib deflate; a write to one
- * copies it to a new cluster), backing files (qcow2 or raw, opened read-only through
- * host_path_open(), a chain at most QCOW2_MAX_CHAIN deep, each file at most once). Refused at open
+ * copies it to a new cluster), backing files when the operator allows them (backing_files=on:
+ * qcow2 or raw as the image's backing format extension says, never probed; opened read-only with
+ * host_path_open_beneath() beneath the folder of the image that names them or a listed folder;
+ * a chain at most QCOW2_MAX_CHAIN deep, each file at most once). Refused at open
  * with a message: encryption, external data files, extended L2 entries, zstd compression, any
  * unknown incompatible feature, a refcount width not above, a cluster size outside 512 B..2 MiB,
  * tables or extensions outside the file. Opened writable also refused: internal snapshots, the
@@ -33,9 +35,18 @@
 
 struct qcow2;
 
+/* How an image's backing file is opened (GHSA-jmr4-g2hv-mjj6: a hostile image names any host
+ * file as its backing file and the guest reads it). With `backing_files` false (the default) an
+ * image that names one is refused at open. With it, the backing file must have an explicit
+ * format (the backing format extension: raw or qcow2) and is opened beneath the folder of the
+ * image that names it (that folder is the operator's, reached through links or not; below it no
+ * symbolic link and no `..` is followed) or beneath one of `backing_dirs`. Each open is logged
+ * at info level. The images of the chain follow the same rule, each beneath its own folder. */
 struct qcow2_open_opts {
-	bool ro;	     /* never write the file */
-	bool no_backing;     /* refuse an image that names a backing file (the fuzzer) */
+	bool ro;	    /* never write the file */
+	bool backing_files; /* follow a backing file the image names; else refuse the image */
+	const char
+	    *backing_dirs;   /* more folders, ':'-separated, the backing files may be in; NULL */
 	const char *path;    /* the image's path: messages, and the base of a relative backing */
 	unsigned depth;	     /* 0 for the top image; backing files are opened at depth + 1 */
 	const uint64_t *ids; /* (dev, ino) pairs of the images above this one, `depth` of them */
@@ -47,9 +58,17 @@ bool qcow2_probe(int fd);
 /* Opens the qcow2 image on `fd` (which the caller keeps and closes after qcow2_close()): reads
  * and validates its header, tables and backing chain. Returns 0 with *out set, or -errno with a
  * message (starting with the path) in err: -EINVAL for an image this code refuses, -ENOTSUP for
- * a feature it lacks, -ELOOP for a loop or too deep a chain, -EIO/-errno for I/O. */
+ * a feature it lacks, -ELOOP for a loop or too deep a chain, -EPERM for a backing file not
+ * allowed (backing files off, no backing format), -EXDEV/-ELOOP for a backing file outside the
+ * allowed folders or through a symbolic link, -EIO/-errno for I/O. */
 int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char *err,
 	       size_t errlen);
+
+/* What qcow2_open() would refuse from the header of the image on `fd` alone (a feature this
+ * code lacks, a backing file named when o->backing_files is false), without reading its tables
+ * or its backing chain: a quick check of a disk before the VM is built. 0 or -errno with the
+ * message qcow2_open() would give. */
+int qcow2_check_header(int fd, const struct qcow2_open_opts *o, char *err, size_t errlen);
 
 /* The virtual disk size in bytes. */
 uint64_t qcow2_size(const struct qcow2 *q);

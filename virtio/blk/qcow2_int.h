@@ -159,6 +159,10 @@ int qcow2_sync(struct qcow2 *q);
 /* qcow2_flush() with the lock held. */
 int qcow2_flush_meta(struct qcow2 *q);
 int qcow2_open_backing(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, size_t errlen);
+/* qcow2_backing.c: `name` (an image's backing name: any bytes) for a message, control bytes as
+ * '?', cut to len - 1 bytes (out may be name). */
+#define QCOW2_SHOWN_MAX 1024
+void qcow2_shown_name(const char *name, char *out, size_t len);
 
 static inline uint64_t qcow2_be64(const uint8_t *p)
 {

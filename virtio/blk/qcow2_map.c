@@ -52,11 +52,21 @@ static uint32_t l2_index(const struct qcow2 *q, uint64_t off)
 	return (uint32_t)(off >> q->h.cluster_bits) & (q->l2_entries - 1);
 }
 
+/* An entry naming a cluster (a data cluster, or a preallocated zero cluster) at the offset of
+ * its own L2 table would serve that table to the guest as data, and a write there would
+ * overwrite the table: refused like the other metadata overlaps (qcow2_cluster_ok()). */
 int qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint64_t *entry)
 {
 	int r;
 	uint64_t *t = l2_table(q, off, false, &r);
 	*entry = t ? qcow2_be64((const uint8_t *)&t[l2_index(q, off)]) : 0;
+	uint64_t own = q->l1[off >> (q->h.cluster_bits + __builtin_ctz(q->l2_entries))];
+	if (t && !(*entry & QCOW2_OFLAG_COMPRESSED) &&
+	    (*entry & QCOW2_OFFSET_MASK) == (own & QCOW2_OFFSET_MASK)) {
+		*entry = 0;
+		return qcow2_bad(q, "the L2 table at %llu names itself as a data cluster",
+				 (unsigned long long)(own & QCOW2_OFFSET_MASK));
+	}
 	return r;
 }
 

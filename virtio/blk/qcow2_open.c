@@ -63,7 +63,10 @@ static int clear_autoclear(struct qcow2 *q)
 	return r ? r : qcow2_sync(q);
 }
 
-static int load(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, size_t errlen)
+/* The header (read into buf, the largest cluster, until cluster_bits is known) and what it
+ * alone refuses; a backing file named when backing files are off before anything else is read
+ * (qcow2.h). */
+static int load_header(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, size_t errlen)
 {
 	struct stat st;
 	int r;
@@ -77,6 +80,19 @@ static int load(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, siz
 	r = qcow2_read_header(q, err, errlen);
 	free(q->buf);
 	q->buf = NULL;
+	if (r || !q->h.backing[0] || o->backing_files)
+		return r;
+	char shown[QCOW2_SHOWN_MAX];
+	qcow2_shown_name(q->h.backing, shown, sizeof(shown));
+	return qcow2_fail(err, errlen, -EPERM,
+			  "%s: names the backing file %s, refused: backing files are off for this "
+			  "disk (allow them with backing_files=on)",
+			  q->path, shown);
+}
+
+static int load(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, size_t errlen)
+{
+	int r = load_header(q, o, err, errlen);
 	if (r)
 		return r;
 	q->l2_entries = (uint32_t)(q->cs / 8);
@@ -97,14 +113,13 @@ static int load(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, siz
 	if ((r = clear_autoclear(q)))
 		return qcow2_fail(err, errlen, r, "%s: cannot update the header: %s", q->path,
 				  strerror(-r));
-	if (q->h.backing[0] && o->no_backing)
-		return qcow2_fail(err, errlen, -EPERM, "%s: backing files are not allowed here",
-				  q->path);
 	return q->h.backing[0] ? qcow2_open_backing(q, o, err, errlen) : 0;
 }
 
-int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char *err,
-	       size_t errlen)
+/* Opens with `fn` (load or load_header); *out NULL on failure. */
+static int open_as(struct qcow2 **out, int fd, const struct qcow2_open_opts *o,
+		   int (*fn)(struct qcow2 *, const struct qcow2_open_opts *, char *, size_t),
+		   char *err, size_t errlen)
 {
 	struct qcow2 *q = calloc(1, sizeof(*q));
 	*out = NULL;
@@ -115,7 +130,7 @@ int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char
 	q->ro = o->ro;
 	q->back.fd = -1;
 	q->path = strdup(o->path ? o->path : "(qcow2)");
-	int r = q->path ? load(q, o, err, errlen) : -ENOMEM;
+	int r = q->path ? fn(q, o, err, errlen) : -ENOMEM;
 	if (r) {
 		if (r == -ENOMEM && err && errlen && !err[0])
 			snprintf(err, errlen, "%s: out of memory", o->path);
@@ -124,6 +139,20 @@ int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char
 	}
 	*out = q;
 	return 0;
+}
+
+int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char *err,
+	       size_t errlen)
+{
+	return open_as(out, fd, o, load, err, errlen);
+}
+
+int qcow2_check_header(int fd, const struct qcow2_open_opts *o, char *err, size_t errlen)
+{
+	struct qcow2 *q;
+	int r = open_as(&q, fd, o, load_header, err, errlen);
+	qcow2_close(q); /* no tables: nothing flushed */
+	return r;
 }
 
 static void cache_forget(struct qcow2_cache *c)

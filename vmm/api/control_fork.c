@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/host_path.h"
+#include "base/log.h"
 
 #include "host/sandbox/broker.h"
 #include "host/sandbox/landlock.h"
@@ -28,10 +29,17 @@ struct frozen {
 	const char *format; /* "raw" or "qcow2" */
 };
 
+/* A frozen drive's backing_files= and backing_dirs= before the fork (put back if it fails). */
+struct backing_was {
+	bool on;
+	char dirs[VIRTIO_BLK_BACKING_DIRS_MAX];
+};
+
 struct fork_call {
 	struct control *c;
 	const struct fork_request *req;
 	struct frozen frozen[FORK_MAX_IDS];
+	struct backing_was was[FORK_MAX_IDS];
 	struct vm_fork_disk disks[FORK_MAX_IDS];
 	struct vm_fork_result res;
 	char *err;
@@ -159,6 +167,105 @@ static int check_snapshots(struct control *c, struct fork_call *k, char *err, si
 	return 0;
 }
 
+/* The folder of `path`, absolute against the working directory (lexically, as the frozen
+ * file's path is made in check_snapshots()). */
+static int abs_folder(const char *path, char *out, size_t len)
+{
+	char cwd[PATH_MAX] = "";
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	if (path[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	if (!slash)
+		n = snprintf(out, len, "%s", cwd);
+	else if (slash == path)
+		n = snprintf(out, len, "/");
+	else
+		n = snprintf(out, len, "%s%s%.*s", cwd, cwd[0] ? "/" : "", (int)(slash - path),
+			     path);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Frozen drive s's backing_dirs= from the fork on: its own `own`, and the frozen file's folder
+ * when an overlay (the parent's or a child's) lies in another folder: the overlays name the file
+ * by its absolute path, which a backing file may have only beneath the overlay's folder or a
+ * listed one (virtio/blk/qcow2.h). */
+static int overlay_dirs(const struct fork_call *k, int s, const char *own, char *out, size_t len,
+			char *err, size_t errlen)
+{
+	const struct fork_disk_snapshot *d = &k->req->snaps[s];
+	char base[PATH_MAX], other[PATH_MAX];
+	bool elsewhere = false;
+	int r = abs_folder(k->frozen[s].path, base, sizeof(base));
+
+	for (int i = -1; !r && i < k->req->count; i++) {
+		const char *p =
+		    i < 0 ? d->parent_path : fork_child_drive_path(k->req, i, d->drive_id);
+		r = p ? abs_folder(p, other, sizeof(other)) : 0;
+		elsewhere |= p && !r && strcmp(other, base);
+	}
+	if (!r && elsewhere && strpbrk(base, ":,")) {
+		snprintf(
+		    err, errlen,
+		    "disk_snapshots: drive %s: its overlays in another folder would need "
+		    "backing_dirs=%s, which cannot hold a ':' or ',': put them beside the file",
+		    d->drive_id, base);
+		return -EINVAL;
+	}
+	int n = r ? 0
+		  : snprintf(out, len, "%s%s%s", own, own[0] && elsewhere ? ":" : "",
+			     elsewhere ? base : "");
+	if (!r && (n < 0 || (size_t)n >= len))
+		r = -ENAMETOOLONG;
+	if (r)
+		snprintf(err, errlen, "disk_snapshots: drive %s: backing_dirs: %s", d->drive_id,
+			 strerror(-r));
+	return r;
+}
+
+/* Drive `disk` follows backing files as `on` and `dirs` say: its device (the overlay it moves
+ * to at the pause, vmm/snapshot/fork.c) and its configuration (the state the children start
+ * from records it: their overlays are opened under the same rule). */
+static int set_backing(struct control *c, int disk, bool on, const char *dirs)
+{
+	int r = dev_disk_live_record_backing(c->cfg, disk, on, dirs);
+	return r ? r : virtio_blk_set_backing(dev_disk_device(&c->vm, disk), on, dirs);
+}
+
+/* The frozen drives' backing files as they were (the fork failed, the disks on their files). */
+static void restore_backing(struct fork_call *k, int n)
+{
+	for (int s = 0; s < n; s++)
+		if (set_backing(k->c, k->req->snaps[s].disk, k->was[s].on, k->was[s].dirs))
+			log_warn("fork: drive %s keeps backing_files=on",
+				 k->req->snaps[s].drive_id);
+}
+
+/* Each frozen drive goes on in a qcow2 overlay over its file: backing_files=on for it (the
+ * VMM's own overlays: qcow2.h), with the file's folder listed where an overlay lies elsewhere. */
+static int allow_overlays(struct fork_call *k, char *err, size_t errlen)
+{
+	char dirs[VIRTIO_BLK_BACKING_DIRS_MAX];
+	for (int s = 0; s < k->req->nsnaps; s++) {
+		const struct virtio_blk_opts *o = dev_disk_opts(k->c->cfg, k->req->snaps[s].disk);
+		int r = o ? 0 : -ENODEV;
+		if (o) {
+			k->was[s].on = o->backing_files;
+			snprintf(k->was[s].dirs, sizeof(k->was[s].dirs), "%s", o->backing_dirs);
+			r = overlay_dirs(k, s, o->backing_dirs, dirs, sizeof(dirs), err, errlen);
+		}
+		if (!r && (r = set_backing(k->c, k->req->snaps[s].disk, true, dirs)))
+			snprintf(err, errlen, "disk_snapshots: drive %s: backing files: %s",
+				 k->req->snaps[s].drive_id, strerror(-r));
+		if (r) {
+			restore_backing(k, s + 1);
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* The parent's disks are their overlays now: in its configuration (a snapshot of it opens
  * them) and in the API's model (GET /vm/config). */
 static void record_snapshots(struct control *c, const struct fork_request *req)
@@ -234,7 +341,12 @@ int ctl_fork(void *ctx, const json_t *body, json_t **doc, char *err, size_t errl
 			 req.state_path);
 		return -EACCES;
 	}
+	r = allow_overlays(&k, err, errlen);
+	if (r)
+		return r;
 	r = sandbox_broker_run(fork_on_broker, &k);
+	if (r && c->vm.mem.shared) /* not forked: the disks are on their files (fork_on_broker) */
+		restore_backing(&k, req.nsnaps);
 	if (r)
 		return r;
 	record_snapshots(c, &req);

@@ -1,9 +1,11 @@
 /* PUT /drives/{id} and the config file's "drives": Firecracker's drive bodies as hooks of the
  * --disk descriptor (struct device_api). A drive on a file:
  *   {"drive_id", "path_on_host", "is_root_device", "is_read_only"?, "cache_type"?, "io_engine"?,
- *    "partuuid"?, "rate_limiter"?, "image_type"?}
+ *    "partuuid"?, "rate_limiter"?, "image_type"?, "backing_files"?, "backing_dirs"?}
  * (image_type is Cloud Hypervisor's: "Raw" or "Qcow2" force the format like --disk format=,
- * "Unknown" or none probes it, as Firecracker's drives are)
+ * "Unknown" or none probes it, as Firecracker's drives are; backing_files is Cloud Hypervisor's
+ * too: true is --disk backing_files=on, false or none refuses a qcow2 image that names a backing
+ * file; backing_dirs, ours, is --disk backing_dirs=, "DIR[:DIR...]", with backing_files true)
  * or a vhost-user disk (Firecracker's socket, Cloud Hypervisor's vhost_user and queue fields):
  *   {"drive_id", "socket", "is_root_device", "partuuid"?, "vhost_user"?: true, "num_queues"?,
  *    "queue_size"?}
@@ -35,6 +37,8 @@ static int check_vu_drive(const json_t *body, char *err, size_t errlen)
 	    {"rate_limiter", "the disk's requests go to the vhost-user back-end without passing "
 			     "through the VMM"},
 	    {"image_type", "the vhost-user back-end reads the image"},
+	    {"backing_files", "the vhost-user back-end opens the image and its backing files"},
+	    {"backing_dirs", "the vhost-user back-end opens the image and its backing files"},
 	};
 	int r = api_body_refuse_fields(body, refused, sizeof(refused) / sizeof(refused[0]), err,
 				       errlen);
@@ -85,6 +89,26 @@ static int check_file_drive(const json_t *body, char *err, size_t errlen)
 		snprintf(err, errlen, "path_on_host cannot contain a comma");
 		return -EINVAL;
 	}
+	if (api_body_has(body, "backing_dirs")) {
+		const char *dirs = api_json_str(body, "backing_dirs", "");
+		char why[256];
+		struct virtio_blk_opts o;
+		char spec[VIRTIO_BLK_BACKING_DIRS_MAX + 64];
+		if (!api_json_bool(body, "backing_files", false)) {
+			snprintf(err, errlen, "backing_dirs needs \"backing_files\": true");
+			return -EINVAL;
+		}
+		/* --disk's own rules for it (no comma: the option string's separator) */
+		snprintf(spec, sizeof(spec), "x,backing_files=on,backing_dirs=%s", dirs);
+		if (strchr(dirs, ',') || strlen(dirs) >= VIRTIO_BLK_BACKING_DIRS_MAX ||
+		    virtio_blk_opts_parse(spec, &o, why, sizeof(why))) {
+			snprintf(err, errlen,
+				 "backing_dirs: DIR[:DIR...], no comma, at most %d bytes",
+				 VIRTIO_BLK_BACKING_DIRS_MAX - 1);
+			return -EINVAL;
+		}
+		virtio_blk_opts_free(&o);
+	}
 	return api_body_refuse_queues(body, "path_on_host", err, errlen);
 }
 
@@ -132,6 +156,15 @@ static int check_room(const json_t *docs, const char *id, char *err, size_t errl
 	return -EINVAL;
 }
 
+/* backing_files and backing_dirs in a drive's document, when the drive follows backing files. */
+static void backing_json(json_t *j, bool on, const char *dirs)
+{
+	if (j && on)
+		json_object_set_new(j, "backing_files", json_true());
+	if (j && on && dirs[0])
+		json_object_set_new(j, "backing_dirs", json_string(dirs));
+}
+
 /* The document of a drive: what GET /vm/config shows, as Firecracker's Drive. */
 static json_t *drive_doc(const char *id, const char *path, bool root, bool ro, const char *cache,
 			 const char *engine, const char *partuuid, const char *type,
@@ -169,13 +202,14 @@ static int check_drive(const json_t *body, const char *id, const struct device_a
 		       json_t **doc, char *err, size_t errlen)
 {
 	static const struct api_json_field f[] = {
-	    {"drive_id", API_JSON_STRING, true},     {"path_on_host", API_JSON_STRING, false},
-	    {"is_root_device", API_JSON_BOOL, true}, {"is_read_only", API_JSON_BOOL, false},
-	    {"partuuid", API_JSON_STRING, false},    {"cache_type", API_JSON_STRING, false},
-	    {"io_engine", API_JSON_STRING, false},   {"rate_limiter", API_JSON_OBJECT, false},
-	    {"socket", API_JSON_STRING, false},	     {"vhost_user", API_JSON_BOOL, false},
-	    {"num_queues", API_JSON_UINT, false},    {"queue_size", API_JSON_UINT, false},
-	    {"image_type", API_JSON_STRING, false},  {NULL, 0, false}};
+	    {"drive_id", API_JSON_STRING, true},      {"path_on_host", API_JSON_STRING, false},
+	    {"is_root_device", API_JSON_BOOL, true},  {"is_read_only", API_JSON_BOOL, false},
+	    {"partuuid", API_JSON_STRING, false},     {"cache_type", API_JSON_STRING, false},
+	    {"io_engine", API_JSON_STRING, false},    {"rate_limiter", API_JSON_OBJECT, false},
+	    {"socket", API_JSON_STRING, false},	      {"vhost_user", API_JSON_BOOL, false},
+	    {"num_queues", API_JSON_UINT, false},     {"queue_size", API_JSON_UINT, false},
+	    {"image_type", API_JSON_STRING, false},   {"backing_files", API_JSON_BOOL, false},
+	    {"backing_dirs", API_JSON_STRING, false}, {NULL, 0, false}};
 	struct rate_limiter_cfg rl;
 	bool vu = api_body_has(body, "socket"), root = api_json_bool(body, "is_root_device", false);
 	int r = api_body_check_named(body, id, "drive_id", f, err, errlen);
@@ -203,6 +237,9 @@ static int check_drive(const json_t *body, const char *id, const struct device_a
 			      api_json_str(body, "cache_type", "Writeback"),
 			      api_json_str(body, "io_engine", ""), partuuid,
 			      api_json_str(body, "image_type", ""), &rl);
+	if (!vu)
+		backing_json(*doc, api_json_bool(body, "backing_files", false),
+			     api_json_str(body, "backing_dirs", ""));
 	if (*doc)
 		return 0;
 	snprintf(err, errlen, "out of memory");
@@ -238,6 +275,12 @@ static int drive_option(const json_t *doc, char *spec, size_t len)
 			    api_json_bool(doc, "is_root_device", false) ? ",root" : "", aio, flush,
 			    format && format[0] ? ",format=" : "", format ? format : "", id) ||
 	    api_rate_limiter_spec(spec, len, "", &rl))
+		return -ENAMETOOLONG;
+	if (api_json_bool(doc, "backing_files", false) &&
+	    api_body_append(spec, len, ",backing_files=on"))
+		return -ENAMETOOLONG;
+	if (api_json_str(doc, "backing_dirs", "")[0] &&
+	    api_body_append(spec, len, ",backing_dirs=%s", api_json_str(doc, "backing_dirs", "")))
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -275,6 +318,7 @@ static json_t *describe_drives(const struct vm_config *cfg)
 			doc = drive_doc(id, o->path, o->root, o->ro,
 					o->no_flush ? "Unsafe" : "Writeback", engine, "", type,
 					&o->rl);
+			backing_json(doc, o->backing_files, o->backing_dirs);
 		} else {
 			const struct vu_opts *o = &vu->dev[i - ndisks].opts;
 			model_id(id, sizeof(id), o->id, i);
@@ -340,11 +384,16 @@ static int drive_root_arg(const json_t *docs, const struct vm_config *cfg, char 
 }
 
 /* The file PUT opens (Firecracker's check), in the drive's mode; none for a vhost-user disk:
- * its socket is looked at when the VM starts (the back-end may come later). */
+ * its socket is looked at when the VM starts (the back-end may come later). The check takes the
+ * drive's path and mode only, so it refuses a qcow2 image that names a backing file (backing
+ * files off, dev_disk_check_file()): a drive with backing_files true has its file and its chain
+ * checked when the VM starts, where they are opened under its rules. */
 static const char *drive_file(const json_t *doc, bool *ro)
 {
 	*ro = api_json_bool(doc, "is_read_only", false);
-	return api_body_has(doc, "socket") ? NULL : api_json_str(doc, "path_on_host", NULL);
+	if (api_body_has(doc, "socket") || api_json_bool(doc, "backing_files", false))
+		return NULL;
+	return api_json_str(doc, "path_on_host", NULL);
 }
 
 const struct device_api dev_disk_api = {

@@ -49,6 +49,22 @@ int dev_disk_live_record_limits(struct vm_config *cfg, int disk, const struct ra
 	return r;
 }
 
+int dev_disk_live_record_backing(struct vm_config *cfg, int disk, bool on, const char *dirs)
+{
+	static const char *const keys[] = {"backing_files", "backing_dirs", NULL};
+	struct cli_record *rec = live_record_find(cfg, "disk", disk);
+	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
+	char add[VIRTIO_BLK_BACKING_DIRS_MAX + 48] = "", why[160];
+
+	if (!rec || !o)
+		return -ENOENT;
+	if (on)
+		snprintf(add, sizeof(add), ",backing_files=on%s%s", dirs[0] ? ",backing_dirs=" : "",
+			 dirs);
+	int r = virtio_blk_opts_set_backing(o, on, dirs, why, sizeof(why));
+	return r ? r : live_record_replace(rec, 1, keys, add);
+}
+
 /* The drive's file is now `path`, opened in the drive's mode within what Landlock allows. */
 static int set_path(struct virtio_dev *dev, struct vm_config *cfg, int disk, const char *path,
 		    char *err, size_t errlen)

@@ -59,8 +59,10 @@ struct qimg {
 	char err[512];
 };
 
-/* Opens qdir/name through the layer; returns its result (err holds the message). */
-static inline int qopen(struct qimg *im, const char *name, bool ro)
+/* Opens qdir/name through the layer with the backing file rules of `rules` (its
+ * backing_files and backing_dirs); returns its result (err holds the message). */
+static inline int qopen_as(struct qimg *im, const char *name, bool ro,
+			   const struct qcow2_open_opts *rules)
 {
 	char path[128];
 	qpath(path, sizeof(path), name);
@@ -68,11 +70,21 @@ static inline int qopen(struct qimg *im, const char *name, bool ro)
 	im->q = NULL;
 	im->fd = open(path, ro ? O_RDONLY : O_RDWR);
 	cr_assert_geq(im->fd, 0, "open %s", path);
-	struct qcow2_open_opts o = {.ro = ro, .path = path};
+	struct qcow2_open_opts o = {.ro = ro,
+				    .backing_files = rules->backing_files,
+				    .backing_dirs = rules->backing_dirs,
+				    .path = path};
 	int r = qcow2_open(&im->q, im->fd, &o, im->err, sizeof(im->err));
 	if (r)
 		close(im->fd);
 	return r;
+}
+
+/* qopen_as() with backing files allowed (backing_files=on), beneath the image's folder only. */
+static inline int qopen(struct qimg *im, const char *name, bool ro)
+{
+	struct qcow2_open_opts on = {.backing_files = true};
+	return qopen_as(im, name, ro, &on);
 }
 
 static inline void qclose(struct qimg *im)

@@ -188,3 +188,156 @@ Test(qcow2_hostile, external_data_file_refused)
 	cr_assert_eq(qopen(&im, "x.qcow2", true), -ENOTSUP);
 	cr_assert(strstr(im.err, "external data file"), "%s", im.err);
 }
+
+/* ---- backing files (GHSA-jmr4-g2hv-mjj6): off by default, beneath the image's folder ---- */
+
+static const struct qcow2_open_opts backing_off = {.backing_files = false};
+
+/* A test file of 1 MiB of byte `v` at qdir/name. */
+static void raw_file(const char *name, int v)
+{
+	cr_assert_eq(sh("qemu-img create -q -f raw %s 1M && qemu-io -f raw -c 'write -P %d 0 1M' "
+			"%s >/dev/null",
+			name, v, name),
+		     0);
+}
+
+Test(qcow2_hostile, backing_refused_by_default)
+{
+	struct qimg im;
+	raw_file("base.raw", 5);
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -b base.raw -F raw o.qcow2 1M"), 0);
+	cr_assert_eq(qopen_as(&im, "o.qcow2", true, &backing_off), -EPERM);
+	cr_assert(strstr(im.err, "o.qcow2: names the backing file base.raw, refused"), "%s",
+		  im.err);
+	cr_assert(strstr(im.err, "backing_files=on"), "%s", im.err);
+}
+
+Test(qcow2_hostile, backing_allowed_reads_through)
+{
+	struct qimg im;
+	uint8_t data[4096];
+	raw_file("base.raw", 5);
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -b base.raw -F raw o.qcow2 1M"), 0);
+	cr_assert_eq(qopen(&im, "o.qcow2", true), 0, "%s", im.err);
+	cr_assert_eq(qread(&im, data, sizeof(data), 4096), 0);
+	cr_assert(all(data, sizeof(data), 5));
+	qclose(&im);
+}
+
+/* The backing format extension taken out (its type made one the spec says to ignore). */
+static void drop_backing_format(const char *name)
+{
+	char path[128];
+	uint8_t c[4096], other[4] = {0x12, 0x34, 0x56, 0x78};
+	const uint8_t magic[4] = {0xe2, 0x79, 0x2a, 0xca};
+	qpath(path, sizeof(path), name);
+	int fd = open(path, O_RDWR);
+	cr_assert_eq(pread(fd, c, sizeof(c), 0), (ssize_t)sizeof(c));
+	uint8_t *at = memmem(c + 72, sizeof(c) - 72, magic, sizeof(magic));
+	cr_assert_not_null(at);
+	cr_assert_eq(pwrite(fd, other, 4, at - c), 4);
+	close(fd);
+}
+
+Test(qcow2_hostile, backing_without_format_refused)
+{
+	struct qimg im;
+	raw_file("base.raw", 5);
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -b base.raw -F raw o.qcow2 1M"), 0);
+	drop_backing_format("o.qcow2");
+	cr_assert_eq(qopen(&im, "o.qcow2", true), -EPERM);
+	cr_assert(strstr(im.err, "has no format recorded"), "%s", im.err);
+	cr_assert(strstr(im.err, "qemu-img create -F") || strstr(im.err, "qemu-img rebase"), "%s",
+		  im.err);
+}
+
+Test(qcow2_hostile, backing_absolute_outside_refused)
+{
+	struct qimg im;
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -u -b /etc/passwd -F raw p.qcow2 1M"), 0);
+	cr_assert_eq(qopen(&im, "p.qcow2", true), -EXDEV);
+	cr_assert(strstr(im.err, "backing file /etc/passwd refused"), "%s", im.err);
+	cr_assert(strstr(im.err, "not beneath the folder"), "%s", im.err);
+}
+
+Test(qcow2_hostile, backing_dotdot_refused)
+{
+	struct qimg im;
+	raw_file("base.raw", 5);
+	cr_assert_eq(sh("mkdir sub && qemu-img create -q -f qcow2 -u -b ../base.raw -F raw "
+			"sub/o.qcow2 1M"),
+		     0);
+	cr_assert_eq(qopen(&im, "sub/o.qcow2", true), -EXDEV);
+	cr_assert(strstr(im.err, "leaves the folder"), "%s", im.err);
+}
+
+Test(qcow2_hostile, backing_symlink_refused)
+{
+	struct qimg im;
+	cr_assert_eq(sh("mkdir other img"), 0);
+	raw_file("other/base.raw", 5);
+	cr_assert_eq(sh("ln -s ../other/base.raw img/link.raw && qemu-img create -q -f qcow2 -u -b "
+			"link.raw -F raw img/o.qcow2 1M"),
+		     0);
+	cr_assert_eq(qopen(&im, "img/o.qcow2", true), -ELOOP);
+	cr_assert(strstr(im.err, "symbolic link"), "%s", im.err);
+}
+
+/* top.qcow2 -> sub/mid.qcow2 -> base.raw (relative to sub: each image's own folder). */
+Test(qcow2_hostile, backing_chain_beneath)
+{
+	struct qimg im;
+	uint8_t data[8192];
+	cr_assert_eq(sh("mkdir sub"), 0);
+	raw_file("sub/base.raw", 1);
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -b base.raw -F raw sub/mid.qcow2 1M && "
+			"qemu-io -c 'write -P 2 0 4k' sub/mid.qcow2 >/dev/null && "
+			"qemu-img create -q -f qcow2 -u -b sub/mid.qcow2 -F qcow2 top.qcow2 1M"),
+		     0);
+	cr_assert_eq(qopen(&im, "top.qcow2", true), 0, "%s", im.err);
+	cr_assert_eq(qread(&im, data, sizeof(data), 0), 0);
+	cr_assert(all(data, 4096, 2) && all(data + 4096, 4096, 1));
+	qclose(&im);
+}
+
+/* A backing file named by its absolute path in another folder: only with that folder listed. */
+Test(qcow2_hostile, backing_dirs_allow_another_folder)
+{
+	struct qimg im;
+	char other[128], name[160];
+	uint8_t data[4096];
+	cr_assert_eq(sh("mkdir other img"), 0);
+	raw_file("other/base.raw", 9);
+	qpath(other, sizeof(other), "other");
+	snprintf(name, sizeof(name), "%s/base.raw", other);
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 -u -b %s -F raw img/o.qcow2 1M", name), 0);
+	cr_assert_eq(qopen(&im, "img/o.qcow2", true), -EXDEV);
+	struct qcow2_open_opts listed = {.backing_files = true, .backing_dirs = other};
+	cr_assert_eq(qopen_as(&im, "img/o.qcow2", true, &listed), 0, "%s", im.err);
+	cr_assert_eq(qread(&im, data, sizeof(data), 0), 0);
+	cr_assert(all(data, sizeof(data), 9));
+	qclose(&im);
+}
+
+/* An L2 entry naming its own L2 table as its data cluster: neither read (the table would be
+ * served to the guest) nor written (it would overwrite the table). */
+Test(qcow2_hostile, l2_entry_on_its_own_table)
+{
+	struct qimg im;
+	uint8_t e[8], data[512];
+	cr_assert_eq(sh("qemu-img create -q -f qcow2 s.qcow2 1M && qemu-io -c 'write -P 7 0 4k' "
+			"s.qcow2 >/dev/null"),
+		     0);
+	uint64_t l1 = header_u64("s.qcow2", 40);
+	uint64_t l2 = header_u64("s.qcow2", l1) & 0x00fffffffffffe00ull;
+	be64(e, (1ull << 63) | l2);
+	patch("s.qcow2", l2, e, 8); /* L2[0] -> the L2 table itself */
+	cr_assert_eq(sh("md5sum s.qcow2 > s.md5"), 0);
+	cr_assert_eq(qopen(&im, "s.qcow2", false), 0, "%s", im.err);
+	cr_assert_eq(qread(&im, data, sizeof(data), 0), -EIO);
+	memset(data, 0xff, sizeof(data));
+	cr_assert_eq(qwrite(&im, data, sizeof(data), 0), -EIO);
+	qclose(&im);
+	cr_assert_eq(sh("md5sum -c --quiet s.md5"), 0);
+}

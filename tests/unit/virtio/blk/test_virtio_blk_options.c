@@ -199,3 +199,33 @@ Test(blk_opts, root_marks_the_root_device)
 	cr_assert(strstr(err, "'root' takes no value"), "%s", err);
 	cr_assert_eq(parse("img,root,root"), -EINVAL);
 }
+
+/* backing_files= (off by default: a qcow2 image naming a backing file is refused) and
+ * backing_dirs= (only with backing_files=on; no empty folder). */
+Test(blk_opts, backing_files_and_dirs)
+{
+	cr_assert_eq(parse("d.qcow2"), 0);
+	cr_assert_not(o.backing_files);
+	cr_assert_str_eq(o.backing_dirs, "");
+	teardown();
+	cr_assert_eq(parse("d.qcow2,backing_files=on"), 0, "%s", err);
+	cr_assert(o.backing_files);
+	teardown();
+	cr_assert_eq(parse("d.qcow2,backing_files=off"), 0, "%s", err);
+	cr_assert_not(o.backing_files);
+	teardown();
+	cr_assert_eq(parse("d.qcow2,backing_files=on,backing_dirs=/srv/base:/srv/more"), 0, "%s",
+		     err);
+	cr_assert_str_eq(o.backing_dirs, "/srv/base:/srv/more");
+	cr_assert_str_eq(o.backing_dir_list, "/srv/base");
+	cr_assert_str_eq(o.backing_dir_list + strlen("/srv/base") + 1, "/srv/more");
+	cr_assert_eq(o.backing_dir_list[strlen(o.backing_dirs) + 1], '\0');
+	teardown();
+	cr_assert_eq(parse("d.qcow2,backing_files=yes"), -EINVAL);
+	cr_assert_not_null(strstr(err, "backing_files=on or backing_files=off"), "%s", err);
+	cr_assert_eq(parse("d.qcow2,backing_dirs=/srv/base"), -EINVAL);
+	cr_assert_not_null(strstr(err, "without backing_files=on"), "%s", err);
+	cr_assert_eq(parse("d.qcow2,backing_files=on,backing_dirs=/a::/b"), -EINVAL);
+	cr_assert_not_null(strstr(err, "no empty one"), "%s", err);
+	cr_assert_eq(parse("d.qcow2,backing_files=on,backing_dirs="), -EINVAL);
+}
