@@ -7,8 +7,10 @@
 #include "base/host_path.h"
 #include "host/sandbox/worker.h"
 
-/* What host_path_open() and a snapshot's commit (snap_file.c: rename, unlink, the directory's
- * fsync) call; glibc's open, stat and rename take the *at forms or the old ones by version. */
+/* What host_path_open() and a snapshot's commit call (snap_file.c: host_path_replace_commit()'s
+ * renameat2 NOREPLACE or EXCHANGE, its lstat of what came back, the unlink of the old file or of
+ * a failed one, the directory's fsync); glibc's open, stat and rename take the *at forms or the
+ * old ones by version. */
 static const struct sandbox_rule opener_rules[] = {
     SB_ALLOW(SYS_openat),
     SB_ALLOW(SYS_openat2), /* host_path_open_beneath(): a confined folder, a backing file */
@@ -16,13 +18,14 @@ static const struct sandbox_rule opener_rules[] = {
     SB_ALLOW(SYS_close),
     SB_ALLOW(SYS_fstat),
     SB_ALLOW(SYS_newfstatat),
+    SB_ALLOW(SYS_lstat), /* host_path_replace_*(): what is at the target, by name */
     SB_ALLOW(SYS_statx),
     SB_ALLOW(SYS_fstatfs),
     SB_ARG_EQ(SYS_fcntl, 1, F_GETFL),
     SB_ARG_EQ(SYS_fcntl, 1, F_SETFL),
     SB_ALLOW(SYS_rename),
     SB_ALLOW(SYS_renameat),
-    SB_ALLOW(SYS_renameat2),
+    SB_ALLOW(SYS_renameat2), /* host_path_replace_commit(): never over a device node */
     SB_ALLOW(SYS_unlink),
     SB_ALLOW(SYS_unlinkat),
     SB_ALLOW(SYS_fsync),

@@ -32,8 +32,9 @@ int sandbox_opener_start(void);
 bool sandbox_opener_here(void);
 
 /* Runs fn(arg) on the opener (on the caller when there is none) and returns its result. fn may
- * make only the calls of the opener's filter: openat, fstat, fstatfs, fcntl, close, rename,
- * unlink, fsync. */
+ * make only the calls of the opener's filter: openat, fstat, lstat, fstatfs, fcntl, close,
+ * rename and renameat2 (host_path_replace_commit(): a written file goes only over a regular file
+ * or nothing), unlink, fsync. */
 int sandbox_opener_run(int (*fn)(void *arg), void *arg);
 
 /* host_path_open() run on the opener: the descriptor, or -errno with err set. */

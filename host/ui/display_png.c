@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/host_path.h"
+#include "base/log.h"
 
 #define STORED_MAX  65535u /* RFC 1951 3.2.4: LEN is 16 bits */
 #define PNG_MAX_DIM 16384u
@@ -145,15 +146,21 @@ int png_write_xrgb(const char *path, const uint32_t *pixels, uint32_t width, uin
 	free(raw);
 	if (!z)
 		return err;
+	/* rule 7 of base/host_path.h: only a regular file or nothing is replaced, so a device
+	 * node, FIFO or socket at PATH is refused before anything is written */
+	char why[HOST_PATH_ERR_MAX];
+	int fd = host_path_replace_check(path, why, sizeof(why));
 	/* host_path_open(): a regular file, not through a symbolic link planted at PATH.tmp */
-	char why[64];
-	int fd = host_path_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644,
-				HOST_PATH_REGULAR, why, sizeof(why));
+	if (!fd)
+		fd = host_path_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644,
+				    HOST_PATH_REGULAR, why, sizeof(why));
 	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	if (!f) {
 		err = fd < 0 ? fd : -errno;
 		if (fd >= 0)
 			close(fd);
+		else
+			log_error("screenshot: %s", why);
 		free(z);
 		return err;
 	}
@@ -161,9 +168,13 @@ int png_write_xrgb(const char *path, const uint32_t *pixels, uint32_t width, uin
 	free(z);
 	if (fclose(f) && !err)
 		err = -EIO;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
+	if (err) {
 		unlink(tmp);
+		return err;
+	}
+	/* atomically, only over a regular file or nothing; PATH.tmp removed on failure */
+	err = host_path_replace_commit(tmp, path, why, sizeof(why));
+	if (err)
+		log_error("screenshot: %s", why);
 	return err;
 }

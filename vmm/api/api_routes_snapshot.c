@@ -2,7 +2,9 @@
  * ours: PUT /vmm/send-migration, /vmm/receive-migration, /vmm/migration/cancel, GET
  * /vmm/migration (api_migration.h). See api_router.h. */
 #include <errno.h>
+#include <string.h>
 
+#include "base/host_path.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/snapshot/format/snap_uffd.h"
@@ -99,6 +101,29 @@ static void put_receive_migration(struct api *a, const char *id, const json_t *b
 
 /* ---- snapshots (Firecracker's bodies) ---- */
 
+/* Rule 7 of base/host_path.h, before any work: each file a create writes is renamed (a Diff's
+ * memory file written into) only where a regular file or nothing is. A device node, a FIFO,
+ * another VMM's API socket, a directory or a link there is a 400 that names the field, the path
+ * and its kind, and the node stays as it was. */
+static bool snapshot_targets_ok(const char *state, const char *mem, struct reply *r)
+{
+	const char *field[2] = {"snapshot_path", "mem_file_path"}, *path[2] = {state, mem};
+	char why[HOST_PATH_ERR_MAX];
+
+	for (int i = 0; i < 2; i++) {
+		if (host_path_replace_check(path[i], why, sizeof(why)) == 0)
+			continue;
+		r->status = 400;
+		snprintf(r->err, sizeof(r->err), "%s %s", field[i], why);
+		return false;
+	}
+	if (!strcmp(state, mem)) {
+		fault(r, 400, "snapshot_path and mem_file_path name the same file (%s)", state);
+		return false;
+	}
+	return true;
+}
+
 static void put_snapshot_create(struct api *a, const char *id, const json_t *body, struct reply *r)
 {
 	static const struct api_json_field f[] = {{"snapshot_type", API_JSON_STRING, false},
@@ -124,9 +149,11 @@ static void put_snapshot_create(struct api *a, const char *id, const json_t *bod
 		      NULL);
 		return;
 	}
-	int err = a->ops->snapshot_create(a->ctx, api_json_str(body, "snapshot_path", ""),
-					  api_json_str(body, "mem_file_path", ""), diff, r->err,
-					  sizeof(r->err));
+	const char *state = api_json_str(body, "snapshot_path", "");
+	const char *mem = api_json_str(body, "mem_file_path", "");
+	if (!snapshot_targets_ok(state, mem, r))
+		return;
+	int err = a->ops->snapshot_create(a->ctx, state, mem, diff, r->err, sizeof(r->err));
 	if (err)
 		backend_fault(r, err, "cannot create the snapshot");
 	else

@@ -73,6 +73,12 @@ static int parse_input_script(struct vm_config *cfg, const char *arg, char *err,
 static int check_screenshot(const char *path)
 {
 	char copy[PATH_MAX], why[HOST_PATH_ERR_MAX];
+	/* rule 7 of base/host_path.h: renamed only over a regular file or nothing */
+	int r = host_path_replace_check(path, why, sizeof(why));
+	if (r) {
+		log_error("--screenshot %s", why);
+		return r;
+	}
 	snprintf(copy, sizeof(copy), "%s", path);
 	const char *dir = dirname(copy);
 	int fd = host_path_open(dir, O_RDONLY, 0, HOST_PATH_DIR, why, sizeof(why));

@@ -110,6 +110,7 @@ int vm_uffd_start(struct vm *vm, const char *path)
 
 	if (v) {
 		snap_uffd_init(&v->u);
+		v->u.ending = vm_stop_signalled; /* SIGTERM while the handler is silent: at once */
 		v->w.stop_fd = -1;
 		vm->uffd = v;
 		r = guest_mem_alloc(&vm->mem, vm->cfg->mem_size);

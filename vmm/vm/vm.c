@@ -451,6 +451,7 @@ static int min_int(int a, int b)
 }
 
 static volatile sig_atomic_t deadline_status;
+static int stop_signo; /* __atomic: the first stop signal taken (0: none yet) */
 
 /* SIGALRM after vm_stop_deadline(): async-signal-safe calls only. */
 static void on_stop_deadline(int sig)
@@ -461,31 +462,60 @@ static void on_stop_deadline(int sig)
 	_exit(deadline_status);
 }
 
-/* From now on a stop signal ends the process at once (their default action), in this thread. */
-static void stop_signals_end_process(void)
+/* A stop signal once the signalfd is read no more (the teardown): idempotent, and it never ends
+ * the process itself, so the teardown it interrupts still removes the API and vsock sockets
+ * (`timeout` and a process-group kill send SIGTERM then another). The first one arms the
+ * deadline, which bounds the teardown. Async-signal-safe calls only. */
+static void on_late_stop(int sig)
 {
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+	int none = 0;
+	__atomic_compare_exchange_n(&stop_signo, &none, sig, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+	if (!deadline_status) {
+		deadline_status = 128 + sig;
+		alarm(VM_STOP_DEADLINE_S);
+	}
+}
+
+/* From now on a stop signal reaches on_late_stop() in this thread (SA_RESTART: the teardown's
+ * calls go on), and SIGALRM on_stop_deadline(). Installed before the signals are unblocked: by
+ * the first stop signal, and at the end of vm_run() whatever stopped the VM. */
+static void stop_signals_handled(void)
+{
+	static const int stop[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_late_stop, .sa_flags = SA_RESTART};
+	struct sigaction alrm = {.sa_handler = on_stop_deadline};
+	sigset_t set;
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&alrm.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
+		sigaddset(&sa.sa_mask, stop[i]);
+		sigaddset(&set, stop[i]);
+	}
+	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
+		sigaction(stop[i], &sa, NULL);
+	sigaction(SIGALRM, &alrm, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+bool vm_stop_signalled(void)
+{
+	return __atomic_load_n(&stop_signo, __ATOMIC_ACQUIRE) != 0;
 }
 
 void vm_stop_deadline(int signo, unsigned seconds)
 {
-	sigset_t alrm;
-	struct sigaction sa = {.sa_handler = on_stop_deadline};
+	int none = 0;
 
+	__atomic_compare_exchange_n(&stop_signo, &none, signo, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
 	if (deadline_status)
 		return; /* armed by the first */
 	deadline_status = 128 + signo;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
-	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
-	stop_signals_end_process();
+	stop_signals_handled();
 	alarm(seconds);
 }
 
@@ -656,8 +686,9 @@ int vm_run(struct vm *vm)
 	if (vm->on_started)
 		vm->on_started(vm->on_started_opaque);
 	wait_for_stop(vm, sig_fd);
-	/* the signalfd is read no more: a stop signal during the teardown ends the process */
-	stop_signals_end_process();
+	/* the signalfd is read no more: a stop signal during the teardown arms the deadline and
+	 * ends nothing itself (on_late_stop()), so the teardown runs to its end */
+	stop_signals_handled();
 	vm_pause_set_running(vm, false); /* no pause kicks the threads joined below */
 	vm_join_vcpus(vm);
 	vm_devices_stop(vm);

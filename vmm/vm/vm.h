@@ -128,14 +128,21 @@ int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_
 int vm_block_signals(sigset_t *set);
 
 /* A stop signal (SIGINT, SIGTERM, SIGHUP) ends the VMM in bounded time, whatever a thread is
- * blocked in: once the main thread has taken the first one (from the signalfd) it calls this,
- * which unblocks the stop signals in the calling thread, so that the next one ends the process at
- * once (their default action), and ends it with status 128 + `signo` after `seconds` (SIGALRM,
- * one line on stderr) should the teardown still be running then. Only the first call counts.
- * However the VM stopped, vm_run() lets a stop signal end the process once it stops reading the
- * signalfd (its teardown). */
+ * blocked in, and with its cleanup done: once the main thread has taken the first one (from the
+ * signalfd) it calls this, which records it (vm_stop_signalled(): a restore's page-fault wait
+ * gives up at once), installs a handler for the stop signals that only records them and unblocks
+ * them in the calling thread, and ends the process with status 128 + `signo` after `seconds`
+ * (SIGALRM, one line on stderr) should the teardown still be running then. A second stop signal
+ * (`timeout`, a process-group kill: SIGTERM, then SIGTERM, SIGINT or SIGHUP) is taken by that
+ * handler and ends nothing itself, so the teardown still removes the API and vsock sockets.
+ * Only the first call counts. However the VM stopped, vm_run() installs the same handler once
+ * it stops reading the signalfd (its teardown): a stop signal then arms the deadline. */
 #define VM_STOP_DEADLINE_S 20
 void vm_stop_deadline(int signo, unsigned seconds);
+
+/* True once a stop signal was taken (vm_stop_deadline(), or the handler of the teardown): any
+ * thread; what waits for another process (a page-fault handler) stops waiting. */
+bool vm_stop_signalled(void);
 
 /* Compiles ahead (sandbox_prepare()) the filters of the main thread and of the vCPU threads of a
  * VM without passed-through devices, with `shares_memory` (a vhost-user device or --mem-shared)

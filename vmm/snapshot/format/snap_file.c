@@ -74,8 +74,32 @@ static int snap_fsync_dir(const char *path)
 /* Creating, renaming and removing run on the opener (host/sandbox/opener.h): the thread that
  * takes a snapshot is under Landlock, and the client's directory need not be in its set. The
  * bytes go through the descriptor it hands back, on the caller's thread. */
+
+int snap_check_target(const char *path, char *err, size_t errlen)
+{
+	char why[HOST_PATH_ERR_MAX];
+	int r = host_path_replace_check(path, why, sizeof(why));
+	return r ? snap_err(err, errlen, r, "%s", why) : 0;
+}
+
+/* The target a temporary file from snap_tmp_path() is renamed to: `tmp` without ".tmp". */
+static char *target_of(const char *tmp)
+{
+	size_t n = strlen(tmp), t = sizeof(".tmp") - 1;
+	if (n <= t || strcmp(tmp + n - t, ".tmp"))
+		return NULL;
+	return strndup(tmp, n - t);
+}
+
 int snap_create_tmp(const char *tmp, char *err, size_t errlen)
 {
+	/* rule 7 first: a device node, FIFO or socket at the target is refused before any
+	 * byte is written (snap_commit_tmp() checks again, atomically) */
+	char *path = target_of(tmp);
+	int r = path ? host_path_replace_check(path, err, errlen) : 0;
+	free(path);
+	if (r)
+		return r;
 	/* O_NOFOLLOW: a symbolic link planted at PATH.tmp is refused, never written through */
 	return sandbox_opener_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600,
 				   HOST_PATH_REGULAR, err, errlen);
@@ -91,15 +115,14 @@ struct commit_call {
 static int commit_here(void *arg)
 {
 	struct commit_call *k = arg;
+	char why[HOST_PATH_ERR_MAX];
 	int ret = k->ret;
 	if (ret) {
 		snap_err(k->err, k->errlen, ret, "%s: %s", k->tmp, strerror(-ret));
 		unlink(k->tmp);
-	} else if (rename(k->tmp, k->path)) {
-		ret = -errno;
-		snap_err(k->err, k->errlen, ret, "rename %s to %s: %s", k->tmp, k->path,
-			 strerror(-ret));
-		unlink(k->tmp);
+	} else if ((ret = host_path_replace_commit(k->tmp, k->path, why, sizeof(why)))) {
+		/* PATH.tmp is gone, PATH as it was (a device node, a FIFO, a socket stays one) */
+		snap_err(k->err, k->errlen, ret, "%s", why);
 	} else if ((ret = snap_fsync_dir(k->path))) {
 		snap_err(k->err, k->errlen, ret, "%s: fsync of its directory: %s", k->path,
 			 strerror(-ret));
@@ -113,6 +136,32 @@ int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errl
 	ret = sandbox_opener_run(commit_here, &k);
 	free(tmp);
 	return ret;
+}
+
+int snap_probe_target(const char *path, char *err, size_t errlen)
+{
+	char why[HOST_PATH_ERR_MAX], *tmp = snap_tmp_path(path);
+	if (!tmp)
+		return snap_err(err, errlen, -ENOMEM, "%s: out of memory", path);
+	int r = snap_create_tmp(tmp, why, sizeof(why));
+	if (r >= 0) {
+		close(r);
+		r = snap_remove_made(tmp);
+	} else {
+		snap_err(err, errlen, r, "%s", why);
+	}
+	free(tmp);
+	return r;
+}
+
+static int unlink_here(void *arg)
+{
+	return unlink(arg) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int snap_remove_made(const char *path)
+{
+	return sandbox_opener_run(unlink_here, (void *)path);
 }
 
 int snap_open_regular(const char *path, int flags, const char *what, int *fd, uint64_t *size,

@@ -22,13 +22,31 @@ char *snap_tmp_path(const char *path);
 int snap_open_regular(const char *path, int flags, const char *what, int *fd, uint64_t *size,
 		      char *err, size_t errlen);
 
-/* Creates (or truncates) the temporary file `tmp` for writing, through host_path_open(): a
- * regular file, not through a symbolic link. Returns the fd, or -errno with err set. */
+/* Rule 7 of base/host_path.h, before any work: `path` may be replaced by a written file (it is a
+ * regular file or nothing). 0, or -EINVAL (-EISDIR, -ELOOP) with err naming its kind:
+ * "PATH: a FIFO, which a written file never replaces (only a regular file)". */
+int snap_check_target(const char *path, char *err, size_t errlen);
+
+/* Creates (or truncates) the temporary file `tmp` (snap_tmp_path(PATH)) for writing, through
+ * host_path_open(): a regular file, not through a symbolic link; refused first, as
+ * snap_check_target(), when PATH is not a regular file or nothing. Returns the fd, or -errno
+ * with err set. */
 int snap_create_tmp(const char *tmp, char *err, size_t errlen);
 
-/* Ends writing `tmp` (its result so far in `ret`): on success renames it to `path` and fsyncs
- * the directory; on any failure removes `tmp`. The reason goes to err. Frees `tmp`. Returns
- * the final result. */
+/* Ends writing `tmp` (its result so far in `ret`): on success renames it to `path` (only over a
+ * regular file or nothing, atomically: host_path_replace_commit()) and fsyncs the directory; on
+ * any failure removes `tmp` and leaves `path` as it was. The reason goes to err. Frees `tmp`.
+ * Returns the final result. */
 int snap_commit_tmp(char *tmp, const char *path, int ret, char *err, size_t errlen);
+
+/* Makes and removes PATH.tmp as snap_create_tmp() would: the file written last (a snapshot's
+ * state) is known to have a folder that takes it before anything else is written, so a
+ * create that names a missing folder fails with nothing made and nothing replaced.
+ * 0, or -errno with err set. */
+int snap_probe_target(const char *path, char *err, size_t errlen);
+
+/* Removes `path`, a file the failing request made itself (on the opener). 0 or -errno; a file
+ * that is not there is 0. */
+int snap_remove_made(const char *path);
 
 #endif

@@ -156,14 +156,18 @@ static int connect_handler(const char *path, char *err, size_t errlen)
 			strerror(e));
 }
 
-/* Waits (at most `ms`) until `fd` can take more bytes. */
-static int wait_writable(int fd, int ms)
+/* Waits (at most `ms`) until `fd` can take more bytes; -EINTR as soon as u->ending(). */
+static int wait_writable(const struct snap_uffd *u, int fd, int ms)
 {
 	struct pollfd p = {fd, POLLOUT, 0};
-	int n;
-	do
-		n = poll(&p, 1, ms);
-	while (n < 0 && errno == EINTR);
+	int n = 0;
+	for (int left = ms; left > 0 && n == 0; left -= SNAP_UFFD_TICK_MS) {
+		if (u->ending && u->ending())
+			return -EINTR;
+		n = poll(&p, 1, left < SNAP_UFFD_TICK_MS ? left : SNAP_UFFD_TICK_MS);
+		if (n < 0 && errno == EINTR)
+			n = 0;
+	}
 	if (n < 0)
 		return -errno;
 	if (n == 0)
@@ -172,7 +176,7 @@ static int wait_writable(int fd, int ms)
 }
 
 /* One message: the body, with the userfaultfd on its first byte. */
-static int send_body(int s, int uffd, const char *body, size_t len)
+static int send_body(const struct snap_uffd *u, int s, const char *body, size_t len)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -191,13 +195,13 @@ static int send_body(int s, int uffd, const char *body, size_t len)
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
 			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &uffd, sizeof(int));
+			memcpy(CMSG_DATA(c), &u->uffd, sizeof(int));
 		}
 		ssize_t n = sendmsg(s, &msg, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			int r = wait_writable(s, SNAP_UFFD_SEND_MS);
+			int r = wait_writable(u, s, SNAP_UFFD_SEND_MS);
 			if (r)
 				return r;
 			continue;
@@ -232,13 +236,16 @@ int snap_uffd_handoff(struct snap_uffd *u, const struct guest_mem *mem, const ch
 	int s = connect_handler(path, err, errlen);
 	if (s < 0)
 		return s;
-	int r = send_body(s, u->uffd, body, (size_t)len);
+	int r = send_body(u, s, body, (size_t)len);
 	if (r) {
 		close(s);
 		return snap_err(err, errlen, r,
 				"mem_backend: cannot hand the guest memory to the page-fault "
 				"handler at %s: %s",
-				path, r == -ETIMEDOUT ? "it reads nothing" : strerror(-r));
+				path,
+				r == -ETIMEDOUT ? "it reads nothing"
+				: r == -EINTR	? "the VMM is stopping on a signal"
+						: strerror(-r));
 	}
 	u->sock = s;
 	watch_peer(u);

@@ -40,6 +40,8 @@
 #define SNAP_UFFD_STALL_MS   10000
 #define SNAP_UFFD_RESTORE_MS 30000
 #define SNAP_UFFD_GRACE_MS   2000
+/* How often a wait looks at u->ending(). */
+#define SNAP_UFFD_TICK_MS 100
 
 struct snap_uffd {
 	int uffd;    /* the VMM's own reference (-1: none) */
@@ -54,6 +56,10 @@ struct snap_uffd {
 	bool failed;	      /* __atomic: the watch found the handler dead or not serving */
 	char why[256];	      /* what it found (set before `failed`) */
 	uint64_t deadline_ns; /* __atomic: CLOCK_MONOTONIC end of the restore, 0 = none */
+	/* The VMM is ending (a stop signal): the hand-off stops waiting for the socket, and the
+	 * watch fails a restore still under way at its next look (tick_ms), so a thread waiting
+	 * for a page the handler never sends wakes and the VMM exits. May be NULL. */
+	bool (*ending)(void);
 };
 
 /* An empty handle (no descriptors), safe to snap_uffd_close(). */
@@ -70,9 +76,9 @@ int snap_uffd_check_path(const char *path, char *err, size_t errlen);
 int snap_uffd_register(struct snap_uffd *u, const struct guest_mem *mem, char *err, size_t errlen);
 
 /* Connects to the handler at `path` and sends the userfaultfd with the mappings of `mem`
- * (bounded: SNAP_UFFD_SEND_MS); takes a pidfd of the peer (SO_PEERCRED) to see it exit. Returns 0,
- * or -errno with a message: -ENOENT (no socket), -ECONNREFUSED (nobody listens), -EAGAIN (not
- * accepting), -EPIPE (closed on us)... */
+ * (bounded: SNAP_UFFD_SEND_MS, or u->ending(), looked at every SNAP_UFFD_TICK_MS); takes a pidfd of
+ * the peer (SO_PEERCRED) to see it exit. Returns 0, or -errno with a message: -ENOENT (no socket),
+ * -ECONNREFUSED (nobody listens), -EAGAIN (not accepting), -EPIPE (closed on us)... */
 int snap_uffd_handoff(struct snap_uffd *u, const struct guest_mem *mem, const char *path, char *err,
 		      size_t errlen);
 
@@ -103,7 +109,8 @@ struct snap_uffd_watch {
 };
 
 /* Watches the handler until stop_fd is readable, then releases the ranges and returns: on a
- * failure it records the reason, calls w->failed and releases the ranges; once w->stopping()
+ * failure it records the reason, calls w->failed and releases the ranges (a restore still under
+ * way when u->ending() holds is such a failure); once w->stopping()
  * holds for grace_ms it releases them too (a stuck handler must not keep the VMM's threads from
  * being joined). Runs in its own thread, which is the one whose seccomp list has the
  * userfaultfd's ioctls once the VM runs. */

@@ -86,6 +86,11 @@ static void look(const struct snap_uffd_watch *w, struct watch_state *st, const 
 		 int np, char *why, size_t len)
 {
 	const struct snap_uffd *u = w->u;
+	/* a stop signal during a restore: nothing may wait for pages that will never come */
+	if (u->ending && __atomic_load_n(&u->deadline_ns, __ATOMIC_ACQUIRE) && u->ending()) {
+		snprintf(why, len, "the VMM is stopping on a signal during the restore");
+		return;
+	}
 	for (int i = 1; i < np && !why[0]; i++) {
 		if (!p[i].revents)
 			continue;
