@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/host_path.h"
 #include "base/log.h"
 #include "base/mac.h"
 #include "base/options.h"
@@ -28,6 +27,7 @@
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/snapshot/cpu_check.h"
+#include "vmm/snapshot/format/snap_file.h"
 #include "vmm/snapshot/format/snap_mem.h"
 #include "vmm/snapshot/restore_paths.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
@@ -187,6 +187,7 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		       char *err, size_t errlen)
 {
 	struct snap_writer w;
+	struct stat st;
 	const char *why = device_table_unsaveable(vm->cfg);
 
 	if (why) {
@@ -214,8 +215,13 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	}
 	if (!r)
 		r = collect(vm, &w, false, err, errlen);
+	if (!r) /* the state file's folder takes a file: else nothing is written nor replaced */
+		r = snap_probe_target(state_path, err, errlen);
+	/* a Full memory file this request makes (none was there) goes again if the request fails */
+	bool mem_made = !r && !diff && lstat(mem_path, &st) < 0 && errno == ENOENT;
 	if (!r)
 		r = snap_mem_save(&vm->mem, mem_path, diff ? dirty : NULL, err, errlen);
+	mem_made = mem_made && !r;
 	if (!r && vm_uffd_failed(vm, err, errlen)) /* pages it never served read as zeros */
 		r = -EIO;
 	if (r)
@@ -224,6 +230,9 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	if (!r) /* the state last: a state file always has its memory file */
 		r = snap_writer_save(&w, state_path, err, errlen);
 	snap_writer_free(&w);
+	if (r && mem_made && snap_remove_made(mem_path))
+		log_warn("snapshot: cannot remove the memory file %s of the failed snapshot",
+			 mem_path);
 	if (!r)
 		log_info("snapshot: state %s, memory %s", state_path, mem_path);
 	return r;
@@ -508,42 +517,12 @@ static struct cli_record *path_override_target(struct snapshot_load *l,
 	return NULL;
 }
 
-/* A "firmware" override: every saved --firmware gets `path` (the last one is the one in
- * effect, and none of them may name what the operator did not allow). */
-static int override_firmware(struct snapshot_load *l, const char *path, char *err, size_t errlen)
-{
-	int n = 0;
-
-	for (int i = 0; i < l->noptions; i++) {
-		struct cli_record *rec = &l->options[i];
-		if (strcmp(rec->name, "firmware"))
-			continue;
-		char *copy = strdup(path);
-		if (!copy)
-			return -ENOMEM;
-		free(rec->arg);
-		rec->arg = copy;
-		n++;
-	}
-	if (!n) {
-		snprintf(err, errlen, "firmware override: the snapshot boots no firmware");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* Applies the path overrides to the saved options; each must find its device. */
 static int override_paths(struct snapshot_load *l, const struct snapshot_overrides *ov, char *err,
 			  size_t errlen)
 {
 	for (int k = 0; ov && k < ov->npaths; k++) {
 		const struct snapshot_path_override *o = &ov->paths[k];
-		if (!strcmp(o->option, "firmware") && o->path[0]) {
-			int r = override_firmware(l, o->path, err, errlen);
-			if (r)
-				return r;
-			continue;
-		}
 		bool disk = !strcmp(o->option, "disk");
 		if ((!disk && strcmp(o->option, "vsock")) || !o->path[0] || strchr(o->path, ',')) {
 			snprintf(err, errlen, "%s override `%s`: want a path without a comma",
@@ -764,14 +743,7 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 
 	*l = (struct snapshot_load){.mem_fd = -1};
 	folder_of(state_path, dir, sizeof(dir));
-	/* From here on, every host_path_open() of a path beneath the folder (the state file
-	 * itself, the memory file, the working set, a disk, the console file...) is made beneath
-	 * it, following no symbolic link inside it (base/host_path.h rule 6): the folder's
-	 * contents are the snapshot's, as hostile as its configuration. Undone when the restore
-	 * fails (ctl_restore_vm()). */
-	int r = host_path_confine(dir, err, errlen);
-	if (!r)
-		r = snap_open(&l->reader, state_path, err, errlen);
+	int r = snap_open(&l->reader, state_path, err, errlen);
 	if (!r)
 		r = open_config(l, cfg, ov, dir, err, errlen);
 	/* before anything is built (after the configuration's own errors): a host that lacks a
