@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/host_path.h"
 #include "base/log.h"
 #include "base/mac.h"
 #include "base/options.h"
@@ -517,12 +518,42 @@ static struct cli_record *path_override_target(struct snapshot_load *l,
 	return NULL;
 }
 
+/* A "firmware" override: every saved --firmware gets `path` (the last one is the one in
+ * effect, and none of them may name what the operator did not allow). */
+static int override_firmware(struct snapshot_load *l, const char *path, char *err, size_t errlen)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->noptions; i++) {
+		struct cli_record *rec = &l->options[i];
+		if (strcmp(rec->name, "firmware"))
+			continue;
+		char *copy = strdup(path);
+		if (!copy)
+			return -ENOMEM;
+		free(rec->arg);
+		rec->arg = copy;
+		n++;
+	}
+	if (!n) {
+		snprintf(err, errlen, "firmware override: the snapshot boots no firmware");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Applies the path overrides to the saved options; each must find its device. */
 static int override_paths(struct snapshot_load *l, const struct snapshot_overrides *ov, char *err,
 			  size_t errlen)
 {
 	for (int k = 0; ov && k < ov->npaths; k++) {
 		const struct snapshot_path_override *o = &ov->paths[k];
+		if (!strcmp(o->option, "firmware") && o->path[0]) {
+			int r = override_firmware(l, o->path, err, errlen);
+			if (r)
+				return r;
+			continue;
+		}
 		bool disk = !strcmp(o->option, "disk");
 		if ((!disk && strcmp(o->option, "vsock")) || !o->path[0] || strchr(o->path, ',')) {
 			snprintf(err, errlen, "%s override `%s`: want a path without a comma",
@@ -743,7 +774,14 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 
 	*l = (struct snapshot_load){.mem_fd = -1};
 	folder_of(state_path, dir, sizeof(dir));
-	int r = snap_open(&l->reader, state_path, err, errlen);
+	/* From here on, every host_path_open() of a path beneath the folder (the state file
+	 * itself, the memory file, the working set, a disk, the console file...) is made beneath
+	 * it, following no symbolic link inside it (base/host_path.h rule 6): the folder's
+	 * contents are the snapshot's, as hostile as its configuration. Undone when the restore
+	 * fails (ctl_restore_vm()). */
+	int r = host_path_confine(dir, err, errlen);
+	if (!r)
+		r = snap_open(&l->reader, state_path, err, errlen);
 	if (!r)
 		r = open_config(l, cfg, ov, dir, err, errlen);
 	/* before anything is built (after the configuration's own errors): a host that lacks a
