@@ -53,7 +53,8 @@ run_until_done() {
 boot_vmm() {
 	local name=$1 fw=$2
 	run_until_done "$name" -- "$VMM" --firmware "$fw" --firmware-log "$out/$name.fw" --cpus 2 \
-		--mem 512M --transport pci --disk "$out/$name.qcow2" --net user
+		--mem 512M --transport pci \
+		--disk "$out/$name.qcow2,backing_files=on,backing_dirs=${DEBIAN_IMAGE%/*}" --net user
 }
 
 boot_qemu() {

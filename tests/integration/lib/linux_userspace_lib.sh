@@ -53,7 +53,7 @@ if [ "$QCOW2" = 1 ]; then
 		echo "FAIL: qemu-img create of the overlay failed"
 		exit 1
 	fi
-	root_disk=$tmp/root.qcow2
+	root_disk=$tmp/root.qcow2,backing_files=on
 fi
 
 # ---- the host side of the network checks ----

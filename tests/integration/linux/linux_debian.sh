@@ -180,7 +180,8 @@ boot_vmm() {
 		cpus=boot=2,max=3
 	fi
 	timeout -k 10 "$BOOT_TIMEOUT" "$VMM" --kernel "$DEBIAN_KERNEL" --initrd "$DEBIAN_INITRD" \
-		--cpus "$cpus" --mem 512M --transport "$transport" --disk "$out/$name.qcow2" --net user \
+		--cpus "$cpus" --mem 512M --transport "$transport" \
+		--disk "$out/$name.qcow2,backing_files=on,backing_dirs=${DEBIAN_IMAGE%/*}" --net user \
 		"${api[@]}" --append "$append" </dev/null >"$out/$name.log" 2>"$out/$name.err" &
 	pid=$!
 	if [ ${#api[@]} != 0 ]; then

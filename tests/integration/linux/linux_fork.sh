@@ -81,7 +81,7 @@ expect_in() { # expect_in NAME REGEX SECONDS WHAT
 truncate -s 16M "$tmp/scratch.img"
 start parent --kernel "$VMLINUX" --initrd "$INITRAMFS" --mem 256M --mem-shared \
 	--append "$CMDLINE vmmguest.shell=1 vmmguest.dhcp=0" --console stdio --api-sock "$sock" \
-	--disk "$tmp/scratch.img,id=scratch" --net tap=ftap,mac=52:54:00:00:10:00 \
+	--disk "$tmp/scratch.img,id=scratch,backing_files=on" --net tap=ftap,mac=52:54:00:00:10:00 \
 	--vsock "cid=3,uds=$tmp/v.sock"
 vmm_pid=$last_pid
 cp "$tmp/parent.log" "$tmp/log" 2>/dev/null

@@ -27,7 +27,7 @@ for ring in split packed; do
 	cp "$LIB_TMP/pristine.img" "$base"
 	rm -f "$ovl"
 	qemu-img create -q -f qcow2 -b "$base" -F raw "$ovl"
-	run_vmm virtio_blk "${vmm_transport[@]}" --disk "$ovl,serial=vmm-disk-0,discard=on" \
+	run_vmm virtio_blk "${vmm_transport[@]}" --disk "$ovl,serial=vmm-disk-0,discard=on,backing_files=on" \
 		--disk "$ro,ro,format=qcow2" --append "$(guest_args $ring) ring=$ring \
 sectors=$SECTORS id=vmm-disk-0 ro_disk discard"
 	expect_blk_output "$(irq_kind $ring)"
