@@ -10,9 +10,12 @@
  * (snapshot_open_config(): no folder); bit 1: the process's --landlock-rules are R:rw, else
  * R:ro; bits 2-4: the overrides given (NIC 0's tap "fz0", drive1's file G/disk, the vsock's
  * socket G/sock); bit 5: run the device checks on an accepted configuration.
- * Invariant: while the restore path and the checks run, every open(), openat(), creat() and
- * fopen() (interposed here) names a path under S (a restore), or under R (writing only with
- * rw), or exactly an override's path; a path with a ".." component is never opened. A
+ * Invariant: while the restore path and the checks run, every open(), openat(), creat(),
+ * fopen() and openat2 syscall (interposed here: the opens beneath the confined folder S go
+ * through openat2) names a path under S (a restore), or under R (writing only with rw), or
+ * exactly an override's path; a path with a ".." component is never opened. The same holds for
+ * every path an accepted configuration's core options name (the firmware and its log:
+ * vmm/cli/cli.h's CLI_PATH_ARG), which the device checks do not open. A
  * configuration with a tap NIC skips the device checks (a tap the operator named would be
  * created: not for a fuzzer). Files the checks create under S and R are removed after each
  * input. */
@@ -21,16 +24,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "base/host_path.h"
 #include "base/snapshot_io.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "vmm/descriptors/dev_net.h"
@@ -80,6 +86,14 @@ static bool lexical(const char *base, const char *path, char *out, size_t len)
 	return true;
 }
 
+/* Whether absolute, lexical `abs` is in the allowed set (`writes`: to write or create it). */
+static bool allowed(const char *abs, bool writes)
+{
+	return (restore_mode && beneath(abs, snap_dir)) ||
+	       (beneath(abs, rules_dir) && (rules_rw || !writes)) ||
+	       (disk_given && !strcmp(abs, given_disk)) || (sock_given && !strcmp(abs, given_sock));
+}
+
 /* A broken invariant: the watch ends first, so that libFuzzer may write its crash file. */
 #define WATCH_ASSERT(cond, ...)                                                                    \
 	do {                                                                                       \
@@ -106,11 +120,8 @@ static void watch(int dirfd, const char *path, int flags)
 	}
 	WATCH_ASSERT(lexical(base, path, abs, sizeof(abs)), "opened %s, a path with `..`", path);
 	bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
-	bool ok = (restore_mode && beneath(abs, snap_dir)) ||
-		  (beneath(abs, rules_dir) && (rules_rw || !writes)) ||
-		  (disk_given && !strcmp(abs, given_disk)) ||
-		  (sock_given && !strcmp(abs, given_sock));
-	WATCH_ASSERT(ok, "opened %s (flags %#x), which the operator did not allow", abs, flags);
+	WATCH_ASSERT(allowed(abs, writes),
+		     "opened %s (flags %#x), which the operator did not allow", abs, flags);
 }
 
 static int fopen_flags(const char *mode)
@@ -215,6 +226,50 @@ FILE *fopen64(const char *path, const char *mode)
 	return REAL(fopen64)(path, mode);
 }
 
+/* host_path_open_beneath()'s opens (base/host_path_beneath.c): openat2 has no libc wrapper.
+ * Its four arguments are read as such; any other call passes on five, all taken from the
+ * argument registers (never past the caller's arguments on the stack, which the sanitizer would
+ * refuse): no call in this process passes six. */
+long syscall(long n, ...)
+{
+	va_list ap;
+	long a[5];
+
+	va_start(ap, n);
+	for (int i = 0; i < (n == SYS_openat2 ? 4 : 5); i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (n == SYS_openat2) {
+		const struct open_how *how = (const struct open_how *)a[2];
+		if (how)
+			watch((int)a[0], (const char *)a[1], (int)how->flags);
+		return REAL(syscall)(n, a[0], a[1], a[2], a[3]);
+	}
+	return REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* An accepted configuration's core path options (cli.h's CLI_PATH_ARG: the firmware, its
+ * log), which no device check opens: each must be in the allowed set too, with its access. */
+static void check_core_paths(const struct vm_config *cfg)
+{
+	char cwd[PATH_MAX], abs[2 * PATH_MAX];
+
+	WATCH_ASSERT(getcwd(cwd, sizeof(cwd)), "getcwd: %s", strerror(errno));
+	for (int i = 0; i < cfg->nrecorded; i++) {
+		const struct cli_path_decl *d = cli_option_path(cfg->recorded[i].name);
+		const char *path = cfg->recorded[i].arg;
+		WATCH_ASSERT(d, "--%s is recorded and not declared", cfg->recorded[i].name);
+		WATCH_ASSERT(d->use != CLI_PATH_REFUSED, "accepted --%s %s", d->option,
+			     path ? path : "");
+		if (d->use != CLI_PATH_ARG || !path)
+			continue;
+		WATCH_ASSERT(lexical(cwd, path, abs, sizeof(abs)), "accepted --%s %s, with `..`",
+			     d->option, path);
+		WATCH_ASSERT(allowed(abs, d->access & ~RESTORE_READ),
+			     "accepted --%s %s, which the operator did not allow", d->option, abs);
+	}
+}
+
 /* ---- the target ---- */
 
 /* `arg` with a relative path in it (a corpus folder, or the value of -artifact_prefix= and the
@@ -283,7 +338,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(state_path, sizeof(state_path), "%s/state", snap_dir);
 	snprintf(given_disk, sizeof(given_disk), "%s/given/disk", top);
 	snprintf(given_sock, sizeof(given_sock), "%s/given/sock", top);
-	if (mkdir(snap_dir, 0700) || mkdir(rules_dir, 0700) || restore_paths_init())
+	/* host_path_init(): relative paths beneath S are confined as the VMM's are */
+	if (mkdir(snap_dir, 0700) || mkdir(rules_dir, 0700) || restore_paths_init() ||
+	    host_path_init())
 		abort();
 	/* jansson reads its hash seed from /dev/urandom at its first object: a library's own file,
 	 * not one a configuration names, read before the watch begins */
@@ -369,9 +426,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_ASSERT(r <= 0, "restore returned %d", r);
 	FZ_ASSERT(!r || err[0], "refused (%d) without a message", r);
 	FZ_ASSERT(r != -EACCES || strstr(err, "the snapshot names"), "-EACCES: %s", err);
+	if (!r)
+		check_core_paths(&cfg);
 	if (!r && (mode & 32) && !has_tap(&cfg))
 		(void)device_table_check(&cfg);
 	guarded = false;
+	host_path_unconfine_all(); /* as a failed restore does; S is confined again next time */
 	snapshot_close(&l);
 	cli_free(&cfg);
 	clean(snap_dir);

@@ -779,7 +779,10 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 	 * it, following no symbolic link inside it (base/host_path.h rule 6): the folder's
 	 * contents are the snapshot's, as hostile as its configuration. Undone when the restore
 	 * fails (ctl_restore_vm()). */
-	int r = host_path_confine(dir, err, errlen);
+	char why[HOST_PATH_ERR_MAX];
+	int r = host_path_confine(dir, why, sizeof(why));
+	if (r) /* no such folder: said as the state file's problem, as snap_open() would */
+		snprintf(err, errlen, "%s: %s", state_path, why);
 	if (!r)
 		r = snap_open(&l->reader, state_path, err, errlen);
 	if (!r)
