@@ -156,7 +156,8 @@ static const struct cli_path_decl path_decls[] = {
     {"append", CLI_PATH_NONE, 0, NULL, NULL},
     /* a restore maps the firmware's ROM again (vm_firmware_open()) */
     {"firmware", CLI_PATH_ARG, PATH_R, "firmware", RESTORE_FIRMWARE_HINT},
-    {"firmware-log", CLI_PATH_ARG, PATH_WC, "firmware log", NULL},
+    /* written only while the firmware runs, at a boot (vm_firmware_open()) */
+    {"firmware-log", CLI_PATH_BOOT, PATH_WC, "firmware log", NULL},
     {"mem", CLI_PATH_NONE, 0, NULL, NULL},
     {"cpus", CLI_PATH_NONE, 0, NULL, NULL},
     {"transport", CLI_PATH_NONE, 0, NULL, NULL},

@@ -176,7 +176,10 @@ snapshot_and_kill
 
 # Two clones of the one snapshot (the console comes with it).
 for clone in 1 2; do
-	start "$tmp/log$clone" --restore "$snap" --api-sock "$sock"
+	# a restore maps the firmware's ROM again: the operator names it (the snapshot's word is
+	# not taken for a path outside its folder: docs/snapshots.md)
+	start "$tmp/log$clone" --restore "$snap" --api-sock "$sock" \
+		${BIOS:+--firmware "$BIOS"}
 	sleep 1
 	show_clone "$clone"
 	n=$(reseeds "$tmp/log$clone")
