@@ -117,7 +117,7 @@ void host_path_wanted_kinds(unsigned kinds, char *out, size_t len)
 
 /* Checks the open file against the rules; 0 or -errno with err filled. */
 int host_path_check_open_file(int fd, const char *path, int flags, unsigned kinds, char *err,
-			   size_t errlen)
+			      size_t errlen)
 {
 	struct stat st;
 	struct statfs sfs;
@@ -137,7 +137,8 @@ int host_path_check_open_file(int fd, const char *path, int flags, unsigned kind
 	}
 	if (!(host_path_kind_bit(st.st_mode) & kinds)) {
 		host_path_wanted_kinds(kinds, want, sizeof(want));
-		snprintf(err, errlen, "%s: not %s (%s)", path, want, host_path_kind_name(st.st_mode));
+		snprintf(err, errlen, "%s: not %s (%s)", path, want,
+			 host_path_kind_name(st.st_mode));
 		return host_path_kind_errno(st.st_mode, flags, kinds);
 	}
 	return 0;
@@ -156,7 +157,8 @@ static int cannot_write(const char *path, unsigned kinds, char *err, size_t errl
 	}
 	if (stat(path, &st) == 0 && !(host_path_kind_bit(st.st_mode) & kinds)) {
 		host_path_wanted_kinds(kinds, want, sizeof(want));
-		snprintf(err, errlen, "%s: not %s (%s)", path, want, host_path_kind_name(st.st_mode));
+		snprintf(err, errlen, "%s: not %s (%s)", path, want,
+			 host_path_kind_name(st.st_mode));
 		return host_path_kind_errno(st.st_mode, O_WRONLY, kinds);
 	}
 	snprintf(err, errlen, "%s: not a file that can be opened for writing (%s)", path,
@@ -241,7 +243,8 @@ int host_path_open(const char *path, int flags, mode_t mode, unsigned kinds, cha
 			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	r = host_path_check_open_file(fd, path, flags, fifo_sink ? HOST_PATH_FIFO : kinds, err, errlen);
+	r = host_path_check_open_file(fd, path, flags, fifo_sink ? HOST_PATH_FIFO : kinds, err,
+				      errlen);
 	if (!r && !((kinds & HOST_PATH_FIFO) && host_path_is_fifo(fd)))
 		r = host_path_clear_nonblock(fd, path, err, errlen);
 	if (r < 0) {

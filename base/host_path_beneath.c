@@ -79,9 +79,11 @@ static const char *below(const char *dir, const char *path)
 	return path + n + 1;
 }
 
-static long sys_openat2(int dirfd, const char *name, int flags, mode_t mode, unsigned long long resolve)
+static long sys_openat2(int dirfd, const char *name, int flags, mode_t mode,
+			unsigned long long resolve)
 {
-	struct open_how how = {.flags = (unsigned long long)flags, .mode = mode, .resolve = resolve};
+	struct open_how how = {
+	    .flags = (unsigned long long)flags, .mode = mode, .resolve = resolve};
 	long fd;
 
 	if (!(flags & (O_CREAT | __O_TMPFILE)))
@@ -103,8 +105,8 @@ static int beneath_fail(int e, const char *dir, const char *name, char *err, siz
 		snprintf(err, errlen, "%s/%s: leaves the folder %s, refused here", dir, name, dir);
 		return -EXDEV;
 	case ENOSYS:
-		snprintf(err, errlen, "%s/%s: this kernel has no openat2() (Linux 5.6 or later)", dir,
-			 name);
+		snprintf(err, errlen, "%s/%s: this kernel has no openat2() (Linux 5.6 or later)",
+			 dir, name);
 		return -ENOSYS;
 	default:
 		snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(e));
@@ -122,8 +124,9 @@ static int check_kind(int dfd, const char *dir, const char *name, int flags, uns
 	long fd = sys_openat2(dfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW, 0, RESOLVE_RULES);
 
 	if (fd < 0)
-		return errno == ENOENT && (flags & O_CREAT) ? 0
-							    : beneath_fail(errno, dir, name, err, errlen);
+		return errno == ENOENT && (flags & O_CREAT)
+			   ? 0
+			   : beneath_fail(errno, dir, name, err, errlen);
 	int r = fstat((int)fd, &st);
 	close((int)fd);
 	if (r < 0)
@@ -133,7 +136,8 @@ static int check_kind(int dfd, const char *dir, const char *name, int flags, uns
 	if (host_path_kind_bit(st.st_mode) & kinds)
 		return 0;
 	host_path_wanted_kinds(kinds, want, sizeof(want));
-	snprintf(err, errlen, "%s/%s: not %s (%s)", dir, name, want, host_path_kind_name(st.st_mode));
+	snprintf(err, errlen, "%s/%s: not %s (%s)", dir, name, want,
+		 host_path_kind_name(st.st_mode));
 	return host_path_kind_errno(st.st_mode, flags, kinds);
 }
 
@@ -178,8 +182,9 @@ int host_path_open_beneath(const char *dir, const char *name, int flags, mode_t 
 	if (kinds == HOST_PATH_DIR)
 		flags |= O_DIRECTORY;
 	r = check_kind(dfd, dir, rel, flags, kinds, err, errlen);
-	long fd = r ? -1 : sys_openat2(dfd, rel, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode,
-				       RESOLVE_RULES);
+	long fd = r ? -1
+		    : sys_openat2(dfd, rel, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode,
+				  RESOLVE_RULES);
 	if (!r && fd < 0)
 		r = beneath_fail(errno, dir, rel, err, errlen);
 	close(dfd);
@@ -203,7 +208,8 @@ int host_path_confine(const char *dir, char *err, size_t errlen)
 	int r = normalize(dir, norm, sizeof(norm)), slot = -1;
 
 	if (r)
-		return parse_fail(err, errlen, "%s: a folder with a `..` component is refused", dir);
+		return parse_fail(err, errlen, "%s: a folder with a `..` component is refused",
+				  dir);
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a directory", dir);
 		return -ENOTDIR;
@@ -233,8 +239,7 @@ void host_path_unconfine_all(void)
 	pthread_mutex_unlock(&confined_lock);
 }
 
-int host_path_confined_split(const char *path, char *dir, size_t dirlen, char *rest,
-			     size_t restlen)
+int host_path_confined_split(const char *path, char *dir, size_t dirlen, char *rest, size_t restlen)
 {
 	char norm[PATH_MAX];
 	const char *r = NULL;

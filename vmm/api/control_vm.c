@@ -43,16 +43,21 @@ int ctl_hand_over(struct control *c)
 		c->api_waiting = false;
 		return -errno;
 	}
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 30;
+	/* up to 30 s, in 100 ms steps: a stop signal taken meanwhile (the main thread then never
+	 * starts the VM) ends the wait within one step, not at the end of the 30 s */
 	pthread_mutex_lock(&c->started_lock);
-	while (!c->started) {
+	for (int step = 0; !c->started && step < 300 && !vm_stop_signalled(); step++) {
 		if (c->confine_req && c->confine_result == 1) {
 			c->confine_result = api_http_confine_here();
 			pthread_cond_broadcast(&c->started_cond);
 		}
-		if (pthread_cond_timedwait(&c->started_cond, &c->started_lock, &deadline))
-			break;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 100 * 1000 * 1000;
+		if (deadline.tv_nsec >= 1000 * 1000 * 1000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&c->started_cond, &c->started_lock, &deadline);
 	}
 	c->api_waiting = false;
 	pthread_mutex_unlock(&c->started_lock);

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -118,9 +118,9 @@ Test(host_path_beneath, dot_dot_and_outside_absolute_names_are_refused)
 					    sizeof(err)),
 		     -EXDEV);
 	cr_expect(strstr(err, "leaves the folder"), "%s", err);
-	cr_expect_eq(host_path_open_beneath(snap, outside, O_RDONLY, 0, HOST_PATH_REGULAR, err,
-					    sizeof(err)),
-		     -EXDEV);
+	cr_expect_eq(
+	    host_path_open_beneath(snap, outside, O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -EXDEV);
 	cr_expect(strstr(err, "not beneath the folder"), "%s", err);
 	cr_expect_eq(host_path_open_beneath(snap, "/etc/passwd", O_RDONLY, 0, HOST_PATH_REGULAR,
 					    err, sizeof(err)),
@@ -130,23 +130,23 @@ Test(host_path_beneath, dot_dot_and_outside_absolute_names_are_refused)
 Test(host_path_beneath, node_kinds_are_refused_by_name_before_any_open)
 {
 	cr_assert_eq(mkfifo(in_snap("fifo"), 0600), 0);
-	cr_expect_eq(host_path_open_beneath(snap, "fifo", O_RDONLY, 0, HOST_PATH_REGULAR, err,
-					    sizeof(err)),
-		     -EINVAL);
+	cr_expect_eq(
+	    host_path_open_beneath(snap, "fifo", O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -EINVAL);
 	cr_expect(strstr(err, "not a regular file (a FIFO)"), "%s", err);
 	cr_assert_eq(mkdir(in_snap("dir"), 0700), 0);
-	cr_expect_eq(host_path_open_beneath(snap, "dir", O_WRONLY, 0, HOST_PATH_REGULAR, err,
-					    sizeof(err)),
-		     -EISDIR);
+	cr_expect_eq(
+	    host_path_open_beneath(snap, "dir", O_WRONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -EISDIR);
 
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	cr_assert_lt(strlen(in_snap("sock")), sizeof(a.sun_path));
 	memcpy(a.sun_path, in_snap("sock"), strlen(in_snap("sock")));
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_expect_eq(host_path_open_beneath(snap, "sock", O_RDWR, 0, HOST_PATH_REGULAR, err,
-					    sizeof(err)),
-		     -EINVAL);
+	cr_expect_eq(
+	    host_path_open_beneath(snap, "sock", O_RDWR, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -EINVAL);
 	cr_expect(strstr(err, "(a socket)"), "%s", err);
 	close(s);
 
@@ -178,14 +178,14 @@ Test(host_path_beneath, host_path_open_resolves_beneath_a_confined_folder)
 	write_file(in_snap("disk.img"), "disk");
 	cr_assert_eq(symlink(outside, in_snap("memory")), 0);
 	/* before: the operator's own open follows the link */
-	int fd = host_path_open(in_snap("memory"), O_RDONLY, 0, HOST_PATH_REGULAR, err,
-				sizeof(err));
+	int fd =
+	    host_path_open(in_snap("memory"), O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err));
 	cr_assert_geq(fd, 0, "%s", err);
 	close(fd);
 	cr_assert_eq(host_path_confine(snap, err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(host_path_open(in_snap("memory"), O_RDONLY, 0, HOST_PATH_REGULAR, err,
-				    sizeof(err)),
-		     -ELOOP);
+	cr_expect_eq(
+	    host_path_open(in_snap("memory"), O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err)),
+	    -ELOOP);
 	cr_expect(strstr(err, "a symbolic link inside"), "%s", err);
 	fd = host_path_open(in_snap("disk.img"), O_RDONLY, 0, HOST_PATH_REGULAR, err, sizeof(err));
 	cr_assert_geq(fd, 0, "%s", err);
@@ -259,6 +259,5 @@ Test(host_path_beneath, a_folder_swapped_for_a_link_during_the_open_is_never_fol
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	cr_expect_eq(secret, 0, "the file outside was opened %d times", secret);
-	cr_log_info("opened the inside file %d of 20000 times, the outside one %d", opened,
-		    secret);
+	cr_log_info("opened the inside file %d of 20000 times, the outside one %d", opened, secret);
 }
