@@ -132,6 +132,12 @@ int qcow2_cache_write_dirty(struct qcow2 *q, struct qcow2_cache *c);
 int qcow2_refcount_get(struct qcow2 *q, uint64_t off, uint64_t *rc);
 int qcow2_refcount_add(struct qcow2 *q, uint64_t off, int delta);
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off);
+/* At open: clusters are appended at alloc_end (the file's end), so a cluster past the end that
+ * the image already counts as used (its refcount, a refcount block or an L2 table flushed
+ * before the cluster itself was written, then the VMM killed) would be handed out twice (a
+ * refcount of 2, "OFLAG_COPIED" corruption for qemu-img check). Moves alloc_end past every
+ * such cluster. Returns 0. */
+int qcow2_skip_used_tail(struct qcow2 *q);
 /* qcow2_grow.c: a refcount table with room for entry t (the order is at the top of the file). */
 int qcow2_grow_refcount_table(struct qcow2 *q, uint64_t t);
 

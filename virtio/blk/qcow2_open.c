@@ -110,6 +110,8 @@ static int load(struct qcow2 *q, const struct qcow2_open_opts *o, char *err, siz
 	q->file_size = q->alloc_end;
 	if ((r = alloc_buffers(q)))
 		return qcow2_fail(err, errlen, r, "%s: %s", q->path, strerror(-r));
+	if (!q->ro && (r = qcow2_skip_used_tail(q)))
+		return qcow2_fail(err, errlen, r, "%s: %s", q->path, strerror(-r));
 	if ((r = clear_autoclear(q)))
 		return qcow2_fail(err, errlen, r, "%s: cannot update the header: %s", q->path,
 				  strerror(-r));
@@ -213,6 +215,8 @@ int qcow2_reload(struct qcow2 *q)
 		r = reload_rt_place(q);
 	if (!r)
 		r = reload_table(q, q->h.rt_off, q->rt_entries, q->rt, q->rt_dirty);
+	if (!r && !q->ro)
+		r = qcow2_skip_used_tail(q);
 	pthread_mutex_unlock(&q->lock);
 	return r;
 }

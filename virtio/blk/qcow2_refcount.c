@@ -97,6 +97,51 @@ int qcow2_refcount_add(struct qcow2 *q, uint64_t off, int delta)
 	return 0;
 }
 
+/* The highest cluster at or past `from` (a cluster index) whose refcount in block `rb` (table
+ * entry t) is not 0, raised into *hi. */
+static void used_in_block(struct qcow2 *q, uint64_t t, uint64_t from, uint64_t *hi)
+{
+	uint64_t first = t << q->rb_bits, n = 1ull << q->rb_bits, i;
+	int r;
+	uint8_t *blk = block_of(q, first << q->h.cluster_bits, &i, &r);
+	if (!blk)
+		return;
+	for (i = from > first ? from - first : 0; i < n; i++)
+		if (rc_read(q, blk, i) && first + i + 1 > *hi)
+			*hi = first + i + 1;
+}
+
+int qcow2_skip_used_tail(struct qcow2 *q)
+{
+	uint64_t from = q->alloc_end >> q->h.cluster_bits, hi = from;
+	for (uint64_t t = 0; t < q->rt_entries; t++) {
+		uint64_t rb = q->rt[t] & ~(q->cs - 1);
+		if (!rb)
+			continue;
+		if (rb >= q->alloc_end) { /* a block the table names that never reached the file */
+			hi = rb / q->cs + 1 > hi ? rb / q->cs + 1 : hi;
+			continue;
+		}
+		if (((t + 1) << q->rb_bits) > from)
+			used_in_block(q, t, from, &hi);
+	}
+	for (uint32_t i = 0; i < q->h.l1_size; i++) {
+		uint64_t l2 = q->l1[i] & QCOW2_OFFSET_MASK & ~(q->cs - 1);
+		if (l2 >= q->alloc_end && l2 / q->cs + 1 > hi)
+			hi = l2 / q->cs + 1;
+	}
+	if (hi == from)
+		return 0;
+	log_info("qcow2 %s: %llu clusters past the end of the file are counted as used (a stop "
+		 "between a metadata flush and the data it counts): new clusters go after them, "
+		 "qemu-img check -r leaks reclaims them",
+		 q->path, (unsigned long long)(hi - from));
+	q->alloc_end = hi << q->h.cluster_bits;
+	if (q->alloc_end > q->file_size)
+		q->file_size = q->alloc_end;
+	return 0;
+}
+
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off)
 {
 	uint64_t c = q->alloc_end;
