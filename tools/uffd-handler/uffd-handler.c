@@ -194,7 +194,14 @@ static int receive(int conn, int timeout_s, uint64_t file_size, struct uffd_mapp
 static const uint8_t *map_file(const char *path, uint64_t *size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* no symbolic link (a snapshot folder's `memory` linked to a host file would be served to
+	 * the guest as its RAM: docs/snapshots.md), and no FIFO or device that could block */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP) {
+		fprintf(stderr, "vmm-uffd-handler: %s: a symbolic link, refused (name the file)\n",
+			path);
+		return NULL;
+	}
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0) {
 		fprintf(stderr, "vmm-uffd-handler: %s: %s\n", path,
 			fd < 0 || errno ? strerror(errno) : "not a non-empty regular file");

@@ -79,6 +79,16 @@ refused "a linked folder" out "$out/folder" out/console.txt
 refused "a linked memory file" memory "$out/victim"
 refused "a linked state file" state "$out/victim"
 
+# ---- vmm-uffd-handler given a folder's linked memory file ----
+lib_new_run "vmm-uffd-handler: a linked memory file"
+ln -s "$out/victim" "$LIB_TMP/linked-memory"
+timeout -k 5 10 "$BUILD_DIR/vmm-uffd-handler" --timeout 2 "$LIB_TMP/uffd.sock" \
+	"$LIB_TMP/linked-memory" </dev/null >"$RUN_OUT" 2>"$RUN_ERR"
+RUN_STATUS=$?
+want="$LIB_TMP/linked-memory: a symbolic link, refused"
+[ "$RUN_STATUS" = 1 ] && grep -qF -- "$want" "$RUN_ERR" && lib_ok "status 1: $(cat "$RUN_ERR")" ||
+	lib_fail "status $RUN_STATUS: $(cat "$RUN_ERR")"
+
 # ---- the folder moved: tar, unpacked elsewhere ----
 lib_new_run "the folder packed and unpacked elsewhere"
 mkdir -p "$LIB_TMP/b"
