@@ -2,7 +2,9 @@
 # Every path that comes from outside the VMM (command line, config file, API, snapshot, migration
 # stream) is opened by host_path_open() (base/host_path.h; docs/security.md, "Paths from
 # outside"). This test lists every open(), openat(), creat(), fopen(), freopen(), opendir(),
-# json_load_file() and json_dump_file() call in the product sources (base/, host/, vmm/, devices/, virtio/,
+# json_load_file() and json_dump_file() call in the product sources, and every rename() (a
+# file the VMM writes whole is renamed over its target only by host_path_replace_commit(),
+# never over a device node, FIFO or socket: rule 7) (base/, host/, vmm/, devices/, virtio/,
 # loaders/, firmware/; comments and string literals do not count) and fails on any call that is
 # not in the allow list below: the few opens of a fixed path or of a device by design. An entry
 # of the list that matches no call fails too, so the list stays exact. It first proves it can
@@ -18,6 +20,7 @@ SOURCE_DIR="${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 ALLOW='
 base/host_path.c|open(path|host_path_open() itself: the one open() of an outside path
 base/host_path_beneath.c|open(dir|host_path_open_beneath(): the folder itself, O_PATH only (the base every name is resolved beneath)
+base/host_path_replace.c|syscall(SYS_renameat2|host_path_replace_commit(): the one rename, only over a regular file or nothing (rule 7)
 base/host_path_beneath.c|syscall(SYS_openat2|host_path_open_beneath(): the open beneath a folder (RESOLVE_BENEATH, no symbolic link)
 host/kvm/kvm.c|open(path|--kvm PATH: KVM'"'"'s character device by design (the probe names what is wrong with it)
 host/kvm/kvm_probe.c|open(path|--kvm PATH / --check-kvm: the same device, probed
@@ -39,8 +42,9 @@ scan() {
 import os, re, sys
 root = sys.argv[1]
 CALL = re.compile(r'(?<![\w.>])(open|open64|openat|openat2|creat|fopen|fopen64|freopen|opendir|'
-                  r'json_load_file|json_dump_file)\s*\(')
-SYSCALL = re.compile(r'\bsyscall\s*\(\s*(SYS_open|SYS_openat|SYS_openat2|SYS_creat|__NR_open\w*)\b')
+                  r'json_load_file|json_dump_file|rename|renameat|renameat2)\s*\(')
+SYSCALL = re.compile(r'\bsyscall\s*\(\s*(SYS_open|SYS_openat|SYS_openat2|SYS_creat|__NR_open\w*|'
+                     r'SYS_rename\w*|__NR_rename\w*)\b')
 DECL = re.compile(r'\b(int|FILE|DIR|json_t|static|extern|void)\s*\*?\s*$')
 
 def blank(text):
@@ -156,6 +160,22 @@ else
 	fail=1
 fi
 cp "$SOURCE_DIR/vmm/vm/metrics.c" "$tmp/vmm/vm/metrics.c"
+cat >>"$tmp/host/ui/display_png.c" <<'EOF'
+int planted_rename(const char *a, const char *b);
+int planted_rename(const char *a, const char *b)
+{
+	return rename(a, b);
+}
+EOF
+out=$(check "$tmp")
+if [ $? -ne 0 ] && grep -q 'display_png.c:[0-9]*: rename(a\.\.\.' <<<"$out"; then
+	echo "ok: self-test: a planted rename() (not host_path_replace_commit()) fails the check"
+else
+	echo "FAIL: self-test: the planted rename() was not caught:"
+	echo "$out"
+	fail=1
+fi
+cp "$SOURCE_DIR/host/ui/display_png.c" "$tmp/host/ui/display_png.c"
 sed -i 's|open("/dev/net/tun"|open("/dev/net/tun0"|' "$tmp/virtio/net/tap.c"
 out=$(check "$tmp")
 if [ $? -ne 0 ] && grep -q "tap.c:[0-9]*: open(\"/dev/net/tun0\"" <<<"$out" &&
@@ -175,7 +195,7 @@ else
 	fail=1
 fi
 echo "the calls of host_path_open() / host_path_read(), for the record:"
-grep -rnE '\bhost_path_(open|read)\s*\(' "$SOURCE_DIR"/{base,host,vmm,devices,virtio,loaders,firmware} \
+grep -rnE '\bhost_path_(open|read|open_beneath|replace_commit)\s*\(' "$SOURCE_DIR"/{base,host,vmm,devices,virtio,loaders,firmware} \
 	--include=*.c | grep -vE 'base/host_path.c|:[0-9]+:\s*(/?\*|SB_ALLOW)' | sed "s|^$SOURCE_DIR/|  |; s|:\s*| |2" |
 	cut -c1-110
 exit $fail
