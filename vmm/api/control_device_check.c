@@ -22,6 +22,10 @@ static bool checked_at_put(const struct device_desc *d, const json_t *doc)
 	static const char *const sections[] = {"network-interfaces", "vsock", "pmem", "serial"};
 	if (!d->check || json_object_get(doc, "socket"))
 		return false;
+	/* a drive that follows backing files: its chain under its own rules (the plain file check
+	 * of host_file knows only the path and the mode) */
+	if (!strcmp(d->api->section, "drives"))
+		return json_is_true(json_object_get(doc, "backing_files"));
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (!strcmp(d->api->section, sections[i]))
 			return true;

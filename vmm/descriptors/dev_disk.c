@@ -154,9 +154,17 @@ static int check_qcow2(const struct virtio_blk_opts *o, int fd, const struct sta
 	char err[HOST_PATH_ERR_MAX] = "";
 	if (o->format == VIRTIO_BLK_FORMAT_RAW || !S_ISREG(st->st_mode) || !qcow2_probe(fd))
 		return 0;
-	struct qcow2_open_opts q = {
-	    .ro = o->ro, .backing_files = o->backing_files, .path = o->path};
+	struct qcow2_open_opts q = {.ro = o->ro,
+				    .backing_files = o->backing_files,
+				    .backing_dirs = o->backing_dirs[0] ? o->backing_dirs : NULL,
+				    .path = o->path};
 	int r = qcow2_check_header(fd, &q, err, sizeof(err));
+	if (!r && o->backing_files) { /* the whole chain, by its rules, before KVM or at PUT */
+		struct qcow2 *img = NULL;
+		q.ro = true;
+		r = qcow2_open(&img, fd, &q, err, sizeof(err));
+		qcow2_close(img);
+	}
 	if (r)
 		log_error("disk %s", err[0] ? err : strerror(-r));
 	return r;

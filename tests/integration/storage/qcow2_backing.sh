@@ -6,7 +6,8 @@
 #     backing file and backing_files=on; nothing of the secret reaches the guest;
 #   - with backing_files=on the same image is still refused: the secret is not beneath the
 #     image's folder;
-#   - PUT /drives of that image is a 400 with the same line; GET /vm/config shows
+#   - PUT /drives of that image is a 400 with the same line, with "backing_files": true too
+#     (the chain is opened under its rules at the PUT); GET /vm/config shows
 #     "backing_files": true for a drive that asks for it;
 #   - an overlay beside its raw base, with backing_files=on, serves the base to the virtio_blk
 #     test guest (it reads back the host pattern) and the base stays untouched.
@@ -69,7 +70,12 @@ want 400 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$evil\", \"i
 	"names the backing file $secret, refused: backing files are off"
 want 400 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$evil\", \"is_root_device\": false, \"backing_dirs\": \"/etc\"}" \
 	'backing_dirs needs'
-want 204 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$evil\", \"is_root_device\": false, \"backing_files\": true}"
+want 400 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$evil\", \"is_root_device\": false, \"backing_files\": true}" \
+	"backing file $secret refused: .*not beneath the folder"
+good="$LIB_TMP/images/good.qcow2"
+cp "$secret" "$LIB_TMP/images/good-base.raw"
+qemu-img create -q -f qcow2 -b good-base.raw -F raw "$good" 8M
+want 204 PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$good\", \"is_root_device\": false, \"backing_files\": true}"
 want 200 GET /vm/config "" '"backing_files":true'
 kill -9 $vmm_pid 2>/dev/null
 wait $vmm_pid 2>/dev/null
