@@ -67,6 +67,11 @@ int host_path_read(const char *path, size_t max, char **buf, size_t *len, char *
  * called before any thread is confined (a confined thread may not call getcwd()). 0 or -errno. */
 int host_path_init(void);
 
+/* `path` in out[len], lexically: made absolute against the working directory host_path_init()
+ * saw (when it ran), "." components and repeated or trailing "/" dropped. -EINVAL for an empty
+ * path or a ".." component, -ENAMETOOLONG. */
+int host_path_normalize(const char *path, char *out, size_t len);
+
 /* Opens `name` beneath the folder `dir` under the rules above and rule 6: `name` is relative to
  * `dir` (an absolute `name` must lie lexically beneath `dir`), and the whole walk from `dir`
  * follows no symbolic link, magic link or `..` out of it: -ELOOP ("a symbolic link inside

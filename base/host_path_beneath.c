@@ -28,9 +28,7 @@ int host_path_init(void)
 	return getcwd(start_cwd, sizeof(start_cwd)) ? 0 : -errno;
 }
 
-/* `path` made absolute against the start's working directory (when known) with "." and
- * repeated "/" dropped: -EINVAL for an empty path or a ".." component, -ENAMETOOLONG. */
-static int normalize(const char *path, char *out, size_t len)
+int host_path_normalize(const char *path, char *out, size_t len)
 {
 	size_t n = 0;
 	const char *p = path;
@@ -153,7 +151,7 @@ static int relative_name(const char *dir, const char *name, char *out, size_t le
 			return parse_fail(err, errlen, "%s: name too long", name);
 		return 0;
 	}
-	if (normalize(dir, nd, sizeof(nd)) || normalize(name, nn, sizeof(nn)) ||
+	if (host_path_normalize(dir, nd, sizeof(nd)) || host_path_normalize(name, nn, sizeof(nn)) ||
 	    !(rest = below(nd, nn))) {
 		snprintf(err, errlen, "%s: not beneath the folder %s, refused here", name, dir);
 		return -EXDEV;
@@ -205,7 +203,7 @@ int host_path_confine(const char *dir, char *err, size_t errlen)
 {
 	char norm[PATH_MAX];
 	struct stat st;
-	int r = normalize(dir, norm, sizeof(norm)), slot = -1;
+	int r = host_path_normalize(dir, norm, sizeof(norm)), slot = -1;
 
 	if (r)
 		return parse_fail(err, errlen, "%s: a folder with a `..` component is refused",
@@ -244,7 +242,7 @@ int host_path_confined_split(const char *path, char *dir, size_t dirlen, char *r
 	char norm[PATH_MAX];
 	const char *r = NULL;
 
-	if (normalize(path, norm, sizeof(norm)))
+	if (host_path_normalize(path, norm, sizeof(norm)))
 		return 0; /* `..`: taken by name (restore_paths.h refuses it in a snapshot) */
 	pthread_mutex_lock(&confined_lock);
 	for (int i = 0; i < HOST_PATH_MAX_CONFINED && !r; i++) {

@@ -1120,9 +1120,9 @@ static bool asks_pci(int argc, char **argv)
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 {
 	/* the directory the command line's relative paths start from, for a restore's check of
-	 * the paths a snapshot names; now, before any thread is confined */
+	 * the paths a snapshot names and the gate's confined folders (host_path_init()); now,
+	 * before any thread is confined */
 	restore_paths_init();
-	host_path_init(); /* the same, for the gate's confined folders (base/host_path.h rule 6) */
 	cli_config_init(cfg);
 	if (asks_firmware(argc, argv))
 		cfg->transport = TRANSPORT_PCI;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/host_path.h"
 #include "host/sandbox/landlock.h"
 #include "vmm/descriptors/device_table.h"
 
@@ -19,56 +20,12 @@ _Static_assert((unsigned)RESTORE_READ == CLI_PATH_READ &&
 		   (unsigned)RESTORE_CREATE == CLI_PATH_CREATE,
 	       "an option's access bits are a resource's");
 
-static char start_cwd[PATH_MAX]; /* "" until restore_paths_init() */
-
 int restore_paths_init(void)
 {
-	if (start_cwd[0])
-		return 0;
-	return getcwd(start_cwd, sizeof(start_cwd)) ? 0 : -errno;
+	return host_path_init();
 }
 
-/* ---- the lexical form of a path ---- */
-
-/* `path` in out[len]: absolute against the start's working directory when it is relative and
- * that is known, "." components and repeated or trailing "/" dropped. -EINVAL for an empty path
- * or a ".." component, -ENAMETOOLONG. */
-static int normalize(const char *path, char *out, size_t len)
-{
-	size_t n = 0;
-	const char *p = path;
-
-	if (!path[0])
-		return -EINVAL;
-	if (path[0] != '/' && start_cwd[0]) {
-		n = strlen(start_cwd);
-		if (n >= len)
-			return -ENAMETOOLONG;
-		memcpy(out, start_cwd, n);
-	}
-	if (path[0] == '/' && n == 0)
-		out[n++] = '/';
-	while (*p) {
-		size_t c = strcspn(p, "/");
-		if (c == 2 && !strncmp(p, "..", 2))
-			return -EINVAL;
-		if (c && !(c == 1 && p[0] == '.')) {
-			bool slash = n && out[n - 1] != '/';
-			if (n + slash + c + 1 > len)
-				return -ENAMETOOLONG;
-			if (slash)
-				out[n++] = '/';
-			memcpy(out + n, p, c);
-			n += c;
-		}
-		p += c;
-		p += *p == '/';
-	}
-	if (n == 0) /* "." or "./" with no working directory known */
-		out[n++] = '.';
-	out[n] = 0;
-	return 0;
-}
+/* ---- the lexical form of a path: host_path_normalize() ---- */
 
 /* True when normalized `path` is `dir` or beneath it (both normalized). */
 static bool beneath(const char *dir, const char *path)
@@ -98,7 +55,7 @@ static int rule_covers(const char *rule, unsigned access, void *opaque)
 		       ((access & LANDLOCK_WRITE) ? RESTORE_WRITE : 0) |
 		       ((access & LANDLOCK_CHANGE) ? RESTORE_CREATE : 0);
 
-	if (!normalize(rule, norm, sizeof(norm)) && beneath(norm, w->path) &&
+	if (!host_path_normalize(rule, norm, sizeof(norm)) && beneath(norm, w->path) &&
 	    (w->access & ~has) == 0)
 		w->allowed = true;
 	return 0;
@@ -108,12 +65,12 @@ bool restore_path_allowed(const char *path, unsigned access, const struct restor
 {
 	char norm[PATH_MAX], other[PATH_MAX];
 
-	if (normalize(path, norm, sizeof(norm)))
+	if (host_path_normalize(path, norm, sizeof(norm)))
 		return false;
-	if (a->dir && !normalize(a->dir, other, sizeof(other)) && beneath(other, norm))
+	if (a->dir && !host_path_normalize(a->dir, other, sizeof(other)) && beneath(other, norm))
 		return true;
 	for (int i = 0; i < a->npaths; i++)
-		if (!normalize(a->paths[i], other, sizeof(other)) && !strcmp(other, norm))
+		if (!host_path_normalize(a->paths[i], other, sizeof(other)) && !strcmp(other, norm))
 			return true;
 	struct rule_walk w = {norm, access, false};
 	if (a->rules && a->rules[0])
@@ -229,7 +186,7 @@ static int check_one(const struct restore_resource *res, void *opaque)
 	}
 	if (restore_path_allowed(res->name, res->access, a))
 		return 0;
-	if (normalize(res->name, folder, sizeof(folder)) == -EINVAL) {
+	if (host_path_normalize(res->name, folder, sizeof(folder)) == -EINVAL) {
 		snprintf(c->err, c->errlen,
 			 "the snapshot names %s `%s`%s: a path with a `..` component is refused",
 			 res->what, res->name, id);
