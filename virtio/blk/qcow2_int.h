@@ -136,7 +136,7 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off);
  * the image already counts as used (its refcount, a refcount block or an L2 table flushed
  * before the cluster itself was written, then the VMM killed) would be handed out twice (a
  * refcount of 2, "OFLAG_COPIED" corruption for qemu-img check). Moves alloc_end past every
- * such cluster. Returns 0. */
+ * such cluster among the first 256 past the end. Returns 0. */
 int qcow2_skip_used_tail(struct qcow2 *q);
 /* qcow2_grow.c: a refcount table with room for entry t (the order is at the top of the file). */
 int qcow2_grow_refcount_table(struct qcow2 *q, uint64_t t);

@@ -97,39 +97,44 @@ int qcow2_refcount_add(struct qcow2 *q, uint64_t off, int delta)
 	return 0;
 }
 
-/* The highest cluster at or past `from` (a cluster index) whose refcount in block `rb` (table
- * entry t) is not 0, raised into *hi. */
-static void used_in_block(struct qcow2 *q, uint64_t t, uint64_t from, uint64_t *hi)
+/* How far past the file's end clusters counted as used are looked for: what a VMM stopped
+ * mid-flush can leave there is the tail of its last allocations (tables and data not written
+ * yet), a few clusters; a hostile image that counts clusters far beyond cannot make the file
+ * jump there (and only double-counts its own clusters). */
+#define TAIL_WINDOW 256
+
+/* The highest cluster in [from, end) whose refcount in table entry t's block is not 0, raised
+ * into *hi (one past it). */
+static void used_in_block(struct qcow2 *q, uint64_t t, uint64_t from, uint64_t end, uint64_t *hi)
 {
-	uint64_t first = t << q->rb_bits, n = 1ull << q->rb_bits, i;
+	uint64_t first = t << q->rb_bits, last = first + (1ull << q->rb_bits), i;
 	int r;
 	uint8_t *blk = block_of(q, first << q->h.cluster_bits, &i, &r);
 	if (!blk)
 		return;
-	for (i = from > first ? from - first : 0; i < n; i++)
-		if (rc_read(q, blk, i) && first + i + 1 > *hi)
-			*hi = first + i + 1;
+	for (uint64_t c = from > first ? from : first; c < last && c < end; c++)
+		if (rc_read(q, blk, c - first) && c + 1 > *hi)
+			*hi = c + 1;
+}
+
+/* One past cluster `off` when it lies in [from, end) and past *hi. */
+static void raise_to(const struct qcow2 *q, uint64_t off, uint64_t from, uint64_t end, uint64_t *hi)
+{
+	uint64_t c = off >> q->h.cluster_bits;
+	if (off && c >= from && c < end && c + 1 > *hi)
+		*hi = c + 1;
 }
 
 int qcow2_skip_used_tail(struct qcow2 *q)
 {
-	uint64_t from = q->alloc_end >> q->h.cluster_bits, hi = from;
-	for (uint64_t t = 0; t < q->rt_entries; t++) {
-		uint64_t rb = q->rt[t] & ~(q->cs - 1);
-		if (!rb)
-			continue;
-		if (rb >= q->alloc_end) { /* a block the table names that never reached the file */
-			hi = rb / q->cs + 1 > hi ? rb / q->cs + 1 : hi;
-			continue;
-		}
-		if (((t + 1) << q->rb_bits) > from)
-			used_in_block(q, t, from, &hi);
-	}
-	for (uint32_t i = 0; i < q->h.l1_size; i++) {
-		uint64_t l2 = q->l1[i] & QCOW2_OFFSET_MASK & ~(q->cs - 1);
-		if (l2 >= q->alloc_end && l2 / q->cs + 1 > hi)
-			hi = l2 / q->cs + 1;
-	}
+	uint64_t from = q->alloc_end >> q->h.cluster_bits, end = from + TAIL_WINDOW, hi = from;
+	for (uint64_t t = from >> q->rb_bits; t < q->rt_entries && (t << q->rb_bits) < end; t++)
+		if ((q->rt[t] & ~(q->cs - 1)) && (q->rt[t] & ~(q->cs - 1)) < q->alloc_end)
+			used_in_block(q, t, from, end, &hi);
+	for (uint64_t t = 0; t < q->rt_entries; t++) /* blocks the table names, never written */
+		raise_to(q, q->rt[t] & ~(q->cs - 1), from, end, &hi);
+	for (uint32_t i = 0; i < q->h.l1_size; i++) /* L2 tables the L1 names, never written */
+		raise_to(q, q->l1[i] & QCOW2_OFFSET_MASK & ~(q->cs - 1), from, end, &hi);
 	if (hi == from)
 		return 0;
 	log_info("qcow2 %s: %llu clusters past the end of the file are counted as used (a stop "
