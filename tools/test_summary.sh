@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The closing lines of tools/test.sh, from CTest's output and the skip reasons the tests left:
+#   slowest: integration/linux_fork 410 s, integration/firmware_linux 318 s, ... (ten)
+#   time: CTest 2419 s wall, 4685 s of test time
 #   skipped: 52 no usable KVM, 3 not root
 #   tests: 90 passed, 0 failed, 55 skipped
 #   tools/test_summary.sh CTEST-OUTPUT SKIP-DIR
@@ -13,6 +15,16 @@ count() { grep -cE "Test +#[0-9]+: .*$1" "$out" || true; }
 passed=$(count ' Passed ')
 skipped=$(count '\*\*\*Skipped ')
 failed=$(grep -E 'Test +#[0-9]+: ' "$out" | grep -cvE ' Passed |\*\*\*Skipped ' || true)
+
+# The ten slowest tests and the totals: where the suite's minutes go (CI has 90 for all of it).
+slowest=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" |
+	sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\2 \1/' | sort -rn | head -10 |
+	awk '{printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}')
+[ -z "$slowest" ] || echo "slowest: $slowest"
+wall=$(grep -oE 'Total Test time \(real\) = *[0-9.]+' "$out" | grep -oE '[0-9.]+$' | tail -n 1)
+sum=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" | grep -oE '[0-9.]+ sec$' |
+	awk '{s += $1} END {printf "%d", s + 0.5}')
+[ -z "$wall" ] || echo "time: CTest ${wall%.*} s wall, ${sum:-0} s of test time"
 
 if [ "$skipped" -gt 0 ]; then
 	reasons=""
