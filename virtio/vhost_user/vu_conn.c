@@ -9,20 +9,31 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "virtio/vhost_user/vu_msg.h"
 
-/* Waits for `events` on the socket until `deadline` (ms). 0, -ETIMEDOUT or -errno. */
+/* ns from now to `deadline` (mono_ns()), 0 when it has passed. */
+static int64_t left_ns(int64_t deadline)
+{
+	int64_t left = deadline - (int64_t)mono_ns();
+	return left > 0 ? left : 0;
+}
+
+/* Waits for `events` on the socket until `deadline` (mono_ns()), to the ns: ppoll, not poll's
+ * whole ms, which would round what is left and overshoot it. 0, -ETIMEDOUT or -errno. */
 static int wait_for(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - (int64_t)mono_ms();
-		if (left < 0)
-			left = 0;
+		int64_t left = left_ns(deadline);
+		if (left == 0)
+			return -ETIMEDOUT; /* ready or not: nothing is taken past the deadline */
+		struct timespec ts = {.tv_sec = (time_t)(left / (int64_t)NSEC_PER_SEC),
+				      .tv_nsec = (long)(left % (int64_t)NSEC_PER_SEC)};
 		struct pollfd p = {.fd = fd, .events = events};
-		int n = poll(&p, 1, (int)left);
+		int n = ppoll(&p, 1, &ts, NULL);
 		if (n > 0)
 			return 0; /* ready, or POLLHUP/POLLERR: the next call reports which */
 		if (n == 0)
@@ -40,14 +51,21 @@ static int fail(struct vu_conn *c, int err)
 
 void vu_conn_set_budget(struct vu_conn *c, int ms)
 {
-	c->budget_end = ms > 0 ? (int64_t)mono_ms() + ms : 0;
+	c->budget_ms = ms > 0 ? ms : 0;
+	c->budget_end_ns = ms > 0 ? (int64_t)mono_ns() + (int64_t)ms * (int64_t)NSEC_PER_MSEC : 0;
 }
 
-/* The deadline of one send or reply: the timeout, within the sequence's budget. */
+bool vu_conn_budget_spent(const struct vu_conn *c)
+{
+	return c->budget_end_ns && left_ns(c->budget_end_ns) == 0;
+}
+
+/* The deadline (mono_ns()) of one send or reply: the timeout from now, capped by the end of the
+ * sequence's budget, so no wait outlasts what is left of it. */
 static int64_t deadline_of(const struct vu_conn *c)
 {
-	int64_t d = (int64_t)mono_ms() + c->timeout_ms;
-	return c->budget_end && c->budget_end < d ? c->budget_end : d;
+	int64_t d = (int64_t)mono_ns() + (int64_t)c->timeout_ms * (int64_t)NSEC_PER_MSEC;
+	return c->budget_end_ns && c->budget_end_ns < d ? c->budget_end_ns : d;
 }
 
 void vu_conn_adopt(struct vu_conn *c, int fd, int timeout_ms)
@@ -79,10 +97,12 @@ static int connect_until(int fd, const struct sockaddr_un *sa, int64_t deadline)
 		}
 		if (err != -EAGAIN && err != -EINTR)
 			return err;
-		int64_t left = deadline - (int64_t)mono_ms();
-		if (left <= 0)
+		int64_t left = left_ns(deadline);
+		if (left == 0)
 			return -ETIMEDOUT;
-		poll(NULL, 0, left < 10 ? (int)left : 10);
+		int64_t pause = (int64_t)(10 * NSEC_PER_MSEC);
+		struct timespec ts = {.tv_nsec = (long)(left < pause ? left : pause)};
+		nanosleep(&ts, NULL);
 	}
 }
 
@@ -98,10 +118,8 @@ int vu_conn_connect(struct vu_conn *c, const char *path, int timeout_ms)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	int64_t deadline = (int64_t)mono_ms() + timeout_ms;
-	if (c->budget_end && c->budget_end < deadline)
-		deadline = c->budget_end;
-	int err = connect_until(fd, &sa, deadline);
+	c->timeout_ms = timeout_ms;
+	int err = connect_until(fd, &sa, deadline_of(c));
 	if (err) {
 		close(fd);
 		return err;
@@ -140,6 +158,10 @@ int vu_conn_send(struct vu_conn *c, const void *msg, size_t len, const int *fds,
 		return -ENOTCONN;
 	if (nfds < 0 || nfds > VU_CONN_MAX_FDS)
 		return -EINVAL;
+	/* before the first byte: a socket with room would take a message the budget has no time
+	 * left to see answered, and the sequence would go on past it */
+	if (vu_conn_budget_spent(c))
+		return fail(c, -ETIMEDOUT);
 	while (len > 0) {
 		ssize_t n = send_chunk(c->fd, p, len, fds, nfds);
 		if (n > 0) {
@@ -173,10 +195,14 @@ static void close_passed_fds(struct msghdr *mh)
 	}
 }
 
-/* Reads exactly `len` bytes before `deadline`. */
+/* Reads exactly `len` bytes before `deadline`: none once it has passed, even bytes that are
+ * there (a thread that runs late, say on a loaded host, would otherwise take an answer the
+ * back-end gave past the deadline and let a sequence outlast its budget). */
 static int recv_exact(struct vu_conn *c, uint8_t *p, size_t len, int64_t deadline)
 {
 	while (len > 0) {
+		if (left_ns(deadline) == 0)
+			return -ETIMEDOUT;
 		union {
 			char buf[CMSG_SPACE(sizeof(int) * VU_CONN_MAX_FDS)];
 			struct cmsghdr align;

@@ -25,6 +25,8 @@ static int failed(struct vu_frontend *f, uint32_t request, int err, const char *
 
 static int io_failed(struct vu_frontend *f, uint32_t request, int err)
 {
+	if (err == -ETIMEDOUT && vu_conn_budget_spent(&f->conn))
+		return failed(f, request, err, "the sequence's %d ms are spent", f->conn.budget_ms);
 	if (err == -ETIMEDOUT)
 		return failed(f, request, err, "no answer within %d ms", f->conn.timeout_ms);
 	if (err == -ECONNRESET || err == -EPIPE)

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "virtio/vhost_user/vu_conn.h"
 #include "virtio/vhost_user/vu_frontend.h"
 #include "virtio/vhost_user/vu_frontend_test.h"
 #include "virtio/vhost_user/vu_mem_test.h"
@@ -36,6 +38,7 @@ struct fake {
 	_Atomic unsigned delay_us; /* before each answer */
 	/* what arrived */
 	int n;
+	int64_t answer_ns[LOG_MAX]; /* mono_ns() just before its answer went out (0: none) */
 	struct vu_hdr hdr[LOG_MAX];
 	uint64_t u64[LOG_MAX]; /* first 8 payload bytes */
 	int nfds[LOG_MAX];
@@ -162,7 +165,8 @@ static void *fake_main(void *arg)
 	while (recv_msg(f->fd, buf, &nfds) == 0) {
 		struct vu_hdr h;
 		vu_msg_read_hdr(buf, &h);
-		if (f->n < LOG_MAX) {
+		int logged = f->n < LOG_MAX ? f->n : -1;
+		if (logged >= 0) {
 			f->hdr[f->n] = h;
 			memcpy(&f->u64[f->n], buf + VU_HDR_SIZE, h.size >= 8 ? 8 : 0);
 			f->nfds[f->n] = nfds;
@@ -175,6 +179,8 @@ static void *fake_main(void *arg)
 		}
 		if (f->delay_us)
 			usleep(f->delay_us);
+		if (logged >= 0)
+			f->answer_ns[logged] = (int64_t)mono_ns(); /* before: never later */
 		answer(f, &h, buf + VU_HDR_SIZE);
 	}
 	close(f->fd);
@@ -352,7 +358,18 @@ Test(vhost_user, config_space_round_trip)
 }
 
 /* A back-end that answers each message just inside the timeout cannot stretch a sequence past
- * its budget (vu_conn_set_budget(): virtio-fs hands over every ring with the device lock held). */
+ * its budget (vu_conn_set_budget(): virtio-fs hands over every ring with the device lock held).
+ *
+ * What is checked holds however slow the host is (ASan, a loaded CI machine), as long as the
+ * budget is kept: no answer the front-end took was given after the budget's end (the fake notes
+ * the time just before each answer goes out, so a late-running thread of either side can only
+ * make that time earlier than the real one, never later); hence at most 2 of these 100 ms
+ * answers are taken (the third cannot be given before 300 ms), and the call that fails is the
+ * third at the latest. A fresh-clone sanitizer run once counted 4 calls: the front-end, running
+ * late, found the third answer (given at ~300 ms) already there and took it, and the fourth
+ * message went out past the budget; both are refused now. The sequence must also be over soon
+ * after the budget's end: 150 ms of slack for the scheduler, half the per-message timeout, so a
+ * wait left uncapped (up to 300 ms from the last send at ~200 ms) cannot pass for a capped one. */
 Test(vhost_user, a_slow_back_end_cannot_stretch_a_sequence_past_its_budget)
 {
 	signal(SIGPIPE, SIG_IGN); /* the fake answers into a stream the front-end gave up on */
@@ -361,18 +378,86 @@ Test(vhost_user, a_slow_back_end_cannot_stretch_a_sequence_past_its_budget)
 	f->delay_us = 100000;
 	cr_assert_eq(vu_frontend_get_config(&fe, 0, out, 8), 0, "100 ms is inside 300: %s",
 		     fe.error);
+	int first = f->n; /* the fake's index of the first message under the budget */
+	int64_t start = (int64_t)mono_ns();
 	vu_conn_set_budget(&fe.conn, 250);
+	int64_t budget_end = (int64_t)mono_ns() + 250 * (int64_t)NSEC_PER_MSEC; /* or earlier */
 	int err = 0, n = 0;
 	while (!err && n < 10) {
 		err = vu_frontend_get_config(&fe, 0, out, 8);
 		n++;
 	}
-	cr_assert_neq(err, 0, "ten slow answers in a 250 ms budget");
-	cr_assert_leq(n, 3, "the budget ended the sequence after %d answers", n);
+	int64_t spent_ms = ((int64_t)mono_ns() - start) / (int64_t)NSEC_PER_MSEC;
+	cr_assert_eq(err, -ETIMEDOUT, "ten slow answers in a 250 ms budget (%d)", err);
+	cr_assert(strstr(fe.error, "250 ms are spent"), "%s", fe.error);
+	for (int i = 0; i < n - 1; i++) /* the n - 1 calls that succeeded */
+		cr_assert_lt(f->answer_ns[first + i], budget_end,
+			     "answer %d taken, though given %lld us past the budget's end", i + 1,
+			     (long long)(f->answer_ns[first + i] - budget_end) / 1000);
+	cr_assert_leq(n, 3, "the budget ended the sequence after %d calls", n);
+	cr_assert_lt(spent_ms, 250 + 150, "the sequence took %lld ms of a 250 ms budget",
+		     (long long)spent_ms);
 	cr_assert_not(vu_frontend_alive(&fe), "a timed-out stream is broken");
 	vu_conn_set_budget(&fe.conn, 0);
 	f->delay_us = 0;
 	fake_stop(f, &fe);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* Once the budget is spent, a message is not sent at all (a socket with room would take it, and
+ * the sequence would go on past its budget), and the call fails at once. */
+Test(vhost_user, a_message_after_the_budget_is_spent_fails_at_once_unsent)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	struct vu_conn c;
+	vu_conn_adopt(&c, sv[0], 300);
+	vu_conn_set_budget(&c, 20);
+	cr_assert_not(vu_conn_budget_spent(&c));
+	sleep_ms(30);
+	cr_assert(vu_conn_budget_spent(&c));
+	uint8_t buf[VU_MAX_MSG];
+	int64_t t0 = (int64_t)mono_ns();
+	cr_assert_eq(vu_conn_send(&c, buf, vu_msg_build_empty(buf, VU_GET_FEATURES, 0), NULL, 0),
+		     -ETIMEDOUT);
+	cr_assert_lt((int64_t)mono_ns() - t0, 50 * (int64_t)NSEC_PER_MSEC, "at once");
+	cr_assert_eq(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), -1, "nothing was sent");
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(vu_conn_send(&c, buf, VU_HDR_SIZE, NULL, 0), -ENOTCONN, "broken");
+	vu_conn_close(&c);
+	close(sv[1]);
+}
+
+/* An answer given after the budget's end is not taken, even when it is there by the time the
+ * front-end (running late: a loaded host) looks for it; the sequence must not outlast its
+ * budget by that answer and the messages after it. */
+Test(vhost_user, an_answer_given_after_the_budget_is_not_taken)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	struct vu_conn c;
+	vu_conn_adopt(&c, sv[0], 300);
+	uint64_t one = 1;
+	uint8_t buf[VU_MAX_MSG];
+	size_t len;
+	vu_conn_set_budget(&c, 200);
+	send_reply(sv[1], VU_GET_FEATURES, &one, 8);
+	cr_assert_eq(vu_conn_recv(&c, buf, sizeof(buf), &len), 0, "inside the budget");
+	cr_assert_eq(len, VU_HDR_SIZE + 8);
+	vu_conn_set_budget(&c, 20);
+	sleep_ms(30);
+	send_reply(sv[1], VU_GET_FEATURES, &one, 8); /* given past the budget's end */
+	cr_assert_eq(vu_conn_recv(&c, buf, sizeof(buf), &len), -ETIMEDOUT);
+	cr_assert_eq(len, 0);
+	cr_assert_not(vu_conn_alive(&c), "a timed-out stream is broken");
+	vu_conn_close(&c);
+	close(sv[1]);
 }
 
 Test(vhost_user, reset_stops_started_rings_then_resets_the_device)
