@@ -429,8 +429,8 @@ static int claims_disks(const struct vm_config *cfg, device_claim_fn fn, void *o
 static const struct device_option disk_options[] = {
     {"disk", required_argument,
      "      --disk PATH[,ro][,root][,serial=ID][,cache=...][,flush=...][,discard=...]\n"
-     "             [,aio=...] [,bw=...] [,ops=...] [,num-queues=N] [,id=NAME] [,format=...]\n"
-     "             [,backing_files=on|off] [,backing_dirs=DIR[:DIR...]]\n"
+     "             [,aio=...] [,bw=...] [,ops=...] [,num-queues=N] [,id=NAME]\n"
+     "             [,format=...] [,backing_files=on|off] [,backing_dirs=DIR[:DIR...]]\n"
      "                        a virtio-blk disk on a raw or qcow2 file or a block device;\n"
      "                        repeatable (up to 8): /dev/vda, /dev/vdb, ... in order\n"
      "                          ro           read-only: guest writes fail, the file is\n"
