@@ -55,12 +55,30 @@ static int drop_old(const char *tmp)
 	return unlink(tmp) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* A file system without renameat2's flags (9p, as tools/kvm-in-qemu shares the tree with its
+ * L1; some FUSE ones): EINVAL. There the kind is checked by name just before a plain rename, which
+ * leaves a window a racing writer of the folder could use, but never replaces what the check saw.
+ */
+static int commit_plain(const char *tmp, const char *path, char *err, size_t errlen)
+{
+	int r = host_path_replace_check(path, err, errlen);
+	if (!r && rename(tmp, path) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	}
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
 int host_path_replace_commit(const char *tmp, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
 	if (rename2(tmp, path, RENAME_NOREPLACE) == 0)
 		return 0;
+	if (errno == EINVAL || errno == ENOSYS)
+		return commit_plain(tmp, path, err, errlen);
 	if (errno != EEXIST) {
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
@@ -68,6 +86,8 @@ int host_path_replace_commit(const char *tmp, const char *path, char *err, size_
 		return -e;
 	}
 	if (rename2(tmp, path, RENAME_EXCHANGE) < 0) {
+		if (errno == EINVAL || errno == ENOSYS)
+			return commit_plain(tmp, path, err, errlen);
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		unlink(tmp);

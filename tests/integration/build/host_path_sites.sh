@@ -21,6 +21,7 @@ ALLOW='
 base/host_path.c|open(path|host_path_open() itself: the one open() of an outside path
 base/host_path_beneath.c|open(dir|host_path_open_beneath(): the folder itself, O_PATH only (the base every name is resolved beneath)
 base/host_path_replace.c|syscall(SYS_renameat2|host_path_replace_commit(): the one rename, only over a regular file or nothing (rule 7)
+base/host_path_replace.c|rename(tmp|host_path_replace_commit() where the file system has no renameat2 flags (9p): the kind checked just before
 base/host_path_beneath.c|syscall(SYS_openat2|host_path_open_beneath(): the open beneath a folder (RESOLVE_BENEATH, no symbolic link)
 host/kvm/kvm.c|open(path|--kvm PATH: KVM'"'"'s character device by design (the probe names what is wrong with it)
 host/kvm/kvm_probe.c|open(path|--kvm PATH / --check-kvm: the same device, probed
