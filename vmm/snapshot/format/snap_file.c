@@ -75,13 +75,6 @@ static int snap_fsync_dir(const char *path)
  * takes a snapshot is under Landlock, and the client's directory need not be in its set. The
  * bytes go through the descriptor it hands back, on the caller's thread. */
 
-int snap_check_target(const char *path, char *err, size_t errlen)
-{
-	char why[HOST_PATH_ERR_MAX];
-	int r = host_path_replace_check(path, why, sizeof(why));
-	return r ? snap_err(err, errlen, r, "%s", why) : 0;
-}
-
 /* The target a temporary file from snap_tmp_path() is renamed to: `tmp` without ".tmp". */
 static char *target_of(const char *tmp)
 {

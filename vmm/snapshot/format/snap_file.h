@@ -22,14 +22,9 @@ char *snap_tmp_path(const char *path);
 int snap_open_regular(const char *path, int flags, const char *what, int *fd, uint64_t *size,
 		      char *err, size_t errlen);
 
-/* Rule 7 of base/host_path.h, before any work: `path` may be replaced by a written file (it is a
- * regular file or nothing). 0, or -EINVAL (-EISDIR, -ELOOP) with err naming its kind:
- * "PATH: a FIFO, which a written file never replaces (only a regular file)". */
-int snap_check_target(const char *path, char *err, size_t errlen);
-
 /* Creates (or truncates) the temporary file `tmp` (snap_tmp_path(PATH)) for writing, through
  * host_path_open(): a regular file, not through a symbolic link; refused first, as
- * snap_check_target(), when PATH is not a regular file or nothing. Returns the fd, or -errno
+ * host_path_replace_check(), when PATH is not a regular file or nothing. Returns the fd, or -errno
  * with err set. */
 int snap_create_tmp(const char *tmp, char *err, size_t errlen);
 
