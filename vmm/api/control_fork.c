@@ -167,24 +167,20 @@ static int check_snapshots(struct control *c, struct fork_call *k, char *err, si
 	return 0;
 }
 
-/* The folder of `path`, absolute against the working directory (lexically, as the frozen
- * file's path is made in check_snapshots()). */
+/* The folder of `path`, absolute against the working directory the process started in
+ * (host_path_normalize(): lexical, and no getcwd() in this confined thread). */
 static int abs_folder(const char *path, char *out, size_t len)
 {
-	char cwd[PATH_MAX] = "";
-	const char *slash = strrchr(path, '/');
-	int n;
+	int r = host_path_normalize(path, out, len);
+	char *slash = r ? NULL : strrchr(out, '/');
 
-	if (path[0] != '/' && !getcwd(cwd, sizeof(cwd)))
-		return -errno;
-	if (!slash)
-		n = snprintf(out, len, "%s", cwd);
-	else if (slash == path)
-		n = snprintf(out, len, "/");
+	if (r)
+		return r;
+	if (!slash) /* no working directory was saved: the path stays relative */
+		snprintf(out, len, ".");
 	else
-		n = snprintf(out, len, "%s%s%.*s", cwd, cwd[0] ? "/" : "", (int)(slash - path),
-			     path);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+		slash[slash == out] = '\0'; /* "/f" -> "/" */
+	return 0;
 }
 
 /* Frozen drive s's backing_dirs= from the fork on: its own `own`, and the frozen file's folder
