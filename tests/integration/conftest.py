@@ -1,0 +1,82 @@
+"""Fixtures of every integration test (framework/ is the harness; docs/testing.md).
+
+  workdir   the test's own folder (removed after it; TEST_KEEP_TMP=1 keeps it)
+  vms       the factory of its VMM and QEMU runs: each ended when the test ends, and on a
+            failure the report shows each one's last output
+  netns     a network namespace with a tap, removed after the test (root)
+
+A test file is one CTest test (tests/CMakeLists.txt reads its "# labels:", "# timeout:",
+"# requires:" and "# resource:" lines). When none of its tests ran because each skipped, the file
+ends with 77 (CTest's SKIP_RETURN_CODE) and the first reason goes to $VMM_SKIP_DIR.
+"""
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from framework.net import NetNs, unique_name  # noqa: E402
+from framework.vm import Vms  # noqa: E402
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def workdir(request):
+    base = os.environ.get("TMPDIR", "/tmp")
+    path = Path(tempfile.mkdtemp(prefix=f"{request.node.name[:40]}.", dir=base))
+    yield path
+    if os.environ.get("TEST_KEEP_TMP"):
+        print(f"note: {path} is kept (TEST_KEEP_TMP)")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def vms(request, workdir):
+    runs = Vms(workdir)
+    yield runs
+    runs.stop_all()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and runs.runs:
+        print(runs.report())
+
+
+@pytest.fixture
+def netns():
+    made = []
+
+    def make(**kw):
+        ns = NetNs(unique_name(f"vt{len(made)}-"), **kw)
+        made.append(ns)
+        return ns
+    yield make
+    for ns in made:
+        ns.remove()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    stats = reporter.stats
+    ran = len(stats.get("passed", [])) + len(stats.get("failed", [])) + len(stats.get("error", []))
+    skipped = stats.get("skipped", [])
+    if exitstatus == 0 and ran == 0 and skipped:
+        reason = skipped[0].longrepr[2] if isinstance(skipped[0].longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
+        skip_dir, name = os.environ.get("VMM_SKIP_DIR"), os.environ.get("VMM_TEST_NAME")
+        if skip_dir and name:
+            os.makedirs(skip_dir, exist_ok=True)
+            Path(skip_dir, name.replace("/", "_")).write_text(reason + "\n")
+        print(f"SKIP: {reason}")
+        session.exitstatus = 77

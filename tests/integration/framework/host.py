@@ -1,0 +1,71 @@
+"""What this host can do, found once, and how a test that cannot run here says why.
+
+A skip is not a pass: `skip(category, detail)` ends the test as skipped; when nothing in the
+file ran, the file ends with 77 (CTest's SKIP_RETURN_CODE) and the first reason goes to
+$VMM_SKIP_DIR for tools/test.sh's summary (conftest.py).
+"""
+import functools
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from . import paths
+
+
+def skip(category, detail):
+    """Skips the current test: CATEGORY is the short reason counted ("no usable KVM")."""
+    pytest.skip(f"{category}: {detail}")
+
+
+@functools.cache
+def kvm_line():
+    """tools/kvm-probe.sh's line: "kvm: usable (hardware...)", "kvm: usable (kvm_pvm...)" or
+    "kvm: unusable: WHY"."""
+    dev = os.environ.get("VMM_KVM_PATH", "/dev/kvm")
+    run = subprocess.run([str(paths.tool("kvm-probe.sh")), dev], capture_output=True, text=True)
+    return run.stdout.strip() or f"kvm: unusable: kvm-probe.sh said nothing ({run.stderr.strip()})"
+
+
+def kvm_usable():
+    return kvm_line().startswith("kvm: usable")
+
+
+def kvm_kind():
+    """"hardware", "pvm" (guest kernel code emulated: kvm_pvm) or None (no usable KVM)."""
+    if not kvm_usable():
+        return None
+    return "hardware" if "(hardware" in kvm_line() else "pvm"
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def has(command):
+    return shutil.which(command) is not None
+
+
+def require(*needs):
+    """Skips unless the host has every need: kvm, hwkvm, root, netns, qemu, or a command."""
+    for need in needs:
+        if need == "kvm":
+            if not kvm_usable():
+                skip("no usable KVM", kvm_line().removeprefix("kvm: unusable: "))
+        elif need == "hwkvm":
+            require("kvm")
+            if kvm_kind() != "hardware":
+                skip("no hardware KVM", f"this host's KVM is {kvm_line().removeprefix('kvm: ')}")
+        elif need == "root":
+            if not is_root():
+                skip("not root", "needs root")
+        elif need == "netns":
+            require("root", "ip")
+            if not os.path.exists("/dev/net/tun"):
+                skip("no tap", "/dev/net/tun is missing")
+        elif need == "qemu":
+            if not has(paths.QEMU):
+                skip("missing tool", f"{paths.QEMU} is not installed (tools/setup.sh)")
+        elif not has(need):
+            skip("missing tool", f"{need} is not installed (tools/setup.sh)")

@@ -1,0 +1,144 @@
+"""The default Linux guest (guest-images/: the project's kernel, busybox initramfs, ext4 disk).
+
+A Linux boot costs about a minute on kvm_pvm (guest kernel code is emulated) and a restore a few
+milliseconds. So a test that needs a running Linux, and is not testing the boot itself, starts
+from `shell_snapshot(ARGS)`: the guest booted once per build and VMM binary with ARGS to its
+shell and snapshotted, under the build's test-cache (a lock makes the tests that want the same one
+wait for one boot). Any number of restores of it may run side by side (docs/snapshots.md).
+"""
+import fcntl
+import hashlib
+import itertools
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from . import host, paths
+from .vm import Vm
+
+SHELL_LINE = r"^VMM-GUEST-SHELL: starting"
+_tags = itertools.count(1)
+
+
+@cache
+def images():
+    """guest-images/build.sh --print-env as a dict: VMLINUX, BZIMAGE, INITRAMFS, DISK, CMDLINE,
+    EMULATED_KVM... The images are built on first use (minutes) and cached."""
+    host.require("kvm")  # before the guest is built: minutes on a cache miss
+    run = subprocess.run([str(paths.SOURCE_DIR / "guest-images" / "build.sh"), "--print-env"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, f"guest-images/build.sh --print-env failed:\n{run.stderr[-3000:]}"
+    env = {}
+    for line in run.stdout.splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            env[name] = " ".join(shlex.split(value))
+    return env
+
+
+def default_args(mem="256M", append=""):
+    """Our VMM's options for the default guest to its shell, over the console on stdio."""
+    img = images()
+    return ["--kernel", img["VMLINUX"], "--initrd", img["INITRAMFS"], "--mem", mem,
+            "--console", "stdio",
+            "--append", f"{img['CMDLINE']} vmmguest.shell=1 vmmguest.dhcp=0 {append}".strip()]
+
+
+class Shell:
+    """The guest's shell on VM's console (a Vm started with console_in=True)."""
+
+    def __init__(self, vm):
+        self.vm = vm
+
+    def wait_started(self, timeout=600):
+        self.vm.wait_out(SHELL_LINE, timeout)
+
+    def run(self, command, timeout=120):
+        """Types COMMAND and waits for it to end; returns (exit status, the console's lines it
+        printed). One program at a time: on kvm_pvm a pipeline of busybox programs computes with
+        wrong memory now and then (docs/testing.md, "Known issue")."""
+        tag = f"VMMT{next(_tags)}"
+        start = len(self.vm.out)
+        # The tag is put together in the guest, so the echoed command line never matches.
+        self.vm.type(f't={tag}; {command}; echo "$t-RC-$?"')
+        match = self.vm.wait_out(rf"^{tag}-RC-(\d+)$", timeout)
+        text = self.vm.out[start:]
+        lines = text.splitlines()[1:]  # the echoed command first
+        lines = [line for line in lines if not line.startswith(f"{tag}-RC-")]
+        return int(match.group(1)), "\n".join(lines)
+
+    def check(self, command, timeout=120):
+        """run(), asserted to exit 0; returns its output."""
+        status, output = self.run(command, timeout)
+        assert status == 0, f"`{command}` exited {status}:\n{output}\n{self.vm.tail()}"
+        return output
+
+
+def boot(vms, args=None, name="linux", api=False, **kw):
+    """Boots the default guest (default_args() unless ARGS) on our VMM; returns (vm, shell)
+    once its shell has started."""
+    vm = vms.start(args or default_args(), name=name, api=api, console_in=True, **kw)
+    shell = Shell(vm)
+    shell.wait_started()
+    return vm, shell
+
+
+def _key(args):
+    vmm = paths.VMM.stat()
+    text = json.dumps([str(paths.VMM), vmm.st_size, vmm.st_mtime_ns, [str(a) for a in args]])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def shell_snapshot(args=None):
+    """A Full snapshot of the default guest (default_args() unless ARGS) at its shell, made once
+    per build, VMM binary and ARGS; returns its folder (state, memory). ARGS must name no file a
+    restore would write (a disk: give each restore its own copy with --disk PATH,id=ID)."""
+    args = [str(a) for a in (args or default_args())]
+    paths.CACHE.mkdir(parents=True, exist_ok=True)
+    folder = paths.CACHE / f"linux-shell-{_key(args)}"
+    with open(paths.CACHE / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (folder / "state").exists():
+            return folder
+        with tempfile.TemporaryDirectory(dir=paths.CACHE) as work:
+            _snapshot_boot(Path(work), args, folder)
+    return folder
+
+
+def _snapshot_boot(work, args, folder):
+    vm = Vm(work, args, name="snapshot-boot", api=True, console_in=True)
+    try:
+        shell = Shell(vm)
+        shell.wait_started()
+        shell.check("echo snapshot-base")  # the shell reads its input
+        vm.api.want(204, "PATCH", "/vm", {"state": "Paused"})
+        made = work / "snap"
+        made.mkdir()
+        vm.api.want(204, "PUT", "/snapshot/create",
+                    {"snapshot_type": "Full", "snapshot_path": str(made / "state"),
+                     "mem_file_path": str(made / "memory")}, timeout=300)
+    except BaseException:
+        print(vm.tail())
+        raise
+    finally:
+        vm.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+    made.rename(folder)
+
+
+def restore(vms, folder, extra=(), name="linux", api=False, **kw):
+    """A VM restored from FOLDER (shell_snapshot()) with its shell ready; returns (vm, shell).
+    The console comes with the snapshot (stdio)."""
+    vm = vms.start(["--restore", folder, *extra], name=name, api=api, console_in=True, **kw)
+    shell = Shell(vm)
+    return vm, shell
+
+
+def console_lines(vm, regex):
+    """Every console line of VM matching REGEX."""
+    return re.findall(regex, vm.out, re.M)
