@@ -13,8 +13,8 @@ PACKAGES=(
 	# packaging: man pages from --help (man-db renders them), Debian package Depends (dpkg-shlibdeps);
 	# API tests drive the socket with a real client, and validate its answers against JSON Schemas
 	help2man curl dpkg-dev man-db python3-jsonschema
-	# unit tests
-	libcriterion-dev
+	# unit tests (Criterion) and the integration tests' harness (pytest: tests/integration/framework)
+	libcriterion-dev python3-pytest python3-pytest-timeout
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
 	# firmware for --firmware (tests/integration/boot/firmware_seabios.sh): SeaBIOS and OVMF,
