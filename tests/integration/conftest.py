@@ -3,6 +3,7 @@
   workdir   the test's own folder (removed after it; TEST_KEEP_TMP=1 keeps it)
   vms       the factory of its VMM and QEMU runs: each ended when the test ends, and on a
             failure the report shows each one's last output
+  module_vms  the same for every test of a file: one boot that several tests check
   netns     a network namespace with a tap, removed after the test (root)
 
 A test file is one CTest test (tests/CMakeLists.txt reads its "# labels:", "# timeout:",
@@ -49,6 +50,20 @@ def vms(request, workdir):
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed and runs.runs:
         print(runs.report())
+
+
+@pytest.fixture(scope="module")
+def module_vms(request):
+    base = os.environ.get("TMPDIR", "/tmp")
+    path = Path(tempfile.mkdtemp(prefix=f"{request.module.__name__[:40]}.", dir=base))
+    runs = Vms(path)
+    yield runs
+    runs.stop_all()
+    if any(getattr(item, "report_call", None) is not None and item.report_call.failed
+           for item in request.session.items if item.module is request.module):
+        print(runs.report())
+    if not os.environ.get("TEST_KEEP_TMP"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
