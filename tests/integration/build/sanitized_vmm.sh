@@ -108,8 +108,9 @@ for script in "${SCRIPTS[@]}"; do
 	echo "== $script.sh against the sanitized VMM"
 	start=$SECONDS
 	# VMM_TEST_NAME unset: a sub-script's skip must not overwrite this test's skip record
-	VMM_TEST_NAME= bash "$SOURCE_DIR/tests/harness/run_test.sh" \
-		"$SOURCE_DIR"/tests/integration/*/"$script.sh" >"$LIB_TMP/$script.log" 2>&1
+	# (a bash script, or its port to the pytest harness: test_NAME.py)
+	file=$(ls "$SOURCE_DIR"/tests/integration/*/{"$script.sh","test_$script.py"} 2>/dev/null | head -n 1)
+	VMM_TEST_NAME= bash "$SOURCE_DIR/tests/harness/run_test.sh" "$file" >"$LIB_TMP/$script.log" 2>&1
 	status=$?
 	found=$(new_reports)
 	RUN_LABEL="$script.sh"
@@ -125,7 +126,7 @@ for script in "${SCRIPTS[@]}"; do
 		passed+=("$script")
 	else
 		lib_fail "exit status $status ($((SECONDS - start))s):"
-		grep -E '^FAIL' "$LIB_TMP/$script.log" | head -20
+		grep -E '^(FAIL|E )' "$LIB_TMP/$script.log" | head -20
 		tail -n 20 "$LIB_TMP/$script.log"
 		failed+=("$script")
 	fi
