@@ -105,9 +105,19 @@ def shell_snapshot(args=None):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (folder / "state").exists():
             return folder
+        _prune_stale()
         with tempfile.TemporaryDirectory(dir=paths.CACHE) as work:
             _snapshot_boot(Path(work), args, folder)
     return folder
+
+
+def _prune_stale():
+    """Removes the snapshots made by an older VMM binary (no restore of this one uses them)."""
+    built = paths.VMM.stat().st_mtime
+    for old in paths.CACHE.glob("linux-shell-*"):
+        if old.is_dir() and old.stat().st_mtime < built:
+            shutil.rmtree(old, ignore_errors=True)
+            old.with_name(old.name + ".lock").unlink(missing_ok=True)
 
 
 def _snapshot_boot(work, args, folder):
