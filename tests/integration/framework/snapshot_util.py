@@ -1,0 +1,99 @@
+"""Helpers of the snapshot and migration tests (snapshot/, migration/): what
+tests/integration/lib/snapshot_lib.sh gave their bash forms.
+
+  start_counter(vms, *args)   the snap_counter test guest on our VMM with an API socket
+  progress(text)              the last SNAP-PROGRESS number of a console's text (0 if none)
+  wait_progress(vm, n)        waits until the console shows SNAP-PROGRESS >= n
+  result(text)                the last "SNAP-RESULT checksum=... sectors=..." of a console's text
+  take(api, folder)           pauses the VM and writes FOLDER/state and FOLDER/memory
+  expect_refused(vm)          a run that ended with 2, a message on stderr, no guest output
+  LIB                         tests/integration/lib (its Python helpers: snapshot_craft.py...)
+"""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import paths
+from .guests import PASS, guest_path
+from .proc import wait_until
+
+LIB = paths.SOURCE_DIR / "tests" / "integration" / "lib"
+_RESULT = re.compile(r"SNAP-RESULT checksum=[0-9a-f]+ sectors=[0-9]+")
+
+
+def start_counter(vms, *args, name="snap_counter", **kw):
+    """snap_counter on our VMM (--debug-exit, --console stdio) with an API socket; returns the
+    running Vm once the API answers (a VM the command line gives is built before it does)."""
+    return start_guest(vms, "snap_counter", *args, name=name, **kw)
+
+
+def start_guest(vms, guest, *args, name=None, api=True, landlock=None, **kw):
+    """Test guest GUEST on our VMM with ARGS, --debug-exit, --console stdio and an API socket;
+    LANDLOCK (a folder) adds --landlock-rules FOLDER:rw (where its snapshot is written)."""
+    extra = ["--landlock-rules", f"{landlock}:rw"] if landlock else []
+    return vms.start(["--kernel", guest_path(guest), "--debug-exit", "--console", "stdio",
+                      *extra, *map(str, args)], name=name or guest, api=api, **kw)
+
+
+def progress(text):
+    found = re.findall(r"^SNAP-PROGRESS (\d+)$", text, re.M)
+    return int(found[-1]) if found else 0
+
+
+def wait_progress(run, n, timeout=300):
+    """Waits until RUN's console shows SNAP-PROGRESS >= N while it still runs."""
+    wait_until(lambda: progress(run.out) >= n, timeout, f"{run.name}: SNAP-PROGRESS {n}",
+               alive=run.alive)
+    return progress(run.out)
+
+
+def result(text):
+    """The last result line; taken from anywhere in a line, as a migrated guest's console may
+    start its destination output mid-line or another vCPU's bytes may come before it."""
+    found = _RESULT.findall(text)
+    return found[-1] if found else ""
+
+
+def take(api, folder, pause=True, timeout=300):
+    """Pauses the VM (PAUSE) and snapshots it into FOLDER (state, memory): both answers 204."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if pause:
+        api.want(204, "PATCH", "/vm", {"state": "Paused"})
+    api.want(204, "PUT", "/snapshot/create",
+             {"snapshot_type": "Full", "snapshot_path": str(folder / "state"),
+              "mem_file_path": str(folder / "memory")}, timeout=timeout)
+    return folder
+
+
+def load_body(folder, **more):
+    body = {"snapshot_path": str(Path(folder) / "state"),
+            "mem_file_path": str(Path(folder) / "memory")}
+    body.update(more)
+    return body
+
+
+def expect_refused(run):
+    """The run ended with status 2, a message on stderr (not an info line), no guest output."""
+    assert run.status == 2, f"{run.name}: status {run.status}, want 2\n{run.tail()}"
+    messages = [line for line in run.err.splitlines() if line and not line.startswith("vmm: info:")]
+    assert messages, f"{run.name}: no message on stderr\n{run.tail()}"
+    assert not run.out, f"{run.name}: the guest printed something\n{run.tail()}"
+    return messages[0]
+
+
+def expect_pass(run, status=None):
+    status = run.status if status is None else status
+    assert status == PASS and re.search(r"^TEST PASS$", run.out, re.M), \
+        f"{run.name}: status {status}, want {PASS} and TEST PASS\n{run.tail()}"
+
+
+def du(folder):
+    """`du -sh FOLDER` for a log line."""
+    return subprocess.run(["du", "-sh", str(folder)], capture_output=True,
+                          text=True).stdout.split("\t")[0]
+
+
+def has_qemu_img():
+    return shutil.which("qemu-img") is not None
