@@ -74,8 +74,10 @@ slice() {
 	shift
 	for script in "$@"; do
 		name=integration/${script%.sh}
+		# the bash script, or its port to the pytest harness (test_NAME.py)
+		file=$(ls "$SOURCE_DIR"/tests/integration/*/{"$script","test_${script%.sh}.py"} 2>/dev/null | head -n 1)
 		within 600 env VMM_TEST_NAME="$name" VMM_SKIP_DIR="$skips" \
-			bash "$SOURCE_DIR/tests/harness/run_test.sh" "$SOURCE_DIR"/tests/integration/*/"$script"
+			bash "$SOURCE_DIR/tests/harness/run_test.sh" "$file"
 		RUN_LABEL="masked /dev/kvm: $script"
 		if [ "$STATUS" != "$want" ]; then
 			lib_fail "ended with $STATUS, want $want"
