@@ -1,11 +1,12 @@
 """Shared parts of the api group's tests (tests/integration/api): a VMM driven over its API
 socket before (or without) any VM, `want` to check one request's answer, and the Python
 clients of tests/integration/lib run against a socket."""
+import os
 import re
 import subprocess
 import sys
 
-from framework import paths
+from framework import host, paths
 
 LIB = paths.SOURCE_DIR / "tests" / "integration" / "lib"
 
@@ -38,3 +39,15 @@ def run_lib_script(name, *args, timeout=120):
     print(output)
     assert run.returncode == 0, f"{name} {' '.join(map(str, args))} exited {run.returncode}:\n{output[-6000:]}"
     return output
+
+
+def make_tap(name):
+    """A tap NAME where root and ip(8) can make one (remove it with del_tap); False otherwise."""
+    if not (host.is_root() and os.path.exists("/dev/net/tun") and host.has("ip")):
+        return False
+    return subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tap"],
+                          capture_output=True).returncode == 0
+
+
+def del_tap(name):
+    subprocess.run(["ip", "link", "del", name], capture_output=True)

@@ -6,23 +6,14 @@
 # labels: api
 # timeout: 60
 import os
-import subprocess
 
-from api_util import api_vmm, want
-from framework import host
+from api_util import api_vmm, del_tap, make_tap, want
 
 # a document one byte over the default limit: {"k":"vvv..."} of 51201 bytes
 BIG = '{"k":"' + "v" * (51201 - 8) + '"}'
 FITS_21 = '{"k": "0123456789ab"}'  # 21 bytes
 OVER_21 = '{"k": "0123456789abc"}'  # 22 bytes
 
-
-def make_tap(name):
-    """A tap NAME where root and ip(8) can make one; False otherwise."""
-    if not (host.is_root() and os.path.exists("/dev/net/tun") and host.has("ip")):
-        return False
-    return subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tap"],
-                          capture_output=True).returncode == 0
 
 
 def test_mmds_and_config(vms):
@@ -64,7 +55,7 @@ def test_mmds_and_config(vms):
                 r'"mmds-config":\{"version":"V2","network_interfaces":\["eth0"\],'
                 r'"ipv4_address":"169.254.170.2","imds_compat":false\}'))
         finally:
-            subprocess.run(["ip", "link", "del", tap], capture_output=True)
+            del_tap(tap)
     else:
         print("note: no tap could be made (root and ip(8)): PUT /mmds/config with a NIC left out")
     want(api, 400, "DELETE", "/mmds", regex="Invalid request method")
