@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Host side of tests/integration/storage/blk_crash_consistency.sh: kills the VMM with SIGKILL
-while the blk_crash test guest (tests/guests/blk_crash.c) writes and flushes, restarts it on the
-same image, and after every kill checks the image:
+"""Host side of test_blk_crash_consistency.py: kills the VMM (started through the harness's
+`vms`) with SIGKILL while the blk_crash test guest (tests/guests/blk_crash.c) writes and flushes,
+restarts it on the same image, and after every kill checks the image:
 
   * qcow2: `qemu-img check` finds no corruption (leaked clusters are allowed: exit status 3);
   * the data, read back with `qemu-img convert` (qcow2) or from the file (raw): every 4 KiB block
@@ -13,21 +13,18 @@ The guest's layout (which blocks round R writes, the bytes of a sector) is recom
 keep mix64(), fresh_block(), round_blocks() and sector_bytes() in step with blk_crash.c.
 
 Kill points come from random.Random(seed + kind): the same requests on every run (what the VMM
-had done by then varies). Exits 0 when every check passed, 1 otherwise; prints one summary line
-per disk kind.
+had done by then varies). Runner.failed says whether a check failed (each one printed with
+"FAIL:"); one summary line per disk kind.
 """
-import argparse
 import fcntl
 import json
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import struct
 import subprocess
-import sys
 import time
 
 MASK = (1 << 64) - 1
@@ -202,8 +199,9 @@ KINDS = {
 
 
 class Runner:
-    def __init__(self, args):
+    def __init__(self, args, vms):
         self.args = args
+        self.vms = vms
         self.failed = False
 
     def say(self, msg):
@@ -213,62 +211,38 @@ class Runner:
         self.failed = True
         self.say(f"FAIL: {msg}")
 
-    def vmm_cmd(self, img, kind, first, rounds):
-        return [
-            self.args.vmm,
-            "--kernel",
-            self.args.guest,
-            "--debug-exit",
-            "--console",
-            "stdio",
-            "--mem",
-            "128M",
-            "--disk",
-            f"{img},format={kind.fmt}{kind.opts}",
-            "--append",
-            f"round={first} rounds={rounds}",
-        ]
+    def vmm_args(self, img, kind, first, rounds):
+        return ["--kernel", self.args.guest, "--debug-exit", "--console", "stdio",
+                "--mem", "128M", "--disk", f"{img},format={kind.fmt}{kind.opts}",
+                "--append", f"round={first} rounds={rounds}"]
 
-    def run(self, img, kind, first, rounds, delay, errf):
+    def run(self, img, kind, first, rounds, delay):
         """Runs the guest from round `first`; kills it `delay` s after it starts writing
-        (None: lets it end). Returns (flushed lines [(r, n, sum)], output, status, killed)."""
-        proc = subprocess.Popen(
-            self.vmm_cmd(img, kind, first, rounds),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=errf,
-        )
-        out = b""
-        fd = proc.stdout.fileno()
+        (None: lets it end). Returns (flushed lines [(r, n, sum)], output, status, killed).
+        The output file is polled every millisecond (the kill points are 2-100 ms apart: the
+        harness's 20 ms wait would blur them)."""
+        vm = self.vms.start(self.vmm_args(img, kind, first, rounds), name=f"vmm-{kind.name}")
         deadline = time.monotonic() + 20
         kill_at = None
         killed = False
         while True:
             now = time.monotonic()
             if kill_at is not None and now >= kill_at:
-                proc.send_signal(signal.SIGKILL)
+                vm.popen.send_signal(signal.SIGKILL)
                 killed = True
                 break
-            limit = (kill_at if kill_at is not None else deadline) - now
-            if limit <= 0:  # never started writing, or never ended
-                proc.send_signal(signal.SIGKILL)
+            if now >= (kill_at if kill_at is not None else deadline):  # never wrote or ended
+                vm.popen.send_signal(signal.SIGKILL)
                 break
-            ready, _, _ = select.select([fd], [], [], limit)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
+            if not vm.alive():
                 break
-            out += chunk
-            if kill_at is None and delay is not None and b"writing from round" in out:
+            if kill_at is None and delay is not None and \
+                    b"writing from round" in vm.out_path.read_bytes():
                 kill_at = time.monotonic() + delay
-        while True:  # what was printed before the kill
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            out += chunk
-        status = proc.wait()
-        proc.stdout.close()
+                continue
+            time.sleep(0.001)
+        status = vm.wait(30)
+        out = vm.out_path.read_bytes()  # what was printed before the kill
         flushed = []
         for line in out.split(b"\n"):
             m = FLUSHED_RE.match(line)
@@ -413,7 +387,7 @@ class Runner:
             with open(img, "wb") as f:
                 f.truncate(DISK_BYTES)
 
-    def fresh_images(self, kind, rng, stats, errf):
+    def fresh_images(self, kind, rng, stats):
         """Kills in the first round on new images: the first FLUSH writes an image's first
         L2 table, the moment the metadata order matters most; then a run that is not killed
         (the image must open and allocate again) and the checks. Returns the flushed rounds
@@ -428,7 +402,7 @@ class Runner:
             ver.rmax = ROUNDS_PER_RUN
             delay = rng.uniform(0, a.fresh_ms) / 1000.0
             tag = f"fresh image {i + 1} (killed {delay * 1000:.1f} ms into round 1)"
-            flushed, out, status, killed = self.run(img, kind, 1, ROUNDS_PER_RUN, delay, errf)
+            flushed, out, status, killed = self.run(img, kind, 1, ROUNDS_PER_RUN, delay)
             if not killed or not self.wait_unlocked(img, stats):
                 self.fail(f"{kind.name} {tag}: not killed (status {status}), or still locked")
                 return verified
@@ -436,7 +410,7 @@ class Runner:
             self.take_flushed(kind, ver, flushed, tag)
             nxt = max([r for r, _, _ in flushed], default=0) + 1
             self.check_image(img, kind, ver, stats, tag, f"fresh{i + 1}")
-            flushed, out, status, killed = self.run(img, kind, nxt, 3, None, errf)
+            flushed, out, status, killed = self.run(img, kind, nxt, 3, None)
             if status != 1 or len(flushed) != 3:
                 self.fail(f"{kind.name} {tag}: the run after the kill did not pass (status "
                           f"{status}):\n{out.decode(errors='replace')[-2000:]}")
@@ -455,7 +429,6 @@ class Runner:
         stats = dict(kills=0, checked=0, corrupt=0, repaired=0, leaks=0, leaks_now=0,
                      mismatch=0, data_checked=0, sectors=0, t_run=0.0, t_check=0.0,
                      lock_waits=0, lock_wait_max=0.0, fresh=0)
-        errf = open(os.path.join(a.tmp, f"{kind.name}.stderr"), "wb")
         start = time.monotonic()
         nxt = 1
         for i in range(a.kills):
@@ -463,13 +436,12 @@ class Runner:
             tag = f"kill {i + 1} ({delay * 1000:.1f} ms, from round {nxt})"
             ver.rmax = max(ver.rmax, nxt + ROUNDS_PER_RUN - 1)
             t = time.monotonic()
-            flushed, out, status, killed = self.run(img, kind, nxt, ROUNDS_PER_RUN, delay, errf)
+            flushed, out, status, killed = self.run(img, kind, nxt, ROUNDS_PER_RUN, delay)
             stats["t_run"] += time.monotonic() - t
             if killed and not self.wait_unlocked(img, stats):
                 self.fail(f"{kind.name} {tag}: the image is still locked 5 s after the kill")
                 break
             if not killed:
-                errf.flush()
                 self.fail(
                     f"{kind.name} {tag}: the guest never started writing or ended by itself "
                     f"(status {status}); its output:\n{out.decode(errors='replace')[-2000:]}"
@@ -488,7 +460,7 @@ class Runner:
         # a last run, not killed: the image still works, the guest ends by itself
         if stats["kills"] == a.kills:
             ver.rmax = max(ver.rmax, nxt + 4)
-            flushed, out, status, killed = self.run(img, kind, nxt, 5, None, errf)
+            flushed, out, status, killed = self.run(img, kind, nxt, 5, None)
             text = out.decode(errors="replace").replace("\r", "")
             if status != 1 or "\nTEST PASS\n" not in text or len(flushed) != 5:
                 self.fail(f"{kind.name}: the last run (not killed) did not pass (status "
@@ -498,8 +470,7 @@ class Runner:
                 self.check_image(img, kind, ver, stats, "last run", "last")
         fresh_rounds = 0
         if kind.fmt == "qcow2":
-            fresh_rounds = self.fresh_images(kind, rng, stats, errf)
-        errf.close()
+            fresh_rounds = self.fresh_images(kind, rng, stats)
         secs = time.monotonic() - start
         if kind.fmt == "qcow2":
             what = (f"{stats['kills']} kills + {stats['fresh']} on new images, "
@@ -565,21 +536,14 @@ class Runner:
                      "zeroed qcow2 refcount are each caught: ok")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vmm", required=True)
-    ap.add_argument("--guest", required=True)
-    ap.add_argument("--tmp", required=True)
-    ap.add_argument("--seed", type=int, default=20261128)
-    ap.add_argument("--kills", type=int, default=50)
-    ap.add_argument("--check-every", type=int, default=1)
-    ap.add_argument("--min-ms", type=float, default=2.0)
-    ap.add_argument("--max-ms", type=float, default=100.0)
-    ap.add_argument("--fresh", type=int, default=15, help="qcow2: kills in round 1 of new images")
-    ap.add_argument("--fresh-ms", type=float, default=10.0)
-    ap.add_argument("--kinds", default="qcow2,qcow2-4k,raw-none,raw-writeback")
-    a = ap.parse_args()
-    r = Runner(a)
+def run_all(vms, guest, tmp, seed=20261128, kills=50, check_every=1, min_ms=2.0, max_ms=100.0,
+            fresh=15, fresh_ms=10.0, kinds="qcow2,qcow2-4k,raw-none,raw-writeback"):
+    """Every disk kind's kills and checks, then the self-check; returns the Runner (.failed)."""
+    from types import SimpleNamespace
+    a = SimpleNamespace(guest=str(guest), tmp=str(tmp), seed=seed, kills=kills,
+                        check_every=check_every, min_ms=min_ms, max_ms=max_ms, fresh=fresh,
+                        fresh_ms=fresh_ms, kinds=kinds)
+    r = Runner(a, vms)
     r.say(f"seed {a.seed}, {a.kills} kills per disk kind, {a.min_ms:g}-{a.max_ms:g} ms after the "
           f"guest starts writing, checks every {a.check_every} kill(s)")
     r.qcow2_last = None
@@ -591,8 +555,4 @@ def main():
     if r.qcow2_last:
         r.self_check()
     r.say(f"total {time.monotonic() - total:.1f} s: {'FAIL' if r.failed else 'ok'}")
-    return 1 if r.failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return r
