@@ -33,18 +33,36 @@
 # a small host would each run too slowly for the boots' timeouts.
 # Environment: KVM_IN_QEMU_CACHE (default ~/.cache/vmm-kvm-in-qemu) holds the kernel package,
 # its extracted tree and the initramfs; KVM_IN_QEMU_KERNEL_DEB, a linux-image .deb to use
-# instead of downloading Debian's current one; QEMU (default qemu-system-x86_64), or
-# KVM_IN_QEMU_BIN for L1 alone (QEMU stays the tests' peer inside L1), with KVM_IN_QEMU_DATADIR
-# its ROM folder (-L) when it is not an installed one.
+# instead of downloading Debian's current one. L1's emulator is Debian's backported QEMU (10.x on
+# Debian 12) that l1-qemu.sh unpacks into a private prefix on first use (the system's 7.2 aborts
+# L1 under OVMF in L2); when it cannot, the system's QEMU (default qemu-system-x86_64), saying so.
+# KVM_IN_QEMU_BIN names another emulator for L1 alone (QEMU stays the tests' peer inside L1),
+# with KVM_IN_QEMU_DATADIR its ROM folder (-L) when it is not an installed one;
+# KVM_IN_QEMU_BIN=system is the system's QEMU.
 # Needs: qemu-system-x86, busybox-static, cpio, apt-get (first run only), and root (QEMU's
 # 9p server must read every file of the host's root and write as the files' owners).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-qemu=${KVM_IN_QEMU_BIN:-${QEMU:-qemu-system-x86_64}}
+qemu=${QEMU:-qemu-system-x86_64}
 qemu_data=()
-[ -z "${KVM_IN_QEMU_DATADIR:-}" ] || qemu_data=(-L "$KVM_IN_QEMU_DATADIR" -L /usr/share/qemu)
+qemu_env=()
+if [ "${KVM_IN_QEMU_BIN:-system}" != system ]; then
+	qemu=$KVM_IN_QEMU_BIN
+	[ -z "${KVM_IN_QEMU_DATADIR:-}" ] || qemu_data=(-L "$KVM_IN_QEMU_DATADIR" -L /usr/share/qemu)
+elif [ -z "${KVM_IN_QEMU_BIN:-}" ] && l1=$("$here/l1-qemu.sh" 2>"${TMPDIR:-/tmp}/l1-qemu.$$.err"); then
+	# Debian's backported QEMU: its own ROMs and SeaBIOS first (-L, in order), its own modules
+	qemu=$(sed -n 1p <<<"$l1")
+	IFS=: read -ra dirs <<<"$(sed -n 2p <<<"$l1")"
+	for d in "${dirs[@]}"; do qemu_data+=(-L "$d"); done
+	qemu_env=(env "QEMU_MODULE_DIR=$(dirname "$(dirname "$qemu")")/lib/x86_64-linux-gnu/qemu")
+	rm -f "${TMPDIR:-/tmp}/l1-qemu.$$.err"
+elif [ -z "${KVM_IN_QEMU_BIN:-}" ]; then
+	echo "kvm-in-qemu: no backported QEMU for L1 ($(tail -1 "${TMPDIR:-/tmp}/l1-qemu.$$.err"));" \
+		"L1 runs on the system's $("$qemu" --version 2>/dev/null | head -1), which aborts under OVMF in L2" >&2
+	rm -f "${TMPDIR:-/tmp}/l1-qemu.$$.err"
+fi
 cache=${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}
 cpus=2
 mem=4G
@@ -202,10 +220,11 @@ if [ "$vfio" = 1 ]; then
 	append+=" intel_iommu=on"
 fi
 # shellcheck disable=SC2054 # commas inside QEMU's option values
-qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel tcg,thread=multi -cpu "$cpu"
+qemu_cmd=(timeout --foreground -k 10 "$timeout" "${qemu_env[@]}" "$qemu" "${qemu_data[@]}" -accel tcg,thread=multi -cpu "$cpu"
 	-smp "$cpus" -m "$mem" -kernel "$cache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
 	"${machine[@]}" "${shares[@]}")
+echo "kvm-in-qemu: L1 on $("$qemu" --version | head -1)" >&2
 start=$(date +%s)
 [ -n "$log" ] || log=$run/l1.console
 : >"$log" # appended to by the console and by watch_stall's line, so neither overwrites the other
