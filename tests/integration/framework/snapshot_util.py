@@ -97,3 +97,45 @@ def du(folder):
 
 def has_qemu_img():
     return shutil.which("qemu-img") is not None
+
+
+def pid_alive(pid):
+    """PID runs (a zombie does not: the VMMs vmmctl starts are not ours to reap)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_pid_gone(pid, timeout, what):
+    wait_until(lambda: not pid_alive(pid), timeout, what)
+
+
+def kill_pids(pids):
+    """SIGKILL to each of PIDS still running (processes a tool started, not the harness)."""
+    import os
+    import signal
+    for pid in pids:
+        if pid_alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def vmmctl(*args, timeout=180):
+    """tools/vmmctl with ARGS to its end: the CompletedProcess (text)."""
+    return subprocess.run([str(paths.VMMCTL), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def first_progress(text):
+    found = re.search(r"^SNAP-PROGRESS (\d+)$", text, re.M)
+    return int(found.group(1)) if found else None
+
+
+def smaps_field(text, name):
+    """kB of NAME in a smaps-style text."""
+    return sum(int(line.split()[1]) for line in text.splitlines()
+               if line.split()[:1] == [f"{name}:"])
