@@ -1,0 +1,35 @@
+"""Helpers of the network tests (net/, bench/) that the shared framework lacks (issue 64's net
+group; candidates for framework/vm.py and framework/net.py):
+
+  qemu_in(vms, ns, args)   QEMU started through the harness inside a network namespace (Vms.qemu
+                           has no `wrap` as Vms.start has)
+  in_ns(ns, code, *args)   a short Python snippet run to its end inside the namespace
+"""
+import sys
+
+from . import host, paths
+from .proc import Process
+from .vm import Qemu
+
+
+class _WrappedQemu(Qemu):
+    """Qemu with its argv behind WRAP (`ip netns exec NAME`: which execs QEMU, so the pid is
+    QEMU's); the same accelerator choice and options as Qemu."""
+
+    def __init__(self, workdir, args, wrap, name="qemu", console_in=False):
+        accel = (["-enable-kvm", "-cpu", "host,-arch-capabilities"] if host.kvm_usable()
+                 else ["-accel", "tcg", "-cpu", "max"])
+        argv = [*wrap, paths.QEMU, *accel, "-nodefaults", "-no-user-config", "-nographic", *args]
+        Process.__init__(self, argv, workdir, name, stdin="pipe" if console_in else None)
+
+
+def qemu_in(vms, ns, args, name="qemu", **kw):
+    """Starts QEMU with ARGS inside namespace NS (a framework.net.NetNs) as one of VMS's runs."""
+    run = _WrappedQemu(vms.workdir, args, ns.wrap, name=vms._name(name), **kw)
+    vms.runs.append(run)
+    return run
+
+
+def in_ns(ns, code, *args, check=True, timeout=60):
+    """Runs python3 -c CODE ARGS inside NS to its end; returns the CompletedProcess."""
+    return ns.exec(sys.executable, "-c", code, *args, check=check, timeout=timeout)
