@@ -139,3 +139,43 @@ def smaps_field(text, name):
     """kB of NAME in a smaps-style text."""
     return sum(int(line.split()[1]) for line in text.splitlines()
                if line.split()[:1] == [f"{name}:"])
+
+
+def edit_sections(path, edit):
+    """Rewrites the snapshot state file PATH section by section: EDIT(tag, bytearray) returns the
+    section's new bytes, or None to drop it; then fixes the header's length and the trailer's
+    CRC32 (vmm/snapshot/format/snap_format.h)."""
+    import struct
+    import zlib
+    data = open(path, "rb").read()
+    body, off, out = data[:-8], 24, bytearray(data[:24])
+    while off < len(body):
+        tag, inst, length = struct.unpack_from("<IIQ", body, off)
+        sec = bytearray(body[off + 16:off + 16 + length])
+        off += 16 + length + (-length) % 8
+        sec = edit(tag, sec)
+        if sec is None:
+            continue
+        out += struct.pack("<IIQ", tag, inst, len(sec)) + sec + b"\0" * ((-len(sec)) % 8)
+    struct.pack_into("<Q", out, 16, len(out) + 8)
+    out += struct.pack("<II", zlib.crc32(bytes(out)) & 0xFFFFFFFF, 0x444E4553)
+    open(path, "wb").write(out)
+
+
+def section(path, tag):
+    """The bytes of the first section TAG of the state file PATH (None if it has none)."""
+    import struct
+    data = open(path, "rb").read()
+    body, off = data[:-8], 24
+    while off < len(body):
+        t, _inst, length = struct.unpack_from("<IIQ", body, off)
+        if t == tag:
+            return body[off + 16:off + 16 + length]
+        off += 16 + length + (-length) % 8
+    return None
+
+
+def env(**more):
+    """os.environ with MORE (a VMM's env= in vms.start/run)."""
+    import os
+    return {**os.environ, **more}
