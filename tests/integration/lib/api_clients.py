@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Bad input and awkward clients against a running VMM's API socket (used by api_vm.sh).
+"""Bad input and awkward clients against a running VMM's API socket (used by api/test_api_vm.py).
 
 Python's http.client over AF_UNIX: malformed JSON, unknown fields, wrong types, an oversized
 body, unknown paths and methods, requests in the wrong state, a client that disconnects in the
 middle of its body, a client that sends nothing, and many clients at once. Every answer must be
 the right 4xx with a JSON fault_message, and the VMM must keep answering afterwards.
 Usage: api_clients.py SOCKET_PATH [--not-started]. With --not-started the VMM has not started
-its VM (api_unstarted.sh): what is refused only after the start is left out.
+its VM (api/test_api_unstarted.py): what is refused only after the start is left out.
 Exit status 0 when every check passed."""
 import http.client
 import json

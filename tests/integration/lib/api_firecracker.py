@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Firecracker API conformance: replays Firecracker's getting-started sequence and request bodies
 shaped like its test framework's, against an unstarted VMM's API socket (used by
-api_firecracker.sh). Every status code is checked, and every response body is validated against
+api/test_api_firecracker.py). Every status code is checked, and every response body is validated against
 JSON Schemas written here from the models Firecracker documents in its OpenAPI description
 (InstanceInfo, FirecrackerVersion, MachineConfiguration, FullVmConfiguration and its parts,
 Error). The schemas refuse members the models do not define, so an extra field fails too.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Malformed HTTP against a VMM's API socket, raw bytes over AF_UNIX (used by api_http_malformed.sh).
+"""Malformed HTTP against a VMM's API socket, raw bytes over AF_UNIX (used by api/test_api_http_malformed.py).
 
 The cases of issue 46, each on its own connection: a negative and an over-2^64 Content-Length,
 two Content-Lengths in either order, a bad chunk size, HTTP/0.9, garbage, an HTTP/2 preface,

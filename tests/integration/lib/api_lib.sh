@@ -1,6 +1,5 @@
 # Talking to a VMM's API socket from a test: source it after lib.sh, with $sock set to the
-# socket's path. Used by the scripts that drive a VMM before any VM exists (api_unstarted.sh,
-# api_mmds.sh).
+# socket's path. (The pytest ports use api/api_util.py's want() and framework/api.py instead.)
 
 # api METHOD PATH [BODY] -> prints "STATUS BODY"
 api() {

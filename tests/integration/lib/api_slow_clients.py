@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Slow, oversize and malformed clients against a VMM's API socket (used by api_firecracker.sh).
+"""Slow, oversize and malformed clients against a VMM's API socket (used by api/test_api_firecracker.py).
 
 - 40 connections from this process trickle one byte a second (more than the VMM serves at
   once); another process must still be answered within 2 s, and all but a few of the
