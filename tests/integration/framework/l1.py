@@ -1,0 +1,609 @@
+"""One L1 per suite run: the tests that need a hardware-style KVM (Debian's stock kernel, firmware,
+vCPU hotplug, CPU models) run their boots inside an L1 Linux under QEMU's TCG with nested SVM
+(tools/kvm-in-qemu) on hosts whose KVM cannot (kvm_pvm). An L1 boot costs about 30 s of both
+cores, so one L1 serves every such test of a CTest run.
+
+The pieces:
+  supervisor  `python3 l1.py serve DIR` on the host: boots L1 (tools/kvm-in-qemu/run.sh) with the
+              agent as its command, watches it, and boots it again when it dies on its own;
+              CTest's fixture test integration/l1_start starts it (outside any test's guard, so
+              it outlives the test) and integration/l1_stop ends it (tests/CMakeLists.txt)
+  agent       `python3 l1.py agent DIR` in L1: runs the jobs the host writes into DIR/jobs (a
+              folder under the build, shared read-write with L1) one at a time, each in its own
+              process group, its output, status and time in the job's folder
+  L1 / get()  a test's handle: run(argv, env, timeout) submits a job and waits for its end
+
+What is L1's own failure, and only that, is retried, once, at this level: L1's kernel panicked,
+QEMU aborted under it (TCG's nested SVM: "tcg_handle_interrupt: assertion failed"), or run.sh's
+stall watch stopped it (a CPU stuck, or no heartbeat: tools/kvm-in-qemu/README.md). The
+supervisor sees QEMU end, names the reason from L1's console, marks the job that was running as
+failed by L1, and boots a new L1; the test then runs the job again (after its reset, when given)
+and skips, saying so, when L1 failed a second time. Whatever our guest does in L1 (a triple
+fault, a stall of its console) is the job's result, never presumed to be L1's.
+
+A test run by hand (no supervisor running) starts one of its own for its process, ended with it.
+"""
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__:
+    from . import host, paths
+    from .proc import WaitTimeout, read_text, wait_until
+else:  # run as a program (serve, agent, start, stop): framework/ is not a package then
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from framework import host, paths  # noqa: E402
+    from framework.proc import WaitTimeout, read_text, wait_until  # noqa: E402
+
+SHARED = paths.CACHE / "l1"
+# L1's CPU: EPYC with SVM and nested paging (run.sh's default) and ERMS, which guest_cpuid's CPU
+# templates need to see on the host (T2A).
+CPU = "EPYC,+svm,+npt,+erms"
+BOOT_TIMEOUT = 300      # L1 to its agent: ~15 s alone, ~30 s beside a loaded host
+LIFETIME = 4 * 3600     # run.sh --timeout: an L1 nobody stopped ends by itself
+IDLE_LIMIT = 3600       # the supervisor stops an L1 with no job for so long (l1_stop never came)
+MAX_FAILURES = 4        # L1's own failures before the supervisor gives up
+CRASH = re.compile(r"Kernel panic - not syncing: [^\r\n]*|tcg_handle_interrupt: assertion failed"
+                   r"[^\r\n]*|kvm-in-qemu: L1 stalled[^\r\n]*|Bail out! [^\r\n]*")
+WHY = ("this host's KVM is kvm_pvm, where Debian's stock kernel stops at an emulation failure "
+       "(cmpxchg16b, then its INT3 self-test) before any driver")
+
+
+class L1Failed(Exception):
+    """L1 itself died under a job (its reason: the console's panic, abort or stall line)."""
+
+
+def wanted(force_direct=False):
+    """True when the boots must run in L1: this host's KVM is kvm_pvm (unless FORCE_DIRECT)."""
+    return os.path.exists("/sys/module/kvm_pvm") and not force_direct
+
+
+def require(why=WHY):
+    """Skips unless tools/kvm-in-qemu can run here (root, busybox, cpio)."""
+    if not host.is_root():
+        host.skip("kvm_pvm", f"{why}; tools/kvm-in-qemu needs root")
+    for tool in ("busybox", "cpio"):
+        if not host.has(tool):
+            host.skip("kvm_pvm", f"{why}; tools/kvm-in-qemu needs {tool}")
+
+
+def _write_json(path, data):
+    tmp = Path(f"{path}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data))
+    tmp.rename(path)
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+
+
+# ---------------------------------------------------------------- the agent (in L1)
+
+def agent(folder):
+    """L1's command: runs DIR/jobs/*/cmd (those with a 'ready' file) in their order, one at a
+    time, until DIR/stop appears; a job's 'cancel' file (the host's deadline, or its test gone)
+    ends its process group."""
+    folder = Path(folder)
+    jobs = folder / "jobs"
+    boot = os.environ.get("L1_BOOT", "0")
+    profile = os.environ.get("L1_PROFILE", "")
+    (folder / f"ready.{boot}").write_text(f"{time.time()}\n")
+    beat = 0.0
+
+    def stopping():
+        return (folder / "stop").exists() or (folder / f"stop.{boot}").exists()
+    while not stopping():
+        now = time.time()
+        if now - beat >= 5:
+            (folder / "agent.beat").write_text(f"{boot} {now}\n")
+            beat = now
+        todo = sorted(j for j in jobs.iterdir() if (j / "ready").exists()
+                      and not (j / "taken").exists() and not (j / "cancel").exists()
+                      and read_text(j / "profile") == profile) if jobs.exists() else []
+        if not todo:
+            time.sleep(0.3)
+            continue
+        job = todo[0]
+        (job / "taken").write_text(f"{boot}\n")
+        start = time.monotonic()
+        with open(job / "out", "wb") as out:
+            child = subprocess.Popen(["bash", str(job / "cmd")], stdin=subprocess.DEVNULL,
+                                     stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        while child.poll() is None:
+            if time.time() - beat >= 5:
+                (folder / "agent.beat").write_text(f"{boot} {time.time()}\n")
+                beat = time.time()
+            if (job / "cancel").exists() or stopping():
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    try:
+                        os.killpg(child.pid, sig)
+                    except ProcessLookupError:
+                        break
+                    try:
+                        child.wait(10)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+            time.sleep(0.3)
+        try:  # whatever the job left in its group
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _write_json(job / "result", {"status": child.returncode,
+                                     "seconds": round(time.monotonic() - start, 1)})
+
+
+# ---------------------------------------------------------------- the supervisor (host)
+
+def profile_text(cpu=None, vfio=False):
+    """A job's L1: its CPU model and whether it has the VFIO devices (run.sh --vfio-devices)."""
+    return json.dumps({"cpu": cpu or CPU, "vfio": bool(vfio)}, sort_keys=True)
+
+
+class Supervisor:
+    """Boots L1 with the agent; boots it again when it dies on its own, marking the job that ran
+    then as failed by L1 (file 'l1failed' with the reason); boots an L1 of another profile (CPU
+    model, VFIO devices) when the next job wants one and none runs; ends it on DIR/stop. One L1
+    at a time, always."""
+
+    def __init__(self, folder, rw=()):
+        self.folder = Path(folder)
+        self.rw = list(rw)
+        self.state = {"boots": [], "pid": os.getpid()}
+
+    def log(self, text):
+        line = f"[{time.strftime('%H:%M:%S')}] {text}"
+        with open(self.folder / "supervisor.log", "a") as f:
+            f.write(line + "\n")
+
+    def save(self):
+        _write_json(self.folder / "state.json", self.state)
+
+    def shares(self):
+        rw = [paths.SOURCE_DIR.parent, *self.rw]
+        if not any(self.folder.resolve().is_relative_to(Path(d).resolve()) for d in rw):
+            rw.append(self.folder)
+        return [a for d in rw for a in ("--rw", str(d))]
+
+    def boot(self, n, profile):
+        console = self.folder / f"console.{n}"
+        want = json.loads(profile)
+        argv = [str(paths.tool("kvm-in-qemu", "run.sh")), "--cpu", want["cpu"], "--timeout",
+                str(LIFETIME), "--log", str(console), *self.shares()]
+        if want["vfio"]:
+            argv.append("--vfio-devices")
+        argv += ["--", sys.executable if sys.executable.startswith("/usr/") else "python3",
+                 str(Path(__file__).resolve()), "agent", str(self.folder)]
+        env = dict(os.environ, L1_BOOT=str(n), L1_PROFILE=profile)
+        with open(self.folder / f"run.{n}.out", "wb") as out:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, env=env, cwd=str(self.folder),
+                                    start_new_session=True)
+        return proc, console
+
+    def jobs(self):
+        jobs = self.folder / "jobs"
+        return sorted(jobs.iterdir()) if jobs.exists() else []
+
+    def running_job(self):
+        """The job the current L1's agent took and has not finished."""
+        current = str(self.state["boots"][-1]["n"]) if self.state["boots"] else ""
+        for job in self.jobs():
+            if read_text(job / "taken").strip() == current and not (job / "result").exists():
+                return job
+        return None
+
+    def next_profile(self):
+        """The profile of the oldest job waiting, or None."""
+        for job in self.jobs():
+            if (job / "ready").exists() and not (job / "taken").exists() \
+                    and not (job / "cancel").exists():
+                return read_text(job / "profile")
+        return None
+
+    def cancel_orphans(self):
+        """Cancels the jobs whose test process is gone (CTest or the guard ended it)."""
+        for job in self.jobs():
+            if (job / "result").exists() or (job / "cancel").exists():
+                continue
+            owner = read_text(job / "owner").strip()
+            if owner and not _pid_alive(owner):
+                (job / "cancel").write_text("its test ended\n")
+
+    def serve(self, profile):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "jobs").mkdir(exist_ok=True)
+        (self.folder / "stop").unlink(missing_ok=True)
+        self.save()
+        last_job = time.time()
+        failures = 0
+        n = 0
+        while not (self.folder / "stop").exists():
+            n += 1
+            profile = self.next_profile() or profile
+            start = time.monotonic()
+            proc, console = self.boot(n, profile)
+            record = {"n": n, "started": time.time(), "pid": proc.pid,
+                      "profile": json.loads(profile)}
+            self.state["boots"].append(record)
+            self.save()
+            self.log(f"boot {n} ({profile}): run.sh pid {proc.pid}")
+            ready = self.folder / f"ready.{n}"
+            switching = False
+            while proc.poll() is None:
+                if "ready_s" not in record and ready.exists():
+                    record["ready_s"] = round(time.monotonic() - start, 1)
+                    self.save()
+                    self.log(f"boot {n}: agent ready after {record['ready_s']} s")
+                if "ready_s" not in record and time.monotonic() - start > BOOT_TIMEOUT:
+                    self.log(f"boot {n}: no agent within {BOOT_TIMEOUT} s; stopping it")
+                    self.kill(proc)
+                    break
+                if (self.folder / "stop").exists():
+                    self.log("stop asked")
+                    self.end(proc)
+                    return
+                self.cancel_orphans()
+                running = self.running_job()
+                wanted = self.next_profile()
+                if running is not None or wanted is not None:
+                    last_job = time.time()
+                elif time.time() - last_job > IDLE_LIMIT:
+                    self.log(f"no job for {IDLE_LIMIT} s: stopping")
+                    (self.folder / "stop").write_text("idle\n")
+                if not switching and "ready_s" in record and running is None \
+                        and wanted is not None and wanted != profile:
+                    self.log(f"boot {n}: the next job wants {wanted}: ending this L1")
+                    (self.folder / f"stop.{n}").write_text("another profile\n")
+                    switching = True
+                    switch_asked = time.monotonic()
+                if switching and time.monotonic() - switch_asked > 60:
+                    self.kill(proc)
+                time.sleep(0.5)
+            record["ran_s"] = round(time.monotonic() - start, 1)
+            if switching:
+                self.save()
+                continue
+            # L1 ended without being asked: its own failure.
+            text = read_text(console) + read_text(self.folder / f"run.{n}.out")
+            found = CRASH.findall(text)
+            reason = found[0] if found else ("L1 ended: " + " | ".join(text.splitlines()[-3:]))
+            record["failed"] = reason
+            self.log(f"boot {n} failed after {record['ran_s']} s: {reason}")
+            job = self.running_job()
+            if job is not None:
+                (job / "l1failed").write_text(reason + "\n")
+                self.log(f"job {job.name} marked as failed by L1")
+            failures += 1
+            if failures >= MAX_FAILURES:
+                self.state["broken"] = f"L1 failed {failures} times; the last: {reason}"
+                self.log(self.state["broken"])
+                self.save()
+                return
+            self.save()
+
+    def kill(self, proc):
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def end(self, proc):
+        """L1 powers off once the agent sees 'stop' (its job, if any, cancelled first)."""
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.log("L1 did not power off within 60 s; killing it")
+            self.kill(proc)
+        self.state["stopped"] = time.time()
+        self.save()
+        self.log("stopped")
+
+
+# ---------------------------------------------------------------- a test's side
+
+class Result:
+    def __init__(self, job, status, seconds, l1_failures):
+        self.job = job
+        self.status = status
+        self.seconds = seconds
+        self.l1_failures = l1_failures  # L1's own failures that were retried
+
+    @property
+    def out(self):
+        return read_text(self.job / "out")
+
+    def tail(self, lines=40):
+        return "\n".join(self.out.splitlines()[-lines:])
+
+
+class L1:
+    """A handle on the supervisor in FOLDER (started by `start()` or CTest's l1_start)."""
+
+    def __init__(self, folder=SHARED):
+        self.folder = Path(folder)
+        self.own = None  # a supervisor this process started (stopped with it)
+
+    def state(self):
+        return _read_json(self.folder / "state.json")
+
+    def up(self):
+        state = self.state()
+        return bool(state) and _pid_alive(state.get("pid")) and not state.get("broken") \
+            and not (self.folder / "stop").exists()
+
+    def ensure(self, **kw):
+        """Attaches to the running supervisor, or starts one for this process."""
+        if not self.up():
+            self.own = start(self.folder, **kw)
+        return self
+
+    def new_dir(self, name):
+        """A fresh folder for a job's files, shared with L1 (not /tmp: L1 has its own)."""
+        base = self.folder / "work"
+        base.mkdir(parents=True, exist_ok=True)
+        path = base / f"{name}.{os.getpid()}.{time.monotonic_ns() % 10**9}"
+        path.mkdir()
+        return path
+
+    def submit(self, argv, env=None, cwd=None, name="job", cpu=None, vfio=False):
+        jobs = self.folder / "jobs"
+        jobs.mkdir(parents=True, exist_ok=True)
+        job = jobs / f"{time.time_ns()}-{name}"
+        job.mkdir()
+        exports = "".join(f"export {k}={shlex.quote(str(v))}\n" for k, v in (env or {}).items())
+        job.joinpath("cmd").write_text(
+            "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+            f"{exports}cd {shlex.quote(str(cwd or paths.BUILD_DIR))} || exit 125\n"
+            "exec " + " ".join(shlex.quote(str(a)) for a in argv) + "\n")
+        job.joinpath("owner").write_text(f"{os.getpid()}\n")
+        job.joinpath("profile").write_text(profile_text(cpu, vfio))
+        job.joinpath("ready").write_text("")
+        return job
+
+    def wait(self, job, timeout):
+        """Waits for JOB's result; raises L1Failed when L1 died under it."""
+        def done():
+            if (job / "result").exists():
+                return "result"
+            if (job / "l1failed").exists():
+                return "l1failed"
+            state = self.state()
+            if state.get("broken"):
+                return "broken"
+            if not _pid_alive(state.get("pid")):
+                return "gone"
+            return None
+        try:
+            what = wait_until(done, timeout, f"L1 job {job.name}")
+        except WaitTimeout:
+            (job / "cancel").write_text("the test's deadline\n")
+            raise
+        if what == "l1failed":
+            raise L1Failed(read_text(job / "l1failed").strip())
+        if what in ("broken", "gone"):
+            raise L1Failed(self.state().get("broken") or "the L1 supervisor is gone")
+        return _read_json(job / "result")
+
+    def run(self, argv, env=None, cwd=None, timeout=600, name="job", reset=None, cpu=None,
+            vfio=False):
+        """Runs ARGV in L1 (as root, in CWD, with ENV besides L1's PATH) and returns a Result.
+        CPU (L1's QEMU -cpu, default CPU) and VFIO (run.sh --vfio-devices) choose the L1: the
+        supervisor boots one of that kind when the job's turn comes.
+        When L1 itself dies under it, RESET (if given) is called and it runs once more; when L1
+        dies again the test is skipped, saying so."""
+        failures = []
+        for attempt in (1, 2):
+            if failures and not self.up():
+                self.ensure()
+            job = self.submit(argv, env, cwd, name, cpu, vfio)
+            try:
+                result = self.wait(job, timeout)
+                return Result(job, result.get("status"), result.get("seconds"), failures)
+            except L1Failed as failed:
+                failures.append(str(failed))
+                print(f"note: L1 itself failed under {job.name} (attempt {attempt}): {failed}")
+                print(read_text(job / "out")[-2000:])
+                if attempt == 1 and reset is not None:
+                    reset()
+        host.skip("L1 crashed", "L1 itself failed twice, not the boots in it: "
+                  f"{failures[-1]} (QEMU's TCG under tools/kvm-in-qemu)")
+
+    def stop_own(self):
+        if self.own is not None:
+            stop(self.folder, wait=60)
+            self.own = None
+
+    def boot_seconds(self):
+        """Each boot's time to a ready agent, for the report."""
+        return [b.get("ready_s") for b in self.state().get("boots", [])]
+
+
+def wait_end_or_stall(vm, timeout, stall=60):
+    """Waits for VM (a Vm with an API socket) to end, at most TIMEOUT s; returns (status, note).
+    When its console stays still for STALL s, its vCPUs' exit counters are read twice, 5 s
+    apart (do they move: the guest spins; or not: a vCPU stuck in KVM_RUN), the boot is stopped
+    and NOTE says so with them: in L1 (TCG's nested SVM) a boot's console now and then stopped
+    mid-line early in the kernel's boot (linux_stock, firmware_stock, 2026-11-27). That is the
+    boot's result, reported, not retried. A status of None: the deadline passed (stopped)."""
+    deadline = time.monotonic() + timeout
+    size, still_since = -1, time.monotonic()
+    while vm.alive():
+        now = time.monotonic()
+        if now >= deadline:
+            vm.stop()
+            return None, f"no end within {timeout} s"
+        current = vm.out_path.stat().st_size if vm.out_path.exists() else 0
+        if current != size:
+            size, still_since = current, now
+        elif stall and now - still_since >= stall:
+            first = _vcpus(vm)
+            time.sleep(5)  # a measurement over 5 s: do the exit counters move?
+            second = _vcpus(vm)
+            vm.stop()
+            return vm.popen.returncode, (f"console still for {stall} s at {size} bytes; the "
+                                         f"vCPUs' exits:\n{first}\n5 s later:\n{second}")
+        time.sleep(0.5)
+    return vm.popen.wait(), ""
+
+
+def _vcpus(vm):
+    if getattr(vm, "sock", None) is None:
+        return "(no API socket)"
+    run = subprocess.run([str(paths.VMMCTL), "--sock", str(vm.sock), "--timeout", "10", "vcpus"],
+                         capture_output=True, text=True)
+    return (run.stdout + run.stderr).strip()
+
+
+_handles = {}
+
+
+def get(folder=SHARED, **kw):
+    """The L1 for this test: the shared one, or one started for this process (and stopped at its
+    exit) when none is running (a test run by hand)."""
+    require()
+    folder = Path(folder)
+    handle = _handles.get(folder)
+    if handle is None:
+        handle = _handles[folder] = L1(folder)
+        import atexit
+        atexit.register(handle.stop_own)
+    return handle.ensure(**kw)
+
+
+def start(folder=SHARED, cpu=CPU, vfio=False, rw=(), timeout=BOOT_TIMEOUT):
+    """CPU and VFIO: the first L1's profile (later ones follow the jobs)."""
+    """Starts a supervisor in FOLDER (in its own session, its output in FOLDER) unless one is
+    running, and waits for its first L1's agent; returns its pid."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = _read_json(folder / "state.json")
+    if state and _pid_alive(state.get("pid")) and not state.get("broken") \
+            and not (folder / "stop").exists():
+        return state["pid"]
+    # The last run's files: its jobs, their folders, consoles and marks
+    for path in folder.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name != "supervisor.log":
+            path.unlink(missing_ok=True)
+    (folder / "supervisor.log").write_text("")
+    argv = [sys.executable, str(Path(__file__).resolve()), "serve", str(folder), "--cpu", cpu]
+    if "BUILD_DIR" not in os.environ:  # paths.CACHE for the supervisor too
+        os.environ["BUILD_DIR"] = str(paths.BUILD_DIR)
+    if vfio:
+        argv.append("--vfio")
+    for d in rw:
+        argv += ["--rw", str(d)]
+    with open(folder / "supervisor.out", "ab") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+
+    def ready():
+        st = _read_json(folder / "state.json")
+        if st.get("broken"):
+            raise L1Failed(st["broken"])
+        boots = st.get("boots", [])
+        return any("ready_s" in b for b in boots)
+    wait_until(ready, timeout * 2, "L1's first agent", alive=lambda: proc.poll() is None)
+    return proc.pid
+
+
+def stop(folder=SHARED, wait=90):
+    """Asks the supervisor in FOLDER to end L1 and waits for it."""
+    folder = Path(folder)
+    state = _read_json(folder / "state.json")
+    if not state or not _pid_alive(state.get("pid")):
+        return
+    (folder / "stop").write_text("asked\n")
+    try:
+        wait_until(lambda: not _pid_alive(state["pid"]), wait, "the L1 supervisor's end")
+    except WaitTimeout:
+        os.kill(state["pid"], signal.SIGKILL)
+
+
+def summary(folder=SHARED):
+    state = _read_json(Path(folder) / "state.json")
+    boots = state.get("boots", [])
+    lines = [f"L1 boots: {len(boots)}"]
+    for b in boots:
+        lines.append(f"  boot {b['n']}: agent ready after {b.get('ready_s')} s"
+                     + (f"; failed after {b.get('ran_s')} s: {b['failed']}" if b.get("failed") else ""))
+    jobs = Path(folder) / "jobs"
+    for job in sorted(jobs.iterdir()) if jobs.exists() else []:
+        result = _read_json(job / "result")
+        lines.append(f"  job {job.name.split('-', 1)[-1]}: status {result.get('status')}, "
+                     f"{result.get('seconds')} s" + (" (L1 failed under it)" if (job / "l1failed").exists() else ""))
+    return "\n".join(lines)
+
+
+def main(argv):
+    """l1.py serve DIR [--cpu M] [--vfio] [--rw D]... | agent DIR | start | stop  (CTest's
+    integration/l1_start and l1_stop: start and stop print what they did and exit 0 when this
+    host needs no L1)."""
+    cmd = argv[0] if argv else ""
+    if cmd == "agent":
+        agent(argv[1])
+    elif cmd == "serve":
+        cpu, vfio, rw, rest = CPU, False, [], argv[2:]
+        while rest:
+            if rest[0] == "--cpu":
+                cpu, rest = rest[1], rest[2:]
+            elif rest[0] == "--vfio":
+                vfio, rest = True, rest[1:]
+            elif rest[0] == "--rw":
+                rw.append(rest[1])
+                rest = rest[2:]
+            else:
+                raise SystemExit(f"l1.py serve: unknown {rest[0]}")
+        Supervisor(argv[1], rw=rw).serve(profile_text(cpu, vfio))
+    elif cmd == "start":
+        if not wanted():
+            print(f"l1: not needed here ({host.kvm_line()})")
+            return 0
+        if not host.is_root() or not host.has("busybox") or not host.has("cpio"):
+            print("l1: tools/kvm-in-qemu cannot run here (root, busybox, cpio); the L1 tests skip")
+            return 0
+        begin = time.monotonic()
+        try:
+            pid = start()
+        except (L1Failed, WaitTimeout) as failed:
+            print(f"l1: L1 did not start: {failed}\n{read_text(SHARED / 'supervisor.log')}")
+            return 0  # the L1 tests then start their own (and say why when that fails too)
+        print(f"l1: supervisor {pid}, L1 ready in {time.monotonic() - begin:.1f} s "
+              f"(folder {SHARED})")
+    elif cmd == "stop":
+        stop()
+        print(summary())
+    else:
+        raise SystemExit(main.__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
