@@ -17,7 +17,7 @@ PACKAGES=(
 	libcriterion-dev python3-pytest python3-pytest-timeout
 	# peer VMM for every test guest and benchmark
 	qemu-system-x86
-	# firmware for --firmware (tests/integration/boot/firmware_seabios.sh): SeaBIOS and OVMF,
+	# firmware for --firmware (tests/integration/boot/test_firmware_seabios.py): SeaBIOS and OVMF,
 	# unmodified
 	seabios ovmf
 	# vhost-user back-ends: virtiofsd and qemu-storage-daemon

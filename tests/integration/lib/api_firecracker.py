@@ -266,7 +266,7 @@ def mmds_rows():
     call("PUT", "/serial", {"serial_out_path": "/nonexistent/dir/serial.out"},
          want=400, fault_has="/nonexistent/dir")
     # Firecracker 1.17's serial rate_limiter is one TokenBucket: refill_time is required (a
-    # good one is taken; tests/integration/boot/serial_fifo.sh runs it, this VM keeps stdio)
+    # good one is taken; tests/integration/boot/test_serial_fifo.py runs it, this VM keeps stdio)
     call("PUT", "/serial", {"serial_out_path": ARGS.logfile + ".serial",
                             "rate_limiter": {"size": 1024}},
          want=400, fault_has="rate_limiter")

@@ -1,6 +1,6 @@
-# What the hostile guest's runs share (tests/integration/security/hostile_guest.sh,
-# fuzz/guest_fuzz.sh and tools/fuzz/guest-fuzz): its disks, its devices, the host-side check of its disks. Source it;
-# it needs nothing else.
+# What the hostile guest's runs share (tools/fuzz/guest-fuzz; the tests have its Python twins,
+# security/hostile_checks.py and framework/fuzz_util.py): its disks, its devices, the host-side
+# check of its disks. Source it; it needs nothing else.
 #
 #   hostile_make_disk FILE        8 MiB: the blk_pattern_fill() pattern ('H', "HST") in sectors
 #                                 0..2047 (what the guest reads back), zeros after
