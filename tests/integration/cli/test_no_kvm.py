@@ -57,7 +57,10 @@ def test_probe_says_unusable(probe):
 
 
 def test_check_kvm_says_the_same(vms, mask, probe):
-    status, out = within(vms, 5, [*mask, paths.VMM, "--check-kvm"], "vmm-check-kvm")
+    start = time.monotonic()
+    vm = vms.run(["--check-kvm"], timeout=5, wrap=mask, name="vmm-check-kvm")
+    status, out = vm.status, vm.out + vm.err
+    assert time.monotonic() - start <= 5, "vmm --check-kvm took more than 5 s"
     assert status == 1 and out.strip() == probe[1], \
         f"vmm --check-kvm (status {status}): '{out.strip()}', the shell probe: '{probe[1]}'"
 

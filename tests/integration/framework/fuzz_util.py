@@ -4,8 +4,9 @@ security/hostile_guest.sh and tools/fuzz/guest-fuzz still source). Used by fuzz/
 
   make_disk(path)          8 MiB: the blk_pattern_fill() pattern ('H', "HST") in sectors 0..2047
                            (what the guest reads back), zeros after
-  net_args(vms)            ["--net", "user"] when the VMM has libslirp, else [] (with a note)
-  devices(rw, ro, sock)    the VMM options of every device the guest drives: virtio console, a
+  net_args(vms)            ["--net", "user"] when the VMM has libslirp, else [] (with a note);
+                           its --help runs through VMS, once per process
+  devices(rw, ro, sock, net)  the VMM options of every device the guest drives: virtio console, a
                            writable and a read-only disk, rng, a balloon with target 0 (refuses
                            every page), the net of net_args, a vsock whose host sockets
                            SOCK_<port> do not exist (its requests are answered with RST)
@@ -15,7 +16,6 @@ security/hostile_guest.sh and tools/fuzz/guest-fuzz still source). Used by fuzz/
                            append, rounds) one run on fresh copies of the disk
 """
 import subprocess
-from functools import cache
 
 from . import paths
 from .guests import guest_path
@@ -32,22 +32,29 @@ def make_disk(path):
     return path
 
 
-@cache
-def net_args():
+_net_args = None
+
+
+def net_args(vms):
     # The VMM dlopen()s libslirp (virtio/net/slirp_api.c): built with its headers (the stub of a
     # build without them says "which this build lacks") and the library installed.
-    help_text = subprocess.run([str(paths.VMM), "--help"], capture_output=True, text=True)
-    libs = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
-    if ("user-mode networking" in help_text.stdout + help_text.stderr and "libslirp.so" in libs
-            and b"which this build lacks" not in paths.VMM.read_bytes()):
-        return ["--net", "user"]
-    print(f"note: no libslirp in {paths.VMM}: virtio-net not tested")
-    return []
+    global _net_args
+    if _net_args is None:
+        help_run = vms.run(["--help"], name="vmm-help")
+        libs = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+        if ("user-mode networking" in help_run.out + help_run.err and "libslirp.so" in libs
+                and b"which this build lacks" not in paths.VMM.read_bytes()):
+            _net_args = ["--net", "user"]
+        else:
+            _net_args = []
+    if not _net_args:
+        print(f"note: no libslirp in {paths.VMM}: virtio-net not tested")
+    return _net_args
 
 
-def devices(rw, ro, sock):
+def devices(rw, ro, sock, net):
     return ["--console", "virtio", "--disk", str(rw), "--disk", f"{ro},ro", "--rng",
-            "--balloon", "size=0", *net_args(), "--vsock", f"cid=3,uds={sock}"]
+            "--balloon", "size=0", *net, "--vsock", f"cid=3,uds={sock}"]
 
 
 def disks_changed(rw, ro, pristine):
@@ -81,7 +88,8 @@ class Hostile:
         self.ro.write_bytes(data)
         return self.vms.run(["--kernel", guest_path("hostile"), "--debug-exit", "--mem", "256M",
                              "--transport", transport,
-                             *devices(self.rw, self.ro, self.vms.workdir / "v.sock"),
+                             *devices(self.rw, self.ro, self.vms.workdir / "v.sock",
+                                     net_args(self.vms)),
                              "--append", words], timeout=timeout,
                             name=f"vmm-hostile-{transport}-{seed}")
 
