@@ -4,7 +4,9 @@ group; candidates for framework/vm.py and framework/net.py):
   qemu_in(vms, ns, args)   QEMU started through the harness inside a network namespace (Vms.qemu
                            has no `wrap` as Vms.start has)
   in_ns(ns, code, *args)   a short Python snippet run to its end inside the namespace
+  has_packet_socket(proc)  whether a helper holds its AF_PACKET socket yet (to wait for it)
 """
+import os
 import sys
 
 from . import host, paths
@@ -33,3 +35,17 @@ def qemu_in(vms, ns, args, name="qemu", **kw):
 def in_ns(ns, code, *args, check=True, timeout=60):
     """Runs python3 -c CODE ARGS inside NS to its end; returns the CompletedProcess."""
     return ns.exec(sys.executable, "-c", code, *args, check=check, timeout=timeout)
+
+
+def has_packet_socket(proc):
+    """True once PROC (a Process, run through `ip netns exec`, which execs it) holds an AF_PACKET
+    socket: one of its fds is listed in its namespace's /proc/PID/net/packet. A wait for a
+    host-side counter to be bound before the guest sends."""
+    import os
+    try:
+        fds = {os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")}
+        with open(f"/proc/{proc.pid}/net/packet") as f:
+            inodes = {line.split()[-1] for line in f.read().splitlines()[1:] if line.split()}
+    except OSError:
+        return False
+    return any(f"socket:[{inode}]" in fds for inode in inodes)
