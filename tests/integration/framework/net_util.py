@@ -41,7 +41,6 @@ def has_packet_socket(proc):
     """True once PROC (a Process, run through `ip netns exec`, which execs it) holds an AF_PACKET
     socket: one of its fds is listed in its namespace's /proc/PID/net/packet. A wait for a
     host-side counter to be bound before the guest sends."""
-    import os
     try:
         fds = {os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")}
         with open(f"/proc/{proc.pid}/net/packet") as f:
