@@ -19,7 +19,6 @@ import re
 import signal
 import socket
 import threading
-import time
 
 import pytest
 
