@@ -126,6 +126,9 @@ def test_cpu_check_off_and_again(vms, base, workdir):
     disk = fresh_disk(base)
     vm = vms.start(["--restore", folder, "--disk", disk, "--landlock-rules", f"{workdir}:rw"],
                    name="restored", api=True)
+    # `vmm --restore --api-sock` answers before the restored VM runs, and a pause then is a 400
+    # ("Cannot send after transport endpoint shutdown"): the guest's next line says it runs
+    vm.wait_out(r"^SNAP-PROGRESS", RUN_TIMEOUT)
     again = snap.take(vm.api, workdir / "again")
     vm.stop(grace=0)
     run = vms.run(["--check-cpu", again], name="check-again")
