@@ -140,8 +140,10 @@ def test_running_jail_from_outside(vms, env):
     assert stat.S_ISCHR(kvm.st_mode) and kvm.st_rdev == host_kvm.st_rdev and \
         kvm.st_uid == 65534 and stat.S_IMODE(kvm.st_mode) == 0o600, f"/dev/kvm in the jail: {kvm}"
     allowed = re.compile(r"^/(vmm|halt\.elf|etc/ld\.so\.cache|lib/[^/]+/[^/]+|lib64/[^/]+)?$")
-    mounts = [line.split()[4] for line in Path(f"/proc/{vmm_pid}/mountinfo").read_text().splitlines()]
-    assert not [m for m in mounts if not allowed.match(m)], f"host mounts in the VMM's table: {mounts}"
+    mountinfo = Path(f"/proc/{vmm_pid}/mountinfo").read_text().splitlines()
+    mounts = [line.split()[4] for line in mountinfo]
+    assert not [m for m in mounts if not allowed.match(m)], \
+        f"host mounts in the VMM's table: {mounts}"
     assert status_field(vmm_pid, "Uid") == "65534\t65534\t65534\t65534" and \
         status_field(vmm_pid, "Gid") == "65534\t65534\t65534\t65534" and \
         status_field(vmm_pid, "Groups").strip() == "", "uids and gids 65534, no groups"

@@ -16,7 +16,6 @@
 # requires: kvm
 # timeout: 180
 import json
-import os
 import re
 import signal
 import subprocess

@@ -1,7 +1,6 @@
 """What the virtio_blk test guest (tests/guests/virtio_blk.c) must leave in its disks and print,
 shared by test_virtio_blk*.py (the in-process disk, QEMU's, and a disk served by
 qemu-storage-daemon) and test_virtio_blk_mq.py. Not a test file (no test_ prefix)."""
-import re
 import shutil
 import subprocess
 
@@ -56,7 +55,8 @@ def expect_blk_output(run, transport, ring):
                                rf"BAR 0x[0-9a-f]+, {irq_kind(ring)} ")
     expect_output(run, r'^GET_ID: ".*": ok$')
     expect_output(run, r"^32 requests in flight: ok")
-    expect_output(run, r"^interrupt suppression .*: 7 completions without an interrupt, then 1: ok$")
+    expect_output(run, r"^interrupt suppression .*: 7 completions without an interrupt, "
+                       r"then 1: ok$")
     expect_output(run, r"^past the end -> IOERR, unknown type -> UNSUPP: ok$")
     expect_output(run, r"^WRITE_ZEROES \(read back zeros\), DISCARD: ok$")
     expect_output(run, r"^read-only disk: RO offered, read ok, write -> IOERR: ok$")
@@ -65,13 +65,10 @@ def expect_blk_output(run, transport, ring):
 def qemu_img(*args):
     """qemu-img ARGS, asserted to succeed; returns its stdout."""
     run = subprocess.run(["qemu-img", *map(str, args)], capture_output=True, text=True)
-    assert run.returncode == 0, f"qemu-img {' '.join(map(str, args))}: {run.returncode}\n{run.stderr}"
+    assert run.returncode == 0, \
+        f"qemu-img {' '.join(map(str, args))}: {run.returncode}\n{run.stderr}"
     return run.stdout
 
 
 def copy(src, dst):
     shutil.copyfile(src, dst)
-
-
-def stderr_has(run, regex):
-    return re.search(regex, run.err, re.M)

@@ -95,7 +95,8 @@ def test_overlay_beside_its_base(vms, workdir, images):
     copy(pristine, ro)
     ovl = workdir / "images" / "overlay.qcow2"
     qemu_img("create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", ovl)
-    run = boot_vmm(vms, "virtio_blk", "--disk", f"{ovl},serial=vmm-disk-0,discard=on,backing_files=on",
+    run = boot_vmm(vms, "virtio_blk",
+                   "--disk", f"{ovl},serial=vmm-disk-0,discard=on,backing_files=on",
                    "--disk", f"{ro},ro", "--append", f"transport=mmio ring=split "
                    f"sectors={SECTORS} id=vmm-disk-0 ro_disk discard", timeout=30)
     expect_blk_output(run, "mmio", "split")

@@ -21,7 +21,8 @@ def on_our_vmm(vms, workdir, transport, ring):
                    f"sectors={SECTORS} id=vmm-disk-0 ro_disk discard bad_queue")
     expect_blk_output(run, transport, ring)
     # Our VMM only: a queue of a bad size sets DEVICE_NEEDS_RESET, the other disk goes on.
-    expect_output(run, r"^bad queue size: status 0x4f \(DEVICE_NEEDS_RESET\), config interrupt: ok$")
+    expect_output(run, r"^bad queue size: status 0x4f \(DEVICE_NEEDS_RESET\), "
+                       r"config interrupt: ok$")
     expect_output(run, r"^the other disk kept working; reset revived the failed one: ok$")
     check_disks(rw, ro, pristine)
 
