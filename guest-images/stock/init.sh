@@ -23,7 +23,7 @@
 # go; with vmmstock.hpfs=1 also for a virtio-fs device (tag hpshare): mount it, print the first
 # line of its file "mark", write the file "from-guest", unmount it before "ready to remove", and
 # wait for the device to go; then `poweroff -f`.
-#                                 vmmstock.end=vcpuhp  vCPU hotplug (linux_vcpu_hotplug.sh):
+#                                 vmmstock.end=vcpuhp  vCPU hotplug (test_linux_vcpu_hotplug.py):
 # print the possible and present CPUs, wait for cpu1 to arrive (the test resizes to 2 on
 # "VMM-STOCK-VCPUHP: waiting"), online it (no udev here to do it) and count the CPUs, wait for
 # it to go (the test resizes to 1 on "ready to remove": the kernel offlines and ejects it), wait
