@@ -73,6 +73,7 @@ def boots(out, kind, env, marker, in_l1, peer=True):
     with tempfile.TemporaryDirectory(prefix="fw-stock.") as work:
         work = Path(work)
         vms = Vms(work)
+        mirror = l1.mirrored(vms, out).start()
         try:
             disk(work / "vmm.img", marker)
             start = time.monotonic()
@@ -110,6 +111,7 @@ def boots(out, kind, env, marker, in_l1, peer=True):
                 print(f"qemu: status {status}, {read_text(out / 'qemu.secs').strip()} s", flush=True)
         finally:
             vms.stop_all()
+            mirror.stop()
 
 
 def run_boots(workdir, kind, peer=True):

@@ -87,6 +87,7 @@ def boots(out, env):
     only = os.environ.get("FW_DEBIAN_ONLY", "")
     with tempfile.TemporaryDirectory(prefix="fw-debian.") as work:
         vms = Vms(work)
+        mirror = l1.mirrored(vms, out).start()
         try:
             def vmm(name, fw):
                 return lambda overlay: vms.start(
@@ -116,6 +117,7 @@ def boots(out, env):
                 t.join()
         finally:
             vms.stop_all()
+            mirror.stop()
 
 
 # ---- the checks ----

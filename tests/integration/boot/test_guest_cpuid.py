@@ -65,10 +65,12 @@ def runs(out):
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="cpuid.") as work:
         vms = Vms(work)
+        mirror = l1.mirrored(vms, out).start()
         try:
             _runs(vms, out)
         finally:
             vms.stop_all()
+            mirror.stop()
 
 
 def _save(vm, out, name, out_suffix="log"):

@@ -31,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +49,7 @@ SHARED = paths.CACHE / "l1"
 CPU = "EPYC,+svm,+npt,+erms"
 BOOT_TIMEOUT = 300      # L1 to its agent: ~15 s alone, ~30 s beside a loaded host
 LIFETIME = 4 * 3600     # run.sh --timeout: an L1 nobody stopped ends by itself
+QUEUE_LIMIT = 1800      # a job waits so long at most for the jobs before it (and an L1 boot)
 IDLE_LIMIT = 3600       # the supervisor stops an L1 with no job for so long (l1_stop never came)
 MAX_FAILURES = 4        # L1's own failures before the supervisor gives up
 CRASH = re.compile(r"Kernel panic - not syncing: [^\r\n]*|tcg_handle_interrupt: assertion failed"
@@ -400,6 +402,9 @@ class L1:
                 return "gone"
             return None
         try:
+            # its turn first (another test's job may run: one at a time), then TIMEOUT for it
+            wait_until(lambda: (job / "taken").exists() or done(), QUEUE_LIMIT,
+                       f"L1 job {job.name}: its turn")
             what = wait_until(done, timeout, f"L1 job {job.name}")
         except WaitTimeout:
             (job / "cancel").write_text("the test's deadline\n")
@@ -470,6 +475,46 @@ def wait_end_or_stall(vm, timeout, stall=60):
                                          f"vCPUs' exits:\n{first}\n5 s later:\n{second}")
         time.sleep(0.5)
     return vm.popen.wait(), ""
+
+
+class mirrored:
+    """`with l1.mirrored(vms, out):` copies the output files of every run of VMS (a Vms whose
+    folder is L1's own /tmp: Unix sockets cannot be bound on the 9p share) into OUT every 2 s
+    and once more at the end, so that the host sees a boot in L1 as it goes (a job that hangs
+    can be told from one that is slow)."""
+
+    def __init__(self, vms, out):
+        self.vms = vms
+        self.out = Path(out)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def copy(self):
+        for run in list(self.vms.runs):
+            for path in (run.out_path, run.err_path):
+                try:
+                    shutil.copyfile(path, self.out / f"live.{path.name}")
+                except OSError:
+                    pass
+
+    def loop(self):
+        while not self.done.wait(2):
+            self.copy()
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        self.copy()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def _vcpus(vm):
