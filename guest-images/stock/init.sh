@@ -1,6 +1,6 @@
 #!/bin/sh
 # /init of the stock-kernel initramfs (guest-images/stock.sh; busybox sh). It prints what Debian's
-# stock cloud kernel sees (VMM-STOCK-* lines, grepped by tests/integration/linux/linux_stock.sh),
+# stock cloud kernel sees (VMM-STOCK-* lines, grepped by tests/integration/linux/test_linux_stock.py),
 # loads the virtio modules from the kernel's own package, then resets the machine with `reboot -f`
 # (the VMM and QEMU -no-reboot exit 0), or powers it off with `poweroff -f` (ACPI S5). No
 # pipelines of programs: on kvm_pvm hosts they compute with wrong memory now and then
