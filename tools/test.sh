@@ -28,10 +28,10 @@ fi
 # here first, so that no test's time is a build's. With CTest arguments each test builds what
 # it needs.
 if [ $# -eq 0 ]; then
-	for script in unit_sanitizers sanitized_vmm; do
-		[ "$script" = sanitized_vmm ] && [[ $probe != "kvm: usable"* ]] && continue
-		BUILD_DIR=$BUILD_DIR SOURCE_DIR=$PWD bash tests/integration/*/"$script.sh" --build-only ||
-			echo "test: the build of $script failed: integration/$script will say why"
+	for what in units vmm; do
+		[ "$what" = vmm ] && [[ $probe != "kvm: usable"* ]] && continue
+		BUILD_DIR=$BUILD_DIR SOURCE_DIR=$PWD tools/build-asan.sh "$what" ||
+			echo "test: the sanitizer build of $what failed: its test will say why"
 	done
 	if command -v clang >/dev/null; then
 		echo "== build the fuzz targets in $BUILD_DIR/fuzz"
