@@ -7,6 +7,11 @@ tests/integration/lib/snapshot_lib.sh gave their bash forms.
   result(text)                the last "SNAP-RESULT checksum=... sectors=..." of a console's text
   take(api, folder)           pauses the VM and writes FOLDER/state and FOLDER/memory
   expect_refused(vm)          a run that ended with 2, a message on stderr, no guest output
+  load_body(folder, **more)   PUT /snapshot/load's body for FOLDER
+  pid_alive, wait_pid_gone, kill_pids   processes a tool started (vmmctl fork's VMMs)
+  vmmctl(*args)               tools/vmmctl to its end
+  edit_sections, section      a state file's sections read, or rewritten with the CRC fixed
+  env(**more)                 os.environ with more (VMM_TEST_HOST_CPU_HIDE...)
   LIB                         tests/integration/lib (its Python helpers: snapshot_craft.py...)
 """
 import re
