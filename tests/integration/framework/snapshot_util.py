@@ -2,6 +2,7 @@
 tests/integration/lib/snapshot_lib.sh gave their bash forms.
 
   start_counter(vms, *args)   the snap_counter test guest on our VMM with an API socket
+  start_guest(vms, guest, *args)  any test guest so (landlock=FOLDER: --landlock-rules FOLDER:rw)
   progress(text)              the last SNAP-PROGRESS number of a console's text (0 if none)
   wait_progress(vm, n)        waits until the console shows SNAP-PROGRESS >= n
   result(text)                the last "SNAP-RESULT checksum=... sectors=..." of a console's text
