@@ -189,47 +189,6 @@ finish() {
 	exit $?
 }
 
-# ---- virtio transport of the virtio_*.sh scripts (TRANSPORT=mmio, the default, or pci as the
-# *_pci.sh wrappers set it) ----
-#   virtio_transport_init   sets vmm_transport (VMM options before the devices), qemu_machine,
-#                           qemu_extra (more QEMU options) and qemu_opts (suffix of each virtio
-#                           -device) for $TRANSPORT
-#   qemu_model NAME         virtio-NAME-pci or virtio-NAME-device
-#   guest_args RING         the transport words of the guest command line (PCI: MSI-X with the
-#                           split ring, INTx with the packed ring, so both paths run)
-virtio_transport_init() {
-	TRANSPORT=${TRANSPORT:-mmio}
-	if [ "$TRANSPORT" = pci ]; then
-		vmm_transport=(--transport pci)
-		qemu_machine=q35
-		qemu_extra=()
-		qemu_opts=",disable-legacy=on"
-	else
-		vmm_transport=()
-		qemu_machine=microvm,acpi=off # microvm then lists its windows on the command line
-		qemu_extra=(-global virtio-mmio.force-legacy=false)
-		qemu_opts=""
-	fi
-}
-
-qemu_model() {
-	if [ "$TRANSPORT" = pci ]; then
-		echo "virtio-$1-pci"
-	else
-		echo "virtio-$1-device"
-	fi
-}
-
-guest_args() {
-	if [ "$TRANSPORT" != pci ]; then
-		echo "transport=mmio"
-	elif [ "$1" = split ]; then
-		echo "transport=pci pci_irq=msix"
-	else
-		echo "transport=pci pci_irq=intx"
-	fi
-}
-
 # jail_base NAME: a chroot base for vmm-jail: $LIB_TMP/jails, or /srv/NAME-PID when $LIB_TMP is on
 # a nodev mount (device nodes do not open there; a tmpfs /tmp often is one).
 jail_base() {
