@@ -23,7 +23,7 @@ INITRAMFS_RECIPE=2
 # The modules /init loads (dependencies first): virtio over PCI and mmio, and virtio-blk; the
 # ACPI power button and the input event devices, on which /init waits for a press; virtio-net
 # (with its failover helpers), virtio-vsock and virtio-pmem (with libnvdimm and its pmem block
-# driver: /dev/pmem0) and virtio-fs (with FUSE), which PCI hotplug adds (linux_stock_hotplug.sh;
+# driver: /dev/pmem0) and virtio-fs (with FUSE), which PCI hotplug adds (test_linux_stock_hotplug.py;
 # Debian builds them as modules: CONFIG_VIRTIO_VSOCKETS=m, CONFIG_VIRTIO_PMEM=m,
 # CONFIG_BLK_DEV_PMEM=m, CONFIG_VIRTIO_FS=m). No udev here: each is loaded before its device
 # comes.

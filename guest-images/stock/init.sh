@@ -13,7 +13,7 @@
 #                                 vmmstock.end=button  wait for one event of the ACPI power
 # button's input device ("Power Button", the `button` module's), print it, then `poweroff -f`
 # (the test presses the button through the VMM's API when it reads "VMM-STOCK-BUTTON: waiting").
-#                                 vmmstock.end=hotplug  PCI hotplug (linux_stock_hotplug.sh):
+#                                 vmmstock.end=hotplug  PCI hotplug (test_linux_stock_hotplug.py):
 # list /sys/bus/pci/slots, wait for /dev/vdb to arrive (the test adds it once /init says
 # "VMM-STOCK-HOTPLUG: waiting"), write a line to it and read it back, wait for it to go (the
 # test removes it on "ready to remove"), wait for it again and read the line back; with
