@@ -11,6 +11,7 @@ A test file is one CTest test (tests/CMakeLists.txt reads its "# labels:", "# ti
 ends with 77 (CTest's SKIP_RETURN_CODE) and the first reason goes to $VMM_SKIP_DIR.
 """
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -34,7 +35,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def workdir(request):
     base = os.environ.get("TMPDIR", "/tmp")
-    path = Path(tempfile.mkdtemp(prefix=f"{request.node.name[:40]}.", dir=base))
+    # (a parametrized test's id may hold any character: "/" among them)
+    prefix = re.sub(r"[^\w.-]", "_", request.node.name)[:40]
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}.", dir=base))
     yield path
     if os.environ.get("TEST_KEEP_TMP"):
         print(f"note: {path} is kept (TEST_KEEP_TMP)")

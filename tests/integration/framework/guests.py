@@ -24,22 +24,22 @@ def guest_path(name):
     return path
 
 
-def boot_vmm(vms, name, *args, timeout=60, mem="256M", **kw):
-    """Boots test guest NAME on our VMM to its end (--debug-exit, --console stdio, --mem MEM
-    unless ARGS give one); returns the Vm with .status."""
+def boot_vmm(vms, guest, *args, timeout=60, mem="256M", name=None, **kw):
+    """Boots test guest GUEST on our VMM to its end (--debug-exit, --console stdio, --mem MEM
+    unless ARGS give one); returns the Vm (named NAME, default vmm-GUEST) with .status."""
     args = [str(a) for a in args]
     memory = [] if "--mem" in args else ["--mem", mem]
-    return vms.run(["--kernel", guest_path(name), "--debug-exit", "--console", "stdio",
-                    *memory, *args], timeout=timeout, name=f"vmm-{name}", **kw)
+    return vms.run(["--kernel", guest_path(guest), "--debug-exit", "--console", "stdio",
+                    *memory, *args], timeout=timeout, name=name or f"vmm-{guest}", **kw)
 
 
-def boot_qemu(vms, name, *args, machine="microvm", timeout=60):
-    """Boots test guest NAME on QEMU (MACHINE) to its end; returns the run with .status."""
+def boot_qemu(vms, guest, *args, machine="microvm", timeout=60, name=None):
+    """Boots test guest GUEST on QEMU (MACHINE) to its end; returns the run with .status."""
     args = [str(a) for a in args]
     memory = [] if "-m" in args else ["-m", "256M"]
     run = vms.qemu(["-M", machine, *memory, "-serial", "stdio",
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                    "-kernel", guest_path(name), *args], name=f"qemu-{name}")
+                    "-kernel", guest_path(guest), *args], name=name or f"qemu-{guest}")
     run.status = run.wait(timeout)
     return run
 

@@ -11,11 +11,12 @@ from .proc import Process, wait_until
 
 
 class Vm(Process):
-    """Our VMM with ARGS. api=True adds --api-sock (self.api), config=DICT writes it as the
-    --config-file, console_in=True lets type() write to the console (--console stdio)."""
+    """Our VMM with ARGS. api=True adds --api-sock (self.api) and waits for it unless
+    api_wait=False (a --migrate-from destination opens it once the VM has arrived); config=DICT
+    writes it as the --config-file; console_in=True lets type() write to the console."""
 
     def __init__(self, workdir, args, name="vmm", api=False, config=None, console_in=False,
-                 env=None, wrap=(), pass_fds=()):
+                 env=None, wrap=(), pass_fds=(), api_wait=True):
         workdir = Path(workdir)
         argv = [*wrap, paths.VMM, *args]
         self.api = None
@@ -29,7 +30,7 @@ class Vm(Process):
             self.api = Api(self.sock)
         super().__init__(argv, workdir, name, stdin="pipe" if console_in else None, env=env,
                          pass_fds=pass_fds)
-        if api:
+        if api and api_wait:
             self.api.wait_ready(alive=self.alive)
 
     def type(self, line):
