@@ -7,7 +7,6 @@
 # labels: bench
 # requires: kvm
 # timeout: 900
-import os
 import shutil
 import subprocess
 
@@ -69,7 +68,8 @@ def test_blk_and_snapshot_rows(bench):
 def test_vhost_user_blk_rows(bench):
     # vhost-user-blk (not in all): ours and QEMU on one qemu-storage-daemon, and our own disk
     if not guest_built("blk_bench") or not shutil.which("qemu-storage-daemon"):
-        host.skip("missing tool", "qemu-storage-daemon or the blk_bench guest: no vhost-user-blk rows")
+        host.skip("missing tool",
+                  "qemu-storage-daemon or the blk_bench guest: no vhost-user-blk rows")
     expect_row(bench[1], r"^\| vhost-user-blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]")
     if host.has(paths.QEMU):
         expect_row(bench[1], r"^\| bench \|.* \| qemu-vhost-user \|.* vmm-in-process \|")
@@ -77,7 +77,8 @@ def test_vhost_user_blk_rows(bench):
 
 def test_net_rows(bench):
     text = bench[1]
-    netns = host.is_root() and subprocess.run(["ip", "netns", "list"], capture_output=True).returncode == 0
+    netns = host.is_root() and \
+        subprocess.run(["ip", "netns", "list"], capture_output=True).returncode == 0
     if not netns:
         expect_row(text, r"net: skipped: needs root and ip netns")
         return

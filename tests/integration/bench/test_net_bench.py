@@ -63,7 +63,8 @@ def start_qemu(vms, ns, append, queues=1):
     return qemu_in(vms, ns, ["-M", "microvm,acpi=off", "-m", "256M", "-serial", "stdio",
                              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                              "-global", "virtio-mmio.force-legacy=false",
-                             "-netdev", f"tap,id=n0,ifname={ns.tap},script=no,downscript=no,vhost=off{mq}",
+                             "-netdev", f"tap,id=n0,ifname={ns.tap},script=no,downscript=no,"
+                                        f"vhost=off{mq}",
                              "-device", f"virtio-net-device,netdev=n0,mac={GUEST_MAC}{mq_on}",
                              "-kernel", guest_path("virtio_net_bench"), "-append", append])
 

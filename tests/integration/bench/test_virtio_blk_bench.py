@@ -40,12 +40,14 @@ def expect_bench(run):
     expect_pass(run)
     expect_output(run, r"^BENCH blk_randread qd=1 iops=[0-9]+ ")
     expect_output(run, r"^BENCH blk_randread qd=32 iops=[0-9]+ ")
-    print("\n".join(f"[{run.name}] {line}" for line in re.findall(r"^(?:BENCH|TSC).*$", run.out, re.M)))
+    lines = re.findall(r"^(?:BENCH|TSC).*$", run.out, re.M)
+    print("\n".join(f"[{run.name}] {line}" for line in lines))
 
 
 @pytest.mark.parametrize("ring", ["split", "packed"])
 def test_our_vmm(vms, disk, ring):
-    expect_bench(boot_vmm(vms, "blk_bench", "--disk", f"{disk},ro", "--append", f"{ARGS} ring={ring}"))
+    expect_bench(boot_vmm(vms, "blk_bench", "--disk", f"{disk},ro",
+                          "--append", f"{ARGS} ring={ring}"))
 
 
 def test_our_vmm_pci(vms, disk):

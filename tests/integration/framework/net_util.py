@@ -42,7 +42,8 @@ def has_packet_socket(proc):
     socket: one of its fds is listed in its namespace's /proc/PID/net/packet. A wait for a
     host-side counter to be bound before the guest sends."""
     try:
-        fds = {os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")}
+        fd_dir = f"/proc/{proc.pid}/fd"
+        fds = {os.readlink(f"{fd_dir}/{fd}") for fd in os.listdir(fd_dir)}
         with open(f"/proc/{proc.pid}/net/packet") as f:
             inodes = {line.split()[-1] for line in f.read().splitlines()[1:] if line.split()}
     except OSError:

@@ -63,7 +63,8 @@ def guest_append(transport):
 def test_our_vmm(vms, netns, transport):
     ns = service_ns(vms, netns)
     run = vms.start(["--kernel", guest_path("virtio_net_user"), "--debug-exit", "--console",
-                     "stdio", "--mem", "256M", *(["--transport", "pci"] if transport == "pci" else []),
+                     "stdio", "--mem", "256M",
+                     *(["--transport", "pci"] if transport == "pci" else []),
                      "--net", f"user,hostfwd=tcp:127.0.0.1:{HOSTPORT}-:{GUESTPORT}",
                      "--append", guest_append(transport)], name="vmm-user", wrap=ns.wrap)
     run.ns = ns

@@ -80,7 +80,8 @@ def test_icmp_to_the_host_allowed(serving):
     vm, ns = serving(f"{HOST_IP}/32:icmp")
     assert pings(ns, 3), "the echo replies (ICMP to the host) should pass"
     got = frames(ns, GUEST_MAC, "probe")
-    assert got == "none", f"the guest's EtherType 0x88b8 frame arrived ({got}) although no rule takes it"
+    assert got == "none", \
+        f"the guest's EtherType 0x88b8 frame arrived ({got}) although no rule takes it"
     n = dropped(vm)
     assert n is not None and n >= 1, f"tx_egress_dropped: {n}, want at least 1"
     text = config(vm)
@@ -111,7 +112,8 @@ def test_only_tcp443_then_patched(serving):
 
     # Back to no policy (--egress off: "egress": null).
     patch = vmmctl(vm, "patch-net", "net0", "--egress", "off")
-    assert patch.returncode == 0, f"patch-net --egress off refused: {(patch.stdout + patch.stderr)[:300]}"
+    assert patch.returncode == 0, \
+        f"patch-net --egress off refused: {(patch.stdout + patch.stderr)[:300]}"
     text = config(vm)
     assert '"host_dev_name"' in text and '"egress"' not in text, \
         f"GET /vm/config after --egress off: {text[:600]}"

@@ -30,13 +30,15 @@ RUN_TIMEOUT = 300  # one VM run: the sweeps take minutes where ring 0 is emulate
 
 
 def guest_append(mode):
+    offload = " offload" if mode == "offload" else ""
     return (f"ip={GUEST_IP} rx_frames={DELAYED} rx_delay_ms=3000 "
-            f"serve_ms={RUN_TIMEOUT * 1000 - 30000} {'offload' if mode == 'offload' else ''}").strip()
+            f"serve_ms={RUN_TIMEOUT * 1000 - 30000}{offload}")
 
 
 def ping(ns, *args):
     run = ns.exec("ping", *args, GUEST_IP, check=False, timeout=60)
-    assert run.returncode == 0, f"ping {' '.join(args)} {GUEST_IP}: {run.stdout[-1500:]}{run.stderr}"
+    assert run.returncode == 0, \
+        f"ping {' '.join(args)} {GUEST_IP}: {run.stdout[-1500:]}{run.stderr}"
     print(run.stdout.strip().splitlines()[-1])
 
 

@@ -154,7 +154,8 @@ def test_qemu(vms, mq_ns):
     run = qemu_in(vms, mq_ns, ["-M", "microvm,acpi=off", "-m", "256M", "-serial", "stdio",
                                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                                "-global", "virtio-mmio.force-legacy=false",
-                               "-netdev", f"tap,id=n0,ifname={mq_ns.tap},script=no,downscript=no,queues=2",
+                               "-netdev", f"tap,id=n0,ifname={mq_ns.tap},script=no,"
+                                          "downscript=no,queues=2",
                                "-device", f"virtio-net-device,netdev=n0,mac={GUEST_MAC},mq=on",
                                "-kernel", guest_path("virtio_net_mq"),
                                "-append", f"{guest_transport_args('mmio')} queues=2"],

@@ -7,7 +7,8 @@
 # timeout: 120
 import pytest
 
-from framework.guests import boot_vmm, expect_output, expect_pass, guest_transport_args, transport_args
+from framework.guests import (boot_vmm, expect_output, expect_pass, guest_transport_args,
+                              transport_args)
 
 
 @pytest.mark.parametrize("transport", ["mmio", "pci"])

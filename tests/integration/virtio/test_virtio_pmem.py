@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from framework.guests import boot_vmm, expect_output, expect_pass, guest_transport_args, transport_args
+from framework.guests import (boot_vmm, expect_output, expect_pass, guest_transport_args,
+                              transport_args)
 
 
 @pytest.mark.parametrize("ro", [0, 1])

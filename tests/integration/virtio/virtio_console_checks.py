@@ -16,6 +16,10 @@ RUNS = [("at-once", "split"), ("later", "packed")]
 SENT = r"^transmitq: line sent, buffer returned by interrupt: ok$"
 
 
+def guest_append(transport, ring):
+    return f"{guest_transport_args(transport, ring)} input={INPUT} ring={ring}"
+
+
 def expect_guest_ok(run, transport, ring):
     expect_pass(run)
     if transport == "pci":
@@ -37,7 +41,7 @@ def test_our_vmm(vms, transport, when, ring):
     # --console virtio: COM1 and hvc0 share stdout; the input is a pipe, not a terminal.
     run = vms.start(["--kernel", guest_path("virtio_console"), "--debug-exit", "--mem", "256M",
                      *transport_args(transport), "--console", "virtio",
-                     "--append", f"{guest_transport_args(transport, ring)} input={INPUT} ring={ring}"],
+                     "--append", guest_append(transport, ring)],
                     name="vmm-virtio_console", console_in=True)
     if when == "later":
         run.wait_out(SENT, 60)
@@ -60,7 +64,7 @@ def test_qemu(vms, workdir, transport, when, ring):
                     "-chardev", "stdio,id=con0",
                     "-device", f"{qemu_model(transport, 'serial')},packed={packed}{opts}",
                     "-device", "virtconsole,chardev=con0",
-                    "-append", f"{guest_transport_args(transport, ring)} input={INPUT} ring={ring}"],
+                    "-append", guest_append(transport, ring)],
                    name="qemu-virtio_console", console_in=True)
     if when == "later":
         wait_until(lambda: re.search(SENT, read_text(serial), re.M), 60,

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from framework import paths
-from framework.guests import boot_vmm, expect_output, expect_pass, guest_transport_args, transport_args
+from framework.guests import (boot_vmm, expect_output, expect_pass, guest_transport_args,
+                              transport_args)
 
 VSOCK_HOST = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "vsock_host.py"
 
