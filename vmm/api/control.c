@@ -270,15 +270,6 @@ static void start_early(void *opaque)
 		log_error("migration: cannot wake the main thread: %s", strerror(errno));
 }
 
-/* The API's model of the VM received (GET /vm/config), which runs from now on. */
-static void set_running(struct control *c)
-{
-	struct api_model m;
-	if (api_model_from_config(&m, c->cfg) == 0)
-		api_set_running(&c->api, &m);
-	api_model_free(&m);
-}
-
 static void *receive_thread(void *opaque)
 {
 	struct control *c = opaque;
@@ -287,9 +278,10 @@ static void *receive_thread(void *opaque)
 
 	c->recv_status = ctl_receive_vm(c, c->cfg->migrate_from, -1, &early);
 	/* a VM started early is the API's only once it runs (paused until then: a resume, a
-	 * snapshot or a migration of it would act on a VM without its state) */
+	 * snapshot or a migration of it would act on a VM without its state), and once the main
+	 * thread has started it (ctl_report_running()) */
 	if (!c->recv_status && atomic_load(&c->recv_early))
-		set_running(c);
+		ctl_report_running(c);
 	if (write(c->start_fd, &one, sizeof(one)) < 0)
 		log_error("migration: cannot wake the main thread: %s", strerror(errno));
 	return NULL;
@@ -319,8 +311,8 @@ static int receive_here(struct control *c, int sig_fd)
 		return status;
 	if (!c->recv_joinable && c->recv_status)
 		return c->recv_status;
-	if (!c->recv_joinable)
-		set_running(c);
+	if (!c->recv_joinable) /* the API's running VM once vm_run() started it */
+		ctl_report_running(c);
 	return 0;
 }
 
@@ -364,10 +356,13 @@ static int start_api(struct control *c)
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, false);
 	if (sandbox_broker_start(lists, n) || sandbox_opener_start())
 		return VMM_EXIT_ERROR;
-	/* A VM the command line gives (a kernel, firmware, --restore) is built before the first
-	 * request is answered: one sent as soon as the socket appears would otherwise see no
-	 * devices yet, or "not supported before starting". A migration's receiver answers at once
-	 * (its state is asked while it waits). */
+	/* A VM the command line gives (a kernel, firmware, --restore) is built and started before
+	 * the first request is answered (ctl_mark_started() opens the socket once vm_run() has
+	 * started the VM's threads, the hotplug thread among them): one sent as soon as the socket
+	 * appears would otherwise see no devices yet, "not supported before starting", or a
+	 * hot-add with no hotplug thread to run it. A migration's receiver answers at once (its
+	 * state is asked while it waits); its VM is reported running once it runs
+	 * (ctl_report_running()). */
 	bool held = c->from == FROM_KERNEL || c->from == FROM_RESTORE;
 	int r = api_http_start(&c->http, c->cfg->api_sock, &c->api, held, err, sizeof(err));
 	if (r) {
@@ -450,8 +445,6 @@ static int run_phases(struct control *c, int sig_fd)
 		status = create_here(c);
 	else
 		status = wait_for_start(c, sig_fd);
-	if (!status && api_http_open(c->http)) /* once built (held by start_api) */
-		log_warn("api: cannot wake the API thread: %s", strerror(errno));
 	if (status)
 		return status;
 	uint64_t t0 = mono_us();
@@ -483,6 +476,10 @@ static int run_phases(struct control *c, int sig_fd)
 		return VMM_EXIT_ERROR;
 	}
 	c->ran = true;
+	/* whatever built the VM: the API opens, and a received VM is reported running, only once
+	 * vm_run() has started its threads (the hotplug thread: a hot-add is run there) */
+	c->vm.on_started = ctl_mark_started;
+	c->vm.on_started_opaque = c;
 	status = vm_run(&c->vm);
 	api_set_stopping(&c->api);
 	return status;
@@ -555,6 +552,8 @@ int control_run(struct vm_config *cfg)
 		metrics_shutdown();
 	if (c.vm_created)
 		vm_destroy(&c.vm);
+	if (c.run_pending) /* received, never run */
+		api_model_free(&c.run_model);
 	api_destroy(&c.api);
 	free(c.append);
 	close(c.start_fd);

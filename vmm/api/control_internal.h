@@ -27,10 +27,17 @@ struct control {
 	struct vm vm;
 	bool vm_created;
 	int start_fd; /* eventfd: the API thread created the VM (InstanceStart) */
-	/* the main thread has started it: the API's start request answers only then */
+	/* the main thread has started it (vm_run()'s on_started, ctl_mark_started()): the API's
+	 * start request answers only then, a held API socket opens only then, and a received VM
+	 * is reported running only then, so that no run-time request reaches a VM whose threads
+	 * (the hotplug thread: vmm/vm/hotplug_worker.c) are not started yet */
 	pthread_mutex_t started_lock;
 	pthread_cond_t started_cond;
 	bool started;
+	/* a received VM's model (--migrate-from), for api_set_running() once it runs: set by
+	 * ctl_report_running() when the receive ended first */
+	bool run_pending;
+	struct api_model run_model;
 	/* While the API thread waits in hand_over(), the main thread asks it to confine itself
 	 * through these (its event loop is not running then). */
 	bool api_waiting;
@@ -84,8 +91,13 @@ void ctl_process_config(const struct control *c, struct vm_config *fresh);
 
 /* ---- control_vm.c ---- */
 
-/* vm_run()'s on_started hook: the API's start request may answer. */
+/* vm_run()'s on_started hook (on the main thread), or the VMM gives up before it: the API's
+ * start request may answer, a held API socket opens (api_http_open()) and a received VM
+ * reported by ctl_report_running() is now the API's running VM. */
 void ctl_mark_started(void *opaque);
+/* A received VM's model, the API's running VM (api_set_running()) once the VM runs: at once
+ * when ctl_mark_started() ran already, else by it. */
+void ctl_report_running(struct control *c);
 /* Hands a VM built by the API thread to the main thread and waits until it runs. */
 int ctl_hand_over(struct control *c);
 /* The main thread, before it runs the VM: the API thread confines itself. Its result. */

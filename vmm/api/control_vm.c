@@ -17,14 +17,47 @@
 /* How long PUT /vmm/receive-migration waits for its source (the request answers after). */
 #define RECEIVE_TIMEOUT_MS (10 * 60 * 1000)
 
-/* vm_run()'s on_started hook, on the main thread. */
+/* vm_run()'s on_started hook, on the main thread (its filter: a lock, a write, free()). Until
+ * here the API routes no run-time request to the VM: vm_run() starts the hotplug thread
+ * (vm_hotplug_start()) before the vCPUs, and a hot-add that reached the VM before it was a
+ * bare "No such device" (hp_worker_call()). The router's lock is taken outside started_lock
+ * (a start request holds it while it waits on started_lock, ctl_hand_over()). */
 void ctl_mark_started(void *opaque)
 {
 	struct control *c = opaque;
 	pthread_mutex_lock(&c->started_lock);
 	c->started = true;
+	bool report = c->run_pending;
+	c->run_pending = false;
 	pthread_cond_broadcast(&c->started_cond);
 	pthread_mutex_unlock(&c->started_lock);
+	if (report) {
+		api_set_running(&c->api, &c->run_model);
+		api_model_free(&c->run_model);
+	}
+	/* a VM the command line gives (held by start_api()): its requests are answered now */
+	if (api_http_open(c->http))
+		log_warn("api: cannot wake the API thread: %s", strerror(errno));
+}
+
+void ctl_report_running(struct control *c)
+{
+	struct api_model m;
+	if (api_model_from_config(&m, c->cfg)) {
+		api_model_free(&m);
+		return;
+	}
+	pthread_mutex_lock(&c->started_lock);
+	bool now = c->started;
+	if (!now) { /* ctl_mark_started() takes it */
+		c->run_model = m;
+		c->run_pending = true;
+	}
+	pthread_mutex_unlock(&c->started_lock);
+	if (now) {
+		api_set_running(&c->api, &m);
+		api_model_free(&m);
+	}
 }
 
 /* An API start request hands the VM to the main thread and answers once it runs (at most 30 s),

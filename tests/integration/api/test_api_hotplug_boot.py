@@ -86,8 +86,8 @@ def expect_ids(api, expected, what, timeout=0):
 
 
 def start_halt(vms, d, append, *args, name="vmm"):
-    """The halt guest with APPEND and ARGS, once it runs (its console line), so the API takes
-    run-time requests."""
+    """The halt guest with APPEND and ARGS, once it has printed its line (halt.pcihp=1: it
+    answers the hotplug controller from then on, so a removal is released)."""
     vm = vms.start(["--kernel", guest_path("halt"), "--append", append, "--mem", "128M", *args],
                    name=name, api=True)
     vm.wait_out(r"answering PCI hotplug|halting", 30)
@@ -95,15 +95,10 @@ def start_halt(vms, d, append, *args, name="vmm"):
 
 
 def add_disk(api, body, bdf):
-    """PUT /vmm/vm.add-disk BODY, answered 200 with the device at BDF (a regex). A restored or
-    migrated VM's API answers before its hotplug thread runs (vm_run() starts it after the
-    VM is built): an add then is a bare 400 "cannot add the device: No such device", so that
-    one answer is asked again until the thread is there."""
-    def answered():
-        answer = api.put("/vmm/vm.add-disk", body)
-        bare = answer.status == 400 and "cannot add the device: No such device" in answer.body
-        return None if bare else answer
-    answer = wait_until(answered, 10, "the VM's hotplug thread")
+    """PUT /vmm/vm.add-disk BODY, answered 200 with the device at BDF (a regex), asked once: a
+    restored or migrated VM is the API's running VM only once vm_run() has started its hotplug
+    thread (ctl_mark_started()), so an add sent as soon as the API answers is run."""
+    answer = api.put("/vmm/vm.add-disk", body)
     assert answer.status == 200, f"PUT /vmm/vm.add-disk {body} -> {answer!r} (want 200)"
     assert re.search(f'"bdf": *"{bdf}"', answer.body), f"add-disk {body}: {answer!r} (want {bdf})"
 

@@ -53,14 +53,11 @@ while True:
 
 
 def halt_vm(vms, workdir, name, *args):
-    """The halt test guest (running until killed, answering nothing) with ARGS, once it runs.
-    The API socket answers before the VM is built: a hot-add sent then is a bare 400 "cannot
-    add the device: No such device" (control_hotplug.c: !vm_created), so wait for the guest's
-    first line."""
-    vm = api_vmm(vms, "--kernel", guest_path("halt"), "--append", "halt.irq=1", "--mem", "128M",
-                 *args, "--console", "stdio", name=name)
-    vm.wait_out(r"^runtime: start_info", 30)
-    return vm
+    """The halt test guest (running until killed, answering nothing) with ARGS, its API socket
+    answering: it answers only once the VM runs (ctl_mark_started(): the hotplug thread is
+    started by then), so a hot-add may be sent at once."""
+    return api_vmm(vms, "--kernel", guest_path("halt"), "--append", "halt.irq=1", "--mem", "128M",
+                   *args, "--console", "stdio", name=name)
 
 
 def devices(api):
