@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from framework.fuzz_util import Hostile
+from framework.hostile import Hostile
 from framework.guests import expect_no_output, expect_output, expect_pass
 
 

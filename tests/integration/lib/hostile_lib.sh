@@ -1,5 +1,5 @@
-# What the hostile guest's runs share (tools/fuzz/guest-fuzz; the tests have its Python twins,
-# security/hostile_checks.py and framework/fuzz_util.py): its disks, its devices, the host-side
+# What the hostile guest's runs share (tools/fuzz/guest-fuzz; the tests have its Python twin,
+# framework/hostile.py): its disks, its devices, the host-side
 # check of its disks. Source it; it needs nothing else.
 #
 #   hostile_make_disk FILE        8 MiB: the blk_pattern_fill() pattern ('H', "HST") in sectors

@@ -21,7 +21,7 @@ import os
 import pytest
 
 from framework.guests import expect_no_output, expect_output, expect_pass
-from hostile_checks import disks_changed, run_hostile
+from framework.hostile import Hostile
 
 MMIO_SEEDS = os.environ.get("HOSTILE_SEEDS", "1 2 3").split()
 PCI_SEEDS = os.environ.get("HOSTILE_PCI_SEEDS", "4 5").split()
@@ -31,7 +31,8 @@ ROUNDS = int(os.environ.get("HOSTILE_ROUNDS", 120))
 @pytest.mark.parametrize("transport, seed", [("mmio", s) for s in MMIO_SEEDS] +
                          [("pci", s) for s in PCI_SEEDS])
 def test_hostile(vms, transport, seed):
-    run = run_hostile(vms, transport, seed, ROUNDS, timeout=60)
+    hostile = Hostile(vms)
+    run = hostile.run(transport, seed, "", ROUNDS, timeout=60)
     expect_pass(run)
     expect_output(run, rf"^hostile: seed {seed}, {ROUNDS} rounds, [0-9]+ devices over "
                        rf"{transport}: blk0 blk1\(ro\) rng0 console0")
@@ -40,5 +41,5 @@ def test_hostile(vms, transport, seed):
     expect_output(run, r"^random driver: [0-9]+ rounds: ok")
     expect_output(run, rf"^hostile: seed {seed}, .* balloon0( |$)")  # found and abused too
     expect_no_output(run, r"UNEXPECTED EXCEPTION|FAIL")
-    why = disks_changed(vms.workdir)
+    why = hostile.disks_changed()
     assert not why, f"file: {'; '.join(why)}"
