@@ -23,7 +23,8 @@ def guest_value(shell, tag, command, regex=".+", tries=3):
                           f" done; echo {tag}: $v")
     match = re.search(rf"^{re.escape(tag)}: (.*)$", output, re.M)
     value = match.group(1).strip() if match else ""
-    assert re.fullmatch(regex, value), f"{tag}: `{command}` gave {value!r}, want /{regex}/\n{output}"
+    assert re.fullmatch(regex, value), \
+        f"{tag}: `{command}` gave {value!r}, want /{regex}/\n{output}"
     return value
 
 

@@ -3,13 +3,13 @@
 # device \_SB.VGEN (/sys/bus/acpi/devices/VMGENCTR:00), the driver bound to it (Linux's vmgenid:
 # drivers/virt/vmgenid.c), and the 16 ID bytes read from /dev/mem at VMGENID_ADDR (0xA0000,
 # e820-reserved below 1 MiB, which STRICT_DEVMEM lets root read), non-zero. The VM is paused,
-# snapshotted and killed, then restored twice from the one snapshot, as two clones side by side: in each the ID
-# in guest memory differs from the snapshot's and from the other clone's, the GED's interrupt
-# count went up, and the kernel says "random: crng reseeded due to virtual machine fork" on the
-# clone's console (the GED's _EVT notified VGEN, the driver called add_vmfork_randomness()), which
-# the booted guest had not said. Linux reseeds only a ready crng: the guest boots with
-# random.trust_cpu=on (RDRAND's bits count, so "crng init done" comes at boot); on a CPU without
-# RDRAND a clone without the line is a skip, not a failure. The kernel's lines are read from the
+# snapshotted and killed, then restored twice from the one snapshot, as two clones side by side:
+# in each the ID in guest memory differs from the snapshot's and from the other clone's, the GED's
+# interrupt count went up, and the kernel says "random: crng reseeded due to virtual machine fork"
+# on the clone's console (the GED's _EVT notified VGEN, the driver called
+# add_vmfork_randomness()), which the booted guest had not said. Linux reseeds only a ready crng:
+# the guest boots with random.trust_cpu=on (RDRAND's bits count, so "crng init done" comes at
+# boot); on a CPU without RDRAND a clone without the line is a skip, not a failure. The kernel's lines are read from the
 # consoles, not with dmesg in the guest, and each value the guest prints comes from one program in
 # `$(...)`, tried up to three times: on kvm_pvm a busybox program the guest's shell starts
 # sometimes dies at its first thread-local access (docs/testing.md, "Known issue").

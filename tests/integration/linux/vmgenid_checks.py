@@ -59,7 +59,8 @@ def run(vms, workdir, firmware):
     """Boots, reads the booted VM, snapshots it and restores two clones; returns what the
     checks read."""
     args = snapshot_args(firmware)
-    vm0, shell0 = linux.boot(vms, ["--landlock-rules", f"{workdir}:rw", *args], name="boot", api=True)
+    vm0, shell0 = linux.boot(vms, ["--landlock-rules", f"{workdir}:rw", *args], name="boot",
+                             api=True)
     facts = {"clones": {}}
     fw_addr = None
     restore_extra = []
@@ -84,7 +85,8 @@ def run(vms, workdir, firmware):
     # Linux 6.1 binds an acpi_driver to the ACPI device; later kernels a platform driver to its
     # physical node: either way the driver's name is vmgenid.
     _, output = shell0.run(f"d=$(readlink {dev}/driver || readlink {dev}/physical_node/driver);"
-                           f" echo VGEN-DRIVER: ${{d##*/}}; [ -d {dev} ] && echo VGEN-DEV: $(cat {dev}/hid)")
+                           f" echo VGEN-DRIVER: ${{d##*/}};"
+                           f" [ -d {dev} ] && echo VGEN-DEV: $(cat {dev}/hid)")
     facts["driver_output"] = output
     facts["id0"] = show_id(shell0, 0, fw_addr)
     facts["ged0"] = show_ged(shell0, 0)
@@ -143,8 +145,9 @@ def check_clone(facts, clone):
         f"clone {clone}: no GED interrupt after the restore ({facts['ged0']} -> {got['ged']})"
     if got["reseeds"] < 1:
         if not crng_ready(facts):
-            host.skip("crng never ready", f"clone {clone}: no reseed line, and the guest's crng was"
-                      " never ready ('crng init done'): Linux reseeds, and says so, only a ready crng")
+            host.skip("crng never ready", f"clone {clone}: no reseed line, and the guest's crng"
+                      " was never ready ('crng init done'): Linux reseeds, and says so, only a"
+                      " ready crng")
         raise AssertionError(f"clone {clone}: a ready crng, and no '{RESEED}'")
 
 
