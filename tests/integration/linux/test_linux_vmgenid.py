@@ -9,10 +9,11 @@
 # on the clone's console (the GED's _EVT notified VGEN, the driver called
 # add_vmfork_randomness()), which the booted guest had not said. Linux reseeds only a ready crng:
 # the guest boots with random.trust_cpu=on (RDRAND's bits count, so "crng init done" comes at
-# boot); on a CPU without RDRAND a clone without the line is a skip, not a failure. The kernel's lines are read from the
-# consoles, not with dmesg in the guest, and each value the guest prints comes from one program in
-# `$(...)`, tried up to three times: on kvm_pvm a busybox program the guest's shell starts
-# sometimes dies at its first thread-local access (docs/testing.md, "Known issue").
+# boot); on a CPU without RDRAND a clone without the line is a skip, not a failure. The kernel's
+# lines are read from the consoles, not with dmesg in the guest, and each value the guest prints
+# comes from one program in `$(...)`, tried up to three times: on kvm_pvm a busybox program the
+# guest's shell starts sometimes dies at its first thread-local access (docs/testing.md, "Known
+# issue").
 # test_firmware_vmgenid.py (boot/) runs the same checks through SeaBIOS (vmgenid_checks.py). A boot
 # of its own, not the shared snapshot: what the booted VM said is checked, and the clones are
 # restored right after the snapshot (vmgenid_checks.py says why).
