@@ -110,7 +110,7 @@ removed() {
 # The modules of $@ that are loaded.
 loaded() { for m in "$@"; do [ -d "/sys/module/$m" ] && printf '%s ' "$m"; done; }
 
-# The hotplug of tests/integration/linux/test_linux_debian.py: "VMM-DEBIAN-HOTPLUG: ready", then the
+# The hotplug of tests/integration/linux/linux_debian.sh: "VMM-DEBIAN-HOTPLUG: ready", then the
 # host hot-adds a disk with serial vmmdebian.hpserial= (an ext4 labelled vmmhp, holding
 # /marker), a NIC with MAC vmmdebian.hpmac=, a vsock and a pmem device (its first line a
 # marker), a shared folder (virtio-fs, tag vmmdebian.hpfstag=, holding a file "mark") and a
