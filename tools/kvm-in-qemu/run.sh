@@ -51,7 +51,8 @@ qemu_env=()
 if [ "${KVM_IN_QEMU_BIN:-system}" != system ]; then
 	qemu=$KVM_IN_QEMU_BIN
 	[ -z "${KVM_IN_QEMU_DATADIR:-}" ] || qemu_data=(-L "$KVM_IN_QEMU_DATADIR" -L /usr/share/qemu)
-elif [ -z "${KVM_IN_QEMU_BIN:-}" ] && l1=$("$here/l1-qemu.sh" 2>"${TMPDIR:-/tmp}/l1-qemu.$$.err"); then
+elif [ -z "${KVM_IN_QEMU_BIN:-}" ] &&
+	l1=$("$here/l1-qemu.sh" 2>"${TMPDIR:-/tmp}/l1-qemu.$$.err"); then
 	# Debian's backported QEMU: its own ROMs and SeaBIOS first (-L, in order), its own modules
 	qemu=$(sed -n 1p <<<"$l1")
 	IFS=: read -ra dirs <<<"$(sed -n 2p <<<"$l1")"
@@ -60,7 +61,8 @@ elif [ -z "${KVM_IN_QEMU_BIN:-}" ] && l1=$("$here/l1-qemu.sh" 2>"${TMPDIR:-/tmp}
 	rm -f "${TMPDIR:-/tmp}/l1-qemu.$$.err"
 elif [ -z "${KVM_IN_QEMU_BIN:-}" ]; then
 	echo "kvm-in-qemu: no backported QEMU for L1 ($(tail -1 "${TMPDIR:-/tmp}/l1-qemu.$$.err"));" \
-		"L1 runs on the system's $("$qemu" --version 2>/dev/null | head -1), which aborts under OVMF in L2" >&2
+		"L1 runs on the system's $("$qemu" --version 2>/dev/null | head -1)," \
+		"which aborts under OVMF in L2" >&2
 	rm -f "${TMPDIR:-/tmp}/l1-qemu.$$.err"
 fi
 cache=${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}

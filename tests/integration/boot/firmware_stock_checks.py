@@ -108,7 +108,8 @@ def boots(out, kind, env, marker, in_l1, peer=True):
                 (out / "qemu.secs").write_text(f"{time.monotonic() - start:.0f}\n")
                 shutil.copy(qemu.out_path, out / "qemu.log")
                 shutil.copy(qemu.err_path, out / "qemu.err")
-                print(f"qemu: status {status}, {read_text(out / 'qemu.secs').strip()} s", flush=True)
+                secs = read_text(out / "qemu.secs").strip()
+                print(f"qemu: status {status}, {secs} s", flush=True)
         finally:
             vms.stop_all()
             mirror.stop()
@@ -134,7 +135,8 @@ def run_boots(workdir, kind, peer=True):
         host.skip("L1 aborts", f"{l1.WHY}, and OVMF cannot run on kvm_pvm (x87); QEMU's TCG aborts "
                   "L1 under OVMF in L2 (tcg_handle_interrupt assertion, QEMU 7.2 and 10.0); "
                   "FW_OVMF_L1=1 tries")
-    print(f"where: {l1.WHY}: the boots run in the run's L1 Linux (framework/l1.py), the checks here")
+    print(f"where: {l1.WHY}: the boots run in the run's L1 Linux (framework/l1.py), "
+          "the checks here")
     shared = l1.get()
     out = shared.new_dir(f"firmware_{kind}")
     job_env = {k: os.environ[k] for k in ("VMM", "VMMCTL", "QEMU", "SOURCE_DIR", "BUILD_DIR",

@@ -597,13 +597,14 @@ def summary(folder=SHARED):
     boots = state.get("boots", [])
     lines = [f"L1 boots: {len(boots)}"]
     for b in boots:
-        lines.append(f"  boot {b['n']}: agent ready after {b.get('ready_s')} s"
-                     + (f"; failed after {b.get('ran_s')} s: {b['failed']}" if b.get("failed") else ""))
+        failed = f"; failed after {b.get('ran_s')} s: {b['failed']}" if b.get("failed") else ""
+        lines.append(f"  boot {b['n']}: agent ready after {b.get('ready_s')} s{failed}")
     jobs = Path(folder) / "jobs"
     for job in sorted(jobs.iterdir()) if jobs.exists() else []:
         result = _read_json(job / "result")
+        mark = " (L1 failed under it)" if (job / "l1failed").exists() else ""
         lines.append(f"  job {job.name.split('-', 1)[-1]}: status {result.get('status')}, "
-                     f"{result.get('seconds')} s" + (" (L1 failed under it)" if (job / "l1failed").exists() else ""))
+                     f"{result.get('seconds')} s{mark}")
     return "\n".join(lines)
 
 
