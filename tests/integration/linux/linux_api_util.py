@@ -1,0 +1,87 @@
+"""Helpers of the linux_* tests (the default Linux guest through framework/linux.py): a value
+read from the guest's shell, the VMM's RSS, an API field waited for."""
+import json
+import re
+import shutil
+import subprocess
+
+from framework import linux, paths
+from framework.proc import wait_until
+
+
+def value(shell, tag, command, timeout=120):
+    """Runs COMMAND in the guest inside `echo TAG-$(COMMAND)-` and returns what it printed
+    (the tag is put together in the guest: the echoed command line never matches)."""
+    half = len(tag) // 2
+    shell.vm.type(f'echo "{tag[:half]}""{tag[half:]}-$({command})-"')
+    match = shell.vm.wait_out(rf"^{tag}-(.*)-\n", timeout)  # the whole line
+    return match.group(1)
+
+
+def rss_mib(vm):
+    """The VMM's VmRSS in MiB (read from the host)."""
+    with open(f"/proc/{vm.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError(f"{vm.name}: no VmRSS")
+
+
+def wait_field(api, route, field, want, timeout=300, interval=None):
+    """GET ROUTE until its JSON member FIELD is WANT; returns the last body."""
+    last = {}
+
+    def check():
+        answer = api.get(route)
+        if answer.status != 200:
+            return False
+        last["body"] = answer.json() or {}
+        return last["body"].get(field) == want
+    try:
+        wait_until(check, timeout, f"GET {route}: {field} = {want}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; last {last.get('body')}") from None
+    return last["body"]
+
+
+def vmmctl(sock, *args, timeout=300):
+    """vmmctl --sock SOCK ARGS (a short host tool): (status, output)."""
+    run = subprocess.run([str(paths.VMMCTL), "--sock", str(sock), *map(str, args)],
+                         capture_output=True, text=True, timeout=timeout)
+    return run.returncode, run.stdout + run.stderr
+
+
+def copy_disk(dest):
+    """A sparse copy of the guest's ext4 disk at DEST."""
+    subprocess.run(["cp", "--sparse=always", linux.images()["DISK"], str(dest)], check=True)
+    return dest
+
+
+def stop_guest(vm, timeout=120):
+    """poweroff -f at the shell, then waits for the VMM's end; returns its status."""
+    vm.type("poweroff -f")
+    return vm.wait(timeout)
+
+
+def refused(vm, what, regex, method, route, body=None):
+    """METHOD ROUTE answers a 400 whose message matches REGEX."""
+    answer = vm.api.request(method, route, body)
+    assert answer.status == 400 and re.search(regex, answer.body), \
+        f"{what}: {answer!r} (want 400 matching /{regex}/)"
+
+
+def devices(vm):
+    """How many devices GET /vmm/devices lists."""
+    return len(vm.api.want(200, "GET", "/vmm/devices").json())
+
+
+def listed(vm, section, key, ident):
+    """GET /vm/config's list SECTION has an entry whose KEY is IDENT."""
+    config = vm.api.want(200, "GET", "/vm/config").json()
+    return any(x.get(key) == ident for x in config.get(section) or [])
+
+
+def check_value(vm, what, got, regex):
+    """GOT matches REGEX (a VMM that died ends the test)."""
+    assert re.search(regex, got), f"{what}: {got!r} (want /{regex}/)"
+    assert vm.alive(), "the VMM died"
