@@ -109,8 +109,7 @@ def test_plot(bench):
 
 def test_boot_timer(vms):
     # the boot timer itself: the guest's first instruction hits it exactly once
-    help_text = subprocess.run([paths.VMM, "--help"], capture_output=True, text=True).stdout
-    if "--boot-timer" not in help_text:
+    if "--boot-timer" not in host.help_text(paths.VMM, "--help"):
         host.skip("missing feature", f"{paths.VMM} has no --boot-timer yet")
     run = boot_vmm(vms, "boot_timer", "--boot-timer")
     expect_pass(run)

@@ -39,6 +39,14 @@ def kvm_kind():
     return "hardware" if "(hardware" in kvm_line() else "pvm"
 
 
+@functools.cache
+def help_text(program, *args):
+    """What PROGRAM ARGS prints (stdout and stderr): a capability query of the VMM or QEMU
+    ("--help", "-netdev help") that starts no VM, made once per process."""
+    run = subprocess.run([str(program), *args], capture_output=True, text=True, timeout=60)
+    return run.stdout + run.stderr
+
+
 def is_root():
     return os.geteuid() == 0
 

@@ -86,21 +86,3 @@ def check_value(vm, what, got, regex):
     assert re.search(regex, got), f"{what}: {got!r} (want /{regex}/)"
     assert vm.alive(), "the VMM died"
 
-
-def late_restore_safe(args):
-    """ARGS with CPUID bit 152 (the TSC-deadline timer) cleared on an emulated KVM (kvm_pvm): a
-    snapshot there is restored with the host's TSC (it cannot be set), so a restore minutes after
-    the snapshot finds every tick since then due; on the one-shot TSC-deadline timer the guest
-    catches them up one by one with interrupts off and its console never answers (seen: a
-    restore 50 minutes after the snapshot). With the LAPIC timer periodic a late tick is dropped.
-    The bit joins the command line's clearcpuid list (a second clearcpuid= replaces the first)."""
-    if linux.images().get("EMULATED_KVM", "0") != "1":
-        return args
-    args = list(args)
-    i = args.index("--append") + 1
-    line = args[i]
-    if "clearcpuid=" in line:
-        args[i] = line.replace("clearcpuid=", "clearcpuid=152,", 1)
-    else:
-        args[i] = f"{line} clearcpuid=152"
-    return args

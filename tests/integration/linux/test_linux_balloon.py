@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from framework import linux  # noqa: E402
 from framework.proc import wait_until  # noqa: E402
-from linux_api_util import late_restore_safe, rss_mib, stop_guest, value, wait_field  # noqa: E402
+from linux_api_util import rss_mib, stop_guest, value, wait_field  # noqa: E402
 
 BALLOON = "size=0,stats=2s,deflate-on-oom=on,free-page-reporting=on"
 
 
 def args(transport="mmio"):
-    return late_restore_safe([*linux.default_args(mem="512M"), "--transport", transport,
+    return linux.late_restore_safe([*linux.default_args(mem="512M"), "--transport", transport,
                               "--balloon", BALLOON])
 
 

@@ -74,8 +74,7 @@ def test_our_vmm(vms, netns, transport):
 def test_qemu(vms, netns, transport):
     host.require("qemu")
     ns = service_ns(vms, netns)
-    netdevs = subprocess.run([paths.QEMU, "-netdev", "help"], capture_output=True, text=True)
-    if "user" not in netdevs.stdout.split():
+    if "user" not in host.help_text(paths.QEMU, "-netdev", "help").split():
         host.skip("missing tool", f"{paths.QEMU} has no user-mode networking")
     if transport == "pci":
         machine, nic = ["-M", "q35"], "virtio-net-pci,disable-legacy=on"
