@@ -1,7 +1,7 @@
 /* The one way the VMM opens a path that comes from outside it: the command line, the config
  * file, an API request, a snapshot's recorded configuration, a migration stream. Every such
- * open goes through host_path_open(); tests/integration/build/host_path_sites.sh lists the call
- * sites that open a path and fails on one that does not.
+ * open goes through host_path_open(); tests/integration/build/test_host_path_sites.py lists the
+ * call sites that open a path and fails on one that does not.
  *
  * The rules (docs/security.md, "Paths from outside"):
  *   1. Opened with O_NONBLOCK | O_CLOEXEC | O_NOCTTY, so a FIFO or a device cannot block the

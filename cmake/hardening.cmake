@@ -11,7 +11,7 @@
 #   -z relro -z now             GOT and other relocated data read-only after start-up (BIND_NOW
 #                               resolves every symbol at load, so nothing stays writable)
 #   -z noexecstack              no executable stack, whatever an object file asks for
-# tests/integration/build/hardening.sh checks the installed binaries for each of these.
+# tests/integration/build/test_hardening.py checks the installed binaries for each of these.
 #
 # The test guests (tests/guests) are freestanding and set their own options: that folder clears
 # the directory's COMPILE_OPTIONS and LINK_OPTIONS, so none of these reach them.

@@ -21,7 +21,7 @@ PACKAGES=(
 	# unmodified
 	seabios ovmf
 	# vhost-user back-ends: virtiofsd and qemu-storage-daemon
-	# (tests/integration/virtio/vhost_user_backends.sh)
+	# (tests/integration/virtio/test_vhost_user_backends.py)
 	qemu-system-common
 	# qcow2 images made and checked by tests/unit/virtio/blk/test_qcow2*.c: qemu-img, qemu-io
 	qemu-utils

@@ -2,7 +2,7 @@
  * container and group character devices (/dev/vfio/vfio, /dev/vfio/<group>) and sysfs files the
  * VMM builds from a checked PCI address (vfio_parse_pci_path()). host_path_open() refuses both
  * kinds by design (character devices, kernel pseudo file systems), so they are opened here and
- * listed in tests/integration/build/host_path_sites.sh. */
+ * listed in tests/integration/build/test_host_path_sites.py. */
 #include "host/vfio/vfio.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* Allocating writes and flushes in a loop on a virtio-blk disk, for the crash-consistency test
- * (tests/integration/storage/blk_crash_consistency.sh, whose host side kills the VMM with SIGKILL
- * at random points and checks the image after each kill).
+ * (tests/integration/storage/test_blk_crash_consistency.py, whose host side kills the VMM with
+ * SIGKILL at random points and checks the image after each kill).
  *
  * Round r writes BLK_CRASH_WRITES blocks of 4 KiB (8 sectors each) at queue depth
  * BLK_CRASH_WRITES, then sends VIRTIO_BLK_T_FLUSH, and only once the flush completed prints

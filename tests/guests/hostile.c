@@ -18,10 +18,10 @@
  *
  * Command line: seed=N (default 1) rounds=N (default 120) [transport=pci] [fuzz [trace]]. Disks:
  * sectors 0-2047 hold the blk_pattern_fill() pattern 'H' "HST"
- * (tests/integration/security/hostile_guest.sh makes them); a writable disk's sectors from 8192 on
- * are the guest's scratch; nothing random is ever written below. Only meant for our VMM: QEMU
- * answers some abuses differently (e.g. it does not set DEVICE_NEEDS_RESET for a bad ring but stops
- * the queue or the VM). */
+ * (tests/integration/security/test_hostile_guest.py makes them); a writable disk's sectors from
+ * 8192 on are the guest's scratch; nothing random is ever written below. Only meant for our VMM:
+ * QEMU answers some abuses differently (e.g. it does not set DEVICE_NEEDS_RESET for a bad ring but
+ * stops the queue or the VM). */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
@@ -195,8 +195,8 @@ static bool blk_good(struct hdev *h, const char **why)
 }
 
 /* ---- virtio-vsock: a REQUEST to a host port nobody listens on, answered with an RST ----
- * (hostile_guest.sh gives the VMM a vsock whose PATH_<port> sockets do not exist). Queues: rx 0,
- * tx 1 (the event queue is left unused). */
+ * (test_hostile_guest.py gives the VMM a vsock whose PATH_<port> sockets do not exist). Queues: rx
+ * 0, tx 1 (the event queue is left unused). */
 #define VSOCK_DEAD_PORT 4242
 #define VSOCK_HDR	((uint32_t)sizeof(struct virtio_vsock_hdr))
 static uint8_t *vsock_rx;

@@ -1,5 +1,5 @@
-/* A hostile guest against MMDS (issue 28), driven by tests/integration/net/mmds_flood.sh: MMDS V1
- * on the guest's only NIC (a tap), guest 192.168.79.2/24, the host 192.168.79.1 with a line-echo
+/* A hostile guest against MMDS (issue 28), driven by tests/integration/net/test_mmds_flood.py: MMDS
+ * V1 on the guest's only NIC (a tap), guest 192.168.79.2/24, the host 192.168.79.1 with a line-echo
  * server on port= .
  *   1. ARP for 169.254.169.254 gets the MMDS MAC; a GET of /latest/meta-data/ami-id returns want=;
  *   2. a flood of hand-built frames to the MMDS address, each kind bounded and counted:

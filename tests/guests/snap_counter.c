@@ -1,5 +1,5 @@
 /* A guest whose final result must not depend on whether it was snapshotted and restored in the
- * middle (tests/integration/snapshot/snapshot_restore.sh, snapshot_clones.sh).
+ * middle (tests/integration/snapshot/test_snapshot_restore.py, test_snapshot_clones.py).
  *
  * Per step (BSP): a deterministic 64-bit checksum advanced in ring 3 (FNV-style multiply and
  * xorshift over the step number and the previous value, `work` rounds; interrupts on, so the
@@ -18,9 +18,9 @@
  *
  * With dirty=M the BSP also writes one word of every 4 KiB page of M MiB at DIRTY_BASE, again and
  * again for dirty_ticks= timer ticks (default 4) each step (ring 3: faster than a migration can
- * copy them, tests/integration/migration/migration.sh), and one page in 256 of the 16 MiB after
- * them (so most of those are written once in the middle of the run, see once_pages()); the values
- * depend on the step alone, and the final word of every page of both joins the checksum.
+ * copy them, tests/integration/migration/test_migration.py), and one page in 256 of the 16 MiB
+ * after them (so most of those are written once in the middle of the run, see once_pages()); the
+ * values depend on the step alone, and the final word of every page of both joins the checksum.
  *
  * Command line: [steps=N] (default 400) [work=N] (ring-3 rounds per step, default 2M)
  *   [ring=packed] [transport=pci [pci_irq=intx]] [cpus=N] (default 1) [disk=0] (no disk)

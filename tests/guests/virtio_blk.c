@@ -14,7 +14,7 @@
  * GET_ID), [ring=packed] [ro_disk] (a second disk, read-only, same host pattern) [discard] (disk 0
  * offers DISCARD/WRITE_ZEROES) [bad_queue].
  *
- * Disk layout agreed with tests/integration/storage/virtio_blk.sh:
+ * Disk layout agreed with tests/integration/storage/test_virtio_blk.py:
  *   sectors [0, 2048)      host pattern 'H' "HST" (read here)
  *   sectors [4096, 4168)   guest pattern 'G' "GST" (written here, checked by the script)
  *   sectors [6000, 6016)   written 'G', then WRITE_ZEROES: zeros on the host

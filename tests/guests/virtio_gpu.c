@@ -4,11 +4,11 @@
  * the middle of a row, TRANSFER_TO_HOST_2D, SET_SCANOUT, RESOURCE_FLUSH; then a partial update (a
  * white box) transferred and flushed alone. Hostile commands in between must answer the exact
  * error. The host's screenshot must then equal gpu_pattern() with the box, pixel for pixel
- * (tests/integration/display/display_gpu.sh computes the same picture).
+ * (tests/integration/display/test_display_gpu.py computes the same picture).
  *
  * Command line: width=N height=N (default 320x200) [wait=S]: with wait, "gpu waiting" is
  * printed between the full picture and the box, then the guest waits S seconds (by the TSC) so a
- * snapshot can be taken there (tests/integration/snapshot/snapshot_display.sh). */
+ * snapshot can be taken there (tests/integration/snapshot/test_snapshot_display.py). */
 #include "guest.h"
 #include "virtio_dev.h"
 #include "virtio_mem.h"

@@ -1,15 +1,15 @@
 /* virtio-input (virtio 1.2 section 5.8): finds the keyboard and the tablet, checks their config
  * space (select/subsel: ID_NAME, ID_DEVIDS, EV_BITS, ABS_INFO), sends an LED state on the
  * keyboard's statusq, and with `events` on the command line reads the events the host injected
- * (tests/integration/display/display_input.sh writes the matching --input-script) and compares
+ * (tests/integration/display/test_display_input.py writes the matching --input-script) and compares
  * them, in order, with the expected lists below.
  *
  * Command line: [events] (without it, only the config space and the statusq are checked: QEMU
  * has no injection path that a script can use) [wait=S]: with wait, the keyboard first gets only
  * two eventq buffers and the tablet none; after the first two keyboard events the guest selects
  * ID_NAME in the keyboard's config, prints "input waiting" and waits S seconds (by the TSC: a
- * snapshot is taken there, tests/integration/snapshot/snapshot_display.sh); then, without selecting
- * again, it checks the name, posts the other buffers and reads the rest of both lists. */
+ * snapshot is taken there, tests/integration/snapshot/test_snapshot_display.py); then, without
+ * selecting again, it checks the name, posts the other buffers and reads the rest of both lists. */
 #include "guest.h"
 #include "virtio_dev.h"
 #include "virtio_mem.h"

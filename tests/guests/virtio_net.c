@@ -1,5 +1,5 @@
 /* virtio-net over a tap, with the runtime's driver (runtime/net_dev.h) and stack
- * (runtime/net_stack.h), driven from the host side by tests/integration/net/net_tap_ping.sh:
+ * (runtime/net_stack.h), driven from the host side by tests/integration/net/test_net_tap_ping.py:
  *
  *   1. rx_frames=N: the receive queue is left empty for rx_delay_ms (the host sends N frames
  *      of EtherType 0x88b6 meanwhile, which wait in the tap); then the buffers are posted and
@@ -256,7 +256,7 @@ int guest_main(void)
 	serve(&ifc, serve_ms);
 	/* The MAC in the config space now (5.1.4): after a restore with a MAC override it is the
 	 * new one, while this driver kept the one it read at probe (tests/integration/snapshot/
-	 * snapshot_net.sh). */
+	 * test_snapshot_net.py). */
 	printf(
 	    "config mac %02x:%02x:%02x:%02x:%02x:%02x, driver mac %02x:%02x:%02x:%02x:%02x:%02x\n",
 	    vdev_config8(d, 0), vdev_config8(d, 1), vdev_config8(d, 2), vdev_config8(d, 3),

@@ -1,6 +1,7 @@
-/* virtio-net packet rate and throughput, guest <-> tap, for tests/integration/bench/net_bench.sh.
- * The hot loops run in ring 3 (run_user: on hosts whose KVM emulates ring 0 only ring 3 runs at
- * native speed) and poll the used rings; kicks are MMIO writes from ring 3. No interrupts.
+/* virtio-net packet rate and throughput, guest <-> tap, for
+ * tests/integration/bench/test_net_bench.py. The hot loops run in ring 3 (run_user: on hosts whose
+ * KVM emulates ring 0 only ring 3 runs at native speed) and poll the used rings; kicks are MMIO
+ * writes from ring 3. No interrupts.
  *
  *   tx: for tx_ms, frames of EtherType 0x88b9 to the tap's side (broadcast), 60 bytes (-> pps)
  *       then 1514 bytes (-> Mbit/s); the host counts what arrives.
@@ -9,7 +10,7 @@
  *       (the burst ends after rx_idle_ms without a frame). 60 bytes, then 1514.
  * Prints "BENCH net tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...". The TSC is measured against
  * the LAPIC timer first: CPUID may not give its frequency, and the runtime's 2 GHz guess made
- * every rate wrong by the ratio (tests/integration/net/rate_limit_net.sh checks rates to 10%).
+ * every rate wrong by the ratio (tests/integration/net/test_rate_limit_net.py checks rates to 10%).
  *
  * pairs=N (N >= 2): N queue pairs (VIRTIO_NET_F_MQ and CTRL_VQ negotiated, VQ_PAIRS_SET N; the
  * guest fails if the device refuses). tx sends each frame on the next transmit queue in turn,

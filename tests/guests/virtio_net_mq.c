@@ -1,6 +1,6 @@
 /* virtio-net multiqueue (virtio 1.2 5.1.6.5.5, VIRTIO_NET_F_MQ) through virtio-mmio or
  * virtio-pci (transport=pci: one MSI-X table entry per queue), over a multi-queue tap whose host
- * side runs a UDP echo server (tests/integration/net/virtio_net_mq.sh):
+ * side runs a UDP echo server (tests/integration/net/test_virtio_net_mq.py):
  *   - negotiates MQ and CTRL_VQ, checks max_virtqueue_pairs against queues=N, sets up the
  *     receiveq/transmitq of every pair and the control queue last (2N, 5.1.2);
  *   - VQ_PAIRS_SET with 0 and N+1 must answer VIRTIO_NET_ERR, with N VIRTIO_NET_OK;

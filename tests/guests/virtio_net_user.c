@@ -1,5 +1,5 @@
 /* virtio-net with user-mode networking (our VMM's `--net user`, QEMU's `-netdev user`: libslirp),
- * driven by tests/integration/net/net_user.sh:
+ * driven by tests/integration/net/test_net_user.py:
  *   1. DHCP: the guest must be offered and acknowledged 10.0.2.15 (mask, router 10.0.2.2, DNS);
  *   2. outbound TCP: connect to 10.0.2.2:port= (slirp NATs it to the host's 127.0.0.1:port),
  *      send "hello from the guest\n", expect "echo: hello from the guest\n", close;

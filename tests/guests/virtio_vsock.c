@@ -18,9 +18,9 @@
  * (run_user: on hosts whose KVM emulates guest ring 0 only ring 3 runs natively), with 64 KiB
  * packets from the guest, up to NTX of them in flight, 64 KiB rx buffers (rxbuf= changes it)
  * and 1 MiB of advertised buffer per connection.
- * With snapshot=1 instead (tests/integration/snapshot/snapshot_vsock.sh): open a connection to port
- * 1234, echo 4 KiB, print SNAP-READY and wait for VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (the VMM is
- * snapshotted and restored meanwhile); then drop every connection (5.10.6.7), check that the
+ * With snapshot=1 instead (tests/integration/snapshot/test_snapshot_vsock.py): open a connection to
+ * port 1234, echo 4 KiB, print SNAP-READY and wait for VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (the VMM
+ * is snapshotted and restored meanwhile); then drop every connection (5.10.6.7), check that the
  * device forgot the old one (a packet on it is answered by RST), connect again and echo 4 KiB. */
 #include "guest.h"
 #include "user.h"

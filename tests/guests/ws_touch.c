@@ -1,6 +1,6 @@
 /* A guest whose answer after a restore needs tens of MiB of its memory: the workload of the
  * working-set benchmark (tools/benchmarks/working_set.py) and test
- * (tests/integration/snapshot/snapshot_working_set.sh).
+ * (tests/integration/snapshot/test_snapshot_working_set.py).
  *
  * Fills touch= bytes (default 64M) from 16 MiB with a pattern (non-zero pages, so the memory
  * file holds them), prints "WS-READY", then waits in ring 3 (native speed) until the VM

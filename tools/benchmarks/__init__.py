@@ -13,5 +13,5 @@ order `all` runs them in is catalog.py's. What they share:
   guests.py     the default Linux guest and its shell
   netns.py      a network namespace with a tap and one virtio_net_bench VM in it
   rootfs.py     the Debian root file system of fio and iperf3
-  net_host.py   a program: the Python host side of the net rows (also net_bench.sh's)
+  net_host.py   a program: the Python host side of the net rows (also test_net_bench.py's)
 """

@@ -67,7 +67,7 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              raw EtherType 0x88b9 frames, no IP): guest->host frames/s (60-byte frames) and
              Mbit/s (1514-byte), timed by the guest; host->guest the same, the host side an
              AF_PACKET sender flooding the tap (vmm-netgen, tools/netgen; where it is not built
-             tools/benchmarks/net_host.py, shared with tests/integration/bench/net_bench.sh).
+             tools/benchmarks/net_host.py, shared with tests/integration/bench/test_net_bench.py).
              QEMU: -netdev tap,vhost=off -device virtio-net-device. Then the same over 2 queue
              pairs: the guest with pairs=2 (VIRTIO_NET_F_MQ, VQ_PAIRS_SET 2, its frames
              round-robin over both transmit queues, both receive queues polled) on a

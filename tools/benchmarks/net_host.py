@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Host side of the virtio-net rate benchmarks (tools/bench net,
-tests/integration/bench/net_bench.sh), a program of its own: the package does not import it.
+tests/integration/bench/test_net_bench.py), a program of its own: the package does not import it.
 Run it inside the benchmark's network namespace, on the tap the VM is attached to; it speaks
 raw Ethernet frames of EtherType 0x88b9 (IEEE local experimental) with AF_PACKET: no IP at all.
 

@@ -1,6 +1,6 @@
 /* vmm-netgen: the host side of the virtio-net rate benchmarks, in C, so that the sender is not
- * the bottleneck of a host->guest row (tools/bench net, tests/integration/bench/net_bench.sh). It
- * speaks raw Ethernet frames of EtherType 0x88b9 (IEEE local experimental) over AF_PACKET, the
+ * the bottleneck of a host->guest row (tools/bench net, tests/integration/bench/test_net_bench.py).
+ * It speaks raw Ethernet frames of EtherType 0x88b9 (IEEE local experimental) over AF_PACKET, the
  * same frames and the same output lines as tools/benchmarks/net_host.py, which stays as the
  * fallback when the tool is not built.
  *

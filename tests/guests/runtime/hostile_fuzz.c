@@ -570,7 +570,7 @@ static void nv_request(struct hdev *h, struct nv_chain *c)
 					       .buf_alloc = 4096};
 		c->b[0] = (struct vq_buf){virt_to_phys(p), sizeof(*v), false};
 	} else if (h->id == VIRTIO_ID_BALLOON) {
-		/* a PFN of the scratch (the balloon of hostile_guest.sh refuses every page) */
+		/* a PFN of the scratch (the balloon of test_hostile_guest.py refuses every page) */
 		uint32_t pfn = (uint32_t)(scratch(h, BUFS_OFF + 0x4000) >> 12);
 		memcpy(p, &pfn, 4);
 		c->b[0] = (struct vq_buf){virt_to_phys(p), 4, false};

@@ -76,7 +76,7 @@ console_unbroken() {
 # ended was 6 s), writes the vCPUs' exit counters to STALL twice, 5 s apart (do they move: the
 # guest spins; or not: a vCPU stuck in KVM_RUN), and stops the boot. In L1 (QEMU's TCG with nested
 # SVM) a boot's console now and then stops mid-line early in the kernel's boot while the same boot
-# beside it or alone goes on; QEMU's boots there did so too (linux_stock.sh, firmware_stock.sh).
+# beside it or alone goes on; QEMU's boots there did so too (test_linux_stock.py, test_firmware_stock.py).
 # VMMCTL must be set.
 l1_watch_stall() {
 	local log=$1 stall=$2 sock=$3 pid=$4 limit=${5:-60} size=-1 now still=0

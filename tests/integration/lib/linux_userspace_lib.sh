@@ -1,5 +1,5 @@
 # The default Linux guest's user space end to end, in one boot, typed at through a real terminal.
-# Sourced by linux_userspace.sh (our VMM, virtio-mmio, COM1), linux_userspace_pci.sh (our VMM,
+# Sourced by test_linux_userspace.py (our VMM, virtio-mmio, COM1), linux_userspace_pci.sh (our VMM,
 # virtio-pci, hvc0) and linux_userspace_qemu.sh (QEMU microvm, COM1), which set:
 #   RUNNER     vmm | qemu
 #   TRANSPORT  mmio | pci       (vmm only)
@@ -8,7 +8,7 @@
 #              test stops it once the guest has halted)
 #   GPU        1: also --gpu --screenshot (vmm only; the display checks below)
 #   VSOCK      1: also --vsock (vmm only, on TRANSPORT): /init's vsock check, a guest program
-#              over AF_VSOCK to a host helper (linux_vsock_host.py; see linux_virtiofs.sh)
+#              over AF_VSOCK to a host helper (linux_vsock_host.py; see test_linux_virtiofs.py)
 #   QCOW2      1: the root is a qcow2 overlay (`qemu-img create -b root.ext4 -F raw`) over the
 #              read-only ext4 image (vmm only): afterwards `qemu-img check` finds the overlay
 #              clean, the base is unchanged, and the checks below read the overlay's contents

@@ -1,4 +1,4 @@
-# Helpers of the snapshot tests (snapshot_restore.sh, snapshot_clones.sh); source after lib.sh.
+# Helpers of the snapshot tests (test_snapshot_restore.py, test_snapshot_clones.py); source after lib.sh.
 #
 #   snap_api SOCK METHOD PATH [BODY]  -> prints "STATUS BODY" (STATUS 000: no answer)
 #   snap_wait_sock SOCK PID           waits until the API socket exists (or PID is gone)

@@ -308,7 +308,7 @@ Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
 }
 
 /* host_dev_name "user" is user-mode networking (what GET /vm/config shows for a libslirp NIC),
- * so MMDS can be set on a NIC without a tap (tests/integration/linux/linux_mmds_slirp.sh). */
+ * so MMDS can be set on a NIC without a tap (tests/integration/linux/test_linux_mmds_slirp.py). */
 Test(api_model, a_user_nic_is_user_mode_networking)
 {
 	struct vm_config cfg;

@@ -5,9 +5,9 @@
  * sender runs on a thread created there, so it inherits the filter as the VMM's migration thread
  * does; a copying migration (also under a bandwidth cap, whose pacing sleeps) and a local (memfd
  * over SCM_RIGHTS) one must complete, not die of SIGSYS. The receiver runs unconfined in the parent
- * (the destination under its filter is covered by tests/integration/migration/migration_faults.sh).
- * No KVM: the guest's dirty log is left out (its KVM_GET_DIRTY_LOG is in the "api" list, as
- * snapshot creation uses it there too). */
+ * (the destination under its filter is covered by
+ * tests/integration/migration/test_migration_faults.py). No KVM: the guest's dirty log is left out
+ * (its KVM_GET_DIRTY_LOG is in the "api" list, as snapshot creation uses it there too). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>

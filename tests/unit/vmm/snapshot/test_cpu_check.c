@@ -146,7 +146,7 @@ Test(cpu_check, no_model_passes_a_bad_one_is_refused_even_when_off)
 	    -EINVAL);
 	cr_assert_str_eq(err, "state: CPU model version 9, this vmm reads 1");
 	/* a good model on a host whose KVM cannot be opened: left to building the VM, which fails
-	 * on the same device with the KVM probe's message (host_path_restore.sh) */
+	 * on the same device with the KVM probe's message (test_host_path_restore.py) */
 	const uint8_t empty[16] = {1};
 	cr_assert_eq(cpu_check_model(empty, sizeof(empty), "state", "/nonexistent/kvm", true, err,
 				     sizeof(err)),
