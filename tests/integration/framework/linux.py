@@ -58,25 +58,49 @@ class Shell:
     def wait_started(self, timeout=600):
         self.vm.wait_out(SHELL_LINE, timeout)
 
-    def run(self, command, timeout=120):
-        """Types COMMAND and waits for it to end; returns (exit status, the console's lines it
-        printed). One program at a time: on kvm_pvm a pipeline of busybox programs computes with
-        wrong memory now and then (docs/testing.md, "Known issue")."""
+    def send(self, command):
+        """Types COMMAND and returns at once: a ticket for result(). Several shells (a fork's
+        children) then run their commands side by side."""
         tag = f"VMMT{next(_tags)}"
         start = len(self.vm.out)
         # The tag is put together in the guest, so the echoed command line never matches.
         self.vm.type(f'__vmmt={tag}; {command}; echo "$__vmmt-RC-$?"')
+        return tag, start
+
+    def result(self, ticket, timeout=120):
+        """Waits for the command of TICKET (send()) to end; returns (exit status, the console's
+        lines it printed)."""
+        tag, start = ticket
         match = self.vm.wait_out(rf"^{tag}-RC-(\d+)$", timeout)
         text = self.vm.out[start:]
         lines = text.splitlines()[1:]  # the echoed command first
         lines = [line for line in lines if not line.startswith(f"{tag}-RC-")]
         return int(match.group(1)), "\n".join(lines)
 
+    def run(self, command, timeout=120):
+        """Types COMMAND and waits for it to end; returns (exit status, the console's lines it
+        printed). One program at a time: on kvm_pvm a pipeline of busybox programs computes with
+        wrong memory now and then (docs/testing.md, "Known issue")."""
+        return self.result(self.send(command), timeout)
+
     def check(self, command, timeout=120):
         """run(), asserted to exit 0; returns its output."""
         status, output = self.run(command, timeout)
         assert status == 0, f"`{command}` exited {status}:\n{output}\n{self.vm.tail()}"
         return output
+
+
+def check_all(shells, command, timeout=120):
+    """COMMAND (a str, or a function of the shell's index) typed at every shell at once, each
+    asserted to exit 0; returns their outputs in order."""
+    commands = [command(i) if callable(command) else command for i in range(len(shells))]
+    tickets = [sh.send(c) for sh, c in zip(shells, commands)]
+    outputs = []
+    for sh, c, ticket in zip(shells, commands, tickets):
+        status, output = sh.result(ticket, timeout)
+        assert status == 0, f"`{c}` exited {status}:\n{output}\n{sh.vm.tail()}"
+        outputs.append(output)
+    return outputs
 
 
 def boot(vms, args=None, name="linux", api=False, **kw):
