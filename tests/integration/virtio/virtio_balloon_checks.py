@@ -89,6 +89,10 @@ def test_api_inflate_deflate_report(vms, workdir, transport):
     api.want(400, "PATCH", "/balloon", {"amount_mib": 1, "what": 2})
     api.want(400, "PATCH", "/balloon/statistics", {"stats_polling_interval_s": 0})
     api.want(400, "PUT", "/balloon", {"amount_mib": 1, "deflate_on_oom": False})
+    # The guest reports its count of statistics refreshes as minor_faults: wait for the device's
+    # 1 s timer to have asked once (on an idle host the steps above take less than a second).
+    wait_until(lambda: (api.get("/balloon/statistics").json() or {}).get("minor_faults", 0) >= 1,
+               WAIT, "a statistics refresh (minor_faults >= 1)", alive=vm.alive)
     api.want(204, "PATCH", "/balloon", {"amount_mib": 2})  # the guest's cue to finish
     expect_pass(end(vm))
     expect_output(vm, r"^BALLOON done stats-refreshes=[1-9]")
