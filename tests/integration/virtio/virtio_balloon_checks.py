@@ -76,6 +76,11 @@ def test_api_inflate_deflate_report(vms, workdir, transport):
     # 3. free page reporting of 64 MiB just touched: the RSS drops by at least 48 MiB
     vm.wait_out(r"^BALLOON report-ready", WAIT)
     report = wait_rss(vm, lambda r: r >= 384 + 64, "64 MiB more touched")
+    # The guest prints its count of statistics refreshes once it has reported, and sends the
+    # count as minor_faults: wait for the device's 1 s timer to have asked once first (on an
+    # idle host the steps above take less than a second).
+    wait_until(lambda: (api.get("/balloon/statistics").json() or {}).get("minor_faults", 0) >= 1,
+               WAIT, "a statistics refresh (minor_faults >= 1)", alive=vm.alive)
     api.want(204, "PATCH", "/balloon", {"amount_mib": 1})
     vm.wait_out(r"^BALLOON reported=67108864", WAIT)
     wait_rss(vm, lambda r: report - r >= 48, "free page reporting of 64 MiB")
@@ -89,10 +94,6 @@ def test_api_inflate_deflate_report(vms, workdir, transport):
     api.want(400, "PATCH", "/balloon", {"amount_mib": 1, "what": 2})
     api.want(400, "PATCH", "/balloon/statistics", {"stats_polling_interval_s": 0})
     api.want(400, "PUT", "/balloon", {"amount_mib": 1, "deflate_on_oom": False})
-    # The guest reports its count of statistics refreshes as minor_faults: wait for the device's
-    # 1 s timer to have asked once (on an idle host the steps above take less than a second).
-    wait_until(lambda: (api.get("/balloon/statistics").json() or {}).get("minor_faults", 0) >= 1,
-               WAIT, "a statistics refresh (minor_faults >= 1)", alive=vm.alive)
     api.want(204, "PATCH", "/balloon", {"amount_mib": 2})  # the guest's cue to finish
     expect_pass(end(vm))
     expect_output(vm, r"^BALLOON done stats-refreshes=[1-9]")
