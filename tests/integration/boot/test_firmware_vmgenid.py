@@ -20,6 +20,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "linux"))
 import vmgenid_checks as checks  # noqa: E402
+from vmgenid_checks import (test_booted_guest_has_not_reseeded, test_booted_id,  # noqa: E402,F401
+                            test_clone_ged_interrupt_and_reseed, test_each_clone_has_its_own_id,
+                            test_vgen_device_and_driver)
 
 
 @pytest.fixture(scope="module")
@@ -29,24 +32,3 @@ def facts(module_vms):
 
 def test_firmware_wrote_back_the_id_address(facts):
     assert facts.get("fw_addr"), "the VMM never learnt where the firmware placed the ID"
-
-
-def test_vgen_device_and_driver(facts):
-    checks.check_device(facts)
-
-
-def test_booted_id_where_seabios_placed_it(facts):
-    checks.check_booted_id(facts)
-
-
-def test_booted_guest_has_not_reseeded(facts):
-    checks.check_no_reseed_at_boot(facts)
-
-
-@pytest.mark.parametrize("clone", [1, 2])
-def test_clone_ged_interrupt_and_reseed(facts, clone):
-    checks.check_clone(facts, clone)
-
-
-def test_each_clone_has_its_own_id(facts):
-    checks.check_ids_differ(facts)

@@ -29,29 +29,11 @@
 import pytest
 
 import vmgenid_checks as checks
+from vmgenid_checks import (test_booted_guest_has_not_reseeded, test_booted_id,  # noqa: F401
+                            test_clone_ged_interrupt_and_reseed, test_each_clone_has_its_own_id,
+                            test_vgen_device_and_driver)
 
 
 @pytest.fixture(scope="module")
 def facts(module_vms):
     return checks.run(module_vms, module_vms.workdir, firmware=False)
-
-
-def test_vgen_device_and_driver(facts):
-    checks.check_device(facts)
-
-
-def test_booted_id_at_0xa0000(facts):
-    checks.check_booted_id(facts)
-
-
-def test_booted_guest_has_not_reseeded(facts):
-    checks.check_no_reseed_at_boot(facts)
-
-
-@pytest.mark.parametrize("clone", [1, 2])
-def test_clone_ged_interrupt_and_reseed(facts, clone):
-    checks.check_clone(facts, clone)
-
-
-def test_each_clone_has_its_own_id(facts):
-    checks.check_ids_differ(facts)

@@ -8,6 +8,8 @@ shared one) did not answer here (issue 64's report); the clones are restored at 
 import os
 import re
 
+import pytest
+
 from framework import host, linux
 from framework.linux_guest_util import guest_value
 from framework.proc import WaitTimeout
@@ -119,18 +121,22 @@ def run(vms, workdir, firmware):
     return facts
 
 
-def check_device(facts):
+# The tests both vmgenid files run on their own `facts` fixture (each imports them, so pytest
+# collects them there).
+
+def test_vgen_device_and_driver(facts):
     assert re.search(r"^VGEN-DEV: VMGENCTR", facts["driver_output"], re.M), \
         f"the DSDT's VGEN is not ACPI device VMGENCTR:00:\n{facts['driver_output']}"
     assert re.search(r"^VGEN-DRIVER: vmgenid$", facts["driver_output"], re.M), \
         f"Linux's vmgenid driver is not bound to VMGENCTR:00:\n{facts['driver_output']}"
 
 
-def check_booted_id(facts):
+def test_booted_id(facts):
+    """At 0xa0000 (direct boot) or where the firmware placed it."""
     assert facts["id0"] not in ZERO_IDS, f"no generation ID in guest memory: {facts['id0']!r}"
 
 
-def check_no_reseed_at_boot(facts):
+def test_booted_guest_has_not_reseeded(facts):
     n = len(re.findall(RESEED, facts["boot_out"]))
     assert n == 0, f"reseed lines at boot: {n}"
 
@@ -139,7 +145,8 @@ def crng_ready(facts):
     return "crng init done" in facts["boot_out"]
 
 
-def check_clone(facts, clone):
+@pytest.mark.parametrize("clone", [1, 2])
+def test_clone_ged_interrupt_and_reseed(facts, clone):
     got = facts["clones"][clone]
     assert got["ged"] > facts["ged0"], \
         f"clone {clone}: no GED interrupt after the restore ({facts['ged0']} -> {got['ged']})"
@@ -151,7 +158,7 @@ def check_clone(facts, clone):
         raise AssertionError(f"clone {clone}: a ready crng, and no '{RESEED}'")
 
 
-def check_ids_differ(facts):
+def test_each_clone_has_its_own_id(facts):
     id0 = facts["id0"]
     id1, id2 = facts["clones"][1]["id"], facts["clones"][2]["id"]
     assert id1 and id2 and len({id0, id1, id2}) == 3, \
