@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# How CTest runs an integration script: first the host needs of its "# requires: WHAT..." line
-# (require.sh: a missing one skips the test with exit 77 within seconds, before the script
-# builds or boots anything), then the script itself. The output of a test labelled "slow" gets
+# How CTest runs an integration test: a pytest file (tests/integration/framework/: the harness)
+# with pytest, whose conftest.py first checks the host needs of its "# requires: WHAT..." line
+# (framework/host.py: a missing one skips the test with exit 77 within a second, before the file
+# is even imported, and leaves its reason in $VMM_SKIP_DIR). A bash script still waiting for its
+# port gets the same check from lib/require.sh, then runs. The output of a test labelled "slow" gets
 # the seconds since its start in front of each line ("[  42s] ok: ..."), so that a CI log shows
 # where its minutes went. The script runs under test-guard (TEST_GUARD, tests/harness/test_guard.c)
 # when CTest gives it: a test still running shortly before its timeout (VMM_TEST_TIMEOUT, from
@@ -11,20 +13,24 @@
 set -u
 script=$1
 shift
-. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/require.sh"
 # Debian's python3 before any shim (tests/CMakeLists.txt makes the link)
 [ ! -d "${BUILD_DIR:-}/test-bin" ] || export PATH="$BUILD_DIR/test-bin:$PATH"
-needs=$(sed -n 's/^# requires: //p' "$script" | head -n 1)
-# shellcheck disable=SC2086 # one word per need
-[ -z "$needs" ] || require $needs
+case $script in
+*.sh)
+	. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/require.sh"
+	needs=$(sed -n 's/^# requires: //p' "$script" | head -n 1)
+	# shellcheck disable=SC2086 # one word per need
+	[ -z "$needs" ] || require $needs
+	;;
+esac
 guard=()
 if [ -n "${TEST_GUARD:-}" ] && [ -x "$TEST_GUARD" ]; then
 	timeout_s=${VMM_TEST_TIMEOUT:-$(sed -n 's/^# timeout: //p' "$script" | head -n 1)}
 	guard=("$TEST_GUARD" "${timeout_s:-300}")
 fi
 run=(bash "$script")
-# A pytest file (tests/integration/framework/: the harness): -p no:cacheprovider keeps the tree
-# clean; conftest.py turns "every test skipped" into 77.
+# A pytest file: -p no:cacheprovider keeps the tree clean; conftest.py turns "every test
+# skipped" (its requires unmet among them) into 77.
 case $script in *.py) run=(python3 -m pytest -q -p no:cacheprovider "$script") ;; esac
 grep -q '^# labels: .*\bslow\b' "$script" || exec "${guard[@]}" "${run[@]}" "$@"
 start=$SECONDS

@@ -7,8 +7,11 @@
   netns     a network namespace with a tap, removed after the test (root)
 
 A test file is one CTest test (tests/CMakeLists.txt reads its "# labels:", "# timeout:",
-"# requires:" and "# resource:" lines). When none of its tests ran because each skipped, the file
-ends with 77 (CTest's SKIP_RETURN_CODE) and the first reason goes to $VMM_SKIP_DIR.
+"# requires:" and "# resource:" lines). Its "# requires: WHAT..." line (framework/host.py's
+require: kvm, hwkvm, root, netns, qemu, a command) is checked before the file is imported: a need
+the host lacks skips the file. When none of its tests ran because each skipped, the file ends
+with 77 (CTest's SKIP_RETURN_CODE) and the first reason ("CATEGORY: detail") goes to
+$VMM_SKIP_DIR/<test name>, where tools/test_summary.sh counts the categories.
 """
 import os
 import re
@@ -21,8 +24,28 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from framework import host  # noqa: E402
 from framework.net import NetNs, unique_name  # noqa: E402
 from framework.vm import Vms  # noqa: E402
+
+
+class RequiresUnmet(pytest.File):
+    """A test file whose "# requires:" line this host does not meet: skipped at collection,
+    never imported."""
+    reason = ""
+
+    def collect(self):
+        pytest.skip(self.reason, allow_module_level=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path, parent):
+    reason = host.unmet(*host.requires_of(module_path))
+    if reason:
+        skipped = RequiresUnmet.from_parent(parent, path=module_path)
+        skipped.reason = reason
+        return skipped
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -89,7 +112,9 @@ def pytest_sessionfinish(session, exitstatus):
     stats = reporter.stats
     ran = len(stats.get("passed", [])) + len(stats.get("failed", [])) + len(stats.get("error", []))
     skipped = stats.get("skipped", [])
-    if exitstatus == 0 and ran == 0 and skipped:
+    # (a file skipped at collection, RequiresUnmet, collected no test: NO_TESTS_COLLECTED)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and ran == 0 \
+            and skipped:
         reason = skipped[0].longrepr[2] if isinstance(skipped[0].longrepr, tuple) else ""
         reason = reason.removeprefix("Skipped: ")
         skip_dir, name = os.environ.get("VMM_SKIP_DIR"), os.environ.get("VMM_TEST_NAME")

@@ -2,7 +2,9 @@
 
 A skip is not a pass: `skip(category, detail)` ends the test as skipped; when nothing in the
 file ran, the file ends with 77 (CTest's SKIP_RETURN_CODE) and the first reason goes to
-$VMM_SKIP_DIR for tools/test.sh's summary (conftest.py).
+$VMM_SKIP_DIR for tools/test.sh's summary (conftest.py). A test file's "# requires: WHAT..."
+line is checked before the file is imported (conftest.py: `requires_of`, `unmet`): a missing
+need skips the whole file within a second, before it builds or boots anything.
 """
 import functools
 import os
@@ -77,3 +79,21 @@ def require(*needs):
                 skip("missing tool", f"{paths.QEMU} is not installed (tools/setup.sh)")
         elif not has(need):
             skip("missing tool", f"{need} is not installed (tools/setup.sh)")
+
+
+def requires_of(path):
+    """The words of the first "# requires: WHAT..." line of the test file PATH ([] if none)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("# requires: "):
+                return line.removeprefix("# requires: ").split()
+    return []
+
+
+def unmet(*needs):
+    """"CATEGORY: detail" of the first of NEEDS this host lacks (require's skip), else None."""
+    try:
+        require(*needs)
+    except pytest.skip.Exception as e:
+        return e.msg
+    return None
