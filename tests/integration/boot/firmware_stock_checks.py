@@ -3,7 +3,7 @@ test_firmware_ovmf.py: OVMF): the boots, here or in the run's L1 (framework/l1.p
 checks.
 
 On kvm_pvm (guest kernel code emulated) Debian's kernel cannot run (linux_stock says why), so
-there the boots run in L1 (`python3 firmware_stock_checks.py inner OUT KIND` as an L1 job, its
+there the boots run in L1 (`python3 firmware_stock_checks.py OUT KIND` as an L1 job, its
 files in OUT, shared with L1) and the checks here afterwards. In L1 our boot runs alone first and
 QEMU's after it: side by side, a boot in L1 ended in a triple fault or a console stopped mid-line
 in 4 of 6 runs (2026-11-27) and each alone passed; a boot of ours that fails in L1 is the test's
@@ -123,37 +123,24 @@ def run_boots(workdir, kind, peer=True):
     env = stock_env()
     marker = f"VMM-FW-STOCK-MARKER {os.getpid()}-{time.monotonic_ns() % 100000}"
     print(f"firmware: {bios}")
-    if not l1.wanted(os.environ.get("FW_STOCK_DIRECT") == "1"):
-        print(f"where: directly on this host's KVM ({host.kvm_line()})")
-        out = Path(workdir)
-        boots(out, kind, env, marker, in_l1=False, peer=peer)
-        return out, marker
-    if kind == "ovmf" and os.environ.get("FW_OVMF_L1") != "1":
+    direct = os.environ.get("FW_STOCK_DIRECT") == "1"
+    if l1.wanted(direct) and kind == "ovmf" and os.environ.get("FW_OVMF_L1") != "1":
         # OVMF in L2 aborts L1 within seconds, on the system's QEMU 7.2 and on the backported
         # 10.0.2 alike (tools/kvm-in-qemu/README.md: "tcg_handle_interrupt: assertion failed"),
         # and on kvm_pvm OVMF itself cannot run (its first x87 instruction).
         host.skip("L1 aborts", f"{l1.WHY}, and OVMF cannot run on kvm_pvm (x87); QEMU's TCG aborts "
                   "L1 under OVMF in L2 (tcg_handle_interrupt assertion, QEMU 7.2 and 10.0); "
                   "FW_OVMF_L1=1 tries")
-    print(f"where: {l1.WHY}: the boots run in the run's L1 Linux (framework/l1.py), "
-          "the checks here")
-    shared = l1.get()
-    out = shared.new_dir(f"firmware_{kind}")
-    job_env = {k: os.environ[k] for k in ("VMM", "VMMCTL", "QEMU", "SOURCE_DIR", "BUILD_DIR",
-                                         "OVMF_FD", "SEABIOS_DIR", "BOOT_TIMEOUT",
-                                         "FW_STOCK_STALL") if k in os.environ}
-    job_env.update({"VMM": str(paths.VMM), "VMMCTL": str(paths.VMMCTL),
-                    "FW_STOCK_MARKER": marker, "FW_STOCK_PEER": "1" if peer else "0"})
-
-    def reset():
-        for f in out.iterdir():
-            f.unlink()
-    result = shared.run([sys.executable if sys.executable.startswith("/usr/") else "python3",
-                         Path(__file__).resolve(), "inner", out, kind], env=job_env,
-                        timeout=2 * BOOT_TIMEOUT + 120, name=f"firmware_{kind}", reset=reset)
-    print(result.out)
-    assert result.status == 0, f"the boots in L1 ended with {result.status}:\n{result.tail()}"
-    assert (out / "vmm.status").exists(), f"L1 did not run the boots:\n{result.tail()}"
+    with l1.boots_folder(f"firmware_{kind}", __file__,
+                         lambda f: boots(f, kind, env, marker, in_l1=False, peer=peer),
+                         args=(kind,), force_direct=direct, folder=workdir,
+                         keep=("OVMF_FD", "SEABIOS_DIR", "BOOT_TIMEOUT", "FW_STOCK_STALL"),
+                         env={"FW_STOCK_MARKER": marker, "FW_STOCK_PEER": "1" if peer else "0"},
+                         timeout=2 * BOOT_TIMEOUT + 120,
+                         where=f"{l1.WHY}: the boots run in the run's L1 Linux (framework/l1.py), "
+                         "the checks here") as out:
+        pass  # the folder stays: the workdir here, a new_dir in L1
+    assert (out / "vmm.status").exists(), f"no boot ran (no {out / 'vmm.status'})"
     return out, marker
 
 
@@ -212,5 +199,4 @@ def inner(out, kind):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["inner"]:
-        inner(sys.argv[2], sys.argv[3])
+    inner(sys.argv[1], sys.argv[2])  # in L1: l1.boots_folder's `python3 THIS OUT KIND`

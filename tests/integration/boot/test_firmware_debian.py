@@ -142,27 +142,13 @@ def out():
                   "OVMF (tcg_handle_interrupt assertion) and where GRUB loads the initrd through "
                   "SeaBIOS for over ten minutes; FW_DEBIAN_L1=1 tries")
     env = image_env()
-    if not in_l1:
-        with tempfile.TemporaryDirectory(prefix="firmware_debian.", dir=paths.BUILD_DIR) as folder:
-            boots(folder, env)
-            yield Path(folder)
-        return
-    print("where: kvm_pvm cannot run Debian's kernel: the boots run in the run's L1 (framework/l1.py)")
-    shared = l1.get()
-    folder = shared.new_dir("firmware_debian")
-    job_env = {k: os.environ[k] for k in ("FW_DEBIAN_ONLY", "FW_DEBIAN_PEER", "SEABIOS_DIR",
-                                         "OVMF_FD", "DEBIAN_IMAGE_SH") if k in os.environ}
-    job_env.update({"VMM": paths.VMM, "QEMU": paths.QEMU, "SOURCE_DIR": paths.SOURCE_DIR,
-                    "BUILD_DIR": paths.BUILD_DIR, "BOOT_TIMEOUT": BOOT_TIMEOUT})
-
-    def reset():
-        for f in folder.iterdir():
-            f.unlink()
-    result = shared.run(["python3", Path(__file__).resolve(), str(folder)], env=job_env,
-                        timeout=BOOT_TIMEOUT + 300, name="firmware_debian", reset=reset)
-    print(result.out)
-    assert result.status == 0, f"the boots in L1 ended with {result.status}:\n{result.tail()}"
-    yield folder
+    with l1.boots_folder("firmware_debian", __file__, lambda f: boots(f, env),
+                         tmp_dir=paths.BUILD_DIR, env={"BOOT_TIMEOUT": BOOT_TIMEOUT},
+                         keep=("FW_DEBIAN_ONLY", "FW_DEBIAN_PEER", "SEABIOS_DIR", "OVMF_FD",
+                               "DEBIAN_IMAGE_SH"), timeout=BOOT_TIMEOUT + 300,
+                         where="kvm_pvm cannot run Debian's kernel: the boots run in the run's L1 "
+                         "(framework/l1.py)") as folder:
+        yield folder
 
 
 def check_boot(out, name):

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # framework/, when
 
 import pytest  # noqa: E402
 
-from framework import host, l1, paths  # noqa: E402
+from framework import host, l1  # noqa: E402
 from framework.guests import boot_vmm, guest_path  # noqa: E402
 from framework.proc import read_text  # noqa: E402
 from framework.vm import Vms  # noqa: E402
@@ -128,27 +128,12 @@ def _runs(vms, out):
 @pytest.fixture(scope="module")
 def out():
     guest_path("cpuid_dump")
-    if not l1.wanted(os.environ.get("CPUID_DIRECT") == "1"):
-        print(f"where: directly on this host's KVM ({host.kvm_line()})")
-        with tempfile.TemporaryDirectory(prefix="guest_cpuid.") as folder:
-            runs(folder)
-            yield Path(folder)
-        return
-    print("where: kvm_pvm ignores KVM_SET_CPUID2's table for what its guests see, so the runs go"
-          " into the run's L1 Linux under QEMU's TCG with nested SVM (framework/l1.py), kvm_amd")
-    shared = l1.get()
-    folder = shared.new_dir("guest_cpuid")
-
-    def reset():
-        for f in folder.iterdir():
-            f.unlink()
-    result = shared.run(["python3", Path(__file__).resolve(), str(folder)],
-                        env={"VMM": paths.VMM, "GUESTS": paths.GUESTS,
-                             "SOURCE_DIR": paths.SOURCE_DIR, "BUILD_DIR": paths.BUILD_DIR},
-                        timeout=300, name="guest_cpuid", reset=reset)
-    print(result.out)
-    assert result.status == 0, f"L1 did not run the guests (status {result.status}):\n{result.tail()}"
-    yield folder
+    with l1.boots_folder("guest_cpuid", __file__, runs, timeout=300,
+                         force_direct=os.environ.get("CPUID_DIRECT") == "1",
+                         where="kvm_pvm ignores KVM_SET_CPUID2's table for what its guests see, "
+                         "so the runs go into the run's L1 Linux under QEMU's TCG with nested SVM "
+                         "(framework/l1.py), kvm_amd") as folder:
+        yield folder
 
 
 def text(out, name):

@@ -23,6 +23,7 @@ fault, a stall of its console) is the job's result, never presumed to be L1's.
 
 A test run by hand (no supervisor running) starts one of its own for its process, ended with it.
 """
+import contextlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -74,6 +76,22 @@ def require(why=WHY):
     for tool in ("busybox", "cpio"):
         if not host.has(tool):
             host.skip("kvm_pvm", f"{why}; tools/kvm-in-qemu needs {tool}")
+
+
+def python():
+    """The interpreter of a job or of L1's agent: this one when it is the system's (L1 has the
+    host's /usr), else python3 on L1's PATH."""
+    return sys.executable if sys.executable.startswith("/usr/") else "python3"
+
+
+def job_env(env=None, keep=()):
+    """A job's environment: the harness's paths (framework/paths.py), the variables named in KEEP
+    that are set here, then ENV."""
+    out = {"VMM": paths.VMM, "VMMCTL": paths.VMMCTL, "QEMU": paths.QEMU, "GUESTS": paths.GUESTS,
+           "SOURCE_DIR": paths.SOURCE_DIR, "BUILD_DIR": paths.BUILD_DIR}
+    out.update({k: os.environ[k] for k in keep if k in os.environ})
+    out.update(env or {})
+    return out
 
 
 def _write_json(path, data):
@@ -195,8 +213,7 @@ class Supervisor:
                 str(LIFETIME), "--log", str(console), *self.shares()]
         if want["vfio"]:
             argv.append("--vfio-devices")
-        argv += ["--", sys.executable if sys.executable.startswith("/usr/") else "python3",
-                 str(Path(__file__).resolve()), "agent", str(self.folder)]
+        argv += ["--", python(), str(Path(__file__).resolve()), "agent", str(self.folder)]
         env = dict(os.environ, L1_BOOT=str(n), L1_PROFILE=profile)
         with open(self.folder / f"run.{n}.out", "wb") as out:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
@@ -439,6 +456,24 @@ class L1:
         host.skip("L1 crashed", "L1 itself failed twice, not the boots in it: "
                   f"{failures[-1]} (QEMU's TCG under tools/kvm-in-qemu)")
 
+    def run_file(self, script, folder, *args, env=None, keep=(), reset=True, prepare=None, **kw):
+        """Runs `python3 SCRIPT FOLDER ARGS...` (a test file's side in L1, its files in FOLDER, a
+        new_dir) with job_env(ENV, KEEP); prints its output and returns its Result. RESET: before
+        a retry after L1's own failure FOLDER is emptied and PREPARE(FOLDER) called again (False
+        when the folder holds earlier jobs' files). KW: run()'s (timeout, name, cpu, vfio)."""
+        def empty():
+            for f in Path(folder).iterdir():
+                if f.is_dir():
+                    shutil.rmtree(f)
+                else:
+                    f.unlink()
+            if prepare is not None:
+                prepare(folder)
+        result = self.run([python(), Path(script).resolve(), folder, *args],
+                          env=job_env(env, keep), reset=empty if reset else None, **kw)
+        print(result.out)
+        return result
+
     def stop_own(self):
         if self.own is not None:
             stop(self.folder, wait=60)
@@ -447,6 +482,38 @@ class L1:
     def boot_seconds(self):
         """Each boot's time to a ready agent, for the report."""
         return [b.get("ready_s") for b in self.state().get("boots", [])]
+
+
+@contextlib.contextmanager
+def boots_folder(name, script, direct, args=(), force_direct=False, where=WHY, folder=None,
+                 tmp_dir=None, prepare=None, timeout=600, **kw):
+    """`with l1.boots_folder(NAME, __file__, DIRECT, ...) as folder:` a test's boots, here or in
+    the run's L1, and the folder of their files for the checks. Here (not wanted(FORCE_DIRECT)):
+    DIRECT(folder) in FOLDER, or in a temporary folder (prefix NAME, under TMP_DIR) removed after
+    the block. In L1 (printing WHERE): SCRIPT's __main__ as `python3 SCRIPT FOLDER ARGS...` in
+    new_dir(NAME) (L1.run_file: KW are its env, keep), which must end with status 0.
+    PREPARE(folder), when given, is called on the empty folder before the boots either way."""
+    if not wanted(force_direct):
+        print(f"where: directly on this host's KVM ({host.kvm_line()})")
+        with contextlib.ExitStack() as stack:
+            if folder is None:
+                folder = stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix=f"{name}.", dir=tmp_dir))
+            folder = Path(folder)
+            if prepare is not None:
+                prepare(folder)
+            direct(folder)
+            yield folder
+        return
+    print(f"where: {where}")
+    shared = get()
+    folder = shared.new_dir(name)
+    if prepare is not None:
+        prepare(folder)
+    result = shared.run_file(script, folder, *args, prepare=prepare, timeout=timeout, name=name,
+                             **kw)
+    assert result.status == 0, f"{name} in L1 ended with status {result.status}:\n{result.tail()}"
+    yield folder
 
 
 def wait_end_or_stall(vm, timeout, stall=60):

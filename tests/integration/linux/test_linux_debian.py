@@ -281,36 +281,19 @@ def out():
     env = image_env()
     print(f"kernel: {env['DEBIAN_KERNEL_PACKAGE']} ({env['DEBIAN_KERNEL_RELEASE']}), {env['DEBIAN_KERNEL']}")
     print(f"image:  {env['DEBIAN_IMAGE']}")
-    if not l1.wanted(os.environ.get("DEBIAN_DIRECT") == "1"):
-        print(f"where: directly on this host's KVM ({host.kvm_line()})")
-        with tempfile.TemporaryDirectory(prefix="linux_debian.", dir=paths.BUILD_DIR) as folder:
-            fresh_overlays(Path(folder), env)
-            boots(folder, False, os.environ.get("DEBIAN_PEER", "1") == "1")
-            yield Path(folder)
-        return
-    print(f"where: {l1.WHY}, so the boots run in the run's L1 (framework/l1.py), where kvm_amd runs "
-          "guest kernel and user code; the checks here")
-    shared = l1.get()
-    folder = shared.new_dir("linux_debian")
-    fresh_overlays(folder, env)
-
-    def reset():
-        for f in folder.iterdir():
-            if f.is_dir():
-                shutil.rmtree(f)
-            else:
-                f.unlink()
-        fresh_overlays(folder, env)
-    result = shared.run(["python3", Path(__file__).resolve(), str(folder), os.environ.get("DEBIAN_PEER", "0")],
-                        env={"VMM": paths.VMM, "VMMCTL": paths.VMMCTL, "QEMU": paths.QEMU,
-                             "SOURCE_DIR": paths.SOURCE_DIR, "BUILD_DIR": paths.BUILD_DIR,
-                             "BOOT_TIMEOUT": BOOT_TIMEOUT, "VIRTIOFSD": VIRTIOFSD,
-                             "DEBIAN_HOTPLUG": os.environ.get("DEBIAN_HOTPLUG", "1"),
-                             "DEBIAN_STALL": os.environ.get("DEBIAN_STALL", "150")},
-                        timeout=BOOT_TIMEOUT + 240, name="linux_debian", reset=reset)
-    print(result.out)
-    assert result.status == 0, f"the boots in L1 ended with {result.status}:\n{result.tail()}"
-    yield folder
+    with l1.boots_folder(
+            "linux_debian", __file__,
+            lambda f: boots(f, False, os.environ.get("DEBIAN_PEER", "1") == "1"),
+            args=(os.environ.get("DEBIAN_PEER", "0"),), tmp_dir=paths.BUILD_DIR,
+            force_direct=os.environ.get("DEBIAN_DIRECT") == "1",
+            prepare=lambda f: fresh_overlays(f, env),
+            env={"BOOT_TIMEOUT": BOOT_TIMEOUT, "VIRTIOFSD": VIRTIOFSD,
+                 "DEBIAN_HOTPLUG": os.environ.get("DEBIAN_HOTPLUG", "1"),
+                 "DEBIAN_STALL": os.environ.get("DEBIAN_STALL", "150")},
+            timeout=BOOT_TIMEOUT + 240,
+            where=f"{l1.WHY}, so the boots run in the run's L1 (framework/l1.py), where kvm_amd "
+            "runs guest kernel and user code; the checks here") as folder:
+        yield folder
 
 
 def user_text(out, name):

@@ -207,29 +207,17 @@ def run():
     marker = f"VMM-STOCK-DISK-MARKER {os.getpid()}-{time.monotonic_ns() % 100000}"
     print(f"kernel: {env['STOCK_PACKAGE']} {env['STOCK_PACKAGE_VERSION']} "
           f"({env['STOCK_KERNEL_RELEASE']}), {env['STOCK_KERNEL']}")
-    if not l1.wanted(os.environ.get("STOCK_DIRECT") == "1"):
-        print(f"where: directly on this host's KVM ({host.kvm_line()})")
-        with tempfile.TemporaryDirectory(prefix="linux_stock.") as folder:
-            boots(folder, False, marker, os.environ.get("STOCK_PEER", "1") == "1")
-            yield Path(folder), marker, env
-        return
-    print(f"where: {l1.WHY}, so the boots run in the run's L1 Linux under QEMU's TCG with nested "
-          "SVM (framework/l1.py), where kvm_amd runs guest kernel and user code; the checks here")
-    shared = l1.get()
-    folder = shared.new_dir("linux_stock")
-
-    def reset():
-        for f in folder.iterdir():
-            f.unlink()
-    result = shared.run(["python3", Path(__file__).resolve(), str(folder), marker,
-                         os.environ.get("STOCK_PEER", "0")],
-                        env={"VMM": paths.VMM, "VMMCTL": paths.VMMCTL, "QEMU": paths.QEMU,
-                             "SOURCE_DIR": paths.SOURCE_DIR, "BUILD_DIR": paths.BUILD_DIR,
-                             "BOOT_TIMEOUT": BOOT_TIMEOUT, "STOCK_STALL": STALL},
-                        timeout=3 * BOOT_TIMEOUT + 120, name="linux_stock", reset=reset)
-    print(result.out)
-    assert result.status == 0, f"the boots in L1 ended with {result.status}:\n{result.tail()}"
-    yield folder, marker, env
+    with l1.boots_folder(
+            "linux_stock", __file__,
+            lambda f: boots(f, False, marker, os.environ.get("STOCK_PEER", "1") == "1"),
+            args=(marker, os.environ.get("STOCK_PEER", "0")),
+            force_direct=os.environ.get("STOCK_DIRECT") == "1",
+            env={"BOOT_TIMEOUT": BOOT_TIMEOUT, "STOCK_STALL": STALL},
+            timeout=3 * BOOT_TIMEOUT + 120,
+            where=f"{l1.WHY}, so the boots run in the run's L1 Linux under QEMU's TCG with nested "
+            "SVM (framework/l1.py), where kvm_amd runs guest kernel and user code; the checks "
+            "here") as folder:
+        yield folder, marker, env
 
 
 def marker_of(text, key):

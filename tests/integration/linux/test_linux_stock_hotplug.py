@@ -253,29 +253,15 @@ def boot_qemu(vms, work, out, env, cmdline, results):
 
 @pytest.fixture(scope="module")
 def out():
-    if not l1.wanted(os.environ.get("STOCK_DIRECT") == "1"):
-        print(f"where: directly on this host's KVM ({host.kvm_line()})")
-        with tempfile.TemporaryDirectory(prefix="linux_stock_hotplug.") as folder:
-            boot(folder, in_l1=False)
-            yield Path(folder)
-        return
-    stock_env()  # skips here, before L1, when Debian's kernel cannot be had
-    print("where: kvm_pvm, so the boot runs in the run's L1 (framework/l1.py; linux_stock says why)")
-    shared = l1.get()
-    folder = shared.new_dir("linux_stock_hotplug")
-
-    def reset():
-        for f in folder.iterdir():
-            f.unlink()
+    direct = os.environ.get("STOCK_DIRECT") == "1"
+    if l1.wanted(direct):
+        stock_env()  # skips here, before L1, when Debian's kernel cannot be had
     # 180 s a boot in L1 (one ran 54 s there, idle), ours and the peer's
-    result = shared.run(["python3", Path(__file__).resolve(), str(folder)],
-                        env={"VMM": paths.VMM, "VMMCTL": paths.VMMCTL, "QEMU": paths.QEMU,
-                             "SOURCE_DIR": paths.SOURCE_DIR, "BUILD_DIR": paths.BUILD_DIR,
-                             "BOOT_TIMEOUT": 180, "VIRTIOFSD": VIRTIOFSD},
-                        timeout=600, name="linux_stock_hotplug", reset=reset)
-    print(result.out)
-    assert result.status == 0, f"the boot in L1 ended with {result.status}:\n{result.tail()}"
-    yield folder
+    with l1.boots_folder("linux_stock_hotplug", __file__, lambda f: boot(f, in_l1=False),
+                         force_direct=direct, env={"BOOT_TIMEOUT": 180, "VIRTIOFSD": VIRTIOFSD},
+                         timeout=600, where="kvm_pvm, so the boot runs in the run's L1 "
+                         "(framework/l1.py; linux_stock says why)") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")

@@ -124,27 +124,14 @@ def boot(out, in_l1):
 
 @pytest.fixture(scope="module")
 def out():
-    if not l1.wanted(os.environ.get("STOCK_DIRECT") == "1"):
-        print(f"where: directly on this host's KVM ({host.kvm_line()})")
-        with tempfile.TemporaryDirectory(prefix="linux_vcpu_hotplug.") as folder:
-            boot(folder, in_l1=False)
-            yield Path(folder)
-        return
-    stock_env()  # skips here, before L1, when Debian's kernel cannot be had
-    print("where: kvm_pvm, so the boot runs in the run's L1 (framework/l1.py; linux_stock says why)")
-    shared = l1.get()
-    folder = shared.new_dir("linux_vcpu_hotplug")
-
-    def reset():
-        for f in folder.iterdir():
-            f.unlink()
-    result = shared.run(["python3", Path(__file__).resolve(), str(folder)],
-                        env={"VMM": paths.VMM, "VMMCTL": paths.VMMCTL, "SOURCE_DIR": paths.SOURCE_DIR,
-                             "BUILD_DIR": paths.BUILD_DIR, "BOOT_TIMEOUT": 240},
-                        timeout=780, name="linux_vcpu_hotplug", reset=reset)
-    print(result.out)
-    assert result.status == 0, f"the boot in L1 ended with {result.status}:\n{result.tail()}"
-    yield folder
+    direct = os.environ.get("STOCK_DIRECT") == "1"
+    if l1.wanted(direct):
+        stock_env()  # skips here, before L1, when Debian's kernel cannot be had
+    with l1.boots_folder("linux_vcpu_hotplug", __file__, lambda f: boot(f, in_l1=False),
+                         force_direct=direct, env={"BOOT_TIMEOUT": 240}, timeout=780,
+                         where="kvm_pvm, so the boot runs in the run's L1 (framework/l1.py; "
+                         "linux_stock says why)") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # framework/, when
 
 import pytest  # noqa: E402
 
-from framework import host, l1, paths  # noqa: E402
+from framework import l1  # noqa: E402
 from framework.guests import PASS, guest_path  # noqa: E402
 from framework.proc import WaitTimeout, read_text, wait_until  # noqa: E402
 from framework.vm import Vms  # noqa: E402
@@ -195,15 +195,13 @@ def runs():
     guest_path("snap_counter")
     shared = l1.get()
     out = shared.new_dir("snapshot_cpu_hosts")
-    env = {"VMM": paths.VMM, "GUESTS": paths.GUESTS, "SOURCE_DIR": paths.SOURCE_DIR,
-           "BUILD_DIR": paths.BUILD_DIR}
     results = {}
-    # each job's time includes an L1 boot of its CPU (60 s on a loaded host) when it changed
+    # each job's time includes an L1 boot of its CPU (60 s on a loaded host) when it changed;
+    # no reset before a retry: the folder holds the jobs before
     for what, cpu, timeout in (("dump", HOST_B, 250), ("snap", HOST_A, 400), ("restore", HOST_B, 400)):
         start = time.monotonic()
-        results[what] = shared.run(["python3", Path(__file__).resolve(), what, out], env=env,
-                                   timeout=timeout, name=f"snapshot_cpu_hosts-{what}", cpu=cpu)
-        print(results[what].out.strip())
+        results[what] = shared.run_file(__file__, out, what, reset=False, timeout=timeout,
+                                        name=f"snapshot_cpu_hosts-{what}", cpu=cpu)
         print(f"{what}: status {results[what].status}, {time.monotonic() - start:.0f} s "
               "(an L1 boot included when the CPU changed)")
     return out, results
@@ -263,5 +261,5 @@ def test_host_b_takes_the_templated_snapshot(runs):
         f"{read_text(out / 'b-t-restore.out')[-300:]} {read_text(out / 'b-t-restore.err')[-300:]}"
 
 
-if __name__ == "__main__":  # in L1: one job (dump, snap, restore), its files in argv[2]
-    inner(sys.argv[1], sys.argv[2])
+if __name__ == "__main__":  # in L1: one job (dump, snap, restore) in argv[2], its files in argv[1]
+    inner(sys.argv[2], sys.argv[1])
