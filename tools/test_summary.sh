@@ -6,7 +6,7 @@
 #   tests: 90 passed, 0 failed, 55 skipped
 #   tools/test_summary.sh CTEST-OUTPUT SKIP-DIR
 # CTEST-OUTPUT holds CTest's per-test lines ("Test #N: NAME ....   Passed"); SKIP-DIR one file per
-# skipped test holding "CATEGORY: detail" (tests/integration/lib/require.sh writes them).
+# skipped test holding "CATEGORY: detail" (tests/integration/conftest.py writes them).
 set -euo pipefail
 out=$1
 skips=$2
