@@ -2,13 +2,14 @@
 # How CTest runs an integration test: a pytest file (tests/integration/framework/: the harness)
 # with pytest, whose conftest.py first checks the host needs of its "# requires: WHAT..." line
 # (framework/host.py: a missing one skips the test with exit 77 within a second, before the file
-# is even imported, and leaves its reason in $VMM_SKIP_DIR). A bash script still waiting for its
-# port gets the same check from lib/require.sh, then runs. The output of a test labelled "slow" gets
-# the seconds since its start in front of each line ("[  42s] ok: ..."), so that a CI log shows
-# where its minutes went. The script runs under test-guard (TEST_GUARD, tests/harness/test_guard.c)
-# when CTest gives it: a test still running shortly before its timeout (VMM_TEST_TIMEOUT, from
-# its "# timeout:" line) fails with the list of its processes still there, and whatever a test
-# leaves running is ended with it, the processes that left its tree included.
+# is even imported, and leaves its reason in $VMM_SKIP_DIR). A bash script gets the same check
+# (python3 -m framework.host requires SCRIPT), then runs. The output of a test labelled "slow"
+# gets the seconds since its start in front of each line ("[  42s] ok: ..."), so that a CI log
+# shows where its minutes went. The test runs under test-guard (TEST_GUARD,
+# tests/harness/test_guard.c) when CTest gives it: a test still running shortly before its
+# timeout (VMM_TEST_TIMEOUT, from its "# timeout:" line) fails with the list of its processes
+# still there, and whatever a test leaves running is ended with it, the processes that left its
+# tree included.
 #   run_test.sh SCRIPT [ARGS...]
 set -u
 script=$1
@@ -16,11 +17,10 @@ shift
 # Debian's python3 before any shim (tests/CMakeLists.txt makes the link)
 [ ! -d "${BUILD_DIR:-}/test-bin" ] || export PATH="$BUILD_DIR/test-bin:$PATH"
 case $script in
-*.sh)
-	. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/require.sh"
-	needs=$(sed -n 's/^# requires: //p' "$script" | head -n 1)
-	# shellcheck disable=SC2086 # one word per need
-	[ -z "$needs" ] || require $needs
+*.py) ;;
+*)
+	PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")/../integration${PYTHONPATH:+:$PYTHONPATH}" \
+		python3 -m framework.host requires "$script" || exit
 	;;
 esac
 guard=()

@@ -116,10 +116,5 @@ def pytest_sessionfinish(session, exitstatus):
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and ran == 0 \
             and skipped:
         reason = skipped[0].longrepr[2] if isinstance(skipped[0].longrepr, tuple) else ""
-        reason = reason.removeprefix("Skipped: ")
-        skip_dir, name = os.environ.get("VMM_SKIP_DIR"), os.environ.get("VMM_TEST_NAME")
-        if skip_dir and name:
-            os.makedirs(skip_dir, exist_ok=True)
-            Path(skip_dir, name.replace("/", "_")).write_text(reason + "\n")
-        print(f"SKIP: {reason}")
+        host.record_skip(reason.removeprefix("Skipped: "))
         session.exitstatus = 77

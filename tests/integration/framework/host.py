@@ -5,11 +5,15 @@ file ran, the file ends with 77 (CTest's SKIP_RETURN_CODE) and the first reason 
 $VMM_SKIP_DIR for tools/test.sh's summary (conftest.py). A test file's "# requires: WHAT..."
 line is checked before the file is imported (conftest.py: `requires_of`, `unmet`): a missing
 need skips the whole file within a second, before it builds or boots anything.
+`python3 -m framework.host requires SCRIPT` (from tests/integration) makes the same check for a
+test that is not a pytest file (tests/harness/run_test.sh): exit 77 with the reason recorded.
 """
 import functools
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +101,22 @@ def unmet(*needs):
     except pytest.skip.Exception as e:
         return e.msg
     return None
+
+
+def record_skip(reason):
+    """Prints "SKIP: REASON" ("CATEGORY: detail") and, under CTest (VMM_SKIP_DIR and
+    VMM_TEST_NAME set), leaves it in $VMM_SKIP_DIR/<test name> for tools/test_summary.sh."""
+    skip_dir, name = os.environ.get("VMM_SKIP_DIR"), os.environ.get("VMM_TEST_NAME")
+    if skip_dir and name:
+        os.makedirs(skip_dir, exist_ok=True)
+        Path(skip_dir, name.replace("/", "_")).write_text(reason + "\n")
+    print(f"SKIP: {reason}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "requires":
+        sys.exit("usage: python3 -m framework.host requires SCRIPT")
+    unmet_reason = unmet(*requires_of(sys.argv[2]))
+    if unmet_reason:
+        record_skip(unmet_reason)
+        sys.exit(77)
