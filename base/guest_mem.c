@@ -90,6 +90,52 @@ int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd)
 	return map_layout(mem, ram_size, fd, false);
 }
 
+/* Copies file bytes [off, off + size) to `dst`, skipping the file's holes (the memfd reads zeros
+ * there already). Returns 0 or -errno (-EIO when the file ends early). */
+static int copy_data(int fd, uint64_t off, uint64_t size, uint8_t *dst)
+{
+	uint64_t pos = off, end = off + size;
+	while (pos < end) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : -errno; /* ENXIO: only a hole is left */
+		if ((uint64_t)data >= end)
+			return 0;
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		uint64_t stop = hole < 0 || (uint64_t)hole > end ? end : (uint64_t)hole;
+		for (pos = (uint64_t)data; pos < stop;) {
+			ssize_t n = pread(fd, dst + (pos - off), stop - pos, (off_t)pos);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			pos += (uint64_t)n;
+		}
+	}
+	return 0;
+}
+
+int guest_mem_load_shared(struct guest_mem *mem, uint64_t ram_size, int fd)
+{
+	struct stat st;
+	memset(mem, 0, sizeof(*mem));
+	if (fd < 0)
+		return -EINVAL;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < ram_size)
+		return -EINVAL;
+	int err = guest_mem_alloc_shared(mem, ram_size);
+	uint64_t off = 0;
+	for (int i = 0; !err && i < mem->nregions; i++) {
+		err = copy_data(fd, off, mem->regions[i].size, mem->regions[i].host);
+		off += mem->regions[i].size;
+	}
+	if (err)
+		guest_mem_free(mem);
+	return err;
+}
+
 int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size)
 {
 	return guest_mem_add_shared_region(mem, gpa, host, size, -1, 0);

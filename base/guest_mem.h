@@ -68,6 +68,13 @@ int guest_mem_alloc_shared(struct guest_mem *mem, uint64_t ram_size);
  * -errno. */
 int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd);
 
+/* Guest RAM as guest_mem_alloc_shared() makes it (one memfd, MAP_SHARED), filled with the first
+ * `ram_size` bytes of `fd` in region order: a restore that must share its RAM (--mem-shared, a
+ * vhost-user device, a fork). The file's holes stay holes in the memfd (SEEK_DATA), so a sparse
+ * memory file costs what it holds. `fd` is only read. Returns 0, the -EINVAL cases of
+ * guest_mem_map_file(), -EIO when the file ends early, or -errno. */
+int guest_mem_load_shared(struct guest_mem *mem, uint64_t ram_size, int fd);
+
 /* Describes caller-owned host memory as guest RAM at `gpa` (tests, fuzzers). Regions must be
  * added in ascending, non-overlapping order. Returns 0 or -EINVAL / -ENOSPC. */
 int guest_mem_add_region(struct guest_mem *mem, uint64_t gpa, void *host, uint64_t size);

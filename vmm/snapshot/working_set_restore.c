@@ -141,6 +141,8 @@ static int load(struct vm *vm, const char *path, const struct ws_identity *id, i
 {
 	struct working_set ws;
 	uint64_t t0 = mono_us();
+	if (vm->mem.shared) /* the memory file copied into shared RAM: every page is in place */
+		return 0;
 	int r = working_set_read(path, id, &ws, err, errlen);
 
 	if (r == -ENOENT)

@@ -98,16 +98,20 @@ static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path, struct
 {
 	if (uffd_path && vm_uffd_start(vm, uffd_path)) /* logged */
 		return -EIO;
+	/* a vhost-user back-end maps it too; --mem-shared: a local migration hands it over, a fork
+	 * shares it with its children (a restore copies the memory file into it) */
+	bool shares = device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared;
 	int err = 0;
 	if (uffd_path)
 		err = 0;
 	else if (given) { /* a migration's RAM, filled already: the VM owns it from now on */
 		vm->mem = *given;
 		memset(given, 0, sizeof(*given));
-	} else if (mem_fd >= 0)
+	} else if (mem_fd >= 0 && shares)
+		err = guest_mem_load_shared(&vm->mem, vm->cfg->mem_size, mem_fd);
+	else if (mem_fd >= 0)
 		err = guest_mem_map_file(&vm->mem, vm->cfg->mem_size, mem_fd);
-	/* a vhost-user back-end maps it too; --mem-shared: a local migration hands it over */
-	else if (device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared)
+	else if (shares)
 		err = guest_mem_alloc_shared(&vm->mem, vm->cfg->mem_size);
 	else
 		err = guest_mem_alloc(&vm->mem, vm->cfg->mem_size);

@@ -1,5 +1,5 @@
 # A shared folder and a Firecracker-style disk hot-added to the default Linux guest (docs/hotplug.md),
-# one boot (root disk on virtio-pci, guest RAM in a memfd: --mem-shared, which virtiofsd maps):
+# one VM (root disk on virtio-pci, guest RAM in a memfd: --mem-shared, which virtiofsd maps):
 #   1. PUT /vmm/vm.add-fs (vmmctl add-fs) of virtiofsd's socket answers 200 with its PciDeviceInfo;
 #      the same id again, the same tag again, the same socket for another tag: 400, nothing added; the guest's acpiphp scans the
 #      slot, the guest mounts the tag (mount -t virtiofs) and reads a file the host wrote (the
@@ -21,8 +21,9 @@
 #      /vmm/vm.add-net with "vhost_user": true and a mac answers 200, the guest's eth0 has that
 #      MAC, the frames it sends come back (rx_packets grows), the remove answers 204 and eth0
 #      goes.
-# This one boots: a restored VM's RAM is the snapshot's memory file mapped privately, not the
-# memfd a vhost-user back-end maps (add-fs needs --mem-shared's memfd), so no shared snapshot.
+# The guest is restored from a snapshot of it at its shell (linux.shell_snapshot: the boot is not
+# what is tested); the snapshot was made with --mem-shared, so the restore copies its memory file
+# into a memfd (docs/snapshots.md) that virtiofsd and the other back-ends map.
 # labels: slow linux api vhost_user
 # requires: kvm root
 # timeout: 900
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from framework import host, linux  # noqa: E402
 from framework.proc import wait_until  # noqa: E402
-from linux_api_util import (check_value, copy_disk, devices, listed, refused, value,  # noqa: E402
+from linux_api_util import (check_value, devices, listed, refused, value,  # noqa: E402
                               vmmctl)
 
 VIRTIOFSD = os.environ.get("VIRTIOFSD", "/usr/lib/qemu/virtiofsd")
@@ -67,15 +68,16 @@ def test_hotplug_fs(vms, workdir):
         wait_until(vu_sock.exists, 5, "qemu-storage-daemon's socket")
 
     img = linux.images()
-    root = copy_disk(workdir / "root.ext4")
     fc = workdir / "fc.img"
     with open(fc, "wb") as f:
         f.truncate(8 << 20)
-    vm, shell = linux.boot(vms, [
-        "--landlock-rules", f"{workdir}:rw", "--kernel", img["VMLINUX"], "--mem", "256M",
-        "--mem-shared", "--console", "stdio", "--transport", "pci", "--disk", f"{root},ro,root",
-        "--append", f"{img['CMDLINE']} rootfstype=ext4 vmmguest.shell=1 vmmguest.dhcp=0"],
-        api=True)
+    # the root is the default image itself, read-only (the guest never writes it)
+    folder = linux.shell_snapshot([
+        "--kernel", img["VMLINUX"], "--mem", "256M", "--mem-shared", "--console", "stdio",
+        "--transport", "pci", "--disk", f"{img['DISK']},ro,root",
+        "--append", f"{img['CMDLINE']} rootfstype=ext4 vmmguest.shell=1 vmmguest.dhcp=0"])
+    vm, shell = linux.restore(vms, folder, ["--landlock-rules", f"{workdir}:rw", "--disk",
+                                            img["DISK"]], api=True)
     vm.api.timeout = 120
     sock = vm.sock
 

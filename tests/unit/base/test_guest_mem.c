@@ -313,3 +313,57 @@ Test(guest_mem, memfd_holes_are_zero_pages_found_untouched)
 	cr_assert_not(guest_zero_scan_page(&zp, 4096, 1));
 	guest_mem_free(&p);
 }
+
+/* A temporary memory file of `size` bytes holding `v` at each offset of `at` (holes elsewhere). */
+static int memory_file(uint64_t size, const uint64_t *at, int n, uint32_t v)
+{
+	char path[] = "/tmp/guest_mem_load.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(pwrite(fd, &v, 4, (off_t)at[i]), 4);
+	return fd;
+}
+
+/* guest_mem_load_shared(): a restore's RAM in one memfd (a fork, a vhost-user back-end), with the
+ * file's bytes in region order, its holes left unwritten, and the file never written. */
+Test(guest_mem, load_shared_fills_one_memfd_from_the_file)
+{
+	uint64_t ram = MMIO_HOLE_START + MIB(4), at[] = {8, MIB(3), MMIO_HOLE_START + 16};
+	int fd = memory_file(ram + MIB(1), at, 3, 0xc0ffee11);
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_load_shared(&m, ram, fd), 0);
+	cr_assert(m.shared);
+	cr_assert_eq(m.nregions, 2);
+	cr_assert_geq(m.regions[0].fd, 0);
+	uint32_t v = 0, z = 1;
+	cr_assert_eq(guest_mem_read(&m, 8, &v, 4), 0);
+	cr_assert_eq(v, 0xc0ffee11);
+	cr_assert_eq(guest_mem_read(&m, MIB(3), &v, 4), 0);
+	cr_assert_eq(v, 0xc0ffee11);
+	cr_assert_eq(guest_mem_read(&m, HIGH_RAM_START + 16, &v, 4), 0, "region 1 from offset low");
+	cr_assert_eq(v, 0xc0ffee11);
+	cr_assert_eq(guest_mem_read(&m, MIB(2), &z, 4), 0);
+	cr_assert_eq(z, 0, "a hole reads zeros");
+	uint32_t w = 7;
+	cr_assert_eq(guest_mem_write(&m, 8, &w, 4), 0);
+	cr_assert_eq(pread(fd, &v, 4, 8), 4);
+	cr_assert_eq(v, 0xc0ffee11, "the memory file is only read");
+	guest_mem_free(&m);
+	close(fd);
+}
+
+Test(guest_mem, load_shared_refuses_short_files_and_bad_sizes)
+{
+	uint64_t at[] = {0};
+	int fd = memory_file(MIB(2), at, 1, 1);
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_load_shared(&m, MIB(4), fd), -EINVAL, "fewer bytes than RAM");
+	cr_assert_eq(guest_mem_load_shared(&m, 12345, fd), -EINVAL);
+	cr_assert_eq(guest_mem_load_shared(&m, MIB(2), -1), -EINVAL);
+	cr_assert_eq(guest_mem_load_shared(&m, MIB(2), fd), 0);
+	guest_mem_free(&m);
+	close(fd);
+}
