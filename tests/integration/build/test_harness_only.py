@@ -20,7 +20,7 @@ ROOT = paths.SOURCE_DIR / "tests" / "integration"
 # Bash tests that stay bash: the shell is what they test (docs/testing.md).
 SHELL_UNDER_TEST = {"vmmctl"}
 # Not ported yet (issue 64); a name leaves this list when its test_*.py lands.
-LEGACY = {"linux_userspace_pci", "linux_userspace_qemu"}
+LEGACY = set()
 
 SPAWNERS = {"run", "Popen", "call", "check_call", "check_output"}
 OS_SPAWN_PREFIXES = ("exec", "spawn", "posix_spawn")

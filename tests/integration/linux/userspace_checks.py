@@ -36,6 +36,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 from framework import host, linux, paths
@@ -69,6 +70,13 @@ def ncpus():
     # where the guest kernel runs on the CPU; 1 on kvm_pvm, where Linux stops at "Bringing up
     # secondary CPUs" (docs/running.md).
     return 1 if linux.images().get("EMULATED_KVM") == "1" else 2
+
+
+def free_port():
+    """A TCP port that nothing listens on (on any address) at this moment: the kernel's pick."""
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        return s.getsockname()[1]
 
 
 def _host_to_guest(port):
@@ -115,23 +123,19 @@ def run(vms, cfg):
         root_disk = f"{work / 'root.qcow2'},backing_files=on"
 
     # ---- the host side of the network checks ----
-    port_base = 20000 + os.getpid() % 10000
-    http_port, fwd_port = port_base, port_base + 1
+    # Both ports are the kernel's pick, not derived from the pid as the bash script did (20000 +
+    # $$ % 10000, and + 1): two tests at once could get the same port (one's hostfwd the other's
+    # HTTP server), and a readiness check that merely connected would take the other test's
+    # listener for its own server while the guest's wget went to the wrong one.
     (work / "www").mkdir()
     blob = os.urandom(300000)
     (work / "www" / "blob").write_bytes(blob)
     facts["blob_md5"] = blob_md5 = md5(blob)
-    http = vms.process([sys.executable, "-m", "http.server", str(http_port), "--bind", "127.0.0.1",
+    http = vms.process([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
                         "--directory", work / "www"], name="http")
     facts["http"] = http
-
-    def listens():
-        try:
-            socket.create_connection(("127.0.0.1", http_port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-    wait_until(listens, 30, "the HTTP server", alive=http.alive)
+    http_port = int(http.wait_out(r"^Serving HTTP on 127\.0\.0\.1 port (\d+)", 30).group(1))
+    fwd_port = free_port()
 
     cmdline = f"{img['CMDLINE']} root=/dev/vda rootfstype=ext4 rw rcupdate.rcu_cpu_stall_suppress=1"
     checks = "blk,rng,net,syscall"
@@ -179,6 +183,7 @@ def run(vms, cfg):
                 "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd_port}-:8080",
                 "-device", "virtio-net-device,netdev=n0"]
     term = Terminal(vms, argv)
+    start = time.monotonic()
     facts["term"] = term
 
     # ---- host -> guest through hostfwd ----
@@ -194,6 +199,7 @@ def run(vms, cfg):
     facts["shell"] = bool(term.wait_out(r"VMM-GUEST-SHELL: starting", 900)
                           and term.wait_out(r"vmmguest:.*# ", 300))
     if facts["shell"]:
+        print(f"note: {cfg.label}: shell prompt {time.monotonic() - start:.0f} s after launch")
         # ash's line editor first asks the terminal where the cursor is (ESC[6n) and reads the
         # answer; keys typed before tmux answered are taken as that answer and lost. So the
         # command is typed again if nothing came of it.
