@@ -13,8 +13,8 @@
 #   - the parent's shell answers after the fork.
 # Printed, not asserted: the parent's pause, the time to each child running, each child's
 # private memory (smaps_rollup).
-# The parent boots: a fork needs its RAM in the memfd of --mem-shared, and a restored VM's RAM
-# is the snapshot's memory file mapped privately (so no shared snapshot here).
+# The parent boots: its NIC is on a tap in this test's own network namespace, which the shared
+# snapshot's boot has not (a restored --mem-shared VM forks too: snapshot/fork_live checks it).
 # labels: slow linux snapshot
 # requires: kvm netns
 # timeout: 1500

@@ -3,6 +3,8 @@
 # FORK_CHILDREN children (10 by default) and starts each child's VMM and loads it. Checked:
 #   - refusals with a 400 before anything is paused: a child's api_socket that is the parent's,
 #     two children on one socket, count not matching children, a VM whose RAM is private;
+#   - a VM restored from a snapshot of a --mem-shared one forks (its RAM is a memfd again), and
+#     its child runs;
 #   - the parent goes on and ends with the result of an uninterrupted run; a second fork of it is
 #     refused (its memfd holds the first fork's memory);
 #   - every child starts where the fork was taken, not where the parent is by the time the child
@@ -74,6 +76,29 @@ def test_fork_live(vms, workdir, forked):
                                  name="private")
     refused(private.api, "private RAM", body(folder, 1), "--mem-shared")
     private.signal(signal.SIGKILL)
+
+    # ---- a restore of a --mem-shared VM has its RAM in a memfd again, so it forks ----
+    shared = snap.start_counter(vms, "--mem", MEM, "--mem-shared", "--append", ARGS,
+                                landlock=workdir, name="shared")
+    snap.wait_progress(shared, 1, RUN_TIMEOUT)
+    saved = snap.take(shared.api, workdir / "shared")
+    shared.signal(signal.SIGKILL)
+    restored = vms.start(["--restore", saved, "--landlock-rules", f"{workdir}:rw"],
+                         name="restored", api=True)
+    again = workdir / "again"
+    again.mkdir()
+    fork = snap.vmmctl("--sock", restored.sock, "--timeout", "120", "fork",
+                       json.dumps(body(again, 1)), "--vmm", paths.VMM, "--out", again,
+                       "--vmm-arg", "--landlock-rules", "--vmm-arg", f"{workdir}:rw")
+    assert fork.returncode == 0, f"fork of a restored VM: status {fork.returncode}: {fork.stdout}"
+    child = json.loads(fork.stdout)["children"][0]["pid"]
+    forked.append(child)
+    wait_until(lambda: snap.progress(read_text(again / "child-0.out")), RUN_TIMEOUT,
+               "the restored VM's child running", alive=lambda: snap.pid_alive(child))
+    print(f"a restored --mem-shared VM forked: its child at SNAP-PROGRESS "
+          f"{snap.progress(read_text(again / 'child-0.out'))}")
+    snap.kill_pids([child])
+    restored.signal(signal.SIGKILL)
 
     # ---- the parent ----
     parent = snap.start_counter(vms, "--mem", MEM, "--mem-shared", "--append", ARGS,
