@@ -12,6 +12,9 @@ The pieces:
               folder under the build, shared read-write with L1) one at a time, each in its own
               process group, its output, status and time in the job's folder
   L1 / get()  a test's handle: run(argv, env, timeout) submits a job and waits for its end
+              (run_file(): a test file's own __main__ as the job, its files in a new_dir)
+  boots_folder  a test's boots here when this host's KVM can run them, else in L1 by
+              run_file(); yields their folder for the checks
 
 What is L1's own failure, and only that, is retried, once, at this level: L1's kernel panicked,
 QEMU aborted under it (TCG's nested SVM: "tcg_handle_interrupt: assertion failed"), or run.sh's
@@ -108,12 +111,17 @@ def _read_json(path):
 
 
 def _pid_alive(pid):
+    """True while PID runs: not a zombie (a supervisor this process started, ended and not yet
+    reaped, would hold stop() for its whole wait)."""
     try:
         os.kill(int(pid), 0)
-        return True
     except (ProcessLookupError, ValueError, TypeError):
         return False
     except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return True
 
 
