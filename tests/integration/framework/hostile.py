@@ -1,7 +1,6 @@
 """The hostile test guest's runs (tests/guests/hostile.c) in the harness: its disks, its devices
-and the host-side check of its disks; the Python twin of lib/hostile_lib.sh (which
-tools/fuzz/guest-fuzz still sources). Used by security/test_hostile_guest.py and
-fuzz/test_guest_fuzz.py.
+and the host-side check of its disks. Used by security/test_hostile_guest.py,
+fuzz/test_guest_fuzz.py and tools/fuzz/guest-fuzz.
 
   make_disk(path)          8 MiB: the blk_pattern_fill() pattern ('H', "HST") in sectors 0..2047
                            (what the guest reads back), zeros after

@@ -1,5 +1,4 @@
-"""Helpers of the snapshot and migration tests (snapshot/, migration/): what
-tests/integration/lib/snapshot_lib.sh gave their bash forms.
+"""Helpers of the snapshot and migration tests (snapshot/, migration/).
 
   start_counter(vms, *args)   the snap_counter test guest on our VMM with an API socket
   start_guest(vms, guest, *args)  any test guest so (landlock=FOLDER: --landlock-rules FOLDER:rw)
