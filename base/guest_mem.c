@@ -76,18 +76,23 @@ int guest_mem_alloc_shared(struct guest_mem *mem, uint64_t ram_size)
 	return err;
 }
 
-int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd)
+/* A memory file for `ram_size` bytes of RAM: a regular file at least that long (more than RAM: a
+ * snapshot's memory file may carry the hotplug region after it). Returns 0 or -errno. */
+static int memory_file_ok(int fd, uint64_t ram_size)
 {
 	struct stat st;
-	memset(mem, 0, sizeof(*mem));
 	if (fd < 0)
 		return -EINVAL;
 	if (fstat(fd, &st))
 		return -errno;
-	/* more than RAM: a snapshot's memory file may carry the hotplug region after it */
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < ram_size)
-		return -EINVAL;
-	return map_layout(mem, ram_size, fd, false);
+	return S_ISREG(st.st_mode) && (uint64_t)st.st_size >= ram_size ? 0 : -EINVAL;
+}
+
+int guest_mem_map_file(struct guest_mem *mem, uint64_t ram_size, int fd)
+{
+	memset(mem, 0, sizeof(*mem));
+	int err = memory_file_ok(fd, ram_size);
+	return err ? err : map_layout(mem, ram_size, fd, false);
 }
 
 /* Copies file bytes [off, off + size) to `dst`, skipping the file's holes (the memfd reads zeros
@@ -117,15 +122,11 @@ static int copy_data(int fd, uint64_t off, uint64_t size, uint8_t *dst)
 
 int guest_mem_load_shared(struct guest_mem *mem, uint64_t ram_size, int fd)
 {
-	struct stat st;
 	memset(mem, 0, sizeof(*mem));
-	if (fd < 0)
-		return -EINVAL;
-	if (fstat(fd, &st))
-		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < ram_size)
-		return -EINVAL;
-	int err = guest_mem_alloc_shared(mem, ram_size);
+	int err = memory_file_ok(fd, ram_size);
+	if (err)
+		return err;
+	err = guest_mem_alloc_shared(mem, ram_size);
 	uint64_t off = 0;
 	for (int i = 0; !err && i < mem->nregions; i++) {
 		err = copy_data(fd, off, mem->regions[i].size, mem->regions[i].host);

@@ -9,8 +9,12 @@
 # resource: linux:1
 import pytest
 
-from userspace_checks import Config
 import userspace_checks as checks
+from userspace_checks import Config
+# the checks, run on this file's boot (the facts fixture); pytest collects them here
+from userspace_checks import (  # noqa: F401
+    test_host_to_guest_through_hostfwd, test_shell_typed_in_a_terminal, test_ending,
+    test_guest_checks, test_devices_the_guest_drove, test_acpi, test_disk_read_back)
 
 CFG = Config(runner="vmm", transport="mmio", console="com1", ending="poweroff", qcow2=True)
 
@@ -18,31 +22,3 @@ CFG = Config(runner="vmm", transport="mmio", console="com1", ending="poweroff", 
 @pytest.fixture(scope="module")
 def facts(module_vms):
     return checks.run(module_vms, CFG)
-
-
-def test_host_to_guest_through_hostfwd(facts):
-    checks.check_host_to_guest(facts)
-
-
-def test_shell_typed_in_a_terminal(facts):
-    checks.check_shell(facts)
-
-
-def test_ending(facts):
-    checks.check_ending(facts)
-
-
-def test_guest_checks(facts):
-    checks.check_guest_reports(facts)
-
-
-def test_devices_the_guest_drove(facts):
-    checks.check_vmm_devices(facts)
-
-
-def test_acpi(facts):
-    checks.check_acpi(facts)
-
-
-def test_disk_read_back(facts):
-    checks.check_disk(facts)

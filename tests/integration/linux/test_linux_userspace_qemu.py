@@ -10,8 +10,12 @@
 # resource: linux:1
 import pytest
 
-from userspace_checks import Config
 import userspace_checks as checks
+from userspace_checks import Config
+# the checks, run on this file's boot (the facts fixture); pytest collects them here
+from userspace_checks import (  # noqa: F401
+    test_host_to_guest_through_hostfwd, test_shell_typed_in_a_terminal, test_ending,
+    test_guest_checks, test_kernel_reached_init, test_disk_read_back)
 
 CFG = Config(runner="qemu", ending="poweroff")
 
@@ -19,27 +23,3 @@ CFG = Config(runner="qemu", ending="poweroff")
 @pytest.fixture(scope="module")
 def facts(module_vms):
     return checks.run(module_vms, CFG)
-
-
-def test_host_to_guest_through_hostfwd(facts):
-    checks.check_host_to_guest(facts)
-
-
-def test_shell_typed_in_a_terminal(facts):
-    checks.check_shell(facts)
-
-
-def test_ending(facts):
-    checks.check_ending(facts)
-
-
-def test_guest_checks(facts):
-    checks.check_guest_reports(facts)
-
-
-def test_kernel_reached_init(facts):
-    checks.check_qemu_boot(facts)
-
-
-def test_disk_read_back(facts):
-    checks.check_disk(facts)

@@ -279,13 +279,13 @@ def expect(facts, what, regex, text=None):
 
 
 # ---- the tests' bodies ----
-def check_host_to_guest(facts):
+def test_host_to_guest_through_hostfwd(facts):
     assert facts["echo"] is not None, "the guest never listened for the host's connection"
     sent, got = facts["echo"]
     assert sent == got, f"host -> guest: sent MD5 {sent}, the guest answered {got}"
 
 
-def check_shell(facts):
+def test_shell_typed_in_a_terminal(facts):
     assert facts["shell"], f"no shell prompt{_tail(facts)}"
     assert facts.get("typed"), f"no output from the typed command{_tail(facts)}"
     assert facts["typed_on_screen"], \
@@ -295,7 +295,7 @@ def check_shell(facts):
     expect(facts, f"the shell ran on {tty}", rf"typed-42 on /dev/{tty}")
 
 
-def check_ending(facts):
+def test_ending(facts):
     cfg = facts["cfg"]
     if cfg.runner == "qemu":
         assert facts["ended"], f"'{cfg.ending}' did not halt the guest{_tail(facts)}"
@@ -306,7 +306,7 @@ def check_ending(facts):
              f" {facts['status']}{why}, want 0{_tail(facts)}")
 
 
-def check_guest_reports(facts):
+def test_guest_checks(facts):
     expect(facts, "/init ran", r"VMM-GUEST-INIT: ok")
     expect(facts, "blk check passed", r"VMM-GUEST-RUN: blk status 0")
     expect(facts, "rng check passed", r"VMM-GUEST-RUN: rng status 0")
@@ -320,7 +320,7 @@ def check_guest_reports(facts):
     assert "GET /blob" in facts["http_log"], "the host's HTTP server saw no request"
 
 
-def check_vmm_devices(facts):
+def test_devices_the_guest_drove(facts):
     """What the kernel saw of our machine, and which devices it drove (the VMM's -v -v log)."""
     cfg, err = facts["cfg"], facts["err"]
     if cfg.transport == "pci":
@@ -328,7 +328,7 @@ def check_vmm_devices(facts):
         expect(facts, "virtio-blk-pci found", r"pci 0000:00:01\.0: \[1af4:1042\]")
         expect(facts, "MSI-X vectors routed", r"virtio-blk: MSI-X vector [0-9]+ -> GSI", err)
     else:
-        # (the command line's copies of the DSDT's windows: refused, see check_acpi)
+        # (the command line's copies of the DSDT's windows: refused, see test_acpi)
         expect(facts, "virtio_mmio.device= entries parsed",
                r"virtio-mmio: Registering device virtio-mmio\.[0-9]+ at 0xd000[0-9a-f]000")
     expect(facts, "virtio-blk is vda", r"virtio_blk virtio[0-9]+: \[vda\] 131072 512-byte")
@@ -346,7 +346,7 @@ def check_vmm_devices(facts):
         assert len(runs) >= 2, "Run /init did not come through hvc0"
 
 
-def check_acpi(facts):
+def test_acpi(facts):
     """What the default guest's kernel read from the VMM's ACPI tables (docs/acpi.md): the XSDT,
     no complaint, every vCPU online (the MADT), the power button (the GED's PNP0C0C), each virtio
     device exactly once and through the description of its transport (the DSDT's LNRO0005
@@ -380,11 +380,11 @@ def check_acpi(facts):
                r"acpi: the guest entered S5", facts["err"])
 
 
-def check_qemu_boot(facts):
+def test_kernel_reached_init(facts):
     expect(facts, "QEMU: the kernel reached Run /init", r"Run /(sbin/)?init as init process")
 
 
-def check_vsock(facts):
+def test_vsock(facts):
     cfg, err = facts["cfg"], facts["err"]
     expect(facts, "the guest drove virtio-vsock", r"virtio-vsock: driver ready", err)
     on = "0000:" if cfg.transport == "pci" else "LNRO0005:"
@@ -399,7 +399,7 @@ def check_vsock(facts):
     expect(facts, "the vsock check passed", r"VMM-GUEST-RUN: vsock status 0")
 
 
-def check_gpu(facts):
+def test_display(facts):
     err = facts["err"]
     assert facts.get("tty1"), f"could not write to /dev/tty1{_tail(facts)}"
     expect(facts, "virtio-gpu bound by DRM", r"Initialized virtio_gpu")
@@ -419,7 +419,7 @@ def check_gpu(facts):
     assert lit > 2000 and len(colours) >= 2, "the screenshot is blank"
 
 
-def check_disk(facts):
+def test_disk_read_back(facts):
     cfg = facts["cfg"]
     if cfg.qcow2:
         code, text = facts["qcow2_check"]
