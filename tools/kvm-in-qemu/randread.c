@@ -1,7 +1,7 @@
 /* 4 KiB random reads from a block device for a fixed time: the IOPS the passthrough test
- * (tests/integration/linux/test_vfio_l1.py) compares between L1 and the L2 guest. Busybox has no fio,
- * so this is built static on the host and run in both. Queue depth N is N threads, each with one
- * O_DIRECT pread in flight (no page cache, every read reaches the device).
+ * (tests/integration/linux/test_vfio_l1.py) compares between L1 and the L2 guest. Busybox has no
+ * fio, so this is built static on the host and run in both. Queue depth N is N threads, each with
+ * one O_DIRECT pread in flight (no page cache, every read reaches the device).
  *
  *   randread DEVICE QUEUE_DEPTH SECONDS
  *   -> randread: DEVICE qd=N seconds=S reads=R iops=I errors=E
