@@ -15,10 +15,12 @@
 # private memory (smaps_rollup).
 # The parent boots: its NIC is on a tap in this test's own network namespace, which the shared
 # snapshot's boot has not (a restored --mem-shared VM forks too: snapshot/fork_live checks it).
+# Both Linux slots: the ten children are ten more Linux VMs on the host's CPUs (beside it, in two
+# fresh-clone runs, linux_memhp took 419 s instead of 175 and linux_balloon 420 instead of 240).
 # labels: slow linux snapshot
 # requires: kvm netns
 # timeout: 1500
-# resource: linux:1
+# resource: linux:2
 import json
 import os
 import re
