@@ -17,9 +17,11 @@ skipped=$(count '\*\*\*Skipped ')
 failed=$(grep -E 'Test +#[0-9]+: ' "$out" | grep -cvE ' Passed |\*\*\*Skipped ' || true)
 
 # The ten slowest tests and the totals: where the suite's minutes go (CI has 90 for all of it).
+# Every stage reads its input to the end: a head(1) that closes early makes sort die of SIGPIPE,
+# which pipefail turned into this script's (and CI's) exit status 141.
 slowest=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" |
-	sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\2 \1/' | sort -rn | head -10 |
-	awk '{printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}')
+	sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\2 \1/' | sort -rn |
+	awk 'NR <= 10 {printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}')
 [ -z "$slowest" ] || echo "slowest: $slowest"
 wall=$(grep -oE 'Total Test time \(real\) = *[0-9.]+' "$out" | grep -oE '[0-9.]+$' | tail -n 1)
 sum=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" | grep -oE '[0-9.]+ sec$' |

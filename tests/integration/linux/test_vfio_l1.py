@@ -37,10 +37,13 @@
 # tools/kvm-in-qemu runs (root, QEMU, busybox) and gcc links static programs: else skipped.
 # The timeout: the boot in L1 may take BOOT_TIMEOUT (600 s) under TCG, the job waits for the
 # jobs before it and an L1 boot; the whole took 2.5 min on this host (2026-11-28).
+# L1's two vCPUs are two busy host threads: the test takes both Linux slots, as every L1 test
+# does (with one, beside another Linux boot, the guest made no progress for 10 minutes after its
+# shell started: CI, 2026-11-28).
 # labels: slow linux
 # requires: kvm
 # timeout: 1500
-# resource: linux:1
+# resource: linux:2
 import os
 import re
 import resource
@@ -82,6 +85,19 @@ nic=$(find_dev 0x8086 0x10d3)
 nvme=$(find_dev 0x1b36 0x0010)
 drv() { basename "$(readlink $1/driver 2>/dev/null)"; }
 md5() { md5sum <$1 | cut -c1-32; }
+# ping_gateway IFC KEY: IFC up as 10.0.2.15, the slirp gateway pinged until it answers (20 tries at
+# most), then three echoes counted on the line "KEY: ...". One echo per ping, each under `timeout`:
+# busybox ping times its resends and -W with alarm(), which this kernel lacks (no POSIX_TIMERS): a
+# lost echo would wait for ever.
+ping_gateway() {
+	ip link set $1 up
+	ip addr add 10.0.2.15/24 dev $1
+	i=0
+	until timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 || [ $i -ge 20 ]; do i=$((i + 1)); done
+	k=0
+	for i in 1 2 3; do timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 && k=$((k + 1)); done
+	echo "$2: 3 echo requests, $k replies"
+}
 for d in /sys/bus/pci/devices/*; do
 	echo "VFIO-PCI: ${d##*/} $(cat $d/vendor) $(cat $d/device) $(cat $d/class) driver=$(drv $d)"
 done
@@ -118,15 +134,7 @@ fi
 ifc=$(ls $nic/net 2>/dev/null | head -1)
 echo "VFIO-NET-DEV: ${ifc:-none} driver=$(drv $nic)"
 if [ -n "$ifc" ]; then
-	ip link set $ifc up
-	ip addr add 10.0.2.15/24 dev $ifc
-	# One echo per ping, each under `timeout`: busybox ping times its resends and -W with
-	# alarm(), which this kernel lacks (no POSIX_TIMERS): a lost echo would wait for ever.
-	i=0
-	until timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 || [ $i -ge 20 ]; do i=$((i + 1)); done
-	k=0
-	for i in 1 2 3; do timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 && k=$((k + 1)); done
-	echo "VFIO-PING: 3 echo requests, $k replies"
+	ping_gateway $ifc VFIO-PING
 fi
 grep -E 'nvme|eth' /proc/interrupts | sed 's/^/VFIO-IRQ: /'
 # Hotplug: L1 removes the NIC through the API (the guest's acpiphp releases it), then adds it
@@ -143,13 +151,7 @@ until [ -n "$nic" ] && [ -n "$(ls $nic/net 2>/dev/null)" ] || [ $i -ge 30 ]; do 
 ifc=$(ls $nic/net 2>/dev/null | head -1)
 echo "VFIO-HP-BACK: ${nic##*/} ${ifc:-none} driver=$(drv $nic)"
 if [ -n "$ifc" ]; then
-	ip link set $ifc up
-	ip addr add 10.0.2.15/24 dev $ifc
-	i=0
-	until timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 || [ $i -ge 20 ]; do i=$((i + 1)); done
-	k=0
-	for i in 1 2 3; do timeout 3 ping -c 1 10.0.2.2 >/dev/null 2>&1 && k=$((k + 1)); done
-	echo "VFIO-HP-PING: 3 echo requests, $k replies"
+	ping_gateway $ifc VFIO-HP-PING
 fi
 # The NIC without its driver: the guest programs it through BAR 0 (mmap'd: a KVM memory slot
 # over the device's BAR) and its MSI-X table in BAR 3 (trapped: the VMM's copy).
@@ -262,13 +264,21 @@ def boot(vms, out, nic, nvme):
     """The guest with the NVMe passed through, the NIC hot-added, removed and added again; its
     console in OUT/guest.log, the VMM's stderr in vmm.err and status in vmm.status. The whole
     boot has BOOT_TIMEOUT s (then it is stopped: status 124, as `timeout` said)."""
-    deadline = time.monotonic() + BOOT_TIMEOUT
+    start = time.monotonic()
+    deadline = start + BOOT_TIMEOUT
+    steps = []  # what happened when, for a failure's report
+
+    def step(text):
+        steps.append(f"{time.monotonic() - start:6.1f} s  {text}")
+        (out / "vmm.steps").write_text("\n".join(steps) + "\n")
 
     def seen(regex, limit=BOOT_TIMEOUT):
         try:
             vm.wait_out(regex, max(1, min(limit, deadline - time.monotonic())))
+            step(f"seen {regex}")
             return True
         except WaitTimeout:
+            step(f"not seen {regex}")
             return False
 
     def typed(line):
@@ -283,12 +293,14 @@ def boot(vms, out, nic, nvme):
                     "--disk", f"{out / 'tools.ext4'},ro",
                     "--append", f"{img['CMDLINE_NORMAL']} noxsave vmmguest.shell=1 vmmguest.dhcp=0"],
                    name="guest", api=True, console_in=True)
+    step("started")
     if seen("VMM-GUEST-SHELL: starting"):
         # the NIC hot-added (after two refusals that must change nothing), then the script
         (out / "hp.notpci").write_text(ctl(vm.sock, "add-device", "/sys/bus/pci/devices"))
         (out / "hp.twice").write_text(ctl(vm.sock, "add-device", f"/sys/bus/pci/devices/{nvme}"))
         (out / "hp.add1").write_text(ctl(vm.sock, "add-device", f"/sys/bus/pci/devices/{nic}",
                                          "--id", "nic0"))
+        step("hot-added the NIC")
         typed(f"mkdir -p /t && mount -o ro /dev/vda /t && sh /t/guest.sh {IOPS_SECONDS} {BAD_IOVA}")
         if seen("^VFIO-HP-READY"):
             (out / "hp.remove").write_text(ctl(vm.sock, "remove-device", "nic0",
@@ -433,6 +445,8 @@ class Checks:
                  if re.search(r"DMAR|IOMMU|vfio", x, re.I)]
         assert not self.failures, "\n".join(self.failures) + \
             "\n---- L1: IOMMU, DMAR and vfio lines of its kernel log\n" + "\n".join(iommu[-15:]) + \
+            "\n---- the boot's steps in L1 (seconds from the VMM's start)\n" + \
+            read_text(out / "vmm.steps") + \
             "\n---- the VMM's stderr (last 20 lines)\n" + \
             "\n".join(read_text(out / "vmm.err").splitlines()[-20:]) + \
             "\n---- the guest's console (last 40 lines)\n" + \
