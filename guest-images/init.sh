@@ -28,6 +28,7 @@
 #
 # Every line meant for tests starts with "VMM-GUEST-".
 
+# shellcheck disable=SC2154 # cmdline_line and cmdline_get (lib.sh) set the variables read here
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 . /usr/share/vmmguest/lib.sh
 
@@ -57,39 +58,57 @@ show_list() {
 	fi
 }
 
+# What follows runs before the shell of every boot, so it starts no program and forks no
+# subshell where the shell can do the work itself: on kvm_pvm (guest kernel code emulated) a fork
+# costs about a second, a program two, and `read` takes a file a byte per system call (a loop
+# over /proc/meminfo took 3 s), so only short files and first lines are read.
 show_devices() {
-	echo "VMM-GUEST-CMDLINE: $(cat /proc/cmdline)"
-	echo "VMM-GUEST-CPUS: $(grep -c ^processor /proc/cpuinfo)"
-	while read -r key value unit; do
-		[ "$key" = MemTotal: ] && echo "VMM-GUEST-MEM: MemTotal: $value $unit"
-	done </proc/meminfo
+	cmdline_line
+	echo "VMM-GUEST-CMDLINE: $_cmdline"
+	# The online CPUs (cpu0 may have no "online" file: it is always online).
+	cpus=0
+	for cpu in /sys/devices/system/cpu/cpu[0-9]*; do
+		online=1
+		[ -r "$cpu/online" ] && read -r online <"$cpu/online"
+		[ "$online" = 1 ] && cpus=$((cpus + 1))
+	done
+	echo "VMM-GUEST-CPUS: $cpus"
+	read -r _ value unit </proc/meminfo # its first line is MemTotal
+	echo "VMM-GUEST-MEM: MemTotal: $value $unit"
 	show_list BLOCK /sys/block
 	show_list NET /sys/class/net
 	# Virtio device IDs (virtio 1.2 section 5): 1 net, 2 block, 3 console, 4 rng. `on=` names
 	# the transport device it was found as: LNRO0005:NN (the DSDT), virtio-mmio.N (the
 	# virtio_mmio.device= command line) or a PCI address.
+	# The links are followed with `cd -P` (the shell's), not readlink(1).
 	for dev in /sys/bus/virtio/devices/*; do
 		[ -e "$dev/device" ] || continue
-		echo "VMM-GUEST-VIRTIO: $(basename "$dev") device=$(cat "$dev/device")" \
-			"vendor=$(cat "$dev/vendor")" \
-			"driver=$(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null)" \
-			"on=$(basename "$(dirname "$(readlink -f "$dev")")")"
+		read -r device <"$dev/device"
+		read -r vendor <"$dev/vendor"
+		driver=""
+		cd -P "$dev/driver" 2>/dev/null && driver=${PWD##*/}
+		cd -P "$dev/.." || continue
+		echo "VMM-GUEST-VIRTIO: ${dev##*/} device=$device vendor=$vendor driver=$driver" \
+			"on=${PWD##*/}"
 	done
+	cd /
 	if [ -r /sys/class/misc/hw_random/rng_current ]; then
-		echo "VMM-GUEST-HWRNG: $(cat /sys/class/misc/hw_random/rng_current)"
+		read -r rng </sys/class/misc/hw_random/rng_current
+		echo "VMM-GUEST-HWRNG: $rng"
 	else
 		echo "VMM-GUEST-HWRNG: (none)"
 	fi
 	hvc=""
 	for tty in /sys/class/tty/hvc*; do
-		[ -e "$tty" ] && hvc="$hvc$(basename "$tty") "
+		[ -e "$tty" ] && hvc="$hvc${tty##*/} "
 	done
 	echo "VMM-GUEST-HVC: ${hvc:-(none)}"
 }
 
 show_disk_marker() {
 	if [ -e /VMM-DISK-MARKER ]; then
-		echo "VMM-GUEST-ROOT-MARKER: $(cat /VMM-DISK-MARKER)"
+		read -r marker </VMM-DISK-MARKER
+		echo "VMM-GUEST-ROOT-MARKER: $marker"
 	elif [ -b /dev/vda ]; then
 		mkdir -p /mnt
 		if mount -t ext4 -o ro /dev/vda /mnt 2>/dev/null; then
@@ -105,9 +124,10 @@ show_disk_marker() {
 
 net_up() {
 	ip link set lo up
-	[ "$(cmdline_value vmmguest.dhcp)" = 0 ] && return
+	cmdline_get dhcp vmmguest.dhcp
+	[ "$dhcp" = 0 ] && return
 	for ifc in /sys/class/net/*; do
-		ifc=$(basename "$ifc")
+		ifc=${ifc##*/}
 		[ "$ifc" = lo ] && continue
 		# An address from the kernel (ip=...) is kept.
 		[ -n "$(ip -4 -o addr show dev "$ifc" 2>/dev/null)" ] && continue
@@ -118,18 +138,23 @@ net_up() {
 	for ifc in /sys/class/net/*; do
 		[ -e "$ifc/address" ] || continue
 		ip -4 -o addr show dev "${ifc##*/}" >/tmp/.netaddr 2>/dev/null
-		echo "VMM-GUEST-NETADDR: ${ifc##*/} $(cat "$ifc/address")" \
-			"$(awk '{print $4}' /tmp/.netaddr)"
+		read -r mac <"$ifc/address"
+		# The fourth field of each line ("2: eth0    inet 10.0.2.15/24 brd ..."): the addresses.
+		addrs=""
+		while read -r _ _ _ addr _; do
+			addrs="$addrs${addrs:+ }$addr"
+		done </tmp/.netaddr
+		echo "VMM-GUEST-NETADDR: ${ifc##*/} $mac $addrs"
 	done
 }
 
 # ---- checks asked for on the command line ----
 
 run_checks() {
-	# Split on commas by the shell itself (no `tr`, see cmdline_value in lib.sh), after
-	# cmdline_value has read the command line: with IFS=, in effect it would split
-	# /proc/cmdline on commas and find nothing (every check was skipped so).
-	list=$(cmdline_value vmmguest.run)
+	# Split on commas by the shell itself (no `tr`), after cmdline_get has split the command
+	# line: with IFS=, in effect it would split /proc/cmdline on commas and find nothing (every
+	# check was skipped so).
+	cmdline_get list vmmguest.run
 	old_ifs=$IFS
 	IFS=,
 	# shellcheck disable=SC2086 # split on purpose
@@ -183,7 +208,8 @@ net_up
 show_disk_marker
 run_checks
 
-if [ "$(cmdline_value vmmguest.shell)" = 1 ]; then
+cmdline_get shell vmmguest.shell
+if [ "$shell" = 1 ]; then
 	echo "VMM-GUEST-SHELL: starting"
 	# In the background so the traps above run as soon as a signal arrives; cttyhack gives
 	# the shell the console as its controlling terminal (job control, Ctrl-C).
@@ -191,5 +217,5 @@ if [ "$(cmdline_value vmmguest.shell)" = 1 ]; then
 	wait $!
 fi
 
-end="$(cmdline_value vmmguest.end)"
+cmdline_get end vmmguest.end
 end_vm "${end:-reboot}"
