@@ -94,6 +94,22 @@ static void normalize_amd(struct cpuid_table *t, unsigned ncpus, unsigned thread
 	}
 }
 
+/* No nested virtualization: VMX (leaf 1 ECX[5]) and SVM (0x80000001 ECX[2]) cleared and the SVM
+ * feature leaf 0x8000000A emptied. A guest hypervisor's state (KVM_GET_NESTED_STATE) is in no
+ * snapshot or migration stream, and a guest that sees SVM loads kvm_amd by itself (udev matches
+ * the CPU's flags): Debian's stock kernel in the suite's L1 did, and a vCPU of that boot then
+ * ended in a triple fault. */
+static void hide_nested_virtualization(struct cpuid_table *t)
+{
+	struct kvm_cpuid_entry2 *e;
+	if ((e = find(t, 0x1, 0)))
+		e->ecx &= ~BIT(5);
+	if ((e = find(t, 0x80000001, 0)))
+		e->ecx &= ~BIT(2);
+	if ((e = find(t, 0x8000000a, 0)))
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+}
+
 void cpuid_normalize(struct cpuid_table *t, unsigned ncpus, unsigned threads)
 {
 	struct kvm_cpuid_entry2 *e = find(t, 0x1, 0);
@@ -105,6 +121,7 @@ void cpuid_normalize(struct cpuid_table *t, unsigned ncpus, unsigned threads)
 		 * report it in KVM_GET_SUPPORTED_CPUID (KVM_CAP_TSC_DEADLINE_TIMER) */
 		e->ecx = (e->ecx & ~BIT(15)) | BIT(24);
 	}
+	hide_nested_virtualization(t);
 	add_core_level(t, 0xb);
 	add_core_level(t, 0x1f);
 	switch (cpuid_vendor(t)) {

@@ -66,6 +66,24 @@ Test(cpuid_normalize, amd_arch_capabilities_topoext_core_count)
 	cr_assert_eq(cpuid_find(&t, 0xa, 0)->eax, 0);
 }
 
+Test(cpuid_normalize, no_nested_virtualization)
+{
+	cpuid_fixture("intel_icelake_sp", &t);
+	cpuid_fixture_entry(&t, 1, 0)->ecx |= 1u << 5;
+	cpuid_patch_for_vcpu(&t, 0, 2, 1);
+	cr_assert_eq(cpuid_find(&t, 1, 0)->ecx & (1u << 5), 0, "VMX hidden");
+	cpuid_fixture("amd_epyc_kvm_pvm", &t);
+	cpuid_fixture_entry(&t, 0x80000001, 0)->ecx |= 1u << 2;
+	struct kvm_cpuid_entry2 *svm = cpuid_fixture_entry(&t, 0x8000000a, 0);
+	svm->eax = 1;
+	svm->ebx = 0x8000;
+	svm->edx = 0x1ebfbcff;
+	cpuid_patch_for_vcpu(&t, 0, 2, 1);
+	cr_assert_eq(cpuid_find(&t, 0x80000001, 0)->ecx & (1u << 2), 0, "SVM hidden");
+	svm = cpuid_find(&t, 0x8000000a, 0);
+	cr_assert_eq(svm->eax | svm->ebx | svm->ecx | svm->edx, 0, "no SVM features");
+}
+
 Test(cpuid_normalize, amd_cache_sharing_from_the_vm_shape)
 {
 	cpuid_fixture("amd_epyc_kvm_pvm", &t);
