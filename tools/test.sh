@@ -53,6 +53,8 @@ set +e
 ctest --output-on-failure -j"$(nproc)" --resource-spec-file resources.json "$@" 2>&1 |
 	tee ctest-output.log
 status=${PIPESTATUS[0]}
+# The summary only reports: its own failure (a closed output, a log CTest did not finish) never
+# changes the suite's status, which is CTest's.
+"$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips || echo "test: the summary failed ($?)"
 set -e
-"$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips
 exit "$status"

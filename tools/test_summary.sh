@@ -23,7 +23,7 @@ slowest=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" |
 	sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\2 \1/' | sort -rn |
 	awk 'NR <= 10 {printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}')
 [ -z "$slowest" ] || echo "slowest: $slowest"
-wall=$(grep -oE 'Total Test time \(real\) = *[0-9.]+' "$out" | grep -oE '[0-9.]+$' | tail -n 1)
+wall=$(grep -oE 'Total Test time \(real\) = *[0-9.]+' "$out" | grep -oE '[0-9.]+$' | tail -n 1 || true)
 sum=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" | grep -oE '[0-9.]+ sec$' |
 	awk '{s += $1} END {printf "%d", s + 0.5}')
 [ -z "$wall" ] || echo "time: CTest ${wall%.*} s wall, ${sum:-0} s of test time"

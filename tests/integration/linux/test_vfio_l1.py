@@ -424,6 +424,8 @@ class Checks:
     """ok/FAIL lines as the bash test printed them; done() asserts that none failed, with L1's
     IOMMU lines, the VMM's stderr and the guest's console."""
 
+    shown = False  # the logs go with the module's first failure only (CI's output stays short)
+
     def __init__(self, out):
         self.out = out
         self.failures = []
@@ -440,17 +442,24 @@ class Checks:
         self.ok(False, "", text)
 
     def done(self):
+        if not self.failures:
+            return
+        if Checks.shown:
+            raise AssertionError("\n".join(self.failures) +
+                                 "\n(L1's, the VMM's and the guest's logs: with the first failure)")
+        Checks.shown = True
         out = self.out
         iommu = [x for x in read_text(out / "l1.dmesg").splitlines()
                  if re.search(r"DMAR|IOMMU|vfio", x, re.I)]
-        assert not self.failures, "\n".join(self.failures) + \
-            "\n---- L1: IOMMU, DMAR and vfio lines of its kernel log\n" + "\n".join(iommu[-15:]) + \
-            "\n---- the boot's steps in L1 (seconds from the VMM's start)\n" + \
-            read_text(out / "vmm.steps") + \
-            "\n---- the VMM's stderr (last 20 lines)\n" + \
-            "\n".join(read_text(out / "vmm.err").splitlines()[-20:]) + \
-            "\n---- the guest's console (last 40 lines)\n" + \
-            "\n".join(read_text(out / "guest.txt").splitlines()[-40:])
+        raise AssertionError(
+            "\n".join(self.failures) +
+            "\n---- L1: IOMMU, DMAR and vfio lines of its kernel log\n" + "\n".join(iommu[-15:]) +
+            "\n---- the boot's steps in L1 (seconds from the VMM's start)\n" +
+            read_text(out / "vmm.steps") +
+            "\n---- the VMM's stderr (last 20 lines)\n" +
+            "\n".join(read_text(out / "vmm.err").splitlines()[-20:]) +
+            "\n---- the guest's console (last 40 lines)\n" +
+            "\n".join(read_text(out / "guest.txt").splitlines()[-40:]))
 
 
 def line(out, key):
