@@ -17,8 +17,7 @@ skipped=$(count '\*\*\*Skipped ')
 failed=$(grep -E 'Test +#[0-9]+: ' "$out" | grep -cvE ' Passed |\*\*\*Skipped ' || true)
 
 # The ten slowest tests and the totals: where the suite's minutes go (CI has 90 for all of it).
-# Every stage reads its input to the end: a head(1) that closes early makes sort die of SIGPIPE,
-# which pipefail turned into this script's (and CI's) exit status 141.
+# Every stage reads its input to the end: no head(1) that could close a pipe early under pipefail.
 slowest=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" |
 	sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\2 \1/' | sort -rn |
 	awk 'NR <= 10 {printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}')
