@@ -97,8 +97,7 @@ static void normalize_amd(struct cpuid_table *t, unsigned ncpus, unsigned thread
 /* No nested virtualization: VMX (leaf 1 ECX[5]) and SVM (0x80000001 ECX[2]) cleared and the SVM
  * feature leaf 0x8000000A emptied. A guest hypervisor's state (KVM_GET_NESTED_STATE) is in no
  * snapshot or migration stream, and a guest that sees SVM loads kvm_amd by itself (udev matches
- * the CPU's flags): Debian's stock kernel in the suite's L1 did, and a vCPU of that boot then
- * ended in a triple fault. */
+ * the CPU's flags), as Debian's stock kernel did in the suite's L1. */
 static void hide_nested_virtualization(struct cpuid_table *t)
 {
 	struct kvm_cpuid_entry2 *e;
