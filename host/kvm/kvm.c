@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/guest_mem.h"
@@ -30,15 +31,26 @@ static const struct {
     {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},	  {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
 };
 
+/* True once KVM_IOCTL_EINTR_MS have passed since *start. */
+static bool eintr_budget_spent(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms =
+	    (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000;
+	return ms >= KVM_IOCTL_EINTR_MS;
+}
+
 int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
 {
-	int r = -1;
-	for (int i = 0; i < KVM_IOCTL_TRIES; i++) {
-		r = ioctl(fd, req, arg);
-		if (r >= 0 || errno != EINTR)
-			break;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (int i = 1;; i++) {
+		int r = ioctl(fd, req, arg);
+		if (r >= 0 || errno != EINTR ||
+		    (i >= KVM_IOCTL_TRIES && eintr_budget_spent(&start)))
+			return r;
 	}
-	return r;
 }
 
 bool kvm_vcpu_msr(int vcpu_fd, bool set, uint32_t index, uint64_t *value)

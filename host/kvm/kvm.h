@@ -55,14 +55,16 @@ int kvm_map_rom(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uint64
 int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
 
 /* ioctl() on a KVM file descriptor (/dev/kvm, a VM, a vCPU), tried again while it fails with
- * EINTR, at most KVM_IOCTL_TRIES times; returns what ioctl() returns (-1 with errno). Every KVM
- * call but KVM_RUN goes through it: those calls either complete or, interrupted, change nothing,
- * and a pending signal or task notification interrupts some of them (KVM_CREATE_VM gives up in
- * mm_take_all_locks() when signal_pending(): a real signal, a stop and continue, or the task work
- * that the kernel queues on every thread that used an io_uring ring once that ring is closed,
- * which sets TIF_NOTIFY_SIGNAL some milliseconds later with no signal at all). KVM_RUN's EINTR is
- * a kick (vcpu.c) and must reach its caller. */
+ * EINTR, at least KVM_IOCTL_TRIES times and for KVM_IOCTL_EINTR_MS (a stop-and-continue flood
+ * interrupted KVM_CREATE_VM 100 times in a row in CI's run of start_signals); returns what ioctl()
+ * returns (-1 with errno). Every KVM call but KVM_RUN goes through it: those calls either complete
+ * or, interrupted, change nothing, and a pending signal or task notification interrupts some of
+ * them (KVM_CREATE_VM gives up in mm_take_all_locks() when signal_pending(): a real signal, a stop
+ * and continue, or the task work that the kernel queues on every thread that used an io_uring ring
+ * once that ring is closed, which sets TIF_NOTIFY_SIGNAL some milliseconds later with no signal at
+ * all). KVM_RUN's EINTR is a kick (vcpu.c) and must reach its caller. */
 #define KVM_IOCTL_TRIES		100
+#define KVM_IOCTL_EINTR_MS	10000
 #define kvm_ioctl(fd, req, arg) kvm_ioctl_retry((fd), (req), (unsigned long)(uintptr_t)(arg))
 int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg);
 
