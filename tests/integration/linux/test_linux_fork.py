@@ -1,6 +1,6 @@
 # Live fork of the default Linux guest at its shell (docs/sandboxes.md): the parent (initramfs,
 # RAM in a memfd, a raw scratch disk it wrote "parent-data" to, a NIC on a tap, a vsock) is
-# forked with `vmmctl fork` into LINUX_FORK_CHILDREN children (10 by default), each a VMM the
+# forked with `vmmctl fork` into LINUX_FORK_CHILDREN children (4 by default), each a VMM the
 # test started beforehand on its own API socket and console FIFO, given its own MAC, its own
 # qcow2 overlay over the scratch disk, its own tap and its own vsock socket (the VMMs run in a
 # network namespace of their own, where the taps are). Checked:
@@ -15,7 +15,7 @@
 # private memory (smaps_rollup).
 # The parent boots: its NIC is on a tap in this test's own network namespace, which the shared
 # snapshot's boot has not (a restored --mem-shared VM forks too: snapshot/fork_live checks it).
-# Both Linux slots: the ten children are ten more Linux VMs on the host's CPUs (beside it, in two
+# Both Linux slots: the children are more Linux VMs on the host's CPUs (beside it, in two
 # fresh-clone runs, linux_memhp took 419 s instead of 175 and linux_balloon 420 instead of 240).
 # labels: slow linux snapshot
 # requires: kvm netns
@@ -34,7 +34,9 @@ from framework import host, linux, paths  # noqa: E402
 from framework.linux import Shell, check_all  # noqa: E402
 from framework.proc import wait_until  # noqa: E402
 
-N = int(os.environ.get("LINUX_FORK_CHILDREN", "10"))
+# Four children: ten took 549 s of both Linux slots in CI (2026-11-28) and one child missed its
+# 300 s to answer; what a fork must keep apart is already there with two.
+N = int(os.environ.get("LINUX_FORK_CHILDREN", "4"))
 
 
 def smaps(pid, *fields):
