@@ -44,7 +44,7 @@
 #
 # Where it runs: as linux_stock. On kvm_pvm Debian's kernel cannot run (guest kernel code is
 # emulated there: cmpxchg16b, then its INT3 self-test fail), so the boots run in the run's L1
-# (framework/l1.py) side by side, and the checks here, without the QEMU peer there unless
+# (framework/l1.py) one after the other, and the checks here, without the QEMU peer there unless
 # DEBIAN_PEER=1 (it doubles the test's time in L1). DEBIAN_DIRECT=1 forces the direct boots.
 # The first run builds the image (root, debootstrap: about 5 minutes, then cached).
 # labels: slow linux
@@ -218,6 +218,26 @@ def boot_vmm(vms, out, work, name, transport, env, cmdline, in_l1):
           f"{read_text(out / f'{name}.secs').strip()} s", flush=True)
 
 
+def boot_vmm_again_after_l1(vms, out, work, name, transport, env, cmdline, in_l1):
+    """boot_vmm(), and in L1 once more when the boot ended in a triple fault in the reset state
+    (l1.reset_state_triple_fault: QEMU's guests end so there too); the first try's console,
+    stderr and status are kept as NAME-first.*."""
+    (work / "1").mkdir()
+    boot_vmm(vms, out, work / "1", name, transport, env, cmdline, in_l1)
+    status = read_text(out / f"{name}.status").strip()
+    if not (in_l1 and status.isdigit()
+            and l1.reset_state_triple_fault(int(status), read_text(out / f"{name}.err"))):
+        return
+    for suffix in ("log", "err", "status", "secs"):
+        os.replace(out / f"{name}.{suffix}", out / f"{name}-first.{suffix}")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", env["DEBIAN_IMAGE"], "-F", "raw",
+                    str(out / f"{name}.qcow2")], check=True)
+    print(f"note: {name}: a triple fault in the reset state in L1 "
+          f"({read_text(out / f'{name}-first.secs').strip()} s): booted again", flush=True)
+    (work / "2").mkdir()
+    boot_vmm(vms, out, work / "2", name, transport, env, cmdline, in_l1)
+
+
 def boot_qemu(vms, out, env, cmdline):
     start = time.monotonic()
     qemu = vms.qemu(["-M", "q35", "-smp", "2", "-m", "512M", "-no-reboot", "-serial", "stdio",
@@ -265,14 +285,24 @@ def boots(out, in_l1, peer):
             pci_work, mmio_work = work / "pci", work / "mmio"
             pci_work.mkdir()
             mmio_work.mkdir()
-            jobs.append(lambda: boot_vmm(vms, out, pci_work, "vmm-pci", "pci", env, cmdline, in_l1))
-            jobs.append(lambda: boot_vmm(vms, out, mmio_work, "vmm-mmio", "mmio", env, cmdline, in_l1))
-            threads = [threading.Thread(target=job) for job in jobs]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            print(f"the boots side by side: {time.monotonic() - start:.0f} s", flush=True)
+            jobs.append(lambda: boot_vmm_again_after_l1(vms, out, pci_work, "vmm-pci", "pci", env,
+                                                        cmdline, in_l1))
+            jobs.append(lambda: boot_vmm_again_after_l1(vms, out, mmio_work, "vmm-mmio", "mmio", env,
+                                                        cmdline, in_l1))
+            if in_l1:
+                # One after the other in L1: side by side there (four L2 vCPUs on L1's two),
+                # L1's own kernel panicked in 4 of 5 L1 boots and a boot triple-faulted in 2 of
+                # 3 more (2026-11-28), as linux_stock found before (its boots run alone).
+                for job in jobs:
+                    job()
+            else:
+                threads = [threading.Thread(target=job) for job in jobs]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            how = "one after the other" if in_l1 else "side by side"
+            print(f"the boots {how}: {time.monotonic() - start:.0f} s", flush=True)
         finally:
             vms.stop_all()
             mirror.stop()
@@ -295,7 +325,7 @@ def out():
             env={"BOOT_TIMEOUT": BOOT_TIMEOUT, "VIRTIOFSD": VIRTIOFSD,
                  "DEBIAN_HOTPLUG": os.environ.get("DEBIAN_HOTPLUG", "1"),
                  "DEBIAN_STALL": os.environ.get("DEBIAN_STALL", "150")},
-            timeout=BOOT_TIMEOUT + 240,
+            timeout=2 * BOOT_TIMEOUT + 240,
             where=f"{l1.WHY}, so the boots run in the run's L1 (framework/l1.py), where kvm_amd "
             "runs guest kernel and user code; the checks here") as folder:
         yield folder
@@ -330,6 +360,10 @@ class Report:
 
 
 def check_boot(out, name, transport, env, r):
+    if (out / f"{name}-first.status").exists():
+        print(f"note: {name}: its first boot in L1 ended in a triple fault in the reset state after "
+              f"{read_text(out / f'{name}-first.secs').strip()} s (L1's, framework/l1.py); these "
+              "checks are of the second")
     text = read_text(out / f"{name}.log")
     status = read_text(out / f"{name}.status").strip()
     if status == "0":
