@@ -529,10 +529,10 @@ def boots_folder(name, script, direct, args=(), force_direct=False, where=WHY, f
 def reset_state_triple_fault(status, err):
     """True when a VMM ended (STATUS, its stderr ERR) with a vCPU's triple fault whose registers
     are the reset state (rip fff0): what kvm_amd reports after any SHUTDOWN intercept. In L1
-    (QEMU's TCG with nested SVM) QEMU's own L2 guests end so too: side by side in one L1, 1 of
-    QEMU's first 3 boots of Debian's kernel and 2 of ours (2026-11-28, issue 66), while L1's own
-    kernel panicked from a corrupted GS base at its world switches. A boot that ends so in L1 is
-    booted again, once; a second one is the test's failure."""
+    (QEMU's TCG with nested SVM) QEMU's own L2 guests end so too: side by side in L1, 1 of 5
+    boots of Debian's kernel on QEMU q35 and 3 of 5 on ours (2026-11-28, issue 66), while L1's
+    own kernel panicked from a corrupted GS base at its world switches. A test may boot such a
+    boot again, once; a second one is its failure."""
     return status == 4 and "triple fault (KVM_EXIT_SHUTDOWN)" in err and "rip=000000000000fff0" in err
 
 
