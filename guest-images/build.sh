@@ -185,9 +185,9 @@ stage_rootfs() {
 	# Links only for what is run by its path (the scripts' #!/bin/sh, udhcpc -s /bin/true, the
 	# kernel's power-off helpers) or before /proc is mounted (mount): Debian's busybox-static
 	# runs its applets by name without them, through /proc/self/exe (its shell, env, xargs,
-	# setsid and timeout prefer applets). Each entry of the
-	# initramfs costs the emulated kernel ~65 ms to unpack on kvm_pvm: all 268 links took 34 s
-	# of a 105 s boot, these few 17 s of 84 (README.md, "Where a boot's time goes").
+	# setsid and timeout prefer applets). Each entry of the initramfs costs the emulated kernel
+	# ~65 ms to unpack on kvm_pvm: all 268 links took 34 s of a 105 s boot, these few 17 s of
+	# 84 (README.md, "Where a boot's time goes").
 	for applet in $PATH_APPLETS; do
 		ln -s /bin/busybox "$root/$applet"
 	done
