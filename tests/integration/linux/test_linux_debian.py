@@ -293,9 +293,10 @@ def boots(out, in_l1, peer):
             jobs.append(lambda: boot_vmm_again_after_l1(vms, out, mmio_work, "vmm-mmio", "mmio", env,
                                                         cmdline, in_l1))
             if in_l1:
-                # One after the other in L1: side by side there (four L2 vCPUs on L1's two),
-                # L1's own kernel panicked in 4 of 5 L1 boots and a boot triple-faulted in 2 of
-                # 3 more (2026-11-28), as linux_stock found before (its boots run alone).
+                # One after the other in L1, as linux_stock does (side by side, four L2 vCPUs on
+                # L1's two, its boots triple-faulted or stalled now and then, alone they did
+                # not). On 2026-11-28 this host's L1 died under these boots either way (4 of 5
+                # L1 boots side by side, 3 of 4 one after the other): issue 66.
                 for job in jobs:
                     job()
             else:
