@@ -43,12 +43,14 @@ static bool eintr_budget_spent(const struct timespec *start)
 
 int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
 {
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct timespec first_eintr = {0}; /* read only once a call was interrupted */
 	for (int i = 1;; i++) {
 		int r = ioctl(fd, req, arg);
-		if (r >= 0 || errno != EINTR ||
-		    (i >= KVM_IOCTL_TRIES && eintr_budget_spent(&start)))
+		if (r >= 0 || errno != EINTR)
+			return r;
+		if (i == 1)
+			clock_gettime(CLOCK_MONOTONIC, &first_eintr);
+		else if (i >= KVM_IOCTL_TRIES && eintr_budget_spent(&first_eintr))
 			return r;
 	}
 }

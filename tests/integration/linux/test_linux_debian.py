@@ -102,12 +102,17 @@ def image_env():
     return env
 
 
+def fresh_overlay(out, name, env):
+    """OUT/NAME.qcow2: a new thin overlay of the cached image (the read-only template)."""
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", env["DEBIAN_IMAGE"], "-F", "raw",
+                    str(out / f"{name}.qcow2")], check=True)
+
+
 def fresh_overlays(out, env):
     """One thin overlay per boot: the cached image stays the read-only template. The disk the pci
     boot hot-adds: 16 MiB of ext4 labelled vmmhp, its /marker holding HP_DISK_MARK."""
     for name in ("qemu", "vmm-pci", "vmm-mmio"):
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", env["DEBIAN_IMAGE"], "-F",
-                        "raw", str(out / f"{name}.qcow2")], check=True)
+        fresh_overlay(out, name, env)
     root = out / "hp-root"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
@@ -233,8 +238,7 @@ def boot_vmm_again_after_l1(vms, out, work, name, transport, env, cmdline, in_l1
         return
     for suffix in ("log", "err", "status", "secs"):
         os.replace(out / f"{name}.{suffix}", out / f"{name}-first.{suffix}")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", env["DEBIAN_IMAGE"], "-F", "raw",
-                    str(out / f"{name}.qcow2")], check=True)
+    fresh_overlay(out, name, env)
     print(f"note: {name}: a triple fault in the reset state in L1 "
           f"({read_text(out / f'{name}-first.secs').strip()} s): booted again", flush=True)
     (work / "2").mkdir()
