@@ -12,6 +12,10 @@
 #define PM1_STS	      0
 #define PM1_EN	      2
 #define PM1_CNT	      4
+#define SLP_EN	      0x2000u /* PM1_CNT bit 13, write-only */
+#define SLP_TYP_SHIFT 10
+#define SLP_TYP_MASK  0x7u
+#define SLP_TYP_OFF   0 /* the PIIX4's soft off (S5) */
 #define PM_TIMER_MASK 0xffffffu
 #define NS_PER_S      1000000000ULL
 
@@ -61,6 +65,7 @@ static void block_write(void *opaque, uint64_t offset, const void *data, uint32_
 {
 	struct piix4_pm *pm = opaque;
 	const uint8_t *in = data;
+	int sleep_typ;
 
 	pthread_mutex_lock(&pm->lock);
 	for (uint32_t i = 0; i < len; i++) {
@@ -73,7 +78,19 @@ static void block_write(void *opaque, uint64_t offset, const void *data, uint32_
 		else if (at < PM1_CNT + 2)
 			pm->pm1_cnt = (uint16_t)((pm->pm1_cnt & ~(0xff << shift)) | in[i] << shift);
 	}
+	sleep_typ = -1;
+	if (pm->pm1_cnt & SLP_EN) {
+		sleep_typ = (int)((pm->pm1_cnt >> SLP_TYP_SHIFT) & SLP_TYP_MASK);
+		pm->pm1_cnt &= (uint16_t)~SLP_EN;
+	}
 	pthread_mutex_unlock(&pm->lock);
+	if (sleep_typ == SLP_TYP_OFF) {
+		log_info("piix4-pm: the guest asked for soft off (PM1_CNT SLP_EN): power off");
+		vm_control_stop(pm->vm, VM_STOP_POWEROFF, VMM_EXIT_OK);
+	} else if (sleep_typ > 0) {
+		log_guest_warn("piix4-pm: sleep type %d asked for (PM1_CNT), not offered; ignored",
+			       sleep_typ);
+	}
 }
 
 static const struct io_ops block_ops = {.read = block_read, .write = block_write};
@@ -109,7 +126,8 @@ static void config_write(struct pci_func *f, uint32_t off, const void *data, uin
 
 static const struct pci_func_ops func_ops = {.config_write = config_write};
 
-int piix4_pm_attach(struct piix4_pm *pm, struct pci_bus *bus, struct io_bus *pio)
+int piix4_pm_attach(struct piix4_pm *pm, struct pci_bus *bus, struct io_bus *pio,
+		    const struct vm_control *vm)
 {
 	const struct pci_id id = {
 	    .vendor = 0x8086,
@@ -125,6 +143,7 @@ int piix4_pm_attach(struct piix4_pm *pm, struct pci_bus *bus, struct io_bus *pio
 	if (err)
 		return -err;
 	pm->pio = pio;
+	pm->vm = vm;
 	pm->now_ns = monotonic_ns;
 	pci_func_init(&pm->func, &id, "piix4-pm", &func_ops, pm);
 	pci_cfg_set32(&pm->func, PIIX4_PM_PMBA, PMBA_IO);

@@ -194,7 +194,7 @@ static int setup_uefi_platform(struct vm *vm, struct vm_firmware *f)
 		return 0;
 	}
 	pci_bus_set_host_bridge_id(&vm->pci->bus, PCI_I440FX_VENDOR, PCI_I440FX_DEVICE);
-	int err = piix4_pm_attach(&f->pm, &vm->pci->bus, &vm->pio);
+	int err = piix4_pm_attach(&f->pm, &vm->pci->bus, &vm->pio, &vm->control);
 	f->pm_attached = !err;
 	if (err)
 		log_error("--firmware: cannot add the PIIX4 PM function at 00:01.3: %s",

@@ -1,6 +1,7 @@
 /* devices/pci/piix4_pm.h: the PIIX4 PM function at 00:01.3 as OVMF programs it (PMBA, then
  * PMREGMISC.PMIOSE), its I/O block appearing and moving on the port bus, the ACPI PM timer at
- * 3.579545 MHz in 24 bits, PM1_STS's write-1-to-clear; and the i440FX host bridge identity. */
+ * 3.579545 MHz in 24 bits, PM1_STS's write-1-to-clear, PM1_CNT's soft off (what OVMF's
+ * ResetSystem writes) and its other sleep types; and the i440FX host bridge identity. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -11,6 +12,18 @@ static struct io_bus mmio, pio;
 static struct pci_bus bus;
 static struct piix4_pm pm;
 static uint64_t fake_ns;
+static int stops, stop_status;
+static enum vm_stop_reason stop_why;
+
+static void fake_stop(void *opaque, enum vm_stop_reason why, int status)
+{
+	(void)opaque;
+	stops++;
+	stop_why = why;
+	stop_status = status;
+}
+
+static const struct vm_control control = {.stop = fake_stop};
 
 static uint64_t fake_clock(void)
 {
@@ -22,7 +35,8 @@ static void setup(void)
 	io_bus_init(&mmio, "mmio");
 	io_bus_init(&pio, "pio");
 	cr_assert_eq(pci_bus_init(&bus, &mmio), 0);
-	cr_assert_eq(piix4_pm_attach(&pm, &bus, &pio), 0);
+	stops = 0;
+	cr_assert_eq(piix4_pm_attach(&pm, &bus, &pio, &control), 0);
 	pm.now_ns = fake_clock;
 }
 
@@ -122,4 +136,46 @@ Test(piix4_pm, a_taken_base_leaves_the_block_off)
 	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
 	cr_assert_eq(pm.mapped_base, 0);
 	io_bus_unregister(&pio, 0xc000);
+}
+
+/* OVMF's ResetShutdown on i440FX: SLP_TYP (bits 12:10) cleared, then SLP_EN (bit 13) set. */
+Test(piix4_pm, soft_off_stops_the_vm_with_status_0)
+{
+	uint16_t v;
+
+	cfg_write(PIIX4_PM_PMBA, 0xb000, 4);
+	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
+	v = 0x0001; /* SCI_EN */
+	io_bus_write(&pio, 0xb004, &v, 2);
+	cr_assert_eq(stops, 0, "no SLP_EN: nothing");
+	v = 0x0001 | 0x2000;
+	io_bus_write(&pio, 0xb004, &v, 2);
+	cr_assert_eq(stops, 1);
+	cr_assert_eq(stop_why, VM_STOP_POWEROFF);
+	cr_assert_eq(stop_status, VMM_EXIT_OK);
+	cr_assert_eq(port_read(0xb004, 2), 0x0001, "SLP_EN is write-only, SCI_EN stays");
+}
+
+Test(piix4_pm, soft_off_written_a_byte_at_a_time)
+{
+	uint8_t b = 0x20; /* the high byte: SLP_EN, SLP_TYP 0 */
+
+	cfg_write(PIIX4_PM_PMBA, 0xb000, 4);
+	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
+	io_bus_write(&pio, 0xb005, &b, 1);
+	cr_assert_eq(stops, 1);
+}
+
+Test(piix4_pm, other_sleep_types_are_ignored)
+{
+	uint16_t v;
+
+	cfg_write(PIIX4_PM_PMBA, 0xb000, 4);
+	cfg_write(PIIX4_PM_PMREGMISC, 1, 1);
+	for (uint16_t typ = 1; typ < 8; typ++) {
+		v = (uint16_t)(0x2000 | typ << 10);
+		io_bus_write(&pio, 0xb004, &v, 2);
+	}
+	cr_assert_eq(stops, 0, "only the soft off (type 0) powers off");
+	cr_assert_eq(port_read(0xb004, 2) & 0x2000, 0);
 }
