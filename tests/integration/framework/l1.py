@@ -61,6 +61,9 @@ IDLE_LIMIT = 3600       # the supervisor stops an L1 with no job for so long (l1
 MAX_FAILURES = 4        # L1's own failures before the supervisor gives up
 CRASH = re.compile(r"Kernel panic - not syncing: [^\r\n]*|tcg_handle_interrupt: assertion failed"
                    r"[^\r\n]*|kvm-in-qemu: L1 stalled[^\r\n]*|Bail out! [^\r\n]*")
+# The test's own deadline (CTest's TIMEOUT, given as VMM_TEST_TIMEOUT; this module is imported as
+# the test starts): a second try of a job after L1's own failure is made only when it fits.
+TEST_DEADLINE = time.monotonic() + float(os.environ.get("VMM_TEST_TIMEOUT", "0") or 0) - 30
 WHY = ("this host's KVM is kvm_pvm, where Debian's stock kernel stops at an emulation failure "
        "(cmpxchg16b, then its INT3 self-test) before any driver")
 
@@ -447,10 +450,16 @@ class L1:
         """Runs ARGV in L1 (as root, in CWD, with ENV besides L1's PATH) and returns a Result.
         CPU (L1's QEMU -cpu, default CPU) and VFIO (run.sh --vfio-devices) choose the L1: the
         supervisor boots one of that kind when the job's turn comes.
-        When L1 itself dies under it, RESET (if given) is called and it runs once more; when L1
-        dies again the test is skipped, saying so."""
+        When L1 itself dies under it, RESET (if given) is called and it runs once more if TIMEOUT
+        fits in what is left of the test's time (VMM_TEST_TIMEOUT); when L1 dies again, or the
+        second try does not fit, the test is skipped, saying so."""
         failures = []
         for attempt in (1, 2):
+            if failures and "VMM_TEST_TIMEOUT" in os.environ \
+                    and TEST_DEADLINE - time.monotonic() < timeout:
+                host.skip("L1 crashed", f"L1 itself failed under the job, not the boots in it: "
+                          f"{failures[-1]}; a second try ({timeout} s) does not fit in the "
+                          f"{max(0, TEST_DEADLINE - time.monotonic()):.0f} s the test has left")
             if failures and not self.up():
                 self.ensure()
             job = self.submit(argv, env, cwd, name, cpu, vfio)
