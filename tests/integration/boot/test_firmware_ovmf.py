@@ -10,12 +10,11 @@
 # requires: kvm
 # timeout: 900
 # resource: linux:2
-import os
 
 from firmware_stock_checks import expect_boot, run_boots
 from framework import l1  # noqa: F401 (the run's L1: tests/CMakeLists.txt)
 
 
 def test_stock_kernel_through_ovmf(workdir):
-    out, marker = run_boots(workdir, "ovmf", peer=os.environ.get("FW_STOCK_PEER", "1") == "1")
+    out, marker = run_boots(workdir, "ovmf")
     expect_boot(out, "ovmf", marker)

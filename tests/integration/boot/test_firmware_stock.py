@@ -7,18 +7,18 @@
 # error or warning, and its /init reads /dev/vda; it ends with `reboot -f` (exit status 0).
 # QEMU (q35, the same SeaBIOS file, -kernel) boots the same after it as a peer: printed, not
 # counted. On kvm_pvm the boots run in the run's L1 (framework/l1.py), the checks here
-# (firmware_stock_checks.py); FW_STOCK_DIRECT=1 boots here anyway, FW_STOCK_PEER=0 leaves QEMU
-# out, FW_STOCK_STALL (default 60) is how long a silent console of ours in L1 is a stall.
+# (firmware_stock_checks.py), without the QEMU peer there unless FW_STOCK_PEER=1 (elsewhere
+# FW_STOCK_PEER=0 leaves it out); FW_STOCK_DIRECT=1 boots here anyway, FW_STOCK_STALL (default
+# 60) is how long a silent console of ours in L1 is a stall.
 # labels: slow linux firmware
 # requires: kvm
 # timeout: 1400
 # resource: linux:2
-import os
 
 from firmware_stock_checks import expect_boot, run_boots
 from framework import l1  # noqa: F401 (the run's L1: tests/CMakeLists.txt)
 
 
 def test_stock_kernel_through_seabios(workdir):
-    out, marker = run_boots(workdir, "seabios", peer=os.environ.get("FW_STOCK_PEER", "1") == "1")
+    out, marker = run_boots(workdir, "seabios")
     expect_boot(out, "seabios", marker)
