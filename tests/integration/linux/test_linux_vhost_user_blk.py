@@ -5,8 +5,8 @@
 #   2. the guest sees /dev/vdb, a writable export, of the exported file's size (capacity from
 #      GET_CONFIG);
 #   3. it reads a block the host wrote: the same bytes (md5sum on both sides);
-#   4. it writes 1 MiB of its own random bytes at 8 MiB and syncs (a FLUSH); the host finds the
-#      same bytes in the file;
+#   4. it writes 1 MiB of its own random bytes (awk's) at 8 MiB and syncs (a FLUSH); the host
+#      finds the same bytes in the file;
 #   5. the daemon is killed and restarted on the same sockets while the guest is idle: both
 #      devices reconnect by themselves (drained rings; docs/vhost-user.md) and the guest, its
 #      programs read from the root disk, reads and writes again;
@@ -53,7 +53,12 @@ def guest_rw(shell, key, disk):
             break
         print(f"note: {key}: read {attempt} gave {seen[-1]!r}")
     assert want in seen, f"{key}: the guest did not read the block the host wrote ({want}): {seen}"
-    output = shell.check("head -c 1048576 /dev/urandom >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=1M"
+    # Its bytes are hex digits from awk's rand(), seeded by the time: /dev/urandom waits for the
+    # kernel's entropy in a guest without an rng, a minute or more on kvm_pvm (it held the
+    # write past its 120 s in CI and here, 2026-11-28), as in linux_virtiofs.
+    output = shell.check("awk 'BEGIN { srand(); for (i = 0; i < 65536; i++) printf"
+                         " \"%04x%04x%04x%04x\", rand() * 65536, rand() * 65536, rand() * 65536,"
+                         " rand() * 65536 }' >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=1M"
                          " seek=8 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x"
                          f" </tmp/m && echo {key}W=$h")
     match = re.search(rf"^{key}W=([0-9a-f]{{32}})$", output, re.M)
