@@ -44,7 +44,10 @@ fi
 # A disk root comes mounted read-only unless the command line says rw (test's access() says
 # EROFS then); the initramfs is writable, and each program started costs ~2 s on kvm_pvm.
 [ -w / ] || mount -o remount,rw / 2>/dev/null
-hostname -F /etc/hostname 2>/dev/null
+# The kernel sets the host name from hostname= on the command line (cmdline.txt has it): no
+# hostname(1) then.
+cmdline_get _hostname hostname
+[ -n "$_hostname" ] || hostname -F /etc/hostname 2>/dev/null
 
 echo "VMM-GUEST-INIT: ok"
 
