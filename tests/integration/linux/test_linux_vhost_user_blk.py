@@ -5,7 +5,7 @@
 #   2. the guest sees /dev/vdb, a writable export, of the exported file's size (capacity from
 #      GET_CONFIG);
 #   3. it reads a block the host wrote: the same bytes (md5sum on both sides);
-#   4. it writes 1 MiB of its own random bytes (awk's) at 8 MiB and syncs (a FLUSH); the host
+#   4. it writes 64 KiB of its own random bytes (awk's) at 8 MiB and syncs (a FLUSH); the host
 #      finds the same bytes in the file;
 #   5. the daemon is killed and restarted on the same sockets while the guest is idle: both
 #      devices reconnect by themselves (drained rings; docs/vhost-user.md) and the guest, its
@@ -31,18 +31,18 @@ QSD = os.environ.get("QSD", "qemu-storage-daemon")
 TRANSPORT = os.environ.get("TRANSPORT", "mmio")
 
 
-def host_md5(path, offset_mib, count_mib):
+def host_md5(path, offset, count):
     with open(path, "rb") as f:
-        f.seek(offset_mib << 20)
-        return hashlib.md5(f.read(count_mib << 20)).hexdigest()
+        f.seek(offset)
+        return hashlib.md5(f.read(count)).hexdigest()
 
 
 def guest_rw(shell, key, disk):
-    """The guest reads the host's block at 4 MiB, writes 1 MiB at 8 MiB and syncs. One process
+    """The guest reads the host's block at 4 MiB, writes 64 KiB at 8 MiB and syncs. One process
     after the other, no pipeline: on kvm_pvm busybox processes started together compute with
     wrong memory now and then, under QEMU too (docs/testing.md, "Known issue"); a second try
     tells the disk from that."""
-    want = host_md5(disk, 4, 1)
+    want = host_md5(disk, 4 << 20, 1 << 20)
     seen = []
     for attempt in (1, 2, 3):
         output = shell.check("dd if=/dev/vdb bs=1M skip=4 count=1 of=/tmp/r 2>/dev/null;"
@@ -53,17 +53,18 @@ def guest_rw(shell, key, disk):
             break
         print(f"note: {key}: read {attempt} gave {seen[-1]!r}")
     assert want in seen, f"{key}: the guest did not read the block the host wrote ({want}): {seen}"
-    # Its bytes are hex digits from awk's rand(), seeded by the time: /dev/urandom waits for the
-    # kernel's entropy in a guest without an rng, a minute or more on kvm_pvm (it held the
-    # write past its 120 s in CI and here, 2026-11-28), as in linux_virtiofs.
-    output = shell.check("awk 'BEGIN { srand(); for (i = 0; i < 65536; i++) printf"
+    # Its bytes are hex digits from awk's rand(), seeded by the time (FIRST and AFTER differ):
+    # /dev/urandom waits for the kernel's entropy in a guest without an rng, a minute or more on
+    # kvm_pvm (it held the write past its 120 s in CI and here, 2026-11-28), and awk is slow
+    # there too (1 MiB took 184 s: 64 KiB, as linux_virtiofs writes 100 KiB).
+    output = shell.check("awk 'BEGIN { srand(); for (i = 0; i < 4096; i++) printf"
                          " \"%04x%04x%04x%04x\", rand() * 65536, rand() * 65536, rand() * 65536,"
-                         " rand() * 65536 }' >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=1M"
-                         " seek=8 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x"
+                         " rand() * 65536 }' >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=64k"
+                         " seek=128 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x"
                          f" </tmp/m && echo {key}W=$h")
     match = re.search(rf"^{key}W=([0-9a-f]{{32}})$", output, re.M)
     assert match, f"{key}: the guest could not write:\n{output}"
-    assert host_md5(disk, 8, 1) == match.group(1), \
+    assert host_md5(disk, 8 << 20, 64 << 10) == match.group(1), \
         f"{key}: the file does not hold the bytes the guest wrote"
 
 
