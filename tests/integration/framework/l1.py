@@ -450,16 +450,19 @@ class L1:
         """Runs ARGV in L1 (as root, in CWD, with ENV besides L1's PATH) and returns a Result.
         CPU (L1's QEMU -cpu, default CPU) and VFIO (run.sh --vfio-devices) choose the L1: the
         supervisor boots one of that kind when the job's turn comes.
-        When L1 itself dies under it, RESET (if given) is called and it runs once more if TIMEOUT
-        fits in what is left of the test's time (VMM_TEST_TIMEOUT); when L1 dies again, or the
-        second try does not fit, the test is skipped, saying so."""
+        When L1 itself dies under it, RESET (if given) is called and it runs once more, within
+        what is left of the test's time (VMM_TEST_TIMEOUT) when that is less than TIMEOUT, and
+        not at all when it is less than a third of it; when L1 dies again, or there is no time
+        for a second try, the test is skipped, saying so."""
         failures = []
         for attempt in (1, 2):
-            if failures and "VMM_TEST_TIMEOUT" in os.environ \
-                    and TEST_DEADLINE - time.monotonic() < timeout:
-                host.skip("L1 crashed", f"L1 itself failed under the job, not the boots in it: "
-                          f"{failures[-1]}; a second try ({timeout} s) does not fit in the "
-                          f"{max(0, TEST_DEADLINE - time.monotonic()):.0f} s the test has left")
+            if failures and "VMM_TEST_TIMEOUT" in os.environ:
+                left = TEST_DEADLINE - time.monotonic()
+                if left < timeout / 3:
+                    host.skip("L1 crashed", f"L1 itself failed under the job, not the boots in it: "
+                              f"{failures[-1]}; the test has {max(0, left):.0f} s left, too few for "
+                              f"a second try (its job's timeout {timeout} s)")
+                timeout = min(timeout, left)
             if failures and not self.up():
                 self.ensure()
             job = self.submit(argv, env, cwd, name, cpu, vfio)
