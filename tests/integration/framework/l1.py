@@ -62,7 +62,7 @@ MAX_FAILURES = 4        # L1's own failures before the supervisor gives up
 CRASH = re.compile(r"Kernel panic - not syncing: [^\r\n]*|tcg_handle_interrupt: assertion failed"
                    r"[^\r\n]*|kvm-in-qemu: L1 stalled[^\r\n]*|Bail out! [^\r\n]*")
 # The test's own deadline (CTest's TIMEOUT, given as VMM_TEST_TIMEOUT; this module is imported as
-# the test starts): a second try of a job after L1's own failure is made only when it fits.
+# the test starts): a second try of a job after L1's own failure gets what is left of it.
 TEST_DEADLINE = time.monotonic() + float(os.environ.get("VMM_TEST_TIMEOUT", "0") or 0) - 30
 WHY = ("this host's KVM is kvm_pvm, where Debian's stock kernel stops at an emulation failure "
        "(cmpxchg16b, then its INT3 self-test) before any driver")
