@@ -6,7 +6,7 @@
  *
  * The I/O block (64 ports at PMBA, claimed on the port bus while PMREGMISC.PMIOSE is set):
  * PM1_STS (+0, write 1 to clear), PM1_EN (+2), PM1_CNT (+4: kept, SCI_EN and all, except its
- * write-only SLP_EN, bit 13: with SLP_TYP, bits 12:10, at 0, the PIIX4's soft off (§7.2.1; the
+ * write-only SLP_EN, bit 13: with SLP_TYP, bits 12:10, at 0, the PIIX4's soft off (§7.2; the
  * S5 of QEMU's pc machine), the VM powers off and the VMM exits 0: what OVMF's ResetSystem
  * (EfiResetShutdown) writes, and Linux powers off through it under UEFI when the ACPI tables are
  * hardware-reduced; other sleep types are logged and ignored. The guest's own ACPI sleep
