@@ -14,7 +14,7 @@
 # A boot, not the shared snapshot: the root on vhost-user is part of what is tested, and a VM
 # with a vhost-user device cannot be snapshotted (docs/vhost-user.md: the device refuses).
 # TRANSPORT=pci runs it over virtio-pci. Needs KVM: on a host without it, it is skipped (77).
-# (186 s measured on 2026-11-28 on the 2-core kvm_pvm host; CI's bash run took 205 s.)
+# (145 s on 2026-11-28, night, on the 2-core kvm_pvm host; CI's bash run took 205 s.)
 # labels: slow linux vhost_user
 # requires: kvm root
 # timeout: 1200
