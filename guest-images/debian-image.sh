@@ -6,6 +6,7 @@
 #   grub-efi-amd64-bin from bookworm, -updates and -security (the archive apt on this machine
 #   uses, nothing else);
 #   systemd-networkd with DHCP on the first NIC; a serial getty on ttyS0, root without password;
+#   devices waited for 5 minutes, not 90 s (debian/vmm-test-timeouts.conf: slow L1s);
 #   an empty /etc/machine-id (made at each first boot, as in Debian's cloud images); the unit
 #   vmm-debian-check (debian/vmm-debian-check.sh) printing "VMM-DEBIAN-..." lines on the console
 #   once the boot is done (with vmmdebian.hotplug= after waiting for the host's hotplug and
@@ -205,6 +206,8 @@ configure_root() {
 	EOF
 	mkdir -p "$STAGE/boot/efi"
 	install -m 0644 "$FILES/20-dhcp.network" "$STAGE/etc/systemd/network/20-dhcp.network"
+	install -D -m 0644 "$FILES/vmm-test-timeouts.conf" \
+		"$STAGE/etc/systemd/system.conf.d/vmm-test-timeouts.conf"
 	install -m 0755 "$FILES/vmm-debian-check.sh" "$STAGE/usr/local/sbin/vmm-debian-check"
 	install -m 0644 "$FILES/vmm-debian-check.service" \
 		"$STAGE/etc/systemd/system/vmm-debian-check.service"

@@ -28,8 +28,9 @@
 # way. Printed: the time from the add request (vmmctl add-disk; QMP device_add) to /init's
 # "/dev/vdb arrived" line on the console, and from the remove request to "vdb gone", each
 # measured on the host (the console looked at every 20 ms, /init looks at sysfs every 50 ms).
-# Where it runs: as linux_stock (on kvm_pvm in the run's L1, framework/l1.py; the checks here).
-# STOCK_DIRECT=1 boots here anyway.
+# Where it runs: as linux_stock (on kvm_pvm in the run's L1, framework/l1.py; the checks here),
+# and as there, no QEMU peer in L1 unless STOCK_PEER=1 (after ours it took the other half of the
+# test's time in L1, for lines that are printed only). STOCK_DIRECT=1 boots here anyway.
 # labels: slow linux api
 # requires: kvm
 # timeout: 900
@@ -110,7 +111,7 @@ def qmp(path, command):
         return line
 
 
-def boot(out, in_l1):
+def boot(out, in_l1, peer):
     out = Path(out)
     env = stock_env()
     cmdline = env["STOCK_CMDLINE_EMULATED_KVM" if host.kvm_kind() == "pvm" else "STOCK_CMDLINE_NORMAL"]
@@ -140,7 +141,7 @@ def boot(out, in_l1):
                 (work / "share").mkdir()
                 (work / "share" / "mark").write_text("VMM-STOCK-FS-MARK\n")
                 vms.process([VIRTIOFSD, f"--socket-path={work / 'fs.sock'}",
-                             f"-o", f"source={work / 'share'}", "-o", "cache=none"], name="virtiofsd")
+                             "-o", f"source={work / 'share'}", "-o", "cache=none"], name="virtiofsd")
                 results["fs"] = 1
                 cmdline += " vmmstock.hpfs=1"
             (work / "root.img").write_text("VMM-STOCK-ROOT\n")
@@ -196,11 +197,11 @@ def boot(out, in_l1):
             if tap:
                 subprocess.run(["ip", "link", "del", tap], capture_output=True)
                 tap = None
-            if status == 0 and host.has(paths.QEMU):
+            if status == 0 and peer and host.has(paths.QEMU):
                 # the peer gets no NIC: /init would wait for one (nor a vsock, pmem device or
                 # folder, nor the boot disk's removal: not what it is timed for)
-                peer = re.sub(r" vmmstock\.(hpnet|hpvp|hpfs|hprmboot)=1", "", cmdline)
-                boot_qemu(vms, work, out, env, peer, results)
+                peer_cmdline = re.sub(r" vmmstock\.(hpnet|hpvp|hpfs|hprmboot)=1", "", cmdline)
+                boot_qemu(vms, work, out, env, peer_cmdline, results)
         finally:
             vms.stop_all()
             mirror.stop()
@@ -257,8 +258,10 @@ def out():
     if l1.wanted(direct):
         stock_env()  # skips here, before L1, when Debian's kernel cannot be had
     # 180 s a boot in L1 (one ran 54 s there, idle), ours and the peer's
-    with l1.boots_folder("linux_stock_hotplug", __file__, lambda f: boot(f, in_l1=False),
-                         force_direct=direct, env={"BOOT_TIMEOUT": 180, "VIRTIOFSD": VIRTIOFSD},
+    peer_here = os.environ.get("STOCK_PEER", "1") == "1"
+    with l1.boots_folder("linux_stock_hotplug", __file__, lambda f: boot(f, False, peer_here),
+                         args=(os.environ.get("STOCK_PEER", "0"),), force_direct=direct,
+                         env={"BOOT_TIMEOUT": 180, "VIRTIOFSD": VIRTIOFSD},
                          timeout=600, where="kvm_pvm, so the boot runs in the run's L1 "
                          "(framework/l1.py; linux_stock says why)") as folder:
         yield folder
@@ -390,6 +393,8 @@ def test_no_acpi_complaint_and_timings(out, results):
         for k in ("HOTPLUG-ADDED", "HOTPLUG-RW", "HOTPLUG-REMOVED", "HOTPLUG-AGAIN"):
             m = re.search(rf"^VMM-STOCK-{k}: (.*)$", qtext, re.M)
             print(f"peer: qemu: {k}: {m.group(1) if m else 'none'} (status {results['qemu.status']})")
+    else:
+        print("not run: the peer (in L1 only with STOCK_PEER=1; or QEMU is not installed)")
     print("machine | add request -> /dev/vdb in the guest | remove request -> vdb gone")
     print(f"{'vmm':<7} | {ms_between('vmm-add-req', 'vmm-add-seen') + ' ms':<34} | "
           f"{ms_between('vmm-rm-req', 'vmm-rm-seen')} ms")
@@ -400,4 +405,4 @@ def test_no_acpi_complaint_and_timings(out, results):
 
 if __name__ == "__main__":  # in L1: the boot, its files in argv[1]
     print(f"in L1: {host.kvm_line()}", flush=True)
-    boot(sys.argv[1], in_l1=True)
+    boot(sys.argv[1], True, sys.argv[2] == "1")

@@ -42,8 +42,12 @@
 # shell started: CI, 2026-11-28).
 # labels: slow linux
 # requires: kvm
+# Cost 1: the run's last L1 job (its L1 has the IOMMU and the two devices): the jobs on
+# the shared L1 first, snapshot_cpu_hosts's (cost 2) next, so L1's kind changes as few times as
+# it can.
 # timeout: 1500
 # resource: linux:2
+# cost: 1
 import os
 import re
 import resource

@@ -18,8 +18,12 @@
 # of the kind the next job wants), host A's is the shared one.
 # labels: slow snapshot
 # requires: root qemu busybox cpio python3
+# Cost 2: after the tests on the shared L1 (CPU host A), so that its B, A, B are the run's last
+# L1 boots but vfio_l1's (cost 1). Started earlier, each switch of L1's kind costs one more L1
+# boot (~30 s idle, a minute in CI).
 # timeout: 1200
 # resource: linux:2
+# cost: 2
 import json
 import os
 import re
