@@ -5,9 +5,11 @@
 # Environment: BUILD_DIR (default build), VMM_GUEST_CACHE (kernel cache, see guest-images/).
 # Without a usable KVM (tools/kvm-probe.sh says why) the default Linux guest is not built and
 # every test that boots a guest is skipped (exit 77, counted as skipped, never as passed). The
-# last lines say how many tests passed, failed and were skipped, and why they were skipped.
+# last lines say how many tests passed, failed and were skipped, why they were skipped, the ten
+# slowest and the whole run's time; every test's seconds go to $BUILD_DIR/test-times.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
 
 tools/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
@@ -41,6 +43,7 @@ if [ $# -eq 0 ]; then
 fi
 
 cd "$BUILD_DIR"
+built=$SECONDS
 rm -rf test-skips
 # The tests that boot the default Linux guest take slots of the counted resource "linux"
 # ("# resource: linux:N"): one per guest, so as many run together as the host has CPUs (at least
@@ -55,6 +58,9 @@ ctest --output-on-failure -j"$(nproc)" --resource-spec-file resources.json "$@" 
 status=${PIPESTATUS[0]}
 # The summary only reports: its own failure (a closed output, a log CTest did not finish) never
 # changes the suite's status, which is CTest's.
-"$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips || echo "test: the summary failed ($?)"
+"$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips test-times.txt ||
+	echo "test: the summary failed ($?)"
+echo "total: $((SECONDS - started)) s: setup and builds $((built - started)) s, CTest" \
+	"$((SECONDS - built)) s (every test's seconds: $BUILD_DIR/test-times.txt)"
 set -e
 exit "$status"

@@ -4,12 +4,14 @@
 #   time: CTest 2419 s wall, 4685 s of test time
 #   skipped: 52 no usable KVM, 3 not root
 #   tests: 90 passed, 0 failed, 55 skipped
-#   tools/test_summary.sh CTEST-OUTPUT SKIP-DIR
+#   tools/test_summary.sh CTEST-OUTPUT SKIP-DIR [TABLE]
 # CTEST-OUTPUT holds CTest's per-test lines ("Test #N: NAME ....   Passed"); SKIP-DIR one file per
-# skipped test holding "CATEGORY: detail" (tests/integration/conftest.py writes them).
+# skipped test holding "CATEGORY: detail" (tests/integration/conftest.py writes them). TABLE,
+# when given, gets every test's seconds, slowest first: "SECONDS NAME RESULT" a line.
 set -euo pipefail
 out=$1
 skips=$2
+table=${3:-}
 
 count() { grep -cE "Test +#[0-9]+: .*$1" "$out" || true; }
 passed=$(count ' Passed ')
@@ -22,6 +24,13 @@ slowest=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" |
 	sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\2 \1/' | sort -rn |
 	awk 'NR <= 10 {printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}')
 [ -z "$slowest" ] || echo "slowest: $slowest"
+if [ -n "$table" ]; then
+	# "Test #N: NAME ....***Exception: SegFault  0.01 sec": NAME, the result's words, the seconds
+	grep -E 'Test +#[0-9]+: .* sec$' "$out" |
+		awk '{ sub(/.*Test +#[0-9]+: /, ""); name = $1; secs = $(NF - 1); $1 = ""; $NF = ""; $(NF - 1) = ""
+			r = $0; gsub(/^[ .*]+|[ ]+$/, "", r); gsub(/ +/, "-", r)
+			printf "%6d %s %s\n", secs + 0.5, name, r }' | sort -rn >"$table"
+fi
 wall=$(grep -oE 'Total Test time \(real\) = *[0-9.]+' "$out" | grep -oE '[0-9.]+$' | tail -n 1 || true)
 sum=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" | grep -oE '[0-9.]+ sec$' |
 	awk '{s += $1} END {printf "%d", s + 0.5}')
