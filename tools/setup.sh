@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev linux-libc-dev
+	# compile cache for the four builds of tools/test.sh (CMakeLists.txt: VMM_CCACHE)
+	ccache
 	# libraries the VMM links
 	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libsdl2-dev zlib1g-dev
 	# control plane: JSON bodies and metrics (the API socket's HTTP is our own); vmmctl's HTTP client

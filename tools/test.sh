@@ -13,6 +13,12 @@ started=$SECONDS
 
 tools/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
+# ccache (CMakeLists.txt, VMM_CCACHE), its cache beside the guest images' (outside the clone):
+# paths under this checkout hash as relative ones and the build folder is not hashed, so a fresh
+# clone elsewhere hits what an earlier build compiled. Where the folder cannot be made, ccache
+# only runs the compiler.
+export CCACHE_DIR=${CCACHE_DIR:-/var/cache/vmm-ccache} CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
+mkdir -p "$CCACHE_DIR" 2>/dev/null && [ -w "$CCACHE_DIR" ] || export CCACHE_DISABLE=true
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 if probe=$(tools/kvm-probe.sh); then
