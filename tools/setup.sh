@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-dev linux-libc-dev
-	# compile cache for the four builds of tools/test.sh (CMakeLists.txt: VMM_CCACHE)
+	# compile cache for the builds of tools/test.sh (CMakeLists.txt: VMM_CCACHE)
 	ccache
 	# libraries the VMM links
 	liburing-dev libfdt-dev libslirp-dev libseccomp-dev libsdl2-dev zlib1g-dev

@@ -22,18 +22,18 @@ failed=$(grep -E 'Test +#[0-9]+: ' "$out" | grep -cvE ' Passed |\*\*\*Skipped ' 
 # Every stage reads its input to the end: no head(1) that could close a pipe early under pipefail.
 slowest=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" |
 	sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\2 \1/' | sort -rn |
-	awk 'NR <= 10 {printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}')
+	awk 'NR <= 10 {printf "%s%s %d s", sep, $2, $1 + 0.5; sep = ", "}' || true)
 [ -z "$slowest" ] || echo "slowest: $slowest"
 if [ -n "$table" ]; then
 	# "Test #N: NAME ....***Exception: SegFault  0.01 sec": NAME, the result's words, the seconds
 	grep -E 'Test +#[0-9]+: .* sec$' "$out" |
 		awk '{ sub(/.*Test +#[0-9]+: /, ""); name = $1; secs = $(NF - 1); $1 = ""; $NF = ""; $(NF - 1) = ""
 			r = $0; gsub(/^[ .*]+|[ ]+$/, "", r); gsub(/ +/, "-", r)
-			printf "%6d %s %s\n", secs + 0.5, name, r }' | sort -rn >"$table"
+			printf "%6d %s %s\n", secs + 0.5, name, r }' | sort -rn >"$table" || true
 fi
 wall=$(grep -oE 'Total Test time \(real\) = *[0-9.]+' "$out" | grep -oE '[0-9.]+$' | tail -n 1 || true)
 sum=$(grep -E 'Test +#[0-9]+: .* sec$' "$out" | grep -oE '[0-9.]+ sec$' |
-	awk '{s += $1} END {printf "%d", s + 0.5}')
+	awk '{s += $1} END {printf "%d", s + 0.5}' || true)
 [ -z "$wall" ] || echo "time: CTest ${wall%.*} s wall, ${sum:-0} s of test time"
 
 if [ "$skipped" -gt 0 ]; then

@@ -49,3 +49,14 @@ def test_table_of_every_test(tmp_path):
         ["1", "integration/firmware_ovmf", "Skipped"],
         ["0", "unit/test_b", "Passed"],
     ], table
+
+
+def test_a_log_without_tests(tmp_path):
+    """CTest printed no test line (it failed before any ran): the summary still ends with the
+    counts, and the table is empty."""
+    (tmp_path / "ctest.log").write_text("CMake Error: something\n")
+    run = subprocess.run(["bash", paths.SOURCE_DIR / "tools" / "test_summary.sh", tmp_path / "ctest.log",
+                          tmp_path / "skips", tmp_path / "times.txt"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "tests: 0 passed, 0 failed, 0 skipped", run.stdout
+    assert (tmp_path / "times.txt").read_text() == ""
