@@ -126,7 +126,7 @@ def run_boots(workdir, kind):
     marker = f"VMM-FW-STOCK-MARKER {os.getpid()}-{time.monotonic_ns() % 100000}"
     print(f"firmware: {bios}")
     direct = os.environ.get("FW_STOCK_DIRECT") == "1"
-    peer = os.environ.get("FW_STOCK_PEER", "0" if l1.wanted(direct) else "1") == "1"
+    peer = l1.peer_wanted("FW_STOCK_PEER", l1.wanted(direct))
     if l1.wanted(direct) and kind == "ovmf" and os.environ.get("FW_OVMF_L1") != "1":
         # OVMF in L2 aborts L1 within seconds, on the system's QEMU 7.2 and on the backported
         # 10.0.2 alike (tools/kvm-in-qemu/README.md: "tcg_handle_interrupt: assertion failed"),

@@ -78,6 +78,13 @@ def wanted(force_direct=False):
     return os.path.exists("/sys/module/kvm_pvm") and not force_direct
 
 
+def peer_wanted(var, in_l1):
+    """Whether a test boots its QEMU peer beside ours: the environment's VAR (1 or 0) says; unset,
+    yes directly on a KVM and no in L1, where the peer took as long as our boots for lines that
+    are printed, not counted."""
+    return os.environ.get(var, "0" if in_l1 else "1") == "1"
+
+
 def require(why=WHY):
     """Skips unless tools/kvm-in-qemu can run here (root, busybox, cpio)."""
     if not host.is_root():
@@ -134,8 +141,8 @@ def _pid_alive(pid):
 # ---------------------------------------------------------------- the agent (in L1)
 
 # How often the agent looks for work and for a cancel (s). Every look is file operations on L1's
-# 9p share, run by TCG: at 0.3 s, over every job the run had made, the idle L1 took a fifth of a
-# host CPU beside the other tests (2026-11-29).
+# 9p share, run by TCG; with a look every 0.3 s over every job the run had made, the idle L1 took
+# a fifth of a host CPU (2026-11-29; how much of that the looking was is not measured).
 AGENT_POLL = 1.0
 
 

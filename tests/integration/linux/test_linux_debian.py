@@ -342,8 +342,8 @@ def out():
     print(f"image:  {env['DEBIAN_IMAGE']}")
     with l1.boots_folder(
             "linux_debian", __file__,
-            lambda f: boots(f, False, os.environ.get("DEBIAN_PEER", "1") == "1"),
-            args=(os.environ.get("DEBIAN_PEER", "0"),), tmp_dir=paths.BUILD_DIR,
+            lambda f: boots(f, False, l1.peer_wanted("DEBIAN_PEER", False)),
+            args=(str(int(l1.peer_wanted("DEBIAN_PEER", True))),), tmp_dir=paths.BUILD_DIR,
             force_direct=os.environ.get("DEBIAN_DIRECT") == "1",
             prepare=lambda f: fresh_overlays(f, env),
             env={"BOOT_TIMEOUT": BOOT_TIMEOUT, "VIRTIOFSD": VIRTIOFSD,

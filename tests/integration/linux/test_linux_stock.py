@@ -209,8 +209,8 @@ def run():
           f"({env['STOCK_KERNEL_RELEASE']}), {env['STOCK_KERNEL']}")
     with l1.boots_folder(
             "linux_stock", __file__,
-            lambda f: boots(f, False, marker, os.environ.get("STOCK_PEER", "1") == "1"),
-            args=(marker, os.environ.get("STOCK_PEER", "0")),
+            lambda f: boots(f, False, marker, l1.peer_wanted("STOCK_PEER", False)),
+            args=(marker, str(int(l1.peer_wanted("STOCK_PEER", True)))),
             force_direct=os.environ.get("STOCK_DIRECT") == "1",
             env={"BOOT_TIMEOUT": BOOT_TIMEOUT, "STOCK_STALL": STALL},
             timeout=3 * BOOT_TIMEOUT + 120,

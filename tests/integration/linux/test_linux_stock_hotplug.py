@@ -258,9 +258,9 @@ def out():
     if l1.wanted(direct):
         stock_env()  # skips here, before L1, when Debian's kernel cannot be had
     # 180 s a boot in L1 (one ran 54 s there, idle), ours and the peer's
-    peer_here = os.environ.get("STOCK_PEER", "1") == "1"
+    peer_here = l1.peer_wanted("STOCK_PEER", False)
     with l1.boots_folder("linux_stock_hotplug", __file__, lambda f: boot(f, False, peer_here),
-                         args=(os.environ.get("STOCK_PEER", "0"),), force_direct=direct,
+                         args=(str(int(l1.peer_wanted("STOCK_PEER", True))),), force_direct=direct,
                          env={"BOOT_TIMEOUT": 180, "VIRTIOFSD": VIRTIOFSD},
                          timeout=600, where="kvm_pvm, so the boot runs in the run's L1 "
                          "(framework/l1.py; linux_stock says why)") as folder:
