@@ -3,7 +3,9 @@
  *
  * Socket I/O never blocks for long: each read or write waits in slices of 100 ms, so a channel
  * stops with -ECANCELED soon after `*cancel` is set, and with -ETIMEDOUT when the peer has
- * neither sent nor taken a byte for `timeout_ms`. Writes never raise SIGPIPE. */
+ * neither sent nor taken a byte for `timeout_ms`. A write that has sent its first byte sends the
+ * rest before it sees a cancel (the peer must be able to read the frame after it); only the
+ * timeout cuts it. Writes never raise SIGPIPE. */
 #ifndef VMM_MIGRATION_MIG_CHAN_H
 #define VMM_MIGRATION_MIG_CHAN_H
 

@@ -4,6 +4,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -161,4 +164,48 @@ Test(mig_chan, the_wait_for_a_hang_up_ends_when_the_peer_closes_or_at_its_limit)
 	struct mig_chan mem;
 	mig_chan_init_mem(&mem, NULL, 0, 0);
 	cr_assert_eq(mig_chan_await_hangup(&mem, 5000), 0, "memory: nothing to wait for");
+}
+
+/* ---- a cancel never cuts a write that has begun ---- */
+
+static atomic_bool cancel_flag;
+static uint8_t whole[1 << 20];
+
+static void *write_whole(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)put(whole, sizeof(whole), false, -1);
+}
+
+Test(mig_chan, a_cancel_after_the_first_byte_lets_the_write_end_whole)
+{
+	atomic_store(&cancel_flag, false);
+	tx.cancel = &cancel_flag;
+	for (size_t i = 0; i < sizeof(whole); i++)
+		whole[i] = (uint8_t)(i * 7);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, write_whole, NULL), 0);
+	/* the socket holds far less than 1 MiB: the writer waits for this reader, mid-write */
+	while (queued() <= 0)
+		usleep(1000);
+	usleep(100000);
+	atomic_store(&cancel_flag, true);
+	static uint8_t got[sizeof(whole)];
+	cr_assert_eq(mig_chan_read(&rx, got, sizeof(got)), 0, "the write was cut short");
+	void *ret;
+	pthread_join(t, &ret);
+	cr_assert_eq((intptr_t)ret, 0);
+	cr_assert(memcmp(got, whole, sizeof(got)) == 0);
+}
+
+Test(mig_chan, a_cancel_before_the_first_byte_stops_the_write)
+{
+	static uint8_t fill[1 << 20];
+	atomic_store(&cancel_flag, false);
+	tx.cancel = &cancel_flag;
+	tx.timeout_ms = 200;
+	/* fill the socket (nobody reads): this write times out mid-way */
+	cr_assert_eq(put(fill, sizeof(fill), false, -1), -ETIMEDOUT);
+	atomic_store(&cancel_flag, true);
+	cr_assert_eq(put("x", 1, false, -1), -ECANCELED);
 }
