@@ -50,7 +50,7 @@ fi
 
 cd "$BUILD_DIR"
 built=$SECONDS
-rm -rf test-skips
+rm -rf test-skips test-cpu
 # The tests that boot the default Linux guest take slots of the counted resource "linux"
 # ("# resource: linux:N"): one per guest, so as many run together as the host has CPUs (at least
 # 2, the most any one test takes).
@@ -64,7 +64,7 @@ ctest --output-on-failure -j"$(nproc)" --resource-spec-file resources.json "$@" 
 status=${PIPESTATUS[0]}
 # The summary only reports: its own failure (a closed output, a log CTest did not finish) never
 # changes the suite's status, which is CTest's.
-"$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips test-times.txt ||
+"$OLDPWD/tools/test_summary.sh" ctest-output.log test-skips test-times.txt test-cpu ||
 	echo "test: the summary failed ($?)"
 echo "total: $((SECONDS - started)) s: setup and builds $((built - started)) s, CTest" \
 	"$((SECONDS - built)) s (every test's seconds: $BUILD_DIR/test-times.txt)"
