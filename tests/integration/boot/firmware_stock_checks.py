@@ -199,6 +199,7 @@ def inner(out, kind):
     env = stock_env()
     boots(Path(out), kind, env, os.environ["FW_STOCK_MARKER"], in_l1=True,
           peer=os.environ.get("FW_STOCK_PEER", "1") == "1")
+    l1.job_end(out)
 
 
 if __name__ == "__main__":

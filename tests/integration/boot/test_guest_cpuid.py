@@ -294,3 +294,4 @@ def test_wrong_vendor(out):
 if __name__ == "__main__":  # in L1: the runs, their files in argv[1]
     print(f"in L1: {host.kvm_line()}", flush=True)
     runs(sys.argv[1])
+    l1.job_end(sys.argv[1])

@@ -6,6 +6,7 @@
 # timeout: 60
 import json
 import os
+import subprocess
 import sys
 
 from framework import paths
@@ -51,3 +52,72 @@ def test_runs_its_ready_jobs_once_in_order(vms, tmp_path):
     for name in ("2-other-profile", "3-cancelled"):
         assert not (jobs / name / "taken").exists(), f"{name} was taken"
     assert not (jobs / "4-taken-before" / "result").exists(), "a job another boot took ran again"
+
+
+def test_a_job_ends_sick_on_a_reset_state_triple_fault(tmp_path):
+    """l1.job_end, a job's last call: a VMM's stderr in its folder with a triple fault in the
+    reset state makes the job exit 3 with a line boots_folder's sick_l1_sign knows (so the job
+    runs once more in a new L1); a clean folder, or a triple fault elsewhere, lets it end."""
+    from framework import l1
+    (tmp_path / "vmm.err").write_text("vmm: info: started\n")
+    (tmp_path / "other.err").write_text("vmm: error: vCPU 1: triple fault (KVM_EXIT_SHUTDOWN)\n"
+                                        "vmm: error:   rip=ffffffff81000000 rsp=0\n")
+    l1.job_end(tmp_path)  # returns: not in the reset state
+    (tmp_path / "old-job.err").write_text("vmm: error: vCPU 0: triple fault (KVM_EXIT_SHUTDOWN)\n"
+                                          "vmm: error:   rip=000000000000fff0 rsp=0\n")
+    l1.job_end(tmp_path, "vmm*.err")  # returns: another job's file
+    (tmp_path / "old-job.err").unlink()
+    (tmp_path / "vmm.err").write_text("vmm: error: vCPU 0: triple fault (KVM_EXIT_SHUTDOWN)\n"
+                                      "vmm: error:   rip=000000000000fff0 rsp=0\n")
+    job = tmp_path / "job"
+    job.mkdir()
+    run = subprocess.run([sys.executable, "-c", "import sys; from framework import l1; "
+                          "l1.job_end(sys.argv[1])", tmp_path], capture_output=True, text=True,
+                         cwd=L1_PY.parents[1])
+    assert run.returncode == 3, (run.returncode, run.stdout, run.stderr)
+    (job / "out").write_text(run.stdout)
+    assert l1.sick_l1_sign(l1.Result(job, 3, 1, 0)), run.stdout
+
+
+class FakeL1:
+    """An L1 for run_renewing: each run_file answers the next of RESULTS (status, output)."""
+    def __init__(self, tmp_path, results):
+        self.tmp_path, self.results, self.calls = tmp_path, list(results), []
+
+    def run_file(self, script, folder, *args, **kw):
+        status, out = self.results.pop(0)
+        job = self.tmp_path / f"job{len(self.calls)}"
+        job.mkdir()
+        (job / "out").write_text(out)
+        self.calls.append(("run", kw.get("reset"), kw.get("cpu")))
+        from framework import l1
+        return l1.Result(job, status, 1, 0)
+
+    def renew(self, reason):
+        self.calls.append(("renew", reason))
+
+
+def test_a_sick_job_runs_once_more_in_a_new_l1(tmp_path):
+    """l1.run_renewing: a job that ended on a triple fault runs once more after renew() (its
+    folder refilled only when reset); a clean end or another failure is returned as it is; the
+    test skips when the second try ended sick too."""
+    import pytest
+    from framework import l1
+    sick = (3, "a.err: vCPU triple fault (KVM_EXIT_SHUTDOWN) in the reset state")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "earlier-job.out").write_text("kept")
+    fake = FakeL1(tmp_path, [sick, (0, "ok")])
+    result = l1.run_renewing(fake, "script.py", folder, "restore", name="t", timeout=10,
+                             reset=False, cpu="B")
+    assert result.status == 0 and [c[0] for c in fake.calls] == ["run", "renew", "run"]
+    assert fake.calls[2] == ("run", False, "B") and (folder / "earlier-job.out").exists()
+    fake = FakeL1(tmp_path / "b", [(1, "AssertionError: no")])
+    (tmp_path / "b").mkdir()
+    assert l1.run_renewing(fake, "s.py", folder, name="t", timeout=10).status == 1
+    assert [c[0] for c in fake.calls] == ["run"], "a plain failure was run again"
+    (tmp_path / "c").mkdir()
+    fake = FakeL1(tmp_path / "c", [sick, sick])
+    with pytest.raises(pytest.skip.Exception, match="L1 crashed"):
+        l1.run_renewing(fake, "s.py", folder, name="t", timeout=10)
+    assert not (folder / "earlier-job.out").exists(), "reset=True did not empty the folder"

@@ -380,3 +380,4 @@ def test_peer_and_table(run):
 if __name__ == "__main__":  # in L1: the boots, their files in argv[1]
     print(f"in L1: {host.kvm_line()}", flush=True)
     boots(sys.argv[1], True, sys.argv[2], sys.argv[3] == "1")
+    l1.job_end(sys.argv[1])

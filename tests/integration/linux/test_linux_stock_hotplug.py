@@ -406,3 +406,4 @@ def test_no_acpi_complaint_and_timings(out, results):
 if __name__ == "__main__":  # in L1: the boot, its files in argv[1]
     print(f"in L1: {host.kvm_line()}", flush=True)
     boot(sys.argv[1], True, sys.argv[2] == "1")
+    l1.job_end(sys.argv[1])

@@ -213,3 +213,4 @@ def test_no_acpi_complaint(out, results, console):
 if __name__ == "__main__":  # in L1: the boot, its files in argv[1]
     print(f"in L1: {host.kvm_line()}", flush=True)
     boot(sys.argv[1], in_l1=True)
+    l1.job_end(sys.argv[1])

@@ -32,9 +32,11 @@
 #   - IOPS, reported only: 4 KiB random reads at queue depth 1 and 32 (tools/kvm-in-qemu/randread.c,
 #     IOPS_SECONDS each, default 5) on the namespace in L1 (its own driver) and in the guest.
 # The L1 is the run's (framework/l1.py): its supervisor boots one with --vfio-devices for this
-# job (and another kind again for the jobs after); the boot's files stay in the job's folder
-# (build/test-cache/l1/work/vfio_l1.*) until the next run's L1 starts. Only where
-# tools/kvm-in-qemu runs (root, QEMU, busybox) and gcc links static programs: else skipped.
+# job (and another kind again for the jobs after), on the CPU qemu64,+svm,+npt (l1.CPU_SMALL),
+# the kind snapshot_cpu_hosts' host B jobs run on just before: one L1 boot for both; the boot's
+# files stay in the job's folder (build/test-cache/l1/work/vfio_l1.*) until the next run's L1
+# starts. Only where tools/kvm-in-qemu runs (root, QEMU, busybox) and gcc links static
+# programs: else skipped.
 # The timeout: the boot in L1 may take BOOT_TIMEOUT (600 s) under TCG, the job waits for the
 # jobs before it and an L1 boot; the whole took 2.5 min on this host (2026-11-28).
 # L1's two vCPUs are two busy host threads: the test takes both Linux slots, as every L1 test
@@ -407,12 +409,13 @@ def run():
         host.skip("no mkfs.ext4", "the guest's tool disk is made with mkfs.ext4 -d")
     from framework.linux import images as guest_images
     img = guest_images()
-    shared = l1.get(vfio=True)  # by hand: its first L1 the VFIO kind
+    shared = l1.get(cpu=l1.CPU_SMALL, vfio=True)  # by hand: its first L1 the VFIO kind
     out = shared.new_dir("vfio_l1")
     make_tools(out)
     # The L1 of this job has the IOMMU and the devices (run.sh --vfio-devices): the supervisor
-    # boots one when its turn comes.
-    result = shared.run_file(__file__, out, vfio=True, prepare=make_tools,
+    # boots one when its turn comes (l1.CPU_SMALL: the kind snapshot_cpu_hosts' last job, just
+    # before, ran on).
+    result = shared.run_file(__file__, out, cpu=l1.CPU_SMALL, vfio=True, prepare=make_tools,
                              env={"BZIMAGE": img["BZIMAGE"], "INITRAMFS": img["INITRAMFS"],
                                   "CMDLINE_NORMAL": img["CMDLINE_NORMAL"],
                                   "BOOT_TIMEOUT": BOOT_TIMEOUT, "IOPS_SECONDS": IOPS_SECONDS},
