@@ -85,9 +85,18 @@ def module_vms(request):
     runs = Vms(path)
     yield runs
     runs.stop_all()
-    if any(getattr(item, "report_call", None) is not None and item.report_call.failed
-           for item in request.session.items if item.module is request.module):
-        print(runs.report())
+    # a failed check, or a module fixture that failed (every test's setup then errs)
+    if any(getattr(getattr(item, f"report_{when}", None), "failed", False)
+           for item in request.session.items if item.module is request.module
+           for when in ("setup", "call")):
+        # past the capture: this runs in the last test's teardown, whose output pytest shows
+        # only when that test failed
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        if capture is None:  # -p no:capture
+            print(runs.report())
+        else:
+            with capture.global_and_fixture_disabled():
+                print(runs.report())
     if not os.environ.get("TEST_KEEP_TMP"):
         shutil.rmtree(path, ignore_errors=True)
 

@@ -1,4 +1,4 @@
-"""Helpers of the default-Linux-guest tests (linux_vmgenid, firmware_vmgenid, linux_userspace*)
+"""Helpers of the default-Linux-guest tests (linux_vmgenid, firmware_linux, linux_userspace*)
 that the shared harness does not have yet (issue 64: candidates for framework/linux.py and a
 framework/term.py).
 

@@ -1,8 +1,6 @@
 """Helpers of the linux_* tests (the default Linux guest through framework/linux.py): a value
 read from the guest's shell, the VMM's RSS, an API field waited for."""
-import json
 import re
-import shutil
 import subprocess
 
 from framework import linux, paths
@@ -16,6 +14,18 @@ def value(shell, tag, command, timeout=120):
     shell.vm.type(f'echo "{tag[:half]}""{tag[half:]}-$({command})-"')
     match = shell.vm.wait_out(rf"^{tag}-(.*)-\n", timeout)  # the whole line
     return match.group(1)
+
+
+def memory_devices_args():
+    """The one shared snapshot (linux.shell_snapshot) of linux_balloon and linux_memhp: the
+    default guest with 512 MiB, over virtio-mmio, a virtio-balloon (statistics every 2 s,
+    deflate-on-oom, free page reporting) and a virtio-mem device with a 1 GiB region (hotplugged
+    blocks onlined movable), dirty pages tracked. One boot for both tests: each device sits idle
+    while the other's test runs."""
+    return [*linux.default_args(mem="512M", append="memhp_default_state=online_movable"),
+            "--transport", "mmio",
+            "--balloon", "size=0,stats=2s,deflate-on-oom=on,free-page-reporting=on",
+            "--memory-hotplug", "total=1G", "--track-dirty-pages"]
 
 
 def rss_mib(vm):
@@ -42,6 +52,12 @@ def wait_field(api, route, field, want, timeout=300, interval=None):
     except AssertionError as error:
         raise AssertionError(f"{error}; last {last.get('body')}") from None
     return last["body"]
+
+
+# How long a remove waits for a Linux guest to release a device (timeout_ms; the VMM's default
+# is 10 s): a default guest on a loaded 2-core host, beside an L1, took longer to unregister a
+# hot-added NIC (CI and here, 2026-11-29).
+REMOVE_MS = 90000
 
 
 def vmmctl(sock, *args, timeout=300):

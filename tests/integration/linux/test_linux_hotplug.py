@@ -58,8 +58,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from framework import host, linux, paths  # noqa: E402
 from framework.linux import Shell  # noqa: E402
 from framework.proc import wait_until  # noqa: E402
-from linux_api_util import (check_value, copy_disk, devices, listed, refused, value,  # noqa: E402
-                              vmmctl)
+from linux_api_util import (REMOVE_MS, check_value, copy_disk, devices, listed,  # noqa: E402
+                              refused, value, vmmctl)
 
 HP_TAP = "vmmhp0"
 HP_HOST_IP = "192.168.219.1"
@@ -125,7 +125,7 @@ def test_hotplug(vms, workdir, netns):
     if slots != "0":
         check_value(vm, "the boot disk drive1 is /dev/vdb",
                     guest("BVDB", "cat /sys/block/vdb/size"), "^16384$")
-        status, out = ctl("remove-device", "drive1")
+        status, out = ctl("remove-device", "drive1", "--timeout-ms", REMOVE_MS)
         assert status == 0, f"remove-device drive1: {out}"
         check_value(vm, "the boot disk's /dev/vdb went", guest(
             "BGONE", "for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; "
@@ -185,7 +185,7 @@ def test_hotplug(vms, workdir, netns):
         "MNT", "mkdir -p /dev/hp && mount /dev/vdb /dev/hp && echo HPDATA-7c1e >/dev/hp/f && "
         "sync && echo done"), "^done$")
     check_value(vm, "unmount", guest("UMNT", "umount /dev/hp && echo done"), "^done$")
-    status, out = ctl("remove-device", "hp0")
+    status, out = ctl("remove-device", "hp0", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"vmmctl remove-device hp0: {out}"
     check_value(vm, "/dev/vdb went", guest(
         "GONE", "for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; "
@@ -317,21 +317,21 @@ def test_hotplug(vms, workdir, netns):
     assert '"hpnet0"' in vm.api.want(200, "GET", "/vm/config").body, \
         "GET /vm/config of the migrated VM does not show hpnet0"
     reach("the migrated guest and the host reach each other through the hot-added NIC")
-    status, out = ctl("remove-device", "hp0")
+    status, out = ctl("remove-device", "hp0", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"remove-device after the migration: {out}"
     check_value(vm, "/dev/vdb went in the migrated guest", guest(
         "RGONE", "for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; "
         "[ -b /dev/vdb ] && echo still || echo gone"), "^gone$")
     assert not listed(vm, "drives", "drive_id", "hp0"), "GET /vm/config still shows hp0"
     check_value(vm, "the migrated guest reads /dev/pmem0", pmem_marker("PMMG"), "^PMEMMARK7d3$")
-    status, out = ctl("remove-device", "hpvsock")
+    status, out = ctl("remove-device", "hpvsock", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"remove-device hpvsock: {out}"
     check_value(vm, "the guest let the vsock go", guest(
         "VSGONE", f"d=none; {bound}; echo $d"), "^none$")
     assert not vs.exists(), f"the vsock's socket {vs} stays"
     assert not vm.api.want(200, "GET", "/vm/config").json().get("vsock"), \
         "GET /vm/config still lists the vsock"
-    status, out = ctl("remove-device", "hppmem")
+    status, out = ctl("remove-device", "hppmem", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"remove-device hppmem: {out}"
     check_value(vm, "/dev/pmem0 went", guest(
         "PMGONE", "for i in $(seq 30); do [ -b /dev/pmem0 ] || break; sleep 1; done; "

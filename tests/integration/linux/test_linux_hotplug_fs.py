@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from framework import host, linux  # noqa: E402
 from framework.proc import wait_until  # noqa: E402
-from linux_api_util import (check_value, devices, listed, refused, value,  # noqa: E402
-                              vmmctl)
+from linux_api_util import (REMOVE_MS, check_value, devices, listed, refused,  # noqa: E402
+                              value, vmmctl)
 
 VIRTIOFSD = os.environ.get("VIRTIOFSD", "/usr/lib/qemu/virtiofsd")
 QSD = os.environ.get("QSD", "qemu-storage-daemon")
@@ -134,7 +134,7 @@ def test_hotplug_fs(vms, workdir):
 
     # ---- 4. the shared folder removed ----
     check_value(vm, "unmount", guest("UMNT", "umount /mnt && echo done"), "^done$")
-    status, out = vmmctl(sock, "remove-device", "fs0")
+    status, out = vmmctl(sock, "remove-device", "fs0", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"vmmctl remove-device fs0: {out}"
     assert not listed(vm, "fs", "id", "fs0"), "GET /vm/config still lists fs0"
     assert devices(vm) == n0, f"not back to {n0} devices"
@@ -163,7 +163,7 @@ def test_hotplug_fs(vms, workdir):
                                      "snapshot_path": str(workdir / "st"),
                                      "mem_file_path": str(workdir / "mem")})
         vm.api.want(204, "PATCH", "/vm", {"state": "Resumed"})
-        vm.api.want(204, "PUT", "/vmm/vm.remove-device", {"id": "vu0"})
+        vm.api.want(204, "PUT", "/vmm/vm.remove-device", {"id": "vu0", "timeout_ms": REMOVE_MS})
         check_value(vm, "/dev/vdb went", guest(
             "VUGONE", "for i in $(seq 30); do [ -e /sys/block/vdb ] || break; sleep 1; done; "
             "[ -e /sys/block/vdb ] && echo still || echo gone"), "^gone$")
@@ -204,7 +204,8 @@ def test_hotplug_fs(vms, workdir):
                 "VNRX", "ip link set eth0 up; sleep 1; a=$(cat /sys/class/net/eth0/statistics/"
                 "rx_packets); udhcpc -i eth0 -n -q -t 2 -T 1 -s /bin/true >/dev/null 2>&1; "
                 "b=$(cat /sys/class/net/eth0/statistics/rx_packets); echo $((b - a))"), "^[1-9]")
-            vm.api.want(204, "PUT", "/vmm/vm.remove-device", {"id": "vn0"})
+            vm.api.want(204, "PUT", "/vmm/vm.remove-device",
+                        {"id": "vn0", "timeout_ms": REMOVE_MS})
             check_value(vm, "eth0 went", guest(
                 "VNGONE", "for i in $(seq 30); do [ -e /sys/class/net/eth0 ] || break; sleep 1; "
                 "done; [ -e /sys/class/net/eth0 ] && echo still || echo gone"), "^gone$")

@@ -1,6 +1,8 @@
 # virtio-mem on the default Linux guest (512 MiB, initramfs, shell on COM1) with a 1 GiB
 # hotplug region, driven over --api-sock, restored from a snapshot of that guest at its shell
-# (linux.shell_snapshot: the boot is not what is tested), then snapshotted and restored again:
+# (linux.shell_snapshot: the boot is not what is tested; the snapshot linux_balloon restores
+# too, with its idle balloon: linux_api_util.memory_devices_args), then snapshotted and restored
+# again:
 #   1. Linux's virtio_mem driver binds the device; PATCH /hotplug/memory {"requested_size_mib":
 #      128}: GET shows plugged_size_mib follow to 128 and the guest's MemTotal grows by at least
 #      100 MiB (memory onlined movable);
@@ -31,14 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from framework import linux, paths  # noqa: E402
-from framework.api import Api  # noqa: E402
 from framework.proc import wait_until  # noqa: E402
-from linux_api_util import rss_mib, stop_guest, value, wait_field  # noqa: E402
-
-
-def args(transport="mmio"):
-    return [*linux.default_args(mem="512M", append="memhp_default_state=online_movable"),
-            "--transport", transport, "--memory-hotplug", "total=1G", "--track-dirty-pages"]
+from linux_api_util import memory_devices_args, rss_mib, stop_guest, value, wait_field  # noqa: E402,E501
 
 
 def memtotal(shell, tag):
@@ -51,7 +47,7 @@ def movable_free_mib(shell, tag):
 
 
 def test_memhp(vms, workdir):
-    folder = linux.shell_snapshot(args())
+    folder = linux.shell_snapshot(memory_devices_args())
     rules = ["--landlock-rules", f"{workdir}:rw"]
     vm, shell = linux.restore(vms, folder, rules, api=True)
     assert value(shell, "MEMDRV", "ls /sys/bus/virtio/drivers/virtio_mem | grep -c virtio") \

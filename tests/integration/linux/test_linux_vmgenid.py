@@ -14,7 +14,7 @@
 # comes from one program in `$(...)`, tried up to three times: on kvm_pvm a busybox program the
 # guest's shell starts sometimes dies at its first thread-local access (docs/testing.md, "Known
 # issue").
-# test_firmware_vmgenid.py (boot/) runs the same checks through SeaBIOS (vmgenid_checks.py). A boot
+# test_firmware_linux.py (boot/) runs the same checks through SeaBIOS (vmgenid_checks.py). A boot
 # of its own, not the shared snapshot: what the booted VM said is checked, and the clones are
 # restored right after the snapshot (vmgenid_checks.py says why).
 # Skipped (77) while the default guest's kernel has no ACPI (guest-images/kernel.config without

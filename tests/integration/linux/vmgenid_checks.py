@@ -1,4 +1,4 @@
-"""The checks of linux_vmgenid and firmware_vmgenid (the VM generation ID seen by the default Linux
+"""The checks of linux_vmgenid and firmware_linux (the VM generation ID seen by the default Linux
 guest, booted directly or through SeaBIOS): see test_linux_vmgenid.py for what and why.
 
 A boot of its own, not the shared snapshot: the booted VM's ID, GED count and console are
@@ -19,15 +19,21 @@ ZERO_IDS = ("00 " * 16).strip(), "0x0000000000000000 0x0000000000000000"
 RESEED = "crng reseeded due to virtual machine fork"
 
 
-def snapshot_args(firmware):
+def seabios():
+    """Debian's SeaBIOS image (SEABIOS_DIR overrides its folder); skips the test without it."""
+    path = os.path.join(os.environ.get("SEABIOS_DIR", "/usr/share/seabios"), "bios-256k.bin")
+    if not os.access(path, os.R_OK):
+        host.skip("no seabios", f"{path} is missing (Debian's seabios package, tools/setup.sh)")
+    return path
+
+
+def snapshot_args(firmware, append=""):
     """The boot's options: the default guest with random.trust_cpu=on (RDRAND's bits count, so
     "crng init done" comes at boot: Linux reseeds only a ready crng); FIRMWARE: through Debian's
-    SeaBIOS (--firmware bios-256k.bin --kernel bzImage)."""
-    args = linux.default_args(append="random.trust_cpu=on")
+    SeaBIOS (--firmware bios-256k.bin --kernel bzImage); APPEND: more of the command line."""
+    args = linux.default_args(append=f"random.trust_cpu=on {append}".strip())
     if firmware:
-        bios = os.path.join(os.environ.get("SEABIOS_DIR", "/usr/share/seabios"), "bios-256k.bin")
-        if not os.access(bios, os.R_OK):
-            host.skip("no seabios", f"{bios} is missing (Debian's seabios package, tools/setup.sh)")
+        bios = seabios()
         kernel = args.index("--kernel")
         args[kernel + 1] = linux.images()["BZIMAGE"]
         args = ["--firmware", bios, *args]
@@ -57,15 +63,18 @@ def show_ged(shell, tag):
                            r"[0-9]+"))
 
 
-def run(vms, workdir, firmware):
-    """Boots, reads the booted VM, snapshots it and restores two clones; returns what the
-    checks read."""
-    args = snapshot_args(firmware)
-    vm0, shell0 = linux.boot(vms, ["--landlock-rules", f"{workdir}:rw", *args], name="boot",
-                             api=True)
-    facts = {"clones": {}}
+def run(vms, workdir, firmware, extra=(), append="", end=None, restore_extra=()):
+    """Boots (snapshot_args(FIRMWARE, APPEND) and EXTRA), reads the booted VM, snapshots it and
+    restores two clones (RESTORE_EXTRA on their command lines: the files of EXTRA they may open,
+    docs/snapshots.md); returns what the checks read. END(vm, shell), when given, ends the
+    booted VM once its snapshot is made (it is paused; its result goes to facts["end"]), else it
+    is killed. facts["boot"] is the booted Vm."""
+    args = snapshot_args(firmware, append)
+    vm0, shell0 = linux.boot(vms, ["--landlock-rules", f"{workdir}:rw", *args, *extra],
+                             name="boot", api=True)
+    facts = {"clones": {}, "boot": vm0}
     fw_addr = None
-    restore_extra = []
+    restore_extra = list(restore_extra)
     if firmware:
         match = re.findall(r"vmgenid: the firmware placed the ID at (0x[0-9a-f]+)", vm0.err)
         facts["fw_addr"] = match[-1] if match else None
@@ -74,7 +83,7 @@ def run(vms, workdir, firmware):
         fw_addr = int(match[-1], 16)
         # a restore maps the firmware's ROM again: the operator names it (the snapshot's word is
         # not taken for a path outside its folder: docs/snapshots.md)
-        restore_extra = ["--firmware", args[1]]
+        restore_extra += ["--firmware", args[1]]
 
     acpi = guest_value(shell0, "VGEN-ACPI",
                        "if [ -d /sys/bus/acpi/devices ]; then echo yes; else echo no; fi",
@@ -99,8 +108,11 @@ def run(vms, workdir, firmware):
     vm0.api.want(204, "PUT", "/snapshot/create",
                  {"snapshot_type": "Full", "snapshot_path": str(snap / "state"),
                   "mem_file_path": str(snap / "memory")}, timeout=300)
-    vm0.signal(9)
-    vm0.wait(30)
+    if end:
+        facts["end"] = end(vm0, shell0)
+    else:
+        vm0.signal(9)
+        vm0.wait(30)
 
     # Two clones of the one snapshot (the console comes with it), restored side by side at once:
     # on kvm_pvm a restore made minutes after its snapshot may never answer (see the report of
