@@ -103,7 +103,7 @@ fi
 if [ -n "$cpus" ] && [ -d "$cpus" ]; then
 	# one "NAME USER SYSTEM" line a test, its file's name back to the test's (integration/x)
 	rows=$(for f in "$cpus"/*; do
-		[ -r "$f" ] && read -r user sys <"$f" && echo "${f##*/} $user $sys"
+		[ -f "$f" ] && read -r user sys <"$f" && echo "${f##*/} $user $sys"
 	done | sed -E 's/^([^_]*)_/\1\//' || true)
 	if [ -n "$rows" ]; then
 		echo "$rows" | awk '{all += $2 + $3; sys += $3}

@@ -71,6 +71,9 @@ def test_cpu_column_and_line(tmp_path):
     cpu.mkdir()
     (cpu / "integration_linux_fork").write_text("10.50 380.20\n")
     (cpu / "integration_linux_debian").write_text("1.00 2.00\n")
+    # the commands' times (framework/linux.py, record_command_time) beside them: not counted
+    (cpu / "shell").mkdir()
+    (cpu / "shell" / "integration_linux_fork").write_text("2.50\ttrue\n")
     run = subprocess.run(["bash", paths.SOURCE_DIR / "tools" / "test_summary.sh", tmp_path / "ctest.log",
                           tmp_path / "skips", tmp_path / "times.txt", cpu],
                          capture_output=True, text=True)

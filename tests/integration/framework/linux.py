@@ -10,11 +10,13 @@ import fcntl
 import hashlib
 import itertools
 import json
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 
@@ -65,13 +67,14 @@ class Shell:
         start = len(self.vm.out)
         # The tag is put together in the guest, so the echoed command line never matches.
         self.vm.type(f'__vmmt={tag}; {command}; echo "$__vmmt-RC-$?"')
-        return tag, start
+        return tag, start, time.monotonic(), command
 
     def result(self, ticket, timeout=120):
         """Waits for the command of TICKET (send()) to end; returns (exit status, the console's
         lines it printed)."""
-        tag, start = ticket
+        tag, start, sent, command = ticket
         match = self.vm.wait_out(rf"^{tag}-RC-(\d+)$", timeout)
+        record_command_time(time.monotonic() - sent, command)
         text = self.vm.out[start:]
         lines = text.splitlines()[1:]  # the echoed command first
         lines = [line for line in lines if not line.startswith(f"{tag}-RC-")]
@@ -88,6 +91,46 @@ class Shell:
         status, output = self.run(command, timeout)
         assert status == 0, f"`{command}` exited {status}:\n{output}\n{self.vm.tail()}"
         return output
+
+
+def until(condition, seconds, fifo="/dev/.vmm-wait"):
+    """A guest shell snippet that waits until CONDITION (a shell command list) succeeds, trying
+    every 0.2 s for at most SECONDS s, then goes on either way (the command after it checks). It
+    starts no program: the pause is the shell's own `read -t` on a FIFO nobody writes, made the
+    first time (FIFO: in /dev, the default guest's devtmpfs, writable when its root is not;
+    integration/guest_snippets runs it in the host's busybox sh). On kvm_pvm
+    a program costs ~1 s of emulated kernel code, so the former `for i in $(seq 60); do COND &&
+    break; sleep 1; done` took 2-3 s more than its wait."""
+    return (f"[ -p {fifo} ] || mkfifo {fifo}; _w=0; until {condition}; do"
+            f" [ $_w -ge {int(seconds * 5)} ] && break; _w=$((_w + 1));"
+            f" read -t 0.2 _ <>{fifo}; done")
+
+
+def random_hex_command(path, kib):
+    """A guest shell command that writes KIB KiB of hex digits from awk's rand() (seeded by the
+    time: bytes of the guest's own, in user-space code) to PATH, one 1 KiB printf at a time. Not
+    /dev/urandom: that is guest kernel code (100 KiB took 13 s on kvm_pvm) and waits for the
+    kernel's entropy in a guest without an rng; not a printf per 16 digits: busybox awk writes
+    each printf with a system call of its own (100 KiB took 11 s there, in 1 KiB writes 1.2 s)."""
+    return ("awk 'BEGIN { srand(); for (i = 0; i < %d; i++) { s = \"\"; for (j = 0; j < 64; j++)"
+            " s = s sprintf(\"%%04x%%04x%%04x%%04x\", rand() * 65536, rand() * 65536,"
+            " rand() * 65536, rand() * 65536); printf \"%%s\", s } }' >%s" % (kib, path))
+
+
+def record_command_time(seconds, command):
+    """Appends "SECONDS<TAB>COMMAND" to $VMM_CPU_DIR/shell/<the test's name> (tools/test.sh's
+    build/test-cpu/shell, beside the tests' CPU seconds): what each command typed at a guest's shell
+    took from typing to its status line, for finding where a Linux test's time goes (on kvm_pvm
+    every program the guest starts costs seconds of emulated kernel code)."""
+    folder, name = os.environ.get("VMM_CPU_DIR"), os.environ.get("VMM_TEST_NAME")
+    if not folder or not name:
+        return
+    try:
+        os.makedirs(Path(folder) / "shell", exist_ok=True)
+        with open(Path(folder) / "shell" / name.replace("/", "_"), "a") as f:
+            f.write(f"{seconds:.2f}\t{' '.join(command.split())[:200]}\n")
+    except OSError:
+        pass
 
 
 def check_all(shells, command, timeout=120):

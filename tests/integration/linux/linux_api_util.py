@@ -2,6 +2,7 @@
 read from the guest's shell, the VMM's RSS, an API field waited for."""
 import re
 import subprocess
+import time
 
 from framework import linux, paths
 from framework.proc import wait_until
@@ -11,8 +12,10 @@ def value(shell, tag, command, timeout=120):
     """Runs COMMAND in the guest inside `echo TAG-$(COMMAND)-` and returns what it printed
     (the tag is put together in the guest: the echoed command line never matches)."""
     half = len(tag) // 2
+    sent = time.monotonic()
     shell.vm.type(f'echo "{tag[:half]}""{tag[half:]}-$({command})-"')
     match = shell.vm.wait_out(rf"^{tag}-(.*)-\n", timeout)  # the whole line
+    linux.record_command_time(time.monotonic() - sent, command)
     return match.group(1)
 
 

@@ -128,7 +128,7 @@ def test_hotplug(vms, workdir, netns):
         status, out = ctl("remove-device", "drive1", "--timeout-ms", REMOVE_MS)
         assert status == 0, f"remove-device drive1: {out}"
         check_value(vm, "the boot disk's /dev/vdb went", guest(
-            "BGONE", "for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; "
+            "BGONE", linux.until("! [ -b /dev/vdb ]", 30) + "; "
             "[ -b /dev/vdb ] && echo still || echo gone"), "^gone$")
         assert '"drive1"' not in vm.api.want(200, "GET", "/vm/config").body, \
             "GET /vm/config still lists drive1"
@@ -179,7 +179,7 @@ def test_hotplug(vms, workdir, netns):
     # ---- 2. the guest's side ----
     print(f"the guest has {slots} PCI hotplug slots")
     check_value(vm, "the added disk is /dev/vdb", guest(
-        "VDB", "for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; "
+        "VDB", linux.until("[ -b /dev/vdb ]", 60) + "; "
         "cat /sys/block/vdb/size"), "^32768$")
     check_value(vm, "mount, write", guest(
         "MNT", "mkdir -p /dev/hp && mount /dev/vdb /dev/hp && echo HPDATA-7c1e >/dev/hp/f && "
@@ -188,12 +188,12 @@ def test_hotplug(vms, workdir, netns):
     status, out = ctl("remove-device", "hp0", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"vmmctl remove-device hp0: {out}"
     check_value(vm, "/dev/vdb went", guest(
-        "GONE", "for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; "
+        "GONE", linux.until("! [ -b /dev/vdb ]", 30) + "; "
         "[ -b /dev/vdb ] && echo still || echo gone"), "^gone$")
     status, out = ctl("add-disk", hp, "--id", "hp0")
     assert status == 0, f"add again: {out}"
     check_value(vm, "read back", guest(
-        "BACK", "for i in $(seq 60); do [ -b /dev/vdb ] && break; sleep 1; done; "
+        "BACK", linux.until("[ -b /dev/vdb ]", 60) + "; "
         "mount /dev/vdb /dev/hp && cat /dev/hp/f"), "^HPDATA-7c1e$")
 
     # ---- 2b. a vsock and a pmem device added (snapshots and migrations carry them) ----
@@ -219,8 +219,8 @@ def test_hotplug(vms, workdir, netns):
     bound = ('for x in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do '
              '[ -e "$x" ] && d=${x##*/}; done')
     check_value(vm, "the guest's vsock transport binds it", guest(
-        "VSDRV", f'd=""; for i in $(seq 60); do {bound}; [ -n "$d" ] && break; sleep 1; done; '
-        'echo ${d:-none}'), r"^virtio[0-9]+$")
+        "VSDRV", 'd=""; ' + linux.until(f'{bound}; [ -n "$d" ]', 60) + '; echo ${d:-none}'),
+        r"^virtio[0-9]+$")
     check_value(vm, "vsock-echo over the hot-added vsock", guest(
         "VSECHO", "vsock-echo 1234 4096 >/dev/ve 2>&1; echo status$?"), "^status0$")
     try:
@@ -246,7 +246,7 @@ def test_hotplug(vms, workdir, netns):
     assert devices(vm) == n3 + 2, "the refused pmem requests added something"
 
     def pmem_marker(tag):  # the guest reads the file's first bytes from /dev/pmem0
-        return guest(tag, "for i in $(seq 60); do [ -b /dev/pmem0 ] && break; sleep 1; done; "
+        return guest(tag, linux.until("[ -b /dev/pmem0 ]", 60) + "; "
                      "head -c 11 /dev/pmem0")
     check_value(vm, "the guest reads the pmem file's marker from /dev/pmem0",
                 pmem_marker("PMRD"), "^PMEMMARK7d3$")
@@ -293,7 +293,7 @@ def test_hotplug(vms, workdir, netns):
     status, out = ctl("add-net", HP_TAP, "--id", "hpnet0")
     assert status == 0, f"add-net: {out}"
     check_value(vm, "the NIC is eth0", guest(
-        "ETH", "for i in $(seq 60); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; "
+        "ETH", linux.until("[ -e /sys/class/net/eth0 ]", 60) + "; "
         "cat /sys/class/net/eth0/address"), "^[0-9a-f:]{17}$")
     check_value(vm, f"eth0 up with {HP_GUEST_IP}", guest(
         "ETHUP", f"ip addr add {HP_GUEST_IP}/24 dev eth0 && ip link set eth0 up && echo done"),
@@ -320,7 +320,7 @@ def test_hotplug(vms, workdir, netns):
     status, out = ctl("remove-device", "hp0", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"remove-device after the migration: {out}"
     check_value(vm, "/dev/vdb went in the migrated guest", guest(
-        "RGONE", "for i in $(seq 30); do [ -b /dev/vdb ] || break; sleep 1; done; "
+        "RGONE", linux.until("! [ -b /dev/vdb ]", 30) + "; "
         "[ -b /dev/vdb ] && echo still || echo gone"), "^gone$")
     assert not listed(vm, "drives", "drive_id", "hp0"), "GET /vm/config still shows hp0"
     check_value(vm, "the migrated guest reads /dev/pmem0", pmem_marker("PMMG"), "^PMEMMARK7d3$")
@@ -334,7 +334,7 @@ def test_hotplug(vms, workdir, netns):
     status, out = ctl("remove-device", "hppmem", "--timeout-ms", REMOVE_MS)
     assert status == 0, f"remove-device hppmem: {out}"
     check_value(vm, "/dev/pmem0 went", guest(
-        "PMGONE", "for i in $(seq 30); do [ -b /dev/pmem0 ] || break; sleep 1; done; "
+        "PMGONE", linux.until("! [ -b /dev/pmem0 ]", 30) + "; "
         "[ -b /dev/pmem0 ] && echo still || echo gone"), "^gone$")
     status, out = ctl("add-pmem", pm, "--id", "hppmem")
     assert status == 0, f"add-pmem again (its window and KVM slot were given back): {out}"

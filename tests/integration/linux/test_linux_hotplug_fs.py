@@ -104,9 +104,9 @@ def test_hotplug_fs(vms, workdir):
     assert devices(vm) == n0 + 1, "not one device added"
     assert listed(vm, "fs", "id", "fs0"), "GET /vm/config does not list fs0"
     check_value(vm, "the guest mounts the hot-added tag", guest(
-        "MNT", 'for i in $(seq 60); do mkdir -p /mnt && mount -t virtiofs hpshare /mnt 2>/dev/null '
-        '&& break; sleep 1; done; n=0; while read a b c r; do [ "$c" = virtiofs ] && '
-        'n=$((n + 1)); done </proc/mounts; echo $n'), "^1$")
+        "MNT", linux.until("mkdir -p /mnt && mount -t virtiofs hpshare /mnt 2>/dev/null", 60) +
+        '; n=0; while read a b c r; do [ "$c" = virtiofs ] && n=$((n + 1)); done </proc/mounts; '
+        'echo $n'), "^1$")
     want_md5 = hashlib.md5((share / "from-host.bin").read_bytes()).hexdigest()
     # the root is read-only: /dev (devtmpfs) holds the guest's scratch files
     check_value(vm, "the guest reads the host's file", guest(
@@ -124,11 +124,11 @@ def test_hotplug_fs(vms, workdir):
     vm.api.want(204, "PUT", "/drives/fcd1", {"drive_id": "fcd1", "path_on_host": str(fc),
                                              "is_root_device": False, "is_read_only": False})
     check_value(vm, "the drive is /sys/block/vdb", guest(
-        "VDB", "for i in $(seq 60); do [ -e /sys/block/vdb ] && break; sleep 1; done; "
+        "VDB", linux.until("[ -e /sys/block/vdb ]", 60) + "; "
         "cat /sys/block/vdb/size"), "^16384$")
     vm.api.want(204, "DELETE", "/drives/fcd1")
     check_value(vm, "/sys/block/vdb went", guest(
-        "GONE", "for i in $(seq 30); do [ -e /sys/block/vdb ] || break; sleep 1; done; "
+        "GONE", linux.until("! [ -e /sys/block/vdb ]", 30) + "; "
         "[ -e /sys/block/vdb ] && echo still || echo gone"), "^gone$")
     refused(vm, "DELETE of the removed drive", "no device", "DELETE", "/drives/fcd1", "")
 
@@ -150,7 +150,7 @@ def test_hotplug_fs(vms, workdir):
                 {"vhost_user": True, "vhost_socket": str(vu_sock)})
         assert listed(vm, "drives", "drive_id", "vu0"), "GET /vm/config does not list vu0"
         check_value(vm, "the guest reads the host's marker from the vhost-user disk", guest(
-            "VUR", "for i in $(seq 60); do [ -e /dev/vdb ] && break; sleep 1; done; "
+            "VUR", linux.until("[ -e /dev/vdb ]", 60) + "; "
             "head -c 8 /dev/vdb"), "^VUHOST42$")
         check_value(vm, "the guest writes to it", guest(
             "VUW", "printf VUGUEST7 >/dev/vw; dd if=/dev/vw of=/dev/vdb bs=512 seek=8 "
@@ -165,7 +165,7 @@ def test_hotplug_fs(vms, workdir):
         vm.api.want(204, "PATCH", "/vm", {"state": "Resumed"})
         vm.api.want(204, "PUT", "/vmm/vm.remove-device", {"id": "vu0", "timeout_ms": REMOVE_MS})
         check_value(vm, "/dev/vdb went", guest(
-            "VUGONE", "for i in $(seq 30); do [ -e /sys/block/vdb ] || break; sleep 1; done; "
+            "VUGONE", linux.until("! [ -e /sys/block/vdb ]", 30) + "; "
             "[ -e /sys/block/vdb ] && echo still || echo gone"), "^gone$")
         assert not listed(vm, "drives", "drive_id", "vu0"), "vu0 still listed"
         # the back-end was let go: the same socket serves a new device, added this time by
@@ -174,7 +174,7 @@ def test_hotplug_fs(vms, workdir):
         vm.api.want(204, "PUT", "/drives/vu1", {"drive_id": "vu1", "socket": str(vu_sock),
                                                 "is_root_device": False})
         check_value(vm, "the re-added vhost-user disk reads the guest's write", guest(
-            "VUR2", "for i in $(seq 60); do [ -e /dev/vdb ] && break; sleep 1; done; "
+            "VUR2", linux.until("[ -e /dev/vdb ]", 60) + "; "
             "dd if=/dev/vdb of=/dev/vr bs=512 skip=8 count=1 2>/dev/null; head -c 8 /dev/vr"),
             "^VUGUEST7$")
         vm.api.want(204, "DELETE", "/drives/vu1")
@@ -197,18 +197,20 @@ def test_hotplug_fs(vms, workdir):
                         {"vhost_user": True, "vhost_socket": str(net_sock),
                          "mac": "02:00:00:00:00:44", "id": "vn0"})
             check_value(vm, "the guest's eth0 has the MAC given", guest(
-                "VNMAC", "for i in $(seq 60); do [ -e /sys/class/net/eth0 ] && break; sleep 1; "
-                "done; cat /sys/class/net/eth0/address"), "^02:00:00:00:00:44$")
+                "VNMAC", linux.until("[ -e /sys/class/net/eth0 ]", 60) +
+                "; cat /sys/class/net/eth0/address"), "^02:00:00:00:00:44$")
             # udhcpc's discovers come back, addresses swapped (linux_vhost_user_net's check)
             check_value(vm, "frames the guest sent came back", guest(
-                "VNRX", "ip link set eth0 up; sleep 1; a=$(cat /sys/class/net/eth0/statistics/"
+                "VNRX", "ip link set eth0 up; " +
+                linux.until("read -r c </sys/class/net/eth0/carrier && [ $c = 1 ]", 5) +
+                "; a=$(cat /sys/class/net/eth0/statistics/"
                 "rx_packets); udhcpc -i eth0 -n -q -t 2 -T 1 -s /bin/true >/dev/null 2>&1; "
                 "b=$(cat /sys/class/net/eth0/statistics/rx_packets); echo $((b - a))"), "^[1-9]")
             vm.api.want(204, "PUT", "/vmm/vm.remove-device",
                         {"id": "vn0", "timeout_ms": REMOVE_MS})
             check_value(vm, "eth0 went", guest(
-                "VNGONE", "for i in $(seq 30); do [ -e /sys/class/net/eth0 ] || break; sleep 1; "
-                "done; [ -e /sys/class/net/eth0 ] && echo still || echo gone"), "^gone$")
+                "VNGONE", linux.until("! [ -e /sys/class/net/eth0 ]", 30) +
+                "; [ -e /sys/class/net/eth0 ] && echo still || echo gone"), "^gone$")
         finally:
             testpmd.stop(grace=5)
             os.system(f"rm -rf /var/run/dpdk/vu-hp-{os.getpid()}")

@@ -53,15 +53,11 @@ def guest_rw(shell, key, disk):
             break
         print(f"note: {key}: read {attempt} gave {seen[-1]!r}")
     assert want in seen, f"{key}: the guest did not read the block the host wrote ({want}): {seen}"
-    # Its bytes are hex digits from awk's rand(), seeded by the time (FIRST and AFTER differ):
-    # /dev/urandom waits for the kernel's entropy in a guest without an rng, a minute or more on
-    # kvm_pvm (it held the write past its 120 s in CI and here, 2026-11-28), and awk is slow
-    # there too (1 MiB took 184 s: 64 KiB, as linux_virtiofs writes 100 KiB).
-    output = shell.check("awk 'BEGIN { srand(); for (i = 0; i < 4096; i++) printf"
-                         " \"%04x%04x%04x%04x\", rand() * 65536, rand() * 65536, rand() * 65536,"
-                         " rand() * 65536 }' >/tmp/w && dd if=/tmp/w of=/dev/vdb bs=64k"
-                         " seek=128 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m && read h x"
-                         f" </tmp/m && echo {key}W=$h")
+    # Its bytes are hex digits from awk's rand(), seeded by the time (FIRST and AFTER differ;
+    # linux.random_hex_command says why not /dev/urandom): 64 KiB.
+    output = shell.check(f"{linux.random_hex_command('/tmp/w', 64)} && dd if=/tmp/w of=/dev/vdb"
+                         " bs=64k seek=128 conv=fsync 2>/dev/null && md5sum /tmp/w >/tmp/m &&"
+                         f" read h x </tmp/m && echo {key}W=$h")
     match = re.search(rf"^{key}W=([0-9a-f]{{32}})$", output, re.M)
     assert match, f"{key}: the guest could not write:\n{output}"
     assert host_md5(disk, 8 << 20, 64 << 10) == match.group(1), \

@@ -78,10 +78,12 @@ def test_vhost_user_net(vms, workdir):
                                      f"{img['CMDLINE']} vmmguest.shell=1 vmmguest.dhcp=0"])
         vm.wait_out(r"vmmguest:.*# ", 60)
         # the link's carrier is read once it is up (polled in the guest, 5 s at most)
-        output = shell.check("ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; for i in"
-                             " $(seq 25); do [ $(cat /sys/class/net/eth0/carrier) = 1 ] && break;"
-                             " usleep 200000; done; echo MAC=$(cat /sys/class/net/eth0/address)"
-                             " CARRIER=$(cat /sys/class/net/eth0/carrier)", timeout=60)
+        output = shell.check("ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; " +
+                             linux.until("read -r c </sys/class/net/eth0/carrier && [ $c = 1 ]",
+                                         5) +
+                             "; c=; read -r m </sys/class/net/eth0/address;"
+                             " read -r c </sys/class/net/eth0/carrier; echo MAC=$m CARRIER=$c",
+                             timeout=60)
         assert re.search(rf"^MAC={MAC} CARRIER=1$", output, re.M), \
             f"eth0 has not the MAC given, or its link is down:\n{output}"
         rx_grows(shell, "FIRST")

@@ -60,14 +60,11 @@ def guest_md5(shell, tag, name, key, host_file):
 
 
 def guest_write(shell, tag, name, key, host_file):
-    """The guest writes 100 KiB of its own random bytes, then prints their md5. They are hex
-    digits from awk's rand(), seeded by the time: user-space code, where /dev/urandom is guest
-    kernel code, slow on kvm_pvm, and waits for the kernel's entropy in a guest without an rng.
-    awk writes them to the guest's tmpfs, and dd to the share in one write: awk's 4 KiB writes
-    straight to the share took seconds each under load (25 FUSE requests)."""
+    """The guest writes 100 KiB of its own random bytes (linux.random_hex_command), then prints
+    their md5. awk writes them to the guest's tmpfs, and dd to the share in one write: awk's 4 KiB
+    writes straight to the share took seconds each under load (25 FUSE requests)."""
     output = shell.check(
-        "awk 'BEGIN { srand(); for (i = 0; i < 6400; i++) printf \"%04x%04x%04x%04x\","
-        " rand() * 65536, rand() * 65536, rand() * 65536, rand() * 65536 }' >/tmp/w &&"
+        f"{linux.random_hex_command('/tmp/w', 100)} &&"
         f" dd if=/tmp/w of=/mnt/{tag}/{name} bs=102400 2>/dev/null && sync &&"
         f" md5sum /mnt/{tag}/{name} >/tmp/md5 && read h x </tmp/md5 && echo {key}=$h")
     match = re.search(rf"^{key}=([0-9a-f]{{32}})$", output, re.M)
