@@ -13,6 +13,9 @@
 #     instructions) or the vCPU state itself is refused by name (an XSAVE area this host cannot
 #     hold). The templated snapshot is accepted: `--check-cpu` ok, `--restore` runs the guest
 #     to TEST PASS with the check on.
+# A job whose guest triple-faulted or hung (l1.job_end on its own files) runs once more in a new
+# L1 of its kind (l1.run_renewing; CI, 2026-11-29: the templated restore on host B, at step 2440
+# of 3000), and the test skips when it ends so there too.
 # The checks run here once the jobs have ended. Needs root, QEMU, busybox and cpio (the
 # tools/kvm-in-qemu requirements); the L1 of host B is booted twice (the supervisor boots an L1
 # of the kind the next job wants), host A's is the shared one.
