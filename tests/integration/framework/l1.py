@@ -27,7 +27,8 @@ again, once, a boot that ended in a triple fault in the reset state (reset_state
 QEMU's guests end so in L1 too), and skip as L1's failure when the second ends so as well. A
 job that ends with a status other than 0 on a VMM that hung in L1 or a triple fault
 (sick_l1_sign; a job's l1.job_end turns a VMM's reset-state triple fault into such an end) runs
-once more in a new L1 (boots_folder; L1.renew asks the supervisor for it): an L1 that went wrong
+once more in a new L1 (run_renewing, which boots_folder uses; L1.renew asks the supervisor):
+an L1 that went wrong
 so tends to stay wrong (CI failed on three triple faults in a row in one L1; in a fresh-clone run
 here, 2026-11-29, guest_cpuid's guest stopped mid-line). When it ends so in the new L1 too, the
 test skips as "L1 crashed", saying both.
@@ -643,10 +644,11 @@ def sick_l1_sign(result):
 def job_end(folder, pattern="*.err"):
     """A job's last call in L1 (its __main__, after its boots wrote FOLDER): when a VMM's stderr
     there (FOLDER/PATTERN: the job's own files) shows a triple fault in the reset state
-    (reset_state_triple_fault), the job prints that line and exits with 3, so run_renewing
-    (boots_folder's) runs it once more in a new L1 instead
-    of handing the test a boot that L1 broke (CI, 2026-11-29: linux_stock_hotplug's guest, 8 s
-    into its boot, in a run whose linux_debian had just seen three such faults)."""
+    (reset_state_triple_fault), the job prints that line and exits with 3, so run_renewing runs
+    it once more in a new L1 instead of handing the test a boot that L1 broke (CI, 2026-11-29:
+    linux_stock_hotplug's guest, 8 s into its boot, in a run whose linux_debian had just seen
+    three such faults). Under kvm_amd every triple fault reports the reset state (its SHUTDOWN
+    intercept reinitialises the VMCB), so this matches any triple fault in L1."""
     for err in sorted(Path(folder).glob(pattern)):
         if reset_state_lines(read_text(err)):
             print(f"{err.name}: vCPU triple fault (KVM_EXIT_SHUTDOWN) in the reset state",
