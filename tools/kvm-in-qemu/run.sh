@@ -34,8 +34,9 @@
 # Environment: KVM_IN_QEMU_CACHE (default ~/.cache/vmm-kvm-in-qemu) holds the kernel package,
 # its extracted tree and the initramfs; KVM_IN_QEMU_KERNEL_DEB, a linux-image .deb to use
 # instead of downloading Debian's current one. L1's emulator is Debian's backported QEMU (10.x on
-# Debian 12) that l1-qemu.sh unpacks into a private prefix on first use (the system's 7.2 aborts
-# L1 under OVMF in L2); when it cannot, the system's QEMU (default qemu-system-x86_64), saying so.
+# Debian 12) that l1-qemu.sh builds with the project's patches into a private prefix on first use
+# (7.2 and Debian's own 10.0.2 binary abort L1 under OVMF in L2); when it cannot, the system's
+# QEMU (default qemu-system-x86_64), saying so.
 # KVM_IN_QEMU_BIN names another emulator for L1 alone (QEMU stays the tests' peer inside L1),
 # with KVM_IN_QEMU_DATADIR its ROM folder (-L) when it is not an installed one;
 # KVM_IN_QEMU_BIN=system is the system's QEMU.
@@ -47,17 +48,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 qemu=${QEMU:-qemu-system-x86_64}
 qemu_data=()
-qemu_env=()
 if [ "${KVM_IN_QEMU_BIN:-system}" != system ]; then
 	qemu=$KVM_IN_QEMU_BIN
 	[ -z "${KVM_IN_QEMU_DATADIR:-}" ] || qemu_data=(-L "$KVM_IN_QEMU_DATADIR" -L /usr/share/qemu)
 elif [ -z "${KVM_IN_QEMU_BIN:-}" ] &&
 	l1=$("$here/l1-qemu.sh" 2>"${TMPDIR:-/tmp}/l1-qemu.$$.err"); then
-	# Debian's backported QEMU: its own ROMs and SeaBIOS first (-L, in order), its own modules
+	# Debian's backported QEMU: its own ROMs and SeaBIOS first (-L, in order)
 	qemu=$(sed -n 1p <<<"$l1")
 	IFS=: read -ra dirs <<<"$(sed -n 2p <<<"$l1")"
 	for d in "${dirs[@]}"; do qemu_data+=(-L "$d"); done
-	qemu_env=(env "QEMU_MODULE_DIR=$(dirname "$(dirname "$qemu")")/lib/x86_64-linux-gnu/qemu")
 	rm -f "${TMPDIR:-/tmp}/l1-qemu.$$.err"
 elif [ -z "${KVM_IN_QEMU_BIN:-}" ]; then
 	echo "kvm-in-qemu: no backported QEMU for L1 ($(tail -1 "${TMPDIR:-/tmp}/l1-qemu.$$.err"));" \
@@ -222,7 +221,7 @@ if [ "$vfio" = 1 ]; then
 	append+=" intel_iommu=on"
 fi
 # shellcheck disable=SC2054 # commas inside QEMU's option values
-qemu_cmd=(timeout --foreground -k 10 "$timeout" "${qemu_env[@]}" "$qemu" "${qemu_data[@]}" -accel tcg,thread=multi -cpu "$cpu"
+qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel tcg,thread=multi -cpu "$cpu"
 	-smp "$cpus" -m "$mem" -kernel "$cache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
 	"${machine[@]}" "${shares[@]}")
@@ -236,10 +235,13 @@ start=$(date +%s)
 # QEMU (found by the run folder it shares) rather than wait for the timeout.
 # The command's own output shares that console: a line it echoes from an L2 guest's log may say
 # the same, so only a CPU stuck no longer than L1 has run counts.
+# It holds no lock (fd 9) and ends with run.sh: a watcher left behind by a run.sh that was killed
+# once kept the lock, and every later L1 waited for it.
 watch_stall() {
 	local n t0 up beat why
+	exec 9>&-
 	t0=$(date +%s)
-	while sleep 10; do
+	while sleep 10 && kill -0 $$ 2>/dev/null; do
 		up=$(($(date +%s) - t0 + 15))
 		why=
 		n=$(grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$log" 2>/dev/null |
