@@ -127,13 +127,6 @@ def run_boots(workdir, kind):
     print(f"firmware: {bios}")
     direct = os.environ.get("FW_STOCK_DIRECT") == "1"
     peer = l1.peer_wanted("FW_STOCK_PEER", l1.wanted(direct))
-    if l1.wanted(direct) and kind == "ovmf" and os.environ.get("FW_OVMF_L1") != "1":
-        # OVMF in L2 aborts L1 within seconds, on the system's QEMU 7.2 and on the backported
-        # 10.0.2 alike (tools/kvm-in-qemu/README.md: "tcg_handle_interrupt: assertion failed"),
-        # and on kvm_pvm OVMF itself cannot run (its first x87 instruction).
-        host.skip("L1 aborts", f"{l1.WHY}, and OVMF cannot run on kvm_pvm (x87); QEMU's TCG aborts "
-                  "L1 under OVMF in L2 (tcg_handle_interrupt assertion, QEMU 7.2 and 10.0); "
-                  "FW_OVMF_L1=1 tries")
     with l1.boots_folder(f"firmware_{kind}", __file__,
                          lambda f: boots(f, kind, env, marker, in_l1=False, peer=peer),
                          args=(kind,), force_direct=direct, folder=workdir,

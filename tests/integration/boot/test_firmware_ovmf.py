@@ -3,9 +3,9 @@
 # EFI stub), 2 vCPUs from our MADT (the tables through etc/table-loader, installed by OVMF's
 # AcpiPlatformDxe), /dev/vda over virtio-pci; QEMU -M pc with the same OVMF.fd as the peer. The
 # VMM shows a UEFI image an i440FX host bridge and the PIIX4 PM function with its ACPI PM timer,
-# what OVMF's platform code needs. On kvm_pvm OVMF stops at its first x87 instruction, and in
-# the run's L1 QEMU's TCG aborts L1 under OVMF (7.2 and the backported 10.0 alike:
-# tools/kvm-in-qemu/README.md): the test skips there (77, saying so); FW_OVMF_L1=1 tries L1 anyway.
+# what OVMF's platform code needs. On kvm_pvm OVMF stops at its first x87 instruction: the boots
+# run in the run's L1, whose QEMU is built with the fix of its abort under OVMF
+# (tools/kvm-in-qemu/qemu-patches/0001; on an L1 without it, L1's retry skips the test).
 # labels: slow linux firmware
 # requires: kvm
 # timeout: 900
