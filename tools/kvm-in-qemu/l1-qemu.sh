@@ -35,6 +35,8 @@ stamp=$({ printf '%s\n' "${configure_flags[@]}"; cat "$here"/qemu-patches/*.patc
 
 fail() {
 	echo "l1-qemu: $*" >&2
+	# a fetch or build that failed is not tried again by every L1 start, only by --fetch (setup)
+	[ -z "${trying:-}" ] || echo "$stamp" >"$prefix/failed"
 	exit 1
 }
 
@@ -47,6 +49,8 @@ print() {
 built() { [ "$(sed -n 1p "$prefix/root/.done" 2>/dev/null)" = "stamp $stamp" ]; }
 
 built && { print; exit 0; }
+[ "$fetch_only" = 1 ] || [ "$(cat "$prefix/failed" 2>/dev/null)" != "$stamp" ] ||
+	fail "its last fetch or build failed ($prefix/build/build.log); tools/setup.sh tries again"
 [ "$(id -u)" = 0 ] || fail "needs root to build into $prefix"
 for tool in apt-get dpkg curl patch ninja cc pkg-config; do
 	command -v "$tool" >/dev/null || fail "needs $tool (tools/setup.sh installs it)"
@@ -58,6 +62,7 @@ mkdir -p "$prefix"
 exec 8>"$prefix/.lock"
 flock 8
 built && { print; exit 0; }
+trying=1
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || fail "/etc/os-release names no VERSION_CODENAME"
@@ -126,7 +131,7 @@ install -D -m 755 "$src/b/qemu-system-x86_64" "$new/usr/bin/qemu-system-x86_64"
 bin=$new/usr/bin/qemu-system-x86_64
 version=$("$bin" --version | head -1) || fail "$bin does not run"
 { echo "stamp $stamp"; echo "$name"; (cd "$here/qemu-patches" && ls); } >"$new/.done"
-rm -rf "$prefix/root" "$apt" "$work"
+rm -rf "$prefix/root" "$apt" "$work" "$prefix/failed"
 mv "$new" "$prefix/root"
 echo "l1-qemu: $version in $prefix/root" >&2
 print
