@@ -44,8 +44,8 @@ PACKAGES=(
 	# the Debian cloud-style image (guest-images/debian-image.sh): GPT, FAT, GRUB for BIOS and EFI
 	fdisk dosfstools mtools grub-pc-bin grub-efi-amd64-bin
 	llvm # fuzz coverage (tools/fuzz/fuzz coverage): llvm-profdata and llvm-cov
-	# the build of L1's QEMU for tools/kvm-in-qemu (kvm-in-qemu/l1-qemu.sh; it also links
-	# libslirp, libfdt and zlib from above)
+	# the build of L1's QEMU for tools/kvm-in-qemu (kvm-in-qemu/l1-qemu.sh, which tools/test.sh
+	# runs; it also links libslirp, libfdt and zlib from above)
 	libglib2.0-dev libattr1-dev patch python3-venv
 )
 
@@ -67,13 +67,4 @@ else
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q || echo "setup: apt-get update reported errors, installing from the lists it has" >&2
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-
-# L1's emulator for tools/kvm-in-qemu (the tests that need a hardware-style KVM on a kvm_pvm
-# host): Debian's backported QEMU, built from its source with the project's patches into a private
-# prefix and never installed, so the system's QEMU stays the tests' peer; once per host (some
-# minutes), cached. Without it L1 runs on the system's QEMU (run.sh says so), where OVMF aborts L1.
-if [ "$(id -u)" -eq 0 ] && [ -e /sys/module/kvm_pvm ]; then
-	"$(dirname "${BASH_SOURCE[0]}")/kvm-in-qemu/l1-qemu.sh" --fetch ||
-		echo "setup: no backported QEMU for tools/kvm-in-qemu's L1 (above); it uses the system's" >&2
 fi

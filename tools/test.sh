@@ -13,6 +13,16 @@ started=$SECONDS
 
 tools/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
+mkdir -p "$BUILD_DIR"
+# L1's QEMU for the tests that need a hardware-style KVM on a kvm_pvm host (tools/kvm-in-qemu/
+# l1-qemu.sh: built once per host, some minutes, then cached): for the whole suite it is built
+# in the background, beside the builds below, whose single-threaded stretches leave a CPU idle,
+# and waited for before CTest. With CTest arguments integration/l1_start builds it if it runs.
+l1_qemu=
+if [ $# -eq 0 ] && [ "$(id -u)" -eq 0 ] && [ -e /sys/module/kvm_pvm ]; then
+	nice -n 10 tools/kvm-in-qemu/l1-qemu.sh --fetch >"$BUILD_DIR/l1-qemu.log" 2>&1 &
+	l1_qemu=$!
+fi
 # ccache (CMakeLists.txt, VMM_CCACHE), its cache beside the guest images' (outside the clone):
 # paths under this checkout hash as relative ones and the build folder is not hashed, so a fresh
 # clone elsewhere hits what an earlier build compiled. Where the folder cannot be made, ccache
@@ -48,6 +58,12 @@ if [ $# -eq 0 ]; then
 	fi
 fi
 
+if [ -n "$l1_qemu" ]; then
+	waited=$SECONDS
+	wait "$l1_qemu" || echo "test: no backported QEMU for L1 ($(tail -1 "$BUILD_DIR/l1-qemu.log"));" \
+		"L1 runs on the system's, where integration/firmware_ovmf ends as skipped"
+	echo "test: L1's QEMU: $(tail -1 "$BUILD_DIR/l1-qemu.log") (waited $((SECONDS - waited)) s for it)"
+fi
 cd "$BUILD_DIR"
 built=$SECONDS
 rm -rf test-skips test-cpu

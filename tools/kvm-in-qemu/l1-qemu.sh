@@ -9,7 +9,7 @@
 #   tools/kvm-in-qemu/l1-qemu.sh [--fetch]
 # prints the prefix's `qemu-system-x86_64` and, on a second line, its firmware folders (for -L,
 # separated by ":"), building it first when the prefix has none or one built from other patches
-# (--fetch: only that, printing nothing). Exits 1 with the reason on stderr when it cannot (no
+# (--fetch: only that, printing one line on stderr). Exits 1 with the reason on stderr when it cannot (no
 # root, no archive, a build that failed): run.sh then uses the system QEMU and says so.
 #
 # How: a sources list of its own naming only <codename>-backports on the Debian archive the host's
@@ -35,13 +35,13 @@ stamp=$({ printf '%s\n' "${configure_flags[@]}"; cat "$here"/qemu-patches/*.patc
 
 fail() {
 	echo "l1-qemu: $*" >&2
-	# a fetch or build that failed is not tried again by every L1 start, only by --fetch (setup)
+	# a fetch or build that failed is not tried again by every L1 start, only by --fetch (tools/test.sh)
 	[ -z "${trying:-}" ] || echo "$stamp" >"$prefix/failed"
 	exit 1
 }
 
 print() {
-	[ "$fetch_only" = 1 ] && return
+	[ "$fetch_only" = 0 ] || { echo "l1-qemu: $(sed -n 2p "$prefix/root/.done") in $prefix/root" >&2 && return; }
 	echo "$prefix/root/usr/bin/qemu-system-x86_64"
 	echo "$prefix/root/usr/share/qemu:$prefix/root/usr/share/seabios:/usr/lib/ipxe/qemu"
 }
@@ -50,7 +50,7 @@ built() { [ "$(sed -n 1p "$prefix/root/.done" 2>/dev/null)" = "stamp $stamp" ]; 
 
 built && { print; exit 0; }
 [ "$fetch_only" = 1 ] || [ "$(cat "$prefix/failed" 2>/dev/null)" != "$stamp" ] ||
-	fail "its last fetch or build failed ($prefix/build/build.log); tools/setup.sh tries again"
+	fail "its last fetch or build failed ($prefix/build/build.log); tools/test.sh tries again"
 [ "$(id -u)" = 0 ] || fail "needs root to build into $prefix"
 for tool in apt-get dpkg curl patch ninja cc pkg-config; do
 	command -v "$tool" >/dev/null || fail "needs $tool (tools/setup.sh installs it)"
