@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,14 @@ from framework.vm import Vms  # noqa: E402
 BOOT_TIMEOUT = int(os.environ.get("BOOT_TIMEOUT", "420"))
 # In L1, how long a silent console of ours is a stall (reported with the vCPUs' exits)
 STALL = int(os.environ.get("FW_STOCK_STALL", "60"))
+
+
+# How /init ends our boot: under OVMF it waits for the power button, which the test presses
+# (`vmmctl power-button`), then powers off (`poweroff -f`: Linux under UEFI with hardware-reduced
+# ACPI asks the firmware's ResetSystem, which writes the PIIX4 PM's PM1_CNT); under SeaBIOS it
+# resets (`reboot -f`, through the FADT's reset register). Either way the VMM exits 0. QEMU's boot
+# ends with `reboot -f` (-no-reboot).
+ENDS = {"ovmf": "button", "seabios": "reboot"}
 
 
 def firmware(kind):
@@ -64,6 +73,31 @@ def disk(path, marker):
     os.truncate(path, 8 << 20)
 
 
+def press_button(vm, out, name, timeout):
+    """Presses boot NAME's power button (`vmmctl power-button`) once /init says it waits for it,
+    and again after each 10 s the VM still runs (4 more at most: for a press that came before
+    /init opened the event device); vmmctl's first status and output in OUT/NAME.button."""
+    try:
+        vm.wait_out(r"^VMM-STOCK-BUTTON: waiting", timeout)
+    except WaitTimeout:
+        return
+    for i in range(1, 6):
+        if not vm.alive():
+            return
+        run = subprocess.run([str(paths.VMMCTL), "--sock", str(vm.sock), "power-button"],
+                             capture_output=True, text=True)
+        if i == 1:
+            (out / f"{name}.button").write_text(run.stdout + run.stderr + f"status {run.returncode}\n")
+        else:
+            with open(out / f"{name}.button", "a") as f:
+                f.write(f"pressed again ({i})\n")
+        try:
+            vm.wait(10)  # the VM's end, or the next press
+            return
+        except WaitTimeout:
+            pass
+
+
 def boots(out, kind, env, marker, in_l1, peer=True):
     """Our VMM's boot, then QEMU's (the peer) when PEER; each one's console, stderr, status and
     seconds in OUT/NAME.{log,err,status,secs} (and our firmware log in vmm.fw, a stall's note in
@@ -79,9 +113,16 @@ def boots(out, kind, env, marker, in_l1, peer=True):
             start = time.monotonic()
             vm = vms.start(["--firmware", bios, "--firmware-log", out / "vmm.fw",
                             "--kernel", env["STOCK_KERNEL"], "--initrd", env["STOCK_INITRAMFS"],
-                            "--append", line, "--cpus", "2", "--mem", "256M", "--transport",
-                            "pci", "--disk", work / "vmm.img"], name="vmm", api=True)
+                            "--append", f"{line} vmmstock.end={ENDS[kind]}", "--cpus", "2",
+                            "--mem", "256M", "--transport", "pci", "--disk", work / "vmm.img"],
+                           name="vmm", api=True)
+            presser = threading.Thread(target=press_button, args=(vm, out, "vmm", BOOT_TIMEOUT),
+                                       daemon=True)
+            if ENDS[kind] == "button":
+                presser.start()
             status, note = l1.wait_end_or_stall(vm, BOOT_TIMEOUT, STALL if in_l1 else 0)
+            if presser.is_alive():
+                presser.join(15)
             (out / "vmm.status").write_text(f"{124 if status is None else status}\n")
             (out / "vmm.secs").write_text(f"{time.monotonic() - start:.0f}\n")
             if note:
@@ -148,9 +189,10 @@ def check_boot(out, name, kind, marker):
     def check(what, regex):
         if not re.search(regex, text, re.M):
             failures.append(f"{name}: {what} (no /{regex}/)")
+    end = ENDS[kind] if name == "vmm" else "reboot"
     status = read_text(out / f"{name}.status").strip()
     if status != "0":
-        failures.append(f"{name}: exit status {status}, want 0 (after the guest's reboot -f)")
+        failures.append(f"{name}: exit status {status}, want 0 (after the guest's {end})")
     check("the kernel found an RSDP", r"ACPI: RSDP 0x[0-9A-F]+ ")
     # SeaBIOS keeps our XSDT; OVMF installs each table through its ACPI table protocol, which
     # writes an XSDT of its own.
@@ -164,6 +206,17 @@ def check_boot(out, name, kind, marker):
     check("both vCPUs online (the MADT)", r"^VMM-STOCK-CPUS: 2 online=0-1$")
     check("/dev/vda with the marker",
           rf"^VMM-STOCK-VDA: yes sectors=16384 first-line={re.escape(marker)}$")
+    if end == "button":
+        button = read_text(out / f"{name}.button")
+        if not re.search(r"^status 0$", button, re.M):
+            failures.append(f"{name}: vmmctl power-button: "
+                            + (button or "never run: /init did not wait for the button"))
+        check("/init read KEY_POWER (type 1, code 116, pressed) from the Power Button",
+              r"^VMM-STOCK-BUTTON: event type,code,value= +1 +116 +1$")
+        check("/init powered the VM off", r"^VMM-STOCK-END: poweroff")
+        check("the kernel powered down", r"reboot: Power down")
+    else:
+        check("/init reset the VM", r"^VMM-STOCK-END: reboot")
     complaints = re.findall(r"^.*ACPI(?: BIOS)? (?:Error|Warning).*$", text, re.M)
     if complaints:
         failures.append(f"{name}: ACPI complained: " + " | ".join(complaints[:2]))

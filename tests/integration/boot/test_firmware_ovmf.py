@@ -3,7 +3,11 @@
 # EFI stub), 2 vCPUs from our MADT (the tables through etc/table-loader, installed by OVMF's
 # AcpiPlatformDxe), /dev/vda over virtio-pci; QEMU -M pc with the same OVMF.fd as the peer. The
 # VMM shows a UEFI image an i440FX host bridge and the PIIX4 PM function with its ACPI PM timer,
-# what OVMF's platform code needs. On kvm_pvm OVMF stops at its first x87 instruction: the boots
+# what OVMF's platform code needs. It ends with the power button and a power-off under UEFI: the
+# test presses the button (`vmmctl power-button`), /init reads KEY_POWER from the "Power Button"
+# input device and runs `poweroff -f`, Linux (hardware-reduced ACPI under EFI) calls OVMF's
+# ResetSystem(EfiResetShutdown), which writes SLP_EN to the PIIX4 PM's PM1_CNT, and the VMM must
+# exit 0 (23 s in L1, 2026-11-29). On kvm_pvm OVMF stops at its first x87 instruction: the boots
 # run in the run's L1, whose QEMU is built with the fix of its abort under OVMF
 # (tools/kvm-in-qemu/qemu-patches/0001; on an L1 without it, L1's retry skips the test).
 # labels: slow linux firmware

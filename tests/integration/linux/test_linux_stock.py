@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "boot"))
 
 import pytest  # noqa: E402
 
-from firmware_stock_checks import stock_env  # noqa: E402
+from firmware_stock_checks import press_button, stock_env  # noqa: E402
 from framework import host, l1, paths  # noqa: E402
 from framework.proc import WaitTimeout, read_text  # noqa: E402
 from framework.vm import Vms  # noqa: E402
@@ -64,31 +64,6 @@ STALL = int(os.environ.get("STOCK_STALL", "60"))
 
 
 # ---- the boots (here, or in L1 with their files in a folder shared with it) ----
-
-def press_button(vm, out, name):
-    """Presses boot NAME's power button once /init says it waits for it, and again after each
-    10 s the VM still runs (4 more at most: for a press that came before /init opened the event
-    device); vmmctl's first status and output in NAME.button."""
-    try:
-        vm.wait_out(r"^VMM-STOCK-BUTTON: waiting", BOOT_TIMEOUT)
-    except WaitTimeout:
-        return
-    for i in range(1, 6):
-        if not vm.alive():
-            return
-        run = subprocess.run([str(paths.VMMCTL), "--sock", str(vm.sock), "power-button"],
-                             capture_output=True, text=True)
-        if i == 1:
-            (out / f"{name}.button").write_text(run.stdout + run.stderr + f"status {run.returncode}\n")
-        else:
-            with open(out / f"{name}.button", "a") as f:
-                f.write(f"pressed again ({i})\n")
-        try:
-            vm.wait(10)  # the VM's end, or the next press
-            return
-        except WaitTimeout:
-            pass
-
 
 def boot_vmm(vms, out, name, transport, cmdline, env, marker, stall, *args):
     """One boot on our VMM; its console in OUT/NAME.log, stderr NAME.err, exit status
@@ -106,7 +81,7 @@ def boot_vmm(vms, out, name, transport, cmdline, env, marker, stall, *args):
                     *args, "--append", cmdline + end], name=name, api=True)
     presser = None
     if transport == "mmio":
-        presser = threading.Thread(target=press_button, args=(vm, out, name), daemon=True)
+        presser = threading.Thread(target=press_button, args=(vm, out, name, BOOT_TIMEOUT), daemon=True)
         presser.start()
     status, note = l1.wait_end_or_stall(vm, BOOT_TIMEOUT, stall)
     if presser is not None:
