@@ -41,7 +41,7 @@ fail() {
 }
 
 print() {
-	[ "$fetch_only" = 0 ] || { echo "l1-qemu: $(sed -n 2p "$prefix/root/.done") in $prefix/root" >&2 && return; }
+	[ "$fetch_only" = 0 ] || { echo "l1-qemu: ready in $prefix/root ($(sed -n 2p "$prefix/root/.done"))" >&2 && return; }
 	echo "$prefix/root/usr/bin/qemu-system-x86_64"
 	echo "$prefix/root/usr/share/qemu:$prefix/root/usr/share/seabios:/usr/lib/ipxe/qemu"
 }
