@@ -24,6 +24,7 @@
  * message or encoded again to the same bytes, and compared with itself and an empty host. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,21 +172,42 @@ static int hp_set_slot(void *opaque, uint32_t slot, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
+/* This process's scratch folder, made on first use under $TMPDIR (else /tmp) and removed with
+ * its files when the process exits: the memory files below and the round trip's snapshot. */
+static char scratch[PATH_MAX], hp_short[PATH_MAX], hp_full[PATH_MAX], rt_path[PATH_MAX];
+
+static void scratch_remove(void)
+{
+	unlink(hp_short);
+	unlink(hp_full);
+	unlink(rt_path);
+	rmdir(scratch);
+}
+
+/* `name` in the scratch folder into out[PATH_MAX]. */
+static void scratch_file(char *out, const char *name)
+{
+	if (!scratch[0]) {
+		const char *tmp = getenv("TMPDIR");
+		int n = snprintf(scratch, sizeof(scratch), "%s/fuzz-snapshot-XXXXXX",
+				 tmp && tmp[0] ? tmp : "/tmp");
+		if (n < 0 || (size_t)n >= sizeof(scratch) - 16 || !mkdtemp(scratch))
+			abort();
+		atexit(scratch_remove);
+	}
+	snprintf(out, PATH_MAX, "%s/%s", scratch, name);
+}
+
 /* The memory files: RAM alone, and RAM then the region with a marked byte at the start of each
  * block (a sparse file: one page of data per block). */
-static char hp_short[64], hp_full[64];
-
 static void hp_files(void)
 {
-	static char dir[] = "/tmp/fuzz-snapshot-mem-XXXXXX";
 	int fd;
 
 	if (hp_short[0])
 		return;
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(hp_short, sizeof(hp_short), "%s/short", dir);
-	snprintf(hp_full, sizeof(hp_full), "%s/full", dir);
+	scratch_file(hp_short, "short");
+	scratch_file(hp_full, "full");
 	fd = open(hp_short, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, RAM_LEN) || close(fd))
 		abort();
@@ -332,21 +354,17 @@ static void check_device_section(const struct snap_section *s, bool mem_load)
 }
 
 /* Mode bit 2: an accepted file is written again section by section (snap_put, then
- * snap_writer_save into a directory of this process) and read back with snap_open(): the same
+ * snap_writer_save into this process's scratch folder) and read back with snap_open(): the same
  * sections with the same bytes; a second put of a section is -EEXIST. */
 static void round_trip(const struct snap_reader *r)
 {
-	static char dir[] = "/tmp/fuzz-snapshot-XXXXXX";
-	static char path[sizeof(dir) + 8];
+	const char *path = rt_path;
 	struct snap_writer w;
 	struct snap_reader back;
 	char err[256];
 
-	if (!path[0]) {
-		if (!mkdtemp(dir))
-			abort();
-		snprintf(path, sizeof(path), "%s/snap", dir);
-	}
+	if (!rt_path[0])
+		scratch_file(rt_path, "snap");
 	if (snap_writer_init(&w))
 		abort();
 	for (size_t i = 0; i < r->nsecs; i++) {

@@ -15,7 +15,7 @@ SEED = os.environ.get("FUZZ_SMOKE_SEED", "1")
 FUZZ = paths.tool("fuzz", "fuzz")
 
 
-def test_fuzz_targets_build_and_replay(vms):
+def test_fuzz_targets_build_and_replay(vms, workdir):
     host.require("clang")
     build_dir = paths.BUILD_DIR / "fuzz"
     env = {**os.environ, "FUZZ_BUILD_DIR": str(build_dir)}
@@ -25,7 +25,9 @@ def test_fuzz_targets_build_and_replay(vms):
     log.write_text(build.out + build.err)
     tail = "\n".join((build.out + build.err).splitlines()[-30:])
     assert status == 0, f"the fuzz targets do not build (log: {log}):\n{tail}"
-    smoke = vms.process([FUZZ, "smoke", "all", SEED], name="fuzz-smoke", env=env)
+    # the targets' scratch files (fuzz_snapshot's) in this test's folder
+    smoke = vms.process([FUZZ, "smoke", "all", SEED], name="fuzz-smoke",
+                        env={**env, "TMPDIR": str(workdir)})
     status = smoke.wait(800)
     assert status == 0, (
         "a fuzz target crashed (reproduce with tools/fuzz/fuzz repro TARGET FILE, or rerun "
