@@ -116,12 +116,13 @@ def boots(out, kind, env, marker, in_l1, peer=True):
                             "--append", f"{line} vmmstock.end={ENDS[kind]}", "--cpus", "2",
                             "--mem", "256M", "--transport", "pci", "--disk", work / "vmm.img"],
                            name="vmm", api=True)
-            presser = threading.Thread(target=press_button, args=(vm, out, "vmm", BOOT_TIMEOUT),
-                                       daemon=True)
+            presser = None
             if ENDS[kind] == "button":
+                presser = threading.Thread(target=press_button,
+                                           args=(vm, out, "vmm", BOOT_TIMEOUT), daemon=True)
                 presser.start()
             status, note = l1.wait_end_or_stall(vm, BOOT_TIMEOUT, STALL if in_l1 else 0)
-            if presser.is_alive():
+            if presser is not None:
                 presser.join(15)
             (out / "vmm.status").write_text(f"{124 if status is None else status}\n")
             (out / "vmm.secs").write_text(f"{time.monotonic() - start:.0f}\n")

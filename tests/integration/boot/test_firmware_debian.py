@@ -159,10 +159,9 @@ def out():
     # triple-faulted twice (3 s in, OVMF's AP start-up; 19 s in, systemd starting), and twice the
     # console stopped with vCPU 0 running guest code without an exit and vCPU 1 halted; QEMU's
     # guest reset itself once after systemd had started. GRUB's load of the initrd through
-    # SeaBIOS did not end within 15 minutes (QEMU's boot with the same
-    # SeaBIOS and image did). Whose these are is the firmware issue's to find; until then the
-    # test skips in L1, FW_DEBIAN_L1=1 runs it (its OVMF boot alone unless FW_DEBIAN_ONLY says
-    # otherwise).
+    # SeaBIOS did not end within 15 minutes (QEMU's boot with the same SeaBIOS and image did).
+    # Whose these are is the firmware issue's to find; until then the test skips in L1,
+    # FW_DEBIAN_L1=1 runs it (its OVMF boot alone unless FW_DEBIAN_ONLY says otherwise).
     in_l1 = l1.wanted()
     if in_l1 and os.environ.get("FW_DEBIAN_L1") != "1":
         host.skip("unreliable in L1", "kvm_pvm needs L1 for Debian's kernel; there the OVMF boot "

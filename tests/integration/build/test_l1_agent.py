@@ -75,6 +75,7 @@ def test_a_job_ends_sick_on_a_reset_state_triple_fault(tmp_path):
                           "l1.job_end(sys.argv[1])", tmp_path], capture_output=True, text=True,
                          cwd=L1_PY.parents[1])
     assert run.returncode == 3, (run.returncode, run.stdout, run.stderr)
+    assert "vmm.err: vCPU 0: triple fault" in run.stdout, run.stdout  # which vCPU, kept
     (job / "out").write_text(run.stdout)
     assert l1.sick_l1_sign(l1.Result(job, 3, 1, 0)), run.stdout
 

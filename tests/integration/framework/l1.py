@@ -650,9 +650,12 @@ def job_end(folder, pattern="*.err"):
     three such faults). Under kvm_amd every triple fault reports the reset state (its SHUTDOWN
     intercept reinitialises the VMCB), so this matches any triple fault in L1."""
     for err in sorted(Path(folder).glob(pattern)):
-        if reset_state_lines(read_text(err)):
-            print(f"{err.name}: vCPU triple fault (KVM_EXIT_SHUTDOWN) in the reset state",
-                  flush=True)
+        text = read_text(err)
+        if reset_state_lines(text):
+            # which vCPU, kept in the job's output: a retry empties the folder
+            which = re.search(r"vCPU \d+: triple fault", text)
+            print(f"{err.name}: {which.group(0) if which else 'vCPU triple fault'} "
+                  "(KVM_EXIT_SHUTDOWN) in the reset state", flush=True)
             sys.exit(3)
 
 

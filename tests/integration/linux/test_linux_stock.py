@@ -81,7 +81,8 @@ def boot_vmm(vms, out, name, transport, cmdline, env, marker, stall, *args):
                     *args, "--append", cmdline + end], name=name, api=True)
     presser = None
     if transport == "mmio":
-        presser = threading.Thread(target=press_button, args=(vm, out, name, BOOT_TIMEOUT), daemon=True)
+        presser = threading.Thread(target=press_button, args=(vm, out, name, BOOT_TIMEOUT),
+                                   daemon=True)
         presser.start()
     status, note = l1.wait_end_or_stall(vm, BOOT_TIMEOUT, stall)
     if presser is not None:
