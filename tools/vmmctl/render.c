@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "tools/vmmctl/render_views.h"
@@ -81,26 +82,33 @@ static int render_devices(json_t *list, FILE *out)
 	return 0;
 }
 
-/* One column per exit reason, in the order the first vCPU lists them, then the total. */
+/* One column per exit reason, in the order the first vCPU lists them, then the total; then
+ * where the last sample saw it (MP state, interrupts on or off, RIP) when a vCPU has one. */
 static int render_vcpus(json_t *list, FILE *out)
 {
-	char c[CELL];
+	char c[CELL], m[CELL], f[CELL];
 	size_t i;
 	const char *key;
 	json_t *vcpu, *v;
 	if (!json_is_array(list))
 		return -EPROTO;
 	json_t *first = json_object_get(json_array_get(list, 0), "exits");
+	bool seen = false;
+	json_array_foreach(list, i, vcpu) seen = seen || json_object_get(vcpu, "seen");
 	fprintf(out, "%-5s", "VCPU");
 	json_object_foreach(first, key, v) fprintf(out, " %12.12s", key);
-	fprintf(out, " %12s\n", "total");
+	fprintf(out, seen ? " %12s %-13s %-3s %s\n" : " %12s\n", "total", "seen", "IF", "rip");
 	json_array_foreach(list, i, vcpu)
 	{
-		json_t *exits = json_object_get(vcpu, "exits");
+		json_t *exits = json_object_get(vcpu, "exits"), *s = json_object_get(vcpu, "seen");
 		fprintf(out, "%-5s", render_field(vcpu, "index", c));
 		json_object_foreach(first, key, v)
 		    fprintf(out, " %12s", render_field(exits, key, c));
-		fprintf(out, " %12s\n", render_field(vcpu, "exits_total", c));
+		fprintf(out, " %12s", render_field(vcpu, "exits_total", c));
+		if (seen)
+			fprintf(out, " %-13s %-3s %s", render_field(s, "mp_state", m),
+				render_field(s, "interrupts", f), render_field(s, "rip", c));
+		fputc('\n', out);
 	}
 	if (json_array_size(list) == 0)
 		fprintf(out, "(no vCPUs)\n");

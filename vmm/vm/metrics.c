@@ -1,8 +1,11 @@
 /* The metrics document and its sink. See vmm/vm/metrics.h. */
 #include "vmm/vm/metrics.h"
 
+#include <asm/processor-flags.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -96,6 +99,31 @@ static bool put_int(json_t *obj, const char *key, uint64_t v)
 	return json_object_set_new(obj, key, json_integer((json_int_t)v)) == 0;
 }
 
+static const char *mp_state_name(int mp)
+{
+	static const char *const names[] = {[KVM_MP_STATE_RUNNABLE] = "runnable",
+					    [KVM_MP_STATE_UNINITIALIZED] = "uninitialized",
+					    [KVM_MP_STATE_INIT_RECEIVED] = "init-received",
+					    [KVM_MP_STATE_HALTED] = "halted",
+					    [KVM_MP_STATE_SIPI_RECEIVED] = "sipi-received"};
+	return mp >= 0 && mp < (int)(sizeof(names) / sizeof(names[0])) && names[mp] ? names[mp]
+										    : "other";
+}
+
+/* What the halt watch's last sample of the vCPU saw, or NULL before the first. */
+static json_t *seen_json(const struct vcpu *vcpu)
+{
+	int mp = __atomic_load_n(&vcpu->seen_mp_state, __ATOMIC_RELAXED);
+	char rip[24];
+	if (mp < 0)
+		return NULL;
+	snprintf(rip, sizeof(rip), "0x%" PRIx64,
+		 __atomic_load_n(&vcpu->seen_rip, __ATOMIC_RELAXED));
+	bool on = __atomic_load_n(&vcpu->seen_rflags, __ATOMIC_RELAXED) & X86_EFLAGS_IF;
+	return json_pack("{s:s, s:s, s:b}", "mp_state", mp_state_name(mp), "rip", rip, "interrupts",
+			 on);
+}
+
 static json_t *vcpu_json(struct vcpu *vcpu)
 {
 	uint64_t n[VCPU_EXIT_KINDS], total = 0;
@@ -110,6 +138,8 @@ static json_t *vcpu_json(struct vcpu *vcpu)
 	ok = ok && put_int(o, "index", vcpu->index);
 	ok = ok && json_object_set(o, "exits", exits) == 0;
 	ok = ok && put_int(o, "exits_total", total);
+	json_t *seen = ok ? seen_json(vcpu) : NULL;
+	ok = ok && (!seen || json_object_set_new(o, "seen", seen) == 0);
 	json_decref(exits);
 	if (!ok) {
 		json_decref(o);

@@ -7,7 +7,12 @@
  *    "uptime_ms": N,              since the process started (base/stats.h), or since the
  *                                 first metrics call when stats_init() never ran
  *    "vcpus": [{"index": 0, "exits": {"io": N, "mmio": N, "hlt": N, "intr": N, "shutdown": N,
- *               "system_event": N, "error": N, "other": N}, "exits_total": N}, ...],
+ *               "system_event": N, "error": N, "other": N}, "exits_total": N,
+ *               "seen": {"mp_state": "halted", "rip": "0xffffffff81e3c8a4",
+ *                        "interrupts": true}}, ...],
+ *                                 "seen": where the halt watch's last sample (about one a
+ *                                 second) found the vCPU: KVM's MP state, RIP, RFLAGS.IF;
+ *                                 absent before the first (a stalled guest's vCPUs at a glance)
  *    "devices": [{"index": 0, "name": "virtio-blk", "device_id": 2, "transport": "mmio"|"pci",
  *                 "kicks": N, "requests": N, "bytes": N, "errors": N, "stalls": N,
  *                 "interrupts": N}, ...],   (struct virtio_dev_counters says what each means)

@@ -171,6 +171,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->vm = vm;
 	vcpu->index = index;
+	vcpu->seen_mp_state = -1;
 	vcpu->fd = kvm_ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, index);
 	if (vcpu->fd < 0) {
 		int err = errno;
@@ -319,9 +320,16 @@ static void sample_halt_state(struct vcpu *vcpu)
 	struct kvm_mp_state mp;
 	struct kvm_regs regs;
 	enum halt_sample s = HALT_SAMPLE_RUNNING;
-	if (kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED &&
-	    kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 && !(regs.rflags & X86_EFLAGS_IF))
+	if (kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) ||
+	    kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs)) {
+		__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
+		return;
+	}
+	if (mp.mp_state == KVM_MP_STATE_HALTED && !(regs.rflags & X86_EFLAGS_IF))
 		s = HALT_SAMPLE_DEAD;
+	__atomic_store_n(&vcpu->seen_rip, regs.rip, __ATOMIC_RELAXED);
+	__atomic_store_n(&vcpu->seen_rflags, regs.rflags, __ATOMIC_RELAXED);
+	__atomic_store_n(&vcpu->seen_mp_state, (int)mp.mp_state, __ATOMIC_RELAXED);
 	__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
 }
 

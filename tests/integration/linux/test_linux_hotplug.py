@@ -246,8 +246,15 @@ def test_hotplug(vms, workdir, netns):
     assert devices(vm) == n3 + 2, "the refused pmem requests added something"
 
     def pmem_marker(tag):  # the guest reads the file's first bytes from /dev/pmem0
-        return guest(tag, linux.until("[ -b /dev/pmem0 ]", 60) + "; "
-                     "head -c 11 /dev/pmem0")
+        got = guest(tag, linux.until("[ -b /dev/pmem0 ]", 60) + "; "
+                    "if [ -b /dev/pmem0 ]; then head -c 11 /dev/pmem0 2>&1; "
+                    "else echo no /dev/pmem0 after 60 s; fi")
+        if got != "PMEMMARK7d3":  # what the guest had: its size and a second read
+            again = guest(tag + "X", "dmesg >/dev/.pmdm 2>&1; echo size=$(cat "
+                          "/sys/block/pmem0/size 2>&1) bytes=$(od -A n -t x1 -N 11 /dev/pmem0 "
+                          "2>&1) dmesg: $(tail -n 12 /dev/.pmdm)")
+            got += f" (then: {again[:2000]})"
+        return got
     check_value(vm, "the guest reads the pmem file's marker from /dev/pmem0",
                 pmem_marker("PMRD"), "^PMEMMARK7d3$")
     check_value(vm, "the guest writes /dev/pmem0 (synced)", guest(
