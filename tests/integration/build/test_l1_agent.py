@@ -2,6 +2,8 @@
 # a folder made for it: it runs the ready jobs of its own L1 profile in their order, once each,
 # and leaves alone a job of another profile, a cancelled one and one another L1 boot took; it
 # beats its heartbeat and writes each job's output and result; it ends when the folder says stop.
+# l1.job_end ends a job as L1's failure on a reset-state triple fault or a stall note naming a
+# loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace).
 # labels: harness
 # timeout: 60
 import json
@@ -122,3 +124,50 @@ def test_a_sick_job_runs_once_more_in_a_new_l1(tmp_path):
     with pytest.raises(pytest.skip.Exception, match="L1 crashed"):
         l1.run_renewing(fake, "s.py", folder, name="t", timeout=10)
     assert not (folder / "earlier-job.out").exists(), "reset=True did not empty the folder"
+
+
+# Two vCPU threads in 2 s of a kvm trace (framework/kvm_trace.py's format): vcpu0 caught in a
+# loop inside KVM (a nested page fault while it delivers a #PF, the #PF injected again), vcpu1
+# halted (the halt watch's kicks reach the VMM).
+LOOP = ("           vcpu0-207     [000] .....   154.3449{k:02d}: kvm_exit: vcpu 0 reason npf rip "
+        "0xffffffffc071820c info1 0x000000020000000e info2 0x0000000101aeefe0 intr_info "
+        "0x80000b0e error_code 0x00000010\n"
+        "           vcpu0-207     [000] .....   154.3450{k:02d}: kvm_inj_exception: #PF (0x10)\n")
+HALTED = ("           vcpu1-208     [001] .....   154.565846: kvm_userspace_exit: reason restart "
+          "(4)\n")
+
+
+def test_kvm_trace_names_a_loop_inside_kvm():
+    """kvm_trace.verdict: a thread with hundreds of exceptions injected a second is a loop inside
+    KVM (its SIGN, naming it and its RIP); a guest that spins or sleeps by itself is not."""
+    from framework import kvm_trace
+    lines = "".join(LOOP.format(k=k % 100) for k in range(500)) + HALTED
+    line = kvm_trace.verdict(kvm_trace.summarize(lines.splitlines()), 2)
+    assert line.startswith(kvm_trace.SIGN), line
+    assert "vcpu0: 500 exceptions injected" in line and "npf 500" in line, line
+    assert "rip 0xffffffffc071820c" in line and "GPA 0x101aeefe0" in line, line
+    assert "vcpu1" not in line, line
+    few = "".join(LOOP.format(k=k) for k in range(5)) + HALTED
+    line = kvm_trace.verdict(kvm_trace.summarize(few.splitlines()), 2)
+    assert line.startswith("L1's KVM over 2 s: vcpu0: 5 exceptions") and "vcpu1" in line, line
+    assert kvm_trace.verdict(kvm_trace.summarize([]), 2) == ""
+
+
+def test_a_job_ends_sick_on_a_loop_inside_l1s_kvm(tmp_path):
+    """l1.job_end: a stall note with kvm_trace.SIGN's line (wait_end_or_stall wrote it) makes the
+    job exit 3 with a line sick_l1_sign knows; a stall without it is the boot's own result."""
+    from framework import kvm_trace, l1
+    (tmp_path / "vmm.stall").write_text("console still for 60 s at 17708 bytes; the vCPUs' "
+                                        "exits:\n...\nL1's KVM over 2 s: vcpu0: 0 exceptions\n")
+    l1.job_end(tmp_path)  # returns: the guest spun by itself
+    (tmp_path / "vmm.stall").write_text("console still for 60 s\n"
+                                        f"{kvm_trace.SIGN} over 2 s: vcpu0: 9000 exceptions\n")
+    job = tmp_path / "job"
+    job.mkdir()
+    run = subprocess.run([sys.executable, "-c", "import sys; from framework import l1; "
+                          "l1.job_end(sys.argv[1])", tmp_path], capture_output=True, text=True,
+                         cwd=L1_PY.parents[1])
+    assert run.returncode == 3, (run.returncode, run.stdout, run.stderr)
+    assert f"vmm.stall: {kvm_trace.SIGN} over 2 s: vcpu0" in run.stdout, run.stdout
+    (job / "out").write_text(run.stdout)
+    assert l1.sick_l1_sign(l1.Result(job, 3, 1, 0)), run.stdout

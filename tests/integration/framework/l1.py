@@ -25,8 +25,9 @@ and skips, saying so, when L1 failed a second time. Whatever our guest does in L
 fault, a stall of its console) is the job's result, never presumed to be L1's; a test may boot
 again, once, a boot that ended in a triple fault in the reset state (reset_state_triple_fault:
 QEMU's guests end so in L1 too), and skip as L1's failure when the second ends so as well. A
-job that ends with a status other than 0 on a VMM that hung in L1 or a triple fault
-(sick_l1_sign; a job's l1.job_end turns a VMM's reset-state triple fault into such an end) runs
+job that ends with a status other than 0 on a VMM that hung in L1, a triple fault or a vCPU
+caught in a loop inside L1's KVM (sick_l1_sign; a job's l1.job_end turns a VMM's reset-state
+triple fault, or a stall whose note names such a loop, framework/kvm_trace.py, into such an end) runs
 once more in a new L1 (run_renewing, which boots_folder uses; L1.renew asks the supervisor):
 an L1 that went wrong
 so tends to stay wrong (CI failed on three triple faults in a row in one L1; in a fresh-clone run
@@ -50,11 +51,11 @@ import time
 from pathlib import Path
 
 if __package__:
-    from . import host, paths
+    from . import host, kvm_trace, paths
     from .proc import WaitTimeout, read_text, wait_until
 else:  # run as a program (serve, agent, start, stop): framework/ is not a package then
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from framework import host, paths  # noqa: E402
+    from framework import host, kvm_trace, paths  # noqa: E402
     from framework.proc import WaitTimeout, read_text, wait_until  # noqa: E402
 
 SHARED = paths.CACHE / "l1"
@@ -631,7 +632,7 @@ def run_renewing(shared, script, folder, *args, name, timeout, prepare=None, res
 # L1's sickness as often as not (reset_state_triple_fault), so boots_folder runs such a job once
 # more in a new L1.
 SICK = re.compile(r"WaitTimeout: vmm-[\w.-]+: still running after \d+ s|"
-                  r"triple fault \(KVM_EXIT_SHUTDOWN\)")
+                  r"triple fault \(KVM_EXIT_SHUTDOWN\)|" + re.escape(kvm_trace.SIGN))
 
 
 def sick_l1_sign(result):
@@ -648,7 +649,14 @@ def job_end(folder, pattern="*.err"):
     it once more in a new L1 instead of handing the test a boot that L1 broke (CI, 2026-11-29:
     linux_stock_hotplug's guest, 8 s into its boot, in a run whose linux_debian had just seen
     three such faults). Under kvm_amd every triple fault reports the reset state (its SHUTDOWN
-    intercept reinitialises the VMCB), so this matches any triple fault in L1."""
+    intercept reinitialises the VMCB), so this matches any triple fault in L1. So does a stall
+    note there (FOLDER/*.stall beside PATTERN's files) naming a vCPU caught in a loop inside
+    L1's KVM (wait_end_or_stall, kvm_trace.SIGN)."""
+    for stall in sorted(Path(folder).glob(pattern.replace(".err", ".stall"))):
+        loop = re.search(f"^{re.escape(kvm_trace.SIGN)}.*$", read_text(stall), re.M)
+        if loop:  # a vCPU caught in a loop inside L1's KVM (framework/kvm_trace.py)
+            print(f"{stall.name}: {loop.group(0)}", flush=True)
+            sys.exit(3)
     for err in sorted(Path(folder).glob(pattern)):
         text = read_text(err)
         if reset_state_lines(text):
@@ -686,7 +694,10 @@ def wait_end_or_stall(vm, timeout, stall=60):
     When its console stays still for STALL s, its vCPUs' exit counters are read twice, 5 s
     apart (do they move: the guest spins; or not: a vCPU stuck in KVM_RUN), the boot is stopped
     and NOTE says so with them: in L1 (TCG's nested SVM) a boot's console now and then stopped
-    mid-line early in the kernel's boot (linux_stock, firmware_stock, 2026-11-27). That is the
+    mid-line early in the kernel's boot (linux_stock, firmware_stock, 2026-11-27). Between the
+    two reads the kernel's kvm tracepoints are sampled for 2 s (kvm_trace.exit_loop(), where
+    this process may: L1's root): when a vCPU is caught in a loop inside L1's KVM, NOTE has
+    kvm_trace.SIGN's line, which job_end() turns into L1's failure; any other stall is the
     boot's result, reported, not retried. A status of None: the deadline passed (stopped)."""
     deadline = time.monotonic() + timeout
     size, still_since = -1, time.monotonic()
@@ -700,11 +711,13 @@ def wait_end_or_stall(vm, timeout, stall=60):
             size, still_since = current, now
         elif stall and now - still_since >= stall:
             first = _vcpus(vm)
-            time.sleep(5)  # a measurement over 5 s: do the exit counters move?
+            time.sleep(3)  # a measurement over 5 s: do the exit counters move?
+            kvm = kvm_trace.exit_loop(vm.pid)  # 2 s of L1's KVM: a loop in it (L1's failure)?
             second = _vcpus(vm)
             vm.stop()
             return vm.popen.returncode, (f"console still for {stall} s at {size} bytes; the "
-                                         f"vCPUs' exits:\n{first}\n5 s later:\n{second}")
+                                         f"vCPUs' exits:\n{first}\n5 s later:\n{second}"
+                                         + (f"\n{kvm}" if kvm else ""))
         time.sleep(0.5)
     return vm.popen.wait(), ""
 

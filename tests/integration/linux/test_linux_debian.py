@@ -68,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # framework/, when
 
 import pytest  # noqa: E402
 
-from framework import host, l1, paths  # noqa: E402
+from framework import host, kvm_trace, l1, paths  # noqa: E402
 from framework.proc import WaitTimeout, read_text, wait_until  # noqa: E402
 from framework.vm import Vms  # noqa: E402
 
@@ -225,7 +225,8 @@ def boot_vmm(vms, out, work, name, transport, env, cmdline, in_l1, deadline):
                                   daemon=True)
         driver.start()
     # In L1 a console silent for DEBIAN_STALL s (default 150: a whole boot there takes 230-340 s
-    # beside another) is a stall: the boot is stopped and reported (not retried).
+    # beside another) is a stall: the boot is stopped and reported (booted again only when a
+    # vCPU was caught in a loop inside L1's KVM: broken_by_l1).
     stall = int(os.environ.get("DEBIAN_STALL", "150")) if in_l1 else 0
     status, note = l1.wait_end_or_stall(vm, left(deadline), stall)
     (out / f"{name}.status").write_text(f"{124 if status is None else status}\n")
@@ -244,20 +245,32 @@ def boot_vmm(vms, out, work, name, transport, env, cmdline, in_l1, deadline):
           f"{read_text(out / f'{name}.secs').strip()} s", flush=True)
 
 
+def broken_by_l1(out, name, suffix=""):
+    """What L1 broke NAME's boot (NAME{SUFFIX}.* in OUT) with, or "": a triple fault in the
+    reset state (l1.reset_state_triple_fault: QEMU's guests end so there too), or a stall whose
+    note names a vCPU caught in a loop inside L1's KVM (framework/kvm_trace.py)."""
+    status = read_text(out / f"{name}{suffix}.status").strip()
+    if status.isdigit() and l1.reset_state_triple_fault(int(status),
+                                                         read_text(out / f"{name}{suffix}.err")):
+        return "a triple fault in the reset state"
+    if kvm_trace.SIGN in read_text(out / f"{name}{suffix}.stall"):
+        return f"a stall, a vCPU caught in an {kvm_trace.SIGN}"
+    return ""
+
+
 def boot_vmm_again_after_l1(vms, out, work, name, transport, env, cmdline, in_l1, deadline):
-    """boot_vmm(), and in L1 once more when the boot ended in a triple fault in the reset state
-    (l1.reset_state_triple_fault: QEMU's guests end so there too); the first try's console,
-    stderr and status are kept as NAME-first.*."""
+    """boot_vmm(), and in L1 once more when L1 broke the boot (broken_by_l1); the first try's
+    console, stderr, status and stall note are kept as NAME-first.*."""
     (work / "1").mkdir()
     boot_vmm(vms, out, work / "1", name, transport, env, cmdline, in_l1, deadline)
-    status = read_text(out / f"{name}.status").strip()
-    if not (in_l1 and status.isdigit()
-            and l1.reset_state_triple_fault(int(status), read_text(out / f"{name}.err"))):
+    why = broken_by_l1(out, name) if in_l1 else ""
+    if not why:
         return
-    for suffix in ("log", "err", "status", "secs"):
-        os.replace(out / f"{name}.{suffix}", out / f"{name}-first.{suffix}")
+    for suffix in ("log", "err", "status", "secs", "stall"):
+        if (out / f"{name}.{suffix}").exists():
+            os.replace(out / f"{name}.{suffix}", out / f"{name}-first.{suffix}")
     fresh_overlay(out, name, env)
-    print(f"note: {name}: a triple fault in the reset state in L1 "
+    print(f"note: {name}: {why} in L1 "
           f"({read_text(out / f'{name}-first.secs').strip()} s): booted again", flush=True)
     (work / "2").mkdir()
     boot_vmm(vms, out, work / "2", name, transport, env, cmdline, in_l1, deadline)
@@ -592,15 +605,16 @@ def booted(out, transport):
 
 
 def skip_when_l1_broke_both(out, name):
-    """Skips, as L1's failure (framework/l1.py), when NAME's boot in L1 and its one retry both
-    ended in a triple fault in the reset state: L1 corrupts its guests' CPU state under load."""
+    """Skips, as L1's failure (framework/l1.py), when L1 broke NAME's boot and its one retry
+    (broken_by_l1): L1 corrupts its guests' CPU state under load."""
     if not (out / f"{name}-first.status").exists():
         return
-    status = read_text(out / f"{name}.status").strip()
-    if status.isdigit() and l1.reset_state_triple_fault(int(status), read_text(out / f"{name}.err")):
-        host.skip("L1 crashed", f"{name}: both boots in L1 ended in a triple fault in the reset "
-                  f"state (after {read_text(out / f'{name}-first.secs').strip()} and "
-                  f"{read_text(out / f'{name}.secs').strip()} s): l1.reset_state_triple_fault")
+    why = broken_by_l1(out, name)
+    if why:
+        host.skip("L1 crashed", f"{name}: L1 broke both boots (after "
+                  f"{read_text(out / f'{name}-first.secs').strip()} s: "
+                  f"{broken_by_l1(out, name, '-first')}; after "
+                  f"{read_text(out / f'{name}.secs').strip()} s: {why})")
 
 
 def test_pci_boot(out, env):
