@@ -97,7 +97,8 @@ static int render_vcpus(json_t *list, FILE *out)
 	json_array_foreach(list, i, vcpu) seen = seen || json_object_get(vcpu, "seen");
 	fprintf(out, "%-5s", "VCPU");
 	json_object_foreach(first, key, v) fprintf(out, " %12.12s", key);
-	fprintf(out, seen ? " %12s %-13s %-3s %s\n" : " %12s\n", "total", "seen", "IF", "rip");
+	fprintf(out, seen ? " %12s %-13s %-3s %-18s %s\n" : " %12s\n", "total", "seen", "IF", "rip",
+		"cr3");
 	json_array_foreach(list, i, vcpu)
 	{
 		json_t *exits = json_object_get(vcpu, "exits"), *s = json_object_get(vcpu, "seen");
@@ -105,9 +106,12 @@ static int render_vcpus(json_t *list, FILE *out)
 		json_object_foreach(first, key, v)
 		    fprintf(out, " %12s", render_field(exits, key, c));
 		fprintf(out, " %12s", render_field(vcpu, "exits_total", c));
-		if (seen)
-			fprintf(out, " %-13s %-3s %s", render_field(s, "mp_state", m),
-				render_field(s, "interrupts", f), render_field(s, "rip", c));
+		if (seen) {
+			fprintf(out, " %-13s %-3s", render_field(s, "mp_state", m),
+				render_field(s, "interrupts", f));
+			fprintf(out, " %-18s %s", render_field(s, "rip", c),
+				render_field(s, "cr3", m));
+		}
 		fputc('\n', out);
 	}
 	if (json_array_size(list) == 0)

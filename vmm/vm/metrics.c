@@ -114,14 +114,16 @@ static const char *mp_state_name(int mp)
 static json_t *seen_json(const struct vcpu *vcpu)
 {
 	int mp = __atomic_load_n(&vcpu->seen_mp_state, __ATOMIC_RELAXED);
-	char rip[24];
+	char rip[24], cr3[24];
 	if (mp < 0)
 		return NULL;
 	snprintf(rip, sizeof(rip), "0x%" PRIx64,
 		 __atomic_load_n(&vcpu->seen_rip, __ATOMIC_RELAXED));
+	snprintf(cr3, sizeof(cr3), "0x%" PRIx64,
+		 __atomic_load_n(&vcpu->seen_cr3, __ATOMIC_RELAXED));
 	bool on = __atomic_load_n(&vcpu->seen_rflags, __ATOMIC_RELAXED) & X86_EFLAGS_IF;
-	return json_pack("{s:s, s:s, s:b}", "mp_state", mp_state_name(mp), "rip", rip, "interrupts",
-			 on);
+	return json_pack("{s:s, s:s, s:b, s:s}", "mp_state", mp_state_name(mp), "rip", rip,
+			 "interrupts", on, "cr3", cr3);
 }
 
 static json_t *vcpu_json(struct vcpu *vcpu)

@@ -9,9 +9,9 @@
  *    "vcpus": [{"index": 0, "exits": {"io": N, "mmio": N, "hlt": N, "intr": N, "shutdown": N,
  *               "system_event": N, "error": N, "other": N}, "exits_total": N,
  *               "seen": {"mp_state": "halted", "rip": "0xffffffff81e3c8a4",
- *                        "interrupts": true}}, ...],
+ *                        "interrupts": true, "cr3": "0x2a0c000"}}, ...],
  *                                 "seen": where the halt watch's last sample (about one a
- *                                 second) found the vCPU: KVM's MP state, RIP, RFLAGS.IF;
+ *                                 second) found the vCPU: KVM's MP state, RIP, RFLAGS.IF, CR3;
  *                                 absent before the first (a stalled guest's vCPUs at a glance)
  *    "devices": [{"index": 0, "name": "virtio-blk", "device_id": 2, "transport": "mmio"|"pci",
  *                 "kicks": N, "requests": N, "bytes": N, "errors": N, "stalls": N,

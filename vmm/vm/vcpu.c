@@ -319,9 +319,11 @@ static void sample_halt_state(struct vcpu *vcpu)
 {
 	struct kvm_mp_state mp;
 	struct kvm_regs regs;
+	struct kvm_sregs sregs;
 	enum halt_sample s = HALT_SAMPLE_RUNNING;
 	if (kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) ||
-	    kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs)) {
+	    kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
+	    kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs)) {
 		__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
 		return;
 	}
@@ -329,6 +331,7 @@ static void sample_halt_state(struct vcpu *vcpu)
 		s = HALT_SAMPLE_DEAD;
 	__atomic_store_n(&vcpu->seen_rip, regs.rip, __ATOMIC_RELAXED);
 	__atomic_store_n(&vcpu->seen_rflags, regs.rflags, __ATOMIC_RELAXED);
+	__atomic_store_n(&vcpu->seen_cr3, sregs.cr3, __ATOMIC_RELAXED);
 	__atomic_store_n(&vcpu->seen_mp_state, (int)mp.mp_state, __ATOMIC_RELAXED);
 	__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
 }

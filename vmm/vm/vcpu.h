@@ -41,10 +41,10 @@ struct vcpu {
 	int probe;
 	int sample; /* enum halt_sample */
 	/* What the last sample saw (metrics, vmmctl vcpus: where a stalled guest's vCPUs are):
-	 * KVM_MP_STATE_* (-1 before the first), RIP and RFLAGS. Written by the vCPU thread, read
-	 * by any, each with __atomic builtins (a reader may mix two samples' fields). */
+	 * KVM_MP_STATE_* (-1 before the first), RIP, RFLAGS and CR3. Written by the vCPU thread,
+	 * read by any, each with __atomic builtins (a reader may mix two samples' fields). */
 	int seen_mp_state;
-	uint64_t seen_rip, seen_rflags;
+	uint64_t seen_rip, seen_rflags, seen_cr3;
 	/* Its KVM state as its own thread saved it when it parked for vm_pause_capturing(): the
 	 * sections of kvm_vcpu_save() in `capture` when capture_state is VCPU_CAPTURE_DONE. Both
 	 * under vm->pause_lock. */

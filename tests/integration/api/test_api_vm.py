@@ -5,7 +5,7 @@
 # case (tests/integration/lib/api_clients.py: malformed and oversized bodies, unknown paths and
 # methods, wrong states, clients that vanish mid-request or say nothing, many at once), and a
 # graceful stop whose deadline passes (the test guest ignores Ctrl-Alt-Del) ending with status 0;
-# `vmmctl vcpus` shows where the halt watch last saw the vCPU (MP state, IF, RIP).
+# `vmmctl vcpus` shows where the halt watch last saw the vCPU (MP state, IF, RIP, CR3).
 # labels: api
 # requires: kvm
 # timeout: 300
@@ -101,12 +101,12 @@ def test_api_vm(vms, workdir):
             assert "Paused" in run.stdout, f"vmmctl --json info after pause: {run.stdout}"
     print(vmmctl(vm.sock, "devices").stdout)
     # where the halt watch's last sample saw the vCPU (one a second, none while paused)
-    seen = re.compile(r"^0 .* (runnable|halted) +(yes|no) +0x[0-9a-f]+$", re.M)
+    seen = re.compile(r"^0 .* (runnable|halted) +(yes|no) +0x[0-9a-f]+ +0x[0-9a-f]+$", re.M)
     wait_until(lambda: seen.search(vmmctl(vm.sock, "vcpus").stdout), 30,
                "vmmctl vcpus to show where vCPU 0 was seen", alive=vm.alive)
     run = vmmctl(vm.sock, "vcpus")
     print(run.stdout)
-    assert re.search(r"^VCPU .* total seen +IF +rip$", run.stdout, re.M), run.stdout
+    assert re.search(r"^VCPU .* total seen +IF +rip +cr3$", run.stdout, re.M), run.stdout
     run = vmmctl(vm.sock, "raw", "GET", "/nope")
     assert run.returncode == 1, f"vmmctl raw GET /nope: status {run.returncode}, want 1"
     assert vm.alive(), f"the VMM died:\n{vm.tail()}"

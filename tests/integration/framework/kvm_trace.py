@@ -3,15 +3,16 @@ for a moment (in a job of the run's L1 only, framework/l1.py, as root).
 
 Our guest in L1 (QEMU's TCG with nested SVM) now and then stops for good while the VMM's vCPU
 threads stay alive: the halt watch's kicks come back, no exit reaches the VMM. Seen from L1's
-kernel (2026-11-30, Debian's kernel under OVMF, issue 66; twice, at the same guest RIP) one vCPU
-was in an endless loop inside L1's KVM: a #PF being delivered to the guest took a nested page
-fault in the guest's page-table walk (EXITINFO1 bit 33) at a GPA 4 GiB above a page-table page
-in the guest's 512 MiB (0x101aeefe0: an entry with bit 32 set), KVM injected the #PF again, and
-so ~2000 times a second, never leaving the kernel (a CPU would have escalated to a double fault
-and a triple fault). The guest's page table was corrupt, as its registers are in the reset-state
-triple faults that l1.reset_state_triple_fault retries (QEMU's guests end so in L1 too); the
-loop itself never reaches a VMM. exit_loop() names it, and l1.job_end() has such a job run again
-in a new L1, as for those triple faults.
+kernel (2026-11-30, issue 66: twice under OVMF, once in linux_stock's direct boot over mmio) one
+vCPU was in an endless loop inside L1's KVM: the guest fetched code at 0xffffffffc07x?20c (the
+module area, nothing loaded there yet: a wild jump), the #PF being delivered took a nested page
+fault in the guest's page-table walk (EXITINFO1 bit 33) at entry 508 (the CPU entry area, where
+the IDT is) of a table beyond the guest's RAM (0x101aee000 with 512 MiB, 0x117306000 with
+256 MiB), and KVM injected the #PF again, 2000-4500 times a second, where a CPU would have
+escalated to a triple fault. The guest's state was corrupt, as its registers are in the
+reset-state triple faults that l1.reset_state_triple_fault retries (QEMU's guests end so in L1
+too), and the loop never reaches a VMM. exit_loop() names it, and l1.job_end() has such a job
+run again in a new L1, as for those triple faults. (vmmctl vcpus shows each vCPU's CR3 too.)
 
 A guest that spins by itself (a lock, a wait on another vCPU) shows few exits, and KVM injects
 no exception into it: only a loop in KVM re-injects one exception at this rate.

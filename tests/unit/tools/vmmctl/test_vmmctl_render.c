@@ -119,12 +119,14 @@ Test(vmmctl_render, vcpus_seen_by_the_last_sample)
 	cr_assert_eq(render(VIEW_VCPUS,
 			    "[{\"index\": 0, \"exits\": {\"io\": 1}, \"exits_total\": 1,"
 			    " \"seen\": {\"mp_state\": \"halted\", \"rip\": \"0xffffffff81000010\","
-			    " \"interrupts\": false}}, {\"index\": 1, \"exits\": {\"io\": 2}}]",
+			    " \"interrupts\": false, \"cr3\": \"0x2a0c000\"}},"
+			    " {\"index\": 1, \"exits\": {\"io\": 2}}]",
 			    NULL),
 		     0);
-	assert_line("VCPU            io        total seen          IF  rip\n");
-	assert_line("0                1            1 halted        no  0xffffffff81000010\n");
-	assert_line("1                2            - -             -   -\n");
+	assert_line("VCPU            io        total seen          IF  rip                cr3\n");
+	assert_line(
+	    "0                1            1 halted        no  0xffffffff81000010 0x2a0c000\n");
+	assert_line("1                2            - -             -   -                  -\n");
 }
 
 Test(vmmctl_render, metrics_document)

@@ -118,6 +118,7 @@ static void fake_vm_init(struct fake_vm *f)
 	f->vm->vcpus[0].seen_mp_state = KVM_MP_STATE_HALTED; /* the halt watch sampled vCPU 0 */
 	f->vm->vcpus[0].seen_rip = 0xffffffff81000010ull;
 	f->vm->vcpus[0].seen_rflags = 0x2;
+	f->vm->vcpus[0].seen_cr3 = 0x117306000ull;
 	f->vm->vcpus[1].seen_mp_state = -1; /* never sampled */
 	f->blk = (struct virtio_dev){.name = "virtio-blk", .device_id = 2};
 	f->net = (struct virtio_dev){.name = "virtio-net", .device_id = 1, .ops = &net_ops};
@@ -163,6 +164,7 @@ static void check_vm_document(json_t *doc)
 	cr_assert_str_eq(json_string_value(json_object_get(seen, "mp_state")), "halted");
 	cr_assert_str_eq(json_string_value(json_object_get(seen, "rip")), "0xffffffff81000010");
 	cr_assert(json_is_false(json_object_get(seen, "interrupts")));
+	cr_assert_str_eq(json_string_value(json_object_get(seen, "cr3")), "0x117306000");
 	json_t *v1 = json_array_get(vcpus, 1);
 	cr_assert_eq(get_int(v1, "index"), 1);
 	cr_assert_null(json_object_get(v1, "seen"), "never sampled: no \"seen\"");
