@@ -1,6 +1,7 @@
 """Fixtures of every integration test (framework/ is the harness; docs/testing.md).
 
-  workdir   the test's own folder (removed after it; TEST_KEEP_TMP=1 keeps it)
+  workdir   the test's own folder (removed after it; TEST_KEEP_TMP=1 keeps it); pytest's
+            tmp_path and tmp_path_factory live in one folder of the run's, removed the same way
   vms       the factory of its VMM and QEMU runs: each ended when the test ends, and on a
             failure the report shows each one's last output
   module_vms  the same for every test of a file: one boot that several tests check
@@ -36,6 +37,24 @@ class RequiresUnmet(pytest.File):
 
     def collect(self):
         pytest.skip(self.reason, allow_module_level=True)
+
+
+def pytest_configure(config):
+    """tmp_path and tmp_path_factory under a folder of this run's own (in $TMPDIR), removed at
+    its end like workdir, rather than pytest's /tmp/pytest-of-USER, which kept the last three
+    runs' folders."""
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="pytest.",
+                                                  dir=os.environ.get("TMPDIR", "/tmp"))
+        config.vmm_own_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    base = getattr(config, "vmm_own_basetemp", None)
+    if base and os.environ.get("TEST_KEEP_TMP"):
+        print(f"note: {base} is kept (TEST_KEEP_TMP)")
+    elif base:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)
