@@ -56,6 +56,21 @@ def test_runs_its_ready_jobs_once_in_order(vms, tmp_path):
     assert not (jobs / "4-taken-before" / "result").exists(), "a job another boot took ran again"
 
 
+def job_end_sick(folder):
+    """l1.job_end(FOLDER) in a child: it must exit 3, and its output (returned) must be what
+    sick_l1_sign knows as L1's failure."""
+    from framework import l1
+    run = subprocess.run([sys.executable, "-c", "import sys; from framework import l1; "
+                          "l1.job_end(sys.argv[1])", folder], capture_output=True, text=True,
+                         cwd=L1_PY.parents[1])
+    assert run.returncode == 3, (run.returncode, run.stdout, run.stderr)
+    job = folder / "job"
+    job.mkdir()
+    (job / "out").write_text(run.stdout)
+    assert l1.sick_l1_sign(l1.Result(job, 3, 1, 0)), run.stdout
+    return run.stdout
+
+
 def test_a_job_ends_sick_on_a_reset_state_triple_fault(tmp_path):
     """l1.job_end, a job's last call: a VMM's stderr in its folder with a triple fault in the
     reset state makes the job exit 3 with a line boots_folder's sick_l1_sign knows (so the job
@@ -71,15 +86,8 @@ def test_a_job_ends_sick_on_a_reset_state_triple_fault(tmp_path):
     (tmp_path / "old-job.err").unlink()
     (tmp_path / "vmm.err").write_text("vmm: error: vCPU 0: triple fault (KVM_EXIT_SHUTDOWN)\n"
                                       "vmm: error:   rip=000000000000fff0 rsp=0\n")
-    job = tmp_path / "job"
-    job.mkdir()
-    run = subprocess.run([sys.executable, "-c", "import sys; from framework import l1; "
-                          "l1.job_end(sys.argv[1])", tmp_path], capture_output=True, text=True,
-                         cwd=L1_PY.parents[1])
-    assert run.returncode == 3, (run.returncode, run.stdout, run.stderr)
-    assert "vmm.err: vCPU 0: triple fault" in run.stdout, run.stdout  # which vCPU, kept
-    (job / "out").write_text(run.stdout)
-    assert l1.sick_l1_sign(l1.Result(job, 3, 1, 0)), run.stdout
+    out = job_end_sick(tmp_path)
+    assert "vmm.err: vCPU 0: triple fault" in out, out  # which vCPU, kept
 
 
 class FakeL1:
@@ -162,12 +170,5 @@ def test_a_job_ends_sick_on_a_loop_inside_l1s_kvm(tmp_path):
     l1.job_end(tmp_path)  # returns: the guest spun by itself
     (tmp_path / "vmm.stall").write_text("console still for 60 s\n"
                                         f"{kvm_trace.SIGN} over 2 s: vcpu0: 9000 exceptions\n")
-    job = tmp_path / "job"
-    job.mkdir()
-    run = subprocess.run([sys.executable, "-c", "import sys; from framework import l1; "
-                          "l1.job_end(sys.argv[1])", tmp_path], capture_output=True, text=True,
-                         cwd=L1_PY.parents[1])
-    assert run.returncode == 3, (run.returncode, run.stdout, run.stderr)
-    assert f"vmm.stall: {kvm_trace.SIGN} over 2 s: vcpu0" in run.stdout, run.stdout
-    (job / "out").write_text(run.stdout)
-    assert l1.sick_l1_sign(l1.Result(job, 3, 1, 0)), run.stdout
+    out = job_end_sick(tmp_path)
+    assert f"vmm.stall: {kvm_trace.SIGN} over 2 s: vcpu0" in out, out
