@@ -22,17 +22,17 @@ stall watch stopped it (a CPU stuck, or no heartbeat: tools/kvm-in-qemu/README.m
 supervisor sees QEMU end, names the reason from L1's console, marks the job that was running as
 failed by L1, and boots a new L1; the test then runs the job again (after its reset, when given)
 and skips, saying so, when L1 failed a second time. Whatever our guest does in L1 (a triple
-fault, a stall of its console) is the job's result, never presumed to be L1's; a test may boot
-again, once, a boot that ended in a triple fault in the reset state (reset_state_triple_fault:
-QEMU's guests end so in L1 too), and skip as L1's failure when the second ends so as well. A
-job that ends with a status other than 0 on a VMM that hung in L1, a triple fault or a vCPU
-caught in a loop inside L1's KVM (sick_l1_sign; a job's l1.job_end turns a VMM's reset-state
-triple fault, or a stall whose note names such a loop, framework/kvm_trace.py, into such an end) runs
-once more in a new L1 (run_renewing, which boots_folder uses; L1.renew asks the supervisor):
-an L1 that went wrong
-so tends to stay wrong (CI failed on three triple faults in a row in one L1; in a fresh-clone run
-here, 2026-11-29, guest_cpuid's guest stopped mid-line). When it ends so in the new L1 too, the
-test skips as "L1 crashed", saying both.
+fault, a stall of its console) is the job's result, not presumed to be L1's, but for two
+signatures of a guest state L1 corrupted: a triple fault in the reset state
+(reset_state_triple_fault: QEMU's guests end so in L1 too) and a stall with a vCPU caught in a
+loop inside L1's KVM (framework/kvm_trace.py). A test may boot such a boot again, once, and skip
+as L1's failure when the second ends so as well. A job that ends with a status other than 0 on a
+VMM that hung in L1, a triple fault or such a loop (sick_l1_sign; a job's l1.job_end turns
+either signature into such an end) runs once more in a new L1 (run_renewing, which boots_folder
+uses; L1.renew asks the supervisor): an L1 that went wrong so tends to stay wrong (CI failed
+on three triple faults in a row in one L1; in a fresh-clone run here, 2026-11-29, guest_cpuid's
+guest stopped mid-line). When it ends so in the new L1 too, the test skips as "L1 crashed",
+saying both.
 
 A test run by hand (no supervisor running) starts one of its own for its process, ended with it.
 """
