@@ -3,7 +3,8 @@
 # and leaves alone a job of another profile, a cancelled one and one another L1 boot took; it
 # beats its heartbeat and writes each job's output and result; it ends when the folder says stop.
 # l1.job_end ends a job as L1's failure on a reset-state triple fault or a stall note naming a
-# loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace).
+# loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace), and
+# l1.wait_end_or_stall ends a still boot early on such a loop.
 # labels: harness
 # timeout: 60
 import json
@@ -172,3 +173,38 @@ def test_a_job_ends_sick_on_a_loop_inside_l1s_kvm(tmp_path):
                                         f"{kvm_trace.SIGN} over 2 s: vcpu0: 9000 exceptions\n")
     out = job_end_sick(tmp_path)
     assert f"vmm.stall: {kvm_trace.SIGN} over 2 s: vcpu0" in out, out
+
+
+class StillVm:
+    """What wait_end_or_stall reads of a Vm: a console file that never grows, no API socket."""
+
+    def __init__(self, folder):
+        self.out_path = folder / "still.out"
+        self.out_path.write_text("[    4.13] alg: self-tests for CTR-KDF (hmac(sha256)) pas")
+        self.sock, self.pid, self.stopped = None, os.getpid(), False
+        self.popen = type("popen", (), {"returncode": 143})()
+
+    def alive(self):
+        return not self.stopped
+
+    def stop(self):
+        self.stopped = True
+
+
+def test_a_loop_inside_l1s_kvm_ends_a_stalled_boot_early(tmp_path, monkeypatch):
+    """l1.wait_end_or_stall: once the console has been still for LOOP_LOOK_S s, a loop inside
+    L1's KVM (kvm_trace.exit_loop's SIGN) ends the boot then, not at STALL, and its line is in
+    the note; with no loop the boot runs on to STALL."""
+    import time
+
+    from framework import kvm_trace, l1
+    monkeypatch.setattr(l1, "LOOP_LOOK_S", 0.5)
+    monkeypatch.setattr(kvm_trace, "exit_loop",
+                        lambda pid: f"{kvm_trace.SIGN} over 2 s: vcpu1: 15546 exceptions")
+    start = time.monotonic()
+    status, note = l1.wait_end_or_stall(StillVm(tmp_path), 120, stall=60)
+    assert time.monotonic() - start < 30, "the loop did not end the boot before STALL"
+    assert status == 143 and f"\n{kvm_trace.SIGN} over 2 s: vcpu1" in note, note
+    monkeypatch.setattr(kvm_trace, "exit_loop", lambda pid: "L1's KVM over 2 s: vcpu0: 0")
+    status, note = l1.wait_end_or_stall(StillVm(tmp_path), 120, stall=2)
+    assert note.startswith("console still for 2 s") and kvm_trace.SIGN not in note, note

@@ -694,13 +694,14 @@ def wait_end_or_stall(vm, timeout, stall=60):
     When its console stays still for STALL s, its vCPUs' exit counters are read twice, 5 s
     apart (do they move: the guest spins; or not: a vCPU stuck in KVM_RUN), the boot is stopped
     and NOTE says so with them: in L1 (TCG's nested SVM) a boot's console now and then stopped
-    mid-line early in the kernel's boot (linux_stock, firmware_stock, 2026-11-27). Between the
-    two reads the kernel's kvm tracepoints are sampled for 2 s (kvm_trace.exit_loop(), where
-    this process may: L1's root): when a vCPU is caught in a loop inside L1's KVM, NOTE has
+    mid-line early in the kernel's boot (linux_stock, firmware_stock, 2026-11-27). The kernel's
+    kvm tracepoints are sampled for 2 s (kvm_trace.exit_loop(), where this process may: L1's
+    root) once the console has been still for LOOP_LOOK_S s, and between the two reads: when a
+    vCPU is caught in a loop inside L1's KVM the boot is stopped then and NOTE has
     kvm_trace.SIGN's line, which job_end() turns into L1's failure; any other stall is the
     boot's result, reported, not retried. A status of None: the deadline passed (stopped)."""
     deadline = time.monotonic() + timeout
-    size, still_since = -1, time.monotonic()
+    size, still_since, looked = -1, time.monotonic(), False
     while vm.alive():
         now = time.monotonic()
         if now >= deadline:
@@ -708,18 +709,35 @@ def wait_end_or_stall(vm, timeout, stall=60):
             return None, f"no end within {timeout} s"
         current = vm.out_path.stat().st_size if vm.out_path.exists() else 0
         if current != size:
-            size, still_since = current, now
+            size, still_since, looked = current, now, False
+        elif stall and not looked and now - still_since >= min(stall, LOOP_LOOK_S):
+            looked = True  # a loop inside L1's KVM shows at once: no need to wait for STALL
+            kvm = kvm_trace.exit_loop(vm.pid)
+            if kvm.startswith(kvm_trace.SIGN):
+                return _stalled(vm, now - still_since, size, kvm)
         elif stall and now - still_since >= stall:
-            first = _vcpus(vm)
-            time.sleep(3)  # a measurement over 5 s: do the exit counters move?
-            kvm = kvm_trace.exit_loop(vm.pid)  # 2 s of L1's KVM: a loop in it (L1's failure)?
-            second = _vcpus(vm)
-            vm.stop()
-            return vm.popen.returncode, (f"console still for {stall} s at {size} bytes; the "
-                                         f"vCPUs' exits:\n{first}\n5 s later:\n{second}"
-                                         + (f"\n{kvm}" if kvm else ""))
+            return _stalled(vm, stall, size)
         time.sleep(0.5)
     return vm.popen.wait(), ""
+
+
+# A console still for this long in L1 is looked at for a loop inside L1's KVM (kvm_trace), which
+# ends the boot at once; a guest quiet for longer by itself is left to STALL.
+LOOP_LOOK_S = 20
+
+
+def _stalled(vm, still, size, kvm=None):
+    """wait_end_or_stall's end of a stalled VM: its vCPUs read twice, 5 s apart (with 2 s of L1's
+    KVM between them unless KVM is what was seen already), stopped; (status, note)."""
+    first = _vcpus(vm)
+    time.sleep(3 if kvm is None else 5)  # a measurement over 5 s: do the exit counters move?
+    if kvm is None:
+        kvm = kvm_trace.exit_loop(vm.pid)  # 2 s of L1's KVM: a loop in it (L1's failure)?
+    second = _vcpus(vm)
+    vm.stop()
+    return vm.popen.returncode, (f"console still for {still:.0f} s at {size} bytes; the vCPUs' "
+                                 f"exits:\n{first}\n5 s later:\n{second}"
+                                 + (f"\n{kvm}" if kvm else ""))
 
 
 class mirrored:
