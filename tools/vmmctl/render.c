@@ -83,7 +83,7 @@ static int render_devices(json_t *list, FILE *out)
 }
 
 /* One column per exit reason, in the order the first vCPU lists them, then the total; then
- * where the last sample saw it (MP state, interrupts on or off, RIP) when a vCPU has one. */
+ * where the last sample saw it (MP state, interrupts on or off, RIP, CR3) when a vCPU has one. */
 static int render_vcpus(json_t *list, FILE *out)
 {
 	char c[CELL], m[CELL], f[CELL];
