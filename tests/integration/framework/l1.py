@@ -69,6 +69,10 @@ CPU = "EPYC,+svm,+npt,+erms"
 CPU_SMALL = "qemu64,+svm,+npt"
 BOOT_TIMEOUT = 300      # L1 to its agent: ~15 s alone, ~30 s beside a loaded host
 LIFETIME = 4 * 3600     # run.sh --timeout: an L1 nobody stopped ends by itself
+# run.sh --stall: L1's kernel reporting a CPU stuck this long ends that L1 (its default, 240 s,
+# cost a fresh-clone run 4 minutes, 2026-11-30: khugepaged's CPU stuck in L1 from 22 s on, the
+# watchdog's count growing 22, 48, 74, 100, 126 s; nothing in L1 recovers from that)
+STUCK_S = 100
 QUEUE_LIMIT = 1800      # a job waits so long at most for the jobs before it (and an L1 boot)
 IDLE_LIMIT = 3600       # the supervisor stops an L1 with no job for so long (l1_stop never came)
 MAX_FAILURES = 4        # L1's own failures before the supervisor gives up
@@ -264,7 +268,7 @@ class Supervisor:
         console = self.folder / f"console.{n}"
         want = json.loads(profile)
         argv = [str(paths.tool("kvm-in-qemu", "run.sh")), "--cpu", want["cpu"], "--timeout",
-                str(LIFETIME), "--log", str(console), *self.shares()]
+                str(LIFETIME), "--stall", str(STUCK_S), "--log", str(console), *self.shares()]
         if want["vfio"]:
             argv.append("--vfio-devices")
         argv += ["--", python(), str(Path(__file__).resolve()), "agent", str(self.folder)]
