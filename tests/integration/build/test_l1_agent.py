@@ -4,13 +4,15 @@
 # beats its heartbeat and writes each job's output and result; it ends when the folder says stop.
 # l1.job_end ends a job as L1's failure on a reset-state triple fault or a stall note naming a
 # loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace), and
-# l1.wait_end_or_stall ends a still boot early on such a loop.
+# l1.wait_end_or_stall and l1.wait_out end a still boot early on such a loop.
 # labels: harness
 # timeout: 60
 import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from framework import paths
 from framework.proc import read_text, wait_until
@@ -181,8 +183,12 @@ class StillVm:
     def __init__(self, folder):
         self.out_path = folder / "still.out"
         self.out_path.write_text("[    4.13] alg: self-tests for CTR-KDF (hmac(sha256)) pas")
-        self.sock, self.pid, self.stopped = None, os.getpid(), False
+        self.sock, self.pid, self.stopped, self.name = None, os.getpid(), False, "vmm"
         self.popen = type("popen", (), {"returncode": 143})()
+
+    @property
+    def out(self):
+        return self.out_path.read_text()
 
     def alive(self):
         return not self.stopped
@@ -208,3 +214,23 @@ def test_a_loop_inside_l1s_kvm_ends_a_stalled_boot_early(tmp_path, monkeypatch):
     monkeypatch.setattr(kvm_trace, "exit_loop", lambda pid: "L1's KVM over 2 s: vcpu0: 0")
     status, note = l1.wait_end_or_stall(StillVm(tmp_path), 120, stall=2)
     assert note.startswith("console still for 2 s") and kvm_trace.SIGN not in note, note
+
+
+def test_l1_wait_out_ends_on_a_loop_inside_l1s_kvm(tmp_path, monkeypatch):
+    """l1.wait_out: a line that is there is returned; a console still for LOOP_LOOK_S s while L1's
+    KVM loops raises L1Loop (a WaitTimeout) with kvm_trace.SIGN's line; without a loop the wait
+    ends at its deadline as Process.wait_out's does."""
+    from framework import kvm_trace, l1
+    from framework.proc import WaitTimeout
+    monkeypatch.setattr(l1, "LOOP_LOOK_S", 0.5)
+    vm = StillVm(tmp_path)
+    assert l1.wait_out(vm, r"CTR-KDF", 5)
+    monkeypatch.setattr(kvm_trace, "exit_loop",
+                        lambda pid: f"{kvm_trace.SIGN} over 2 s: vcpu1: 15546 exceptions")
+    with pytest.raises(l1.L1Loop) as loop:
+        l1.wait_out(vm, r"^VMM-STOCK-VCPUHP: waiting$", 60)
+    assert loop.value.line.startswith(kvm_trace.SIGN) and "vcpu1" in str(loop.value)
+    monkeypatch.setattr(kvm_trace, "exit_loop", lambda pid: "L1's KVM over 2 s: vcpu0: 0")
+    with pytest.raises(WaitTimeout, match="not within 2 s") as late:
+        l1.wait_out(vm, r"^VMM-STOCK-VCPUHP: waiting$", 2)
+    assert not isinstance(late.value, l1.L1Loop)

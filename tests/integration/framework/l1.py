@@ -705,22 +705,17 @@ def wait_end_or_stall(vm, timeout, stall=60):
     kvm_trace.SIGN's line, which job_end() turns into L1's failure; any other stall is the
     boot's result, reported, not retried. A status of None: the deadline passed (stopped)."""
     deadline = time.monotonic() + timeout
-    size, still_since, looked = -1, time.monotonic(), False
+    still = StillConsole(vm)
     while vm.alive():
         now = time.monotonic()
         if now >= deadline:
             vm.stop()
             return None, f"no end within {timeout} s"
-        current = vm.out_path.stat().st_size if vm.out_path.exists() else 0
-        if current != size:
-            size, still_since, looked = current, now, False
-        elif stall and not looked and now - still_since >= min(stall, LOOP_LOOK_S):
-            looked = True  # a loop inside L1's KVM shows at once: no need to wait for STALL
-            kvm = kvm_trace.exit_loop(vm.pid)
-            if kvm.startswith(kvm_trace.SIGN):
-                return _stalled(vm, now - still_since, size, kvm)
-        elif stall and now - still_since >= stall:
-            return _stalled(vm, stall, size)
+        kvm = still.loop(min(stall, LOOP_LOOK_S)) if stall else ""
+        if kvm:
+            return _stalled(vm, still.seconds(), still.size, kvm)
+        if stall and still.seconds() >= stall:
+            return _stalled(vm, stall, still.size)
         time.sleep(0.5)
     return vm.popen.wait(), ""
 
@@ -728,6 +723,61 @@ def wait_end_or_stall(vm, timeout, stall=60):
 # A console still for this long in L1 is looked at for a loop inside L1's KVM (kvm_trace), which
 # ends the boot at once; a guest quiet for longer by itself is left to STALL.
 LOOP_LOOK_S = 20
+
+
+class StillConsole:
+    """How long VM's console has been still, and a look at L1's KVM once per still spell."""
+
+    def __init__(self, vm):
+        self.vm, self.size, self.since, self.looked = vm, -1, time.monotonic(), False
+
+    def seconds(self):
+        """Seconds since the console last grew (read now)."""
+        current = self.vm.out_path.stat().st_size if self.vm.out_path.exists() else 0
+        if current != self.size:
+            self.size, self.since, self.looked = current, time.monotonic(), False
+        return time.monotonic() - self.since
+
+    def loop(self, after):
+        """kvm_trace.SIGN's line when the console has been still for AFTER s and L1's KVM then
+        holds a vCPU in a loop (looked at once per still spell), else ""."""
+        if self.seconds() < after or self.looked:
+            return ""
+        self.looked = True
+        kvm = kvm_trace.exit_loop(self.vm.pid)
+        return kvm if kvm.startswith(kvm_trace.SIGN) else ""
+
+
+class L1Loop(WaitTimeout):
+    """wait_out()'s end when a vCPU was caught in a loop inside L1's KVM; .line is
+    kvm_trace.SIGN's line, for the job's stall note (job_end() then ends it as L1's failure)."""
+
+    def __init__(self, message, line):
+        super().__init__(message)
+        self.line = line
+
+
+def wait_out(vm, regex, timeout):
+    """VM.wait_out(REGEX, TIMEOUT) for a boot in L1 that also ends, raising L1Loop, once its
+    console has been still for LOOP_LOOK_S s while L1's KVM holds a vCPU in a loop."""
+    pattern = re.compile(regex, re.M)
+    deadline = time.monotonic() + timeout
+    still = StillConsole(vm)
+    while True:
+        match = pattern.search(vm.out)
+        if match:
+            return match
+        if not vm.alive():
+            match = pattern.search(vm.out)
+            if match:
+                return match
+            raise WaitTimeout(f"{vm.name}: /{regex}/ in its output: the process ended first")
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"{vm.name}: /{regex}/ in its output: not within {timeout} s")
+        kvm = still.loop(LOOP_LOOK_S)
+        if kvm:
+            raise L1Loop(f"{vm.name}: /{regex}/ in its output: {kvm}", kvm)
+        time.sleep(0.2)
 
 
 def _stalled(vm, still, size, kvm=None):

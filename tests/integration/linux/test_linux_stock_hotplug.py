@@ -155,7 +155,7 @@ def boot(out, in_l1, peer):
                             "--append", f"{cmdline} vmmstock.end=hotplug"], name="vmm", api=True)
             d = Driver(vm, results, "vmm")
             try:
-                vm.wait_out(r"^VMM-STOCK-HOTPLUG: waiting$", BOOT_TIMEOUT)
+                l1.wait_out(vm, r"^VMM-STOCK-HOTPLUG: waiting$", BOOT_TIMEOUT)
                 d.stamp("vmm-add-req")
                 seen = d.line_stamp("vmm-add-seen", r"^VMM-STOCK-HOTPLUG-ADDED")
                 d.ctl("add1", "add-disk", work / "hp.img", "--id", "hp0")
@@ -168,7 +168,7 @@ def boot(out, in_l1, peer):
                 d.ctl("dup", "add-disk", work / "other.img", "--id", "hp0")
                 d.ctl("rmnone", "remove-device", "nope")
                 seen.join()
-                vm.wait_out(r"^VMM-STOCK-HOTPLUG: ready to remove", BOOT_TIMEOUT)
+                l1.wait_out(vm, r"^VMM-STOCK-HOTPLUG: ready to remove", BOOT_TIMEOUT)
                 d.stamp("vmm-rm-req")
                 seen = d.line_stamp("vmm-rm-seen", r"^VMM-STOCK-HOTPLUG-REMOVED")
                 d.ctl("rm1", "remove-device", "hp0")
@@ -179,13 +179,15 @@ def boot(out, in_l1, peer):
                 if results["fs"]:
                     d.ctl("rmfs", "remove-device", "hpfs0")
                 seen.join()
-                vm.wait_out(r"^VMM-STOCK-HOTPLUG: waiting again", BOOT_TIMEOUT)
+                l1.wait_out(vm, r"^VMM-STOCK-HOTPLUG: waiting again", BOOT_TIMEOUT)
                 d.ctl("add2", "add-disk", work / "hp.img", "--id", "hp0")
-                vm.wait_out(r"^VMM-STOCK-HOTPLUG: remove the boot disk", BOOT_TIMEOUT)
+                l1.wait_out(vm, r"^VMM-STOCK-HOTPLUG: remove the boot disk", BOOT_TIMEOUT)
                 d.ctl("rmboot", "remove-device", "drive0")
                 status = vm.wait(BOOT_TIMEOUT)
             except WaitTimeout as stopped:
                 results["stopped"] = f"the steps stopped: {stopped}"
+                if isinstance(stopped, l1.L1Loop):  # L1's failure: job_end() ends the job so
+                    (out / "vmm.stall").write_text(stopped.line + "\n")
                 vm.stop()
                 status = vm.popen.returncode
             results["vmm.status"] = status

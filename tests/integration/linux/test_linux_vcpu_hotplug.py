@@ -77,7 +77,7 @@ def boot(out, in_l1):
                                      capture_output=True, text=True)
                 results[name] = (f"status {run.returncode}\nms {(time.monotonic() - t0) * 1000:.0f}\n"
                                  + run.stdout + run.stderr)
-            vm.wait_out(r"^VMM-STOCK-VCPUHP: waiting\r?$", BOOT_TIMEOUT)
+            l1.wait_out(vm, r"^VMM-STOCK-VCPUHP: waiting\r?$", BOOT_TIMEOUT)
             api("zero", "PUT", "/vmm/vm.resize", {"desired_vcpus": 0})
             api("three", "PUT", "/vmm/vm.resize", {"desired_vcpus": 3})
             api("pause", "PATCH", "/vm", {"state": "Paused"})
@@ -85,7 +85,7 @@ def boot(out, in_l1):
             api("resume", "PATCH", "/vm", {"state": "Resumed"})
             ctl("add1", "resize", "--vcpus", "2")
             api("config1", "GET", "/vm/config")
-            vm.wait_out(r"^VMM-STOCK-VCPUHP: ready to remove", BOOT_TIMEOUT)
+            l1.wait_out(vm, r"^VMM-STOCK-VCPUHP: ready to remove", BOOT_TIMEOUT)
             # a snapshot with cpu1 online, the VMM killed, the snapshot restored: the rest runs there
             api("pause2", "PATCH", "/vm", {"state": "Paused"})
             snap = work / "snap"
@@ -102,10 +102,13 @@ def boot(out, in_l1):
             # the test went on while the removal was still under way)
             ctl("rm1", "--timeout", "120", "resize", "--vcpus", "1", "--timeout-ms", "60000", vm_=vm2)
             api("config2", "GET", "/vm/config", vm_=vm2)
-            vm2.wait_out(r"^VMM-STOCK-VCPUHP: waiting again", BOOT_TIMEOUT)
+            l1.wait_out(vm2, r"^VMM-STOCK-VCPUHP: waiting again", BOOT_TIMEOUT)
             ctl("add2", "resize", "--vcpus", "2", vm_=vm2)
             status = vm2.wait(BOOT_TIMEOUT)
             (out / "vmm2.status").write_text(f"{status}\n")
+        except l1.L1Loop as loop:  # L1's failure: job_end() ends the job so
+            results["stopped"] = f"the boot's steps stopped: {loop}"
+            (out / "vmm.stall").write_text(loop.line + "\n")
         except (WaitTimeout, OSError) as stopped:
             results["stopped"] = f"the boot's steps stopped: {stopped}"
         finally:
