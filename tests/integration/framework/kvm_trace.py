@@ -19,6 +19,7 @@ no exception into it: only a loop in KVM re-injects one exception at this rate.
 """
 import os
 import re
+import subprocess
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -41,7 +42,7 @@ def usable():
     if os.geteuid() != 0 or not os.environ.get("L1_BOOT"):
         return False
     if not (TRACEFS / "events").exists():
-        os.system(f"mount -t tracefs nodev {TRACEFS} 2>/dev/null")
+        subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], capture_output=True)
     return (TRACEFS / "events" / "kvm" / "kvm_exit" / "enable").exists()
 
 
