@@ -74,7 +74,7 @@ static void check_kept(const char *name, const char *arg, int slot)
 	struct vm_config c;
 	if (dev_hotplug_slot_pin(arg, NULL, slot, out, sizeof(out), err, sizeof(err)))
 		return;
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	err[0] = '\0';
 	int r = cli_apply(&c, name, out, err, sizeof(err));
@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      cfg.restore || cfg.migrate_from,
 			  "accepted without a kernel, a firmware, an API socket, a config file, a "
 			  "snapshot or a migration source");
-		FZ_ASSERT(cfg.ncpus >= 1 && cfg.ncpus <= CLI_MAX_CPUS, "ncpus %u", cfg.ncpus);
+		FZ_ASSERT(cfg.ncpus >= 1 && cfg.ncpus <= VM_MAX_CPUS, "ncpus %u", cfg.ncpus);
 		FZ_ASSERT(cfg.mem_size >= MIB(2) && cfg.mem_size % KIB(4) == 0 &&
 			      cfg.mem_size <= GUEST_RAM_MAX,
 			  "mem_size %llu", (unsigned long long)cfg.mem_size);
@@ -141,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	cli_free(&cfg); /* --disk options own heap copies, whatever the result */
 	struct vm_config one;
-	cli_config_init(&one);
+	vm_config_init(&one);
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--", 2) || !argv[i][2])
 			continue;

@@ -33,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 					      {"vsock", "cid=3,uds=/run/v.sock"}};
 	char err[256];
 	(void)argc, (void)argv;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.api_sock = "/run/parent.sock";
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (cli_apply(&cfg, opts[i][0], opts[i][1], err, sizeof(err))) {

@@ -413,7 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vm_config cfg;
 	struct snapshot_load l;
 	char err[512];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.landlock_rules = rules;
 	if (restore_mode && !write_state(config, len)) {
 		free(config);

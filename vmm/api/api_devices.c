@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmm/api/api_model.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
 
 #define OPTION_ARG_MAX                                                                             \
@@ -100,7 +101,7 @@ static int trial(const struct api_model *m, const struct device_desc *d, const j
 	struct vm_config cfg;
 	int r = 0;
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	for (int i = 0; !r && device_table[i]; i++) {
 		const struct device_desc *t = device_table[i];
 		if (t == d)

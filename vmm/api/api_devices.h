@@ -30,7 +30,7 @@ int api_devices_try(const struct api_model *m, const struct device_desc *d, cons
 		    const json_t *body, json_t **doc, char *err, size_t errlen);
 
 /* One accepted document (api_devices_try()) as device d's option into `cfg` (a configuration of
- * its own, cli_config_init()), to check what it names on the host with the device's check hook.
+ * its own, vm_config_init()), to check what it names on the host with the device's check hook.
  * Returns 0, or -errno with "ID: reason" in err. */
 int api_devices_apply(struct vm_config *cfg, const struct device_desc *d, const json_t *doc,
 		      char *err, size_t errlen);

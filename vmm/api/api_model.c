@@ -170,8 +170,8 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 		return r;
 	uint64_t vcpus = api_json_uint(body, "vcpu_count", 0);
 	uint64_t mib = api_json_uint(body, "mem_size_mib", 0);
-	if (vcpus < 1 || vcpus > CLI_MAX_CPUS) {
-		snprintf(err, errlen, "vcpu_count must be between 1 and %d", CLI_MAX_CPUS);
+	if (vcpus < 1 || vcpus > VM_MAX_CPUS) {
+		snprintf(err, errlen, "vcpu_count must be between 1 and %d", VM_MAX_CPUS);
 		return -EINVAL;
 	}
 	if (mib < 1 || mib > MAX_MEM_MIB) {
@@ -189,8 +189,8 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 		return -EINVAL;
 	}
 	uint64_t max = api_json_uint(body, "max_vcpus", 0);
-	if (json_object_get(body, "max_vcpus") && (max < vcpus || max > CLI_MAX_CPUS)) {
-		snprintf(err, errlen, "max_vcpus must be between vcpu_count and %d", CLI_MAX_CPUS);
+	if (json_object_get(body, "max_vcpus") && (max < vcpus || max > VM_MAX_CPUS)) {
+		snprintf(err, errlen, "max_vcpus must be between vcpu_count and %d", VM_MAX_CPUS);
 		return -EINVAL;
 	}
 	if (max && (smt || !api_json_bool(body, "acpi", true))) {
@@ -553,10 +553,10 @@ static const struct api_json_field model_sections[] = {
 
 static int load_sections(struct api_model *m, const json_t *root, char *err, size_t errlen)
 {
-	struct api_json_field f[NMODEL_SECTIONS + CLI_MAX_DEVICE_KINDS + 1];
+	struct api_json_field f[NMODEL_SECTIONS + VM_MAX_DEVICE_KINDS + 1];
 	int n = NMODEL_SECTIONS;
 	memcpy(f, model_sections, sizeof(model_sections));
-	api_devices_fields(f, &n, NMODEL_SECTIONS + CLI_MAX_DEVICE_KINDS);
+	api_devices_fields(f, &n, NMODEL_SECTIONS + VM_MAX_DEVICE_KINDS);
 	char why[API_FAULT_MAX] = "";
 	int r = api_json_check(root, f, err, errlen);
 	if (!r && json_object_get(root, "logger") &&

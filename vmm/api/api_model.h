@@ -15,12 +15,12 @@
 
 #include "virtio/core/rate_limiter.h"
 #include "virtio/net/mmds/mmds_config.h"
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 #include "vmm/descriptors/device_table.h"
 
 #define API_ID_MAX     VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
-#define API_MAX_DRIVES CLI_MAX_DISKS
-#define API_MAX_NICS   CLI_MAX_NICS
+#define API_MAX_DRIVES VM_MAX_DISKS
+#define API_MAX_NICS   VM_MAX_NICS
 
 /* The largest request body the API takes by default (400 beyond, as Firecracker): Firecracker's
  * HTTP_MAX_PAYLOAD_SIZE; --http-api-max-payload-size changes it (struct api's max_body). */
@@ -64,7 +64,7 @@ struct api_model {
 };
 
 /* Firecracker's memory when machine-config never sets it (its DEFAULT_MEM_SIZE_MIB); the command
- * line's own default (--mem) is CLI_DEFAULT_MEM. */
+ * line's own default (--mem) is VM_DEFAULT_MEM. */
 #define API_DEFAULT_MEM_MIB 128
 
 /* Defaults: 1 vCPU, API_DEFAULT_MEM_MIB, nothing else. */

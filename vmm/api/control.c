@@ -129,15 +129,15 @@ static int disk_override(const struct vm_config *cfg, int i, const char *arg,
  * and nothing else that shapes the VM. */
 static int restore_here(struct control *c)
 {
-	char taps[CLI_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
-	struct snapshot_nic_override tap_ptrs[CLI_MAX_NICS] = {{0}};
-	struct snapshot_path_override paths[CLI_MAX_DISKS + 1];
+	char taps[VM_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
+	struct snapshot_nic_override tap_ptrs[VM_MAX_NICS] = {{0}};
+	struct snapshot_path_override paths[VM_MAX_DISKS + 1];
 	int ntaps = dev_net_count(c->cfg), ndisks = 0, npaths = 0;
 	const char *firmware = NULL;
 
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
 		const struct cli_record *rec = &c->cfg->recorded[i];
-		if (!strcmp(rec->name, "disk") && ndisks < CLI_MAX_DISKS &&
+		if (!strcmp(rec->name, "disk") && ndisks < VM_MAX_DISKS &&
 		    !vu_opts_is_spec(rec->arg)) {
 			int st = disk_override(c->cfg, ndisks, rec->arg, &paths[npaths]);
 			if (st)

@@ -16,7 +16,7 @@
 #ifndef VMM_API_CONTROL_H
 #define VMM_API_CONTROL_H
 
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 
 /* Runs the VMM as above and returns its exit status (base/errors.h); `cfg` is the parsed
  * command line, also the configuration the VM is built from (cli_free() it afterwards). */

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/control_internal.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
@@ -301,7 +302,7 @@ int control_apply_load_settings(struct vm_config *cfg, const struct api_snapshot
  * snapshot's or a migration's configuration is replayed into. */
 void ctl_process_config(const struct control *c, struct vm_config *fresh)
 {
-	cli_config_init(fresh);
+	vm_config_init(fresh);
 	fresh->api_sock = c->cfg->api_sock;
 	fresh->kvm_path = c->cfg->kvm_path;
 	fresh->cpu_check_off = c->cfg->cpu_check_off;

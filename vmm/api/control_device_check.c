@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/control_internal.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_net.h"
 
@@ -77,7 +78,7 @@ int ctl_check_device(const struct device_desc *d, const json_t *doc, char *err, 
 
 	if (!checked_at_put(d, doc))
 		return 0;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	r = api_devices_apply(&cfg, d, doc, err, errlen);
 	if (!r && d == &device_net)
 		r = taps_exist(&cfg, err, errlen);

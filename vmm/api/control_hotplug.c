@@ -17,6 +17,7 @@
 #include "virtio/net/net.h"
 #include "virtio/vsock/vsock.h"
 #include "vmm/api/control_internal.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_console.h"
@@ -323,7 +324,7 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 	bool nic = kind == API_HOTPLUG_NET;
 	if (is_vu(req)) {
 		bool room = dev_vu_count(c->cfg, vu_desc(req)) < DEV_VU_MAX &&
-			    c->cfg->nrecorded < CLI_MAX_RECORDED;
+			    c->cfg->nrecorded < VM_MAX_RECORDED;
 		if (!room)
 			snprintf(err, errlen,
 				 "the VM has as many vhost-user %s as it may have (%d)",
@@ -333,7 +334,7 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 	if (kind == API_HOTPLUG_VFIO) {
 		const struct dev_vfio_cfg *v = device_cfg_find(c->cfg, &device_vfio);
 		bool room =
-		    (!v || v->n < VM_VFIO_MAX_DEVICES) && c->cfg->nrecorded < CLI_MAX_RECORDED;
+		    (!v || v->n < VM_VFIO_MAX_DEVICES) && c->cfg->nrecorded < VM_MAX_RECORDED;
 		if (!room)
 			snprintf(err, errlen,
 				 "the VM has as many passed-through devices as it may have "
@@ -347,11 +348,11 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 			snprintf(err, errlen,
 				 "the VM has a vsock device already (%s): a VM has at most one",
 				 has);
-		return !has && c->cfg->nrecorded < CLI_MAX_RECORDED;
+		return !has && c->cfg->nrecorded < VM_MAX_RECORDED;
 	}
 	if (kind == API_HOTPLUG_PMEM) {
 		const struct dev_pmem_cfg *p = device_cfg_find(c->cfg, &device_pmem);
-		bool room = (!p || p->n < DEV_PMEM_MAX) && c->cfg->nrecorded < CLI_MAX_RECORDED;
+		bool room = (!p || p->n < DEV_PMEM_MAX) && c->cfg->nrecorded < VM_MAX_RECORDED;
 		if (!room)
 			snprintf(err, errlen, "the VM has as many pmem devices as it may have (%d)",
 				 DEV_PMEM_MAX);
@@ -359,7 +360,7 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 	}
 	if (kind == API_HOTPLUG_FS) {
 		bool room =
-		    dev_fs_count(c->cfg) < DEV_FS_MAX && c->cfg->nrecorded < CLI_MAX_RECORDED;
+		    dev_fs_count(c->cfg) < DEV_FS_MAX && c->cfg->nrecorded < VM_MAX_RECORDED;
 		if (!room)
 			snprintf(err, errlen,
 				 "the VM has as many shared folders as it may have (%d)",
@@ -367,11 +368,11 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 		return room;
 	}
 	bool room =
-	    c->cfg->nrecorded < CLI_MAX_RECORDED &&
-	    (nic ? dev_net_count(c->cfg) < CLI_MAX_NICS : dev_disk_count(c->cfg) < CLI_MAX_DISKS);
+	    c->cfg->nrecorded < VM_MAX_RECORDED &&
+	    (nic ? dev_net_count(c->cfg) < VM_MAX_NICS : dev_disk_count(c->cfg) < VM_MAX_DISKS);
 	if (!room)
 		snprintf(err, errlen, "the VM has as many %s as it may have (%d)",
-			 nic ? "NICs" : "disks", nic ? CLI_MAX_NICS : CLI_MAX_DISKS);
+			 nic ? "NICs" : "disks", nic ? VM_MAX_NICS : VM_MAX_DISKS);
 	return room;
 }
 

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "host/sandbox/broker.h"
 #include "vmm/api/control_internal.h"
+#include "vmm/cli/cli.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/vm_uffd.h"
 

@@ -499,7 +499,7 @@ static int cpus_item(const char *item, uint64_t *boot, uint64_t *max)
 		v = item + 5;
 	else if (!strncmp(item, "max=", 4))
 		v = item + 4, out = max;
-	return parse_uint(v, 1, CLI_MAX_CPUS, out);
+	return parse_uint(v, 1, VM_MAX_CPUS, out);
 }
 
 /* --cpus N, or Cloud Hypervisor's --cpus boot=N,max=M (also N,max=M): a maximum gives vCPU
@@ -530,7 +530,7 @@ static enum cli_result parse_io_poll(const char *arg, struct vm_config *cfg)
 {
 	uint64_t us;
 
-	if (parse_uint(arg, 0, CLI_MAX_IO_POLL_US, &us))
+	if (parse_uint(arg, 0, VM_MAX_IO_POLL_US, &us))
 		return usage_error("--io-poll %s: microseconds, 0 to 1000", arg);
 	cfg->io_poll_us = (unsigned)us;
 	return CLI_RUN;
@@ -704,14 +704,14 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_MMDS_SIZE_LIMIT: {
 		uint64_t v;
-		if (parse_uint(arg, 1, CLI_MAX_MMDS_SIZE, &v))
+		if (parse_uint(arg, 1, VM_MAX_MMDS_SIZE, &v))
 			return usage_error("--mmds-size-limit %s: bytes, 1..67108864", arg);
 		cfg->mmds_size_limit = (size_t)v;
 		return CLI_RUN;
 	}
 	case OPT_HTTP_MAX_PAYLOAD: {
 		uint64_t v;
-		if (parse_uint(arg, 1, CLI_MAX_API_PAYLOAD, &v))
+		if (parse_uint(arg, 1, VM_MAX_API_PAYLOAD, &v))
 			return usage_error("--http-api-max-payload-size %s: bytes, 1..67108864",
 					   arg);
 		cfg->api_max_payload = (size_t)v;
@@ -854,17 +854,6 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 	}
 }
 
-void cli_config_init(struct vm_config *cfg)
-{
-	*cfg = (struct vm_config){
-	    .mem_size = CLI_DEFAULT_MEM,
-	    .ncpus = 1,
-	    .kvm_path = "/dev/kvm",
-	    .append = "",
-	    .io_poll_us = CLI_IO_POLL_AUTO,
-	};
-}
-
 int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
 		      size_t errlen)
 {
@@ -943,7 +932,7 @@ int cli_options_each(int (*fn)(const char *name, bool recorded, void *opaque), v
 
 int cli_record(struct vm_config *cfg, const char *name, const char *arg)
 {
-	if (cfg->nrecorded == CLI_MAX_RECORDED)
+	if (cfg->nrecorded == VM_MAX_RECORDED)
 		return -E2BIG;
 	struct cli_record *r = &cfg->recorded[cfg->nrecorded];
 	r->name = strdup(name);
@@ -1018,7 +1007,7 @@ int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *er
 
 int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err, size_t errlen)
 {
-	cli_config_init(cfg);
+	vm_config_init(cfg);
 	for (int i = 0; i < n; i++) {
 		int r = cli_apply(cfg, rec[i].name, rec[i].arg, err, errlen);
 		if (r)
@@ -1123,7 +1112,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	 * the paths a snapshot names and the gate's confined folders (host_path_init()); now,
 	 * before any thread is confined */
 	restore_paths_init();
-	cli_config_init(cfg);
+	vm_config_init(cfg);
 	if (asks_firmware(argc, argv))
 		cfg->transport = TRANSPORT_PCI;
 	/* recorded, so a restore's replay puts the devices on PCI too */

@@ -8,7 +8,7 @@
 
 #include "host/ui/console.h"
 #include "virtio/core/rate_limiter.h"
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 
 struct dev_console_cfg {
 	enum console_mode mode;

@@ -101,8 +101,8 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (c->n == CLI_MAX_DISKS) {
-		snprintf(err, errlen, "at most %d disks", CLI_MAX_DISKS);
+	if (c->n == VM_MAX_DISKS) {
+		snprintf(err, errlen, "at most %d disks", VM_MAX_DISKS);
 		return -E2BIG;
 	}
 	struct virtio_blk_opts *o = &c->disk[c->n].opts;
@@ -212,7 +212,7 @@ int dev_disk_check_file(const struct virtio_blk_opts *o)
  * One root device across the descriptors is the claims' rule (device_claims.c). */
 static int check_disks(const struct vm_config *cfg)
 {
-	struct stat st[CLI_MAX_DISKS];
+	struct stat st[VM_MAX_DISKS];
 	for (int i = 0; i < dev_disk_count(cfg); i++) {
 		const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);
 		int err = check_one(o, &st[i]);
@@ -233,8 +233,8 @@ static int check_disks(const struct vm_config *cfg)
 
 /* What create_disks() made, kept with the VM (device_state()). */
 struct disk_state {
-	struct virtio_dev *dev[CLI_MAX_DISKS]; /* owned by their transports */
-	char *root_cmdline;		       /* the command line with a root disk's root= added */
+	struct virtio_dev *dev[VM_MAX_DISKS]; /* owned by their transports */
+	char *root_cmdline;		      /* the command line with a root disk's root= added */
 };
 
 struct virtio_dev *dev_disk_device(struct vm *vm, int i)
@@ -243,7 +243,7 @@ struct virtio_dev *dev_disk_device(struct vm *vm, int i)
 	const struct dev_disk_cfg *c = disks_of(vm->cfg);
 	if (c && i >= 0 && i < c->n && c->disk[i].hotplug_slot) /* hot-added: hotplug.c has it */
 		return vm_hotplug_device(vm, c->disk[i].opts.id, VM_HOTPLUG_DISK);
-	return s && i >= 0 && i < CLI_MAX_DISKS ? s->dev[i] : NULL;
+	return s && i >= 0 && i < VM_MAX_DISKS ? s->dev[i] : NULL;
 }
 
 int dev_disk_pin(struct vm_config *cfg, struct vm *vm, int i, int slot)
@@ -268,7 +268,7 @@ void dev_disk_open_unlocked(struct vm_config *cfg)
 
 int dev_disk_take_locks(struct vm *vm)
 {
-	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
 		struct virtio_dev *dev = dev_disk_device(vm, i);
 		int r = dev ? virtio_blk_take_back(dev) : 0; /* flock() again: no change */
 		if (r)
@@ -279,7 +279,7 @@ int dev_disk_take_locks(struct vm *vm)
 
 void dev_disk_release_locks(struct vm *vm)
 {
-	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
 		struct virtio_dev *dev = dev_disk_device(vm, i);
 		if (dev)
 			virtio_blk_hand_over(dev); /* logged */

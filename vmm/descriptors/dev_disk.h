@@ -15,7 +15,7 @@ struct dev_disk_cfg {
 		struct virtio_blk_opts opts;
 		enum virtio_transport transport;
 		int hotplug_slot; /* a hot-added disk's PCI slot (dev_hotplug_slot.h); 0: boot */
-	} disk[CLI_MAX_DISKS];
+	} disk[VM_MAX_DISKS];
 };
 
 extern const struct device_desc device_disk;

@@ -150,9 +150,9 @@ static int check_room(const json_t *docs, const char *id, char *err, size_t errl
 		if (!strcmp(api_json_str(doc, "drive_id", ""), id))
 			return 0;
 	}
-	if (json_array_size(docs) < CLI_MAX_DISKS)
+	if (json_array_size(docs) < VM_MAX_DISKS)
 		return 0;
-	snprintf(err, errlen, "at most %d drives", CLI_MAX_DISKS);
+	snprintf(err, errlen, "at most %d drives", VM_MAX_DISKS);
 	return -EINVAL;
 }
 
@@ -303,7 +303,7 @@ static json_t *describe_drives(const struct vm_config *cfg)
 	json_t *list = n ? json_array() : NULL;
 	char id[VIRTIO_BLK_DRIVE_ID_MAX];
 
-	for (int i = 0; list && i < n && i < CLI_MAX_DISKS; i++) {
+	for (int i = 0; list && i < n && i < VM_MAX_DISKS; i++) {
 		json_t *doc;
 		if (i < ndisks) {
 			const struct virtio_blk_opts *o = dev_disk_opts(cfg, i);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 
 /* N of "hotplug-slot=N" (item of `n` bytes): 1..31, or -1. */
 static int slot_value(const char *item, size_t n)

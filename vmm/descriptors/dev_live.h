@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "virtio/core/rate_limiter.h"
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 #include "vmm/descriptors/device_table.h"
 
 /* The live hooks of the drives and the NICs (dev_disk_live.c, dev_net_live.c), which their

@@ -79,8 +79,8 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (c->n == CLI_MAX_NICS) {
-		snprintf(err, errlen, "at most %d NICs", CLI_MAX_NICS);
+	if (c->n == VM_MAX_NICS) {
+		snprintf(err, errlen, "at most %d NICs", VM_MAX_NICS);
 		return -E2BIG;
 	}
 	/* As long as the argument: a NIC's egress rules alone may take kilobytes. */
@@ -155,8 +155,8 @@ static int check_nics(const struct vm_config *cfg)
 
 /* What create_nics() made, kept with the VM (device_state()). */
 struct nic_state {
-	struct virtio_dev *dev[CLI_MAX_NICS]; /* owned by their transports */
-	bool took_tapfd[CLI_MAX_NICS];	      /* its tapfd= is the device's (closed with it) */
+	struct virtio_dev *dev[VM_MAX_NICS]; /* owned by their transports */
+	bool took_tapfd[VM_MAX_NICS];	     /* its tapfd= is the device's (closed with it) */
 };
 
 struct virtio_dev *dev_net_device(struct vm *vm, int i)
@@ -165,7 +165,7 @@ struct virtio_dev *dev_net_device(struct vm *vm, int i)
 	const struct dev_net_cfg *c = nics_of(vm->cfg);
 	if (c && i >= 0 && i < c->n && c->nic[i].hotplug_slot) /* hot-added: hotplug.c has it */
 		return vm_hotplug_device(vm, c->nic[i].opts.id, VM_HOTPLUG_NET);
-	return s && i >= 0 && i < CLI_MAX_NICS ? s->dev[i] : NULL;
+	return s && i >= 0 && i < VM_MAX_NICS ? s->dev[i] : NULL;
 }
 
 static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_cfg *c, int i)
@@ -217,7 +217,7 @@ int dev_net_pin(struct vm_config *cfg, struct vm *vm, int i, int slot)
 bool dev_net_took_tapfd(struct vm *vm, int i)
 {
 	struct nic_state *s = device_state_find(vm, &device_net);
-	return s && i >= 0 && i < CLI_MAX_NICS && s->took_tapfd[i];
+	return s && i >= 0 && i < VM_MAX_NICS && s->took_tapfd[i];
 }
 
 static int create_nics(struct vm *vm)

@@ -14,7 +14,7 @@ struct dev_net_cfg {
 		struct virtio_net_opts opts;
 		enum virtio_transport transport;
 		int hotplug_slot; /* a hot-added NIC's PCI slot (dev_hotplug_slot.h); 0: boot */
-	} nic[CLI_MAX_NICS];
+	} nic[VM_MAX_NICS];
 };
 
 extern const struct device_desc device_net;

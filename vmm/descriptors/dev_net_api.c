@@ -159,9 +159,9 @@ static int check_room(const json_t *docs, const char *id, char *err, size_t errl
 		if (!strcmp(api_json_str(doc, "iface_id", ""), id))
 			return 0;
 	}
-	if (json_array_size(docs) < CLI_MAX_NICS)
+	if (json_array_size(docs) < VM_MAX_NICS)
 		return 0;
-	snprintf(err, errlen, "at most %d network interfaces", CLI_MAX_NICS);
+	snprintf(err, errlen, "at most %d network interfaces", VM_MAX_NICS);
 	return -EINVAL;
 }
 
@@ -315,7 +315,7 @@ static json_t *describe_nics(const struct vm_config *cfg)
 	json_t *list = n ? json_array() : NULL;
 	char id[VIRTIO_NET_ID_MAX + 8], mac[18];
 
-	for (int i = 0; list && i < n && i < CLI_MAX_NICS; i++) {
+	for (int i = 0; list && i < n && i < VM_MAX_NICS; i++) {
 		const char *given =
 		    i < nnics ? dev_net_opts(cfg, i)->id : vu->dev[i - nnics].opts.id;
 		json_t *doc;

@@ -30,7 +30,7 @@ const struct device_desc *const device_table[] = {
     NULL,
 };
 
-_Static_assert(sizeof(device_table) / sizeof(device_table[0]) <= CLI_MAX_DEVICE_KINDS + 1,
+_Static_assert(sizeof(device_table) / sizeof(device_table[0]) <= VM_MAX_DEVICE_KINDS + 1,
 	       "struct vm_config has a device_cfg slot per table entry");
 
 static int index_of(const struct device_desc *d)
@@ -91,7 +91,7 @@ void *device_state_find(const struct vm *vm, const struct device_desc *d)
 
 void device_state_free_all(struct vm *vm)
 {
-	for (int i = 0; i < CLI_MAX_DEVICE_KINDS; i++) {
+	for (int i = 0; i < VM_MAX_DEVICE_KINDS; i++) {
 		free(vm->device_state[i]);
 		vm->device_state[i] = NULL;
 	}

@@ -52,7 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 
 struct vm;
 struct virtio_dev;
@@ -368,8 +368,8 @@ const struct device_desc *device_table_section(const char *section);
 /* The configuration blocks of the API devices as they were, to put back after a failed start
  * (the API's devices were added, then something failed). */
 struct device_cfg_saved {
-	void *block[CLI_MAX_DEVICE_KINDS];
-	bool had[CLI_MAX_DEVICE_KINDS];
+	void *block[VM_MAX_DEVICE_KINDS];
+	bool had[VM_MAX_DEVICE_KINDS];
 };
 /* Copies the blocks of every device with `api` hooks. Returns 0 or -ENOMEM (nothing kept). */
 int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s);

@@ -40,7 +40,7 @@ struct vm_migration {
 	char *config;
 	uint8_t *cpu_model; /* the guest's, for HELLO (vmm/snapshot/cpu_check.h); may be NULL */
 	size_t cpu_model_len;
-	struct mig_tapfd taps[CLI_MAX_NICS]; /* handed over after the pause (unix: only) */
+	struct mig_tapfd taps[VM_MAX_NICS]; /* handed over after the pause (unix: only) */
 	uint64_t *kvm_bits;
 	bool kvm_logging;	/* this migration started KVM's dirty log */
 	bool was_paused;	/* by the API before the migration: a failure leaves it paused */
@@ -157,7 +157,7 @@ static int take_back_disks(struct vm *vm, int n)
  * takes their flocks as any VMM does: this paused VMM flushes and unlocks them meanwhile. */
 static int hand_over_disks(struct vm *vm, char *err, size_t errlen)
 {
-	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
 		struct virtio_dev *disk = dev_disk_device(vm, i);
 		if (!disk)
 			continue;
@@ -194,7 +194,7 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 static void resume_vm(void *opaque)
 {
 	struct vm_migration *m = opaque;
-	if (m->disks_handed_over && take_back_disks(m->vm, CLI_MAX_DISKS)) {
+	if (m->disks_handed_over && take_back_disks(m->vm, VM_MAX_DISKS)) {
 		/* Another process has a disk now: a guest running on here would write under it. */
 		log_error("migration: a disk is locked by another process now; the VM stays "
 			  "paused (see the log above)");
@@ -276,7 +276,7 @@ static void *run(void *opaque)
 static uint32_t collect_taps(struct vm *vm, struct mig_tapfd *taps)
 {
 	uint32_t n = 0;
-	for (int i = 0; i < dev_net_count(vm->cfg) && i < CLI_MAX_NICS; i++) {
+	for (int i = 0; i < dev_net_count(vm->cfg) && i < VM_MAX_NICS; i++) {
 		int fd = virtio_net_tap_fd(dev_net_device(vm, i));
 		if (fd >= 0)
 			taps[n++] = (struct mig_tapfd){.nic = (uint32_t)i, .fd = fd};

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/mac.h"
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"

@@ -260,7 +260,7 @@ static int parse_options(struct snapshot_load *l, const json_t *opts, char *err,
 	size_t i;
 	json_t *o;
 
-	if (!json_is_array(opts) || json_array_size(opts) > CLI_MAX_RECORDED) {
+	if (!json_is_array(opts) || json_array_size(opts) > VM_MAX_RECORDED) {
 		snprintf(err, errlen, "snapshot configuration: bad option list");
 		return -EINVAL;
 	}
@@ -402,18 +402,18 @@ static bool override_for(const struct snapshot_nic_override *o, int nic, const c
 static int override_nics(struct snapshot_load *l, const struct snapshot_nic_override *nics,
 			 int nnics, char *err, size_t errlen)
 {
-	bool used[CLI_MAX_NICS] = {false};
+	bool used[VM_MAX_NICS] = {false};
 	int r = 0, nic = 0;
 
-	if (nnics > CLI_MAX_NICS) {
-		snprintf(err, errlen, "network overrides: more than %d", CLI_MAX_NICS);
+	if (nnics > VM_MAX_NICS) {
+		snprintf(err, errlen, "network overrides: more than %d", VM_MAX_NICS);
 		return -EINVAL;
 	}
 	for (int i = 0; !r && i < l->noptions; i++) {
 		struct cli_record *rec = &l->options[i];
 		if (strcmp(rec->name, "net"))
 			continue;
-		if (nic >= CLI_MAX_NICS) {
+		if (nic >= VM_MAX_NICS) {
 			snprintf(err, errlen, "snapshot configuration: too many NICs");
 			return -EINVAL;
 		}
@@ -612,8 +612,8 @@ static int read_config(struct snapshot_load *l, const char *text, size_t len,
 static int check_paths(const struct vm_config *cfg, const char *dir,
 		       const struct snapshot_overrides *ov, char *err, size_t errlen)
 {
-	const char *paths[CLI_MAX_DISKS + 2], *taps[CLI_MAX_NICS];
-	char *tapbuf[CLI_MAX_NICS] = {NULL};
+	const char *paths[VM_MAX_DISKS + 2], *taps[VM_MAX_NICS];
+	char *tapbuf[VM_MAX_NICS] = {NULL};
 	struct restore_allow a = {.dir = dir,
 				  .rules = cfg->landlock_rules,
 				  .paths = paths,
@@ -624,7 +624,7 @@ static int check_paths(const struct vm_config *cfg, const char *dir,
 	for (int k = 0; ov && k < ov->npaths && a.npaths < (int)(sizeof(paths) / sizeof(paths[0]));
 	     k++)
 		paths[a.npaths++] = ov->paths[k].path;
-	for (int k = 0; !r && ov && k < ov->nnics && k < CLI_MAX_NICS; k++) {
+	for (int k = 0; !r && ov && k < ov->nnics && k < VM_MAX_NICS; k++) {
 		char *mac = NULL;
 		if (!ov->nics[k].spec)
 			continue;
@@ -637,7 +637,7 @@ static int check_paths(const struct vm_config *cfg, const char *dir,
 	}
 	if (!r)
 		r = restore_paths_check(cfg, &a, err, errlen);
-	for (int k = 0; k < CLI_MAX_NICS; k++)
+	for (int k = 0; k < VM_MAX_NICS; k++)
 		free(tapbuf[k]);
 	return r;
 }
@@ -810,7 +810,7 @@ static int apply_mac(struct virtio_dev *dev, void *opaque)
 {
 	struct mac_walk *m = opaque;
 
-	if (dev->device_id != VIRTIO_ID_NET || m->nic >= CLI_MAX_NICS)
+	if (dev->device_id != VIRTIO_ID_NET || m->nic >= VM_MAX_NICS)
 		return 0;
 	if (m->l->mac_set[m->nic])
 		virtio_net_set_mac(dev, m->l->mac[m->nic]);

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 #include "vmm/snapshot/format/snap_format.h"
 
 struct vm;
@@ -54,8 +54,8 @@ struct snapshot_load {
 	int mem_fd;
 	struct cli_record *options;
 	int noptions;
-	bool mac_set[CLI_MAX_NICS]; /* a NIC override gave NIC i this MAC */
-	uint8_t mac[CLI_MAX_NICS][6];
+	bool mac_set[VM_MAX_NICS]; /* a NIC override gave NIC i this MAC */
+	uint8_t mac[VM_MAX_NICS][6];
 	json_t *mmds; /* the MMDS state, checked (virtio/net/mmds/mmds_state.h); NULL: none saved */
 	/* set by the caller after snapshot_open(): kvmclock advanced by the wall time since the
 	 * snapshot (kvm_vm_restore() in host/kvm/kvm_state.h) */

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "host/kvm/x86/cpuid.h"
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 
 /* Returns the exit status: 0, or 2 (the reason on stderr) when KVM cannot be asked or the
  * template does not apply here. */

@@ -12,7 +12,7 @@
 
 #include "host/kvm/x86/cpu_template.h"
 #include "host/kvm/x86/cpuid.h"
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 
 /* Prints "ok: ..." (exit 0) or "refused: ..." and one line per problem (exit 1) on stdout; 2
  * with the reason on stderr when KVM cannot be asked. */

@@ -237,7 +237,7 @@ static void init_state(struct vm *vm, const struct vm_config *cfg)
 	vm->ncpus = cfg->max_vcpus > cfg->ncpus ? cfg->max_vcpus : cfg->ncpus;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
 	vm->boot.initrd_fd = -1;
-	for (unsigned i = 0; i < CLI_MAX_CPUS; i++)
+	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
@@ -429,7 +429,7 @@ int vm_block_signals(sigset_t *set)
  * interrupts off has powered itself off as far as it can. */
 static void watch_for_halt(struct vm *vm, struct halt_watch *w)
 {
-	enum halt_sample samples[CLI_MAX_CPUS];
+	enum halt_sample samples[VM_MAX_CPUS];
 	for (unsigned i = 0; i < vm->ncpus; i++) /* an absent vCPU runs nothing */
 		samples[i] =
 		    vm_cpuhp_standby(vm, i) ? HALT_SAMPLE_DEAD : vcpu_halt_probe(&vm->vcpus[i]);

@@ -12,7 +12,7 @@
 #include "firmware/machine.h"
 #include "host/kvm/kvm.h"
 #include "loaders/boot.h"
-#include "vmm/cli/cli.h"
+#include "vmm/config/vm_config.h"
 #include "vmm/vm/vcpu.h"
 
 struct vm_devices;    /* vmm/vm/vm_devices.c */
@@ -37,7 +37,7 @@ struct vm {
 	struct io_bus pio;
 	struct io_bus mmio;
 	unsigned ncpus; /* every possible vCPU: --cpus max=M (the absent ones stand by) */
-	struct vcpu vcpus[CLI_MAX_CPUS];
+	struct vcpu vcpus[VM_MAX_CPUS];
 	struct vm_devices *devices;
 	struct vm_virtio *virtio;
 	struct display_stack *display; /* NULL without display options */
@@ -48,7 +48,7 @@ struct vm {
 	/* The run-time blocks of devices that keep one (device_state() in
 	 * vmm/descriptors/device_table.h: the disks' and NICs' devices, for run-time changes),
 	 * indexed like device_table[]; NULL until the device's create() makes it. */
-	void *device_state[CLI_MAX_DEVICE_KINDS];
+	void *device_state[VM_MAX_DEVICE_KINDS];
 	char *cmdline;		   /* what the guest gets: --append plus the VMM's own entries */
 	struct machine machine;	   /* what the guest is told it has (firmware/machine.h) */
 	struct vm_control control; /* handed to devices: calls vm_stop() */

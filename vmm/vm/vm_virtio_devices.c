@@ -80,7 +80,7 @@ int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport
 {
 	/* The cap until vm_virtio_choose_io_poll() knows every device's I/O threads. */
 	unsigned us =
-	    vm->cfg->io_poll_us == CLI_IO_POLL_AUTO ? IO_POLL_SHARED_US : vm->cfg->io_poll_us;
+	    vm->cfg->io_poll_us == VM_IO_POLL_AUTO ? IO_POLL_SHARED_US : vm->cfg->io_poll_us;
 	dev->poll_max_ns = us * 1000u;
 	int err = t == TRANSPORT_PCI ? place_on_pci(vm, dev) : vm_virtio_add(vm, dev);
 	/* Wiring a transport fails only on our side (KVM ioctls, memory, full windows), whatever
@@ -155,7 +155,7 @@ void vm_virtio_choose_io_poll(struct vm *vm)
 {
 	unsigned us = vm->cfg->io_poll_us, threads = 0, cpus;
 
-	if (us != CLI_IO_POLL_AUTO) {
+	if (us != VM_IO_POLL_AUTO) {
 		log_debug("virtio: I/O threads poll up to %u us (--io-poll)", us);
 	} else {
 		vm_for_each_virtio_dev(vm, count_io_threads, &threads);

@@ -246,7 +246,7 @@ Test(api_balloon, config_file_and_spec)
 	struct vm_config cfg; /* InstanceStart gives the model's balloon to --balloon */
 	int index[API_MAX_DRIVES];
 	char *append = NULL;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	spec[0] = '\0';
@@ -277,7 +277,7 @@ Test(api_balloon, model_of_a_command_line_vm)
 	struct api_model m;
 	char err[200];
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "balloon", "size=8,stats=3", err, sizeof(err)), 0,
 		     "%s", err);
 	cr_assert_eq(api_model_from_config(&m, &cfg), 0);

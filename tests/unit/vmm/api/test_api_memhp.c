@@ -298,7 +298,7 @@ Test(api_memhp, config_file_and_specs)
 	int index[API_MAX_DRIVES];
 	char *append = NULL, pspec[2][128] = {"", ""};
 	int np = 0;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	spec[0] = '\0';
@@ -349,7 +349,7 @@ Test(api_memhp, model_of_a_command_line_vm)
 	struct api_model m;
 	char err[200];
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(
 	    cli_device_option(&cfg, "memory-hotplug", "total=1G,slot=256M", err, sizeof(err)), 0,
 	    "%s", err);
@@ -385,7 +385,7 @@ Test(api_memhp, pmem_ids_survive_the_option_replay)
 	struct api_model m;
 	char err[200];
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(cli_device_option(&cfg, "pmem", specs[i], err, sizeof(err)), 0, "%s",
 			     err);

@@ -10,6 +10,7 @@
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_rng.h"
 #include "vmm/descriptors/dev_vsock.h"
@@ -103,7 +104,7 @@ Test(api_model, the_model_of_a_command_line)
 {
 	struct vm_config cfg;
 	char err[256];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.kernel = "/vmlinux";
 	cfg.append = "console=ttyS0";
 	cfg.ncpus = 2;
@@ -137,7 +138,7 @@ Test(api_model, a_configuration_from_the_model)
 		 "\"tap7\", \"guest_mac\": \"52:54:00:00:00:01\"}]}",
 		 err, sizeof(err)),
 	    0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_str_eq(cfg.kernel, "/k");
@@ -180,7 +181,7 @@ Test(api_model, cache_type_reaches_the_disk_and_survives_a_restore)
 		 " \"partuuid\": null}]}",
 		 err, sizeof(err)),
 	    0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert(dev_disk_opts(&cfg, 0)->no_flush, "Unsafe: no FLUSH offered, as in Firecracker");
@@ -217,13 +218,13 @@ Test(api_model, a_failed_build_leaves_nothing_added)
 			  " \"is_root_device\": true}]}",
 			  err, sizeof(err)),
 		     0, "%s", err);
-	cli_config_init(&cfg);
-	for (int i = 0; i < CLI_MAX_DISKS; i++) /* the command line filled every disk slot */
+	vm_config_init(&cfg);
+	for (int i = 0; i < VM_MAX_DISKS; i++) /* the command line filled every disk slot */
 		cr_assert_eq(cli_device_option(&cfg, "disk", "/cli.img", err, sizeof(err)), 0);
 	cr_assert_neq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "a:"), "names the drive: %s", err);
-	cr_assert_eq(dev_disk_count(&cfg), CLI_MAX_DISKS);
-	cr_assert_str_eq(dev_disk_opts(&cfg, CLI_MAX_DISKS - 1)->path, "/cli.img",
+	cr_assert_eq(dev_disk_count(&cfg), VM_MAX_DISKS);
+	cr_assert_str_eq(dev_disk_opts(&cfg, VM_MAX_DISKS - 1)->path, "/cli.img",
 			 "the disks put back own their paths");
 	cr_assert_null(append);
 	cr_assert_null(cfg.kernel);
@@ -247,7 +248,7 @@ Test(api_model, a_failed_start_puts_the_disks_and_nics_back)
 			  " \"host_dev_name\": \"tap8\"}]}",
 			  err, sizeof(err)),
 		     0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "disk", "/cli.img,id=cli", err, sizeof(err)), 0);
 	cr_assert_eq(cli_device_option(&cfg, "net", "tap=tap7", err, sizeof(err)), 0);
 	cr_assert_eq(device_cfg_save(&cfg, &saved), 0);
@@ -284,7 +285,7 @@ Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
 		 " \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 10}}}]}",
 		 err, sizeof(err)),
 	    0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(dev_disk_opts(&cfg, 0)->rl.bw.size, 2097152);
@@ -324,7 +325,7 @@ Test(api_model, a_user_nic_is_user_mode_networking)
 	char spec[128];
 	cr_assert_eq(nic_option(&m, 0, spec, sizeof(spec)), 0);
 	cr_assert_str_eq(spec, "user,mac=52:54:00:00:00:09,id=eth0");
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(dev_net_count(&cfg), 1);
@@ -428,7 +429,7 @@ Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
 	cr_assert_str_eq(json_string_value(json_object_get(v, "vsock_id")), "vs");
 	json_decref(back);
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	const struct dev_vsock_cfg *c = device_cfg_find(&cfg, &device_vsock);
@@ -469,7 +470,7 @@ Test(api_model, entropy_from_the_file_reaches_the_rng_option_and_comes_back)
 			  " \"refill_time\": 500}}}}",
 			  err, sizeof(err)),
 		     0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	const struct dev_rng_cfg *c = device_cfg_find(&cfg, &device_rng);
@@ -504,7 +505,7 @@ Test(api_model, entropy_in_the_file_beside_rng_on_the_command_line_is_refused)
 			  " \"entropy\": {}}",
 			  err, sizeof(err)),
 		     0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "rng", NULL, err, sizeof(err)), 0, "%s", err);
 	cr_assert_neq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "only one rng"), "%s", err);
@@ -518,7 +519,7 @@ Test(api_model, rng_rate_without_burst_is_shown_as_one_second_bucket)
 {
 	struct vm_config cfg;
 	char err[256] = "";
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "rng", "rate=2000", err, sizeof(err)), 0, "%s", err);
 	struct api_model again;
 	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
@@ -541,7 +542,7 @@ Test(api_model, a_vsock_on_the_command_line_and_in_the_file_is_refused_and_undon
 			  " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/b\"}}",
 			  err, sizeof(err)),
 		     0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "vsock", "cid=9,uds=/tmp/a", err, sizeof(err)), 0);
 	int nrec = cfg.nrecorded;
 	cr_assert_neq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0);
@@ -552,7 +553,7 @@ Test(api_model, a_vsock_on_the_command_line_and_in_the_file_is_refused_and_undon
 	cli_free(&cfg);
 
 	/* without one on the command line, a failed start (device_cfg_restore()) leaves none */
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	struct device_cfg_saved saved;
 	cr_assert_eq(device_cfg_save(&cfg, &saved), 0);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
@@ -765,7 +766,7 @@ Test(api_model, mtu_reaches_the_device_options)
 			  " \"tap8\"}]}",
 			  err, sizeof(err)),
 		     0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(dev_net_opts(&cfg, 0)->mtu, 9000);
@@ -787,7 +788,7 @@ Test(api_model, partuuid_names_the_root_on_the_kernel_command_line)
 	char err[256] = "", *append = NULL;
 	struct vm_config cfg;
 	int disk_index[API_MAX_DRIVES];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\", \"boot_args\": "
 			  "\"quiet\"}, \"drives\": [{\"drive_id\": \"r\", \"path_on_host\": "
 			  "\"/dev/null\", \"is_root_device\": true, \"is_read_only\": true, "
@@ -877,7 +878,7 @@ Test(api_model, snapshot_load_settings_change_the_replayed_configuration)
 	char err[200] = "";
 	struct api_snapshot_load p = {0};
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_apply(&cfg, "mem", "64M", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cli_apply(&cfg, "track-dirty-pages", NULL, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cli_apply(&cfg, "cpus", "2", err, sizeof(err)), 0, "%s", err);
@@ -939,7 +940,7 @@ Test(api_model, an_fs_array_in_the_file_reaches_the_device_and_the_record)
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "id")), "logs0");
 	json_decref(back);
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	const struct dev_fs_cfg *c = device_cfg_find(&cfg, &device_fs);

@@ -9,6 +9,7 @@
 
 #include "vmm/api/api_model.h"
 #include "vmm/api/control.h"
+#include "vmm/cli/cli.h"
 
 static struct api_model m;
 
@@ -55,7 +56,7 @@ Test(api_model_fw, a_firmware_and_acpi_off_from_the_file)
 	cr_assert_null(m.kernel);
 	cr_assert_str_eq(m.firmware, "/fw.fd");
 	cr_assert(m.acpi_off);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_null(cfg.kernel);
@@ -132,7 +133,7 @@ Test(api_model_fw, boot_sources_that_do_not_fit_are_refused)
 Test(api_model_fw, the_model_of_a_command_line)
 {
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.firmware = "/usr/share/ovmf/OVMF.fd";
 	cfg.acpi_off = true;
 	struct api_model from;

@@ -57,7 +57,7 @@ static int build(char spec[][128], int max)
 	struct vm_config cfg;
 	int index[API_MAX_DRIVES], n = 0;
 	char *append = NULL;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	for (int i = 0; i < cfg.nrecorded; i++)
@@ -142,7 +142,7 @@ Test(api_vfio, describe_lists_every_device)
 {
 	struct vm_config cfg;
 	char why[128];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "device", "vfio=" DEV(1), why, sizeof(why)), 0, "%s",
 		     why);
 	cr_assert_eq(cli_device_option(&cfg, "device", "vfio=" DEV(2) ",id=b", why, sizeof(why)), 0,

@@ -10,6 +10,7 @@
 #include "model_docs.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/control.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 
 static struct api_model m;
@@ -318,7 +319,7 @@ Test(api_vhost_user, a_config_file_reaches_the_command_lines_parser)
 		 " \"guest_mac\": \"02:00:00:00:00:07\"},"
 		 " {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap7\"}]}"),
 	    0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	/* the vhost-user disk comes after the file: /dev/vdb */
@@ -362,7 +363,7 @@ Test(api_vhost_user, a_failed_build_takes_the_vhost_user_devices_back)
 		 " \"network-interfaces\": [{\"iface_id\": \"n\", \"socket\": \"/fs.sock\"}]}"),
 	    0, "%s", err);
 	/* the command line's --fs has the NIC's socket: found when the NIC is added */
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "fs", "tag=t,socket=/fs.sock", why, sizeof(why)), 0,
 		     "%s", why);
 	int nrec = cfg.nrecorded;
@@ -379,7 +380,7 @@ Test(api_vhost_user, the_model_of_a_command_line_shows_the_sockets)
 {
 	struct vm_config cfg;
 	char why[200];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_device_option(&cfg, "disk", "/a.img", why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(
 	    cli_device_option(&cfg, "disk", "vhost-user=/b.sock,id=fast", why, sizeof(why)), 0,

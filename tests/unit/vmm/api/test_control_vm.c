@@ -27,7 +27,7 @@ static void setup(void)
 	c.start_fd = -1;
 	pthread_mutex_init(&c.started_lock, NULL);
 	pthread_cond_init(&c.started_cond, NULL);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.ncpus = 2;
 	cr_assert_eq(api_init(&c.api, &ops, &c), 0);
 	snprintf(path, sizeof(path), "/tmp/test_control_vm.%d.sock", (int)getpid());

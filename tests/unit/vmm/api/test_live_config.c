@@ -8,6 +8,7 @@
 
 #include "model_docs.h"
 #include "vmm/api/api_model.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_net.h"
@@ -17,8 +18,8 @@ static char err[256];
 
 static void setup(void)
 {
-	cli_config_init(&cfg);
-	cli_config_init(&replayed);
+	vm_config_init(&cfg);
+	vm_config_init(&replayed);
 }
 
 static void teardown(void)

@@ -254,7 +254,7 @@ Test(cli, disk_ids_are_unique)
 {
 	struct vm_config c;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(cli_device_option(&c, "disk", "a.img,id=data", err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(cli_device_option(&c, "disk", "b.img", err, sizeof(err)), 0, "%s", err);
@@ -369,7 +369,7 @@ Test(cli, check_kvm_alone, .init = quiet)
 	cr_assert_eq(PARSE(&c, "--check-kvm", "stray"), CLI_EXIT_USAGE);
 	cr_assert_eq(PARSE(&c, "--check-kvm", "--mem", "lots"), CLI_EXIT_USAGE);
 	char err[128];
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(cli_apply(&c, "check-kvm", NULL, err, sizeof(err)), -EINVAL);
 	cli_free(&c);
 }
@@ -515,7 +515,7 @@ Test(cli, check_cpu_and_cpu_check, .init = quiet)
 	cr_assert_not(c.cpu_check_off);
 	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "--restore", "/snap", "--cpu-check", "maybe"), CLI_EXIT_USAGE);
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(cli_apply(&c, "cpu-check", "off", err, sizeof(err)), -EINVAL);
 	cli_free(&c);
 }

@@ -53,7 +53,7 @@ Test(dev_disk_api, image_type_is_the_disk_format_and_comes_back)
 		 "{\"drive_id\": \"n\", \"path_on_host\": \"/n\", \"is_root_device\": false}",
 		 err, sizeof(err)),
 	    0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(dev_disk_opts(&cfg, 0)->format, VIRTIO_BLK_FORMAT_QCOW2);

@@ -64,7 +64,7 @@ Test(dev_hotplug_slot, disk_recorded_and_replayed)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "disk", "/root.img,root"), 0);
 	cr_assert_eq(apply(&c, "disk", "/hp.img,ro,id=hp0,hotplug-slot=4"), 0);
@@ -99,7 +99,7 @@ Test(dev_hotplug_slot, disk_recorded_and_replayed)
 Test(dev_hotplug_slot, a_hot_added_disk_has_an_id_and_is_no_root)
 {
 	struct vm_config c;
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(apply(&c, "disk", "/hp.img,hotplug-slot=4"), -EINVAL);
 	cr_assert_eq(apply(&c, "disk", "/hp.img,root,id=r,hotplug-slot=4"), -EINVAL);
 	cr_assert_eq(apply(&c, "disk", "/hp.img,id=a,hotplug-slot=40"), -EINVAL);
@@ -111,7 +111,7 @@ Test(dev_hotplug_slot, a_hot_added_disk_has_an_id_and_is_no_root)
 Test(dev_hotplug_slot, nic_recorded_and_forgotten)
 {
 	struct vm_config c;
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(apply(&c, "net", "tap=t0"), 0);
 	cr_assert_eq(apply(&c, "net", "tap=t1,id=hpn,hotplug-slot=5"), 0);
 	cr_assert_eq(apply(&c, "net", "tap=t2,hotplug-slot=6"), -EINVAL, "an id= is needed");
@@ -129,7 +129,7 @@ Test(dev_hotplug_slot, vsock_recorded_replayed_and_forgotten)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_null(dev_vsock_id(&c));
 	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock,hotplug-slot=3"), -EINVAL,
 		     "an id= is needed");
@@ -162,7 +162,7 @@ Test(dev_hotplug_slot, pmem_recorded_with_its_window)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(apply(&c, "pmem", "path=/boot.img"), 0);
 	cr_assert_eq(apply(&c, "pmem", "path=/p.img,id=pm,hotplug-slot=5,gpa=6442450944"), 0);
 	const struct dev_pmem_cfg *p = device_cfg_find(&c, &device_pmem);
@@ -193,7 +193,7 @@ Test(dev_hotplug_slot, pmem_recorded_with_its_window)
 Test(dev_hotplug_slot, pmem_refusals)
 {
 	struct vm_config c;
-	cli_config_init(&c);
+	vm_config_init(&c);
 	const char *bad[] = {"path=/p.img,hotplug-slot=5",		  /* no id= */
 			     "path=/p.img,root,id=r,hotplug-slot=5",	  /* a root */
 			     "path=/p.img,id=a,gpa=6442450944",		  /* gpa= without a slot */
@@ -215,7 +215,7 @@ Test(dev_hotplug_slot, pmem_refusals)
 Test(dev_hotplug_slot, unrecord_at_keeps_the_order)
 {
 	struct vm_config c;
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(cli_record(&c, "mem", "512M"), 0);
 	cr_assert_eq(cli_record(&c, "cpus", "1"), 0);
 	cr_assert_eq(cli_record(&c, "smt", NULL), 0);
@@ -280,7 +280,7 @@ Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "disk", "/root.img,root"), 0);	/* 00:01.0 */
 	cr_assert_eq(apply(&c, "disk", "/d1.img"), 0);		/* 00:02.0, drive1: removed */
@@ -310,7 +310,7 @@ Test(dev_hotplug_slot, a_boot_vsock_pinned)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock"), 0);
 	cr_assert_str_eq(dev_vsock_id(&c), "vsock0");
@@ -326,7 +326,7 @@ Test(dev_hotplug_slot, a_boot_vsock_pinned)
 	cr_assert_str_eq(v->opts.id, "vsock0");
 	cli_free(&again);
 	cli_free(&c);
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(dev_vsock_pin(&c, 6), -EINVAL, "no vsock");
 	cli_free(&c);
 }
@@ -336,7 +336,7 @@ Test(dev_hotplug_slot, a_boot_vsock_pinned)
 Test(dev_hotplug_slot, a_boot_pmem_device_pinned)
 {
 	struct vm_config c;
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "pmem", "path=/p0.img"), 0);
 	cr_assert_eq(apply(&c, "pmem", "path=/p1.img"), 0);
@@ -359,7 +359,7 @@ Test(dev_hotplug_slot, a_boot_share_pinned)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "fs", "tag=share,socket=/run/fs.sock"), 0);
 	cr_assert_eq(dev_fs_find(&c, "share"), 0, "named by its tag");
@@ -384,7 +384,7 @@ Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(apply(&c, "transport", "pci"), 0, "recorded: the replay has it too");
 	cr_assert_eq(apply(&c, "rng", NULL), 0);
 	cr_assert_eq(apply(&c, "balloon", "size=16"), 0);
@@ -406,7 +406,7 @@ Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 	cli_free(&again);
 	cli_free(&c);
 
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "rng", "rate=100,hotplug-slot=3"), 0);
 	cr_assert_eq(((const struct dev_rng_cfg *)device_cfg_find(&c, &device_rng))->hotplug_slot,
@@ -414,7 +414,7 @@ Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 	cr_assert_eq(apply(&c, "balloon", "size=1,hotplug-slot=0"), -EINVAL);
 	cr_assert_eq(apply(&c, "balloon", "size=1,hotplug-slot=3,hotplug-slot=4"), -EINVAL);
 	cli_free(&c);
-	cli_config_init(&c);
+	vm_config_init(&c);
 	c.transport = TRANSPORT_MMIO;
 	cr_assert_eq(cli_apply(&c, "rng", "hotplug-slot=3", err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "--transport pci"), "%s", err);
@@ -428,7 +428,7 @@ Test(dev_hotplug_slot, a_virtio_console_keeps_its_slot)
 {
 	struct vm_config c, again;
 	char err[256] = "";
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(apply(&c, "transport", "pci"), 0);
 	cr_assert_eq(apply(&c, "console", "virtio"), 0);
 	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
@@ -445,7 +445,7 @@ Test(dev_hotplug_slot, a_virtio_console_keeps_its_slot)
 	cr_assert_eq(apply(&c, "console", "virtio"), 0);
 	cr_assert_eq(dev_console_config(&c).hotplug_slot, 0, "the last one wins");
 	cli_free(&c);
-	cli_config_init(&c);
+	vm_config_init(&c);
 	cr_assert_eq(cli_apply(&c, "console", "virtio,hotplug-slot=5", err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "--transport pci"), "%s", err);
 	cli_free(&c);

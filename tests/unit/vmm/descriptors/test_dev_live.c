@@ -9,6 +9,7 @@
 
 #include "virtio/balloon/balloon.h"
 #include "virtio/mem/mem.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_memhp.h"
@@ -72,7 +73,7 @@ Test(dev_live, set_first_swaps_the_path_only)
 Test(dev_live, find_takes_the_nth_or_the_last)
 {
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(cli_record(&cfg, "disk", "/a"), 0);
 	cr_assert_eq(cli_record(&cfg, "net", "tap=t0"), 0);
 	cr_assert_eq(cli_record(&cfg, "disk", "/b"), 0);

@@ -52,7 +52,7 @@ Test(dev_net_egress, rules_reach_the_nic_and_its_recorded_option)
 			      "\"2001:db8::/32:udp:53\"]",
 			      err, sizeof(err)),
 		     0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	const struct virtio_net_opts *o = dev_net_opts(&cfg, 0);
@@ -76,7 +76,7 @@ Test(dev_net_egress, none_and_empty_turn_the_policy_on)
 	int index[API_MAX_DRIVES];
 
 	cr_assert_eq(load_nic("[]", err, sizeof(err)), 0, "%s", err);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert(dev_net_opts(&cfg, 0)->egress.on);
@@ -113,12 +113,12 @@ Test(dev_net_egress, the_command_line_takes_a_nic_of_256_rules)
 	const struct device_option *net = device_table_option("net", arg);
 	cr_assert_not_null(net);
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(net->parse(&cfg, arg, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(dev_net_opts(&cfg, 0)->egress.n, 256);
 	cli_free(&cfg);
 	snprintf(arg + n, len - (size_t)n, ";192.168.1.1");
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_neq(net->parse(&cfg, arg, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "256"), "%s", err);
 	cli_free(&cfg);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/layout.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_pmem.h"
 #include "vmm/descriptors/dev_pmem_window.h"
 #include "vmm/vm/vm.h"
@@ -28,7 +29,7 @@ static void setup(void)
 {
 	cr_redirect_stderr();
 	cr_assert_not_null(mkdtemp(dir));
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.mem_size = RAM;
 	vm = (struct vm){.cfg = &cfg, .kvm = {.dev_fd = -1, .vm_fd = -1}};
 	cr_assert_eq(pmem_windows_begin(&vm), 0);

@@ -70,7 +70,7 @@ Test(dev_vfio, stands_beside_ram_that_comes_and_goes)
 	const char *opts[][2] = {{"memory-hotplug", "total=1G"}, {"balloon", "size=64"}};
 	for (int i = 0; i < 2; i++) {
 		struct vm_config cfg;
-		cli_config_init(&cfg);
+		vm_config_init(&cfg);
 		apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:01:00.0");
 		apply(&cfg, opts[i][0], opts[i][1]);
 		cr_assert_eq(device_table_claims_check(&cfg), 0, "--%s", opts[i][0]);
@@ -96,7 +96,7 @@ Test(dev_vfio, takes_an_id)
 Test(dev_vfio, a_hot_added_one_forgotten)
 {
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:01:00.0,id=_vfio0");
 	cr_assert(dev_vfio_has_id(&cfg, "_vfio0"));
 	cr_assert_not(dev_vfio_has_id(&cfg, "other"));
@@ -110,12 +110,12 @@ Test(dev_vfio, a_hot_added_one_forgotten)
 Test(dev_vfio, a_vm_with_one_cannot_be_saved)
 {
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_null(device_table_unsaveable(&cfg));
 	apply(&cfg, "balloon", "size=64");
 	cr_assert_null(device_table_unsaveable(&cfg));
 	cli_free(&cfg);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:01:00.0");
 	cr_assert(strstr(device_table_unsaveable(&cfg), "passed-through device"));
 	cli_free(&cfg);
@@ -166,7 +166,7 @@ Test(dev_vfio, api_body)
 	json_decref(body);
 
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_null(d->api->describe(&cfg));
 	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:02:00.0");
 	doc = d->api->describe(&cfg);
@@ -186,7 +186,7 @@ Test(dev_vfio, a_hot_add_needs_vfio_hotplug)
 	int slot = -1;
 	char why[256] = "";
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	vm.cfg = &cfg;
 	cr_assert_eq(dev_vfio_hot_add(&vm, "/sys/bus/pci/devices/0000:01:00.0", "nic", &slot, why,
 				      sizeof(why)),

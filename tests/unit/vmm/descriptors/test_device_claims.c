@@ -35,7 +35,7 @@ static void refused(const struct vm_config *cfg, const char *want)
 Test(device_claims, a_root_disk_and_a_root_pmem_device)
 {
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "disk", "/x/a.img,root");
 	apply(&cfg, "pmem", "path=/x/p.img");
 	cr_assert_eq(device_table_claims_check(&cfg), 0, "one root");
@@ -48,7 +48,7 @@ Test(device_claims, a_root_disk_and_a_root_pmem_device)
 Test(device_claims, shared_ram_beside_memory_hotplug)
 {
 	struct vm_config cfg;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "memory-hotplug", "total=1G");
 	cr_assert_eq(device_table_claims_check(&cfg), 0);
 	cr_assert_not(device_table_shares_memory(&cfg));
@@ -65,14 +65,14 @@ Test(device_claims, one_device_per_socket)
 {
 	struct vm_config cfg;
 	char err[256];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "fs", "tag=t,socket=/x/s.sock");
 	cr_assert_eq(cli_apply(&cfg, "disk", "vhost-user=/x/s.sock", err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "--fs socket= uses that socket already"), "%s", err);
 	cr_assert_eq(device_table_claims_check(&cfg), 0);
 	cli_free(&cfg);
 
-	cli_config_init(&cfg); /* the parser of a later --fs does not look: the check does */
+	vm_config_init(&cfg); /* the parser of a later --fs does not look: the check does */
 	apply(&cfg, "disk", "vhost-user=/x/s.sock");
 	apply(&cfg, "fs", "tag=t,socket=/x/s.sock");
 	refused(&cfg, "the same vhost-user socket; a back-end connection serves one device");
@@ -84,7 +84,7 @@ Test(device_claims, drive_ids_across_descriptors)
 	struct vm_config cfg;
 	char err[256];
 	struct device_claim c;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "disk", "vhost-user=/x/b.sock,id=a");
 	cr_assert(device_table_id_claimed(&cfg, "drive", "a", &c));
 	cr_assert_str_eq(c.what, "a vhost-user disk");
@@ -114,7 +114,7 @@ Test(device_claims, the_region_above_the_ram)
 {
 	struct vm_config cfg;
 	struct device_claim c;
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_not(device_table_claim_find(&cfg, DEVICE_CLAIM_GUEST_RANGE, NULL, &c));
 	apply(&cfg, "memory-hotplug", "total=1G");
 	cr_assert(device_table_claim_find(&cfg, DEVICE_CLAIM_GUEST_RANGE, NULL, &c));

@@ -22,7 +22,7 @@ static void apply(const char *name, const char *arg)
 /* A parent with a tap NIC (net0), a written disk (drive0), a read-only one (base) and a vsock. */
 static void setup(void)
 {
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.api_sock = "/run/parent.sock";
 	apply("net", "tap=tap0");
 	apply("disk", "/img/scratch.img");

@@ -111,7 +111,7 @@ Test(restore_paths, each_lists_every_host_resource)
 {
 	struct vm_config cfg;
 	struct seen s = {.n = 0};
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "disk", "/d/a.img,ro");
 	apply(&cfg, "net", "tap=t0");
 	apply(&cfg, "net", "user");
@@ -152,7 +152,7 @@ Test(restore_paths, each_lists_the_vhost_user_sockets)
 {
 	struct vm_config cfg;
 	struct seen s = {.n = 0};
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "net", "vhost-user=/n/sock");
 	apply(&cfg, "disk", "vhost-user=/b/sock");
 	apply(&cfg, "fs", "tag=t,socket=/f/sock");
@@ -224,7 +224,7 @@ Test(restore_paths, each_lists_the_firmware)
 {
 	struct vm_config cfg;
 	struct seen s = {.n = 0};
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "kernel", "/k/bzImage");
 	apply(&cfg, "initrd", "/k/initrd");
 	apply(&cfg, "firmware", "/fw/bios.bin");
@@ -243,7 +243,7 @@ Test(restore_paths, a_firmware_outside_the_folder_is_refused_by_name)
 {
 	struct vm_config cfg;
 	char err[512];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "firmware", "/any/file");
 	cr_assert_eq(restore_paths_check(&cfg, &in_snap, err, sizeof(err)), -EACCES);
 	cr_assert_str_eq(err,
@@ -256,7 +256,7 @@ Test(restore_paths, a_firmware_outside_the_folder_is_refused_by_name)
 	cr_assert_eq(restore_paths_check(&cfg, &override, err, sizeof(err)), 0, "%s", err);
 	cli_free(&cfg);
 
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	apply(&cfg, "firmware", "/srv/snap/bios.bin");
 	cr_assert_eq(restore_paths_check(&cfg, &in_snap, err, sizeof(err)), 0, "%s", err);
 	apply(&cfg, "firmware-log", "/any/fw.log");
@@ -269,7 +269,7 @@ Test(restore_paths, a_passed_through_device_is_always_refused)
 {
 	struct vm_config cfg;
 	char err[512];
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.transport = TRANSPORT_PCI;
 	apply(&cfg, "transport", "pci");
 	apply(&cfg, "device", "vfio=/sys/bus/pci/devices/0000:01:00.0");
@@ -344,7 +344,7 @@ Test(restore_links, a_linked_state_file_is_refused)
 	snprintf(real, sizeof(real), "%s/state", outside);
 	write_state(real, "[]");
 	cr_assert_eq(symlink(real, state), 0);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_lt(snapshot_open(&l, state, NULL, &cfg, NULL, err, sizeof(err)), 0);
 	snprintf(want, sizeof(want), "%s: a symbolic link inside %s, refused here", state, snapdir);
 	cr_assert(strstr(err, want), "%s", err);
@@ -374,7 +374,7 @@ Test(restore_links, linked_files_and_folders_inside_are_refused_by_the_open)
 		 "[\"pmem\", \"path=%s/sub/target\"]]",
 		 snapdir, snapdir, snapdir);
 	write_state(state, opts);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cr_assert_eq(snapshot_open(&l, state, NULL, &cfg, NULL, err, sizeof(err)), 0, "%s", err);
 	for (int i = 0; i < 3; i++) {
 		char path[300];

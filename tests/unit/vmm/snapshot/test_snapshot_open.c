@@ -13,6 +13,7 @@
 
 #include "base/snapshot_io.h"
 #include "virtio/net/mmds/mmds.h"
+#include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/snapshot/format/snap_format.h"
@@ -52,7 +53,7 @@ static void setup(void)
 	cr_assert(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state", dir);
 	cr_assert_eq(mmds_init(&mmds, MMDS_DEFAULT_SIZE_LIMIT), 0);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.mmds = &mmds;
 }
 
@@ -107,7 +108,7 @@ Test(snapshot_open, overrides_by_position)
 	cr_assert(strstr(err, "tap a0 (eth0)"), "%s", err);
 	snapshot_close(&l);
 	cli_free(&cfg);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	const struct snapshot_nic_override ok[] = {{.index = 1, .spec = "tap=b2"},
 						   {.index = 0, .spec = "tap=a0"}};
 	cr_assert_eq(open_with(ok, 2), 0, "%s", err);
@@ -124,7 +125,7 @@ Test(snapshot_open, an_override_for_no_nic_is_refused)
 	cr_assert(strstr(err, "no NIC `net0`"), "%s", err);
 	snapshot_close(&l);
 	cli_free(&cfg);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	const struct snapshot_nic_override pos[] = {{.index = 2, .spec = "tap=x"}};
 	cr_assert_eq(open_with(pos, 1), -EINVAL);
 	cr_assert(strstr(err, "has 2 NICs"), "%s", err);
@@ -149,7 +150,7 @@ Test(snapshot_open, a_bad_mmds_state_is_refused)
 	cr_assert(strstr(err, "snapshot MMDS configuration"), "%s", err);
 	snapshot_close(&l);
 	cli_free(&cfg);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 	cfg.mmds = &mmds;
 	write_state(TWO_NICS, "not json");
 	cr_assert_eq(open_with(both_taps, 2), -EINVAL);
@@ -222,7 +223,7 @@ static void reopen(void)
 {
 	snapshot_close(&l);
 	cli_free(&cfg);
-	cli_config_init(&cfg);
+	vm_config_init(&cfg);
 }
 
 Test(snapshot_open, a_disk_outside_the_folder_is_refused_by_name)

@@ -28,7 +28,7 @@ Test(io_poll, unknown_host_counts_as_shared)
 Test(io_poll, spare_window_outlasts_the_shared_one)
 {
 	cr_expect_gt(IO_POLL_SPARE_US, IO_POLL_SHARED_US);
-	cr_expect_leq(IO_POLL_SPARE_US, CLI_MAX_IO_POLL_US, "within --io-poll's range");
+	cr_expect_leq(IO_POLL_SPARE_US, VM_MAX_IO_POLL_US, "within --io-poll's range");
 }
 
 Test(io_poll, host_cpus_is_the_affinity_mask)

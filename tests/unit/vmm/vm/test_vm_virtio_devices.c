@@ -109,7 +109,7 @@ Test(vm_virtio_devices, run_time_blocks_come_and_go_with_the_vm, .init = setup, 
 	cr_assert_eq(device_state_find(&vm, &device_disk), disks);
 	cr_assert_null(dev_disk_device(&vm, 0), "zeroed: no device yet");
 	cr_assert_null(dev_disk_device(&vm, -1));
-	cr_assert_null(dev_disk_device(&vm, CLI_MAX_DISKS));
+	cr_assert_null(dev_disk_device(&vm, VM_MAX_DISKS));
 	cr_assert_null(device_state(&vm, &device_rng), "rng keeps nothing");
 	device_state_free_all(&vm);
 	cr_assert_null(device_state_find(&vm, &device_disk));
