@@ -25,15 +25,16 @@ INITRAMFS_RECIPE=2
 # (with its failover helpers), virtio-vsock and virtio-pmem (with libnvdimm and its pmem block
 # driver: /dev/pmem0) and virtio-fs (with FUSE), which PCI hotplug adds (test_linux_stock_hotplug.py;
 # Debian builds them as modules: CONFIG_VIRTIO_VSOCKETS=m, CONFIG_VIRTIO_PMEM=m,
-# CONFIG_BLK_DEV_PMEM=m, CONFIG_VIRTIO_FS=m). No udev here: each is loaded before its device
-# comes.
+# CONFIG_BLK_DEV_PMEM=m, CONFIG_VIRTIO_FS=m); efivarfs (CONFIG_EFIVAR_FS=m), through which /init
+# sets and reads a UEFI variable (test_firmware_ovmf.py). No udev here: each is loaded before its
+# device comes.
 MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/virtio/virtio_mmio
 drivers/block/virtio_blk drivers/acpi/button drivers/input/evdev net/core/failover
 drivers/net/net_failover drivers/net/virtio_net net/vmw_vsock/vsock
 net/vmw_vsock/vmw_vsock_virtio_transport_common net/vmw_vsock/vmw_vsock_virtio_transport
 drivers/nvdimm/libnvdimm drivers/nvdimm/nd_btt drivers/nvdimm/nd_pmem drivers/nvdimm/nd_virtio
-drivers/nvdimm/virtio_pmem fs/fuse/fuse fs/fuse/virtiofs"
+drivers/nvdimm/virtio_pmem fs/fuse/fuse fs/fuse/virtiofs fs/efivarfs/efivarfs"
 
 log() { echo "stock-kernel: $*" >&2; }
 die() {

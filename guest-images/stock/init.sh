@@ -23,6 +23,10 @@
 # go; with vmmstock.hpfs=1 also for a virtio-fs device (tag hpshare): mount it, print the first
 # line of its file "mark", write the file "from-guest", unmount it before "ready to remove", and
 # wait for the device to go; then `poweroff -f`.
+#                                 vmmstock.efivar=set:TOKEN  under UEFI, print the test's variable
+# VmmTest-6d6d7600-7661-7273-8000-000000000001 as it is (efivarfs), then set it to
+# "VMM-EFIVAR-TOKEN" (non-volatile, boot and run-time); vmmstock.efivar=check only prints it
+# (test_firmware_ovmf.py: a second boot on the same --firmware-vars must find it).
 #                                 vmmstock.end=vcpuhp  vCPU hotplug (test_linux_vcpu_hotplug.py):
 # print the possible and present CPUs, wait for cpu1 to arrive (the test resizes to 2 on
 # "VMM-STOCK-VCPUHP: waiting"), online it (no udev here to do it) and count the CPUs, wait for
@@ -311,6 +315,35 @@ vcpuhp() {
 	echo "VMM-STOCK-VCPUHP: waiting again"
 	cpu1_up VCPUHP-AGAIN
 }
+
+# vmmstock.efivar=set:TOKEN|check: the test's UEFI variable through efivarfs (no pipelines).
+efivar() {
+	vars=/sys/firmware/efi/efivars
+	name=$vars/VmmTest-6d6d7600-7661-7273-8000-000000000001
+	if [ ! -d /sys/firmware/efi ]; then
+		echo "VMM-STOCK-EFIVAR: no EFI"
+		return
+	fi
+	mount -t efivarfs efivarfs $vars 2>/dev/null
+	if [ -e "$name" ]; then
+		# 4 bytes of attributes, then the value
+		dd if="$name" of=/tmp/efivar bs=1 skip=4 2>/dev/null
+		read -r value </tmp/efivar
+		echo "VMM-STOCK-EFIVAR: before $value"
+	else
+		echo "VMM-STOCK-EFIVAR: before none"
+	fi
+	case "$1" in set:*)
+		# attributes 7: non-volatile, boot-service and run-time access (one write: printf's)
+		printf '\007\000\000\000VMM-EFIVAR-%s' "${1#set:}" >"$name"
+		echo "VMM-STOCK-EFIVAR: set status $?"
+		;;
+	esac
+}
+
+for word in $cmdline; do
+	case "$word" in vmmstock.efivar=*) efivar "${word#vmmstock.efivar=}" ;; esac
+done
 
 case " $cmdline " in
 *" vmmstock.end=vcpuhp "*)

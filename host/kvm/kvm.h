@@ -48,7 +48,8 @@ static inline const struct kvm_notify *kvm_notifier(struct kvm *kvm)
 /* Registers every region of `mem` as KVM memory slots. Returns 0 or -errno. */
 int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem);
 /* Maps [host, host+size) read-only at `gpa` as memory slot `slot` (a firmware ROM: reads come
- * from the pages, writes exit to the MMIO bus). Returns 0 or -errno. */
+ * from the pages, writes exit to the MMIO bus); `size` 0 removes the slot again (a flash out of
+ * read-array mode: devices/pflash.h). Returns 0 or -errno. */
 int kvm_map_rom(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uint64_t size);
 
 /* Drives IOAPIC pin `gsi` to `level`. Thread-safe (an ioctl). */

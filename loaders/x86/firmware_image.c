@@ -10,14 +10,26 @@
 #include "base/host_path.h"
 #include "base/log.h"
 
-static int check_size(const char *path, uint64_t size)
+static int check_size(const char *path, uint64_t size, uint64_t below)
 {
-	if (size >= FIRMWARE_IMAGE_ALIGN && size <= FIRMWARE_IMAGE_MAX &&
-	    size % FIRMWARE_IMAGE_ALIGN == 0)
+	uint64_t all = size + below; /* the flash: the image, and the variable store below it */
+
+	if (size >= FIRMWARE_FLASH_BLOCK && size % FIRMWARE_FLASH_BLOCK == 0 &&
+	    (below || size % FIRMWARE_IMAGE_ALIGN == 0) && all >= FIRMWARE_IMAGE_ALIGN &&
+	    all <= FIRMWARE_IMAGE_MAX && all % FIRMWARE_IMAGE_ALIGN == 0)
 		return 0;
-	log_error("--firmware %s: %llu bytes: a firmware image is whole 64 KiB blocks, from 64 KiB "
-		  "to 16 MiB (SeaBIOS's bios.bin, OVMF.fd)",
-		  path, (unsigned long long)size);
+	if (below)
+		log_error(
+		    "--firmware %s: %llu bytes, with %llu of --firmware-vars below it: the two "
+		    "are whole 64 KiB blocks together, up to 16 MiB (OVMF_CODE_4M.fd with "
+		    "a copy of OVMF_VARS_4M.fd, OVMF_CODE.fd with one of OVMF_VARS.fd: a "
+		    "code image and a variable store of the same build)",
+		    path, (unsigned long long)size, (unsigned long long)below);
+	else
+		log_error(
+		    "--firmware %s: %llu bytes: a firmware image is whole 64 KiB blocks, from "
+		    "64 KiB to 16 MiB (SeaBIOS's bios.bin, OVMF.fd)",
+		    path, (unsigned long long)size);
 	return -EINVAL;
 }
 
@@ -35,7 +47,7 @@ static int read_all(int fd, uint8_t *dst, uint64_t size)
 	return 0;
 }
 
-int firmware_image_open(struct firmware_image *img, const char *path)
+int firmware_image_open(struct firmware_image *img, const char *path, uint64_t below)
 {
 	struct stat st;
 	char why[HOST_PATH_ERR_MAX];
@@ -49,7 +61,7 @@ int firmware_image_open(struct firmware_image *img, const char *path)
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		log_error("--firmware %s: %s", path, strerror(-err));
-	} else if (!(err = check_size(path, (uint64_t)st.st_size))) {
+	} else if (!(err = check_size(path, (uint64_t)st.st_size, below))) {
 		/* a private anonymous copy: the guest sees it read-only, the file may change */
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -16,6 +16,9 @@
 #define FIRMWARE_IMAGE_ALIGN 0x10000ULL
 #define FIRMWARE_IMAGE_MAX   0x1000000ULL
 #define FIRMWARE_TOP	     0x100000000ULL
+/* A split UEFI image (OVMF_CODE*.fd with a variable store below it: --firmware-vars) is whole
+ * 4 KiB flash blocks, the two together whole 64 KiB blocks. */
+#define FIRMWARE_FLASH_BLOCK 0x1000ULL
 /* The legacy BIOS window below 1 MiB. QEMU shows the image's last 128 KiB at 0xE0000 (its
  * isa-bios alias); a 256 KiB SeaBIOS then copies the rest of itself down to 0xC0000 through the
  * i440FX/Q35 PAM registers, which this machine does not have ("Unable to unlock ram - bridge not
@@ -24,8 +27,10 @@
 #define FIRMWARE_SHADOW_END   0x100000ULL
 #define FIRMWARE_SHADOW_ALIAS 0x20000ULL /* 128 KiB */
 #define FIRMWARE_SHADOW_MAX   0x40000ULL /* 256 KiB: 0xC0000-0xFFFFF */
-/* The KVM memory slot of the image: RAM takes 0 and 1, pmem 2..9, virtio-mem 16 on. */
-#define FIRMWARE_ROM_SLOT 10u
+/* The KVM memory slots of the image and of the variable store's array (firmware_vars.h): RAM
+ * takes 0 and 1, pmem 2..9, virtio-mem 16 on. */
+#define FIRMWARE_ROM_SLOT  10u
+#define FIRMWARE_VARS_SLOT 11u
 
 struct firmware_image {
 	uint8_t *host; /* page-aligned mapping of the image, size bytes; NULL: none */
@@ -33,9 +38,12 @@ struct firmware_image {
 	uint64_t gpa; /* FIRMWARE_TOP - size */
 };
 
-/* Reads the image at `path`. Returns 0; -EINVAL when its size is not a multiple of 64 KiB
- * between 64 KiB and 16 MiB, with the reason logged; -errno when it cannot be read. */
-int firmware_image_open(struct firmware_image *img, const char *path);
+/* Reads the image at `path`, to end at 4 GiB with `below` bytes of flash under it (the variable
+ * store of a split UEFI image, firmware_vars.h; 0: none). Returns 0; -EINVAL when its size is
+ * not a multiple of 64 KiB between 64 KiB and 16 MiB (with `below`: whole 4 KiB blocks, the two
+ * together whole 64 KiB blocks up to 16 MiB), with the reason logged; -errno when it cannot be
+ * read. */
+int firmware_image_open(struct firmware_image *img, const char *path, uint64_t below);
 
 /* Copies the image's tail into guest RAM below 1 MiB (above: whole up to 256 KiB, else the
  * last 128 KiB). SeaBIOS writes there later, as on a chipset whose shadow RAM is unlocked.

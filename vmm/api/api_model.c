@@ -31,6 +31,7 @@ void api_model_free(struct api_model *m)
 	free(m->boot_args);
 	free(m->firmware);
 	free(m->firmware_log);
+	free(m->firmware_vars);
 	free(m->metrics_path);
 	json_decref(m->metrics_properties);
 	json_decref(m->devices);
@@ -62,6 +63,7 @@ static int check_firmware_source(const json_t *body, const char **kernel, const 
 {
 	const char *fw = api_json_str(body, "firmware_path", NULL);
 	const char *log = api_json_str(body, "firmware_log_path", NULL);
+	const char *vars = api_json_str(body, "firmware_vars_path", NULL);
 
 	if (api_json_str(body, "kernel_image_path", NULL) ||
 	    api_json_str(body, "initrd_path", NULL) || api_json_str(body, "boot_args", NULL)) {
@@ -70,8 +72,11 @@ static int check_firmware_source(const json_t *body, const char **kernel, const 
 			 "kernel_image_path, initrd_path and boot_args");
 		return -EINVAL;
 	}
-	if (!fw[0] || (log && !log[0])) {
-		snprintf(err, errlen, "%s is empty", fw[0] ? "firmware_log_path" : "firmware_path");
+	if (!fw[0] || (log && !log[0]) || (vars && !vars[0])) {
+		snprintf(err, errlen, "%s is empty",
+			 !fw[0]		  ? "firmware_path"
+			 : log && !log[0] ? "firmware_log_path"
+					  : "firmware_vars_path");
 		return -EINVAL;
 	}
 	*kernel = *initrd = NULL;
@@ -86,14 +91,18 @@ int api_model_check_boot_source(const json_t *body, const char **kernel, const c
 						  {"initrd_path", API_JSON_STRING, false},
 						  {"firmware_path", API_JSON_STRING, false},
 						  {"firmware_log_path", API_JSON_STRING, false},
+						  {"firmware_vars_path", API_JSON_STRING, false},
 						  {NULL, 0, false}};
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
 		return r;
 	if (api_json_str(body, "firmware_path", NULL))
 		return check_firmware_source(body, kernel, initrd, err, errlen);
-	if (api_json_str(body, "firmware_log_path", NULL)) {
-		snprintf(err, errlen, "firmware_log_path needs firmware_path");
+	if (api_json_str(body, "firmware_log_path", NULL) ||
+	    api_json_str(body, "firmware_vars_path", NULL)) {
+		snprintf(err, errlen, "%s needs firmware_path",
+			 api_json_str(body, "firmware_log_path", NULL) ? "firmware_log_path"
+								       : "firmware_vars_path");
 		return -EINVAL;
 	}
 	if (!api_json_str(body, "kernel_image_path", NULL)) {
@@ -121,7 +130,8 @@ int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err
 	    set_str(&m->initrd, api_json_str(body, "initrd_path", NULL)) ||
 	    set_str(&m->boot_args, api_json_str(body, "boot_args", NULL)) ||
 	    set_str(&m->firmware, api_json_str(body, "firmware_path", NULL)) ||
-	    set_str(&m->firmware_log, api_json_str(body, "firmware_log_path", NULL)))
+	    set_str(&m->firmware_log, api_json_str(body, "firmware_log_path", NULL)) ||
+	    set_str(&m->firmware_vars, api_json_str(body, "firmware_vars_path", NULL)))
 		return nomem(err, errlen);
 	return 0;
 }
@@ -624,6 +634,8 @@ static json_t *boot_source_json(const struct api_model *m)
 	json_t *j = json_pack("{s:s}", "firmware_path", m->firmware);
 	if (j && m->firmware_log)
 		json_object_set_new(j, "firmware_log_path", json_string(m->firmware_log));
+	if (j && m->firmware_vars)
+		json_object_set_new(j, "firmware_vars_path", json_string(m->firmware_vars));
 	return j;
 }
 
@@ -672,7 +684,8 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 		snprintf(m->cpu_template, sizeof(m->cpu_template), "%s", cfg->cpu_template->name);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append) || set_str(&m->firmware, cfg->firmware) ||
-	    set_str(&m->firmware_log, cfg->firmware_log))
+	    set_str(&m->firmware_log, cfg->firmware_log) ||
+	    set_str(&m->firmware_vars, cfg->firmware_vars))
 		return -ENOMEM;
 	return api_devices_describe(m, cfg) ? -ENOMEM : 0;
 }

@@ -38,7 +38,7 @@ struct api_model {
 	char *kernel, *initrd, *boot_args;
 	/* ours: boot-source firmware_path and firmware_log_path (--firmware, --firmware-log), in
 	 * place of a kernel; machine-config acpi false (--acpi off) */
-	char *firmware, *firmware_log;
+	char *firmware, *firmware_log, *firmware_vars; /* firmware_vars_path: --firmware-vars */
 	bool acpi_off;
 	unsigned vcpus;
 	unsigned max_vcpus; /* ours: machine-config max_vcpus (--cpus max=M); 0: no vCPU hotplug */
@@ -72,7 +72,8 @@ void api_model_init(struct api_model *m);
 void api_model_free(struct api_model *m);
 
 /* PUT /boot-source: {"kernel_image_path", "boot_args"?, "initrd_path"?}, or (ours)
- * {"firmware_path", "firmware_log_path"?}: exactly one of kernel_image_path and firmware_path. */
+ * {"firmware_path", "firmware_log_path"?, "firmware_vars_path"?}: exactly one of kernel_image_path
+ * and firmware_path. */
 int api_model_put_boot_source(struct api_model *m, const json_t *body, char *err, size_t errlen);
 /* Its body check alone: sets *kernel and *initrd (NULL: none; *kernel NULL for a firmware) to
  * the paths (inside `body`), for checking the files before the model takes them. */

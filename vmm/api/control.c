@@ -125,15 +125,16 @@ static int disk_override(const struct vm_config *cfg, int i, const char *arg,
 
 /* --restore DIR: the command line may add --net options (their taps, and MACs if given, replace
  * the snapshot's, in order), --disk PATH[,id=NAME] options (their files replace the
- * snapshot's) and --firmware PATH (the firmware a snapshot of a firmware-booted VM maps again),
- * and nothing else that shapes the VM. */
+ * snapshot's), --firmware PATH (the firmware a snapshot of a firmware-booted VM maps again) and
+ * --firmware-vars PATH (the variable store it writes its saved variables to), and nothing else
+ * that shapes the VM. */
 static int restore_here(struct control *c)
 {
 	char taps[VM_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[VM_MAX_NICS] = {{0}};
-	struct snapshot_path_override paths[VM_MAX_DISKS + 1];
+	struct snapshot_path_override paths[VM_MAX_DISKS + 2];
 	int ntaps = dev_net_count(c->cfg), ndisks = 0, npaths = 0;
-	const char *firmware = NULL;
+	const char *firmware = NULL, *vars = NULL;
 
 	for (int i = 0; i < c->cfg->nrecorded; i++) {
 		const struct cli_record *rec = &c->cfg->recorded[i];
@@ -146,11 +147,14 @@ static int restore_here(struct control *c)
 			npaths++;
 		} else if (!strcmp(rec->name, "firmware")) {
 			firmware = rec->arg; /* the last one given, as without --restore */
+		} else if (!strcmp(rec->name, "firmware-vars")) {
+			vars = rec->arg;
 		} else if (strcmp(rec->name, "net")) {
 			log_error(
 			    "--restore: --%s cannot change a snapshot's VM (only --net, to "
-			    "give it other taps, --disk PATH[,id=NAME], other disk files, and "
-			    "--firmware PATH, another firmware file)",
+			    "give it other taps, --disk PATH[,id=NAME], other disk files, "
+			    "--firmware PATH, another firmware file, and --firmware-vars PATH, "
+			    "another variable store)",
 			    rec->name);
 			return VMM_EXIT_USAGE;
 		}
@@ -158,6 +162,9 @@ static int restore_here(struct control *c)
 	if (firmware)
 		paths[npaths++] =
 		    (struct snapshot_path_override){.option = "firmware", .path = firmware};
+	if (vars)
+		paths[npaths++] =
+		    (struct snapshot_path_override){.option = "firmware-vars", .path = vars};
 	for (int i = 0; i < ntaps; i++) {
 		const struct virtio_net_opts *nic = dev_net_opts(c->cfg, i);
 		if (nic->kind != VIRTIO_NET_TAP) {

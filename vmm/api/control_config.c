@@ -110,6 +110,8 @@ static int record_boot(struct vm_config *cfg, const struct api_model *m, const c
 			    : cli_record(cfg, "kernel", m->kernel);
 	if (!r && m->firmware_log)
 		r = cli_record(cfg, "firmware-log", m->firmware_log);
+	if (!r && m->firmware_vars)
+		r = cli_record(cfg, "firmware-vars", m->firmware_vars);
 	if (!r && m->acpi_off)
 		r = cli_record(cfg, "acpi", "off");
 	if (!r && m->initrd)
@@ -184,6 +186,7 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	cfg->append = m->firmware ? NULL : *append;
 	cfg->firmware = m->firmware;
 	cfg->firmware_log = m->firmware_log;
+	cfg->firmware_vars = m->firmware_vars;
 	cfg->acpi_off |= m->acpi_off;
 	cfg->ncpus = m->vcpus;
 	cfg->max_vcpus = m->max_vcpus;

@@ -51,6 +51,7 @@ enum {
 	OPT_VFIO_HOTPLUG,
 	OPT_FIRMWARE,
 	OPT_FIRMWARE_LOG,
+	OPT_FIRMWARE_VARS,
 	OPT_CHECK_CPU,
 	OPT_CPU_CHECK,
 	OPT_WORKING_SET,
@@ -85,6 +86,7 @@ static const struct option core_options[] = {
     {"append", required_argument, NULL, 'a'},
     {"firmware", required_argument, NULL, OPT_FIRMWARE},
     {"firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG},
+    {"firmware-vars", required_argument, NULL, OPT_FIRMWARE_VARS},
     {"mem", required_argument, NULL, 'm'},
     {"cpus", required_argument, NULL, 'c'},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
@@ -149,6 +151,7 @@ static const struct option core_options[] = {
 #define PATH_R		      CLI_PATH_READ
 #define PATH_WC		      (CLI_PATH_WRITE | CLI_PATH_CREATE)
 #define RESTORE_FIRMWARE_HINT "--restore DIR --firmware PATH"
+#define RESTORE_VARS_HINT     "--restore DIR --firmware-vars PATH"
 static const struct cli_path_decl path_decls[] = {
     /* boot: the kernel and initrd are read to boot, never by a restore (vmm/vm/vm.c) */
     {"kernel", CLI_PATH_BOOT, PATH_R, "kernel", NULL},
@@ -158,6 +161,9 @@ static const struct cli_path_decl path_decls[] = {
     {"firmware", CLI_PATH_ARG, PATH_R, "firmware", RESTORE_FIRMWARE_HINT},
     /* written only while the firmware runs, at a boot (vm_firmware_open()) */
     {"firmware-log", CLI_PATH_BOOT, PATH_WC, "firmware log", NULL},
+    /* the flash the firmware keeps its variables in: a restore writes the saved ones there */
+    {"firmware-vars", CLI_PATH_ARG, PATH_R | CLI_PATH_WRITE, "firmware variable store",
+     RESTORE_VARS_HINT},
     {"mem", CLI_PATH_NONE, 0, NULL, NULL},
     {"cpus", CLI_PATH_NONE, 0, NULL, NULL},
     {"transport", CLI_PATH_NONE, 0, NULL, NULL},
@@ -327,6 +333,10 @@ void cli_usage(FILE *out)
 	    "                        that bzImage; its debug port 0x402 output is in the log\n"
 	    "                        at -v -v\n"
 	    "      --firmware-log FILE  write the firmware's debug port lines to FILE\n"
+	    "      --firmware-vars FILE  a UEFI firmware's variables, kept in FILE: a copy\n"
+	    "                        of OVMF_VARS_4M.fd of this VM's own, with --firmware\n"
+	    "                        OVMF_CODE_4M.fd; what the guest sets there (boot order,\n"
+	    "                        efivarfs) stays in FILE\n"
 	    "\n"
 	    "Machine:\n"
 	    "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
@@ -671,6 +681,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_FIRMWARE_LOG:
 		cfg->firmware_log = arg;
+		return CLI_RUN;
+	case OPT_FIRMWARE_VARS:
+		cfg->firmware_vars = arg;
 		return CLI_RUN;
 	case 'm':
 		return parse_mem(arg, cfg);
@@ -1066,6 +1079,9 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 		return usage_error("%s", "--firmware with --initrd needs --kernel");
 	if (cfg->firmware_log && !cfg->firmware)
 		return usage_error("%s", "--firmware-log needs --firmware");
+	if (cfg->firmware_vars && !cfg->firmware && !cfg->restore) /* a restore's: its override */
+		return usage_error("%s", "--firmware-vars needs --firmware (OVMF_CODE_4M.fd: the "
+					 "code image the variable store belongs to)");
 	if (cfg->fc_no_api && (!cfg->config_file || cfg->api_sock))
 		return usage_error("%s", "--no-api starts from --config-file without an API: give "
 					 "it with --config-file and without --api-sock");

@@ -45,6 +45,9 @@ struct vm_config {
 	const char *append;
 	const char *firmware;	  /* --firmware FILE: boot it instead of a kernel */
 	const char *firmware_log; /* --firmware-log FILE: its debug console's lines */
+	/* --firmware-vars FILE: a UEFI firmware's variable store, flash below the code image
+	 * (loaders/x86/firmware_vars.h) */
+	const char *firmware_vars;
 	uint64_t mem_size;
 	unsigned ncpus;
 	/* --cpus boot=N,max=M: the possible vCPUs, vCPU hotplug up to M (vmm/vm/cpu_hotplug.h);

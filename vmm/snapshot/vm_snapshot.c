@@ -518,15 +518,16 @@ static struct cli_record *path_override_target(struct snapshot_load *l,
 	return NULL;
 }
 
-/* A "firmware" override: every saved --firmware gets `path` (the last one is the one in
- * effect, and none of them may name what the operator did not allow). */
-static int override_firmware(struct snapshot_load *l, const char *path, char *err, size_t errlen)
+/* A "firmware" or "firmware-vars" override (`option`): every saved --OPTION gets `path` (the
+ * last one is the one in effect, and none of them may name what the operator did not allow). */
+static int override_firmware(struct snapshot_load *l, const char *option, const char *path,
+			     char *err, size_t errlen)
 {
 	int n = 0;
 
 	for (int i = 0; i < l->noptions; i++) {
 		struct cli_record *rec = &l->options[i];
-		if (strcmp(rec->name, "firmware"))
+		if (strcmp(rec->name, option))
 			continue;
 		char *copy = strdup(path);
 		if (!copy)
@@ -536,7 +537,9 @@ static int override_firmware(struct snapshot_load *l, const char *path, char *er
 		n++;
 	}
 	if (!n) {
-		snprintf(err, errlen, "firmware override: the snapshot boots no firmware");
+		snprintf(err, errlen, "%s override: the snapshot boots no %s", option,
+			 strcmp(option, "firmware") ? "firmware with a variable store"
+						    : "firmware");
 		return -EINVAL;
 	}
 	return 0;
@@ -548,8 +551,9 @@ static int override_paths(struct snapshot_load *l, const struct snapshot_overrid
 {
 	for (int k = 0; ov && k < ov->npaths; k++) {
 		const struct snapshot_path_override *o = &ov->paths[k];
-		if (!strcmp(o->option, "firmware") && o->path[0]) {
-			int r = override_firmware(l, o->path, err, errlen);
+		if ((!strcmp(o->option, "firmware") || !strcmp(o->option, "firmware-vars")) &&
+		    o->path[0]) {
+			int r = override_firmware(l, o->option, o->path, err, errlen);
 			if (r)
 				return r;
 			continue;

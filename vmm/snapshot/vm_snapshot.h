@@ -76,8 +76,9 @@ struct snapshot_nic_override {
  * PATH, not a vhost-user one; "vsock": the vsock's uds=) named `id` (a disk's id=, or "driveN"
  * for the N-th disk that has none: the API's drive_id; the vsock's id=, or any for "") or, when
  * `id` is NULL, the index-th saved device of that option (vmm --restore's --disk options, in
- * order), gets the host path `path` (a disk's image, the vsock's socket); "firmware" (id and
- * index unused: vmm --restore's --firmware) replaces every saved --firmware. The replayed
+ * order), gets the host path `path` (a disk's image, the vsock's socket); "firmware" and
+ * "firmware-vars" (id and index unused: vmm --restore's --firmware, --firmware-vars) replace
+ * every saved --firmware or --firmware-vars (a restore writes the saved store there). The replayed
  * option carries it, and the path counts as the operator's (vmm/snapshot/restore_paths.h). */
 struct snapshot_path_override {
 	const char *option;

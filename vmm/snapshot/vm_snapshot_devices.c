@@ -8,13 +8,16 @@
 
 #include "devices/acpi_ged.h"
 #include "devices/boot_timer.h"
+#include "devices/pflash.h"
 #include "devices/uart8250.h"
 #include "devices/vmgenid.h"
 #include "devices/x86/i8042.h"
 #include "devices/x86/post_port.h"
 #include "devices/x86/rtc_cmos.h"
+#include "loaders/x86/firmware_vars.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/mem/mem.h"
+#include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_pci_irq.h"
 #include "vmm/vm/vm_virtio.h"
@@ -49,6 +52,27 @@ static int put_section(snap_put_fn put, void *w, uint32_t tag, uint32_t inst, co
 	if (r)
 		snprintf(err, errlen, "%s: cannot write its snapshot section: %s", what,
 			 strerror(-r));
+	return r;
+}
+
+/* The firmware's variable store (--firmware-vars): its mode and every byte of it, so that the
+ * variables travel with the snapshot (a restore writes them into its own store). */
+static int save_flash(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
+{
+	struct pflash *f = vm_firmware_flash(vm);
+	if (!f)
+		return 0;
+	struct pflash_state st = pflash_save(f);
+	uint8_t *buf = malloc(sizeof(st) + f->size);
+	if (!buf) {
+		snprintf(err, errlen, "firmware variables: out of memory");
+		return -ENOMEM;
+	}
+	memcpy(buf, &st, sizeof(st));
+	memcpy(buf + sizeof(st), f->mem, f->size); /* the vCPUs are paused: nothing programs it */
+	int r = put_section(put, w, SNAP_DEV_FLASH, 0, buf, sizeof(st) + f->size,
+			    "firmware variables", err, errlen);
+	free(buf);
 	return r;
 }
 
@@ -96,6 +120,8 @@ static int save_legacy(struct vm *vm, snap_put_fn put, void *w, char *err, size_
 	}
 	if (!r)
 		r = save_acpi(vm, put, w, err, errlen);
+	if (!r)
+		r = save_flash(vm, put, w, err, errlen);
 	if (r)
 		return r;
 	if (vm_devices_post(vm))
@@ -257,6 +283,50 @@ static int restore_acpi(struct vm *vm, snap_get_fn get, void *rd, char *err, siz
 	return restore_vmgenid_addr(vm, get, rd, err, errlen);
 }
 
+/* The saved variable store into this VM's (--firmware-vars), after checking it is one. */
+static int restore_flash(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
+{
+	struct pflash *f = vm_firmware_flash(vm);
+	struct pflash_state st;
+	size_t len = 0;
+	const uint8_t *p = get(rd, SNAP_DEV_FLASH, 0, &len);
+	char why[256];
+
+	if (!p && !f)
+		return 0;
+	if (!p || !f) {
+		snprintf(err, errlen, "firmware variables: %s",
+			 f ? "the snapshot has none for --firmware-vars"
+			   : "the snapshot has a variable store, and the VM no --firmware-vars");
+		return -EINVAL;
+	}
+	if (len != sizeof(st) + f->size) {
+		snprintf(
+		    err, errlen,
+		    "firmware variables: the snapshot's store is %zu bytes, --firmware-vars %s "
+		    "is %llu",
+		    len < sizeof(st) ? 0 : len - sizeof(st), vm->cfg->firmware_vars,
+		    (unsigned long long)f->size);
+		return -EINVAL;
+	}
+	memcpy(&st, p, sizeof(st));
+	if (firmware_vars_check(p + sizeof(st), f->size, why, sizeof(why))) {
+		snprintf(err, errlen, "firmware variables: the snapshot's store: %s", why);
+		return -EINVAL;
+	}
+	if (st.mode > PFLASH_ERASE || st.pad[0] || st.pad[1] || st.pad[2] || st.pad[3] ||
+	    st.pad[4] || st.pad[5]) {
+		snprintf(err, errlen, "firmware variables: invalid saved state");
+		return -EINVAL;
+	}
+	memcpy(f->mem, p + sizeof(st), f->size); /* into the file: it is mapped shared */
+	if (pflash_load(f, &st)) {
+		snprintf(err, errlen, "firmware variables: cannot put the flash back in its mode");
+		return -EIO;
+	}
+	return 0;
+}
+
 static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
 {
 	struct uart8250_state u;
@@ -301,6 +371,9 @@ static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, s
 	}
 	if (restore_acpi(vm, get, rd, err, errlen))
 		return -EINVAL;
+	int r = restore_flash(vm, get, rd, err, errlen);
+	if (r)
+		return r;
 	if (vm_devices_post(vm))
 		atomic_store(&vm_devices_post(vm)->last, m.post_code);
 	if (vm_devices_boot_timer(vm))

@@ -374,6 +374,9 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_GSI_ROUTING),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQFD),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
+    /* the firmware's variable flash (--firmware-vars, devices/pflash.h) leaves read-array mode
+     * at a command and comes back to it: its array's read-only memory slot goes and comes */
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
     /* a driver's DRIVER_OK starts the device's backend: a NIC sets the tap's offloads, a
      * device adds its backend fds to its I/O thread's epoll set, the rng arms its timer */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD),

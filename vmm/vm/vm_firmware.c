@@ -15,17 +15,23 @@
 #include "devices/fw_cfg/fw_cfg_machine.h"
 #include "devices/fw_cfg/table_loader.h"
 #include "devices/pci/piix4_pm.h"
+#include "devices/pflash.h"
 #include "devices/vmgenid.h"
 #include "devices/x86/debugcon.h"
 #include "devices/x86/rtc_cmos.h"
 #include "firmware/acpi/acpi.h"
 #include "loaders/x86/firmware_image.h"
+#include "loaders/x86/firmware_vars.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 
 struct vm_firmware {
 	struct firmware_image img;
+	struct firmware_vars vars; /* --firmware-vars, the flash below the image */
+	struct pflash flash;
+	struct kvm *kvm; /* for the flash's mapping; NULL: no KVM (a description) */
+	bool flash_attached;
 	struct fw_cfg fw_cfg;
 	struct debugcon debugcon;
 	struct piix4_pm pm;
@@ -52,7 +58,10 @@ int vm_firmware_open(struct vm *vm, bool boot)
 		return -ENOMEM;
 	vm->firmware = f;
 	f->log_fd = -1;
-	int err = firmware_image_open(&f->img, vm->cfg->firmware);
+	f->vars.fd = -1;
+	int err = vm->cfg->firmware_vars ? firmware_vars_open(&f->vars, vm->cfg->firmware_vars) : 0;
+	if (!err)
+		err = firmware_image_open(&f->img, vm->cfg->firmware, f->vars.size);
 	if (err || !boot || !vm->cfg->firmware_log)
 		return err;
 	char why[HOST_PATH_ERR_MAX];
@@ -202,6 +211,27 @@ static int setup_uefi_platform(struct vm *vm, struct vm_firmware *f)
 	return err;
 }
 
+/* The variable store's array for the guest's reads: mapped read-only in read-array mode, gone
+ * otherwise (devices/pflash.h); writes reach the flash as MMIO either way. */
+static int map_vars(void *opaque, bool on)
+{
+	struct vm_firmware *f = opaque;
+	return kvm_map_rom(f->kvm, FIRMWARE_VARS_SLOT, f->flash.base, on ? f->vars.host : NULL,
+			   on ? f->vars.size : 0);
+}
+
+/* The variable store as flash right below the image (--firmware-vars). */
+static int attach_flash(struct vm *vm, struct vm_firmware *f, bool with_kvm)
+{
+	if (!f->vars.host)
+		return 0;
+	f->kvm = with_kvm ? &vm->kvm : NULL;
+	int err = pflash_attach(&f->flash, &vm->mmio, f->img.gpa - f->vars.size, f->vars.host,
+				f->vars.size, "firmware-vars", with_kvm ? map_vars : NULL, f);
+	f->flash_attached = !err;
+	return err;
+}
+
 int vm_firmware_setup(struct vm *vm, bool with_kvm)
 {
 	struct vm_firmware *f = vm->firmware;
@@ -214,7 +244,7 @@ int vm_firmware_setup(struct vm *vm, bool with_kvm)
 	if (with_kvm &&
 	    kvm_map_rom(&vm->kvm, FIRMWARE_ROM_SLOT, f->img.gpa, f->img.host, f->img.size))
 		return VMM_EXIT_ERROR;
-	if (setup_uefi_platform(vm, f))
+	if (attach_flash(vm, f, with_kvm) || setup_uefi_platform(vm, f))
 		return VMM_EXIT_ERROR;
 	if ((err = setup_fw_cfg(vm, f))) {
 		log_error("--firmware: cannot set up fw_cfg: %s", strerror(-err));
@@ -223,6 +253,10 @@ int vm_firmware_setup(struct vm *vm, bool with_kvm)
 	log_info("firmware %s: %llu KiB at 0x%llx, the boot vCPU at the reset vector",
 		 vm->cfg->firmware, (unsigned long long)(f->img.size >> 10),
 		 (unsigned long long)f->img.gpa);
+	if (f->flash_attached)
+		log_info("firmware variables %s: %llu KiB of flash at 0x%llx",
+			 vm->cfg->firmware_vars, (unsigned long long)(f->vars.size >> 10),
+			 (unsigned long long)f->flash.base);
 	return 0;
 }
 
@@ -233,7 +267,12 @@ int vm_firmware_restore(struct vm *vm, bool with_kvm)
 	if (with_kvm &&
 	    kvm_map_rom(&vm->kvm, FIRMWARE_ROM_SLOT, f->img.gpa, f->img.host, f->img.size))
 		return VMM_EXIT_ERROR;
-	return setup_uefi_platform(vm, f) ? VMM_EXIT_ERROR : 0;
+	return attach_flash(vm, f, with_kvm) || setup_uefi_platform(vm, f) ? VMM_EXIT_ERROR : 0;
+}
+
+struct pflash *vm_firmware_flash(struct vm *vm)
+{
+	return vm->firmware && vm->firmware->flash_attached ? &vm->firmware->flash : NULL;
 }
 
 struct fw_cfg *vm_firmware_fw_cfg(struct vm *vm)
@@ -268,6 +307,14 @@ void vm_firmware_destroy(struct vm *vm)
 		fw_cfg_destroy(&f->fw_cfg);
 	if (f->pm_attached) /* the bus may be gone (vm_pci_destroy() runs first) */
 		piix4_pm_detach(&f->pm, vm->pci ? &vm->pci->bus : NULL);
+	if (f->flash_attached) {
+		log_info("firmware variables: %llu bytes programmed, %llu blocks erased, the array "
+			 "mapped or unmapped %llu times",
+			 (unsigned long long)f->flash.programs, (unsigned long long)f->flash.erases,
+			 (unsigned long long)f->flash.remaps);
+		pflash_detach(&f->flash, &vm->mmio);
+	}
+	firmware_vars_free(&f->vars); /* synced to the file first */
 	firmware_image_free(&f->img);
 	if (f->log_fd >= 0)
 		close(f->log_fd);

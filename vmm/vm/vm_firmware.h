@@ -36,6 +36,10 @@ struct fw_cfg *vm_firmware_fw_cfg(struct vm *vm);
 int vm_firmware_add_boot(struct vm *vm, struct fw_cfg *c);
 
 /* Releases the devices and the image (after the vCPUs are gone). */
+/* The flash of --firmware-vars once set up (its array is the variable store's file), else NULL:
+ * for snapshots. */
+struct pflash *vm_firmware_flash(struct vm *vm);
+
 void vm_firmware_destroy(struct vm *vm);
 
 /* Where the firmware put the VM generation ID, as it wrote back to etc/vmgenid_addr; 0: not

@@ -45,6 +45,18 @@ def firmware(kind):
     return Path(os.environ.get("SEABIOS_DIR", "/usr/share/seabios")) / "bios-256k.bin", "q35"
 
 
+# Our OVMF boots run the split image, as a VM that keeps its UEFI variables does: the code
+# (--firmware) and a copy of the variable store template (--firmware-vars), from Debian's ovmf
+# package like OVMF.fd (which QEMU's peer boot and firmware_debian run).
+OVMF_CODE = Path(os.environ.get("OVMF_CODE", "/usr/share/OVMF/OVMF_CODE_4M.fd"))
+OVMF_VARS = Path(os.environ.get("OVMF_VARS", "/usr/share/OVMF/OVMF_VARS_4M.fd"))
+
+
+def efivar_token(marker):
+    """The value /init sets the test's UEFI variable to (the marker's unique part)."""
+    return marker.split()[-1]
+
+
 def stock_env():
     """guest-images/stock.sh --print-env as a dict; skips when Debian's kernel cannot be had."""
     run = subprocess.run([str(paths.SOURCE_DIR / "guest-images" / "stock.sh"), "--print-env"],
@@ -111,11 +123,19 @@ def boots(out, kind, env, marker, in_l1, peer=True):
         try:
             disk(work / "vmm.img", marker)
             start = time.monotonic()
-            vm = vms.start(["--firmware", bios, "--firmware-log", out / "vmm.fw",
-                            "--kernel", env["STOCK_KERNEL"], "--initrd", env["STOCK_INITRAMFS"],
-                            "--append", f"{line} vmmstock.end={ENDS[kind]}", "--cpus", "2",
-                            "--mem", "256M", "--transport", "pci", "--disk", work / "vmm.img"],
-                           name="vmm", api=True)
+            ours, extra = [bios], ""
+            if kind == "ovmf":  # the split image, its variables in the VM's own copy
+                shutil.copy(OVMF_VARS, work / "vars.fd")
+                ours = [OVMF_CODE, "--firmware-vars", work / "vars.fd"]
+                extra = f" vmmstock.efivar=set:{efivar_token(marker)}"
+
+            def start_ours(name, append):
+                return vms.start(["--firmware", *ours, "--firmware-log", out / f"{name}.fw",
+                                  "--kernel", env["STOCK_KERNEL"],
+                                  "--initrd", env["STOCK_INITRAMFS"], "--append", append,
+                                  "--cpus", "2", "--mem", "256M", "--transport", "pci",
+                                  "--disk", work / "vmm.img"], name=name, api=True)
+            vm = start_ours("vmm", f"{line} vmmstock.end={ENDS[kind]}{extra}")
             presser = None
             if ENDS[kind] == "button":
                 presser = threading.Thread(target=press_button,
@@ -132,6 +152,8 @@ def boots(out, kind, env, marker, in_l1, peer=True):
             shutil.copy(vm.err_path, out / "vmm.err")
             print(f"vmm: status {read_text(out / 'vmm.status').strip()}, "
                   f"{read_text(out / 'vmm.secs').strip()} s", flush=True)
+            if kind == "ovmf":  # the store as the VMM left it, for check_efivar()
+                shutil.copy(work / "vars.fd", out / "vmm.vars")
             if peer and host.has(paths.QEMU):
                 disk(work / "qemu.img", marker)
                 start = time.monotonic()
@@ -162,8 +184,9 @@ def run_boots(workdir, kind):
     QEMU's boot as the peer unless FW_STOCK_PEER=0, and in L1 only with FW_STOCK_PEER=1 (there
     it took 100 s of L1, which has all of the host's CPUs, for a result that is printed only)."""
     bios, _ = firmware(kind)
-    if not os.access(bios, os.R_OK):
-        host.skip(f"no {kind}", f"{bios} is missing (Debian's seabios/ovmf, tools/setup.sh)")
+    for f in [bios] + ([OVMF_CODE, OVMF_VARS] if kind == "ovmf" else []):
+        if not os.access(f, os.R_OK):
+            host.skip(f"no {kind}", f"{f} is missing (Debian's seabios/ovmf, tools/setup.sh)")
     env = stock_env()
     marker = f"VMM-FW-STOCK-MARKER {os.getpid()}-{time.monotonic_ns() % 100000}"
     print(f"firmware: {bios}")
@@ -172,7 +195,8 @@ def run_boots(workdir, kind):
     with l1.boots_folder(f"firmware_{kind}", __file__,
                          lambda f: boots(f, kind, env, marker, in_l1=False, peer=peer),
                          args=(kind,), force_direct=direct, folder=workdir,
-                         keep=("OVMF_FD", "SEABIOS_DIR", "BOOT_TIMEOUT", "FW_STOCK_STALL"),
+                         keep=("OVMF_FD", "OVMF_CODE", "OVMF_VARS", "SEABIOS_DIR", "BOOT_TIMEOUT",
+                               "FW_STOCK_STALL"),
                          env={"FW_STOCK_MARKER": marker, "FW_STOCK_PEER": "1" if peer else "0"},
                          timeout=2 * BOOT_TIMEOUT + 120,
                          where=f"{l1.WHY}: the boots run in the run's L1 Linux (framework/l1.py), "
@@ -224,9 +248,32 @@ def check_boot(out, name, kind, marker):
     return failures
 
 
+def check_efivar(out, marker):
+    """Under OVMF: the guest found no test variable in the fresh store and set it, and the store
+    the VMM left (the --firmware-vars file) holds it, as OVMF's variable driver writes one
+    (its UTF-16 name, then its value: what the next boot's firmware reads; a second boot that
+    read it back through efivarfs, vmmstock.efivar=check, passed on 2026-11-30 and costs 50 s
+    in L1)."""
+    want = f"VMM-EFIVAR-{efivar_token(marker)}"
+    failures = []
+    text = read_text(out / "vmm.log")
+    for regex in (r"^VMM-STOCK-EFIVAR: before none$", r"^VMM-STOCK-EFIVAR: set status 0$"):
+        if not re.search(regex, text, re.M):
+            failures.append(f"vmm: no /{regex}/: "
+                            + " | ".join(re.findall(r"^VMM-STOCK-EFIVAR:.*$", text, re.M)))
+    store = (out / "vmm.vars").read_bytes() if (out / "vmm.vars").exists() else b""
+    record = "VmmTest\0".encode("utf-16-le") + want.encode()
+    if record not in store:
+        failures.append(f"the --firmware-vars file ({len(store)} bytes) lacks the variable "
+                        f"VmmTest = {want}: the firmware's writes did not reach it")
+    return failures
+
+
 def expect_boot(out, kind, marker):
     """Our boot passed every check (the peer's are printed, not counted)."""
     failures = check_boot(out, "vmm", kind, marker)
+    if kind == "ovmf":
+        failures += check_efivar(out, marker)
     if (out / "qemu.status").exists():
         for line in check_boot(out, "qemu", kind, marker):
             print(f"peer FAIL (not counted): {line}")

@@ -19,6 +19,10 @@
 # the ID at 0x..."); the guest reads the ID there with devmem (a reserved page: /dev/mem allows
 # it), and the clones must find their new IDs at that same address, which the snapshot keeps (no
 # firmware runs on a restore). linux/vmgenid_checks.py has the checks.
+# The firmware's variable store travels with the snapshot: the boot has --firmware-vars (a copy
+# of OVMF_VARS.fd: SeaBIOS leaves it alone, and 256 + 128 KiB fill whole 64 KiB blocks), and each
+# clone is restored with --firmware-vars naming a store of its own that differs in one byte; the
+# restore must write the saved store into it (docs/running.md).
 # The boot is what is tested: no shared snapshot. One boot for both (they were two tests, two
 # SeaBIOS boots of the same guest: 235 and 207 s of a CI-like run, 2026-11-29).
 # No QEMU peer here: QEMU's own default firmware is this SeaBIOS with -kernel (its
@@ -37,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from framework import linux
+from framework import host, linux
 from framework.guests import expect_status
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "linux"))
@@ -55,15 +59,33 @@ def reboot(vm, shell):
     return vm.wait(300)
 
 
+VARS = Path(os.environ.get("OVMF_VARS_SMALL", "/usr/share/OVMF/OVMF_VARS.fd"))
+
+
+def clone_store(work, clone):
+    """Clone CLONE's own variable store: the template with its last byte changed (the restore
+    must put the saved store over it)."""
+    path = work / f"clone{clone}.vars"
+    data = bytearray(VARS.read_bytes())
+    data[-1] ^= 0xff
+    path.write_bytes(data)
+    return ["--firmware-vars", path]
+
+
 @pytest.fixture(scope="module")
 def facts(module_vms):
     work = module_vms.workdir
     disk = work / "vmm.ext4"
     shutil.copy(linux.images()["DISK"], disk)
-    extra = ["--firmware-log", work / "vmm.fw", "--transport", "pci", "--disk", f"{disk},ro"]
+    if not VARS.exists():
+        host.skip("no OVMF_VARS.fd", f"{VARS} is missing (Debian's ovmf, tools/setup.sh)")
+    shutil.copy(VARS, work / "vmm.vars")
+    extra = ["--firmware-log", work / "vmm.fw", "--firmware-vars", work / "vmm.vars",
+             "--transport", "pci", "--disk", f"{disk},ro"]
     return checks.run(module_vms, work, firmware=True, extra=extra,
                       append=f"vmmfw.test={os.getpid()} vmmguest.end=reboot", end=reboot,
-                      restore_extra=["--disk", f"{disk},id=drive0"])
+                      restore_extra=["--disk", f"{disk},id=drive0"],
+                      clone_extra=lambda clone: clone_store(work, clone))
 
 
 def expect_fw_line(log, regex):
@@ -93,6 +115,16 @@ def test_reboot_ends_the_vm(facts):
     assert re.search(r"^VMM-GUEST-END: reboot$", vm.out, re.M), vm.tail()
     assert facts["end"] == 0, f"the VMM's status after the guest's reboot -f: {facts['end']}\n" \
         + vm.tail()
+
+
+@pytest.mark.parametrize("clone", [1, 2])
+def test_clone_got_the_saved_variable_store(facts, module_vms, clone):
+    work = module_vms.workdir
+    saved, got = (work / "vmm.vars").read_bytes(), (work / f"clone{clone}.vars").read_bytes()
+    assert len(got) == len(saved), f"clone {clone}'s store: {len(got)} bytes, {len(saved)} saved"
+    assert got == saved, (f"clone {clone}'s --firmware-vars is not the saved store: "
+                          f"{sum(a != b for a, b in zip(got, saved))} bytes differ")
+    assert facts["clones"][clone]["id"], f"clone {clone} did not run"
 
 
 def test_firmware_wrote_back_the_id_address(facts):

@@ -7,7 +7,11 @@
 # test presses the button (`vmmctl power-button`), /init reads KEY_POWER from the "Power Button"
 # input device and runs `poweroff -f`, Linux (hardware-reduced ACPI under EFI) calls OVMF's
 # ResetSystem(EfiResetShutdown), which writes SLP_EN to the PIIX4 PM's PM1_CNT, and the VMM must
-# exit 0 (23 s in L1, 2026-11-29). On kvm_pvm OVMF stops at its first x87 instruction: the boots
+# exit 0 (23 s in L1, 2026-11-29). Ours runs the split image, OVMF_CODE_4M.fd with a copy of
+# OVMF_VARS_4M.fd as --firmware-vars (QEMU's peer the whole OVMF.fd): /init sets a UEFI variable
+# through efivarfs (vmmstock.efivar=set:TOKEN), which OVMF programs into the flash: the file must
+# hold it once the VMM has ended (and the next boot's firmware reads it there). On kvm_pvm
+# OVMF stops at its first x87 instruction: the boots
 # run in the run's L1, whose QEMU is built with the fix of its abort under OVMF
 # (tools/kvm-in-qemu/qemu-patches/0001; on an L1 without it, L1's retry skips the test).
 # labels: slow linux firmware

@@ -63,10 +63,11 @@ def show_ged(shell, tag):
                            r"[0-9]+"))
 
 
-def run(vms, workdir, firmware, extra=(), append="", end=None, restore_extra=()):
+def run(vms, workdir, firmware, extra=(), append="", end=None, restore_extra=(),
+        clone_extra=lambda clone: []):
     """Boots (snapshot_args(FIRMWARE, APPEND) and EXTRA), reads the booted VM, snapshots it and
     restores two clones (RESTORE_EXTRA on their command lines: the files of EXTRA they may open,
-    docs/snapshots.md); returns what the checks read. END(vm, shell), when given, ends the
+    docs/snapshots.md; CLONE_EXTRA(clone) adds a clone's own); returns what the checks read. END(vm, shell), when given, ends the
     booted VM once its snapshot is made (it is paused; its result goes to facts["end"]), else it
     is killed. facts["boot"] is the booted Vm."""
     args = snapshot_args(firmware, append)
@@ -117,7 +118,8 @@ def run(vms, workdir, firmware, extra=(), append="", end=None, restore_extra=())
     # Two clones of the one snapshot (the console comes with it), restored side by side at once:
     # on kvm_pvm a restore made minutes after its snapshot may never answer (see the report of
     # issue 64), and a restore costs little.
-    clones = {clone: linux.restore(vms, snap, restore_extra, name=f"clone{clone}")
+    clones = {clone: linux.restore(vms, snap, restore_extra + clone_extra(clone),
+                                   name=f"clone{clone}")
               for clone in (1, 2)}
     for clone, (vm, shell) in clones.items():
         try:

@@ -36,7 +36,7 @@ Test(firmware_image, sizes)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct firmware_image img;
 		make_image(cases[i].size);
-		cr_assert_eq(firmware_image_open(&img, path), cases[i].want, "size %zu",
+		cr_assert_eq(firmware_image_open(&img, path, 0), cases[i].want, "size %zu",
 			     cases[i].size);
 		if (!cases[i].want) {
 			cr_assert_eq(img.gpa + img.size, FIRMWARE_TOP);
@@ -46,8 +46,8 @@ Test(firmware_image, sizes)
 		unlink(path);
 	}
 	struct firmware_image img;
-	cr_assert_eq(firmware_image_open(&img, "/nonexistent/bios.bin"), -ENOENT);
-	cr_assert_eq(firmware_image_open(&img, "/tmp"), -EINVAL);
+	cr_assert_eq(firmware_image_open(&img, "/nonexistent/bios.bin", 0), -ENOENT);
+	cr_assert_eq(firmware_image_open(&img, "/tmp", 0), -EINVAL);
 }
 
 static void check_shadow(size_t size, uint64_t want_start)
@@ -59,7 +59,7 @@ static void check_shadow(size_t size, uint64_t want_start)
 	memset(ram, 0xee, sizeof(ram));
 	cr_assert_eq(guest_mem_add_region(&mem, 0, ram, sizeof(ram)), 0);
 	make_image(size);
-	cr_assert_eq(firmware_image_open(&img, path), 0);
+	cr_assert_eq(firmware_image_open(&img, path, 0), 0);
 	unlink(path);
 	cr_assert_eq(firmware_image_shadow(&img, &mem), 0);
 	cr_assert_eq(ram[want_start - 1], 0xee, "nothing below the copy");
@@ -85,7 +85,7 @@ Test(firmware_image, shadow_needs_ram)
 
 	cr_assert_eq(guest_mem_add_region(&mem, 0, ram, sizeof(ram)), 0);
 	make_image(0x20000);
-	cr_assert_eq(firmware_image_open(&img, path), 0);
+	cr_assert_eq(firmware_image_open(&img, path, 0), 0);
 	unlink(path);
 	cr_assert_eq(firmware_image_shadow(&img, &mem), -EFAULT);
 	firmware_image_free(&img);

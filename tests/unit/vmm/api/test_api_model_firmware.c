@@ -48,7 +48,8 @@ Test(api_model_fw, a_firmware_and_acpi_off_from_the_file)
 	char err[API_FAULT_MAX] = "", *append = NULL;
 	int index[API_MAX_DRIVES];
 	cr_assert_eq(load("{\"boot-source\": {\"firmware_path\": \"/fw.fd\","
-			  " \"firmware_log_path\": \"/fw.log\"},"
+			  " \"firmware_log_path\": \"/fw.log\","
+			  " \"firmware_vars_path\": \"/vm.vars\"},"
 			  " \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512,"
 			  " \"acpi\": false}}",
 			  err, sizeof(err)),
@@ -63,9 +64,11 @@ Test(api_model_fw, a_firmware_and_acpi_off_from_the_file)
 	cr_assert_null(cfg.append, "a firmware gets no command line from us");
 	cr_assert_str_eq(cfg.firmware, "/fw.fd");
 	cr_assert_str_eq(cfg.firmware_log, "/fw.log");
+	cr_assert_str_eq(cfg.firmware_vars, "/vm.vars");
 	cr_assert(cfg.acpi_off);
 	cr_assert_str_eq(recorded(&cfg, "firmware"), "/fw.fd");
 	cr_assert_str_eq(recorded(&cfg, "firmware-log"), "/fw.log");
+	cr_assert_str_eq(recorded(&cfg, "firmware-vars"), "/vm.vars");
 	cr_assert_str_eq(recorded(&cfg, "acpi"), "off");
 	cr_assert_null(recorded(&cfg, "kernel"));
 
@@ -74,6 +77,7 @@ Test(api_model_fw, a_firmware_and_acpi_off_from_the_file)
 	json_t *bs = json_object_get(doc, "boot-source");
 	cr_assert_str_eq(json_string_value(json_object_get(bs, "firmware_path")), "/fw.fd");
 	cr_assert_str_eq(json_string_value(json_object_get(bs, "firmware_log_path")), "/fw.log");
+	cr_assert_str_eq(json_string_value(json_object_get(bs, "firmware_vars_path")), "/vm.vars");
 	cr_assert(json_is_false(json_object_get(json_object_get(doc, "machine-config"), "acpi")));
 	json_decref(doc);
 	cli_free(&cfg);
@@ -108,6 +112,10 @@ Test(api_model_fw, boot_sources_that_do_not_fit_are_refused)
 	     "firmware_log_path is empty"},
 	    {"{\"kernel_image_path\": \"/k\", \"firmware_log_path\": \"/l\"}",
 	     "needs firmware_path"},
+	    {"{\"firmware_path\": \"/f\", \"firmware_vars_path\": \"\"}",
+	     "firmware_vars_path is empty"},
+	    {"{\"kernel_image_path\": \"/k\", \"firmware_vars_path\": \"/v\"}",
+	     "firmware_vars_path needs firmware_path"},
 	    {"{\"boot_args\": \"quiet\"}", "kernel_image_path"},
 	    {"{\"firmware_path\": 3}", "firmware_path"},
 	};
