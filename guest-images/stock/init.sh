@@ -220,7 +220,16 @@ hotplug_fs_removed() {
 		echo "VMM-STOCK-HOTPLUG-FS-REMOVED: gone after ${t}s"
 }
 
+# The kernel's info lines (a hot-added PCI function's BARs, a CPU coming up) land on the same
+# serial console as /init's lines and can cut one in two ("VMM-STOCK-HOTPLU[ 12.25] pci ..."),
+# which the test then never sees (linux_stock_hotplug, 2026-11-30): during hotplug the console
+# shows warnings and worse only (console log level 5); dmesg keeps the rest.
+quiet_console() {
+	echo 5 >/proc/sys/kernel/printk
+}
+
 hotplug() {
+	quiet_console
 	slots=""
 	for s in /sys/bus/pci/slots/*; do
 		[ -e "$s" ] && slots="$slots${s##*/} "
@@ -303,6 +312,7 @@ cpu1_up() {
 }
 
 vcpuhp() {
+	quiet_console
 	read -r possible </sys/devices/system/cpu/possible
 	echo "VMM-STOCK-VCPUHP-START: possible=$possible $(count_cpus)"
 	echo "VMM-STOCK-VCPUHP: waiting"

@@ -57,6 +57,9 @@ from framework.proc import WaitTimeout, read_text  # noqa: E402
 from framework.vm import Vms  # noqa: E402
 
 BOOT_TIMEOUT = int(os.environ.get("BOOT_TIMEOUT", "400"))
+# How long a timing's line is waited for before the next step (which waits for its own line):
+# /init gives the guest 120 s for each removal, so a line the test missed must not use them up.
+LINE_WAIT = 30
 VIRTIOFSD = os.environ.get("VIRTIOFSD", "/usr/lib/qemu/virtiofsd")
 
 
@@ -167,7 +170,7 @@ def boot(out, in_l1, peer):
                     d.ctl("addfs", "add-fs", "hpshare", work / "fs.sock", "--id", "hpfs0")
                 d.ctl("dup", "add-disk", work / "other.img", "--id", "hp0")
                 d.ctl("rmnone", "remove-device", "nope")
-                seen.join()
+                seen.join(LINE_WAIT)  # a timing: the next step waits for /init's own line
                 l1.wait_out(vm, r"^VMM-STOCK-HOTPLUG: ready to remove", BOOT_TIMEOUT)
                 d.stamp("vmm-rm-req")
                 seen = d.line_stamp("vmm-rm-seen", r"^VMM-STOCK-HOTPLUG-REMOVED")
@@ -178,7 +181,7 @@ def boot(out, in_l1, peer):
                 d.ctl("rmpm", "remove-device", "hppm0")
                 if results["fs"]:
                     d.ctl("rmfs", "remove-device", "hpfs0")
-                seen.join()
+                seen.join(LINE_WAIT)
                 l1.wait_out(vm, r"^VMM-STOCK-HOTPLUG: waiting again", BOOT_TIMEOUT)
                 d.ctl("add2", "add-disk", work / "hp.img", "--id", "hp0")
                 l1.wait_out(vm, r"^VMM-STOCK-HOTPLUG: remove the boot disk", BOOT_TIMEOUT)
@@ -234,12 +237,12 @@ def boot_qemu(vms, work, out, env, cmdline, results):
         d.stamp("qemu-add-req")
         seen = d.line_stamp("qemu-add-seen", r"^VMM-STOCK-HOTPLUG-ADDED")
         results["qemu-add"] = qmp(qsock, add)
-        seen.join()
+        seen.join(LINE_WAIT)
         qemu.wait_out(r"^VMM-STOCK-HOTPLUG: ready to remove", BOOT_TIMEOUT)
         d.stamp("qemu-rm-req")
         seen = d.line_stamp("qemu-rm-seen", r"^VMM-STOCK-HOTPLUG-REMOVED")
         results["qemu-rm"] = qmp(qsock, {"execute": "device_del", "arguments": {"id": "hpd"}})
-        seen.join()
+        seen.join(LINE_WAIT)
         qemu.wait_out(r"^VMM-STOCK-HOTPLUG: waiting again", BOOT_TIMEOUT)
         results["qemu-add2"] = qmp(qsock, add)
         status = qemu.wait(BOOT_TIMEOUT)
