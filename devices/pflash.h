@@ -92,8 +92,9 @@ void pflash_write(struct pflash *f, uint64_t offset, const void *data, uint32_t 
 /* The mode and status (a snapshot's); the array is the caller's memory. */
 struct pflash_state pflash_save(struct pflash *f);
 /* Puts a saved state back (the array already holds the saved bytes) and maps or unmaps the
- * array to match it. 0, -EINVAL for a state no part could be in (nothing changed), or
- * set_romd()'s -errno. */
+ * array to match it. 0, -EINVAL for a state no part could be in (nothing changed), or -EIO
+ * when set_romd() could not change the mapping (the mode is the saved one; reads are still
+ * served, through the bus). */
 int pflash_load(struct pflash *f, const struct pflash_state *s);
 
 #endif
