@@ -163,6 +163,13 @@ class LiveVM:
             self.cond.wait_for(lambda: name in self.seen or self.eof, timeout)
             return self.seen.get(name)
 
+    def wait_match(self, regex, timeout):
+        """The first match of REGEX (bytes) in the output once there, or None (timeout, or the
+        VM's output ended without it): for a line whose end follows a watched pattern."""
+        with self.cond:
+            self.cond.wait_for(lambda: re.search(regex, self.buf) or self.eof, timeout)
+            return re.search(regex, self.buf)
+
     def alive(self):
         return self.p.poll() is None
 

@@ -14,7 +14,6 @@ from PUT /snapshot/load to WS-ANSWER on the VMM's stdout, and the guest's own ti
 working set."""
 
 import os
-import re
 import subprocess
 import time
 
@@ -80,8 +79,7 @@ def _restore(env, snap, backend, ws, tag, stop_record=False):
         if seen is None:
             raise OSError(f"no WS-ANSWER: {vm.err_so_far().decode(errors='replace')[-300:]}")
         ms = (vm.t0 + seen - t0) / 1e6
-        time.sleep(0.01)  # the rest of the line
-        m = re.search(rb"WS-ANSWER sum=\w+ read_cycles=(\d+)", vm.out)
+        m = vm.wait_match(rb"WS-ANSWER sum=\w+ read_cycles=(\d+)\r?\n", 5)
         cycles = int(m.group(1)) / 1e6 if m else None
         if stop_record:
             status, body = c._http("PUT", "/vmm/working-set", {"action": "stop"})
