@@ -31,6 +31,47 @@ struct opt_key {
 	opt_set_fn set;
 };
 
+/* ---- Items: an option as key/value pairs, the form a device's typed record is read from and
+ * written to (vmm/descriptors/device_record.h) besides the string. A value may hold any text,
+ * commas included: only the string form splits at them. ---- */
+
+struct opt_item {
+	char *key;   /* a heap copy */
+	char *value; /* a heap copy; NULL: a flag written alone ("ro") */
+};
+
+struct opt_items {
+	struct opt_item *v;
+	size_t n, cap;
+};
+
+/* Appends a copy of `key` and `value` (NULL: a flag). Returns 0 or -ENOMEM. */
+int opt_items_add(struct opt_items *l, const char *key, const char *value);
+/* Appends `key` with a formatted value. Returns 0 or -ENOMEM. */
+int opt_items_addf(struct opt_items *l, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Makes `dst` a copy of `src`. Returns 0 or -ENOMEM (dst then empty). */
+int opt_items_copy(struct opt_items *dst, const struct opt_items *src);
+/* The index of the first item of `key`, or -1. */
+int opt_items_find(const struct opt_items *l, const char *key);
+/* Removes the first item of `key` and hands its value to *value (the caller frees it; NULL for
+ * a flag). Returns 1 when there was one, 0 when not (*value NULL). */
+int opt_items_take(struct opt_items *l, const char *key, char **value);
+/* Frees every item and the list; the list is then empty (and may be used again). */
+void opt_items_free(struct opt_items *l);
+
+/* Splits `spec` into items at its commas, each "key=value" or "key" (a flag), refusing an empty
+ * item as opts_parse() does; with `head` ("path"), the first item is the value of that key
+ * whatever it holds (a disk's PATH). NULL or "" is no item. Returns 0, -EINVAL with err filled
+ * (err may be NULL) or -ENOMEM; *out is empty on failure. */
+int opts_split(const char *spec, const char *head, struct opt_items *out, char *err, size_t errlen);
+
+/* Hands each item to its key's set() with opts_parse()'s checks (unknown key, a flag's value, a
+ * missing value, a key given twice), stopping at the first error. Returns 0, -EINVAL with err
+ * filled, or what a set() returned. */
+int opts_parse_items(const struct opt_items *l, const struct opt_key *keys, void *dst,
+		     const char *usage, char *err, size_t errlen);
+
 /* Parses `spec` (NULL or "" is no item: 0) item by item with `keys`, stopping at the first
  * error. `usage` ("expected rate=BYTES_PER_SEC[,burst=BYTES]") ends the messages of unknown keys
  * and missing values. Returns 0, -EINVAL with err filled, -ENOMEM, or what a set() returned. */

@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/options.h"
 #include "base/parse.h"
 
 #define NS_PER_MS NSEC_PER_MSEC
@@ -498,4 +499,13 @@ int rl_bucket_parse(const char *s, struct rl_bucket_cfg *b, char *err, size_t er
 		return rl_fail(err, errlen, s, "BURST must be 0 to 2^50 (K, M, G suffixes)");
 	*b = (struct rl_bucket_cfg){size, otb, ms};
 	return 0;
+}
+
+int rl_bucket_to_item(const struct rl_bucket_cfg *b, const char *key, struct opt_items *l)
+{
+	if (!b->size)
+		return 0;
+	return opt_items_addf(l, key, "%llu:%llu:%llu", (unsigned long long)b->size,
+			      (unsigned long long)b->refill_ms,
+			      (unsigned long long)b->one_time_burst);
 }

@@ -169,4 +169,9 @@ void rl_timer_disarm(struct rl_timer *t);
  * of 1024) into *b. Returns 0 or -EINVAL with the reason in err. */
 int rl_bucket_parse(const char *s, struct rl_bucket_cfg *b, char *err, size_t errlen);
 
+/* Adds bucket `b` as item `key` ("bw=SIZE:REFILL_MS:BURST", what rl_bucket_parse() reads back)
+ * to `l` when it is set (size > 0). Returns 0 or -ENOMEM. */
+struct opt_items;
+int rl_bucket_to_item(const struct rl_bucket_cfg *b, const char *key, struct opt_items *l);
+
 #endif

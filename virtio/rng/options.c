@@ -58,8 +58,32 @@ static const struct opt_key keys[] = {
 
 int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err, size_t errlen)
 {
+	struct opt_items items;
+	int r = opts_split(arg, NULL, &items, err, errlen);
+	*opts = (struct virtio_rng_opts){0};
+	if (!r)
+		r = virtio_rng_opts_from_items(&items, opts, err, errlen);
+	opt_items_free(&items);
+	return r;
+}
+
+int virtio_rng_opts_to_items(const struct virtio_rng_opts *o, struct opt_items *out)
+{
+	int r = 0;
+	if (o->rate)
+		r = opt_items_addf(out, "rate", "%llu", (unsigned long long)o->rate);
+	if (!r && o->burst)
+		r = opt_items_addf(out, "burst", "%llu", (unsigned long long)o->burst);
+	if (!r)
+		r = rl_bucket_to_item(&o->rl.bw, "bw", out);
+	return r ? r : rl_bucket_to_item(&o->rl.ops, "ops", out);
+}
+
+int virtio_rng_opts_from_items(const struct opt_items *items, struct virtio_rng_opts *opts,
+			       char *err, size_t errlen)
+{
 	struct virtio_rng_opts o = {0};
-	int r = opts_parse(arg, keys, &o, OPTS_USAGE, err, errlen);
+	int r = opts_parse_items(items, keys, &o, OPTS_USAGE, err, errlen);
 
 	if (!r)
 		r = virtio_rng_opts_check(&o, err, errlen);

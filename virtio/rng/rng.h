@@ -44,6 +44,12 @@ struct virtio_rng_opts {
  * unlimited. Returns 0, or -EINVAL / -ERANGE with the reason in err (base/options.h); *opts is
  * zero on failure. Logs nothing. */
 int virtio_rng_opts_parse(const char *arg, struct virtio_rng_opts *opts, char *err, size_t errlen);
+/* The same from items (base/options.h), and `o` as the items that make it again (a record:
+ * vmm/descriptors/device_record.h). from: as virtio_rng_opts_parse(); to: 0 or -ENOMEM. */
+struct opt_items;
+int virtio_rng_opts_from_items(const struct opt_items *items, struct virtio_rng_opts *opts,
+			       char *err, size_t errlen);
+int virtio_rng_opts_to_items(const struct virtio_rng_opts *o, struct opt_items *out);
 
 /* The limit's rule: a burst needs a rate, neither above VIRTIO_RNG_MAX_RATE (burst 0 is "one
  * second's worth"). Returns 0 or -EINVAL with the reason in err (may be NULL). */

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "vmm/config/vm_config.h"
 
 /* N of "hotplug-slot=N" (item of `n` bytes): 1..31, or -1. */
@@ -101,4 +103,34 @@ int dev_hotplug_slot_pin(const char *arg, const char *id, int slot, char *out, s
 		return -ENAMETOOLONG;
 	}
 	return 0;
+}
+
+int dev_hotplug_slot_take(struct opt_items *l, int transport, bool keep, int *slot, char *err,
+			  size_t errlen)
+{
+	char *v = NULL;
+	*slot = 0;
+	if (!opt_items_take(l, DEV_HOTPLUG_SLOT_ITEM, &v))
+		return 0;
+	char item[64];
+	snprintf(item, sizeof(item), "%s%s", DEV_HOTPLUG_SLOT_KEY, v ? v : "");
+	int n = v ? slot_value(item, strlen(item)) : -1;
+	free(v);
+	if (n < 0 || opt_items_find(l, DEV_HOTPLUG_SLOT_ITEM) >= 0) {
+		snprintf(err, errlen, "%s: %s", item,
+			 n < 0 ? "a PCI device number, 1..31, is expected" : "given twice");
+		return -EINVAL;
+	}
+	if (keep && transport != TRANSPORT_PCI) {
+		snprintf(err, errlen, "%s%d: a PCI slot is for a device on --transport pci",
+			 DEV_HOTPLUG_SLOT_KEY, n);
+		return -EINVAL;
+	}
+	*slot = n;
+	return 0;
+}
+
+int dev_hotplug_slot_put(struct opt_items *l, int slot)
+{
+	return slot ? opt_items_addf(l, DEV_HOTPLUG_SLOT_ITEM, "%d", slot) : 0;
 }

@@ -6,6 +6,7 @@
 #ifndef VMM_DEV_HOTPLUG_SLOT_H
 #define VMM_DEV_HOTPLUG_SLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DEV_HOTPLUG_SLOT_KEY "hotplug-slot="
@@ -29,5 +30,18 @@ int dev_hotplug_slot_keep_split(const char *arg, int transport, char *rest, size
  * (N not 1..31, `arg` has a slot already) / -ENAMETOOLONG with the reason in err. */
 int dev_hotplug_slot_pin(const char *arg, const char *id, int slot, char *out, size_t len,
 			 char *err, size_t errlen);
+
+/* ---- the same on items (base/options.h): a device's record ---- */
+
+#define DEV_HOTPLUG_SLOT_ITEM "hotplug-slot"
+
+struct opt_items;
+/* Removes the hotplug-slot item from `l` and puts its N in *slot (0: none). With `keep` (a
+ * device that keeps its slot: dev_hotplug_slot_keep_split()), a slot off PCI (`transport`) is
+ * refused. Returns 0 or -EINVAL with the reason in err (a bad N, the item given twice). */
+int dev_hotplug_slot_take(struct opt_items *l, int transport, bool keep, int *slot, char *err,
+			  size_t errlen);
+/* Adds hotplug-slot=N to `l` when `slot` is not 0. 0 or -ENOMEM. */
+int dev_hotplug_slot_put(struct opt_items *l, int slot);
 
 #endif

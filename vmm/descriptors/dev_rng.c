@@ -7,29 +7,55 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
-static int parse_rng(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+static int add_rng(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
 {
 	if (device_cfg_find(cfg, &device_rng)) {
 		snprintf(err, errlen, "only one rng device");
 		return -EINVAL;
 	}
-	struct dev_rng_cfg *c = device_cfg(cfg, &device_rng);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	c->transport = cfg->transport;
-	char rest[256];
-	int r = arg ? dev_hotplug_slot_keep_split(arg, cfg->transport, rest, sizeof(rest),
-						  &c->hotplug_slot, err, errlen)
-		    : 0;
-	return r ? r : virtio_rng_opts_parse(arg ? rest : NULL, &c->opts, err, errlen);
+	struct opt_items rest;
+	struct dev_rng_cfg c = {.transport = cfg->transport};
+	int r = opt_items_copy(&rest, items);
+	if (!r)
+		r = dev_hotplug_slot_take(&rest, cfg->transport, true, &c.hotplug_slot, err,
+					  errlen);
+	if (!r)
+		r = virtio_rng_opts_from_items(&rest, &c.opts, err, errlen);
+	opt_items_free(&rest);
+	struct dev_rng_cfg *block = r ? NULL : device_cfg(cfg, &device_rng);
+	if (!r && !block)
+		r = fail_rc(-ENOMEM, err, errlen, "out of memory");
+	if (!r)
+		*block = c;
+	return r;
+}
+
+static int parse_rng(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return device_record_parse(&device_rng, cfg, arg, err, errlen);
+}
+
+static int rng_count(const struct vm_config *cfg)
+{
+	return device_cfg_find(cfg, &device_rng) ? 1 : 0;
+}
+
+static int rng_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		     enum virtio_transport *t)
+{
+	const struct dev_rng_cfg *c = device_cfg_find(cfg, &device_rng);
+	(void)i;
+	*t = c->transport;
+	int r = virtio_rng_opts_to_items(&c->opts, out);
+	return r ? r : dev_hotplug_slot_put(out, c->hotplug_slot);
 }
 
 static int create_rng(struct vm *vm)
@@ -149,4 +175,7 @@ const struct device_desc device_rng = {.name = "rng",
 				       .create = create_rng,
 				       .cfg_size = sizeof(struct dev_rng_cfg),
 				       .api = &rng_api,
-				       .built_beside_source = true};
+				       .built_beside_source = true,
+				       .record_count = rng_count,
+				       .record_items = rng_items,
+				       .record_add = add_rng};

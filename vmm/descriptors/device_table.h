@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/options.h"
 #include "vmm/config/vm_config.h"
 
 struct vm;
@@ -319,6 +320,24 @@ struct device_desc {
 	bool built_beside_source;
 	/* The config file and API hooks; NULL: the device is known to the command line only. */
 	const struct device_api *api;
+	/* ---- The record (vmm/descriptors/device_record.h): each instance as the items of its
+	 * first option (base/options.h), the one form its option string, a JSON record and a
+	 * snapshot share. A device without these hooks has no record yet (issue 65, under way).
+	 */
+	/* The item the option's first element is, whatever it holds ("path": --disk PATH,ro), or
+	 * NULL: every element is key=value or a flag. */
+	const char *record_head;
+	/* The instances `cfg` has (0: the device is not configured). */
+	int (*record_count)(const struct vm_config *cfg);
+	/* Instance `i` as items into *out (empty on entry; the caller frees it) and its transport
+	 * into *t, such that record_add() of them makes the same instance. 0 or -ENOMEM. */
+	int (*record_items)(const struct vm_config *cfg, int i, struct opt_items *out,
+			    enum virtio_transport *t);
+	/* Adds one instance from items, with every check of the option (cfg->transport is the
+	 * instance's transport). 0, or -errno with the reason in err (what follows "--OPTION
+	 * ARG: "). */
+	int (*record_add)(struct vm_config *cfg, const struct opt_items *items, char *err,
+			  size_t errlen);
 };
 
 /* The table, in the order the devices are created; NULL-terminated. */

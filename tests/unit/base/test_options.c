@@ -105,3 +105,75 @@ Test(options, the_caller_s_string_is_not_changed_and_nothing_is_logged, .init = 
 	fflush(stderr);
 	cr_assert_stderr_eq_str("");
 }
+
+/* ---- items ---- */
+
+/* "key=value;" or "key;" per item, as record() logs them. */
+static void items_log(const struct opt_items *l, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < l->n; i++) {
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, l->v[i].value ? "%s=%s;" : "%s;", l->v[i].key,
+			 l->v[i].value);
+	}
+}
+
+Test(options, a_split_string_is_its_items_and_parses_the_same)
+{
+	struct opt_items l;
+	char log[256];
+	cr_assert_eq(opts_split("size=4,ro,fwd=a,fwd=b=c,on", NULL, &l, err, sizeof(err)), 0);
+	items_log(&l, log, sizeof(log));
+	cr_assert_str_eq(log, "size=4;ro;fwd=a;fwd=b=c;on;");
+	memset(&g, 0, sizeof(g));
+	cr_assert_eq(opts_parse_items(&l, keys, &g, "u", err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(g.log, "size=4;ro;fwd=a;fwd=b=c;on;");
+	opt_items_free(&l);
+	cr_assert_eq(l.n, 0);
+	cr_assert_eq(opts_split("/a=b/disk.img,ro", "path", &l, err, sizeof(err)), 0);
+	items_log(&l, log, sizeof(log));
+	cr_assert_str_eq(log, "path=/a=b/disk.img;ro;", "the head is the first element whole");
+	opt_items_free(&l);
+	cr_assert_eq(opts_split(NULL, "path", &l, err, sizeof(err)), 0);
+	cr_assert_eq(l.n, 0);
+	const char *bad[] = {"a,,b", "a,", ",a"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(opts_split(bad[i], NULL, &l, err, sizeof(err)), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(err, "empty option in"), "%s: %s", bad[i], err);
+		cr_assert_eq(l.n, 0);
+	}
+}
+
+Test(options, items_get_the_string_form_s_checks_and_may_hold_commas)
+{
+	struct opt_items l = {0};
+	cr_assert_eq(opt_items_add(&l, "size", "1,5"), 0);
+	cr_assert_eq(opt_items_add(&l, "ro", NULL), 0);
+	cr_assert_eq(opt_items_addf(&l, "fwd", "%d:%s", 7, "x"), 0);
+	memset(&g, 0, sizeof(g));
+	cr_assert_eq(opts_parse_items(&l, keys, &g, "u", err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(g.log, "size=1,5;ro;fwd=7:x;");
+	struct opt_items copy;
+	cr_assert_eq(opt_items_copy(&copy, &l), 0);
+	char *v = NULL;
+	cr_assert_eq(opt_items_take(&copy, "ro", &v), 1);
+	cr_assert_null(v, "a flag's value");
+	cr_assert_eq(opt_items_take(&copy, "ro", &v), 0);
+	cr_assert_eq(opt_items_find(&copy, "fwd"), 1);
+	cr_assert_eq(opt_items_find(&l, "fwd"), 2, "the copy is its own");
+	opt_items_free(&copy);
+	cr_assert_eq(opt_items_add(&l, "size", "2"), 0);
+	memset(&g, 0, sizeof(g));
+	cr_assert_eq(opts_parse_items(&l, keys, &g, "u", err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "option 'size' given twice");
+	opt_items_free(&l);
+	cr_assert_eq(opt_items_add(&l, "ro", "yes"), 0);
+	cr_assert_eq(opts_parse_items(&l, keys, &g, "u", err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "option 'ro' takes no value");
+	opt_items_free(&l);
+	cr_assert_eq(opt_items_add(&l, "size", NULL), 0);
+	cr_assert_eq(opts_parse_items(&l, keys, &g, "expected size=N", err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "'size' needs a value (expected size=N)");
+	opt_items_free(&l);
+}
