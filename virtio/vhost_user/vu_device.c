@@ -44,7 +44,7 @@ void vu_device_init(struct vu_device *vd, const char *socket, const char *label,
 }
 
 /* The grace period is measured on the monotonic clock, not in health ticks: a tick may take up
- * to VU_DEVICE_RECONNECT_TIMEOUT_MS on top of the timer's period. */
+ * to the device's timeout on top of the timer's period. */
 static int refuse(struct vu_device *vd, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int refuse(struct vu_device *vd, int err, const char *fmt, ...)
@@ -92,26 +92,35 @@ void vu_device_describe(struct vu_device *vd, unsigned nq, uint16_t qsize, uint6
 	d->external_queues = true;
 }
 
-/* (Re)connects when the last connection is gone; the driver's features must still be offered
- * (a back-end restarted with fewer is refused). */
-static int ensure_connected(struct vu_device *vd, int timeout_ms)
+/* Connects `fe` to the device's back-end; the driver's features `want` must still be offered (a
+ * back-end restarted with fewer is refused). Touches nothing of the device but its constant
+ * socket, label and timeout: the reconnect runs it without the device lock. */
+static int connect_checked(const struct vu_device *vd, struct vu_frontend *fe, uint64_t want)
 {
-	if (vu_frontend_alive(&vd->fe))
-		return 0;
-	vu_frontend_close(&vd->fe);
-	int err = vu_frontend_connect(&vd->fe, vd->socket, timeout_ms);
-	vd->fe.conn.timeout_ms = vd->timeout_ms; /* the requests after the connect */
+	vu_frontend_close(fe);
+	int err = vu_frontend_connect(fe, vd->socket, vd->timeout_ms);
 	if (err)
 		return err;
-	uint64_t want = vd->dev.driver_features & vd->backend_features;
-	if ((vd->fe.features & want) != want) {
-		snprintf(vd->fe.error, sizeof(vd->fe.error),
+	if ((fe->features & want) != want) {
+		snprintf(fe->error, sizeof(fe->error),
 			 "vhost-user back-end %s: offers %#llx now, the driver uses %#llx",
-			 vd->socket, (unsigned long long)vd->fe.features, (unsigned long long)want);
+			 vd->socket, (unsigned long long)fe->features, (unsigned long long)want);
 		return -EPROTO;
 	}
 	log_info("%s: connected to %s", vd->label, vd->socket);
 	return 0;
+}
+
+/* The driver's features the back-end serves. */
+static uint64_t wanted_features(const struct vu_device *vd)
+{
+	return vd->dev.driver_features & vd->backend_features;
+}
+
+/* Connects when the last connection is gone. */
+static int ensure_connected(struct vu_device *vd)
+{
+	return vu_frontend_alive(&vd->fe) ? 0 : connect_checked(vd, &vd->fe, wanted_features(vd));
 }
 
 /* The fd queue q's back-end should signal: the transport's irqfd when it has one for the queue
@@ -130,22 +139,18 @@ static void log_call_route(struct vu_device *vd, uint16_t q)
 						      : "through the VMM (relay)");
 }
 
-static int start_queue(struct vu_device *vd, uint16_t q, uint16_t base)
+/* Ring q as the hand-over sends it, starting at `base`. */
+static struct vu_vring_cfg ring_cfg(struct vu_device *vd, uint16_t q, uint16_t base)
 {
 	const struct virtqueue *vq = &vd->dev.vqs[q];
-	struct vu_vring_cfg v = {.ring = {.num = vq->num,
-					  .desc = vq->desc_addr,
-					  .avail = vq->driver_addr,
-					  .used = vq->device_addr},
-				 .base = base,
-				 .kick_fd = vd->dev.kick_fd[q],
-				 .call_fd = wanted_call_fd(vd, q),
-				 .err_fd = -1};
-	vd->given_call[q] = v.call_fd;
-	int err = vu_frontend_start_vring(&vd->fe, q, &v);
-	if (!err)
-		log_call_route(vd, q);
-	return err;
+	return (struct vu_vring_cfg){.ring = {.num = vq->num,
+					      .desc = vq->desc_addr,
+					      .avail = vq->driver_addr,
+					      .used = vq->device_addr},
+				     .base = base,
+				     .kick_fd = vd->dev.kick_fd[q],
+				     .call_fd = wanted_call_fd(vd, q),
+				     .err_fd = -1};
 }
 
 /* Where a resumed ring starts: its used index in guest memory (2.7.8). That is right only for
@@ -182,24 +187,69 @@ static bool rings_drained(struct vu_device *vd, uint16_t *busy_q)
 	return true;
 }
 
-/* Features, the memory table and every active queue to the connected back-end. */
-static int hand_over(struct vu_device *vd, bool resume)
+/* What a hand-over sends: the device's state, taken with its lock held (plan()), sent with or
+ * without it (send_plan()). */
+struct vu_plan {
+	uint64_t features;
+	struct vu_mem_table mem;
+	uint16_t nq;
+	bool active[VIRTIO_DEV_MAX_QUEUES];
+	struct vu_vring_cfg ring[VIRTIO_DEV_MAX_QUEUES];
+};
+
+/* The hand-over of the device as it is: resumed rings start at their used index. Returns 0, or
+ * -EINVAL with the reason in fe->error (guest RAM not shareable). */
+static int plan(struct vu_device *vd, bool resume, struct vu_plan *p, struct vu_frontend *fe)
 {
 	struct virtio_dev *dev = &vd->dev;
-	struct vu_mem_table t;
-
-	int err = vu_frontend_set_features(&vd->fe, dev->driver_features & vd->backend_features);
-	if (!err && vu_mem_table_from_guest(&t, dev->mem)) {
-		snprintf(vd->fe.error, sizeof(vd->fe.error),
+	p->features = wanted_features(vd);
+	p->nq = dev->num_queues;
+	if (vu_mem_table_from_guest(&p->mem, dev->mem)) {
+		snprintf(fe->error, sizeof(fe->error),
 			 "guest RAM is not shareable with a vhost-user back-end");
-		err = -EINVAL;
+		return -EINVAL;
 	}
+	for (uint16_t q = 0; q < p->nq; q++) {
+		p->active[q] = dev->vqs[q].active;
+		if (p->active[q])
+			p->ring[q] = ring_cfg(vd, q, resume ? resume_base(vd, q) : 0);
+	}
+	return 0;
+}
+
+/* Features, the memory table and every active ring of `p` to the back-end on `fe`. */
+static int send_plan(struct vu_frontend *fe, const struct vu_plan *p)
+{
+	int err = vu_frontend_set_features(fe, p->features);
 	if (!err)
-		err = vu_frontend_set_mem_table(&vd->fe, &t);
-	for (uint16_t q = 0; !err && q < dev->num_queues; q++) {
-		if (dev->vqs[q].active)
-			err = start_queue(vd, q, resume ? resume_base(vd, q) : 0);
+		err = vu_frontend_set_mem_table(fe, &p->mem);
+	for (uint16_t q = 0; !err && q < p->nq; q++) {
+		if (p->active[q])
+			err = vu_frontend_start_vring(fe, q, &p->ring[q]);
 	}
+	return err;
+}
+
+/* The rings of `p` were handed over: which call fd each was given. */
+static void plan_done(struct vu_device *vd, const struct vu_plan *p)
+{
+	for (uint16_t q = 0; q < p->nq; q++) {
+		if (!p->active[q])
+			continue;
+		vd->given_call[q] = p->ring[q].call_fd;
+		log_call_route(vd, q);
+	}
+}
+
+/* The hand-over at DRIVER_OK, on the connected back-end, with the device lock held. */
+static int hand_over(struct vu_device *vd)
+{
+	struct vu_plan p;
+	int err = plan(vd, false, &p, &vd->fe);
+	if (!err)
+		err = send_plan(&vd->fe, &p);
+	if (!err)
+		plan_done(vd, &p);
 	return err;
 }
 
@@ -209,10 +259,11 @@ int vu_device_activate(struct virtio_dev *dev)
 
 	/* the whole hand-over within one timeout: this runs on the vCPU that wrote the status,
 	 * with the device lock held, so a back-end may not stretch it message by message */
+	vd->generation++;
 	vu_conn_set_budget(&vd->fe.conn, vd->timeout_ms);
-	int err = ensure_connected(vd, vd->timeout_ms);
+	int err = ensure_connected(vd);
 	if (!err)
-		err = hand_over(vd, false);
+		err = hand_over(vd);
 	vu_conn_set_budget(&vd->fe.conn, 0);
 	if (err) {
 		log_error("%s: %s", vd->label, vd->fe.error);
@@ -225,6 +276,7 @@ int vu_device_activate(struct virtio_dev *dev)
 void vu_device_reset(struct virtio_dev *dev)
 {
 	struct vu_device *vd = vu_device_of(dev);
+	vd->generation++;
 	if (!vu_frontend_alive(&vd->fe))
 		return;
 	vu_conn_set_budget(&vd->fe.conn, vd->timeout_ms); /* as in vu_device_activate() */
@@ -296,6 +348,7 @@ void vu_device_counters(struct virtio_dev *dev, virtio_counter_fn put, void *ctx
 void vu_device_irqfd_changed(struct virtio_dev *dev)
 {
 	struct vu_device *vd = vu_device_of(dev);
+	vd->generation++; /* a reconnect under way plans with the fds of before */
 	if (vd->fe.conn.fd < 0 || vd->fe.conn.broken)
 		return; /* the next hand-over gives each ring the right fd */
 	/* with the device lock held, as the hand-over: the whole of it within one timeout */
@@ -342,12 +395,47 @@ static bool may_resume(struct vu_device *vd)
 	return false;
 }
 
+/* One reconnect attempt, called with the device lock held: the hand-over is planned under it,
+ * and the lock is let go while a new connection runs the handshake and the hand-over (a back-end
+ * may take the whole timeout for it: a vCPU touching the device does not wait for that, and the
+ * kicks wait anyway, this being their I/O thread). Back under the lock, the connection becomes
+ * the device's only if the driver did nothing to the device meanwhile (generation); else it is
+ * dropped and the next attempt plans again. True when the back-end is back. */
+static bool reconnect(struct vu_device *vd)
+{
+	struct virtio_dev *dev = &vd->dev;
+	struct vu_frontend fe;
+	struct vu_plan p;
+	vu_frontend_init(&fe);
+	uint64_t gen = vd->generation, want = wanted_features(vd);
+	int err = plan(vd, true, &p, &fe);
+	pthread_mutex_unlock(&dev->lock);
+	vu_conn_set_budget(&fe.conn, vd->timeout_ms); /* the whole attempt, as a hand-over */
+	if (!err)
+		err = connect_checked(vd, &fe, want);
+	if (!err)
+		err = send_plan(&fe, &p);
+	vu_conn_set_budget(&fe.conn, 0);
+	pthread_mutex_lock(&dev->lock);
+	if (!err && (gen != vd->generation || !virtio_dev_running(dev))) {
+		snprintf(fe.error, sizeof(fe.error), "the driver changed the device meanwhile");
+		err = -EAGAIN;
+	}
+	if (err) {
+		memcpy(vd->fe.error, fe.error, sizeof(fe.error));
+		vu_frontend_close(&fe);
+		return false;
+	}
+	vu_frontend_close(&vd->fe);
+	vd->fe = fe;
+	plan_done(vd, &p);
+	return true;
+}
+
 /* Once a second: a running device whose back-end hung up tries to reconnect to the socket and
  * resume its rings where the used rings are (the guest sees a pause); after VU_DEVICE_GRACE_S
  * without a back-end it fails (DEVICE_NEEDS_RESET; the driver's next DRIVER_OK connects
- * afresh). The I/O thread holds the device lock here, so vCPUs touching the device's registers
- * wait: the whole attempt (connect, handshake, hand-over) gets VU_DEVICE_RECONNECT_TIMEOUT_MS,
- * not the per-message timeout. */
+ * afresh). Each attempt gets the device's timeout, without the device lock (reconnect()). */
 static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 {
 	struct vu_device *vd = vu_device_of(dev);
@@ -363,17 +451,16 @@ static void health_ready(struct virtio_dev *dev, int fd, uint32_t revents)
 			 vd->label, vd->socket, VU_DEVICE_GRACE_S);
 		vd->down_since_ms = (int64_t)mono_ms();
 	} else if ((int64_t)mono_ms() - vd->last_try_ms < VU_DEVICE_HEALTH_PERIOD_S * 1000 / 2) {
-		/* the timer expired during the last attempt: leave the lock to the vCPUs for a
-		 * period before the next one */
+		/* the timer expired during the last attempt: a period's pause before the next */
 		return;
 	}
 	vu_frontend_close(&vd->fe);
 	if (!may_resume(vd))
 		return;
-	vu_conn_set_budget(&vd->fe.conn, VU_DEVICE_RECONNECT_TIMEOUT_MS);
-	bool back = !ensure_connected(vd, VU_DEVICE_RECONNECT_TIMEOUT_MS) && !hand_over(vd, true);
-	vu_conn_set_budget(&vd->fe.conn, 0);
+	bool back = reconnect(vd);
 	vd->last_try_ms = (int64_t)mono_ms();
+	if (!virtio_dev_running(dev)) /* reset meanwhile: the driver's DRIVER_OK connects */
+		return;
 	int64_t down_ms = vd->last_try_ms - vd->down_since_ms;
 	if (back) {
 		log_info("%s: back-end reconnected after %lld ms, queues resumed", vd->label,

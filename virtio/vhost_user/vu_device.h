@@ -42,9 +42,8 @@
 #define VU_DEVICE_HEALTH_PERIOD_S 1
 /* A running device whose back-end died waits this long (CLOCK_MONOTONIC) for one on the same
  * socket before it fails; each second it tries once, the whole attempt (connect, handshake,
- * hand-over, with the device lock held) within VU_DEVICE_RECONNECT_TIMEOUT_MS. */
-#define VU_DEVICE_GRACE_S	       10
-#define VU_DEVICE_RECONNECT_TIMEOUT_MS 1000
+ * hand-over) within the device's timeout and without the device lock (vu_device.c). */
+#define VU_DEVICE_GRACE_S 10
 
 struct vu_device {
 	struct virtio_dev dev; /* first: see the layout note above */
@@ -71,6 +70,10 @@ struct vu_device {
 	int timer_fd;
 	int64_t down_since_ms; /* CLOCK_MONOTONIC ms since the back-end is gone, -1: up */
 	int64_t last_try_ms;   /* when the last reconnect attempt ended (CLOCK_MONOTONIC ms) */
+	/* Counts what the driver does to the device (DRIVER_OK, reset, an interrupt moved), under
+	 * its lock: a reconnect that ran without the lock keeps its connection only if this did
+	 * not change meanwhile. */
+	uint64_t generation;
 };
 
 /* The vu_device of a device made with vu_device_init(). */

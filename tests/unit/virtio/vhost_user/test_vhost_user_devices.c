@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/guest_mem.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/vhost_user/vu_blk.h"
@@ -264,7 +265,10 @@ struct fake {
 	/* what it offers */
 	uint64_t features, protocol, queue_num;
 	uint8_t config[VU_MAX_CONFIG_SIZE];
-	bool refuse_config; /* an empty GET_CONFIG reply (the protocol's failure) */
+	bool refuse_config;    /* an empty GET_CONFIG reply (the protocol's failure) */
+	int slow_mem_table_ms; /* SET_MEM_TABLE answered this late */
+	bool reaccept;	       /* a closed connection: the next one is accepted */
+	int connections;       /* accepted after the first, with reaccept */
 	/* what arrived */
 	int nreq;
 	uint32_t req[256];
@@ -280,7 +284,7 @@ static void reply(int fd, uint32_t request, const void *p, uint32_t size)
 	memcpy(buf, &h, sizeof(h));
 	if (size)
 		memcpy(buf + VU_HDR_SIZE, p, size);
-	(void)!write(fd, buf, VU_HDR_SIZE + size);
+	(void)!send(fd, buf, VU_HDR_SIZE + size, MSG_NOSIGNAL); /* the front-end may be gone */
 }
 
 static int recv_one(struct fake *f, uint8_t *buf, int *fds, int *nfds)
@@ -350,16 +354,17 @@ static void record(struct fake *f, const struct vu_hdr *h, const uint8_t *buf, i
 	pthread_mutex_unlock(&f->lock);
 }
 
-static void *fake_main(void *arg)
+/* Answers one connection until it closes. */
+static void serve(struct fake *f)
 {
-	struct fake *f = arg;
 	uint8_t buf[VU_MAX_MSG];
 	int fds[8], nfds;
-	f->fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
 	while (f->fd >= 0 && recv_one(f, buf, fds, &nfds) == 0) {
 		struct vu_hdr h;
 		vu_msg_read_hdr(buf, &h);
 		record(f, &h, buf, fds, nfds);
+		if (h.request == VU_SET_MEM_TABLE && f->slow_mem_table_ms)
+			usleep((useconds_t)f->slow_mem_table_ms * 1000);
 		uint64_t zero = 0, ans = h.request == VU_GET_FEATURES		 ? f->features
 					 : h.request == VU_GET_PROTOCOL_FEATURES ? f->protocol
 										 : f->queue_num;
@@ -374,6 +379,22 @@ static void *fake_main(void *arg)
 			answer_config(f, buf + VU_HDR_SIZE);
 		else if (h.flags & VU_FLAG_NEED_REPLY)
 			reply(f->fd, h.request, &zero, 8);
+	}
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	f->fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+	serve(f);
+	while (f->reaccept && f->fd >= 0) {
+		int fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_mutex_lock(&f->lock);
+		close(f->fd);
+		f->fd = fd;
+		f->connections++;
+		pthread_mutex_unlock(&f->lock);
+		serve(f);
 	}
 	return NULL;
 }
@@ -473,7 +494,7 @@ static struct virtio_dev *make_blk(struct fake *f, const char *extra)
 	return dev;
 }
 
-static struct virtio_dev *make_net(struct fake *f, const char *extra)
+static struct virtio_dev *make_net_timeout(struct fake *f, const char *extra, int timeout_ms)
 {
 	struct vu_opts o;
 	char arg[200], err[160];
@@ -481,9 +502,14 @@ static struct virtio_dev *make_net(struct fake *f, const char *extra)
 	cr_assert_eq(vu_opts_parse(arg, VU_OPTS_NET, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(guest_mem_alloc_shared(&mem, 16 << 20), 0);
 	struct virtio_dev *dev = NULL;
-	cr_assert_eq(vu_net_create(&dev, &o, 1000), 0);
+	cr_assert_eq(vu_net_create(&dev, &o, timeout_ms), 0);
 	attach(dev);
 	return dev;
+}
+
+static struct virtio_dev *make_net(struct fake *f, const char *extra)
+{
+	return make_net_timeout(f, extra, 1000);
 }
 
 /* The driver accepts `features` (the offered ones of them), sets up `nq` queues, DRIVER_OK. */
@@ -754,6 +780,38 @@ Test(vu_net, restarted_backend_is_resumed_with_rx_buffers_posted, .timeout = 30)
 		usleep(10000);
 	cr_assert_eq(count(&f, VU_SET_VRING_ENABLE), 2);
 	cr_assert_eq(f.base[0], 10, "rx resumed at its used index");
+	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	free_dev(dev, &f);
+}
+
+/* A new back-end that needs 1.5 s for SET_MEM_TABLE (a busy-polling DPDK on a loaded host): the
+ * first attempt waits for it, and a vCPU reading the device's status meanwhile does not wait for
+ * the back-end (the attempt runs without the device lock). */
+Test(vu_net, a_slow_restarted_backend_is_resumed_without_holding_the_lock, .timeout = 30)
+{
+	struct fake f;
+	net_fake(&f);
+	struct virtio_dev *dev = make_net_timeout(&f, "", 5000);
+	cr_assert_eq(virtio_dev_start(dev), 0);
+	driver_start(dev, BIT(VIRTIO_F_VERSION_1), 2);
+	fake_kill(&f);
+	f.slow_mem_table_ms = 1500;
+	f.reaccept = true;
+	fake_start(&f);
+	uint64_t worst = 0;
+	for (int i = 0; i < 1000 && count(&f, VU_SET_VRING_ENABLE) < 2; i++) {
+		uint64_t t = mono_ms();
+		(void)status_of(dev);
+		if (mono_ms() - t > worst)
+			worst = mono_ms() - t;
+		usleep(10000);
+	}
+	cr_assert_eq(count(&f, VU_SET_VRING_ENABLE), 2, "resumed");
+	pthread_mutex_lock(&f.lock);
+	int again = f.connections;
+	pthread_mutex_unlock(&f.lock);
+	cr_assert_eq(again, 0, "on the first attempt (%d more)", again);
+	cr_assert_lt(worst, 1000, "the device lock was held %llu ms", (unsigned long long)worst);
 	cr_assert_not(status_of(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	free_dev(dev, &f);
 }
