@@ -1,5 +1,6 @@
 /* vCPU creation, the KVM_RUN loop and the dispatch of each exit. */
 #include "vmm/vm/vcpu.h"
+#include "vmm/vm/vm_firmware.h"
 
 #include <asm/processor-flags.h>
 #include <errno.h>
@@ -374,9 +375,6 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_GSI_ROUTING),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQFD),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
-    /* the firmware's variable flash (--firmware-vars, devices/pflash.h) leaves read-array mode
-     * at a command and comes back to it: its array's read-only memory slot goes and comes */
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
     /* a driver's DRIVER_OK starts the device's backend: a NIC sets the tap's offloads, a
      * device adds its backend fds to its I/O thread's epoll set, the rng arms its timer */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETOFFLOAD),
@@ -416,7 +414,17 @@ static const struct sandbox_rule vcpu_vhost_user_rules[] = {
 const struct sandbox_list vcpu_vhost_user_sandbox =
     SANDBOX_LIST("vcpu-vhost-user", vcpu_vhost_user_rules);
 
-size_t vcpu_sandbox_lists(bool shares_memory, bool vfio, const struct sandbox_list *out[3])
+/* Only in a VM with a UEFI variable store (--firmware-vars, devices/pflash.h): the flash leaves
+ * read-array mode at a command the firmware writes and comes back to it, on the vCPU that wrote
+ * it, so its array's read-only memory slot goes and comes. Other VMs' vCPUs cannot change the
+ * guest's memory map. */
+static const struct sandbox_rule vcpu_flash_rules[] = {
+    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
+};
+const struct sandbox_list vcpu_flash_sandbox = SANDBOX_LIST("vcpu-flash", vcpu_flash_rules);
+
+size_t vcpu_sandbox_lists(bool shares_memory, bool vfio, bool flash,
+			  const struct sandbox_list *out[VCPU_SANDBOX_LISTS])
 {
 	size_t n = 0;
 	out[n++] = &vcpu_sandbox;
@@ -424,6 +432,8 @@ size_t vcpu_sandbox_lists(bool shares_memory, bool vfio, const struct sandbox_li
 		out[n++] = &vcpu_vhost_user_sandbox;
 	if (vfio)
 		out[n++] = &vm_vfio_vcpu_sandbox;
+	if (flash)
+		out[n++] = &vcpu_flash_sandbox;
 	return n;
 }
 
@@ -433,11 +443,12 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
-	const struct sandbox_list *lists[3];
+	const struct sandbox_list *lists[VCPU_SANDBOX_LISTS];
 	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
 	size_t nlists = vcpu_sandbox_lists(
 	    device_table_shares_memory(vcpu->vm->cfg) || vcpu->vm->cfg->mem_shared,
-	    device_table_passes_through(vcpu->vm->cfg) || vm_vfio_may_hot_add(vcpu->vm), lists);
+	    device_table_passes_through(vcpu->vm->cfg) || vm_vfio_may_hot_add(vcpu->vm),
+	    vm_firmware_flash(vcpu->vm) != NULL, lists);
 	if (set_run_mask(vcpu) || sandbox_enter(name, lists, nlists)) {
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 		return NULL;

@@ -141,12 +141,18 @@ extern const struct sandbox_list vcpu_sandbox;
 /* What they may call besides in a VM with a vhost-user device (device_table_shares_memory()). */
 extern const struct sandbox_list vcpu_vhost_user_sandbox;
 
-/* The lists a vCPU thread enters with (out[], at most 3; returns how many): vcpu_sandbox, then
- * vcpu_vhost_user_sandbox with `shares_memory` (a vhost-user device, or --mem-shared where one
- * may be hot-added), then vm_vfio_vcpu_sandbox with `vfio` (a passed-through device, or one that
- * may be hot-added). One place, so that a filter compiled ahead (sandbox_prepare()) is the one
+/* What they may call besides in a VM with a UEFI variable store (--firmware-vars). */
+extern const struct sandbox_list vcpu_flash_sandbox;
+
+#define VCPU_SANDBOX_LISTS 4
+/* The lists a vCPU thread enters with (out[], at most VCPU_SANDBOX_LISTS; returns how many):
+ * vcpu_sandbox, then vcpu_vhost_user_sandbox with `shares_memory` (a vhost-user device, or
+ * --mem-shared where one may be hot-added), then vm_vfio_vcpu_sandbox with `vfio` (a
+ * passed-through device, or one that may be hot-added), then vcpu_flash_sandbox with `flash` (a
+ * UEFI variable store). One place, so that a filter compiled ahead (sandbox_prepare()) is the one
  * the thread asks for. */
-size_t vcpu_sandbox_lists(bool shares_memory, bool vfio, const struct sandbox_list *out[3]);
+size_t vcpu_sandbox_lists(bool shares_memory, bool vfio, bool flash,
+			  const struct sandbox_list *out[VCPU_SANDBOX_LISTS]);
 
 /* Installs the no-op handler for the kick signal. Call once before starting vCPU threads. */
 int vcpu_install_kick_handler(void);

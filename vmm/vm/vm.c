@@ -627,10 +627,12 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST("main", main_rules)
 /* The main thread's lists (as vcpu_sandbox_lists()): its own and the vCPUs' (it allows what its
  * vCPU threads will call before it creates them), with vfio the end of a passed-through
  * device's too. */
-static size_t main_sandbox_lists(bool shares_memory, bool vfio, const struct sandbox_list *out[5])
+#define MAIN_SANDBOX_LISTS (2 + VCPU_SANDBOX_LISTS)
+static size_t main_sandbox_lists(bool shares_memory, bool vfio, bool flash,
+				 const struct sandbox_list *out[MAIN_SANDBOX_LISTS])
 {
 	out[0] = &main_sandbox;
-	size_t n = 1 + vcpu_sandbox_lists(shares_memory, vfio, out + 1);
+	size_t n = 1 + vcpu_sandbox_lists(shares_memory, vfio, flash, out + 1);
 	if (vfio)
 		out[n++] = &vm_vfio_end_sandbox;
 	return n;
@@ -639,21 +641,22 @@ static size_t main_sandbox_lists(bool shares_memory, bool vfio, const struct san
 /* The main thread confines itself before it creates the vCPU threads. */
 static int confine_main(const struct vm *vm)
 {
-	const struct sandbox_list *lists[5];
+	const struct sandbox_list *lists[MAIN_SANDBOX_LISTS];
 	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs); a
 	 * passed-through device, at boot or hot-added later (--vfio-hotplug) */
-	size_t n = main_sandbox_lists(
-	    device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared,
-	    device_table_passes_through(vm->cfg) || vm_vfio_may_hot_add(vm), lists);
+	size_t n =
+	    main_sandbox_lists(device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared,
+			       device_table_passes_through(vm->cfg) || vm_vfio_may_hot_add(vm),
+			       vm_firmware_flash((struct vm *)vm) != NULL, lists);
 	return sandbox_enter("main", lists, n);
 }
 
 void vm_prepare_filters(bool shares_memory)
 {
-	const struct sandbox_list *lists[5];
-	size_t n = main_sandbox_lists(shares_memory, false, lists);
+	const struct sandbox_list *lists[MAIN_SANDBOX_LISTS];
+	size_t n = main_sandbox_lists(shares_memory, false, false, lists);
 	sandbox_prepare("main", lists, n);
-	n = vcpu_sandbox_lists(shares_memory, false, lists);
+	n = vcpu_sandbox_lists(shares_memory, false, false, lists);
 	sandbox_prepare("vcpu", lists, n);
 }
 
