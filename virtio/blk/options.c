@@ -1,4 +1,4 @@
-/* Parser of the `--disk` option string (format in options.h). */
+/* Parser of the `--disk` option string and its items (format in options.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,31 +183,114 @@ static const struct opt_key keys[] = {
     {NULL, 0, NULL},
 };
 
+#define PATH_ITEM "path" /* the item the string's first element is */
+
+int virtio_blk_opts_check_spec(const char *spec, char *err, size_t errlen)
+{
+	const char *comma = spec ? strchr(spec, ',') : NULL;
+	if (!spec || !*spec || *spec == ',')
+		return parse_fail(err, errlen, "empty disk path");
+	if (comma && !comma[1])
+		return parse_fail(err, errlen, "empty option (stray comma)");
+	return 0;
+}
+
 int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen)
 {
+	struct opt_items items;
 	memset(opts, 0, sizeof(*opts));
 	if (err && errlen)
 		err[0] = '\0';
-	if (!spec || !*spec || *spec == ',')
-		return parse_fail(err, errlen, "empty disk path");
-	char *copy = strdup(spec);
-	if (!copy)
-		return -ENOMEM;
-	char *comma = strchr(copy, ',');
-	if (comma)
-		*comma = '\0';
-	int r = !comma	   ? 0
-		: comma[1] ? opts_parse(comma + 1, keys, opts, KNOWN, err, errlen)
-			   : parse_fail(err, errlen, "empty option (stray comma)");
+	int r = virtio_blk_opts_check_spec(spec, err, errlen);
+	if (r)
+		return r;
+	r = opts_split(spec, PATH_ITEM, &items, err, errlen);
+	if (!r)
+		r = virtio_blk_opts_from_items(&items, opts, err, errlen);
+	opt_items_free(&items);
+	return r;
+}
+
+int virtio_blk_opts_from_items(const struct opt_items *items, struct virtio_blk_opts *opts,
+			       char *err, size_t errlen)
+{
+	struct opt_items rest;
+	char *path = NULL;
+	memset(opts, 0, sizeof(*opts));
+	if (err && errlen)
+		err[0] = '\0';
+	int r = opt_items_copy(&rest, items);
+	if (!r)
+		opt_items_take(&rest, PATH_ITEM, &path);
+	if (!r && (!path || !*path))
+		r = parse_fail(err, errlen, "empty disk path");
+	if (!r)
+		r = opts_parse_items(&rest, keys, opts, KNOWN, err, errlen);
 	if (!r && opts->backing_dirs[0] && !opts->backing_files)
 		r = parse_fail(err, errlen, "backing_dirs= without backing_files=on");
+	opt_items_free(&rest);
 	if (r) {
-		free(copy);
+		free(path);
 		memset(opts, 0, sizeof(*opts));
 		return r;
 	}
-	opts->path = copy; /* the path is the head of the copy, cut at the first comma */
+	opts->path = path;
 	return 0;
+}
+
+/* iothread-cpus=: each CPU of the list, in its order, joined by ':' */
+static int cpus_to_item(const struct virtio_cpu_list *l, struct opt_items *out)
+{
+	char buf[VIRTIO_DEV_MAX_CPUS * 6 + 1] = "";
+	size_t n = 0;
+	if (!l->n)
+		return 0;
+	for (unsigned i = 0; i < l->n && i < VIRTIO_DEV_MAX_CPUS; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u", i ? ":" : "", l->cpu[i]);
+	return opt_items_add(out, "iothread-cpus", buf);
+}
+
+/* The path, the flags and the choices of `o` that are not their defaults. */
+static int head_to_items(const struct virtio_blk_opts *o, struct opt_items *out)
+{
+	int r = opt_items_add(out, PATH_ITEM, o->path ? o->path : "");
+	if (!r && o->ro)
+		r = opt_items_add(out, "ro", NULL);
+	if (!r && o->root)
+		r = opt_items_add(out, "root", NULL);
+	if (!r && o->has_serial)
+		r = opt_items_add(out, "serial", o->serial);
+	if (!r && o->cache != VIRTIO_BLK_CACHE_WRITEBACK)
+		r = opt_items_add(out, "cache", cache_names[o->cache]);
+	if (!r && o->no_flush)
+		r = opt_items_add(out, "flush", "off");
+	if (!r && o->discard)
+		r = opt_items_add(out, "discard", "on");
+	if (!r && o->aio != VIRTIO_BLK_AIO_AUTO)
+		r = opt_items_add(out, "aio", aio_names[o->aio]);
+	if (!r && o->format != VIRTIO_BLK_FORMAT_AUTO)
+		r = opt_items_add(out, "format", format_names[o->format]);
+	return r;
+}
+
+int virtio_blk_opts_to_items(const struct virtio_blk_opts *o, struct opt_items *out)
+{
+	int r = head_to_items(o, out);
+	if (!r)
+		r = rl_bucket_to_item(&o->rl.bw, "bw", out);
+	if (!r)
+		r = rl_bucket_to_item(&o->rl.ops, "ops", out);
+	if (!r && o->num_queues)
+		r = opt_items_addf(out, "num-queues", "%u", o->num_queues);
+	if (!r)
+		r = cpus_to_item(&o->iothread_cpus, out);
+	if (!r && o->id[0])
+		r = opt_items_add(out, "id", o->id);
+	if (!r && o->backing_files)
+		r = opt_items_add(out, "backing_files", "on");
+	if (!r && o->backing_dirs[0])
+		r = opt_items_add(out, "backing_dirs", o->backing_dirs);
+	return r;
 }
 
 void virtio_blk_opts_free(struct virtio_blk_opts *opts)

@@ -43,7 +43,9 @@
  *             absolute name, or relative to its image's folder without `..`); with
  *             backing_files=on only, at most VIRTIO_BLK_BACKING_DIRS_MAX-1 bytes
  *
- * The path is everything before the first comma, so a path containing a comma cannot be given. */
+ * On the command line the path is everything before the first comma, so a path containing a comma
+ * cannot be given there; a record (vmm/descriptors/device_record.h) has it as its "path" item,
+ * which may hold any text. */
 #ifndef VIRTIO_BLK_OPTIONS_H
 #define VIRTIO_BLK_OPTIONS_H
 
@@ -93,6 +95,20 @@ struct virtio_blk_opts {
  * backing_dirs= without backing_files=on), or -ENOMEM. On error *opts
  * holds nothing to free. */
 int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen);
+
+/* The refusals of the string before it is split into items: an empty path ("", ",ro"), a stray
+ * comma after it ("d,"). 0, or -EINVAL with err filled. */
+int virtio_blk_opts_check_spec(const char *spec, char *err, size_t errlen);
+
+/* The same from items (base/options.h): the path is the "path" item, the others are the
+ * string's keys with its checks and messages. Returns as virtio_blk_opts_parse(). */
+struct opt_items;
+int virtio_blk_opts_from_items(const struct opt_items *items, struct virtio_blk_opts *opts,
+			       char *err, size_t errlen);
+/* Appends `o` to `out` as the items virtio_blk_opts_from_items() makes it again from: its path
+ * first, then every field that is not its default (`unlocked`, not an option, is not one).
+ * 0 or -ENOMEM. */
+int virtio_blk_opts_to_items(const struct virtio_blk_opts *o, struct opt_items *out);
 
 void virtio_blk_opts_free(struct virtio_blk_opts *opts);
 

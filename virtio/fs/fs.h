@@ -35,6 +35,15 @@ struct virtio_fs_opts {
  * message in err. */
 int virtio_fs_opts_parse(const char *arg, struct virtio_fs_opts *o, char *err, size_t errlen);
 
+/* The same from items (base/options.h): the string's keys with its checks and messages (a
+ * record's values may hold commas). *o is written only on success. */
+struct opt_items;
+int virtio_fs_opts_from_items(const struct opt_items *items, struct virtio_fs_opts *o, char *err,
+			      size_t errlen);
+/* Appends `o` to `out` as the items virtio_fs_opts_from_items() makes it again from: tag and
+ * socket, then the queues' number and size when they are not the defaults. 0 or -ENOMEM. */
+int virtio_fs_opts_to_items(const struct virtio_fs_opts *o, struct opt_items *out);
+
 /* Connects to the back-end (handshake within timeout_ms) and describes the device; its
  * features are what the back-end offers of those the VMM can pass on. Returns 0 or -errno
  * (logged, with the back-end's socket). */

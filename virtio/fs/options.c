@@ -1,4 +1,5 @@
-/* --fs option parsing: tag=NAME,socket=PATH[,num-queues=N,queue-size=N]. */
+/* --fs option parsing, from its string or its items: tag=NAME,socket=PATH[,num-queues=N,
+ * queue-size=N]. */
 #include <errno.h>
 #include <string.h>
 
@@ -66,15 +67,38 @@ static const struct opt_key keys[] = {
 
 int virtio_fs_opts_parse(const char *arg, struct virtio_fs_opts *o, char *err, size_t errlen)
 {
+	struct opt_items items;
+	int rc = opts_split(arg, NULL, &items, err, errlen);
+	if (!rc)
+		rc = virtio_fs_opts_from_items(&items, o, err, errlen);
+	opt_items_free(&items);
+	return rc;
+}
+
+int virtio_fs_opts_from_items(const struct opt_items *items, struct virtio_fs_opts *o, char *err,
+			      size_t errlen)
+{
 	struct virtio_fs_opts r = {.num_request_queues = 1, .queue_size = VIRTIO_FS_DEFAULT_QSIZE};
 	int rc;
 
-	if (!arg || !*arg)
+	if (!items->n)
 		return parse_fail(err, errlen, USAGE);
-	rc = opts_parse(arg, keys, &r, USAGE, err, errlen);
+	rc = opts_parse_items(items, keys, &r, USAGE, err, errlen);
 	if (!rc && (!r.tag[0] || !r.socket[0]))
 		rc = parse_fail(err, errlen, "tag and socket are both needed (%s)", USAGE);
 	if (!rc)
 		*o = r;
 	return rc;
+}
+
+int virtio_fs_opts_to_items(const struct virtio_fs_opts *o, struct opt_items *out)
+{
+	int r = opt_items_add(out, "tag", o->tag);
+	if (!r)
+		r = opt_items_add(out, "socket", o->socket);
+	if (!r && o->num_request_queues != 1)
+		r = opt_items_addf(out, "num-queues", "%u", (unsigned)o->num_request_queues);
+	if (!r && o->queue_size != VIRTIO_FS_DEFAULT_QSIZE)
+		r = opt_items_addf(out, "queue-size", "%u", (unsigned)o->queue_size);
+	return r;
 }

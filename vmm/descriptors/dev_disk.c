@@ -13,9 +13,12 @@
 
 #include "base/host_path.h"
 #include "base/log.h"
+#include "base/options.h"
+#include "base/parse.h"
 #include "virtio/blk/blk.h"
 #include "virtio/blk/qcow2.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
@@ -70,18 +73,18 @@ int dev_disk_find_id(const struct vm_config *cfg, const char *id)
 	return -1;
 }
 
-/* Whether `o`, parsed after the disks of `c`, may join them: the API finds a drive by its id,
+/* Whether `o`, parsed after the disks of `cfg`, may join them: the API finds a drive by its id,
  * and one disk at most is the root. */
-static int check_new_disk(const struct vm_config *cfg, const struct dev_disk_cfg *c,
-			  const struct virtio_blk_opts *o, char *err, size_t errlen)
+static int check_new_disk(const struct vm_config *cfg, const struct virtio_blk_opts *o, char *err,
+			  size_t errlen)
 {
 	int same_id = dev_disk_find_id(cfg, o->id);
 	if (same_id >= 0) {
 		snprintf(err, errlen, "id=%s: disk %d has that id already", o->id, same_id);
 		return -EINVAL;
 	}
-	for (int i = 0; o->root && i < c->n; i++) {
-		if (c->disk[i].opts.root) {
+	for (int i = 0; o->root && i < dev_disk_count(cfg); i++) {
+		if (dev_disk_opts(cfg, i)->root) {
 			snprintf(err, errlen, "root: disk %d is the root device already", i);
 			return -EINVAL;
 		}
@@ -94,40 +97,69 @@ static int check_new_disk(const struct vm_config *cfg, const struct dev_disk_cfg
 	return 0;
 }
 
-static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+/* The disk `items` describe into *o (its own path) and its hotplug slot into *slot, with every
+ * check against the disks `cfg` has. 0, or -errno with the reason in err (*o then empty). */
+static int disk_from_items(const struct vm_config *cfg, const struct opt_items *items,
+			   struct virtio_blk_opts *o, int *slot, char *err, size_t errlen)
 {
-	struct dev_disk_cfg *c = device_cfg(cfg, &device_disk);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (c->n == VM_MAX_DISKS) {
-		snprintf(err, errlen, "at most %d disks", VM_MAX_DISKS);
-		return -E2BIG;
-	}
-	struct virtio_blk_opts *o = &c->disk[c->n].opts;
-	char *rest = malloc(strlen(arg) + 1);
-	int slot, r = rest ? dev_hotplug_slot_split(arg, rest, strlen(arg) + 1, &slot, err, errlen)
-			   : -ENOMEM;
+	struct opt_items rest;
+	memset(o, 0, sizeof(*o));
+	int r = opt_items_copy(&rest, items);
+	if (r)
+		return fail_rc(r, err, errlen, "out of memory");
+	r = dev_hotplug_slot_take(&rest, cfg->transport, false, slot, err, errlen);
 	if (!r)
-		r = virtio_blk_opts_parse(rest, o, err, errlen);
-	else if (r == -ENOMEM)
-		snprintf(err, errlen, "out of memory");
-	free(rest);
+		r = virtio_blk_opts_from_items(&rest, o, err, errlen);
+	opt_items_free(&rest);
 	if (r)
 		return r < 0 ? r : -EINVAL;
-	r = check_new_disk(cfg, c, o, err, errlen);
-	if (!r && slot && (o->root || !o->id[0])) {
+	r = check_new_disk(cfg, o, err, errlen);
+	if (!r && *slot && (o->root || !o->id[0])) {
 		snprintf(err, errlen, "hotplug-slot: a hot-added disk has an id= and is no root");
 		r = -EINVAL;
 	}
-	if (r) {
+	if (r)
 		virtio_blk_opts_free(o);
-		return r;
+	return r;
+}
+
+/* device_desc.record_add: one more disk, on cfg->transport. */
+static int add_disk(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
+{
+	struct virtio_blk_opts o;
+	int slot;
+	if (dev_disk_count(cfg) == VM_MAX_DISKS) {
+		snprintf(err, errlen, "at most %d disks", VM_MAX_DISKS);
+		return -E2BIG;
 	}
+	int r = disk_from_items(cfg, items, &o, &slot, err, errlen);
+	if (r)
+		return r;
+	struct dev_disk_cfg *c = device_cfg(cfg, &device_disk);
+	if (!c) {
+		virtio_blk_opts_free(&o);
+		return fail_rc(-ENOMEM, err, errlen, "out of memory");
+	}
+	c->disk[c->n].opts = o;
 	c->disk[c->n].hotplug_slot = slot;
 	c->disk[c->n++].transport = cfg->transport;
 	return 0;
+}
+
+static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int r = virtio_blk_opts_check_spec(arg, err, errlen); /* the string's own messages */
+	return r ? r : device_record_parse(&device_disk, cfg, arg, err, errlen);
+}
+
+/* device_desc.record_items: disk `i`'s options, then its hotplug slot. */
+static int disk_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		      enum virtio_transport *t)
+{
+	const struct dev_disk_cfg *c = disks_of(cfg);
+	*t = c->disk[i].transport;
+	int r = virtio_blk_opts_to_items(&c->disk[i].opts, out);
+	return r ? r : dev_hotplug_slot_put(out, c->disk[i].hotplug_slot);
 }
 
 /* A file the user marked read-only (no write bit) is not written behind their back, even by
@@ -480,4 +512,8 @@ const struct device_desc device_disk = {.name = "disk",
 					.state_size = sizeof(struct disk_state),
 					.claims = claims_disks,
 					.api = &dev_disk_api,
-					.built_beside_source = true};
+					.built_beside_source = true,
+					.record_head = "path",
+					.record_count = dev_disk_count,
+					.record_items = disk_items,
+					.record_add = add_disk};

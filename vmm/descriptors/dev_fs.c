@@ -4,92 +4,109 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/log.h"
+#include "base/options.h"
+#include "base/parse.h"
 #include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
 
-/* Moves the id=NAME item of `arg` (comma-separated, in place) into id[DEV_FS_ID_MAX]: the
- * device's parser does not know it. 0, or -EINVAL with the reason in err. */
-static int take_id(char *arg, char *id, char *err, size_t errlen)
+/* Takes the id=NAME items out of `l` into id[DEV_FS_ID_MAX] (the device's parser does not know
+ * it). 0, or -EINVAL with the reason in err (an empty or long NAME, two of them). */
+static int take_id(struct opt_items *l, char *id, char *err, size_t errlen)
 {
+	char *v = NULL;
 	id[0] = '\0';
-	for (char *p = arg; p && *p;) {
-		char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (strncmp(p, "id=", 3)) {
-			p = comma ? comma + 1 : NULL;
-			continue;
-		}
-		if (n == 3 || n - 3 >= DEV_FS_ID_MAX || id[0]) {
+	while (opt_items_take(l, "id", &v)) {
+		size_t n = v ? strlen(v) : 0;
+		bool twice = id[0];
+		if (n && n < DEV_FS_ID_MAX && !twice)
+			memcpy(id, v, n + 1);
+		free(v);
+		if (!n || n >= DEV_FS_ID_MAX || twice) {
 			snprintf(err, errlen, "id: %s",
-				 id[0] ? "given twice" : "1 to 63 bytes are expected");
+				 twice ? "given twice" : "1 to 63 bytes are expected");
 			return -EINVAL;
 		}
-		memcpy(id, p + 3, n - 3);
-		id[n - 3] = '\0';
-		/* the item and its comma go (the one before it when it is the last) */
-		if (comma) {
-			memmove(p, comma + 1, strlen(comma + 1) + 1);
-			continue; /* the next item is at p now */
-		}
-		if (p > arg)
-			p[-1] = '\0';
-		else
-			p[0] = '\0';
-		p = NULL;
 	}
 	return 0;
 }
 
-static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+/* The share `items` describe, with its id and hotplug slot, checked against the shares `cfg`
+ * has. 0, or -errno with the reason in err. */
+static int fs_from_items(const struct vm_config *cfg, const struct opt_items *items,
+			 struct virtio_fs_opts *o, char *id, int *slot, char *err, size_t errlen)
 {
-	struct dev_fs_cfg *c = device_cfg(cfg, &device_fs);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (c->n == DEV_FS_MAX) {
-		snprintf(err, errlen, "at most %d shared folders", DEV_FS_MAX);
-		return -EINVAL;
-	}
-	struct virtio_fs_opts o;
-	char rest[512], id[DEV_FS_ID_MAX];
-	int slot, rc = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
+	struct opt_items rest;
+	int rc = opt_items_copy(&rest, items);
+	if (rc)
+		return fail_rc(rc, err, errlen, "out of memory");
+	rc = dev_hotplug_slot_take(&rest, cfg->transport, false, slot, err, errlen);
 	if (!rc)
-		rc = take_id(rest, id, err, errlen);
+		rc = take_id(&rest, id, err, errlen);
 	if (!rc)
-		rc = virtio_fs_opts_parse(rest, &o, err, errlen);
+		rc = virtio_fs_opts_from_items(&rest, o, err, errlen);
+	opt_items_free(&rest);
 	if (rc)
 		return rc;
-	if (slot && !id[0]) {
-		snprintf(err, errlen, "hotplug-slot: a hot-added shared folder has an id=");
-		return -EINVAL;
-	}
-	if (id[0] && dev_fs_find(cfg, id) >= 0) {
-		snprintf(err, errlen, "id %s is given twice", id);
-		return -EINVAL;
-	}
-	for (int i = 0; i < c->n; i++) {
-		if (!strcmp(c->fs[i].opts.tag, o.tag)) {
-			snprintf(err, errlen, "tag %s is given twice", o.tag);
-			return -EINVAL;
-		}
-	}
+	if (*slot && !id[0])
+		return fail_rc(-EINVAL, err, errlen,
+			       "hotplug-slot: a hot-added shared folder has an id=");
+	if (id[0] && dev_fs_find(cfg, id) >= 0)
+		return fail_rc(-EINVAL, err, errlen, "id %s is given twice", id);
+	if (dev_fs_find_tag(cfg, o->tag) >= 0)
+		return fail_rc(-EINVAL, err, errlen, "tag %s is given twice", o->tag);
+	return 0;
+}
+
+/* device_desc.record_add: one more share, on cfg->transport. */
+static int add_fs(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
+{
+	struct virtio_fs_opts o;
+	char id[DEV_FS_ID_MAX];
+	int slot;
+	if (dev_fs_count(cfg) == DEV_FS_MAX)
+		return fail_rc(-EINVAL, err, errlen, "at most %d shared folders", DEV_FS_MAX);
+	int rc = fs_from_items(cfg, items, &o, id, &slot, err, errlen);
+	struct dev_fs_cfg *c = rc ? NULL : device_cfg(cfg, &device_fs);
+	if (!rc && !c)
+		rc = fail_rc(-ENOMEM, err, errlen, "out of memory");
+	if (rc)
+		return rc;
 	c->fs[c->n].opts = o;
 	c->fs[c->n].transport = cfg->transport;
 	snprintf(c->fs[c->n].id, sizeof(c->fs[c->n].id), "%s", id);
 	c->fs[c->n].hotplug_slot = slot;
 	c->n++;
 	return 0;
+}
+
+static int parse_fs(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return device_record_parse(&device_fs, cfg, arg, err, errlen);
+}
+
+/* device_desc.record_items: share `i`'s options, its id= and its hotplug slot. */
+static int fs_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		    enum virtio_transport *t)
+{
+	const struct dev_fs_cfg *c = device_cfg_find(cfg, &device_fs);
+	*t = c->fs[i].transport;
+	int r = virtio_fs_opts_to_items(&c->fs[i].opts, out);
+	if (!r && c->fs[i].id[0])
+		r = opt_items_add(out, "id", c->fs[i].id);
+	return r ? r : dev_hotplug_slot_put(out, c->fs[i].hotplug_slot);
 }
 
 /* A share's name in the API: its id=, else its tag. */
@@ -221,14 +238,14 @@ int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev
 		      size_t errlen)
 {
 	struct virtio_fs_opts o;
-	char rest[512], id[DEV_FS_ID_MAX];
-	if (snprintf(rest, sizeof(rest), "%s", option) >= (int)sizeof(rest)) {
-		snprintf(err, errlen, "the argument is too long");
-		return -ENAMETOOLONG;
-	}
-	int r = take_id(rest, id, err, errlen);
+	struct opt_items items;
+	char id[DEV_FS_ID_MAX];
+	int r = opts_split(option, NULL, &items, err, errlen);
 	if (!r)
-		r = virtio_fs_opts_parse(rest, &o, err, errlen);
+		r = take_id(&items, id, err, errlen);
+	if (!r)
+		r = virtio_fs_opts_from_items(&items, &o, err, errlen);
+	opt_items_free(&items);
 	if (r)
 		return r < 0 ? r : -EINVAL;
 	r = dev_vu_hot_check_ram(vm, "virtio-fs", err, errlen);
@@ -389,4 +406,7 @@ const struct device_desc device_fs = {.name = "fs",
 				      .create = create_fs,
 				      .cfg_size = sizeof(struct dev_fs_cfg),
 				      .claims = claims_fs,
-				      .api = &fs_api};
+				      .api = &fs_api,
+				      .record_count = dev_fs_count,
+				      .record_items = fs_items,
+				      .record_add = add_fs};
