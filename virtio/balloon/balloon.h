@@ -51,6 +51,13 @@ struct virtio_balloon_opts {
  * is optional, none may repeat. Returns 0 or -EINVAL with the reason in `err`. */
 int virtio_balloon_opts_parse(const char *arg, struct virtio_balloon_opts *o, char *err,
 			      size_t errlen);
+/* The same from items (base/options.h), and `o` as the items that make it again (a record:
+ * vmm/descriptors/device_record.h; only what differs from the default). from: as
+ * virtio_balloon_opts_parse(); to: 0 or -ENOMEM. */
+struct opt_items;
+int virtio_balloon_opts_from_items(const struct opt_items *items, struct virtio_balloon_opts *o,
+				   char *err, size_t errlen);
+int virtio_balloon_opts_to_items(const struct virtio_balloon_opts *o, struct opt_items *out);
 
 /* Allocates the device (free() it after virtio_dev_destroy()) for a guest of `ram_bytes` of RAM
  * (its bitmap of released pages has a bit per 4 KiB page of it; pages past it are refused). The

@@ -87,12 +87,40 @@ static const struct opt_key keys[] = {
     {NULL, 0, NULL},
 };
 
+int virtio_balloon_opts_from_items(const struct opt_items *items, struct virtio_balloon_opts *opts,
+				   char *err, size_t errlen)
+{
+	struct virtio_balloon_opts o = {0};
+	int rc = opts_parse_items(items, keys, &o, OPTS_USAGE, err, errlen);
+
+	*opts = rc ? (struct virtio_balloon_opts){0} : o;
+	return rc;
+}
+
 int virtio_balloon_opts_parse(const char *arg, struct virtio_balloon_opts *opts, char *err,
 			      size_t errlen)
 {
-	struct virtio_balloon_opts o = {0};
-	int rc = opts_parse(arg, keys, &o, OPTS_USAGE, err, errlen);
+	struct opt_items items;
+	int rc = opts_split(arg, NULL, &items, err, errlen);
 
-	*opts = rc ? (struct virtio_balloon_opts){0} : o;
+	*opts = (struct virtio_balloon_opts){0};
+	if (!rc)
+		rc = virtio_balloon_opts_from_items(&items, opts, err, errlen);
+	opt_items_free(&items);
+	return rc;
+}
+
+int virtio_balloon_opts_to_items(const struct virtio_balloon_opts *o, struct opt_items *out)
+{
+	int rc = 0;
+
+	if (o->target_mib)
+		rc = opt_items_addf(out, "size", "%llu", (unsigned long long)o->target_mib);
+	if (!rc && o->stats_interval_s)
+		rc = opt_items_addf(out, "stats", "%us", o->stats_interval_s);
+	if (!rc && o->deflate_on_oom)
+		rc = opt_items_add(out, "deflate-on-oom", "on");
+	if (!rc && o->free_page_reporting)
+		rc = opt_items_add(out, "free-page-reporting", "on");
 	return rc;
 }

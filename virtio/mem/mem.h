@@ -61,6 +61,13 @@ struct virtio_mem_opts {
  * number is MiB) and checks it with virtio_mem_check_opts(). Returns 0 or -EINVAL with the reason
  * in `err`. */
 int virtio_mem_opts_parse(const char *arg, struct virtio_mem_opts *o, char *err, size_t errlen);
+/* The same from items (base/options.h), and `o` (as the checks left it: sizes in whole MiB) as
+ * the items that make it again (a record: vmm/descriptors/device_record.h). from: as
+ * virtio_mem_opts_parse(); to: 0 or -ENOMEM. */
+struct opt_items;
+int virtio_mem_opts_from_items(const struct opt_items *items, struct virtio_mem_opts *o, char *err,
+			       size_t errlen);
+int virtio_mem_opts_to_items(const struct virtio_mem_opts *o, struct opt_items *out);
 /* Fills in the defaults (block 2 MiB, slot 128 MiB) for zero fields and checks Firecracker's
  * rules: block a power of two >= 2 MiB, slot >= 128 MiB and a multiple of the block, total >=
  * slot, a multiple of it and at most 1 TiB; requested whole blocks, at most the total. Returns 0

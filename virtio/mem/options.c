@@ -61,19 +61,50 @@ static const struct opt_key keys[] = {
     {"requested", 0, set_size}, {NULL, 0, NULL},
 };
 
-int virtio_mem_opts_parse(const char *arg, struct virtio_mem_opts *opts, char *err, size_t errlen)
+int virtio_mem_opts_from_items(const struct opt_items *items, struct virtio_mem_opts *opts,
+			       char *err, size_t errlen)
 {
 	struct virtio_mem_opts o = {0};
 	int rc;
 
-	if (!arg || !*arg)
+	if (!items->n)
 		return parse_fail(err, errlen, "%s", OPTS_USAGE);
-	rc = opts_parse(arg, keys, &o, OPTS_USAGE, err, errlen);
+	rc = opts_parse_items(items, keys, &o, OPTS_USAGE, err, errlen);
 	if (!rc && !o.total) /* set_size() refuses total=0: 0 is "not given" */
 		rc = parse_fail(err, errlen, "total= is missing (%s)", OPTS_USAGE);
 	if (!rc)
 		rc = virtio_mem_check_opts(&o, err, errlen);
 	if (!rc)
 		*opts = o;
+	return rc;
+}
+
+int virtio_mem_opts_parse(const char *arg, struct virtio_mem_opts *opts, char *err, size_t errlen)
+{
+	struct opt_items items;
+	int rc = opts_split(arg, NULL, &items, err, errlen);
+
+	if (!rc)
+		rc = virtio_mem_opts_from_items(&items, opts, err, errlen);
+	opt_items_free(&items);
+	return rc;
+}
+
+/* Size `v` as item `key` in MiB (every size the checks let through is whole MiB). */
+static int size_item(struct opt_items *out, const char *key, uint64_t v)
+{
+	return opt_items_addf(out, key, "%lluM", (unsigned long long)(v / MIB));
+}
+
+int virtio_mem_opts_to_items(const struct virtio_mem_opts *o, struct opt_items *out)
+{
+	int rc = o->total ? size_item(out, "total", o->total) : 0;
+
+	if (!rc && o->block_size != VIRTIO_MEM_DEFAULT_BLOCK)
+		rc = size_item(out, "block", o->block_size);
+	if (!rc && o->slot_size != VIRTIO_MEM_DEFAULT_SLOT)
+		rc = size_item(out, "slot", o->slot_size);
+	if (!rc && o->requested)
+		rc = size_item(out, "requested", o->requested);
 	return rc;
 }

@@ -65,19 +65,61 @@ static const struct opt_key keys[] = {
     {NULL, 0, NULL},
 };
 
-int virtio_vsock_opts_parse(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen)
+/* The items as the option string that says them ("cid=3,uds=/v"), for the messages. */
+static void items_text(const struct opt_items *l, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->n && n < len; i++) {
+		const struct opt_item *it = &l->v[i];
+		int k = snprintf(buf + n, len - n, "%s%s%s%s", i ? "," : "", it->key,
+				 it->value ? "=" : "", it->value ? it->value : "");
+		n += k > 0 ? (size_t)k : 0;
+	}
+}
+
+int virtio_vsock_opts_from_items(const struct opt_items *items, struct virtio_vsock_opts *o,
+				 char *err, size_t errlen)
 {
 	struct virtio_vsock_opts n = {0};
+	char text[VIRTIO_VSOCK_UDS_MAX + VIRTIO_VSOCK_ID_MAX + 64];
 	int ret;
 
-	if (!arg || !*arg)
+	if (!items->n)
 		return fail(err, errlen, "no options in", "");
-	ret = opts_parse(arg, keys, &n, USAGE, err, errlen);
+	ret = opts_parse_items(items, keys, &n, USAGE, err, errlen);
+	if (!ret && (!n.cid || !n.uds[0]))
+		items_text(items, text, sizeof(text));
 	if (!ret && !n.cid)
-		ret = fail(err, errlen, "missing cid in", arg);
+		ret = fail(err, errlen, "missing cid in", text);
 	if (!ret && !n.uds[0])
-		ret = fail(err, errlen, "missing uds in", arg);
+		ret = fail(err, errlen, "missing uds in", text);
 	if (!ret)
 		*o = n;
+	return ret;
+}
+
+int virtio_vsock_opts_parse(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen)
+{
+	struct opt_items items;
+	int ret = opts_split(arg, NULL, &items, err, errlen);
+
+	if (!ret)
+		ret = virtio_vsock_opts_from_items(&items, o, err, errlen);
+	opt_items_free(&items);
+	return ret;
+}
+
+int virtio_vsock_opts_to_items(const struct virtio_vsock_opts *o, struct opt_items *out)
+{
+	int ret = 0;
+
+	if (o->cid)
+		ret = opt_items_addf(out, "cid", "%llu", (unsigned long long)o->cid);
+	if (!ret && o->uds[0])
+		ret = opt_items_add(out, "uds", o->uds);
+	if (!ret && o->id[0])
+		ret = opt_items_add(out, "id", o->id);
 	return ret;
 }

@@ -64,6 +64,12 @@ extern const struct sandbox_list vsock_sandbox;
 /* Parses "cid=N,uds=PATH[,id=NAME]" (cid and uds required, each once). Returns 0, or -EINVAL with
  * the reason in err (errlen bytes). */
 int virtio_vsock_opts_parse(const char *arg, struct virtio_vsock_opts *o, char *err, size_t errlen);
+/* The same from items (base/options.h), and `o` as the items that make it again (a record:
+ * vmm/descriptors/device_record.h). from: as virtio_vsock_opts_parse(); to: 0 or -ENOMEM. */
+struct opt_items;
+int virtio_vsock_opts_from_items(const struct opt_items *items, struct virtio_vsock_opts *o,
+				 char *err, size_t errlen);
+int virtio_vsock_opts_to_items(const struct virtio_vsock_opts *o, struct opt_items *out);
 
 /* Checks, without creating anything, that o->uds can be bound: its directory exists and we may
  * create a file there, and an existing PATH is a socket (which create replaces). So a bad path is

@@ -6,34 +6,55 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_live.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
-/* Given again (a second --balloon, or PUT /balloon over the command line's), the last one wins. */
+/* Given again (a second --balloon, or PUT /balloon over the command line's), the last one wins;
+ * a refused one leaves the block as it was. */
+static int add_balloon(struct vm_config *cfg, const struct opt_items *items, char *err,
+		       size_t errlen)
+{
+	struct dev_balloon_cfg c = {.transport = cfg->transport};
+	struct opt_items rest;
+	int rc = opt_items_copy(&rest, items);
+
+	if (!rc)
+		rc = dev_hotplug_slot_take(&rest, cfg->transport, true, &c.hotplug_slot, err,
+					   errlen);
+	if (!rc)
+		rc = virtio_balloon_opts_from_items(&rest, &c.opts, err, errlen);
+	opt_items_free(&rest);
+	struct dev_balloon_cfg *block = rc ? NULL : device_cfg(cfg, &device_balloon);
+	if (!rc && !block)
+		rc = fail_rc(-ENOMEM, err, errlen, "out of memory");
+	if (!rc)
+		*block = c;
+	return rc;
+}
+
 static int parse_balloon(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct dev_balloon_cfg *c = device_cfg(cfg, &device_balloon);
-	struct virtio_balloon_opts o;
-	char rest[256];
-	int rc, slot;
+	return device_record_parse(&device_balloon, cfg, arg, err, errlen);
+}
 
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = dev_hotplug_slot_keep_split(arg, cfg->transport, rest, sizeof(rest), &slot, err,
-					 errlen);
-	if (!rc)
-		rc = virtio_balloon_opts_parse(rest, &o, err, errlen);
-	if (rc)
-		return rc;
-	c->opts = o;
-	c->transport = cfg->transport;
-	c->hotplug_slot = slot;
-	return 0;
+static int balloon_count(const struct vm_config *cfg)
+{
+	return device_cfg_find(cfg, &device_balloon) ? 1 : 0;
+}
+
+static int balloon_items(const struct vm_config *cfg, int i, struct opt_items *out,
+			 enum virtio_transport *t)
+{
+	const struct dev_balloon_cfg *c = device_cfg_find(cfg, &device_balloon);
+	(void)i;
+	*t = c->transport;
+	int rc = virtio_balloon_opts_to_items(&c->opts, out);
+	return rc ? rc : dev_hotplug_slot_put(out, c->hotplug_slot);
 }
 
 static int create_balloon(struct vm *vm)
@@ -180,4 +201,7 @@ const struct device_desc device_balloon = {.name = "balloon",
 					   .cfg_size = sizeof(struct dev_balloon_cfg),
 					   .api = &balloon_api,
 					   .claims = claims_balloon,
-					   .built_beside_source = true};
+					   .built_beside_source = true,
+					   .record_count = balloon_count,
+					   .record_items = balloon_items,
+					   .record_add = add_balloon};

@@ -16,10 +16,13 @@
 #include "virtio/console/console.h"
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
+/* The record's name of the option's first element, its KIND ("virtio", "file:PATH"). */
+#define CONSOLE_KIND  "kind"
 #define CONSOLE_USAGE "expected stdio, virtio, none or file:PATH, then ,bw=SIZE:REFILL_MS[:BURST]"
 
 /* bw=: the bucket over COM1's output, as --disk's bw= */
@@ -31,7 +34,8 @@ static int set_bw(void *dst, const char *key, const char *val, char *err, size_t
 
 static const struct opt_key console_keys[] = {{"bw", 0, set_bw}, {NULL, 0, NULL}};
 
-/* KIND, cut at its first comma (a path has none, as --disk's), into *c. */
+/* KIND (the option's first element: on the command line a path has no comma, as --disk's)
+ * into *c. */
 static int parse_kind(const char *kind, struct dev_console_cfg *c, enum virtio_transport tr,
 		      char *err, size_t errlen)
 {
@@ -54,44 +58,51 @@ static int parse_kind(const char *kind, struct dev_console_cfg *c, enum virtio_t
 	return 0;
 }
 
-static int parse_spec(const char *arg, struct dev_console_cfg *c, enum virtio_transport tr,
-		      char *err, size_t errlen)
+/* The kind item of `l` (the option's first element), removed from it, into *c. */
+static int take_kind(struct opt_items *l, struct dev_console_cfg *c, enum virtio_transport tr,
+		     char *err, size_t errlen)
 {
-	size_t len = strlen(arg) + 1;
-	char *kind = malloc(len);
-	if (!kind)
-		return parse_fail(err, errlen, "out of memory");
-	int slot, s = dev_hotplug_slot_keep_split(arg, tr, kind, len, &slot, err, errlen);
-	if (s) {
-		free(kind);
-		return s;
-	}
-	char *comma = strchr(kind, ',');
-	if (comma)
-		*comma = '\0';
-	int r = parse_kind(kind, c, tr, err, errlen);
-	if (!r && comma)
-		r = comma[1]
-			? opts_parse(comma + 1, console_keys, &c->rate, CONSOLE_USAGE, err, errlen)
-			: parse_fail(err, errlen, "empty option (stray comma)");
+	char *kind = NULL;
+	int r = opt_items_take(l, CONSOLE_KIND, &kind) && kind
+		    ? parse_kind(kind, c, tr, err, errlen)
+		    : parse_fail(err, errlen, "%s", CONSOLE_USAGE);
+	free(kind);
+	if (!r && opt_items_find(l, CONSOLE_KIND) >= 0)
+		r = parse_fail(err, errlen, "option '%s' given twice", CONSOLE_KIND);
+	return r;
+}
+
+/* Items (`l`, a copy this consumes) into *c: the hotplug slot, the kind, then bw=. */
+static int console_from_items(struct opt_items *l, struct dev_console_cfg *c,
+			      enum virtio_transport tr, char *err, size_t errlen)
+{
+	int slot, r = dev_hotplug_slot_take(l, tr, true, &slot, err, errlen);
+	if (!r)
+		r = take_kind(l, c, tr, err, errlen);
+	if (!r)
+		r = opts_parse_items(l, console_keys, &c->rate, CONSOLE_USAGE, err, errlen);
 	if (!r && c->rate.size && c->mode == CONSOLE_MODE_NONE)
 		r = parse_fail(err, errlen, "bw= limits the console's output: none has none");
 	if (!r && slot && !c->virtio)
 		r = parse_fail(err, errlen, "hotplug-slot=%d: only virtio is a PCI device", slot);
 	c->hotplug_slot = r ? 0 : slot;
-	free(kind);
 	return r;
 }
 
-/* The last --console wins, as before; its block owns its path (cfg_copy, cfg_free). */
-static int parse_console(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+/* The last --console wins, as before; its block owns its path (cfg_copy, cfg_free). A refused
+ * one leaves the block as it was. */
+static int add_console(struct vm_config *cfg, const struct opt_items *items, char *err,
+		       size_t errlen)
 {
-	struct dev_console_cfg *c = device_cfg(cfg, &device_console), n = {0};
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	int r = parse_spec(arg, &n, cfg->transport, err, errlen);
+	struct dev_console_cfg n = {0};
+	struct opt_items rest;
+	int r = opt_items_copy(&rest, items);
+	if (!r)
+		r = console_from_items(&rest, &n, cfg->transport, err, errlen);
+	opt_items_free(&rest);
+	struct dev_console_cfg *c = r ? NULL : device_cfg(cfg, &device_console);
+	if (!r && !c)
+		r = fail_rc(-ENOMEM, err, errlen, "out of memory");
 	if (r) {
 		free(n.path);
 		return r;
@@ -99,6 +110,40 @@ static int parse_console(struct vm_config *cfg, const char *arg, char *err, size
 	free(c->path);
 	*c = n;
 	return 0;
+}
+
+static int parse_console(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return device_record_parse(&device_console, cfg, arg, err, errlen);
+}
+
+static int console_count(const struct vm_config *cfg)
+{
+	return device_cfg_find(cfg, &device_console) ? 1 : 0;
+}
+
+/* The kind item that makes `c` again: "stdio", "virtio", "none" or "file:PATH". */
+static int kind_item(const struct dev_console_cfg *c, struct opt_items *out)
+{
+	if (c->mode == CONSOLE_MODE_FILE)
+		return opt_items_addf(out, CONSOLE_KIND, "file:%s", c->path ? c->path : "");
+	return opt_items_add(out, CONSOLE_KIND,
+			     c->mode == CONSOLE_MODE_NONE ? "none"
+			     : c->virtio		  ? "virtio"
+							  : "stdio");
+}
+
+/* Its transport is hvc0's, the block's own (only "virtio" sets it). */
+static int console_items(const struct vm_config *cfg, int i, struct opt_items *out,
+			 enum virtio_transport *t)
+{
+	const struct dev_console_cfg *c = device_cfg_find(cfg, &device_console);
+	(void)i;
+	*t = c->transport;
+	int r = kind_item(c, out);
+	if (!r)
+		r = rl_bucket_to_item(&c->rate, "bw", out);
+	return r ? r : dev_hotplug_slot_put(out, c->hotplug_slot);
 }
 
 static int copy_console(void *dst, const void *src)
@@ -222,4 +267,8 @@ const struct device_desc device_console = {.name = "console",
 					   .cfg_free = free_console,
 					   .claims = claims_console,
 					   .api = &dev_console_api,
-					   .built_beside_source = true};
+					   .built_beside_source = true,
+					   .record_head = CONSOLE_KIND,
+					   .record_count = console_count,
+					   .record_items = console_items,
+					   .record_add = add_console};

@@ -12,8 +12,10 @@
 
 #include "base/layout.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_live.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/memhp.h"
 #include "vmm/vm/vm.h"
 
@@ -24,23 +26,39 @@ static struct memhp_state {
 	struct vm *vm;
 } * live;
 
-/* Given again (a second --memory-hotplug, or PUT /hotplug/memory), the last one wins. */
+/* Given again (a second --memory-hotplug, or PUT /hotplug/memory), the last one wins; a refused
+ * one leaves the block as it was. */
+static int add_memhp(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
+{
+	struct dev_memhp_cfg c = {.transport = cfg->transport};
+	int rc = virtio_mem_opts_from_items(items, &c.opts, err, errlen);
+	struct dev_memhp_cfg *block = rc ? NULL : device_cfg(cfg, &device_memhp);
+
+	if (!rc && !block)
+		rc = fail_rc(-ENOMEM, err, errlen, "out of memory");
+	if (!rc)
+		*block = c;
+	return rc;
+}
+
 static int parse_memhp(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct dev_memhp_cfg *c = device_cfg(cfg, &device_memhp);
-	struct virtio_mem_opts o;
-	int rc;
+	return device_record_parse(&device_memhp, cfg, arg, err, errlen);
+}
 
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = virtio_mem_opts_parse(arg, &o, err, errlen);
-	if (rc)
-		return rc;
-	c->opts = o;
-	c->transport = cfg->transport;
-	return 0;
+static int memhp_count(const struct vm_config *cfg)
+{
+	const struct dev_memhp_cfg *c = device_cfg_find(cfg, &device_memhp);
+	return c && c->opts.total ? 1 : 0;
+}
+
+static int memhp_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		       enum virtio_transport *t)
+{
+	const struct dev_memhp_cfg *c = device_cfg_find(cfg, &device_memhp);
+	(void)i;
+	*t = c->transport;
+	return virtio_mem_opts_to_items(&c->opts, out);
 }
 
 /* Where the region of `c` goes in a guest of `ram` bytes (0: it does not fit). */
@@ -235,4 +253,7 @@ const struct device_desc device_memhp = {.name = "memory-hotplug",
 					 .cfg_size = sizeof(struct dev_memhp_cfg),
 					 .claims = claims_memhp,
 					 .api = &memhp_api,
-					 .built_beside_source = true};
+					 .built_beside_source = true,
+					 .record_count = memhp_count,
+					 .record_items = memhp_items,
+					 .record_add = add_memhp};

@@ -8,39 +8,61 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
 
-static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+/* The vsock's block; a cid of 0 is none (a refused option, a forgotten vsock). A refused option
+ * leaves it as it was. */
+static int add_vsock(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
 {
-	struct dev_vsock_cfg *c = device_cfg(cfg, &device_vsock);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (c->opts.cid) {
+	const struct dev_vsock_cfg *was = device_cfg_find(cfg, &device_vsock);
+	if (was && was->opts.cid) {
 		snprintf(err, errlen, "only one vsock device");
 		return -EINVAL;
 	}
-	char rest[VIRTIO_VSOCK_UDS_MAX + VIRTIO_VSOCK_ID_MAX + 64];
-	int slot, ret = dev_hotplug_slot_split(arg, rest, sizeof(rest), &slot, err, errlen);
-	if (ret)
-		return ret;
-	ret = virtio_vsock_opts_parse(rest, &c->opts, err, errlen);
-	if (!ret && slot && !c->opts.id[0]) {
-		snprintf(err, errlen, "hotplug-slot: a hot-added vsock has an id=");
-		ret = -EINVAL;
-	}
-	if (ret) {
-		c->opts = (struct virtio_vsock_opts){0};
-		return ret;
-	}
-	c->transport = cfg->transport;
-	c->hotplug_slot = slot;
-	return 0;
+	struct dev_vsock_cfg c = {.transport = cfg->transport};
+	struct opt_items rest;
+	int ret = opt_items_copy(&rest, items);
+	if (!ret)
+		ret = dev_hotplug_slot_take(&rest, cfg->transport, false, &c.hotplug_slot, err,
+					    errlen);
+	if (!ret)
+		ret = virtio_vsock_opts_from_items(&rest, &c.opts, err, errlen);
+	opt_items_free(&rest);
+	if (!ret && c.hotplug_slot && !c.opts.id[0])
+		ret = fail_rc(-EINVAL, err, errlen, "hotplug-slot: a hot-added vsock has an id=");
+	struct dev_vsock_cfg *block = ret ? NULL : device_cfg(cfg, &device_vsock);
+	if (!ret && !block)
+		ret = fail_rc(-ENOMEM, err, errlen, "out of memory");
+	if (!ret)
+		*block = c;
+	return ret;
+}
+
+static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return device_record_parse(&device_vsock, cfg, arg, err, errlen);
+}
+
+static int vsock_count(const struct vm_config *cfg)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	return c && c->opts.cid ? 1 : 0;
+}
+
+static int vsock_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		       enum virtio_transport *t)
+{
+	const struct dev_vsock_cfg *c = device_cfg_find(cfg, &device_vsock);
+	(void)i;
+	*t = c->transport;
+	int ret = virtio_vsock_opts_to_items(&c->opts, out);
+	return ret ? ret : dev_hotplug_slot_put(out, c->hotplug_slot);
 }
 
 const char *dev_vsock_id(const struct vm_config *cfg)
@@ -230,4 +252,7 @@ const struct device_desc device_vsock = {.name = "vsock",
 					 .create = create_vsock,
 					 .cfg_size = sizeof(struct dev_vsock_cfg),
 					 .claims = claims_vsock,
-					 .api = &vsock_api};
+					 .api = &vsock_api,
+					 .record_count = vsock_count,
+					 .record_items = vsock_items,
+					 .record_add = add_vsock};
