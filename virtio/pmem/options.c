@@ -40,7 +40,8 @@ static int set_id(void *dst, const char *key, const char *val, char *err, size_t
 	return parse_device_id(val, o->id, sizeof(o->id), err, errlen);
 }
 
-/* A path may not hold a comma: the items are split at every one. */
+/* A path given as an option string cannot hold a comma (the string is split at every one); a
+ * record's path item can. */
 static int set_path(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
 	struct virtio_pmem_opts *o = dst;
@@ -73,19 +74,48 @@ static const struct opt_key keys[] = {
 
 int virtio_pmem_opts_parse(const char *arg, struct virtio_pmem_opts *opts, char *err, size_t errlen)
 {
-	struct virtio_pmem_opts *o;
+	struct opt_items items;
 	int rc;
 
 	if (!arg || !*arg)
 		return parse_fail(err, errlen, "%s", OPTS_USAGE);
+	rc = opts_split(arg, NULL, &items, err, errlen);
+	if (!rc)
+		rc = virtio_pmem_opts_from_items(&items, opts, err, errlen);
+	opt_items_free(&items);
+	return rc;
+}
+
+int virtio_pmem_opts_from_items(const struct opt_items *items, struct virtio_pmem_opts *opts,
+				char *err, size_t errlen)
+{
+	struct virtio_pmem_opts *o;
+	int rc;
+
+	if (!items->n)
+		return parse_fail(err, errlen, "%s", OPTS_USAGE);
 	o = calloc(1, sizeof(*o)); /* a PATH_MAX path: not on the stack */
 	if (!o)
 		return parse_fail(err, errlen, "out of memory");
-	rc = opts_parse(arg, keys, o, OPTS_USAGE, err, errlen);
+	rc = opts_parse_items(items, keys, o, OPTS_USAGE, err, errlen);
 	if (!rc && !o->path[0])
 		rc = parse_fail(err, errlen, "path= is missing (%s)", OPTS_USAGE);
 	if (!rc)
 		*opts = *o;
 	free(o);
 	return rc;
+}
+
+int virtio_pmem_opts_to_items(const struct virtio_pmem_opts *o, struct opt_items *out)
+{
+	int r = opt_items_add(out, "path", o->path);
+	if (!r && o->read_only)
+		r = opt_items_add(out, "ro", NULL);
+	if (!r && o->root)
+		r = opt_items_add(out, "root", NULL);
+	if (!r && o->id[0])
+		r = opt_items_add(out, "id", o->id);
+	if (!r)
+		r = rl_bucket_to_item(&o->rl.bw, "bw", out);
+	return r ? r : rl_bucket_to_item(&o->rl.ops, "ops", out);
 }

@@ -57,6 +57,16 @@ struct virtio_pmem_opts {
  * with the reason in `err`. */
 int virtio_pmem_opts_parse(const char *arg, struct virtio_pmem_opts *o, char *err, size_t errlen);
 
+struct opt_items;
+/* The same from an option's items (base/options.h; a path item may hold commas): the string's
+ * keys and checks, none being "expected path=FILE...". 0 or -EINVAL / -ENOMEM with the reason in
+ * err; *o is left as it was on failure. */
+int virtio_pmem_opts_from_items(const struct opt_items *items, struct virtio_pmem_opts *o,
+				char *err, size_t errlen);
+/* `o` as the items that make it again with virtio_pmem_opts_from_items(): path, then each field
+ * that is not its default. 0 or -ENOMEM. */
+int virtio_pmem_opts_to_items(const struct virtio_pmem_opts *o, struct opt_items *out);
+
 /* Allocates the device (free() it after virtio_dev_destroy()) for a file mapped at guest address
  * `start` for `size` bytes (both multiples of VIRTIO_PMEM_ALIGN). The device owns `fd` from here
  * on (it is closed at destroy, or on failure) and fsync()s it for FLUSH. Starts the flush thread.

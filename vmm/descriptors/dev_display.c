@@ -1,7 +1,11 @@
 /* --display, --gpu, --screenshot, --input-script: a virtio-gpu with a virtio keyboard and
  * tablet, and optionally an SDL window (vmm/display/display_stack.h). The three devices use the
  * transport in effect at the last --display or --gpu. The options fill the device's own
- * configuration block (vmm/descriptors/dev_display.h), not struct vm_config. */
+ * configuration block (vmm/descriptors/dev_display.h), not struct vm_config, each as one item of
+ * the device's record (device_record.h), which holds them all:
+ *   {"transport": "pci", "display": "sdl", "gpu": true, "screenshot": "/tmp/s,1.png",
+ *    "input-script": "/tmp/in.txt"}
+ * An option's argument is its item's whole value (a path may hold commas, as it always could). */
 #include "vmm/descriptors/dev_display.h"
 
 #include <errno.h>
@@ -10,60 +14,173 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/host_path.h"
 #include "base/log.h"
+#include "base/options.h"
+#include "base/parse.h"
 #include "vmm/vm/vm.h"
 
-/* The block the options fill, allocated at the first; NULL (err set) when out of memory. */
-static struct dev_display_cfg *display_cfg(struct vm_config *cfg, char *err, size_t errlen)
+#define OPTS_USAGE "expected display=sdl|none, gpu, screenshot=PATH, input-script=PATH"
+
+/* What one record or option sets: the block's fields as they will be, the paths new copies. */
+struct display_set {
+	struct display_opts o;
+	char *screenshot, *input_script; /* heap copies, or NULL: unchanged */
+};
+
+static int set_mode(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
-	struct dev_display_cfg *c = device_cfg(cfg, &device_display);
-	if (!c)
-		snprintf(err, errlen, "out of memory");
-	return c;
+	struct display_set *s = dst;
+	(void)key;
+	return display_parse_mode(val, &s->o.mode, err, errlen);
+}
+
+static int set_gpu(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct display_set *s = dst;
+	(void)key, (void)val, (void)err, (void)errlen;
+	s->o.gpu = true;
+	return 0;
+}
+
+/* screenshot=, input-script=: any text, commas included (the options' whole argument). */
+static int set_path(void *dst, const char *key, const char *val, char *err, size_t errlen)
+{
+	struct display_set *s = dst;
+	char **to = key[0] == 's' ? &s->screenshot : &s->input_script;
+	*to = strdup(val);
+	return *to ? 0 : fail_rc(-ENOMEM, err, errlen, "out of memory");
+}
+
+static const struct opt_key keys[] = {
+    {"display", 0, set_mode},
+    {"gpu", OPT_FLAG, set_gpu},
+    {"screenshot", 0, set_path},
+    {"input-script", 0, set_path},
+    {NULL, 0, NULL},
+};
+
+/* `path` (a heap copy, or NULL: keep *field) in place of *field, which the block owns. */
+static void replace_path(const char **field, char *path)
+{
+	if (!path)
+		return;
+	free((char *)*field);
+	*field = path;
+}
+
+/* The items (the whole device's record, or one option's item) applied over the block, which is
+ * made at the first; with `transport`, the devices go on cfg->transport (what --display and
+ * --gpu do; --screenshot and --input-script leave it). Nothing is kept of a refused one. 0, or
+ * -errno with the reason in err. */
+static int merge(struct vm_config *cfg, const struct opt_items *items, bool transport, char *err,
+		 size_t errlen)
+{
+	const struct dev_display_cfg *has = device_cfg_find(cfg, &device_display);
+	struct display_set s = {.o = has ? has->opts : (struct display_opts){0}};
+	int r = opts_parse_items(items, keys, &s, OPTS_USAGE, err, errlen);
+	struct dev_display_cfg *c = r ? NULL : device_cfg(cfg, &device_display);
+	if (!r && !c)
+		r = fail_rc(-ENOMEM, err, errlen, "out of memory");
+	if (r) {
+		free(s.screenshot);
+		free(s.input_script);
+		return r;
+	}
+	c->opts.mode = s.o.mode;
+	c->opts.gpu = s.o.gpu;
+	replace_path(&c->opts.screenshot, s.screenshot);
+	replace_path(&c->opts.input_script, s.input_script);
+	if (transport)
+		c->transport = cfg->transport;
+	return 0;
+}
+
+/* The record's add: the whole device, on the record's transport. */
+static int add_display(struct vm_config *cfg, const struct opt_items *items, char *err,
+		       size_t errlen)
+{
+	return merge(cfg, items, true, err, errlen);
+}
+
+/* --`key` ARG as the one item key=ARG, ARG whole (a path may hold commas), over the block. */
+static int parse_one(struct vm_config *cfg, const char *key, const char *arg, bool transport,
+		     char *err, size_t errlen)
+{
+	struct opt_items items = {0};
+	int r = opt_items_add(&items, key, arg);
+	r = r ? fail_rc(r, err, errlen, "out of memory")
+	      : merge(cfg, &items, transport, err, errlen);
+	opt_items_free(&items);
+	return r;
 }
 
 static int parse_display(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
-	if (!c)
-		return -ENOMEM;
-	int r = display_parse_mode(arg, &c->opts.mode, err, errlen);
-	if (!r)
-		c->transport = cfg->transport;
-	return r;
+	return parse_one(cfg, "display", arg, true, err, errlen);
 }
 
 static int parse_gpu(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	(void)arg;
-	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
-	if (!c)
-		return -ENOMEM;
-	c->opts.gpu = true;
-	c->transport = cfg->transport;
-	return 0;
+	return parse_one(cfg, "gpu", NULL, true, err, errlen);
 }
 
 static int parse_screenshot(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
-	if (!c)
-		return -ENOMEM;
-	c->opts.screenshot = arg;
-	return 0;
+	return parse_one(cfg, "screenshot", arg, false, err, errlen);
 }
 
 static int parse_input_script(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct dev_display_cfg *c = display_cfg(cfg, err, errlen);
-	if (!c)
-		return -ENOMEM;
-	c->opts.input_script = arg;
-	return 0;
+	return parse_one(cfg, "input-script", arg, false, err, errlen);
+}
+
+static int display_count(const struct vm_config *cfg)
+{
+	return device_cfg_find(cfg, &device_display) ? 1 : 0;
+}
+
+/* The one instance: every option's item that is not its default, and the devices' transport. */
+static int display_items(const struct vm_config *cfg, int i, struct opt_items *out,
+			 enum virtio_transport *t)
+{
+	const struct dev_display_cfg *c = device_cfg_find(cfg, &device_display);
+	int r = 0;
+	(void)i;
+	*t = c->transport;
+	if (c->opts.mode == DISPLAY_SDL)
+		r = opt_items_add(out, "display", "sdl");
+	if (!r && c->opts.gpu)
+		r = opt_items_add(out, "gpu", NULL);
+	if (!r && c->opts.screenshot)
+		r = opt_items_add(out, "screenshot", c->opts.screenshot);
+	if (!r && c->opts.input_script)
+		r = opt_items_add(out, "input-script", c->opts.input_script);
+	return r;
+}
+
+/* The block owns its paths (cfg_copy, cfg_free). */
+static int copy_display(void *dst, const void *src)
+{
+	struct dev_display_cfg *to = dst;
+	const struct dev_display_cfg *from = src;
+	const char *p[2] = {from->opts.screenshot, from->opts.input_script};
+	to->opts.screenshot = p[0] ? strdup(p[0]) : NULL;
+	to->opts.input_script = p[1] ? strdup(p[1]) : NULL;
+	return (p[0] && !to->opts.screenshot) || (p[1] && !to->opts.input_script) ? -ENOMEM : 0;
+}
+
+static void free_display(void *block)
+{
+	struct dev_display_cfg *c = block;
+	free((char *)c->opts.screenshot);
+	free((char *)c->opts.input_script);
+	c->opts.screenshot = c->opts.input_script = NULL;
 }
 
 /* The --screenshot is written at exit, long after KVM: its directory must be there and
@@ -202,4 +319,10 @@ const struct device_desc device_display = {.name = "display",
 					   .start = start_display,
 					   .destroy = destroy_display,
 					   .cfg_size = sizeof(struct dev_display_cfg),
-					   .claims = claims_display};
+					   .cfg_copy = copy_display,
+					   .cfg_free = free_display,
+					   .claims = claims_display,
+					   .record_head = "display",
+					   .record_count = display_count,
+					   .record_items = display_items,
+					   .record_add = add_display};

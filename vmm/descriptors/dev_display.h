@@ -7,7 +7,7 @@
 #include "vmm/display/display_stack.h"
 
 struct dev_display_cfg {
-	struct display_opts opts;
+	struct display_opts opts; /* its screenshot and input_script heap copies the block owns */
 	/* The transport in effect at the last --display or --gpu (mmio without either: the
 	 * devices --screenshot or --input-script imply). */
 	enum virtio_transport transport;

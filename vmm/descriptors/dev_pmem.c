@@ -9,6 +9,7 @@
 
 #include "base/layout.h"
 #include "base/log.h"
+#include "base/options.h"
 #include "base/parse.h"
 #include "host/sandbox/landlock.h"
 #include "host/sandbox/sandbox.h"
@@ -16,6 +17,7 @@
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_pmem_window.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/pmem_file.h"
 #include "vmm/vm/vm.h"
@@ -60,48 +62,43 @@ static int add(struct vm_config *cfg, const char *id, const struct virtio_pmem_o
 	return 0;
 }
 
-/* Takes the "gpa=ADDR" item (decimal) out of `arg` (in place): the guest address a hot-added
- * device's window had, which its record keeps (0: none). 0, or -EINVAL with the reason in err. */
-static int split_gpa(char *arg, uint64_t *gpa, char *err, size_t errlen)
+/* The refusal of gpa=`v` (NULL: the item without a value). -EINVAL. */
+static int bad_gpa(const char *v, char *err, size_t errlen)
 {
-	size_t klen = strlen(DEV_PMEM_GPA_KEY);
-	*gpa = 0;
-	for (char *p = arg; p && *p;) {
-		char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n < klen || strncmp(p, DEV_PMEM_GPA_KEY, klen)) {
-			p = comma ? comma + 1 : NULL;
-			continue;
-		}
-		char num[24];
-		snprintf(num, sizeof(num), "%.*s", (int)(n - klen), p + klen);
-		if (*gpa || n - klen >= sizeof(num) ||
-		    parse_uint(num, 1, LAYOUT_MEM_MAX - 1, gpa) || *gpa % LAYOUT_PMEM_ALIGN ||
-		    *gpa >= LAYOUT_MEM_MAX) {
-			snprintf(
-			    err, errlen,
-			    "%.*s: a 2 MiB-aligned guest address below 768 GiB (in decimal), once",
-			    (int)n, p);
-			return -EINVAL;
-		}
-		/* drop the item and its comma (the one before it when it is the last) */
-		if (comma) {
-			memmove(p, comma + 1, strlen(comma + 1) + 1);
-		} else {
-			*(p > arg ? p - 1 : p) = '\0';
-			p = NULL;
-		}
-	}
-	return 0;
+	snprintf(err, errlen,
+		 "%s%s: a 2 MiB-aligned guest address below 768 GiB (in decimal), once",
+		 DEV_PMEM_GPA_KEY, v ? v : "");
+	return -EINVAL;
 }
 
-/* The hotplug-slot=N and gpa= items of a hot-added device's record, split off `arg`. */
-static int split_hotplug(const char *arg, char *rest, size_t len, int *slot, uint64_t *gpa,
-			 char *err, size_t errlen)
+/* Takes the gpa=ADDR item (decimal) out of `l`: the guest address a hot-added device's window
+ * had, which its record keeps (0: none). 0, or -EINVAL with the reason in err (a bad ADDR, the
+ * item given twice). */
+static int take_gpa(struct opt_items *l, uint64_t *gpa, char *err, size_t errlen)
 {
-	int r = dev_hotplug_slot_split(arg, rest, len, slot, err, errlen);
+	char *v = NULL;
+	int r = 0;
+	*gpa = 0;
+	if (!opt_items_take(l, DEV_PMEM_GPA_ITEM, &v))
+		return 0;
+	if (!v || strlen(v) >= 24 || parse_uint(v, 1, LAYOUT_MEM_MAX - 1, gpa) ||
+	    *gpa % LAYOUT_PMEM_ALIGN)
+		r = bad_gpa(v, err, errlen);
+	free(v);
+	v = NULL;
+	if (!r && opt_items_take(l, DEV_PMEM_GPA_ITEM, &v))
+		r = bad_gpa(v, err, errlen); /* the second one */
+	free(v);
+	return r;
+}
+
+/* The hotplug-slot=N and gpa= items of a hot-added device's record, taken out of `l`. */
+static int take_hotplug(struct opt_items *l, int transport, int *slot, uint64_t *gpa, char *err,
+			size_t errlen)
+{
+	int r = dev_hotplug_slot_take(l, transport, false, slot, err, errlen);
 	if (!r)
-		r = split_gpa(rest, gpa, err, errlen);
+		r = take_gpa(l, gpa, err, errlen);
 	if (!r && *gpa && !*slot) {
 		snprintf(err, errlen, "gpa= is a hot-added device's (with hotplug-slot=)");
 		r = -EINVAL;
@@ -109,25 +106,26 @@ static int split_hotplug(const char *arg, char *rest, size_t len, int *slot, uin
 	return r;
 }
 
-static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+/* The record's add: one device from `items` (its option's, with hotplug-slot= and gpa=), with
+ * every check of --pmem, on cfg->transport. */
+static int add_pmem(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
 {
 	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
 	struct virtio_pmem_opts *o = calloc(1, sizeof(*o));
-	char *rest = malloc(VIRTIO_PMEM_PATH_MAX + 512);
+	struct opt_items rest = {0};
 	char id[16];
-	uint64_t gpa;
-	int rc, slot;
+	uint64_t gpa = 0;
+	int rc = o ? opt_items_copy(&rest, items) : -ENOMEM, slot = 0;
 
-	if (!o || !rest) {
+	if (rc) {
 		free(o);
-		free(rest);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	snprintf(id, sizeof(id), "pmem%d", c ? c->n : 0);
-	rc = split_hotplug(arg, rest, VIRTIO_PMEM_PATH_MAX + 512, &slot, &gpa, err, errlen);
+	rc = take_hotplug(&rest, cfg->transport, &slot, &gpa, err, errlen);
 	if (!rc)
-		rc = virtio_pmem_opts_parse(rest, o, err, errlen);
+		rc = virtio_pmem_opts_from_items(&rest, o, err, errlen);
 	if (!rc && slot && (o->root || !o->id[0])) {
 		snprintf(err, errlen,
 			 "hotplug-slot: a hot-added pmem device has an id= and is no root");
@@ -141,9 +139,41 @@ static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t 
 		w->dev[i].hotplug_slot = slot;
 		w->dev[i].gpa = gpa;
 	}
-	free(rest);
+	opt_items_free(&rest);
 	free(o);
 	return rc;
+}
+
+static int parse_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return device_record_parse(&device_pmem, cfg, arg, err, errlen);
+}
+
+static int pmem_count(const struct vm_config *cfg)
+{
+	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
+	return c ? c->n : 0;
+}
+
+/* Device i as its option's items: an id not given (opts.id "") is pmemI again when the record
+ * is read back in order, so only another one (a device added after an earlier one went) is
+ * written as id=. */
+static int pmem_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		      enum virtio_transport *t)
+{
+	const struct dev_pmem_cfg *c = device_cfg_find(cfg, &device_pmem);
+	char derived[16];
+	int r = virtio_pmem_opts_to_items(&c->dev[i].opts, out);
+	*t = c->dev[i].transport;
+	snprintf(derived, sizeof(derived), "pmem%d", i);
+	if (!r && !c->dev[i].opts.id[0] && strcmp(c->dev[i].id, derived))
+		r = opt_items_add(out, "id", c->dev[i].id);
+	if (!r)
+		r = dev_hotplug_slot_put(out, c->dev[i].hotplug_slot);
+	if (!r && c->dev[i].gpa)
+		r = opt_items_addf(out, DEV_PMEM_GPA_ITEM, "%llu",
+				   (unsigned long long)c->dev[i].gpa);
+	return r;
 }
 
 void dev_pmem_forget(struct vm_config *cfg, const char *id)
@@ -476,4 +506,7 @@ const struct device_desc device_pmem = {.name = "pmem",
 					.destroy = destroy_pmem,
 					.cfg_size = sizeof(struct dev_pmem_cfg),
 					.claims = claims_pmem,
-					.api = &pmem_api};
+					.api = &pmem_api,
+					.record_count = pmem_count,
+					.record_items = pmem_items,
+					.record_add = add_pmem};

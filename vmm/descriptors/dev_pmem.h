@@ -24,7 +24,8 @@ struct dev_pmem_cfg {
 };
 
 /* The item of a hot-added device's record that keeps its window's guest address. */
-#define DEV_PMEM_GPA_KEY "gpa="
+#define DEV_PMEM_GPA_KEY  "gpa="
+#define DEV_PMEM_GPA_ITEM "gpa" /* the same as an item of its record (base/options.h) */
 
 extern const struct device_desc device_pmem;
 /* PATCH /pmem/{id}: a running device's rate limiter (dev_pmem_live.c). */

@@ -8,17 +8,20 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/options.h"
 #include "base/parse.h"
 #include "virtio/balloon/balloon.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_memhp.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 #define KIND_VFIO "vfio="
-
-#define ITEM_ID ",id="
+#define ITEM_PATH "vfio" /* the items of the option: vfio=PATH, id=ID */
+#define ITEM_ID	  "id"
+#define NOT_VFIO  "unknown device kind (expected vfio=/sys/bus/pci/devices/DDDD:BB:DD.F)"
 
 bool dev_vfio_has_id(const struct vm_config *cfg, const char *id)
 {
@@ -29,38 +32,49 @@ bool dev_vfio_has_id(const struct vm_config *cfg, const char *id)
 	return false;
 }
 
-/* The path of "PATH[,id=ID]" into path (the id into id): 0, or -EINVAL. */
-static int split_id(const char *arg, char *path, size_t plen, char *id, char *err, size_t errlen)
+/* Refuses item `it` of a device's items: only its vfio= path and one id= are known. */
+static int unknown_item(const struct opt_item *it, char *err, size_t errlen)
 {
-	const char *comma = strchr(arg, ',');
-	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
-	id[0] = 0;
-	if (n >= plen)
+	return fail_rc(-EINVAL, err, errlen, "unknown item %s%s%s (only id=ID follows the path)",
+		       it->key, it->value ? "=" : "", it->value ? it->value : "");
+}
+
+/* The vfio= item's value and the id= item's ("" when none) of `l`: 0, or -EINVAL with the
+ * reason in err (no vfio=, an unknown item, a second vfio= or id=, a bad ID). */
+static int pick_items(const struct opt_items *l, const char **path, const char **id, char *err,
+		      size_t errlen)
+{
+	const char *v = NULL;
+	*path = NULL;
+	*id = "";
+	for (size_t i = 0; i < l->n; i++) {
+		const struct opt_item *it = &l->v[i];
+		if (!strcmp(it->key, ITEM_PATH) && it->value && !*path)
+			*path = it->value;
+		else if (!strcmp(it->key, ITEM_ID) && it->value && !v)
+			v = it->value;
+		else
+			return unknown_item(it, err, errlen);
+	}
+	*id = v ? v : "";
+	if (!*path)
+		return fail_rc(-EINVAL, err, errlen, "%s", NOT_VFIO);
+	if (strlen(*path) >= DEV_VFIO_PATH_MAX + 16)
 		return fail_rc(-EINVAL, err, errlen, "not a PCI device's sysfs path");
-	memcpy(path, arg, n);
-	path[n] = 0;
-	if (!comma)
-		return 0;
-	if (strncmp(comma, ITEM_ID, strlen(ITEM_ID)))
-		return fail_rc(-EINVAL, err, errlen,
-			       "unknown item %s (only id=ID follows the path)", comma + 1);
-	const char *v = comma + strlen(ITEM_ID);
-	if (strlen(v) >= DEV_VFIO_ID_MAX || !v[0] || strpbrk(v, ", /"))
+	if (v && (strlen(v) >= DEV_VFIO_ID_MAX || !v[0] || strpbrk(v, ", /")))
 		return fail_rc(-EINVAL, err, errlen,
 			       "id=%s: 1 to %d characters, without ',', '/' or space", v,
 			       DEV_VFIO_ID_MAX - 1);
-	snprintf(id, DEV_VFIO_ID_MAX, "%s", v);
 	return 0;
 }
 
-int dev_vfio_parse(struct dev_vfio_cfg *c, const char *arg, char *err, size_t errlen)
+/* One device from `l` (its vfio= path, its id=) added to `c`, with every check of the option;
+ * `c` is left as it was on failure. 0, or -EINVAL with the reason in err. */
+static int add_items(struct dev_vfio_cfg *c, const struct opt_items *l, char *err, size_t errlen)
 {
-	char bdf[VFIO_BDF_LEN], path[DEV_VFIO_PATH_MAX + 16], id[DEV_VFIO_ID_MAX];
-	if (strncmp(arg, KIND_VFIO, strlen(KIND_VFIO)))
-		return fail_rc(-EINVAL, err, errlen,
-			       "unknown device kind (expected vfio=/sys/bus/pci/devices/"
-			       "DDDD:BB:DD.F)");
-	int rc = split_id(arg + strlen(KIND_VFIO), path, sizeof(path), id, err, errlen);
+	char bdf[VFIO_BDF_LEN];
+	const char *path, *id;
+	int rc = pick_items(l, &path, &id, err, errlen);
 	if (!rc)
 		rc = vfio_parse_pci_path(path, bdf, err, errlen);
 	if (rc)
@@ -80,6 +94,27 @@ int dev_vfio_parse(struct dev_vfio_cfg *c, const char *arg, char *err, size_t er
 	return 0;
 }
 
+/* The option string begins with its kind: vfio=. 0, or -EINVAL with the reason in err. */
+static int check_kind(const char *arg, char *err, size_t errlen)
+{
+	return strncmp(arg, KIND_VFIO, strlen(KIND_VFIO))
+		   ? fail_rc(-EINVAL, err, errlen, "%s", NOT_VFIO)
+		   : 0;
+}
+
+int dev_vfio_parse(struct dev_vfio_cfg *c, const char *arg, char *err, size_t errlen)
+{
+	struct opt_items items;
+	int rc = check_kind(arg, err, errlen);
+	if (rc)
+		return rc;
+	rc = opts_split(arg, NULL, &items, err, errlen);
+	if (!rc)
+		rc = add_items(c, &items, err, errlen);
+	opt_items_free(&items);
+	return rc;
+}
+
 void dev_vfio_forget(struct vm_config *cfg, const char *id)
 {
 	struct dev_vfio_cfg *c = (struct dev_vfio_cfg *)device_cfg_find(cfg, &device_vfio);
@@ -93,12 +128,40 @@ void dev_vfio_forget(struct vm_config *cfg, const char *id)
 	}
 }
 
+/* The record's add: the devices so far and this one, kept only when it is taken. */
+static int add_vfio(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
+{
+	const struct dev_vfio_cfg *has = device_cfg_find(cfg, &device_vfio);
+	struct dev_vfio_cfg one = has ? *has : (struct dev_vfio_cfg){0};
+	int rc = add_items(&one, items, err, errlen);
+	struct dev_vfio_cfg *c = rc ? NULL : device_cfg(cfg, &device_vfio);
+	if (!rc && !c)
+		rc = fail_rc(-ENOMEM, err, errlen, "out of memory");
+	if (c)
+		*c = one;
+	return rc;
+}
+
 static int parse_device(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct dev_vfio_cfg *c = device_cfg(cfg, &device_vfio);
-	if (!c)
-		return fail_rc(-ENOMEM, err, errlen, "out of memory");
-	return dev_vfio_parse(c, arg, err, errlen);
+	int rc = check_kind(arg, err, errlen);
+	return rc ? rc : device_record_parse(&device_vfio, cfg, arg, err, errlen);
+}
+
+static int vfio_count(const struct vm_config *cfg)
+{
+	const struct dev_vfio_cfg *c = device_cfg_find(cfg, &device_vfio);
+	return c ? c->n : 0;
+}
+
+/* Device i as vfio=PATH[,id=ID]; always on PCI bus 0, whatever the VM's transport. */
+static int vfio_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		      enum virtio_transport *t)
+{
+	const struct dev_vfio_cfg *c = device_cfg_find(cfg, &device_vfio);
+	int r = opt_items_add(out, ITEM_PATH, c->path[i]);
+	*t = TRANSPORT_PCI;
+	return r || !c->id[i][0] ? r : opt_items_add(out, ITEM_ID, c->id[i]);
 }
 
 /* One device opened in `con` as the VM will open it, then closed. */
@@ -307,7 +370,7 @@ static int api_vfio_option(const json_t *doc, char *arg, size_t len)
 {
 	const char *id = api_json_str(doc, "id", "");
 	int n = snprintf(arg, len, KIND_VFIO "%s%s%s", api_json_str(doc, "path", ""),
-			 id[0] ? ITEM_ID : "", id);
+			 id[0] ? ",id=" : "", id);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -353,4 +416,7 @@ const struct device_desc device_vfio = {.name = "vfio",
 					.cfg_size = sizeof(struct dev_vfio_cfg),
 					.state_size = sizeof(struct dev_vfio_state),
 					.claims = claims_vfio,
-					.api = &vfio_api};
+					.api = &vfio_api,
+					.record_count = vfio_count,
+					.record_items = vfio_items,
+					.record_add = add_vfio};
