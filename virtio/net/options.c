@@ -74,33 +74,6 @@ static int virtio_net_parse_hostfwd(const char *s, struct virtio_net_hostfwd *fw
 
 /* ---- the whole option string ---- */
 
-static int parse_first(const char *item, struct virtio_net_opts *o, char *err, size_t errlen)
-{
-	uint64_t fd;
-
-	if (strcmp(item, "user") == 0) {
-		o->kind = VIRTIO_NET_USER;
-		return 0;
-	}
-	if (strncmp(item, "tap=", 4) == 0) {
-		o->kind = VIRTIO_NET_TAP;
-		if (!item[4] || strlen(item + 4) >= IFNAMSIZ || strchr(item + 4, '/'))
-			return parse_fail(err, errlen,
-					  "bad tap interface name '%s' (1 to %d characters)",
-					  item + 4, IFNAMSIZ - 1);
-		strcpy(o->ifname, item + 4);
-		return 0;
-	}
-	if (strncmp(item, "tapfd=", 6) == 0) {
-		o->kind = VIRTIO_NET_TAPFD;
-		if (parse_uint(item + 6, 0, 0x7fffffff, &fd))
-			return parse_fail(err, errlen, "bad file descriptor '%s'", item + 6);
-		o->tapfd = (int)fd;
-		return 0;
-	}
-	return parse_fail(err, errlen, "unknown network type '%s' (%s)", item, USAGE);
-}
-
 static int set_mac(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
 	struct virtio_net_opts *o = dst;
@@ -228,29 +201,202 @@ static int check_opts(const struct virtio_net_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen)
+/* The kind item, wherever it is: tap=IFNAME, tapfd=N or the flag user. Its index, or -1. */
+static int find_kind(const struct opt_items *items)
+{
+	for (size_t i = 0; i < items->n; i++) {
+		const char *k = items->v[i].key;
+		if (!strcmp(k, "user") || !strcmp(k, "tap") || !strcmp(k, "tapfd"))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The kind item `it` into o->kind and its ifname or tapfd. */
+static int parse_kind(const struct opt_item *it, struct virtio_net_opts *o, char *err,
+		      size_t errlen)
+{
+	const char *v = it->value;
+	uint64_t fd;
+
+	if (!strcmp(it->key, "user") && !v) {
+		o->kind = VIRTIO_NET_USER;
+		return 0;
+	}
+	if (!strcmp(it->key, "tap") && v) {
+		o->kind = VIRTIO_NET_TAP;
+		if (!v[0] || strlen(v) >= IFNAMSIZ || strchr(v, '/'))
+			return parse_fail(err, errlen,
+					  "bad tap interface name '%s' (1 to %d characters)", v,
+					  IFNAMSIZ - 1);
+		strcpy(o->ifname, v);
+		return 0;
+	}
+	if (!strcmp(it->key, "tapfd") && v) {
+		o->kind = VIRTIO_NET_TAPFD;
+		if (parse_uint(v, 0, 0x7fffffff, &fd))
+			return parse_fail(err, errlen, "bad file descriptor '%s'", v);
+		o->tapfd = (int)fd;
+		return 0;
+	}
+	/* the item as the option string writes it */
+	return parse_fail(err, errlen, "unknown network type '%s%s%s' (%s)", it->key, v ? "=" : "",
+			  v ? v : "", USAGE);
+}
+
+int virtio_net_opts_check_kind(const char *spec, char *err, size_t errlen)
+{
+	size_t len = spec ? strcspn(spec, ",") : 0;
+
+	if (!len && (!spec || !*spec))
+		return parse_fail(err, errlen, "empty option (%s)", USAGE);
+	if ((len == 4 && !strncmp(spec, "user", 4)) || !strncmp(spec, "tap=", 4) ||
+	    !strncmp(spec, "tapfd=", 6))
+		return 0;
+	return parse_fail(err, errlen, "unknown network type '%.*s' (%s)", (int)len, spec, USAGE);
+}
+
+int virtio_net_opts_from_items(const struct opt_items *items, struct virtio_net_opts *opts,
+			       char *err, size_t errlen)
 {
 	struct virtio_net_opts o = {.tapfd = -1};
-	char *copy, *next;
-	int r;
+	struct opt_items rest = {0};
+	int k = find_kind(items), r;
 
 	*opts = o;
-	if (!spec || !*spec)
+	if (!items->n)
 		return parse_fail(err, errlen, "empty option (%s)", USAGE);
-	copy = strdup(spec);
-	if (!copy)
-		return -ENOMEM;
-	next = strchr(copy, ',');
-	if (next)
-		*next++ = '\0';
-	r = parse_first(copy, &o, err, errlen);
-	if (!r && next) /* "user," ends in an empty item */
-		r = *next ? opts_parse(next, keys, &o, USAGE, err, errlen)
-			  : parse_fail(err, errlen, "empty option in '%s'", spec);
-	free(copy);
+	r = parse_kind(&items->v[k < 0 ? 0 : k], &o, err, errlen); /* none: item 0 is named */
+	if (!r)
+		r = opt_items_copy(&rest, items);
+	if (!r) { /* the kind read, the rest by the table (a second kind is unknown there) */
+		char *v = NULL;
+		opt_items_take(&rest, items->v[k].key, &v); /* item k: its key's first */
+		free(v);
+		r = opts_parse_items(&rest, keys, &o, USAGE, err, errlen);
+	}
+	opt_items_free(&rest);
 	if (!r)
 		r = check_opts(&o, err, errlen);
 	if (!r)
 		*opts = o;
 	return r;
+}
+
+int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen)
+{
+	struct opt_items items;
+	int r = virtio_net_opts_check_kind(spec, err, errlen);
+
+	*opts = (struct virtio_net_opts){.tapfd = -1};
+	if (!r)
+		r = opts_split(spec, NULL, &items, err, errlen);
+	if (!r) {
+		r = virtio_net_opts_from_items(&items, opts, err, errlen);
+		opt_items_free(&items);
+	}
+	return r;
+}
+
+/* ---- back to items ---- */
+
+/* "[ADDR]:PORT", the address left out when any. */
+static int format_endpoint(uint32_t addr, uint16_t port, char *out, size_t len)
+{
+	char a[INET_ADDRSTRLEN] = "";
+	struct in_addr in = {.s_addr = addr};
+
+	if (addr && !inet_ntop(AF_INET, &in, a, sizeof(a)))
+		return -EINVAL;
+	return snprintf(out, len, "%s:%u", a, port) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+/* A hostfwd rule as the text parse_rule() reads back. */
+static int hostfwd_to_item(const struct virtio_net_hostfwd *f, struct opt_items *out)
+{
+	char host[32], guest[32];
+	int r = format_endpoint(f->host_addr, f->host_port, host, sizeof(host));
+
+	if (!r)
+		r = format_endpoint(f->guest_addr, f->guest_port, guest, sizeof(guest));
+	return r ? r
+		 : opt_items_addf(out, "hostfwd", "%s:%s-%s", f->udp ? "udp" : "tcp", host, guest);
+}
+
+/* iothread-cpus: each CPU, ':'-separated (the list as parsed, order and repeats kept). */
+static int cpus_to_item(const struct virtio_cpu_list *l, struct opt_items *out)
+{
+	char text[VIRTIO_DEV_MAX_CPUS * 6 + 1];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < l->n && n < sizeof(text); i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%u", i ? ":" : "", l->cpu[i]);
+	return l->n ? opt_items_add(out, "iothread-cpus", text) : 0;
+}
+
+/* egress: one item per rule ("none" for a policy without rules). */
+static int egress_to_items(const struct egress_rules *e, struct opt_items *out)
+{
+	char text[EGRESS_RULE_TEXT];
+	int r = e->on && !e->n ? opt_items_add(out, "egress", "none") : 0;
+
+	for (unsigned i = 0; !r && i < e->n; i++) {
+		egress_rule_format(&e->rule[i], text, sizeof(text));
+		r = opt_items_add(out, "egress", text);
+	}
+	return r;
+}
+
+static int kind_to_item(const struct virtio_net_opts *o, struct opt_items *out)
+{
+	switch (o->kind) {
+	case VIRTIO_NET_TAP:
+		return opt_items_add(out, "tap", o->ifname);
+	case VIRTIO_NET_TAPFD:
+		return opt_items_addf(out, "tapfd", "%d", o->tapfd);
+	case VIRTIO_NET_USER:
+		break;
+	}
+	return opt_items_add(out, "user", NULL);
+}
+
+/* mac=, mtu=, id=, queues=, io-threads=: those given. */
+static int scalars_to_items(const struct virtio_net_opts *o, struct opt_items *out)
+{
+	const uint8_t *m = o->mac;
+	int r = 0;
+
+	if (o->has_mac)
+		r = opt_items_addf(out, "mac", "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+				   m[3], m[4], m[5]);
+	if (!r && o->mtu)
+		r = opt_items_addf(out, "mtu", "%u", o->mtu);
+	if (!r && o->queues)
+		r = opt_items_addf(out, "queues", "%u", o->queues);
+	if (!r && o->io_threads)
+		r = opt_items_addf(out, "io-threads", "%u", o->io_threads);
+	if (!r && o->id[0])
+		r = opt_items_add(out, "id", o->id);
+	return r;
+}
+
+int virtio_net_opts_to_items(const struct virtio_net_opts *o, struct opt_items *out)
+{
+	int r = kind_to_item(o, out);
+
+	if (!r)
+		r = scalars_to_items(o, out);
+	for (unsigned i = 0; !r && i < o->nhostfwd; i++)
+		r = hostfwd_to_item(&o->hostfwd[i], out);
+	if (!r)
+		r = rl_bucket_to_item(&o->rx_rl.bw, "rx-bw", out);
+	if (!r)
+		r = rl_bucket_to_item(&o->rx_rl.ops, "rx-ops", out);
+	if (!r)
+		r = rl_bucket_to_item(&o->tx_rl.bw, "tx-bw", out);
+	if (!r)
+		r = rl_bucket_to_item(&o->tx_rl.ops, "tx-ops", out);
+	if (!r)
+		r = cpus_to_item(&o->iothread_cpus, out);
+	return r ? r : egress_to_items(&o->egress, out);
 }

@@ -97,4 +97,17 @@ struct virtio_net_opts {
  * Logs nothing (base/errors.h). */
 int virtio_net_opts_parse(const char *spec, struct virtio_net_opts *opts, char *err, size_t errlen);
 
+struct opt_items;
+/* Whether `spec` starts as an option string must: with its kind (tap=, tapfd= or user; a record's
+ * items may hold it anywhere). 0, or -EINVAL with virtio_net_opts_parse()'s message in err. */
+int virtio_net_opts_check_kind(const char *spec, char *err, size_t errlen);
+/* The option as items (base/options.h): its kind (tap=IFNAME, tapfd=N or the flag user) among
+ * them, anywhere, and the keys of the string form. The same checks and messages as
+ * virtio_net_opts_parse(); *opts is zeroed (tapfd -1) first. */
+int virtio_net_opts_from_items(const struct opt_items *items, struct virtio_net_opts *opts,
+			       char *err, size_t errlen);
+/* The options as items, the kind first, then every field given (what from_items() reads back
+ * to the same options; mmds is not an option and is left out). 0 or -ENOMEM. */
+int virtio_net_opts_to_items(const struct virtio_net_opts *o, struct opt_items *out);
+
 #endif

@@ -111,17 +111,46 @@ bool vu_opts_is_spec(const char *arg)
 	return arg && !strncmp(arg, VU_OPTS_PREFIX, strlen(VU_OPTS_PREFIX));
 }
 
-int vu_opts_parse(const char *arg, enum vu_opts_kind kind, struct vu_opts *o, char *err,
-		  size_t errlen)
+int vu_opts_from_items(const struct opt_items *items, enum vu_opts_kind kind, struct vu_opts *o,
+		       char *err, size_t errlen)
 {
 	struct vu_opts r = {.num_queues = kind == VU_OPTS_NET ? VU_NET_QUEUES : 1,
 			    .queue_size = VU_OPTS_DEFAULT_QSIZE};
-	if (!vu_opts_is_spec(arg))
+	if (opt_items_find(items, "vhost-user") < 0) /* the socket, without which nothing */
 		return parse_fail(err, errlen, "%s", usage(kind));
 	struct vu_parse p = {&r, kind};
-	int rc = opts_parse(arg, kind == VU_OPTS_NET ? net_keys : blk_keys, &p, usage(kind), err,
-			    errlen);
+	int rc = opts_parse_items(items, kind == VU_OPTS_NET ? net_keys : blk_keys, &p, usage(kind),
+				  err, errlen);
 	if (!rc)
 		*o = r;
 	return rc;
+}
+
+int vu_opts_parse(const char *arg, enum vu_opts_kind kind, struct vu_opts *o, char *err,
+		  size_t errlen)
+{
+	struct opt_items items;
+	if (!vu_opts_is_spec(arg))
+		return parse_fail(err, errlen, "%s", usage(kind));
+	int rc = opts_split(arg, NULL, &items, err, errlen);
+	if (!rc)
+		rc = vu_opts_from_items(&items, kind, o, err, errlen);
+	opt_items_free(&items);
+	return rc;
+}
+
+int vu_opts_to_items(const struct vu_opts *o, enum vu_opts_kind kind, struct opt_items *out)
+{
+	const uint8_t *m = o->mac;
+	int r = opt_items_add(out, "vhost-user", o->socket);
+	if (!r && o->num_queues != (kind == VU_OPTS_NET ? VU_NET_QUEUES : 1))
+		r = opt_items_addf(out, "num-queues", "%u", o->num_queues);
+	if (!r && o->queue_size != VU_OPTS_DEFAULT_QSIZE)
+		r = opt_items_addf(out, "queue-size", "%u", o->queue_size);
+	if (!r && o->has_mac)
+		r = opt_items_addf(out, "mac", "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+				   m[3], m[4], m[5]);
+	if (!r && o->id[0])
+		r = opt_items_add(out, "id", o->id);
+	return r;
 }

@@ -43,4 +43,13 @@ bool vu_opts_is_spec(const char *arg);
 int vu_opts_parse(const char *arg, enum vu_opts_kind kind, struct vu_opts *o, char *err,
 		  size_t errlen);
 
+struct opt_items;
+/* The option as items (base/options.h), the socket's "vhost-user" among them anywhere: the same
+ * keys, checks and messages as vu_opts_parse(); *o is set only on success. */
+int vu_opts_from_items(const struct opt_items *items, enum vu_opts_kind kind, struct vu_opts *o,
+		       char *err, size_t errlen);
+/* The options as items, the socket first, then every field not at its default (what
+ * vu_opts_from_items() reads back to the same options). 0 or -ENOMEM. */
+int vu_opts_to_items(const struct vu_opts *o, enum vu_opts_kind kind, struct opt_items *out);
+
 #endif

@@ -11,9 +11,11 @@
 #include <sys/ioctl.h>
 
 #include "base/log.h"
+#include "base/parse.h"
 #include "virtio/net/net.h"
 #include "virtio/net/tap.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/io_poll.h"
@@ -72,35 +74,71 @@ void dev_net_forget(struct vm_config *cfg, const char *id)
 	}
 }
 
-static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+/* A NIC's items into *o and its hotplug slot (0: a boot NIC), with --net's checks. */
+static int nic_from_items(const struct vm_config *cfg, const struct opt_items *items,
+			  struct virtio_net_opts *o, int *slot, char *err, size_t errlen)
 {
-	struct dev_net_cfg *c = device_cfg(cfg, &device_net);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (c->n == VM_MAX_NICS) {
+	struct opt_items rest;
+	int r = opt_items_copy(&rest, items);
+	if (!r)
+		r = dev_hotplug_slot_take(&rest, cfg->transport, false, slot, err, errlen);
+	if (!r)
+		r = virtio_net_opts_from_items(&rest, o, err, errlen);
+	opt_items_free(&rest);
+	if (!r && *slot && (o->kind != VIRTIO_NET_TAP || !o->id[0]))
+		r = fail_rc(-EINVAL, err, errlen,
+			    "hotplug-slot: a hot-added NIC has a tap= and an id=");
+	return r;
+}
+
+/* One NIC from its items: the checks --net makes, then the NIC appended. */
+static int add_net(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
+{
+	const struct dev_net_cfg *have = nics_of(cfg);
+	if (have && have->n == VM_MAX_NICS) {
 		snprintf(err, errlen, "at most %d NICs", VM_MAX_NICS);
 		return -E2BIG;
 	}
-	/* As long as the argument: a NIC's egress rules alone may take kilobytes. */
-	char *rest = malloc(strlen(arg) + 1);
-	int slot, r = rest ? dev_hotplug_slot_split(arg, rest, strlen(arg) + 1, &slot, err, errlen)
-			   : -ENOMEM;
-	if (!r)
-		r = virtio_net_opts_parse(rest, &c->nic[c->n].opts, err, errlen);
-	else if (r == -ENOMEM)
+	struct virtio_net_opts *o = malloc(sizeof(*o)); /* egress rules: kilobytes */
+	int slot = 0, r = o ? nic_from_items(cfg, items, o, &slot, err, errlen) : -ENOMEM;
+	struct dev_net_cfg *c = r ? NULL : device_cfg(cfg, &device_net);
+	if (!r && !c)
+		r = -ENOMEM;
+	if (r == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
-	free(rest);
-	if (r)
-		return r;
-	if (slot && (c->nic[c->n].opts.kind != VIRTIO_NET_TAP || !c->nic[c->n].opts.id[0])) {
-		snprintf(err, errlen, "hotplug-slot: a hot-added NIC has a tap= and an id=");
-		return -EINVAL;
+	if (!r) {
+		c->nic[c->n].opts = *o;
+		c->nic[c->n].hotplug_slot = slot;
+		c->nic[c->n++].transport = cfg->transport;
 	}
-	c->nic[c->n].hotplug_slot = slot;
-	c->nic[c->n++].transport = cfg->transport;
-	return 0;
+	free(o);
+	return r;
+}
+
+/* --net ARG: its kind first (after any hotplug-slot=, as before), as the option string has it;
+ * then its record. */
+static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	const char *head = arg;
+	while (!strncmp(head, DEV_HOTPLUG_SLOT_KEY, strlen(DEV_HOTPLUG_SLOT_KEY)))
+		head = strchr(head, ',') ? strchr(head, ',') + 1 : "";
+	int r = virtio_net_opts_check_kind(head, err, errlen);
+	return r ? r : device_record_parse(&device_net, cfg, arg, err, errlen);
+}
+
+static int net_count(const struct vm_config *cfg)
+{
+	return dev_net_count(cfg);
+}
+
+/* NIC i's items: its options and its hotplug slot. */
+static int net_items(const struct vm_config *cfg, int i, struct opt_items *out,
+		     enum virtio_transport *t)
+{
+	const struct dev_net_cfg *c = nics_of(cfg);
+	*t = c->nic[i].transport;
+	int r = virtio_net_opts_to_items(&c->nic[i].opts, out);
+	return r ? r : dev_hotplug_slot_put(out, c->nic[i].hotplug_slot);
 }
 
 /* io-threads not given: one I/O thread per queue pair when the host has a CPU to spare for each
@@ -314,4 +352,7 @@ const struct device_desc device_net = {.name = "net",
 				       .cfg_size = sizeof(struct dev_net_cfg),
 				       .state_size = sizeof(struct nic_state),
 				       .claims = claims_nics,
-				       .api = &dev_net_api};
+				       .api = &dev_net_api,
+				       .record_count = net_count,
+				       .record_items = net_items,
+				       .record_add = add_net};

@@ -13,6 +13,7 @@
 #include "virtio/vhost_user/vu_blk.h"
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_net.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
 
@@ -55,21 +56,18 @@ void dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const cha
 	}
 }
 
-static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_config *cfg,
-		 const char *arg, char *err, size_t errlen)
+/* One device of kind `d` from its items: the limit, its options, its id and socket not another
+ * device's; then appended on cfg->transport. */
+static int add(const struct device_desc *d, enum vu_opts_kind kind, struct vm_config *cfg,
+	       const struct opt_items *items, char *err, size_t errlen)
 {
-	struct dev_vu_cfg *c = device_cfg(cfg, d);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (c->n == DEV_VU_MAX) {
+	if (dev_vu_count(cfg, d) == DEV_VU_MAX) {
 		snprintf(err, errlen, "at most %d vhost-user %s", DEV_VU_MAX,
 			 kind == VU_OPTS_BLK ? "disks" : "NICs");
 		return -E2BIG;
 	}
 	struct vu_opts o;
-	int r = vu_opts_parse(arg, kind, &o, err, errlen);
+	int r = vu_opts_from_items(items, kind, &o, err, errlen);
 	if (r)
 		return r;
 	if (device_table_id_claimed(cfg, id_space(kind), o.id, NULL)) {
@@ -84,20 +82,67 @@ static int parse(const struct device_desc *d, enum vu_opts_kind kind, struct vm_
 			 o.socket, other.option);
 		return -EINVAL;
 	}
+	struct dev_vu_cfg *c = device_cfg(cfg, d);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	c->dev[c->n].opts = o;
 	c->dev[c->n].transport = cfg->transport;
 	c->n++;
 	return 0;
 }
 
+static int add_blk(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
+{
+	return add(&device_vu_blk, VU_OPTS_BLK, cfg, items, err, errlen);
+}
+
+static int add_net(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
+{
+	return add(&device_vu_net, VU_OPTS_NET, cfg, items, err, errlen);
+}
+
 static int parse_blk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	return parse(&device_vu_blk, VU_OPTS_BLK, cfg, arg, err, errlen);
+	return device_record_parse(&device_vu_blk, cfg, arg, err, errlen);
 }
 
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	return parse(&device_vu_net, VU_OPTS_NET, cfg, arg, err, errlen);
+	return device_record_parse(&device_vu_net, cfg, arg, err, errlen);
+}
+
+static int count_blk(const struct vm_config *cfg)
+{
+	return dev_vu_count(cfg, &device_vu_blk);
+}
+
+static int count_net(const struct vm_config *cfg)
+{
+	return dev_vu_count(cfg, &device_vu_net);
+}
+
+/* Device i of kind `d`: its transport and options. */
+static int items_of(const struct device_desc *d, enum vu_opts_kind kind,
+		    const struct vm_config *cfg, int i, struct opt_items *out,
+		    enum virtio_transport *t)
+{
+	const struct dev_vu_cfg *c = device_cfg_find(cfg, d);
+	*t = c->dev[i].transport;
+	return vu_opts_to_items(&c->dev[i].opts, kind, out);
+}
+
+static int items_blk(const struct vm_config *cfg, int i, struct opt_items *out,
+		     enum virtio_transport *t)
+{
+	return items_of(&device_vu_blk, VU_OPTS_BLK, cfg, i, out, t);
+}
+
+static int items_net(const struct vm_config *cfg, int i, struct opt_items *out,
+		     enum virtio_transport *t)
+{
+	return items_of(&device_vu_net, VU_OPTS_NET, cfg, i, out, t);
 }
 
 /* Before KVM: each back-end's socket exists (the back-end creates it when it starts). One
@@ -324,7 +369,10 @@ const struct device_desc device_vu_blk = {.name = "vhost-user-blk",
 					  .check = check_blk,
 					  .create = create_blk,
 					  .cfg_size = sizeof(struct dev_vu_cfg),
-					  .claims = claims_blk};
+					  .claims = claims_blk,
+					  .record_count = count_blk,
+					  .record_items = items_blk,
+					  .record_add = add_blk};
 
 const struct device_desc device_vu_net = {.name = "vhost-user-net",
 					  .options = net_options,
@@ -332,4 +380,7 @@ const struct device_desc device_vu_net = {.name = "vhost-user-net",
 					  .check = check_net,
 					  .create = create_net,
 					  .cfg_size = sizeof(struct dev_vu_cfg),
-					  .claims = claims_net};
+					  .claims = claims_net,
+					  .record_count = count_net,
+					  .record_items = items_net,
+					  .record_add = add_net};
