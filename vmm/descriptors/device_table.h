@@ -15,7 +15,8 @@
  *    replays it through the same parser (vmm/snapshot/vm_snapshot.c); the device's state is the
  *    device model's own (vm_snapshot_devices.c).
  *
- * Adding a virtio device: write its descriptor in vmm/descriptors/dev_<name>.c (options, parser,
+ * Adding a virtio device: write its descriptor in vmm/descriptors/dev_<name>.c (options, its
+ * record hooks with the parser going through device_record_parse() (device_record.h),
  * create, a configuration block kept with device_cfg(), a run-time block kept with
  * device_state() when the rest of the VMM reaches its devices while the VM runs, and a struct
  * device_api when the config file and the API should know it), declared in
