@@ -238,18 +238,6 @@ int virtio_blk_opts_from_items(const struct opt_items *items, struct virtio_blk_
 	return 0;
 }
 
-/* iothread-cpus=: each CPU of the list, in its order, joined by ':' */
-static int cpus_to_item(const struct virtio_cpu_list *l, struct opt_items *out)
-{
-	char buf[VIRTIO_DEV_MAX_CPUS * 6 + 1] = "";
-	size_t n = 0;
-	if (!l->n)
-		return 0;
-	for (unsigned i = 0; i < l->n && i < VIRTIO_DEV_MAX_CPUS; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u", i ? ":" : "", l->cpu[i]);
-	return opt_items_add(out, "iothread-cpus", buf);
-}
-
 /* The path, the flags and the choices of `o` that are not their defaults. */
 static int head_to_items(const struct virtio_blk_opts *o, struct opt_items *out)
 {
@@ -283,7 +271,7 @@ int virtio_blk_opts_to_items(const struct virtio_blk_opts *o, struct opt_items *
 	if (!r && o->num_queues)
 		r = opt_items_addf(out, "num-queues", "%u", o->num_queues);
 	if (!r)
-		r = cpus_to_item(&o->iothread_cpus, out);
+		r = virtio_cpu_list_to_item(&o->iothread_cpus, out);
 	if (!r && o->id[0])
 		r = opt_items_add(out, "id", o->id);
 	if (!r && o->backing_files)

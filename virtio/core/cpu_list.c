@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/options.h"
 #include "base/parse.h"
 #include "virtio/core/device.h"
 
@@ -45,4 +46,15 @@ int virtio_cpu_list_parse(const char *s, struct virtio_cpu_list *out, char *err,
 			return parse_fail(err, errlen, "iothread-cpus: trailing ':'");
 	}
 	return 0;
+}
+
+int virtio_cpu_list_to_item(const struct virtio_cpu_list *l, struct opt_items *out)
+{
+	char text[VIRTIO_DEV_MAX_CPUS * 5 + 1] = ""; /* below 4096: 4 digits and a ':' each */
+	size_t n = 0;
+	if (!l->n)
+		return 0;
+	for (unsigned i = 0; i < l->n && i < VIRTIO_DEV_MAX_CPUS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%u", i ? ":" : "", l->cpu[i]);
+	return opt_items_add(out, "iothread-cpus", text);
 }

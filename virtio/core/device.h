@@ -424,6 +424,10 @@ bool virtio_group_process_pending(struct virtio_dev *dev, unsigned g);
 /* Parses a CPU list "0:2-3" (':'-separated CPUs or ranges; ',' separates option items) into
  * *out. Returns 0, or -EINVAL with a message in err. */
 int virtio_cpu_list_parse(const char *s, struct virtio_cpu_list *out, char *err, size_t errlen);
+/* Adds `l` as the item "iothread-cpus" (each CPU in its order, ':'-joined: what
+ * virtio_cpu_list_parse() reads back) to `out` when the list is not empty. 0 or -ENOMEM. */
+struct opt_items;
+int virtio_cpu_list_to_item(const struct virtio_cpu_list *l, struct opt_items *out);
 /* True when the driver negotiated feature bit `bit`. */
 static inline bool virtio_dev_has_feature(const struct virtio_dev *dev, unsigned bit)
 {

@@ -323,17 +323,6 @@ static int hostfwd_to_item(const struct virtio_net_hostfwd *f, struct opt_items 
 		 : opt_items_addf(out, "hostfwd", "%s:%s-%s", f->udp ? "udp" : "tcp", host, guest);
 }
 
-/* iothread-cpus: each CPU, ':'-separated (the list as parsed, order and repeats kept). */
-static int cpus_to_item(const struct virtio_cpu_list *l, struct opt_items *out)
-{
-	char text[VIRTIO_DEV_MAX_CPUS * 6 + 1];
-	size_t n = 0;
-
-	for (unsigned i = 0; i < l->n && n < sizeof(text); i++)
-		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%u", i ? ":" : "", l->cpu[i]);
-	return l->n ? opt_items_add(out, "iothread-cpus", text) : 0;
-}
-
 /* egress: one item per rule ("none" for a policy without rules). */
 static int egress_to_items(const struct egress_rules *e, struct opt_items *out)
 {
@@ -397,6 +386,6 @@ int virtio_net_opts_to_items(const struct virtio_net_opts *o, struct opt_items *
 	if (!r)
 		r = rl_bucket_to_item(&o->tx_rl.ops, "tx-ops", out);
 	if (!r)
-		r = cpus_to_item(&o->iothread_cpus, out);
+		r = virtio_cpu_list_to_item(&o->iothread_cpus, out);
 	return r ? r : egress_to_items(&o->egress, out);
 }
