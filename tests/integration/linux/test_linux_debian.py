@@ -448,9 +448,11 @@ def check_boot(out, name, transport, env, r):
     prompt = re.search(r"[a-z0-9-]+ login:", text)
     apart = re.search(r"^.*(?:^| )login: ?$", text, re.M)
     # The check's lines can land inside the prompt too ("debianVMM-DEBIAN-CPUS: ..." then
-    # " login: VMM-DEBIAN-ROOT: ...", L1, 2026-11-28): agetty's banner and its " login: ".
+    # " login: VMM-DEBIAN-ROOT: ...", L1, 2026-11-28; "debian VMM-DEBIAN-KERNEL: ..." then
+    # "login: VMM-DEBIAN-CPUS: ...", the suite's run, 2026-11-30): agetty's banner and its
+    # "login: " at a line's start.
     banner = re.search(r"^Debian GNU/Linux \S+ \S+ ttyS0\s*$", text, re.M)
-    inside = re.search(r"^ login: (?=VMM-DEBIAN-)", text, re.M)
+    inside = re.search(r"^ ?login: (?=VMM-DEBIAN-)", text, re.M)
     if prompt:
         r.ok(f"{name}: a login prompt on ttyS0, the serial getty's ('{prompt.group(0)}')")
     elif apart:
