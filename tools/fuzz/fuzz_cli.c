@@ -5,11 +5,9 @@
  * 2 MiB, a multiple of 4 KiB, at most 1 TiB; the options it recorded replay (cli_replay, as a
  * snapshot's configuration does) into a fresh configuration; an accepted number lies within its
  * bounds. Every "--name value" pair is also applied alone with cli_apply() (what the API and a
- * restore use): refused with a message, or taken. Every --disk and --net argument is also
- * pinned to a slot as a removal of an earlier boot device rewrites a record
- * (dev_hotplug_slot_pin()): refused with a message, or it splits back into that slot; every
- * --rng, --balloon and --console argument too, as such a removal keeps them in their slots,
- * and the pinned record is applied on PCI: refused with a message, or taken. Usage and --help text
+ * restore use): refused with a message, or taken. An accepted command line's devices, written
+ * as their records (vmm/descriptors/device_record.h, what a snapshot saves), load into a fresh
+ * configuration that writes the same records. Usage and --help text
  * go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's -close_fd_mask=2 hides
  * them). */
 #include <errno.h>
@@ -22,7 +20,7 @@
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "vmm/cli/cli.h"
-#include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/device_record.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,33 +51,26 @@ static void check_numbers(const char *s, uint64_t unit_sel, uint64_t lo, uint64_
 		  (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
 }
 
-static void check_pin(const char *arg, int slot)
+/* The devices of accepted configuration `cfg` as their records load again into the same. */
+static void check_records(const struct vm_config *cfg)
 {
-	char out[1024], rest[1024], err[256] = "";
-	int got, r = dev_hotplug_slot_pin(arg, slot % 2 ? "pin0" : NULL, slot, out, sizeof(out),
-					  err, sizeof(err));
-	FZ_ASSERT(r == 0 || (r < 0 && err[0]),
-		  "dev_hotplug_slot_pin(\"%s\") = %d without a message", arg, r);
-	FZ_ASSERT(r || (slot >= 1 && slot <= 31), "slot %d pinned", slot);
-	if (r)
-		return;
-	r = dev_hotplug_slot_split(out, rest, sizeof(rest), &got, err, sizeof(err));
-	FZ_ASSERT(!r && got == slot, "the pinned \"%s\" splits to %d (%d): %s", out, got, r, err);
-}
-
-/* A kept kind's record (--rng, --balloon, --console) pinned as a removal pins it, applied. */
-static void check_kept(const char *name, const char *arg, int slot)
-{
-	char out[1024], err[256] = "";
-	struct vm_config c;
-	if (dev_hotplug_slot_pin(arg, NULL, slot, out, sizeof(out), err, sizeof(err)))
-		return;
-	vm_config_init(&c);
-	c.transport = TRANSPORT_PCI;
-	err[0] = '\0';
-	int r = cli_apply(&c, name, out, err, sizeof(err));
-	FZ_ASSERT(r == 0 || err[0], "--%s %s refused without a message", name, out);
-	cli_free(&c);
+	char err[512] = "";
+	struct vm_config again;
+	json_t *doc = device_records(cfg);
+	if (!doc)
+		return; /* out of memory */
+	vm_config_init(&again);
+	int r = device_records_load(&again, doc, err, sizeof(err));
+	FZ_ASSERT(r == 0 || r == -ENOMEM, "an accepted command line's records refused: %s", err);
+	json_t *doc2 = r ? NULL : device_records(&again);
+	char *a = json_dumps(doc, JSON_SORT_KEYS),
+	     *b = doc2 ? json_dumps(doc2, JSON_SORT_KEYS) : NULL;
+	FZ_ASSERT(!a || !b || !strcmp(a, b), "records written twice differ:\n%s\n%s", a, b);
+	free(a);
+	free(b);
+	json_decref(doc);
+	json_decref(doc2);
+	cli_free(&again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -103,16 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start += strlen(buf + start) + 1;
 	}
 	argv[argc] = NULL;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i++)
 		check_numbers(argv[i], unit, lo, hi);
-		if (i + 1 < argc && (!strcmp(argv[i], "--disk") || !strcmp(argv[i], "--net")))
-			check_pin(argv[i + 1], (int)(lo % 33));
-		if (i + 1 < argc && (!strcmp(argv[i], "--rng") || !strcmp(argv[i], "--balloon") ||
-				     !strcmp(argv[i], "--console"))) {
-			check_pin(argv[i + 1], (int)(lo % 33));
-			check_kept(argv[i] + 2, argv[i + 1], (int)(lo % 33));
-		}
-	}
 
 	struct vm_config cfg;
 	enum cli_result r = cli_parse(argc, argv, &cfg);
@@ -138,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rr = cli_replay(&again, cfg.recorded, cfg.nrecorded, err, sizeof(err));
 		FZ_ASSERT(rr == 0, "the accepted options did not replay: %s", err);
 		cli_free(&again);
+		check_records(&cfg);
 	}
 	cli_free(&cfg); /* --disk options own heap copies, whatever the result */
 	struct vm_config one;

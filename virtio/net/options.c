@@ -341,8 +341,9 @@ static int kind_to_item(const struct virtio_net_opts *o, struct opt_items *out)
 	switch (o->kind) {
 	case VIRTIO_NET_TAP:
 		return opt_items_add(out, "tap", o->ifname);
-	case VIRTIO_NET_TAPFD:
-		return opt_items_addf(out, "tapfd", "%d", o->tapfd);
+	case VIRTIO_NET_TAPFD: /* a tap a migration handed over keeps its name (tap=NAME) */
+		return o->ifname[0] ? opt_items_add(out, "tap", o->ifname)
+				    : opt_items_addf(out, "tapfd", "%d", o->tapfd);
 	case VIRTIO_NET_USER:
 		break;
 	}

@@ -107,7 +107,8 @@ int virtio_net_opts_check_kind(const char *spec, char *err, size_t errlen);
 int virtio_net_opts_from_items(const struct opt_items *items, struct virtio_net_opts *opts,
 			       char *err, size_t errlen);
 /* The options as items, the kind first, then every field given (what from_items() reads back
- * to the same options; mmds is not an option and is left out). 0 or -ENOMEM. */
+ * to the same options; mmds is not an option and is left out; a tap a migration handed over as
+ * an fd is its tap=NAME again). 0 or -ENOMEM. */
 int virtio_net_opts_to_items(const struct virtio_net_opts *o, struct opt_items *out);
 
 #endif

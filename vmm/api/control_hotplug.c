@@ -245,18 +245,6 @@ static const struct device_api *api_of(enum api_hotplug_kind kind)
 					   : &dev_disk_api;
 }
 
-/* The kind whose record (an option's name) this is; false: no hot-addable kind's. */
-static bool kind_of_record(const char *name, enum api_hotplug_kind *kind)
-{
-	for (int k = API_HOTPLUG_DISK; k <= API_HOTPLUG_FS; k++) {
-		if (!strcmp(name, option_name((enum api_hotplug_kind)k))) {
-			*kind = (enum api_hotplug_kind)k;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* A section of one object (the vsock's): the configuration's, or none (add false). */
 static void model_update_one(struct api_model *m, const struct device_api *api,
 			     const struct vm_config *cfg, bool add)
@@ -398,85 +386,39 @@ static void record_add(struct control *c, const struct api_hotplug_add *req, con
 	model_update(c, req->kind, id, true);
 }
 
-/* Whether the comma-separated `arg` has the item `item` (a pmem record has its gpa= after it). */
-static bool has_item(const char *arg, const char *item)
-{
-	size_t k = strlen(item);
-	for (const char *p = arg; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, item, k) && (p[k] == ',' || !p[k]))
-			return true;
-	return false;
-}
-
-/* A removed passed-through device out of the configuration (its --device record) and the
- * model. */
-static bool record_remove_vfio(struct control *c, const char *id)
-{
-	char want[API_HOTPLUG_ID_MAX + 8];
-	snprintf(want, sizeof(want), "id=%s", id);
-	for (int i = 0; dev_vfio_has_id(c->cfg, id) && i < c->cfg->nrecorded; i++) {
-		const struct cli_record *rec = &c->cfg->recorded[i];
-		if (strcmp(rec->name, "device") || !rec->arg || !has_item(rec->arg, want))
-			continue;
-		cli_unrecord_at(c->cfg, i);
-		dev_vfio_forget(c->cfg, id);
-		model_update(c, API_HOTPLUG_VFIO, id, false);
-		return true;
-	}
-	return false;
-}
-
-/* A removed vhost-user disk or NIC out of the configuration (its --disk / --net vhost-user=
- * record, without a slot) and the model. */
-static bool record_remove_vu(struct control *c, const char *id)
-{
-	char want[API_HOTPLUG_ID_MAX + 8];
-	snprintf(want, sizeof(want), "id=%s", id);
-	for (int i = 0; i < c->cfg->nrecorded; i++) {
-		const struct cli_record *rec = &c->cfg->recorded[i];
-		bool blk = !strcmp(rec->name, "disk");
-		if ((!blk && strcmp(rec->name, "net")) || !rec->arg || !vu_opts_is_spec(rec->arg) ||
-		    !has_item(rec->arg, want))
-			continue;
-		cli_unrecord_at(c->cfg, i);
-		dev_vu_forget(c->cfg, blk ? &device_vu_blk : &device_vu_net, id);
-		model_update(c, blk ? API_HOTPLUG_DISK : API_HOTPLUG_NET, id, false);
-		return true;
-	}
-	return false;
-}
-
-/* The removed device out of the configuration and the model. */
+/* The removed device (a hot-added one, or a boot device pinned to its slot first) out of the
+ * configuration, its block, which its record is (vmm/descriptors/device_record.h), and out of the
+ * model: found by its id among the kinds that can be removed. */
 static void record_remove(struct control *c, const char *id)
 {
-	if (record_remove_vfio(c, id) || record_remove_vu(c, id))
-		return;
-	for (int i = 0; i < c->cfg->nrecorded; i++) {
-		const struct cli_record *rec = &c->cfg->recorded[i];
-		enum api_hotplug_kind kind;
-		char rest[OPTION_MAX], err[256], want[API_HOTPLUG_ID_MAX + 8];
-		int slot;
-		if (!kind_of_record(rec->name, &kind) || !rec->arg ||
-		    dev_hotplug_slot_split(rec->arg, rest, sizeof(rest), &slot, err, sizeof(err)) ||
-		    !slot)
-			continue;
-		snprintf(want, sizeof(want), "id=%s", id);
-		if (!has_item(rest, want))
-			continue;
-		cli_unrecord_at(c->cfg, i);
-		if (kind == API_HOTPLUG_NET)
-			dev_net_forget(c->cfg, id);
-		else if (kind == API_HOTPLUG_VSOCK)
-			dev_vsock_forget(c->cfg);
-		else if (kind == API_HOTPLUG_PMEM)
-			dev_pmem_forget(c->cfg, id);
-		else if (kind == API_HOTPLUG_FS)
-			dev_fs_forget(c->cfg, id);
-		else
-			dev_disk_forget(c->cfg, dev_disk_find_id(c->cfg, id));
-		model_update(c, kind, id, false);
+	struct vm_config *cfg = c->cfg;
+	const char *vsock = dev_vsock_id(cfg);
+	int disk = dev_disk_find_id(cfg, id);
+	enum api_hotplug_kind kind;
+
+	if (dev_vfio_has_id(cfg, id)) {
+		dev_vfio_forget(cfg, id);
+		kind = API_HOTPLUG_VFIO;
+	} else if (dev_vu_forget(cfg, &device_vu_blk, id) || disk >= 0) {
+		if (disk >= 0)
+			dev_disk_forget(cfg, disk);
+		kind = API_HOTPLUG_DISK;
+	} else if (dev_vu_forget(cfg, &device_vu_net, id) || dev_net_find_id(cfg, id) >= 0) {
+		dev_net_forget(cfg, id);
+		kind = API_HOTPLUG_NET;
+	} else if (vsock && !strcmp(vsock, id)) {
+		dev_vsock_forget(cfg);
+		kind = API_HOTPLUG_VSOCK;
+	} else if (dev_pmem_find(cfg, id) >= 0) {
+		dev_pmem_forget(cfg, id);
+		kind = API_HOTPLUG_PMEM;
+	} else if (dev_fs_find(cfg, id) >= 0) {
+		dev_fs_forget(cfg, id);
+		kind = API_HOTPLUG_FS;
+	} else {
 		return;
 	}
+	model_update(c, kind, id, false);
 }
 
 /* On the hotplug thread: it opens the disk's file or the tap and starts the I/O thread. */
@@ -644,55 +586,6 @@ static bool on_mmio(const struct control *c, const char *id)
 	       (f >= 0 && fc->fs[f].transport == TRANSPORT_MMIO);
 }
 
-/* Boot device `index`'s own id= ("" when it has none). */
-static const char *own_id(const struct control *c, enum vm_hotplug_kind kind, int index)
-{
-	if (kind == VM_HOTPLUG_VSOCK)
-		return ((const struct dev_vsock_cfg *)device_cfg_find(c->cfg, &device_vsock))
-		    ->opts.id;
-	if (kind == VM_HOTPLUG_PMEM)
-		return ((const struct dev_pmem_cfg *)device_cfg_find(c->cfg, &device_pmem))
-		    ->dev[index]
-		    .opts.id;
-	if (kind == VM_HOTPLUG_FS)
-		return ((const struct dev_fs_cfg *)device_cfg_find(c->cfg, &device_fs))
-		    ->fs[index]
-		    .id;
-	return kind == VM_HOTPLUG_NET ? dev_net_opts(c->cfg, index)->id
-				      : dev_disk_opts(c->cfg, index)->id;
-}
-
-/* The record (its index in cfg->recorded) of plain --disk, --net or --vsock `index` (its block
- * entry): the one with its id= item, or without one, the index-th of its option; -1: none. */
-static int record_of(const struct control *c, enum vm_hotplug_kind kind, int index)
-{
-	if (vm_hotplug_kind_kept(kind)) { /* the last --rng, --balloon, --console is in force */
-		const char *name = vm_hotplug_kept_name(kind);
-		int last = -1;
-		for (int i = 0; index == 0 && i < c->cfg->nrecorded; i++)
-			if (!strcmp(c->cfg->recorded[i].name, name))
-				last = i;
-		return last;
-	}
-	const char *opt = kind == VM_HOTPLUG_NET     ? "net"
-			  : kind == VM_HOTPLUG_VSOCK ? "vsock"
-			  : kind == VM_HOTPLUG_PMEM  ? "pmem"
-			  : kind == VM_HOTPLUG_FS    ? "fs"
-						     : "disk",
-		   *own = own_id(c, kind, index);
-	char want[API_HOTPLUG_ID_MAX + 8];
-	snprintf(want, sizeof(want), "id=%s", own);
-	for (int i = 0, k = 0; i < c->cfg->nrecorded; i++) {
-		const struct cli_record *rec = &c->cfg->recorded[i];
-		if (strcmp(rec->name, opt) || !rec->arg || vu_opts_is_spec(rec->arg))
-			continue;
-		if (own[0] ? has_item(rec->arg, want) : k == index)
-			return i;
-		k++;
-	}
-	return -1;
-}
-
 /* Why boot device `b` cannot keep its slot as a hotplug-slot= device (a later one of a removed
  * device must), into err; false: it can. */
 static bool cannot_pin(const struct control *c, const struct vm_hotplug_boot *b, char *err,
@@ -700,7 +593,7 @@ static bool cannot_pin(const struct control *c, const struct vm_hotplug_boot *b,
 {
 	int i = boot_index(c, b->kind, b->id);
 	const char *why =
-	    i < 0 || record_of(c, b->kind, i) < 0 ? "its record is not found"
+	    i < 0 ? "it is not found in the configuration"
 	    : b->kind == VM_HOTPLUG_NET && dev_net_opts(c->cfg, i)->kind != VIRTIO_NET_TAP
 		? "a NIC kept at its slot needs a tap= (not a tapfd= or user networking)"
 		: NULL;
@@ -735,45 +628,26 @@ static bool mmio_after(const struct control *c, enum vm_hotplug_kind kind, int i
 	return false;
 }
 
-/* Boot device `id` (in `slot`) is recorded as a hotplug-slot= device from now on: its record
- * rewritten with its id and slot, its block entry too, its slot's entry adopted. */
+/* Boot device `id` (in `slot`) is a hotplug-slot= device from now on: its block entry (its
+ * record) gets its slot and id, its slot's entry is adopted. */
 static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int slot)
 {
-	int i = boot_index(c, kind, id), rec = i < 0 ? -1 : record_of(c, kind, i);
-	char out[OPTION_MAX], err[256] = "";
-	if (rec < 0)
+	int i = boot_index(c, kind, id);
+	if (i < 0)
 		return -ENOENT;
 	bool kept = vm_hotplug_kind_kept(kind);
 	if (kept && *kept_slot(c, kind) == slot)
 		return 0; /* recorded with its slot already (a restored VM's, an earlier removal) */
-	const char *own = kept ? "" : own_id(c, kind, i), *arg = c->cfg->recorded[rec].arg;
-	int r = dev_hotplug_slot_pin(arg ? arg : "", own[0] || kept ? NULL : id, slot, out,
-				     sizeof(out), err, sizeof(err));
-	uint64_t gpa = kind == VM_HOTPLUG_PMEM ? dev_pmem_gpa(id) : 0;
-	size_t n = strlen(out);
-	if (!r && gpa &&
-	    snprintf(out + n, sizeof(out) - n, ",%s%llu", DEV_PMEM_GPA_KEY,
-		     (unsigned long long)gpa) >= (int)(sizeof(out) - n)) {
-		snprintf(err, sizeof(err), "the argument is too long");
-		r = -ENAMETOOLONG;
-	}
-	char *copy = r ? NULL : strdup(out);
-	if (!copy) {
-		log_error("PCI hotplug: %s: its record cannot keep its slot: %s", id,
-			  r ? err : "out of memory");
-		return r ? r : -ENOMEM;
-	}
-	free(c->cfg->recorded[rec].arg);
-	c->cfg->recorded[rec].arg = copy;
-	if (kept) { /* never removed: its slot's entry stays a kept one */
+	if (kept) {	  /* never removed: its slot's entry stays a kept one */
 		*kept_slot(c, kind) = slot;
 		return 0;
 	}
-	r = kind == VM_HOTPLUG_NET     ? dev_net_pin(c->cfg, &c->vm, i, slot)
-	    : kind == VM_HOTPLUG_VSOCK ? dev_vsock_pin(c->cfg, slot)
-	    : kind == VM_HOTPLUG_PMEM  ? dev_pmem_pin(c->cfg, i, slot, gpa)
-	    : kind == VM_HOTPLUG_FS    ? dev_fs_pin(c->cfg, i, slot)
-				       : dev_disk_pin(c->cfg, &c->vm, i, slot);
+	uint64_t gpa = kind == VM_HOTPLUG_PMEM ? dev_pmem_gpa(id) : 0;
+	int r = kind == VM_HOTPLUG_NET	   ? dev_net_pin(c->cfg, &c->vm, i, slot)
+		: kind == VM_HOTPLUG_VSOCK ? dev_vsock_pin(c->cfg, slot)
+		: kind == VM_HOTPLUG_PMEM  ? dev_pmem_pin(c->cfg, i, slot, gpa)
+		: kind == VM_HOTPLUG_FS	   ? dev_fs_pin(c->cfg, i, slot)
+					   : dev_disk_pin(c->cfg, &c->vm, i, slot);
 	if (!r)
 		vm_hotplug_boot_adopt(&c->vm, slot);
 	return r;

@@ -1,6 +1,6 @@
 /* The running balloon through the API (struct device_live): PATCH /balloon (its target), PATCH
  * /balloon/statistics (its interval), in Firecracker's bodies; GET /balloon and GET
- * /balloon/statistics, its documents; each change written into its --balloon option. */
+ * /balloon/statistics, its documents; each change written into its configuration block. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,24 +15,14 @@
 
 /* ---- the configuration a snapshot saves ---- */
 
-/* The balloon's option written anew from its parsed configuration, with `o` in force. */
+/* The balloon's configuration (its record) with `o` in force. */
 static int record_balloon(struct vm_config *cfg, const struct virtio_balloon_opts *o)
 {
-	struct cli_record *rec = live_record_find(cfg, "balloon", -1);
 	struct dev_balloon_cfg *c =
 	    device_cfg_find(cfg, &device_balloon) ? device_cfg(cfg, &device_balloon) : NULL;
-	char spec[160];
 
-	if (!rec || !c)
+	if (!c)
 		return -ENOENT;
-	if (dev_balloon_option(o, spec, sizeof(spec)))
-		return -ENOMEM;
-	size_t n = strlen(spec); /* a kept slot stays (docs/hotplug.md) */
-	if (c->hotplug_slot)
-		snprintf(spec + n, sizeof(spec) - n, ",%s%d", DEV_HOTPLUG_SLOT_KEY,
-			 c->hotplug_slot);
-	if (live_record_set(rec, spec))
-		return -ENOMEM;
 	c->opts = *o;
 	return 0;
 }

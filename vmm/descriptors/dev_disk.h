@@ -66,10 +66,9 @@ extern const struct device_api dev_disk_api;
  * that names a backing file is refused when o->backing_files is false (its header only). */
 int dev_disk_check_file(const struct virtio_blk_opts *o);
 
-/* Disk `disk` follows backing files (`on`) beneath `dirs` too ("" for none): its options and its
- * recorded --disk option (backing_files=, backing_dirs= replaced), so that a snapshot of it
- * says so (dev_disk_live.c; a live fork's overlays, vmm/api/control_fork.c). 0, -ENOENT,
- * -EINVAL (dirs not what backing_dirs= takes) or -ENOMEM. */
+/* Disk `disk` follows backing files (`on`) beneath `dirs` too ("" for none): its options (its
+ * record), so that a snapshot of it says so (dev_disk_live.c; a live fork's overlays,
+ * vmm/api/control_fork.c). 0, -ENOENT, -EINVAL (dirs not what backing_dirs= takes) or -ENOMEM. */
 int dev_disk_live_record_backing(struct vm_config *cfg, int disk, bool on, const char *dirs);
 
 #endif

@@ -1,5 +1,5 @@
 /* PATCH /drives/{id} on a running disk (struct device_live): a new file behind it, new rate
- * limits; each written into its --disk option, whose syntax (PATH,...,bw=,ops=) is --disk's. */
+ * limits; each written into its configuration block, which its record is (dev_live.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,25 +8,18 @@
 #include "base/log.h"
 #include "host/sandbox/landlock.h"
 #include "virtio/blk/blk.h"
-#include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_live.h"
 
-#define LIMITS_MAX 256 /* ",bw=S:R:B,ops=S:R:B": 2 x (5 + 3 x 20 digits) */
-
 int dev_disk_live_record_path(struct vm_config *cfg, int disk, const char *path)
 {
-	struct cli_record *rec = live_record_find(cfg, "disk", disk);
 	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
-	char *copy;
+	char *copy = o ? strdup(path) : NULL;
 
-	if (!rec || !o)
+	if (!o)
 		return -ENOENT;
-	copy = strdup(path);
-	if (!copy || live_record_set_first(rec, path)) {
-		free(copy);
+	if (!copy)
 		return -ENOMEM;
-	}
 	free(o->path);
 	o->path = copy;
 	return 0;
@@ -34,35 +27,20 @@ int dev_disk_live_record_path(struct vm_config *cfg, int disk, const char *path)
 
 int dev_disk_live_record_limits(struct vm_config *cfg, int disk, const struct rate_limiter_cfg *rl)
 {
-	static const char *const keys[] = {"bw", "ops", NULL};
-	struct cli_record *rec = live_record_find(cfg, "disk", disk);
 	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
-	char add[LIMITS_MAX] = "";
 
-	if (!rec || !o)
+	if (!o)
 		return -ENOENT;
-	if (api_rate_limiter_spec(add, sizeof(add), "", rl))
-		return -ENOMEM; /* cannot happen: the numbers are bounded */
-	int r = live_record_replace(rec, 1, keys, add);
-	if (!r)
-		o->rl = *rl;
-	return r;
+	o->rl = *rl;
+	return 0;
 }
 
 int dev_disk_live_record_backing(struct vm_config *cfg, int disk, bool on, const char *dirs)
 {
-	static const char *const keys[] = {"backing_files", "backing_dirs", NULL};
-	struct cli_record *rec = live_record_find(cfg, "disk", disk);
 	struct virtio_blk_opts *o = dev_disk_opts_edit(cfg, disk);
-	char add[VIRTIO_BLK_BACKING_DIRS_MAX + 48] = "", why[160];
+	char why[160];
 
-	if (!rec || !o)
-		return -ENOENT;
-	if (on)
-		snprintf(add, sizeof(add), ",backing_files=on%s%s", dirs[0] ? ",backing_dirs=" : "",
-			 dirs);
-	int r = virtio_blk_opts_set_backing(o, on, dirs, why, sizeof(why));
-	return r ? r : live_record_replace(rec, 1, keys, add);
+	return o ? virtio_blk_opts_set_backing(o, on, dirs, why, sizeof(why)) : -ENOENT;
 }
 
 /* The drive's file is now `path`, opened in the drive's mode within what Landlock allows. */

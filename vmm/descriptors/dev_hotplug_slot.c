@@ -76,35 +76,6 @@ int dev_hotplug_slot_keep_split(const char *arg, int transport, char *rest, size
 	return r;
 }
 
-int dev_hotplug_slot_pin(const char *arg, const char *id, int slot, char *out, size_t len,
-			 char *err, size_t errlen)
-{
-	int had;
-	if (slot < 1 || slot > 31) {
-		snprintf(err, errlen, "%s%d: a PCI device number, 1..31, is expected",
-			 DEV_HOTPLUG_SLOT_KEY, slot);
-		return -EINVAL;
-	}
-	int r = dev_hotplug_slot_split(arg, out, len, &had, err, errlen);
-	if (r)
-		return r;
-	if (had) {
-		snprintf(err, errlen, "the record has a %s%d already", DEV_HOTPLUG_SLOT_KEY, had);
-		return -EINVAL;
-	}
-	size_t n = strlen(out);
-	int w = id && id[0] ? snprintf(out + n, len - n, "%sid=%s,%s%d", n ? "," : "", id,
-				       DEV_HOTPLUG_SLOT_KEY, slot)
-			    : snprintf(out + n, len - n, "%s%s%d", n ? "," : "",
-				       DEV_HOTPLUG_SLOT_KEY, slot);
-	if (w < 0 || (size_t)w >= len - n) {
-		out[n] = '\0';
-		snprintf(err, errlen, "the argument is too long");
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
 int dev_hotplug_slot_take(struct opt_items *l, int transport, bool keep, int *slot, char *err,
 			  size_t errlen)
 {

@@ -23,14 +23,6 @@ int dev_hotplug_slot_split(const char *arg, char *rest, size_t len, int *slot, c
 int dev_hotplug_slot_keep_split(const char *arg, int transport, char *rest, size_t len, int *slot,
 				char *err, size_t errlen);
 
-/* A boot device's record `arg` (no hotplug-slot= item) as a hotplug-slot device's, into
- * out[0..len): `,id=ID` added when `id` is given (the device had no id=: its API name, drive<N>
- * or net<N>, must stay when an earlier record goes), then `,hotplug-slot=N`. What a removal of an
- * earlier boot device does to the later ones' records (docs/hotplug.md). Returns 0, or -EINVAL
- * (N not 1..31, `arg` has a slot already) / -ENAMETOOLONG with the reason in err. */
-int dev_hotplug_slot_pin(const char *arg, const char *id, int slot, char *out, size_t len,
-			 char *err, size_t errlen);
-
 /* ---- the same on items (base/options.h): a device's record ---- */
 
 #define DEV_HOTPLUG_SLOT_ITEM "hotplug-slot"

@@ -1,15 +1,15 @@
 /* The configuration kept in step with what the API changes at run time.
  *
- * A snapshot saves the options the VM was built from (struct vm_config's `recorded`) and a
- * restore replays them (vmm/snapshot/vm_snapshot.h), and GET /vm/config after a restore is the
- * model of the replayed configuration. So every live change a descriptor makes (its struct
- * device_live) is also written into its recorded option, and into the parsed value beside it: the
- * new file behind a drive, a drive's and a NIC's rate limits, the balloon's target and statistics
- * interval. A restored VM then is the VM as it was at the snapshot.
+ * A snapshot saves the devices as their records (vmm/descriptors/device_record.h), which are
+ * their configuration blocks, and a restore adds them again (vmm/snapshot/vm_snapshot.h); GET
+ * /vm/config after a restore is the model of that configuration. So every live change a
+ * descriptor makes (its struct device_live) is also written into the device's block: the new
+ * file behind a drive, a drive's, a NIC's and a pmem device's rate limits, a NIC's egress
+ * policy, the balloon's target and statistics interval. A restored VM then is the VM as it was
+ * at the snapshot.
  *
- * Disk i is the i-th recorded "disk" option, NIC i the i-th "net" option (how they were parsed,
- * in order); the balloon is the last "balloon" option (the one that won). Pure code on a struct
- * vm_config (no VM). Each function returns 0, -ENOENT (no such option recorded) or -ENOMEM; on
+ * Disk i and NIC i are the i-th of their blocks; the balloon is the one block. Pure code on a
+ * struct vm_config (no VM). Each function returns 0, -ENOENT (no such device) or -ENOMEM; on
  * failure the configuration is as it was. */
 #ifndef VMM_DESCRIPTORS_DEV_LIVE_H
 #define VMM_DESCRIPTORS_DEV_LIVE_H
@@ -48,19 +48,6 @@ int dev_net_live_record_limits(struct vm_config *cfg, int nic, const struct rate
 /* The balloon's target is `mib` / its statistics interval is `seconds`. */
 int dev_balloon_live_record_target(struct vm_config *cfg, uint64_t mib);
 int dev_balloon_live_record_stats(struct vm_config *cfg, uint32_t seconds);
-
-/* ---- the generic part: a recorded option's text (dev_live.c) ---- */
-
-/* The `nth` recorded option called `name` (the last one when nth < 0), or NULL. */
-struct cli_record *live_record_find(struct vm_config *cfg, const char *name, int nth);
-/* rec->arg becomes `arg` (copied). 0 or -ENOMEM. */
-int live_record_set(struct cli_record *rec, const char *arg);
-/* rec->arg's first item ("PATH" of "PATH,key=value...") becomes `first`. 0 or -ENOMEM. */
-int live_record_set_first(struct cli_record *rec, const char *first);
-/* rec->arg without its "key=value" items whose key is one of the NULL-terminated `drop` (the
- * first `keep` items stay whatever they are: a disk's path), then `add` ("" or
- * ",key=value..."). 0 or -ENOMEM. */
-int live_record_replace(struct cli_record *rec, int keep, const char *const *drop, const char *add);
 
 /* A change made to the running VM that its configuration could not follow: logged (the VM goes
  * on; a snapshot would bring back the old `what`). */

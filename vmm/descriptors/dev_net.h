@@ -41,7 +41,7 @@ int dev_net_api_parse_egress(const json_t *list, struct egress_rules *rules, cha
 			     size_t errlen);
 /* The rules as a document's "egress" (canonical text), replacing any; off: none. */
 void dev_net_api_egress_json(json_t *doc, const struct egress_rules *rules);
-/* NIC `nic` has the egress policy `rules` (its egress= options replaced: none when off). */
+/* NIC `nic` has the egress policy `rules` (its block's, which its record is). */
 int dev_net_live_record_egress(struct vm_config *cfg, int nic, const struct egress_rules *rules);
 
 /* NIC i's id in the API: its id=, or net<i>. */

@@ -12,53 +12,26 @@
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_net.h"
 
-#define LIMITS_MAX 256 /* ",rx-bw=S:R:B" and three more: 4 x (8 + 3 x 20 digits) */
-
 int dev_net_live_record_limits(struct vm_config *cfg, int nic, const struct rate_limiter_cfg *rx,
 			       const struct rate_limiter_cfg *tx)
 {
-	static const char *const keys[] = {"rx-bw", "rx-ops", "tx-bw", "tx-ops", NULL};
-	struct cli_record *rec = live_record_find(cfg, "net", nic);
 	struct virtio_net_opts *o = dev_net_opts_edit(cfg, nic);
-	char add[LIMITS_MAX] = "";
 
-	if (!rec || !o)
+	if (!o)
 		return -ENOENT;
-	if (api_rate_limiter_spec(add, sizeof(add), "rx-", rx) ||
-	    api_rate_limiter_spec(add, sizeof(add), "tx-", tx))
-		return -ENOMEM; /* cannot happen: the numbers are bounded */
-	int r = live_record_replace(rec, 1, keys, add);
-	if (!r) {
-		o->rx_rl = *rx;
-		o->tx_rl = *tx;
-	}
-	return r;
+	o->rx_rl = *rx;
+	o->tx_rl = *tx;
+	return 0;
 }
 
 int dev_net_live_record_egress(struct vm_config *cfg, int nic, const struct egress_rules *rules)
 {
-	static const char *const keys[] = {"egress", NULL};
-	struct cli_record *rec = live_record_find(cfg, "net", nic);
 	struct virtio_net_opts *o = dev_net_opts_edit(cfg, nic);
-	/* ",egress=" and the rules joined by ';' */
-	size_t len = 8 + (size_t)EGRESS_MAX_RULES * EGRESS_RULE_TEXT;
-	char *add = calloc(1, len);
-	int r = add ? 0 : -ENOMEM;
 
-	if (!rec || !o) {
-		free(add);
+	if (!o)
 		return -ENOENT;
-	}
-	if (!r && rules->on) {
-		memcpy(add, ",egress=", 8);
-		r = egress_rules_format(rules, add + 8, len - 8) ? -ENOMEM : 0;
-	}
-	if (!r)
-		r = live_record_replace(rec, 1, keys, add);
-	if (!r)
-		o->egress = *rules;
-	free(add);
-	return r;
+	o->egress = *rules;
+	return 0;
 }
 
 /* A new egress policy (s->egress), swapped in whole on the transmit path. */

@@ -10,25 +10,15 @@
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_pmem.h"
 
-#define LIMITS_MAX 256 /* ",bw=S:R:B,ops=S:R:B" */
-
-/* Instance `i`'s option gets the limits `rl` (its bw= and ops= replaced). The i-th --pmem record
- * is instance i: each id is put once into a configuration the API builds. */
+/* Instance `i` has the limits `rl` now (its block, which its record is). */
 static int record_limits(struct vm_config *cfg, int i, const struct rate_limiter_cfg *rl)
 {
-	static const char *const keys[] = {"bw", "ops", NULL};
-	struct cli_record *rec = live_record_find(cfg, "pmem", i);
 	struct dev_pmem_cfg *c = device_cfg(cfg, &device_pmem);
-	char add[LIMITS_MAX] = "";
 
-	if (!rec || !c || i >= c->n)
+	if (!c || i < 0 || i >= c->n)
 		return -ENOENT;
-	if (api_rate_limiter_spec(add, sizeof(add), "", rl))
-		return -ENOMEM; /* cannot happen: the numbers are bounded */
-	int r = live_record_replace(rec, 0, keys, add);
-	if (!r)
-		c->dev[i].opts.rl = *rl;
-	return r;
+	c->dev[i].opts.rl = *rl;
+	return 0;
 }
 
 static int pmem_live_set(struct vm *vm, struct vm_config *cfg, int index, struct device_live_set *s,

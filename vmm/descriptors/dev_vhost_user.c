@@ -44,7 +44,7 @@ void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n)
 	}
 }
 
-void dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const char *id)
+bool dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const char *id)
 {
 	struct dev_vu_cfg *c = (struct dev_vu_cfg *)device_cfg_find(cfg, d);
 	for (int i = 0; c && i < c->n; i++) {
@@ -52,8 +52,9 @@ void dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const cha
 			continue;
 		memmove(&c->dev[i], &c->dev[i + 1], (size_t)(c->n - i - 1) * sizeof(c->dev[0]));
 		memset(&c->dev[--c->n], 0, sizeof(c->dev[0]));
-		return;
+		return true;
 	}
+	return false;
 }
 
 /* One device of kind `d` from its items: the limit, its options, its id and socket not another

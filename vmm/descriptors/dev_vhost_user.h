@@ -31,7 +31,7 @@ int dev_vu_count(const struct vm_config *cfg, const struct device_desc *d);
 void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n);
 
 /* Takes the device `id` of kind `d` out of the configuration (a hot-added one was removed). */
-void dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const char *id);
+bool dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const char *id);
 
 struct vm;
 struct virtio_dev;

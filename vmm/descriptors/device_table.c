@@ -130,6 +130,16 @@ const struct device_option *device_table_option(const char *name, const char *ar
 	return NULL;
 }
 
+const struct device_desc *device_table_option_owner(const char *name, const char *arg)
+{
+	for (int round = 1; round >= 0; round--)
+		for (int i = 0; device_table[i]; i++)
+			for (const struct device_option *o = device_table[i]->options; o->name; o++)
+				if (option_for(device_table[i], o, name, arg, round))
+					return device_table[i];
+	return NULL;
+}
+
 bool device_table_built_beside_source(const struct vm_config *cfg)
 {
 	for (int i = 0; device_table[i]; i++) {

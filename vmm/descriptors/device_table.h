@@ -352,6 +352,10 @@ int device_table_check(const struct vm_config *cfg);
  * option. */
 const struct device_option *device_table_option(const char *name, const char *arg);
 
+/* The device whose option entry parses `arg` for --`name` (as device_table_option()), or NULL.
+ */
+const struct device_desc *device_table_option_owner(const char *name, const char *arg);
+
 /* True when a configured device claims DEVICE_CLAIM_SHARED_RAM. */
 bool device_table_shares_memory(const struct vm_config *cfg);
 /* True when a configured device claims DEVICE_CLAIM_PINNED_RAM (a passed-through device). */

@@ -27,29 +27,50 @@
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/snapshot/cpu_check.h"
 #include "vmm/snapshot/format/snap_file.h"
 #include "vmm/snapshot/format/snap_mem.h"
 #include "vmm/snapshot/restore_paths.h"
+#include "vmm/snapshot/snapshot_records.h"
 #include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/snapshot/vm_uffd.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pause.h"
 
-#define CONFIG_VERSION 1
+/* The configuration section's versions: 1, every option as recorded (the devices' too, as
+ * option strings); 2, the core's options as recorded and the devices as their records
+ * (vmm/descriptors/device_record.h, snapshot_records.h). A restore reads both. */
+#define CONFIG_VERSION	       2
+#define CONFIG_VERSION_OPTIONS 1
 
 /* ---- taking one ---- */
+
+/* True when option `name` (argument `arg`) is a device's whose record says it (version 2). */
+static bool in_records(const char *name, const char *arg)
+{
+	const struct device_desc *d = device_table_option_owner(name, arg);
+	return d && device_record_known(d);
+}
 
 static json_t *config_json(const struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	json_t *opts = json_array();
-	for (int i = 0; i < cfg->nrecorded; i++) {
+	for (int i = 0; opts && i < cfg->nrecorded; i++) {
 		const struct cli_record *r = &cfg->recorded[i];
-		json_array_append_new(opts, json_pack("[s, s?]", r->name, r->arg));
+		if (!in_records(r->name, r->arg))
+			json_array_append_new(opts, json_pack("[s, s?]", r->name, r->arg));
 	}
-	return json_pack("{s:i, s:I, s:i, s:o}", "version", CONFIG_VERSION, "mem_size",
-			 (json_int_t)vm->mem.ram_size, "vcpus", (int)vm->ncpus, "options", opts);
+	json_t *devices = device_records(cfg);
+	if (!opts || !devices) {
+		json_decref(opts);
+		json_decref(devices);
+		return NULL;
+	}
+	return json_pack("{s:i, s:I, s:i, s:o, s:o}", "version", CONFIG_VERSION, "mem_size",
+			 (json_int_t)vm->mem.ram_size, "vcpus", (int)vm->ncpus, "options", opts,
+			 "devices", devices);
 }
 
 static int put_json(struct snap_writer *w, uint32_t tag, json_t *j)
@@ -306,49 +327,12 @@ static int override_mac(struct cli_record *rec, const char *mac)
 	return 0;
 }
 
-/* tap= or mac= of a NIC override: parts[0] or parts[1]. */
-static int set_override_part(void *dst, const char *key, const char *value, char *err,
-			     size_t errlen)
-{
-	char **part = &((char **)dst)[key[0] == 't' ? 0 : 1];
-
-	if (!*value)
-		return parse_fail(err, errlen, "%s= needs a value", key);
-	*part = strdup(value);
-	return *part ? 0 : -ENOMEM;
-}
-
-static const struct opt_key override_keys[] = {
-    {"tap", 0, set_override_part},
-    {"mac", 0, set_override_part},
-    {NULL, 0, NULL},
-};
-
-/* A NIC override "tap=NAME", "mac=MAC" or both, split into its parts (NULL: not given). */
-static int split_override(const char *spec, char **tap, char **mac, char *err, size_t errlen)
-{
-	char *parts[2] = {NULL, NULL}, why[160];
-	int r = opts_parse(spec, override_keys, parts, "want tap=NAME and/or mac=MAC", why,
-			   sizeof(why));
-
-	if (r == -EINVAL)
-		snprintf(err, errlen, "network override `%s`: %s", spec, why);
-	if (r) {
-		free(parts[0]);
-		free(parts[1]);
-		parts[0] = parts[1] = NULL;
-	}
-	*tap = parts[0];
-	*mac = parts[1];
-	return r;
-}
-
 /* Applies NIC override `spec` to the --net option `rec` of NIC `nic`. */
 static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic, const char *spec,
 			char *err, size_t errlen)
 {
 	char *tap = NULL, *mac = NULL;
-	int r = spec ? split_override(spec, &tap, &mac, err, errlen) : 0;
+	int r = spec ? snapshot_nic_override_split(spec, &tap, &mac, err, errlen) : 0;
 
 	if (!r && mac && mac_parse(mac, l->mac[nic], NULL, 0)) {
 		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", mac);
@@ -559,6 +543,8 @@ static int override_paths(struct snapshot_load *l, const struct snapshot_overrid
 			continue;
 		}
 		bool disk = !strcmp(o->option, "disk");
+		if (l->devices)
+			continue; /* version 2: the records' (snapshot_records_override_paths()) */
 		if ((!disk && strcmp(o->option, "vsock")) || !o->path[0] || strchr(o->path, ',')) {
 			snprintf(err, errlen, "%s override `%s`: want a path without a comma",
 				 o->option, o->path);
@@ -587,14 +573,37 @@ static int override_paths(struct snapshot_load *l, const struct snapshot_overrid
 static json_t *config_of(const char *text, size_t len, char *err, size_t errlen)
 {
 	json_t *j = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	json_int_t v = json_integer_value(json_object_get(j, "version"));
 
-	if (!j || json_integer_value(json_object_get(j, "version")) != CONFIG_VERSION) {
-		snprintf(err, errlen, "snapshot has no readable configuration (version %d)",
-			 CONFIG_VERSION);
+	if (!j || (v != CONFIG_VERSION && v != CONFIG_VERSION_OPTIONS)) {
+		snprintf(err, errlen, "snapshot has no readable configuration (version %d or %d)",
+			 CONFIG_VERSION_OPTIONS, CONFIG_VERSION);
 		json_decref(j);
 		return NULL;
 	}
 	return j;
+}
+
+/* Version 2: the core's options and the devices' records, apart (no device option among the
+ * options: a record must say it, where its paths are checked the same way). */
+static int read_records(struct snapshot_load *l, json_t *j, char *err, size_t errlen)
+{
+	json_t *devices = json_object_get(j, "devices");
+	for (int i = 0; i < l->noptions; i++) {
+		if (in_records(l->options[i].name, l->options[i].arg)) {
+			snprintf(err, errlen,
+				 "snapshot configuration: --%s is a device's option: its record "
+				 "belongs in \"devices\"",
+				 l->options[i].name);
+			return -EINVAL;
+		}
+	}
+	if (!json_is_object(devices)) {
+		snprintf(err, errlen, "snapshot configuration: \"devices\" is not an object");
+		return -EINVAL;
+	}
+	l->devices = json_deep_copy(devices);
+	return l->devices ? 0 : -ENOMEM;
 }
 
 static int read_config(struct snapshot_load *l, const char *text, size_t len,
@@ -604,10 +613,39 @@ static int read_config(struct snapshot_load *l, const char *text, size_t len,
 	if (!j)
 		return -EINVAL;
 	int r = parse_options(l, json_object_get(j, "options"), err, errlen);
+	bool records = json_integer_value(json_object_get(j, "version")) == CONFIG_VERSION;
+	if (!r && records)
+		r = read_records(l, j, err, errlen);
 	json_decref(j);
+	const struct snapshot_nic_override *nics = ov ? ov->nics : NULL;
+	int nnics = ov ? ov->nnics : 0;
 	if (!r)
-		r = override_nics(l, ov ? ov->nics : NULL, ov ? ov->nnics : 0, err, errlen);
+		r = records
+			? snapshot_records_override_nics(l, l->devices, nics, nnics, err, errlen)
+			: override_nics(l, nics, nnics, err, errlen);
+	if (!r && records)
+		r = snapshot_records_override_paths(l->devices, ov, err, errlen);
 	return r ? r : override_paths(l, ov, err, errlen);
+}
+
+/* The saved configuration into `cfg`: the options replayed, then (version 2) the devices'
+ * records added; a passed-through device, which no snapshot carries, refused. */
+static int replay(struct snapshot_load *l, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char why[512];
+	int r = cli_replay(cfg, l->options, l->noptions, err, errlen);
+	if (!r && l->devices) {
+		r = device_records_load(cfg, l->devices, why, sizeof(why));
+		if (r)
+			snprintf(err, errlen, "snapshot configuration: devices: %s", why);
+	}
+	if (!r && device_table_passes_through(cfg)) {
+		snprintf(err, errlen,
+			 "snapshot configuration: a passed-through device (--device "
+			 "vfio=) cannot be restored");
+		r = -EINVAL;
+	}
+	return r;
 }
 
 /* The replayed configuration's host paths and taps against what the operator allowed: the
@@ -632,7 +670,8 @@ static int check_paths(const struct vm_config *cfg, const char *dir,
 		char *mac = NULL;
 		if (!ov->nics[k].spec)
 			continue;
-		r = split_override(ov->nics[k].spec, &tapbuf[a.ntaps], &mac, err, errlen);
+		r = snapshot_nic_override_split(ov->nics[k].spec, &tapbuf[a.ntaps], &mac, err,
+						errlen);
 		free(mac);
 		if (!r && tapbuf[a.ntaps]) {
 			taps[a.ntaps] = tapbuf[a.ntaps];
@@ -684,7 +723,7 @@ static int replay_config(struct snapshot_load *l, const char *text, size_t len,
 	struct vm_config saved = *cfg; /* how this process runs stays as given */
 	int r = read_config(l, text, len, ov, err, errlen);
 	if (!r)
-		r = cli_replay(cfg, l->options, l->noptions, err, errlen);
+		r = replay(l, cfg, err, errlen);
 	/* how this process runs stays as its command line said (never from the file) */
 	cfg->api_sock = saved.api_sock;
 	cfg->config_file = saved.config_file;
@@ -890,6 +929,7 @@ void snapshot_close(struct snapshot_load *l)
 		free(l->options[i].arg);
 	}
 	free(l->options);
+	json_decref(l->devices);
 	json_decref(l->mmds);
 	*l = (struct snapshot_load){.mem_fd = -1};
 }

@@ -54,6 +54,9 @@ struct snapshot_load {
 	int mem_fd;
 	struct cli_record *options;
 	int noptions;
+	/* The devices' records (configuration version 2, snapshot_records.h), or NULL: version 1,
+	 * whose options hold the devices too. */
+	json_t *devices;
 	bool mac_set[VM_MAX_NICS]; /* a NIC override gave NIC i this MAC */
 	uint8_t mac[VM_MAX_NICS][6];
 	json_t *mmds; /* the MMDS state, checked (virtio/net/mmds/mmds_state.h); NULL: none saved */

@@ -37,6 +37,7 @@ import pytest
 
 from api_util import del_tap, want
 from framework import host
+from framework import snapshot_util as snap_util
 from framework.api import Api
 from framework.guests import guest_path
 from framework.proc import wait_until
@@ -111,10 +112,9 @@ def snapshot(api, folder):
 
 
 def expect_records(folder, records):
-    data = (folder / "state").read_bytes()
-    for rec in records:
-        options = re.findall(rb'"options".{0,600}', data)
-        assert rec.encode() in data, f"the snapshot lacks {rec}: {options[:1]}"
+    """Each (device, members) of RECORDS has a record in the snapshot (expect_record())."""
+    for device, members in records:
+        snap_util.expect_record(folder / "state", device, **members)
 
 
 def migrate(vms, d, src, name):
@@ -181,10 +181,13 @@ def test_boot_devices_removed_snapshot_migrate(vms, d, tap):
     vm.signal(9)
     vm.wait(10)
     vslot = 6 if tap else 5
-    expect_records(snap, ["d3.img,id=data3,hotplug-slot=3", "d4.img,id=drive4,hotplug-slot=4",
-                          *([f"tap={tap},id=net0,hotplug-slot=5"] if tap else []),
-                          f"v.sock,id=vsock0,hotplug-slot={vslot}",
-                          f"p1.img,id=pmem1,hotplug-slot={vslot + 2},gpa="])
+    expect_records(snap, [
+        ("disk", {"path": ".../d3.img", "id": "data3", "hotplug_slot": "3"}),
+        ("disk", {"path": ".../d4.img", "id": "drive4", "hotplug_slot": "4"}),
+        *([("net", {"tap": tap, "id": "net0", "hotplug_slot": "5"})] if tap else []),
+        ("vsock", {"uds": ".../v.sock", "id": "vsock0", "hotplug_slot": str(vslot)}),
+        ("pmem", {"path": ".../p1.img", "id": "pmem1", "hotplug_slot": str(vslot + 2),
+                  "gpa": None})])
     assert b"d2.img" not in (snap / "state").read_bytes(), "the snapshot still has drive2"
     over = ["--net", f"tap={tap},id=net0"] if tap else []  # the restore's confirmation of a host tap
     vm = vms.start(["--restore", snap, "--landlock-rules", f"{d}:rw", *over], name="vmm-restored",
@@ -229,9 +232,11 @@ def test_pinned_slots_of_rng_and_balloon(vms, d):
     snapshot(api, snap)
     vm.signal(9)
     vm.wait(10)
-    expect_records(snap, ['["console","virtio,hotplug-slot=5"]', '["rng","hotplug-slot=6"]',
-                          '["balloon","size=0,hotplug-slot=8"]', "d4.img,id=drive3,hotplug-slot=4",
-                          "w.sock,id=vsock0,hotplug-slot=7"])
+    expect_records(snap, [("console", {"kind": "virtio", "hotplug_slot": "5"}),
+                          ("rng", {"hotplug_slot": "6"}),
+                          ("balloon", {"hotplug_slot": "8"}),
+                          ("disk", {"path": ".../d4.img", "id": "drive3", "hotplug_slot": "4"}),
+                          ("vsock", {"uds": ".../w.sock", "id": "vsock0", "hotplug_slot": "7"})])
     (d / "w.sock").unlink(missing_ok=True)
     vm = vms.start(["--restore", snap, "--landlock-rules", f"{d}:rw"], name="vmm-restored",
                    api=True)

@@ -14,6 +14,7 @@
   env(**more)                 os.environ with more (VMM_TEST_HOST_CPU_HIDE...)
   LIB                         tests/integration/lib (its Python helpers: snapshot_craft.py...)
 """
+import json
 import re
 import shutil
 import subprocess
@@ -184,3 +185,42 @@ def env(**more):
     """os.environ with MORE (a VMM's env= in vms.start/run)."""
     import os
     return {**os.environ, **more}
+
+
+def saved_records(state):
+    """The devices' records a state file's configuration holds (docs/snapshots.md: section
+    version 2, {"disk": [{"path": ..., "id": ...}], ...}); STATE is the file's path or bytes."""
+    data = state if isinstance(state, bytes) else Path(state).read_bytes()
+    at = data.find(b'"devices":')
+    start = data.rfind(b'{"version":', 0, at) if at >= 0 else -1
+    assert start >= 0, "the state file has no configuration with devices' records"
+    config, _ = json.JSONDecoder().raw_decode(data[start:].decode("utf-8", "replace"))
+    return config["devices"]
+
+
+def expect_record(state, device, **members):
+    """A record of DEVICE in the state file has every member given (with "_" for "-" in names:
+    hotplug_slot= is "hotplug-slot"); a value ending in "..." is a prefix, one starting with "..."
+    a suffix, True a flag, None any value. Returns the record."""
+    recs = saved_records(state).get(device, [])
+
+    def matches(rec):
+        for key, want in members.items():
+            got = rec.get(key.replace("_", "-"))
+            if got is None or want is None:
+                if got is None:
+                    return False
+                continue
+            if isinstance(want, str) and want.startswith("..."):
+                if not str(got).endswith(want[3:]):
+                    return False
+            elif isinstance(want, str) and want.endswith("..."):
+                if not str(got).startswith(want[:-3]):
+                    return False
+            elif got != want:
+                return False
+        return True
+
+    found = [r for r in recs if matches(r)]
+    assert found, f"no {device} record with {members} in the snapshot: {recs}"
+    return found[0]

@@ -1,7 +1,8 @@
-/* The configuration following run-time changes (vmm/descriptors/dev_live.h): each change rewrites
- * the device's recorded option, so replaying the records (what a snapshot restore does) builds the
- * VM as it was changed, and the model of that configuration (GET /vm/config after a restore)
- * shows the drive's id, its limits and the balloon as they were at the snapshot. */
+/* The configuration following run-time changes (vmm/descriptors/dev_live.h): each change is made
+ * to the device's block, so its record (what a snapshot saves, vmm/descriptors/device_record.h)
+ * says it and adding the records again (what a restore does) builds the VM as it was changed,
+ * and the model of that configuration (GET /vm/config after a restore) shows the drive's id,
+ * its limits and the balloon as they were at the snapshot. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -12,8 +13,10 @@
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_record.h"
 
 static struct vm_config cfg, replayed;
+static json_t *records; /* the last device_records(&cfg) */
 static char err[256];
 
 static void setup(void)
@@ -26,6 +29,8 @@ static void teardown(void)
 {
 	cli_free(&cfg);
 	cli_free(&replayed);
+	json_decref(records);
+	records = NULL;
 }
 
 TestSuite(live_config, .init = setup, .fini = teardown);
@@ -36,22 +41,30 @@ static void apply(const char *name, const char *arg)
 		     err);
 }
 
-/* The `nth` recorded option called `name`'s argument. */
-static const char *recorded(const char *name, int nth)
+/* Member `key` of instance `nth` of device `name` in the records of `cfg` (written anew), as
+ * compact JSON ("\"7:1000:0\"", "true", "[...]"), or "-" when the record has no such member. */
+static const char *member(const char *name, int nth, const char *key)
 {
-	for (int i = 0, n = 0; i < cfg.nrecorded; i++)
-		if (!strcmp(cfg.recorded[i].name, name) && n++ == nth)
-			return cfg.recorded[i].arg;
-	cr_assert_fail("no --%s number %d recorded", name, nth);
-	return NULL;
+	static char text[512];
+	json_decref(records);
+	records = device_records(&cfg);
+	const json_t *rec = json_array_get(json_object_get(records, name), (size_t)nth);
+	cr_assert(rec, "no %s[%d] in the records", name, nth);
+	const json_t *v = json_object_get(rec, key);
+	char *dump = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	snprintf(text, sizeof(text), "%s", dump ? dump : "-");
+	free(dump);
+	return text;
 }
 
 /* What a snapshot restore builds from the records. */
 static void replay(void)
 {
 	cli_free(&replayed);
-	cr_assert_eq(cli_replay(&replayed, cfg.recorded, cfg.nrecorded, err, sizeof(err)), 0, "%s",
-		     err);
+	vm_config_init(&replayed);
+	json_decref(records);
+	records = device_records(&cfg);
+	cr_assert_eq(device_records_load(&replayed, records, err, sizeof(err)), 0, "%s", err);
 }
 
 Test(live_config, a_drives_limits_and_id_survive_the_replay)
@@ -62,8 +75,10 @@ Test(live_config, a_drives_limits_and_id_survive_the_replay)
 	apply("disk", "/root.img");
 	apply("disk", "/d.img,ro,bw=1:2:3,id=data,ops=4:5");
 	cr_assert_eq(dev_disk_live_record_limits(&cfg, 1, &rl), 0);
-	cr_assert_str_eq(recorded("disk", 1), "/d.img,ro,id=data,ops=7:1000:0");
-	cr_assert_str_eq(recorded("disk", 0), "/root.img", "the other disk is left alone");
+	cr_assert_str_eq(member("disk", 1, "ops"), "\"7:1000:0\"");
+	cr_assert_str_eq(member("disk", 1, "bw"), "-");
+	cr_assert_str_eq(member("disk", 1, "id"), "\"data\"");
+	cr_assert_str_eq(member("disk", 0, "ops"), "-", "the other disk is left alone");
 	cr_assert_eq(dev_disk_opts(&cfg, 1)->rl.ops.size, 7, "the parsed value follows");
 	cr_assert_eq(dev_disk_opts(&cfg, 1)->rl.bw.size, 0);
 	replay();
@@ -108,12 +123,18 @@ Test(live_config, the_path_is_never_taken_for_a_key)
 
 	apply("disk", "/x/bw=1,ops=2:3");
 	cr_assert_eq(dev_disk_live_record_limits(&cfg, 0, &rl), 0);
-	cr_assert_str_eq(recorded("disk", 0), "/x/bw=1,bw=10:5:0");
+	cr_assert_str_eq(member("disk", 0, "path"), "\"/x/bw=1\"");
+	cr_assert_str_eq(member("disk", 0, "bw"), "\"10:5:0\"");
+	cr_assert_str_eq(member("disk", 0, "ops"), "-");
 	rl = (struct rate_limiter_cfg){0};
 	cr_assert_eq(dev_disk_live_record_limits(&cfg, 0, &rl), 0);
-	cr_assert_str_eq(recorded("disk", 0), "/x/bw=1", "no limits: no keys");
+	cr_assert_str_eq(member("disk", 0, "bw"), "-", "no limits: no keys");
+	cr_assert_eq(dev_disk_live_record_path(&cfg, 0, "/new,one.img"), 0);
+	cr_assert_str_eq(member("disk", 0, "path"), "\"/new,one.img\"", "a comma is a character");
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/new,one.img");
+	replay();
+	cr_assert_str_eq(dev_disk_opts(&replayed, 0)->path, "/new,one.img");
 	cr_assert_eq(dev_disk_live_record_path(&cfg, 0, "/new.img"), 0);
-	cr_assert_str_eq(recorded("disk", 0), "/new.img");
 	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/new.img");
 	replay();
 	cr_assert_str_eq(dev_disk_opts(&replayed, 0)->path, "/new.img");
@@ -123,7 +144,9 @@ Test(live_config, a_new_path_keeps_the_options)
 {
 	apply("disk", "/a.img,id=data,bw=1M:1000");
 	cr_assert_eq(dev_disk_live_record_path(&cfg, 0, "/b.img"), 0);
-	cr_assert_str_eq(recorded("disk", 0), "/b.img,id=data,bw=1M:1000");
+	cr_assert_str_eq(member("disk", 0, "path"), "\"/b.img\"");
+	cr_assert_str_eq(member("disk", 0, "id"), "\"data\"");
+	cr_assert_str_eq(member("disk", 0, "bw"), "\"1048576:1000:0\"");
 }
 
 Test(live_config, a_nics_limits_survive_the_replay)
@@ -132,7 +155,10 @@ Test(live_config, a_nics_limits_survive_the_replay)
 
 	apply("net", "tap=tap0,rx-bw=1:1,mac=52:54:00:00:00:01,tx-ops=2:2");
 	cr_assert_eq(dev_net_live_record_limits(&cfg, 0, &rx, &tx), 0);
-	cr_assert_str_eq(recorded("net", 0), "tap=tap0,mac=52:54:00:00:00:01,rx-ops=5:10:0");
+	cr_assert_str_eq(member("net", 0, "rx-ops"), "\"5:10:0\"");
+	cr_assert_str_eq(member("net", 0, "rx-bw"), "-");
+	cr_assert_str_eq(member("net", 0, "tx-ops"), "-");
+	cr_assert_str_eq(member("net", 0, "mac"), "\"52:54:00:00:00:01\"");
 	replay();
 	cr_assert_eq(dev_net_opts(&replayed, 0)->rx_rl.ops.size, 5);
 	cr_assert_eq(dev_net_opts(&replayed, 0)->rx_rl.bw.size, 0);
@@ -140,8 +166,8 @@ Test(live_config, a_nics_limits_survive_the_replay)
 	cr_assert(dev_net_opts(&replayed, 0)->has_mac);
 }
 
-/* A NIC's egress policy replaced at run time: every egress= of its option gives way to the new
- * rules' one, which the replay parses back to the same rules. */
+/* A NIC's egress policy replaced at run time: its record has the new rules, one egress item
+ * each, which the restore parses back to the same rules. */
 Test(live_config, a_nics_egress_policy_survives_the_replay)
 {
 	static struct egress_rules rules;
@@ -151,8 +177,7 @@ Test(live_config, a_nics_egress_policy_survives_the_replay)
 	cr_assert_eq(egress_rules_add(&rules, "10.0.2.2/32:tcp:80;serve=tcp:22", why, sizeof(why)),
 		     0, "%s", why);
 	cr_assert_eq(dev_net_live_record_egress(&cfg, 0, &rules), 0);
-	cr_assert_str_eq(recorded("net", 0),
-			 "tap=tap0,mac=52:54:00:00:00:01,egress=10.0.2.2/32:tcp:80;serve=tcp:22");
+	cr_assert_str_eq(member("net", 0, "egress"), "[\"10.0.2.2/32:tcp:80\",\"serve=tcp:22\"]");
 	cr_assert_eq(dev_net_opts(&cfg, 0)->egress.n, 2, "the parsed value follows");
 	replay();
 	cr_assert(dev_net_opts(&replayed, 0)->egress.on);
@@ -163,7 +188,7 @@ Test(live_config, a_nics_egress_policy_survives_the_replay)
 	memset(&rules, 0, sizeof(rules));
 	rules.on = true;
 	cr_assert_eq(dev_net_live_record_egress(&cfg, 0, &rules), 0);
-	cr_assert_str_eq(recorded("net", 0), "tap=tap0,mac=52:54:00:00:00:01,egress=none");
+	cr_assert_str_eq(member("net", 0, "egress"), "\"none\"");
 }
 
 Test(live_config, the_balloon_survives_the_replay)
@@ -174,7 +199,7 @@ Test(live_config, the_balloon_survives_the_replay)
 	apply("balloon", "size=16,stats=1,deflate-on-oom=on"); /* the last one wins */
 	cr_assert_eq(dev_balloon_live_record_target(&cfg, 32), 0);
 	cr_assert_eq(dev_balloon_live_record_stats(&cfg, 5), 0);
-	cr_assert_str_eq(recorded("balloon", 0), "size=8M", "the one that lost is left alone");
+	cr_assert_str_eq(member("balloon", 0, "deflate-on-oom"), "\"on\"", "the one that won");
 	b = device_cfg_find(&cfg, &device_balloon);
 	cr_assert_eq(b->opts.target_mib, 32, "the parsed value follows");
 	replay();

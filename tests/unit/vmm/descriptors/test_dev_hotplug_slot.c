@@ -18,7 +18,9 @@
 #include "vmm/descriptors/dev_pmem.h"
 #include "vmm/descriptors/dev_rng.h"
 #include "vmm/descriptors/dev_vsock.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/vm/vm.h"
 
 static int split(const char *arg, char *rest, size_t len, int *slot)
 {
@@ -238,60 +240,35 @@ Test(dev_hotplug_slot, empty_items_stay)
 	cr_assert_str_eq(rest, ",x");
 }
 
-static int pin(const char *arg, const char *id, int slot, char *out, size_t len)
+static struct vm novm; /* a VM whose devices are not built: pins change blocks only */
+
+/* What a restore builds: `c`'s device records added to a new configuration `again`. */
+static void reload(const struct vm_config *c, struct vm_config *again)
 {
-	char err[256] = "";
-	return dev_hotplug_slot_pin(arg, id, slot, out, len, err, sizeof(err));
+	char err[512] = "";
+	json_t *doc = device_records(c);
+	cr_assert_not_null(doc);
+	vm_config_init(again);
+	cr_assert_eq(device_records_load(again, doc, err, sizeof(err)), 0, "%s", err);
+	json_decref(doc);
 }
 
-/* Record `rec` pinned to `slot` (named `id` when not NULL) in place, as a removal of an earlier
- * boot device rewrites it; returns its new text. */
-static const char *pin_record(struct cli_record *rec, const char *id, int slot)
-{
-	char out[256];
-	cr_assert_eq(pin(rec->arg ? rec->arg : "", id, slot, out, sizeof(out)), 0, "%s",
-		     rec->arg ? rec->arg : "");
-	free(rec->arg);
-	rec->arg = strdup(out);
-	cr_assert_not_null(rec->arg);
-	return rec->arg;
-}
-
-Test(dev_hotplug_slot, a_boot_record_pinned_to_its_slot)
-{
-	char out[128];
-	cr_assert_eq(pin("/d2.img,id=data2", NULL, 3, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "/d2.img,id=data2,hotplug-slot=3");
-	cr_assert_eq(pin("/d3.img,ro", "drive3", 4, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "/d3.img,ro,id=drive3,hotplug-slot=4", "its API name kept");
-	cr_assert_eq(pin("tap=t1", "net1", 31, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "tap=t1,id=net1,hotplug-slot=31");
-	cr_assert_eq(pin("/d.img,id=a,hotplug-slot=3", NULL, 4, out, sizeof(out)), -EINVAL,
-		     "a slot already");
-	cr_assert_eq(pin("/d.img", "a", 0, out, sizeof(out)), -EINVAL);
-	cr_assert_eq(pin("/d.img", "a", 32, out, sizeof(out)), -EINVAL);
-	cr_assert_eq(pin("/a/long/path.img", "drive3", 4, out, 20), -ENAMETOOLONG);
-}
-
-/* A boot disk removed (docs/hotplug.md): the later boot disks' records pinned to their slots
- * with their names, its own record dropped; the replay (a restore, a migration's destination)
- * puts every remaining disk in its slot under its name. */
+/* A boot disk removed (docs/hotplug.md): the later boot disks pinned to their slots with their
+ * names, its own block entry dropped; the records (a restore, a migration's destination) put
+ * every remaining disk in its slot under its name. */
 Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
 {
 	struct vm_config c, again;
-	char err[256] = "";
 	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "disk", "/root.img,root"), 0);	/* 00:01.0 */
 	cr_assert_eq(apply(&c, "disk", "/d1.img"), 0);		/* 00:02.0, drive1: removed */
 	cr_assert_eq(apply(&c, "disk", "/d2.img,id=data2"), 0); /* 00:03.0 */
 	cr_assert_eq(apply(&c, "disk", "/d3.img"), 0);		/* 00:04.0, drive3 */
-	int first = c.nrecorded - 4;
-	pin_record(&c.recorded[first + 2], NULL, 3);
-	pin_record(&c.recorded[first + 3], "drive3", 4);
-	cli_unrecord_at(&c, first + 1);
-
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(dev_disk_pin(&c, &novm, 2, 3), 0);
+	cr_assert_eq(dev_disk_pin(&c, &novm, 3, 4), 0);
+	dev_disk_forget(&c, 1);
+	reload(&c, &again);
 	const struct dev_disk_cfg *d = device_cfg_find(&again, &device_disk);
 	cr_assert_eq(d->n, 3);
 	cr_assert(d->disk[0].opts.root);
@@ -309,18 +286,15 @@ Test(dev_hotplug_slot, a_boot_disk_removed_the_later_ones_keep_slot_and_name)
 Test(dev_hotplug_slot, a_boot_vsock_pinned)
 {
 	struct vm_config c, again;
-	char err[256] = "";
 	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock"), 0);
 	cr_assert_str_eq(dev_vsock_id(&c), "vsock0");
 	cr_assert(!dev_vsock_hot_added(&c));
-	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
-	pin_record(rec, "vsock0", 6);
 	cr_assert_eq(dev_vsock_pin(&c, 6), 0);
 	cr_assert_str_eq(dev_vsock_id(&c), "vsock0", "its name stays");
 	cr_assert(dev_vsock_hot_added(&c), "a hotplug-slot= vsock from now on");
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	reload(&c, &again);
 	const struct dev_vsock_cfg *v = device_cfg_find(&again, &device_vsock);
 	cr_assert_eq(v->hotplug_slot, 6);
 	cr_assert_str_eq(v->opts.id, "vsock0");
@@ -358,16 +332,13 @@ Test(dev_hotplug_slot, a_boot_pmem_device_pinned)
 Test(dev_hotplug_slot, a_boot_share_pinned)
 {
 	struct vm_config c, again;
-	char err[256] = "";
 	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "fs", "tag=share,socket=/run/fs.sock"), 0);
 	cr_assert_eq(dev_fs_find(&c, "share"), 0, "named by its tag");
-	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
-	pin_record(rec, "share", 3);
 	cr_assert_eq(dev_fs_pin(&c, 0, 3), 0);
 	cr_assert_eq(dev_fs_find(&c, "share"), 0, "the same name");
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	reload(&c, &again);
 	const struct dev_fs_cfg *f = device_cfg_find(&again, &device_fs);
 	cr_assert_eq(f->n, 1);
 	cr_assert_eq(f->fs[0].hotplug_slot, 3);
@@ -389,10 +360,9 @@ Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 	cr_assert_eq(apply(&c, "rng", NULL), 0);
 	cr_assert_eq(apply(&c, "balloon", "size=16"), 0);
 	cr_assert_eq(apply(&c, "balloon", "size=32,deflate-on-oom=on"), 0, "the last one wins");
-	struct cli_record *rng = &c.recorded[c.nrecorded - 3], *bal = &c.recorded[c.nrecorded - 1];
-	cr_assert_str_eq(pin_record(rng, NULL, 4), "hotplug-slot=4", "a bare --rng");
-	pin_record(bal, NULL, 5);
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	((struct dev_rng_cfg *)device_cfg(&c, &device_rng))->hotplug_slot = 4; /* as a removal */
+	((struct dev_balloon_cfg *)device_cfg(&c, &device_balloon))->hotplug_slot = 5;
+	reload(&c, &again);
 	const struct dev_rng_cfg *r = device_cfg_find(&again, &device_rng);
 	const struct dev_balloon_cfg *b = device_cfg_find(&again, &device_balloon);
 	cr_assert_eq(r->hotplug_slot, 4);
@@ -400,9 +370,8 @@ Test(dev_hotplug_slot, an_rng_and_a_balloon_keep_their_slots)
 	cr_assert_eq(b->opts.target_mib, 32);
 	cr_assert(b->opts.deflate_on_oom);
 	cr_assert_eq(dev_balloon_live_record_target(&again, 8), 0);
-	bal = &again.recorded[again.nrecorded - 1];
-	cr_assert_not_null(strstr(bal->arg, "size=8"), "%s", bal->arg);
-	cr_assert_not_null(strstr(bal->arg, "hotplug-slot=5"), "the slot stays: %s", bal->arg);
+	cr_assert_eq(b->opts.target_mib, 8);
+	cr_assert_eq(b->hotplug_slot, 5, "the slot stays");
 	cli_free(&again);
 	cli_free(&c);
 
@@ -431,9 +400,8 @@ Test(dev_hotplug_slot, a_virtio_console_keeps_its_slot)
 	vm_config_init(&c);
 	cr_assert_eq(apply(&c, "transport", "pci"), 0);
 	cr_assert_eq(apply(&c, "console", "virtio"), 0);
-	struct cli_record *rec = &c.recorded[c.nrecorded - 1];
-	cr_assert_str_eq(pin_record(rec, NULL, 5), "virtio,hotplug-slot=5");
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	((struct dev_console_cfg *)device_cfg(&c, &device_console))->hotplug_slot = 5;
+	reload(&c, &again);
 	struct dev_console_cfg k = dev_console_config(&again);
 	cr_assert(k.virtio);
 	cr_assert_eq(k.hotplug_slot, 5);

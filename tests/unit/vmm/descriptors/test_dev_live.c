@@ -1,5 +1,5 @@
-/* The descriptors' live hooks (vmm/descriptors/dev_live.h) without a VM: the recorded option's
- * text rewritten after a change (dev_live.c), the balloon's and virtio-mem's PATCH bodies
+/* The descriptors' live hooks (vmm/descriptors/dev_live.h) without a VM: the balloon's and
+ * virtio-mem's PATCH bodies
  * (struct device_live.check) and their documents (dev_balloon_live_doc(),
  * dev_memhp_live_doc()). The record keeping of each device is test_live_config.c's. */
 #include <criterion/criterion.h>
@@ -15,76 +15,6 @@
 #include "vmm/descriptors/dev_memhp.h"
 
 static char err[256];
-
-static struct cli_record rec(const char *arg)
-{
-	return (struct cli_record){.name = strdup("disk"), .arg = arg ? strdup(arg) : NULL};
-}
-
-static void rec_free(struct cli_record *r)
-{
-	free(r->name);
-	free(r->arg);
-}
-
-Test(dev_live, replace_drops_the_named_keys_and_appends)
-{
-	static const char *const keys[] = {"bw", "ops", NULL};
-	struct cli_record r = rec("/a.img,bw=1:2:3,id=x,ops=4:5:6");
-
-	cr_assert_eq(live_record_replace(&r, 1, keys, ",ops=7:0:1000"), 0);
-	cr_assert_str_eq(r.arg, "/a.img,id=x,ops=7:0:1000");
-	cr_assert_eq(live_record_replace(&r, 1, keys, ""), 0);
-	cr_assert_str_eq(r.arg, "/a.img,id=x", "no limit: the keys go, nothing comes");
-	rec_free(&r);
-}
-
-Test(dev_live, replace_keeps_the_first_items_whatever_they_are)
-{
-	static const char *const keys[] = {"bw", NULL};
-	struct cli_record r = rec("bw=odd-file-name,bw=1:1:1");
-
-	cr_assert_eq(live_record_replace(&r, 1, keys, ",bw=2:2:2"), 0);
-	cr_assert_str_eq(r.arg, "bw=odd-file-name,bw=2:2:2");
-	rec_free(&r);
-}
-
-Test(dev_live, replace_of_an_empty_option_has_no_leading_comma)
-{
-	static const char *const keys[] = {"rx-bw", NULL};
-	struct cli_record r = rec(NULL);
-
-	cr_assert_eq(live_record_replace(&r, 0, keys, ",rx-bw=1:2:3"), 0);
-	cr_assert_str_eq(r.arg, "rx-bw=1:2:3");
-	rec_free(&r);
-}
-
-Test(dev_live, set_first_swaps_the_path_only)
-{
-	struct cli_record r = rec("/old.img,ro,id=root");
-
-	cr_assert_eq(live_record_set_first(&r, "/new.img"), 0);
-	cr_assert_str_eq(r.arg, "/new.img,ro,id=root");
-	cr_assert_eq(live_record_set(&r, "size=5"), 0);
-	cr_assert_str_eq(r.arg, "size=5");
-	rec_free(&r);
-}
-
-Test(dev_live, find_takes_the_nth_or_the_last)
-{
-	struct vm_config cfg;
-	vm_config_init(&cfg);
-	cr_assert_eq(cli_record(&cfg, "disk", "/a"), 0);
-	cr_assert_eq(cli_record(&cfg, "net", "tap=t0"), 0);
-	cr_assert_eq(cli_record(&cfg, "disk", "/b"), 0);
-
-	cr_assert_str_eq(live_record_find(&cfg, "disk", 1)->arg, "/b");
-	cr_assert_str_eq(live_record_find(&cfg, "disk", -1)->arg, "/b");
-	cr_assert_str_eq(live_record_find(&cfg, "net", 0)->arg, "tap=t0");
-	cr_assert_null(live_record_find(&cfg, "disk", 2));
-	cr_assert_null(live_record_find(&cfg, "balloon", -1));
-	cli_free(&cfg);
-}
 
 static json_t *body(const char *text)
 {
