@@ -58,21 +58,31 @@ static bool named(const json_t *rec, const char *id, const char *fallback)
 	return !strcmp(id, own && own[0] ? own : fallback);
 }
 
+int snapshot_nic_override_take(struct snapshot_load *l, int nic, const char *spec, char **tap,
+			       char **mac, char *err, size_t errlen)
+{
+	int r = spec ? snapshot_nic_override_split(spec, tap, mac, err, errlen) : 0;
+
+	if (!spec)
+		*tap = *mac = NULL;
+	if (!r && *mac && mac_parse(*mac, l->mac[nic], NULL, 0)) {
+		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", *mac);
+		r = -EINVAL;
+	}
+	if (!r && *mac)
+		l->mac_set[nic] = true;
+	return r;
+}
+
 /* Applies override `spec` to NIC record `rec`, NIC number `nic`. */
 static int override_nic(struct snapshot_load *l, json_t *rec, int nic, const char *spec, char *err,
 			size_t errlen)
 {
 	char *tap = NULL, *mac = NULL;
-	int r = spec ? snapshot_nic_override_split(spec, &tap, &mac, err, errlen) : 0;
+	int r = snapshot_nic_override_take(l, nic, spec, &tap, &mac, err, errlen);
 
-	if (!r && mac && mac_parse(mac, l->mac[nic], NULL, 0)) {
-		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", mac);
-		r = -EINVAL;
-	}
-	if (!r && mac) {
-		l->mac_set[nic] = true;
+	if (!r && mac)
 		r = set_member(rec, "mac", mac);
-	}
 	/* an fd number means nothing in another process: only a tap name may replace it */
 	if (!r && json_object_get(rec, "tapfd") && !tap) {
 		snprintf(err, errlen,

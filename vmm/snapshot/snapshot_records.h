@@ -16,6 +16,12 @@
  * the caller frees them). Returns 0, or -EINVAL with "network override `SPEC`: ..." in err. */
 int snapshot_nic_override_split(const char *spec, char **tap, char **mac, char *err, size_t errlen);
 
+/* NIC override `spec` (NULL: none) for NIC number `nic`, split (snapshot_nic_override_split());
+ * its MAC, when it gives one, checked and kept in l->mac[nic], l->mac_set[nic]. Returns 0 or
+ * -EINVAL / -ENOMEM with the reason in err; the caller frees *tap and *mac. */
+int snapshot_nic_override_take(struct snapshot_load *l, int nic, const char *spec, char **tap,
+			       char **mac, char *err, size_t errlen);
+
 /* Applies the NIC overrides to the "net" records of `devices`, each to the NIC it names (its
  * id, or "netN" for the N-th NIC without one) or, without an id, to the index-th; every override
  * must find its NIC, and a NIC that used a tap fd must get a tap. A MAC given for NIC i is also

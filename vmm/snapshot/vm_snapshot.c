@@ -13,7 +13,6 @@
 
 #include "base/host_path.h"
 #include "base/log.h"
-#include "base/mac.h"
 #include "base/options.h"
 #include "base/parse.h"
 #include "base/snapshot_io.h"
@@ -332,16 +331,10 @@ static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic
 			char *err, size_t errlen)
 {
 	char *tap = NULL, *mac = NULL;
-	int r = spec ? snapshot_nic_override_split(spec, &tap, &mac, err, errlen) : 0;
+	int r = snapshot_nic_override_take(l, nic, spec, &tap, &mac, err, errlen);
 
-	if (!r && mac && mac_parse(mac, l->mac[nic], NULL, 0)) {
-		snprintf(err, errlen, "network override: `%s` is not a unicast MAC address", mac);
-		r = -EINVAL;
-	}
-	if (!r && mac) {
-		l->mac_set[nic] = true;
+	if (!r && mac)
 		r = override_mac(rec, mac);
-	}
 	/* an fd number means nothing in another process: only a tap name may replace it */
 	if (!r && rec->arg && !strncmp(rec->arg, "tapfd=", 6)) {
 		if (!tap) {
