@@ -141,6 +141,13 @@ int snapshot_records_override_nics(struct snapshot_load *l, json_t *devices,
 		if (r)
 			return r;
 	}
+	return snapshot_nic_overrides_unused(nics, nnics, used, (int)json_array_size(arr), err,
+					     errlen);
+}
+
+int snapshot_nic_overrides_unused(const struct snapshot_nic_override *nics, int nnics,
+				  const bool *used, int found, char *err, size_t errlen)
+{
 	for (int k = 0; k < nnics; k++) {
 		if (used[k])
 			continue;
@@ -148,8 +155,8 @@ int snapshot_records_override_nics(struct snapshot_load *l, json_t *devices,
 			snprintf(err, errlen, "network override: the snapshot has no NIC `%s`",
 				 nics[k].id);
 		else
-			snprintf(err, errlen, "network override %d: the snapshot has %zu NICs",
-				 nics[k].index, json_array_size(arr));
+			snprintf(err, errlen, "network override %d: the snapshot has %d NICs",
+				 nics[k].index, found);
 		return -EINVAL;
 	}
 	return 0;

@@ -22,6 +22,11 @@ int snapshot_nic_override_split(const char *spec, char **tap, char **mac, char *
 int snapshot_nic_override_take(struct snapshot_load *l, int nic, const char *spec, char **tap,
 			       char **mac, char *err, size_t errlen);
 
+/* The first of the `nnics` NIC overrides that found no NIC (used[k] false) among the snapshot's
+ * `found` NICs, as -EINVAL with the reason in err; 0 when each found its NIC. */
+int snapshot_nic_overrides_unused(const struct snapshot_nic_override *nics, int nnics,
+				  const bool *used, int found, char *err, size_t errlen);
+
 /* Applies the NIC overrides to the "net" records of `devices`, each to the NIC it names (its
  * id, or "netN" for the N-th NIC without one) or, without an id, to the index-th; every override
  * must find its NIC, and a NIC that used a tap fd must get a tap. A MAC given for NIC i is also

@@ -405,18 +405,7 @@ static int override_nics(struct snapshot_load *l, const struct snapshot_nic_over
 		r = override_nic(l, rec, nic, spec, err, errlen);
 		nic++;
 	}
-	for (int k = 0; !r && k < nnics; k++) {
-		if (used[k])
-			continue;
-		if (nics[k].id)
-			snprintf(err, errlen, "network override: the snapshot has no NIC `%s`",
-				 nics[k].id);
-		else
-			snprintf(err, errlen, "network override %d: the snapshot has %d NICs",
-				 nics[k].index, nic);
-		r = -EINVAL;
-	}
-	return r;
+	return r ? r : snapshot_nic_overrides_unused(nics, nnics, used, nic, err, errlen);
 }
 
 /* Replaces the value of the "KEY=" item of `rec`'s argument by `value` (the item added when
