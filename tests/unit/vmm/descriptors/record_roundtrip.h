@@ -75,4 +75,20 @@ static inline int record_load_one(const struct device_desc *d, const char *json,
 	return r;
 }
 
+/* Each of the `n` records of `bad` ({JSON text, a piece of the message it must get}) refused for
+ * device `d`, with that message and no block left behind. */
+static inline void records_refused(const struct device_desc *d, const char *const (*bad)[2],
+				   size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vm_config cfg;
+		char err[512] = "";
+		cr_assert_neq(record_load_one(d, bad[i][0], err, sizeof(err), &cfg), 0,
+			      "%s accepted", bad[i][0]);
+		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
+		cr_assert_null(device_cfg_find(&cfg, d), "%s: a block left", bad[i][0]);
+		device_cfg_free_all(&cfg);
+	}
+}
+
 #endif

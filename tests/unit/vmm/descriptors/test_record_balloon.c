@@ -97,13 +97,5 @@ Test(record_balloon, a_hand_written_record_takes_numbers_and_is_checked)
 	    {"{\"hotplug-slot\": \"0\"}", "1..31"},
 	    {"[]", "a device's record is an object"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		int r = record_load_one(&device_balloon, bad[i][0], err, sizeof(err), &cfg);
-		cr_assert_neq(r, 0, "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_balloon), "%s: a block left",
-			       bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_balloon, bad, sizeof(bad) / sizeof(bad[0]));
 }

@@ -97,8 +97,6 @@ Test(record_console, a_file_path_with_a_comma_comes_through)
 
 Test(record_console, bad_records_are_refused_and_leave_nothing)
 {
-	struct vm_config cfg;
-	char err[256] = "";
 	static const char *const bad[][2] = {
 	    {"{}", "expected stdio, virtio, none or file:PATH"},
 	    {"{\"bw\": \"1:1\"}", "expected stdio, virtio, none or file:PATH"},
@@ -117,13 +115,5 @@ Test(record_console, bad_records_are_refused_and_leave_nothing)
 	     "a PCI slot is for a device"},
 	    {"{\"kind\": \"virtio\", \"transport\": \"pci\", \"hotplug-slot\": \"x\"}", "1..31"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_console, bad[i][0], err, sizeof(err), &cfg),
-			      0, "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_console), "%s: a block left",
-			       bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_console, bad, sizeof(bad) / sizeof(bad[0]));
 }

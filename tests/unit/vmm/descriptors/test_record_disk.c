@@ -106,8 +106,6 @@ Test(record_disk, a_path_with_a_comma_is_kept)
 
 Test(record_disk, bad_records_are_refused_and_leave_no_disk)
 {
-	struct vm_config cfg;
-	char err[256] = "";
 	static const char *const bad[][2] = {
 	    {"{}", "empty disk path"},
 	    {"{\"path\": \"\"}", "empty disk path"},
@@ -126,14 +124,7 @@ Test(record_disk, bad_records_are_refused_and_leave_no_disk)
 	    {"{\"path\": \"/d\", \"id\": \"x\", \"hotplug-slot\": 32}", "1..31"},
 	    {"{\"path\": \"/d\", \"transport\": \"isa\"}", "expected \"pci\" or \"mmio\""},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_disk, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_disk), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_disk, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(record_disk, the_option_checks_hold_for_records)

@@ -135,8 +135,6 @@ Test(record_display, a_hand_written_record)
 
 Test(record_display, bad_records_are_refused_and_leave_nothing)
 {
-	struct vm_config cfg;
-	char err[256] = "";
 	static const char *const bad[][2] = {
 	    {"{\"display\": \"vga\"}", "expected sdl or none"},
 	    {"{\"colour\": \"red\"}", "unknown option 'colour'"},
@@ -146,15 +144,7 @@ Test(record_display, bad_records_are_refused_and_leave_nothing)
 	    {"{\"gpu\": true, \"screenshot\": \"/a\", \"display\": 3}", "expected sdl or none"},
 	    {"{\"transport\": \"isa\"}", "member 'transport'"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_display, bad[i][0], err, sizeof(err), &cfg),
-			      0, "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_display), "%s: a block left",
-			       bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_display, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* A refused option changes nothing of what the others set. */

@@ -102,8 +102,6 @@ Test(record_fs, a_socket_with_a_comma_is_kept)
 
 Test(record_fs, bad_records_are_refused_and_leave_no_share)
 {
-	struct vm_config cfg;
-	char err[256] = "";
 	static const char *const bad[][2] = {
 	    {"{}", "expected tag=NAME,socket=PATH"},
 	    {"{\"tag\": \"a\"}", "tag and socket are both needed"},
@@ -121,14 +119,7 @@ Test(record_fs, bad_records_are_refused_and_leave_no_share)
 	    {"{\"tag\": \"a\", \"socket\": \"/s\", \"id\": \"x\", \"hotplug-slot\": 0}", "1..31"},
 	    {"{\"tag\": \"a\", \"socket\": \"/s\", \"transport\": 1}", "\"pci\" or \"mmio\""},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_fs, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_fs), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_fs, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(record_fs, the_option_checks_hold_for_records)

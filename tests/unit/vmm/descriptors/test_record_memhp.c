@@ -90,12 +90,5 @@ Test(record_memhp, a_hand_written_record_takes_numbers_and_is_checked)
 	    {"{\"total\": [1024, 2048]}", "option 'total' given twice"},
 	    {"{\"total\": null}", "member 'total': expected"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_memhp, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_memhp), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_memhp, bad, sizeof(bad) / sizeof(bad[0]));
 }

@@ -125,8 +125,6 @@ Test(record_net, a_record_names_its_kind_anywhere_and_keeps_commas)
 
 Test(record_net, bad_records_are_refused_with_the_options_message)
 {
-	struct vm_config cfg;
-	char err[512] = "";
 	static const char *const bad[][2] = {
 	    {"{\"user\": true, \"colour\": \"red\"}", "unknown option 'colour'"},
 	    {"{\"tap\": \"t0\", \"mtu\": 67}", "mtu=67: from 68 to 65535"},
@@ -147,14 +145,7 @@ Test(record_net, bad_records_are_refused_with_the_options_message)
 	    {"{\"tap\": \"t0\", \"hotplug-slot\": 32, \"id\": \"t\"}", "1..31"},
 	    {"{\"transport\": \"isa\", \"user\": true}", "member 'transport'"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_net, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_net), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_net, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* The command line's --net as before: its kind first (after a hotplug-slot=), at most 4. */

@@ -101,8 +101,6 @@ Test(record_pmem, a_path_with_a_comma_is_kept)
 
 Test(record_pmem, bad_records_are_refused_and_leave_nothing)
 {
-	struct vm_config cfg;
-	char err[256] = "";
 	static const char *const bad[][2] = {
 	    {"{}", "expected path=FILE"},
 	    {"{\"ro\": true}", "path= is missing"},
@@ -122,14 +120,7 @@ Test(record_pmem, bad_records_are_refused_and_leave_nothing)
 	     "once"},
 	    {"{\"path\": \"/a\", \"transport\": \"isa\"}", "member 'transport'"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_pmem, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_pmem), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_pmem, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(record_pmem, a_second_root_is_refused_by_the_vms_records)

@@ -51,14 +51,7 @@ Test(record_rng, a_hand_written_record_takes_numbers_and_is_checked)
 	    {"{\"transport\": \"pci\", \"hotplug-slot\": \"32\"}", "1..31"},
 	    {"[]", "a device's record is an object"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_rng, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_rng), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_rng, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(record_rng, the_vms_records_are_refused_for_an_unknown_device)

@@ -55,8 +55,6 @@ Test(record_vfio, a_hand_written_record_in_any_order)
 
 Test(record_vfio, bad_records_are_refused_and_leave_nothing)
 {
-	struct vm_config cfg;
-	char err[256] = "";
 	static const char *const bad[][2] = {
 	    {"{}", "unknown device kind"},
 	    {"{\"id\": \"x\"}", "unknown device kind"},
@@ -70,14 +68,7 @@ Test(record_vfio, bad_records_are_refused_and_leave_nothing)
 	    {"{\"vfio\": true}", "unknown item vfio"},
 	    {"[]", "a device's record is an object"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_vfio, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_vfio), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_vfio, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(record_vfio, the_vms_records_keep_the_options_limits)

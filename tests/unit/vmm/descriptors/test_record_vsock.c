@@ -71,8 +71,6 @@ Test(record_vsock, a_socket_path_with_a_comma_comes_through)
 
 Test(record_vsock, bad_records_are_refused_and_leave_nothing)
 {
-	struct vm_config cfg;
-	char err[256] = "";
 	static const char *const bad[][2] = {
 	    {"{}", "no options in ''"},
 	    {"{\"cid\": 2, \"uds\": \"/a\"}", "bad cid '2'"},
@@ -86,14 +84,7 @@ Test(record_vsock, bad_records_are_refused_and_leave_nothing)
 	    {"{\"cid\": 3.5, \"uds\": \"/a\"}", "member 'cid': expected"},
 	    {"{\"cid\": 3, \"uds\": \"/a\", \"transport\": 1}", "member 'transport': expected"},
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_assert_neq(record_load_one(&device_vsock, bad[i][0], err, sizeof(err), &cfg), 0,
-			      "%s accepted", bad[i][0]);
-		cr_assert(strstr(err, bad[i][1]), "%s: '%s', want '%s'", bad[i][0], err, bad[i][1]);
-		cr_assert_null(device_cfg_find(&cfg, &device_vsock), "%s: a block left", bad[i][0]);
-		device_cfg_free_all(&cfg);
-	}
+	records_refused(&device_vsock, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(record_vsock, a_second_vsock_is_refused_and_the_first_stays)
