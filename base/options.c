@@ -164,6 +164,35 @@ void opt_items_free(struct opt_items *l)
 	*l = (struct opt_items){0};
 }
 
+int opt_items_format(const struct opt_items *l, const char *head, char *buf, size_t len)
+{
+	size_t used = 0;
+	if (!len)
+		return -ENAMETOOLONG;
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->n; i++) {
+		const struct opt_item *it = &l->v[i];
+		bool bare = i == 0 && head && !strcmp(it->key, head) && it->value;
+		int n =
+		    snprintf(buf + used, len - used, "%s%s%s%s", i ? "," : "", bare ? "" : it->key,
+			     it->value && !bare ? "=" : "", it->value ? it->value : "");
+		if (n < 0 || (size_t)n >= len - used)
+			return -ENAMETOOLONG;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+bool opt_items_fit_string(const struct opt_items *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct opt_item *it = &l->v[i];
+		if (!it->key[0] || strpbrk(it->key, ",=") || (it->value && strchr(it->value, ',')))
+			return false;
+	}
+	return true;
+}
+
 int opts_split(const char *spec, const char *head, struct opt_items *out, char *err, size_t errlen)
 {
 	*out = (struct opt_items){0};

@@ -13,6 +13,7 @@
 #ifndef VMM_OPTIONS_H
 #define VMM_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define OPT_FLAG	   1u /* written alone ("ro"); set() gets value NULL */
@@ -59,6 +60,14 @@ int opt_items_find(const struct opt_items *l, const char *key);
 int opt_items_take(struct opt_items *l, const char *key, char **value);
 /* Frees every item and the list; the list is then empty (and may be used again). */
 void opt_items_free(struct opt_items *l);
+/* Writes `l` in the option's string form into buf ("PATH,ro,id=x"): with `head`, the first item's
+ * value alone when that item is `head`'s, as opts_split() reads it. Returns 0, or -ENAMETOOLONG
+ * (buf then holds what fitted). For messages that quote the option, and for the paths that still
+ * take a string: check opt_items_fit_string() first there. */
+int opt_items_format(const struct opt_items *l, const char *head, char *buf, size_t len);
+/* True when opts_split() of the string form gives `l` back: no key or value holds a comma, no
+ * key an '=' or nothing. */
+bool opt_items_fit_string(const struct opt_items *l);
 
 /* Splits `spec` into items at its commas, each "key=value" or "key" (a flag), refusing an empty
  * item as opts_parse() does; with `head` ("path"), the first item is the value of that key

@@ -64,7 +64,7 @@ static int f_check_boot(void *c, const char *kernel, const char *initrd, char *e
 static int f_check_drive(void *c, const char *path, bool ro, char *err, size_t n)
 {
 	(void)c, (void)ro;
-	FZ_ASSERT(path && path[0] && !strchr(path, ','), "a drive path the model refuses");
+	FZ_ASSERT(path && path[0], "a drive path the model refuses");
 	return f_check(verdict(), err, n);
 }
 static int f_op(void *c)

@@ -149,8 +149,6 @@ static int set_backing_dirs(void *dst, const char *key, const char *value, char 
 	size_t n = strlen(value);
 
 	(void)key;
-	if (strchr(value, ','))
-		return parse_fail(err, errlen, "backing_dirs: a folder with a comma");
 	if (!n || value[0] == ':' || value[n - 1] == ':' || strstr(value, "::"))
 		return parse_fail(err, errlen,
 				  "backing_dirs=%s: expected DIR[:DIR...], no empty one", value);

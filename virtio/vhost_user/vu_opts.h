@@ -20,7 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VU_OPTS_PREFIX	      "vhost-user="
+#define VU_OPTS_KEY	      "vhost-user" /* the item naming the socket */
+#define VU_OPTS_PREFIX	      VU_OPTS_KEY "="
 #define VU_OPTS_DEFAULT_QSIZE 256
 #define VU_OPTS_ID_MAX	      64 /* id= bytes, NUL included (the API's id limit) */
 

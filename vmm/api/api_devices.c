@@ -9,9 +9,7 @@
 #include "vmm/api/api_model.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
-
-#define OPTION_ARG_MAX                                                                             \
-	20480 /* a path of PATH_MAX and a few short fields, or a NIC's 256 egress rules */
+#include "vmm/descriptors/device_record.h"
 
 static int nomem(char *err, size_t errlen)
 {
@@ -25,27 +23,36 @@ static const char *doc_id(const struct device_desc *d, const json_t *doc)
 	return d->api->id_field ? api_json_str(doc, d->api->id_field, "") : NULL;
 }
 
-/* Parses `doc` as device d's option into `cfg`. err: "ID: reason" (or "SECTION: reason"), or,
- * quoting (a core section's in a trial), "--OPTION ARG: reason". */
+/* "--OPTION ARG" for a message that quotes the record as the option it is (into q). */
+static void quote_option(const struct device_desc *owner, const struct opt_items *items, char *q,
+			 size_t len)
+{
+	int n = snprintf(q, len, "--%s ", owner->options[0].name);
+	if (n > 0 && (size_t)n < len)
+		(void)opt_items_format(items, owner->record_head, q + n, len - (size_t)n);
+}
+
+/* Adds the record `doc` stands for to `cfg` through its device's checks. err: "ID: reason" (or
+ * "SECTION: reason"), or, quoting (a core section's in a trial), "--OPTION ARG: reason". */
 static int apply(struct vm_config *cfg, const struct device_desc *d, const json_t *doc, bool quote,
 		 char *err, size_t errlen)
 {
-	char arg[OPTION_ARG_MAX], why[200] = "";
+	char why[512] = "", q[600];
 	const char *id = doc_id(d, doc);
 	const char *name = id ? id : d->api->section;
-	const char *opt = d->options[0].name;
-	int r = d->api->to_option(doc, arg, sizeof(arg));
-	if (r && quote)
-		snprintf(err, errlen, "the --%s argument would be too long", opt);
-	else if (r)
-		snprintf(err, errlen, "%s: the configuration is too long", name);
+	const struct device_desc *owner;
+	struct opt_items items;
+	int r = device_record_of_doc(d, doc, &items, &owner);
 	if (r)
-		return r;
-	r = cli_device_option(cfg, opt, arg, why, sizeof(why));
-	if (r && quote)
-		snprintf(err, errlen, "--%s %s: %s", opt, arg, why[0] ? why : strerror(-r));
-	else if (r)
+		return nomem(err, errlen);
+	r = owner->record_add(cfg, &items, why, sizeof(why));
+	if (r && quote) {
+		quote_option(owner, &items, q, sizeof(q));
+		snprintf(err, errlen, "%s: %s", q, why[0] ? why : strerror(-r));
+	} else if (r) {
 		snprintf(err, errlen, "%s: %s", name, why[0] ? why : strerror(-r));
+	}
+	opt_items_free(&items);
 	return r;
 }
 

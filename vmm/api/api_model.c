@@ -315,8 +315,8 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
 		return -EINVAL;
 	}
 	*path = api_json_str(body, "path_on_host", NULL);
-	if (*path && (!(*path)[0] || strchr(*path, ','))) {
-		snprintf(err, errlen, "path_on_host is empty or contains a comma");
+	if (*path && !(*path)[0]) {
+		snprintf(err, errlen, "path_on_host is empty");
 		return -EINVAL;
 	}
 	return 0;

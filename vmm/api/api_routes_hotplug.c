@@ -17,6 +17,7 @@
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/device_record.h"
 
 #define NO_HOTPLUG "device hotplug is not available in this VMM"
 
@@ -159,7 +160,7 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 	if (a->state != API_NOT_STARTED && a->state != API_STOPPING &&
 	    !strcmp(d->api->section, "vfio"))
 		return put_add_device(a, d, body, r);
-	if (a->state == API_NOT_STARTED || a->state == API_STOPPING || !d->api->to_option ||
+	if (a->state == API_NOT_STARTED || a->state == API_STOPPING || !d->api->to_items ||
 	    !api_hotplug_section_kind(d->api->section, &kind))
 		return false; /* not a device Firecracker hot-adds: the caller's answer stands */
 	/* the body checked by the device's own hook, as before InstanceStart, and made into its
@@ -171,12 +172,17 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 		r->status = 400;
 		return true;
 	}
-	int err = d->api->to_option(doc, option, sizeof(option));
+	int err = device_record_doc_spec(d, doc, option, sizeof(option));
 	/* Firecracker's vhost-user drive: "socket" instead of "path_on_host" */
 	bool vhost_user = !strcmp(d->api->section, "drives") && json_object_get(doc, "socket");
 	json_decref(doc);
 	if (err) {
-		fault(r, 400, "the device's options are too long", NULL);
+		/* a running VM's hot-add still takes the option's string form (issue 65) */
+		fault(r, 400,
+		      err == -EINVAL
+			  ? "a device added to a running VM cannot have a comma in a value"
+			  : "the device's options are too long",
+		      NULL);
 		return true;
 	}
 	if (api_hotplug_from_option(d->api->section, id, option, vhost_user, &req, r->err,

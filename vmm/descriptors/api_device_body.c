@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/options.h"
+#include "virtio/vhost_user/vu_opts.h"
 #include "vmm/descriptors/api_json.h"
 
 bool api_body_has(const json_t *body, const char *name)
@@ -50,10 +52,9 @@ int api_body_check_backend(const json_t *body, const char *local, const char *wh
 int api_body_check_socket(const json_t *body, char *err, size_t errlen)
 {
 	const char *s = api_json_str(body, "socket", "");
-	if (!s[0] || strchr(s, ',') || strlen(s) >= API_SOCKET_MAX) {
+	if (!s[0] || strlen(s) >= API_SOCKET_MAX) {
 		snprintf(err, errlen,
-			 "socket must name the vhost-user back-end's Unix socket: 1 to %d bytes, "
-			 "no comma",
+			 "socket must name the vhost-user back-end's Unix socket: 1 to %d bytes",
 			 API_SOCKET_MAX - 1);
 		return -EINVAL;
 	}
@@ -98,22 +99,16 @@ void api_body_queues_json(json_t *doc, int64_t queues, int64_t size)
 		json_object_set_new(doc, "queue_size", json_integer(size));
 }
 
-int api_body_append(char *spec, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(spec);
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(spec + used, len - used, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= len - used ? -ENAMETOOLONG : 0;
-}
-
-int api_body_append_vu_tail(char *spec, size_t len, const json_t *doc, const char *id)
+int api_body_vu_items(struct opt_items *out, const json_t *doc, const char *mac, const char *id)
 {
 	int64_t queues = api_body_queues(doc, "num_queues");
 	int64_t size = api_body_queues(doc, "queue_size");
-	int r = queues >= 0 ? api_body_append(spec, len, ",num-queues=%lld", (long long)queues) : 0;
+	int r = opt_items_add(out, VU_OPTS_KEY, api_json_str(doc, "socket", ""));
+	if (!r && mac[0])
+		r = opt_items_add(out, "mac", mac);
+	if (!r && queues >= 0)
+		r = opt_items_addf(out, "num-queues", "%lld", (long long)queues);
 	if (!r && size >= 0)
-		r = api_body_append(spec, len, ",queue-size=%lld", (long long)size);
-	return r ? r : api_body_append(spec, len, ",id=%s", id);
+		r = opt_items_addf(out, "queue-size", "%lld", (long long)size);
+	return r ? r : opt_items_add(out, "id", id);
 }

@@ -31,8 +31,7 @@ int api_body_check_named(const json_t *body, const char *id, const char *id_fiel
  * (a vhost-user back-end); vhost_user (Cloud Hypervisor's), when given, must agree. */
 int api_body_check_backend(const json_t *body, const char *local, const char *what, char *err,
 			   size_t errlen);
-/* The socket goes into an option argument, which a comma would end: 1 to API_SOCKET_MAX-1
- * bytes, no comma. */
+/* A vhost-user back-end's socket path: 1 to API_SOCKET_MAX-1 bytes (sun_path). */
 int api_body_check_socket(const json_t *body, char *err, size_t errlen);
 /* The first member of `refused` ({name, reason} pairs, n of them) that `body` has: -EINVAL,
  * "NAME cannot be honoured with socket: REASON". */
@@ -45,10 +44,9 @@ int64_t api_body_queues(const json_t *body, const char *name);
 /* Sets num_queues and queue_size of a vhost-user device's document, when given (>= 0). */
 void api_body_queues_json(json_t *doc, int64_t queues, int64_t size);
 
-/* Appends printf-style text to the NUL-terminated `spec`. 0 or -ENAMETOOLONG. */
-int api_body_append(char *spec, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* ",num-queues=N,queue-size=N" for what a document has, then ",id=ID". */
-int api_body_append_vu_tail(char *spec, size_t len, const json_t *doc, const char *id);
+struct opt_items;
+/* A vhost-user device's record items of a document: vhost-user=SOCKET, mac=MAC when `mac` is
+ * not "", num-queues and queue-size when the document has them, id=ID. 0 or -ENOMEM. */
+int api_body_vu_items(struct opt_items *out, const json_t *doc, const char *mac, const char *id);
 
 #endif

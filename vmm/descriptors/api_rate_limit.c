@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "vmm/descriptors/api_json.h"
 
 /* A TokenBucket body `v` into *b; `label` names it in messages. Firecracker's rule: a bucket
@@ -140,6 +141,16 @@ static int append_bucket(char *buf, size_t len, const char *prefix, const char *
 			 (unsigned long long)b->size, (unsigned long long)b->refill_ms,
 			 (unsigned long long)b->one_time_burst);
 	return n < 0 || (size_t)n >= len - used ? -ENAMETOOLONG : 0;
+}
+
+int api_rate_limiter_items(struct opt_items *out, const char *prefix,
+			   const struct rate_limiter_cfg *cfg)
+{
+	char bw[32], ops[32];
+	snprintf(bw, sizeof(bw), "%sbw", prefix);
+	snprintf(ops, sizeof(ops), "%sops", prefix);
+	int r = rl_bucket_to_item(&cfg->bw, bw, out);
+	return r ? r : rl_bucket_to_item(&cfg->ops, ops, out);
 }
 
 int api_rate_limiter_spec(char *buf, size_t len, const char *prefix,

@@ -36,6 +36,11 @@ json_t *api_token_bucket_json(const struct rl_bucket_cfg *b);
 /* The body describing `cfg` (new reference), or NULL when it limits nothing. */
 json_t *api_rate_limiter_json(const struct rate_limiter_cfg *cfg);
 
+/* Adds `cfg`'s buckets to `out` as the option's items (<p>bw=S:R:B, <p>ops=S:R:B when set, p the
+ * key prefix: "" for --disk, "rx-" / "tx-" for --net). Returns 0 or -ENOMEM. */
+int api_rate_limiter_items(struct opt_items *out, const char *prefix,
+			   const struct rate_limiter_cfg *cfg);
+
 /* Appends the command-line form of `cfg` to buf ("" or ",<p>bw=S:R:B,<p>ops=S:R:B" with p the
  * key prefix, "" for --disk and "rx-" / "tx-" for --net). Returns 0 or -ENAMETOOLONG. */
 int api_rate_limiter_spec(char *buf, size_t len, const char *prefix,

@@ -44,9 +44,8 @@ static int api_check_serial(const json_t *body, const char *id, const struct dev
 	if (r)
 		return r;
 	const char *path = api_json_str(body, "serial_out_path", NULL);
-	if (path && (!path[0] || strchr(path, ','))) {
-		snprintf(err, errlen, "serial_out_path %s",
-			 path[0] ? "cannot contain a comma" : "is empty");
+	if (path && !path[0]) {
+		snprintf(err, errlen, "serial_out_path is empty");
 		return -EINVAL;
 	}
 	*doc = serial_doc(path, &rate);
@@ -56,19 +55,19 @@ static int api_check_serial(const json_t *body, const char *id, const struct dev
 	return -ENOMEM;
 }
 
-static int api_serial_option(const json_t *doc, char *arg, size_t len)
+static int api_serial_items(const json_t *doc, struct opt_items *out,
+			    const struct device_desc **owner)
 {
 	const char *path = api_json_str(doc, "serial_out_path", NULL);
+	const char *kind = device_console.record_head; /* the option's first element */
 	struct rl_bucket_cfg rate;
-	char why[200];
-	if (api_token_bucket_parse(json_object_get(doc, "rate_limiter"), "rate_limiter", &rate, why,
-				   sizeof(why))) /* a document api_check_serial() made */
-		return -EINVAL;
-	int n = path ? snprintf(arg, len, "file:%s", path) : snprintf(arg, len, "stdio");
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
-	struct rate_limiter_cfg rl = {.bw = rate};
-	return api_rate_limiter_spec(arg, len, "", &rl);
+	(void)owner;
+	if (api_token_bucket_parse(json_object_get(doc, "rate_limiter"), "rate_limiter", &rate,
+				   NULL, 0)) /* a document api_check_serial() made */
+		rate = (struct rl_bucket_cfg){0};
+	int r =
+	    path ? opt_items_addf(out, kind, "file:%s", path) : opt_items_add(out, kind, "stdio");
+	return r ? r : rl_bucket_to_item(&rate, "bw", out);
 }
 
 /* COM1 into a file or FIFO, or on stdio with a limit, is a SerialConfig; the others have none
@@ -86,5 +85,5 @@ static json_t *describe_serial(const struct vm_config *cfg)
 const struct device_api dev_console_api = {.section = "serial",
 					   .route = "/serial",
 					   .check = api_check_serial,
-					   .to_option = api_serial_option,
+					   .to_items = api_serial_items,
 					   .describe = describe_serial};

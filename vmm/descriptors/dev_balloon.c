@@ -152,14 +152,16 @@ int dev_balloon_option(const struct virtio_balloon_opts *o, char *arg, size_t le
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int api_balloon_option(const json_t *doc, char *arg, size_t len)
+static int api_balloon_items(const json_t *doc, struct opt_items *out,
+			     const struct device_desc **owner)
 {
 	const struct virtio_balloon_opts o = {
 	    .target_mib = api_json_uint(doc, "amount_mib", 0),
 	    .deflate_on_oom = api_json_bool(doc, "deflate_on_oom", false),
 	    .free_page_reporting = api_json_bool(doc, "free_page_reporting", false),
 	    .stats_interval_s = (uint32_t)api_json_uint(doc, "stats_polling_interval_s", 0)};
-	return dev_balloon_option(&o, arg, len);
+	(void)owner;
+	return virtio_balloon_opts_to_items(&o, out);
 }
 
 static json_t *describe_balloon(const struct vm_config *cfg)
@@ -173,7 +175,7 @@ static json_t *describe_balloon(const struct vm_config *cfg)
 static const struct device_api balloon_api = {.section = "balloon",
 					      .route = "/balloon",
 					      .check = api_check_balloon,
-					      .to_option = api_balloon_option,
+					      .to_items = api_balloon_items,
 					      .describe = describe_balloon,
 					      .live = &dev_balloon_live};
 

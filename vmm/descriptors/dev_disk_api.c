@@ -60,6 +60,36 @@ static const char *image_format(const char *type)
 	return !strcmp(type, "Raw") ? "raw" : !strcmp(type, "Qcow2") ? "qcow2" : NULL;
 }
 
+/* backing_dirs, with --disk's own rules for it. */
+static int check_backing_dirs(const json_t *body, char *err, size_t errlen)
+{
+	const char *dirs = api_json_str(body, "backing_dirs", "");
+	struct opt_items items = {0};
+	struct virtio_blk_opts o;
+	char why[256];
+	if (!api_json_bool(body, "backing_files", false)) {
+		snprintf(err, errlen, "backing_dirs needs \"backing_files\": true");
+		return -EINVAL;
+	}
+	int r = opt_items_add(&items, "path", "x");
+	if (!r)
+		r = opt_items_add(&items, "backing_files", "on");
+	if (!r)
+		r = opt_items_add(&items, "backing_dirs", dirs);
+	if (!r && (strlen(dirs) >= VIRTIO_BLK_BACKING_DIRS_MAX ||
+		   virtio_blk_opts_from_items(&items, &o, why, sizeof(why)))) {
+		snprintf(err, errlen, "backing_dirs: DIR[:DIR...], at most %d bytes",
+			 VIRTIO_BLK_BACKING_DIRS_MAX - 1);
+		r = -EINVAL;
+	} else if (!r) {
+		virtio_blk_opts_free(&o);
+	}
+	opt_items_free(&items);
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	return r;
+}
+
 /* A drive on a file: its cache_type, io_engine, image_type and path_on_host. */
 static int check_file_drive(const json_t *body, char *err, size_t errlen)
 {
@@ -85,31 +115,8 @@ static int check_file_drive(const json_t *body, char *err, size_t errlen)
 		snprintf(err, errlen, "path_on_host is empty");
 		return -EINVAL;
 	}
-	if (strchr(api_json_str(body, "path_on_host", ""), ',')) {
-		snprintf(err, errlen, "path_on_host cannot contain a comma");
-		return -EINVAL;
-	}
-	if (api_body_has(body, "backing_dirs")) {
-		const char *dirs = api_json_str(body, "backing_dirs", "");
-		char why[256];
-		struct virtio_blk_opts o;
-		char spec[VIRTIO_BLK_BACKING_DIRS_MAX + 64];
-		if (!api_json_bool(body, "backing_files", false)) {
-			snprintf(err, errlen, "backing_dirs needs \"backing_files\": true");
-			return -EINVAL;
-		}
-		/* --disk's own rules for it (no comma: the option string's separator) */
-		snprintf(spec, sizeof(spec), "x,backing_files=on,backing_dirs=%s", dirs);
-		if (strchr(dirs, ',') || strlen(dirs) >= VIRTIO_BLK_BACKING_DIRS_MAX ||
-		    virtio_blk_opts_parse(spec, &o, why, sizeof(why))) {
-			snprintf(err, errlen,
-				 "backing_dirs: DIR[:DIR...], no comma, at most %d bytes",
-				 VIRTIO_BLK_BACKING_DIRS_MAX - 1);
-			return -EINVAL;
-		}
-		virtio_blk_opts_free(&o);
-	}
-	return api_body_refuse_queues(body, "path_on_host", err, errlen);
+	int r = api_body_has(body, "backing_dirs") ? check_backing_dirs(body, err, errlen) : 0;
+	return r ? r : api_body_refuse_queues(body, "path_on_host", err, errlen);
 }
 
 /* One root device at most: another drive, or another device's root (ctx). */
@@ -246,43 +253,40 @@ static int check_drive(const json_t *body, const char *id, const struct device_a
 	return -ENOMEM;
 }
 
-static int drive_option(const json_t *doc, char *spec, size_t len)
+static int drive_items(const json_t *doc, struct opt_items *out, const struct device_desc **owner)
 {
 	const char *id = api_json_str(doc, "drive_id", "");
 	const char *engine = api_json_str(doc, "io_engine", "");
-	const char *aio = !strcmp(engine, "Sync")    ? ",aio=sync"
-			  : !strcmp(engine, "Async") ? ",aio=io_uring"
-						     : "";
-	const char *flush =
-	    !strcmp(api_json_str(doc, "cache_type", ""), "Unsafe") ? ",flush=off" : "";
 	const char *format = image_format(api_json_str(doc, "image_type", ""));
 	struct rate_limiter_cfg rl;
 
-	if (!len)
-		return -ENAMETOOLONG;
-	spec[0] = '\0';
 	if (api_body_has(doc, "socket")) {
-		int r =
-		    api_body_append(spec, len, "vhost-user=%s", api_json_str(doc, "socket", ""));
-		return r ? r : api_body_append_vu_tail(spec, len, doc, id);
+		*owner = &device_vu_blk;
+		return api_body_vu_items(out, doc, "", id);
 	}
 	if (api_rate_limiter_parse(json_object_get(doc, "rate_limiter"), "rate_limiter", &rl, NULL,
 				   0))
-		return -EINVAL; /* cannot happen: the document's own */
-	if (api_body_append(spec, len, "%s%s%s%s%s%s%s,id=%s",
-			    api_json_str(doc, "path_on_host", ""),
-			    api_json_bool(doc, "is_read_only", false) ? ",ro" : "",
-			    api_json_bool(doc, "is_root_device", false) ? ",root" : "", aio, flush,
-			    format && format[0] ? ",format=" : "", format ? format : "", id) ||
-	    api_rate_limiter_spec(spec, len, "", &rl))
-		return -ENAMETOOLONG;
-	if (api_json_bool(doc, "backing_files", false) &&
-	    api_body_append(spec, len, ",backing_files=on"))
-		return -ENAMETOOLONG;
-	if (api_json_str(doc, "backing_dirs", "")[0] &&
-	    api_body_append(spec, len, ",backing_dirs=%s", api_json_str(doc, "backing_dirs", "")))
-		return -ENAMETOOLONG;
-	return 0;
+		rl = (struct rate_limiter_cfg){0}; /* cannot happen: the document's own */
+	int r = opt_items_add(out, "path", api_json_str(doc, "path_on_host", ""));
+	if (!r && api_json_bool(doc, "is_read_only", false))
+		r = opt_items_add(out, "ro", NULL);
+	if (!r && api_json_bool(doc, "is_root_device", false))
+		r = opt_items_add(out, "root", NULL);
+	if (!r && engine[0])
+		r = opt_items_add(out, "aio", strcmp(engine, "Sync") ? "io_uring" : "sync");
+	if (!r && !strcmp(api_json_str(doc, "cache_type", ""), "Unsafe"))
+		r = opt_items_add(out, "flush", "off");
+	if (!r && format && format[0])
+		r = opt_items_add(out, "format", format);
+	if (!r)
+		r = opt_items_add(out, "id", id);
+	if (!r)
+		r = api_rate_limiter_items(out, "", &rl);
+	if (!r && api_json_bool(doc, "backing_files", false))
+		r = opt_items_add(out, "backing_files", "on");
+	if (!r && api_json_str(doc, "backing_dirs", "")[0])
+		r = opt_items_add(out, "backing_dirs", api_json_str(doc, "backing_dirs", ""));
+	return r;
 }
 
 /* A device's id= as the API's id, or "drive" and its place among the drives. */
@@ -404,7 +408,7 @@ const struct device_api dev_disk_api = {
     .root_taken = "A root block device is already configured.",
     .core = true,
     .check = check_drive,
-    .to_option = drive_option,
+    .to_items = drive_items,
     .describe = describe_drives,
     .root_arg = drive_root_arg,
     .host_file = drive_file,

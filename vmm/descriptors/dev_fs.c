@@ -276,13 +276,13 @@ int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev
  * {"tag", "socket", "num_queues"?, "queue_size"?} and an "id"? (the path's; the tag when a
  * config file's element has none) ---- */
 
-/* A string the --fs option can carry: 1 to max bytes, no comma (it would start another item). */
+/* A string of the --fs option: 1 to max bytes. */
 static int check_item(const json_t *body, const char *name, size_t max, char *err, size_t errlen)
 {
 	const char *v = api_json_str(body, name, "");
-	if (v[0] && strlen(v) <= max && !strchr(v, ','))
+	if (v[0] && strlen(v) <= max)
 		return 0;
-	snprintf(err, errlen, "%s must have 1 to %zu bytes and no comma", name, max);
+	snprintf(err, errlen, "%s must have 1 to %zu bytes", name, max);
 	return -EINVAL;
 }
 
@@ -332,13 +332,19 @@ static int api_check_fs(const json_t *body, const char *id, const struct device_
 	return -ENOMEM;
 }
 
-static int api_fs_option(const json_t *doc, char *arg, size_t len)
+static int api_fs_items(const json_t *doc, struct opt_items *out, const struct device_desc **owner)
 {
-	int n = snprintf(arg, len, "tag=%s,socket=%s,num-queues=%llu,queue-size=%llu",
-			 api_json_str(doc, "tag", ""), api_json_str(doc, "socket", ""),
-			 (unsigned long long)api_json_uint(doc, "num_queues", 1),
-			 (unsigned long long)api_json_uint(doc, "queue_size", 0));
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	(void)owner;
+	int r = opt_items_add(out, "tag", api_json_str(doc, "tag", ""));
+	if (!r)
+		r = opt_items_add(out, "socket", api_json_str(doc, "socket", ""));
+	if (!r)
+		r = opt_items_addf(out, "num-queues", "%llu",
+				   (unsigned long long)api_json_uint(doc, "num_queues", 1));
+	if (!r)
+		r = opt_items_addf(out, "queue-size", "%llu",
+				   (unsigned long long)api_json_uint(doc, "queue_size", 0));
+	return r;
 }
 
 /* The command line's --fs folders, each named by its tag (the option has no id). */
@@ -363,7 +369,7 @@ static const struct device_api fs_api = {.section = "fs",
 					 .route = "/fs/",
 					 .id_field = "id",
 					 .check = api_check_fs,
-					 .to_option = api_fs_option,
+					 .to_items = api_fs_items,
 					 .describe = describe_fs};
 
 /* Each share's socket (a host path too) and guest RAM shared with its back-end. */

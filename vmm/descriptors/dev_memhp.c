@@ -193,13 +193,17 @@ static int api_check_memhp(const json_t *body, const char *id, const struct devi
 	return -ENOMEM;
 }
 
-static int api_memhp_option(const json_t *doc, char *arg, size_t len)
+static int api_memhp_items(const json_t *doc, struct opt_items *out,
+			   const struct device_desc **owner)
 {
-	int n = snprintf(arg, len, "total=%lluM,block=%lluM,slot=%lluM",
-			 (unsigned long long)api_json_uint(doc, "total_size_mib", 0),
-			 (unsigned long long)api_json_uint(doc, "block_size_mib", 0),
-			 (unsigned long long)api_json_uint(doc, "slot_size_mib", 0));
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	static const char *const keys[][2] = {
+	    {"total", "total_size_mib"}, {"block", "block_size_mib"}, {"slot", "slot_size_mib"}};
+	int r = 0;
+	(void)owner;
+	for (size_t i = 0; !r && i < sizeof(keys) / sizeof(keys[0]); i++)
+		r = opt_items_addf(out, keys[i][0], "%lluM",
+				   (unsigned long long)api_json_uint(doc, keys[i][1], 0));
+	return r;
 }
 
 static json_t *describe_memhp(const struct vm_config *cfg)
@@ -212,7 +216,7 @@ static json_t *describe_memhp(const struct vm_config *cfg)
 static const struct device_api memhp_api = {.section = "memory-hotplug",
 					    .route = "/hotplug/memory",
 					    .check = api_check_memhp,
-					    .to_option = api_memhp_option,
+					    .to_items = api_memhp_items,
 					    .describe = describe_memhp,
 					    .live = &dev_memhp_live};
 

@@ -11,6 +11,7 @@
  * through the VMM), and so is an id that mmds-config names. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/mac.h"
@@ -133,19 +134,36 @@ void dev_net_api_egress_json(json_t *j, const struct egress_rules *rules)
 		json_object_set_new(j, "egress", list);
 }
 
-/* ",egress=R;R..." from the document's own (canonical) rules. */
-static int egress_spec(const json_t *doc, char *spec, size_t len)
+/* One rule of a document's "egress" (strings, checked at PUT). */
+static const char *rule_text(const json_t *item)
+{
+	const char *t = json_string_value(item);
+	return t ? t : "";
+}
+
+/* egress=R;R... from the document's own (canonical) rules, when it has any. 0 or -ENOMEM. */
+static int egress_item(const json_t *doc, struct opt_items *out)
 {
 	const json_t *list = json_object_get(doc, "egress"), *item;
-	size_t i;
-
+	size_t i, len = 1;
 	json_array_foreach(list, i, item)
 	{
-		if (api_body_append(spec, len, "%s%s",
-				    i ? ";" : ",egress=", json_string_value(item)))
-			return -ENAMETOOLONG;
+		len += strlen(rule_text(item)) + 1;
 	}
-	return 0;
+	if (!json_array_size(list))
+		return 0;
+	char *rules = calloc(1, len);
+	if (!rules)
+		return -ENOMEM;
+	json_array_foreach(list, i, item)
+	{
+		if (i)
+			strcat(rules, ";");
+		strcat(rules, rule_text(item));
+	}
+	int r = opt_items_add(out, "egress", rules);
+	free(rules);
+	return r;
 }
 
 /* A new NIC when the model has as many as the command line takes. */
@@ -248,39 +266,38 @@ static int check_nic(const json_t *body, const char *id, const struct device_api
 	return -ENOMEM;
 }
 
-static int nic_option(const json_t *doc, char *spec, size_t len)
+static int nic_items(const json_t *doc, struct opt_items *out, const struct device_desc **owner)
 {
 	const char *id = api_json_str(doc, "iface_id", "");
 	const char *mac = api_json_str(doc, "guest_mac", "");
 	const char *dev = api_json_str(doc, "host_dev_name", "");
 	struct rate_limiter_cfg rx, tx;
 
-	if (!len)
-		return -ENAMETOOLONG;
-	spec[0] = '\0';
 	if (api_body_has(doc, "socket")) {
-		int r =
-		    api_body_append(spec, len, "vhost-user=%s%s%s", api_json_str(doc, "socket", ""),
-				    mac[0] ? ",mac=" : "", mac);
-		return r ? r : api_body_append_vu_tail(spec, len, doc, id);
+		*owner = &device_vu_net;
+		return api_body_vu_items(out, doc, mac, id);
 	}
 	if (api_rate_limiter_parse(json_object_get(doc, "rx_rate_limiter"), "rx_rate_limiter", &rx,
 				   NULL, 0) ||
 	    api_rate_limiter_parse(json_object_get(doc, "tx_rate_limiter"), "tx_rate_limiter", &tx,
 				   NULL, 0))
-		return -EINVAL; /* cannot happen: the document's own */
+		rx = tx = (struct rate_limiter_cfg){0}; /* cannot happen: the document's own */
 	/* host_dev_name "user" is user-mode networking (`--net user`, as GET /vm/config shows a
 	 * libslirp NIC); any other name is a tap's. */
-	const char *kind = strcmp(dev, API_NIC_USER) ? "tap=" : "";
-	if (api_body_append(spec, len, "%s%s%s%s,id=%s", kind, dev, mac[0] ? ",mac=" : "", mac,
-			    id) ||
-	    (api_body_has(doc, "mtu") &&
-	     api_body_append(spec, len, ",mtu=%llu",
-			     (unsigned long long)api_json_uint(doc, "mtu", 0))) ||
-	    api_rate_limiter_spec(spec, len, "rx-", &rx) ||
-	    api_rate_limiter_spec(spec, len, "tx-", &tx))
-		return -ENAMETOOLONG;
-	return egress_spec(doc, spec, len);
+	int r = strcmp(dev, API_NIC_USER) ? opt_items_add(out, "tap", dev)
+					  : opt_items_add(out, "user", NULL);
+	if (!r && mac[0])
+		r = opt_items_add(out, "mac", mac);
+	if (!r)
+		r = opt_items_add(out, "id", id);
+	if (!r && api_body_has(doc, "mtu"))
+		r = opt_items_addf(out, "mtu", "%llu",
+				   (unsigned long long)api_json_uint(doc, "mtu", 0));
+	if (!r)
+		r = api_rate_limiter_items(out, "rx-", &rx);
+	if (!r)
+		r = api_rate_limiter_items(out, "tx-", &tx);
+	return r ? r : egress_item(doc, out);
 }
 
 static void mac_string(char out[18], const uint8_t mac[6])
@@ -346,7 +363,7 @@ const struct device_api dev_net_api = {
     .id_field = "iface_id",
     .core = true,
     .check = check_nic,
-    .to_option = nic_option,
+    .to_items = nic_items,
     .describe = describe_nics,
     .live = &dev_net_live,
 };

@@ -398,10 +398,9 @@ static int api_check_pmem(const json_t *body, const char *id, const struct devic
 				   errlen))
 		return -EINVAL;
 	path = api_json_str(body, "path_on_host", "");
-	if (!*path || strchr(path, ',') || strlen(path) >= VIRTIO_PMEM_PATH_MAX) {
-		snprintf(err, errlen,
-			 "path_on_host must be a path without a comma, shorter than %d",
-			 VIRTIO_PMEM_PATH_MAX);
+	if (!*path || strlen(path) >= VIRTIO_PMEM_PATH_MAX) {
+		snprintf(err, errlen, "path_on_host must be a path of 1 to %d bytes",
+			 VIRTIO_PMEM_PATH_MAX - 1);
 		return -EINVAL;
 	}
 	*doc = json_pack("{s:s, s:s, s:b, s:b}", "id", id ? id : api_json_str(body, "id", ""),
@@ -416,19 +415,22 @@ static int api_check_pmem(const json_t *body, const char *id, const struct devic
 }
 
 /* The id goes into the option: a snapshot replays it, and GET /vm/config shows it again. */
-static int api_pmem_option(const json_t *doc, char *arg, size_t len)
+static int api_pmem_items(const json_t *doc, struct opt_items *out,
+			  const struct device_desc **owner)
 {
 	struct rate_limiter_cfg rl;
-	int n = snprintf(arg, len, "path=%s%s%s,id=%s", api_json_str(doc, "path_on_host", ""),
-			 api_json_bool(doc, "read_only", false) ? ",ro" : "",
-			 api_json_bool(doc, "root_device", false) ? ",root" : "",
-			 api_json_str(doc, "id", ""));
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
+	(void)owner;
 	if (api_rate_limiter_parse(json_object_get(doc, "rate_limiter"), "rate_limiter", &rl, NULL,
 				   0))
-		return -ENAMETOOLONG; /* cannot happen: the document was checked */
-	return api_rate_limiter_spec(arg + n, len - (size_t)n, "", &rl);
+		rl = (struct rate_limiter_cfg){0}; /* cannot happen: the document was checked */
+	int r = opt_items_add(out, "path", api_json_str(doc, "path_on_host", ""));
+	if (!r && api_json_bool(doc, "read_only", false))
+		r = opt_items_add(out, "ro", NULL);
+	if (!r && api_json_bool(doc, "root_device", false))
+		r = opt_items_add(out, "root", NULL);
+	if (!r)
+		r = opt_items_add(out, "id", api_json_str(doc, "id", ""));
+	return r ? r : api_rate_limiter_items(out, "", &rl);
 }
 
 /* A configuration's devices by the ids they have ("pmemN" for --pmem without id=). */
@@ -456,7 +458,7 @@ static const struct device_api pmem_api = {.section = "pmem",
 					   .id_field = "id",
 					   .root_field = "root_device",
 					   .check = api_check_pmem,
-					   .to_option = api_pmem_option,
+					   .to_items = api_pmem_items,
 					   .describe = describe_pmem,
 					   .live = &dev_pmem_live};
 

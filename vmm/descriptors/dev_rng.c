@@ -120,28 +120,15 @@ static int api_check_entropy(const json_t *body, const char *id, const struct de
 	return -ENOMEM;
 }
 
-static int api_entropy_option(const json_t *doc, char *arg, size_t len)
+static int api_entropy_items(const json_t *doc, struct opt_items *out,
+			     const struct device_desc **owner)
 {
 	struct virtio_rng_opts o;
 	char why[200];
-	int n = 0;
+	(void)owner;
 	if (entropy_opts(doc, &o, why, sizeof(why))) /* a document api_check_entropy() made */
 		return -EINVAL;
-	if (len)
-		arg[0] = '\0';
-	const struct rl_bucket_cfg *b[2] = {&o.rl.bw, &o.rl.ops};
-	for (int i = 0; i < 2; i++) {
-		if (!b[i]->size)
-			continue;
-		int k = snprintf(arg + n, len - (size_t)n, "%s%s=%llu:%llu:%llu", n ? "," : "",
-				 i ? "ops" : "bw", (unsigned long long)b[i]->size,
-				 (unsigned long long)b[i]->refill_ms,
-				 (unsigned long long)b[i]->one_time_burst);
-		if (k < 0 || (size_t)k >= len - (size_t)n)
-			return -ENAMETOOLONG;
-		n += k;
-	}
-	return 0;
+	return virtio_rng_opts_to_items(&o, out);
 }
 
 /* The command line's --rng as Firecracker's entropy device. */
@@ -154,7 +141,7 @@ static json_t *describe_rng(const struct vm_config *cfg)
 static const struct device_api rng_api = {.section = "entropy",
 					  .route = "/entropy",
 					  .check = api_check_entropy,
-					  .to_option = api_entropy_option,
+					  .to_items = api_entropy_items,
 					  .describe = describe_rng};
 
 static const struct device_option rng_options[] = {

@@ -366,12 +366,13 @@ static int api_check_vfio(const json_t *body, const char *id, const struct devic
 	return *doc ? 0 : fail_rc(-ENOMEM, err, errlen, "out of memory");
 }
 
-static int api_vfio_option(const json_t *doc, char *arg, size_t len)
+static int api_vfio_items(const json_t *doc, struct opt_items *out,
+			  const struct device_desc **owner)
 {
 	const char *id = api_json_str(doc, "id", "");
-	int n = snprintf(arg, len, KIND_VFIO "%s%s%s", api_json_str(doc, "path", ""),
-			 id[0] ? ",id=" : "", id);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	(void)owner;
+	int r = opt_items_add(out, "vfio", api_json_str(doc, "path", ""));
+	return r || !id[0] ? r : opt_items_add(out, "id", id);
 }
 
 /* Every device of the configuration, in order (GET /vm/config's "vfio" array). */
@@ -395,7 +396,7 @@ static const struct device_api vfio_api = {.section = "vfio",
 					   .route = "/vmm/vm.add-device",
 					   .each_put_adds = true,
 					   .check = api_check_vfio,
-					   .to_option = api_vfio_option,
+					   .to_items = api_vfio_items,
 					   .describe = describe_vfio};
 
 static const struct device_option vfio_options[] = {

@@ -158,9 +158,8 @@ static int check_vsock_values(const json_t *body, char *err, size_t errlen)
 		snprintf(err, errlen, "guest_cid must be between 3 and 4294967294");
 		return -EINVAL;
 	}
-	if (!uds[0] || strlen(uds) > VIRTIO_VSOCK_UDS_MAX || strchr(uds, ',')) {
-		snprintf(err, errlen, "uds_path must have 1 to %u bytes and no comma",
-			 VIRTIO_VSOCK_UDS_MAX);
+	if (!uds[0] || strlen(uds) > VIRTIO_VSOCK_UDS_MAX) {
+		snprintf(err, errlen, "uds_path must have 1 to %u bytes", VIRTIO_VSOCK_UDS_MAX);
 		return -EINVAL;
 	}
 	return id ? api_json_check_id(id, err, errlen) : 0;
@@ -192,13 +191,16 @@ static int api_check_vsock(const json_t *body, const char *id, const struct devi
 	return -ENOMEM;
 }
 
-static int api_vsock_option(const json_t *doc, char *arg, size_t len)
+static int api_vsock_items(const json_t *doc, struct opt_items *out,
+			   const struct device_desc **owner)
 {
 	const char *id = api_json_str(doc, "vsock_id", "");
-	int n = snprintf(arg, len, "cid=%llu,uds=%s%s%s",
-			 (unsigned long long)api_json_uint(doc, "guest_cid", 0),
-			 api_json_str(doc, "uds_path", ""), id[0] ? ",id=" : "", id);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	(void)owner;
+	int r = opt_items_addf(out, "cid", "%llu",
+			       (unsigned long long)api_json_uint(doc, "guest_cid", 0));
+	if (!r)
+		r = opt_items_add(out, "uds", api_json_str(doc, "uds_path", ""));
+	return r || !id[0] ? r : opt_items_add(out, "id", id);
 }
 
 /* The command line's --vsock, named by its id= ("vsock0" without one). */
@@ -214,7 +216,7 @@ static json_t *describe_vsock(const struct vm_config *cfg)
 static const struct device_api vsock_api = {.section = "vsock",
 					    .route = "/vsock",
 					    .check = api_check_vsock,
-					    .to_option = api_vsock_option,
+					    .to_items = api_vsock_items,
 					    .describe = describe_vsock};
 
 static const struct device_option vsock_options[] = {

@@ -42,6 +42,18 @@ json_t *device_record_instance(const struct vm_config *cfg, const struct device_
 	return rec;
 }
 
+int device_record_spec(const struct vm_config *cfg, const struct device_desc *d, int i, char *arg,
+		       size_t len)
+{
+	struct opt_items items = {0};
+	enum virtio_transport t = cfg->transport;
+	int r = d->record_items(cfg, i, &items, &t);
+	if (!r)
+		r = opt_items_format(&items, d->record_head, arg, len);
+	opt_items_free(&items);
+	return r;
+}
+
 json_t *device_record_to_json(const struct vm_config *cfg, const struct device_desc *d)
 {
 	json_t *arr = json_array();
@@ -96,6 +108,30 @@ int device_record_from_json(struct vm_config *cfg, const struct device_desc *d, 
 		r = d->record_add(cfg, &items, err, errlen);
 		cfg->transport = was;
 	}
+	opt_items_free(&items);
+	return r;
+}
+
+int device_record_of_doc(const struct device_desc *d, const json_t *doc, struct opt_items *out,
+			 const struct device_desc **owner)
+{
+	*out = (struct opt_items){0};
+	*owner = d;
+	int r = d->api->to_items(doc, out, owner);
+	if (r)
+		opt_items_free(out);
+	return r;
+}
+
+int device_record_doc_spec(const struct device_desc *d, const json_t *doc, char *arg, size_t len)
+{
+	struct opt_items items;
+	const struct device_desc *owner;
+	int r = device_record_of_doc(d, doc, &items, &owner);
+	if (!r && !opt_items_fit_string(&items))
+		r = -EINVAL;
+	if (!r)
+		r = opt_items_format(&items, owner->record_head, arg, len);
 	opt_items_free(&items);
 	return r;
 }

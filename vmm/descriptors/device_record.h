@@ -31,6 +31,11 @@ int device_record_parse(const struct device_desc *d, struct vm_config *cfg, cons
  * memory. */
 json_t *device_record_instance(const struct vm_config *cfg, const struct device_desc *d, int i);
 
+/* Instance `i` of device `d` in `cfg` in the option's string form (what follows --OPTION), for
+ * messages and tests. Returns 0, -ENAMETOOLONG or -ENOMEM. */
+int device_record_spec(const struct vm_config *cfg, const struct device_desc *d, int i, char *arg,
+		       size_t len);
+
 /* The instances of device `d` in `cfg` as an array (a new reference; [] when it has none), or
  * NULL when out of memory. */
 json_t *device_record_to_json(const struct vm_config *cfg, const struct device_desc *d);
@@ -40,6 +45,17 @@ json_t *device_record_to_json(const struct vm_config *cfg, const struct device_d
  * -errno with the reason in err. */
 int device_record_from_json(struct vm_config *cfg, const struct device_desc *d, const json_t *rec,
 			    char *err, size_t errlen);
+
+/* The record an accepted API document `doc` of device `d` stands for (device_api.to_items):
+ * its items into *out (the caller frees them) and the descriptor whose record they are into
+ * *owner. Returns 0 or -ENOMEM. */
+int device_record_of_doc(const struct device_desc *d, const json_t *doc, struct opt_items *out,
+			 const struct device_desc **owner);
+
+/* The same record in the option's string form (--OPTION ARG's ARG), for messages that quote it
+ * and the paths that still take a string. Returns 0, -ENAMETOOLONG, -ENOMEM, or -EINVAL when a
+ * value holds a comma (the string would read as other items). */
+int device_record_doc_spec(const struct device_desc *d, const json_t *doc, char *arg, size_t len);
 
 /* Every configured device with a record: {"NAME": [instance, ...], ...} in table order (a new
  * reference), or NULL when out of memory. */

@@ -248,9 +248,12 @@ struct device_api {
 	 * for the client in err. */
 	int (*check)(const json_t *body, const char *id, const struct device_api_ctx *ctx,
 		     json_t **doc, char *err, size_t errlen);
-	/* The option argument (what follows --OPTION) that an accepted document stands for.
-	 * Returns 0 or -ENAMETOOLONG. */
-	int (*to_option)(const json_t *doc, char *arg, size_t len);
+	/* The record an accepted document stands for: its items, which the owner's record_add
+	 * reads as it reads the option's (a value may hold any text, commas included), into *out
+	 * (empty on entry; the caller frees it), and the descriptor whose record they are into
+	 * *owner (this one on entry; a drive with a "socket" is vhost-user-blk's). Returns 0 or
+	 * -ENOMEM. */
+	int (*to_items)(const json_t *doc, struct opt_items *out, const struct device_desc **owner);
 	/* The section a configuration (command line, snapshot) gives the device in GET /vm/config
 	 * (new reference), or NULL when the device is not configured. */
 	json_t *(*describe)(const struct vm_config *cfg);

@@ -177,3 +177,31 @@ Test(options, items_get_the_string_form_s_checks_and_may_hold_commas)
 	cr_assert_str_eq(err, "'size' needs a value (expected size=N)");
 	opt_items_free(&l);
 }
+
+Test(options, items_write_back_the_string_they_were_split_from)
+{
+	static const char *const specs[][2] = {
+	    {"/a=b/disk.img,ro,id=x", "path"}, {"size=4,ro,fwd=a,fwd=b=c", NULL}, {"", NULL}};
+	struct opt_items l;
+	char err[128], buf[64];
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		cr_assert_eq(opts_split(specs[i][0], specs[i][1], &l, err, sizeof(err)), 0);
+		cr_assert(opt_items_fit_string(&l));
+		cr_assert_eq(opt_items_format(&l, specs[i][1], buf, sizeof(buf)), 0);
+		cr_assert_str_eq(buf, specs[i][0]);
+		opt_items_free(&l);
+	}
+	/* a head that is not the first item's key is written key=value */
+	cr_assert_eq(opt_items_add(&l, "id", "x"), 0);
+	cr_assert_eq(opt_items_format(&l, "path", buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "id=x");
+	cr_assert_eq(opt_items_format(&l, NULL, buf, 4), -ENAMETOOLONG, "id=x needs 5 bytes");
+	cr_assert_eq(opt_items_format(&l, NULL, buf, 0), -ENAMETOOLONG);
+	/* a comma in a value (or a key that would split) has no string form */
+	cr_assert_eq(opt_items_add(&l, "path", "/a,b"), 0);
+	cr_assert_not(opt_items_fit_string(&l));
+	opt_items_free(&l);
+	cr_assert_eq(opt_items_add(&l, "a=b", NULL), 0);
+	cr_assert_not(opt_items_fit_string(&l));
+	opt_items_free(&l);
+}

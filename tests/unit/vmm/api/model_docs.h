@@ -9,6 +9,7 @@
 #include "vmm/api/api_model_test.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_record.h"
 
 static inline int ndrives(const struct api_model *m)
 {
@@ -68,15 +69,15 @@ static inline struct rate_limiter_cfg nic_tx(const struct api_model *m, int i)
 	return tx;
 }
 
-/* The --disk / --net argument drive / NIC i stands for (device_api.to_option). */
+/* The --disk / --net argument drive / NIC i stands for (device_record_doc_spec()). */
 static inline int drive_option(const struct api_model *m, int i, char *spec, size_t len)
 {
-	return dev_disk_api.to_option(api_model_drive(m, i), spec, len);
+	return device_record_doc_spec(&device_disk, api_model_drive(m, i), spec, len);
 }
 
 static inline int nic_option(const struct api_model *m, int i, char *spec, size_t len)
 {
-	return dev_net_api.to_option(api_model_nic(m, i), spec, len);
+	return device_record_doc_spec(&device_net, api_model_nic(m, i), spec, len);
 }
 
 /* PUT /drives/{id} and PUT /network-interfaces/{id} into the model. */

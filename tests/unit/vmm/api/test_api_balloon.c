@@ -14,6 +14,7 @@
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_live.h"
+#include "vmm/descriptors/device_record.h"
 
 static struct api api;
 static struct {
@@ -249,13 +250,10 @@ Test(api_balloon, config_file_and_spec)
 	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	spec[0] = '\0';
-	for (int i = 0; i < cfg.nrecorded; i++)
-		if (!strcmp(cfg.recorded[i].name, "balloon"))
-			snprintf(spec, sizeof(spec), "%s", cfg.recorded[i].arg);
+	cr_assert_eq(device_record_spec(&cfg, &device_balloon, 0, spec, sizeof(spec)), 0);
 	cli_free(&cfg);
 	free(append);
-	cr_assert_str_eq(spec, "size=16,stats=0s,deflate-on-oom=off,free-page-reporting=on");
+	cr_assert_str_eq(spec, "size=16,free-page-reporting=on");
 	struct virtio_balloon_opts o;
 	cr_assert_eq(virtio_balloon_opts_parse(spec, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(o.target_mib, 16);

@@ -212,6 +212,11 @@ Test(api_hotplug_fc, put_after_start_refusals)
 			 "\"/d\", \"is_root_device\": false}"),
 		     400, "the body's id differs from the path's");
 	cr_assert_eq(req("PUT", "/drives/hp1", "{\"path_on_host\": 3}"), 400);
+	cr_assert_eq(req("PUT", "/drives/hp1",
+			 "{\"drive_id\": \"hp1\", \"path_on_host\": \"/d,ro\", "
+			 "\"is_root_device\": false}"),
+		     400, "hot-add still takes the option's string form");
+	cr_assert(says("comma"), "%s", resp.body);
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}"), 400);
 	cr_assert(says("not supported after starting"), "%s", resp.body);
 	cr_assert_eq(fk.adds, 0, "nothing reached the backend");

@@ -16,6 +16,7 @@
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/device_record.h"
 
 #define MIB (1ull << 20)
 
@@ -240,11 +241,11 @@ Test(api_memhp, pmem_put_before_start)
 		PMEM("root", "/img/root.ext4", ", \"root_device\": true, \"read_only\": true")),
 	    204);
 	cr_assert_eq(req("PUT", "/pmem/data", PMEM("data", "/img/data", "")), 204);
+	cr_assert_eq(req("PUT", "/pmem/data", PMEM("data", "/img/data,1", "")), 204, "a comma");
 	cr_assert_eq(req("PUT", "/pmem/data", PMEM("data", "/img/data2", "")), 204, "replaced");
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("y", "/a", "")), 400, "ids differ");
 	cr_assert(strstr(fault_message(), "does not match"));
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "", "")), 400, "empty path");
-	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "/a,b", "")), 400, "a comma");
 	cr_assert_eq(req("PUT", "/pmem/a,b", PMEM("a,b", "/a", "")), 400, "a comma in the id");
 	cr_assert_eq(req("PUT", "/pmem/x", PMEM("x", "/a", ", \"root_device\": true")), 400,
 		     "a second root");
@@ -301,13 +302,10 @@ Test(api_memhp, config_file_and_specs)
 	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	spec[0] = '\0';
-	for (int i = 0; i < cfg.nrecorded; i++) {
-		if (!strcmp(cfg.recorded[i].name, "memory-hotplug"))
-			snprintf(spec, sizeof(spec), "%s", cfg.recorded[i].arg);
-		if (!strcmp(cfg.recorded[i].name, "pmem") && np < 2)
-			snprintf(pspec[np++], sizeof(pspec[0]), "%s", cfg.recorded[i].arg);
-	}
+	cr_assert_eq(device_record_spec(&cfg, &device_memhp, 0, spec, sizeof(spec)), 0);
+	for (; np < 2 && np < device_pmem.record_count(&cfg); np++)
+		cr_assert_eq(
+		    device_record_spec(&cfg, &device_pmem, np, pspec[np], sizeof(pspec[0])), 0);
 	cli_free(&cfg);
 	free(append);
 	cr_assert_str_eq(spec, "total=2048M,block=4M,slot=256M");
@@ -374,7 +372,7 @@ Test(api_memhp, model_of_a_command_line_vm)
 	cli_free(&cfg);
 }
 
-/* PUT /pmem/{id} becomes --pmem ...,id=ID (the hook's to_option, checked above), which a snapshot
+/* PUT /pmem/{id} becomes --pmem ...,id=ID (the hook's to_items, checked above), which a snapshot
  * records and a load replays: GET /vm/config then shows the client's ids, not pmemN (issue
  * 27/30). */
 Test(api_memhp, pmem_ids_survive_the_option_replay)

@@ -11,10 +11,29 @@
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
+#include "vmm/descriptors/dev_console.h"
+#include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_fs.h"
+#include "vmm/descriptors/dev_pmem.h"
 #include "vmm/descriptors/dev_rng.h"
+#include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/dev_vsock.h"
 #include "vmm/descriptors/dev_vsock_test.h"
+#include "vmm/descriptors/device_record.h"
+
+/* Whether an instance of device d in cfg has the record `spec` (a snapshot saves it). */
+static bool has_record(const struct vm_config *cfg, const struct device_desc *d, const char *spec)
+{
+	char got[512];
+	bool found = false;
+	for (int i = 0; i < d->record_count(cfg); i++) {
+		cr_assert_eq(device_record_spec(cfg, d, i, got, sizeof(got)), 0);
+		found |= !strcmp(got, spec);
+		if (!found)
+			cr_log_info("%s record %d: %s", d->name, i, got);
+	}
+	return found;
+}
 
 static struct api_model m;
 
@@ -86,12 +105,6 @@ Test(api_model, file_errors_name_the_place)
 			   err, sizeof(err)),
 		      0);
 	cr_assert(strstr(err, "drives"), "%s", err);
-	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": "
-			   "[{\"drive_id\": \"a\", \"path_on_host\": \"/x,ro\", "
-			   "\"is_root_device\": false}]}",
-			   err, sizeof(err)),
-		      0);
-	cr_assert(strstr(err, "drives[0]") && strstr(err, "comma"), "%s", err);
 	cr_assert_neq(load("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
 			   "\"network-interfaces\": [{\"iface_id\": \"n\"}]}",
 			   err, sizeof(err)),
@@ -295,15 +308,12 @@ Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
 	cr_assert_eq(dev_net_opts(&cfg, 0)->rx_rl.ops.size, 500);
 	cr_assert_eq(dev_net_opts(&cfg, 0)->rx_rl.bw.size, 0);
 	cr_assert_eq(dev_net_opts(&cfg, 0)->tx_rl.bw.refill_ms, 10);
-	/* a snapshot replays the recorded options: the limits are in them */
-	bool disk_seen = false, net_seen = false;
-	for (int i = 0; i < cfg.nrecorded; i++) {
-		const char *a = cfg.recorded[i].arg ? cfg.recorded[i].arg : "";
-		disk_seen |= strstr(a, "bw=2097152:1000:4096") != NULL;
-		net_seen |= strstr(a, "rx-ops=500:1000:0") && strstr(a, "tx-bw=1000:10:0");
-	}
-	cr_assert(disk_seen);
-	cr_assert(net_seen);
+	/* a snapshot saves the records: the limits are in them */
+	char disk[256], nic[256];
+	cr_assert_eq(device_record_spec(&cfg, &device_disk, 0, disk, sizeof(disk)), 0);
+	cr_assert_eq(device_record_spec(&cfg, &device_net, 0, nic, sizeof(nic)), 0);
+	cr_assert(strstr(disk, "bw=2097152:1000:4096"), "%s", disk);
+	cr_assert(strstr(nic, "rx-ops=500:1000:0") && strstr(nic, "tx-bw=1000:10:0"), "%s", nic);
 	cli_free(&cfg);
 	free(append);
 }
@@ -436,11 +446,7 @@ Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
 	cr_assert_not_null(c);
 	cr_assert_eq(c->opts.cid, 42);
 	cr_assert_str_eq(c->opts.uds, "/tmp/vm.vsock");
-	bool recorded = false; /* a snapshot replays it */
-	for (int i = 0; i < cfg.nrecorded; i++)
-		recorded |= !strcmp(cfg.recorded[i].name, "vsock") &&
-			    !strcmp(cfg.recorded[i].arg, "cid=42,uds=/tmp/vm.vsock,id=vs");
-	cr_assert(recorded);
+	cr_assert(has_record(&cfg, &device_vsock, "cid=42,uds=/tmp/vm.vsock,id=vs"));
 
 	/* and the model of that configuration (GET /vm/config after a restore) has it too; the
 	 * configuration borrows m's strings (the kernel path), so m lives until cfg is gone */
@@ -477,11 +483,7 @@ Test(api_model, entropy_from_the_file_reaches_the_rng_option_and_comes_back)
 	cr_assert_not_null(c);
 	cr_assert_eq(c->opts.rl.bw.size, 2048, "2048 bytes every 500 ms");
 	cr_assert_eq(c->opts.rl.bw.refill_ms, 500);
-	bool recorded = false;
-	for (int i = 0; i < cfg.nrecorded; i++)
-		recorded |= !strcmp(cfg.recorded[i].name, "rng") &&
-			    !strcmp(cfg.recorded[i].arg, "bw=2048:500:0");
-	cr_assert(recorded);
+	cr_assert(has_record(&cfg, &device_rng, "bw=2048:500:0"));
 
 	struct api_model again;
 	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
@@ -949,12 +951,7 @@ Test(api_model, an_fs_array_in_the_file_reaches_the_device_and_the_record)
 	cr_assert_str_eq(c->fs[1].opts.tag, "logs");
 	cr_assert_str_eq(c->fs[1].opts.socket, "/tmp/b.sock");
 	cr_assert_eq(c->fs[1].opts.queue_size, 128);
-	bool recorded = false;
-	for (int i = 0; i < cfg.nrecorded; i++)
-		recorded |= !strcmp(cfg.recorded[i].name, "fs") &&
-			    !strcmp(cfg.recorded[i].arg,
-				    "tag=data,socket=/tmp/a.sock,num-queues=1,queue-size=1024");
-	cr_assert(recorded);
+	cr_assert(has_record(&cfg, &device_fs, "tag=data,socket=/tmp/a.sock"));
 
 	struct api_model again; /* GET /vm/config of that configuration */
 	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
@@ -989,4 +986,61 @@ Test(api_model, bad_fs_elements_name_the_place)
 			   err, sizeof(err)),
 		      0);
 	cr_assert(strstr(err, "fs[1]: y: tag a is given twice"), "%s", err);
+}
+
+/* A path is any text: the config file's documents become records (not option strings), so a
+ * comma in a path, a socket or a tag reaches the device whole, and a snapshot's records keep it. */
+Test(api_model, commas_in_paths_reach_the_devices_whole)
+{
+	struct vm_config cfg, back;
+	char err[256] = "", *append = NULL;
+	int index[API_MAX_DRIVES];
+	cr_assert_eq(
+	    load("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		 " \"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"/img/a,ro\","
+		 " \"is_root_device\": false, \"backing_files\": true,"
+		 " \"backing_dirs\": \"/base,1:/base2\"},"
+		 " {\"drive_id\": \"v\", \"socket\": \"/run/blk,id=x.sock\","
+		 " \"is_root_device\": false}],"
+		 " \"pmem\": [{\"id\": \"p\", \"path_on_host\": \"/img/p,root\"}],"
+		 " \"serial\": {\"serial_out_path\": \"/log/com1,bw=1:1\"},"
+		 " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/run/v,cid=9\"},"
+		 " \"fs\": [{\"id\": \"f\", \"tag\": \"a,b\", \"socket\": \"/run/fs,1.sock\"}]}",
+		 err, sizeof(err)),
+	    0, "%s", err);
+	vm_config_init(&cfg);
+	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/img/a,ro");
+	cr_assert_not(dev_disk_opts(&cfg, 0)->ro, "no ro slipped in");
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->backing_dirs, "/base,1:/base2");
+	const struct dev_vu_cfg *vu = device_cfg_find(&cfg, &device_vu_blk);
+	cr_assert_str_eq(vu->dev[0].opts.socket, "/run/blk,id=x.sock");
+	cr_assert_str_eq(vu->dev[0].opts.id, "v");
+	const struct dev_pmem_cfg *pm = device_cfg_find(&cfg, &device_pmem);
+	cr_assert_str_eq(pm->dev[0].opts.path, "/img/p,root");
+	const struct dev_console_cfg *con = device_cfg_find(&cfg, &device_console);
+	cr_assert_str_eq(con->path, "/log/com1,bw=1:1");
+	cr_assert_eq(con->rate.size, 0, "no limit slipped in");
+	const struct dev_vsock_cfg *vs = device_cfg_find(&cfg, &device_vsock);
+	cr_assert_str_eq(vs->opts.uds, "/run/v,cid=9");
+	cr_assert_eq(vs->opts.cid, 3);
+	const struct dev_fs_cfg *fs = device_cfg_find(&cfg, &device_fs);
+	cr_assert_str_eq(fs->fs[0].opts.tag, "a,b");
+	cr_assert_str_eq(fs->fs[0].opts.socket, "/run/fs,1.sock");
+
+	/* a snapshot's records make the same devices */
+	json_t *records = device_records(&cfg);
+	cr_assert_not_null(records);
+	vm_config_init(&back);
+	cr_assert_eq(device_records_load(&back, records, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(dev_disk_opts(&back, 0)->path, "/img/a,ro");
+	pm = device_cfg_find(&back, &device_pmem);
+	cr_assert_str_eq(pm->dev[0].opts.path, "/img/p,root");
+	fs = device_cfg_find(&back, &device_fs);
+	cr_assert_str_eq(fs->fs[0].opts.tag, "a,b");
+	json_decref(records);
+	cli_free(&back);
+	cli_free(&cfg);
+	free(append);
 }

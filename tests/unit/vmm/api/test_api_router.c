@@ -879,7 +879,6 @@ Test(api, vsock_put_before_start_and_shown_in_vm_config)
 	cr_assert(strstr(fault(), "guest_cid"), "%s", fault());
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 4294967295, \"uds_path\": \"/v\"}"),
 		     400);
-	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/a,b\"}"), 400);
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"\"}"), 400);
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3}"), 400);
 	cr_assert_eq(req("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"x\": 1}"),
@@ -1341,8 +1340,8 @@ Test(api, fs_put_before_start_checked_and_shown_in_vm_config)
 {
 	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"data\"}"), 400);
 	cr_assert(strstr(fault(), "socket"), "%s", fault());
-	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"a,b\", \"socket\": \"/s\"}"), 400,
-		     "a comma would start another option item");
+	cr_assert_eq(req("PUT", "/fs/f1", "{\"tag\": \"\", \"socket\": \"/s\"}"), 400,
+		     "an empty tag");
 	cr_assert(strstr(fault(), "tag"), "%s", fault());
 	cr_assert_eq(
 	    req("PUT", "/fs/f1",

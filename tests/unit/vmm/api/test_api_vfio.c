@@ -13,6 +13,7 @@
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_vfio.h"
+#include "vmm/descriptors/device_record.h"
 
 #define DEV(n) "/sys/bus/pci/devices/0000:0" #n ":00.0"
 
@@ -60,9 +61,8 @@ static int build(char spec[][128], int max)
 	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	for (int i = 0; i < cfg.nrecorded; i++)
-		if (!strcmp(cfg.recorded[i].name, "device") && n < max)
-			snprintf(spec[n++], 128, "%s", cfg.recorded[i].arg);
+	for (; n < max && n < device_vfio.record_count(&cfg); n++)
+		cr_assert_eq(device_record_spec(&cfg, &device_vfio, n, spec[n], 128), 0);
 	const struct dev_vfio_cfg *c = device_cfg_find(&cfg, &device_vfio);
 	cr_assert_not_null(c);
 	cr_assert_eq(c->n, n, "every device parsed");

@@ -13,6 +13,7 @@
 
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_console.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 
 #include "tests/unit/fixtures/cli_args.h"
@@ -96,7 +97,7 @@ Test(dev_console, api_document_to_option)
 					      "/tmp/f", "rate_limiter", "size", 2048,
 					      "one_time_burst", 16, "refill_time", 50);
 	cr_assert_eq(api->check(body, NULL, NULL, &doc, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(api->to_option(doc, arg, sizeof(arg)), 0);
+	cr_assert_eq(device_record_doc_spec(&device_console, doc, arg, sizeof(arg)), 0);
 	cr_assert_str_eq(arg, "file:/tmp/f,bw=2048:50:16");
 
 	struct vm_config c;
@@ -111,7 +112,7 @@ Test(dev_console, api_document_to_option)
 	/* a limit alone: COM1 on stdio, limited */
 	body = json_pack("{s:{s:i, s:i}}", "rate_limiter", "size", 64, "refill_time", 10);
 	cr_assert_eq(api->check(body, NULL, NULL, &doc, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(api->to_option(doc, arg, sizeof(arg)), 0);
+	cr_assert_eq(device_record_doc_spec(&device_console, doc, arg, sizeof(arg)), 0);
 	cr_assert_str_eq(arg, "stdio,bw=64:10:0");
 	json_decref(doc);
 	json_decref(body);
@@ -120,7 +121,7 @@ Test(dev_console, api_document_to_option)
 	body = json_pack("{s:{s:i, s:i}}", "rate_limiter", "size", 0, "refill_time", 10);
 	cr_assert_eq(api->check(body, NULL, NULL, &doc, err, sizeof(err)), 0, "%s", err);
 	cr_assert_null(json_object_get(doc, "rate_limiter"));
-	cr_assert_eq(api->to_option(doc, arg, sizeof(arg)), 0);
+	cr_assert_eq(device_record_doc_spec(&device_console, doc, arg, sizeof(arg)), 0);
 	cr_assert_str_eq(arg, "stdio");
 	json_decref(doc);
 	json_decref(body);
@@ -130,7 +131,6 @@ Test(dev_console, api_document_to_option)
 			     "{\"rate_limiter\": {\"size\": 1, \"refill_time\": 1, \"x\": 1}}",
 			     "{\"rate_limiter\": {\"ops\": {\"size\": 1, \"refill_time\": 1}}}",
 			     "{\"rate_limiter\": {\"size\": -1, \"refill_time\": 1}}",
-			     "{\"serial_out_path\": \"/a,b\"}",
 			     "{\"serial_out_path\": 3}"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		body = json_loads(bad[i], 0, NULL);

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_vfio.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/vm/vm.h"
 
 static void quiet(void)
@@ -152,15 +153,15 @@ Test(dev_vfio, api_body)
 	    "{\"path\": \"/sys/bus/pci/devices/0000:01:00.0/\", \"iommu\": false}", 0, NULL);
 	cr_assert_eq(d->api->check(body, NULL, &ctx, &doc, err, sizeof(err)), 0, "%s", err);
 	char arg[128];
-	cr_assert_eq(d->api->to_option(doc, arg, sizeof(arg)), 0);
+	cr_assert_eq(device_record_doc_spec(d, doc, arg, sizeof(arg)), 0);
 	cr_assert_str_eq(arg, "vfio=/sys/bus/pci/devices/0000:01:00.0");
-	cr_assert_eq(d->api->to_option(doc, arg, 10), -ENAMETOOLONG);
+	cr_assert_eq(device_record_doc_spec(d, doc, arg, 10), -ENAMETOOLONG);
 	json_decref(doc);
 	json_decref(body);
 	body = json_loads("{\"path\": \"/sys/bus/pci/devices/0000:01:00.0\", \"id\": \"n1\"}", 0,
 			  NULL);
 	cr_assert_eq(d->api->check(body, NULL, &ctx, &doc, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(d->api->to_option(doc, arg, sizeof(arg)), 0);
+	cr_assert_eq(device_record_doc_spec(d, doc, arg, sizeof(arg)), 0);
 	cr_assert_str_eq(arg, "vfio=/sys/bus/pci/devices/0000:01:00.0,id=n1");
 	json_decref(doc);
 	json_decref(body);
