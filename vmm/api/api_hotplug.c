@@ -1,11 +1,12 @@
-/* Cloud Hypervisor's hotplug bodies, checked and turned into option arguments (api_hotplug.h). */
+/* Cloud Hypervisor's hotplug bodies, checked and turned into devices' record items
+ * (api_hotplug.h). */
 #include "vmm/api/api_hotplug.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/options.h"
 #include "virtio/fs/fs.h"
 #include "virtio/pmem/pmem.h"
 #include "virtio/vhost_user/vu_opts.h"
@@ -79,28 +80,32 @@ static const struct api_json_field remove_fields[] = {
     {NULL, 0, false},
 };
 
-/* Appends to out->option; -EINVAL when it does not fit. */
-static int append(struct api_hotplug_add *out, char *err, size_t errlen, const char *fmt, ...)
+/* Appends item key=value (value NULL: a flag) to out->items; -ENOMEM with err filled. */
+static int add(struct api_hotplug_add *out, const char *key, const char *value, char *err,
+	       size_t errlen)
 {
-	size_t used = strlen(out->option);
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out->option + used, sizeof(out->option) - used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(out->option) - used) {
-		snprintf(err, errlen, "the device's options are too long");
-		return -EINVAL;
-	}
-	return 0;
+	if (!opt_items_add(&out->items, key, value))
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
 }
 
-/* A string that goes into an option argument: no ',' (the separator), nothing unprintable. */
+/* Appends item key=N. */
+static int add_num(struct api_hotplug_add *out, const char *key, unsigned long long n, char *err,
+		   size_t errlen)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%llu", n);
+	return add(out, key, v, err, errlen);
+}
+
+/* A name or path of a body: not empty, nothing unprintable (any other character, a comma
+ * included: the record's items hold it whole). */
 static int option_safe(const char *what, const char *s, char *err, size_t errlen)
 {
 	for (const char *p = s; *p; p++) {
-		if (*p == ',' || (unsigned char)*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "%s: a comma or a control character cannot be used",
-				 what);
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "%s: a control character cannot be used", what);
 			return -EINVAL;
 		}
 	}
@@ -145,12 +150,10 @@ static int rate_limits(const json_t *body, struct api_hotplug_add *out, const ch
 	if (api_rate_limiter_parse(json_object_get(body, "rate_limiter_config"),
 				   "rate_limiter_config", &rl, err, errlen))
 		return -EINVAL;
-	size_t used = strlen(out->option);
-	if (api_rate_limiter_spec(out->option + used, sizeof(out->option) - used, prefix, &rl)) {
-		snprintf(err, errlen, "the device's options are too long");
-		return -EINVAL;
-	}
-	return 0;
+	if (!api_rate_limiter_items(&out->items, prefix, &rl))
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
 }
 
 /* A string of at most max bytes for the option: option_safe()'s rules. */
@@ -163,18 +166,6 @@ static int option_item(const char *what, const char *s, size_t max, char *err, s
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* A plain disk's path (or a tap's name) that reads as a vhost-user option: its record (--disk
- * PATH) would be taken for a vhost-user disk's by the configuration's parser. */
-static int not_vu_spec(const char *what, const char *s, char *err, size_t errlen)
-{
-	if (!vu_opts_is_spec(s))
-		return 0;
-	snprintf(err, errlen,
-		 "%s: cannot start with %s (a vhost-user device: \"vhost_user\": true)", what,
-		 VU_OPTS_PREFIX);
-	return -EINVAL;
 }
 
 /* Members a vhost-user device's body cannot have: its back-end decides what they would (the
@@ -216,19 +207,16 @@ static int vu_body(const json_t *body, struct api_hotplug_add *out, enum vu_opts
 	}
 	if (option_item("vhost_socket", socket, sizeof(((struct vu_opts *)0)->socket) - 1, err,
 			errlen) ||
-	    append(out, err, errlen, "%s%s", VU_OPTS_PREFIX, socket))
+	    add(out, VU_OPTS_KEY, socket, err, errlen))
 		return -EINVAL;
 	const char *mac = api_json_str(body, "mac", NULL);
-	if (mac &&
-	    (option_safe("mac", mac, err, errlen) || append(out, err, errlen, ",mac=%s", mac)))
+	if (mac && (option_safe("mac", mac, err, errlen) || add(out, "mac", mac, err, errlen)))
 		return -EINVAL;
 	if (json_object_get(body, "num_queues") &&
-	    append(out, err, errlen, ",num-queues=%llu",
-		   (unsigned long long)api_json_uint(body, "num_queues", 0)))
+	    add_num(out, "num-queues", api_json_uint(body, "num_queues", 0), err, errlen))
 		return -EINVAL;
 	if (json_object_get(body, "queue_size") &&
-	    append(out, err, errlen, ",queue-size=%llu",
-		   (unsigned long long)api_json_uint(body, "queue_size", 0)))
+	    add_num(out, "queue-size", api_json_uint(body, "queue_size", 0), err, errlen))
 		return -EINVAL;
 	if (kind == VU_OPTS_NET && json_object_get(body, "mtu") &&
 	    api_json_uint(body, "mtu", 0) != 1500) {
@@ -236,7 +224,7 @@ static int vu_body(const json_t *body, struct api_hotplug_add *out, enum vu_opts
 		return -EINVAL;
 	}
 	struct vu_opts o;
-	if (vu_opts_parse(out->option, kind, &o, err, errlen))
+	if (vu_opts_from_items(&out->items, kind, &o, err, errlen))
 		return -EINVAL;
 	out->vhost_user = true;
 	return 0;
@@ -255,23 +243,22 @@ int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char
 		return -EINVAL;
 	}
 	const char *path = api_json_str(body, "path", "");
-	if (option_safe("path", path, err, errlen) || not_vu_spec("path", path, err, errlen) ||
-	    append(out, err, errlen, "%s", path))
+	if (option_safe("path", path, err, errlen) || add(out, "path", path, err, errlen))
 		return -EINVAL;
-	if (api_json_bool(body, "readonly", false) && append(out, err, errlen, ",ro"))
+	if (api_json_bool(body, "readonly", false) && add(out, "ro", NULL, err, errlen))
 		return -EINVAL;
-	if (api_json_bool(body, "direct", false) && append(out, err, errlen, ",cache=none"))
+	if (api_json_bool(body, "direct", false) && add(out, "cache", "none", err, errlen))
 		return -EINVAL;
 	uint64_t q = api_json_uint(body, "num_queues", 1);
 	if (q < 1 || q > 8) {
 		snprintf(err, errlen, "num_queues: 1 to 8");
 		return -EINVAL;
 	}
-	if (q > 1 && append(out, err, errlen, ",num-queues=%u", (unsigned)q))
+	if (q > 1 && add_num(out, "num-queues", q, err, errlen))
 		return -EINVAL;
 	const char *serial = api_json_str(body, "serial", NULL);
-	if (serial && (option_safe("serial", serial, err, errlen) ||
-		       append(out, err, errlen, ",serial=%s", serial)))
+	if (serial &&
+	    (option_safe("serial", serial, err, errlen) || add(out, "serial", serial, err, errlen)))
 		return -EINVAL;
 	return rate_limits(body, out, "", err, errlen);
 }
@@ -294,11 +281,10 @@ int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char 
 		return -EINVAL;
 	}
 	const char *tap = api_json_str(body, "tap", "");
-	if (option_safe("tap", tap, err, errlen) || append(out, err, errlen, "tap=%s", tap))
+	if (option_safe("tap", tap, err, errlen) || add(out, "tap", tap, err, errlen))
 		return -EINVAL;
 	const char *mac = api_json_str(body, "mac", NULL);
-	if (mac &&
-	    (option_safe("mac", mac, err, errlen) || append(out, err, errlen, ",mac=%s", mac)))
+	if (mac && (option_safe("mac", mac, err, errlen) || add(out, "mac", mac, err, errlen)))
 		return -EINVAL;
 	uint64_t q = api_json_uint(body, "num_queues", 2);
 	if (q < 2 || q > MAX_QUEUES || q % 2) {
@@ -308,7 +294,7 @@ int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char 
 			 MAX_QUEUES);
 		return -EINVAL;
 	}
-	if (q > 2 && append(out, err, errlen, ",queues=%u", (unsigned)(q / 2)))
+	if (q > 2 && add_num(out, "queues", q / 2, err, errlen))
 		return -EINVAL;
 	if (json_object_get(body, "mtu") && api_json_uint(body, "mtu", 0) != 1500) {
 		snprintf(err, errlen, "mtu: only 1500 (virtio-net here advertises 1500)");
@@ -339,7 +325,8 @@ int api_hotplug_vsock_parse(const json_t *body, struct api_hotplug_add *out, cha
 		snprintf(err, errlen, "socket: at most %u bytes", VIRTIO_VSOCK_UDS_MAX);
 		return -EINVAL;
 	}
-	return append(out, err, errlen, "cid=%llu,uds=%s", (unsigned long long)cid, socket);
+	int r = add_num(out, "cid", cid, err, errlen);
+	return r ? r : add(out, "uds", socket, err, errlen);
 }
 
 int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char *err,
@@ -361,12 +348,11 @@ int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char
 		snprintf(err, errlen, "size: a non-zero multiple of 2 MiB (the file's size)");
 		return -EINVAL;
 	}
-	if (append(out, err, errlen, "path=%s", file))
-		return -EINVAL;
+	int r = add(out, "path", file, err, errlen);
 	/* Cloud Hypervisor maps such a file privately; here its window is read-only */
-	if (api_json_bool(body, "discard_writes", false) && append(out, err, errlen, ",ro"))
-		return -EINVAL;
-	return 0;
+	if (!r && api_json_bool(body, "discard_writes", false))
+		r = add(out, "ro", NULL, err, errlen);
+	return r;
 }
 
 int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *err, size_t errlen)
@@ -391,20 +377,13 @@ int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *
 			 VIRTIO_FS_DEFAULT_QSIZE);
 		return -EINVAL;
 	}
-	/* the --fs option (virtio_fs_opts_parse() builds the device from it) */
-	return append(out, err, errlen, "tag=%s,socket=%s,num-queues=%u,queue-size=%u", tag, socket,
-		      (unsigned)nq, (unsigned)qs);
-}
-
-/* Whether the comma-separated option has the item `item` exactly, or one starting with it
- * (prefix true). */
-static bool has_item(const char *option, const char *item, bool prefix)
-{
-	size_t k = strlen(item);
-	for (const char *p = option; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, item, k) && (prefix || p[k] == ',' || !p[k]))
-			return true;
-	return false;
+	/* the --fs record (virtio_fs_opts_from_items() builds the device from it) */
+	int r = add(out, "tag", tag, err, errlen);
+	if (!r)
+		r = add(out, "socket", socket, err, errlen);
+	if (!r)
+		r = add_num(out, "num-queues", nq, err, errlen);
+	return r ? r : add_num(out, "queue-size", qs, err, errlen);
 }
 
 bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind)
@@ -424,8 +403,8 @@ bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind)
 	return false;
 }
 
-int api_hotplug_from_option(const char *section, const char *id, const char *option,
-			    bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen)
+int api_hotplug_from_items(const char *section, const char *id, const struct opt_items *items,
+			   bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen)
 {
 	enum api_hotplug_kind kind;
 	if (!api_hotplug_section_kind(section, &kind))
@@ -434,43 +413,43 @@ int api_hotplug_from_option(const char *section, const char *id, const char *opt
 	if (api_json_check_id(id, err, errlen))
 		return -EINVAL;
 	snprintf(out->id, sizeof(out->id), "%s", id);
-	if (has_item(option, "root", false)) {
+	if (opt_items_find(items, "root") >= 0) {
 		snprintf(err, errlen, "%s: a root device cannot be added to a running VM", id);
 		return -EINVAL;
 	}
-	if (vhost_user && (out->kind != API_HOTPLUG_DISK ||
-			   strncmp(option, VU_OPTS_PREFIX, strlen(VU_OPTS_PREFIX)))) {
+	bool vu_items = opt_items_find(items, VU_OPTS_KEY) >= 0;
+	if (vhost_user != vu_items || (vhost_user && kind != API_HOTPLUG_DISK)) {
 		snprintf(err, errlen, "%s: only a drive's socket is a vhost-user device here", id);
 		return -EINVAL;
 	}
-	if (!vhost_user && has_item(option, VU_OPTS_PREFIX, true)) {
-		snprintf(err, errlen,
-			 "%s: a file path cannot start with " VU_OPTS_PREFIX
-			 " (it would read as a vhost-user disk's socket: use \"socket\")",
-			 id);
-		return -EINVAL;
-	}
-	if (out->kind == API_HOTPLUG_NET && strncmp(option, "tap=", 4)) {
+	if (kind == API_HOTPLUG_NET && opt_items_find(items, "tap") < 0) {
 		snprintf(err, errlen, "%s: only a tap NIC can be hot-added (host_dev_name)", id);
 		return -EINVAL;
 	}
-	/* the option without its id= item: the backend adds the id (as for Cloud Hypervisor's) */
-	for (const char *p = option; p;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (strncmp(p, "id=", 3) &&
-		    append(out, err, errlen, "%s%.*s", out->option[0] ? "," : "", (int)n, p))
-			return -EINVAL;
-		p = comma ? comma + 1 : NULL;
-	}
+	/* the items without id=: the backend adds the id (as for Cloud Hypervisor's) */
+	for (size_t i = 0; i < items->n; i++)
+		if (strcmp(items->v[i].key, "id") &&
+		    add(out, items->v[i].key, items->v[i].value, err, errlen))
+			return -ENOMEM;
 	if (!vhost_user)
 		return 0;
 	/* checked by the --disk vhost-user= parser, as Cloud Hypervisor's body is (vu_body) */
 	struct vu_opts o;
-	if (vu_opts_parse(out->option, VU_OPTS_BLK, &o, err, errlen))
+	if (vu_opts_from_items(&out->items, VU_OPTS_BLK, &o, err, errlen))
 		return -EINVAL;
 	out->vhost_user = true;
 	return 0;
+}
+
+void api_hotplug_add_free(struct api_hotplug_add *a)
+{
+	opt_items_free(&a->items);
+}
+
+int api_hotplug_add_spec(const struct api_hotplug_add *a, char *buf, size_t len)
+{
+	bool path_first = a->kind == API_HOTPLUG_DISK && !a->vhost_user;
+	return opt_items_format(&a->items, path_first ? "path" : NULL, buf, len);
 }
 
 int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,

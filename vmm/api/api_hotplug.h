@@ -1,7 +1,9 @@
 /* Device hotplug in the API (issue 52), with Cloud Hypervisor's routes and bodies under our
  * /vmm/ prefix: request bodies checked and turned into the device's own option argument, and
- * the answer built; pure code like api_migration.h. The router (api_routes_hotplug.c) decides
- * the state; the backend (control_hotplug.c, vmm/vm/hotplug.h) plugs the device.
+ * the answer built; pure code like api_migration.h. A body becomes the items of the device's
+ * record (base/options.h), which may hold any text, commas included. The router
+ * (api_routes_hotplug.c) decides the state; the backend (control_hotplug.c, vmm/vm/hotplug.h) plugs
+ * the device.
  *
  *   PUT /vmm/vm.add-disk       Cloud Hypervisor's DiskConfig: "path" (required), "readonly",
  *                              "direct", "num_queues", "rate_limiter_config", "serial", "id",
@@ -35,7 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define API_HOTPLUG_OPTION_MAX	   1024
+#include "base/options.h"
+
 #define API_HOTPLUG_ID_MAX	   64
 #define API_HOTPLUG_MAX_TIMEOUT_MS 600000u
 
@@ -51,11 +54,12 @@ enum api_hotplug_kind {
 struct api_hotplug_add {
 	enum api_hotplug_kind kind;
 	char id[API_HOTPLUG_ID_MAX]; /* "" when the body gave none: the backend names it */
-	/* the --disk, --net, --vsock or --pmem argument the body stands for (without id=, which the
-	 * backend adds) */
-	char option[API_HOTPLUG_OPTION_MAX];
+	/* the record's items the body stands for, as --disk, --net, --vsock, --pmem, --fs or
+	 * --device would give them (without id=, which the backend adds); owned:
+	 * api_hotplug_add_free() after a parse, whatever it returned */
+	struct opt_items items;
 	uint64_t size;	 /* a pmem body's "size" (the file must have it), or 0 */
-	bool vhost_user; /* a disk or NIC body with "vhost_user": true: option is vhost-user=... */
+	bool vhost_user; /* a disk or NIC body with "vhost_user": true: items are vhost-user=... */
 };
 
 struct api_hotplug_remove {
@@ -63,7 +67,13 @@ struct api_hotplug_remove {
 	unsigned timeout_ms; /* 0: the default */
 };
 
-/* PUT /vmm/vm.add-disk and /vmm/vm.add-net: 0, or -EINVAL with the reason in err. */
+/* Frees out->items (the struct may be parsed into again). */
+void api_hotplug_add_free(struct api_hotplug_add *a);
+/* The items in the option's string form ("/d.img,ro", "tap=t0,mac=..."), for messages and tests.
+ * 0 or -ENAMETOOLONG. */
+int api_hotplug_add_spec(const struct api_hotplug_add *a, char *buf, size_t len);
+
+/* PUT /vmm/vm.add-disk and /vmm/vm.add-net: 0, or -EINVAL / -ENOMEM with the reason in err. */
 int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char *err,
 			   size_t errlen);
 int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char *err,
@@ -73,19 +83,18 @@ int api_hotplug_vsock_parse(const json_t *body, struct api_hotplug_add *out, cha
 int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char *err,
 			   size_t errlen);
 int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *err, size_t errlen);
-/* Firecracker's hot-add (PUT /drives/{id}, /network-interfaces/{id}, /pmem/{id} after
- * InstanceStart): `option` is what the device's own API hook made of the body (device_api's
- * to_option, with its id=ID item), `section` the device's ("drives", "network-interfaces",
- * "pmem"). Fills out with the option without its id= item and the id. `vhost_user`: the body
- * was a vhost-user drive's (Firecracker's "socket"), so the option is its vhost-user=SOCKET
- * one, checked by vu_opts.h; otherwise an option that reads as one (a file path starting with
- * vhost-user=) is refused. 0; -ENOENT: not a kind that can be hot-added (the caller's answer
- * stands); -EINVAL with the reason in err. */
 /* Whether the device whose API section is `section` is hot-added by Firecracker's PUT after
  * InstanceStart ("drives", "network-interfaces", "pmem"), and as which kind. */
 bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind);
-int api_hotplug_from_option(const char *section, const char *id, const char *option,
-			    bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen);
+/* Firecracker's hot-add (PUT /drives/{id}, /network-interfaces/{id}, /pmem/{id} after
+ * InstanceStart): `items` are the record the device's own API hook made of the body
+ * (device_api.to_items, with its id=ID item), `section` the device's ("drives",
+ * "network-interfaces", "pmem"). Fills out with the items without id= and the id. `vhost_user`:
+ * the body was a vhost-user drive's (Firecracker's "socket"), so the items are its
+ * vhost-user=SOCKET record, checked by vu_opts.h. 0; -ENOENT: not a kind that can be hot-added
+ * (the caller's answer stands); -EINVAL or -ENOMEM with the reason in err. */
+int api_hotplug_from_items(const char *section, const char *id, const struct opt_items *items,
+			   bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen);
 /* PUT /vmm/vm.remove-device: 0, or -EINVAL with the reason in err. */
 int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,
 			     size_t errlen);

@@ -17,6 +17,7 @@
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/device_record.h"
 
 #define NO_HOTPLUG "device hotplug is not available in this VMM"
@@ -62,10 +63,12 @@ typedef int hotplug_parser(const json_t *body, struct api_hotplug_add *req, char
 static void parse_and_add(struct api *a, hotplug_parser *parse, const json_t *body, struct reply *r)
 {
 	struct api_hotplug_add req;
-	if (parse(body, &req, r->err, sizeof(r->err)))
-		r->status = 400;
+	int err = parse(body, &req, r->err, sizeof(r->err));
+	if (err)
+		r->status = err == -ENOMEM ? 500 : 400;
 	else
 		add(a, &req, r);
+	api_hotplug_add_free(&req);
 }
 
 static void put_add_disk(struct api *a, const char *id, const json_t *body, struct reply *r)
@@ -140,9 +143,12 @@ static bool put_add_device(struct api *a, const struct device_desc *d, const jso
 		return true;
 	}
 	snprintf(req.id, sizeof(req.id), "%s", api_json_str(doc, "id", ""));
-	snprintf(req.option, sizeof(req.option), "vfio=%s", api_json_str(doc, "path", ""));
+	if (opt_items_add(&req.items, "vfio", api_json_str(doc, "path", "")))
+		fault(r, 500, "out of memory", NULL);
+	else
+		add(a, &req, r);
 	json_decref(doc);
-	add(a, &req, r);
+	api_hotplug_add_free(&req);
 	return true;
 }
 
@@ -152,8 +158,9 @@ static bool put_add_device(struct api *a, const struct device_desc *d, const jso
 bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const char *id,
 			    const json_t *body, struct reply *r)
 {
-	struct api_hotplug_add req;
-	char option[API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 16];
+	struct api_hotplug_add req = {0};
+	const struct device_desc *owner;
+	struct opt_items items;
 	json_t *doc = NULL;
 	enum api_hotplug_kind kind;
 
@@ -164,7 +171,7 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 	    !api_hotplug_section_kind(d->api->section, &kind))
 		return false; /* not a device Firecracker hot-adds: the caller's answer stands */
 	/* the body checked by the device's own hook, as before InstanceStart, and made into its
-	 * option (one description of the device for the command line, the config file and the
+	 * record (one description of the device for the command line, the config file and the
 	 * API) */
 	if (!id || api_devices_try(&a->model, d, id, body, &doc, r->err, sizeof(r->err))) {
 		if (!r->err[0])
@@ -172,25 +179,21 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 		r->status = 400;
 		return true;
 	}
-	int err = device_record_doc_spec(d, doc, option, sizeof(option));
-	/* Firecracker's vhost-user drive: "socket" instead of "path_on_host" */
-	bool vhost_user = !strcmp(d->api->section, "drives") && json_object_get(doc, "socket");
+	int err = device_record_of_doc(d, doc, &items, &owner);
 	json_decref(doc);
+	if (!err)
+		err = api_hotplug_from_items(d->api->section, id, &items, owner == &device_vu_blk,
+					     &req, r->err, sizeof(r->err));
+	opt_items_free(&items);
 	if (err) {
-		/* a running VM's hot-add still takes the option's string form (issue 65) */
-		fault(r, 400,
-		      err == -EINVAL
-			  ? "a device added to a running VM cannot have a comma in a value"
-			  : "the device's options are too long",
-		      NULL);
-		return true;
-	}
-	if (api_hotplug_from_option(d->api->section, id, option, vhost_user, &req, r->err,
-				    sizeof(r->err))) {
-		r->status = 400;
+		if (err == -ENOMEM)
+			snprintf(r->err, sizeof(r->err), "out of memory");
+		r->status = err == -ENOMEM ? 500 : 400;
+		api_hotplug_add_free(&req);
 		return true;
 	}
 	add(a, &req, r);
+	api_hotplug_add_free(&req);
 	if (r->status == 200) { /* Firecracker answers 204, without a document */
 		json_decref(r->doc);
 		r->doc = NULL;

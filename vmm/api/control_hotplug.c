@@ -1,8 +1,8 @@
-/* The router's hotplug backend (api_router.h's hotplug_add, hotplug_remove): the body's option
- * argument parsed by the device's own parser, the device built (its disk file or tap opened) and
- * plugged by vmm/vm/hotplug.h's own thread, then recorded in the VM's configuration as that
- * option with its hotplug-slot=N (vmm/descriptors/dev_hotplug_slot.h: what a snapshot saves and
- * its restore builds again) and in the API's model (GET /vm/config); a remove takes it out of
+/* The router's hotplug backend (api_router.h's hotplug_add, hotplug_remove): the body's record
+ * items read by the device's own parser, the device built (its disk file or tap opened) and
+ * plugged by vmm/vm/hotplug.h's own thread, then added to the VM's configuration as that record
+ * with its id and hotplug-slot=N (vmm/descriptors/dev_hotplug_slot.h: what a snapshot saves and
+ * its restore builds again) and to the API's model (GET /vm/config); a remove takes it out of
  * both. And the refusal of a snapshot or a migration while the guest has a hotplug event to
  * answer. See control_internal.h. */
 #include <errno.h>
@@ -99,11 +99,11 @@ static void choose_id(const struct control *c, enum api_hotplug_kind kind, char 
 	}
 }
 
-static int make_disk(struct control *c, const char *option, struct virtio_dev **dev, char *err,
-		     size_t errlen)
+static int make_disk(struct control *c, const struct opt_items *rec, struct virtio_dev **dev,
+		     char *err, size_t errlen)
 {
 	struct virtio_blk_opts o;
-	int r = virtio_blk_opts_parse(option, &o, err, errlen);
+	int r = virtio_blk_opts_from_items(rec, &o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
 	unsigned access = LANDLOCK_READ | (o.ro ? 0 : LANDLOCK_WRITE);
@@ -141,22 +141,22 @@ static int init_created(struct control *c, int r, struct virtio_dev **dev, char 
 	return r;
 }
 
-static int make_nic(struct control *c, const char *option, struct virtio_dev **dev, char *err,
-		    size_t errlen)
+static int make_nic(struct control *c, const struct opt_items *rec, struct virtio_dev **dev,
+		    char *err, size_t errlen)
 {
 	struct virtio_net_opts o;
-	int r = virtio_net_opts_parse(option, &o, err, errlen);
+	int r = virtio_net_opts_from_items(rec, &o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
 	return init_created(c, virtio_net_create(dev, &o), dev, err, errlen);
 }
 
 /* A vsock: its socket bound here, on the hotplug thread, under the VM's Landlock set. */
-static int make_vsock(struct control *c, const char *option, struct virtio_dev **dev, char *err,
-		      size_t errlen)
+static int make_vsock(struct control *c, const struct opt_items *rec, struct virtio_dev **dev,
+		      char *err, size_t errlen)
 {
 	struct virtio_vsock_opts o;
-	int r = virtio_vsock_opts_parse(option, &o, err, errlen);
+	int r = virtio_vsock_opts_from_items(rec, &o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
 	r = virtio_vsock_check_opts(&o, err, errlen);
@@ -174,16 +174,16 @@ static int make_vsock(struct control *c, const char *option, struct virtio_dev *
 
 /* A pmem device: its window opened here (a KVM memory slot, the file mapped) at the lowest free
  * guest address, *gpa. */
-static int make_pmem(struct control *c, const char *option, uint64_t size, struct virtio_dev **dev,
-		     uint64_t *gpa, char *err, size_t errlen)
+static int make_pmem(struct control *c, const struct opt_items *rec, uint64_t size,
+		     struct virtio_dev **dev, uint64_t *gpa, char *err, size_t errlen)
 {
-	int r = dev_pmem_hot_create(&c->vm, option, size, dev, gpa, err, errlen);
+	int r = dev_pmem_hot_create(&c->vm, rec, size, dev, gpa, err, errlen);
 	if (r && !err[0])
 		snprintf(err, errlen, "%s", log_last_error());
 	return r;
 }
 
-/* A vhost-user disk or NIC add-disk / add-net's "vhost_user": true made (its option is
+/* A vhost-user disk or NIC add-disk / add-net's "vhost_user": true made (its items are
  * vhost-user=SOCKET,...). */
 static bool is_vu(const struct api_hotplug_add *req)
 {
@@ -198,16 +198,16 @@ static const struct device_desc *vu_desc(const struct api_hotplug_add *req)
 
 /* A vhost-user disk or NIC, or a shared folder: its back-end connected here, on the hotplug thread
  * (its filter allows a vhost-user device's calls, vu_sandbox). */
-static int make_fs(struct control *c, const char *option, struct virtio_dev **dev, char *err,
-		   size_t errlen)
+static int make_fs(struct control *c, const struct opt_items *rec, struct virtio_dev **dev,
+		   char *err, size_t errlen)
 {
-	return dev_fs_hot_create(&c->vm, option, dev, err, errlen);
+	return dev_fs_hot_create(&c->vm, rec, dev, err, errlen);
 }
 
-static int make_vu(struct control *c, const struct api_hotplug_add *req, const char *option,
-		   struct virtio_dev **dev, char *err, size_t errlen)
+static int make_vu(struct control *c, const struct api_hotplug_add *req,
+		   const struct opt_items *rec, struct virtio_dev **dev, char *err, size_t errlen)
 {
-	return dev_vu_hot_create(&c->vm, option, req->kind == API_HOTPLUG_DISK, dev, err, errlen);
+	return dev_vu_hot_create(&c->vm, rec, req->kind == API_HOTPLUG_DISK, dev, err, errlen);
 }
 
 struct add_call {
@@ -220,19 +220,32 @@ struct add_call {
 	size_t errlen;
 };
 
-#define OPTION_MAX (API_HOTPLUG_OPTION_MAX + API_HOTPLUG_ID_MAX + 64)
-
-/* The device's option as the configuration records it (and a restore parses it): with its slot
- * and a pmem device's window (gpa: 0 for none), which a restore must give it again. */
-static void option_of(const struct api_hotplug_add *req, const char *id, int slot, uint64_t gpa,
-		      char *out, size_t len)
+/* The device's record as the configuration keeps it (and a restore reads it) into *out: the
+ * body's items with the id, and with its slot and a pmem device's window (gpa: 0 for none), which
+ * a restore must give it again (slot 0: none). 0 or -ENOMEM. */
+static int record_of(const struct api_hotplug_add *req, const char *id, int slot, uint64_t gpa,
+		     struct opt_items *out)
 {
-	int n = slot > 0 ? snprintf(out, len, "%s,id=%s,%s%d", req->option, id,
-				    DEV_HOTPLUG_SLOT_KEY, slot)
-			 : snprintf(out, len, "%s,id=%s", req->option, id);
-	if (slot > 0 && gpa && n > 0 && (size_t)n < len)
-		snprintf(out + n, len - (size_t)n, ",%s%llu", DEV_PMEM_GPA_KEY,
-			 (unsigned long long)gpa);
+	int r = opt_items_copy(out, &req->items);
+	if (!r)
+		r = opt_items_add(out, "id", id);
+	if (!r && slot > 0)
+		r = dev_hotplug_slot_put(out, slot);
+	if (!r && slot > 0 && gpa)
+		r = opt_items_addf(out, DEV_PMEM_GPA_ITEM, "%llu", (unsigned long long)gpa);
+	if (r)
+		opt_items_free(out);
+	return r;
+}
+
+/* The descriptor whose record a request's device is. */
+static const struct device_desc *desc_of(const struct api_hotplug_add *req)
+{
+	static const struct device_desc *const descs[] = {
+	    [API_HOTPLUG_DISK] = &device_disk,	 [API_HOTPLUG_NET] = &device_net,
+	    [API_HOTPLUG_VSOCK] = &device_vsock, [API_HOTPLUG_PMEM] = &device_pmem,
+	    [API_HOTPLUG_FS] = &device_fs,	 [API_HOTPLUG_VFIO] = &device_vfio};
+	return is_vu(req) ? vu_desc(req) : descs[req->kind];
 }
 
 static const struct device_api *api_of(enum api_hotplug_kind kind)
@@ -368,15 +381,17 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 static void record_add(struct control *c, const struct api_hotplug_add *req, const char *id,
 		       int slot, uint64_t gpa)
 {
-	char option[OPTION_MAX], err[512] = "";
-	option_of(req, id, slot, gpa, option, sizeof(option));
-	bool vfio = req->kind == API_HOTPLUG_VFIO;
-	if (vfio || is_vu(req)) /* --device vfio=PATH,id=ID, --disk / --net vhost-user=S,id=ID:
-				 * never restored (such a VM is not saved: the device has no
-				 * state of its own here), so no slot */
-		snprintf(option, sizeof(option), "%s,id=%s", req->option, id);
-	int r =
-	    cli_apply(c->cfg, vfio ? "device" : option_name(req->kind), option, err, sizeof(err));
+	char err[512] = "";
+	struct opt_items rec;
+	/* --device vfio=PATH,id=ID, --disk / --net vhost-user=S,id=ID: never restored (such a VM
+	 * is not saved: the device has no state of its own here), so no slot */
+	bool slotless = req->kind == API_HOTPLUG_VFIO || is_vu(req);
+	int r = record_of(req, id, slotless ? 0 : slot, gpa, &rec);
+	if (r)
+		snprintf(err, sizeof(err), "out of memory");
+	else
+		r = desc_of(req)->record_add(c->cfg, &rec, err, sizeof(err));
+	opt_items_free(&rec);
 	if (r) { /* room was checked: only memory can lack; the device runs, unrecorded */
 		log_error("PCI hotplug: %s is not in the VM's configuration (a snapshot would "
 			  "lack it): %s",
@@ -421,36 +436,51 @@ static void record_remove(struct control *c, const char *id)
 	model_update(c, kind, id, false);
 }
 
+/* The device of record `rec` made on the hotplug thread: opened, connected, initialised (a
+ * passed-through device also plugged, into *k->slot). 0 or -errno with the reason in k->err. */
+static int make_device(struct add_call *k, const struct opt_items *rec, struct virtio_dev **dev)
+{
+	struct control *c = k->c;
+	static int (*const make[])(struct control *, const struct opt_items *, struct virtio_dev **,
+				   char *, size_t) = {[API_HOTPLUG_DISK] = make_disk,
+						      [API_HOTPLUG_NET] = make_nic,
+						      [API_HOTPLUG_VSOCK] = make_vsock,
+						      [API_HOTPLUG_FS] = make_fs};
+	if (k->req->kind == API_HOTPLUG_VFIO) /* opened and plugged here (dev_vfio.h) */
+		return dev_vfio_hot_add(&c->vm, rec, k->id, k->slot, k->err, k->errlen);
+	if (k->req->kind == API_HOTPLUG_PMEM)
+		return make_pmem(c, rec, k->req->size, dev, &k->gpa, k->err, k->errlen);
+	return is_vu(k->req) ? make_vu(c, k->req, rec, dev, k->err, k->errlen)
+			     : make[k->req->kind](c, rec, dev, k->err, k->errlen);
+}
+
 /* On the hotplug thread: it opens the disk's file or the tap and starts the I/O thread. */
 static int add_here(void *arg)
 {
 	struct add_call *k = arg;
 	struct control *c = k->c;
-	char option[OPTION_MAX];
+	struct opt_items rec;
 	struct virtio_dev *dev = NULL;
 
-	option_of(k->req, k->id, 0, 0, option, sizeof(option));
-	static int (*const make[])(struct control *, const char *, struct virtio_dev **, char *,
-				   size_t) = {[API_HOTPLUG_DISK] = make_disk,
-					      [API_HOTPLUG_NET] = make_nic,
-					      [API_HOTPLUG_VSOCK] = make_vsock,
-					      [API_HOTPLUG_FS] = make_fs};
+	if (record_of(k->req, k->id, 0, 0, &rec)) {
+		snprintf(k->err, k->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int r = make_device(k, &rec, &dev);
+	opt_items_free(&rec);
+	if (r)
+		return r;
+	bool vu = is_vu(k->req);
 	static const enum vm_hotplug_kind vm_kind[] = {[API_HOTPLUG_DISK] = VM_HOTPLUG_DISK,
 						       [API_HOTPLUG_NET] = VM_HOTPLUG_NET,
 						       [API_HOTPLUG_VSOCK] = VM_HOTPLUG_VSOCK,
 						       [API_HOTPLUG_PMEM] = VM_HOTPLUG_PMEM,
 						       [API_HOTPLUG_FS] = VM_HOTPLUG_FS};
-	if (k->req->kind == API_HOTPLUG_VFIO) /* opened and plugged here (dev_vfio.h) */
-		return dev_vfio_hot_add(&c->vm, k->req->option, k->id, k->slot, k->err, k->errlen);
-	bool pmem = k->req->kind == API_HOTPLUG_PMEM, vu = is_vu(k->req);
-	int r = pmem ? make_pmem(c, option, k->req->size, &dev, &k->gpa, k->err, k->errlen)
-		: vu ? make_vu(c, k->req, option, &dev, k->err, k->errlen)
-		     : make[k->req->kind](c, option, &dev, k->err, k->errlen);
-	if (r)
-		return r;
+	if (k->req->kind == API_HOTPLUG_VFIO) /* plugged by dev_vfio_hot_add() */
+		return 0;
 	r = vm_hotplug_add(&c->vm, k->id, vu ? VM_HOTPLUG_VU : vm_kind[k->req->kind], dev, k->slot,
 			   k->err, k->errlen);
-	if (r && pmem) /* the device went: its window too */
+	if (r && k->req->kind == API_HOTPLUG_PMEM) /* the device went: its window too */
 		dev_pmem_hot_release(&c->vm, k->id);
 	return r;
 }

@@ -234,13 +234,13 @@ static int create_fs(struct vm *vm)
 	return 0;
 }
 
-int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev, char *err,
-		      size_t errlen)
+int dev_fs_hot_create(struct vm *vm, const struct opt_items *record, struct virtio_dev **dev,
+		      char *err, size_t errlen)
 {
 	struct virtio_fs_opts o;
 	struct opt_items items;
 	char id[DEV_FS_ID_MAX];
-	int r = opts_split(option, NULL, &items, err, errlen);
+	int r = opt_items_copy(&items, record);
 	if (!r)
 		r = take_id(&items, id, err, errlen);
 	if (!r)

@@ -10,6 +10,7 @@
 #define DEV_FS_ID_MAX 64
 
 struct vm;
+struct opt_items;
 
 struct dev_fs_cfg {
 	struct {
@@ -36,12 +37,12 @@ void dev_fs_forget(struct vm_config *cfg, const char *id);
  * -EINVAL (no share i). */
 int dev_fs_pin(struct vm_config *cfg, int i, int slot);
 
-/* A share added while the VM runs (PUT /vmm/vm.add-fs), on the hotplug thread: `option` is its
- * --fs argument (its id= item ignored). Refused (-errno, the reason in err, nothing kept) when
- * guest RAM is not one shared memfd the back-end can map, the VM has memory hotplug, the tag is
- * taken, the socket is missing or not a socket, or no vhost-user back-end answers on it. *dev is
+/* A share added while the VM runs (PUT /vmm/vm.add-fs), on the hotplug thread: `record` is its
+ * --fs record's items (its id= item ignored). Refused (-errno, the reason in err, nothing kept)
+ * when guest RAM is not one shared memfd the back-end can map, the VM has memory hotplug, the tag
+ * is taken, the socket is missing or not a socket, or no vhost-user back-end answers on it. *dev is
  * the initialised device, connected to its back-end, not started. */
-int dev_fs_hot_create(struct vm *vm, const char *option, struct virtio_dev **dev, char *err,
-		      size_t errlen);
+int dev_fs_hot_create(struct vm *vm, const struct opt_items *record, struct virtio_dev **dev,
+		      char *err, size_t errlen);
 
 #endif

@@ -321,11 +321,11 @@ static void destroy_pmem(struct vm *vm)
 	root_cmdline = NULL;
 }
 
-int dev_pmem_hot_create(struct vm *vm, const char *option, uint64_t size, struct virtio_dev **dev,
-			uint64_t *gpa, char *err, size_t errlen)
+int dev_pmem_hot_create(struct vm *vm, const struct opt_items *record, uint64_t size,
+			struct virtio_dev **dev, uint64_t *gpa, char *err, size_t errlen)
 {
 	struct virtio_pmem_opts *o = calloc(1, sizeof(*o));
-	int rc = o ? virtio_pmem_opts_parse(option, o, err, errlen) : -ENOMEM;
+	int rc = o ? virtio_pmem_opts_from_items(record, o, err, errlen) : -ENOMEM;
 	int k = pmem_window_free();
 
 	if (rc == -ENOMEM)

@@ -46,11 +46,11 @@ int dev_pmem_pin(struct vm_config *cfg, int i, int slot, uint64_t gpa);
 uint64_t dev_pmem_gpa(const char *id);
 
 /* A device hot-added while the VM runs (vmm/api/control_hotplug.c, on the hotplug thread):
- * `option` is its --pmem argument with its id=; a non-zero `size` must be its file's. Its
+ * `record` is its --pmem record's items with its id=; a non-zero `size` must be its file's. Its
  * window is opened at the lowest free guest address (*gpa), its KVM slot set, and *dev is the
  * initialised device, not started. 0, or -errno with the reason in err (nothing kept). */
-int dev_pmem_hot_create(struct vm *vm, const char *option, uint64_t size, struct virtio_dev **dev,
-			uint64_t *gpa, char *err, size_t errlen);
+int dev_pmem_hot_create(struct vm *vm, const struct opt_items *record, uint64_t size,
+			struct virtio_dev **dev, uint64_t *gpa, char *err, size_t errlen);
 /* Once the guest released hot-added device `id` and its transport stopped it: its KVM slot,
  * mapping and file go. */
 void dev_pmem_hot_release(struct vm *vm, const char *id);

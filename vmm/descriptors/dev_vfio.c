@@ -285,8 +285,8 @@ static void hot_unplug(void *opaque, int slot)
 	vm_vfio_remove(s->v, vm_vfio_find_slot(s->v, slot));
 }
 
-int dev_vfio_hot_add(struct vm *vm, const char *option, const char *id, int *slot, char *err,
-		     size_t errlen)
+int dev_vfio_hot_add(struct vm *vm, const struct opt_items *record, const char *id, int *slot,
+		     char *err, size_t errlen)
 {
 	if (!vm_vfio_may_hot_add(vm))
 		return fail_rc(
@@ -297,7 +297,9 @@ int dev_vfio_hot_add(struct vm *vm, const char *option, const char *id, int *slo
 	 * before anything is opened */
 	const struct dev_vfio_cfg *has = device_cfg_find(vm->cfg, &device_vfio);
 	struct dev_vfio_cfg one = has ? *has : (struct dev_vfio_cfg){0};
-	int rc = dev_vfio_parse(&one, option, err, errlen);
+	int rc = opt_items_find(record, "vfio") == 0
+		     ? add_items(&one, record, err, errlen)
+		     : fail_rc(-EINVAL, err, errlen, "%s", NOT_VFIO);
 	if (rc)
 		return rc;
 	const char *path = one.path[one.n - 1];

@@ -24,12 +24,13 @@ extern const struct device_desc device_vfio;
 int dev_vfio_parse(struct dev_vfio_cfg *c, const char *arg, char *err, size_t errlen);
 
 struct vm;
+struct opt_items;
 /* PUT /vmm/vm.add-device on a running VM, on the hotplug thread (vmm/vm/hotplug.h): the device
- * of `option` (a --device vfio= argument) opened and plugged into a free hotplug slot as `id`,
- * the guest told. *slot gets its device number. 0, or -errno with the reason in err (nothing
+ * of `record` (a --device vfio= record's items) opened and plugged into a free hotplug slot as
+ * `id`, the guest told. *slot gets its device number. 0, or -errno with the reason in err (nothing
  * is left of it). */
-int dev_vfio_hot_add(struct vm *vm, const char *option, const char *id, int *slot, char *err,
-		     size_t errlen);
+int dev_vfio_hot_add(struct vm *vm, const struct opt_items *record, const char *id, int *slot,
+		     char *err, size_t errlen);
 /* Whether the configuration has a passed-through device of id `id`. */
 bool dev_vfio_has_id(const struct vm_config *cfg, const char *id);
 /* Forgets the device of id `id` in the configuration (a hot-added one, removed). */

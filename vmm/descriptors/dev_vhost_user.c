@@ -274,11 +274,11 @@ static int hot_check_socket(const struct vm *vm, const struct vu_opts *o, char *
 	return 0;
 }
 
-int dev_vu_hot_create(struct vm *vm, const char *option, bool blk, struct virtio_dev **dev,
-		      char *err, size_t errlen)
+int dev_vu_hot_create(struct vm *vm, const struct opt_items *record, bool blk,
+		      struct virtio_dev **dev, char *err, size_t errlen)
 {
 	struct vu_opts o;
-	int r = vu_opts_parse(option, blk ? VU_OPTS_BLK : VU_OPTS_NET, &o, err, errlen);
+	int r = vu_opts_from_items(record, blk ? VU_OPTS_BLK : VU_OPTS_NET, &o, err, errlen);
 	if (r)
 		return r < 0 ? r : -EINVAL;
 	r = dev_vu_hot_check_ram(vm, blk ? "vhost-user disk's" : "vhost-user NIC's", err, errlen);

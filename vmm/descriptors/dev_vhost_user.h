@@ -34,6 +34,7 @@ void dev_vu_truncate(struct vm_config *cfg, const struct device_desc *d, int n);
 bool dev_vu_forget(struct vm_config *cfg, const struct device_desc *d, const char *id);
 
 struct vm;
+struct opt_items;
 struct virtio_dev;
 
 /* Whether a vhost-user back-end can be added to this running VM: its vCPU threads' filters allow
@@ -43,13 +44,13 @@ struct virtio_dev;
 int dev_vu_hot_check_ram(const struct vm *vm, const char *what, char *err, size_t errlen);
 
 /* A vhost-user disk or NIC added while the VM runs (PUT /vmm/vm.add-disk or vm.add-net with
- * "vhost_user": true), on the hotplug thread: `option` is its --disk or --net vhost-user=
- * argument, `blk` says which. Refused (-errno, the reason in err, nothing kept) as
+ * "vhost_user": true), on the hotplug thread: `record` is its --disk or --net vhost-user=
+ * record's items, `blk` says which. Refused (-errno, the reason in err, nothing kept) as
  * dev_vu_hot_check_ram() says, when the socket is missing, not a socket or another device's,
  * or no back-end answers on it. *dev is the initialised device, connected to its back-end
  * (the handshake done here), not started. */
-int dev_vu_hot_create(struct vm *vm, const char *option, bool blk, struct virtio_dev **dev,
-		      char *err, size_t errlen);
+int dev_vu_hot_create(struct vm *vm, const struct opt_items *record, bool blk,
+		      struct virtio_dev **dev, char *err, size_t errlen);
 
 extern const struct device_desc device_vu_blk, device_vu_net;
 

@@ -189,9 +189,10 @@ Test(dev_vfio, a_hot_add_needs_vfio_hotplug)
 
 	vm_config_init(&cfg);
 	vm.cfg = &cfg;
-	cr_assert_eq(dev_vfio_hot_add(&vm, "/sys/bus/pci/devices/0000:01:00.0", "nic", &slot, why,
-				      sizeof(why)),
-		     -EPERM);
+	struct opt_items rec = {0};
+	cr_assert_eq(opt_items_add(&rec, "vfio", "/sys/bus/pci/devices/0000:01:00.0"), 0);
+	cr_assert_eq(dev_vfio_hot_add(&vm, &rec, "nic", &slot, why, sizeof(why)), -EPERM);
+	opt_items_free(&rec);
 	cr_assert(strstr(why, "--vfio-hotplug"), "the message names the option: %s", why);
 	cr_assert_eq(slot, -1);
 	cli_free(&cfg);
