@@ -2,12 +2,13 @@
  * The input is split at NUL bytes into argv[1..] (argv[0] = "vmm"); every argument is also
  * given to parse_size() and parse_uint() with bounds from the input's first bytes.
  * Invariants: an accepted command line has a kernel, 1-64 cpus and a RAM size of at least
- * 2 MiB, a multiple of 4 KiB, at most 1 TiB; the options it recorded replay (cli_replay, as a
- * snapshot's configuration does) into a fresh configuration; an accepted number lies within its
- * bounds. Every "--name value" pair is also applied alone with cli_apply() (what the API and a
- * restore use): refused with a message, or taken. An accepted command line's devices, written
- * as their records (vmm/descriptors/device_record.h, what a snapshot saves), load into a fresh
- * configuration that writes the same records. Usage and --help text
+ * 2 MiB, a multiple of 4 KiB, at most 1 TiB; its configuration comes back as a snapshot's does:
+ * the options it recorded (the core's only, no device's) replay (cli_replay) into a fresh
+ * configuration that records the same, and its devices, written as their records
+ * (vmm/descriptors/device_record.h), load into that configuration and write the same records;
+ * an accepted number lies within its bounds. Every "--name value" pair is also applied alone
+ * with cli_apply() (what the API and a restore use): refused with a message, or taken. Usage
+ * and --help text
  * go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's -close_fd_mask=2 hides
  * them). */
 #include <errno.h>
@@ -51,18 +52,34 @@ static void check_numbers(const char *s, uint64_t unit_sel, uint64_t lo, uint64_
 		  (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
 }
 
-/* The devices of accepted configuration `cfg` as their records load again into the same. */
-static void check_records(const struct vm_config *cfg)
+/* The recorded options of accepted configuration `cfg`: the core's (no device with a record
+ * owns one), replayed into *again, which records them the same. */
+static void check_options(const struct vm_config *cfg, struct vm_config *again)
 {
 	char err[512] = "";
-	struct vm_config again;
+	for (int i = 0; i < cfg->nrecorded; i++) {
+		const struct cli_record *rec = &cfg->recorded[i];
+		const struct device_desc *d = device_table_option_owner(rec->name, rec->arg);
+		FZ_ASSERT(!d || !device_record_known(d), "--%s %s recorded: its record has it",
+			  rec->name, rec->arg ? rec->arg : "");
+	}
+	int r = cli_replay(again, cfg->recorded, cfg->nrecorded, err, sizeof(err));
+	FZ_ASSERT(r == 0, "the accepted options did not replay: %s", err);
+	FZ_ASSERT(again->nrecorded == cfg->nrecorded, "%d options replayed as %d", cfg->nrecorded,
+		  again->nrecorded);
+}
+
+/* The devices of accepted configuration `cfg` as their records load into `again` (its core
+ * options replayed), which writes the same records. */
+static void check_records(const struct vm_config *cfg, struct vm_config *again)
+{
+	char err[512] = "";
 	json_t *doc = device_records(cfg);
 	if (!doc)
 		return; /* out of memory */
-	vm_config_init(&again);
-	int r = device_records_load(&again, doc, err, sizeof(err));
+	int r = device_records_load(again, doc, err, sizeof(err));
 	FZ_ASSERT(r == 0 || r == -ENOMEM, "an accepted command line's records refused: %s", err);
-	json_t *doc2 = r ? NULL : device_records(&again);
+	json_t *doc2 = r ? NULL : device_records(again);
 	char *a = json_dumps(doc, JSON_SORT_KEYS),
 	     *b = doc2 ? json_dumps(doc2, JSON_SORT_KEYS) : NULL;
 	FZ_ASSERT(!a || !b || !strcmp(a, b), "records written twice differ:\n%s\n%s", a, b);
@@ -70,7 +87,6 @@ static void check_records(const struct vm_config *cfg)
 	free(b);
 	json_decref(doc);
 	json_decref(doc2);
-	cli_free(&again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -118,10 +134,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256] = "";
 	if (r == CLI_RUN) {
 		struct vm_config again;
-		int rr = cli_replay(&again, cfg.recorded, cfg.nrecorded, err, sizeof(err));
-		FZ_ASSERT(rr == 0, "the accepted options did not replay: %s", err);
+		check_options(&cfg, &again);
+		check_records(&cfg, &again);
 		cli_free(&again);
-		check_records(&cfg);
 	}
 	cli_free(&cfg); /* --disk options own heap copies, whatever the result */
 	struct vm_config one;

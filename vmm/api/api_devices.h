@@ -65,9 +65,8 @@ int api_devices_json(const struct api_model *m, json_t *j, bool core);
 /* The device sections of a configuration (command line, snapshot) into m. 0 or -ENOMEM. */
 int api_devices_describe(struct api_model *m, const struct vm_config *cfg);
 
-/* Applies every document as its device's option to `cfg` (recorded), in table order. Returns 0,
- * or -errno with "ID: reason" in err; the caller undoes (device_cfg_restore(),
- * cli_unrecord_to()). */
+/* Adds every document's record to `cfg` (its device's block), in table order. Returns 0, or
+ * -errno with "ID: reason" in err; the caller undoes (device_cfg_restore()). */
 int api_devices_build(struct vm_config *cfg, const struct api_model *m, char *err, size_t errlen);
 
 #endif

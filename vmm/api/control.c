@@ -31,7 +31,7 @@
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
-#include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/metrics.h"
@@ -103,23 +103,88 @@ static void nic_override(const struct virtio_net_opts *o, char *out, size_t len)
 		snprintf(out, len, "tap=%s", o->ifname);
 }
 
-/* A --disk given with --restore as a path override (vm_snapshot.h): PATH[,id=NAME] and nothing
- * else; the disk named NAME, or without it the disk in the same place, gets PATH. */
-static int disk_override(const struct vm_config *cfg, int i, const char *arg,
-			 struct snapshot_path_override *o)
+/* True when disk i of `cfg` was given as PATH[,id=NAME] and nothing else: its record has no
+ * other item. */
+static bool disk_path_and_id(const struct vm_config *cfg, int i)
+{
+	struct opt_items items = {0};
+	enum virtio_transport t;
+	bool only = !device_disk.record_items(cfg, i, &items, &t);
+	for (size_t k = 0; only && k < items.n; k++)
+		only = !strcmp(items.v[k].key, device_disk.record_head) ||
+		       !strcmp(items.v[k].key, "id");
+	opt_items_free(&items);
+	return only;
+}
+
+/* Disk i of the command line given with --restore as a path override (vm_snapshot.h):
+ * PATH[,id=NAME] and nothing else; the disk named NAME, or without it the disk in the same
+ * place, gets PATH. */
+static int disk_override(const struct vm_config *cfg, int i, struct snapshot_path_override *o)
 {
 	const struct virtio_blk_opts *d = dev_disk_opts(cfg, i);
-	const char *rest = strchr(arg, ',');
 
-	if (!d || (rest && (strncmp(rest, ",id=", 4) || strchr(rest + 1, ',')))) {
+	if (!disk_path_and_id(cfg, i)) {
 		log_error(
 		    "--restore: --disk %s: give only PATH[,id=NAME] (the disk of the snapshot "
 		    "named NAME, else the one in the same place, opens PATH)",
-		    arg);
+		    d->path);
 		return VMM_EXIT_USAGE;
 	}
 	*o = (struct snapshot_path_override){
 	    .option = "disk", .id = d->id[0] ? d->id : NULL, .index = i, .path = d->path};
+	return 0;
+}
+
+/* What --restore refuses: an option that would change the snapshot's VM (--OPTION `name`). */
+static int refuse_with_restore(const char *name)
+{
+	log_error("--restore: --%s cannot change a snapshot's VM (only --net, to give it other "
+		  "taps, --disk PATH[,id=NAME], other disk files, --firmware PATH, another "
+		  "firmware file, and --firmware-vars PATH, another variable store)",
+		  name);
+	return VMM_EXIT_USAGE;
+}
+
+/* The recorded options given with --restore (the core's): the last --firmware and
+ * --firmware-vars, as without --restore, into paths[*n]; any other one refused. */
+static int core_overrides(const struct vm_config *cfg, struct snapshot_path_override *paths, int *n)
+{
+	const char *firmware = NULL, *vars = NULL;
+
+	for (int i = 0; i < cfg->nrecorded; i++) {
+		const struct cli_record *rec = &cfg->recorded[i];
+		if (!strcmp(rec->name, "firmware"))
+			firmware = rec->arg;
+		else if (!strcmp(rec->name, "firmware-vars"))
+			vars = rec->arg;
+		else
+			return refuse_with_restore(rec->name);
+	}
+	if (firmware)
+		paths[(*n)++] =
+		    (struct snapshot_path_override){.option = "firmware", .path = firmware};
+	if (vars)
+		paths[(*n)++] =
+		    (struct snapshot_path_override){.option = "firmware-vars", .path = vars};
+	return 0;
+}
+
+/* The devices given with --restore (their blocks): each disk a path override into paths[*n];
+ * the NICs are restore_here()'s; any other device refused, by its first option. */
+static int device_overrides(const struct vm_config *cfg, struct snapshot_path_override *paths,
+			    int *n)
+{
+	for (const struct device_desc *d = device_records_next(cfg, NULL); d;
+	     d = device_records_next(cfg, d))
+		if (d != &device_disk && d != &device_net)
+			return refuse_with_restore(d->options[0].name);
+	for (int i = 0; i < dev_disk_count(cfg); i++) {
+		int st = disk_override(cfg, i, &paths[*n]);
+		if (st)
+			return st;
+		(*n)++;
+	}
 	return 0;
 }
 
@@ -133,38 +198,13 @@ static int restore_here(struct control *c)
 	char taps[VM_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[VM_MAX_NICS] = {{0}};
 	struct snapshot_path_override paths[VM_MAX_DISKS + 2];
-	int ntaps = dev_net_count(c->cfg), ndisks = 0, npaths = 0;
-	const char *firmware = NULL, *vars = NULL;
+	int ntaps = dev_net_count(c->cfg), npaths = 0;
 
-	for (int i = 0; i < c->cfg->nrecorded; i++) {
-		const struct cli_record *rec = &c->cfg->recorded[i];
-		if (!strcmp(rec->name, "disk") && ndisks < VM_MAX_DISKS &&
-		    !vu_opts_is_spec(rec->arg)) {
-			int st = disk_override(c->cfg, ndisks, rec->arg, &paths[npaths]);
-			if (st)
-				return st;
-			ndisks++;
-			npaths++;
-		} else if (!strcmp(rec->name, "firmware")) {
-			firmware = rec->arg; /* the last one given, as without --restore */
-		} else if (!strcmp(rec->name, "firmware-vars")) {
-			vars = rec->arg;
-		} else if (strcmp(rec->name, "net")) {
-			log_error(
-			    "--restore: --%s cannot change a snapshot's VM (only --net, to "
-			    "give it other taps, --disk PATH[,id=NAME], other disk files, "
-			    "--firmware PATH, another firmware file, and --firmware-vars PATH, "
-			    "another variable store)",
-			    rec->name);
-			return VMM_EXIT_USAGE;
-		}
-	}
-	if (firmware)
-		paths[npaths++] =
-		    (struct snapshot_path_override){.option = "firmware", .path = firmware};
-	if (vars)
-		paths[npaths++] =
-		    (struct snapshot_path_override){.option = "firmware-vars", .path = vars};
+	int st = core_overrides(c->cfg, paths, &npaths);
+	if (!st)
+		st = device_overrides(c->cfg, paths, &npaths);
+	if (st)
+		return st;
 	for (int i = 0; i < ntaps; i++) {
 		const struct virtio_net_opts *nic = dev_net_opts(c->cfg, i);
 		if (nic->kind != VIRTIO_NET_TAP) {

@@ -76,7 +76,8 @@ static void disk_indexes(const struct vm_config *cfg, const struct api_model *m,
 	}
 }
 
-/* What the configuration had before the model's devices were added, to go back to. */
+/* What the configuration had before the model's devices were added, to go back to: its disks,
+ * NICs and vhost-user ones, and its recorded options (the core's, before record_boot()). */
 struct devices_mark {
 	int ndisks, nnics, nrec, vu_blk, vu_net;
 };
@@ -88,8 +89,9 @@ static struct devices_mark devices_mark(const struct vm_config *cfg)
 				     dev_vu_count(cfg, &device_vu_net)};
 }
 
-/* Takes back the vhost-user disks and NICs added past the mark, and the records. (The disks
- * and NICs come back with their configuration blocks: device_cfg_restore().) */
+/* Takes back the vhost-user disks and NICs added past the mark, and the options record_boot()
+ * recorded. (The disks and NICs come back with their configuration blocks:
+ * device_cfg_restore().) */
 static void undo_devices(struct vm_config *cfg, const struct devices_mark *mark)
 {
 	dev_vu_truncate(cfg, &device_vu_blk, mark->vu_blk);

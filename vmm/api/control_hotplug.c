@@ -317,15 +317,15 @@ static void model_update(struct control *c, enum api_hotplug_kind kind, const ch
 		log_warn("PCI hotplug: %s: GET /vm/config cannot show it (out of memory)", id);
 }
 
-/* Whether the configuration has room for one more device of this kind, and its record. */
+/* Whether the configuration has room for one more device of this kind (its block: a device's
+ * record is not among the recorded options). */
 static bool room_to_record(const struct control *c, const struct api_hotplug_add *req, char *err,
 			   size_t errlen)
 {
 	enum api_hotplug_kind kind = req->kind;
 	bool nic = kind == API_HOTPLUG_NET;
 	if (is_vu(req)) {
-		bool room = dev_vu_count(c->cfg, vu_desc(req)) < DEV_VU_MAX &&
-			    c->cfg->nrecorded < VM_MAX_RECORDED;
+		bool room = dev_vu_count(c->cfg, vu_desc(req)) < DEV_VU_MAX;
 		if (!room)
 			snprintf(err, errlen,
 				 "the VM has as many vhost-user %s as it may have (%d)",
@@ -334,8 +334,7 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 	}
 	if (kind == API_HOTPLUG_VFIO) {
 		const struct dev_vfio_cfg *v = device_cfg_find(c->cfg, &device_vfio);
-		bool room =
-		    (!v || v->n < VM_VFIO_MAX_DEVICES) && c->cfg->nrecorded < VM_MAX_RECORDED;
+		bool room = !v || v->n < VM_VFIO_MAX_DEVICES;
 		if (!room)
 			snprintf(err, errlen,
 				 "the VM has as many passed-through devices as it may have "
@@ -349,19 +348,18 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 			snprintf(err, errlen,
 				 "the VM has a vsock device already (%s): a VM has at most one",
 				 has);
-		return !has && c->cfg->nrecorded < VM_MAX_RECORDED;
+		return !has;
 	}
 	if (kind == API_HOTPLUG_PMEM) {
 		const struct dev_pmem_cfg *p = device_cfg_find(c->cfg, &device_pmem);
-		bool room = (!p || p->n < DEV_PMEM_MAX) && c->cfg->nrecorded < VM_MAX_RECORDED;
+		bool room = !p || p->n < DEV_PMEM_MAX;
 		if (!room)
 			snprintf(err, errlen, "the VM has as many pmem devices as it may have (%d)",
 				 DEV_PMEM_MAX);
 		return room;
 	}
 	if (kind == API_HOTPLUG_FS) {
-		bool room =
-		    dev_fs_count(c->cfg) < DEV_FS_MAX && c->cfg->nrecorded < VM_MAX_RECORDED;
+		bool room = dev_fs_count(c->cfg) < DEV_FS_MAX;
 		if (!room)
 			snprintf(err, errlen,
 				 "the VM has as many shared folders as it may have (%d)",
@@ -369,8 +367,7 @@ static bool room_to_record(const struct control *c, const struct api_hotplug_add
 		return room;
 	}
 	bool room =
-	    c->cfg->nrecorded < VM_MAX_RECORDED &&
-	    (nic ? dev_net_count(c->cfg) < VM_MAX_NICS : dev_disk_count(c->cfg) < VM_MAX_DISKS);
+	    nic ? dev_net_count(c->cfg) < VM_MAX_NICS : dev_disk_count(c->cfg) < VM_MAX_DISKS;
 	if (!room)
 		snprintf(err, errlen, "the VM has as many %s as it may have (%d)",
 			 nic ? "NICs" : "disks", nic ? VM_MAX_NICS : VM_MAX_DISKS);
@@ -809,7 +806,7 @@ int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live
 		return -EINVAL;
 	}
 	/* the descriptor's own change, as a boot device's PATCH makes it (dev_*_live.c): the
-	 * device model's limits, and its recorded option, which a snapshot saves */
+	 * device model's limits, and its block, whose record a snapshot saves */
 	int index = nic ? dev_net_find_id(c->cfg, id) : dev_disk_find_id(c->cfg, id);
 	const struct device_api *api = api_of(nic ? API_HOTPLUG_NET : API_HOTPLUG_DISK);
 	return api->live->set(&c->vm, c->cfg, index, s, err, errlen);

@@ -14,6 +14,7 @@
 #include "firmware/fdt.h"
 #include "host/kvm/x86/cpu_template.h"
 #include "host/sandbox/sandbox.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/migration/stream/mig_url.h"
 #include "vmm/snapshot/restore_paths.h"
@@ -925,6 +926,16 @@ static bool recordable(int opt)
 	}
 }
 
+/* Whether option `o` with argument `arg` goes into cfg->recorded[]: an option that shapes the
+ * VM, unless it is a device's with a record, whose block holds it (device_records() writes it
+ * for a snapshot: vmm/descriptors/device_record.h). */
+static bool kept_in_recorded(const struct option *o, const char *arg)
+{
+	const struct device_desc *d =
+	    o->val >= OPT_DEVICE ? device_table_option_owner(o->name, arg) : NULL;
+	return recordable(o->val) && !(d && device_record_known(d));
+}
+
 static const struct option *option_by_val(int val)
 {
 	for (const struct option *o = all_options(); o->name; o++)
@@ -970,17 +981,6 @@ static void unrecord_to(struct vm_config *cfg, int n)
 	}
 }
 
-void cli_unrecord_at(struct vm_config *cfg, int i)
-{
-	if (i < 0 || i >= cfg->nrecorded)
-		return;
-	free(cfg->recorded[i].name);
-	free(cfg->recorded[i].arg);
-	memmove(&cfg->recorded[i], &cfg->recorded[i + 1],
-		(size_t)(cfg->nrecorded - i - 1) * sizeof(cfg->recorded[0]));
-	cfg->recorded[--cfg->nrecorded] = (struct cli_record){0};
-}
-
 void cli_unrecord_to(struct vm_config *cfg, int n)
 {
 	unrecord_to(cfg, n);
@@ -1000,6 +1000,8 @@ int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *er
 		snprintf(err, errlen, "--%s %s an argument", name, arg ? "takes no" : "needs");
 		return -EINVAL;
 	}
+	if (!kept_in_recorded(o, arg)) /* its parser keeps copies of what it needs */
+		return device_option_for(o->val, arg)->parse(cfg, arg, err, errlen);
 	int n = cfg->nrecorded, r = cli_record(cfg, name, arg);
 	if (r) {
 		snprintf(err, errlen, "--%s: %s", name, strerror(-r));
@@ -1027,6 +1029,14 @@ int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char 
 			return r;
 	}
 	return 0;
+}
+
+/* The name of the first option that shapes the VM in `cfg`: a recorded one, else a device's
+ * (its descriptor's first option); NULL: none was given. */
+static const char *shaping_option(const struct vm_config *cfg)
+{
+	const struct device_desc *d = device_records_next(cfg, NULL);
+	return cfg->nrecorded ? cfg->recorded[0].name : d ? d->options[0].name : NULL;
 }
 
 /* What must come with what once every option is read. */
@@ -1066,10 +1076,10 @@ static enum cli_result check_combination(int argc, char **argv, const struct vm_
 		return usage_error("%s",
 				   "--migrate-from: the source brings the whole VM: give it "
 				   "without --kernel, --config-file, --restore or --dump-dtb");
-	if (cfg->migrate_from && cfg->nrecorded)
+	if (cfg->migrate_from && shaping_option(cfg))
 		return usage_error("--migrate-from: the source brings the whole VM: --%s cannot "
 				   "change it",
-				   cfg->recorded[0].name);
+				   shaping_option(cfg));
 	if (cfg->config_file && cfg->kernel)
 		return usage_error("%s", "--config-file describes the whole VM: give it without "
 					 "--kernel");
@@ -1142,9 +1152,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:vqhV", all_options(), NULL)) != -1) {
 		enum cli_result r = parse_one(opt, optarg, cfg);
-		const struct option *o =
-		    r == CLI_RUN && recordable(opt) ? option_by_val(opt) : NULL;
-		if (o && cli_record(cfg, o->name, optarg))
+		const struct option *o = r == CLI_RUN ? option_by_val(opt) : NULL;
+		if (o && kept_in_recorded(o, optarg) && cli_record(cfg, o->name, optarg))
 			r = usage_error("%s", "too many options to record");
 		if (r != CLI_RUN) {
 			cli_free(cfg);

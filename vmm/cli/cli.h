@@ -80,21 +80,20 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg);
 int cli_device_option(struct vm_config *cfg, const char *name, const char *arg, char *err,
 		      size_t errlen);
 
-/* Applies one option by its long name (core or device) and records it; what the API and a
- * restore use. Returns 0, or -errno with the reason in err[0..errlen). */
+/* Applies one option by its long name (core or device), what the API and a restore use; a core
+ * option is recorded (vm_config.recorded[]), a device's is in its block only. Returns 0, or
+ * -errno with the reason in err[0..errlen). */
 int cli_apply(struct vm_config *cfg, const char *name, const char *arg, char *err, size_t errlen);
 
 /* Records an option applied without its parser (the API sets kernel, memory and vCPUs
  * directly). Returns 0 or -ENOMEM / -E2BIG. */
 int cli_record(struct vm_config *cfg, const char *name, const char *arg);
 
-/* Drops record i, the later ones moving down (a hot-added device removed). */
-void cli_unrecord_at(struct vm_config *cfg, int i);
-
 /* Drops the records past the first `n` (a caller undoing what it applied). */
 void cli_unrecord_to(struct vm_config *cfg, int n);
 
-/* A fresh configuration (vm_config_init()) with `n` recorded options applied in order.
+/* A fresh configuration (vm_config_init()) with `n` recorded options applied in order (cli_apply():
+ * a version-1 snapshot's device options among them fill the devices' blocks, unrecorded).
  * Returns 0, or -errno with the reason (naming the option) in err[0..errlen). */
 int cli_replay(struct vm_config *cfg, const struct cli_record *rec, int n, char *err,
 	       size_t errlen);

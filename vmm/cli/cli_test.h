@@ -9,8 +9,9 @@
 void cli_usage(FILE *out);
 
 /* Calls fn() with the name of every long option getopt knows (the core's, then each device
- * option of the table, a shared name once), and whether a snapshot may record it; stops at and
- * returns fn()'s first non-zero value, else 0. */
+ * option of the table, a shared name once), and whether a snapshot may carry it (a core
+ * option as recorded, a device's in its record); stops at and returns fn()'s first non-zero
+ * value, else 0. */
 int cli_options_each(int (*fn)(const char *name, bool recorded, void *opaque), void *opaque);
 
 #endif

@@ -19,7 +19,7 @@
 #define VM_MAX_DISKS	    8
 #define VM_MAX_NICS	    4
 #define VM_MAX_DEVICE_KINDS 16 /* entries of vmm/descriptors/device_table.c */
-#define VM_MAX_RECORDED	    96 /* options recorded for a snapshot's configuration */
+#define VM_MAX_RECORDED	    96 /* core options recorded for a snapshot's configuration */
 
 /* The largest --mmds-size-limit: 64 MiB. */
 #define VM_MAX_MMDS_SIZE (64u << 20)
@@ -118,10 +118,12 @@ struct vm_config {
 	 * vmm/descriptors/device_table.h), indexed like device_table[]; NULL until the device's
 	 * option is given. A new device needs no field above. */
 	void *device_cfg[VM_MAX_DEVICE_KINDS];
-	/* Every option that shapes the VM, in the order applied (command line, config file, API):
-	 * a snapshot saves it and a restore replays it through the same parsers (cli_replay()),
-	 * so the restored VM has the same devices in the same order. Not recorded: how the VMM
-	 * itself runs (--api-sock, --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
+	/* The core's options that shape the VM (--mem, --cpus, --kernel, --transport, ...), in the
+	 * order applied (command line, config file, API): a snapshot saves them and a restore
+	 * replays them through the same parsers (cli_replay()). Not here: the devices' options,
+	 * whose instances are their blocks in device_cfg[] (a snapshot saves their records:
+	 * vmm/descriptors/device_record.h), and how the VMM itself runs (--api-sock,
+	 * --config-file, --restore, --kvm, -v, -q, --dump-dtb). */
 	struct cli_record recorded[VM_MAX_RECORDED];
 	int nrecorded;
 	const char *restore; /* --restore DIR: a snapshot to resume (vmm/snapshot/vm_snapshot.h) */

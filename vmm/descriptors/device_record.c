@@ -136,13 +136,23 @@ int device_record_doc_spec(const struct device_desc *d, const json_t *doc, char 
 	return r;
 }
 
+const struct device_desc *device_records_next(const struct vm_config *cfg,
+					      const struct device_desc *after)
+{
+	int i = 0;
+	while (after && device_table[i] && device_table[i++] != after)
+		; /* i is past `after` */
+	for (; device_table[i]; i++)
+		if (device_record_known(device_table[i]) && device_table[i]->record_count(cfg))
+			return device_table[i];
+	return NULL;
+}
+
 json_t *device_records(const struct vm_config *cfg)
 {
 	json_t *doc = json_object();
-	for (int i = 0; doc && device_table[i]; i++) {
-		const struct device_desc *d = device_table[i];
-		if (!device_record_known(d) || !d->record_count(cfg))
-			continue;
+	for (const struct device_desc *d = device_records_next(cfg, NULL); doc && d;
+	     d = device_records_next(cfg, d)) {
 		json_t *arr = device_record_to_json(cfg, d);
 		if (!arr || json_object_set_new(doc, d->name, arr)) {
 			json_decref(doc);

@@ -53,9 +53,15 @@ int device_record_of_doc(const struct device_desc *d, const json_t *doc, struct 
 			 const struct device_desc **owner);
 
 /* The same record in the option's string form (--OPTION ARG's ARG), for messages that quote it
- * and the paths that still take a string. Returns 0, -ENAMETOOLONG, -ENOMEM, or -EINVAL when a
+ * and tests. Returns 0, -ENAMETOOLONG, -ENOMEM, or -EINVAL when a
  * value holds a comma (the string would read as other items). */
 int device_record_doc_spec(const struct device_desc *d, const json_t *doc, char *arg, size_t len);
+
+/* The first device after `after` (NULL: from the start), in table order, that has a record and
+ * instances in `cfg`, or NULL: no more. What a configuration has besides its recorded core
+ * options (struct vm_config.recorded[]). */
+const struct device_desc *device_records_next(const struct vm_config *cfg,
+					      const struct device_desc *after);
 
 /* Every configured device with a record: {"NAME": [instance, ...], ...} in table order (a new
  * reference), or NULL when out of memory. */

@@ -5,14 +5,15 @@
  *    walks the table);
  *  - the config file and the HTTP API (struct device_api): a section name and a PUT route that
  *    vmm/api looks up in the table (it names no device), a body check that yields the document
- *    GET /vm/config shows, the option argument that document stands for, and the document of a
+ *    GET /vm/config shows, the record that document stands for (to_items), and the document of a
  *    command line's (or a snapshot's) configuration;
  *  - what it claims (vhost-user sockets, shared or private guest RAM, the root device, ids the
  *    API shares across descriptors, host paths a restore checks): "Claims" below. No
  *    descriptor names another: device_claims.c checks the claims against each other;
- *  - the snapshot: an API device reaches the VM through its own option parser and is recorded
- *    with the command line (cli_record()), so a snapshot saves it as an option and a load
- *    replays it through the same parser (vmm/snapshot/vm_snapshot.c); the device's state is the
+ *  - the snapshot: every device, from the command line, the config file, the API or a hotplug,
+ *    is its configuration block, added from its record's items by record_add (the checks its
+ *    option has); a snapshot saves the blocks as records and a load adds them again the same way
+ *    (vmm/descriptors/device_record.h, vmm/snapshot/vm_snapshot.c); the device's state is the
  *    device model's own (vm_snapshot_devices.c).
  *
  * Adding a virtio device: write its descriptor in vmm/descriptors/dev_<name>.c (options, its
@@ -35,7 +36,7 @@
  * (vmm/api/api_routes_devices.c: the bodies, the state, the model's document); what they change
  * on the running VM goes through the device's struct device_live (device_api.live): the
  * backend (vmm/api/control_live.c) picks the instance, the descriptor changes its device model
- * and rewrites its recorded option in its own syntax (vmm/descriptors/dev_live.h). One root
+ * and its configuration block (vmm/descriptors/dev_live.h). One root
  * device at most across them all (device_api.root_field: a drive's is_root_device, pmem's
  * root_device), named on the kernel command line by its root_arg (a drive's root=). The
  * console's is Firecracker's PUT /serial (vmm/descriptors/api_serial.c).
@@ -166,8 +167,8 @@ struct device_live_set {
 
 /* What the API reads and changes on a running device (its live GET and PATCH routes): the
  * API's backend (vmm/api/control_live.c) finds the descriptor and the instance, the descriptor
- * reaches its device model and keeps the configuration a snapshot saves in step with it (the
- * recorded option, and the parsed block beside it), so a restored VM is the VM as it was. */
+ * reaches its device model and keeps the configuration a snapshot saves in step with it (its
+ * block, which a snapshot saves as its record), so a restored VM is the VM as it was. */
 struct device_live {
 	/* A PATCH body on the device's live route into *set: `view` is "" for the device's own
 	 * route, or the part of the route past it ("statistics" for /balloon/statistics). Returns
@@ -212,8 +213,8 @@ struct device_api_ctx {
 
 /* How the config file and the HTTP API describe a device (Firecracker's or Cloud Hypervisor's
  * bodies). A body is accepted before InstanceStart only; at InstanceStart each accepted
- * document becomes an argument of the device's first option, parsed and recorded as if given
- * on the command line. A failed start puts the device's configuration block back as it was
+ * document becomes its record's items (to_items), added by record_add as the command line's
+ * option would be. A failed start puts the device's configuration block back as it was
  * from a copy (device_cfg_save()): a block that owns heap memory (a disk's path) copies and
  * frees it with its descriptor's cfg_copy and cfg_free. */
 struct device_api {

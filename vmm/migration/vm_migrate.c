@@ -285,7 +285,7 @@ static uint32_t collect_taps(struct vm *vm, struct mig_tapfd *taps)
 }
 
 /* A NIC given its tap as an fd cannot be reopened by name on another host (one that a
- * migration handed over keeps its name, and its recorded option is tap=NAME). */
+ * migration handed over keeps its name, and its record's tap=NAME). */
 static int check_tapfd_nics(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	for (int i = 0; i < dev_net_count(cfg); i++) {

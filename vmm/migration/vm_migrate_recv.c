@@ -200,7 +200,7 @@ static int accept_source(const char *url, int timeout_ms, const atomic_bool *can
 }
 
 /* The source's taps replace the replayed NICs' names (a single-queue tap takes one process at a
- * time): NIC i is built on the received fd, which the recorded option still names by its tap. */
+ * time): NIC i is built on the received fd, which its record still names by its tap. */
 static int use_taps(struct vm_config *cfg, const struct mig_receiver *r, char *err, size_t errlen)
 {
 	for (int i = 0; i < (int)MIG_MAX_TAPFDS; i++) {

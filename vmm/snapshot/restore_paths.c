@@ -96,10 +96,14 @@ struct each {
 };
 
 /* The devices' host paths, vhost-user and virtio-fs sockets included (device_table.h,
- * "Claims"). */
+ * "Claims"), and a passed-through device (its pinned RAM), which no snapshot carries. */
 static int each_claim(const struct device_claim *c, void *opaque)
 {
 	struct each *e = opaque;
+	struct restore_resource pinned = {
+	    .what = "passed-through host device", .id = "", .name = c->option, .refused = true};
+	if (c->kind == DEVICE_CLAIM_PINNED_RAM)
+		return e->fn(&pinned, e->opaque);
 	if (c->kind != DEVICE_CLAIM_PATH && c->kind != DEVICE_CLAIM_SOCKET)
 		return 0;
 	struct restore_resource res = {.what = c->what,
@@ -111,9 +115,9 @@ static int each_claim(const struct device_claim *c, void *opaque)
 	return e->fn(&res, e->opaque);
 }
 
-/* The recorded options of the core that name a host path a restore opens (--firmware,
- * --firmware-log: cli.h's CLI_PATH_ARG), and those that name a host resource a snapshot cannot
- * carry (CLI_PATH_REFUSED). The device options' paths are their claims (each_claim()). */
+/* The recorded options (the core's: vm_config.h) that name a host path a restore opens
+ * (--firmware, --firmware-log: cli.h's CLI_PATH_ARG), and those that name a host resource a
+ * snapshot cannot carry (CLI_PATH_REFUSED). The devices' paths are their claims (each_claim()). */
 static int each_option(const struct vm_config *cfg, resource_fn fn, void *opaque)
 {
 	for (int i = 0; i < cfg->nrecorded; i++) {

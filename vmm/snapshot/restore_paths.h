@@ -1,13 +1,13 @@
 /* Which host resources a restored configuration may reach: the one rule for `vmm --restore`, PUT
  * /snapshot/load and a migration's destination (docs/snapshots.md, "What a restore may open").
  *
- * A snapshot's state file (and a migration stream) carries the options its VM was built from,
- * and a restore replays them (vmm/snapshot/vm_snapshot.h). Those options name host paths (disk
- * images, pmem files, the console file, the screenshot, the vsock socket, vhost-user and
- * virtio-fs sockets, an input script: the devices' claims; the firmware and its log: the core's
- * options that vmm/cli/cli.h declares CLI_PATH_ARG) and taps. The file is hostile input, so none of
- * them is taken on its word: after the replay (parsing opens nothing) and before anything is
- * opened, each must be
+ * A snapshot's state file (and a migration stream) carries the options and the devices' records
+ * its VM was built from, and a restore replays them (vmm/snapshot/vm_snapshot.h). They name host
+ * paths (disk images, pmem files, the console file, the screenshot, the vsock socket, vhost-user
+ * and virtio-fs sockets, an input script: the devices' claims; the firmware and its log: the
+ * core's options that vmm/cli/cli.h declares CLI_PATH_ARG) and taps. The file is hostile input,
+ * so none of them is taken on its word: after the replay (parsing opens nothing) and before
+ * anything is opened, each must be
  *   - under the snapshot's own folder (the folder of its state file: what the operator named),
  *   - or named by the operator for this restore (an override: --disk PATH,id=ID and --net
  *     tap=NAME with --restore; drive_overrides, vsock_override and network_overrides in PUT
@@ -19,7 +19,8 @@
  * migration (no snapshot folder) takes the taps its source names, as its source is a VMM the
  * operator connected to (docs/migration.md). The kernel and initrd a configuration records
  * are never opened by a restore and are not checked (CLI_PATH_BOOT); a passed-through host
- * device (CLI_PATH_REFUSED) is always refused.
+ * device (its claim DEVICE_CLAIM_PINNED_RAM, or an option declared CLI_PATH_REFUSED) is always
+ * refused.
  *
  * Paths are compared lexically (like Landlock's rule check, host/sandbox/landlock.h): relative
  * ones against the working directory the process started in, "." and repeated "/" dropped,

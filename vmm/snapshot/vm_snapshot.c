@@ -37,30 +37,24 @@
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pause.h"
 
-/* The configuration section's versions: 1, every option as recorded (the devices' too, as
+/* The configuration section's versions: 1, every option as recorded then (the devices' too, as
  * option strings); 2, the core's options as recorded and the devices as their records
- * (vmm/descriptors/device_record.h, snapshot_records.h). A restore reads both. */
+ * (vmm/descriptors/device_record.h, snapshot_records.h). A restore reads both: version 1's
+ * device options fill the blocks through cli_replay() and are not recorded again, so a
+ * snapshot of the restored VM writes them once, as records. */
 #define CONFIG_VERSION	       2
 #define CONFIG_VERSION_OPTIONS 1
 
 /* ---- taking one ---- */
 
-/* True when option `name` (argument `arg`) is a device's whose record says it (version 2). */
-static bool in_records(const char *name, const char *arg)
-{
-	const struct device_desc *d = device_table_option_owner(name, arg);
-	return d && device_record_known(d);
-}
-
+/* Version 2: the recorded options (the core's: vm_config.h) and every device's records. */
 static json_t *config_json(const struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	json_t *opts = json_array();
-	for (int i = 0; opts && i < cfg->nrecorded; i++) {
-		const struct cli_record *r = &cfg->recorded[i];
-		if (!in_records(r->name, r->arg))
-			json_array_append_new(opts, json_pack("[s, s?]", r->name, r->arg));
-	}
+	for (int i = 0; opts && i < cfg->nrecorded; i++)
+		json_array_append_new(
+		    opts, json_pack("[s, s?]", cfg->recorded[i].name, cfg->recorded[i].arg));
 	json_t *devices = device_records(cfg);
 	if (!opts || !devices) {
 		json_decref(opts);
@@ -564,6 +558,13 @@ static json_t *config_of(const char *text, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	return j;
+}
+
+/* True when option `name` (argument `arg`) is a device's whose record says it (version 2). */
+static bool in_records(const char *name, const char *arg)
+{
+	const struct device_desc *d = device_table_option_owner(name, arg);
+	return d && device_record_known(d);
 }
 
 /* Version 2: the core's options and the devices' records, apart (no device option among the

@@ -232,7 +232,7 @@ Test(api_balloon, statistics_need_an_interval_and_a_balloon)
 Test(api_balloon, config_file_and_spec)
 {
 	struct api_model m;
-	char err[200] = "", spec[128];
+	char err[200] = "";
 	json_t *root = json_loads("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
 				  "\"balloon\": {\"amount_mib\": 16, \"deflate_on_oom\": false, "
 				  "\"free_page_reporting\": true}}",
@@ -250,13 +250,15 @@ Test(api_balloon, config_file_and_spec)
 	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_eq(device_record_spec(&cfg, &device_balloon, 0, spec, sizeof(spec)), 0);
+	const struct dev_balloon_cfg *b = device_cfg_find(&cfg, &device_balloon);
+	cr_assert_not_null(b, "the model's balloon is the device's block");
+	struct virtio_balloon_opts o = b->opts;
 	cli_free(&cfg);
 	free(append);
-	cr_assert_str_eq(spec, "size=16,free-page-reporting=on");
-	struct virtio_balloon_opts o;
-	cr_assert_eq(virtio_balloon_opts_parse(spec, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(o.target_mib, 16);
+	cr_assert_eq(o.stats_interval_s, 0);
+	cr_assert_not(o.deflate_on_oom);
+	cr_assert(o.free_page_reporting);
 	api_model_free(&m);
 	json_decref(root);
 	root = json_loads("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "

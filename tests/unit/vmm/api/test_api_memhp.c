@@ -284,7 +284,7 @@ Test(api_memhp, pmem_root_after_a_root_drive_is_refused)
 Test(api_memhp, config_file_and_specs)
 {
 	struct api_model m;
-	char err[200] = "", spec[128];
+	char err[200] = "";
 	json_t *root = json_loads(
 	    "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
 	    "\"memory-hotplug\": {\"total_size_mib\": 2048, \"block_size_mib\": 4, "
@@ -297,29 +297,25 @@ Test(api_memhp, config_file_and_specs)
 	cr_assert_eq(api_model_load(&m, root, err, sizeof(err)), 0, "%s", err);
 	struct vm_config cfg; /* InstanceStart gives the model's region to --memory-hotplug */
 	int index[API_MAX_DRIVES];
-	char *append = NULL, pspec[2][128] = {"", ""};
-	int np = 0;
+	char *append = NULL;
 	vm_config_init(&cfg);
 	cr_assert_eq(control_build_config(&cfg, &m, &append, index, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_eq(device_record_spec(&cfg, &device_memhp, 0, spec, sizeof(spec)), 0);
-	for (; np < 2 && np < device_pmem.record_count(&cfg); np++)
-		cr_assert_eq(
-		    device_record_spec(&cfg, &device_pmem, np, pspec[np], sizeof(pspec[0])), 0);
+	const struct dev_memhp_cfg *hp = device_cfg_find(&cfg, &device_memhp);
+	const struct dev_pmem_cfg *pm = device_cfg_find(&cfg, &device_pmem);
+	cr_assert(hp && pm, "the model's region and pmem devices are the devices' blocks");
+	cr_assert_eq(hp->opts.total, 2048 * MIB);
+	cr_assert_eq(hp->opts.block_size, 4 * MIB);
+	cr_assert_eq(hp->opts.slot_size, 256 * MIB);
+	cr_assert_eq(pm->n, 2);
+	cr_assert_str_eq(pm->dev[0].opts.path, "/r");
+	cr_assert(pm->dev[0].opts.read_only && pm->dev[0].opts.root);
+	cr_assert_str_eq(pm->dev[0].opts.id, "r", "the id is in the record: a snapshot keeps it");
+	cr_assert_str_eq(pm->dev[1].opts.path, "/d");
+	cr_assert_not(pm->dev[1].opts.read_only || pm->dev[1].opts.root);
+	cr_assert_str_eq(pm->dev[1].opts.id, "d");
 	cli_free(&cfg);
 	free(append);
-	cr_assert_str_eq(spec, "total=2048M,block=4M,slot=256M");
-	struct virtio_mem_opts o;
-	cr_assert_eq(virtio_mem_opts_parse(spec, &o, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(o.total, 2048 * MIB);
-	cr_assert_eq(np, 2);
-	cr_assert_str_eq(pspec[1], "path=/d,id=d");
-	snprintf(spec, sizeof(spec), "%s", pspec[0]);
-	cr_assert_str_eq(spec, "path=/r,ro,root,id=r");
-	struct virtio_pmem_opts po;
-	cr_assert_eq(virtio_pmem_opts_parse(spec, &po, err, sizeof(err)), 0, "%s", err);
-	cr_assert(po.read_only && po.root);
-	cr_assert_str_eq(po.id, "r", "the id goes into the option: a snapshot replays it");
 	api_model_free(&m);
 	json_decref(root);
 

@@ -21,19 +21,7 @@
 #include "vmm/descriptors/dev_vsock_test.h"
 #include "vmm/descriptors/device_record.h"
 
-/* Whether an instance of device d in cfg has the record `spec` (a snapshot saves it). */
-static bool has_record(const struct vm_config *cfg, const struct device_desc *d, const char *spec)
-{
-	char got[512];
-	bool found = false;
-	for (int i = 0; i < d->record_count(cfg); i++) {
-		cr_assert_eq(device_record_spec(cfg, d, i, got, sizeof(got)), 0);
-		found |= !strcmp(got, spec);
-		if (!found)
-			cr_log_info("%s record %d: %s", d->name, i, got);
-	}
-	return found;
-}
+#include "tests/unit/fixtures/config_replay.h"
 
 static struct api_model m;
 
@@ -282,7 +270,7 @@ Test(api_model, a_failed_start_puts_the_disks_and_nics_back)
 	cli_free(&cfg);
 }
 
-Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
+Test(api_model, rate_limiters_reach_the_device_options_and_the_records)
 {
 	struct vm_config cfg;
 	char err[256] = "", *append = NULL;
@@ -308,12 +296,10 @@ Test(api_model, rate_limiters_reach_the_device_options_and_the_recorded_config)
 	cr_assert_eq(dev_net_opts(&cfg, 0)->rx_rl.ops.size, 500);
 	cr_assert_eq(dev_net_opts(&cfg, 0)->rx_rl.bw.size, 0);
 	cr_assert_eq(dev_net_opts(&cfg, 0)->tx_rl.bw.refill_ms, 10);
-	/* a snapshot saves the records: the limits are in them */
-	char disk[256], nic[256];
-	cr_assert_eq(device_record_spec(&cfg, &device_disk, 0, disk, sizeof(disk)), 0);
-	cr_assert_eq(device_record_spec(&cfg, &device_net, 0, nic, sizeof(nic)), 0);
-	cr_assert(strstr(disk, "bw=2097152:1000:4096"), "%s", disk);
-	cr_assert(strstr(nic, "rx-ops=500:1000:0") && strstr(nic, "tx-bw=1000:10:0"), "%s", nic);
+	/* a snapshot saves the devices' records: the limits are in them */
+	record_member_is(&cfg, &device_disk, 0, "bw", "2097152:1000:4096");
+	record_member_is(&cfg, &device_net, 0, "rx-ops", "500:1000:0");
+	record_member_is(&cfg, &device_net, 0, "tx-bw", "1000:10:0");
 	cli_free(&cfg);
 	free(append);
 }
@@ -446,7 +432,7 @@ Test(api_model, a_vsock_from_the_file_reaches_the_device_option_and_the_record)
 	cr_assert_not_null(c);
 	cr_assert_eq(c->opts.cid, 42);
 	cr_assert_str_eq(c->opts.uds, "/tmp/vm.vsock");
-	cr_assert(has_record(&cfg, &device_vsock, "cid=42,uds=/tmp/vm.vsock,id=vs"));
+	record_member_is(&cfg, &device_vsock, 0, "id", "vs"); /* a snapshot saves it */
 
 	/* and the model of that configuration (GET /vm/config after a restore) has it too; the
 	 * configuration borrows m's strings (the kernel path), so m lives until cfg is gone */
@@ -483,7 +469,7 @@ Test(api_model, entropy_from_the_file_reaches_the_rng_option_and_comes_back)
 	cr_assert_not_null(c);
 	cr_assert_eq(c->opts.rl.bw.size, 2048, "2048 bytes every 500 ms");
 	cr_assert_eq(c->opts.rl.bw.refill_ms, 500);
-	cr_assert(has_record(&cfg, &device_rng, "bw=2048:500:0"));
+	record_member_is(&cfg, &device_rng, 0, "bw", "2048:500:0");
 
 	struct api_model again;
 	cr_assert_eq(api_model_from_config(&again, &cfg), 0);
@@ -951,7 +937,8 @@ Test(api_model, an_fs_array_in_the_file_reaches_the_device_and_the_record)
 	cr_assert_str_eq(c->fs[1].opts.tag, "logs");
 	cr_assert_str_eq(c->fs[1].opts.socket, "/tmp/b.sock");
 	cr_assert_eq(c->fs[1].opts.queue_size, 128);
-	cr_assert(has_record(&cfg, &device_fs, "tag=data,socket=/tmp/a.sock"));
+	record_member_is(&cfg, &device_fs, 0, "tag", "data"); /* what a snapshot saves */
+	record_member_is(&cfg, &device_fs, 0, "socket", "/tmp/a.sock");
 
 	struct api_model again; /* GET /vm/config of that configuration */
 	cr_assert_eq(api_model_from_config(&again, &cfg), 0);

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_docs.h"
@@ -342,9 +343,14 @@ Test(api_vhost_user, a_config_file_reaches_the_command_lines_parser)
 	cr_assert_eq(dev_net_count(&cfg), 1);
 	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "tap7");
 	cr_assert(device_table_shares_memory(&cfg), "guest RAM is shared with the back-ends");
-	char spec[256]; /* the record a snapshot saves: --disk vhost-user=... */
-	cr_assert_eq(device_record_spec(&cfg, &device_vu_blk, 0, spec, sizeof(spec)), 0);
-	cr_assert_str_eq(spec, "vhost-user=/blk.sock,num-queues=2,id=root");
+	json_t *rec = device_record_instance(&cfg, &device_vu_blk, 0);
+	char *text = json_dumps(rec, JSON_SORT_KEYS);
+	cr_assert_str_eq(text,
+			 "{\"id\": \"root\", \"num-queues\": \"2\", \"transport\": \"mmio\", "
+			 "\"vhost-user\": \"/blk.sock\"}",
+			 "its record, what a snapshot saves");
+	free(text);
+	json_decref(rec);
 	cli_free(&cfg);
 	free(append);
 }
@@ -369,7 +375,7 @@ Test(api_vhost_user, a_failed_build_takes_the_vhost_user_devices_back)
 	cr_assert(strstr(err, "n: ") && strstr(err, "uses that socket already"), "%s", err);
 	cr_assert_null(device_cfg_find(&cfg, &device_vu_blk), "the disk is taken back");
 	cr_assert_eq(dev_vu_count(&cfg, &device_vu_net), 0);
-	cr_assert_eq(cfg.nrecorded, nrec);
+	cr_assert_eq(cfg.nrecorded, nrec, "the boot options recorded are taken back too");
 	cr_assert_null(append);
 	cli_free(&cfg);
 }

@@ -15,9 +15,11 @@
 #include "vmm/descriptors/dev_display.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_rng.h"
+#include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 
 #include "tests/unit/fixtures/cli_args.h"
+#include "tests/unit/fixtures/config_replay.h"
 
 Test(cli, defaults)
 {
@@ -311,7 +313,6 @@ Test(cli, usage_and_parser_cover_the_device_table, .init = quiet)
 Test(cli, a_replay_of_the_recorded_options_builds_the_same_vm)
 {
 	struct vm_config c, r;
-	char err[256] = "";
 	cr_assert_eq(PARSE(&c, "--kernel", "k.elf", "-m", "512M", "--cpus", "2", "--api-sock",
 			   "/tmp/s", "--disk", "a.img,ro", "--transport", "pci", "--disk", "b.img",
 			   "--rng", "-v", "--net", "tap=tap4,mac=52:54:00:00:00:02",
@@ -321,7 +322,7 @@ Test(cli, a_replay_of_the_recorded_options_builds_the_same_vm)
 		cr_assert(strcmp(c.recorded[i].name, "api-sock") &&
 			      strcmp(c.recorded[i].name, "verbose"),
 			  "--%s says how the VMM runs: not recorded", c.recorded[i].name);
-	cr_assert_eq(cli_replay(&r, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	config_replay(&c, &r);
 	cr_assert_str_eq(r.kernel, "k.elf");
 	cr_assert_eq(r.mem_size, 512ULL << 20);
 	cr_assert_eq(r.ncpus, 2);
@@ -337,6 +338,40 @@ Test(cli, a_replay_of_the_recorded_options_builds_the_same_vm)
 	cr_assert_null(r.api_sock);
 	cr_assert_eq(r.nrecorded, c.nrecorded, "the replay records the same options");
 	cli_free(&r);
+	cli_free(&c);
+}
+
+/* recorded[] holds the core's options; the devices are their blocks, which their records say. */
+Test(cli, devices_are_records_not_recorded_options)
+{
+	struct vm_config c;
+	cr_assert_eq(
+	    PARSE(&c, "-k", "k.elf", "--disk", "x.img", "--net", "tap=t0", "--rng", "--mem", "256"),
+	    CLI_RUN);
+	cr_assert_eq(c.nrecorded, 2, "--kernel and --mem only");
+	cr_assert_str_eq(c.recorded[0].name, "kernel");
+	cr_assert_str_eq(c.recorded[1].name, "mem");
+	json_t *doc = device_records(&c);
+	cr_assert_eq(json_object_size(doc), 3, "disk, net, rng");
+	cr_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(json_object_get(doc, "disk"), 0), "path")),
+			 "x.img");
+	cr_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(json_object_get(doc, "net"), 0), "tap")),
+			 "t0");
+	cr_assert_eq(json_array_size(json_object_get(doc, "rng")), 1);
+	json_decref(doc);
+	const struct device_desc *d = device_records_next(&c, NULL);
+	cr_assert_eq(d, &device_disk, "the configured devices in table order");
+	cr_assert_eq(d = device_records_next(&c, d), &device_net);
+	cr_assert_eq(d = device_records_next(&c, d), &device_rng);
+	cr_assert_null(device_records_next(&c, d));
+	char err[256] = "";
+	cr_assert_eq(cli_apply(&c, "disk", "y.img,ro", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.nrecorded, 2, "an applied device option is its block only");
+	cr_assert_eq(dev_disk_count(&c), 2);
+	cr_assert_eq(cli_apply(&c, "cpus", "2", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.nrecorded, 3, "a core one is recorded");
 	cli_free(&c);
 }
 
@@ -629,14 +664,15 @@ Test(cli, firecracker_enable_pci, .init = quiet)
 	struct vm_config c;
 	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "a.img", "--enable-pci"), CLI_RUN);
 	cr_assert_eq(c.transport, TRANSPORT_PCI, "in effect for the API's devices too");
-	cr_assert_eq(c.nrecorded, 3, "recorded as --transport pci, before the kernel and disk");
+	cr_assert_eq(c.nrecorded, 2, "recorded as --transport pci, before the kernel");
 	cr_assert_str_eq(c.recorded[0].name, "transport");
 	cr_assert_str_eq(c.recorded[0].arg, "pci");
-	cr_assert_str_eq(c.recorded[2].name, "disk");
+	cr_assert_str_eq(c.recorded[1].name, "kernel");
 	struct vm_config again;
-	char err[256];
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	config_replay(&c, &again);
 	cr_assert_eq(again.transport, TRANSPORT_PCI);
+	const struct dev_disk_cfg *disks = device_cfg_find(&again, &device_disk);
+	cr_assert_eq(disks->disk[0].transport, TRANSPORT_PCI, "the disk's record says it");
 	cli_free(&again);
 	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x"), CLI_RUN);

@@ -1,7 +1,7 @@
-/* How the configuration records a hot-added disk, NIC or vsock
+/* How the configuration keeps a hot-added disk, NIC or vsock
  * (vmm/descriptors/dev_hotplug_slot.h): the hotplug-slot=N item split off an option, the --disk /
- * --net entry that keeps N, its record replayed (what a snapshot's restore does), and a remove
- * taking both out again. */
+ * --net entry that keeps N, its record loaded again (what a snapshot's restore does), and a
+ * remove taking it out again. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +21,8 @@
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/vm.h"
+
+#include "tests/unit/fixtures/config_replay.h"
 
 static int split(const char *arg, char *rest, size_t len, int *slot)
 {
@@ -65,7 +67,6 @@ static int apply(struct vm_config *c, const char *name, const char *arg)
 Test(dev_hotplug_slot, disk_recorded_and_replayed)
 {
 	struct vm_config c, again;
-	char err[256] = "";
 	vm_config_init(&c);
 	c.transport = TRANSPORT_PCI;
 	cr_assert_eq(apply(&c, "disk", "/root.img,root"), 0);
@@ -77,24 +78,26 @@ Test(dev_hotplug_slot, disk_recorded_and_replayed)
 	cr_assert_str_eq(d->disk[1].opts.path, "/hp.img");
 	cr_assert(d->disk[1].opts.ro);
 	cr_assert_eq(dev_disk_find_id(&c, "hp0"), 1);
-	cr_assert_str_eq(c.recorded[c.nrecorded - 1].arg, "/hp.img,ro,id=hp0,hotplug-slot=4");
+	cr_assert_eq(c.nrecorded, 0, "a device is its block, not a recorded option");
 
-	/* a snapshot's restore replays the records: the disk comes back in the same slot */
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	/* a snapshot's restore loads the records: the disk comes back in the same slot */
+	config_replay(&c, &again);
 	d = device_cfg_find(&again, &device_disk);
 	cr_assert_eq(d->n, 2);
 	cr_assert_eq(d->disk[1].hotplug_slot, 4);
 	cr_assert_str_eq(d->disk[1].opts.id, "hp0");
 	cli_free(&again);
 
-	/* removed: out of the records and the disks, the boot disk untouched */
-	cli_unrecord_at(&c, c.nrecorded - 1);
+	/* removed: out of the disks and their records, the boot disk untouched */
 	dev_disk_forget(&c, dev_disk_find_id(&c, "hp0"));
 	cr_assert_eq(dev_disk_count(&c), 1);
 	cr_assert_eq(dev_disk_find_id(&c, "hp0"), -1);
 	cr_assert_str_eq(dev_disk_opts(&c, 0)->path, "/root.img");
-	for (int i = 0; i < c.nrecorded; i++)
-		cr_assert_null(strstr(c.recorded[i].arg ? c.recorded[i].arg : "", "hp.img"));
+	json_t *doc = device_records(&c);
+	char *text = json_dumps(doc, 0);
+	cr_assert_null(strstr(text, "hp.img"), "%s", text);
+	free(text);
+	json_decref(doc);
 	cli_free(&c);
 }
 
@@ -106,7 +109,7 @@ Test(dev_hotplug_slot, a_hot_added_disk_has_an_id_and_is_no_root)
 	cr_assert_eq(apply(&c, "disk", "/hp.img,root,id=r,hotplug-slot=4"), -EINVAL);
 	cr_assert_eq(apply(&c, "disk", "/hp.img,id=a,hotplug-slot=40"), -EINVAL);
 	cr_assert_eq(dev_disk_count(&c), 0);
-	cr_assert_eq(c.nrecorded, 0, "nothing recorded of a refused option");
+	cr_assert_null(device_records_next(&c, NULL), "nothing kept of a refused option");
 	cli_free(&c);
 }
 
@@ -130,7 +133,6 @@ Test(dev_hotplug_slot, nic_recorded_and_forgotten)
 Test(dev_hotplug_slot, vsock_recorded_replayed_and_forgotten)
 {
 	struct vm_config c, again;
-	char err[256] = "";
 	vm_config_init(&c);
 	cr_assert_null(dev_vsock_id(&c));
 	cr_assert_eq(apply(&c, "vsock", "cid=7,uds=/tmp/v.sock,hotplug-slot=3"), -EINVAL,
@@ -145,13 +147,12 @@ Test(dev_hotplug_slot, vsock_recorded_replayed_and_forgotten)
 	cr_assert_str_eq(v->opts.uds, "/tmp/v.sock");
 	cr_assert_eq(apply(&c, "vsock", "cid=8,uds=/tmp/w.sock"), -EINVAL, "one vsock per VM");
 
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	config_replay(&c, &again);
 	v = device_cfg_find(&again, &device_vsock);
 	cr_assert_eq(v->hotplug_slot, 3, "a restore puts it back in its slot");
 	cr_assert_str_eq(v->opts.id, "hpv");
 	cli_free(&again);
 
-	cli_unrecord_at(&c, c.nrecorded - 1);
 	dev_vsock_forget(&c);
 	cr_assert_null(dev_vsock_id(&c));
 	cr_assert_eq(apply(&c, "vsock", "cid=9,uds=/tmp/x.sock"), 0, "room for another one");
@@ -163,7 +164,6 @@ Test(dev_hotplug_slot, vsock_recorded_replayed_and_forgotten)
 Test(dev_hotplug_slot, pmem_recorded_with_its_window)
 {
 	struct vm_config c, again;
-	char err[256] = "";
 	vm_config_init(&c);
 	cr_assert_eq(apply(&c, "pmem", "path=/boot.img"), 0);
 	cr_assert_eq(apply(&c, "pmem", "path=/p.img,id=pm,hotplug-slot=5,gpa=6442450944"), 0);
@@ -175,7 +175,7 @@ Test(dev_hotplug_slot, pmem_recorded_with_its_window)
 	cr_assert_str_eq(p->dev[1].opts.path, "/p.img");
 	cr_assert_str_eq(p->dev[1].id, "pm");
 
-	cr_assert_eq(cli_replay(&again, c.recorded, c.nrecorded, err, sizeof(err)), 0, "%s", err);
+	config_replay(&c, &again);
 	p = device_cfg_find(&again, &device_pmem);
 	cr_assert_eq(p->dev[1].hotplug_slot, 5);
 	cr_assert_eq(p->dev[1].gpa, 6442450944ull);
@@ -211,22 +211,6 @@ Test(dev_hotplug_slot, pmem_refusals)
 			   ? "kept"
 			   : NULL,
 		       "nothing kept of a refused option");
-	cli_free(&c);
-}
-
-Test(dev_hotplug_slot, unrecord_at_keeps_the_order)
-{
-	struct vm_config c;
-	vm_config_init(&c);
-	cr_assert_eq(cli_record(&c, "mem", "512M"), 0);
-	cr_assert_eq(cli_record(&c, "cpus", "1"), 0);
-	cr_assert_eq(cli_record(&c, "smt", NULL), 0);
-	cli_unrecord_at(&c, 1);
-	cr_assert_eq(c.nrecorded, 2);
-	cr_assert_str_eq(c.recorded[0].name, "mem");
-	cr_assert_str_eq(c.recorded[1].name, "smt");
-	cli_unrecord_at(&c, 5); /* out of range: nothing */
-	cr_assert_eq(c.nrecorded, 2);
 	cli_free(&c);
 }
 

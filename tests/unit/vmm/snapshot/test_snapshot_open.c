@@ -16,8 +16,11 @@
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_vsock.h"
 #include "vmm/snapshot/format/snap_format.h"
 #include "vmm/snapshot/vm_snapshot.h"
+
+#include "tests/unit/fixtures/config_replay.h"
 
 static char dir[] = "/tmp/test_snapshot_open.XXXXXX", path[128];
 static struct mmds mmds;
@@ -262,8 +265,8 @@ Test(snapshot_open, a_disk_override_replaces_and_allows_the_file)
 	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/srv/a.img");
 	cr_assert(dev_disk_opts(&cfg, 0)->ro, "the options after the path stay");
 	cr_assert_str_eq(dev_disk_opts(&cfg, 1)->path, "/srv/b-copy.img");
-	cr_assert_str_eq(cfg.recorded[1].arg, "/srv/b-copy.img,id=data",
-			 "a later snapshot keeps it");
+	record_member_is(&cfg, &device_disk, 1, "path", "/srv/b-copy.img"); /* a later snapshot's */
+	cr_assert_eq(cfg.nrecorded, 0, "version 1's device options are records now, not twice");
 	/* by the API's drive_id: drive0 is the first disk without an id= */
 	reopen();
 	const struct snapshot_path_override q[] = {
@@ -318,7 +321,8 @@ Test(snapshot_open, a_vsock_override_replaces_its_socket)
 	const struct snapshot_path_override p[] = {
 	    {.option = "vsock", .id = "", .path = "/run/clone7.sock"}};
 	cr_assert_eq(open_paths(p, 1), 0, "%s", err);
-	cr_assert_str_eq(cfg.recorded[0].arg, "cid=3,uds=/run/clone7.sock,id=v");
+	record_member_is(&cfg, &device_vsock, 0, "uds", "/run/clone7.sock");
+	cr_assert_eq(cfg.nrecorded, 0, "the vsock is its record, not a recorded option");
 }
 
 Test(snapshot_open, a_migration_takes_paths_only_from_the_destinations_rules)
