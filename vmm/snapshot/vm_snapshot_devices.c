@@ -14,9 +14,9 @@
 #include "devices/x86/i8042.h"
 #include "devices/x86/post_port.h"
 #include "devices/x86/rtc_cmos.h"
-#include "loaders/x86/firmware_vars.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/mem/mem.h"
+#include "vmm/snapshot/flash_restore.h"
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_pci_irq.h"
@@ -286,45 +286,9 @@ static int restore_acpi(struct vm *vm, snap_get_fn get, void *rd, char *err, siz
 /* The saved variable store into this VM's (--firmware-vars), after checking it is one. */
 static int restore_flash(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
 {
-	struct pflash *f = vm_firmware_flash(vm);
-	struct pflash_state st;
 	size_t len = 0;
 	const uint8_t *p = get(rd, SNAP_DEV_FLASH, 0, &len);
-	char why[256];
-
-	if (!p && !f)
-		return 0;
-	if (!p || !f) {
-		snprintf(err, errlen, "firmware variables: %s",
-			 f ? "the snapshot has none for --firmware-vars"
-			   : "the snapshot has a variable store, and the VM no --firmware-vars");
-		return -EINVAL;
-	}
-	if (len != sizeof(st) + f->size) {
-		snprintf(
-		    err, errlen,
-		    "firmware variables: the snapshot's store is %zu bytes, --firmware-vars %s "
-		    "is %llu",
-		    len < sizeof(st) ? 0 : len - sizeof(st), vm->cfg->firmware_vars,
-		    (unsigned long long)f->size);
-		return -EINVAL;
-	}
-	memcpy(&st, p, sizeof(st));
-	if (firmware_vars_check(p + sizeof(st), f->size, why, sizeof(why))) {
-		snprintf(err, errlen, "firmware variables: the snapshot's store: %s", why);
-		return -EINVAL;
-	}
-	if (st.mode > PFLASH_ERASE || st.pad[0] || st.pad[1] || st.pad[2] || st.pad[3] ||
-	    st.pad[4] || st.pad[5]) {
-		snprintf(err, errlen, "firmware variables: invalid saved state");
-		return -EINVAL;
-	}
-	memcpy(f->mem, p + sizeof(st), f->size); /* into the file: it is mapped shared */
-	if (pflash_load(f, &st)) {
-		snprintf(err, errlen, "firmware variables: cannot put the flash back in its mode");
-		return -EIO;
-	}
-	return 0;
+	return flash_restore(vm_firmware_flash(vm), vm->cfg->firmware_vars, p, len, err, errlen);
 }
 
 static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
