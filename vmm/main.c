@@ -11,6 +11,7 @@
 #include "vmm/cli/libc_init.h"
 #include "vmm/snapshot/cpu_check.h"
 #include "vmm/vm/cpu_template_dump.h"
+#include "vmm/vm/reboot.h"
 #include "vmm/vm/vm.h"
 #include <errno.h>
 #include <string.h>
@@ -33,6 +34,55 @@ static int check_kvm(const char *path)
 	int err = kvm_probe(path, &p);
 	puts(kvm_probe_line(&p, line, sizeof(line)));
 	return err ? VMM_EXIT_ERROR : VMM_EXIT_OK;
+}
+
+/* Builds and runs the VM (or the control plane that builds it) and returns the exit status;
+ * *why (when given) says how the VM stopped, VM_STOP_ERROR when none ran. */
+static int run_vmm(struct vm_config *cfg, enum vm_stop_reason *why)
+{
+	/* Firecracker's --log-path and --metrics-path (and friends) are the control plane's too */
+	bool control = cfg->api_sock || cfg->config_file || cfg->restore || cfg->migrate_from ||
+		       cfg->fc_log.given || cfg->fc_metrics_path;
+	if (control && !cfg->dump_dtb)
+		return control_run(cfg, why); /* vmm/api/control.h */
+	static struct vm vm;
+	/* --dump-dtb describes the VM without KVM (vm_describe()). */
+	int status = cfg->dump_dtb ? vm_describe(&vm, cfg) : vm_create(&vm, cfg);
+	if (status == 0 && cfg->dump_dtb)
+		status = vmm_exit_status(machine_fdt_dump(&vm.machine, cfg->dump_dtb));
+	else if (status == 0 && cfg->switch_user && sandbox_switch_user(cfg->uid, cfg->gid))
+		status = VMM_EXIT_USAGE;
+	else if (status == 0) {
+		status = vm_run(&vm);
+		if (why)
+			*why = vm.stop_reason;
+	}
+	vm_destroy(&vm);
+	return status;
+}
+
+/* Whether a reset starts the VM again (vmm/vm/reboot.h): a firmware the command line boots,
+ * not a restored or received VM (a reset of one still ends the VMM), unless --no-reboot. */
+static bool reboots(const struct vm_config *cfg)
+{
+	return cfg->firmware && !cfg->no_reboot && !cfg->restore && !cfg->migrate_from &&
+	       !cfg->dump_dtb;
+}
+
+/* One boot of a firmware VM that reboots, in its own process (reboot_boot_fn). */
+static int boot_once(void *opaque, unsigned boot, int reset_fd)
+{
+	struct vm_config *cfg = opaque;
+	enum vm_stop_reason why = VM_STOP_ERROR;
+	if (boot > 1)
+		cfg->restarted = true;
+	int status = run_vmm(cfg, &why);
+	if (status == VMM_EXIT_OK && why == VM_STOP_RESET)
+		reboot_tell_reset(reset_fd);
+	if (cfg->boot_timer)
+		stats_report(stderr);
+	cli_free(cfg);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -90,25 +140,13 @@ int main(int argc, char **argv)
 		return VMM_EXIT_ERROR;
 	}
 	int status;
-	/* Firecracker's --log-path and --metrics-path (and friends) are the control plane's too */
-	bool control = cfg.api_sock || cfg.config_file || cfg.restore || cfg.migrate_from ||
-		       cfg.fc_log.given || cfg.fc_metrics_path;
-	if (control && !cfg.dump_dtb) {
-		status = control_run(&cfg); /* vmm/api/control.h */
+	if (reboots(&cfg)) {
+		status = reboot_supervise(boot_once, &cfg); /* vmm/vm/reboot.h */
 	} else {
-		static struct vm vm;
-		/* --dump-dtb describes the VM without KVM (vm_describe()). */
-		status = cfg.dump_dtb ? vm_describe(&vm, &cfg) : vm_create(&vm, &cfg);
-		if (status == 0 && cfg.dump_dtb)
-			status = vmm_exit_status(machine_fdt_dump(&vm.machine, cfg.dump_dtb));
-		else if (status == 0 && cfg.switch_user && sandbox_switch_user(cfg.uid, cfg.gid))
-			status = VMM_EXIT_USAGE;
-		else if (status == 0)
-			status = vm_run(&vm);
-		vm_destroy(&vm);
+		status = run_vmm(&cfg, NULL);
+		if (cfg.boot_timer)
+			stats_report(stderr);
 	}
-	if (cfg.boot_timer)
-		stats_report(stderr);
 	cli_free(&cfg);
 	return status;
 }

@@ -27,6 +27,10 @@
 # VmmTest-6d6d7600-7661-7273-8000-000000000001 as it is (efivarfs), then set it to
 # "VMM-EFIVAR-TOKEN" (non-volatile, boot and run-time); vmmstock.efivar=check only prints it
 # (test_firmware_ovmf.py: a second boot on the same --firmware-vars must find it).
+#                                 vmmstock.reboot=once  (with vmmstock.disk=1) a firmware's
+# reboot: the first boot writes "VMM-STOCK-REBOOTED" to /dev/vda's second sector and resets
+# (`reboot -f`: the VMM starts the firmware again); the boot that finds it there says so and
+# goes on to the vmmstock.end= end (firmware_stock_checks.py).
 #                                 vmmstock.end=vcpuhp  vCPU hotplug (test_linux_vcpu_hotplug.py):
 # print the possible and present CPUs, wait for cpu1 to arrive (the test resizes to 2 on
 # "VMM-STOCK-VCPUHP: waiting"), online it (no udev here to do it) and count the CPUs, wait for
@@ -335,6 +339,7 @@ efivar() {
 		return
 	fi
 	mount -t efivarfs efivarfs $vars 2>/dev/null
+	value=""
 	if [ -e "$name" ]; then
 		# 4 bytes of attributes, then the value
 		dd if="$name" of=/tmp/efivar bs=1 skip=4 2>/dev/null
@@ -344,6 +349,12 @@ efivar() {
 		echo "VMM-STOCK-EFIVAR: before none"
 	fi
 	case "$1" in set:*)
+		# a boot after a reboot (vmmstock.reboot=once) finds it set: efivarfs keeps the file
+		# immutable, and there is nothing to write
+		if [ "$value" = "VMM-EFIVAR-${1#set:}" ]; then
+			echo "VMM-STOCK-EFIVAR: set already"
+			return
+		fi
 		# attributes 7: non-volatile, boot-service and run-time access (one write: printf's)
 		printf '\007\000\000\000VMM-EFIVAR-%s' "${1#set:}" >"$name"
 		echo "VMM-STOCK-EFIVAR: set status $?"
@@ -354,6 +365,22 @@ efivar() {
 for word in $cmdline; do
 	case "$word" in vmmstock.efivar=*) efivar "${word#vmmstock.efivar=}" ;; esac
 done
+
+# vmmstock.reboot=once: reset once, the mark on the disk saying which boot this is.
+reboot_once() {
+	dd if=/dev/vda of=/tmp/mark bs=512 skip=1 count=1 2>/dev/null
+	read -r mark </tmp/mark
+	if [ "$mark" = VMM-STOCK-REBOOTED ]; then
+		echo "VMM-STOCK-REBOOT: second boot"
+		return
+	fi
+	echo VMM-STOCK-REBOOTED >/tmp/mark
+	dd if=/tmp/mark of=/dev/vda bs=512 seek=1 count=1 conv=sync,fsync 2>/dev/null
+	echo "VMM-STOCK-REBOOT: first boot, mark written (status $?), rebooting"
+	reboot -f
+	while :; do sleep 60; done
+}
+case " $cmdline " in *" vmmstock.reboot=once "*) reboot_once ;; esac
 
 case " $cmdline " in
 *" vmmstock.end=vcpuhp "*)

@@ -440,12 +440,18 @@ int sandbox_parse_user(const char *s, unsigned *uid, unsigned *gid)
 
 int sandbox_switch_user(unsigned uid, unsigned gid)
 {
+	int pdeath = 0;
+	(void)prctl(PR_GET_PDEATHSIG, &pdeath);
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0) {
 		int err = -errno;
 		log_error("--user %u:%u: %s", uid, gid, strerror(-err));
 		return err;
 	}
+	/* the kernel clears the parent-death signal when the credentials change: a rebooting
+	 * VM's process (vmm/vm/reboot.h) keeps it */
+	if (pdeath && prctl(PR_SET_PDEATHSIG, pdeath) < 0)
+		log_warn("--user: cannot keep the parent-death signal: %s", strerror(errno));
 	log_info("running as uid %u, gid %u", uid, gid);
 	return 0;
 }

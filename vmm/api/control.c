@@ -550,7 +550,7 @@ static void set_startup_times(const struct vm_config *cfg)
 	metrics_set_startup(us, cpu_us);
 }
 
-int control_run(struct vm_config *cfg)
+int control_run(struct vm_config *cfg, enum vm_stop_reason *why)
 {
 	static struct control c;
 	sigset_t set;
@@ -597,6 +597,8 @@ int control_run(struct vm_config *cfg)
 		metrics_discard(); /* a failed start leaves no metrics file it made behind */
 	else
 		metrics_shutdown();
+	if (why) /* the VM's threads are joined: nothing changes it now */
+		*why = c.ran ? c.vm.stop_reason : VM_STOP_ERROR;
 	if (c.vm_created)
 		vm_destroy(&c.vm);
 	if (c.run_pending) /* received, never run */

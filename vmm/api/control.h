@@ -16,11 +16,14 @@
 #ifndef VMM_API_CONTROL_H
 #define VMM_API_CONTROL_H
 
+#include "base/vm_control.h"
 #include "vmm/config/vm_config.h"
 
 /* Runs the VMM as above and returns its exit status (base/errors.h); `cfg` is the parsed
- * command line, also the configuration the VM is built from (cli_free() it afterwards). */
-int control_run(struct vm_config *cfg);
+ * command line, also the configuration the VM is built from (cli_free() it afterwards). *why
+ * (when given) receives how the VM stopped (a reset: vmm/vm/reboot.h), VM_STOP_ERROR when no
+ * VM ran. */
+int control_run(struct vm_config *cfg, enum vm_stop_reason *why);
 
 /* Builds the VM configuration from the API's model on top of `cfg` (the command line): boot
  * source, vCPUs and memory, the drives (the root device first, so it is /dev/vda, with

@@ -53,6 +53,7 @@ enum {
 	OPT_FIRMWARE,
 	OPT_FIRMWARE_LOG,
 	OPT_FIRMWARE_VARS,
+	OPT_NO_REBOOT,
 	OPT_CHECK_CPU,
 	OPT_CPU_CHECK,
 	OPT_WORKING_SET,
@@ -88,6 +89,7 @@ static const struct option core_options[] = {
     {"firmware", required_argument, NULL, OPT_FIRMWARE},
     {"firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG},
     {"firmware-vars", required_argument, NULL, OPT_FIRMWARE_VARS},
+    {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
     {"mem", required_argument, NULL, 'm'},
     {"cpus", required_argument, NULL, 'c'},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
@@ -165,6 +167,7 @@ static const struct cli_path_decl path_decls[] = {
     /* the flash the firmware keeps its variables in: a restore writes the saved ones there */
     {"firmware-vars", CLI_PATH_ARG, PATH_R | CLI_PATH_WRITE, "firmware variable store",
      RESTORE_VARS_HINT},
+    {"no-reboot", CLI_PATH_NONE, 0, NULL, NULL},
     {"mem", CLI_PATH_NONE, 0, NULL, NULL},
     {"cpus", CLI_PATH_NONE, 0, NULL, NULL},
     {"transport", CLI_PATH_NONE, 0, NULL, NULL},
@@ -338,6 +341,9 @@ void cli_usage(FILE *out)
 	    "                        of OVMF_VARS_4M.fd of this VM's own, with --firmware\n"
 	    "                        OVMF_CODE_4M.fd; what the guest sets there (boot order,\n"
 	    "                        efivarfs) stays in FILE\n"
+	    "      --no-reboot       a guest's reset ends the VMM (status 0) under --firmware\n"
+	    "                        too; by default it starts the firmware again (QEMU's\n"
+	    "                        -no-reboot)\n"
 	    "\n"
 	    "Machine:\n"
 	    "  -m, --mem SIZE        guest RAM: 256M, 2G, 4096K (a bare number is MiB);\n"
@@ -685,6 +691,9 @@ static enum cli_result parse_one(int opt, const char *arg, struct vm_config *cfg
 		return CLI_RUN;
 	case OPT_FIRMWARE_VARS:
 		cfg->firmware_vars = arg;
+		return CLI_RUN;
+	case OPT_NO_REBOOT:
+		cfg->no_reboot = true;
 		return CLI_RUN;
 	case 'm':
 		return parse_mem(arg, cfg);

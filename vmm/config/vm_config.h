@@ -48,6 +48,12 @@ struct vm_config {
 	/* --firmware-vars FILE: a UEFI firmware's variable store, flash below the code image
 	 * (loaders/x86/firmware_vars.h) */
 	const char *firmware_vars;
+	/* --no-reboot: a reset of a firmware-booted VM ends the VMM, as a direct boot's does,
+	 * instead of starting the firmware again (vmm/vm/reboot.h) */
+	bool no_reboot;
+	/* not an option: this process boots the firmware again after a reset (vmm/vm/reboot.h), so
+	 * the files a boot writes (--firmware-log, --console file:) are appended to */
+	bool restarted;
 	uint64_t mem_size;
 	unsigned ncpus;
 	/* --cpus boot=N,max=M: the possible vCPUs, vCPU hotplug up to M (vmm/vm/cpu_hotplug.h);

@@ -105,6 +105,7 @@ static int open_console(struct vm *vm, struct vm_devices *d)
 	    .mode = con.mode,
 	    .path = con.path,
 	    .vm = &vm->control,
+	    .append = vm->cfg->restarted, /* a reboot's boot: after the last boot's lines */
 	    .in_fd = -1,
 	    .out_fd = -1,
 	};

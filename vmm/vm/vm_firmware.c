@@ -65,7 +65,9 @@ int vm_firmware_open(struct vm *vm, bool boot)
 	if (err || !boot || !vm->cfg->firmware_log)
 		return err;
 	char why[HOST_PATH_ERR_MAX];
-	f->log_fd = host_path_open(vm->cfg->firmware_log, O_WRONLY | O_CREAT | O_TRUNC, 0644,
+	/* a reboot's boot writes after the last boot's lines (vmm/vm/reboot.h) */
+	int trunc = vm->cfg->restarted ? O_APPEND : O_TRUNC;
+	f->log_fd = host_path_open(vm->cfg->firmware_log, O_WRONLY | O_CREAT | trunc, 0644,
 				   HOST_PATH_REGULAR | HOST_PATH_FIFO, why, sizeof(why));
 	if (f->log_fd < 0) {
 		err = f->log_fd;

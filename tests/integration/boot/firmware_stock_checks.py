@@ -30,12 +30,13 @@ BOOT_TIMEOUT = int(os.environ.get("BOOT_TIMEOUT", "420"))
 STALL = int(os.environ.get("FW_STOCK_STALL", "60"))
 
 
-# How /init ends our boot: under OVMF it waits for the power button, which the test presses
-# (`vmmctl power-button`), then powers off (`poweroff -f`: Linux under UEFI with hardware-reduced
-# ACPI asks the firmware's ResetSystem, which writes the PIIX4 PM's PM1_CNT); under SeaBIOS it
-# resets (`reboot -f`, through the FADT's reset register). Either way the VMM exits 0. QEMU's boot
-# ends with `reboot -f` (-no-reboot).
-ENDS = {"ovmf": "button", "seabios": "reboot"}
+# How /init ends our boot: first it reboots once (vmmstock.reboot=once: `reboot -f`, and the VMM
+# starts the firmware again, vmm/vm/reboot.h), and the second boot ends: under OVMF it waits for
+# the power button, which the test presses (`vmmctl power-button`), then powers off (`poweroff
+# -f`: Linux under UEFI with hardware-reduced ACPI asks the firmware's ResetSystem, which writes
+# the PIIX4 PM's PM1_CNT); under SeaBIOS it powers off (`poweroff -f`, the FADT's sleep
+# register). Either way the VMM exits 0. QEMU's boot ends with `reboot -f` (-no-reboot).
+ENDS = {"ovmf": "button", "seabios": "poweroff"}
 
 
 def firmware(kind):
@@ -135,7 +136,8 @@ def boots(out, kind, env, marker, in_l1, peer=True):
                                   "--initrd", env["STOCK_INITRAMFS"], "--append", append,
                                   "--cpus", "2", "--mem", "256M", "--transport", "pci",
                                   "--disk", work / "vmm.img"], name=name, api=True)
-            vm = start_ours("vmm", f"{line} vmmstock.end={ENDS[kind]}{extra}")
+            vm = start_ours("vmm", f"{line} vmmstock.reboot=once vmmstock.end={ENDS[kind]}"
+                                   f"{extra}")
             presser = None
             if ENDS[kind] == "button":
                 presser = threading.Thread(target=press_button,
@@ -231,6 +233,8 @@ def check_boot(out, name, kind, marker):
     check("both vCPUs online (the MADT)", r"^VMM-STOCK-CPUS: 2 online=0-1$")
     check("/dev/vda with the marker",
           rf"^VMM-STOCK-VDA: yes sectors=16384 first-line={re.escape(marker)}$")
+    if name == "vmm":
+        failures += check_reboot(out, text)
     if end == "button":
         button = read_text(out / f"{name}.button")
         if not re.search(r"^status 0$", button, re.M):
@@ -238,6 +242,9 @@ def check_boot(out, name, kind, marker):
                             + (button or "never run: /init did not wait for the button"))
         check("/init read KEY_POWER (type 1, code 116, pressed) from the Power Button",
               r"^VMM-STOCK-BUTTON: event type,code,value= +1 +116 +1$")
+        check("/init powered the VM off", r"^VMM-STOCK-END: poweroff")
+        check("the kernel powered down", r"reboot: Power down")
+    elif end == "poweroff":
         check("/init powered the VM off", r"^VMM-STOCK-END: poweroff")
         check("the kernel powered down", r"reboot: Power down")
     else:
@@ -248,16 +255,44 @@ def check_boot(out, name, kind, marker):
     return failures
 
 
+def check_reboot(out, text):
+    """Our boot reset once and the firmware booted the guest again (vmmstock.reboot=once): the
+    first boot's /init wrote its mark and reset, the VMM said it starts the firmware again, a
+    second kernel ran /init, found the mark, and the end came after it. The failures (a list)."""
+    err = read_text(out / "vmm.err")
+    failures = []
+    first = re.search(r"^VMM-STOCK-REBOOT: first boot, mark written \(status 0\), rebooting$",
+                      text, re.M)
+    second = re.search(r"^VMM-STOCK-REBOOT: second boot$", text, re.M)
+    if not first or not second or second.start() < first.start():
+        failures.append("vmm: no reboot: want /init's 'first boot ... rebooting', then 'second "
+                        "boot' | " + " | ".join(re.findall(r"^VMM-STOCK-REBOOT:.*$", text, re.M)))
+    if not re.search(r"reboot: the guest reset: starting the firmware again \(boot 2\)", err):
+        failures.append("vmm: the VMM never said it starts the firmware again (boot 2)")
+    if re.search(r"\(boot 3\)", err):
+        failures.append("vmm: a third boot: the guest reset more than once")
+    inits = len(re.findall(r"^VMM-STOCK-INIT: ok$", text, re.M))
+    if inits != 2:
+        failures.append(f"vmm: /init ran {inits} times, want 2 (once a boot)")
+    end = re.search(r"^VMM-STOCK-END: ", text, re.M)
+    if second and end and end.start() < second.start():
+        failures.append("vmm: /init's end came before the second boot")
+    return failures
+
+
 def check_efivar(out, marker):
-    """Under OVMF: the guest found no test variable in the fresh store and set it, and the store
-    the VMM left (the --firmware-vars file) holds it, as OVMF's variable driver writes one
-    (its UTF-16 name, then its value: what the next boot's firmware reads; a second boot that
-    read it back through efivarfs, vmmstock.efivar=check, passed on 2026-11-30 and costs 50 s
-    in L1)."""
+    """Under OVMF: the first boot found no test variable in the fresh store and set it, the
+    second boot (after the reboot: a new process of the VMM, its firmware reading the same
+    --firmware-vars file) found it through efivarfs, and the store the VMM left holds it, as
+    OVMF's variable driver writes one (its UTF-16 name, then its value)."""
     want = f"VMM-EFIVAR-{efivar_token(marker)}"
     failures = []
     text = read_text(out / "vmm.log")
-    for regex in (r"^VMM-STOCK-EFIVAR: before none$", r"^VMM-STOCK-EFIVAR: set status 0$"):
+    # the first boot found none and set it; the second boot's firmware read it from the flash
+    # (the store the first boot's process left) and Linux finds it through efivarfs
+    for regex in (r"^VMM-STOCK-EFIVAR: before none$", r"^VMM-STOCK-EFIVAR: set status 0$",
+                  rf"^VMM-STOCK-EFIVAR: before {re.escape(want)}$",
+                  r"^VMM-STOCK-EFIVAR: set already$"):
         if not re.search(regex, text, re.M):
             failures.append(f"vmm: no /{regex}/: "
                             + " | ".join(re.findall(r"^VMM-STOCK-EFIVAR:.*$", text, re.M)))

@@ -10,7 +10,8 @@
 # 1 vCPU (2 stop at "Bringing up secondary CPUs" on kvm_pvm, firmware or not), a read-only copy
 # of the default disk over virtio-pci, whose BAR SeaBIOS places. It must reach /init, see the
 # command line given, read the disk's marker, and once its snapshot is made (below) end with
-# `reboot -f` (VMM-GUEST-END: reboot, status 0).
+# `reboot -f` (VMM-GUEST-END: reboot; with --no-reboot the reset ends the VMM, status 0, as a
+# direct boot's does: the reboot itself is firmware_stock's and firmware_ovmf's).
 # The VM generation ID (linux/test_linux_vmgenid.py says why each check): placed by the
 # firmware's table loader (etc/vmgenid_guid, the DSDT's ADDR patched, the address written back to
 # etc/vmgenid_addr), read by the guest where the firmware put it, and renewed there in each of
@@ -81,7 +82,7 @@ def facts(module_vms):
         host.skip("no OVMF_VARS.fd", f"{VARS} is missing (Debian's ovmf, tools/setup.sh)")
     shutil.copy(VARS, work / "vmm.vars")
     extra = ["--firmware-log", work / "vmm.fw", "--firmware-vars", work / "vmm.vars",
-             "--transport", "pci", "--disk", f"{disk},ro"]
+             "--transport", "pci", "--disk", f"{disk},ro", "--no-reboot"]
     return checks.run(module_vms, work, firmware=True, extra=extra,
                       append=f"vmmfw.test={os.getpid()} vmmguest.end=reboot", end=reboot,
                       restore_extra=["--disk", f"{disk},id=drive0"],

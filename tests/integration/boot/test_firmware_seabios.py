@@ -3,7 +3,9 @@
 # 0x402, --firmware-log), find fw_cfg with its DMA interface, take the memory map from etc/e820
 # (two RAM ranges around the 32-bit hole with 4 GiB) and the CPU count, and reach the boot
 # menu's "No bootable device" without a disk, and boot a boot sector from a virtio-blk disk over
-# PCI, and reset the machine through port 0xCF9 (status 0). Firmware files of a bad size are refused with exit 2 and a message.
+# PCI, and reset the machine through port 0xCF9 (with --no-reboot: status 0). A reset starts the
+# firmware again (a tiny firmware of the test's that resets at once: the VMM stops the loop).
+# Firmware files of a bad size are refused with exit 2 and a message.
 # labels: guests firmware
 # requires: kvm
 # timeout: 180
@@ -102,19 +104,56 @@ def test_boots_a_virtio_blk_disk(vms, workdir):
 def test_reset_through_port_cf9(vms, workdir):
     # A machine reset through the chipset's reset control register (port 0xCF9), as SeaBIOS and
     # OVMF reset: a boot sector that prints a line, then writes 0x06 (SYS_RST | RST_CPU) there.
-    # No --transport: with --firmware the disk is on PCI by default. The VMM ends with status 0,
-    # saying why.
+    # No --transport: with --firmware the disk is on PCI by default. With --no-reboot the VMM
+    # ends with status 0, saying why (without it SeaBIOS would boot the sector again).
     #   (the loop above) h: mov dx,0xcf9; mov al,6; out dx,al; hlt; jmp $-1   msg at 0x7c1c
     code = bytes([0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x1c, 0x7c, 0xba, 0xf8, 0x03, 0xac, 0x84,
                   0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, 0xf4,
                   0xeb, 0xfd]) + b"RESETTING\n\0"
     disk = boot_sector(workdir / "reset.img", code)
-    run = vms.run(["--firmware", SEABIOS_DIR / "bios.bin", "--disk", disk], timeout=60,
-                  name="vmm-bios-reset")
+    run = vms.run(["--firmware", SEABIOS_DIR / "bios.bin", "--no-reboot", "--disk", disk],
+                  timeout=60, name="vmm-bios-reset")
     expect_status(run, 0)
     expect_output(run, r"^RESETTING$")
     assert re.search(r"reset control \(port 0xcf9\): the guest asked for a hard reset \(0x06\)",
                      run.err), f"no 'reset control (port 0xcf9)' line in the VMM's log\n{run.err}"
+
+
+def resetting_firmware(path):
+    """A 64 KiB firmware that prints "BOOT" on COM1 and resets through port 0xCF9 at once."""
+    image = bytearray(b"\xf4" * 0x10000)  # hlt
+    #   0xff00: mov dx,0x3f8; mov al,'B'...; mov dx,0xcf9; mov al,6; out dx,al; hlt; jmp $-1
+    code = bytes([0xba, 0xf8, 0x03])
+    for c in b"BOOT\n":
+        code += bytes([0xb0, c, 0xee])
+    code += bytes([0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, 0xf4, 0xeb, 0xfd])
+    image[0xff00:0xff00 + len(code)] = code
+    rel = (0xff00 - 0xfff3) & 0xffff  # the reset vector (0xfff0): jmp near 0xff00
+    image[0xfff0:0xfff3] = bytes([0xe9, rel & 0xff, rel >> 8])
+    path.write_bytes(bytes(image))
+    return path
+
+
+def test_reset_starts_the_firmware_again(vms, workdir):
+    # Each boot resets at once: the VMM starts the firmware again, saying so each time, until
+    # the guard sees a reset loop (10 restarts within 60 s) and ends with status 1.
+    run = vms.run(["--firmware", resetting_firmware(workdir / "reset.bin")], timeout=60,
+                  name="vmm-reset-loop")
+    boots = len(re.findall(r"^BOOT$", run.out, re.M))
+    restarts = re.findall(r"reboot: the guest reset: starting the firmware again \(boot (\d+)\)",
+                          run.err)
+    assert run.status == 1 and boots == 11 and restarts == [str(n) for n in range(2, 12)], \
+        f"status {run.status} (want 1), {boots} boots (want 11), restarts {restarts}\n{run.tail()}"
+    assert "reboot: the guest reset 11 times within 60 s: a reset loop; stopping" in run.err, \
+        run.tail()
+
+
+def test_no_reboot_ends_at_the_reset(vms, workdir):
+    run = vms.run(["--firmware", resetting_firmware(workdir / "reset.bin"), "--no-reboot"],
+                  timeout=60, name="vmm-no-reboot")
+    expect_status(run, 0)
+    boots = len(re.findall(r"^BOOT$", run.out, re.M))
+    assert boots == 1 and "reboot:" not in run.err, f"{boots} boots, want 1\n{run.tail()}"
 
 
 @pytest.mark.parametrize("what", ["100000 bytes", "32 MiB", "empty", "a directory"])

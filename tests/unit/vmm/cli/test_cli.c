@@ -196,6 +196,19 @@ Test(cli, firmware_makes_pci_the_default_transport)
 	cli_free(&c);
 }
 
+/* A firmware's reset boots it again (vmm/vm/reboot.h) unless --no-reboot. */
+Test(cli, no_reboot_flag)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "--firmware", "fw.bin"), CLI_RUN);
+	cr_assert_not(c.no_reboot);
+	cr_assert_not(c.restarted, "set by the reboot's child only");
+	cli_free(&c);
+	cr_assert_eq(PARSE(&c, "--firmware", "fw.bin", "--no-reboot"), CLI_RUN);
+	cr_assert(c.no_reboot);
+	cli_free(&c);
+}
+
 /* --transport applies to the device options after it, and only to those. */
 Test(cli, transport_applies_to_the_devices_after_it)
 {
