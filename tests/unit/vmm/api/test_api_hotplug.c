@@ -8,23 +8,13 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "tests/unit/vmm/api/hotplug_spec.h"
 #include "tests/unit/vmm/api/route_fixture.h"
 #include "virtio/net/egress.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router.h"
 
 static char err[256];
-
-/* The items a parse made, in the option's string form (spec), then freed. */
-static char spec[1024];
-static int took(struct api_hotplug_add *out, int r)
-{
-	spec[0] = '\0';
-	if (!r)
-		cr_assert_eq(api_hotplug_add_spec(out, spec, sizeof(spec)), 0);
-	api_hotplug_add_free(out);
-	return r;
-}
 
 static int disk(const char *text, struct api_hotplug_add *out)
 {

@@ -9,21 +9,12 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "tests/unit/vmm/api/hotplug_spec.h"
 #include "tests/unit/vmm/api/route_fixture.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router.h"
 
-static char err[256], spec[1024];
-
-/* The items a parse made, in the option's string form (spec), then freed. */
-static int took(struct api_hotplug_add *out, int r)
-{
-	spec[0] = '\0';
-	if (!r)
-		cr_assert_eq(api_hotplug_add_spec(out, spec, sizeof(spec)), 0);
-	api_hotplug_add_free(out);
-	return r;
-}
+static char err[256];
 
 /* Firecracker's hot-add of the record `record` (an option string, "path" first for a drive). */
 static int fc(const char *section, const char *id, const char *record, bool vhost_user,
