@@ -8,6 +8,7 @@
 
 #include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/device_record.h"
@@ -206,4 +207,5 @@ const struct device_desc device_balloon = {.name = "balloon",
 					   .built_beside_source = true,
 					   .record_count = balloon_count,
 					   .record_items = balloon_items,
+					   .hotplug = &dev_balloon_hotplug,
 					   .record_add = add_balloon};

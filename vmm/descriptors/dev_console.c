@@ -15,6 +15,7 @@
 #include "base/parse.h"
 #include "virtio/console/console.h"
 #include "vmm/descriptors/dev_console.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
@@ -271,4 +272,5 @@ const struct device_desc device_console = {.name = "console",
 					   .record_head = CONSOLE_KIND,
 					   .record_count = console_count,
 					   .record_items = console_items,
+					   .hotplug = &dev_console_hotplug,
 					   .record_add = add_console};

@@ -17,6 +17,7 @@
 #include "base/parse.h"
 #include "virtio/blk/blk.h"
 #include "virtio/blk/qcow2.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
@@ -516,4 +517,5 @@ const struct device_desc device_disk = {.name = "disk",
 					.record_head = "path",
 					.record_count = dev_disk_count,
 					.record_items = disk_items,
+					.hotplug = &dev_disk_hotplug,
 					.record_add = add_disk};

@@ -15,6 +15,7 @@
 #include "base/parse.h"
 #include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/device_record.h"
@@ -415,4 +416,5 @@ const struct device_desc device_fs = {.name = "fs",
 				      .api = &fs_api,
 				      .record_count = dev_fs_count,
 				      .record_items = fs_items,
+				      .hotplug = &dev_fs_hotplug,
 				      .record_add = add_fs};

@@ -14,6 +14,7 @@
 #include "base/parse.h"
 #include "virtio/net/net.h"
 #include "virtio/net/tap.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
@@ -355,4 +356,5 @@ const struct device_desc device_net = {.name = "net",
 				       .api = &dev_net_api,
 				       .record_count = net_count,
 				       .record_items = net_items,
+				       .hotplug = &dev_net_hotplug,
 				       .record_add = add_net};

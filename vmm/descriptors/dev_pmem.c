@@ -15,6 +15,7 @@
 #include "host/sandbox/sandbox.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_pmem_window.h"
 #include "vmm/descriptors/device_record.h"
@@ -511,4 +512,5 @@ const struct device_desc device_pmem = {.name = "pmem",
 					.api = &pmem_api,
 					.record_count = pmem_count,
 					.record_items = pmem_items,
+					.hotplug = &dev_pmem_hotplug,
 					.record_add = add_pmem};

@@ -10,6 +10,7 @@
 #include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
@@ -165,4 +166,5 @@ const struct device_desc device_rng = {.name = "rng",
 				       .built_beside_source = true,
 				       .record_count = rng_count,
 				       .record_items = rng_items,
+				       .hotplug = &dev_rng_hotplug,
 				       .record_add = add_rng};

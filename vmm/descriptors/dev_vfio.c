@@ -13,6 +13,7 @@
 #include "virtio/balloon/balloon.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_balloon.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
@@ -422,4 +423,5 @@ const struct device_desc device_vfio = {.name = "vfio",
 					.api = &vfio_api,
 					.record_count = vfio_count,
 					.record_items = vfio_items,
+					.hotplug = &dev_vfio_hotplug,
 					.record_add = add_vfio};

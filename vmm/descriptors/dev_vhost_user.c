@@ -13,6 +13,7 @@
 #include "virtio/vhost_user/vu_blk.h"
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_net.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"
@@ -373,6 +374,7 @@ const struct device_desc device_vu_blk = {.name = "vhost-user-blk",
 					  .claims = claims_blk,
 					  .record_count = count_blk,
 					  .record_items = items_blk,
+					  .hotplug = &dev_vu_blk_hotplug,
 					  .record_add = add_blk};
 
 const struct device_desc device_vu_net = {.name = "vhost-user-net",
@@ -384,4 +386,5 @@ const struct device_desc device_vu_net = {.name = "vhost-user-net",
 					  .claims = claims_net,
 					  .record_count = count_net,
 					  .record_items = items_net,
+					  .hotplug = &dev_vu_net_hotplug,
 					  .record_add = add_net};

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
@@ -257,4 +258,5 @@ const struct device_desc device_vsock = {.name = "vsock",
 					 .api = &vsock_api,
 					 .record_count = vsock_count,
 					 .record_items = vsock_items,
+					 .hotplug = &dev_vsock_hotplug,
 					 .record_add = add_vsock};

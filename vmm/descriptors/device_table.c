@@ -177,6 +177,14 @@ const struct device_desc *device_table_section(const char *section)
 	return NULL;
 }
 
+const struct device_desc *device_table_hotplug_kind(int kind)
+{
+	for (int i = 0; device_table[i]; i++)
+		if (device_table[i]->hotplug && device_table[i]->hotplug->kind == kind)
+			return device_table[i];
+	return NULL;
+}
+
 /* A copy of block `b` of device table entry `i` that owns its own heap memory, or NULL when
  * out of memory. */
 static void *copy_block(int i, const void *b)

@@ -19,8 +19,9 @@
  * Adding a virtio device: write its descriptor in vmm/descriptors/dev_<name>.c (options, its
  * record hooks with the parser going through device_record_parse() (device_record.h),
  * create, a configuration block kept with device_cfg(), a run-time block kept with
- * device_state() when the rest of the VMM reaches its devices while the VM runs, and a struct
- * device_api when the config file and the API should know it), declared in
+ * device_state() when the rest of the VMM reaches its devices while the VM runs, a struct
+ * device_api when the config file and the API should know it, and a struct device_hotplug when
+ * it is added to or removed from a running VM), declared in
  * vmm/descriptors/dev_<name>.h for its tests and its accessors, and add
  * its line to device_table[] in vmm/descriptors/device_table.c. vmm/descriptors/dev_rng.c is the
  * model of a command-line device, vmm/descriptors/dev_fs.c of one the config file and API know too;
@@ -163,6 +164,63 @@ struct device_live_set {
 	struct rate_limiter_cfg *rl_now[2]; /* out: the limits in force after the change */
 	/* A NIC's new egress policy ("egress": off for none), or NULL: unchanged. */
 	const struct egress_rules *egress;
+};
+
+/* What a PCI hot-add asks of a device besides its record (vmm/api/control_hotplug.c). */
+struct device_hot_add {
+	const char *id; /* the device's API id (its record has it as id= too) */
+	uint64_t size;	/* a pmem body's "size" (the file must have it), or 0 */
+	int *slot;	/* a kind that plugs itself (a passed-through function): its slot */
+	uint64_t gpa;	/* out: a pmem device's window */
+};
+
+/* PCI hotplug of a device kind while the VM runs (docs/hotplug.md): what the API's backend
+ * (vmm/api/control_hotplug.c) asks of it to add an instance, remove one, or keep a boot
+ * instance in its slot when an earlier one goes. Hooks a kind has no use for are NULL. */
+struct device_hotplug {
+	int kind;	  /* its entries' enum vm_hotplug_kind (vmm/vm/hotplug.h) */
+	const char *stem; /* Cloud Hypervisor's name of one added without an id: _<stem><N> */
+	const char *what; /* in messages: "a disk" */
+	/* The API section that lists its instances (GET /vm/config), whose documents a hotplug
+	 * adds and removes, when not the descriptor's own (NULL): a vhost-user disk's "drives". */
+	const struct device_api *model;
+	/* Its record keeps no slot: such a device is never restored (a VM with it is not saved). */
+	bool slotless;
+	/* The item a hot-added instance's record keeps its window's guest address in (create()'s
+	 * x->gpa: a restore could not find it again), or NULL: it has none. */
+	const char *window_item;
+	/* Room in `cfg` for one more instance: 0, or -ENOSPC with the reason in err. NULL: a kind
+	 * that is never added (a kept boot device: rng, balloon, console). */
+	int (*room)(const struct vm_config *cfg, char *err, size_t errlen);
+	/* On the hotplug thread: the device of record `rec` (with its id=) built, opened and
+	 * initialised into *dev, not started; a kind that plugs itself plugs it into *x->slot and
+	 * leaves *dev NULL. 0 or -errno with the reason in err (nothing kept). */
+	int (*create)(struct vm *vm, const struct opt_items *rec, struct device_hot_add *x,
+		      struct virtio_dev **dev, char *err, size_t errlen);
+	/* On the hotplug thread, once the guest released instance `id` and its device stopped:
+	 * what create() took besides the device (a pmem window). NULL: nothing. */
+	void (*released)(struct vm *vm, const char *id);
+	/* The instance whose API id is `id` (its id=, or the name the API gives one without, as
+	 * drive<N>), or -1. */
+	int (*find)(const struct vm_config *cfg, const char *id);
+	/* Whether instance i is the guest's root, which is never removed. NULL: never. */
+	bool (*is_root)(const struct vm_config *cfg, int i);
+	/* Instance i's transport. */
+	enum virtio_transport (*transport)(const struct vm_config *cfg, int i);
+	/* Why boot instance i cannot keep its slot as a hotplug-slot= one, or NULL: it can. NULL
+	 * hook: it always can. */
+	const char *(*cannot_pin)(const struct vm_config *cfg, int i);
+	/* An instance after i on virtio-mmio that a removal of i would rename (its API name counts
+	 * the instances: drive<N>): true with its id in `id`. NULL: none is ever renamed. */
+	bool (*renamed_after)(const struct vm_config *cfg, int i, char *id, size_t len);
+	/* Boot instance i keeps `slot` from now on: its block gets its slot and id (and a pmem
+	 * window its address). 0 or -errno. */
+	int (*pin)(struct vm_config *cfg, struct vm *vm, int i, int slot);
+	/* Instance `id` goes from the configuration (its block). */
+	void (*forget)(struct vm_config *cfg, const char *id);
+	/* A kept kind's (never removed: rng, balloon, console) hotplug_slot in its block, or
+	 * NULL: not configured. NULL hook: not a kept kind. */
+	int *(*kept_slot)(struct vm_config *cfg);
 };
 
 /* What the API reads and changes on a running device (its live GET and PATCH routes): the
@@ -325,6 +383,8 @@ struct device_desc {
 	bool built_beside_source;
 	/* The config file and API hooks; NULL: the device is known to the command line only. */
 	const struct device_api *api;
+	/* PCI hotplug's hooks; NULL: the device is neither added nor removed while the VM runs. */
+	const struct device_hotplug *hotplug;
 	/* ---- The record (vmm/descriptors/device_record.h): each instance as the items of its
 	 * first option (base/options.h), the one form its option string, a JSON record and a
 	 * snapshot share. A device without these hooks has no record yet (issue 65, under way).
@@ -347,6 +407,9 @@ struct device_desc {
 
 /* The table, in the order the devices are created; NULL-terminated. */
 extern const struct device_desc *const device_table[];
+
+/* The device whose hotplug entries are of `kind` (enum vm_hotplug_kind), or NULL. */
+const struct device_desc *device_table_hotplug_kind(int kind);
 
 /* device_table_claims_check(), then every device's check() in table order; the first failure's
  * -errno, else 0. */

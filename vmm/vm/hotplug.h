@@ -28,8 +28,9 @@ enum vm_hotplug_kind {
 	VM_HOTPLUG_VSOCK,
 	VM_HOTPLUG_PMEM,
 	VM_HOTPLUG_FS,
-	VM_HOTPLUG_VFIO, /* a passed-through function (vm_hotplug_add_func()) */
-	VM_HOTPLUG_VU,	 /* a vhost-user disk or NIC (its back-end serves it) */
+	VM_HOTPLUG_VFIO,   /* a passed-through function (vm_hotplug_add_func()) */
+	VM_HOTPLUG_VU_BLK, /* a vhost-user disk (its back-end serves it) */
+	VM_HOTPLUG_VU_NET, /* a vhost-user NIC */
 	/* boot devices that are never removed, but whose record keeps their slot
 	 * (vm_hotplug_boot_kept()) */
 	VM_HOTPLUG_RNG,

@@ -1,0 +1,32 @@
+/* What the devices' PCI hotplug hooks share. See dev_hotplug.h. */
+#include "vmm/descriptors/dev_hotplug.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "virtio/core/device.h"
+#include "vmm/vm/vm.h"
+
+int dev_hotplug_room(int n, int max, const char *plural, char *err, size_t errlen)
+{
+	if (n < max)
+		return 0;
+	snprintf(err, errlen, "the VM has as many %s as it may have (%d)", plural, max);
+	return -ENOSPC;
+}
+
+int dev_hotplug_init(struct vm *vm, int r, struct virtio_dev **dev, char *err, size_t errlen)
+{
+	if (!r) {
+		r = virtio_dev_init(*dev, &vm->mem);
+		if (r) {
+			virtio_dev_destroy(*dev);
+			free(*dev);
+		}
+	}
+	if (r && !err[0])
+		snprintf(err, errlen, "%s", log_last_error());
+	return r;
+}
