@@ -38,36 +38,6 @@ static int parse_item(const char *item, const char *value, const struct opt_key 
 	return keys[i].set(dst, item, value, err, errlen);
 }
 
-int opts_parse(const char *spec, const struct opt_key *keys, void *dst, const char *usage,
-	       char *err, size_t errlen)
-{
-	uint64_t seen = 0;
-	char *copy, *item, *next;
-	int r = 0;
-
-	if (!spec || !*spec)
-		return 0;
-	copy = strdup(spec);
-	if (!copy)
-		return -ENOMEM;
-	/* By hand, not strtok(): strtok skips empty items, and "a,,b" must be refused. */
-	for (item = copy; !r && item; item = next) {
-		next = strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		if (!*item) {
-			r = parse_fail(err, errlen, "empty option in '%s'", spec);
-			continue;
-		}
-		char *value = strchr(item, '=');
-		if (value)
-			*value++ = '\0';
-		r = parse_item(item, value, keys, dst, &seen, usage, err, errlen);
-	}
-	free(copy);
-	return r;
-}
-
 int opts_parse_items(const struct opt_items *l, const struct opt_key *keys, void *dst,
 		     const char *usage, char *err, size_t errlen)
 {
@@ -79,6 +49,17 @@ int opts_parse_items(const struct opt_items *l, const struct opt_key *keys, void
 			return r;
 	}
 	return 0;
+}
+
+int opts_parse(const char *spec, const struct opt_key *keys, void *dst, const char *usage,
+	       char *err, size_t errlen)
+{
+	struct opt_items items;
+	int r = opts_split(spec, NULL, &items, err, errlen);
+	if (!r)
+		r = opts_parse_items(&items, keys, dst, usage, err, errlen);
+	opt_items_free(&items);
+	return r;
 }
 
 /* ---- items ---- */
@@ -119,6 +100,19 @@ int opt_items_addf(struct opt_items *l, const char *key, const char *fmt, ...)
 	int n = vasprintf(&value, fmt, ap);
 	va_end(ap);
 	return add_taken(l, strdup(key), n < 0 ? NULL : value, false);
+}
+
+int opt_items_set(struct opt_items *l, const char *key, const char *value)
+{
+	int i = opt_items_find(l, key);
+	if (i < 0)
+		return opt_items_add(l, key, value);
+	char *v = value ? strdup(value) : NULL;
+	if (value && !v)
+		return -ENOMEM;
+	free(l->v[i].value);
+	l->v[i].value = v;
+	return 0;
 }
 
 int opt_items_copy(struct opt_items *dst, const struct opt_items *src)
@@ -164,33 +158,100 @@ void opt_items_free(struct opt_items *l)
 	*l = (struct opt_items){0};
 }
 
+/* Appends `s` to buf[*used..len), NUL-terminated, each ',' written ",," when `escape` (the
+ * string form's literal comma). Returns 0, or -ENAMETOOLONG (buf then holds what fitted). */
+static int put(char *buf, size_t len, size_t *used, const char *s, bool escape)
+{
+	for (; *s; s++) {
+		for (int k = escape && *s == ',' ? 2 : 1; k > 0; k--) {
+			if (*used + 1 >= len)
+				return -ENAMETOOLONG;
+			buf[(*used)++] = *s;
+			buf[*used] = '\0';
+		}
+	}
+	return 0;
+}
+
 int opt_items_format(const struct opt_items *l, const char *head, char *buf, size_t len)
 {
 	size_t used = 0;
+	int r = 0;
 	if (!len)
 		return -ENAMETOOLONG;
 	buf[0] = '\0';
-	for (size_t i = 0; i < l->n; i++) {
+	for (size_t i = 0; !r && i < l->n; i++) {
 		const struct opt_item *it = &l->v[i];
 		bool bare = i == 0 && head && !strcmp(it->key, head) && it->value;
-		int n =
-		    snprintf(buf + used, len - used, "%s%s%s%s", i ? "," : "", bare ? "" : it->key,
-			     it->value && !bare ? "=" : "", it->value ? it->value : "");
-		if (n < 0 || (size_t)n >= len - used)
-			return -ENAMETOOLONG;
-		used += (size_t)n;
+		r = put(buf, len, &used, i ? "," : "", false);
+		if (!r && !bare)
+			r = put(buf, len, &used, it->key, true);
+		if (!r && it->value && !bare)
+			r = put(buf, len, &used, "=", false);
+		if (!r && it->value)
+			r = put(buf, len, &used, it->value, true);
 	}
-	return 0;
+	return r;
+}
+
+char *opt_items_string(const struct opt_items *l, const char *head)
+{
+	size_t len = 1;			  /* the NUL */
+	for (size_t i = 0; i < l->n; i++) /* a separator, '=', every comma doubled */
+		len +=
+		    2 + 2 * strlen(l->v[i].key) + (l->v[i].value ? 2 * strlen(l->v[i].value) : 0);
+	char *s = malloc(len);
+	if (s && opt_items_format(l, head, s, len)) { /* cannot be: len is enough */
+		free(s);
+		s = NULL;
+	}
+	return s;
 }
 
 bool opt_items_fit_string(const struct opt_items *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		const struct opt_item *it = &l->v[i];
-		if (!it->key[0] || strpbrk(it->key, ",=") || (it->value && strchr(it->value, ',')))
+		const char *key = l->v[i].key;
+		/* after a separator, ",," would read as the previous item's comma */
+		if (!key[0] || strchr(key, '=') || (i && key[0] == ','))
 			return false;
 	}
 	return true;
+}
+
+const char *opts_item_end(const char *p)
+{
+	p += strcspn(p, ",");
+	while (p[0] == ',' && p[1] == ',')
+		p += 2 + strcspn(p + 2, ",");
+	return p;
+}
+
+char *opts_item_text(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = s[i];
+		i += s[i] == ','; /* the second of the pair */
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Appends the item s[0..len) (not empty): `head`'s value when given, else "key=value" or a
+ * flag "key". Returns 0 or -ENOMEM. */
+static int add_item(struct opt_items *out, const char *s, size_t len, const char *head)
+{
+	const char *eq = memchr(s, '=', len);
+	if (head)
+		return add_taken(out, strdup(head), opts_item_text(s, len), false);
+	if (!eq)
+		return add_taken(out, opts_item_text(s, len), NULL, true);
+	size_t klen = (size_t)(eq - s);
+	return add_taken(out, opts_item_text(s, klen), opts_item_text(eq + 1, len - klen - 1),
+			 false);
 }
 
 int opts_split(const char *spec, const char *head, struct opt_items *out, char *err, size_t errlen)
@@ -201,19 +262,12 @@ int opts_split(const char *spec, const char *head, struct opt_items *out, char *
 	const char *item = spec;
 	int r = 0;
 	for (bool first = true; !r; first = false) {
-		const char *end = strchr(item, ',');
-		size_t len = end ? (size_t)(end - item) : strlen(item);
-		const char *eq = memchr(item, '=', len);
-		if (!len)
+		const char *end = opts_item_end(item);
+		if (end == item)
 			r = parse_fail(err, errlen, "empty option in '%s'", spec);
-		else if (first && head)
-			r = add_taken(out, strdup(head), strndup(item, len), false);
-		else if (eq)
-			r = add_taken(out, strndup(item, (size_t)(eq - item)),
-				      strndup(eq + 1, len - (size_t)(eq - item) - 1), false);
 		else
-			r = add_taken(out, strndup(item, len), NULL, true);
-		if (!end)
+			r = add_item(out, item, (size_t)(end - item), first ? head : NULL);
+		if (!*end)
 			break;
 		item = end + 1;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/options.h"
 
 /* Rights newer than this system's header (the values are the kernel's ABI). */
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -147,7 +148,7 @@ bool landlock_paths_cover(const struct landlock_path *paths, size_t n, const cha
 	return false;
 }
 
-/* One "PATH:ro" or "PATH:rw" of `len` bytes. */
+/* One "PATH:ro" or "PATH:rw" of `len` bytes, a comma of PATH written ",," (base/options.h). */
 static int parse_one(const char *s, size_t len,
 		     int (*add)(const char *path, unsigned access, void *opaque), void *opaque)
 {
@@ -160,7 +161,7 @@ static int parse_one(const char *s, size_t len,
 		access = LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE;
 	else
 		return -EINVAL;
-	char *path = strndup(s, len - 3);
+	char *path = opts_item_text(s, len - 3);
 	if (!path)
 		return -ENOMEM;
 	int err = add(path, access, opaque);
@@ -174,11 +175,10 @@ int landlock_parse_rules(const char *s, int (*add)(const char *path, unsigned ac
 	if (!*s)
 		return -EINVAL;
 	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		int err = parse_one(s, len, add, opaque);
-		if (err || !comma)
+		const char *end = opts_item_end(s);
+		int err = parse_one(s, (size_t)(end - s), add, opaque);
+		if (err || !*end)
 			return err;
-		s = comma + 1;
+		s = end + 1;
 	}
 }

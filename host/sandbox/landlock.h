@@ -47,9 +47,10 @@ int landlock_restrict(int fd);
 bool landlock_paths_cover(const struct landlock_path *paths, size_t n, const char *path,
 			  unsigned access);
 
-/* Parses "PATH:ro|rw[,PATH:ro|rw...]" (--landlock-rules) and calls add(path, access, opaque)
- * for each (rw is LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE). Returns 0, the first
- * error add() returns, or -EINVAL. */
+/* Parses "PATH:ro|rw[,PATH:ro|rw...]" (--landlock-rules; a comma in a PATH written ",,", as in
+ * an option string: base/options.h) and calls add(path, access, opaque) for each (rw is
+ * LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE). Returns 0, the first error add() returns, or
+ * -EINVAL. */
 int landlock_parse_rules(const char *s, int (*add)(const char *path, unsigned access, void *opaque),
 			 void *opaque);
 

@@ -5,8 +5,10 @@
  * 2 MiB, a multiple of 4 KiB, at most 1 TiB; its configuration comes back as a snapshot's does:
  * the options it recorded (the core's only, no device's) replay (cli_replay) into a fresh
  * configuration that records the same, and its devices, written as their records
- * (vmm/descriptors/device_record.h), load into that configuration and write the same records;
- * an accepted number lies within its bounds. Every "--name value" pair is also applied alone
+ * (vmm/descriptors/device_record.h), load into that configuration and write the same records,
+ * and each device written as its option string (device_record_spec(): a comma in a path or value
+ * written ",,") parses as its option into the same record; an accepted number lies within its
+ * bounds. Every "--name value" pair is also applied alone
  * with cli_apply() (what the API and a restore use): refused with a message, or taken. Usage
  * and --help text
  * go to stdout, redirected to /dev/null; errors to stderr (libFuzzer's -close_fd_mask=2 hides
@@ -22,6 +24,7 @@
 #include "tools/fuzz/fuzz_mem.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/device_record.h"
+#include "vmm/descriptors/device_table.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -89,6 +92,47 @@ static void check_records(const struct vm_config *cfg, struct vm_config *again)
 	json_decref(doc2);
 }
 
+/* Instance `i` of device `d` of accepted `cfg`, written as its option string (a comma of a
+ * value doubled), parses as --OPTION into a fresh configuration on its transport, which records
+ * the same instance. */
+static void check_spec(const struct vm_config *cfg, const struct device_desc *d, int i)
+{
+	char spec[8192], err[512] = "", *a = NULL, *b = NULL;
+	json_t *want = device_record_instance(cfg, d, i), *got = NULL;
+	if (!want || device_record_spec(cfg, d, i, spec, sizeof(spec))) {
+		json_decref(want); /* out of memory, or longer than any argument here */
+		return;
+	}
+	struct vm_config one;
+	vm_config_init(&one);
+	const char *t = json_string_value(json_object_get(want, "transport"));
+	one.transport = t && !strcmp(t, "pci") ? TRANSPORT_PCI : TRANSPORT_MMIO;
+	const struct device_option *o = device_table_option(d->options[0].name, spec);
+	FZ_ASSERT(o, "--%s %s: no option parses it", d->options[0].name, spec);
+	int r = o->parse(&one, spec, err, sizeof(err));
+	FZ_ASSERT(r == 0 || r == -ENOMEM, "--%s %s (%s %d written back) refused: %s",
+		  d->options[0].name, spec, d->name, i, err);
+	got = r ? NULL : device_record_instance(&one, d, 0);
+	a = json_dumps(want, JSON_SORT_KEYS);
+	b = got ? json_dumps(got, JSON_SORT_KEYS) : NULL;
+	FZ_ASSERT(!a || !b || !strcmp(a, b), "--%s %s reads back another record:\n%s\n%s",
+		  d->options[0].name, spec, a, b);
+	free(a);
+	free(b);
+	json_decref(want);
+	json_decref(got);
+	cli_free(&one);
+}
+
+/* Every device instance of accepted `cfg` through check_spec(). */
+static void check_specs(const struct vm_config *cfg)
+{
+	for (const struct device_desc *d = device_records_next(cfg, NULL); d;
+	     d = device_records_next(cfg, d))
+		for (int i = 0; i < d->record_count(cfg); i++)
+			check_spec(cfg, d, i);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_in in = fz_in_make(data, size);
@@ -136,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct vm_config again;
 		check_options(&cfg, &again);
 		check_records(&cfg, &again);
+		check_specs(&cfg);
 		cli_free(&again);
 	}
 	cli_free(&cfg); /* --disk options own heap copies, whatever the result */

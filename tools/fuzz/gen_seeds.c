@@ -1220,6 +1220,11 @@ int main(int argc, char **argv)
 	CLI("balloon",
 	    "-k\0k\0--balloon\0size=64,stats=5s,deflate-on-oom=on,free-page-reporting=on");
 	CLI("sizes", "--mem\0004096K\0-m\0001GiB\0-k\0x\0--console\0none\0-q");
+	/* ",," is a comma inside a path (base/options.h) */
+	CLI("comma-paths",
+	    "-k\0k\0--disk\0/tmp/a,,b.img,ro\0--pmem\0path=/tmp/p,,m,id=p\0--vsock\0"
+	    "cid=3,uds=/tmp/v,,s\0--console\0file:/tmp/o,,t\0--fs\0tag=t,socket=/tmp/"
+	    "f,,s\0--landlock-rules\0/tmp/l,,r:rw");
 	uart_seeds();
 	return 0;
 }

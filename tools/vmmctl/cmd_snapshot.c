@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/options.h"
 #include "tools/vmmctl/commands.h"
 
 #define OVERRIDE_MAX  128 /* an iface id, a tap name (15) and a MAC (17) fit with room */
@@ -39,42 +40,38 @@ static const char *override_key(const char *item)
 }
 
 /* One "KEY=VALUE" item of a --net override into `o`. */
-static int override_item(json_t *o, char *item, const char *spec, char *e, size_t n)
+static int override_item(json_t *o, const struct opt_item *it, const char *spec, char *e, size_t n)
 {
-	char *eq = strchr(item, '=');
-	if (eq)
-		*eq = '\0';
-	const char *key = eq ? override_key(item) : NULL;
-	if (!key || !eq[1])
+	const char *key = it->value ? override_key(it->key) : NULL;
+	if (!key || !it->value[0])
 		return cmd_fail(e, n, "snapshot-load: --net '%s': expected " OVERRIDE_FORM, spec);
 	if (json_object_get(o, key))
-		return cmd_fail(e, n, "snapshot-load: --net '%s': %s= given twice", spec, item);
-	json_object_set_new(o, key, json_string(eq + 1));
+		return cmd_fail(e, n, "snapshot-load: --net '%s': %s= given twice", spec, it->key);
+	json_object_set_new(o, key, json_string(it->value));
 	return 0;
 }
 
-/* "IFACE[,tap=TAP][,mac=MAC]" (at least one of tap and mac) -> {"iface_id", "host_dev_name"?,
- * "guest_mac"?}; the VMM checks the tap and the MAC. */
+/* "IFACE[,tap=TAP][,mac=MAC]" (at least one of tap and mac; an option string, a comma in a value
+ * written ",,": base/options.h) -> {"iface_id", "host_dev_name"?, "guest_mac"?}; the VMM checks
+ * the tap and the MAC. */
 static int override_json(const char *spec, json_t **out, char *e, size_t n)
 {
-	char buf[OVERRIDE_MAX], *item, *next;
+	struct opt_items l;
 	*out = NULL;
-	if (strlen(spec) >= sizeof(buf))
+	if (strlen(spec) >= OVERRIDE_MAX)
 		return cmd_fail(e, n, "snapshot-load: --net '%.40s...' is too long", spec);
-	snprintf(buf, sizeof(buf), "%s", spec);
-	next = strchr(buf, ',');
-	if (next)
-		*next++ = '\0';
-	if (!next || !vmmctl_id_valid(buf))
+	int err = opts_split(spec, "iface", &l, NULL, 0);
+	if (err == -ENOMEM)
+		return cmd_fail(e, n, "snapshot-load: out of memory");
+	if (err || l.n < 2 || !vmmctl_id_valid(l.v[0].value)) {
+		opt_items_free(&l);
 		return cmd_fail(e, n, "snapshot-load: --net '%s': expected " OVERRIDE_FORM, spec);
-	json_t *o = json_pack("{s:s}", "iface_id", buf);
-	int err = o ? 0 : cmd_fail(e, n, "snapshot-load: out of memory");
-	for (item = next; !err && item; item = next) {
-		next = strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		err = override_item(o, item, spec, e, n);
 	}
+	json_t *o = json_pack("{s:s}", "iface_id", l.v[0].value);
+	err = o ? 0 : cmd_fail(e, n, "snapshot-load: out of memory");
+	for (size_t i = 1; !err && i < l.n; i++)
+		err = override_item(o, &l.v[i], spec, e, n);
+	opt_items_free(&l);
 	if (err)
 		json_decref(o);
 	else

@@ -14,15 +14,15 @@
 #define CMD_MAX_OPTS   6
 #define CMD_MAX_REPEAT 4 /* values of a repeatable option (the VMM has at most 4 NICs) */
 
-enum opt_kind {
-	OPT_FLAG,   /* --name */
-	OPT_VALUE,  /* --name VALUE or --name=VALUE; the last one given counts */
-	OPT_REPEAT, /* like OPT_VALUE, each one kept in order (at most one such option a command) */
+enum arg_kind {
+	ARG_FLAG,   /* --name */
+	ARG_VALUE,  /* --name VALUE or --name=VALUE; the last one given counts */
+	ARG_REPEAT, /* like ARG_VALUE, each one kept in order (at most one such option a command) */
 };
 
 struct opt_def {
 	const char *name; /* without the leading "--"; NULL ends a command's list */
-	enum opt_kind kind;
+	enum arg_kind kind;
 };
 
 /* A command's parsed arguments. */
@@ -33,7 +33,7 @@ struct args {
 	const char *pos[CMD_MAX_POS];
 	const char *opt[CMD_MAX_OPTS]; /* by index in defs; a flag given is "", NULL: not given */
 	int nrep;
-	const char *rep[CMD_MAX_REPEAT]; /* the OPT_REPEAT option's values, in order */
+	const char *rep[CMD_MAX_REPEAT]; /* the ARG_REPEAT option's values, in order */
 };
 
 /* The value of option `name` (a flag: "" when given), or NULL when it was not given. */

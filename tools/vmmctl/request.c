@@ -82,53 +82,53 @@ const char *arg_opt(const struct args *a, const char *name)
 }
 
 /* Each command's options (a list ends with a NULL name). */
-static const struct opt_def stop_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
+static const struct opt_def stop_opts[] = {{"timeout-ms", ARG_VALUE}, {0}};
 static const struct opt_def put_drive_opts[] = {
-    {"ro", OPT_FLAG}, {"root", OPT_FLAG}, {"bw", OPT_VALUE}, {"ops", OPT_VALUE}, {0}};
-static const struct opt_def patch_drive_opts[] = {{"bw", OPT_VALUE}, {"ops", OPT_VALUE}, {0}};
-static const struct opt_def boot_opts[] = {{"initrd", OPT_VALUE},
-					   {"args", OPT_VALUE},
-					   {"firmware", OPT_VALUE},
-					   {"firmware-log", OPT_VALUE},
+    {"ro", ARG_FLAG}, {"root", ARG_FLAG}, {"bw", ARG_VALUE}, {"ops", ARG_VALUE}, {0}};
+static const struct opt_def patch_drive_opts[] = {{"bw", ARG_VALUE}, {"ops", ARG_VALUE}, {0}};
+static const struct opt_def boot_opts[] = {{"initrd", ARG_VALUE},
+					   {"args", ARG_VALUE},
+					   {"firmware", ARG_VALUE},
+					   {"firmware-log", ARG_VALUE},
 					   {0}};
 static const struct opt_def machine_opts[] = {
-    {"vcpus", OPT_VALUE}, {"mem-mib", OPT_VALUE}, {"smt", OPT_FLAG}, {0}};
-static const struct opt_def put_net_opts[] = {{"mac", OPT_VALUE},    {"rx-bw", OPT_VALUE},
-					      {"rx-ops", OPT_VALUE}, {"tx-bw", OPT_VALUE},
-					      {"tx-ops", OPT_VALUE}, {0}};
-static const struct opt_def patch_net_opts[] = {{"rx-bw", OPT_VALUE},  {"rx-ops", OPT_VALUE},
-						{"tx-bw", OPT_VALUE},  {"tx-ops", OPT_VALUE},
-						{"egress", OPT_VALUE}, {0}};
-static const struct opt_def vsock_opts[] = {{"id", OPT_VALUE}, {0}};
-static const struct opt_def balloon_opts[] = {{"deflate-on-oom", OPT_FLAG},
-					      {"stats-interval", OPT_VALUE},
-					      {"free-page-reporting", OPT_FLAG},
+    {"vcpus", ARG_VALUE}, {"mem-mib", ARG_VALUE}, {"smt", ARG_FLAG}, {0}};
+static const struct opt_def put_net_opts[] = {{"mac", ARG_VALUE},    {"rx-bw", ARG_VALUE},
+					      {"rx-ops", ARG_VALUE}, {"tx-bw", ARG_VALUE},
+					      {"tx-ops", ARG_VALUE}, {0}};
+static const struct opt_def patch_net_opts[] = {{"rx-bw", ARG_VALUE},  {"rx-ops", ARG_VALUE},
+						{"tx-bw", ARG_VALUE},  {"tx-ops", ARG_VALUE},
+						{"egress", ARG_VALUE}, {0}};
+static const struct opt_def vsock_opts[] = {{"id", ARG_VALUE}, {0}};
+static const struct opt_def balloon_opts[] = {{"deflate-on-oom", ARG_FLAG},
+					      {"stats-interval", ARG_VALUE},
+					      {"free-page-reporting", ARG_FLAG},
 					      {0}};
 static const struct opt_def hotplug_opts[] = {
-    {"block-mib", OPT_VALUE}, {"slot-mib", OPT_VALUE}, {0}};
-static const struct opt_def pmem_opts[] = {{"ro", OPT_FLAG}, {"root", OPT_FLAG}, {0}};
-static const struct opt_def create_opts[] = {{"type", OPT_VALUE}, {0}};
+    {"block-mib", ARG_VALUE}, {"slot-mib", ARG_VALUE}, {0}};
+static const struct opt_def pmem_opts[] = {{"ro", ARG_FLAG}, {"root", ARG_FLAG}, {0}};
+static const struct opt_def create_opts[] = {{"type", ARG_VALUE}, {0}};
 static const struct opt_def load_opts[] = {
-    {"resume", OPT_FLAG},	   {"uffd", OPT_FLAG},
-    {"net", OPT_REPEAT},	   {"working-set", OPT_VALUE},
-    {"working-set-ms", OPT_VALUE}, {0}};
-static const struct opt_def migrate_opts[] = {{"local", OPT_FLAG},
-					      {"max-downtime-ms", OPT_VALUE},
-					      {"max-rounds", OPT_VALUE},
-					      {"max-bandwidth", OPT_VALUE},
+    {"resume", ARG_FLAG},	   {"uffd", ARG_FLAG},
+    {"net", ARG_REPEAT},	   {"working-set", ARG_VALUE},
+    {"working-set-ms", ARG_VALUE}, {0}};
+static const struct opt_def migrate_opts[] = {{"local", ARG_FLAG},
+					      {"max-downtime-ms", ARG_VALUE},
+					      {"max-rounds", ARG_VALUE},
+					      {"max-bandwidth", ARG_VALUE},
 					      {0}};
-static const struct opt_def add_disk_opts[] = {{"ro", OPT_FLAG},	  {"direct", OPT_FLAG},
-					       {"serial", OPT_VALUE},	  {"id", OPT_VALUE},
-					       {"num-queues", OPT_VALUE}, {0}};
+static const struct opt_def add_disk_opts[] = {{"ro", ARG_FLAG},	  {"direct", ARG_FLAG},
+					       {"serial", ARG_VALUE},	  {"id", ARG_VALUE},
+					       {"num-queues", ARG_VALUE}, {0}};
 static const struct opt_def add_net_opts[] = {
-    {"mac", OPT_VALUE}, {"id", OPT_VALUE}, {"num-queues", OPT_VALUE}, {0}};
+    {"mac", ARG_VALUE}, {"id", ARG_VALUE}, {"num-queues", ARG_VALUE}, {0}};
 static const struct opt_def add_pmem_opts[] = {
-    {"size", OPT_VALUE}, {"discard-writes", OPT_FLAG}, {"id", OPT_VALUE}, {0}};
+    {"size", ARG_VALUE}, {"discard-writes", ARG_FLAG}, {"id", ARG_VALUE}, {0}};
 static const struct opt_def add_fs_opts[] = {
-    {"id", OPT_VALUE}, {"num-queues", OPT_VALUE}, {"queue-size", OPT_VALUE}, {0}};
-static const struct opt_def add_device_opts[] = {{"id", OPT_VALUE}, {0}};
-static const struct opt_def remove_device_opts[] = {{"timeout-ms", OPT_VALUE}, {0}};
-static const struct opt_def resize_opts[] = {{"vcpus", OPT_VALUE}, {"timeout-ms", OPT_VALUE}, {0}};
+    {"id", ARG_VALUE}, {"num-queues", ARG_VALUE}, {"queue-size", ARG_VALUE}, {0}};
+static const struct opt_def add_device_opts[] = {{"id", ARG_VALUE}, {0}};
+static const struct opt_def remove_device_opts[] = {{"timeout-ms", ARG_VALUE}, {0}};
+static const struct opt_def resize_opts[] = {{"vcpus", ARG_VALUE}, {"timeout-ms", ARG_VALUE}, {0}};
 static const struct opt_def no_opts[] = {{0}};
 
 static const struct command commands[] = {
@@ -179,11 +179,11 @@ static const struct command commands[] = {
     {"raw", 2, 3, no_opts, cmd_raw},
 };
 
-/* Stores the value of option k (an OPT_REPEAT one is appended). */
+/* Stores the value of option k (an ARG_REPEAT one is appended). */
 static int store_option(const struct command *c, int k, const char *value, struct args *a, char *e,
 			size_t n)
 {
-	if (c->opts[k].kind != OPT_REPEAT) {
+	if (c->opts[k].kind != ARG_REPEAT) {
 		a->opt[k] = value;
 		return 0;
 	}
@@ -206,7 +206,7 @@ static int parse_option(const struct command *c, int argc, char **argv, int *i, 
 		const struct opt_def *o = &c->opts[k];
 		if (strlen(o->name) != len || strncmp(o->name, arg, len) != 0)
 			continue;
-		if (o->kind == OPT_FLAG) {
+		if (o->kind == ARG_FLAG) {
 			if (eq)
 				return cmd_fail(e, n, "%s: --%s takes no value", c->name, o->name);
 			a->opt[k] = "";

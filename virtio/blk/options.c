@@ -185,10 +185,10 @@ static const struct opt_key keys[] = {
 
 int virtio_blk_opts_check_spec(const char *spec, char *err, size_t errlen)
 {
-	const char *comma = spec ? strchr(spec, ',') : NULL;
-	if (!spec || !*spec || *spec == ',')
+	const char *end = spec ? opts_item_end(spec) : NULL; /* of the path */
+	if (!spec || end == spec)
 		return parse_fail(err, errlen, "empty disk path");
-	if (comma && !comma[1])
+	if (*end && !end[1])
 		return parse_fail(err, errlen, "empty option (stray comma)");
 	return 0;
 }

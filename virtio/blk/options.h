@@ -43,9 +43,9 @@
  *             absolute name, or relative to its image's folder without `..`); with
  *             backing_files=on only, at most VIRTIO_BLK_BACKING_DIRS_MAX-1 bytes
  *
- * On the command line the path is everything before the first comma, so a path containing a comma
- * cannot be given there; a record (vmm/descriptors/device_record.h) has it as its "path" item,
- * which may hold any text. */
+ * On the command line the path is the string's first item, a comma in it written ",," (as QEMU:
+ * "/a,,b.img,ro" is the path "/a,b.img"); a record (vmm/descriptors/device_record.h) has it as its
+ * "path" item, which may hold any text. */
 #ifndef VIRTIO_BLK_OPTIONS_H
 #define VIRTIO_BLK_OPTIONS_H
 
@@ -97,7 +97,7 @@ struct virtio_blk_opts {
 int virtio_blk_opts_parse(const char *spec, struct virtio_blk_opts *opts, char *err, size_t errlen);
 
 /* The refusals of the string before it is split into items: an empty path ("", ",ro"), a stray
- * comma after it ("d,"). 0, or -EINVAL with err filled. */
+ * comma after it ("d,", "d,,,": the path "d," then nothing). 0, or -EINVAL with err filled. */
 int virtio_blk_opts_check_spec(const char *spec, char *err, size_t errlen);
 
 /* The same from items (base/options.h): the path is the "path" item, the others are the

@@ -246,7 +246,7 @@ static int parse_kind(const struct opt_item *it, struct virtio_net_opts *o, char
 
 int virtio_net_opts_check_kind(const char *spec, char *err, size_t errlen)
 {
-	size_t len = spec ? strcspn(spec, ",") : 0;
+	size_t len = spec ? (size_t)(opts_item_end(spec) - spec) : 0; /* the kind item's */
 
 	if (!len && (!spec || !*spec))
 		return parse_fail(err, errlen, "empty option (%s)", USAGE);

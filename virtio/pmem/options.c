@@ -40,8 +40,8 @@ static int set_id(void *dst, const char *key, const char *val, char *err, size_t
 	return parse_device_id(val, o->id, sizeof(o->id), err, errlen);
 }
 
-/* A path given as an option string cannot hold a comma (the string is split at every one); a
- * record's path item can. */
+/* path=: any text but nothing (a comma in it is written ",," in the option string:
+ * base/options.h). */
 static int set_path(void *dst, const char *key, const char *val, char *err, size_t errlen)
 {
 	struct virtio_pmem_opts *o = dst;

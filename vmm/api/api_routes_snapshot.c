@@ -194,7 +194,7 @@ static const char *load_mem_path(const json_t *body, bool *uffd, struct reply *r
 	return path;
 }
 
-#define API_NIC_OVERRIDE_LEN 96 /* "tap=" IFNAMSIZ ",mac=" 17, with room to spare */
+#define API_NIC_OVERRIDE_LEN 96 /* "tap=" IFNAMSIZ (its commas doubled) ",mac=" 17, and more */
 
 /* One network_overrides entry as a NIC override: "tap=NAME", "mac=MAC" or both (the MAC is
  * checked when the snapshot is opened). Returns false (400) when it has neither or is too long. */
@@ -202,10 +202,8 @@ static bool nic_override(const json_t *o, char *out, size_t len, struct reply *r
 {
 	const char *tap = api_json_str(o, "host_dev_name", NULL);
 	const char *mac = api_json_str(o, "guest_mac", NULL);
-	int n = snprintf(out, len, "%s%s%s%s%s", tap ? "tap=" : "", tap ? tap : "",
-			 tap && mac ? "," : "", mac ? "mac=" : "", mac ? mac : "");
 
-	if ((!tap && !mac) || n < 0 || (size_t)n >= len) {
+	if ((!tap && !mac) || snapshot_nic_override_spec(tap, mac, out, len)) {
 		fault(r, 400,
 		      "network_overrides: each entry needs host_dev_name (a tap name) and/or "
 		      "guest_mac",

@@ -91,16 +91,16 @@ static int load_config_file(struct control *c)
 	return 0;
 }
 
-/* A restore-time --net tap=NAME[,mac=MAC] as a snapshot_open() NIC override. */
-static void nic_override(const struct virtio_net_opts *o, char *out, size_t len)
+/* A restore-time --net tap=NAME[,mac=MAC] as a snapshot_open() NIC override. 0, -ENAMETOOLONG
+ * or -ENOMEM. */
+static int nic_override(const struct virtio_net_opts *o, char *out, size_t len)
 {
 	const uint8_t *m = o->mac;
+	char mac[18];
 
-	if (o->has_mac)
-		snprintf(out, len, "tap=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", o->ifname, m[0],
-			 m[1], m[2], m[3], m[4], m[5]);
-	else
-		snprintf(out, len, "tap=%s", o->ifname);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	return snapshot_nic_override_spec(o->ifname, o->has_mac ? mac : NULL, out, len);
 }
 
 /* True when disk i of `cfg` was given as PATH[,id=NAME] and nothing else: its record has no
@@ -195,7 +195,7 @@ static int device_overrides(const struct vm_config *cfg, struct snapshot_path_ov
  * that shapes the VM. */
 static int restore_here(struct control *c)
 {
-	char taps[VM_MAX_NICS][48] = {{0}}, err[1024] = "", state[4096], mem[4096];
+	char taps[VM_MAX_NICS][64] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[VM_MAX_NICS] = {{0}};
 	struct snapshot_path_override paths[VM_MAX_DISKS + 2];
 	int ntaps = dev_net_count(c->cfg), npaths = 0;
@@ -211,7 +211,10 @@ static int restore_here(struct control *c)
 			log_error("--restore: --net must name a tap (tap=NAME)");
 			return VMM_EXIT_USAGE;
 		}
-		nic_override(nic, taps[i], sizeof(taps[i]));
+		if (nic_override(nic, taps[i], sizeof(taps[i]))) { /* 64 bytes are enough */
+			log_error("--restore: --net tap=%s: out of memory", nic->ifname);
+			return VMM_EXIT_USAGE;
+		}
 		tap_ptrs[i] = (struct snapshot_nic_override){.index = i, .spec = taps[i]};
 	}
 	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);

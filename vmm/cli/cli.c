@@ -374,7 +374,8 @@ void cli_usage(FILE *out)
 	    "                        where every I/O thread has a host CPU beside the vCPUs,\n"
 	    "                        else 64\n"
 	    "\n"
-	    "Devices:\n",
+	    "Devices: an option's items are separated by commas; a comma inside a path or\n"
+	    "value is written twice (\",,\", as in QEMU): --disk /img/a,,b.raw,ro\n",
 	    out);
 	device_usage(out);
 	fputs(
@@ -460,7 +461,8 @@ void cli_usage(FILE *out)
 	    "                        directories, its sockets' and --landlock-rules' paths\n"
 	    "                        (default on where the kernel has Landlock; -v -v lists)\n"
 	    "      --landlock-rules PATH:ro|rw[,...]  more paths for later API requests (a\n"
-	    "                        snapshot directory); rw: create, write, rename there\n"
+	    "                        snapshot directory); rw: create, write, rename there;\n"
+	    "                        a comma in PATH is written \",,\"\n"
 	    "\n"
 	    "Other:\n"
 	    "      --kvm PATH        KVM device; default /dev/kvm\n"

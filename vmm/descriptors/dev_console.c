@@ -35,8 +35,8 @@ static int set_bw(void *dst, const char *key, const char *val, char *err, size_t
 
 static const struct opt_key console_keys[] = {{"bw", 0, set_bw}, {NULL, 0, NULL}};
 
-/* KIND (the option's first element: on the command line a path has no comma, as --disk's)
- * into *c. */
+/* KIND (the option's first element, "file:PATH" read whole: a comma of PATH is written ",," on
+ * the command line, as --disk's) into *c. */
 static int parse_kind(const char *kind, struct dev_console_cfg *c, enum virtio_transport tr,
 		      char *err, size_t errlen)
 {

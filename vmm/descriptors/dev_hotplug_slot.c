@@ -35,8 +35,8 @@ int dev_hotplug_slot_split(const char *arg, char *rest, size_t len, int *slot, c
 		return -ENAMETOOLONG;
 	rest[0] = '\0';
 	for (const char *p = arg; p;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		const char *end = opts_item_end(p); /* ",," stays in the item, as written */
+		size_t n = (size_t)(end - p);
 		if (n >= klen && !strncmp(p, DEV_HOTPLUG_SLOT_KEY, klen)) {
 			int v = slot_value(p, n);
 			if (v < 0 || *slot) {
@@ -58,7 +58,7 @@ int dev_hotplug_slot_split(const char *arg, char *rest, size_t len, int *slot, c
 			out += n;
 			rest[out] = '\0';
 		}
-		p = comma ? comma + 1 : NULL;
+		p = *end ? end + 1 : NULL;
 	}
 	return 0;
 }

@@ -11,9 +11,10 @@
 
 #define DEV_HOTPLUG_SLOT_KEY "hotplug-slot="
 
-/* Copies the comma-separated `arg` into rest[0..len) without its hotplug-slot=N item (N a PCI
- * device number, 1..31) and puts N in *slot (0 when there is none). Returns 0, or -EINVAL
- * (a bad or repeated N) / -ENAMETOOLONG with the reason in err. */
+/* Copies the option string `arg` (base/options.h: its items as written, a ",," kept) into
+ * rest[0..len) without its hotplug-slot=N item (N a PCI device number, 1..31) and puts N in
+ * *slot (0 when there is none). Returns 0, or -EINVAL (a bad or repeated N) / -ENAMETOOLONG with
+ * the reason in err. */
 int dev_hotplug_slot_split(const char *arg, char *rest, size_t len, int *slot, char *err,
 			   size_t errlen);
 

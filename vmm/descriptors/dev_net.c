@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "base/log.h"
+#include "base/options.h"
 #include "base/parse.h"
 #include "virtio/net/net.h"
 #include "virtio/net/tap.h"
@@ -121,8 +122,10 @@ static int add_net(struct vm_config *cfg, const struct opt_items *items, char *e
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	const char *head = arg;
-	while (!strncmp(head, DEV_HOTPLUG_SLOT_KEY, strlen(DEV_HOTPLUG_SLOT_KEY)))
-		head = strchr(head, ',') ? strchr(head, ',') + 1 : "";
+	while (!strncmp(head, DEV_HOTPLUG_SLOT_KEY, strlen(DEV_HOTPLUG_SLOT_KEY))) {
+		const char *end = opts_item_end(head); /* of the hotplug-slot item */
+		head = *end ? end + 1 : end;
+	}
 	int r = virtio_net_opts_check_kind(head, err, errlen);
 	return r ? r : device_record_parse(&device_net, cfg, arg, err, errlen);
 }

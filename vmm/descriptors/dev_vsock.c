@@ -148,7 +148,7 @@ bool dev_vsock_configured(const struct vm_config *cfg)
  * "vsock_id"?} ---- */
 
 /* The values: a CID the guest may have (virtio 1.2 5.10.4: 0-2 are reserved), a path the
- * device can bind (its "_PORT" suffix included) and the --vsock parser can take (no comma). */
+ * device can bind (its "_PORT" suffix included). */
 static int check_vsock_values(const json_t *body, char *err, size_t errlen)
 {
 	uint64_t cid = api_json_uint(body, "guest_cid", 0);

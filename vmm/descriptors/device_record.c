@@ -128,8 +128,6 @@ int device_record_doc_spec(const struct device_desc *d, const json_t *doc, char 
 	struct opt_items items;
 	const struct device_desc *owner;
 	int r = device_record_of_doc(d, doc, &items, &owner);
-	if (!r && !opt_items_fit_string(&items))
-		r = -EINVAL;
 	if (!r)
 		r = opt_items_format(&items, owner->record_head, arg, len);
 	opt_items_free(&items);

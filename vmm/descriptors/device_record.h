@@ -52,9 +52,8 @@ int device_record_from_json(struct vm_config *cfg, const struct device_desc *d, 
 int device_record_of_doc(const struct device_desc *d, const json_t *doc, struct opt_items *out,
 			 const struct device_desc **owner);
 
-/* The same record in the option's string form (--OPTION ARG's ARG), for messages that quote it
- * and tests. Returns 0, -ENAMETOOLONG, -ENOMEM, or -EINVAL when a
- * value holds a comma (the string would read as other items). */
+/* The same record in the option's string form (--OPTION ARG's ARG, a comma in a value written
+ * ",,"), for messages that quote it and tests. Returns 0, -ENAMETOOLONG or -ENOMEM. */
 int device_record_doc_spec(const struct device_desc *d, const json_t *doc, char *arg, size_t len);
 
 /* The first device after `after` (NULL: from the start), in table order, that has a record and

@@ -45,6 +45,18 @@ int snapshot_nic_override_split(const char *spec, char **tap, char **mac, char *
 	return r;
 }
 
+int snapshot_nic_override_spec(const char *tap, const char *mac, char *out, size_t len)
+{
+	struct opt_items l = {0};
+	int r = tap ? opt_items_add(&l, "tap", tap) : 0;
+	if (!r && mac)
+		r = opt_items_add(&l, "mac", mac);
+	if (!r)
+		r = opt_items_format(&l, NULL, out, len);
+	opt_items_free(&l);
+	return r;
+}
+
 /* Sets string member `key` of record `rec`. 0 or -ENOMEM. */
 static int set_member(json_t *rec, const char *key, const char *value)
 {

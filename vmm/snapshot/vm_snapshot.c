@@ -255,18 +255,44 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 
 /* ---- restoring one ---- */
 
+/* ---- a version-1 snapshot's option strings, edited as items (base/options.h): what is written
+ * back has a comma of a value as ",," ---- */
+
+/* rec->arg made the string form of `l` (`head`: the key its first item is read as). 0 or
+ * -ENOMEM. */
+static int put_items(struct cli_record *rec, const struct opt_items *l, const char *head)
+{
+	char *arg = opt_items_string(l, head);
+	if (!arg)
+		return -ENOMEM;
+	free(rec->arg);
+	rec->arg = arg;
+	return 0;
+}
+
+/* The first item of a --net argument (tap=OLD or tapfd=N) made "tap=TAP", the rest as written.
+ * 0 or -ENOMEM. */
+static int replace_kind(struct cli_record *rec, const char *tap)
+{
+	struct opt_items l = {0};
+	char *kind = opt_items_add(&l, "tap", tap) ? NULL : opt_items_string(&l, NULL), *arg = NULL;
+	opt_items_free(&l);
+	if (kind && asprintf(&arg, "%s%s", kind, opts_item_end(rec->arg)) < 0)
+		arg = NULL;
+	free(kind);
+	if (!arg)
+		return -ENOMEM;
+	free(rec->arg);
+	rec->arg = arg;
+	return 0;
+}
+
 /* Replaces "tap=OLD" at the start of a --net argument by "tap=NEW". */
 static int override_tap(struct cli_record *rec, const char *tap)
 {
 	if (!tap || strncmp(rec->arg ? rec->arg : "", "tap=", 4))
 		return 0;
-	const char *rest = strchr(rec->arg, ',');
-	char *arg;
-	if (asprintf(&arg, "tap=%s%s", tap, rest ? rest : "") < 0)
-		return -ENOMEM;
-	free(rec->arg);
-	rec->arg = arg;
-	return 0;
+	return replace_kind(rec, tap);
 }
 
 static int parse_options(struct snapshot_load *l, const json_t *opts, char *err, size_t errlen)
@@ -298,26 +324,21 @@ static int parse_options(struct snapshot_load *l, const json_t *opts, char *err,
 	return 0;
 }
 
-/* Replaces (or adds) the "mac=" part of a --net argument. */
-static int override_mac(struct cli_record *rec, const char *mac)
+/* Replaces every "mac=" item of a --net argument by one "mac=MAC" at its end. 0, -ENOMEM, or
+ * -EINVAL with err filled (an argument opts_split() refuses). */
+static int override_mac(struct cli_record *rec, const char *mac, char *err, size_t errlen)
 {
-	char *copy = strdup(rec->arg ? rec->arg : ""), *save = NULL, *out = NULL;
-	size_t cap = strlen(rec->arg ? rec->arg : "") + strlen(mac) + 8, len = 0;
-
-	out = copy ? calloc(1, cap) : NULL;
-	if (!out) {
-		free(copy);
-		return -ENOMEM;
-	}
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strncmp(t, "mac=", 4))
-			len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", t);
-	}
-	snprintf(out + len, cap - len, "%smac=%s", len ? "," : "", mac);
-	free(copy);
-	free(rec->arg);
-	rec->arg = out;
-	return 0;
+	struct opt_items l;
+	char *old = NULL;
+	int r = opts_split(rec->arg, NULL, &l, err, errlen);
+	while (!r && opt_items_take(&l, "mac", &old))
+		free(old);
+	if (!r)
+		r = opt_items_add(&l, "mac", mac);
+	if (!r)
+		r = put_items(rec, &l, NULL);
+	opt_items_free(&l);
+	return r;
 }
 
 /* Applies NIC override `spec` to the --net option `rec` of NIC `nic`. */
@@ -328,7 +349,7 @@ static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic
 	int r = snapshot_nic_override_take(l, nic, spec, &tap, &mac, err, errlen);
 
 	if (!r && mac)
-		r = override_mac(rec, mac);
+		r = override_mac(rec, mac, err, errlen);
 	/* an fd number means nothing in another process: only a tap name may replace it */
 	if (!r && rec->arg && !strncmp(rec->arg, "tapfd=", 6)) {
 		if (!tap) {
@@ -338,14 +359,7 @@ static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic
 				 nic);
 			r = -EINVAL;
 		} else {
-			const char *rest = strchr(rec->arg, ',');
-			char *arg;
-			if (asprintf(&arg, "tap=%s%s", tap, rest ? rest : "") < 0) {
-				r = -ENOMEM;
-			} else {
-				free(rec->arg);
-				rec->arg = arg;
-			}
+			r = replace_kind(rec, tap);
 		}
 	} else if (!r) {
 		r = override_tap(rec, tap);
@@ -402,37 +416,20 @@ static int override_nics(struct snapshot_load *l, const struct snapshot_nic_over
 	return r ? r : snapshot_nic_overrides_unused(nics, nnics, used, nic, err, errlen);
 }
 
-/* Replaces the value of the "KEY=" item of `rec`'s argument by `value` (the item added when
- * missing); with `key` NULL, the first item (a --disk PATH). */
-static int replace_item(struct cli_record *rec, const char *key, const char *value)
+/* Gives the first "KEY=" item of `rec`'s argument the value `value` (the item added when
+ * missing); `head` is the key its first item is read as (a --disk's PATH: "path"), NULL: none.
+ * 0, -ENOMEM, or -EINVAL with err filled (an argument opts_split() refuses). */
+static int replace_item(struct cli_record *rec, const char *head, const char *key,
+			const char *value, char *err, size_t errlen)
 {
-	const char *arg = rec->arg ? rec->arg : "";
-	size_t cap = strlen(arg) + strlen(value) + (key ? strlen(key) : 0) + 4, len = 0;
-	char *copy = strdup(arg), *out = calloc(1, cap), *save = NULL;
-	bool done = false;
-	int i = 0;
-
-	if (!copy || !out) {
-		free(copy);
-		free(out);
-		return -ENOMEM;
-	}
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), i++) {
-		bool this = key ? !strncmp(t, key, strlen(key)) && t[strlen(key)] == '=' : i == 0;
-		if (this && !done)
-			len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "",
-						key ? key : "", key ? "=" : "", value);
-		else if (!this)
-			len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", t);
-		done |= this;
-	}
-	if (!done)
-		snprintf(out + len, cap - len, "%s%s%s%s", len ? "," : "", key ? key : "",
-			 key ? "=" : "", value);
-	free(copy);
-	free(rec->arg);
-	rec->arg = out;
-	return 0;
+	struct opt_items l;
+	int r = opts_split(rec->arg, head, &l, err, errlen);
+	if (!r)
+		r = opt_items_set(&l, key, value);
+	if (!r)
+		r = put_items(rec, &l, head);
+	opt_items_free(&l);
+	return r;
 }
 
 /* The id path override `o` would know saved option `rec` by, the `n`-th of its kind. */
@@ -521,8 +518,9 @@ static int override_paths(struct snapshot_load *l, const struct snapshot_overrid
 		bool disk = !strcmp(o->option, "disk");
 		if (l->devices)
 			continue; /* version 2: the records' (snapshot_records_override_paths()) */
-		if ((!disk && strcmp(o->option, "vsock")) || !o->path[0] || strchr(o->path, ',')) {
-			snprintf(err, errlen, "%s override `%s`: want a path without a comma",
+		if ((!disk && strcmp(o->option, "vsock")) || !o->path[0]) {
+			/* a comma in it is written ",," where it goes (replace_item()) */
+			snprintf(err, errlen, "%s override `%s`: want a disk's or the vsock's path",
 				 o->option, o->path);
 			return -EINVAL;
 		}
@@ -538,7 +536,8 @@ static int override_paths(struct snapshot_load *l, const struct snapshot_overrid
 				 o->option, o->index, disk ? "disk" : "vsock", o->index);
 		if (!rec)
 			return -EINVAL;
-		int r = replace_item(rec, disk ? NULL : "uds", o->path);
+		int r = replace_item(rec, disk ? "path" : NULL, disk ? "path" : "uds", o->path, err,
+				     errlen);
 		if (r)
 			return r;
 	}

@@ -75,6 +75,11 @@ struct snapshot_nic_override {
 	const char *spec;
 };
 
+/* A NIC override's spec from its tap name and MAC (either NULL: not given) into out[0..len), a
+ * comma in the name written ",," (base/options.h), as snapshot_open() splits it. Returns 0,
+ * -ENAMETOOLONG or -ENOMEM. */
+int snapshot_nic_override_spec(const char *tap, const char *mac, char *out, size_t len);
+
 /* One path override of snapshot_open(): the saved device of option `option` ("disk": a --disk
  * PATH, not a vhost-user one; "vsock": the vsock's uds=) named `id` (a disk's id=, or "driveN"
  * for the N-th disk that has none: the API's drive_id; the vsock's id=, or any for "") or, when

@@ -3,6 +3,7 @@
 #include <criterion/redirect.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/options.h"
@@ -54,6 +55,14 @@ Test(options, items_reach_their_keys_in_order)
 	cr_assert_str_eq(g.log, "on=off;size=;", "an empty value is the key's to judge");
 }
 
+Test(options, a_doubled_comma_is_a_comma_in_the_value)
+{
+	cr_assert_eq(parse("size=1,,ro"), 0, "%s", err);
+	cr_assert_str_eq(g.log, "size=1,ro;", "one item, not size=1 and ro");
+	cr_assert_eq(parse("fwd=,,,ro,fwd=a,,,,b,,"), 0, "%s", err);
+	cr_assert_str_eq(g.log, "fwd=,;ro;fwd=a,,b,;");
+}
+
 Test(options, nothing_is_no_item)
 {
 	cr_assert_eq(parse(NULL), 0);
@@ -66,9 +75,11 @@ Test(options, refusals_say_why)
 	static const struct {
 		const char *spec, *why;
 	} bad[] = {
-	    {"size=1,,ro", "empty option in 'size=1,,ro'"},
+	    {"size=1,,,", "empty option in 'size=1,,,'"}, /* "1," then nothing */
 	    {",ro", "empty option"},
 	    {"ro,", "empty option"},
+	    {"ro,,", "unknown option 'ro,'"}, /* ",," is the key's comma */
+	    {"ro,,size=1", "unknown option 'ro,size'"},
 	    {"speed=5", "unknown option 'speed' (expected size=N[,ro])"},
 	    {"SIZE=5", "unknown option 'SIZE'"},
 	    {"size", "'size' needs a value (expected size=N[,ro])"},
@@ -137,12 +148,60 @@ Test(options, a_split_string_is_its_items_and_parses_the_same)
 	opt_items_free(&l);
 	cr_assert_eq(opts_split(NULL, "path", &l, err, sizeof(err)), 0);
 	cr_assert_eq(l.n, 0);
-	const char *bad[] = {"a,,b", "a,", ",a"};
+	/* a truly empty item: nothing between two separators, or before or after them */
+	const char *bad[] = {"a,", ",a", "a,,,", ",,,", "a,b,,,", ",", "a,,,,,", "a,b,,,,,,c,"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(opts_split(bad[i], NULL, &l, err, sizeof(err)), -EINVAL, "%s", bad[i]);
 		cr_assert(strstr(err, "empty option in"), "%s: %s", bad[i], err);
 		cr_assert_eq(l.n, 0);
+		cr_assert_eq(opts_split(bad[i], "path", &l, err, sizeof(err)), -EINVAL, "%s",
+			     bad[i]);
 	}
+	cr_assert_eq(opts_split(",ro", "path", &l, err, sizeof(err)), -EINVAL, "an empty head");
+	cr_assert_str_eq(err, "empty option in ',ro'");
+}
+
+/* opts_split(spec, head) as items_log() writes them, or "EINVAL". */
+static const char *split_log(const char *spec, const char *head)
+{
+	static char log[256];
+	struct opt_items l;
+	if (opts_split(spec, head, &l, err, sizeof(err)))
+		return "EINVAL";
+	items_log(&l, log, sizeof(log));
+	opt_items_free(&l);
+	return log;
+}
+
+Test(options, a_doubled_comma_is_a_comma_in_the_item_the_pairs_first)
+{
+	static const char *const cases[][3] = {
+	    {"a,,b", NULL, "a,b;"},
+	    {"a,,,b", NULL, "a,;b;"}, /* a literal comma, then the separator */
+	    {"a,,,,b", NULL, "a,,b;"},
+	    {"a,,,,,b", NULL, "a,,;b;"},
+	    {",,a", NULL, ",a;"},
+	    {"a,,", NULL, "a,;"},
+	    {",,", NULL, ",;"},
+	    {",,,,", NULL, ",,;"},
+	    {",,,a", NULL, ",;a;"},
+	    {"k,,=v,,w", NULL, "k,=v,w;"},
+	    {"k=v,,=w,x", NULL, "k=v,=w;x;"},
+	    {"k=,,,,,x=", NULL, "k=,,;x=;"},
+	    {"/a,,b.img,ro", "path", "path=/a,b.img;ro;"},
+	    {",,a,ro", "path", "path=,a;ro;"},
+	    {"/a=b,,c,id=x,,y", "path", "path=/a=b,c;id=x,y;"},
+	    {"/a,,,,", "path", "path=/a,,;"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_str_eq(split_log(cases[i][0], cases[i][1]), cases[i][2], "%s",
+				 cases[i][0]);
+	const char *s = "/a,,b,ro";
+	cr_assert_eq(opts_item_end(s), s + 5, "the first separator");
+	cr_assert_eq(opts_item_end("a,,"), (const char *)"a,," + 3);
+	char *t = opts_item_text(s, 5);
+	cr_assert_str_eq(t, "/a,b");
+	free(t);
 }
 
 Test(options, items_get_the_string_form_s_checks_and_may_hold_commas)
@@ -197,11 +256,75 @@ Test(options, items_write_back_the_string_they_were_split_from)
 	cr_assert_str_eq(buf, "id=x");
 	cr_assert_eq(opt_items_format(&l, NULL, buf, 4), -ENAMETOOLONG, "id=x needs 5 bytes");
 	cr_assert_eq(opt_items_format(&l, NULL, buf, 0), -ENAMETOOLONG);
-	/* a comma in a value (or a key that would split) has no string form */
-	cr_assert_eq(opt_items_add(&l, "path", "/a,b"), 0);
-	cr_assert_not(opt_items_fit_string(&l));
-	opt_items_free(&l);
+	/* what has no string form: a key with an '=', an empty key, a key after the first that
+	 * starts with a comma (",," after a separator is the previous item's comma) */
 	cr_assert_eq(opt_items_add(&l, "a=b", NULL), 0);
 	cr_assert_not(opt_items_fit_string(&l));
+	opt_items_free(&l);
+	cr_assert_eq(opt_items_add(&l, "", "v"), 0);
+	cr_assert_not(opt_items_fit_string(&l));
+	opt_items_free(&l);
+	cr_assert_eq(opt_items_add(&l, ",a", NULL), 0);
+	cr_assert(opt_items_fit_string(&l), "first: \",,a\" reads back");
+	cr_assert_eq(opt_items_add(&l, ",b", NULL), 0);
+	cr_assert_not(opt_items_fit_string(&l));
+	opt_items_free(&l);
+}
+
+Test(options, commas_in_keys_and_values_are_written_doubled_and_read_back)
+{
+	static const char *const specs[][2] = {
+	    {"/a,,b.img,ro,id=x,,y", "path"},
+	    {",,/a,,,,b,,,ro", "path"},
+	    {"size=1,,5,ro,fwd=,,,,", NULL},
+	    {"k,,=v,,w,a,,,b", NULL},
+	    {",,a,b", NULL},
+	};
+	struct opt_items l, back;
+	char buf[64];
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		cr_assert_eq(opts_split(specs[i][0], specs[i][1], &l, err, sizeof(err)), 0, "%s",
+			     specs[i][0]);
+		cr_assert(opt_items_fit_string(&l), "%s", specs[i][0]);
+		cr_assert_eq(opt_items_format(&l, specs[i][1], buf, sizeof(buf)), 0);
+		cr_expect_str_eq(buf, specs[i][0]);
+		char *str = opt_items_string(&l, specs[i][1]);
+		cr_expect_str_eq(str, specs[i][0]);
+		free(str);
+		opt_items_free(&l);
+	}
+	/* items with commas -> string -> the same items */
+	cr_assert_eq(opt_items_add(&l, "path", ",/a,b,"), 0);
+	cr_assert_eq(opt_items_add(&l, "k,", ",v"), 0);
+	cr_assert_eq(opt_items_add(&l, "f,", NULL), 0);
+	cr_assert(opt_items_fit_string(&l));
+	cr_assert_eq(opt_items_format(&l, "path", buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, ",,/a,,b,,,k,,=,,v,f,,");
+	cr_assert_eq(opts_split(buf, "path", &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_str_eq(back.v[i].key, l.v[i].key);
+		cr_assert((!back.v[i].value && !l.v[i].value) ||
+			  !strcmp(back.v[i].value, l.v[i].value));
+	}
+	opt_items_free(&back);
+	cr_assert_eq(opt_items_format(&l, "path", buf, 6), -ENAMETOOLONG);
+	cr_assert_str_eq(buf, ",,/a,", "what fitted, a pair cut");
+	opt_items_free(&l);
+}
+
+Test(options, set_replaces_a_value_in_its_place_or_adds_it)
+{
+	struct opt_items l;
+	char log[128];
+	cr_assert_eq(opts_split("/a,id=x,ro", "path", &l, err, sizeof(err)), 0);
+	cr_assert_eq(opt_items_set(&l, "path", "/b,c"), 0);
+	cr_assert_eq(opt_items_set(&l, "ro", NULL), 0);
+	cr_assert_eq(opt_items_set(&l, "mac", "m"), 0);
+	items_log(&l, log, sizeof(log));
+	cr_assert_str_eq(log, "path=/b,c;id=x;ro;mac=m;");
+	char *s = opt_items_string(&l, "path");
+	cr_assert_str_eq(s, "/b,,c,id=x,ro,mac=m");
+	free(s);
 	opt_items_free(&l);
 }

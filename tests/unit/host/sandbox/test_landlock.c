@@ -197,3 +197,20 @@ Test(landlock, parse_rules)
 	cr_assert_eq(landlock_parse_rules("", record, &s), -EINVAL);
 	cr_assert_eq(landlock_parse_rules("/a:ro,", record, &s), -EINVAL);
 }
+
+/* ",," is a comma in the path, as in an option string (base/options.h). */
+Test(landlock, a_doubled_comma_is_a_comma_in_a_rule_s_path)
+{
+	struct seen s = {0};
+	cr_assert_eq(landlock_parse_rules("/srv/a,,b:rw,/c,,,,:ro,/d,,:rw", record, &s), 0);
+	cr_assert_eq(s.n, 3);
+	cr_assert_str_eq(s.paths[0], "/srv/a,b");
+	cr_assert_eq(s.access[0], LANDLOCK_READ | LANDLOCK_WRITE | LANDLOCK_CHANGE);
+	cr_assert_str_eq(s.paths[1], "/c,,");
+	cr_assert_eq(s.access[1], LANDLOCK_READ);
+	cr_assert_str_eq(s.paths[2], "/d,");
+	s.n = 0;
+	cr_assert_eq(landlock_parse_rules("/d,,,/e:ro", record, &s), -EINVAL,
+		     "',,,' is a comma, then the separator: \"/d,\" has no access");
+	cr_assert_eq(landlock_parse_rules("/a,,:ro,", record, &s), -EINVAL, "an empty rule");
+}

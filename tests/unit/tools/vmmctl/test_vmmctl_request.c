@@ -428,6 +428,12 @@ Test(vmmctl_request, snapshots)
 		      " \"guest_mac\": \"52:54:00:00:00:08\"}]}",
 		      "snapshot-load", "a", "b", "--resume", "--net",
 		      "net0,tap=tap7,mac=52:54:00:00:00:07", "--net=net1,mac=52:54:00:00:00:08");
+	/* ",," is a comma in the value (base/options.h) */
+	ASSERT_BUILDS("PUT", "/snapshot/load",
+		      "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\", \"resume_vm\": false,"
+		      " \"network_overrides\": [{\"iface_id\": \"net0\", \"host_dev_name\":"
+		      " \"t,7\"}]}",
+		      "snapshot-load", "a", "b", "--net", "net0,tap=t,,7");
 	ASSERT_REFUSED("--type wants Full or Diff, not 'Half'", "snapshot-create", "a", "b",
 		       "--type", "Half");
 	ASSERT_REFUSED("missing argument", "snapshot-create", "a");
@@ -449,8 +455,8 @@ Test(vmmctl_request, snapshots)
 Test(vmmctl_request, bad_network_overrides)
 {
 	static const char *const bad[] = {
-	    "net0",	 "net0,",  "net0,tap", "net0,tap=",    "net0,foo=bar",
-	    "a/b,tap=t", ",tap=t", "tap=t",    "net0,mac=m,,", "net0,tap=a,tap=b"};
+	    "net0",	 "net0,",  "net0,tap", "net0,tap=",	"net0,foo=bar",
+	    "a/b,tap=t", ",tap=t", "tap=t",    "net0,mac=m,,,", "net0,tap=a,tap=b"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ASSERT_REFUSED("snapshot-load: --net", "snapshot-load", "a", "b", "--net", bad[i]);
 	ASSERT_REFUSED("tap= given twice", "snapshot-load", "a", "b", "--net", "net0,tap=a,tap=b");

@@ -507,7 +507,8 @@ Test(virtio_balloon_opts, refuses_bad_input)
 			     "stats=1m",
 			     "stats=s",
 			     "stats=86401",
-			     "size=1,,",
+			     "size=1,,", /* the size "1," */
+			     "size=1,,,",
 			     "size=1,size=2",
 			     "deflate-on-oom=yes",
 			     "what=1",

@@ -96,7 +96,22 @@ Test(blk_opts, empty_path_is_refused)
 	cr_assert_not_null(strstr(err, "empty disk path"), "%s", err);
 	cr_assert_eq(parse(",ro"), -EINVAL);
 	cr_assert_not_null(strstr(err, "empty disk path"), "%s", err);
+	cr_assert_eq(parse(",,,ro"), 0, "the path ',' (%s)", err);
+	cr_assert_str_eq(o.path, ",");
 	cr_assert_eq(virtio_blk_opts_parse(NULL, &o, err, sizeof(err)), -EINVAL);
+}
+
+Test(blk_opts, a_doubled_comma_is_a_comma_in_the_path)
+{
+	cr_assert_eq(parse("d,,ro"), 0, "%s", err);
+	cr_assert_str_eq(o.path, "d,ro");
+	cr_assert_not(o.ro, "ro is part of the path");
+	cr_assert_eq(parse("/a,,b.img,ro,serial=s,,1"), 0, "%s", err);
+	cr_assert_str_eq(o.path, "/a,b.img");
+	cr_assert(o.ro);
+	cr_assert_str_eq(o.serial, "s,1");
+	cr_assert_eq(parse("d,,"), 0, "%s", err);
+	cr_assert_str_eq(o.path, "d,");
 }
 
 Test(blk_opts, unknown_key_is_named)
@@ -124,7 +139,8 @@ Test(blk_opts, stray_comma_and_repeated_key_are_refused)
 {
 	cr_assert_eq(parse("d,"), -EINVAL);
 	cr_assert_not_null(strstr(err, "empty option"), "%s", err);
-	cr_assert_eq(parse("d,,ro"), -EINVAL);
+	cr_assert_eq(parse("d,,,"), -EINVAL, "the path d, then a stray comma");
+	cr_assert_not_null(strstr(err, "stray comma"), "%s", err);
 	cr_assert_eq(parse("d,ro,ro"), -EINVAL);
 	cr_assert_not_null(strstr(err, "given twice"), "%s", err);
 	cr_assert_eq(parse("d,cache=none,cache=writeback"), -EINVAL);

@@ -50,6 +50,15 @@ Test(virtio_fs_opts, parses_cloud_hypervisor_style)
 	cr_assert_eq(o.queue_size, 256);
 }
 
+Test(virtio_fs_opts, a_doubled_comma_is_a_comma_in_the_socket)
+{
+	struct virtio_fs_opts o;
+	char err[128] = "";
+	cr_assert_eq(virtio_fs_opts_parse("tag=a,socket=/s,,t", &o, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_str_eq(o.socket, "/s,t");
+}
+
 Test(virtio_fs_opts, refuses_bad_input)
 {
 	struct virtio_fs_opts o;
@@ -58,7 +67,8 @@ Test(virtio_fs_opts, refuses_bad_input)
 	    "",
 	    "tag=a",
 	    "socket=/s",
-	    "tag=a,,socket=/s",
+	    "tag=a,,socket=/s", /* the tag "a,socket=/s", no socket */
+	    "tag=a,socket=/s,,,",
 	    "tag=a,socket=/s,num-queues=0",
 	    "tag=a,socket=/s,num-queues=17",
 	    "tag=a,socket=/s,queue-size=100",

@@ -581,7 +581,8 @@ Test(virtio_mem, options)
 	    "",
 	    "block=2M",
 	    "total=1G,total=1G",
-	    "total=1G,,block=2M",
+	    "total=1G,,block=2M", /* ",," is a comma in the size: "1G,block=2M" */
+	    "total=1G,,,",	  /* "1G," and an empty item */
 	    "total=0",
 	    "total=x",
 	    "size=1G",

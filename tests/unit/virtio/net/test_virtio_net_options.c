@@ -30,6 +30,13 @@ Test(net_options, tap_with_mac)
 	cr_expect_eq(o.nhostfwd, 0);
 }
 
+Test(net_options, a_doubled_comma_is_a_comma_in_the_tap_name)
+{
+	cr_assert_eq(parse("tap=t,,0,mac=52:54:00:AB:cd:ef"), 0, "%s", msg);
+	cr_expect_str_eq(o.ifname, "t,0");
+	cr_expect(o.has_mac);
+}
+
 Test(net_options, tapfd)
 {
 	cr_assert_eq(parse("tapfd=3"), 0);
@@ -78,7 +85,8 @@ Test(net_options, errors)
 	    "user,hostfwd=tcp::2222:22",
 	    "user,hostfwd=tcp:1.2.3:2222-:22",
 	    "tap=t0,hostfwd=tcp::2222-:22",
-	    "user,,mac=52:54:00:12:34:56",
+	    "user,,mac=52:54:00:12:34:56", /* one item: the kind "user,mac=..." */
+	    "user,mac=52:54:00:12:34:56,,,",
 	    "user,",
 	    "user,speed=10",
 	    "user,mac",

@@ -413,13 +413,17 @@ Test(virtio_pmem, options)
 	cr_assert_eq(o.rl.bw.refill_ms, 100);
 	cr_assert_eq(o.rl.ops.size, 10);
 	cr_assert_eq(o.rl.ops.one_time_burst, 5);
+	/* ",," is a comma in the path, not a separator */
+	cr_assert_eq(virtio_pmem_opts_parse("path=/a,,ro", &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(o.path, "/a,ro");
+	cr_assert_not(o.read_only);
 	const char *bad[] = {"path=/a,bw=1M",
 			     "path=/a,ops=x:1",
 			     "",
 			     "ro",
 			     "path=",
 			     "path=/a,path=/b",
-			     "path=/a,,ro",
+			     "path=/a,,,",
 			     "path=/a,ro=yes",
 			     "path=/a,size=4M",
 			     "file=/a",

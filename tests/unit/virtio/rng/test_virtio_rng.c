@@ -463,7 +463,7 @@ Test(virtio_rng_opts, parses)
 Test(virtio_rng_opts, rejects)
 {
 	const char *bad[] = {"rate",	      "rate=",	 "rate=0",	   "rate=abc", "rate=-5",
-			     "rate=2G",	      "speed=5", "rate=5,",	   ",rate=5",  "rate=5,,",
+			     "rate=2G",	      "speed=5", "rate=5,",	   ",rate=5",  "rate=5,,,",
 			     "rate=1,rate=2", "burst=5", "rate=5,burst=0", "rate=5 ",  "RATE=5"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct virtio_rng_opts o = {.rate = 77, .burst = 77};

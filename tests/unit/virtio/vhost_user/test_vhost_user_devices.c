@@ -58,6 +58,16 @@ Test(vu_opts, parses_disk_and_nic)
 	cr_assert_str_eq(o.id, "eth1");
 }
 
+Test(vu_opts, a_doubled_comma_is_a_comma_in_the_socket)
+{
+	struct vu_opts o;
+	char err[160] = "";
+	cr_assert_eq(vu_opts_parse("vhost-user=/s,,id=a", VU_OPTS_BLK, &o, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_str_eq(o.socket, "/s,id=a");
+	cr_assert_str_eq(o.id, "", "id= is part of the path");
+}
+
 Test(vu_opts, refuses_bad_input_with_a_message)
 {
 	struct vu_opts o;
@@ -69,7 +79,7 @@ Test(vu_opts, refuses_bad_input_with_a_message)
 	    {"", VU_OPTS_BLK},
 	    {"/disk.img", VU_OPTS_BLK},
 	    {"vhost-user=", VU_OPTS_BLK},
-	    {"vhost-user=/s,,id=a", VU_OPTS_BLK},
+	    {"vhost-user=/s,,,", VU_OPTS_BLK},
 	    {"vhost-user=/s,cache=none", VU_OPTS_BLK},
 	    {"vhost-user=/s,vhost-user=/t", VU_OPTS_BLK},
 	    {"vhost-user=/s,num-queues=0", VU_OPTS_BLK},

@@ -690,6 +690,11 @@ Test(virtio_vsock_opts, parser)
 	cr_assert_eq(virtio_vsock_opts_parse("cid=3,uds=/a,id=vs0", &o, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_expect_str_eq(o.id, "vs0");
+	cr_assert_eq(virtio_vsock_opts_parse("cid=3,uds=/a,,b,id=v,,s", &o, err, sizeof(err)),
+		     -EINVAL, "an id has no comma");
+	cr_assert_eq(virtio_vsock_opts_parse("cid=3,uds=/a,,b,,", &o, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_str_eq(o.uds, "/a,b,", "\",,\" is a comma in the path");
 	const char *bad[] = {"",
 			     "cid=3,uds=/a,id=",
 			     "cid=3,uds=/a,id=x/y",
@@ -702,7 +707,8 @@ Test(virtio_vsock_opts, parser)
 			     "cid=3,uds=/a,cid=4",
 			     "cid=3,uds=/a,foo=1",
 			     "cid=4294967295,uds=/a",
-			     "cid=3,,uds=/a",
+			     "cid=3,,uds=/a", /* the cid "3,uds=/a" */
+			     "cid=3,uds=/a,,,",
 			     "cid=-3,uds=/a"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(virtio_vsock_opts_parse(bad[i], &o, err, sizeof(err)), -EINVAL, "%s",

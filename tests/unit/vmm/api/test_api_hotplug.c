@@ -526,6 +526,9 @@ Test(api_hotplug, commas_stay_in_their_values)
 	cr_assert_str_eq(a.items.v[0].value, "vhost-user=/a,ro");
 	cr_assert_str_eq(a.items.v[1].value, "a,b");
 	cr_assert_not(a.vhost_user, "a file, whatever its name");
+	char spec[128];
+	cr_assert_eq(api_hotplug_add_spec(&a, spec, sizeof(spec)), 0);
+	cr_assert_str_eq(spec, "vhost-user=/a,,ro,serial=a,,b", "the string form doubles them");
 	api_hotplug_add_free(&a);
 	cr_assert_eq(vsock("{\"cid\": 3, \"socket\": \"/v,cid=9\"}", &a), 0, "%s", err);
 	cr_assert_eq(pmem("{\"file\": \"/p,root\"}", &a), 0, "%s", err);

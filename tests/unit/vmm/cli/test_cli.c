@@ -13,8 +13,11 @@
 #include "vmm/descriptors/dev_console.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_display.h"
+#include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_pmem.h"
 #include "vmm/descriptors/dev_rng.h"
+#include "vmm/descriptors/dev_vsock.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 
@@ -108,6 +111,42 @@ Test(cli, hugepages_and_boot_timer_flags)
 	cr_assert_eq(c.nrecorded, 3, "--smt is recorded for snapshots");
 	cli_free(&c);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--smt"), CLI_RUN, "one vCPU is fine");
+	cli_free(&c);
+}
+
+/* Member `key` of the first record instance of device `d` in `c`: a path as the device keeps it. */
+static void expect_record_path(const struct vm_config *c, const struct device_desc *d,
+			       const char *key, const char *want)
+{
+	json_t *rec = device_record_instance(c, d, 0);
+	cr_assert_not_null(rec, "%s: no record", d->name);
+	cr_expect_str_eq(json_string_value(json_object_get(rec, key)), want, "%s %s", d->name, key);
+	json_decref(rec);
+}
+
+/* ",," in an option string is a literal comma (as in QEMU): every path an option holds may have
+ * one, its device gets the path with one comma, and the items after it stay items. */
+Test(cli, a_doubled_comma_is_a_comma_in_a_path)
+{
+	struct vm_config c;
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "/tmp/a,,b.img,ro", "--pmem",
+			   "path=/tmp/p,,m.img,id=pm", "--vsock", "cid=3,uds=/tmp/v,,s.sock",
+			   "--console", "file:/tmp/o,,ut.log", "--fs",
+			   "tag=t,socket=/tmp/f,,s.sock"),
+		     CLI_RUN);
+	cr_assert_str_eq(dev_disk_opts(&c, 0)->path, "/tmp/a,b.img");
+	cr_assert(dev_disk_opts(&c, 0)->ro, "ro is the next item");
+	cr_assert_eq(dev_console_config(&c).mode, CONSOLE_MODE_FILE);
+	cr_assert_str_eq(dev_console_config(&c).path, "/tmp/o,ut.log");
+	expect_record_path(&c, &device_pmem, "path", "/tmp/p,m.img");
+	expect_record_path(&c, &device_pmem, "id", "pm");
+	expect_record_path(&c, &device_vsock, "uds", "/tmp/v,s.sock");
+	expect_record_path(&c, &device_fs, "socket", "/tmp/f,s.sock");
+	cli_free(&c);
+	/* an odd run: the pairs, then the separator */
+	cr_assert_eq(PARSE(&c, "-k", "x", "--disk", "/tmp/a,,,ro"), CLI_RUN);
+	cr_assert_str_eq(dev_disk_opts(&c, 0)->path, "/tmp/a,");
+	cr_assert(dev_disk_opts(&c, 0)->ro);
 	cli_free(&c);
 }
 

@@ -48,9 +48,9 @@ Test(dev_console, kinds_with_a_byte_bucket)
 Test(dev_console, bad_specs_are_usage_errors, .init = quiet)
 {
 	struct vm_config c;
-	char *bad[] = {"file:",		"file:/o,",	  "file:/o,bw=", "file:/o,bw=1",
-		       "stdio,bw=x:1",	"stdio,nope=1",	  "none,bw=1:1", "stdio,bw=1:1,bw=2:2",
-		       "serial:/dev/x", "file:/o,,bw=1:1"};
+	char *bad[] = {"file:",		"file:/o,",	"file:/o,bw=", "file:/o,bw=1",
+		       "stdio,bw=x:1",	"stdio,nope=1", "none,bw=1:1", "stdio,bw=1:1,bw=2:2",
+		       "serial:/dev/x", "file:/o,,,"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(PARSE(&c, "-k", "x", "--console", bad[i]), CLI_EXIT_USAGE, "%s",
 			     bad[i]);

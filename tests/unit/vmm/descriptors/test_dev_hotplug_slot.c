@@ -220,8 +220,23 @@ Test(dev_hotplug_slot, empty_items_stay)
 	int slot;
 	cr_assert_eq(split(",ro", rest, sizeof(rest), &slot), 0);
 	cr_assert_str_eq(rest, ",ro");
-	cr_assert_eq(split("hotplug-slot=2,,x", rest, sizeof(rest), &slot), 0);
-	cr_assert_str_eq(rest, ",x");
+	cr_assert_eq(split("x,hotplug-slot=2,", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, "x,");
+	cr_assert_eq(slot, 2);
+}
+
+Test(dev_hotplug_slot, a_doubled_comma_stays_in_its_item)
+{
+	char rest[128];
+	int slot;
+	cr_assert_eq(split(",,a,hotplug-slot=3,b,,c", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, ",,a,b,,c", "the items as written");
+	cr_assert_eq(slot, 3);
+	cr_assert_eq(split("/a,,hotplug-slot=3", rest, sizeof(rest), &slot), 0);
+	cr_assert_str_eq(rest, "/a,,hotplug-slot=3", "one item: a path");
+	cr_assert_eq(slot, 0);
+	cr_assert_eq(split("hotplug-slot=2,,x", rest, sizeof(rest), &slot), -EINVAL,
+		     "one item: hotplug-slot=\"2,x\"");
 }
 
 static struct vm novm; /* a VM whose devices are not built: pins change blocks only */

@@ -325,6 +325,38 @@ Test(snapshot_open, a_vsock_override_replaces_its_socket)
 	cr_assert_eq(cfg.nrecorded, 0, "the vsock is its record, not a recorded option");
 }
 
+/* A version-1 file's option strings never held ",," (it was refused then); an override's path
+ * or tap name with a comma goes into the saved option as ",," (base/options.h), so the device
+ * gets it whole and the options after it stay its own. */
+Test(snapshot_open, a_version_1_override_may_hold_a_comma)
+{
+	write_state(
+	    "[[\"disk\", \"/elsewhere/a.img,ro\"], [\"vsock\", \"cid=3,uds=/run/old.sock\"], "
+	    "[\"net\", \"tapfd=9,id=eth0\"]]",
+	    NULL);
+	const struct snapshot_path_override p[] = {
+	    {.option = "disk", .id = NULL, .index = 0, .path = "/srv/a,id=x.img"},
+	    {.option = "vsock", .id = "", .path = "/run/c,7.sock"}};
+	char spec[64];
+	cr_assert_eq(snapshot_nic_override_spec("t,1", "02:00:00:00:00:07", spec, sizeof(spec)), 0);
+	cr_assert_str_eq(spec, "tap=t,,1,mac=02:00:00:00:00:07");
+	const struct snapshot_nic_override ov[] = {{.id = "eth0", .spec = spec}};
+	const struct snapshot_overrides o = {.nics = ov, .nnics = 1, .paths = p, .npaths = 2};
+	cr_assert_eq(snapshot_open(&l, path, NULL, &cfg, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->path, "/srv/a,id=x.img");
+	cr_assert(dev_disk_opts(&cfg, 0)->ro, "the options after the path stay");
+	cr_assert_str_eq(dev_disk_opts(&cfg, 0)->id, "", "id=x is the path's");
+	record_member_is(&cfg, &device_vsock, 0, "uds", "/run/c,7.sock");
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->ifname, "t,1");
+	cr_assert_str_eq(dev_net_opts(&cfg, 0)->id, "eth0");
+	cr_assert_eq(dev_net_opts(&cfg, 0)->mac[5], 7);
+	reopen();
+	write_state("[[\"disk\", \"/elsewhere/a.img,ro\"]]", NULL);
+	const struct snapshot_path_override empty[] = {{.option = "disk", .index = 0, .path = ""}};
+	cr_assert_eq(open_paths(empty, 1), -EINVAL);
+	cr_assert(strstr(err, "want a disk's or the vsock's path"), "%s", err);
+}
+
 Test(snapshot_open, a_migration_takes_paths_only_from_the_destinations_rules)
 {
 	snprintf(hello_config, sizeof(hello_config),
