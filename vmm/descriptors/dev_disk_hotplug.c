@@ -49,14 +49,8 @@ static int room(const struct vm_config *cfg, char *err, size_t errlen)
 /* By its id=, else by the API's name of a disk without one (drive<N>). */
 static int find(const struct vm_config *cfg, const char *id)
 {
-	char name[VM_HOTPLUG_ID_MAX];
-	int i = dev_disk_find_id(cfg, id);
-	for (int j = 0; i < 0 && j < dev_disk_count(cfg); j++) {
-		dev_disk_api_id(cfg, j, name, sizeof(name));
-		if (!strcmp(name, id))
-			i = j;
-	}
-	return i;
+	return dev_hotplug_find_named(cfg, id, dev_disk_count(cfg), dev_disk_find_id,
+				      dev_disk_api_id);
 }
 
 static bool is_root(const struct vm_config *cfg, int i)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "virtio/core/device.h"
@@ -15,6 +16,20 @@ int dev_hotplug_room(int n, int max, const char *plural, char *err, size_t errle
 		return 0;
 	snprintf(err, errlen, "the VM has as many %s as it may have (%d)", plural, max);
 	return -ENOSPC;
+}
+
+int dev_hotplug_find_named(const struct vm_config *cfg, const char *id, int n,
+			   int (*find_id)(const struct vm_config *cfg, const char *id),
+			   void (*api_id)(const struct vm_config *cfg, int i, char *id, size_t len))
+{
+	char name[64];
+	int i = find_id(cfg, id);
+	for (int j = 0; i < 0 && j < n; j++) {
+		api_id(cfg, j, name, sizeof(name));
+		if (!strcmp(name, id))
+			i = j;
+	}
+	return i;
 }
 
 int dev_hotplug_init(struct vm *vm, int r, struct virtio_dev **dev, char *err, size_t errlen)

@@ -10,6 +10,13 @@
  * many PLURAL as it may have (MAX)" in err. */
 int dev_hotplug_room(int n, int max, const char *plural, char *err, size_t errlen);
 
+/* Instance `id` of a kind whose API names an instance without id= by its place (drive<N>,
+ * net<N>): by its id= (find_id), else by that name (api_id), among n instances; -1: none. */
+int dev_hotplug_find_named(const struct vm_config *cfg, const char *id, int n,
+			   int (*find_id)(const struct vm_config *cfg, const char *id),
+			   void (*api_id)(const struct vm_config *cfg, int i, char *id,
+					  size_t len));
+
 /* After a device model's create returned r: 0 with *dev initialised over the VM's guest memory,
  * or the error (the device freed again; err from the log when the step left it empty). */
 int dev_hotplug_init(struct vm *vm, int r, struct virtio_dev **dev, char *err, size_t errlen);

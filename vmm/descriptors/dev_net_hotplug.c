@@ -30,14 +30,7 @@ static int room(const struct vm_config *cfg, char *err, size_t errlen)
 /* By its id=, else by the API's name of a NIC without one (net<N>). */
 static int find(const struct vm_config *cfg, const char *id)
 {
-	char name[VM_HOTPLUG_ID_MAX];
-	int i = dev_net_find_id(cfg, id);
-	for (int j = 0; i < 0 && j < dev_net_count(cfg); j++) {
-		dev_net_api_id(cfg, j, name, sizeof(name));
-		if (!strcmp(name, id))
-			i = j;
-	}
-	return i;
+	return dev_hotplug_find_named(cfg, id, dev_net_count(cfg), dev_net_find_id, dev_net_api_id);
 }
 
 static enum virtio_transport transport(const struct vm_config *cfg, int i)
