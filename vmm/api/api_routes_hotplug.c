@@ -17,7 +17,6 @@
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
-#include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/device_record.h"
 
 #define NO_HOTPLUG "device hotplug is not available in this VMM"
@@ -182,8 +181,9 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 	int err = device_record_of_doc(d, doc, &items, &owner);
 	json_decref(doc);
 	if (!err)
-		err = api_hotplug_from_items(d->api->section, id, &items, owner == &device_vu_blk,
-					     &req, r->err, sizeof(r->err));
+		/* a record of another descriptor than the section's: a drive's vhost-user one */
+		err = api_hotplug_from_items(d->api->section, id, &items, owner != d, &req, r->err,
+					     sizeof(r->err));
 	opt_items_free(&items);
 	if (err) {
 		if (err == -ENOMEM)

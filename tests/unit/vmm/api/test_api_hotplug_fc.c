@@ -120,6 +120,7 @@ static struct {
 	enum api_hotplug_kind kind;
 	char option[1024], id[API_HOTPLUG_ID_MAX];
 	char first[256]; /* the first item's value (a drive's path) */
+	bool vhost_user;
 	unsigned timeout;
 } fk;
 
@@ -130,6 +131,7 @@ static int f_add(void *ctx, const struct api_hotplug_add *r, char *id, int *slot
 	fk.kind = r->kind;
 	cr_assert_eq(api_hotplug_add_spec(r, fk.option, sizeof(fk.option)), 0);
 	snprintf(fk.first, sizeof(fk.first), "%s", r->items.n ? r->items.v[0].value : "");
+	fk.vhost_user = r->vhost_user;
 	snprintf(fk.id, sizeof(fk.id), "%s", r->id);
 	if (fk.result) {
 		snprintf(e, l, "fake: id %s: another device has it already", r->id);
@@ -260,4 +262,19 @@ Test(api_hotplug_fc, a_comma_in_a_hot_added_path_stays_in_it)
 		     204, "%s", resp.body);
 	cr_assert_eq(fk.adds, 1);
 	cr_assert_str_eq(fk.first, "/d,ro");
+}
+
+/* Firecracker's vhost-user drive ("socket") after InstanceStart: its record is vhost-user-blk's,
+ * the request says so, and the socket stays whole. */
+Test(api_hotplug_fc, a_drive_with_a_socket_is_a_vhost_user_add)
+{
+	api_set_running(&api, NULL);
+	cr_assert_eq(req("PUT", "/drives/vu1",
+			 "{\"drive_id\": \"vu1\", \"socket\": \"/run/b,1.sock\", "
+			 "\"is_root_device\": false}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.adds, 1);
+	cr_assert_eq(fk.kind, API_HOTPLUG_DISK);
+	cr_assert(fk.vhost_user, "a vhost-user disk");
+	cr_assert_str_eq(fk.first, "/run/b,1.sock");
 }
