@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # framework/, when run in L1
 
-from framework import host, l1, paths  # noqa: E402
+from framework import guest_env, host, l1, paths  # noqa: E402
 from framework.proc import WaitTimeout, read_text  # noqa: E402
 from framework.vm import Vms  # noqa: E402
 
@@ -60,18 +60,8 @@ def efivar_token(marker):
 
 def stock_env():
     """guest-images/stock.sh --print-env as a dict; skips when Debian's kernel cannot be had."""
-    run = subprocess.run([str(paths.SOURCE_DIR / "guest-images" / "stock.sh"), "--print-env"],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        host.skip("no stock kernel", "guest-images/stock.sh could not fetch Debian's kernel: "
-                  + run.stderr.strip()[-300:])
-    import shlex
-    env = {}
-    for line in run.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep:
-            env[name] = " ".join(shlex.split(value))
-    return env
+    return guest_env.env_or_skip("stock.sh", "no stock kernel",
+                                 "guest-images/stock.sh could not fetch Debian's kernel")
 
 
 def cmdline(env, in_l1):

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # framework/, when
 
 import pytest  # noqa: E402
 
-from framework import host, l1, paths  # noqa: E402
+from framework import guest_env, host, l1, paths  # noqa: E402
 from framework.proc import WaitTimeout, read_text  # noqa: E402
 from framework.vm import Vms  # noqa: E402
 
@@ -54,16 +54,7 @@ DONE_AND_LOGIN = r"(?s)\A(?=.*VMM-DEBIAN-DONE)(?=.*[a-z0-9-]+ login:)"
 
 
 def image_env():
-    run = subprocess.run([str(IMAGE_SH), "--print-env"], capture_output=True, text=True)
-    if run.returncode != 0:
-        host.skip("no Debian image", f"{IMAGE_SH} could not build it: {run.stderr.strip()[-300:]}")
-    import shlex
-    env = {}
-    for line in run.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep:
-            env[name] = " ".join(shlex.split(value))
-    return env
+    return guest_env.env_or_skip(IMAGE_SH, "no Debian image", f"{IMAGE_SH} could not build it")
 
 
 # ---- the boots (here, or in L1 with their files in a folder shared with it) ----

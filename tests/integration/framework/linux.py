@@ -12,15 +12,13 @@ import itertools
 import json
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from functools import cache
 from pathlib import Path
 
-from . import host, paths
+from . import guest_env, host, paths
 from .vm import Vm
 
 SHELL_LINE = r"^VMM-GUEST-SHELL: starting"
@@ -32,14 +30,8 @@ def images():
     """guest-images/build.sh --print-env as a dict: VMLINUX, BZIMAGE, INITRAMFS, DISK, CMDLINE,
     EMULATED_KVM... The images are built on first use (minutes) and cached."""
     host.require("kvm")  # before the guest is built: minutes on a cache miss
-    run = subprocess.run([str(paths.SOURCE_DIR / "guest-images" / "build.sh"), "--print-env"],
-                         capture_output=True, text=True)
+    env, run = guest_env.print_env("build.sh")
     assert run.returncode == 0, f"guest-images/build.sh --print-env failed:\n{run.stderr[-3000:]}"
-    env = {}
-    for line in run.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep:
-            env[name] = " ".join(shlex.split(value))
     return env
 
 

@@ -55,7 +55,6 @@
 # resource: linux:2
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -68,7 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # framework/, when
 
 import pytest  # noqa: E402
 
-from framework import host, kvm_trace, l1, paths  # noqa: E402
+from framework import guest_env, host, kvm_trace, l1, paths  # noqa: E402
 from framework.proc import WaitTimeout, read_text, wait_until  # noqa: E402
 from framework.vm import Vms  # noqa: E402
 
@@ -101,17 +100,8 @@ def transports(in_l1):
 
 
 def image_env():
-    run = subprocess.run([str(paths.SOURCE_DIR / "guest-images" / "debian-image.sh"), "--print-env"],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        host.skip("no Debian image", "guest-images/debian-image.sh could not build the image: "
-                  + run.stderr.strip()[-300:])
-    env = {}
-    for line in run.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep:
-            env[name] = " ".join(shlex.split(value))
-    return env
+    return guest_env.env_or_skip("debian-image.sh", "no Debian image",
+                                 "guest-images/debian-image.sh could not build the image")
 
 
 def fresh_overlay(out, name, env):

@@ -2,6 +2,8 @@
 # bus: its root disk over virtio-pci), driven over --api-sock with vmmctl:
 # The guest is restored from a snapshot of it at its shell (linux.shell_snapshot: the boot is
 # not what is tested), with disks of its own; its VMMs run in a network namespace of the test.
+# Both disks' file names hold a comma (drive1's given as ",," on the command line, hp0's as it
+# is in the add's body), which the guest's reads and writes, the snapshot and the migration keep.
 #   0. a disk the VM started with (drive1, /dev/vdb at 00:02.0, beside the root disk) removed
 #      (vmmctl remove-device drive1: the guest is asked to release it as a hot-added one; 204
 #      once it did): /dev/vdb goes, GET /vm/config no longer lists it, and the disk part 1 adds
@@ -98,12 +100,14 @@ def test_hotplug(vms, workdir, netns):
     ns.ip("addr", "add", f"{HP_HOST_IP}/24", "dev", HP_TAP)
     ns.ip("link", "set", HP_TAP, "up")
     root = copy_disk(workdir / "root.ext4")
-    boot1 = blank(workdir / "boot1.img", 8 << 20)  # drive1: a boot disk part 0 removes
-    hp = blank(workdir / "hp.img", 16 << 20)
+    # Both file names hold a comma: the command line writes it ",," (drive1's), an API body
+    # as it is (hp0's add), and the snapshot and migration carry it whole in hp0's record.
+    boot1 = blank(workdir / "boot,1.img", 8 << 20)  # drive1: a boot disk part 0 removes
+    hp = blank(workdir / "hp,0.img", 16 << 20)
     subprocess.run(["mkfs.ext4", "-q", "-F", hp], check=True)  # the guest's busybox has none
     rules = ["--landlock-rules", f"{workdir}:rw"]
     vm, shell = linux.restore(vms, folder, [*rules, "--disk", f"{root},id=drive0",
-                                            "--disk", f"{boot1},id=drive1"],
+                                            "--disk", f"{str(boot1).replace(',', ',,')},id=drive1"],
                               api=True, wrap=ns.wrap)
     vm.api.timeout = 120
 
@@ -278,7 +282,7 @@ def test_hotplug(vms, workdir, netns):
                 {"snapshot_type": "Full", "snapshot_path": str(snap / "state"),
                  "mem_file_path": str(snap / "memory")}, timeout=300)
     state = (snap / "state").read_bytes()
-    snap_util.expect_record(state, "disk", path=".../hp.img", hotplug_slot=None, bw=None)
+    snap_util.expect_record(state, "disk", path=".../hp,0.img", hotplug_slot=None, bw=None)
     vm.stop(grace=0)
     vm, shell = linux.restore(vms, snap, rules, name="restored", api=True, wrap=ns.wrap)
     vm.api.timeout = 120

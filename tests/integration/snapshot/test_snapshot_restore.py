@@ -12,7 +12,9 @@
 #      must end with TEST PASS, the SAME SNAP-RESULT, without booting again (no SNAP-START), and
 #      leave a disk file identical to the uninterrupted run's (cmp).
 # QEMU runs the guest once too: its result is the one every one-CPU run must give.
-# Also: a snapshot of a running (not paused) VM is refused with 400; and bad snapshots (the state
+# A version-1 snapshot the VMM wrote before the devices' records (tests/fixtures/snapshots/
+# v1-snap-counter, its README says how) restores the same way and ends with its recorded
+# result and disk. Also: a snapshot of a running (not paused) VM is refused with 400; and bad snapshots (the state
 # file truncated at several lengths, one flipped byte, its format version changed, the memory
 # file too short or too long, the disk file missing, no such directory) each end `vmm --restore`
 # with status 2, a message on stderr and no guest output at all; over the API a bad snapshot is
@@ -22,13 +24,15 @@
 # labels: snapshot api
 # requires: kvm
 # timeout: 900
+import hashlib
+import lzma
 import os
 import shutil
 import struct
 
 import pytest
 
-from framework import host
+from framework import host, paths
 from framework import snapshot_util as snap
 from framework.guests import boot_qemu, boot_vmm, expect_no_output
 from framework.proc import wait_until
@@ -193,6 +197,31 @@ def test_diff(vms, workdir, good):
     assert snap.result(run.out) == good["want"], \
         f"the Diff restore gives {snap.result(run.out)}, want {good['want']}"
     assert disk.read_bytes() == good["ref"].read_bytes(), "the disk differs from the uninterrupted run's"
+
+
+V1_FILE = paths.SOURCE_DIR / "tests" / "fixtures" / "snapshots" / "v1-snap-counter"
+V1_RESULT = "SNAP-RESULT checksum=809b0d351934b8fd sectors=100"
+V1_DISK_SHA256 = "b5956e89840e12b7e699633e0762dfd907c3bd88787718c56b540ac496fb95dc"
+
+
+def test_version_1_file(vms, workdir):
+    """The version-1 snapshot file (its README): restored with the operator's disk, the guest
+    goes on from SNAP-PROGRESS 140 to the recorded result and disk, without booting again."""
+    folder, disk = workdir / "v1", workdir / "v1-disk.img"
+    folder.mkdir()
+    shutil.copyfile(V1_FILE / "state", folder / "state")
+    (folder / "memory").write_bytes(lzma.decompress((V1_FILE / "memory.xz").read_bytes()))
+    disk.write_bytes(lzma.decompress((V1_FILE / "disk.img.xz").read_bytes()))
+    check = vms.run(["--check-cpu", folder], name="check-cpu-v1")
+    if check.status == 1:
+        host.skip("another CPU", "this host cannot run the version-1 file's guest (a kvm_pvm "
+                  f"AMD EPYC's): {check.err.strip()[-300:]}")
+    run = vms.run(["--restore", folder, "--disk", disk], timeout=RUN_TIMEOUT, name="restore-v1")
+    snap.expect_pass(run)
+    expect_no_output(run, r"^SNAP-START")
+    assert snap.result(run.out) == V1_RESULT, f"restored: '{snap.result(run.out)}'"
+    assert hashlib.sha256(disk.read_bytes()).hexdigest() == V1_DISK_SHA256, \
+        "the disk differs from the uninterrupted run's"
 
 
 def flip(path, offset):

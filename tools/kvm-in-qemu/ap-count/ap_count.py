@@ -74,13 +74,12 @@ def log(out, text):
 
 
 def stock_env(script="stock.sh"):
-    run = subprocess.run([str(REPO / "guest-images" / script), "--print-env"],
-                         capture_output=True, text=True, check=True)
-    env = {}
-    for line in run.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep:
-            env[name] = " ".join(shlex.split(value))
+    """guest-images/SCRIPT --print-env as a dict (tests/integration/framework/guest_env.py)."""
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from framework import guest_env
+    env, run = guest_env.print_env(script)
+    if run.returncode != 0:
+        raise RuntimeError(f"guest-images/{script} --print-env failed: {run.stderr[-300:]}")
     return env
 
 
@@ -355,6 +354,54 @@ def reclassify(out, r):
     return r
 
 
+ANALYZE = re.compile(r"VMM-DEBIAN-ANALYZE: Startup finished in ([0-9.]+)s \(kernel\) \+ "
+                     r"([0-9.]+)s \(userspace\) = ([0-9.]+)s")
+
+
+def spread(values):
+    """min/median/max of VALUES (seconds), "-" for none."""
+    v = sorted(values)
+    return f"{v[0]:.1f}/{v[len(v) // 2]:.1f}/{v[-1]:.1f}" if v else "-"
+
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if v else None
+
+
+def timing_table(out, rows):
+    """The ok boots' times per configuration and VMM: L1's wall clock from the VMM's start to its
+    end (pci, ovmf: /init's reboot; grub: stopped at the login prompt), the kernel's own stamp of
+    both CPUs up ("smp: Brought up"), and for grub what systemd-analyze said in the guest (kernel,
+    userspace, total); each min/median/max and the median's ratio ours/QEMU. L1 runs under TCG:
+    only the ratio means anything."""
+    lines = ["times of the ok boots, s (min/median/max); ratio = median ours/QEMU:"]
+    for config in ("pci", "ovmf", "grub"):
+        cols = {}
+        for vmm in ("ours", "qemu"):
+            ok = [r for r in rows if r["config"] == config and r["vmm"] == vmm
+                  and r["outcome"] == "ok"]
+            smp = [r["smp_up_at"] for r in ok if r.get("smp_up_at") is not None]
+            consoles = [Path(out) / "boots" / r["name"] / "console" for r in ok]
+            found = [ANALYZE.search(c.read_text(errors="replace")) for c in consoles
+                     if config == "grub"]
+            found = [m for m in found if m]
+            cols[vmm] = {"n": len(ok), "smp": smp, "wall": [r["secs"] for r in ok],
+                         **{k: [float(m.group(i + 1)) for m in found]
+                            for i, k in enumerate(("kernel", "userspace", "total"))}}
+        for what in ("wall", "smp", "kernel", "userspace", "total"):
+            if not cols["ours"][what] and not cols["qemu"][what]:
+                continue
+            a, b = median(cols["ours"][what]), median(cols["qemu"][what])
+            ratio = f"{a / b:.2f}" if a and b else "-"
+            label = {"wall": "L1 wall, start to end", "smp": "CPUs up (kernel's stamp)"}.get(
+                what, f"systemd-analyze {what}")
+            lines.append(f"  {config:<5} {label:<27} ours {spread(cols['ours'][what]):<16} "
+                         f"(n={len(cols['ours'][what])})  qemu {spread(cols['qemu'][what]):<16} "
+                         f"(n={len(cols['qemu'][what])})  ratio {ratio}")
+    return lines
+
+
 def summary(out):
     rows = [reclassify(out, r) for r in load(out)]
     outcomes = ["ok", "triple", "l1-loop", "panic", "softlockup", "one-cpu", "timeout", "other"]
@@ -373,6 +420,7 @@ def summary(out):
             spread = (f"{secs[0]}/{secs[len(secs) // 2]}/{secs[-1]}" if secs else "-")
             lines.append(f"{config:<6} {vmm:<5} {len(sel):>3} "
                          + " ".join(f"{c[o]:>10}" for o in outcomes) + f"   {spread}")
+    lines += timing_table(out, rows)
     bad = [r for r in rows if r["outcome"] != "ok"]
     if bad:
         lines.append("not ok:")
