@@ -9,6 +9,43 @@
 #
 # Folders are relative to the source root; includes are written from the root ("base/log.h").
 
+# The arch rule: a header in an architecture's folder (a folder named as one of VMM_ARCHES,
+# e.g. host/kvm/x86/cpuid.h) is included only by files in a folder of that same architecture.
+# Generic code reaches arch code through its layer's generic header (host/kvm/kvm_state.h is
+# implemented in host/kvm/x86/kvm_state.c), so that a second architecture is a second folder of
+# each layer and not an edit of generic files. The generic files that still break the rule are
+# listed in VMM_ARCH_DEBT (cmake/arch_debt.cmake): that list may only shrink, and a listed file
+# that no longer includes an arch header must leave it (vmm_arch_debt_check()).
+function(vmm_arch_check name file inc)
+  file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${file})
+  set_property(GLOBAL APPEND PROPERTY VMM_ARCH_SCANNED ${rel})
+  foreach(arch IN LISTS VMM_ARCHES)
+    if(NOT inc MATCHES "(^|/)${arch}/" OR rel MATCHES "(^|/)${arch}/")
+      continue()
+    endif()
+    if(rel IN_LIST VMM_ARCH_DEBT)
+      set_property(GLOBAL APPEND PROPERTY VMM_ARCH_DEBT_USED ${rel})
+    else()
+      message(SEND_ERROR "layer ${name}: ${rel} includes \"${inc}\", a header of the ${arch} "
+        "architecture's folder, from generic code. Reach it through the layer's generic header "
+        "(the arch interface), or put this code in a ${arch}/ folder too.")
+    endif()
+  endforeach()
+endfunction()
+
+# After every layer and executable: each VMM_ARCH_DEBT file that was checked must still break the
+# rule (a file that stopped leaves the list, so the list only shrinks).
+function(vmm_arch_debt_check)
+  get_property(scanned GLOBAL PROPERTY VMM_ARCH_SCANNED)
+  get_property(used GLOBAL PROPERTY VMM_ARCH_DEBT_USED)
+  foreach(rel IN LISTS VMM_ARCH_DEBT)
+    if(rel IN_LIST scanned AND NOT rel IN_LIST used)
+      message(FATAL_ERROR "cmake/arch_debt.cmake lists ${rel}, which includes no arch header "
+        "any more: take it off the list.")
+    endif()
+  endforeach()
+endfunction()
+
 function(vmm_layer_check_includes name file allowed)
   file(STRINGS ${file} lines REGEX "^[ \t]*#[ \t]*include[ \t]+\"")
   foreach(line IN LISTS lines)
@@ -23,6 +60,7 @@ function(vmm_layer_check_includes name file allowed)
         "calls: only tests/ may include a *_test.h. Use the module's real API, or give the "
         "call a production header if the VMM needs it.")
     endif()
+    vmm_arch_check(${name} ${file} ${inc})
     if(NOT dir IN_LIST allowed)
       file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${file})
       message(FATAL_ERROR "layer ${name}: ${rel} includes \"${inc}\", which is not in this "

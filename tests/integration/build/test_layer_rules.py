@@ -1,8 +1,10 @@
 # The layers are enforced by the build (cmake/layers.cmake): configuring a copy of the tree in
 # which a lower layer includes a header of a higher one, a device includes another device's
-# header, or production code includes a test-only *_test.h must fail with a message naming the
-# file and the include; the tree as it is must configure. The three plants share one copy and
-# configure side by side.
+# header, production code includes a test-only *_test.h, or generic code includes a header of an
+# architecture's folder (host/kvm/kvm.c, host/kvm/x86/cpuid.h: the arch rule, whose known
+# offenders cmake/arch_debt.cmake lists) must fail with a message naming the file and the
+# include; the tree as it is must configure. The plants share one copy and configure side by
+# side.
 # labels: lint
 # timeout: 120
 import re
@@ -65,6 +67,9 @@ PLANTS = {
     # production code including a module's test-only header
     "testonly": lambda s: plant(s, "vmm/vm/vm_pause.c", '#include "vmm/vm/vm_pause.h"',
                                 "vmm/vm/vm_pause_test.h"),
+    # generic code of a layer including its own layer's x86 code (the layers allow it)
+    "arch": lambda s: plant(s, "host/kvm/kvm.c", '#include "host/kvm/kvm.h"',
+                            "host/kvm/x86/cpuid.h"),
 }
 
 
@@ -98,3 +103,11 @@ def test_a_test_only_header_is_refused(results):
     assert not ok, "vmm/vm/vm_pause.c including vmm/vm/vm_pause_test.h configured"
     flat = re.sub(r"[\n ]+", " ", log)
     assert 'vmm/vm/vm_pause.c includes "vmm/vm/vm_pause_test.h"' in flat, log[-4000:]
+
+
+def test_generic_code_including_arch_code_is_refused(results):
+    ok, log = results["arch"]
+    assert not ok, "host/kvm/kvm.c including host/kvm/x86/cpuid.h configured"
+    flat = re.sub(r"[\n ]+", " ", log)
+    assert 'host/kvm/kvm.c includes "host/kvm/x86/cpuid.h", a header of the x86' in flat, \
+        log[-4000:]

@@ -20,6 +20,7 @@
 #include "host/kvm/kvm_state_test.h"
 #include "host/kvm/x86/cpuid.h"
 #include "host/kvm/x86/cpuid_test.h"
+#include "host/kvm/x86/kvm_state_test.h"
 
 #define MSR_SYSENTER_CS	 0x174
 #define MSR_SYSENTER_ESP 0x175
