@@ -258,6 +258,13 @@ static const struct device_option console_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* kind=file:PATH: a file (or FIFO) the console creates or replaces. */
+static const struct device_path_field console_path_fields[] = {
+    {CONSOLE_KIND, DEVICE_PATH_KIND_CREATE, "console file", NULL, "file:", 0, NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths console_paths = {NULL, NULL, console_path_fields};
+
 const struct device_desc device_console = {.name = "console",
 					   .options = console_options,
 					   .check = check_console,
@@ -273,4 +280,5 @@ const struct device_desc device_console = {.name = "console",
 					   .record_count = console_count,
 					   .record_items = console_items,
 					   .hotplug = &dev_console_hotplug,
-					   .record_add = add_console};
+					   .record_add = add_console,
+					   .paths = &console_paths};

@@ -502,6 +502,16 @@ static const struct device_option disk_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The host paths a disk's record names: its file, written unless ro, and the folders it reads
+ * backing files in. */
+static const struct device_path_field disk_path_fields[] = {
+    {"path", DEVICE_PATH_KIND_WRITE, "disk", "ro", NULL, 0,
+     "--disk PATH,id=ID (API: drive_overrides)"},
+    {"backing_dirs", DEVICE_PATH_KIND_FOLDER, "disk backing folder", NULL, NULL, ':', NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths disk_paths = {"id", "drive", disk_path_fields};
+
 const struct device_desc device_disk = {.name = "disk",
 					.options = disk_options,
 					.check = check_disks,
@@ -518,4 +528,5 @@ const struct device_desc device_disk = {.name = "disk",
 					.record_count = dev_disk_count,
 					.record_items = disk_items,
 					.hotplug = &dev_disk_hotplug,
-					.record_add = add_disk};
+					.record_add = add_disk,
+					.paths = &disk_paths};

@@ -312,6 +312,14 @@ static int claims_display(const struct vm_config *cfg, device_claim_fn fn, void 
 	return r;
 }
 
+/* The screenshot it writes and the input script it reads. */
+static const struct device_path_field display_path_fields[] = {
+    {"screenshot", DEVICE_PATH_KIND_CREATE, "screenshot", NULL, NULL, 0, NULL},
+    {"input-script", DEVICE_PATH_KIND_READ, "input script", NULL, NULL, 0, NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths display_paths = {NULL, NULL, display_path_fields};
+
 const struct device_desc device_display = {.name = "display",
 					   .options = display_options,
 					   .check = check_display,
@@ -325,4 +333,5 @@ const struct device_desc device_display = {.name = "display",
 					   .record_head = "display",
 					   .record_count = display_count,
 					   .record_items = display_items,
-					   .record_add = add_display};
+					   .record_add = add_display,
+					   .paths = &display_paths};

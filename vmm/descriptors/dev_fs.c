@@ -407,6 +407,13 @@ static const struct device_option fs_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The socket of the share's back-end (named by its tag in messages). */
+static const struct device_path_field fs_path_fields[] = {
+    {"socket", DEVICE_PATH_KIND_SOCKET, "virtio-fs socket", NULL, NULL, 0, NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths fs_paths = {"tag", NULL, fs_path_fields};
+
 const struct device_desc device_fs = {.name = "fs",
 				      .options = fs_options,
 				      .check = check_fs,
@@ -417,4 +424,5 @@ const struct device_desc device_fs = {.name = "fs",
 				      .record_count = dev_fs_count,
 				      .record_items = fs_items,
 				      .hotplug = &dev_fs_hotplug,
-				      .record_add = add_fs};
+				      .record_add = add_fs,
+				      .paths = &fs_paths};

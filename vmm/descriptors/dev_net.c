@@ -349,6 +349,14 @@ static const struct device_option net_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* A NIC's tap: a host interface's name, not a path. */
+static const struct device_path_field net_path_fields[] = {
+    {"tap", DEVICE_PATH_KIND_TAP, "tap", NULL, NULL, 0,
+     "give the NIC a tap: --net tap=NAME, in NIC order (API: network_overrides)"},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths net_paths = {"id", "net", net_path_fields};
+
 const struct device_desc device_net = {.name = "net",
 				       .options = net_options,
 				       .check = check_nics,
@@ -360,4 +368,5 @@ const struct device_desc device_net = {.name = "net",
 				       .record_count = net_count,
 				       .record_items = net_items,
 				       .hotplug = &dev_net_hotplug,
-				       .record_add = add_net};
+				       .record_add = add_net,
+				       .paths = &net_paths};

@@ -502,6 +502,13 @@ static const struct device_option pmem_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The file, written unless ro. */
+static const struct device_path_field pmem_path_fields[] = {
+    {"path", DEVICE_PATH_KIND_WRITE, "pmem file", "ro", NULL, 0, NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths pmem_paths = {"id", "pmem", pmem_path_fields};
+
 const struct device_desc device_pmem = {.name = "pmem",
 					.options = pmem_options,
 					.check = check_pmem,
@@ -513,4 +520,5 @@ const struct device_desc device_pmem = {.name = "pmem",
 					.record_count = pmem_count,
 					.record_items = pmem_items,
 					.hotplug = &dev_pmem_hotplug,
-					.record_add = add_pmem};
+					.record_add = add_pmem,
+					.paths = &pmem_paths};

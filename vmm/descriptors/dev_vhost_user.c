@@ -365,6 +365,13 @@ static const struct device_option net_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The back-end's socket, which the device connects to. */
+static const struct device_path_field vu_blk_path_fields[] = {
+    {"vhost-user", DEVICE_PATH_KIND_SOCKET, "vhost-user disk socket", NULL, NULL, 0, NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths vu_blk_paths = {"id", NULL, vu_blk_path_fields};
+
 const struct device_desc device_vu_blk = {.name = "vhost-user-blk",
 					  .options = blk_options,
 					  .takes = vu_opts_is_spec,
@@ -375,7 +382,14 @@ const struct device_desc device_vu_blk = {.name = "vhost-user-blk",
 					  .record_count = count_blk,
 					  .record_items = items_blk,
 					  .hotplug = &dev_vu_blk_hotplug,
-					  .record_add = add_blk};
+					  .record_add = add_blk,
+					  .paths = &vu_blk_paths};
+
+static const struct device_path_field vu_net_path_fields[] = {
+    {"vhost-user", DEVICE_PATH_KIND_SOCKET, "vhost-user NIC socket", NULL, NULL, 0, NULL},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths vu_net_paths = {"id", NULL, vu_net_path_fields};
 
 const struct device_desc device_vu_net = {.name = "vhost-user-net",
 					  .options = net_options,
@@ -387,4 +401,5 @@ const struct device_desc device_vu_net = {.name = "vhost-user-net",
 					  .record_count = count_net,
 					  .record_items = items_net,
 					  .hotplug = &dev_vu_net_hotplug,
-					  .record_add = add_net};
+					  .record_add = add_net,
+					  .paths = &vu_net_paths};

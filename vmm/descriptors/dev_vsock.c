@@ -249,6 +249,13 @@ static int claims_vsock(const struct vm_config *cfg, device_claim_fn fn, void *o
 	return fn(&uds, opaque);
 }
 
+/* The host-side socket it listens on. */
+static const struct device_path_field vsock_path_fields[] = {
+    {"uds", DEVICE_PATH_KIND_LISTEN, "vsock socket", NULL, NULL, 0, "API: vsock_override"},
+    {NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+static const struct device_paths vsock_paths = {"id", NULL, vsock_path_fields};
+
 const struct device_desc device_vsock = {.name = "vsock",
 					 .options = vsock_options,
 					 .check = check_vsock,
@@ -259,4 +266,5 @@ const struct device_desc device_vsock = {.name = "vsock",
 					 .record_count = vsock_count,
 					 .record_items = vsock_items,
 					 .hotplug = &dev_vsock_hotplug,
-					 .record_add = add_vsock};
+					 .record_add = add_vsock,
+					 .paths = &vsock_paths};

@@ -9,6 +9,7 @@
 
 #include "base/host_path.h"
 #include "host/sandbox/landlock.h"
+#include "vmm/descriptors/device_paths.h"
 #include "vmm/descriptors/device_table.h"
 
 _Static_assert((unsigned)RESTORE_READ == DEVICE_PATH_READ &&
@@ -95,29 +96,33 @@ struct each {
 	void *opaque;
 };
 
-/* The devices' host paths, vhost-user and virtio-fs sockets included (device_table.h,
- * "Claims"), and a passed-through device (its pinned RAM), which no snapshot carries. */
-static int each_claim(const struct device_claim *c, void *opaque)
+/* A passed-through device (its pinned RAM), which no snapshot carries. */
+static int each_pinned(const struct device_claim *c, void *opaque)
 {
 	struct each *e = opaque;
 	struct restore_resource pinned = {
 	    .what = "passed-through host device", .id = "", .name = c->option, .refused = true};
-	if (c->kind == DEVICE_CLAIM_PINNED_RAM)
-		return e->fn(&pinned, e->opaque);
-	if (c->kind != DEVICE_CLAIM_PATH && c->kind != DEVICE_CLAIM_SOCKET)
-		return 0;
-	struct restore_resource res = {.what = c->what,
-				       .id = c->id,
-				       .name = c->value,
-				       .access = c->access,
-				       .tap = c->tap,
-				       .hint = c->hint};
+	return c->kind == DEVICE_CLAIM_PINNED_RAM ? e->fn(&pinned, e->opaque) : 0;
+}
+
+/* Every host path (and tap) a device's record names: its descriptor's path fields
+ * (device_table.h, "Path fields"), the one place a restore learns them from. */
+static int each_path(const struct device_path *p, void *opaque)
+{
+	struct each *e = opaque;
+	struct restore_resource res = {.what = p->field->what,
+				       .id = p->id,
+				       .name = p->path,
+				       .item = p->field->item,
+				       .access = p->access,
+				       .tap = p->kind == DEVICE_PATH_KIND_TAP,
+				       .hint = p->field->hint};
 	return e->fn(&res, e->opaque);
 }
 
 /* The recorded options (the core's: vm_config.h) that name a host path a restore opens
  * (--firmware, --firmware-log: cli.h's CLI_PATH_ARG), and those that name a host resource a
- * snapshot cannot carry (CLI_PATH_REFUSED). The devices' paths are their claims (each_claim()). */
+ * snapshot cannot carry (CLI_PATH_REFUSED). The devices' paths are their records' (each_path()). */
 static int each_option(const struct vm_config *cfg, resource_fn fn, void *opaque)
 {
 	for (int i = 0; i < cfg->nrecorded; i++) {
@@ -142,7 +147,9 @@ int restore_paths_each(const struct vm_config *cfg, resource_fn fn, void *opaque
 {
 	struct each e = {fn, opaque};
 	int r = each_option(cfg, fn, opaque);
-	return r ? r : device_table_claims(cfg, each_claim, &e);
+	if (!r)
+		r = device_config_paths(cfg, each_path, &e);
+	return r ? r : device_table_claims(cfg, each_pinned, &e);
 }
 
 /* ---- the check ---- */

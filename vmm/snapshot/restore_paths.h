@@ -4,7 +4,8 @@
  * A snapshot's state file (and a migration stream) carries the options and the devices' records
  * its VM was built from, and a restore replays them (vmm/snapshot/vm_snapshot.h). They name host
  * paths (disk images, pmem files, the console file, the screenshot, the vsock socket, vhost-user
- * and virtio-fs sockets, an input script: the devices' claims; the firmware and its log: the
+ * and virtio-fs sockets, an input script: the path fields of the devices' records,
+ * vmm/descriptors/device_paths.h; the firmware and its log: the
  * core's options that vmm/cli/cli.h declares CLI_PATH_ARG) and taps. The file is hostile input,
  * so none of them is taken on its word: after the replay (parsing opens nothing) and before
  * anything is opened, each must be
@@ -47,7 +48,10 @@ struct restore_resource {
 	const char *what; /* "disk", "console file", "tap", ... */
 	const char *id;	  /* the device's name where it has one ("drive0", "net1"), else "" */
 	const char *name; /* the path, or the tap's name */
-	unsigned access;  /* RESTORE_* bits; 0 for a tap */
+	/* The record's item that names it ("path", "uds": device_desc.paths), or NULL: a core
+	 * option's argument. */
+	const char *item;
+	unsigned access; /* RESTORE_* bits; 0 for a tap */
 	bool tap;
 	/* A host resource no snapshot may name (a passed-through device): always refused. */
 	bool refused;

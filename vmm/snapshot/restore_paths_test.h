@@ -6,8 +6,9 @@
 
 #include "vmm/snapshot/restore_paths.h"
 
-/* Calls fn() for every host resource `cfg` names (the devices' DEVICE_CLAIM_PATH and
- * DEVICE_CLAIM_SOCKET claims, vmm/descriptors/device_table.h), in device-table order; stops at
+/* Calls fn() for every host resource `cfg` names (the core's recorded path options, then the
+ * path fields of the devices' records, vmm/descriptors/device_paths.h, in device-table order,
+ * then a passed-through device's DEVICE_CLAIM_PINNED_RAM); stops at
  * and returns the first non-zero value fn() returns, else 0. */
 int restore_paths_each(const struct vm_config *cfg,
 		       int (*fn)(const struct restore_resource *res, void *opaque), void *opaque);
