@@ -148,9 +148,8 @@ static const struct option core_options[] = {
 };
 
 /* What every option's argument says about host paths (cli.h, "What an option's argument says
- * about host paths"): the core's options and every device option of the table. The device
- * options are declared here, not in their descriptors, so that one list answers for all of
- * them; test_restore_paths fails for an option missing from it. */
+ * about host paths"): the core's options here, every device option by its descriptor (its
+ * record's path fields) unless listed here; test_restore_paths fails for an option missing. */
 #define PATH_R		      CLI_PATH_READ
 #define PATH_WC		      (CLI_PATH_WRITE | CLI_PATH_CREATE)
 #define RESTORE_FIRMWARE_HINT "--restore DIR --firmware PATH"
@@ -223,31 +222,27 @@ static const struct cli_path_decl path_decls[] = {
     {"quiet", CLI_PATH_NONE, 0, NULL, NULL},
     {"help", CLI_PATH_NONE, 0, NULL, NULL},
     {"version", CLI_PATH_NONE, 0, NULL, NULL},
-    /* the device options (vmm/descriptors/device_table.c): their paths are their claims */
-    {"disk", CLI_PATH_CLAIMS, 0, NULL, NULL},
-    {"net", CLI_PATH_CLAIMS, 0, NULL, NULL},
-    {"console", CLI_PATH_CLAIMS, 0, NULL, NULL},
-    {"rng", CLI_PATH_NONE, 0, NULL, NULL},
-    {"display", CLI_PATH_NONE, 0, NULL, NULL},
-    {"gpu", CLI_PATH_NONE, 0, NULL, NULL},
-    {"screenshot", CLI_PATH_CLAIMS, 0, NULL, NULL},
-    {"input-script", CLI_PATH_CLAIMS, 0, NULL, NULL},
-    {"vsock", CLI_PATH_CLAIMS, 0, NULL, NULL},
-    {"balloon", CLI_PATH_NONE, 0, NULL, NULL},
-    {"fs", CLI_PATH_CLAIMS, 0, NULL, NULL},
-    {"memory-hotplug", CLI_PATH_NONE, 0, NULL, NULL},
-    {"pmem", CLI_PATH_CLAIMS, 0, NULL, NULL},
+    /* the device options (vmm/descriptors/device_table.c) are their descriptors' (paths: the
+     * path fields of their records, device_desc.paths; cli_option_path()), but for: */
     /* a host PCI function (its sysfs path): a VM that has one cannot be saved
      * (device_table_unsaveable()), so a snapshot that names one is not ours */
     {"device", CLI_PATH_REFUSED, 0, "passed-through host device", NULL},
 };
+
+/* What a device option not in path_decls[] says: whether its descriptor's record names host
+ * paths (device_desc.paths), so that a new device is declared by its descriptor alone. */
+static const struct cli_path_decl device_paths_decl = {"", CLI_PATH_CLAIMS, 0, NULL, NULL};
+static const struct cli_path_decl device_none_decl = {"", CLI_PATH_NONE, 0, NULL, NULL};
 
 const struct cli_path_decl *cli_option_path(const char *name)
 {
 	for (size_t i = 0; i < sizeof(path_decls) / sizeof(path_decls[0]); i++)
 		if (!strcmp(path_decls[i].option, name))
 			return &path_decls[i];
-	return NULL;
+	const struct device_desc *d = device_table_option_owner(name, NULL);
+	if (!d)
+		return NULL;
+	return d->paths ? &device_paths_decl : &device_none_decl;
 }
 
 #define NCORE	    (sizeof(core_options) / sizeof(core_options[0]))

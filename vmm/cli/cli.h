@@ -27,10 +27,10 @@ enum cli_result {
 };
 
 /* ---- What an option's argument says about host paths ----
- * Every option of the command line (the core's below and every device option of
- * vmm/descriptors/device_table.h) is declared here, so that a restore knows which recorded
- * options name host files (vmm/snapshot/restore_paths.h) and a new option that names one cannot
- * be forgotten (tests/unit/vmm/snapshot/test_restore_paths.c walks every option). */
+ * Every option of the command line (the core's below, and every device option of
+ * vmm/descriptors/device_table.h by its descriptor) is declared, so that a restore knows which
+ * recorded options name host files (vmm/snapshot/restore_paths.h) and a new option that names one
+ * cannot be forgotten (tests/unit/vmm/snapshot/test_restore_paths.c walks every option). */
 enum cli_path_use {
 	CLI_PATH_NONE,	  /* the argument names no host path */
 	CLI_PATH_ARG,	  /* the argument is a host path (recorded: a restore checks it) */
@@ -39,8 +39,8 @@ enum cli_path_use {
 	CLI_PATH_PROCESS, /* a path of how this process runs (--api-sock, --config-file, ...):
 			   * never recorded, so never from a snapshot */
 	CLI_PATH_CLAIMS,  /* a device option whose argument may name host paths, sockets or
-			   * taps: its descriptor's claims hook lists them (DEVICE_CLAIM_PATH,
-			   * DEVICE_CLAIM_SOCKET), which a restore checks */
+			   * taps: its descriptor's path fields list them (device_desc.paths,
+			   * vmm/descriptors/device_paths.h), which a restore checks */
 	CLI_PATH_REFUSED, /* names a host resource a snapshot cannot carry (--device vfio=: a VM
 			   * with a passed-through device cannot be saved): a restore refuses it */
 };

@@ -13,25 +13,34 @@ extern const struct device_desc device_disk, device_net, device_console, device_
     device_vsock, device_balloon, device_memhp, device_pmem, device_fs, device_vu_blk,
     device_vu_net, device_vfio;
 
-const struct device_desc *const device_table[] = {
-    &device_disk,    /* /dev/vda, /dev/vdb, ... */
-    &device_net,     /* eth0, ... */
-    &device_console, /* hvc0 with --console virtio */
-    &device_rng,
-    &device_display, /* gpu, keyboard, tablet */
-    &device_vsock,
-    &device_balloon, /* memory the guest gives back */
-    &device_fs,	     /* shared folders (vhost-user) */
-    &device_vu_blk,  /* vhost-user disks: after every --disk PATH */
-    &device_vu_net,  /* vhost-user NICs: after every other --net */
-    &device_memhp,   /* memory the guest plugs and unplugs */
-    &device_pmem,    /* /dev/pmem0, ... */
-    &device_vfio,    /* passed-through PCI devices: after every virtio-pci device */
-    NULL,
+/* The entries, then NULL up to the end: room for the one a unit test adds
+ * (device_table_add_for_test()). */
+static const struct device_desc *table[VM_MAX_DEVICE_KINDS + 1] = {
+    &device_disk,		      /* /dev/vda, /dev/vdb, ... */
+    &device_net,		      /* eth0, ... */
+    &device_console,		      /* hvc0 with --console virtio */
+    &device_rng,     &device_display, /* gpu, keyboard, tablet */
+    &device_vsock,   &device_balloon, /* memory the guest gives back */
+    &device_fs,			      /* shared folders (vhost-user) */
+    &device_vu_blk,		      /* vhost-user disks: after every --disk PATH */
+    &device_vu_net,		      /* vhost-user NICs: after every other --net */
+    &device_memhp,		      /* memory the guest plugs and unplugs */
+    &device_pmem,		      /* /dev/pmem0, ... */
+    &device_vfio, /* passed-through PCI devices: after every virtio-pci device */
 };
 
-_Static_assert(sizeof(device_table) / sizeof(device_table[0]) <= VM_MAX_DEVICE_KINDS + 1,
-	       "struct vm_config has a device_cfg slot per table entry");
+/* struct vm_config has a device_cfg slot per entry: the initializer above refuses more. */
+const struct device_desc *const *const device_table = table;
+
+int device_table_add_for_test(const struct device_desc *d)
+{
+	for (int i = 0; i < VM_MAX_DEVICE_KINDS; i++)
+		if (!table[i]) {
+			table[i] = d;
+			return 0;
+		}
+	return -ENOSPC;
+}
 
 static int index_of(const struct device_desc *d)
 {

@@ -8,8 +8,10 @@
  *    GET /vm/config shows, the record that document stands for (to_items), and the document of a
  *    command line's (or a snapshot's) configuration;
  *  - what it claims (vhost-user sockets, shared or private guest RAM, the root device, ids the
- *    API shares across descriptors, host paths a restore checks): "Claims" below. No
- *    descriptor names another: device_claims.c checks the claims against each other;
+ *    API shares across descriptors, host paths): "Claims" below. No descriptor names another:
+ *    device_claims.c checks the claims against each other;
+ *  - the items of its record that name host paths, with their kinds: "Path fields" below,
+ *    which a restore checks (vmm/snapshot/restore_paths.h);
  *  - the snapshot: every device, from the command line, the config file, the API or a hotplug,
  *    is its configuration block, added from its record's items by record_add (the checks its
  *    option has); a snapshot saves the blocks as records and a load adds them again the same way
@@ -17,7 +19,8 @@
  *    device model's own (vm_snapshot_devices.c).
  *
  * Adding a virtio device: write its descriptor in vmm/descriptors/dev_<name>.c (options, its
- * record hooks with the parser going through device_record_parse() (device_record.h),
+ * record hooks with the parser going through device_record_parse() (device_record.h), the
+ * path fields of its record when it names host paths (device_desc.paths),
  * create, a configuration block kept with device_cfg(), a run-time block kept with
  * device_state() when the rest of the VMM reaches its devices while the VM runs, a struct
  * device_api when the config file and the API should know it, and a struct device_hotplug when
@@ -77,11 +80,12 @@ struct device_option {
 /* ---- Claims: what a configured device takes that another device, or the VM, must know of. The
  * descriptors never name each other: each says what it claims, and device_claims.c finds the
  * conflicts (device_table_claims_check()) and answers the questions (device_table_claim_find(),
- * device_table_shares_memory()); a restore checks the host paths (vmm/snapshot/restore_paths.h).
- */
+ * device_table_shares_memory()); a restore checks the host paths through the path fields
+ * ("Path fields" below) and refuses pinned RAM (vmm/snapshot/restore_paths.h). */
 enum device_claim_kind {
-	/* A host file, socket or tap the device opens (value: its path or name): a restore may
-	 * reach it only where the operator allows (restore_paths.h). */
+	/* A host file, socket or tap the device opens (value: its path or name): what its path
+	 * fields name (a restore checks those; a fork's request reads these), the same list
+	 * (tests/unit/vmm/descriptors/test_device_paths.c). */
 	DEVICE_CLAIM_PATH,
 	/* A vhost-user back-end's socket (value), a host path too: a back-end connection serves
 	 * one device, so no two claims may name the same socket. */
@@ -453,7 +457,7 @@ struct device_desc {
 };
 
 /* The table, in the order the devices are created; NULL-terminated. */
-extern const struct device_desc *const device_table[];
+extern const struct device_desc *const *const device_table;
 
 /* The device whose hotplug entries are of `kind` (enum vm_hotplug_kind), or NULL. */
 const struct device_desc *device_table_hotplug_kind(int kind);

@@ -234,3 +234,65 @@ Test(device_paths, a_restore_is_refused_through_a_path_field)
 	cr_assert_eq(restore_paths_check(&cfg, &ro, err, sizeof(err)), 0, "%s", err);
 	cli_free(&cfg);
 }
+
+/* ---- the claims say the same (until fork_request.c reads the path fields too) ---- */
+
+struct both {
+	char text[16][160];
+	int n;
+};
+
+static void note(struct both *b, const char *what, const char *value, const char *id,
+		 unsigned access)
+{
+	cr_assert_lt(b->n, 16);
+	snprintf(b->text[b->n++], sizeof(b->text[0]), "%s|%s|%s|%u", what, value, id, access);
+}
+
+static int note_claim(const struct device_claim *c, void *ctx)
+{
+	if (c->kind == DEVICE_CLAIM_PATH || c->kind == DEVICE_CLAIM_SOCKET)
+		note(ctx, c->what, c->value, c->id ? c->id : "", c->access);
+	return 0;
+}
+
+static int note_path(const struct device_path *p, void *ctx)
+{
+	note(ctx, p->field->what, p->path, p->id, p->access);
+	return 0;
+}
+
+/* Every device's DEVICE_CLAIM_PATH and _SOCKET claims (what fork_request.c and the socket
+ * conflicts read) are its path fields, in the same order with the same names and access. */
+Test(device_paths, the_claims_name_the_same_paths)
+{
+	static const char *const opts[][2] = {
+	    {"disk", "/d/a.img,ro"},
+	    {"disk", "/d/b.qcow2,format=qcow2,backing_files=on,backing_dirs=/x:/y,id=b"},
+	    {"net", "tap=t0"},
+	    {"net", "user"},
+	    {"console", "file:/c/out"},
+	    {"screenshot", "/s/shot.png"},
+	    {"input-script", "/s/in"},
+	    {"vsock", "cid=3,uds=/v/sock"},
+	    {"fs", "tag=t,socket=/f/sock"},
+	    {"disk", "vhost-user=/b/sock"},
+	    {"net", "vhost-user=/n/sock,id=n"},
+	    {"pmem", "path=/p/file"},
+	    {"pmem", "path=/p/ro,ro"},
+	};
+	struct vm_config cfg;
+	struct both claims = {.n = 0}, fields = {.n = 0};
+	char err[256];
+	vm_config_init(&cfg);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		cr_assert_eq(cli_apply(&cfg, opts[i][0], opts[i][1], err, sizeof(err)), 0,
+			     "--%s %s: %s", opts[i][0], opts[i][1], err);
+	cr_assert_eq(device_table_claims(&cfg, note_claim, &claims), 0);
+	cr_assert_eq(device_config_paths(&cfg, note_path, &fields), 0);
+	cr_assert_eq(claims.n, 14);
+	cr_assert_eq(fields.n, claims.n);
+	for (int i = 0; i < claims.n; i++)
+		cr_assert_str_eq(fields.text[i], claims.text[i]);
+	cli_free(&cfg);
+}
