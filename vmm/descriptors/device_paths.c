@@ -70,10 +70,10 @@ static int field_paths(struct one *o, const struct device_path_field *f, const c
 	if (!f->separator)
 		return yield(o, v, strlen(v));
 	int r = 0;
-	for (const char *end; !r && *v; v = *end ? end + 1 : end) {
-		end = strchr(v, f->separator);
-		end = end ? end : v + strlen(v);
-		r = end > v ? yield(o, v, (size_t)(end - v)) : 0;
+	while (!r && *v) {
+		size_t n = strcspn(v, (char[]){f->separator, '\0'});
+		r = n ? yield(o, v, n) : 0; /* an empty element names nothing */
+		v += v[n] ? n + 1 : n;
 	}
 	return r;
 }

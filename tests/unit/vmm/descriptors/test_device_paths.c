@@ -296,3 +296,29 @@ Test(device_paths, the_claims_name_the_same_paths)
 		cr_assert_str_eq(fields.text[i], claims.text[i]);
 	cli_free(&cfg);
 }
+
+/* Items given directly (as a hostile record might hold them before its device's checks): empty
+ * list elements name nothing, "ro=off" leaves a file written, a value without the prefix names
+ * no path, and an instance without its index has no default name. */
+Test(device_paths, odd_items)
+{
+	struct opt_items items = {0};
+	struct seen s = {.n = 0};
+	cr_assert_eq(opt_items_add(&items, "path", "/d"), 0);
+	cr_assert_eq(opt_items_add(&items, "ro", "off"), 0);
+	cr_assert_eq(opt_items_add(&items, "backing_dirs", "::a::b:"), 0);
+	cr_assert_eq(device_record_paths(desc("disk"), &items, -1, collect, &s), 0);
+	cr_assert_eq(s.n, 3);
+	assert_path(&s, 0, "path", "/d", DEVICE_PATH_KIND_WRITE, "");
+	assert_path(&s, 1, "backing_dirs", "a", DEVICE_PATH_KIND_FOLDER, "");
+	assert_path(&s, 2, "backing_dirs", "b", DEVICE_PATH_KIND_FOLDER, "");
+	opt_items_free(&items);
+
+	s.n = 0;
+	cr_assert_eq(opt_items_add(&items, "kind", "pipe:/x"), 0);
+	cr_assert_eq(device_record_paths(desc("console"), &items, 0, collect, &s), 0);
+	cr_assert_eq(s.n, 0);
+	cr_assert_eq(device_record_paths(desc("rng"), &items, 0, collect, &s), 0);
+	cr_assert_eq(s.n, 0);
+	opt_items_free(&items);
+}
