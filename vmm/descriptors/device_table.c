@@ -16,17 +16,19 @@ extern const struct device_desc device_disk, device_net, device_console, device_
 /* The entries, then NULL up to the end: room for the one a unit test adds
  * (device_table_add_for_test()). */
 static const struct device_desc *table[VM_MAX_DEVICE_KINDS + 1] = {
-    &device_disk,		      /* /dev/vda, /dev/vdb, ... */
-    &device_net,		      /* eth0, ... */
-    &device_console,		      /* hvc0 with --console virtio */
-    &device_rng,     &device_display, /* gpu, keyboard, tablet */
-    &device_vsock,   &device_balloon, /* memory the guest gives back */
-    &device_fs,			      /* shared folders (vhost-user) */
-    &device_vu_blk,		      /* vhost-user disks: after every --disk PATH */
-    &device_vu_net,		      /* vhost-user NICs: after every other --net */
-    &device_memhp,		      /* memory the guest plugs and unplugs */
-    &device_pmem,		      /* /dev/pmem0, ... */
-    &device_vfio, /* passed-through PCI devices: after every virtio-pci device */
+    &device_disk,    /* /dev/vda, /dev/vdb, ... */
+    &device_net,     /* eth0, ... */
+    &device_console, /* hvc0 with --console virtio */
+    &device_rng,     /* /dev/hwrng */
+    &device_display, /* gpu, keyboard, tablet */
+    &device_vsock,   /* AF_VSOCK to a host socket */
+    &device_balloon, /* memory the guest gives back */
+    &device_fs,	     /* shared folders (vhost-user) */
+    &device_vu_blk,  /* vhost-user disks: after every --disk PATH */
+    &device_vu_net,  /* vhost-user NICs: after every other --net */
+    &device_memhp,   /* memory the guest plugs and unplugs */
+    &device_pmem,    /* /dev/pmem0, ... */
+    &device_vfio,    /* passed-through PCI devices: after every virtio-pci device */
 };
 
 /* struct vm_config has a device_cfg slot per entry: the initializer above refuses more. */
