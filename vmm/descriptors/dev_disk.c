@@ -19,6 +19,7 @@
 #include "virtio/blk/qcow2.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/dev_save.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
@@ -529,4 +530,5 @@ const struct device_desc device_disk = {.name = "disk",
 					.record_items = disk_items,
 					.hotplug = &dev_disk_hotplug,
 					.record_add = add_disk,
-					.paths = &disk_paths};
+					.paths = &disk_paths,
+					.save = &dev_disk_save};

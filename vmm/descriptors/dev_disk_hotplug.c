@@ -93,4 +93,5 @@ const struct device_hotplug dev_disk_hotplug = {.kind = VM_HOTPLUG_DISK,
 						.transport = transport,
 						.renamed_after = renamed_after,
 						.pin = dev_disk_pin,
-						.forget = forget};
+						.forget = forget,
+						.sandbox = &blk_sandbox};

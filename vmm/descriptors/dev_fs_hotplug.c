@@ -3,6 +3,7 @@
  * removed, or kept in its slot when an earlier device goes. */
 #include <errno.h>
 
+#include "virtio/vhost_user/vu_device.h"
 #include "vmm/descriptors/dev_fs.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/vm/hotplug.h"
@@ -39,4 +40,5 @@ const struct device_hotplug dev_fs_hotplug = {.kind = VM_HOTPLUG_FS,
 					      .find = dev_fs_find,
 					      .transport = transport,
 					      .pin = pin,
-					      .forget = dev_fs_forget};
+					      .forget = dev_fs_forget,
+					      .sandbox = &vu_sandbox};

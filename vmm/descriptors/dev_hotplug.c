@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "virtio/core/device.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 int dev_hotplug_room(int n, int max, const char *plural, char *err, size_t errlen)
@@ -45,3 +46,20 @@ int dev_hotplug_init(struct vm *vm, int r, struct virtio_dev **dev, char *err, s
 		snprintf(err, errlen, "%s", log_last_error());
 	return r;
 }
+
+/* Each kind's seccomp list (device_hotplug.sandbox), each list once, in table order. */
+static int hotplug_sandboxes(const struct sandbox_list **out, int max)
+{
+	int n = 0;
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_hotplug *h = device_table[i]->hotplug;
+		bool seen = !h || !h->sandbox;
+		for (int k = 0; !seen && k < n; k++)
+			seen = out[k] == h->sandbox;
+		if (!seen && n < max)
+			out[n++] = h->sandbox;
+	}
+	return n;
+}
+
+const struct vm_hotplug_devices device_table_hotplug_devices = {.sandboxes = hotplug_sandboxes};

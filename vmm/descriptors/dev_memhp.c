@@ -15,6 +15,7 @@
 #include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_live.h"
+#include "vmm/descriptors/dev_save.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/memhp.h"
 #include "vmm/vm/vm.h"
@@ -260,4 +261,5 @@ const struct device_desc device_memhp = {.name = "memory-hotplug",
 					 .built_beside_source = true,
 					 .record_count = memhp_count,
 					 .record_items = memhp_items,
-					 .record_add = add_memhp};
+					 .record_add = add_memhp,
+					 .save = &dev_memhp_save};

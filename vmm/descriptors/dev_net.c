@@ -17,6 +17,7 @@
 #include "virtio/net/tap.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/dev_save.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
@@ -369,4 +370,5 @@ const struct device_desc device_net = {.name = "net",
 				       .record_items = net_items,
 				       .hotplug = &dev_net_hotplug,
 				       .record_add = add_net,
-				       .paths = &net_paths};
+				       .paths = &net_paths,
+				       .save = &dev_net_save};

@@ -71,4 +71,5 @@ const struct device_hotplug dev_net_hotplug = {.kind = VM_HOTPLUG_NET,
 					       .cannot_pin = cannot_pin,
 					       .renamed_after = renamed_after,
 					       .pin = dev_net_pin,
-					       .forget = dev_net_forget};
+					       .forget = dev_net_forget,
+					       .sandbox = &tap_sandbox};

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include "virtio/pmem/pmem.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_pmem.h"
 #include "vmm/vm/hotplug.h"
@@ -58,4 +59,5 @@ const struct device_hotplug dev_pmem_hotplug = {.kind = VM_HOTPLUG_PMEM,
 						.is_root = is_root,
 						.transport = transport,
 						.pin = pin,
-						.forget = dev_pmem_forget};
+						.forget = dev_pmem_forget,
+						.sandbox = &pmem_sandbox};

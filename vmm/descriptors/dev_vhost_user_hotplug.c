@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "virtio/vhost_user/vu_device.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_net.h"
@@ -92,7 +93,8 @@ const struct device_hotplug dev_vu_blk_hotplug = {.kind = VM_HOTPLUG_VU_BLK,
 						  .create = blk_create,
 						  .find = blk_find,
 						  .transport = blk_transport,
-						  .forget = blk_forget};
+						  .forget = blk_forget,
+						  .sandbox = &vu_sandbox};
 
 const struct device_hotplug dev_vu_net_hotplug = {.kind = VM_HOTPLUG_VU_NET,
 						  .stem = "net",
@@ -103,4 +105,5 @@ const struct device_hotplug dev_vu_net_hotplug = {.kind = VM_HOTPLUG_VU_NET,
 						  .create = net_create,
 						  .find = net_find,
 						  .transport = net_transport,
-						  .forget = net_forget};
+						  .forget = net_forget,
+						  .sandbox = &vu_sandbox};

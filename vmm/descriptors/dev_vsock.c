@@ -12,6 +12,7 @@
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
+#include "vmm/descriptors/dev_save.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
@@ -267,4 +268,5 @@ const struct device_desc device_vsock = {.name = "vsock",
 					 .record_items = vsock_items,
 					 .hotplug = &dev_vsock_hotplug,
 					 .record_add = add_vsock,
-					 .paths = &vsock_paths};
+					 .paths = &vsock_paths,
+					 .save = &dev_vsock_save};

@@ -77,4 +77,5 @@ const struct device_hotplug dev_vsock_hotplug = {.kind = VM_HOTPLUG_VSOCK,
 						 .find = find,
 						 .transport = transport,
 						 .pin = pin,
-						 .forget = forget};
+						 .forget = forget,
+						 .sandbox = &vsock_sandbox};

@@ -17,11 +17,8 @@
 #include "base/log.h"
 #include "host/kvm/kvm_state.h"
 #include "host/kvm/x86/cpu_model.h"
-#include "virtio/blk/blk.h"
 #include "virtio/core/device.h"
-#include "virtio/net/net.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_save.h"
 #include "vmm/migration/stream/mig_format.h"
 #include "vmm/migration/stream/mig_url.h"
 #include "vmm/snapshot/cpu_check.h"
@@ -42,9 +39,10 @@ struct vm_migration {
 	size_t cpu_model_len;
 	struct mig_tapfd taps[VM_MAX_NICS]; /* handed over after the pause (unix: only) */
 	uint64_t *kvm_bits;
-	bool kvm_logging;	/* this migration started KVM's dirty log */
-	bool was_paused;	/* by the API before the migration: a failure leaves it paused */
-	bool disks_handed_over; /* their locks dropped for the destination (hand_over_disks()) */
+	bool kvm_logging; /* this migration started KVM's dirty log */
+	bool was_paused;  /* by the API before the migration: a failure leaves it paused */
+	/* the disks' locks dropped for the destination (device_save_hand_over()) */
+	bool disks_handed_over;
 	unsigned long long paused_us; /* CLOCK_MONOTONIC once paused for the last round */
 	pthread_mutex_t lock;
 	char err[512];
@@ -141,37 +139,6 @@ static int dirty_log(void *opaque, uint64_t *bitmap)
 	return r;
 }
 
-/* Disks 0..n take their locks back. Returns 0 or the first failure (logged). */
-static int take_back_disks(struct vm *vm, int n)
-{
-	int ret = 0;
-	for (int i = 0; i < n; i++) {
-		struct virtio_dev *disk = dev_disk_device(vm, i);
-		int r = disk ? virtio_blk_take_back(disk) : 0;
-		ret = ret ? ret : r;
-	}
-	return ret;
-}
-
-/* The destination opens the disks by path once the state has arrived (vm_migrate_recv.c), and
- * takes their flocks as any VMM does: this paused VMM flushes and unlocks them meanwhile. */
-static int hand_over_disks(struct vm *vm, char *err, size_t errlen)
-{
-	for (int i = 0; i < VM_MAX_DISKS; i++) {
-		struct virtio_dev *disk = dev_disk_device(vm, i);
-		if (!disk)
-			continue;
-		int r = virtio_blk_hand_over(disk);
-		if (r) {
-			take_back_disks(vm, i);
-			snprintf(err, errlen, "cannot hand disk %d over to the destination: %s", i,
-				 strerror(-r));
-			return r;
-		}
-	}
-	return 0;
-}
-
 static int stop_vm(void *opaque, char *err, size_t errlen)
 {
 	struct vm_migration *m = opaque;
@@ -182,7 +149,10 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 		return r;
 	}
 	m->paused_us = mono_us(); /* the guest is stopped from here: the disks' flush counts */
-	r = hand_over_disks(m->vm, err, errlen);
+	/* the destination opens the disks by path once the state has arrived
+	 * (vm_migrate_recv.c), and takes their flocks as any VMM does: this paused VMM flushes
+	 * and unlocks them meanwhile */
+	r = device_save_hand_over(m->vm, err, errlen);
 	if (r && !m->was_paused)
 		vm_resume(m->vm);
 	m->disks_handed_over = !r;
@@ -194,7 +164,7 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 static void resume_vm(void *opaque)
 {
 	struct vm_migration *m = opaque;
-	if (m->disks_handed_over && take_back_disks(m->vm, VM_MAX_DISKS)) {
+	if (m->disks_handed_over && device_save_take_back(m->vm)) {
 		/* Another process has a disk now: a guest running on here would write under it. */
 		log_error("migration: a disk is locked by another process now; the VM stays "
 			  "paused (see the log above)");
@@ -272,33 +242,17 @@ static void *run(void *opaque)
 }
 
 /* The single-queue taps of the in-process NICs, which the destination on this host cannot open
- * by name while this VMM holds them: handed over with TAPFD frames. Returns how many. */
+ * by name while this VMM holds them (device_save_host_fds()): handed over with TAPFD frames.
+ * Returns how many. */
 static uint32_t collect_taps(struct vm *vm, struct mig_tapfd *taps)
 {
+	int fds[VM_MAX_NICS];
+	int nfds = device_save_host_fds(vm, fds, VM_MAX_NICS);
 	uint32_t n = 0;
-	for (int i = 0; i < dev_net_count(vm->cfg) && i < VM_MAX_NICS; i++) {
-		int fd = virtio_net_tap_fd(dev_net_device(vm, i));
-		if (fd >= 0)
-			taps[n++] = (struct mig_tapfd){.nic = (uint32_t)i, .fd = fd};
-	}
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			taps[n++] = (struct mig_tapfd){.nic = (uint32_t)i, .fd = fds[i]};
 	return n;
-}
-
-/* A NIC given its tap as an fd cannot be reopened by name on another host (one that a
- * migration handed over keeps its name, and its record's tap=NAME). */
-static int check_tapfd_nics(const struct vm_config *cfg, char *err, size_t errlen)
-{
-	for (int i = 0; i < dev_net_count(cfg); i++) {
-		const struct virtio_net_opts *o = dev_net_opts(cfg, i);
-		if (o->kind != VIRTIO_NET_TAPFD || o->ifname[0])
-			continue;
-		snprintf(err, errlen,
-			 "NIC %d has its tap as tapfd=, which another host cannot open: migrate it "
-			 "over a unix: socket on this host",
-			 i);
-		return -ENOTSUP;
-	}
-	return 0;
 }
 
 static void free_migration(struct vm_migration *m)
@@ -326,7 +280,7 @@ int vm_migrate_start(struct vm *vm, const char *url, bool local,
 		r = -EINVAL;
 	}
 	if (!r && u.kind != MIG_URL_UNIX)
-		r = check_tapfd_nics(vm->cfg, err, errlen);
+		r = device_save_remote_check(vm->cfg, err, errlen); /* a tapfd= NIC */
 	if (r)
 		return r;
 	struct vm_migration *m = calloc(1, sizeof(*m));

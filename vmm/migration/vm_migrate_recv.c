@@ -17,8 +17,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "host/kvm/x86/cpuid.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_save.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/migration/stream/mig_recv.h"
 #include "vmm/migration/stream/mig_url.h"
@@ -89,7 +88,7 @@ static int prepare(struct dest *d, const struct mig_hello *h, char *err, size_t 
 	}
 	if (r || !device_table_built_beside_source(d->cfg))
 		return r;
-	dev_disk_open_unlocked(d->cfg); /* their locks once the source hands them over */
+	device_save_open_unlocked(d->cfg); /* the disks' locks once the source hands them over */
 	r = build_vm(d, err, errlen);
 	d->prebuilt = !r;
 	if (!r)
@@ -206,17 +205,9 @@ static int use_taps(struct vm_config *cfg, const struct mig_receiver *r, char *e
 	for (int i = 0; i < (int)MIG_MAX_TAPFDS; i++) {
 		if (!(r->taps & (1u << i)))
 			continue;
-		struct virtio_net_opts *o = dev_net_opts_edit(cfg, i);
-		if (!o || (o->kind != VIRTIO_NET_TAP && o->kind != VIRTIO_NET_TAPFD) ||
-		    o->queues > 1) {
-			snprintf(err, errlen,
-				 "the source handed over a tap for NIC %d, which is not a "
-				 "single-queue tap NIC in its configuration",
-				 i);
-			return -EINVAL;
-		}
-		o->kind = VIRTIO_NET_TAPFD;
-		o->tapfd = r->tapfd[i];
+		int ret = device_save_use_fd(cfg, i, r->tapfd[i], err, errlen);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -225,7 +216,7 @@ static int use_taps(struct vm_config *cfg, const struct mig_receiver *r, char *e
 static void taps_taken(struct vm *vm, struct mig_receiver *r)
 {
 	for (int i = 0; i < (int)MIG_MAX_TAPFDS; i++)
-		if ((r->taps & (1u << i)) && dev_net_took_tapfd(vm, i))
+		if ((r->taps & (1u << i)) && device_save_took_fd(vm, i))
 			r->taps &= ~(1u << i);
 }
 
@@ -257,7 +248,7 @@ static int build(struct dest *d, struct mig_receiver *r, char *err, size_t errle
 		if (d->vm_built)
 			taps_taken(d->vm, r);
 	} else if (!ret) {
-		ret = dev_disk_take_locks(d->vm) ? -EBUSY : 0;
+		ret = device_save_take_locks(d->vm) ? -EBUSY : 0;
 		if (ret)
 			snprintf(err, errlen, "a disk is locked by another process (see the log)");
 	}
@@ -276,7 +267,7 @@ static int build(struct dest *d, struct mig_receiver *r, char *err, size_t errle
 static void undo(struct dest *d)
 {
 	if (d->started) {
-		dev_disk_release_locks(d->vm);
+		device_save_release_locks(d->vm);
 		vm_stop(d->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else if (d->vm_built) {
 		vm_destroy(d->vm);

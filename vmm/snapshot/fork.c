@@ -13,8 +13,7 @@
 #include "base/clock.h"
 #include "base/host_path.h"
 #include "base/log.h"
-#include "virtio/blk/blk.h"
-#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/device_save.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/vm/vm.h"
@@ -110,38 +109,20 @@ static int write_state(struct snap_writer *w, const char *path, char *err, size_
 	return r;
 }
 
-/* A qcow2 image's metadata written out before the overlay reads it as its backing file (the
- * image keeps new allocations in memory until a FLUSH, qcow2.h); a raw file has none. */
-static int flush_qcow2(struct virtio_dev *dev)
-{
-	const char *path;
-	uint64_t bytes;
-	bool qcow2, raw;
-	int r = virtio_blk_file(dev, &path, &bytes, &qcow2, &raw);
-	if (r || !qcow2)
-		return r;
-	return virtio_blk_hand_over(dev); /* flushed, synced, unlocked: it is closed next */
-}
-
-/* Paused: each frozen disk moved to its overlay (virtio_blk_replace_disk(): the requests in flight
- * end on the old file first). On a failure the disks moved so far go back to their files (their
- * overlays were not written: the VM is paused). */
+/* Paused: each frozen disk (the drives' device: device_save_fork_move()) moved to its overlay,
+ * the requests in flight ending on the old file first. On a failure the disks moved so far go
+ * back to their files (their overlays were not written: the VM is paused). */
 static int move_disks(struct vm *vm, const struct vm_fork_disk *d, int n, char *err, size_t errlen)
 {
+	char why[LOG_LAST_ERROR_MAX]; /* what the log said of it */
 	for (int i = 0; i < n; i++) {
-		struct virtio_dev *dev = dev_disk_device(vm, d[i].disk);
-		log_clear_last_error();
-		int r = dev ? flush_qcow2(dev) : -ENODEV;
-		if (!r)
-			r = virtio_blk_replace_disk(dev, d[i].overlay);
+		int r =
+		    device_save_fork_move(vm, "drives", d[i].disk, d[i].overlay, why, sizeof(why));
 		if (!r)
 			continue;
-		snprintf(err, errlen, "cannot move the parent's disk to %s: %s", d[i].overlay,
-			 log_last_error()[0] ? log_last_error() : strerror(-r));
-		if (dev && virtio_blk_take_back(dev)) /* still on its file: its lock again */
-			log_error("fork: disk %d could not be locked again", d[i].disk);
+		snprintf(err, errlen, "cannot move the parent's disk to %s: %s", d[i].overlay, why);
 		while (i-- > 0)
-			if (virtio_blk_replace_disk(dev_disk_device(vm, d[i].disk), d[i].frozen))
+			if (device_save_fork_return(vm, "drives", d[i].disk, d[i].frozen))
 				log_error("fork: disk %d stays on %s", d[i].disk, d[i].overlay);
 		return r;
 	}

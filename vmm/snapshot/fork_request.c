@@ -10,8 +10,7 @@
 #include "base/mac.h"
 #include "vmm/config/vm_config.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_save.h"
 #include "vmm/descriptors/device_table.h"
 
 /* A resource a child asks for, to find it taken twice. */
@@ -64,24 +63,11 @@ int fork_parent_from_config(const struct vm_config *cfg, struct fork_parent *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->api_sock = cfg->api_sock;
-	p->nnics = dev_net_count(cfg);
-	p->ndrives = dev_disk_count(cfg);
-	if (p->nnics > FORK_MAX_IDS || p->ndrives > FORK_MAX_IDS)
+	/* the ids the API knows the NICs and disks by: their id=, or net<i>, drive<i> */
+	p->nnics = device_save_api_ids(cfg, "network-interfaces", p->nics, FORK_MAX_IDS);
+	p->ndrives = device_save_api_ids(cfg, "drives", p->drives, FORK_MAX_IDS);
+	if (p->nnics < 0 || p->ndrives < 0)
 		return -E2BIG;
-	for (int i = 0; i < p->nnics; i++) {
-		const char *id = dev_net_opts(cfg, i)->id;
-		if (id[0])
-			snprintf(p->nics[i], sizeof(p->nics[i]), "%s", id);
-		else
-			snprintf(p->nics[i], sizeof(p->nics[i]), "net%d", i);
-	}
-	for (int i = 0; i < p->ndrives; i++) {
-		const char *id = dev_disk_opts(cfg, i)->id;
-		if (id[0])
-			snprintf(p->drives[i], sizeof(p->drives[i]), "%s", id);
-		else
-			snprintf(p->drives[i], sizeof(p->drives[i]), "drive%d", i);
-	}
 	return device_table_claims(cfg, add_held, p);
 }
 

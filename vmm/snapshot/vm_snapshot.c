@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <linux/virtio_ids.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +16,8 @@
 #include "base/parse.h"
 #include "base/snapshot_io.h"
 #include "host/kvm/kvm_state.h"
-#include "virtio/blk/options.h"
-#include "virtio/mem/mem.h"
-#include "virtio/net/mmds/mmds_state.h"
-#include "virtio/net/net.h"
-#include "virtio/vhost_user/vu_opts.h"
-#include "virtio/vsock/vsock.h"
-#include "vmm/descriptors/dev_hotplug_slot.h"
-#include "vmm/descriptors/dev_memhp.h"
-#include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/device_record.h"
+#include "vmm/descriptors/device_save.h"
 #include "vmm/snapshot/cpu_check.h"
 #include "vmm/snapshot/format/snap_file.h"
 #include "vmm/snapshot/format/snap_mem.h"
@@ -86,34 +77,13 @@ static json_t *info_json(const struct vm *vm)
 			 (int)vm->ncpus, "mem_size", (json_int_t)vm->mem.ram_size);
 }
 
-/* What cannot carry plugged virtio-mem blocks yet (`what`: a Diff snapshot, whose dirty tracking
- * does not cover the hotplug region; a migration, whose pre-copy sends RAM only) is refused while
- * blocks are plugged: they would come back as zeros under a guest that uses them. A Full
- * snapshot carries them (vmm/snapshot/format/snap_mem.h). */
-static int check_plugged_memory(struct vm *vm, const char *what, char *err, size_t errlen)
-{
-	struct virtio_dev *dev = dev_memhp_find(vm);
-	struct virtio_mem_info info;
-
-	if (!dev)
-		return 0;
-	virtio_mem_get_info(dev, &info);
-	if (!info.plugged_size)
-		return 0;
-	snprintf(err, errlen,
-		 "%llu MiB of hotplugged memory are plugged, and %s does not carry their contents "
-		 "yet: unplug them first (PATCH /hotplug/memory requested_size_mib 0)%s",
-		 (unsigned long long)(info.plugged_size >> 20), what,
-		 strcmp(what, "a migration") ? " or take a Full snapshot" : "");
-	return -EBUSY;
-}
-
 /* Every section of the VM's state, the VM paused (a snapshot's state file, migration's last
- * round). A migration is refused while virtio-mem blocks are plugged (checked here, where the VM
- * is stopped, so a plug made meanwhile is seen too). */
+ * round). A migration is refused while a device holds state it does not carry (plugged
+ * virtio-mem blocks: device_save_uncarried(), checked here, where the VM is stopped, so a plug
+ * made meanwhile is seen too). */
 static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *err, size_t errlen)
 {
-	int r = migration ? check_plugged_memory(vm, "a migration", err, errlen) : 0;
+	int r = migration ? device_save_uncarried(vm, "a migration", err, errlen) : 0;
 	if (r)
 		return r;
 	r = put_json(w, SNAP_CONFIG, config_json(vm));
@@ -124,7 +94,7 @@ static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *e
 		return r;
 	}
 	if (!r && vm->cfg->mmds)
-		r = put_json(w, SNAP_MMDS, mmds_state_save(vm->cfg->mmds));
+		r = put_json(w, SNAP_MMDS, device_save_mmds(vm->cfg));
 	if (r) {
 		snprintf(err, errlen, "cannot save MMDS: %s", strerror(-r));
 		return r;
@@ -215,7 +185,7 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	}
 	int r = diff ? check_diff_target(vm, mem_path, err, errlen) : 0;
 	if (!r && diff) /* before the dirty log is taken */
-		r = check_plugged_memory(vm, "a Diff snapshot", err, errlen);
+		r = device_save_uncarried(vm, "a Diff snapshot", err, errlen);
 	if (r)
 		return r;
 	r = snap_writer_init(&w);
@@ -372,15 +342,14 @@ static int override_nic(struct snapshot_load *l, struct cli_record *rec, int nic
 /* True when override `o` is for saved NIC number `nic`, whose --net argument is `arg`. */
 static bool override_for(const struct snapshot_nic_override *o, int nic, const char *arg)
 {
-	struct virtio_net_opts opts;
-	char why[160], fallback[16];
+	char id[DEVICE_SAVE_ID_MAX], fallback[16];
 
 	if (!o->id)
 		return o->index == nic;
-	if (virtio_net_opts_parse(arg ? arg : "", &opts, why, sizeof(why)))
-		return false; /* cli_replay() reports it */
+	if (device_save_option_id("net", arg ? arg : "", id, sizeof(id)))
+		return false; /* cli_replay() reports it (or a vhost-user NIC's has no such id) */
 	snprintf(fallback, sizeof(fallback), "net%d", nic);
-	return !strcmp(o->id, opts.id[0] ? opts.id : fallback);
+	return !strcmp(o->id, id[0] ? id : fallback);
 }
 
 /* Applies the overrides to the saved --net options; each must find its NIC. */
@@ -432,34 +401,25 @@ static int replace_item(struct cli_record *rec, const char *head, const char *ke
 	return r;
 }
 
-/* The id path override `o` would know saved option `rec` by, the `n`-th of its kind. */
-static bool path_override_for(const struct snapshot_path_override *o, const struct cli_record *rec,
+/* Whether path override `o` is for the `n`-th saved device of its option, whose id= is `id`
+ * (`parsed` 0; else its option refused it: cli_replay() reports it). */
+static bool path_override_for(const struct snapshot_path_override *o, int parsed, const char *id,
 			      int n)
 {
-	char why[160], fallback[16];
-	bool match = false;
+	char fallback[16];
 
 	if (!o->id)
 		return o->index == n;
-	if (!strcmp(o->option, "disk")) {
-		struct virtio_blk_opts opts = {0};
-		if (virtio_blk_opts_parse(rec->arg ? rec->arg : "", &opts, why, sizeof(why)))
-			return false; /* cli_replay() reports it */
-		snprintf(fallback, sizeof(fallback), "drive%d", n);
-		match = !strcmp(o->id, opts.id[0] ? opts.id : fallback);
-		virtio_blk_opts_free(&opts);
-		return match;
-	}
-	struct virtio_vsock_opts v;
-	char arg[VIRTIO_VSOCK_UDS_MAX + VIRTIO_VSOCK_ID_MAX + 64];
-	int slot; /* a hot-added vsock's record has its hotplug-slot=N */
-	return !o->id[0] ||
-	       (!dev_hotplug_slot_split(rec->arg ? rec->arg : "", arg, sizeof(arg), &slot, why,
-					sizeof(why)) &&
-		!virtio_vsock_opts_parse(arg, &v, why, sizeof(why)) && !strcmp(o->id, v.id));
+	if (strcmp(o->option, "disk")) /* the vsock: "" finds it whatever it is */
+		return !o->id[0] || (!parsed && !strcmp(o->id, id));
+	if (parsed)
+		return false;
+	snprintf(fallback, sizeof(fallback), "drive%d", n);
+	return !strcmp(o->id, id[0] ? id : fallback);
 }
 
-/* The saved option path override `o` is for: a "disk" (not vhost-user) or the "vsock". */
+/* The saved option path override `o` is for: a "disk" (not vhost-user: its device has no
+ * option_id, device_save_option_id() -ENOENT) or the "vsock". */
 static struct cli_record *path_override_target(struct snapshot_load *l,
 					       const struct snapshot_path_override *o)
 {
@@ -467,9 +427,14 @@ static struct cli_record *path_override_target(struct snapshot_load *l,
 
 	for (int i = 0; i < l->noptions; i++) {
 		struct cli_record *rec = &l->options[i];
-		if (strcmp(rec->name, o->option) || (rec->arg && vu_opts_is_spec(rec->arg)))
+		char id[DEVICE_SAVE_ID_MAX] = "";
+		if (strcmp(rec->name, o->option))
 			continue;
-		if (path_override_for(o, rec, n++))
+		int parsed =
+		    device_save_option_id(rec->name, rec->arg ? rec->arg : "", id, sizeof(id));
+		if (parsed == -ENOENT)
+			continue;
+		if (path_override_for(o, parsed, id, n++))
 			return rec;
 	}
 	return NULL;
@@ -672,8 +637,6 @@ static int check_paths(const struct vm_config *cfg, const char *dir,
  * API) the section is ignored. */
 static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct mmds_config mc;
-	bool has_cfg;
 	size_t len;
 	const char *text = snap_get(&l->reader, SNAP_MMDS, 0, &len);
 
@@ -684,17 +647,7 @@ static int read_mmds(struct snapshot_load *l, struct vm_config *cfg, char *err, 
 		snprintf(err, errlen, "snapshot MMDS state: not JSON");
 		return -EINVAL;
 	}
-	int r = mmds_state_check(cfg->mmds, l->mmds, &mc, &has_cfg, err, errlen);
-	for (int i = 0; !r && has_cfg && i < dev_net_count(cfg); i++) {
-		struct virtio_net_opts *nic = dev_net_opts_edit(cfg, i);
-		char fallback[16];
-		snprintf(fallback, sizeof(fallback), "net%d", i);
-		if (!mmds_config_has_iface(&mc, nic->id[0] ? nic->id : fallback))
-			continue;
-		nic->mmds = cfg->mmds;
-		nic->mmds_ipv4 = mc.ipv4;
-	}
-	return r;
+	return device_save_mmds_check(cfg, l->mmds, err, errlen);
 }
 
 /* The configuration `text` into `cfg`, its paths checked (check_paths(), `dir`). */
@@ -818,29 +771,10 @@ int snapshot_open(struct snapshot_load *l, const char *state_path, const char *m
 		r = cpu_check_reader(&l->reader, state_path, cfg->kvm_path, !cfg->cpu_check_off,
 				     err, errlen);
 	/* mem_path NULL: a page-fault handler has the memory (vmm/snapshot/vm_uffd.h) */
-	if (!r && mem_path) {
-		const struct dev_memhp_cfg *hp = device_cfg_find(cfg, &device_memhp);
-		r = snap_mem_open(mem_path, cfg->mem_size, hp ? hp->opts.total : 0, &l->mem_fd, err,
-				  errlen);
-	}
+	if (!r && mem_path)
+		r = snap_mem_open(mem_path, cfg->mem_size, device_save_mem_beyond(cfg), &l->mem_fd,
+				  err, errlen);
 	return r;
-}
-
-struct mac_walk {
-	struct snapshot_load *l;
-	int nic; /* NICs seen so far, in --net order */
-};
-
-static int apply_mac(struct virtio_dev *dev, void *opaque)
-{
-	struct mac_walk *m = opaque;
-
-	if (dev->device_id != VIRTIO_ID_NET || m->nic >= VM_MAX_NICS)
-		return 0;
-	if (m->l->mac_set[m->nic])
-		virtio_net_set_mac(dev, m->l->mac[m->nic]);
-	m->nic++;
-	return 0;
 }
 
 /* The bytes of the virtio-mem blocks the device state plugged again (vm_devices_restore()) come
@@ -874,21 +808,11 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 	if (!r)
 		r = vm_devices_restore(vm, snap_get, &l->reader, restore_plugged_memory, l, err,
 				       errlen);
-	if (!r) {
-		struct mac_walk m = {l, 0};
-		vm_for_each_virtio_dev(vm, apply_mac, &m);
-	}
+	if (!r)
+		device_save_set_macs(vm, l->mac_set, (const uint8_t(*)[6])l->mac, VM_MAX_NICS);
 	if (!r && l->mmds && vm->cfg->mmds)
-		r = mmds_state_load(vm->cfg->mmds, l->mmds, err, errlen);
+		r = device_save_mmds_load(vm->cfg, l->mmds, err, errlen);
 	return r;
-}
-
-static int reset_vsock(struct virtio_dev *dev, void *opaque)
-{
-	(void)opaque;
-	if (dev->device_id == VIRTIO_ID_VSOCK)
-		virtio_vsock_transport_reset(dev);
-	return 0;
 }
 
 int vm_snapshot_new_generation(struct vm *vm, char *err, size_t errlen)
@@ -898,7 +822,7 @@ int vm_snapshot_new_generation(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot give the VM a new generation ID: %s", strerror(-r));
 		return r;
 	}
-	return vm_for_each_virtio_dev(vm, reset_vsock, NULL);
+	return device_save_new_generation(vm);
 }
 
 void snapshot_close(struct snapshot_load *l)

@@ -15,7 +15,7 @@
 #include "devices/x86/post_port.h"
 #include "devices/x86/rtc_cmos.h"
 #include "virtio/core/dev_snapshot.h"
-#include "virtio/mem/mem.h"
+#include "vmm/descriptors/device_save.h"
 #include "vmm/snapshot/flash_restore.h"
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pci.h"
@@ -435,13 +435,14 @@ static int restore_one(struct virtio_dev *dev, void *opaque)
 	return r;
 }
 
-/* The two passes of vm_devices_restore(): virtio-mem alone, then every other device (each keeps
- * its place in the numbering of the sections). */
+/* The two passes of vm_devices_restore(): the devices restored first (virtio-mem:
+ * device_save_restored_first()) alone, then every other device (each keeps its place in the
+ * numbering of the sections). */
 static int restore_memhp(struct virtio_dev *dev, void *opaque)
 {
 	struct restore_walk *s = opaque;
 
-	if (virtio_mem_is(dev))
+	if (device_save_restored_first(dev))
 		return restore_one(dev, s);
 	s->index++;
 	return 0;
@@ -451,7 +452,7 @@ static int restore_others(struct virtio_dev *dev, void *opaque)
 {
 	struct restore_walk *s = opaque;
 
-	if (!virtio_mem_is(dev))
+	if (!device_save_restored_first(dev))
 		return restore_one(dev, s);
 	s->index++;
 	return 0;

@@ -269,7 +269,10 @@ bool vm_vfio_may_hot_add(const struct vm *vm)
 
 int vm_hotplug_start(struct vm *vm)
 {
-	return vm->hotplug ? hp_worker_start(&vm->hotplug->worker) : 0;
+	if (!vm->hotplug)
+		return 0;
+	hp_worker_devices(&vm->hotplug->worker, vm->hotplug_devices);
+	return hp_worker_start(&vm->hotplug->worker);
 }
 
 int vm_hotplug_call(struct vm *vm, int (*fn)(void *), void *arg)

@@ -47,11 +47,22 @@ struct vm_hotplug_func {
 	void *opaque;
 };
 
+struct sandbox_list;
+/* What the hotplug thread is given of the device kinds it may add, which it does not know
+ * (vmm/descriptors fills it: device_table_hotplug_devices, kept in vm->hotplug_devices). */
+struct vm_hotplug_devices {
+	/* The seccomp lists of what building, starting and stopping an instance of any kind takes
+	 * beyond the virtio framework's, its I/O threads' included (virtio-blk's, a tap's, ...),
+	 * each once, into out[0..max): their count. */
+	int (*sandboxes)(const struct sandbox_list **out, int max);
+};
+
 /* At the end of the devices' creation, before the ACPI tables are written: the controller and
  * its slots, when the VM can have them (see above). 0, or -errno (logged). */
 int vm_hotplug_setup(struct vm *vm);
 /* In vm_run(), before the main thread confines itself: the thread that plugs and unplugs
- * (hotplug_worker.c says why it is one of its own). 0, or -errno (logged). */
+ * (hotplug_worker.c says why it is one of its own), with the device kinds' seccomp lists of
+ * vm->hotplug_devices. 0, or -errno (logged). */
 int vm_hotplug_start(struct vm *vm);
 /* Runs fn(arg) on that thread and returns its result (-ENODEV: the VM has no hotplug). The
  * device's creation, vm_hotplug_add() and vm_hotplug_remove() are called this way. */

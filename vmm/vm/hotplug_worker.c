@@ -25,11 +25,7 @@
 #include <sys/syscall.h>
 
 #include "base/log.h"
-#include "virtio/blk/blk.h"
-#include "virtio/net/net.h"
-#include "virtio/pmem/pmem.h"
-#include "virtio/vhost_user/vu_device.h"
-#include "virtio/vsock/vsock.h"
+#include "virtio/core/device.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/hotplug_internal.h"
 #include "vmm/vm/vm_vfio.h"
@@ -83,13 +79,18 @@ static const struct sandbox_list hotplug_sandbox = SANDBOX_LIST("hotplug", hotpl
 static void *worker_main(void *arg)
 {
 	struct hp_worker *w = arg;
+	/* its own two, the device kinds' and VFIO's three */
+	const struct sandbox_list *lists[2 + HP_WORKER_MAX_LISTS + 3] = {&hotplug_sandbox,
+									 &virtio_io_sandbox};
+	size_t n = 2;
+	for (int i = 0; i < w->nlists; i++) /* the device kinds' (vmm/descriptors) */
+		lists[n++] = w->lists[i];
 	/* a passed-through device (vm_vfio.h): opened, set up and reset here (vfio-setup), its
 	 * configuration space read (vcpu-vfio), and undone on a remove (vfio-end) */
-	const struct sandbox_list *lists[] = {
-	    &hotplug_sandbox,	   &virtio_io_sandbox,	&blk_sandbox, &tap_sandbox,
-	    &vsock_sandbox,	   &pmem_sandbox,	&vu_sandbox,  &vm_vfio_setup_sandbox,
-	    &vm_vfio_vcpu_sandbox, &vm_vfio_end_sandbox};
-	int r = sandbox_enter("hotplug", lists, sizeof(lists) / sizeof(lists[0]));
+	lists[n++] = &vm_vfio_setup_sandbox;
+	lists[n++] = &vm_vfio_vcpu_sandbox;
+	lists[n++] = &vm_vfio_end_sandbox;
+	int r = sandbox_enter("hotplug", lists, n);
 	pthread_mutex_lock(&w->lock);
 	w->confined = r == 0;
 	w->ready = true;
@@ -110,6 +111,11 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+void hp_worker_devices(struct hp_worker *w, const struct vm_hotplug_devices *devs)
+{
+	w->nlists = devs ? devs->sandboxes(w->lists, HP_WORKER_MAX_LISTS) : 0;
 }
 
 int hp_worker_start(struct hp_worker *w)

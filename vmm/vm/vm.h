@@ -25,6 +25,7 @@ struct vm_firmware;   /* vmm/vm/vm_firmware.c */
 struct vm_hotplug;    /* vmm/vm/hotplug.c */
 struct vm_cpuhp;      /* vmm/vm/cpu_hotplug.c */
 struct virtio_dev;
+struct vm_hotplug_devices;
 
 struct cpuid_table;
 
@@ -45,6 +46,9 @@ struct vm {
 	struct vm_firmware *firmware;  /* NULL without --firmware */
 	struct vm_hotplug *hotplug;    /* PCI hotplug (vmm/vm/hotplug.h); NULL: none */
 	struct vm_cpuhp *cpuhp;	       /* vCPU hotplug (vmm/vm/cpu_hotplug.h); NULL: none */
+	/* What PCI hotplug's thread needs of the device kinds (vmm/vm/hotplug.h), set with the
+	 * devices' creation; NULL: nothing. */
+	const struct vm_hotplug_devices *hotplug_devices;
 	/* The run-time blocks of devices that keep one (device_state() in
 	 * vmm/descriptors/device_table.h: the disks' and NICs' devices, for run-time changes),
 	 * indexed like device_table[]; NULL until the device's create() makes it. */

@@ -199,6 +199,7 @@ void vm_terminal_resized(struct vm *vm)
 
 int vm_virtio_create_devices(struct vm *vm)
 {
+	vm->hotplug_devices = &device_table_hotplug_devices;
 	for (int i = 0; device_table[i]; i++) {
 		if (!device_table[i]->create)
 			continue;
