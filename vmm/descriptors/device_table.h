@@ -447,6 +447,10 @@ struct device_save {
 	/* Whether instance i's device took the fd use_fd() gave it (closed with the device). */
 	bool (*took_fd)(struct vm *vm, int i);
 };
+/* What PCI hotplug's thread needs of the kinds it may add, so that vmm/vm names none either
+ * (struct vm_hotplug_devices, vmm/vm/hotplug.h): their seccomp lists (device_hotplug.sandbox).
+ */
+extern const struct vm_hotplug_devices device_table_hotplug_devices;
 /* ==== end of the saving, forking and moving hooks ==== */
 
 struct device_desc {
@@ -533,9 +537,6 @@ extern const struct device_desc *const *const device_table;
 
 /* The device whose hotplug entries are of `kind` (enum vm_hotplug_kind), or NULL. */
 const struct device_desc *device_table_hotplug_kind(int kind);
-/* What PCI hotplug's thread needs of the kinds it may add (struct vm_hotplug_devices,
- * vmm/vm/hotplug.h): their seccomp lists (device_hotplug.sandbox). */
-extern const struct vm_hotplug_devices device_table_hotplug_devices;
 
 /* device_table_claims_check(), then every device's check() in table order; the first failure's
  * -errno, else 0. */
