@@ -152,8 +152,10 @@ void snapshot_close(struct snapshot_load *l);
  * state except a live migration (the same VM goes on elsewhere):
  *   - the VM generation ID changes and the guest is notified (vm_devices_new_generation(),
  *     devices/vmgenid.h: Linux reseeds its RNG);
- *   - each vsock device's guest connections are reset (virtio_vsock_transport_reset(): for a
- *     restored device its own state already owes the reset, and nothing more happens).
+ *   - what each device's guest side must learn (device_save_new_generation(),
+ *     vmm/descriptors/device_save.h): each vsock device's guest connections are reset
+ *     (virtio_vsock_transport_reset(): for a restored device its own state already owes the
+ *     reset, and nothing more happens).
  * Returns 0 or -errno with the reason in err. */
 int vm_snapshot_new_generation(struct vm *vm, char *err, size_t errlen);
 
