@@ -38,21 +38,30 @@
 #include <stdint.h>
 
 #include "base/options.h"
+#include "vmm/vm/hotplug.h"
 
 #define API_HOTPLUG_ID_MAX	   64
 #define API_HOTPLUG_MAX_TIMEOUT_MS 600000u
 
+struct device_desc;
+
+/* A request's kind: its section's descriptor's device_hotplug.kind (enum vm_hotplug_kind). The
+ * routes and the backend find the descriptor itself (struct api_hotplug_add.dev) and never
+ * switch on the kind; these names are what tests and fuzzers compare it with. */
 enum api_hotplug_kind {
-	API_HOTPLUG_DISK,
-	API_HOTPLUG_NET,
-	API_HOTPLUG_VSOCK,
-	API_HOTPLUG_PMEM,
-	API_HOTPLUG_FS,
-	API_HOTPLUG_VFIO, /* PUT /vmm/vm.add-device on a running VM (vmm/descriptors/dev_vfio.c) */
+	API_HOTPLUG_DISK = VM_HOTPLUG_DISK,
+	API_HOTPLUG_NET = VM_HOTPLUG_NET,
+	API_HOTPLUG_VSOCK = VM_HOTPLUG_VSOCK,
+	API_HOTPLUG_PMEM = VM_HOTPLUG_PMEM,
+	API_HOTPLUG_FS = VM_HOTPLUG_FS,
+	API_HOTPLUG_VFIO = VM_HOTPLUG_VFIO,
 };
 
 struct api_hotplug_add {
 	enum api_hotplug_kind kind;
+	/* the descriptor whose record the items are: the route's (or section's), or the
+	 * vhost-user one its section lists too (a "vhost_user" disk); NULL: none */
+	const struct device_desc *dev;
 	char id[API_HOTPLUG_ID_MAX]; /* "" when the body gave none: the backend names it */
 	/* the record's items the body stands for, as --disk, --net, --vsock, --pmem, --fs or
 	 * --device would give them (without id=, which the backend adds); owned:
@@ -73,7 +82,17 @@ void api_hotplug_add_free(struct api_hotplug_add *a);
  * 0 or -ENAMETOOLONG. */
 int api_hotplug_add_spec(const struct api_hotplug_add *a, char *buf, size_t len);
 
-/* PUT /vmm/vm.add-disk and /vmm/vm.add-net: 0, or -EINVAL / -ENOMEM with the reason in err. */
+/* The body of Cloud Hypervisor's add route of device `d` (device_api_ext.add_route, found
+ * with device_table_add_route()), checked by the device's own hook (add_body): 0, or -EINVAL /
+ * -ENOMEM with the reason in err. */
+int api_hotplug_parse(const struct device_desc *d, const json_t *body, struct api_hotplug_add *out,
+		      char *err, size_t errlen);
+/* api_hotplug_parse() of the device whose add route is `route` ("/vmm/vm.add-disk"); -ENOENT:
+ * no device has that route. */
+int api_hotplug_route_parse(const char *route, const json_t *body, struct api_hotplug_add *out,
+			    char *err, size_t errlen);
+/* api_hotplug_route_parse() of PUT /vmm/vm.add-disk, -net, -vsock, -pmem, -fs: for tests and
+ * fuzzers. */
 int api_hotplug_disk_parse(const json_t *body, struct api_hotplug_add *out, char *err,
 			   size_t errlen);
 int api_hotplug_net_parse(const json_t *body, struct api_hotplug_add *out, char *err,
@@ -83,16 +102,14 @@ int api_hotplug_vsock_parse(const json_t *body, struct api_hotplug_add *out, cha
 int api_hotplug_pmem_parse(const json_t *body, struct api_hotplug_add *out, char *err,
 			   size_t errlen);
 int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *err, size_t errlen);
-/* Whether the device whose API section is `section` is hot-added by Firecracker's PUT after
- * InstanceStart ("drives", "network-interfaces", "pmem"), and as which kind. */
-bool api_hotplug_section_kind(const char *section, enum api_hotplug_kind *kind);
 /* Firecracker's hot-add (PUT /drives/{id}, /network-interfaces/{id}, /pmem/{id} after
- * InstanceStart): `items` are the record the device's own API hook made of the body
- * (device_api.to_items, with its id=ID item), `section` the device's ("drives",
- * "network-interfaces", "pmem"). Fills out with the items without id= and the id. `vhost_user`:
- * the body was a vhost-user drive's (Firecracker's "socket"), so the items are its
- * vhost-user=SOCKET record, checked by vu_opts.h. 0; -ENOENT: not a kind that can be hot-added
- * (the caller's answer stands); -EINVAL or -ENOMEM with the reason in err. */
+ * InstanceStart: a device whose descriptor has device_api_ext.fc_add_check): `items` are the
+ * record the device's own API hook made of the body (device_api.to_items, with its id=ID
+ * item), `section` the device's ("drives", "network-interfaces", "pmem"). Fills out with the
+ * items without id= and the id. `vhost_user`: the body was a vhost-user drive's
+ * (Firecracker's "socket"), so the items are its vhost-user=SOCKET record, checked by its
+ * parser. 0; -ENOENT: not a kind that can be hot-added (the caller's answer stands); -EINVAL or
+ * -ENOMEM with the reason in err. */
 int api_hotplug_from_items(const char *section, const char *id, const struct opt_items *items,
 			   bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen);
 /* PUT /vmm/vm.remove-device: 0, or -EINVAL with the reason in err. */

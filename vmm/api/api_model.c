@@ -13,8 +13,7 @@
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/vm/cpu_template_json.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
@@ -260,6 +259,18 @@ int api_model_patch_machine_config(struct api_model *m, const json_t *body, char
 	return r;
 }
 
+/* The API hooks of Firecracker's drives and network interfaces, whose PATCH routes and MMDS
+ * configuration the model checks (their descriptors', found by their sections). */
+static const struct device_api *drives_api(void)
+{
+	return device_table_section("drives")->api;
+}
+
+static const struct device_api *nics_api(void)
+{
+	return device_table_section("network-interfaces")->api;
+}
+
 /* The model's documents of device `api` (an array; NULL: none), and the index of the one whose
  * id_field is `id` (-1: none) with *doc set to it. */
 static int find_doc(const struct api_model *m, const struct device_api *api, const char *id,
@@ -302,7 +313,7 @@ int api_model_check_patch_drive(const struct api_model *m, const char *id, const
 				   errlen);
 	if (r)
 		return r;
-	*index = find_doc(m, &dev_disk_api, id, &doc);
+	*index = find_doc(m, drives_api(), id, &doc);
 	if (*index < 0) {
 		snprintf(err, errlen, "no drive with id `%s`", id);
 		return -ENOENT;
@@ -349,7 +360,7 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 						 "tx_rate_limiter", tx, err, errlen);
 	if (r)
 		return r;
-	*index = find_doc(m, &dev_net_api, id, &doc);
+	*index = find_doc(m, nics_api(), id, &doc);
 	if (*index < 0) {
 		snprintf(err, errlen, "no network interface with id `%s`", id);
 		return -ENOENT;
@@ -365,20 +376,27 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 	return 0;
 }
 
-int api_model_patch_nic_egress(const json_t *body, struct egress_rules *rules, bool *given,
+int api_model_patch_nic_egress(const json_t *body, const struct egress_rules **rules, bool *given,
 			       char *err, size_t errlen)
 {
+	const struct device_api_ext *x = nics_api()->ext;
 	const json_t *list = json_object_get(body, "egress");
 
 	*given = list != NULL;
-	return dev_net_api_parse_egress(list, rules, err, errlen);
+	*rules = NULL;
+	if (!x || !x->patch_egress) {
+		snprintf(err, errlen, "the egress policy cannot be changed here");
+		return -EINVAL;
+	}
+	return x->patch_egress(list, rules, err, errlen);
 }
 
 void api_model_set_nic_egress(struct api_model *m, int index, const struct egress_rules *rules)
 {
-	json_t *doc = doc_at(m, &dev_net_api, index);
-	if (doc)
-		dev_net_api_egress_json(doc, rules);
+	const struct device_api_ext *x = nics_api()->ext;
+	json_t *doc = doc_at(m, nics_api(), index);
+	if (doc && x && x->egress_json)
+		x->egress_json(doc, rules);
 }
 
 /* Sets (or, limiting nothing, removes) the rate limiter `name` of `doc`, at its end. */
@@ -397,14 +415,14 @@ static bool get_limits(const json_t *doc, const char *name, struct rate_limiter_
 
 void api_model_set_drive_path(struct api_model *m, int index, const char *path)
 {
-	json_t *doc = doc_at(m, &dev_disk_api, index);
+	json_t *doc = doc_at(m, drives_api(), index);
 	if (doc)
 		json_object_set_new(doc, "path_on_host", json_string(path));
 }
 
 void api_model_set_drive_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rl)
 {
-	json_t *doc = doc_at(m, &dev_disk_api, index);
+	json_t *doc = doc_at(m, drives_api(), index);
 	if (doc)
 		set_limits(doc, "rate_limiter", rl);
 }
@@ -412,7 +430,7 @@ void api_model_set_drive_limits(struct api_model *m, int index, const struct rat
 void api_model_set_nic_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rx,
 			      const struct rate_limiter_cfg *tx)
 {
-	json_t *doc = doc_at(m, &dev_net_api, index);
+	json_t *doc = doc_at(m, nics_api(), index);
 	if (doc) { /* in Firecracker's order: rx, then tx */
 		json_object_del(doc, "tx_rate_limiter");
 		set_limits(doc, "rx_rate_limiter", rx);
@@ -422,24 +440,24 @@ void api_model_set_nic_limits(struct api_model *m, int index, const struct rate_
 
 bool api_model_drive_limits(const struct api_model *m, int index, struct rate_limiter_cfg *rl)
 {
-	return get_limits(doc_at(m, &dev_disk_api, index), "rate_limiter", rl);
+	return get_limits(doc_at(m, drives_api(), index), "rate_limiter", rl);
 }
 
 bool api_model_nic_limits(const struct api_model *m, int index, struct rate_limiter_cfg *rx,
 			  struct rate_limiter_cfg *tx)
 {
-	const json_t *doc = doc_at(m, &dev_net_api, index);
+	const json_t *doc = doc_at(m, nics_api(), index);
 	return get_limits(doc, "rx_rate_limiter", rx) && get_limits(doc, "tx_rate_limiter", tx);
 }
 
 const json_t *api_model_drive(const struct api_model *m, int index)
 {
-	return doc_at(m, &dev_disk_api, index);
+	return doc_at(m, drives_api(), index);
 }
 
 const json_t *api_model_nic(const struct api_model *m, int index)
 {
-	return doc_at(m, &dev_net_api, index);
+	return doc_at(m, nics_api(), index);
 }
 
 int api_model_count(const struct api_model *m, const struct device_api *api)
@@ -524,7 +542,7 @@ int api_model_put_mmds_config(struct api_model *m, const json_t *body, char *err
 	int r = mmds_config_parse(body, &c, err, errlen);
 	for (int i = 0; !r && i < c.nifaces; i++) {
 		json_t *nic;
-		if (find_doc(m, &dev_net_api, c.ifaces[i], &nic) < 0) {
+		if (find_doc(m, nics_api(), c.ifaces[i], &nic) < 0) {
 			snprintf(err, errlen, "%s", MMDS_MSG_BAD_IFACE);
 			r = -EINVAL;
 		} else if (api_body_has(nic, "socket")) {

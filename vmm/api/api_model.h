@@ -116,7 +116,7 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
  * accepted (an array of --net egress= rules, as PUT takes): into *rules, *given true when the
  * body has one. null is given too: no policy (rules->on false), as in PUT. Returns 0 or -EINVAL
  * with the client's message (a rule that does not parse). */
-int api_model_patch_nic_egress(const json_t *body, struct egress_rules *rules, bool *given,
+int api_model_patch_nic_egress(const json_t *body, const struct egress_rules **rules, bool *given,
 			       char *err, size_t errlen);
 /* PUT /drives/{id} and PUT /network-interfaces/{id} are the hooks of their descriptors
  * (vmm/descriptors/dev_disk_api.c, dev_net_api.c) served by api_devices.h; the model keeps their

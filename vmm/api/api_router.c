@@ -210,6 +210,8 @@ static void route(struct api *a, const char *method, const char *path, const cha
 {
 	const char *id = "";
 	const struct route *rt = find_route(path, &id);
+	if (!rt && (rt = api_hotplug_add_route(path))) /* a device's add route: its path */
+		id = path;
 	enum method m = parse_method(method);
 	const char *dev_id = NULL;
 	const struct device_desc *dev = device_table_route(path, &dev_id);

@@ -53,6 +53,10 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 void api_hotplug_delete(struct api *a, const char *id, const json_t *body, struct reply *r);
 
 /* Each route file's table, ending with a {NULL} entry. */
+/* The route of Cloud Hypervisor's PUT /vmm/vm.add-<device> when `path` is a device's
+ * (device_api_ext.add_route; its handler takes the path as its id), or NULL. */
+const struct route *api_hotplug_add_route(const char *path);
+
 extern const struct route api_routes_vm[], api_routes_devices[], api_routes_snapshot[],
     api_routes_mmds[], api_routes_hotplug[], api_routes_fork[], api_routes_resize[];
 

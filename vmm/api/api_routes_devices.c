@@ -4,7 +4,6 @@
  * goes through the backend to the device's descriptor (struct device_live). See api_router.h. */
 #include <errno.h>
 
-#include "virtio/net/egress.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_device_body.h"
@@ -82,7 +81,7 @@ static void patch_drive(struct api *a, const char *id, const json_t *body, struc
  * says why: a rule that does not parse is a 400, the old rules stay). */
 static bool patch_nic_egress(struct api *a, int index, const json_t *body, struct reply *r)
 {
-	static _Thread_local struct egress_rules rules; /* 6 KiB: not on the API thread's stack */
+	const struct egress_rules *rules; /* the descriptor's (device_api_ext.patch_egress) */
 	bool given;
 
 	if (api_model_patch_nic_egress(body, &rules, &given, r->err, sizeof(r->err))) {
@@ -91,14 +90,14 @@ static bool patch_nic_egress(struct api *a, int index, const json_t *body, struc
 	}
 	if (!given)
 		return true;
-	struct device_live_set s = {.member = "egress", .egress = &rules};
+	struct device_live_set s = {.member = "egress", .egress = rules};
 	if (!a->ops->live_set) {
 		fault(r, 400, "the egress policy cannot be changed here", NULL);
 		return false;
 	}
 	if (live_set(a, "network-interfaces", index, &s, "cannot replace the egress policy", r))
 		return false;
-	api_model_set_nic_egress(&a->model, index, &rules);
+	api_model_set_nic_egress(&a->model, index, rules);
 	return true;
 }
 

@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "virtio/net/egress.h"
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/descriptors/device_record.h"
 
 #define NO_HOTPLUG "device hotplug is not available in this VMM"
@@ -55,49 +55,17 @@ static void add(struct api *a, const struct api_hotplug_add *req, struct reply *
 	r->status = 200;
 }
 
-typedef int hotplug_parser(const json_t *body, struct api_hotplug_add *req, char *err,
-			   size_t errlen);
-
-/* One body kind: parsed into the request (400 when it does not parse), then added. */
-static void parse_and_add(struct api *a, hotplug_parser *parse, const json_t *body, struct reply *r)
+/* PUT on Cloud Hypervisor's add route `path` of a device (device_api_ext.add_route): the body
+ * parsed by the device's hook into the request (400 when it does not parse), then added. */
+static void put_add(struct api *a, const char *path, const json_t *body, struct reply *r)
 {
 	struct api_hotplug_add req;
-	int err = parse(body, &req, r->err, sizeof(r->err));
+	int err = api_hotplug_route_parse(path, body, &req, r->err, sizeof(r->err));
 	if (err)
 		r->status = err == -ENOMEM ? 500 : 400;
 	else
 		add(a, &req, r);
 	api_hotplug_add_free(&req);
-}
-
-static void put_add_disk(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	parse_and_add(a, api_hotplug_disk_parse, body, r);
-}
-
-static void put_add_net(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	parse_and_add(a, api_hotplug_net_parse, body, r);
-}
-
-static void put_add_vsock(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	parse_and_add(a, api_hotplug_vsock_parse, body, r);
-}
-
-static void put_add_pmem(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	parse_and_add(a, api_hotplug_pmem_parse, body, r);
-}
-
-static void put_add_fs(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	(void)id;
-	parse_and_add(a, api_hotplug_fs_parse, body, r);
 }
 
 static void put_remove(struct api *a, const char *id, const json_t *body, struct reply *r)
@@ -118,14 +86,18 @@ static void put_remove(struct api *a, const char *id, const json_t *body, struct
 }
 
 const struct route api_routes_hotplug[] = {
-    {"/vmm/vm.add-disk", false, {NULL, put_add_disk, NULL}, false},
-    {"/vmm/vm.add-net", false, {NULL, put_add_net, NULL}, false},
-    {"/vmm/vm.add-vsock", false, {NULL, put_add_vsock, NULL}, false},
-    {"/vmm/vm.add-pmem", false, {NULL, put_add_pmem, NULL}, false},
-    {"/vmm/vm.add-fs", false, {NULL, put_add_fs, NULL}, false},
     {"/vmm/vm.remove-device", false, {NULL, put_remove, NULL}, false},
     {NULL, false, {NULL, NULL, NULL}, false},
 };
+
+/* Cloud Hypervisor's add routes are the devices' (device_table_add_route()): one route whose
+ * handler is given the path as its id. */
+static const struct route add_route = {"/vmm/vm.add-", false, {NULL, put_add, NULL}, false};
+
+const struct route *api_hotplug_add_route(const char *path)
+{
+	return device_table_add_route(path) ? &add_route : NULL;
+}
 
 /* ---- PUT /vmm/vm.add-device on a running VM: a passed-through device hot-added (before
  * InstanceStart the same route configures one, vmm/descriptors/dev_vfio.c). Cloud Hypervisor's
@@ -134,7 +106,8 @@ const struct route api_routes_hotplug[] = {
 static bool put_add_device(struct api *a, const struct device_desc *d, const json_t *body,
 			   struct reply *r)
 {
-	struct api_hotplug_add req = {.kind = API_HOTPLUG_VFIO};
+	struct api_hotplug_add req = {
+	    .dev = d, .kind = d->hotplug ? (enum api_hotplug_kind)d->hotplug->kind : 0};
 	json_t *doc = NULL;
 	/* the body checked by the device's own hook, as before InstanceStart */
 	if (api_devices_try(&a->model, d, NULL, body, &doc, r->err, sizeof(r->err))) {
@@ -161,13 +134,12 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 	const struct device_desc *owner;
 	struct opt_items items;
 	json_t *doc = NULL;
-	enum api_hotplug_kind kind;
 
 	if (a->state != API_NOT_STARTED && a->state != API_STOPPING &&
 	    !strcmp(d->api->section, "vfio"))
 		return put_add_device(a, d, body, r);
 	if (a->state == API_NOT_STARTED || a->state == API_STOPPING || !d->api->to_items ||
-	    !api_hotplug_section_kind(d->api->section, &kind))
+	    !d->api->ext || !d->api->ext->fc_add_check)
 		return false; /* not a device Firecracker hot-adds: the caller's answer stands */
 	/* the body checked by the device's own hook, as before InstanceStart, and made into its
 	 * record (one description of the device for the command line, the config file and the
@@ -271,11 +243,12 @@ static int patch_body(const char *id, const json_t *body, bool nic, struct rate_
 static int patch_egress(struct api *a, const char *id, const json_t *body, bool *given,
 			struct reply *r)
 {
-	static _Thread_local struct egress_rules rules; /* 6 KiB: not on the API thread's stack */
-	struct device_live_set s = {.member = "egress", .egress = &rules};
+	const struct egress_rules *rules; /* the descriptor's (device_api_ext.patch_egress) */
+	struct device_live_set s = {.member = "egress"};
 
 	if (api_model_patch_nic_egress(body, &rules, given, r->err, sizeof(r->err)))
 		return -EINVAL;
+	s.egress = rules;
 	return *given ? a->ops->hotplug_live_set(a->ctx, id, true, &s, r->err, sizeof(r->err)) : 0;
 }
 

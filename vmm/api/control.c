@@ -80,7 +80,6 @@ static int load_config_file(struct control *c)
 		log_error("config file %s: %s", c->cfg->config_file, err);
 		return VMM_EXIT_USAGE;
 	}
-	c->nic_base = dev_net_count(c->cfg);
 	r = control_build_config(c->cfg, &c->api.model, &c->append, c->disk_index, err,
 				 sizeof(err));
 	if (r) {

@@ -13,7 +13,7 @@
 #include "loaders/boot.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/control_internal.h"
-#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/vm/metrics.h"
 #include "vmm/vm/vm_pause.h"
 
@@ -40,9 +40,8 @@ static int check_boot_source_here(const char *kernel, const char *initrd, char *
 /* PUT /drives: the file opened and locked in the drive's mode, as --disk checks it. */
 static int check_drive_here(const char *path, bool ro, char *err, size_t errlen)
 {
-	struct virtio_blk_opts o = {.path = (char *)path, .ro = ro};
 	log_clear_last_error();
-	return checked(dev_disk_check_file(&o), err, errlen);
+	return checked(device_table_host_file_check(path, ro), err, errlen);
 }
 
 static int be_pause(void *ctx)

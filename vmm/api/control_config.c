@@ -11,9 +11,7 @@
 #include "vmm/api/control_internal.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_net.h"
-#include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/vm/cpu_template_json.h"
 
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
@@ -32,21 +30,27 @@ int ctl_api_may_build(const struct control *c, char *err, size_t errlen)
 	return -EBUSY;
 }
 
+/* The drives' descriptor (Firecracker's "drives", whose documents disk_index follows). */
+static const struct device_desc *drives(void)
+{
+	return device_table_section("drives");
+}
+
+/* How many instances of `d` the configuration has. */
+static int count_of(const struct device_desc *d, const struct vm_config *cfg)
+{
+	return d && d->record_count ? d->record_count(cfg) : 0;
+}
+
 /* A VM described by its command line or a snapshot: model drive i is disk i. */
 void ctl_identity_disk_index(struct control *c)
 {
+	int n = count_of(drives(), c->cfg);
 	for (int i = 0; i < API_MAX_DRIVES; i++)
-		c->disk_index[i] = i < dev_disk_count(c->cfg) ? i : -1;
-	c->nic_base = 0;
+		c->disk_index[i] = i < n ? i : -1;
 }
 
 /* ---- the configuration from the model ---- */
-
-/* The model's drive `i` is a vhost-user disk (its back-end serves it: no in-process device). */
-static bool drive_is_vu(const struct api_model *m, int i)
-{
-	return api_json_str(api_model_drive(m, i), "socket", NULL) != NULL;
-}
 
 /* The model's boot arguments, with the root entry of its root device when that device's
  * descriptor gives one (device_api.root_arg: a drive's root=; pmem's option names its own). */
@@ -64,38 +68,33 @@ static char *kernel_cmdline(const struct api_model *m, const struct vm_config *c
 	return asprintf(&s, "%s %s", args, root) < 0 ? NULL : s;
 }
 
-/* Model drive i's disk (dev_disk.h: one of the disks added past `first`, found by the id= its
- * option carries); -1 for a vhost-user disk, which has no in-process device to patch. */
+/* Model drive i's disk: one of the disks added past `first`, the instance its document stands
+ * for (device_api_instance(): found by the id= its record carries); -1 for a vhost-user disk,
+ * which has no in-process device to patch. */
 static void disk_indexes(const struct vm_config *cfg, const struct api_model *m, int first,
 			 int *disk_index)
 {
 	for (int i = 0; i < API_MAX_DRIVES; i++) {
-		const char *id = api_json_str(api_model_drive(m, i), "drive_id", NULL);
-		int k = id && !drive_is_vu(m, i) ? dev_disk_find_id(cfg, id) : -1;
+		int k = device_api_instance(drives(), cfg, api_model_drive(m, i));
 		disk_index[i] = k >= first ? k : -1;
 	}
 }
 
-/* What the configuration had before the model's devices were added, to go back to: its disks,
- * NICs and vhost-user ones, and its recorded options (the core's, before record_boot()). */
+/* What the configuration had before the model's devices were added, to go back to: its disks
+ * (their count), and its recorded options (the core's, before record_boot()). The devices come
+ * back with their configuration blocks (device_cfg_restore()). */
 struct devices_mark {
-	int ndisks, nnics, nrec, vu_blk, vu_net;
+	int ndisks, nrec;
 };
 
 static struct devices_mark devices_mark(const struct vm_config *cfg)
 {
-	return (struct devices_mark){dev_disk_count(cfg), dev_net_count(cfg), cfg->nrecorded,
-				     dev_vu_count(cfg, &device_vu_blk),
-				     dev_vu_count(cfg, &device_vu_net)};
+	return (struct devices_mark){count_of(drives(), cfg), cfg->nrecorded};
 }
 
-/* Takes back the vhost-user disks and NICs added past the mark, and the options record_boot()
- * recorded. (The disks and NICs come back with their configuration blocks:
- * device_cfg_restore().) */
+/* Takes back the options record_boot() recorded. */
 static void undo_devices(struct vm_config *cfg, const struct devices_mark *mark)
 {
-	dev_vu_truncate(cfg, &device_vu_blk, mark->vu_blk);
-	dev_vu_truncate(cfg, &device_vu_net, mark->vu_net);
 	cli_unrecord_to(cfg, mark->nrec);
 }
 
@@ -199,33 +198,28 @@ int control_build_config(struct vm_config *cfg, const struct api_model *m, char 
 	return build_cpu_template(cfg, m, err, errlen);
 }
 
-/* Model NIC i's place among the NICs (dev_net.h): after the command line's (nic_base) and the
- * model's taps before it; -1 for a vhost-user NIC, which has none (dev_vhost_user.c keeps it). */
-int ctl_nic_cfg_index(const struct control *c, const struct api_model *m, int i)
-{
-	int k = c->nic_base;
-	if (api_json_str(api_model_nic(m, i), "socket", NULL))
-		return -1;
-	for (int j = 0; j < i; j++)
-		k += !api_json_str(api_model_nic(m, j), "socket", NULL);
-	return k;
-}
-
 /* The NICs PUT /mmds/config (or the config file's "mmds-config") named answer MMDS
- * (virtio/net/mmds_filter.h), as the model's configuration says. */
+ * (virtio/net/mmds_filter.h), as the model's configuration says: each the instance its document
+ * stands for (device_api_instance(); none for a vhost-user NIC, which mmds-config cannot name),
+ * through its descriptor's hook (device_api_ext.mmds_attach). */
 void ctl_attach_mmds(struct control *c, const struct api_model *m)
 {
+	const struct device_desc *d = device_table_section("network-interfaces");
+	const json_t *docs = api_devices_doc(m, d->api->section);
+	const json_t *doc;
+	size_t i;
+
 	if (!m->mmds_set)
 		return;
 	mmds_set_config(&c->api.mmds, &m->mmds);
-	for (int i = 0; i < api_model_count(m, &dev_net_api); i++) {
-		/* NULL: vhost-user, which mmds-config cannot name */
-		struct virtio_net_opts *nic = dev_net_opts_edit(c->cfg, ctl_nic_cfg_index(c, m, i));
-		if (!nic || !mmds_config_has_iface(
-				&m->mmds, api_json_str(api_model_nic(m, i), "iface_id", "")))
-			continue;
-		nic->mmds = &c->api.mmds;
-		nic->mmds_ipv4 = m->mmds.ipv4;
+	if (!d->api->ext || !d->api->ext->mmds_attach)
+		return;
+	json_array_foreach(docs, i, doc)
+	{
+		int k = device_api_instance(d, c->cfg, doc);
+		if (k >= 0 &&
+		    mmds_config_has_iface(&m->mmds, api_json_str(doc, d->api->id_field, "")))
+			d->api->ext->mmds_attach(c->cfg, k, &c->api.mmds, m->mmds.ipv4);
 	}
 }
 
@@ -236,7 +230,6 @@ int ctl_build_here(struct control *c, const struct api_model *m, char *err, size
 		return -EBUSY;
 	struct devices_mark mark = devices_mark(c->cfg);
 	struct device_cfg_saved saved;
-	c->nic_base = mark.nnics;
 	if (device_cfg_save(c->cfg, &saved)) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

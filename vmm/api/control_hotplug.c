@@ -90,28 +90,11 @@ static const struct device_api *model_api(const struct device_desc *d)
 	return d->hotplug->model ? d->hotplug->model : d->api;
 }
 
-struct vu_of {
-	const struct device_desc *own; /* the section's own descriptor */
-};
-
-static bool is_vu_of(const struct device_desc *d, const void *arg)
-{
-	const struct device_desc *own = arg;
-	return d != own && d->hotplug->model == own->api;
-}
-
-/* The descriptor whose record a request's device is: its section's, or for a "vhost_user" one
- * the vhost-user descriptor the section's documents also list (a drive with a socket). */
+/* The descriptor whose record a request's device is (api_hotplug.h: its route's or section's,
+ * or the vhost-user one the section's documents also list), when it is hot-added. */
 static const struct device_desc *desc_of(const struct api_hotplug_add *req)
 {
-	static const char *const sections[] = {
-	    [API_HOTPLUG_DISK] = "drives", [API_HOTPLUG_NET] = "network-interfaces",
-	    [API_HOTPLUG_VSOCK] = "vsock", [API_HOTPLUG_PMEM] = "pmem",
-	    [API_HOTPLUG_FS] = "fs",	   [API_HOTPLUG_VFIO] = "vfio"};
-	const struct device_desc *own = device_table_section(sections[req->kind]);
-	if (own && req->vhost_user)
-		return each_hotplug(is_vu_of, own);
-	return own && own->hotplug ? own : NULL;
+	return req->dev && req->dev->hotplug ? req->dev : NULL;
 }
 
 struct add_call {
@@ -524,15 +507,14 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 	return r;
 }
 
-int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
-			 size_t errlen)
+int ctl_hotplug_live_set_of(struct control *c, const struct device_desc *d, const char *id,
+			    struct device_live_set *s, char *err, size_t errlen)
 {
-	struct control *c = ctx;
-	const struct device_desc *d = device_table_section(nic ? "network-interfaces" : "drives");
+	const char *opens = d && d->api->live ? d->api->live->opens_file : NULL;
 	if (!c->vm_created || !hp(d) ||
 	    !vm_hotplug_device(&c->vm, id, (enum vm_hotplug_kind)d->hotplug->kind))
 		return -ENOENT;
-	if (!nic && !strcmp(s->member, "path_on_host")) {
+	if (opens && !strcmp(s->member, opens)) { /* its file stays the one it was added with */
 		snprintf(err, errlen,
 			 "%s: a hot-added disk's file cannot be changed (remove the disk "
 			 "and add the other file)",
@@ -542,6 +524,14 @@ int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live
 	/* the descriptor's own change, as a boot device's PATCH makes it (dev_*_live.c): the
 	 * device model's limits, and its block, whose record a snapshot saves */
 	return d->api->live->set(&c->vm, c->cfg, d->hotplug->find(c->cfg, id), s, err, errlen);
+}
+
+int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
+			 size_t errlen)
+{
+	/* the router's PATCH of a hot-added drive's or NIC's (api_hotplug_patch()) */
+	const struct device_desc *d = device_table_section(nic ? "network-interfaces" : "drives");
+	return ctl_hotplug_live_set_of(ctx, d, id, s, err, errlen);
 }
 
 int ctl_refuse_for_hotplug(struct control *c, char *err, size_t errlen)

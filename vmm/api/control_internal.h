@@ -45,7 +45,6 @@ struct control {
 	int confine_result; /* 1: pending */
 	char *append;
 	int disk_index[API_MAX_DRIVES]; /* model drive i is disk disk_index[i]; -1: none */
-	int nic_base; /* the command line's NICs come first: see nic_cfg_index() */
 	/* Live migration: the last one sent from here (until the next or the end), and the
 	 * incoming one's cancel (set when the VMM ends while it waits) and result. */
 	struct vm_migration *mig;
@@ -80,8 +79,6 @@ struct control {
 int ctl_api_may_build(const struct control *c, char *err, size_t errlen);
 /* A VM described by its command line or a snapshot: model drive i is disk i. */
 void ctl_identity_disk_index(struct control *c);
-/* Model NIC i's place among the NICs (dev_net.h); -1 for a vhost-user NIC. */
-int ctl_nic_cfg_index(const struct control *c, const struct api_model *m, int i);
 /* The NICs the model's MMDS configuration names answer MMDS. */
 void ctl_attach_mmds(struct control *c, const struct api_model *m);
 /* InstanceStart, on the broker: the VM built from the model. */
@@ -136,6 +133,10 @@ int ctl_check_device(const struct device_desc *d, const json_t *doc, char *err, 
 int ctl_hotplug_add(void *ctx, const struct api_hotplug_add *req, char *id, int *slot, char *err,
 		    size_t errlen);
 int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *err, size_t errlen);
+/* A live change to hot-added device `id` of descriptor `d` (its PATCH): -ENOENT when no
+ * hot-added device of d has that id; else the descriptor's live set's result. */
+int ctl_hotplug_live_set_of(struct control *c, const struct device_desc *d, const char *id,
+			    struct device_live_set *s, char *err, size_t errlen);
 /* api_backend_ops.hotplug_live_set. */
 int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
 			 size_t errlen);

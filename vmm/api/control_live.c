@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "host/sandbox/broker.h"
+#include "vmm/api/api_devices.h"
 #include "vmm/api/control_internal.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/vm/hotplug.h"
 
 /* One change to instance `index` of device `d`, on this thread. */
@@ -55,33 +55,28 @@ static int live_set(struct control *c, const struct device_desc *d, int index,
 	return call_live_set(&k);
 }
 
-/* The instance of device `d` that the model's document `index` is: a drive's disk (-1 for a
- * vhost-user disk, which has no in-process device), a NIC's place among the NICs; 0 for a device
- * without ids. */
-static int instance_of(const struct control *c, const struct device_desc *d, int index)
+/* The model's document `index` of a device whose live changes name it so
+ * (device_api_ext.live_by_doc), or NULL. */
+static const json_t *model_doc(const struct control *c, const struct device_desc *d, int index)
 {
-	const struct api_model *m = &c->api.model;
-
-	if (d == &device_disk)
-		return index >= 0 && index < API_MAX_DRIVES ? c->disk_index[index] : -1;
-	if (d == &device_net)
-		return index >= 0 && index < api_model_count(m, &dev_net_api)
-			   ? ctl_nic_cfg_index(c, m, index)
-			   : -1;
-	return 0;
+	if (!d->api->ext || !d->api->ext->live_by_doc || index < 0)
+		return NULL;
+	return json_array_get(api_devices_doc(&c->api.model, d->api->section), (size_t)index);
 }
 
 int ctl_live_set(void *ctx, const struct device_desc *d, int index, struct device_live_set *s,
 		 char *err, size_t errlen)
 {
 	struct control *c = ctx;
-	const json_t *doc = d == &device_disk  ? api_model_drive(&c->api.model, index)
-			    : d == &device_net ? api_model_nic(&c->api.model, index)
-					       : NULL;
-	const char *id = api_json_str(doc, d == &device_disk ? "drive_id" : "iface_id", "");
+	const json_t *doc = model_doc(c, d, index);
+
+	if (!d->api->ext || !d->api->ext->live_by_doc) /* the change names its instance */
+		return live_set(c, d, 0, s, err, errlen);
+	const char *id = api_json_str(doc, d->api->id_field, "");
 	if (doc && c->vm_created && vm_hotplug_has_id(&c->vm, id)) /* a hot-added one's model */
-		return ctl_hotplug_live_set(c, id, d == &device_net, s, err, errlen);
-	return live_set(c, d, instance_of(c, d, index), s, err, errlen);
+		return ctl_hotplug_live_set_of(c, d, id, s, err, errlen);
+	/* a document of another descriptor's record (a vhost-user drive) has no instance here */
+	return live_set(c, d, doc ? device_api_instance(d, c->cfg, doc) : -1, s, err, errlen);
 }
 
 int ctl_live_get(void *ctx, const struct device_desc *d, const char *view, json_t **doc)

@@ -12,6 +12,7 @@
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_console.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/descriptors/device_table.h"
 
 /* The document of a console: {"serial_out_path"?, "rate_limiter"?}; NULL when out of memory. */
@@ -82,8 +83,17 @@ static json_t *describe_serial(const struct vm_config *cfg)
 	return serial_doc(c.mode == CONSOLE_MODE_FILE ? c.path : NULL, &c.rate);
 }
 
+/* A PUT /serial checks its file, as Firecracker opens it at PUT. */
+static bool serial_checked_at_put(const json_t *doc)
+{
+	return !json_object_get(doc, "socket");
+}
+
+static const struct device_api_ext serial_ext = {.checked_at_put = serial_checked_at_put};
+
 const struct device_api dev_console_api = {.section = "serial",
 					   .route = "/serial",
 					   .check = api_check_serial,
 					   .to_items = api_serial_items,
-					   .describe = describe_serial};
+					   .describe = describe_serial,
+					   .ext = &serial_ext};

@@ -18,6 +18,7 @@
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_hot_body.h"
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_vhost_user.h"
 #include "vmm/descriptors/device_table.h"
@@ -413,4 +414,5 @@ const struct device_api dev_disk_api = {
     .root_arg = drive_root_arg,
     .host_file = drive_file,
     .live = &dev_disk_live,
+    .ext = &dev_disk_api_ext,
 };

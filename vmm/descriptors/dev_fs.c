@@ -15,6 +15,7 @@
 #include "base/parse.h"
 #include "virtio/vhost_user/vu_frontend.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hot_body.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_vhost_user.h"
@@ -371,7 +372,8 @@ static const struct device_api fs_api = {.section = "fs",
 					 .id_field = "id",
 					 .check = api_check_fs,
 					 .to_items = api_fs_items,
-					 .describe = describe_fs};
+					 .describe = describe_fs,
+					 .ext = &dev_fs_api_ext};
 
 /* Each share's socket (a host path too) and guest RAM shared with its back-end. */
 static int claims_fs(const struct vm_config *cfg, device_claim_fn fn, void *opaque)

@@ -20,6 +20,7 @@
 #include "virtio/net/options.h"
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_hot_body.h"
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_vhost_user.h"
@@ -366,4 +367,5 @@ const struct device_api dev_net_api = {
     .to_items = nic_items,
     .describe = describe_nics,
     .live = &dev_net_live,
+    .ext = &dev_net_api_ext,
 };

@@ -15,6 +15,7 @@
 #include "host/sandbox/sandbox.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
+#include "vmm/descriptors/dev_hot_body.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_pmem_window.h"
@@ -461,7 +462,8 @@ static const struct device_api pmem_api = {.section = "pmem",
 					   .check = api_check_pmem,
 					   .to_items = api_pmem_items,
 					   .describe = describe_pmem,
-					   .live = &dev_pmem_live};
+					   .live = &dev_pmem_live,
+					   .ext = &dev_pmem_api_ext};
 
 /* Each file (a host path a restore checks, with the device's id), and the root device. */
 static int claims_pmem(const struct vm_config *cfg, device_claim_fn fn, void *opaque)

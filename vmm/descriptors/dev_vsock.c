@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/dev_hot_body.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_save.h"
@@ -219,7 +220,8 @@ static const struct device_api vsock_api = {.section = "vsock",
 					    .route = "/vsock",
 					    .check = api_check_vsock,
 					    .to_items = api_vsock_items,
-					    .describe = describe_vsock};
+					    .describe = describe_vsock,
+					    .ext = &dev_vsock_api_ext};
 
 static const struct device_option vsock_options[] = {
     {"vsock", required_argument,

@@ -212,12 +212,19 @@ static void *copy_block(int i, const void *b)
 	return copy;
 }
 
+/* Whether the API adds instances of `d`: its own section's, or another's that lists them too
+ * (device_hotplug.model: a vhost-user disk among the drives). */
+static bool api_added(const struct device_desc *d)
+{
+	return d->api || (d->hotplug && d->hotplug->model);
+}
+
 int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s)
 {
 	*s = (struct device_cfg_saved){0};
 	for (int i = 0; device_table[i]; i++) {
 		const void *b = cfg->device_cfg[i];
-		if (!device_table[i]->api || !b)
+		if (!api_added(device_table[i]) || !b)
 			continue;
 		s->had[i] = true;
 		s->block[i] = copy_block(i, b);
@@ -232,7 +239,7 @@ int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s)
 void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s)
 {
 	for (int i = 0; device_table[i]; i++) {
-		if (!device_table[i]->api)
+		if (!api_added(device_table[i]))
 			continue;
 		free_block(i, cfg->device_cfg[i]);
 		cfg->device_cfg[i] = s->had[i] ? s->block[i] : NULL;

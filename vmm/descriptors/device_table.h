@@ -339,6 +339,10 @@ struct device_api {
 	const char *(*host_file)(const json_t *doc, bool *ro);
 	/* What the API changes while the VM runs; NULL: nothing. */
 	const struct device_live *live;
+	/* ---- The API's further hooks (issue 65: vmm/api names no device): Cloud Hypervisor's
+	 * add route and body, Firecracker's hot-add, the checks at PUT, the live instance
+	 * (vmm/descriptors/device_api_ext.h). NULL: none of them. */
+	const struct device_api_ext *ext;
 };
 
 /* ---- Path fields (issue 65): the items of a device's record that name host resources, each
@@ -589,7 +593,8 @@ struct device_cfg_saved {
 	void *block[VM_MAX_DEVICE_KINDS];
 	bool had[VM_MAX_DEVICE_KINDS];
 };
-/* Copies the blocks of every device with `api` hooks. Returns 0 or -ENOMEM (nothing kept). */
+/* Copies the blocks of every device with `api` hooks, or whose instances another's section lists
+ * (device_hotplug.model). Returns 0 or -ENOMEM (nothing kept). */
 int device_cfg_save(const struct vm_config *cfg, struct device_cfg_saved *s);
 /* Puts the copies back (a block that did not exist is freed) and frees them. */
 void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s);

@@ -1,0 +1,93 @@
+/* The API's hooks of a device beyond struct device_api (device_api.ext), and the generic
+ * functions vmm/api calls instead of naming a device (issue 65: no file in vmm/api includes a
+ * device's header; a new device needs no edit there):
+ *  - Cloud Hypervisor's add route on a running VM (PUT /vmm/vm.add-disk, ...): the route and
+ *    its body turned into the device's record items (device_table_add_route());
+ *  - Firecracker's hot-add (PUT /drives/{id} after InstanceStart): the record's checks;
+ *  - what a PUT checks on the host besides the device's own check (a NIC's tap exists);
+ *  - a drive's host file, opened as the device opens it (device_table_host_file_check()). */
+#ifndef VMM_DESCRIPTORS_DEVICE_API_EXT_H
+#define VMM_DESCRIPTORS_DEVICE_API_EXT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/options.h"
+#include "vmm/descriptors/device_table.h"
+
+struct mmds;
+struct egress_rules;
+
+#define DEVICE_HOT_ID_MAX 64 /* an added device's id, NUL included (the API's id limit) */
+
+/* What a Cloud Hypervisor add body stands for. */
+struct device_hot_body {
+	/* in: the route's descriptor; out: the descriptor whose record the items are (a
+	 * "vhost_user" disk's is vhost-user-blk's) */
+	const struct device_desc *owner;
+	struct opt_items *items;    /* out: the record's items without id= (empty on entry) */
+	char id[DEVICE_HOT_ID_MAX]; /* out: the body's "id", "" when it has none */
+	uint64_t size;		    /* out: a pmem body's "size" (the file must have it), or 0 */
+};
+
+struct device_api_ext {
+	/* Cloud Hypervisor's PUT route that adds the device to a running VM
+	 * ("/vmm/vm.add-disk"), or NULL: none. */
+	const char *add_route;
+	/* That route's body into *out (checked as the option would be, a bad value refused here):
+	 * 0, or -EINVAL / -ENOMEM with the reason in err. */
+	int (*add_body)(const json_t *body, struct device_hot_body *out, char *err, size_t errlen);
+	/* Firecracker's hot-add (a PUT on the device's route after InstanceStart): the checks of
+	 * the record `items` (without id=) the device's to_items made of the body with id `id`;
+	 * `vhost_user`: the record is another descriptor's (a drive's "socket"). 0, or -EINVAL
+	 * with the reason in err. NULL: Firecracker hot-adds no such device. */
+	int (*fc_add_check)(const char *id, const struct opt_items *items, bool vhost_user,
+			    char *err, size_t errlen);
+	/* Whether a PUT checks what the document names on the host (Firecracker opens a tap, a
+	 * vsock's socket folder, a pmem file at PUT) with the device's check(). NULL: never. */
+	bool (*checked_at_put)(const json_t *doc);
+	/* What such a check looks at besides check(), over a configuration holding the document
+	 * alone (a NIC's tap exists): 0 or -errno with the reason in err. NULL: nothing. */
+	int (*put_check)(const struct vm_config *cfg, char *err, size_t errlen);
+	/* The host file device_api.host_file names, opened and checked as the device opens it
+	 * (`ro`: read-only): 0 or -errno with one log line (log_last_error()). */
+	int (*host_file_check)(const char *path, bool ro);
+	/* A live change (device_api.live) names the device by its document's place among the
+	 * section's documents in the API's model: the backend changes the instance that document
+	 * stands for (device_api_instance()), or the hot-added device of its id. False: the
+	 * change names its instance itself (pmem's id) or the device has one (the balloon). */
+	bool live_by_doc;
+	/* A PATCH body's "egress" (a NIC's policy: an array of --net egress= rules; absent: off)
+	 * into *rules, which the descriptor holds until its next call on this thread (the API
+	 * never sees the rules' type): 0 or -EINVAL with the reason in err. NULL: no such member.
+	 */
+	int (*patch_egress)(const json_t *list, const struct egress_rules **rules, char *err,
+			    size_t errlen);
+	/* The rules as the model document's "egress" (their canonical text), replacing any; off:
+	 * none. */
+	void (*egress_json)(json_t *doc, const struct egress_rules *rules);
+	/* Instance i of `cfg` answers the VM's MMDS (PUT /mmds/config named it) at `ipv4`. NULL:
+	 * the device never answers MMDS. */
+	void (*mmds_attach)(struct vm_config *cfg, int i, struct mmds *mmds, uint32_t ipv4);
+};
+
+/* The device whose Cloud Hypervisor add route is `path`, or NULL. */
+const struct device_desc *device_table_add_route(const char *path);
+
+/* The descriptor whose hot-added instances the API lists in `own`'s section besides `own`'s
+ * (device_hotplug.model: a vhost-user disk among the drives), or NULL. */
+const struct device_desc *device_table_hotplug_alt(const struct device_desc *own);
+
+/* The host file check of the device whose API names one (device_api.host_file: a drive's
+ * file): 0 or -errno with one log line; 0 when no device has such a check. */
+int device_table_host_file_check(const char *path, bool ro);
+
+/* The instance of `d` that its API document `doc` stands for in `cfg` (by its id_field's id,
+ * device_hotplug.find), or -1: a record of another descriptor (a vhost-user drive, served by
+ * its back-end) or none; 0 for a device without ids. */
+int device_api_instance(const struct device_desc *d, const struct vm_config *cfg,
+			const json_t *doc);
+
+#endif
