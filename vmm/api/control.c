@@ -29,16 +29,12 @@
 #include "host/ui/console.h"
 #include "vmm/api/api_logger.h"
 #include "vmm/api/control_internal.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/metrics.h"
 #include "vmm/vm/vm.h"
-#ifdef HAVE_LIBSLIRP
-#include "virtio/net/slirp_api.h"
-#endif
 
 #define CONFIG_FILE_MAX (1 << 20)
 
@@ -90,51 +86,6 @@ static int load_config_file(struct control *c)
 	return 0;
 }
 
-/* A restore-time --net tap=NAME[,mac=MAC] as a snapshot_open() NIC override. 0, -ENAMETOOLONG
- * or -ENOMEM. */
-static int nic_override(const struct virtio_net_opts *o, char *out, size_t len)
-{
-	const uint8_t *m = o->mac;
-	char mac[18];
-
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-		 m[5]);
-	return snapshot_nic_override_spec(o->ifname, o->has_mac ? mac : NULL, out, len);
-}
-
-/* True when disk i of `cfg` was given as PATH[,id=NAME] and nothing else: its record has no
- * other item. */
-static bool disk_path_and_id(const struct vm_config *cfg, int i)
-{
-	struct opt_items items = {0};
-	enum virtio_transport t;
-	bool only = !device_disk.record_items(cfg, i, &items, &t);
-	for (size_t k = 0; only && k < items.n; k++)
-		only = !strcmp(items.v[k].key, device_disk.record_head) ||
-		       !strcmp(items.v[k].key, "id");
-	opt_items_free(&items);
-	return only;
-}
-
-/* Disk i of the command line given with --restore as a path override (vm_snapshot.h):
- * PATH[,id=NAME] and nothing else; the disk named NAME, or without it the disk in the same
- * place, gets PATH. */
-static int disk_override(const struct vm_config *cfg, int i, struct snapshot_path_override *o)
-{
-	const struct virtio_blk_opts *d = dev_disk_opts(cfg, i);
-
-	if (!disk_path_and_id(cfg, i)) {
-		log_error(
-		    "--restore: --disk %s: give only PATH[,id=NAME] (the disk of the snapshot "
-		    "named NAME, else the one in the same place, opens PATH)",
-		    d->path);
-		return VMM_EXIT_USAGE;
-	}
-	*o = (struct snapshot_path_override){
-	    .option = "disk", .id = d->id[0] ? d->id : NULL, .index = i, .path = d->path};
-	return 0;
-}
-
 /* What --restore refuses: an option that would change the snapshot's VM (--OPTION `name`). */
 static int refuse_with_restore(const char *name)
 {
@@ -169,20 +120,60 @@ static int core_overrides(const struct vm_config *cfg, struct snapshot_path_over
 	return 0;
 }
 
-/* The devices given with --restore (their blocks): each disk a path override into paths[*n];
- * the NICs are restore_here()'s; any other device refused, by its first option. */
-static int device_overrides(const struct vm_config *cfg, struct snapshot_path_override *paths,
-			    int *n)
+/* What --restore takes of the devices (their blocks, device_api_ext.restore_given). */
+struct given {
+	struct snapshot_path_override *paths; /* each disk's file (after the core's) */
+	int *npaths;
+	char (*taps)[64]; /* each NIC's override spec, by place */
+	struct snapshot_nic_override *nics;
+	int nnics;
+};
+
+/* Instance i of device d given with --restore, into g: 0 or VMM_EXIT_USAGE (logged). */
+static int take_given(const struct vm_config *cfg, const struct device_desc *d, int i,
+		      struct given *g)
 {
-	for (const struct device_desc *d = device_records_next(cfg, NULL); d;
-	     d = device_records_next(cfg, d))
-		if (d != &device_disk && d != &device_net)
+	struct device_restore_given r = {0};
+
+	if (d->api->ext->restore_given(cfg, i, &r))
+		return VMM_EXIT_USAGE;
+	if (r.path)
+		g->paths[(*g->npaths)++] = (struct snapshot_path_override){
+		    .option = d->options[0].name, .id = r.id, .index = i, .path = r.path};
+	if (!r.tap)
+		return 0;
+	if (g->nnics >= VM_MAX_NICS ||
+	    snapshot_nic_override_spec(r.tap, r.mac[0] ? r.mac : NULL, g->taps[g->nnics],
+				       sizeof(g->taps[0]))) { /* 64 bytes are enough */
+		log_error("--restore: --net tap=%s: out of memory", r.tap);
+		return VMM_EXIT_USAGE;
+	}
+	g->nics[g->nnics] = (struct snapshot_nic_override){.index = i, .spec = g->taps[g->nnics]};
+	g->nnics++;
+	return 0;
+}
+
+/* Whether device d may be given with --restore (its hook says what it replaces). */
+static bool given_with_restore(const struct device_desc *d)
+{
+	return d->api && d->api->ext && d->api->ext->restore_given;
+}
+
+/* The devices given with --restore (their blocks), in table order, into g: a disk's file, a
+ * NIC's tap; any other device refused, by its first option. */
+static int device_overrides(const struct vm_config *cfg, struct given *g)
+{
+	const struct device_desc *d;
+
+	for (d = device_records_next(cfg, NULL); d; d = device_records_next(cfg, d))
+		if (!given_with_restore(d))
 			return refuse_with_restore(d->options[0].name);
-	for (int i = 0; i < dev_disk_count(cfg); i++) {
-		int st = disk_override(cfg, i, &paths[*n]);
-		if (st)
-			return st;
-		(*n)++;
+	for (d = device_records_next(cfg, NULL); d; d = device_records_next(cfg, d)) {
+		for (int i = 0; i < d->record_count(cfg); i++) {
+			int st = take_given(cfg, d, i, g);
+			if (st)
+				return st;
+		}
 	}
 	return 0;
 }
@@ -197,32 +188,21 @@ static int restore_here(struct control *c)
 	char taps[VM_MAX_NICS][64] = {{0}}, err[1024] = "", state[4096], mem[4096];
 	struct snapshot_nic_override tap_ptrs[VM_MAX_NICS] = {{0}};
 	struct snapshot_path_override paths[VM_MAX_DISKS + 2];
-	int ntaps = dev_net_count(c->cfg), npaths = 0;
+	int npaths = 0;
+	struct given g = {.paths = paths, .npaths = &npaths, .taps = taps, .nics = tap_ptrs};
 
 	int st = core_overrides(c->cfg, paths, &npaths);
 	if (!st)
-		st = device_overrides(c->cfg, paths, &npaths);
+		st = device_overrides(c->cfg, &g);
 	if (st)
 		return st;
-	for (int i = 0; i < ntaps; i++) {
-		const struct virtio_net_opts *nic = dev_net_opts(c->cfg, i);
-		if (nic->kind != VIRTIO_NET_TAP) {
-			log_error("--restore: --net must name a tap (tap=NAME)");
-			return VMM_EXIT_USAGE;
-		}
-		if (nic_override(nic, taps[i], sizeof(taps[i]))) { /* 64 bytes are enough */
-			log_error("--restore: --net tap=%s: out of memory", nic->ifname);
-			return VMM_EXIT_USAGE;
-		}
-		tap_ptrs[i] = (struct snapshot_nic_override){.index = i, .spec = taps[i]};
-	}
 	snprintf(state, sizeof(state), "%s/%s", c->cfg->restore, SNAPSHOT_STATE_FILE);
 	snprintf(mem, sizeof(mem), "%s/%s", c->cfg->restore, SNAPSHOT_MEMORY_FILE);
 	/* --restore resumes the VM as it was saved: its settings stay the snapshot's */
 	struct api_snapshot_load p = {.state_path = state,
 				      .mem_path = mem,
 				      .nics = tap_ptrs,
-				      .nnics = ntaps,
+				      .nnics = g.nnics,
 				      .paths = paths,
 				      .npaths = npaths,
 				      .clock_realtime = c->cfg->clock_realtime};
@@ -394,14 +374,9 @@ static int start_api(struct control *c)
 	size_t n;
 	if (c->cfg->switch_user)
 		sandbox_announce_user_switch(); /* the API thread confines itself at start */
-#ifdef HAVE_LIBSLIRP
-	/* A VM the API builds later with a user-mode NIC (PUT /snapshot/load of a VM with --net
-	 * user) loads libslirp in the broker, whose filter allows no executable mapping: so it is
-	 * loaded now, before any thread is confined (~0.4 ms). A missing library is reported when a
-	 * NIC needs it. */
-	char why[256];
-	(void)slirp_api_load(why, sizeof(why));
-#endif
+	/* what a device maps before any thread is confined (libslirp, for a VM the API builds later
+	 * with a user-mode NIC) */
+	device_table_preload();
 	const struct sandbox_list *const *lists = api_http_broker_lists(&n, false);
 	if (sandbox_broker_start(lists, n) || sandbox_opener_start())
 		return VMM_EXIT_ERROR;

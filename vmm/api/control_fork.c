@@ -13,11 +13,8 @@
 
 #include "host/sandbox/broker.h"
 #include "host/sandbox/landlock.h"
-#include "virtio/blk/blk.h"
-#include "virtio/blk/qcow2.h"
 #include "vmm/api/control_internal.h"
-#include "vmm/descriptors/dev_disk.h"
-#include "vmm/descriptors/dev_live.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/snapshot/fork.h"
 #include "vmm/snapshot/fork_request.h"
 
@@ -32,7 +29,7 @@ struct frozen {
 /* A frozen drive's backing_files= and backing_dirs= before the fork (put back if it fails). */
 struct backing_was {
 	bool on;
-	char dirs[VIRTIO_BLK_BACKING_DIRS_MAX];
+	char dirs[DEVICE_BACKING_DIRS_MAX];
 };
 
 struct fork_call {
@@ -56,7 +53,7 @@ static int make_overlay(const char *path, const struct frozen *f, char *err, siz
 		snprintf(err, errlen, "disk snapshot: %s", why);
 		return fd;
 	}
-	int r = qcow2_create_overlay(fd, f->bytes, f->path, f->format);
+	int r = device_table_fork_disk()->make_overlay(fd, f->bytes, f->path, f->format);
 	if (close(fd) && !r)
 		r = -errno;
 	if (r) {
@@ -120,8 +117,8 @@ static int check_snapshots(struct control *c, struct fork_call *k, char *err, si
 		struct frozen *f = &k->frozen[s];
 		const char *path;
 		bool qcow2, raw;
-		struct virtio_dev *dev = dev_disk_device(&c->vm, d->disk);
-		if (!dev || virtio_blk_file(dev, &path, &f->bytes, &qcow2, &raw)) {
+		if (device_table_fork_disk()->file(&c->vm, d->disk, &path, &f->bytes, &qcow2,
+						   &raw)) {
 			snprintf(err, errlen, "disk_snapshots: drive %s has no in-process disk",
 				 d->drive_id);
 			return -ENOTSUP;
@@ -225,8 +222,7 @@ static int overlay_dirs(const struct fork_call *k, int s, const char *own, char 
  * from records it: their overlays are opened under the same rule). */
 static int set_backing(struct control *c, int disk, bool on, const char *dirs)
 {
-	int r = dev_disk_live_record_backing(c->cfg, disk, on, dirs);
-	return r ? r : virtio_blk_set_backing(dev_disk_device(&c->vm, disk), on, dirs);
+	return device_table_fork_disk()->set_backing(c->cfg, &c->vm, disk, on, dirs);
 }
 
 /* The frozen drives' backing files as they were (the fork failed, the disks on their files). */
@@ -242,15 +238,13 @@ static void restore_backing(struct fork_call *k, int n)
  * VMM's own overlays: qcow2.h), with the file's folder listed where an overlay lies elsewhere. */
 static int allow_overlays(struct fork_call *k, char *err, size_t errlen)
 {
-	char dirs[VIRTIO_BLK_BACKING_DIRS_MAX];
+	const struct device_fork_disk *fd = device_table_fork_disk();
+	char dirs[DEVICE_BACKING_DIRS_MAX];
 	for (int s = 0; s < k->req->nsnaps; s++) {
-		const struct virtio_blk_opts *o = dev_disk_opts(k->c->cfg, k->req->snaps[s].disk);
-		int r = o ? 0 : -ENODEV;
-		if (o) {
-			k->was[s].on = o->backing_files;
-			snprintf(k->was[s].dirs, sizeof(k->was[s].dirs), "%s", o->backing_dirs);
-			r = overlay_dirs(k, s, o->backing_dirs, dirs, sizeof(dirs), err, errlen);
-		}
+		struct backing_was *was = &k->was[s];
+		int r = fd->backing(k->c->cfg, k->req->snaps[s].disk, &was->on, was->dirs);
+		if (!r)
+			r = overlay_dirs(k, s, was->dirs, dirs, sizeof(dirs), err, errlen);
 		if (!r && (r = set_backing(k->c, k->req->snaps[s].disk, true, dirs)))
 			snprintf(err, errlen, "disk_snapshots: drive %s: backing files: %s",
 				 k->req->snaps[s].drive_id, strerror(-r));
@@ -268,8 +262,7 @@ static void record_snapshots(struct control *c, const struct fork_request *req)
 {
 	for (int s = 0; s < req->nsnaps; s++) {
 		const struct fork_disk_snapshot *d = &req->snaps[s];
-		live_record_warn(dev_disk_live_record_path(c->cfg, d->disk, d->parent_path),
-				 "the drive's file");
+		device_table_fork_disk()->record_path(c->cfg, d->disk, d->parent_path);
 		for (int m = 0; m < API_MAX_DRIVES; m++)
 			if (c->disk_index[m] == d->disk)
 				api_model_set_drive_path(&c->api.model, m, d->parent_path);

@@ -1,5 +1,5 @@
 /* What the devices' Cloud Hypervisor add bodies and Firecracker hot-add checks share
- * (struct device_api_ext's add_body and fc_add_check: dev_*_add.c). */
+ * (struct device_api_ext's add_body and fc_add_check: dev_*_api_ext.c). */
 #ifndef VMM_DESCRIPTORS_DEV_HOT_BODY_H
 #define VMM_DESCRIPTORS_DEV_HOT_BODY_H
 
@@ -38,8 +38,10 @@ int dev_hot_vu_body(const json_t *body, struct device_hot_body *out, bool blk, c
 int dev_hot_fc_common(const char *id, const struct opt_items *items, bool vhost_user,
 		      bool vu_allowed, char *err, size_t errlen);
 
-/* The devices' further API hooks (dev_disk_add.c, dev_net_add.c, ...). */
+/* The devices' further API hooks (dev_*_api_ext.c). */
 extern const struct device_api_ext dev_disk_api_ext, dev_net_api_ext, dev_vsock_api_ext,
     dev_pmem_api_ext, dev_fs_api_ext;
+/* A drive's hooks for a live fork's disk snapshots (dev_disk_fork.c). */
+extern const struct device_fork_disk dev_disk_fork;
 
 #endif

@@ -11,6 +11,25 @@ static const struct device_api_ext *ext_of(int i)
 	return device_table[i]->api ? device_table[i]->api->ext : NULL;
 }
 
+void device_table_preload(void)
+{
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_api_ext *x = ext_of(i);
+		if (x && x->preload)
+			x->preload();
+	}
+}
+
+const struct device_fork_disk *device_table_fork_disk(void)
+{
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_api_ext *x = ext_of(i);
+		if (x && x->fork_disk)
+			return x->fork_disk;
+	}
+	return NULL;
+}
+
 const struct device_desc *device_table_add_route(const char *path)
 {
 	for (int i = 0; device_table[i]; i++) {

@@ -18,6 +18,7 @@
 #include "vmm/descriptors/device_table.h"
 
 struct mmds;
+struct vm;
 struct egress_rules;
 
 #define DEVICE_HOT_ID_MAX 64 /* an added device's id, NUL included (the API's id limit) */
@@ -30,6 +31,38 @@ struct device_hot_body {
 	struct opt_items *items;    /* out: the record's items without id= (empty on entry) */
 	char id[DEVICE_HOT_ID_MAX]; /* out: the body's "id", "" when it has none */
 	uint64_t size;		    /* out: a pmem body's "size" (the file must have it), or 0 */
+};
+
+/* What an instance given on the command line with --restore replaces in the snapshot's VM. */
+struct device_restore_given {
+	const char *path; /* a file the snapshot's instance opens instead of its own, or NULL */
+	const char *id;	  /* that instance's id; NULL: the one in the same place */
+	const char *tap;  /* a tap the snapshot's NIC in the same place takes instead, or NULL */
+	char mac[18];	  /* and its MAC, "": the snapshot's */
+};
+
+#define DEVICE_BACKING_DIRS_MAX 1024 /* a drive's backing_dirs=, NUL included */
+
+/* What a live fork's disk snapshots (PUT /vmm/fork's "disk_snapshots": vmm/api/control_fork.c)
+ * ask of a drive, instance i of its descriptor. */
+struct device_fork_disk {
+	/* The running instance's file: its path (valid until its file changes), its size in bytes
+	 * as the guest sees it, whether it is a qcow2 image and whether format=raw was asked. 0 or
+	 * -ENODEV: no in-process disk. */
+	int (*file)(struct vm *vm, int i, const char **path, uint64_t *bytes, bool *qcow2,
+		    bool *raw);
+	/* A new overlay image in `fd` over the file `backing` (`size` bytes, of `format`: "raw"
+	 * or "qcow2"). 0 or -errno. */
+	int (*make_overlay)(int fd, uint64_t size, const char *backing, const char *format);
+	/* Its backing_files= into *on and backing_dirs= into dirs[DEVICE_BACKING_DIRS_MAX]. 0 or
+	 * -ENODEV. */
+	int (*backing)(const struct vm_config *cfg, int i, bool *on, char *dirs);
+	/* Sets them: in its configuration (a snapshot says so), then on the running device. 0 or
+	 * -errno. */
+	int (*set_backing)(struct vm_config *cfg, struct vm *vm, int i, bool on, const char *dirs);
+	/* Its file is `path` from now on, in its configuration (a snapshot opens it); a failure
+	 * is logged (the VM goes on: a snapshot would bring back the old file). */
+	void (*record_path)(struct vm_config *cfg, int i, const char *path);
 };
 
 struct device_api_ext {
@@ -71,7 +104,22 @@ struct device_api_ext {
 	/* Instance i of `cfg` answers the VM's MMDS (PUT /mmds/config named it) at `ipv4`. NULL:
 	 * the device never answers MMDS. */
 	void (*mmds_attach)(struct vm_config *cfg, int i, struct mmds *mmds, uint32_t ipv4);
+	/* Instance i of the command line given with --restore: what it replaces in the snapshot's
+	 * VM, into *out (zeroed on entry). 0, or -EINVAL logged ("--restore: ..."). NULL: the
+	 * device cannot be given with --restore (it would change the snapshot's VM). */
+	int (*restore_given)(const struct vm_config *cfg, int i, struct device_restore_given *out);
+	/* Loads what the device needs mapped before any thread confines itself (libslirp: the
+	 * broker's filter allows no executable mapping later). NULL: nothing. */
+	void (*preload)(void);
+	/* What a live fork's disk snapshots ask of the device; NULL: it is no drive to snapshot. */
+	const struct device_fork_disk *fork_disk;
 };
+
+/* Every device's preload hook, in table order (before the sandbox confines a thread). */
+void device_table_preload(void);
+
+/* The drives' hooks for a live fork's disk snapshots (device_api_ext.fork_disk), or NULL. */
+const struct device_fork_disk *device_table_fork_disk(void);
 
 /* The device whose Cloud Hypervisor add route is `path`, or NULL. */
 const struct device_desc *device_table_add_route(const char *path);

@@ -2,16 +2,21 @@
  * /vmm/vm.add-net body (NetConfig: "tap", "mac", "num_queues" (even), "rate_limiter_config"
  * (both directions), "id", "mtu" 1500, "pci_segment" 0, "iommu" false; or "vhost_user": true with
  * "vhost_socket", "vhost_mode" Client: --net vhost-user=), Firecracker's hot-add of a NIC, and
- * the tap a PUT /network-interfaces names, which must exist. */
+ * the tap a PUT /network-interfaces names, which must exist; MMDS on a NIC, a NIC given with
+ * --restore (another tap for the snapshot's), and libslirp loaded before the sandbox. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/log.h"
 #include "virtio/net/egress.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/dev_hot_body.h"
 #include "vmm/descriptors/dev_net.h"
+#ifdef HAVE_LIBSLIRP
+#include "virtio/net/slirp_api.h"
+#endif
 
 #define MAX_QUEUES 16 /* CH's num_queues for a NIC counts both directions: 8 pairs */
 
@@ -163,6 +168,35 @@ static void mmds_attach(struct vm_config *cfg, int i, struct mmds *mmds, uint32_
 	nic->mmds_ipv4 = ipv4;
 }
 
+/* NIC i given with --restore: its tap (and MAC, if given) replaces the snapshot's NIC's in the
+ * same place. */
+static int restore_given(const struct vm_config *cfg, int i, struct device_restore_given *out)
+{
+	const struct virtio_net_opts *o = dev_net_opts(cfg, i);
+	const uint8_t *m = o->mac;
+
+	if (o->kind != VIRTIO_NET_TAP) {
+		log_error("--restore: --net must name a tap (tap=NAME)");
+		return -EINVAL;
+	}
+	out->tap = o->ifname;
+	if (o->has_mac)
+		snprintf(out->mac, sizeof(out->mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+			 m[2], m[3], m[4], m[5]);
+	return 0;
+}
+
+#ifdef HAVE_LIBSLIRP
+/* A VM the API builds later with a user-mode NIC (PUT /snapshot/load of a VM with --net user)
+ * loads libslirp in the broker, whose filter allows no executable mapping: so it is loaded
+ * before any thread is confined (~0.4 ms). A missing library is reported when a NIC needs it. */
+static void preload(void)
+{
+	char why[256];
+	(void)slirp_api_load(why, sizeof(why));
+}
+#endif
+
 const struct device_api_ext dev_net_api_ext = {
     .live_by_doc = true,
     .add_route = "/vmm/vm.add-net",
@@ -173,4 +207,8 @@ const struct device_api_ext dev_net_api_ext = {
     .patch_egress = patch_egress,
     .egress_json = dev_net_api_egress_json,
     .mmds_attach = mmds_attach,
+    .restore_given = restore_given,
+#ifdef HAVE_LIBSLIRP
+    .preload = preload,
+#endif
 };

@@ -1,9 +1,13 @@
 /* A disk added to a running VM through the API (device_api.ext): Cloud Hypervisor's PUT
  * /vmm/vm.add-disk body (DiskConfig: "path", "readonly", "direct", "num_queues",
  * "rate_limiter_config", "serial", "id", "pci_segment" 0, "iommu" false; or "vhost_user": true
- * with "vhost_socket": --disk vhost-user=) and Firecracker's hot-add of a drive. */
+ * with "vhost_socket": --disk vhost-user=), Firecracker's hot-add of a drive, the check of its
+ * file at PUT, and a disk given with --restore (another file for the snapshot's). */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
 
 #include "virtio/vhost_user/vu_opts.h"
 #include "vmm/descriptors/api_json.h"
@@ -95,6 +99,38 @@ static int host_file_check(const char *path, bool ro)
 	return dev_disk_check_file(&o);
 }
 
+/* True when disk i of `cfg` was given as PATH[,id=NAME] and nothing else: its record has no
+ * other item. */
+static bool path_and_id(const struct vm_config *cfg, int i)
+{
+	struct opt_items items = {0};
+	enum virtio_transport t;
+	bool only = !device_disk.record_items(cfg, i, &items, &t);
+	for (size_t k = 0; only && k < items.n; k++)
+		only = !strcmp(items.v[k].key, device_disk.record_head) ||
+		       !strcmp(items.v[k].key, "id");
+	opt_items_free(&items);
+	return only;
+}
+
+/* Disk i given with --restore: a path override, PATH[,id=NAME] and nothing else; the disk named
+ * NAME, or without it the disk in the same place, opens PATH. */
+static int restore_given(const struct vm_config *cfg, int i, struct device_restore_given *out)
+{
+	const struct virtio_blk_opts *d = dev_disk_opts(cfg, i);
+
+	if (!path_and_id(cfg, i)) {
+		log_error(
+		    "--restore: --disk %s: give only PATH[,id=NAME] (the disk of the snapshot "
+		    "named NAME, else the one in the same place, opens PATH)",
+		    d->path);
+		return -EINVAL;
+	}
+	out->path = d->path;
+	out->id = d->id[0] ? d->id : NULL;
+	return 0;
+}
+
 const struct device_api_ext dev_disk_api_ext = {
     .live_by_doc = true,
     .add_route = "/vmm/vm.add-disk",
@@ -102,4 +138,6 @@ const struct device_api_ext dev_disk_api_ext = {
     .fc_add_check = fc_add_check,
     .checked_at_put = checked_at_put,
     .host_file_check = host_file_check,
+    .restore_given = restore_given,
+    .fork_disk = &dev_disk_fork,
 };
