@@ -93,6 +93,15 @@ static int items_without_id(const struct opt_items *items, struct api_hotplug_ad
 	return 0;
 }
 
+int api_hotplug_from_record(const struct device_desc *d, const struct opt_items *items,
+			    struct api_hotplug_add *out, char *err, size_t errlen)
+{
+	int k = opt_items_find(items, "id");
+	request_of(d, out);
+	snprintf(out->id, sizeof(out->id), "%s", k >= 0 ? items->v[k].value : "");
+	return items_without_id(items, out, err, errlen);
+}
+
 int api_hotplug_from_items(const char *section, const char *id, const struct opt_items *items,
 			   bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen)
 {

@@ -112,6 +112,11 @@ int api_hotplug_fs_parse(const json_t *body, struct api_hotplug_add *out, char *
  * -ENOMEM with the reason in err. */
 int api_hotplug_from_items(const char *section, const char *id, const struct opt_items *items,
 			   bool vhost_user, struct api_hotplug_add *out, char *err, size_t errlen);
+/* A hot-add of device `d` whose record is `items` (device_api.to_items of its checked document:
+ * a PUT on its own route while the VM runs, device_api_ext.running_put_adds): out with the items
+ * without id= and the id of its id= item ("" without). 0, or -ENOMEM with the reason in err. */
+int api_hotplug_from_record(const struct device_desc *d, const struct opt_items *items,
+			    struct api_hotplug_add *out, char *err, size_t errlen);
 /* PUT /vmm/vm.remove-device: 0, or -EINVAL with the reason in err. */
 int api_hotplug_remove_parse(const json_t *body, struct api_hotplug_remove *out, char *err,
 			     size_t errlen);

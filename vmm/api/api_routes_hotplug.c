@@ -106,20 +106,25 @@ const struct route *api_hotplug_add_route(const char *path)
 static bool put_add_device(struct api *a, const struct device_desc *d, const json_t *body,
 			   struct reply *r)
 {
-	struct api_hotplug_add req = {
-	    .dev = d, .kind = d->hotplug ? (enum api_hotplug_kind)d->hotplug->kind : 0};
+	struct api_hotplug_add req = {0};
+	const struct device_desc *owner;
+	struct opt_items items;
 	json_t *doc = NULL;
 	/* the body checked by the device's own hook, as before InstanceStart */
 	if (api_devices_try(&a->model, d, NULL, body, &doc, r->err, sizeof(r->err))) {
 		r->status = 400;
 		return true;
 	}
-	snprintf(req.id, sizeof(req.id), "%s", api_json_str(doc, "id", ""));
-	if (opt_items_add(&req.items, "vfio", api_json_str(doc, "path", "")))
+	int err = device_record_of_doc(d, doc, &items, &owner);
+	json_decref(doc);
+	if (!err) {
+		err = api_hotplug_from_record(d, &items, &req, r->err, sizeof(r->err));
+		opt_items_free(&items);
+	}
+	if (err)
 		fault(r, 500, "out of memory", NULL);
 	else
 		add(a, &req, r);
-	json_decref(doc);
 	api_hotplug_add_free(&req);
 	return true;
 }
@@ -135,8 +140,8 @@ bool api_hotplug_put_device(struct api *a, const struct device_desc *d, const ch
 	struct opt_items items;
 	json_t *doc = NULL;
 
-	if (a->state != API_NOT_STARTED && a->state != API_STOPPING &&
-	    !strcmp(d->api->section, "vfio"))
+	if (a->state != API_NOT_STARTED && a->state != API_STOPPING && d->api->ext &&
+	    d->api->ext->running_put_adds)
 		return put_add_device(a, d, body, r);
 	if (a->state == API_NOT_STARTED || a->state == API_STOPPING || !d->api->to_items ||
 	    !d->api->ext || !d->api->ext->fc_add_check)

@@ -15,6 +15,7 @@
 #include "vmm/descriptors/dev_balloon.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_memhp.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
@@ -395,12 +396,16 @@ static json_t *describe_vfio(const struct vm_config *cfg)
 	return all;
 }
 
+/* On a running VM, PUT /vmm/vm.add-device hot-adds one (dev_vfio_hotplug.c). */
+static const struct device_api_ext vfio_ext = {.running_put_adds = true};
+
 static const struct device_api vfio_api = {.section = "vfio",
 					   .route = "/vmm/vm.add-device",
 					   .each_put_adds = true,
 					   .check = api_check_vfio,
 					   .to_items = api_vfio_items,
-					   .describe = describe_vfio};
+					   .describe = describe_vfio,
+					   .ext = &vfio_ext};
 
 static const struct device_option vfio_options[] = {
     {"device", required_argument,

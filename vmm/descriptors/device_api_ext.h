@@ -111,6 +111,10 @@ struct device_api_ext {
 	/* Loads what the device needs mapped before any thread confines itself (libslirp: the
 	 * broker's filter allows no executable mapping later). NULL: nothing. */
 	void (*preload)(void);
+	/* A PUT on the device's own route while the VM runs adds one (Cloud Hypervisor's
+	 * vm.add-device: a passed-through device), its body checked by device_api.check and made
+	 * its record by to_items, answered as Cloud Hypervisor's adds are (200, PciDeviceInfo). */
+	bool running_put_adds;
 	/* What a live fork's disk snapshots ask of the device; NULL: it is no drive to snapshot. */
 	const struct device_fork_disk *fork_disk;
 };
