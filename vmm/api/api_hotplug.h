@@ -1,9 +1,11 @@
 /* Device hotplug in the API (issue 52), with Cloud Hypervisor's routes and bodies under our
  * /vmm/ prefix: request bodies checked and turned into the device's own option argument, and
  * the answer built; pure code like api_migration.h. A body becomes the items of the device's
- * record (base/options.h), which may hold any text, commas included. The router
+ * record (base/options.h), which may hold any text, commas included. Each route and its body
+ * check are the device's descriptor's (device_api_ext.add_route and add_body,
+ * vmm/descriptors/dev_*_api_ext.c): this file names no device. The router
  * (api_routes_hotplug.c) decides the state; the backend (control_hotplug.c, vmm/vm/hotplug.h) plugs
- * the device.
+ * the device. The routes the devices give today:
  *
  *   PUT /vmm/vm.add-disk       Cloud Hypervisor's DiskConfig: "path" (required), "readonly",
  *                              "direct", "num_queues", "rate_limiter_config", "serial", "id",
