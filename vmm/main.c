@@ -9,6 +9,7 @@
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
 #include "vmm/cli/libc_init.h"
+#include "vmm/descriptors/device_vm.h"
 #include "vmm/snapshot/cpu_check.h"
 #include "vmm/vm/cpu_template_dump.h"
 #include "vmm/vm/reboot.h"

@@ -12,6 +12,7 @@
 #include "vmm/api/api_http.h"
 #include "vmm/api/api_router.h"
 #include "vmm/api/control.h"
+#include "vmm/descriptors/device_vm.h"
 #include "vmm/migration/vm_migrate.h"
 #include "vmm/snapshot/working_set_restore.h"
 #include "vmm/snapshot/working_set_stop.h"

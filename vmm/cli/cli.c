@@ -17,8 +17,6 @@
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/migration/stream/mig_url.h"
-#include "vmm/snapshot/restore_paths.h"
-#include "vmm/snapshot/working_set_stop.h"
 #include "vmm/vm/cpu_template_json.h"
 
 #define VMM_VERSION "0.1.0"
@@ -1143,7 +1141,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	/* the directory the command line's relative paths start from, for a restore's check of
 	 * the paths a snapshot names and the gate's confined folders (host_path_init()); now,
 	 * before any thread is confined */
-	restore_paths_init();
+	host_path_init();
 	vm_config_init(cfg);
 	if (asks_firmware(argc, argv))
 		cfg->transport = TRANSPORT_PCI;

@@ -20,6 +20,8 @@
 #define VM_MAX_NICS	    4
 #define VM_MAX_DEVICE_KINDS 16 /* entries of vmm/descriptors/device_table.c */
 #define VM_MAX_RECORDED	    96 /* core options recorded for a snapshot's configuration */
+/* --working-set-ms, the API's "working_set_record_ms": one hour at most */
+#define WS_RECORD_MS_MAX 3600000u
 
 /* The largest --mmds-size-limit: 64 MiB. */
 #define VM_MAX_MMDS_SIZE (64u << 20)

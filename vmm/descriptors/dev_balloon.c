@@ -14,6 +14,7 @@
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 /* Given again (a second --balloon, or PUT /balloon over the command line's), the last one wins;
  * a refused one leaves the block as it was. */

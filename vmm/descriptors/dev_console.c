@@ -21,6 +21,7 @@
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 /* The record's name of the option's first element, its KIND ("virtio", "file:PATH"). */
 #define CONSOLE_KIND  "kind"

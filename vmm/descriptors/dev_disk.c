@@ -24,6 +24,7 @@
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 static const struct dev_disk_cfg *disks_of(const struct vm_config *cfg)
 {

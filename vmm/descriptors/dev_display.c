@@ -23,6 +23,7 @@
 #include "base/options.h"
 #include "base/parse.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 #define OPTS_USAGE "expected display=sdl|none, gpu, screenshot=PATH, input-script=PATH"
 

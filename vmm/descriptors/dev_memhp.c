@@ -19,6 +19,7 @@
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/memhp.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 /* The host side, kept from create() to destroy(). One per VM: a second option replaces the
  * first at parse time. */

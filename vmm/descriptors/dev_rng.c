@@ -15,6 +15,7 @@
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 static int add_rng(struct vm_config *cfg, const struct opt_items *items, char *err, size_t errlen)
 {

@@ -19,6 +19,7 @@
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_virtio.h"
 
 #define KIND_VFIO "vfio="
 #define ITEM_PATH "vfio" /* the items of the option: vfio=PATH, id=ID */

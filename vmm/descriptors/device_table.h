@@ -601,26 +601,4 @@ void device_cfg_restore(struct vm_config *cfg, struct device_cfg_saved *s);
 /* Frees the copies without putting them back (the start went through). */
 void device_cfg_saved_free(struct device_cfg_saved *s);
 
-/* Puts an initialised virtio device on transport `t`, creating the PCI bus when the first
- * device asks for it. Takes ownership of `dev` (freed with the VM, also on failure). Returns 0
- * or -errno (logged). (vmm/vm/vm_virtio_devices.c) */
-int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
-
-/* Creates PCI bus 0 and its description (ECAM, window) if no device did yet: for a function that
- * is not virtio (a passed-through device). Returns 0 or -errno (logged).
- * (vmm/vm/vm_virtio_devices.c) */
-int vm_pci_ensure(struct vm *vm);
-
-/* Initialises a device created without guest memory (virtio_dev_init()), then places it.
- * Takes ownership of `dev` in every case. Returns 0 or -errno (logged). */
-int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
-
-/* As vm_virtio_init_and_place() for a boot device of a kept kind (enum vm_hotplug_kind: an rng,
- * a balloon) that is never removed but keeps its PCI slot when an earlier boot device goes
- * (docs/hotplug.md): `slot` 0 places it in order, and on PCI enters it in the hotplug slot table
- * (vm_hotplug_boot_kept()); `slot` N (its record's hotplug-slot=N) puts it at device number N
- * once the boot devices are placed (vm_hotplug_boot_device()). 0 or -errno (logged). */
-int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t, int kind,
-			 int slot);
-
 #endif

@@ -19,6 +19,7 @@
 #include "host/kvm/x86/cpuid.h"
 #include "vmm/descriptors/device_save.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/descriptors/device_vm.h"
 #include "vmm/migration/stream/mig_recv.h"
 #include "vmm/migration/stream/mig_url.h"
 #include "vmm/migration/vm_migrate.h"

@@ -47,7 +47,7 @@ int vm_devices_save(struct vm *vm, snap_put_fn put, void *w, char *err, size_t e
 /* Restores them into a VM built by vm_create() from the same configuration (same devices in the
  * same order on the same transports, disks re-opened, guest RAM already holding the snapshot's
  * memory), after the KVM VM and vCPU state (irqchip, LAPICs) are restored, and before the
- * devices' I/O threads (vm_virtio_start_devices(), vm_virtio_start(), vm_pci_start()) and the
+ * devices' I/O threads (device_vm_start(), vm_virtio_start(), vm_pci_start()) and the
  * vCPUs start. Each device is checked against its sections (kind, queue count, transport, every
  * length and value); a missing section, a mismatch or a hostile value is refused with a message
  * naming the device (-EINVAL); the VM must then be destroyed. A restored virtio device whose
@@ -60,14 +60,5 @@ int vm_devices_save(struct vm *vm, snap_put_fn put, void *w, char *err, size_t e
 typedef int (*vm_memory_ready_fn)(struct vm *vm, void *opaque, char *err, size_t errlen);
 int vm_devices_restore(struct vm *vm, snap_get_fn get, void *r, vm_memory_ready_fn ready,
 		       void *opaque, char *err, size_t errlen);
-
-/* The legacy devices of vm->devices (vmm/vm/vm_devices.c), NULL when not attached. */
-struct uart8250 *vm_devices_com1(struct vm *vm);
-struct i8042 *vm_devices_i8042(struct vm *vm);
-struct rtc_cmos *vm_devices_rtc(struct vm *vm);
-struct post_port *vm_devices_post(struct vm *vm);
-struct boot_timer *vm_devices_boot_timer(struct vm *vm);
-struct acpi_ged *vm_devices_acpi_ged(struct vm *vm);
-struct vmgenid *vm_devices_vmgenid(struct vm *vm);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "base/errors.h"
 #include "base/log.h"
+#include "vmm/descriptors/device_vm.h"
 #include "vmm/snapshot/format/snap_uffd.h"
 #include "vmm/vm/vm.h"
 
@@ -106,8 +107,11 @@ static int start_watch(struct vm *vm, struct vm_uffd *v)
 int vm_uffd_start(struct vm *vm, const char *path)
 {
 	char err[320] = "";
-	struct vm_uffd *v = calloc(1, sizeof(*v));
-	int r = v ? 0 : -ENOMEM;
+	/* first thing in vm_destroy() from now on, whatever happens below */
+	int r = vm_on_destroy(vm, vm_uffd_stop);
+	struct vm_uffd *v = r ? NULL : calloc(1, sizeof(*v));
+	if (!r && !v)
+		r = -ENOMEM;
 
 	if (v) {
 		snap_uffd_init(&v->u);
@@ -169,4 +173,9 @@ void vm_uffd_stop(struct vm *vm)
 	snap_uffd_close(&v->u); /* the watch released the ranges as it ended */
 	free(v);
 	vm->uffd = NULL;
+}
+
+int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path)
+{
+	return vm_build_served(vm, cfg, &device_vm_ops, vm_uffd_start, uffd_path);
 }

@@ -10,6 +10,12 @@
 #include "host/sandbox/sandbox.h"
 
 struct vm;
+struct vm_config;
+
+/* vm_create_restored() (vmm/descriptors/device_vm.h) with guest RAM anonymous and filled by the
+ * page-fault handler listening at `uffd_path` (vm_uffd_start(): registered and handed over before
+ * anything touches it). */
+int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path);
 
 /* What the thread that restores a snapshot (the API thread) calls for it: the userfaultfd and
  * its ioctls, the connection to the handler. In that thread's list before it is confined; the
@@ -33,8 +39,9 @@ bool vm_uffd_failed(struct vm *vm, char *err, size_t errlen);
 
 /* Ends the watch, which unregisters the guest RAM as it goes (from then on nothing waits for
  * the handler), and closes the userfaultfd and the socket: first thing in vm_destroy(), before
- * the vCPUs and the RAM go; from any thread (the main thread's filter needs nothing for it but
- * write, futex and close). Does nothing for a VM without a handler. */
+ * the vCPUs and the RAM go (vm_uffd_start() has it called there: vm_on_destroy()); from any
+ * thread (the main thread's filter needs nothing for it but write, futex and close). Does nothing
+ * for a VM without a handler. */
 void vm_uffd_stop(struct vm *vm);
 
 #endif

@@ -90,7 +90,10 @@ static int loader_start(struct vm *vm, struct working_set *ws, const char *path,
 	}
 	*w = (struct ws_loader){.ws = *ws, .mem = &vm->mem, .path = copy, .t0 = t0, .touch = touch};
 	atomic_init(&w->stop, false);
-	int err = pthread_create(&w->thread, NULL, loader_thread, w);
+	/* joined first thing in vm_destroy(), before anything unmaps the RAM it touches */
+	int err = -vm_on_destroy(vm, working_set_loader_join);
+	if (!err)
+		err = pthread_create(&w->thread, NULL, loader_thread, w);
 	if (err) {
 		free(copy);
 		free(w);

@@ -46,7 +46,7 @@ int working_set_record_stop(struct ws_recording *rec, const struct vm *vm, json_
 			    size_t errlen);
 
 /* Stops the working set's loading thread, if there is one, and waits for it (vm_destroy(),
- * before guest RAM is unmapped). */
+ * before guest RAM is unmapped: the loader has it called there, vm_on_destroy()). */
 void working_set_loader_join(struct vm *vm);
 
 /* Compiles ahead the loading thread's filter (sandbox_prepare()). Returns 0 or -errno. */

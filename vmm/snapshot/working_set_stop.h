@@ -16,8 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WS_RECORD_MS_MAX 3600000u /* "working_set_record_ms": one hour at most */
-#define WS_STOP_MSG_MAX	 4608u	  /* a stop's error message (a path and a sentence) */
+#include "vmm/config/vm_config.h" /* WS_RECORD_MS_MAX */
+
+#define WS_STOP_MSG_MAX 4608u /* a stop's error message (a path and a sentence) */
 
 /* Ends the recording and writes its file: 0 with *doc ({"path", "pages", "ranges"}, a new
  * reference), or -errno with the reason in err. Called once per arming, with the stopper's lock

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/host_path.h"
-#include "vmm/descriptors/api_json.h"
+#include "vmm/config/json_body.h"
 
 #define FAIL(...)                                                                                  \
 	do {                                                                                       \

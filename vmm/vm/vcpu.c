@@ -17,10 +17,10 @@
 #include "host/kvm/kvm.h"
 #include "host/kvm/x86/cpuid.h"
 #include "host/sandbox/sandbox.h"
-#include "vmm/descriptors/device_table.h"
 #include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_device_ops.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_vfio.h"
 #include <linux/if_tun.h>
@@ -446,8 +446,8 @@ static void *vcpu_thread(void *arg)
 	const struct sandbox_list *lists[VCPU_SANDBOX_LISTS];
 	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs) */
 	size_t nlists = vcpu_sandbox_lists(
-	    device_table_shares_memory(vcpu->vm->cfg) || vcpu->vm->cfg->mem_shared,
-	    device_table_passes_through(vcpu->vm->cfg) || vm_vfio_may_hot_add(vcpu->vm),
+	    vcpu->vm->device_ops->shares_memory(vcpu->vm->cfg) || vcpu->vm->cfg->mem_shared,
+	    vcpu->vm->device_ops->passes_through(vcpu->vm->cfg) || vm_vfio_may_hot_add(vcpu->vm),
 	    vm_firmware_flash(vcpu->vm) != NULL, lists);
 	if (set_run_mask(vcpu) || sandbox_enter(name, lists, nlists)) {
 		vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
@@ -515,5 +515,5 @@ void vcpu_destroy(struct vcpu *vcpu)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
-	snap_writer_free(&vcpu->capture); /* a state saved at a pause nobody took */
+	vm_pause_drop_capture(vcpu); /* a state saved at a pause nobody took */
 }

@@ -10,10 +10,10 @@
 
 #include "host/kvm/halt_watch.h"
 #include "host/sandbox/sandbox.h"
-#include "vmm/snapshot/format/snap_format.h"
 
 struct vm;
 struct cpuid_table;
+struct snap_writer;
 
 /* What a KVM_RUN exit was, for the exit counters (vcpu->exits). */
 enum vcpu_exit_kind {
@@ -46,10 +46,11 @@ struct vcpu {
 	int seen_mp_state;
 	uint64_t seen_rip, seen_rflags, seen_cr3;
 	/* Its KVM state as its own thread saved it when it parked for vm_pause_capturing(): the
-	 * sections of kvm_vcpu_save() in `capture` when capture_state is VCPU_CAPTURE_DONE. Both
-	 * under vm->pause_lock. */
+	 * sections of kvm_vcpu_save() in `capture` (vmm/snapshot/format/snap_format.h; allocated
+	 * by the save, NULL when none) when capture_state is VCPU_CAPTURE_DONE. Both under
+	 * vm->pause_lock. */
 	int capture_state; /* enum vcpu_capture_state (vm_pause.h) */
-	struct snap_writer capture;
+	struct snap_writer *capture;
 	/* Absent (vCPU hotplug, vmm/vm/cpu_hotplug.h): the thread stays parked in
 	 * vm_pause_point() until a resize makes the vCPU present. Written under vm->pause_lock,
 	 * read with __atomic loads. */

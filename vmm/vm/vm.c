@@ -23,12 +23,10 @@
 #include "host/sandbox/sandbox.h"
 #include "loaders/boot.h"
 #include "loaders/x86/boot_cpu.h"
-#include "vmm/descriptors/device_table.h"
-#include "vmm/snapshot/vm_uffd.h"
-#include "vmm/snapshot/working_set_restore.h"
 #include "vmm/vm/cpu_hotplug.h"
 #include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/hotplug.h"
+#include "vmm/vm/vm_device_ops.h"
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_pci.h"
@@ -92,17 +90,29 @@ static int start_dirty_tracking(struct vm *vm)
 	return err;
 }
 
-/* Guest RAM, fresh, from `mem_fd` or served by the handler at `uffd_path` (a restore): before
- * KVM, which only maps it. */
-static int alloc_memory(struct vm *vm, int mem_fd, const char *uffd_path, struct guest_mem *given)
+/* Where a new VM's guest RAM comes from: fresh, a memory file (mem_fd >= 0), another party that
+ * serves it (serve), or a migration's (given). */
+struct ram_source {
+	int mem_fd;
+	vm_ram_serve_fn serve;
+	const char *serve_path;
+	struct guest_mem *given;
+};
+
+static const struct ram_source fresh_ram = {.mem_fd = -1};
+
+/* Guest RAM from `ram`: before KVM, which only maps it. */
+static int alloc_memory(struct vm *vm, const struct ram_source *ram)
 {
-	if (uffd_path && vm_uffd_start(vm, uffd_path)) /* logged */
+	int mem_fd = ram->mem_fd;
+	struct guest_mem *given = ram->given;
+	if (ram->serve && ram->serve(vm, ram->serve_path)) /* logged */
 		return -EIO;
 	/* a vhost-user back-end maps it too; --mem-shared: a local migration hands it over, a fork
 	 * shares it with its children (a restore copies the memory file into it) */
-	bool shares = device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared;
+	bool shares = vm->device_ops->shares_memory(vm->cfg) || vm->cfg->mem_shared;
 	int err = 0;
-	if (uffd_path)
+	if (ram->serve)
 		err = 0;
 	else if (given) { /* a migration's RAM, filled already: the VM owns it from now on */
 		vm->mem = *given;
@@ -191,7 +201,7 @@ static int setup_virtio(struct vm *vm)
 	vm->cmdline = calloc(1, BOOT_CMDLINE_MAX);
 	if (!vm->virtio || !vm->cmdline)
 		return VMM_EXIT_ERROR;
-	int status = vm_virtio_create_devices(vm);
+	int status = vm->device_ops->create(vm);
 	if (!status && vm_hotplug_setup(vm)) /* the free PCI slots, before the DSDT is written */
 		status = VMM_EXIT_ERROR;
 	if (!status && machine_cmdline(&vm->machine, vm->cmdline, BOOT_CMDLINE_MAX) < 0) {
@@ -230,10 +240,12 @@ static int create_vcpus(struct vm *vm)
 	return 0;
 }
 
-static void init_state(struct vm *vm, const struct vm_config *cfg)
+static void init_state(struct vm *vm, const struct vm_config *cfg,
+		       const struct vm_device_ops *devices)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	vm->device_ops = devices;
 	vm->ncpus = cfg->max_vcpus > cfg->ncpus ? cfg->max_vcpus : cfg->ncpus;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
 	vm->boot.initrd_fd = -1;
@@ -266,7 +278,7 @@ static int check_inputs(struct vm *vm, bool boot)
 	if (!err) /* the command line, the config file's boot_args, a snapshot's append */
 		err = boot_check_cmdline(kernel ? &vm->boot : NULL, cfg->append);
 	if (!err)
-		err = device_table_check(cfg);
+		err = vm->device_ops->check(cfg);
 	return vmm_exit_status(err);
 }
 
@@ -329,20 +341,19 @@ static bool no_kvm_resample(void *ctx)
 static const struct kvm_notify_ops no_kvm_ops = {no_kvm_ioeventfd, no_kvm_irqfd, no_kvm_routes,
 						 no_kvm_msi, no_kvm_resample};
 
-/* vm_create(), vm_create_restored*() and vm_describe(): guest RAM from `mem_fd` or the handler
- * at `uffd_path` (restore) or fresh; `with_kvm` false builds the devices and the machine
+/* vm_build*(): guest RAM from `ram`; `with_kvm` false builds the devices and the machine
  * description only. */
-static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const char *uffd_path,
-		  struct guest_mem *given, bool with_kvm)
+static int create(struct vm *vm, const struct vm_config *cfg, const struct vm_device_ops *devices,
+		  const struct ram_source *ram, bool with_kvm)
 {
 	uint64_t t[5];
 	t[0] = mono_us();
-	init_state(vm, cfg);
+	init_state(vm, cfg, devices);
 	/* before any thread of the VM exists: they all inherit it (vcpu.h) */
-	if (vcpu_block_kick() || vm->stop_fd < 0 || alloc_memory(vm, mem_fd, uffd_path, given))
+	if (vcpu_block_kick() || vm->stop_fd < 0 || alloc_memory(vm, ram))
 		return VMM_EXIT_ERROR;
 	t[1] = mono_us();
-	int status = check_inputs(vm, mem_fd < 0 && !uffd_path && !given);
+	int status = check_inputs(vm, ram->mem_fd < 0 && !ram->serve && !ram->given);
 	t[2] = mono_us();
 	if (!status && with_kvm) {
 		status = open_kvm(vm);
@@ -367,9 +378,9 @@ static int create(struct vm *vm, const struct vm_config *cfg, int mem_fd, const 
 	return status;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_device_ops *devices)
 {
-	int status = create(vm, cfg, -1, NULL, NULL, true);
+	int status = create(vm, cfg, devices, &fresh_ram, true);
 	/* a fresh VM's generation ID (a restore makes its own: vm_snapshot_new_generation()),
 	 * before the boot: a firmware gets it in fw_cfg */
 	if (!status && vm_devices_boot(vm))
@@ -377,9 +388,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return status ? status : setup_boot(vm, true);
 }
 
-int vm_describe(struct vm *vm, const struct vm_config *cfg)
+int vm_build_description(struct vm *vm, const struct vm_config *cfg,
+			 const struct vm_device_ops *devices)
 {
-	int status = create(vm, cfg, -1, NULL, NULL, false);
+	int status = create(vm, cfg, devices, &fresh_ram, false);
 	return status ? status : setup_boot(vm, false);
 }
 
@@ -389,11 +401,12 @@ static int restored(struct vm *vm, int status)
 	return !status && vm->cfg->firmware ? vm_firmware_restore(vm, true) : status;
 }
 
-int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
+int vm_build_restored(struct vm *vm, const struct vm_config *cfg,
+		      const struct vm_device_ops *devices, int mem_fd)
 {
 	struct stat st;
 	/* no kernel: the snapshot's RAM and registers */
-	int status = create(vm, cfg, mem_fd, NULL, NULL, true);
+	int status = create(vm, cfg, devices, &(struct ram_source){.mem_fd = mem_fd}, true);
 	if (fstat(mem_fd, &st) == 0) {
 		vm->mem_file_dev = (unsigned long)st.st_dev;
 		vm->mem_file_ino = (unsigned long)st.st_ino;
@@ -401,14 +414,19 @@ int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd)
 	return restored(vm, status);
 }
 
-int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path)
+int vm_build_served(struct vm *vm, const struct vm_config *cfg, const struct vm_device_ops *devices,
+		    vm_ram_serve_fn serve, const char *path)
 {
-	return restored(vm, create(vm, cfg, -1, uffd_path, NULL, true));
+	struct ram_source ram = {.mem_fd = -1, .serve = serve, .serve_path = path};
+	return restored(vm, create(vm, cfg, devices, &ram, true));
 }
 
-int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_mem *mem)
+int vm_build_migrated(struct vm *vm, const struct vm_config *cfg,
+		      const struct vm_device_ops *devices, struct guest_mem *mem)
 {
-	int status = create(vm, cfg, -1, NULL, mem, true); /* no kernel: the source's RAM */
+	/* no kernel: the source's RAM */
+	int status =
+	    create(vm, cfg, devices, &(struct ram_source){.mem_fd = -1, .given = mem}, true);
 	guest_mem_free(mem); /* not taken when create() failed before the RAM (zeroed when taken) */
 	return restored(vm, status);
 }
@@ -528,7 +546,7 @@ void vm_stop_deadline(int signo, unsigned seconds)
 static void handle_signal(struct vm *vm, uint32_t signo)
 {
 	if (signo == SIGWINCH) {
-		vm_terminal_resized(vm);
+		vm->device_ops->terminal_resized(vm);
 		return;
 	}
 	log_info("stopping on signal %u", signo);
@@ -645,8 +663,8 @@ static int confine_main(const struct vm *vm)
 	/* --mem-shared: a virtio-fs device may be hot-added (PUT /vmm/vm.add-fs); a
 	 * passed-through device, at boot or hot-added later (--vfio-hotplug) */
 	size_t n =
-	    main_sandbox_lists(device_table_shares_memory(vm->cfg) || vm->cfg->mem_shared,
-			       device_table_passes_through(vm->cfg) || vm_vfio_may_hot_add(vm),
+	    main_sandbox_lists(vm->device_ops->shares_memory(vm->cfg) || vm->cfg->mem_shared,
+			       vm->device_ops->passes_through(vm->cfg) || vm_vfio_may_hot_add(vm),
 			       vm_firmware_flash((struct vm *)vm) != NULL, lists);
 	return sandbox_enter("main", lists, n);
 }
@@ -669,7 +687,7 @@ int vm_run(struct vm *vm)
 	/* the Landlock set is complete once the VM exists; every thread started from here on
 	 * applies it as it confines itself (sandbox.h) */
 	if (sandbox_landlock_seal() || vcpu_install_kick_handler() || vm_virtio_start(vm) ||
-	    vm_pci_start(vm->pci) || vm_devices_start(vm) || vm_virtio_start_devices(vm) ||
+	    vm_pci_start(vm->pci) || vm_devices_start(vm) || vm->device_ops->start(vm) ||
 	    vm_hotplug_start(vm) || (t1 = mono_us(), confine_main(vm))) {
 		vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 	} else {
@@ -705,12 +723,24 @@ int vm_run(struct vm *vm)
 	return vm->exit_status;
 }
 
+int vm_on_destroy(struct vm *vm, vm_destroy_fn fn)
+{
+	for (unsigned i = 0; i < vm->n_on_destroy; i++)
+		if (vm->on_destroy[i] == fn)
+			return 0;
+	if (vm->n_on_destroy == VM_MAX_ON_DESTROY)
+		return -ENOSPC;
+	vm->on_destroy[vm->n_on_destroy++] = fn;
+	return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
-	working_set_loader_join(vm); /* it touches guest RAM: before anything unmaps it */
-	/* First: its watch may stop the VM (and kick vCPUs) until joined; the memory is released
-	 * from the handler, so nothing below can wait on a page */
-	vm_uffd_stop(vm);
+	/* First, the last added first: the working set's loader touches guest RAM, before anything
+	 * unmaps it; a page-fault handler's watch may stop the VM (and kick vCPUs) until joined,
+	 * and the memory is released from the handler, so nothing below can wait on a page */
+	while (vm->n_on_destroy)
+		vm->on_destroy[--vm->n_on_destroy](vm);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vm->vcpus[i].fd >= 0)
 			vcpu_destroy(&vm->vcpus[i]);
@@ -720,8 +750,9 @@ void vm_destroy(struct vm *vm)
 	vm_cpuhp_destroy(vm);
 	vm_pci_destroy(vm->pci);
 	vm->pci = NULL;
-	vm_virtio_destroy_devices(vm); /* after the virtio devices (display: writes --screenshot) */
-	device_state_free_all(vm);
+	/* after the virtio devices (display: writes --screenshot) */
+	if (vm->device_ops)
+		vm->device_ops->destroy(vm);
 	vm_devices_destroy(vm);
 	vm_firmware_destroy(vm);
 	free(vm->cmdline);

@@ -15,6 +15,7 @@
 #include "vmm/config/vm_config.h"
 #include "vmm/vm/vcpu.h"
 
+struct vm_device_ops; /* vmm/vm/vm_device_ops.h */
 struct vm_devices;    /* vmm/vm/vm_devices.c */
 struct vm_virtio;     /* vmm/vm/vm_virtio.c */
 struct vm_pci;	      /* vmm/vm/vm_pci.c */
@@ -29,8 +30,14 @@ struct vm_hotplug_devices;
 
 struct cpuid_table;
 
+/* A layer above's teardown of what it attached to a VM (vm_on_destroy()). */
+typedef void (*vm_destroy_fn)(struct vm *vm);
+#define VM_MAX_ON_DESTROY 4
+
 struct vm {
 	const struct vm_config *cfg;
+	/* What the VM asks of its configuration's devices (vm_build()'s); NULL before a build. */
+	const struct vm_device_ops *device_ops;
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct boot_files
@@ -72,6 +79,9 @@ struct vm {
 	    *uffd; /* RAM served by a page-fault handler (vmm/snapshot/vm_uffd.h), or NULL */
 	/* the working set loading while the vCPUs run (working_set_restore.h), or NULL */
 	struct ws_loader *ws_loader;
+	/* vm_on_destroy()'s, run first by vm_destroy(), the last one added first. */
+	vm_destroy_fn on_destroy[VM_MAX_ON_DESTROY];
+	unsigned n_on_destroy;
 	/* The memory file a restored VM's RAM is mapped from (0, 0 for fresh RAM). */
 	unsigned long mem_file_dev, mem_file_ino;
 	/* Called by vm_run() once the vCPUs are started (and paused, with start_paused) or the
@@ -97,31 +107,40 @@ struct vm {
 	uint64_t shutdown_deadline_ns; /* CLOCK_MONOTONIC, 0 = none; __atomic */
 };
 
-/* Builds the whole VM from `cfg`: KVM, RAM, devices, kernel and boot state, vCPUs. Returns 0, or
- * the exit status to end with, chosen by the errno class of the failure (base/errors.h:
- * VMM_EXIT_USAGE for a bad image, file or device option, VMM_EXIT_ERROR for resources and
- * KVM); the reason was logged. vm_destroy() is safe after a failed vm_create(). */
-int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Builds the whole VM from `cfg` with its devices `devices` (the device descriptors' hooks:
+ * vm_create() in vmm/descriptors/device_vm.h is this call): KVM, RAM, devices, kernel and boot
+ * state, vCPUs. Returns 0, or the exit status to end with, chosen by the errno class of the
+ * failure (base/errors.h: VMM_EXIT_USAGE for a bad image, file or device option, VMM_EXIT_ERROR
+ * for resources and KVM); the reason was logged. vm_destroy() is safe after a failed build. */
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_device_ops *devices);
 
-/* vm_create() without KVM, for --dump-dtb: the same checks of every input, the devices (their
- * KVM notifications going nowhere) and the kernel loaded, so vm->machine describes exactly the
- * VM vm_create() would build; no vCPUs, nothing to run. vm_destroy() after, in every case. */
-int vm_describe(struct vm *vm, const struct vm_config *cfg);
+/* vm_build() without KVM (vm_describe()): the same checks of every input, the devices (their KVM
+ * notifications going nowhere) and the kernel loaded, so vm->machine describes exactly the VM
+ * vm_build() would build; no vCPUs, nothing to run. vm_destroy() after, in every case. */
+int vm_build_description(struct vm *vm, const struct vm_config *cfg,
+			 const struct vm_device_ops *devices);
 
-/* vm_create() for a snapshot being restored (vmm/snapshot/vm_snapshot.h): guest RAM is the memory
- * file `mem_fd` mapped copy-on-write, and no kernel is loaded; the caller then sets the saved state
- * back with snapshot_restore(). Same return values as vm_create(). */
-int vm_create_restored(struct vm *vm, const struct vm_config *cfg, int mem_fd);
+/* vm_build() for a VM made from another's state (vm_create_restored() and its variants): no
+ * kernel is loaded, and guest RAM is the memory file `mem_fd` mapped copy-on-write. */
+int vm_build_restored(struct vm *vm, const struct vm_config *cfg,
+		      const struct vm_device_ops *devices, int mem_fd);
 
-/* vm_create_restored() with guest RAM anonymous and filled by the page-fault handler listening
- * at `uffd_path` (vmm/snapshot/vm_uffd.h: registered and handed over before anything touches it).
- */
-int vm_create_restored_uffd(struct vm *vm, const struct vm_config *cfg, const char *uffd_path);
+/* vm_build_restored() with guest RAM mapped and served by another party: serve(vm, `path`) makes
+ * vm->mem (vm->cfg->mem_size bytes) before anything touches it (a page-fault handler,
+ * vmm/snapshot/vm_uffd.h), 0 or -errno (logged). */
+typedef int (*vm_ram_serve_fn)(struct vm *vm, const char *path);
+int vm_build_served(struct vm *vm, const struct vm_config *cfg, const struct vm_device_ops *devices,
+		    vm_ram_serve_fn serve, const char *path);
 
-/* vm_create_restored() for a live migration's destination (vmm/migration/vm_migrate.h): guest RAM
- * is `mem`, already received (a memfd mapped shared, or the source's own memfd for a local
- * migration), taken over by the VM (zeroed here; vm_destroy() frees it, on failure too). */
-int vm_create_migrated(struct vm *vm, const struct vm_config *cfg, struct guest_mem *mem);
+/* vm_build_restored() with guest RAM `mem`, already filled (a live migration's), taken over by
+ * the VM (zeroed here; vm_destroy() frees it, on failure too). */
+int vm_build_migrated(struct vm *vm, const struct vm_config *cfg,
+		      const struct vm_device_ops *devices, struct guest_mem *mem);
+
+/* `fn` runs first in vm_destroy(), before the vCPUs and the RAM go, the last one added first: a
+ * layer above ends there what it attached to the VM (a restore's page-fault handler, the working
+ * set's loading thread). Adding one already there does nothing. 0, or -ENOSPC (none added). */
+int vm_on_destroy(struct vm *vm, vm_destroy_fn fn);
 
 /* Blocks the signals the main thread reads from a signalfd in the calling thread (and so in every
  * thread it creates afterwards) and returns that signalfd (-1 on failure); `set` gets the set, for
@@ -203,12 +222,16 @@ int vm_devices_boot(struct vm *vm);
 int vm_devices_new_generation(struct vm *vm);
 /* The firmware wrote back where it placed the VM generation ID (etc/vmgenid_addr). */
 void vm_devices_vmgenid_placed(struct vm *vm);
+/* The legacy devices of vm->devices, NULL when not attached (a snapshot saves them:
+ * vmm/snapshot/vm_snapshot_devices.h). */
+struct uart8250 *vm_devices_com1(struct vm *vm);
+struct i8042 *vm_devices_i8042(struct vm *vm);
+struct rtc_cmos *vm_devices_rtc(struct vm *vm);
+struct post_port *vm_devices_post(struct vm *vm);
+struct boot_timer *vm_devices_boot_timer(struct vm *vm);
+struct acpi_ged *vm_devices_acpi_ged(struct vm *vm);
+struct vmgenid *vm_devices_vmgenid(struct vm *vm);
 
-/* The virtio devices the configuration asks for, created by walking the device table
- * (vmm/descriptors/device_table.h). Returns 0, or the exit status for the failure's errno class
- * (base/errors.h): VMM_EXIT_USAGE for what the user gave (a missing or locked disk file, a tap
- * that cannot be opened), VMM_EXIT_ERROR for the rest (out of memory, KVM wiring). */
-int vm_virtio_create_devices(struct vm *vm);
 /* Calls fn for every virtio device the VM has, mmio windows first, then PCI, in the order
  * the guest sees them; stops at and returns fn's first non-zero value.
  * (vmm/vm/vm_virtio_devices.c) */
@@ -218,11 +241,5 @@ int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void
  * for the I/O threads all the devices have together (vmm/vm/io_poll.h). Before their threads
  * start. */
 void vm_virtio_choose_io_poll(struct vm *vm);
-/* The table's start hooks, in order (0 or -errno), and its destroy hooks, in reverse order. */
-int vm_virtio_start_devices(struct vm *vm);
-void vm_virtio_destroy_devices(struct vm *vm);
-/* The host terminal changed size (SIGWINCH, read from the signalfd by the main thread): the
- * table's terminal_resized hooks, in order. Never blocks and takes no device lock. */
-void vm_terminal_resized(struct vm *vm);
 
 #endif

@@ -20,9 +20,8 @@
 #include "devices/x86/rtc_cmos.h"
 #include "host/ui/console.h"
 #include "virtio/core/rate_limiter.h"
-#include "vmm/descriptors/dev_console.h"
-#include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_device_ops.h"
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pci.h"
 
@@ -100,7 +99,7 @@ static size_t console_to_com1(void *opaque, const uint8_t *buf, size_t n)
 
 static int open_console(struct vm *vm, struct vm_devices *d)
 {
-	struct dev_console_cfg con = dev_console_config(vm->cfg);
+	struct vm_console_host con = vm->device_ops->console(vm->cfg);
 	struct console_config cc = {
 	    .mode = con.mode,
 	    .path = con.path,
@@ -281,7 +280,7 @@ int vm_devices_new_generation(struct vm *vm)
 	return vmgenid_new_generation(&vm->devices->vmgenid, &vm->mem, &vm->devices->acpi_ged);
 }
 
-/* ---- accessors for the snapshot walker (vmm/snapshot/vm_snapshot_devices.h) ---- */
+/* ---- accessors for the snapshot walker (vmm/snapshot/vm_snapshot_devices.c) ---- */
 
 static bool has(struct vm *vm, unsigned dev)
 {

@@ -22,7 +22,6 @@
 #include "firmware/acpi/acpi.h"
 #include "loaders/x86/firmware_image.h"
 #include "loaders/x86/firmware_vars.h"
-#include "vmm/snapshot/vm_snapshot_devices.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -70,24 +71,31 @@ static void capture_locked(struct vcpu *vcpu)
 
 	vcpu->capture_state = VCPU_CAPTURE_RUNNING;
 	pthread_mutex_unlock(&vm->pause_lock);
-	int r = snap_writer_init(&vcpu->capture);
+	struct snap_writer *w = calloc(1, sizeof(*w));
+	int r = w ? snap_writer_init(w) : -ENOMEM;
 	if (!r)
-		r = kvm_vcpu_save(vm->kvm.dev_fd, vcpu->fd, vcpu->index, snap_put, &vcpu->capture,
-				  err, sizeof(err));
+		r = kvm_vcpu_save(vm->kvm.dev_fd, vcpu->fd, vcpu->index, snap_put, w, err,
+				  sizeof(err));
 	if (r) {
 		log_debug("vCPU %u: state not saved at the pause (%s): saved later", vcpu->index,
 			  err[0] ? err : strerror(-r));
-		snap_writer_free(&vcpu->capture);
+		if (w)
+			snap_writer_free(w);
+		free(w);
+		w = NULL;
 	}
 	pthread_mutex_lock(&vm->pause_lock);
+	vcpu->capture = w;
 	vcpu->capture_state = r ? VCPU_CAPTURE_FAILED : VCPU_CAPTURE_DONE;
 	pthread_cond_broadcast(&vm->pause_cond);
 }
 
-/* pause_lock held. */
-static void drop_capture(struct vcpu *vcpu)
+void vm_pause_drop_capture(struct vcpu *vcpu)
 {
-	snap_writer_free(&vcpu->capture);
+	if (vcpu->capture)
+		snap_writer_free(vcpu->capture);
+	free(vcpu->capture);
+	vcpu->capture = NULL;
 	vcpu->capture_state = VCPU_CAPTURE_NONE;
 }
 
@@ -110,7 +118,7 @@ void vm_pause_point(struct vcpu *vcpu)
 			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	}
 	vcpu->parked = false;
-	drop_capture(vcpu);			 /* not taken: the guest runs on, it is stale */
+	vm_pause_drop_capture(vcpu);		 /* not taken: the guest runs on, it is stale */
 	pthread_cond_broadcast(&vm->pause_cond); /* a taker waiting for a requested capture */
 	pthread_mutex_unlock(&vm->pause_lock);
 }
@@ -125,8 +133,8 @@ int vm_pause_take_vcpu_state(struct vm *vm, unsigned index, struct snap_writer *
 	       vcpu->capture_state == VCPU_CAPTURE_RUNNING)
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	if (vcpu->capture_state == VCPU_CAPTURE_DONE)
-		r = snap_writer_append(w, &vcpu->capture);
-	drop_capture(vcpu);
+		r = snap_writer_append(w, vcpu->capture);
+	vm_pause_drop_capture(vcpu);
 	pthread_mutex_unlock(&vm->pause_lock);
 	return r;
 }

@@ -14,9 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/snapshot/format/snap_format.h"
+
 struct vm;
 struct vcpu;
-struct snap_writer;
 
 /* struct vcpu's capture_state. */
 enum vcpu_capture_state {
@@ -50,6 +51,10 @@ int vm_pause_capturing(struct vm *vm);
  * to `w` and dropped. Returns 0, 1 when there is none (not captured, the save failed or already
  * taken: the caller saves it itself), or snap_writer_append()'s -errno. Paused VM only. */
 int vm_pause_take_vcpu_state(struct vm *vm, unsigned index, struct snap_writer *w);
+
+/* Drops the state `vcpu` saved at a pause, if any (vm->pause_lock held, or the vCPU's thread
+ * gone: vcpu_destroy()). */
+void vm_pause_drop_capture(struct vcpu *vcpu);
 
 /* Resumes a paused VM: sets the guest clock back to the value saved at pause (KVM_SET_CLOCK
  * without KVM_CLOCK_REALTIME, so kvmclock does not count the paused time, as QEMU does), resumes

@@ -9,6 +9,7 @@
 #include "base/layout.h"
 #include "virtio/core/device.h"
 #include "virtio/transport/virtio_mmio.h"
+#include "vmm/config/vm_config.h"
 #include "vmm/vm/virtio_kvm.h"
 
 struct vm;
@@ -37,6 +38,29 @@ int vm_virtio_add(struct vm *vm, struct virtio_dev *dev);
  * are one allocation that starts with their struct virtio_dev (virtio/blk/blk.h, net.h, ...); when
  * ops->destroy frees its own device instead, this is the only VMM line that changes. */
 void vm_virtio_dev_free(struct virtio_dev *dev);
+
+/* ---- Placing a device a descriptor created (vmm/vm/vm_virtio_devices.c) ---- */
+
+/* Puts an initialised virtio device on transport `t`, creating the PCI bus when the first
+ * device asks for it. Takes ownership of `dev` (freed with the VM, also on failure). Returns 0
+ * or -errno (logged). */
+int vm_virtio_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
+
+/* Creates PCI bus 0 and its description (ECAM, window) if no device did yet: for a function that
+ * is not virtio (a passed-through device). Returns 0 or -errno (logged). */
+int vm_pci_ensure(struct vm *vm);
+
+/* Initialises a device created without guest memory (virtio_dev_init()), then places it.
+ * Takes ownership of `dev` in every case. Returns 0 or -errno (logged). */
+int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
+
+/* As vm_virtio_init_and_place() for a boot device of a kept kind (enum vm_hotplug_kind: an rng,
+ * a balloon) that is never removed but keeps its PCI slot when an earlier boot device goes
+ * (docs/hotplug.md): `slot` 0 places it in order, and on PCI enters it in the hotplug slot table
+ * (vm_hotplug_boot_kept()); `slot` N (its record's hotplug-slot=N) puts it at device number N
+ * once the boot devices are placed (vm_hotplug_boot_device()). 0 or -errno (logged). */
+int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t, int kind,
+			 int slot);
 
 /* Starts every device's I/O thread. */
 int vm_virtio_start(struct vm *vm);

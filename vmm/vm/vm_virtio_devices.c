@@ -1,6 +1,6 @@
-/* The VM's virtio devices: every entry of the device table (vmm/descriptors/device_table.h) creates
- * its instances in table order, and each instance lands on the transport the command line chose for
- * it. The PCI bus exists only once a device asks for it. */
+/* Where the VM's virtio devices land: each instance a device descriptor creates
+ * (vmm/descriptors/device_table.h) goes on the transport the command line chose for it. The PCI
+ * bus exists only once a device asks for it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,6 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "host/kvm/x86/cpuid.h"
-#include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
@@ -168,44 +167,4 @@ void vm_virtio_choose_io_poll(struct vm *vm)
 	}
 	uint32_t ns = us * 1000u;
 	vm_for_each_virtio_dev(vm, set_poll_max, &ns);
-}
-
-int vm_virtio_start_devices(struct vm *vm)
-{
-	for (int i = 0; device_table[i]; i++) {
-		int err = device_table[i]->start ? device_table[i]->start(vm) : 0;
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-void vm_virtio_destroy_devices(struct vm *vm)
-{
-	int n = 0;
-	while (device_table[n])
-		n++;
-	while (n-- > 0)
-		if (device_table[n]->destroy)
-			device_table[n]->destroy(vm);
-}
-
-void vm_terminal_resized(struct vm *vm)
-{
-	for (int i = 0; device_table[i]; i++)
-		if (device_table[i]->terminal_resized)
-			device_table[i]->terminal_resized(vm);
-}
-
-int vm_virtio_create_devices(struct vm *vm)
-{
-	vm->hotplug_devices = &device_table_hotplug_devices;
-	for (int i = 0; device_table[i]; i++) {
-		if (!device_table[i]->create)
-			continue;
-		int err = device_table[i]->create(vm);
-		if (err)
-			return vmm_exit_status(err);
-	}
-	return 0;
 }

@@ -14,6 +14,7 @@
 #include "tests/mock_driver/mock_driver.h"
 #include "tests/unit/fixtures/fake_vfio.h"
 #include "vmm/vm/vm_vfio.h"
+#include "vmm/vm/vm_virtio.h"
 
 #define MAX_CALLS 64
 #define DEVFN	  PCI_DEVFN(1, 0)

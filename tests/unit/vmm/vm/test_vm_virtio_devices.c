@@ -27,6 +27,7 @@
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_rng.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/descriptors/device_vm.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_virtio.h"
@@ -91,7 +92,7 @@ Test(vm_virtio_devices, pci_bus_comes_with_the_first_pci_device, .init = setup, 
 Test(vm_virtio_devices, nothing_asked_nothing_created, .init = setup, .fini = teardown)
 {
 	cfg = (struct vm_config){0};
-	cr_assert_eq(vm_virtio_create_devices(&vm), 0);
+	cr_assert_eq(device_vm_create(&vm), 0);
 	cr_assert_eq(vm.virtio->count, 0);
 	cr_assert_null(vm.pci);
 	cr_assert_null(vm.display);
@@ -206,14 +207,14 @@ Test(vm_virtio_devices, terminal_resize_reaches_the_virtio_console, .init = setu
 	uint32_t gen = dev->config_generation;
 
 	set_winsize(tty, 100, 30);
-	vm_terminal_resized(&vm); /* what the main thread does on SIGWINCH */
+	device_vm_terminal_resized(&vm); /* what the main thread does on SIGWINCH */
 	run_fds(dev);
 	cr_expect_eq(config16(dev, offsetof(struct virtio_console_config, cols)), 100);
 	cr_expect_eq(config16(dev, offsetof(struct virtio_console_config, rows)), 30);
 	cr_expect_eq(dev->config_generation, gen + 1);
 	cr_expect_eq(config_irqs, 1, "one config change (5.3.6.1)");
 
-	vm_terminal_resized(&vm); /* the same size again: nothing to tell */
+	device_vm_terminal_resized(&vm); /* the same size again: nothing to tell */
 	run_fds(dev);
 	cr_expect_eq(config_irqs, 1);
 
