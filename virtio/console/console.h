@@ -30,7 +30,8 @@
  *   virtio_dev_start(dev);
  *   console_start(&con);
  *   ... on SIGWINCH: virtio_console_winch(dev) (the VMM's main thread reads SIGWINCH from its
- *       signalfd, vmm/vm/vm.h vm_block_signals(), and calls it through vm_terminal_resized())
+ *       signalfd, vmm/vm/vm.h vm_block_signals(), and calls it through the device table's
+ *       terminal_resized hooks, vmm/descriptors/device_vm.h)
  * ... console_stop(&con);                   no more receive() calls after this
  *   virtio_dev_destroy(dev); free(dev);
  *   console_close(&con);

@@ -1,8 +1,8 @@
 /* The optional devices, each declared once (Solo5 hvt's module table) with every hook it needs:
  *  - the command line: its options with their usage text and parser (vmm/cli/cli.c builds
  *    the option list and --help from the table);
- *  - the VM: check, create, start, terminal_resized, destroy (vmm/vm/vm_virtio_devices.c
- *    walks the table);
+ *  - the VM: check, create, start, terminal_resized, destroy (vmm/descriptors/device_vm.c
+ *    walks the table for the VM, which never names it);
  *  - the config file and the HTTP API (struct device_api): a section name and a PUT route that
  *    vmm/api looks up in the table (it names no device), a body check that yields the document
  *    GET /vm/config shows, the record that document stands for (to_items), and the document of a

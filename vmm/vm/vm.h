@@ -145,9 +145,9 @@ int vm_on_destroy(struct vm *vm, vm_destroy_fn fn);
 /* Blocks the signals the main thread reads from a signalfd in the calling thread (and so in every
  * thread it creates afterwards) and returns that signalfd (-1 on failure); `set` gets the set, for
  * unblocking later. The signals: SIGINT, SIGTERM and SIGHUP (stop the VMM) and SIGWINCH (the host
- * terminal changed size: vm_terminal_resized()). No signal handler does any work. It blocks the
- * vCPU kick too (vcpu_block_kick(), not in the signalfd). vm_run() does this itself; a caller
- * that starts threads earlier calls it first. */
+ * terminal changed size: the devices' terminal_resized hook). No signal handler does any work.
+ * It blocks the vCPU kick too (vcpu_block_kick(), not in the signalfd). vm_run() does this
+ * itself; a caller that starts threads earlier calls it first. */
 int vm_block_signals(sigset_t *set);
 
 /* A stop signal (SIGINT, SIGTERM, SIGHUP) ends the VMM in bounded time, whatever a thread is

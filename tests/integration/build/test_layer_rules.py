@@ -1,10 +1,10 @@
 # The layers are enforced by the build (cmake/layers.cmake): configuring a copy of the tree in
-# which a lower layer includes a header of a higher one, a device includes another device's
-# header, production code includes a test-only *_test.h, or generic code includes a header of an
-# architecture's folder (host/kvm/kvm.c, host/kvm/x86/cpuid.h: the arch rule, whose known
-# offenders cmake/arch_debt.cmake lists) must fail with a message naming the file and the
-# include; the tree as it is must configure. The plants share one copy and configure side by
-# side.
+# which a lower layer includes a header of a higher one (also between the folders of vmm/), a
+# device includes another device's header, production code includes a test-only *_test.h, or
+# generic code includes a header of an architecture's folder (host/kvm/kvm.c,
+# host/kvm/x86/cpuid.h: the arch rule, whose known offenders cmake/arch_debt.cmake lists) must
+# fail with a message naming the file and the include; the tree as it is must configure. The
+# plants share one copy and configure side by side.
 # labels: lint
 # timeout: 120
 import re
@@ -61,6 +61,9 @@ PLANTS = {
     "clean": None,
     # base (the bottom layer) reaching up into the virtio device framework
     "upward": lambda s: plant(s, "base/log.c", '#include "base/log.h"', "virtio/core/device.h"),
+    # the VM reaching up into the device descriptors (vmm/'s folders are layers: issue 65)
+    "vmm_upward": lambda s: plant(s, "vmm/vm/vm.c", '#include "vmm/vm/vm.h"',
+                                  "vmm/descriptors/device_table.h"),
     # a device reaching sideways into another device
     "sideways": lambda s: plant(s, "virtio/rng/rng.c", '#include "virtio/core/serve.h"',
                                 "virtio/blk/blk.h"),
@@ -90,6 +93,14 @@ def test_an_upward_include_is_refused(results):
     ok, log = results["upward"]
     assert not ok, "an upward include (base -> virtio/core) configured"
     assert 'layer vmm_base: base/log.c includes "virtio/core/device.h"' in log, log[-4000:]
+
+
+def test_a_vmm_folder_cannot_include_one_above_it(results):
+    ok, log = results["vmm_upward"]
+    assert not ok, "vmm/vm including vmm/descriptors configured"
+    flat = re.sub(r"[\n ]+", " ", log)
+    assert 'layer vmm_vm: vmm/vm/vm.c includes "vmm/descriptors/device_table.h"' in flat, \
+        log[-4000:]
 
 
 def test_a_sideways_include_is_refused(results):
