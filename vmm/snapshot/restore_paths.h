@@ -71,9 +71,9 @@ struct restore_allow {
 };
 
 /* Remembers the working directory relative paths are taken from, once (later calls do nothing):
- * cli_parse() calls it, before any thread is confined (confined threads may not call getcwd()).
- * Returns 0 or -errno. Until then a relative path is allowed only against a relative folder or
- * rule. */
+ * host_path_init(), which cli_parse() calls before any thread is confined (confined threads may
+ * not call getcwd()). Returns 0 or -errno. Until then a relative path is allowed only against a
+ * relative folder or rule. */
 int restore_paths_init(void);
 
 /* Every resource of `cfg` checked against `a`. Returns 0, or -EACCES with one line in err naming
