@@ -259,7 +259,7 @@ static struct {
 
 static void hp_setup(void)
 {
-	static const struct virtio_mem_opts o = {HP_REGION, HP_BLOCK, HP_SLOT, 0};
+	static const struct memhp_region o = {HP_REGION, HP_BLOCK, HP_SLOT};
 	static uint8_t hp_ram[RAM_LEN] __attribute__((aligned(4096)));
 
 	if (hpx.ready)

@@ -104,8 +104,10 @@ static int create_memhp(struct vm *vm)
 	if (!live)
 		return -ENOMEM;
 	live->vm = vm;
-	err = memhp_init(&live->hp, &vm->mem, base, &c->opts, DEV_MEMHP_FIRST_SLOT,
-			 &(struct memhp_slots){kvm_set_slot, vm});
+	err =
+	    memhp_init(&live->hp, &vm->mem, base,
+		       &(struct memhp_region){c->opts.total, c->opts.block_size, c->opts.slot_size},
+		       DEV_MEMHP_FIRST_SLOT, &(struct memhp_slots){kvm_set_slot, vm});
 	if (err) {
 		log_error("--memory-hotplug: cannot reserve %llu MiB: %s",
 			  (unsigned long long)(c->opts.total >> 20), strerror(-err));

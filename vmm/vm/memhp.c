@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-int memhp_init(struct memhp *h, struct guest_mem *mem, uint64_t base,
-	       const struct virtio_mem_opts *o, uint32_t first_slot, const struct memhp_slots *kvm)
+int memhp_init(struct memhp *h, struct guest_mem *mem, uint64_t base, const struct memhp_region *o,
+	       uint32_t first_slot, const struct memhp_slots *kvm)
 {
 	void *host;
 	int err;

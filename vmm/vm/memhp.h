@@ -23,7 +23,6 @@
 #include <stdint.h>
 
 #include "base/guest_mem.h"
-#include "virtio/mem/mem.h"
 
 /* Sets KVM memory slot `slot` to [gpa, gpa + size) backed by `host`; size 0 deletes it. Returns 0
  * or -errno. */
@@ -57,10 +56,19 @@ struct memhp {
 	uint64_t *dma_mapped; /* one bit per block: mapped through `dma` */
 };
 
+/* The hotplug region's geometry (virtio-mem's options say it: vmm/descriptors/dev_memhp.c). */
+struct memhp_region {
+	uint64_t total;	     /* bytes of the region */
+	uint64_t block_size; /* what the guest plugs and unplugs at once */
+	uint64_t
+	    slot_size; /* bytes of each KVM memory slot; divides total, a multiple of a block */
+};
+
 /* Maps the region `o` describes at guest address `base`, tells `mem` of it (every block
- * unplugged) and numbers its KVM slots from `first_slot`. Returns 0 or -errno. */
-int memhp_init(struct memhp *h, struct guest_mem *mem, uint64_t base,
-	       const struct virtio_mem_opts *o, uint32_t first_slot, const struct memhp_slots *kvm);
+ * unplugged) and numbers its KVM slots from `first_slot`. Returns 0 or -errno (-EINVAL: a
+ * geometry the sizes above refuse). */
+int memhp_init(struct memhp *h, struct guest_mem *mem, uint64_t base, const struct memhp_region *o,
+	       uint32_t first_slot, const struct memhp_slots *kvm);
 /* The device's backend (struct virtio_mem_backend, opaque = the struct memhp). */
 int memhp_plug(void *opaque, uint64_t gpa, uint64_t len);
 int memhp_unplug(void *opaque, uint64_t gpa, uint64_t len);

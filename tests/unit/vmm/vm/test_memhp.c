@@ -44,7 +44,7 @@ static int fake_set(void *opaque, uint32_t slot, uint64_t gpa, uint64_t size, vo
 
 static void setup(void)
 {
-	const struct virtio_mem_opts o = {MIB(512), MIB(2), MIB(128), 0};
+	const struct memhp_region o = {MIB(512), MIB(2), MIB(128)};
 
 	memset(&kvm, 0, sizeof(kvm));
 	memset(&mem, 0, sizeof(mem));

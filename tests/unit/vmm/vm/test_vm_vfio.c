@@ -451,7 +451,7 @@ static int no_kvm_slot(void *opaque, uint32_t slot, uint64_t gpa, uint64_t size,
 Test(vm_vfio, plugged_memory_mapped_for_dma_and_unmapped_on_unplug)
 {
 	struct memhp hp;
-	const struct virtio_mem_opts o = {MIB(128), MIB(2), MIB(128), 0};
+	const struct memhp_region o = {MIB(128), MIB(2), MIB(128)};
 	uint64_t base = GIB(4);
 	cr_assert_eq(
 	    memhp_init(&hp, &ram.mem, base, &o, 16, &(struct memhp_slots){no_kvm_slot, NULL}), 0);

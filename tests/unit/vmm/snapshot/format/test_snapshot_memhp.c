@@ -19,6 +19,7 @@
 
 #include "base/layout.h"
 #include "virtio/core/dev_snapshot.h"
+#include "virtio/mem/mem.h"
 #include "vmm/snapshot/format/snap_mem.h"
 #include "vmm/vm/memhp.h"
 
@@ -61,8 +62,9 @@ static void boot(struct machine *m, int fd)
 		cr_assert_eq(guest_mem_alloc(&m->mem, RAM), 0);
 	else
 		cr_assert_eq(guest_mem_map_file(&m->mem, RAM, fd), 0);
-	cr_assert_eq(
-	    memhp_init(&m->hp, &m->mem, BASE, &opts, 16, &(struct memhp_slots){fake_set, m}), 0);
+	cr_assert_eq(memhp_init(&m->hp, &m->mem, BASE, &(struct memhp_region){REGION, BLOCK, SLOT},
+				16, &(struct memhp_slots){fake_set, m}),
+		     0);
 	cr_assert_eq(
 	    virtio_mem_create(&m->dev, &opts, BASE,
 			      &(struct virtio_mem_backend){memhp_plug, memhp_unplug, &m->hp}),
