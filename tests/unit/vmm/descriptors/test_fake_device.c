@@ -4,8 +4,9 @@
  * without an edit anywhere else: the command line (--fake), the config file, the API's PUT and
  * GET /vm/config (Firecracker's routes through the router), the configuration InstanceStart
  * builds, a snapshot's configuration written and read back (its path checked by the restore's
- * gate through the path field), and hotplug. Where a front end still needs an edit outside the
- * descriptor, the test says so at that step (a finding, asserted as it stands). */
+ * gate through the path field), and hotplug: Firecracker's PUT after the start and Cloud
+ * Hypervisor's add route reach the backend with its record (its API hooks, device_api_ext), and
+ * the generic hot-add's hooks find, make room for and create it. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #include "vmm/api/api_model.h"
 #include "vmm/api/control.h"
 #include "vmm/cli/cli.h"
+#include "vmm/descriptors/device_api_ext.h"
 #include "vmm/descriptors/device_paths.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
@@ -166,12 +168,38 @@ static json_t *fake_describe(const struct vm_config *cfg)
 	return arr;
 }
 
+/* Hot-adding it: Cloud Hypervisor's add route and body, and Firecracker's PUT after the start. */
+static int fake_add_body(const json_t *body, struct device_hot_body *out, char *err, size_t errlen)
+{
+	const char *path = json_string_value(json_object_get(body, "path"));
+	const char *id = json_string_value(json_object_get(body, "id"));
+	if (!path) {
+		snprintf(err, errlen, "path: missing");
+		return -EINVAL;
+	}
+	snprintf(out->id, sizeof(out->id), "%s", id ? id : "");
+	return opt_items_add(out->items, "path", path) ? -ENOMEM : 0;
+}
+
+static int fake_fc_add_check(const char *id, const struct opt_items *items, bool vhost_user,
+			     char *err, size_t errlen)
+{
+	(void)id, (void)items;
+	if (vhost_user)
+		snprintf(err, errlen, "no vhost-user fake");
+	return vhost_user ? -EINVAL : 0;
+}
+
+static const struct device_api_ext fake_ext = {
+    .add_route = "/vmm/vm.add-fake", .add_body = fake_add_body, .fc_add_check = fake_fc_add_check};
+
 static const struct device_api fake_api = {.section = "fake",
 					   .route = "/fake/",
 					   .id_field = "id",
 					   .check = fake_check,
 					   .to_items = fake_to_items,
-					   .describe = fake_describe};
+					   .describe = fake_describe,
+					   .ext = &fake_ext};
 
 /* Hotplug: a stub create (a kind that plugs itself, nothing built). */
 static int created;
@@ -317,8 +345,9 @@ Test(fake_device, the_config_file_takes_its_section_and_start_builds_it)
 static struct {
 	int starts;
 	struct vm_config cfg; /* what InstanceStart built */
-	struct api_hotplug_add add;
 	int adds;
+	const struct device_desc *added; /* the last hot-add's descriptor */
+	char spec[256];			 /* and its record's items */
 } fk;
 
 static int f_start(void *ctx, const struct api_model *m, char *e, size_t elen)
@@ -338,12 +367,21 @@ static int f_add(void *ctx, const struct api_hotplug_add *a, char *id, int *slot
 {
 	(void)ctx, (void)e, (void)elen;
 	fk.adds++;
-	snprintf(id, API_HOTPLUG_ID_MAX, "%s", a->id);
+	fk.added = a->dev;
+	cr_assert_eq(opt_items_format(&a->items, NULL, fk.spec, sizeof(fk.spec)), 0);
+	snprintf(id, API_HOTPLUG_ID_MAX, "%s", a->id[0] ? a->id : "fake9");
 	*slot = 5;
 	return 0;
 }
 
-static const struct api_backend_ops ops = {.start = f_start, .hotplug_add = f_add};
+static int f_remove(void *ctx, const struct api_hotplug_remove *r, char *e, size_t elen)
+{
+	(void)ctx, (void)r, (void)e, (void)elen;
+	return 0;
+}
+
+static const struct api_backend_ops ops = {
+    .start = f_start, .hotplug_add = f_add, .hotplug_remove = f_remove};
 
 static void router_setup(void)
 {
@@ -379,21 +417,27 @@ Test(fake_api, put_get_and_start)
 	cr_assert_eq(inst(&fk.cfg, 0)->n, 2);
 }
 
-/* Finding: Firecracker's hot-add (a PUT on the device's route after InstanceStart) reaches only
- * the sections vmm/api/api_hotplug.c's api_hotplug_section_kind() lists ("drives",
- * "network-interfaces", "pmem": enum api_hotplug_kind), so a descriptor's own hotplug hooks are
- * not reached from its route: the PUT is refused as a change after the start, and the backend
- * never sees it. (The backend's vmm/api/control_hotplug.c desc_of() maps the same enum to the
- * section names, and vmm/vm/hotplug.h's enum vm_hotplug_kind names every kind.) */
-Test(fake_api, a_hot_add_on_its_route_does_not_reach_its_hooks_yet)
+/* A hot-add on its own route after InstanceStart (Firecracker's) and on its Cloud Hypervisor
+ * add route reach the backend with the fake's descriptor and record, through its API hooks
+ * alone (device_api_ext: fc_add_check, add_route, add_body). */
+Test(fake_api, a_hot_add_on_its_routes_reaches_the_backend_with_its_record)
 {
 	cr_assert_eq(req("PUT", "/boot-source", BOOT), 204);
 	cr_assert_eq(req("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 204, "%s",
 		     resp.body);
-	cr_assert_eq(req("PUT", "/fake/f2", "{\"id\": \"f2\", \"path\": \"/fk/c\", \"n\": 1}"), 400,
-		     "%s", resp.body);
-	cr_assert(says("not supported after starting"), "%s", resp.body);
-	cr_assert_eq(fk.adds, 0, "the backend's hot-add is not reached");
+	cr_assert_eq(req("PUT", "/fake/f2", "{\"id\": \"f2\", \"path\": \"/fk/c,d\", \"n\": 1}"),
+		     204, "%s", resp.body);
+	cr_assert_eq(fk.adds, 1, "Firecracker's hot-add reached the backend");
+	cr_assert_eq(fk.added, &device_fake, "as the fake's");
+	cr_assert(strstr(fk.spec, "path=/fk/c,,d"), "its record: %s", fk.spec);
+	cr_assert(strstr(fk.spec, "n=1"), "its record: %s", fk.spec);
+	cr_assert_eq(req("PUT", "/vmm/vm.add-fake", "{\"path\": \"/fk/e\"}"), 200, "%s", resp.body);
+	cr_assert_eq(fk.adds, 2, "Cloud Hypervisor's add route reached the backend");
+	cr_assert_eq(fk.added, &device_fake);
+	cr_assert_str_eq(fk.spec, "path=/fk/e");
+	cr_assert_eq(req("PUT", "/vmm/vm.add-fake", "{\"id\": \"x\"}"), 400, "%s", resp.body);
+	cr_assert(says("path: missing"), "its own body check answers: %s", resp.body);
+	cr_assert_eq(fk.adds, 2);
 }
 
 /* What the generic hot-add does reach: the descriptor found by its kind, its room, its stub
