@@ -297,40 +297,24 @@ static json_t *doc_at(const struct api_model *m, const struct device_api *api, i
 	return index < 0 ? NULL : json_array_get(api_devices_doc(m, api->section), (size_t)index);
 }
 
+/* A PATCH body of device `api` checked by its hook (device_api_ext.patch) against the
+ * model's document with id `id`: into *p, and the document's place into *index. */
+static int check_patch(const struct api_model *m, const struct device_api *api, const char *id,
+		       const json_t *body, int *index, struct device_patch *p, char *err,
+		       size_t errlen)
+{
+	json_t *doc;
+	*index = find_doc(m, api, id, &doc);
+	return api->ext->patch->check(doc, id, body, p, err, errlen);
+}
+
 int api_model_check_patch_drive(const struct api_model *m, const char *id, const json_t *body,
 				int *index, const char **path, char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {{"drive_id", API_JSON_STRING, true},
-						  {"path_on_host", API_JSON_STRING, false},
-						  {"rate_limiter", API_JSON_OBJECT, false},
-						  {NULL, 0, false}};
-	json_t *doc;
-	int r = api_body_check_named(body, id, "drive_id", f, err, errlen);
-	if (r)
-		return r;
-	struct rate_limiter_cfg rl;
-	r = api_rate_limiter_parse(json_object_get(body, "rate_limiter"), "rate_limiter", &rl, err,
-				   errlen);
-	if (r)
-		return r;
-	*index = find_doc(m, drives_api(), id, &doc);
-	if (*index < 0) {
-		snprintf(err, errlen, "no drive with id `%s`", id);
-		return -ENOENT;
-	}
-	if (api_body_has(doc, "socket")) {
-		snprintf(err, errlen,
-			 "drive `%s` is a vhost-user disk (socket): its back-end serves it, so "
-			 "neither path_on_host nor rate_limiter can be changed here",
-			 id);
-		return -EINVAL;
-	}
+	struct device_patch p = {0};
+	int r = check_patch(m, drives_api(), id, body, index, &p, err, errlen);
 	*path = api_json_str(body, "path_on_host", NULL);
-	if (*path && !(*path)[0]) {
-		snprintf(err, errlen, "path_on_host is empty");
-		return -EINVAL;
-	}
-	return 0;
+	return r;
 }
 
 bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_patch *p)
@@ -344,68 +328,11 @@ int api_model_check_patch_nic(const struct api_model *m, const char *id, const j
 			      int *index, struct rate_limiter_patch *rx,
 			      struct rate_limiter_patch *tx, char *err, size_t errlen)
 {
-	static const struct api_json_field f[] = {{"iface_id", API_JSON_STRING, true},
-						  {"rx_rate_limiter", API_JSON_OBJECT, false},
-						  {"tx_rate_limiter", API_JSON_OBJECT, false},
-						  {"egress", API_JSON_ARRAY, false},
-						  {NULL, 0, false}};
-	json_t *doc;
-	int r = api_body_check_named(body, id, "iface_id", f, err, errlen);
-	*rx = *tx = (struct rate_limiter_patch){0};
-	if (!r)
-		r = api_rate_limiter_parse_patch(json_object_get(body, "rx_rate_limiter"),
-						 "rx_rate_limiter", rx, err, errlen);
-	if (!r)
-		r = api_rate_limiter_parse_patch(json_object_get(body, "tx_rate_limiter"),
-						 "tx_rate_limiter", tx, err, errlen);
-	if (r)
-		return r;
-	*index = find_doc(m, nics_api(), id, &doc);
-	if (*index < 0) {
-		snprintf(err, errlen, "no network interface with id `%s`", id);
-		return -ENOENT;
-	}
-	if (api_body_has(doc, "socket")) {
-		snprintf(
-		    err, errlen,
-		    "network interface `%s` is a vhost-user NIC (socket): its frames do not "
-		    "pass through the VMM, so it has no rate limiters or egress policy to change",
-		    id);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int api_model_patch_nic_egress(const json_t *body, const struct egress_rules **rules, bool *given,
-			       char *err, size_t errlen)
-{
-	const struct device_api_ext *x = nics_api()->ext;
-	const json_t *list = json_object_get(body, "egress");
-
-	*given = list != NULL;
-	*rules = NULL;
-	if (!x || !x->patch_egress) {
-		snprintf(err, errlen, "the egress policy cannot be changed here");
-		return -EINVAL;
-	}
-	return x->patch_egress(list, rules, err, errlen);
-}
-
-void api_model_set_nic_egress(struct api_model *m, int index, const struct egress_rules *rules)
-{
-	const struct device_api_ext *x = nics_api()->ext;
-	json_t *doc = doc_at(m, nics_api(), index);
-	if (doc && x && x->egress_json)
-		x->egress_json(doc, rules);
-}
-
-/* Sets (or, limiting nothing, removes) the rate limiter `name` of `doc`, at its end. */
-static void set_limits(json_t *doc, const char *name, const struct rate_limiter_cfg *rl)
-{
-	json_t *v = api_rate_limiter_json(rl);
-	json_object_del(doc, name);
-	if (v)
-		json_object_set_new(doc, name, v);
+	struct device_patch p = {0};
+	int r = check_patch(m, nics_api(), id, body, index, &p, err, errlen);
+	*rx = p.rl[0];
+	*tx = p.rl[1];
+	return r;
 }
 
 static bool get_limits(const json_t *doc, const char *name, struct rate_limiter_cfg *rl)
@@ -418,24 +345,6 @@ void api_model_set_drive_path(struct api_model *m, int index, const char *path)
 	json_t *doc = doc_at(m, drives_api(), index);
 	if (doc)
 		json_object_set_new(doc, "path_on_host", json_string(path));
-}
-
-void api_model_set_drive_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rl)
-{
-	json_t *doc = doc_at(m, drives_api(), index);
-	if (doc)
-		set_limits(doc, "rate_limiter", rl);
-}
-
-void api_model_set_nic_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rx,
-			      const struct rate_limiter_cfg *tx)
-{
-	json_t *doc = doc_at(m, nics_api(), index);
-	if (doc) { /* in Firecracker's order: rx, then tx */
-		json_object_del(doc, "tx_rate_limiter");
-		set_limits(doc, "rx_rate_limiter", rx);
-		set_limits(doc, "tx_rate_limiter", tx);
-	}
 }
 
 bool api_model_drive_limits(const struct api_model *m, int index, struct rate_limiter_cfg *rl)

@@ -95,41 +95,31 @@ int api_model_patch_machine_config(struct api_model *m, const json_t *body, char
  * already has, as Firecracker checks, and not a vhost-user one (its frames never reach the
  * VMM). Returns 0, or -EINVAL with Firecracker's message (or ours for a vhost-user NIC). */
 int api_model_put_mmds_config(struct api_model *m, const json_t *body, char *err, size_t errlen);
-/* PATCH /drives/{id} body check: {"drive_id", "path_on_host"?}. Sets *index to the drive's
- * position and *path to the new path (inside `body`, or NULL when the body has none). A
- * vhost-user disk is refused (-EINVAL): its back-end serves it. */
+/* PATCH /drives/{id} body check (the drives' device_patch_hooks.check, for tests):
+ * {"drive_id", "path_on_host"?, "rate_limiter"?}. Sets *index to the drive's position and *path
+ * to the new path (inside `body`, or NULL when the body has none). Returns 0, -ENOENT (no such
+ * drive) or -EINVAL (a vhost-user disk among the reasons: its back-end serves it). */
 int api_model_check_patch_drive(const struct api_model *m, const char *id, const json_t *body,
 				int *index, const char **path, char *err, size_t errlen);
 /* The rate_limiter of a PATCH /drives/{id} body that api_model_check_patch_drive() accepted, as
  * a patch (api_rate_limit.h: the buckets it names change, the others stay): true when it
  * names a bucket. */
 bool api_model_patch_drive_rate_limiter(const json_t *body, struct rate_limiter_patch *p);
-/* PATCH /network-interfaces/{id}: {"iface_id", "rx_rate_limiter"?, "tx_rate_limiter"?,
- * "egress"?} (the egress rules are parsed by api_model_patch_nic_egress()). Sets
- * *index to the NIC's position, and *rx / *tx to the patches of each direction (a direction
- * the body does not name: a patch naming nothing). Returns 0, -ENOENT (no such NIC) or
- * -EINVAL (a vhost-user NIC among the reasons: it has no rate limiters, no egress policy). */
+/* PATCH /network-interfaces/{id} (the NICs' device_patch_hooks.check, for tests):
+ * {"iface_id", "rx_rate_limiter"?, "tx_rate_limiter"?, "egress"?}. Sets *index to the NIC's
+ * position, and *rx / *tx to the patches of each direction (a direction the body does not name:
+ * a patch naming nothing). Returns 0, -ENOENT (no such NIC) or -EINVAL (a vhost-user NIC among
+ * the reasons: it has no rate limiters, no egress policy). */
 int api_model_check_patch_nic(const struct api_model *m, const char *id, const json_t *body,
 			      int *index, struct rate_limiter_patch *rx,
 			      struct rate_limiter_patch *tx, char *err, size_t errlen);
-/* The "egress" of a PATCH /network-interfaces/{id} body that api_model_check_patch_nic()
- * accepted (an array of --net egress= rules, as PUT takes): into *rules, *given true when the
- * body has one. null is given too: no policy (rules->on false), as in PUT. Returns 0 or -EINVAL
- * with the client's message (a rule that does not parse). */
-int api_model_patch_nic_egress(const json_t *body, const struct egress_rules **rules, bool *given,
-			       char *err, size_t errlen);
 /* PUT /drives/{id} and PUT /network-interfaces/{id} are the hooks of their descriptors
  * (vmm/descriptors/dev_disk_api.c, dev_net_api.c) served by api_devices.h; the model keeps their
  * documents in `devices` ("drives", "network-interfaces"), in the order they were first put.
- * What the API changes in a running VM (PATCH) is written into those documents: */
-/* drive `index`'s path_on_host, and its rate_limiter (none when `rl` limits nothing) */
+ * What the API changes in a running VM (PATCH) is written into those documents (by their
+ * descriptors' device_patch_hooks.record, api_routes_patch.c); a live fork's disk snapshot
+ * sets drive `index`'s path_on_host: */
 void api_model_set_drive_path(struct api_model *m, int index, const char *path);
-void api_model_set_drive_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rl);
-/* NIC `index`'s rx_rate_limiter and tx_rate_limiter */
-void api_model_set_nic_limits(struct api_model *m, int index, const struct rate_limiter_cfg *rx,
-			      const struct rate_limiter_cfg *tx);
-/* NIC `index`'s egress (the rules' canonical text; off: none) */
-void api_model_set_nic_egress(struct api_model *m, int index, const struct egress_rules *rules);
 /* The document of drive / NIC `index` (borrowed), or NULL. */
 const json_t *api_model_drive(const struct api_model *m, int index);
 const json_t *api_model_nic(const struct api_model *m, int index);

@@ -220,6 +220,8 @@ static void route(struct api *a, const char *method, const char *path, const cha
 		put_device(a, dev, path, dev_id, body, len, r);
 		return;
 	}
+	if (!rt && (rt = api_device_route(dev, dev_id))) /* its PATCH, DELETE: given the path */
+		id = path;
 	if (!rt && missing_reason(path)) {
 		fault(r, 400, "%s", missing_reason(path));
 		return;

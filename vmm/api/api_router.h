@@ -146,11 +146,12 @@ struct api_backend_ops {
 			   char *err, size_t errlen);
 	int (*hotplug_remove)(void *ctx, const struct api_hotplug_remove *req, char *err,
 			      size_t errlen);
-	/* PATCH /drives/{id} (`nic` false) or /network-interfaces/{id} of a hot-added device: its
-	 * rate limits (s->rl, s->rl_now as struct device_live_set has them). -ENOENT when no
-	 * hot-added device of that kind has the id. Optional (NULL: none). */
-	int (*hotplug_live_set)(void *ctx, const char *id, bool nic, struct device_live_set *s,
-				char *err, size_t errlen);
+	/* A PATCH on the {id} route of device d's hot-added instance `id` (PATCH /drives/{id},
+	 * /network-interfaces/{id}): the change `s` (its rate limits, a NIC's egress policy, as
+	 * struct device_live_set has them). -ENOENT when no hot-added instance of d has the id.
+	 * Optional (NULL: none). */
+	int (*hotplug_live_set)(void *ctx, const struct device_desc *d, const char *id,
+				struct device_live_set *s, char *err, size_t errlen);
 	/* PUT /vmm/vm.resize (api_resize.h; vmm/vm/cpu_hotplug.h), on a running VM: the vCPUs
 	 * made req->desired_vcpus; a shrink waits for the guest's ejects (req->timeout_ms, 0: the
 	 * default). Optional (NULL: refused). */

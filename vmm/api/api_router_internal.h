@@ -37,11 +37,23 @@ struct route {
 	bool keeps_nulls;
 };
 
-/* PATCH /drives/{id} (nic false) or /network-interfaces/{id} whose id the model does not know:
- * a hot-added device's rate limits (api_routes_hotplug.c). True when r holds the answer; false
- * when no hot-added device has that id (the caller answers). */
-bool api_hotplug_patch(struct api *a, const char *id, const json_t *body, bool nic,
-		       struct reply *r);
+/* PATCH on device d's {id} route whose id the model does not know: a hot-added device's
+ * changes (device_patch_hooks.hot_check; api_routes_hotplug.c). True when r holds the answer;
+ * false when no hot-added device of d's has that id (the caller answers). */
+struct device_desc;
+bool api_hotplug_patch(struct api *a, const struct device_desc *d, const char *id,
+		       const json_t *body, struct reply *r);
+
+/* The route of PATCH and DELETE on device d's {id} route (`id` the request's, NULL: the route
+ * takes none), whose handlers take the path as their id (api_routes_patch.c), or NULL: the
+ * device has neither (device_api_ext.patch, fc_add_check). */
+const struct route *api_device_route(const struct device_desc *d, const char *id);
+
+struct device_live_set;
+/* A live change of device d's instance `index` through the backend (api_backend_ops.live_set):
+ * 0 or -errno, r filled with `what` failed (api_routes_devices.c). */
+int api_live_set(struct api *a, const struct device_desc *d, int index, struct device_live_set *s,
+		 const char *what, struct reply *r);
 
 /* PUT on device d's route after InstanceStart: Firecracker's hot-add of a drive, a NIC or a pmem
  * device (api_routes_hotplug.c). True when r holds the answer; false for a device that is not

@@ -1,14 +1,12 @@
-/* The running devices: PATCH /drives/{id} and /network-interfaces/{id} (their PUTs are their
- * descriptors', through api_router.c), GET|PATCH /balloon and /balloon/statistics, GET|PATCH
- * /hotplug/memory. The bodies are checked here and the model's documents kept; the change itself
+/* The running devices: GET|PATCH /balloon and /balloon/statistics, GET|PATCH /hotplug/memory
+ * (a PATCH on a device's {id} route, /drives/{id} and the others, is api_routes_patch.c's).
+ * The bodies are checked by the device's hook and the model's documents kept; the change itself
  * goes through the backend to the device's descriptor (struct device_live). See api_router.h. */
 #include <errno.h>
 
 #include "vmm/api/api_devices.h"
 #include "vmm/api/api_router_internal.h"
-#include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/descriptors/api_rate_limit.h"
 
 /* The device whose config file section is `section`, with live hooks (the table's). */
 static const struct device_desc *live_device(const char *section)
@@ -17,173 +15,15 @@ static const struct device_desc *live_device(const char *section)
 	return d && d->api->live ? d : NULL;
 }
 
-/* A live change through the backend (api_backend_ops.live_set): 0 or -errno, r filled with
- * `what` failed. */
-static int live_set(struct api *a, const char *section, int index, struct device_live_set *s,
-		    const char *what, struct reply *r)
+int api_live_set(struct api *a, const struct device_desc *d, int index, struct device_live_set *s,
+		 const char *what, struct reply *r)
 {
-	const struct device_desc *d = live_device(section);
-	int err = d && a->ops->live_set
+	int err = d && d->api->live && a->ops->live_set
 		      ? a->ops->live_set(a->ctx, d, index, s, r->err, sizeof(r->err))
 		      : -ENODEV;
 	if (err)
 		backend_fault(r, err, what);
 	return err;
-}
-
-/* The rate_limiter of a checked PATCH /drives body, applied before any new path: the buckets
- * it names change, the others stay (Firecracker's PATCH). False when it failed (r says why). */
-static bool patch_drive_rate_limiter(struct api *a, int index, const json_t *body, struct reply *r)
-{
-	struct rate_limiter_patch p;
-	struct rate_limiter_cfg now;
-	if (!api_model_patch_drive_rate_limiter(body, &p))
-		return true; /* no bucket named: nothing to change */
-	struct device_live_set s = {.member = "rate_limiter", .rl = {&p}, .rl_now = {&now}};
-	if (!a->ops->live_set) {
-		fault(r, 400, "rate limiters cannot be changed here", NULL);
-		return false;
-	}
-	if (live_set(a, "drives", index, &s, "cannot update the rate limiter", r))
-		return false;
-	api_model_set_drive_limits(&a->model, index, &now);
-	return true;
-}
-
-static void patch_drive(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	int index;
-	const char *path;
-	int err =
-	    api_model_check_patch_drive(&a->model, id, body, &index, &path, r->err, sizeof(r->err));
-	if (err && api_hotplug_patch(a, id, body, false, r))
-		return; /* a hot-added disk (vmm/api/api_routes_hotplug.c) */
-	if (err) {
-		r->status = 400; /* an unknown id too: Firecracker has no 404 */
-		return;
-	}
-	if (!after_start(a, r))
-		return;
-	if (!patch_drive_rate_limiter(a, index, body, r) || !path) {
-		if (!r->status)
-			r->status = 204; /* nothing (else) to change */
-		return;
-	}
-	struct device_live_set s = {.member = "path_on_host", .str = path};
-	if (live_set(a, "drives", index, &s, "cannot update the drive", r))
-		return;
-	api_model_set_drive_path(&a->model, index, path);
-	r->status = 204;
-}
-
-/* The egress policy of a checked PATCH /network-interfaces body, applied before the limits: the
- * rules replace the NIC's whole policy (the body's syntax is PUT's). False when it failed (r
- * says why: a rule that does not parse is a 400, the old rules stay). */
-static bool patch_nic_egress(struct api *a, int index, const json_t *body, struct reply *r)
-{
-	const struct egress_rules *rules; /* the descriptor's (device_api_ext.patch_egress) */
-	bool given;
-
-	if (api_model_patch_nic_egress(body, &rules, &given, r->err, sizeof(r->err))) {
-		r->status = 400;
-		return false;
-	}
-	if (!given)
-		return true;
-	struct device_live_set s = {.member = "egress", .egress = rules};
-	if (!a->ops->live_set) {
-		fault(r, 400, "the egress policy cannot be changed here", NULL);
-		return false;
-	}
-	if (live_set(a, "network-interfaces", index, &s, "cannot replace the egress policy", r))
-		return false;
-	api_model_set_nic_egress(&a->model, index, rules);
-	return true;
-}
-
-/* PATCH /network-interfaces/{id}: a new egress policy, new rx / tx rate limits for a running
- * NIC; the directions and buckets the body does not name stay as they are. */
-static void patch_nic(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	struct rate_limiter_patch rx, tx;
-	int index;
-	int err = api_model_check_patch_nic(&a->model, id, body, &index, &rx, &tx, r->err,
-					    sizeof(r->err));
-	if (err && api_hotplug_patch(a, id, body, true, r))
-		return; /* a hot-added NIC (vmm/api/api_routes_hotplug.c) */
-	if (err) {
-		r->status = 400; /* an unknown id too: Firecracker has no 404 */
-		return;
-	}
-	if (!after_start(a, r) || !patch_nic_egress(a, index, body, r))
-		return;
-	r->status = 204;
-	if (!rate_limiter_patch_any(&rx) && !rate_limiter_patch_any(&tx))
-		return; /* nothing (else) to change */
-	if (!a->ops->live_set) {
-		fault(r, 400, "rate limiters cannot be changed here", NULL);
-		return;
-	}
-	struct rate_limiter_cfg rx_now, tx_now;
-	struct device_live_set s = {
-	    .member = "rate_limiters", .rl = {&rx, &tx}, .rl_now = {&rx_now, &tx_now}};
-	if (live_set(a, "network-interfaces", index, &s, "cannot update the rate limiters", r))
-		return;
-	api_model_set_nic_limits(&a->model, index, &rx_now, &tx_now);
-}
-
-/* The model's pmem document with this id (borrowed), or NULL. */
-static json_t *pmem_doc(const struct api_model *m, const char *id)
-{
-	const json_t *list = api_devices_doc(m, "pmem");
-	size_t i;
-	json_t *doc;
-
-	json_array_foreach(list, i, doc)
-	{
-		if (!strcmp(api_json_str(doc, "id", ""), id))
-			return doc;
-	}
-	return NULL;
-}
-
-/* PATCH /pmem/{id} (Firecracker's PmemDeviceUpdateConfig {"id", "rate_limiter"?}): new limits
- * for a running device's FLUSH requests; the buckets the body does not name stay. */
-static void patch_pmem(struct api *a, const char *id, const json_t *body, struct reply *r)
-{
-	static const struct api_json_field f[] = {{"id", API_JSON_STRING, true},
-						  {"rate_limiter", API_JSON_OBJECT, false},
-						  {NULL, 0, false}};
-	struct rate_limiter_patch p = {0};
-	struct rate_limiter_cfg now;
-	json_t *doc;
-
-	if (api_body_check_named(body, id, "id", f, r->err, sizeof(r->err)) ||
-	    api_rate_limiter_parse_patch(json_object_get(body, "rate_limiter"), "rate_limiter", &p,
-					 r->err, sizeof(r->err))) {
-		r->status = 400;
-		return;
-	}
-	if (!after_start(a, r))
-		return;
-	doc = pmem_doc(&a->model, id);
-	if (!doc) {
-		fault(r, 400, "no pmem device with id `%s`", id);
-		return;
-	}
-	r->status = 204;
-	if (!rate_limiter_patch_any(&p))
-		return; /* nothing to change */
-	struct device_live_set s = {
-	    .member = "rate_limiter", .str = id, .rl = {&p}, .rl_now = {&now}};
-	r->status = 0;
-	if (live_set(a, "pmem", 0, &s, "cannot update the rate limiter", r))
-		return;
-	json_t *v = api_rate_limiter_json(&now);
-	json_object_del(doc, "rate_limiter");
-	if (v)
-		json_object_set_new(doc, "rate_limiter", v);
-	r->status = 204;
 }
 
 /* ---- the balloon and memory hotplug (Firecracker's bodies): each a device's live route ---- */
@@ -305,7 +145,7 @@ static void patch_live(struct api *a, const struct live_route *lr, const json_t 
 		return;
 	bool ok = !lr->fits || lr->fits(doc, s.num, r);
 	json_decref(doc);
-	if (!ok || live_set(a, lr->section, 0, &s, lr->changing, r))
+	if (!ok || api_live_set(a, d, 0, &s, lr->changing, r))
 		return;
 	if (lr->in_model)
 		api_devices_doc_set(&a->model, lr->section, s.member,
@@ -354,11 +194,6 @@ static void patch_memhp(struct api *a, const char *id, const json_t *body, struc
 }
 
 const struct route api_routes_devices[] = {
-    /* their PUT: the device's (after InstanceStart, Firecracker's hot-add); DELETE: its
-     * hot-unplug (api_routes_hotplug.c) */
-    {"/drives/", true, {NULL, NULL, patch_drive, api_hotplug_delete}, false},
-    {"/network-interfaces/", true, {NULL, NULL, patch_nic, api_hotplug_delete}, false},
-    {"/pmem/", true, {NULL, NULL, patch_pmem, api_hotplug_delete}, false},
     {"/balloon", false, {get_balloon, NULL, patch_balloon}, false},
     {"/balloon/statistics", false, {get_balloon_stats, NULL, patch_balloon_stats}, false},
     {"/hotplug/memory", false, {get_memhp, NULL, patch_memhp}, false},

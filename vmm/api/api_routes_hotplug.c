@@ -15,7 +15,6 @@
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/device_api_ext.h"
 #include "vmm/descriptors/device_record.h"
 
@@ -199,90 +198,33 @@ void api_hotplug_delete(struct api *a, const char *id, const json_t *body, struc
 		r->status = 204;
 }
 
-/* ---- PATCH /drives/{id}, /network-interfaces/{id} of a hot-added device ---- */
+/* ---- PATCH on the {id} route of a hot-added device (PATCH /drives/{id},
+ * /network-interfaces/{id}): the descriptor's hot_check says what changes ---- */
 
-static const struct api_json_field drive_patch_fields[] = {
-    {"drive_id", API_JSON_STRING, true},
-    {"rate_limiter", API_JSON_OBJECT, false},
-    {NULL, 0, false},
-};
-
-static const struct api_json_field nic_patch_fields[] = {
-    {"iface_id", API_JSON_STRING, true},
-    {"rx_rate_limiter", API_JSON_OBJECT, false},
-    {"tx_rate_limiter", API_JSON_OBJECT, false},
-    {"egress", API_JSON_ARRAY, false},
-    {NULL, 0, false},
-};
-
-/* The body's limiters into s: 0, or -EINVAL with the reason in r. */
-static int patch_body(const char *id, const json_t *body, bool nic, struct rate_limiter_patch p[2],
-		      struct reply *r)
+bool api_hotplug_patch(struct api *a, const struct device_desc *d, const char *id,
+		       const json_t *body, struct reply *r)
 {
-	const char *key = nic ? "iface_id" : "drive_id";
-	memset(p, 0, 2 * sizeof(*p));
-	if (api_json_check(body, nic ? nic_patch_fields : drive_patch_fields, r->err,
-			   sizeof(r->err)))
-		return -EINVAL;
-	if (strcmp(api_json_str(body, key, ""), id)) {
-		snprintf(r->err, sizeof(r->err), "The %s in the body differs from the path's.",
-			 key);
-		return -EINVAL;
-	}
-	if (nic)
-		return api_rate_limiter_parse_patch(json_object_get(body, "rx_rate_limiter"),
-						    "rx_rate_limiter", &p[0], r->err,
-						    sizeof(r->err)) ||
-			       api_rate_limiter_parse_patch(
-				   json_object_get(body, "tx_rate_limiter"), "tx_rate_limiter",
-				   &p[1], r->err, sizeof(r->err))
-			   ? -EINVAL
-			   : 0;
-	return api_rate_limiter_parse_patch(json_object_get(body, "rate_limiter"), "rate_limiter",
-					    &p[0], r->err, sizeof(r->err));
-}
-
-/* A hot-added NIC's new egress policy, when the body has "egress" (null: none), before its
- * limits as for a boot NIC: 0 (*given false without one), or the backend's error (-ENOENT: no
- * hot-added NIC has this id) with the reason in r. */
-static int patch_egress(struct api *a, const char *id, const json_t *body, bool *given,
-			struct reply *r)
-{
-	const struct egress_rules *rules; /* the descriptor's (device_api_ext.patch_egress) */
-	struct device_live_set s = {.member = "egress"};
-
-	if (api_model_patch_nic_egress(body, &rules, given, r->err, sizeof(r->err)))
-		return -EINVAL;
-	s.egress = rules;
-	return *given ? a->ops->hotplug_live_set(a->ctx, id, true, &s, r->err, sizeof(r->err)) : 0;
-}
-
-bool api_hotplug_patch(struct api *a, const char *id, const json_t *body, bool nic, struct reply *r)
-{
-	struct rate_limiter_patch p[2];
-	struct rate_limiter_cfg now[2];
+	const struct device_patch_hooks *h = d->api->ext ? d->api->ext->patch : NULL;
+	struct device_patch p = {0};
 	struct reply mine = {0};
-	bool egress = false;
+	const char *failed = "";
+	int err = 0;
 
-	if (!a->ops->hotplug_live_set || (a->state != API_RUNNING && a->state != API_PAUSED))
+	if (!h || !h->hot_check || !a->ops->hotplug_live_set ||
+	    (a->state != API_RUNNING && a->state != API_PAUSED))
 		return false;
-	struct device_live_set s = {.member = nic ? "rate_limiters" : "rate_limiter",
-				    .rl = {&p[0], &p[1]},
-				    .rl_now = {&now[0], &now[1]}};
-	int err = patch_body(id, body, nic, p, &mine);
-	if (!err && nic)
-		err = patch_egress(a, id, body, &egress, &mine);
-	/* the limits: when named, or alone (the call then finds whether the id is a hot-added
-	 * device's) */
-	if (!err && (!egress || rate_limiter_patch_any(&p[0]) || rate_limiter_patch_any(&p[1])))
-		err = a->ops->hotplug_live_set(a->ctx, id, nic, &s, mine.err, sizeof(mine.err));
+	if (h->hot_check(id, body, &p, mine.err, sizeof(mine.err)))
+		err = -EINVAL;
+	for (int i = 0; !err && i < p.n; i++) {
+		failed = p.step[i].failed;
+		err = a->ops->hotplug_live_set(a->ctx, d, id, &p.step[i].set, mine.err,
+					       sizeof(mine.err));
+	}
 	if (err == -ENOENT)
 		return false; /* not a hot-added device's id: the router's own answer stands */
 	*r = mine;
 	if (err)
-		backend_fault(r, err,
-			      egress ? "cannot update the network interface"
-				     : "cannot update the rate limiter");
+		backend_fault(r, err, failed);
 	else
 		r->status = 204;
 	return true;

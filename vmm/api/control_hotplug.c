@@ -526,11 +526,10 @@ int ctl_hotplug_live_set_of(struct control *c, const struct device_desc *d, cons
 	return d->api->live->set(&c->vm, c->cfg, d->hotplug->find(c->cfg, id), s, err, errlen);
 }
 
-int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
-			 size_t errlen)
+int ctl_hotplug_live_set(void *ctx, const struct device_desc *d, const char *id,
+			 struct device_live_set *s, char *err, size_t errlen)
 {
-	/* the router's PATCH of a hot-added drive's or NIC's (api_hotplug_patch()) */
-	const struct device_desc *d = device_table_section(nic ? "network-interfaces" : "drives");
+	/* the router's PATCH of a hot-added device's (api_hotplug_patch()) */
 	return ctl_hotplug_live_set_of(ctx, d, id, s, err, errlen);
 }
 

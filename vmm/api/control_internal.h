@@ -139,8 +139,8 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 int ctl_hotplug_live_set_of(struct control *c, const struct device_desc *d, const char *id,
 			    struct device_live_set *s, char *err, size_t errlen);
 /* api_backend_ops.hotplug_live_set. */
-int ctl_hotplug_live_set(void *ctx, const char *id, bool nic, struct device_live_set *s, char *err,
-			 size_t errlen);
+int ctl_hotplug_live_set(void *ctx, const struct device_desc *d, const char *id,
+			 struct device_live_set *s, char *err, size_t errlen);
 /* A snapshot or a migration is refused while the guest has a PCI hotplug event to answer
  * (vm_hotplug_check_quiet()): -EBUSY with the reason, or 0. Hot-added devices themselves are in
  * the configuration and the state like boot ones. */

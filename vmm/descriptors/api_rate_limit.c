@@ -160,3 +160,11 @@ int api_rate_limiter_spec(char *buf, size_t len, const char *prefix,
 
 	return r ? r : append_bucket(buf, len, prefix, "ops", &cfg->ops);
 }
+
+void api_rate_limiter_json_set(json_t *doc, const char *name, const struct rate_limiter_cfg *cfg)
+{
+	json_t *v = api_rate_limiter_json(cfg);
+	json_object_del(doc, name);
+	if (v)
+		json_object_set_new(doc, name, v);
+}

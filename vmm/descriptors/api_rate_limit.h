@@ -36,6 +36,10 @@ json_t *api_token_bucket_json(const struct rl_bucket_cfg *b);
 /* The body describing `cfg` (new reference), or NULL when it limits nothing. */
 json_t *api_rate_limiter_json(const struct rate_limiter_cfg *cfg);
 
+/* Sets (or, `cfg` limiting nothing, removes) the member `name` of `doc` to cfg's body, at its
+ * end (a PATCH written into the model's document). */
+void api_rate_limiter_json_set(json_t *doc, const char *name, const struct rate_limiter_cfg *cfg);
+
 /* Adds `cfg`'s buckets to `out` as the option's items (<p>bw=S:R:B, <p>ops=S:R:B when set, p the
  * key prefix: "" for --disk, "rx-" / "tx-" for --net). Returns 0 or -ENOMEM. */
 int api_rate_limiter_items(struct opt_items *out, const char *prefix,

@@ -140,4 +140,5 @@ const struct device_api_ext dev_disk_api_ext = {
     .host_file_check = host_file_check,
     .restore_given = restore_given,
     .fork_disk = &dev_disk_fork,
+    .patch = &dev_disk_patch,
 };

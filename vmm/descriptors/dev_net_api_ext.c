@@ -211,4 +211,5 @@ const struct device_api_ext dev_net_api_ext = {
 #ifdef HAVE_LIBSLIRP
     .preload = preload,
 #endif
+    .patch = &dev_net_patch,
 };

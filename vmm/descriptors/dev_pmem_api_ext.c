@@ -63,4 +63,5 @@ const struct device_api_ext dev_pmem_api_ext = {
     .add_body = add_body,
     .fc_add_check = fc_add_check,
     .checked_at_put = checked_at_put,
+    .patch = &dev_pmem_patch,
 };

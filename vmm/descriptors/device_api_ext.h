@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/options.h"
+#include "virtio/core/rate_limiter.h"
 #include "vmm/descriptors/device_table.h"
 
 struct mmds;
@@ -117,7 +118,65 @@ struct device_api_ext {
 	bool running_put_adds;
 	/* What a live fork's disk snapshots ask of the device; NULL: it is no drive to snapshot. */
 	const struct device_fork_disk *fork_disk;
+	/* Its PATCH on its {id} route (the block below); NULL: the route takes no PATCH. */
+	const struct device_patch_hooks *patch;
 };
+
+/* ---- A PATCH on a device's {id} route (Firecracker's PATCH /drives/{id},
+ * /network-interfaces/{id}, /pmem/{id}; issue 65: "a live change edits one record and calls the
+ * device's live hook"). The API's one handler (vmm/api/api_routes_patch.c) finds the
+ * descriptor by the route, the model's document by the id (device_api.id_field), and asks the
+ * descriptor's hooks what the body changes; it makes each change on the running device
+ * (device_api.live's set, through the backend) and writes it into the document. ---- */
+
+#define DEVICE_PATCH_STEPS_MAX 2
+
+/* One change a PATCH makes on the running device. */
+struct device_patch_step {
+	struct device_live_set set; /* what device_live.set is given */
+	const char *failed;	    /* a failed change's message ("cannot update the drive") */
+	/* The answer (400) when the backend makes no live change, or NULL: the change fails
+	 * (-ENODEV, `failed`) */
+	const char *unavailable;
+};
+
+/* What a checked PATCH body asks for, made in order (n 0: nothing to change). */
+struct device_patch {
+	int n;
+	struct device_patch_step step[DEVICE_PATCH_STEPS_MAX];
+	/* What the steps' sets point at: the body's rate limiter patches ([0] a drive's, a
+	 * pmem device's or a NIC's rx, [1] a NIC's tx) and the limits in force after them. */
+	struct rate_limiter_patch rl[2];
+	struct rate_limiter_cfg now[2];
+};
+
+struct device_patch_hooks {
+	/* Checks a PATCH body on the route's {id} `id` against `doc`, the model's document with
+	 * that id (borrowed; NULL: none), keeping in *p (zeroed on entry) what changes() needs.
+	 * Returns 0, -ENOENT (no document: err says so) or -EINVAL, with the client's message in
+	 * err. */
+	int (*check)(const json_t *doc, const char *id, const json_t *body, struct device_patch *p,
+		     char *err, size_t errlen);
+	/* The changes of a checked body on a running VM into p->step (after the VM's state is
+	 * checked): 0, or -EINVAL with the client's message in err (an egress rule that does not
+	 * parse). */
+	int (*changes)(const char *id, const json_t *body, struct device_patch *p, char *err,
+		       size_t errlen);
+	/* Writes into the model's document what step `s` changed on the running device. */
+	void (*record)(json_t *doc, const struct device_live_set *s);
+	/* An unknown id is answered after the VM's state (pmem's order); false: before it. */
+	bool id_after_state;
+	/* A hot-added instance's PATCH (its id not in the model): the body checked, its changes
+	 * into p->step (each made through api_backend_ops.hotplug_live_set, which answers -ENOENT
+	 * when no hot-added instance has the id). 0 or -EINVAL with the client's message in err.
+	 * NULL: a hot-added instance takes no PATCH. */
+	int (*hot_check)(const char *id, const json_t *body, struct device_patch *p, char *err,
+			 size_t errlen);
+};
+
+/* The hooks of the drives', the NICs' and pmem's (dev_disk_patch.c, dev_net_patch.c,
+ * dev_pmem_patch.c). */
+extern const struct device_patch_hooks dev_disk_patch, dev_net_patch, dev_pmem_patch;
 
 /* Every device's preload hook, in table order (before the sandbox confines a thread). */
 void device_table_preload(void);

@@ -35,9 +35,11 @@
  *
  * On these hooks: disks and NICs (Firecracker's /drives and /network-interfaces, the "core"
  * sections: vmm/descriptors/dev_disk_api.c, dev_net_api.c), vsock, balloon, fs, memory hotplug,
- * pmem and rng (rng's PUT being Firecracker's /entropy). The live PATCH routes of drives and NICs
- * and the live GET/PATCH routes of the balloon and of /hotplug/memory are the router's
- * (vmm/api/api_routes_devices.c: the bodies, the state, the model's document); what they change
+ * pmem and rng (rng's PUT being Firecracker's /entropy). A PATCH on a device's {id} route (drives,
+ * NICs, pmem) is the router's one handler (vmm/api/api_routes_patch.c) over the descriptor's
+ * PATCH hooks (device_api_ext.patch: the body, the changes, the model's document); the live
+ * GET/PATCH routes of the balloon and of /hotplug/memory are the router's too
+ * (vmm/api/api_routes_devices.c, the body checked by device_live.check); what they change
  * on the running VM goes through the device's struct device_live (device_api.live): the
  * backend (vmm/api/control_live.c) picks the instance, the descriptor changes its device model
  * and its configuration block (vmm/descriptors/dev_live.h). One root
@@ -240,8 +242,8 @@ struct device_hotplug {
 struct device_live {
 	/* A PATCH body on the device's live route into *set: `view` is "" for the device's own
 	 * route, or the part of the route past it ("statistics" for /balloon/statistics). Returns
-	 * 0 or -EINVAL with the client's message in err. NULL: the API's model checks the body
-	 * (a drive's or a NIC's, which name their ids). */
+	 * 0 or -EINVAL with the client's message in err. NULL: the device's PATCH hooks check it
+	 * (device_api_ext.patch: a drive's, a NIC's, pmem's, which name their ids). */
 	int (*check)(const char *view, const json_t *body, struct device_live_set *set, char *err,
 		     size_t errlen);
 	/* The running device's document for `view` (GET /balloon, /balloon/statistics,

@@ -348,8 +348,10 @@ static int f_remove(void *ctx, const struct api_hotplug_remove *req, char *e, si
 	return fk.result;
 }
 
-static int f_live(void *ctx, const char *id, bool nic, struct device_live_set *s, char *e, size_t l)
+static int f_live(void *ctx, const struct device_desc *d, const char *id, struct device_live_set *s,
+		  char *e, size_t l)
 {
+	bool nic = !strcmp(d->api->section, "network-interfaces");
 	(void)ctx, (void)e, (void)l;
 	if (strcmp(id, nic ? "hpnet0" : "hp0"))
 		return -ENOENT;
