@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/descriptors/device_api_ext.h"
+
 #define MAX_FIELDS 6
 
 /* From Firecracker's models (src/vmm/src/vmm_config/): the members declared as a plain value
@@ -73,8 +75,11 @@ int api_nulls_check_request(const char *method, const char *path, const json_t *
 
 const char *api_nulls_kept(const char *method, const char *path)
 {
-	return !strcmp(method, "PATCH") && route_matches("/network-interfaces/", path) ? "egress"
-										       : NULL;
+	const char *id = NULL;
+	const struct device_desc *d = device_table_route(path, &id);
+	const struct device_api_ext *x = d && id ? d->api->ext : NULL;
+
+	return !strcmp(method, "PATCH") && x && x->patch ? x->patch->kept_null : NULL;
 }
 
 /* One section: an object, or an array of them. */

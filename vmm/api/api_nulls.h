@@ -15,8 +15,9 @@ int api_nulls_check_request(const char *method, const char *path, const json_t *
 			    size_t errlen);
 
 /* The top-level member of a request to `path` by `method` whose null is a value, not "absent"
- * (kept when the others are dropped), or NULL: PATCH /network-interfaces/{id} "egress", where
- * null removes the NIC's egress policy and leaving it out keeps the policy. */
+ * (kept when the others are dropped), or NULL: a PATCH on a device's {id} route names it
+ * (device_patch_hooks.kept_null: PATCH /network-interfaces/{id} "egress", where null removes
+ * the NIC's egress policy and leaving it out keeps the policy). */
 const char *api_nulls_kept(const char *method, const char *path);
 
 /* The same for each section of a config file (Firecracker's --config-file layout): 0 or -EINVAL

@@ -122,5 +122,6 @@ const struct device_patch_hooks dev_net_patch = {
     .check = check,
     .changes = changes,
     .record = record,
+    .kept_null = "egress", /* null: no policy; left out: the policy stays */
     .hot_check = hot_check,
 };

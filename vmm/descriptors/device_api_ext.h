@@ -166,6 +166,9 @@ struct device_patch_hooks {
 	void (*record)(json_t *doc, const struct device_live_set *s);
 	/* An unknown id is answered after the VM's state (pmem's order); false: before it. */
 	bool id_after_state;
+	/* The body's top-level member whose null is a value, not "absent" (a NIC's "egress":
+	 * null removes its policy), or NULL: none (vmm/api/api_nulls.h). */
+	const char *kept_null;
 	/* A hot-added instance's PATCH (its id not in the model): the body checked, its changes
 	 * into p->step (each made through api_backend_ops.hotplug_live_set, which answers -ENOENT
 	 * when no hot-added instance has the id). 0 or -EINVAL with the client's message in err.

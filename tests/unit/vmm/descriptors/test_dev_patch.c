@@ -38,7 +38,9 @@ Test(dev_patch, only_the_firecracker_hot_added_sections_take_a_patch)
 		cr_assert(api->ext->patch->check && api->ext->patch->changes &&
 			  api->ext->patch->record);
 	}
-	hooks("drives"), hooks("network-interfaces"), hooks("pmem");
+	hooks("drives"), hooks("pmem");
+	cr_assert_str_eq(hooks("network-interfaces")->kept_null, "egress", "null: no policy");
+	cr_assert_null(hooks("drives")->kept_null);
 }
 
 Test(dev_patch, a_drive_changes_its_limits_then_its_file)
