@@ -8,6 +8,7 @@
  *   - the e820 map (machine_e820(), for the zero page, firmware/x86/boot_params.h);
  *   - the PVH memory map (machine_pvh_memmap()) and the PVH module order (machine_dtb_module());
  *   - the extra MP-table interrupt entries (machine_mp_irqs(), machine_write_mptable());
+ *     these two in firmware/x86/machine_x86.h;
  *   - the kernel command line with its virtio_mmio.device= entries (machine_cmdline());
  *   - a flattened device tree (firmware/fdt.h).
  *
@@ -63,8 +64,6 @@
 #include <stdint.h>
 
 #include "base/guest_mem.h"
-#include "firmware/x86/mptable.h"
-#include "firmware/x86/pvh.h"
 
 #define MACHINE_MAX_RAM		4
 #define MACHINE_MAX_CPUS	254 /* 8-bit APIC IDs minus broadcast and the IOAPIC's ID */
@@ -242,20 +241,6 @@ bool machine_counts_valid(const struct machine *m);
  * rest of each RAM range usable; sorted by address. Returns the number of entries, -ENOSPC when
  * `max` is too small, -EINVAL for a NULL argument. */
 int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max);
-
-/* The same map as PVH hvm_memmap_table_entry[] (start_info.h: types are the e820 ones). */
-int machine_pvh_memmap(const struct machine *m, struct hvm_memmap_table_entry *out, int max);
-
-/* The MP-table entries beyond the 16 identity-mapped ISA IRQs: one per virtio-mmio window (ISA
- * bus, IRQ = pin, level/high), then one per PCI INTx (PCI bus 0, (dev << 2) | intx, level/low),
- * in the order added. UARTs on pins < 16 with edge/high need none. Returns the count, -ENOSPC
- * or -EINVAL (a pin the MP table cannot express). */
-int machine_mp_irqs(const struct machine *m, struct mp_irq *out, int max);
-
-/* Writes the MP table at `addr` for this machine (mptable_write() with machine_mp_irqs()).
- * The vCPUs must have APIC IDs 0..n-1 in order and the IOAPIC ID must be n, which is all the
- * MP writer can express: -EINVAL otherwise. Other errors as mptable_write(). */
-int machine_write_mptable(const struct machine *m, struct guest_mem *mem, uint64_t addr);
 
 /* Writes into `buf` (size `cap`) the command line the guest gets: m->cmdline, then one
  * "virtio_mmio.device=<size>@0x<base>:<pin>" per window (Linux's virtio_mmio driver syntax;

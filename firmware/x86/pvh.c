@@ -7,7 +7,7 @@
 
 #include "base/layout.h"
 #include "base/log.h"
-#include "firmware/machine.h"
+#include "firmware/x86/machine_x86.h"
 
 _Static_assert(sizeof(struct hvm_start_info) == 56, "hvm_start_info v1 is 56 bytes");
 _Static_assert(sizeof(struct hvm_modlist_entry) == 32, "hvm_modlist_entry is 32 bytes");

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "firmware/acpi/acpi.h"
 #include "firmware/x86/boot_params.h"
+#include "firmware/x86/machine_x86.h"
 #include "firmware/x86/pvh.h"
 #include "loaders/boot.h"
 #include "loaders/boot_arch.h"

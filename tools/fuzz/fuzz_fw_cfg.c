@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 enum op { OP_PIO_READ, OP_PIO_WRITE, OP_DMA, OP_RAM, OP_COUNT };
 
 /* A kernel for the firmware to boot (--firmware with --kernel): the setup, kernel, initrd and
- * command line items with their addresses, as vmm/vm/vm_firmware_boot.c adds them; DMA reads of
+ * command line items with their addresses, as vmm/vm/x86/vm_firmware_boot.c adds them; DMA reads of
  * them run past their ends into guest memory's edges. */
 static int add_direct_boot(struct fw_cfg *c)
 {

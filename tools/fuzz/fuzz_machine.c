@@ -23,6 +23,7 @@
 #include "firmware/acpi/acpi.h"
 #include "firmware/fdt.h"
 #include "firmware/machine.h"
+#include "firmware/x86/machine_x86.h"
 #include "tools/fuzz/fuzz_input.h"
 
 #ifdef HAVE_LIBFDT

@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "host/kvm/x86/cpu_template.h"
 #include "virtio/net/mmds/mmds.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_migration.h"
@@ -26,6 +25,8 @@
 #include "vmm/api/api_resize.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/working_set.h"
+
+struct cpu_template; /* the architecture's (x86: host/kvm/x86/cpu_template.h) */
 
 enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
 

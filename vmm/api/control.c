@@ -20,8 +20,8 @@
 #include "base/host_path.h"
 #include "base/log.h"
 #include "base/thread_sched.h"
+#include "host/kvm/cpu_host.h"
 #include "host/kvm/kvm.h"
-#include "host/kvm/x86/cpuid.h"
 #include "host/sandbox/broker.h"
 #include "host/sandbox/landlock.h"
 #include "host/sandbox/opener.h"
@@ -272,8 +272,8 @@ static int wait_for_start(struct control *c, int sig_fd)
 		 c->cfg->api_sock);
 	/* What the host's KVM supports, asked now (0.3-0.4 ms on kvm_pvm) and not when a request
 	 * checks a snapshot's CPU against it or builds the vCPUs: the answer is cached
-	 * (host/kvm/x86/cpuid.h). With this thread's capabilities, before they go; best effort. */
-	cpuid_warm_up(c->cfg->kvm_path);
+	 * (host/kvm/cpu_host.h). With this thread's capabilities, before they go; best effort. */
+	cpu_host_warm_up(c->cfg->kvm_path);
 	/* The VM itself too (host/kvm/kvm.h): the request then builds on it. */
 	kvm_prepare_vm(c->cfg->kvm_path);
 	/* The broker builds the VM; this thread only waits, then seals Landlock and runs the VM

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "host/kvm/x86/cpu_model.h"
-#include "host/kvm/x86/cpu_template.h"
+#include "host/kvm/cpu_host.h"
 #include "host/sandbox/broker.h"
 #include "loaders/boot.h"
 #include "vmm/api/api_logger.h"
@@ -193,18 +192,12 @@ static int be_check_drive(void *ctx, const char *path, bool ro, char *err, size_
 	return sandbox_broker_run(call_check_drive, &k);
 }
 
-/* The template against what this host's KVM supports (cpu_model_of_host(): the test-only
- * VMM_TEST_HOST_CPU_HIDE counts, so a test can fake a host without a feature). */
+/* The template against what this host's KVM supports (cpu_host_check_template()). */
 static int call_check_cpu_template(void *arg)
 {
 	struct call *k = arg;
 	struct control *c = k->c;
-	struct cpu_model *host = malloc(sizeof(*host));
-	int r = host ? cpu_model_of_host(c->cfg->kvm_path, host, k->err, k->errlen) : -ENOMEM;
-	if (!r)
-		r = cpu_template_check(k->a, &host->cpuid, k->err, k->errlen);
-	free(host);
-	return r;
+	return cpu_host_check_template(c->cfg->kvm_path, k->a, k->err, k->errlen);
 }
 
 static int be_check_cpu_template(void *ctx, const struct cpu_template *t, char *err, size_t errlen)

@@ -16,17 +16,12 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "host/kvm/kvm_state.h"
-#include "host/kvm/x86/cpu_model.h"
 #include "virtio/core/device.h"
 #include "vmm/descriptors/device_save.h"
 #include "vmm/migration/stream/mig_format.h"
 #include "vmm/migration/stream/mig_url.h"
 #include "vmm/snapshot/cpu_check.h"
 #include "vmm/vm/vm_pause.h"
-
-/* HELLO has room for any CPU model without an MSR list (cpu_check_encode_vm()). */
-_Static_assert(MIG_MAX_CPU_MODEL >= CPU_MODEL_HDR + CPUID_MAX_ENTRIES * CPU_MODEL_ENTRY,
-	       "HELLO's CPU model limit");
 
 struct vm_migration {
 	struct vm *vm;

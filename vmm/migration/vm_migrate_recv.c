@@ -16,7 +16,7 @@
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/log.h"
-#include "host/kvm/x86/cpuid.h"
+#include "host/kvm/cpu_host.h"
 #include "vmm/descriptors/device_save.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/descriptors/device_vm.h"
@@ -279,7 +279,7 @@ int vm_migrate_receive(struct vm *vm, struct vm_config *cfg, const char *url, in
 		       const atomic_bool *cancel, const struct vm_migrate_early_start *early)
 {
 	/* before the wait: building the VM is part of the guest's pause */
-	cpuid_warm_up(cfg->kvm_path);
+	cpu_host_warm_up(cfg->kvm_path);
 	int fd = accept_source(url, timeout_ms, cancel);
 	if (fd < 0)
 		return VMM_EXIT_USAGE;

@@ -11,12 +11,10 @@
 #include "devices/pflash.h"
 #include "devices/uart8250.h"
 #include "devices/vmgenid.h"
-#include "devices/x86/i8042.h"
-#include "devices/x86/post_port.h"
-#include "devices/x86/rtc_cmos.h"
 #include "virtio/core/dev_snapshot.h"
 #include "vmm/descriptors/device_save.h"
 #include "vmm/snapshot/flash_restore.h"
+#include "vmm/snapshot/snapshot_arch.h"
 #include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_pci_irq.h"
@@ -45,8 +43,8 @@ static struct placed find_transport(struct vm *vm, struct virtio_dev *dev)
 
 /* ---- save ---- */
 
-static int put_section(snap_put_fn put, void *w, uint32_t tag, uint32_t inst, const void *data,
-		       size_t len, const char *what, char *err, size_t errlen)
+int snap_dev_put_section(snap_put_fn put, void *w, uint32_t tag, uint32_t inst, const void *data,
+			 size_t len, const char *what, char *err, size_t errlen)
 {
 	int r = put(w, tag, inst, data, len);
 	if (r)
@@ -70,8 +68,8 @@ static int save_flash(struct vm *vm, snap_put_fn put, void *w, char *err, size_t
 	}
 	memcpy(buf, &st, sizeof(st));
 	memcpy(buf + sizeof(st), f->mem, f->size); /* the vCPUs are paused: nothing programs it */
-	int r = put_section(put, w, SNAP_DEV_FLASH, 0, buf, sizeof(st) + f->size,
-			    "firmware variables", err, errlen);
+	int r = snap_dev_put_section(put, w, SNAP_DEV_FLASH, 0, buf, sizeof(st) + f->size,
+				     "firmware variables", err, errlen);
 	free(buf);
 	return r;
 }
@@ -88,12 +86,13 @@ static int save_acpi(struct vm *vm, snap_put_fn put, void *w, char *err, size_t 
 		a.flags |= VM_ACPI_HAS_VMGENID;
 		memcpy(a.vmgenid, g->id, sizeof(a.vmgenid));
 	}
-	int r = put_section(put, w, SNAP_DEV_ACPI, 0, &a, sizeof(a), "acpi", err, errlen);
+	int r = snap_dev_put_section(put, w, SNAP_DEV_ACPI, 0, &a, sizeof(a), "acpi", err, errlen);
 	if (!r && g && g->gpa && vm->cfg->firmware) {
 		uint8_t gpa[8];
 		for (int i = 0; i < 8; i++)
 			gpa[i] = (uint8_t)(g->gpa >> (8 * i));
-		r = put_section(put, w, SNAP_DEV_ACPI, 1, gpa, sizeof(gpa), "vmgenid", err, errlen);
+		r = snap_dev_put_section(put, w, SNAP_DEV_ACPI, 1, gpa, sizeof(gpa), "vmgenid", err,
+					 errlen);
 	}
 	return r;
 }
@@ -101,35 +100,27 @@ static int save_acpi(struct vm *vm, snap_put_fn put, void *w, char *err, size_t 
 static int save_legacy(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
 {
 	struct uart8250_state u;
-	struct i8042_state k;
-	struct rtc_cmos_state c;
 	struct vm_misc_state m = {0};
 	int r = 0;
 
 	if (vm_devices_com1(vm)) {
 		uart8250_save(vm_devices_com1(vm), &u);
-		r = put_section(put, w, SNAP_DEV_UART, 0, &u, sizeof(u), "COM1", err, errlen);
+		r = snap_dev_put_section(put, w, SNAP_DEV_UART, 0, &u, sizeof(u), "COM1", err,
+					 errlen);
 	}
-	if (!r && vm_devices_i8042(vm)) {
-		i8042_save(vm_devices_i8042(vm), &k);
-		r = put_section(put, w, SNAP_DEV_I8042, 0, &k, sizeof(k), "i8042", err, errlen);
-	}
-	if (!r && vm_devices_rtc(vm)) {
-		rtc_cmos_save(vm_devices_rtc(vm), &c);
-		r = put_section(put, w, SNAP_DEV_RTC, 0, &c, sizeof(c), "rtc", err, errlen);
-	}
+	if (!r)
+		r = snapshot_arch_devices_save(vm, put, w, &m, err, errlen);
 	if (!r)
 		r = save_acpi(vm, put, w, err, errlen);
 	if (!r)
 		r = save_flash(vm, put, w, err, errlen);
 	if (r)
 		return r;
-	if (vm_devices_post(vm))
-		m.post_code = atomic_load(&vm_devices_post(vm)->last);
 	if (vm_devices_boot_timer(vm))
 		m.boot_timer_hits =
 		    __atomic_load_n(&vm_devices_boot_timer(vm)->hits, __ATOMIC_RELAXED);
-	return put_section(put, w, SNAP_DEV_MISC, 0, &m, sizeof(m), "legacy devices", err, errlen);
+	return snap_dev_put_section(put, w, SNAP_DEV_MISC, 0, &m, sizeof(m), "legacy devices", err,
+				    errlen);
 }
 
 struct save_walk {
@@ -168,15 +159,15 @@ static int save_transport(struct save_walk *s, const struct placed *p)
 		pthread_mutex_lock(&p->dev->lock);
 		virtio_mmio_save(&p->mmio->regs, &st);
 		pthread_mutex_unlock(&p->dev->lock);
-		return put_section(s->put, s->w, SNAP_VIRTIO_MMIO, s->index, &st, sizeof(st),
-				   p->dev->name, s->err, s->errlen);
+		return snap_dev_put_section(s->put, s->w, SNAP_VIRTIO_MMIO, s->index, &st,
+					    sizeof(st), p->dev->name, s->err, s->errlen);
 	}
 	struct virtio_pci_state *st = malloc(sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	virtio_pci_save(&p->pci->t, st);
-	int r = put_section(s->put, s->w, SNAP_VIRTIO_PCI, s->index, st, sizeof(*st), p->dev->name,
-			    s->err, s->errlen);
+	int r = snap_dev_put_section(s->put, s->w, SNAP_VIRTIO_PCI, s->index, st, sizeof(*st),
+				     p->dev->name, s->err, s->errlen);
 	free(st);
 	return r;
 }
@@ -198,11 +189,11 @@ static int save_one(struct virtio_dev *dev, void *opaque)
 		r = virtio_dev_snapshot_save(dev, &st, s->priv, s->priv_cap, &len, s->err,
 					     s->errlen);
 	if (!r)
-		r = put_section(s->put, s->w, SNAP_VIRTIO_DEV, s->index, &st, sizeof(st), dev->name,
-				s->err, s->errlen);
+		r = snap_dev_put_section(s->put, s->w, SNAP_VIRTIO_DEV, s->index, &st, sizeof(st),
+					 dev->name, s->err, s->errlen);
 	if (!r)
-		r = put_section(s->put, s->w, SNAP_VIRTIO_DEV_PRIV, s->index, s->priv, len,
-				dev->name, s->err, s->errlen);
+		r = snap_dev_put_section(s->put, s->w, SNAP_VIRTIO_DEV_PRIV, s->index, s->priv, len,
+					 dev->name, s->err, s->errlen);
 	if (!r)
 		r = save_transport(s, &p);
 	s->index++;
@@ -225,9 +216,8 @@ int vm_devices_save(struct vm *vm, snap_put_fn put, void *w, char *err, size_t e
 
 /* ---- restore ---- */
 
-/* The section's bytes when it exists with exactly `len` bytes; NULL with a message otherwise. */
-static const void *get_exact(snap_get_fn get, void *rd, uint32_t tag, uint32_t inst, size_t len,
-			     const char *what, char *err, size_t errlen)
+const void *snap_dev_get_exact(snap_get_fn get, void *rd, uint32_t tag, uint32_t inst, size_t len,
+			       const char *what, char *err, size_t errlen)
 {
 	size_t got = 0;
 	const void *p = get(rd, tag, inst, &got);
@@ -249,7 +239,7 @@ static int restore_vmgenid_addr(struct vm *vm, snap_get_fn get, void *rd, char *
 
 	if (!p || !vm_devices_vmgenid(vm))
 		return 0;
-	if (!(p = get_exact(get, rd, SNAP_DEV_ACPI, 1, 8, "vmgenid", err, errlen)))
+	if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_ACPI, 1, 8, "vmgenid", err, errlen)))
 		return -EINVAL;
 	for (int i = 7; i >= 0; i--)
 		gpa = gpa << 8 | p[i];
@@ -270,7 +260,7 @@ static int restore_acpi(struct vm *vm, snap_get_fn get, void *rd, char *err, siz
 
 	if (!p || !vm_devices_acpi_ged(vm))
 		return 0;
-	if (!(p = get_exact(get, rd, SNAP_DEV_ACPI, 0, sizeof(a), "acpi", err, errlen)))
+	if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_ACPI, 0, sizeof(a), "acpi", err, errlen)))
 		return -EINVAL;
 	memcpy(&a, p, sizeof(a));
 	if ((a.flags & ~VM_ACPI_HAS_VMGENID) ||
@@ -294,13 +284,12 @@ static int restore_flash(struct vm *vm, snap_get_fn get, void *rd, char *err, si
 static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
 {
 	struct uart8250_state u;
-	struct i8042_state k;
-	struct rtc_cmos_state c;
 	struct vm_misc_state m;
 	const void *p;
 
 	if (vm_devices_com1(vm)) {
-		if (!(p = get_exact(get, rd, SNAP_DEV_UART, 0, sizeof(u), "COM1", err, errlen)))
+		if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_UART, 0, sizeof(u), "COM1", err,
+					     errlen)))
 			return -EINVAL;
 		memcpy(&u, p, sizeof(u));
 		if (uart8250_restore(vm_devices_com1(vm), &u)) {
@@ -308,25 +297,10 @@ static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, s
 			return -EINVAL;
 		}
 	}
-	if (vm_devices_i8042(vm)) {
-		if (!(p = get_exact(get, rd, SNAP_DEV_I8042, 0, sizeof(k), "i8042", err, errlen)))
-			return -EINVAL;
-		memcpy(&k, p, sizeof(k));
-		if (i8042_restore(vm_devices_i8042(vm), &k)) {
-			snprintf(err, errlen, "i8042: invalid saved state");
-			return -EINVAL;
-		}
-	}
-	if (vm_devices_rtc(vm)) {
-		if (!(p = get_exact(get, rd, SNAP_DEV_RTC, 0, sizeof(c), "rtc", err, errlen)))
-			return -EINVAL;
-		memcpy(&c, p, sizeof(c));
-		if (rtc_cmos_restore(vm_devices_rtc(vm), &c)) {
-			snprintf(err, errlen, "rtc: invalid saved state");
-			return -EINVAL;
-		}
-	}
-	if (!(p = get_exact(get, rd, SNAP_DEV_MISC, 0, sizeof(m), "legacy devices", err, errlen)))
+	if (snapshot_arch_devices_restore(vm, get, rd, err, errlen))
+		return -EINVAL;
+	if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_MISC, 0, sizeof(m), "legacy devices", err,
+				     errlen)))
 		return -EINVAL;
 	memcpy(&m, p, sizeof(m));
 	if (m.reserved[0] || m.reserved[1] || m.reserved[2]) {
@@ -338,8 +312,7 @@ static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, s
 	int r = restore_flash(vm, get, rd, err, errlen);
 	if (r)
 		return r;
-	if (vm_devices_post(vm))
-		atomic_store(&vm_devices_post(vm)->last, m.post_code);
+	snapshot_arch_misc_restore(vm, &m);
 	if (vm_devices_boot_timer(vm))
 		__atomic_store_n(&vm_devices_boot_timer(vm)->hits, m.boot_timer_hits,
 				 __ATOMIC_RELAXED);
@@ -370,8 +343,8 @@ static int restore_transport(struct restore_walk *s, const struct placed *p)
 	}
 	if (p->mmio) {
 		struct virtio_mmio_state st;
-		sec = get_exact(s->get, s->rd, SNAP_VIRTIO_MMIO, s->index, sizeof(st), p->dev->name,
-				s->err, s->errlen);
+		sec = snap_dev_get_exact(s->get, s->rd, SNAP_VIRTIO_MMIO, s->index, sizeof(st),
+					 p->dev->name, s->err, s->errlen);
 		if (!sec)
 			return -EINVAL;
 		memcpy(&st, sec, sizeof(st));
@@ -380,8 +353,8 @@ static int restore_transport(struct restore_walk *s, const struct placed *p)
 		pthread_mutex_unlock(&p->dev->lock);
 	} else {
 		struct virtio_pci_state *st = malloc(sizeof(*st));
-		sec = st ? get_exact(s->get, s->rd, SNAP_VIRTIO_PCI, s->index, sizeof(*st),
-				     p->dev->name, s->err, s->errlen)
+		sec = st ? snap_dev_get_exact(s->get, s->rd, SNAP_VIRTIO_PCI, s->index, sizeof(*st),
+					      p->dev->name, s->err, s->errlen)
 			 : NULL;
 		if (sec)
 			memcpy(st, sec, sizeof(*st));
@@ -408,8 +381,8 @@ static int restore_one(struct virtio_dev *dev, void *opaque)
 		snprintf(s->err, s->errlen, "%s: not on a transport", dev->name);
 		return -EINVAL;
 	}
-	sec = get_exact(s->get, s->rd, SNAP_VIRTIO_DEV, s->index, sizeof(st), dev->name, s->err,
-			s->errlen);
+	sec = snap_dev_get_exact(s->get, s->rd, SNAP_VIRTIO_DEV, s->index, sizeof(st), dev->name,
+				 s->err, s->errlen);
 	if (!sec)
 		return -EINVAL;
 	if (!virtio_dev_state_bools_ok(sec)) {

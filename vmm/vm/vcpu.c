@@ -15,9 +15,8 @@
 #include "base/log.h"
 #include "base/stats.h"
 #include "host/kvm/kvm.h"
-#include "host/kvm/x86/cpuid.h"
 #include "host/sandbox/sandbox.h"
-#include "vmm/vm/cpu_template_vm.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_device_ops.h"
@@ -27,13 +26,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
-#define VCPU_KICK_SIGNAL	SIGUSR1
-#define MSR_IA32_MISC_ENABLE	0x1a0
-#define MISC_ENABLE_FAST_STRING 1ULL
-#define APIC_LVT0		0x350
-#define APIC_LVT1		0x360
-#define APIC_MODE_EXTINT	0x7
-#define APIC_MODE_NMI		0x4
+#define VCPU_KICK_SIGNAL SIGUSR1
 
 /* The kick reaches a vCPU thread only inside KVM_RUN. Every thread of the VMM blocks it
  * (vcpu_block_kick(): the threads created afterwards inherit the mask) and KVM_RUN runs with the
@@ -43,7 +36,6 @@
  * and ends the next KVM_RUN at once, as immediate_exit does; take_kick() then consumes it. The
  * handler never runs (the signal is blocked whenever KVM_RUN returns): it is there so that a
  * SIGUSR1 that somehow got through does nothing rather than end the process. */
-static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what);
 
 static void kick_handler(int sig)
 {
@@ -99,7 +91,7 @@ static void take_kick(void)
 		;
 }
 
-static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what)
+int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what)
 {
 	if (kvm_ioctl(vcpu->fd, req, arg) < 0) {
 		int err = errno;
@@ -107,63 +99,6 @@ static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const cha
 		return -err;
 	}
 	return 0;
-}
-
-static int setup_cpuid(struct vcpu *vcpu, const struct cpuid_table *supported)
-{
-	struct cpuid_table *t = malloc(sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	memcpy(t, supported, sizeof(*t));
-	if (vcpu->vm->cfg->cpu_template) /* first, then the normalization: as Firecracker */
-		cpu_template_apply(vcpu->vm->cfg->cpu_template, t);
-	cpuid_patch_for_vcpu(t, vcpu->index, vcpu->vm->ncpus, vcpu->vm->cfg->smt ? 2 : 1);
-	int err = vcpu_ioctl(vcpu, KVM_SET_CPUID2, t, "KVM_SET_CPUID2");
-	if (!err && vcpu->index == 0 && !vcpu->vm->guest_cpuid)
-		vcpu->vm->guest_cpuid = t; /* the CPU model (vm.h) */
-	else
-		free(t);
-	return err;
-}
-
-/* x87 control word and MXCSR at their reset values (Intel SDM vol. 1, 8.1.5 and 10.2.3). */
-static int setup_fpu(struct vcpu *vcpu)
-{
-	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
-	return vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
-}
-
-static int setup_msrs(struct vcpu *vcpu)
-{
-	/* struct kvm_msrs ends in a flexible array: give it room for one entry. */
-	union {
-		struct kvm_msrs hdr;
-		uint8_t storage[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	} msrs = {0};
-	msrs.hdr.nmsrs = 1;
-	msrs.hdr.entries[0] =
-	    (struct kvm_msr_entry){.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING};
-	if (kvm_ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
-		log_debug("vCPU %u: MSR_IA32_MISC_ENABLE not set", vcpu->index);
-	const struct cpu_template *tmpl = vcpu->vm->cfg->cpu_template;
-	return tmpl ? cpu_template_vm_msrs(tmpl, vcpu->fd, vcpu->index) : 0;
-}
-
-/* LINT0 as ExtINT and LINT1 as NMI, as a PC BIOS leaves them (MP spec 1.4, 3.6.2.2 and 5.1). */
-static int setup_lapic(struct vcpu *vcpu)
-{
-	struct kvm_lapic_state lapic;
-	int err = vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
-	if (err)
-		return err;
-	uint32_t lvt0, lvt1;
-	memcpy(&lvt0, &lapic.regs[APIC_LVT0], 4);
-	memcpy(&lvt1, &lapic.regs[APIC_LVT1], 4);
-	lvt0 = (lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
-	lvt1 = (lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
-	memcpy(&lapic.regs[APIC_LVT0], &lvt0, 4);
-	memcpy(&lapic.regs[APIC_LVT1], &lvt1, 4);
-	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC");
 }
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
@@ -187,14 +122,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
 		log_error("vCPU %u: mmap of kvm_run failed: %s", index, strerror(err));
 		return -err;
 	}
-	int err = setup_cpuid(vcpu, supported);
-	if (!err)
-		err = setup_fpu(vcpu);
-	if (!err)
-		err = setup_msrs(vcpu);
-	if (!err)
-		err = setup_lapic(vcpu);
-	return err;
+	return vcpu_arch_setup(vcpu, supported);
 }
 
 /* Port I/O: string instructions arrive as `count` items of `size` bytes each. */

@@ -66,6 +66,9 @@ struct vcpu {
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
 		const struct cpuid_table *supported);
 
+/* The vCPU ioctl `req` on `arg`; a failure is logged naming `what`. Returns 0 or -errno. */
+int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *what);
+
 /* Starts the thread that loops on KVM_RUN and dispatches exits until the VM stops. */
 int vcpu_start(struct vcpu *vcpu);
 

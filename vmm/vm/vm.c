@@ -19,12 +19,10 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "host/kvm/kvm_state.h"
-#include "host/kvm/x86/cpuid.h"
 #include "host/sandbox/sandbox.h"
 #include "loaders/boot.h"
-#include "loaders/x86/boot_cpu.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/cpu_hotplug.h"
-#include "vmm/vm/cpu_template_vm.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm_device_ops.h"
 #include "vmm/vm/vm_firmware.h"
@@ -172,24 +170,7 @@ static int setup_boot(struct vm *vm, bool with_kvm)
 		return vmm_exit_status(err); /* boot_load() logged it; a bad image is the user's */
 	if (!with_kvm)
 		return 0;
-	struct vcpu *bsp = &vm->vcpus[0];
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-	if (kvm_ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
-		log_error("KVM_GET_SREGS failed: %s", strerror(errno));
-		return VMM_EXIT_ERROR;
-	}
-	err = boot_cpu_setup(&vm->mem, &entry, &sregs, &regs);
-	if (err) {
-		log_error("cannot set up the boot CPU state: %s", strerror(-err));
-		return VMM_EXIT_ERROR;
-	}
-	if (kvm_ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 ||
-	    kvm_ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
-		log_error("setting the boot vCPU's registers failed: %s", strerror(errno));
-		return VMM_EXIT_ERROR;
-	}
-	return 0;
+	return vm_arch_boot_cpu(vm, &entry);
 }
 
 /* The virtio devices (the device table creates them, the PCI bus comes with the first device
@@ -221,17 +202,12 @@ static void describe_cpus(struct vm *vm)
 
 static int create_vcpus(struct vm *vm)
 {
-	static struct cpuid_table supported;
-	int err = cpuid_get_supported_cached(vm->kvm.dev_fd, &supported);
-	if (err) {
-		log_error("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-err));
-		return err;
-	}
-	if (vm->cfg->cpu_template &&
-	    (err = cpu_template_vm_check(vm->cfg->cpu_template, vm->kvm.dev_fd, &supported)))
+	const struct cpuid_table *supported;
+	int err = vm_arch_cpu_features(vm, &supported);
+	if (err)
 		return err;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		err = vcpu_create(&vm->vcpus[i], vm, i, &supported);
+		err = vcpu_create(&vm->vcpus[i], vm, i, supported);
 		if (err)
 			return err;
 		vm->vcpus[i].standby = i >= vm->cfg->ncpus; /* absent: cpu_hotplug.h */

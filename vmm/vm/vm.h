@@ -15,16 +15,17 @@
 #include "vmm/config/vm_config.h"
 #include "vmm/vm/vcpu.h"
 
-struct vm_device_ops; /* vmm/vm/vm_device_ops.h */
-struct vm_devices;    /* vmm/vm/vm_devices.c */
-struct vm_virtio;     /* vmm/vm/vm_virtio.c */
-struct vm_pci;	      /* vmm/vm/vm_pci.c */
-struct vm_uffd;	      /* vmm/snapshot/vm_uffd.c */
-struct ws_loader;     /* vmm/snapshot/working_set_restore.c */
-struct display_stack; /* vmm/display/display_stack.c */
-struct vm_firmware;   /* vmm/vm/vm_firmware.c */
-struct vm_hotplug;    /* vmm/vm/hotplug.c */
-struct vm_cpuhp;      /* vmm/vm/cpu_hotplug.c */
+struct vm_device_ops;	/* vmm/vm/vm_device_ops.h */
+struct vm_devices;	/* vmm/vm/vm_devices.c */
+struct vm_arch_devices; /* vmm/vm/<arch>/vm_devices_arch.c */
+struct vm_virtio;	/* vmm/vm/vm_virtio.c */
+struct vm_pci;		/* vmm/vm/vm_pci.c */
+struct vm_uffd;		/* vmm/snapshot/vm_uffd.c */
+struct ws_loader;	/* vmm/snapshot/working_set_restore.c */
+struct display_stack;	/* vmm/display/display_stack.c */
+struct vm_firmware;	/* vmm/vm/x86/vm_firmware.c */
+struct vm_hotplug;	/* vmm/vm/hotplug.c */
+struct vm_cpuhp;	/* vmm/vm/cpu_hotplug.c */
 struct virtio_dev;
 struct vm_hotplug_devices;
 
@@ -47,6 +48,7 @@ struct vm {
 	unsigned ncpus; /* every possible vCPU: --cpus max=M (the absent ones stand by) */
 	struct vcpu vcpus[VM_MAX_CPUS];
 	struct vm_devices *devices;
+	struct vm_arch_devices *arch_devices; /* the platform's (arch_vm.h); NULL: none yet */
 	struct vm_virtio *virtio;
 	struct display_stack *display; /* NULL without display options */
 	struct vm_pci *pci;	       /* NULL unless a device uses --transport pci */
@@ -186,7 +188,8 @@ static inline bool vm_stopping(struct vm *vm)
 	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Legacy devices and the console (vmm/vm/vm_devices.c). */
+/* Legacy devices and the console (vmm/vm/vm_devices.c; the x86 platform devices' calls below,
+ * ctrl-alt-del, 0xCF9, i8042, RTC, POST: vmm/vm/x86/vm_devices_arch.c). */
 int vm_devices_create(struct vm *vm);
 int vm_devices_start(struct vm *vm);
 void vm_devices_stop(struct vm *vm);
@@ -222,8 +225,8 @@ int vm_devices_boot(struct vm *vm);
 int vm_devices_new_generation(struct vm *vm);
 /* The firmware wrote back where it placed the VM generation ID (etc/vmgenid_addr). */
 void vm_devices_vmgenid_placed(struct vm *vm);
-/* The legacy devices of vm->devices, NULL when not attached (a snapshot saves them:
- * vmm/snapshot/vm_snapshot_devices.h). */
+/* The legacy devices of vm->devices and vm->arch_devices, NULL when not attached (a snapshot saves
+ * them: vmm/snapshot/vm_snapshot_devices.h). */
 struct uart8250 *vm_devices_com1(struct vm *vm);
 struct i8042 *vm_devices_i8042(struct vm *vm);
 struct rtc_cmos *vm_devices_rtc(struct vm *vm);

@@ -1,5 +1,6 @@
-/* The legacy PC devices every guest gets (COM1, i8042, CMOS/RTC, POST port, optional
- * isa-debug-exit) and the host console behind COM1. */
+/* The devices every guest gets: COM1 and the host console behind it, the ACPI Generic Event
+ * Device, the VM generation ID, the boot timer; the architecture's platform devices (x86: i8042,
+ * CMOS/RTC, POST port, optional isa-debug-exit: x86/vm_devices_arch.c) come through arch_vm.h. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -12,18 +13,12 @@
 #include "devices/boot_timer.h"
 #include "devices/uart8250.h"
 #include "devices/vmgenid.h"
-#include "devices/x86/acpi_pm.h"
-#include "devices/x86/debug_exit.h"
-#include "devices/x86/i8042.h"
-#include "devices/x86/post_port.h"
-#include "devices/x86/reset_control.h"
-#include "devices/x86/rtc_cmos.h"
 #include "host/ui/console.h"
 #include "virtio/core/rate_limiter.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_device_ops.h"
 #include "vmm/vm/vm_firmware.h"
-#include "vmm/vm/vm_pci.h"
 
 struct vm_devices {
 	struct console console;
@@ -35,30 +30,13 @@ struct vm_devices {
 	bool com1_limited;
 	_Atomic uint64_t com1_rl_dropped;
 	struct uart8250 com1;
-	struct i8042 i8042;
-	struct rtc_cmos rtc;
-	struct post_port post;
-	struct debug_exit debug_exit;
 	struct boot_timer boot_timer;
-	struct acpi_pm acpi_pm;
 	struct acpi_ged acpi_ged;
-	struct reset_control reset_control;
 	struct vmgenid vmgenid;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
 
-enum {
-	DEV_COM1 = 1,
-	DEV_I8042 = 2,
-	DEV_RTC = 4,
-	DEV_POST = 8,
-	DEV_DEBUG_EXIT = 16,
-	DEV_BOOT_TIMER = 32,
-	DEV_ACPI_PM = 64,
-	DEV_ACPI_GED = 128,
-	DEV_RESET_CONTROL = 256, /* its own port 0xCF9; with a PCI bus the bus passes it on */
-	DEV_VMGENID = 512
-};
+enum { DEV_COM1 = 1, DEV_BOOT_TIMER = 2, DEV_ACPI_GED = 4, DEV_VMGENID = 8 };
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
 {
@@ -131,34 +109,9 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 		return err;
 	d->attached |= DEV_COM1;
 	machine_add_uart(&vm->machine, PORT_COM1, IRQ_COM1);
-	if ((err = i8042_attach(&d->i8042, &vm->pio, &vm->control, 0)))
+	if ((err = vm_arch_devices_attach(vm))) /* the platform's: i8042, RTC, ... (x86/) */
 		return err;
-	d->attached |= DEV_I8042;
-	machine_set_i8042(&vm->machine);
-	i8042_set_irq(&d->i8042, (struct irq_line){kvm_irq_set, vm, IRQ_KBD});
-	if ((err = rtc_cmos_attach(&d->rtc, &vm->pio)))
-		return err;
-	d->attached |= DEV_RTC;
-	machine_set_rtc(&vm->machine);
-	if ((err = post_port_attach(&d->post, &vm->pio)))
-		return err;
-	d->attached |= DEV_POST;
-	reset_control_init(&d->reset_control, &vm->control);
-	if ((err = reset_control_attach(&d->reset_control, &vm->pio)))
-		return err;
-	d->attached |= DEV_RESET_CONTROL;
-	if (vm->cfg->debug_exit) {
-		if ((err = debug_exit_attach(&d->debug_exit, &vm->pio, PORT_DEBUG_EXIT,
-					     &vm->control)))
-			return err;
-		d->attached |= DEV_DEBUG_EXIT;
-		machine_set_test_exit(&vm->machine, PORT_DEBUG_EXIT, DEBUG_EXIT_NR_PORTS);
-	}
-	if (!vm->cfg->acpi_off) { /* the FADT's sleep registers: the guest's ACPI power-off */
-		if ((err = acpi_pm_attach(&d->acpi_pm, &vm->pio, PORT_ACPI_PM, &vm->control)))
-			return err;
-		d->attached |= DEV_ACPI_PM;
-		machine_set_acpi_pm(&vm->machine, PORT_ACPI_PM);
+	if (!vm->cfg->acpi_off) {
 		/* the Generic Event Device: the power button (vm_send_power_button()) */
 		struct irq_line ged_irq = {kvm_irq_set, vm, IRQ_ACPI_GED};
 		if ((err = acpi_ged_attach(&d->acpi_ged, &vm->mmio, ACPI_GED_MMIO_BASE, ged_irq)))
@@ -166,7 +119,7 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 		d->attached |= DEV_ACPI_GED;
 		machine_set_acpi_ged(&vm->machine, ACPI_GED_MMIO_BASE, ACPI_GED_SIZE, IRQ_ACPI_GED);
 		/* the VM generation ID, below 1 MiB; a firmware owns that memory itself and places
-		 * the ID where it likes (vm_firmware.c) */
+		 * the ID where it likes (x86/vm_firmware.c) */
 		if (!vmgenid_init(&d->vmgenid, vm->cfg->firmware ? 0 : VMGENID_ADDR)) {
 			d->attached |= DEV_VMGENID;
 			if (vm->cfg->firmware)
@@ -214,13 +167,6 @@ void vm_devices_uart_counters(struct vm *vm, struct vm_uart_counters *c)
 	c->fifo_dropped_bytes = d->console_open ? console_dropped_bytes(&d->console) : 0;
 }
 
-int vm_devices_ctrl_alt_del(struct vm *vm)
-{
-	if (!vm->devices || !(vm->devices->attached & DEV_I8042))
-		return -ENODEV;
-	return i8042_press_ctrl_alt_del(&vm->devices->i8042);
-}
-
 int vm_devices_power_button(struct vm *vm)
 {
 	return vm_devices_acpi_event(vm, ACPI_GED_POWER_BUTTON);
@@ -231,21 +177,6 @@ int vm_devices_acpi_event(struct vm *vm, uint32_t bits)
 	if (!vm->devices || !(vm->devices->attached & DEV_ACPI_GED))
 		return -ENODEV;
 	return acpi_ged_event(&vm->devices->acpi_ged, bits);
-}
-
-void vm_devices_release_cf9(struct vm *vm)
-{
-	struct vm_devices *d = vm->devices;
-	if (d && (d->attached & DEV_RESET_CONTROL)) {
-		reset_control_detach(&d->reset_control, &vm->pio);
-		d->attached &= ~(unsigned)DEV_RESET_CONTROL;
-	}
-}
-
-void vm_devices_cf9_to_pci(struct vm *vm)
-{
-	if (vm->devices && vm->pci)
-		pci_bus_set_cf9(&vm->pci->bus, &reset_control_ops, &vm->devices->reset_control);
 }
 
 /* A firmware-placed ID's address, once the firmware ran its table loader and wrote it back
@@ -290,21 +221,6 @@ static bool has(struct vm *vm, unsigned dev)
 struct uart8250 *vm_devices_com1(struct vm *vm)
 {
 	return has(vm, DEV_COM1) ? &vm->devices->com1 : NULL;
-}
-
-struct i8042 *vm_devices_i8042(struct vm *vm)
-{
-	return has(vm, DEV_I8042) ? &vm->devices->i8042 : NULL;
-}
-
-struct rtc_cmos *vm_devices_rtc(struct vm *vm)
-{
-	return has(vm, DEV_RTC) ? &vm->devices->rtc : NULL;
-}
-
-struct post_port *vm_devices_post(struct vm *vm)
-{
-	return has(vm, DEV_POST) ? &vm->devices->post : NULL;
 }
 
 struct boot_timer *vm_devices_boot_timer(struct vm *vm)
@@ -352,18 +268,7 @@ void vm_devices_destroy(struct vm *vm)
 		boot_timer_detach(&d->boot_timer, &vm->mmio, &vm->pio);
 	if (d->attached & DEV_ACPI_GED)
 		acpi_ged_detach(&d->acpi_ged, &vm->mmio);
-	if (d->attached & DEV_ACPI_PM)
-		acpi_pm_detach(&d->acpi_pm, &vm->pio);
-	if (d->attached & DEV_DEBUG_EXIT)
-		debug_exit_detach(&d->debug_exit, &vm->pio);
-	if (d->attached & DEV_RESET_CONTROL)
-		reset_control_detach(&d->reset_control, &vm->pio);
-	if (d->attached & DEV_POST)
-		post_port_detach(&d->post, &vm->pio);
-	if (d->attached & DEV_RTC)
-		rtc_cmos_detach(&d->rtc, &vm->pio);
-	if (d->attached & DEV_I8042)
-		i8042_detach(&d->i8042, &vm->pio);
+	vm_arch_devices_destroy(vm);
 	if (d->attached & DEV_COM1)
 		uart8250_detach(&d->com1, &vm->pio);
 	if (d->console_open && !vm->ran)

@@ -30,7 +30,7 @@ int vm_firmware_restore(struct vm *vm, bool with_kvm);
  * go (fw_cfg_add_acpi() in devices/fw_cfg/fw_cfg_machine.h) before the vCPUs run. */
 struct fw_cfg *vm_firmware_fw_cfg(struct vm *vm);
 
-/* With --kernel (vm_firmware_boot.c): the kernel, initrd and command line as fw_cfg items, the
+/* With --kernel (x86/vm_firmware_boot.c): the kernel, initrd and command line as fw_cfg items, the
  * option ROM that boots them under SeaBIOS and a `bootorder` naming it first; frees vm->boot.
  * Without, nothing. Returns 0 or -errno (logged where it is the user's image). */
 int vm_firmware_add_boot(struct vm *vm, struct fw_cfg *c);

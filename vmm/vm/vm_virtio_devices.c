@@ -8,31 +8,18 @@
 #include "base/errors.h"
 #include "base/layout.h"
 #include "base/log.h"
-#include "host/kvm/x86/cpuid.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/io_poll.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_virtio.h"
 
-/* The guest's physical-address width as its CPUID says (0x80000008 EAX[7:0]; 36 without the
- * leaf, as Intel's SDM has it), or the layout's 40 bits where no vCPU exists (vm_describe()). */
-static unsigned guest_phys_bits(const struct vm *vm)
-{
-	const struct cpuid_table *t = vm->guest_cpuid;
-	if (!t)
-		return 40;
-	for (uint32_t i = 0; i < t->header.nent; i++)
-		if (t->header.entries[i].function == 0x80000008)
-			return t->header.entries[i].eax & 0xff;
-	return 36;
-}
-
 /* The 64-bit window (base/layout.h) where the guest can address it and the RAM stays below it
  * (RAM past 767 GiB: none); every other range above 4 GiB ends by LAYOUT_MEM_MAX. */
 static int set_mem64(struct vm *vm)
 {
-	unsigned bits = guest_phys_bits(vm);
+	unsigned bits = vm_arch_guest_phys_bits(vm);
 	if (bits < 64 && (1ull << bits) < LAYOUT_PHYS_MAX) {
 		log_debug("PCI: no 64-bit window: the guest addresses %u bits", bits);
 		return 0;

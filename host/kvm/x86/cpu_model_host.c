@@ -1,10 +1,15 @@
-/* The CPU model a host can present (cpu_model.h): what its KVM supports, less what a test hides. */
+/* The CPU model a host can present (cpu_model.h): what its KVM supports, less what a test hides;
+ * and the generic calls of host/kvm/cpu_host.h. */
+#include "host/kvm/cpu_host.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host/kvm/x86/cpu_model.h"
+#include "host/kvm/x86/cpu_template.h"
+#include "host/kvm/x86/cpuid.h"
 
 int cpu_model_of_host(const char *kvm_path, struct cpu_model *m, char *err, size_t errlen)
 {
@@ -30,4 +35,20 @@ int cpu_model_of_host(const char *kvm_path, struct cpu_model *m, char *err, size
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void cpu_host_warm_up(const char *kvm_path)
+{
+	cpuid_warm_up(kvm_path);
+}
+
+int cpu_host_check_template(const char *kvm_path, const struct cpu_template *t, char *err,
+			    size_t errlen)
+{
+	struct cpu_model *host = malloc(sizeof(*host));
+	int r = host ? cpu_model_of_host(kvm_path, host, err, errlen) : -ENOMEM;
+	if (!r)
+		r = cpu_template_check(t, &host->cpuid, err, errlen);
+	free(host);
+	return r;
 }

@@ -12,6 +12,7 @@
 #include "devices/pci/pci.h"
 #include "firmware/fdt.h"
 #include "firmware/machine.h"
+#include "firmware/x86/pvh.h"
 #include "loaders/boot.h"
 #include "tests/unit/fixtures/boot_fixtures.h"
 

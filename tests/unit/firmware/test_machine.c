@@ -13,6 +13,7 @@
 #include "base/layout.h"
 #include "devices/pci/pci.h"
 #include "firmware/machine.h"
+#include "firmware/x86/machine_x86.h"
 #include "firmware/x86/mptable.h"
 #include "firmware/x86/pvh.h"
 

@@ -1,5 +1,5 @@
-/* --cpu-template-verify's comparison (vmm/vm/cpu_template_verify.h) and the dump's MSRs
- * (vmm/vm/cpu_probe.h), pure parts, on a recorded AMD EPYC Milan: a vCPU that kept the template
+/* --cpu-template-verify's comparison (vmm/vm/x86/cpu_template_verify.h) and the dump's MSRs
+ * (vmm/vm/x86/cpu_probe.h), pure parts, on a recorded AMD EPYC Milan: a vCPU that kept the template
  * passes; a bit KVM dropped or the normalization overrides is named with its cause; the bits KVM
  * keeps in step with the vCPU's registers are not compared; the MSR list leaves out what
  * Firecracker's dump does and writes Firecracker's msr_modifiers, which parse back. */
@@ -8,8 +8,8 @@
 
 #include "../../host/kvm/x86/cpuid_fixture.h"
 #include "host/kvm/x86/cpu_template.h"
-#include "vmm/vm/cpu_probe.h"
-#include "vmm/vm/cpu_template_verify.h"
+#include "vmm/vm/x86/cpu_probe.h"
+#include "vmm/vm/x86/cpu_template_verify.h"
 
 static struct cpuid_table want, got;
 static struct cpu_template t;

@@ -1,5 +1,5 @@
 /* A VM's CPU template where it meets KVM (cpu_template_vm.h). */
-#include "vmm/vm/cpu_template_vm.h"
+#include "vmm/vm/x86/cpu_template_vm.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

@@ -9,8 +9,9 @@
 
 #include "base/vm_control.h"
 #include "host/kvm/x86/cpu_template.h"
-#include "vmm/vm/cpu_probe.h"
-#include "vmm/vm/cpu_template_verify.h"
+#include "host/kvm/x86/cpuid.h"
+#include "vmm/vm/x86/cpu_probe.h"
+#include "vmm/vm/x86/cpu_template_verify.h"
 
 static json_t *bits(uint32_t v)
 {
@@ -37,7 +38,10 @@ static bool listed(const struct cpuid_table *t, uint32_t fn, uint32_t idx)
 	return false;
 }
 
-json_t *cpu_template_dump_json(const struct cpuid_table *t, const struct cpuid_table *supported)
+/* The JSON of `t` (a vCPU's CPUID table) as a custom template, new reference or NULL: the
+ * entries `supported` (KVM's table) lists, which a template may name. Pure. */
+static json_t *cpu_template_dump_json(const struct cpuid_table *t,
+				      const struct cpuid_table *supported)
 {
 	static const char *const regs[] = {"eax", "ebx", "ecx", "edx"};
 	json_t *leaves = json_array();

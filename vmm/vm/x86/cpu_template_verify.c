@@ -1,5 +1,5 @@
 /* vmm --cpu-template-verify (cpu_template_verify.h). */
-#include "vmm/vm/cpu_template_verify.h"
+#include "vmm/vm/x86/cpu_template_verify.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -10,7 +10,7 @@
 
 #include "base/vm_control.h"
 #include "host/kvm/kvm.h"
-#include "vmm/vm/cpu_probe.h"
+#include "vmm/vm/x86/cpu_probe.h"
 
 #define PROBLEMS_LEN 8192
 

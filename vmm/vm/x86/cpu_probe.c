@@ -1,5 +1,5 @@
 /* A scratch vCPU for the CPU template commands (cpu_probe.h). */
-#include "vmm/vm/cpu_probe.h"
+#include "vmm/vm/x86/cpu_probe.h"
 
 #include <errno.h>
 #include <stdio.h>

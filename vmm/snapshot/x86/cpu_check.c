@@ -1,4 +1,5 @@
-/* The CPU model of snapshots and migrations, and the check before a guest runs. See cpu_check.h. */
+/* The CPU model of snapshots and migrations (x86: CPUID), and the check before a guest runs. See
+ * vmm/snapshot/cpu_check.h. */
 #include "vmm/snapshot/cpu_check.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include "base/log.h"
 #include "base/snapshot_io.h"
 #include "host/kvm/x86/cpu_model.h"
+#include "vmm/migration/stream/mig_format.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/vm/vm.h"
 
@@ -95,6 +97,10 @@ void cpu_check_note_restored(struct vm *vm, struct snap_reader *r)
 	}
 	free(m);
 }
+
+/* A migration's HELLO has room for any CPU model without an MSR list (cpu_check_encode_vm()). */
+_Static_assert(MIG_MAX_CPU_MODEL >= CPU_MODEL_HDR + CPUID_MAX_ENTRIES * CPU_MODEL_ENTRY,
+	       "HELLO's CPU model limit");
 
 uint8_t *cpu_check_encode_vm(const struct vm *vm, size_t *len)
 {

@@ -1,0 +1,41 @@
+/* What the VM's generic code (vm.c, vcpu.c, vm_devices.c, vm_virtio_devices.c) asks of the
+ * architecture: its platform devices, a vCPU's set-up, the boot vCPU's registers, the guest's
+ * address width. Implemented in vmm/vm/<arch>/ (x86: vm_arch.c, vm_devices_arch.c); only vmm/vm
+ * includes it. */
+#ifndef VMM_VM_ARCH_VM_H
+#define VMM_VM_ARCH_VM_H
+
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+struct boot_entry;
+struct cpuid_table;
+
+/* KVM's supported CPU features (x86: the CPUID table, shared by every vCPU and kept for the
+ * process) in *supported, and the VM's CPU template checked against them. Returns 0 or -errno
+ * (logged). */
+int vm_arch_cpu_features(struct vm *vm, const struct cpuid_table **supported);
+
+/* The registers of a vCPU KVM just made: the features of `supported` (with the template, and
+ * patched for its index; vCPU 0's become vm->guest_cpuid), FPU, MSRs and interrupt lines.
+ * Returns 0 or -errno (logged). */
+int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported);
+
+/* The boot vCPU's registers for the loaded kernel's `entry`. Returns 0 or the exit status
+ * (logged). */
+int vm_arch_boot_cpu(struct vm *vm, const struct boot_entry *entry);
+
+/* The guest's physical-address width as its vCPUs see it, or the layout's where no vCPU exists
+ * (vm_describe()). */
+unsigned vm_arch_guest_phys_bits(const struct vm *vm);
+
+/* The architecture's platform devices on the VM's buses (x86: i8042, CMOS RTC, POST port, reset
+ * control, debug-exit with --debug-exit, the ACPI PM registers unless ACPI is off), described
+ * in vm->machine. Called once, after COM1, before the generic ACPI devices; their state is
+ * allocated here and freed by vm_arch_devices_destroy(), which undoes only what was done.
+ * Returns 0 or -errno. */
+int vm_arch_devices_attach(struct vm *vm);
+void vm_arch_devices_destroy(struct vm *vm);
+
+#endif
