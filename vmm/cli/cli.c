@@ -12,7 +12,6 @@
 #include "base/layout.h"
 #include "base/parse.h"
 #include "firmware/fdt.h"
-#include "host/kvm/x86/cpu_template.h"
 #include "host/sandbox/sandbox.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
