@@ -20,6 +20,7 @@
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_save.h"
+#include "vmm/descriptors/device_paths.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/vm/hotplug.h"

@@ -8,6 +8,7 @@
 #include "virtio/blk/blk.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_save.h"
+#include "vmm/descriptors/device_save.h"
 
 /* A version-1 snapshot's --disk ARG: its id=. */
 static int option_id(const char *arg, char *id, size_t len)

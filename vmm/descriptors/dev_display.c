@@ -7,6 +7,7 @@
  *    "input-script": "/tmp/in.txt"}
  * An option's argument is its item's whole value (a path may hold commas, as it always could). */
 #include "vmm/descriptors/dev_display.h"
+#include "vmm/descriptors/device_paths.h"
 
 #include <errno.h>
 #include <fcntl.h>

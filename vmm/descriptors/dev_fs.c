@@ -19,6 +19,7 @@
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/device_paths.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"

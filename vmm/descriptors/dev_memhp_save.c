@@ -7,6 +7,7 @@
 
 #include "vmm/descriptors/dev_memhp.h"
 #include "vmm/descriptors/dev_save.h"
+#include "vmm/descriptors/device_save.h"
 
 /* What cannot carry plugged virtio-mem blocks yet (`what`: a Diff snapshot, whose dirty tracking
  * does not cover the hotplug region; a migration, whose pre-copy sends RAM only) is refused while

@@ -14,6 +14,7 @@
 #include "virtio/vhost_user/vu_device.h"
 #include "virtio/vhost_user/vu_net.h"
 #include "vmm/descriptors/dev_hotplug.h"
+#include "vmm/descriptors/device_paths.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_virtio.h"

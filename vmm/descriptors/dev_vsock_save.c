@@ -8,6 +8,7 @@
 #include "virtio/vsock/vsock.h"
 #include "vmm/descriptors/dev_hotplug_slot.h"
 #include "vmm/descriptors/dev_save.h"
+#include "vmm/descriptors/device_save.h"
 #include "vmm/vm/vm.h"
 
 /* A version-1 snapshot's --vsock ARG (a hot-added vsock's with its hotplug-slot=N): its id=. */

@@ -14,6 +14,69 @@
 
 struct vm;
 
+/* ---- the hooks (device_desc.save) ----
+ * What vmm/snapshot and vmm/migration ask of a device without naming it: they call the generic
+ * functions of vmm/descriptors/device_save.h, which walk the table (the devices' hooks:
+ * vmm/descriptors/dev_save.h). Hooks a device has no use for are NULL. */
+struct device_save {
+	/* -- a snapshot, a fork, a migration: the state -- */
+	/* State the device holds that `what` ("a Diff snapshot", "a migration") does not carry
+	 * yet (plugged virtio-mem blocks): -EBUSY with the reason in err, else 0. */
+	int (*uncarried)(struct vm *vm, const char *what, char *err, size_t errlen);
+	/* The bytes of guest memory past the RAM that a memory file carries after it (the
+	 * virtio-mem region), 0: none. */
+	uint64_t (*mem_beyond)(const struct vm_config *cfg);
+	/* Whether `dev` is this device's and its state is set back before any other device's
+	 * goes live (virtio-mem: the others' rings and buffers may be in its plugged blocks). */
+	bool (*restored_first)(const struct virtio_dev *dev);
+	/* A version-1 snapshot's option string of the device (--OPTION ARG's ARG, as recorded
+	 * then): the id= it names into id[0..len) ("" for none). 0, or -EINVAL: the option refuses
+	 * ARG (the replay then says why). */
+	int (*option_id)(const char *arg, char *id, size_t len);
+	/* The VM is a new generation of one that may run too (vm_snapshot_new_generation()): what
+	 * the device's guest side must learn (a vsock's connections reset). 0 or -errno. */
+	int (*new_generation)(struct vm *vm);
+	/* Instance i's id in the API: its id=, or the name the API gives one without (drive<i>,
+	 * net<i>). */
+	void (*api_id)(const struct vm_config *cfg, int i, char *id, size_t len);
+	/* -- a live fork (vmm/snapshot/fork.c), the VM paused -- */
+	/* Instance i leaves its file for `path` (a qcow2 overlay made over it): the requests in
+	 * flight end on the old file first, and what the overlay reads of it is written out. 0, or
+	 * -errno with the reason in why[0..len), the instance still on its file (its lock taken
+	 * again). */
+	int (*fork_move)(struct vm *vm, int i, const char *path, char *why, size_t len);
+	/* Instance i, moved by fork_move(), goes back to its file `path`. 0 or -errno. */
+	int (*fork_return)(struct vm *vm, int i, const char *path);
+	/* -- a live migration's source (vmm/migration/vm_migrate.c) -- */
+	/* Paused for the last round: what the destination opens by path is handed over (a disk's
+	 * data flushed, its lock dropped), all taken back again on a failure. 0, or -errno with the
+	 * reason in err. */
+	int (*hand_over)(struct vm *vm, char *err, size_t errlen);
+	/* Takes back what hand_over() handed over (the migration failed): every instance tried.
+	 * 0, or the first -errno (logged). */
+	int (*take_back)(struct vm *vm);
+	/* The host fds of its instances that a destination on this host cannot open by name while
+	 * this VMM holds them (a single-queue tap): fds[i] for instance i (-1: none), i < max; the
+	 * instances filled. Of the table, one device at most has it (a TAPFD frame names an
+	 * instance of it by its index). */
+	int (*host_fds)(struct vm *vm, int *fds, int max);
+	/* What another host could not open: -ENOTSUP with the reason in err (a tapfd= NIC), or 0.
+	 */
+	int (*remote_check)(const struct vm_config *cfg, char *err, size_t errlen);
+	/* -- a live migration's destination (vmm/migration/vm_migrate_recv.c) -- */
+	/* The instances of `cfg` open without their locks (built beside the running source). */
+	void (*open_unlocked)(struct vm_config *cfg);
+	/* Takes the locks once the source handed them over: 0, or the first -errno (logged). */
+	int (*take_locks)(struct vm *vm);
+	/* Drops them again (the migration failed after all). */
+	void (*release_locks)(struct vm *vm);
+	/* Instance i of `cfg` is built on fd `fd`, which the source handed over (host_fds()).
+	 * 0, or -EINVAL with the reason in err: instance i cannot take it. */
+	int (*use_fd)(struct vm_config *cfg, int i, int fd, char *err, size_t errlen);
+	/* Whether instance i's device took the fd use_fd() gave it (closed with the device). */
+	bool (*took_fd)(struct vm *vm, int i);
+};
+
 #define DEVICE_SAVE_ID_MAX 64 /* an instance's id= (the API's id limit), NUL included */
 
 /* ---- a snapshot's state ---- */

@@ -347,117 +347,10 @@ struct device_api {
 	const struct device_api_ext *ext;
 };
 
-/* ---- Path fields (issue 65): the items of a device's record that name host resources, each
- * with what the device does with it. Written once per descriptor (device_desc.paths), read by
- * device_record_paths() (vmm/descriptors/device_paths.h) for whoever must know them: a restore
- * checks every one (vmm/snapshot/restore_paths.h). ---- */
-
-/* What a device does with the resource an item names. */
-enum device_path_kind {
-	DEVICE_PATH_KIND_READ,	 /* a file it opens for reading only (a read-only disk) */
-	DEVICE_PATH_KIND_WRITE,	 /* a file it opens for reading and writing (a writable disk) */
-	DEVICE_PATH_KIND_CREATE, /* a file it creates or replaces and writes (a console file) */
-	DEVICE_PATH_KIND_SOCKET, /* a unix socket it connects to (a vhost-user back-end's) */
-	DEVICE_PATH_KIND_LISTEN, /* a unix socket it creates and listens on (vsock's uds) */
-	DEVICE_PATH_KIND_FOLDER, /* a folder it reads files in (a disk's backing_dirs) */
-	DEVICE_PATH_KIND_TAP,	 /* not a path: a host network interface's name (a tap) */
-};
-
-/* One item of a record that names a host resource. */
-struct device_path_field {
-	const char *item; /* the record's item ("path", "uds"); NULL ends the table */
-	enum device_path_kind kind;
-	const char *what; /* in messages: "disk", "console file" */
-	/* A flag item that makes a READ-WRITE file read-only ("ro": "write unless ro"): when the
-	 * record has it (alone or "on"), the kind is DEVICE_PATH_KIND_READ. NULL: none. */
-	const char *ro_item;
-	/* The text the value starts with when it names a path ("file:" of a console's
-	 * kind=file:PATH), dropped from the path; a value without it names none. NULL: the whole
-	 * value is the path. */
-	const char *prefix;
-	/* The value is a list of paths separated by this character (backing_dirs' ':'), or 0. */
-	char separator;
-	/* How an operator names another one for a restore besides the snapshot's folder and
-	 * --landlock-rules ("--disk PATH,id=ID (API: drive_overrides)"), or NULL. */
-	const char *hint;
-};
-
-/* The path fields of a descriptor's record, and how its instances are named in messages. */
-struct device_paths {
-	/* The item that names an instance ("id", a share's "tag"), or NULL. */
-	const char *id_item;
-	/* An instance without that item is <stem><N>, N its index ("drive0"); NULL: unnamed. */
-	const char *id_stem;
-	const struct device_path_field *fields; /* ends with a {NULL} entry */
-};
-
-/* ==== Saving, forking and moving a VM (issue 65) ==========================================
- * What vmm/snapshot and vmm/migration ask of a device without naming it: they call the generic
- * functions of vmm/descriptors/device_save.h, which walk the table (the devices' hooks:
- * vmm/descriptors/dev_save.h). Hooks a device has no use for are NULL. */
-struct device_save {
-	/* -- a snapshot, a fork, a migration: the state -- */
-	/* State the device holds that `what` ("a Diff snapshot", "a migration") does not carry
-	 * yet (plugged virtio-mem blocks): -EBUSY with the reason in err, else 0. */
-	int (*uncarried)(struct vm *vm, const char *what, char *err, size_t errlen);
-	/* The bytes of guest memory past the RAM that a memory file carries after it (the
-	 * virtio-mem region), 0: none. */
-	uint64_t (*mem_beyond)(const struct vm_config *cfg);
-	/* Whether `dev` is this device's and its state is set back before any other device's
-	 * goes live (virtio-mem: the others' rings and buffers may be in its plugged blocks). */
-	bool (*restored_first)(const struct virtio_dev *dev);
-	/* A version-1 snapshot's option string of the device (--OPTION ARG's ARG, as recorded
-	 * then): the id= it names into id[0..len) ("" for none). 0, or -EINVAL: the option refuses
-	 * ARG (the replay then says why). */
-	int (*option_id)(const char *arg, char *id, size_t len);
-	/* The VM is a new generation of one that may run too (vm_snapshot_new_generation()): what
-	 * the device's guest side must learn (a vsock's connections reset). 0 or -errno. */
-	int (*new_generation)(struct vm *vm);
-	/* Instance i's id in the API: its id=, or the name the API gives one without (drive<i>,
-	 * net<i>). */
-	void (*api_id)(const struct vm_config *cfg, int i, char *id, size_t len);
-	/* -- a live fork (vmm/snapshot/fork.c), the VM paused -- */
-	/* Instance i leaves its file for `path` (a qcow2 overlay made over it): the requests in
-	 * flight end on the old file first, and what the overlay reads of it is written out. 0, or
-	 * -errno with the reason in why[0..len), the instance still on its file (its lock taken
-	 * again). */
-	int (*fork_move)(struct vm *vm, int i, const char *path, char *why, size_t len);
-	/* Instance i, moved by fork_move(), goes back to its file `path`. 0 or -errno. */
-	int (*fork_return)(struct vm *vm, int i, const char *path);
-	/* -- a live migration's source (vmm/migration/vm_migrate.c) -- */
-	/* Paused for the last round: what the destination opens by path is handed over (a disk's
-	 * data flushed, its lock dropped), all taken back again on a failure. 0, or -errno with the
-	 * reason in err. */
-	int (*hand_over)(struct vm *vm, char *err, size_t errlen);
-	/* Takes back what hand_over() handed over (the migration failed): every instance tried.
-	 * 0, or the first -errno (logged). */
-	int (*take_back)(struct vm *vm);
-	/* The host fds of its instances that a destination on this host cannot open by name while
-	 * this VMM holds them (a single-queue tap): fds[i] for instance i (-1: none), i < max; the
-	 * instances filled. Of the table, one device at most has it (a TAPFD frame names an
-	 * instance of it by its index). */
-	int (*host_fds)(struct vm *vm, int *fds, int max);
-	/* What another host could not open: -ENOTSUP with the reason in err (a tapfd= NIC), or 0.
-	 */
-	int (*remote_check)(const struct vm_config *cfg, char *err, size_t errlen);
-	/* -- a live migration's destination (vmm/migration/vm_migrate_recv.c) -- */
-	/* The instances of `cfg` open without their locks (built beside the running source). */
-	void (*open_unlocked)(struct vm_config *cfg);
-	/* Takes the locks once the source handed them over: 0, or the first -errno (logged). */
-	int (*take_locks)(struct vm *vm);
-	/* Drops them again (the migration failed after all). */
-	void (*release_locks)(struct vm *vm);
-	/* Instance i of `cfg` is built on fd `fd`, which the source handed over (host_fds()).
-	 * 0, or -EINVAL with the reason in err: instance i cannot take it. */
-	int (*use_fd)(struct vm_config *cfg, int i, int fd, char *err, size_t errlen);
-	/* Whether instance i's device took the fd use_fd() gave it (closed with the device). */
-	bool (*took_fd)(struct vm *vm, int i);
-};
-/* What PCI hotplug's thread needs of the kinds it may add, so that vmm/vm names none either
- * (struct vm_hotplug_devices, vmm/vm/hotplug.h): their seccomp lists (device_hotplug.sandbox).
- */
-extern const struct vm_hotplug_devices device_table_hotplug_devices;
-/* ==== end of the saving, forking and moving hooks ==== */
+/* A device's path fields (vmm/descriptors/device_paths.h) and its saving, forking and moving
+ * hooks (vmm/descriptors/device_save.h): the descriptor holds pointers to them. */
+struct device_paths;
+struct device_save;
 
 struct device_desc {
 	const char *name;
@@ -543,6 +436,11 @@ extern const struct device_desc *const *const device_table;
 
 /* The device whose hotplug entries are of `kind` (enum vm_hotplug_kind), or NULL. */
 const struct device_desc *device_table_hotplug_kind(int kind);
+
+/* What PCI hotplug's thread needs of the kinds it may add, so that vmm/vm names none either
+ * (struct vm_hotplug_devices, vmm/vm/hotplug.h): their seccomp lists (device_hotplug.sandbox).
+ */
+extern const struct vm_hotplug_devices device_table_hotplug_devices;
 
 /* device_table_claims_check(), then every device's check() in table order; the first failure's
  * -errno, else 0. */
