@@ -3,7 +3,8 @@
 # and leaves alone a job of another profile, a cancelled one and one another L1 boot took; it
 # beats its heartbeat and writes each job's output and result; it ends when the folder says stop.
 # l1.job_end ends a job as L1's failure on a reset-state triple fault or a stall note naming a
-# loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace), and
+# loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace) or a
+# vCPU whose page-table base lies beyond the guest's RAM (bit 32 set: L1's corruption), and
 # l1.wait_end_or_stall and l1.wait_out end a still boot early on such a loop.
 # labels: harness
 # timeout: 60
@@ -175,6 +176,27 @@ def test_a_job_ends_sick_on_a_loop_inside_l1s_kvm(tmp_path):
                                         f"{kvm_trace.SIGN} over 2 s: vcpu0: 9000 exceptions\n")
     out = job_end_sick(tmp_path)
     assert f"vmm.stall: {kvm_trace.SIGN} over 2 s: vcpu0" in out, out
+
+
+STALL_TABLE = """console still for 60 s at 27696 bytes; the vCPUs' exits:
+VCPU            io         mmio          hlt         intr     shutdown system_event        error        other        total seen          IF  rip                cr3
+0            12852         1815            0           70            0            0            0            0        14737 runnable      yes 0xffffffffc080620c {cr3}
+1                0            0            0           70            0            0            0            0           70 halted        no  0xf76b11b          0xf801000
+"""
+
+
+def test_a_job_ends_sick_on_a_page_table_base_beyond_the_guests_ram(tmp_path):
+    """l1.job_end: a stall note whose vCPU table has a cr3 at or above 4 GiB (firmware_ovmf's
+    second boot, fresh clone of 2026-11-30: 0x102aee000 in a 256 MiB guest) is L1's failure; the
+    same stall with the cr3 below 4 GiB is the boot's own result."""
+    from framework import l1
+    (tmp_path / "vmm.stall").write_text(STALL_TABLE.format(cr3="0x2aee000"))
+    l1.job_end(tmp_path)  # returns: a plausible cr3
+    assert l1.cr3_beyond_ram(STALL_TABLE.format(cr3="0x2aee000")) is None
+    (tmp_path / "vmm.stall").write_text(STALL_TABLE.format(cr3="0x102aee000"))
+    out = job_end_sick(tmp_path)
+    assert f"vmm.stall: {l1.CR3_SIGN}: vCPU 0's cr3 0x102aee000 (bit 32 set)" in out, out
+    assert l1.SICK.search(out), out
 
 
 class StillVm:

@@ -635,8 +635,28 @@ def run_renewing(shared, script, folder, *args, name, timeout, prepare=None, res
 # What a job's output shows when a VMM in L1 hung or its guest triple-faulted in the reset state:
 # L1's sickness as often as not (reset_state_triple_fault), so boots_folder runs such a job once
 # more in a new L1.
+# L1's signature seen on both VMMs (issue 66, 2026-11-30): a stalled vCPU whose page-table base
+# (cr3 in a stall note's vCPU table, vmm/api `vmmctl vcpus`) is a plausible one with bit 32 set,
+# beyond a guest's RAM (every guest booted in L1 has at most 512 MiB, all of it below 4 GiB):
+# ours 0x102aee000 and 0x102394000 in 256 MiB guests, QEMU's nested page faults at 0x102486fe0
+# and 0x10098efe0 (kvm_trace) in 512 MiB ones; TCG's nested SVM sets the bit, no VMM maps it.
+CR3_SIGN = "page-table base beyond the guest's RAM"
+_VCPU_ROW = re.compile(r"^(\d+)(?:\s+\d+){9}\s+\S+\s+(?:yes|no)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s*$",
+                       re.M)
+
+
+def cr3_beyond_ram(note):
+    """CR3_SIGN's line for the first vCPU of a stall NOTE whose cr3 is at or above 4 GiB, or
+    None."""
+    for vcpu, cr3 in _VCPU_ROW.findall(note):
+        if int(cr3, 16) >= 1 << 32:
+            return f"{CR3_SIGN}: vCPU {vcpu}'s cr3 0x{cr3} (bit 32 set)"
+    return None
+
+
 SICK = re.compile(r"WaitTimeout: vmm-[\w.-]+: still running after \d+ s|"
-                  r"triple fault \(KVM_EXIT_SHUTDOWN\)|" + re.escape(kvm_trace.SIGN))
+                  r"triple fault \(KVM_EXIT_SHUTDOWN\)|" + re.escape(kvm_trace.SIGN) + "|"
+                  + re.escape(CR3_SIGN))
 
 
 def sick_l1_sign(result):
@@ -655,11 +675,17 @@ def job_end(folder, pattern="*.err"):
     three such faults). Under kvm_amd every triple fault reports the reset state (its SHUTDOWN
     intercept reinitialises the VMCB), so this matches any triple fault in L1. So does a stall
     note there (FOLDER/*.stall beside PATTERN's files) naming a vCPU caught in a loop inside
-    L1's KVM (wait_end_or_stall, kvm_trace.SIGN)."""
+    L1's KVM (wait_end_or_stall, kvm_trace.SIGN), or a vCPU whose page-table base lies beyond
+    the guest's RAM (cr3_beyond_ram(), CR3_SIGN)."""
     for stall in sorted(Path(folder).glob(pattern.replace(".err", ".stall"))):
-        loop = re.search(f"^{re.escape(kvm_trace.SIGN)}.*$", read_text(stall), re.M)
+        note = read_text(stall)
+        loop = re.search(f"^{re.escape(kvm_trace.SIGN)}.*$", note, re.M)
         if loop:  # a vCPU caught in a loop inside L1's KVM (framework/kvm_trace.py)
             print(f"{stall.name}: {loop.group(0)}", flush=True)
+            sys.exit(3)
+        cr3 = cr3_beyond_ram(note)
+        if cr3:
+            print(f"{stall.name}: {cr3}", flush=True)
             sys.exit(3)
     for err in sorted(Path(folder).glob(pattern)):
         text = read_text(err)
