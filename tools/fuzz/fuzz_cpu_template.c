@@ -1,4 +1,4 @@
-/* libFuzzer target: Firecracker's custom CPU template JSON (vmm/vm/cpu_template_json.c: PUT
+/* libFuzzer target: Firecracker's custom CPU template JSON (vmm/vm/x86/cpu_template_json.c: PUT
  * /cpu-config, the config file's cpu-config, --cpu-template-file) and the bitmap parser under
  * it (host/kvm/x86/cpu_template.c). The input is the JSON text; its first bytes, cut at a NUL,
  * are also given to the bitmap parser alone.
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "host/kvm/x86/cpu_template.h"
-#include "vmm/vm/cpu_template_json.h"
+#include "vmm/vm/x86/cpu_template_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/api_rate_limit.h"
 #include "vmm/descriptors/device_api_ext.h"
-#include "vmm/vm/cpu_template_json.h"
+#include "vmm/vm/cpu_template_config.h"
 
 #define MAX_MEM_MIB (1u << 20) /* 1 TiB: beyond that the host says no anyway */
 
@@ -140,14 +140,11 @@ static int check_machine_extras(const json_t *body, char *err, size_t errlen)
 {
 	const char *tmpl = api_json_str(body, "cpu_template", "None");
 	const char *huge = api_json_str(body, "huge_pages", "None");
-	static struct cpu_template t; /* the name's check only (the API thread's) */
 
-	if (strcmp(tmpl, "None") && cpu_template_static(tmpl, &t)) {
-		snprintf(
-		    err, errlen,
-		    "cpu_template `%.32s`: one of None, T2, T2S, T2CL, C3 (Intel hosts) or T2A "
-		    "(AMD hosts)%s",
-		    tmpl, strcmp(tmpl, "V1N1") ? "" : "; V1N1 is for aarch64 hosts");
+	if (strcmp(tmpl, "None") && !cpu_template_static_known(tmpl)) {
+		snprintf(err, errlen, "cpu_template `%.32s`: one of None, %s%s", tmpl,
+			 cpu_template_static_names(),
+			 strcmp(tmpl, "V1N1") ? "" : "; V1N1 is for aarch64 hosts");
 		return -EINVAL;
 	}
 	if (!strcmp(huge, "2M")) {
@@ -225,9 +222,9 @@ int api_model_put_machine_config(struct api_model *m, const json_t *body, char *
 
 int api_model_put_cpu_config(struct api_model *m, const json_t *body, char *err, size_t errlen)
 {
-	struct cpu_template *t = malloc(sizeof(*t));
+	struct cpu_template *t = NULL;
 	json_t *copy = json_deep_copy(body);
-	int r = !t || !copy ? nomem(err, errlen) : cpu_template_from_json(body, t, err, errlen);
+	int r = !copy ? nomem(err, errlen) : cpu_template_new_json(body, &t, err, errlen);
 	free(t);
 	if (r) {
 		json_decref(copy);
@@ -607,8 +604,9 @@ int api_model_from_config(struct api_model *m, const struct vm_config *cfg)
 	m->hugepages = cfg->hugepages;
 	m->smt = cfg->smt;
 	m->acpi_off = cfg->acpi_off;
-	if (cfg->cpu_template && cfg->cpu_template->vendor != CPUID_VENDOR_OTHER) /* a static one */
-		snprintf(m->cpu_template, sizeof(m->cpu_template), "%s", cfg->cpu_template->name);
+	const char *tmpl = cfg->cpu_template ? cpu_template_static_name(cfg->cpu_template) : NULL;
+	if (tmpl) /* a static one */
+		snprintf(m->cpu_template, sizeof(m->cpu_template), "%s", tmpl);
 	if (set_str(&m->kernel, cfg->kernel) || set_str(&m->initrd, cfg->initrd) ||
 	    set_str(&m->boot_args, cfg->append) || set_str(&m->firmware, cfg->firmware) ||
 	    set_str(&m->firmware_log, cfg->firmware_log) ||

@@ -8,7 +8,7 @@
 #include "base/vm_control.h"
 #include "vmm/api/api_router_internal.h"
 #include "vmm/descriptors/api_json.h"
-#include "vmm/vm/cpu_template_json.h"
+#include "vmm/vm/cpu_template_config.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -34,11 +34,10 @@ static bool cpu_template_fits(struct api *a, const json_t *body, bool custom, st
 	const json_t *name = custom ? NULL : json_object_get(body, "cpu_template");
 	if (!a->ops->check_cpu_template || (!custom && !json_is_string(name)))
 		return true;
-	struct cpu_template *t = malloc(sizeof(*t));
+	struct cpu_template *t;
 	char why[16];
-	int err = !t	   ? -ENOMEM
-		  : custom ? cpu_template_from_json(body, t, why, sizeof(why))
-			   : cpu_template_static(json_string_value(name), t);
+	int err = custom ? cpu_template_new_json(body, &t, why, sizeof(why))
+			 : cpu_template_new_static(json_string_value(name), &t);
 	if (!err)
 		err = a->ops->check_cpu_template(a->ctx, t, r->err, sizeof(r->err));
 	else

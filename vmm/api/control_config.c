@@ -12,7 +12,7 @@
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/api_json.h"
 #include "vmm/descriptors/device_api_ext.h"
-#include "vmm/vm/cpu_template_json.h"
+#include "vmm/vm/cpu_template_config.h"
 
 #define DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
 
@@ -138,12 +138,10 @@ static int build_cpu_template(struct vm_config *cfg, const struct api_model *m, 
 {
 	if (!m->cpu_template[0] && !m->cpu_config)
 		return 0;
-	struct cpu_template *t = malloc(sizeof(*t));
-	int r = !t		? -ENOMEM
-		: m->cpu_config ? cpu_template_from_json(m->cpu_config, t, err, errlen)
-				: cpu_template_static(m->cpu_template, t);
+	struct cpu_template *t;
+	int r = m->cpu_config ? cpu_template_new_json(m->cpu_config, &t, err, errlen)
+			      : cpu_template_new_static(m->cpu_template, &t);
 	if (r) {
-		free(t);
 		if (r == -ENOMEM || r == -ENOENT)
 			snprintf(err, errlen, "cpu_template: %s", strerror(-r));
 		return r;

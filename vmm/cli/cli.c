@@ -16,7 +16,7 @@
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/migration/stream/mig_url.h"
-#include "vmm/vm/cpu_template_json.h"
+#include "vmm/vm/cpu_template_config.h"
 
 #define VMM_VERSION "0.1.0"
 
@@ -579,19 +579,20 @@ static enum cli_result parse_cpu_template(bool file, const char *arg, struct vm_
 	cfg->cpu_template = NULL;
 	if (!file && !strcmp(arg, "None"))
 		return CLI_RUN;
-	struct cpu_template *t = malloc(sizeof(*t));
 	char err[HOST_PATH_ERR_MAX + 256];
-	if (!t)
+	int r = file ? cpu_template_new_file(arg, &cfg->cpu_template, err, sizeof(err))
+		     : cpu_template_new_static(arg, &cfg->cpu_template);
+	if (r == -ENOMEM)
 		return usage_error("%s", "out of memory");
-	if (file ? cpu_template_load(arg, t, err, sizeof(err)) : cpu_template_static(arg, t)) {
-		free(t);
-		if (file)
-			return usage_error("--cpu-template-file %s", err);
-		return usage_error("--cpu-template %s: one of T2, T2S, T2CL, C3 (Intel), T2A "
-				   "(AMD) or None; a custom one is --cpu-template-file FILE",
-				   arg);
+	if (r && file)
+		return usage_error("--cpu-template-file %s", err);
+	if (r) {
+		snprintf(err, sizeof(err),
+			 "%.64s: one of %s, or None; a custom one is "
+			 "--cpu-template-file FILE",
+			 arg, cpu_template_static_names());
+		return usage_error("--cpu-template %s", err);
 	}
-	cfg->cpu_template = t;
 	return CLI_RUN;
 }
 

@@ -1,5 +1,5 @@
 /* Firecracker's custom CPU template JSON (cpu_template_json.h). */
-#include "vmm/vm/cpu_template_json.h"
+#include "vmm/vm/x86/cpu_template_json.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -6,8 +6,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../host/kvm/x86/cpuid_fixture.h"
 #include "host/kvm/x86/cpu_template.h"
+#include "tests/unit/host/kvm/x86/cpuid_fixture.h"
 #include "vmm/vm/x86/cpu_probe.h"
 #include "vmm/vm/x86/cpu_template_verify.h"
 

@@ -1,5 +1,6 @@
 /* Firecracker's custom CPU template JSON (its docs/cpu_templates/cpu-templates.md and
- * schema.json), parsed strictly into a struct cpu_template (host/kvm/x86/cpu_template.h):
+ * schema.json), parsed strictly into x86's struct cpu_template (host/kvm/x86/cpu_template.h);
+ * generic code reaches it through vmm/vm/cpu_template_config.h:
  *   {"kvm_capabilities": ["171", "!56"], "cpuid_modifiers": [{"leaf": "0x1", "subleaf": "0x0",
  *    "flags": 0, "modifiers": [{"register": "eax", "bitmap": "0bxxxx0011..."}]}],
  *    "msr_modifiers": [{"addr": "0x10a", "bitmap": "0b...64 bits"}],
@@ -7,8 +8,8 @@
  * Every member optional; unknown members, bad numbers and bitmaps, registers other than
  * eax..edx, flags other than 0 and 1, and aarch64's vcpu_features and reg_modifiers (when not
  * empty) are refused with the reason. Input is untrusted (API body, file): fuzz_cpu_template. */
-#ifndef VMM_VM_CPU_TEMPLATE_JSON_H
-#define VMM_VM_CPU_TEMPLATE_JSON_H
+#ifndef VMM_VM_X86_CPU_TEMPLATE_JSON_H
+#define VMM_VM_X86_CPU_TEMPLATE_JSON_H
 
 #include <jansson.h>
 #include <stddef.h>
