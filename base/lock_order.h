@@ -46,7 +46,7 @@
  *     variable) for those kicks to end before it joins the vCPU threads.
  *  5. The metrics lock (vmm/vm/metrics.c): leaf; taken by the API and the flush thread with no
  * other lock held. Building a document under it reads only atomic counters.
- *  6. struct mmds.lock (virtio/net/mmds/mmds.h): leaf; the MMDS store, tokens and configuration.
+ *  6. struct mmds.lock (vmm/mmds/mmds.h): leaf; the MMDS store, tokens and configuration.
  * Taken by the API thread under the router's lock and by a NIC's transmit path under its device or
  * group lock; nothing is called out of it.
  *

@@ -16,7 +16,7 @@ enum snap_tag {
 	/* the VMM */
 	SNAP_CONFIG = 1, /* JSON: the options the VM was built from (vmm/snapshot/vm_snapshot.c) */
 	SNAP_INFO = 2,	 /* JSON: what was snapshotted, for people and tools */
-	SNAP_MMDS = 3,	 /* JSON: the MMDS configuration and store (virtio/net/mmds/mmds_state.h) */
+	SNAP_MMDS = 3,	 /* JSON: the MMDS configuration and store (vmm/mmds/mmds_state.h) */
 	SNAP_CPU_MODEL = 4, /* the CPUID and MSR list the guest saw (host/kvm/x86/cpu_model.h) */
 	/* KVM, per vCPU (instance = vCPU index) */
 	SNAP_VCPU_REGS = 16,

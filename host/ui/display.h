@@ -1,6 +1,6 @@
 /* The host side of the guest's screen: one framebuffer (0x00RRGGBB pixels) that the virtio-gpu
  * device writes on the guest's RESOURCE_FLUSH and that a viewer (the SDL window,
- * vmm/display/display_sdl.h) or a screenshot (host/ui/display_png.h) reads.
+ * virtio/display/display_sdl.h) or a screenshot (host/ui/display_png.h) reads.
  *
  * Handover without blocking: the device locks the framebuffer only to copy the flushed rectangle
  * into it (display_begin_update / display_end_update), adds it to the damage and wakes the viewer

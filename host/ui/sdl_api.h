@@ -8,7 +8,7 @@
 #include <SDL.h>
 #include <stddef.h>
 
-/* The SDL functions vmm/display/display_sdl.c calls, as X(name). */
+/* The SDL functions virtio/display/display_sdl.c calls, as X(name). */
 #define SDL_API_FUNCTIONS(X)                                                                       \
 	X(CreateRenderer)                                                                          \
 	X(CreateTexture)                                                                           \

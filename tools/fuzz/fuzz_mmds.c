@@ -1,4 +1,4 @@
-/* libFuzzer target: the guest's side of MMDS (virtio/net/mmds/mmds_stack.c, mmds_tcp.c,
+/* libFuzzer target: the guest's side of MMDS (vmm/mmds/mmds_stack.c, mmds_tcp.c,
  * mmds_http.c, packet.c), fed guest frames as a guest would transmit them. Input: a configuration
  * byte (V1/V2, imds_compat), then operations: a raw frame (for the parsers), a TCP segment built
  * with valid checksums from fuzzed fields and sequence numbers near what MMDS last sent (so
@@ -13,9 +13,9 @@
 
 #include "tools/fuzz/fuzz_input.h"
 #include "tools/fuzz/fuzz_mem.h"
-#include "virtio/net/mmds/mmds_stack.h"
-#include "virtio/net/mmds/mmds_state.h"
-#include "virtio/net/mmds/packet_test.h"
+#include "vmm/mmds/mmds_stack.h"
+#include "vmm/mmds/mmds_state.h"
+#include "vmm/mmds/packet_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -121,7 +121,7 @@ static void raw_frame(struct fz_in *in, struct mmds_stack *s, uint64_t now)
 	mmds_stack_rx(s, frame, len, now);
 }
 
-/* A snapshot's MMDS state (virtio/net/mmds/mmds_state.h): the input's bytes as the state
+/* A snapshot's MMDS state (vmm/mmds/mmds_state.h): the input's bytes as the state
  * (untrusted: refused or taken whole), or the instance's own state saved and loaded back, which
  * must give the same configuration and document. */
 static void state_op(struct fz_in *in, struct mmds *m)

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "virtio/net/mmds/mmds_stack.h"
+#include "vmm/mmds/mmds_stack.h"
 
 #include "base/clock.h"
 

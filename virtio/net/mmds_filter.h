@@ -1,6 +1,6 @@
 /* MMDS on a virtio-net interface: a backend placed in front of the interface's own (tap,
  * libslirp, loopback). Frames the guest transmits to the MMDS address
- * (virtio/net/mmds/mmds_stack.h) go to an MMDS stack instead of the inner backend; on receive, the
+ * (vmm/mmds/mmds_stack.h) go to an MMDS stack instead of the inner backend; on receive, the
  * stack's answers come before the inner backend's frames. Every other frame costs one look at its
  * ethertype and destination address (copied out of the first iovec bytes) on its way to the inner
  * backend, and nothing on receive but one read(2) of a timerfd when the filter's epoll says MMDS

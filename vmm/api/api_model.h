@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 #include "virtio/core/rate_limiter.h"
-#include "virtio/net/mmds/mmds_config.h"
 #include "vmm/config/vm_config.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/mmds/mmds_config.h"
 
 #define API_ID_MAX     VIRTIO_BLK_DRIVE_ID_MAX /* drive_id / iface_id bytes, NUL included */
 #define API_MAX_DRIVES VM_MAX_DISKS
@@ -91,7 +91,7 @@ int api_model_put_cpu_config(struct api_model *m, const json_t *body, char *err,
  * whole update fails if one value is bad. */
 int api_model_patch_machine_config(struct api_model *m, const json_t *body, char *err,
 				   size_t errlen);
-/* PUT /mmds/config (virtio/net/mmds/mmds_config.h): every interface id must name a NIC the model
+/* PUT /mmds/config (vmm/mmds/mmds_config.h): every interface id must name a NIC the model
  * already has, as Firecracker checks, and not a vhost-user one (its frames never reach the
  * VMM). Returns 0, or -EINVAL with Firecracker's message (or ours for a vhost-user NIC). */
 int api_model_put_mmds_config(struct api_model *m, const json_t *body, char *err, size_t errlen);

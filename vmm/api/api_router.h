@@ -18,11 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "virtio/net/mmds/mmds.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_migration.h"
 #include "vmm/api/api_model.h"
 #include "vmm/api/api_resize.h"
+#include "vmm/mmds/mmds.h"
 #include "vmm/snapshot/vm_snapshot.h"
 #include "vmm/snapshot/working_set.h"
 

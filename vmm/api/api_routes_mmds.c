@@ -1,4 +1,4 @@
-/* MMDS (virtio/net/mmds/mmds.h): GET|PUT|PATCH /mmds, the store, at any time; PUT /mmds/config,
+/* MMDS (vmm/mmds/mmds.h): GET|PUT|PATCH /mmds, the store, at any time; PUT /mmds/config,
  * its configuration, before start. See api_router.h. */
 #include <errno.h>
 

@@ -98,7 +98,7 @@ struct vm_config {
 	/* --acpi off: no ACPI tables, no sleep registers (the MP table is written either way) */
 	bool acpi_off;
 	const char *api_sock;	/* --api-sock PATH: serve the HTTP API there (vmm/api/) */
-	size_t mmds_size_limit; /* --mmds-size-limit BYTES, 0: the default (virtio/net/mmds/) */
+	size_t mmds_size_limit; /* --mmds-size-limit BYTES, 0: the default (vmm/mmds/) */
 	/* --http-api-max-payload-size BYTES: the largest API request body, 0: Firecracker's 51200
 	 * (vmm/api/); also the MMDS store's limit when --mmds-size-limit is not given */
 	size_t api_max_payload;
@@ -117,7 +117,7 @@ struct vm_config {
 	} fc_log;
 	const char *fc_metrics_path; /* Firecracker's --metrics-path: PUT /metrics at start */
 	bool fc_no_api;		     /* Firecracker's --no-api (needs --config-file) */
-	/* The API's MMDS (virtio/net/mmds/mmds.h), kept in snapshots; NULL without one. Set by the
+	/* The API's MMDS (vmm/mmds/mmds.h), kept in snapshots; NULL without one. Set by the
 	 * control thread (vmm/api/control.c), never parsed. */
 	struct mmds *mmds;
 	const char *config_file; /* --config-file FILE: the VM as JSON in the API's schema */

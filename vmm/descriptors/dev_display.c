@@ -1,5 +1,5 @@
 /* --display, --gpu, --screenshot, --input-script: a virtio-gpu with a virtio keyboard and
- * tablet, and optionally an SDL window (vmm/display/display_stack.h). The three devices use the
+ * tablet, and optionally an SDL window (virtio/display/display_stack.h). The three devices use the
  * transport in effect at the last --display or --gpu. The options fill the device's own
  * configuration block (vmm/descriptors/dev_display.h), not struct vm_config, each as one item of
  * the device's record (device_record.h), which holds them all:

@@ -3,8 +3,8 @@
 #ifndef VMM_DEV_DISPLAY_H
 #define VMM_DEV_DISPLAY_H
 
+#include "virtio/display/display_stack.h"
 #include "vmm/descriptors/device_table.h"
-#include "vmm/display/display_stack.h"
 
 struct dev_display_cfg {
 	struct display_opts opts; /* its screenshot and input_script heap copies the block owns */

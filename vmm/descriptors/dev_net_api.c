@@ -16,7 +16,6 @@
 
 #include "base/mac.h"
 #include "virtio/net/egress.h"
-#include "virtio/net/mmds/mmds_config.h"
 #include "virtio/net/options.h"
 #include "vmm/descriptors/api_device_body.h"
 #include "vmm/descriptors/api_rate_limit.h"
@@ -24,6 +23,7 @@
 #include "vmm/descriptors/dev_live.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/mmds/mmds_config.h"
 
 #define HOST_DEV_MAX 16 /* IFNAMSIZ */
 

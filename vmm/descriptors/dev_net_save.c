@@ -6,12 +6,12 @@
 #include <stdio.h>
 
 #include "virtio/core/device.h"
-#include "virtio/net/mmds/mmds_config.h"
-#include "virtio/net/mmds/mmds_state.h"
 #include "virtio/net/net.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_save.h"
 #include "vmm/descriptors/device_save.h"
+#include "vmm/mmds/mmds_config.h"
+#include "vmm/mmds/mmds_state.h"
 #include "vmm/vm/vm.h"
 
 /* A version-1 snapshot's --net ARG: its id=. */

@@ -59,7 +59,7 @@ struct snapshot_load {
 	json_t *devices;
 	bool mac_set[VM_MAX_NICS]; /* a NIC override gave NIC i this MAC */
 	uint8_t mac[VM_MAX_NICS][6];
-	json_t *mmds; /* the MMDS state, checked (virtio/net/mmds/mmds_state.h); NULL: none saved */
+	json_t *mmds; /* the MMDS state, checked (vmm/mmds/mmds_state.h); NULL: none saved */
 	/* set by the caller after snapshot_open(): kvmclock advanced by the wall time since the
 	 * snapshot (kvm_vm_restore() in host/kvm/kvm_state.h) */
 	bool clock_realtime;

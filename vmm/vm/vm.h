@@ -22,7 +22,7 @@ struct vm_virtio;	/* vmm/vm/vm_virtio.c */
 struct vm_pci;		/* vmm/vm/vm_pci.c */
 struct vm_uffd;		/* vmm/snapshot/vm_uffd.c */
 struct ws_loader;	/* vmm/snapshot/working_set_restore.c */
-struct display_stack;	/* vmm/display/display_stack.c */
+struct display_stack;	/* virtio/display/display_stack.c */
 struct vm_firmware;	/* vmm/vm/x86/vm_firmware.c */
 struct vm_hotplug;	/* vmm/vm/hotplug.c */
 struct vm_cpuhp;	/* vmm/vm/cpu_hotplug.c */

@@ -6,9 +6,9 @@
 #include <poll.h>
 
 #include "tests/unit/virtio/net/virtio_net_fixture.h"
-#include "virtio/net/mmds/mmds_stack.h"
-#include "virtio/net/mmds/packet_test.h"
 #include "virtio/net/mmds_filter.h"
+#include "vmm/mmds/mmds_stack.h"
+#include "vmm/mmds/packet_test.h"
 
 #define GUEST_IP 0x0a000002u
 

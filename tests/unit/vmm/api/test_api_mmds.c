@@ -1,4 +1,4 @@
-/* The MMDS routes of the API (vmm/api/api_router.c over virtio/net/mmds/): PUT/PATCH/GET /mmds with
+/* The MMDS routes of the API (vmm/api/api_router.c over vmm/mmds/): PUT/PATCH/GET /mmds with
  * nulls kept as data and merge-patch semantics, 413 over the size limit, PATCH before PUT,
  * PUT /mmds/config with its checks (version, link-local address, ids of configured NICs, no
  * unknown field) and only before start, while the store stays writable after it. */

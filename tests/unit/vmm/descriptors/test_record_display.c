@@ -3,8 +3,8 @@
  * combination of them on both transports is written and read back the same, paths with commas
  * included; a record's bad members are refused with the options' own messages. */
 #include "record_roundtrip.h"
+#include "virtio/display/display_sdl.h"
 #include "vmm/descriptors/dev_display.h"
-#include "vmm/display/display_sdl.h"
 
 #define SHOT   "/tmp/shot,1.png"
 #define SCRIPT "/tmp/in,put.txt"

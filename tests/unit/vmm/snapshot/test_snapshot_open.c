@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "base/snapshot_io.h"
-#include "virtio/net/mmds/mmds.h"
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_disk.h"
 #include "vmm/descriptors/dev_net.h"
 #include "vmm/descriptors/dev_vsock.h"
+#include "vmm/mmds/mmds.h"
 #include "vmm/snapshot/format/snap_format.h"
 #include "vmm/snapshot/vm_snapshot.h"
 
