@@ -26,8 +26,14 @@
 #include "virtio/vsock/vsock.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/descriptors/api_json.h"
+#include "vmm/descriptors/device_api_ext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The add bodies, by their route (routes[]). */
+enum body { BODY_DISK, BODY_NET, BODY_VSOCK, BODY_PMEM, BODY_FS };
+static const char *const routes[] = {"/vmm/vm.add-disk", "/vmm/vm.add-net", "/vmm/vm.add-vsock",
+				     "/vmm/vm.add-pmem", "/vmm/vm.add-fs"};
 
 /* The items have exactly the keys the body parsers write, the first one the device's start. */
 static void check_keys(const struct opt_items *l)
@@ -46,28 +52,27 @@ static void check_keys(const struct opt_items *l)
 
 /* The device's own parser on an accepted record: it must not crash (it may refuse a value only
  * it checks, such as a MAC). */
-static void reparse(enum api_hotplug_kind kind, const struct opt_items *rec, bool vu)
+static void reparse(enum body kind, const struct opt_items *rec, bool vu)
 {
 	char err[256] = "";
 	FZ_ASSERT(vu == (rec->n && !strcmp(rec->v[0].key, VU_OPTS_KEY)), "vhost_user %d", vu);
 	if (vu) {
 		struct vu_opts o; /* the body's parser checked it with this very parser */
-		FZ_ASSERT(!vu_opts_from_items(rec,
-					      kind == API_HOTPLUG_DISK ? VU_OPTS_BLK : VU_OPTS_NET,
+		FZ_ASSERT(!vu_opts_from_items(rec, kind == BODY_DISK ? VU_OPTS_BLK : VU_OPTS_NET,
 					      &o, err, sizeof(err)),
 			  "an accepted vhost-user body the device refuses: %s", err);
-	} else if (kind == API_HOTPLUG_DISK) {
+	} else if (kind == BODY_DISK) {
 		struct virtio_blk_opts o;
 		if (!virtio_blk_opts_from_items(rec, &o, err, sizeof(err)))
 			virtio_blk_opts_free(&o);
-	} else if (kind == API_HOTPLUG_NET) {
+	} else if (kind == BODY_NET) {
 		struct virtio_net_opts o;
 		virtio_net_opts_from_items(rec, &o, err, sizeof(err));
-	} else if (kind == API_HOTPLUG_VSOCK) {
+	} else if (kind == BODY_VSOCK) {
 		struct virtio_vsock_opts o;
 		FZ_ASSERT(!virtio_vsock_opts_from_items(rec, &o, err, sizeof(err)),
 			  "an accepted vsock body the device refuses: %s", err);
-	} else if (kind == API_HOTPLUG_FS) {
+	} else if (kind == BODY_FS) {
 		struct virtio_fs_opts o;
 		FZ_ASSERT(!virtio_fs_opts_from_items(rec, &o, err, sizeof(err)),
 			  "an accepted fs body the device refuses: %s", err);
@@ -78,22 +83,24 @@ static void reparse(enum api_hotplug_kind kind, const struct opt_items *rec, boo
 	}
 }
 
-static void add(const json_t *body, enum api_hotplug_kind kind)
+static void add(const json_t *body, enum body kind)
 {
 	struct api_hotplug_add req;
 	char err[256] = "";
-	int r = kind == API_HOTPLUG_DISK    ? api_hotplug_disk_parse(body, &req, err, sizeof(err))
-		: kind == API_HOTPLUG_NET   ? api_hotplug_net_parse(body, &req, err, sizeof(err))
-		: kind == API_HOTPLUG_VSOCK ? api_hotplug_vsock_parse(body, &req, err, sizeof(err))
-		: kind == API_HOTPLUG_FS    ? api_hotplug_fs_parse(body, &req, err, sizeof(err))
-					    : api_hotplug_pmem_parse(body, &req, err, sizeof(err));
+	int r = kind == BODY_DISK    ? api_hotplug_disk_parse(body, &req, err, sizeof(err))
+		: kind == BODY_NET   ? api_hotplug_net_parse(body, &req, err, sizeof(err))
+		: kind == BODY_VSOCK ? api_hotplug_vsock_parse(body, &req, err, sizeof(err))
+		: kind == BODY_FS    ? api_hotplug_fs_parse(body, &req, err, sizeof(err))
+				     : api_hotplug_pmem_parse(body, &req, err, sizeof(err));
 	if (r) {
 		FZ_ASSERT(err[0], "a refusal without a reason");
 		api_hotplug_add_free(&req);
 		return;
 	}
 	FZ_ASSERT(!req.id[0] || !api_json_check_id(req.id, err, sizeof(err)), "a bad id accepted");
-	FZ_ASSERT(req.kind == kind, "the kind of another parser");
+	const struct device_desc *own = device_table_add_route(routes[kind]);
+	FZ_ASSERT(req.dev == (req.vhost_user ? device_table_hotplug_alt(own) : own),
+		  "the descriptor of another parser");
 	check_keys(&req.items);
 	reparse(kind, &req.items, req.vhost_user);
 	api_hotplug_add_free(&req);
@@ -164,22 +171,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] % 7) {
 	case 0:
-		add(body, API_HOTPLUG_DISK);
+		add(body, BODY_DISK);
 		break;
 	case 1:
-		add(body, API_HOTPLUG_NET);
+		add(body, BODY_NET);
 		break;
 	case 2:
 		remove_body(body);
 		break;
 	case 3:
-		add(body, API_HOTPLUG_VSOCK);
+		add(body, BODY_VSOCK);
 		break;
 	case 5:
-		add(body, API_HOTPLUG_FS);
+		add(body, BODY_FS);
 		break;
 	default:
-		add(body, API_HOTPLUG_PMEM);
+		add(body, BODY_PMEM);
 	}
 	json_decref(body);
 	return 0;

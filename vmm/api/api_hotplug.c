@@ -22,8 +22,6 @@ static const struct api_json_field remove_fields[] = {
 static void request_of(const struct device_desc *d, struct api_hotplug_add *out)
 {
 	*out = (struct api_hotplug_add){.dev = d};
-	if (d->hotplug)
-		out->kind = (enum api_hotplug_kind)d->hotplug->kind;
 }
 
 int api_hotplug_parse(const struct device_desc *d, const json_t *body, struct api_hotplug_add *out,

@@ -47,20 +47,9 @@
 
 struct device_desc;
 
-/* A request's kind: its section's descriptor's device_hotplug.kind (enum vm_hotplug_kind). The
- * routes and the backend find the descriptor itself (struct api_hotplug_add.dev) and never
- * switch on the kind; these names are what tests and fuzzers compare it with. */
-enum api_hotplug_kind {
-	API_HOTPLUG_DISK = VM_HOTPLUG_DISK,
-	API_HOTPLUG_NET = VM_HOTPLUG_NET,
-	API_HOTPLUG_VSOCK = VM_HOTPLUG_VSOCK,
-	API_HOTPLUG_PMEM = VM_HOTPLUG_PMEM,
-	API_HOTPLUG_FS = VM_HOTPLUG_FS,
-	API_HOTPLUG_VFIO = VM_HOTPLUG_VFIO,
-};
-
+/* A hot-add request. The routes and the backend never switch on its kind: they ask its
+ * descriptor (dev->hotplug, whose kind is the VM's, vmm/vm/hotplug.h). */
 struct api_hotplug_add {
-	enum api_hotplug_kind kind;
 	/* the descriptor whose record the items are: the route's (or section's), or the
 	 * vhost-user one its section lists too (a "vhost_user" disk); NULL: none */
 	const struct device_desc *dev;

@@ -233,8 +233,7 @@ static int add_here(void *arg)
 	k->gpa = x.gpa;
 	if (r || !dev)
 		return r;
-	r = vm_hotplug_add(vm, k->id, (enum vm_hotplug_kind)h->kind, dev, k->slot, k->err,
-			   k->errlen);
+	r = vm_hotplug_add(vm, k->id, h->kind, dev, k->slot, k->err, k->errlen);
 	if (r && h->released) /* the device went: what it took besides (a window) too */
 		h->released(vm, k->id);
 	return r;
@@ -305,14 +304,13 @@ struct remove_call {
 /* The device whose hotplug entry `id` is (hot-added, or a boot one in the slot table), or NULL. */
 static const struct device_desc *entry_device(const struct vm *vm, const char *id)
 {
-	enum vm_hotplug_kind kind;
+	const struct vm_hotplug_kind *kind;
 	for (int i = 0; device_table[i]; i++) {
 		const struct device_hotplug *h = device_table[i]->hotplug;
-		if (h && vm_hotplug_device(vm, id, (enum vm_hotplug_kind)h->kind))
+		if (h && vm_hotplug_device(vm, id, h->kind))
 			return device_table[i];
 	}
-	return vm_hotplug_boot_slot(vm, id, &kind) > 0 ? device_table_hotplug_kind((int)kind)
-						       : NULL;
+	return vm_hotplug_boot_slot(vm, id, &kind) > 0 ? device_table_hotplug_kind(kind) : NULL;
 }
 
 /* On the hotplug thread: the device's threads are joined and its KVM wiring undone there. */
@@ -330,9 +328,9 @@ static int remove_here(void *arg)
 
 /* The configuration block's index of the boot device of `kind` whose API id is `id` (0 for a
  * kept kind's one instance), or -1. */
-static int boot_index(const struct control *c, enum vm_hotplug_kind kind, const char *id)
+static int boot_index(const struct control *c, const struct vm_hotplug_kind *kind, const char *id)
 {
-	const struct device_hotplug *h = hp(device_table_hotplug_kind((int)kind));
+	const struct device_hotplug *h = hp(device_table_hotplug_kind(kind));
 	if (h && h->kept_slot)
 		return h->kept_slot(c->cfg) ? 0 : -1;
 	return h && h->find ? h->find(c->cfg, id) : -1;
@@ -358,7 +356,7 @@ static bool on_mmio(const struct control *c, const char *id)
 static bool cannot_pin(const struct control *c, const struct vm_hotplug_boot *b, char *err,
 		       size_t errlen)
 {
-	const struct device_hotplug *h = hp(device_table_hotplug_kind((int)b->kind));
+	const struct device_hotplug *h = hp(device_table_hotplug_kind(b->kind));
 	int i = boot_index(c, b->kind, b->id);
 	const char *why = i < 0		  ? "it is not found in the configuration"
 			  : h->cannot_pin ? h->cannot_pin(c->cfg, i)
@@ -371,18 +369,18 @@ static bool cannot_pin(const struct control *c, const struct vm_hotplug_boot *b,
 
 /* Whether a boot device after entry `i` of the same kind is on virtio-mmio and would be renamed
  * (drive<N> / net<N> count the entries), with its id into `id`. */
-static bool mmio_after(const struct control *c, enum vm_hotplug_kind kind, int i, char *id,
+static bool mmio_after(const struct control *c, const struct vm_hotplug_kind *kind, int i, char *id,
 		       size_t len)
 {
-	const struct device_hotplug *h = hp(device_table_hotplug_kind((int)kind));
+	const struct device_hotplug *h = hp(device_table_hotplug_kind(kind));
 	return h && h->renamed_after && h->renamed_after(c->cfg, i, id, len);
 }
 
 /* Boot device `id` (in `slot`) is a hotplug-slot= device from now on: its block entry (its
  * record) gets its slot and id, its slot's entry is adopted. */
-static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int slot)
+static int pin(struct control *c, const char *id, const struct vm_hotplug_kind *kind, int slot)
 {
-	const struct device_hotplug *h = hp(device_table_hotplug_kind((int)kind));
+	const struct device_hotplug *h = hp(device_table_hotplug_kind(kind));
 	int i = boot_index(c, kind, id);
 	if (i < 0 || !h)
 		return -ENOENT;
@@ -399,7 +397,7 @@ static int pin(struct control *c, const char *id, enum vm_hotplug_kind kind, int
 /* Whether boot device `id` in `slot` may go: every device after it on the bus keeps its slot in
  * a restore (each a removable boot device, then recorded with its slot, or a hot-added one),
  * and no disk or NIC after it on virtio-mmio would be renamed. */
-static bool boot_may_go(const struct control *c, const char *id, enum vm_hotplug_kind kind,
+static bool boot_may_go(const struct control *c, const char *id, const struct vm_hotplug_kind *kind,
 			int slot, char *err, size_t errlen)
 {
 	struct vm_hotplug_boot later[32];
@@ -433,7 +431,7 @@ static bool boot_may_go(const struct control *c, const char *id, enum vm_hotplug
 /* Removes boot device `id` in `slot` as a hot-added one (remove_here()); once the guest released
  * it, the later boot devices are recorded with their slots and ids, and its own record goes. */
 static int remove_boot(struct control *c, const struct api_hotplug_remove *req,
-		       enum vm_hotplug_kind kind, int slot, char *err, size_t errlen)
+		       const struct vm_hotplug_kind *kind, int slot, char *err, size_t errlen)
 {
 	struct vm_hotplug_boot later[32], self = {.slot = slot, .kind = kind};
 	int fixed, n = vm_hotplug_boot_after(&c->vm, slot, later, 32, &fixed);
@@ -472,7 +470,7 @@ int ctl_hotplug_remove(void *ctx, const struct api_hotplug_remove *req, char *er
 		return -EBUSY;
 	if (no_hotplug(c, err, errlen))
 		return -ENODEV;
-	enum vm_hotplug_kind kind;
+	const struct vm_hotplug_kind *kind;
 	int boot =
 	    vm_hotplug_has_id(&c->vm, req->id) ? -1 : vm_hotplug_boot_slot(&c->vm, req->id, &kind);
 	if (boot > 0)
@@ -511,8 +509,7 @@ int ctl_hotplug_live_set_of(struct control *c, const struct device_desc *d, cons
 			    struct device_live_set *s, char *err, size_t errlen)
 {
 	const char *opens = d && d->api->live ? d->api->live->opens_file : NULL;
-	if (!c->vm_created || !hp(d) ||
-	    !vm_hotplug_device(&c->vm, id, (enum vm_hotplug_kind)d->hotplug->kind))
+	if (!c->vm_created || !hp(d) || !vm_hotplug_device(&c->vm, id, d->hotplug->kind))
 		return -ENOENT;
 	if (opens && !strcmp(s->member, opens)) { /* its file stays the one it was added with */
 		snprintf(err, errlen,

@@ -69,7 +69,7 @@ static int create_balloon(struct vm *vm)
 		return 0;
 	err = virtio_balloon_create(&dev, &c->opts, vm->cfg->mem_size);
 	return err ? err
-		   : vm_virtio_place_kept(vm, dev, c->transport, VM_HOTPLUG_BALLOON,
+		   : vm_virtio_place_kept(vm, dev, c->transport, dev_balloon_hotplug.kind,
 					  c->hotplug_slot);
 }
 

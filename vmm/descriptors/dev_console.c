@@ -210,7 +210,8 @@ static int create_console(struct vm *vm)
 	struct virtio_dev *dev = NULL;
 	int err = virtio_console_create(&dev, vm_devices_console(vm));
 	return err ? err
-		   : vm_virtio_place_kept(vm, dev, c.transport, VM_HOTPLUG_CONSOLE, c.hotplug_slot);
+		   : vm_virtio_place_kept(vm, dev, c.transport, dev_console_hotplug.kind,
+					  c.hotplug_slot);
 }
 
 static int resize_one(struct virtio_dev *dev, void *opaque)

@@ -278,7 +278,7 @@ struct virtio_dev *dev_disk_device(struct vm *vm, int i)
 	struct disk_state *s = device_state_find(vm, &device_disk);
 	const struct dev_disk_cfg *c = disks_of(vm->cfg);
 	if (c && i >= 0 && i < c->n && c->disk[i].hotplug_slot) /* hot-added: hotplug.c has it */
-		return vm_hotplug_device(vm, c->disk[i].opts.id, VM_HOTPLUG_DISK);
+		return vm_hotplug_device(vm, c->disk[i].opts.id, dev_disk_hotplug.kind);
 	return s && i >= 0 && i < VM_MAX_DISKS ? s->dev[i] : NULL;
 }
 
@@ -353,14 +353,14 @@ static int create_disk(struct vm *vm, struct disk_state *s, const struct dev_dis
 	if (err)
 		return err;
 	if (c->disk[i].hotplug_slot) /* placed with the hotplug slots (vm_hotplug_setup()) */
-		return vm_hotplug_boot_device(vm, c->disk[i].opts.id, VM_HOTPLUG_DISK, dev,
+		return vm_hotplug_boot_device(vm, c->disk[i].opts.id, dev_disk_hotplug.kind, dev,
 					      c->disk[i].hotplug_slot);
 	err = vm_virtio_place(vm, dev, c->disk[i].transport);
 	s->dev[i] = err ? NULL : dev; /* a failed place freed it */
 	if (!err && !c->disk[i].opts.root && c->disk[i].transport == TRANSPORT_PCI) {
 		char id[VIRTIO_BLK_DRIVE_ID_MAX];
 		dev_disk_api_id(vm->cfg, i, id, sizeof(id));
-		vm_hotplug_boot_removable(vm, id, VM_HOTPLUG_DISK, dev); /* docs/hotplug.md */
+		vm_hotplug_boot_removable(vm, id, dev_disk_hotplug.kind, dev); /* docs/hotplug.md */
 	}
 	return err;
 }

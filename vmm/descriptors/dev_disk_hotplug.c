@@ -82,7 +82,10 @@ static void forget(struct vm_config *cfg, const char *id)
 	dev_disk_forget(cfg, find(cfg, id));
 }
 
-const struct device_hotplug dev_disk_hotplug = {.kind = VM_HOTPLUG_DISK,
+/* Its entries in the VM's slot table. */
+static const struct vm_hotplug_kind disk_kind = {.name = "disk"};
+
+const struct device_hotplug dev_disk_hotplug = {.kind = &disk_kind,
 						.stem = "disk",
 						.what = "a disk",
 						.model = &dev_disk_api,

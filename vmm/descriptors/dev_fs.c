@@ -226,11 +226,11 @@ static int create_fs(struct vm *vm)
 		struct virtio_dev *dev = NULL;
 		int err = build_one(vm, &c->fs[i].opts, &dev);
 		if (!err && c->fs[i].hotplug_slot) /* hot-added: back into its slot */
-			err = vm_hotplug_boot_device(vm, c->fs[i].id, VM_HOTPLUG_FS, dev,
+			err = vm_hotplug_boot_device(vm, c->fs[i].id, dev_fs_hotplug.kind, dev,
 						     c->fs[i].hotplug_slot);
 		else if (!err && !(err = vm_virtio_place(vm, dev, c->fs[i].transport)) &&
 			 c->fs[i].transport == TRANSPORT_PCI) /* docs/hotplug.md */
-			vm_hotplug_boot_removable(vm, fs_id(c, i), VM_HOTPLUG_FS, dev);
+			vm_hotplug_boot_removable(vm, fs_id(c, i), dev_fs_hotplug.kind, dev);
 		if (err)
 			return err;
 	}

@@ -32,7 +32,10 @@ static int pin(struct vm_config *cfg, struct vm *vm, int i, int slot)
 	return dev_fs_pin(cfg, i, slot);
 }
 
-const struct device_hotplug dev_fs_hotplug = {.kind = VM_HOTPLUG_FS,
+/* Its entries in the VM's slot table. */
+static const struct vm_hotplug_kind fs_kind = {.name = "fs"};
+
+const struct device_hotplug dev_fs_hotplug = {.kind = &fs_kind,
 					      .stem = "fs",
 					      .what = "a shared folder",
 					      .room = room,

@@ -30,8 +30,13 @@ static int *console_slot(struct vm_config *cfg)
 	return &((struct dev_console_cfg *)device_cfg(cfg, &device_console))->hotplug_slot;
 }
 
-const struct device_hotplug dev_rng_hotplug = {.kind = VM_HOTPLUG_RNG, .kept_slot = rng_slot};
-const struct device_hotplug dev_balloon_hotplug = {.kind = VM_HOTPLUG_BALLOON,
+/* Their entries in the VM's slot table, named by the kind (one instance each). */
+static const struct vm_hotplug_kind rng_kind = {.name = "rng", .kept = true};
+static const struct vm_hotplug_kind balloon_kind = {.name = "balloon", .kept = true};
+static const struct vm_hotplug_kind console_kind = {.name = "console", .kept = true};
+
+const struct device_hotplug dev_rng_hotplug = {.kind = &rng_kind, .kept_slot = rng_slot};
+const struct device_hotplug dev_balloon_hotplug = {.kind = &balloon_kind,
 						   .kept_slot = balloon_slot};
-const struct device_hotplug dev_console_hotplug = {.kind = VM_HOTPLUG_CONSOLE,
+const struct device_hotplug dev_console_hotplug = {.kind = &console_kind,
 						   .kept_slot = console_slot};

@@ -208,7 +208,7 @@ struct virtio_dev *dev_net_device(struct vm *vm, int i)
 	struct nic_state *s = device_state_find(vm, &device_net);
 	const struct dev_net_cfg *c = nics_of(vm->cfg);
 	if (c && i >= 0 && i < c->n && c->nic[i].hotplug_slot) /* hot-added: hotplug.c has it */
-		return vm_hotplug_device(vm, c->nic[i].opts.id, VM_HOTPLUG_NET);
+		return vm_hotplug_device(vm, c->nic[i].opts.id, dev_net_hotplug.kind);
 	return s && i >= 0 && i < VM_MAX_NICS ? s->dev[i] : NULL;
 }
 
@@ -229,7 +229,7 @@ static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_c
 			vm_virtio_dev_free(dev);
 			return err;
 		}
-		return vm_hotplug_boot_device(vm, o.id, VM_HOTPLUG_NET, dev,
+		return vm_hotplug_boot_device(vm, o.id, dev_net_hotplug.kind, dev,
 					      c->nic[i].hotplug_slot);
 	}
 	err = vm_virtio_init_and_place(vm, dev, c->nic[i].transport);
@@ -237,7 +237,7 @@ static int create_nic(struct vm *vm, struct nic_state *s, const struct dev_net_c
 	if (!err && c->nic[i].transport == TRANSPORT_PCI) {
 		char id[VIRTIO_NET_ID_MAX];
 		dev_net_api_id(vm->cfg, i, id, sizeof(id));
-		vm_hotplug_boot_removable(vm, id, VM_HOTPLUG_NET, dev); /* docs/hotplug.md */
+		vm_hotplug_boot_removable(vm, id, dev_net_hotplug.kind, dev); /* docs/hotplug.md */
 	}
 	return err;
 }

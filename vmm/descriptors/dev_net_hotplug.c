@@ -60,7 +60,10 @@ static bool renamed_after(const struct vm_config *cfg, int i, char *id, size_t l
 	return false;
 }
 
-const struct device_hotplug dev_net_hotplug = {.kind = VM_HOTPLUG_NET,
+/* Its entries in the VM's slot table. */
+static const struct vm_hotplug_kind net_kind = {.name = "net"};
+
+const struct device_hotplug dev_net_hotplug = {.kind = &net_kind,
 					       .stem = "net",
 					       .what = "a NIC",
 					       .model = &dev_net_api,

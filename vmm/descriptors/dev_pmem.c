@@ -242,7 +242,7 @@ static int create_one(struct vm *vm, int i)
 		rc = vm_virtio_init_and_place(vm, dev,
 					      c->dev[i].transport); /* frees it on failure */
 		if (!rc && !c->dev[i].opts.root && c->dev[i].transport == TRANSPORT_PCI)
-			vm_hotplug_boot_removable(vm, c->dev[i].id, VM_HOTPLUG_PMEM,
+			vm_hotplug_boot_removable(vm, c->dev[i].id, dev_pmem_hotplug.kind,
 						  dev); /* docs/hotplug.md */
 		return rc;
 	}
@@ -252,7 +252,7 @@ static int create_one(struct vm *vm, int i)
 		vm_virtio_dev_free(dev);
 		return rc;
 	}
-	return vm_hotplug_boot_device(vm, c->dev[i].id, VM_HOTPLUG_PMEM, dev,
+	return vm_hotplug_boot_device(vm, c->dev[i].id, dev_pmem_hotplug.kind, dev,
 				      c->dev[i].hotplug_slot);
 }
 
@@ -262,7 +262,7 @@ struct virtio_dev *dev_pmem_device(struct vm *vm, int i)
 	if (!c || i < 0 || i >= c->n)
 		return NULL;
 	if (c->dev[i].hotplug_slot) /* hot-added: hotplug.c has it */
-		return vm_hotplug_device(vm, c->dev[i].id, VM_HOTPLUG_PMEM);
+		return vm_hotplug_device(vm, c->dev[i].id, dev_pmem_hotplug.kind);
 	return pmem_window_dev(pmem_window_find(c->dev[i].id));
 }
 

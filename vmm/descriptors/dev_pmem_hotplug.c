@@ -48,7 +48,10 @@ static int pin(struct vm_config *cfg, struct vm *vm, int i, int slot)
 	return dev_pmem_pin(cfg, i, slot, dev_pmem_gpa(pmems(cfg)->dev[i].id));
 }
 
-const struct device_hotplug dev_pmem_hotplug = {.kind = VM_HOTPLUG_PMEM,
+/* Its entries in the VM's slot table. */
+static const struct vm_hotplug_kind pmem_kind = {.name = "pmem"};
+
+const struct device_hotplug dev_pmem_hotplug = {.kind = &pmem_kind,
 						.stem = "pmem",
 						.what = "a pmem device",
 						.window_item = DEV_PMEM_GPA_ITEM,

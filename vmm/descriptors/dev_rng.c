@@ -68,7 +68,8 @@ static int create_rng(struct vm *vm)
 	struct virtio_dev *dev = NULL;
 	int err = virtio_rng_create(&dev, &c->opts);
 	return err ? err
-		   : vm_virtio_place_kept(vm, dev, c->transport, VM_HOTPLUG_RNG, c->hotplug_slot);
+		   : vm_virtio_place_kept(vm, dev, c->transport, dev_rng_hotplug.kind,
+					  c->hotplug_slot);
 }
 
 /* ---- PUT /entropy and the config file's "entropy": Firecracker's {"rate_limiter"?} ---- */

@@ -312,7 +312,7 @@ int dev_vfio_hot_add(struct vm *vm, const struct opt_items *record, const char *
 			       vm->pci ? "out of memory" : "the VM has no PCI bus");
 	s->hot_path = path;
 	struct vm_hotplug_func f = {hot_plug, hot_unplug, s};
-	rc = vm_hotplug_add_func(vm, id, VM_HOTPLUG_VFIO, &f, slot, err, errlen);
+	rc = vm_hotplug_add_func(vm, id, dev_vfio_hotplug.kind, &f, slot, err, errlen);
 	s->hot_path = NULL;
 	if (!rc)
 		log_info("--device vfio=%s: hot-added as %s, PCI 0000:00:%02x.0", path, id, *slot);

@@ -37,7 +37,10 @@ static enum virtio_transport transport(const struct vm_config *cfg, int i)
 	return TRANSPORT_PCI;
 }
 
-const struct device_hotplug dev_vfio_hotplug = {.kind = VM_HOTPLUG_VFIO,
+/* Its entries in the VM's slot table. */
+static const struct vm_hotplug_kind vfio_kind = {.name = "vfio"};
+
+const struct device_hotplug dev_vfio_hotplug = {.kind = &vfio_kind,
 						.stem = "vfio",
 						.what = "a passed-through device",
 						.slotless = true,

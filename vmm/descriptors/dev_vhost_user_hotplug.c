@@ -84,7 +84,12 @@ static void net_forget(struct vm_config *cfg, const char *id)
 	dev_vu_forget(cfg, &device_vu_net, id);
 }
 
-const struct device_hotplug dev_vu_blk_hotplug = {.kind = VM_HOTPLUG_VU_BLK,
+/* Their entries in the VM's slot table: kinds of their own, not the virtio disk's and NIC's
+ * (each descriptor finds its own instances). */
+static const struct vm_hotplug_kind vu_blk_kind = {.name = "vhost-user-blk"};
+static const struct vm_hotplug_kind vu_net_kind = {.name = "vhost-user-net"};
+
+const struct device_hotplug dev_vu_blk_hotplug = {.kind = &vu_blk_kind,
 						  .stem = "disk",
 						  .what = "a vhost-user disk",
 						  .model = &dev_disk_api,
@@ -96,7 +101,7 @@ const struct device_hotplug dev_vu_blk_hotplug = {.kind = VM_HOTPLUG_VU_BLK,
 						  .forget = blk_forget,
 						  .sandbox = &vu_sandbox};
 
-const struct device_hotplug dev_vu_net_hotplug = {.kind = VM_HOTPLUG_VU_NET,
+const struct device_hotplug dev_vu_net_hotplug = {.kind = &vu_net_kind,
 						  .stem = "net",
 						  .what = "a vhost-user NIC",
 						  .model = &dev_net_api,

@@ -113,7 +113,8 @@ static int create_vsock(struct vm *vm)
 	if (!err && !c->hotplug_slot) {
 		err = vm_virtio_init_and_place(vm, dev, c->transport); /* frees it on failure */
 		if (!err && c->transport == TRANSPORT_PCI)	       /* docs/hotplug.md */
-			vm_hotplug_boot_removable(vm, dev_vsock_id(vm->cfg), VM_HOTPLUG_VSOCK, dev);
+			vm_hotplug_boot_removable(vm, dev_vsock_id(vm->cfg), dev_vsock_hotplug.kind,
+						  dev);
 		return err;
 	}
 	if (err)
@@ -125,7 +126,7 @@ static int create_vsock(struct vm *vm)
 		vm_virtio_dev_free(dev);
 		return err;
 	}
-	return vm_hotplug_boot_device(vm, c->opts.id, VM_HOTPLUG_VSOCK, dev, c->hotplug_slot);
+	return vm_hotplug_boot_device(vm, c->opts.id, dev_vsock_hotplug.kind, dev, c->hotplug_slot);
 }
 
 /* Before KVM is opened: the socket's directory, so a bad path has its own message. */

@@ -68,7 +68,10 @@ static void forget(struct vm_config *cfg, const char *id)
 		dev_vsock_forget(cfg);
 }
 
-const struct device_hotplug dev_vsock_hotplug = {.kind = VM_HOTPLUG_VSOCK,
+/* Its entries in the VM's slot table. */
+static const struct vm_hotplug_kind vsock_kind = {.name = "vsock"};
+
+const struct device_hotplug dev_vsock_hotplug = {.kind = &vsock_kind,
 						 .stem = "vsock",
 						 .what = "the vsock device",
 						 .model = NULL, /* its descriptor's own */

@@ -188,7 +188,7 @@ const struct device_desc *device_table_section(const char *section)
 	return NULL;
 }
 
-const struct device_desc *device_table_hotplug_kind(int kind)
+const struct device_desc *device_table_hotplug_kind(const struct vm_hotplug_kind *kind)
 {
 	for (int i = 0; device_table[i]; i++)
 		if (device_table[i]->hotplug && device_table[i]->hotplug->kind == kind)

@@ -69,6 +69,7 @@ struct device_claim;
 struct egress_rules;
 struct sandbox_list;
 struct vm_hotplug_devices;
+struct vm_hotplug_kind;
 typedef int (*device_claim_fn)(const struct device_claim *claim, void *opaque);
 
 /* One long option of a device. */
@@ -186,7 +187,9 @@ struct device_hot_add {
  * (vmm/api/control_hotplug.c) asks of it to add an instance, remove one, or keep a boot
  * instance in its slot when an earlier one goes. Hooks a kind has no use for are NULL. */
 struct device_hotplug {
-	int kind;	  /* its entries' enum vm_hotplug_kind (vmm/vm/hotplug.h) */
+	/* The kind of its entries in the VM's slot table (vmm/vm/hotplug.h): the device's own
+	 * object, whose address the VM compares; kind->kept iff kept_slot below. */
+	const struct vm_hotplug_kind *kind;
 	const char *stem; /* Cloud Hypervisor's name of one added without an id: _<stem><N> */
 	const char *what; /* in messages: "a disk" */
 	/* The API section that lists its instances (GET /vm/config), whose documents a hotplug
@@ -434,8 +437,8 @@ struct device_desc {
 /* The table, in the order the devices are created; NULL-terminated. */
 extern const struct device_desc *const *const device_table;
 
-/* The device whose hotplug entries are of `kind` (enum vm_hotplug_kind), or NULL. */
-const struct device_desc *device_table_hotplug_kind(int kind);
+/* The device whose hotplug entries are of `kind` (its device_hotplug.kind), or NULL. */
+const struct device_desc *device_table_hotplug_kind(const struct vm_hotplug_kind *kind);
 
 /* What PCI hotplug's thread needs of the kinds it may add, so that vmm/vm names none either
  * (struct vm_hotplug_devices, vmm/vm/hotplug.h): their seccomp lists (device_hotplug.sandbox).

@@ -29,14 +29,14 @@ struct hp_slot {
 	bool kept;	      /* a kept boot device's (vm_hotplug_boot_kept()): no hotplug slot */
 	bool is_func;	      /* ... or taken by a function that is not virtio: */
 	struct vm_hotplug_func func;
-	enum vm_hotplug_kind kind;
+	const struct vm_hotplug_kind *kind;
 	char id[VM_HOTPLUG_ID_MAX];
 };
 
 /* A device of the configuration that goes into a hotplug slot (vm_hotplug_boot_device()). */
 struct hp_pending {
 	struct virtio_dev *dev; /* NULL: placed (or none) */
-	enum vm_hotplug_kind kind;
+	const struct vm_hotplug_kind *kind;
 	int slot;
 	char id[VM_HOTPLUG_ID_MAX];
 };
@@ -58,7 +58,7 @@ static struct vm_hotplug *hotplug_of(struct vm *vm)
 	return vm->hotplug;
 }
 
-int vm_hotplug_boot_device(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+int vm_hotplug_boot_device(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
 			   struct virtio_dev *dev, int slot)
 {
 	struct vm_hotplug *h = hotplug_of(vm);
@@ -81,7 +81,7 @@ static int place_pending(struct vm *vm, struct vm_hotplug *h, bool kept)
 {
 	for (int s = 1; s < 32; s++) {
 		struct hp_pending *p = &h->pending[s];
-		if (!p->dev || vm_hotplug_kind_kept(p->kind) != kept)
+		if (!p->dev || p->kind->kept != kept)
 			continue;
 		struct virtio_dev *dev = p->dev;
 		p->dev = NULL;
@@ -171,22 +171,12 @@ static int describe(struct vm *vm, uint32_t slots, uint32_t boot)
 	return err;
 }
 
-bool vm_hotplug_kind_kept(enum vm_hotplug_kind kind)
-{
-	return kind == VM_HOTPLUG_RNG || kind == VM_HOTPLUG_BALLOON || kind == VM_HOTPLUG_CONSOLE;
-}
-
-const char *vm_hotplug_kept_name(enum vm_hotplug_kind kind)
-{
-	return kind == VM_HOTPLUG_RNG ? "rng" : kind == VM_HOTPLUG_BALLOON ? "balloon" : "console";
-}
-
 /* The slot table's entry of boot device `dev` (removable, or kept). */
-static void boot_entry(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+static void boot_entry(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
 		       const struct virtio_dev *dev)
 {
 	struct vm_hotplug *h = hotplug_of(vm);
-	bool kept = vm_hotplug_kind_kept(kind);
+	bool kept = kind->kept;
 	int npci = vm->pci ? vm->pci->ndevs : 0;
 	for (int i = 0; h && i < npci; i++) {
 		struct vm_pci_dev *d = vm->pci->devs[i];
@@ -199,15 +189,16 @@ static void boot_entry(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
 	}
 }
 
-void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+void vm_hotplug_boot_removable(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
 			       const struct virtio_dev *dev)
 {
 	boot_entry(vm, id, kind, dev);
 }
 
-void vm_hotplug_boot_kept(struct vm *vm, enum vm_hotplug_kind kind, const struct virtio_dev *dev)
+void vm_hotplug_boot_kept(struct vm *vm, const struct vm_hotplug_kind *kind,
+			  const struct virtio_dev *dev)
 {
-	boot_entry(vm, vm_hotplug_kept_name(kind), kind, dev);
+	boot_entry(vm, kind->name, kind, dev);
 }
 
 int vm_hotplug_setup(struct vm *vm)
@@ -349,7 +340,7 @@ static int find(const struct vm *vm, const char *id)
 	return find_in(vm, id, false);
 }
 
-int vm_hotplug_boot_slot(const struct vm *vm, const char *id, enum vm_hotplug_kind *kind)
+int vm_hotplug_boot_slot(const struct vm *vm, const char *id, const struct vm_hotplug_kind **kind)
 {
 	int s = find_in(vm, id, true);
 	if (s < 0 || !vm->hotplug->slot[s].boot)
@@ -387,7 +378,8 @@ bool vm_hotplug_has_id(const struct vm *vm, const char *id)
 	return find(vm, id) >= 0;
 }
 
-struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id, enum vm_hotplug_kind kind)
+struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id,
+				     const struct vm_hotplug_kind *kind)
 {
 	int s = find(vm, id);
 	if (s < 0 || vm->hotplug->slot[s].kind != kind || !vm->hotplug->slot[s].d)
@@ -435,8 +427,8 @@ static void tell_guest(struct vm *vm)
 		log_warn("PCI hotplug: cannot raise the ACPI event: %s", strerror(-err));
 }
 
-int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, struct virtio_dev *dev,
-		   int *slot, char *err, size_t errlen)
+int vm_hotplug_add(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
+		   struct virtio_dev *dev, int *slot, char *err, size_t errlen)
 {
 	struct vm_hotplug *h = vm->hotplug;
 	if (!vm_hotplug_enabled(vm))
@@ -470,7 +462,7 @@ int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, str
 	return 0;
 }
 
-int vm_hotplug_add_func(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+int vm_hotplug_add_func(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
 			const struct vm_hotplug_func *f, int *slot, char *err, size_t errlen)
 {
 	struct vm_hotplug *h = vm->hotplug;

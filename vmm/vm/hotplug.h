@@ -22,20 +22,16 @@ struct virtio_dev;
 #define VM_HOTPLUG_ID_MAX	     64
 #define VM_HOTPLUG_REMOVE_TIMEOUT_MS 10000u /* how long a remove waits for the guest */
 
-enum vm_hotplug_kind {
-	VM_HOTPLUG_DISK,
-	VM_HOTPLUG_NET,
-	VM_HOTPLUG_VSOCK,
-	VM_HOTPLUG_PMEM,
-	VM_HOTPLUG_FS,
-	VM_HOTPLUG_VFIO,   /* a passed-through function (vm_hotplug_add_func()) */
-	VM_HOTPLUG_VU_BLK, /* a vhost-user disk (its back-end serves it) */
-	VM_HOTPLUG_VU_NET, /* a vhost-user NIC */
-	/* boot devices that are never removed, but whose record keeps their slot
-	 * (vm_hotplug_boot_kept()) */
-	VM_HOTPLUG_RNG,
-	VM_HOTPLUG_BALLOON,
-	VM_HOTPLUG_CONSOLE, /* --console virtio's hvc0 */
+/* A device kind hotplug places (a disk, a NIC, an rng, ...): each device's descriptor defines
+ * its own (vmm/descriptors, struct device_hotplug.kind), one object per kind. The VM names no
+ * kind: it tells them apart by the object's address and reads only these fields. */
+struct vm_hotplug_kind {
+	/* The kind's name ("disk", "rng"): what the slot table and the log call the one instance
+	 * of a kept kind. */
+	const char *name;
+	/* A boot device that is never removed, but whose record keeps its slot when an earlier
+	 * boot device goes (an rng, a balloon, the console's hvc0: vm_hotplug_boot_kept()). */
+	bool kept;
 };
 
 /* A PCI function that is not virtio (a passed-through device, vmm/vm/vm_vfio.h) in a hotplug
@@ -73,11 +69,11 @@ void vm_hotplug_destroy(struct vm *vm);
 /* In the devices' creation (vmm/descriptors: a --disk or --net with hotplug-slot=N, the record
  * of a device hot-added before a snapshot): `dev` (created and initialised, owned from here on:
  * freed on failure) goes into hotplug slot `slot` once vm_hotplug_setup() knows the slots, as
- * a hot-added device of that `id` (removable). A kept kind's (VM_HOTPLUG_RNG, _BALLOON: a
- * --rng or --balloon with hotplug-slot=N) goes to device number `slot` before the slots are
+ * a hot-added device of that `id` (removable). A kept kind's (kind->kept: a --rng or
+ * --balloon with hotplug-slot=N) goes to device number `slot` before the slots are
  * known, as the fixed boot device it was (no hotplug slot, not removable), and is kept
  * (vm_hotplug_boot_kept()). 0, or -errno (logged). */
-int vm_hotplug_boot_device(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+int vm_hotplug_boot_device(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
 			   struct virtio_dev *dev, int slot);
 /* Whether the guest has an event of the controller still to answer (a slot to scan, a device
  * to release): a snapshot then would restore a guest that never sees it. 0, or -EBUSY with
@@ -100,42 +96,39 @@ bool vm_hotplug_has_id(const struct vm *vm, const char *id);
 /* The hot-added device `id` of `kind` (its model, for a live change such as its rate limits),
  * or NULL. */
 struct virtio_dev *vm_hotplug_device(const struct vm *vm, const char *id,
-				     enum vm_hotplug_kind kind);
+				     const struct vm_hotplug_kind *kind);
 
 /* Puts `dev` (created and initialised, not started, owned from here on: destroyed on failure)
  * into the first free hotplug slot, starts it and tells the guest. *slot gets the device
  * number. 0, or -errno with the reason in err: -ENODEV (no hotplug), -ENOSPC (no free slot),
  * -EEXIST (id taken), -EIO (wiring failed, logged). */
-int vm_hotplug_add(struct vm *vm, const char *id, enum vm_hotplug_kind kind, struct virtio_dev *dev,
-		   int *slot, char *err, size_t errlen);
+int vm_hotplug_add(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
+		   struct virtio_dev *dev, int *slot, char *err, size_t errlen);
 
 /* As vm_hotplug_add() for a function `f` plugs itself into the first free hotplug slot. */
-int vm_hotplug_add_func(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+int vm_hotplug_add_func(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
 			const struct vm_hotplug_func *f, int *slot, char *err, size_t errlen);
 
 /* In the devices' creation: the virtio-pci boot device `dev` just placed (vm_virtio_place()) may
  * be removed at run time by its API id `id`: its device number is a hotplug slot too (an Sxx
  * with _EJ0 in the DSDT), and vm_hotplug_remove() takes it out as a hot-added one. Not the root
  * disk, nor a device on virtio-mmio. Does nothing when `dev` is not on the PCI bus. */
-void vm_hotplug_boot_removable(struct vm *vm, const char *id, enum vm_hotplug_kind kind,
+void vm_hotplug_boot_removable(struct vm *vm, const char *id, const struct vm_hotplug_kind *kind,
 			       const struct virtio_dev *dev);
-/* In the devices' creation: the virtio-pci boot device `dev` of a kept kind (VM_HOTPLUG_RNG,
- * _BALLOON) just placed is never removed, but when an earlier boot device goes its record is
+/* In the devices' creation: the virtio-pci boot device `dev` of a kept kind (kind->kept: an rng,
+ * a balloon) just placed is never removed, but when an earlier boot device goes its record is
  * rewritten with its slot (hotplug-slot=N) as a removable one's, so a restore places it
- * there again: vm_hotplug_boot_after() lists it. Its slot stays a fixed one (no Sxx). Does
- * nothing when `dev` is not on the PCI bus. */
-void vm_hotplug_boot_kept(struct vm *vm, enum vm_hotplug_kind kind, const struct virtio_dev *dev);
-/* Whether `kind` is a kept kind (see above). */
-bool vm_hotplug_kind_kept(enum vm_hotplug_kind kind);
-/* A kept kind's name in the slot table and the log ("rng", "balloon", "console"). */
-const char *vm_hotplug_kept_name(enum vm_hotplug_kind kind);
+ * there again: vm_hotplug_boot_after() lists it, by kind->name. Its slot stays a fixed one (no
+ * Sxx). Does nothing when `dev` is not on the PCI bus. */
+void vm_hotplug_boot_kept(struct vm *vm, const struct vm_hotplug_kind *kind,
+			  const struct virtio_dev *dev);
 /* The slot of the removable boot device `id` (not yet adopted), its kind in *kind; or -1. */
-int vm_hotplug_boot_slot(const struct vm *vm, const char *id, enum vm_hotplug_kind *kind);
+int vm_hotplug_boot_slot(const struct vm *vm, const char *id, const struct vm_hotplug_kind **kind);
 
 /* A removable boot device past a slot (vm_hotplug_boot_after()). */
 struct vm_hotplug_boot {
 	int slot;
-	enum vm_hotplug_kind kind;
+	const struct vm_hotplug_kind *kind;
 	char id[VM_HOTPLUG_ID_MAX];
 };
 /* The removable (and kept) boot devices at device numbers past `slot`, in slot order, into

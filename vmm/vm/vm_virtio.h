@@ -13,6 +13,7 @@
 #include "vmm/vm/virtio_kvm.h"
 
 struct vm;
+struct vm_hotplug_kind;
 
 struct virtio_mmio_slot {
 	struct virtio_dev *dev;
@@ -54,13 +55,13 @@ int vm_pci_ensure(struct vm *vm);
  * Takes ownership of `dev` in every case. Returns 0 or -errno (logged). */
 int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t);
 
-/* As vm_virtio_init_and_place() for a boot device of a kept kind (enum vm_hotplug_kind: an rng,
- * a balloon) that is never removed but keeps its PCI slot when an earlier boot device goes
+/* As vm_virtio_init_and_place() for a boot device of a kept kind (kind->kept, vm/hotplug.h: an
+ * rng, a balloon) that is never removed but keeps its PCI slot when an earlier boot device goes
  * (docs/hotplug.md): `slot` 0 places it in order, and on PCI enters it in the hotplug slot table
  * (vm_hotplug_boot_kept()); `slot` N (its record's hotplug-slot=N) puts it at device number N
  * once the boot devices are placed (vm_hotplug_boot_device()). 0 or -errno (logged). */
-int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t, int kind,
-			 int slot);
+int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t,
+			 const struct vm_hotplug_kind *kind, int slot);
 
 /* Starts every device's I/O thread. */
 int vm_virtio_start(struct vm *vm);

@@ -86,14 +86,13 @@ int vm_virtio_init_and_place(struct vm *vm, struct virtio_dev *dev, enum virtio_
 	return vm_virtio_place(vm, dev, t);
 }
 
-int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t, int kind,
-			 int slot)
+int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_transport t,
+			 const struct vm_hotplug_kind *kind, int slot)
 {
-	enum vm_hotplug_kind k = (enum vm_hotplug_kind)kind;
 	if (!slot) {
 		int err = vm_virtio_init_and_place(vm, dev, t);
 		if (!err && t == TRANSPORT_PCI) /* docs/hotplug.md */
-			vm_hotplug_boot_kept(vm, k, dev);
+			vm_hotplug_boot_kept(vm, kind, dev);
 		return err;
 	}
 	int err = virtio_dev_init(dev, &vm->mem);
@@ -105,7 +104,7 @@ int vm_virtio_place_kept(struct vm *vm, struct virtio_dev *dev, enum virtio_tran
 		vm_virtio_dev_free(dev);
 		return err;
 	}
-	return vm_hotplug_boot_device(vm, vm_hotplug_kept_name(k), k, dev, slot);
+	return vm_hotplug_boot_device(vm, kind->name, kind, dev, slot);
 }
 
 int vm_for_each_virtio_dev(struct vm *vm, int (*fn)(struct virtio_dev *dev, void *opaque),

@@ -13,6 +13,11 @@
 #include "virtio/net/egress.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_vhost_user.h"
+#include "vmm/descriptors/dev_vsock.h"
 
 static char err[256];
 
@@ -67,7 +72,7 @@ Test(api_hotplug, disk_bodies)
 	cr_assert_eq(disk("{\"path\": \"/srv/d.img\"}", &a), 0, "%s", err);
 	cr_assert_str_eq(spec, "/srv/d.img");
 	cr_assert_str_eq(a.id, "", "the backend names it");
-	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
+	cr_assert_eq(a.dev, &device_disk);
 	cr_assert_eq(
 	    disk("{\"path\": \"/d\", \"readonly\": true, \"direct\": true, \"num_queues\": "
 		 "4, \"serial\": \"SN1\", \"id\": \"data0\", \"pci_segment\": 0, "
@@ -115,7 +120,7 @@ Test(api_hotplug, vhost_user_disk_bodies)
 	struct api_hotplug_add a;
 	cr_assert_eq(disk("{\"vhost_user\": true, \"vhost_socket\": \"/run/blk.sock\"}", &a), 0,
 		     "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
+	cr_assert_eq(a.dev, &device_vu_blk);
 	cr_assert_str_eq(spec, "vhost-user=/run/blk.sock");
 	cr_assert_eq(disk("{\"vhost_user\": true, \"vhost_socket\": \"/s\", \"num_queues\": 2, "
 			  "\"queue_size\": 128, \"id\": \"vu0\", \"pci_segment\": 0}",
@@ -159,7 +164,7 @@ Test(api_hotplug, vhost_user_net_bodies)
 			 "\"mtu\": 1500, \"id\": \"vn0\"}",
 			 &a),
 		     0, "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_NET);
+	cr_assert_eq(a.dev, &device_vu_net);
 	cr_assert_str_eq(spec, "vhost-user=/run/n.sock,mac=52:54:00:00:00:09,num-queues=2");
 	cr_assert_str_eq(a.id, "vn0");
 	const char *bad[][2] = {
@@ -187,7 +192,7 @@ Test(api_hotplug, net_bodies)
 	struct api_hotplug_add a;
 	cr_assert_eq(net("{\"tap\": \"tap0\"}", &a), 0, "%s", err);
 	cr_assert_str_eq(spec, "tap=tap0");
-	cr_assert_eq(a.kind, API_HOTPLUG_NET);
+	cr_assert_eq(a.dev, &device_net);
 	cr_assert_eq(net("{\"tap\": \"tap0\", \"mac\": \"52:54:00:12:34:56\", \"num_queues\": 4, "
 			 "\"mtu\": 1500, \"id\": \"n1\", \"rate_limiter_config\": {\"ops\": "
 			 "{\"size\": 10, \"refill_time\": 1000}}}",
@@ -221,7 +226,7 @@ Test(api_hotplug, vsock_bodies)
 {
 	struct api_hotplug_add a;
 	cr_assert_eq(vsock("{\"cid\": 3, \"socket\": \"/run/v.sock\"}", &a), 0, "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_VSOCK);
+	cr_assert_eq(a.dev, &device_vsock);
 	cr_assert_str_eq(spec, "cid=3,uds=/run/v.sock");
 	cr_assert_str_eq(a.id, "");
 	cr_assert_eq(vsock("{\"cid\": 4294967294, \"socket\": \"v\", \"id\": \"vs1\", "
@@ -263,7 +268,7 @@ Test(api_hotplug, pmem_bodies)
 {
 	struct api_hotplug_add a;
 	cr_assert_eq(pmem("{\"file\": \"/srv/p.img\"}", &a), 0, "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_PMEM);
+	cr_assert_eq(a.dev, &device_pmem);
 	cr_assert_str_eq(spec, "path=/srv/p.img");
 	cr_assert_eq(a.size, 0, "no size: the file's");
 	cr_assert_eq(pmem("{\"file\": \"/p\", \"size\": 4194304, \"discard_writes\": true, "

@@ -13,6 +13,11 @@
 #include "tests/unit/vmm/api/route_fixture.h"
 #include "vmm/api/api_hotplug.h"
 #include "vmm/api/api_router.h"
+#include "vmm/descriptors/dev_disk.h"
+#include "vmm/descriptors/dev_fs.h"
+#include "vmm/descriptors/dev_net.h"
+#include "vmm/descriptors/dev_pmem.h"
+#include "vmm/descriptors/dev_vhost_user.h"
 
 static char err[256];
 
@@ -41,7 +46,7 @@ Test(api_hotplug_fs, bodies)
 {
 	struct api_hotplug_add a;
 	cr_assert_eq(fs("{\"tag\": \"share\", \"socket\": \"/run/fs.sock\"}", &a), 0, "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_FS);
+	cr_assert_eq(a.dev, &device_fs);
 	cr_assert_str_eq(spec, "tag=share,socket=/run/fs.sock,num-queues=1,queue-size=1024");
 	cr_assert_str_eq(a.id, "", "the backend names it (_fs0)");
 	cr_assert_eq(fs("{\"tag\": \"t\", \"socket\": \"/s\", \"num_queues\": 2, \"queue_size\": "
@@ -81,16 +86,16 @@ Test(api_hotplug_fs, firecracker_options)
 {
 	struct api_hotplug_add a;
 	cr_assert_eq(fc("drives", "hp1", "/d.img,ro,id=hp1,bw=10/100", false, &a), 0, "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
+	cr_assert_eq(a.dev, &device_disk);
 	cr_assert_str_eq(spec, "/d.img,ro,bw=10/100", "its id= goes: the backend adds it");
 	cr_assert_str_eq(a.id, "hp1");
 	cr_assert_eq(
 	    fc("network-interfaces", "n1", "tap=tap5,mac=52:54:00:00:00:07,id=n1", false, &a), 0,
 	    "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_NET);
+	cr_assert_eq(a.dev, &device_net);
 	cr_assert_str_eq(spec, "tap=tap5,mac=52:54:00:00:00:07");
 	cr_assert_eq(fc("pmem", "pm1", "path=/p.img,id=pm1", false, &a), 0, "%s", err);
-	cr_assert_eq(a.kind, API_HOTPLUG_PMEM);
+	cr_assert_eq(a.dev, &device_pmem);
 	cr_assert_str_eq(spec, "path=/p.img");
 	cr_assert_eq(fc("vsock", "v", "cid=3,uds=/v", false, &a), -ENOENT,
 		     "Firecracker hot-adds no vsock");
@@ -102,7 +107,7 @@ Test(api_hotplug_fs, firecracker_options)
 	/* Firecracker's vhost-user drive ("socket"): its option, checked as --disk vhost-user= */
 	cr_assert_eq(fc("drives", "v", "vhost-user=/s,num-queues=2,id=v", true, &a), 0, "%s", err);
 	cr_assert(a.vhost_user);
-	cr_assert_eq(a.kind, API_HOTPLUG_DISK);
+	cr_assert_eq(a.dev, &device_vu_blk);
 	cr_assert_str_eq(spec, "vhost-user=/s,num-queues=2");
 	cr_assert_eq(fc("drives", "v", "vhost-user=/s,num-queues=999,id=v", true, &a), -EINVAL,
 		     "the vhost-user parser's limits");
@@ -117,7 +122,7 @@ Test(api_hotplug_fs, firecracker_options)
 
 static struct {
 	int adds, removes, result;
-	enum api_hotplug_kind kind;
+	const struct device_desc *dev; /* the request's descriptor */
 	char option[1024], id[API_HOTPLUG_ID_MAX];
 	char first[256]; /* the first item's value (a drive's path) */
 	bool vhost_user;
@@ -128,7 +133,7 @@ static int f_add(void *ctx, const struct api_hotplug_add *r, char *id, int *slot
 {
 	(void)ctx;
 	fk.adds++;
-	fk.kind = r->kind;
+	fk.dev = r->dev;
 	cr_assert_eq(api_hotplug_add_spec(r, fk.option, sizeof(fk.option)), 0);
 	snprintf(fk.first, sizeof(fk.first), "%s", r->items.n ? r->items.v[0].value : "");
 	fk.vhost_user = r->vhost_user;
@@ -171,7 +176,7 @@ Test(api_hotplug_fc, add_fs_answers_the_device_info)
 	cr_assert_eq(req("PUT", "/vmm/vm.add-fs", "{\"tag\": \"s\", \"socket\": \"/f.sock\"}"), 200,
 		     "%s", resp.body);
 	cr_assert(says("\"id\":\"_fs0\"") && says("\"bdf\":\"0000:00:06.0\""), "%s", resp.body);
-	cr_assert_eq(fk.kind, API_HOTPLUG_FS);
+	cr_assert_eq(fk.dev, &device_fs);
 	cr_assert_str_eq(fk.option, "tag=s,socket=/f.sock,num-queues=1,queue-size=1024");
 	cr_assert_eq(req("PUT", "/vmm/vm.add-fs", "{\"tag\": \"s\"}"), 400);
 	cr_assert_eq(fk.adds, 1, "a bad body never reaches the backend");
@@ -183,19 +188,19 @@ Test(api_hotplug_fc, put_after_start_hot_adds)
 	cr_assert_eq(req("PUT", "/drives/hp1", DRIVE ", \"is_read_only\": true}"), 204, "%s",
 		     resp.body);
 	cr_assert_null(resp.body, "Firecracker's 204 has no body: %s", resp.body);
-	cr_assert_eq(fk.kind, API_HOTPLUG_DISK);
+	cr_assert_eq(fk.dev, &device_disk);
 	cr_assert_str_eq(fk.id, "hp1");
 	cr_assert(!strstr(fk.option, "id="), "%s", fk.option);
 	cr_assert(strncmp(fk.option, "/d.img,ro", 9) == 0, "%s", fk.option);
 	cr_assert_eq(req("PUT", "/network-interfaces/n1",
 			 "{\"iface_id\": \"n1\", \"host_dev_name\": \"tap5\"}"),
 		     204, "%s", resp.body);
-	cr_assert_eq(fk.kind, API_HOTPLUG_NET);
+	cr_assert_eq(fk.dev, &device_net);
 	cr_assert(strncmp(fk.option, "tap=tap5", 8) == 0, "%s", fk.option);
 	cr_assert_eq(req("PUT", "/pmem/pm1",
 			 "{\"id\": \"pm1\", \"path_on_host\": \"/p.img\", \"root_device\": false}"),
 		     204, "%s", resp.body);
-	cr_assert_eq(fk.kind, API_HOTPLUG_PMEM);
+	cr_assert_eq(fk.dev, &device_pmem);
 	cr_assert_eq(fk.adds, 3);
 }
 
@@ -274,7 +279,7 @@ Test(api_hotplug_fc, a_drive_with_a_socket_is_a_vhost_user_add)
 			 "\"is_root_device\": false}"),
 		     204, "%s", resp.body);
 	cr_assert_eq(fk.adds, 1);
-	cr_assert_eq(fk.kind, API_HOTPLUG_DISK);
+	cr_assert_eq(fk.dev, &device_vu_blk);
 	cr_assert(fk.vhost_user, "a vhost-user disk");
 	cr_assert_str_eq(fk.first, "/run/b,1.sock");
 }

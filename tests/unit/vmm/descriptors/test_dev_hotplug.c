@@ -1,7 +1,8 @@
 /* The devices' PCI hotplug hooks (struct device_hotplug, vmm/descriptors/dev_*_hotplug.c) on a
  * configuration alone, the way vmm/api/control_hotplug.c asks them: each kind that is added
  * finds an instance by its id once its record is added, has room for one more (and says when it
- * has none), and forgets it again; each kind names its descriptor; a kept kind has its slot. */
+ * has none), and forgets it again; each kind names its descriptor; a kept kind has its slot.
+ * Every device's kind (struct vm_hotplug_kind, vmm/vm/hotplug.h) is its own object. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "vmm/cli/cli.h"
 #include "vmm/descriptors/dev_hotplug.h"
 #include "vmm/descriptors/device_table.h"
+#include "vmm/vm/hotplug.h"
 
 /* One instance of each added kind, with id x, as its option. */
 static const char *const added[][2] = {
@@ -105,4 +107,28 @@ Test(dev_hotplug, kept_kinds_have_their_slot_only_when_configured)
 	cr_assert_null(dev_balloon_hotplug.kept_slot(&cfg));
 	cr_assert_null(dev_rng_hotplug.create, "a kept kind is never added");
 	cli_free(&cfg);
+}
+
+/* The VM tells kinds apart by address and reads kept and name only: each device in the table
+ * with hotplug hooks has a kind of its own, named, kept exactly when it has a kept slot (an rng,
+ * a balloon, the console: named as the slot table calls their one instance). */
+Test(dev_hotplug, each_device_has_a_kind_of_its_own)
+{
+	for (int i = 0; device_table[i]; i++) {
+		const struct device_hotplug *h = device_table[i]->hotplug;
+		if (!h)
+			continue;
+		cr_assert_not_null(h->kind, "%s: a kind", device_table[i]->name);
+		cr_assert(h->kind->name && h->kind->name[0], "%s: its kind's name",
+			  device_table[i]->name);
+		cr_assert_eq(h->kind->kept, h->kept_slot != NULL, "%s: kept iff a kept slot",
+			     device_table[i]->name);
+		cr_assert_eq(device_table_hotplug_kind(h->kind), device_table[i],
+			     "%s: no other device has its kind", device_table[i]->name);
+	}
+	cr_assert_str_eq(dev_rng_hotplug.kind->name, "rng");
+	cr_assert_str_eq(dev_balloon_hotplug.kind->name, "balloon");
+	cr_assert_str_eq(dev_console_hotplug.kind->name, "console");
+	cr_assert_null(device_table_hotplug_kind(&(struct vm_hotplug_kind){.name = "rng"}),
+		       "a kind is its address, not its name");
 }

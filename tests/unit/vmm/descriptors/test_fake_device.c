@@ -28,12 +28,12 @@
 #include "vmm/descriptors/device_table.h"
 #include "vmm/descriptors/device_table_test.h"
 #include "vmm/snapshot/vm_snapshot.h"
+#include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
 
 /* ---- the fake device: its block, record, option, API section and hotplug hooks ---- */
 
-#define FAKE_MAX  4
-#define FAKE_KIND 99 /* its hotplug entries' kind (no enum vm_hotplug_kind has it) */
+#define FAKE_MAX 4
 
 struct fake_inst {
 	char path[128]; /* a host file it would read */
@@ -227,7 +227,10 @@ static int fake_find(const struct vm_config *cfg, const char *id)
 	return -1;
 }
 
-static const struct device_hotplug fake_hotplug = {.kind = FAKE_KIND,
+/* Its hotplug entries' kind, its own as every device's (the VM names none). */
+static const struct vm_hotplug_kind fake_kind = {.name = "fake"};
+
+static const struct device_hotplug fake_hotplug = {.kind = &fake_kind,
 						   .stem = "fake",
 						   .what = "a fake device",
 						   .room = fake_room,
@@ -451,7 +454,7 @@ Test(fake_device, hotplug_hooks_and_the_record_of_a_hot_added_instance)
 	struct device_hot_add x = {.id = "h0"};
 	add_fake();
 	vm_config_init(&cfg);
-	const struct device_desc *d = device_table_hotplug_kind(FAKE_KIND);
+	const struct device_desc *d = device_table_hotplug_kind(&fake_kind);
 	cr_assert_eq(d, &device_fake);
 	cr_assert_eq(d->hotplug->room(&cfg, err, sizeof(err)), 0);
 	cr_assert_eq(
