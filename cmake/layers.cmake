@@ -16,6 +16,12 @@
 # each layer and not an edit of generic files. The generic files that still break the rule are
 # listed in VMM_ARCH_DEBT (cmake/arch_debt.cmake): that list may only shrink, and a listed file
 # that no longer includes an arch header must leave it (vmm_arch_debt_check()).
+#
+# One exception, as Linux's <asm/...>: an include "arch/X" names base/${VMM_ARCH}/arch/X (on
+# every layer's include path through vmm_base), which any file may include, base being below
+# every layer; the generic header beside it says what each architecture's X provides
+# (base/layout.h: arch/layout.h). The file must exist for the architecture built, or
+# configuration stops. Naming base/x86/... directly stays under the arch rule.
 function(vmm_arch_check name file inc)
   file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${file})
   set_property(GLOBAL APPEND PROPERTY VMM_ARCH_SCANNED ${rel})
@@ -51,6 +57,15 @@ function(vmm_layer_check_includes name file allowed)
   foreach(line IN LISTS lines)
     string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]+\"([^\"]+)\".*" "\\1" inc "${line}")
     get_filename_component(dir "${inc}" DIRECTORY)
+    if(inc MATCHES "^arch/")
+      if(NOT EXISTS ${CMAKE_SOURCE_DIR}/base/${VMM_ARCH}/${inc})
+        file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${file})
+        message(FATAL_ERROR "layer ${name}: ${rel} includes \"${inc}\", an architecture "
+          "header, but the ${VMM_ARCH} architecture has no base/${VMM_ARCH}/${inc}. Every "
+          "architecture's base/<arch>/arch/ provides the same headers: add it there.")
+      endif()
+      continue() # base/${VMM_ARCH}/arch: below every layer
+    endif()
     if(NOT EXISTS ${CMAKE_SOURCE_DIR}/${inc})
       continue() # a system or generated header
     endif()

@@ -2,8 +2,10 @@
 # which a lower layer includes a header of a higher one (also between the folders of vmm/), a
 # device includes another device's header, production code includes a test-only *_test.h, or
 # generic code includes a header of an architecture's folder (host/kvm/kvm.c,
-# host/kvm/x86/cpuid.h: the arch rule, whose known offenders cmake/arch_debt.cmake lists) must
-# fail with a message naming the file and the include; the tree as it is must configure. The
+# host/kvm/x86/cpuid.h: the arch rule, whose known offenders cmake/arch_debt.cmake lists; also
+# base/x86/arch/layout.h named directly), or includes an "arch/X" header the architecture lacks
+# (base/x86/arch/X), must fail with a message naming the file and the include; the tree as it
+# is must configure. The
 # plants share one copy and configure side by side.
 # labels: lint
 # timeout: 120
@@ -73,6 +75,12 @@ PLANTS = {
     # generic code of a layer including its own layer's x86 code (the layers allow it)
     "arch": lambda s: plant(s, "host/kvm/kvm.c", '#include "host/kvm/kvm.h"',
                             "host/kvm/x86/cpuid.h"),
+    # an "arch/X" include (base/<arch>/arch/X) that the architecture built does not have
+    "arch_missing": lambda s: plant(s, "vmm/vm/vm.c", '#include "vmm/vm/vm.h"',
+                                    "arch/nonexistent.h"),
+    # generic code naming base/x86/arch/layout.h itself rather than "arch/layout.h"
+    "arch_direct": lambda s: plant(s, "vmm/vm/vm.c", '#include "vmm/vm/vm.h"',
+                                   "base/x86/arch/layout.h"),
 }
 
 
@@ -121,4 +129,20 @@ def test_generic_code_including_arch_code_is_refused(results):
     assert not ok, "host/kvm/kvm.c including host/kvm/x86/cpuid.h configured"
     flat = re.sub(r"[\n ]+", " ", log)
     assert 'host/kvm/kvm.c includes "host/kvm/x86/cpuid.h", a header of the x86' in flat, \
+        log[-4000:]
+
+
+def test_a_missing_arch_header_is_refused(results):
+    ok, log = results["arch_missing"]
+    assert not ok, "vmm/vm/vm.c including arch/nonexistent.h configured"
+    flat = re.sub(r"[\n ]+", " ", log)
+    assert ('layer vmm_vm: vmm/vm/vm.c includes "arch/nonexistent.h", an architecture header, '
+            'but the x86 architecture has no base/x86/arch/nonexistent.h') in flat, log[-4000:]
+
+
+def test_generic_code_naming_the_arch_folder_of_base_is_refused(results):
+    ok, log = results["arch_direct"]
+    assert not ok, "vmm/vm/vm.c including base/x86/arch/layout.h configured"
+    flat = re.sub(r"[\n ]+", " ", log)
+    assert 'vmm/vm/vm.c includes "base/x86/arch/layout.h", a header of the x86' in flat, \
         log[-4000:]
