@@ -12,31 +12,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Tag numbers. The generic tags below are the same on every architecture. An architecture's own
+ * tags (the hypervisor's vCPU and VM state, its CPU model, its legacy devices) live in its base
+ * folder (x86's: base/x86/snapshot_tags.h), and only in the numbers SNAP_TAG_IS_ARCH() accepts:
+ *   4-15    the VMM's arch state (x86: SNAP_CPU_MODEL = 4)
+ *   16-47   the hypervisor's per-vCPU and per-VM state (x86: 16-25 per vCPU, 32-34 per VM)
+ *   49-50   x86's i8042 and RTC (numbered among the legacy devices before the split)
+ *   96-127  further arch devices
+ * Generic tags take the other numbers below 128 (54-63 for devices, 69-95 for virtio) and any
+ * from 128 up, so that no architecture's tag collides with a generic one. Two architectures may
+ * use the same number for different state: a snapshot is restored on the architecture that
+ * wrote it. */
+#define SNAP_TAG_IS_ARCH(t)                                                                        \
+	(((t) >= 4 && (t) <= 47) || (t) == 49 || (t) == 50 || ((t) >= 96 && (t) <= 127))
+
 enum snap_tag {
 	/* the VMM */
 	SNAP_CONFIG = 1, /* JSON: the options the VM was built from (vmm/snapshot/vm_snapshot.c) */
 	SNAP_INFO = 2,	 /* JSON: what was snapshotted, for people and tools */
 	SNAP_MMDS = 3,	 /* JSON: the MMDS configuration and store (vmm/mmds/mmds_state.h) */
-	SNAP_CPU_MODEL = 4, /* the CPUID and MSR list the guest saw (host/kvm/x86/cpu_model.h) */
-	/* KVM, per vCPU (instance = vCPU index) */
-	SNAP_VCPU_REGS = 16,
-	SNAP_VCPU_SREGS = 17,
-	SNAP_VCPU_XSAVE = 18,
-	SNAP_VCPU_XCRS = 19,
-	SNAP_VCPU_MSRS = 20,
-	SNAP_VCPU_LAPIC = 21,
-	SNAP_VCPU_EVENTS = 22,
-	SNAP_VCPU_DEBUGREGS = 23,
-	SNAP_VCPU_MP_STATE = 24,
-	SNAP_VCPU_CPUID = 25,
-	/* KVM, per VM */
-	SNAP_VM_IRQCHIP = 32, /* instance: KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC */
-	SNAP_VM_PIT = 33,
-	SNAP_VM_CLOCK = 34,
-	/* legacy devices */
+	/* 4-47: the architecture's */
+	/* legacy devices (49, 50: the architecture's) */
 	SNAP_DEV_UART = 48,
-	SNAP_DEV_I8042 = 49,
-	SNAP_DEV_RTC = 50,
 	SNAP_DEV_MISC = 51, /* debug-exit, boot timer, POST port: whatever they keep */
 	SNAP_DEV_ACPI = 52, /* the GED's pending events, the VM generation ID */
 	SNAP_DEV_FLASH =

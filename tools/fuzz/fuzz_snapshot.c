@@ -33,6 +33,7 @@
 #include <linux/virtio_ids.h>
 
 #include "base/snapshot_io.h"
+#include "base/x86/snapshot_tags.h"
 #include "host/kvm/x86/cpu_model.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/dev_snapshot.h"

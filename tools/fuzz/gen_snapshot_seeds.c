@@ -12,6 +12,7 @@
 #include <linux/virtio_ids.h>
 
 #include "base/snapshot_io.h"
+#include "base/x86/snapshot_tags.h"
 #include "host/kvm/x86/cpu_model.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/snapshot.h"

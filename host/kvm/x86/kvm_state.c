@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/x86/snapshot_tags.h"
 #include "host/kvm/kvm.h"
 #include "host/kvm/x86/cpuid.h"
 #include "host/kvm/x86/kvm_state_x86.h"

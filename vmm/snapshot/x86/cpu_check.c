@@ -11,6 +11,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/snapshot_io.h"
+#include "base/x86/snapshot_tags.h"
 #include "host/kvm/x86/cpu_model.h"
 #include "vmm/migration/stream/mig_format.h"
 #include "vmm/snapshot/vm_snapshot.h"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/guest_mem.h"
+#include "base/x86/snapshot_tags.h"
 #include "host/kvm/kvm.h"
 #include "host/kvm/kvm_probe.h"
 #include "host/kvm/kvm_state.h"

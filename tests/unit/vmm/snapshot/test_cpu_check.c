@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/snapshot_io.h"
+#include "base/x86/snapshot_tags.h"
 #include "host/kvm/x86/cpu_model.h"
 #include "vmm/snapshot/cpu_check.h"
 #include "vmm/snapshot/format/snap_format.h"
