@@ -27,6 +27,8 @@ static int map_region(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd
 	return err;
 }
 
+_Static_assert(LAYOUT_RAM_RANGES_MAX <= GUEST_MEM_MAX_REGIONS, "a region per RAM range");
+
 static bool ram_size_ok(uint64_t ram_size)
 {
 	return ram_size != 0 && ram_size % KIB(4) == 0 && ram_size <= GUEST_RAM_MAX;
@@ -40,10 +42,14 @@ static int map_layout(struct guest_mem *mem, uint64_t ram_size, int fd, bool sha
 		return -EINVAL;
 	mem->owned = true;
 	mem->shared = shared;
-	uint64_t low = ram_size < MMIO_HOLE_START ? ram_size : MMIO_HOLE_START;
-	int err = map_region(mem, 0, low, fd, 0);
-	if (!err && ram_size > low)
-		err = map_region(mem, HIGH_RAM_START, ram_size - low, fd, low);
+	struct layout_range r[LAYOUT_RAM_RANGES_MAX];
+	int n = layout_ram_ranges(ram_size, r);
+	uint64_t off = 0; /* the file holds the ranges' bytes one after the other */
+	int err = 0;
+	for (int i = 0; i < n && !err; i++) {
+		err = map_region(mem, r[i].start, r[i].size, fd, off);
+		off += r[i].size;
+	}
 	if (err) {
 		for (int i = 0; i < mem->nregions; i++)
 			mem->regions[i].fd = -1; /* the caller's to close, not guest_mem_free()'s */

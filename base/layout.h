@@ -8,8 +8,8 @@
  *   RAM:        GUEST_RAM_MAX (the largest RAM a guest may have), LAYOUT_PHYS_MAX (the first
  *               guest-physical address past everything), LAYOUT_MEM_MAX (the first address past
  *               any memory: RAM, virtio-mem, virtio-pmem), LAYOUT_PMEM_ALIGN, and the inline
- *               functions layout_ram_end(), layout_hotplug_base(), layout_pmem_start() declared
- *               below;
+ *               functions layout_ram_ranges(), layout_ram_end(), layout_hotplug_base(),
+ *               layout_pmem_start() declared below, and LAYOUT_RAM_RANGES_MAX;
  *   virtio:     VIRTIO_MMIO_BASE, VIRTIO_MMIO_SIZE, VIRTIO_MMIO_MAX (windows of the virtio-mmio
  *               transport), VIRTIO_MMIO_IRQ(i) (the interrupt line of window i);
  *   PCI:        PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE, PCI_MMIO32_SIZE,
@@ -35,6 +35,14 @@ static inline uint64_t layout_align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a; /* a: a power of two; callers keep v far below 2^63 */
 }
 
+/* The guest-physical ranges a guest with `ram` bytes of RAM has its RAM in, in address order,
+ * in out[0..n) (n <= LAYOUT_RAM_RANGES_MAX, the count returned); the bytes of the RAM follow
+ * each other through the ranges in that order (x86: below the MMIO hole, then from 4 GiB). */
+struct layout_range {
+	uint64_t start, size;
+};
+static inline int layout_ram_ranges(uint64_t ram, struct layout_range *out);
+
 /* The first byte past the RAM of a guest with `ram` bytes. */
 static inline uint64_t layout_ram_end(uint64_t ram);
 
@@ -57,7 +65,7 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #include "arch/layout.h"
 
 #if !defined(GUEST_RAM_MAX) || !defined(LAYOUT_PHYS_MAX) || !defined(LAYOUT_MEM_MAX) ||            \
-    !defined(LAYOUT_PMEM_ALIGN)
+    !defined(LAYOUT_PMEM_ALIGN) || !defined(LAYOUT_RAM_RANGES_MAX)
 #error "arch/layout.h lacks a RAM name base/layout.h lists"
 #endif
 #if !defined(VIRTIO_MMIO_BASE) || !defined(VIRTIO_MMIO_SIZE) || !defined(VIRTIO_MMIO_MAX) ||       \

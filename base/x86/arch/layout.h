@@ -37,6 +37,19 @@
 #define LAYOUT_MEM_MAX	   LAYOUT_MMIO64_BASE
 
 /* The RAM helpers base/layout.h declares, for the map above. */
+#define LAYOUT_RAM_RANGES_MAX 2
+
+static inline int layout_ram_ranges(uint64_t ram, struct layout_range *out)
+{
+	uint64_t low = ram < MMIO_HOLE_START ? ram : MMIO_HOLE_START;
+
+	out[0] = (struct layout_range){0, low};
+	if (ram == low)
+		return 1;
+	out[1] = (struct layout_range){HIGH_RAM_START, ram - low};
+	return 2;
+}
+
 static inline uint64_t layout_ram_end(uint64_t ram)
 {
 	return ram <= MMIO_HOLE_START ? ram : HIGH_RAM_START + (ram - MMIO_HOLE_START);
