@@ -28,7 +28,7 @@ static void timer_write(void *opaque, uint64_t offset, const void *data, uint32_
 
 static const struct io_ops boot_timer_ops = {.read = timer_read, .write = timer_write};
 
-int boot_timer_attach(struct boot_timer *t, struct io_bus *mmio, struct io_bus *pio)
+int boot_timer_attach(struct boot_timer *t, struct io_bus *mmio, struct io_bus *pio, uint16_t port)
 {
 	int err = 0;
 
@@ -44,14 +44,14 @@ int boot_timer_attach(struct boot_timer *t, struct io_bus *mmio, struct io_bus *
 		t->mmio_attached = true;
 	}
 	if (pio) {
-		err = io_bus_register(pio, PORT_BOOT_TIMER, 1, &boot_timer_ops, t, "boot-timer");
+		err = io_bus_register(pio, port, 1, &boot_timer_ops, t, "boot-timer");
 		if (err) {
-			log_error("boot-timer: cannot claim port 0x%x: %s", PORT_BOOT_TIMER,
-				  strerror(-err));
+			log_error("boot-timer: cannot claim port 0x%x: %s", port, strerror(-err));
 			boot_timer_detach(t, mmio, NULL);
 			return err;
 		}
 		t->pio_attached = true;
+		t->port = port;
 	}
 	return 0;
 }
@@ -61,7 +61,7 @@ void boot_timer_detach(struct boot_timer *t, struct io_bus *mmio, struct io_bus 
 	if (mmio && t->mmio_attached)
 		io_bus_unregister(mmio, BOOT_TIMER_MMIO_BASE);
 	if (pio && t->pio_attached)
-		io_bus_unregister(pio, PORT_BOOT_TIMER);
+		io_bus_unregister(pio, t->port);
 	if (mmio)
 		t->mmio_attached = false;
 	if (pio)

@@ -38,4 +38,16 @@ unsigned vm_arch_guest_phys_bits(const struct vm *vm);
 int vm_arch_devices_attach(struct vm *vm);
 void vm_arch_devices_destroy(struct vm *vm);
 
+/* The console UART every guest gets (x86: COM1), a 16550 on the port bus: its first port and
+ * its interrupt line (vm_devices.c attaches it). */
+struct vm_arch_uart {
+	uint16_t port;
+	uint32_t irq;
+};
+struct vm_arch_uart vm_arch_console_uart(void);
+
+/* The boot timer's port beside its MMIO page (x86: 0x3F0, older Firecracker's), 0 where the
+ * architecture has none (the MMIO page alone then). */
+uint16_t vm_arch_boot_timer_port(void);
+
 #endif

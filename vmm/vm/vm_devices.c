@@ -1,6 +1,7 @@
-/* The devices every guest gets: COM1 and the host console behind it, the ACPI Generic Event
- * Device, the VM generation ID, the boot timer; the architecture's platform devices (x86: i8042,
- * CMOS/RTC, POST port, optional isa-debug-exit: x86/vm_devices_arch.c) come through arch_vm.h. */
+/* The devices every guest gets: the console UART (x86: COM1) and the host console behind it, the
+ * ACPI Generic Event Device, the VM generation ID, the boot timer; the architecture's platform
+ * devices (x86: i8042, CMOS/RTC, POST port, optional isa-debug-exit: x86/vm_devices_arch.c) and
+ * the UART's and the boot timer's ports come through arch_vm.h. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -102,13 +103,14 @@ static int open_console(struct vm *vm, struct vm_devices *d)
 
 static int attach_all(struct vm *vm, struct vm_devices *d)
 {
-	struct irq_line com1_irq = {kvm_irq_set, vm, IRQ_COM1};
+	struct vm_arch_uart uart = vm_arch_console_uart();
+	struct irq_line com1_irq = {kvm_irq_set, vm, uart.irq};
 	struct uart8250_sink sink = {com1_tx, com1_rx_space, d};
-	int err = uart8250_attach(&d->com1, &vm->pio, PORT_COM1, com1_irq, &sink);
+	int err = uart8250_attach(&d->com1, &vm->pio, uart.port, com1_irq, &sink);
 	if (err)
 		return err;
 	d->attached |= DEV_COM1;
-	machine_add_uart(&vm->machine, PORT_COM1, IRQ_COM1);
+	machine_add_uart(&vm->machine, uart.port, uart.irq);
 	if ((err = vm_arch_devices_attach(vm))) /* the platform's: i8042, RTC, ... (x86/) */
 		return err;
 	if (!vm->cfg->acpi_off) {
@@ -129,11 +131,13 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 		}
 	}
 	if (vm->cfg->boot_timer) {
-		if ((err = boot_timer_attach(&d->boot_timer, &vm->mmio, &vm->pio)))
+		uint16_t port = vm_arch_boot_timer_port();
+		if ((err = boot_timer_attach(&d->boot_timer, &vm->mmio, port ? &vm->pio : NULL,
+					     port)))
 			return err;
 		d->attached |= DEV_BOOT_TIMER;
 		machine_set_boot_timer(&vm->machine, BOOT_TIMER_MMIO_BASE, BOOT_TIMER_MMIO_SIZE,
-				       PORT_BOOT_TIMER);
+				       port);
 	}
 	return 0;
 }

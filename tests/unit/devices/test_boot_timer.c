@@ -19,7 +19,7 @@ static void setup(struct buses *b)
 	stats_init();
 	io_bus_init(&b->mmio, "mmio");
 	io_bus_init(&b->pio, "pio");
-	cr_assert_eq(boot_timer_attach(&b->t, &b->mmio, &b->pio), 0);
+	cr_assert_eq(boot_timer_attach(&b->t, &b->mmio, &b->pio, PORT_BOOT_TIMER), 0);
 }
 
 static void teardown(struct buses *b)
@@ -131,8 +131,8 @@ Test(boot_timer, port_conflict_leaves_nothing_claimed)
 
 	io_bus_init(&mmio, "mmio");
 	io_bus_init(&pio, "pio");
-	cr_assert_eq(boot_timer_attach(&other, NULL, &pio), 0);
-	cr_assert_eq(boot_timer_attach(&t, &mmio, &pio), -EEXIST);
+	cr_assert_eq(boot_timer_attach(&other, NULL, &pio, PORT_BOOT_TIMER), 0);
+	cr_assert_eq(boot_timer_attach(&t, &mmio, &pio, PORT_BOOT_TIMER), -EEXIST);
 	cr_assert_not(t.mmio_attached);
 	cr_assert_eq(io_bus_write(&mmio, BOOT_TIMER_MMIO_BASE, &magic, 1), 0);
 	boot_timer_detach(&other, NULL, &pio);

@@ -1,6 +1,6 @@
 /* The PC platform devices every x86 guest gets beside COM1 (vm_devices.c): i8042, CMOS/RTC,
- * POST port, reset control (port 0xCF9), the optional isa-debug-exit and the ACPI PM registers
- * (vmm/vm/arch_vm.h). */
+ * POST port, reset control (port 0xCF9), the optional isa-debug-exit and the ACPI PM registers;
+ * COM1's and the boot timer's ports (vmm/vm/arch_vm.h). */
 #include "vmm/vm/arch_vm.h"
 
 #include <errno.h>
@@ -108,6 +108,16 @@ void vm_arch_devices_destroy(struct vm *vm)
 		i8042_detach(&d->i8042, &vm->pio);
 	free(d);
 	vm->arch_devices = NULL;
+}
+
+struct vm_arch_uart vm_arch_console_uart(void)
+{
+	return (struct vm_arch_uart){.port = PORT_COM1, .irq = IRQ_COM1};
+}
+
+uint16_t vm_arch_boot_timer_port(void)
+{
+	return PORT_BOOT_TIMER;
 }
 
 static bool has(struct vm *vm, unsigned dev)
