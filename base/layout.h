@@ -16,7 +16,10 @@
  *               LAYOUT_MMIO64_BASE, LAYOUT_MMIO64_SIZE (the host bridge's 64-bit window),
  *               PCI_INTX_IRQ_BASE (the interrupt line of INTA, INTB-INTD following);
  *   platform:   BOOT_TIMER_MMIO_BASE, BOOT_TIMER_MMIO_SIZE, ACPI_GED_MMIO_BASE,
- *               ACPI_PCIHP_MMIO_BASE, ACPI_CPUHP_MMIO_BASE (MMIO pages of those devices);
+ *               ACPI_PCIHP_MMIO_BASE, ACPI_CPUHP_MMIO_BASE (MMIO pages of those devices),
+ *               IRQ_ACPI_GED (the Generic Event Device's interrupt line);
+ *   ACPI:       ACPI_ADDR, ACPI_END (the area the VMM writes the ACPI tables into, the RSDP
+ *               first), VMGENID_ADDR (the VM generation ID's 16 bytes, direct kernel boots);
  *   boot:       KERNEL_LOAD_ADDR (no kernel segment below it), BOOT_CMDLINE_MAX.
  * The other names of x86's map (the MMIO hole, IOAPIC/LAPIC, the BOOT_* and PVH_* low-memory
  * addresses, the MP table, EBDA, ports, ISA IRQs) are x86's: generic code that still uses them
@@ -81,6 +84,9 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
     !defined(ACPI_GED_MMIO_BASE) || !defined(ACPI_PCIHP_MMIO_BASE) ||                              \
     !defined(ACPI_CPUHP_MMIO_BASE) || !defined(KERNEL_LOAD_ADDR) || !defined(BOOT_CMDLINE_MAX)
 #error "arch/layout.h lacks a platform or boot name base/layout.h lists"
+#endif
+#if !defined(IRQ_ACPI_GED) || !defined(ACPI_ADDR) || !defined(ACPI_END) || !defined(VMGENID_ADDR)
+#error "arch/layout.h lacks an ACPI name base/layout.h lists"
 #endif
 
 #endif
