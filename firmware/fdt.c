@@ -396,8 +396,9 @@ int machine_fdt_build(const struct machine *m, void *buf, size_t cap)
 	if (!expressible(m))
 		return -EINVAL;
 	check(&w, fdt_create(buf, (int)cap));
-	if (!w.err)
-		check(&w, fdt_add_reservemap_entry(buf, EBDA_START, KERNEL_LOAD_ADDR - EBDA_START));
+	struct machine_range r = machine_arch_reserved();
+	if (!w.err && r.size)
+		check(&w, fdt_add_reservemap_entry(buf, r.base, r.size));
 	if (!w.err)
 		check(&w, fdt_finish_reservemap(buf));
 	add_root(&w, m);

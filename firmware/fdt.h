@@ -10,7 +10,8 @@
  *   /aliases           serial0..N
  *   /cpus/cpu@ID       device_type "cpu", reg = APIC ID (what Linux's dtb_cpu_setup() reads)
  *   /memory@BASE       one node per RAM range, device_type "memory"
- *   memory reservation block: [EBDA_START, 1 MiB), as the e820 map reserves it
+ *   memory reservation block: machine_arch_reserved() (x86: [EBDA_START, 1 MiB)), as the e820
+ *                      map reserves it
  *   /interrupt-controller@fec00000   IOAPIC: compatible "intel,ce4100-ioapic" (the binding
  *                      Linux's x86 DT code matches), interrupt-controller, #interrupt-cells = 2,
  *                      #address-cells = 0, reg, phandle = FDT_PHANDLE_IOAPIC

@@ -97,11 +97,6 @@ int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pin
 	return 0;
 }
 
-int machine_set_x86_intc(struct machine *m)
-{
-	return machine_set_intc(m, IOAPIC_BASE, (uint32_t)m->ncpus, IOAPIC_PINS, LAPIC_BASE);
-}
-
 /* An interrupt line on input `pin`: the controller must exist and have that input. */
 static int make_irq(struct machine *m, uint32_t pin, uint8_t trigger, uint8_t polarity,
 		    struct machine_irq *out)
@@ -299,11 +294,11 @@ static void add_entry(struct e820_builder *b, uint64_t start, uint64_t end, uint
 	b->out[b->n++] = (struct boot_e820_entry){.addr = start, .size = end - start, .type = type};
 }
 
-/* [start, end) as RAM, minus the reserved [EBDA_START, 1 MiB) window. */
-static void add_ram(struct e820_builder *b, uint64_t start, uint64_t end)
+/* [start, end) as RAM, minus the reserved window [rs, re) (x86: [EBDA_START, 1 MiB)). */
+static void add_ram(struct e820_builder *b, uint64_t start, uint64_t end, uint64_t rs, uint64_t re)
 {
-	add_entry(b, start, end < EBDA_START ? end : EBDA_START, E820_RAM);
-	add_entry(b, start > KERNEL_LOAD_ADDR ? start : KERNEL_LOAD_ADDR, end, E820_RAM);
+	add_entry(b, start, end < rs ? end : rs, E820_RAM);
+	add_entry(b, start > re ? start : re, end, E820_RAM);
 }
 
 /* Insertion sort by address: the table holds a handful of entries. */
@@ -325,12 +320,11 @@ int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max)
 	struct e820_builder b = {.out = out, .max = max};
 	if (!m || !out || max < 0 || !machine_counts_valid(m))
 		return -EINVAL;
+	struct machine_range r = machine_arch_reserved();
 	for (int i = 0; i < m->nram; i++)
-		add_ram(&b, m->ram[i].base, m->ram[i].base + m->ram[i].size);
-	/* [EBDA_START, 0xA0000) is the EBDA a PC firmware would own; 0xA0000-0xFFFFF is the legacy
-	 * VGA/ROM area, where the MP table sits (MPTABLE_ADDR, 0xF0000). Both must stay out of the
-	 * kernel's allocator whether or not they are backed by RAM. */
-	add_entry(&b, EBDA_START, KERNEL_LOAD_ADDR, E820_RESERVED);
+		add_ram(&b, m->ram[i].base, m->ram[i].base + m->ram[i].size, r.base,
+			r.base + r.size);
+	add_entry(&b, r.base, r.base + r.size, E820_RESERVED); /* none when r.size is 0 */
 	if (b.err)
 		return b.err;
 	sort_entries(out, b.n);

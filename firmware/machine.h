@@ -185,9 +185,9 @@ int machine_add_cpus(struct machine *m, int n);
 /* The IOAPIC at `base` (4 KiB) with `pins` inputs and ID `id`, and the LAPIC at `lapic_base`. */
 int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pins,
 		     uint64_t lapic_base);
-/* The x86 PC IOAPIC/LAPIC of base/layout.h (ID = number of vCPUs added so far: add them first).
- */
-int machine_set_x86_intc(struct machine *m);
+/* The architecture's interrupt controller (x86: the PC's IOAPIC and LAPIC, the IOAPIC's ID = the
+ * number of vCPUs added so far: add them first). firmware/<arch>/machine_<arch>.c. */
+int machine_set_arch_intc(struct machine *m);
 /* A 16550 UART at I/O port `port` (8 ports, 1.8432 MHz clock) on ISA IRQ `pin` (edge/high). */
 int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin);
 /* A virtio-mmio window of at least 0x100 bytes (the register block, virtio 1.2 §4.2.2) on a
@@ -237,8 +237,14 @@ void machine_set_cmdline(struct machine *m, const char *cmdline);
  * a description written by hand (tests, fuzzers) cannot make them read past the arrays. */
 bool machine_counts_valid(const struct machine *m);
 
-/* The e820 map: RAM below EBDA_START usable, [EBDA_START, 1 MiB) reserved (always listed), the
- * rest of each RAM range usable; sorted by address. Returns the number of entries, -ENOSPC when
+/* The low memory the architecture keeps from the guest's allocator whether or not RAM backs it,
+ * reserved in every map the guest gets (the e820, the FDT's reservation block): x86's
+ * [EBDA_START, 1 MiB), the EBDA and the legacy VGA and ROM area (MP table, ACPI tables); size 0
+ * where there is none. firmware/<arch>/machine_<arch>.c. */
+struct machine_range machine_arch_reserved(void);
+
+/* The e820 map: RAM outside machine_arch_reserved() usable, that range reserved (always
+ * listed); sorted by address. Returns the number of entries, -ENOSPC when
  * `max` is too small, -EINVAL for a NULL argument. */
 int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max);
 

@@ -1,11 +1,24 @@
 /* The machine description as x86's boot tables take it: the PVH memory map, the MP table (see
- * machine_x86.h). */
+ * machine_x86.h); x86's interrupt controller and reserved low memory (firmware/machine.h). */
 #include "firmware/x86/machine_x86.h"
 
 #include <errno.h>
 
 #include "base/layout.h"
 #include "base/log.h"
+
+int machine_set_arch_intc(struct machine *m)
+{
+	return machine_set_intc(m, IOAPIC_BASE, (uint32_t)m->ncpus, IOAPIC_PINS, LAPIC_BASE);
+}
+
+/* [EBDA_START, 0xA0000) is the EBDA a PC firmware would own; 0xA0000-0xFFFFF is the legacy VGA
+ * and ROM area, where the MP table (MPTABLE_ADDR) and the ACPI tables (ACPI_ADDR) sit. Both must
+ * stay out of the kernel's allocator whether or not RAM backs them. */
+struct machine_range machine_arch_reserved(void)
+{
+	return (struct machine_range){.base = EBDA_START, .size = KERNEL_LOAD_ADDR - EBDA_START};
+}
 
 int machine_pvh_memmap(const struct machine *m, struct hvm_memmap_table_entry *out, int max)
 {

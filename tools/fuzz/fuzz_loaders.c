@@ -121,7 +121,7 @@ static void run_boot(struct fz_mem *m, const uint8_t *img, size_t len, const cha
 	mach.ncpus = ncpus < 0 ? ncpus : ncpus > MACHINE_MAX_CPUS ? MACHINE_MAX_CPUS : ncpus;
 	for (int i = 0; i < mach.ncpus; i++)
 		mach.cpu_ids[i] = (uint32_t)i;
-	machine_set_x86_intc(&mach);
+	machine_set_arch_intc(&mach);
 	int nirqs = fz_u8(in) % 5;
 	for (int i = 0; i < nirqs; i++)
 		mach.virtio_mmio[mach.nvirtio_mmio++] = (struct machine_mmio_dev){

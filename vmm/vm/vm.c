@@ -197,7 +197,7 @@ static int setup_virtio(struct vm *vm)
 static void describe_cpus(struct vm *vm)
 {
 	machine_add_cpus(&vm->machine, (int)vm->ncpus);
-	machine_set_x86_intc(&vm->machine);
+	machine_set_arch_intc(&vm->machine);
 }
 
 static int create_vcpus(struct vm *vm)

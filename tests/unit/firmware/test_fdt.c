@@ -39,7 +39,7 @@ static void build(struct machine *m, uint64_t ram, int ncpus, int nvirtio, bool 
 	if (ram > low)
 		cr_assert_eq(machine_add_ram(m, HIGH_RAM_START, ram - low), 0);
 	cr_assert_eq(machine_add_cpus(m, ncpus), 0);
-	cr_assert_eq(machine_set_x86_intc(m), 0);
+	cr_assert_eq(machine_set_arch_intc(m), 0);
 	cr_assert_eq(machine_add_uart(m, PORT_COM1, IRQ_COM1), 0);
 	for (int i = 0; i < nvirtio; i++)
 		cr_assert_eq(machine_add_virtio_mmio(m, VIRTIO_MMIO_BASE + (uint64_t)i * 0x1000,
@@ -302,7 +302,7 @@ Test(fdt, minimal_machine_has_no_optional_nodes)
 	machine_init(&m);
 	machine_add_ram(&m, 0, MIB(64));
 	machine_add_cpus(&m, 1);
-	machine_set_x86_intc(&m);
+	machine_set_arch_intc(&m);
 	void *fdt = tree(&m);
 	cr_assert_lt(fdt_path_offset(fdt, "/isa@i0"), 0);
 	cr_assert_lt(fdt_path_offset(fdt, "/aliases"), 0);

@@ -36,7 +36,7 @@ static void pc_machine(struct machine *m, uint64_t ram, int ncpus, int nvirtio, 
 	machine_init(m);
 	add_pc_ram(m, ram);
 	cr_assert_eq(machine_add_cpus(m, ncpus), 0);
-	cr_assert_eq(machine_set_x86_intc(m), 0);
+	cr_assert_eq(machine_set_arch_intc(m), 0);
 	cr_assert_eq(machine_add_uart(m, PORT_COM1, IRQ_COM1), 0);
 	for (int i = 0; i < nvirtio; i++)
 		cr_assert_eq(machine_add_virtio_mmio(m, VIRTIO_MMIO_BASE + (uint64_t)i * 0x1000,
@@ -92,7 +92,7 @@ Test(machine, cpus_and_intc)
 	cr_assert_eq(machine_set_intc(&m, IOAPIC_BASE, 1, 0, LAPIC_BASE), -EINVAL);
 	cr_assert_eq(machine_set_intc(&m, UINT64_MAX - 100, 1, 24, 0), -EINVAL);
 	cr_assert_eq(machine_add_cpus(&m, 3), 0);
-	cr_assert_eq(machine_set_x86_intc(&m), 0);
+	cr_assert_eq(machine_set_arch_intc(&m), 0);
 	cr_assert_eq(m.intc.id, 3);
 	cr_assert_eq(m.intc.base, IOAPIC_BASE);
 	cr_assert_eq(m.intc.pins, IOAPIC_PINS);
@@ -104,11 +104,11 @@ Test(machine, devices_are_validated)
 	struct machine m;
 	machine_init(&m);
 	cr_assert_eq(machine_add_cpus(&m, 1), 0);
-	cr_assert_eq(machine_set_x86_intc(&m), 0);
+	cr_assert_eq(machine_set_arch_intc(&m), 0);
 	cr_assert_eq(machine_add_uart(&m, PORT_COM1, IOAPIC_PINS), -EINVAL);
 	machine_init(&m);
 	machine_add_cpus(&m, 1);
-	machine_set_x86_intc(&m);
+	machine_set_arch_intc(&m);
 	cr_assert_eq(machine_add_uart(&m, PORT_COM1, IRQ_COM1), 0);
 	cr_assert_eq(m.uarts[0].irq.trigger, MACHINE_IRQ_EDGE);
 	cr_assert_eq(m.uarts[0].irq.polarity, MACHINE_IRQ_HIGH);

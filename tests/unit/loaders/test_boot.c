@@ -67,7 +67,7 @@ static struct machine *describe(int ncpus)
 	machine_add_guest_ram(&mach, &mem);
 	if (ncpus > 0)
 		machine_add_cpus(&mach, ncpus);
-	machine_set_x86_intc(&mach);
+	machine_set_arch_intc(&mach);
 	return &mach;
 }
 

@@ -22,7 +22,7 @@ static void pc_machine(struct machine *m, int ncpus, int nvirtio, int npci)
 	machine_init(m);
 	cr_assert_eq(machine_add_ram(m, 0, MIB(256)), 0);
 	cr_assert_eq(machine_add_cpus(m, ncpus), 0);
-	cr_assert_eq(machine_set_x86_intc(m), 0);
+	cr_assert_eq(machine_set_arch_intc(m), 0);
 	cr_assert_eq(machine_add_uart(m, PORT_COM1, IRQ_COM1), 0);
 	machine_set_i8042(m);
 	machine_set_rtc(m);

@@ -22,7 +22,7 @@ static void machine(struct machine *m, int ncpus, bool pci)
 	machine_init(m);
 	cr_assert_eq(machine_add_ram(m, 0, MIB(512)), 0);
 	cr_assert_eq(machine_add_cpus(m, ncpus), 0);
-	cr_assert_eq(machine_set_x86_intc(m), 0);
+	cr_assert_eq(machine_set_arch_intc(m), 0);
 	cr_assert_eq(machine_add_uart(m, PORT_COM1, IRQ_COM1), 0);
 	machine_set_rtc(m);
 	cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);

@@ -21,7 +21,7 @@ static void machine(struct machine *m, int ncpus, int present)
 	machine_init(m);
 	cr_assert_eq(machine_add_ram(m, 0, MIB(256)), 0);
 	cr_assert_eq(machine_add_cpus(m, ncpus), 0);
-	cr_assert_eq(machine_set_x86_intc(m), 0);
+	cr_assert_eq(machine_set_arch_intc(m), 0);
 	cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);
 	cr_assert_eq(machine_set_acpi_ged(m, ACPI_GED_MMIO_BASE, 4, IRQ_ACPI_GED), 0);
 	if (present)
