@@ -11,6 +11,8 @@ struct vm;
 struct vcpu;
 struct boot_entry;
 struct cpuid_table;
+struct io_bus;
+struct pci_bus;
 
 /* KVM's supported CPU features (x86: the CPUID table, shared by every vCPU and kept for the
  * process) in *supported, and the VM's CPU template checked against them. Returns 0 or -errno
@@ -49,5 +51,18 @@ struct vm_arch_uart vm_arch_console_uart(void);
 /* The boot timer's port beside its MMIO page (x86: 0x3F0, older Firecracker's), 0 where the
  * architecture has none (the MMIO page alone then). */
 uint16_t vm_arch_boot_timer_port(void);
+
+/* The PCI bus's configuration access through ports, beside the generic ECAM (x86: the 0xCF8/0xCFC
+ * mechanism on ports 0xCF8-0xCFF of `pio`), for vm_pci_create(): 0 when claimed, 1 where the
+ * architecture has none, or -errno; vm_arch_pci_config_detach() releases what was claimed. */
+int vm_arch_pci_config_attach(struct io_bus *pio, struct pci_bus *bus);
+void vm_arch_pci_config_detach(struct io_bus *pio);
+
+/* Around the PCI bus's creation (vm_pci_ensure()): before, the architecture releases the ports
+ * the bus is about to claim (x86: the reset control register 0xCF9, devices/x86/reset_control.h,
+ * inside 0xCF8-0xCFF); after, once vm->pci exists, it hands the bus what the bus must pass on
+ * (x86: 0xCF9's byte accesses). */
+void vm_arch_pci_before_create(struct vm *vm);
+void vm_arch_pci_created(struct vm *vm);
 
 #endif

@@ -188,8 +188,8 @@ static inline bool vm_stopping(struct vm *vm)
 	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Legacy devices and the console (vmm/vm/vm_devices.c; the x86 platform devices' calls below,
- * ctrl-alt-del, 0xCF9, i8042, RTC, POST: vmm/vm/x86/vm_devices_arch.c). */
+/* Legacy devices and the console (vmm/vm/vm_devices.c; ctrl-alt-del below and the platform
+ * devices' own calls, x86's in vmm/vm/x86/vm_devices_arch.h: vmm/vm/<arch>/vm_devices_arch.c). */
 int vm_devices_create(struct vm *vm);
 int vm_devices_start(struct vm *vm);
 void vm_devices_stop(struct vm *vm);
@@ -202,17 +202,13 @@ struct vm_uart_counters {
 	uint64_t fifo_dropped_bytes;	     /* a FIFO output had no room (host/ui/console.h) */
 };
 void vm_devices_uart_counters(struct vm *vm, struct vm_uart_counters *c);
-/* Ctrl-Alt-Del on the i8042 keyboard (i8042_press_ctrl_alt_del()): 0, -ENODEV before the devices
- * exist, -EAGAIN or -ENOSPC from the keyboard. Any thread. */
+/* Ctrl-Alt-Del on the architecture's keyboard controller (x86: the i8042,
+ * i8042_press_ctrl_alt_del()): 0, -ENODEV before the devices exist, -EAGAIN or -ENOSPC from the
+ * keyboard, -ENOTSUP where the architecture has no keyboard controller. Any thread. */
 int vm_devices_ctrl_alt_del(struct vm *vm);
 /* A press of the ACPI power button (the Generic Event Device, devices/acpi_ged.h): 0, -ENODEV
  * without it (--acpi off, or before the devices). */
 int vm_devices_power_button(struct vm *vm);
-/* The reset control register (port 0xCF9, devices/x86/reset_control.h) lies inside the PCI
- * configuration window: before the bus claims 0xCF8-0xCFF its own port is released, and once the
- * bus (vm->pci) exists the bus hands the byte accesses on. */
-void vm_devices_release_cf9(struct vm *vm);
-void vm_devices_cf9_to_pci(struct vm *vm);
 /* Raises Generic Event Device events (ACPI_GED_* of devices/acpi_ged.h): 0, -ENODEV without
  * it, -EINVAL for an unknown bit. Any thread. */
 int vm_devices_acpi_event(struct vm *vm, uint32_t bits);
@@ -225,12 +221,9 @@ int vm_devices_boot(struct vm *vm);
 int vm_devices_new_generation(struct vm *vm);
 /* The firmware wrote back where it placed the VM generation ID (etc/vmgenid_addr). */
 void vm_devices_vmgenid_placed(struct vm *vm);
-/* The legacy devices of vm->devices and vm->arch_devices, NULL when not attached (a snapshot saves
- * them: vmm/snapshot/vm_snapshot_devices.h). */
+/* The legacy devices of vm->devices, NULL when not attached (a snapshot saves them:
+ * vmm/snapshot/vm_snapshot_devices.h; vm->arch_devices': vmm/vm/<arch>/vm_devices_arch.h). */
 struct uart8250 *vm_devices_com1(struct vm *vm);
-struct i8042 *vm_devices_i8042(struct vm *vm);
-struct rtc_cmos *vm_devices_rtc(struct vm *vm);
-struct post_port *vm_devices_post(struct vm *vm);
 struct boot_timer *vm_devices_boot_timer(struct vm *vm);
 struct acpi_ged *vm_devices_acpi_ged(struct vm *vm);
 struct vmgenid *vm_devices_vmgenid(struct vm *vm);

@@ -8,10 +8,9 @@
 
 #include "base/layout.h"
 #include "base/log.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/vm_pci_irq.h"
 #include "vmm/vm/vm_virtio.h"
-
-#define CONF1_PORTS 8 /* 0xCF8-0xCFF */
 
 struct vm_pci *vm_pci_create(struct kvm *kvm, struct io_bus *pio, struct io_bus *mmio)
 {
@@ -27,9 +26,9 @@ struct vm_pci *vm_pci_create(struct kvm *kvm, struct io_bus *pio, struct io_bus 
 	pthread_mutex_init(&p->route_lock, NULL);
 	int err = pci_bus_init(&p->bus, mmio);
 	if (!err) {
-		err = io_bus_register(pio, PORT_PCI_CONFIG, CONF1_PORTS, &pci_conf1_ops, &p->bus,
-				      "pci-conf1");
-		p->conf1_on = !err;
+		err = vm_arch_pci_config_attach(pio, &p->bus); /* x86: ports 0xCF8-0xCFF */
+		p->conf1_on = err == 0;
+		err = err > 0 ? 0 : err;
 	}
 	if (!err) {
 		err = io_bus_register(mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE, &pci_ecam_ops, &p->bus,
@@ -207,7 +206,7 @@ void vm_pci_destroy(struct vm_pci *p)
 		free(p->devs[i]);
 	}
 	if (p->conf1_on)
-		io_bus_unregister(p->pio, PORT_PCI_CONFIG);
+		vm_arch_pci_config_detach(p->pio);
 	if (p->ecam_on)
 		io_bus_unregister(p->mmio, PCI_ECAM_BASE);
 	pthread_mutex_destroy(&p->route_lock);

@@ -58,7 +58,7 @@ struct vm_pci {
 	struct kvm *kvm;
 	struct io_bus *pio, *mmio;
 	struct pci_bus bus;
-	bool conf1_on, ecam_on;
+	bool conf1_on, ecam_on; /* conf1: the arch's port access (vm_arch_pci_config_attach()) */
 	pthread_mutex_t route_lock; /* the GSI routing table (shared by every device) */
 	struct vm_pci_dev *devs[VM_PCI_MAX_ENTRIES];
 	int ndevs;
@@ -72,8 +72,9 @@ struct vm_pci {
 	int next_ext;
 };
 
-/* Creates bus 0 (host bridge) and registers ports 0xCF8-0xCFF on `pio` and the ECAM window on
- * `mmio`. Returns NULL on failure (logged). */
+/* Creates bus 0 (host bridge) and registers the architecture's configuration ports on `pio`
+ * (x86: 0xCF8-0xCFF, vmm/vm/arch_vm.h) and the ECAM window on `mmio`. Returns NULL on failure
+ * (logged). */
 struct vm_pci *vm_pci_create(struct kvm *kvm, struct io_bus *pio, struct io_bus *mmio);
 
 /* Puts an initialised device (virtio_dev_init done, not started) on bus 0 as a virtio-pci

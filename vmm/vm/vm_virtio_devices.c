@@ -37,11 +37,11 @@ int vm_pci_ensure(struct vm *vm)
 {
 	if (vm->pci)
 		return 0;
-	vm_devices_release_cf9(vm);
+	vm_arch_pci_before_create(vm);
 	vm->pci = vm_pci_create(&vm->kvm, &vm->pio, &vm->mmio);
 	if (!vm->pci)
 		return -ENOMEM; /* vm_pci_create() logged why */
-	vm_devices_cf9_to_pci(vm);
+	vm_arch_pci_created(vm);
 	int err = machine_set_pci(&vm->machine, PCI_ECAM_BASE, PCI_ECAM_SIZE, PCI_MMIO32_BASE,
 				  PCI_MMIO32_SIZE, 0, 0);
 	return err ? err : set_mem64(vm);

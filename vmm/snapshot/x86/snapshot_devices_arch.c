@@ -11,6 +11,7 @@
 #include "devices/x86/i8042.h"
 #include "devices/x86/post_port.h"
 #include "devices/x86/rtc_cmos.h"
+#include "vmm/vm/x86/vm_devices_arch.h"
 
 int snapshot_arch_devices_save(struct vm *vm, snap_put_fn put, void *w, struct vm_misc_state *m,
 			       char *err, size_t errlen)

@@ -17,6 +17,7 @@
 #include "devices/x86/rtc_cmos.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
+#include "vmm/vm/x86/vm_devices_arch.h"
 
 struct vm_arch_devices {
 	struct i8042 i8042;
@@ -132,7 +133,7 @@ int vm_devices_ctrl_alt_del(struct vm *vm)
 	return i8042_press_ctrl_alt_del(&vm->arch_devices->i8042);
 }
 
-void vm_devices_release_cf9(struct vm *vm)
+void vm_arch_pci_before_create(struct vm *vm)
 {
 	if (has(vm, DEV_RESET_CONTROL)) {
 		reset_control_detach(&vm->arch_devices->reset_control, &vm->pio);
@@ -140,7 +141,7 @@ void vm_devices_release_cf9(struct vm *vm)
 	}
 }
 
-void vm_devices_cf9_to_pci(struct vm *vm)
+void vm_arch_pci_created(struct vm *vm)
 {
 	if (vm->arch_devices && vm->pci)
 		pci_bus_set_cf9(&vm->pci->bus, &reset_control_ops,

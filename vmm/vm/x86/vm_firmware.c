@@ -24,6 +24,7 @@
 #include "loaders/x86/firmware_vars.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
+#include "vmm/vm/x86/vm_devices_arch.h"
 
 struct vm_firmware {
 	struct firmware_image img;

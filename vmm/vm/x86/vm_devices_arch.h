@@ -1,0 +1,16 @@
+/* The x86 platform devices of vm->arch_devices (vmm/vm/x86/vm_devices_arch.c), NULL when not
+ * attached: for x86 code only (a snapshot saves them, vmm/snapshot/x86/snapshot_devices_arch.c;
+ * the firmware boot tells the RTC the RAM size, vmm/vm/x86/vm_firmware.c). */
+#ifndef VMM_VM_X86_VM_DEVICES_ARCH_H
+#define VMM_VM_X86_VM_DEVICES_ARCH_H
+
+struct vm;
+struct i8042;
+struct rtc_cmos;
+struct post_port;
+
+struct i8042 *vm_devices_i8042(struct vm *vm);
+struct rtc_cmos *vm_devices_rtc(struct vm *vm);
+struct post_port *vm_devices_post(struct vm *vm);
+
+#endif
