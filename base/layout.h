@@ -22,8 +22,8 @@
  *               first), VMGENID_ADDR (the VM generation ID's 16 bytes, direct kernel boots);
  *   boot:       KERNEL_LOAD_ADDR (no kernel segment below it), BOOT_CMDLINE_MAX.
  * The other names of x86's map (the MMIO hole, IOAPIC/LAPIC, the BOOT_* and PVH_* low-memory
- * addresses, the MP table, EBDA, ports, ISA IRQs) are x86's: generic code that still uses them
- * is listed in docs/architecture.md ("Still x86-bound"). */
+ * addresses, the MP table, EBDA, ports, ISA IRQs) are x86's, for x86 folders only: generic code
+ * reaches them through arch hooks (vmm/vm/arch_vm.h, firmware/machine.h). */
 #ifndef VMM_LAYOUT_H
 #define VMM_LAYOUT_H
 
