@@ -88,6 +88,24 @@ Test(guest_mem, alloc_places_ram_around_the_hole)
 	guest_mem_free(&m);
 }
 
+/* layout_ram_ranges() (base/layout.h): x86's split, the hole's edge exactly, and the ranges end
+ * where layout_ram_end() says. */
+Test(guest_mem, layout_ram_ranges_split_around_the_hole)
+{
+	struct layout_range r[LAYOUT_RAM_RANGES_MAX];
+	cr_assert_eq(layout_ram_ranges(MIB(256), r), 1);
+	cr_assert_eq(r[0].start, 0);
+	cr_assert_eq(r[0].size, MIB(256));
+	cr_assert_eq(layout_ram_ranges(MMIO_HOLE_START, r), 1);
+	cr_assert_eq(r[0].size, MMIO_HOLE_START);
+	cr_assert_eq(layout_ram_ranges(GIB(5), r), 2);
+	cr_assert_eq(r[0].start, 0);
+	cr_assert_eq(r[0].size, MMIO_HOLE_START);
+	cr_assert_eq(r[1].start, HIGH_RAM_START);
+	cr_assert_eq(r[1].size, GIB(5) - MMIO_HOLE_START);
+	cr_assert_eq(r[1].start + r[1].size, layout_ram_end(GIB(5)));
+}
+
 Test(guest_mem, alloc_rejects_bad_sizes)
 {
 	struct guest_mem m;
