@@ -276,61 +276,6 @@ bool machine_counts_valid(const struct machine *m)
 	       m->pci.nintx >= 0 && m->pci.nintx <= MACHINE_MAX_PCI_INTX;
 }
 
-/* ---- e820 ---- */
-
-struct e820_builder {
-	struct boot_e820_entry *out;
-	int max, n, err;
-};
-
-static void add_entry(struct e820_builder *b, uint64_t start, uint64_t end, uint32_t type)
-{
-	if (start >= end || b->err)
-		return;
-	if (b->n >= b->max) {
-		b->err = -ENOSPC;
-		return;
-	}
-	b->out[b->n++] = (struct boot_e820_entry){.addr = start, .size = end - start, .type = type};
-}
-
-/* [start, end) as RAM, minus the reserved window [rs, re) (x86: [EBDA_START, 1 MiB)). */
-static void add_ram(struct e820_builder *b, uint64_t start, uint64_t end, uint64_t rs, uint64_t re)
-{
-	add_entry(b, start, end < rs ? end : rs, E820_RAM);
-	add_entry(b, start > re ? start : re, end, E820_RAM);
-}
-
-/* Insertion sort by address: the table holds a handful of entries. */
-static void sort_entries(struct boot_e820_entry *e, int n)
-{
-	for (int i = 1; i < n; i++) {
-		struct boot_e820_entry cur = e[i];
-		int j = i - 1;
-		while (j >= 0 && e[j].addr > cur.addr) {
-			e[j + 1] = e[j];
-			j--;
-		}
-		e[j + 1] = cur;
-	}
-}
-
-int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max)
-{
-	struct e820_builder b = {.out = out, .max = max};
-	if (!m || !out || max < 0 || !machine_counts_valid(m))
-		return -EINVAL;
-	struct machine_range r = machine_arch_reserved();
-	for (int i = 0; i < m->nram; i++)
-		add_ram(&b, m->ram[i].base, m->ram[i].base + m->ram[i].size, r.base,
-			r.base + r.size);
-	add_entry(&b, r.base, r.base + r.size, E820_RESERVED); /* none when r.size is 0 */
-	if (b.err)
-		return b.err;
-	sort_entries(out, b.n);
-	return b.n;
-}
-
 /* ---- command line ---- */
 
 /* Linux's memparse() syntax, as the current entries use it: "4K", "1M", or bytes. */

@@ -8,7 +8,7 @@
  *   - the e820 map (machine_e820(), for the zero page, firmware/x86/boot_params.h);
  *   - the PVH memory map (machine_pvh_memmap()) and the PVH module order (machine_dtb_module());
  *   - the extra MP-table interrupt entries (machine_mp_irqs(), machine_write_mptable());
- *     these two in firmware/x86/machine_x86.h;
+ *     these three in firmware/x86/machine_x86.h;
  *   - the kernel command line with its virtio_mmio.device= entries (machine_cmdline());
  *   - a flattened device tree (firmware/fdt.h).
  *
@@ -57,8 +57,6 @@
 #ifndef FIRMWARE_MACHINE_H
 #define FIRMWARE_MACHINE_H
 
-#include <asm/bootparam.h> /* struct boot_e820_entry */
-#include <asm/e820.h>	   /* E820_RAM, E820_RESERVED */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -238,15 +236,10 @@ void machine_set_cmdline(struct machine *m, const char *cmdline);
 bool machine_counts_valid(const struct machine *m);
 
 /* The low memory the architecture keeps from the guest's allocator whether or not RAM backs it,
- * reserved in every map the guest gets (the e820, the FDT's reservation block): x86's
+ * reserved in every map the guest gets (x86's e820, the FDT's reservation block): x86's
  * [EBDA_START, 1 MiB), the EBDA and the legacy VGA and ROM area (MP table, ACPI tables); size 0
  * where there is none. firmware/<arch>/machine_<arch>.c. */
 struct machine_range machine_arch_reserved(void);
-
-/* The e820 map: RAM outside machine_arch_reserved() usable, that range reserved (always
- * listed); sorted by address. Returns the number of entries, -ENOSPC when
- * `max` is too small, -EINVAL for a NULL argument. */
-int machine_e820(const struct machine *m, struct boot_e820_entry *out, int max);
 
 /* Writes into `buf` (size `cap`) the command line the guest gets: m->cmdline, then one
  * "virtio_mmio.device=<size>@0x<base>:<pin>" per window (Linux's virtio_mmio driver syntax;

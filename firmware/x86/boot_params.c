@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "firmware/x86/machine_x86.h"
 
 #define LOADER_TYPE_UNDEFINED 0xFF /* boot.rst: "0xFF if no assigned ID" */
 

@@ -3,6 +3,7 @@
 
 #include "base/layout.h"
 #include "firmware/machine.h"
+#include "firmware/x86/machine_x86.h"
 
 /* The e820 map of a machine whose RAM is `mem`'s regions (what the VM describes). The generator
  * never touches guest memory, so regions can describe more RAM than the test has: any non-NULL

@@ -4,6 +4,7 @@
 
 #include "firmware/machine.h"
 #include "firmware/x86/boot_params.h"
+#include "firmware/x86/machine_x86.h"
 #include "tests/unit/fixtures/boot_fixtures.h"
 
 static struct guest_mem mem;

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "firmware/machine.h"
+#include "firmware/x86/machine_x86.h"
 #include "firmware/x86/pvh.h"
 #include "tests/unit/fixtures/boot_fixtures.h"
 
