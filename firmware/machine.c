@@ -1,4 +1,5 @@
-/* The machine description and its x86 generators (see machine.h). */
+/* The machine description and its generic generators (see machine.h; x86's:
+ * firmware/x86/machine_x86.c). */
 #include "firmware/machine.h"
 
 #include <errno.h>

@@ -1,7 +1,8 @@
-/* What the VM's generic code (vm.c, vcpu.c, vm_devices.c, vm_virtio_devices.c) asks of the
- * architecture: its platform devices, a vCPU's set-up, the boot vCPU's registers, the guest's
- * address width. Implemented in vmm/vm/<arch>/ (x86: vm_arch.c, vm_devices_arch.c); only vmm/vm
- * includes it. */
+/* What the VM's generic code (vm.c, vcpu.c, vm_devices.c, vm_pci.c, vm_virtio_devices.c) asks of
+ * the architecture: its platform devices, a vCPU's set-up, the boot vCPU's registers, the
+ * guest's address width, the console UART's and the boot timer's places, the PCI bus's
+ * configuration ports. Implemented in vmm/vm/<arch>/ (x86: vm_arch.c, vm_devices_arch.c,
+ * vm_pci_arch.c); only vmm/vm includes it. */
 #ifndef VMM_VM_ARCH_VM_H
 #define VMM_VM_ARCH_VM_H
 
