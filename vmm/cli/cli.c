@@ -10,6 +10,7 @@
 
 #include "base/host_path.h"
 #include "base/layout.h"
+#include "base/options.h"
 #include "base/parse.h"
 #include "firmware/fdt.h"
 #include "host/sandbox/sandbox.h"
@@ -501,33 +502,43 @@ static enum cli_result parse_mem(const char *arg, struct vm_config *cfg)
 	return CLI_RUN;
 }
 
-/* One item of --cpus: "N" or "boot=N" (the vCPUs present at boot), "max=M" (possible ones). */
-static int cpus_item(const char *item, uint64_t *boot, uint64_t *max)
+struct cpus_arg {
+	uint64_t boot, max;
+};
+
+/* boot=N or max=M of --cpus: a whole number of vCPUs from 1 to VM_MAX_CPUS. */
+static int cpus_set(void *dst, const char *key, const char *value, char *err, size_t errlen)
 {
-	const char *v = item;
-	uint64_t *out = boot;
-	if (!strncmp(item, "boot=", 5))
-		v = item + 5;
-	else if (!strncmp(item, "max=", 4))
-		v = item + 4, out = max;
-	return parse_uint(v, 1, VM_MAX_CPUS, out);
+	struct cpus_arg *c = dst;
+	uint64_t *out = strcmp(key, "max") ? &c->boot : &c->max;
+	if (!parse_uint(value, 1, VM_MAX_CPUS, out))
+		return 0;
+	snprintf(err, errlen, "%s=%.32s is not a whole number from 1 to %d", key, value,
+		 VM_MAX_CPUS);
+	return -EINVAL;
 }
 
 /* --cpus N, or Cloud Hypervisor's --cpus boot=N,max=M (also N,max=M): a maximum gives vCPU
- * hotplug (vmm/vm/cpu_hotplug.h), vCPUs 1..M-1 added and removed at run time. */
+ * hotplug (vmm/vm/cpu_hotplug.h), vCPUs 1..M-1 added and removed at run time. Through the one
+ * option parser (base/options.h): a bare N is the first item's value of "boot". */
 static enum cli_result parse_cpus(const char *arg, struct vm_config *cfg)
 {
-	char buf[64];
-	uint64_t boot = 0, max = 0;
-	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
-		return usage_error("--cpus %s: too long", arg);
-	char *save = NULL;
-	for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-		if (cpus_item(it, &boot, &max))
-			return usage_error("--cpus %s: N, or boot=N,max=M, each a whole number "
-					   "from 1 to 64",
-					   arg);
+	static const struct opt_key keys[] = {
+	    {"boot", 0, cpus_set}, {"max", 0, cpus_set}, {NULL, 0, NULL}};
+	struct cpus_arg c = {0, 0};
+	struct opt_items items = {0};
+	char err[128] = "", why[256];
+	bool keyed = !strncmp(arg, "boot=", 5) || !strncmp(arg, "max=", 4);
+	int r = opts_split(arg, keyed ? NULL : "boot", &items, err, sizeof(err));
+	if (!r)
+		r = opts_parse_items(&items, keys, &c, "expected N or boot=N,max=M", err,
+				     sizeof(err));
+	opt_items_free(&items);
+	if (r) {
+		snprintf(why, sizeof(why), "%.64s: %s", arg, err);
+		return usage_error("--cpus %s", why);
 	}
+	uint64_t boot = c.boot, max = c.max;
 	if (!boot)
 		return usage_error("--cpus %s: the vCPU count is missing (boot=N)", arg);
 	if (max && max < boot)

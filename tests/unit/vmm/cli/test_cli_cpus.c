@@ -1,6 +1,7 @@
 /* --cpus (vmm/cli/cli.c): N (no vCPU hotplug), Cloud Hypervisor's boot=N,max=M and N,max=M (vCPU
  * hotplug, also with M = N); a maximum below the
- * boot count, a missing count, an unknown item, out-of-range numbers, and vCPU hotplug with
+ * boot count, a missing count, an unknown item, a key given twice (base/options.h parses it),
+ * out-of-range numbers, and vCPU hotplug with
  * --acpi off or --smt are refused. */
 #include <criterion/criterion.h>
 
@@ -36,8 +37,8 @@ Test(cli_cpus, boot_and_max)
 Test(cli_cpus, refusals, .init = quiet)
 {
 	struct vm_config c;
-	char *bad[] = {"boot=4,max=2", "max=2", "boot=0,max=2", "1,max=65", "boot=1,bogus=2",
-		       "boot=,max=2",  "",	"1,,max=2x"};
+	char *bad[] = {"boot=4,max=2", "max=2", "boot=0,max=2", "1,max=65",	 "boot=1,bogus=2",
+		       "boot=,max=2",  "",	"1,,max=2x",	"boot=2,boot=3", "2,max=4,max=4"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(PARSE(&c, "-k", "x", "--cpus", bad[i]), CLI_EXIT_USAGE, "%s", bad[i]);
 	cr_assert_eq(PARSE(&c, "-k", "x", "--cpus", "boot=1,max=2", "--acpi", "off"),
