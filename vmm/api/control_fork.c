@@ -198,12 +198,13 @@ static int overlay_dirs(const struct fork_call *k, int s, const char *own, char 
 		r = p ? abs_folder(p, other, sizeof(other)) : 0;
 		elsewhere |= p && !r && strcmp(other, base);
 	}
-	if (!r && elsewhere && strpbrk(base, ":,")) {
-		snprintf(
-		    err, errlen,
-		    "disk_snapshots: drive %s: its overlays in another folder would need "
-		    "backing_dirs=%s, which cannot hold a ':' or ',': put them beside the file",
-		    d->drive_id, base);
+	/* ':' separates backing_dirs' folders (virtio/blk/options.c); a comma is any other byte */
+	if (!r && elsewhere && strchr(base, ':')) {
+		snprintf(err, errlen,
+			 "disk_snapshots: drive %s: its overlays in another folder would need "
+			 "backing_dirs=%s, a folder list that cannot hold a ':': put them beside "
+			 "the file",
+			 d->drive_id, base);
 		return -EINVAL;
 	}
 	int n = r ? 0
