@@ -347,7 +347,6 @@ static int api_check_vfio(const json_t *body, const char *id, const struct devic
 						  {"pci_segment", API_JSON_UINT, false},
 						  {NULL, 0, false}};
 	struct dev_vfio_cfg c = {0};
-	char arg[DEV_VFIO_PATH_MAX + sizeof(KIND_VFIO) + 64];
 	(void)id, (void)ctx;
 	int r = api_json_check(body, f, err, errlen);
 	if (r)
@@ -360,10 +359,10 @@ static int api_check_vfio(const json_t *body, const char *id, const struct devic
 	const char *bid = api_json_str(body, "id", "");
 	if (bid[0] && (r = api_json_check_id(bid, err, errlen)))
 		return r;
-	if (strchr(api_json_str(body, "path", ""), ','))
-		return fail_rc(-EINVAL, err, errlen, "path: not a PCI device's sysfs path");
-	snprintf(arg, sizeof(arg), KIND_VFIO "%s", api_json_str(body, "path", ""));
-	r = dev_vfio_parse(&c, arg, err, errlen);
+	struct opt_items items = {0}; /* the body's path as the record's item: any text */
+	r = opt_items_add(&items, "vfio", api_json_str(body, "path", ""));
+	r = r ? fail_rc(r, err, errlen, "out of memory") : add_items(&c, &items, err, errlen);
+	opt_items_free(&items);
 	if (r)
 		return r;
 	*doc = bid[0] ? json_pack("{s:s, s:s}", "path", c.path[0], "id", bid)

@@ -107,6 +107,15 @@ Test(api_vfio, each_put_adds_one_device)
 	cr_assert_str_eq(built.path[3], DEV(4));
 }
 
+/* The body's path is the record's item as it is (no option string in between): a comma in it is
+ * no separator, only a path that names no PCI device. */
+Test(api_vfio, a_path_with_a_comma_is_no_pci_device)
+{
+	cr_assert_eq(put("{\"path\": \"" DEV(1) ",id=x\"}"), -EINVAL);
+	cr_assert(strstr(err, "PCI"), "%s", err);
+	cr_assert_eq(json_array_size(section()), 0);
+}
+
 Test(api_vfio, config_file_takes_a_list)
 {
 	json_t *root = json_loads(
