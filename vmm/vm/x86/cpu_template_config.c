@@ -17,8 +17,10 @@ const char *cpu_template_static_names(void)
 
 bool cpu_template_static_known(const char *name)
 {
-	struct cpu_template t;
-	return !cpu_template_static(name, &t);
+	struct cpu_template *t; /* ~27 KiB: on the heap, not an API thread's stack */
+	bool known = !cpu_template_new_static(name, &t);
+	free(t);
+	return known;
 }
 
 int cpu_template_new_static(const char *name, struct cpu_template **out)
