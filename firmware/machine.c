@@ -231,6 +231,19 @@ int machine_set_acpi_pm(struct machine *m, uint16_t port)
 	return 0;
 }
 
+#define ACPI_PM1_PORTS 12 /* PM1_STS .. PM_TMR (devices/acpi_pm1.h) */
+
+int machine_set_acpi_pm1(struct machine *m, uint16_t port, uint32_t sci_pin)
+{
+	struct machine_irq sci;
+	if (port == 0 || port > 0x10000 - ACPI_PM1_PORTS || sci_pin >= 16)
+		return fail(m, -EINVAL);
+	if (make_irq(m, sci_pin, MACHINE_IRQ_LEVEL, MACHINE_IRQ_HIGH, &sci))
+		return m->err;
+	m->acpi_pm1 = (struct machine_acpi_pm1){.present = true, .base = port, .sci = sci};
+	return 0;
+}
+
 int machine_set_acpi_ged(struct machine *m, uint64_t base, uint64_t size, uint32_t pin)
 {
 	struct machine_irq irq;

@@ -128,6 +128,15 @@ struct machine_pci {
 	uint32_t hotplug_slots;
 };
 
+/* ACPI fixed hardware (legacy BIOS boots): the PM1 event block at `base`, the PM1 control block at
+ * base + 4 and the PM timer at base + 8 (devices/acpi_pm1.h), and the SCI's line. With it the
+ * FADT is a full one, not hardware-reduced (firmware/acpi/acpi.h says why). */
+struct machine_acpi_pm1 {
+	bool present;
+	uint64_t base;
+	struct machine_irq sci;
+};
+
 /* A device found by address only (no interrupt): test-exit port, boot timer. */
 struct machine_simple_dev {
 	bool present;
@@ -157,6 +166,7 @@ struct machine {
 	bool i8042;			      /* PC keyboard controller, 0x60/0x64, IRQ 1 */
 	bool rtc;			      /* CMOS clock, 0x70-0x71 */
 	struct machine_simple_dev acpi_pm;    /* ACPI sleep registers (devices/x86/acpi_pm.h) */
+	struct machine_acpi_pm1 acpi_pm1;     /* ACPI fixed hardware; present: acpi_pm is unused */
 	struct machine_mmio_dev
 	    acpi_ged;		  /* Generic Event Device (devices/acpi_ged.h); size 0: none */
 	uint64_t vmgenid;	  /* the VM generation ID's address (devices/vmgenid.h); 0: none */
@@ -214,6 +224,9 @@ void machine_set_i8042(struct machine *m);
 void machine_set_rtc(struct machine *m);
 /* The ACPI sleep control (port) and status (port + 1) registers: the FADT points at them. */
 int machine_set_acpi_pm(struct machine *m, uint16_t port);
+/* ACPI fixed hardware instead: the PM1 block and PM timer at `port` (ACPI_PM1_LEN ports) and the
+ * SCI on ISA line `sci_pin` (< 16; level, active high, as QEMU's pc has it). */
+int machine_set_acpi_pm1(struct machine *m, uint16_t port, uint32_t sci_pin);
 /* The ACPI Generic Event Device: its event register at `base` (`size` bytes) and its line (an
  * edge, active high) on controller input `pin`. */
 int machine_set_acpi_ged(struct machine *m, uint64_t base, uint64_t size, uint32_t pin);

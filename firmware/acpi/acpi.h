@@ -4,24 +4,37 @@
  * cannot tell it about, and power the VM off (ACPI 6.5):
  *   RSDP (revision 2) -> XSDT -> FADT, MADT, MCFG (with a PCI host bridge);
  *   FADT -> DSDT (X_DSDT).
- * The FADT is hardware-reduced (§4.1, HW_REDUCED_ACPI), as Firecracker, Cloud Hypervisor and
- * QEMU microvm make theirs: no PM1 blocks, SCI, PM timer or FACS to emulate; sleep and
- * power-off go through the FADT's SLEEP_CONTROL_REG/SLEEP_STATUS_REG, which point at the small
- * port device of devices/x86/acpi_pm.h. Linux (arch/x86/kernel/acpi/boot.c) then skips the PIT
- * and the 8259s and routes every interrupt through the IOAPIC of the MADT, taking each device's
- * trigger and polarity from its _CRS.
+ * The FADT of a direct kernel boot is hardware-reduced (§4.1, HW_REDUCED_ACPI), as Firecracker,
+ * Cloud Hypervisor and QEMU microvm make theirs: no PM1 blocks, SCI, PM timer or FACS to emulate;
+ * sleep and power-off go through the FADT's SLEEP_CONTROL_REG/SLEEP_STATUS_REG, which point at
+ * the small port device of devices/x86/acpi_pm.h. Linux (arch/x86/kernel/acpi/boot.c) then skips
+ * the PIT and the 8259s and routes every interrupt through the IOAPIC of the MADT, taking each
+ * device's trigger and polarity from its _CRS.
+ *
+ * A legacy BIOS boot (SeaBIOS; m->acpi_pm1) gets a full FADT instead, as QEMU's pc machine: PM1a
+ * event and control blocks and the PM timer (devices/acpi_pm1.h), the SCI on an ISA line (level,
+ * active high, an MADT override says so), a FACS (X_FIRMWARE_CTRL), the MADT's PCAT_COMPAT flag,
+ * and
+ * \_S5_ = 0, the PM1 control block's soft off. The reason is the 8259s: a BIOS leaves them
+ * unmasked at its real-mode vectors with LINT0 in ExtINT mode, and a kernel entered at its 32-bit
+ * entry by a boot loader (GRUB for BIOS) skips the setup code that masks them. Under a
+ * hardware-reduced FADT Linux 6.1 never touches the 8259s (null_legacy_pic), so the BIOS's timer
+ * tick arrives as vector 8 at the first local_irq_enable() and the kernel dies of a "double
+ * fault". With fixed hardware Linux masks the 8259s and moves their vectors, as on QEMU. A UEFI
+ * boot keeps the hardware-reduced FADT (OVMF masks the 8259s at ExitBootServices; Cloud
+ * Hypervisor gives its UEFI firmware a hardware-reduced FADT too).
  *
  * The DSDT describes: the vCPUs (ACPI0007, _UID = the MADT's processor UID), the UARTs
  * (PNP0501), the i8042 (PNP0303) and the CMOS clock (PNP0B00) when present, each virtio-mmio
  * window (LNRO0005 with Memory32Fixed + Interrupt, as QEMU microvm describes them), the PCI host
  * bridge (PNP0A08/PNP0A03 with its bus, memory and I/O windows in _CRS and a _PRT for INTx)
  * with a PNP0C02 device reserving the ECAM window (Linux uses MCFG's ECAM only when the window
- * is reserved so), \_S5_ (SLP_TYP 5), and with m->acpi_ged a Generic Event Device (ACPI0013)
- * whose _EVT notifies the power button \_SB.PWRB (PNP0C0C), and with m->vmgenid too (it needs
- * the GED) the VM generation counter \_SB.VGEN (_HID "VMGENCTR", _CID "VM_Gen_Counter": the IDs
- * Linux's vmgenid driver and Windows match; ADDR = Package { low, high } of the ID's address, as
- * Microsoft's "Virtual Machine Generation ID" paper asks), which _EVT notifies (0x80) when the
- * ID changed. */
+ * is reserved so), \_S5_ (SLP_TYP 5, or 0 with fixed hardware), and with m->acpi_ged a Generic
+ * Event Device (ACPI0013) whose _EVT notifies the power button \_SB.PWRB (PNP0C0C), and with
+ * m->vmgenid too (it needs the GED) the VM generation counter \_SB.VGEN (_HID "VMGENCTR", _CID
+ * "VM_Gen_Counter": the IDs Linux's vmgenid driver and Windows match; ADDR = Package { low, high }
+ * of the ID's address, as Microsoft's "Virtual Machine Generation ID" paper asks), which _EVT
+ * notifies (0x80) when the ID changed. */
 #ifndef FIRMWARE_ACPI_ACPI_H
 #define FIRMWARE_ACPI_ACPI_H
 
@@ -34,7 +47,10 @@
 
 /* SLP_TYP of S5 in \_S5_, and what the guest writes to the sleep control register for it
  * (§4.8.3.7: SLP_TYP in bits 4:2, SLP_EN bit 5). */
-#define ACPI_S5_TYPE	     5
+#define ACPI_S5_TYPE 5
+/* SLP_TYPa of S5 with fixed hardware (m->acpi_pm1): the PM1 control block's soft off, 0 as on
+ * the PIIX4 and ICH9 (devices/acpi_pm1.h). */
+#define ACPI_PM1_S5_TYPE     0
 #define ACPI_SLEEP_TYP_SHIFT 2
 #define ACPI_SLEEP_TYP_MASK  0x1C
 #define ACPI_SLEEP_EN	     0x20
@@ -48,6 +64,7 @@
 /* Guest addresses of the tables acpi_build() wrote (0: not written). */
 struct acpi_layout {
 	uint64_t rsdp, xsdt, fadt, madt, dsdt, mcfg;
+	uint64_t facs; /* with fixed hardware (m->acpi_pm1) only, else 0 (a blob's: offset 0 too) */
 	uint64_t vmgenid_ptr; /* the DSDT's 4-byte VM generation ID address to patch; 0: none */
 	size_t len;	      /* bytes used from the start of the buffer */
 };

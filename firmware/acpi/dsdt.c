@@ -293,13 +293,15 @@ static void write_ged(struct aml_buf *b, const struct machine *m)
 	aml_end(b, dev);
 }
 
-/* \_S5_ (§7.4.2): SLP_TYPa, SLP_TYPb, two reserved. Only SLP_TYPa counts when hardware-reduced. */
-static void write_s5(struct aml_buf *b)
+/* \_S5_ (§7.4.2): SLP_TYPa, SLP_TYPb, two reserved. Only SLP_TYPa counts when hardware-reduced,
+ * and there is no PM1b block either. */
+static void write_s5(struct aml_buf *b, const struct machine *m)
 {
+	uint8_t typ = m->acpi_pm1.present ? ACPI_PM1_S5_TYPE : ACPI_S5_TYPE;
 	aml_name(b, "\\_S5");
 	size_t pkg = aml_package_begin(b, 4);
-	aml_int(b, ACPI_S5_TYPE);
-	aml_int(b, ACPI_S5_TYPE);
+	aml_int(b, typ);
+	aml_int(b, typ);
 	aml_int(b, 0);
 	aml_int(b, 0);
 	aml_end(b, pkg);
@@ -321,8 +323,8 @@ size_t acpi_write_dsdt(struct aml_buf *b, const struct machine *m)
 	if (m->acpi_ged.size)
 		write_ged(b, m);
 	aml_end(b, sb);
-	if (m->acpi_pm.present)
-		write_s5(b);
+	if (m->acpi_pm.present || m->acpi_pm1.present)
+		write_s5(b, m);
 	acpi_table_end(b, off);
 	return m->vmgenid_by_firmware && !b->err ? b->tracked : 0;
 }

@@ -217,6 +217,8 @@ static void take_machine(struct fz_in *in, struct machine *m)
 	m->acpi_ged.base = fz_u64(in), m->acpi_ged.size = fz_u64(in);
 	m->acpi_ged.irq = take_irq(in);
 	m->vmgenid = fz_u64(in); /* any value: the DSDT writes it as two 32-bit halves */
+	m->acpi_pm1.present = fz_bool(in), m->acpi_pm1.base = fz_u64(in);
+	m->acpi_pm1.sci = take_irq(in);
 }
 
 static void check_e820(const struct machine *m)

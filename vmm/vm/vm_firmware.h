@@ -15,6 +15,11 @@ struct fw_cfg;
  * or -errno, the reason logged. */
 int vm_firmware_open(struct vm *vm, bool boot);
 
+/* After vm_firmware_open(): whether --firmware is a legacy BIOS (SeaBIOS: an image that fits the
+ * BIOS window below 1 MiB), not UEFI. A BIOS boot's machine gets ACPI fixed hardware, because a
+ * BIOS leaves the 8259s unmasked (firmware/acpi/acpi.h says why); false without --firmware. */
+bool vm_firmware_legacy_bios(const struct vm *vm);
+
 /* Once RAM, the vCPUs and the legacy devices exist: the ROM slot (`with_kvm`), the shadow copy
  * at 0xE0000, fw_cfg and the debug console on the port bus. Returns 0 or the exit status. */
 int vm_firmware_setup(struct vm *vm, bool with_kvm);

@@ -140,15 +140,20 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #define PORT_DEBUG_EXIT 0xF4
 #define PORT_BOOT_TIMER 0x3F0 /* older Firecracker boot-timer port */
 #define PORT_PCI_CONFIG 0xCF8
-#define PORT_ACPI_PM	0x600 /* ACPI sleep control/status registers, as Cloud Hypervisor's */
+/* ACPI: the sleep control/status registers of a direct or UEFI boot (as Cloud Hypervisor's), or
+ * a BIOS boot's PM1 block and PM timer (devices/acpi_pm1.h; where QEMU's q35 has its ICH9's). */
+#define PORT_ACPI_PM 0x600
 
 /* The chipset's reset control register, inside the PCI window (devices/x86/reset_control.h) */
 #define PORT_RESET_CONTROL 0xCF9
 
 /* ISA IRQs wired to the same IOAPIC pin number. */
-#define IRQ_KBD		  1 /* i8042 keyboard */
-#define IRQ_ACPI_GED	  3 /* the Generic Event Device's edge (COM2's ISA line: no COM2 here) */
-#define IRQ_COM1	  4
+#define IRQ_KBD	     1 /* i8042 keyboard */
+#define IRQ_ACPI_GED 3 /* the Generic Event Device's edge (COM2's ISA line: no COM2 here) */
+#define IRQ_COM1     4
+/* A BIOS boot's SCI (level, active high, as QEMU's pc has it); virtio-mmio window 3's line too,
+ * shared: nothing raises the SCI (devices/acpi_pm1.h). */
+#define IRQ_ACPI_SCI	  9
 #define PCI_INTX_IRQ_BASE 20 /* INTA..INTD of bus 0 after swizzling: pins 20-23 */
 
 #endif

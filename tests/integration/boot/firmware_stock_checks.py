@@ -34,8 +34,9 @@ STALL = int(os.environ.get("FW_STOCK_STALL", "60"))
 # starts the firmware again, vmm/vm/reboot.h), and the second boot ends: under OVMF it waits for
 # the power button, which the test presses (`vmmctl power-button`), then powers off (`poweroff
 # -f`: Linux under UEFI with hardware-reduced ACPI asks the firmware's ResetSystem, which writes
-# the PIIX4 PM's PM1_CNT); under SeaBIOS it powers off (`poweroff -f`, the FADT's sleep
-# register). Either way the VMM exits 0. QEMU's boot ends with `reboot -f` (-no-reboot).
+# the PIIX4 PM's PM1_CNT); under SeaBIOS it powers off (`poweroff -f`: ACPI S5 through the PM1a
+# control block of a BIOS boot's full FADT, devices/acpi_pm1.h). Either way the VMM exits 0.
+# QEMU's boot ends with `reboot -f` (-no-reboot).
 ENDS = {"ovmf": "button", "seabios": "poweroff"}
 
 

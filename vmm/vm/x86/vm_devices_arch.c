@@ -1,6 +1,7 @@
 /* The PC platform devices every x86 guest gets beside COM1 (vm_devices.c): i8042, CMOS/RTC,
- * POST port, reset control (port 0xCF9), the optional isa-debug-exit and the ACPI PM registers;
- * COM1's and the boot timer's ports (vmm/vm/arch_vm.h). */
+ * POST port, reset control (port 0xCF9), the optional isa-debug-exit and the ACPI registers (the
+ * sleep registers of a direct or UEFI boot, a BIOS boot's PM1 block and PM timer); COM1's and the
+ * boot timer's ports (vmm/vm/arch_vm.h). */
 #include "vmm/vm/arch_vm.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #include "base/layout.h"
 #include "base/log.h"
+#include "devices/acpi_pm1.h"
 #include "devices/x86/acpi_pm.h"
 #include "devices/x86/debug_exit.h"
 #include "devices/x86/i8042.h"
@@ -16,6 +18,7 @@
 #include "devices/x86/reset_control.h"
 #include "devices/x86/rtc_cmos.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_firmware.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/x86/vm_devices_arch.h"
 
@@ -25,6 +28,7 @@ struct vm_arch_devices {
 	struct post_port post;
 	struct debug_exit debug_exit;
 	struct acpi_pm acpi_pm;
+	struct acpi_pm1 acpi_pm1;
 	struct reset_control reset_control;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
@@ -36,6 +40,7 @@ enum {
 	DEV_DEBUG_EXIT = 8,
 	DEV_ACPI_PM = 16,
 	DEV_RESET_CONTROL = 32, /* its own port 0xCF9; with a PCI bus the bus passes it on */
+	DEV_ACPI_PM1 = 64,
 };
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
@@ -44,6 +49,31 @@ static void kvm_irq_set(void *opaque, unsigned gsi, int level)
 	int err = kvm_irq_line(&vm->kvm, gsi, level);
 	if (err)
 		log_debug("KVM_IRQ_LINE %u: %s", gsi, strerror(-err));
+}
+
+/* The hardware-reduced sleep registers of a direct or UEFI boot: the guest's ACPI power-off. */
+static int attach_acpi_pm(struct vm *vm, struct vm_arch_devices *d)
+{
+	int err = acpi_pm_attach(&d->acpi_pm, &vm->pio, PORT_ACPI_PM, &vm->control);
+	if (err)
+		return err;
+	d->attached |= DEV_ACPI_PM;
+	return machine_set_acpi_pm(&vm->machine, PORT_ACPI_PM);
+}
+
+/* A legacy BIOS boot's fixed hardware, for its full FADT (firmware/acpi/acpi.h says why). */
+static int attach_acpi_pm1(struct vm *vm, struct vm_arch_devices *d)
+{
+	int err = acpi_pm1_init(&d->acpi_pm1, &vm->control, "acpi-pm1");
+	if (err)
+		return err;
+	d->attached |= DEV_ACPI_PM1;
+	if ((err = acpi_pm1_claim(&d->acpi_pm1, &vm->pio, PORT_ACPI_PM, ACPI_PM1_LEN))) {
+		log_error("acpi-pm1: cannot claim ports 0x%x-0x%x: %s", PORT_ACPI_PM,
+			  PORT_ACPI_PM + ACPI_PM1_LEN - 1, strerror(-err));
+		return err;
+	}
+	return machine_set_acpi_pm1(&vm->machine, PORT_ACPI_PM, IRQ_ACPI_SCI);
 }
 
 static int attach_all(struct vm *vm, struct vm_arch_devices *d)
@@ -72,13 +102,9 @@ static int attach_all(struct vm *vm, struct vm_arch_devices *d)
 		d->attached |= DEV_DEBUG_EXIT;
 		machine_set_test_exit(&vm->machine, PORT_DEBUG_EXIT, DEBUG_EXIT_NR_PORTS);
 	}
-	if (!vm->cfg->acpi_off) { /* the FADT's sleep registers: the guest's ACPI power-off */
-		if ((err = acpi_pm_attach(&d->acpi_pm, &vm->pio, PORT_ACPI_PM, &vm->control)))
-			return err;
-		d->attached |= DEV_ACPI_PM;
-		machine_set_acpi_pm(&vm->machine, PORT_ACPI_PM);
-	}
-	return 0;
+	if (vm->cfg->acpi_off)
+		return 0;
+	return vm_firmware_legacy_bios(vm) ? attach_acpi_pm1(vm, d) : attach_acpi_pm(vm, d);
 }
 
 int vm_arch_devices_attach(struct vm *vm)
@@ -97,6 +123,8 @@ void vm_arch_devices_destroy(struct vm *vm)
 		return;
 	if (d->attached & DEV_ACPI_PM)
 		acpi_pm_detach(&d->acpi_pm, &vm->pio);
+	if (d->attached & DEV_ACPI_PM1)
+		acpi_pm1_destroy(&d->acpi_pm1);
 	if (d->attached & DEV_DEBUG_EXIT)
 		debug_exit_detach(&d->debug_exit, &vm->pio);
 	if (d->attached & DEV_RESET_CONTROL)

@@ -76,6 +76,11 @@ int vm_firmware_open(struct vm *vm, bool boot)
 	return err;
 }
 
+bool vm_firmware_legacy_bios(const struct vm *vm)
+{
+	return vm->firmware && vm->firmware->img.size <= FIRMWARE_SHADOW_MAX;
+}
+
 /* etc/e820: the RAM regions as they are (QEMU's layout); SeaBIOS and OVMF reserve their own
  * areas inside them. */
 static int add_memory_map(struct fw_cfg *c, const struct guest_mem *mem)
@@ -196,7 +201,7 @@ static int setup_fw_cfg(struct vm *vm, struct vm_firmware *f)
  * for the PIIX3 ISA bridge and the PAM registers. Needs the PCI bus (a --transport pci device). */
 static int setup_uefi_platform(struct vm *vm, struct vm_firmware *f)
 {
-	if (f->img.size <= FIRMWARE_SHADOW_MAX)
+	if (vm_firmware_legacy_bios(vm))
 		return 0;
 	if (!vm->pci) {
 		log_warn("--firmware %s: a UEFI firmware needs the PCI bus: give a device "

@@ -1,9 +1,10 @@
 /* The ACPI tables of firmware/acpi/acpi.h for machines of 1 to 254 vCPUs with virtio-mmio
  * windows and a PCI bridge: every pointer leads to a table whose length and checksum hold, the
  * MADT has one enabled local APIC per vCPU and the IOAPIC, the FADT is hardware-reduced with
- * its sleep registers, the DSDT names each device; and Debian's iasl disassembles every table
- * without an error (skipped without acpica-tools). The tables are ours, never parsed from
- * outside, so they need no fuzz target. */
+ * its sleep registers (a BIOS boot's: full, with its fixed-hardware blocks, the SCI and a FACS),
+ * the DSDT names each device; and Debian's iasl disassembles every table without an error (skipped
+ * without acpica-tools). The tables are ours, never parsed from outside, so they need no fuzz
+ * target. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -246,6 +247,103 @@ Test(acpi, refuses_what_it_cannot_describe)
 	cr_assert_eq(acpi_build(&m, GPA, buf, sizeof(buf), &l), -EINVAL, "no CPU");
 }
 
+/* The MADT's interrupt source overrides of ISA IRQ `src`: how many, and the last one's flags. */
+static int overrides(const uint8_t *madt, uint32_t src, uint16_t *flags)
+{
+	uint32_t mlen = (uint32_t)le(madt + 4, 4);
+	int n = 0;
+	for (uint32_t off = 44; off < mlen; off += madt[off + 1])
+		if (madt[off] == 2 && madt[off + 3] == src) {
+			cr_assert_eq(le(madt + off + 4, 4), src, "ISA IRQs keep their GSI");
+			*flags = (uint16_t)le(madt + off + 8, 2);
+			n++;
+		}
+	return n;
+}
+
+/* A Generic Address Structure in port space: `bits` wide at `port`. */
+static void gas_port(const uint8_t *g, uint64_t port, int bits)
+{
+	cr_assert_eq(g[0], 1, "system I/O");
+	cr_assert_eq(g[1], bits);
+	cr_assert_eq(le(g + 4, 8), port);
+}
+
+/* A BIOS boot's fixed hardware (firmware/acpi/acpi.h says why): a full FADT whose blocks are
+ * devices/acpi_pm1.h's, the SCI on IRQ 9 (level, high: one override, whether or not virtio-mmio
+ * window 3 shares the line), a 64-byte aligned FACS, PCAT_COMPAT, \_S5_ = 0. */
+static void check_fixed_hw(int nvirtio)
+{
+	struct machine m;
+	pc_machine(&m, 2, nvirtio, 2);
+	m.acpi_pm = (struct machine_simple_dev){0};
+	cr_assert_eq(machine_set_acpi_pm1(&m, PORT_ACPI_PM, IRQ_ACPI_SCI), 0);
+	struct acpi_layout l = build(&m);
+
+	const uint8_t *fadt = table(&l, l.fadt, "FACP");
+	uint32_t flags = (uint32_t)le(fadt + 112, 4);
+	cr_assert_eq(flags & (1u << 20), 0, "not hardware-reduced");
+	cr_assert_eq(flags, 0x35, "WBINVD, PROC_C1, no fixed power or sleep button");
+	cr_assert_eq(le(fadt + 46, 2), IRQ_ACPI_SCI, "SCI_INT");
+	cr_assert_eq(le(fadt + 48, 4), 0, "no SMI_CMD: ACPI mode from reset");
+	cr_assert_eq(le(fadt + 56, 4), PORT_ACPI_PM, "PM1a_EVT_BLK");
+	cr_assert_eq(le(fadt + 64, 4), PORT_ACPI_PM + 4, "PM1a_CNT_BLK");
+	cr_assert_eq(le(fadt + 76, 4), PORT_ACPI_PM + 8, "PM_TMR_BLK");
+	cr_assert_eq(fadt[88], 4);
+	cr_assert_eq(fadt[89], 2);
+	cr_assert_eq(fadt[91], 4);
+	cr_assert_eq(le(fadt + 80, 4) | fadt[92], 0, "no GPE block");
+	gas_port(fadt + 148, PORT_ACPI_PM, 32);
+	gas_port(fadt + 172, PORT_ACPI_PM + 4, 16);
+	gas_port(fadt + 208, PORT_ACPI_PM + 8, 32);
+	cr_assert_eq(le(fadt + 244, 8) | le(fadt + 248, 8), 0, "no sleep control register");
+	cr_assert_eq(le(fadt + 36, 4), 0, "FIRMWARE_CTRL: X_FIRMWARE_CTRL has it");
+	cr_assert_eq(le(fadt + 132, 8), l.facs);
+	cr_assert_eq(l.facs % 64, 0);
+	const uint8_t *facs = buf + (l.facs - GPA);
+	cr_assert_eq(memcmp(facs, "FACS", 4), 0);
+	cr_assert_eq(le(facs + 4, 4), 64);
+	cr_assert_eq(facs[32], 2, "version");
+	cr_assert_eq(le(facs + 12, 4) | le(facs + 24, 8), 0, "no waking vector");
+
+	const uint8_t *madt = table(&l, l.madt, "APIC");
+	uint16_t of = 0;
+	cr_assert_eq(le(madt + 40, 4), 1, "PCAT_COMPAT");
+	cr_assert_eq(overrides(madt, IRQ_ACPI_SCI, &of), 1);
+	cr_assert_eq(of, 0x0D, "level, active high");
+
+	const uint8_t *dsdt = table(&l, l.dsdt, "DSDT");
+	static const uint8_t s5[] = {'_', 'S', '5', '_', 0x12, 0x06, 0x04, 0, 0, 0, 0};
+	int found = 0;
+	for (size_t i = 0; i + sizeof(s5) <= le(dsdt + 4, 4); i++)
+		found += !memcmp(dsdt + i, s5, sizeof(s5));
+	cr_assert_eq(found, 1, "\\_S5_ = Package { 0, 0, 0, 0 }");
+}
+
+Test(acpi, fixed_hardware_sci_alone)
+{
+	check_fixed_hw(2);
+}
+
+Test(acpi, fixed_hardware_sci_shared_with_window_3)
+{
+	check_fixed_hw(5);
+}
+
+Test(acpi, hardware_reduced_has_no_facs)
+{
+	struct machine m;
+	pc_machine(&m, 1, 0, 0);
+	struct acpi_layout l = build(&m);
+	const uint8_t *fadt = table(&l, l.fadt, "FACP");
+	const uint8_t *madt = table(&l, l.madt, "APIC");
+	cr_assert_eq(l.facs, 0);
+	cr_assert_eq(le(fadt + 132, 8) | le(fadt + 56, 4) | le(fadt + 46, 2), 0);
+	cr_assert_eq(le(madt + 40, 4), 0, "no PCAT_COMPAT");
+	cr_assert_eq(machine_set_acpi_pm1(&m, PORT_ACPI_PM, 16), -EINVAL, "an ISA line");
+	cr_assert_eq(machine_set_acpi_pm1(&m, 0xFFF8, IRQ_ACPI_SCI), -EINVAL, "past port 0xFFFF");
+}
+
 /* Writes the table at `gpa` to DIR/NAME.dat. */
 static void dump(const char *dir, const char *name, const uint8_t *t, size_t len)
 {
@@ -278,27 +376,19 @@ static void slurp(const char *path, char *out, size_t cap)
 	fclose(f);
 }
 
-Test(acpi, iasl_disassembles_every_table)
+struct named_table {
+	const char *name;
+	uint64_t gpa;
+};
+
+/* iasl -d on each table (in DIR, which it creates): no error, no warning, nothing flagged; the
+ * last one's disassembly is left in `dsl`. */
+static void disassemble(char *dir, const struct named_table *t, size_t n, char *dsl, size_t cap)
 {
-	if (system("command -v iasl >/dev/null 2>&1") != 0)
-		cr_skip_test(
-		    "iasl not installed (Debian: acpica-tools, tools/setup.sh installs it)");
-	struct machine m;
-	pc_machine(&m, 2, 3, 2);
-	struct acpi_layout l = build(&m);
-	char dir[] = "/tmp/test_acpi.XXXXXX", cmd[512];
-	static char out[1 << 16], dsl[1 << 18];
+	char cmd[512];
+	static char out[1 << 16];
 	cr_assert(mkdtemp(dir));
-	struct {
-		const char *name;
-		uint64_t gpa;
-	} t[] = {/* (iasl -d takes no bare RSDP: check_machine() checks it field by field) */
-		 {"xsdt", l.xsdt},
-		 {"facp", l.fadt},
-		 {"apic", l.madt},
-		 {"mcfg", l.mcfg},
-		 {"dsdt", l.dsdt}};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		const uint8_t *p = buf + (t[i].gpa - GPA);
 		dump(dir, t[i].name, p, (size_t)le(p + 4, 4));
 		snprintf(cmd, sizeof(cmd), "cd %s && iasl -d %s.dat 2>&1", dir, t[i].name);
@@ -307,10 +397,63 @@ Test(acpi, iasl_disassembles_every_table)
 		cr_assert_null(strstr(out, "Error"), "iasl -d %s:\n%s", t[i].name, out);
 		cr_assert_null(strstr(out, "Warning"), "iasl -d %s:\n%s", t[i].name, out);
 		snprintf(cmd, sizeof(cmd), "%s/%s.dsl", dir, t[i].name);
-		slurp(cmd, dsl, sizeof(dsl));
+		slurp(cmd, dsl, cap);
 		cr_assert_null(strstr(dsl, "**** "), "iasl -d %s flagged the table:\n%s", t[i].name,
 			       dsl);
 	}
+}
+
+static void skip_without_iasl(void)
+{
+	if (system("command -v iasl >/dev/null 2>&1") != 0)
+		cr_skip_test(
+		    "iasl not installed (Debian: acpica-tools, tools/setup.sh installs it)");
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* A BIOS boot's full FADT and its FACS, as iasl reads them. */
+Test(acpi, iasl_disassembles_the_fixed_hardware_tables)
+{
+	skip_without_iasl();
+	struct machine m;
+	pc_machine(&m, 2, 5, 2);
+	m.acpi_pm = (struct machine_simple_dev){0};
+	cr_assert_eq(machine_set_acpi_pm1(&m, PORT_ACPI_PM, IRQ_ACPI_SCI), 0);
+	struct acpi_layout l = build(&m);
+	char dir[] = "/tmp/test_acpi.XXXXXX";
+	static char dsl[1 << 18];
+	const struct named_table t[] = {
+	    {"apic", l.madt}, {"facs", l.facs}, {"dsdt", l.dsdt}, {"facp", l.fadt}};
+	disassemble(dir, t, sizeof(t) / sizeof(t[0]), dsl, sizeof(dsl));
+	const char *want[] = {"Hardware Reduced (V5) : 0", "PM1A Event Block Address : 00000600",
+			      "PM1A Control Block Address : 00000604",
+			      "PM Timer Block Address : 00000608", "SCI Interrupt : 0009"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_not_null(strstr(dsl, want[i]), "the FADT lacks '%s':\n%s", want[i], dsl);
+	remove_dir(dir);
+}
+
+Test(acpi, iasl_disassembles_every_table)
+{
+	skip_without_iasl();
+	struct machine m;
+	pc_machine(&m, 2, 3, 2);
+	struct acpi_layout l = build(&m);
+	char dir[] = "/tmp/test_acpi.XXXXXX";
+	static char dsl[1 << 18];
+	/* (iasl -d takes no bare RSDP: check_machine() checks it field by field) */
+	const struct named_table t[] = {{"xsdt", l.xsdt},
+					{"facp", l.fadt},
+					{"apic", l.madt},
+					{"mcfg", l.mcfg},
+					{"dsdt", l.dsdt}};
+	disassemble(dir, t, sizeof(t) / sizeof(t[0]), dsl, sizeof(dsl));
 	/* What the guest must find, by name. */
 	const char *want[] = {"Device (VR00)",
 			      "Device (VR02)",
@@ -339,6 +482,5 @@ Test(acpi, iasl_disassembles_every_table)
 			      "Notify (\\_SB.VGEN, 0x80)"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_not_null(strstr(dsl, want[i]), "the DSDT lacks '%s':\n%s", want[i], dsl);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	remove_dir(dir);
 }

@@ -11,13 +11,15 @@
 #include "devices/pci/pci.h"
 #include "firmware/acpi/acpi.h"
 
-#define GPA	  0x1f000000ULL /* where the "firmware" puts the RSDP ... */
-#define TABLES_AT (GPA + 48)	/* ... and the tables: where acpi_build() puts them after it */
-#define GUID_AT	  0x1e000000ULL /* etc/vmgenid_guid */
+#define GPA 0x1f000000ULL /* where the "firmware" puts the RSDP ... */
+/* ... and the tables: where acpi_build() puts them after it (48 bytes on, or 64 with fixed
+ * hardware, whose FACS comes first, 64-byte aligned) */
+static uint64_t tables_at;
+#define GUID_AT 0x1e000000ULL /* etc/vmgenid_guid */
 
 static uint8_t direct[ACPI_END - ACPI_ADDR];
 
-static void machine(struct machine *m, int ncpus, bool pci)
+static void machine(struct machine *m, int ncpus, bool pci, bool fixed_hw)
 {
 	machine_init(m);
 	cr_assert_eq(machine_add_ram(m, 0, MIB(512)), 0);
@@ -25,7 +27,10 @@ static void machine(struct machine *m, int ncpus, bool pci)
 	cr_assert_eq(machine_set_arch_intc(m), 0);
 	cr_assert_eq(machine_add_uart(m, PORT_COM1, IRQ_COM1), 0);
 	machine_set_rtc(m);
-	cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);
+	if (fixed_hw)
+		cr_assert_eq(machine_set_acpi_pm1(m, PORT_ACPI_PM, IRQ_ACPI_SCI), 0);
+	else
+		cr_assert_eq(machine_set_acpi_pm(m, PORT_ACPI_PM), 0);
 	cr_assert_eq(
 	    machine_add_virtio_mmio(m, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SIZE, VIRTIO_MMIO_IRQ(0)), 0);
 	if (pci) {
@@ -75,7 +80,7 @@ static void load(struct acpi_blobs *b)
 		size_t room = r->in_rsdp ? sizeof(b->rsdp) : b->tables_len;
 		cr_assert_leq(r->offset + r->size, room);
 		add_le((r->in_rsdp ? b->rsdp : b->tables) + r->offset,
-		       r->to_vmgenid ? GUID_AT : TABLES_AT, r->size);
+		       r->to_vmgenid ? GUID_AT : tables_at, r->size);
 	}
 	for (int i = 0; i < b->nsums; i++) {
 		const struct acpi_sum *s = &b->sums[i];
@@ -86,32 +91,38 @@ static void load(struct acpi_blobs *b)
 	}
 }
 
-static void check_same_as(int ncpus, bool pci)
+static void check_same_as(int ncpus, bool pci, bool fixed_hw)
 {
 	struct machine m;
 	struct acpi_layout l;
 	struct acpi_blobs b;
+	size_t skip = fixed_hw ? 64 : 48;
 
-	machine(&m, ncpus, pci);
+	tables_at = GPA + skip;
+	machine(&m, ncpus, pci, fixed_hw);
 	cr_assert_eq(acpi_build(&m, GPA, direct, sizeof(direct), &l), 0);
-	cr_assert_eq(l.dsdt, TABLES_AT, "acpi_build() puts the DSDT right after the RSDP");
+	cr_assert_eq(fixed_hw ? l.facs : l.dsdt, tables_at,
+		     "acpi_build() puts the FACS or the DSDT right after the RSDP");
 	cr_assert_eq(acpi_build_blobs(&m, &b), 0);
-	cr_assert_eq(b.tables_len + 48, l.len);
-	cr_assert_eq(b.layout.xsdt + TABLES_AT, l.xsdt);
-	cr_assert_eq(b.layout.mcfg ? b.layout.mcfg + TABLES_AT : 0, l.mcfg);
+	cr_assert_eq(b.tables_len + skip, l.len);
+	cr_assert_eq(b.layout.xsdt + tables_at, l.xsdt);
+	cr_assert_eq(b.layout.mcfg ? b.layout.mcfg + tables_at : 0, l.mcfg);
+	cr_assert_eq(fixed_hw ? b.layout.facs + tables_at : 0, l.facs);
 	load(&b);
 	cr_assert_arr_eq(b.rsdp, direct, ACPI_RSDP_SIZE, "the RSDP once loaded");
-	cr_assert_arr_eq(b.tables, direct + 48, b.tables_len, "the tables once loaded");
+	cr_assert_arr_eq(b.tables, direct + skip, b.tables_len, "the tables once loaded");
 	acpi_blobs_free(&b);
 	cr_assert_null(b.tables);
 }
 
 static void check_same(int ncpus, bool pci)
 {
-	ovmf = false;
-	check_same_as(ncpus, pci);
-	ovmf = true;
-	check_same_as(ncpus, pci);
+	for (int fixed_hw = 0; fixed_hw < 2; fixed_hw++) {
+		ovmf = false;
+		check_same_as(ncpus, pci, fixed_hw);
+		ovmf = true;
+		check_same_as(ncpus, pci, fixed_hw);
+	}
 }
 
 Test(acpi_blobs, one_cpu_no_pci_loads_to_the_direct_tables)
@@ -151,7 +162,8 @@ Test(acpi_blobs, a_firmware_placed_vmgenid_loads_to_the_direct_tables)
 
 	for (int i = 0; i < 2; i++) {
 		ovmf = i;
-		machine(&fw, 2, true);
+		tables_at = GPA + 64; /* a BIOS boot's machine: fixed hardware, its FACS first */
+		machine(&fw, 2, true, true);
 		cr_assert_eq(machine_set_acpi_ged(&fw, ACPI_GED_MMIO_BASE, 4, IRQ_ACPI_GED), 0);
 		direct_m = fw;
 		machine_set_vmgenid_by_firmware(&fw);
@@ -170,7 +182,7 @@ Test(acpi_blobs, a_firmware_placed_vmgenid_loads_to_the_direct_tables)
 			dsdt_summed |= !b.sums[k].in_rsdp && b.sums[k].start == b.layout.dsdt;
 		cr_assert(dsdt_summed, "the DSDT's checksum is fixed after the patch");
 		load(&b);
-		cr_assert_arr_eq(b.tables, direct + 48, b.tables_len, "the tables once loaded");
+		cr_assert_arr_eq(b.tables, direct + 64, b.tables_len, "the tables once loaded");
 		acpi_blobs_free(&b);
 	}
 }
