@@ -1,6 +1,7 @@
 """Benchmarks of our VMM side by side with QEMU, measured the way the field measures.
 
-Usage: tools/bench startup|memory|boot|blk|exit-cost|net|api|snapshot|ratelimit|vsock|migrate|pmem|
+Usage: tools/bench startup|memory|boot|firmware|firmware-l1|blk|exit-cost|net|api|snapshot|
+                   ratelimit|vsock|migrate|pmem|
                    memhp|vhost-user-blk|virtiofs|hotplug|qcow2|fork|working-set|
                    all|fio|iperf3
                    [--runs N] (several joined by commas run in one table: blk,net,ratelimit)
@@ -37,6 +38,11 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              -kernel), to the kernel's first console line and to the shell prompt; the same kernel
              booted directly by each (vmm-direct; qemu-direct: microvm) gives the firmware's share.
              Not in all.
+  firmware-l1  Debian's cloud-style image with its stock kernel, booted through OVMF and GRUB,
+             through SeaBIOS and GRUB, and directly (ovmf, seabios, direct rows; FW_L1_KINDS
+             picks): ours against QEMU -M pc, to the kernel's first console line and to the
+             login prompt. On kvm_pvm in an L1 (tools/kvm-in-qemu), where the seconds are
+             emulated and only the ratio counts. Not in all.
   blk        the blk_bench test guest: 4 KiB random reads at queue depth 1 and 32 from a 64 MiB
              file in the host page cache, loop in guest ring 3; IOPS (higher is better). Also
              qd=32 over 2 queues (num-queues=2 on both VMMs). Two QEMU peers: qemu-microvm with

@@ -7,6 +7,7 @@ from .boot import bench_boot
 from .exit_cost import bench_exit_cost
 from .fio import bench_fio
 from .firmware import bench_firmware
+from .firmware_l1 import bench_firmware_l1
 from .fork import bench_fork
 from .hotplug import bench_hotplug
 from .working_set import bench_working_set
@@ -32,6 +33,7 @@ BENCHES = {
     "memory": bench_memory,
     "boot": bench_boot,
     "firmware": bench_firmware,
+    "firmware-l1": bench_firmware_l1,
     "blk": bench_blk,
     "qcow2": bench_qcow2,
     "exit-cost": bench_exit_cost,
@@ -53,8 +55,8 @@ BENCHES = {
     "hotplug": bench_hotplug,
 }
 HW_BENCHES = {"fio": bench_fio, "iperf3": bench_iperf3}
-# Not in `all`: firmware, migrate, pmem, memhp, virtiofs and hotplug boot Linux guests (minutes on an emulated
+# Not in `all`: firmware, firmware-l1, migrate, pmem, memhp, virtiofs and hotplug boot Linux guests (minutes on an emulated
 # KVM); net-mmds and egress are questions about our own transmit path, not comparisons with a
 # peer; vhost-user-blk is about an external back-end (issue 29), not our own disk.
-NOT_IN_ALL = ("firmware", "migrate", "pmem", "memhp", "net-mmds", "egress", "mmds-latency",
+NOT_IN_ALL = ("firmware", "firmware-l1", "migrate", "pmem", "memhp", "net-mmds", "egress", "mmds-latency",
               "vhost-user-blk", "virtiofs", "hotplug")

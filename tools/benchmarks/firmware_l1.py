@@ -1,0 +1,163 @@
+"""firmware-l1: Debian's cloud-style image (guest-images/debian-image.sh) booted as a PC boots it,
+by our VMM and by QEMU alternately in the same L1 (tools/kvm-in-qemu, through the test harness's
+tests/integration/framework/l1.py), to the kernel's first console line and to the serial getty's
+login prompt:
+  ovmf      OVMF.fd -> GRUB for EFI from the GPT image -> Debian's stock cloud kernel;
+  seabios   SeaBIOS (bios-256k.bin) -> GRUB for i386-pc from the MBR -> the same;
+  direct    the same kernel and initrd handed over by the VMM (--kernel; QEMU -kernel).
+Each boot on its own qcow2 overlay of the image, 2 vCPUs, 512 MiB, virtio-blk and virtio-net over
+PCI with a user-mode (slirp) NIC; QEMU is -M pc (i440FX, what our UEFI platform imitates) with
+-nodefaults. Times run from the launch (just before fork: the firmware's reset vector is the
+VMM's first KVM_RUN, a few ms later) until the line is read from the VM's console.
+
+In L1 the guest's every exit goes through TCG's nested SVM: seconds there are emulated and mean
+nothing on their own. Only the ratio ours/QEMU of the same row counts. A host whose KVM runs
+Debian's kernel (not kvm_pvm) boots them directly, and says so."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parents[1]
+SOURCE = TOOLS.parent
+KINDS = ("ovmf", "seabios", "direct")
+IMPLS = ("vmm", "qemu")
+SEABIOS = Path(os.environ.get("SEABIOS_DIR", "/usr/share/seabios")) / "bios-256k.bin"
+OVMF = Path(os.environ.get("OVMF_FD", "/usr/share/ovmf/OVMF.fd"))
+WATCH = {"kernel": b"Linux version", "login": b" login:"}
+DONE = b"VMM-DEBIAN-DONE"  # the image's check unit has printed its lines (systemd-analyze's too)
+ANALYZE = re.compile(rb"VMM-DEBIAN-ANALYZE: *([^\r\n]*)")
+TIMEOUT = int(os.environ.get("FW_L1_TIMEOUT", "400"))  # one boot, in L1
+
+
+def _framework():
+    sys.path.insert(0, str(SOURCE / "tests" / "integration"))
+    from framework import guest_env, l1  # noqa: E402
+    return guest_env, l1
+
+
+def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
+    """The command line of IMPL (vmm or qemu) booting KIND on OVERLAY."""
+    image_dir = Path(env["DEBIAN_IMAGE"]).parent
+    if impl == "vmm":
+        cmd = [vmm, "--cpus", "2", "--mem", "512M", "--transport", "pci", "--console", "stdio",
+               "--disk", f"{overlay},backing_files=on,backing_dirs={image_dir}", "--net", "user"]
+        if kind == "direct":
+            return cmd + ["--kernel", env["DEBIAN_KERNEL"], "--initrd", env["DEBIAN_INITRD"],
+                          "--append", env["DEBIAN_CMDLINE"]]
+        return cmd + ["--firmware", str(OVMF if kind == "ovmf" else SEABIOS)]
+    cmd = [qemu, *accel, "-nodefaults", "-no-user-config", "-nographic", "-M", "pc",
+           "-smp", "2", "-m", "512M", "-serial", "stdio",
+           "-drive", f"id=d0,if=none,format=qcow2,file={overlay}",
+           "-device", "virtio-blk-pci,drive=d0",
+           "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+    if kind == "direct":
+        return cmd + ["-kernel", env["DEBIAN_KERNEL"], "-initrd", env["DEBIAN_INITRD"],
+                      "-append", env["DEBIAN_CMDLINE"]]
+    return cmd + ["-bios", str(OVMF if kind == "ovmf" else SEABIOS)]
+
+
+def boots(folder, env, kinds, runs):
+    """The boots, alternating (ours, QEMU, QEMU, ours, ...) within each kind; each one's seconds
+    to the patterns (or its failure) appended to FOLDER/boots.json as they end."""
+    sys.path.insert(0, str(TOOLS))
+    from benchmarks.runner import rounds
+    from benchmarks.vm import run_vm
+    vmm = os.environ.get("VMM") or str(SOURCE / "build" / "vmm")
+    qemu = os.environ.get("QEMU") or "qemu-system-x86_64"
+    accel = ["-enable-kvm", "-cpu", "host,-arch-capabilities"]
+    out = Path(folder) / "boots.json"
+    done = []
+    with tempfile.TemporaryDirectory(prefix="fw-l1.") as work:
+        for kind in kinds:
+            for n, impl in rounds(list(IMPLS), runs):
+                overlay = Path(work) / f"{kind}-{impl}-{n}.qcow2"
+                subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
+                                env["DEBIAN_IMAGE"], "-F", "raw", str(overlay)], check=True)
+                ended = [False]  # the login prompt and the check unit's lines: stop
+
+                def react(buf):
+                    ended[0] = b" login:" in buf and DONE in buf
+                r = run_vm(boot_cmd(impl, kind, env, overlay, vmm, qemu, accel), WATCH,
+                           timeout=TIMEOUT, react=react, stop_when=lambda: ended[0])
+                overlay.unlink()
+                analyze = ANALYZE.search(r.out)
+                entry = {"kind": kind, "impl": impl, "run": n,
+                         "seen": {k: v / 1e9 for k, v in r.seen.items()},
+                         "analyze": analyze.group(1).decode(errors="replace") if analyze else ""}
+                if "login" not in r.seen:
+                    entry["ended"] = ("timeout" if r.timed_out else f"the VM ended with status "
+                                      f"{r.status} first")
+                    entry["tail"] = r.out[-600:].decode(errors="replace")
+                    entry["err"] = r.err[-600:].decode(errors="replace")
+                done.append(entry)
+                out.write_text(json.dumps(done, indent=1))
+                print(f"{kind} {impl} #{n}: {entry['seen']}", flush=True)
+
+
+def bench_firmware_l1(env, res, a):
+    for f in (SEABIOS, OVMF):
+        if not os.access(f, os.R_OK):
+            res.fail("firmware-l1", "setup", f"{f} is missing (tools/setup.sh)")
+            return
+    os.environ.setdefault("BUILD_DIR", os.path.dirname(os.path.abspath(env.vmm)))  # L1's folder
+    guest_env, l1 = _framework()
+    image_sh = Path(os.environ.get("DEBIAN_IMAGE_SH") or SOURCE / "guest-images" / "debian-image.sh")
+    denv, run = guest_env.print_env(image_sh)
+    if run.returncode != 0:
+        res.fail("firmware-l1", "setup", f"{image_sh} --print-env: {run.stderr.strip()[-300:]}")
+        return
+    kinds = [k for k in os.environ.get("FW_L1_KINDS", ",".join(KINDS)).split(",") if k]
+    job_env = {"VMM": env.vmm, "QEMU": env.qemu, "FW_L1_TIMEOUT": TIMEOUT,
+               "FW_L1_KINDS": ",".join(kinds), "FW_L1_RUNS": a.runs}
+    if l1.wanted():
+        where = "in an L1 (tools/kvm-in-qemu; this host's KVM is kvm_pvm)"
+        shared = l1.get()
+        folder = shared.new_dir("firmware-l1")
+        result = shared.run_file(__file__, folder, env=job_env, keep=("DEBIAN_IMAGE_SH",),
+                                 reset=False, name="firmware-l1",
+                                 timeout=TIMEOUT * len(kinds) * 2 * a.runs + 300)
+        if result.status != 0:
+            res.fail("firmware-l1", "L1", f"the job ended with status {result.status}")
+        shared.stop_own()
+    else:
+        where = "directly on this host's KVM"
+        folder = Path(tempfile.mkdtemp(prefix="firmware-l1."))
+        boots(folder, denv, kinds, a.runs)
+    add_results(res, folder, where)
+
+
+def add_results(res, folder, where):
+    path = Path(folder) / "boots.json"
+    entries = json.loads(path.read_text()) if path.exists() else []
+    names = {"kernel": "launch to the kernel's first console line",
+             "login": "launch to the login prompt"}
+    for e in entries:
+        impl = e["impl"] if e["impl"] == "vmm" else "qemu-pc"
+        for key, metric in names.items():
+            if key in e["seen"]:
+                res.add("firmware-l1", f"{e['kind']}: {metric}", "s", "lower", impl,
+                        e["seen"][key])
+        if "login" not in e["seen"]:
+            why = e.get("ended", "timeout")
+            why = f"within {TIMEOUT} s" if why == "timeout" else f"({why})"
+            res.fail("firmware-l1", impl, f"{e['kind']} #{e['run']}: no login prompt {why}; "
+                     f"console's end: {e.get('tail', '')[-200:]!r}")
+        if e.get("analyze"):
+            res.note(f"firmware-l1: {e['kind']} {impl} #{e['run']}: systemd-analyze: {e['analyze']}")
+    res.note(f"firmware-l1: Debian's cloud-style image (its stock kernel, GRUB, systemd), 2 vCPUs, "
+             f"512 MiB, virtio over PCI, slirp; ours against QEMU -M pc, booted {where}. In L1 "
+             "every guest exit goes through TCG's nested SVM: the seconds are emulated, only the "
+             "ratio counts.")
+
+
+if __name__ == "__main__":  # in L1 (or directly): the boots, their files in argv[1]
+    guest_env, _ = _framework()
+    image_sh = Path(os.environ.get("DEBIAN_IMAGE_SH") or SOURCE / "guest-images" / "debian-image.sh")
+    boots(sys.argv[1], guest_env.print_env(image_sh)[0],
+          os.environ.get("FW_L1_KINDS", ",".join(KINDS)).split(","),
+          int(os.environ.get("FW_L1_RUNS", "3")))
