@@ -114,7 +114,6 @@ int acpi_pm1_claim(struct acpi_pm1 *p, struct io_bus *pio, uint64_t base, uint64
 		return err;
 	p->pio = pio;
 	p->base = base;
-	p->size = size;
 	return 0;
 }
 

@@ -46,7 +46,6 @@ struct acpi_pm1 {
 	const struct vm_control *vm; /* told of the power-off */
 	struct io_bus *pio;	     /* where the block is claimed; NULL: nowhere */
 	uint64_t base;
-	uint64_t size;
 	const char *name;
 };
 

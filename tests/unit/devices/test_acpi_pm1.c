@@ -8,30 +8,12 @@
 
 #include "base/io_bus.h"
 #include "devices/acpi_pm1.h"
+#include "tests/unit/devices/fake_power.h"
 
 #define BASE 0x600
 
 static struct io_bus pio;
 static struct acpi_pm1 pm;
-static uint64_t fake_ns;
-static int stops, stop_status;
-static enum vm_stop_reason stop_why;
-
-static void fake_stop(void *opaque, enum vm_stop_reason why, int status)
-{
-	(void)opaque;
-	stops++;
-	stop_why = why;
-	stop_status = status;
-}
-
-static const struct vm_control control = {.stop = fake_stop};
-
-static uint64_t fake_clock(void)
-{
-	return fake_ns;
-}
-
 static void setup(void)
 {
 	io_bus_init(&pio, "pio");

@@ -7,29 +7,11 @@
 
 #include "base/io_bus.h"
 #include "devices/pci/piix4_pm.h"
+#include "tests/unit/devices/fake_power.h"
 
 static struct io_bus mmio, pio;
 static struct pci_bus bus;
 static struct piix4_pm pm;
-static uint64_t fake_ns;
-static int stops, stop_status;
-static enum vm_stop_reason stop_why;
-
-static void fake_stop(void *opaque, enum vm_stop_reason why, int status)
-{
-	(void)opaque;
-	stops++;
-	stop_why = why;
-	stop_status = status;
-}
-
-static const struct vm_control control = {.stop = fake_stop};
-
-static uint64_t fake_clock(void)
-{
-	return fake_ns;
-}
-
 static void setup(void)
 {
 	io_bus_init(&mmio, "mmio");
