@@ -18,7 +18,7 @@
  *   4-15    the VMM's arch state (x86: SNAP_CPU_MODEL = 4)
  *   16-47   the hypervisor's per-vCPU and per-VM state (x86: 16-25 per vCPU, 32-34 per VM)
  *   49-50   x86's i8042 and RTC (numbered among the legacy devices before the split)
- *   96-127  further arch devices
+ *   96-127  further arch devices (x86: 96-97, the ACPI PM blocks of firmware boots)
  * Generic tags take the other numbers below 128 (54-63 for devices, 69-95 for virtio) and any
  * from 128 up, so that no architecture's tag collides with a generic one. Two architectures may
  * use the same number for different state: a snapshot is restored on the architecture that

@@ -16,10 +16,16 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
-uint32_t acpi_pm1_timer(const struct acpi_pm1 *p)
+/* The clock's count now, before the offset. */
+static uint32_t clock_ticks(const struct acpi_pm1 *p)
 {
 	unsigned __int128 ticks = (unsigned __int128)p->now_ns() * ACPI_PM_TIMER_HZ / NS_PER_S;
-	return (uint32_t)ticks & ACPI_PM_TIMER_MASK;
+	return (uint32_t)ticks;
+}
+
+uint32_t acpi_pm1_timer(const struct acpi_pm1 *p)
+{
+	return (clock_ticks(p) + p->timer_offset) & ACPI_PM_TIMER_MASK;
 }
 
 /* The byte of 16-bit register value `v` at port offset `at` (little-endian). */
@@ -89,6 +95,33 @@ static void block_write(void *opaque, uint64_t offset, const void *data, uint32_
 }
 
 static const struct io_ops block_ops = {.read = block_read, .write = block_write};
+
+void acpi_pm1_save(struct acpi_pm1 *p, struct acpi_pm1_state *s)
+{
+	pthread_mutex_lock(&p->lock);
+	*s = (struct acpi_pm1_state){
+	    .sts = p->sts, .en = p->en, .cnt = p->cnt, .timer = acpi_pm1_timer(p)};
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool acpi_pm1_state_valid(const struct acpi_pm1_state *s)
+{
+	return !s->reserved && !s->reserved2 && (s->cnt & ACPI_PM1_SCI_EN) &&
+	       !(s->cnt & ACPI_PM1_SLP_EN) && s->timer <= ACPI_PM_TIMER_MASK;
+}
+
+int acpi_pm1_restore(struct acpi_pm1 *p, const struct acpi_pm1_state *s)
+{
+	if (!acpi_pm1_state_valid(s))
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	p->sts = s->sts;
+	p->en = s->en;
+	p->cnt = s->cnt;
+	p->timer_offset = s->timer - clock_ticks(p);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
 
 int acpi_pm1_init(struct acpi_pm1 *p, const struct vm_control *vm, const char *name)
 {

@@ -15,6 +15,9 @@
  * (devices/pci/piix4_pm.h), and a legacy BIOS boot's FADT points at one at a fixed port
  * (vmm/vm/x86/vm_devices_arch.c, firmware/acpi/acpi.h).
  *
+ * Snapshots keep the three registers and the timer's count (acpi_pm1_save()): a restored timer
+ * counts on from where it stood, whatever the host's clock says now.
+ *
  * Locking: the registers have their own mutex, held for no more than a copy; the power-off
  * request is made after it is dropped. */
 #ifndef DEVICES_ACPI_PM1_H
@@ -46,7 +49,16 @@ struct acpi_pm1 {
 	const struct vm_control *vm; /* told of the power-off */
 	struct io_bus *pio;	     /* where the block is claimed; NULL: nowhere */
 	uint64_t base;
+	uint32_t timer_offset; /* added to the clock's count (a restored count's continuation) */
 	const char *name;
+};
+
+/* The saved registers (a snapshot section: fixed layout, little-endian). */
+struct acpi_pm1_state {
+	uint16_t sts, en, cnt;
+	uint16_t reserved;  /* 0 */
+	uint32_t timer;	    /* the PM timer's count when saved (24 bits) */
+	uint32_t reserved2; /* 0 */
 };
 
 /* The registers at reset (SCI_EN set); `vm` is kept, not copied; `name` names the block in the
@@ -64,5 +76,14 @@ bool acpi_pm1_claimed(const struct acpi_pm1 *p);
 
 /* The PM timer's value now (24 bits). */
 uint32_t acpi_pm1_timer(const struct acpi_pm1 *p);
+
+/* The registers and the timer's count now, into `s` (the VM paused). */
+void acpi_pm1_save(struct acpi_pm1 *p, struct acpi_pm1_state *s);
+/* Whether `s` is a state a guest can make: reserved bytes 0, SCI_EN set and SLP_EN clear in
+ * PM1_CNT, a count within 24 bits. */
+bool acpi_pm1_state_valid(const struct acpi_pm1_state *s);
+/* Back from `s`, the timer counting on from its saved count; -EINVAL (nothing changed) when it is
+ * not valid. */
+int acpi_pm1_restore(struct acpi_pm1 *p, const struct acpi_pm1_state *s);
 
 #endif

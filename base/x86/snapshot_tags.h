@@ -1,5 +1,6 @@
 /* x86's snapshot tags (base/snapshot_io.h has the generic ones and the numbers an architecture
- * may use): the CPU model, KVM's x86 vCPU and VM state, the i8042 and the RTC. Stable numbers
+ * may use): the CPU model, KVM's x86 vCPU and VM state, the i8042, the RTC and the ACPI PM
+ * blocks. Stable numbers
  * (the file format depends on them): append, never renumber. Included only from x86 folders
  * (the arch rule, cmake/layers.cmake). */
 #ifndef VMM_BASE_X86_SNAPSHOT_TAGS_H
@@ -26,7 +27,9 @@ enum snap_tag_x86 {
 	SNAP_VM_CLOCK = 34,
 	/* legacy devices */
 	SNAP_DEV_I8042 = 49,
-	SNAP_DEV_RTC = 50
+	SNAP_DEV_RTC = 50,
+	SNAP_DEV_ACPI_PM1 = 96, /* a legacy BIOS boot's PM1 block (devices/acpi_pm1.h) */
+	SNAP_DEV_PIIX4_PM = 97	/* a UEFI boot's PIIX4 PM function (devices/pci/piix4_pm.h) */
 };
 
 _Static_assert(SNAP_TAG_IS_ARCH(SNAP_CPU_MODEL), "an arch tag outside the arch numbers");
@@ -35,6 +38,8 @@ _Static_assert(SNAP_TAG_IS_ARCH(SNAP_VCPU_REGS) && SNAP_TAG_IS_ARCH(SNAP_VCPU_CP
 _Static_assert(SNAP_TAG_IS_ARCH(SNAP_VM_IRQCHIP) && SNAP_TAG_IS_ARCH(SNAP_VM_CLOCK),
 	       "an arch tag outside the arch numbers");
 _Static_assert(SNAP_TAG_IS_ARCH(SNAP_DEV_I8042) && SNAP_TAG_IS_ARCH(SNAP_DEV_RTC),
+	       "an arch tag outside the arch numbers");
+_Static_assert(SNAP_TAG_IS_ARCH(SNAP_DEV_ACPI_PM1) && SNAP_TAG_IS_ARCH(SNAP_DEV_PIIX4_PM),
 	       "an arch tag outside the arch numbers");
 
 #endif

@@ -35,6 +35,38 @@ static void config_write(struct pci_func *f, uint32_t off, const void *data, uin
 
 static const struct pci_func_ops func_ops = {.config_write = config_write};
 
+void piix4_pm_save(struct piix4_pm *pm, struct piix4_pm_state *s)
+{
+	struct pci_bus *bus = pm->func.bus;
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&bus->lock);
+	s->pmba = pci_cfg_get32(&pm->func, PIIX4_PM_PMBA);
+	s->pmregmisc = pm->func.cfg[PIIX4_PM_PMREGMISC];
+	pthread_mutex_unlock(&bus->lock);
+	acpi_pm1_save(&pm->pm1, &s->pm1);
+}
+
+int piix4_pm_restore(struct piix4_pm *pm, const struct piix4_pm_state *s)
+{
+	struct pci_bus *bus = pm->func.bus;
+
+	if ((s->pmba & ~(PMBA_WRITABLE | PMBA_IO)) || !(s->pmba & PMBA_IO) ||
+	    (s->pmregmisc & ~PMIOSE) || s->reserved[0] || s->reserved[1] || s->reserved[2] ||
+	    !acpi_pm1_state_valid(&s->pm1))
+		return -EINVAL;
+	pthread_mutex_lock(&bus->lock);
+	pci_cfg_set32(&pm->func, PIIX4_PM_PMBA, s->pmba);
+	pm->func.cfg[PIIX4_PM_PMREGMISC] = s->pmregmisc;
+	remap(pm);
+	bool off =
+	    (s->pmregmisc & PMIOSE) && (s->pmba & PMBA_WRITABLE) && !acpi_pm1_claimed(&pm->pm1);
+	pthread_mutex_unlock(&bus->lock);
+	if (off)
+		return -EBUSY;
+	return acpi_pm1_restore(&pm->pm1, &s->pm1);
+}
+
 int piix4_pm_attach(struct piix4_pm *pm, struct pci_bus *bus, struct io_bus *pio,
 		    const struct vm_control *vm)
 {

@@ -33,12 +33,29 @@ struct piix4_pm {
 	struct acpi_pm1 pm1; /* the I/O block */
 };
 
+/* What a snapshot keeps (a section: fixed layout, little-endian): where the firmware put the I/O
+ * block and whether it decodes, and the block's registers. Without it a restored VM's power-off
+ * (OVMF's ResetSystem writing PM1_CNT at PMBA + 4) would reach no device. */
+struct piix4_pm_state {
+	uint32_t pmba;	   /* config 0x40 */
+	uint8_t pmregmisc; /* config 0x80 */
+	uint8_t reserved[3];
+	struct acpi_pm1_state pm1;
+};
+
 /* Puts the function at 00:01.3 of `bus` (its I/O block goes on `pio` once the guest turns it
  * on; a soft off stops the VM through `vm`, kept, not copied). The slot's function 0 may be
  * another device: firmware reads 00:01.3 by address. Returns 0, -EBUSY (the function is taken) or
  * -errno. */
 int piix4_pm_attach(struct piix4_pm *pm, struct pci_bus *bus, struct io_bus *pio,
 		    const struct vm_control *vm);
+/* The function's state into `s` (the VM paused). */
+void piix4_pm_save(struct piix4_pm *pm, struct piix4_pm_state *s);
+/* Back from `s`: PMBA and PMREGMISC as the guest could have written them, the I/O block claimed
+ * where they say, its registers restored. -EINVAL (nothing changed) for a state no guest can
+ * make (bits outside the writable ones, reserved bytes, acpi_pm1_restore()'s); -EBUSY when the
+ * block's ports are taken. */
+int piix4_pm_restore(struct piix4_pm *pm, const struct piix4_pm_state *s);
 /* Releases the I/O block and the function (after the vCPUs are gone); `bus` NULL: the bus is
  * gone already, only the I/O block is released. */
 void piix4_pm_detach(struct piix4_pm *pm, struct pci_bus *bus);

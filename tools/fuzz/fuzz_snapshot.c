@@ -21,7 +21,10 @@
  * plugged) and one with the region (accepted; the bytes land in plugged blocks only). Unplugging
  * everything afterwards must remove every KVM slot.
  * A SNAP_CPU_MODEL section goes to cpu_model_decode() (host/kvm/x86/cpu_model.h): refused with a
- * message or encoded again to the same bytes, and compared with itself and an empty host. */
+ * message or encoded again to the same bytes, and compared with itself and an empty host.
+ * A firmware boot's ACPI PM section (SNAP_DEV_ACPI_PM1, SNAP_DEV_PIIX4_PM) of its exact size goes
+ * to a fresh block (a PIIX4 PM function on its own bus): refused (-EINVAL) or restored, saved
+ * again (the clock stands still) to the same bytes, and never powering the VM off by itself. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -34,6 +37,8 @@
 
 #include "base/snapshot_io.h"
 #include "base/x86/snapshot_tags.h"
+#include "devices/acpi_pm1.h"
+#include "devices/pci/piix4_pm.h"
 #include "host/kvm/x86/cpu_model.h"
 #include "tools/fuzz/fuzz_mem.h"
 #include "virtio/core/dev_snapshot.h"
@@ -105,6 +110,61 @@ static void check_cpu_model(const struct snap_section *s)
 	FZ_ASSERT(cpu_model_compare(&m, &m, &v), "a model does not run on itself");
 	cpu_model_compare(&m, &empty, &v);
 	FZ_ASSERT(strlen(cpu_verdict_text(&v, text, sizeof(text))) < sizeof(text), "text");
+}
+
+static int pm_stops;
+static void pm_stop(void *opaque, enum vm_stop_reason why, int status)
+{
+	(void)opaque, (void)why, (void)status;
+	pm_stops++;
+}
+static const struct vm_control pm_control = {.stop = pm_stop};
+static uint64_t pm_clock(void)
+{
+	return 123456789ull;
+}
+
+/* A SNAP_DEV_ACPI_PM1 or SNAP_DEV_PIIX4_PM section into a fresh block (see the top). */
+static void check_pm_section(const struct snap_section *s)
+{
+	static struct io_bus mmio, pio;
+	static struct pci_bus bus;
+	struct acpi_pm1_state a;
+	struct piix4_pm_state f;
+	struct acpi_pm1 pm1;
+	struct piix4_pm pm;
+	int ret;
+
+	if (s->tag == SNAP_DEV_ACPI_PM1 && s->len == sizeof(a)) {
+		memcpy(&a, s->data, sizeof(a));
+		FZ_ASSERT(acpi_pm1_init(&pm1, &pm_control, "acpi-pm1") == 0, "acpi_pm1_init");
+		pm1.now_ns = pm_clock;
+		ret = acpi_pm1_restore(&pm1, &a);
+		FZ_ASSERT(ret == 0 || ret == -EINVAL, "acpi_pm1_restore = %d", ret);
+		if (!ret) {
+			acpi_pm1_save(&pm1, &a);
+			FZ_ASSERT(!memcmp(&a, s->data, sizeof(a)), "acpi-pm1 does not save again");
+		}
+		acpi_pm1_destroy(&pm1);
+	} else if (s->tag == SNAP_DEV_PIIX4_PM && s->len == sizeof(f)) {
+		memcpy(&f, s->data, sizeof(f));
+		io_bus_init(&mmio, "mmio");
+		io_bus_init(&pio, "pio");
+		FZ_ASSERT(pci_bus_init(&bus, &mmio) == 0, "pci_bus_init");
+		FZ_ASSERT(piix4_pm_attach(&pm, &bus, &pio, &pm_control) == 0, "piix4_pm_attach");
+		pm.pm1.now_ns = pm_clock;
+		ret = piix4_pm_restore(&pm, &f);
+		FZ_ASSERT(ret == 0 || ret == -EINVAL, "piix4_pm_restore = %d", ret);
+		if (!ret) {
+			piix4_pm_save(&pm, &f);
+			FZ_ASSERT(!memcmp(&f, s->data, sizeof(f)), "piix4-pm does not save again");
+		}
+		piix4_pm_detach(&pm, &bus);
+		pci_bus_destroy(&bus);
+		io_bus_destroy(&pio);
+		io_bus_destroy(&mmio);
+	}
+	FZ_ASSERT(pm_stops == 0, "a restore powered the VM off");
 }
 
 #define RAM_GPA 0x100000ull /* as gen_snapshot_seeds.c's device sections expect */
@@ -426,6 +486,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  "index not sorted or duplicate at %zu", i);
 			check_section(&r, s, buf, size);
 			check_cpu_model(s);
+			check_pm_section(s);
 			check_device_section(s, mode & 8);
 		}
 		FZ_ASSERT(!snap_get(&r, 0xFFFFFFFFu, 0xFFFFFFFFu, NULL) || r.nsecs,

@@ -13,6 +13,8 @@
 
 #include "base/snapshot_io.h"
 #include "base/x86/snapshot_tags.h"
+#include "devices/acpi_pm1.h"
+#include "devices/pci/piix4_pm.h"
 #include "host/kvm/x86/cpu_model.h"
 #include "virtio/core/dev_snapshot.h"
 #include "virtio/gpu/snapshot.h"
@@ -215,6 +217,16 @@ int main(int argc, char **argv)
 	check(snap_writer_init(&w), "init");
 	check(snap_put(&w, SNAP_CPU_MODEL, 0, enc, n), "put");
 	save(&w, "cpu-model", 3);
+
+	/* a firmware boot's ACPI PM blocks: a BIOS boot's PM1 and a UEFI boot's PIIX4 PM function,
+	 * as a guest leaves them (SCI_EN, PM1_EN's power button bit, OVMF's PMBA 0xb000 decoding)
+	 */
+	const struct acpi_pm1_state pm1 = {.en = 0x0100, .cnt = 0x0001, .timer = 0x123456};
+	const struct piix4_pm_state piix4 = {.pmba = 0xb001, .pmregmisc = 1, .pm1 = pm1};
+	check(snap_writer_init(&w), "init");
+	check(snap_put(&w, SNAP_DEV_ACPI_PM1, 0, &pm1, sizeof(pm1)), "put");
+	check(snap_put(&w, SNAP_DEV_PIIX4_PM, 0, &piix4, sizeof(piix4)), "put");
+	save(&w, "acpi-pm", 3);
 
 	check(snap_writer_init(&w), "init");
 	for (int edit = 2; edit <= 6; edit++)

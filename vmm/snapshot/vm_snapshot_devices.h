@@ -4,8 +4,8 @@
  *
  * Sections (instance 0 unless said):
  *   SNAP_DEV_UART (struct uart8250_state), the architecture's own devices (vmm/snapshot/x86/
- *   snapshot_devices_arch.c: x86's i8042 and RTC), SNAP_DEV_MISC (struct vm_misc_state: POST
- *   code, boot timer hits),
+ *   snapshot_devices_arch.c: x86's i8042 and RTC, and a firmware boot's ACPI PM block, optional on
+ *   restore), SNAP_DEV_MISC (struct vm_misc_state: POST code, boot timer hits),
  *   SNAP_DEV_ACPI (struct vm_acpi_state) with the Generic Event Device (not --acpi off; optional
  *   on restore: snapshots older than it have none, and nothing pending then), and in
  *   instance 1 the 8-byte little-endian address a firmware placed the VM generation ID at

@@ -12,6 +12,7 @@ failure, never retried as L1's (only L1's own death is: framework/l1.py).
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -77,12 +78,14 @@ def disk(path, marker):
     os.truncate(path, 8 << 20)
 
 
-def press_button(vm, out, name, timeout):
-    """Presses boot NAME's power button (`vmmctl power-button`) once /init says it waits for it,
-    and again after each 10 s the VM still runs (4 more at most: for a press that came before
-    /init opened the event device); vmmctl's first status and output in OUT/NAME.button."""
+def press_button(vm, out, name, timeout, wait=True):
+    """Presses boot NAME's power button (`vmmctl power-button`) once /init says it waits for it
+    (at once unless WAIT: a restored VM, whose /init said so before the snapshot), and again
+    after each 10 s the VM still runs (4 more at most: for a press that came before /init opened
+    the event device); vmmctl's first status and output in OUT/NAME.button."""
     try:
-        vm.wait_out(r"^VMM-STOCK-BUTTON: waiting", timeout)
+        if wait:
+            vm.wait_out(r"^VMM-STOCK-BUTTON: waiting", timeout)
     except WaitTimeout:
         return
     for i in range(1, 6):
@@ -100,6 +103,38 @@ def press_button(vm, out, name, timeout):
             return
         except WaitTimeout:
             pass
+
+
+def snapshot_and_restore(vms, vm, work, ours, out, in_l1):
+    """OVMF's second boot, once /init waits for the power button: the VM paused, snapshotted and
+    killed, and a new VMM restored from the snapshot (`vmm --restore`, with the firmware, its
+    variable store and the disk named for it). No firmware runs on a restore, so the restored
+    PIIX4 PM function must map its I/O block where OVMF put it at boot, or the power-off that
+    follows reaches nothing. Returns the restored VM (its API socket up), or None with
+    OUT/vmm.restore saying why (the boot's own console then ends the test's checks)."""
+    try:
+        l1.wait_out(vm, r"^VMM-STOCK-BUTTON: waiting", BOOT_TIMEOUT, stall=STALL if in_l1 else None)
+    except l1.L1Loop as loop:
+        (out / "vmm.stall").write_text(loop.line + "\n")
+        return None
+    except l1.Stalled as stalled:
+        (out / "vmm.stall").write_text(stalled.note + "\n")
+        return None
+    except WaitTimeout as missed:
+        (out / "vmm.restore").write_text(f"no snapshot: {missed}\n")
+        return None
+    snap = work / "snap"
+    snap.mkdir()
+    steps = [vm.api.patch("/vm", {"state": "Paused"}),
+             vm.api.put("/snapshot/create", {"snapshot_path": str(snap / "state"),
+                                             "mem_file_path": str(snap / "memory")})]
+    (out / "vmm.restore").write_text("".join(f"{a.status}\n" for a in steps))
+    vm.signal(signal.SIGKILL)
+    vm.wait(30)
+    if any(a.status != 204 for a in steps):
+        return None
+    return vms.start(["--restore", snap, "--firmware", ours[0], "--firmware-vars",
+                      work / "vars.fd", "--disk", work / "vmm.img"], name="vmm-restored", api=True)
 
 
 def boots(out, kind, env, marker, in_l1, peer=True):
@@ -127,12 +162,14 @@ def boots(out, kind, env, marker, in_l1, peer=True):
                                   "--initrd", env["STOCK_INITRAMFS"], "--append", append,
                                   "--cpus", "2", "--mem", "256M", "--transport", "pci",
                                   "--disk", work / "vmm.img"], name=name, api=True)
-            vm = start_ours("vmm", f"{line} vmmstock.reboot=once vmmstock.end={ENDS[kind]}"
-                                   f"{extra}")
+            vm = booted = start_ours("vmm", f"{line} vmmstock.reboot=once "
+                                            f"vmmstock.end={ENDS[kind]}{extra}")
             presser = None
             if ENDS[kind] == "button":
+                vm = snapshot_and_restore(vms, booted, work, ours, out, in_l1) or booted
                 presser = threading.Thread(target=press_button,
-                                           args=(vm, out, "vmm", BOOT_TIMEOUT), daemon=True)
+                                           args=(vm, out, "vmm", BOOT_TIMEOUT, vm is booted),
+                                           daemon=True)
                 presser.start()
             status, note = l1.wait_end_or_stall(vm, BOOT_TIMEOUT, STALL if in_l1 else 0)
             if presser is not None:
@@ -141,8 +178,12 @@ def boots(out, kind, env, marker, in_l1, peer=True):
             (out / "vmm.secs").write_text(f"{time.monotonic() - start:.0f}\n")
             if note:
                 (out / "vmm.stall").write_text(note + "\n")
-            shutil.copy(vm.out_path, out / "vmm.log")
-            shutil.copy(vm.err_path, out / "vmm.err")
+            # the console and stderr of the boot, then of the restored VMM if there is one
+            for suffix, path in (("log", "out_path"), ("err", "err_path")):
+                (out / f"vmm.{suffix}").write_text("".join(
+                    read_text(getattr(r, path)) for r in dict.fromkeys((booted, vm))))
+            if vm is not booted:
+                shutil.copy(vm.err_path, out / "vmm-restored.err")
             print(f"vmm: status {read_text(out / 'vmm.status').strip()}, "
                   f"{read_text(out / 'vmm.secs').strip()} s", flush=True)
             if kind == "ovmf":  # the store as the VMM left it, for check_efivar()
@@ -226,6 +267,14 @@ def check_boot(out, name, kind, marker):
           rf"^VMM-STOCK-VDA: yes sectors=16384 first-line={re.escape(marker)}$")
     if name == "vmm":
         failures += check_reboot(out, text)
+    if name == "vmm" and kind == "ovmf":  # the power button and the power-off of a restored VM
+        restore = read_text(out / "vmm.restore")
+        if restore != "204\n204\n":
+            failures.append("vmm: the pause and snapshot before the power button answered "
+                            f"{restore.strip()!r}, want 204 twice")
+        elif "piix4-pm: the guest asked for soft off" not in read_text(out / "vmm-restored.err"):
+            failures.append("vmm: the restored VMM's PIIX4 PM got no soft off (its stderr: "
+                            f"{read_text(out / 'vmm-restored.err').strip()[-300:]!r})")
     if end == "button":
         button = read_text(out / f"{name}.button")
         if not re.search(r"^status 0$", button, re.M):

@@ -6,11 +6,14 @@
 # what OVMF's platform code needs. First the guest reboots (`reboot -f`, vmmstock.reboot=once):
 # the VMM starts OVMF again (vmm/vm/reboot.h) and it boots the kernel a second time, whose /init
 # finds its first boot's mark on the disk (firmware_stock_checks.check_reboot()). The second
-# boot ends with the power button and a power-off under UEFI: the
-# test presses the button (`vmmctl power-button`), /init reads KEY_POWER from the "Power Button"
+# boot ends with the power button and a power-off under UEFI, in a restored VMM: once /init
+# waits for the button the VM is paused, snapshotted and killed, and `vmm --restore` (the
+# firmware, its variable store and the disk named for it) runs it on; no firmware runs there, so
+# the PIIX4 PM's I/O block must come back where OVMF put it (its snapshot section). The test
+# presses the button (`vmmctl power-button`), /init reads KEY_POWER from the "Power Button"
 # input device and runs `poweroff -f`, Linux (hardware-reduced ACPI under EFI) calls OVMF's
-# ResetSystem(EfiResetShutdown), which writes SLP_EN to the PIIX4 PM's PM1_CNT, and the VMM must
-# exit 0 (23 s in L1, 2026-11-29; both boots 52-61 s, 2026-11-30). Ours runs the split image,
+# ResetSystem(EfiResetShutdown), which writes SLP_EN to the PIIX4 PM's PM1_CNT, and the restored
+# VMM must exit 0 (23 s in L1, 2026-11-29; both boots 52-61 s, 2026-11-30). Ours runs the split image,
 # OVMF_CODE_4M.fd with a copy of OVMF_VARS_4M.fd as --firmware-vars (QEMU's peer the whole
 # OVMF.fd): the first boot's /init sets a UEFI variable through efivarfs
 # (vmmstock.efivar=set:TOKEN), which OVMF programs into the flash; the second boot's firmware

@@ -123,3 +123,55 @@ Test(acpi_pm1, a_taken_range_is_refused)
 	cr_assert_not(acpi_pm1_claimed(&pm));
 	io_bus_unregister(&pio, 0xc000);
 }
+
+Test(acpi_pm1, saved_and_restored_the_timer_counting_on)
+{
+	struct acpi_pm1_state s;
+	struct acpi_pm1 other;
+
+	fake_ns = 2000000000ULL; /* 2 s: 7159090 ticks */
+	wr16(BASE + ACPI_PM1_EN, 0x0100);
+	wr16(BASE + ACPI_PM1_CNT, ACPI_PM1_SCI_EN | 0x0004);
+	acpi_pm1_save(&pm, &s);
+	cr_assert_eq(s.en, 0x0100);
+	cr_assert_eq(s.cnt, ACPI_PM1_SCI_EN | 0x0004);
+	cr_assert_eq(s.timer, 7159090);
+	cr_assert_eq(s.reserved | s.reserved2, 0);
+
+	/* a new VM on another host, whose clock stands elsewhere */
+	cr_assert_eq(acpi_pm1_init(&other, &control, "restored"), 0);
+	other.now_ns = fake_clock;
+	fake_ns = 1000000000ULL; /* 1 s */
+	cr_assert_eq(acpi_pm1_restore(&other, &s), 0);
+	cr_assert_eq(acpi_pm1_timer(&other), 7159090, "counts on from the saved count");
+	fake_ns += 1000000ULL; /* 1 ms later */
+	cr_assert_eq(acpi_pm1_timer(&other), 7159090 + 3579);
+	cr_assert_eq(other.en, 0x0100);
+	cr_assert_eq(other.cnt, ACPI_PM1_SCI_EN | 0x0004);
+	acpi_pm1_destroy(&other);
+}
+
+Test(acpi_pm1, a_state_no_guest_can_make_is_refused)
+{
+	struct acpi_pm1_state good, bad;
+
+	acpi_pm1_save(&pm, &good);
+	bad = good;
+	bad.cnt &= (uint16_t)~ACPI_PM1_SCI_EN;
+	cr_assert_eq(acpi_pm1_restore(&pm, &bad), -EINVAL, "SCI_EN clear");
+	bad = good;
+	bad.cnt |= ACPI_PM1_SLP_EN;
+	cr_assert_eq(acpi_pm1_restore(&pm, &bad), -EINVAL, "SLP_EN is never stored");
+	bad = good;
+	bad.timer = ACPI_PM_TIMER_MASK + 1;
+	cr_assert_eq(acpi_pm1_restore(&pm, &bad), -EINVAL, "a count past 24 bits");
+	bad = good;
+	bad.reserved2 = 1;
+	cr_assert_eq(acpi_pm1_restore(&pm, &bad), -EINVAL, "reserved bytes");
+	bad = good;
+	bad.en = 0x0100;
+	bad.reserved = 1;
+	cr_assert_eq(acpi_pm1_restore(&pm, &bad), -EINVAL);
+	cr_assert_eq(pm.en, good.en, "nothing changed");
+	cr_assert_eq(stops, 0);
+}

@@ -1,5 +1,6 @@
-/* x86's platform devices in a snapshot: the i8042's and the CMOS RTC's sections, the POST code
- * in the misc state (vmm/snapshot/snapshot_arch.h). */
+/* x86's platform devices in a snapshot: the i8042's and the CMOS RTC's sections, the ACPI PM
+ * block of a firmware boot (a legacy BIOS's fixed hardware, or UEFI's PIIX4 PM function), the POST
+ * code in the misc state (vmm/snapshot/snapshot_arch.h). */
 #include "vmm/snapshot/snapshot_arch.h"
 
 #include <errno.h>
@@ -7,11 +8,74 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/x86/snapshot_tags.h"
+#include "devices/acpi_pm1.h"
+#include "devices/pci/piix4_pm.h"
 #include "devices/x86/i8042.h"
 #include "devices/x86/post_port.h"
 #include "devices/x86/rtc_cmos.h"
 #include "vmm/vm/x86/vm_devices_arch.h"
+
+/* The firmware boot's ACPI PM block, if it has one. */
+static int save_pm(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
+{
+	struct acpi_pm1_state a;
+	struct piix4_pm_state f;
+
+	if (vm_devices_acpi_pm1(vm)) {
+		acpi_pm1_save(vm_devices_acpi_pm1(vm), &a);
+		return snap_dev_put_section(put, w, SNAP_DEV_ACPI_PM1, 0, &a, sizeof(a), "acpi-pm1",
+					    err, errlen);
+	}
+	if (vm_firmware_piix4_pm(vm)) {
+		piix4_pm_save(vm_firmware_piix4_pm(vm), &f);
+		return snap_dev_put_section(put, w, SNAP_DEV_PIIX4_PM, 0, &f, sizeof(f), "piix4-pm",
+					    err, errlen);
+	}
+	return 0;
+}
+
+/* Back into the block the VM has. Optional: a snapshot from before they were saved has none (the
+ * registers stay at reset, and a UEFI guest's power-off reaches no block until OVMF maps it). */
+static int restore_pm(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
+{
+	uint32_t tag = vm_devices_acpi_pm1(vm)	  ? SNAP_DEV_ACPI_PM1
+		       : vm_firmware_piix4_pm(vm) ? SNAP_DEV_PIIX4_PM
+						  : 0;
+	const char *what = tag == SNAP_DEV_ACPI_PM1 ? "acpi-pm1" : "piix4-pm";
+	struct acpi_pm1_state a;
+	struct piix4_pm_state f;
+	size_t len = 0;
+	int r;
+
+	if (!tag)
+		return 0;
+	if (!get(rd, tag, 0, &len)) {
+		log_warn(
+		    "%s: the snapshot has no state for it (an older VMM's): its registers start "
+		    "from reset",
+		    what);
+		return 0;
+	}
+	if (tag == SNAP_DEV_ACPI_PM1) {
+		const void *p = snap_dev_get_exact(get, rd, tag, 0, sizeof(a), what, err, errlen);
+		if (!p)
+			return -EINVAL;
+		memcpy(&a, p, sizeof(a));
+		r = acpi_pm1_restore(vm_devices_acpi_pm1(vm), &a);
+	} else {
+		const void *p = snap_dev_get_exact(get, rd, tag, 0, sizeof(f), what, err, errlen);
+		if (!p)
+			return -EINVAL;
+		memcpy(&f, p, sizeof(f));
+		r = piix4_pm_restore(vm_firmware_piix4_pm(vm), &f);
+	}
+	if (r)
+		snprintf(err, errlen, "%s: %s", what,
+			 r == -EBUSY ? "its saved ports are taken" : "invalid saved state");
+	return r ? -EINVAL : 0;
+}
 
 int snapshot_arch_devices_save(struct vm *vm, snap_put_fn put, void *w, struct vm_misc_state *m,
 			       char *err, size_t errlen)
@@ -30,6 +94,8 @@ int snapshot_arch_devices_save(struct vm *vm, snap_put_fn put, void *w, struct v
 		r = snap_dev_put_section(put, w, SNAP_DEV_RTC, 0, &c, sizeof(c), "rtc", err,
 					 errlen);
 	}
+	if (!r)
+		r = save_pm(vm, put, w, err, errlen);
 	if (!r && vm_devices_post(vm))
 		m->post_code = atomic_load(&vm_devices_post(vm)->last);
 	return r;
@@ -62,7 +128,7 @@ int snapshot_arch_devices_restore(struct vm *vm, snap_get_fn get, void *rd, char
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return restore_pm(vm, get, rd, err, errlen);
 }
 
 void snapshot_arch_misc_restore(struct vm *vm, const struct vm_misc_state *m)

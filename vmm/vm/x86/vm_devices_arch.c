@@ -192,3 +192,8 @@ struct post_port *vm_devices_post(struct vm *vm)
 {
 	return has(vm, DEV_POST) ? &vm->arch_devices->post : NULL;
 }
+
+struct acpi_pm1 *vm_devices_acpi_pm1(struct vm *vm)
+{
+	return has(vm, DEV_ACPI_PM1) ? &vm->arch_devices->acpi_pm1 : NULL;
+}

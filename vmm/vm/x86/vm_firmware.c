@@ -282,6 +282,11 @@ struct pflash *vm_firmware_flash(struct vm *vm)
 	return vm->firmware && vm->firmware->flash_attached ? &vm->firmware->flash : NULL;
 }
 
+struct piix4_pm *vm_firmware_piix4_pm(struct vm *vm)
+{
+	return vm->firmware && vm->firmware->pm_attached ? &vm->firmware->pm : NULL;
+}
+
 struct fw_cfg *vm_firmware_fw_cfg(struct vm *vm)
 {
 	return vm->firmware && vm->firmware->fw_cfg_ready ? &vm->firmware->fw_cfg : NULL;
