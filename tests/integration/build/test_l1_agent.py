@@ -256,3 +256,25 @@ def test_l1_wait_out_ends_on_a_loop_inside_l1s_kvm(tmp_path, monkeypatch):
     with pytest.raises(WaitTimeout, match="not within 2 s") as late:
         l1.wait_out(vm, r"^VMM-STOCK-VCPUHP: waiting$", 2)
     assert not isinstance(late.value, l1.L1Loop)
+
+
+def test_l1_wait_out_with_stall_ends_a_still_console_with_a_note(tmp_path, monkeypatch):
+    """l1.wait_out(..., stall=S): a console still for S s (no loop inside L1's KVM) raises
+    Stalled, whose note has the vCPUs read twice and L1's KVM seen between; job_end turns such a
+    note into L1's failure only when it shows one of L1's signatures (a cr3 beyond the RAM)."""
+    import time
+
+    from framework import kvm_trace, l1
+    monkeypatch.setattr(kvm_trace, "exit_loop", lambda pid: "L1's KVM over 2 s: vcpu0: 0")
+    reads = iter(["vcpus: first read", "vcpus: second read"])
+    monkeypatch.setattr(l1, "_vcpus", lambda vm: next(reads))
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    vm = StillVm(tmp_path)
+    with pytest.raises(l1.Stalled, match="console still for 0.5 s") as stalled:
+        l1.wait_out(vm, r"^VMM-DEBIAN-DONE", 60, stall=0.5)
+    note = stalled.value.note
+    assert "first read" in note and "5 s later:\nvcpus: second read" in note, note
+    assert "L1's KVM over 2 s" in note and not vm.stopped, note
+    (tmp_path / "vmm-ovmf.stall").write_text(note + "\n")
+    (tmp_path / "vmm-ovmf.err").write_text("")
+    l1.job_end(tmp_path)  # a stall without L1's signature: the boot's own result, no exit 3

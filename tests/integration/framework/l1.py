@@ -95,6 +95,11 @@ def wanted(force_direct=False):
     return os.path.exists("/sys/module/kvm_pvm") and not force_direct
 
 
+def inside():
+    """True in a job of an L1 (its agent sets L1_BOOT): the guest under an emulated KVM."""
+    return bool(os.environ.get("L1_BOOT"))
+
+
 def peer_wanted(var, in_l1):
     """Whether a test boots its QEMU peer beside ours: the environment's VAR (1 or 0) says; unset,
     yes directly on a KVM and no in L1, where the peer took as long as our boots for lines that
@@ -783,9 +788,21 @@ class L1Loop(WaitTimeout):
         self.line = line
 
 
-def wait_out(vm, regex, timeout):
+class Stalled(WaitTimeout):
+    """wait_out()'s end when the console was still for its STALL s (and no loop inside L1's KVM
+    was seen); .note is stall_note()'s, for the job's stall note (job_end() ends the job as L1's
+    failure when it shows one of L1's signatures, cr3_beyond_ram(); else it is the boot's)."""
+
+    def __init__(self, message, note):
+        super().__init__(message)
+        self.note = note
+
+
+def wait_out(vm, regex, timeout, stall=None):
     """VM.wait_out(REGEX, TIMEOUT) for a boot in L1 that also ends, raising L1Loop, once its
-    console has been still for LOOP_LOOK_S s while L1's KVM holds a vCPU in a loop."""
+    console has been still for LOOP_LOOK_S s while L1's KVM holds a vCPU in a loop, and with
+    STALL, Stalled once it has been still for STALL s (CI, 2026-12-01: an OVMF boot of Debian's
+    kernel whose console stopped mid-line 3 s into the kernel waited out all of its 300 s)."""
     pattern = re.compile(regex, re.M)
     deadline = time.monotonic() + timeout
     still = StillConsole(vm)
@@ -803,21 +820,29 @@ def wait_out(vm, regex, timeout):
         kvm = still.loop(LOOP_LOOK_S)
         if kvm:
             raise L1Loop(f"{vm.name}: /{regex}/ in its output: {kvm}", kvm)
+        if stall and still.seconds() >= stall:
+            raise Stalled(f"{vm.name}: /{regex}/ in its output: its console still for {stall} s",
+                          stall_note(vm, still.seconds(), still.size))
         time.sleep(0.2)
 
 
-def _stalled(vm, still, size, kvm=None):
-    """wait_end_or_stall's end of a stalled VM: its vCPUs read twice, 5 s apart (with 2 s of L1's
-    KVM between them unless KVM is what was seen already), stopped; (status, note)."""
+def stall_note(vm, still, size, kvm=None):
+    """A stalled VM's note: its vCPUs read twice, 5 s apart (with 2 s of L1's KVM between them
+    unless KVM is what was seen already)."""
     first = _vcpus(vm)
     time.sleep(3 if kvm is None else 5)  # a measurement over 5 s: do the exit counters move?
     if kvm is None:
         kvm = kvm_trace.exit_loop(vm.pid)  # 2 s of L1's KVM: a loop in it (L1's failure)?
     second = _vcpus(vm)
+    return (f"console still for {still:.0f} s at {size} bytes; the vCPUs' exits:\n{first}\n"
+            f"5 s later:\n{second}" + (f"\n{kvm}" if kvm else ""))
+
+
+def _stalled(vm, still, size, kvm=None):
+    """wait_end_or_stall's end of a stalled VM: its stall_note(), then stopped; (status, note)."""
+    note = stall_note(vm, still, size, kvm)
     vm.stop()
-    return vm.popen.returncode, (f"console still for {still:.0f} s at {size} bytes; the vCPUs' "
-                                 f"exits:\n{first}\n5 s later:\n{second}"
-                                 + (f"\n{kvm}" if kvm else ""))
+    return vm.popen.returncode, note
 
 
 class mirrored:
