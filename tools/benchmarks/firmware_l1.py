@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parents[1]
@@ -32,6 +33,9 @@ WATCH = {"kernel": b"Linux version", "login": b" login:"}
 DONE = b"VMM-DEBIAN-DONE"  # the image's check unit has printed its lines (systemd-analyze's too)
 ANALYZE = re.compile(rb"VMM-DEBIAN-ANALYZE: *([^\r\n]*)")
 TIMEOUT = int(os.environ.get("FW_L1_TIMEOUT", "400"))  # one boot, in L1
+# A console still this long is a stalled boot (QEMU's OVMF took up to 60 s to the kernel's first
+# line, its longest silence); it is stopped then, with a look at L1's KVM (kvm_trace) first.
+STALL = int(os.environ.get("FW_L1_STALL", "120"))
 
 
 def _framework():
@@ -50,8 +54,10 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
             return cmd + ["--kernel", env["DEBIAN_KERNEL"], "--initrd", env["DEBIAN_INITRD"],
                           "--append", env["DEBIAN_CMDLINE"]]
         return cmd + ["--firmware", str(OVMF if kind == "ovmf" else SEABIOS)]
+    # -no-reboot: a triple fault (KVM_EXIT_SHUTDOWN) ends QEMU, as it ends ours, instead of
+    # resetting the machine into a second boot that would hide it
     cmd = [qemu, *accel, "-nodefaults", "-no-user-config", "-nographic", "-M", "pc",
-           "-smp", "2", "-m", "512M", "-serial", "stdio",
+           "-no-reboot", "-smp", "2", "-m", "512M", "-serial", "stdio",
            "-drive", f"id=d0,if=none,format=qcow2,file={overlay}",
            "-device", "virtio-blk-pci,drive=d0",
            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
@@ -59,6 +65,17 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
         return cmd + ["-kernel", env["DEBIAN_KERNEL"], "-initrd", env["DEBIAN_INITRD"],
                       "-append", env["DEBIAN_CMDLINE"]]
     return cmd + ["-bios", str(OVMF if kind == "ovmf" else SEABIOS)]
+
+
+def l1_kvm_look(overlay):
+    """What L1's KVM does with the vCPUs of the VM whose command line names OVERLAY (2 s of its
+    kvm tracepoints: framework/kvm_trace.py), or why there is no look."""
+    pid = subprocess.run(["pgrep", "-f", "-o", str(overlay)], capture_output=True, text=True)
+    if not pid.stdout.strip():
+        return "no process"
+    sys.path.insert(0, str(SOURCE / "tests" / "integration"))
+    from framework import kvm_trace  # noqa: E402
+    return kvm_trace.exit_loop(int(pid.stdout.split()[0])) or "no kvm trace here"
 
 
 def boots(folder, env, kinds, runs):
@@ -79,19 +96,29 @@ def boots(folder, env, kinds, runs):
                 subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
                                 env["DEBIAN_IMAGE"], "-F", "raw", str(overlay)], check=True)
                 ended = [False]  # the login prompt and the check unit's lines: stop
+                grew, stall = [time.monotonic()], [""]
 
                 def react(buf):
+                    grew[0] = time.monotonic()
                     ended[0] = b" login:" in buf and DONE in buf
+
+                def stop_when(overlay=overlay):
+                    if ended[0] or stall[0]:
+                        return True
+                    if time.monotonic() - grew[0] < STALL:
+                        return False
+                    stall[0] = f"console still for {STALL} s; " + l1_kvm_look(overlay)
+                    return True
                 r = run_vm(boot_cmd(impl, kind, env, overlay, vmm, qemu, accel), WATCH,
-                           timeout=TIMEOUT, react=react, stop_when=lambda: ended[0])
+                           timeout=TIMEOUT, react=react, stop_when=stop_when)
                 overlay.unlink()
                 analyze = ANALYZE.search(r.out)
                 entry = {"kind": kind, "impl": impl, "run": n,
                          "seen": {k: v / 1e9 for k, v in r.seen.items()},
                          "analyze": analyze.group(1).decode(errors="replace") if analyze else ""}
                 if "login" not in r.seen:
-                    entry["ended"] = ("timeout" if r.timed_out else f"the VM ended with status "
-                                      f"{r.status} first")
+                    entry["ended"] = (stall[0] or "timeout" if r.timed_out or stall[0] else
+                                      f"the VM ended with status {r.status} first")
                     entry["tail"] = r.out[-600:].decode(errors="replace")
                     entry["err"] = r.err[-600:].decode(errors="replace")
                 done.append(entry)
