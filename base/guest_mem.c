@@ -11,13 +11,45 @@
 
 #include "base/layout.h"
 
+/* mmap() at a host address that is a multiple of GUEST_MEM_HOST_ALIGN: a stretch that large is
+ * reserved (PROT_NONE), the mapping put at its first aligned address, the rest given back. Guest
+ * RAM regions start at 2 MiB-aligned guest addresses, so with the host address aligned the same
+ * way a transparent huge page can back guest RAM and KVM can map it with 2 MiB entries of its
+ * own (it does only where guest and host address agree modulo 2 MiB). Before Linux 6.7 an
+ * anonymous mmap() was only page-aligned: under an L1 whose THP is "always", our guests ran on
+ * 4 KiB nested mappings where QEMU's (which aligns its RAM) ran on 2 MiB ones. */
+static void *map_aligned(uint64_t size, int flags, int fd, off_t off)
+{
+	size_t span = (size_t)size + GUEST_MEM_HOST_ALIGN;
+	uint8_t *res =
+	    mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	uintptr_t at =
+	    ((uintptr_t)res + GUEST_MEM_HOST_ALIGN - 1) & ~(uintptr_t)(GUEST_MEM_HOST_ALIGN - 1);
+	void *host =
+	    mmap((void *)at, (size_t)size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, off);
+	if (host == MAP_FAILED) {
+		int err = errno;
+		munmap(res, span);
+		errno = err;
+		return MAP_FAILED;
+	}
+	size_t head = at - (uintptr_t)res, tail = span - head - (size_t)size;
+	if (head)
+		munmap(res, head);
+	if (tail)
+		munmap((uint8_t *)at + size, tail);
+	return host;
+}
+
 /* Maps region `gpa`/`size`: anonymous when fd < 0, else from `fd` at offset `off`, shared with
  * other mappers of the file when mem->shared (the memfd of guest_mem_alloc_shared()). */
 static int map_region(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t off)
 {
 	int flags =
 	    (mem->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
-	void *host = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, fd < 0 ? 0 : (off_t)off);
+	void *host = map_aligned(size, flags, fd, fd < 0 ? 0 : (off_t)off);
 	if (host == MAP_FAILED)
 		return -errno;
 	int err = mem->shared ? guest_mem_add_shared_region(mem, gpa, host, size, fd, off)

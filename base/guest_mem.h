@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define GUEST_MEM_MAX_REGIONS 2
+/* Every RAM region guest_mem maps starts at a host address that is a multiple of this (a huge
+ * page: guest_mem.c says why). */
+#define GUEST_MEM_HOST_ALIGN (2u << 20)
 
 struct guest_region {
 	uint64_t gpa;  /* guest-physical start */

@@ -88,6 +88,35 @@ Test(guest_mem, alloc_places_ram_around_the_hole)
 	guest_mem_free(&m);
 }
 
+/* Every region's host address is huge-page aligned, private or shared, whatever sizes came
+ * before (a page-aligned mmap() would leave them wherever the kernel put them), and the slack the
+ * alignment reserved is given back: the pages around a region are not mapped. */
+Test(guest_mem, regions_start_at_huge_page_aligned_host_addresses)
+{
+	struct guest_mem m;
+	void *gap = mmap(NULL, 12288, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq(gap, MAP_FAILED);
+	for (int shared = 0; shared < 2; shared++) {
+		int r = shared ? guest_mem_alloc_shared(&m, GIB(4) + MIB(3))
+			       : guest_mem_alloc(&m, MIB(6) + KIB(4));
+		cr_assert_eq(r, 0);
+		for (int i = 0; i < m.nregions; i++) {
+			uintptr_t h = (uintptr_t)m.regions[i].host;
+			cr_assert_eq(h % GUEST_MEM_HOST_ALIGN, 0, "region %d at %#lx", i,
+				     (unsigned long)h);
+			cr_assert_eq(msync((void *)(h - 4096), 4096, MS_ASYNC), -1,
+				     "the page before region %d is still mapped", i);
+			cr_assert_eq(errno, ENOMEM);
+			cr_assert_eq(msync((void *)(h + m.regions[i].size), 4096, MS_ASYNC), -1,
+				     "the page after region %d is still mapped", i);
+		}
+		m.regions[0].host[m.regions[0].size - 1] = 1; /* the last byte is guest RAM */
+		guest_mem_free(&m);
+	}
+	munmap(gap, 12288);
+}
+
 /* layout_ram_ranges() (base/layout.h): x86's split, the hole's edge exactly, and the ranges end
  * where layout_ram_end() says. */
 Test(guest_mem, layout_ram_ranges_split_around_the_hole)
