@@ -4,7 +4,9 @@ tests/integration/framework/l1.py), to the kernel's first console line and to th
 login prompt:
   ovmf      OVMF.fd -> GRUB for EFI from the GPT image -> Debian's stock cloud kernel;
   seabios   SeaBIOS (bios-256k.bin) -> GRUB for i386-pc from the MBR -> the same;
-  direct    the same kernel and initrd handed over by the VMM (--kernel; QEMU -kernel).
+  direct    the same kernel and initrd handed over by the VMM (--kernel; QEMU -kernel);
+  ovmf-direct  OVMF.fd loading that kernel and initrd from fw_cfg (--firmware with --kernel;
+            QEMU -bios with -kernel): not in the default kinds (issue 66's counts).
 Each boot on its own qcow2 overlay of the image, 2 vCPUs, 512 MiB, virtio-blk and virtio-net over
 PCI with a user-mode (slirp) NIC; QEMU is -M pc (i440FX, what our UEFI platform imitates) with
 -nodefaults. Times run from the launch (just before fork: the firmware's reset vector is the
@@ -50,9 +52,12 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
     if impl == "vmm":
         cmd = [vmm, "--cpus", "2", "--mem", "512M", "--transport", "pci", "--console", "stdio",
                "--disk", f"{overlay},backing_files=on,backing_dirs={image_dir}", "--net", "user"]
+        direct = ["--kernel", env["DEBIAN_KERNEL"], "--initrd", env["DEBIAN_INITRD"],
+                  "--append", env["DEBIAN_CMDLINE"]]
         if kind == "direct":
-            return cmd + ["--kernel", env["DEBIAN_KERNEL"], "--initrd", env["DEBIAN_INITRD"],
-                          "--append", env["DEBIAN_CMDLINE"]]
+            return cmd + direct
+        if kind == "ovmf-direct":
+            return cmd + ["--firmware", str(OVMF)] + direct
         return cmd + ["--firmware", str(OVMF if kind == "ovmf" else SEABIOS)]
     # -no-reboot: a triple fault (KVM_EXIT_SHUTDOWN) ends QEMU, as it ends ours, instead of
     # resetting the machine into a second boot that would hide it
@@ -61,9 +66,12 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
            "-drive", f"id=d0,if=none,format=qcow2,file={overlay}",
            "-device", "virtio-blk-pci,drive=d0",
            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+    direct = ["-kernel", env["DEBIAN_KERNEL"], "-initrd", env["DEBIAN_INITRD"],
+              "-append", env["DEBIAN_CMDLINE"]]
     if kind == "direct":
-        return cmd + ["-kernel", env["DEBIAN_KERNEL"], "-initrd", env["DEBIAN_INITRD"],
-                      "-append", env["DEBIAN_CMDLINE"]]
+        return cmd + direct
+    if kind == "ovmf-direct":
+        return cmd + ["-bios", str(OVMF)] + direct
     return cmd + ["-bios", str(OVMF if kind == "ovmf" else SEABIOS)]
 
 
@@ -75,7 +83,9 @@ def l1_kvm_look(overlay):
         return "no process"
     sys.path.insert(0, str(SOURCE / "tests" / "integration"))
     from framework import kvm_trace  # noqa: E402
-    return kvm_trace.exit_loop(int(pid.stdout.split()[0])) or "no kvm trace here"
+    pid = int(pid.stdout.split()[0])
+    return ((kvm_trace.exit_loop(pid) or "no kvm trace here") + "; its threads:\n"
+            + kvm_trace.thread_states(pid))
 
 
 def boots(folder, env, kinds, runs):
@@ -90,8 +100,9 @@ def boots(folder, env, kinds, runs):
     out = Path(folder) / "boots.json"
     done = []
     with tempfile.TemporaryDirectory(prefix="fw-l1.") as work:
+        impls = [i for i in os.environ.get("FW_L1_IMPLS", ",".join(IMPLS)).split(",") if i]
         for kind in kinds:
-            for n, impl in rounds(list(IMPLS), runs):
+            for n, impl in rounds(impls, runs):
                 overlay = Path(work) / f"{kind}-{impl}-{n}.qcow2"
                 subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
                                 env["DEBIAN_IMAGE"], "-F", "raw", str(overlay)], check=True)
@@ -140,6 +151,7 @@ def bench_firmware_l1(env, res, a):
         return
     kinds = [k for k in os.environ.get("FW_L1_KINDS", ",".join(KINDS)).split(",") if k]
     job_env = {"VMM": env.vmm, "QEMU": env.qemu, "FW_L1_TIMEOUT": TIMEOUT,
+               "FW_L1_IMPLS": os.environ.get("FW_L1_IMPLS", ",".join(IMPLS)),
                "FW_L1_KINDS": ",".join(kinds), "FW_L1_RUNS": a.runs}
     if l1.wanted():
         where = "in an L1 (tools/kvm-in-qemu; this host's KVM is kvm_pvm)"
@@ -184,6 +196,8 @@ def add_results(res, folder, where):
 
 if __name__ == "__main__":  # in L1 (or directly): the boots, their files in argv[1]
     guest_env, _ = _framework()
+    from framework import kvm_trace  # noqa: E402
+    print(f"kvm tracepoints usable here: {kvm_trace.usable()}", flush=True)
     image_sh = Path(os.environ.get("DEBIAN_IMAGE_SH") or SOURCE / "guest-images" / "debian-image.sh")
     boots(sys.argv[1], guest_env.print_env(image_sh)[0],
           os.environ.get("FW_L1_KINDS", ",".join(KINDS)).split(","),

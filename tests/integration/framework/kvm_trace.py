@@ -123,6 +123,25 @@ def verdict(summary, seconds):
     return f"L1's KVM over {seconds:g} s: " + "; ".join(seen) if seen else ""
 
 
+def thread_states(pid, frames=4):
+    """One line per thread of PID: its name, state, where it waits (wchan) and the innermost
+    FRAMES of its kernel stack (root only: /proc/TID/stack), so a stalled VMM shows whether its
+    vCPU threads sit in KVM_RUN, in a write, or on a lock. "" when PID is gone."""
+    lines = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*"), key=lambda t: int(t.name)):
+        def read(name):
+            try:
+                return (task / name).read_text(errors="replace").strip()
+            except OSError:
+                return "?"
+        stat = read("stat")
+        state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+        stack = [f.split()[-1] for f in read("stack").splitlines()[:frames] if f.strip()]
+        lines.append(f"{task.name} {read('comm')} {state} wchan={read('wchan') or '-'} "
+                     f"stack={' < '.join(stack) or '?'}")
+    return "\n".join(lines)
+
+
 def exit_loop(pid, seconds=2.0):
     """A line for what KVM does with PID's vCPUs for SECONDS s (SIGN's when one is caught in a
     loop inside KVM), or "" when this process cannot trace."""

@@ -834,8 +834,10 @@ def stall_note(vm, still, size, kvm=None):
     if kvm is None:
         kvm = kvm_trace.exit_loop(vm.pid)  # 2 s of L1's KVM: a loop in it (L1's failure)?
     second = _vcpus(vm)
+    threads = kvm_trace.thread_states(vm.pid)
     return (f"console still for {still:.0f} s at {size} bytes; the vCPUs' exits:\n{first}\n"
-            f"5 s later:\n{second}" + (f"\n{kvm}" if kvm else ""))
+            f"5 s later:\n{second}" + (f"\n{kvm}" if kvm else "")
+            + (f"\nthe VMM's threads:\n{threads}" if threads else ""))
 
 
 def _stalled(vm, still, size, kvm=None):
