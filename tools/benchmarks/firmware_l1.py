@@ -75,6 +75,37 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
     return cmd + ["-bios", str(OVMF if kind == "ovmf" else SEABIOS)]
 
 
+def host_memory_note():
+    """Where this kernel puts a large anonymous mmap (a page-aligned one cannot be backed by THP
+    until it is 2 MiB-aligned: base/guest_mem.c aligns guest RAM itself) and THP's mode."""
+    import ctypes
+    import mmap
+    m = mmap.mmap(-1, 512 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    at = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    return (f"{os.uname().release}: a 512 MiB anonymous mmap lands {at % (2 << 20):#x} past a "
+            f"2 MiB boundary; THP {thp.read_text().strip() if thp.exists() else '?'}")
+
+
+def anon_huge_kib(overlay):
+    """AnonHugePages (KiB) of the VM whose command line names OVERLAY, its children included (a
+    firmware boot's VMM runs the VM in a child), or None."""
+    pid = subprocess.run(["pgrep", "-f", "-o", str(overlay)], capture_output=True, text=True)
+    if not pid.stdout.strip():
+        return None
+    sys.path.insert(0, str(SOURCE / "tests" / "integration"))
+    from framework import kvm_trace  # noqa: E402
+    total = 0
+    for p in kvm_trace.family(int(pid.stdout.split()[0])):
+        try:
+            m = re.search(r"^AnonHugePages:\s+(\d+)", Path(f"/proc/{p}/smaps_rollup").read_text(),
+                          re.M)
+        except OSError:
+            continue
+        total += int(m.group(1)) if m else 0
+    return total
+
+
 def l1_kvm_look(overlay):
     """What L1's KVM does with the vCPUs of the VM whose command line names OVERLAY (2 s of its
     kvm tracepoints: framework/kvm_trace.py), or why there is no look."""
@@ -107,13 +138,15 @@ def boots(folder, env, kinds, runs):
                 subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
                                 env["DEBIAN_IMAGE"], "-F", "raw", str(overlay)], check=True)
                 ended = [False]  # the login prompt and the check unit's lines: stop
-                grew, stall = [time.monotonic()], [""]
+                grew, stall, huge = [time.monotonic()], [""], []
 
                 def react(buf):
                     grew[0] = time.monotonic()
                     ended[0] = b" login:" in buf and DONE in buf
 
                 def stop_when(overlay=overlay):
+                    if ended[0] and not huge:
+                        huge.append(anon_huge_kib(overlay))
                     if ended[0] or stall[0]:
                         return True
                     if time.monotonic() - grew[0] < STALL:
@@ -126,7 +159,8 @@ def boots(folder, env, kinds, runs):
                 analyze = ANALYZE.search(r.out)
                 entry = {"kind": kind, "impl": impl, "run": n,
                          "seen": {k: v / 1e9 for k, v in r.seen.items()},
-                         "analyze": analyze.group(1).decode(errors="replace") if analyze else ""}
+                         "analyze": analyze.group(1).decode(errors="replace") if analyze else "",
+                         "anon_huge_kib": huge[0] if huge else None}
                 if "login" not in r.seen:
                     entry["ended"] = (stall[0] or "timeout" if r.timed_out or stall[0] else
                                       f"the VM ended with status {r.status} first")
@@ -197,7 +231,7 @@ def add_results(res, folder, where):
 if __name__ == "__main__":  # in L1 (or directly): the boots, their files in argv[1]
     guest_env, _ = _framework()
     from framework import kvm_trace  # noqa: E402
-    print(f"kvm tracepoints usable here: {kvm_trace.usable()}", flush=True)
+    print(f"kvm tracepoints usable here: {kvm_trace.usable()}; {host_memory_note()}", flush=True)
     image_sh = Path(os.environ.get("DEBIAN_IMAGE_SH") or SOURCE / "guest-images" / "debian-image.sh")
     boots(sys.argv[1], guest_env.print_env(image_sh)[0],
           os.environ.get("FW_L1_KINDS", ",".join(KINDS)).split(","),

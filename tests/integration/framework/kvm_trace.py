@@ -50,10 +50,31 @@ def _write(name, text):
     (TRACEFS / name).write_text(text)
 
 
+def family(pid):
+    """PID and every process below it: a firmware boot's VMM runs each boot in a child
+    (vmm/vm/reboot.c), whose threads are the vCPUs; the process started is its supervisor."""
+    out, todo = [], [int(pid)]
+    while todo:
+        p = todo.pop(0)
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def tasks(pid):
+    """The thread folders (/proc/P/task/T) of PID and the processes below it."""
+    return [t for p in family(pid) for t in sorted(Path(f"/proc/{p}/task").glob("*"),
+                                                   key=lambda t: int(t.name))]
+
+
 def record(pid, seconds=2.0):
-    """The kvm events of PID's threads over SECONDS s: the trace's lines (empty when it cannot
-    be traced). Tracing is off and the events disabled again afterwards."""
-    tids = [t.name for t in Path(f"/proc/{pid}/task").glob("*")]
+    """The kvm events of the threads of PID and its children over SECONDS s: the trace's lines
+    (empty when it cannot be traced). Tracing is off and the events disabled again afterwards."""
+    tids = [t.name for t in tasks(pid)]
     if not tids or not usable():
         return []
     try:
@@ -124,11 +145,11 @@ def verdict(summary, seconds):
 
 
 def thread_states(pid, frames=4):
-    """One line per thread of PID: its name, state, where it waits (wchan) and the innermost
-    FRAMES of its kernel stack (root only: /proc/TID/stack), so a stalled VMM shows whether its
-    vCPU threads sit in KVM_RUN, in a write, or on a lock. "" when PID is gone."""
+    """One line per thread of PID and its children: its name, state, where it waits (wchan) and
+    the innermost FRAMES of its kernel stack (root only: /proc/TID/stack), so a stalled VMM shows
+    whether its vCPU threads sit in KVM_RUN, in a write, or on a lock. "" when PID is gone."""
     lines = []
-    for task in sorted(Path(f"/proc/{pid}/task").glob("*"), key=lambda t: int(t.name)):
+    for task in tasks(pid):
         def read(name):
             try:
                 return (task / name).read_text(errors="replace").strip()
