@@ -51,7 +51,9 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
     image_dir = Path(env["DEBIAN_IMAGE"]).parent
     if impl == "vmm":
         cmd = [vmm, "--cpus", "2", "--mem", "512M", "--transport", "pci", "--console", "stdio",
-               "--disk", f"{overlay},backing_files=on,backing_dirs={image_dir}", "--net", "user"]
+               "--disk", f"{overlay},backing_files=on,backing_dirs={image_dir}"]
+        if os.environ.get("FW_L1_NET", "user") == "user":  # FW_L1_NET=none: ours without a NIC
+            cmd += ["--net", "user"]
         direct = ["--kernel", env["DEBIAN_KERNEL"], "--initrd", env["DEBIAN_INITRD"],
                   "--append", env["DEBIAN_CMDLINE"]]
         if kind == "direct":
@@ -106,6 +108,32 @@ def anon_huge_kib(overlay):
     return total
 
 
+TRACE_EVENTS = ("kvm/kvm_exit", "kvm/kvm_inj_exception", "kvm/kvm_userspace_exit",
+                "kvm/kvm_inj_virq", "kvm/kvm_apic_ipi")
+
+
+def trace_boot(on):
+    """With FW_L1_TRACE=1 in L1: L1's kvm tracepoints on (ON) into an 8 MiB-per-CPU ring, cleared
+    first, for the whole boot; off (not ON) returns the ring's last 600 lines (the exits before a
+    failure), else []."""
+    if os.environ.get("FW_L1_TRACE") != "1":
+        return []
+    sys.path.insert(0, str(SOURCE / "tests" / "integration"))
+    from framework import kvm_trace  # noqa: E402
+    if not kvm_trace.usable():
+        return []
+    t = kvm_trace.TRACEFS
+    (t / "tracing_on").write_text("0\n")
+    for e in TRACE_EVENTS:
+        (t / "events" / e / "enable").write_text("1\n" if on else "0\n")
+    if on:
+        (t / "buffer_size_kb").write_text("8192\n")
+        (t / "trace").write_text("")
+        (t / "tracing_on").write_text("1\n")
+        return []
+    return (t / "trace").read_text(errors="replace").splitlines()[-600:]
+
+
 def l1_kvm_look(overlay):
     """What L1's KVM does with the vCPUs of the VM whose command line names OVERLAY (2 s of its
     kvm tracepoints: framework/kvm_trace.py), or why there is no look."""
@@ -138,7 +166,7 @@ def boots(folder, env, kinds, runs):
                 subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
                                 env["DEBIAN_IMAGE"], "-F", "raw", str(overlay)], check=True)
                 ended = [False]  # the login prompt and the check unit's lines: stop
-                grew, stall, huge = [time.monotonic()], [""], []
+                grew, stall, huge, ring = [time.monotonic()], [""], [], []
 
                 def react(buf):
                     grew[0] = time.monotonic()
@@ -151,10 +179,13 @@ def boots(folder, env, kinds, runs):
                         return True
                     if time.monotonic() - grew[0] < STALL:
                         return False
+                    ring.extend(trace_boot(False))  # before kvm_trace's own sample clears it
                     stall[0] = f"console still for {STALL} s; " + l1_kvm_look(overlay)
                     return True
+                trace_boot(True)
                 r = run_vm(boot_cmd(impl, kind, env, overlay, vmm, qemu, accel), WATCH,
                            timeout=TIMEOUT, react=react, stop_when=stop_when)
+                trace = ring or trace_boot(False)
                 overlay.unlink()
                 analyze = ANALYZE.search(r.out)
                 entry = {"kind": kind, "impl": impl, "run": n,
@@ -166,6 +197,7 @@ def boots(folder, env, kinds, runs):
                                       f"the VM ended with status {r.status} first")
                     entry["tail"] = r.out[-600:].decode(errors="replace")
                     entry["err"] = r.err[-600:].decode(errors="replace")
+                    entry["trace"] = trace
                 done.append(entry)
                 out.write_text(json.dumps(done, indent=1))
                 print(f"{kind} {impl} #{n}: {entry['seen']}", flush=True)
@@ -185,6 +217,8 @@ def bench_firmware_l1(env, res, a):
         return
     kinds = [k for k in os.environ.get("FW_L1_KINDS", ",".join(KINDS)).split(",") if k]
     job_env = {"VMM": env.vmm, "QEMU": env.qemu, "FW_L1_TIMEOUT": TIMEOUT,
+               "FW_L1_TRACE": os.environ.get("FW_L1_TRACE", "0"),
+               "FW_L1_NET": os.environ.get("FW_L1_NET", "user"),
                "FW_L1_IMPLS": os.environ.get("FW_L1_IMPLS", ",".join(IMPLS)),
                "FW_L1_KINDS": ",".join(kinds), "FW_L1_RUNS": a.runs}
     if l1.wanted():
