@@ -54,13 +54,7 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
                "--disk", f"{overlay},backing_files=on,backing_dirs={image_dir}"]
         if os.environ.get("FW_L1_NET", "user") == "user":  # FW_L1_NET=none: ours without a NIC
             cmd += ["--net", "user"]
-        direct = ["--kernel", env["DEBIAN_KERNEL"], "--initrd", env["DEBIAN_INITRD"],
-                  "--append", env["DEBIAN_CMDLINE"]]
-        if kind == "direct":
-            return cmd + direct
-        if kind == "ovmf-direct":
-            return cmd + ["--firmware", str(OVMF)] + direct
-        return cmd + ["--firmware", str(OVMF if kind == "ovmf" else SEABIOS)]
+        return cmd + boot_args(kind, env, "--firmware", ("--kernel", "--initrd", "--append"))
     # -no-reboot: a triple fault (KVM_EXIT_SHUTDOWN) ends QEMU, as it ends ours, instead of
     # resetting the machine into a second boot that would hide it
     cmd = [qemu, *accel, "-nodefaults", "-no-user-config", "-nographic", "-M", "pc",
@@ -68,13 +62,18 @@ def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
            "-drive", f"id=d0,if=none,format=qcow2,file={overlay}",
            "-device", "virtio-blk-pci,drive=d0",
            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
-    direct = ["-kernel", env["DEBIAN_KERNEL"], "-initrd", env["DEBIAN_INITRD"],
-              "-append", env["DEBIAN_CMDLINE"]]
-    if kind == "direct":
-        return cmd + direct
-    if kind == "ovmf-direct":
-        return cmd + ["-bios", str(OVMF)] + direct
-    return cmd + ["-bios", str(OVMF if kind == "ovmf" else SEABIOS)]
+    return cmd + boot_args(kind, env, "-bios", ("-kernel", "-initrd", "-append"))
+
+
+def boot_args(kind, env, firmware_flag, kernel_flags):
+    """What boots KIND, in one VMM's spelling (its firmware flag, its kernel/initrd/append flags):
+    the firmware (none for direct), and the kernel for direct and ovmf-direct."""
+    fw = {"ovmf": OVMF, "ovmf-direct": OVMF, "seabios": SEABIOS}.get(kind)
+    args = [firmware_flag, str(fw)] if fw else []
+    if kind in ("direct", "ovmf-direct"):
+        values = (env["DEBIAN_KERNEL"], env["DEBIAN_INITRD"], env["DEBIAN_CMDLINE"])
+        args += [a for pair in zip(kernel_flags, values) for a in pair]
+    return args
 
 
 def host_memory_note():
@@ -89,16 +88,22 @@ def host_memory_note():
             f"2 MiB boundary; THP {thp.read_text().strip() if thp.exists() else '?'}")
 
 
+def vm_pid(overlay):
+    """(the pid of the VM whose command line names OVERLAY, or None; framework/kvm_trace)."""
+    sys.path.insert(0, str(SOURCE / "tests" / "integration"))
+    from framework import kvm_trace  # noqa: E402
+    pid = subprocess.run(["pgrep", "-f", "-o", str(overlay)], capture_output=True, text=True)
+    return (int(pid.stdout.split()[0]) if pid.stdout.strip() else None), kvm_trace
+
+
 def anon_huge_kib(overlay):
     """AnonHugePages (KiB) of the VM whose command line names OVERLAY, its children included (a
     firmware boot's VMM runs the VM in a child), or None."""
-    pid = subprocess.run(["pgrep", "-f", "-o", str(overlay)], capture_output=True, text=True)
-    if not pid.stdout.strip():
+    pid, kvm_trace = vm_pid(overlay)
+    if pid is None:
         return None
-    sys.path.insert(0, str(SOURCE / "tests" / "integration"))
-    from framework import kvm_trace  # noqa: E402
     total = 0
-    for p in kvm_trace.family(int(pid.stdout.split()[0])):
+    for p in kvm_trace.family(pid):
         try:
             m = re.search(r"^AnonHugePages:\s+(\d+)", Path(f"/proc/{p}/smaps_rollup").read_text(),
                           re.M)
@@ -137,12 +142,9 @@ def trace_boot(on):
 def l1_kvm_look(overlay):
     """What L1's KVM does with the vCPUs of the VM whose command line names OVERLAY (2 s of its
     kvm tracepoints: framework/kvm_trace.py), or why there is no look."""
-    pid = subprocess.run(["pgrep", "-f", "-o", str(overlay)], capture_output=True, text=True)
-    if not pid.stdout.strip():
+    pid, kvm_trace = vm_pid(overlay)
+    if pid is None:
         return "no process"
-    sys.path.insert(0, str(SOURCE / "tests" / "integration"))
-    from framework import kvm_trace  # noqa: E402
-    pid = int(pid.stdout.split()[0])
     return ((kvm_trace.exit_loop(pid) or "no kvm trace here") + "; its threads:\n"
             + kvm_trace.thread_states(pid))
 
