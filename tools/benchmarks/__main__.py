@@ -42,7 +42,9 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              through SeaBIOS and GRUB, and directly (ovmf, seabios, direct rows; FW_L1_KINDS
              picks): ours against QEMU -M pc, to the kernel's first console line and to the
              login prompt. On kvm_pvm in an L1 (tools/kvm-in-qemu), where the seconds are
-             emulated and only the ratio counts. Not in all.
+             emulated and only the ratio counts; with --peer-vmm, ours against another build of
+             ours (an A/B of a change's failures in L1: FW_L1_* in docs/benchmarks.md). Not in
+             all.
   blk        the blk_bench test guest: 4 KiB random reads at queue depth 1 and 32 from a 64 MiB
              file in the host page cache, loop in guest ring 3; IOPS (higher is better). Also
              qd=32 over 2 queues (num-queues=2 on both VMMs). Two QEMU peers: qemu-microvm with

@@ -27,6 +27,8 @@ from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parents[1]
 SOURCE = TOOLS.parent
+sys.path.insert(0, str(TOOLS))  # run as a file in L1 as well
+from benchmarks.config import PEER_VMM  # noqa: E402
 KINDS = ("ovmf", "seabios", "direct")
 IMPLS = ("vmm", "qemu")
 SEABIOS = Path(os.environ.get("SEABIOS_DIR", "/usr/share/seabios")) / "bios-256k.bin"
@@ -49,8 +51,9 @@ def _framework():
 def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
     """The command line of IMPL (vmm or qemu) booting KIND on OVERLAY."""
     image_dir = Path(env["DEBIAN_IMAGE"]).parent
-    if impl == "vmm":
-        cmd = [vmm, "--cpus", "2", "--mem", "512M", "--transport", "pci", "--console", "stdio",
+    if impl in ("vmm", PEER_VMM):  # PEER_VMM: another build of ours (tools/bench --peer-vmm)
+        binary = vmm if impl == "vmm" else os.environ["PEER_VMM"]
+        cmd = [binary, "--cpus", "2", "--mem", "512M", "--transport", "pci", "--console", "stdio",
                "--disk", f"{overlay},backing_files=on,backing_dirs={image_dir}"]
         if os.environ.get("FW_L1_NET", "user") == "user":  # FW_L1_NET=none: ours without a NIC
             cmd += ["--net", "user"]
@@ -152,7 +155,6 @@ def l1_kvm_look(overlay):
 def boots(folder, env, kinds, runs):
     """The boots, alternating (ours, QEMU, QEMU, ours, ...) within each kind; each one's seconds
     to the patterns (or its failure) appended to FOLDER/boots.json as they end."""
-    sys.path.insert(0, str(TOOLS))
     from benchmarks.runner import rounds
     from benchmarks.vm import run_vm
     vmm = os.environ.get("VMM") or str(SOURCE / "build" / "vmm")
@@ -218,10 +220,13 @@ def bench_firmware_l1(env, res, a):
         res.fail("firmware-l1", "setup", f"{image_sh} --print-env: {run.stderr.strip()[-300:]}")
         return
     kinds = [k for k in os.environ.get("FW_L1_KINDS", ",".join(KINDS)).split(",") if k]
+    impls = ("vmm", PEER_VMM) if a.peer_vmm else IMPLS
+    os.environ.setdefault("FW_L1_IMPLS", ",".join(impls))
+    os.environ["PEER_VMM"] = os.path.abspath(a.peer_vmm or env.vmm)
     job_env = {"VMM": env.vmm, "QEMU": env.qemu, "FW_L1_TIMEOUT": TIMEOUT,
                "FW_L1_TRACE": os.environ.get("FW_L1_TRACE", "0"),
                "FW_L1_NET": os.environ.get("FW_L1_NET", "user"),
-               "FW_L1_IMPLS": os.environ.get("FW_L1_IMPLS", ",".join(IMPLS)),
+               "FW_L1_IMPLS": os.environ["FW_L1_IMPLS"], "PEER_VMM": os.environ["PEER_VMM"],
                "FW_L1_KINDS": ",".join(kinds), "FW_L1_RUNS": a.runs}
     if l1.wanted():
         where = "in an L1 (tools/kvm-in-qemu; this host's KVM is kvm_pvm)"
@@ -246,7 +251,7 @@ def add_results(res, folder, where):
     names = {"kernel": "launch to the kernel's first console line",
              "login": "launch to the login prompt"}
     for e in entries:
-        impl = e["impl"] if e["impl"] == "vmm" else "qemu-pc"
+        impl = e["impl"] if e["impl"].startswith("vmm") else "qemu-pc"
         for key, metric in names.items():
             if key in e["seen"]:
                 res.add("firmware-l1", f"{e['kind']}: {metric}", "s", "lower", impl,

@@ -17,6 +17,7 @@
 # labels: bench
 # requires: kvm netns
 # timeout: 600
+# resource: linux:1
 import os
 import re
 import sys

@@ -16,6 +16,7 @@
 # labels: snapshot
 # requires: kvm
 # timeout: 600
+# resource: linux:1
 import hashlib
 import json
 import os

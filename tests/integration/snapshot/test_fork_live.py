@@ -18,6 +18,7 @@
 # labels: snapshot
 # requires: kvm
 # timeout: 900
+# resource: linux:1
 import json
 import os
 import re

@@ -11,6 +11,7 @@
 # labels: snapshot
 # requires: kvm
 # timeout: 900
+# resource: linux:1
 import os
 
 from framework import snapshot_util as snap
