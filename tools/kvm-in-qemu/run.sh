@@ -21,8 +21,6 @@
 #                     every 15 s while the command runs) for SECS: an L1 whose CPUs all stopped
 #                     says nothing, not even a soft lockup (default 240, 0 never); the console
 #                     then says "kvm-in-qemu: L1 stalled" as above
-#     --nice N        run L1's emulator at nice N (root: negative is a higher priority; default
-#                     0): with -10 a test beside L1 gets the CPU time L1 leaves (framework/l1.py)
 #     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
 #                     interrupt remapping; intel_iommu=on on L1's command line), an emulated
 #                     e1000e NIC (8086:10d3) on a QEMU user network of its own (slirp: gateway
@@ -77,7 +75,6 @@ silence=240
 log=
 rw=()
 vfio=0
-nice=0
 
 die() {
 	echo "kvm-in-qemu: $*" >&2
@@ -94,14 +91,12 @@ while [ $# -gt 0 ]; do
 	--log) log=$2 && shift 2 ;;
 	--stall) stall=$2 && shift 2 ;;
 	--silence) silence=$2 && shift 2 ;;
-	--nice) nice=$2 && shift 2 ;;
 	--vfio-devices) vfio=1 && shift ;;
 	--) shift && break ;;
 	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
 	esac
 done
 [ $# -gt 0 ] || die "no command (usage: run.sh [OPTIONS] -- COMMAND...)"
-case $nice in -[0-9] | -1[0-9] | -20 | [0-9] | 1[0-9]) ;; *) die "--nice $nice: not a niceness (-20 to 19)" ;; esac
 [ ${#rw[@]} -gt 0 ] || rw=("$(dirname "$repo")")
 [ "$(id -u)" = 0 ] || die "needs root (QEMU's 9p server exports the host's root)"
 command -v "$qemu" >/dev/null || die "$qemu is not installed (apt-get install qemu-system-x86)"
@@ -227,7 +222,7 @@ if [ "$vfio" = 1 ]; then
 	append+=" intel_iommu=on"
 fi
 # shellcheck disable=SC2054 # commas inside QEMU's option values
-qemu_cmd=(timeout --foreground -k 10 "$timeout" nice -n "$nice" "$qemu" "${qemu_data[@]}" -accel "tcg,thread=${KVM_IN_QEMU_TCG_THREAD:-multi}" -cpu "$cpu"
+qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel "tcg,thread=${KVM_IN_QEMU_TCG_THREAD:-multi}" -cpu "$cpu"
 	-smp "$cpus" -m "$mem" -kernel "$cache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
 	"${machine[@]}" "${shares[@]}")

@@ -17,7 +17,6 @@
 # labels: bench
 # requires: kvm netns
 # timeout: 600
-# resource: linux:1
 import os
 import re
 import sys

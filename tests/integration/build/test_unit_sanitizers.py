@@ -5,7 +5,6 @@
 # labels: sanitize
 # resource: asan-build
 # timeout: 1200
-# resource: linux:1
 import os
 import subprocess
 

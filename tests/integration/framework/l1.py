@@ -73,11 +73,6 @@ LIFETIME = 4 * 3600     # run.sh --timeout: an L1 nobody stopped ends by itself
 # cost a fresh-clone run 4 minutes, 2026-11-30: khugepaged's CPU stuck in L1 from 22 s on, the
 # watchdog's count growing 22, 48, 74, 100, 126 s; nothing in L1 recovers from that)
 STUCK_S = 100
-# run.sh --nice: L1's emulator runs ahead of the tests beside it (tests/CMakeLists.txt gives an L1
-# test one CPU slot of ctest -j2, and a test that boots no Linux may take the other): at nice -10
-# the scheduler gives L1 ~9 times the other's share whenever both want a core, so that test runs
-# on what L1 leaves and L1's guests keep their pace.
-NICE = int(os.environ.get("L1_NICE", "-10"))
 QUEUE_LIMIT = 1800      # a job waits so long at most for the jobs before it (and an L1 boot)
 IDLE_LIMIT = 3600       # the supervisor stops an L1 with no job for so long (l1_stop never came)
 MAX_FAILURES = 4        # L1's own failures before the supervisor gives up
@@ -278,8 +273,7 @@ class Supervisor:
         console = self.folder / f"console.{n}"
         want = json.loads(profile)
         argv = [str(paths.tool("kvm-in-qemu", "run.sh")), "--cpu", want["cpu"], "--timeout",
-                str(LIFETIME), "--stall", str(STUCK_S), "--nice", str(NICE), "--log", str(console),
-                *self.shares()]
+                str(LIFETIME), "--stall", str(STUCK_S), "--log", str(console), *self.shares()]
         if want["vfio"]:
             argv.append("--vfio-devices")
         argv += ["--", python(), str(Path(__file__).resolve()), "agent", str(self.folder)]

@@ -16,7 +16,6 @@
 # labels: snapshot
 # requires: kvm
 # timeout: 600
-# resource: linux:1
 import hashlib
 import json
 import os

@@ -18,7 +18,6 @@
 # labels: snapshot
 # requires: kvm
 # timeout: 900
-# resource: linux:1
 import json
 import os
 import re

@@ -11,7 +11,6 @@
 # labels: snapshot
 # requires: kvm
 # timeout: 900
-# resource: linux:1
 import os
 
 from framework import snapshot_util as snap
