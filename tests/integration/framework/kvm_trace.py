@@ -4,8 +4,9 @@ for a moment (in a job of the run's L1 only, framework/l1.py, as root).
 Our guest in L1 (QEMU's TCG with nested SVM) now and then stops for good while the VMM's vCPU
 threads stay alive: the halt watch's kicks come back, no exit reaches the VMM. Seen from L1's
 kernel (2026-11-30, issue 66: twice under OVMF, once in linux_stock's direct boot over mmio) one
-vCPU was in an endless loop inside L1's KVM: the guest fetched code at 0xffffffffc07x?20c (the
-module area, nothing loaded there yet: a wild jump), the #PF being delivered took a nested page
+vCPU was in an endless loop inside L1's KVM: the guest fetched code at 0xffffffffc07x?20c (an
+address of L1's: the instruction after `vmrun` in its kvm-amd.ko, L1's state saved into the
+guest's by TCG, tools/kvm-in-qemu/README.md), the #PF being delivered took a nested page
 fault in the guest's page-table walk (EXITINFO1 bit 33) at entry 508 (the CPU entry area, where
 the IDT is) of a table beyond the guest's RAM (0x101aee000 with 512 MiB, 0x117306000 with
 256 MiB), and KVM injected the #PF again, 2000-4500 times a second, where a CPU would have

@@ -644,7 +644,9 @@ def run_renewing(shared, script, folder, *args, name, timeout, prepare=None, res
 # (cr3 in a stall note's vCPU table, vmm/api `vmmctl vcpus`) is a plausible one with bit 32 set,
 # beyond a guest's RAM (every guest booted in L1 has at most 512 MiB, all of it below 4 GiB):
 # ours 0x102aee000 and 0x102394000 in 256 MiB guests, QEMU's nested page faults at 0x102486fe0
-# and 0x10098efe0 (kvm_trace) in 512 MiB ones; TCG's nested SVM sets the bit, no VMM maps it.
+# and 0x10098efe0 (kvm_trace) in 512 MiB ones. It is L1's own CR3 (L1 has RAM above 4 GiB): TCG's
+# nested SVM saved L1's state into the guest's save area on a #VMEXIT taken outside guest mode
+# (tools/kvm-in-qemu/qemu-patches/0004 fixes it; kept as a net for an L1 built without it).
 CR3_SIGN = "page-table base beyond the guest's RAM"
 _VCPU_ROW = re.compile(r"^(\d+)(?:\s+\d+){9}\s+\S+\s+(?:yes|no)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s*$",
                        re.M)
