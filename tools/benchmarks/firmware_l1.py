@@ -49,7 +49,7 @@ def _framework():
 
 
 def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
-    """The command line of IMPL (vmm or qemu) booting KIND on OVERLAY."""
+    """The command line of IMPL (vmm, vmm-peer or qemu) booting KIND on OVERLAY."""
     image_dir = Path(env["DEBIAN_IMAGE"]).parent
     if impl in ("vmm", PEER_VMM):  # PEER_VMM: another build of ours (tools/bench --peer-vmm)
         binary = vmm if impl == "vmm" else os.environ["PEER_VMM"]
