@@ -30,7 +30,6 @@ SOURCE = TOOLS.parent
 # run as a file in L1 as well: the tools' and the test framework's modules by path
 sys.path[:0] = [str(TOOLS), str(SOURCE / "tests" / "integration")]
 from benchmarks.config import PEER_VMM  # noqa: E402
-from framework import guest_env, kvm_trace, l1  # noqa: E402
 KINDS = ("ovmf", "seabios", "direct")
 IMPLS = ("vmm", "qemu")
 SEABIOS = Path(os.environ.get("SEABIOS_DIR", "/usr/share/seabios")) / "bios-256k.bin"
@@ -42,6 +41,13 @@ TIMEOUT = int(os.environ.get("FW_L1_TIMEOUT", "400"))  # one boot, in L1
 # A console still this long is a stalled boot (QEMU's OVMF took up to 60 s to the kernel's first
 # line, its longest silence); it is stopped then, with a look at L1's KVM (kvm_trace) first.
 STALL = int(os.environ.get("FW_L1_STALL", "120"))
+
+
+def framework():
+    """The test framework's guest_env, kvm_trace and l1, imported on first use: framework.paths
+    reads BUILD_DIR as it is imported, which bench_firmware_l1 sets first."""
+    from framework import guest_env, kvm_trace, l1
+    return guest_env, kvm_trace, l1
 
 
 def boot_cmd(impl, kind, env, overlay, vmm, qemu, accel):
@@ -96,7 +102,7 @@ def vm_pid(overlay):
 def anon_huge_kib(overlay):
     """AnonHugePages (KiB) of the VM whose command line names OVERLAY, its children included (a
     firmware boot's VMM runs the VM in a child), or None."""
-    pid = vm_pid(overlay)
+    pid, kvm_trace = vm_pid(overlay), framework()[1]
     if pid is None:
         return None
     total = 0
@@ -120,6 +126,7 @@ def trace_boot(on):
     failure), else []."""
     if os.environ.get("FW_L1_TRACE") != "1":
         return []
+    kvm_trace = framework()[1]
     if not kvm_trace.usable():
         return []
     t = kvm_trace.TRACEFS
@@ -137,7 +144,7 @@ def trace_boot(on):
 def l1_kvm_look(overlay):
     """What L1's KVM does with the vCPUs of the VM whose command line names OVERLAY (2 s of its
     kvm tracepoints: framework/kvm_trace.py), or why there is no look."""
-    pid = vm_pid(overlay)
+    pid, kvm_trace = vm_pid(overlay), framework()[1]
     if pid is None:
         return "no process"
     return ((kvm_trace.exit_loop(pid) or "no kvm trace here") + "; its threads:\n"
@@ -205,6 +212,7 @@ def bench_firmware_l1(env, res, a):
             res.fail("firmware-l1", "setup", f"{f} is missing (tools/setup.sh)")
             return
     os.environ.setdefault("BUILD_DIR", os.path.dirname(os.path.abspath(env.vmm)))  # L1's folder
+    guest_env, _, l1 = framework()
     image_sh = Path(os.environ.get("DEBIAN_IMAGE_SH") or SOURCE / "guest-images" / "debian-image.sh")
     denv, run = guest_env.print_env(image_sh)
     if run.returncode != 0:
@@ -261,6 +269,7 @@ def add_results(res, folder, where):
 
 
 if __name__ == "__main__":  # in L1 (or directly): the boots, their files in argv[1]
+    guest_env, kvm_trace, _ = framework()
     print(f"kvm tracepoints usable here: {kvm_trace.usable()}; {host_memory_note()}", flush=True)
     image_sh = Path(os.environ.get("DEBIAN_IMAGE_SH") or SOURCE / "guest-images" / "debian-image.sh")
     boots(sys.argv[1], guest_env.print_env(image_sh)[0],
