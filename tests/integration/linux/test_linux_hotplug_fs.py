@@ -36,14 +36,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from framework import host, linux  # noqa: E402
+from framework import host, linux, testpmd  # noqa: E402
 from framework.proc import wait_until  # noqa: E402
 from linux_api_util import (REMOVE_MS, check_value, devices, listed, refused,  # noqa: E402
                               value, vmmctl)
 
 VIRTIOFSD = os.environ.get("VIRTIOFSD", "/usr/lib/qemu/virtiofsd")
 QSD = os.environ.get("QSD", "qemu-storage-daemon")
-TESTPMD = os.environ.get("TESTPMD", "dpdk-testpmd")
 
 
 def test_hotplug_fs(vms, workdir):
@@ -182,17 +181,12 @@ def test_hotplug_fs(vms, workdir):
 
     # ---- 6. a vhost-user NIC hot-added (testpmd runs only for this step: it spins a CPU) ----
     net_sock = workdir / "net.sock"
-    if not host.has(TESTPMD):
-        print(f"note: {TESTPMD} not installed: no vhost-user NIC hot-added")
+    if not testpmd.available():
+        print(f"note: {testpmd.TESTPMD} not installed: no vhost-user NIC hot-added")
     else:
-        cpu = min(os.sched_getaffinity(0))
-        testpmd = vms.process([
-            TESTPMD, "--lcores", f"0@{cpu},1@{cpu}", "--no-huge", "-m", "256", "--no-pci",
-            f"--file-prefix=vu-hp-{os.getpid()}", "--vdev", f"net_vhost0,iface={net_sock},queues=1",
-            "--", "--port-topology=loop", "--forward-mode=macswap", "--nb-cores=1",
-            "--total-num-mbufs=4096", "--stats-period=60"], name="testpmd")
+        prefix = f"vu-hp-{os.getpid()}"
+        backend = testpmd.start(vms, net_sock, prefix)
         try:
-            wait_until(net_sock.exists, 10, "testpmd's socket", alive=testpmd.alive)
             vm.api.want(200, "PUT", "/vmm/vm.add-net",
                         {"vhost_user": True, "vhost_socket": str(net_sock),
                          "mac": "02:00:00:00:00:44", "id": "vn0"})
@@ -212,7 +206,7 @@ def test_hotplug_fs(vms, workdir):
                 "VNGONE", linux.until("! [ -e /sys/class/net/eth0 ]", 30) +
                 "; [ -e /sys/class/net/eth0 ] && echo still || echo gone"), "^gone$")
         finally:
-            testpmd.stop(grace=5)
-            os.system(f"rm -rf /var/run/dpdk/vu-hp-{os.getpid()}")
+            backend.stop(grace=5)
+            testpmd.cleanup(prefix)
         assert devices(vm) == n0, f"not back to {n0} devices"
     assert vm.alive(), "the VMM died"

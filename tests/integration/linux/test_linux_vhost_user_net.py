@@ -15,40 +15,10 @@
 # resource: linux:2
 import os
 import re
-import shutil
 
-from framework import host, linux
-from framework.proc import wait_until
+from framework import linux, testpmd
 
-TESTPMD = os.environ.get("TESTPMD", "dpdk-testpmd")
 MAC = "02:00:00:00:00:33"
-
-
-class DpdkTestpmd:
-    """dpdk-testpmd serving SOCK (no huge pages; DPDK does not remove a stale socket)."""
-
-    def __init__(self, vms, sock):
-        self.vms, self.sock = vms, sock
-        self.prefix = f"vu-linux-{os.getpid()}"
-        self.proc = None
-
-    def start(self):
-        cpu = min(os.sched_getaffinity(0))
-        if self.sock.exists():
-            self.sock.unlink()
-        self.proc = self.vms.process(
-            [TESTPMD, "--lcores", f"0@{cpu},1@{cpu}", "--no-huge", "-m", "256", "--no-pci",
-             f"--file-prefix={self.prefix}", "--vdev", f"net_vhost0,iface={self.sock},queues=1",
-             "--", "--port-topology=loop", "--forward-mode=macswap", "--nb-cores=1",
-             "--total-num-mbufs=4096", "--stats-period=60"], name="testpmd")
-        wait_until(self.sock.exists, 10, "testpmd's socket", alive=self.proc.alive)
-
-    def kill(self):
-        self.proc.signal(9)
-        self.proc.wait(30)
-
-    def cleanup(self):
-        shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
 
 
 def rx_grows(shell, key):
@@ -65,13 +35,12 @@ def rx_grows(shell, key):
 
 
 def test_vhost_user_net(vms, workdir):
-    if not host.has(TESTPMD):
-        host.skip("no vhost-user back-end", f"{TESTPMD} not installed (dpdk-dev)")
+    testpmd.require()
     img = linux.images()
     sock = workdir / "net.sock"
-    testpmd = DpdkTestpmd(vms, sock)
+    prefix = f"vu-linux-{os.getpid()}"
     try:
-        testpmd.start()
+        backend = testpmd.start(vms, sock, f"{prefix}-1")
         vm, shell = linux.boot(vms, ["--kernel", img["VMLINUX"], "--initrd", img["INITRAMFS"],
                                      "--mem", "512M", "--console", "stdio", "--transport", "mmio",
                                      "--net", f"vhost-user={sock},mac={MAC}", "--append",
@@ -88,8 +57,9 @@ def test_vhost_user_net(vms, workdir):
             f"eth0 has not the MAC given, or its link is down:\n{output}"
         rx_grows(shell, "FIRST")
 
-        testpmd.kill()
-        testpmd.start()
+        backend.signal(9)
+        backend.wait(30)
+        testpmd.start(vms, sock, f"{prefix}-2")
         vm.wait_out("back-end reconnected", 60, err=True)
         rx_grows(shell, "AFTER")
 
@@ -97,4 +67,4 @@ def test_vhost_user_net(vms, workdir):
         status = vm.wait(120)
         assert status == 0, f"the VMM exited {status} after poweroff, want 0\n{vm.tail()}"
     finally:
-        testpmd.cleanup()
+        testpmd.cleanup(prefix)

@@ -24,19 +24,17 @@
 # labels: vhost_user
 # requires: root
 # timeout: 180
-import glob
 import os
 import shlex
 import shutil
 
 import pytest
 
-from framework import host, paths
+from framework import host, paths, testpmd
 
 CHECK = paths.BUILD_DIR / "tests" / "vhost_user_check"
 QSD = os.environ.get("QSD", "qemu-storage-daemon")
 VIRTIOFSD = os.environ.get("VIRTIOFSD", "/usr/lib/qemu/virtiofsd")
-TESTPMD = os.environ.get("TESTPMD", "dpdk-testpmd")
 
 
 def check(vms, what, *args):
@@ -95,30 +93,17 @@ def test_blk_device_backend_restarted(vms, workdir, qsd):
 
 
 def test_net_device_testpmd_restarted(vms, workdir):
-    need(TESTPMD)
+    need(testpmd.TESTPMD)
     sock = workdir / "net.sock"
-    cpu = min(os.sched_getaffinity(0))
     prefix = f"vu-check-{os.getpid()}"
-
-    # no huge pages, no PCI, a small mbuf pool; its main and forwarding lcores both on the first
-    # CPU this test may use (a one-CPU runner works too); an EAL prefix of its own per start (runs
-    # in parallel do not collide, and the restarted one reuses nothing of the killed one's runtime
-    # files: with the same prefix it once failed "Cannot init memzone" in the suite's run);
-    # --stats-period keeps it running without a terminal.
-    def testpmd(n):
-        return [TESTPMD, "--lcores", f"0@{cpu},1@{cpu}", "--no-huge", "-m", "256", "--no-pci",
-                f"--file-prefix={prefix}-{n}", "--vdev", f"net_vhost0,iface={sock},queues=1", "--",
-                "--port-topology=loop", "--forward-mode=macswap", "--nb-cores=1",
-                "--total-num-mbufs=4096", "--stats-period=60"]
     try:
-        daemon = vms.process(testpmd(1), name="testpmd")
+        daemon = testpmd.start(vms, sock, f"{prefix}-1")
         # DPDK does not remove a stale socket, so the restart does
-        check(vms, "net", sock, daemon.pid,
-              f"rm -f {shlex.quote(str(sock))}; " + restart(testpmd(2), workdir / "testpmd2.log"))
+        check(vms, "net", sock, daemon.pid, f"rm -f {shlex.quote(str(sock))}; "
+              + restart(testpmd.argv(sock, f"{prefix}-2"), workdir / "testpmd2.log"))
     finally:
         vms.stop_all()
-        for runtime in glob.glob(f"/var/run/dpdk/{prefix}-*"):  # testpmd's EAL runtime files
-            shutil.rmtree(runtime, ignore_errors=True)
+        testpmd.cleanup(prefix)
 
 
 @pytest.fixture
