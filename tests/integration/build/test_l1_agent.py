@@ -2,6 +2,7 @@
 # a folder made for it: it runs the ready jobs of its own L1 profile in their order, once each,
 # and leaves alone a job of another profile, a cancelled one and one another L1 boot took; it
 # beats its heartbeat and writes each job's output and result; it ends when the folder says stop.
+# The supervisor takes a beat that stopped while a job runs for a stuck L1 (l1.agent_silent).
 # l1.job_end ends a job as L1's failure on a reset-state triple fault or a stall note naming a
 # loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace) or a
 # vCPU whose page-table base lies beyond the guest's RAM (bit 32 set: L1's corruption), and
@@ -58,6 +59,20 @@ def test_runs_its_ready_jobs_once_in_order(vms, tmp_path):
     for name in ("2-other-profile", "3-cancelled"):
         assert not (jobs / name / "taken").exists(), f"{name} was taken"
     assert not (jobs / "4-taken-before" / "result").exists(), "a job another boot took ran again"
+
+
+def test_the_supervisor_knows_a_silent_agent(tmp_path):
+    """l1.agent_silent, which the supervisor asks while a job runs: the beat of this boot older
+    than the limit (the file's time) is silence; a fresh one, another boot's or none is not."""
+    from framework import l1
+    beat = tmp_path / "agent.beat"
+    assert not l1.agent_silent(tmp_path, 3, 120), "no beat yet is not silence"
+    beat.write_text("3 0\n")
+    assert not l1.agent_silent(tmp_path, 3, 120), "a fresh beat is not silence"
+    old = beat.stat().st_mtime - 121
+    os.utime(beat, (old, old))
+    assert l1.agent_silent(tmp_path, 3, 120), "a beat 121 s old is silence"
+    assert not l1.agent_silent(tmp_path, 4, 120), "another boot's old beat is not this one's"
 
 
 def job_end_sick(folder):

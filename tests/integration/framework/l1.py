@@ -76,6 +76,13 @@ STUCK_S = 100
 QUEUE_LIMIT = 1800      # a job waits so long at most for the jobs before it (and an L1 boot)
 IDLE_LIMIT = 3600       # the supervisor stops an L1 with no job for so long (l1_stop never came)
 MAX_FAILURES = 4        # L1's own failures before the supervisor gives up
+# The agent writes agent.beat every 5 s (AGENT_POLL while a job runs). Once it has not for so long
+# while a job runs, L1 is stuck and is ended as failed, its job marked so (retried in a new L1):
+# in a fresh-clone run (2026-12-01) the agent and the job's files on the shared folder stopped 60
+# s into firmware_debian's first boot while stage2.sh's heartbeat on the other share went on, so
+# run.sh's stall watch saw nothing, and the run would have waited the job's 17 minutes, then
+# every later job its queue limit behind it.
+AGENT_SILENCE = 120
 CRASH = re.compile(r"Kernel panic - not syncing: [^\r\n]*|tcg_handle_interrupt: assertion failed"
                    r"[^\r\n]*|kvm-in-qemu: L1 stalled[^\r\n]*|Bail out! [^\r\n]*")
 # The test's own deadline (CTest's TIMEOUT, given as VMM_TEST_TIMEOUT; this module is imported as
@@ -239,6 +246,18 @@ def agent(folder):
 
 # ---------------------------------------------------------------- the supervisor (host)
 
+def agent_silent(folder, boot, limit):
+    """Whether the agent of L1 boot BOOT has written no beat into FOLDER for LIMIT s (the file's
+    time, as this host's clock has it; a beat of another boot, or none yet, is not silence)."""
+    beat = Path(folder) / "agent.beat"
+    try:
+        if read_text(beat).split()[:1] != [str(boot)]:
+            return False
+        return time.time() - beat.stat().st_mtime > limit
+    except OSError:
+        return False
+
+
 def profile_text(cpu=None, vfio=False):
     """A job's L1: its CPU model and whether it has the VFIO devices (run.sh --vfio-devices)."""
     return json.dumps({"cpu": cpu or CPU, "vfio": bool(vfio)}, sort_keys=True)
@@ -333,6 +352,7 @@ class Supervisor:
             self.log(f"boot {n} ({profile}): run.sh pid {proc.pid}")
             ready = self.folder / f"ready.{n}"
             switching = False
+            stuck = None
             while proc.poll() is None:
                 if "ready_s" not in record and ready.exists():
                     record["ready_s"] = round(time.monotonic() - start, 1)
@@ -348,6 +368,12 @@ class Supervisor:
                     return
                 self.cancel_orphans()
                 running = self.running_job()
+                if running is not None and agent_silent(self.folder, n, AGENT_SILENCE):
+                    stuck = (f"the agent wrote no beat for {AGENT_SILENCE} s while "
+                             f"{running.name} ran: L1 stuck")
+                    self.log(f"boot {n}: {stuck}; stopping it")
+                    self.kill(proc)
+                    break
                 wanted = self.next_profile()
                 if running is not None or wanted is not None:
                     last_job = time.time()
@@ -377,7 +403,8 @@ class Supervisor:
             # L1 ended without being asked: its own failure.
             text = read_text(console) + read_text(self.folder / f"run.{n}.out")
             found = CRASH.findall(text)
-            reason = found[0] if found else ("L1 ended: " + " | ".join(text.splitlines()[-3:]))
+            reason = stuck or (found[0] if found else
+                               "L1 ended: " + " | ".join(text.splitlines()[-3:]))
             record["failed"] = reason
             self.log(f"boot {n} failed after {record['ran_s']} s: {reason}")
             job = self.running_job()
