@@ -174,8 +174,8 @@ def test_running_jail_from_outside(vms, env):
         "vmm.pid names not the VMM (without --new-pid-ns)"
     assert re.match(firecracker_args_re(ID, "--kernel"), cmdline(vmm_pid)), \
         f"the VMM's arguments: {cmdline(vmm_pid)[:110]}"
-    fds = [os.readlink(f"/proc/{vmm_pid}/fd/{fd}") for fd in os.listdir(f"/proc/{vmm_pid}/fd")]
-    assert not [fd for fd in fds if fd.endswith("README.md")], "our open file was passed on"
+    assert not [fd for fd in fd_targets(vmm_pid) if fd.endswith("README.md")], \
+        "our open file was passed on"
 
     run.signal(signal.SIGTERM)
     status = run.wait(30)
@@ -184,6 +184,19 @@ def test_running_jail_from_outside(vms, env):
     assert not (base / "vmm" / ID).exists(), "jail folder left"
     assert not os.path.exists(pids_dir) and not (CG2 and os.path.exists(f"{CG2}/vmm/{ID}")), \
         "jail cgroups left"
+
+
+def fd_targets(pid):
+    """What PID's open descriptors name. One closed between the listing and its readlink (the
+    VMM's end of the API connection the test has just used: CI, 2026-12-01) is left out; an
+    inherited one stays open."""
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass
+    return targets
 
 
 def test_firecracker_flags(vms, env):
