@@ -6,11 +6,10 @@ group; candidates for framework/vm.py and framework/net.py):
   in_ns(ns, code, *args)   a short Python snippet run to its end inside the namespace
   has_packet_socket(proc)  whether a helper holds its AF_PACKET socket yet (to wait for it)
 """
-import os
 import sys
 
 from . import host, paths
-from .proc import Process
+from .proc import Process, open_fds
 from .vm import Qemu
 
 
@@ -42,8 +41,7 @@ def has_packet_socket(proc):
     socket: one of its fds is listed in its namespace's /proc/PID/net/packet. A wait for a
     host-side counter to be bound before the guest sends."""
     try:
-        fd_dir = f"/proc/{proc.pid}/fd"
-        fds = {os.readlink(f"{fd_dir}/{fd}") for fd in os.listdir(fd_dir)}
+        fds = set(open_fds(proc.pid).values())
         with open(f"/proc/{proc.pid}/net/packet") as f:
             inodes = {line.split()[-1] for line in f.read().splitlines()[1:] if line.split()}
     except OSError:

@@ -44,6 +44,18 @@ def read_text(path):
         return ""
 
 
+def open_fds(pid):
+    """{fd: what it names} of PID's open descriptors (/proc/PID/fd). One closed between the
+    listing and its readlink (a connection ending) is left out."""
+    fds = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            fds[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            pass
+    return fds
+
+
 class Process:
     """ARGV run in its own process group, stdout and stderr in WORKDIR/NAME.out and NAME.err.
     stdin: None (an empty stdin), "pipe" (write with send()), or a file object."""

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from framework.proc import WaitTimeout
+from framework.proc import WaitTimeout, open_fds
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +70,10 @@ def test_log_write_only(vmm, module_vms):
     log.write_bytes(b"")
     want(vmm, 204, "PUT", "/logger", {"log_path": str(log), "level": "Info"})
     mode = None
-    for fd in os.listdir(f"/proc/{vmm.pid}/fd"):
+    for fd, target in open_fds(vmm.pid).items():
+        if target != str(log):
+            continue
         try:
-            if os.readlink(f"/proc/{vmm.pid}/fd/{fd}") != str(log):
-                continue
             info = open(f"/proc/{vmm.pid}/fdinfo/{fd}").read()
         except FileNotFoundError:
             continue

@@ -37,7 +37,7 @@ import pytest
 from framework import paths
 from framework.api import Api
 from framework.guests import expect_output, expect_pass, guest_path
-from framework.proc import wait_until
+from framework.proc import open_fds, wait_until
 from jail_util import (JAIL, cmdline, firecracker_args_re, jail_base, remove_base,
                        require_jail, status_field)
 
@@ -174,7 +174,7 @@ def test_running_jail_from_outside(vms, env):
         "vmm.pid names not the VMM (without --new-pid-ns)"
     assert re.match(firecracker_args_re(ID, "--kernel"), cmdline(vmm_pid)), \
         f"the VMM's arguments: {cmdline(vmm_pid)[:110]}"
-    assert not [fd for fd in fd_targets(vmm_pid) if fd.endswith("README.md")], \
+    assert not [fd for fd in open_fds(vmm_pid).values() if fd.endswith("README.md")], \
         "our open file was passed on"
 
     run.signal(signal.SIGTERM)
@@ -184,19 +184,6 @@ def test_running_jail_from_outside(vms, env):
     assert not (base / "vmm" / ID).exists(), "jail folder left"
     assert not os.path.exists(pids_dir) and not (CG2 and os.path.exists(f"{CG2}/vmm/{ID}")), \
         "jail cgroups left"
-
-
-def fd_targets(pid):
-    """What PID's open descriptors name. One closed between the listing and its readlink (the
-    VMM's end of the API connection the test has just used: CI, 2026-12-01) is left out; an
-    inherited one stays open."""
-    targets = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
-        except FileNotFoundError:
-            pass
-    return targets
 
 
 def test_firecracker_flags(vms, env):
@@ -219,7 +206,7 @@ def test_firecracker_flags(vms, env):
         status = run.wait(60)
         assert status == 0, f"status {status}, want 0\n{run.tail()}"
         fc_pid = (froot / "vmm.pid").read_text().strip()
-        assert fc_pid and os.path.isdir(f"/proc/{fc_pid}"), f"vmm.pid names no running VMM"
+        assert fc_pid and os.path.isdir(f"/proc/{fc_pid}"), "vmm.pid names no running VMM"
         api = Api(froot / "run" / "firecracker.socket", timeout=10)
         api.wait_ready(5)
         assert '"state"' in api.want(200, "GET", "/").body
