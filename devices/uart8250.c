@@ -91,6 +91,20 @@ static void update_irq(struct uart8250 *u)
 		u->irq_level = level;
 		irq_line_set(&u->irq, level);
 	}
+	atomic_store_explicit(&u->view,
+			      (uint32_t)u->ier | (uint32_t)u->mcr << 8 | (uint32_t)iir_id(u) << 16 |
+				  (uint32_t)(level != 0) << 24,
+			      memory_order_relaxed);
+}
+
+void uart8250_view(struct uart8250 *u, struct uart8250_view *v)
+{
+	uint32_t w = atomic_load_explicit(&u->view, memory_order_relaxed);
+
+	*v = (struct uart8250_view){.ier = (uint8_t)w,
+				    .mcr = (uint8_t)(w >> 8),
+				    .iir = (uint8_t)(w >> 16),
+				    .line = (uint8_t)(w >> 24)};
 }
 
 /* Modem status inputs: in loopback, the outputs DTR, RTS, OUT1, OUT2 are wired to DSR, CTS, RI,
@@ -131,6 +145,7 @@ static void reset_state(struct uart8250 *u)
 	u->dlm = 0;
 	u->thr_ipending = false;
 	u->irq_level = 0;
+	atomic_store_explicit(&u->view, (uint32_t)UART_IIR_NO_INT << 16, memory_order_relaxed);
 }
 
 /* Transmission is instantaneous, so after every THR write the holding register is empty again

@@ -20,6 +20,7 @@
 #define DEVICES_UART8250_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,9 @@ struct uart8250 {
 	bool
 	    thr_ipending; /* THRE interrupt pending (cleared by IIR read naming it, or THR write) */
 	int irq_level;	  /* last level driven on `irq` */
+	/* IER, MCR, the interrupt IIR names and the line's level as of the last register access,
+	 * packed by uart8250_view() (read without the lock: the metrics lock is a leaf). */
+	atomic_uint_least32_t view;
 
 	/* Transmitted bytes on their way to sink.tx (under `lock`). Bytes are queued only while a
 	 * thread is flushing (inside uart8250_write_reg()), so the queue is empty whenever no
@@ -81,6 +85,16 @@ void uart8250_detach(struct uart8250 *u, struct io_bus *pio);
  * configured it. Returns how many were accepted (0..n); when fewer than `n`, the caller keeps the
  * rest and retries after sink->rx_space is called. Any thread. */
 size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n);
+
+/* What the guest's driver last left in the UART, for a stalled guest's diagnosis (metrics):
+ * with IER's THRI bit set the driver has bytes to send and waits for the THRE interrupt; with
+ * `line` high an interrupt is raised that the guest has not taken. Lock-free; any thread. */
+struct uart8250_view {
+	uint8_t ier, mcr;
+	uint8_t iir;  /* the interrupt IIR would name (UART_IIR_NO_INT: none), without reading it */
+	uint8_t line; /* the level last driven on the IRQ line: 0 or 1 */
+};
+void uart8250_view(struct uart8250 *u, struct uart8250_view *v);
 
 /* The UART's state for a snapshot (base/snapshot_io.h): plain values, fixed layout. The IRQ
  * level is not saved: it follows from the registers and is driven again by the restore. */

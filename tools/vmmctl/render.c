@@ -119,6 +119,25 @@ static int render_vcpus(json_t *list, FILE *out)
 	return 0;
 }
 
+/* COM1: the bytes dropped, and its registers as the guest's driver left them (when present). */
+static void render_uart(json_t *uart, FILE *out)
+{
+	char a[CELL], b[CELL];
+	json_t *ier = json_object_get(uart, "ier"), *mcr = json_object_get(uart, "mcr");
+	json_t *iir = json_object_get(uart, "iir");
+
+	if (!json_is_object(uart))
+		return;
+	fprintf(out, "uart:       %s bytes dropped by the rate limit, %s by a full FIFO",
+		render_field(uart, "rate_limiter_dropped_bytes", a),
+		render_field(uart, "fifo_dropped_bytes", b));
+	if (json_is_integer(ier) && json_is_integer(mcr) && json_is_integer(iir))
+		fprintf(out, "; IER 0x%02x MCR 0x%02x IIR 0x%02x, IRQ line %s",
+			(unsigned)json_integer_value(ier), (unsigned)json_integer_value(mcr),
+			(unsigned)json_integer_value(iir), render_field(uart, "irq_line", a));
+	fputc('\n', out);
+}
+
 static int render_metrics(json_t *doc, FILE *out)
 {
 	char a[CELL], b[CELL];
@@ -127,8 +146,10 @@ static int render_metrics(json_t *doc, FILE *out)
 	json_t *api = json_object_get(doc, "api");
 	fprintf(out, "timestamp:  %s ms (UTC)\n", render_field(doc, "utc_timestamp_ms", a));
 	print_uptime(doc, out);
-	fprintf(out, "api:        %s requests, %s errors\n\n", render_field(api, "requests", a),
+	fprintf(out, "api:        %s requests, %s errors\n", render_field(api, "requests", a),
 		render_field(api, "errors", b));
+	render_uart(json_object_get(doc, "uart"), out);
+	fputc('\n', out);
 	json_t *devices = json_object_get(doc, "devices");
 	json_t *vcpus = json_object_get(doc, "vcpus");
 	if (devices && render_devices(devices, out))

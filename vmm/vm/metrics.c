@@ -192,7 +192,8 @@ static int device_json(struct virtio_dev *dev, void *opaque)
 	return ok ? 0 : -ENOMEM;
 }
 
-/* COM1's counters: Firecracker's "uart" object, with its rate_limiter_dropped_bytes. */
+/* COM1's counters: Firecracker's "uart" object, with its rate_limiter_dropped_bytes; then
+ * COM1's registers as its driver left them (uart8250_view()). */
 static json_t *uart_json(struct vm *vm)
 {
 	struct vm_uart_counters c;
@@ -200,7 +201,9 @@ static json_t *uart_json(struct vm *vm)
 
 	vm_devices_uart_counters(vm, &c);
 	if (o && put_int(o, "rate_limiter_dropped_bytes", c.rate_limiter_dropped_bytes) &&
-	    put_int(o, "fifo_dropped_bytes", c.fifo_dropped_bytes))
+	    put_int(o, "fifo_dropped_bytes", c.fifo_dropped_bytes) &&
+	    (!c.attached || (put_int(o, "ier", c.ier) && put_int(o, "mcr", c.mcr) &&
+			     put_int(o, "iir", c.iir) && put_int(o, "irq_line", c.line))))
 		return o;
 	json_decref(o);
 	return NULL;

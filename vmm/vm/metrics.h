@@ -16,9 +16,14 @@
  *    "devices": [{"index": 0, "name": "virtio-blk", "device_id": 2, "transport": "mmio"|"pci",
  *                 "kicks": N, "requests": N, "bytes": N, "errors": N, "stalls": N,
  *                 "interrupts": N}, ...],   (struct virtio_dev_counters says what each means)
- *    "uart": {"rate_limiter_dropped_bytes": N, "fifo_dropped_bytes": N},
+ *    "uart": {"rate_limiter_dropped_bytes": N, "fifo_dropped_bytes": N,
+ *             "ier": N, "mcr": N, "iir": N, "irq_line": 0|1},
  *                                 COM1's output dropped by --console ...,bw= (Firecracker's
- *                                 serial rate_limiter, its name) and by a FIFO with no room
+ *                                 serial rate_limiter, its name) and by a FIFO with no room;
+ *                                 then (when COM1 exists) its IER and MCR as the guest last
+ *                                 wrote them, the interrupt IIR would name (1: none) and the
+ *                                 level of its IRQ line: a stalled console at a glance (IER
+ *                                 bit 1 set: the driver waits for a THRE interrupt)
  *    "api": {"requests": N, "errors": N},
  *    "api_server": {"process_startup_time_us": N, "process_startup_time_cpu_us": N},
  *                                 only once metrics_set_startup() ran (Firecracker's names)

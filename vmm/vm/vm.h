@@ -200,6 +200,8 @@ struct console *vm_devices_console(struct vm *vm);
 struct vm_uart_counters {
 	uint64_t rate_limiter_dropped_bytes; /* over --console ...,bw= (the serial rate_limiter) */
 	uint64_t fifo_dropped_bytes;	     /* a FIFO output had no room (host/ui/console.h) */
+	bool attached;			     /* COM1 exists: the registers below are its */
+	uint8_t ier, mcr, iir, line;	     /* uart8250_view(): what the guest's driver left */
 };
 void vm_devices_uart_counters(struct vm *vm, struct vm_uart_counters *c);
 /* Ctrl-Alt-Del on the architecture's keyboard controller (x86: the i8042,

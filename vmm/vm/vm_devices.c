@@ -169,6 +169,16 @@ void vm_devices_uart_counters(struct vm *vm, struct vm_uart_counters *c)
 		return;
 	c->rate_limiter_dropped_bytes = atomic_load(&d->com1_rl_dropped);
 	c->fifo_dropped_bytes = d->console_open ? console_dropped_bytes(&d->console) : 0;
+	if (d->attached & DEV_COM1) {
+		struct uart8250_view v;
+
+		uart8250_view(&d->com1, &v);
+		c->attached = true;
+		c->ier = v.ier;
+		c->mcr = v.mcr;
+		c->iir = v.iir;
+		c->line = v.line;
+	}
 }
 
 int vm_devices_power_button(struct vm *vm)

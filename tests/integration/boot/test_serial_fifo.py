@@ -6,7 +6,8 @@
 #      the guest passes and the VMM ends within its time;
 #   3. a tiny bucket drops what it cannot pay for: the guest still passes (its TEST PASS line is
 #      dropped, not delayed), and a guest left running shows the dropped bytes in the metrics'
-#      uart.rate_limiter_dropped_bytes (GET /vmm/metrics) before it is stopped with SIGTERM.
+#      uart.rate_limiter_dropped_bytes (GET /vmm/metrics), and COM1's registers there, before it
+#      is stopped with SIGTERM.
 # labels: guests api
 # requires: kvm
 # timeout: 120
@@ -68,6 +69,10 @@ def test_dropped_bytes_in_the_metrics(vms, workdir):
         return ((answer.json() or {}).get("uart") or {}).get("rate_limiter_dropped_bytes", 0)
     wait_until(dropped, 10, "uart.rate_limiter_dropped_bytes > 0 while the guest runs",
                alive=vm.alive)
+    # COM1's registers as the guest left them (a stalled console's diagnosis reads these): the
+    # halt guest writes THR polling LSR, with COM1's interrupts off, so no interrupt is named
+    uart = vm.api.get("/vmm/metrics", timeout=5).json()["uart"]
+    assert (uart.get("ier"), uart.get("iir"), uart.get("irq_line")) == (0, 1, 0), uart
     status = sigterm_then_wait(vm)
     # 143 (128 + SIGTERM): the VMM reports the signal it stopped on as a shell would
     assert status in (0, 128 + signal.SIGTERM, -signal.SIGTERM), f"the VMM ended with status {status}\n{vm.tail()}"

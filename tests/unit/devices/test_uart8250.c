@@ -382,6 +382,29 @@ Test(uart8250, thre_interrupt_rearm_semantics)
 	cr_assert_eq(rec.ntx, 2);
 }
 
+/* The lock-free view a stalled guest's diagnosis reads: registers, pending IIR, line level. */
+Test(uart8250, view_follows_the_registers_and_the_line)
+{
+	struct uart8250_view v;
+
+	uart8250_view(&uart, &v);
+	cr_assert_eq(v.ier, 0);
+	cr_assert_eq(v.iir, UART_IIR_NO_INT);
+	cr_assert_eq(v.line, 0);
+	outb(UART_MCR, UART_MCR_OUT2 | UART_MCR_DTR);
+	outb(UART_IER, UART_IER_THRI | UART_IER_RDI);
+	uart8250_view(&uart, &v);
+	cr_assert_eq(v.ier, UART_IER_THRI | UART_IER_RDI);
+	cr_assert_eq(v.mcr, UART_MCR_OUT2 | UART_MCR_DTR);
+	cr_assert_eq(v.iir, UART_IIR_THRI);
+	cr_assert_eq(v.line, 1, "a THRE interrupt the driver has not taken yet");
+	cr_assert_eq(inb(UART_IIR), UART_IIR_THRI);
+	uart8250_view(&uart, &v);
+	cr_assert_eq(v.iir, UART_IIR_NO_INT);
+	cr_assert_eq(v.line, 0);
+	cr_assert_eq(v.ier & UART_IER_THRI, UART_IER_THRI, "the driver still waits to send");
+}
+
 Test(uart8250, linux_thre_probe_sees_working_uart)
 {
 	/* serial8250_do_startup's UART_BUG_THRE test, step by step. */

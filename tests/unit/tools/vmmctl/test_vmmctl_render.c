@@ -146,6 +146,20 @@ Test(vmmctl_render, metrics_document)
 	assert_line("0                4            4\n");
 }
 
+/* COM1's line: the dropped bytes, then its registers in hex when the VMM reports them. */
+Test(vmmctl_render, metrics_uart_registers)
+{
+	cr_assert_eq(render(VIEW_METRICS,
+			    "{\"api\": {\"requests\": 1, \"errors\": 0},"
+			    " \"uart\": {\"rate_limiter_dropped_bytes\": 0,"
+			    " \"fifo_dropped_bytes\": 7, \"ier\": 7, \"mcr\": 11, \"iir\": 2,"
+			    " \"irq_line\": 1}}",
+			    NULL),
+		     0);
+	assert_line("uart:       0 bytes dropped by the rate limit, 7 by a full FIFO; IER 0x07 MCR "
+		    "0x0b IIR 0x02, IRQ line 1\n");
+}
+
 Test(vmmctl_render, config_summary)
 {
 	cr_assert_eq(render(VIEW_CONFIG,
