@@ -6,8 +6,7 @@
 # l1.job_end ends a job as L1's failure on a reset-state triple fault or a stall note naming a
 # loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace) or a
 # vCPU whose page-table base lies beyond the guest's RAM (bit 32 set: L1's corruption), and
-# l1.wait_end_or_stall and l1.wait_out end a still boot early on such a loop. l1.enter_for_prompt
-# types Enter at a still console only when its note shows COM1 with nothing left to send.
+# l1.wait_end_or_stall and l1.wait_out end a still boot early on such a loop.
 # labels: harness
 # timeout: 60
 import json
@@ -295,43 +294,3 @@ def test_l1_wait_out_with_stall_ends_a_still_console_with_a_note(tmp_path, monke
     (tmp_path / "vmm-ovmf.err").write_text("")
     l1.job_end(tmp_path)  # a stall without L1's signature: the boot's own result, no exit 3
 
-
-class PromptVm(StillVm):
-    """A still console whose getty answers Enter (typed on its stdin) with a login prompt when
-    ANSWERS."""
-
-    def __init__(self, folder, answers):
-        super().__init__(folder)
-        self.answers, self.typed = answers, []
-        self.popen.stdin = True
-
-    def send(self, text):
-        self.typed.append(text)
-        if self.answers:
-            with self.out_path.open("a") as f:
-                f.write("\n\ndebian login: ")
-
-
-def test_enter_for_a_prompt_only_when_com1_had_nothing_to_send(tmp_path):
-    """l1.enter_for_prompt: a stall note whose COM1 line has IER's THRI bit (a byte waits for a
-    THRE interrupt: the console stopped for the VMM's or L1's reason) gets no Enter; otherwise
-    Enter is typed, and the prompt that follows it is the answer, or its absence the reason."""
-    import re
-
-    from framework import l1
-    login = re.compile(r"[a-z0-9-]+ login:")
-    idle = "COM1: 0 bytes dropped by the rate limit, 0 by a full FIFO; IER 0x05 MCR 0x0b " \
-           "IIR 0x01, IRQ line 0"
-    sending = idle.replace("IER 0x05", "IER 0x07").replace("IIR 0x01", "IIR 0x02")
-    note = STALL_TABLE.format(cr3="0x2aee000")
-    vm = PromptVm(tmp_path, answers=True)
-    assert l1.uart_sending(f"{note}\n{sending}\n") and not l1.uart_sending(f"{note}\n{idle}\n")
-    assert l1.enter_for_prompt(vm, f"{note}\n{sending}\n", login, 2) == (
-        False, "Enter not typed: COM1's driver waits for a THRE interrupt")
-    assert vm.typed == []
-    came, what = l1.enter_for_prompt(vm, f"{note}\n{idle}\n", login, 2)
-    assert came and what == "debian login:" and vm.typed == ["\r"], (came, what)
-    (tmp_path / "silent").mkdir()
-    silent = PromptVm(tmp_path / "silent", answers=False)
-    came, what = l1.enter_for_prompt(silent, f"{note}\n{idle}\n", login, 1)
-    assert not came and what.startswith("Enter typed, no prompt:"), what

@@ -872,7 +872,6 @@ def stall_note(vm, still, size, kvm=None):
 
 
 UART_LINE = re.compile(r"^uart: +(.*IER 0x[0-9a-f]{2}.*)$", re.M)
-NOTE_UART = re.compile(r"^COM1: .*IER 0x([0-9a-f]{2})", re.M)
 
 
 def uart_line(vm):
@@ -884,34 +883,6 @@ def uart_line(vm):
                           "metrics"], capture_output=True, text=True)
     m = UART_LINE.search(run.stdout)
     return m.group(1) if m else ""
-
-
-def enter_for_prompt(vm, note, prompt, wait):
-    """For a boot whose console went still (Stalled's NOTE) before a getty's PROMPT (a compiled
-    regex) showed: unless the note's COM1 line says a byte waits for a THRE interrupt (a console
-    the VMM or L1 stopped, uart_sending), types Enter at VM's console (started with console_in)
-    and waits WAIT s for PROMPT in what follows. (True, what came) when it came, else
-    (False, why)."""
-    if uart_sending(note):
-        return False, "Enter not typed: COM1's driver waits for a THRE interrupt"
-    if getattr(vm.popen, "stdin", None) is None:
-        return False, "Enter not typed: the VMM has no console input"
-    size = len(vm.out)
-    vm.send("\r")
-    try:
-        wait_until(lambda: prompt.search(vm.out, size), wait,
-                   f"{vm.name}: /{prompt.pattern}/ after Enter", alive=vm.alive)
-    except WaitTimeout as missed:
-        return False, f"Enter typed, no prompt: {missed}"
-    return True, vm.out[size:].strip()[:200]
-
-
-def uart_sending(note):
-    """True when a stall NOTE's COM1 line shows IER's THRI bit: the guest's 8250 driver had bytes
-    to send and waited for a THRE interrupt that it never took (a console that stopped for the
-    VMM's or L1's reason, not the guest's)."""
-    m = NOTE_UART.search(note)
-    return bool(m) and bool(int(m.group(1), 16) & 0x02)
 
 
 def _stalled(vm, still, size, kvm=None):
