@@ -103,7 +103,7 @@ static const char usage_text[] =
     "  remove-device ID [--timeout-ms N]\n"
     "                        ask the guest to release a hot-added device, or a\n"
     "                        virtio-pci one it booted with but the root disk\n"
-    "                        (docs/hotplug.md), and wait for it (default 10000\n"
+    "                        (docs/hotplug.md), and wait for it (default 30000\n"
     "                        ms); the device stays if it does not\n"
     "  resize --vcpus N [--timeout-ms N]\n"
     "                        make N vCPUs present (vCPU hotplug, up to --cpus\n"
