@@ -275,7 +275,7 @@ def test_l1_wait_out_ends_on_a_loop_inside_l1s_kvm(tmp_path, monkeypatch):
 
 def test_l1_wait_out_with_stall_ends_a_still_console_with_a_note(tmp_path, monkeypatch):
     """l1.wait_out(..., stall=S): a console still for S s (no loop inside L1's KVM) raises
-    Stalled, whose note has the vCPUs read twice and L1's KVM seen between; job_end turns such a
+    Stalled, whose note has the vCPUs read twice, L1's KVM seen between and COM1's registers; job_end turns such a
     note into L1's failure only when it shows one of L1's signatures (a cr3 beyond the RAM)."""
     import time
 
@@ -283,6 +283,8 @@ def test_l1_wait_out_with_stall_ends_a_still_console_with_a_note(tmp_path, monke
     monkeypatch.setattr(kvm_trace, "exit_loop", lambda pid: "L1's KVM over 2 s: vcpu0: 0")
     reads = iter(["vcpus: first read", "vcpus: second read"])
     monkeypatch.setattr(l1, "_vcpus", lambda vm: next(reads))
+    monkeypatch.setattr(l1, "uart_line", lambda vm: "0 bytes dropped ...; IER 0x07 MCR 0x0b "
+                        "IIR 0x02, IRQ line 1")
     monkeypatch.setattr(time, "sleep", lambda s: None)
     vm = StillVm(tmp_path)
     with pytest.raises(l1.Stalled, match="console still for 0.5 s") as stalled:
@@ -290,7 +292,7 @@ def test_l1_wait_out_with_stall_ends_a_still_console_with_a_note(tmp_path, monke
     note = stalled.value.note
     assert "first read" in note and "5 s later:\nvcpus: second read" in note, note
     assert "L1's KVM over 2 s" in note and not vm.stopped, note
+    assert "\nCOM1: 0 bytes dropped ...; IER 0x07 MCR 0x0b IIR 0x02, IRQ line 1\n" in note, note
     (tmp_path / "vmm-ovmf.stall").write_text(note + "\n")
     (tmp_path / "vmm-ovmf.err").write_text("")
     l1.job_end(tmp_path)  # a stall without L1's signature: the boot's own result, no exit 3
-
