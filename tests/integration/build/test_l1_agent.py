@@ -6,7 +6,8 @@
 # l1.job_end ends a job as L1's failure on a reset-state triple fault or a stall note naming a
 # loop inside L1's KVM (framework/kvm_trace.py, whose verdict is checked on a sample trace) or a
 # vCPU whose page-table base lies beyond the guest's RAM (bit 32 set: L1's corruption), and
-# l1.wait_end_or_stall and l1.wait_out end a still boot early on such a loop.
+# l1.wait_end_or_stall and l1.wait_out end a still boot early on such a loop. l1.boot_to_run lets
+# a job of several boots run again only the one L1 broke.
 # labels: harness
 # timeout: 60
 import json
@@ -107,6 +108,30 @@ def test_a_job_ends_sick_on_a_reset_state_triple_fault(tmp_path):
                                       "vmm: error:   rip=000000000000fff0 rsp=0\n")
     out = job_end_sick(tmp_path)
     assert "vmm.err: vCPU 0: triple fault" in out, out  # which vCPU, kept
+
+
+def test_a_new_l1_runs_only_the_boot_the_sick_one_broke(tmp_path):
+    """l1.boot_to_run, for a job of several boots run again with its folder kept: a boot that
+    never ran runs; one that ended, well or not, on something else than L1's failure is kept; one
+    that ended on a reset-state triple fault runs again, its files moved to l1-failed/ (out of
+    job_end's way, which then lets the job end)."""
+    from framework import l1
+    assert l1.boot_to_run(tmp_path, "vmm-seabios")  # never ran
+    (tmp_path / "vmm-seabios.status").write_text("0\n")
+    (tmp_path / "vmm-seabios.err").write_text("vmm: info: powered off\n")
+    (tmp_path / "vmm-ovmf.status").write_text("4\n")
+    (tmp_path / "vmm-ovmf.log").write_text("console\n")
+    (tmp_path / "vmm-ovmf.err").write_text("vmm: error: vCPU 1: triple fault (KVM_EXIT_SHUTDOWN)\n"
+                                           "vmm: error:   rip=000000000000fff0 rsp=0\n")
+    assert "vmm-ovmf.err: vCPU 1: triple fault" in l1.sick_files(tmp_path)
+    assert not l1.boot_to_run(tmp_path, "vmm-seabios")
+    assert l1.boot_to_run(tmp_path, "vmm-ovmf")
+    assert not (tmp_path / "vmm-ovmf.status").exists() and not (tmp_path / "vmm-ovmf.log").exists()
+    assert (tmp_path / "l1-failed" / "vmm-ovmf.err").exists()
+    assert (tmp_path / "vmm-seabios.status").exists() and l1.sick_files(tmp_path) is None
+    l1.job_end(tmp_path)  # returns: the broken boot's files are out of the way
+    (tmp_path / "vmm-seabios.status").write_text("1\n")  # a failure of its own: kept for the checks
+    assert not l1.boot_to_run(tmp_path, "vmm-seabios")
 
 
 class FakeL1:

@@ -711,24 +711,49 @@ def job_end(folder, pattern="*.err"):
     note there (FOLDER/*.stall beside PATTERN's files) naming a vCPU caught in a loop inside
     L1's KVM (wait_end_or_stall, kvm_trace.SIGN), or a vCPU whose page-table base lies beyond
     the guest's RAM (cr3_beyond_ram(), CR3_SIGN)."""
+    line = sick_files(folder, pattern)
+    if line:
+        print(line, flush=True)
+        sys.exit(3)
+
+
+def sick_files(folder, pattern="*.err"):
+    """job_end's verdict on FOLDER/PATTERN (and the .stall notes beside them) without exiting: the
+    line that shows L1's failure, or None."""
     for stall in sorted(Path(folder).glob(pattern.replace(".err", ".stall"))):
         note = read_text(stall)
         loop = re.search(f"^{re.escape(kvm_trace.SIGN)}.*$", note, re.M)
         if loop:  # a vCPU caught in a loop inside L1's KVM (framework/kvm_trace.py)
-            print(f"{stall.name}: {loop.group(0)}", flush=True)
-            sys.exit(3)
+            return f"{stall.name}: {loop.group(0)}"
         cr3 = cr3_beyond_ram(note)
         if cr3:
-            print(f"{stall.name}: {cr3}", flush=True)
-            sys.exit(3)
+            return f"{stall.name}: {cr3}"
     for err in sorted(Path(folder).glob(pattern)):
         text = read_text(err)
         if reset_state_lines(text):
             # which vCPU, kept in the job's output: a retry empties the folder
             which = re.search(r"vCPU \d+: triple fault", text)
-            print(f"{err.name}: {which.group(0) if which else 'vCPU triple fault'} "
-                  "(KVM_EXIT_SHUTDOWN) in the reset state", flush=True)
-            sys.exit(3)
+            return (f"{err.name}: {which.group(0) if which else 'vCPU triple fault'} "
+                    "(KVM_EXIT_SHUTDOWN) in the reset state")
+    return None
+
+
+def boot_to_run(folder, name):
+    """For a job of several boots that run_renewing may run again (reset=False): True when boot
+    NAME (its files FOLDER/NAME.*) has still to run: it never ran, or it ended on L1's failure
+    (sick_files), whose files then move to FOLDER/l1-failed/ (kept for a look, out of the
+    checks' and job_end's way). A boot that ended otherwise is kept as it is, so a new L1 runs
+    only the boots that the sick one broke."""
+    folder = Path(folder)
+    if not (folder / f"{name}.status").exists():
+        return True
+    if not sick_files(folder, f"{name}.err"):
+        return False
+    failed = folder / "l1-failed"
+    failed.mkdir(exist_ok=True)
+    for f in folder.glob(f"{name}.*"):
+        f.replace(failed / f.name)
+    return True
 
 
 def reset_state_triple_fault(status, err):

@@ -34,7 +34,9 @@
 # that (guest-images/patches/), a stock kernel has not. So there the boots run in the run's L1
 # (framework/l1.py: QEMU's TCG with nested SVM and kvm_amd), one after the other (side by side
 # there, a boot ended in a triple fault or a stall now and then, alone it did not), and the
-# checks here; no QEMU peer there unless STOCK_PEER=1. STOCK_DIRECT=1 forces the direct boots.
+# checks here; no QEMU peer there unless STOCK_PEER=1. A boot that L1 broke (l1.job_end: a
+# reset-state triple fault, a loop inside L1's KVM) runs once more in a new L1, alone: the other
+# boot is kept when it ended otherwise (l1.boot_to_run). STOCK_DIRECT=1 forces the direct boots.
 # labels: slow linux
 # requires: kvm
 # timeout: 1200
@@ -137,15 +139,17 @@ def boots(out, in_l1, marker, peer):
         mirror = l1.mirrored(vms, out).start()
         try:
             stall = STALL if in_l1 else 0
-            jobs = [lambda: boot_vmm(vms, out, "vmm-pci", "pci", cmdline, env, marker, stall),
-                    lambda: boot_vmm(vms, out, "vmm-mmio", "mmio", cmdline, env, marker, stall)]
+            jobs = [("vmm-pci", lambda: boot_vmm(vms, out, "vmm-pci", "pci", cmdline, env, marker, stall)),
+                    ("vmm-mmio", lambda: boot_vmm(vms, out, "vmm-mmio", "mmio", cmdline, env, marker, stall))]
             if peer and host.has(paths.QEMU):
-                jobs.insert(0, lambda: boot_qemu(vms, out, cmdline, env, marker))
+                jobs.insert(0, ("qemu", lambda: boot_qemu(vms, out, cmdline, env, marker)))
             if in_l1:
-                for job in jobs:
-                    job()
+                # in a new L1 after L1 broke one boot, only that one again (l1.boot_to_run)
+                for name, job in jobs:
+                    if l1.boot_to_run(out, name):
+                        job()
             else:  # side by side, QEMU (the slowest) first
-                threads = [threading.Thread(target=job) for job in jobs]
+                threads = [threading.Thread(target=job) for _, job in jobs]
                 for t in threads:
                     t.start()
                 for t in threads:
@@ -189,6 +193,7 @@ def run():
             args=(marker, str(int(l1.peer_wanted("STOCK_PEER", True)))),
             force_direct=os.environ.get("STOCK_DIRECT") == "1",
             env={"BOOT_TIMEOUT": BOOT_TIMEOUT, "STOCK_STALL": STALL},
+            reset=False,  # a new L1 runs only the boot the sick one broke
             timeout=3 * BOOT_TIMEOUT + 120,
             where=f"{l1.WHY}, so the boots run in the run's L1 Linux under QEMU's TCG with nested "
             "SVM (framework/l1.py), where kvm_amd runs guest kernel and user code; the checks "
