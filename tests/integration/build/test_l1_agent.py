@@ -123,11 +123,13 @@ def test_a_new_l1_runs_only_the_boot_the_sick_one_broke(tmp_path):
     (tmp_path / "vmm-ovmf.log").write_text("console\n")
     (tmp_path / "vmm-ovmf.err").write_text("vmm: error: vCPU 1: triple fault (KVM_EXIT_SHUTDOWN)\n"
                                            "vmm: error:   rip=000000000000fff0 rsp=0\n")
+    (tmp_path / "live.vmm-ovmf.err").write_text((tmp_path / "vmm-ovmf.err").read_text())
     assert "vmm-ovmf.err: vCPU 1: triple fault" in l1.sick_files(tmp_path)
     assert not l1.boot_to_run(tmp_path, "vmm-seabios")
     assert l1.boot_to_run(tmp_path, "vmm-ovmf")
     assert not (tmp_path / "vmm-ovmf.status").exists() and not (tmp_path / "vmm-ovmf.log").exists()
     assert (tmp_path / "l1-failed" / "vmm-ovmf.err").exists()
+    assert (tmp_path / "l1-failed" / "live.vmm-ovmf.err").exists(), "the live copy stayed for job_end"
     assert (tmp_path / "vmm-seabios.status").exists() and l1.sick_files(tmp_path) is None
     l1.job_end(tmp_path)  # returns: the broken boot's files are out of the way
     (tmp_path / "vmm-seabios.status").write_text("1\n")  # a failure of its own: kept for the checks

@@ -742,8 +742,8 @@ def boot_to_run(folder, name):
     """For a job of several boots that run_renewing may run again (reset=False): True when boot
     NAME (its files FOLDER/NAME.*) has still to run: it never ran, or it ended on L1's failure
     (sick_files), whose files then move to FOLDER/l1-failed/ (kept for a look, out of the
-    checks' and job_end's way). A boot that ended otherwise is kept as it is, so a new L1 runs
-    only the boots that the sick one broke."""
+    checks' and job_end's way), its live copies (mirrored: live.NAME.*) too. A boot that ended
+    otherwise is kept as it is, so a new L1 runs only the boots that the sick one broke."""
     folder = Path(folder)
     if not (folder / f"{name}.status").exists():
         return True
@@ -751,7 +751,7 @@ def boot_to_run(folder, name):
         return False
     failed = folder / "l1-failed"
     failed.mkdir(exist_ok=True)
-    for f in folder.glob(f"{name}.*"):
+    for f in [*folder.glob(f"{name}.*"), *folder.glob(f"live.{name}.*")]:
         f.replace(failed / f.name)
     return True
 
