@@ -25,11 +25,11 @@
 # loop, whose stall note shows a page-table base beyond its RAM, or that ends on a triple fault in
 # the reset state runs once more in a new L1, alone: the other firmware's boot is kept when it
 # ended otherwise (l1.job_end, l1.boot_to_run; the broken one's files go to l1-failed/; issue 66
-# showed QEMU's guests ending those ways in the same L1); any other stall fails the test with its note, which names COM1's
-# registers as the guest left them (IER's THRI bit: its driver waits to send). The VMMs run
-# without console input: with their stdin a pipe held open (for typing at the console), 5 of 7
-# tries of this test in L1 ended in a triple fault, those looked at within 2 s of the power
-# button, and 0 of 2 without (2026-12-01; docs/testing.md, issue 66).
+# showed QEMU's guests ending those ways in the same L1); any other stall fails the test with
+# its note, which names COM1's registers as the guest left them (IER's THRI bit: its driver
+# waits to send). The VMMs run without console input: with their stdin a pipe held open (for
+# typing at the console), 5 of 7 tries of this test in L1 ended in a triple fault, those looked
+# at within 2 s of the power button, and 0 of 2 without (2026-12-01; docs/testing.md, issue 66).
 # labels: slow linux firmware
 # requires: kvm root
 # timeout: 1800
