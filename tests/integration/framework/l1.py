@@ -731,7 +731,8 @@ def sick_files(folder, pattern="*.err"):
     for err in sorted(Path(folder).glob(pattern)):
         text = read_text(err)
         if reset_state_lines(text):
-            # which vCPU, kept in the job's output: a retry empties the folder
+            # which vCPU, kept in the job's output: a retry empties the folder (or, for a boot
+            # run again alone, moves its files to l1-failed/: boot_to_run)
             which = re.search(r"vCPU \d+: triple fault", text)
             return (f"{err.name}: {which.group(0) if which else 'vCPU triple fault'} "
                     "(KVM_EXIT_SHUTDOWN) in the reset state")
