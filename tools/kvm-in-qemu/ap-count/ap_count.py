@@ -443,6 +443,15 @@ def parse_plan(text):
     return plan
 
 
+def shares(out):
+    """run.sh's --rw options: the repository's parent (its default), and OUT when it lies
+    elsewhere (L1 would write it into its tmpfs overlay, where the boots' files are lost)."""
+    rw = [REPO.parent]
+    if not Path(out).resolve().is_relative_to(REPO.parent):
+        rw.append(Path(out).resolve())
+    return [x for d in rw for x in ("--rw", str(d))]
+
+
 def host_run(out, until, plan_text, t_pci, t_ovmf, t_grub, vmm_bin):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -453,7 +462,7 @@ def host_run(out, until, plan_text, t_pci, t_ovmf, t_grub, vmm_bin):
     l1_n = len(list(out.glob("l1-console.*")))
     while time.time() + 120 + max(t_pci, t_ovmf) / 2 < until:
         l1_n += 1
-        argv = [str(REPO / "tools" / "kvm-in-qemu" / "run.sh"), "--cpu", L1_CPU,
+        argv = [str(REPO / "tools" / "kvm-in-qemu" / "run.sh"), "--cpu", L1_CPU, *shares(out),
                 "--timeout", str(int(until - time.time()) + 120), "--stall", "100",
                 "--log", str(out / f"l1-console.{l1_n}"),
                 "--", "python3", str(Path(__file__).resolve()), "inner", str(out),
