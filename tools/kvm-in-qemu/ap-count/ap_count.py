@@ -85,6 +85,11 @@ def stock_env(script="stock.sh"):
 
 # ---------------------------------------------------------------- classification
 
+# A grub boot is done once the image's check has printed its last line and the getty's prompt
+# is up. The prompt's hostname and " login:" may be cut apart by the check's lines (boot 18 of
+# 2026-12-01: "debianVMM-DEBIAN-KERNEL: ...\n login: "), so a line may begin with " login:".
+LOGIN_DONE = re.compile(r"(?s)\A(?=.*VMM-DEBIAN-DONE)(?=.*(?:[a-z0-9-]+|\n) login:)")
+
 def classify(vmm, console, err, status, timed_out, reached=None):
     """(outcome, flags, note) of one boot; REACHED (grub): the boot got to its login prompt (and
     was stopped then, its status not the guest's)."""
@@ -159,7 +164,7 @@ def boot(out, n, config, vmm, env, cmdline, timeout, vmm_bin):
         overlay = work / "overlay.qcow2"
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", image, "-F", "raw",
                         str(overlay)], check=True)
-        done_re = re.compile(r"(?s)\A(?=.*VMM-DEBIAN-DONE)(?=.*[a-z0-9-]+ login:)")
+        done_re = LOGIN_DONE
         if vmm == "ours":
             argv = [vmm_bin, "--firmware", OVMF, "--no-reboot", "--firmware-log",
                     str(work / "fw.log"), "--cpus", "2", "--mem", "512M", "--transport", "pci",
@@ -341,15 +346,13 @@ def reclassify(out, r):
         return r
     console = (bdir / "console").read_text(errors="replace")
     err = (bdir / "stderr").read_text(errors="replace") if (bdir / "stderr").exists() else ""
-    reached = r.get("reached")
-    if r["config"] == "grub" and reached is None:
-        reached = bool(not r["timed_out"] and "VMM-DEBIAN-DONE" in console
-                       and re.search(r"[a-z0-9-]+ login:", console))
+    reached = bool(LOGIN_DONE.search(console)) if r["config"] == "grub" else None
+    timed_out = r["timed_out"] and not reached  # a login the inner loop missed (see LOGIN_DONE)
     outcome, flags, note = classify(r["vmm"], console, err,
-                                    None if r["timed_out"] else r["status"], r["timed_out"],
-                                    reached if r["config"] == "grub" else None)
+                                    None if timed_out else r["status"], timed_out, reached)
     if outcome != r["outcome"]:
-        r = dict(r, outcome=outcome, flags=flags,
+        # its seconds are the timeout's, not the boot's: left out of the times
+        r = dict(r, outcome=outcome, flags=flags, secs=None if r["timed_out"] else r["secs"],
                  note=(r["note"] + f" (reclassified; logged as {r['outcome']})").strip())
     return r
 
@@ -382,11 +385,12 @@ def timing_table(out, rows):
             ok = [r for r in rows if r["config"] == config and r["vmm"] == vmm
                   and r["outcome"] == "ok"]
             smp = [r["smp_up_at"] for r in ok if r.get("smp_up_at") is not None]
+            ok_timed = [r for r in ok if r["secs"] is not None]
             consoles = [Path(out) / "boots" / r["name"] / "console" for r in ok]
             found = [ANALYZE.search(c.read_text(errors="replace")) for c in consoles
                      if config == "grub"]
             found = [m for m in found if m]
-            cols[vmm] = {"n": len(ok), "smp": smp, "wall": [r["secs"] for r in ok],
+            cols[vmm] = {"n": len(ok), "smp": smp, "wall": [r["secs"] for r in ok_timed],
                          **{k: [float(m.group(i + 1)) for m in found]
                             for i, k in enumerate(("kernel", "userspace", "total"))}}
         for what in ("wall", "smp", "kernel", "userspace", "total"):
@@ -416,7 +420,7 @@ def summary(out):
             if not sel:
                 continue
             c = {o: sum(1 for r in sel if r["outcome"] == o) for o in outcomes}
-            secs = sorted(r["secs"] for r in sel if r["outcome"] == "ok")
+            secs = sorted(r["secs"] for r in sel if r["outcome"] == "ok" and r["secs"] is not None)
             spread = (f"{secs[0]}/{secs[len(secs) // 2]}/{secs[-1]}" if secs else "-")
             lines.append(f"{config:<6} {vmm:<5} {len(sel):>3} "
                          + " ".join(f"{c[o]:>10}" for o in outcomes) + f"   {spread}")
