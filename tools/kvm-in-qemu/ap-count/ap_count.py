@@ -90,6 +90,7 @@ def stock_env(script="stock.sh"):
 # 2026-12-01: "debianVMM-DEBIAN-KERNEL: ...\n login: "), so a line may begin with " login:".
 LOGIN_DONE = re.compile(r"(?s)\A(?=.*VMM-DEBIAN-DONE)(?=.*(?:[a-z0-9-]+|\n) login:)")
 
+
 def classify(vmm, console, err, status, timed_out, reached=None):
     """(outcome, flags, note) of one boot; REACHED (grub): the boot got to its login prompt (and
     was stopped then, its status not the guest's)."""
