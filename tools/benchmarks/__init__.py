@@ -14,4 +14,5 @@ order `all` runs them in is catalog.py's. What they share:
   netns.py      a network namespace with a tap and one virtio_net_bench VM in it
   rootfs.py     the Debian root file system of fio and iperf3
   net_host.py   a program: the Python host side of the net rows (also test_net_bench.py's)
+  host_alone.py the "host alone" implementation: the guest's I/O pattern with no guest
 """

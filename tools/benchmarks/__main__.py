@@ -49,11 +49,14 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              file in the host page cache, loop in guest ring 3; IOPS (higher is better). Also
              qd=32 over 2 queues (num-queues=2 on both VMMs). Two QEMU peers: qemu-microvm with
              QEMU's defaults, and qemu-iothread, its best configuration here (an IOThread for
-             the disk, aio=io_uring).
+             the disk, aio=io_uring). And the host alone ("host", also in qcow2, net and vsock:
+             the same work with no VM, for the ratio vmm/host): vmm-blkhost (tools/blkhost)
+             reading the same file with the same pattern through io_uring.
   qcow2      the blk_bench guest: 4 KiB random reads and writes (op=write) at qd 1 and 32 on a
              64 MiB qcow2 image with every cluster allocated: ours against QEMU (defaults, and
-             IOThread + io_uring) on the same image, and our raw path on the same bytes
-             (vmm-raw).
+             IOThread + io_uring) on the same image, our raw path on the same bytes (vmm-raw)
+             and the host alone on the raw file. Then the same writes on an empty 8 GiB image,
+             a new one each VM (most writes allocate a cluster; the share that did is a row).
   vhost-user-blk  the blk_bench guest (qd=1 and 32) on a disk served by qemu-storage-daemon
              over vhost-user-blk (a fresh daemon per VM): ours (--disk vhost-user=SOCK) against
              QEMU microvm's vhost-user-blk (virtio-mmio) on the same daemon, and against our own
@@ -76,7 +79,9 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              Mbit/s (1514-byte), timed by the guest; host->guest the same, the host side an
              AF_PACKET sender flooding the tap (vmm-netgen, tools/netgen; where it is not built
              tools/benchmarks/net_host.py, shared with tests/integration/bench/test_net_bench.py).
-             QEMU: -netdev tap,vhost=off -device virtio-net-device. Then the same over 2 queue
+             QEMU: -netdev tap,vhost=off -device virtio-net-device. The host alone: vmm-netgen
+             tapwrite writing the frames into the tap's fd as our transmit path does, and
+             tapread reading the sender's flood from it. Then the same over 2 queue
              pairs: the guest with pairs=2 (VIRTIO_NET_F_MQ, VQ_PAIRS_SET 2, its frames
              round-robin over both transmit queues, both receive queues polled) on a
              multi_queue tap, the host sending IPv4/UDP frames of 16 flows (the tap spreads
@@ -128,7 +133,7 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
   vsock      the virtio_vsock test guest (bench=N, ring 3, polling): N bytes (16 MiB; --quick
              2 MiB) guest->host on one stream to a host sink on PATH_1236, then host->guest from
              a source on PATH_1237, each timed by the guest; MB/s. No QEMU peer (QEMU's vsock is
-             vhost-vsock: a kernel module this host lacks): the reference "unix-copy" is the
+             vhost-vsock: a kernel module this host lacks); the host alone ("host") is the
              same bytes through a host Unix stream socket pair by the same Python code.
   migrate    the default Linux guest at its shell prompt with a heartbeat on its serial console
              (a shell loop of `echo -n .`), migrated over a Unix socket to a new process on this

@@ -3,6 +3,7 @@
 import os
 import re
 
+from .host_alone import HOST, blk_host, with_host
 from .runner import available, rounds
 from .vm import run_vm
 
@@ -11,15 +12,19 @@ def bench_blk(env, res, a):
     if not os.path.exists(env.guest("blk_bench")):
         res.note("blk: skipped: blk_bench guest missing (tests/guests/blk_bench.c)")
         return
-    impls = available(env, res, "blk", ["blk_bench"])
+    impls = with_host(env, available(env, res, "blk", ["blk_bench"]))
     disk = os.path.join(env.tmp, "blk.img")
     with open(disk, "wb") as f:
         f.write(os.urandom(64 << 20))
     with open(disk, "rb") as f:  # into the page cache
         while f.read(1 << 20):
             pass
+    seconds = 1 if a.quick else 3
     args = "seconds=1 requests=300" if a.quick else "seconds=3 requests=100000000"
     for _, impl in rounds(impls, a.runs):
+        if impl == HOST:
+            blk_host_rows(env, res, disk, seconds)
+            continue
         for qd in (1, 32):  # one VM per depth: its CPU time is that depth's
             r = run_vm(env.cmd(impl, env.guest("blk_bench"), f"{args} qd={qd}",
                                ["--disk", f"{disk},ro"], blk_qemu_args(impl, disk)),
@@ -40,7 +45,23 @@ def bench_blk(env, res, a):
              "iothread=, aio=io_uring). Host CPU "
              "per request: user+system time of the whole VMM process (vCPU threads included, "
              "whose guest polls the ring; boot included) over the requests of that run.")
+    if HOST in impls:
+        res.note(f"blk: host: the host alone, no guest: tools/blkhost (vmm-blkhost) reads the "
+                 f"same file with the same pattern (4 KiB at random aligned offsets, qd 1 and "
+                 f"32, {seconds} s) through io_uring as our I/O thread does (readv, buffered), "
+                 "submitting and waiting in one call; its CPU per request is its own process's. "
+                 "vmm/host is the share of the host's own rate a guest gets through us.")
     bench_blk_mq(env, res, a, impls, disk)
+
+
+def blk_host_rows(env, res, disk, seconds):
+    for qd in (1, 32):
+        got = blk_host(env, res, "blk", disk, "read", qd, seconds)
+        if got:
+            iops, requests, cpu_us = got
+            res.add("blk", f"4K randread qd={qd}", "IOPS", "higher", HOST, iops)
+            res.add("blk", f"host CPU per request, qd={qd}", "us", "lower", HOST,
+                    round(cpu_us / max(requests, 1), 2))
 
 
 def blk_qemu_args(impl, disk, queues=1):
@@ -61,7 +82,7 @@ def bench_blk_mq(env, res, a, impls, disk):
     """Multiqueue rows: qd=32 spread round-robin over 2 queues (one I/O thread each on ours)."""
     args = ("seconds=1 requests=300" if a.quick else "seconds=3 requests=100000000") + \
         " qd=32 queues=2"
-    for _, impl in rounds(impls, a.runs):
+    for _, impl in rounds([i for i in impls if i != HOST], a.runs):
         r = run_vm(env.cmd(impl, env.guest("blk_bench"), args,
                            ["--disk", f"{disk},ro,num-queues=2"], blk_qemu_args(impl, disk, 2)),
                    {"pass": b"TEST PASS"}, timeout=120)

@@ -22,6 +22,9 @@ class Env:
         # The C host side of the net rows (tools/netgen); the Python one when it is not built.
         netgen = os.path.join(build, "vmm-netgen")
         self.net_host = [netgen] if os.access(netgen, os.X_OK) else ["python3", HOST_PY]
+        # The block rows' host alone (tools/blkhost); without it they have no host column.
+        blkhost = os.path.join(build, "vmm-blkhost")
+        self.blk_host = blkhost if os.access(blkhost, os.X_OK) else None
         self.have_qemu = shutil.which(self.qemu) is not None
         self.kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
         self.boot_timer = has_boot_timer(self.vmm)

@@ -4,7 +4,8 @@ import os
 import re
 import sys
 
-from .netns import NET_FLOWS, NetNS, net_capable, net_run
+from .host_alone import HOST, net_host_capable, net_host_rows
+from .netns import NET_FLOWS, NET_MAC, NetNS, net_capable, net_run
 from .runner import available, rounds
 
 
@@ -16,7 +17,11 @@ def bench_net(env, res, a):
     impls = available(env, res, "net", ["virtio_net_bench"])
     tx_ms, send_s = (300, 0.5) if a.quick else (2000, 2)
     append = f"tx_ms={tx_ms} rx_idle_ms=300"
-    for _, impl in rounds(impls, a.runs):
+    for _, impl in rounds(impls + ([HOST] if impls and net_host_capable(env) else []), a.runs):
+        if impl == HOST:
+            with NetNS() as ns:
+                net_host_rows(env, res, ns, tx_ms / 1000, send_s, NET_MAC)
+            continue
         with NetNS() as ns:
             r, sent = net_run(env, ns, impl, append, send_s)
         m = re.search(rb"^BENCH net tx_pps=(\d+) tx_mbps=(\d+) rx_pps=(\d+) rx_mbps=(\d+)",
@@ -42,6 +47,13 @@ def bench_net(env, res, a):
              f"the tap for {send_s} s per size "
              "(it may be the limit: compare with its own rate), the guest times first to last "
              "frame. QEMU: userspace virtio-net-device, vhost=off, modern virtio-mmio.")
+    if net_host_capable(env) and impls:
+        res.note("net: host: the host alone on the same tap, no VM: vmm-netgen tapwrite writes "
+                 f"frames into the tap's fd for {tx_ms} ms per size, one writev() each with a "
+                 "12-byte vnet header, as our transmit path does (guest->host rows); vmm-netgen "
+                 "tapread reads the tap's fd, one read() a frame, while the same sender floods "
+                 "it (host->guest rows, first to last frame as the guest times them). The "
+                 "2-queue-pair rows have no host column.")
     bench_net_mq(env, res, a, impls, tx_ms, send_s)
 
 

@@ -7,6 +7,7 @@ import tempfile
 import threading
 import time
 
+from .host_alone import HOST
 from .vm import run_vm
 
 
@@ -95,11 +96,11 @@ def bench_vsock(env, res, a):
             res.add("vsock", name, "MB/s", "higher", "vmm", total / int(found[d]) if int(found[d]) else 0)
         ref = unix_copy_mbps(total)
         for name in ("guest->host", "host->guest"):
-            res.add("vsock", name, "MB/s", "higher", "unix-copy", ref)
+            res.add("vsock", name, "MB/s", "higher", HOST, ref)
     res.note(f"vsock: virtio_vsock guest (bench={total}): {total >> 20} MiB each way on one "
              "stream, 64 KiB packets from the guest (up to 8 in flight), 64 KiB rx buffers, 1 MiB "
              "of guest buffer per stream, polling in guest ring 3 (run_user), "
              "timed by the guest; host side Python sink/source on PATH_1236/1237. No QEMU peer "
-             "(its vsock is vhost-vsock, which needs the vhost_vsock module): the reference "
-             "'unix-copy' is the same amount through a host Unix stream socket pair by the same "
-             "Python code.")
+             "(its vsock is vhost-vsock, which needs the vhost_vsock module). host: the host "
+             "alone, the same amount through a host Unix stream socket pair by the same Python "
+             "code, after each VM.")

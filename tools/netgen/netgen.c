@@ -23,12 +23,28 @@
  *   vmm-netgen count IF SECONDS           counts the frames arriving on IF from the first, for
  *                                         up to SECONDS, ending after 1 s without one; prints
  *                                         "host counted N frames (B bytes)"
- * Needs CAP_NET_RAW. Exit status 0, 1 on a system error, 2 on a usage error. */
+ * The "host alone" of the net rows (issue 68): a program on the tap's own fd, as the VMM is,
+ * with no guest behind it:
+ *   vmm-netgen tapwrite TAP SIZE SECONDS  attaches to TAP (IFF_VNET_HDR, a 12-byte header, as
+ *                                         our VMM) and writes SIZE-byte frames of EtherType
+ *                                         0x88b9, one writev() each as our transmit path does,
+ *                                         for SECONDS; prints "host wrote N SIZE-byte frames
+ *                                         in S s"
+ *   vmm-netgen tapread TAP SECONDS        attaches to TAP and reads frames, one read() each,
+ *                                         from the first (waiting up to SECONDS for it) until
+ *                                         0.3 s pass without one, as the guest's receive phase
+ *                                         ends; prints "host read N frames (B bytes) in S s",
+ *                                         S from the first frame to the last
+ * Needs CAP_NET_RAW (send, count) or CAP_NET_ADMIN (tapwrite, tapread). Exit status 0, 1 on a
+ * system error, 2 on a usage error. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +53,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,9 +70,13 @@
 #define IP_OFF	    ETH_HLEN
 #define UDP_OFF	    (IP_OFF + 20)
 #define UDP_HDR_END (UDP_OFF + 8)
+#define TAP_HDR_LEN 12	/* struct virtio_net_hdr_v1, as our VMM's tap */
+#define TAP_IDLE_MS 300 /* tapread: the burst is over (the guest's rx_idle_ms) */
 
 static const char usage[] = "usage: vmm-netgen send IF MAC SIZE SECONDS [FLOWS]\n"
-			    "       vmm-netgen count IF SECONDS\n";
+			    "       vmm-netgen count IF SECONDS\n"
+			    "       vmm-netgen tapwrite TAP SIZE SECONDS\n"
+			    "       vmm-netgen tapread TAP SECONDS\n";
 
 static double now_s(void)
 {
@@ -271,6 +293,108 @@ static int count_frames(const char *ifname, double seconds)
 	return 0;
 }
 
+/* TAP's fd as our VMM opens it (virtio/net/tap.c): IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a 12-byte
+ * header, no offloads. */
+static int open_tap(const char *name)
+{
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), sz = TAP_HDR_LEN;
+
+	if (fd < 0) {
+		perror("vmm-netgen: /dev/net/tun");
+		return -1;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (!if_nametoindex(name)) { /* TUNSETIFF would make a new one */
+		fprintf(stderr, "vmm-netgen: no tap %s here\n", name);
+		close(fd);
+		return -1;
+	}
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, 0ul) < 0) {
+		fprintf(stderr, "vmm-netgen: tap %s: %s\n", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int tap_write(const char *tap, unsigned size, double seconds)
+{
+	static uint8_t hdr[TAP_HDR_LEN], frame[MAX_FRAME];
+	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {frame, size}};
+	uint64_t wrote = 0;
+	int fd = open_tap(tap);
+
+	if (fd < 0)
+		return 1;
+	memset(frame, 0xff, ETH_ALEN); /* broadcast, as the guest's frames */
+	memcpy(frame + ETH_ALEN, (const uint8_t[]){0x52, 0x54, 0x00, 0x77, 0x00, 0x02}, ETH_ALEN);
+	make_frames((uint8_t(*)[MAX_FRAME])frame, size, 0);
+	for (double end = now_s() + seconds; now_s() < end;) {
+		/* the system call itself, as virtio/net/tap.c (glibc's is a cancellation point) */
+		if (syscall(SYS_writev, fd, iov, 2) == (long)(sizeof(hdr) + size))
+			wrote++;
+		else if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS) {
+			perror("vmm-netgen: tap write");
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	printf("host wrote %llu %u-byte frames in %g s\n", (unsigned long long)wrote, size,
+	       seconds);
+	return 0;
+}
+
+/* A frame of send_flood's: EtherType 0x88b9, or IPv4/UDP to port 0x88b9 (FLOWS). Not the
+ * namespace's own chatter (IPv6 router solicitations and the like). */
+static bool is_bench_frame(const uint8_t *f, size_t len)
+{
+	unsigned type = len >= ETH_HLEN ? (unsigned)(f[12] << 8 | f[13]) : 0;
+
+	if (type == ETH_BENCH)
+		return true;
+	return type == ETH_P_IP && len >= UDP_HDR_END && f[IP_OFF + 9] == IPPROTO_UDP &&
+	       (unsigned)(f[UDP_OFF + 2] << 8 | f[UDP_OFF + 3]) == ETH_BENCH;
+}
+
+static int tap_read(const char *tap, double seconds)
+{
+	static uint8_t buf[TAP_HDR_LEN + 65536];
+	struct pollfd pfd = {.events = POLLIN};
+	uint64_t frames = 0, bytes = 0;
+	double first = 0, last = 0;
+
+	pfd.fd = open_tap(tap);
+	if (pfd.fd < 0 || fcntl(pfd.fd, F_SETFL, O_NONBLOCK) < 0)
+		return 1;
+	printf("host tap reader ready\n");
+	for (;;) {
+		ssize_t n = read(pfd.fd, buf, sizeof(buf));
+
+		if (n > TAP_HDR_LEN &&
+		    is_bench_frame(buf + TAP_HDR_LEN, (size_t)(n - TAP_HDR_LEN))) {
+			last = now_s();
+			first = frames++ ? first : last;
+			bytes += (uint64_t)(n - TAP_HDR_LEN);
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			perror("vmm-netgen: tap read");
+			close(pfd.fd);
+			return 1;
+		}
+		if (n < 0 && errno == EAGAIN &&
+		    poll(&pfd, 1, frames ? TAP_IDLE_MS : (int)(seconds * 1000)) == 0)
+			break; /* idle after the burst, or nothing at all */
+	}
+	close(pfd.fd);
+	printf("host read %llu frames (%llu bytes) in %.6f s\n", (unsigned long long)frames,
+	       (unsigned long long)bytes, last - first);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double size, seconds, flows = 0;
@@ -283,6 +407,12 @@ int main(int argc, char **argv)
 		return send_flood(argv[2], argv[3], (unsigned)size, seconds, (unsigned)flows);
 	if (argc == 4 && !strcmp(argv[1], "count") && parse_num(argv[3], 0.001, 3600, &seconds))
 		return count_frames(argv[2], seconds);
+	if (argc == 5 && !strcmp(argv[1], "tapwrite") &&
+	    parse_num(argv[3], MIN_FRAME, MAX_FRAME, &size) &&
+	    parse_num(argv[4], 0.001, 3600, &seconds))
+		return tap_write(argv[2], (unsigned)size, seconds);
+	if (argc == 4 && !strcmp(argv[1], "tapread") && parse_num(argv[3], 0.001, 3600, &seconds))
+		return tap_read(argv[2], seconds);
 	fputs(usage, stderr);
 	return 2;
 }

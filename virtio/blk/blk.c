@@ -265,6 +265,7 @@ static struct blk_result prep_write(struct virtio_blk *b, struct vq_chain *c, st
 	if (b->disk.qcow2 && route_qcow2(b, req))
 		return blk_done(VIRTIO_BLK_S_IOERR);
 	req->fd = blk_disk_fd_for(&b->disk, req->iov, n, req->off);
+	req->buffered = !b->disk.direct || req->fd != b->disk.fd;
 	return blk_submitted();
 }
 

@@ -151,6 +151,7 @@ int blk_io_init(struct blk_io *io, enum virtio_blk_aio mode, unsigned depth, blk
 	int r = uring_init(io, depth, name);
 	if (r == 0) {
 		io->uring = true;
+		io->writes = mode == VIRTIO_BLK_AIO_IO_URING ? BLK_WRITES_RING : BLK_WRITES_NOWAIT;
 		return 0;
 	}
 #else
@@ -190,6 +191,38 @@ static bool try_inline_read(struct blk_io *io, struct blk_req *req)
 	io->done(io->opaque, req, 0);
 	return true;
 }
+
+/* A buffered write done here and now (see enum blk_write_path). Returns true when req
+ * completed (its result passed to done); false leaves the rest of it to the ring. */
+static bool try_inline_write(struct blk_io *io, struct blk_req *req)
+{
+	ssize_t r;
+
+	if (req->op != BLK_OP_WRITE || !req->buffered || (req->rwf & RWF_DSYNC) ||
+	    io->writes == BLK_WRITES_RING)
+		return false;
+	if (io->writes == BLK_WRITES_NOWAIT) {
+		r = pwritev2(req->fd, req->cur, req->ncur, (off_t)req->cur_off,
+			     req->rwf | RWF_NOWAIT);
+		if (r < 0 && errno == EOPNOTSUPP)
+			io->writes = BLK_WRITES_INLINE; /* this file system never takes it */
+		else if (r <= 0)
+			return false; /* EAGAIN (it would block), an error or nothing: the ring */
+		else {
+			req->cur_off += (uint64_t)r;
+			blk_iov_advance(&req->cur, &req->ncur, (size_t)r);
+			if (req->ncur > 0)
+				return false; /* partly written: the ring writes the rest */
+			io->inline_writes++;
+			io->done(io->opaque, req, 0);
+			return true;
+		}
+	}
+	io->inline_writes++;
+	io->done(io->opaque, req,
+		 blk_disk_rw(req->fd, req->cur, req->ncur, req->cur_off, true, req->rwf));
+	return true;
+}
 #endif
 
 void blk_io_start(struct blk_io *io, struct blk_req *req)
@@ -203,7 +236,7 @@ void blk_io_start(struct blk_io *io, struct blk_req *req)
 	}
 #ifdef HAVE_LIBURING
 	if (io->uring) {
-		if (!try_inline_read(io, req))
+		if (!try_inline_read(io, req) && !try_inline_write(io, req))
 			uring_prep(io, req);
 		return;
 	}

@@ -1,5 +1,6 @@
 /* Reads, writes, write-zeroes and flush of a qcow2 image, cluster by cluster. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -281,13 +282,53 @@ static int cow_target(struct qcow2 *q, uint64_t e, uint64_t *host)
 	return qcow2_alloc_cluster(q, host);
 }
 
+/* The cluster at `host` holds guest offset `off`'s cluster now: the L2 entry names it. */
+static int end_cow(struct qcow2 *q, uint64_t off, uint64_t host)
+{
+	if (host + q->cs > q->data_end)
+		q->data_end = host + q->cs;
+	return qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED);
+}
+
+/* A part of a cluster that reads as zeroes around it (no backing image; the entry unallocated
+ * or a zero cluster without a host cluster) written into a new host cluster: that cluster lies
+ * past every byte the file held (qcow2_alloc_cluster appends), so it reads as zeroes already
+ * and only the guest's bytes need writing. The file is made to hold the whole cluster
+ * (fallocate, never shrinking), as plain_host() wants before it hands the cluster to the I/O
+ * engine. Returns 1 when the file system cannot fallocate (the caller writes the cluster). */
+static int write_fresh(struct qcow2 *q, uint64_t host, struct iovec *sl, int k, uint64_t off)
+{
+	if (fallocate(q->fd, 0, (off_t)host, (off_t)q->cs) < 0)
+		return errno == EOPNOTSUPP || errno == ENOSYS ? 1 : -errno;
+	return pwritev_all(q->fd, sl, k, host + (off & (q->cs - 1)));
+}
+
+static bool zeroes_around(const struct qcow2 *q, uint64_t e)
+{
+	return !q->has_back && !(e & QCOW2_OFLAG_COMPRESSED) && !(e & QCOW2_OFFSET_MASK);
+}
+
 /* A write into a cluster that has no host cluster of its own yet (unallocated, zero, or
- * compressed): the whole cluster is written (the old contents around the new bytes), then
- * the L2 entry names it. */
+ * compressed): the whole cluster is written (the old contents around the new bytes), or only
+ * the new bytes where the rest reads as zeroes (write_fresh), then the L2 entry names it. */
 static int write_cow(struct qcow2 *q, uint64_t e, struct iovec *sl, int k, uint64_t off, size_t len)
 {
 	uint64_t coff = off & ~(q->cs - 1), host;
 	int r;
+	if (len < q->cs && zeroes_around(q, e)) {
+		if ((r = cow_target(q, e, &host)))
+			return r;
+		r = write_fresh(q, host, sl, k, off);
+		if (r == 0)
+			return end_cow(q, off, host);
+		if (r < 0)
+			return r;
+		memset(q->buf, 0, q->cs);
+		iov_to_buf(sl, k, q->buf + (off - coff));
+		if ((r = qcow2_pwrite(q->fd, q->buf, q->cs, host)))
+			return r;
+		return end_cow(q, off, host);
+	}
 	if (len < q->cs) {
 		struct iovec whole = {q->buf, q->cs};
 		if ((r = read_locked(q, &whole, 1, coff, q->cs)))
@@ -302,9 +343,7 @@ static int write_cow(struct qcow2 *q, uint64_t e, struct iovec *sl, int k, uint6
 		r = pwritev_all(q->fd, sl, k, host);
 	if (r)
 		return r;
-	if (host + q->cs > q->data_end)
-		q->data_end = host + q->cs;
-	return qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED);
+	return end_cow(q, off, host);
 }
 
 static int write_piece(struct qcow2 *q, struct iovec *sl, int k, uint64_t off, size_t len)

@@ -7,6 +7,7 @@
 # labels: bench
 # requires: kvm
 # timeout: 900
+import re
 import shutil
 import subprocess
 
@@ -16,7 +17,20 @@ from bench_util import expect_row, run_bench
 from framework import host, paths
 from framework.guests import boot_vmm, expect_pass
 
-WHAT = "startup,memory,blk,exit-cost,net,api,snapshot,ratelimit,vsock,vhost-user-blk,working-set"
+WHAT = ("startup,memory,blk,qcow2,exit-cost,net,api,snapshot,ratelimit,vsock,vhost-user-blk,"
+        "working-set")
+
+
+def table_cells(text, bench, metric):
+    """The cells of the row (bench, metric) of results.md's table by column name; {} when absent."""
+    head = None
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[:2] == ["bench", "metric"]:
+            head = cells
+        elif head and cells[:2] == [bench, metric]:
+            return dict(zip(head, cells))
+    return {}
 
 
 def guest_built(name):
@@ -53,6 +67,11 @@ def test_blk_and_snapshot_rows(bench):
         expect_row(text, r"blk: skipped: blk_bench guest missing")
         return
     expect_row(text, r"^\| blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]")
+    # the host alone (tools/blkhost, issue 68): a value and a ratio vmm/host in the blk rows
+    for metric in ("4K randread qd=1 (IOPS)", "4K randread qd=32 (IOPS)"):
+        cells = table_cells(text, "blk", metric)
+        assert re.match(r"[0-9]", cells.get("host", "")), f"blk {metric}: no host value: {cells}"
+        assert re.match(r"[0-9]", cells.get("vmm/host", "")), f"blk {metric}: no ratio: {cells}"
     expect_row(text, r"^\| snapshot \| snapshot of the paused guest, request to answer \(ms\) \| "
                      r"lower \| [0-9]")
     expect_row(text, r"^\| snapshot \| restore: launch to running \(control socket\) \(ms\) \| "
@@ -63,6 +82,19 @@ def test_blk_and_snapshot_rows(bench):
                      r"running \(ms\) \| lower \| [0-9]")
     expect_row(text, r"^\| snapshot \| 5 clones: private memory per clone, mean \(MiB\) \| "
                      r"lower \| [0-9]")
+
+
+def test_qcow2_rows(bench):
+    # allocated clusters against raw and the host alone, then writes that allocate (issue 68)
+    if not guest_built("blk_bench") or not shutil.which("qemu-img"):
+        host.skip("missing tool", "qemu-img or the blk_bench guest: no qcow2 rows")
+    text = bench[1]
+    for metric in ("4K randwrite qd=1 (IOPS)", "4K randwrite qd=32, empty 8G image (IOPS)"):
+        cells = table_cells(text, "qcow2", metric)
+        for impl in ("vmm", "vmm-raw", "host"):
+            assert re.match(r"[0-9]", cells.get(impl, "")), f"qcow2 {metric}: no {impl}: {cells}"
+    share = table_cells(text, "qcow2", "empty 8G image: writes that allocated a cluster (%)")
+    assert 0 < float(share.get("vmm", "0").split()[0]) <= 100, share
 
 
 def test_vhost_user_blk_rows(bench):
@@ -90,6 +122,10 @@ def test_net_rows(bench):
                      r"higher \| [0-9]")
     expect_row(text, r"^\| net \| host->guest 60-byte frames, 2 queue pairs \(frames/s\) \| "
                      r"higher \| [0-9]")
+    # the host alone on the same tap (vmm-netgen tapwrite / tapread, issue 68)
+    for metric in ("guest->host 60-byte frames (frames/s)", "host->guest 1514-byte frames (Mbit/s)"):
+        cells = table_cells(text, "net", metric)
+        assert re.match(r"[0-9]", cells.get("host", "")), f"net {metric}: no host value: {cells}"
 
 
 def test_qemu_columns(bench):

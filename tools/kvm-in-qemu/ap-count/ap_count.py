@@ -496,9 +496,13 @@ def host_run(out, until, plan_text, t_pci, t_ovmf, t_grub, vmm_bin):
 
 
 def main(argv):
-    if not argv:
-        raise SystemExit(__doc__)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0 if argv else 2
     cmd, rest = argv[0], argv[1:]
+    if cmd not in ("run", "inner", "summary") or not rest:
+        raise SystemExit(f"ap_count: {cmd} needs an OUT folder\n{__doc__}" if cmd in ("run", "inner", "summary")
+                         else f"ap_count: unknown command {cmd}\n{__doc__}")
     if cmd == "summary":
         print(summary(rest[0]))
         return 0
@@ -507,8 +511,8 @@ def main(argv):
             "--timeout-ovmf": "180", "--timeout-grub": "300", "--vmm": str(REPO / "build" / "vmm")}
     i = 1
     while i < len(rest):
-        if rest[i] not in opts:
-            raise SystemExit(f"unknown option {rest[i]}")
+        if rest[i] not in opts or i + 1 >= len(rest):
+            raise SystemExit(f"ap_count: unknown option or missing value: {rest[i]}")
         opts[rest[i]] = rest[i + 1]
         i += 2
     t_pci, t_ovmf = int(opts["--timeout-pci"]), int(opts["--timeout-ovmf"])

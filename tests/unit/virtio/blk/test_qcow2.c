@@ -334,7 +334,17 @@ Test(qcow2, map_plain_clusters_only)
 	memset(buf, 0xef, 4096);
 	cr_assert_eq(qwrite(&im, buf, 4096, 3u << 20), 0); /* allocated here: plain from now on */
 	cr_assert_eq(qcow2_map(im.q, 3u << 20, 4096, &host), 1);
+	/* Half-way into a new cluster: only the 4 KiB were written, yet the whole cluster maps
+	 * (the file holds it) and reads as zeroes around them, straight from the file. */
+	cr_assert_eq(qwrite(&im, buf, 4096, (3u << 20) + 96 * 1024), 0);
+	cr_assert_eq(qcow2_map(im.q, (3u << 20) + 64 * 1024, 64 * 1024, &host), 1);
+	cr_assert_eq(pread(im.fd, buf, 64 * 1024, (off_t)host), 64 * 1024);
+	cr_assert(all(buf, 32 * 1024, 0) && all(buf + 32 * 1024, 4096, 0xef) &&
+		  all(buf + 36 * 1024, 28 * 1024, 0));
 	qclose(&im);
+	cr_assert_eq(qemu_check("f.qcow2"), 0);
+	cr_assert(qemu_sees("f.qcow2", (3u << 20) + 64 * 1024, 32 * 1024, 0));
+	cr_assert(qemu_sees("f.qcow2", (3u << 20) + 96 * 1024, 4096, 0xef));
 }
 
 /* 512-byte clusters: qemu-img's refcount table covers 8 MiB; writing 24 MiB grows it (twice
