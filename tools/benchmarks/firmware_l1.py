@@ -212,7 +212,12 @@ def bench_firmware_l1(env, res, a):
             res.fail("firmware-l1", "setup", f"{f} is missing (tools/setup.sh)")
             return
     os.environ.setdefault("BUILD_DIR", os.path.dirname(os.path.abspath(env.vmm)))  # L1's folder
-    guest_env, _, l1 = framework()
+    try:
+        guest_env, _, l1 = framework()
+    except ImportError as e:  # the framework is the test suite's: pytest and its friends
+        res.fail("firmware-l1", "setup", f"the test framework does not import with {sys.executable}"
+                 f" ({e}): run tools/setup.sh, or tools/bench with Debian's /usr/bin/python3")
+        return
     image_sh = Path(os.environ.get("DEBIAN_IMAGE_SH") or SOURCE / "guest-images" / "debian-image.sh")
     denv, run = guest_env.print_env(image_sh)
     if run.returncode != 0:

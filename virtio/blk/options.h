@@ -21,8 +21,10 @@
  *             bandwidth {size, refill_time, one_time_burst}); e.g. bw=2M:1000 is 2 MiB/s
  *   ops       ops=SIZE:REFILL_MS[:BURST]: the same for requests (ops=500:1000 is 500 per s)
  *   aio       auto (default): io_uring, or synchronous preadv/pwritev when io_uring cannot be set
- *             up; io_uring: refuse to start without it; sync: always synchronous (tests). The
- *             environment variable VMM_BLK_AIO=sync|io_uring overrides `auto`.
+ *             up; buffered writes done at once where io_uring would hand them to a worker
+ *             (io.h); io_uring: refuse to start without it, every write through it; sync:
+ *             always synchronous (tests). The environment variable VMM_BLK_AIO=sync|io_uring
+ *             overrides `auto`.
  *   num-queues  1..8 request queues (default 1; more offers VIRTIO_BLK_F_MQ), each served by its
  *             own I/O thread
  *   iothread-cpus  CPUs for those threads, round-robin: ':'-separated CPUs or ranges (0:1, 2-3)

@@ -93,7 +93,7 @@ def test_qcow2_rows(bench):
         cells = table_cells(text, "qcow2", metric)
         for impl in ("vmm", "vmm-raw", "host"):
             assert re.match(r"[0-9]", cells.get(impl, "")), f"qcow2 {metric}: no {impl}: {cells}"
-    share = table_cells(text, "qcow2", "empty 8G image: writes that allocated a cluster (%)")
+    share = table_cells(text, "qcow2", "empty 8G image, qd=1: writes that allocated a cluster (%)")
     assert 0 < float(share.get("vmm", "0").split()[0]) <= 100, share
 
 
