@@ -103,7 +103,8 @@ def bench_qcow2(env, res, a):
     bench_qcow2_alloc(env, res, a, impls, seconds)
 
 
-ALLOC_SIZE = "8G"  # the empty image's virtual size: 131072 clusters of 64 KiB
+ALLOC_GIB = 8  # the empty image's virtual size: 131072 clusters of 64 KiB
+ALLOC_SIZE = f"{ALLOC_GIB}G"
 
 
 def fresh_disk(env, impl):
@@ -116,7 +117,7 @@ def fresh_disk(env, impl):
             os.unlink(path)
     if impl in ("vmm-raw", HOST):
         with open(raw, "wb") as f:
-            f.truncate(8 << 30)
+            f.truncate(ALLOC_GIB << 30)
     else:
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", qcow2, ALLOC_SIZE], check=True)
     return raw, qcow2

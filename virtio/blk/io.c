@@ -168,6 +168,19 @@ int blk_io_init(struct blk_io *io, enum virtio_blk_aio mode, unsigned depth, blk
 }
 
 #ifdef HAVE_LIBURING
+/* `bytes` of req moved at once: the request completed (true, counted in *count), or the ring
+ * moves the rest (false). */
+static bool inline_moved(struct blk_io *io, struct blk_req *req, size_t bytes, uint64_t *count)
+{
+	req->cur_off += (uint64_t)bytes;
+	blk_iov_advance(&req->cur, &req->ncur, bytes);
+	if (req->ncur > 0)
+		return false;
+	(*count)++;
+	io->done(io->opaque, req, 0);
+	return true;
+}
+
 /* The latency path: the first read of a batch (between two blk_io_submit() calls), with nothing
  * else in flight, is done here and now when the page cache can serve it (preadv2 RWF_NOWAIT
  * never sleeps on the disk), which saves the ring's submit, its completion eventfd and a
@@ -183,13 +196,7 @@ static bool try_inline_read(struct blk_io *io, struct blk_req *req)
 	r = preadv2(req->fd, req->cur, req->ncur, (off_t)req->cur_off, RWF_NOWAIT);
 	if (r <= 0)
 		return false; /* EAGAIN (not cached), an error or EOF: the ring says which */
-	req->cur_off += (uint64_t)r;
-	blk_iov_advance(&req->cur, &req->ncur, (size_t)r);
-	if (req->ncur > 0)
-		return false; /* partly cached: the ring reads the rest */
-	io->inline_reads++;
-	io->done(io->opaque, req, 0);
-	return true;
+	return inline_moved(io, req, (size_t)r, &io->inline_reads); /* partly cached: the ring */
 }
 
 /* A buffered write done here and now (see enum blk_write_path). Returns true when req
@@ -208,15 +215,8 @@ static bool try_inline_write(struct blk_io *io, struct blk_req *req)
 			io->writes = BLK_WRITES_INLINE; /* this file system never takes it */
 		else if (r <= 0)
 			return false; /* EAGAIN (it would block), an error or nothing: the ring */
-		else {
-			req->cur_off += (uint64_t)r;
-			blk_iov_advance(&req->cur, &req->ncur, (size_t)r);
-			if (req->ncur > 0)
-				return false; /* partly written: the ring writes the rest */
-			io->inline_writes++;
-			io->done(io->opaque, req, 0);
-			return true;
-		}
+		else
+			return inline_moved(io, req, (size_t)r, &io->inline_writes);
 	}
 	io->inline_writes++;
 	io->done(io->opaque, req,

@@ -94,7 +94,8 @@ def test_qcow2_rows(bench):
         for impl in ("vmm", "vmm-raw", "host"):
             assert re.match(r"[0-9]", cells.get(impl, "")), f"qcow2 {metric}: no {impl}: {cells}"
     share = table_cells(text, "qcow2", "empty 8G image, qd=1: writes that allocated a cluster (%)")
-    assert 0 < float(share.get("vmm", "0").split()[0]) <= 100, share
+    # 300 writes here, nearly all into new clusters, plus the L2 tables they needed
+    assert 50 < float(share.get("vmm", "0").split()[0]) < 120, share
 
 
 def test_vhost_user_blk_rows(bench):
