@@ -315,35 +315,20 @@ static int write_cow(struct qcow2 *q, uint64_t e, struct iovec *sl, int k, uint6
 {
 	uint64_t coff = off & ~(q->cs - 1), host;
 	int r;
-	if (len < q->cs && zeroes_around(q, e)) {
-		if ((r = cow_target(q, e, &host)))
-			return r;
-		r = write_fresh(q, host, sl, k, off);
-		if (r == 0)
-			return end_cow(q, off, host);
-		if (r < 0)
-			return r;
-		memset(q->buf, 0, q->cs);
-		iov_to_buf(sl, k, q->buf + (off - coff));
-		if ((r = qcow2_pwrite(q->fd, q->buf, q->cs, host)))
-			return r;
-		return end_cow(q, off, host);
-	}
-	if (len < q->cs) {
+	if ((r = cow_target(q, e, &host)))
+		return r;
+	if (len < q->cs && zeroes_around(q, e) && (r = write_fresh(q, host, sl, k, off)) <= 0)
+		return r ? r : end_cow(q, off, host);
+	if (len < q->cs) { /* the old contents around the new bytes (zeroes where it had none) */
 		struct iovec whole = {q->buf, q->cs};
 		if ((r = read_locked(q, &whole, 1, coff, q->cs)))
 			return r;
 		iov_to_buf(sl, k, q->buf + (off - coff));
-	}
-	if ((r = cow_target(q, e, &host)))
-		return r;
-	if (len < q->cs)
 		r = qcow2_pwrite(q->fd, q->buf, q->cs, host);
-	else
+	} else {
 		r = pwritev_all(q->fd, sl, k, host);
-	if (r)
-		return r;
-	return end_cow(q, off, host);
+	}
+	return r ? r : end_cow(q, off, host);
 }
 
 static int write_piece(struct qcow2 *q, struct iovec *sl, int k, uint64_t off, size_t len)
