@@ -12,8 +12,14 @@
  *   first limit reached ends a run) [ring=packed] [transport=pci] [qd=N: only this depth,
  *   1..32; default both 1 and 32] [queues=N: VIRTIO_BLK_F_MQ, requests spread round-robin
  *   over N queues (slot i on queue i % N), 1..4; default 1] [op=write: writes of the buffer's
- *   bytes instead of reads; the disk must be writable]. With N > 1 the BENCH line ends with
- *   " queues=N". */
+ *   bytes instead of reads; the disk must be writable] [hold=1: after the last BENCH line,
+ *   print "BENCH hold" and halt instead of exiting, so that the host reads the VMM's threads'
+ *   CPU times before it ends the VM]. With N > 1 the BENCH line ends with " queues=N".
+ * op=mix (queues=N, N >= 2; a writable disk) [read_mib=M, default 64] [idle0=1]: reads of the
+ *   first M MiB on queues 1..N-1 while queue 0 writes 4 KiB blocks at random past them (on an
+ *   image whose first M MiB are allocated and the rest empty: reads of allocated clusters while
+ *   another queue allocates); idle0=1 leaves queue 0 idle (the reads alone). Prints
+ *   "BENCH blk_mix qd=N read_iops=R write_iops=W reads=.. writes=.. usec=U queues=N". */
 #include "guest.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
@@ -36,10 +42,14 @@ struct bench {
 	uint64_t blocks; /* 4 KiB blocks on the disk */
 	unsigned qd;
 	uint32_t type; /* VIRTIO_BLK_T_IN or _OUT */
+	bool mix;      /* op=mix: queue 0 writes past read_blocks, the others read below */
+	bool idle0;    /* op=mix: queue 0 stays idle */
+	uint64_t read_blocks;
 	uint64_t max_requests;
 	uint64_t tsc_limit; /* cycles */
 	/* results */
 	uint64_t done, cycles, errors, kicks;
+	uint64_t writes; /* op=mix: of `done`, the writes */
 };
 
 /* ---- TSC frequency ---- */
@@ -96,10 +106,24 @@ static uint64_t xorshift(uint64_t *s)
 
 static int submit(struct bench *b, unsigned slot, uint64_t *rng)
 {
-	uint64_t sector = (xorshift(rng) % b->blocks) * IO_SECTORS;
+	uint64_t block = xorshift(rng) % b->blocks;
+	uint32_t type = b->type;
 
-	return blk_add(&b->vq[slot % b->nq], &b->reqs[slot], b->type, sector,
+	if (b->mix && slot % b->nq == 0) {
+		type = VIRTIO_BLK_T_OUT;
+		block = b->read_blocks + xorshift(rng) % (b->blocks - b->read_blocks);
+	} else if (b->mix) {
+		type = VIRTIO_BLK_T_IN;
+		block = xorshift(rng) % b->read_blocks;
+	}
+	return blk_add(&b->vq[slot % b->nq], &b->reqs[slot], type, block * IO_SECTORS,
 		       b->bufs + slot * IO_BYTES, IO_BYTES, 1, 0);
+}
+
+/* op=mix idle0=1: queue 0's slots are never used. */
+static bool slot_idle(const struct bench *b, unsigned slot)
+{
+	return b->mix && b->idle0 && slot % b->nq == 0;
 }
 
 static uint64_t kicks_of(const struct bench *b)
@@ -129,9 +153,12 @@ static uint64_t bench_loop(void *arg)
 	uint64_t kicks0 = kicks_of(b);
 	unsigned unkicked = 0, next = 0; /* bit q: queue q has requests added since its kick */
 
-	for (unsigned i = 0; i < b->qd && issued < b->max_requests; i++, issued++) {
+	for (unsigned i = 0; i < b->qd && issued < b->max_requests; i++) {
+		if (slot_idle(b, i))
+			continue;
 		if (submit(b, i, &rng))
 			return 1;
+		issued++;
 	}
 	for (unsigned q = 0; q < b->nq; q++)
 		vq_kick(&b->vq[q]);
@@ -149,6 +176,8 @@ static uint64_t bench_loop(void *arg)
 			continue;
 		}
 		b->done++;
+		if (b->mix && (unsigned)(r - b->reqs) % b->nq == 0)
+			b->writes++;
 		if (r->status != VIRTIO_BLK_S_OK)
 			b->errors++;
 		if (issued < b->max_requests && now - start < b->tsc_limit) {
@@ -162,6 +191,17 @@ static uint64_t bench_loop(void *arg)
 	b->cycles = rdtsc() - start;
 	b->kicks = kicks_of(b) - kicks0;
 	return 0;
+}
+
+static void print_mix(const struct bench *b, uint64_t usec)
+{
+	uint64_t reads = b->done - b->writes, per = usec ? usec : 1;
+
+	printf("BENCH blk_mix qd=%u read_iops=%llu write_iops=%llu reads=%llu writes=%llu "
+	       "usec=%llu queues=%u\n",
+	       b->qd, (unsigned long long)(reads * 1000000 / per),
+	       (unsigned long long)(b->writes * 1000000 / per), (unsigned long long)reads,
+	       (unsigned long long)b->writes, (unsigned long long)usec, b->nq);
 }
 
 /* ---- ring 0 ---- */
@@ -198,17 +238,24 @@ int guest_main(void)
 {
 	unsigned depths[] = {1, MAX_QD}, ndepths = 2;
 	static struct vq vq[MAX_BQ];
-	uint64_t requests = 100000, seconds = 3, hz, qd = 0, nq = 1;
+	uint64_t requests = 100000, seconds = 3, hz, qd = 0, nq = 1, hold = 0, read_mib = 64,
+		 idle0 = 0;
 	char ring[16] = "split", op[8] = "read";
 	struct bench b = {.vq = vq};
 	struct vdev *d;
 
 	cmdline_get_u64("requests", &requests);
 	cmdline_get_u64("seconds", &seconds);
+	cmdline_get_u64("hold", &hold);
 	cmdline_get_str("ring", ring, sizeof(ring));
 	cmdline_get_str("op", op, sizeof(op));
-	TEST_ASSERT_MSG(!strcmp(op, "read") || !strcmp(op, "write"), "op=%s: read or write", op);
-	b.type = strcmp(op, "write") ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
+	TEST_ASSERT_MSG(!strcmp(op, "read") || !strcmp(op, "write") || !strcmp(op, "mix"),
+			"op=%s: read, write or mix", op);
+	b.type = strcmp(op, "read") ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+	b.mix = !strcmp(op, "mix");
+	cmdline_get_u64("read_mib", &read_mib);
+	cmdline_get_u64("idle0", &idle0);
+	b.idle0 = idle0 != 0;
 	if (cmdline_get_u64("qd", &qd)) {
 		TEST_ASSERT_MSG(qd >= 1 && qd <= MAX_QD, "qd=%llu: 1..%u", (unsigned long long)qd,
 				MAX_QD);
@@ -222,6 +269,9 @@ int guest_main(void)
 	d = setup(vq, b.nq, !strcmp(ring, "packed"), b.type == VIRTIO_BLK_T_OUT);
 	b.blocks = vdev_config64(d, offsetof(struct virtio_blk_config, capacity)) / IO_SECTORS;
 	TEST_ASSERT(b.blocks > 0);
+	b.read_blocks = read_mib << 8; /* 4 KiB blocks */
+	TEST_ASSERT_MSG(!b.mix || (b.nq >= 2 && b.read_blocks > 0 && b.read_blocks < b.blocks),
+			"op=mix: needs queues=2..4 and 0 < read_mib < the disk's size");
 	b.reqs = virtio_alloc(MAX_QD * sizeof(*b.reqs), 64);
 	b.bufs = virtio_alloc(MAX_QD * IO_BYTES, 4096);
 	TEST_ASSERT(b.reqs && b.bufs);
@@ -237,11 +287,15 @@ int guest_main(void)
 		b.qd = depths[i];
 		b.max_requests = requests;
 		b.tsc_limit = seconds * hz;
-		b.done = b.errors = b.cycles = 0;
+		b.done = b.errors = b.cycles = b.writes = 0;
 		TEST_ASSERT_MSG(run_user(bench_loop, &b) == 0, "adding a request failed");
 		TEST_ASSERT_MSG(b.errors == 0, "%llu request(s) failed",
 				(unsigned long long)b.errors);
 		usec = b.cycles * 1000000 / hz;
+		if (b.mix) {
+			print_mix(&b, usec);
+			continue;
+		}
 		printf("BENCH blk_rand%s qd=%u iops=%llu requests=%llu usec=%llu kicks=%llu", op,
 		       b.qd, (unsigned long long)(usec ? b.done * 1000000 / usec : 0),
 		       (unsigned long long)b.done, (unsigned long long)usec,
@@ -249,6 +303,11 @@ int guest_main(void)
 		if (b.nq > 1)
 			printf(" queues=%u", b.nq);
 		printf("\n");
+	}
+	if (hold) {
+		printf("BENCH hold\n");
+		for (;;)
+			__asm__ volatile("cli; hlt");
 	}
 	return 0;
 }

@@ -2,7 +2,7 @@
 
 Usage: tools/bench startup|memory|boot|firmware|firmware-l1|blk|exit-cost|net|api|snapshot|
                    ratelimit|vsock|migrate|pmem|
-                   memhp|vhost-user-blk|virtiofs|hotplug|qcow2|fork|working-set|
+                   memhp|vhost-user-blk|virtiofs|hotplug|qcow2|fork|working-set|scaling|
                    all|fio|iperf3
                    [--runs N] (several joined by commas run in one table: blk,net,ratelimit)
                    [--quick]
@@ -135,6 +135,13 @@ What is compared (every time is taken by this tool with CLOCK_MONOTONIC, or by t
              a source on PATH_1237, each timed by the guest; MB/s. No QEMU peer (QEMU's vsock is
              vhost-vsock: a kernel module this host lacks); the host alone ("host") is the
              same bytes through a host Unix stream socket pair by the same Python code.
+  scaling    how cost grows: blk 4 KiB reads at qd 32 (blk_bench) and net guest->host 60-byte
+             frames (virtio_net_bench) from one VM with 1, 2 and 4 queues (pairs), and from 2,
+             4 and 8 VMs at once with one each: the summed rate and the host CPU per request,
+             outside the vCPU threads (the device side) and in all (schedstat of every thread
+             over each guest's window). Ours against QEMU's best configuration here (IOThread
+             and io_uring; multiqueue tap) and the host alone doing the same N times at once
+             (vmm-blkhost, vmm-netgen tapwrite). 3 runs by default.
   migrate    the default Linux guest at its shell prompt with a heartbeat on its serial console
              (a shell loop of `echo -n .`), migrated over a Unix socket to a new process on this
              host: idle, then from there with a writer rewriting 64 MiB of tmpfs, then (ours
@@ -250,7 +257,7 @@ def main():
     runs_used = set()
     for name in names:
         opts = argparse.Namespace(**vars(a))
-        few = ("boot", "fio", "iperf3", "migrate", "pmem", "memhp", "hotplug")
+        few = ("boot", "scaling", "fio", "iperf3", "migrate", "pmem", "memhp", "hotplug")
         opts.runs = a.runs or (1 if a.quick else 3 if name in few else 10)
         runs_used.add(opts.runs)
         t = time.monotonic()

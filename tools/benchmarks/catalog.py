@@ -21,6 +21,7 @@ from .net_mmds import bench_net_mmds
 from .pmem import bench_pmem
 from .qcow2 import bench_qcow2
 from .ratelimit import bench_ratelimit
+from .scaling import bench_scaling
 from .snapshot import bench_snapshot
 from .startup import bench_startup
 from .vhost_user_blk import bench_vhost_user_blk
@@ -47,6 +48,7 @@ BENCHES = {
     "working-set": bench_working_set,
     "ratelimit": bench_ratelimit,
     "vsock": bench_vsock,
+    "scaling": bench_scaling,
     "migrate": bench_migrate,
     "pmem": bench_pmem,
     "memhp": bench_memhp,

@@ -53,7 +53,8 @@ def bench_net(env, res, a):
                  "12-byte vnet header, as our transmit path does (guest->host rows); vmm-netgen "
                  "tapread reads the tap's fd, one read() a frame, while the same sender floods "
                  "it (host->guest rows, first to last frame as the guest times them). The "
-                 "2-queue-pair rows have no host column.")
+                 "2-queue-pair rows: a writer, and a reader, on each queue of the multi_queue "
+                 "tap at once, the sender's frames in the same flows as for the VMs.")
     bench_net_mq(env, res, a, impls, tx_ms, send_s)
 
 
@@ -61,7 +62,11 @@ def bench_net_mq(env, res, a, impls, tx_ms, send_s):
     """Multiqueue rows: the same guest with pairs=2 on a multi-queue tap; host->guest frames of
     NET_FLOWS UDP flows, which the tap spreads over both receive queues by flow hash."""
     append = f"tx_ms={tx_ms} rx_idle_ms=300 pairs=2"
-    for _, impl in rounds(impls, a.runs):
+    for _, impl in rounds(impls + ([HOST] if impls and net_host_capable(env) else []), a.runs):
+        if impl == HOST:
+            with NetNS(queues=2) as ns:
+                net_host_rows(env, res, ns, tx_ms / 1000, send_s, NET_MAC, 2, NET_FLOWS)
+            continue
         with NetNS(queues=2) as ns:
             r, sent = net_run(env, ns, impl, append, send_s, flows=NET_FLOWS)
         m = re.search(rb"^BENCH net-mq pairs=2 tx_pps=(\d+) tx_mbps=(\d+) rx_pps=(\d+) "

@@ -26,11 +26,13 @@ class NetNS:
     """A network namespace of our own with one tap (vnet_hdr, as QEMU and our VMM use), removed
     on leaving the with-block, whatever happens. with_ip: the tap gets NET_HOST_IP/24; qlen: the
     tap's txqueuelen (the frames waiting for the VM); queues: above 1, the tap is made
-    multi_queue (IFF_MULTI_QUEUE) for a NIC with that many queue pairs."""
+    multi_queue (IFF_MULTI_QUEUE) for a NIC with that many queue pairs; taps: that many taps
+    alike (vtap0, vtap1, ...: one for each of several VMs), .tap the first."""
 
-    def __init__(self, with_ip=False, qlen=4096, queues=1):
+    def __init__(self, with_ip=False, qlen=4096, queues=1, taps=1):
         self.name = f"vmmbench-{os.getpid()}"
-        self.tap = "vtap0"
+        self.taps = [f"vtap{i}" for i in range(taps)]
+        self.tap = self.taps[0]
         self.with_ip = with_ip
         self.qlen = qlen
         self.queues = queues
@@ -49,9 +51,10 @@ class NetNS:
                                       "net.ipv6.conf.default.disable_ipv6=1"]),
                            capture_output=True)
             self.ip("link", "set", "lo", "up")
-            self.ip("tuntap", "add", "dev", self.tap, "mode", "tap", "vnet_hdr",
-                    *(["multi_queue"] if self.queues > 1 else []))
-            self.ip("link", "set", self.tap, "txqueuelen", str(self.qlen), "up")
+            for tap in self.taps:
+                self.ip("tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr",
+                        *(["multi_queue"] if self.queues > 1 else []))
+                self.ip("link", "set", tap, "txqueuelen", str(self.qlen), "up")
             if self.with_ip:
                 self.ip("addr", "add", f"{NET_HOST_IP}/24", "dev", self.tap)
         except BaseException:

@@ -294,11 +294,12 @@ static int count_frames(const char *ifname, double seconds)
 }
 
 /* TAP's fd as our VMM opens it (virtio/net/tap.c): IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a 12-byte
- * header, no offloads. */
+ * header, no offloads. A multi_queue tap refuses that (EINVAL) and takes IFF_MULTI_QUEUE: each
+ * fd is then one more of its queues, as each queue pair of a VMM's NIC is. */
 static int open_tap(const char *name)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), sz = TAP_HDR_LEN;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), sz = TAP_HDR_LEN, rc;
 
 	if (fd < 0) {
 		perror("vmm-netgen: /dev/net/tun");
@@ -310,8 +311,13 @@ static int open_tap(const char *name)
 		close(fd);
 		return -1;
 	}
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, 0ul) < 0) {
+	rc = ioctl(fd, TUNSETIFF, &ifr);
+	if (rc < 0 && errno == EINVAL) {
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		rc = ioctl(fd, TUNSETIFF, &ifr);
+	}
+	if (rc < 0 || ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, 0ul) < 0) {
 		fprintf(stderr, "vmm-netgen: tap %s: %s\n", name, strerror(errno));
 		close(fd);
 		return -1;

@@ -18,7 +18,7 @@ from framework import host, paths
 from framework.guests import boot_vmm, expect_pass
 
 WHAT = ("startup,memory,blk,qcow2,exit-cost,net,api,snapshot,ratelimit,vsock,vhost-user-blk,"
-        "working-set")
+        "working-set,scaling")
 
 
 def table_cells(text, bench, metric):
@@ -68,7 +68,8 @@ def test_blk_and_snapshot_rows(bench):
         return
     expect_row(text, r"^\| blk \| 4K randread qd=32 \(IOPS\) \| higher \| [0-9]")
     # the host alone (tools/blkhost, issue 68): a value and a ratio vmm/host in the blk rows
-    for metric in ("4K randread qd=1 (IOPS)", "4K randread qd=32 (IOPS)"):
+    for metric in ("4K randread qd=1 (IOPS)", "4K randread qd=32 (IOPS)",
+                   "4K randread qd=32, 2 queues (IOPS)"):
         cells = table_cells(text, "blk", metric)
         assert re.match(r"[0-9]", cells.get("host", "")), f"blk {metric}: no host value: {cells}"
         assert re.match(r"[0-9]", cells.get("vmm/host", "")), f"blk {metric}: no ratio: {cells}"
@@ -90,6 +91,8 @@ def test_qcow2_rows(bench):
         host.skip("missing tool", "qemu-img or the blk_bench guest: no qcow2 rows")
     text = bench[1]
     for metric, impls in (("4K randwrite qd=1 (IOPS)", ("vmm", "vmm-raw", "host")),
+                          ("reads of allocated clusters on queue 1, queue 0 writing new clusters "
+                           "(IOPS)", ("vmm",)),
                           ("4K randwrite qd=32, empty 8G image (IOPS)", ("vmm", "host"))):
         cells = table_cells(text, "qcow2", metric)
         for impl in impls:
@@ -125,9 +128,37 @@ def test_net_rows(bench):
     expect_row(text, r"^\| net \| host->guest 60-byte frames, 2 queue pairs \(frames/s\) \| "
                      r"higher \| [0-9]")
     # the host alone on the same tap (vmm-netgen tapwrite / tapread, issue 68)
-    for metric in ("guest->host 60-byte frames (frames/s)", "host->guest 1514-byte frames (Mbit/s)"):
+    for metric in ("guest->host 60-byte frames (frames/s)", "host->guest 1514-byte frames (Mbit/s)",
+                   "guest->host 1514-byte frames, 2 queue pairs (Mbit/s)",
+                   "host->guest 60-byte frames, 2 queue pairs (frames/s)"):
         cells = table_cells(text, "net", metric)
         assert re.match(r"[0-9]", cells.get("host", "")), f"net {metric}: no host value: {cells}"
+
+
+def test_scaling_rows(bench):
+    # how cost grows (issue 68): --quick runs 2 queues in one VM and 1 queue in each of 2 VMs
+    text = bench[1]
+    if not guest_built("blk_bench"):
+        return
+    impls = ("vmm", "host") + (("qemu-iothread",) if host.has(paths.QEMU) else ())
+    for metric in ("blk 4K reads qd=32, 1 VM, 2 queues (sum) (IOPS)",
+                   "blk 4K reads qd=32: host CPU per request outside vCPUs, 2 VMs, 1 queue each "
+                   "(us)",
+                   "blk 4K reads qd=32: host CPU per request in all, 1 VM, 2 queues (us)"):
+        cells = table_cells(text, "scaling", metric)
+        for impl in impls:
+            assert re.match(r"[0-9]", cells.get(impl, "")), f"scaling {metric}: no {impl}: {cells}"
+    cells = table_cells(text, "scaling", "blk 4K reads qd=32: windows' overlap, 2 VMs, 1 queue "
+                        "each (%)")
+    assert re.match(r"[0-9]", cells.get("vmm", "")), f"scaling: no overlap: {cells}"
+    if host.is_root() and \
+            subprocess.run(["ip", "netns", "list"], capture_output=True).returncode == 0:
+        for metric in ("net guest->host 60-byte frames, 2 VMs, 1 queue each (sum) (frames/s)",
+                       "net guest->host 60-byte frames: host CPU per frame in all, 1 VM, "
+                       "2 queues (us)"):
+            cells = table_cells(text, "scaling", metric)
+            assert re.match(r"[0-9]", cells.get("vmm", "")), f"scaling {metric}: {cells}"
+            assert re.match(r"[0-9]", cells.get("host", "")), f"scaling {metric}: {cells}"
 
 
 def test_qemu_columns(bench):
