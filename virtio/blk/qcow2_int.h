@@ -4,6 +4,7 @@
 #define VIRTIO_BLK_QCOW2_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,15 @@ struct qcow2_backing {
 	uint64_t size;
 };
 
+/* One slot of the lock-free map of plain clusters (qcow2_fastmap.c). */
+struct qcow2_fastmap_slot {
+	_Atomic uint32_t seq; /* odd while a writer changes the slot */
+	_Atomic uint64_t key; /* guest cluster index + 1; 0: empty */
+	_Atomic uint64_t host;
+};
+
+#define QCOW2_FASTMAP_SLOTS 8192 /* 512 MiB of 64 KiB clusters; 192 KiB */
+
 struct qcow2 {
 	pthread_mutex_t lock;
 	int fd;
@@ -110,6 +120,7 @@ struct qcow2 {
 	bool has_back;
 	uint64_t *frees; /* host clusters deallocated, freed at the next flush (qcow2_discard.c) */
 	uint32_t nfrees;
+	struct qcow2_fastmap_slot *fastmap; /* NULL: none (a backing image, a header check) */
 };
 
 /* Writes the message into err[0..errlen) and returns `code` (a negative errno). */
@@ -145,6 +156,14 @@ int qcow2_grow_refcount_table(struct qcow2 *q, uint64_t t);
  * its L2 table when needed. qcow2_cluster_ok() checks a host cluster (and logs once). */
 int qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint64_t *entry);
 int qcow2_l2_set(struct qcow2 *q, uint64_t off, uint64_t entry);
+
+/* qcow2_fastmap.c: guest cluster index -> host offset of its plain data cluster, read without
+ * the lock (get); written (put, drop, clear) with it held. */
+int qcow2_fastmap_init(struct qcow2 *q);
+bool qcow2_fastmap_get(const struct qcow2 *q, uint64_t cluster, uint64_t *host);
+void qcow2_fastmap_put(struct qcow2 *q, uint64_t cluster, uint64_t host);
+void qcow2_fastmap_drop(struct qcow2 *q, uint64_t cluster);
+void qcow2_fastmap_clear(struct qcow2 *q);
 bool qcow2_cluster_ok(struct qcow2 *q, uint64_t host, const char *what);
 
 /* Calls fn for each piece of [off, off + len) cut at cluster boundaries, under the image's lock,

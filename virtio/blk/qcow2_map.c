@@ -79,15 +79,38 @@ static int plain_host(struct qcow2 *q, uint64_t off, uint64_t *host)
 	if (r || (e & QCOW2_OFLAG_COMPRESSED) || (q->h.version >= 3 && (e & QCOW2_OFLAG_ZERO)))
 		return r;
 	uint64_t h = e & QCOW2_OFFSET_MASK;
-	if (h && h + q->cs <= q->data_end && qcow2_cluster_ok(q, h, "data cluster"))
+	if (h && h + q->cs <= q->data_end && qcow2_cluster_ok(q, h, "data cluster")) {
 		*host = h;
+		qcow2_fastmap_put(q, off >> q->h.cluster_bits, h);
+	}
 	return 0;
+}
+
+/* qcow2_map() from the lock-free map alone: true when every cluster of the range is there,
+ * consecutive in the file. */
+static bool map_unlocked(const struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host)
+{
+	uint64_t first = off & ~(q->cs - 1), h0 = 0, h;
+	if (!len)
+		return false;
+	for (uint64_t c = first; c < off + len; c += q->cs) {
+		if (!qcow2_fastmap_get(q, c >> q->h.cluster_bits, &h))
+			return false;
+		if (c == first)
+			h0 = h;
+		else if (h != h0 + (c - first))
+			return false;
+	}
+	*host = h0 + (off - first);
+	return true;
 }
 
 int qcow2_map(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host)
 {
 	uint64_t first = off & ~(q->cs - 1), h0 = 0, h;
 	int r = 0, yes = len > 0;
+	if (map_unlocked(q, off, len, host))
+		return 1;
 	pthread_mutex_lock(&q->lock);
 	for (uint64_t c = first; c < off + len && yes && !r; c += q->cs) {
 		r = plain_host(q, c, &h);
@@ -110,5 +133,6 @@ int qcow2_l2_set(struct qcow2 *q, uint64_t off, uint64_t entry)
 		return r;
 	qcow2_put_be64((uint8_t *)&t[l2_index(q, off)], entry);
 	qcow2_cache_mark(&q->l2, (uint8_t *)t);
+	qcow2_fastmap_drop(q, off >> q->h.cluster_bits);
 	return 0;
 }

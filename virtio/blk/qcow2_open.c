@@ -146,7 +146,14 @@ static int open_as(struct qcow2 **out, int fd, const struct qcow2_open_opts *o,
 int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_opts *o, char *err,
 	       size_t errlen)
 {
-	return open_as(out, fd, o, load, err, errlen);
+	int r = open_as(out, fd, o, load, err, errlen);
+	if (!r && (r = qcow2_fastmap_init(*out))) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", o->path ? o->path : "(qcow2)");
+		qcow2_close(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
 int qcow2_check_header(int fd, const struct qcow2_open_opts *o, char *err, size_t errlen)
@@ -201,6 +208,7 @@ int qcow2_reload(struct qcow2 *q)
 	struct stat st;
 	int r = 0;
 	pthread_mutex_lock(&q->lock);
+	qcow2_fastmap_clear(q);
 	cache_forget(&q->l2);
 	cache_forget(&q->rb);
 	if (fstat(q->fd, &st) < 0)
@@ -246,6 +254,7 @@ void qcow2_close(struct qcow2 *q)
 	free(q->rt);
 	free(q->rt_dirty);
 	free(q->frees);
+	free(q->fastmap);
 	free(q->path);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
