@@ -666,6 +666,7 @@ static const struct sandbox_rule blk_rules[] = {
     SB_ALLOW(SYS_pwritev2),
     SB_ALLOW(SYS_fdatasync),
     SB_ALLOW(SYS_fallocate),
+    SB_ALLOW(SYS_ftruncate), /* qcow2: the file grows ahead of new clusters (qcow2_io.c) */
     SB_ARG_EQ(SYS_ioctl, 1, BLKDISCARD),
     SB_ARG_EQ(SYS_ioctl, 1, BLKZEROOUT),
 };

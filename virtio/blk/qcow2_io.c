@@ -290,17 +290,34 @@ static int end_cow(struct qcow2 *q, uint64_t off, uint64_t host)
 	return qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED);
 }
 
+/* The file grows ahead of new clusters in steps of this many bytes: a hole that reads as
+ * zeroes. One fallocate() of each new cluster cost more than the guest's 4 KiB write into it
+ * (8.5 against 4.5 us a write on ext4 here; issue 68). */
+#define GROW_STEP (1ull << 20)
+
+/* The file made to hold [0, end): extended with ftruncate() to the next GROW_STEP. Never
+ * shrinks it: data_end is at most the file's size, and `end` ends the newest cluster, past
+ * every byte written. */
+static int hold_up_to(struct qcow2 *q, uint64_t end)
+{
+	if (end <= q->data_end)
+		return 0;
+	uint64_t size = (end + GROW_STEP - 1) & ~(GROW_STEP - 1);
+	if (ftruncate(q->fd, (off_t)size) < 0)
+		return -errno;
+	q->data_end = size;
+	return 0;
+}
+
 /* A part of a cluster that reads as zeroes around it (no backing image; the entry unallocated
  * or a zero cluster without a host cluster) written into a new host cluster: that cluster lies
  * past every byte the file held (qcow2_alloc_cluster appends), so it reads as zeroes already
- * and only the guest's bytes need writing. The file is made to hold the whole cluster
- * (fallocate, never shrinking), as plain_host() wants before it hands the cluster to the I/O
- * engine. Returns 1 when the file system cannot fallocate (the caller writes the cluster). */
+ * and only the guest's bytes need writing. The file is made to hold the whole cluster first,
+ * as plain_host() wants before it hands the cluster to the I/O engine. */
 static int write_fresh(struct qcow2 *q, uint64_t host, struct iovec *sl, int k, uint64_t off)
 {
-	if (fallocate(q->fd, 0, (off_t)host, (off_t)q->cs) < 0)
-		return errno == EOPNOTSUPP || errno == ENOSYS ? 1 : -errno;
-	return pwritev_all(q->fd, sl, k, host + (off & (q->cs - 1)));
+	int r = hold_up_to(q, host + q->cs);
+	return r ? r : pwritev_all(q->fd, sl, k, host + (off & (q->cs - 1)));
 }
 
 static bool zeroes_around(const struct qcow2 *q, uint64_t e)
@@ -317,8 +334,10 @@ static int write_cow(struct qcow2 *q, uint64_t e, struct iovec *sl, int k, uint6
 	int r;
 	if ((r = cow_target(q, e, &host)))
 		return r;
-	if (len < q->cs && zeroes_around(q, e) && (r = write_fresh(q, host, sl, k, off)) <= 0)
+	if (len < q->cs && zeroes_around(q, e)) {
+		r = write_fresh(q, host, sl, k, off);
 		return r ? r : end_cow(q, off, host);
+	}
 	if (len < q->cs) { /* the old contents around the new bytes (zeroes where it had none) */
 		struct iovec whole = {q->buf, q->cs};
 		if ((r = read_locked(q, &whole, 1, coff, q->cs)))
