@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 
-from .config import PEERS
+from .config import PEER_VMM, PEERS
 from .host_alone import HOST, blk_host, with_host
 from .runner import rounds
 from .vm import run_vm
@@ -16,11 +16,12 @@ from .vm import run_vm
 
 def qcow2_cmd(env, impl, args, images, op, queues=1):
     raw, qcow2 = images
-    if impl in ("vmm", "vmm-raw"):
+    if impl in ("vmm", "vmm-raw", PEER_VMM):
         disk = raw if impl == "vmm-raw" else qcow2
         return env.vmm_cmd(env.guest("blk_bench"), args,
                            ["--disk", disk + ("" if op != "read" else ",ro") +
-                            (f",num-queues={queues}" if queues > 1 else "")])
+                            (f",num-queues={queues}" if queues > 1 else "")],
+                           peer=impl == PEER_VMM)
     drive = f"id=d0,file={qcow2},format=qcow2,if=none" + ("" if op != "read" else ",readonly=on")
     device = "virtio-blk-device,drive=d0" + (f",num-queues={queues}" if queues > 1 else "")
     extra = []
@@ -70,6 +71,8 @@ def bench_qcow2(env, res, a):
         res.fail("qcow2", "setup", f"guest {env.guest('blk_bench')} not built")
         return
     impls = with_host(env, [i for i in PEERS["qcow2"] if i.startswith("vmm") or env.have_qemu])
+    if env.peer_vmm:  # an A/B of two builds of ours on the qcow2 image
+        impls = ["vmm", PEER_VMM]
     images = make_images(env)
     seconds = 1 if a.quick else 3
     args = f"seconds={seconds} requests=300" if a.quick else f"seconds={seconds} requests=100000000"

@@ -8,6 +8,7 @@ import subprocess
 import time
 
 from .config import MEM, PEERS
+from .host_alone import HOST, blk_host, with_host
 from .runner import rounds
 from .vm import run_vm
 
@@ -55,7 +56,8 @@ def bench_vhost_user_blk(env, res, a):
     if not os.path.exists(env.guest("blk_bench")):
         res.fail("vhost-user-blk", "setup", f"guest {env.guest('blk_bench')} not built")
         return
-    impls = [i for i in PEERS["vhost-user-blk"] if i != "qemu-vhost-user" or env.have_qemu]
+    impls = with_host(env, [i for i in PEERS["vhost-user-blk"]
+                            if i != "qemu-vhost-user" or env.have_qemu])
     disk = os.path.join(env.tmp, "vu-blk.img")
     with open(disk, "wb") as f:
         f.write(os.urandom(64 << 20))
@@ -64,6 +66,13 @@ def bench_vhost_user_blk(env, res, a):
             pass
     args = "seconds=1 requests=300" if a.quick else "seconds=3 requests=100000000"
     for i, impl in rounds(impls, a.runs):
+        if impl == HOST:
+            for qd in (1, 32):
+                got = blk_host(env, res, "vhost-user-blk", disk, "read", qd, 1 if a.quick else 3)
+                if got:
+                    res.add("vhost-user-blk", f"4K randread qd={qd}", "IOPS", "higher", HOST,
+                            got[0])
+            continue
         for qd in (1, 32):  # a fresh daemon per VM: no state carried from one run to the next
             qsd, sock = (None, None)
             try:
@@ -97,4 +106,5 @@ def bench_vhost_user_blk(env, res, a):
              "vhost-user-blk` (on virtio-mmio) with a shared memfd RAM backend. vmm-in-process: ours with "
              "its own virtio-blk on the file (`--disk FILE,ro`), for what the hop to another "
              "process costs. The VMM process's CPU time is not compared: the daemon does the "
-             "I/O.")
+             "I/O." + (" host: vmm-blkhost's io_uring loop on the same file, no VM and no "
+                       "daemon (the blk rows' host alone)." if HOST in impls else ""))
