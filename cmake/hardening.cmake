@@ -5,7 +5,9 @@
 #                               run time too (__builtin_dynamic_object_size, gcc >= 12)
 #   -fstack-clash-protection    probes every page of a large frame or alloca, so the stack cannot
 #                               jump over the guard page into another mapping
-#   -fcf-protection=full        endbr64 landing pads (IBT) and shadow-stack compatibility (SHSTK)
+#   -fcf-protection=full        endbr64 landing pads (IBT) and shadow-stack compatibility (SHSTK);
+#                               on aarch64 its counterpart -mbranch-protection=standard (BTI
+#                               landing pads, PAC-signed return addresses)
 #   -fPIE -pie                  ASLR for the executable itself (Debian's gcc defaults to it; said
 #                               here so that another compiler gets it too)
 #   -z relro -z now             GOT and other relocated data read-only after start-up (BIND_NOW
@@ -22,8 +24,13 @@
 option(VMM_HARDEN "Build with stack protector, FORTIFY, stack-clash and CET code, full RELRO, PIE" ON)
 
 if(VMM_HARDEN)
-  add_compile_options(-fstack-protector-strong -fstack-clash-protection -fcf-protection=full
-    -fPIE)
+  if(VMM_ARCH STREQUAL "aarch64")
+    add_compile_options(-fstack-protector-strong -fstack-clash-protection
+      -mbranch-protection=standard -fPIE)
+  else()
+    add_compile_options(-fstack-protector-strong -fstack-clash-protection -fcf-protection=full
+      -fPIE)
+  endif()
   # FORTIFY needs the optimiser (glibc ignores it at -O0, so Debug builds skip it), and fights
   # AddressSanitizer: the __*_chk functions bypass ASan's interceptors of memcpy & co., hiding
   # the very overflows ASan is there to report. Sanitizer and fuzz builds keep the rest.

@@ -47,17 +47,49 @@ PACKAGES=(
 	# the build of L1's QEMU for tools/kvm-in-qemu (kvm-in-qemu/l1-qemu.sh, which tools/test.sh
 	# runs; it also links libslirp, libfdt and zlib from above)
 	libglib2.0-dev libattr1-dev patch python3-venv
+	# aarch64 (issue 67): the cross compiler, and qemu-user to run its unit tests
+	# (tests/integration/build/test_arm64_unit.py, docs/aarch64.md)
+	crossbuild-essential-arm64 qemu-user
 )
 
+# The arm64 libraries the cross build links (Debian multiarch, after `dpkg --add-architecture
+# arm64`): what the arch-neutral layers link (libseccomp, zlib, jansson; liburing and libfdt
+# optional) and the run-time libraries of Criterion (libffi, libgit2) whose own packages below
+# cannot come in through multiarch.
+ARM64_PACKAGES=(
+	libseccomp-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libfdt1:arm64
+	libffi8:arm64 libgit2-1.5:arm64
+)
+# arm64 packages that cannot be installed beside their amd64 twins in bookworm: libnanomsg5 is a
+# binNMU (+b1) on amd64 and not on arm64 (Multi-Arch: same needs equal versions), which takes
+# libcriterion3 and libcriterion-dev with it; libfdt-dev is not Multi-Arch: same. They are
+# unpacked (dpkg-deb -x, not installed) into a sysroot of their own, which
+# cmake/toolchain-aarch64.cmake searches before the multiarch paths.
+ARM64_SYSROOT=/opt/vmm-aarch64
+ARM64_SYSROOT_PACKAGES=(libcriterion-dev libcriterion3 libnanomsg5 libfdt-dev libfdt1)
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# A foreign architecture is known to apt only after the next `apt-get update`.
+need_update=0
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	[ "$(id -u)" -eq 0 ] || { echo "setup: need root to add the arm64 architecture" >&2; exit 1; }
+	dpkg --add-architecture arm64
+	need_update=1
+fi
+
 missing=()
-for p in "${PACKAGES[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+for p in "${PACKAGES[@]}" "${ARM64_PACKAGES[@]}"; do
+	if ! installed "$p"; then
 		missing+=("$p")
 	fi
 done
 
+total=$((${#PACKAGES[@]} + ${#ARM64_PACKAGES[@]}))
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "setup: all ${#PACKAGES[@]} packages already installed"
+	echo "setup: all $total packages already installed"
 else
 	echo "setup: installing ${missing[*]}"
 	if [ "$(id -u)" -ne 0 ]; then
@@ -66,5 +98,35 @@ else
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q || echo "setup: apt-get update reported errors, installing from the lists it has" >&2
+	need_update=0
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The arm64 sysroot: its stamp names each package's version; unpacked again when one differs.
+want=""
+for p in "${ARM64_SYSROOT_PACKAGES[@]}"; do
+	if [ $need_update -eq 1 ]; then
+		apt-get update -q || echo "setup: apt-get update reported errors" >&2
+		need_update=0
+	fi
+	want+="$p=$(apt-cache policy "$p:arm64" | awk '/Candidate:/ { print $2 }')"$'\n'
+done
+if [ "$(cat "$ARM64_SYSROOT/.packages" 2>/dev/null)"$'\n' = "$want" ]; then
+	echo "setup: the arm64 sysroot $ARM64_SYSROOT is up to date"
+else
+	echo "setup: unpacking ${ARM64_SYSROOT_PACKAGES[*]} (arm64) into $ARM64_SYSROOT"
+	[ "$(id -u)" -eq 0 ] || { echo "setup: need root to write $ARM64_SYSROOT" >&2; exit 1; }
+	debs=$(mktemp -d)
+	chown _apt "$debs" 2>/dev/null || true # apt downloads as _apt where it can
+	(cd "$debs" && apt-get download -q "${ARM64_SYSROOT_PACKAGES[@]/%/:arm64}")
+	rm -rf "$ARM64_SYSROOT"
+	for deb in "$debs"/*.deb; do
+		dpkg-deb -x "$deb" "$ARM64_SYSROOT"
+	done
+	rm -rf "$debs" "$ARM64_SYSROOT/usr/share"
+	# criterion.pc: its prefix moved here; linked as a shared library, so without the private
+	# requirements (boxfort, nanomsg, libgit2 .pc files the sysroot does not have).
+	sed -i -e "s|^prefix=/usr\$|prefix=$ARM64_SYSROOT/usr|" -e '/^Requires.private:/d' \
+		-e '/^Libs.private:/d' "$ARM64_SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig/criterion.pc"
+	printf '%s' "$want" >"$ARM64_SYSROOT/.packages"
 fi

@@ -463,7 +463,8 @@ int machine_write_acpi(struct machine *m, struct guest_mem *mem)
 	err = guest_mem_write(mem, ACPI_ADDR, buf, l.len);
 	free(buf);
 	if (err) {
-		log_error("acpi: the tables' area %#llx-%#llx is not RAM", ACPI_ADDR, ACPI_END - 1);
+		log_error("acpi: the tables' area %#llx-%#llx is not RAM",
+			  (unsigned long long)ACPI_ADDR, (unsigned long long)(ACPI_END - 1));
 		return -EFAULT;
 	}
 	m->rsdp = l.rsdp;

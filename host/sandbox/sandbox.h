@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 
 /* 1 in an AddressSanitizer build (gcc's __SANITIZE_ADDRESS__, clang's __has_feature), where every
  * role also allows what the sanitizer runtime calls (sandbox_sanitizer.c); else 0. */
@@ -38,6 +39,33 @@
 #endif
 
 enum sandbox_mode { SANDBOX_ON, SANDBOX_LOG, SANDBOX_OFF };
+
+/* The calls of x86_64's table that the asm-generic architectures (aarch64) never had: there glibc
+ * makes the *at, p*, epoll_pwait and getdents64 forms, which the lists allow beside these. A
+ * rule for one of them names SANDBOX_NO_CALL there and is skipped. */
+#define SANDBOX_NO_CALL (-1)
+#ifndef SYS_open
+#define SYS_access     SANDBOX_NO_CALL
+#define SYS_alarm      SANDBOX_NO_CALL
+#define SYS_epoll_wait SANDBOX_NO_CALL
+#define SYS_getdents   SANDBOX_NO_CALL
+#define SYS_lstat      SANDBOX_NO_CALL
+#define SYS_open       SANDBOX_NO_CALL
+#define SYS_pause      SANDBOX_NO_CALL
+#define SYS_poll       SANDBOX_NO_CALL
+#define SYS_readlink   SANDBOX_NO_CALL
+#define SYS_rename     SANDBOX_NO_CALL
+#define SYS_select     SANDBOX_NO_CALL
+#define SYS_time       SANDBOX_NO_CALL
+#define SYS_unlink     SANDBOX_NO_CALL
+#endif
+/* A call in no role's list, which sandbox_test_violation() makes: getpgrp(), or where there is
+ * no such call (aarch64), getpgid(), which glibc's getpgrp() makes there. */
+#ifdef SYS_getpgrp
+#define SANDBOX_TEST_CALL SYS_getpgrp
+#else
+#define SANDBOX_TEST_CALL SYS_getpgid
+#endif
 
 /* How an argument is compared; SANDBOX_ANY allows every value of the call. */
 enum sandbox_cmp { SANDBOX_ANY, SANDBOX_EQ, SANDBOX_MASKED_ZERO /* (arg & value) == 0 */ };

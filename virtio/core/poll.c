@@ -1,6 +1,7 @@
 /* Adaptive polling of an I/O thread (see poll.h). */
 #include "virtio/core/poll.h"
 
+#include "arch/cpu_relax.h"
 #include "base/clock.h"
 
 #include <errno.h>
@@ -150,7 +151,7 @@ static int poll_window(struct virtio_dev *dev, struct virtio_poll *p, pthread_mu
 			found = watch_check(dev, lock, watched);
 		if (n != 0 || found || mono_ns() >= end)
 			break;
-		__builtin_ia32_pause();
+		cpu_relax();
 	}
 	if (n == 0 && !found) {
 		found = watch_end(dev, lock, watched); /* in vain: kicks on, one last look */

@@ -3,10 +3,13 @@
  * something to say, round robin: its control packet first (REQUEST, RESPONSE, CREDIT_UPDATE,
  * CREDIT_REQUEST), else as much of its socket's bytes as the buffer and the
  * guest's credit allow. Every packet carries our buf_alloc and fwd_cnt (5.10.6.3). */
+/* Before linux/vm_sockets.h, which uses struct sockaddr without including it (with the kernel
+ * headers of Debian's arm64 cross toolchain, nothing else brings it in before). */
+#include <sys/socket.h>
+
 #include <endian.h>
 #include <errno.h>
 #include <linux/vm_sockets.h>
-#include <sys/socket.h>
 
 #include "base/log.h"
 #include "virtio/core/serve.h"

@@ -1,5 +1,9 @@
 /* virtio-vsock: the device ops, the tx queue (packets from the guest, 5.10.6.1) and the host
  * listener. See vsock.h. */
+/* Before linux/vm_sockets.h, which uses struct sockaddr without including it (with the kernel
+ * headers of Debian's arm64 cross toolchain, nothing else brings it in before). */
+#include <sys/socket.h>
+
 #include <endian.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -10,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>

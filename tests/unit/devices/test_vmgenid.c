@@ -113,7 +113,9 @@ Test(vmgenid, a_firmware_places_the_id, .init = setup, .fini = teardown)
 {
 	struct vmgenid g;
 	uint8_t seen[VMGENID_SIZE], zero[VMGENID_SIZE] = {0};
-	const uint64_t at = MIB(1) + VMGENID_FW_ID_OFFSET;
+	struct layout_range ram[LAYOUT_RAM_RANGES_MAX];
+	layout_ram_ranges(MIB(2), ram); /* setup()'s RAM: from 0 on x86, from 2 GiB on aarch64 */
+	const uint64_t at = ram[0].start + MIB(1) + VMGENID_FW_ID_OFFSET;
 
 	cr_assert_eq(vmgenid_init(&g, 0), 0);
 	cr_assert_eq(vmgenid_boot(&g, &mem), 0, "an ID for fw_cfg, no write");
@@ -122,7 +124,7 @@ Test(vmgenid, a_firmware_places_the_id, .init = setup, .fini = teardown)
 	cr_assert_eq(edges, 0, "unplaced: no guest can have found it");
 	cr_redirect_stderr();
 	cr_assert_eq(vmgenid_place(&g, &mem, at + 4), -EINVAL, "not 8-byte aligned");
-	cr_assert_eq(vmgenid_place(&g, &mem, MIB(2) - 8), -EINVAL, "runs past RAM");
+	cr_assert_eq(vmgenid_place(&g, &mem, ram[0].start + MIB(2) - 8), -EINVAL, "runs past RAM");
 	cr_assert_eq(vmgenid_place(&g, &mem, 0), -EINVAL);
 	cr_assert_eq(g.gpa, 0);
 	cr_assert_eq(vmgenid_place(&g, &mem, at), 0);

@@ -3,6 +3,10 @@
  * RESPONSE, the CONNECT / OK handshake), data both ways, credit (the guest's buf_alloc caps what
  * it gets; a guest past our credit is reset), shutdown, RSTs for unknown connections, bad CIDs,
  * ops and lengths, TRANSPORT_RESET after a restore, and the option parser. */
+/* Before linux/vm_sockets.h, which uses struct sockaddr without including it (with the kernel
+ * headers of Debian's arm64 cross toolchain, nothing else brings it in before). */
+#include <sys/socket.h>
+
 #include <criterion/criterion.h>
 #include <endian.h>
 #include <errno.h>
@@ -14,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
