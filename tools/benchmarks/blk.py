@@ -4,7 +4,7 @@ import os
 import re
 
 from .host_alone import HOST, blk_host, blk_host_run, with_host
-from .runner import available, rounds
+from .runner import available, cached_disk, rounds
 from .vm import run_vm
 
 
@@ -13,12 +13,7 @@ def bench_blk(env, res, a):
         res.note("blk: skipped: blk_bench guest missing (tests/guests/blk_bench.c)")
         return
     impls = with_host(env, available(env, res, "blk", ["blk_bench"]))
-    disk = os.path.join(env.tmp, "blk.img")
-    with open(disk, "wb") as f:
-        f.write(os.urandom(64 << 20))
-    with open(disk, "rb") as f:  # into the page cache
-        while f.read(1 << 20):
-            pass
+    disk = cached_disk(env, "blk.img")
     seconds = 1 if a.quick else 3
     args = "seconds=1 requests=300" if a.quick else "seconds=3 requests=100000000"
     for _, impl in rounds(impls, a.runs):

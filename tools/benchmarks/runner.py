@@ -1,5 +1,5 @@
 """The alternating runner: each round runs every VMM once, the order flipping from one round to
-the next; and which of a benchmark's peers this host can run."""
+the next; which of a benchmark's peers this host can run; the read benchmarks' cached disk."""
 
 import os
 
@@ -24,3 +24,15 @@ def available(env, res, bench, guest_names):
             res.fail(bench, "setup", f"guest {env.guest(g)} not built")
             return []
     return impls
+
+
+def cached_disk(env, name):
+    """A 64 MiB file of random bytes in env.tmp, read into the host page cache: the disk of the
+    read benchmarks (blk, scaling, vhost-user-blk). Its path."""
+    disk = os.path.join(env.tmp, name)
+    with open(disk, "wb") as f:
+        f.write(os.urandom(64 << 20))
+    with open(disk, "rb") as f:  # into the page cache
+        while f.read(1 << 20):
+            pass
+    return disk

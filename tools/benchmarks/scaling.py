@@ -10,7 +10,7 @@ import threading
 from .blk import blk_qemu_args
 from .host_alone import HOST, blk_host_run, net_host_capable, net_host_tx_run
 from .netns import NetNS, net_args, net_capable
-from .runner import available, rounds
+from .runner import available, cached_disk, rounds
 from .vm import LiveVM
 
 QUEUES = (1, 2, 4)
@@ -26,7 +26,7 @@ def bench_scaling(env, res, a):
     configs = QUICK if a.quick else [(q, 1) for q in QUEUES] + [(1, n) for n in VMS[1:]]
     blk_impls = available(env, res, "scaling-blk", ["blk_bench"])
     if blk_impls:
-        disk = blk_file(env)
+        disk = cached_disk(env, "scaling.img")
         seconds = 1 if a.quick else 3
         for q, n in configs:
             for _, impl in rounds(blk_impls + ([HOST] if env.blk_host else []), a.runs):
@@ -81,16 +81,6 @@ BLK_MARKS = (b"disk: ", b"BENCH blk_randread",
              rb"BENCH blk_randread qd=\d+ iops=(\d+) requests=(\d+) usec=(\d+)")
 NET_MARKS = (b"TSC: ", b"tx 60-byte frames: ",
              rb"tx 60-byte frames: (\d+) in (\d+) us")
-
-
-def blk_file(env):
-    disk = os.path.join(env.tmp, "scaling.img")
-    with open(disk, "wb") as f:
-        f.write(os.urandom(64 << 20))
-    with open(disk, "rb") as f:  # into the page cache
-        while f.read(1 << 20):
-            pass
-    return disk
 
 
 def blk_cmds(env, impl, disk, q, n, seconds):

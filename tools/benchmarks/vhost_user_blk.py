@@ -9,7 +9,7 @@ import time
 
 from .config import MEM, PEERS
 from .host_alone import HOST, blk_host, with_host
-from .runner import rounds
+from .runner import cached_disk, rounds
 from .vm import run_vm
 
 
@@ -58,12 +58,7 @@ def bench_vhost_user_blk(env, res, a):
         return
     impls = with_host(env, [i for i in PEERS["vhost-user-blk"]
                             if i != "qemu-vhost-user" or env.have_qemu])
-    disk = os.path.join(env.tmp, "vu-blk.img")
-    with open(disk, "wb") as f:
-        f.write(os.urandom(64 << 20))
-    with open(disk, "rb") as f:  # into the page cache
-        while f.read(1 << 20):
-            pass
+    disk = cached_disk(env, "vu-blk.img")
     args = "seconds=1 requests=300" if a.quick else "seconds=3 requests=100000000"
     for i, impl in rounds(impls, a.runs):
         if impl == HOST:
