@@ -30,8 +30,10 @@ def bench_scaling(env, res, a):
         seconds = 1 if a.quick else 3
         for q, n in configs:
             for _, impl in rounds(blk_impls + ([HOST] if env.blk_host else []), a.runs):
-                got = (blk_host_run(env, disk, BLK_QD, max(q, n), n == 1, seconds) if impl == HOST else
-                       vm_run(blk_cmds(env, impl, disk, q, n, seconds), BLK_MARKS))
+                if impl == HOST:  # one loop per queue (sharing qd 32) or per VM (qd 32 each)
+                    got = blk_host_run(env, disk, BLK_QD, max(q, n), n == 1, seconds)
+                else:
+                    got = vm_run(blk_cmds(env, impl, disk, q, n, seconds), BLK_MARKS)
                 add_rows(res, "blk 4K reads qd=32", "IOPS", "request", impl, q, n, got)
         blk_notes(res, seconds, env.blk_host)
     if not net_capable():

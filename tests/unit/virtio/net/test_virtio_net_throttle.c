@@ -109,7 +109,9 @@ Test(virtio_net_throttle, tx_refused_frames_stay_in_the_ring_until_the_limit_cha
 
 Test(virtio_net_throttle, tx_timer_serves_the_queue_when_the_wait_is_over)
 {
-	struct rate_limiter_cfg tx = ops(1, 2); /* 1 frame per 2 ms */
+	/* 1 frame per 100 ms: long enough that no second token comes before the kick is served,
+	 * even under qemu-user on a loaded host (2 ms let two frames through there) */
+	struct rate_limiter_cfg tx = ops(1, 100);
 
 	create(false, 0);
 	cr_assert_eq(set_limiters(dev, NULL, &tx), 0);
@@ -117,7 +119,7 @@ Test(virtio_net_throttle, tx_timer_serves_the_queue_when_the_wait_is_over)
 	add_tx_frames(2);
 	kick(VIRTIO_NET_TXQ);
 	cr_expect_eq(net_loopback_sent_count(be), 1);
-	sleep_ms(10);
+	sleep_ms(150);
 	fd_ready(timer_handler(false)->fd);
 	cr_expect_eq(net_loopback_sent_count(be), 2, "the timer pops the refused frame again");
 	cr_expect_eq(irqs[VIRTIO_NET_TXQ], 2);
@@ -125,7 +127,7 @@ Test(virtio_net_throttle, tx_timer_serves_the_queue_when_the_wait_is_over)
 
 Test(virtio_net_throttle, tx_timer_on_a_failed_device_sends_nothing)
 {
-	struct rate_limiter_cfg tx = ops(1, 2);
+	struct rate_limiter_cfg tx = ops(1, 100); /* as above */
 
 	create(false, 0);
 	cr_assert_eq(set_limiters(dev, NULL, &tx), 0);
@@ -138,7 +140,7 @@ Test(virtio_net_throttle, tx_timer_on_a_failed_device_sends_nothing)
 	inject_frame(60, 1);
 	rx_ready();
 	cr_assert(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
-	sleep_ms(10);
+	sleep_ms(150);
 	fd_ready(timer_handler(false)->fd);
 	cr_expect_eq(net_loopback_sent_count(be), 1, "a failed device serves nothing until reset");
 }
