@@ -8,6 +8,8 @@ import subprocess
 import threading
 
 HOST = "host"
+# vmm-blkhost's line: iops, requests, usec, cpu_usec (tools/blkhost/blkhost.c)
+BLKHOST_LINE = rb"^HOST blk_rand\w+ qd=\d+ iops=(\d+) requests=(\d+) usec=(\d+) cpu_usec=(\d+)"
 
 
 def blk_host(env, res, bench, path, op, qd, seconds):
@@ -20,13 +22,12 @@ def blk_host(env, res, bench, path, op, qd, seconds):
     if op == "write":
         cmd = [env.blk_host, op, path, "1", str(seconds), "sync"]
     p = subprocess.run(cmd, capture_output=True, timeout=seconds + 60)
-    m = re.search(rb"^HOST blk_rand\w+ qd=\d+ iops=(\d+) requests=(\d+) usec=\d+ cpu_usec=(\d+)",
-                  p.stdout, re.M)
+    m = re.search(BLKHOST_LINE, p.stdout, re.M)
     if p.returncode != 0 or not m:
         res.fail(bench, HOST, f"{' '.join(cmd)}: status {p.returncode}: "
                  f"{(p.stdout + p.stderr).decode(errors='replace')[-300:]}")
         return None
-    return tuple(int(x) for x in m.groups())
+    return int(m.group(1)), int(m.group(2)), int(m.group(4))
 
 
 def with_host(env, impls):
@@ -140,8 +141,7 @@ def blk_host_run(env, disk, qd, loops, split, seconds):
     each = qd // loops if split else qd
     cmds = [[env.blk_host, "read", disk, str(each), str(seconds)] for _ in range(loops)]
     return host_sum(run_many(cmds, seconds),
-                    rb"^HOST blk_randread qd=\d+ iops=\d+ requests=(\d+) usec=(\d+)",
-                    lambda m: (int(m.group(1)), int(m.group(2))))
+                    BLKHOST_LINE, lambda m: (int(m.group(2)), int(m.group(3))))
 
 
 def net_host_tx_run(env, ns, size, queues, seconds):
