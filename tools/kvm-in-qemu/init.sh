@@ -5,6 +5,10 @@
 # host's root read-only (9p tag hostroot) under a tmpfs overlay, the run's folder (tag result) at
 # /kvm-in-qemu, the writable shares (tags rw0, rw1 ...) at their host paths and the extracted
 # kernel package's modules at /lib/modules, then switches to that root and runs stage2.sh.
+# An L1 of another architecture than the host (kiq.l1bin=DIR: run.sh --arch aarch64 on x86) cannot
+# run the host's programs, bash included: this busybox, L1's own, goes into the overlay at DIR
+# with a link per applet, and also becomes /bin/sh (scripts and system() calls of L1's programs),
+# and runs stage2.sh.
 /bin/busybox --install -s /bin
 export PATH=/bin
 
@@ -42,6 +46,7 @@ for w in $(cat /proc/cmdline); do
 	kiq.modules=*) modules=${w#kiq.modules=} ;;
 	kiq.stage2=*) stage2=${w#kiq.stage2=} ;;
 	kiq.rw=*) rw=${w#kiq.rw=} ;;
+	kiq.l1bin=*) l1bin=${w#kiq.l1bin=} ;;
 	esac
 done
 
@@ -58,5 +63,15 @@ mkdir -p "/newroot/lib/modules/$kver"
 mount --bind "/newroot$modules" "/newroot/lib/modules/$kver" || fail "cannot bind $modules"
 [ -x "/newroot$stage2" ] || fail "no second stage $stage2"
 
+shell=
+if [ -n "${l1bin:-}" ]; then
+	mkdir -p "/newroot$l1bin"
+	cp /bin/busybox "/newroot$l1bin/busybox" || fail "cannot copy busybox into $l1bin"
+	for a in $(busybox --list); do ln -s busybox "/newroot$l1bin/$a" 2>/dev/null; done
+	ln -sf "$l1bin/busybox" /newroot/bin/sh
+	shell="$l1bin/busybox sh"
+fi
+
 for d in proc sys dev; do mount --move "/$d" "/newroot/$d"; done
-exec switch_root /newroot "$stage2"
+# shellcheck disable=SC2086 # $shell: busybox and its applet, or nothing (the script's #!)
+exec switch_root /newroot $shell "$stage2"

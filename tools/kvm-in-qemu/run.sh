@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Runs a command where /dev/kvm exists, on a host that has none: inside an L1 Linux VM under
 # QEMU's TCG emulator with a virtual CPU offering nested SVM (or VMX), where Debian's kvm_amd
-# (kvm_intel) gives an emulated KVM. The L1 VM sees the host's root read-only with a tmpfs
-# overlay, the writable folders given by --rw (default: the repository's parent) at their own
-# paths, and runs COMMAND as root in the current folder with the current environment. Its exit
-# status is COMMAND's. Slow (every instruction of L1 and L2 is emulated); see README.md.
+# (kvm_intel) gives an emulated KVM; or, with --arch aarch64, an arm64 L1 (QEMU's virt board
+# with EL2 and a GICv3, Debian's arm64 kernel, whose built-in KVM runs arm64 guests). The L1 VM
+# sees the host's root read-only with a tmpfs overlay, the writable folders given by --rw
+# (default: the repository's parent) at their own paths, and runs COMMAND as root in the current
+# folder with the current environment. Its exit status is COMMAND's. Slow (every instruction of
+# L1 and L2 is emulated); see README.md.
 #
 #   tools/kvm-in-qemu/run.sh [OPTIONS] -- COMMAND [ARG...]
+#   tools/kvm-in-qemu/run.sh --arch aarch64 --print-l2-kernel
+#     --arch ARCH     L1's architecture: x86_64 (default) or aarch64. An L1 of another
+#                     architecture than the host cannot run the host's programs: its userland is
+#                     an arm64 busybox (first in PATH, and /bin/sh), COMMAND is a busybox sh
+#                     command line, and only programs built for L1 (with the host's multiarch
+#                     libraries, e.g. the cross-built VMM) run there
+#     --print-l2-kernel  (aarch64) print the path of a guest kernel for L2, the raw Image of
+#                     Debian's linux-image-cloud-arm64 (fetched into the cache first), and exit
 #     --cpus N        L1's vCPUs (default 2; TCG runs one host thread per vCPU)
 #     --mem SIZE      L1's RAM (default 4G)
-#     --cpu MODEL     QEMU -cpu (default EPYC,+svm,+npt; also e.g. qemu64,+svm,+npt)
+#     --cpu MODEL     QEMU -cpu (default EPYC,+svm,+npt; also e.g. qemu64,+svm,+npt; aarch64:
+#                     max,pauth=off; max,pauth-impdef=on gives L1 and L2 pointer authentication)
 #     --rw DIR        a writable share (repeatable; default the repository's parent folder)
 #     --timeout SECS  kill L1 after SECS (default 3600)
 #     --log FILE      also copy L1's console to FILE
@@ -27,13 +38,14 @@
 #                     10.0.2.2) and an emulated NVMe controller (1b36:0010, serial vmm-vfio-nvme,
 #                     one 64 MiB namespace on a scratch file), which no L1 driver takes, for
 #                     passthrough tests (docs/vfio.md): L1 binds them to vfio-pci and hands them
-#                     to a VMM
+#                     to a VMM (x86_64 only)
 #
 # One L1 at a time: a second run waits for the first (a lock in the cache folder); two TCG L1s on
 # a small host would each run too slowly for the boots' timeouts.
 # Environment: KVM_IN_QEMU_CACHE (default ~/.cache/vmm-kvm-in-qemu) holds the kernel package,
-# its extracted tree and the initramfs; KVM_IN_QEMU_KERNEL_DEB, a linux-image .deb to use
-# instead of downloading Debian's current one. L1's emulator is Debian's backported QEMU (10.x on
+# its extracted tree and the initramfs (aarch64's in its subfolder aarch64/, with the arm64
+# busybox and the L2 kernel); KVM_IN_QEMU_KERNEL_DEB, a linux-image .deb to use instead of
+# downloading Debian's current one. L1's emulator is Debian's backported QEMU (10.x on
 # Debian 12) that l1-qemu.sh builds with the project's patches into a private prefix on first use
 # (7.2 and Debian's own 10.0.2 binary abort L1 under OVMF in L2); when it cannot, the system's
 # QEMU (default qemu-system-x86_64), saying so.
@@ -41,15 +53,95 @@
 # with KVM_IN_QEMU_DATADIR its ROM folder (-L) when it is not an installed one;
 # KVM_IN_QEMU_BIN=system is the system's QEMU. KVM_IN_QEMU_TCG_THREAD=single runs L1's vCPUs on
 # one host thread (TCG's thread=single) instead of one each (multi, the default).
-# Needs: qemu-system-x86, busybox-static, cpio, apt-get (first run only), and root (QEMU's
-# 9p server must read every file of the host's root and write as the files' owners).
+# aarch64's L1 runs on the system's qemu-system-aarch64 (Debian 12's 7.2 runs L1's KVM), or on
+# KVM_IN_QEMU_BIN.
+# Needs: qemu-system-x86 (aarch64: qemu-system-arm), busybox-static, cpio, apt-get (first run
+# only), and root (QEMU's 9p server must read every file of the host's root and write as the
+# files' owners).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-qemu=${QEMU:-qemu-system-x86_64}
+cache=${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}
+arch=x86_64
+cpus=2
+mem=4G
+cpu=
+timeout=3600
+stall=240
+silence=240
+log=
+rw=()
+vfio=0
+print_l2=0
+
+die() {
+	echo "kvm-in-qemu: $*" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch) arch=$2 && shift 2 ;;
+	--print-l2-kernel) print_l2=1 && shift ;;
+	--cpus) cpus=$2 && shift 2 ;;
+	--mem) mem=$2 && shift 2 ;;
+	--cpu) cpu=$2 && shift 2 ;;
+	--rw) rw+=("$(cd "$2" && pwd)") && shift 2 ;;
+	--timeout) timeout=$2 && shift 2 ;;
+	--log) log=$2 && shift 2 ;;
+	--stall) stall=$2 && shift 2 ;;
+	--silence) silence=$2 && shift 2 ;;
+	--vfio-devices) vfio=1 && shift ;;
+	--) shift && break ;;
+	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
+	esac
+done
+
+# What differs per L1 architecture: the emulator, the CPU and board, the console, the kernel
+# package (Debian's meta package, whose dependency is the versioned image) and the cache folder.
+# kcache is the cache of what depends on the architecture (kernel, initramfs, busybox); the lock
+# and the run folders stay in $cache, so that an x86 and an arm64 L1 never run at once.
+case $arch in
+x86_64)
+	qemu=${QEMU:-qemu-system-x86_64} qemu_pkg=qemu-system-x86 debarch=amd64
+	: "${cpu:=EPYC,+svm,+npt}"
+	console=ttyS0 kernel_pkg=linux-image-amd64 kcache=$cache
+	board=()
+	;;
+aarch64)
+	qemu=qemu-system-aarch64 qemu_pkg=qemu-system-arm debarch=arm64
+	# pauth=off: Debian's arm64 kernel signs and checks every return address
+	# (CONFIG_ARM64_PTR_AUTH_KERNEL), which TCG emulates with the QARMA cipher: L1 boots in 27 s
+	# with it, 11 s with QEMU's cheaper pauth-impdef=on, 8-9 s without pointer authentication
+	# (the instructions are then hints, and L1's KVM offers none to its guests; README.md).
+	: "${cpu:=max,pauth=off}"
+	console=ttyAMA0 kernel_pkg=linux-image-arm64:arm64 kcache=$cache/aarch64
+	# virtualization=on: L1's kernel starts at EL2, where KVM can run; gic-version=3: QEMU's
+	# GICv3 with its virtualization interface, on which L1's KVM builds its vGIC.
+	# shellcheck disable=SC2054 # commas inside QEMU's option values
+	board=(-machine virt,virtualization=on,gic-version=3)
+	[ "$vfio" = 0 ] || die "--vfio-devices: x86_64 only (intel-iommu)"
+	;;
+*) die "--arch $arch: x86_64 or aarch64" ;;
+esac
+# A foreign L1 (another architecture than the host's) cannot run the host root's programs: its
+# userland is its own busybox (init.sh installs it into the overlay, stage2.sh puts it first).
+foreign=0
+[ "$(uname -m)" = "$arch" ] || foreign=1
+l1bin=/usr/local/kvm-in-qemu/bin
+
+[ $# -gt 0 ] || [ "$print_l2" = 1 ] || die "no command (usage: run.sh [OPTIONS] -- COMMAND...)"
+[ ${#rw[@]} -gt 0 ] || rw=("$(dirname "$repo")")
+[ "$print_l2" = 0 ] || [ "$arch" = aarch64 ] || die "--print-l2-kernel: aarch64 only"
+[ "$(id -u)" = 0 ] || [ "$print_l2" = 1 ] ||
+	die "needs root (QEMU's 9p server exports the host's root)"
 qemu_data=()
-if [ "${KVM_IN_QEMU_BIN:-system}" != system ]; then
+if [ "$print_l2" = 1 ]; then
+	: # boots no L1
+elif [ "$arch" != x86_64 ]; then
+	[ -z "${KVM_IN_QEMU_BIN:-}" ] || [ "$KVM_IN_QEMU_BIN" = system ] || qemu=$KVM_IN_QEMU_BIN
+elif [ "${KVM_IN_QEMU_BIN:-system}" != system ]; then
 	qemu=$KVM_IN_QEMU_BIN
 	[ -z "${KVM_IN_QEMU_DATADIR:-}" ] || qemu_data=(-L "$KVM_IN_QEMU_DATADIR" -L /usr/share/qemu)
 elif [ -z "${KVM_IN_QEMU_BIN:-}" ] &&
@@ -65,69 +157,90 @@ elif [ -z "${KVM_IN_QEMU_BIN:-}" ]; then
 		"which aborts under OVMF in L2" >&2
 	rm -f "${TMPDIR:-/tmp}/l1-qemu.$$.err"
 fi
-cache=${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}
-cpus=2
-mem=4G
-cpu=EPYC,+svm,+npt
-timeout=3600
-stall=240
-silence=240
-log=
-rw=()
-vfio=0
-
-die() {
-	echo "kvm-in-qemu: $*" >&2
-	exit 2
-}
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--cpus) cpus=$2 && shift 2 ;;
-	--mem) mem=$2 && shift 2 ;;
-	--cpu) cpu=$2 && shift 2 ;;
-	--rw) rw+=("$(cd "$2" && pwd)") && shift 2 ;;
-	--timeout) timeout=$2 && shift 2 ;;
-	--log) log=$2 && shift 2 ;;
-	--stall) stall=$2 && shift 2 ;;
-	--silence) silence=$2 && shift 2 ;;
-	--vfio-devices) vfio=1 && shift ;;
-	--) shift && break ;;
-	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
-	esac
-done
-[ $# -gt 0 ] || die "no command (usage: run.sh [OPTIONS] -- COMMAND...)"
-[ ${#rw[@]} -gt 0 ] || rw=("$(dirname "$repo")")
-[ "$(id -u)" = 0 ] || die "needs root (QEMU's 9p server exports the host's root)"
-command -v "$qemu" >/dev/null || die "$qemu is not installed (apt-get install qemu-system-x86)"
+[ "$print_l2" = 1 ] || command -v "$qemu" >/dev/null ||
+	die "$qemu is not installed (apt-get install $qemu_pkg)"
 for t in busybox cpio flock; do command -v $t >/dev/null || die "$t is not installed"; done
 for d in "${rw[@]}"; do case $d in *[[:space:],]*) die "--rw $d: no spaces or commas" ;; esac; done
 
 # The kernel: Debian's, extracted (never installed) into the cache, modules.dep made by
 # busybox's depmod (the host may have no kmod).
 kernel_tree() {
-	local deb=${KVM_IN_QEMU_KERNEL_DEB:-} pkg
-	mkdir -p "$cache"
-	if [ -z "$deb" ]; then
-		deb=$(find "$cache" -maxdepth 1 -name 'linux-image-*.deb' | sort | tail -1)
-	fi
-	if [ -z "$deb" ]; then
-		pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ { print $2; exit }')
-		[ -n "$pkg" ] || die "apt-cache knows no linux-image-amd64 (apt-get update?)"
-		echo "kvm-in-qemu: downloading $pkg" >&2
-		(cd "$cache" && apt-get download "$pkg" >&2) || die "apt-get download $pkg failed"
-		deb=$(find "$cache" -maxdepth 1 -name 'linux-image-*.deb' | sort | tail -1)
-	fi
-	if [ ! -e "$cache/kroot/.done" ] || [ "$(cat "$cache/kroot/.done")" != "$deb" ]; then
-		rm -rf "$cache/kroot"
-		dpkg -x "$deb" "$cache/kroot"
-		kver=$(ls "$cache/kroot/lib/modules")
+	local deb=${KVM_IN_QEMU_KERNEL_DEB:-}
+	mkdir -p "$kcache"
+	[ -n "$deb" ] || deb=$(fetch_deb "$kcache" "$kernel_pkg" 'linux-image-*.deb')
+	if [ ! -e "$kcache/kroot/.done" ] || [ "$(cat "$kcache/kroot/.done")" != "$deb" ]; then
+		rm -rf "$kcache/kroot"
+		dpkg -x "$deb" "$kcache/kroot"
+		kver=$(ls "$kcache/kroot/lib/modules")
 		# Debian's 6.12 packages compress their modules; busybox's insmod takes them plain.
-		find "$cache/kroot/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r busybox unxz
-		busybox depmod -b "$cache/kroot" "$kver"
-		echo "$deb" >"$cache/kroot/.done"
+		find "$kcache/kroot/lib/modules" -name '*.ko.xz' -print0 | xargs -0 -r busybox unxz
+		busybox depmod -b "$kcache/kroot" "$kver"
+		echo "$deb" >"$kcache/kroot/.done"
 	fi
-	kver=$(ls "$cache/kroot/lib/modules")
+	kver=$(ls "$kcache/kroot/lib/modules")
+}
+
+# The newest .deb matching GLOB in DIR, downloaded first when there is none: META's versioned
+# dependency (linux-image-amd64 -> linux-image-6.1.0-NN-amd64) or, for a package that is no
+# meta package (busybox-static:arm64), META itself. Prints its path.
+fetch_deb() {
+	local dir=$1 meta=$2 glob=$3 deb pkg
+	deb=$(find "$dir" -maxdepth 1 -name "$glob" | sort | tail -1)
+	if [ -z "$deb" ]; then
+		pkg=$meta
+		case $meta in linux-image-*)
+			pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-/ { print $2; exit }')
+			[ -n "$pkg" ] || die "apt-cache knows no $meta (apt-get update?)"
+			;;
+		esac
+		echo "kvm-in-qemu: downloading $pkg" >&2
+		# as root: apt's _apt user cannot reach a cache in root's home (and would warn)
+		(cd "$dir" && apt-get -q -o APT::Sandbox::User=root download "$pkg" >&2) ||
+			die "apt-get download $pkg failed"
+		deb=$(find "$dir" -maxdepth 1 -name "$glob" | sort | tail -1)
+		[ -n "$deb" ] || die "apt-get download $pkg left no $glob in $dir"
+	fi
+	echo "$deb"
+}
+
+# L1's busybox: the host's (busybox-static) for an L1 of the host's architecture, else Debian's
+# busybox-static of L1's, unpacked into the cache. Prints its path.
+l1_busybox() {
+	local deb
+	if [ "$foreign" = 0 ]; then
+		command -v busybox
+		return
+	fi
+	if [ ! -x "$kcache/busybox/bin/busybox" ]; then
+		deb=$(fetch_deb "$kcache" "busybox-static:$debarch" 'busybox-static_*.deb')
+		rm -rf "$kcache/busybox"
+		dpkg -x "$deb" "$kcache/busybox"
+	fi
+	echo "$kcache/busybox/bin/busybox"
+}
+
+# L2's kernel on aarch64: Debian's linux-image-cloud-arm64 (the stock kernel nobody here built;
+# virtio, PL011 and PL031 drivers, its virtio-blk and virtio-net as modules), unpacked into
+# $kcache/l2. The arm64 vmlinuz of Debian 12 is already the raw Image (an EFI stub's "MZ" header,
+# the Image's "ARM\x64" magic at 0x38), which the VMM loads as it is; a gzipped one (older or
+# other distributions) is unpacked to an Image beside it. Prints the Image's path.
+l2_kernel() {
+	local deb img
+	mkdir -p "$kcache/l2"
+	deb=$(fetch_deb "$kcache/l2" linux-image-cloud-arm64:arm64 'linux-image-*.deb')
+	if [ "$(cat "$kcache/l2/root/.done" 2>/dev/null)" != "$deb" ]; then
+		rm -rf "$kcache/l2/root"
+		dpkg -x "$deb" "$kcache/l2/root"
+		img=$(find "$kcache/l2/root/boot" -name 'vmlinuz-*' | head -1)
+		[ -n "$img" ] || die "$deb has no boot/vmlinuz-*"
+		if [ "$(head -c 2 "$img" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
+			zcat "$img" >"$kcache/l2/root/boot/Image"
+		else
+			ln -s "$(basename "$img")" "$kcache/l2/root/boot/Image"
+		fi
+		echo "$deb" >"$kcache/l2/root/.done"
+	fi
+	echo "$kcache/l2/root/boot/Image"
 }
 
 # The modules init.sh loads before the root is mounted, dependencies first.
@@ -150,20 +263,22 @@ early_modules() {
 }
 
 initramfs() {
-	local out=$cache/initramfs-$kver.cpio.gz sum dir m
+	local out sum dir m bb
+	bb=$(l1_busybox)
 	sum=$(cat "$here/init.sh" "$0" | md5sum | cut -c1-12)
-	out=$cache/initramfs-$kver-$sum.cpio.gz
+	out=$kcache/initramfs-$kver-$sum.cpio.gz
 	if [ ! -e "$out" ]; then
 		dir=$(mktemp -d)
 		mkdir -p "$dir/bin" "$dir/lib/modules" "$dir/proc" "$dir/sys" "$dir/dev"
-		cp "$(command -v busybox)" "$dir/bin/busybox"
+		cp "$bb" "$dir/bin/busybox"
 		cp "$here/init.sh" "$dir/init"
 		chmod 755 "$dir/init"
-		early_modules "$cache/kroot/lib/modules/$kver/modules.dep" \
+		# (those built in, as virtio_pci may be, are simply not found)
+		early_modules "$kcache/kroot/lib/modules/$kver/modules.dep" \
 			"virtio_pci 9pnet_virtio 9p overlay" >"$dir/lib/modules/early.list.full"
 		: >"$dir/lib/modules/early.list"
 		while read -r m; do
-			cp "$cache/kroot/lib/modules/$kver/$m" "$dir/lib/modules/"
+			cp "$kcache/kroot/lib/modules/$kver/$m" "$dir/lib/modules/"
 			basename "$m" >>"$dir/lib/modules/early.list"
 		done <"$dir/lib/modules/early.list.full"
 		(cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
@@ -173,6 +288,10 @@ initramfs() {
 	echo "$out"
 }
 
+if [ "$print_l2" = 1 ]; then
+	l2_kernel
+	exit 0
+fi
 mkdir -p "$cache"
 exec 9>"$cache/l1.lock"
 if ! flock -n 9; then
@@ -185,13 +304,31 @@ initrd=$(initramfs)
 # The run's folder: the command (cwd and environment kept) in, the exit status out.
 run=$(mktemp -d "$cache/run.XXXXXX")
 trap 'rm -rf "$run"' EXIT
-{
-	export -p | grep -Ev '^declare -x (OLDPWD|PWD|SHLVL|_|TMUX|TMUX_PANE|TERM_PROGRAM)='
-	printf 'cd %q || exit 125\n' "$PWD"
-	printf 'exec'
-	printf ' %q' "$@"
-	printf '\n'
-} >"$run/cmd"
+# A word quoted for any POSIX shell (busybox's too: bash's %q may write $'...').
+sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+if [ "$foreign" = 0 ]; then
+	{
+		export -p | grep -Ev '^declare -x (OLDPWD|PWD|SHLVL|_|TMUX|TMUX_PANE|TERM_PROGRAM)='
+		printf 'cd %q || exit 125\n' "$PWD"
+		printf 'exec'
+		printf ' %q' "$@"
+		printf '\n'
+	} >"$run/cmd"
+else
+	# For L1's busybox sh: POSIX exports, and L1's own programs first in PATH.
+	{
+		for v in $(compgen -e); do
+			case $v in OLDPWD | PWD | SHLVL | _ | TMUX | TMUX_PANE | TERM_PROGRAM) continue ;; esac
+			printf 'export %s=%s\n' "$v" "$(sh_quote "${!v-}")"
+		done
+		# shellcheck disable=SC2016 # $PATH is L1's, expanded there
+		printf 'export PATH=%s:"$PATH"\n' "$l1bin"
+		printf 'cd %s || exit 125\n' "$(sh_quote "$PWD")"
+		printf 'exec'
+		for a in "$@"; do printf ' %s' "$(sh_quote "$a")"; done
+		printf '\n'
+	} >"$run/cmd"
+fi
 
 shares=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
 shares+=(-virtfs "local,path=$run,mount_tag=result,security_model=none,multidevs=remap")
@@ -205,9 +342,10 @@ rwlist=$(
 	echo "${rw[*]}"
 )
 
-append="console=ttyS0 quiet loglevel=4 panic=-1 rw"
-append+=" kiq.modules=$cache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
-machine=()
+append="console=$console quiet loglevel=4 panic=-1 rw"
+append+=" kiq.modules=$kcache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
+[ "$foreign" = 0 ] || append+=" kiq.l1bin=$l1bin"
+machine=("${board[@]}")
 if [ "$vfio" = 1 ]; then
 	# q35: intel-iommu is a PCI Express machine's device. The NIC's wire is a slirp network
 	# (its gateway answers ping: what an L2 guest driving the NIC reaches); the NVMe namespace
@@ -223,7 +361,7 @@ if [ "$vfio" = 1 ]; then
 fi
 # shellcheck disable=SC2054 # commas inside QEMU's option values
 qemu_cmd=(timeout --foreground -k 10 "$timeout" "$qemu" "${qemu_data[@]}" -accel "tcg,thread=${KVM_IN_QEMU_TCG_THREAD:-multi}" -cpu "$cpu"
-	-smp "$cpus" -m "$mem" -kernel "$cache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
+	-smp "$cpus" -m "$mem" -kernel "$kcache/kroot/boot/vmlinuz-$kver" -initrd "$initrd"
 	-append "$append" -display none -serial stdio -monitor none -no-reboot -nodefaults
 	"${machine[@]}" "${shares[@]}")
 echo "kvm-in-qemu: L1 on $("$qemu" --version | head -1)" >&2
