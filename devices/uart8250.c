@@ -157,8 +157,8 @@ static void write_thr(struct uart8250 *u, uint8_t val)
 	if (u->mcr & UART_MCR_LOOP) {
 		if (!rx_push(u, val))
 			u->lsr |= UART_LSR_OE; /* the shift register overwrote itself */
-	} else if (u->sink.tx && u->tx_count < UART8250_TX_QUEUE) {
-		u->tx_queue[u->tx_count++] = val;
+	} else if (u->sink.tx) {
+		serial_txq_push(&u->txq, val);
 	}
 	if (u->ier & UART_IER_THRI)
 		u->thr_ipending = true;
@@ -297,34 +297,9 @@ static void notify_rx_space(struct uart8250 *u, bool event)
  * wait releases the lock, so other port accesses and host input go on meanwhile. */
 static void tx_wait_room(struct uart8250 *u, unsigned offset)
 {
-	while (offset == UART_TX && !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
-	       u->sink.tx && u->tx_count == UART8250_TX_QUEUE)
-		pthread_cond_wait(&u->tx_room, &u->lock);
-}
-
-/* Lock held on entry, released on return. If bytes are queued and nobody is handing them to the
- * sink, this thread does, without the lock, until the queue stays empty; bytes other threads
- * queue meanwhile are sent by this thread after the ones before them, so the order is kept. */
-static void tx_flush_unlock(struct uart8250 *u)
-{
-	uint8_t buf[UART8250_TX_QUEUE];
-	size_t n;
-
-	if (u->tx_flushing || u->tx_count == 0) {
-		pthread_mutex_unlock(&u->lock);
-		return;
-	}
-	u->tx_flushing = true;
-	while ((n = u->tx_count) > 0) {
-		memcpy(buf, u->tx_queue, n);
-		u->tx_count = 0;
-		pthread_cond_broadcast(&u->tx_room);
-		pthread_mutex_unlock(&u->lock);
-		u->sink.tx(u->sink.opaque, buf, n);
-		pthread_mutex_lock(&u->lock);
-	}
-	u->tx_flushing = false;
-	pthread_mutex_unlock(&u->lock);
+	if (offset == UART_TX && !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
+	    u->sink.tx)
+		serial_txq_wait_room(&u->txq, &u->lock);
 }
 
 uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset)
@@ -349,7 +324,7 @@ void uart8250_write_reg(struct uart8250 *u, unsigned offset, uint8_t val)
 	tx_wait_room(u, offset);
 	write_locked(u, offset, val);
 	event = take_rx_space_event(u);
-	tx_flush_unlock(u);
+	serial_txq_flush_unlock(&u->txq, &u->lock, u->sink.tx, u->sink.opaque);
 	notify_rx_space(u, event);
 }
 
@@ -471,10 +446,10 @@ int uart8250_init(struct uart8250 *u, struct irq_line irq, const struct uart8250
 	err = pthread_mutex_init(&u->lock, NULL);
 	if (err)
 		return -err;
-	err = pthread_cond_init(&u->tx_room, NULL);
+	err = serial_txq_init(&u->txq);
 	if (err) {
 		pthread_mutex_destroy(&u->lock);
-		return -err;
+		return err;
 	}
 	u->irq = irq;
 	if (sink)
@@ -495,7 +470,7 @@ int uart8250_attach(struct uart8250 *u, struct io_bus *pio, uint16_t base, struc
 	if (err) {
 		log_error("uart8250: cannot claim ports 0x%x-0x%x: %s", base,
 			  base + UART8250_NR_PORTS - 1, strerror(-err));
-		pthread_cond_destroy(&u->tx_room);
+		serial_txq_destroy(&u->txq);
 		pthread_mutex_destroy(&u->lock);
 		return err;
 	}
@@ -506,6 +481,6 @@ void uart8250_detach(struct uart8250 *u, struct io_bus *pio)
 {
 	if (pio)
 		io_bus_unregister(pio, u->base);
-	pthread_cond_destroy(&u->tx_room);
+	serial_txq_destroy(&u->txq);
 	pthread_mutex_destroy(&u->lock);
 }

@@ -11,8 +11,8 @@
  * thread) may run concurrently. The IRQ line is driven with the lock held, so level changes reach
  * the interrupt controller in the order the device state changed. The sink's tx, which may wait
  * for room in the console, is never called with the lock held (base/lock_order.h): THR bytes
- * go to a small queue (tx_buf) under the lock, and one writer at a time (tx_flushing) empties it
- * into the sink without the lock, so bytes reach the sink in the order the guest wrote them even
+ * go to a small queue under the lock, and one writer at a time empties it into the sink without
+ * the lock (devices/serial_txq.h), so bytes reach the sink in the order the guest wrote them even
  * when several vCPUs write THR at once. A THR write that finds the queue full waits for room with
  * the lock released (pthread_cond_wait): the guest's back-pressure, as before, while the other
  * registers and host input stay usable. */
@@ -27,10 +27,10 @@
 
 #include "base/io_bus.h"
 #include "base/irq.h"
+#include "devices/serial_txq.h"
 
 #define UART8250_NR_PORTS  8
 #define UART8250_FIFO_SIZE 16
-#define UART8250_TX_QUEUE  16 /* THR bytes waiting for the sink */
 
 struct uart8250_sink {
 	/* Bytes the guest transmitted (THR writes outside loopback mode), in order. Called without
@@ -67,10 +67,7 @@ struct uart8250 {
 	/* Transmitted bytes on their way to sink.tx (under `lock`). Bytes are queued only while a
 	 * thread is flushing (inside uart8250_write_reg()), so the queue is empty whenever no
 	 * port access is in progress (a paused VM, a snapshot). */
-	uint8_t tx_queue[UART8250_TX_QUEUE];
-	unsigned tx_count;
-	bool tx_flushing;	/* a thread is handing tx_queue to the sink */
-	pthread_cond_t tx_room; /* tx_queue was emptied */
+	struct serial_txq txq;
 };
 
 /* Resets the UART to its power-on state, keeps its IRQ line and sink (copied), and claims

@@ -10,8 +10,10 @@
 #include "base/log.h"
 
 #define UART_PORTS	     8
-#define UART_CLOCK_HZ	     1843200 /* the PC's 1.8432 MHz UART crystal */
-#define ECAM_BUS_SIZE	     MIB(1)  /* PCIe 4.0 §7.2.2: 32 devices x 8 functions x 4 KiB */
+#define UART_CLOCK_HZ	     1843200  /* the PC's 1.8432 MHz UART crystal */
+#define PRIMECELL_SIZE	     KIB(4)   /* a PL011's or PL031's register page */
+#define PL011_CLOCK	     24000000 /* UARTCLK: the APB clock of the device tree, 24 MHz */
+#define ECAM_BUS_SIZE	     MIB(1)   /* PCIe 4.0 §7.2.2: 32 devices x 8 functions x 4 KiB */
 #define VIRTIO_MMIO_MIN_SIZE 0x100
 
 void machine_init(struct machine *m)
@@ -77,7 +79,7 @@ int machine_add_cpus(struct machine *m, int n)
 	if (n < 1)
 		return fail(m, -EINVAL);
 	for (int i = 0; i < n; i++) {
-		int err = machine_add_cpu(m, (uint32_t)i);
+		int err = machine_add_cpu(m, machine_arch_cpu_id(i));
 		if (err)
 			return err;
 	}
@@ -90,11 +92,34 @@ int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pin
 	if (!range_ok(base, KIB(4)) || pins == 0 || pins > MACHINE_MAX_INTC_PINS)
 		return fail(m, -EINVAL);
 	m->intc = (struct machine_intc){.present = true,
+					.kind = MACHINE_INTC_IOAPIC,
 					.base = base,
 					.size = KIB(4),
 					.id = id,
 					.pins = pins,
 					.local_base = lapic_base};
+	return 0;
+}
+
+static bool apart(struct machine_range a, struct machine_range b)
+{
+	return !a.size || !b.size || a.base + a.size <= b.base || b.base + b.size <= a.base;
+}
+
+int machine_set_gicv3(struct machine *m, struct machine_range dist, struct machine_range redist,
+		      struct machine_range its, uint32_t spis)
+{
+	if (!range_ok(dist.base, dist.size) || !range_ok(redist.base, redist.size) ||
+	    (its.size && !range_ok(its.base, its.size)) || !apart(dist, redist) ||
+	    !apart(dist, its) || !apart(redist, its) || spis == 0 || spis > MACHINE_MAX_INTC_PINS)
+		return fail(m, -EINVAL);
+	m->intc = (struct machine_intc){.present = true,
+					.kind = MACHINE_INTC_GICV3,
+					.base = dist.base,
+					.size = dist.size,
+					.pins = spis,
+					.redist = redist,
+					.its = its.size ? its : (struct machine_range){0, 0}};
 	return 0;
 }
 
@@ -120,6 +145,42 @@ int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin)
 						      .size = UART_PORTS,
 						      .clock_hz = UART_CLOCK_HZ,
 						      .irq = irq};
+	return 0;
+}
+
+/* An MMIO UART of `kind` in the next free slot. */
+static int add_mmio_uart(struct machine *m, uint8_t kind, uint64_t base, uint64_t size,
+			 uint32_t clock_hz, struct machine_irq irq)
+{
+	if (m->nuarts == MACHINE_MAX_UARTS)
+		return fail(m, -ENOSPC);
+	m->uarts[m->nuarts++] = (struct machine_uart){.space = MACHINE_SPACE_MEM,
+						      .kind = kind,
+						      .base = base,
+						      .size = size,
+						      .clock_hz = clock_hz,
+						      .irq = irq};
+	return 0;
+}
+
+int machine_add_pl011(struct machine *m, uint64_t base, uint32_t pin)
+{
+	struct machine_irq irq;
+	if (!range_ok(base, PRIMECELL_SIZE))
+		return fail(m, -EINVAL);
+	if (make_irq(m, pin, MACHINE_IRQ_LEVEL, MACHINE_IRQ_HIGH, &irq))
+		return m->err;
+	return add_mmio_uart(m, MACHINE_UART_PL011, base, PRIMECELL_SIZE, PL011_CLOCK, irq);
+}
+
+int machine_set_pl031(struct machine *m, uint64_t base, uint32_t pin)
+{
+	struct machine_irq irq;
+	if (!range_ok(base, PRIMECELL_SIZE))
+		return fail(m, -EINVAL);
+	if (make_irq(m, pin, MACHINE_IRQ_LEVEL, MACHINE_IRQ_HIGH, &irq))
+		return m->err;
+	m->pl031 = (struct machine_mmio_dev){base, PRIMECELL_SIZE, irq};
 	return 0;
 }
 
@@ -186,7 +247,7 @@ int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t 
 	struct machine_irq irq;
 	if (!m->pci.present || dev > 31 || intx > 3)
 		return fail(m, -EINVAL);
-	if (make_irq(m, pin, MACHINE_IRQ_LEVEL, MACHINE_IRQ_LOW, &irq))
+	if (make_irq(m, pin, MACHINE_IRQ_LEVEL, (uint8_t)machine_arch_intx_polarity(), &irq))
 		return m->err;
 	if (m->pci.nintx == MACHINE_MAX_PCI_INTX)
 		return fail(m, -ENOSPC);
@@ -312,7 +373,7 @@ int machine_cmdline(const struct machine *m, char *buf, size_t cap)
 	if (!cap || len >= cap || len > INT32_MAX)
 		return -E2BIG;
 	memmove(buf, user, len + 1);
-	for (int i = 0; i < m->nvirtio_mmio; i++) {
+	for (int i = 0; machine_arch_virtio_mmio_cmdline() && i < m->nvirtio_mmio; i++) {
 		const struct machine_mmio_dev *d = &m->virtio_mmio[i];
 		char size[24];
 		format_size(size, sizeof(size), d->size);

@@ -27,32 +27,30 @@
  * virtio-mmio windows are level-triggered, active high (virtio 1.2 §4.2.2: the line stays up
  * until the driver acknowledges it). PCI INTx is level-triggered, active low (PCI 3.0 §2.2.6).
  *
- * ---- How an arm64 port would emit its device tree from the same data (design, no code) ----
- * The description stays as it is; an arm64 VMM fills it with its own layout (RAM from 1 GiB
- * up, say, MMIO below) and writes a different tree in fdt_build()'s place:
- *   - Interrupt controller: `intc` describes a GICv3 instead of an IOAPIC: base = distributor
- *     (GICD), plus a redistributor range (GICR, one 128 KiB frame per vCPU) that the arm64
- *     filler would add as a second register range. Node "interrupt-controller@..." with
- *     compatible "arm,gic-v3", #interrupt-cells = <3>, interrupt-controller, reg = <GICD>,
- *     <GICR>, phandle. A machine_irq then becomes the 3-cell specifier <GIC_SPI (0), pin - 32,
- *     type>, type = IRQ_TYPE_LEVEL_HIGH (4) or IRQ_TYPE_EDGE_RISING (1): `pin` is the GIC INTID
- *     (SPIs from 32). Active-low lines do not exist on the GIC: the VMM (or an inverter in the
- *     description) makes PCI INTx active high there, as QEMU's virt machine does.
- *   - No LAPIC node. /cpus/cpu@N gets reg = MPIDR affinity (the filler stores the MPIDR in
- *     cpu_ids[]), compatible "arm,arm-v8", device_type "cpu", enable-method = "psci"; a /psci
- *     node (compatible "arm,psci-1.0", method = "hvc") replaces INIT-SIPI-SIPI start-up.
- *   - A /timer node (compatible "arm,armv8-timer", four PPIs: <1 13 f08> <1 14 f08> <1 11 f08>
- *     <1 10 f08>) replaces the LAPIC timer; the generator adds it, it is not a device we model.
- *   - UARTs are MMIO (space MACHINE_SPACE_MEM): compatible "ns16550a" with reg in the root's
- *     2+2 cells, or an "arm,pl011" if that is the device the port models; no "isa" bus node.
- *   - PCI: identical "pci-host-ecam-generic" node; the I/O window is an MMIO range that
- *     emulates port space (ranges <0x01000000 0 0  cpu_addr  0 size>) instead of x86 ports, and
- *     interrupt-map's parent specifier is the 3-cell GIC one.
- *   - virtio-mmio, test-exit, boot-timer: the same nodes with GIC interrupt specifiers.
- *   - /chosen: bootargs, linux,initrd-start/-end, stdout-path as here; the kernel finds the
- *     DTB in x0 at entry (Documentation/arch/arm64/booting.rst) instead of setup_data or a PVH
- *     module, and the memory map comes from the /memory nodes alone (no e820, no MP table):
- *     the e820/MP/PVH generators are simply not called.
+ * Interrupt conventions on aarch64: `pin` is the SPI offset (INTID - 32), the number KVM_IRQ_LINE
+ * and KVM_IRQFD take with the in-kernel GIC and base/aarch64/arch/layout.h's IRQ_* names; the
+ * device tree's GIC specifier <0 pin type> takes the same number. The GIC has no active-low
+ * inputs: every line is active high (PCI INTx too, machine_arch_intx_polarity(), as QEMU's virt
+ * machine has it); the UARTs and the RTC are levels (their interrupt is the OR of status bits).
+ *
+ * ---- How each architecture's device tree comes from the same data ----
+ * One generic walker (firmware/fdt.c) writes what every machine has from the description (the
+ * root, /chosen, /aliases, /cpus, /memory, the PrimeCell clock, MMIO UARTs, the RTC, PCI,
+ * virtio-mmio, the boot timer); the architecture's part (firmware/<arch>/fdt_<arch>.c, the
+ * contract in firmware/fdt_arch.h) writes the interrupt controller and the nodes only it has,
+ * each CPU's extra properties, and the interrupt specifier format. firmware/fdt.h has both
+ * trees. The arm64 filler's description:
+ *   - Interrupt controller: machine_set_arch_intc() sets a GICv3 (machine_set_gicv3()): base =
+ *     distributor (GICD), `redist` the redistributor range (one 128 KiB frame pair per vCPU, in
+ *     vCPU order), `its` the ITS (MSIs of PCI devices); `pins` the SPIs KVM is given.
+ *   - cpu_ids[] hold each vCPU's MPIDR affinity (machine_arch_cpu_id(): KVM's default, Aff0 =
+ *     index % 16, Aff1 = index / 16), which /cpus/cpu@N's reg is on arm64.
+ *   - UARTs are MMIO PL011s (machine_add_pl011()), the RTC a PL031 (machine_set_pl031()).
+ *   - PCI: no I/O window (arm64 has no port space); interrupt-map's parent specifier is the GIC's.
+ *   - /chosen: bootargs, initrd, stdout-path as on x86; the kernel finds the DTB in x0 at entry
+ *     (Documentation/arch/arm64/booting.rst), the memory map in the /memory nodes alone: the
+ *     e820, MP-table and PVH generators are x86's and not built for arm64. The virtio-mmio
+ *     windows are in the tree only (machine_cmdline() adds no virtio_mmio.device= on arm64).
  */
 #ifndef FIRMWARE_MACHINE_H
 #define FIRMWARE_MACHINE_H
@@ -76,7 +74,8 @@ enum machine_polarity { MACHINE_IRQ_HIGH, MACHINE_IRQ_LOW };
 enum machine_space { MACHINE_SPACE_MEM, MACHINE_SPACE_IO };
 
 struct machine_irq {
-	uint32_t pin; /* input of the interrupt controller (IOAPIC pin / GSI on x86) */
+	uint32_t pin; /* input of the interrupt controller (x86: IOAPIC pin = GSI; aarch64: SPI
+		       * offset, INTID - 32) */
 	uint8_t trigger;
 	uint8_t polarity;
 };
@@ -85,17 +84,25 @@ struct machine_range {
 	uint64_t base, size;
 };
 
-/* The interrupt controller devices route their lines to (the IOAPIC on x86). */
+enum machine_intc_kind { MACHINE_INTC_IOAPIC, MACHINE_INTC_GICV3 };
+
+/* The interrupt controller devices route their lines to (x86: the IOAPIC; aarch64: a GICv3). */
 struct machine_intc {
 	bool present;
-	uint64_t base, size;
-	uint32_t id;	     /* IOAPIC ID: firmware/x86/mptable.c gives it ncpus */
-	uint32_t pins;	     /* number of inputs */
-	uint64_t local_base; /* per-CPU controller (the LAPIC), 0: none */
+	uint8_t kind;		     /* enum machine_intc_kind */
+	uint64_t base, size;	     /* the IOAPIC; the GIC's distributor */
+	uint32_t id;		     /* IOAPIC ID: firmware/x86/mptable.c gives it ncpus */
+	uint32_t pins;		     /* number of inputs (the GIC's: SPIs) */
+	uint64_t local_base;	     /* per-CPU controller (the LAPIC), 0: none */
+	struct machine_range redist; /* GICv3 redistributors, vCPU 0's first */
+	struct machine_range its;    /* GICv3 ITS; size 0: none */
 };
+
+enum machine_uart_kind { MACHINE_UART_16550, MACHINE_UART_PL011 };
 
 struct machine_uart {
 	uint8_t space; /* enum machine_space */
+	uint8_t kind;  /* enum machine_uart_kind */
 	uint64_t base, size;
 	uint32_t clock_hz;
 	struct machine_irq irq;
@@ -165,6 +172,7 @@ struct machine {
 	struct machine_simple_dev boot_timer; /* devices/boot_timer.h */
 	bool i8042;			      /* PC keyboard controller, 0x60/0x64, IRQ 1 */
 	bool rtc;			      /* CMOS clock, 0x70-0x71 */
+	struct machine_mmio_dev pl031;	      /* PL031 RTC (devices/pl031.h); size 0: none */
 	struct machine_simple_dev acpi_pm;    /* ACPI sleep registers (devices/x86/acpi_pm.h) */
 	struct machine_acpi_pm1 acpi_pm1;     /* ACPI fixed hardware; present: acpi_pm is unused */
 	struct machine_mmio_dev
@@ -186,18 +194,36 @@ void machine_init(struct machine *m);
 int machine_add_ram(struct machine *m, uint64_t base, uint64_t size);
 /* Every region of `mem`, in order. */
 int machine_add_guest_ram(struct machine *m, const struct guest_mem *mem);
-/* A vCPU with this APIC ID (unique). The first one added is the boot CPU. */
+/* A vCPU with this ID (unique; x86: APIC ID, aarch64: MPIDR affinity). The first one added is
+ * the boot CPU. */
 int machine_add_cpu(struct machine *m, uint32_t apic_id);
-/* vCPUs 0..n-1 with APIC ID = index, as vmm/vm/vcpu.c creates them. */
+/* vCPUs 0..n-1 with ID machine_arch_cpu_id(index), as the VM creates them. */
 int machine_add_cpus(struct machine *m, int n);
+/* The ID the architecture gives vCPU `index` (>= 0): x86's APIC ID is the index; aarch64's MPIDR
+ * affinity is KVM's default for the index (Linux arch/arm64/kvm/sys_regs.c reset_mpidr(): Aff0 =
+ * index % 16, Aff1 = index / 16), bits 23:0, as the device tree's cpu reg wants them.
+ * firmware/<arch>/machine_<arch>.c. */
+uint32_t machine_arch_cpu_id(int index);
 /* The IOAPIC at `base` (4 KiB) with `pins` inputs and ID `id`, and the LAPIC at `lapic_base`. */
 int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pins,
 		     uint64_t lapic_base);
+/* A GICv3: distributor `dist`, redistributors `redist` (one 128 KiB frame pair per vCPU), the ITS
+ * `its` (size 0: none), `spis` SPIs (the inputs device lines name, 1..MACHINE_MAX_INTC_PINS).
+ * The three ranges must be non-empty (but the ITS), without wrap and apart. */
+int machine_set_gicv3(struct machine *m, struct machine_range dist, struct machine_range redist,
+		      struct machine_range its, uint32_t spis);
 /* The architecture's interrupt controller (x86: the PC's IOAPIC and LAPIC, the IOAPIC's ID = the
- * number of vCPUs added so far: add them first). firmware/<arch>/machine_<arch>.c. */
+ * number of vCPUs added so far; aarch64: the GICv3 of base/aarch64/arch/layout.h, with one
+ * redistributor per vCPU added so far and the ITS below them: add the vCPUs first).
+ * firmware/<arch>/machine_<arch>.c. */
 int machine_set_arch_intc(struct machine *m);
 /* A 16550 UART at I/O port `port` (8 ports, 1.8432 MHz clock) on ISA IRQ `pin` (edge/high). */
 int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin);
+/* A PL011 UART (devices/pl011.h) at `base` (PL011_MMIO_SIZE bytes, clocked by the 24 MHz APB
+ * clock) on a level/high line. */
+int machine_add_pl011(struct machine *m, uint64_t base, uint32_t pin);
+/* A PL031 RTC (devices/pl031.h) at `base` (4 KiB) on a level/high line. */
+int machine_set_pl031(struct machine *m, uint64_t base, uint32_t pin);
 /* A virtio-mmio window of at least 0x100 bytes (the register block, virtio 1.2 §4.2.2) on a
  * level/high line. */
 int machine_add_virtio_mmio(struct machine *m, uint64_t base, uint64_t size, uint32_t pin);
@@ -207,8 +233,13 @@ int machine_set_pci(struct machine *m, uint64_t ecam_base, uint64_t ecam_size, u
 		    uint64_t mem32_size, uint64_t io_base, uint64_t io_size);
 /* The bridge's 64-bit memory window, above 4 GiB (`size` 0: none). After machine_set_pci(). */
 int machine_set_pci_mem64(struct machine *m, uint64_t base, uint64_t size);
-/* INTx `intx` of bus 0 device `dev` on controller input `pin` (level/low). Needs the bridge. */
+/* INTx `intx` of bus 0 device `dev` on controller input `pin` (level, with the polarity of
+ * machine_arch_intx_polarity()). Needs the bridge. */
 int machine_add_pci_intx(struct machine *m, uint8_t dev, uint8_t intx, uint32_t pin);
+/* PCI INTx lines as the architecture's controller sees them: active low on x86 (PCI 3.0 §2.2.6,
+ * the IOAPIC takes them so); active high on aarch64 (the GIC has no active-low inputs).
+ * firmware/<arch>/machine_<arch>.c. */
+enum machine_polarity machine_arch_intx_polarity(void);
 /* Bus 0's ACPI hotplug controller at `base` (ACPI_PCIHP_SIZE bytes) for the devices in `slots`
  * (bit n: device n; the host bridge's bit 0 is refused). After machine_set_pci(). */
 int machine_set_pci_hotplug(struct machine *m, uint64_t base, uint32_t slots);
@@ -254,11 +285,17 @@ bool machine_counts_valid(const struct machine *m);
  * where there is none. firmware/<arch>/machine_<arch>.c. */
 struct machine_range machine_arch_reserved(void);
 
-/* Writes into `buf` (size `cap`) the command line the guest gets: m->cmdline, then one
+/* Writes into `buf` (size `cap`) the command line the guest gets: m->cmdline, then, where the
+ * architecture wants them (machine_arch_virtio_mmio_cmdline()), one
  * "virtio_mmio.device=<size>@0x<base>:<pin>" per window (Linux's virtio_mmio driver syntax;
  * size as "4K"), separated by single spaces. Returns the length, -E2BIG, or -EINVAL for
  * counts out of range. */
 int machine_cmdline(const struct machine *m, char *buf, size_t cap);
+/* Whether the command line names the virtio-mmio windows: yes on x86 (the one way a bzImage or
+ * PVH guest without a device tree finds them); no on aarch64, whose device tree lists them and
+ * where the syntax's number, a Linux IRQ number, is not the GIC's SPI.
+ * firmware/<arch>/machine_<arch>.c. */
+bool machine_arch_virtio_mmio_cmdline(void);
 
 /* PVH module index of the DTB: 1 after an initrd, 0 without one (firmware/x86/pvh.h). */
 static inline int machine_dtb_module(const struct machine *m)

@@ -1,5 +1,6 @@
 /* The machine description as x86's boot tables take it: the PVH memory map, the MP table (see
- * machine_x86.h); x86's interrupt controller and reserved low memory (firmware/machine.h). */
+ * machine_x86.h); x86's interrupt controller, vCPU IDs, INTx polarity and reserved low memory
+ * (firmware/machine.h). */
 #include "firmware/x86/machine_x86.h"
 
 #include <errno.h>
@@ -10,6 +11,22 @@
 int machine_set_arch_intc(struct machine *m)
 {
 	return machine_set_intc(m, IOAPIC_BASE, (uint32_t)m->ncpus, IOAPIC_PINS, LAPIC_BASE);
+}
+
+/* vmm/vm/vcpu.c gives vCPU i the APIC ID i. */
+uint32_t machine_arch_cpu_id(int index)
+{
+	return (uint32_t)index;
+}
+
+enum machine_polarity machine_arch_intx_polarity(void)
+{
+	return MACHINE_IRQ_LOW;
+}
+
+bool machine_arch_virtio_mmio_cmdline(void)
+{
+	return true;
 }
 
 /* [EBDA_START, 0xA0000) is the EBDA a PC firmware would own; 0xA0000-0xFFFFF is the legacy VGA
