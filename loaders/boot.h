@@ -13,6 +13,7 @@
 enum boot_mode {
 	BOOT_MODE_LINUX64, /* bzImage, 64-bit entry, RSI = zero page */
 	BOOT_MODE_PVH32,   /* ELF with a Xen PVH note, 32-bit entry, EBX = hvm_start_info */
+	BOOT_MODE_ARM64_IMAGE, /* arm64 Image, EL1 entry, x0 = the device tree */
 };
 
 /* The files of a boot, opened and checked before the VM exists (boot_files_open()), so that
@@ -68,7 +69,7 @@ struct boot_config {
 struct boot_entry {
 	enum boot_mode mode;
 	uint64_t entry;	    /* guest-physical entry point */
-	uint64_t boot_info; /* zero page (LINUX64) or hvm_start_info (PVH32) */
+	uint64_t boot_info; /* zero page (LINUX64), hvm_start_info (PVH32), the DTB (ARM64_IMAGE) */
 };
 
 /* Initrd placement: page aligned, as high as possible below `limit` and at or above `floor`.

@@ -14,21 +14,16 @@
 
 #include "base/guest_mem.h"
 #include "base/log.h"
+#include "host/kvm/kvm_arch.h"
 #include "host/kvm/kvm_probe.h"
 
-/* The identity-map page and the 3-page TSS that VMX needs for real mode, placed in the hole just
- * below the BIOS area at 4 GiB, away from every device window in layout.h. */
-#define KVM_IDENTITY_MAP_ADDR 0xFFFBC000ULL
-#define KVM_TSS_ADDR	      0xFFFBD000ULL
-
-static const struct {
-	int cap;
-	const char *name;
-} required_caps[] = {
-    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},	  {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
-    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},	  {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
-    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"}, {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
-    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},	  {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
+/* What every architecture's VMM needs; the architecture adds its own (kvm_arch.h). */
+static const struct kvm_cap_name required_caps[] = {
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
 };
 
 /* True once KVM_IOCTL_EINTR_MS have passed since *start. */
@@ -53,20 +48,6 @@ int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg)
 		else if (i >= KVM_IOCTL_TRIES && eintr_budget_spent(&first_eintr))
 			return r;
 	}
-}
-
-bool kvm_vcpu_msr(int vcpu_fd, bool set, uint32_t index, uint64_t *value)
-{
-	union {
-		struct kvm_msrs hdr;
-		uint8_t storage[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	} m = {0};
-	m.hdr.nmsrs = 1;
-	m.hdr.entries[0] = (struct kvm_msr_entry){.index = index, .data = *value};
-	if (kvm_ioctl(vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
-		return false;
-	*value = m.hdr.entries[0].data;
-	return true;
 }
 
 /* True when the host's KVM is the software-based kvm_pvm module. */
@@ -97,6 +78,18 @@ static void report_unusable(bool quiet, const char *path, const char *what, int 
 			log_error(__VA_ARGS__);                                                    \
 	} while (0)
 
+static int check_cap_list(int dev_fd, const char *path, bool quiet, const struct kvm_cap_name *caps,
+			  size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (kvm_ioctl(dev_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			OPEN_FAIL(quiet, "%s: missing capability %s", path, caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
 static int check_caps(int dev_fd, const char *path, bool quiet)
 {
 	int version = kvm_ioctl(dev_fd, KVM_GET_API_VERSION, 0);
@@ -104,17 +97,15 @@ static int check_caps(int dev_fd, const char *path, bool quiet)
 		report_unusable(quiet, path, "KVM_GET_API_VERSION", ENOTSUP);
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
-		if (kvm_ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			OPEN_FAIL(quiet, "%s: missing capability %s", path, required_caps[i].name);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
+	int err = check_cap_list(dev_fd, path, quiet, required_caps,
+				 sizeof(required_caps) / sizeof(required_caps[0]));
+	if (!err)
+		err = check_cap_list(dev_fd, path, quiet, kvm_arch_required_caps,
+				     kvm_arch_nrequired_caps);
+	return err;
 }
 
-/* Runs one VM ioctl, logging which one failed. */
-static int vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *what)
+int kvm_vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *what)
 {
 	if (kvm_ioctl(kvm->vm_fd, req, arg) < 0) {
 		int err = errno;
@@ -133,36 +124,13 @@ static int create_vm(struct kvm *kvm, const char *path, bool quiet)
 		return -err;
 	}
 	kvm->notify = kvm_notify_ioctls(&kvm->vm_fd);
-	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
-	if (kvm_ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0) {
-		int err = errno;
-		OPEN_FAIL(quiet, "KVM_SET_IDENTITY_MAP_ADDR failed: %s", strerror(err));
-		return -err;
-	}
-	if (kvm_ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
-		int err = errno;
-		OPEN_FAIL(quiet, "KVM_SET_TSS_ADDR failed: %s", strerror(err));
-		return -err;
-	}
-	return 0;
-}
-
-int kvm_create_chips(struct kvm *kvm)
-{
-	int err = vm_ioctl(kvm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
-	if (!err) {
-		/* The dummy speaker makes KVM answer port 0x61, which Linux polls while
-		 * calibrating the TSC against the PIT. */
-		struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-		err = vm_ioctl(kvm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
-	}
-	return err;
+	return kvm_arch_init_vm(kvm, quiet);
 }
 
 static int open_new_vm(struct kvm *kvm, const char *path, bool quiet)
 {
 	memset(kvm, 0, sizeof(*kvm));
-	kvm->vm_fd = -1;
+	kvm->vm_fd = kvm->gic_fd = kvm->its_fd = -1;
 	kvm->dev_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (kvm->dev_fd < 0) {
 		int err = errno;
@@ -232,6 +200,7 @@ int kvm_open_vm(struct kvm *kvm, const char *path)
 
 void kvm_close(struct kvm *kvm)
 {
+	kvm_arch_close(kvm);
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
 	if (kvm->dev_fd >= 0)
@@ -249,8 +218,8 @@ int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem)
 		    .memory_size = r->size,
 		    .userspace_addr = (uint64_t)(uintptr_t)r->host,
 		};
-		int err =
-		    vm_ioctl(kvm, KVM_SET_USER_MEMORY_REGION, &slot, "KVM_SET_USER_MEMORY_REGION");
+		int err = kvm_vm_ioctl(kvm, KVM_SET_USER_MEMORY_REGION, &slot,
+				       "KVM_SET_USER_MEMORY_REGION");
 		if (err)
 			return err;
 	}
@@ -266,11 +235,12 @@ int kvm_map_rom(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uint64
 	    .memory_size = size,
 	    .userspace_addr = (uint64_t)(uintptr_t)host,
 	};
-	return vm_ioctl(kvm, KVM_SET_USER_MEMORY_REGION, &r, "KVM_SET_USER_MEMORY_REGION (ROM)");
+	return kvm_vm_ioctl(kvm, KVM_SET_USER_MEMORY_REGION, &r,
+			    "KVM_SET_USER_MEMORY_REGION (ROM)");
 }
 
 int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level)
 {
-	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};
+	struct kvm_irq_level irq = {.irq = kvm_arch_irq_line_number(gsi), .level = (uint32_t)level};
 	return kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }

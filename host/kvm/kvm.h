@@ -14,12 +14,16 @@ struct kvm {
 	int vm_fd;	    /* KVM_CREATE_VM */
 	int vcpu_mmap_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	bool emulated;	    /* host KVM is kvm_pvm: guest kernel code is emulated in software */
+	/* aarch64: the in-kernel GICv3 and its ITS (KVM_CREATE_DEVICE, host/kvm/aarch64/gic.h);
+	 * -1 elsewhere */
+	int gic_fd, its_fd;
 	struct kvm_notify notify; /* ioeventfds, irqfds, GSI routes (tests replace it) */
 };
 
 /* A VM in two steps, with its RAM mapped in between (kvm_map_memory()). kvm_open_vm() opens
  * `path` (normally /dev/kvm), checks the API version and every capability the VMM uses and
- * creates the VM without its irqchip and PIT; kvm_create_chips() then creates those. Registering
+ * creates the VM without its irqchip and PIT; kvm_create_chips() then creates those (x86; the
+ * aarch64 GIC needs every vCPU first: host/kvm/aarch64/gic.h). Registering
  * guest RAM before the irqchip exists is much cheaper on some hosts (kvm_pvm: ~0.3 ms instead of
  * ~8 ms for 256 MiB; tools/bench startup). On failure each logs which step or capability failed
  * and returns -errno (-ENOTSUP for a missing capability); when the device cannot be opened, is no
@@ -52,7 +56,8 @@ int kvm_map_memory(struct kvm *kvm, const struct guest_mem *mem);
  * read-array mode: devices/pflash.h). Returns 0 or -errno. */
 int kvm_map_rom(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uint64_t size);
 
-/* Drives IOAPIC pin `gsi` to `level`. Thread-safe (an ioctl). */
+/* Drives interrupt line `gsi` to `level`: the IOAPIC pin on x86, the SPI numbered from the first
+ * (INTID 32 + gsi) on aarch64, as KVM_IRQFD numbers them too. Thread-safe (an ioctl). */
 int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
 
 /* ioctl() on a KVM file descriptor (/dev/kvm, a VM, a vCPU), tried again while it fails with
@@ -69,8 +74,7 @@ int kvm_irq_line(struct kvm *kvm, unsigned gsi, int level);
 #define kvm_ioctl(fd, req, arg) kvm_ioctl_retry((fd), (req), (unsigned long)(uintptr_t)(arg))
 int kvm_ioctl_retry(int fd, unsigned long req, unsigned long arg);
 
-/* One MSR of a vCPU: KVM_SET_MSRS of *value when set, else KVM_GET_MSRS into *value; true when
- * KVM took it (it answers how many of the one entry it handled). */
-bool kvm_vcpu_msr(int vcpu_fd, bool set, uint32_t index, uint64_t *value);
+/* One ioctl on the VM's fd (kvm_ioctl()), logging `what` when it fails. Returns 0 or -errno. */
+int kvm_vm_ioctl(struct kvm *kvm, unsigned long req, void *arg, const char *what);
 
 #endif

@@ -3,6 +3,8 @@
 #include "host/kvm/kvm_notify.h"
 #include "host/kvm/kvm.h"
 
+#include "base/layout.h"
+
 #include <errno.h>
 #include <sys/ioctl.h>
 
@@ -76,9 +78,13 @@ void kvm_notify_irqfd_remove(const struct kvm_notify *n, int fd, unsigned gsi)
 	n->ops->irqfd(n->ctx, &req);
 }
 
-int kvm_notify_signal_msi(const struct kvm_notify *n, uint64_t addr, uint32_t data)
+int kvm_notify_signal_msi(const struct kvm_notify *n, uint64_t addr, uint32_t data, uint32_t devid)
 {
 	struct kvm_msi msi = {
 	    .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
+	if (LAYOUT_MSI_DEVID) {
+		msi.flags = KVM_MSI_VALID_DEVID;
+		msi.devid = devid;
+	}
 	return n->ops->signal_msi(n->ctx, &msi);
 }

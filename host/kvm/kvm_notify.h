@@ -52,7 +52,7 @@ static inline int kvm_notify_set_routes(const struct kvm_notify *n,
 }
 
 /* Sends one MSI directly (no route, no irqfd). */
-int kvm_notify_signal_msi(const struct kvm_notify *n, uint64_t addr, uint32_t data);
+int kvm_notify_signal_msi(const struct kvm_notify *n, uint64_t addr, uint32_t data, uint32_t devid);
 
 static inline bool kvm_notify_can_resample(const struct kvm_notify *n)
 {

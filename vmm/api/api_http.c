@@ -37,6 +37,7 @@
 #include "vmm/api/http_request.h"
 #include "vmm/migration/vm_migrate.h"
 #include "vmm/snapshot/vm_uffd.h"
+#include "vmm/vm/vm_arch_sandbox.h"
 #include "vmm/vm/vm_vfio.h"
 
 _Static_assert(HTTP_MAX_PATH <= 4096, "API_FAULT_MAX (api_model.h) counts on it");
@@ -139,21 +140,8 @@ static const struct sandbox_rule api_rules[] = {
      * the XSAVE size asked of /dev/kvm, a diff snapshot's dirty log (its start and stop set the
      * memory slots' flags) */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_CHECK_EXTENSION),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MSR_INDEX_LIST),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_REGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_SREGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_FPU),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XSAVE),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XSAVE2),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XCRS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MSRS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_LAPIC),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_DEBUGREGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_VCPU_EVENTS),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MP_STATE),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_CPUID2),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_IRQCHIP),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_PIT2),
+    /* the state's reads: the architecture's (vm_arch_state_sandbox, vmm/vm/vm_arch_sandbox.h) */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_DIRTY_LOG),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_USER_MEMORY_REGION),
     /* a drive swap (PATCH /drives) sizes a block device (virtio/blk/disk.c) */
@@ -192,25 +180,8 @@ static const struct sandbox_rule api_setup_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_API_VERSION),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_CREATE_VM),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_VCPU_MMAP_SIZE),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_SUPPORTED_CPUID),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_IDENTITY_MAP_ADDR),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_TSS_ADDR),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_CREATE_IRQCHIP),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_CREATE_PIT2),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_CREATE_VCPU),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_CPUID2),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_REGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_SREGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_FPU),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_XSAVE),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_XCRS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_MSRS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_LAPIC),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_DEBUGREGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_VCPU_EVENTS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_MP_STATE),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_IRQCHIP),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_PIT2),
+    /* the architecture's chips, vCPU set-up and state writes (vm_arch_build_sandbox) */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IOEVENTFD),
     /* a tap configured through the API (virtio/net/tap.c, vmm/descriptors/dev_net.c) */
     SB_ARG_EQ(SYS_ioctl, 1, TUNSETIFF),
@@ -225,18 +196,22 @@ static const struct sandbox_list api_setup_sandbox = SANDBOX_LIST("api-setup", a
  * vm_migrate_ lists: a live migration's two ends (vmm/migration/vm_migrate.h); vfio: a
  * passed-through device the API configured (vmm/vm/vm_vfio.h) */
 static const struct sandbox_list *const broker_lists[] = {&api_sandbox,
+							  &vm_arch_state_sandbox,
 							  &api_setup_sandbox,
+							  &vm_arch_build_sandbox,
 							  &vm_uffd_setup_sandbox,
 							  &vm_migrate_send_sandbox,
 							  &vm_migrate_recv_sandbox,
 							  &vm_vfio_setup_sandbox};
 /* Once the VM exists, the API thread and the broker: sending the VM away is all that is left of
  * migration. */
-static const struct sandbox_list *const running_lists[] = {&api_sandbox, &vm_migrate_send_sandbox};
+static const struct sandbox_list *const running_lists[] = {&api_sandbox, &vm_arch_state_sandbox,
+							   &vm_migrate_send_sandbox};
 
 const struct sandbox_list *const *api_http_broker_lists(size_t *n, bool running)
 {
-	*n = running ? 2 : sizeof(broker_lists) / sizeof(broker_lists[0]);
+	*n = running ? sizeof(running_lists) / sizeof(running_lists[0])
+		     : sizeof(broker_lists) / sizeof(broker_lists[0]);
 	return running ? running_lists : broker_lists;
 }
 
@@ -665,7 +640,8 @@ static int start_thread(struct api_http *h)
 
 int api_http_confine_here(void)
 {
-	return sandbox_enter("api", running_lists, 2);
+	return sandbox_enter("api", running_lists,
+			     sizeof(running_lists) / sizeof(running_lists[0]));
 }
 
 int api_http_confine(struct api_http *h)

@@ -6,6 +6,7 @@
 #ifndef VMM_VM_ARCH_VM_H
 #define VMM_VM_ARCH_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -25,6 +26,25 @@ int vm_arch_cpu_features(struct vm *vm, const struct cpuid_table **supported);
  * Returns 0 or -errno (logged). */
 int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported);
 
+/* Once every vCPU exists, before any runs (aarch64: the GIC, which KVM sizes by the vCPUs; x86:
+ * nothing). Returns 0 or -errno (logged). */
+int vm_arch_vcpus_created(struct vm *vm);
+
+/* What the halt watch samples of a vCPU (vcpu.c, metrics): its program counter, whether it takes
+ * interrupts, its page-table root. vcpu_arch_sample() reads them on the vCPU's thread; returns 0
+ * or -errno. vcpu_arch_seen_names are their keys in the metrics document. */
+struct vcpu_arch_seen {
+	uint64_t pc, pt_root;
+	bool irqs_on;
+};
+int vcpu_arch_sample(struct vcpu *vcpu, struct vcpu_arch_seen *seen);
+extern const struct vcpu_arch_seen_names {
+	const char *pc, *pt_root;
+} vcpu_arch_seen_names;
+
+/* Prints a vCPU's registers at error level (a guest that failed). */
+void vcpu_arch_dump_registers(struct vcpu *vcpu);
+
 /* The boot vCPU's registers for the loaded kernel's `entry`. Returns 0 or the exit status
  * (logged). */
 int vm_arch_boot_cpu(struct vm *vm, const struct boot_entry *entry);
@@ -41,10 +61,12 @@ unsigned vm_arch_guest_phys_bits(const struct vm *vm);
 int vm_arch_devices_attach(struct vm *vm);
 void vm_arch_devices_destroy(struct vm *vm);
 
-/* The console UART every guest gets (x86: COM1), a 16550 on the port bus: its first port and
- * its interrupt line (vm_devices.c attaches it). */
+/* The console UART every guest gets (vm_devices.c attaches it): x86's COM1, a 16550 on the port
+ * bus; aarch64's PL011 on the MMIO bus. Its first port or MMIO address and its interrupt line. */
+enum vm_arch_uart_kind { VM_UART_16550_PIO, VM_UART_PL011_MMIO };
 struct vm_arch_uart {
-	uint16_t port;
+	enum vm_arch_uart_kind kind;
+	uint64_t base;
 	uint32_t irq;
 };
 struct vm_arch_uart vm_arch_console_uart(void);
@@ -64,6 +86,10 @@ void vm_arch_pci_config_detach(struct io_bus *pio);
  * inside 0xCF8-0xCFF); after, once vm->pci exists, it hands the bus what the bus must pass on
  * (x86: 0xCF9's byte accesses). */
 void vm_arch_pci_before_create(struct vm *vm);
+/* Writes the VM_PCI_DEFAULT_ROUTES default GSI routes (vm_pci.h) into `out` (zeroed) and
+ * returns how many. */
+struct kvm_irq_routing_entry;
+int vm_arch_default_routes(struct kvm_irq_routing_entry *out);
 void vm_arch_pci_created(struct vm *vm);
 
 #endif

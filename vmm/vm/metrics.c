@@ -1,7 +1,6 @@
 /* The metrics document and its sink. See vmm/vm/metrics.h. */
 #include "vmm/vm/metrics.h"
 
-#include <asm/processor-flags.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,6 +24,7 @@
 #include "host/sandbox/opener.h"
 #include "host/sandbox/sandbox.h"
 #include "virtio/core/device.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 #include <sys/syscall.h>
@@ -114,16 +114,16 @@ static const char *mp_state_name(int mp)
 static json_t *seen_json(const struct vcpu *vcpu)
 {
 	int mp = __atomic_load_n(&vcpu->seen_mp_state, __ATOMIC_RELAXED);
-	char rip[24], cr3[24];
+	char pc[24], root[24];
 	if (mp < 0)
 		return NULL;
-	snprintf(rip, sizeof(rip), "0x%" PRIx64,
-		 __atomic_load_n(&vcpu->seen_rip, __ATOMIC_RELAXED));
-	snprintf(cr3, sizeof(cr3), "0x%" PRIx64,
-		 __atomic_load_n(&vcpu->seen_cr3, __ATOMIC_RELAXED));
-	bool on = __atomic_load_n(&vcpu->seen_rflags, __ATOMIC_RELAXED) & X86_EFLAGS_IF;
-	return json_pack("{s:s, s:s, s:b, s:s}", "mp_state", mp_state_name(mp), "rip", rip,
-			 "interrupts", on, "cr3", cr3);
+	snprintf(pc, sizeof(pc), "0x%" PRIx64, __atomic_load_n(&vcpu->seen_pc, __ATOMIC_RELAXED));
+	snprintf(root, sizeof(root), "0x%" PRIx64,
+		 __atomic_load_n(&vcpu->seen_pt_root, __ATOMIC_RELAXED));
+	bool on = __atomic_load_n(&vcpu->seen_irqs_on, __ATOMIC_RELAXED);
+	return json_pack("{s:s, s:s, s:b, s:s}", "mp_state", mp_state_name(mp),
+			 vcpu_arch_seen_names.pc, pc, "interrupts", on,
+			 vcpu_arch_seen_names.pt_root, root);
 }
 
 static json_t *vcpu_json(struct vcpu *vcpu)

@@ -2,7 +2,6 @@
 #include "vmm/vm/vcpu.h"
 #include "vmm/vm/vm_firmware.h"
 
-#include <asm/processor-flags.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "vmm/vm/arch_vm.h"
 #include "vmm/vm/hotplug.h"
 #include "vmm/vm/vm.h"
+#include "vmm/vm/vm_arch_sandbox.h"
 #include "vmm/vm/vm_device_ops.h"
 #include "vmm/vm/vm_pause.h"
 #include "vmm/vm/vm_vfio.h"
@@ -165,43 +165,10 @@ static void handle_system_event(struct vcpu *vcpu)
 	}
 }
 
-static void dump_segment(const char *name, const struct kvm_segment *s)
-{
-	log_error("  %-4s sel=%04x base=%016llx limit=%08x type=%x dpl=%u l=%u db=%u p=%u", name,
-		  s->selector, (unsigned long long)s->base, s->limit, s->type, s->dpl, s->l, s->db,
-		  s->present);
-}
-
-/* Prints the vCPU's registers at error level (general, segment and control registers). */
-static void vcpu_dump_registers(struct vcpu *vcpu)
-{
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	if (kvm_ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 ||
-	    kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
-		log_error("vCPU %u: cannot read registers: %s", vcpu->index, strerror(errno));
-		return;
-	}
-	log_error("vCPU %u registers:", vcpu->index);
-	log_error("  rip=%016llx rsp=%016llx rflags=%016llx", r.rip, r.rsp, r.rflags);
-	log_error("  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx", r.rax, r.rbx, r.rcx, r.rdx);
-	log_error("  rsi=%016llx rdi=%016llx rbp=%016llx r8 =%016llx", r.rsi, r.rdi, r.rbp, r.r8);
-	log_error("  r9 =%016llx r10=%016llx r11=%016llx r12=%016llx", r.r9, r.r10, r.r11, r.r12);
-	log_error("  r13=%016llx r14=%016llx r15=%016llx", r.r13, r.r14, r.r15);
-	log_error("  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx", s.cr0, s.cr2,
-		  s.cr3, s.cr4, s.efer);
-	dump_segment("cs", &s.cs);
-	dump_segment("ds", &s.ds);
-	dump_segment("ss", &s.ss);
-	log_error("  gdt base=%016llx limit=%04x idt base=%016llx limit=%04x",
-		  (unsigned long long)s.gdt.base, s.gdt.limit, (unsigned long long)s.idt.base,
-		  s.idt.limit);
-}
-
 static void fail(struct vcpu *vcpu, const char *what, unsigned long long detail)
 {
 	log_error("vCPU %u: %s (0x%llx)", vcpu->index, what, detail);
-	vcpu_dump_registers(vcpu);
+	vcpu_arch_dump_registers(vcpu);
 	vm_stop(vcpu->vm, VM_STOP_ERROR, VMM_EXIT_ERROR);
 }
 
@@ -224,7 +191,7 @@ static void handle_exit(struct vcpu *vcpu)
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		log_error("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN)", vcpu->index);
-		vcpu_dump_registers(vcpu);
+		vcpu_arch_dump_registers(vcpu);
 		vm_stop(vcpu->vm, VM_STOP_TRIPLE_FAULT, VMM_EXIT_TRIPLE_FAULT);
 		break;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -247,20 +214,17 @@ static void handle_exit(struct vcpu *vcpu)
 static void sample_halt_state(struct vcpu *vcpu)
 {
 	struct kvm_mp_state mp;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
+	struct vcpu_arch_seen seen;
 	enum halt_sample s = HALT_SAMPLE_RUNNING;
-	if (kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) ||
-	    kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
-	    kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs)) {
+	if (kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) || vcpu_arch_sample(vcpu, &seen)) {
 		__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
 		return;
 	}
-	if (mp.mp_state == KVM_MP_STATE_HALTED && !(regs.rflags & X86_EFLAGS_IF))
+	if (mp.mp_state == KVM_MP_STATE_HALTED && !seen.irqs_on)
 		s = HALT_SAMPLE_DEAD;
-	__atomic_store_n(&vcpu->seen_rip, regs.rip, __ATOMIC_RELAXED);
-	__atomic_store_n(&vcpu->seen_rflags, regs.rflags, __ATOMIC_RELAXED);
-	__atomic_store_n(&vcpu->seen_cr3, sregs.cr3, __ATOMIC_RELAXED);
+	__atomic_store_n(&vcpu->seen_pc, seen.pc, __ATOMIC_RELAXED);
+	__atomic_store_n(&vcpu->seen_irqs_on, (int)seen.irqs_on, __ATOMIC_RELAXED);
+	__atomic_store_n(&vcpu->seen_pt_root, seen.pt_root, __ATOMIC_RELAXED);
 	__atomic_store_n(&vcpu->seen_mp_state, (int)mp.mp_state, __ATOMIC_RELAXED);
 	__atomic_store_n(&vcpu->sample, (int)s, __ATOMIC_RELEASE);
 }
@@ -284,18 +248,8 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_SIGNAL_MASK),
     SB_ALLOW(SYS_rt_sigtimedwait),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MP_STATE),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_REGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_SREGS),
-    /* the rest of its state, which it saves as it parks for vm_pause_capturing() */
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XCRS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_LAPIC),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_VCPU_EVENTS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_DEBUGREGS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XSAVE),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_XSAVE2),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MSRS),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_CPUID2),
-    SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MSR_INDEX_LIST),
+    /* the rest of its state, which it saves as it parks for vm_pause_capturing(), and the
+     * registers of the halt watch and the dump: the architecture's (vm_arch_state_sandbox) */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_CHECK_EXTENSION),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),
@@ -356,6 +310,7 @@ size_t vcpu_sandbox_lists(bool shares_memory, bool vfio, bool flash,
 {
 	size_t n = 0;
 	out[n++] = &vcpu_sandbox;
+	out[n++] = &vm_arch_state_sandbox;
 	if (shares_memory)
 		out[n++] = &vcpu_vhost_user_sandbox;
 	if (vfio)

@@ -41,10 +41,11 @@ struct vcpu {
 	int probe;
 	int sample; /* enum halt_sample */
 	/* What the last sample saw (metrics, vmmctl vcpus: where a stalled guest's vCPUs are):
-	 * KVM_MP_STATE_* (-1 before the first), RIP, RFLAGS and CR3. Written by the vCPU thread,
-	 * read by any, each with __atomic builtins (a reader may mix two samples' fields). */
-	int seen_mp_state;
-	uint64_t seen_rip, seen_rflags, seen_cr3;
+	 * KVM_MP_STATE_* (-1 before the first) and the registers of struct vcpu_arch_seen
+	 * (arch_vm.h). Written by the vCPU thread, read by any, each with __atomic builtins (a
+	 * reader may mix two samples' fields). */
+	int seen_mp_state, seen_irqs_on;
+	uint64_t seen_pc, seen_pt_root;
 	/* Its KVM state as its own thread saved it when it parked for vm_pause_capturing(): the
 	 * sections of kvm_vcpu_save() in `capture` (vmm/snapshot/format/snap_format.h; allocated
 	 * by the save, NULL when none) when capture_state is VCPU_CAPTURE_DONE. Both under
@@ -148,7 +149,7 @@ extern const struct sandbox_list vcpu_vhost_user_sandbox;
 /* What they may call besides in a VM with a UEFI variable store (--firmware-vars). */
 extern const struct sandbox_list vcpu_flash_sandbox;
 
-#define VCPU_SANDBOX_LISTS 4
+#define VCPU_SANDBOX_LISTS 5
 /* The lists a vCPU thread enters with (out[], at most VCPU_SANDBOX_LISTS; returns how many):
  * vcpu_sandbox, then vcpu_vhost_user_sandbox with `shares_memory` (a vhost-user device, or
  * --mem-shared where one may be hot-added), then vm_vfio_vcpu_sandbox with `vfio` (a

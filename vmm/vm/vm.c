@@ -213,7 +213,7 @@ static int create_vcpus(struct vm *vm)
 		vm->vcpus[i].standby = i >= vm->cfg->ncpus; /* absent: cpu_hotplug.h */
 	}
 	describe_cpus(vm);
-	return 0;
+	return vm_arch_vcpus_created(vm);
 }
 
 static void init_state(struct vm *vm, const struct vm_config *cfg,
@@ -223,7 +223,7 @@ static void init_state(struct vm *vm, const struct vm_config *cfg,
 	vm->cfg = cfg;
 	vm->device_ops = devices;
 	vm->ncpus = cfg->max_vcpus > cfg->ncpus ? cfg->max_vcpus : cfg->ncpus;
-	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = vm->kvm.gic_fd = vm->kvm.its_fd = -1;
 	vm->boot.initrd_fd = -1;
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;

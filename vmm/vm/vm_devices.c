@@ -12,6 +12,7 @@
 #include "base/stats.h"
 #include "devices/acpi_ged.h"
 #include "devices/boot_timer.h"
+#include "devices/pl011.h"
 #include "devices/uart8250.h"
 #include "devices/vmgenid.h"
 #include "host/ui/console.h"
@@ -31,13 +32,14 @@ struct vm_devices {
 	bool com1_limited;
 	_Atomic uint64_t com1_rl_dropped;
 	struct uart8250 com1;
+	struct pl011 pl011; /* the console UART instead of COM1 (vm_arch_console_uart()) */
 	struct boot_timer boot_timer;
 	struct acpi_ged acpi_ged;
 	struct vmgenid vmgenid;
 	unsigned attached; /* bit per device below, so teardown undoes only what was done */
 };
 
-enum { DEV_COM1 = 1, DEV_BOOT_TIMER = 2, DEV_ACPI_GED = 4, DEV_VMGENID = 8 };
+enum { DEV_COM1 = 1, DEV_BOOT_TIMER = 2, DEV_ACPI_GED = 4, DEV_VMGENID = 8, DEV_PL011 = 16 };
 
 static void kvm_irq_set(void *opaque, unsigned gsi, int level)
 {
@@ -76,6 +78,11 @@ static size_t console_to_com1(void *opaque, const uint8_t *buf, size_t n)
 	return uart8250_receive(opaque, buf, n);
 }
 
+static size_t console_to_pl011(void *opaque, const uint8_t *buf, size_t n)
+{
+	return pl011_receive(opaque, buf, n);
+}
+
 static int open_console(struct vm *vm, struct vm_devices *d)
 {
 	struct vm_console_host con = vm->device_ops->console(vm->cfg);
@@ -96,21 +103,39 @@ static int open_console(struct vm *vm, struct vm_devices *d)
 	if (err)
 		return err;
 	d->console_open = true;
+	/* the console UART, attached next (attach_all()) */
 	struct console_input in = {console_to_com1, &d->com1};
+	if (vm_arch_console_uart().kind == VM_UART_PL011_MMIO)
+		in = (struct console_input){console_to_pl011, &d->pl011};
 	console_set_input(&d->console, &in);
 	return 0;
 }
 
-static int attach_all(struct vm *vm, struct vm_devices *d)
+static int attach_console_uart(struct vm *vm, struct vm_devices *d)
 {
 	struct vm_arch_uart uart = vm_arch_console_uart();
-	struct irq_line com1_irq = {kvm_irq_set, vm, uart.irq};
+	struct irq_line irq = {kvm_irq_set, vm, uart.irq};
+	if (uart.kind == VM_UART_PL011_MMIO) {
+		struct pl011_sink sink = {com1_tx, com1_rx_space, d};
+		int err = pl011_attach(&d->pl011, &vm->mmio, uart.base, irq, &sink);
+		if (err)
+			return err;
+		d->attached |= DEV_PL011;
+		return machine_add_pl011(&vm->machine, uart.base, uart.irq);
+	}
 	struct uart8250_sink sink = {com1_tx, com1_rx_space, d};
-	int err = uart8250_attach(&d->com1, &vm->pio, uart.port, com1_irq, &sink);
+	int err = uart8250_attach(&d->com1, &vm->pio, (uint16_t)uart.base, irq, &sink);
 	if (err)
 		return err;
 	d->attached |= DEV_COM1;
-	machine_add_uart(&vm->machine, uart.port, uart.irq);
+	return machine_add_uart(&vm->machine, (uint16_t)uart.base, uart.irq);
+}
+
+static int attach_all(struct vm *vm, struct vm_devices *d)
+{
+	int err = attach_console_uart(vm, d);
+	if (err)
+		return err;
 	if ((err = vm_arch_devices_attach(vm))) /* the platform's: i8042, RTC, ... (x86/) */
 		return err;
 	if (!vm->cfg->acpi_off) {
@@ -285,6 +310,8 @@ void vm_devices_destroy(struct vm *vm)
 	vm_arch_devices_destroy(vm);
 	if (d->attached & DEV_COM1)
 		uart8250_detach(&d->com1, &vm->pio);
+	if (d->attached & DEV_PL011)
+		pl011_detach(&d->pl011, &vm->mmio);
 	if (d->console_open && !vm->ran)
 		console_discard(&d->console); /* a failed start leaves no console file it made */
 	if (d->console_open)

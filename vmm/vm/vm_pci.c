@@ -76,6 +76,8 @@ static int wire(struct vm_pci *p, struct vm_pci_dev *d)
 	struct virtio_pci_irqfds irqfds = vm_pci_irq_irqfds(d);
 	virtio_pci_set_irqfds(&d->t, &irqfds);
 	int slot = pci_bus_add(&p->bus, &d->t.func, d->slot);
+	for (uint16_t v = 0; slot >= 0 && v < d->t.msix.nvec; v++)
+		d->routes[v].devid = (uint32_t)slot << 3; /* bus 0, function 0 */
 	return slot < 0 ? slot : 0;
 }
 

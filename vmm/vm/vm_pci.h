@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/io_bus.h"
+#include "base/layout.h"
 #include "devices/pci/pci.h"
 #include "host/kvm/kvm.h"
 #include "virtio/core/device.h"
@@ -35,7 +36,8 @@ struct vm_pci_msi_route {
 	unsigned gsi;
 	uint64_t addr;
 	uint32_t data;
-	bool valid; /* programmed and used at least once */
+	uint32_t devid; /* the requester ID (bus 0: device << 3), for an ITS (LAYOUT_MSI_DEVID) */
+	bool valid;	/* programmed and used at least once */
 };
 
 struct vm_pci_dev {
@@ -111,10 +113,9 @@ void vm_pci_destroy(struct vm_pci *p);
 
 /* ---- pure helpers (unit-tested) ---- */
 
-/* KVM's default x86 routes, which KVM_SET_GSI_ROUTING would otherwise drop: GSI 0-23 to IOAPIC
- * pins 0-23 and GSI 0-15 to the PICs (master 0-7, slave 8-15, as KVM's own default table,
- * which keeps GSI 2 on the master's pin 2). */
-#define VM_PCI_DEFAULT_ROUTES 40
+/* The interrupt lines' routes, which KVM_SET_GSI_ROUTING would otherwise drop (base/layout.h;
+ * x86: GSI 0-23 to IOAPIC pins 0-23 and GSI 0-15 to the PICs, as KVM's own default table). */
+#define VM_PCI_DEFAULT_ROUTES IRQ_DEFAULT_ROUTES
 
 /* Fills `out` (room for `cap`) with the default routes then one MSI route per valid entry of
  * `msi`. Returns the number of entries, or -ENOSPC. */

@@ -11,26 +11,15 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "vmm/vm/arch_vm.h"
 
 int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
 			const struct vm_pci_msi_route *msi, int nmsi)
 {
-	int n = 0;
 	if (cap < VM_PCI_DEFAULT_ROUTES)
 		return -ENOSPC;
 	memset(out, 0, sizeof(*out) * (size_t)cap);
-	for (unsigned gsi = 0; gsi < 24; gsi++) {
-		out[n].gsi = gsi;
-		out[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		out[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		out[n++].u.irqchip.pin = gsi;
-		if (gsi >= 16)
-			continue;
-		out[n].gsi = gsi;
-		out[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		out[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		out[n++].u.irqchip.pin = gsi % 8;
-	}
+	int n = vm_arch_default_routes(out);
 	for (int i = 0; i < nmsi; i++) {
 		if (!msi[i].valid)
 			continue;
@@ -40,6 +29,10 @@ int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
 		out[n].type = KVM_IRQ_ROUTING_MSI;
 		out[n].u.msi.address_lo = (uint32_t)msi[i].addr;
 		out[n].u.msi.address_hi = (uint32_t)(msi[i].addr >> 32);
+		if (LAYOUT_MSI_DEVID) {
+			out[n].flags = KVM_MSI_VALID_DEVID;
+			out[n].u.msi.devid = msi[i].devid;
+		}
 		out[n++].u.msi.data = msi[i].data;
 	}
 	return n;
@@ -100,9 +93,10 @@ static void fire(int fd)
 		log_debug("irqfd write: %s", strerror(errno));
 }
 
-static void signal_msi(struct vm_pci_dev *d, uint64_t addr, uint32_t data)
+static void signal_msi(struct vm_pci_dev *d, uint16_t vector, uint64_t addr, uint32_t data)
 {
-	int err = kvm_notify_signal_msi(kvm_notifier(d->pci->kvm), addr, data);
+	int err =
+	    kvm_notify_signal_msi(kvm_notifier(d->pci->kvm), addr, data, d->routes[vector].devid);
 	if (err)
 		log_debug("%s: KVM_SIGNAL_MSI: %s", d->dev->name, strerror(-err));
 }
@@ -136,7 +130,7 @@ static void host_msi(void *opaque, uint16_t vector, uint64_t addr, uint32_t data
 	if (!d->signal_msi && !(r->valid && r->addr == addr && r->data == data))
 		update_route(d, vector, addr, data);
 	if (d->signal_msi)
-		signal_msi(d, addr, data);
+		signal_msi(d, vector, addr, data);
 	else
 		fire(d->vec_fd[vector]);
 }

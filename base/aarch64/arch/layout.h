@@ -63,6 +63,12 @@
 #define IRQ_ACPI_GED	   2
 #define PCI_INTX_IRQ_BASE  12
 #define VIRTIO_MMIO_IRQ(i) (16 + (i))
+/* The routes KVM_SET_GSI_ROUTING must keep (vmm/vm/vm_pci.h): GSI n to SPI n for every line
+ * above (KVM's default table on arm64 has one per SPI; a table set by the VMM replaces it). */
+#define IRQ_DEFAULT_ROUTES VIRTIO_MMIO_IRQ(VIRTIO_MMIO_MAX)
+/* The ITS translates an MSI by its requester ID too: KVM's MSI routes and KVM_SIGNAL_MSI carry it
+ * (KVM_MSI_VALID_DEVID). */
+#define LAYOUT_MSI_DEVID 1
 
 /* PCI: the window 32-bit memory BARs are placed in, then ECAM for bus 0..255 up to the RAM. */
 #define PCI_MMIO32_BASE (DEVICE_REGION_START + MIB(256))

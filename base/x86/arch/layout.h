@@ -155,5 +155,10 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
  * shared: nothing raises the SCI (devices/acpi_pm1.h). */
 #define IRQ_ACPI_SCI	  9
 #define PCI_INTX_IRQ_BASE 20 /* INTA..INTD of bus 0 after swizzling: pins 20-23 */
+/* KVM's default routes, which KVM_SET_GSI_ROUTING would otherwise drop (vmm/vm/vm_pci.h): GSI
+ * 0-23 to IOAPIC pins 0-23 and GSI 0-15 to the PICs. */
+#define IRQ_DEFAULT_ROUTES 40
+/* An MSI is its address and data alone (no requester ID in KVM's routes). */
+#define LAYOUT_MSI_DEVID 0
 
 #endif

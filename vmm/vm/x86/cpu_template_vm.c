@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "host/kvm/kvm.h"
+#include "host/kvm/x86/kvm_x86.h"
 
 int cpu_template_vm_check(const struct cpu_template *t, int kvm_dev_fd,
 			  const struct cpuid_table *supported)

@@ -141,7 +141,7 @@ void vm_arch_devices_destroy(struct vm *vm)
 
 struct vm_arch_uart vm_arch_console_uart(void)
 {
-	return (struct vm_arch_uart){.port = PORT_COM1, .irq = IRQ_COM1};
+	return (struct vm_arch_uart){.kind = VM_UART_16550_PIO, .base = PORT_COM1, .irq = IRQ_COM1};
 }
 
 uint16_t vm_arch_boot_timer_port(void)

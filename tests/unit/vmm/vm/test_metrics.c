@@ -116,9 +116,9 @@ static void fake_vm_init(struct fake_vm *f)
 	for (unsigned i = 0; i < 2; i++)
 		f->vm->vcpus[i].index = i;
 	f->vm->vcpus[0].seen_mp_state = KVM_MP_STATE_HALTED; /* the halt watch sampled vCPU 0 */
-	f->vm->vcpus[0].seen_rip = 0xffffffff81000010ull;
-	f->vm->vcpus[0].seen_rflags = 0x2;
-	f->vm->vcpus[0].seen_cr3 = 0x117306000ull;
+	f->vm->vcpus[0].seen_pc = 0xffffffff81000010ull;
+	f->vm->vcpus[0].seen_irqs_on = 0;
+	f->vm->vcpus[0].seen_pt_root = 0x117306000ull;
 	f->vm->vcpus[1].seen_mp_state = -1; /* never sampled */
 	f->blk = (struct virtio_dev){.name = "virtio-blk", .device_id = 2};
 	f->net = (struct virtio_dev){.name = "virtio-net", .device_id = 1, .ops = &net_ops};

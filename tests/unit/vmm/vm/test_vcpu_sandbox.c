@@ -26,17 +26,17 @@ Test(vcpu_sandbox, the_memory_map_changes_only_where_a_device_needs_it)
 {
 	const struct sandbox_list *lists[VCPU_SANDBOX_LISTS];
 	size_t n = vcpu_sandbox_lists(false, false, false, lists);
-	cr_assert_eq(n, 1);
+	cr_assert_eq(n, 2, "the generic list and the architecture's state reads");
 	cr_assert_not(allows_ioctl(lists, n, KVM_SET_USER_MEMORY_REGION),
 		      "a plain VM's vCPUs may change its memory map");
 	n = vcpu_sandbox_lists(true, false, false, lists);
 	cr_assert_not(allows_ioctl(lists, n, KVM_SET_USER_MEMORY_REGION), "vhost-user");
 	n = vcpu_sandbox_lists(false, false, true, lists);
-	cr_assert_eq(n, 2);
-	cr_assert_eq(lists[1], &vcpu_flash_sandbox);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(lists[2], &vcpu_flash_sandbox);
 	cr_assert(allows_ioctl(lists, n, KVM_SET_USER_MEMORY_REGION), "the flash's slot");
 	n = vcpu_sandbox_lists(true, true, true, lists);
 	cr_assert_eq(n, VCPU_SANDBOX_LISTS, "every list fits");
-	cr_assert_eq(lists[2], &vm_vfio_vcpu_sandbox);
-	cr_assert(allows_ioctl(lists, 3, KVM_SET_USER_MEMORY_REGION), "a BAR moved");
+	cr_assert_eq(lists[3], &vm_vfio_vcpu_sandbox);
+	cr_assert(allows_ioctl(lists, 4, KVM_SET_USER_MEMORY_REGION), "a BAR moved");
 }

@@ -1,0 +1,120 @@
+/* aarch64's part of a VM and its vCPUs (vmm/vm/arch_vm.h): KVM_ARM_VCPU_INIT with the host's
+ * preferred target and PSCI 0.2 (secondary vCPUs start powered off, for the guest's PSCI CPU_ON),
+ * the GICv3 once every vCPU exists, and the boot vCPU at the kernel's entry in EL1 with the
+ * device tree's address in x0 (Linux Documentation/arch/arm64/booting.rst). */
+#include "vmm/vm/arch_vm.h"
+
+#include <asm/ptrace.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+
+#include "base/errors.h"
+#include "base/layout.h"
+#include "base/log.h"
+#include "host/kvm/aarch64/arm64_regs.h"
+#include "host/kvm/aarch64/gic.h"
+#include "host/kvm/kvm.h"
+#include "loaders/boot.h"
+#include "vmm/vm/vcpu.h"
+#include "vmm/vm/vm.h"
+
+int vm_arch_cpu_features(struct vm *vm, const struct cpuid_table **supported)
+{
+	*supported = NULL; /* no CPUID: KVM's preferred target below */
+	if (vm->cfg->cpu_template) {
+		log_error(
+		    "CPU templates describe x86 CPUs (CPUID, MSRs); this VMM runs on aarch64");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported)
+{
+	(void)supported;
+	struct kvm_vcpu_init init;
+	memset(&init, 0, sizeof(init));
+	if (kvm_ioctl(vcpu->vm->kvm.vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0) {
+		int err = -errno;
+		log_error("KVM_ARM_PREFERRED_TARGET failed: %s", strerror(-err));
+		return err;
+	}
+	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (vcpu->index > 0) /* started by the guest's PSCI CPU_ON */
+		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+	return vcpu_ioctl(vcpu, KVM_ARM_VCPU_INIT, &init, "KVM_ARM_VCPU_INIT");
+}
+
+int vm_arch_vcpus_created(struct vm *vm)
+{
+	struct kvm_gic_config c = {
+	    .dist_base = GIC_DIST_BASE,
+	    .redist_base = GIC_REDIST_BASE(vm->ncpus),
+	    .its_base = GIC_ITS_BASE(vm->ncpus),
+	    .nr_irqs = 32 + GIC_SPI_MAX,
+	};
+	return kvm_gic_create(&vm->kvm, &c);
+}
+
+int vm_arch_boot_cpu(struct vm *vm, const struct boot_entry *entry)
+{
+	int fd = vm->vcpus[0].fd;
+	/* EL1 with SP_EL1, every exception masked (booting.rst: "All forms of interrupts must be
+	 * masked in PSTATE.DAIF") */
+	uint64_t pstate = PSR_MODE_EL1h | PSR_D_BIT | PSR_A_BIT | PSR_I_BIT | PSR_F_BIT;
+	int err = arm64_set_reg(fd, ARM64_CORE_REG(regs.pstate), pstate);
+	if (!err)
+		err = arm64_set_reg(fd, ARM64_CORE_REG(regs.pc), entry->entry);
+	if (!err) /* x0: the device tree; x1-x3 are zero after KVM_ARM_VCPU_INIT */
+		err = arm64_set_reg(fd, ARM64_CORE_REG(regs.regs[0]), entry->boot_info);
+	if (err) {
+		log_error("vCPU 0: KVM_SET_ONE_REG failed: %s", strerror(-err));
+		return VMM_EXIT_ERROR;
+	}
+	return 0;
+}
+
+unsigned vm_arch_guest_phys_bits(const struct vm *vm)
+{
+	(void)vm;
+	return 40; /* KVM_CREATE_VM's default IPA size (base/aarch64/arch/layout.h) */
+}
+
+const struct vcpu_arch_seen_names vcpu_arch_seen_names = {"pc", "ttbr1"};
+
+int vcpu_arch_sample(struct vcpu *vcpu, struct vcpu_arch_seen *seen)
+{
+	uint64_t pstate;
+	int err = arm64_get_reg(vcpu->fd, ARM64_CORE_REG(regs.pc), &seen->pc);
+	if (!err)
+		err = arm64_get_reg(vcpu->fd, ARM64_CORE_REG(regs.pstate), &pstate);
+	if (!err)
+		err = arm64_get_reg(vcpu->fd, ARM64_REG_TTBR1_EL1, &seen->pt_root);
+	seen->irqs_on = !err && !(pstate & PSR_I_BIT);
+	return err;
+}
+
+void vcpu_arch_dump_registers(struct vcpu *vcpu)
+{
+	uint64_t pc = 0, sp = 0, pstate = 0, x[31] = {0};
+	int err = arm64_get_reg(vcpu->fd, ARM64_CORE_REG(regs.pc), &pc);
+	if (!err)
+		err = arm64_get_reg(vcpu->fd, ARM64_CORE_REG(regs.pstate), &pstate);
+	if (!err)
+		err = arm64_get_reg(vcpu->fd, ARM64_CORE_REG(sp_el1), &sp);
+	for (int i = 0; !err && i < 31; i++)
+		err = arm64_get_reg(vcpu->fd, ARM64_CORE_REG(regs.regs[i]), &x[i]);
+	if (err) {
+		log_error("vCPU %u: cannot read registers: %s", vcpu->index, strerror(-err));
+		return;
+	}
+	log_error("vCPU %u registers:", vcpu->index);
+	log_error("  pc=%016llx sp_el1=%016llx pstate=%016llx", (unsigned long long)pc,
+		  (unsigned long long)sp, (unsigned long long)pstate);
+	for (int i = 0; i < 31; i += 4)
+		log_error("  x%-2d=%016llx x%-2d=%016llx x%-2d=%016llx x%-2d=%016llx", i,
+			  (unsigned long long)x[i], i + 1, (unsigned long long)x[i + 1], i + 2,
+			  (unsigned long long)x[i + 2], i + 3,
+			  (unsigned long long)(i + 3 < 31 ? x[i + 3] : 0));
+}

@@ -1,0 +1,109 @@
+/* The arm64 platform devices (vmm/vm/arch_vm.h): the PL031 real-time clock here, the PL011
+ * console UART on the MMIO bus (attached by vm_devices.c); no port-mapped boot timer, no keyboard
+ * controller, and no PCI configuration ports (the ECAM alone). */
+#include "vmm/vm/arch_vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/layout.h"
+#include "base/log.h"
+#include "devices/pl031.h"
+#include "vmm/vm/vm.h"
+
+struct vm_arch_devices {
+	struct pl031 rtc;
+	bool rtc_attached;
+};
+
+static void kvm_irq_set(void *opaque, unsigned gsi, int level)
+{
+	struct vm *vm = opaque;
+	int err = kvm_irq_line(&vm->kvm, gsi, level);
+	if (err)
+		log_debug("KVM_IRQ_LINE %u: %s", gsi, strerror(-err));
+}
+
+static time_t host_time(void *opaque)
+{
+	(void)opaque;
+	return time(NULL);
+}
+
+int vm_arch_devices_attach(struct vm *vm)
+{
+	struct vm_arch_devices *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	vm->arch_devices = d;
+	struct irq_line irq = {kvm_irq_set, vm, IRQ_PL031};
+	int err = pl031_attach(&d->rtc, &vm->mmio, PL031_MMIO_BASE, irq, host_time, NULL);
+	if (err)
+		return err;
+	d->rtc_attached = true;
+	return machine_set_pl031(&vm->machine, PL031_MMIO_BASE, IRQ_PL031);
+}
+
+void vm_arch_devices_destroy(struct vm *vm)
+{
+	struct vm_arch_devices *d = vm->arch_devices;
+	if (!d)
+		return;
+	if (d->rtc_attached)
+		pl031_detach(&d->rtc, &vm->mmio);
+	free(d);
+	vm->arch_devices = NULL;
+}
+
+struct vm_arch_uart vm_arch_console_uart(void)
+{
+	return (struct vm_arch_uart){
+	    .kind = VM_UART_PL011_MMIO, .base = PL011_MMIO_BASE, .irq = IRQ_PL011};
+}
+
+uint16_t vm_arch_boot_timer_port(void)
+{
+	return 0; /* the MMIO page alone */
+}
+
+int vm_devices_ctrl_alt_del(struct vm *vm)
+{
+	(void)vm;
+	return -ENOTSUP; /* no keyboard controller: the power button (ACPI GED) is the way */
+}
+
+int vm_arch_pci_config_attach(struct io_bus *pio, struct pci_bus *bus)
+{
+	(void)pio, (void)bus;
+	return 1;
+}
+
+void vm_arch_pci_config_detach(struct io_bus *pio)
+{
+	(void)pio;
+}
+
+void vm_arch_pci_before_create(struct vm *vm)
+{
+	(void)vm;
+}
+
+void vm_arch_pci_created(struct vm *vm)
+{
+	(void)vm;
+}
+
+int vm_arch_default_routes(struct kvm_irq_routing_entry *out)
+{
+	/* GSI n to SPI n of the GIC (irqchip 0), as KVM's own default table on arm64 */
+	for (unsigned gsi = 0; gsi < IRQ_DEFAULT_ROUTES; gsi++) {
+		out[gsi].gsi = gsi;
+		out[gsi].type = KVM_IRQ_ROUTING_IRQCHIP;
+		out[gsi].u.irqchip.irqchip = 0;
+		out[gsi].u.irqchip.pin = gsi;
+	}
+	return IRQ_DEFAULT_ROUTES;
+}
