@@ -72,6 +72,9 @@ struct boot_entry {
 	uint64_t boot_info; /* zero page (LINUX64), hvm_start_info (PVH32), the DTB (ARM64_IMAGE) */
 };
 
+/* --kernel's and --initrd's lines of `vmm --help`: the formats this architecture boots. */
+extern const char boot_kernel_usage[];
+
 /* Initrd placement: page aligned, as high as possible below `limit` and at or above `floor`.
  * Returns the address or 0 when it does not fit. */
 uint64_t boot_initrd_addr(uint64_t size, uint64_t floor, uint64_t limit);

@@ -63,8 +63,8 @@ PACKAGES=(
 ARM64_PACKAGES=(
 	libseccomp-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libfdt1:arm64
 	libffi8:arm64 libgit2-1.5:arm64
-	# --net user (libslirp) and vmmctl's HTTP client (libcurl) in the arm64 build
-	libslirp-dev:arm64 libcurl4-openssl-dev:arm64
+	# --net user (libslirp, whose .pc file needs GLib's) and vmmctl's HTTP client (libcurl)
+	libslirp-dev:arm64 libglib2.0-dev:arm64 libcurl4-openssl-dev:arm64
 )
 # arm64 packages that cannot be installed beside their amd64 twins in bookworm: libnanomsg5 is a
 # binNMU (+b1) on amd64 and not on arm64 (Multi-Arch: same needs equal versions), which takes

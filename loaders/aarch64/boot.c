@@ -27,6 +27,11 @@ static uint64_t ram_end(const struct guest_mem *mem)
 	return 0;
 }
 
+const char boot_kernel_usage[] =
+    "  -k, --kernel PATH     kernel to boot (aarch64): a Linux arm64 Image (uncompressed;\n"
+    "                        Debian's /boot/vmlinuz-*-arm64 is one)\n"
+    "  -i, --initrd PATH     initial ramdisk (its place in the device tree's /chosen)\n";
+
 int boot_arch_check_kernel(const struct guest_mem *mem, const uint8_t *img, size_t len,
 			   const char *path, uint64_t *cmdline_max)
 {

@@ -17,6 +17,12 @@
 #include "loaders/loader_elf.h"
 #include "loaders/x86/loader_bzimage.h"
 
+const char boot_kernel_usage[] =
+    "  -k, --kernel PATH     kernel to boot (x86_64): a Linux bzImage (64-bit boot\n"
+    "                        protocol) or any ELF with a Xen PVH note (vmlinux, the test\n"
+    "                        guests)\n"
+    "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n";
+
 int boot_arch_check_kernel(const struct guest_mem *mem, const uint8_t *img, size_t len,
 			   const char *path, uint64_t *cmdline_max)
 {

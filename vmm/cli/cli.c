@@ -14,6 +14,7 @@
 #include "base/parse.h"
 #include "firmware/fdt.h"
 #include "host/sandbox/sandbox.h"
+#include "loaders/boot.h"
 #include "vmm/descriptors/device_record.h"
 #include "vmm/descriptors/device_table.h"
 #include "vmm/migration/stream/mig_url.h"
@@ -311,19 +312,17 @@ static void device_usage(FILE *out)
 
 void cli_usage(FILE *out)
 {
+	fputs("Usage: vmm [OPTIONS] --kernel PATH\n"
+	      "       vmm [OPTIONS] --config-file FILE\n"
+	      "       vmm [OPTIONS] --api-sock PATH\n"
+	      "       vmm [OPTIONS] --restore DIR\n"
+	      "       vmm [OPTIONS] --migrate-from unix:PATH|tcp:HOST:PORT\n"
+	      "Boots a guest on KVM.\n"
+	      "\n"
+	      "Boot:\n",
+	      out);
+	fputs(boot_kernel_usage, out);
 	fputs(
-	    "Usage: vmm [OPTIONS] --kernel PATH\n"
-	    "       vmm [OPTIONS] --config-file FILE\n"
-	    "       vmm [OPTIONS] --api-sock PATH\n"
-	    "       vmm [OPTIONS] --restore DIR\n"
-	    "       vmm [OPTIONS] --migrate-from unix:PATH|tcp:HOST:PORT\n"
-	    "Boots an x86_64 guest on KVM.\n"
-	    "\n"
-	    "Boot:\n"
-	    "  -k, --kernel PATH     kernel to boot: a Linux bzImage (64-bit boot protocol) or "
-	    "any\n"
-	    "                        ELF with a Xen PVH note (vmlinux, the test guests)\n"
-	    "  -i, --initrd PATH     initial ramdisk (bzImage: in boot_params; PVH: module 0)\n"
 	    "  -a, --append CMDLINE  kernel command line\n"
 	    "      --firmware FILE   boot an unmodified PC firmware (SeaBIOS\n"
 	    "                        /usr/share/seabios/bios-256k.bin); with --kernel it boots\n"

@@ -26,8 +26,8 @@
 /* Room for the boot devices and every device hot-added since (a removed one keeps its entry,
  * marked gone, until the VM ends: a vCPU may still be inside one of its handlers). */
 #define VM_PCI_MAX_ENTRIES   64
-#define VM_PCI_FIRST_MSI_GSI 24 /* after the IOAPIC's 24 pins */
-#define VM_PCI_MAX_EXT	     8	/* route sets of non-virtio functions (vm_pci_add_routes()) */
+#define VM_PCI_FIRST_MSI_GSI IRQ_FIRST_MSI_GSI /* after every line (base/layout.h) */
+#define VM_PCI_MAX_EXT	     8 /* route sets of non-virtio functions (vm_pci_add_routes()) */
 
 struct vm_pci;
 

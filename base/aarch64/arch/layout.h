@@ -69,6 +69,9 @@
 /* The ITS translates an MSI by its requester ID too: KVM's MSI routes and KVM_SIGNAL_MSI carry it
  * (KVM_MSI_VALID_DEVID). */
 #define LAYOUT_MSI_DEVID 1
+/* The first GSI of MSI routes: after every SPI (a GSI routed to an SPI cannot also carry an MSI
+ * route: KVM_SET_GSI_ROUTING refuses the table). */
+#define IRQ_FIRST_MSI_GSI GIC_SPI_MAX
 
 /* PCI: the window 32-bit memory BARs are placed in, then ECAM for bus 0..255 up to the RAM. */
 #define PCI_MMIO32_BASE (DEVICE_REGION_START + MIB(256))

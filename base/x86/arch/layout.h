@@ -160,5 +160,7 @@ static inline uint64_t layout_pmem_start(uint64_t ram, uint64_t hp_base, uint64_
 #define IRQ_DEFAULT_ROUTES 40
 /* An MSI is its address and data alone (no requester ID in KVM's routes). */
 #define LAYOUT_MSI_DEVID 0
+/* The first GSI of MSI routes: after the IOAPIC's 24 pins. */
+#define IRQ_FIRST_MSI_GSI 24
 
 #endif
