@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "virtio/core/device.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/metrics.h"
 #include "vmm/vm/vcpu.h"
 #include "vmm/vm/vm.h"
@@ -162,9 +163,12 @@ static void check_vm_document(json_t *doc)
 	cr_assert_eq(get_int(v0, "exits_total"), 6);
 	json_t *seen = json_object_get(v0, "seen");
 	cr_assert_str_eq(json_string_value(json_object_get(seen, "mp_state")), "halted");
-	cr_assert_str_eq(json_string_value(json_object_get(seen, "rip")), "0xffffffff81000010");
+	/* x86: "rip" and "cr3"; aarch64: "pc" and "ttbr1" */
+	cr_assert_str_eq(json_string_value(json_object_get(seen, vcpu_arch_seen_names.pc)),
+			 "0xffffffff81000010");
 	cr_assert(json_is_false(json_object_get(seen, "interrupts")));
-	cr_assert_str_eq(json_string_value(json_object_get(seen, "cr3")), "0x117306000");
+	cr_assert_str_eq(json_string_value(json_object_get(seen, vcpu_arch_seen_names.pt_root)),
+			 "0x117306000");
 	json_t *v1 = json_array_get(vcpus, 1);
 	cr_assert_eq(get_int(v1, "index"), 1);
 	cr_assert_null(json_object_get(v1, "seen"), "never sampled: no \"seen\"");

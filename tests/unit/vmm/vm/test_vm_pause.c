@@ -175,8 +175,10 @@ Test(vm_pause, shutdown_request_resumes_and_arms_the_deadline)
 	start_vcpus();
 	cr_assert_eq(vm_pause(&vm), 0);
 	uint64_t before = mono_ns();
-	/* No legacy devices in this VM: the key press fails, the deadline is armed anyway. */
-	cr_assert_eq(vm_request_shutdown(&vm, 5000), -ENODEV);
+	/* No legacy devices in this VM (x86: -ENODEV), or none on the architecture (aarch64:
+	 * -ENOTSUP): the key press fails, the deadline is armed anyway. */
+	int r = vm_request_shutdown(&vm, 5000);
+	cr_assert(r == -ENODEV || r == -ENOTSUP, "%d", r);
 	uint64_t after = mono_ns();
 	/* The deadline is 5 s after some instant between before and after (a slow, sanitized run
 	 * may spend milliseconds in between): seen from before, at most that much more. */
