@@ -62,7 +62,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}
+# fetch_deb, deb_busybox, cloud_arm64_kernel, module_closure, kiq_cache: shared with
+# guest-images/arm64-guest.sh
+# shellcheck source=tools/kvm-in-qemu/debs.sh
+. "$here/debs.sh"
+cache=$(kiq_cache)
 arch=x86_64
 cpus=2
 mem=4G
@@ -180,92 +184,20 @@ kernel_tree() {
 	kver=$(ls "$kcache/kroot/lib/modules")
 }
 
-# The newest .deb matching GLOB in DIR, downloaded first when there is none: META's versioned
-# dependency (linux-image-amd64 -> linux-image-6.1.0-NN-amd64) or, for a package that is no
-# meta package (busybox-static:arm64), META itself. Prints its path.
-fetch_deb() {
-	local dir=$1 meta=$2 glob=$3 deb pkg
-	deb=$(find "$dir" -maxdepth 1 -name "$glob" | sort | tail -1)
-	if [ -z "$deb" ]; then
-		pkg=$meta
-		case $meta in linux-image-*)
-			pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-/ { print $2; exit }')
-			[ -n "$pkg" ] || die "apt-cache knows no $meta (apt-get update?)"
-			;;
-		esac
-		echo "kvm-in-qemu: downloading $pkg" >&2
-		# as root: apt's _apt user cannot reach a cache in root's home (and would warn)
-		(cd "$dir" && apt-get -q -o APT::Sandbox::User=root download "$pkg" >&2) ||
-			die "apt-get download $pkg failed"
-		deb=$(find "$dir" -maxdepth 1 -name "$glob" | sort | tail -1)
-		[ -n "$deb" ] || die "apt-get download $pkg left no $glob in $dir"
-	fi
-	echo "$deb"
-}
-
 # L1's busybox: the host's (busybox-static) for an L1 of the host's architecture, else Debian's
 # busybox-static of L1's, unpacked into the cache. Prints its path.
 l1_busybox() {
-	local deb
 	if [ "$foreign" = 0 ]; then
 		command -v busybox
 		return
 	fi
-	if [ ! -x "$kcache/busybox/bin/busybox" ]; then
-		deb=$(fetch_deb "$kcache" "busybox-static:$debarch" 'busybox-static_*.deb')
-		rm -rf "$kcache/busybox"
-		dpkg -x "$deb" "$kcache/busybox"
-	fi
-	echo "$kcache/busybox/bin/busybox"
-}
-
-# L2's kernel on aarch64: Debian's linux-image-cloud-arm64 (the stock kernel nobody here built;
-# virtio, PL011 and PL031 drivers, its virtio-blk and virtio-net as modules), unpacked into
-# $kcache/l2. The arm64 vmlinuz of Debian 12 is already the raw Image (an EFI stub's "MZ" header,
-# the Image's "ARM\x64" magic at 0x38), which the VMM loads as it is; a gzipped one (older or
-# other distributions) is unpacked to an Image beside it. Prints the Image's path.
-l2_kernel() {
-	local deb img
-	mkdir -p "$kcache/l2"
-	deb=$(fetch_deb "$kcache/l2" linux-image-cloud-arm64:arm64 'linux-image-*.deb')
-	if [ "$(cat "$kcache/l2/root/.done" 2>/dev/null)" != "$deb" ]; then
-		rm -rf "$kcache/l2/root"
-		dpkg -x "$deb" "$kcache/l2/root"
-		img=$(find "$kcache/l2/root/boot" -name 'vmlinuz-*' | head -1)
-		[ -n "$img" ] || die "$deb has no boot/vmlinuz-*"
-		if [ "$(head -c 2 "$img" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
-			zcat "$img" >"$kcache/l2/root/boot/Image"
-		else
-			ln -s "$(basename "$img")" "$kcache/l2/root/boot/Image"
-		fi
-		echo "$deb" >"$kcache/l2/root/.done"
-	fi
-	echo "$kcache/l2/root/boot/Image"
-}
-
-# The modules init.sh loads before the root is mounted, dependencies first.
-early_modules() {
-	local dep=$1 m
-	awk -v want="$2" '
-		function add(mod,   n, i, parts) {
-			if (mod in seen) return
-			seen[mod] = 1
-			n = split(deps[mod], parts, " ")
-			for (i = n; i >= 1; i--) add(parts[i])
-			print mod
-		}
-		{ k = $1; sub(/:$/, "", k); $1 = ""; deps[k] = $0 }
-		END {
-			n = split(want, w, " ")
-			for (i = 1; i <= n; i++)
-				for (k in deps) if (k ~ ("/" w[i] ".ko$")) add(k)
-		}' "$dep"
+	deb_busybox "$kcache" "$debarch"
 }
 
 initramfs() {
 	local out sum dir m bb
 	bb=$(l1_busybox)
-	sum=$(cat "$here/init.sh" "$0" | md5sum | cut -c1-12)
+	sum=$(cat "$here/init.sh" "$0" "$here/debs.sh" | md5sum | cut -c1-12)
 	out=$kcache/initramfs-$kver-$sum.cpio.gz
 	if [ ! -e "$out" ]; then
 		dir=$(mktemp -d)
@@ -274,7 +206,7 @@ initramfs() {
 		cp "$here/init.sh" "$dir/init"
 		chmod 755 "$dir/init"
 		# (those built in, as virtio_pci may be, are simply not found)
-		early_modules "$kcache/kroot/lib/modules/$kver/modules.dep" \
+		module_closure "$kcache/kroot/lib/modules/$kver/modules.dep" \
 			"virtio_pci 9pnet_virtio 9p overlay" >"$dir/lib/modules/early.list.full"
 		: >"$dir/lib/modules/early.list"
 		while read -r m; do
@@ -289,7 +221,8 @@ initramfs() {
 }
 
 if [ "$print_l2" = 1 ]; then
-	l2_kernel
+	# L2's kernel on aarch64: Debian's linux-image-cloud-arm64, in $kcache/l2 (debs.sh)
+	cloud_arm64_kernel "$kcache/l2"
 	exit 0
 fi
 mkdir -p "$cache"

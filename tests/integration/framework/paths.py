@@ -9,6 +9,8 @@ VMM = Path(os.environ.get("VMM") or BUILD_DIR / "vmm")
 VMMCTL = Path(os.environ.get("VMMCTL") or BUILD_DIR / "tools" / "vmmctl" / "vmmctl")
 GUESTS = Path(os.environ.get("GUESTS") or BUILD_DIR / "tests" / "guests")
 QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+# The peer of arm64 guests (guest-images/arm64-guest.sh): Debian's qemu-system-arm.
+QEMU_AARCH64 = os.environ.get("QEMU_AARCH64", "qemu-system-aarch64")
 # Files shared by the tests of one build (the booted Linux snapshot): never a system path.
 CACHE = BUILD_DIR / "test-cache"
 

@@ -46,14 +46,16 @@ class Vm(Process):
 
 
 class Qemu(Process):
-    """QEMU (the peer) with ARGS, on KVM where it is usable, else TCG."""
+    """QEMU (the peer) with ARGS, on KVM where it is usable, else TCG. binary: another QEMU
+    than paths.QEMU (paths.QEMU_AARCH64 for arm64 guests; give its accel too)."""
 
-    def __init__(self, workdir, args, name="qemu", accel=None, console_in=False):
+    def __init__(self, workdir, args, name="qemu", accel=None, console_in=False, binary=None):
         from . import host
         if accel is None:
             accel = (["-enable-kvm", "-cpu", "host,-arch-capabilities"] if host.kvm_usable()
                      else ["-accel", "tcg", "-cpu", "max"])
-        argv = [paths.QEMU, *accel, "-nodefaults", "-no-user-config", "-nographic", *args]
+        argv = [binary or paths.QEMU, *accel, "-nodefaults", "-no-user-config", "-nographic",
+                *args]
         super().__init__(argv, workdir, name, stdin="pipe" if console_in else None)
 
     def type(self, line):

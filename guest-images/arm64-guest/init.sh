@@ -1,0 +1,255 @@
+#!/bin/sh
+# shellcheck shell=dash
+# /init of the arm64 test guest (guest-images/arm64-guest.sh; busybox sh on Debian's stock
+# linux-image-cloud-arm64). It loads the kernel package's virtio modules, prints what the guest
+# sees as VMMTEST lines on the console (the format: arm64-guest.sh's header; the parser:
+# tests/integration/framework/vmmtest.py), then powers the machine off (PSCI SYSTEM_OFF: the VMM
+# and QEMU exit 0).
+#
+# Kernel command line:
+#   vmmtest=checks     (the default) every check, then the end action
+#   vmmtest=shell      every check, then a shell on the console; its exit is the end action
+#   vmmtest=poweroff   no checks: begin, modules and end lines only (the shortest boot)
+#   vmmtest.end=poweroff|reboot   `poweroff -f` (default) or `reboot -f` (PSCI SYSTEM_RESET;
+#                      QEMU with -no-reboot and the VMM exit)
+#   vmmtest.dhcp=0     no DHCP (a NIC without a DHCP server: udhcpc would wait ~4 s)
+#   vmmtest.write=1    also write "VMMTEST-GUEST-WROTE" into the second sector of each disk
+#                      (synced, read back; the test then finds it in its image)
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+
+/bin/busybox mount -t proc proc /proc
+# The applet links: made here, not in the archive, because the x86 build host cannot run this
+# arm64 busybox to list them. (/bin/sh, which runs this script, is the archive's one link.)
+/bin/busybox --install -s
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /run /tmp
+# Kernel messages share the console with our lines and can cut one in two: from here on only
+# errors and worse go to the console (dmesg keeps the rest).
+echo 4 >/proc/sys/kernel/printk
+
+say() { echo "VMMTEST $*"; }
+uptime_s() {
+	read -r up _ </proc/uptime
+	echo "$up"
+}
+# A sysfs or device-tree file's first line ("-" when absent); device-tree strings end in NUL.
+value() {
+	if [ -r "$1" ]; then tr -d '\000' <"$1" | head -n 1; else echo -; fi
+}
+
+mode=checks end=poweroff dhcp=1 write=0
+read -r cmdline </proc/cmdline
+for word in $cmdline; do
+	case $word in
+	vmmtest=*) mode=${word#vmmtest=} ;;
+	vmmtest.end=*) end=${word#vmmtest.end=} ;;
+	vmmtest.dhcp=*) dhcp=${word#vmmtest.dhcp=} ;;
+	vmmtest.write=*) write=${word#vmmtest.write=} ;;
+	esac
+done
+read -r release </proc/sys/kernel/osrelease
+say "begin v=1 mode=$mode kernel=$release arch=$(uname -m) uptime=$(uptime_s)"
+
+# ---- modules: the initramfs's load-order, dependencies first (arm64-guest.sh resolved it) ----
+load_modules() {
+	loaded=0 failed=0 names=
+	while read -r path; do
+		if insmod "/lib/modules/$release/$path" 2>/dev/null; then
+			loaded=$((loaded + 1))
+		else
+			failed=$((failed + 1))
+			m=${path##*/}
+			names="$names${names:+,}${m%.ko}"
+		fi
+	done <"/lib/modules/$release/load-order"
+	say "modules loaded=$loaded failed=$failed failed_names=$names"
+}
+
+# ---- CPUs, memory, PSCI ----
+check_cpus() {
+	n=0
+	while read -r key _; do
+		[ "$key" = processor ] && n=$((n + 1))
+	done </proc/cpuinfo
+	c=/sys/devices/system/cpu
+	say "cpus count=$n online=$(value $c/online) present=$(value $c/present) possible=$(value $c/possible)"
+}
+
+check_mem() {
+	while read -r key kb _; do
+		[ "$key" = MemTotal: ] && break
+	done </proc/meminfo
+	say "mem total_kb=$kb"
+}
+
+# The PSCI version the kernel found, its conduit and the secondaries' enable-method (device
+# tree), then cpu1 taken down and up again: CPU_OFF and CPU_ON at run time, after the boot's.
+check_psci() {
+	version=$(dmesg | sed -n 's/.*psci: PSCIv\([0-9.]*\) detected.*/\1/p' | head -n 1)
+	dt=/sys/firmware/devicetree/base
+	line="psci version=${version:--} method=$(value $dt/psci/method)"
+	line="$line enable_method=$(value $dt/cpus/cpu@1/enable-method)"
+	cpu1=/sys/devices/system/cpu/cpu1/online
+	off=- on=-
+	if [ -w $cpu1 ]; then
+		echo 0 >$cpu1 && off=$(value $cpu1)
+		echo 1 >$cpu1 && on=$(value $cpu1)
+	fi
+	say "$line cpu1_off=$off cpu1_on=$on online=$(value /sys/devices/system/cpu/online)"
+}
+
+# ---- the clock ----
+check_rtc() {
+	r=/sys/class/rtc/rtc0
+	if [ -r $r/since_epoch ]; then
+		# its name is "DRIVER DEVICE": two words
+		# shellcheck disable=SC2046
+		set -- $(value $r/name)
+		say "rtc rtc0 epoch=$(value $r/since_epoch) driver=${1:--} dev=${2:--} hctosys=$(value $r/hctosys) sys=$(date +%s)"
+	else
+		say "rtc none sys=$(date +%s)"
+	fi
+}
+
+# ---- virtio devices: type, driver, and the transport device each hangs off ----
+# "mmio" for a virtio-mmio window (a platform device "ADDR.virtio_mmio" from the device tree,
+# "virtio-mmio.N" from the command line, "LNRO0005:NN" from ACPI), "pci" for a PCI function.
+transport_of() {
+	case $1 in
+	????:??:??.?) echo pci ;;
+	*virtio_mmio* | *virtio-mmio* | LNRO0005*) echo mmio ;;
+	*) echo other ;;
+	esac
+}
+
+check_virtio() {
+	count=0
+	for d in /sys/bus/virtio/devices/*; do
+		[ -e "$d/device" ] || continue
+		count=$((count + 1))
+		parent=$(readlink -f "$d/..")
+		parent=${parent##*/}
+		drv=$(readlink "$d/driver")
+		say "virtio ${d##*/} id=$(value "$d/device") driver=${drv##*/} on=$parent" \
+			"transport=$(transport_of "$parent")"
+	done
+	[ $count -gt 0 ] || say "virtio none"
+}
+
+# The virtio device (virtioN) under a block or net device's sysfs folder ("-" when none).
+virtio_of() {
+	v=$(readlink -f "$1/device")
+	case ${v##*/} in virtio*) echo "${v##*/}" ;; *) echo - ;; esac
+}
+
+# ---- disks: size, and the first sector as a test wrote it (its MD5 and first 32 bytes) ----
+check_blk() {
+	count=0
+	for b in /sys/block/vd*; do
+		[ -e "$b" ] || continue
+		count=$((count + 1))
+		dev=/dev/${b##*/}
+		read -r sectors <"$b/size"
+		md5=$(dd if="$dev" bs=512 count=1 2>/dev/null | md5sum)
+		head=$(dd if="$dev" bs=512 count=1 2>/dev/null | od -An -tx1 -N32 | tr -d ' \n')
+		say "blk ${b##*/} size=$((sectors * 512)) ro=$(value "$b/ro") virtio=$(virtio_of "$b")" \
+			"sector0_md5=${md5%% *} head=$head"
+		[ "$write" = 1 ] && blk_write "$dev"
+	done
+	[ $count -gt 0 ] || say "blk none"
+}
+
+# vmmtest.write=1: a line into sector 1, synced, then read back past the page cache.
+blk_write() {
+	echo VMMTEST-GUEST-WROTE | dd of="$1" bs=512 seek=1 count=1 conv=sync,fsync 2>/dev/null
+	status=$?
+	echo 3 >/proc/sys/vm/drop_caches
+	back=$(dd if="$1" bs=512 skip=1 count=1 2>/dev/null | head -n 1)
+	say "blkwrite ${1#/dev/} status=$status readback=${back:--}"
+}
+
+# ---- NICs: link up, MAC, driver; DHCP on each when asked (udhcpc.script writes the lease) ----
+check_net() {
+	count=0
+	for n in /sys/class/net/*; do
+		name=${n##*/}
+		[ "$name" = lo ] && continue
+		count=$((count + 1))
+		ip link set dev "$name" up
+		drv=$(readlink "$n/device/driver")
+		say "net $name mac=$(value "$n/address") mtu=$(value "$n/mtu") driver=${drv##*/}" \
+			"virtio=$(virtio_of "$n")"
+		[ "$dhcp" = 1 ] && run_dhcp "$name"
+	done
+	ip link set dev lo up
+	[ $count -gt 0 ] || say "net none"
+}
+
+run_dhcp() {
+	t0=$(uptime_s)
+	# 4 discovers a second apart; -q: quit with the lease, -n: fail without one
+	udhcpc -i "$1" -f -q -n -t 4 -T 1 -s /etc/udhcpc.script >/dev/null 2>&1
+	if [ -s "/run/dhcp.$1" ]; then
+		read -r lease <"/run/dhcp.$1"
+		say "dhcp $1 $lease t0=$t0 t1=$(uptime_s)"
+	else
+		say "dhcp $1 error=no-lease t0=$t0 t1=$(uptime_s)"
+	fi
+}
+
+# ---- virtio-console ports, the hardware RNG ----
+check_console() {
+	found=0
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(value "$d/device")" = 0x0003 ] && found=1
+	done
+	if [ $found = 0 ]; then
+		say "hvc none"
+		return
+	fi
+	# hvc0 is virtio-console's first console port (the hvc driver has eight minors whether or
+	# not a port is behind them). A line to it, which the host's end sees; bounded, so that a
+	# host end that does not read cannot hold up the checks.
+	timeout 2 sh -c "echo 'VMMTEST hvc hvc0 from=guest' >/dev/hvc0" 2>/dev/null
+	say "hvc hvc0 write=$?"
+}
+
+check_rng() {
+	current=$(value /sys/class/misc/hw_random/rng_current)
+	bytes=0
+	if [ "$current" != - ] && [ "$current" != none ]; then
+		bytes=$(timeout 5 dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)
+	fi
+	say "rng current=$current bytes=$bytes"
+}
+
+finish() {
+	sync
+	say "end action=$end uptime=$(uptime_s)"
+	case $end in
+	reboot) reboot -f ;;
+	*) poweroff -f ;;
+	esac
+	# PID 1 must not exit (the kernel would panic): wait for the power-off.
+	while :; do sleep 60; done
+}
+
+load_modules
+case $mode in
+poweroff) finish ;;
+esac
+check_cpus
+check_mem
+check_psci
+check_rtc
+check_virtio
+check_blk
+check_net
+check_console
+check_rng
+if [ "$mode" = shell ]; then
+	say "shell"
+	setsid cttyhack sh -l
+fi
+finish

@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Debian packages fetched into kvm-in-qemu's cache, never installed: the functions run.sh and
+# guest-images/arm64-guest.sh share (sourced by both, so that the arm64 guest kernel the VMM's
+# tests boot under QEMU is the very one the arm64 L1's L2 gets, from one download).
+# The sourcing script defines die MESSAGE (prints it and exits) and runs with set -euo pipefail.
+# Needs apt-get and apt-cache (first download only), dpkg, busybox (depmod).
+
+# The cache folder: $KVM_IN_QEMU_CACHE, default ~/.cache/vmm-kvm-in-qemu (aarch64's things in its
+# subfolder aarch64/).
+kiq_cache() {
+	echo "${KVM_IN_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm-kvm-in-qemu}"
+}
+
+# The newest .deb matching GLOB in DIR, downloaded first when there is none: META's versioned
+# dependency (linux-image-amd64 -> linux-image-6.1.0-NN-amd64) or, for a package that is no
+# meta package (busybox-static:arm64), META itself. Prints its path.
+fetch_deb() {
+	local dir=$1 meta=$2 glob=$3 deb pkg
+	deb=$(find "$dir" -maxdepth 1 -name "$glob" | sort | tail -1)
+	if [ -z "$deb" ]; then
+		pkg=$meta
+		case $meta in linux-image-*)
+			pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-/ { print $2; exit }')
+			[ -n "$pkg" ] || die "apt-cache knows no $meta (apt-get update?)"
+			;;
+		esac
+		echo "kvm-in-qemu: downloading $pkg" >&2
+		# as root: apt's _apt user cannot reach a cache in root's home (and would warn)
+		(cd "$dir" && apt-get -q -o APT::Sandbox::User=root download "$pkg" >&2) ||
+			die "apt-get download $pkg failed"
+		deb=$(find "$dir" -maxdepth 1 -name "$glob" | sort | tail -1)
+		[ -n "$deb" ] || die "apt-get download $pkg left no $glob in $dir"
+	fi
+	echo "$deb"
+}
+
+# Debian's busybox-static of DEBARCH (arm64), unpacked into DIR/busybox. Prints its path.
+deb_busybox() {
+	local dir=$1 debarch=$2 deb
+	if [ ! -x "$dir/busybox/bin/busybox" ]; then
+		mkdir -p "$dir"
+		deb=$(fetch_deb "$dir" "busybox-static:$debarch" 'busybox-static_*.deb') || exit
+		rm -rf "$dir/busybox"
+		dpkg -x "$deb" "$dir/busybox" || die "dpkg -x $deb failed"
+	fi
+	echo "$dir/busybox/bin/busybox"
+}
+
+# An arm64 guest kernel: Debian's linux-image-cloud-arm64 (the stock kernel nobody here built;
+# virtio, PL011 and PL031 drivers, its virtio-blk and virtio-net as modules), unpacked into
+# DIR/root with its modules.dep (busybox's depmod: the host may have no kmod). The arm64 vmlinuz
+# of Debian 12 is already the raw Image (an EFI stub's "MZ" header, the Image's "ARM\x64" magic
+# at 0x38), which the VMM loads as it is; a gzipped one (older or other distributions) is
+# unpacked to an Image beside it. Prints the Image's path. A lock in DIR: run.sh
+# --print-l2-kernel and the guest's build may ask at once. Each step that can fail says so
+# itself: bash clears set -e inside $(...), where callers run these functions.
+cloud_arm64_kernel() {
+	local dir=$1 deb img kver
+	mkdir -p "$dir"
+	(
+		flock 8
+		deb=$(fetch_deb "$dir" linux-image-cloud-arm64:arm64 'linux-image-*.deb') || exit
+		if [ "$(cat "$dir/root/.done" 2>/dev/null)" != "$deb" ]; then
+			rm -rf "$dir/root"
+			dpkg -x "$deb" "$dir/root" || die "dpkg -x $deb failed"
+			img=$(find "$dir/root/boot" -name 'vmlinuz-*' | head -1)
+			[ -n "$img" ] || die "$deb has no boot/vmlinuz-*"
+			if [ "$(head -c 2 "$img" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
+				zcat "$img" >"$dir/root/boot/Image"
+			else
+				ln -s "$(basename "$img")" "$dir/root/boot/Image"
+			fi
+			echo "$deb" >"$dir/root/.done"
+		fi
+		# Checked on its own: trees unpacked before the depmod came here have none.
+		kver=$(ls "$dir/root/lib/modules")
+		[ -e "$dir/root/lib/modules/$kver/modules.dep" ] ||
+			busybox depmod -b "$dir/root" "$kver" || die "depmod of $dir/root failed"
+	) 8>"$dir/.lock" || exit
+	echo "$dir/root/boot/Image"
+}
+
+# The modules.dep paths (kernel/...) of the modules named in WANT (file names without .ko, as
+# "virtio_pci virtio-rng") and of everything they depend on, dependencies first: the order in
+# which insmod takes them. A name that is not in DEP (built in) is simply not found.
+module_closure() {
+	local dep=$1
+	awk -v want="$2" '
+		function add(mod,   n, i, parts) {
+			if (mod in seen) return
+			seen[mod] = 1
+			n = split(deps[mod], parts, " ")
+			for (i = n; i >= 1; i--) add(parts[i])
+			print mod
+		}
+		{ k = $1; sub(/:$/, "", k); $1 = ""; deps[k] = $0 }
+		END {
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++)
+				for (k in deps) if (k ~ ("/" w[i] ".ko$")) add(k)
+		}' "$dep"
+}
