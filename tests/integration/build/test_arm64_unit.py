@@ -8,37 +8,15 @@
 # labels: arm64
 # timeout: 900
 # requires: aarch64-linux-gnu-gcc qemu-aarch64
-import os
 import re
-import subprocess
-from pathlib import Path
 
-from framework import host, paths
-
-TOOLCHAIN = paths.SOURCE_DIR / "cmake" / "toolchain-aarch64.cmake"
-SYSROOT = Path("/opt/vmm-aarch64")  # cmake/toolchain-aarch64.cmake's VMM_CROSS_SYSROOT
-JOBS = os.environ.get("ARM64_JOBS", "2")
-
-
-def run(cmd, env, cwd=None):
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    return r.returncode, r.stdout + r.stderr
+from framework import arm64_build
 
 
 def test_arm64_unit_tests_pass_under_qemu_user():
-    if not (SYSROOT / "usr/lib/aarch64-linux-gnu/pkgconfig/criterion.pc").exists():
-        host.skip("missing tool", f"the arm64 sysroot {SYSROOT} (Criterion) is not there "
-                  "(tools/setup.sh)")
-    build = paths.BUILD_DIR / "arm64"
-    env = dict(os.environ, CCACHE_DIR=os.environ.get("CCACHE_DIR", "/var/cache/vmm-ccache"),
-               CCACHE_BASEDIR=str(paths.SOURCE_DIR), CCACHE_NOHASHDIR="true")
-    rc, out = run(["cmake", "-S", str(paths.SOURCE_DIR), "-B", str(build), "-G", "Ninja",
-                   "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}"],
-                  env)
-    assert rc == 0, "configuring the aarch64 build failed:\n" + out[-6000:]
-    rc, out = run(["cmake", "--build", str(build), "-j", JOBS], env)
-    assert rc == 0, "building for aarch64 failed:\n" + out[-8000:]
-    rc, out = run(["ctest", "-L", "unit", "-j", JOBS, "--output-on-failure"], env, cwd=build)
+    build = arm64_build.build()
+    rc, out = arm64_build.run(["ctest", "-L", "unit", "-j", arm64_build.JOBS,
+                               "--output-on-failure"], cwd=build)
     ran = re.search(r"tests passed, (\d+) tests failed out of (\d+)", out)
     assert ran and int(ran.group(2)) > 0, "no arm64 unit test ran:\n" + out[-4000:]
     assert rc == 0, (f"an arm64 unit test failed under qemu-user (rerun: cd {build} && ctest "
