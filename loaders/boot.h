@@ -11,8 +11,8 @@
 #include "firmware/machine.h"
 
 enum boot_mode {
-	BOOT_MODE_LINUX64, /* bzImage, 64-bit entry, RSI = zero page */
-	BOOT_MODE_PVH32,   /* ELF with a Xen PVH note, 32-bit entry, EBX = hvm_start_info */
+	BOOT_MODE_LINUX64,     /* bzImage, 64-bit entry, RSI = zero page */
+	BOOT_MODE_PVH32,       /* ELF with a Xen PVH note, 32-bit entry, EBX = hvm_start_info */
 	BOOT_MODE_ARM64_IMAGE, /* arm64 Image, EL1 entry, x0 = the device tree */
 };
 
