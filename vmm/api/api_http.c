@@ -207,11 +207,11 @@ static const struct sandbox_list *const broker_lists[] = {&api_sandbox,
  * migration. */
 static const struct sandbox_list *const running_lists[] = {&api_sandbox, &vm_arch_state_sandbox,
 							   &vm_migrate_send_sandbox};
+#define RUNNING_LISTS (sizeof(running_lists) / sizeof(running_lists[0]))
 
 const struct sandbox_list *const *api_http_broker_lists(size_t *n, bool running)
 {
-	*n = running ? sizeof(running_lists) / sizeof(running_lists[0])
-		     : sizeof(broker_lists) / sizeof(broker_lists[0]);
+	*n = running ? RUNNING_LISTS : sizeof(broker_lists) / sizeof(broker_lists[0]);
 	return running ? running_lists : broker_lists;
 }
 
@@ -602,7 +602,7 @@ static void *api_thread(void *arg)
 	/* Confined before the first request, as Firecracker's API thread, Landlock included (the
 	 * broker opens and builds for it); a second, later entry (WAKE_CONFINE) drops what it
 	 * keeps until a --user switch. */
-	int r = sandbox_enter_early("api", running_lists, 2);
+	int r = sandbox_enter_early("api", running_lists, RUNNING_LISTS);
 	set_confine_result(h, r);
 	if (r)
 		return NULL;
@@ -640,8 +640,7 @@ static int start_thread(struct api_http *h)
 
 int api_http_confine_here(void)
 {
-	return sandbox_enter("api", running_lists,
-			     sizeof(running_lists) / sizeof(running_lists[0]));
+	return sandbox_enter("api", running_lists, RUNNING_LISTS);
 }
 
 int api_http_confine(struct api_http *h)
