@@ -51,7 +51,7 @@ PACKAGES=(
 	# (tests/integration/build/test_arm64_unit.py, docs/aarch64.md)
 	crossbuild-essential-arm64 qemu-user
 	# the arm64 L1 of the aarch64 KVM tests (tools/kvm-in-qemu/run.sh --arch aarch64,
-	# tests/integration/build/test_l1_arm64_probe.py): qemu-system-aarch64, whose 7.2 runs L1's
+	# tests/integration/linux/test_arm64_linux.py): qemu-system-aarch64, whose 7.2 runs L1's
 	# kernel at EL2 with a GICv3, so that L1's KVM runs arm64 guests
 	qemu-system-arm
 )

@@ -9,11 +9,14 @@
 # must say: 2 CPUs, cpu1 taken off and on again (PSCI CPU_OFF/CPU_ON), the RAM, the PL031 clock
 # near the host's, each device bound to its driver on the transport, the disk's size and marker
 # (and the guest's write in the image afterwards), the MAC and a DHCP lease, 32 bytes of the
-# RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI SYSTEM_OFF). First, without a
-# boot: a kernel that is no arm64 Image is refused with exit 2 and the reason.
+# RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI SYSTEM_OFF). First, in the
+# same L1 boot (one boot for every arm64 KVM check: the issue's budget), the L1's KVM itself:
+# tools/kvm-in-qemu/arm64-kvm-probe.c, cross-built here, runs a guest whose MMIO write and PSCI
+# SYSTEM_OFF must come back as KVM_EXIT_MMIO and KVM_EXIT_SYSTEM_EVENT (a failure there is L1's,
+# not the VMM's); then, without a boot, a kernel that is no arm64 Image is refused with exit 2.
 # It fails when a check fails or L1 does not boot twice in a row; skipped (77) without the cross
-# toolchain, qemu-system-aarch64 or the Debian packages. ~90 s on the 2-core host (L1 ~10 s, each
-# guest ~35 s under nested TCG).
+# toolchain, qemu-system-aarch64 or the Debian packages. ~60 s on the 2-core host (L1 ~10 s, the
+# probe ~2 s, each guest ~20-25 s under nested TCG).
 # labels: arm64 linux
 # timeout: 900
 # cost: 400
@@ -27,6 +30,7 @@ import time
 from framework import arm64_build, guest_env, host, paths, vmmtest
 
 RUN = paths.tool("kvm-in-qemu", "run.sh")
+PROBE = paths.tool("kvm-in-qemu", "arm64-kvm-probe.c")
 MEM_MB = 512
 DISK_SIZE = 64 << 20
 MAC = "52:54:00:a6:40:02"
@@ -50,6 +54,8 @@ def l1_script(vmm, guest, work):
             f"--disk disk-$t.img --net user,mac={MAC} --rng --balloon size=16 "
             f"--append {q(guest['ARM64_GUEST_CMDLINE'] + ' vmmtest.write=1')}")
     lines = [f"cd {q(str(work))}",
+             "ls -l /dev/kvm; ./arm64-kvm-probe --exits 1000 > probe.log 2>&1",
+             'echo "VMM_EXIT probe $?"',
              f"{q(str(vmm))} --kernel {q(guest['ARM64_GUEST_INITRAMFS'])} > refused.log 2>&1",
              'echo "VMM_EXIT refused $?"']
     for t in TRANSPORTS:
@@ -79,14 +85,24 @@ def test_arm64_vmm_boots_debian_on_mmio_and_pci():
     work.mkdir(parents=True)
     for t in TRANSPORTS:
         make_disk(work / f"disk-{t}.img")
+    cc = subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                         str(work / "arm64-kvm-probe"), str(PROBE)],
+                        capture_output=True, text=True)
+    assert cc.returncode == 0, "the probe does not build:\n" + cc.stderr
     (work / "l1.sh").write_text(l1_script(vmm, guest, work))
     rc, out = boot_l1(work)
     if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
         print(out[-3000:])
         rc, out = boot_l1(work)
     status = dict(re.findall(r"^VMM_EXIT (\S+) (\d+)\r?$", out, re.M))
-    assert len(status) == 1 + len(TRANSPORTS), \
-        f"L1 did not run every VMM (run.sh status {rc}):\n{out[-6000:]}"
+    assert len(status) == 2 + len(TRANSPORTS), \
+        f"L1 did not run every step (run.sh status {rc}):\n{out[-6000:]}"
+    probe = (work / "probe.log").read_text(errors="replace")
+    print(probe)
+    assert re.search(r"^c[-rwx]{9} .* /dev/kvm\r?$", out, re.M), \
+        "L1 has no /dev/kvm:\n" + out[-4000:]
+    assert status["probe"] == "0" and "arm64-kvm-probe: ok" in probe, \
+        f"L1's KVM failed the probe (exit {status['probe']}):\n{probe[-4000:]}"
     refused = (work / "refused.log").read_text(errors="replace")
     assert status["refused"] == "2" and "not an arm64 Image" in refused, \
         f"a kernel that is no Image: exit {status['refused']}\n{refused}"
