@@ -248,8 +248,8 @@ static const struct sandbox_rule vcpu_rules[] = {
     SB_ARG_EQ(SYS_ioctl, 1, KVM_SET_SIGNAL_MASK),
     SB_ALLOW(SYS_rt_sigtimedwait),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_GET_MP_STATE),
-    /* the rest of its state, which it saves as it parks for vm_pause_capturing(), and the
-     * registers of the halt watch and the dump: the architecture's (vm_arch_state_sandbox) */
+    /* its registers (the halt watch, the dump) and the state it saves as it parks for
+     * vm_pause_capturing(): the architecture's list, vm_arch_state_sandbox */
     SB_ARG_EQ(SYS_ioctl, 1, KVM_CHECK_EXTENSION),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE),
     SB_ARG_EQ(SYS_ioctl, 1, KVM_IRQ_LINE_STATUS),

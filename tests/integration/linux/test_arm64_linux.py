@@ -16,10 +16,13 @@
 # not the VMM's); then, without a boot, a kernel that is no arm64 Image is refused with exit 2.
 # It fails when a check fails or L1 does not boot twice in a row; skipped (77) without the cross
 # toolchain, qemu-system-aarch64 or the Debian packages. ~60 s on the 2-core host (L1 ~10 s, the
-# probe ~2 s, each guest ~20-25 s under nested TCG).
+# probe ~2 s, each guest ~20-25 s under nested TCG). It takes both of the host's "linux" slots:
+# L1's two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1,
+# whose lock (tools/kvm-in-qemu/run.sh) it would wait on.
 # labels: arm64 linux
 # timeout: 900
 # cost: 400
+# resource: linux:2
 # requires: root aarch64-linux-gnu-gcc qemu-system-aarch64 busybox cpio
 import os
 import re
