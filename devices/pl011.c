@@ -18,6 +18,7 @@
 #define IFLS_RESET 0x12u /* both levels at 1/2 */
 
 _Static_assert(sizeof(struct pl011_state) == 40, "pl011_state is a fixed snapshot layout");
+_Static_assert(PL011_FIFO_SIZE == SERIAL_RXQ_SIZE, "the RX FIFO is a serial_rxq");
 
 /* PeriphID0-3 (part 0x011, designer 0x41 'A', revision 1) then CellID0-3. */
 static const uint8_t pl011_id[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
@@ -64,22 +65,14 @@ void pl011_view(struct pl011 *u, struct pl011_view *v)
 				 .line = (uint8_t)(w >> 31)};
 }
 
-/* A received byte: RXIS once the FIFO holds the IFLS level, and RTIS for data waiting below it
- * (a real receiver raises it after 32 idle bit periods; there is no timer here, and Linux's
- * pl011_int() drains the FIFO on either). A full FIFO is an overrun (RSR.OE, OEIS). */
-static bool rx_push(struct pl011 *u, uint8_t byte)
+/* Bytes were received: RXIS once the FIFO holds the IFLS level, and RTIS for data waiting below
+ * it (a real receiver raises it after 32 idle bit periods; there is no timer here, and Linux's
+ * pl011_int() drains the FIFO on either). */
+static void rx_received(struct pl011 *u)
 {
-	if (u->rx_count >= rx_capacity(u)) {
-		u->rsr |= PL011_RSR_OE;
-		u->ris |= PL011_INT_OE;
-		return false;
-	}
-	u->rx_fifo[(u->rx_head + u->rx_count) % PL011_FIFO_SIZE] = byte;
-	u->rx_count++;
 	u->ris |= PL011_INT_RT;
-	if (u->rx_count >= rx_trigger(u))
+	if (serial_rxq_count(&u->rxq) >= rx_trigger(u))
 		u->ris |= PL011_INT_RX;
-	return true;
 }
 
 /* Reading DR: RXIS drops below the level, RTIS when the FIFO is empty (TRM 3.4.2). */
@@ -87,29 +80,19 @@ static uint8_t rx_pop(struct pl011 *u)
 {
 	uint8_t byte;
 
-	if (u->rx_count == 0)
+	if (serial_rxq_count(&u->rxq) == 0)
 		return 0;
-	byte = u->rx_fifo[u->rx_head];
-	u->rx_head = (u->rx_head + 1) % PL011_FIFO_SIZE;
-	u->rx_count--;
-	if (u->rx_count < rx_trigger(u))
+	byte = serial_rxq_pop(&u->rxq);
+	if (serial_rxq_count(&u->rxq) < rx_trigger(u))
 		u->ris &= (uint16_t)~PL011_INT_RX;
-	if (u->rx_count == 0)
+	if (serial_rxq_count(&u->rxq) == 0)
 		u->ris &= (uint16_t)~PL011_INT_RT;
 	return byte;
 }
 
-static void rx_clear(struct pl011 *u)
-{
-	u->rx_head = 0;
-	u->rx_count = 0;
-	u->ris &= (uint16_t) ~(PL011_INT_RX | PL011_INT_RT);
-}
-
 static void reset_state(struct pl011 *u)
 {
-	rx_clear(u);
-	u->rx_blocked = false;
+	serial_rxq_reset(&u->rxq);
 	u->ris = 0;
 	u->imsc = 0;
 	u->cr = CR_RESET;
@@ -126,21 +109,30 @@ static void reset_state(struct pl011 *u)
 
 /* DR write: the byte leaves the TX FIFO at once, so TXIS follows every write (what Linux's
  * pl011_tx_chars() from the interrupt expects: one TX interrupt per burst it wrote). In
- * loopback the receiver gets it instead of the wire (TRM, UARTCR.LBE). */
+ * loopback the receiver gets it instead of the wire (TRM, UARTCR.LBE); a full FIFO is then an
+ * overrun (RSR.OE, OEIS). */
 static void write_dr(struct pl011 *u, uint8_t byte)
 {
-	if (u->cr & PL011_CR_LBE)
-		rx_push(u, byte);
-	else if (u->sink.tx)
+	if (u->cr & PL011_CR_LBE) {
+		if (serial_rxq_push(&u->rxq, rx_capacity(u), byte)) {
+			rx_received(u);
+		} else {
+			u->rsr |= PL011_RSR_OE;
+			u->ris |= PL011_INT_OE;
+		}
+	} else if (u->sink.tx) {
 		serial_txq_push(&u->txq, byte);
+	}
 	u->ris |= PL011_INT_TX;
 }
 
 /* LCR_H: turning the FIFOs on or off empties them, as the capacity changes under the data. */
 static void write_lcr_h(struct pl011 *u, uint8_t val)
 {
-	if ((val ^ u->lcr_h) & PL011_LCR_H_FEN)
-		rx_clear(u);
+	if ((val ^ u->lcr_h) & PL011_LCR_H_FEN) {
+		serial_rxq_clear(&u->rxq);
+		u->ris &= (uint16_t) ~(PL011_INT_RX | PL011_INT_RT);
+	}
 	u->lcr_h = val;
 }
 
@@ -190,8 +182,8 @@ static uint32_t read_fr(const struct pl011 *u)
 {
 	uint32_t fr = PL011_FR_TXFE | PL011_FR_CTS | PL011_FR_DSR | PL011_FR_DCD;
 
-	fr |= u->rx_count == 0 ? PL011_FR_RXFE : 0;
-	fr |= u->rx_count >= rx_capacity(u) ? PL011_FR_RXFF : 0;
+	fr |= serial_rxq_count(&u->rxq) == 0 ? PL011_FR_RXFE : 0;
+	fr |= serial_rxq_room(&u->rxq, rx_capacity(u)) == 0 ? PL011_FR_RXFF : 0;
 	return fr;
 }
 
@@ -248,21 +240,6 @@ static uint32_t read_locked(struct pl011 *u, uint64_t reg)
 	return val;
 }
 
-/* If a receive() was refused and there is room now, claim the notification (under the lock). */
-static bool take_rx_space_event(struct pl011 *u)
-{
-	if (!u->rx_blocked || u->rx_count >= rx_capacity(u))
-		return false;
-	u->rx_blocked = false;
-	return true;
-}
-
-static void notify_rx_space(struct pl011 *u, bool event)
-{
-	if (event && u->sink.rx_space)
-		u->sink.rx_space(u->sink.opaque);
-}
-
 /* A register is a word at a 4-byte-aligned offset; 1-, 2- and 4-byte accesses there reach it
  * (Linux uses 16-bit accessors, or 32-bit ones for UPIO_MEM32; earlycon may use bytes). */
 static bool reg_access(uint64_t offset, uint32_t len)
@@ -281,9 +258,9 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 		return;
 	pthread_mutex_lock(&u->lock);
 	val = read_locked(u, offset);
-	event = take_rx_space_event(u);
+	event = serial_rxq_take_space_event(&u->rxq, rx_capacity(u));
 	pthread_mutex_unlock(&u->lock);
-	notify_rx_space(u, event);
+	serial_rxq_notify_space(event, u->sink.rx_space, u->sink.opaque);
 	memcpy(data, &val, len); /* little-endian host: the low `len` bytes */
 }
 
@@ -301,9 +278,9 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, uint32_t
 	if (offset == PL011_DR && !(u->cr & PL011_CR_LBE) && u->sink.tx)
 		serial_txq_wait_room(&u->txq, &u->lock);
 	write_locked(u, offset, val);
-	event = take_rx_space_event(u);
+	event = serial_rxq_take_space_event(&u->rxq, rx_capacity(u));
 	serial_txq_flush_unlock(&u->txq, &u->lock, u->sink.tx, u->sink.opaque);
-	notify_rx_space(u, event);
+	serial_rxq_notify_space(event, u->sink.rx_space, u->sink.opaque);
 }
 
 static const struct io_ops pl011_ops = {.read = mmio_read, .write = mmio_write};
@@ -317,10 +294,11 @@ size_t pl011_receive(struct pl011 *u, const uint8_t *buf, size_t n)
 		pthread_mutex_unlock(&u->lock);
 		return n;
 	}
-	for (i = 0; i < n && u->rx_count < rx_capacity(u); i++)
-		rx_push(u, buf[i]);
-	if (i < n)
-		u->rx_blocked = true;
+	/* Once for the batch: the fill only grows meanwhile, so it ends at the IFLS level iff some
+	 * byte brought it there. A refused byte here is no overrun: the caller keeps it. */
+	i = serial_rxq_receive(&u->rxq, rx_capacity(u), buf, n);
+	if (i > 0)
+		rx_received(u);
 	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 	return i;
@@ -376,10 +354,10 @@ void pl011_save(struct pl011 *u, struct pl011_state *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_lock(&u->lock);
-	memcpy(s->rx_fifo, u->rx_fifo, sizeof(s->rx_fifo));
-	s->rx_head = (uint8_t)u->rx_head;
-	s->rx_count = (uint8_t)u->rx_count;
-	s->rx_blocked = u->rx_blocked;
+	memcpy(s->rx_fifo, u->rxq.buf, sizeof(s->rx_fifo));
+	s->rx_head = (uint8_t)u->rxq.head;
+	s->rx_count = (uint8_t)u->rxq.count;
+	s->rx_blocked = u->rxq.blocked;
 	s->lcr_h = u->lcr_h;
 	s->ifls = u->ifls;
 	s->fbrd = u->fbrd;
@@ -417,10 +395,10 @@ int pl011_restore(struct pl011 *u, const struct pl011_state *s)
 	if (!state_ok(s))
 		return -EINVAL;
 	pthread_mutex_lock(&u->lock);
-	memcpy(u->rx_fifo, s->rx_fifo, sizeof(u->rx_fifo));
-	u->rx_head = s->rx_head;
-	u->rx_count = s->rx_count;
-	u->rx_blocked = s->rx_blocked;
+	memcpy(u->rxq.buf, s->rx_fifo, sizeof(u->rxq.buf));
+	u->rxq.head = s->rx_head;
+	u->rxq.count = s->rx_count;
+	u->rxq.blocked = s->rx_blocked;
 	u->lcr_h = s->lcr_h;
 	u->ifls = s->ifls;
 	u->fbrd = s->fbrd;

@@ -48,6 +48,7 @@
 
 #include "base/io_bus.h"
 #include "base/irq.h"
+#include "devices/serial_rxq.h"
 #include "devices/serial_txq.h"
 
 #define PL011_MMIO_SIZE 0x1000
@@ -112,10 +113,9 @@ struct pl011 {
 	struct pl011_sink sink;
 	uint64_t base;
 
-	uint8_t rx_fifo[PL011_FIFO_SIZE];
-	unsigned rx_head;  /* index of the oldest byte */
-	unsigned rx_count; /* bytes in the FIFO */
-	bool rx_blocked;   /* a receive() was refused room: call sink.rx_space when there is some */
+	/* The RX FIFO (capacity rx_capacity(): LCR_H.FEN) and whether a refused receive() is owed
+	 * a sink.rx_space call (under `lock`). */
+	struct serial_rxq rxq;
 
 	uint16_t ris, imsc, cr, ibrd;
 	uint8_t lcr_h, ifls, fbrd, ilpr, dmacr, rsr;

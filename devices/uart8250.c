@@ -15,6 +15,8 @@
 #define IER_MASK	     0x0f /* a 16550A implements IER bits 0-3; Linux probes bits 4-7 as other chips */
 #define MCR_MASK	     0x1f
 
+_Static_assert(UART8250_FIFO_SIZE == SERIAL_RXQ_SIZE, "the RX FIFO is a serial_rxq");
+
 static bool fifo_enabled(const struct uart8250 *u)
 {
 	return u->fcr & UART_FCR_ENABLE_FIFO;
@@ -34,42 +36,17 @@ static unsigned rx_trigger(const struct uart8250 *u)
 	return levels[UART_FCR_R_TRIG_BITS(u->fcr)];
 }
 
-static bool rx_push(struct uart8250 *u, uint8_t byte)
-{
-	if (u->rx_count >= rx_capacity(u))
-		return false;
-	u->rx_fifo[(u->rx_head + u->rx_count) % UART8250_FIFO_SIZE] = byte;
-	u->rx_count++;
-	return true;
-}
-
-static uint8_t rx_pop(struct uart8250 *u)
-{
-	uint8_t byte;
-
-	if (u->rx_count == 0)
-		return 0;
-	byte = u->rx_fifo[u->rx_head];
-	u->rx_head = (u->rx_head + 1) % UART8250_FIFO_SIZE;
-	u->rx_count--;
-	return byte;
-}
-
-static void rx_clear(struct uart8250 *u)
-{
-	u->rx_head = 0;
-	u->rx_count = 0;
-}
-
 /* Interrupt identification, highest priority first (PC16550D table "Interrupt Control
  * Functions"). Without a timer there is no 4-character timeout: data below the trigger level is
  * reported as a character timeout at once, which Linux handles like "data available". */
 static uint8_t iir_id(const struct uart8250 *u)
 {
+	unsigned rx = serial_rxq_count(&u->rxq);
+
 	if ((u->ier & UART_IER_RLSI) && (u->lsr & LSR_ERRORS))
 		return UART_IIR_RLSI;
-	if ((u->ier & UART_IER_RDI) && u->rx_count > 0) {
-		if (fifo_enabled(u) && u->rx_count < rx_trigger(u))
+	if ((u->ier & UART_IER_RDI) && rx > 0) {
+		if (fifo_enabled(u) && rx < rx_trigger(u))
 			return UART_IIR_RX_TIMEOUT;
 		return UART_IIR_RDI;
 	}
@@ -132,8 +109,7 @@ static void update_msr(struct uart8250 *u)
 
 static void reset_state(struct uart8250 *u)
 {
-	rx_clear(u);
-	u->rx_blocked = false;
+	serial_rxq_reset(&u->rxq);
 	u->ier = 0;
 	u->fcr = 0;
 	u->lcr = 0;
@@ -155,7 +131,7 @@ static void write_thr(struct uart8250 *u, uint8_t val)
 {
 	u->thr_ipending = false;
 	if (u->mcr & UART_MCR_LOOP) {
-		if (!rx_push(u, val))
+		if (!serial_rxq_push(&u->rxq, rx_capacity(u), val))
 			u->lsr |= UART_LSR_OE; /* the shift register overwrote itself */
 	} else if (u->sink.tx) {
 		serial_txq_push(&u->txq, val);
@@ -182,9 +158,9 @@ static void write_ier(struct uart8250 *u, uint8_t val)
 static void write_fcr(struct uart8250 *u, uint8_t val)
 {
 	if ((val ^ u->fcr) & UART_FCR_ENABLE_FIFO)
-		rx_clear(u);
+		serial_rxq_clear(&u->rxq);
 	if (val & UART_FCR_CLEAR_RCVR)
-		rx_clear(u);
+		serial_rxq_clear(&u->rxq);
 	u->fcr = val & (UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_MASK);
 }
 
@@ -236,7 +212,7 @@ static uint8_t read_iir(struct uart8250 *u)
 
 static uint8_t read_lsr(struct uart8250 *u)
 {
-	uint8_t val = u->lsr | (u->rx_count ? UART_LSR_DR : 0);
+	uint8_t val = u->lsr | (serial_rxq_count(&u->rxq) ? UART_LSR_DR : 0);
 
 	u->lsr &= ~LSR_ERRORS; /* error bits clear on read */
 	return val;
@@ -249,7 +225,7 @@ static uint8_t read_locked(struct uart8250 *u, unsigned offset)
 
 	switch (offset) {
 	case UART_RX:
-		val = dlab ? u->dll : rx_pop(u);
+		val = dlab ? u->dll : serial_rxq_pop(&u->rxq);
 		break;
 	case UART_IER:
 		val = dlab ? u->dlm : u->ier;
@@ -278,21 +254,6 @@ static uint8_t read_locked(struct uart8250 *u, unsigned offset)
 	return val;
 }
 
-/* If a receive() was refused and there is room now, claim the notification (under the lock). */
-static bool take_rx_space_event(struct uart8250 *u)
-{
-	if (!u->rx_blocked || u->rx_count >= rx_capacity(u))
-		return false;
-	u->rx_blocked = false;
-	return true;
-}
-
-static void notify_rx_space(struct uart8250 *u, bool event)
-{
-	if (event && u->sink.rx_space)
-		u->sink.rx_space(u->sink.opaque);
-}
-
 /* Lock held. A write that will queue a byte for the sink waits until the queue has room; the
  * wait releases the lock, so other port accesses and host input go on meanwhile. */
 static void tx_wait_room(struct uart8250 *u, unsigned offset)
@@ -309,9 +270,9 @@ uint8_t uart8250_read_reg(struct uart8250 *u, unsigned offset)
 
 	pthread_mutex_lock(&u->lock);
 	val = read_locked(u, offset % UART8250_NR_PORTS);
-	event = take_rx_space_event(u);
+	event = serial_rxq_take_space_event(&u->rxq, rx_capacity(u));
 	pthread_mutex_unlock(&u->lock);
-	notify_rx_space(u, event);
+	serial_rxq_notify_space(event, u->sink.rx_space, u->sink.opaque);
 	return val;
 }
 
@@ -323,9 +284,9 @@ void uart8250_write_reg(struct uart8250 *u, unsigned offset, uint8_t val)
 	pthread_mutex_lock(&u->lock);
 	tx_wait_room(u, offset);
 	write_locked(u, offset, val);
-	event = take_rx_space_event(u);
+	event = serial_rxq_take_space_event(&u->rxq, rx_capacity(u));
 	serial_txq_flush_unlock(&u->txq, &u->lock, u->sink.tx, u->sink.opaque);
-	notify_rx_space(u, event);
+	serial_rxq_notify_space(event, u->sink.rx_space, u->sink.opaque);
 }
 
 size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n)
@@ -333,12 +294,7 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t n)
 	size_t i;
 
 	pthread_mutex_lock(&u->lock);
-	for (i = 0; i < n; i++) {
-		if (!rx_push(u, buf[i]))
-			break;
-	}
-	if (i < n)
-		u->rx_blocked = true;
+	i = serial_rxq_receive(&u->rxq, rx_capacity(u), buf, n);
 	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 	return i;
@@ -349,7 +305,7 @@ size_t uart8250_rx_room(struct uart8250 *u)
 	size_t room;
 
 	pthread_mutex_lock(&u->lock);
-	room = rx_capacity(u) - u->rx_count;
+	room = serial_rxq_room(&u->rxq, rx_capacity(u));
 	pthread_mutex_unlock(&u->lock);
 	return room;
 }
@@ -358,10 +314,10 @@ void uart8250_save(struct uart8250 *u, struct uart8250_state *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_lock(&u->lock);
-	memcpy(s->rx_fifo, u->rx_fifo, sizeof(s->rx_fifo));
-	s->rx_head = (uint8_t)u->rx_head;
-	s->rx_count = (uint8_t)u->rx_count;
-	s->rx_blocked = u->rx_blocked;
+	memcpy(s->rx_fifo, u->rxq.buf, sizeof(s->rx_fifo));
+	s->rx_head = (uint8_t)u->rxq.head;
+	s->rx_count = (uint8_t)u->rxq.count;
+	s->rx_blocked = u->rxq.blocked;
 	s->thr_ipending = u->thr_ipending;
 	s->ier = u->ier;
 	s->fcr = u->fcr;
@@ -394,10 +350,10 @@ int uart8250_restore(struct uart8250 *u, const struct uart8250_state *s)
 	if (!state_ok(s))
 		return -EINVAL;
 	pthread_mutex_lock(&u->lock);
-	memcpy(u->rx_fifo, s->rx_fifo, sizeof(u->rx_fifo));
-	u->rx_head = s->rx_head;
-	u->rx_count = s->rx_count;
-	u->rx_blocked = s->rx_blocked;
+	memcpy(u->rxq.buf, s->rx_fifo, sizeof(u->rxq.buf));
+	u->rxq.head = s->rx_head;
+	u->rxq.count = s->rx_count;
+	u->rxq.blocked = s->rx_blocked;
 	u->thr_ipending = s->thr_ipending;
 	u->ier = s->ier;
 	u->fcr = s->fcr;

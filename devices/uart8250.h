@@ -27,6 +27,7 @@
 
 #include "base/io_bus.h"
 #include "base/irq.h"
+#include "devices/serial_rxq.h"
 #include "devices/serial_txq.h"
 
 #define UART8250_NR_PORTS  8
@@ -51,10 +52,9 @@ struct uart8250 {
 	struct uart8250_sink sink;
 	uint16_t base;
 
-	uint8_t rx_fifo[UART8250_FIFO_SIZE];
-	unsigned rx_head;  /* index of the oldest byte */
-	unsigned rx_count; /* bytes in the FIFO */
-	bool rx_blocked;   /* a receive() was refused room: call sink.rx_space when there is some */
+	/* The RX FIFO (capacity rx_capacity(): FCR's enable bit) and whether a refused receive()
+	 * is owed a sink.rx_space call (under `lock`). */
+	struct serial_rxq rxq;
 
 	uint8_t ier, fcr, lcr, mcr, lsr, msr, scr, dll, dlm;
 	bool

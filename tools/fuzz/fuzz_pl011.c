@@ -46,8 +46,8 @@ static time_t now(void *opaque)
 static void check(struct pl011 *u, struct pl031 *r)
 {
 	unsigned cap = u->lcr_h & PL011_LCR_H_FEN ? PL011_FIFO_SIZE : 1;
-	FZ_ASSERT(u->rx_count <= cap && u->rx_head < PL011_FIFO_SIZE, "FIFO %u @ %u", u->rx_count,
-		  u->rx_head);
+	FZ_ASSERT(u->rxq.count <= cap && u->rxq.head < PL011_FIFO_SIZE, "FIFO %u @ %u",
+		  u->rxq.count, u->rxq.head);
 	FZ_ASSERT(levels[0] == -1 || levels[0] == u->irq_level, "UART line %d, it thinks %d",
 		  levels[0], u->irq_level);
 	FZ_ASSERT(levels[1] == -1 || levels[1] == r->irq_level, "RTC line %d, it thinks %d",

@@ -41,8 +41,8 @@ static void rx_space(void *opaque)
 
 static void check(struct uart8250 *u)
 {
-	FZ_ASSERT(u->rx_count <= UART8250_FIFO_SIZE && u->rx_head < UART8250_FIFO_SIZE,
-		  "FIFO %u @ %u", u->rx_count, u->rx_head);
+	FZ_ASSERT(u->rxq.count <= UART8250_FIFO_SIZE && u->rxq.head < UART8250_FIFO_SIZE,
+		  "FIFO %u @ %u", u->rxq.count, u->rxq.head);
 	FZ_ASSERT(level == -1 || level == u->irq_level, "line %d, UART thinks %d", level,
 		  u->irq_level);
 }
