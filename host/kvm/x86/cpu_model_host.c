@@ -46,9 +46,13 @@ int cpu_host_check_template(const char *kvm_path, const struct cpu_template *t, 
 			    size_t errlen)
 {
 	struct cpu_model *host = malloc(sizeof(*host));
-	int r = host ? cpu_model_of_host(kvm_path, host, err, errlen) : -ENOMEM;
+	char why[256] = "";
+	int r = host ? cpu_model_of_host(kvm_path, host, why, sizeof(why)) : -ENOMEM;
 	if (!r)
 		r = cpu_template_check(t, &host->cpuid, err, errlen);
+	else /* the template is what the request asked for: the message names it */
+		snprintf(err, errlen, "CPU template %s cannot be checked against this host: %s",
+			 t->name, why[0] ? why : strerror(-r));
 	free(host);
 	return r;
 }
