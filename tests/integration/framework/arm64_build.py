@@ -3,6 +3,7 @@ configured and built through ccache (a warm run compiles nothing), one build at 
 lock beside it: integration/arm64_unit and the arm64 L1 tests may run together)."""
 import fcntl
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -25,9 +26,10 @@ def run(cmd, cwd=None):
     return r.returncode, r.stdout + r.stderr
 
 
-def build(*targets):
-    """Configures and builds TARGETS (all without) in DIR; skips (77) without the arm64 sysroot,
-    fails the test on a configure or build error. Returns DIR."""
+def build(*targets, unit_tests=False):
+    """Configures and builds TARGETS in DIR (with unit_tests, every unit test's binary too; with
+    neither, everything); skips (77) without the arm64 sysroot, fails the test on a configure or
+    build error. Returns DIR."""
     if not (SYSROOT / "usr/lib/aarch64-linux-gnu/pkgconfig/criterion.pc").exists():
         host.skip("missing tool", f"the arm64 sysroot {SYSROOT} (Criterion) is not there "
                   "(tools/setup.sh)")
@@ -37,6 +39,9 @@ def build(*targets):
         rc, out = run(["cmake", "-S", str(paths.SOURCE_DIR), "-B", str(DIR), "-G", "Ninja",
                        "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}"])
         assert rc == 0, "configuring the aarch64 build failed:\n" + out[-6000:]
+        if unit_tests:  # their names are their targets' (tests/CMakeLists.txt: unit/<target>)
+            rc, out = run(["ctest", "-N", "-L", "unit"], cwd=DIR)
+            targets += tuple(re.findall(r"Test +#\d+: unit/(\S+)", out))
         rc, out = run(["cmake", "--build", str(DIR), "-j", JOBS]
                       + (["--target", *targets] if targets else []))
         assert rc == 0, "building for aarch64 failed:\n" + out[-8000:]
