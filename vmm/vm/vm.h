@@ -208,6 +208,10 @@ void vm_devices_uart_counters(struct vm *vm, struct vm_uart_counters *c);
  * i8042_press_ctrl_alt_del()): 0, -ENODEV before the devices exist, -EAGAIN or -ENOSPC from the
  * keyboard, -ENOTSUP where the architecture has no keyboard controller. Any thread. */
 int vm_devices_ctrl_alt_del(struct vm *vm);
+
+/* An irq_line's set (base/irq.h) for a device of `opaque`, a struct vm: KVM_IRQ_LINE on the
+ * VM's line `gsi`; a failure is logged at debug level (a line KVM refuses changes nothing). */
+void vm_irq_line_set(void *opaque, unsigned gsi, int level);
 /* A press of the ACPI power button (the Generic Event Device, devices/acpi_ged.h): 0, -ENODEV
  * without it (--acpi off, or before the devices). */
 int vm_devices_power_button(struct vm *vm);

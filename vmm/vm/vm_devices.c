@@ -41,7 +41,7 @@ struct vm_devices {
 
 enum { DEV_COM1 = 1, DEV_BOOT_TIMER = 2, DEV_ACPI_GED = 4, DEV_VMGENID = 8, DEV_PL011 = 16 };
 
-static void kvm_irq_set(void *opaque, unsigned gsi, int level)
+void vm_irq_line_set(void *opaque, unsigned gsi, int level)
 {
 	struct vm *vm = opaque;
 	int err = kvm_irq_line(&vm->kvm, gsi, level);
@@ -114,7 +114,7 @@ static int open_console(struct vm *vm, struct vm_devices *d)
 static int attach_console_uart(struct vm *vm, struct vm_devices *d)
 {
 	struct vm_arch_uart uart = vm_arch_console_uart();
-	struct irq_line irq = {kvm_irq_set, vm, uart.irq};
+	struct irq_line irq = {vm_irq_line_set, vm, uart.irq};
 	if (uart.kind == VM_UART_PL011_MMIO) {
 		struct pl011_sink sink = {com1_tx, com1_rx_space, d};
 		int err = pl011_attach(&d->pl011, &vm->mmio, uart.base, irq, &sink);
@@ -140,7 +140,7 @@ static int attach_all(struct vm *vm, struct vm_devices *d)
 		return err;
 	if (!vm->cfg->acpi_off) {
 		/* the Generic Event Device: the power button (vm_send_power_button()) */
-		struct irq_line ged_irq = {kvm_irq_set, vm, IRQ_ACPI_GED};
+		struct irq_line ged_irq = {vm_irq_line_set, vm, IRQ_ACPI_GED};
 		if ((err = acpi_ged_attach(&d->acpi_ged, &vm->mmio, ACPI_GED_MMIO_BASE, ged_irq)))
 			return err;
 		d->attached |= DEV_ACPI_GED;

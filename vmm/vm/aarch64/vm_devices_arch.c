@@ -19,14 +19,6 @@ struct vm_arch_devices {
 	bool rtc_attached;
 };
 
-static void kvm_irq_set(void *opaque, unsigned gsi, int level)
-{
-	struct vm *vm = opaque;
-	int err = kvm_irq_line(&vm->kvm, gsi, level);
-	if (err)
-		log_debug("KVM_IRQ_LINE %u: %s", gsi, strerror(-err));
-}
-
 static time_t host_time(void *opaque)
 {
 	(void)opaque;
@@ -39,7 +31,7 @@ int vm_arch_devices_attach(struct vm *vm)
 	if (!d)
 		return -ENOMEM;
 	vm->arch_devices = d;
-	struct irq_line irq = {kvm_irq_set, vm, IRQ_PL031};
+	struct irq_line irq = {vm_irq_line_set, vm, IRQ_PL031};
 	int err = pl031_attach(&d->rtc, &vm->mmio, PL031_MMIO_BASE, irq, host_time, NULL);
 	if (err)
 		return err;

@@ -43,14 +43,6 @@ enum {
 	DEV_ACPI_PM1 = 64,
 };
 
-static void kvm_irq_set(void *opaque, unsigned gsi, int level)
-{
-	struct vm *vm = opaque;
-	int err = kvm_irq_line(&vm->kvm, gsi, level);
-	if (err)
-		log_debug("KVM_IRQ_LINE %u: %s", gsi, strerror(-err));
-}
-
 /* The hardware-reduced sleep registers of a direct or UEFI boot: the guest's ACPI power-off. */
 static int attach_acpi_pm(struct vm *vm, struct vm_arch_devices *d)
 {
@@ -83,7 +75,7 @@ static int attach_all(struct vm *vm, struct vm_arch_devices *d)
 		return err;
 	d->attached |= DEV_I8042;
 	machine_set_i8042(&vm->machine);
-	i8042_set_irq(&d->i8042, (struct irq_line){kvm_irq_set, vm, IRQ_KBD});
+	i8042_set_irq(&d->i8042, (struct irq_line){vm_irq_line_set, vm, IRQ_KBD});
 	if ((err = rtc_cmos_attach(&d->rtc, &vm->pio)))
 		return err;
 	d->attached |= DEV_RTC;
