@@ -18,6 +18,10 @@
 int boot_arch_check_kernel(const struct guest_mem *mem, const uint8_t *img, size_t len,
 			   const char *path, uint64_t *cmdline_max);
 
+/* The end of the RAM range holding KERNEL_LOAD_ADDR (x86's low RAM; aarch64's whole RAM: the
+ * virtio-mem and pmem ranges come after it), 0 when that address is not RAM. */
+uint64_t boot_ram_end(const struct guest_mem *mem);
+
 /* Reads exactly `len` bytes of `fd` (`path` for messages); a file that shrank since fstat() is
  * an I/O error. Returns 0 or -errno (logged). */
 int boot_read_all(int fd, const char *path, void *dst, uint64_t len);

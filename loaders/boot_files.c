@@ -195,3 +195,14 @@ int boot_load_dtb(struct guest_mem *mem, struct machine *m, uint64_t head, uint6
 	free(blob);
 	return err;
 }
+
+uint64_t boot_ram_end(const struct guest_mem *mem)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+
+		if (r->gpa <= KERNEL_LOAD_ADDR && KERNEL_LOAD_ADDR - r->gpa < r->size)
+			return r->gpa + r->size;
+	}
+	return 0;
+}

@@ -15,18 +15,6 @@
 
 #define DTB_REGION MIB(2)
 
-/* The end of the RAM range the kernel loads into (the guest's RAM; virtio-mem and pmem ranges
- * come after it), 0 when KERNEL_LOAD_ADDR is not RAM. */
-static uint64_t ram_end(const struct guest_mem *mem)
-{
-	for (int i = 0; i < mem->nregions; i++) {
-		const struct guest_region *r = &mem->regions[i];
-		if (r->gpa <= KERNEL_LOAD_ADDR && KERNEL_LOAD_ADDR - r->gpa < r->size)
-			return r->gpa + r->size;
-	}
-	return 0;
-}
-
 const char boot_kernel_usage[] =
     "  -k, --kernel PATH     kernel to boot (aarch64): a Linux arm64 Image (uncompressed;\n"
     "                        Debian's /boot/vmlinuz-*-arm64 is one)\n"
@@ -39,7 +27,7 @@ int boot_arch_check_kernel(const struct guest_mem *mem, const uint8_t *img, size
 	*cmdline_max = BOOT_CMDLINE_MAX - 1;
 	int err = arm64_image_parse(img, len, path, &im);
 	if (!err && mem &&
-	    KERNEL_LOAD_ADDR + im.text_offset + im.image_size + DTB_REGION > ram_end(mem)) {
+	    KERNEL_LOAD_ADDR + im.text_offset + im.image_size + DTB_REGION > boot_ram_end(mem)) {
 		log_error("kernel %s: %llu bytes do not fit in guest RAM with the device tree",
 			  path, (unsigned long long)im.image_size);
 		err = -EFBIG;
@@ -78,7 +66,7 @@ int boot_load(struct guest_mem *mem, const struct boot_config *cfg, struct boot_
 			return err;
 		f = &own;
 	}
-	uint64_t end = ram_end(mem);
+	uint64_t end = boot_ram_end(mem);
 	uint64_t entry = 0, kernel_end = 0, initrd = 0, initrd_size = 0, dtb = 0, dtb_size = 0;
 	err = load_image(mem, f, cfg->kernel_path, &entry, &kernel_end);
 	if (!err)

@@ -43,18 +43,6 @@ int boot_arch_check_kernel(const struct guest_mem *mem, const uint8_t *img, size
 	return -ENOEXEC;
 }
 
-/* End of the RAM region holding the kernel's load address (low RAM). */
-static uint64_t low_ram_end(const struct guest_mem *mem)
-{
-	for (int i = 0; i < mem->nregions; i++) {
-		const struct guest_region *r = &mem->regions[i];
-
-		if (r->gpa <= KERNEL_LOAD_ADDR && KERNEL_LOAD_ADDR - r->gpa < r->size)
-			return r->gpa + r->size;
-	}
-	return 0;
-}
-
 /* Checks the command line against our buffer and the kernel's limit (`max_len` bytes without
  * the NUL), then writes it at BOOT_CMDLINE_ADDR. */
 static int write_cmdline(struct guest_mem *mem, const char *cmdline, uint64_t max_len,
@@ -98,7 +86,7 @@ static int boot_bzimage(struct guest_mem *mem, const struct boot_config *cfg,
 	size_t len = f->kernel_len;
 	struct bzimage bz;
 	struct boot_params_info info = {.cmdline_addr = BOOT_CMDLINE_ADDR};
-	uint64_t limit = low_ram_end(mem);
+	uint64_t limit = boot_ram_end(mem);
 	int err = bzimage_parse(img, len, cfg->kernel_path, &bz);
 
 	if (!err)
@@ -137,13 +125,13 @@ static int boot_pvh(struct guest_mem *mem, const struct boot_config *cfg,
 	if (!err)
 		err = write_cmdline(mem, cfg->cmdline, BOOT_CMDLINE_MAX, cfg->kernel_path);
 	if (!err)
-		err = boot_load_initrd(mem, f, k.load_end, low_ram_end(mem), &info.initrd_addr,
+		err = boot_load_initrd(mem, f, k.load_end, boot_ram_end(mem), &info.initrd_addr,
 				       &info.initrd_size);
 	if (!err)
 		err = machine_set_initrd(cfg->machine, info.initrd_addr, info.initrd_size);
 	if (!err && cfg->dtb)
 		err = boot_load_dtb(mem, cfg->machine, 0, k.load_end,
-				    info.initrd_size ? info.initrd_addr : low_ram_end(mem),
+				    info.initrd_size ? info.initrd_addr : boot_ram_end(mem),
 				    &info.dtb_addr, &info.dtb_size);
 	if (!err)
 		err = pvh_write(mem, cfg->machine, &info);
