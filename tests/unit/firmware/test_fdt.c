@@ -14,6 +14,7 @@
 #include "firmware/machine.h"
 #include "firmware/x86/pvh.h"
 #include "loaders/boot.h"
+#include "tests/unit/firmware/fdt_check.h"
 #include "tests/unit/fixtures/boot_fixtures.h"
 
 #ifndef HAVE_LIBFDT
@@ -59,50 +60,6 @@ static void build(struct machine *m, uint64_t ram, int ncpus, int nvirtio, bool 
 	    machine_set_boot_timer(m, BOOT_TIMER_MMIO_BASE, BOOT_TIMER_MMIO_SIZE, PORT_BOOT_TIMER),
 	    0);
 	machine_set_cmdline(m, "console=ttyS0");
-}
-
-static void *tree(const struct machine *m)
-{
-	void *blob;
-	size_t size;
-	cr_assert_eq(machine_fdt_alloc(m, &blob, &size), 0);
-	cr_assert_eq(fdt_check_header(blob), 0);
-	cr_assert_eq(fdt_totalsize(blob), size);
-	return blob;
-}
-
-static int node(const void *fdt, const char *path)
-{
-	int off = fdt_path_offset(fdt, path);
-	cr_assert_geq(off, 0, "%s: %s", path, fdt_strerror(off));
-	return off;
-}
-
-static const void *prop(const void *fdt, const char *path, const char *name, int want_len)
-{
-	int len;
-	const void *p = fdt_getprop(fdt, node(fdt, path), name, &len);
-	cr_assert_not_null(p, "%s %s missing", path, name);
-	if (want_len >= 0)
-		cr_assert_eq(len, want_len, "%s %s: %d bytes, want %d", path, name, len, want_len);
-	return p;
-}
-
-static uint32_t cell(const void *p, int i)
-{
-	return fdt32_to_cpu(((const fdt32_t *)p)[i]);
-}
-
-static uint32_t prop_u32(const void *fdt, const char *path, const char *name)
-{
-	return cell(prop(fdt, path, name, 4), 0);
-}
-
-static void assert_reg(const void *fdt, const char *path, uint64_t base, uint64_t size)
-{
-	const void *r = prop(fdt, path, "reg", 16);
-	cr_assert_eq(((uint64_t)cell(r, 0) << 32) | cell(r, 1), base, "%s base", path);
-	cr_assert_eq(((uint64_t)cell(r, 2) << 32) | cell(r, 3), size, "%s size", path);
 }
 
 static void check_root(const void *fdt)

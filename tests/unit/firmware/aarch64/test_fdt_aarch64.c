@@ -12,6 +12,7 @@
 #include "devices/pci/pci.h"
 #include "firmware/fdt.h"
 #include "firmware/machine.h"
+#include "tests/unit/firmware/fdt_check.h"
 
 #define RAM	    MIB(512)
 #define INITRD	    (RAM_START + MIB(64))
@@ -53,55 +54,6 @@ static void build(struct machine *m, int ncpus, bool pci)
 	cr_assert_eq(machine_set_initrd(m, INITRD, INITRD_SIZE), 0);
 	machine_set_cmdline(m, CMDLINE);
 	cr_assert_eq(m->err, 0);
-}
-
-static void *tree(const struct machine *m)
-{
-	void *blob;
-	size_t size;
-	cr_assert_eq(machine_fdt_alloc(m, &blob, &size), 0);
-	cr_assert_eq(fdt_check_header(blob), 0);
-	cr_assert_eq(fdt_totalsize(blob), size);
-	return blob;
-}
-
-static int node(const void *fdt, const char *path)
-{
-	int off = fdt_path_offset(fdt, path);
-	cr_assert_geq(off, 0, "%s: %s", path, fdt_strerror(off));
-	return off;
-}
-
-static const void *prop(const void *fdt, const char *path, const char *name, int want_len)
-{
-	int len;
-	const void *p = fdt_getprop(fdt, node(fdt, path), name, &len);
-	cr_assert_not_null(p, "%s %s missing", path, name);
-	if (want_len >= 0)
-		cr_assert_eq(len, want_len, "%s %s: %d bytes, want %d", path, name, len, want_len);
-	return p;
-}
-
-static uint32_t cell(const void *p, int i)
-{
-	return fdt32_to_cpu(((const fdt32_t *)p)[i]);
-}
-
-static uint64_t cell64(const void *p, int i)
-{
-	return (uint64_t)cell(p, i) << 32 | cell(p, i + 1);
-}
-
-static uint32_t prop_u32(const void *fdt, const char *path, const char *name)
-{
-	return cell(prop(fdt, path, name, 4), 0);
-}
-
-static void assert_reg(const void *fdt, const char *path, uint64_t base, uint64_t size)
-{
-	const void *r = prop(fdt, path, "reg", 16);
-	cr_assert_eq(cell64(r, 0), base, "%s base", path);
-	cr_assert_eq(cell64(r, 2), size, "%s size", path);
 }
 
 /* The string list `name` of `path` holds `want` (one of its strings). */
