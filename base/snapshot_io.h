@@ -38,6 +38,7 @@ enum snap_tag {
 	SNAP_DEV_ACPI = 52, /* the GED's pending events, the VM generation ID */
 	SNAP_DEV_FLASH =
 	    53, /* the firmware's variable store: struct pflash_state, then its array */
+	SNAP_DEV_PL011 = 54, /* the console UART where it is a PL011 (aarch64) */
 	/* virtio (instance = the device's position in vm_for_each_virtio_dev() order) */
 	SNAP_VIRTIO_DEV = 64,	    /* struct virtio_dev_state (virtio/core/queue_state.h) */
 	SNAP_VIRTIO_DEV_PRIV = 65,  /* the device model's own state (config space, buckets...) */

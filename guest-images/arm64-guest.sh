@@ -40,8 +40,9 @@
 #   hvc hvc0 write=STATUS  | hvc none    (a line written to virtio-console's first port)
 #   rng current=NAME bytes=N             (/dev/hwrng; current=none without an RNG)
 #   shell                                (vmmtest=shell: a shell follows)
+#   pause uptime=S | resumed line=TEXT uptime=S  (vmmtest.pause=1: waiting for the host's line)
 #   end action=poweroff|reboot uptime=SECONDS
-# init.sh's header lists the command-line words (vmmtest=, vmmtest.end=, .dhcp=, .write=).
+# init.sh's header lists the command-line words (vmmtest=, vmmtest.end=, .dhcp=, .write=, .pause=).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

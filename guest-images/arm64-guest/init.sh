@@ -15,6 +15,9 @@
 #   vmmtest.dhcp=0     no DHCP (a NIC without a DHCP server: udhcpc would wait ~4 s)
 #   vmmtest.write=1    also write "VMMTEST-GUEST-WROTE" into the second sector of each disk
 #                      (synced, read back; the test then finds it in its image)
+#   vmmtest.pause=1    after the modules, say "VMMTEST pause" and wait (up to 600 s) for a line
+#                      on the console before the checks: a test snapshots the VM meanwhile and
+#                      sends the line to the restored one ("VMMTEST resumed line=...")
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 /bin/busybox mount -t proc proc /proc
@@ -38,7 +41,7 @@ value() {
 	if [ -r "$1" ]; then tr -d '\000' <"$1" | head -n 1; else echo -; fi
 }
 
-mode=checks end=poweroff dhcp=1 write=0
+mode=checks end=poweroff dhcp=1 write=0 pause=0
 read -r cmdline </proc/cmdline
 for word in $cmdline; do
 	case $word in
@@ -46,6 +49,7 @@ for word in $cmdline; do
 	vmmtest.end=*) end=${word#vmmtest.end=} ;;
 	vmmtest.dhcp=*) dhcp=${word#vmmtest.dhcp=} ;;
 	vmmtest.write=*) write=${word#vmmtest.write=} ;;
+	vmmtest.pause=*) pause=${word#vmmtest.pause=} ;;
 	esac
 done
 read -r release </proc/sys/kernel/osrelease
@@ -235,7 +239,17 @@ finish() {
 	while :; do sleep 60; done
 }
 
+# vmmtest.pause=1: wait for the host's line on the console (the console's line discipline hands
+# it over at its newline).
+wait_for_host() {
+	say "pause uptime=$(uptime_s)"
+	line=-
+	read -r -t 600 line
+	say "resumed line=${line:--} uptime=$(uptime_s)"
+}
+
 load_modules
+[ "$pause" = 1 ] && wait_for_host
 case $mode in
 poweroff) finish ;;
 esac

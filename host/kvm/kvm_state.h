@@ -41,19 +41,25 @@ int kvm_vcpu_save(int dev_fd, int vcpu_fd, unsigned index, snap_put_fn put, void
 int kvm_vcpu_restore(int dev_fd, int vcpu_fd, unsigned index, snap_get_fn get, void *r, char *err,
 		     size_t errlen);
 
-/* Puts SNAP_VM_IRQCHIP (instances 0, 1, 2), SNAP_VM_PIT and SNAP_VM_CLOCK of a VM with an
- * in-kernel irqchip and PIT. Call with every vCPU parked. Returns 0 or -errno (`err` says). */
-int kvm_vm_save(int vm_fd, snap_put_fn put, void *w, char *err, size_t errlen);
+/* Puts the VM's own sections: x86: SNAP_VM_IRQCHIP (instances 0, 1, 2), SNAP_VM_PIT and
+ * SNAP_VM_CLOCK of a VM with an in-kernel irqchip and PIT; aarch64: the GICv3's distributor,
+ * each vCPU's redistributor and CPU interface (hence the vCPUs' fds, `ncpus` of them, in index
+ * order) and the ITS, whose tables KVM first writes into guest RAM (so before RAM is saved).
+ * Call with every vCPU parked. Returns 0 or -errno (`err` says). */
+int kvm_vm_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,
+		void *w, char *err, size_t errlen);
 
-/* Restores them into a new VM (kvm_create_chips() made its irqchip and PIT) before its vCPUs run:
- * irqchips, then the PIT, then kvmclock. Without clock_realtime kvmclock is set to the saved
- * clock (flags 0), so the guest sees no jump in time; with it, KVM_SET_CLOCK gets
- * KVM_CLOCK_REALTIME and the saved wall-clock stamp, so kvmclock moves on by the wall time since
- * the snapshot (Firecracker's clock_realtime). Returns 0, -EINVAL for a missing or bad section or
- * a snapshot without a realtime stamp (clock_realtime), -EOPNOTSUPP when this host's KVM lacks
- * KVM_CLOCK_REALTIME (clock_realtime), or -errno of the ioctl; `err` says which. */
-int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, bool clock_realtime, char *err,
-		   size_t errlen);
+/* Restores them into a new VM (kvm_create_chips() made its irqchip and PIT; aarch64: the GIC and
+ * ITS exist, guest RAM holds the snapshot's) before its vCPUs run: x86: irqchips, then the PIT,
+ * then kvmclock; aarch64: the distributor, the redistributors and CPU interfaces, then the ITS
+ * (its registers, its tables from guest RAM, its GITS_CTLR last). Without clock_realtime kvmclock
+ * is set to the saved clock (flags 0), so the guest sees no jump in time; with it, KVM_SET_CLOCK
+ * gets KVM_CLOCK_REALTIME and the saved wall-clock stamp, so kvmclock moves on by the wall time
+ * since the snapshot (Firecracker's clock_realtime). Returns 0, -EINVAL for a missing or bad
+ * section or a snapshot without a realtime stamp (clock_realtime), -EOPNOTSUPP when this host's KVM
+ * lacks KVM_CLOCK_REALTIME (clock_realtime), or -errno of the ioctl; `err` says which. */
+int kvm_vm_restore(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,
+		   void *r, bool clock_realtime, char *err, size_t errlen);
 
 /* ---- dirty pages of guest RAM (diff snapshots) ----
  *

@@ -18,6 +18,10 @@
 
 struct vm;
 
+/* The first 8 bytes of an aarch64 model (vmm/snapshot/aarch64/cpu_check.c): so that each
+ * architecture can tell the other's snapshot from a damaged one and say so. */
+#define CPU_MODEL_AARCH64_MAGIC "AA64MODL"
+
 /* Adds SNAP_CPU_MODEL to `w`: vm->guest_cpuid (else the vCPU 0 SNAP_VCPU_CPUID section already
  * in `w`) and the MSR indexes of vCPU 0's SNAP_VCPU_MSRS. A VM with neither gets no model (a
  * debug line). Returns 0 or -errno with the reason in err. */

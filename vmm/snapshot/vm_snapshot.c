@@ -81,8 +81,17 @@ static json_t *info_json(const struct vm *vm)
  * round). A migration is refused while a device holds state it does not carry (plugged
  * virtio-mem blocks: device_save_uncarried(), checked here, where the VM is stopped, so a plug
  * made meanwhile is seen too). */
+/* The vCPUs' fds in index order (aarch64's GIC keeps per-vCPU state: kvm_vm_save()). */
+static unsigned vcpu_fds(const struct vm *vm, int fds[VM_MAX_CPUS])
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		fds[i] = vm->vcpus[i].fd;
+	return vm->ncpus;
+}
+
 static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *err, size_t errlen)
 {
+	int fds[VM_MAX_CPUS];
 	int r = migration ? device_save_uncarried(vm, "a migration", err, errlen) : 0;
 	if (r)
 		return r;
@@ -99,7 +108,7 @@ static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *e
 		snprintf(err, errlen, "cannot save MMDS: %s", strerror(-r));
 		return r;
 	}
-	r = kvm_vm_save(vm->kvm.vm_fd, snap_put, w, err, errlen);
+	r = kvm_vm_save(&vm->kvm, fds, vcpu_fds(vm, fds), snap_put, w, err, errlen);
 	for (unsigned i = 0; !r && i < vm->ncpus; i++) {
 		r = vm_pause_take_vcpu_state(vm, i, w); /* saved by its thread at the pause */
 		if (r < 0)
@@ -799,7 +808,9 @@ static int restore_plugged_memory(struct vm *vm, void *opaque, char *err, size_t
 
 int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t errlen)
 {
-	int r = kvm_vm_restore(vm->kvm.vm_fd, snap_get, &l->reader, l->clock_realtime, err, errlen);
+	int fds[VM_MAX_CPUS];
+	int r = kvm_vm_restore(&vm->kvm, fds, vcpu_fds(vm, fds), snap_get, &l->reader,
+			       l->clock_realtime, err, errlen);
 	for (unsigned i = 0; !r && i < vm->ncpus; i++)
 		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
 				     errlen);

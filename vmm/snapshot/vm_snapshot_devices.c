@@ -9,6 +9,7 @@
 #include "devices/acpi_ged.h"
 #include "devices/boot_timer.h"
 #include "devices/pflash.h"
+#include "devices/pl011.h"
 #include "devices/uart8250.h"
 #include "devices/vmgenid.h"
 #include "virtio/core/dev_snapshot.h"
@@ -97,17 +98,59 @@ static int save_acpi(struct vm *vm, snap_put_fn put, void *w, char *err, size_t 
 	return r;
 }
 
-static int save_legacy(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
+/* The console UART: COM1 (a 16550) or a PL011. */
+static int save_console(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
 {
 	struct uart8250_state u;
-	struct vm_misc_state m = {0};
-	int r = 0;
+	struct pl011_state p;
 
 	if (vm_devices_com1(vm)) {
 		uart8250_save(vm_devices_com1(vm), &u);
-		r = snap_dev_put_section(put, w, SNAP_DEV_UART, 0, &u, sizeof(u), "COM1", err,
-					 errlen);
+		return snap_dev_put_section(put, w, SNAP_DEV_UART, 0, &u, sizeof(u), "COM1", err,
+					    errlen);
 	}
+	if (vm_devices_pl011(vm)) {
+		pl011_save(vm_devices_pl011(vm), &p);
+		return snap_dev_put_section(put, w, SNAP_DEV_PL011, 0, &p, sizeof(p), "PL011", err,
+					    errlen);
+	}
+	return 0;
+}
+
+static int restore_console(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
+{
+	struct uart8250_state u;
+	struct pl011_state s;
+	const void *p;
+
+	if (vm_devices_com1(vm)) {
+		if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_UART, 0, sizeof(u), "COM1", err,
+					     errlen)))
+			return -EINVAL;
+		memcpy(&u, p, sizeof(u));
+		if (uart8250_restore(vm_devices_com1(vm), &u)) {
+			snprintf(err, errlen, "COM1: invalid saved state");
+			return -EINVAL;
+		}
+	}
+	if (vm_devices_pl011(vm)) {
+		if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_PL011, 0, sizeof(s), "PL011", err,
+					     errlen)))
+			return -EINVAL;
+		memcpy(&s, p, sizeof(s));
+		if (pl011_restore(vm_devices_pl011(vm), &s)) {
+			snprintf(err, errlen, "PL011: invalid saved state");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int save_legacy(struct vm *vm, snap_put_fn put, void *w, char *err, size_t errlen)
+{
+	struct vm_misc_state m = {0};
+	int r = save_console(vm, put, w, err, errlen);
+
 	if (!r)
 		r = snapshot_arch_devices_save(vm, put, w, &m, err, errlen);
 	if (!r)
@@ -283,20 +326,11 @@ static int restore_flash(struct vm *vm, snap_get_fn get, void *rd, char *err, si
 
 static int restore_legacy(struct vm *vm, snap_get_fn get, void *rd, char *err, size_t errlen)
 {
-	struct uart8250_state u;
 	struct vm_misc_state m;
 	const void *p;
 
-	if (vm_devices_com1(vm)) {
-		if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_UART, 0, sizeof(u), "COM1", err,
-					     errlen)))
-			return -EINVAL;
-		memcpy(&u, p, sizeof(u));
-		if (uart8250_restore(vm_devices_com1(vm), &u)) {
-			snprintf(err, errlen, "COM1: invalid saved state");
-			return -EINVAL;
-		}
-	}
+	if (restore_console(vm, get, rd, err, errlen))
+		return -EINVAL;
 	if (snapshot_arch_devices_restore(vm, get, rd, err, errlen))
 		return -EINVAL;
 	if (!(p = snap_dev_get_exact(get, rd, SNAP_DEV_MISC, 0, sizeof(m), "legacy devices", err,

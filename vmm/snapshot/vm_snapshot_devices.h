@@ -3,12 +3,13 @@
  * configuration.
  *
  * Sections (instance 0 unless said):
- *   SNAP_DEV_UART (struct uart8250_state), the architecture's own devices (vmm/snapshot/x86/
- *   snapshot_devices_arch.c: x86's i8042 and RTC, and a firmware boot's ACPI PM block, optional on
- *   restore), SNAP_DEV_MISC (struct vm_misc_state: POST code, boot timer hits),
- *   SNAP_DEV_ACPI (struct vm_acpi_state) with the Generic Event Device (not --acpi off; optional
- *   on restore: snapshots older than it have none, and nothing pending then), and in
- *   instance 1 the 8-byte little-endian address a firmware placed the VM generation ID at
+ *   the console UART: SNAP_DEV_UART (COM1, struct uart8250_state) or SNAP_DEV_PL011 (struct
+ *   pl011_state), the architecture's own devices (vmm/snapshot/<arch>/: x86's i8042 and RTC, and
+ *   a firmware boot's ACPI PM block, optional on restore; aarch64's PL031), SNAP_DEV_MISC (struct
+ * vm_misc_state: POST code, boot timer hits), SNAP_DEV_ACPI (struct vm_acpi_state) with the Generic
+ * Event Device (not --acpi off; optional on restore: snapshots older than it have none, and nothing
+ * pending then), and in instance 1 the 8-byte little-endian address a firmware placed the VM
+ * generation ID at
  *   (--firmware only, once placed; a restore has no firmware run to ask);
  *   per virtio device, instance = its position in vm_for_each_virtio_dev() order:
  *   SNAP_VIRTIO_DEV (struct virtio_dev_state), SNAP_VIRTIO_DEV_PRIV (struct virtio_dev_priv_hdr +

@@ -49,6 +49,13 @@ void vcpu_arch_dump_registers(struct vcpu *vcpu);
  * (logged). */
 int vm_arch_boot_cpu(struct vm *vm, const struct boot_entry *entry);
 
+/* The guest's clock, so that a pause does not show as elapsed time: read at the pause, put back
+ * at the resume (x86: kvmclock, KVM_GET_CLOCK / KVM_SET_CLOCK; aarch64: the virtual counter,
+ * vCPU 0's KVM_REG_ARM_TIMER_CNT, which moves every vCPU's). Every vCPU parked. Each returns 0 or
+ * -errno. */
+int vm_arch_clock_get(struct vm *vm, uint64_t *clock);
+int vm_arch_clock_set(struct vm *vm, uint64_t clock);
+
 /* The guest's physical-address width as its vCPUs see it, or the layout's where no vCPU exists
  * (vm_describe()). */
 unsigned vm_arch_guest_phys_bits(const struct vm *vm);

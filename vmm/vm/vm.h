@@ -30,6 +30,7 @@ struct virtio_dev;
 struct vm_hotplug_devices;
 
 struct cpuid_table;
+struct pl011;
 
 /* A layer above's teardown of what it attached to a VM (vm_on_destroy()). */
 typedef void (*vm_destroy_fn)(struct vm *vm);
@@ -97,15 +98,15 @@ struct vm {
 			    * restore's resume_vm=false, a migration's prebuilt destination) */
 
 	/* Pause, resume and graceful stop (vmm/vm/vm_pause.h). */
-	pthread_mutex_t pause_ctl;   /* serialises vm_pause(), vm_resume(), vm_request_shutdown() */
-	pthread_mutex_t pause_lock;  /* the vCPUs' park handshake, with pause_cond */
-	pthread_cond_t pause_cond;   /* on CLOCK_MONOTONIC */
-	bool pause_req;		     /* vCPUs park; __atomic (vCPU threads poll it) */
-	bool paused;		     /* __atomic */
-	bool running;		     /* the vCPU threads exist; under pause_ctl */
-	bool clock_saved;	     /* `clock` holds KVM_GET_CLOCK of the last pause */
-	struct kvm_clock_data clock; /* under pause_ctl */
-	uint64_t pause_count;	     /* __atomic */
+	pthread_mutex_t pause_ctl;  /* serialises vm_pause(), vm_resume(), vm_request_shutdown() */
+	pthread_mutex_t pause_lock; /* the vCPUs' park handshake, with pause_cond */
+	pthread_cond_t pause_cond;  /* on CLOCK_MONOTONIC */
+	bool pause_req;		    /* vCPUs park; __atomic (vCPU threads poll it) */
+	bool paused;		    /* __atomic */
+	bool running;		    /* the vCPU threads exist; under pause_ctl */
+	bool clock_saved;	    /* `clock` holds the guest's clock at the last pause */
+	uint64_t clock;		    /* vm_arch_clock_get(); under pause_ctl */
+	uint64_t pause_count;	    /* __atomic */
 	uint64_t shutdown_deadline_ns; /* CLOCK_MONOTONIC, 0 = none; __atomic */
 };
 
@@ -230,6 +231,7 @@ void vm_devices_vmgenid_placed(struct vm *vm);
 /* The legacy devices of vm->devices, NULL when not attached (a snapshot saves them:
  * vmm/snapshot/vm_snapshot_devices.h; vm->arch_devices': vmm/vm/<arch>/vm_devices_arch.h). */
 struct uart8250 *vm_devices_com1(struct vm *vm);
+struct pl011 *vm_devices_pl011(struct vm *vm); /* the console UART instead of COM1 (arm64) */
 struct boot_timer *vm_devices_boot_timer(struct vm *vm);
 struct acpi_ged *vm_devices_acpi_ged(struct vm *vm);
 struct vmgenid *vm_devices_vmgenid(struct vm *vm);

@@ -262,6 +262,11 @@ struct uart8250 *vm_devices_com1(struct vm *vm)
 	return has(vm, DEV_COM1) ? &vm->devices->com1 : NULL;
 }
 
+struct pl011 *vm_devices_pl011(struct vm *vm)
+{
+	return has(vm, DEV_PL011) ? &vm->devices->pl011 : NULL;
+}
+
 struct boot_timer *vm_devices_boot_timer(struct vm *vm)
 {
 	return has(vm, DEV_BOOT_TIMER) ? &vm->devices->boot_timer : NULL;

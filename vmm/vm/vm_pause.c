@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "host/kvm/kvm_state.h"
 #include "virtio/core/device.h"
+#include "vmm/vm/arch_vm.h"
 #include "vmm/vm/vm.h"
 #include "vmm/vm/vm_pci.h"
 #include "vmm/vm/vm_pci_irq.h"
@@ -235,23 +236,25 @@ static void flush_irqfds(struct vm *vm)
 
 static void save_clock(struct vm *vm)
 {
-	memset(&vm->clock, 0, sizeof(vm->clock));
-	vm->clock_saved = kvm_ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &vm->clock) == 0;
-	if (!vm->clock_saved)
-		log_warn("pause: KVM_GET_CLOCK: %s; the guest will see the pause as elapsed time",
-			 strerror(errno));
+	int err = vm_arch_clock_get(vm, &vm->clock);
+	vm->clock_saved = !err;
+	if (err)
+		log_warn(
+		    "pause: cannot read the guest's clock: %s; the guest will see the pause as "
+		    "elapsed time",
+		    strerror(-err));
 }
 
-/* KVM_SET_CLOCK with no flags: exactly the saved kvmclock value. With KVM_CLOCK_REALTIME KVM
- * would add the host time elapsed since the saved `realtime`, i.e. count the pause. */
+/* Exactly the saved value: the pause does not count. */
 static void restore_clock(struct vm *vm)
 {
 	if (!vm->clock_saved)
 		return;
-	struct kvm_clock_data data = {.clock = vm->clock.clock, .flags = 0};
-	if (kvm_ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &data) < 0)
-		log_warn("resume: KVM_SET_CLOCK: %s; the guest sees the pause as elapsed time",
-			 strerror(errno));
+	int err = vm_arch_clock_set(vm, vm->clock);
+	if (err)
+		log_warn("resume: cannot set the guest's clock: %s; the guest sees the pause as "
+			 "elapsed time",
+			 strerror(-err));
 	vm->clock_saved = false;
 }
 

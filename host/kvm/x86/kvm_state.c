@@ -642,8 +642,11 @@ static int vm_put(snap_put_fn put, void *w, uint32_t tag, uint32_t inst, const v
 	return e;
 }
 
-int kvm_vm_save(int vm_fd, snap_put_fn put, void *w, char *err, size_t errlen)
+int kvm_vm_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,
+		void *w, char *err, size_t errlen)
 {
+	(void)vcpu_fds, (void)ncpus; /* the irqchip is the VM's */
+	int vm_fd = kvm->vm_fd;
 	int e = 0;
 	for (uint32_t id = KVM_IRQCHIP_PIC_MASTER; id <= KVM_IRQCHIP_IOAPIC && !e; id++) {
 		struct kvm_irqchip chip = {.chip_id = id};
@@ -783,9 +786,11 @@ static int restore_clock(int vm_fd, const struct kvm_clock_data *saved, bool clo
 	return e;
 }
 
-int kvm_vm_restore(int vm_fd, snap_get_fn get, void *r, bool clock_realtime, char *err,
-		   size_t errlen)
+int kvm_vm_restore(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,
+		   void *r, bool clock_realtime, char *err, size_t errlen)
 {
+	(void)vcpu_fds, (void)ncpus;
+	int vm_fd = kvm->vm_fd;
 	int e = restore_irqchips(vm_fd, get, r, err, errlen);
 	if (!e)
 		e = restore_pit(vm_fd, get, r, err, errlen);

@@ -38,6 +38,8 @@ ALLOW = [
     ("host/kvm/kvm_probe.c", "open(path", "--kvm PATH / --check-kvm: the same device, probed"),
     ("host/kvm/x86/cpuid.c", "open(kvm_path", "--kvm PATH: the same device, for "
      "KVM_GET_SUPPORTED_CPUID"),
+    ("host/kvm/aarch64/cpu_ids.c", "open(kvm_path", "--kvm PATH: the same device, for a "
+     "scratch vCPU's ID registers"),
     ("virtio/net/tap.c", 'open("/dev/net/tun"', "a fixed device; the tap is named through "
      "TUNSETIFF, not opened by path"),
     ("vmm/snapshot/format/snap_uffd.c", 'open("/dev/userfaultfd"', "a fixed device"),

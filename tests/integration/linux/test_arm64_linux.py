@@ -9,14 +9,22 @@
 # must say: 2 CPUs, cpu1 taken off and on again (PSCI CPU_OFF/CPU_ON), the RAM, the PL031 clock
 # near the host's, each device bound to its driver on the transport, the disk's size and marker
 # (and the guest's write in the image afterwards), the MAC and a DHCP lease, 32 bytes of the
-# RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI SYSTEM_OFF). First, in the
+# RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI SYSTEM_OFF). Then the
+# Firecracker API client's sequence (vmmctl, cross-built: machine-config, boot-source, a root
+# drive, InstanceStart) on a VMM with virtio-pci, whose guest waits at "VMMTEST pause"; the
+# client pauses the VM and snapshots it, that VMM is killed, and a second VMM loads the snapshot
+# (--resume) and gets the line the guest waits for on its PL011 console: the restored guest must
+# then pass the same checks (both vCPUs, cpu1 off and on again by PSCI after the restore, the
+# PL031, the disk read and written over virtio-pci with MSI-X through the restored ITS) and its
+# power-off end the second VMM with 0; and `vmm --check-cpu` must refuse a snapshot whose CPU
+# model is an x86 VM's ("not a snapshot of an aarch64 VM"). First, in the
 # same L1 boot (one boot for every arm64 KVM check: the issue's budget), the L1's KVM itself:
 # tools/kvm-in-qemu/arm64-kvm-probe.c, cross-built here, runs a guest whose MMIO write and PSCI
 # SYSTEM_OFF must come back as KVM_EXIT_MMIO and KVM_EXIT_SYSTEM_EVENT (a failure there is L1's,
 # not the VMM's); then, without a boot, a kernel that is no arm64 Image is refused with exit 2.
 # It fails when a check fails or L1 does not boot twice in a row; skipped (77) without the cross
-# toolchain, qemu-system-aarch64 or the Debian packages. ~60 s on the 2-core host (L1 ~10 s, the
-# probe ~2 s, each guest ~20-25 s under nested TCG). It takes both of the host's "linux" slots:
+# toolchain, qemu-system-aarch64 or the Debian packages. ~80 s on the 2-core host (L1 ~10 s, the
+# probe ~2 s, each guest ~20-25 s under nested TCG, the API's two VMMs ~20 s). It takes both of the host's "linux" slots:
 # L1's two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1,
 # whose lock (tools/kvm-in-qemu/run.sh) it would wait on.
 # labels: arm64 linux
@@ -24,20 +32,31 @@
 # cost: 400
 # resource: linux:2
 # requires: root aarch64-linux-gnu-gcc qemu-system-aarch64 busybox cpio
+import json
 import os
 import re
 import shlex
 import subprocess
+import sys
 import time
 
 from framework import arm64_build, guest_env, host, paths, vmmtest
 
 RUN = paths.tool("kvm-in-qemu", "run.sh")
 PROBE = paths.tool("kvm-in-qemu", "arm64-kvm-probe.c")
+CRAFT = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "snapshot_craft.py"
 MEM_MB = 512
+API_MEM_MB = 256
 DISK_SIZE = 64 << 20
 MAC = "52:54:00:a6:40:02"
 TRANSPORTS = ("mmio", "pci")
+# L1's tmpfs: Unix sockets cannot live on the folder shared with the host, and the snapshot's
+# RAM is written faster there
+API_DIR = "/tmp/api"
+# The API steps' statuses: vmmctl's, waitfor's, the restored VMM's exit, `vmm --check-cpu` of an
+# x86 VM's snapshot (2: it cannot be read as an arm64 one)
+API_STEPS = {"api-config": "0", "api-pause-line": "0", "api-snapshot": "0", "api-load": "0",
+             "api-end": "0", "api-restored": "0", "api-x86-snapshot": "2"}
 
 
 def make_disk(path):
@@ -48,9 +67,59 @@ def make_disk(path):
         f.truncate(DISK_SIZE)
 
 
-def l1_script(vmm, guest, work):
-    """What L1 runs (busybox sh): the refused kernel, then one boot per transport; each VMM's
-    output in its own file, its status on L1's console."""
+def api_lines(vmm, vmmctl, guest, work):
+    """The Firecracker API client's sequence (vmmctl: machine-config, boot-source, drive,
+    InstanceStart) on a VMM with virtio-pci, the guest waiting at "VMMTEST pause"; then pause,
+    snapshot-create, that VMM killed, and a second VMM that loads the snapshot (--resume) and
+    gets the line the guest waits for on its console. Each step's status as "VMM_EXIT api-STEP
+    N"; the disk copied back for the checks."""
+    q = shlex.quote
+    ctl = f"{q(str(vmmctl))} -s"
+    args = guest["ARM64_GUEST_CMDLINE"] + " vmmtest.pause=1 vmmtest.write=1 vmmtest.dhcp=0"
+    return [
+        # waitfor FILE TEXT PID: until TEXT is in FILE (1: 300 s passed, 2: PID ended first)
+        'waitfor() { i=0; while ! grep -q "$2" "$1" 2>/dev/null; do kill -0 "$3" 2>/dev/null '
+        '|| return 2; i=$((i+1)); [ $i -gt 1500 ] && return 1; sleep 0.2; done; }',
+        'waitsock() { i=0; while [ ! -S "$1" ]; do i=$((i+1)); [ $i -gt 150 ] && return 1; '
+        'sleep 0.1; done; }',
+        f"mkdir -p {API_DIR} && cp disk-api.img {API_DIR}/disk.img",
+        f"{q(str(vmm))} --enable-pci --api-sock {API_DIR}/1.sock > vmm-api1.log 2>&1 "
+        "</dev/null & pid=$!",
+        f"waitsock {API_DIR}/1.sock",
+        f"{{ {ctl} {API_DIR}/1.sock put-machine-config --vcpus 2 --mem-mib {API_MEM_MB} && "
+        f"{ctl} {API_DIR}/1.sock put-boot-source {q(guest['ARM64_GUEST_KERNEL'])} "
+        f"--initrd {q(guest['ARM64_GUEST_INITRAMFS'])} --args {q(args)} && "
+        f"{ctl} {API_DIR}/1.sock put-drive rootfs {API_DIR}/disk.img --root && "
+        f"{ctl} {API_DIR}/1.sock start; }} > api.log 2>&1",
+        'echo "VMM_EXIT api-config $?"',
+        'waitfor vmm-api1.log "VMMTEST pause" $pid; echo "VMM_EXIT api-pause-line $?"',
+        f"{ctl} {API_DIR}/1.sock pause >> api.log 2>&1 && {ctl} {API_DIR}/1.sock "
+        f"snapshot-create {API_DIR}/state {API_DIR}/mem >> api.log 2>&1",
+        'echo "VMM_EXIT api-snapshot $?"',
+        "kill $pid; wait $pid",
+        f"mkfifo {API_DIR}/console",
+        f"{q(str(vmm))} --api-sock {API_DIR}/2.sock < {API_DIR}/console > vmm-api2.log 2>&1 & "
+        "pid=$!",
+        f"exec 3> {API_DIR}/console",
+        f"waitsock {API_DIR}/2.sock",
+        f"{ctl} {API_DIR}/2.sock snapshot-load {API_DIR}/state {API_DIR}/mem --resume "
+        ">> api.log 2>&1",
+        'echo "VMM_EXIT api-load $?"',
+        "echo go >&3",
+        'waitfor vmm-api2.log "VMMTEST end" $pid; echo "VMM_EXIT api-end $?"',
+        "i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done",
+        'kill $pid 2>/dev/null; wait $pid; echo "VMM_EXIT api-restored $?"; exec 3>&-',
+        f"cp {API_DIR}/disk.img disk-api-after.img",
+        # a snapshot of an x86 VM (its CPU model) and one without a model: refused
+        f"{q(str(vmm))} --check-cpu x86-snap > check-x86.log 2>&1",
+        'echo "VMM_EXIT api-x86-snapshot $?"',
+    ]
+
+
+def l1_script(vmm, vmmctl, guest, work):
+    """What L1 runs (busybox sh): the refused kernel, one boot per transport, then the API
+    client with a snapshot and its restore; each VMM's output in its own file, its status on
+    L1's console."""
     q = shlex.quote
     boot = (f"{q(str(vmm))} $pci --kernel {q(guest['ARM64_GUEST_KERNEL'])} "
             f"--initrd {q(guest['ARM64_GUEST_INITRAMFS'])} --cpus 2 --mem {MEM_MB}M "
@@ -65,6 +134,7 @@ def l1_script(vmm, guest, work):
         pci = "--enable-pci" if t == "pci" else ""
         lines += [f"t={t} pci={pci}", f"timeout 300 {boot} > vmm-$t.log 2>&1",
                   'echo "VMM_EXIT $t $?"']
+    lines += api_lines(vmm, vmmctl, guest, work)
     return "\n".join(lines) + "\n"
 
 
@@ -76,8 +146,39 @@ def boot_l1(work):
     return r.returncode, r.stdout + r.stderr
 
 
+def craft_x86_snapshot(work):
+    """A snapshot folder whose state carries an x86 VM's CPU model."""
+    (work / "x86-snap").mkdir()
+    opts = json.dumps([["mem", f"{API_MEM_MB}M"]])
+    subprocess.run([sys.executable, str(CRAFT), str(work / "x86-snap" / "state"), opts,
+                    str(API_MEM_MB << 20), "x86"], check=True)
+
+
+def check_api(work, status):
+    """The API client's steps, the restored guest's report (its lines before the snapshot in
+    the first VMM's log, the rest in the second's) and the refused x86 snapshot."""
+    bad = [f"{step}: status {status.get(step)}" for step in API_STEPS
+           if status.get(step) != API_STEPS[step]]
+    logs = [(work / name).read_text(errors="replace") if (work / name).exists() else ""
+            for name in ("vmm-api1.log", "vmm-api2.log", "api.log", "check-x86.log")]
+    report = vmmtest.parse(logs[0] + logs[1])
+    print(f"api: the restored guest's report\n{report}")
+    resumed = report.get("resumed")
+    if not resumed or resumed.get("line") != "go":
+        bad.append("the restored guest did not get the console line: "
+                   f"{resumed.text if resumed else 'no VMMTEST resumed line'}")
+    bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
+                            disk=(work / "disk-api-after.img", DISK_SIZE), wrote=True)
+    if "not a snapshot of an aarch64 VM" not in logs[3]:
+        bad.append(f"an x86 snapshot: {logs[3].strip()!r}")
+    if bad:
+        return ["api: " + "\n".join(bad) + "\n" + "\n".join(x[-3000:] for x in logs)]
+    return []
+
+
 def test_arm64_vmm_boots_debian_on_mmio_and_pci():
-    vmm = arm64_build.build("vmm") / "vmm"
+    out_dir = arm64_build.build("vmm", "vmmctl")
+    vmm, vmmctl = out_dir / "vmm", out_dir / "tools" / "vmmctl" / "vmmctl"
     guest, run = guest_env.print_env("arm64-guest.sh")
     if run.returncode == 3:
         host.skip("no arm64 packages", run.stderr.strip()[-300:])
@@ -86,19 +187,20 @@ def test_arm64_vmm_boots_debian_on_mmio_and_pci():
     work = paths.BUILD_DIR / "l1-arm64-linux"
     subprocess.run(["rm", "-rf", str(work)], check=True)
     work.mkdir(parents=True)
-    for t in TRANSPORTS:
+    for t in (*TRANSPORTS, "api"):
         make_disk(work / f"disk-{t}.img")
+    craft_x86_snapshot(work)
     cc = subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
                          str(work / "arm64-kvm-probe"), str(PROBE)],
                         capture_output=True, text=True)
     assert cc.returncode == 0, "the probe does not build:\n" + cc.stderr
-    (work / "l1.sh").write_text(l1_script(vmm, guest, work))
+    (work / "l1.sh").write_text(l1_script(vmm, vmmctl, guest, work))
     rc, out = boot_l1(work)
     if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
         print(out[-3000:])
         rc, out = boot_l1(work)
     status = dict(re.findall(r"^VMM_EXIT (\S+) (\d+)\r?$", out, re.M))
-    assert len(status) == 2 + len(TRANSPORTS), \
+    assert len(status) == 2 + len(TRANSPORTS) + len(API_STEPS), \
         f"L1 did not run every step (run.sh status {rc}):\n{out[-6000:]}"
     probe = (work / "probe.log").read_text(errors="replace")
     print(probe)
@@ -121,5 +223,6 @@ def test_arm64_vmm_boots_debian_on_mmio_and_pci():
             bad.append(f"the VMM exited {status[t]} after the guest's power-off")
         if bad:
             failures.append(f"{t}: " + "\n".join(bad) + "\n" + log[-4000:])
+    failures += check_api(work, status)
     assert not failures, "\n\n".join(failures)
     subprocess.run(["rm", "-rf", str(work)])

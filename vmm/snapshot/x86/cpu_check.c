@@ -155,6 +155,11 @@ static int judge(struct models *s, const void *bytes, size_t len, const char *wh
 		 const char *kvm_path, bool *ok, char *err, size_t errlen)
 {
 	char why[256];
+	if (len >= 8 && !memcmp(bytes, CPU_MODEL_AARCH64_MAGIC, 8)) {
+		snprintf(err, errlen,
+			 "%s: a snapshot of an aarch64 VM: this vmm runs x86_64 guests", what);
+		return -EINVAL;
+	}
 	if (cpu_model_decode(bytes, len, s->guest, why, sizeof(why))) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		return -EINVAL;

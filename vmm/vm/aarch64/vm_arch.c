@@ -57,6 +57,16 @@ int vm_arch_vcpus_created(struct vm *vm)
 	return kvm_gic_create(&vm->kvm, &c);
 }
 
+int vm_arch_clock_get(struct vm *vm, uint64_t *clock)
+{
+	return arm64_get_reg(vm->vcpus[0].fd, KVM_REG_ARM_TIMER_CNT, clock);
+}
+
+int vm_arch_clock_set(struct vm *vm, uint64_t clock)
+{
+	return arm64_set_reg(vm->vcpus[0].fd, KVM_REG_ARM_TIMER_CNT, clock);
+}
+
 int vm_arch_boot_cpu(struct vm *vm, const struct boot_entry *entry)
 {
 	int fd = vm->vcpus[0].fd;

@@ -12,6 +12,7 @@
 #include "base/layout.h"
 #include "base/log.h"
 #include "devices/pl031.h"
+#include "vmm/vm/aarch64/vm_devices_arch.h"
 #include "vmm/vm/vm.h"
 
 struct vm_arch_devices {
@@ -37,6 +38,12 @@ int vm_arch_devices_attach(struct vm *vm)
 		return err;
 	d->rtc_attached = true;
 	return machine_set_pl031(&vm->machine, PL031_MMIO_BASE, IRQ_PL031);
+}
+
+struct pl031 *vm_devices_pl031(struct vm *vm)
+{
+	struct vm_arch_devices *d = vm->arch_devices;
+	return d && d->rtc_attached ? &d->rtc : NULL;
 }
 
 void vm_arch_devices_destroy(struct vm *vm)

@@ -107,6 +107,24 @@ int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported)
 	return err;
 }
 
+int vm_arch_clock_get(struct vm *vm, uint64_t *clock)
+{
+	struct kvm_clock_data data;
+	memset(&data, 0, sizeof(data));
+	if (kvm_ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &data) < 0)
+		return -errno;
+	*clock = data.clock;
+	return 0;
+}
+
+/* KVM_SET_CLOCK with no flags: exactly this kvmclock value. With KVM_CLOCK_REALTIME KVM would add
+ * the host time elapsed since a saved `realtime`, i.e. count the pause. */
+int vm_arch_clock_set(struct vm *vm, uint64_t clock)
+{
+	struct kvm_clock_data data = {.clock = clock, .flags = 0};
+	return kvm_ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &data) < 0 ? -errno : 0;
+}
+
 int vm_arch_boot_cpu(struct vm *vm, const struct boot_entry *entry)
 {
 	struct vcpu *bsp = &vm->vcpus[0];

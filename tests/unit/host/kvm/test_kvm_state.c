@@ -216,14 +216,14 @@ static void save_all(struct tvm *a, struct store *st)
 	char err[256] = "";
 	int e = kvm_vcpu_save(a->kvm.dev_fd, a->vcpu, 0, put, st, err, sizeof(err));
 	cr_assert_eq(e, 0, "vcpu save: %d %s", e, err);
-	e = kvm_vm_save(a->kvm.vm_fd, put, st, err, sizeof(err));
+	e = kvm_vm_save(&a->kvm, NULL, 0, put, st, err, sizeof(err));
 	cr_assert_eq(e, 0, "vm save: %d %s", e, err);
 }
 
 static void restore_all(struct tvm *b, struct store *st)
 {
 	char err[256] = "";
-	int e = kvm_vm_restore(b->kvm.vm_fd, get, st, false, err, sizeof(err));
+	int e = kvm_vm_restore(&b->kvm, NULL, 0, get, st, false, err, sizeof(err));
 	cr_assert_eq(e, 0, "vm restore: %d %s", e, err);
 	e = kvm_vcpu_restore(b->kvm.dev_fd, b->vcpu, 0, get, st, err, sizeof(err));
 	cr_assert_eq(e, 0, "vcpu restore: %d %s", e, err);
@@ -428,10 +428,11 @@ Test(kvm_state, vm_round_trip_and_refusals)
 	const uint64_t t0 = 1000000000000ULL; /* 1000 s of guest time */
 	struct kvm_clock_data clk = {.clock = t0};
 	cr_assert_eq(ioctl(a.kvm.vm_fd, KVM_SET_CLOCK, &clk), 0);
-	cr_assert_eq(kvm_vm_save(a.kvm.vm_fd, put, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(kvm_vm_save(&a.kvm, NULL, 0, put, &st, err, sizeof(err)), 0, "%s", err);
 
 	tvm_open(&b);
-	cr_assert_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(kvm_vm_restore(&b.kvm, NULL, 0, get, &st, false, err, sizeof(err)), 0, "%s",
+		     err);
 	struct kvm_pit_state2 pb;
 	cr_assert_eq(ioctl(b.kvm.vm_fd, KVM_GET_PIT2, &pb), 0);
 	cr_expect_eq(pb.channels[0].count, 0x1234);
@@ -453,12 +454,12 @@ Test(kvm_state, vm_round_trip_and_refusals)
 	memcpy(&wrong, s->data, sizeof(wrong));
 	wrong.chip_id = KVM_IRQCHIP_IOAPIC;
 	replace(&st, SNAP_VM_IRQCHIP, 1, &wrong, sizeof(wrong));
-	cr_expect_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(kvm_vm_restore(&b.kvm, NULL, 0, get, &st, false, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "SNAP_VM_IRQCHIP"), "%s", err);
 	wrong.chip_id = KVM_IRQCHIP_PIC_SLAVE;
 	replace(&st, SNAP_VM_IRQCHIP, 1, &wrong, sizeof(wrong));
 	find(&st, SNAP_VM_CLOCK, 0)->tag = 0;
-	cr_expect_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(kvm_vm_restore(&b.kvm, NULL, 0, get, &st, false, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "SNAP_VM_CLOCK") && strstr(err, "missing"), "%s", err);
 	store_free(&st);
 	tvm_close(&a);
@@ -481,7 +482,7 @@ Test(kvm_state, vm_clock_realtime)
 	struct store st = {0};
 	char err[512] = "";
 	tvm_open(&a);
-	cr_assert_eq(kvm_vm_save(a.kvm.vm_fd, put, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(kvm_vm_save(&a.kvm, NULL, 0, put, &st, err, sizeof(err)), 0, "%s", err);
 	tvm_open(&b);
 	int caps = ioctl(b.kvm.vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK);
 	bool host_ok = caps > 0 && (caps & KVM_CLOCK_REALTIME);
@@ -489,7 +490,7 @@ Test(kvm_state, vm_clock_realtime)
 	const uint64_t t0 = 1000000000000ULL, gap = 3000000000ULL;
 	struct kvm_clock_data clk = {.clock = t0};
 	replace(&st, SNAP_VM_CLOCK, 0, &clk, sizeof(clk));
-	int e = kvm_vm_restore(b.kvm.vm_fd, get, &st, true, err, sizeof(err));
+	int e = kvm_vm_restore(&b.kvm, NULL, 0, get, &st, true, err, sizeof(err));
 	cr_expect_eq(e, host_ok ? -EINVAL : -EOPNOTSUPP, "%d %s", e, err);
 	cr_expect(strstr(err, "clock_realtime"), "%s", err);
 	if (host_ok)
@@ -498,7 +499,7 @@ Test(kvm_state, vm_clock_realtime)
 	clk = (struct kvm_clock_data){
 	    .clock = t0, .flags = KVM_CLOCK_REALTIME, .realtime = wall_ns() - gap};
 	replace(&st, SNAP_VM_CLOCK, 0, &clk, sizeof(clk));
-	e = kvm_vm_restore(b.kvm.vm_fd, get, &st, true, err, sizeof(err));
+	e = kvm_vm_restore(&b.kvm, NULL, 0, get, &st, true, err, sizeof(err));
 	if (!host_ok) {
 		cr_expect_eq(e, -EOPNOTSUPP, "%d %s", e, err);
 	} else {
@@ -509,7 +510,8 @@ Test(kvm_state, vm_clock_realtime)
 			  "advanced by about 3 s: %llu", (unsigned long long)(cb.clock - t0));
 	}
 	/* without clock_realtime the stamp is ignored: the clock is as saved */
-	cr_assert_eq(kvm_vm_restore(b.kvm.vm_fd, get, &st, false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(kvm_vm_restore(&b.kvm, NULL, 0, get, &st, false, err, sizeof(err)), 0, "%s",
+		     err);
 	struct kvm_clock_data cc = {0};
 	cr_assert_eq(ioctl(b.kvm.vm_fd, KVM_GET_CLOCK, &cc), 0);
 	cr_expect(cc.clock >= t0 && cc.clock < t0 + 1000000000ULL, "as saved: %llu",
