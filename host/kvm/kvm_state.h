@@ -49,6 +49,13 @@ int kvm_vcpu_restore(int dev_fd, int vcpu_fd, unsigned index, snap_get_fn get, v
 int kvm_vm_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,
 		void *w, char *err, size_t errlen);
 
+/* Has KVM write into guest RAM the state it keeps there for the guest (aarch64: the LPIs' pending
+ * bits and the ITS's tables, where the guest put them; x86: nothing), so that RAM saved or sent
+ * from here on holds it: before a diff snapshot's or a migration's last dirty log is taken
+ * (kvm_vm_save() does it again, to the same bytes, for a full snapshot). Every vCPU parked.
+ * Returns 0 or -errno (`err` says). */
+int kvm_vm_flush_to_ram(const struct kvm *kvm, char *err, size_t errlen);
+
 /* Restores them into a new VM (kvm_create_chips() made its irqchip and PIT; aarch64: the GIC and
  * ITS exist, guest RAM holds the snapshot's) before its vCPUs run: x86: irqchips, then the PIT,
  * then kvmclock; aarch64: the distributor, the redistributors and CPU interfaces, then the ITS

@@ -144,6 +144,12 @@ static int stop_vm(void *opaque, char *err, size_t errlen)
 		return r;
 	}
 	m->paused_us = mono_us(); /* the guest is stopped from here: the disks' flush counts */
+	r = kvm_vm_flush_to_ram(&m->vm->kvm, err, errlen); /* before the last dirty log */
+	if (r) {
+		if (!m->was_paused)
+			vm_resume(m->vm);
+		return r;
+	}
 	/* the destination opens the disks by path once the state has arrived
 	 * (vm_migrate_recv.c), and takes their flocks as any VMM does: this paused VMM flushes
 	 * and unlocks them meanwhile */

@@ -202,6 +202,11 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 		snprintf(err, errlen, "out of memory");
 		return r;
 	}
+	r = kvm_vm_flush_to_ram(&vm->kvm, err, errlen); /* in this diff's dirty log */
+	if (r) {
+		snap_writer_free(&w);
+		return r;
+	}
 	uint64_t *dirty = take_dirty(vm);
 	if (diff && !dirty) {
 		snprintf(err, errlen, "out of memory");

@@ -216,6 +216,17 @@ static void io_put(struct gic_io *io, snap_put_fn put, void *w, uint32_t tag, ui
 		snprintf(io->err, io->errlen, "cannot store %s: %s", what, strerror(-io->e));
 }
 
+int gic_state_flush(const struct kvm *kvm, char *err, size_t errlen)
+{
+	struct gic_io io = {.set = false, .err = err, .errlen = errlen};
+	if (kvm->its_fd < 0)
+		return 0; /* no LPIs without an ITS */
+	io_ctrl(&io, kvm->gic_fd, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES,
+		"saving the LPIs' pending tables");
+	io_ctrl(&io, kvm->its_fd, KVM_DEV_ARM_ITS_SAVE_TABLES, "saving the ITS's tables");
+	return io.e;
+}
+
 int gic_state_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,
 		   void *w, char *err, size_t errlen)
 {
@@ -225,11 +236,7 @@ int gic_state_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, s
 	struct gic_its_state s;
 	uint64_t mpidr0 = 0;
 
-	if (kvm->its_fd >= 0) { /* into guest RAM: the LPIs' pending bits, the ITS's tables */
-		io_ctrl(&io, kvm->gic_fd, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES,
-			"saving the LPIs' pending tables");
-		io_ctrl(&io, kvm->its_fd, KVM_DEV_ARM_ITS_SAVE_TABLES, "saving the ITS's tables");
-	}
+	io.e = gic_state_flush(kvm, err, errlen);
 	if (!d) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

@@ -56,6 +56,11 @@ struct gic_its_state {
 	uint64_t baser[8];
 };
 
+/* Has KVM write the LPIs' pending bits and the ITS's tables into guest RAM (where the guest's
+ * GICR_PENDBASER and GITS_BASERs put them), when the VM has an ITS. Every vCPU parked. Returns 0
+ * or -errno (`err` says). */
+int gic_state_flush(const struct kvm *kvm, char *err, size_t errlen);
+
 /* Puts the sections of the GIC (kvm->gic_fd) and, when the VM has one, its ITS (kvm->its_fd),
  * after having KVM write the LPIs' pending bits and the ITS's tables into guest RAM. Every vCPU
  * parked. Returns 0 or -errno (`err` says which register or step). */

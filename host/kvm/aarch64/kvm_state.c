@@ -212,18 +212,22 @@ static int restore_regs(int vcpu_fd, unsigned index, snap_get_fn get, void *rd, 
 {
 	uint32_t count;
 	const struct arm64_reg_entry *e = regs_section(get, rd, index, &count, err, errlen);
+	struct arm64_reg_entry x;
+	char name[64];
 	if (!e)
 		return -EINVAL;
-	for (uint32_t i = 0; i < count; i++) {
-		struct arm64_reg_entry x;
-		char name[64];
-		memcpy(&x, &e[i], sizeof(x)); /* the section need not be aligned */
-		reg_name(x.id, name, sizeof(name));
+	for (uint32_t i = 0; i < count; i++) { /* every entry checked before any is written */
+		memcpy(&x, &e[i], sizeof(x));  /* the section need not be aligned */
 		if (!entry_ok(&x)) {
+			reg_name(x.id, name, sizeof(name));
 			snprintf(err, errlen, "vCPU %u: SNAP_VCPU_REGS: %s is no arm64 register",
 				 index, name);
 			return -EINVAL;
 		}
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		memcpy(&x, &e[i], sizeof(x));
+		reg_name(x.id, name, sizeof(name));
 		struct kvm_one_reg r = {.id = x.id, .addr = (uint64_t)(uintptr_t)x.value};
 		if (kvm_ioctl(vcpu_fd, KVM_SET_ONE_REG, &r) < 0) {
 			int ret = -errno;
@@ -278,6 +282,11 @@ int kvm_vcpu_restore(int dev_fd, int vcpu_fd, unsigned index, snap_get_fn get, v
 		}
 	}
 	return e;
+}
+
+int kvm_vm_flush_to_ram(const struct kvm *kvm, char *err, size_t errlen)
+{
+	return gic_state_flush(kvm, err, errlen);
 }
 
 int kvm_vm_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,

@@ -642,6 +642,12 @@ static int vm_put(snap_put_fn put, void *w, uint32_t tag, uint32_t inst, const v
 	return e;
 }
 
+int kvm_vm_flush_to_ram(const struct kvm *kvm, char *err, size_t errlen)
+{
+	(void)kvm, (void)err, (void)errlen;
+	return 0; /* the irqchip keeps nothing in guest RAM */
+}
+
 int kvm_vm_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,
 		void *w, char *err, size_t errlen)
 {

@@ -12,7 +12,8 @@
 # RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI SYSTEM_OFF). Then the
 # Firecracker API client's sequence (vmmctl, cross-built: machine-config, boot-source, a root
 # drive, InstanceStart) on a VMM with virtio-pci, whose guest waits at "VMMTEST pause"; the
-# client pauses the VM and snapshots it, that VMM is killed, and a second VMM loads the snapshot
+# client migrates it live to a third VMM (--migrate-from), pauses it there and snapshots it,
+# that VMM is killed, and a second VMM loads the snapshot
 # (--resume) and gets the line the guest waits for on its PL011 console: the restored guest must
 # then pass the same checks (both vCPUs, cpu1 off and on again by PSCI after the restore, the
 # PL031, the disk read and written over virtio-pci with MSI-X through the restored ITS) and its
@@ -55,8 +56,9 @@ TRANSPORTS = ("mmio", "pci")
 API_DIR = "/tmp/api"
 # The API steps' statuses: vmmctl's, waitfor's, the restored VMM's exit, `vmm --check-cpu` of an
 # x86 VM's snapshot (2: it cannot be read as an arm64 one)
-API_STEPS = {"api-config": "0", "api-pause-line": "0", "api-snapshot": "0", "api-load": "0",
-             "api-end": "0", "api-restored": "0", "api-x86-snapshot": "2"}
+API_STEPS = {"api-config": "0", "api-pause-line": "0", "api-migrate": "0", "api-source": "0",
+             "api-snapshot": "0", "api-load": "0", "api-end": "0", "api-restored": "0",
+             "api-x86-snapshot": "2"}
 
 
 def make_disk(path):
@@ -69,9 +71,10 @@ def make_disk(path):
 
 def api_lines(vmm, vmmctl, guest, work):
     """The Firecracker API client's sequence (vmmctl: machine-config, boot-source, drive,
-    InstanceStart) on a VMM with virtio-pci, the guest waiting at "VMMTEST pause"; then pause,
-    snapshot-create, that VMM killed, and a second VMM that loads the snapshot (--resume) and
-    gets the line the guest waits for on its console. Each step's status as "VMM_EXIT api-STEP
+    InstanceStart) on a VMM with virtio-pci, the guest waiting at "VMMTEST pause"; a live
+    migration to a third VMM (--migrate-from); then pause, snapshot-create, that VMM killed, and
+    a second VMM that loads the snapshot (--resume) and gets the line the guest waits for on its
+    console. Each step's status as "VMM_EXIT api-STEP
     N"; the disk copied back for the checks."""
     q = shlex.quote
     ctl = f"{q(str(vmmctl))} -s"
@@ -93,8 +96,16 @@ def api_lines(vmm, vmmctl, guest, work):
         f"{ctl} {API_DIR}/1.sock start; }} > api.log 2>&1",
         'echo "VMM_EXIT api-config $?"',
         'waitfor vmm-api1.log "VMMTEST pause" $pid; echo "VMM_EXIT api-pause-line $?"',
-        f"{ctl} {API_DIR}/1.sock pause >> api.log 2>&1 && {ctl} {API_DIR}/1.sock "
-        f"snapshot-create {API_DIR}/state {API_DIR}/mem >> api.log 2>&1",
+        # live migration to a third VMM, which the snapshot is then taken of
+        f"{q(str(vmm))} --migrate-from unix:{API_DIR}/mig.sock --landlock-rules {API_DIR}:rw "
+        f"--api-sock {API_DIR}/3.sock </dev/null > vmm-api3.log 2>&1 & pid3=$!",
+        f"waitsock {API_DIR}/mig.sock && {ctl} {API_DIR}/1.sock migrate unix:{API_DIR}/mig.sock "
+        ">> api.log 2>&1",
+        'echo "VMM_EXIT api-migrate $?"',
+        'i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
+        'kill $pid 2>/dev/null; wait $pid; echo "VMM_EXIT api-source $?"; pid=$pid3',
+        f"waitsock {API_DIR}/3.sock; {ctl} {API_DIR}/3.sock pause >> api.log 2>&1 && "
+        f"{ctl} {API_DIR}/3.sock snapshot-create {API_DIR}/state {API_DIR}/mem >> api.log 2>&1",
         'echo "VMM_EXIT api-snapshot $?"',
         "kill $pid; wait $pid",
         f"mkfifo {API_DIR}/console",
@@ -160,8 +171,9 @@ def check_api(work, status):
     bad = [f"{step}: status {status.get(step)}" for step in API_STEPS
            if status.get(step) != API_STEPS[step]]
     logs = [(work / name).read_text(errors="replace") if (work / name).exists() else ""
-            for name in ("vmm-api1.log", "vmm-api2.log", "api.log", "check-x86.log")]
-    report = vmmtest.parse(logs[0] + logs[1])
+            for name in ("vmm-api1.log", "vmm-api3.log", "vmm-api2.log", "api.log",
+                         "check-x86.log")]
+    report = vmmtest.parse(logs[0] + logs[1] + logs[2])
     print(f"api: the restored guest's report\n{report}")
     resumed = report.get("resumed")
     if not resumed or resumed.get("line") != "go":
@@ -169,8 +181,8 @@ def check_api(work, status):
                    f"{resumed.text if resumed else 'no VMMTEST resumed line'}")
     bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
                             disk=(work / "disk-api-after.img", DISK_SIZE), wrote=True)
-    if "not a snapshot of an aarch64 VM" not in logs[3]:
-        bad.append(f"an x86 snapshot: {logs[3].strip()!r}")
+    if "not a snapshot of an aarch64 VM" not in logs[4]:
+        bad.append(f"an x86 snapshot: {logs[4].strip()!r}")
     if bad:
         return ["api: " + "\n".join(bad) + "\n" + "\n".join(x[-3000:] for x in logs)]
     return []
