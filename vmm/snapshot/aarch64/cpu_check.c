@@ -78,55 +78,53 @@ uint8_t *cpu_check_encode_vm(const struct vm *vm, size_t *len)
 	return encode(vm, len);
 }
 
-/* The first register of the model that differs from the host's: its index, ARM64_CPU_IDS when
- * none does, -1 with a message for a model that does not decode. */
-static int first_difference(const uint8_t *p, size_t len, const uint64_t host[ARM64_CPU_IDS],
-			    uint64_t *saved, char *why, size_t whylen)
+/* The model's values, in arm64_cpu_id_regs order. Returns 0, or -EINVAL with the reason. */
+static int decode(const uint8_t *p, size_t len, uint64_t saved[ARM64_CPU_IDS], char *why,
+		  size_t whylen)
 {
 	if (len < 8 || memcmp(p, CPU_MODEL_AARCH64_MAGIC, 8)) {
 		snprintf(why, whylen,
 			 "not a snapshot of an aarch64 VM (its CPU model is another "
 			 "architecture's)");
-		return -1;
+		return -EINVAL;
 	}
 	if (len != MODEL_LEN || get64(p + 8) != ARM64_CPU_IDS) {
 		snprintf(why, whylen, "an aarch64 CPU model of %zu bytes, this vmm reads %d", len,
 			 MODEL_LEN);
-		return -1;
+		return -EINVAL;
 	}
 	for (unsigned i = 0; i < ARM64_CPU_IDS; i++) {
 		if (get64(p + MODEL_HDR + 16 * i) != arm64_cpu_id_regs[i]) {
 			snprintf(why, whylen, "an aarch64 CPU model with unknown registers");
-			return -1;
+			return -EINVAL;
 		}
-		*saved = get64(p + MODEL_HDR + 16 * i + 8);
-		if (*saved != host[i])
-			return (int)i;
+		saved[i] = get64(p + MODEL_HDR + 16 * i + 8);
 	}
-	return ARM64_CPU_IDS;
+	return 0;
 }
 
-/* Decodes and compares: 0 with *ok, or -errno with the reason in err. */
+/* Decodes (first: a foreign model is refused without asking KVM), reads the host's registers and
+ * compares: 0 with *ok (and what differs in text), or -errno with the reason in err. */
 static int judge(const void *bytes, size_t len, const char *what, const char *kvm_path, bool *ok,
 		 char *text, size_t textlen, char *err, size_t errlen)
 {
-	uint64_t host[ARM64_CPU_IDS], saved = 0;
+	uint64_t host[ARM64_CPU_IDS], saved[ARM64_CPU_IDS];
 	char why[256];
-	int r = arm64_cpu_ids_of_host(kvm_path, host, why, sizeof(why));
-	if (r) {
+	int r = decode(bytes, len, saved, why, sizeof(why));
+	if (!r && (r = arm64_cpu_ids_of_host(kvm_path, host, why, sizeof(why))))
 		snprintf(err, errlen, "%s: this host's CPU cannot be read: %s", what, why);
-		return r;
-	}
-	int i = first_difference(bytes, len, host, &saved, why, sizeof(why));
-	if (i < 0) {
+	else if (r)
 		snprintf(err, errlen, "%s: %s", what, why);
-		return -EINVAL;
-	}
+	if (r)
+		return r;
+	unsigned i = 0;
+	while (i < ARM64_CPU_IDS && saved[i] == host[i])
+		i++;
 	*ok = i == ARM64_CPU_IDS;
 	if (!*ok)
 		snprintf(text, textlen, "its %s is 0x%016llx, the guest's 0x%016llx (another CPU)",
 			 arm64_cpu_id_names[i], (unsigned long long)host[i],
-			 (unsigned long long)saved);
+			 (unsigned long long)saved[i]);
 	return 0;
 }
 
