@@ -48,7 +48,7 @@ def test_arm64_guests_on_the_arm64_vmm():
         print(out[-3000:])
         arm64_guests.prepare(work)
         rc, out = boot_l1(work)
-    print("\n".join(re.findall(r"^ARM64_GUEST .*$", out, re.M)))
+    print("\n".join(re.findall(r"^(?:ARM64_GUEST .*|kvm-in-qemu: L1 ran .*)$", out, re.M)))
     failures = arm64_guests.check(out, work)
     assert not failures, f"run.sh status {rc}\n" + "\n\n".join(failures) + \
         "\n--- L1 (end) ---\n" + out[-3000:]

@@ -9,8 +9,8 @@ arm64 L1 boot can run the guests too:
                                  read-write: not under /tmp)
   l1_lines(vmm, images, work)    busybox sh lines that run every guest on VMM one after the
                                  other, each under `timeout`, its console in WORK/<run>.out, the
-                                 VMM's log in WORK/<run>.err, and "ARM64_GUEST <run> <status>" on
-                                 L1's console
+                                 VMM's log in WORK/<run>.err, and "ARM64_GUEST <run> <status>
+                                 <seconds> s" on L1's console
   check(console, work)           what went wrong (a list of messages; [] when every run passed)
                                  from L1's console and the files in WORK
   qemu_runs(images, work)        (name, argv, checks) of the runs on qemu-system-aarch64 (TCG)
@@ -98,8 +98,9 @@ def l1_lines(vmm, images, work):
     for r in runs(work):
         argv = [str(vmm), "--kernel", str(images / f"{r.guest}.Image"), *r.args,
                 "--append", r.append]
-        lines += [f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err",
-                  f'echo "ARM64_GUEST {r.name} $?"']
+        lines += ["s=$(date +%s)",
+                  f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err",
+                  f'r=$?; echo "ARM64_GUEST {r.name} $r $(($(date +%s) - s)) s"']
     return lines
 
 
@@ -153,7 +154,7 @@ def check_output(name, out, status, lines):
 
 
 def check(console, work):
-    status = dict(re.findall(r"^ARM64_GUEST (\S+) (\d+)\r?$", console, re.M))
+    status = dict(re.findall(r"^ARM64_GUEST (\S+) (\d+) ", console, re.M))
     failures = []
     for r in runs(work):
         if r.name not in status:
