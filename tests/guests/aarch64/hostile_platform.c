@@ -17,9 +17,13 @@
  *     HVC with a nonzero immediate, SMC, CPU_SUSPEND with a bogus power state (returns: a timer
  *     wakes it); the calls without a "want" may return anything, they must just return;
  *
- * then "hostile_platform: ok" and the usual TEST PASS. Command line: [skip=unmapped,odd,
- * platform,psci] (any of them). Meant for our VMM (QEMU answers some calls with an exception
- * instead of an error code: both are accepted where the spec allows both). */
+ * then "hostile_platform: ok" and the usual TEST PASS. With `nisv` the guest then loads a pair of
+ * registers from a virtio-mmio window (`ldp`: no instruction syndrome, ESR_ELx.ISV 0, so KVM
+ * cannot hand the access to the VMM): the run must end there, the VMM's choice being how (an
+ * error exit, or an abort injected into the guest: caught and reported). Command line:
+ * [skip=unmapped,odd,platform,psci] (any of them) [nisv]. Meant for our VMM (QEMU answers some
+ * calls with an exception instead of an error code: both are accepted where the spec allows both).
+ */
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 
@@ -393,6 +397,24 @@ static void bogus_psci(void)
 	printf("bogus PSCI calls: VMM alive\n");
 }
 
+/* An access KVM cannot decode (no syndrome): what the VMM makes of it ends the run. */
+static void load_pair_from_mmio(void)
+{
+	struct vdev *d = vdev_find(VIRTIO_ID_BLOCK, 0);
+	uint64_t a, b, addr = d ? d->base : machine.uart;
+	struct fault_info fi;
+
+	printf("nisv: ldp from 0x%llx\n", (unsigned long long)addr);
+	catch_begin();
+	__asm__ volatile("ldp %0, %1, [%2]" : "=r"(a), "=r"(b) : "r"(addr) : "memory");
+	if (catch_end(&fi))
+		printf("nisv: an exception, ESR 0x%llx (EC 0x%llx)\n", (unsigned long long)fi.esr,
+		       (unsigned long long)ESR_EC(fi.esr));
+	else
+		printf("nisv: read 0x%llx 0x%llx\n", (unsigned long long)a, (unsigned long long)b);
+	printf("nisv: the guest goes on\n");
+}
+
 int guest_main(void)
 {
 	collect_ranges();
@@ -407,5 +429,7 @@ int guest_main(void)
 	if (!skip("psci"))
 		bogus_psci();
 	printf("hostile_platform: ok\n");
+	if (cmdline_has("nisv"))
+		load_pair_from_mmio();
 	return 0;
 }
