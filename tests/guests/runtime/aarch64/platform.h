@@ -141,7 +141,8 @@ typedef void (*irq_handler_t)(struct trap_frame *f);
 void irq_set_handler(unsigned vector, irq_handler_t h);
 uint64_t irq_count(unsigned vector);
 /* Waits with interrupts on until irq_count(vector) passes *seen or timeout_ms pass; updates
- * *seen. True when it fired. */
+ * *seen. True when it fired. The virtual timer is its watchdog: not for GIC_PPI_VTIMER itself,
+ * and it leaves that timer off. */
 bool irq_wait(unsigned vector, uint64_t *seen, uint32_t timeout_ms);
 
 /* A synchronous exception taken while fault catching is on (catch_begin .. catch_end) is
