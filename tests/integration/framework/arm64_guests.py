@@ -43,7 +43,7 @@ class Run:
     guest: str
     args: list  # the VMM's options besides --kernel and --append
     append: str
-    timeout: int
+    timeout: int  # seconds; all of them together stay under L1's --timeout (780)
     lines: list = field(default_factory=list)  # regexes the console must match
     # "pass": TEST PASS and status 0; "ends": the guest's last access ends the run, a pass or
     # the VMM's error exit (neither a hang nor a signal)
@@ -56,28 +56,28 @@ def runs(work):
                     f"--disk={work}/hostile-ro.img,ro", "--rng", "--balloon", "size=0",
                     "--net", "user", "--vsock", f"cid=3,uds={VSOCK_UDS}"]
     return [
-        Run("hello", "hello", ["--cpus", "1", "--mem", "128M"], "", 60,
+        Run("hello", "hello", ["--cpus", "1", "--mem", "128M"], "", 45,
             [r"^hello from the test guest\r?$"]),
-        Run("machine", "machine", ["--cpus", "2", "--mem", "256M"], "expect_mem=256M ncpus=2", 60,
+        Run("machine", "machine", ["--cpus", "2", "--mem", "256M"], "expect_mem=256M ncpus=2", 45,
             [r"^cpus: 2, boot CPU MPIDR", r"^psci: version 1\.", r"^machine: ok"]),
-        Run("smp", "smp", ["--cpus", "4", "--mem", "128M"], "ncpus=4", 90,
+        Run("smp", "smp", ["--cpus", "4", "--mem", "128M"], "ncpus=4", 60,
             [r"^all 4 CPUs up"]),
-        Run("interrupts", "interrupts", ["--cpus", "1", "--mem", "128M"], "ticks=20", 60,
+        Run("interrupts", "interrupts", ["--cpus", "1", "--mem", "128M"], "ticks=20", 45,
             [r"^virtual timer: 20 interrupts", r"^SGI 3 to self: taken"]),
         Run("virtio_blk", "virtio_blk", ["--cpus", "1", "--mem", "256M", *blk],
-            f"ring=split sectors={SECTORS} id={BLK_ID} ro_disk discard bad_queue", 120,
+            f"ring=split sectors={SECTORS} id={BLK_ID} ro_disk discard bad_queue", 90,
             [rf'^GET_ID: "{BLK_ID}": ok', r"^32 requests in flight: ok",
              r"^read-only disk: RO offered, read ok, write -> IOERR: ok",
              r"^bad queue size: status 0x4f \(DEVICE_NEEDS_RESET\), config interrupt: ok",
              r"^the other disk kept working; reset revived the failed one: ok"]),
         Run("hostile", "hostile", ["--cpus", "1", "--mem", "256M", *hostile_devs],
-            f"seed={SEED} rounds={ROUNDS}", 300,
+            f"seed={SEED} rounds={ROUNDS}", 240,
             [rf"^hostile: seed {SEED}, {ROUNDS} rounds, [0-9]+ devices over mmio: "
              r"blk0 blk1\(ro\) rng0 console0 net0 vsock0 balloon0",
              r"^checklist sweep: [0-9]+ abuses x [0-9]+ devices: ok",
              rf"^random driver: {ROUNDS} rounds: ok"]),
         Run("hostile_platform", "hostile_platform",
-            ["--cpus", "2", "--mem", "128M", f"--disk={work}/platform.img"], "", 120,
+            ["--cpus", "2", "--mem", "128M", f"--disk={work}/platform.img"], "", 90,
             [r"^unmapped MMIO: [0-9]+ addresses", r"^odd virtio-mmio accesses: [1-9]",
              r"^virtio-blk after the odd accesses: sector 0 read: ok",
              r"^pl011: still printing", r"^bogus PSCI calls: VMM alive",
@@ -85,7 +85,7 @@ def runs(work):
         # an ldp from a virtio-mmio window: no syndrome, KVM cannot hand it to the VMM
         Run("hostile_nisv", "hostile_platform", ["--cpus", "1", "--mem", "128M",
                                                  f"--disk={work}/platform.img"],
-            "skip=unmapped,odd,platform,psci nisv", 60, [r"^nisv: ldp from 0x"], "ends"),
+            "skip=unmapped,odd,platform,psci nisv", 45, [r"^nisv: ldp from 0x"], "ends"),
     ]
 
 
