@@ -1,8 +1,7 @@
 #include "fdt.h"
 
-#include "io.h"
+#include "platform.h"
 #include "printf.h"
-#include "pvh.h"
 #include "string.h"
 
 /* Structure block tokens (Devicetree Specification v0.4 §5.4.1). */
@@ -53,18 +52,6 @@ int dt_open(struct dt *t, uint64_t paddr, uint64_t max)
 	}
 	*t = (struct dt){h, paddr, total, h + os, h + ostr, ss, sstr};
 	return 0;
-}
-
-int dt_from_pvh(struct dt *t, unsigned *module)
-{
-	uint32_t n;
-	const struct hvm_modlist_entry *mods = pvh_modules(&n);
-	if (!mods || n == 0 || n > 2) {
-		printf("dt: %u PVH modules: expected the DTB as module 0 or 1\n", n);
-		return -1;
-	}
-	*module = n - 1; /* 1 after an initrd, 0 without one */
-	return dt_open(t, mods[*module].paddr, mods[*module].size);
 }
 
 static bool token(const struct dt *t, uint32_t off, uint32_t *tok)

@@ -5,8 +5,8 @@
  * Offsets are byte offsets of a node's FDT_BEGIN_NODE token inside the structure block; the root
  * is at the first one. Depth 0 is the root.
  *
- * Where the blob comes from: our VMM passes it as a PVH module (firmware/fdt.h): module 1 after
- * an initrd, module 0 without one; dt_from_pvh() applies that rule and checks the magic. */
+ * Where the blob comes from: boot.h's boot_dt() (x86: the PVH module our VMM passes, pvh.h's
+ * dt_from_pvh(); arm64: the tree whose address x0 held at entry). */
 #ifndef GUEST_FDT_H
 #define GUEST_FDT_H
 
@@ -26,8 +26,6 @@ struct dt {
 /* Validates the header of the blob at `paddr` (magic, version >= 16, blocks inside totalsize,
  * totalsize <= max). Returns 0 or -1 with a message. */
 int dt_open(struct dt *t, uint64_t paddr, uint64_t max);
-/* Opens the PVH module that holds the DTB. Returns 0 or -1 (none, or not a DTB). */
-int dt_from_pvh(struct dt *t, unsigned *module);
 
 /* The node after `off` in document order (off < 0: the root), its depth in *depth (on entry
  * the depth of `off`). Returns its offset or -1 at the end. */

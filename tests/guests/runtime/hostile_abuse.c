@@ -4,9 +4,8 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_pci.h>
 
-#include "cpu.h"
 #include "hostile.h"
-#include "io.h"
+#include "platform.h"
 #include "printf.h"
 #include "string.h"
 #include "test.h"

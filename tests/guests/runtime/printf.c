@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "segments.h"
+#include "platform.h"
 #include "serial.h"
 #include "string.h"
 
@@ -211,6 +211,8 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
+#define PRINT_MAX 512 /* bytes of one printf() call that reach the console */
+
 static volatile int print_lock;
 
 void printf_break_lock(void)
@@ -221,32 +223,18 @@ void printf_break_lock(void)
 void printf_write(const char *s, size_t len)
 {
 	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
-		__asm__ volatile("pause");
+		cpu_relax();
 	serial_write(s, len);
 	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
 }
 
-static bool in_ring3(void)
-{
-	uint16_t cs;
-
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	return (cs & 3) == 3;
-}
-
 int vprintf(const char *fmt, va_list ap)
 {
-	char buf[USER_PRINT_MAX];
+	char buf[PRINT_MAX];
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	size_t len = n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
 
-	if (in_ring3())
-		__asm__ volatile("int %3"
-				 :
-				 : "a"(USER_OP_PRINT), "D"(buf), "S"(len), "i"(USER_GATE_VECTOR)
-				 : "memory");
-	else
-		printf_write(buf, len);
+	platform_print(buf, len);
 	return n;
 }
 

@@ -1,4 +1,4 @@
-/* The PVH start-of-day structure and the guest command line.
+/* The PVH start-of-day structure (x86); the command line's words are boot.h's.
  *
  * Layout from Xen's xen/include/public/arch-x86/hvm/start_info.h (version 1): all addresses are
  * guest-physical, 0 means absent. Only structures below 4 GiB are reachable (identity map). */
@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "boot.h"
+#include "fdt.h"
 
 #define HVM_START_MAGIC_VALUE 0x336ec578
 
@@ -58,12 +61,9 @@ const struct hvm_memmap_table_entry *pvh_memmap(uint32_t *count);
 bool pvh_is_ram(uint64_t start, uint64_t len);
 const struct hvm_modlist_entry *pvh_modules(uint32_t *count);
 
-/* Command-line words are separated by spaces; "key=value" or a bare "flag". */
-bool cmdline_has(const char *key);
-/* Copies the value of key=value into buf (NUL-terminated, truncated); false if absent. */
-bool cmdline_get_str(const char *key, char *buf, size_t len);
-/* Parses key=N: decimal or 0x hex, optional K/M/G suffix (binary units). False if absent or
- * malformed. */
-bool cmdline_get_u64(const char *key, uint64_t *val);
+/* Opens the PVH module that holds the device tree our VMM passes (firmware/fdt.h): module 1
+ * after an initrd, module 0 without one (*module gets which). Returns 0 or -1 (none, or not a
+ * DTB). */
+int dt_from_pvh(struct dt *t, unsigned *module);
 
 #endif

@@ -2,8 +2,7 @@
 
 #include <stdarg.h>
 
-#include "cpu.h"
-#include "io.h"
+#include "platform.h"
 
 void (*test_fail_hook)(const char *msg);
 
@@ -13,12 +12,7 @@ void guest_exit(uint32_t code)
 		printf("TEST PASS\n");
 	else
 		printf("TEST FAIL (code 0x%x)\n", code);
-	outl(DEBUG_EXIT_PORT, code);
-	printf("guest: nothing at debug-exit port 0x%x; halting\n", DEBUG_EXIT_PORT);
-	for (;;) {
-		cli();
-		__asm__ volatile("hlt");
-	}
+	platform_exit(code);
 }
 
 void test_fail(const char *file, int line, const char *fmt, ...)

@@ -1,7 +1,7 @@
 /* Guest-side virtio-blk requests (see virtio_blk.h). */
 #include "virtio_blk.h"
 
-#include "cpu.h"
+#include "platform.h"
 #include "string.h"
 #include "test.h"
 

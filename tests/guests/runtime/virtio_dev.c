@@ -1,12 +1,9 @@
 /* Transport-neutral guest-side virtio core (see virtio_dev.h). Section numbers: virtio 1.2. */
 #include "virtio_dev.h"
 
-#include "cpu.h"
-#include "io.h"
+#include "platform.h"
 #include "printf.h"
-#include "pvh.h"
 #include "string.h"
-#include "trap.h"
 #include "virtio_mmio.h"
 #include "virtio_pci.h"
 
@@ -34,7 +31,7 @@ struct vdev *vdev_find(uint32_t device_id, unsigned nth)
 
 void vdev_print(const struct vdev *d, const char *what)
 {
-	if (d->ops == &virtio_pci_ops)
+	if (!strcmp(d->ops->name, "pci"))
 		printf(
 		    "%s: virtio-pci 00:%02x.%x, BAR 0x%llx, %s (line %u), %u queue(s), device %u\n",
 		    what, d->pci.dev, d->pci.fn, (unsigned long long)d->base,

@@ -2,8 +2,8 @@
 
 #include <stdbool.h>
 
+#include "boot.h"
 #include "printf.h"
-#include "pvh.h"
 
 #define POOL_ALIGN (1u << 20)
 
@@ -12,26 +12,12 @@ extern char __image_end[];
 static uint64_t pool_next, pool_end;
 static uint64_t arena_next, arena_end; /* arena_end 0: no arena */
 
-/* True when [start, end) lies inside one RAM entry of the PVH memory map. */
-static bool is_ram(uint64_t start, uint64_t end)
-{
-	uint32_t n;
-	const struct hvm_memmap_table_entry *m = pvh_memmap(&n);
-
-	for (uint32_t i = 0; i < n; i++) {
-		if (m[i].type == HVM_MEMMAP_TYPE_RAM && m[i].addr <= start &&
-		    end - m[i].addr <= m[i].size)
-			return true;
-	}
-	return false;
-}
-
 static bool pool_init(void)
 {
 	uint64_t start =
 	    ((uint64_t)(uintptr_t)__image_end + POOL_ALIGN - 1) & ~(uint64_t)(POOL_ALIGN - 1);
 
-	if (!is_ram(start, start + VIRTIO_MEM_POOL)) {
+	if (!boot_is_ram(start, VIRTIO_MEM_POOL)) {
 		printf("virtio_mem: 0x%llx + %u MiB is not RAM (give the guest more memory)\n",
 		       (unsigned long long)start, VIRTIO_MEM_POOL >> 20);
 		return false;

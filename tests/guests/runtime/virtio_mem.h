@@ -4,7 +4,7 @@
  * to VIRTIO_MEM_POOL bytes): identity mapped, so a pointer is its own guest-physical address, and
  * user-accessible like all of the runtime's low 4 GiB, so ring-3 code (run_user) may drive a
  * virtqueue too. Nothing is ever freed; a guest allocates what it needs once. The pool is checked
- * against the PVH memory map on first use. Memory is NOT zeroed (ring 0 is slow on some hosts:
+ * against the memory map (boot.h) on first use. Memory is NOT zeroed (ring 0 is slow on some hosts:
  * callers clear what must be clear). */
 #ifndef GUEST_VIRTIO_MEM_H
 #define GUEST_VIRTIO_MEM_H

@@ -2,9 +2,8 @@
 #include "virtio_mmio.h"
 #include "fdt.h"
 
-#include "apic.h"
+#include "platform.h"
 #include "printf.h"
-#include "pvh.h"
 #include "string.h"
 
 #define CMDLINE_KEY "virtio_mmio.device="
@@ -95,24 +94,36 @@ static void probe(struct vdev *d)
 	devs[ndevs++] = *d;
 }
 
-/* Windows from the device tree module (runtime/fdt.h): "virtio,mmio" nodes, reg in the root's
- * 2 + 2 cells, interrupts = <pin type>. */
+/* The interrupt line of a "virtio,mmio" node: x86's tree (firmware/fdt.h) says <pin type>,
+ * an arm64 GICv3 <type number flags> with type 0 an SPI (the line platform_irq_route() takes). */
+static bool dt_irq_line(const uint8_t *irq, uint32_t len, unsigned *line)
+{
+	if (len == 8)
+		*line = (unsigned)dt_cells(irq, 1);
+	else if (len == 12 && dt_cells(irq, 1) == 0)
+		*line = (unsigned)dt_cells(irq + 4, 1);
+	else
+		return false;
+	return true;
+}
+
+/* Windows from the device tree (boot.h): "virtio,mmio" nodes, reg in the root's 2 + 2 cells. */
 static void scan_dtb(void)
 {
 	struct dt t;
-	unsigned module;
 	uint32_t len, rlen;
-	if (dt_from_pvh(&t, &module))
+	if (boot_dt(&t))
 		return;
 	for (int off = dt_find_compatible(&t, -1, "virtio,mmio"); off >= 0;
 	     off = dt_find_compatible(&t, off, "virtio,mmio")) {
 		const uint8_t *reg = dt_prop(&t, off, "reg", &rlen);
 		const uint8_t *irq = dt_prop(&t, off, "interrupts", &len);
-		if (!reg || rlen != 16 || !irq || len != 8 || ndevs == VIRTIO_MMIO_MAX_DEVS)
+		unsigned line;
+		if (!reg || rlen != 16 || !irq || !dt_irq_line(irq, len, &line) ||
+		    ndevs == VIRTIO_MMIO_MAX_DEVS)
 			continue;
-		struct vdev d = {.base = dt_cells(reg, 2),
-				 .size = dt_cells(reg + 8, 2),
-				 .irq = (unsigned)dt_cells(irq, 1)};
+		struct vdev d = {
+		    .base = dt_cells(reg, 2), .size = dt_cells(reg + 8, 2), .irq = line};
 		if (!known_base(d.base))
 			probe(&d);
 	}
@@ -120,13 +131,13 @@ static void scan_dtb(void)
 
 unsigned virtio_mmio_scan(void)
 {
-	const char *p = pvh_cmdline();
+	const char *p = boot_cmdline();
 	size_t klen = strlen(CMDLINE_KEY);
 
 	if (scanned)
 		return ndevs;
 	scanned = true;
-	if (cmdline_has("dtb_discovery")) {
+	if (PLATFORM_DT_DISCOVERY || cmdline_has("dtb_discovery")) {
 		scan_dtb();
 		return ndevs;
 	}
@@ -231,16 +242,13 @@ static uint32_t mmio_ack_isr(struct vdev *d)
 
 static bool mmio_irq_enable(struct vdev *d, uint8_t vector)
 {
-	if (d->irq >= ioapic_pins()) {
-		printf("virtio-mmio: 0x%llx: irq %u is not an IOAPIC pin (%u pins)\n",
-		       (unsigned long long)d->base, d->irq, ioapic_pins());
-		return false;
-	}
-	lapic_init();
 	d->vector = d->config_vector = vector;
 	vdev_irq_attach(d, vector, 0);
-	ioapic_route(d->irq, vector, (uint8_t)lapic_id(), IOAPIC_LEVEL);
-	return true;
+	if (platform_irq_route(d->irq, vector))
+		return true;
+	printf("virtio-mmio: 0x%llx: no interrupt\n", (unsigned long long)d->base);
+	d->vector = d->config_vector = 0;
+	return false;
 }
 
 static const struct vdev_ops mmio_ops = {

@@ -18,10 +18,10 @@
 
 #include <linux/virtio_mmio.h>
 
-#include "io.h"
+#include "platform.h"
 #include "virtio_dev.h"
 
-#define VIRTIO_MMIO_MAX_DEVS 16
+#define VIRTIO_MMIO_MAX_DEVS 32		/* QEMU virt's transports, our arm64 layout's windows */
 #define VIRTIO_MMIO_MAGIC    0x74726976 /* "virt" */
 
 /* Parses the command line's virtio_mmio.device= words and probes each window (magic, version,

@@ -6,12 +6,9 @@
  * matters, "publish, then read whether the device wants a kick", takes a full fence (2.7.10). */
 #include "virtio_vq.h"
 
-#include "apic.h"
-#include "cpu.h"
-#include "io.h"
+#include "platform.h"
 #include "printf.h"
 #include "string.h"
-#include "trap.h"
 #include "virtio_mem.h"
 
 #define PAGE		 4096
@@ -449,12 +446,12 @@ bool vq_wait(struct vq *vq, uint32_t timeout_ms)
 {
 	unsigned v = vq->dev->vector;
 	uint64_t seen = irq_count(v),
-		 deadline = rdtsc() + (uint64_t)timeout_ms * 1000 * tsc_per_us();
+		 deadline = clock_ticks() + (uint64_t)timeout_ms * 1000 * clock_ticks_per_us();
 
 	if (!v)
 		return false;
 	for (;;) {
-		uint64_t now = rdtsc(), left_ms;
+		uint64_t now = clock_ticks(), left_ms;
 
 		if (vq->dev->irqs > vq->irq_mark && vq_has_used(vq)) {
 			vq->irq_mark = vq->dev->irqs;
@@ -462,7 +459,7 @@ bool vq_wait(struct vq *vq, uint32_t timeout_ms)
 		}
 		if (now >= deadline)
 			return false;
-		left_ms = (deadline - now) / (1000 * tsc_per_us()) + 1;
+		left_ms = (deadline - now) / (1000 * clock_ticks_per_us()) + 1;
 		irq_wait(v, &seen, (uint32_t)(left_ms > 0xffffffffu ? 0xffffffffu : left_ms));
 	}
 }

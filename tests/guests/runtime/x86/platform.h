@@ -1,0 +1,41 @@
+/* What the arch-neutral runtime files (printf, test, cmdline, fdt, virtio_*, hostile*) need of
+ * the architecture, x86's answer: the x86 runtime's own headers, plus the few neutral names
+ * below (aarch64/platform.h gives the same names for arm64). Found through the include path
+ * (runtime/x86 for x86 guests), never from runtime/ itself. */
+#ifndef GUEST_X86_PLATFORM_H
+#define GUEST_X86_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../apic.h"
+#include "../cpu.h"
+#include "../io.h"
+#include "../pvh.h"
+#include "../trap.h"
+
+/* virtio-mmio windows come from the command line unless it says `dtb_discovery`. */
+#define PLATFORM_DT_DISCOVERY false
+
+/* A free-running counter and its rate: the TSC. */
+static inline uint64_t clock_ticks(void)
+{
+	return rdtsc();
+}
+
+static inline uint64_t clock_ticks_per_us(void)
+{
+	return tsc_per_us();
+}
+
+/* Ends the run with `code` (test.h's GUEST_EXIT_*): the isa-debug-exit port; halts forever
+ * when nothing listens there. */
+_Noreturn void platform_exit(uint32_t code);
+/* Writes printf's text: to COM1 in ring 0, through the ring-3 gate from run_user(). */
+void platform_print(const char *s, size_t len);
+/* Routes interrupt line `line` (an IOAPIC pin, level-triggered, active high) to `vector` on
+ * this CPU. False (with a message) when there is no such pin. */
+bool platform_irq_route(unsigned line, uint8_t vector);
+
+#endif

@@ -1,0 +1,236 @@
+"""The arm64 test guests (tests/guests/aarch64, tests/guests/README.md "arm64"): their runs on our
+arm64 VMM inside an arm64 L1 and, as a peer, on QEMU's virt board. Used by
+boot/test_arm64_guests.py and boot/test_arm64_guests_qemu.py; written as pieces so that another
+arm64 L1 boot can run the guests too:
+
+  build(vmm=True)                the arm64 vmm (unless not VMM) and every guest Image
+                                 (framework/arm64_build.py): (vmm, folder of the Images)
+  prepare(work)                  the disks the runs use, written into WORK (a folder L1 shares
+                                 read-write: not under /tmp)
+  l1_lines(vmm, images, work)    busybox sh lines that run every guest on VMM one after the
+                                 other, each under `timeout`, its console in WORK/<run>.out, the
+                                 VMM's log in WORK/<run>.err, and "ARM64_GUEST <run> <status>
+                                 <seconds> s" on L1's console
+  check(console, work)           what went wrong (a list of messages; [] when every run passed)
+                                 from L1's console and the files in WORK
+  qemu_runs(images, work)        (name, argv, checks) of the runs on qemu-system-aarch64 (TCG)
+
+A guest passes with the line "TEST PASS" and status 0: on arm64 the guest ends with PSCI
+SYSTEM_OFF, which ends our VMM and QEMU with status 0 whatever the verdict ("TEST FAIL (code N)"
+is the failure), so the line decides and the status says the VMM did not die on the way.
+"""
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from . import arm64_build
+from .hostile import PATTERN_SECTORS, SECTORS, make_disk
+
+SEED = 1
+ROUNDS = 60
+BLK_ID = "vmm-disk-0"
+# The VMM's log line when a device model gives up on a guest's request (virtio/core/device.c).
+NEEDS_RESET_LOG = r"the device needs a reset"
+# Not in WORK: L1 shares it over 9p, where no socket can be made; L1's /tmp is its own tmpfs.
+VSOCK_UDS = "/tmp/arm64-guests-vsock.sock"
+GUEST_WROTE = (4096, 72)  # virtio_blk.c: sectors with the guest's 'G' "GST" pattern
+ZEROED = (6000, 16)  # virtio_blk.c: written, then WRITE_ZEROES
+
+
+@dataclass
+class Run:
+    name: str
+    guest: str
+    args: list  # the VMM's options besides --kernel and --append
+    append: str
+    timeout: int  # seconds; all of them together stay under L1's --timeout (780)
+    lines: list = field(default_factory=list)  # regexes the console must match
+    # "pass": TEST PASS and status 0; "ends": the guest's last access ends the run, a pass or
+    # the VMM's error exit (neither a hang nor a signal)
+    verdict: str = "pass"
+
+
+def runs(work):
+    blk = [f"--disk={work}/blk-rw.img,serial={BLK_ID},discard=on", f"--disk={work}/blk-ro.img,ro"]
+    hostile_devs = ["--console", "virtio", f"--disk={work}/hostile-rw.img",
+                    f"--disk={work}/hostile-ro.img,ro", "--rng", "--balloon", "size=0",
+                    "--net", "user", "--vsock", f"cid=3,uds={VSOCK_UDS}"]
+    return [
+        Run("hello", "hello", ["--cpus", "1", "--mem", "128M"], "", 45,
+            [r"^hello from the test guest\r?$"]),
+        Run("machine", "machine", ["--cpus", "2", "--mem", "256M"], "expect_mem=256M ncpus=2", 45,
+            [r"^cpus: 2, boot CPU MPIDR", r"^psci: version 1\.", r"^machine: ok"]),
+        Run("smp", "smp", ["--cpus", "4", "--mem", "128M"], "ncpus=4", 60,
+            [r"^all 4 CPUs up"]),
+        Run("interrupts", "interrupts", ["--cpus", "1", "--mem", "128M"], "ticks=20", 45,
+            [r"^virtual timer: 20 interrupts", r"^SGI 3 to self: taken"]),
+        Run("virtio_blk", "virtio_blk", ["--cpus", "1", "--mem", "256M", *blk],
+            f"ring=split sectors={SECTORS} id={BLK_ID} ro_disk discard bad_queue", 90,
+            [rf'^GET_ID: "{BLK_ID}": ok', r"^32 requests in flight: ok",
+             r"^read-only disk: RO offered, read ok, write -> IOERR: ok",
+             r"^bad queue size: status 0x4f \(DEVICE_NEEDS_RESET\), config interrupt: ok",
+             r"^the other disk kept working; reset revived the failed one: ok"]),
+        Run("hostile", "hostile", ["--cpus", "1", "--mem", "256M", *hostile_devs],
+            f"seed={SEED} rounds={ROUNDS}", 240,
+            [rf"^hostile: seed {SEED}, {ROUNDS} rounds, [0-9]+ devices over mmio: "
+             r"blk0 blk1\(ro\) rng0 console0 net0 vsock0 balloon0",
+             r"^checklist sweep: [0-9]+ abuses x [0-9]+ devices: ok",
+             rf"^random driver: {ROUNDS} rounds: ok"]),
+        Run("hostile_platform", "hostile_platform",
+            ["--cpus", "2", "--mem", "128M", f"--disk={work}/platform.img"], "", 90,
+            [r"^unmapped MMIO: [0-9]+ addresses", r"^odd virtio-mmio accesses: [1-9]",
+             r"^virtio-blk after the odd accesses: sector 0 read: ok",
+             r"^pl011: still printing", r"^bogus PSCI calls: VMM alive",
+             r"^hostile_platform: ok"]),
+        # an ldp from a virtio-mmio window: no syndrome, KVM cannot hand it to the VMM
+        Run("hostile_nisv", "hostile_platform", ["--cpus", "1", "--mem", "128M",
+                                                 f"--disk={work}/platform.img"],
+            "skip=unmapped,odd,platform,psci nisv", 45, [r"^nisv: ldp from 0x"], "ends"),
+    ]
+
+
+def build(vmm=True):
+    out = arm64_build.build(*(["vmm"] if vmm else []), "arm64_guests")
+    return out / "vmm", out / "tests" / "guests"
+
+
+def prepare(work):
+    for name in ("blk-rw", "blk-ro", "hostile-rw", "hostile-ro", "platform", "pristine"):
+        make_disk(work / f"{name}.img")
+
+
+def l1_lines(vmm, images, work):
+    q = shlex.quote
+    lines = [f"cd {q(str(work))}"]
+    for r in runs(work):
+        argv = [str(vmm), "--kernel", str(images / f"{r.guest}.Image"), *r.args,
+                "--append", r.append]
+        lines += ["s=$(date +%s)",
+                  f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err",
+                  f'r=$?; echo "ARM64_GUEST {r.name} $r $(($(date +%s) - s)) s"']
+    return lines
+
+
+def _pattern(tag, mark, first, count):
+    return b"".join(f"{tag}{s:010d}-{mark}\n".encode() * 32 for s in range(first, first + count))
+
+
+def _sectors(path, first, count):
+    with open(path, "rb") as f:
+        f.seek(first * 512)
+        return f.read(count * 512)
+
+
+def _disk_problems(run, work):
+    pristine = (work / "pristine.img").read_bytes()
+    host = pristine[:PATTERN_SECTORS * 512]
+    if run == "virtio_blk":
+        bad = []
+        if _sectors(work / "blk-rw.img", *GUEST_WROTE) != _pattern("G", "GST", *GUEST_WROTE):
+            bad.append("the guest's pattern is not in sectors 4096-4167 of the disk")
+        if _sectors(work / "blk-rw.img", *ZEROED) != bytes(ZEROED[1] * 512):
+            bad.append("sectors 6000-6015 are not zeros after WRITE_ZEROES")
+        if (work / "blk-rw.img").read_bytes()[:len(host)] != host:
+            bad.append("the host's pattern changed")
+        if (work / "blk-ro.img").read_bytes() != pristine:
+            bad.append("the read-only disk changed")
+        return bad
+    if run == "hostile":
+        bad = []
+        if (work / "hostile-rw.img").read_bytes()[:len(host)] != host:
+            bad.append("the writable disk's host pattern changed")
+        if (work / "hostile-ro.img").read_bytes() != pristine:
+            bad.append("the read-only disk changed")
+        return bad
+    return []
+
+
+def check_output(name, out, status, lines):
+    """What is wrong with one run: its status, the verdict line, the run's own lines."""
+    bad = []
+    if status != "0":
+        bad.append(f"exit status {status}" + (" (timeout: a hang)" if status == "124" else ""))
+    if not re.search(r"^TEST PASS\r?$", out, re.M):
+        bad.append("no TEST PASS line")
+    for m in re.finditer(r"^(FAIL: .*|TEST FAIL.*|UNEXPECTED EXCEPTION.*)$", out, re.M):
+        bad.append(m.group(1).strip())
+    for regex in lines:
+        if not re.search(regex, out, re.M):
+            bad.append(f"output lacks /{regex}/")
+    return bad
+
+
+def check_ends(out, err, status, lines):
+    """A run whose last access may end it: a pass, or the VMM's own error exit with a message."""
+    bad = [f"output lacks /{regex}/" for regex in lines if not re.search(regex, out, re.M)]
+    if status == "0":
+        return bad + check_output("", out, status, [])
+    if status == "124" or int(status) >= 128:
+        bad.append(f"exit status {status}: " + ("a hang" if status == "124" else "a signal"))
+    elif not re.search(r"error", err):
+        bad.append(f"exit status {status} and no error in the VMM's log")
+    return bad
+
+
+def check(console, work):
+    status = dict(re.findall(r"^ARM64_GUEST (\S+) (\d+) ", console, re.M))
+    failures = []
+    for r in runs(work):
+        if r.name not in status:
+            failures.append(f"{r.name}: never ran (L1 stopped before it)")
+            continue
+        out = (work / f"{r.name}.out").read_text(errors="replace")
+        err = (work / f"{r.name}.err").read_text(errors="replace")
+        if r.verdict == "ends":
+            bad = check_ends(out, err, status[r.name], r.lines)
+        else:
+            bad = check_output(r.name, out, status[r.name], r.lines) + _disk_problems(r.name, work)
+        if r.name in ("hostile", "virtio_blk") and not re.search(NEEDS_RESET_LOG, err):
+            bad.append(f"the VMM's log lacks /{NEEDS_RESET_LOG}/")
+        if bad:
+            failures.append(f"{r.name}: " + "; ".join(bad) + f"\n--- console (end) ---\n"
+                            f"{out[-2500:]}\n--- VMM log (end) ---\n{err[-1500:]}")
+    return failures
+
+
+QEMU_BASE = ["-M", "virt,gic-version=3", "-accel", "tcg", "-cpu", "max,pauth=off", "-m", "256",
+             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+             "-global", "virtio-mmio.force-legacy=false"]
+
+
+def qemu_runs(images, work):
+    """The runs on QEMU's virt board (not hostile: QEMU answers its abuses its own legal way).
+    QEMU plugs the first virtio device into its highest window and the guest takes the lowest
+    first, so the read-only disk comes first on QEMU's command line."""
+    def blk(ring):
+        packed = "on" if ring == "packed" else "off"
+        return ["-drive", f"id=d1,file={work}/q-{ring}-ro.img,format=raw,if=none,readonly=on",
+                "-device", f"virtio-blk-device,drive=d1,packed={packed}",
+                "-drive", f"id=d0,file={work}/q-{ring}-rw.img,format=raw,if=none,discard=unmap",
+                "-device", f"virtio-blk-device,drive=d0,serial={BLK_ID},packed={packed}"]
+    by_name = {r.name: r for r in runs(work)}
+    plan = [("hello", ["-smp", "1"], ""),
+            ("machine", ["-smp", "2"], "expect_mem=256M ncpus=2"),
+            ("smp", ["-smp", "4"], "ncpus=4"),
+            ("interrupts", ["-smp", "1"], "ticks=20"),
+            ("hostile_platform", ["-smp", "2", "-drive",
+                                  f"id=d0,file={work}/q-platform.img,format=raw,if=none",
+                                  "-device", "virtio-blk-device,drive=d0"], "")]
+    out = []
+    for name, extra, append in plan:
+        r = by_name[name]
+        out.append((name, [*QEMU_BASE, *extra, "-kernel", str(images / f"{r.guest}.Image"),
+                           "-append", append], r.lines))
+    for ring in ("split", "packed"):
+        lines = [line for line in by_name["virtio_blk"].lines if "bad queue" not in line
+                 and "the other disk" not in line]
+        out.append((f"virtio_blk_{ring}",
+                     [*QEMU_BASE, "-smp", "1", *blk(ring), "-kernel",
+                      str(images / "virtio_blk.Image"), "-append",
+                      f"ring={ring} sectors={SECTORS} id={BLK_ID} ro_disk discard"], lines))
+    return out
+
+
+def prepare_qemu(work):
+    for name in ("q-split-rw", "q-split-ro", "q-packed-rw", "q-packed-ro", "q-platform"):
+        make_disk(work / f"{name}.img")
