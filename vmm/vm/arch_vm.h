@@ -42,6 +42,11 @@ extern const struct vcpu_arch_seen_names {
 	const char *pc, *pt_root;
 } vcpu_arch_seen_names;
 
+/* An exit the generic loop does not know (vcpu.c's handle_exit()): true when the architecture
+ * handled it (aarch64: KVM_EXIT_ARM_NISV, answered with an external data abort to the guest),
+ * false for the loop to stop the VM with an error. On the vCPU's thread. */
+bool vcpu_arch_handle_exit(struct vcpu *vcpu);
+
 /* Prints a vCPU's registers at error level (a guest that failed). */
 void vcpu_arch_dump_registers(struct vcpu *vcpu);
 

@@ -205,7 +205,8 @@ static void handle_exit(struct vcpu *vcpu)
 		     run->fail_entry.hardware_entry_failure_reason);
 		break;
 	default:
-		fail(vcpu, "unhandled exit reason", run->exit_reason);
+		if (!vcpu_arch_handle_exit(vcpu))
+			fail(vcpu, "unhandled exit reason", run->exit_reason);
 		break;
 	}
 }

@@ -17,9 +17,17 @@ const struct kvm_cap_name kvm_arch_required_caps[] = {
 const size_t kvm_arch_nrequired_caps =
     sizeof(kvm_arch_required_caps) / sizeof(kvm_arch_required_caps[0]);
 
+/* An access to device memory that KVM cannot decode (no instruction syndrome: a load or store
+ * pair, a writeback) comes to the VMM as KVM_EXIT_ARM_NISV instead of failing KVM_RUN, so that
+ * the guest gets an external data abort for it (vm_arch.c) rather than the VMM an error. Hosts
+ * without the capability keep KVM's behaviour (KVM_RUN fails: the VMM stops with an error). */
 int kvm_arch_init_vm(struct kvm *kvm, bool quiet)
 {
-	(void)kvm, (void)quiet;
+	(void)quiet;
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_NISV_TO_USER};
+	if (kvm_ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0 &&
+	    kvm_ioctl(kvm->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_INJECT_EXT_DABT) > 0)
+		(void)kvm_ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &cap); /* best effort, as above */
 	return 0;
 }
 

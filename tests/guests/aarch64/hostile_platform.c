@@ -19,8 +19,8 @@
  *
  * then "hostile_platform: ok" and the usual TEST PASS. With `nisv` the guest then loads a pair of
  * registers from a virtio-mmio window (`ldp`: no instruction syndrome, ESR_ELx.ISV 0, so KVM
- * cannot hand the access to the VMM): the run must end there, the VMM's choice being how (an
- * error exit, or an abort injected into the guest: caught and reported). Command line:
+ * cannot hand the access to the VMM): our VMM injects an external data abort, which is caught
+ * and reported (another VMM may end the run there instead). Command line:
  * [skip=unmapped,odd,platform,psci] (any of them) [nisv]. Meant for our VMM (QEMU answers some
  * calls with an exception instead of an error code: both are accepted where the spec allows both).
  */

@@ -13,8 +13,8 @@
 # the VMM with status 0 (PSCI SYSTEM_OFF); for virtio_blk and hostile the VMM must have logged
 # the device it failed, and the disks must hold what they must (framework/arm64_guests.py).
 # Last, hostile_platform's `nisv`: an ldp from a virtio-mmio window, which KVM cannot hand to
-# the VMM (no syndrome): the run must end with a pass or the VMM's error exit, not a hang or a
-# signal.
+# the VMM (no syndrome): the VMM gives the guest an external data abort (KVM_EXIT_ARM_NISV), which
+# the guest must catch (EC 0x25) and go on to pass, the VMM saying so in its log.
 # Skipped (77) without the cross toolchain or qemu-system-aarch64. It takes both "linux" slots
 # for the reasons integration/arm64_linux does (two busy host threads; never beside an x86 L1).
 # labels: arm64 guests

@@ -57,6 +57,29 @@ int vm_arch_vcpus_created(struct vm *vm)
 	return kvm_gic_create(&vm->kvm, &c);
 }
 
+/* A guest's access to device memory without an instruction syndrome (kvm_aarch64.c enables the
+ * exit): no device can be told what was meant, so the guest gets what hardware gives for an
+ * access the bus cannot complete, an external data abort; its kernel decides what to do (kill
+ * the task, or panic). Logged at most a few times per vCPU. */
+static bool nisv_abort(struct vcpu *vcpu)
+{
+	static _Thread_local unsigned logged;
+	struct kvm_vcpu_events ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.exception.ext_dabt_pending = 1;
+	if (logged < 3 && ++logged)
+		log_warn("vCPU %u: the guest accessed device memory at 0x%llx with an instruction "
+			 "KVM cannot decode (no syndrome: a load/store pair?); it gets an external "
+			 "data abort",
+			 vcpu->index, (unsigned long long)vcpu->run->arm_nisv.fault_ipa);
+	return vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS (data abort)") == 0;
+}
+
+bool vcpu_arch_handle_exit(struct vcpu *vcpu)
+{
+	return vcpu->run->exit_reason == KVM_EXIT_ARM_NISV && nisv_abort(vcpu);
+}
+
 int vm_arch_clock_get(struct vm *vm, uint64_t *clock)
 {
 	return arm64_get_reg(vm->vcpus[0].fd, KVM_REG_ARM_TIMER_CNT, clock);

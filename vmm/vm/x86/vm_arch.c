@@ -107,6 +107,12 @@ int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported)
 	return err;
 }
 
+bool vcpu_arch_handle_exit(struct vcpu *vcpu)
+{
+	(void)vcpu;
+	return false;
+}
+
 int vm_arch_clock_get(struct vm *vm, uint64_t *clock)
 {
 	struct kvm_clock_data data;
