@@ -226,7 +226,8 @@ def test_default_guest_on_arm64_mmio_pci_and_initramfs():
     if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
         print(out[-3000:])
         rc, out = boot_l1(work)
-    print(f"note: L1 with the three boots (and any wait for the L1 lock): {time.monotonic() - start:.1f} s (run.sh status {rc})")
+    print(f"note: L1 with the three boots (and any wait for the L1 lock):"
+          f" {time.monotonic() - start:.1f} s (run.sh status {rc})")
     failures = check(out, work, ctx)
     if any("L1 did not run" in f for f in failures):
         failures.append(f"L1's console:\n{out[-6000:]}")
