@@ -15,7 +15,9 @@
 # busybox has no AF_UNIX client for the VMM's socket), the shell typed at.
 # The L1 lines and the checks are l1_lines() and check(), to be folded into the one shared arm64
 # L1 boot of test_arm64_linux.py. Skipped (77) without the cross toolchain, qemu-system-aarch64
-# or the Debian packages. A cold guest build takes several minutes (cached afterwards).
+# or the Debian packages. 77 s on the 2-core host with the L1 lock free (L1 ~10 s, the boots
+# ~10-25 s each under nested TCG; docs/aarch64.md); a cold guest build first is ~20 minutes
+# (cached afterwards; tools/test.sh builds it before CTest).
 # DEFGUEST_KEEP=1 keeps $BUILD_DIR/l1-arm64-default-guest (logs, disks) after a pass.
 # labels: arm64 linux
 # timeout: 1500
