@@ -7,6 +7,7 @@
 # prompt; `poweroff` or `reboot` in the guest ends the VMM with status 0, so does Ctrl-A x.
 # On a host whose KVM emulates guest kernel code (kvm_pvm) the boot takes about a minute and
 # every system call costs about a millisecond, but the shell works (guest-images/README.md).
+# On an arm64 host it boots the arm64 build of the same guest (guest-images/build.sh --arch arm64).
 # Without a usable KVM it stops at once, before installing or building anything, with the reason
 # and the fix (tools/kvm-probe.sh).
 set -euo pipefail
@@ -20,7 +21,11 @@ tools/setup.sh >&2
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target vmm >&2
-eval "$(guest-images/build.sh --print-env)"
+# On an arm64 host the guest is the same one built for arm64 (issue 67): its Image, the PL011.
+guest_arch=x86_64
+[ "$(uname -m)" = aarch64 ] && guest_arch=arm64
+eval "$(guest-images/build.sh --arch "$guest_arch" --print-env)"
+kernel=${VMLINUX:-${IMAGE:-}}
 
 # The guest writes to its disk: give it a copy, not the cached image.
 disk="$BUILD_DIR/default-guest-disk.ext4"
@@ -34,5 +39,5 @@ if [ "$probe" = "kvm: usable (emulated, kvm_pvm)" ]; then
 fi
 echo "boot: the guest's shell comes up on this terminal; poweroff in the guest or Ctrl-A x" \
 	"quits" >&2
-exec "$BUILD_DIR/vmm" --kernel "$VMLINUX" --mem "$mem" --disk "$disk" --rng --net user \
+exec "$BUILD_DIR/vmm" --kernel "$kernel" --mem "$mem" --disk "$disk" --rng --net user \
 	--append "$CMDLINE root=/dev/vda rootfstype=ext4 rw vmmguest.shell=1 vmmguest.end=poweroff" "$@"

@@ -1,7 +1,7 @@
 /* syscall-cost: times N getpid() system calls from guest user space and prints the cost of one.
- * Freestanding (no libc) so one source builds both ways: 64-bit (SYSCALL) and 32-bit
- * (INT $0x80). Built by guest-images/build.sh into the guest as /usr/bin/syscall-cost and
- * /usr/bin/syscall-cost32.
+ * Freestanding (no libc) so one source builds every way: x86's 64-bit (SYSCALL) and 32-bit
+ * (INT $0x80), arm64's (SVC). Built by guest-images/build.sh into the guest as
+ * /usr/bin/syscall-cost and, on x86, /usr/bin/syscall-cost32.
  *   syscall-cost [N]   default N = 1000; prints
  *   "syscall-cost: 64-bit getpid: N calls in T us, X.Y us per call" */
 #define NR_DEFAULT	1000
@@ -21,6 +21,21 @@ static long sys3(long n, long a, long b, long c)
 			 : "a"(n), "D"(a), "S"(b), "d"(c)
 			 : "rcx", "r11", "memory");
 	return r;
+}
+#elif defined(__aarch64__)
+#define SYS_write	  64
+#define SYS_getpid	  172
+#define SYS_exit	  93
+#define SYS_clock_gettime 113
+#define BITS		  "64"
+static long sys3(long n, long a, long b, long c)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	__asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+	return x0;
 }
 #else
 #define SYS_write	  4
@@ -96,9 +111,11 @@ static void run(long argc, char **argv)
 }
 
 /* The ELF entry: the stack holds argc, then the argv pointers. */
-#ifdef __x86_64__
+#if defined(__x86_64__)
 __asm__(".globl _start\n_start:\n\tmov (%rsp), %rdi\n\tlea 8(%rsp), %rsi\n\tand $-16, %rsp\n"
 	"\tcall entry\n\thlt\n");
+#elif defined(__aarch64__)
+__asm__(".globl _start\n_start:\n\tldr x0, [sp]\n\tadd x1, sp, #8\n\tbl entry\n\tbrk #0\n");
 #else
 __asm__(".globl _start\n_start:\n\tmov (%esp), %eax\n\tlea 4(%esp), %edx\n\tand $-16, %esp\n"
 	"\tsub $8, %esp\n\tpush %edx\n\tpush %eax\n\tcall entry\n\thlt\n");

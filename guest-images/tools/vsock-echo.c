@@ -7,6 +7,10 @@
 #define TOOL_NAME "vsock-echo"
 #include "freestanding.h"
 
+/* struct sockaddr and AF_VSOCK, which the older linux/vm_sockets.h of the arm64 cross headers
+ * (linux-libc-dev-arm64-cross) does not include itself */
+#include <sys/socket.h>
+
 #include <linux/vm_sockets.h>
 
 #define SOCK_STREAM_ 1

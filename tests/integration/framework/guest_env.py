@@ -8,11 +8,12 @@ from pathlib import Path
 GUEST_IMAGES = Path(__file__).resolve().parents[3] / "guest-images"
 
 
-def print_env(script):
-    """(env, run) of SCRIPT --print-env (a path, or a name in guest-images/): env the lines as
-    a dict, empty when the script failed; run the finished process (returncode, stderr)."""
+def print_env(script, *args):
+    """(env, run) of SCRIPT [ARGS...] --print-env (a path, or a name in guest-images/; ARGS e.g.
+    "--arch", "arm64"): env the lines as a dict, empty when the script failed; run the finished
+    process (returncode, stderr)."""
     path = Path(script) if "/" in str(script) else GUEST_IMAGES / script
-    run = subprocess.run([str(path), "--print-env"], capture_output=True, text=True)
+    run = subprocess.run([str(path), *args, "--print-env"], capture_output=True, text=True)
     env = {}
     if run.returncode == 0:
         for line in run.stdout.splitlines():
