@@ -272,7 +272,9 @@ bootstrap() {
 		debootstrap --variant=minbase --components=main "$SUITE" "$STAGE" "$1"
 		return
 	fi
-	debootstrap --arch="$DEBARCH" --foreign --variant=minbase --components=main "$SUITE" "$STAGE" "$1"
+	# (set -e does not hold here: the caller tests the status)
+	debootstrap --arch="$DEBARCH" --foreign --variant=minbase --components=main "$SUITE" "$STAGE" "$1" ||
+		return
 	# container=lxc: debootstrap's word for a container that cannot make device nodes (its
 	# second stage's check of the target tries mknod; the first stage made them).
 	foreign bash -c "$(declare -f in_chroot); STAGE='$STAGE'
@@ -560,8 +562,8 @@ main() {
 		command -v "$t" >/dev/null ||
 			die "missing tool '$t' (apt-get install debootstrap fdisk dosfstools mtools e2fsprogs)"
 	done
-	[ "$ARCH" = x86_64 ] || [ -x /usr/bin/qemu-aarch64-static ] ||
-		die "missing /usr/bin/qemu-aarch64-static (apt-get install qemu-user-static)"
+	[ "$ARCH" = x86_64 ] || [ -f /usr/lib/binfmt.d/qemu-aarch64.conf ] ||
+		die "missing qemu-user-static's qemu-aarch64-static (apt-get install qemu-user-static)"
 	mkdir -p "$CACHE/work" || die "cannot create $CACHE (set VMM_GUEST_CACHE)"
 	exec 8>"$CACHE/.$NAME.lock"
 	flock 8
