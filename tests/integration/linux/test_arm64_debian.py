@@ -21,10 +21,10 @@
 # of integration/arm64_linux can take them in. Each boot's wall time (L1's clock) and
 # systemd-analyze's line are printed. It fails when a check fails or L1 does not boot twice in a
 # row; skipped (77) without the cross toolchain, qemu-system-aarch64, qemu-user-static, or when
-# the image cannot be had (no archive and nothing cached). The image's first build took 26
-# minutes beside an L1 (every arm64 program of the second stage and apt emulated by qemu-user);
+# the image cannot be had (no archive and nothing cached). The image's first build took 18-26
+# minutes (26 beside an L1) (every arm64 program of the second stage and apt emulated by qemu-user);
 # cached, the test took 258 and 345 s on the 2-core host (2026-12-02, the second beside other
-# helpers' builds): L1 reaches the script at 7.5 s of uptime, the mmio boot 80-96 s and the pci
+# helpers' builds): L1 reaches the script at 7.5 s of uptime, the mmio boot 78-96 s and the pci
 # boot 105-124 s from the VMM's start to its exit (systemd-analyze: 13-23 s kernel + 36-39 s
 # userspace over mmio, 19-20 s + 52-61 s over pci; the check's lines at 62-75 and 83-95 s of
 # uptime, then the getty's wait and systemd's power-off); the rest is run.sh and its lock. A
