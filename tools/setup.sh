@@ -50,6 +50,10 @@ PACKAGES=(
 	# aarch64 (issue 67): the cross compiler, and qemu-user to run its unit tests
 	# (tests/integration/build/test_arm64_unit.py, docs/aarch64.md)
 	crossbuild-essential-arm64 qemu-user
+	# the arm64 Debian image (guest-images/debian-image.sh --arch arm64): its second stage and apt
+	# run arm64 programs in the chroot through the static qemu-aarch64 (binfmt_misc of the
+	# build's own user namespace; without binfmt-support nothing is registered on the host)
+	qemu-user-static
 	# the arm64 L1 of the aarch64 KVM tests (tools/kvm-in-qemu/run.sh --arch aarch64,
 	# tests/integration/linux/test_arm64_linux.py): qemu-system-aarch64, whose 7.2 runs L1's
 	# kernel at EL2 with a GICv3, so that L1's KVM runs arm64 guests

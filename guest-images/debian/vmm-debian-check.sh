@@ -283,23 +283,31 @@ hp=$(param hotplug)
 # agetty can still be starting when the boot's jobs are done, and a power-off then takes it
 # down before it printed (the suite's run found no prompt on an otherwise complete console).
 # agetty prints its prompt, then waits for a name: read(2), or select(2)/poll(2) on the line
-# (the syscall number /proc/PID/syscall starts with). Up to 60 s.
+# (the syscall number /proc/PID/syscall starts with). Up to 60 s. The line: the command line's
+# last console= (x86: ttyS0, arm64: ttyAMA0); the calls' numbers: x86_64's read, poll, select,
+# pselect6, ppoll, arm64's read, pselect6, ppoll (it has no poll or select).
+gw_tty=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^console=\([^,]*\).*/\1/p' | tail -1)
+gw_tty=${gw_tty:-ttyS0}
+case $(uname -m) in
+aarch64) gw_calls="63 72 73" ;;
+*) gw_calls="0 7 23 270 271" ;;
+esac
 getty_waits() {
 	for gw_d in /proc/[0-9]*; do
 		[ "$(cat "$gw_d/comm" 2>/dev/null)" = agetty ] || continue
 		# its line is its standard input (serial-getty@.service: TTYPath=, the argument "-")
-		[ "$(readlink "$gw_d/fd/0" 2>/dev/null)" = /dev/ttyS0 ] || continue
+		[ "$(readlink "$gw_d/fd/0" 2>/dev/null)" = "/dev/$gw_tty" ] || continue
 		read -r gw_nr _ <"$gw_d/syscall" 2>/dev/null || continue
-		case $gw_nr in 0 | 7 | 23 | 270 | 271) return 0 ;; esac
+		case " $gw_calls " in *" $gw_nr "*) return 0 ;; esac
 	done
 	return 1
 }
 if grep -qw vmmdebian.poweroff /proc/cmdline; then
 	gw_t0=$(up)
 	if wait_until "$(after 60)" getty_waits; then
-		say GETTY "waiting for a name on ttyS0 ($(since "$gw_t0") s after the check's end)"
+		say GETTY "waiting for a name on $gw_tty ($(since "$gw_t0") s after the check's end)"
 	else
-		say GETTY "not waiting on ttyS0 after 60 s"
+		say GETTY "not waiting on $gw_tty after 60 s"
 	fi
 	say END poweroff
 	systemctl poweroff --no-block

@@ -23,11 +23,11 @@ def print_env(script, *args):
     return env, run
 
 
-def env_or_skip(script, reason, what):
-    """print_env(SCRIPT)'s env; when the script fails, the test is skipped (host.skip: REASON,
-    then WHAT and the script's last words)."""
+def env_or_skip(script, reason, what, *args):
+    """print_env(SCRIPT, *ARGS)'s env; when the script fails, the test is skipped (host.skip:
+    REASON, then WHAT and the script's last words)."""
     from framework import host
-    env, run = print_env(script)
+    env, run = print_env(script, *args)
     if run.returncode != 0:
         host.skip(reason, f"{what}: {run.stderr.strip()[-300:]}")
     return env
