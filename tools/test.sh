@@ -41,11 +41,11 @@ else
 	echo "test: without KVM the default Linux guest is not built and the tests that boot a" \
 		"guest are skipped"
 fi
-# The default guest built for arm64 (integration/arm64_default_guest boots it in the arm64 L1,
+# The default guest built for arm64 (integration/arm64_linux boots it in the arm64 L1,
 # which needs no KVM here; cached like x86's, a cold build is ~20 minutes on 2 busy cores).
 if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-system-aarch64 >/dev/null; then
 	guest-images/build.sh --arch arm64 >/dev/null ||
-		echo "test: the arm64 default guest did not build: integration/arm64_default_guest says why"
+		echo "test: the arm64 default guest did not build: integration/arm64_linux says why"
 fi
 
 # The whole suite: the trees that tests build for themselves (ASan+UBSan, libFuzzer) are built

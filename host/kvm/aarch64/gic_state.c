@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/aarch64/snapshot_tags.h"
 #include "host/kvm/aarch64/arm64_regs.h"
@@ -57,14 +58,31 @@ struct gic_io {
 	size_t errlen;
 };
 
+/* KVM's VGIC takes every vCPU's mutex with a trylock for these attributes (EBUSY when one is
+ * held): a parked vCPU thread may still be in an ioctl of its own (saving its registers at a
+ * migration's pause), for a few milliseconds. Retried for up to GIC_BUSY_RETRIES ms. */
+#define GIC_BUSY_RETRIES 2000
+
+static int attr_ioctl(int fd, unsigned long req, struct kvm_device_attr *a)
+{
+	for (unsigned i = 0;; i++) {
+		if (kvm_ioctl(fd, req, a) == 0)
+			return 0;
+		if (errno != EBUSY || i == GIC_BUSY_RETRIES)
+			return -errno;
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
+}
+
 static void io_attr(struct gic_io *io, int fd, uint32_t group, uint64_t attr, void *v,
 		    const char *what, unsigned n)
 {
 	if (io->e)
 		return;
 	struct kvm_device_attr a = {.group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)v};
-	if (kvm_ioctl(fd, io->set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a) < 0) {
-		io->e = -errno;
+	int e = attr_ioctl(fd, io->set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a);
+	if (e) {
+		io->e = e;
 		snprintf(io->err, io->errlen, "GIC: %s %s[%u]: %s",
 			 io->set ? "KVM refused to set" : "cannot read", what, n, strerror(-io->e));
 	}
@@ -193,8 +211,9 @@ static void io_ctrl(struct gic_io *io, int fd, uint64_t what, const char *name)
 	if (io->e)
 		return;
 	struct kvm_device_attr a = {.group = KVM_DEV_ARM_VGIC_GRP_CTRL, .attr = what};
-	if (kvm_ioctl(fd, KVM_SET_DEVICE_ATTR, &a) < 0) {
-		io->e = -errno;
+	int e = attr_ioctl(fd, KVM_SET_DEVICE_ATTR, &a);
+	if (e) {
+		io->e = e;
 		snprintf(io->err, io->errlen, "GIC: %s failed: %s", name, strerror(-io->e));
 	}
 }

@@ -1,5 +1,5 @@
 # The arm64 test guests (tests/guests/aarch64) on QEMU's virt board, TCG, no KVM: the peer of
-# integration/arm64_guests (the same guests on our arm64 VMM in an arm64 L1), so a guest that
+# integration/arm64_linux's part `guests` (the same guests on our arm64 VMM in the arm64 L1), so a guest that
 # fails there and passes here points at the VMM. hello, machine (256 MiB, 2 CPUs), smp (4 CPUs),
 # interrupts, virtio_blk on a split and on a packed ring (without the bad queue: QEMU stops such a
 # queue its own way), hostile_platform (QEMU answers unknown HVCs with an exception, which the

@@ -1,7 +1,7 @@
 """The arm64 test guests (tests/guests/aarch64, tests/guests/README.md "arm64"): their runs on our
 arm64 VMM inside an arm64 L1 and, as a peer, on QEMU's virt board. Used by
-boot/test_arm64_guests.py and boot/test_arm64_guests_qemu.py; written as pieces so that another
-arm64 L1 boot can run the guests too:
+linux/test_arm64_linux.py (its part `guests`, framework/arm64_l1.py) and
+boot/test_arm64_guests_qemu.py:
 
   build(vmm=True)                the arm64 vmm (unless not VMM) and every guest Image
                                  (framework/arm64_build.py): (vmm, folder of the Images)

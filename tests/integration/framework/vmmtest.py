@@ -94,7 +94,8 @@ def _sector(path, n):
 
 
 def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None, dhcp=False,
-             hvc_file=None, rng=False, wrote=False, rtc=True, clock_slack=300, end="poweroff"):
+             hvc_file=None, rng=False, wrote=False, rtc=True, clock_slack=300, end="poweroff",
+             now=None):
     """What in REPORT differs from a guest with these devices; [] when nothing. Always checked:
     begin (arch aarch64), modules (none failed), end; the rest only when asked (None and False
     are "not checked"; rtc is asked by default):
@@ -107,7 +108,8 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
       mac       eth0's MAC (lowercase); dhcp=True: eth0 had a lease (a DHCP server on its wire)
       hvc_file  the file behind virtio-console's first port: the guest's line must be in it
       rng       a virtio RNG: /dev/hwrng gave 32 bytes
-      rtc       an RTC (PL031): rtc0 within CLOCK_SLACK seconds of the host's clock
+      rtc       an RTC (PL031): rtc0 within CLOCK_SLACK seconds of the host's clock (NOW: the
+                host's time when the guest ran, when that was not just now: e.g. its log's mtime)
       end       the end action's name"""
     bad = []
 
@@ -131,8 +133,9 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
         if mem and not (kb and mem_mb * 1024 * 3 // 4 < kb <= mem_mb * 1024):
             bad.append(f"mem: total_kb={mem.get('total_kb')} for {mem_mb} MiB")
     clock = need("rtc", "rtc0") if rtc else None
-    if clock and abs((clock.int("epoch") or 0) - time.time()) > clock_slack:
-        bad.append(f"rtc: epoch={clock.get('epoch')}, the host's is {int(time.time())}")
+    now = time.time() if now is None else now
+    if clock and abs((clock.int("epoch") or 0) - now) > clock_slack:
+        bad.append(f"rtc: epoch={clock.get('epoch')}, the host's is {int(now)}")
     if transport is not None:
         for v in report.all("virtio"):
             if v.get("transport") != transport or not v.get("driver"):

@@ -1,38 +1,41 @@
-# The arm64 VMM boots Debian's stock arm64 cloud kernel (issue 67): in an arm64 L1
-# (tools/kvm-in-qemu/run.sh --arch aarch64: qemu-system-aarch64, TCG, KVM at the emulated EL2),
-# the cross-built vmm ($BUILD_DIR/arm64, framework/arm64_build.py) boots the arm64 test guest
-# (guest-images/arm64-guest.sh: linux-image-cloud-arm64 and our busybox initramfs) twice in one L1
-# boot, every device on virtio-mmio, then on virtio-pci (MSI-X through the in-kernel ITS): 2 vCPUs
-# brought up by PSCI, 512 MiB, a disk with a marker of this run in its first sector, a NIC on
-# --net user (libslirp: DHCP), a virtio RNG, a balloon. The guest's VMMTEST lines
-# (framework/vmmtest.py, the same checks as integration/arm64_guest_qemu, the guest on QEMU)
-# must say: 2 CPUs, cpu1 taken off and on again (PSCI CPU_OFF/CPU_ON), the RAM, the PL031 clock
-# near the host's, each device bound to its driver on the transport, the disk's size and marker
-# (and the guest's write in the image afterwards), the MAC and a DHCP lease, 32 bytes of the
-# RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI SYSTEM_OFF). Then the
-# Firecracker API client's sequence (vmmctl, cross-built: machine-config, boot-source, a root
-# drive, InstanceStart) on a VMM with virtio-pci, whose guest waits at "VMMTEST pause"; the
-# client migrates it live to a third VMM (--migrate-from), pauses it there and snapshots it,
-# that VMM is killed, and a second VMM loads the snapshot
-# (--resume) and gets the line the guest waits for on its PL011 console: the restored guest must
-# then pass the same checks (both vCPUs, cpu1 off and on again by PSCI after the restore, the
-# PL031, the disk read and written over virtio-pci with MSI-X through the restored ITS) and its
-# power-off end the second VMM with 0; and `vmm --check-cpu` must refuse a snapshot whose CPU
-# model is an x86 VM's ("not a snapshot of an aarch64 VM"). First, in the
-# same L1 boot (one boot for every arm64 KVM check: the issue's budget), the L1's KVM itself:
-# tools/kvm-in-qemu/arm64-kvm-probe.c, cross-built here, runs a guest whose MMIO write and PSCI
-# SYSTEM_OFF must come back as KVM_EXIT_MMIO and KVM_EXIT_SYSTEM_EVENT (a failure there is L1's,
-# not the VMM's); then, without a boot, a kernel that is no arm64 Image is refused with exit 2.
-# It fails when a check fails or L1 does not boot twice in a row; skipped (77) without the cross
-# toolchain, qemu-system-aarch64 or the Debian packages. ~80 s on the 2-core host (L1 ~10 s, the
-# probe ~2 s, each guest ~20-25 s under nested TCG, the API's two VMMs ~20 s). It takes both of the host's "linux" slots:
-# L1's two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1,
-# whose lock (tools/kvm-in-qemu/run.sh) it would wait on.
-# labels: arm64 linux
-# timeout: 900
-# cost: 400
+# Every arm64 KVM check of the suite, in one arm64 L1 boot (issue 67: the arm64 L1 tests share
+# an L1; framework/arm64_l1.py runs the parts below one after the other in
+# tools/kvm-in-qemu/run.sh --arch aarch64: qemu-system-aarch64, TCG, KVM at the emulated EL2),
+# on the cross-built vmm ($BUILD_DIR/arm64, framework/arm64_build.py):
+# stock: first the L1's KVM itself (tools/kvm-in-qemu/arm64-kvm-probe.c, cross-built here: a
+#   guest whose MMIO write and PSCI SYSTEM_OFF must come back as KVM_EXIT_MMIO and
+#   KVM_EXIT_SYSTEM_EVENT; a failure there is L1's, not the VMM's) and a kernel that is no arm64
+#   Image (refused, exit 2). Then Debian's stock arm64 cloud kernel with our busybox initramfs
+#   (guest-images/arm64-guest.sh) twice, every device on virtio-mmio, then on virtio-pci (MSI-X
+#   through the in-kernel ITS): 2 vCPUs brought up by PSCI, 512 MiB, a disk with a marker of
+#   this run in its first sector, a NIC on --net user (libslirp: DHCP), a virtio RNG, a balloon.
+#   The guest's VMMTEST lines (framework/vmmtest.py, the checks of integration/arm64_guest_qemu,
+#   the guest on QEMU) must say: 2 CPUs, cpu1 taken off and on again (PSCI CPU_OFF/CPU_ON), the
+#   RAM, the PL031 clock near the host's, each device bound to its driver on the transport, the
+#   disk's size and marker (and the guest's write in the image afterwards), the MAC and a DHCP
+#   lease, 32 bytes of the RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI
+#   SYSTEM_OFF). Then the Firecracker API client's sequence (vmmctl, cross-built:
+#   machine-config, boot-source, a root drive, InstanceStart) on a VMM with virtio-pci, whose
+#   guest waits at "VMMTEST pause"; the client migrates it live to a third VMM
+#   (--migrate-from), pauses it there and snapshots it, that VMM is killed, and a second VMM
+#   loads the snapshot (--resume) and gets the line the guest waits for on its PL011 console:
+#   the restored guest must then pass the same checks (both vCPUs, cpu1 off and on again by PSCI
+#   after the restore, the PL031, the disk read and written over virtio-pci with MSI-X through
+#   the restored ITS) and its power-off end the second VMM with 0; and `vmm --check-cpu` must
+#   refuse a snapshot whose CPU model is an x86 VM's ("not a snapshot of an aarch64 VM").
+# guests: the arm64 test guests, hostile ones included (framework/arm64_guests.py says which
+#   and what each must show).
+# default: the project's default guest built for arm64 (framework/arm64_default_guest.py).
+# It fails when a part fails or L1 does not boot twice in a row; skipped (77) without the cross
+# toolchain, qemu-system-aarch64 or the Debian packages. ~4 minutes on the 2-core host (L1
+# ~10 s; each part's time in L1 is printed). It takes both of the host's "linux" slots: L1's
+# two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1, whose
+# lock (tools/kvm-in-qemu/run.sh) it would wait on. ARM64_L1_KEEP=1 keeps $BUILD_DIR/l1-arm64.
+# labels: arm64 linux guests
+# timeout: 1500
+# cost: 900
 # resource: linux:2
-# requires: root aarch64-linux-gnu-gcc qemu-system-aarch64 busybox cpio
+# requires: root aarch64-linux-gnu-gcc qemu-system-aarch64 busybox cpio debugfs e2fsck
 import json
 import os
 import re
@@ -41,9 +44,9 @@ import subprocess
 import sys
 import time
 
-from framework import arm64_build, guest_env, host, paths, vmmtest
+from framework import (arm64_build, arm64_default_guest, arm64_guests, arm64_l1, guest_env,
+                       host, paths, vmmtest)
 
-RUN = paths.tool("kvm-in-qemu", "run.sh")
 PROBE = paths.tool("kvm-in-qemu", "arm64-kvm-probe.c")
 CRAFT = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "snapshot_craft.py"
 MEM_MB = 512
@@ -149,14 +152,6 @@ def l1_script(vmm, vmmctl, guest, work):
     return "\n".join(lines) + "\n"
 
 
-def boot_l1(work):
-    argv = [str(RUN), "--arch", "aarch64", "--cpus", "2", "--mem", "2G", "--timeout", "780",
-            "--rw", str(paths.BUILD_DIR), "--", "sh", str(work / "l1.sh")]
-    r = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       errors="replace", timeout=840)
-    return r.returncode, r.stdout + r.stderr
-
-
 def craft_x86_snapshot(work):
     """A snapshot folder whose state carries an x86 VM's CPU model."""
     (work / "x86-snap").mkdir()
@@ -179,8 +174,10 @@ def check_api(work, status):
     if not resumed or resumed.get("line") != "go":
         bad.append("the restored guest did not get the console line: "
                    f"{resumed.text if resumed else 'no VMMTEST resumed line'}")
+    log2 = work / "vmm-api2.log"
     bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
-                            disk=(work / "disk-api-after.img", DISK_SIZE), wrote=True)
+                            disk=(work / "disk-api-after.img", DISK_SIZE), wrote=True,
+                            now=log2.stat().st_mtime if log2.exists() else None)
     if "not a snapshot of an aarch64 VM" not in logs[4]:
         bad.append(f"an x86 snapshot: {logs[4].strip()!r}")
     if bad:
@@ -188,17 +185,8 @@ def check_api(work, status):
     return []
 
 
-def test_arm64_vmm_boots_debian_on_mmio_and_pci():
-    out_dir = arm64_build.build("vmm", "vmmctl")
-    vmm, vmmctl = out_dir / "vmm", out_dir / "tools" / "vmmctl" / "vmmctl"
-    guest, run = guest_env.print_env("arm64-guest.sh")
-    if run.returncode == 3:
-        host.skip("no arm64 packages", run.stderr.strip()[-300:])
-    assert run.returncode == 0, f"guest-images/arm64-guest.sh failed:\n{run.stderr[-3000:]}"
-    # Outside /tmp: L1 mounts a tmpfs of its own there. Shared read-write with L1.
-    work = paths.BUILD_DIR / "l1-arm64-linux"
-    subprocess.run(["rm", "-rf", str(work)], check=True)
-    work.mkdir(parents=True)
+def stock_prepare(work):
+    """The disks, an x86 VM's snapshot to refuse, the L1 KVM probe (cross-built)."""
     for t in (*TRANSPORTS, "api"):
         make_disk(work / f"disk-{t}.img")
     craft_x86_snapshot(work)
@@ -206,35 +194,65 @@ def test_arm64_vmm_boots_debian_on_mmio_and_pci():
                          str(work / "arm64-kvm-probe"), str(PROBE)],
                         capture_output=True, text=True)
     assert cc.returncode == 0, "the probe does not build:\n" + cc.stderr
-    (work / "l1.sh").write_text(l1_script(vmm, vmmctl, guest, work))
-    rc, out = boot_l1(work)
-    if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
-        print(out[-3000:])
-        rc, out = boot_l1(work)
+
+
+def stock_check(out, work):
+    """L1's KVM, the refused kernel, the two boots, the API client's steps: what failed."""
     status = dict(re.findall(r"^VMM_EXIT (\S+) (\d+)\r?$", out, re.M))
-    assert len(status) == 2 + len(TRANSPORTS) + len(API_STEPS), \
-        f"L1 did not run every step (run.sh status {rc}):\n{out[-6000:]}"
+    if len(status) != 2 + len(TRANSPORTS) + len(API_STEPS):
+        return [f"L1 did not run every step: {sorted(status)}"]
     probe = (work / "probe.log").read_text(errors="replace")
-    print(probe)
-    assert re.search(r"^c[-rwx]{9} .* /dev/kvm\r?$", out, re.M), \
-        "L1 has no /dev/kvm:\n" + out[-4000:]
-    assert status["probe"] == "0" and "arm64-kvm-probe: ok" in probe, \
-        f"L1's KVM failed the probe (exit {status['probe']}):\n{probe[-4000:]}"
-    refused = (work / "refused.log").read_text(errors="replace")
-    assert status["refused"] == "2" and "not an arm64 Image" in refused, \
-        f"a kernel that is no Image: exit {status['refused']}\n{refused}"
+    if not re.search(r"^c[-rwx]{9} .* /dev/kvm\r?$", out, re.M):
+        return ["L1 has no /dev/kvm"]
+    if status["probe"] != "0" or "arm64-kvm-probe: ok" not in probe:
+        return [f"L1's KVM failed the probe (exit {status['probe']}):\n{probe[-4000:]}"]
     failures = []
+    refused = (work / "refused.log").read_text(errors="replace")
+    if status["refused"] != "2" or "not an arm64 Image" not in refused:
+        failures.append(f"a kernel that is no Image: exit {status['refused']}\n{refused}")
     for t in TRANSPORTS:
         log = (work / f"vmm-{t}.log").read_text(errors="replace")
         report = vmmtest.parse(log)
         print(f"{t}: VMM exit {status[t]}\n{report}")
         bad = vmmtest.problems(report, cpus=2, mem_mb=MEM_MB, transport=t,
                                disk=(work / f"disk-{t}.img", DISK_SIZE), mac=MAC, dhcp=True,
-                               rng=True, wrote=True)
+                               rng=True, wrote=True,
+                               now=(work / f"vmm-{t}.log").stat().st_mtime)
         if status[t] != "0":
             bad.append(f"the VMM exited {status[t]} after the guest's power-off")
         if bad:
             failures.append(f"{t}: " + "\n".join(bad) + "\n" + log[-4000:])
-    failures += check_api(work, status)
+    return failures + check_api(work, status)
+
+
+def guest_env_or_skip(script, *args):
+    env, run = guest_env.print_env(script, *args)
+    if run.returncode == 3 or "cannot get busybox-static:arm64" in run.stderr:
+        host.skip("no arm64 packages", run.stderr.strip()[-300:])
+    assert run.returncode == 0, f"guest-images/{script} failed:\n{run.stderr[-3000:]}"
+    return env
+
+
+def test_arm64_vmm_in_one_l1():
+    out_dir = arm64_build.build("vmm", "vmmctl", "arm64_guests")
+    vmm, vmmctl = out_dir / "vmm", out_dir / "tools" / "vmmctl" / "vmmctl"
+    images = out_dir / "tests" / "guests"
+    stock = guest_env_or_skip("arm64-guest.sh")
+    default = guest_env_or_skip("build.sh", "--arch", "arm64")
+    parts = [
+        arm64_l1.Part("stock", lambda w: stock_prepare(w),
+                      lambda w, c: l1_script(vmm, vmmctl, stock, w).splitlines(),
+                      lambda out, w, c: stock_check(out, w)),
+        arm64_l1.Part("guests", lambda w: arm64_guests.prepare(w),
+                      lambda w, c: arm64_guests.l1_lines(vmm, images, w),
+                      lambda out, w, c: arm64_guests.check(out, w)),
+        arm64_l1.Part("default", lambda w: arm64_default_guest.prepare(w, default),
+                      lambda w, c: arm64_default_guest.l1_lines(vmm, default, w, c),
+                      arm64_default_guest.check),
+    ]
+    # Outside /tmp: L1 mounts a tmpfs of its own there. Shared read-write with L1.
+    root = paths.BUILD_DIR / "l1-arm64"
+    failures, out = arm64_l1.run(parts, root)
     assert not failures, "\n\n".join(failures)
-    subprocess.run(["rm", "-rf", str(work)])
+    if os.environ.get("ARM64_L1_KEEP") != "1":  # the logs and disks, for a look afterwards
+        subprocess.run(["rm", "-rf", str(root)])

@@ -1,39 +1,28 @@
-# The project's default guest built for arm64 (issue 67: guest-images/build.sh --arch arm64, our
-# linux-source-6.1 kernel with kernel.config and kernel-arm64.config, the busybox-static:arm64
-# disk) on the arm64 VMM in an arm64 L1 (tools/kvm-in-qemu/run.sh --arch aarch64): booted twice,
-# every device on virtio-mmio, then on virtio-pci (MSI-X through the ITS), each time with
-# 2 vCPUs, 256 MiB, the root on a copy of the default disk image (root=/dev/vda, no initramfs, as
-# integration/linux_userspace on x86), a NIC on --net user, an RNG and a vsock. /init runs the
-# x86 guest's checks (guest-images/checks): blk (two files written on the ext4 root, which the
-# test reads back from the image with debugfs after the VM ends; e2fsck must find it clean), rng
-# (/dev/hwrng is virtio's), net (DHCP lease 10.0.2.15 from libslirp; a 300 kB file fetched with
-# wget from busybox httpd in L1, its MD5 checked in the guest), syscall (getpid() through SVC)
-# and vsock (the virtio transport bound to the device), then powers off (PSCI SYSTEM_OFF): the
-# VMM must exit 0. A third, short boot takes the initramfs instead (its /init and checks, from
-# the cpio): /init reads the disk's marker through a read-only mount, the syscall check, poweroff.
-# Not done here, as on x86: the host->guest TCP echo through hostfwd and the vsock echo (L1's
-# busybox has no AF_UNIX client for the VMM's socket), the shell typed at.
-# The L1 lines and the checks are l1_lines() and check(), to be folded into the one shared arm64
-# L1 boot of test_arm64_linux.py. Skipped (77) without the cross toolchain, qemu-system-aarch64
-# or the Debian packages. 77 s on the 2-core host with the L1 lock free (L1 ~10 s, the boots
-# ~10-25 s each under nested TCG; docs/aarch64.md); a cold guest build first is ~20 minutes
-# (cached afterwards; tools/test.sh builds it before CTest).
-# DEFGUEST_KEEP=1 keeps $BUILD_DIR/l1-arm64-default-guest (logs, disks) after a pass.
-# labels: arm64 linux
-# timeout: 1500
-# cost: 400
-# resource: linux:2
-# requires: root aarch64-linux-gnu-gcc qemu-system-aarch64 busybox cpio debugfs e2fsck
+"""The project's default guest built for arm64 (issue 67: guest-images/build.sh --arch arm64, our
+linux-source-6.1 kernel with kernel.config and kernel-arm64.config, the busybox-static:arm64
+disk) on the arm64 VMM in an arm64 L1 (tools/kvm-in-qemu/run.sh --arch aarch64): booted twice,
+every device on virtio-mmio, then on virtio-pci (MSI-X through the ITS), each time with
+2 vCPUs, 256 MiB, the root on a copy of the default disk image (root=/dev/vda, no initramfs, as
+integration/linux_userspace on x86), a NIC on --net user, an RNG and a vsock. /init runs the
+x86 guest's checks (guest-images/checks): blk (two files written on the ext4 root, which the
+test reads back from the image with debugfs after the VM ends; e2fsck must find it clean), rng
+(/dev/hwrng is virtio's), net (DHCP lease 10.0.2.15 from libslirp; a 300 kB file fetched with
+wget from busybox httpd in L1, its MD5 checked in the guest), syscall (getpid() through SVC)
+and vsock (the virtio transport bound to the device), then powers off (PSCI SYSTEM_OFF): the
+VMM must exit 0. A third, short boot takes the initramfs instead (its /init and checks, from
+the cpio): /init reads the disk's marker through a read-only mount, the syscall check, poweroff.
+Not done here, as on x86: the host->guest TCP echo through hostfwd and the vsock echo (L1's
+busybox has no AF_UNIX client for the VMM's socket), the shell typed at.
+prepare(), l1_lines() and check() are a part (framework/arm64_l1.py) of the one arm64 L1 boot of
+integration/arm64_linux. The boots take ~10-25 s each under nested TCG (docs/aarch64.md); a cold
+guest build is ~20 minutes (cached afterwards; tools/test.sh builds it before CTest).
+"""
 import hashlib
 import os
 import re
 import shlex
 import subprocess
-import time
 
-from framework import arm64_build, guest_env, host, paths
-
-RUN = paths.tool("kvm-in-qemu", "run.sh")
 TRANSPORTS = ("mmio", "pci")
 # The third boot: the initramfs (its /init and checks from the cpio, not the disk), on mmio
 INITRAMFS_BOOT = "initramfs"
@@ -202,40 +191,3 @@ def check(out, work, ctx):
             failures.append(f"{t}: " + "\n".join(bad) + f"\n---- console (last 40 lines)\n{tail}"
                             f"\n---- VMM log (last 20 lines)\n" + "\n".join(err.splitlines()[-20:]))
     return failures
-
-
-def boot_l1(work):
-    argv = [str(RUN), "--arch", "aarch64", "--cpus", "2", "--mem", "2G", "--timeout", "1380",
-            "--rw", str(paths.BUILD_DIR), "--", "sh", str(work / "l1.sh")]
-    r = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       errors="replace", timeout=1440)
-    return r.returncode, r.stdout + r.stderr
-
-
-def test_default_guest_on_arm64_mmio_pci_and_initramfs():
-    vmm = arm64_build.build("vmm") / "vmm"
-    start = time.monotonic()
-    guest, run = guest_env.print_env("build.sh", "--arch", "arm64")
-    if run.returncode != 0 and "cannot get busybox-static:arm64" in run.stderr:
-        host.skip("no arm64 packages", run.stderr.strip()[-300:])
-    assert run.returncode == 0, f"guest-images/build.sh --arch arm64 failed:\n{run.stderr[-3000:]}"
-    print(f"note: build.sh --arch arm64: {time.monotonic() - start:.1f} s")
-    # Outside /tmp: L1 mounts a tmpfs of its own there. Shared read-write with L1.
-    work = paths.BUILD_DIR / "l1-arm64-default-guest"
-    subprocess.run(["rm", "-rf", str(work)], check=True)
-    work.mkdir(parents=True)
-    ctx = prepare(work, guest)
-    (work / "l1.sh").write_text("\n".join(l1_lines(vmm, guest, work, ctx)) + "\n")
-    start = time.monotonic()
-    rc, out = boot_l1(work)
-    if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
-        print(out[-3000:])
-        rc, out = boot_l1(work)
-    print(f"note: L1 with the three boots (and any wait for the L1 lock):"
-          f" {time.monotonic() - start:.1f} s (run.sh status {rc})")
-    failures = check(out, work, ctx)
-    if any("L1 did not run" in f for f in failures):
-        failures.append(f"L1's console:\n{out[-6000:]}")
-    assert not failures, "\n\n".join(failures)
-    if os.environ.get("DEFGUEST_KEEP") != "1":  # the logs and disks, for a look afterwards
-        subprocess.run(["rm", "-rf", str(work)])

@@ -1,0 +1,81 @@
+"""One arm64 L1 boot for every arm64 KVM check of a run (issue 67: the arm64 L1 tests share an
+L1 boot): an L1 costs ~10 s of both cores to boot under TCG, and the host runs one L1 at a time.
+
+A Part is one group of checks with its own folder (ROOT/NAME, shared read-write with L1 and
+outside /tmp, which L1 mounts a tmpfs over):
+    prepare(work) -> ctx            on the host, before L1: disks, scripts, what check() needs
+    lines(work, ctx) -> [str]       busybox sh lines L1 runs (in a subshell of their own, so that
+                                    one part's `cd`, `exec` or failure does not touch the next)
+    check(console, work, ctx) -> [str]   after L1: what failed (empty: the part passed)
+
+    failures, console = arm64_l1.run(parts, root)
+
+Each part's lines are framed by "ARM64_PART NAME begin|end UPTIME" on L1's console (its time in
+L1, printed by run()). L1's own failure (tools/kvm-in-qemu/run.sh: "L1 did not finish") is
+retried once, in fresh folders.
+"""
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Callable
+
+from framework import paths
+
+RUN = paths.tool("kvm-in-qemu", "run.sh")
+
+
+@dataclass
+class Part:
+    name: str
+    prepare: Callable
+    lines: Callable
+    check: Callable
+
+
+def _script(parts, root, ctxs):
+    out = []
+    for p in parts:
+        work = root / p.name
+        out += [f'read -r t _ </proc/uptime; echo "ARM64_PART {p.name} begin $t"', "("]
+        out += p.lines(work, ctxs[p.name])
+        out += [")", f'read -r t _ </proc/uptime; echo "ARM64_PART {p.name} end $t"']
+    return "\n".join(out) + "\n"
+
+
+def _boot(parts, root, timeout):
+    if root.exists():
+        shutil.rmtree(root)
+    ctxs = {}
+    for p in parts:
+        (root / p.name).mkdir(parents=True)
+        ctxs[p.name] = p.prepare(root / p.name)
+    (root / "l1.sh").write_text(_script(parts, root, ctxs))
+    argv = [str(RUN), "--arch", "aarch64", "--cpus", "2", "--mem", "2G", "--timeout",
+            str(timeout), "--rw", str(paths.BUILD_DIR), "--", "sh", str(root / "l1.sh")]
+    r = subprocess.run(argv, cwd=root, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       errors="replace", timeout=timeout + 60)
+    return r.returncode, r.stdout + r.stderr, ctxs
+
+
+def run(parts, root, timeout=1380):
+    """Boots L1 once for PARTS (in ROOT/<name> each) and checks them: (failures, console)."""
+    rc, out, ctxs = _boot(parts, root, timeout)
+    if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
+        print(out[-3000:])
+        rc, out, ctxs = _boot(parts, root, timeout)
+    spans = {}
+    for name, edge, t in re.findall(r"^ARM64_PART (\S+) (begin|end) (\S+)\r?$", out, re.M):
+        spans.setdefault(name, {})[edge] = float(t)
+    for name, s in spans.items():
+        if "begin" in s and "end" in s:
+            print(f"note: arm64 L1 part {name}: {s['end'] - s['begin']:.1f} s")
+    print("note: " + "; ".join(re.findall(r"^kvm-in-qemu: L1 ran .*$", out, re.M)))
+    failures = []
+    for p in parts:
+        if "end" not in spans.get(p.name, {}):
+            failures.append(f"{p.name}: L1 did not run it to its end (run.sh status {rc})\n"
+                            + out[-4000:])
+            continue
+        failures += [f"{p.name}: {f}" for f in p.check(out, root / p.name, ctxs[p.name])]
+    return failures, out
