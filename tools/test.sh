@@ -41,11 +41,14 @@ else
 	echo "test: without KVM the default Linux guest is not built and the tests that boot a" \
 		"guest are skipped"
 fi
-# The default guest built for arm64 (integration/arm64_linux boots it in the arm64 L1,
-# which needs no KVM here; cached like x86's, a cold build is ~20 minutes on 2 busy cores).
+# The default guest and the Debian image built for arm64 (integration/arm64_linux boots them in
+# the arm64 L1, which needs no KVM here; cached like x86's, a cold build is ~20 minutes each).
 if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-system-aarch64 >/dev/null; then
 	guest-images/build.sh --arch arm64 >/dev/null ||
 		echo "test: the arm64 default guest did not build: integration/arm64_linux says why"
+	# the arm64 Debian image (debootstrap through qemu-user-static; a cold build 18-26 minutes)
+	guest-images/debian-image.sh --arch arm64 >/dev/null ||
+		echo "test: the arm64 Debian image did not build: integration/arm64_linux says why"
 fi
 
 # The whole suite: the trees that tests build for themselves (ASan+UBSan, libFuzzer) are built

@@ -10,21 +10,18 @@ import json
 import subprocess
 import sys
 
-from framework import paths
 from framework.snapshot_util import LIB
 
 CRAFT = LIB / "snapshot_craft.py"
 
 
-def test_aarch64_snapshot_refused_on_x86(workdir):
+def test_aarch64_snapshot_refused_on_x86(vms, workdir):
     snap = workdir / "snap"
     snap.mkdir()
     opts = json.dumps([["mem", "256M"]])
     subprocess.run([sys.executable, str(CRAFT), str(snap / "state"), opts, str(256 << 20),
                     "arm64"], check=True)
-    for argv in (["--check-cpu", str(snap)],
-                 ["--restore", str(snap), "--kvm", str(workdir / "no-kvm")]):
-        r = subprocess.run([str(paths.VMM), *argv], capture_output=True, text=True,
-                           timeout=30, stdin=subprocess.DEVNULL)
-        assert r.returncode == 2 and "a snapshot of an aarch64 VM" in r.stderr, \
-            f"vmm {' '.join(argv)}: exit {r.returncode}\n{r.stdout}{r.stderr}"
+    for name, argv in (("check-cpu", ["--check-cpu", str(snap)]),
+                       ("restore", ["--restore", str(snap), "--kvm", str(workdir / "no-kvm")])):
+        run = vms.run(argv, timeout=30, name=name)
+        assert run.status == 2 and "a snapshot of an aarch64 VM" in run.err, run.tail()
