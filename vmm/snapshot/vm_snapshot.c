@@ -77,10 +77,6 @@ static json_t *info_json(const struct vm *vm)
 			 (int)vm->ncpus, "mem_size", (json_int_t)vm->mem.ram_size);
 }
 
-/* Every section of the VM's state, the VM paused (a snapshot's state file, migration's last
- * round). A migration is refused while a device holds state it does not carry (plugged
- * virtio-mem blocks: device_save_uncarried(), checked here, where the VM is stopped, so a plug
- * made meanwhile is seen too). */
 /* The vCPUs' fds in index order (aarch64's GIC keeps per-vCPU state: kvm_vm_save()). */
 static unsigned vcpu_fds(const struct vm *vm, int fds[VM_MAX_CPUS])
 {
@@ -89,6 +85,10 @@ static unsigned vcpu_fds(const struct vm *vm, int fds[VM_MAX_CPUS])
 	return vm->ncpus;
 }
 
+/* Every section of the VM's state, the VM paused (a snapshot's state file, migration's last
+ * round). A migration is refused while a device holds state it does not carry (plugged
+ * virtio-mem blocks: device_save_uncarried(), checked here, where the VM is stopped, so a plug
+ * made meanwhile is seen too). */
 static int collect(struct vm *vm, struct snap_writer *w, bool migration, char *err, size_t errlen)
 {
 	int fds[VM_MAX_CPUS];
