@@ -34,7 +34,8 @@
 # builds the default guest and the Debian image for arm64 before CTest; cached). ~6 minutes on the
 # 2-core host (L1 ~10 s; each part's time in L1 is printed). It takes both of the host's "linux" slots: L1's
 # two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1, whose
-# lock (tools/kvm-in-qemu/run.sh) it would wait on. ARM64_L1_KEEP=1 keeps $BUILD_DIR/l1-arm64.
+# lock (tools/kvm-in-qemu/run.sh) it would wait on. ARM64_L1_KEEP=1 keeps $BUILD_DIR/l1-arm64;
+# ARM64_L1_PARTS=stock,guests runs only those parts (for work on one).
 # labels: arm64 linux guests
 # timeout: 1500
 # cost: 900
@@ -260,6 +261,9 @@ def test_arm64_vmm_in_one_l1():
                       lambda w, c: arm64_debian.l1_lines(vmm, debian, w),
                       lambda out, w, c: arm64_debian.check_all(out, w, debian)),
     ]
+    only = os.environ.get("ARM64_L1_PARTS")  # for work on one part: "stock,guests"
+    if only:
+        parts = [p for p in parts if p.name in only.split(",")]
     # Outside /tmp: L1 mounts a tmpfs of its own there. Shared read-write with L1.
     root = paths.BUILD_DIR / "l1-arm64"
     failures, out = arm64_l1.run(parts, root)
