@@ -14,8 +14,17 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 
 set(VMM_CROSS_TRIPLE aarch64-linux-gnu)
-set(CMAKE_C_COMPILER ${VMM_CROSS_TRIPLE}-gcc)
-set(CMAKE_ASM_COMPILER ${VMM_CROSS_TRIPLE}-gcc)
+if(VMM_FUZZ)
+  # The fuzz targets (tools/fuzz/fuzz with FUZZ_ARCH=aarch64): clang for aarch64, with the
+  # cross toolchain's libraries and Debian's libclang-rt-14-dev:arm64 (libFuzzer, ASan, UBSan).
+  set(CMAKE_C_COMPILER clang)
+  set(CMAKE_ASM_COMPILER clang)
+  set(CMAKE_C_COMPILER_TARGET ${VMM_CROSS_TRIPLE})
+  set(CMAKE_ASM_COMPILER_TARGET ${VMM_CROSS_TRIPLE})
+else()
+  set(CMAKE_C_COMPILER ${VMM_CROSS_TRIPLE}-gcc)
+  set(CMAKE_ASM_COMPILER ${VMM_CROSS_TRIPLE}-gcc)
+endif()
 
 set(VMM_CROSS_SYSROOT /opt/vmm-aarch64 CACHE PATH
   "Unpacked arm64 packages that multiarch cannot install (tools/setup.sh)")

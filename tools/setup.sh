@@ -69,6 +69,9 @@ ARM64_PACKAGES=(
 	libffi8:arm64 libgit2-1.5:arm64
 	# --net user (libslirp, whose .pc file needs GLib's) and vmmctl's HTTP client (libcurl)
 	libslirp-dev:arm64 libglib2.0-dev:arm64 libcurl4-openssl-dev:arm64
+	# the fuzz targets built for arm64 (FUZZ_ARCH=aarch64 tools/fuzz/fuzz): clang's libFuzzer,
+	# ASan and UBSan runtimes for aarch64
+	libclang-rt-14-dev:arm64
 )
 # arm64 packages that cannot be installed beside their amd64 twins in bookworm: libnanomsg5 is a
 # binNMU (+b1) on amd64 and not on arm64 (Multi-Arch: same needs equal versions), which takes
