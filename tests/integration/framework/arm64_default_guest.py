@@ -23,6 +23,8 @@ import re
 import shlex
 import subprocess
 
+from framework import arm64_guest_io
+
 TRANSPORTS = ("mmio", "pci")
 # The third boot: the initramfs (its /init and checks from the cpio, not the disk), on mmio
 INITRAMFS_BOOT = "initramfs"
@@ -45,7 +47,7 @@ def prepare(work, guest):
     for t in BOOTS:
         subprocess.run(["cp", "--sparse=always", guest["DISK"], str(work / f"defguest-{t}.ext4")],
                        check=True)
-    return {"blob_md5": hashlib.md5(blob).hexdigest()}
+    return {"blob_md5": hashlib.md5(blob).hexdigest(), **arm64_guest_io.prepare(work)}
 
 
 def l1_lines(vmm, guest, work, ctx):
@@ -56,7 +58,7 @@ def l1_lines(vmm, guest, work, ctx):
     q = shlex.quote
     checks = (f" vmmguest.run={CHECKS} vmmguest.net.url=http://10.0.2.2:{HTTP_PORT}/blob"
               f" vmmguest.net.md5={ctx['blob_md5']} vmmguest.end=poweroff")
-    lines = [f"cd {q(str(work))}",
+    lines = [f"cd {q(str(work))}", *arm64_guest_io.FUNCTIONS,
              f"httpd -p 127.0.0.1:{HTTP_PORT} -h {q(str(work / 'defguest-www'))}"]
     for t in BOOTS:
         # --transport first: it applies to the devices after it (docs/devices.md)
@@ -68,14 +70,17 @@ def l1_lines(vmm, guest, work, ctx):
             cmdline = (f"{guest['CMDLINE']} vmmguest.run=syscall vmmguest.dhcp=0"
                        " vmmguest.end=poweroff")
             boot = f"{common} --initrd {q(guest['INITRAMFS'])} --append {q(cmdline)}"
+            run = [f"timeout {arm64_guest_io.TIMEOUT} {boot} >defguest-{t}.log"
+                   f" 2>defguest-{t}.err", "st=$?"]
         else:
             # the vsock's Unix socket in L1's tmpfs: the shared folder (9p) takes none
-            cmdline = f"{guest['CMDLINE']} root=/dev/vda rootfstype=ext4 rw{checks}"
-            boot = (f"{common} --rng --net user"
-                    f" --vsock cid=5,uds=/tmp/defguest-{t}.sock --append {q(cmdline)}")
-        lines += ["read -r t0 _ </proc/uptime",
-                  f"timeout 600 {boot} >defguest-{t}.log 2>defguest-{t}.err",
-                  f'echo "DEFGUEST_EXIT {t} $?"',
+            uds = f"/tmp/defguest-{t}.sock"
+            cmdline = (f"{guest['CMDLINE']} root=/dev/vda rootfstype=ext4 rw{checks}"
+                       + arm64_guest_io.cmdline())
+            boot = f"{common} --rng {arm64_guest_io.vmm_options(uds)} --append {q(cmdline)}"
+            run = arm64_guest_io.around(f"defguest-{t}", uds, boot)
+        lines += ["read -r t0 _ </proc/uptime", *run,
+                  f'echo "DEFGUEST_EXIT {t} $st"',
                   "read -r t1 _ </proc/uptime",
                   f'echo "DEFGUEST_TIME {t} $t0 $t1"']
     return lines
@@ -183,7 +188,8 @@ def check(out, work, ctx):
         if t == INITRAMFS_BOOT:
             bad = _check_initramfs(log)
         else:
-            bad = _check_guest(t, log, err, ctx) + _check_disk(work / f"defguest-{t}.ext4", log)
+            bad = (_check_guest(t, log, err, ctx) + _check_disk(work / f"defguest-{t}.ext4", log)
+                   + arm64_guest_io.check(work, f"defguest-{t}", log, ctx))
         if status[t] != "0":
             bad.append(f"the VMM exited {status[t]} after the guest's poweroff")
         if bad:
