@@ -3,16 +3,23 @@ linux-source-6.1 kernel with kernel.config and kernel-arm64.config, the busybox-
 disk) on the arm64 VMM in an arm64 L1 (tools/kvm-in-qemu/run.sh --arch aarch64): booted twice,
 every device on virtio-mmio, then on virtio-pci (MSI-X through the ITS), each time with
 2 vCPUs, 256 MiB, the root on a copy of the default disk image (root=/dev/vda, no initramfs, as
-integration/linux_userspace on x86), a NIC on --net user, an RNG and a vsock. /init runs the
-x86 guest's checks (guest-images/checks): blk (two files written on the ext4 root, which the
-test reads back from the image with debugfs after the VM ends; e2fsck must find it clean), rng
-(/dev/hwrng is virtio's), net (DHCP lease 10.0.2.15 from libslirp; a 300 kB file fetched with
-wget from busybox httpd in L1, its MD5 checked in the guest), syscall (getpid() through SVC)
-and vsock (the virtio transport bound to the device), then powers off (PSCI SYSTEM_OFF): the
-VMM must exit 0. A third, short boot takes the initramfs instead (its /init and checks, from
-the cpio): /init reads the disk's marker through a read-only mount, the syscall check, poweroff.
-Not done here, as on x86: the host->guest TCP echo through hostfwd and the vsock echo (L1's
-busybox has no AF_UNIX client for the VMM's socket), the shell typed at.
+integration/linux_userspace on x86), a NIC on --net user with a hostfwd, an RNG and a vsock.
+/init runs the x86 guest's checks (guest-images/checks): blk (two files written on the ext4
+root, which the test reads back from the image with debugfs after the VM ends; e2fsck must find
+it clean), rng (/dev/hwrng is virtio's), net (DHCP lease 10.0.2.15 from libslirp; a 300 kB file
+fetched with wget from busybox httpd in L1, its MD5 checked in the guest; then L1 -> guest: 64 KiB
+through libslirp's hostfwd to the guest's nc, which answers with their MD5), syscall (getpid()
+through SVC) and vsock (the virtio transport bound to the device; the guest's vsock-echo sends
+100000 bytes to the host's port 1234, which the VMM connects to its Unix socket, where a helper
+in L1 checks them and answers), then opens a shell on the PL011: L1 types a command through a
+fifo on the VMM's stdin, its output must come back on the console, and the `poweroff` typed
+there (PSCI SYSTEM_OFF) must end the VMM with 0 (framework/arm64_guest_io.py: the L1 side of
+these three exchanges, ~0.7 s a boot). A third, short boot takes the initramfs instead (its
+/init and checks, from the cpio): /init reads the disk's marker through a read-only mount, the
+syscall check, poweroff.
+Not done here: a host-initiated vsock connection ("CONNECT port" on the VMM's socket), which
+x86's tests make to tests/guests/virtio_vsock.c, not to this guest: its checks have no vsock
+listener (vsock.sh only connects to the host).
 prepare(), l1_lines() and check() are a part (framework/arm64_l1.py) of the one arm64 L1 boot of
 integration/arm64_linux. The boots take ~10-25 s each under nested TCG (docs/aarch64.md); a cold
 guest build is ~20 minutes (cached afterwards; tools/test.sh builds it before CTest).
@@ -22,6 +29,8 @@ import os
 import re
 import shlex
 import subprocess
+
+from framework import arm64_guest_io
 
 TRANSPORTS = ("mmio", "pci")
 # The third boot: the initramfs (its /init and checks from the cpio, not the disk), on mmio
@@ -45,7 +54,7 @@ def prepare(work, guest):
     for t in BOOTS:
         subprocess.run(["cp", "--sparse=always", guest["DISK"], str(work / f"defguest-{t}.ext4")],
                        check=True)
-    return {"blob_md5": hashlib.md5(blob).hexdigest()}
+    return {"blob_md5": hashlib.md5(blob).hexdigest(), **arm64_guest_io.prepare(work)}
 
 
 def l1_lines(vmm, guest, work, ctx):
@@ -56,7 +65,7 @@ def l1_lines(vmm, guest, work, ctx):
     q = shlex.quote
     checks = (f" vmmguest.run={CHECKS} vmmguest.net.url=http://10.0.2.2:{HTTP_PORT}/blob"
               f" vmmguest.net.md5={ctx['blob_md5']} vmmguest.end=poweroff")
-    lines = [f"cd {q(str(work))}",
+    lines = [f"cd {q(str(work))}", *arm64_guest_io.FUNCTIONS,
              f"httpd -p 127.0.0.1:{HTTP_PORT} -h {q(str(work / 'defguest-www'))}"]
     for t in BOOTS:
         # --transport first: it applies to the devices after it (docs/devices.md)
@@ -68,14 +77,17 @@ def l1_lines(vmm, guest, work, ctx):
             cmdline = (f"{guest['CMDLINE']} vmmguest.run=syscall vmmguest.dhcp=0"
                        " vmmguest.end=poweroff")
             boot = f"{common} --initrd {q(guest['INITRAMFS'])} --append {q(cmdline)}"
+            run = [f"timeout {arm64_guest_io.TIMEOUT} {boot} >defguest-{t}.log"
+                   f" 2>defguest-{t}.err", "st=$?"]
         else:
             # the vsock's Unix socket in L1's tmpfs: the shared folder (9p) takes none
-            cmdline = f"{guest['CMDLINE']} root=/dev/vda rootfstype=ext4 rw{checks}"
-            boot = (f"{common} --rng --net user"
-                    f" --vsock cid=5,uds=/tmp/defguest-{t}.sock --append {q(cmdline)}")
-        lines += ["read -r t0 _ </proc/uptime",
-                  f"timeout 600 {boot} >defguest-{t}.log 2>defguest-{t}.err",
-                  f'echo "DEFGUEST_EXIT {t} $?"',
+            uds = f"/tmp/defguest-{t}.sock"
+            cmdline = (f"{guest['CMDLINE']} root=/dev/vda rootfstype=ext4 rw{checks}"
+                       + arm64_guest_io.cmdline())
+            boot = f"{common} --rng {arm64_guest_io.vmm_options(uds)} --append {q(cmdline)}"
+            run = arm64_guest_io.around(f"defguest-{t}", uds, boot)
+        lines += ["read -r t0 _ </proc/uptime", *run,
+                  f'echo "DEFGUEST_EXIT {t} $st"',
                   "read -r t1 _ </proc/uptime",
                   f'echo "DEFGUEST_TIME {t} $t0 $t1"']
     return lines
@@ -183,7 +195,8 @@ def check(out, work, ctx):
         if t == INITRAMFS_BOOT:
             bad = _check_initramfs(log)
         else:
-            bad = _check_guest(t, log, err, ctx) + _check_disk(work / f"defguest-{t}.ext4", log)
+            bad = (_check_guest(t, log, err, ctx) + _check_disk(work / f"defguest-{t}.ext4", log)
+                   + arm64_guest_io.check(work, f"defguest-{t}", log, ctx))
         if status[t] != "0":
             bad.append(f"the VMM exited {status[t]} after the guest's poweroff")
         if bad:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Host side of the default guest's vsock check (guest-images/checks/vsock.sh): listens on the
 Unix socket PATH_PORT (argv[1]), reads "hello-from-guest N\\n" and N pattern bytes from the guest's
-vsock-echo, answers "OK N bytes intact\\n" (or "BAD ...") and prints what it did."""
+vsock-echo, answers "OK N bytes intact\\n" (or "BAD ...") and prints what it did. Its C twin,
+linux_vsock_host.c, serves the arm64 L1, where no Python runs: keep the two in step."""
 import os
 import socket
 import sys
