@@ -197,6 +197,17 @@ bool boot_is_ram(uint64_t start, uint64_t len)
 	return false;
 }
 
+uint64_t boot_ram_top(void)
+{
+	uint64_t image = (uint64_t)(uintptr_t)&machine;
+
+	for (unsigned i = 0; i < machine.nram; i++) {
+		if (image - machine.ram[i].base < machine.ram[i].size)
+			return machine.ram[i].base + machine.ram[i].size;
+	}
+	return 0;
+}
+
 int boot_dt(struct dt *t)
 {
 	if (!have_tree)
