@@ -32,7 +32,7 @@ ROUNDS = 60
 # x86's pci ones (fuzz/test_guest_fuzz.py) and few rounds (each checks every device).
 PCI_ROUNDS = 20
 FUZZ_SEED = 2
-FUZZ_ROUNDS = 40
+FUZZ_ROUNDS = 150
 BLK_ID = "vmm-disk-0"
 # The VMM's log line when a device model gives up on a guest's request (virtio/core/device.c).
 NEEDS_RESET_LOG = r"the device needs a reset"

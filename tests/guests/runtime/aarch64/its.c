@@ -31,6 +31,7 @@
 #define BASER_COLLECTIONS 4
 #define BASER_RO_BITS	  (7ULL << 56 | 0x1fULL << 48) /* type, entry size */
 #define BASER_CACHE_WAWB  (7ULL << 59)
+#define BASER_PAGE_64K	  (2ULL << 8)
 #define BASER_PA	  0x0000fffffffff000ULL
 
 #define CMD_MAPD     0x08
@@ -47,8 +48,13 @@
 
 static uint8_t prop_table[(1u << LPI_ID_BITS) - GIC_FIRST_LPI] __attribute__((aligned(4096)));
 static uint8_t pend_table[(1u << LPI_ID_BITS) / 8] __attribute__((aligned(65536)));
-static uint8_t tables[2][4096] __attribute__((aligned(4096)));
-static uint64_t cmdq[QUEUE_BYTES / 8] __attribute__((aligned(4096)));
+/* One 64 KiB page each: KVM takes every table page for 64 KiB (its GITS_BASER keeps no other
+ * size) and reads a 64 KiB page's address bits 15:12 as PA bits 51:48, so a table only
+ * 4 KiB-aligned would lie far outside RAM and every MAPD and MAPC fail. */
+static uint8_t tables[2][65536] __attribute__((aligned(65536)));
+/* 64 KiB-aligned: KVM clears GITS_CBASER's address bits 15:12 (and would read the commands
+ * from the 64 KiB boundary below a queue only 4 KiB-aligned). */
+static uint64_t cmdq[QUEUE_BYTES / 8] __attribute__((aligned(65536)));
 static uint8_t itts[MAX_DEVS][ITT_BYTES] __attribute__((aligned(256)));
 static uint32_t mapped_dev[MAX_DEVS];
 static unsigned ndevs;
@@ -83,8 +89,9 @@ static bool its_tables(uint64_t its)
 		if (type != BASER_DEVICES && type != BASER_COLLECTIONS)
 			continue;
 		void *t = tables[type == BASER_DEVICES ? 0 : 1];
-		want = BASER_VALID | BASER_CACHE_WAWB | (v & BASER_RO_BITS) | pa(t) | SHARE_INNER;
-		mmio_write64(its + GITS_BASER(n), want); /* 4 KiB pages, one page */
+		want = BASER_VALID | BASER_CACHE_WAWB | (v & BASER_RO_BITS) | pa(t) | SHARE_INNER |
+		       BASER_PAGE_64K; /* one page */
+		mmio_write64(its + GITS_BASER(n), want);
 		if ((mmio_read64(its + GITS_BASER(n)) & (BASER_VALID | BASER_PA)) !=
 		    (want & (BASER_VALID | BASER_PA))) {
 			printf("its: GITS_BASER%u kept 0x%llx of 0x%llx\n", n,
@@ -127,6 +134,12 @@ static bool its_setup(uint64_t its)
 		return false;
 	mmio_write32(its + GITS_CTLR, 0);
 	mmio_write64(its + GITS_CBASER, BASER_VALID | BASER_CACHE_WAWB | pa(cmdq) | SHARE_INNER);
+	if ((mmio_read64(its + GITS_CBASER) & BASER_PA) != pa(cmdq)) {
+		printf("its: GITS_CBASER kept 0x%llx, not the queue at 0x%llx\n",
+		       (unsigned long long)mmio_read64(its + GITS_CBASER),
+		       (unsigned long long)pa(cmdq));
+		return false;
+	}
 	mmio_write64(its + GITS_CWRITER, 0);
 	mmio_write32(its + GITS_CTLR, GITS_CTLR_ENABLED);
 	its_base = its;

@@ -1,5 +1,5 @@
 /* The GICv3 ITS (Arm IHI 0069 chapters 5.3 and 12.19): MSIs of PCI devices become LPIs. A
- * flat device table and collection table of one 4 KiB page each, a 4 KiB command queue, one
+ * flat device table and collection table of one 64 KiB page each, a 4 KiB command queue, one
  * collection (0) on the boot CPU's redistributor, whose LPI configuration and pending tables
  * the runtime owns. Event `vector` of a device is LPI GIC_FIRST_LPI + vector, which trap.c
  * counts under `vector`. Boot CPU only. */
