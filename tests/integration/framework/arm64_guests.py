@@ -74,14 +74,20 @@ BLK_LINES = [rf'^GET_ID: "{BLK_ID}": ok', r"^32 requests in flight: ok",
 
 def pci_runs(work):
     """virtio-pci (--transport pci: the ECAM host bridge, MSI-X through the ITS): virtio_blk with
-    MSI-X, the hostile guest's sweep and random driver, its fuzz mode. In L1 (2026-12-02): 3 s,
-    24 s and 14 s."""
+    MSI-X on a split ring and with INTx (the interrupt-map's SPI) on a packed one, as x86's
+    (framework/guests.py guest_transport_args()), the hostile guest's sweep and random driver, its
+    fuzz mode. In L1 (2026-12-02): 3 s, 2 s, 24 s and 14 s."""
     pci = ["--cpus", "1", "--mem", "256M", "--transport", "pci"]
     return [
         Run("virtio_blk_pci", "virtio_blk", [*pci, *blk_args(work, "blk-pci")],
             f"transport=pci ring=split sectors={SECTORS} id={BLK_ID} ro_disk discard bad_queue",
             60, [r"^disk 0: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, MSI-X", *BLK_LINES],
             "blk-pci", True),
+        Run("virtio_blk_pci_intx", "virtio_blk", [*pci, *blk_args(work, "blk-intx")],
+            f"transport=pci pci_irq=intx ring=packed sectors={SECTORS} id={BLK_ID} ro_disk "
+            "discard bad_queue", 60,
+            [r"^disk 0: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, INTx", *BLK_LINES],
+            "blk-intx", True),
         Run("hostile_pci", "hostile", [*pci, *hostile_args(work, "hostile-pci")],
             f"seed={SEED} rounds={PCI_ROUNDS} transport=pci", 120,
             [rf"^hostile: seed {SEED}, {PCI_ROUNDS} rounds, [0-9]+ devices over pci: "
@@ -136,7 +142,7 @@ def build(vmm=True):
 
 
 def prepare(work):
-    for disks in ("blk", "hostile", "blk-pci", "hostile-pci", "fuzz-pci"):
+    for disks in ("blk", "hostile", "blk-pci", "blk-intx", "hostile-pci", "fuzz-pci"):
         for kind in ("rw", "ro"):
             make_disk(work / f"{disks}-{kind}.img")
     for name in ("platform", "pristine"):
