@@ -14,6 +14,9 @@
 const char *boot_cmdline(void);
 /* [start, start + len) lies inside one RAM range. */
 bool boot_is_ram(uint64_t start, uint64_t len);
+/* The end of the RAM range the image is in, or where the boot's data at its top begins (the
+ * guest uses nothing near it: the hostile guest's devices may write the last bytes below). */
+uint64_t boot_ram_top(void);
 /* Opens the device tree the VMM gave the guest. Returns 0 or -1 (none, or not a DTB). */
 int boot_dt(struct dt *t);
 

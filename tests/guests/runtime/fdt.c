@@ -220,3 +220,14 @@ uint32_t dt_u32(const struct dt *t, int off, const char *name, uint32_t dflt)
 	const void *p = dt_prop(t, off, name, &len);
 	return p && len == 4 ? be32(p) : dflt;
 }
+
+int dt_by_phandle(const struct dt *t, uint32_t phandle)
+{
+	int depth = 0;
+
+	for (int off = dt_next_node(t, -1, &depth); off >= 0; off = dt_next_node(t, off, &depth)) {
+		if (dt_u32(t, off, "phandle", 0) == phandle)
+			return off;
+	}
+	return -1;
+}

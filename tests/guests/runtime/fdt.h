@@ -42,6 +42,8 @@ const void *dt_prop(const struct dt *t, int off, const char *name, uint32_t *len
 bool dt_compatible(const struct dt *t, int off, const char *compat);
 /* The next node after `off` (-1: from the start) compatible with `compat`, or -1. */
 int dt_find_compatible(const struct dt *t, int off, const char *compat);
+/* The node whose "phandle" property is `phandle`, or -1. */
+int dt_by_phandle(const struct dt *t, uint32_t phandle);
 /* A u32 property, or `dflt` when absent or not 4 bytes. */
 uint32_t dt_u32(const struct dt *t, int off, const char *name, uint32_t dflt);
 /* Big-endian cells: `n` (1 or 2) cells at `p` as one number. */

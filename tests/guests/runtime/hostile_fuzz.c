@@ -8,8 +8,10 @@
  * largest ring a device accepts (256 entries). Scratch layout: rings 0x0000-0x3fff, indirect
  * tables 0x4000-0x7fff, buffers 0x8000-0xffff. MSI-X messages always carry a fixed or
  * lowest-priority delivery mode and a vector >= 0x30, so no message can be an NMI, an INIT or
- * an exception vector (the guest runs with interrupts off: they only stay pending). BARs moved
- * for a round are put back by hostile_fuzz_settle(). */
+ * an exception vector (the guest runs with interrupts off: they only stay pending; on arm64
+ * the ITS is off in this guest, so a message to it goes nowhere). BARs moved for a round are
+ * put back by hostile_fuzz_settle(). Where BARs may go and where MSIs point is the platform's
+ * (pci.h's pci_host()). */
 #include <linux/pci_regs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
@@ -17,12 +19,11 @@
 #include <linux/virtio_pci.h>
 #include <linux/virtio_vsock.h>
 
-#include "cpu.h"
+#include "boot.h"
 #include "hostile.h"
-#include "io.h"
 #include "pci.h"
+#include "platform.h"
 #include "printf.h"
-#include "pvh.h"
 #include "string.h"
 #include "test.h"
 #include "virtio_mem.h"
@@ -36,8 +37,6 @@
 #define TABLES_SPAN    0x4000u
 #define BUFS_OFF       0x8000u
 #define BUFS_SPAN      0x8000u
-#define HOLE_FREE      0xF8000000u /* inside the VMM's 32-bit PCI window, above what it assigns */
-#define ECAM_BASE      0xE0000000u
 #define COMMON_ADDR_LO 0x20u /* struct virtio_pci_common_cfg: queue_desc .. queue_used_hi */
 #define COMMON_ADDR_HI 0x38u
 #define COMMON_ENABLE  0x1cu /* queue_enable */
@@ -57,6 +56,14 @@ static const uint64_t not_ram[] = {
 };
 #define NOT_RAM_N (sizeof(not_ram) / sizeof(not_ram[0]))
 
+/* One of not_ram[] (the far one should a bigger guest have RAM there). */
+static uint64_t not_ram_addr(void)
+{
+	uint64_t a = not_ram[hostile_below(NOT_RAM_N)];
+
+	return boot_is_ram(a, 4096) ? not_ram[0] : a;
+}
+
 static uint32_t below(uint32_t n)
 {
 	return hostile_below(n);
@@ -70,21 +77,6 @@ static bool chance(uint32_t n) /* 1 in n */
 static uint64_t scratch(struct hdev *h, uint32_t off)
 {
 	return virt_to_phys(h->scratch + off);
-}
-
-/* The end of the RAM entry the image is in (the guest uses nothing near it). */
-static uint64_t ram_top(void)
-{
-	static uint64_t top;
-	uint32_t n;
-	const struct hvm_memmap_table_entry *m = pvh_memmap(&n);
-
-	for (uint32_t i = 0; !top && i < n; i++) {
-		if (m[i].type == HVM_MEMMAP_TYPE_RAM && m[i].addr <= 0x100000 &&
-		    m[i].addr + m[i].size > 0x100000)
-			top = m[i].addr + m[i].size;
-	}
-	return top;
 }
 
 /* ---- addresses and buffers a device may be given ---- */
@@ -103,11 +95,11 @@ static struct vq_buf fz_buf(struct hdev *h, bool device_writes)
 	struct vq_buf b = {0, 0, device_writes};
 	switch (below(10)) {
 	case 0:
-		b.addr = not_ram[below(NOT_RAM_N)] + (chance(2) ? below(4096) : 0);
+		b.addr = not_ram_addr() + (chance(2) ? below(4096) : 0);
 		b.len = any_len();
 		return b;
 	case 1:
-		b.addr = ram_top() - 1 - below(64);
+		b.addr = boot_ram_top() - 1 - below(64);
 		b.len = 64 + below(4096);
 		return b;
 	case 2:
@@ -126,7 +118,7 @@ static struct vq_buf fz_buf(struct hdev *h, bool device_writes)
 static uint64_t fz_ring_addr(struct hdev *h, uint32_t align)
 {
 	if (chance(4))
-		return chance(3) ? ram_top() - 8 : not_ram[below(NOT_RAM_N)];
+		return chance(3) ? boot_ram_top() - 8 : not_ram_addr();
 	uint32_t off = RINGS_OFF + below(RINGS_SPAN);
 	if (!chance(4))
 		off &= ~(align - 1);
@@ -734,25 +726,6 @@ static void cfg_save(struct hdev *h)
 	saved_for = h;
 }
 
-/* Any width at any offset through 0xCF8/0xCFC, unaligned ones included (the data port offset
- * selects the bytes: PCI 3.0 3.2.2.3.2). */
-static uint32_t conf1_addr(uint8_t dev, uint8_t fn, uint16_t off)
-{
-	return 0x80000000u | (uint32_t)dev << 11 | (uint32_t)fn << 8 | (off & 0xfc);
-}
-
-static void conf1_access(uint8_t dev, uint8_t fn, uint16_t off, unsigned w, bool write, uint32_t v)
-{
-	uint16_t port = (uint16_t)(PCI_CONFIG_DATA + (off & 3));
-	outl(PCI_CONFIG_ADDRESS, conf1_addr(dev, fn, off));
-	if (w == 1)
-		write ? outb(port, (uint8_t)v) : (void)inb(port);
-	else if (w == 2)
-		write ? outw(port, (uint16_t)v) : (void)inw(port);
-	else
-		write ? outl(port, v) : (void)inl(port);
-}
-
 /* The PCI configuration access capability (4.1.4.9): its data dword reaches the BARs, so it
  * gets no random writes. 0: none. */
 static uint16_t cfg_access_cap(struct hdev *h)
@@ -773,7 +746,8 @@ static void cfg_reads(struct hdev *h)
 		bool other = chance(4);
 		uint8_t dev = other ? (uint8_t)below(32) : h->d->pci.dev;
 		uint8_t fn = other ? (uint8_t)below(8) : h->d->pci.fn;
-		conf1_access(dev, fn, (uint16_t)below(256), 1u << below(3), false, 0);
+		pci_cfg_any(dev, fn, (uint16_t)below(pci_host()->cfg_span), 1u << below(3), false,
+			    0);
 	}
 }
 
@@ -790,10 +764,10 @@ static void cfg_writes(struct hdev *h)
 		if (chance(6)) { /* an absent function (vendor all-ones): ignored */
 			uint8_t dev = (uint8_t)below(32), fn = (uint8_t)below(8);
 			if (pci_cfg_read16(0, dev, fn, PCI_VENDOR_ID) == 0xffff)
-				conf1_access(dev, fn, off, w, true, (uint32_t)hostile_rand());
+				pci_cfg_any(dev, fn, off, w, true, (uint32_t)hostile_rand());
 			continue;
 		}
-		conf1_access(h->d->pci.dev, h->d->pci.fn, off, w, true, (uint32_t)hostile_rand());
+		pci_cfg_any(h->d->pci.dev, h->d->pci.fn, off, w, true, (uint32_t)hostile_rand());
 	}
 }
 
@@ -854,9 +828,9 @@ static uint64_t bar_target(struct hdev *h, bool is64, bool *free_place)
 	case 1:
 		return 0;
 	case 2:
-		return ECAM_BASE;
+		return pci_host()->ecam;
 	case 3:
-		return 0xC0000000u;
+		return pci_host()->platform;
 	case 4:
 		if (is64)
 			return (uint64_t)(1 + below(0xff)) << 32 | (uint64_t)below(0x1000) << 16;
@@ -865,7 +839,7 @@ static uint64_t bar_target(struct hdev *h, bool is64, bool *free_place)
 		break;
 	}
 	*free_place = true;
-	return HOLE_FREE + (uint64_t)below(0x100) * 0x10000;
+	return pci_host()->free + (uint64_t)below(0x100) * 0x10000;
 }
 
 /* Moves BAR 0 (64-bit) or BAR 2 (MSI-X) elsewhere, uses it there, sometimes sizes it on the
@@ -928,10 +902,15 @@ static uint32_t msi_data(void)
 	return d;
 }
 
+/* Random, or the platform's MSI target with random bits where it allows them (x86: the
+ * destination APIC ID and the mode bits, Intel SDM 10.11.1). */
 static uint32_t msi_addr(void)
 {
-	return chance(4) ? (uint32_t)hostile_rand()
-			 : 0xFEE00000u | below(0x100) << 12 | below(16) << 2;
+	const struct pci_host *p = pci_host();
+
+	if (chance(4) || !p->msi_addr)
+		return (uint32_t)hostile_rand();
+	return (uint32_t)p->msi_addr | ((below(0x100) << 12 | below(16) << 2) & p->msi_addr_bits);
 }
 
 /* MSI-X: enable / function mask, table and PBA writes (masks, addresses, data; odd widths on

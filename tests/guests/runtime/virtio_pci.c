@@ -5,18 +5,16 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_pci.h>
 
-#include "apic.h"
-#include "io.h"
+#include "boot.h"
 #include "pci.h"
+#include "platform.h"
 #include "printf.h"
-#include "pvh.h"
 #include "string.h"
 
 /* 4.1.4.5: ISR bit 0 "queue interrupt" (the UAPI header names only the config bit). */
 #define ISR_QUEUE    0x1
 #define FOUR_GIB     0x100000000ULL
 #define MAX_CAPS     48 /* (256 - 64) / 4: a longer chain loops */
-#define MSI_ADDR     0xFEE00000u
 #define NO_VECTOR    VIRTIO_MSI_NO_VECTOR
 #define COMMON_BYTES 0x38 /* struct virtio_pci_common_cfg up to queue_used_hi */
 
@@ -310,14 +308,19 @@ static void msix_control(struct vdev *d, bool enable)
 			(uint16_t)(ctl | (enable ? PCI_MSIX_FLAGS_ENABLE : 0)));
 }
 
-static void msix_entry(struct vdev *d, uint16_t i, uint8_t vector)
+/* Table entry i: the platform's message for `vector` (pci.h), unmasked. */
+static bool msix_entry(struct vdev *d, uint16_t i, uint8_t vector)
 {
-	uint64_t e = d->pci.msix_table + (uint64_t)i * PCI_MSIX_ENTRY_SIZE;
+	uint64_t e = d->pci.msix_table + (uint64_t)i * PCI_MSIX_ENTRY_SIZE, addr;
+	uint32_t data;
 
-	mmio_write32(e + PCI_MSIX_ENTRY_LOWER_ADDR, MSI_ADDR | (lapic_id() & 0xff) << 12);
-	mmio_write32(e + PCI_MSIX_ENTRY_UPPER_ADDR, 0);
-	mmio_write32(e + PCI_MSIX_ENTRY_DATA, vector); /* fixed, edge */
+	if (!pci_msi_message(d->pci.dev, d->pci.fn, vector, &addr, &data))
+		return false;
+	mmio_write32(e + PCI_MSIX_ENTRY_LOWER_ADDR, (uint32_t)addr);
+	mmio_write32(e + PCI_MSIX_ENTRY_UPPER_ADDR, (uint32_t)(addr >> 32));
+	mmio_write32(e + PCI_MSIX_ENTRY_DATA, data);
 	mmio_write32(e + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+	return true;
 }
 
 static bool irq_enable_msix(struct vdev *d, uint8_t vector)
@@ -326,13 +329,15 @@ static bool irq_enable_msix(struct vdev *d, uint8_t vector)
 
 	if (d->pci.msix_size < 2)
 		config_vector = vector;
+	for (uint16_t i = 0; i < d->pci.msix_size; i++) {
+		if (!msix_entry(d, i, i == 0 ? config_vector : vector))
+			return false;
+	}
 	d->vector = vector;
 	d->config_vector = config_vector;
 	vdev_irq_attach(d, vector, ISR_QUEUE);
 	if (config_vector != vector)
 		vdev_irq_attach(d, config_vector, VIRTIO_PCI_ISR_CONFIG);
-	for (uint16_t i = 0; i < d->pci.msix_size; i++)
-		msix_entry(d, i, i == 0 ? config_vector : vector);
 	msix_control(d, true);
 	mmio_write16(d->pci.common + VIRTIO_PCI_COMMON_MSIX, 0);
 	if (mmio_read16(d->pci.common + VIRTIO_PCI_COMMON_MSIX) != 0) {
@@ -354,24 +359,17 @@ static bool irq_enable_msix(struct vdev *d, uint8_t vector)
 
 static bool irq_enable_intx(struct vdev *d, uint8_t vector)
 {
-	if (!cfg8(d, PCI_INTERRUPT_PIN) || d->irq >= ioapic_pins()) {
-		printf("virtio-pci %02x.%x: INTx pin %u, line %u: not an IOAPIC pin (%u pins)\n",
-		       d->pci.dev, d->pci.fn, cfg8(d, PCI_INTERRUPT_PIN), d->irq, ioapic_pins());
-		return false;
-	}
 	if (d->pci.msix_cap)
 		msix_control(d, false);
 	pci_cfg_write16(0, d->pci.dev, d->pci.fn, PCI_COMMAND,
 			cfg16(d, PCI_COMMAND) & (uint16_t)~PCI_COMMAND_INTX_DISABLE);
 	d->vector = d->config_vector = vector;
 	vdev_irq_attach(d, vector, 0);
-	ioapic_route(d->irq, vector, (uint8_t)lapic_id(), IOAPIC_LEVEL | IOAPIC_ACTIVE_LOW);
-	return true;
+	return pci_intx_route(d->pci.dev, d->pci.fn, cfg8(d, PCI_INTERRUPT_PIN), d->irq, vector);
 }
 
 static bool pci_irq_enable(struct vdev *d, uint8_t vector)
 {
-	lapic_init();
 	return d->msix ? irq_enable_msix(d, vector) : irq_enable_intx(d, vector);
 }
 

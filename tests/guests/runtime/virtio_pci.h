@@ -1,23 +1,26 @@
 /* The modern virtio-pci transport (virtio 1.2 section 4.1) of the guest-side virtio driver
  * (virtio_dev.h): functions on PCI bus 0 with vendor 0x1af4 and device 0x1040 + virtio ID,
- * found through configuration mechanism #1 (runtime pci.h), so both our VMM and QEMU q35 (whose
- * firmware assigned the BARs: they are read, never assumed) work the same.
+ * found through the architecture's configuration access (pci.h: x86 mechanism #1, arm64 the
+ * device tree's ECAM), so our VMM and QEMU (q35, whose firmware assigned the BARs; virt, where
+ * the arm64 runtime places them) work the same: BARs are read, never assumed.
  *
  * Discovery reads the virtio capabilities (4.1.4: the first of each cfg_type the driver can
  * use), resolves their BAR addresses, and turns on memory decoding and bus mastering. Every
- * region must lie below 4 GiB (the runtime maps nothing above). Devices whose capabilities are
- * missing or out of their BAR are skipped with a message.
+ * region must lie below 4 GiB (the x86 runtime maps nothing above). Devices whose capabilities
+ * are missing or out of their BAR are skipped with a message.
  *
  * Interrupts (vdev_irq_enable):
  *   - MSI-X (the default when the function has the capability): table entry 0 carries
  *     configuration changes to d->config_vector (vector + VDEV_CONFIG_VECTOR_OFFSET), entry
- *     q + 1 queue q to d->vector (the last entry when the table is smaller), each a message to
- *     0xFEE00000 | (APIC ID << 12), fixed delivery, edge; the vectors are written to
- *     config_msix_vector / queue_msix_vector and read back (4.1.5.1.2).
+ *     q + 1 queue q to d->vector (the last entry when the table is smaller), each the message
+ *     pci_msi_message() makes for this CPU (x86: the LAPIC, fixed, edge; arm64: the ITS, the
+ *     vector as EventID); the vectors are written to config_msix_vector / queue_msix_vector and
+ *     read back (4.1.5.1.2).
  *   - INTx (`pci_irq=intx` on the command line, or no MSI-X capability): MSI-X stays disabled,
- *     the IOAPIC pin is the interrupt line register (what our VMM and SeaBIOS put there),
- *     level-triggered, active low (PCI 3.0 section 2.2.6); the handler reads ISR, which clears
- *     it and drops the line (4.1.4.5). */
+ *     pci_intx_route() ties the pin to the vector, level-triggered (x86: the IOAPIC pin the
+ *     interrupt line register names, active low, PCI 3.0 section 2.2.6; arm64: the SPI the
+ *     device tree's interrupt-map names); the handler reads ISR, which clears it and drops the
+ *     line (4.1.4.5). */
 #ifndef GUEST_VIRTIO_PCI_H
 #define GUEST_VIRTIO_PCI_H
 

@@ -1,7 +1,8 @@
 # The arm64 test guests (tests/guests/aarch64) on QEMU's virt board, TCG, no KVM: the peer of
 # integration/arm64_linux's part `guests` (the same guests on our arm64 VMM in the arm64 L1), so a guest that
 # fails there and passes here points at the VMM. hello, machine (256 MiB, 2 CPUs), smp (4 CPUs),
-# interrupts, virtio_blk on a split and on a packed ring (without the bad queue: QEMU stops such a
+# interrupts, virtio_blk on virtio-mmio on a split and on a packed ring and on virtio-pci (MSI-X
+# through the ITS on a split ring, INTx on a packed one; without the bad queue: QEMU stops such a
 # queue its own way), hostile_platform (QEMU answers unknown HVCs with an exception, which the
 # guest accepts); each must print TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF).
 # Skipped (77) without the cross toolchain or qemu-system-aarch64.

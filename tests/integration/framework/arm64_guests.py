@@ -28,6 +28,11 @@ from .hostile import PATTERN_SECTORS, SECTORS, make_disk
 
 SEED = 1
 ROUNDS = 60
+# Over virtio-pci: the checklist sweep and fewer random rounds; the fuzz mode with a seed of
+# x86's pci ones (fuzz/test_guest_fuzz.py) and few rounds (each checks every device).
+PCI_ROUNDS = 20
+FUZZ_SEED = 2
+FUZZ_ROUNDS = 150
 BLK_ID = "vmm-disk-0"
 # The VMM's log line when a device model gives up on a guest's request (virtio/core/device.c).
 NEEDS_RESET_LOG = r"the device needs a reset"
@@ -43,15 +48,60 @@ class Run:
     guest: str
     args: list  # the VMM's options besides --kernel and --append
     append: str
-    timeout: int  # seconds; all of them together stay under L1's --timeout (780)
+    timeout: int  # seconds (a hang ends there); together under L1's (arm64_l1.run(): 1380)
     lines: list = field(default_factory=list)  # regexes the console must match (and TEST PASS)
+    disks: str = ""  # the prefix of its disks (<disks>-rw.img, -ro.img) whose content is checked
+    needs_reset: bool = False  # the VMM's log must say it failed a device (NEEDS_RESET_LOG)
+
+
+def blk_args(work, disks):
+    return [f"--disk={work}/{disks}-rw.img,serial={BLK_ID},discard=on",
+            f"--disk={work}/{disks}-ro.img,ro"]
+
+
+def hostile_args(work, disks):
+    return ["--console", "virtio", f"--disk={work}/{disks}-rw.img",
+            f"--disk={work}/{disks}-ro.img,ro", "--rng", "--balloon", "size=0",
+            "--net", "user", "--vsock", f"cid=3,uds={VSOCK_UDS}"]
+
+
+HOSTILE_DEVS = r"blk0 blk1\(ro\) rng0 console0 net0 vsock0 balloon0"
+BLK_LINES = [rf'^GET_ID: "{BLK_ID}": ok', r"^32 requests in flight: ok",
+             r"^read-only disk: RO offered, read ok, write -> IOERR: ok",
+             r"^bad queue size: status 0x4f \(DEVICE_NEEDS_RESET\), config interrupt: ok",
+             r"^the other disk kept working; reset revived the failed one: ok"]
+
+
+def pci_runs(work):
+    """virtio-pci (--transport pci: the ECAM host bridge, MSI-X through the ITS): virtio_blk with
+    MSI-X on a split ring and with INTx (the interrupt-map's SPI) on a packed one, as x86's
+    (framework/guests.py guest_transport_args()), the hostile guest's sweep and random driver, its
+    fuzz mode. In L1 (2026-12-02): 3 s, 2 s, 24 s and 14 s."""
+    pci = ["--cpus", "1", "--mem", "256M", "--transport", "pci"]
+    return [
+        Run("virtio_blk_pci", "virtio_blk", [*pci, *blk_args(work, "blk-pci")],
+            f"transport=pci ring=split sectors={SECTORS} id={BLK_ID} ro_disk discard bad_queue",
+            60, [r"^disk 0: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, MSI-X", *BLK_LINES],
+            "blk-pci", True),
+        Run("virtio_blk_pci_intx", "virtio_blk", [*pci, *blk_args(work, "blk-intx")],
+            f"transport=pci pci_irq=intx ring=packed sectors={SECTORS} id={BLK_ID} ro_disk "
+            "discard bad_queue", 60,
+            [r"^disk 0: virtio-pci 00:[0-9a-f]{2}\.0, BAR 0x[0-9a-f]+, INTx", *BLK_LINES],
+            "blk-intx", True),
+        Run("hostile_pci", "hostile", [*pci, *hostile_args(work, "hostile-pci")],
+            f"seed={SEED} rounds={PCI_ROUNDS} transport=pci", 120,
+            [rf"^hostile: seed {SEED}, {PCI_ROUNDS} rounds, [0-9]+ devices over pci: "
+             + HOSTILE_DEVS, r"^checklist sweep: [0-9]+ abuses x [0-9]+ devices: ok",
+             rf"^random driver: {PCI_ROUNDS} rounds: ok"], "hostile-pci", True),
+        Run("hostile_fuzz_pci", "hostile", [*pci, *hostile_args(work, "fuzz-pci")],
+            f"seed={FUZZ_SEED} rounds={FUZZ_ROUNDS} transport=pci fuzz", 90,
+            [rf"^guest-fuzz: seed {FUZZ_SEED}, {FUZZ_ROUNDS} rounds, [0-9]+ devices over pci: "
+             + HOSTILE_DEVS, rf"^guest-fuzz: seed {FUZZ_SEED}, {FUZZ_ROUNDS} rounds: ok"],
+            "fuzz-pci"),
+    ]
 
 
 def runs(work):
-    blk = [f"--disk={work}/blk-rw.img,serial={BLK_ID},discard=on", f"--disk={work}/blk-ro.img,ro"]
-    hostile_devs = ["--console", "virtio", f"--disk={work}/hostile-rw.img",
-                    f"--disk={work}/hostile-ro.img,ro", "--rng", "--balloon", "size=0",
-                    "--net", "user", "--vsock", f"cid=3,uds={VSOCK_UDS}"]
     return [
         Run("hello", "hello", ["--cpus", "1", "--mem", "128M"], "", 45,
             [r"^hello from the test guest\r?$"]),
@@ -61,18 +111,14 @@ def runs(work):
             [r"^all 4 CPUs up"]),
         Run("interrupts", "interrupts", ["--cpus", "1", "--mem", "128M"], "ticks=20", 45,
             [r"^virtual timer: 20 interrupts", r"^SGI 3 to self: taken"]),
-        Run("virtio_blk", "virtio_blk", ["--cpus", "1", "--mem", "256M", *blk],
+        Run("virtio_blk", "virtio_blk", ["--cpus", "1", "--mem", "256M", *blk_args(work, "blk")],
             f"ring=split sectors={SECTORS} id={BLK_ID} ro_disk discard bad_queue", 90,
-            [rf'^GET_ID: "{BLK_ID}": ok', r"^32 requests in flight: ok",
-             r"^read-only disk: RO offered, read ok, write -> IOERR: ok",
-             r"^bad queue size: status 0x4f \(DEVICE_NEEDS_RESET\), config interrupt: ok",
-             r"^the other disk kept working; reset revived the failed one: ok"]),
-        Run("hostile", "hostile", ["--cpus", "1", "--mem", "256M", *hostile_devs],
+            BLK_LINES, "blk", True),
+        Run("hostile", "hostile", ["--cpus", "1", "--mem", "256M", *hostile_args(work, "hostile")],
             f"seed={SEED} rounds={ROUNDS}", 240,
             [rf"^hostile: seed {SEED}, {ROUNDS} rounds, [0-9]+ devices over mmio: "
-             r"blk0 blk1\(ro\) rng0 console0 net0 vsock0 balloon0",
-             r"^checklist sweep: [0-9]+ abuses x [0-9]+ devices: ok",
-             rf"^random driver: {ROUNDS} rounds: ok"]),
+             + HOSTILE_DEVS, r"^checklist sweep: [0-9]+ abuses x [0-9]+ devices: ok",
+             rf"^random driver: {ROUNDS} rounds: ok"], "hostile", True),
         Run("hostile_platform", "hostile_platform",
             ["--cpus", "2", "--mem", "128M", f"--disk={work}/platform.img"], "", 90,
             [r"^unmapped MMIO: [0-9]+ addresses", r"^odd virtio-mmio accesses: [1-9]",
@@ -86,6 +132,7 @@ def runs(work):
             "skip=unmapped,odd,platform,psci nisv", 45,
             [r"^nisv: ldp from 0x", r"^nisv: an exception, ESR 0x[0-9a-f]+ \(EC 0x25\)",
              r"^nisv: the guest goes on"]),
+        *pci_runs(work),
     ]
 
 
@@ -95,7 +142,10 @@ def build(vmm=True):
 
 
 def prepare(work):
-    for name in ("blk-rw", "blk-ro", "hostile-rw", "hostile-ro", "platform", "pristine"):
+    for disks in ("blk", "hostile", "blk-pci", "blk-intx", "hostile-pci", "fuzz-pci"):
+        for kind in ("rw", "ro"):
+            make_disk(work / f"{disks}-{kind}.img")
+    for name in ("platform", "pristine"):
         make_disk(work / f"{name}.img")
 
 
@@ -121,28 +171,25 @@ def _sectors(path, first, count):
         return f.read(count * 512)
 
 
-def _disk_problems(run, work):
+def _disk_problems(r, work):
+    """virtio_blk: its writes there, the host's pattern and the read-only disk intact; hostile:
+    the host's pattern and the read-only disk intact."""
+    if not r.disks:
+        return []
     pristine = (work / "pristine.img").read_bytes()
     host = pristine[:PATTERN_SECTORS * 512]
-    if run == "virtio_blk":
-        bad = []
-        if _sectors(work / "blk-rw.img", *GUEST_WROTE) != _pattern("G", "GST", *GUEST_WROTE):
+    rw, ro = work / f"{r.disks}-rw.img", work / f"{r.disks}-ro.img"
+    bad = []
+    if r.guest == "virtio_blk":
+        if _sectors(rw, *GUEST_WROTE) != _pattern("G", "GST", *GUEST_WROTE):
             bad.append("the guest's pattern is not in sectors 4096-4167 of the disk")
-        if _sectors(work / "blk-rw.img", *ZEROED) != bytes(ZEROED[1] * 512):
+        if _sectors(rw, *ZEROED) != bytes(ZEROED[1] * 512):
             bad.append("sectors 6000-6015 are not zeros after WRITE_ZEROES")
-        if (work / "blk-rw.img").read_bytes()[:len(host)] != host:
-            bad.append("the host's pattern changed")
-        if (work / "blk-ro.img").read_bytes() != pristine:
-            bad.append("the read-only disk changed")
-        return bad
-    if run == "hostile":
-        bad = []
-        if (work / "hostile-rw.img").read_bytes()[:len(host)] != host:
-            bad.append("the writable disk's host pattern changed")
-        if (work / "hostile-ro.img").read_bytes() != pristine:
-            bad.append("the read-only disk changed")
-        return bad
-    return []
+    if rw.read_bytes()[:len(host)] != host:
+        bad.append("the writable disk's host pattern changed")
+    if ro.read_bytes() != pristine:
+        bad.append("the read-only disk changed")
+    return bad
 
 
 def check_output(name, out, status, lines):
@@ -169,8 +216,8 @@ def check(console, work):
             continue
         out = (work / f"{r.name}.out").read_text(errors="replace")
         err = (work / f"{r.name}.err").read_text(errors="replace")
-        bad = check_output(r.name, out, status[r.name], r.lines) + _disk_problems(r.name, work)
-        if r.name in ("hostile", "virtio_blk") and not re.search(NEEDS_RESET_LOG, err):
+        bad = check_output(r.name, out, status[r.name], r.lines) + _disk_problems(r, work)
+        if r.needs_reset and not re.search(NEEDS_RESET_LOG, err):
             bad.append(f"the VMM's log lacks /{NEEDS_RESET_LOG}/")
         if r.name == "hostile_nisv" and "KVM cannot decode" not in err:
             bad.append("the VMM's log does not say it gave the guest a data abort")
@@ -186,15 +233,21 @@ QEMU_BASE = ["-M", "virt,gic-version=3", "-accel", "tcg", "-cpu", "max,pauth=off
 
 
 def qemu_runs(images, work):
-    """The runs on QEMU's virt board (not hostile: QEMU answers its abuses its own legal way).
-    QEMU plugs the first virtio device into its highest window and the guest takes the lowest
-    first, so the read-only disk comes first on QEMU's command line."""
-    def blk(ring):
+    """The runs on QEMU's virt board (not hostile: QEMU answers its abuses its own legal way):
+    virtio_blk on virtio-mmio (split and packed rings) and on virtio-pci (split with MSI-X through
+    the ITS, packed with INTx; the guest places the BARs, which nobody did). QEMU plugs the first
+    virtio-mmio device into its highest window and the guest takes the lowest first, so there the
+    read-only disk comes first on QEMU's command line; PCI slots go in command-line order."""
+    def blk(ring, transport="mmio"):
         packed = "on" if ring == "packed" else "off"
-        return ["-drive", f"id=d1,file={work}/q-{ring}-ro.img,format=raw,if=none,readonly=on",
-                "-device", f"virtio-blk-device,drive=d1,packed={packed}",
-                "-drive", f"id=d0,file={work}/q-{ring}-rw.img,format=raw,if=none,discard=unmap",
-                "-device", f"virtio-blk-device,drive=d0,serial={BLK_ID},packed={packed}"]
+        dev = ("virtio-blk-pci,disable-legacy=on" if transport == "pci"
+               else "virtio-blk-device") + f",packed={packed}"
+        d = f"q-{transport}-{ring}"
+        ro = ["-drive", f"id=d1,file={work}/{d}-ro.img,format=raw,if=none,readonly=on",
+              "-device", f"{dev},drive=d1"]
+        rw = ["-drive", f"id=d0,file={work}/{d}-rw.img,format=raw,if=none,discard=unmap",
+              "-device", f"{dev},drive=d0,serial={BLK_ID}"]
+        return ro + rw if transport == "mmio" else rw + ro
     by_name = {r.name: r for r in runs(work)}
     plan = [("hello", ["-smp", "1"], ""),
             ("machine", ["-smp", "2"], "expect_mem=256M ncpus=2"),
@@ -208,16 +261,26 @@ def qemu_runs(images, work):
         r = by_name[name]
         out.append((name, [*QEMU_BASE, *extra, "-kernel", str(images / f"{r.guest}.Image"),
                            "-append", append], r.lines))
-    for ring in ("split", "packed"):
-        lines = [line for line in by_name["virtio_blk"].lines if "bad queue" not in line
-                 and "the other disk" not in line]
-        out.append((f"virtio_blk_{ring}",
-                     [*QEMU_BASE, "-smp", "1", *blk(ring), "-kernel",
-                      str(images / "virtio_blk.Image"), "-append",
-                      f"ring={ring} sectors={SECTORS} id={BLK_ID} ro_disk discard"], lines))
+    lines = [line for line in BLK_LINES if "bad queue" not in line and "the other disk" not in line]
+    for transport, ring, words in QEMU_BLK:
+        out.append((f"virtio_blk_{transport}_{ring}",
+                    [*QEMU_BASE, "-smp", "1", *blk(ring, transport), "-kernel",
+                     str(images / "virtio_blk.Image"), "-append",
+                     f"{words} ring={ring} sectors={SECTORS} id={BLK_ID} ro_disk discard"],
+                    lines + QEMU_PCI_LINES.get(words, [])))
     return out
 
 
+# virtio_blk on QEMU: (transport, ring, its command-line words)
+QEMU_BLK = [("mmio", "split", ""), ("mmio", "packed", ""),
+            ("pci", "split", "transport=pci"), ("pci", "packed", "transport=pci pci_irq=intx")]
+QEMU_PCI_LINES = {"transport=pci": [r"^disk 0: virtio-pci 00:01\.0, BAR 0x[0-9a-f]+, MSI-X"],
+                  "transport=pci pci_irq=intx": [
+                      r"^disk 0: virtio-pci 00:01\.0, BAR 0x[0-9a-f]+, INTx"]}
+
+
 def prepare_qemu(work):
-    for name in ("q-split-rw", "q-split-ro", "q-packed-rw", "q-packed-ro", "q-platform"):
-        make_disk(work / f"{name}.img")
+    for transport, ring, _ in QEMU_BLK:
+        for kind in ("rw", "ro"):
+            make_disk(work / f"q-{transport}-{ring}-{kind}.img")
+    make_disk(work / "q-platform.img")

@@ -197,6 +197,21 @@ bool boot_is_ram(uint64_t start, uint64_t len)
 	return false;
 }
 
+/* Below the device tree when it is at the top (our VMM puts it in RAM's last pages): the
+ * command line stays in it. */
+uint64_t boot_ram_top(void)
+{
+	uint64_t image = (uint64_t)(uintptr_t)&machine, top;
+
+	for (unsigned i = 0; i < machine.nram; i++) {
+		if (image - machine.ram[i].base >= machine.ram[i].size)
+			continue;
+		top = machine.ram[i].base + machine.ram[i].size;
+		return machine.dtb > image && machine.dtb < top ? machine.dtb & ~0xfffULL : top;
+	}
+	return 0;
+}
+
 int boot_dt(struct dt *t)
 {
 	if (!have_tree)

@@ -51,7 +51,7 @@ static bool wait_clear(uint64_t reg, uint32_t bit)
 }
 
 /* The redistributor frame whose GICR_TYPER affinity is this CPU's MPIDR. */
-static uint64_t my_redist(void)
+uint64_t gic_redist(void)
 {
 	uint64_t mpidr = cpu_mpidr();
 	uint64_t aff = (mpidr & 0xffffff) | ((mpidr >> 8) & 0xff000000);
@@ -75,7 +75,7 @@ static uint64_t my_redist(void)
 
 bool gic_cpu_init(void)
 {
-	uint64_t rd = my_redist();
+	uint64_t rd = gic_redist();
 
 	if (!rd)
 		return false;
@@ -128,7 +128,7 @@ void gic_enable(unsigned intid)
 	if (!gic_present())
 		return;
 	if (intid < GIC_FIRST_SPI) {
-		uint64_t rd = my_redist();
+		uint64_t rd = gic_redist();
 		if (rd)
 			mmio_write32(rd + GICR_ISENABLER0, 1u << intid);
 		return;
@@ -142,7 +142,7 @@ void gic_disable(unsigned intid)
 	if (!gic_present())
 		return;
 	if (intid < GIC_FIRST_SPI) {
-		uint64_t rd = my_redist();
+		uint64_t rd = gic_redist();
 		if (rd)
 			mmio_write32(rd + GICR_ICENABLER0, 1u << intid);
 		return;

@@ -16,6 +16,9 @@ bool gic_init(void);
 /* This CPU's redistributor (woken) and CPU interface (priority mask open, group 1 on). */
 bool gic_cpu_init(void);
 bool gic_present(void);
+/* This CPU's redistributor frame (RD_base), found by its GICR_TYPER affinity; 0 (with a
+ * message) when none matches. */
+uint64_t gic_redist(void);
 /* An SGI or PPI on this CPU, or an SPI (level-triggered, routed to this CPU): enabled. */
 void gic_enable(unsigned intid);
 void gic_disable(unsigned intid);

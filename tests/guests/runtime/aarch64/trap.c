@@ -1,8 +1,9 @@
 /* Exceptions and interrupts (platform.h): the vector table (start.S) calls trap_dispatch() with
  * the saved registers. IRQs are acknowledged at the GIC, counted and handed to their handler
- * under the vector platform_irq_route() gave them; every other exception ends the run with
- * GUEST_EXIT_EXCEPTION unless fault catching is on. */
+ * under the vector platform_irq_route() gave them (an LPI: the ITS event's vector, its.h); every
+ * other exception ends the run with GUEST_EXIT_EXCEPTION unless fault catching is on. */
 #include "gic.h"
+#include "its.h"
 #include "platform.h"
 #include "printf.h"
 #include "test.h"
@@ -51,9 +52,11 @@ static void dispatch_irqs(struct trap_frame *f)
 {
 	for (;;) {
 		unsigned intid = gic_ack();
-		if (intid >= GIC_INTID_SPURIOUS)
+		if (intid >= GIC_INTID_SPURIOUS && intid < GIC_FIRST_LPI) /* 1020-1023: none */
 			return;
 		unsigned v = intid < sizeof(route) && route[intid] ? route[intid] : intid;
+		if (intid >= GIC_FIRST_LPI) /* an ITS event: its vector (its.h) */
+			v = intid - GIC_FIRST_LPI;
 		if (v < IRQ_VECTORS) {
 			counts[v]++;
 			f->vector = v;

@@ -57,6 +57,20 @@ bool boot_is_ram(uint64_t start, uint64_t len)
 	return pvh_is_ram(start, len);
 }
 
+uint64_t boot_ram_top(void)
+{
+	static uint64_t top;
+	uint32_t n;
+	const struct hvm_memmap_table_entry *m = pvh_memmap(&n);
+
+	for (uint32_t i = 0; !top && i < n; i++) {
+		if (m[i].type == HVM_MEMMAP_TYPE_RAM && m[i].addr <= 0x100000 &&
+		    m[i].addr + m[i].size > 0x100000)
+			top = m[i].addr + m[i].size;
+	}
+	return top;
+}
+
 int boot_dt(struct dt *t)
 {
 	unsigned module;

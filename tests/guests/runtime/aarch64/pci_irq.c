@@ -1,0 +1,43 @@
+/* arm64's PCI interrupts (pci.h): MSIs through the ITS the host bridge's msi-map names
+ * (its.h: the message is GITS_TRANSLATER and the vector as EventID, the requester ID as the
+ * DeviceID), INTx through its interrupt-map to a level GIC SPI. */
+#include "../pci.h"
+
+#include "its.h"
+#include "pci_dt.h"
+#include "platform.h"
+#include "printf.h"
+
+bool pci_msi_message(uint8_t dev, uint8_t fn, uint8_t vector, uint64_t *addr, uint32_t *data)
+{
+	const struct pci_dt *p = pci_dt();
+	uint32_t rid = (uint32_t)dev << 3 | fn;
+
+	if (!p->its || rid < p->rid_base) {
+		printf("pci %02x.%x: no ITS for its MSIs\n", dev, fn);
+		return false;
+	}
+	if (!its_map_event(p->its, rid - p->rid_base + p->msi_base, vector))
+		return false;
+	*addr = p->its + ITS_TRANSLATER_OFF;
+	*data = vector;
+	return true;
+}
+
+/* The interrupt-map entry that matches (phys.hi, pin) under the mask (IEEE 1275 PCI binding,
+ * "Open Firmware Recommended Practice: Interrupt Mapping"). */
+bool pci_intx_route(uint8_t dev, uint8_t fn, uint8_t pin, uint8_t line, uint8_t vector)
+{
+	const struct pci_dt *p = pci_dt();
+	uint32_t hi = (uint32_t)dev << 11 | (uint32_t)fn << 8;
+
+	(void)line; /* nobody wrote it: the tree says where INTx goes */
+	for (unsigned i = 0; pin && i < p->nintx; i++) {
+		const struct pci_dt_intx *x = &p->intx[i];
+		if ((hi & p->mask_hi) == (x->hi & p->mask_hi) &&
+		    (pin & p->mask_pin) == (x->pin & p->mask_pin))
+			return platform_irq_route(x->spi, vector);
+	}
+	printf("pci %02x.%x: INTx pin %u is in no interrupt-map entry\n", dev, fn, pin);
+	return false;
+}
