@@ -336,14 +336,28 @@ static void expect_psci(const char *what, int64_t (*call)(uint64_t, uint64_t, ui
 				"%s returned %lld, want %lld", what, (long long)r, (long long)want);
 }
 
-static int64_t psci_cpu_on(uint64_t mpidr)
+/* CPU_ON of the CPU with this MPIDR and runtime index (the context the entry takes as its index:
+ * its own stack; 0 would be the boot CPU's) */
+static int64_t psci_cpu_on(uint64_t mpidr, unsigned index)
 {
-	return psci_call(PSCI_CPU_ON, mpidr, smp_secondary_entry(), 0);
+	__asm__ volatile("dsb sy" ::: "memory"); /* the new CPU starts with its MMU off */
+	return psci_call(PSCI_CPU_ON, mpidr, smp_secondary_entry(), index);
+}
+
+/* Whether CPU `index` came up within `ms` milliseconds. */
+static bool cpu_came_up(unsigned index, unsigned ms)
+{
+	uint64_t deadline = clock_ticks() + (uint64_t)ms * 1000 * clock_ticks_per_us();
+	while (!__atomic_load_n(&smp_cpu(index)->online, __ATOMIC_ACQUIRE))
+		if (clock_ticks() > deadline)
+			return false;
+	return true;
 }
 
 static void bogus_psci(void)
 {
 	uint64_t self = cpu_mpidr(), other = self;
+	unsigned other_index = 0;
 	int64_t r;
 
 	expect_psci("CPU_ON of MPIDR 0xff", psci_call, PSCI_CPU_ON, 0xff, smp_secondary_entry(),
@@ -372,12 +386,17 @@ static void bogus_psci(void)
 	}
 	for (unsigned i = 0; i < machine.ncpus; i++)
 		if (machine.mpidr[i] != self)
-			other = machine.mpidr[i];
+			other = machine.mpidr[i], other_index = i;
 	if (other != self) {
-		int64_t first = psci_cpu_on(other), second = psci_cpu_on(other);
+		/* the second once the CPU runs: QEMU (TCG) marks a CPU on only when it starts, so
+		 * right after the first it may still say SUCCESS */
+		int64_t first = psci_cpu_on(other, other_index);
+		bool up = first == PSCI_SUCCESS && cpu_came_up(other_index, 5000);
+		int64_t second = psci_cpu_on(other, other_index);
 		printf("psci CPU_ON of 0x%llx twice: %lld, then %lld\n", (unsigned long long)other,
 		       (long long)first, (long long)second);
 		TEST_ASSERT_EQ(first, PSCI_SUCCESS);
+		TEST_ASSERT_MSG(up, "CPU 0x%llx did not come up", (unsigned long long)other);
 		TEST_ASSERT_MSG(second == PSCI_ALREADY_ON || second == PSCI_ON_PENDING,
 				"the second CPU_ON returned %lld", (long long)second);
 	}
