@@ -18,6 +18,9 @@ enum snap_tag_aarch64 {
 	SNAP_VM_GIC_DIST = 32,
 	SNAP_VM_GIC_VCPU = 33, /* instance = vCPU index: its redistributor and CPU interface */
 	SNAP_VM_GIC_ITS = 34,
+	/* KVM, per VM: vCPU 0's virtual counter and the host's wall time read together at the save,
+	 * with the counter's frequency (kvm_state.c: clock_realtime) */
+	SNAP_VM_TIMER_STAMP = 35,
 	/* platform devices (the PL011 console is generic: SNAP_DEV_PL011) */
 	SNAP_DEV_PL031 = 50
 };

@@ -68,6 +68,14 @@ int kvm_vm_flush_to_ram(const struct kvm *kvm, char *err, size_t errlen);
 int kvm_vm_restore(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,
 		   void *r, bool clock_realtime, char *err, size_t errlen);
 
+/* What a restore does once every vCPU's registers are back (kvm_vcpu_restore()): x86 nothing;
+ * aarch64, with clock_realtime, moves the guest's virtual counter on by the wall time since the
+ * save (SNAP_VM_TIMER_STAMP: the counter and the wall time read together, the frequency), as
+ * x86's kvmclock moves (the registers it follows hold the counter of the pause). Returns 0, or
+ * -EINVAL for a missing or bad stamp, or -errno of the ioctl; `err` says which. */
+int kvm_vm_restore_late(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,
+			void *r, bool clock_realtime, char *err, size_t errlen);
+
 /* ---- dirty pages of guest RAM (diff snapshots) ----
  *
  * Page i of guest RAM is the i-th 4 KiB page counting through mem's regions in order (region 0,

@@ -105,6 +105,9 @@ int cmd_snapshot_load(const struct args *a, struct vmmctl_request *r, char *e, s
 	else
 		r->body = json_pack("{s:s, s:s, s:b}", "snapshot_path", a->pos[0], "mem_file_path",
 				    a->pos[1], "resume_vm", resume);
+	if (arg_opt(a, "clock-realtime") &&
+	    r->body) /* the guest clock moves on by the time since */
+		json_object_set_new(r->body, "clock_realtime", json_true());
 	const char *ws = arg_opt(a, "working-set"); /* load, off or record: the VMM checks it */
 	if (ws && r->body)
 		json_object_set_new(r->body, "working_set", json_string(ws));

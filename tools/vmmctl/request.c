@@ -108,10 +108,13 @@ static const struct opt_def hotplug_opts[] = {
     {"block-mib", ARG_VALUE}, {"slot-mib", ARG_VALUE}, {0}};
 static const struct opt_def pmem_opts[] = {{"ro", ARG_FLAG}, {"root", ARG_FLAG}, {0}};
 static const struct opt_def create_opts[] = {{"type", ARG_VALUE}, {0}};
-static const struct opt_def load_opts[] = {
-    {"resume", ARG_FLAG},	   {"uffd", ARG_FLAG},
-    {"net", ARG_REPEAT},	   {"working-set", ARG_VALUE},
-    {"working-set-ms", ARG_VALUE}, {0}};
+static const struct opt_def load_opts[] = {{"resume", ARG_FLAG},
+					   {"uffd", ARG_FLAG},
+					   {"net", ARG_REPEAT},
+					   {"working-set", ARG_VALUE},
+					   {"working-set-ms", ARG_VALUE},
+					   {"clock-realtime", ARG_FLAG},
+					   {0}};
 static const struct opt_def migrate_opts[] = {{"local", ARG_FLAG},
 					      {"max-downtime-ms", ARG_VALUE},
 					      {"max-rounds", ARG_VALUE},

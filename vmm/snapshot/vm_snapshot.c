@@ -820,6 +820,9 @@ int snapshot_restore(struct vm *vm, struct snapshot_load *l, char *err, size_t e
 		r = kvm_vcpu_restore(vm->kvm.dev_fd, vm->vcpus[i].fd, i, snap_get, &l->reader, err,
 				     errlen);
 	if (!r)
+		r = kvm_vm_restore_late(&vm->kvm, fds, vm->ncpus, snap_get, &l->reader,
+					l->clock_realtime, err, errlen);
+	if (!r)
 		cpu_check_note_restored(vm, &l->reader);
 	if (!r)
 		r = vm_devices_restore(vm, snap_get, &l->reader, restore_plugged_memory, l, err,

@@ -11,8 +11,8 @@
  *
  * The timer: restoring KVM_REG_ARM_TIMER_CNT makes the guest's virtual counter go on from the
  * saved value (KVM moves the VM's counter offset), so the guest sees no jump in time; its wall
- * clock is then behind by the time between save and restore, as on x86 without clock_realtime,
- * which aarch64 does not offer yet.
+ * clock is then behind by the time between save and restore, as on x86 without clock_realtime.
+ * With it, kvm_vm_restore_late() moves the counter on by that time (timer_stamp.h).
  *
  * Restoring writes the registers in the saved order (core registers first, as KVM lists them),
  * then the events, then the MP state. KVM refuses an ID register that differs from this host's
@@ -28,6 +28,7 @@
 #include "base/aarch64/snapshot_tags.h"
 #include "host/kvm/aarch64/arm64_regs.h"
 #include "host/kvm/aarch64/gic_state.h"
+#include "host/kvm/aarch64/timer_stamp.h"
 #include "host/kvm/kvm.h"
 
 /* At most this many registers in a SNAP_VCPU_REGS section (KVM lists ~200-500). */
@@ -292,15 +293,22 @@ int kvm_vm_flush_to_ram(const struct kvm *kvm, char *err, size_t errlen)
 int kvm_vm_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,
 		void *w, char *err, size_t errlen)
 {
-	return gic_state_save(kvm, vcpu_fds, ncpus, put, w, err, errlen);
+	int e = gic_state_save(kvm, vcpu_fds, ncpus, put, w, err, errlen);
+	return e || !ncpus ? e : timer_stamp_save(vcpu_fds[0], put, w, err, errlen);
 }
 
 int kvm_vm_restore(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,
 		   void *r, bool clock_realtime, char *err, size_t errlen)
 {
-	if (clock_realtime) {
-		snprintf(err, errlen, "clock_realtime is not supported on aarch64 yet");
-		return -EOPNOTSUPP;
-	}
+	(void)clock_realtime; /* the counter is the vCPUs' registers: kvm_vm_restore_late() */
 	return gic_state_restore(kvm, vcpu_fds, ncpus, get, r, err, errlen);
+}
+
+int kvm_vm_restore_late(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,
+			void *r, bool clock_realtime, char *err, size_t errlen)
+{
+	(void)kvm;
+	if (!clock_realtime || !ncpus)
+		return 0;
+	return timer_stamp_restore(vcpu_fds[0], get, r, err, errlen);
 }

@@ -18,7 +18,9 @@
 #   machine-config, boot-source, a root drive, InstanceStart) on a VMM with virtio-pci, whose
 #   guest waits at "VMMTEST pause"; the client migrates it live to a third VMM
 #   (--migrate-from), pauses it there and snapshots it, that VMM is killed, and a second VMM
-#   loads the snapshot (--resume) and gets the line the guest waits for on its PL011 console:
+#   loads the snapshot (--resume, --clock-realtime: the VMM must say it moved the guest's
+#   counter on by at least the time between snapshot and load, and the guest's uptime across
+#   the pause must show it) and gets the line the guest waits for on its PL011 console:
 #   the restored guest must then pass the same checks (both vCPUs, cpu1 off and on again by PSCI
 #   after the restore, the PL031, the disk read and written over virtio-pci with MSI-X through
 #   the restored ITS) and its power-off end the second VMM with 0; and `vmm --check-cpu` must
@@ -116,15 +118,16 @@ def api_lines(vmm, vmmctl, guest, work):
         'kill $pid 2>/dev/null; wait $pid; echo "VMM_EXIT api-source $?"; pid=$pid3',
         f"waitsock {API_DIR}/3.sock; {ctl} {API_DIR}/3.sock pause >> api.log 2>&1 && "
         f"{ctl} {API_DIR}/3.sock snapshot-create {API_DIR}/state {API_DIR}/mem >> api.log 2>&1",
-        'echo "VMM_EXIT api-snapshot $?"',
+        'echo "VMM_EXIT api-snapshot $?"; read -r t1 _ </proc/uptime',
         "kill $pid; wait $pid",
         f"mkfifo {API_DIR}/console",
         f"{q(str(vmm))} --api-sock {API_DIR}/2.sock < {API_DIR}/console > vmm-api2.log 2>&1 & "
         "pid=$!",
         f"exec 3> {API_DIR}/console",
         f"waitsock {API_DIR}/2.sock",
+        'read -r t2 _ </proc/uptime; echo "API_GAP $t1 $t2" >> api.log',
         f"{ctl} {API_DIR}/2.sock snapshot-load {API_DIR}/state {API_DIR}/mem --resume "
-        ">> api.log 2>&1",
+        "--clock-realtime >> api.log 2>&1",
         'echo "VMM_EXIT api-load $?"',
         "echo go >&3",
         'waitfor vmm-api2.log "VMMTEST end" $pid; echo "VMM_EXIT api-end $?"',
@@ -167,6 +170,31 @@ def craft_x86_snapshot(work):
                     str(API_MEM_MB << 20), "x86"], check=True)
 
 
+def check_clock_realtime(report, restored_log, api_log):
+    """The load's clock_realtime: the VMM moved the guest's counter on by at least the time
+    between the snapshot and the load (L1's uptime after snapshot-create and before
+    snapshot-load), and the guest's uptime from its pause to its resumption took that jump."""
+    moved = re.search(r"clock_realtime: the virtual counter advanced by ([0-9.]+) s",
+                      restored_log)
+    gap = re.search(r"^API_GAP ([0-9.]+) ([0-9.]+)$", api_log, re.M)
+    if not moved or not gap:
+        return [f"clock_realtime: no advance logged ({bool(moved)}) or no gap ({bool(gap)})"]
+    advanced, least = float(moved.group(1)), float(gap.group(2)) - float(gap.group(1))
+    print(f"api: clock_realtime advanced the counter by {advanced} s (snapshot to load: "
+          f"{least:.2f} s of L1's uptime)")
+    bad = []
+    if not least <= advanced < least + 120:
+        bad.append(f"clock_realtime: the counter advanced by {advanced} s, the snapshot was "
+                   f"{least:.2f} s before the load")
+    paused, resumed = report.get("pause"), report.get("resumed")
+    ran = float(resumed.get("uptime", 0)) - float(paused.get("uptime", 0)) if (
+        paused and resumed) else None
+    if ran is None or ran < advanced - 0.5:
+        bad.append(f"clock_realtime: the guest's uptime from its pause to its resumption is "
+                   f"{ran} s, less than the {advanced} s the counter moved")
+    return bad
+
+
 def check_api(work, status):
     """The API client's steps, the restored guest's report (its lines before the snapshot in
     the first VMM's log, the rest in the second's) and the refused x86 snapshot."""
@@ -185,6 +213,7 @@ def check_api(work, status):
     bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
                             disk=(work / "disk-api-after.img", DISK_SIZE), wrote=True,
                             now=log2.stat().st_mtime if log2.exists() else None)
+    bad += check_clock_realtime(report, logs[2], logs[3])
     if "not a snapshot of an aarch64 VM" not in logs[4]:
         bad.append(f"an x86 snapshot: {logs[4].strip()!r}")
     if bad:

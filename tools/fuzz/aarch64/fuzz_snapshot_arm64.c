@@ -1,7 +1,8 @@
 /* libFuzzer target (arm64 builds only: FUZZ_ARCH=aarch64 tools/fuzz/fuzz): the arm64 KVM state
  * of a snapshot as the VMM restores it (host/kvm/aarch64/kvm_state.c: SNAP_VCPU_REGS,
  * SNAP_VCPU_MP_STATE, SNAP_VCPU_EVENTS; gic_state.c: SNAP_VM_GIC_DIST, SNAP_VM_GIC_VCPU,
- * SNAP_VM_GIC_ITS) and the arm64 CPU model check (vmm/snapshot/aarch64/cpu_check.c,
+ * SNAP_VM_GIC_ITS; timer_stamp.c: SNAP_VM_TIMER_STAMP, with clock_realtime) and the arm64 CPU
+ * model check (vmm/snapshot/aarch64/cpu_check.c,
  * SNAP_CPU_MODEL), over the in-memory KVM of fake_kvm.h (linked in with --wrap).
  *
  * Input: three control bytes, then sections, each a little-endian u32 tag, u32 instance and u32
@@ -9,7 +10,7 @@
  * (tag, instance) counts. Control byte 0: bit 0 two vCPUs (else one), bit 1 an ITS, bits 2-6 the
  * GIC's interrupts (64 + 32 n: some beyond the 1024 a snapshot holds); byte 1: KVM refuses the
  * n-th register write of each vCPU (0: none); byte 2: bit 0 the CPU check enforces, bit 1 the
- * host's ID registers are the model's own (else zero).
+ * host's ID registers are the model's own (else zero), bit 2 the restore has clock_realtime.
  *
  * Invariants:
  *   - every refusal has a message;
@@ -22,6 +23,7 @@
  *   - an enforced CPU model check accepts only a model of the right size holding the host's
  *     values (at 16 + 16 i + 8). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,10 +196,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (restore_vcpus(&in, fds, ncpus))
 		return 0;
 	unsigned long writes = fake_kvm.writes;
-	int r = kvm_vm_restore(&kvm, fds, ncpus, get, &in, false, err, sizeof(err));
+	bool realtime = data[2] & 4;
+	int r = kvm_vm_restore(&kvm, fds, ncpus, get, &in, realtime, err, sizeof(err));
 	INVARIANT(!r || err[0]);
 	if (r && strstr(err, "SNAP_VM_GIC_DIST"))
 		INVARIANT(fake_kvm.writes == writes);
+	if (!r)
+		r = kvm_vm_restore_late(&kvm, fds, ncpus, get, &in, realtime, err, sizeof(err));
+	INVARIANT(!r || err[0]);
+	if (!r && realtime) /* the counter moved: the registers no longer round-trip */
+		return 0;
 	if (!r)
 		round_trip(&in, &kvm, fds, ncpus);
 	return 0;

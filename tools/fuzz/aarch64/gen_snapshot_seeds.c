@@ -1,7 +1,8 @@
 /* Writes the seed corpus of fuzz_snapshot_arm64 (its input format is there): the sections of a
  * real save (kvm_vcpu_save, kvm_vm_save of host/kvm/aarch64) over the in-memory KVM of
  * fake_kvm.h, whose vCPUs were given core, FP/SIMD, system and timer registers and whose GIC some
- * enabled, routed and prioritised SPIs, plus an arm64 CPU model. Usage: fuzz_gen_snapshot_seeds
+ * enabled, routed and prioritised SPIs, with the counter's wall-clock stamp, plus an arm64 CPU
+ * model. Usage: fuzz_gen_snapshot_seeds
  * DIR (creates DIR/snapshot_arm64/seed-*; run under qemu-user by tools/fuzz/fuzz seeds). */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -94,7 +95,7 @@ static void model(void)
 
 /* One seed: control bytes, then the saved sections of NCPUS vCPUs and the GIC. */
 static void seed(const char *name, unsigned ncpus, bool its, uint32_t nr_irqs, uint8_t refuse,
-		 bool with_model)
+		 uint8_t check)
 {
 	char path[600], err[256];
 	int fds[2] = {FAKE_KVM_VCPU0, FAKE_KVM_VCPU0 + 1};
@@ -109,8 +110,8 @@ static void seed(const char *name, unsigned ncpus, bool its, uint32_t nr_irqs, u
 	fake_kvm.nr_irqs = nr_irqs;
 	fputc((ncpus - 1) | (its ? 2 : 0) | (int)((nr_irqs - 64) / 32) << 2, out);
 	fputc(refuse, out);
-	fputc(with_model ? 3 : 0, out);
-	if (with_model)
+	fputc(check, out);
+	if (check) /* the CPU check's and clock_realtime's control byte: a model to check */
 		model();
 	for (unsigned i = 0; i < ncpus; i++) {
 		set_regs(fds[i], i);
@@ -134,9 +135,9 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/snapshot_arm64", argv[1]);
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		die(dir, errno);
-	seed("one-vcpu", 1, false, 128, 0, false);
-	seed("two-vcpus-its", 2, true, 256, 0, true);
-	seed("1024-irqs", 2, true, 1024, 0, true);
-	seed("kvm-refuses", 1, true, 96, 7, false);
+	seed("one-vcpu", 1, false, 128, 0, 0);
+	seed("two-vcpus-its", 2, true, 256, 0, 3);	       /* the model enforced, the host's */
+	seed("1024-irqs-clock-realtime", 2, true, 1024, 0, 7); /* and clock_realtime */
+	seed("kvm-refuses", 1, true, 96, 7, 0);
 	return 0;
 }

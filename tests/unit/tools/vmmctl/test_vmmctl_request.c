@@ -440,6 +440,10 @@ Test(vmmctl_request, snapshots)
 	ASSERT_REFUSED("takes no value", "snapshot-load", "a", "b", "--resume=no");
 	ASSERT_BUILDS("PUT", "/snapshot/load",
 		      "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\", \"resume_vm\": true,"
+		      " \"clock_realtime\": true}",
+		      "snapshot-load", "a", "b", "--resume", "--clock-realtime");
+	ASSERT_BUILDS("PUT", "/snapshot/load",
+		      "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\", \"resume_vm\": true,"
 		      " \"working_set\": \"record\", \"working_set_record_ms\": 2500}",
 		      "snapshot-load", "a", "b", "--resume", "--working-set", "record",
 		      "--working-set-ms", "2500");

@@ -3,7 +3,8 @@
  * architecture, bytes past a register's width), and that KVM's refusal of a register is named.
  * No KVM needed: the vCPU and GIC fds are invalid, so every register that passes the checks
  * fails at KVM_SET_ONE_REG / KVM_GET_DEVICE_ATTR (EBADF; ENOSYS under qemu-user, which passes no
- * KVM ioctl on). The save, and a restore that works,
+ * KVM ioctl on). The wall-clock stamp of clock_realtime: its arithmetic and what is refused.
+ * The save, and a restore that works,
  * run on a real arm64 KVM in integration/arm64_linux. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "base/aarch64/snapshot_tags.h"
 #include "host/kvm/aarch64/gic_state.h"
+#include "host/kvm/aarch64/timer_stamp.h"
 #include "host/kvm/kvm.h"
 #include "host/kvm/kvm_state.h"
 
@@ -119,4 +121,44 @@ Test(gic_state, missing_or_short_sections_refused)
 	int e = gic_state_restore(&kvm, NULL, 0, get, dist, err, sizeof(err));
 	cr_expect(e == -EBADF || e == -ENOSYS, "%d", e);
 	cr_expect(strstr(err, "NR_IRQS"), "%s", err);
+}
+
+Test(timer_stamp, advance_by_the_wall_time_in_ticks)
+{
+	char err[256] = "";
+	uint64_t cnt = 0;
+	struct timer_stamp s = {.cnt = 1000, .realtime_ns = 5000000000ull, .cntfrq = 62500000};
+	cr_assert_eq(timer_stamp_advance(&s, 7500000000ull, &cnt, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cnt, 1000 + 2500000000ull / 16, "2.5 s at 62.5 MHz: %llu",
+		     (unsigned long long)cnt);
+	/* a stamp in the future (the host's clock set back): the counter as saved */
+	cr_assert_eq(timer_stamp_advance(&s, 1, &cnt, err, sizeof(err)), 0);
+	cr_expect_eq(cnt, 1000);
+	/* years at 1 GHz: no overflow in the product */
+	s.cntfrq = 1000000000;
+	uint64_t ten_years = 315360000ull * 1000000000ull;
+	cr_assert_eq(timer_stamp_advance(&s, s.realtime_ns + ten_years, &cnt, err, sizeof(err)), 0);
+	cr_expect_eq(cnt, 1000 + ten_years);
+}
+
+Test(timer_stamp, bad_or_missing_stamp_refused)
+{
+	char err[256] = "";
+	uint64_t cnt = 0;
+	struct timer_stamp s = {.cnt = 1, .realtime_ns = 1, .cntfrq = 0};
+	cr_expect_eq(timer_stamp_advance(&s, 2, &cnt, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "a counter of 0 Hz"), "%s", err);
+	s.cntfrq = 20000000000ull;
+	cr_expect_eq(timer_stamp_advance(&s, 2, &cnt, err, sizeof(err)), -EINVAL);
+	struct kvm kvm = {.dev_fd = -1, .vm_fd = -1, .gic_fd = -1, .its_fd = -1};
+	int fds[1] = {-1};
+	struct one none[] = {{0}};
+	cr_expect_eq(kvm_vm_restore_late(&kvm, fds, 1, get, none, true, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "SNAP_VM_TIMER_STAMP is missing"), "%s", err);
+	struct one wrong[] = {{SNAP_VM_TIMER_STAMP, 0, &s, sizeof(s) - 1}, {0}};
+	cr_expect_eq(kvm_vm_restore_late(&kvm, fds, 1, get, wrong, true, err, sizeof(err)),
+		     -EINVAL);
+	cr_expect(strstr(err, "of the wrong length"), "%s", err);
+	/* without clock_realtime the stamp is not looked at */
+	cr_expect_eq(kvm_vm_restore_late(&kvm, fds, 1, get, none, false, err, sizeof(err)), 0);
 }
