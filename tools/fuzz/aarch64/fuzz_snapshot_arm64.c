@@ -32,18 +32,13 @@
 #include "host/kvm/kvm.h"
 #include "host/kvm/kvm_state.h"
 #include "tools/fuzz/aarch64/fake_kvm.h"
+#include "tools/fuzz/fuzz_mem.h"
 #include "vmm/snapshot/cpu_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_SECTIONS 64
-#define INVARIANT(c)                                                                               \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "INVARIANT: %s (%s:%d)\n", #c, __FILE__, __LINE__);        \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define INVARIANT(c) FZ_ASSERT(c, "%s (%s:%d)", #c, __FILE__, __LINE__)
 
 struct section {
 	uint32_t tag, inst;
