@@ -34,6 +34,9 @@
  *       virtio-pmem device; its flush thread takes it alone, never with dev->lock, and fsync()s
  *       with no lock held; a pause waits on its condition variable under dev->lock (the thread
  *       never needs dev->lock to finish);
+ *     - struct rtc_alarm.lock (vmm/vm/rtc_alarm.h): a clock alarm's host timer; the PL031's armed
+ *       callback takes it (rtc_alarm_kick()) after dropping the device lock, and its thread
+ *       never holds it while it asks the device;
  *     - struct display.lock (host/ui/display.c): the framebuffer; its listener runs under it and
  *       must not take a device lock;
  *     - struct console.lock (host/ui/console.h): the output ring. Under a device lock only through

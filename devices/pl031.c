@@ -64,8 +64,11 @@ static void write_lr(struct pl031 *r, uint32_t val)
 	r->armed = true;
 }
 
-static void write_locked(struct pl031 *r, uint64_t reg, uint32_t val)
+/* Returns true when the write re-armed the match (RTCMR, RTCLR). */
+static bool write_locked(struct pl031 *r, uint64_t reg, uint32_t val)
 {
+	bool rearmed = reg == PL031_MR || reg == PL031_LR;
+
 	switch (reg) {
 	case PL031_MR:
 		r->mr = val;
@@ -84,6 +87,24 @@ static void write_locked(struct pl031 *r, uint64_t reg, uint32_t val)
 		break;
 	}
 	check_match(r);
+	return rearmed;
+}
+
+/* The armed callback, taken under the lock and called after it is dropped. */
+struct armed_call {
+	void (*cb)(void *opaque);
+	void *opaque;
+};
+
+static struct armed_call armed_call_locked(const struct pl031 *r)
+{
+	return (struct armed_call){r->armed_cb, r->armed_opaque};
+}
+
+static void call_armed(struct armed_call c)
+{
+	if (c.cb)
+		c.cb(c.opaque);
 }
 
 static uint32_t read_locked(struct pl031 *r, uint64_t reg)
@@ -134,17 +155,28 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 static void mmio_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
 {
 	struct pl031 *r = opaque;
+	struct armed_call call = {0};
 	uint32_t val = 0;
 
 	if (!reg_access(offset, len))
 		return;
 	memcpy(&val, data, len);
 	pthread_mutex_lock(&r->lock);
-	write_locked(r, offset, val);
+	if (write_locked(r, offset, val))
+		call = armed_call_locked(r);
 	pthread_mutex_unlock(&r->lock);
+	call_armed(call);
 }
 
 static const struct io_ops pl031_ops = {.read = mmio_read, .write = mmio_write};
+
+void pl031_set_armed_cb(struct pl031 *r, void (*cb)(void *opaque), void *opaque)
+{
+	pthread_mutex_lock(&r->lock);
+	r->armed_cb = cb;
+	r->armed_opaque = opaque;
+	pthread_mutex_unlock(&r->lock);
+}
 
 void pl031_poll(struct pl031 *r)
 {
@@ -234,6 +266,8 @@ int pl031_restore(struct pl031 *r, const struct pl031_state *s)
 	r->armed = s->armed;
 	r->irq_level = -1; /* drive the new controller's input whatever it was */
 	check_match(r);
+	struct armed_call call = armed_call_locked(r);
 	pthread_mutex_unlock(&r->lock);
+	call_armed(call);
 	return 0;
 }

@@ -20,12 +20,13 @@
  * checked at every register access and whenever the owner calls pl031_poll(). An alarm is armed
  * by an RTCMR or RTCLR write and fires once (at once if RTCMR is already reached, within half
  * the 32-bit range behind the counter, as QEMU's PL031 decides it); it fires again only after
- * another such write. For the guest to get its alarm on time, the owner arms a host timer for
- * pl031_next_match() seconds and calls pl031_poll() when it expires (the VM layer's job; until
- * it does, an alarm fires at the guest's next RTC access).
+ * another such write. For the guest to get its alarm on time, the owner keeps a host timer:
+ * told by the armed callback (pl031_set_armed_cb()) whenever the match may have changed, it
+ * sleeps pl031_next_match() seconds and calls pl031_poll() (the VM layer's, vmm/vm/rtc_alarm.h;
+ * without one, as in the tests, an alarm fires at the guest's next RTC access).
  *
  * Locking: one mutex, taken by register accesses and every call below; the IRQ line is driven
- * under it. */
+ * under it. The armed callback is called after it is dropped. */
 #ifndef DEVICES_PL031_H
 #define DEVICES_PL031_H
 
@@ -62,6 +63,9 @@ struct pl031 {
 	uint8_t imsc, ris; /* bit 0 each */
 	bool armed;	   /* a match is pending: fire when the counter reaches mr */
 	int irq_level;	   /* last level driven on `irq` */
+	/* pl031_set_armed_cb()'s, or NULL */
+	void (*armed_cb)(void *opaque);
+	void *armed_opaque;
 };
 
 /* Resets the clock (guest time = host time, no alarm), keeps the IRQ line, and claims
@@ -70,6 +74,11 @@ struct pl031 {
 int pl031_attach(struct pl031 *r, struct io_bus *mmio, uint64_t base, struct irq_line irq,
 		 time_t (*now)(void *opaque), void *now_opaque);
 void pl031_detach(struct pl031 *r, struct io_bus *mmio);
+
+/* Has `cb` called whenever the match may have changed: after an RTCMR or RTCLR write (from the
+ * vCPU that made it) and after pl031_restore(), with no lock held; NULL: nobody. `cb` must not
+ * wait for anything but a short lock of its own (a vCPU is in an MMIO exit). */
+void pl031_set_armed_cb(struct pl031 *r, void (*cb)(void *opaque), void *opaque);
 
 /* Checks the armed match against the clock now and raises the interrupt if it is due. Any
  * thread (a timer's, the owner's). */

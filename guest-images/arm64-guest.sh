@@ -39,6 +39,9 @@
 #                      (each NIC, unless vmmtest.dhcp=0)
 #   hvc hvc0 write=STATUS  | hvc none    (a line written to virtio-console's first port)
 #   rng current=NAME bytes=N             (/dev/hwrng; current=none without an RNG)
+#   alarm rtc0 set=STATUS irqs=N irqs_after=N t0=S t1=S  | alarm none
+#                      (rtc0's wakealarm set 2 s ahead after the rtc line, its interrupt
+#                      count before and after waiting for it, at most ~4 s, after the rng line)
 #   shell                                (vmmtest=shell: a shell follows)
 #   pause uptime=S | resumed line=TEXT uptime=S  (vmmtest.pause=1: waiting for the host's line)
 #   end action=poweroff|reboot uptime=SECONDS

@@ -73,6 +73,12 @@ unsigned vm_arch_guest_phys_bits(const struct vm *vm);
 int vm_arch_devices_attach(struct vm *vm);
 void vm_arch_devices_destroy(struct vm *vm);
 
+/* Their threads while the VM runs (vm_devices_start(), once the VM exists; stopped and joined
+ * after the vCPUs, and by vm_arch_devices_destroy()): aarch64's PL031 alarm timer
+ * (vmm/vm/rtc_alarm.h); none on x86. Start returns 0 or -errno (logged); stop is safe to repeat. */
+int vm_arch_devices_start(struct vm *vm);
+void vm_arch_devices_stop(struct vm *vm);
+
 /* The console UART every guest gets (vm_devices.c attaches it): x86's COM1, a 16550 on the port
  * bus; aarch64's PL011 on the MMIO bus. Its first port or MMIO address and its interrupt line. */
 enum vm_arch_uart_kind { VM_UART_16550_PIO, VM_UART_PL011_MMIO };

@@ -291,11 +291,12 @@ int vm_devices_start(struct vm *vm)
 	if (err)
 		return err;
 	vm->devices->console_started = true;
-	return 0;
+	return vm_arch_devices_start(vm);
 }
 
 void vm_devices_stop(struct vm *vm)
 {
+	vm_arch_devices_stop(vm);
 	if (vm->devices && vm->devices->console_started) {
 		console_stop(&vm->devices->console);
 		vm->devices->console_started = false;

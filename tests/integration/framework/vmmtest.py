@@ -95,7 +95,7 @@ def _sector(path, n):
 
 def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None, dhcp=False,
              hvc_file=None, rng=False, wrote=False, rtc=True, clock_slack=300, end="poweroff",
-             now=None):
+             now=None, alarm=False):
     """What in REPORT differs from a guest with these devices; [] when nothing. Always checked:
     begin (arch aarch64), modules (none failed), end; the rest only when asked (None and False
     are "not checked"; rtc is asked by default):
@@ -110,7 +110,9 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
       rng       a virtio RNG: /dev/hwrng gave 32 bytes
       rtc       an RTC (PL031): rtc0 within CLOCK_SLACK seconds of the host's clock (NOW: the
                 host's time when the guest ran, when that was not just now: e.g. its log's mtime)
-      end       the end action's name"""
+      end       the end action's name
+      alarm     the RTC's alarm (rtc0's wakealarm, set 2 s ahead) raised the PL031's interrupt
+                while the guest left the clock alone (issue 67: the VMM's host timer)"""
     bad = []
 
     def need(topic, name=None):
@@ -136,6 +138,8 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
     now = time.time() if now is None else now
     if clock and abs((clock.int("epoch") or 0) - now) > clock_slack:
         bad.append(f"rtc: epoch={clock.get('epoch')}, the host's is {int(now)}")
+    if alarm:
+        _check_alarm(need, bad)
     if transport is not None:
         for v in report.all("virtio"):
             if v.get("transport") != transport or not v.get("driver"):
@@ -167,6 +171,13 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
     if report.malformed:
         bad.append("lines that did not parse: " + " | ".join(report.malformed))
     return bad
+
+
+def _check_alarm(need, bad):
+    line = need("alarm", "rtc0")
+    before, after = (line.int("irqs"), line.int("irqs_after")) if line else (None, None)
+    if line and (line.get("set") != "0" or before is None or after is None or after <= before):
+        bad.append(f"alarm: the PL031's interrupt did not come: {line.text}")
 
 
 def _check_cpus(report, need, cpus, bad):

@@ -8,8 +8,8 @@
 # cpu1 taken off and on again, the RAM, the PL031 clock near the host's, each virtio device
 # bound to its driver on the transport, /dev/vda's size and first sector as the image has them
 # (and the guest's write to its second sector in the image afterwards), eth0's MAC and a DHCP
-# lease, 32 bytes from /dev/hwrng, a line on the console port; and QEMU must exit 0 after the
-# guest's `poweroff -f` (PSCI SYSTEM_OFF).
+# lease, 32 bytes from /dev/hwrng, a line on the console port, the PL031's alarm interrupt 2 s
+# after the guest set it; and QEMU must exit 0 after the guest's `poweroff -f` (PSCI SYSTEM_OFF).
 # -cpu max,pauth=off, not plain max: TCG emulates the pointer authentication of Debian's arm64
 # kernel with the QARMA cipher, which made a boot 20.5 s instead of 6 s (tools/kvm-in-qemu/
 # README.md has the same for L1). thread=single: both vCPUs on one host thread, so that the test
@@ -85,6 +85,6 @@ def test_arm64_guest_on_qemu(guest, vms, transport):
           f"{end.get('uptime') if end else '-'} s\n{report}")
     bad = vmmtest.problems(report, cpus=2, mem_mb=MEM_MB, transport=transport,
                            disk=(disk, DISK_SIZE), mac=MAC, dhcp=True, hvc_file=hvc, rng=True,
-                           wrote=True)
+                           wrote=True, alarm=True)
     assert not bad, f"{transport}: " + "\n".join(bad) + "\n" + qemu.tail(60)
     assert status == 0, f"{transport}: QEMU exit {status} after the guest's power-off"

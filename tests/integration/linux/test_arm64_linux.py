@@ -13,18 +13,20 @@
 #   the guest on QEMU) must say: 2 CPUs, cpu1 taken off and on again (PSCI CPU_OFF/CPU_ON), the
 #   RAM, the PL031 clock near the host's, each device bound to its driver on the transport, the
 #   disk's size and marker (and the guest's write in the image afterwards), the MAC and a DHCP
-#   lease, 32 bytes of the RNG; and the VMM must exit 0 after the guest's `poweroff -f` (PSCI
-#   SYSTEM_OFF). Then the Firecracker API client's sequence (vmmctl, cross-built:
-#   machine-config, boot-source, a root drive, InstanceStart) on a VMM with virtio-pci, whose
-#   guest waits at "VMMTEST pause"; the client migrates it live to a third VMM
-#   (--migrate-from), pauses it there and snapshots it, that VMM is killed, and a second VMM
+#   lease, 32 bytes of the RNG, the PL031's alarm interrupt on time (the VM layer's host timer:
+#   the guest sets it 2 s ahead and leaves the clock alone); and the VMM must exit 0 after the
+#   guest's `poweroff -f` (PSCI SYSTEM_OFF). Then the Firecracker API client's sequence (vmmctl,
+#   cross-built: machine-config, boot-source, a root drive, InstanceStart) on a VMM with
+#   virtio-pci, whose guest waits at "VMMTEST pause"; the client migrates it live to a third
+#   VMM (--migrate-from), pauses it there and snapshots it, that VMM is killed, and a second VMM
 #   loads the snapshot (--resume, --clock-realtime: the VMM must say it moved the guest's
 #   counter on by at least the time between snapshot and load, and the guest's uptime across
 #   the pause must show it) and gets the line the guest waits for on its PL011 console:
 #   the restored guest must then pass the same checks (both vCPUs, cpu1 off and on again by PSCI
-#   after the restore, the PL031, the disk read and written over virtio-pci with MSI-X through
-#   the restored ITS) and its power-off end the second VMM with 0; and `vmm --check-cpu` must
-#   refuse a snapshot whose CPU model is an x86 VM's ("not a snapshot of an aarch64 VM").
+#   after the restore, the PL031 and its alarm, the disk read and written over virtio-pci with
+#   MSI-X through the restored ITS) and its power-off end the second VMM with 0; and `vmm
+#   --check-cpu` must refuse a snapshot whose CPU model is an x86 VM's ("not a snapshot of an
+#   aarch64 VM").
 # guests: the arm64 test guests, hostile ones included (framework/arm64_guests.py says which
 #   and what each must show).
 # default: the project's default guest built for arm64 (framework/arm64_default_guest.py).
@@ -212,7 +214,7 @@ def check_api(work, status):
     log2 = work / "vmm-api2.log"
     bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
                             disk=(work / "disk-api-after.img", DISK_SIZE), wrote=True,
-                            now=log2.stat().st_mtime if log2.exists() else None)
+                            alarm=True, now=log2.stat().st_mtime if log2.exists() else None)
     bad += check_clock_realtime(report, logs[2], logs[3])
     if "not a snapshot of an aarch64 VM" not in logs[4]:
         bad.append(f"an x86 snapshot: {logs[4].strip()!r}")
@@ -252,7 +254,7 @@ def stock_check(out, work):
         print(f"{t}: VMM exit {status[t]}\n{report}")
         bad = vmmtest.problems(report, cpus=2, mem_mb=MEM_MB, transport=t,
                                disk=(work / f"disk-{t}.img", DISK_SIZE), mac=MAC, dhcp=True,
-                               rng=True, wrote=True,
+                               rng=True, wrote=True, alarm=True,
                                now=(work / f"vmm-{t}.log").stat().st_mtime)
         if status[t] != "0":
             bad.append(f"the VMM exited {status[t]} after the guest's power-off")

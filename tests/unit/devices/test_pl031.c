@@ -14,6 +14,8 @@ static struct io_bus bus;
 static struct pl031 rtc;
 static time_t host_time;
 static int levels[64], nlevels;
+static int armed_calls;
+static int64_t armed_saw; /* pl031_next_match() asked from inside the armed callback */
 
 static time_t fake_now(void *opaque)
 {
@@ -40,6 +42,8 @@ static void setup(void)
 
 	host_time = 1700000000;
 	nlevels = 0;
+	armed_calls = 0;
+	armed_saw = -2;
 	io_bus_init(&bus, "mmio");
 	cr_assert_eq(pl031_attach(&rtc, &bus, BASE, irq, fake_now, NULL), 0);
 }
@@ -219,4 +223,60 @@ Test(pl031, save_restore)
 	}
 	pl031_detach(&r2, &bus2);
 	io_bus_destroy(&bus2);
+}
+
+/* The armed callback of a host timer: called without the device lock, so that it may ask the
+ * device (a timer re-reads the match; under the lock this would deadlock). */
+static void count_armed(void *opaque)
+{
+	cr_assert_eq(opaque, &rtc);
+	cr_assert_eq(pthread_mutex_trylock(&rtc.lock), 0, "called under the device lock");
+	pthread_mutex_unlock(&rtc.lock);
+	armed_saw = pl031_next_match(&rtc);
+	armed_calls++;
+}
+
+Test(pl031, armed_callback_after_each_match_write)
+{
+	uint16_t h = 0x1234;
+
+	pl031_set_armed_cb(&rtc, count_armed, &rtc);
+	wr(PL031_IMSC, 1);
+	wr(PL031_ICR, 1);
+	wr(PL031_CR, 1);
+	wr(PL031_DR, 5);
+	wr(0x20, 1);
+	cr_assert_eq(rd(PL031_DR), 1700000000);
+	cr_assert_eq(io_bus_write(&bus, BASE + PL031_MR + 1, &h, 2), 1, "not a register access");
+	cr_assert_eq(armed_calls, 0, "only RTCMR and RTCLR writes move the match");
+	wr(PL031_MR, 1700000010);
+	cr_assert_eq(armed_calls, 1);
+	cr_assert_eq(armed_saw, 10, "the callback sees the new match");
+	wr(PL031_LR, 1699999995);
+	cr_assert_eq(armed_calls, 2);
+	cr_assert_eq(armed_saw, 15, "a new time moves the match");
+	cr_assert_eq(io_bus_write(&bus, BASE + PL031_MR, &h, 2), 1);
+	cr_assert_eq(armed_calls, 3, "a 2-byte RTCMR write too");
+	cr_assert_eq(armed_saw, -1, "0x1234 is long past: fired at once, no longer armed");
+	pl031_set_armed_cb(&rtc, NULL, NULL);
+	wr(PL031_MR, 1700000020);
+	cr_assert_eq(armed_calls, 3, "no callback once cleared");
+	cr_assert_eq(pl031_next_match(&rtc), 25, "RTCLR set the clock 5 s back");
+}
+
+Test(pl031, armed_callback_after_a_restore)
+{
+	struct pl031_state s, bad;
+
+	wr(PL031_MR, 1700000007);
+	pl031_save(&rtc, &s);
+	pl031_set_armed_cb(&rtc, count_armed, &rtc);
+	bad = s;
+	bad.armed = 2;
+	cr_assert_eq(pl031_restore(&rtc, &bad), -EINVAL);
+	cr_assert_eq(armed_calls, 0, "a refused state changes nothing");
+	host_time += 3;
+	cr_assert_eq(pl031_restore(&rtc, &s), 0);
+	cr_assert_eq(armed_calls, 1);
+	cr_assert_eq(armed_saw, 4);
 }

@@ -1,6 +1,7 @@
-/* The arm64 platform devices (vmm/vm/arch_vm.h): the PL031 real-time clock here, the PL011
- * console UART on the MMIO bus (attached by vm_devices.c); no port-mapped boot timer, no keyboard
- * controller, and no PCI configuration ports (the ECAM alone). */
+/* The arm64 platform devices (vmm/vm/arch_vm.h): the PL031 real-time clock here, with the host
+ * timer of its alarm (vmm/vm/rtc_alarm.h) while the VM runs, the PL011 console UART on the MMIO
+ * bus (attached by vm_devices.c); no port-mapped boot timer, no keyboard controller, and no PCI
+ * configuration ports (the ECAM alone). */
 #include "vmm/vm/arch_vm.h"
 
 #include <errno.h>
@@ -13,17 +14,30 @@
 #include "base/log.h"
 #include "devices/pl031.h"
 #include "vmm/vm/aarch64/vm_devices_arch.h"
+#include "vmm/vm/rtc_alarm.h"
 #include "vmm/vm/vm.h"
 
 struct vm_arch_devices {
 	struct pl031 rtc;
-	bool rtc_attached;
+	struct rtc_alarm alarm; /* the PL031's host timer */
+	bool rtc_attached, alarm_ready;
 };
 
+/* The PL031's clock, and the one rtc_alarm.h counts in */
 static time_t host_time(void *opaque)
 {
 	(void)opaque;
 	return time(NULL);
+}
+
+static int64_t rtc_next(void *rtc)
+{
+	return pl031_next_match(rtc);
+}
+
+static void rtc_fire(void *rtc)
+{
+	pl031_poll(rtc);
 }
 
 int vm_arch_devices_attach(struct vm *vm)
@@ -37,7 +51,24 @@ int vm_arch_devices_attach(struct vm *vm)
 	if (err)
 		return err;
 	d->rtc_attached = true;
+	if ((err = rtc_alarm_init(&d->alarm, rtc_next, rtc_fire, &d->rtc)))
+		return err;
+	d->alarm_ready = true;
+	pl031_set_armed_cb(&d->rtc, rtc_alarm_kick, &d->alarm);
 	return machine_set_pl031(&vm->machine, PL031_MMIO_BASE, IRQ_PL031);
+}
+
+int vm_arch_devices_start(struct vm *vm)
+{
+	struct vm_arch_devices *d = vm->arch_devices;
+	return d && d->alarm_ready ? rtc_alarm_start(&d->alarm) : 0;
+}
+
+void vm_arch_devices_stop(struct vm *vm)
+{
+	struct vm_arch_devices *d = vm->arch_devices;
+	if (d && d->alarm_ready)
+		rtc_alarm_stop(&d->alarm);
 }
 
 struct pl031 *vm_devices_pl031(struct vm *vm)
@@ -51,8 +82,11 @@ void vm_arch_devices_destroy(struct vm *vm)
 	struct vm_arch_devices *d = vm->arch_devices;
 	if (!d)
 		return;
+	vm_arch_devices_stop(vm); /* the timer's thread asks the clock */
 	if (d->rtc_attached)
 		pl031_detach(&d->rtc, &vm->mmio);
+	if (d->alarm_ready)
+		rtc_alarm_destroy(&d->alarm);
 	free(d);
 	vm->arch_devices = NULL;
 }

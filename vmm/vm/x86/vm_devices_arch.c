@@ -131,6 +131,17 @@ void vm_arch_devices_destroy(struct vm *vm)
 	vm->arch_devices = NULL;
 }
 
+int vm_arch_devices_start(struct vm *vm)
+{
+	(void)vm;
+	return 0; /* no device here has a thread (the CMOS clock has no alarm interrupt) */
+}
+
+void vm_arch_devices_stop(struct vm *vm)
+{
+	(void)vm;
+}
+
 struct vm_arch_uart vm_arch_console_uart(void)
 {
 	return (struct vm_arch_uart){.kind = VM_UART_16550_PIO, .base = PORT_COM1, .irq = IRQ_COM1};
