@@ -152,6 +152,8 @@ int cmd_put_machine_config(const struct args *a, struct vmmctl_request *r, char 
 	cmd_set(r, "PUT", "/machine-config", VIEW_NONE);
 	r->body = json_pack("{s:I, s:I, s:b}", "vcpu_count", (json_int_t)vcpus, "mem_size_mib",
 			    (json_int_t)mib, "smt", arg_opt(a, "smt") != NULL);
+	if (arg_opt(a, "track-dirty-pages") && r->body) /* for Diff snapshots */
+		json_object_set_new(r->body, "track_dirty_pages", json_true());
 	return 0;
 }
 

@@ -91,8 +91,11 @@ static const struct opt_def boot_opts[] = {{"initrd", ARG_VALUE},
 					   {"firmware", ARG_VALUE},
 					   {"firmware-log", ARG_VALUE},
 					   {0}};
-static const struct opt_def machine_opts[] = {
-    {"vcpus", ARG_VALUE}, {"mem-mib", ARG_VALUE}, {"smt", ARG_FLAG}, {0}};
+static const struct opt_def machine_opts[] = {{"vcpus", ARG_VALUE},
+					      {"mem-mib", ARG_VALUE},
+					      {"smt", ARG_FLAG},
+					      {"track-dirty-pages", ARG_FLAG},
+					      {0}};
 static const struct opt_def put_net_opts[] = {{"mac", ARG_VALUE},    {"rx-bw", ARG_VALUE},
 					      {"rx-ops", ARG_VALUE}, {"tx-bw", ARG_VALUE},
 					      {"tx-ops", ARG_VALUE}, {0}};

@@ -103,7 +103,8 @@ def api_lines(vmm, vmmctl, guest, work):
         f"{q(str(vmm))} --enable-pci --api-sock {API_DIR}/1.sock > vmm-api1.log 2>&1 "
         "</dev/null & pid=$!",
         f"waitsock {API_DIR}/1.sock",
-        f"{{ {ctl} {API_DIR}/1.sock put-machine-config --vcpus 2 --mem-mib {API_MEM_MB} && "
+        f"{{ {ctl} {API_DIR}/1.sock put-machine-config --vcpus 2 --mem-mib {API_MEM_MB} "
+        "--track-dirty-pages && "
         f"{ctl} {API_DIR}/1.sock put-boot-source {q(guest['ARM64_GUEST_KERNEL'])} "
         f"--initrd {q(guest['ARM64_GUEST_INITRAMFS'])} --args {q(args)} && "
         f"{ctl} {API_DIR}/1.sock put-drive rootfs {API_DIR}/disk.img --root && "
@@ -118,8 +119,12 @@ def api_lines(vmm, vmmctl, guest, work):
         'echo "VMM_EXIT api-migrate $?"',
         'i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
         'kill $pid 2>/dev/null; wait $pid; echo "VMM_EXIT api-source $?"; pid=$pid3',
-        f"waitsock {API_DIR}/3.sock; {ctl} {API_DIR}/3.sock pause >> api.log 2>&1 && "
-        f"{ctl} {API_DIR}/3.sock snapshot-create {API_DIR}/state {API_DIR}/mem >> api.log 2>&1",
+        # a Full snapshot, the guest runs on, then a Diff onto the Full's memory file
+        f"waitsock {API_DIR}/3.sock; {{ {ctl} {API_DIR}/3.sock pause && "
+        f"{ctl} {API_DIR}/3.sock snapshot-create {API_DIR}/full-state {API_DIR}/mem && "
+        f"{ctl} {API_DIR}/3.sock resume && {ctl} {API_DIR}/3.sock pause && "
+        f"{ctl} {API_DIR}/3.sock snapshot-create {API_DIR}/state {API_DIR}/mem --type diff; }} "
+        ">> api.log 2>&1",
         'echo "VMM_EXIT api-snapshot $?"; read -r t1 _ </proc/uptime',
         "kill $pid; wait $pid",
         f"mkfifo {API_DIR}/console",

@@ -169,6 +169,12 @@ Test(vmmctl_request, boot_machine_net_metrics)
 	assert_req("PUT", "/machine-config", VIEW_NONE);
 	assert_body("{\"vcpu_count\": 4, \"mem_size_mib\": 1024, \"smt\": false}");
 	vmmctl_request_free(&req);
+	cr_assert_eq(
+	    BUILD("put-machine-config", "--vcpus", "1", "--mem-mib", "64", "--track-dirty-pages"),
+	    0);
+	assert_body("{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"smt\": false,"
+		    " \"track_dirty_pages\": true}");
+	vmmctl_request_free(&req);
 	cr_assert_eq(BUILD("put-net", "eth0", "tap0", "--mac", "52:54:00:00:00:01"), 0);
 	assert_req("PUT", "/network-interfaces/eth0", VIEW_NONE);
 	assert_body("{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
