@@ -17,6 +17,7 @@
  * start=ADDR (default 64M: above the runtime's virtio pool), changes=N, report=SIZE, report_at=ADDR
  * (default start + touch). */
 #include "guest.h"
+#include "user.h"
 #include "virtio_mem.h"
 #include "virtio_vq.h"
 

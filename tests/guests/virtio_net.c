@@ -18,6 +18,7 @@
 #include "guest.h"
 #include "net_dev.h"
 #include "net_stack.h"
+#include "platform.h"
 #include "virtio_mem.h"
 
 #include <linux/virtio_ids.h>
@@ -59,18 +60,6 @@ static void ramp_init(void)
 		ramp[j] = (uint8_t)j;
 }
 
-/* The number of equal leading bytes of a and b (repe cmpsb). */
-static uint32_t same_prefix(const uint8_t *a, const uint8_t *b, uint32_t n)
-{
-	uint64_t left = n;
-
-	if (!n)
-		return 0;
-	__asm__ volatile("repe cmpsb" : "+S"(a), "+D"(b), "+c"(left) : : "memory", "cc");
-	/* Stopped at a difference: a is one past it, left counts what was not compared. */
-	return a[-1] == b[-1] ? n : n - (uint32_t)left - 1;
-}
-
 /* Returns the first bad offset of the pattern in frame[0..len), or len when it is intact. */
 static uint32_t pattern_check(const uint8_t *frame, uint32_t len)
 {
@@ -81,8 +70,8 @@ static uint32_t pattern_check(const uint8_t *frame, uint32_t len)
 		return ETH_HLEN;
 	seq = get_be32(p);
 	return ETH_HLEN + PATTERN_HLEN +
-	       same_prefix(p + PATTERN_HLEN, ramp + ((seq * 7 + PATTERN_HLEN) & 0xff),
-			   n - PATTERN_HLEN);
+	       mem_same_prefix(p + PATTERN_HLEN, ramp + ((seq * 7 + PATTERN_HLEN) & 0xff),
+			       n - PATTERN_HLEN);
 }
 
 static void pattern_fill(uint8_t *frame, uint32_t len, uint32_t seq)

@@ -14,9 +14,9 @@
  * guest answers no ARP.
  *
  * Command line: [transport=pci pci_irq=msix] queues=N. */
-#include "cpu.h"
 #include "guest.h"
 #include "net_stack.h"
+#include "platform.h"
 #include "virtio_mem.h"
 
 #include <linux/virtio_ids.h>
@@ -195,7 +195,7 @@ static void take(unsigned rp, const uint8_t *buf, uint32_t len, unsigned r)
 static void round_trip(unsigned r)
 {
 	unsigned want = npairs * FLOWS, have = 0;
-	uint64_t deadline = rdtsc() + (uint64_t)WAIT_MS * 1000 * tsc_per_us();
+	uint64_t deadline = clock_ticks() + (uint64_t)WAIT_MS * 1000 * clock_ticks_per_us();
 	uint32_t len;
 
 	memset(got, 0, sizeof(got));
@@ -209,7 +209,8 @@ static void round_trip(unsigned r)
 	for (unsigned p = 0; p < npairs; p++)
 		vq_notify(&txq[p]);
 	while (have < want) {
-		TEST_ASSERT_MSG(rdtsc() < deadline, "round %u: %u of %u echoes", r, have, want);
+		TEST_ASSERT_MSG(clock_ticks() < deadline, "round %u: %u of %u echoes", r, have,
+				want);
 		for (unsigned p = 0; p < npairs; p++) {
 			uint8_t *buf;
 			bool reposted = false;

@@ -23,6 +23,7 @@
  * is snapshotted and restored meanwhile); then drop every connection (5.10.6.7), check that the
  * device forgot the old one (a packet on it is answered by RST), connect again and echo 4 KiB. */
 #include "guest.h"
+#include "platform.h"
 #include "user.h"
 #include "virtio_mem.h"
 #include "virtio_vq.h"
@@ -79,7 +80,7 @@ static uint8_t pattern(uint8_t seed, uint32_t off)
 
 static uint64_t now_ms(void)
 {
-	return rdtsc() / ticks_per_ms;
+	return clock_ticks() / ticks_per_ms;
 }
 
 /* ---- packets ---- */
@@ -356,7 +357,7 @@ static bool got_all(struct conn *c)
 /* Guest -> host throughput: the sink answers one byte once it has every byte. */
 static void bench_g2h(uint32_t total)
 {
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = clock_ticks();
 	struct conn *c = connect(1236, 0, conn_alloc);
 	c->nocheck = true;
 	wait_for(is_open, c, "RESPONSE from port 1236");
@@ -376,7 +377,7 @@ static void bench_g2h(uint32_t total)
 			cpu_relax();
 	}
 	wait_for(got_any, c, "the sink's answer");
-	uint64_t us = (rdtsc() - t0) * 1000 / ticks_per_ms;
+	uint64_t us = (clock_ticks() - t0) * 1000 / ticks_per_ms;
 	close_conn(c);
 	printf("BENCH vsock g2h bytes=%u us=%llu\n", total, (unsigned long long)us);
 }
@@ -385,13 +386,13 @@ static void bench_g2h(uint32_t total)
  * (one rx_poll() may already take every byte while it waits for the RESPONSE). */
 static void bench_h2g(uint32_t total)
 {
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = clock_ticks();
 	struct conn *c = connect(1237, 0, conn_alloc);
 	c->nocheck = true;
 	c->tx_cnt = total; /* only for got_all(); we send no data */
 	wait_for(is_open, c, "RESPONSE from port 1237");
 	wait_for(got_all, c, "every byte from the source");
-	uint64_t us = (rdtsc() - t0) * 1000 / ticks_per_ms;
+	uint64_t us = (clock_ticks() - t0) * 1000 / ticks_per_ms;
 	c->tx_cnt = 0;
 	close_conn(c);
 	printf("BENCH vsock h2g bytes=%u us=%llu\n", total, (unsigned long long)us);
@@ -586,7 +587,7 @@ int guest_main(void)
 	uint64_t echo = 65536, credit = 32768, host = 65536, nconns = 16, bench = 0, rxbuf = 0;
 	uint64_t snapshot = 0;
 
-	ticks_per_ms = tsc_per_us() * 1000;
+	ticks_per_ms = clock_ticks_per_us() * 1000;
 	cmdline_get_u64("echo", &echo);
 	cmdline_get_u64("credit", &credit);
 	cmdline_get_u64("host", &host);

@@ -1,11 +1,9 @@
 /* Guest-side virtio-net driver (see net_dev.h). Section numbers: virtio 1.2. */
 #include "net_dev.h"
 
-#include "apic.h"
-#include "cpu.h"
+#include "platform.h"
 #include "printf.h"
 #include "string.h"
-#include "trap.h"
 #include "virtio_mem.h"
 
 #define F(bit)		 (1ULL << (bit))
@@ -191,7 +189,7 @@ static int ctrl_command(struct net_dev *n, uint8_t class, uint8_t cmd, const voi
 	uint64_t a = virt_to_phys(n->ctrl_mem);
 	struct vq_buf b[3] = {
 	    {a, sizeof(*h), false}, {a + CTRL_DATA_OFF, len, false}, {a + CTRL_ACK_OFF, 1, true}};
-	uint64_t deadline = rdtsc() + CTRL_WAIT_US * tsc_per_us();
+	uint64_t deadline = clock_ticks() + CTRL_WAIT_US * clock_ticks_per_us();
 	uint32_t used;
 
 	if (len > CTRL_ACK_OFF - CTRL_DATA_OFF)
@@ -204,7 +202,7 @@ static int ctrl_command(struct net_dev *n, uint8_t class, uint8_t cmd, const voi
 		return -1;
 	vq_kick(&n->ctrl);
 	while (!vq_has_used(&n->ctrl)) {
-		if (rdtsc() >= deadline)
+		if (clock_ticks() >= deadline)
 			return -1;
 		cpu_relax();
 	}
@@ -366,11 +364,11 @@ static bool rx_waiting(struct net_dev *n)
 bool net_wait(struct net_dev *n, uint32_t timeout_ms)
 {
 	unsigned v = n->vdev->vector;
-	uint64_t seen = irq_count(v), tpu = tsc_per_us();
-	uint64_t deadline = rdtsc() + (uint64_t)timeout_ms * 1000 * tpu;
+	uint64_t seen = irq_count(v), tpu = clock_ticks_per_us();
+	uint64_t deadline = clock_ticks() + (uint64_t)timeout_ms * 1000 * tpu;
 
 	while (!rx_waiting(n)) {
-		uint64_t now = rdtsc();
+		uint64_t now = clock_ticks();
 
 		if (!v || now >= deadline)
 			return false;
@@ -407,13 +405,13 @@ unsigned net_tx_in_flight(const struct net_dev *n)
 
 static bool tx_slot_free(struct net_dev *n, struct net_pair *q)
 {
-	uint64_t deadline = rdtsc() + TX_WAIT_US * tsc_per_us();
+	uint64_t deadline = clock_ticks() + TX_WAIT_US * clock_ticks_per_us();
 
 	for (;;) {
 		reclaim_pair(n, q);
 		if (!q->tx_busy[q->tx_next])
 			return true;
-		if (rdtsc() >= deadline)
+		if (clock_ticks() >= deadline)
 			return false;
 		cpu_relax();
 	}

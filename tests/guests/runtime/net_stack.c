@@ -3,8 +3,8 @@
 
 #include <linux/icmp.h>
 
-#include "cpu.h"
 #include "net_tcp.h"
+#include "platform.h"
 #include "printf.h"
 #include "string.h"
 #include "virtio_mem.h"
@@ -29,7 +29,7 @@ static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 uint64_t net_now_ms(void)
 {
-	return rdtsc() / (1000 * tsc_per_us());
+	return clock_ticks() / (1000 * clock_ticks_per_us());
 }
 
 int net_if_init(struct net_if *ifc, struct net_dev *dev)

@@ -3,7 +3,7 @@
 
 #include <linux/tcp.h>
 
-#include "cpu.h"
+#include "platform.h"
 #include "printf.h"
 #include "string.h"
 
@@ -184,7 +184,7 @@ static void conn_init(struct net_if *ifc, struct tcp_conn *c, uint16_t lport)
 {
 	memset(c, 0, sizeof(*c));
 	c->lport = lport;
-	c->iss = (uint32_t)rdtsc();
+	c->iss = (uint32_t)clock_ticks();
 	ifc->tcp = c;
 }
 

@@ -157,6 +157,16 @@ unsigned catch_end(struct fault_info *fi);
 
 /* ---- the rest of platform.h's contract ---- */
 
+/* The number of equal leading bytes of a and b (x86's is a string instruction). */
+static inline uint32_t mem_same_prefix(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint32_t i = 0;
+
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
 /* Prints the verdict's last words and ends the run: PSCI SYSTEM_OFF (the VMM and QEMU exit 0:
  * the "TEST PASS" line is the verdict). */
 _Noreturn void platform_exit(uint32_t code);

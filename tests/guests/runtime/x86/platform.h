@@ -29,6 +29,19 @@ static inline uint64_t clock_ticks_per_us(void)
 	return tsc_per_us();
 }
 
+/* The number of equal leading bytes of a and b: one string instruction (repe cmpsb), which
+ * hosts that emulate ring 0 run as one. */
+static inline uint32_t mem_same_prefix(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t left = n;
+
+	if (!n)
+		return 0;
+	__asm__ volatile("repe cmpsb" : "+S"(a), "+D"(b), "+c"(left) : : "memory", "cc");
+	/* Stopped at a difference: a is one past it, left counts what was not compared. */
+	return a[-1] == b[-1] ? n : n - (uint32_t)left - 1;
+}
+
 /* Ends the run with `code` (test.h's GUEST_EXIT_*): the isa-debug-exit port; halts forever
  * when nothing listens there. */
 _Noreturn void platform_exit(uint32_t code);
