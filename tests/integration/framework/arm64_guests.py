@@ -5,8 +5,9 @@ boot/test_arm64_guests_qemu.py:
 
   build(vmm=True)                the arm64 vmm (unless not VMM) and every guest Image
                                  (framework/arm64_build.py): (vmm, folder of the Images)
-  prepare(work)                  the disks the runs use, written into WORK (a folder L1 shares
-                                 read-write: not under /tmp)
+  prepare(work)                  the disks the runs use and the vsock helper (lib/vsock_host.c,
+                                 cross-built), written into WORK (a folder L1 shares read-write:
+                                 not under /tmp)
   l1_lines(vmm, images, work)    busybox sh lines that run every guest on VMM one after the
                                  other, each under `timeout`, its console in WORK/<run>.out, the
                                  VMM's log in WORK/<run>.err, and "ARM64_GUEST <run> <status>
@@ -21,9 +22,10 @@ is the failure), so the line decides and the status says the VMM did not die on 
 """
 import re
 import shlex
+import subprocess
 from dataclasses import dataclass, field
 
-from . import arm64_build
+from . import arm64_build, paths
 from .hostile import PATTERN_SECTORS, SECTORS, make_disk
 
 SEED = 1
@@ -40,6 +42,20 @@ NEEDS_RESET_LOG = r"the device needs a reset"
 VSOCK_UDS = "/tmp/arm64-guests-vsock.sock"
 GUEST_WROTE = (4096, 72)  # virtio_blk.c: sectors with the guest's 'G' "GST" pattern
 ZEROED = (6000, 16)  # virtio_blk.c: written, then WRITE_ZEROES
+# virtio_vsock.c's host side in L1 (no Python there): lib/vsock_host.c, the twin of
+# lib/vsock_host.py, on its own socket in L1's tmpfs; x86's sizes (virtio/virtio_vsock_checks.py)
+VSOCK_HOST = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "vsock_host.c"
+VSOCK_TEST_UDS = "/tmp/arm64-guests-vsock-test.sock"
+VSOCK_CID = 7
+VSOCK_CREDIT = 32768
+VSOCK_HOST_BYTES = 65536
+# virtio_console.c's input (virtio/virtio_console_checks.py), typed on the VMM's stdin
+CONSOLE_INPUT = "ping-from-host"
+# virtio_net_user.c (net/net_user_checks.py): L1's service the guest reaches at 10.0.2.2:NET_PORT
+# (busybox nc, one line answered "echo: LINE"), and L1's port forwarded to the guest's
+NET_PORT = 7777
+NET_HOSTPORT = 2222
+NET_GUESTPORT = 8080
 
 
 @dataclass
@@ -52,6 +68,10 @@ class Run:
     lines: list = field(default_factory=list)  # regexes the console must match (and TEST PASS)
     disks: str = ""  # the prefix of its disks (<disks>-rw.img, -ro.img) whose content is checked
     needs_reset: bool = False  # the VMM's log must say it failed a device (NEEDS_RESET_LOG)
+    # what L1 does around the VMM: "" nothing; "vsock": lib/vsock_host.c on VSOCK_TEST_UDS;
+    # "console": CONSOLE_INPUT typed on its stdin; "net_user": the service and the hostfwd client
+    host: str = ""
+    mq_queues: int = 0  # virtio_blk_mq: its disk (<disks>-rw.img) must hold each queue's writes
 
 
 def blk_args(work, disks):
@@ -101,6 +121,83 @@ def pci_runs(work):
     ]
 
 
+def _transport(transport, ring="split"):
+    """The VMM's --transport (before the devices) and the guest's words for TRANSPORT, as x86's
+    guest_transport_args(): over PCI, MSI-X (through the ITS) on a split ring, INTx (the
+    interrupt-map's SPI) on a packed one."""
+    if transport != "pci":
+        return [], f"transport=mmio ring={ring}"
+    irq = "msix" if ring == "split" else "intx"
+    return ["--transport", "pci"], f"transport=pci pci_irq={irq} ring={ring}"
+
+
+def _pci_line(who, transport, ring):
+    """vdev_print()'s line over PCI: the function and the interrupt kind."""
+    if transport != "pci":
+        return []
+    kind = "MSI-X" if ring == "split" else "INTx"
+    return [rf"^{who}: virtio-pci 00:[0-9a-f]{{2}}\.0, BAR 0x[0-9a-f]+, {kind}"]
+
+
+def virtio_runs(work):
+    """The arch-neutral virtio guests with x86's checks of them (virtio/virtio_*_checks.py,
+    net/net_user_checks.py, storage/test_virtio_blk_mq.py, virtio/virtio_balloon_checks.py):
+    vsock over virtio-mmio (split) and virtio-pci (packed, INTx), each with the host-initiated
+    connection (CONNECT 5000 on the VMM's socket); rng on both, and rate-limited; console on both
+    (the input typed before the driver is up); net over libslirp (DHCP, TCP out to L1, a hostfwd
+    in); blk with 2 queues (mmio) and 4 (pci, MSI-X vector per queue); the balloon's
+    size=64 without the API (the VMM's RSS must drop). One CPU, small memory each."""
+    one = ["--cpus", "1", "--mem", "128M"]
+    out = []
+    for name, transport, ring in (("virtio_vsock", "mmio", "split"),
+                                  ("virtio_vsock_pci", "pci", "packed")):
+        tr, words = _transport(transport, ring)
+        out.append(Run(name, "virtio_vsock",
+                       [*one, *tr, "--vsock", f"cid={VSOCK_CID},uds={VSOCK_TEST_UDS}"], words, 120,
+                       [*_pci_line("vsock", transport, ring),
+                        rf"^virtio-vsock at 0x[0-9a-f]+: guest CID {VSOCK_CID}, {ring} ring",
+                        r"^echo: 65536 bytes both ways ok", r"^many: 16 connections ok",
+                        r"^credit: [1-9][0-9]* stalls at 4096 bytes, recovered each time, "
+                        rf"{VSOCK_CREDIT} bytes ok",
+                        rf"^host: {VSOCK_HOST_BYTES} bytes from the host checked and echoed"],
+                       host="vsock"))
+    rng = [r"^random bytes: 5 buffers ok"]
+    for name, transport, ring, opt in (("virtio_rng", "mmio", "split", "--rng"),
+                                       ("virtio_rng_pci", "pci", "packed", "--rng"),
+                                       ("virtio_rng_rate", "mmio", "split", "--rng=rate=2K")):
+        tr, words = _transport(transport, ring)
+        out.append(Run(name, "virtio_rng", [*one, *tr, opt], words, 45,
+                       [*_pci_line("rng", transport, ring),
+                        rf"^virtio-rng at 0x[0-9a-f]+ irq [0-9]+: {ring} ring", *rng]))
+    for name, transport, ring in (("virtio_console", "mmio", "split"),
+                                  ("virtio_console_pci", "pci", "packed")):
+        tr, words = _transport(transport, ring)
+        out.append(Run(name, "virtio_console", [*one, *tr, "--console", "virtio"],
+                       f"{words} input={CONSOLE_INPUT}", 45,
+                       [*_pci_line("console", transport, ring),
+                        r"^transmitq: line sent, buffer returned by interrupt: ok\r?$",
+                        rf'^receiveq: input "{CONSOLE_INPUT}"\r?$',
+                        r"^virtio-console: hello from hvc0\r?$",
+                        rf"^virtio-console echo: {CONSOLE_INPUT}\r?$"], host="console"))
+    out.append(Run("virtio_net_user", "virtio_net_user",
+                   [*one, "--net", f"user,hostfwd=tcp:127.0.0.1:{NET_HOSTPORT}-:{NET_GUESTPORT}"],
+                   f"port={NET_PORT} listen={NET_GUESTPORT}", 90,
+                   [r"^dhcp: got 10.0.2.15: ok\r?$",
+                    rf"^tcp connect to 10.0.2.2:{NET_PORT}: sent, echo received, closed: ok",
+                    rf"^tcp accept on {NET_GUESTPORT}: request received, answered, closed: ok"],
+                   host="net_user"))
+    for name, transport, queues in (("virtio_blk_mq", "mmio", 2), ("virtio_blk_mq_pci", "pci", 4)):
+        tr, words = _transport(transport)
+        out.append(Run(name, "virtio_blk_mq",
+                       [*one, *tr, f"--disk={work}/{name}-rw.img,num-queues={queues}"],
+                       f"{words} queues={queues}", 60,
+                       [rf"^MQ negotiated, num_queues {queues}\r?$",
+                        rf"^{queues} queues at once: 8 reads and 8 writes each: ok",
+                        r"^flush on every queue, writes read back through another queue: ok"],
+                       name, mq_queues=queues))
+    return out
+
+
 def runs(work):
     return [
         Run("hello", "hello", ["--cpus", "1", "--mem", "128M"], "", 45,
@@ -133,6 +230,7 @@ def runs(work):
             [r"^nisv: ldp from 0x", r"^nisv: an exception, ESR 0x[0-9a-f]+ \(EC 0x25\)",
              r"^nisv: the guest goes on"]),
         *pci_runs(work),
+        *virtio_runs(work),
     ]
 
 
@@ -141,23 +239,78 @@ def build(vmm=True):
     return out / "vmm", out / "tests" / "guests"
 
 
+def build_vsock_host(work):
+    """lib/vsock_host.c for L1, WORK/vsock_host."""
+    cc = subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
+                         str(work / "vsock_host"), str(VSOCK_HOST)],
+                        capture_output=True, text=True)
+    assert cc.returncode == 0, "vsock_host does not build:\n" + cc.stderr
+
+
 def prepare(work):
     for disks in ("blk", "hostile", "blk-pci", "blk-intx", "hostile-pci", "fuzz-pci"):
         for kind in ("rw", "ro"):
             make_disk(work / f"{disks}-{kind}.img")
-    for name in ("platform", "pristine"):
+    for name in ("platform", "pristine", "virtio_blk_mq-rw", "virtio_blk_mq_pci-rw"):
         make_disk(work / f"{name}.img")
+    # virtio_net_user's service: one line answered "echo: LINE" (busybox nc -ll -e)
+    echo = work / "net_echo.sh"
+    echo.write_text('#!/bin/sh\nread -r l\necho "echo: $l"\n')
+    echo.chmod(0o755)
+    build_vsock_host(work)
+
+
+# Busybox sh functions of the runs' lines. waitfor FILE REGEX PID TENTHS: 0 once the extended
+# REGEX matches in FILE, 1 after TENTHS tenths of a second, 2 when PID ended first.
+FUNCTIONS = [
+    'waitfor() { i=0; while ! grep -Eq "$2" "$1" 2>/dev/null; do kill -0 "$3" 2>/dev/null '
+    '|| return 2; i=$((i+1)); [ $i -gt "$4" ] && return 1; sleep 0.1; done; }',
+    # askfwd FILE: "ping from the host" through the hostfwd, the answer in FILE; again while it
+    # is empty (a connection that reached the guest before it listened is refused, not taken)
+    'askfwd() { i=0; while [ $i -lt 20 ]; do echo "ping from the host" | nc -w 20 127.0.0.1 '
+    f'{NET_HOSTPORT} > "$1" 2>&1; [ -s "$1" ] && return 0; i=$((i+1)); sleep 0.3; done; }}',
+]
+
+
+def _host_lines(r, vmm_line):
+    """L1's lines of one run: VMM_LINE (the VMM under `timeout`, its output redirected) with
+    what R.host needs around it; the VMM's status in $r. Findings of the host's side go to
+    <name>.host."""
+    h = f"{r.name}.host"
+    if r.host == "vsock":
+        return [f"rm -f {VSOCK_TEST_UDS} {VSOCK_TEST_UDS}_*",
+                f"./vsock_host {VSOCK_TEST_UDS} {VSOCK_CREDIT} {VSOCK_HOST_BYTES} {r.timeout} "
+                f"> {h} 2>&1 & vh=$!",
+                f"waitfor {h} '^ready' $vh 100",
+                vmm_line, "r=$?",
+                f'[ -e {VSOCK_TEST_UDS} ] && echo "UDS-LEFT {VSOCK_TEST_UDS}" >> {h}',
+                # the helper ends by itself once the exchange is done (its own deadline)
+                f'wait $vh; echo "HOST-STATUS $?" >> {h}']
+    if r.host == "console":
+        # the input at once, before the guest's driver is up (x86's "at-once" runs)
+        fifo = f"/tmp/{r.name}.in"
+        return [f"rm -f {fifo}; mkfifo {fifo}", f"{vmm_line} < {fifo} & pid=$!",
+                f"exec 3> {fifo}", f"echo {CONSOLE_INPUT} >&3",
+                "wait $pid; r=$?", f"exec 3>&-; rm -f {fifo}"]
+    if r.host == "net_user":
+        # the service (10.0.2.2:NET_PORT for the guest); once the guest listens, the hostfwd's
+        # client: its answer in <name>.host
+        return [f"nc -ll -p {NET_PORT} -e ./net_echo.sh & sv=$!", f"{vmm_line} & pid=$!",
+                f"waitfor {r.name}.out '^listening on port {NET_GUESTPORT}' $pid 600 && "
+                "askfwd " + h,
+                "wait $pid; r=$?", "kill $sv; wait $sv"]
+    return [vmm_line, "r=$?"]
 
 
 def l1_lines(vmm, images, work):
     q = shlex.quote
-    lines = [f"cd {q(str(work))}"]
+    lines = [f"cd {q(str(work))}", *FUNCTIONS]
     for r in runs(work):
         argv = [str(vmm), "--kernel", str(images / f"{r.guest}.Image"), *r.args,
                 "--append", r.append]
-        lines += ["s=$(date +%s)",
-                  f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err",
-                  f'r=$?; echo "ARM64_GUEST {r.name} $r $(($(date +%s) - s)) s"']
+        vmm_line = f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err"
+        lines += ["s=$(date +%s)", *_host_lines(r, vmm_line),
+                  f'echo "ARM64_GUEST {r.name} $r $(($(date +%s) - s)) s"']
     return lines
 
 
@@ -176,6 +329,11 @@ def _disk_problems(r, work):
     the host's pattern and the read-only disk intact."""
     if not r.disks:
         return []
+    if r.mq_queues:
+        host = (work / "pristine.img").read_bytes()[:PATTERN_SECTORS * 512]
+        if (work / f"{r.disks}-rw.img").read_bytes()[:len(host)] != host:
+            return ["the disk's host pattern changed"]
+        return []
     pristine = (work / "pristine.img").read_bytes()
     host = pristine[:PATTERN_SECTORS * 512]
     rw, ro = work / f"{r.disks}-rw.img", work / f"{r.disks}-ro.img"
@@ -190,6 +348,33 @@ def _disk_problems(r, work):
     if ro.read_bytes() != pristine:
         bad.append("the read-only disk changed")
     return bad
+
+
+def _host_problems(r, work):
+    """What L1's side of run R saw (<name>.host), as x86's checks of the same guest."""
+    path = work / f"{r.name}.host"
+    host = path.read_text(errors="replace") if path.exists() else ""
+    bad = []
+    if r.host == "vsock":
+        if not re.search(r"^HOST-STATUS 0$", host, re.M):
+            bad.append("the host's side (vsock_host) failed")
+        if not re.search(rf"^host: {VSOCK_HOST_BYTES} bytes echoed intact$", host, re.M):
+            bad.append("the host-initiated connection (CONNECT 5000) did not echo intact")
+        # phase 1's connection and phase 2's 16
+        echoes = re.findall(r"^echo: connection ([0-9]+)$", host, re.M)
+        if len(echoes) != 17:
+            bad.append(f"{len(echoes)} connections to the echo server, want 17")
+        if "UDS-LEFT" in host:
+            bad.append("the VMM left its vsock socket behind")
+    elif r.host == "net_user":
+        if not re.search(r"^pong: ping from the host\r?$", host, re.M):
+            bad.append(f"hostfwd 127.0.0.1:{NET_HOSTPORT} -> guest:{NET_GUESTPORT} answered "
+                       f"{host.strip()[:200]!r}")
+    if r.mq_queues:
+        n = r.mq_queues * 64
+        if _sectors(work / f"{r.disks}-rw.img", 4096, n) != _pattern("G", "GST", 4096, n):
+            bad.append(f"the guest's pattern is not in sectors 4096-{4095 + n} of the disk")
+    return [f"{b}\n--- host side ---\n{host[-1500:]}" if r.host else b for b in bad]
 
 
 def check_output(name, out, status, lines):
@@ -216,7 +401,8 @@ def check(console, work):
             continue
         out = (work / f"{r.name}.out").read_text(errors="replace")
         err = (work / f"{r.name}.err").read_text(errors="replace")
-        bad = check_output(r.name, out, status[r.name], r.lines) + _disk_problems(r, work)
+        bad = (check_output(r.name, out, status[r.name], r.lines) + _disk_problems(r, work)
+               + _host_problems(r, work))
         if r.needs_reset and not re.search(NEEDS_RESET_LOG, err):
             bad.append(f"the VMM's log lacks /{NEEDS_RESET_LOG}/")
         if r.name == "hostile_nisv" and "KVM cannot decode" not in err:
