@@ -20,9 +20,13 @@ A guest passes with the line "TEST PASS" and status 0: on arm64 the guest ends w
 SYSTEM_OFF, which ends our VMM and QEMU with status 0 whatever the verdict ("TEST FAIL (code N)"
 is the failure), so the line decides and the status says the VMM did not die on the way.
 """
+import os
 import re
 import shlex
+import socket
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 
 from . import arm64_build, paths
@@ -56,6 +60,9 @@ CONSOLE_INPUT = "ping-from-host"
 NET_PORT = 7777
 NET_HOSTPORT = 2222
 NET_GUESTPORT = 8080
+# virtio_balloon.c's touched range: our VMM's RAM starts at 2 GiB
+BALLOON_START = 0x80000000 + (64 << 20)
+BALLOON_RSS_MIB = 100
 
 
 @dataclass
@@ -72,6 +79,9 @@ class Run:
     # "console": CONSOLE_INPUT typed on its stdin; "net_user": the service and the hostfwd client
     host: str = ""
     mq_queues: int = 0  # virtio_blk_mq: its disk (<disks>-rw.img) must hold each queue's writes
+    # the guest's verdict is this FAIL line instead of TEST PASS (virtio_balloon waits for a
+    # change that never comes, as x86's test_size_without_api)
+    expect_fail: str = ""
 
 
 def blk_args(work, disks):
@@ -195,6 +205,14 @@ def virtio_runs(work):
                         rf"^{queues} queues at once: 8 reads and 8 writes each: ok",
                         r"^flush on every queue, writes read back through another queue: ok"],
                        name, mq_queues=queues))
+    # --balloon size=64 without the API (x86's test_size_without_api): the guest touches 128 MiB
+    # (from RAM + 64 MiB: x86's start=64M is below arm64's RAM) and inflates 64 MiB at once; the
+    # VMM's RSS must fall below 100 MiB
+    out.append(Run("virtio_balloon", "virtio_balloon",
+                   ["--cpus", "1", "--mem", "256M", "--balloon", "size=64"],
+                   f"touch=128M start={BALLOON_START:#x} changes=0 wait=5", 60,
+                   [r"^BALLOON ready target=16384 ", r"^BALLOON actual=16384 "], host="balloon",
+                   expect_fail=r"num_pages stayed 16384"))
     return out
 
 
@@ -292,6 +310,14 @@ def _host_lines(r, vmm_line):
         return [f"rm -f {fifo}; mkfifo {fifo}", f"{vmm_line} < {fifo} & pid=$!",
                 f"exec 3> {fifo}", f"echo {CONSOLE_INPUT} >&3",
                 "wait $pid; r=$?", f"exec 3>&-; rm -f {fifo}"]
+    if r.host == "balloon":
+        # the VMM's RSS (MiB) once the guest has inflated: below BALLOON_RSS_MIB within 5 s
+        rss = "awk '/^VmRSS:/ {print int($2 / 1024)}' /proc/$pid/status"
+        return [f"{vmm_line} & pid=$!",
+                f"waitfor {r.name}.out '^BALLOON actual=16384 ' $pid 600",
+                f'i=0; while [ $i -lt 50 ]; do m=$({rss}); [ -n "$m" ] && '
+                f'[ "$m" -lt {BALLOON_RSS_MIB} ] && break; i=$((i+1)); sleep 0.1; done',
+                f'echo "RSS $m MiB" > {h}', "wait $pid; r=$?"]
     if r.host == "net_user":
         # the service (10.0.2.2:NET_PORT for the guest); once the guest listens, the hostfwd's
         # client: its answer in <name>.host
@@ -366,6 +392,11 @@ def _host_problems(r, work):
             bad.append(f"{len(echoes)} connections to the echo server, want 17")
         if "UDS-LEFT" in host:
             bad.append("the VMM left its vsock socket behind")
+    elif r.host == "balloon":
+        m = re.search(r"^RSS ([0-9]+) MiB$", host, re.M)
+        if not m or int(m.group(1)) >= BALLOON_RSS_MIB:
+            bad.append(f"the VMM's RSS after inflating 64 MiB of 128 touched: "
+                       f"{m.group(1) + ' MiB' if m else 'not read'}, want < {BALLOON_RSS_MIB}")
     elif r.host == "net_user":
         if not re.search(r"^pong: ping from the host\r?$", host, re.M):
             bad.append(f"hostfwd 127.0.0.1:{NET_HOSTPORT} -> guest:{NET_GUESTPORT} answered "
@@ -377,15 +408,21 @@ def _host_problems(r, work):
     return [f"{b}\n--- host side ---\n{host[-1500:]}" if r.host else b for b in bad]
 
 
-def check_output(name, out, status, lines):
-    """What is wrong with one run: its status, the verdict line, the run's own lines."""
+def check_output(name, out, status, lines, expect_fail=""):
+    """What is wrong with one run: its status, the verdict line (TEST PASS, or the FAIL line
+    EXPECT_FAIL), the run's own lines."""
     bad = []
     if status != "0":
         bad.append(f"exit status {status}" + (" (timeout: a hang)" if status == "124" else ""))
-    if not re.search(r"^TEST PASS\r?$", out, re.M):
+    if expect_fail:
+        if not re.search(rf"^FAIL: .*{expect_fail}", out, re.M):
+            bad.append(f"no FAIL line /{expect_fail}/ (the verdict this run must end with)")
+        lines = [*lines, r"^TEST FAIL \(code 0x10\)"]
+    elif not re.search(r"^TEST PASS\r?$", out, re.M):
         bad.append("no TEST PASS line")
     for m in re.finditer(r"^(FAIL: .*|TEST FAIL.*|UNEXPECTED EXCEPTION.*)$", out, re.M):
-        bad.append(m.group(1).strip())
+        if not expect_fail:
+            bad.append(m.group(1).strip())
     for regex in lines:
         if not re.search(regex, out, re.M):
             bad.append(f"output lacks /{regex}/")
@@ -401,7 +438,8 @@ def check(console, work):
             continue
         out = (work / f"{r.name}.out").read_text(errors="replace")
         err = (work / f"{r.name}.err").read_text(errors="replace")
-        bad = (check_output(r.name, out, status[r.name], r.lines) + _disk_problems(r, work)
+        bad = (check_output(r.name, out, status[r.name], r.lines, r.expect_fail)
+               + _disk_problems(r, work)
                + _host_problems(r, work))
         if r.needs_reset and not re.search(NEEDS_RESET_LOG, err):
             bad.append(f"the VMM's log lacks /{NEEDS_RESET_LOG}/")
@@ -414,16 +452,182 @@ def check(console, work):
 
 
 QEMU_BASE = ["-M", "virt,gic-version=3", "-accel", "tcg", "-cpu", "max,pauth=off", "-m", "256",
-             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
-             "-global", "virtio-mmio.force-legacy=false"]
+             "-nographic", "-no-reboot", "-nodefaults", "-global",
+             "virtio-mmio.force-legacy=false"]
+
+
+@dataclass
+class QemuRun:
+    name: str
+    argv: list  # qemu-system-aarch64's options (QEMU_BASE and the PL011's -serial included)
+    lines: list  # regexes the output (the PL011's, then hvc0's) must match (and TEST PASS)
+    stdin: str = ""  # typed on QEMU's stdin (hvc0) at once; the PL011 then goes to a file
+    host: str = ""  # "net_user": the service and the hostfwd's client (qemu_run())
+    ports: tuple = ()  # net_user: (the service's port, the hostfwd's host port)
+    com1: str = ""  # with stdin: the file the PL011 writes (its -serial file:)
+    mq_queues: int = 0  # virtio_blk_mq: queues whose writes the disk q-mq-<transport> must hold
+
+
+def _qemu(guest, images, extra, append, stdin=""):
+    serial = ["-serial", "stdio"] if not stdin else []
+    return [*QEMU_BASE, *serial, *extra, "-kernel", str(images / f"{guest}.Image"),
+            "-append", append]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def qemu_virtio_runs(images, work):
+    """x86's QEMU peers of the virtio guests (virtio/virtio_*_checks.py test_qemu and the
+    others' QEMU runs) on the virt board: rng on a split and a packed ring over virtio-mmio and
+    over virtio-pci (MSI-X on the split ring, INTx on the packed one); console with the input at
+    once; net_user over QEMU's libslirp (DHCP, TCP out to a service here, a hostfwd in);
+    blk_mq with 2 queues on virtio-mmio and 4 on virtio-pci. Not vsock: QEMU's needs the host's
+    vhost-vsock."""
+    out = []
+    for transport, ring in (("mmio", "split"), ("mmio", "packed"), ("pci", "split"),
+                            ("pci", "packed")):
+        _, words = _transport(transport, ring)
+        packed = "on" if ring == "packed" else "off"
+        dev = ("virtio-rng-pci,disable-legacy=on" if transport == "pci" else "virtio-rng-device")
+        out.append(QemuRun(f"virtio_rng_{transport}_{ring}",
+                           _qemu("virtio_rng", images, ["-device", f"{dev},packed={packed}"],
+                                 words), [*_pci_line("rng", transport, ring),
+                                          rf"^virtio-rng at 0x[0-9a-f]+ irq [0-9]+: {ring} ring",
+                                          r"^random bytes: 5 buffers ok"]))
+    for transport, ring in (("mmio", "split"), ("pci", "packed")):
+        _, words = _transport(transport, ring)
+        packed = "on" if ring == "packed" else "off"
+        dev = ("virtio-serial-pci,disable-legacy=on" if transport == "pci"
+               else "virtio-serial-device")
+        com1 = work / f"virtio_console_{transport}.com1"
+        extra = ["-serial", f"file:{com1}", "-chardev", "stdio,id=con0", "-device",
+                 f"{dev},packed={packed}", "-device", "virtconsole,chardev=con0"]
+        out.append(QemuRun(f"virtio_console_{transport}_{ring}",
+                           _qemu("virtio_console", images, extra,
+                                 f"{words} input={CONSOLE_INPUT}", stdin=CONSOLE_INPUT + "\n"),
+                           [*_pci_line("console", transport, ring),
+                            r"^transmitq: line sent, buffer returned by interrupt: ok\r?$",
+                            rf'^receiveq: input "{CONSOLE_INPUT}"\r?$',
+                            r"^virtio-console: hello from hvc0\r?$",
+                            rf"^virtio-console echo: {CONSOLE_INPUT}\r?$"],
+                           stdin=CONSOLE_INPUT + "\n", com1=str(com1)))
+    port, fwd = _free_port(), _free_port()
+    out.append(QemuRun("virtio_net_user",
+                       _qemu("virtio_net_user", images,
+                             ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:{NET_GUESTPORT}",
+                              "-device", "virtio-net-device,netdev=n0"],
+                             f"port={port} listen={NET_GUESTPORT}"),
+                       [r"^dhcp: got 10.0.2.15: ok\r?$",
+                        rf"^tcp connect to 10.0.2.2:{port}: sent, echo received, closed: ok",
+                        rf"^tcp accept on {NET_GUESTPORT}: request received, answered, closed: ok"],
+                       host="net_user", ports=(port, fwd)))
+    for transport, queues in (("mmio", 2), ("pci", 4)):
+        _, words = _transport(transport)
+        dev = "virtio-blk-pci,disable-legacy=on" if transport == "pci" else "virtio-blk-device"
+        out.append(QemuRun(f"virtio_blk_mq_{transport}",
+                           _qemu("virtio_blk_mq", images,
+                                 ["-drive", f"id=d0,file={work}/q-mq-{transport}-rw.img,format=raw,"
+                                  "if=none", "-device", f"{dev},drive=d0,num-queues={queues}"],
+                                 f"{words} queues={queues}"),
+                           [rf"^MQ negotiated, num_queues {queues}\r?$",
+                            rf"^{queues} queues at once: 8 reads and 8 writes each: ok",
+                            r"^flush on every queue, writes read back through another queue: "
+                            "ok"], mq_queues=queues))
+    return out
+
+
+def _serve_echo_lines(ls):
+    """net_user's service on listening socket LS: each connection's first line answered
+    "echo: LINE", until LS is closed."""
+    while True:
+        try:
+            c, _ = ls.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(20)
+            try:
+                c.sendall(b"echo: " + c.makefile("rb").readline())
+            except OSError:
+                pass
+
+
+def _ask_fwd(port, outpath, alive, deadline):
+    """net_user's client: once the guest says it listens, "ping from the host" to 127.0.0.1:PORT
+    (QEMU forwards it to the guest); the answer line, or what went wrong."""
+    while not re.search(rf"^listening on port {NET_GUESTPORT}", outpath.read_text(errors="replace"),
+                        re.M):
+        if not alive() or time.time() > deadline:
+            return "the guest never listened"
+        time.sleep(0.1)
+    answer = ""
+    while not answer and time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+                c.sendall(b"ping from the host\n")
+                answer = c.makefile("rb").readline().decode(errors="replace").rstrip("\n")
+        except OSError as e:
+            answer = ""
+            last = str(e)
+        if not answer:
+            time.sleep(0.3)
+    return answer or f"no answer ({last if 'last' in dir() else 'empty'})"
+
+
+def qemu_run(r, work, timeout=60):
+    """Runs QemuRun R on qemu-system-aarch64: (output, status, what went wrong on the host's
+    side). The output is the PL011's, then (with R.stdin) hvc0's; status "124" is a timeout."""
+    outpath, bad = work / f"{r.name}.out", []
+    ls = None
+    if r.host == "net_user":
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", r.ports[0]))
+        ls.listen(4)
+        threading.Thread(target=_serve_echo_lines, args=(ls,), daemon=True).start()
+    with open(outpath, "wb") as f:
+        p = subprocess.Popen([paths.QEMU_AARCH64, *r.argv], stdin=subprocess.PIPE, stdout=f,
+                             stderr=subprocess.STDOUT)
+    try:
+        if r.stdin:
+            p.stdin.write(r.stdin.encode())
+            p.stdin.flush()
+        if r.host == "net_user":
+            answer = _ask_fwd(r.ports[1], outpath, lambda: p.poll() is None,
+                              time.time() + timeout)
+            if answer != "pong: ping from the host":
+                bad.append(f"hostfwd 127.0.0.1:{r.ports[1]} -> guest:{NET_GUESTPORT} answered "
+                           f"{answer!r}")
+        status = str(p.wait(timeout))
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        status = "124"
+    finally:
+        p.stdin.close()
+        if ls:
+            ls.close()
+    out = outpath.read_text(errors="replace")
+    if r.com1 and os.path.exists(r.com1):
+        with open(r.com1, errors="replace") as f:
+            out = f.read() + out
+    if r.mq_queues:
+        mq = Run(r.name, "virtio_blk_mq", [], "", 0, disks=f"q-mq-{r.name.rsplit('_', 1)[1]}",
+                 mq_queues=r.mq_queues)
+        bad += _disk_problems(mq, work) + _host_problems(mq, work)
+    return out, status, bad
 
 
 def qemu_runs(images, work):
     """The runs on QEMU's virt board (not hostile: QEMU answers its abuses its own legal way):
     virtio_blk on virtio-mmio (split and packed rings) and on virtio-pci (split with MSI-X through
-    the ITS, packed with INTx; the guest places the BARs, which nobody did). QEMU plugs the first
-    virtio-mmio device into its highest window and the guest takes the lowest first, so there the
-    read-only disk comes first on QEMU's command line; PCI slots go in command-line order."""
+    the ITS, packed with INTx; the guest places the BARs, which nobody did), and the virtio
+    guests of qemu_virtio_runs(). QEMU plugs the first virtio-mmio device into its highest window
+    and the guest takes the lowest first, so there the read-only disk comes first on QEMU's
+    command line; PCI slots go in command-line order."""
     def blk(ring, transport="mmio"):
         packed = "on" if ring == "packed" else "off"
         dev = ("virtio-blk-pci,disable-legacy=on" if transport == "pci"
@@ -445,16 +649,15 @@ def qemu_runs(images, work):
     out = []
     for name, extra, append in plan:
         r = by_name[name]
-        out.append((name, [*QEMU_BASE, *extra, "-kernel", str(images / f"{r.guest}.Image"),
-                           "-append", append], r.lines))
+        out.append(QemuRun(name, _qemu(r.guest, images, extra, append), r.lines))
     lines = [line for line in BLK_LINES if "bad queue" not in line and "the other disk" not in line]
     for transport, ring, words in QEMU_BLK:
-        out.append((f"virtio_blk_{transport}_{ring}",
-                    [*QEMU_BASE, "-smp", "1", *blk(ring, transport), "-kernel",
-                     str(images / "virtio_blk.Image"), "-append",
-                     f"{words} ring={ring} sectors={SECTORS} id={BLK_ID} ro_disk discard"],
-                    lines + QEMU_PCI_LINES.get(words, [])))
-    return out
+        out.append(QemuRun(f"virtio_blk_{transport}_{ring}",
+                           _qemu("virtio_blk", images, ["-smp", "1", *blk(ring, transport)],
+                                 f"{words} ring={ring} sectors={SECTORS} id={BLK_ID} ro_disk "
+                                 "discard"),
+                           lines + QEMU_PCI_LINES.get(words, [])))
+    return out + qemu_virtio_runs(images, work)
 
 
 # virtio_blk on QEMU: (transport, ring, its command-line words)
@@ -469,4 +672,6 @@ def prepare_qemu(work):
     for transport, ring, _ in QEMU_BLK:
         for kind in ("rw", "ro"):
             make_disk(work / f"q-{transport}-{ring}-{kind}.img")
-    make_disk(work / "q-platform.img")
+    for name in ("q-platform", "q-mq-mmio-rw", "q-mq-pci-rw", "pristine"):
+        make_disk(work / f"{name}.img")
+

@@ -163,6 +163,10 @@ static int host_initiated(const char *path, unsigned long total, time_t deadline
 		if (s >= 0)
 			close(s);
 		s = -1;
+		if (access(path, F_OK)) {
+			printf("ERROR host: the VMM's socket is gone (the VMM ended)\n");
+			return 1;
+		}
 		usleep(300000);
 	}
 	if (s < 0) {
