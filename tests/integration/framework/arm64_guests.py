@@ -405,7 +405,9 @@ def _host_problems(r, work):
         n = r.mq_queues * 64
         if _sectors(work / f"{r.disks}-rw.img", 4096, n) != _pattern("G", "GST", 4096, n):
             bad.append(f"the guest's pattern is not in sectors 4096-{4095 + n} of the disk")
-    return [f"{b}\n--- host side ---\n{host[-1500:]}" if r.host else b for b in bad]
+    if bad and r.host:
+        bad[-1] += f"\n--- host side (end) ---\n{host[-1500:]}"
+    return bad
 
 
 def check_output(name, out, status, lines, expect_fail=""):
