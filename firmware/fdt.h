@@ -67,8 +67,10 @@
  *                      reg = <GICD> <GICR: every vCPU's redistributor>, phandle = FDT_PHANDLE_GIC;
  *                      child msi-controller@ITS: compatible "arm,gic-v3-its", msi-controller,
  *                      #msi-cells = 1, reg, phandle = FDT_PHANDLE_ITS
+ *                      (a GICv2: compatible "arm,cortex-a15-gic", reg = <GICD 4 KiB> <GICC
+ *                      8 KiB>, no ITS and no msi-map)
  *   /timer             compatible "arm,armv8-timer", interrupts = the four PPIs <1 13 4>
- *                      <1 14 4> <1 11 4> <1 10 4>, always-on
+ *                      <1 14 4> <1 11 4> <1 10 4> (a GICv2: flags | CPU mask << 8), always-on
  *   /psci              compatible "arm,psci-1.0", "arm,psci-0.2", method "hvc"
  *   /apb-pclk          compatible "fixed-clock", clock-frequency 24 MHz, #clock-cells 0, phandle
  *                      FDT_PHANDLE_APB_PCLK: the PrimeCells' bus clock

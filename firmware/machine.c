@@ -123,6 +123,22 @@ int machine_set_gicv3(struct machine *m, struct machine_range dist, struct machi
 	return 0;
 }
 
+int machine_set_gicv2(struct machine *m, struct machine_range dist, struct machine_range cpuif,
+		      uint32_t spis)
+{
+	if (!range_ok(dist.base, dist.size) || !range_ok(cpuif.base, cpuif.size) ||
+	    !apart(dist, cpuif) || spis == 0 || spis > MACHINE_MAX_INTC_PINS ||
+	    m->ncpus > MACHINE_GICV2_MAX_CPUS)
+		return fail(m, -EINVAL);
+	m->intc = (struct machine_intc){.present = true,
+					.kind = MACHINE_INTC_GICV2,
+					.base = dist.base,
+					.size = dist.size,
+					.pins = spis,
+					.cpuif = cpuif};
+	return 0;
+}
+
 /* An interrupt line on input `pin`: the controller must exist and have that input. */
 static int make_irq(struct machine *m, uint32_t pin, uint8_t trigger, uint8_t polarity,
 		    struct machine_irq *out)

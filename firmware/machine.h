@@ -42,7 +42,10 @@
  * trees. The arm64 filler's description:
  *   - Interrupt controller: machine_set_arch_intc() sets a GICv3 (machine_set_gicv3()): base =
  *     distributor (GICD), `redist` the redistributor range (one 128 KiB frame pair per vCPU, in
- *     vCPU order), `its` the ITS (MSIs of PCI devices); `pins` the SPIs KVM is given.
+ *     vCPU order), `its` the ITS (MSIs of PCI devices); `pins` the SPIs KVM is given. On a host
+ *     whose KVM has only a GICv2, the VM replaces it with machine_set_arch_gicv2(): a GICv2
+ *     (machine_set_gicv2()), base = distributor, `cpuif` its CPU interface, no ITS (PCI devices
+ *     get INTx only), at most 8 vCPUs.
  *   - cpu_ids[] hold each vCPU's MPIDR affinity (machine_arch_cpu_id(): KVM's default, Aff0 =
  *     index % 16, Aff1 = index / 16), which /cpus/cpu@N's reg is on arm64.
  *   - UARTs are MMIO PL011s (machine_add_pl011()), the RTC a PL031 (machine_set_pl031()).
@@ -67,6 +70,7 @@
 #define MACHINE_MAX_VIRTIO_MMIO 32
 #define MACHINE_MAX_PCI_INTX	(31 * 4) /* every pin of bus 0's devices but the bridge's */
 #define MACHINE_MAX_INTC_PINS	1024
+#define MACHINE_GICV2_MAX_CPUS	8 /* a GICv2 target list has 8 bits */
 
 enum machine_trigger { MACHINE_IRQ_EDGE, MACHINE_IRQ_LEVEL };
 enum machine_polarity { MACHINE_IRQ_HIGH, MACHINE_IRQ_LOW };
@@ -84,9 +88,10 @@ struct machine_range {
 	uint64_t base, size;
 };
 
-enum machine_intc_kind { MACHINE_INTC_IOAPIC, MACHINE_INTC_GICV3 };
+enum machine_intc_kind { MACHINE_INTC_IOAPIC, MACHINE_INTC_GICV3, MACHINE_INTC_GICV2 };
 
-/* The interrupt controller devices route their lines to (x86: the IOAPIC; aarch64: a GICv3). */
+/* The interrupt controller devices route their lines to (x86: the IOAPIC; aarch64: a GICv3 or a
+ * GICv2). */
 struct machine_intc {
 	bool present;
 	uint8_t kind;		     /* enum machine_intc_kind */
@@ -96,6 +101,7 @@ struct machine_intc {
 	uint64_t local_base;	     /* per-CPU controller (the LAPIC), 0: none */
 	struct machine_range redist; /* GICv3 redistributors, vCPU 0's first */
 	struct machine_range its;    /* GICv3 ITS; size 0: none */
+	struct machine_range cpuif;  /* GICv2 CPU interface */
 };
 
 enum machine_uart_kind { MACHINE_UART_16550, MACHINE_UART_PL011 };
@@ -212,11 +218,18 @@ int machine_set_intc(struct machine *m, uint64_t base, uint32_t id, uint32_t pin
  * The three ranges must be non-empty (but the ITS), without wrap and apart. */
 int machine_set_gicv3(struct machine *m, struct machine_range dist, struct machine_range redist,
 		      struct machine_range its, uint32_t spis);
+/* A GICv2: distributor `dist` (4 KiB), CPU interface `cpuif` (8 KiB), `spis` SPIs; no ITS. The
+ * vCPUs first: a GICv2 serves at most 8 (-EINVAL beyond). Ranges as for machine_set_gicv3(). */
+int machine_set_gicv2(struct machine *m, struct machine_range dist, struct machine_range cpuif,
+		      uint32_t spis);
 /* The architecture's interrupt controller (x86: the PC's IOAPIC and LAPIC, the IOAPIC's ID = the
  * number of vCPUs added so far; aarch64: the GICv3 of base/aarch64/arch/layout.h, with one
  * redistributor per vCPU added so far and the ITS below them: add the vCPUs first).
  * firmware/<arch>/machine_<arch>.c. */
 int machine_set_arch_intc(struct machine *m);
+/* aarch64: the GICv2 of base/aarch64/arch/layout.h in place of machine_set_arch_intc()'s GICv3,
+ * for a host whose KVM offers only that (firmware/aarch64/machine_aarch64.c). */
+int machine_set_arch_gicv2(struct machine *m);
 /* A 16550 UART at I/O port `port` (8 ports, 1.8432 MHz clock) on ISA IRQ `pin` (edge/high). */
 int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin);
 /* A PL011 UART (devices/pl011.h) at `base` (PL011_MMIO_SIZE bytes, clocked by the 24 MHz APB

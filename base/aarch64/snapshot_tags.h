@@ -1,8 +1,8 @@
 /* aarch64's snapshot tags (base/snapshot_io.h has the generic ones and the numbers an
- * architecture may use): the CPU model, KVM's arm64 vCPU state, the in-kernel GICv3 and ITS, the
- * PL031. Stable numbers (the file format depends on them): append, never
- * renumber. Some numbers are x86's for other state: a snapshot restores only on the
- * architecture that wrote it (SNAP_CPU_MODEL says which). Included only from aarch64 folders. */
+ * architecture may use): the CPU model, KVM's arm64 vCPU state, the in-kernel GIC (v3 and ITS, or
+ * v2), the PL031. Stable numbers (the file format depends on them): append, never renumber. Some
+ * numbers are x86's for other state: a snapshot restores only on the architecture that wrote it
+ * (SNAP_CPU_MODEL says which). Included only from aarch64 folders. */
 #ifndef VMM_BASE_AARCH64_SNAPSHOT_TAGS_H
 #define VMM_BASE_AARCH64_SNAPSHOT_TAGS_H
 
@@ -21,6 +21,10 @@ enum snap_tag_aarch64 {
 	/* KVM, per VM: vCPU 0's virtual counter and the host's wall time read together at the save,
 	 * with the counter's frequency (kvm_state.c: clock_realtime) */
 	SNAP_VM_TIMER_STAMP = 35,
+	/* KVM, per VM: the GICv2 of a host without a GICv3 (host/kvm/aarch64/gicv2_state.h), in
+	 * place of the GICv3's sections */
+	SNAP_VM_GICV2_DIST = 36,
+	SNAP_VM_GICV2_VCPU = 37, /* instance = vCPU index: its banked interrupts, CPU interface */
 	/* platform devices (the PL011 console is generic: SNAP_DEV_PL011) */
 	SNAP_DEV_PL031 = 50
 };
@@ -29,6 +33,7 @@ _Static_assert(SNAP_TAG_IS_ARCH(SNAP_CPU_MODEL) && SNAP_TAG_IS_ARCH(SNAP_VCPU_EV
 	       "an arch tag outside the arch numbers");
 _Static_assert(SNAP_TAG_IS_ARCH(SNAP_VM_GIC_DIST) && SNAP_TAG_IS_ARCH(SNAP_VM_GIC_ITS),
 	       "an arch tag outside the arch numbers");
+_Static_assert(SNAP_TAG_IS_ARCH(SNAP_VM_GICV2_VCPU), "an arch tag outside the arch numbers");
 _Static_assert(SNAP_TAG_IS_ARCH(SNAP_DEV_PL031), "an arch tag outside the arch numbers");
 
 #endif

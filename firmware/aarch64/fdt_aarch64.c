@@ -1,8 +1,8 @@
 /* aarch64's part of the device tree (firmware/fdt_arch.h; the tree in firmware/fdt.h): the GICv3
- * with its ITS, the GIC's 3-cell specifier, the CPUs' binding, the architected timer, PSCI, and
- * how PCI devices reach the ITS. Bindings: Linux Documentation/devicetree/bindings/
- * interrupt-controller/arm,gic-v3.yaml, timer/arm,arch_timer.yaml, arm/cpus.yaml, arm/psci.yaml,
- * pci/pci-msi.txt. */
+ * with its ITS or the GICv2, the GIC's 3-cell specifier, the CPUs' binding, the architected timer,
+ * PSCI, and how PCI devices reach the ITS. Bindings: Linux Documentation/devicetree/bindings/
+ * interrupt-controller/arm,gic-v3.yaml, arm,gic.yaml, timer/arm,arch_timer.yaml, arm/cpus.yaml,
+ * arm/psci.yaml, pci/pci-msi.txt. */
 #include "firmware/fdt.h"
 
 #ifdef HAVE_LIBFDT
@@ -30,11 +30,19 @@ static bool irq_high(const struct machine_irq *irq)
 	return irq->polarity == MACHINE_IRQ_HIGH;
 }
 
+/* A GICv3 with its redistributors, or a GICv2 with its CPU interface and at most 8 CPUs. */
+static bool gic_ok(const struct machine *m)
+{
+	if (m->intc.kind == MACHINE_INTC_GICV2)
+		return m->intc.cpuif.size != 0 && m->ncpus <= MACHINE_GICV2_MAX_CPUS;
+	return m->intc.kind == MACHINE_INTC_GICV3 && m->intc.redist.size != 0;
+}
+
 /* Every line active high (an active-low line would be described wrongly), MPIDRs the cpu reg
- * holds, and the redistributors a GICv3 needs. */
+ * holds, and the GIC's parts. */
 static bool expressible(const struct machine *m)
 {
-	bool ok = m->intc.kind == MACHINE_INTC_GICV3 && m->intc.redist.size != 0;
+	bool ok = gic_ok(m);
 	for (int i = 0; ok && i < m->ncpus; i++)
 		ok = (m->cpu_ids[i] & ~MPIDR_BITS) == 0;
 	for (int i = 0; ok && i < m->nuarts; i++)
@@ -69,17 +77,20 @@ static void add_its(struct fdtw *w, const struct machine *m)
 	fdtw_end(w);
 }
 
-/* reg = <distributor> <redistributors>; 2 + 2 address cells and an empty ranges so that the ITS
- * child's reg is in the root's terms. */
+/* reg = <distributor> <redistributors> (GICv3) or <distributor> <CPU interface> (GICv2, which
+ * Linux and QEMU's virt call "arm,cortex-a15-gic"); 2 + 2 address cells and an empty ranges so
+ * that the ITS child's reg is in the root's terms. */
 static void add_gic(struct fdtw *w, const struct machine *m)
 {
+	bool v2 = m->intc.kind == MACHINE_INTC_GICV2;
+	struct machine_range second = v2 ? m->intc.cpuif : m->intc.redist;
 	struct fdtw_cells reg = {.n = 0};
 	fdtw_push64(&reg, m->intc.base);
 	fdtw_push64(&reg, m->intc.size);
-	fdtw_push64(&reg, m->intc.redist.base);
-	fdtw_push64(&reg, m->intc.redist.size);
+	fdtw_push64(&reg, second.base);
+	fdtw_push64(&reg, second.size);
 	fdtw_begin(w, "interrupt-controller@%llx", m->intc.base);
-	fdtw_str(w, "compatible", "arm,gic-v3");
+	fdtw_str(w, "compatible", v2 ? "arm,cortex-a15-gic" : "arm,gic-v3");
 	fdtw_empty(w, "interrupt-controller");
 	fdtw_u32(w, "#interrupt-cells", 3);
 	fdtw_u32(w, "#address-cells", 2);
@@ -91,16 +102,19 @@ static void add_gic(struct fdtw *w, const struct machine *m)
 	fdtw_end(w);
 }
 
-/* The PPIs as level-high, without the CPU mask bits 15:8 a GICv2 specifier has (the GICv3
- * binding defines none: its PPIs reach every CPU); KVM's timer lines are level-high. always-on:
- * the counter does not stop in idle states (there are none a guest can enter). */
-static void add_timer(struct fdtw *w)
+/* The PPIs as level-high (KVM's timer lines are), with a GICv2's CPU mask in bits 15:8 (one bit
+ * per CPU the PPI reaches: all of them; the GICv3 binding defines no mask). always-on: the counter
+ * does not stop in idle states (there are none a guest can enter). */
+static void add_timer(struct fdtw *w, const struct machine *m)
 {
+	uint32_t flags = FDT_GIC_LEVEL_HIGH;
+	if (m->intc.kind == MACHINE_INTC_GICV2)
+		flags |= ((1u << m->ncpus) - 1) << 8;
 	struct fdtw_cells irqs = {.n = 0};
 	for (int i = 0; i < 4; i++) {
 		fdtw_push32(&irqs, FDT_GIC_PPI);
 		fdtw_push32(&irqs, timer_ppis[i]);
-		fdtw_push32(&irqs, FDT_GIC_LEVEL_HIGH);
+		fdtw_push32(&irqs, flags);
 	}
 	fdtw_begin(w, "timer", 0);
 	fdtw_str(w, "compatible", "arm,armv8-timer");
@@ -122,7 +136,7 @@ static void add_psci(struct fdtw *w)
 static void nodes(struct fdtw *w, const struct machine *m)
 {
 	add_gic(w, m);
-	add_timer(w);
+	add_timer(w, m);
 	add_psci(w);
 }
 

@@ -1,5 +1,5 @@
-/* The machine description's aarch64 parts (firmware/machine.h): the GICv3, the vCPUs' MPIDR
- * affinities, the INTx polarity, the memory kept from the guest's allocator. */
+/* The machine description's aarch64 parts (firmware/machine.h): the GICv3 or GICv2, the vCPUs'
+ * MPIDR affinities, the INTx polarity, the memory kept from the guest's allocator. */
 #include "base/layout.h"
 #include "firmware/machine.h"
 
@@ -13,6 +13,14 @@ int machine_set_arch_intc(struct machine *m)
 	struct machine_range its = {GIC_ITS_BASE(n), GIC_ITS_SIZE};
 
 	return machine_set_gicv3(m, dist, redist, its, GIC_SPI_MAX);
+}
+
+int machine_set_arch_gicv2(struct machine *m)
+{
+	struct machine_range dist = {GIC_DIST_BASE, GIC_V2_DIST_SIZE};
+	struct machine_range cpuif = {GIC_V2_CPU_BASE, GIC_V2_CPU_SIZE};
+
+	return machine_set_gicv2(m, dist, cpuif, GIC_SPI_MAX);
 }
 
 /* KVM's reset value of MPIDR_EL1 for vCPU `index` (Linux arch/arm64/kvm/sys_regs.c,

@@ -14,9 +14,10 @@ struct kvm {
 	int vm_fd;	    /* KVM_CREATE_VM */
 	int vcpu_mmap_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	bool emulated;	    /* host KVM is kvm_pvm: guest kernel code is emulated in software */
-	/* aarch64: the in-kernel GICv3 and its ITS (KVM_CREATE_DEVICE, host/kvm/aarch64/gic.h);
-	 * -1 elsewhere */
+	/* aarch64: the in-kernel GIC and its ITS (KVM_CREATE_DEVICE, host/kvm/aarch64/gic.h);
+	 * -1 elsewhere; gic_version: 3 or 2 once the GIC exists, 0 before and elsewhere */
 	int gic_fd, its_fd;
+	int gic_version;
 	struct kvm_notify notify; /* ioeventfds, irqfds, GSI routes (tests replace it) */
 };
 

@@ -32,6 +32,9 @@
 #                     every 15 s while the command runs) for SECS: an L1 whose CPUs all stopped
 #                     says nothing, not even a soft lockup (default 240, 0 never); the console
 #                     then says "kvm-in-qemu: L1 stalled" as above
+#     --gic VERSION   (aarch64) L1's interrupt controller: 3 (default, a GICv3) or 2
+#                     (a GICv2 with the virtualization extensions: L1's KVM then offers its
+#                     guests a GICv2 only, as some older Arm servers do)
 #     --vfio-devices  L1 is a q35 machine with QEMU's emulated Intel IOMMU (intel-iommu, with
 #                     interrupt remapping; intel_iommu=on on L1's command line), an emulated
 #                     e1000e NIC (8086:10d3) on a QEMU user network of its own (slirp: gateway
@@ -77,6 +80,7 @@ silence=240
 log=
 rw=()
 vfio=0
+gic=3
 print_l2=0
 
 die() {
@@ -97,6 +101,7 @@ while [ $# -gt 0 ]; do
 	--stall) stall=$2 && shift 2 ;;
 	--silence) silence=$2 && shift 2 ;;
 	--vfio-devices) vfio=1 && shift ;;
+	--gic) gic=$2 && shift 2 ;;
 	--) shift && break ;;
 	*) die "unknown option $1 (usage: run.sh [OPTIONS] -- COMMAND...)" ;;
 	esac
@@ -112,6 +117,7 @@ x86_64)
 	: "${cpu:=EPYC,+svm,+npt}"
 	console=ttyS0 kernel_pkg=linux-image-amd64 kcache=$cache
 	board=()
+	[ "$gic" = 3 ] || die "--gic: aarch64 only"
 	;;
 aarch64)
 	qemu=qemu-system-aarch64 qemu_pkg=qemu-system-arm debarch=arm64
@@ -122,9 +128,11 @@ aarch64)
 	: "${cpu:=max,pauth=off}"
 	console=ttyAMA0 kernel_pkg=linux-image-arm64:arm64 kcache=$cache/aarch64
 	# virtualization=on: L1's kernel starts at EL2, where KVM can run; gic-version=3: QEMU's
-	# GICv3 with its virtualization interface, on which L1's KVM builds its vGIC.
+	# GICv3 with its virtualization interface, on which L1's KVM builds its vGIC (2: QEMU's
+	# GICv2 with its virtualization extensions, GICH and GICV, which L1's KVM maps for a vGICv2).
+	case $gic in 2 | 3) ;; *) die "--gic $gic: 2 or 3" ;; esac
 	# shellcheck disable=SC2054 # commas inside QEMU's option values
-	board=(-machine virt,virtualization=on,gic-version=3)
+	board=(-machine "virt,virtualization=on,gic-version=$gic")
 	[ "$vfio" = 0 ] || die "--vfio-devices: x86_64 only (intel-iommu)"
 	;;
 *) die "--arch $arch: x86_64 or aarch64" ;;

@@ -4,7 +4,8 @@
  *
  * The shape is the one Firecracker and Cloud Hypervisor give an arm64 guest, after Arm's
  * "Principles of ARM Memory Maps" (DEN0001C): devices in the low 2 GiB, RAM above them.
- *   [0, 1 GiB)        the interrupt controller (GICv3) at its top; the rest left unmapped
+ *   [0, 1 GiB)        the interrupt controller (GICv3, or GICv2) at its top; the rest left
+ *                     unmapped
  *                     (room for a flash device for firmware later)
  *   [1 GiB, 2 GiB)    the device region: platform pages, virtio-mmio windows, the PCI host
  *                     bridge's 32-bit window, and its ECAM in the last 256 MiB
@@ -33,6 +34,13 @@
 #define GIC_ITS_SIZE	   KIB(128)
 #define GIC_ITS_BASE(n)	   (GIC_REDIST_BASE(n) - GIC_ITS_SIZE)
 #define GIC_SPI_MAX	   128 /* SPIs the VMM configures (KVM wants a multiple of 32) */
+/* On a host whose KVM offers only a GICv2: its distributor (4 KiB) where the GICv3's is, its CPU
+ * interface (8 KiB) in the 64 KiB below (64 KiB apart, so that a 64 KiB-page host maps the
+ * hardware's virtual CPU interface there), at most 8 CPUs (GICv2's target lists are 8 bits). */
+#define GIC_V2_DIST_SIZE KIB(4)
+#define GIC_V2_CPU_SIZE	 KIB(8)
+#define GIC_V2_CPU_BASE	 (GIC_DIST_BASE - KIB(64))
+#define GIC_V2_MAX_CPUS	 8
 
 /* The device region [1 GiB, 2 GiB). */
 #define DEVICE_REGION_START GIB(1)

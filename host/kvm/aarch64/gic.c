@@ -1,8 +1,9 @@
-/* The in-kernel GICv3 and its ITS (gic.h). */
+/* The in-kernel GIC, v3 with its ITS or v2 (gic.h). */
 #include "host/kvm/aarch64/gic.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -36,11 +37,15 @@ static int set_attr(int fd, uint32_t group, uint64_t attr, const void *value, co
 	return 0;
 }
 
+static bool can_create(const struct kvm *kvm, uint32_t type)
+{
+	struct kvm_create_device test = {.type = type, .flags = KVM_CREATE_DEVICE_TEST};
+	return kvm_ioctl(kvm->vm_fd, KVM_CREATE_DEVICE, &test) == 0;
+}
+
 static int create_its(struct kvm *kvm, uint64_t base)
 {
-	struct kvm_create_device test = {.type = KVM_DEV_TYPE_ARM_VGIC_ITS,
-					 .flags = KVM_CREATE_DEVICE_TEST};
-	if (kvm_ioctl(kvm->vm_fd, KVM_CREATE_DEVICE, &test) < 0) {
+	if (!can_create(kvm, KVM_DEV_TYPE_ARM_VGIC_ITS)) {
 		log_warn("GIC: this host's KVM has no ITS: PCI devices get no MSIs (%s)",
 			 strerror(errno));
 		return 0;
@@ -57,12 +62,41 @@ static int create_its(struct kvm *kvm, uint64_t base)
 	return err;
 }
 
-int kvm_gic_create(struct kvm *kvm, const struct kvm_gic_config *c)
+int kvm_gic_host_version(const struct kvm *kvm)
+{
+	if (can_create(kvm, KVM_DEV_TYPE_ARM_VGIC_V3))
+		return KVM_GIC_V3;
+	return can_create(kvm, KVM_DEV_TYPE_ARM_VGIC_V2) ? KVM_GIC_V2 : KVM_GIC_NONE;
+}
+
+/* The GICv2: its distributor and CPU interface, sized, initialised. */
+static int create_v2(struct kvm *kvm, const struct kvm_gic_config *c)
+{
+	int fd = create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_V2, "GICv2");
+	if (fd < 0)
+		return fd;
+	kvm->gic_fd = fd;
+	kvm->gic_version = KVM_GIC_V2;
+	int err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_DIST, &c->dist_base,
+			   "distributor base");
+	if (!err)
+		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_CPU,
+			       &c->cpu_base, "CPU interface base");
+	if (!err)
+		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &c->nr_irqs, "number of IRQs");
+	if (!err)
+		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL,
+			       "init");
+	return err;
+}
+
+static int create_v3(struct kvm *kvm, const struct kvm_gic_config *c)
 {
 	int fd = create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_V3, "GICv3");
 	if (fd < 0)
 		return fd;
 	kvm->gic_fd = fd;
+	kvm->gic_version = KVM_GIC_V3;
 	int err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &c->dist_base,
 			   "distributor base");
 	if (!err)
@@ -76,4 +110,9 @@ int kvm_gic_create(struct kvm *kvm, const struct kvm_gic_config *c)
 	if (!err && c->its_base)
 		err = create_its(kvm, c->its_base);
 	return err;
+}
+
+int kvm_gic_create(struct kvm *kvm, const struct kvm_gic_config *c)
+{
+	return c->version == KVM_GIC_V2 ? create_v2(kvm, c) : create_v3(kvm, c);
 }

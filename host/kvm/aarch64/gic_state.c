@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/aarch64/snapshot_tags.h"
 #include "host/kvm/aarch64/arm64_regs.h"
+#include "host/kvm/aarch64/gic_io.h"
 #include "host/kvm/kvm.h"
 
 /* Distributor, redistributor (RD_base, then the SGI_base frame 64 KiB above) and ITS offsets. */
@@ -50,51 +50,13 @@
 #define ICC_IGRPEN0_EL1		ICC(0, 12, 12, 6)
 #define ICC_IGRPEN1_EL1		ICC(0, 12, 12, 7)
 
-/* One direction of the walk: set (restore) or get (save), and the first failure. */
-struct gic_io {
-	bool set;
-	int e;
-	char *err;
-	size_t errlen;
-};
-
-/* KVM's VGIC takes every vCPU's mutex with a trylock for these attributes (EBUSY when one is
- * held): a parked vCPU thread may still be in an ioctl of its own (saving its registers at a
- * migration's pause), for a few milliseconds. Retried for up to GIC_BUSY_RETRIES ms. */
-#define GIC_BUSY_RETRIES 2000
-
-static int attr_ioctl(int fd, unsigned long req, struct kvm_device_attr *a)
-{
-	for (unsigned i = 0;; i++) {
-		if (kvm_ioctl(fd, req, a) == 0)
-			return 0;
-		if (errno != EBUSY || i == GIC_BUSY_RETRIES)
-			return -errno;
-		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	}
-}
-
-static void io_attr(struct gic_io *io, int fd, uint32_t group, uint64_t attr, void *v,
-		    const char *what, unsigned n)
-{
-	if (io->e)
-		return;
-	struct kvm_device_attr a = {.group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)v};
-	int e = attr_ioctl(fd, io->set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a);
-	if (e) {
-		io->e = e;
-		snprintf(io->err, io->errlen, "GIC: %s %s[%u]: %s",
-			 io->set ? "KVM refused to set" : "cannot read", what, n, strerror(-io->e));
-	}
-}
-
 /* A 64-bit distributor or redistributor register: two 32-bit halves for KVM. */
 static void io_split64(struct gic_io *io, int fd, uint32_t group, uint64_t attr, uint64_t *v,
 		       const char *what, unsigned n)
 {
 	uint32_t lo = (uint32_t)*v, hi = (uint32_t)(*v >> 32);
-	io_attr(io, fd, group, attr, &lo, what, n);
-	io_attr(io, fd, group, attr + 4, &hi, what, n);
+	gic_io_attr(io, fd, group, attr, &lo, what, n);
+	gic_io_attr(io, fd, group, attr + 4, &hi, what, n);
 	if (!io->set)
 		*v = (uint64_t)hi << 32 | lo;
 }
@@ -117,26 +79,28 @@ static void walk_dist(struct gic_io *io, int fd, struct gic_dist_state *d, uint6
 {
 	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
 	unsigned words = d->nr_irqs / 32;
-	io_attr(io, fd, g, GICD_IIDR, &d->iidr, "GICD_IIDR", 0);
+	gic_io_attr(io, fd, g, GICD_IIDR, &d->iidr, "GICD_IIDR", 0);
 	for (unsigned i = 1; i < words; i++)
-		io_attr(io, fd, g, GICD_IGROUPR + 4 * i, &d->igroupr[i], "GICD_IGROUPR", i);
+		gic_io_attr(io, fd, g, GICD_IGROUPR + 4 * i, &d->igroupr[i], "GICD_IGROUPR", i);
 	for (unsigned i = 2; i < 2 * words; i++)
-		io_attr(io, fd, g, GICD_ICFGR + 4 * i, &d->icfgr[i], "GICD_ICFGR", i);
+		gic_io_attr(io, fd, g, GICD_ICFGR + 4 * i, &d->icfgr[i], "GICD_ICFGR", i);
 	for (unsigned i = 8; i < 8 * words; i++)
-		io_attr(io, fd, g, GICD_IPRIORITYR + 4 * i, &d->ipriorityr[i], "GICD_IPRIORITYR",
-			i);
+		gic_io_attr(io, fd, g, GICD_IPRIORITYR + 4 * i, &d->ipriorityr[i],
+			    "GICD_IPRIORITYR", i);
 	for (unsigned i = 32; i < d->nr_irqs; i++)
 		io_split64(io, fd, g, GICD_IROUTER + 8 * i, &d->irouter[i], "GICD_IROUTER", i);
 	for (unsigned i = 1; i < words; i++)
-		io_attr(io, fd, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, level_attr(mpidr0, 32 * i),
-			&d->level[i], "line level of SPIs", i);
+		gic_io_attr(io, fd, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, level_attr(mpidr0, 32 * i),
+			    &d->level[i], "line level of SPIs", i);
 	for (unsigned i = 1; i < words; i++)
-		io_attr(io, fd, g, GICD_ISPENDR + 4 * i, &d->ispendr[i], "GICD_ISPENDR", i);
+		gic_io_attr(io, fd, g, GICD_ISPENDR + 4 * i, &d->ispendr[i], "GICD_ISPENDR", i);
 	for (unsigned i = 1; i < words; i++)
-		io_attr(io, fd, g, GICD_ISENABLER + 4 * i, &d->isenabler[i], "GICD_ISENABLER", i);
+		gic_io_attr(io, fd, g, GICD_ISENABLER + 4 * i, &d->isenabler[i], "GICD_ISENABLER",
+			    i);
 	for (unsigned i = 1; i < words; i++)
-		io_attr(io, fd, g, GICD_ISACTIVER + 4 * i, &d->isactiver[i], "GICD_ISACTIVER", i);
-	io_attr(io, fd, g, GICD_CTLR, &d->ctlr, "GICD_CTLR", 0);
+		gic_io_attr(io, fd, g, GICD_ISACTIVER + 4 * i, &d->isactiver[i], "GICD_ISACTIVER",
+			    i);
+	gic_io_attr(io, fd, g, GICD_CTLR, &d->ctlr, "GICD_CTLR", 0);
 }
 
 static void walk_redist(struct gic_io *io, int fd, struct gic_vcpu_state *v)
@@ -146,18 +110,20 @@ static void walk_redist(struct gic_io *io, int fd, struct gic_vcpu_state *v)
 	/* the LPI tables before GICR_CTLR.EnableLPIs, which freezes them */
 	io_split64(io, fd, g, a | GICR_PROPBASER, &v->propbaser, "GICR_PROPBASER", 0);
 	io_split64(io, fd, g, a | GICR_PENDBASER, &v->pendbaser, "GICR_PENDBASER", 0);
-	io_attr(io, fd, g, a | GICR_CTLR, &v->ctlr, "GICR_CTLR", 0);
-	io_attr(io, fd, g, a | (GICR_SGI + GICD_IGROUPR), &v->igroupr0, "GICR_IGROUPR0", 0);
-	io_attr(io, fd, g, a | (GICR_SGI + GICD_ICFGR), &v->icfgr0, "GICR_ICFGR0", 0);
-	io_attr(io, fd, g, a | (GICR_SGI + GICD_ICFGR + 4), &v->icfgr1, "GICR_ICFGR1", 0);
+	gic_io_attr(io, fd, g, a | GICR_CTLR, &v->ctlr, "GICR_CTLR", 0);
+	gic_io_attr(io, fd, g, a | (GICR_SGI + GICD_IGROUPR), &v->igroupr0, "GICR_IGROUPR0", 0);
+	gic_io_attr(io, fd, g, a | (GICR_SGI + GICD_ICFGR), &v->icfgr0, "GICR_ICFGR0", 0);
+	gic_io_attr(io, fd, g, a | (GICR_SGI + GICD_ICFGR + 4), &v->icfgr1, "GICR_ICFGR1", 0);
 	for (unsigned i = 0; i < 8; i++)
-		io_attr(io, fd, g, a | (GICR_SGI + GICD_IPRIORITYR + 4 * i), &v->ipriorityr[i],
-			"GICR_IPRIORITYR", i);
-	io_attr(io, fd, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, level_attr(v->mpidr, 0), &v->level,
-		"line level of PPIs", 0);
-	io_attr(io, fd, g, a | (GICR_SGI + GICD_ISPENDR), &v->ispendr0, "GICR_ISPENDR0", 0);
-	io_attr(io, fd, g, a | (GICR_SGI + GICD_ISENABLER), &v->isenabler0, "GICR_ISENABLER0", 0);
-	io_attr(io, fd, g, a | (GICR_SGI + GICD_ISACTIVER), &v->isactiver0, "GICR_ISACTIVER0", 0);
+		gic_io_attr(io, fd, g, a | (GICR_SGI + GICD_IPRIORITYR + 4 * i), &v->ipriorityr[i],
+			    "GICR_IPRIORITYR", i);
+	gic_io_attr(io, fd, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, level_attr(v->mpidr, 0), &v->level,
+		    "line level of PPIs", 0);
+	gic_io_attr(io, fd, g, a | (GICR_SGI + GICD_ISPENDR), &v->ispendr0, "GICR_ISPENDR0", 0);
+	gic_io_attr(io, fd, g, a | (GICR_SGI + GICD_ISENABLER), &v->isenabler0, "GICR_ISENABLER0",
+		    0);
+	gic_io_attr(io, fd, g, a | (GICR_SGI + GICD_ISACTIVER), &v->isactiver0, "GICR_ISACTIVER0",
+		    0);
 }
 
 /* Active-priority registers by ICC_CTLR_EL1.PRIbits (bits 10:8, priority bits - 1): 5 bits of
@@ -181,41 +147,29 @@ static void walk_cpu_if(struct gic_io *io, int fd, struct gic_vcpu_state *v)
 {
 	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS;
 	const uint64_t a = affinity_attr(v->mpidr);
-	io_attr(io, fd, g, a | ICC_SRE_EL1, &v->icc_sre, "ICC_SRE_EL1", 0);
-	io_attr(io, fd, g, a | ICC_CTLR_EL1, &v->icc_ctlr, "ICC_CTLR_EL1", 0);
-	io_attr(io, fd, g, a | ICC_PMR_EL1, &v->icc_pmr, "ICC_PMR_EL1", 0);
-	io_attr(io, fd, g, a | ICC_BPR0_EL1, &v->icc_bpr0, "ICC_BPR0_EL1", 0);
-	io_attr(io, fd, g, a | ICC_BPR1_EL1, &v->icc_bpr1, "ICC_BPR1_EL1", 0);
+	gic_io_attr(io, fd, g, a | ICC_SRE_EL1, &v->icc_sre, "ICC_SRE_EL1", 0);
+	gic_io_attr(io, fd, g, a | ICC_CTLR_EL1, &v->icc_ctlr, "ICC_CTLR_EL1", 0);
+	gic_io_attr(io, fd, g, a | ICC_PMR_EL1, &v->icc_pmr, "ICC_PMR_EL1", 0);
+	gic_io_attr(io, fd, g, a | ICC_BPR0_EL1, &v->icc_bpr0, "ICC_BPR0_EL1", 0);
+	gic_io_attr(io, fd, g, a | ICC_BPR1_EL1, &v->icc_bpr1, "ICC_BPR1_EL1", 0);
 	for (unsigned n = 0; n < apr_count(v->icc_ctlr); n++) {
-		io_attr(io, fd, g, a | ICC_AP0R_EL1(n), &v->icc_ap0r[n], "ICC_AP0R_EL1", n);
-		io_attr(io, fd, g, a | ICC_AP1R_EL1(n), &v->icc_ap1r[n], "ICC_AP1R_EL1", n);
+		gic_io_attr(io, fd, g, a | ICC_AP0R_EL1(n), &v->icc_ap0r[n], "ICC_AP0R_EL1", n);
+		gic_io_attr(io, fd, g, a | ICC_AP1R_EL1(n), &v->icc_ap1r[n], "ICC_AP1R_EL1", n);
 	}
-	io_attr(io, fd, g, a | ICC_IGRPEN0_EL1, &v->icc_igrpen0, "ICC_IGRPEN0_EL1", 0);
-	io_attr(io, fd, g, a | ICC_IGRPEN1_EL1, &v->icc_igrpen1, "ICC_IGRPEN1_EL1", 0);
+	gic_io_attr(io, fd, g, a | ICC_IGRPEN0_EL1, &v->icc_igrpen0, "ICC_IGRPEN0_EL1", 0);
+	gic_io_attr(io, fd, g, a | ICC_IGRPEN1_EL1, &v->icc_igrpen1, "ICC_IGRPEN1_EL1", 0);
 }
 
 /* Everything but GITS_CTLR, GITS_CBASER first (writing it resets GITS_CREADR). */
 static void walk_its(struct gic_io *io, int fd, struct gic_its_state *s)
 {
 	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_ITS_REGS;
-	io_attr(io, fd, g, GITS_CBASER, &s->cbaser, "GITS_CBASER", 0);
-	io_attr(io, fd, g, GITS_IIDR, &s->iidr, "GITS_IIDR", 0);
+	gic_io_attr(io, fd, g, GITS_CBASER, &s->cbaser, "GITS_CBASER", 0);
+	gic_io_attr(io, fd, g, GITS_IIDR, &s->iidr, "GITS_IIDR", 0);
 	for (unsigned n = 0; n < 8; n++)
-		io_attr(io, fd, g, GITS_BASER + 8 * n, &s->baser[n], "GITS_BASER", n);
-	io_attr(io, fd, g, GITS_CREADR, &s->creadr, "GITS_CREADR", 0);
-	io_attr(io, fd, g, GITS_CWRITER, &s->cwriter, "GITS_CWRITER", 0);
-}
-
-static void io_ctrl(struct gic_io *io, int fd, uint64_t what, const char *name)
-{
-	if (io->e)
-		return;
-	struct kvm_device_attr a = {.group = KVM_DEV_ARM_VGIC_GRP_CTRL, .attr = what};
-	int e = attr_ioctl(fd, KVM_SET_DEVICE_ATTR, &a);
-	if (e) {
-		io->e = e;
-		snprintf(io->err, io->errlen, "GIC: %s failed: %s", name, strerror(-io->e));
-	}
+		gic_io_attr(io, fd, g, GITS_BASER + 8 * n, &s->baser[n], "GITS_BASER", n);
+	gic_io_attr(io, fd, g, GITS_CREADR, &s->creadr, "GITS_CREADR", 0);
+	gic_io_attr(io, fd, g, GITS_CWRITER, &s->cwriter, "GITS_CWRITER", 0);
 }
 
 static void read_mpidr(struct gic_io *io, int vcpu_fd, unsigned index, uint64_t *mpidr)
@@ -228,21 +182,14 @@ static void read_mpidr(struct gic_io *io, int vcpu_fd, unsigned index, uint64_t 
 			 strerror(-io->e));
 }
 
-static void io_put(struct gic_io *io, snap_put_fn put, void *w, uint32_t tag, uint32_t inst,
-		   const void *data, size_t len, const char *what)
-{
-	if (!io->e && (io->e = put(w, tag, inst, data, len)))
-		snprintf(io->err, io->errlen, "cannot store %s: %s", what, strerror(-io->e));
-}
-
 int gic_state_flush(const struct kvm *kvm, char *err, size_t errlen)
 {
 	struct gic_io io = {.set = false, .err = err, .errlen = errlen};
 	if (kvm->its_fd < 0)
 		return 0; /* no LPIs without an ITS */
-	io_ctrl(&io, kvm->gic_fd, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES,
-		"saving the LPIs' pending tables");
-	io_ctrl(&io, kvm->its_fd, KVM_DEV_ARM_ITS_SAVE_TABLES, "saving the ITS's tables");
+	gic_io_ctrl(&io, kvm->gic_fd, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES,
+		    "saving the LPIs' pending tables");
+	gic_io_ctrl(&io, kvm->its_fd, KVM_DEV_ARM_ITS_SAVE_TABLES, "saving the ITS's tables");
 	return io.e;
 }
 
@@ -260,7 +207,7 @@ int gic_state_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, s
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	io_attr(&io, kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &d->nr_irqs, "NR_IRQS", 0);
+	gic_io_attr(&io, kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &d->nr_irqs, "NR_IRQS", 0);
 	if (!io.e && (d->nr_irqs < 64 || d->nr_irqs > GIC_STATE_MAX_IRQS || d->nr_irqs % 32)) {
 		snprintf(err, errlen, "GIC: KVM reports %u interrupts", d->nr_irqs);
 		io.e = -ERANGE;
@@ -268,34 +215,26 @@ int gic_state_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, s
 	if (ncpus)
 		read_mpidr(&io, vcpu_fds[0], 0, &mpidr0);
 	walk_dist(&io, kvm->gic_fd, d, mpidr0);
-	io_put(&io, put, w, SNAP_VM_GIC_DIST, 0, d, sizeof(*d), "SNAP_VM_GIC_DIST");
+	gic_io_put(&io, put, w, SNAP_VM_GIC_DIST, 0, d, sizeof(*d), "SNAP_VM_GIC_DIST");
 	free(d);
 	for (unsigned i = 0; i < ncpus && !io.e; i++) {
 		memset(&v, 0, sizeof(v));
 		read_mpidr(&io, vcpu_fds[i], i, &v.mpidr);
 		walk_redist(&io, kvm->gic_fd, &v);
 		walk_cpu_if(&io, kvm->gic_fd, &v);
-		io_put(&io, put, w, SNAP_VM_GIC_VCPU, i, &v, sizeof(v), "SNAP_VM_GIC_VCPU");
+		gic_io_put(&io, put, w, SNAP_VM_GIC_VCPU, i, &v, sizeof(v), "SNAP_VM_GIC_VCPU");
 	}
 	if (kvm->its_fd >= 0) {
 		memset(&s, 0, sizeof(s));
 		walk_its(&io, kvm->its_fd, &s);
-		io_attr(&io, kvm->its_fd, KVM_DEV_ARM_VGIC_GRP_ITS_REGS, GITS_CTLR, &s.ctlr,
-			"GITS_CTLR", 0);
-		io_put(&io, put, w, SNAP_VM_GIC_ITS, 0, &s, sizeof(s), "SNAP_VM_GIC_ITS");
+		gic_io_attr(&io, kvm->its_fd, KVM_DEV_ARM_VGIC_GRP_ITS_REGS, GITS_CTLR, &s.ctlr,
+			    "GITS_CTLR", 0);
+		gic_io_put(&io, put, w, SNAP_VM_GIC_ITS, 0, &s, sizeof(s), "SNAP_VM_GIC_ITS");
 	}
 	return io.e;
 }
 
 /* ---- restore: the sections checked before any register is written ---- */
-
-static bool zero_from(const uint32_t *words, unsigned from, unsigned n)
-{
-	for (unsigned i = from; i < n; i++)
-		if (words[i])
-			return false;
-	return true;
-}
 
 /* Nothing outside the SPIs of a GIC with d->nr_irqs interrupts. */
 static bool dist_ok(const struct gic_dist_state *d)
@@ -305,12 +244,13 @@ static bool dist_ok(const struct gic_dist_state *d)
 	if (d->reserved)
 		return false;
 	for (unsigned b = 0; b < sizeof(bitmaps) / sizeof(bitmaps[0]); b++)
-		if (bitmaps[b][0] || !zero_from(bitmaps[b], words, GIC_STATE_MAX_IRQS / 32))
+		if (bitmaps[b][0] || !gic_zero_from(bitmaps[b], words, GIC_STATE_MAX_IRQS / 32))
 			return false;
-	if (d->icfgr[0] || d->icfgr[1] || !zero_from(d->icfgr, 2 * words, GIC_STATE_MAX_IRQS / 16))
+	if (d->icfgr[0] || d->icfgr[1] ||
+	    !gic_zero_from(d->icfgr, 2 * words, GIC_STATE_MAX_IRQS / 16))
 		return false;
-	if (!zero_from(d->ipriorityr, 0, 8) ||
-	    !zero_from(d->ipriorityr, 8 * words, GIC_STATE_MAX_IRQS / 4))
+	if (!gic_zero_from(d->ipriorityr, 0, 8) ||
+	    !gic_zero_from(d->ipriorityr, 8 * words, GIC_STATE_MAX_IRQS / 4))
 		return false;
 	for (unsigned i = 0; i < GIC_STATE_MAX_IRQS; i++)
 		if ((i < 32 || i >= d->nr_irqs) && d->irouter[i])
@@ -318,30 +258,17 @@ static bool dist_ok(const struct gic_dist_state *d)
 	return true;
 }
 
-static const void *section(snap_get_fn get, void *r, uint32_t tag, uint32_t inst, size_t len,
-			   const char *what, char *err, size_t errlen)
-{
-	size_t got = 0;
-	const void *p = get(r, tag, inst, &got);
-	if (!p || got != len) {
-		snprintf(err, errlen, "%s (instance %u) is %s", what, inst,
-			 p ? "of the wrong length" : "missing");
-		return NULL;
-	}
-	return p;
-}
-
 static int restore_dist(const struct kvm *kvm, struct gic_dist_state *d, uint64_t mpidr0,
 			snap_get_fn get, void *r, struct gic_io *io)
 {
-	const void *p = section(get, r, SNAP_VM_GIC_DIST, 0, sizeof(*d), "SNAP_VM_GIC_DIST",
-				io->err, io->errlen);
+	const void *p = gic_io_section(get, r, SNAP_VM_GIC_DIST, 0, sizeof(*d), "SNAP_VM_GIC_DIST",
+				       io->err, io->errlen);
 	uint32_t nr = 0;
 	if (!p)
 		return -EINVAL;
 	memcpy(d, p, sizeof(*d));
 	struct gic_io get_io = {.err = io->err, .errlen = io->errlen};
-	io_attr(&get_io, kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr, "NR_IRQS", 0);
+	gic_io_attr(&get_io, kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr, "NR_IRQS", 0);
 	if (get_io.e)
 		return get_io.e;
 	if (d->nr_irqs != nr || !dist_ok(d)) {
@@ -360,8 +287,8 @@ static int restore_vcpus(const struct kvm *kvm, const int *vcpu_fds, unsigned nc
 	for (unsigned i = 0; i < ncpus && !io->e; i++) {
 		struct gic_vcpu_state v;
 		uint64_t mpidr = 0;
-		const void *p = section(get, r, SNAP_VM_GIC_VCPU, i, sizeof(v), "SNAP_VM_GIC_VCPU",
-					io->err, io->errlen);
+		const void *p = gic_io_section(get, r, SNAP_VM_GIC_VCPU, i, sizeof(v),
+					       "SNAP_VM_GIC_VCPU", io->err, io->errlen);
 		if (!p)
 			return -EINVAL;
 		memcpy(&v, p, sizeof(v));
@@ -400,9 +327,10 @@ static int restore_its(const struct kvm *kvm, snap_get_fn get, void *r, struct g
 	}
 	memcpy(&s, p, sizeof(s));
 	walk_its(io, kvm->its_fd, &s);
-	io_ctrl(io, kvm->its_fd, KVM_DEV_ARM_ITS_RESTORE_TABLES,
-		"loading the ITS's tables from guest RAM");
-	io_attr(io, kvm->its_fd, KVM_DEV_ARM_VGIC_GRP_ITS_REGS, GITS_CTLR, &s.ctlr, "GITS_CTLR", 0);
+	gic_io_ctrl(io, kvm->its_fd, KVM_DEV_ARM_ITS_RESTORE_TABLES,
+		    "loading the ITS's tables from guest RAM");
+	gic_io_attr(io, kvm->its_fd, KVM_DEV_ARM_VGIC_GRP_ITS_REGS, GITS_CTLR, &s.ctlr, "GITS_CTLR",
+		    0);
 	return io->e;
 }
 

@@ -52,4 +52,5 @@ void kvm_arch_close(struct kvm *kvm)
 	if (kvm->gic_fd >= 0)
 		close(kvm->gic_fd);
 	kvm->its_fd = kvm->gic_fd = -1;
+	kvm->gic_version = 0;
 }

@@ -7,7 +7,9 @@
  *                       pseudo-registers), each read with KVM_GET_ONE_REG
  *   SNAP_VCPU_MP_STATE  struct kvm_mp_state (a secondary PSCI turned off stays off)
  *   SNAP_VCPU_EVENTS    struct kvm_vcpu_events (optional: a pending SError)
- * The VM's sections are the GIC's (gic_state.c).
+ * The VM's sections are the GIC's (gic_state.c for a GICv3, gicv2_state.c for a GICv2: a snapshot
+ * restores only into a VM with the same kind of GIC, which the host's KVM decides) and the timer
+ * stamp (timer_stamp.c).
  *
  * The timer: restoring KVM_REG_ARM_TIMER_CNT makes the guest's virtual counter go on from the
  * saved value (KVM moves the VM's counter offset), so the guest sees no jump in time; its wall
@@ -27,7 +29,9 @@
 
 #include "base/aarch64/snapshot_tags.h"
 #include "host/kvm/aarch64/arm64_regs.h"
+#include "host/kvm/aarch64/gic.h"
 #include "host/kvm/aarch64/gic_state.h"
+#include "host/kvm/aarch64/gicv2_state.h"
 #include "host/kvm/aarch64/timer_stamp.h"
 #include "host/kvm/kvm.h"
 
@@ -293,15 +297,40 @@ int kvm_vm_flush_to_ram(const struct kvm *kvm, char *err, size_t errlen)
 int kvm_vm_save(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_put_fn put,
 		void *w, char *err, size_t errlen)
 {
-	int e = gic_state_save(kvm, vcpu_fds, ncpus, put, w, err, errlen);
+	int e = kvm->gic_version == KVM_GIC_V2
+		    ? gicv2_state_save(kvm, ncpus, put, w, err, errlen)
+		    : gic_state_save(kvm, vcpu_fds, ncpus, put, w, err, errlen);
 	return e || !ncpus ? e : timer_stamp_save(vcpu_fds[0], put, w, err, errlen);
+}
+
+/* A snapshot of a VM with the other kind of GIC than this VM's is refused, saying so: its guest's
+ * device tree names that GIC, and only a host whose KVM offers that GIC can restore it. */
+static int same_gic(const struct kvm *kvm, snap_get_fn get, void *r, char *err, size_t errlen)
+{
+	size_t len = 0;
+	bool vm_v2 = kvm->gic_version == KVM_GIC_V2;
+	bool snap_v3 = get(r, SNAP_VM_GIC_DIST, 0, &len) != NULL;
+	bool snap_v2 = get(r, SNAP_VM_GICV2_DIST, 0, &len) != NULL;
+	if (snap_v3 == snap_v2 || snap_v2 == vm_v2)
+		return 0; /* neither or both: the section checks say what is wrong */
+	snprintf(err, errlen,
+		 "the snapshot's VM has a %s, and this host's KVM gives this VM a %s: restore it "
+		 "on a host whose KVM %s",
+		 snap_v2 ? "GICv2" : "GICv3", vm_v2 ? "GICv2" : "GICv3",
+		 snap_v2 ? "offers only a GICv2" : "has a GICv3");
+	return -EINVAL;
 }
 
 int kvm_vm_restore(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,
 		   void *r, bool clock_realtime, char *err, size_t errlen)
 {
 	(void)clock_realtime; /* the counter is the vCPUs' registers: kvm_vm_restore_late() */
-	return gic_state_restore(kvm, vcpu_fds, ncpus, get, r, err, errlen);
+	int e = same_gic(kvm, get, r, err, errlen);
+	if (!e)
+		e = kvm->gic_version == KVM_GIC_V2
+			? gicv2_state_restore(kvm, ncpus, get, r, err, errlen)
+			: gic_state_restore(kvm, vcpu_fds, ncpus, get, r, err, errlen);
+	return e;
 }
 
 int kvm_vm_restore_late(const struct kvm *kvm, const int *vcpu_fds, unsigned ncpus, snap_get_fn get,

@@ -8,7 +8,8 @@ outside /tmp, which L1 mounts a tmpfs over):
                                     one part's `cd`, `exec` or failure does not touch the next)
     check(console, work, ctx) -> [str]   after L1: what failed (empty: the part passed)
 
-    failures, console = arm64_l1.run(parts, root)
+    failures, console = arm64_l1.run(parts, root)        # an L1 with a GICv3
+    failures, console = arm64_l1.run(parts, root, gic=2) # one whose KVM has only a GICv2
 
 Each part's lines are framed by "ARM64_PART NAME begin|end UPTIME" on L1's console (its time in
 L1, printed by run()). L1's own failure (tools/kvm-in-qemu/run.sh: "L1 did not finish") is
@@ -43,7 +44,7 @@ def _script(parts, root, ctxs):
     return "\n".join(out) + "\n"
 
 
-def _boot(parts, root, timeout):
+def _boot(parts, root, timeout, gic):
     if root.exists():
         shutil.rmtree(root)
     ctxs = {}
@@ -51,19 +52,21 @@ def _boot(parts, root, timeout):
         (root / p.name).mkdir(parents=True)
         ctxs[p.name] = p.prepare(root / p.name)
     (root / "l1.sh").write_text(_script(parts, root, ctxs))
-    argv = [str(RUN), "--arch", "aarch64", "--cpus", "2", "--mem", "2G", "--timeout",
-            str(timeout), "--rw", str(paths.BUILD_DIR), "--", "sh", str(root / "l1.sh")]
+    argv = [str(RUN), "--arch", "aarch64", "--gic", str(gic), "--cpus", "2", "--mem", "2G",
+            "--timeout", str(timeout), "--rw", str(paths.BUILD_DIR), "--", "sh",
+            str(root / "l1.sh")]
     r = subprocess.run(argv, cwd=root, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        errors="replace", timeout=timeout + 60)
     return r.returncode, r.stdout + r.stderr, ctxs
 
 
-def run(parts, root, timeout=1380):
-    """Boots L1 once for PARTS (in ROOT/<name> each) and checks them: (failures, console)."""
-    rc, out, ctxs = _boot(parts, root, timeout)
+def run(parts, root, timeout=1380, gic=3):
+    """Boots L1 (with a GICv3, or a GICv2: tools/kvm-in-qemu/run.sh --gic) once for PARTS (in
+    ROOT/<name> each) and checks them: (failures, console)."""
+    rc, out, ctxs = _boot(parts, root, timeout, gic)
     if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
         print(out[-3000:])
-        rc, out, ctxs = _boot(parts, root, timeout)
+        rc, out, ctxs = _boot(parts, root, timeout, gic)
     spans = {}
     for name, edge, t in re.findall(r"^ARM64_PART (\S+) (begin|end) (\S+)\r?$", out, re.M):
         spans.setdefault(name, {})[edge] = float(t)

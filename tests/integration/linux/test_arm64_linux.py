@@ -33,13 +33,17 @@
 # debian: a debootstrapped Debian 12 arm64 root with Debian's cloud kernel and initrd, to
 #   systemd's multi-user target over virtio-mmio and over virtio-pci, DHCP by networkd, and
 #   systemd's power-off ending the VMM with 0 (framework/arm64_debian.py).
+# gicv2: a second L1 (run.sh --gic 2), whose KVM offers only a GICv2: the stock guest's mmio boot
+#   and API flow as in `stock` (PCI devices on INTx: a GICv2 has no ITS), every VMM saying it gave
+#   its guest a GICv2 and the guest's kernel finding no GICv3; and `vmm --check-cpu` refusing the
+#   first L1's snapshot for its GICv3 (ID_AA64PFR0_EL1.GIC). ~2 minutes more.
 # It fails when a part fails or L1 does not boot twice in a row; skipped (77) without the cross
 # toolchain, qemu-system-aarch64, qemu-user-static or the Debian packages and images (tools/test.sh
-# builds the default guest and the Debian image for arm64 before CTest; cached). ~6 minutes on the
+# builds the default guest and the Debian image for arm64 before CTest; cached). ~11 minutes on the
 # 2-core host (L1 ~10 s; each part's time in L1 is printed). It takes both of the host's "linux" slots: L1's
 # two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1, whose
 # lock (tools/kvm-in-qemu/run.sh) it would wait on. ARM64_L1_KEEP=1 keeps $BUILD_DIR/l1-arm64;
-# ARM64_L1_PARTS=stock,guests runs only those parts (for work on one).
+# ARM64_L1_PARTS=stock,guests runs only those parts (for work on one; gicv2 needs stock).
 # labels: arm64 linux guests
 # timeout: 1500
 # cost: 900
@@ -49,6 +53,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -126,6 +131,8 @@ def api_lines(vmm, vmmctl, guest, work):
         f"{ctl} {API_DIR}/3.sock snapshot-create {API_DIR}/state {API_DIR}/mem --type diff; }} "
         ">> api.log 2>&1",
         'echo "VMM_EXIT api-snapshot $?"; read -r t1 _ </proc/uptime',
+        # the state, for the GICv2 L1's CPU-model check (gicv2_lines())
+        f"cp {API_DIR}/state state-saved",
         "kill $pid; wait $pid",
         f"mkfifo {API_DIR}/console",
         f"{q(str(vmm))} --api-sock {API_DIR}/2.sock < {API_DIR}/console > vmm-api2.log 2>&1 & "
@@ -147,20 +154,23 @@ def api_lines(vmm, vmmctl, guest, work):
     ]
 
 
-def l1_script(vmm, vmmctl, guest, work):
-    """What L1 runs (busybox sh): the refused kernel, one boot per transport, then the API
-    client with a snapshot and its restore; each VMM's output in its own file, its status on
-    L1's console."""
+def l1_script(vmm, vmmctl, guest, work, gicv2=False):
+    """What L1 runs (busybox sh): the KVM probe and the refused kernel (not in the GICv2 L1: the
+    probe makes a GICv3), one boot per transport, then the API client with a snapshot and its
+    restore; each VMM's output in its own file, its status on L1's console."""
     q = shlex.quote
     boot = (f"{q(str(vmm))} $pci --kernel {q(guest['ARM64_GUEST_KERNEL'])} "
             f"--initrd {q(guest['ARM64_GUEST_INITRAMFS'])} --cpus 2 --mem {MEM_MB}M "
             f"--disk disk-$t.img --net user,mac={MAC} --rng --balloon size=16 "
             f"--append {q(guest['ARM64_GUEST_CMDLINE'] + ' vmmtest.write=1')}")
-    lines = [f"cd {q(str(work))}",
-             "ls -l /dev/kvm; ./arm64-kvm-probe --exits 1000 > probe.log 2>&1",
-             'echo "VMM_EXIT probe $?"',
-             f"{q(str(vmm))} --kernel {q(guest['ARM64_GUEST_INITRAMFS'])} > refused.log 2>&1",
-             'echo "VMM_EXIT refused $?"']
+    lines = [f"cd {q(str(work))}", "ls -l /dev/kvm"]
+    if gicv2:  # the GICv3 L1's snapshot: its CPU model names the GIC this host lacks
+        lines += [f"{q(str(vmm))} --check-cpu v3-snap > check-v3.log 2>&1",
+                  'echo "VMM_EXIT gicv3-snapshot $?"']
+    else:
+        lines += ["./arm64-kvm-probe --exits 1000 > probe.log 2>&1", 'echo "VMM_EXIT probe $?"',
+                  f"{q(str(vmm))} --kernel {q(guest['ARM64_GUEST_INITRAMFS'])} > refused.log "
+                  "2>&1", 'echo "VMM_EXIT refused $?"']
     for t in TRANSPORTS:
         pci = "--enable-pci" if t == "pci" else ""
         lines += [f"t={t} pci={pci}", f"timeout 300 {boot} > vmm-$t.log 2>&1",
@@ -228,30 +238,52 @@ def check_api(work, status):
     return []
 
 
-def stock_prepare(work):
-    """The disks, an x86 VM's snapshot to refuse, the L1 KVM probe (cross-built)."""
+def stock_prepare(work, v3_state=None):
+    """The disks, an x86 VM's snapshot to refuse, the L1 KVM probe (cross-built); for the GICv2
+    L1, the GICv3 L1's snapshot state V3_STATE instead of the probe."""
     for t in (*TRANSPORTS, "api"):
         make_disk(work / f"disk-{t}.img")
     craft_x86_snapshot(work)
+    if v3_state is not None:
+        (work / "v3-snap").mkdir()
+        shutil.copy(v3_state, work / "v3-snap" / "state")
+        return
     cc = subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
                          str(work / "arm64-kvm-probe"), str(PROBE)],
                         capture_output=True, text=True)
     assert cc.returncode == 0, "the probe does not build:\n" + cc.stderr
 
 
-def stock_check(out, work):
-    """L1's KVM, the refused kernel, the two boots, the API client's steps: what failed."""
+def check_gicv2(work, status):
+    """The GICv2 L1: every VMM gave its guest a GICv2 (the VMM says so, the guest's kernel found
+    no GICv3), and the GICv3 L1's snapshot was refused for its GIC."""
+    bad = []
+    for name in (*(f"vmm-{t}.log" for t in TRANSPORTS), "vmm-api1.log"):
+        log = (work / name).read_text(errors="replace")
+        if "offers a GICv2 only" not in log or "GICv3:" in log:
+            bad.append(f"{name}: the VMM did not give the guest a GICv2:\n{log[-2000:]}")
+    v3 = (work / "check-v3.log").read_text(errors="replace")
+    want = "the guest's VM has a GICv3 and this host's KVM offers only a GICv2"
+    if status.get("gicv3-snapshot") in (None, "0") or want not in v3:
+        bad.append(f"the GICv3 L1's snapshot: exit {status.get('gicv3-snapshot')}, {v3!r}")
+    return bad
+
+
+def stock_check(out, work, gicv2=False):
+    """L1's KVM, the refused kernel, the two boots, the API client's steps (in the GICv2 L1:
+    the GIC and the GICv3 snapshot's refusal instead of the probe and the kernel): what
+    failed."""
     status = dict(re.findall(r"^VMM_EXIT (\S+) (\d+)\r?$", out, re.M))
-    if len(status) != 2 + len(TRANSPORTS) + len(API_STEPS):
+    if len(status) != (1 if gicv2 else 2) + len(TRANSPORTS) + len(API_STEPS):
         return [f"L1 did not run every step: {sorted(status)}"]
-    probe = (work / "probe.log").read_text(errors="replace")
     if not re.search(r"^c[-rwx]{9} .* /dev/kvm\r?$", out, re.M):
         return ["L1 has no /dev/kvm"]
-    if status["probe"] != "0" or "arm64-kvm-probe: ok" not in probe:
+    failures = check_gicv2(work, status) if gicv2 else []
+    probe = "" if gicv2 else (work / "probe.log").read_text(errors="replace")
+    if not gicv2 and (status["probe"] != "0" or "arm64-kvm-probe: ok" not in probe):
         return [f"L1's KVM failed the probe (exit {status['probe']}):\n{probe[-4000:]}"]
-    failures = []
-    refused = (work / "refused.log").read_text(errors="replace")
-    if status["refused"] != "2" or "not an arm64 Image" not in refused:
+    refused = "" if gicv2 else (work / "refused.log").read_text(errors="replace")
+    if not gicv2 and (status["refused"] != "2" or "not an arm64 Image" not in refused):
         failures.append(f"a kernel that is no Image: exit {status['refused']}\n{refused}")
     for t in TRANSPORTS:
         log = (work / f"vmm-{t}.log").read_text(errors="replace")
@@ -298,11 +330,20 @@ def test_arm64_vmm_in_one_l1():
                       lambda out, w, c: arm64_debian.check_all(out, w, debian)),
     ]
     only = os.environ.get("ARM64_L1_PARTS")  # for work on one part: "stock,guests"
-    if only:
-        parts = [p for p in parts if p.name in only.split(",")]
+    names = only.split(",") if only else [p.name for p in parts] + ["gicv2"]
+    parts = [p for p in parts if p.name in names]
     # Outside /tmp: L1 mounts a tmpfs of its own there. Shared read-write with L1.
-    root = paths.BUILD_DIR / "l1-arm64"
-    failures, out = arm64_l1.run(parts, root)
+    root, root2 = paths.BUILD_DIR / "l1-arm64", paths.BUILD_DIR / "l1-arm64-gicv2"
+    failures = arm64_l1.run(parts, root)[0] if parts else []
+    if "gicv2" in names:  # a second L1, whose KVM offers only a GICv2
+        v3_state = root / "stock" / "state-saved"
+        if not v3_state.exists():  # no GICv3 L1's snapshot: a GICv2 VM's is refused there
+            v3_state = None
+            failures.append("gicv2: no snapshot of the GICv3 L1 to refuse (run with stock)")
+        gicv2 = arm64_l1.Part("gicv2", lambda w: stock_prepare(w, v3_state),
+                              lambda w, c: l1_script(vmm, vmmctl, stock, w, True).splitlines(),
+                              lambda out, w, c: stock_check(out, w, gicv2=True))
+        failures += arm64_l1.run([gicv2], root2, gic=2)[0]
     assert not failures, "\n\n".join(failures)
     if os.environ.get("ARM64_L1_KEEP") != "1":  # the logs and disks, for a look afterwards
-        subprocess.run(["rm", "-rf", str(root)])
+        subprocess.run(["rm", "-rf", str(root), str(root2)])

@@ -1,22 +1,24 @@
 /* libFuzzer target (arm64 builds only: FUZZ_ARCH=aarch64 tools/fuzz/fuzz): the arm64 KVM state
  * of a snapshot as the VMM restores it (host/kvm/aarch64/kvm_state.c: SNAP_VCPU_REGS,
  * SNAP_VCPU_MP_STATE, SNAP_VCPU_EVENTS; gic_state.c: SNAP_VM_GIC_DIST, SNAP_VM_GIC_VCPU,
- * SNAP_VM_GIC_ITS; timer_stamp.c: SNAP_VM_TIMER_STAMP, with clock_realtime) and the arm64 CPU
- * model check (vmm/snapshot/aarch64/cpu_check.c,
- * SNAP_CPU_MODEL), over the in-memory KVM of fake_kvm.h (linked in with --wrap).
+ * SNAP_VM_GIC_ITS; gicv2_state.c: SNAP_VM_GICV2_DIST, SNAP_VM_GICV2_VCPU; timer_stamp.c:
+ * SNAP_VM_TIMER_STAMP, with clock_realtime) and the arm64 CPU model check
+ * (vmm/snapshot/aarch64/cpu_check.c, SNAP_CPU_MODEL), over the in-memory KVM of fake_kvm.h (linked
+ * in with --wrap).
  *
  * Input: three control bytes, then sections, each a little-endian u32 tag, u32 instance and u32
  * length followed by that many bytes (the container itself is fuzz_snapshot's); the first of a
  * (tag, instance) counts. Control byte 0: bit 0 two vCPUs (else one), bit 1 an ITS, bits 2-6 the
  * GIC's interrupts (64 + 32 n: some beyond the 1024 a snapshot holds); byte 1: KVM refuses the
  * n-th register write of each vCPU (0: none); byte 2: bit 0 the CPU check enforces, bit 1 the
- * host's ID registers are the model's own (else zero), bit 2 the restore has clock_realtime.
+ * host's ID registers are the model's own (else zero), bit 2 the restore has clock_realtime,
+ * bit 3 the VM's GIC is a GICv2 (then without an ITS).
  *
  * Invariants:
  *   - every refusal has a message;
  *   - a bad SNAP_VCPU_REGS (its count, length, reserved field, or any entry: not arm64, wider
  *     than 128 bits, bytes past its width) writes no register of that vCPU, and a bad
- *     SNAP_VM_GIC_DIST nothing of the GIC;
+ *     SNAP_VM_GIC_DIST or SNAP_VM_GICV2_DIST nothing of the GIC;
  *   - a restore that succeeds saves again (kvm_vcpu_save, kvm_vm_save) to the same sections:
  *     the GIC's, the MP state, the events, and the registers when no ID repeats (a field saved
  *     but never restored shows here);
@@ -127,9 +129,9 @@ static void round_trip(const struct store *in, const struct kvm *kvm, const int 
 			same(in, &out, SNAP_VCPU_EVENTS, i);
 		if (fake_kvm_reg_count(i) == regs_count(in, i))
 			same(in, &out, SNAP_VCPU_REGS, i);
-		same(in, &out, SNAP_VM_GIC_VCPU, i);
+		same(in, &out, kvm->gic_version == 2 ? SNAP_VM_GICV2_VCPU : SNAP_VM_GIC_VCPU, i);
 	}
-	same(in, &out, SNAP_VM_GIC_DIST, 0);
+	same(in, &out, kvm->gic_version == 2 ? SNAP_VM_GICV2_DIST : SNAP_VM_GIC_DIST, 0);
 	if (kvm->its_fd >= 0)
 		same(in, &out, SNAP_VM_GIC_ITS, 0);
 	for (unsigned i = 0; i < out.n; i++)
@@ -179,10 +181,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fake_kvm_reset();
 	unsigned ncpus = 1 + (data[0] & 1);
+	bool v2 = data[2] & 8;
 	struct kvm kvm = {.dev_fd = FAKE_KVM_DEV,
 			  .vm_fd = -1,
 			  .gic_fd = FAKE_KVM_GIC,
-			  .its_fd = data[0] & 2 ? FAKE_KVM_ITS : -1};
+			  .its_fd = data[0] & 2 && !v2 ? FAKE_KVM_ITS : -1,
+			  .gic_version = v2 ? 2 : 3};
 	fake_kvm.nr_irqs = 64 + 32u * ((data[0] >> 2) & 31);
 	fake_kvm.refuse_reg = data[1];
 	parse(&in, data + 3, size - 3);
@@ -194,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool realtime = data[2] & 4;
 	int r = kvm_vm_restore(&kvm, fds, ncpus, get, &in, realtime, err, sizeof(err));
 	INVARIANT(!r || err[0]);
-	if (r && strstr(err, "SNAP_VM_GIC_DIST"))
+	if (r && (strstr(err, "SNAP_VM_GIC_DIST") || strstr(err, "SNAP_VM_GICV2_DIST")))
 		INVARIANT(fake_kvm.writes == writes);
 	if (!r)
 		r = kvm_vm_restore_late(&kvm, fds, ncpus, get, &in, realtime, err, sizeof(err));

@@ -15,6 +15,7 @@
 #include "base/aarch64/snapshot_tags.h"
 #include "host/kvm/aarch64/arm64_regs.h"
 #include "host/kvm/aarch64/gic_state.h"
+#include "host/kvm/aarch64/gicv2_state.h"
 #include "host/kvm/kvm.h"
 #include "host/kvm/kvm_state.h"
 #include "tools/fuzz/aarch64/fake_kvm.h"
@@ -52,6 +53,16 @@ static int put(void *w, uint32_t tag, uint32_t inst, const void *data, size_t le
 		d.irouter[40] = fake_kvm_mpidr(0);
 		d.icfgr[3] = 0x55555555;
 		data = &d;
+	}
+	struct gicv2_dist_state d2;
+	if (tag == SNAP_VM_GICV2_DIST && len == sizeof(d2)) { /* SPIs on, aimed at vCPU 1 */
+		memcpy(&d2, data, sizeof(d2));
+		d2.ctlr = 1;
+		d2.isenabler[1] = 0x0000ffff;
+		d2.ipriorityr[9] = 0xa0a0a0a0;
+		d2.itargetsr[9] = 0x02020202;
+		d2.icfgr[3] = 0x55555555;
+		data = &d2;
 	}
 	u32(tag), u32(inst), u32((uint32_t)len);
 	fwrite(data, 1, len, out);
@@ -97,12 +108,14 @@ static void model(void)
 static void seed(const char *name, unsigned ncpus, bool its, uint32_t nr_irqs, uint8_t refuse,
 		 uint8_t check)
 {
+	bool v2 = check & 8; /* a GICv2 VM (then no ITS) */
 	char path[600], err[256];
 	int fds[2] = {FAKE_KVM_VCPU0, FAKE_KVM_VCPU0 + 1};
 	struct kvm kvm = {.dev_fd = FAKE_KVM_DEV,
 			  .vm_fd = -1,
 			  .gic_fd = FAKE_KVM_GIC,
-			  .its_fd = its ? FAKE_KVM_ITS : -1};
+			  .its_fd = its ? FAKE_KVM_ITS : -1,
+			  .gic_version = v2 ? 2 : 3};
 	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
 	if (!(out = fopen(path, "wb")))
 		die(path, errno);
@@ -111,7 +124,7 @@ static void seed(const char *name, unsigned ncpus, bool its, uint32_t nr_irqs, u
 	fputc((ncpus - 1) | (its ? 2 : 0) | (int)((nr_irqs - 64) / 32) << 2, out);
 	fputc(refuse, out);
 	fputc(check, out);
-	if (check) /* the CPU check's and clock_realtime's control byte: a model to check */
+	if (check & 7) /* the CPU check's and clock_realtime's control byte: a model to check */
 		model();
 	for (unsigned i = 0; i < ncpus; i++) {
 		set_regs(fds[i], i);
@@ -139,5 +152,6 @@ int main(int argc, char **argv)
 	seed("two-vcpus-its", 2, true, 256, 0, 3);	       /* the model enforced, the host's */
 	seed("1024-irqs-clock-realtime", 2, true, 1024, 0, 7); /* and clock_realtime */
 	seed("kvm-refuses", 1, true, 96, 7, 0);
+	seed("gicv2-two-vcpus", 2, false, 160, 0, 8);
 	return 0;
 }

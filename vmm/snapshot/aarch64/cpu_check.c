@@ -103,6 +103,24 @@ static int decode(const uint8_t *p, size_t len, uint64_t saved[ARM64_CPU_IDS], c
 	return 0;
 }
 
+/* ID_AA64PFR0_EL1.GIC (bits 27:24): 1 where the host's KVM gives VMs a GICv3 (its system-register
+ * CPU interface), 0 where it offers only a GICv2. */
+#define PFR0_GIC (0xfULL << 24)
+
+/* What differs in register i: the GIC said as such when it is all that differs. */
+static void describe(unsigned i, uint64_t host, uint64_t saved, char *text, size_t textlen)
+{
+	if (!strcmp(arm64_cpu_id_names[i], "ID_AA64PFR0_EL1") && !((host ^ saved) & ~PFR0_GIC))
+		snprintf(text, textlen,
+			 "the guest's VM has a %s and this host's KVM %s (ID_AA64PFR0_EL1.GIC)",
+			 saved & PFR0_GIC ? "GICv3" : "GICv2",
+			 host & PFR0_GIC ? "gives VMs a GICv3" : "offers only a GICv2");
+	else
+		snprintf(text, textlen, "its %s is 0x%016llx, the guest's 0x%016llx (another CPU)",
+			 arm64_cpu_id_names[i], (unsigned long long)host,
+			 (unsigned long long)saved);
+}
+
 /* Decodes (first: a foreign model is refused without asking KVM), reads the host's registers and
  * compares: 0 with *ok (and what differs in text), or -errno with the reason in err. */
 static int judge(const void *bytes, size_t len, const char *what, const char *kvm_path, bool *ok,
@@ -122,9 +140,7 @@ static int judge(const void *bytes, size_t len, const char *what, const char *kv
 		i++;
 	*ok = i == ARM64_CPU_IDS;
 	if (!*ok)
-		snprintf(text, textlen, "its %s is 0x%016llx, the guest's 0x%016llx (another CPU)",
-			 arm64_cpu_id_names[i], (unsigned long long)host[i],
-			 (unsigned long long)saved[i]);
+		describe(i, host[i], saved[i], text, textlen);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* aarch64's part of a VM and its vCPUs (vmm/vm/arch_vm.h): KVM_ARM_VCPU_INIT with the host's
  * preferred target and PSCI 0.2 (secondary vCPUs start powered off, for the guest's PSCI CPU_ON),
- * the GICv3 once every vCPU exists, and the boot vCPU at the kernel's entry in EL1 with the
- * device tree's address in x0 (Linux Documentation/arch/arm64/booting.rst). */
+ * the GIC once every vCPU exists (a GICv3, or a GICv2 on a host that has only that), and the boot
+ * vCPU at the kernel's entry in EL1 with the device tree's address in x0 (Linux
+ * Documentation/arch/arm64/booting.rst). */
 #include "vmm/vm/arch_vm.h"
 
 #include <asm/ptrace.h>
@@ -12,6 +13,7 @@
 #include "base/errors.h"
 #include "base/layout.h"
 #include "base/log.h"
+#include "firmware/machine.h"
 #include "host/kvm/aarch64/arm64_regs.h"
 #include "host/kvm/aarch64/gic.h"
 #include "host/kvm/kvm.h"
@@ -46,6 +48,30 @@ int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported)
 	return vcpu_ioctl(vcpu, KVM_ARM_VCPU_INIT, &init, "KVM_ARM_VCPU_INIT");
 }
 
+/* The GIC the host's KVM offers: a GICv3 (machine_set_arch_intc() described it), else a GICv2,
+ * which the description then says instead (at most 8 vCPUs, no ITS). */
+static int choose_gic(struct vm *vm, struct kvm_gic_config *c)
+{
+	c->version = kvm_gic_host_version(&vm->kvm);
+	if (c->version == KVM_GIC_NONE) {
+		log_error("this host's KVM can create neither a GICv3 nor a GICv2 for the VM");
+		return -ENODEV;
+	}
+	if (c->version == KVM_GIC_V3)
+		return 0;
+	if (vm->ncpus > GIC_V2_MAX_CPUS) {
+		log_error("this host's KVM offers a GICv2 only, which serves at most %d vCPUs; the "
+			  "VM has %u (--cpus, and max_vcpus for hotplug)",
+			  GIC_V2_MAX_CPUS, vm->ncpus);
+		return -EINVAL;
+	}
+	log_info("this host's KVM offers a GICv2 only: the VM gets one, and PCI devices INTx "
+		 "only (a GICv2 has no ITS)");
+	c->cpu_base = GIC_V2_CPU_BASE;
+	c->redist_base = c->its_base = 0;
+	return machine_set_arch_gicv2(&vm->machine);
+}
+
 int vm_arch_vcpus_created(struct vm *vm)
 {
 	struct kvm_gic_config c = {
@@ -54,7 +80,12 @@ int vm_arch_vcpus_created(struct vm *vm)
 	    .its_base = GIC_ITS_BASE(vm->ncpus),
 	    .nr_irqs = 32 + GIC_SPI_MAX,
 	};
-	return kvm_gic_create(&vm->kvm, &c);
+	int err = choose_gic(vm, &c);
+	if (!err)
+		err = kvm_gic_create(&vm->kvm, &c);
+	if (!err && vm->kvm.its_fd < 0) /* the device tree then names no ITS */
+		vm->machine.intc.its = (struct machine_range){0, 0};
+	return err;
 }
 
 /* A guest's access to device memory without an instruction syndrome (kvm_aarch64.c enables the

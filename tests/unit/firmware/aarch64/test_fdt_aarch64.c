@@ -351,17 +351,73 @@ Test(fdt_aarch64, gicv3_adder_checks)
 	cr_assert_eq(machine_arch_intx_polarity(), MACHINE_IRQ_HIGH);
 }
 
-/* A tree without an ITS has no msi-map; dtc decompiles both shapes without a warning. */
+/* A host whose KVM has only a GICv2: the VM replaces the GICv3 with one (vm_arch.c). The node is
+ * "arm,cortex-a15-gic" with the distributor and the CPU interface, no ITS and no msi-map, and the
+ * timer's PPIs name every CPU in their mask. */
+Test(fdt_aarch64, gicv2)
+{
+	struct machine m;
+	build(&m, 3, true);
+	cr_assert_eq(machine_set_arch_gicv2(&m), 0);
+	void *fdt = tree(&m);
+	const void *reg = prop(fdt, gic_path, "reg", 32);
+	cr_assert_str_eq(prop(fdt, gic_path, "compatible", -1), "arm,cortex-a15-gic");
+	cr_assert_eq(cell64(reg, 0), GIC_DIST_BASE);
+	cr_assert_eq(cell64(reg, 2), GIC_V2_DIST_SIZE);
+	cr_assert_eq(cell64(reg, 4), GIC_V2_CPU_BASE);
+	cr_assert_eq(cell64(reg, 6), GIC_V2_CPU_SIZE);
+	cr_assert_eq(prop_u32(fdt, gic_path, "#interrupt-cells"), 3);
+	prop(fdt, gic_path, "interrupt-controller", 0);
+	assert_phandle(fdt, FDT_PHANDLE_GIC, "arm,cortex-a15-gic");
+	cr_assert_lt(fdt_subnode_offset(fdt, node(fdt, gic_path), "msi-controller"), 0);
+	cr_assert_null(fdt_getprop(fdt, node(fdt, pci_path), "msi-map", NULL));
+	const void *p = prop(fdt, "/timer", "interrupts", 48);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(cell(p, 3 * i + 2), 0x7u << 8 | FDT_GIC_LEVEL_HIGH, "3 CPUs' mask");
+	assert_spi(fdt, pl011_path, IRQ_PL011);
+	free(fdt);
+}
+
+Test(fdt_aarch64, gicv2_adder_checks)
+{
+	struct machine m;
+	struct machine_range d = {GIC_DIST_BASE, GIC_V2_DIST_SIZE};
+	struct machine_range c = {GIC_V2_CPU_BASE, GIC_V2_CPU_SIZE};
+	machine_init(&m);
+	cr_assert_eq(machine_set_gicv2(&m, d, c, 0), -EINVAL, "no SPIs");
+	machine_init(&m);
+	cr_assert_eq(machine_set_gicv2(&m, d, d, 64), -EINVAL, "overlap");
+	machine_init(&m);
+	cr_assert_eq(machine_add_cpus(&m, 9), 0);
+	cr_assert_eq(machine_set_gicv2(&m, d, c, 64), -EINVAL, "9 CPUs: a GICv2 serves 8");
+	machine_init(&m);
+	cr_assert_eq(machine_add_cpus(&m, 8), 0);
+	cr_assert_eq(machine_set_gicv2(&m, d, c, 64), 0);
+	cr_assert_eq(m.intc.kind, MACHINE_INTC_GICV2);
+	cr_assert_eq(m.intc.its.size, 0);
+	/* a tree of a GICv2 with more CPUs than it serves is refused */
+	void *blob;
+	size_t size;
+	build(&m, 2, false);
+	cr_assert_eq(machine_set_arch_gicv2(&m), 0);
+	m.intc.cpuif.size = 0;
+	cr_assert_eq(machine_fdt_alloc(&m, &blob, &size), -EINVAL, "no CPU interface");
+}
+
+/* A tree without an ITS has no msi-map; dtc decompiles the three shapes (a GICv3 with and
+ * without its ITS, a GICv2) without a warning. */
 Test(fdt_aarch64, dtc_decompiles_it)
 {
 	if (system("command -v dtc >/dev/null 2>&1") != 0)
 		cr_skip_test("dtc not installed");
-	for (int shape = 0; shape < 2; shape++) {
+	for (int shape = 0; shape < 3; shape++) {
 		struct machine m;
 		char path[] = "/tmp/fdt_aarch64_XXXXXX", cmd[256], out[16384];
 		build(&m, 2, true);
 		if (shape == 1)
 			m.intc.its = (struct machine_range){0, 0};
+		if (shape == 2)
+			cr_assert_eq(machine_set_arch_gicv2(&m), 0);
 		void *fdt = tree(&m);
 		int fd = mkstemp(path);
 		cr_assert_geq(fd, 0);

@@ -1,5 +1,5 @@
-/* aarch64's kvm_state and gic_state: what a restore refuses in a snapshot's sections before it
- * asks KVM anything (missing sections, bad counts and lengths, registers of another
+/* aarch64's kvm_state, gic_state and gicv2_state: what a restore refuses in a snapshot's sections
+ * before it asks KVM anything (missing sections, bad counts and lengths, registers of another
  * architecture, bytes past a register's width), and that KVM's refusal of a register is named.
  * No KVM needed: the vCPU and GIC fds are invalid, so every register that passes the checks
  * fails at KVM_SET_ONE_REG / KVM_GET_DEVICE_ATTR (EBADF; ENOSYS under qemu-user, which passes no
@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "base/aarch64/snapshot_tags.h"
+#include "host/kvm/aarch64/gic.h"
 #include "host/kvm/aarch64/gic_state.h"
+#include "host/kvm/aarch64/gicv2_state.h"
 #include "host/kvm/aarch64/timer_stamp.h"
 #include "host/kvm/kvm.h"
 #include "host/kvm/kvm_state.h"
@@ -121,6 +123,52 @@ Test(gic_state, missing_or_short_sections_refused)
 	int e = gic_state_restore(&kvm, NULL, 0, get, dist, err, sizeof(err));
 	cr_expect(e == -EBADF || e == -ENOSYS, "%d", e);
 	cr_expect(strstr(err, "NR_IRQS"), "%s", err);
+}
+
+Test(gicv2_state, missing_or_short_sections_refused)
+{
+	char err[256] = "";
+	struct kvm kvm = {.dev_fd = -1, .vm_fd = -1, .gic_fd = -1, .its_fd = -1, .gic_version = 2};
+	struct one none[] = {{0}};
+	cr_expect_eq(gicv2_state_restore(&kvm, 1, get, none, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "SNAP_VM_GICV2_DIST (instance 0) is missing"), "%s", err);
+	static struct gicv2_dist_state d;
+	struct one short_dist[] = {{SNAP_VM_GICV2_DIST, 0, &d, sizeof(d) - 4}, {0}};
+	cr_expect_eq(gicv2_state_restore(&kvm, 1, get, short_dist, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "of the wrong length"), "%s", err);
+	/* a whole section: then KVM is asked for its number of interrupts (no GIC here) */
+	struct one dist[] = {{SNAP_VM_GICV2_DIST, 0, &d, sizeof(d)}, {0}};
+	int e = gicv2_state_restore(&kvm, 1, get, dist, err, sizeof(err));
+	cr_expect(e == -EBADF || e == -ENOSYS, "%d", e);
+	cr_expect(strstr(err, "NR_IRQS"), "%s", err);
+}
+
+/* A snapshot of the other kind of GIC is refused by kvm_vm_restore() before any GIC register,
+ * naming both; a snapshot with neither kind reaches the section check of the VM's kind. */
+Test(kvm_state_arm64, other_gic_refused)
+{
+	char err[256] = "";
+	static struct gic_dist_state v3;
+	static struct gicv2_dist_state v2;
+	struct one v3_snap[] = {{SNAP_VM_GIC_DIST, 0, &v3, sizeof(v3)}, {0}};
+	struct one v2_snap[] = {{SNAP_VM_GICV2_DIST, 0, &v2, sizeof(v2)}, {0}};
+	struct one none[] = {{0}};
+	struct kvm kvm = {.dev_fd = -1, .vm_fd = -1, .gic_fd = -1, .its_fd = -1};
+	int fds[1] = {-1};
+
+	kvm.gic_version = KVM_GIC_V2;
+	cr_expect_eq(kvm_vm_restore(&kvm, fds, 1, get, v3_snap, false, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "the snapshot's VM has a GICv3, and this host's KVM gives this VM "
+			      "a GICv2"),
+		  "%s", err);
+	cr_expect_eq(kvm_vm_restore(&kvm, fds, 1, get, none, false, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "SNAP_VM_GICV2_DIST (instance 0) is missing"), "%s", err);
+
+	kvm.gic_version = KVM_GIC_V3;
+	cr_expect_eq(kvm_vm_restore(&kvm, fds, 1, get, v2_snap, false, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "the snapshot's VM has a GICv2, and this host's KVM gives this VM "
+			      "a GICv3: restore it on a host whose KVM offers only a GICv2"),
+		  "%s", err);
 }
 
 Test(timer_stamp, advance_by_the_wall_time_in_ticks)
