@@ -69,50 +69,57 @@ int kvm_gic_host_version(const struct kvm *kvm)
 	return can_create(kvm, KVM_DEV_TYPE_ARM_VGIC_V2) ? KVM_GIC_V2 : KVM_GIC_NONE;
 }
 
-/* The GICv2: its distributor and CPU interface, sized, initialised. */
-static int create_v2(struct kvm *kvm, const struct kvm_gic_config *c)
-{
-	int fd = create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_V2, "GICv2");
-	if (fd < 0)
-		return fd;
-	kvm->gic_fd = fd;
-	kvm->gic_version = KVM_GIC_V2;
-	int err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_DIST, &c->dist_base,
-			   "distributor base");
-	if (!err)
-		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_CPU,
-			       &c->cpu_base, "CPU interface base");
-	if (!err)
-		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &c->nr_irqs, "number of IRQs");
-	if (!err)
-		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL,
-			       "init");
-	return err;
-}
+/* What differs between the two GICs at creation: the device, its name, the attributes placing
+ * the distributor and the second frame (a GICv3's redistributors, a GICv2's CPU interface). */
+struct gic_kind {
+	int version;
+	uint32_t type;
+	const char *name;
+	uint64_t dist_attr, second_attr;
+	const char *second_name;
+};
 
-static int create_v3(struct kvm *kvm, const struct kvm_gic_config *c)
+static const struct gic_kind gic_v3 = {KVM_GIC_V3,
+				       KVM_DEV_TYPE_ARM_VGIC_V3,
+				       "GICv3",
+				       KVM_VGIC_V3_ADDR_TYPE_DIST,
+				       KVM_VGIC_V3_ADDR_TYPE_REDIST,
+				       "redistributor base"};
+static const struct gic_kind gic_v2 = {KVM_GIC_V2,
+				       KVM_DEV_TYPE_ARM_VGIC_V2,
+				       "GICv2",
+				       KVM_VGIC_V2_ADDR_TYPE_DIST,
+				       KVM_VGIC_V2_ADDR_TYPE_CPU,
+				       "CPU interface base"};
+
+/* The GIC: created, placed, sized, initialised. */
+static int create_gic(struct kvm *kvm, const struct gic_kind *k, const struct kvm_gic_config *c)
 {
-	int fd = create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_V3, "GICv3");
+	int fd = create_device(kvm, k->type, k->name);
 	if (fd < 0)
 		return fd;
 	kvm->gic_fd = fd;
-	kvm->gic_version = KVM_GIC_V3;
-	int err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &c->dist_base,
+	kvm->gic_version = k->version;
+	uint64_t second = k->version == KVM_GIC_V2 ? c->cpu_base : c->redist_base;
+	int err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, k->dist_attr, &c->dist_base,
 			   "distributor base");
 	if (!err)
-		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST,
-			       &c->redist_base, "redistributor base");
+		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, k->second_attr, &second,
+			       k->second_name);
 	if (!err)
 		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &c->nr_irqs, "number of IRQs");
 	if (!err)
 		err = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL,
 			       "init");
-	if (!err && c->its_base)
-		err = create_its(kvm, c->its_base);
 	return err;
 }
 
 int kvm_gic_create(struct kvm *kvm, const struct kvm_gic_config *c)
 {
-	return c->version == KVM_GIC_V2 ? create_v2(kvm, c) : create_v3(kvm, c);
+	if (c->version == KVM_GIC_V2)
+		return create_gic(kvm, &gic_v2, c);
+	int err = create_gic(kvm, &gic_v3, c);
+	if (!err && c->its_base)
+		err = create_its(kvm, c->its_base);
+	return err;
 }

@@ -45,7 +45,7 @@
 # lock (tools/kvm-in-qemu/run.sh) it would wait on. ARM64_L1_KEEP=1 keeps $BUILD_DIR/l1-arm64;
 # ARM64_L1_PARTS=stock,guests runs only those parts (for work on one; gicv2 needs stock).
 # labels: arm64 linux guests
-# timeout: 1500
+# timeout: 2400
 # cost: 900
 # resource: linux:2
 # requires: root aarch64-linux-gnu-gcc qemu-system-aarch64 busybox cpio debugfs e2fsck qemu-img qemu-aarch64-static debootstrap
