@@ -188,9 +188,18 @@ static void conn_init(struct net_if *ifc, struct tcp_conn *c, uint16_t lport)
 	ifc->tcp = c;
 }
 
-static int wait_state(struct net_if *ifc, struct tcp_conn *c, enum tcp_state want, uint64_t end)
+/* The opening handshake is over: ESTABLISHED, or CLOSE_WAIT, where the peer's FIN took an
+ * established connection. One poll may take the ACK that establishes the connection, the
+ * peer's data and its FIN together (a client that sends its request and closes its side at
+ * once, as busybox nc does): the caller must still get the connection. */
+static bool opened(const struct tcp_conn *c)
 {
-	while (c->state != want) {
+	return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT;
+}
+
+static int wait_open(struct net_if *ifc, struct tcp_conn *c, uint64_t end)
+{
+	while (!opened(c)) {
 		uint64_t now = net_now_ms();
 
 		if (c->reset)
@@ -218,7 +227,7 @@ int tcp_connect(struct net_if *ifc, struct tcp_conn *c, uint32_t ip, uint16_t po
 		output(ifc, c, c->iss, F_SYN, NULL, 0); /* (re)transmitted every RTO */
 		uint64_t rto = net_now_ms() + TCP_RTO_MS;
 
-		err = wait_state(ifc, c, TCP_ESTABLISHED, rto < end ? rto : end);
+		err = wait_open(ifc, c, rto < end ? rto : end);
 	}
 	return err;
 }
@@ -227,7 +236,7 @@ int tcp_accept(struct net_if *ifc, struct tcp_conn *c, uint16_t lport, uint32_t 
 {
 	conn_init(ifc, c, lport);
 	c->state = TCP_LISTEN;
-	return wait_state(ifc, c, TCP_ESTABLISHED, net_now_ms() + timeout_ms);
+	return wait_open(ifc, c, net_now_ms() + timeout_ms);
 }
 
 /* Sends [seq, seq + len) (+ FIN) and waits until all of it is acknowledged. */
