@@ -125,6 +125,10 @@ static void input_open(struct net_if *ifc, struct tcp_conn *c, uint32_t src, uin
 		c->snd_nxt = c->iss + 1;
 		c->state = TCP_SYN_RCVD;
 		output(ifc, c, c->iss, F_SYN | F_ACK, NULL, 0);
+	} else if (c->state == TCP_SYN_RCVD && (flags & (F_SYN | F_ACK)) == F_SYN &&
+		   seq + 1 == c->rcv_nxt) {
+		/* The peer's SYN again: our SYN-ACK was lost (or is late). Answer it at once. */
+		output(ifc, c, c->iss, F_SYN | F_ACK, NULL, 0);
 	} else if (c->state == TCP_SYN_SENT && (flags & (F_SYN | F_ACK)) == (F_SYN | F_ACK) &&
 		   ack == c->snd_nxt) {
 		c->rcv_nxt = seq + 1;
@@ -166,7 +170,8 @@ void tcp_input(struct net_if *ifc, const struct iphdr *ip, const uint8_t *seg, u
 		}
 		return;
 	}
-	if (c->state == TCP_LISTEN || c->state == TCP_SYN_SENT) {
+	if (c->state == TCP_LISTEN || c->state == TCP_SYN_SENT ||
+	    (c->state == TCP_SYN_RCVD && !(flags & F_ACK))) {
 		input_open(ifc, c, src, net_ntohs(t->source), seq, ack, flags);
 		return;
 	}
@@ -188,9 +193,18 @@ static void conn_init(struct net_if *ifc, struct tcp_conn *c, uint16_t lport)
 	ifc->tcp = c;
 }
 
-static int wait_state(struct net_if *ifc, struct tcp_conn *c, enum tcp_state want, uint64_t end)
+/* The opening handshake is over: ESTABLISHED, or CLOSE_WAIT, where the peer's FIN took an
+ * established connection. One poll may take the ACK that establishes the connection, the
+ * peer's data and its FIN together (a client that sends its request and closes its side at
+ * once, as busybox nc does): the caller must still get the connection. */
+static bool opened(const struct tcp_conn *c)
 {
-	while (c->state != want) {
+	return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT;
+}
+
+static int wait_open(struct net_if *ifc, struct tcp_conn *c, uint64_t end)
+{
+	while (!opened(c)) {
 		uint64_t now = net_now_ms();
 
 		if (c->reset)
@@ -218,16 +232,29 @@ int tcp_connect(struct net_if *ifc, struct tcp_conn *c, uint32_t ip, uint16_t po
 		output(ifc, c, c->iss, F_SYN, NULL, 0); /* (re)transmitted every RTO */
 		uint64_t rto = net_now_ms() + TCP_RTO_MS;
 
-		err = wait_state(ifc, c, TCP_ESTABLISHED, rto < end ? rto : end);
+		err = wait_open(ifc, c, rto < end ? rto : end);
 	}
 	return err;
 }
 
 int tcp_accept(struct net_if *ifc, struct tcp_conn *c, uint16_t lport, uint32_t timeout_ms)
 {
+	uint64_t end = net_now_ms() + timeout_ms;
+	int err = TCP_ERR_TIMEOUT;
+
 	conn_init(ifc, c, lport);
 	c->state = TCP_LISTEN;
-	return wait_state(ifc, c, TCP_ESTABLISHED, net_now_ms() + timeout_ms);
+	while (err == TCP_ERR_TIMEOUT && net_now_ms() < end) {
+		uint64_t rto = net_now_ms() + TCP_RTO_MS;
+
+		/* 3.8.1: a SYN-ACK not yet acknowledged is retransmitted every RTO, as
+		 * tcp_connect()'s SYN is: sent once, a lost one left the connection in SYN_RCVD for
+		 * good. */
+		if (c->state == TCP_SYN_RCVD)
+			output(ifc, c, c->iss, F_SYN | F_ACK, NULL, 0);
+		err = wait_open(ifc, c, rto < end ? rto : end);
+	}
+	return err;
 }
 
 /* Sends [seq, seq + len) (+ FIN) and waits until all of it is acknowledged. */

@@ -6,9 +6,11 @@
 # queue its own way), hostile_platform (QEMU answers unknown HVCs with an exception, which the
 # guest accepts); the arch-neutral virtio guests with x86's QEMU checks of them: virtio_rng (split
 # and packed rings over virtio-mmio and virtio-pci), virtio_console (input typed on hvc0 at once),
-# virtio_blk_mq (2 queues on mmio, 4 on pci; each queue's writes in the file); each must print
-# TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF). Not virtio_vsock: QEMU's vsock needs the
-# host's vhost-vsock (our VMM runs it in integration/arm64_linux's part `guests`).
+# virtio_net_user (QEMU's libslirp: DHCP, TCP out to a service here, a hostfwd in whose client
+# half-closes after its request), virtio_blk_mq (2 queues on mmio, 4 on pci; each queue's writes
+# in the file); each must print TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF). Not
+# virtio_vsock: QEMU's vsock needs the host's vhost-vsock (our VMM runs it in
+# integration/arm64_linux's part `guests`), nor virtio_net/_mq: QEMU's tap needs one on this host.
 # Skipped (77) without the cross toolchain or qemu-system-aarch64.
 # labels: arm64 guests
 # timeout: 300

@@ -48,7 +48,7 @@ GUEST_WROTE = (4096, 72)  # virtio_blk.c: sectors with the guest's 'G' "GST" pat
 ZEROED = (6000, 16)  # virtio_blk.c: written, then WRITE_ZEROES
 # virtio_vsock.c's host side in L1 (no Python there): lib/vsock_host.c, the twin of
 # lib/vsock_host.py, on its own socket in L1's tmpfs; x86's sizes (virtio/virtio_vsock_checks.py)
-VSOCK_HOST = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "vsock_host.c"
+LIB = paths.SOURCE_DIR / "tests" / "integration" / "lib"
 VSOCK_TEST_UDS = "/tmp/arm64-guests-vsock-test.sock"
 VSOCK_CID = 7
 VSOCK_CREDIT = 32768
@@ -60,11 +60,13 @@ CONSOLE_INPUT = "ping-from-host"
 NET_PORT = 7777
 NET_HOSTPORT = 2222
 NET_GUESTPORT = 8080
-# Off: virtio_net_user failed intermittently on arm64 (1 of 3 L1 runs, 1 of 4 QEMU runs, 2026-12-02):
-# "accept on 8080: -1", the hostfwd's connection never established within the guest's 20 s
-# (suspect: runtime/net_tcp.c sends its SYN-ACK once and never again in SYN_RCVD). x86's run of
-# the same guest is unaffected. Turn on once that is understood.
-NET_USER = False
+# virtio_net.c over a tap (net/test_net_tap_ping.py's plain mode) and virtio_net_mq.c over a
+# multi-queue one (net/test_virtio_net_mq.py): L1's side is lib/net_host.c (net_frames.py's and
+# ECHO_PY's C twin), busybox ping, ip and arp; x86's addresses
+TAP_HOST_IP, TAP_GUEST_IP, TAP_GUEST_MAC = "192.168.77.1", "192.168.77.2", "52:54:00:77:00:02"
+TAP_DELAYED = 64
+MQ_HOST_IP, MQ_HOST_MAC = "192.168.78.1", "02:00:00:00:78:01"
+MQ_GUEST_IP, MQ_GUEST_MAC = "192.168.78.2", "52:54:00:78:00:02"
 # virtio_balloon.c's touched range: our VMM's RAM starts at 2 GiB
 BALLOON_START = 0x80000000 + (64 << 20)
 BALLOON_RSS_MIB = 100
@@ -84,6 +86,7 @@ class Run:
     # "console": CONSOLE_INPUT typed on its stdin; "net_user": the service and the hostfwd client
     host: str = ""
     mq_queues: int = 0  # virtio_blk_mq: its disk (<disks>-rw.img) must hold each queue's writes
+    net_pairs: int = 0  # virtio_net_mq: queue pairs (host "tap_mq": the echo's count)
     # the guest's verdict is this FAIL line instead of TEST PASS (virtio_balloon waits for a
     # change that never comes, as x86's test_size_without_api)
     expect_fail: str = ""
@@ -194,14 +197,13 @@ def virtio_runs(work):
                         rf'^receiveq: input "{CONSOLE_INPUT}"\r?$',
                         r"^virtio-console: hello from hvc0\r?$",
                         rf"^virtio-console echo: {CONSOLE_INPUT}\r?$"], host="console"))
-    if NET_USER:
-        out.append(Run("virtio_net_user", "virtio_net_user",
-                       [*one, "--net", f"user,hostfwd=tcp:127.0.0.1:{NET_HOSTPORT}-:{NET_GUESTPORT}"],
-                       f"port={NET_PORT} listen={NET_GUESTPORT}", 90,
-                       [r"^dhcp: got 10.0.2.15: ok\r?$",
-                        rf"^tcp connect to 10.0.2.2:{NET_PORT}: sent, echo received, closed: ok",
-                        rf"^tcp accept on {NET_GUESTPORT}: request received, answered, closed: ok"],
-                       host="net_user"))
+    out.append(Run("virtio_net_user", "virtio_net_user",
+                   [*one, "--net", f"user,hostfwd=tcp:127.0.0.1:{NET_HOSTPORT}-:{NET_GUESTPORT}"],
+                   f"port={NET_PORT} listen={NET_GUESTPORT}", 90,
+                   [r"^dhcp: got 10.0.2.15: ok\r?$",
+                    rf"^tcp connect to 10.0.2.2:{NET_PORT}: sent, echo received, closed: ok",
+                    rf"^tcp accept on {NET_GUESTPORT}: request received, answered, closed: ok"],
+                   host="net_user"))
     for name, transport, queues in (("virtio_blk_mq", "mmio", 2), ("virtio_blk_mq_pci", "pci", 4)):
         tr, words = _transport(transport)
         out.append(Run(name, "virtio_blk_mq",
@@ -211,6 +213,26 @@ def virtio_runs(work):
                         rf"^{queues} queues at once: 8 reads and 8 writes each: ok",
                         r"^flush on every queue, writes read back through another queue: ok"],
                        name, mq_queues=queues))
+    # virtio_net over a tap (x86's plain mode): frames held while no rx buffer is posted, ARP and
+    # ping answered, every frame size 60-1514 echoed
+    out.append(Run("virtio_net", "virtio_net",
+                   [*one, "--net", f"tap=vtap0,mac={TAP_GUEST_MAC}"],
+                   f"ip={TAP_GUEST_IP} rx_frames={TAP_DELAYED} rx_delay_ms=3000 serve_ms=60000",
+                   90, [rf"^rx delay: {TAP_DELAYED} of {TAP_DELAYED} frames after buffers were "
+                        r"posted: ok\r?$",
+                        r"^served: [1-9][0-9]* ARP replies, [1-9][0-9]* ICMP echo replies",
+                        r"^num_buffers != 1 without MRG_RXBUF: 0 frames\r?$"], host="tap"))
+    # virtio_net_mq over a multi-queue tap: 2 pairs on mmio, 4 on pci (a vector per queue)
+    for name, transport, pairs in (("virtio_net_mq", "mmio", 2), ("virtio_net_mq_pci", "pci", 4)):
+        tr, words = _transport(transport)
+        out.append(Run(name, "virtio_net_mq",
+                       [*one, *tr, "--net", f"tap=vtapmq0,mac={MQ_GUEST_MAC},queues={pairs}"],
+                       f"{words} queues={pairs}", 60,
+                       [rf"^MQ negotiated, max_virtqueue_pairs {pairs}\r?$",
+                        rf"^VQ_PAIRS_SET: 0 and {pairs + 1} refused, {pairs} accepted\r?$",
+                        rf"^round 1: {pairs * 8} datagrams from {pairs} pairs echoed intact\r?$",
+                        r"^frames on [0-9]+ receive queues: ok\r?$"], host="tap_mq",
+                       net_pairs=pairs))
     # --balloon size=64 without the API (x86's test_size_without_api): the guest touches 128 MiB
     # (from RAM + 64 MiB: x86's start=64M is below arm64's RAM) and inflates 64 MiB at once; the
     # VMM's RSS must fall below 100 MiB
@@ -263,12 +285,12 @@ def build(vmm=True):
     return out / "vmm", out / "tests" / "guests"
 
 
-def build_vsock_host(work):
-    """lib/vsock_host.c for L1, WORK/vsock_host."""
+def build_helper(work, name):
+    """lib/NAME.c for L1, WORK/NAME."""
     cc = subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
-                         str(work / "vsock_host"), str(VSOCK_HOST)],
+                         str(work / name), str(LIB / f"{name}.c")],
                         capture_output=True, text=True)
-    assert cc.returncode == 0, "vsock_host does not build:\n" + cc.stderr
+    assert cc.returncode == 0, f"{name} does not build:\n" + cc.stderr
 
 
 def prepare(work):
@@ -281,7 +303,8 @@ def prepare(work):
     echo = work / "net_echo.sh"
     echo.write_text('#!/bin/sh\nread -r l\necho "echo: $l"\n')
     echo.chmod(0o755)
-    build_vsock_host(work)
+    build_helper(work, "vsock_host")
+    build_helper(work, "net_host")
 
 
 # Busybox sh functions of the runs' lines. waitfor FILE REGEX PID TENTHS: 0 once the extended
@@ -331,6 +354,28 @@ def _host_lines(r, vmm_line):
                 f"waitfor {r.name}.out '^listening on port {NET_GUESTPORT}' $pid 600 && "
                 "askfwd " + h,
                 "wait $pid; r=$?", "kill $sv; wait $sv"]
+    if r.host == "tap":
+        # net/test_net_tap_ping.py's exercise(), plain mode
+        mac = TAP_GUEST_MAC
+        return [f"./net_host tap vtap0 > {h}", "ip link set vtap0 up",
+                f"ip addr add {TAP_HOST_IP}/24 dev vtap0", f"{vmm_line} & pid=$!",
+                f"waitfor {r.name}.out '^rx buffers withheld' $pid 300 && "
+                f"./net_host delayed vtap0 {mac} {TAP_DELAYED} >> {h}",
+                f"if waitfor {r.name}.out '^serving at' $pid 300; then "
+                f"ping -c 3 -W 2 {TAP_GUEST_IP} >> {h} 2>&1; echo \"PING-STATUS $?\" >> {h}; "
+                f"./net_host sweep vtap0 {mac} 60-1514 >> {h}; echo \"SWEEP-STATUS $?\" >> {h}; "
+                "fi",
+                f"./net_host quit vtap0 {mac}", "wait $pid; r=$?", "tunctl -d vtap0 > /dev/null"]
+    if r.host == "tap_mq":
+        # net/test_virtio_net_mq.py's mq_ns fixture and finish_run()
+        echo = f"{r.name}.echo"
+        return [f"./net_host tap vtapmq0 multi > {h}",
+                f"ip link set dev vtapmq0 address {MQ_HOST_MAC}", "ip link set vtapmq0 up",
+                f"ip addr add {MQ_HOST_IP}/24 dev vtapmq0",
+                f"arp -i vtapmq0 -s {MQ_GUEST_IP} {MQ_GUEST_MAC}",
+                f"./net_host udp-echo {MQ_HOST_IP} 7777 {r.timeout} > {echo} & ev=$!",
+                f"waitfor {echo} '^ready' $ev 100", vmm_line, "r=$?",
+                f"kill $ev; wait $ev; cat {echo} >> {h}", "tunctl -d vtapmq0 > /dev/null"]
     return [vmm_line, "r=$?"]
 
 
@@ -403,6 +448,16 @@ def _host_problems(r, work):
         if not m or int(m.group(1)) >= BALLOON_RSS_MIB:
             bad.append(f"the VMM's RSS after inflating 64 MiB of 128 touched: "
                        f"{m.group(1) + ' MiB' if m else 'not read'}, want < {BALLOON_RSS_MIB}")
+    elif r.host == "tap":
+        for regex, what in ((rf"^sent {TAP_DELAYED}$", "the delayed frames"),
+                            (r"^PING-STATUS 0$", f"ping {TAP_GUEST_IP}"),
+                            (r"^1455 sizes from 60 to 1514 echoed intact$", "the sweep 60-1514")):
+            if not re.search(regex, host, re.M):
+                bad.append(f"the host's side: {what} failed")
+    elif r.host == "tap_mq":
+        want = f"echoed {r.net_pairs * 8 * 2} from {r.net_pairs * 8} ports"
+        if not re.search(rf"^{want}$", host, re.M):
+            bad.append(f"the host's UDP echo: want '{want}'")
     elif r.host == "net_user":
         if not re.search(r"^pong: ping from the host\r?$", host, re.M):
             bad.append(f"hostfwd 127.0.0.1:{NET_HOSTPORT} -> guest:{NET_GUESTPORT} answered "
@@ -523,17 +578,16 @@ def qemu_virtio_runs(images, work):
                             r"^virtio-console: hello from hvc0\r?$",
                             rf"^virtio-console echo: {CONSOLE_INPUT}\r?$"],
                            stdin=CONSOLE_INPUT + "\n", com1=str(com1)))
-    if NET_USER:
-        port, fwd = _free_port(), _free_port()
-        out.append(QemuRun("virtio_net_user",
-                           _qemu("virtio_net_user", images,
-                                 ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:{NET_GUESTPORT}",
-                                  "-device", "virtio-net-device,netdev=n0"],
-                                 f"port={port} listen={NET_GUESTPORT}"),
-                           [r"^dhcp: got 10.0.2.15: ok\r?$",
-                            rf"^tcp connect to 10.0.2.2:{port}: sent, echo received, closed: ok",
-                            rf"^tcp accept on {NET_GUESTPORT}: request received, answered, closed: ok"],
-                           host="net_user", ports=(port, fwd)))
+    port, fwd = _free_port(), _free_port()
+    out.append(QemuRun("virtio_net_user",
+                       _qemu("virtio_net_user", images,
+                             ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:{NET_GUESTPORT}",
+                              "-device", "virtio-net-device,netdev=n0"],
+                             f"port={port} listen={NET_GUESTPORT}"),
+                       [r"^dhcp: got 10.0.2.15: ok\r?$",
+                        rf"^tcp connect to 10.0.2.2:{port}: sent, echo received, closed: ok",
+                        rf"^tcp accept on {NET_GUESTPORT}: request received, answered, closed: ok"],
+                       host="net_user", ports=(port, fwd)))
     for transport, queues in (("mmio", 2), ("pci", 4)):
         _, words = _transport(transport)
         dev = "virtio-blk-pci,disable-legacy=on" if transport == "pci" else "virtio-blk-device"
@@ -567,7 +621,7 @@ def _serve_echo_lines(ls):
 
 def _ask_fwd(port, outpath, alive, deadline):
     """net_user's client: once the guest says it listens, "ping from the host" to 127.0.0.1:PORT
-    (QEMU forwards it to the guest); the answer line, or what went wrong."""
+    (QEMU forwards it to the guest) and its side closed; the answer line, or what went wrong."""
     while not re.search(rf"^listening on port {NET_GUESTPORT}", outpath.read_text(errors="replace"),
                         re.M):
         if not alive() or time.time() > deadline:
@@ -578,6 +632,9 @@ def _ask_fwd(port, outpath, alive, deadline):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
                 c.sendall(b"ping from the host\n")
+                # the request's end as L1's busybox nc ends it: data and FIN at once (the
+                # runtime's accept once missed a connection half-closed in the same poll)
+                c.shutdown(socket.SHUT_WR)
                 answer = c.makefile("rb").readline().decode(errors="replace").rstrip("\n")
         except OSError as e:
             answer = ""
