@@ -311,7 +311,9 @@ def run_case(vms, files, kind, pattern, make_args, masked):
         lines = [line for line in run.err.splitlines() if line]
         assert run.status == 2 and len(lines) == 1 and re.search(pattern, run.err), \
             f"vmm {shown} -> status {run.status} (want 2, one line /{pattern}/), stderr: {run.err}"
-        assert ms < 1000, f"vmm {shown} took {ms:.0f} ms (want < 1000)"
+        # fails at once, waiting on nothing (a FIFO's writer, KVM, a socket): the bound is loose
+        # so that a loaded 2-core host passes (1.4 s seen there while TCG L1s ran beside it)
+        assert ms < 3000, f"vmm {shown} took {ms:.0f} ms (want < 3000)"
     else:
         assert run.status == kind and re.search(pattern, run.err, re.I), \
             f"vmm {shown} -> status {run.status} (want {kind}, /{pattern}/), stderr: {run.err}"
