@@ -179,6 +179,33 @@ int machine_cpu_index(uint64_t mpidr)
 	return -1;
 }
 
+/* ---- platform.h's memory questions ---- */
+
+bool platform_mem_cached(uint64_t start, uint64_t len)
+{
+	uint64_t first = start >> BLOCK_SHIFT, last;
+
+	if (!len || start + len < start)
+		return false;
+	last = (start + len - 1) >> BLOCK_SHIFT;
+	for (uint64_t i = first; i <= last; i++) {
+		if (i >= NBLOCKS || (l1_table[i] & DESC_ATTR(7)) != DESC_ATTR(1))
+			return false;
+	}
+	return true;
+}
+
+uint64_t platform_pmem_floor(void)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < machine.nram; i++) {
+		if (machine.ram[i].base + machine.ram[i].size > end)
+			end = machine.ram[i].base + machine.ram[i].size;
+	}
+	return end;
+}
+
 /* ---- boot.h ---- */
 
 const char *boot_cmdline(void)

@@ -167,6 +167,14 @@ static inline uint32_t mem_same_prefix(const uint8_t *a, const uint8_t *b, uint3
 	return i;
 }
 
+/* [start, start + len) is ordinary write-back memory in the runtime's identity map, where a guest
+ * may keep data: every 1 GiB block it touches holds RAM the tree lists (boot.c's map), as our
+ * VMM's virtio-mem region right above its RAM does. */
+bool platform_mem_cached(uint64_t start, uint64_t len);
+/* Where the VMM's virtio-pmem windows may begin: past the end of the RAM the tree lists (our
+ * VMM's map: RAM, then the virtio-mem region, then the pmem windows). */
+uint64_t platform_pmem_floor(void);
+
 /* Prints the verdict's last words and ends the run: PSCI SYSTEM_OFF (the VMM and QEMU exit 0:
  * the "TEST PASS" line is the verdict). */
 _Noreturn void platform_exit(uint32_t code);
