@@ -95,7 +95,7 @@ static void check_config(void)
 	TEST_ASSERT_EQ(vdev_config64(d, CFG(requested_size)), 8 * MIB);
 	TEST_ASSERT_EQ(vdev_config64(d, CFG(plugged_size)), 0);
 	TEST_ASSERT(vdev_config64(d, CFG(usable_region_size)) >= 8 * MIB);
-	TEST_ASSERT(base % bs == 0 && platform_mem_cached(base, 256 * MIB));
+	TEST_ASSERT(base % bs == 0 && platform_mem_map(base, 256 * MIB));
 }
 
 static void errors_and_nacks(void)

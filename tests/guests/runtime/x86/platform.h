@@ -42,9 +42,9 @@ static inline uint32_t mem_same_prefix(const uint8_t *a, const uint8_t *b, uint3
 	return a[-1] == b[-1] ? n : n - (uint32_t)left - 1;
 }
 
-/* [start, start + len) is ordinary write-back memory in the runtime's identity map, where a guest
- * may keep data (a virtio-mem region's blocks): x86's map has RAM below the 3-4 GiB MMIO hole. */
-static inline bool platform_mem_cached(uint64_t start, uint64_t len)
+/* Makes [start, start + len), memory that a device names (a virtio-mem region), ordinary
+ * write-back memory; true when it is. x86's map is fixed: write-back below the 3-4 GiB hole. */
+static inline bool platform_mem_map(uint64_t start, uint64_t len)
 {
 	return start + len <= 0xC0000000ull;
 }
