@@ -7,8 +7,8 @@
  * (tests/integration/display/test_display_gpu.py computes the same picture).
  *
  * Command line: width=N height=N (default 320x200) [wait=S]: with wait, "gpu waiting" is
- * printed between the full picture and the box, then the guest waits S seconds (by the TSC) so a
- * snapshot can be taken there (tests/integration/snapshot/test_snapshot_display.py). */
+ * printed between the full picture and the box, then the guest waits S seconds (platform.h's
+ * clock) so a snapshot can be taken there (tests/integration/snapshot/test_snapshot_display.py). */
 #include "guest.h"
 #include "virtio_dev.h"
 #include "virtio_mem.h"
@@ -169,14 +169,14 @@ static void setup(void)
 	TEST_ASSERT(req && resp);
 }
 
-/* Announces the wait, then spins on the TSC until `s` seconds have passed since (a restored
- * guest sees the host's TSC, which ran on meanwhile, so its wait ends early). */
+/* Announces the wait, then spins on platform.h's clock (x86: the TSC) until `s` seconds have passed
+ * since (a restored guest sees the host's TSC, which ran on meanwhile, so its wait ends early). */
 static void wait_seconds(uint64_t s)
 {
-	uint64_t start = rdtsc(), ticks = s * 1000000 * tsc_per_us();
+	uint64_t start = clock_ticks(), ticks = s * 1000000 * clock_ticks_per_us();
 
 	printf("gpu waiting %llu s\n", (unsigned long long)s);
-	while (rdtsc() - start < ticks)
+	while (clock_ticks() - start < ticks)
 		delay_us(10000);
 }
 

@@ -7,7 +7,7 @@
  * Command line: [events] (without it, only the config space and the statusq are checked: QEMU
  * has no injection path that a script can use) [wait=S]: with wait, the keyboard first gets only
  * two eventq buffers and the tablet none; after the first two keyboard events the guest selects
- * ID_NAME in the keyboard's config, prints "input waiting" and waits S seconds (by the TSC: a
+ * ID_NAME in the keyboard's config, prints "input waiting", waits S seconds (platform.h's clock: a
  * snapshot is taken there, tests/integration/snapshot/test_snapshot_display.py); then, without
  * selecting again, it checks the name, posts the other buffers and reads the rest of both lists. */
 #include "guest.h"
@@ -166,12 +166,12 @@ static void expect_name_selected(struct vdev *d)
 /* wait=S: part of the events before the wait, the rest after it (see the top). */
 static void events_around_a_wait(struct vq *evq, struct vdev *kbd, uint64_t s)
 {
-	uint64_t start, ticks = s * 1000000 * tsc_per_us();
+	uint64_t start, ticks = s * 1000000 * clock_ticks_per_us();
 
 	read_events(&evq[0], kbd_expected, 0, 2, "keyboard");
 	cfg_select(kbd, VIRTIO_INPUT_CFG_ID_NAME, 0);
 	printf("input waiting %llu s\n", (unsigned long long)s);
-	for (start = rdtsc(); rdtsc() - start < ticks;)
+	for (start = clock_ticks(); clock_ticks() - start < ticks;)
 		delay_us(10000);
 	expect_name_selected(kbd);
 	post(&evq[0], NBUFS - 2);

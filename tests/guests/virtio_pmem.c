@@ -1,6 +1,6 @@
 /* virtio-pmem (virtio 1.2 section 5.19) through the runtime's virtio driver, over virtio-mmio or
- * virtio-pci (transport=pci): the config space (a 2 MiB-aligned window above 4 GiB, the file's
- * size, given as size=BYTES on the command line), FLUSH answered with ret 0 (ro=1: at once, the
+ * virtio-pci (transport=pci): the config space (a 2 MiB-aligned window past platform_pmem_floor(),
+ * the file's size, given as size=BYTES), FLUSH answered with ret 0 (ro=1: at once, the
  * device being read-only), several FLUSHes in flight at once all answered, an unknown request type
  * answered ret 1, a request without room for its response given back unanswered (used len 0),
  * and the device still working after all that. The window itself lies past the runtime's 4 GiB
@@ -70,7 +70,7 @@ int guest_main(void)
 	printf("virtio-pmem at 0x%llx: window 0x%llx+0x%llx\n", (unsigned long long)d->base,
 	       (unsigned long long)start,
 	       (unsigned long long)vdev_config64(d, offsetof(struct virtio_pmem_config, size)));
-	TEST_ASSERT(start >= 0x100000000ull && start % (2u << 20) == 0);
+	TEST_ASSERT(start >= platform_pmem_floor() && start % (2u << 20) == 0);
 	TEST_ASSERT(!size || vdev_config64(d, offsetof(struct virtio_pmem_config, size)) == size);
 
 	s = virtio_alloc(NREQ * sizeof(*s), 64);

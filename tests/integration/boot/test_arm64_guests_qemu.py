@@ -8,7 +8,8 @@
 # and packed rings over virtio-mmio and virtio-pci), virtio_console (input typed on hvc0 at once),
 # virtio_net_user (QEMU's libslirp: DHCP, TCP out to a service here, a hostfwd in whose client
 # half-closes after its request), virtio_blk_mq (2 queues on mmio, 4 on pci; each queue's writes
-# in the file); each must print TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF). Not
+# in the file), virtio_input (config space and statusq) and virtio_gpu (the picture drawn) over
+# mmio and pci; each must print TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF). Not
 # virtio_vsock: QEMU's vsock needs the host's vhost-vsock (our VMM runs it in
 # integration/arm64_linux's part `guests`), nor virtio_net/_mq: QEMU's tap needs one on this host.
 # Skipped (77) without the cross toolchain or qemu-system-aarch64.

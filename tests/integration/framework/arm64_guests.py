@@ -70,6 +70,17 @@ MQ_GUEST_IP, MQ_GUEST_MAC = "192.168.78.2", "52:54:00:78:00:02"
 # virtio_balloon.c's touched range: our VMM's RAM starts at 2 GiB
 BALLOON_START = 0x80000000 + (64 << 20)
 BALLOON_RSS_MIB = 100
+# virtio_mem.c, virtio_pmem.c with --mem 64M: our VMM's map (base/aarch64/arch/layout.h) puts
+# RAM at 2 GiB, the virtio-mem region right above it aligned to its 128 MiB slots, the pmem
+# windows after the RAM (x86's tests expect 128 MiB and 4 GiB)
+MEM_REGION = 0x80000000 + (128 << 20)
+PMEM_WINDOW = 0x80000000 + (64 << 20)
+PMEM_SIZE = 4 << 20
+# virtio_input.c's events (display/test_display_input.py's script): keyboard KEY_A press and
+# release, KEY_LEFTSHIFT press; tablet to (1000, 2000), BTN_LEFT click
+INPUT_SCRIPT = "key 30 1\nkey 30 0\nkey 42 1\nabs 1000 2000\nbtn 0x110 1\nbtn 0x110 0\n"
+PNG_CHECK = LIB / "display_png_check.py"
+SHOT_DIR = "/tmp"  # L1's tmpfs: device_runs() says why
 
 
 @dataclass
@@ -83,13 +94,19 @@ class Run:
     disks: str = ""  # the prefix of its disks (<disks>-rw.img, -ro.img) whose content is checked
     needs_reset: bool = False  # the VMM's log must say it failed a device (NEEDS_RESET_LOG)
     # what L1 does around the VMM: "" nothing; "vsock": lib/vsock_host.c on VSOCK_TEST_UDS;
-    # "console": CONSOLE_INPUT typed on its stdin; "net_user": the service and the hostfwd client
+    # "console": CONSOLE_INPUT typed on its stdin; "net_user": the service and the hostfwd client;
+    # "screenshot": the VMM's --screenshot in SHOT_DIR copied to WORK/<name>.png
     host: str = ""
     mq_queues: int = 0  # virtio_blk_mq: its disk (<disks>-rw.img) must hold each queue's writes
     net_pairs: int = 0  # virtio_net_mq: queue pairs (host "tap_mq": the echo's count)
     # the guest's verdict is this FAIL line instead of TEST PASS (virtio_balloon waits for a
     # change that never comes, as x86's test_size_without_api)
     expect_fail: str = ""
+    # the VMM must refuse its options before running the guest: the status it must exit with
+    # (-1: any but 0 and 1, x86's test_refused) and a regex of its log ("" none)
+    refused: int = 0
+    refused_log: str = ""
+    shot: tuple = ()  # virtio_gpu: (width, height) of <name>.png, the --screenshot checked
 
 
 def blk_args(work, disks):
@@ -244,6 +261,66 @@ def virtio_runs(work):
     return out
 
 
+def device_runs(work):
+    """virtio_mem, virtio_pmem, virtio_input and virtio_gpu with x86's checks of them
+    (virtio/test_virtio_mem.py, virtio/test_virtio_pmem.py, display/test_display_input.py,
+    display/test_display_gpu.py): the request protocol's every answer over mmio and pci (and
+    the failed device: the VMM's log); FLUSHes over mmio and pci, read-write and read-only, and
+    the pmem files the VMM must refuse; the injected input events in order and a bad script
+    refused; the gpu's picture drawn over mmio and pci, each --screenshot compared pixel for
+    pixel on the host (lib/display_png_check.py: L1 has no Python), none without a scanout."""
+    one = ["--cpus", "1", "--mem", "64M"]
+    out = []
+    for transport in ("mmio", "pci"):
+        tr, words = _transport(transport)
+        sfx = "_pci" if transport == "pci" else ""
+        out.append(Run(f"virtio_mem{sfx}", "virtio_mem",
+                       [*one, *tr, "--memory-hotplug", "total=256M,requested=8M"],
+                       f"{words} wait_ms=1000", 60,
+                       [*_pci_line("mem", transport, "split"),
+                        rf"^virtio-mem at 0x[0-9a-f]+: region {MEM_REGION:#x}\+256 MiB, "
+                        "block 2 MiB", r"^virtio-mem: ERROR and NACK answers ok",
+                        r"^virtio-mem: a request in unplugged memory failed the device",
+                        r"^virtio-mem: all answers ok"], needs_reset=True))
+    # x86's four (each transport, each mode) cut to two, for L1's time: ~2 s each
+    for transport, ro in (("mmio", 0), ("pci", 1)):
+        tr, words = _transport(transport)
+        name = "virtio_pmem" + ("_pci" if transport == "pci" else "") + ("_ro" if ro else "")
+        out.append(Run(name, "virtio_pmem",
+                       [*one, *tr, "--pmem", f"path={work}/pmem.img" + (",ro" if ro else "")],
+                       f"{words} size={PMEM_SIZE} ro={ro}", 60,
+                       [*_pci_line("pmem", transport, "split"),
+                        rf"^virtio-pmem at 0x[0-9a-f]+: window {PMEM_WINDOW:#x}\+{PMEM_SIZE:#x}",
+                        r"^virtio-pmem: 4 flushes answered 0" + (r" \(read-only\)" if ro else ""),
+                        r"^virtio-pmem: all answers ok"]))
+    # x86's refusals: the odd size only (a directory, a missing file: host_path's, arch-neutral;
+    # each refusal costs L1 1-3 s)
+    for kind, path, why in (("odd", f"{work}/pmem-odd.img", "non-zero multiple of 2 MiB"),):
+        out.append(Run(f"virtio_pmem_{kind}", "virtio_pmem", [*one, "--pmem", f"path={path}"],
+                       "", 30, refused=-1, refused_log=why))
+    out.append(Run("virtio_input", "virtio_input",
+                   [*one, "--input-script", f"{work}/input.txt"], "events", 60,
+                   [r"^keyboard: 6 events as injected", r"^tablet: 7 events as injected",
+                    r"^virtio-input ok"]))
+    out.append(Run("virtio_input_bad", "virtio_input",
+                   [*one, "--input-script", f"{work}/input-bad.txt"], "", 30, refused=2))
+    # the screenshot goes to L1's tmpfs and is copied to WORK for the check: in WORK (9p, no
+    # renameat2 flags) the VMM's fallback rename() is renameat on arm64, which its main thread's
+    # seccomp list lacks (SIGSYS at exit: vmm/vm/vm.c's list has SYS_rename, none on arm64)
+    for name, tr, w, h in (("virtio_gpu", [], 320, 200), ("virtio_gpu_pci", ["--transport", "pci"],
+                                                          64, 40)):
+        words = "transport=pci " if tr else ""
+        out.append(Run(name, "virtio_gpu",
+                       [*one, *tr, "--gpu", "--screenshot", f"{SHOT_DIR}/{name}.png"],
+                       f"{words}width={w} height={h}", 60,
+                       [rf"^gpu pattern {w}x{h} drawn"], host="screenshot", shot=(w, h)))
+    # a screenshot without a scanout: no file
+    out.append(Run("virtio_gpu_noscanout", "hello",
+                   [*one, "--screenshot", f"{SHOT_DIR}/virtio_gpu_noscanout.png"], "", 30,
+                   [r"^hello from the test guest\r?$"], host="screenshot"))
+    return out
+
+
 def runs(work):
     return [
         Run("hello", "hello", ["--cpus", "1", "--mem", "128M"], "", 45,
@@ -277,6 +354,7 @@ def runs(work):
              r"^nisv: the guest goes on"]),
         *pci_runs(work),
         *virtio_runs(work),
+        *device_runs(work),
     ]
 
 
@@ -303,6 +381,12 @@ def prepare(work):
     echo = work / "net_echo.sh"
     echo.write_text('#!/bin/sh\nread -r l\necho "echo: $l"\n')
     echo.chmod(0o755)
+    with open(work / "pmem.img", "wb") as f:
+        f.truncate(PMEM_SIZE)
+    with open(work / "pmem-odd.img", "wb") as f:
+        f.truncate(3 << 20)
+    (work / "input.txt").write_text(INPUT_SCRIPT)
+    (work / "input-bad.txt").write_text("key 30 9\n")
     build_helper(work, "vsock_host")
     build_helper(work, "net_host")
 
@@ -339,6 +423,11 @@ def _host_lines(r, vmm_line):
         return [f"rm -f {fifo}; mkfifo {fifo}", f"{vmm_line} < {fifo} & pid=$!",
                 f"exec 3> {fifo}", f"echo {CONSOLE_INPUT} >&3",
                 "wait $pid; r=$?", f"exec 3>&-; rm -f {fifo}"]
+    if r.host == "screenshot":
+        # --screenshot in L1's tmpfs, copied to WORK (the host compares it) when there is one
+        shot = f"{SHOT_DIR}/{r.name}.png"
+        return [f"rm -f {shot} {r.name}.png", vmm_line, "r=$?",
+                f"[ -e {shot} ] && cp {shot} {r.name}.png; rm -f {shot}"]
     if r.host == "balloon":
         # the VMM's RSS (MiB) once the guest has inflated: below BALLOON_RSS_MIB within 5 s
         rss = "awk '/^VmRSS:/ {print int($2 / 1024)}' /proc/$pid/status"
@@ -492,6 +581,37 @@ def check_output(name, out, status, lines, expect_fail=""):
     return bad
 
 
+def _refused_problems(r, status, out, err):
+    """A run whose options the VMM must refuse: its status (R.refused; -1 any but 0 and 1),
+    its log (R.refused_log), and no guest run."""
+    bad = []
+    if (r.refused == -1 and status in ("0", "1", "124")) or \
+            (r.refused != -1 and status != str(r.refused)):
+        bad.append(f"exit status {status}, want "
+                   + ("a refusal (not 0, 1)" if r.refused == -1 else str(r.refused)))
+    if r.refused_log and not re.search(r.refused_log, err):
+        bad.append(f"the VMM's log lacks /{r.refused_log}/")
+    if "TEST PASS" in out:
+        bad.append("the guest ran")
+    return bad
+
+
+def _screenshot_problems(r, work):
+    """virtio_gpu: <name>.png is virtio_gpu.c's picture (lib/display_png_check.py); with
+    --screenshot but no scanout: no file."""
+    shot = work / f"{r.name}.png"
+    if r.shot:
+        if not shot.exists():
+            return [f"no screenshot {shot.name}"]
+        check = subprocess.run(["python3", str(PNG_CHECK), str(shot), *map(str, r.shot)],
+                               capture_output=True, text=True)
+        if check.returncode:
+            return [f"screenshot {shot.name} differs: {check.stdout}{check.stderr}"]
+    elif r.host == "screenshot" and shot.exists():
+        return [f"a screenshot without a scanout: {shot.name}"]
+    return []
+
+
 def check(console, work):
     status = dict(re.findall(r"^ARM64_GUEST (\S+) (\d+) ", console, re.M))
     failures = []
@@ -501,7 +621,14 @@ def check(console, work):
             continue
         out = (work / f"{r.name}.out").read_text(errors="replace")
         err = (work / f"{r.name}.err").read_text(errors="replace")
+        if r.refused:
+            bad = _refused_problems(r, status[r.name], out, err)
+            if bad:
+                failures.append(f"{r.name}: " + "; ".join(bad) + f"\n--- VMM log (end) ---\n"
+                                f"{err[-1500:]}")
+            continue
         bad = (check_output(r.name, out, status[r.name], r.lines, r.expect_fail)
+               + _screenshot_problems(r, work)
                + _disk_problems(r, work)
                + _host_problems(r, work))
         if r.needs_reset and not re.search(NEEDS_RESET_LOG, err):
@@ -600,6 +727,21 @@ def qemu_virtio_runs(images, work):
                             rf"^{queues} queues at once: 8 reads and 8 writes each: ok",
                             r"^flush on every queue, writes read back through another queue: "
                             "ok"], mq_queues=queues))
+    # virtio_input (display/test_display_input.py's QEMU run: the config space and the statusq,
+    # no injection) and virtio_gpu (display/test_display_gpu.py's: the picture drawn, every
+    # command answered; no screenshot there), over virtio-mmio and virtio-pci
+    for transport in ("mmio", "pci"):
+        pci = transport == "pci"
+        sfx = "-pci,disable-legacy=on" if pci else "-device"
+        words = "transport=pci" if pci else ""
+        out.append(QemuRun(f"virtio_input_{transport}",
+                           _qemu("virtio_input", images, ["-device", f"virtio-keyboard{sfx}",
+                                                          "-device", f"virtio-tablet{sfx}"],
+                                 words), [r"^virtio-input ok"]))
+        out.append(QemuRun(f"virtio_gpu_{transport}",
+                           _qemu("virtio_gpu", images, ["-device", f"virtio-gpu{sfx}"],
+                                 f"{words} width=320 height=200"),
+                           [r"^gpu pattern 320x200 drawn"]))
     return out
 
 

@@ -179,6 +179,47 @@ int machine_cpu_index(uint64_t mpidr)
 	return -1;
 }
 
+/* ---- platform.h's memory questions ---- */
+
+/* Block i becomes Normal memory: break-before-make (Arm ARM D8.14.1), the old entry invalid and
+ * its TLB entries gone before the new one is written. */
+static void block_make_normal(uint64_t i)
+{
+	uint64_t base = i << BLOCK_SHIFT;
+
+	l1_table[i] = 0;
+	__asm__ volatile("dsb ishst; tlbi vmalle1is; dsb ish; isb" ::: "memory");
+	l1_table[i] = base | DESC_BLOCK | DESC_AF | DESC_ATTR(1) | DESC_SH_IN;
+	__asm__ volatile("dsb ishst; isb" ::: "memory");
+}
+
+bool platform_mem_map(uint64_t start, uint64_t len)
+{
+	uint64_t first = start >> BLOCK_SHIFT, last;
+
+	if (!len || start + len < start)
+		return false;
+	last = (start + len - 1) >> BLOCK_SHIFT;
+	if (last >= NBLOCKS || !(l1_table[last] & DESC_BLOCK))
+		return false; /* past the map (the CPU's PA size) */
+	for (uint64_t i = first; i <= last; i++) {
+		if ((l1_table[i] & DESC_ATTR(7)) != DESC_ATTR(1))
+			block_make_normal(i);
+	}
+	return true;
+}
+
+uint64_t platform_pmem_floor(void)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < machine.nram; i++) {
+		if (machine.ram[i].base + machine.ram[i].size > end)
+			end = machine.ram[i].base + machine.ram[i].size;
+	}
+	return end;
+}
+
 /* ---- boot.h ---- */
 
 const char *boot_cmdline(void)

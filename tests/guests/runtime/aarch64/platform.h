@@ -167,6 +167,16 @@ static inline uint32_t mem_same_prefix(const uint8_t *a, const uint8_t *b, uint3
 	return i;
 }
 
+/* Makes [start, start + len), memory that a device names (a virtio-mem region), ordinary
+ * write-back memory in the runtime's identity map; true when it is. boot.c maps Normal only the
+ * 1 GiB blocks that hold RAM the tree lists: our VMM's region right above its RAM already is,
+ * QEMU's virt board puts it at its device-memory base (2 GiB with little RAM), whose blocks are
+ * remapped Normal here (no device shares them). False past the map. */
+bool platform_mem_map(uint64_t start, uint64_t len);
+/* Where the VMM's virtio-pmem windows may begin: past the end of the RAM the tree lists (our
+ * VMM's map: RAM, then the virtio-mem region, then the pmem windows). */
+uint64_t platform_pmem_floor(void);
+
 /* Prints the verdict's last words and ends the run: PSCI SYSTEM_OFF (the VMM and QEMU exit 0:
  * the "TEST PASS" line is the verdict). */
 _Noreturn void platform_exit(uint32_t code);

@@ -42,6 +42,19 @@ static inline uint32_t mem_same_prefix(const uint8_t *a, const uint8_t *b, uint3
 	return a[-1] == b[-1] ? n : n - (uint32_t)left - 1;
 }
 
+/* Makes [start, start + len), memory that a device names (a virtio-mem region), ordinary
+ * write-back memory; true when it is. x86's map is fixed: write-back below the 3-4 GiB hole. */
+static inline bool platform_mem_map(uint64_t start, uint64_t len)
+{
+	return start + len <= 0xC0000000ull;
+}
+
+/* Where the VMM's virtio-pmem windows may begin: x86's map puts them above 4 GiB. */
+static inline uint64_t platform_pmem_floor(void)
+{
+	return 0x100000000ull;
+}
+
 /* Ends the run with `code` (test.h's GUEST_EXIT_*): the isa-debug-exit port; halts forever
  * when nothing listens there. */
 _Noreturn void platform_exit(uint32_t code);
