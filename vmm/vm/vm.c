@@ -601,8 +601,9 @@ static const struct sandbox_rule main_rules[] = {
     SB_ALLOW(SYS_lseek),
     SB_ALLOW(SYS_fsync),
     SB_ALLOW(SYS_fdatasync),
-    SB_ALLOW(SYS_pwrite64), /* a qcow2 disk's metadata written when it closes (issue 51) */
-    SB_ALLOW(SYS_rename),
+    SB_ALLOW(SYS_pwrite64),  /* a qcow2 disk's metadata written when it closes (issue 51) */
+    SB_ALLOW(SYS_rename),    /* host_path_replace_commit()'s rename() on x86 */
+    SB_ALLOW(SYS_renameat),  /* ... on arm64 (where renameat2's flags are refused: 9p) */
     SB_ALLOW(SYS_renameat2), /* host_path_replace_commit() */
     SB_ALLOW(SYS_ftruncate),
     SB_ALLOW(SYS_epoll_ctl),

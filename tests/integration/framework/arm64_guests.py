@@ -80,7 +80,7 @@ PMEM_SIZE = 4 << 20
 # release, KEY_LEFTSHIFT press; tablet to (1000, 2000), BTN_LEFT click
 INPUT_SCRIPT = "key 30 1\nkey 30 0\nkey 42 1\nabs 1000 2000\nbtn 0x110 1\nbtn 0x110 0\n"
 PNG_CHECK = LIB / "display_png_check.py"
-SHOT_DIR = "/tmp"  # L1's tmpfs: device_runs() says why
+SHOT_DIR = "/tmp"  # L1's tmpfs, or WORK (Run.shot_dir): device_runs() says why
 
 
 @dataclass
@@ -107,6 +107,7 @@ class Run:
     refused: int = 0
     refused_log: str = ""
     shot: tuple = ()  # virtio_gpu: (width, height) of <name>.png, the --screenshot checked
+    shot_dir: str = SHOT_DIR  # where the VMM writes it (WORK: no copy)
 
 
 def blk_args(work, disks):
@@ -304,16 +305,18 @@ def device_runs(work):
                     r"^virtio-input ok"]))
     out.append(Run("virtio_input_bad", "virtio_input",
                    [*one, "--input-script", f"{work}/input-bad.txt"], "", 30, refused=2))
-    # the screenshot goes to L1's tmpfs and is copied to WORK for the check: in WORK (9p, no
-    # renameat2 flags) the VMM's fallback rename() is renameat on arm64, which its main thread's
-    # seccomp list lacks (SIGSYS at exit: vmm/vm/vm.c's list has SYS_rename, none on arm64)
-    for name, tr, w, h in (("virtio_gpu", [], 320, 200), ("virtio_gpu_pci", ["--transport", "pci"],
-                                                          64, 40)):
+    # the mmio run's screenshot goes to L1's tmpfs (renameat2 with flags) and is copied to WORK
+    # for the check; the pci run's straight into WORK, where 9p refuses renameat2's flags and the
+    # VMM falls back to rename(), renameat on arm64 (its main thread's seccomp list once lacked
+    # it: SIGSYS at exit)
+    for name, tr, w, h, where in (("virtio_gpu", [], 320, 200, SHOT_DIR),
+                                  ("virtio_gpu_pci", ["--transport", "pci"], 64, 40, str(work))):
         words = "transport=pci " if tr else ""
         out.append(Run(name, "virtio_gpu",
-                       [*one, *tr, "--gpu", "--screenshot", f"{SHOT_DIR}/{name}.png"],
+                       [*one, *tr, "--gpu", "--screenshot", f"{where}/{name}.png"],
                        f"{words}width={w} height={h}", 60,
-                       [rf"^gpu pattern {w}x{h} drawn"], host="screenshot", shot=(w, h)))
+                       [rf"^gpu pattern {w}x{h} drawn"], host="screenshot", shot=(w, h),
+                       shot_dir=where))
     # a screenshot without a scanout: no file
     out.append(Run("virtio_gpu_noscanout", "hello",
                    [*one, "--screenshot", f"{SHOT_DIR}/virtio_gpu_noscanout.png"], "", 30,
@@ -425,7 +428,9 @@ def _host_lines(r, vmm_line):
                 "wait $pid; r=$?", f"exec 3>&-; rm -f {fifo}"]
     if r.host == "screenshot":
         # --screenshot in L1's tmpfs, copied to WORK (the host compares it) when there is one
-        shot = f"{SHOT_DIR}/{r.name}.png"
+        shot = f"{r.shot_dir}/{r.name}.png"
+        if r.shot_dir != SHOT_DIR:  # written in WORK itself
+            return [f"rm -f {shot}", vmm_line, "r=$?"]
         return [f"rm -f {shot} {r.name}.png", vmm_line, "r=$?",
                 f"[ -e {shot} ] && cp {shot} {r.name}.png; rm -f {shot}"]
     if r.host == "balloon":
