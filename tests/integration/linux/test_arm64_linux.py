@@ -43,7 +43,8 @@
 # 2-core host (L1 ~10 s; each part's time in L1 is printed). It takes both of the host's "linux" slots: L1's
 # two vCPUs are two busy host threads, and CTest then never starts it beside an x86 L1, whose
 # lock (tools/kvm-in-qemu/run.sh) it would wait on. ARM64_L1_KEEP=1 keeps $BUILD_DIR/l1-arm64;
-# ARM64_L1_PARTS=stock,guests runs only those parts (for work on one; gicv2 needs stock).
+# ARM64_L1_PARTS=stock,guests runs only those parts (for work on one; gicv2 needs stock);
+# ARM64_GUESTS=REGEX only the guests part's runs whose names match.
 # labels: arm64 linux guests
 # timeout: 2400
 # cost: 900
