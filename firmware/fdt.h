@@ -68,7 +68,10 @@
  *                      child msi-controller@ITS: compatible "arm,gic-v3-its", msi-controller,
  *                      #msi-cells = 1, reg, phandle = FDT_PHANDLE_ITS
  *                      (a GICv2: compatible "arm,cortex-a15-gic", reg = <GICD 4 KiB> <GICC
- *                      8 KiB>, no ITS and no msi-map)
+ *                      8 KiB>, no ITS and no msi-map; child v2m@FRAME: compatible
+ *                      "arm,gic-v2m-frame", msi-controller, reg (its SPIs: its MSI_TYPER),
+ *                      phandle = FDT_PHANDLE_V2M, and the PCI
+ *                      node's msi-parent = <&v2m>)
  *   /timer             compatible "arm,armv8-timer", interrupts = the four PPIs <1 13 4>
  *                      <1 14 4> <1 11 4> <1 10 4> (a GICv2: flags | CPU mask << 8), always-on
  *   /psci              compatible "arm,psci-1.0", "arm,psci-0.2", method "hvc"
@@ -104,6 +107,7 @@
 #define FDT_PHANDLE_GIC	     1
 #define FDT_PHANDLE_ITS	     2
 #define FDT_PHANDLE_APB_PCLK 3
+#define FDT_PHANDLE_V2M	     4
 
 /* The node port-I/O devices live under (x86), in the ISA binding's I/O notation. */
 #define FDT_ISA_NODE "isa@i0"

@@ -139,6 +139,20 @@ int machine_set_gicv2(struct machine *m, struct machine_range dist, struct machi
 	return 0;
 }
 
+int machine_set_gicv2m(struct machine *m, struct machine_range frame, uint32_t first, uint32_t spis)
+{
+	struct machine_intc *c = &m->intc;
+	struct machine_range dist = {c->base, c->size};
+	if (!c->present || c->kind != MACHINE_INTC_GICV2 || !range_ok(frame.base, frame.size) ||
+	    !apart(frame, dist) || !apart(frame, c->cpuif) || spis == 0 || first >= c->pins ||
+	    spis > c->pins - first)
+		return fail(m, -EINVAL);
+	c->v2m = frame;
+	c->v2m_first = first;
+	c->v2m_spis = spis;
+	return 0;
+}
+
 /* An interrupt line on input `pin`: the controller must exist and have that input. */
 static int make_irq(struct machine *m, uint32_t pin, uint8_t trigger, uint8_t polarity,
 		    struct machine_irq *out)

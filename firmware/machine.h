@@ -44,8 +44,8 @@
  *     distributor (GICD), `redist` the redistributor range (one 128 KiB frame pair per vCPU, in
  *     vCPU order), `its` the ITS (MSIs of PCI devices); `pins` the SPIs KVM is given. On a host
  *     whose KVM has only a GICv2, the VM replaces it with machine_set_arch_gicv2(): a GICv2
- *     (machine_set_gicv2()), base = distributor, `cpuif` its CPU interface, no ITS (PCI devices
- *     get INTx only), at most 8 vCPUs.
+ *     (machine_set_gicv2()), base = distributor, `cpuif` its CPU interface, no ITS, at most 8
+ *     vCPUs; PCI devices' MSIs go to its GICv2m frame (machine_set_gicv2m()), `v2m`.
  *   - cpu_ids[] hold each vCPU's MPIDR affinity (machine_arch_cpu_id(): KVM's default, Aff0 =
  *     index % 16, Aff1 = index / 16), which /cpus/cpu@N's reg is on arm64.
  *   - UARTs are MMIO PL011s (machine_add_pl011()), the RTC a PL031 (machine_set_pl031()).
@@ -102,6 +102,10 @@ struct machine_intc {
 	struct machine_range redist; /* GICv3 redistributors, vCPU 0's first */
 	struct machine_range its;    /* GICv3 ITS; size 0: none */
 	struct machine_range cpuif;  /* GICv2 CPU interface */
+	/* GICv2's MSI frame (GICv2m, devices/gicv2m.h; size 0: none) and its SPIs (offsets
+	 * v2m_first.. v2m_first + v2m_spis - 1) */
+	struct machine_range v2m;
+	uint32_t v2m_first, v2m_spis;
 };
 
 enum machine_uart_kind { MACHINE_UART_16550, MACHINE_UART_PL011 };
@@ -222,13 +226,18 @@ int machine_set_gicv3(struct machine *m, struct machine_range dist, struct machi
  * vCPUs first: a GICv2 serves at most 8 (-EINVAL beyond). Ranges as for machine_set_gicv3(). */
 int machine_set_gicv2(struct machine *m, struct machine_range dist, struct machine_range cpuif,
 		      uint32_t spis);
+/* The GICv2's MSI frame (GICv2m) at `frame` (4 KiB), SPI offsets first..first + spis - 1 its:
+ * the controller must be a GICv2 with those SPIs, the frame apart from its other ranges. */
+int machine_set_gicv2m(struct machine *m, struct machine_range frame, uint32_t first,
+		       uint32_t spis);
 /* The architecture's interrupt controller (x86: the PC's IOAPIC and LAPIC, the IOAPIC's ID = the
  * number of vCPUs added so far; aarch64: the GICv3 of base/aarch64/arch/layout.h, with one
  * redistributor per vCPU added so far and the ITS below them: add the vCPUs first).
  * firmware/<arch>/machine_<arch>.c. */
 int machine_set_arch_intc(struct machine *m);
-/* aarch64: the GICv2 of base/aarch64/arch/layout.h in place of machine_set_arch_intc()'s GICv3,
- * for a host whose KVM offers only that (firmware/aarch64/machine_aarch64.c). */
+/* aarch64: the GICv2 of base/aarch64/arch/layout.h and its GICv2m frame in place of
+ * machine_set_arch_intc()'s GICv3, for a host whose KVM offers only a GICv2
+ * (firmware/aarch64/machine_aarch64.c). */
 int machine_set_arch_gicv2(struct machine *m);
 /* A 16550 UART at I/O port `port` (8 ports, 1.8432 MHz clock) on ISA IRQ `pin` (edge/high). */
 int machine_add_uart(struct machine *m, uint16_t port, uint32_t pin);

@@ -31,7 +31,9 @@
 #   psci version=1.1 method=hvc|smc enable_method=psci cpu1_off=0 cpu1_on=1 online=0-1
 #                      (cpu1 offlined and onlined again: PSCI CPU_OFF, CPU_ON; "-" with 1 CPU)
 #   rtc rtc0 epoch=SECONDS driver=rtc-pl031 dev=DEV hctosys=0|1 sys=SECONDS  | rtc none sys=S
-#   virtio virtioN id=0x0002 driver=virtio_blk on=PARENT transport=mmio|pci|other  | virtio none
+#   virtio virtioN id=0x0002 driver=virtio_blk on=PARENT transport=mmio|pci|other
+#                      [msi=N msi_chip=CHIP] (pci: N MSI(-X) interrupts, CHIP /proc/interrupts'
+#                      name of the first: the ITS's, the GICv2m's; msi=0: INTx)  | virtio none
 #   blk vda size=BYTES ro=0 virtio=virtioN sector0_md5=HEX head=HEX(first 32 bytes) | blk none
 #   blkwrite vda status=0 readback=VMMTEST-GUEST-WROTE  (vmmtest.write=1 only)
 #   net eth0 mac=MAC mtu=N driver=virtio_net virtio=virtioN  | net none

@@ -1,8 +1,8 @@
 /* aarch64's part of the device tree (firmware/fdt_arch.h; the tree in firmware/fdt.h): the GICv3
- * with its ITS or the GICv2, the GIC's 3-cell specifier, the CPUs' binding, the architected timer,
- * PSCI, and how PCI devices reach the ITS. Bindings: Linux Documentation/devicetree/bindings/
- * interrupt-controller/arm,gic-v3.yaml, arm,gic.yaml, timer/arm,arch_timer.yaml, arm/cpus.yaml,
- * arm/psci.yaml, pci/pci-msi.txt. */
+ * with its ITS or the GICv2 with its GICv2m frame, the GIC's 3-cell specifier, the CPUs' binding,
+ * the architected timer, PSCI, and how PCI devices reach the ITS. Bindings: Linux
+ * Documentation/devicetree/bindings/ interrupt-controller/arm,gic-v3.yaml, arm,gic.yaml (its v2m
+ * child), timer/arm,arch_timer.yaml, arm/cpus.yaml, arm/psci.yaml, pci/pci-msi.txt. */
 #include "firmware/fdt.h"
 
 #ifdef HAVE_LIBFDT
@@ -77,6 +77,21 @@ static void add_its(struct fdtw *w, const struct machine *m)
 	fdtw_end(w);
 }
 
+/* A GICv2's MSI frame (GICv2m): msi-controller without cells (an MSI names its SPI in its data).
+ * Its SPIs are what the frame's MSI_TYPER says: the binding's arm,msi-base-spi and
+ * arm,msi-num-spis would override the register (Linux then logs "DT overriding V2M MSI_TYPER"). */
+static void add_v2m(struct fdtw *w, const struct machine *m)
+{
+	if (!m->intc.v2m.size)
+		return;
+	fdtw_begin(w, "v2m@%llx", m->intc.v2m.base);
+	fdtw_str(w, "compatible", "arm,gic-v2m-frame");
+	fdtw_empty(w, "msi-controller");
+	fdtw_reg(w, m->intc.v2m.base, m->intc.v2m.size);
+	fdtw_u32(w, "phandle", FDT_PHANDLE_V2M);
+	fdtw_end(w);
+}
+
 /* reg = <distributor> <redistributors> (GICv3) or <distributor> <CPU interface> (GICv2, which
  * Linux and QEMU's virt call "arm,cortex-a15-gic"); 2 + 2 address cells and an empty ranges so
  * that the ITS child's reg is in the root's terms. */
@@ -99,6 +114,7 @@ static void add_gic(struct fdtw *w, const struct machine *m)
 	fdtw_cells(w, "reg", &reg);
 	fdtw_u32(w, "phandle", FDT_PHANDLE_GIC);
 	add_its(w, m);
+	add_v2m(w, m);
 	fdtw_end(w);
 }
 
@@ -144,11 +160,14 @@ static void nodes(struct fdtw *w, const struct machine *m)
  * DeviceID of the same number (pci-msi.txt; QEMU's virt maps the same way), which is the
  * DeviceID the VMM gives KVM with each MSI route. The guest's DMA through PCI devices is
  * coherent with the CPUs (the "device" is the VMM reading guest RAM through its cached mapping):
- * dma-coherent keeps Linux's arm64 DMA API from mapping buffers non-cacheable. */
+ * dma-coherent keeps Linux's arm64 DMA API from mapping buffers non-cacheable. A GICv2's MSIs go
+ * to its GICv2m frame instead: msi-parent = <&v2m>. */
 static void pci_props(struct fdtw *w, const struct machine *m)
 {
 	struct fdtw_cells map = {.n = 0};
 	fdtw_empty(w, "dma-coherent");
+	if (m->intc.v2m.size)
+		fdtw_u32(w, "msi-parent", FDT_PHANDLE_V2M);
 	if (!m->intc.its.size)
 		return;
 	fdtw_push32(&map, 0);

@@ -19,8 +19,10 @@ int machine_set_arch_gicv2(struct machine *m)
 {
 	struct machine_range dist = {GIC_DIST_BASE, GIC_V2_DIST_SIZE};
 	struct machine_range cpuif = {GIC_V2_CPU_BASE, GIC_V2_CPU_SIZE};
+	struct machine_range v2m = {GIC_V2M_BASE, KIB(4)};
+	int err = machine_set_gicv2(m, dist, cpuif, GIC_SPI_MAX);
 
-	return machine_set_gicv2(m, dist, cpuif, GIC_SPI_MAX);
+	return err ? err : machine_set_gicv2m(m, v2m, GIC_V2M_SPI_FIRST, GIC_V2M_SPIS);
 }
 
 /* KVM's reset value of MPIDR_EL1 for vCPU `index` (Linux arch/arm64/kvm/sys_regs.c,

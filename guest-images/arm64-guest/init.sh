@@ -171,6 +171,25 @@ transport_of() {
 	esac
 }
 
+# A PCI function's MSIs: " msi=N msi_chip=CHIP" (N its MSI/MSI-X interrupts, 0: INTx; CHIP the
+# interrupt chip /proc/interrupts names for the first: the ITS's or the GICv2m's), or nothing.
+msi_of() {
+	[ -d "/sys/bus/pci/devices/$1" ] || return 0
+	n=0 first=
+	for i in "/sys/bus/pci/devices/$1"/msi_irqs/*; do
+		[ -e "$i" ] || continue
+		n=$((n + 1))
+		[ -n "$first" ] || first=${i##*/}
+	done
+	chip=-
+	if [ -n "$first" ]; then
+		# the line "N: count per CPU... CHIP ...": the chip is the field after the CPUs'
+		chip=$(awk -v irq="$first:" 'NR == 1 { cpus = NF } $1 == irq { print $(cpus + 2) }' \
+			/proc/interrupts)
+	fi
+	echo " msi=$n msi_chip=${chip:--}"
+}
+
 check_virtio() {
 	count=0
 	for d in /sys/bus/virtio/devices/*; do
@@ -180,7 +199,7 @@ check_virtio() {
 		parent=${parent##*/}
 		drv=$(readlink "$d/driver")
 		say "virtio ${d##*/} id=$(value "$d/device") driver=${drv##*/} on=$parent" \
-			"transport=$(transport_of "$parent")"
+			"transport=$(transport_of "$parent")$(msi_of "$parent")"
 	done
 	[ $count -gt 0 ] || say "virtio none"
 }

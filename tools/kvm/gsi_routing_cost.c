@@ -35,7 +35,7 @@ static double cost(int vm, int nmsi, int iterations)
 						   .addr = 0xfee00000,
 						   .data = 0x30u + (unsigned)i,
 						   .valid = true};
-	int n = vm_pci_build_routes(r->entries, cap, msi, nmsi);
+	int n = vm_pci_build_routes(NULL, r->entries, cap, msi, nmsi);
 	r->nr = (uint32_t)n;
 	double t0 = now_us();
 	for (int i = 0; i < iterations; i++) {

@@ -109,5 +109,10 @@ void vm_arch_pci_before_create(struct vm *vm);
 struct kvm_irq_routing_entry;
 int vm_arch_default_routes(struct kvm_irq_routing_entry *out);
 void vm_arch_pci_created(struct vm *vm);
+/* Whether an MSI (`addr`, `data`) raises an interrupt line (*line, a GSI routed to the
+ * interrupt controller's input) instead of going to KVM as an MSI: aarch64's GICv2m frame on a
+ * GICv2 VM (devices/gicv2m.h); x86 never. `kvm` NULL: no VM (unit tests), false. */
+struct kvm;
+bool vm_arch_msi_line(const struct kvm *kvm, uint64_t addr, uint32_t data, unsigned *line);
 
 #endif

@@ -117,9 +117,10 @@ void vm_pci_destroy(struct vm_pci *p);
  * x86: GSI 0-23 to IOAPIC pins 0-23 and GSI 0-15 to the PICs, as KVM's own default table). */
 #define VM_PCI_DEFAULT_ROUTES IRQ_DEFAULT_ROUTES
 
-/* Fills `out` (room for `cap`) with the default routes then one MSI route per valid entry of
- * `msi`. Returns the number of entries, or -ENOSPC. */
-int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
+/* Fills `out` (room for `cap`) with the default routes then one route per valid entry of `msi`:
+ * an MSI route, or on a VM whose messages to an MSI frame raise a line (vm_arch_msi_line(); `kvm`
+ * NULL: none), a route to that line. Returns the number of entries, or -ENOSPC. */
+int vm_pci_build_routes(const struct kvm *kvm, struct kvm_irq_routing_entry *out, int cap,
 			const struct vm_pci_msi_route *msi, int nmsi);
 
 #endif

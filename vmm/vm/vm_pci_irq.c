@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "vmm/vm/arch_vm.h"
 
-int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
+int vm_pci_build_routes(const struct kvm *kvm, struct kvm_irq_routing_entry *out, int cap,
 			const struct vm_pci_msi_route *msi, int nmsi)
 {
 	if (cap < VM_PCI_DEFAULT_ROUTES)
@@ -21,11 +21,18 @@ int vm_pci_build_routes(struct kvm_irq_routing_entry *out, int cap,
 	memset(out, 0, sizeof(*out) * (size_t)cap);
 	int n = vm_arch_default_routes(out);
 	for (int i = 0; i < nmsi; i++) {
+		unsigned line;
 		if (!msi[i].valid)
 			continue;
 		if (n == cap)
 			return -ENOSPC;
 		out[n].gsi = msi[i].gsi;
+		if (vm_arch_msi_line(kvm, msi[i].addr, msi[i].data, &line)) {
+			/* an MSI frame's SPI (aarch64's GICv2m): the irqfd pulses that line */
+			out[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+			out[n++].u.irqchip.pin = line;
+			continue;
+		}
 		out[n].type = KVM_IRQ_ROUTING_MSI;
 		out[n].u.msi.address_lo = (uint32_t)msi[i].addr;
 		out[n].u.msi.address_hi = (uint32_t)(msi[i].addr >> 32);
@@ -70,7 +77,7 @@ static int set_routes(struct vm_pci *p)
 	for (int i = 0; i < p->next_ext; i++)
 		for (int v = 0; v < p->ext[i].n; v++)
 			all[at++] = p->ext[i].routes[v];
-	int n = vm_pci_build_routes(r->entries, cap, all, nmsi);
+	int n = vm_pci_build_routes(p->kvm, r->entries, cap, all, nmsi);
 	int err = n < 0 ? n : 0;
 	if (!err) {
 		r->nr = (uint32_t)n;
@@ -93,12 +100,21 @@ static void fire(int fd)
 		log_debug("irqfd write: %s", strerror(errno));
 }
 
+/* Without routes: KVM_SIGNAL_MSI, or a pulse of the line an MSI frame's message names. */
 static void signal_msi(struct vm_pci_dev *d, uint16_t vector, uint64_t addr, uint32_t data)
 {
-	int err =
-	    kvm_notify_signal_msi(kvm_notifier(d->pci->kvm), addr, data, d->routes[vector].devid);
+	struct kvm *kvm = d->pci->kvm;
+	unsigned line;
+	int err;
+	if (vm_arch_msi_line(kvm, addr, data, &line)) {
+		if (!(err = kvm_irq_line(kvm, line, 1)))
+			err = kvm_irq_line(kvm, line, 0);
+	} else {
+		err = kvm_notify_signal_msi(kvm_notifier(kvm), addr, data, d->routes[vector].devid);
+	}
 	if (err)
-		log_debug("%s: KVM_SIGNAL_MSI: %s", d->dev->name, strerror(-err));
+		log_debug("%s: MSI 0x%llx/0x%x: %s", d->dev->name, (unsigned long long)addr, data,
+			  strerror(-err));
 }
 
 /* The guest programmed a new message for `vector`: route its GSI there. */

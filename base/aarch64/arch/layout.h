@@ -41,6 +41,12 @@
 #define GIC_V2_CPU_SIZE	 KIB(8)
 #define GIC_V2_CPU_BASE	 (GIC_DIST_BASE - KIB(64))
 #define GIC_V2_MAX_CPUS	 8
+/* and its GICv2m MSI frame (devices/gicv2m.h: KVM has none; the VMM's own), 64 KiB below the CPU
+ * interface, which gives PCI devices MSIs through the last GIC_V2M_SPIS of the SPIs (no device
+ * line is there: see the lines below) */
+#define GIC_V2M_BASE	  (GIC_V2_CPU_BASE - KIB(64))
+#define GIC_V2M_SPI_FIRST 64
+#define GIC_V2M_SPIS	  (GIC_SPI_MAX - GIC_V2M_SPI_FIRST)
 
 /* The device region [1 GiB, 2 GiB). */
 #define DEVICE_REGION_START GIB(1)

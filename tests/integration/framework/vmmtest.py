@@ -95,7 +95,7 @@ def _sector(path, n):
 
 def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None, dhcp=False,
              hvc_file=None, rng=False, wrote=False, rtc=True, clock_slack=300, end="poweroff",
-             now=None, alarm=False):
+             now=None, alarm=False, msi_chip=None):
     """What in REPORT differs from a guest with these devices; [] when nothing. Always checked:
     begin (arch aarch64), modules (none failed), end; the rest only when asked (None and False
     are "not checked"; rtc is asked by default):
@@ -112,7 +112,10 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
                 host's time when the guest ran, when that was not just now: e.g. its log's mtime)
       end       the end action's name
       alarm     the RTC's alarm (rtc0's wakealarm, set 2 s ahead) raised the PL031's interrupt
-                while the guest left the clock alone (issue 67: the VMM's host timer)"""
+                while the guest left the clock alone (issue 67: the VMM's host timer)
+      msi_chip  every virtio device on PCI has MSIs, from an interrupt chip whose name holds
+                this ("ITS": the GICv3's; "": any, e.g. a GICv2m frame's, which Linux names
+                "MSI")"""
     bad = []
 
     def need(topic, name=None):
@@ -144,6 +147,11 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
         for v in report.all("virtio"):
             if v.get("transport") != transport or not v.get("driver"):
                 bad.append(f"virtio: {v.text} (want transport={transport} and a driver)")
+    if msi_chip is not None:
+        for v in report.all("virtio"):
+            if v.get("transport") == "pci" and \
+                    (not v.int("msi") or msi_chip not in v.get("msi_chip", "")):
+                bad.append(f"virtio: {v.text} (want MSIs from a {msi_chip} chip)")
     if disk is not None:
         _check_disk(report, need, disk, wrote, bad)
     if mac is not None:

@@ -34,7 +34,8 @@
 #   systemd's multi-user target over virtio-mmio and over virtio-pci, DHCP by networkd, and
 #   systemd's power-off ending the VMM with 0 (framework/arm64_debian.py).
 # gicv2: a second L1 (run.sh --gic 2), whose KVM offers only a GICv2: the stock guest's mmio boot
-#   and API flow as in `stock` (PCI devices on INTx: a GICv2 has no ITS), every VMM saying it gave
+#   and API flow as in `stock` (PCI devices' MSI-X through the VMM's GICv2m frame: a GICv2 has
+#   no ITS; the guest's kernel must find the frame), every VMM saying it gave
 #   its guest a GICv2 and the guest's kernel finding no GICv3; and `vmm --check-cpu` refusing the
 #   first L1's snapshot for its GICv3 (ID_AA64PFR0_EL1.GIC). ~2 minutes more.
 # It fails when a part fails or L1 does not boot twice in a row; skipped (77) without the cross
@@ -213,9 +214,10 @@ def check_clock_realtime(report, restored_log, api_log):
     return bad
 
 
-def check_api(work, status):
+def check_api(work, status, gicv2=False):
     """The API client's steps, the restored guest's report (its lines before the snapshot in
-    the first VMM's log, the rest in the second's) and the refused x86 snapshot."""
+    the first VMM's log, the rest in the second's: its PCI devices' MSIs through the ITS, or
+    the GICv2m frame in the GICv2 L1) and the refused x86 snapshot."""
     bad = [f"{step}: status {status.get(step)}" for step in API_STEPS
            if status.get(step) != API_STEPS[step]]
     logs = [(work / name).read_text(errors="replace") if (work / name).exists() else ""
@@ -230,7 +232,8 @@ def check_api(work, status):
     log2 = work / "vmm-api2.log"
     bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
                             disk=(work / "disk-api-after.img", DISK_SIZE), wrote=True,
-                            alarm=True, now=log2.stat().st_mtime if log2.exists() else None)
+                            alarm=True, now=log2.stat().st_mtime if log2.exists() else None,
+                            msi_chip="" if gicv2 else "ITS")
     bad += check_clock_realtime(report, logs[2], logs[3])
     if "not a snapshot of an aarch64 VM" not in logs[4]:
         bad.append(f"an x86 snapshot: {logs[4].strip()!r}")
@@ -263,6 +266,10 @@ def check_gicv2(work, status):
         log = (work / name).read_text(errors="replace")
         if "offers a GICv2 only" not in log or "GICv3:" in log:
             bad.append(f"{name}: the VMM did not give the guest a GICv2:\n{log[-2000:]}")
+        # Linux's irq-gic-v2m found the frame and its SPIs (GIC_V2M_*: INTIDs 96..159)
+        if name == "vmm-api1.log" and not re.search(r"GICv2m: range\[mem 0x3ffd0000-0x3ffd0fff\]"
+                                                    r", SPI\[96:159\]", log):
+            bad.append(f"{name}: the guest's kernel did not find the GICv2m frame")
     v3 = (work / "check-v3.log").read_text(errors="replace")
     want = "the guest's VM has a GICv3 and this host's KVM offers only a GICv2"
     if status.get("gicv3-snapshot") in (None, "0") or want not in v3:
@@ -298,7 +305,7 @@ def stock_check(out, work, gicv2=False):
             bad.append(f"the VMM exited {status[t]} after the guest's power-off")
         if bad:
             failures.append(f"{t}: " + "\n".join(bad) + "\n" + log[-4000:])
-    return failures + check_api(work, status)
+    return failures + check_api(work, status, gicv2)
 
 
 def guest_env_or_skip(script, *args):

@@ -49,7 +49,8 @@ int vcpu_arch_setup(struct vcpu *vcpu, const struct cpuid_table *supported)
 }
 
 /* The GIC the host's KVM offers: a GICv3 (machine_set_arch_intc() described it), else a GICv2,
- * which the description then says instead (at most 8 vCPUs, no ITS). */
+ * which the description then says instead (at most 8 vCPUs, no ITS: MSIs through the GICv2m
+ * frame vm_devices_arch.c attaches). */
 static int choose_gic(struct vm *vm, struct kvm_gic_config *c)
 {
 	c->version = kvm_gic_host_version(&vm->kvm);
@@ -65,8 +66,8 @@ static int choose_gic(struct vm *vm, struct kvm_gic_config *c)
 			  GIC_V2_MAX_CPUS, vm->ncpus);
 		return -EINVAL;
 	}
-	log_info("this host's KVM offers a GICv2 only: the VM gets one, and PCI devices INTx "
-		 "only (a GICv2 has no ITS)");
+	log_info("this host's KVM offers a GICv2 only: the VM gets one, and PCI devices' MSIs go "
+		 "through the VMM's GICv2m frame (a GICv2 has no ITS)");
 	c->cpu_base = GIC_V2_CPU_BASE;
 	c->redist_base = c->its_base = 0;
 	return machine_set_arch_gicv2(&vm->machine);

@@ -1,7 +1,8 @@
 /* The arm64 platform devices (vmm/vm/arch_vm.h): the PL031 real-time clock here, with the host
- * timer of its alarm (vmm/vm/rtc_alarm.h) while the VM runs, the PL011 console UART on the MMIO
- * bus (attached by vm_devices.c); no port-mapped boot timer, no keyboard controller, and no PCI
- * configuration ports (the ECAM alone). */
+ * timer of its alarm (vmm/vm/rtc_alarm.h) while the VM runs, a GICv2's GICv2m MSI frame (and the
+ * MSI routes to its SPIs), the PL011 console UART on the MMIO bus (attached by vm_devices.c); no
+ * port-mapped boot timer, no keyboard controller, and no PCI configuration ports (the ECAM alone).
+ */
 #include "vmm/vm/arch_vm.h"
 
 #include <errno.h>
@@ -12,7 +13,10 @@
 
 #include "base/layout.h"
 #include "base/log.h"
+#include "devices/gicv2m.h"
 #include "devices/pl031.h"
+#include "host/kvm/aarch64/gic.h"
+#include "host/kvm/kvm.h"
 #include "vmm/vm/aarch64/vm_devices_arch.h"
 #include "vmm/vm/rtc_alarm.h"
 #include "vmm/vm/vm.h"
@@ -20,8 +24,15 @@
 struct vm_arch_devices {
 	struct pl031 rtc;
 	struct rtc_alarm alarm; /* the PL031's host timer */
-	bool rtc_attached, alarm_ready;
+	struct gicv2m v2m;	/* a GICv2's MSI frame */
+	bool rtc_attached, alarm_ready, v2m_attached;
 };
+
+_Static_assert(IRQ_DEFAULT_ROUTES <= GIC_V2M_SPI_FIRST, "a device line among the GICv2m's SPIs");
+
+/* The GICv2m frame of base/aarch64/arch/layout.h, which machine_set_arch_gicv2() describes: on a
+ * GICv2 VM, the MSIs of PCI devices */
+static const struct gicv2m_frame v2m_frame = {GIC_V2M_BASE, GIC_V2M_SPI_FIRST, GIC_V2M_SPIS};
 
 /* The PL031's clock, and the one rtc_alarm.h counts in */
 static time_t host_time(void *opaque)
@@ -55,6 +66,12 @@ int vm_arch_devices_attach(struct vm *vm)
 		return err;
 	d->alarm_ready = true;
 	pl031_set_armed_cb(&d->rtc, rtc_alarm_kick, &d->alarm);
+	if (vm->machine.intc.v2m.base == v2m_frame.base) { /* vm_arch.c gave the VM a GICv2 */
+		struct irq_line spi = {vm_irq_line_set, vm, 0};
+		if ((err = gicv2m_attach(&d->v2m, &vm->mmio, v2m_frame, spi)))
+			return err;
+		d->v2m_attached = true;
+	}
 	return machine_set_pl031(&vm->machine, PL031_MMIO_BASE, IRQ_PL031);
 }
 
@@ -85,6 +102,8 @@ void vm_arch_devices_destroy(struct vm *vm)
 	vm_arch_devices_stop(vm); /* the timer's thread asks the clock */
 	if (d->rtc_attached)
 		pl031_detach(&d->rtc, &vm->mmio);
+	if (d->v2m_attached)
+		gicv2m_detach(&d->v2m, &vm->mmio);
 	if (d->alarm_ready)
 		rtc_alarm_destroy(&d->alarm);
 	free(d);
@@ -139,4 +158,10 @@ int vm_arch_default_routes(struct kvm_irq_routing_entry *out)
 		out[gsi].u.irqchip.pin = gsi;
 	}
 	return IRQ_DEFAULT_ROUTES;
+}
+
+bool vm_arch_msi_line(const struct kvm *kvm, uint64_t addr, uint32_t data, unsigned *line)
+{
+	return kvm && kvm->gic_version == KVM_GIC_V2 &&
+	       gicv2m_msi_line(&v2m_frame, addr, data, line);
 }

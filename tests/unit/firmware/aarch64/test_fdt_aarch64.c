@@ -371,6 +371,18 @@ Test(fdt_aarch64, gicv2)
 	assert_phandle(fdt, FDT_PHANDLE_GIC, "arm,cortex-a15-gic");
 	cr_assert_lt(fdt_subnode_offset(fdt, node(fdt, gic_path), "msi-controller"), 0);
 	cr_assert_null(fdt_getprop(fdt, node(fdt, pci_path), "msi-map", NULL));
+	/* the GICv2m frame: the MSIs of PCI devices */
+	char v2m[128];
+	snprintf(v2m, sizeof(v2m), "%s/v2m@%llx", gic_path, (unsigned long long)GIC_V2M_BASE);
+	cr_assert_str_eq(prop(fdt, v2m, "compatible", -1), "arm,gic-v2m-frame");
+	prop(fdt, v2m, "msi-controller", 0);
+	const void *vreg = prop(fdt, v2m, "reg", 16);
+	cr_assert_eq(cell64(vreg, 0), GIC_V2M_BASE);
+	cr_assert_eq(cell64(vreg, 2), 0x1000);
+	/* its SPIs are its MSI_TYPER's (devices/gicv2m.c), not overridden here */
+	cr_assert_null(fdt_getprop(fdt, node(fdt, v2m), "arm,msi-base-spi", NULL));
+	assert_phandle(fdt, FDT_PHANDLE_V2M, "arm,gic-v2m-frame");
+	cr_assert_eq(prop_u32(fdt, pci_path, "msi-parent"), FDT_PHANDLE_V2M);
 	const void *p = prop(fdt, "/timer", "interrupts", 48);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(cell(p, 3 * i + 2), 0x7u << 8 | FDT_GIC_LEVEL_HIGH, "3 CPUs' mask");
@@ -395,6 +407,17 @@ Test(fdt_aarch64, gicv2_adder_checks)
 	cr_assert_eq(machine_set_gicv2(&m, d, c, 64), 0);
 	cr_assert_eq(m.intc.kind, MACHINE_INTC_GICV2);
 	cr_assert_eq(m.intc.its.size, 0);
+	/* its GICv2m frame: apart from the GIC's ranges, SPIs it has */
+	struct machine_range f = {GIC_V2M_BASE, 0x1000};
+	cr_assert_eq(machine_set_gicv2m(&m, d, 0, 8), -EINVAL, "on the distributor");
+	cr_assert_eq(machine_set_gicv2m(&m, f, 60, 8), -EINVAL, "past the 64 SPIs");
+	cr_assert_eq(machine_set_gicv2m(&m, f, 0, 0), -EINVAL, "no SPI");
+	cr_assert_eq(machine_set_gicv2m(&m, f, 32, 32), 0);
+	cr_assert_eq(m.intc.v2m_first, 32);
+	machine_init(&m);
+	cr_assert_eq(machine_add_cpus(&m, 2), 0);
+	cr_assert_eq(machine_set_arch_intc(&m), 0);
+	cr_assert_eq(machine_set_gicv2m(&m, f, 32, 32), -EINVAL, "a GICv3 has no GICv2m");
 	/* a tree of a GICv2 with more CPUs than it serves is refused */
 	void *blob;
 	size_t size;

@@ -14,7 +14,7 @@
 Test(vm_pci, default_routes_match_kvm)
 {
 	struct kvm_irq_routing_entry e[VM_PCI_DEFAULT_ROUTES];
-	cr_assert_eq(vm_pci_build_routes(e, VM_PCI_DEFAULT_ROUTES, NULL, 0), 40);
+	cr_assert_eq(vm_pci_build_routes(NULL, e, VM_PCI_DEFAULT_ROUTES, NULL, 0), 40);
 	int ioapic = 0, master = 0, slave = 0;
 	for (int i = 0; i < 40; i++) {
 		cr_assert_eq(e[i].type, KVM_IRQ_ROUTING_IRQCHIP);
@@ -46,7 +46,8 @@ Test(vm_pci, msi_routes_appended)
 	    {.gsi = 26, .addr = 0x1fee01000ULL, .data = 0x51, .valid = true},
 	};
 	struct kvm_irq_routing_entry e[44];
-	cr_assert_eq(vm_pci_build_routes(e, 44, msi, 3), 42, "unprogrammed vectors get no route");
+	cr_assert_eq(vm_pci_build_routes(NULL, e, 44, msi, 3), 42,
+		     "unprogrammed vectors get no route");
 	cr_assert_eq(e[40].type, KVM_IRQ_ROUTING_MSI);
 	cr_assert_eq(e[40].gsi, 24);
 	cr_assert_eq(e[40].u.msi.address_lo, 0xfee00000);
@@ -54,8 +55,8 @@ Test(vm_pci, msi_routes_appended)
 	cr_assert_eq(e[41].gsi, 26);
 	cr_assert_eq(e[41].u.msi.address_hi, 1);
 	cr_assert_eq(e[41].u.msi.address_lo, 0xfee01000);
-	cr_assert_eq(vm_pci_build_routes(e, 41, msi, 3), -ENOSPC);
-	cr_assert_eq(vm_pci_build_routes(e, 39, NULL, 0), -ENOSPC);
+	cr_assert_eq(vm_pci_build_routes(NULL, e, 41, msi, 3), -ENOSPC);
+	cr_assert_eq(vm_pci_build_routes(NULL, e, 39, NULL, 0), -ENOSPC);
 }
 
 static struct io_bus pio, mmio;
