@@ -1,10 +1,11 @@
-/* PCI bus 0 seen through configuration mechanism #1 (ports 0xCF8/0xCFC) and through ECAM
- * (PCI Express 4.0 section 7.2.2), which must agree:
- *   - every function's 256-byte header reads the same both ways; absent functions (and bus 1)
- *     read all-ones; 8- and 16-bit reads match the dword;
+/* PCI bus 0 as a driver sees it, the same walk on x86 and arm64 (the architecture's part is
+ * pci_enum.h's hooks: pci_enum_x86.c, aarch64/pci_enum_dt.c):
+ *   - every function's 256-byte header: 8- and 16-bit reads match the dword, and (x86) conf1
+ *     and ECAM read the same; absent functions (and bus 1) read all-ones at every width;
  *   - header type 0, IDs, class codes, revision, interrupt pin and line;
  *   - BAR sizing (decoding off, write all-ones, read the mask, restore; 64-bit BARs as pairs):
- *     sizes are powers of two, addresses aligned, the original value comes back;
+ *     sizes are powers of two, addresses aligned, the original value comes back, each memory
+ *     BAR where the platform puts BARs (arm64: a window of the host bridge's ranges);
  *   - on each virtio function (vendor 0x1af4, device 0x1040 + ID; virtio 1.2 section 4.1.4):
  *     the capability chain (no loop, dword-aligned, past the header), virtio capabilities of
  *     cfg_type 1..5 with bar/offset/length inside an implemented memory BAR and aligned as
@@ -12,47 +13,31 @@
  *     queue_notify_off, the PCI configuration access capability (4.1.4.9) reading num_queues
  *     like the BAR does, and the MSI-X capability (table and PBA inside their BAR);
  *   - memory decoding off makes the BAR read all-ones, back on restores it;
- *   - the MP table's PCI interrupt entry for each INTx pin names the interrupt line.
+ *   - each INTx pin where the platform says it goes: x86's MP table entry names the interrupt
+ *     line; arm64's interrupt-map gives it a level GIC SPI (and the msi-map names the ITS).
  * With `vmm` (our VMM), exact expectations: host bridge 1b36:0008 class 060000 at 00:00.0,
  * virtio devices from slot 1 on, BAR 0 64-bit 16 KiB / BAR 2 32-bit 4 KiB with the layout of
- * virtio/transport/virtio_pci.h, MSI-X table size = num_queues + 1, INTx line 20 + (slot + pin - 1)
- * % 4, an MP table entry for each, and all-ones with decoding off.
+ * virtio/transport/virtio_pci.h, MSI-X table size = num_queues + 1, INTx line (the IOAPIC pin
+ * on x86, the SPI on arm64) PCI_INTX_IRQ_BASE + (slot + pin - 1) % 4 and its MP table entry or
+ * interrupt-map entry, and all-ones with decoding off.
  *
- * Command line: [ecam=ADDR] (default 0xE0000000; QEMU q35: 0xB0000000) [no_ecam] [vmm]
- *   [devices=N] (virtio functions expected). */
+ * Command line: [vmm] [devices=N] (virtio functions expected); x86: [ecam=ADDR] (default
+ *   0xE0000000; QEMU q35: 0xB0000000) [no_ecam]. */
+#include "pci_enum.h"
 #include "guest.h"
+#include "pci.h"
 #include "virtio_pci.h"
 
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
-#define ECAM_DEFAULT 0xE0000000ULL
-#define FOUR_GIB     0x100000000ULL
-#define MAX_CAPS     48
+#define MAX_CAPS 48
 
-struct bar {
-	uint64_t addr, size;
-	bool io, is64, upper; /* upper: the high half of the previous 64-bit BAR */
-};
-
-struct func {
-	uint8_t dev, fn;
-	uint16_t vendor, device;
-	uint32_t class_code;
-	struct bar bars[6];
-};
-
-static uint64_t ecam;
-static bool strict;
+bool pci_enum_strict;
 static unsigned virtio_seen, checks;
 
-/* ---- the two access methods ---- */
-
-static uint64_t ecam_addr(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
-{
-	return ecam + ((uint64_t)bus << 20 | (uint64_t)dev << 15 | (uint64_t)fn << 12 | off);
-}
+/* ---- configuration reads ---- */
 
 static uint32_t c32(uint8_t dev, uint8_t fn, uint16_t off)
 {
@@ -64,22 +49,46 @@ static void w32(uint8_t dev, uint8_t fn, uint16_t off, uint32_t v)
 	pci_cfg_write32(0, dev, fn, off, v);
 }
 
-/* Whole header both ways, and narrower reads of the ID and header-type bytes. */
+/* The dword at `off` against its bytes and halves, and against the architecture's second way
+ * in (x86: ECAM); returns false (with a message) at the first difference. */
+static bool same_every_way(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t *dword)
+{
+	uint32_t d = pci_cfg_read32(bus, dev, fn, off), other;
+
+	*dword = d;
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t b = pci_cfg_read8(bus, dev, fn, (uint16_t)(off + i));
+		if (b != (uint8_t)(d >> 8 * i)) {
+			printf("  %02x:%02x.%x +0x%x: byte 0x%02x, dword 0x%08x\n", bus, dev, fn,
+			       off + i, b, d);
+			return false;
+		}
+	}
+	for (unsigned i = 0; i < 4; i += 2) {
+		uint16_t h = pci_cfg_read16(bus, dev, fn, (uint16_t)(off + i));
+		if (h != (uint16_t)(d >> 8 * i)) {
+			printf("  %02x:%02x.%x +0x%x: word 0x%04x, dword 0x%08x\n", bus, dev, fn,
+			       off + i, h, d);
+			return false;
+		}
+	}
+	/* The PCI config access window (4.1.4.9) reads through to a BAR: its length is 0 here. */
+	if (pci_enum_arch_read32(bus, dev, fn, off, &other) && other != d) {
+		printf("  %02x:%02x.%x +0x%x: 0x%08x, the other way 0x%08x\n", bus, dev, fn, off, d,
+		       other);
+		return false;
+	}
+	return true;
+}
+
+/* The whole header every way. */
 static void compare_methods(uint8_t dev, uint8_t fn)
 {
-	if (!ecam)
-		return;
-	for (uint16_t off = 0; off < 256; off += 4) {
-		uint32_t a = c32(dev, fn, off), b = mmio_read32(ecam_addr(0, dev, fn, off));
+	uint32_t d;
 
-		/* The PCI config access window (4.1.4.9) reads through to a BAR: not a header. */
-		TEST_ASSERT_MSG(a == b, "00:%02x.%x +0x%x: conf1 0x%08x, ECAM 0x%08x", dev, fn, off,
-				a, b);
-	}
-	TEST_ASSERT_EQ(pci_cfg_read16(0, dev, fn, PCI_DEVICE_ID),
-		       mmio_read16(ecam_addr(0, dev, fn, PCI_DEVICE_ID)));
-	TEST_ASSERT_EQ(pci_cfg_read8(0, dev, fn, PCI_HEADER_TYPE),
-		       mmio_read8(ecam_addr(0, dev, fn, PCI_HEADER_TYPE)));
+	for (uint16_t off = 0; off < 256; off += 4)
+		TEST_ASSERT_MSG(same_every_way(0, dev, fn, off, &d), "00:%02x.%x: header +0x%x",
+				dev, fn, off);
 	checks++;
 }
 
@@ -88,16 +97,10 @@ static void expect_absent(uint8_t bus, uint8_t dev, uint8_t fn)
 	static const uint16_t offs[] = {0x00, 0x08, 0x0c, 0x10, 0x34, 0x3c, 0xfc};
 
 	for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
-		uint32_t a = pci_cfg_read32(bus, dev, fn, offs[i]);
+		uint32_t a;
 
-		TEST_ASSERT_MSG(a == 0xffffffffu, "absent %02x:%02x.%x +0x%x reads 0x%x (conf1)",
-				bus, dev, fn, offs[i], a);
-		if (ecam) {
-			a = mmio_read32(ecam_addr(bus, dev, fn, offs[i]));
-			TEST_ASSERT_MSG(a == 0xffffffffu,
-					"absent %02x:%02x.%x +0x%x reads 0x%x (ECAM)", bus, dev, fn,
-					offs[i], a);
-		}
+		TEST_ASSERT_MSG(same_every_way(bus, dev, fn, offs[i], &a) && a == 0xffffffffu,
+				"absent %02x:%02x.%x +0x%x reads 0x%x", bus, dev, fn, offs[i], a);
 	}
 	checks++;
 }
@@ -116,14 +119,14 @@ static uint32_t size_one(uint8_t dev, uint8_t fn, uint16_t off, uint32_t *orig)
 	return mask;
 }
 
-static void size_bars(struct func *f)
+static void size_bars(struct pci_enum_func *f)
 {
 	uint16_t cmd = pci_cfg_read16(0, f->dev, f->fn, PCI_COMMAND);
 
 	pci_cfg_write16(0, f->dev, f->fn, PCI_COMMAND,
 			cmd & (uint16_t) ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
 	for (unsigned i = 0; i < 6; i++) {
-		struct bar *b = &f->bars[i];
+		struct pci_enum_bar *b = &f->bars[i];
 		uint16_t off = (uint16_t)(PCI_BASE_ADDRESS_0 + 4 * i);
 		uint32_t orig, mask = size_one(f->dev, f->fn, off, &orig), orig_hi, mask_hi = ~0u;
 		uint64_t m;
@@ -149,6 +152,8 @@ static void size_bars(struct func *f)
 		printf("  BAR %u: %s%s at 0x%llx, %llu bytes\n", i, b->io ? "I/O" : "memory",
 		       b->is64 ? " 64-bit" : "", (unsigned long long)b->addr,
 		       (unsigned long long)b->size);
+		if (!b->io)
+			pci_enum_arch_check_bar(f, i);
 		if (b->is64)
 			f->bars[++i].upper = true;
 	}
@@ -166,13 +171,13 @@ struct vcaps {
 	uint16_t msix;
 };
 
-static uint8_t c8(const struct func *f, uint16_t off)
+static uint8_t c8(const struct pci_enum_func *f, uint16_t off)
 {
 	return pci_cfg_read8(0, f->dev, f->fn, off);
 }
 
 /* Checks one vendor capability's region against its BAR; returns its address. */
-static uint64_t check_region(const struct func *f, uint16_t cap, uint8_t type)
+static uint64_t check_region(const struct pci_enum_func *f, uint16_t cap, uint8_t type)
 {
 	uint8_t bar = c8(f, cap + VIRTIO_PCI_CAP_BAR);
 	uint32_t off = c32(f->dev, f->fn, cap + VIRTIO_PCI_CAP_OFFSET);
@@ -185,7 +190,9 @@ static uint64_t check_region(const struct func *f, uint16_t cap, uint8_t type)
 			    end <= f->bars[bar].size,
 			"cap type %u: 0x%x + 0x%x past BAR %u (0x%llx bytes)", type, off, len, bar,
 			(unsigned long long)f->bars[bar].size);
-	TEST_ASSERT_MSG(f->bars[bar].addr + end <= FOUR_GIB, "cap type %u above 4 GiB", type);
+	TEST_ASSERT_MSG(pci_enum_arch_mapped(f->bars[bar].addr, end),
+			"cap type %u: BAR %u at 0x%llx is not mapped", type, bar,
+			(unsigned long long)f->bars[bar].addr);
 	/* 4.1.4.3.1, 4.1.4.4.1, 4.1.4.6.1: common and device config dword-aligned, notify
 	 * 2-byte aligned. */
 	if (type == VIRTIO_PCI_CAP_COMMON_CFG || type == VIRTIO_PCI_CAP_DEVICE_CFG)
@@ -197,7 +204,7 @@ static uint64_t check_region(const struct func *f, uint16_t cap, uint8_t type)
 	return f->bars[bar].addr + off;
 }
 
-static void walk_caps(const struct func *f, struct vcaps *v)
+static void walk_caps(const struct pci_enum_func *f, struct vcaps *v)
 {
 	uint16_t cap = c8(f, PCI_CAPABILITY_LIST), seen[MAX_CAPS];
 	unsigned n = 0;
@@ -235,7 +242,7 @@ static void walk_caps(const struct func *f, struct vcaps *v)
 }
 
 /* Every queue's notification address inside the notify region (4.1.4.4). */
-static uint16_t check_notify(const struct func *f, const struct vcaps *v)
+static uint16_t check_notify(const struct pci_enum_func *f, const struct vcaps *v)
 {
 	uint64_t common = v->addr[VIRTIO_PCI_CAP_COMMON_CFG];
 	uint16_t cap = v->at[VIRTIO_PCI_CAP_NOTIFY_CFG];
@@ -262,7 +269,7 @@ static uint16_t check_notify(const struct func *f, const struct vcaps *v)
 }
 
 /* 4.1.4.9: num_queues read through the PCI configuration access window equals the BAR's. */
-static void check_cfg_window(const struct func *f, const struct vcaps *v, uint16_t nq)
+static void check_cfg_window(const struct pci_enum_func *f, const struct vcaps *v, uint16_t nq)
 {
 	uint16_t cap = v->at[VIRTIO_PCI_CAP_PCI_CFG], common = v->at[VIRTIO_PCI_CAP_COMMON_CFG];
 	uint32_t off = c32(f->dev, f->fn, common + VIRTIO_PCI_CAP_OFFSET);
@@ -276,14 +283,14 @@ static void check_cfg_window(const struct func *f, const struct vcaps *v, uint16
 	printf("  PCI configuration access window: num_queues %u: ok\n", nq);
 }
 
-static void check_msix(const struct func *f, const struct vcaps *v, uint16_t nq)
+static void check_msix(const struct pci_enum_func *f, const struct vcaps *v, uint16_t nq)
 {
 	uint16_t n =
 	    (pci_cfg_read16(0, f->dev, f->fn, v->msix + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) + 1;
 	uint32_t t = c32(f->dev, f->fn, v->msix + PCI_MSIX_TABLE);
 	uint32_t p = c32(f->dev, f->fn, v->msix + PCI_MSIX_PBA);
-	const struct bar *tb = &f->bars[t & PCI_MSIX_TABLE_BIR],
-			 *pb = &f->bars[p & PCI_MSIX_PBA_BIR];
+	const struct pci_enum_bar *tb = &f->bars[t & PCI_MSIX_TABLE_BIR],
+				  *pb = &f->bars[p & PCI_MSIX_PBA_BIR];
 	uint64_t toff = t & PCI_MSIX_TABLE_OFFSET, poff = p & PCI_MSIX_PBA_OFFSET;
 
 	TEST_ASSERT_MSG(tb->size && !tb->io && toff + 16ull * n <= tb->size,
@@ -293,7 +300,7 @@ static void check_msix(const struct func *f, const struct vcaps *v, uint16_t nq)
 			"MSI-X PBA outside its BAR");
 	printf("  MSI-X: %u vectors, table BAR %u + 0x%llx, PBA BAR %u + 0x%llx\n", n, t & 7,
 	       (unsigned long long)toff, p & 7, (unsigned long long)poff);
-	if (strict) {
+	if (pci_enum_strict) {
 		TEST_ASSERT_MSG(n == nq + 1, "MSI-X table size %u, want num_queues + 1 = %u", n,
 				nq + 1);
 		TEST_ASSERT_EQ(t, 2); /* BAR 2 + 0x000 */
@@ -302,7 +309,7 @@ static void check_msix(const struct func *f, const struct vcaps *v, uint16_t nq)
 }
 
 /* Our VMM's layout (virtio/transport/virtio_pci.h). */
-static void check_vmm_layout(const struct func *f, const struct vcaps *v)
+static void check_vmm_layout(const struct pci_enum_func *f, const struct vcaps *v)
 {
 	TEST_ASSERT(f->bars[0].is64 && f->bars[0].size == 0x4000);
 	TEST_ASSERT(!f->bars[2].is64 && !f->bars[2].io && f->bars[2].size == 0x1000);
@@ -317,7 +324,7 @@ static void check_vmm_layout(const struct func *f, const struct vcaps *v)
 
 /* Memory decoding off: the BAR reads all-ones (our VMM; QEMU: whatever unassigned memory
  * reads); on again: the register again. */
-static void check_decode(const struct func *f, const struct vcaps *v)
+static void check_decode(const struct pci_enum_func *f, const struct vcaps *v)
 {
 	uint64_t a = v->addr[VIRTIO_PCI_CAP_COMMON_CFG] + VIRTIO_PCI_COMMON_DF;
 	uint16_t cmd = pci_cfg_read16(0, f->dev, f->fn, PCI_COMMAND);
@@ -332,13 +339,13 @@ static void check_decode(const struct func *f, const struct vcaps *v)
 	pci_cfg_write16(0, f->dev, f->fn, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY);
 	TEST_ASSERT_EQ(mmio_read32(a), on);
 	printf("  decoding off: BAR reads 0x%08x (on: 0x%08x)\n", off, on);
-	if (strict)
+	if (pci_enum_strict)
 		TEST_ASSERT_EQ(off, 0xffffffffu);
 	else
 		TEST_ASSERT_MSG(off != on, "the BAR still decodes with memory decoding off");
 }
 
-static void check_virtio(struct func *f)
+static void check_virtio(struct pci_enum_func *f)
 {
 	static const uint32_t vmm_class[] = {[1] = 0x020000, [2] = 0x018000, [3] = 0x078000};
 	struct vcaps v = {0};
@@ -357,95 +364,30 @@ static void check_virtio(struct func *f)
 	check_cfg_window(f, &v, nq);
 	check_msix(f, &v, nq);
 	check_decode(f, &v);
-	if (strict) {
+	if (pci_enum_strict) {
 		check_vmm_layout(f, &v);
 		TEST_ASSERT_EQ(f->class_code, id < 4 && vmm_class[id] ? vmm_class[id] : 0xff0000u);
 	}
 	virtio_seen++;
 }
 
-/* ---- interrupts: the MP table (Intel MP spec 1.4, chapter 4) ---- */
+/* ---- interrupts ---- */
 
-struct mp_intsrc {
-	uint8_t type, irqtype;
-	uint16_t irqflag;
-	uint8_t srcbus, srcbusirq, dstapic, dstirq;
-} __attribute__((packed));
-
-static const uint8_t *mp_config(void)
+static void check_intx(const struct pci_enum_func *f)
 {
-	static const uint64_t ranges[][2] = {{0x9fc00, 0x400}, {0xf0000, 0x10000}};
-	uint64_t ebda = (uint64_t) * (volatile uint16_t *)phys_ptr(0x40e) << 4;
-
-	for (int r = -1; r < 2; r++) {
-		uint64_t start = r < 0 ? ebda : ranges[r][0], len = r < 0 ? 0x400 : ranges[r][1];
-
-		for (uint64_t a = start; r >= 0 || ebda; a += 16) {
-			const uint8_t *p = phys_ptr(a);
-
-			if (a + 16 > start + len)
-				break;
-			if (!memcmp(p, "_MP_", 4))
-				return phys_ptr(*(const uint32_t *)(p + 4));
-		}
-	}
-	return NULL;
-}
-
-/* The I/O interrupt entry for bus 0 device `dev` INTx `intx` (MP spec D.3: (dev << 2) | intx
- * on the bus whose type is "PCI" and ID 0), or NULL. */
-static const struct mp_intsrc *mp_pci_entry(uint8_t dev, uint8_t intx, uint8_t *ioapic_id)
-{
-	const uint8_t *t = mp_config(), *e;
-	int pci_bus = -1;
-
-	if (!t || memcmp(t, "PCMP", 4))
-		return NULL;
-	e = t + 44;
-	for (unsigned i = 0; i < *(const uint16_t *)(t + 34); i++) {
-		const struct mp_intsrc *s = (const void *)e;
-
-		if (e[0] == 1 && !memcmp(e + 2, "PCI", 3) && e[1] == 0)
-			pci_bus = 0;
-		if (e[0] == 2)
-			*ioapic_id = e[1];
-		if (e[0] == 3 && pci_bus == 0 && s->srcbus == 0 &&
-		    s->srcbusirq == (dev << 2 | intx))
-			return s;
-		e += e[0] == 0 ? 20 : 8;
-	}
-	return NULL;
-}
-
-static void check_intx(const struct func *f)
-{
-	uint8_t pin = c8(f, PCI_INTERRUPT_PIN), line = c8(f, PCI_INTERRUPT_LINE), ioapic = 0xff;
-	const struct mp_intsrc *s;
+	uint8_t pin = c8(f, PCI_INTERRUPT_PIN);
 
 	if (!pin)
 		return;
 	TEST_ASSERT_MSG(pin <= 4, "interrupt pin %u", pin);
-	s = mp_pci_entry(f->dev, pin - 1, &ioapic);
-	printf("  INT%c, line %u; MP table: ", 'A' + pin - 1, line);
-	if (s)
-		printf("IOAPIC %u pin %u flags 0x%x (IOAPIC ID %u)\n", s->dstapic, s->dstirq,
-		       s->irqflag, ioapic);
-	else
-		printf("no entry\n");
-	if (strict) {
-		TEST_ASSERT_EQ(line, 20 + (f->dev + pin - 1) % 4);
-		TEST_ASSERT_MSG(s, "no MP table entry for 00:%02x INT%c", f->dev, 'A' + pin - 1);
-		TEST_ASSERT_EQ(s->dstirq, line);
-		TEST_ASSERT_EQ(s->dstapic, ioapic);
-		TEST_ASSERT_EQ(s->irqflag, 0xf); /* level, active low */
-	}
+	pci_enum_arch_check_intx(f, pin, c8(f, PCI_INTERRUPT_LINE));
 }
 
 /* ---- the walk ---- */
 
 static void check_function(uint8_t dev, uint8_t fn, uint32_t id)
 {
-	struct func f = {.dev = dev, .fn = fn, .vendor = (uint16_t)id, .device = id >> 16};
+	struct pci_enum_func f = {.dev = dev, .fn = fn, .vendor = (uint16_t)id, .device = id >> 16};
 	uint8_t hdr = pci_cfg_read8(0, dev, fn, PCI_HEADER_TYPE);
 
 	f.class_code = c32(dev, fn, PCI_CLASS_REVISION) >> 8;
@@ -454,7 +396,7 @@ static void check_function(uint8_t dev, uint8_t fn, uint32_t id)
 	compare_methods(dev, fn);
 	if ((hdr & 0x7f) != PCI_HEADER_TYPE_NORMAL)
 		return; /* bridges: not ours to size */
-	if (dev == 0 && fn == 0 && strict) {
+	if (dev == 0 && fn == 0 && pci_enum_strict) {
 		TEST_ASSERT_EQ(id, 0x00081b36u);
 		TEST_ASSERT_EQ(f.class_code, 0x060000u);
 	}
@@ -462,12 +404,12 @@ static void check_function(uint8_t dev, uint8_t fn, uint32_t id)
 		return; /* the q35 chipset's devices: only compared */
 	size_bars(&f);
 	if (f.vendor == VIRTIO_PCI_VENDOR_ID) {
-		TEST_ASSERT_MSG(!strict || dev == virtio_seen + 1,
+		TEST_ASSERT_MSG(!pci_enum_strict || dev == virtio_seen + 1,
 				"virtio device %u at slot %u, want %u", virtio_seen, dev,
 				virtio_seen + 1);
 		check_virtio(&f);
 		check_intx(&f);
-	} else if (strict) {
+	} else if (pci_enum_strict) {
 		for (unsigned i = 0; i < 6; i++)
 			TEST_ASSERT_MSG(!f.bars[i].size, "host bridge BAR %u", i);
 	}
@@ -478,15 +420,8 @@ int guest_main(void)
 	uint64_t want = 0;
 	unsigned present = 0;
 
-	strict = cmdline_has("vmm");
-	ecam = ECAM_DEFAULT;
-	cmdline_get_u64("ecam", &ecam);
-	if (cmdline_has("no_ecam"))
-		ecam = 0;
-	TEST_ASSERT_MSG(ecam < FOUR_GIB, "ECAM at 0x%llx is not mapped", (unsigned long long)ecam);
-	printf("conf1%s", ecam ? " and ECAM at " : " only\n");
-	if (ecam)
-		printf("0x%llx\n", (unsigned long long)ecam);
+	pci_enum_strict = cmdline_has("vmm");
+	pci_enum_arch_setup();
 	for (uint8_t dev = 0; dev < 32; dev++) {
 		uint32_t id = c32(dev, 0, PCI_VENDOR_ID);
 		bool multi;
@@ -511,8 +446,9 @@ int guest_main(void)
 	}
 	expect_absent(1, 0, 0);
 	expect_absent(1, 3, 0);
-	printf("%u functions, %u virtio; %u conf1/ECAM comparisons and sweeps\n", present,
-	       virtio_seen, checks);
+	printf("%u functions, %u virtio; %u header comparisons and sweeps\n", present, virtio_seen,
+	       checks);
+	pci_enum_arch_finish();
 	if (cmdline_get_u64("devices", &want))
 		TEST_ASSERT_EQ(virtio_seen, want);
 	return 0;

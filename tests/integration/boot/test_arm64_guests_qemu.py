@@ -9,7 +9,9 @@
 # virtio_net_user (QEMU's libslirp: DHCP, TCP out to a service here, a hostfwd in whose client
 # half-closes after its request), virtio_blk_mq (2 queues on mmio, 4 on pci; each queue's writes
 # in the file), virtio_input (config space and statusq) and virtio_gpu (the picture drawn) over
-# mmio and pci; each must print TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF). Not
+# mmio and pci; pci_enum (blk, net, rng on virtio-pci) and dtb_devices (2 CPUs, an mmio disk, a
+# pci rng, an initrd) with the checks any machine must pass, not our VMM's layout (`vmm`); each
+# must print TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF). Not
 # virtio_vsock: QEMU's vsock needs the host's vhost-vsock (our VMM runs it in
 # integration/arm64_linux's part `guests`), nor virtio_net/_mq: QEMU's tap needs one on this host.
 # Skipped (77) without the cross toolchain or qemu-system-aarch64.

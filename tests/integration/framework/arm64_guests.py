@@ -324,6 +324,108 @@ def device_runs(work):
     return out
 
 
+# pci_enum and dtb_devices (tests/guests/pci_enum.c with aarch64/pci_enum_dt.c,
+# aarch64/dtb_devices.c): x86's boot/test_pci_enum.py and boot/test_guest_dtb_devices.py
+ENUM_DISK = "enum.img"
+ENUM_VSOCK_UDS = "/tmp/arm64-guests-enum-vsock.sock"  # L1's tmpfs (9p takes no socket)
+INITRD = "initrd.img"
+INITRD_SIZE = 65536
+INITRD_MAGIC = b"dtb_devices initrd\n"  # dtb_devices.c's INITRD_MAGIC
+
+
+def _bootargs_line(append):
+    """dtb_devices prints /chosen's bootargs: they must be what the VMM was given."""
+    return rf'^chosen: bootargs "{re.escape(append)}"\r?$'
+
+
+def enum_runs(work):
+    """pci_enum on our VMM with five virtio-pci devices (blk, net over libslirp, rng, vsock,
+    console: `vmm`, its exact layout: slots from 1, BARs, MSI-X, INTx line = the interrupt-map's
+    SPI, the msi-map to the ITS), with a mix of transports (the mmio disk is not on the bus, the
+    rng alone at slot 1) and without a PCI device (no host bridge node at all); dtb_devices with
+    2 CPUs, 2 virtio-mmio devices, a virtio-pci one and an initrd, and with 4 CPUs and nothing
+    else (no initrd, no PCI node)."""
+    pci = ["--cpus", "1", "--mem", "128M", "--transport", "pci"]
+    disk = f"--disk={work}/{ENUM_DISK}"
+    five = [disk, "--net", "user", "--rng", "--vsock", f"cid=3,uds={ENUM_VSOCK_UDS}",
+            "--console", "virtio"]
+    dev = r"^00:0[1-5]\.0 1af4:"
+    out = [
+        Run("pci_enum", "pci_enum", [*pci, *five], "vmm devices=5", 60,
+            [r"^ECAM at 0x70000000, 0x10000000 bytes, buses 0-255; [0-9]+ interrupt-map entries",
+             r"^00:00\.0 1b36:0008 class 060000 header 0x00\r?$", dev + "1042 class 018000 ",
+             dev + "1041 class 020000 ", dev + "1044 class ff0000 ", dev + "1053 class ff0000 ",
+             dev + "1043 class 078000 ", r"^  decoding off: BAR reads 0xffffffff",
+             r"^  INTA, line 1[2-5]; interrupt-map: SPI 1[2-5] flags 0x4",
+             r"^6 functions, 5 virtio; ", r"^interrupt-map: [0-9]+ entries, 5 of them",
+             r"^msi-map: RIDs 0x0\+0x10000 -> ITS 0x[0-9a-f]+ \(DeviceID base 0x0\)"]),
+        Run("pci_enum_mixed", "pci_enum",
+            ["--cpus", "1", "--mem", "128M", disk, "--transport", "pci", "--rng"],
+            "vmm devices=1", 45,
+            [r"^00:01\.0 1af4:1044 ", r"^  INTA, line 13; interrupt-map: SPI 13 flags 0x4",
+             r"^2 functions, 1 virtio; ", r"^interrupt-map: [0-9]+ entries, 1 of them"]),
+        Run("pci_enum_nobus", "pci_enum", ["--cpus", "1", "--mem", "128M", "--rng"],
+            "vmm devices=0", 45,
+            [r"^no pci-host-ecam-generic node", r"^0 functions, 0 virtio; "]),
+    ]
+    words = f"vmm expect_cpus=2 expect_mem=256M expect_virtio=2 expect_pci " \
+            f"expect_initrd={INITRD_SIZE}"
+    out.append(Run("dtb_devices", "dtb_devices",
+                   ["--cpus", "2", "--mem", "256M", disk, "--rng", "--initrd", f"{work}/{INITRD}",
+                    "--transport", "pci", "--console", "virtio"], words, 60,
+                   [r"^cpus: 2\r?$", r"^memory: 256 MiB",
+                    r"^gicv3: distributor 0x3fff0000 \(PIDR2 0x[0-9a-f]+, IIDR 0x[0-9a-f]+, "
+                    r"160 INTIDs\), 2 redistributors",
+                    r"^pl011 at 0x40002000: SPI 0 flags 0x4", r"^pl031 at 0x40003000: SPI 1 "
+                    r"flags 0x4, RTCDR",
+                    r"^virtio-mmio at 0x40100000 size 0x1000 SPI 16 flags 0x4: device 2\r?$",
+                    r"^virtio-mmio at 0x40101000 size 0x1000 SPI 17 flags 0x4: device 4\r?$",
+                    r"^pci host bridge: ECAM 0x70000000, 00:00\.0 1b36:0008, [0-9]+ INTx routes",
+                    r"^timer: PPIs 13 14 11 10 level-high; virtual and physical timers fired",
+                    _bootargs_line(words), r"^chosen: stdout-path names pl011@40002000",
+                    rf"^initrd: 0x[0-9a-f]+-0x[0-9a-f]+, \"{INITRD_MAGIC.decode().strip()}\"",
+                    r"^dtb_devices: ok"]))
+    words = "vmm expect_cpus=4 expect_mem=128M expect_virtio=1"
+    out.append(Run("dtb_devices_4cpus", "dtb_devices", ["--cpus", "4", "--mem", "128M", "--rng"],
+                   words, 60, [r"^cpus: 4\r?$", r"4 redistributors", _bootargs_line(words),
+                               r"^virtio-mmio: 1 windows, 1 devices", r"^dtb_devices: ok"]))
+    return out
+
+
+def enum_prepare(work):
+    """The disk pci_enum and dtb_devices enumerate and the initrd dtb_devices finds."""
+    make_disk(work / ENUM_DISK)
+    (work / INITRD).write_bytes(INITRD_MAGIC.ljust(INITRD_SIZE, b"\0"))
+
+
+def qemu_enum_runs(images, work):
+    """The QEMU peers of enum_runs(): pci_enum with blk, net (libslirp) and rng on virtio-pci
+    (the checks of any ECAM host bridge: not `vmm`, whose layout is our VMM's), and dtb_devices
+    with 2 CPUs, a virtio-mmio disk, a virtio-pci rng and an initrd (the virt board's tree: its
+    32 virtio-mmio windows, empty ones too, edge-rising; its PL011, PL031, GICv3 and ITS where
+    the board puts them)."""
+    drive = ["-drive", f"id=d0,file={work}/{ENUM_DISK},format=raw,if=none"]
+    pci = [*drive, "-device", "virtio-blk-pci,drive=d0,disable-legacy=on", "-netdev", "user,id=n0",
+           "-device", "virtio-net-pci,netdev=n0,disable-legacy=on", "-device",
+           "virtio-rng-pci,disable-legacy=on"]
+    words = f"expect_cpus=2 expect_mem=256M expect_virtio=1 expect_pci " \
+            f"expect_initrd={INITRD_SIZE}"
+    return [
+        QemuRun("pci_enum", _qemu("pci_enum", images, ["-smp", "1", *pci], "devices=3"),
+                [r"^00:00\.0 1b36:0008 ", r"^00:0[1-3]\.0 1af4:1042 ", r"^00:0[1-3]\.0 1af4:1041 ",
+                 r"^00:0[1-3]\.0 1af4:1044 ", r"^  INTA, line [0-9]+; interrupt-map: SPI [0-9]+ "
+                 r"flags 0x4", r"^4 functions, 3 virtio; ", r"^interrupt-map: 16 entries, 3 of them",
+                 r"^msi-map: RIDs 0x0\+0x10000 -> ITS"]),
+        QemuRun("dtb_devices",
+                _qemu("dtb_devices", images,
+                      ["-smp", "2", *drive, "-device", "virtio-blk-device,drive=d0", "-device",
+                       "virtio-rng-pci,disable-legacy=on", "-initrd", f"{work}/{INITRD}"], words),
+                [r"^cpus: 2\r?$", r"^gicv3: distributor .* 2 redistributors",
+                 r"^virtio-mmio: 32 windows, 1 devices", _bootargs_line(words),
+                 r"^initrd: ", r"^dtb_devices: ok"]),
+    ]
+
+
 def runs(work):
     """Every run, or those whose name matches $ARM64_GUESTS (a regex, for work on a few)."""
     only = os.environ.get("ARM64_GUESTS")
@@ -364,6 +466,7 @@ def _all_runs(work):
         *pci_runs(work),
         *virtio_runs(work),
         *device_runs(work),
+        *enum_runs(work),
     ]
 
 
@@ -398,6 +501,7 @@ def prepare(work):
     (work / "input-bad.txt").write_text("key 30 9\n")
     build_helper(work, "vsock_host")
     build_helper(work, "net_host")
+    enum_prepare(work)
 
 
 # Busybox sh functions of the runs' lines. waitfor FILE REGEX PID TENTHS: 0 once the extended
@@ -876,7 +980,7 @@ def qemu_runs(images, work):
                                  f"{words} ring={ring} sectors={SECTORS} id={BLK_ID} ro_disk "
                                  "discard"),
                            lines + QEMU_PCI_LINES.get(words, [])))
-    return out + qemu_virtio_runs(images, work)
+    return out + qemu_virtio_runs(images, work) + qemu_enum_runs(images, work)
 
 
 # virtio_blk on QEMU: (transport, ring, its command-line words)
@@ -893,4 +997,5 @@ def prepare_qemu(work):
             make_disk(work / f"q-{transport}-{ring}-{kind}.img")
     for name in ("q-platform", "q-mq-mmio-rw", "q-mq-pci-rw", "pristine"):
         make_disk(work / f"{name}.img")
+    enum_prepare(work)
 

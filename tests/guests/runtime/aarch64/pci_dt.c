@@ -27,17 +27,23 @@ static uint64_t reg_of(const struct dt *t, const char *compat, const struct cell
 	return reg && len >= 4 * (c->ac + c->sc) ? dt_cells(reg, c->ac) : 0;
 }
 
-/* ranges = <phys.hi phys.mid phys.lo, parent address, size>: the 32-bit memory window. */
+/* ranges = <phys.hi phys.mid phys.lo, parent address, size>: every window kept, the first 32-bit
+ * memory window for BAR placement. */
 static void read_ranges(const struct dt *t, int node, const struct cells *c)
 {
 	uint32_t len, step = 4 * (CHILD_ADDR + c->ac + CHILD_SIZE);
 	const uint8_t *r = dt_prop(t, node, "ranges", &len);
 
-	for (uint32_t at = 0; r && at + step <= len; at += step) {
-		if (SPACE(dt_cells(r + at, 1)) != SPACE_MEM32 || host.mem32_size)
+	for (uint32_t at = 0; r && at + step <= len && host.nranges < PCI_DT_MAX_RANGES;
+	     at += step) {
+		struct pci_dt_range w = {SPACE(dt_cells(r + at, 1)), dt_cells(r + at + 4, 2),
+					 dt_cells(r + at + 4 * CHILD_ADDR, c->ac),
+					 dt_cells(r + at + 4 * (CHILD_ADDR + c->ac), CHILD_SIZE)};
+		host.ranges[host.nranges++] = w;
+		if (w.space != PCI_DT_SPACE_MEM32 || host.mem32_size)
 			continue;
-		host.mem32 = dt_cells(r + at + 4 * CHILD_ADDR, c->ac);
-		host.mem32_size = dt_cells(r + at + 4 * (CHILD_ADDR + c->ac), CHILD_SIZE);
+		host.mem32 = w.cpu;
+		host.mem32_size = w.size;
 	}
 }
 
@@ -62,8 +68,10 @@ static void read_msi(const struct dt *t, int node)
 	const uint8_t *map = dt_prop(t, node, "msi-map", &len);
 
 	if (map && len >= 16) {
+		host.msi_map = true;
 		host.rid_base = (uint32_t)dt_cells(map, 1);
 		host.msi_base = (uint32_t)dt_cells(map + 8, 1);
+		host.msi_len = (uint32_t)dt_cells(map + 12, 1);
 		host.its = its_reg(t, (uint32_t)dt_cells(map + 4, 1));
 		return;
 	}
@@ -71,11 +79,12 @@ static void read_msi(const struct dt *t, int node)
 }
 
 /* One interrupt-map entry at `e`: <phys.hi mid lo, pin, parent phandle, parent address,
- * parent specifier>; returns its length in bytes (0: malformed or not a GIC SPI). */
+ * parent specifier>; returns its length in bytes (0: malformed). Kept when it is a GIC SPI. */
 static uint32_t read_intx(const struct dt *t, const uint8_t *e, uint32_t left)
 {
 	uint32_t head = 4 * (CHILD_ADDR + 2);
-	int parent = left >= head ? dt_by_phandle(t, (uint32_t)dt_cells(e + 16, 1)) : -1;
+	uint32_t phandle = left >= head ? (uint32_t)dt_cells(e + 16, 1) : 0;
+	int parent = phandle ? dt_by_phandle(t, phandle) : -1;
 	unsigned pac = dt_u32(t, parent, "#address-cells", 0);
 	unsigned pic = dt_u32(t, parent, "#interrupt-cells", 3);
 	uint32_t size = head + 4 * (pac + pic);
@@ -83,10 +92,12 @@ static uint32_t read_intx(const struct dt *t, const uint8_t *e, uint32_t left)
 
 	if (parent < 0 || size > left || pic != 3)
 		return 0;
-	if (dt_cells(spec, 1) == GIC_SPI && host.nintx < PCI_DT_MAX_INTX)
-		host.intx[host.nintx++] =
-		    (struct pci_dt_intx){(uint32_t)dt_cells(e, 1), (uint32_t)dt_cells(e + 12, 1),
-					 (uint32_t)dt_cells(spec + 4, 1)};
+	if (dt_cells(spec, 1) != GIC_SPI || host.nintx == PCI_DT_MAX_INTX)
+		host.intx_bad = true; /* a PCI line is an SPI: nothing else is kept */
+	else
+		host.intx[host.nintx++] = (struct pci_dt_intx){
+		    (uint32_t)dt_cells(e, 1), (uint32_t)dt_cells(e + 12, 1),
+		    (uint32_t)dt_cells(spec + 4, 1), (uint32_t)dt_cells(spec + 8, 1), phandle};
 	return size;
 }
 
@@ -102,8 +113,10 @@ static void read_intx_map(const struct dt *t, int node)
 	host.mask_pin = (uint32_t)dt_cells(mask + 12, 1);
 	for (uint32_t at = 0; at < len; at += size) {
 		size = read_intx(t, map + at, len - at);
-		if (!size)
+		if (!size) {
+			host.intx_bad = true;
 			break;
+		}
 	}
 }
 
@@ -117,6 +130,9 @@ static void read_node(const struct dt *t, int node, const struct cells *c)
 	host.ecam = dt_cells(reg, c->ac);
 	host.ecam_size = dt_cells(reg + 4 * c->ac, c->sc);
 	host.present = true;
+	const uint8_t *bus = dt_prop(t, node, "bus-range", &len);
+	host.bus_first = bus && len == 8 ? (uint32_t)dt_cells(bus, 1) : 0;
+	host.bus_last = bus && len == 8 ? (uint32_t)dt_cells(bus + 4, 1) : 255;
 	read_ranges(t, node, c);
 	read_msi(t, node);
 	read_intx_map(t, node);
@@ -148,4 +164,18 @@ const struct pci_dt *pci_dt(void)
 	if (host.present)
 		pci_assign_bars(&host);
 	return &host;
+}
+
+const struct pci_dt_intx *pci_dt_intx_of(uint8_t dev, uint8_t fn, uint8_t pin)
+{
+	const struct pci_dt *p = pci_dt();
+	uint32_t hi = (uint32_t)dev << 11 | (uint32_t)fn << 8;
+
+	for (unsigned i = 0; pin && i < p->nintx; i++) {
+		const struct pci_dt_intx *x = &p->intx[i];
+		if ((hi & p->mask_hi) == (x->hi & p->mask_hi) &&
+		    (pin & p->mask_pin) == (x->pin & p->mask_pin))
+			return x;
+	}
+	return NULL;
 }

@@ -24,20 +24,14 @@ bool pci_msi_message(uint8_t dev, uint8_t fn, uint8_t vector, uint64_t *addr, ui
 	return true;
 }
 
-/* The interrupt-map entry that matches (phys.hi, pin) under the mask (IEEE 1275 PCI binding,
- * "Open Firmware Recommended Practice: Interrupt Mapping"). */
+/* The SPI the interrupt-map gives the pin (pci_dt_intx_of()). */
 bool pci_intx_route(uint8_t dev, uint8_t fn, uint8_t pin, uint8_t line, uint8_t vector)
 {
-	const struct pci_dt *p = pci_dt();
-	uint32_t hi = (uint32_t)dev << 11 | (uint32_t)fn << 8;
+	const struct pci_dt_intx *x = pci_dt_intx_of(dev, fn, pin);
 
 	(void)line; /* nobody wrote it: the tree says where INTx goes */
-	for (unsigned i = 0; pin && i < p->nintx; i++) {
-		const struct pci_dt_intx *x = &p->intx[i];
-		if ((hi & p->mask_hi) == (x->hi & p->mask_hi) &&
-		    (pin & p->mask_pin) == (x->pin & p->mask_pin))
-			return platform_irq_route(x->spi, vector);
-	}
+	if (x)
+		return platform_irq_route(x->spi, vector);
 	printf("pci %02x.%x: INTx pin %u is in no interrupt-map entry\n", dev, fn, pin);
 	return false;
 }
