@@ -104,10 +104,24 @@ static bool stopping(struct console *c)
 	return s;
 }
 
-/* A FIFO (out_lossy): writes buf as its reader takes it, waiting for room in slices of
- * CONSOLE_FIFO_WAIT_MS so a stop is seen; once stopping, CONSOLE_FIFO_GRACE_MS more at most,
- * then the rest is dropped, so a FIFO nobody reads never holds up the VMM's exit. Lock not held.
- * Returns the bytes dropped; *err gets -errno when a write failed for good. */
+static void notify_space(struct console *c);
+
+/* Frees the first n bytes of the ring (written or dropped) for the writers. Lock held. */
+static void ring_consume(struct console *c, size_t n)
+{
+	c->ring_tail = (c->ring_tail + n) % CONSOLE_RING_SIZE;
+	c->ring_count -= n;
+	pthread_cond_broadcast(&c->space_cond);
+	notify_space(c);
+}
+
+/* A FIFO (out_lossy): writes the ring's first n bytes (buf) as its reader takes them, waiting for
+ * room in slices of CONSOLE_FIFO_WAIT_MS so a stop is seen; once stopping, CONSOLE_FIFO_GRACE_MS
+ * more at most, then the rest is dropped, so a FIFO nobody reads never holds up the VMM's exit.
+ * What the reader took is freed at once (ring_consume()), not when the whole chunk is out: a slow
+ * reader must not leave the writers a smaller ring, which dropped bytes it had room for. Lock not
+ * held. Returns the bytes dropped (still in the ring); *err gets -errno when a write failed for
+ * good. */
 static size_t write_fifo(struct console *c, const uint8_t *buf, size_t n, int *err)
 {
 	uint64_t give_up = 0;
@@ -118,6 +132,12 @@ static size_t write_fifo(struct console *c, const uint8_t *buf, size_t n, int *e
 		if (w < 0) {
 			*err = (int)w;
 			break;
+		}
+		if (w > 0) {
+			pthread_mutex_lock(&c->lock);
+			c->out_bytes += (size_t)w;
+			ring_consume(c, (size_t)w);
+			pthread_mutex_unlock(&c->lock);
 		}
 		buf += w;
 		n -= (size_t)w;
@@ -160,35 +180,35 @@ static void notify_space(struct console *c)
 		c->space_notify.fn(c->space_notify.opaque);
 }
 
-/* Called with the lock held; drops it around the write. */
+/* Called with the lock held; drops it around the write. Writes (or, broken, drops) the ring's
+ * first contiguous run and frees it. */
 static void flush_chunk(struct console *c)
 {
-	size_t chunk = c->ring_count, dropped = 0;
+	size_t chunk = c->ring_count, left = chunk;
 	int err = 0;
 
 	if (chunk > CONSOLE_RING_SIZE - c->ring_tail)
-		chunk = CONSOLE_RING_SIZE - c->ring_tail;
+		chunk = left = CONSOLE_RING_SIZE - c->ring_tail;
 	if (!c->out_broken) {
 		const uint8_t *buf = c->ring + c->ring_tail;
 		pthread_mutex_unlock(&c->lock);
-		if (c->out_lossy)
-			dropped = write_fifo(c, buf, chunk, &err);
+		if (c->out_lossy) /* frees what it writes; `left`: dropped */
+			left = write_fifo(c, buf, chunk, &err);
 		else
 			err = write_all(c->out_fd, buf, chunk);
 		pthread_mutex_lock(&c->lock);
 		c->out_writes++;
-		c->out_bytes += chunk - dropped;
-		atomic_fetch_add_explicit(&c->out_dropped, dropped, memory_order_relaxed);
+		if (c->out_lossy)
+			atomic_fetch_add_explicit(&c->out_dropped, left, memory_order_relaxed);
+		else
+			c->out_bytes += err ? 0 : chunk;
 	}
 	if (err && !c->out_broken) {
 		c->out_broken = true;
 		log_warn("console: output write failed (%s); dropping further guest output",
 			 strerror(-err));
 	}
-	c->ring_tail = (c->ring_tail + chunk) % CONSOLE_RING_SIZE;
-	c->ring_count -= chunk;
-	pthread_cond_broadcast(&c->space_cond);
-	notify_space(c);
+	ring_consume(c, left);
 }
 
 /* Coalescing: a write that follows the previous one within CONSOLE_LINGER_NS is part of a flood,

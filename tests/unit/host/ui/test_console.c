@@ -376,6 +376,14 @@ static void *drain_fifo(void *arg)
 	return NULL;
 }
 
+static size_t ring_used(struct console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->ring_count;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 /* A FIFO that is read gets everything, in a flood several times the pipe's and ring's size: the
  * output thread waits for the reader while the console runs. */
 Test(console_output, fifo_with_reader_gets_everything, .timeout = 20)
@@ -397,10 +405,15 @@ Test(console_output, fifo_with_reader_gets_everything, .timeout = 20)
 	cr_assert_eq(console_start(&c), 0);
 	while (!r.opened)
 		usleep(1000);
-	for (int i = 0; i < 64; i++) { /* paced so the ring never overflows: no loss allowed */
+	for (int i = 0; i < 64; i++) {
+		/* paced by the ring's use so that it never overflows, however late the output
+		 * thread runs (a time-paced loop overflowed it on a loaded host; so did one paced
+		 * by what the reader got, whenever the thread was preempted between its write() and
+		 * freeing the ring): no loss allowed */
+		for (int w = 0; w < 15000 && ring_used(&c) > CONSOLE_RING_SIZE / 2; w++)
+			usleep(1000);
 		console_write(&c, buf, sizeof(buf));
 		total += sizeof(buf);
-		usleep(5000);
 	}
 	/* everything goes while the console runs: the stop's grace (CONSOLE_FIFO_GRACE_MS) is not
 	 * what is tested, and a loaded machine may not schedule the reader within it */
