@@ -37,10 +37,10 @@ import shlex
 
 from .arm64_guests import QEMU_BASE, QemuRun, check_output
 
-# ~5 s of the guest in L1 (2026-12-02, the host loaded by other L1s: 300 steps of 2 Mi rounds
-# took 2-4 s of its ticks); a pause asked for at SNAP-PROGRESS N comes ~100 steps later
-# (waitfor's poll, vmmctl's start under TCG beside the guest's two busy vCPUs)
-STEPS = 400
+# 2-10 s of the guest in L1 (2026-12-02, the host loaded by other L1s: 300 steps of 2 Mi rounds);
+# a pause asked for at SNAP-PROGRESS N comes 20-90 steps later (waitfor's poll, vmmctl's start
+# under TCG; 100-200 before the VMMs were reniced)
+STEPS = 300
 WORK_ROUNDS = 2 << 20  # the guest's work= (its ring-3 rounds per step; the secondary's half)
 SNAP_AT = 20  # the SNAP-PROGRESS after which a snapshot is taken
 ARGS = f"cpus=2 steps={STEPS} work={WORK_ROUNDS}"
