@@ -1,31 +1,36 @@
 /* A guest whose final result must not depend on whether it was snapshotted and restored in the
- * middle (tests/integration/snapshot/test_snapshot_restore.py, test_snapshot_clones.py).
+ * middle (tests/integration/snapshot/test_snapshot_restore.py, test_snapshot_clones.py; on arm64
+ * tests/integration/framework/arm64_snap.py).
  *
- * Per step (BSP): a deterministic 64-bit checksum advanced in ring 3 (FNV-style multiply and
- * xorshift over the step number and the previous value, `work` rounds; interrupts on, so the
- * LAPIC timer interrupts ring 3); every WRITE_EVERY steps one sector is written to the disk with a
- * pattern derived from (step, checksum), read back by interrupt (the completion must be announced
- * by the device's interrupt: MSI-X, or the IOAPIC pin on mmio), compared, and folded into the
- * checksum. A periodic LAPIC timer (100 Hz) counts ticks all along; after the loop the guest must
- * see more ticks (the timer survived a restore). With cpus=N the APs count too, in ring 3 with
+ * Per step (BSP): a deterministic 64-bit checksum advanced in ring 3 (run_user(); at EL1 on
+ * arm64) (FNV-style multiply and xorshift over the step number and the previous value, `work`
+ * rounds; interrupts on, so the timer interrupts the work); every WRITE_EVERY steps one sector is
+ * written to the disk with a pattern derived from (step, checksum), read back by interrupt (the
+ * completion must be announced by the device's interrupt: MSI-X (through the ITS on arm64), or
+ * the IOAPIC pin or GIC SPI on mmio), compared, and folded into the checksum. A periodic timer
+ * (100 Hz: the LAPIC timer, arm64's virtual timer; platform.h's platform_tick_start()) counts
+ * ticks all along; after the loop the guest must see more ticks (the timer survived a restore).
+ * With cpus=N the APs (arm64: the secondaries, started by PSCI CPU_ON) count too, in ring 3 with
  * interrupts off, each into its own slot, one chunk per step the BSP has started (so they are
  * mid-work whenever the BSP is); their sums join the checksum at the end.
  *
  * Output: "SNAP-PROGRESS n" every 10 steps; at the end "SNAP-RESULT checksum=%016llx sectors=%u"
  * (identical for the same command line, snapshot or not), then every written sector is read
  * again and checked, then TEST PASS. No timing enters the result; waits are bounded by timer ticks
- * (not the TSC, which a restore may move).
+ * (not the TSC or counter, which a restore may move).
  *
- * With dirty=M the BSP also writes one word of every 4 KiB page of M MiB at DIRTY_BASE, again and
- * again for dirty_ticks= timer ticks (default 4) each step (ring 3: faster than a migration can
- * copy them, tests/integration/migration/test_migration.py), and one page in 256 of the 16 MiB
- * after them (so most of those are written once in the middle of the run, see once_pages()); the
- * values depend on the step alone, and the final word of every page of both joins the checksum.
+ * With dirty=M (x86: the region is at 64 MiB) the BSP also writes one word of every 4 KiB page of M
+ * MiB at DIRTY_BASE, again and again for dirty_ticks= timer ticks (default 4) each step (ring 3:
+ * faster than a migration can copy them, tests/integration/migration/test_migration.py), and one
+ * page in 256 of the 16 MiB after them (so most of those are written once in the middle of the run,
+ * see once_pages()); the values depend on the step alone, and the final word of every page of both
+ * joins the checksum.
  *
  * Command line: [steps=N] (default 400) [work=N] (ring-3 rounds per step, default 2M)
  *   [ring=packed] [transport=pci [pci_irq=intx]] [cpus=N] (default 1) [disk=0] (no disk)
  *   [dirty=M] (MiB, default 0) [dirty_ticks=N]. */
 #include "guest.h"
+#include "user.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
 
@@ -33,9 +38,7 @@
 
 #define TIMER_VECTOR	0x30
 #define DISK_VECTOR	0x50
-#define TIMER_DIV_16	0x3
-#define TIMER_PERIODIC	(1u << 17)
-#define TIMER_COUNT	(1000000u / 16 * 10) /* 10 ms on KVM's 1 GHz APIC bus */
+#define TICK_US		10000 /* 100 Hz */
 #define QUEUE_SIZE	16
 #define WRITE_EVERY	4
 #define PROGRESS_EVERY	10
@@ -44,17 +47,13 @@
 #define WAIT_TICKS	6000 /* 60 s of ticks for one disk request or the APs */
 #define AP_USER_STACK	16384
 #define MORE_TICKS	5
-#define MORE_TICKS_TSC	30 /* seconds the final tick wait may take */
+#define MORE_TICKS_SECS 30 /* seconds of the clock the final tick wait may take */
 #define DIRTY_BASE	(64ull << 20)
 #define DIRTY_PAGE	4096ull
 #define ONCE_PAGES	4096ull /* 16 MiB after the dirty region */
 #define ONCE_STRIDE	256ull
-#define RFLAGS_RESERVED 0x2ull
 
 #define F(bit) (1ULL << (bit))
-
-/* runtime/user.S: iretq into ring 3 on the given stack; never returns. */
-_Noreturn void user_enter(uint64_t (*fn)(void *), void *arg, uint64_t user_rsp, uint64_t rflags);
 
 struct ap_slot {
 	volatile uint64_t steps_done;
@@ -65,7 +64,7 @@ struct ap_slot {
 static struct ap_slot ap_slots[SMP_MAX_CPUS];
 static uint8_t ap_stacks[SMP_MAX_CPUS][AP_USER_STACK] __attribute__((aligned(4096)));
 static volatile uint64_t bsp_started; /* steps the BSP has begun: the APs follow it */
-static uint64_t steps = 400, work = 2u << 20, dirty_mib, dirty_ticks = 4, dirty_tsc_limit;
+static uint64_t steps = 400, work = 2u << 20, dirty_mib, dirty_ticks = 4, dirty_clock_limit;
 static unsigned naps;
 
 static struct vdev *disk;
@@ -133,14 +132,14 @@ static uint64_t step_user(void *arg)
 	struct step_arg *a = arg;
 
 	if (dirty_mib) {
-		/* the TSC bounds it too: a timer lost on the way ends here, and the final tick
+		/* the clock bounds it too: a timer lost on the way ends here, and the final tick
 		 * check says so */
-		uint64_t until = ticks() + dirty_ticks, start = rdtsc();
+		uint64_t until = ticks() + dirty_ticks, start = clock_ticks();
 
 		once_pages(a->step);
 		do
 			dirty_pages(a->step);
-		while (ticks() < until && rdtsc() - start < dirty_tsc_limit);
+		while (ticks() < until && clock_ticks() - start < dirty_clock_limit);
 	}
 	return chunk(a->sum, a->step, work);
 }
@@ -168,7 +167,7 @@ static uint64_t sector_hash(const uint64_t *w)
 	return h;
 }
 
-/* ---- the APs: ring 3, interrupts off, one chunk per step the BSP has begun ---- */
+/* ---- the APs: ring 3 (arm64: EL1), interrupts off, one chunk per step the BSP has begun ---- */
 
 static uint64_t ap_user(void *arg)
 {
@@ -177,21 +176,20 @@ static uint64_t ap_user(void *arg)
 
 	for (uint64_t st = 0; st < steps; st++) {
 		while (__atomic_load_n(&bsp_started, __ATOMIC_ACQUIRE) <= st)
-			__asm__ volatile("pause");
+			cpu_relax();
 		h = chunk(h, st, work / 2);
 		s->sum = h;
 		__atomic_store_n(&s->steps_done, st + 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	for (;;)
-		__asm__ volatile("pause");
+		cpu_relax();
 	return 0;
 }
 
 static void ap_main(unsigned index)
 {
-	user_enter(ap_user, &ap_slots[index],
-		   (uint64_t)(uintptr_t)(ap_stacks[index] + AP_USER_STACK), RFLAGS_RESERVED);
+	run_user_ap(ap_user, &ap_slots[index], ap_stacks[index] + AP_USER_STACK);
 }
 
 /* ---- timer ---- */
@@ -199,13 +197,6 @@ static void ap_main(unsigned index)
 static uint64_t ticks(void)
 {
 	return irq_count(TIMER_VECTOR);
-}
-
-static void timer_start(void)
-{
-	lapic_write(LAPIC_TIMER_DCR, TIMER_DIV_16);
-	lapic_write(LAPIC_LVT_TIMER, TIMER_PERIODIC | TIMER_VECTOR);
-	lapic_write(LAPIC_TIMER_ICR, TIMER_COUNT);
 }
 
 /* Ring 3, interrupts on: waits for the APs to finish, bounded by timer ticks. */
@@ -223,19 +214,19 @@ static uint64_t wait_aps_user(void *arg)
 			return 1;
 		if (ticks() - t0 > WAIT_TICKS)
 			return 0;
-		__asm__ volatile("pause");
+		cpu_relax();
 	}
 }
 
-/* Ring 3, interrupts on: waits for MORE_TICKS more timer ticks, bounded by the TSC. */
+/* Ring 3, interrupts on: waits for MORE_TICKS more timer ticks, bounded by the clock. */
 static uint64_t more_ticks_user(void *arg)
 {
-	uint64_t t0 = ticks(), start = rdtsc(), limit = *(uint64_t *)arg;
+	uint64_t t0 = ticks(), start = clock_ticks(), limit = *(uint64_t *)arg;
 
 	while (ticks() - t0 < MORE_TICKS) {
-		if (rdtsc() - start > limit)
+		if (clock_ticks() - start > limit)
 			return 0;
-		__asm__ volatile("pause");
+		cpu_relax();
 	}
 	return 1;
 }
@@ -274,7 +265,7 @@ static void disk_io(uint32_t type, uint64_t sector, void *buf)
 	struct blk_req *r = NULL;
 	int err;
 
-	cli();
+	irq_disable();
 	err = blk_add(&vq, &req, type, sector, buf, BLK_SECTOR, 1, 0);
 	TEST_ASSERT_MSG(err == 0, "blk_add failed: %d", err);
 	vq_kick(&vq);
@@ -289,9 +280,9 @@ static void disk_io(uint32_t type, uint64_t sector, void *buf)
 				"irqs %llu -> %llu)",
 				(unsigned long long)sector, vq_has_used(&vq),
 				(unsigned long long)irqs0, (unsigned long long)disk->irqs);
-		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* sti shadow: no lost wake-up */
+		irq_sleep();
 	}
-	sti();
+	irq_enable();
 	TEST_ASSERT_MSG(req.status == VIRTIO_BLK_S_OK, "request type %u at sector %llu: status %u",
 			type, (unsigned long long)sector, req.status);
 }
@@ -323,17 +314,16 @@ int guest_main(void)
 	cmdline_get_str("ring", ring, sizeof(ring));
 	cmdline_get_u64("dirty", &dirty_mib);
 	cmdline_get_u64("dirty_ticks", &dirty_ticks);
-	dirty_tsc_limit = (dirty_ticks + 100) * 10000 * tsc_per_us(); /* a tick is 10 ms */
+	dirty_clock_limit = (dirty_ticks + 100) * TICK_US * clock_ticks_per_us();
 	TEST_ASSERT_MSG(!dirty_mib ||
 			    (dirty_mib <= 1024 &&
-			     pvh_is_ram(DIRTY_BASE, (dirty_mib << 20) + ONCE_PAGES * DIRTY_PAGE)),
+			     boot_is_ram(DIRTY_BASE, (dirty_mib << 20) + ONCE_PAGES * DIRTY_PAGE)),
 			"dirty=%llu: [64 MiB, +%llu MiB) is not RAM", (unsigned long long)dirty_mib,
 			(unsigned long long)dirty_mib);
 	TEST_ASSERT_MSG(cpus >= 1 && cpus <= SMP_MAX_CPUS, "cpus=%llu", (unsigned long long)cpus);
 	TEST_ASSERT_MSG(!use_disk || steps / WRITE_EVERY <= MAX_WRITES, "steps=%llu: too many",
 			(unsigned long long)steps);
 
-	lapic_init();
 	if (use_disk)
 		disk_setup(!strcmp(ring, "packed"));
 	if (cpus > 1) {
@@ -343,19 +333,19 @@ int guest_main(void)
 				(unsigned long long)cpus - 1);
 		naps = (unsigned)up;
 	}
-	timer_start();
+	platform_tick_start(TIMER_VECTOR, TICK_US);
 	printf("SNAP-START steps=%llu work=%llu disk=%llu ring=%s cpus=%llu dirty=%llu\n",
 	       (unsigned long long)steps, (unsigned long long)work, (unsigned long long)use_disk,
 	       ring, (unsigned long long)cpus, (unsigned long long)dirty_mib);
-	sti();
+	irq_enable();
 
 	for (uint64_t s = 0; s < steps; s++) {
 		struct step_arg a = {.step = s, .sum = sum};
 
 		__atomic_store_n(&bsp_started, s + 1, __ATOMIC_RELEASE);
-		sti();
+		irq_enable();
 		sum = run_user(step_user, &a);
-		sti();
+		irq_enable();
 		if (use_disk && s % WRITE_EVERY == WRITE_EVERY - 1) {
 			seeds[writes] = mix(sum, s);
 			sum = mix(sum, disk_write_check(writes));
@@ -376,8 +366,8 @@ int guest_main(void)
 	if (dirty_mib)
 		sum = run_user(dirty_fold_user, &sum);
 	TEST_ASSERT_MSG(t_loop > 0, "no timer tick during the whole run");
-	limit = (uint64_t)MORE_TICKS_TSC * 1000000 * tsc_per_us();
-	sti();
+	limit = (uint64_t)MORE_TICKS_SECS * 1000000 * clock_ticks_per_us();
+	irq_enable();
 	TEST_ASSERT_MSG(run_user(more_ticks_user, &limit),
 			"the timer stopped: %llu ticks at the end of the loop, %llu now",
 			(unsigned long long)t_loop, (unsigned long long)ticks());
@@ -391,8 +381,8 @@ int guest_main(void)
 		TEST_ASSERT_MSG(memcmp(wbuf, rbuf, BLK_SECTOR) == 0, "sector %u differs at the end",
 				FIRST_SECTOR + k);
 	}
-	cli();
-	lapic_timer_stop();
+	irq_disable();
+	platform_tick_stop();
 	printf("%u sectors verified; timer: %llu ticks in the loop, %llu by the end\n", writes,
 	       (unsigned long long)t_loop, (unsigned long long)t_end);
 	return 0;

@@ -4,13 +4,14 @@
 #include "io.h"
 #include "trap.h"
 
-#define SVR_ENABLE    (1u << 8)
-#define LVT_MASKED    (1u << 16)
-#define TIMER_DIV_16  0x3
-#define IOAPIC_REGSEL 0x00
-#define IOAPIC_WINDOW 0x10
-#define IOAPIC_VER    0x01
-#define IOAPIC_REDTBL 0x10
+#define SVR_ENABLE	   (1u << 8)
+#define LVT_MASKED	   (1u << 16)
+#define LVT_TIMER_PERIODIC (1u << 17)
+#define TIMER_DIV_16	   0x3
+#define IOAPIC_REGSEL	   0x00
+#define IOAPIC_WINDOW	   0x10
+#define IOAPIC_VER	   0x01
+#define IOAPIC_REDTBL	   0x10
 /* Ticks per millisecond of the LAPIC timer after divide-by-16 on a 1 GHz APIC bus (KVM). */
 #define TIMER_TICKS_PER_MS (1000000u / 16)
 
@@ -61,11 +62,21 @@ bool lapic_send_ipi(uint32_t dest, uint32_t icr_lo)
 	return false;
 }
 
-void lapic_timer_oneshot(uint8_t vector, uint32_t count)
+static void lapic_timer_arm(uint32_t lvt, uint32_t count)
 {
 	lapic_write(LAPIC_TIMER_DCR, TIMER_DIV_16);
-	lapic_write(LAPIC_LVT_TIMER, vector); /* one-shot mode, unmasked */
+	lapic_write(LAPIC_LVT_TIMER, lvt); /* unmasked */
 	lapic_write(LAPIC_TIMER_ICR, count);
+}
+
+void lapic_timer_oneshot(uint8_t vector, uint32_t count)
+{
+	lapic_timer_arm(vector, count);
+}
+
+void lapic_timer_periodic(uint8_t vector, uint32_t count)
+{
+	lapic_timer_arm(LVT_TIMER_PERIODIC | vector, count);
 }
 
 void lapic_timer_stop(void)
@@ -140,8 +151,7 @@ bool irq_wait(unsigned vector, uint64_t *seen, uint32_t timeout_ms)
 		}
 		if (irq_count(LAPIC_WATCHDOG_VECTOR) != fired)
 			break;
-		/* sti's one-instruction interrupt shadow makes "check, then sleep" race-free. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		irq_sleep();
 	}
 	lapic_timer_stop();
 	*seen = irq_count(vector);

@@ -56,6 +56,8 @@ void lapic_eoi(void);
 bool lapic_send_ipi(uint32_t dest, uint32_t icr_lo);
 /* One-shot LAPIC timer: fires `vector` after `count` ticks of the bus clock / 16. */
 void lapic_timer_oneshot(uint8_t vector, uint32_t count);
+/* Periodic LAPIC timer: fires `vector` every `count` ticks of the bus clock / 16. */
+void lapic_timer_periodic(uint8_t vector, uint32_t count);
 void lapic_timer_stop(void);
 /* The TSC's frequency in Hz, measured over 50 ms against the LAPIC timer, which KVM (ours and
  * QEMU's in-kernel APIC) and QEMU's TCG run at 1 GHz. Enables this CPU's LAPIC; leaves its timer

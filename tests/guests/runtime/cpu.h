@@ -17,6 +17,24 @@ static inline void sti(void)
 	__asm__ volatile("sti" ::: "memory");
 }
 
+/* platform.h's neutral names (aarch64/platform.h has the same). */
+static inline void irq_enable(void)
+{
+	sti();
+}
+
+static inline void irq_disable(void)
+{
+	cli();
+}
+
+/* Called with interrupts off: sleeps until an interrupt comes, takes it, and returns with
+ * interrupts off again. sti's one-instruction shadow makes "check, then sleep" race-free. */
+static inline void irq_sleep(void)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
 static inline void cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");

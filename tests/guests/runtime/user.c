@@ -57,3 +57,8 @@ uint64_t run_user_flags(uint64_t (*fn)(void *), void *arg, unsigned flags)
 	__asm__ volatile("mov %0, %%ss; mov %0, %%ds; mov %0, %%es" : : "r"(SEL_KERNEL_DS));
 	return user_result;
 }
+
+void run_user_ap(uint64_t (*fn)(void *), void *arg, void *stack_top)
+{
+	user_enter(fn, arg, (uint64_t)(uintptr_t)stack_top, RFLAGS_FIXED);
+}

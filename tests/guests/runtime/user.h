@@ -26,4 +26,8 @@ static inline uint64_t run_user(uint64_t (*fn)(void *), void *arg)
 	return run_user_flags(fn, arg, 0);
 }
 
+/* An AP's way to ring 3 (run_user() is the BSP's): enters fn(arg) there with interrupts off, on
+ * the stack that ends at stack_top (the AP's own, 16-byte aligned). fn must never return. */
+_Noreturn void run_user_ap(uint64_t (*fn)(void *), void *arg, void *stack_top);
+
 #endif

@@ -10,23 +10,24 @@
 # half-closes after its request), virtio_blk_mq (2 queues on mmio, 4 on pci; each queue's writes
 # in the file), virtio_input (config space and statusq) and virtio_gpu (the picture drawn) over
 # mmio and pci; pci_enum (blk, net, rng on virtio-pci) and dtb_devices (2 CPUs, an mmio disk, a
-# pci rng, an initrd) with the checks any machine must pass, not our VMM's layout (`vmm`); each
-# must print TEST PASS and end QEMU with status 0 (PSCI SYSTEM_OFF). Not
-# virtio_vsock: QEMU's vsock needs the host's vhost-vsock (our VMM runs it in
+# pci rng, an initrd) with the checks any machine must pass, not our VMM's layout (`vmm`);
+# snap_counter (2 CPUs, mmio and pci: x86's result for its command line,
+# framework/arm64_snap.py); each must print TEST PASS and end QEMU with status 0 (PSCI
+# SYSTEM_OFF). Not virtio_vsock: QEMU's vsock needs the host's vhost-vsock (our VMM runs it in
 # integration/arm64_linux's part `guests`), nor virtio_net/_mq: QEMU's tap needs one on this host.
 # Skipped (77) without the cross toolchain or qemu-system-aarch64.
 # labels: arm64 guests
 # timeout: 300
 # cost: 30
 # requires: aarch64-linux-gnu-gcc qemu-system-aarch64
-from framework import arm64_guests
+from framework import arm64_guests, arm64_snap
 
 
 def test_arm64_guests_on_qemu(tmp_path):
     _, images = arm64_guests.build(vmm=False)
     arm64_guests.prepare_qemu(tmp_path)
     failures = []
-    for r in arm64_guests.qemu_runs(images, tmp_path):
+    for r in arm64_guests.qemu_runs(images, tmp_path) + arm64_snap.qemu_runs(images, tmp_path):
         out, status, bad = arm64_guests.qemu_run(r, tmp_path)
         bad = arm64_guests.check_output(r.name, out, status, r.lines) + bad
         print(f"{r.name}: status {status}" + (": " + "; ".join(bad) if bad else ": ok"))

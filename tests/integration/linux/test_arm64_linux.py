@@ -28,7 +28,8 @@
 #   --check-cpu` must refuse a snapshot whose CPU model is an x86 VM's ("not a snapshot of an
 #   aarch64 VM").
 # guests: the arm64 test guests, hostile ones included (framework/arm64_guests.py says which
-#   and what each must show).
+#   and what each must show), and snap_counter's snapshots and restores (framework/arm64_snap.py:
+#   the same result with or without a snapshot in the middle, over virtio-mmio and virtio-pci).
 # default: the project's default guest built for arm64 (framework/arm64_default_guest.py).
 # debian: a debootstrapped Debian 12 arm64 root with Debian's cloud kernel and initrd, to
 #   systemd's multi-user target over virtio-mmio and over virtio-pci, DHCP by networkd, and
@@ -61,7 +62,7 @@ import sys
 import time
 
 from framework import (arm64_build, arm64_debian, arm64_default_guest, arm64_guests, arm64_l1,
-                       guest_env, host, paths, vmmtest)
+                       arm64_snap, guest_env, host, paths, vmmtest)
 
 PROBE = paths.tool("kvm-in-qemu", "arm64-kvm-probe.c")
 CRAFT = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "snapshot_craft.py"
@@ -327,9 +328,11 @@ def test_arm64_vmm_in_one_l1():
         arm64_l1.Part("stock", lambda w: stock_prepare(w),
                       lambda w, c: l1_script(vmm, vmmctl, stock, w).splitlines(),
                       lambda out, w, c: stock_check(out, w)),
-        arm64_l1.Part("guests", lambda w: arm64_guests.prepare(w),
-                      lambda w, c: arm64_guests.l1_lines(vmm, images, w),
-                      lambda out, w, c: arm64_guests.check(out, w)),
+        arm64_l1.Part("guests", lambda w: (arm64_guests.prepare(w), arm64_snap.prepare(w)),
+                      lambda w, c: (arm64_guests.l1_lines(vmm, images, w)
+                                    + arm64_snap.l1_lines(vmm, vmmctl, images, w)),
+                      lambda out, w, c: (arm64_guests.check(out, w)
+                                         + arm64_snap.check(out, w))),
         arm64_l1.Part("default", lambda w: arm64_default_guest.prepare(w, default),
                       lambda w, c: arm64_default_guest.l1_lines(vmm, default, w, c),
                       arm64_default_guest.check),

@@ -104,6 +104,13 @@ static inline void irq_disable(void)
 	__asm__ volatile("msr daifset, #2" ::: "memory");
 }
 
+/* Called with interrupts masked: sleeps until an interrupt is pending (wfi wakes on one even
+ * masked), takes it, and returns with them masked again: "check, then sleep" loses no wake-up. */
+static inline void irq_sleep(void)
+{
+	__asm__ volatile("wfi; msr daifclr, #2; isb; msr daifset, #2" ::: "memory");
+}
+
 /* This CPU's MPIDR_EL1 affinity fields (Aff3 in bits 39:32, Aff2..0 in 23:0). */
 static inline uint64_t cpu_mpidr(void)
 {
@@ -144,6 +151,12 @@ uint64_t irq_count(unsigned vector);
  * *seen. True when it fired. The virtual timer is its watchdog: not for GIC_PPI_VTIMER itself,
  * and it leaves that timer off. */
 bool irq_wait(unsigned vector, uint64_t *seen, uint32_t timeout_ms);
+
+/* A periodic interrupt on this CPU every period_us, counted under `vector` (irq_count): the
+ * virtual timer (GIC_PPI_VTIMER, routed to the vector), re-armed by its handler. irq_wait()'s
+ * watchdog is the same timer: not both at once. */
+void platform_tick_start(uint8_t vector, uint32_t period_us);
+void platform_tick_stop(void);
 
 /* A synchronous exception taken while fault catching is on (catch_begin .. catch_end) is
  * recorded and the faulting instruction skipped, instead of ending the run. */

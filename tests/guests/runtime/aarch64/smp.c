@@ -63,3 +63,19 @@ int smp_start_secondaries(void (*fn)(unsigned index), uint32_t timeout_ms)
 		cpu_relax();
 	}
 }
+
+static void (*ap_fn)(unsigned index);
+static unsigned boot_index;
+
+static void ap_main(unsigned cpu)
+{
+	ap_fn(cpu - (cpu > boot_index));
+}
+
+int smp_start_aps_nowait(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms)
+{
+	(void)expected;
+	ap_fn = fn;
+	boot_index = (unsigned)machine_cpu_index(cpu_mpidr());
+	return smp_start_secondaries(ap_main, timeout_ms);
+}

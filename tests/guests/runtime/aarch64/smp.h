@@ -17,6 +17,13 @@ struct smp_cpu {
  * waits up to timeout_ms for them to check in. Returns how many did. */
 int smp_start_secondaries(void (*fn)(unsigned index), uint32_t timeout_ms);
 const struct smp_cpu *smp_cpu(unsigned index);
+
+/* x86's smp.h names, for the arch-neutral guests: at most SMP_MAX_CPUS CPUs; starts every other
+ * CPU of the tree (however many `expected` says) and returns once they checked in, each running
+ * fn(index) with index its place among them (0 .. up - 1, in the tree's order), interrupts off,
+ * while the caller goes on. Returns how many checked in. */
+#define SMP_MAX_CPUS MACHINE_MAX_CPUS
+int smp_start_aps_nowait(unsigned expected, void (*fn)(unsigned index), uint32_t timeout_ms);
 /* The physical address CPU_ON takes (the hostile guest reuses it). */
 uint64_t smp_secondary_entry(void);
 

@@ -137,11 +137,40 @@ bool irq_wait(unsigned vector, uint64_t *seen, uint32_t timeout_ms)
 		}
 		if (irq_count(GIC_PPI_VTIMER) != fired)
 			break;
-		__asm__ volatile("wfi; msr daifclr, #2; isb; msr daifset, #2" ::: "memory");
+		irq_sleep();
 	}
 	write_sysreg(cntv_ctl_el0, 0);
 	*seen = irq_count(vector);
 	return got;
+}
+
+static uint64_t tick_period;
+static unsigned tick_vector;
+
+/* The virtual timer's level drops once its deadline moves: one period from now. */
+static void tick_rearm(struct trap_frame *f)
+{
+	(void)f;
+	write_sysreg(cntv_tval_el0, tick_period);
+}
+
+void platform_tick_start(uint8_t vector, uint32_t period_us)
+{
+	tick_period = (uint64_t)period_us * clock_ticks_per_us();
+	tick_vector = vector;
+	trap_route(GIC_PPI_VTIMER, vector);
+	irq_set_handler(vector, tick_rearm);
+	write_sysreg(cntv_tval_el0, tick_period);
+	write_sysreg(cntv_ctl_el0, CNTV_CTL_ENABLE);
+	gic_enable(GIC_PPI_VTIMER);
+}
+
+void platform_tick_stop(void)
+{
+	write_sysreg(cntv_ctl_el0, 0);
+	gic_disable(GIC_PPI_VTIMER);
+	irq_set_handler(tick_vector, 0);
+	trap_route(GIC_PPI_VTIMER, 0);
 }
 
 void delay_us(uint64_t us)

@@ -12,4 +12,14 @@ static inline uint64_t run_user(uint64_t (*fn)(void *), void *arg)
 	return fn(arg);
 }
 
+/* x86's way to ring 3 for an AP: here fn runs in place at EL1 (interrupts as they are: off on a
+ * secondary), its own stack unused; fn must never return (if it does, the CPU parks). */
+static inline _Noreturn void run_user_ap(uint64_t (*fn)(void *), void *arg, void *stack_top)
+{
+	(void)stack_top;
+	fn(arg);
+	for (;;)
+		__asm__ volatile("wfe");
+}
+
 #endif

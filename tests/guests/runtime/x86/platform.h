@@ -55,6 +55,20 @@ static inline uint64_t platform_pmem_floor(void)
 	return 0x100000000ull;
 }
 
+/* A periodic timer interrupt on this CPU every period_us, counted under `vector` (irq_count):
+ * the LAPIC timer, periodic, at KVM's 1 GHz APIC bus divided by 16 (aarch64: the virtual
+ * timer). irq_wait()'s watchdog is the same timer: not both at once. */
+static inline void platform_tick_start(uint8_t vector, uint32_t period_us)
+{
+	lapic_init();
+	lapic_timer_periodic(vector, period_us * 1000 / 16);
+}
+
+static inline void platform_tick_stop(void)
+{
+	lapic_timer_stop();
+}
+
 /* Ends the run with `code` (test.h's GUEST_EXIT_*): the isa-debug-exit port; halts forever
  * when nothing listens there. */
 _Noreturn void platform_exit(uint32_t code);
