@@ -98,15 +98,16 @@ FUNCTIONS = [
     # crashrun VMM IMAGE IMG DISKOPTS TAG ROUNDS MODE ARG: the blk_crash guest (IMAGE) on
     # --disk IMG,DISKOPTS from round $next, its console in TAG.out; MODE d: SIGKILL ARG s after
     # it starts writing, n: once it printed ARG "flushed" lines, f: as soon as it starts writing
-    # (polled without a pause: a round takes ~40 ms in L1), -: not killed (120 s at most).
+    # (polled without a pause: a round takes 10-40 ms in L1; its whole line, or the kill lands
+    # while the PL011 prints it), -: not killed (120 s at most).
     # Then IMG kept as TAG.img, "CRASHRUN TAG FIRST STATUS" in crash.log, and $next the round
     # after the last one flushed. Its status: the VMM's (137: killed).
     'crashrun() { t=; [ "$7" = - ] && t="timeout 120"; '
     '$t "$1" --kernel "$2" --cpus 1 --mem 128M --disk "$3,$4" '
     '--append "round=$next rounds=$6" > "$5.out" 2> "$5.err" & p=$!; '
-    'if [ "$7" = f ]; then i=0; while ! grep -q "^writing from round" "$5.out" && '
+    'if [ "$7" = f ]; then i=0; while ! grep -q "^writing from round .* blocks" "$5.out" && '
     'kill -0 $p 2>/dev/null && [ $i -lt 20000 ]; do i=$((i+1)); done; '
-    'else waitfor "$5.out" "^writing from round" $p 600; fi; '
+    'else waitfor "$5.out" "^writing from round .* blocks" $p 600; fi; '
     'case $7 in d) sleep "$8" ;; n) i=0; while [ "$(grep -c "^flushed" "$5.out")" -lt "$8" ] '
     '&& ! grep -q "^GUEST-EXIT" "$5.out" && [ $i -lt 1200 ]; do i=$((i+1)); sleep 0.05; done ;; '
     'esac; [ "$7" = - ] || kill -9 $p 2>/dev/null; wait $p; st=$?; '
@@ -155,7 +156,7 @@ def _mmds_lines(r, vmm, images):
             "wait $pid; r=$?",
             f'[ -n "$pt" ] && echo "AFTER-PATCH $(($(date +%s) - pt)) s" >> {h}',
             "kill $sn; wait $sn; kill $sv; wait $sv", f"tunctl -d {MMDS_TAP} > /dev/null",
-            f"rm -f {MMDS_SOCK}"]
+            f"rm -f {MMDS_SOCK}", f'echo "L1-SECONDS $(($(date +%s) - s))" >> {h}']
 
 
 def _crash_lines(r, vmm, images, work):
@@ -182,7 +183,8 @@ def _crash_lines(r, vmm, images, work):
         lines += ["rr=$r", fresh(new), "next=1", run(f"{r.name}-fresh", "f", "-", disk=new),
                   run(f"{r.name}-fresh-last", "-", "-", LAST_ROUNDS, new), f"rm -f {new}",
                   "r=$rr"]
-    return lines + [f"rm -f {img}"]
+    return lines + [f"rm -f {img}",
+                    f'echo "L1-SECONDS {r.name} $(($(date +%s) - s))" >> crash.log']
 
 
 def host_lines(r, vmm, images, work):
@@ -190,6 +192,12 @@ def host_lines(r, vmm, images, work):
     if r.host == "mmds":
         return _mmds_lines(r, vmm, images)
     return _crash_lines(r, vmm, images, work)
+
+
+def _l1_seconds(text, prefix):
+    """The run's time in L1 from its "L1-SECONDS [NAME ]N" line ("?" without one)."""
+    m = re.search(rf"^L1-SECONDS {re.escape(prefix)}(\d+)$", text, re.M)
+    return m.group(1) if m else "?"
 
 
 def _mmds_problems(r, work):
@@ -214,6 +222,7 @@ def _mmds_problems(r, work):
         bad.append("the VMM's log shows a crash")
     print(mmds.summary((work / f"{r.name}.out").read_text(errors="replace").replace("\r", "")))
     print(sniffed.strip())
+    print(f"{r.name}: {_l1_seconds(host, '')} s in L1")
     return bad
 
 
@@ -257,7 +266,8 @@ def _crash_problems(r, work):
         runner.self_check()
     print(f"{r.name}: {total['kills']} kills, {total['checked']} qcow2 checks "
           f"({total['corrupt']} corrupt, {total['leaks']} leaked clusters), {total['rounds']} "
-          f"flushed rounds verified ({total['sectors']} sector reads of flushed data)")
+          f"flushed rounds verified ({total['sectors']} sector reads of flushed data); "
+          f"{_l1_seconds(log, r.name + ' ')} s in L1")
     return bad + runner.failures
 
 
