@@ -16,14 +16,15 @@
  * FRESH_PER_ROUND). Every sector written holds 16 copies of
  * the 32-byte line "sSSSSSSSSSS rRRRRRRRR cCCCCCCC\n": sector number (10 digits), round (8
  * digits), and a 32-bit check of both (8 hex digits; see crash_check()). The host recomputes the
- * lists, the bytes and the check in tests/integration/lib/blk_crash.py: keep them in step.
+ * lists, the bytes and the check in tests/integration/storage/blk_crash.py: keep them in step.
  *
- * Ring 0 only sets the device up; the loop runs in ring 3 (native speed on kvm_pvm), polling the
- * used ring with interrupts suppressed.
+ * Ring 0 only sets the device up; the loop runs in ring 3 (native speed on kvm_pvm; at EL1 on
+ * arm64, aarch64/user.h), polling the used ring with interrupts suppressed.
  *
  * Command line: round=R (the first round, >= 1) [rounds=N] (then pass; default 1000000, i.e. until
  * killed) [transport=pci]. Prints "writing from round R, B blocks" before the first write. */
 #include "guest.h"
+#include "user.h" /* run_user: ring 3 on x86, in place at EL1 on arm64 */
 #include "virtio_blk.h"
 #include "virtio_mem.h"
 

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import arm64_build, paths
+from . import arm64_abuse, arm64_build, paths
 from .hostile import PATTERN_SECTORS, SECTORS, make_disk
 
 SEED = 1
@@ -467,11 +467,12 @@ def _all_runs(work):
         *virtio_runs(work),
         *device_runs(work),
         *enum_runs(work),
+        *arm64_abuse.abuse_runs(work),
     ]
 
 
 def build(vmm=True):
-    out = arm64_build.build(*(["vmm"] if vmm else []), "arm64_guests")
+    out = arm64_build.build(*(["vmm", "vmmctl"] if vmm else []), "arm64_guests")
     return out / "vmm", out / "tests" / "guests"
 
 
@@ -502,6 +503,7 @@ def prepare(work):
     build_helper(work, "vsock_host")
     build_helper(work, "net_host")
     enum_prepare(work)
+    arm64_abuse.prepare(work)
 
 
 # Busybox sh functions of the runs' lines. waitfor FILE REGEX PID TENTHS: 0 once the extended
@@ -585,12 +587,14 @@ def _host_lines(r, vmm_line):
 
 def l1_lines(vmm, images, work):
     q = shlex.quote
-    lines = [f"cd {q(str(work))}", *FUNCTIONS]
+    lines = [f"cd {q(str(work))}", *FUNCTIONS, *arm64_abuse.FUNCTIONS]
     for r in runs(work):
         argv = [str(vmm), "--kernel", str(images / f"{r.guest}.Image"), *r.args,
                 "--append", r.append]
         vmm_line = f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err"
-        lines += ["s=$(date +%s)", *_host_lines(r, vmm_line),
+        host = (arm64_abuse.host_lines(r, vmm, images, work) if r.host in arm64_abuse.HOSTS
+                else _host_lines(r, vmm_line))
+        lines += ["s=$(date +%s)", *host,
                   f'echo "ARM64_GUEST {r.name} $r $(($(date +%s) - s)) s"']
     return lines
 
@@ -745,7 +749,8 @@ def check(console, work):
         bad = (check_output(r.name, out, status[r.name], r.lines, r.expect_fail)
                + _screenshot_problems(r, work)
                + _disk_problems(r, work)
-               + _host_problems(r, work))
+               + _host_problems(r, work)
+               + arm64_abuse.problems(r, work))
         if r.needs_reset and not re.search(NEEDS_RESET_LOG, err):
             bad.append(f"the VMM's log lacks /{NEEDS_RESET_LOG}/")
         if r.name == "hostile_nisv" and "KVM cannot decode" not in err:

@@ -1,7 +1,8 @@
-/* net_host: the host side of tests/guests/virtio_net.c and virtio_net_mq.c on a tap where no
- * Python runs: the arm64 L1 of tests/integration/framework/arm64_guests.py (busybox: `ip`,
- * `ping`, `arp`; its `tunctl` makes no multi-queue tap). The C twin of net/net_frames.py and of
- * test_virtio_net_mq.py's ECHO_PY (x86's tests): keep them in step.
+/* net_host: the host side of tests/guests/virtio_net.c, virtio_net_mq.c and mmds_flood.c on a
+ * tap where no Python runs: the arm64 L1 of tests/integration/framework/arm64_guests.py (busybox:
+ * `ip`, `ping`, `arp`; its `tunctl` makes no multi-queue tap). The C twin of net/net_frames.py,
+ * of test_virtio_net_mq.py's ECHO_PY and of test_mmds_flood.py's sniffer (x86's tests): keep
+ * them in step.
  *
  *   net_host tap NAME [multi]           a persistent tap (IFF_MULTI_QUEUE with `multi`), left
  *                                       for the VMM; busybox `tunctl -d NAME` removes it
@@ -11,6 +12,10 @@
  *   net_host quit IF MAC                ends the guest's serving loop (0x88b7)
  *   net_host udp-echo IP PORT SECONDS   echoes UDP datagrams on IP:PORT; prints "ready", and at
  *                                       SIGTERM or after SECONDS "echoed N from P ports"
+ *   net_host sniff IF SECONDS           counts the frames the guest sends on IF and those to
+ *                                       169.254.169.254 (IPv4 destination or ARP target);
+ *                                       prints "sniffing", and at SIGTERM or after SECONDS
+ *                                       "sniffed N frames from the guest, M to 169.254.169.254"
  * Prints one line per result; exits 0, 1 when a check failed (the reason on stdout), 2 on a bad
  * argument.
  *   aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -o net_host net_host.c */
@@ -246,6 +251,40 @@ static int udp_echo(const char *ip, int port, int seconds)
 	return 0;
 }
 
+/* test_mmds_flood.py's sniff(): MMDS answers inside the VMM, so nothing the guest sends to its
+ * address may reach the tap. */
+static int sniff(const char *ifname, int seconds)
+{
+	static const unsigned char mmds[4] = {169, 254, 169, 254};
+	static unsigned char f[FRAME_MAX];
+	struct sigaction act = {.sa_handler = on_term}; /* no SA_RESTART: recvfrom returns */
+	unsigned long frames = 0, to_mmds = 0;
+	time_t end = time(NULL) + seconds;
+	unsigned char me[6];
+	int s = open_packet(ifname, me);
+
+	if (s < 0)
+		return 1;
+	sigaction(SIGTERM, &act, NULL);
+	printf("sniffing\n");
+	while (!stop && time(NULL) < end) {
+		struct sockaddr_ll sa;
+		socklen_t sl = sizeof(sa);
+		long n = recvfrom(s, f, sizeof(f), 0, (struct sockaddr *)&sa, &sl);
+		unsigned type;
+
+		if (n < 14 || sa.sll_pkttype == PACKET_OUTGOING) /* a timeout, or to the guest */
+			continue;
+		frames++;
+		type = (unsigned)(f[12] << 8 | f[13]);
+		if ((type == ETH_P_IP && n >= 34 && !memcmp(f + 30, mmds, 4)) ||
+		    (type == ETH_P_ARP && n >= 42 && !memcmp(f + 38, mmds, 4)))
+			to_mmds++;
+	}
+	printf("sniffed %lu frames from the guest, %lu to 169.254.169.254\n", frames, to_mmds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 2;
@@ -255,6 +294,8 @@ int main(int argc, char **argv)
 		r = make_tap(argv[2], argc > 3 && !strcmp(argv[3], "multi"));
 	else if (argc == 5 && !strcmp(argv[1], "udp-echo"))
 		r = udp_echo(argv[2], atoi(argv[3]), atoi(argv[4]));
+	else if (argc == 4 && !strcmp(argv[1], "sniff"))
+		r = sniff(argv[2], atoi(argv[3]));
 	else if (argc >= 4)
 		r = frames(argv[1], argv[2], argv[3], argc > 4 ? argv[4] : NULL);
 	if (r == 2)

@@ -81,6 +81,22 @@ def block_bytes(b, r):
     return b"".join(sector_bytes(b * 8 + i, r) for i in range(BLOCK // SECTOR))
 
 
+def parse_flushed(out):
+    """The guest's "flushed R n=N sum=S" lines in OUT (bytes): [(R, N, S)]."""
+    flushed = []
+    for line in out.split(b"\n"):
+        m = FLUSHED_RE.match(line)
+        if m:
+            flushed.append((int(m.group(1)), int(m.group(2)), int(m.group(3), 16)))
+    return flushed
+
+
+def new_stats():
+    return dict(kills=0, checked=0, corrupt=0, repaired=0, leaks=0, leaks_now=0, mismatch=0,
+                data_checked=0, sectors=0, t_run=0.0, t_check=0.0, lock_waits=0,
+                lock_wait_max=0.0, fresh=0)
+
+
 class Verifier:
     """What the disk must hold: acked[block] = the last flushed round that wrote it."""
 
@@ -185,6 +201,21 @@ def qcow2_check(img):
     return "error", leaks, f"status {p.returncode}: {text}"
 
 
+def create(img, kind):
+    """A new, empty image of KIND (DISK_BYTES) at IMG."""
+    if os.path.exists(img):
+        os.unlink(img)
+    if kind.fmt == "qcow2":
+        subprocess.run(
+            ["qemu-img", "create", "-q", "-f", "qcow2", "-o", f"cluster_size={kind.cluster}",
+             img, str(DISK_BYTES)],
+            check=True,
+        )
+    else:
+        with open(img, "wb") as f:
+            f.truncate(DISK_BYTES)
+
+
 class Kind:
     def __init__(self, name, fmt, cluster, opts):
         self.name, self.fmt, self.cluster, self.opts = name, fmt, cluster, opts
@@ -203,12 +234,14 @@ class Runner:
         self.args = args
         self.vms = vms
         self.failed = False
+        self.failures = []
 
     def say(self, msg):
         print(msg, flush=True)
 
     def fail(self, msg):
         self.failed = True
+        self.failures.append(msg)
         self.say(f"FAIL: {msg}")
 
     def vmm_args(self, img, kind, first, rounds):
@@ -243,12 +276,7 @@ class Runner:
             time.sleep(0.001)
         status = vm.wait(30)
         out = vm.out_path.read_bytes()  # what was printed before the kill
-        flushed = []
-        for line in out.split(b"\n"):
-            m = FLUSHED_RE.match(line)
-            if m:
-                flushed.append((int(m.group(1)), int(m.group(2)), int(m.group(3), 16)))
-        return flushed, out, status, killed
+        return parse_flushed(out), out, status, killed
 
     def read_disk(self, img, kind):
         """The disk as (size, {chunk index: its 64 KiB}): only the chunks that the file's data
@@ -375,17 +403,7 @@ class Runner:
         return ok
 
     def create(self, img, kind):
-        if os.path.exists(img):
-            os.unlink(img)
-        if kind.fmt == "qcow2":
-            subprocess.run(
-                ["qemu-img", "create", "-q", "-f", "qcow2", "-o", f"cluster_size={kind.cluster}",
-                 img, str(DISK_BYTES)],
-                check=True,
-            )
-        else:
-            with open(img, "wb") as f:
-                f.truncate(DISK_BYTES)
+        create(img, kind)
 
     def fresh_images(self, kind, rng, stats):
         """Kills in the first round on new images: the first FLUSH writes an image's first
@@ -426,9 +444,7 @@ class Runner:
         self.create(img, kind)
         rng = random.Random(f"{a.seed}:{kind.name}")
         ver = Verifier(DISK_BYTES // BLOCK)
-        stats = dict(kills=0, checked=0, corrupt=0, repaired=0, leaks=0, leaks_now=0,
-                     mismatch=0, data_checked=0, sectors=0, t_run=0.0, t_check=0.0,
-                     lock_waits=0, lock_wait_max=0.0, fresh=0)
+        stats = new_stats()
         start = time.monotonic()
         nxt = 1
         for i in range(a.kills):
@@ -487,6 +503,34 @@ class Runner:
             f"{stats['lock_wait_max'] * 1000:.0f} ms"
         )
         self.last = (img, kind, ver)
+
+    def replay(self, kind, blocks, runs):
+        """The checks of runs made elsewhere (the arm64 L1, framework/arm64_abuse.py, which has
+        no Python nor qemu-img): RUNS, in order on one new image of BLOCKS 4 KiB blocks, are
+        (tag, output, copy of the image after it, rounds asked for, killed), each killed run's
+        copy taken after the kill. Every killed run's flushed rounds must be in its copy and
+        later ones' (qemu-img check too); a run not killed must pass with all its rounds.
+        Returns the stats (new_stats())."""
+        ver, stats = Verifier(blocks), new_stats()
+        for i, (tag, out, img, rounds, killed) in enumerate(runs):
+            m = re.search(rb"^writing from round (\d+), (\d+) blocks", out, re.M)
+            if not m or int(m.group(2)) != blocks:
+                self.fail(f"{kind.name} {tag}: the guest never started writing on a disk of "
+                          f"{blocks} blocks:\n{out.decode(errors='replace')[-2000:]}")
+                return stats
+            ver.rmax = max(ver.rmax, int(m.group(1)) + rounds - 1)
+            flushed = parse_flushed(out)
+            self.take_flushed(kind, ver, flushed, tag)
+            text = out.decode(errors="replace").replace("\r", "")
+            if killed:
+                stats["kills"] += 1
+            elif "\nTEST PASS\n" not in text or len(flushed) != rounds:
+                self.fail(f"{kind.name} {tag} (not killed) did not pass:\n{text[-2000:]}")
+            if not self.check_image(img, kind, ver, stats, tag, i + 1):
+                break
+        stats["rounds"] = len(ver.flushed)
+        self.last = (runs[-1][2], kind, ver)
+        return stats
 
     def self_check(self):
         """The checks can fail: a wrong expectation, a clobbered sector and a zeroed refcount
