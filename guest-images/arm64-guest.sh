@@ -13,6 +13,8 @@
 #                                                 eval "$(guest-images/arm64-guest.sh --print-env)":
 #          ARM64_GUEST_KERNEL (the Image) ARM64_GUEST_INITRAMFS ARM64_GUEST_KERNEL_RELEASE
 #          ARM64_GUEST_CMDLINE (console=ttyAMA0 panic=-1 vmmtest=checks)
+#          ARM64_VIRTIOFSD ARM64_QSD (arm64 virtiofsd and qemu-storage-daemon, Debian's
+#          qemu-system-common:arm64 unpacked beside the kernel: the L1's vhost-user back-ends)
 # Progress and errors go to stderr; stdout carries only the result. Exit status 3 when a
 # package cannot be had (no archive and nothing cached: tests skip), 2 for a usage error, 1 for
 # any other failure.
@@ -39,6 +41,10 @@
 #   net eth0 mac=MAC mtu=N driver=virtio_net virtio=virtioN  | net none
 #   dhcp eth0 ip=A mask=N router=A dns=A lease=S t0=S t1=S  | dhcp eth0 error=no-lease t0= t1=
 #                      (each NIC, unless vmmtest.dhcp=0)
+#   fs TAG mount=STATUS marker=WORD data_md5=HEX copy=STATUS wrote=STATUS readback=WORD t0= t1=
+#                      (each virtio-fs share of vmmtest.fs=TAG,...: mounted at /mnt/TAG, the
+#                      host's marker file's first word and data.bin's MD5 read, data.bin
+#                      copied to data-copy.bin and a line written to from-guest, read back)
 #   hvc hvc0 write=STATUS  | hvc none    (a line written to virtio-console's first port)
 #   rng current=NAME bytes=N             (/dev/hwrng; current=none without an RNG)
 #   alarm rtc0 set=STATUS irqs=N irqs_after=N t0=S t1=S  | alarm none
@@ -54,10 +60,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${VMM_GUEST_CACHE:-/var/cache/vmm-guest}"
 # The modules /init loads (file names; their dependencies come from modules.dep): virtio over
 # mmio and PCI, each virtio device the VMM has on arm64 that this kernel builds as a module
-# (blk, net with its failover helpers, console, rng, vsock, balloon). ext4, PL011, PL031, PSCI
-# and the generic PCI host are built in.
+# (blk, net with its failover helpers, console, rng, vsock, balloon, virtio-fs with fuse). ext4,
+# PL011, PL031, PSCI and the generic PCI host are built in.
 MODULES="virtio_mmio virtio_pci virtio_blk virtio_net virtio_console virtio-rng
-vmw_vsock_virtio_transport virtio_balloon"
+vmw_vsock_virtio_transport virtio_balloon virtiofs"
 
 log() { echo "arm64-guest: $*" >&2; }
 die() {
@@ -70,12 +76,12 @@ no_package() {
 	exit 3
 }
 
-# fetch_deb, deb_busybox, cloud_arm64_kernel, module_closure, kiq_cache
+# fetch_deb, deb_busybox, deb_qemu_common, cloud_arm64_kernel, module_closure, kiq_cache
 # shellcheck source=tools/kvm-in-qemu/debs.sh
 . "$HERE/../tools/kvm-in-qemu/debs.sh"
 
 usage() {
-	sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 MODE=paths
@@ -121,7 +127,7 @@ build_initramfs() {
 }
 
 main() {
-	local kcache kernel kroot kver busybox hash out cmdline
+	local kcache kernel kroot kver busybox qemu hash out cmdline
 	for t in apt-get dpkg busybox cpio gzip flock sha256sum; do
 		command -v "$t" >/dev/null || die "missing tool '$t'"
 	done
@@ -129,6 +135,7 @@ main() {
 	kcache=$(kiq_cache)/aarch64
 	kernel=$(cloud_arm64_kernel "$kcache/l2") || no_package linux-image-cloud-arm64:arm64
 	busybox=$(deb_busybox "$kcache" arm64) || no_package busybox-static:arm64
+	qemu=$(deb_qemu_common "$kcache" arm64) || no_package qemu-system-common:arm64
 	kroot=$kcache/l2/root
 	kver=$(ls "$kroot/lib/modules")
 
@@ -150,10 +157,13 @@ main() {
 		printf 'ARM64_GUEST_INITRAMFS=%q\n' "$out"
 		printf 'ARM64_GUEST_KERNEL_RELEASE=%q\n' "$kver"
 		printf 'ARM64_GUEST_CMDLINE=%q\n' "$cmdline"
+		printf 'ARM64_VIRTIOFSD=%q\n' "$qemu/usr/lib/qemu/virtiofsd"
+		printf 'ARM64_QSD=%q\n' "$qemu/usr/bin/qemu-storage-daemon"
 	else
 		echo "kernel:    $kernel"
 		echo "initramfs: $out"
 		echo "cmdline:   $cmdline"
+		echo "back-ends: $qemu/usr/lib/qemu/virtiofsd $qemu/usr/bin/qemu-storage-daemon"
 	fi
 }
 

@@ -69,6 +69,10 @@ ARM64_PACKAGES=(
 	libffi8:arm64 libgit2-1.5:arm64
 	# --net user (libslirp, whose .pc file needs GLib's) and vmmctl's HTTP client (libcurl)
 	libslirp-dev:arm64 libglib2.0-dev:arm64 libcurl4-openssl-dev:arm64
+	# the vhost-user back-ends the arm64 L1 runs (Debian's qemu-system-common:arm64, unpacked by
+	# tools/kvm-in-qemu/debs.sh, never installed): what virtiofsd and qemu-storage-daemon link
+	# beyond the libraries above (each Multi-Arch: same, the amd64 twin's version)
+	libcap-ng0:arm64 libnuma1:arm64 libfuse3-3:arm64 libaio1:arm64
 	# the fuzz targets built for arm64 (FUZZ_ARCH=aarch64 tools/fuzz/fuzz): clang's libFuzzer,
 	# ASan and UBSan runtimes for aarch64
 	libclang-rt-14-dev:arm64

@@ -15,6 +15,9 @@
 #   vmmtest.dhcp=0     no DHCP (a NIC without a DHCP server: udhcpc would wait ~4 s)
 #   vmmtest.write=1    also write "VMMTEST-GUEST-WROTE" into the second sector of each disk
 #                      (synced, read back; the test then finds it in its image)
+#   vmmtest.fs=TAG[,TAG...]  mount each virtio-fs share TAG at /mnt/TAG, read the host's
+#                      marker and data.bin, copy data.bin to data-copy.bin, write from-guest
+#                      ("VMMTEST fs TAG ..."; the test then finds both in the shared folder)
 #   vmmtest.pause=1    after the modules, say "VMMTEST pause" and wait (up to 600 s) for a line
 #                      on the console before the checks: a test snapshots the VM meanwhile and
 #                      sends the line to the restored one ("VMMTEST resumed line=...")
@@ -41,7 +44,7 @@ value() {
 	if [ -r "$1" ]; then tr -d '\000' <"$1" | head -n 1; else echo -; fi
 }
 
-mode=checks end=poweroff dhcp=1 write=0 pause=0
+mode=checks end=poweroff dhcp=1 write=0 pause=0 fs=
 read -r cmdline </proc/cmdline
 for word in $cmdline; do
 	case $word in
@@ -50,6 +53,7 @@ for word in $cmdline; do
 	vmmtest.dhcp=*) dhcp=${word#vmmtest.dhcp=} ;;
 	vmmtest.write=*) write=${word#vmmtest.write=} ;;
 	vmmtest.pause=*) pause=${word#vmmtest.pause=} ;;
+	vmmtest.fs=*) fs=${word#vmmtest.fs=} ;;
 	esac
 done
 read -r release </proc/sys/kernel/osrelease
@@ -236,6 +240,28 @@ blk_write() {
 	say "blkwrite ${1#/dev/} status=$status readback=${back:--}"
 }
 
+# ---- virtio-fs shares (vmmtest.fs=TAG,...): the host's files read, the guest's written ----
+# Each step's status, and the first word of what was read ("-": nothing); unmounted at the end
+# so that every FUSE request is answered before the power-off.
+check_fs() {
+	for tag in $(echo "$fs" | tr , ' '); do
+		m=/mnt/$tag t0=$(uptime_s)
+		mkdir -p "$m"
+		mount -t virtiofs "$tag" "$m"
+		mounted=$?
+		marker=$(head -n 1 "$m/marker" 2>/dev/null)
+		md5=$(md5sum "$m/data.bin" 2>/dev/null)
+		cp "$m/data.bin" "$m/data-copy.bin" 2>/dev/null
+		copy=$?
+		echo "VMMTEST-GUEST-FS-WROTE-$tag" >"$m/from-guest" 2>/dev/null && sync
+		wrote=$?
+		back=$(head -n 1 "$m/from-guest" 2>/dev/null)
+		[ "$mounted" = 0 ] && umount "$m"
+		say "fs $tag mount=$mounted marker=${marker:--} data_md5=${md5%% *}" \
+			"copy=$copy wrote=$wrote readback=${back:--} t0=$t0 t1=$(uptime_s)"
+	done
+}
+
 # ---- NICs: link up, MAC, driver; DHCP on each when asked (udhcpc.script writes the lease) ----
 check_net() {
 	count=0
@@ -323,6 +349,7 @@ check_rtc
 alarm_arm
 check_virtio
 check_blk
+check_fs
 check_net
 check_console
 check_rng

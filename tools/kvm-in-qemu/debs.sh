@@ -46,6 +46,23 @@ deb_busybox() {
 	echo "$dir/busybox/bin/busybox"
 }
 
+# Debian's qemu-system-common of DEBARCH (arm64), unpacked into DIR/qemu-common (never
+# installed): the vhost-user back-ends the arm64 L1 runs beside the VMM, virtiofsd
+# (usr/lib/qemu/virtiofsd: Debian 12 has no package of its own for it) and qemu-storage-daemon
+# (usr/bin). They run there with the host's multiarch arm64 libraries (tools/setup.sh's arm64
+# list: libcap-ng0, libnuma1, libfuse3-3, libaio1 beside the cross build's). Prints the folder.
+deb_qemu_common() {
+	local dir=$1 debarch=$2 deb
+	if [ ! -x "$dir/qemu-common/usr/bin/qemu-storage-daemon" ]; then
+		mkdir -p "$dir"
+		deb=$(fetch_deb "$dir" "qemu-system-common:$debarch" 'qemu-system-common_*.deb') || exit
+		rm -rf "$dir/qemu-common" "$dir/qemu-common.tmp"
+		dpkg -x "$deb" "$dir/qemu-common.tmp" || die "dpkg -x $deb failed"
+		mv "$dir/qemu-common.tmp" "$dir/qemu-common"
+	fi
+	echo "$dir/qemu-common"
+}
+
 # An arm64 guest kernel: Debian's linux-image-cloud-arm64 (the stock kernel nobody here built;
 # virtio, PL011 and PL031 drivers, its virtio-blk and virtio-net as modules), unpacked into
 # DIR/root with its modules.dep (busybox's depmod: the host may have no kmod). The arm64 vmlinuz

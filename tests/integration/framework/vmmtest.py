@@ -95,16 +95,24 @@ def _sector(path, n):
 
 def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None, dhcp=False,
              hvc_file=None, rng=False, wrote=False, rtc=True, clock_slack=300, end="poweroff",
-             now=None, alarm=False, msi_chip=None):
+             now=None, alarm=False, msi_chip=None, devices=None, disks=None, fs=None):
     """What in REPORT differs from a guest with these devices; [] when nothing. Always checked:
     begin (arch aarch64), modules (none failed), end; the rest only when asked (None and False
     are "not checked"; rtc is asked by default):
       cpus      the vCPU count (also: PSCI found, cpu1 taken off and on again when >1)
       mem_mb    the RAM given (MemTotal must be below it and above 3/4 of it)
       transport "mmio" or "pci": every virtio device must sit on it
+      devices   for a machine that mixes transports: the (id, transport) of every virtio device,
+                as ("0x001a", "pci"), in any order; each must also have a driver
       disk      (image path, size in bytes) of /dev/vda: its size and first sector as the
                 guest read them; with wrote=True (vmmtest.write=1) the guest's line must be in
                 the image's second sector (read after the run)
+      disks     {name: (image path, size)} of other disks ("vdb": a vhost-user one), checked
+                as disk is (wrote too)
+      fs        {tag: (folder, back)} of each virtio-fs share (vmmtest.fs=TAG,...): FOLDER what
+                the host put there (marker, data.bin), BACK the shared folder after the run:
+                the guest mounted the share, read the marker's first word and data.bin's MD5,
+                and its data-copy.bin and from-guest are in BACK as it wrote them
       mac       eth0's MAC (lowercase); dhcp=True: eth0 had a lease (a DHCP server on its wire)
       hvc_file  the file behind virtio-console's first port: the guest's line must be in it
       rng       a virtio RNG: /dev/hwrng gave 32 bytes
@@ -152,8 +160,14 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
             if v.get("transport") == "pci" and \
                     (not v.int("msi") or msi_chip not in v.get("msi_chip", "")):
                 bad.append(f"virtio: {v.text} (want MSIs from a {msi_chip} chip)")
+    if devices is not None:
+        _check_devices(report, devices, bad)
     if disk is not None:
-        _check_disk(report, need, disk, wrote, bad)
+        _check_disk(report, need, "vda", disk, wrote, bad)
+    for name, image in (disks or {}).items():
+        _check_disk(report, need, name, image, wrote, bad)
+    for tag, (folder, back) in (fs or {}).items():
+        _check_fs(need, tag, Path(folder), Path(back), bad)
     if mac is not None:
         net = need("net", "eth0")
         if net and (net.get("mac"), net.get("driver")) != (mac, "virtio_net"):
@@ -203,9 +217,40 @@ def _check_cpus(report, need, cpus, bad):
         bad.append(f"psci: cpu1 not taken off and on again: {psci.text}")
 
 
-def _check_disk(report, need, disk, wrote, bad):
+def _check_devices(report, devices, bad):
+    got = sorted((v.get("id"), v.get("transport")) for v in report.all("virtio"))
+    if got != sorted(devices):
+        bad.append(f"virtio: the devices (id, transport) are {got}, want {sorted(devices)}")
+    for v in report.all("virtio"):
+        if v.get("driver") in (None, ""):
+            bad.append(f"virtio: {v.text} (no driver)")
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def _check_fs(need, tag, folder, back, bad):
+    line = need("fs", tag)
+    if line is None:
+        return
+    md5 = _md5(folder / "data.bin")
+    want = {"mount": "0", "marker": (folder / "marker").read_text().split()[0],
+            "data_md5": md5, "copy": "0", "wrote": "0",
+            "readback": f"VMMTEST-GUEST-FS-WROTE-{tag}"}
+    got = {key: line.get(key) for key in want}
+    if got != want:
+        bad.append(f"fs: {line.text} (want {' '.join(f'{k}={v}' for k, v in want.items())})")
+    if _md5(back / "data-copy.bin") != md5:
+        bad.append(f"fs {tag}: the guest's data-copy.bin is not in the shared folder as data.bin")
+    wrote = back / "from-guest"
+    if not wrote.exists() or wrote.read_text(errors="replace") != want["readback"] + "\n":
+        bad.append(f"fs {tag}: the guest's from-guest is not in the shared folder")
+
+
+def _check_disk(report, need, name, disk, wrote, bad):
     image, size = disk
-    blk = need("blk", "vda")
+    blk = need("blk", name)
     if blk is None:
         return
     first = _sector(image, 0)
@@ -216,7 +261,7 @@ def _check_disk(report, need, disk, wrote, bad):
     if blk.get("head") != first[:32].hex():
         bad.append(f"blk: head={blk.get('head')}, the image's is {first[:32].hex()}")
     if wrote:
-        line = need("blkwrite", "vda")
+        line = need("blkwrite", name)
         text = b"VMMTEST-GUEST-WROTE\n"
         if line and (line.get("status"), line.get("readback")) != ("0", text.decode().strip()):
             bad.append(f"blkwrite: {line.text}")

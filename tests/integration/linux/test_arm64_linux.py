@@ -8,11 +8,18 @@
 #   Image (refused, exit 2). Then Debian's stock arm64 cloud kernel with our busybox initramfs
 #   (guest-images/arm64-guest.sh), every device on virtio-mmio: 2 vCPUs brought up by PSCI,
 #   512 MiB, a disk with a marker of this run in its first sector, a NIC on --net user
-#   (libslirp: DHCP), a virtio RNG, a balloon.
+#   (libslirp: DHCP), a virtio RNG, a balloon; and, on their own transports beside them, the
+#   vhost-user devices with Debian's arm64 back-ends in L1 (qemu-system-common:arm64, from
+#   guest-images/arm64-guest.sh): two virtio-fs shares served by virtiofsd (fsmmio on
+#   virtio-mmio, fspci on virtio-pci with MSI-X) and a second disk served by
+#   qemu-storage-daemon (vhost-user-blk, virtio-pci).
 #   The guest's VMMTEST lines (framework/vmmtest.py, the checks of integration/arm64_guest_qemu,
 #   the guest on QEMU) must say: 2 CPUs, cpu1 taken off and on again (PSCI CPU_OFF/CPU_ON), the
 #   RAM, the PL031 clock near the host's, each device bound to its driver on the transport, the
-#   disk's size and marker (and the guest's write in the image afterwards), the MAC and a DHCP
+#   disk's size and marker (and the guest's write in the image afterwards; the same of the
+#   vhost-user disk, vdb), each share mounted by its tag, its marker file and data.bin read,
+#   and data-copy.bin and from-guest, which the guest wrote there, in the folder after the
+#   run (vmmtest.fs=), the MAC and a DHCP
 #   lease, 32 bytes of the RNG, the PL031's alarm interrupt on time (the VM layer's host timer:
 #   the guest sets it 2 s ahead and leaves the clock alone); and the VMM must exit 0 after the
 #   guest's `poweroff -f` (PSCI SYSTEM_OFF). Then the Firecracker API client's sequence (vmmctl,
@@ -78,17 +85,72 @@ TRANSPORTS = ("mmio",)
 API_DIR = "/tmp/api"
 # The API steps' statuses: vmmctl's, waitfor's, the restored VMM's exit, `vmm --check-cpu` of an
 # x86 VM's snapshot (2: it cannot be read as an arm64 one)
+# The vhost-user back-ends (L1's arm64 virtiofsd and qemu-storage-daemon): their sockets and
+# the folders virtiofsd exports in L1's tmpfs (a Unix socket cannot live on the 9p share, and
+# virtiofsd's sandbox binds its folder), copied back to fs-TAG-back after the boot. The
+# vhost-user disk: a copy of disk-vu.img there, and back as disk-vu-after.img.
+VU_DIR = "/tmp/vu"
+FS_SHARES = (("fsmmio", "mmio"), ("fspci", "pci"))
+VU_DISK_SIZE = 8 << 20
+# The mmio boot's virtio devices (id, transport): its own on mmio, the vhost-user ones
+VIRTIO_DEVICES = {"mmio": [("0x0002", "mmio"), ("0x0001", "mmio"), ("0x0004", "mmio"),
+                           ("0x0005", "mmio"), ("0x001a", "mmio"), ("0x001a", "pci"),
+                           ("0x0002", "pci")]}
 API_STEPS = {"api-config": "0", "api-pause-line": "0", "api-migrate": "0", "api-source": "0",
              "api-snapshot": "0", "api-load": "0", "api-end": "0", "api-restored": "0",
              "api-x86-snapshot": "2"}
 
 
-def make_disk(path):
+def make_disk(path, size=DISK_SIZE):
     """A sparse image whose first sector starts with a marker of this run."""
     marker = f"VMMTEST-DISK-MARKER-{os.getpid()}-{time.time_ns()}\n".encode()
     with open(path, "wb") as f:
         f.write(marker)
-        f.truncate(DISK_SIZE)
+        f.truncate(size)
+
+
+def make_shares(work):
+    """Each virtio-fs share's folder, fs-TAG: a marker of this run and 70 kB of random data
+    (18 pages: busybox reads and copies it 4 KiB a FUSE request with cache=none, each a round
+    trip through the back-end; 300 kB took the guest 3-4 s a share under a busy host)."""
+    for tag, _ in FS_SHARES:
+        (work / f"fs-{tag}").mkdir()
+        (work / f"fs-{tag}" / "marker").write_text(
+            f"VMMTEST-FS-MARKER-{tag}-{os.getpid()}-{time.time_ns()}\n")
+        (work / f"fs-{tag}" / "data.bin").write_bytes(os.urandom(70000))
+
+
+def vhost_user_lines(guest):
+    """L1's lines that start the back-ends (virtiofsd per share, qemu-storage-daemon for the
+    disk) on their sockets in VU_DIR ("VMM_EXIT backends 0": every socket there), the VMM's
+    options for their devices and the lines that stop them and copy their folders and disk
+    back: (start, options, stop)."""
+    q = shlex.quote
+    fsd, qsd = q(guest["ARM64_VIRTIOFSD"]), q(guest["ARM64_QSD"])
+    start = ["read -r vu0 _ </proc/uptime",
+             f"rm -rf {VU_DIR} && mkdir -p {VU_DIR} && cp disk-vu.img {VU_DIR}/disk.img"]
+    socks, opts = [f"{VU_DIR}/blk.sock"], []
+    for tag, transport in FS_SHARES:
+        start += [f"cp -r fs-{tag} {VU_DIR}/{tag}", 
+                  f"{fsd} --socket-path={VU_DIR}/{tag}.sock -o source={VU_DIR}/{tag} "
+                  f"-o cache=none > virtiofsd-{tag}.log 2>&1 &"]
+        socks.append(f"{VU_DIR}/{tag}.sock")
+        opts += ["--transport", transport, "--fs", f"tag={tag},socket={VU_DIR}/{tag}.sock"]
+    start += [f"{qsd} --blockdev driver=file,node-name=d,filename={VU_DIR}/disk.img "
+              "--export type=vhost-user-blk,id=vu,node-name=d,addr.type=unix,"
+              f"addr.path={VU_DIR}/blk.sock,writable=on > qsd.log 2>&1 & qsd=$!",
+              "i=0; for s in " + " ".join(socks) + "; do while [ ! -S $s ] && [ $i -lt 300 ]; "
+              "do i=$((i+1)); sleep 0.1; done; done; [ $i -lt 300 ]",
+              'echo "VMM_EXIT backends $?"',
+              # their start's time in L1 (the copies, three arm64 programs' start-up)
+              'read -r vu1 _ </proc/uptime; echo "VU_BACKENDS $vu0 $vu1"']
+    opts += ["--transport", "pci", "--disk", f"vhost-user={VU_DIR}/blk.sock"]
+    # virtiofsd ends with the VMM's connection; the daemon is told to
+    stop = ["kill $qsd; wait $qsd",
+            *(f"cp -r {VU_DIR}/{tag} fs-{tag}-back" for tag, _ in FS_SHARES),
+            f"cp {VU_DIR}/disk.img disk-vu-after.img",
+            'read -r vu2 _ </proc/uptime; echo "VU_STOPPED $vu2"']
+    return start, " ".join(opts), stop
 
 
 def api_lines(vmm, vmmctl, guest, work):
@@ -164,8 +226,9 @@ def l1_script(vmm, vmmctl, guest, work, gicv2=False):
     q = shlex.quote
     boot = (f"{q(str(vmm))} $pci --kernel {q(guest['ARM64_GUEST_KERNEL'])} "
             f"--initrd {q(guest['ARM64_GUEST_INITRAMFS'])} --cpus 2 --mem {MEM_MB}M "
-            f"--disk disk-$t.img --net user,mac={MAC} --rng --balloon size=16 "
-            f"--append {q(guest['ARM64_GUEST_CMDLINE'] + ' vmmtest.write=1')}")
+            f"--disk disk-$t.img --net user,mac={MAC} --rng --balloon size=16")
+    vu_start, vu_opts, vu_stop = vhost_user_lines(guest)
+    fs_tags = ",".join(tag for tag, _ in FS_SHARES)
     lines = [f"cd {q(str(work))}", "ls -l /dev/kvm"]
     if gicv2:  # the GICv3 L1's snapshot: its CPU model names the GIC this host lacks
         lines += [f"{q(str(vmm))} --check-cpu v3-snap > check-v3.log 2>&1",
@@ -176,8 +239,12 @@ def l1_script(vmm, vmmctl, guest, work, gicv2=False):
                   "2>&1", 'echo "VMM_EXIT refused $?"']
     for t in TRANSPORTS:
         pci = "--enable-pci" if t == "pci" else ""
-        lines += [f"t={t} pci={pci}", f"timeout 300 {boot} > vmm-$t.log 2>&1",
-                  'echo "VMM_EXIT $t $?"']
+        # the vhost-user devices after the VMM's own (each on its --transport)
+        lines += [f"t={t} pci={pci}", *vu_start,
+                  f"timeout 300 {boot} {vu_opts} --append "
+                  f"{q(guest['ARM64_GUEST_CMDLINE'] + ' vmmtest.write=1 vmmtest.fs=' + fs_tags)}"
+                  " > vmm-$t.log 2>&1",
+                  'echo "VMM_EXIT $t $?"', *vu_stop]
     lines += api_lines(vmm, vmmctl, guest, work)
     return "\n".join(lines) + "\n"
 
@@ -248,6 +315,8 @@ def stock_prepare(work, v3_state=None):
     L1, the GICv3 L1's snapshot state V3_STATE instead of the probe."""
     for t in (*TRANSPORTS, "api"):
         make_disk(work / f"disk-{t}.img")
+    make_disk(work / "disk-vu.img", VU_DISK_SIZE)
+    make_shares(work)
     craft_x86_snapshot(work)
     if v3_state is not None:
         (work / "v3-snap").mkdir()
@@ -283,11 +352,13 @@ def stock_check(out, work, gicv2=False):
     the GIC and the GICv3 snapshot's refusal instead of the probe and the kernel): what
     failed."""
     status = dict(re.findall(r"^VMM_EXIT (\S+) (\d+)\r?$", out, re.M))
-    if len(status) != (1 if gicv2 else 2) + len(TRANSPORTS) + len(API_STEPS):
+    if len(status) != (1 if gicv2 else 2) + 2 * len(TRANSPORTS) + len(API_STEPS):
         return [f"L1 did not run every step: {sorted(status)}"]
     if not re.search(r"^c[-rwx]{9} .* /dev/kvm\r?$", out, re.M):
         return ["L1 has no /dev/kvm"]
     failures = check_gicv2(work, status) if gicv2 else []
+    for a, b in re.findall(r"^VU_BACKENDS (\S+) (\S+)\r?$", out, re.M):
+        print(f"note: the vhost-user back-ends up in {float(b) - float(a):.1f} s of L1's")
     probe = "" if gicv2 else (work / "probe.log").read_text(errors="replace")
     if not gicv2 and (status["probe"] != "0" or "arm64-kvm-probe: ok" not in probe):
         return [f"L1's KVM failed the probe (exit {status['probe']}):\n{probe[-4000:]}"]
@@ -298,15 +369,47 @@ def stock_check(out, work, gicv2=False):
         log = (work / f"vmm-{t}.log").read_text(errors="replace")
         report = vmmtest.parse(log)
         print(f"{t}: VMM exit {status[t]}\n{report}")
-        bad = vmmtest.problems(report, cpus=2, mem_mb=MEM_MB, transport=t,
+        bad = vmmtest.problems(report, cpus=2, mem_mb=MEM_MB, devices=VIRTIO_DEVICES[t],
                                disk=(work / f"disk-{t}.img", DISK_SIZE), mac=MAC, dhcp=True,
                                rng=True, wrote=True, alarm=True,
-                               now=(work / f"vmm-{t}.log").stat().st_mtime)
+                               now=(work / f"vmm-{t}.log").stat().st_mtime,
+                               msi_chip="" if gicv2 else "ITS",
+                               disks={"vdb": (work / "disk-vu-after.img", VU_DISK_SIZE)},
+                               fs={tag: (work / f"fs-{tag}", work / f"fs-{tag}-back")
+                                   for tag, _ in FS_SHARES})
+        bad += vhost_user_problems(log)
+        for line in report.all("fs"):
+            print(f"note: {t}: virtio-fs {line.name}: the guest's check took "
+                  f"{float(line.get('t1', 0)) - float(line.get('t0', 0)):.1f} s")
+        if status.get("backends") != "0":
+            bad.append("the vhost-user back-ends' sockets did not all come: "
+                       + " | ".join(_tail(work / n) for n in (
+                           "qsd.log", *(f"virtiofsd-{tag}.log" for tag, _ in FS_SHARES))))
         if status[t] != "0":
             bad.append(f"the VMM exited {status[t]} after the guest's power-off")
         if bad:
             failures.append(f"{t}: " + "\n".join(bad) + "\n" + log[-4000:])
     return failures + check_api(work, status, gicv2)
+
+
+def vhost_user_problems(log):
+    """The VMM's own words on its vhost-user devices (at its exit): over virtio-pci, each
+    back-end's calls reach the guest through the queue's MSI-X irqfd, not through the VMM (it
+    relays only what comes while a vector is masked or not yet set up: docs/vhost-user.md, "How
+    calls reach the guest"); over virtio-mmio it relays them all (the interrupt status
+    register is its own)."""
+    bad = []
+    for name in ("virtio-fs fspci", f"vhost-user-blk {VU_DIR}/blk.sock", "virtio-fs fsmmio"):
+        relayed = re.search(rf"{re.escape(name)}: ([0-9]+) calls of the back-end relayed", log)
+        if not relayed:
+            bad.append(f"{name}: the VMM did not say how many calls it relayed")
+        elif "fsmmio" not in name and int(relayed.group(1)) >= 20:
+            bad.append(f"{name}: the VMM relayed {relayed.group(1)} calls (want fewer than 20)")
+    return bad
+
+
+def _tail(path):
+    return path.read_text(errors="replace")[-500:] if path.exists() else f"no {path.name}"
 
 
 def guest_env_or_skip(script, *args):
