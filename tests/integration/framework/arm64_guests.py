@@ -60,11 +60,13 @@ CONSOLE_INPUT = "ping-from-host"
 NET_PORT = 7777
 NET_HOSTPORT = 2222
 NET_GUESTPORT = 8080
-# virtio_net.c over a tap (net/test_net_tap_ping.py's plain mode) and virtio_net_mq.c over a
+# virtio_net.c over a tap (net/test_net_tap_ping.py's plain and offload modes) and virtio_net_mq.c over a
 # multi-queue one (net/test_virtio_net_mq.py): L1's side is lib/net_host.c (net_frames.py's and
 # ECHO_PY's C twin), busybox ping, ip and arp; x86's addresses
 TAP_HOST_IP, TAP_GUEST_IP, TAP_GUEST_MAC = "192.168.77.1", "192.168.77.2", "52:54:00:77:00:02"
 TAP_DELAYED = 64
+# the offload mode's: the tap's MTU (tun's largest), the larger frames echoed, the guest's frame
+OFFLOAD_MTU, OFFLOAD_SWEEP, OFFLOAD_GEN = 65521, "1515-65535:997", 65550
 MQ_HOST_IP, MQ_HOST_MAC = "192.168.78.1", "02:00:00:00:78:01"
 MQ_GUEST_IP, MQ_GUEST_MAC = "192.168.78.2", "52:54:00:78:00:02"
 # virtio_balloon.c's touched range: our VMM's RAM starts at 2 GiB
@@ -240,6 +242,12 @@ def virtio_runs(work):
                         r"posted: ok\r?$",
                         r"^served: [1-9][0-9]* ARP replies, [1-9][0-9]* ICMP echo replies",
                         r"^num_buffers != 1 without MRG_RXBUF: 0 frames\r?$"], host="tap"))
+    # and with offloads (x86's offload mode: MRG_RXBUF, CSUM, TSO; the tap's MTU 65521): a
+    # 60000-byte ping, frames of 1515-65535 bytes echoed, one of 65550 from the guest
+    out.append(Run("virtio_net_offload", "virtio_net",
+                   [*one, "--net", f"tap=vtap0,mac={TAP_GUEST_MAC}"],
+                   f"ip={TAP_GUEST_IP} rx_frames={TAP_DELAYED} rx_delay_ms=3000 serve_ms=60000 "
+                   "offload", 90, out[-1].lines, host="tap_offload"))
     # virtio_net_mq over a multi-queue tap: 2 pairs on mmio, 4 on pci (a vector per queue)
     for name, transport, pairs in (("virtio_net_mq", "mmio", 2), ("virtio_net_mq_pci", "pci", 4)):
         tr, words = _transport(transport)
@@ -560,17 +568,23 @@ def _host_lines(r, vmm_line):
                 f"waitfor {r.name}.out '^listening on port {NET_GUESTPORT}' $pid 600 && "
                 "askfwd " + h,
                 "wait $pid; r=$?", "kill $sv; wait $sv"]
-    if r.host == "tap":
-        # net/test_net_tap_ping.py's exercise(), plain mode
+    if r.host in ("tap", "tap_offload"):
+        # net/test_net_tap_ping.py's exercise(), plain or offload mode
         mac = TAP_GUEST_MAC
-        return [f"./net_host tap vtap0 > {h}", "ip link set vtap0 up",
+        offload = [f"ping -c 2 -W 5 -s 60000 {TAP_GUEST_IP} >> {h} 2>&1; "
+                   f"echo \"BIGPING-STATUS $?\" >> {h}; "
+                   f"./net_host sweep vtap0 {mac} {OFFLOAD_SWEEP} >> {h}; "
+                   f"./net_host gen vtap0 {mac} {OFFLOAD_GEN} >> {h}; "] \
+            if r.host == "tap_offload" else []
+        mtu = f"ip link set vtap0 mtu {OFFLOAD_MTU}" if offload else "true"
+        return [f"./net_host tap vtap0 > {h}", mtu, "ip link set vtap0 up",
                 f"ip addr add {TAP_HOST_IP}/24 dev vtap0", f"{vmm_line} & pid=$!",
                 f"waitfor {r.name}.out '^rx buffers withheld' $pid 300 && "
                 f"./net_host delayed vtap0 {mac} {TAP_DELAYED} >> {h}",
                 f"if waitfor {r.name}.out '^serving at' $pid 300; then "
                 f"ping -c 3 -W 2 {TAP_GUEST_IP} >> {h} 2>&1; echo \"PING-STATUS $?\" >> {h}; "
-                f"./net_host sweep vtap0 {mac} 60-1514 >> {h}; echo \"SWEEP-STATUS $?\" >> {h}; "
-                "fi",
+                f"./net_host sweep vtap0 {mac} 60-1514 >> {h}; echo \"SWEEP-STATUS $?\" >> {h}; ",
+                *offload, "fi",
                 f"./net_host quit vtap0 {mac}", "wait $pid; r=$?", "tunctl -d vtap0 > /dev/null"]
     if r.host == "tap_mq":
         # net/test_virtio_net_mq.py's mq_ns fixture and finish_run()
@@ -635,6 +649,13 @@ def _disk_problems(r, work):
     return bad
 
 
+def _sweep_count(spec):
+    """How many sizes net_host's sweep A-B:STEP sends (net_frames.py's sizes())."""
+    ab, step = spec.split(":")
+    a, b = map(int, ab.split("-"))
+    return len(range(a, b + 1, int(step))) + (1 if (b - a) % int(step) else 0)
+
+
 def _host_problems(r, work):
     """What L1's side of run R saw (<name>.host), as x86's checks of the same guest."""
     path = work / f"{r.name}.host"
@@ -656,10 +677,17 @@ def _host_problems(r, work):
         if not m or int(m.group(1)) >= BALLOON_RSS_MIB:
             bad.append(f"the VMM's RSS after inflating 64 MiB of 128 touched: "
                        f"{m.group(1) + ' MiB' if m else 'not read'}, want < {BALLOON_RSS_MIB}")
-    elif r.host == "tap":
+    elif r.host in ("tap", "tap_offload"):
+        offload = ((r"^BIGPING-STATUS 0$", f"ping -s 60000 {TAP_GUEST_IP}"),
+                   (rf"^{_sweep_count(OFFLOAD_SWEEP)} sizes from 1515 to 65535 echoed intact$",
+                    f"the sweep {OFFLOAD_SWEEP}"),
+                   (rf"^frame of {OFFLOAD_GEN} bytes from the guest intact$",
+                    f"a frame of {OFFLOAD_GEN} bytes from the guest")) \
+            if r.host == "tap_offload" else ()
         for regex, what in ((rf"^sent {TAP_DELAYED}$", "the delayed frames"),
                             (r"^PING-STATUS 0$", f"ping {TAP_GUEST_IP}"),
-                            (r"^1455 sizes from 60 to 1514 echoed intact$", "the sweep 60-1514")):
+                            (r"^1455 sizes from 60 to 1514 echoed intact$", "the sweep 60-1514"),
+                            *offload):
             if not re.search(regex, host, re.M):
                 bad.append(f"the host's side: {what} failed")
     elif r.host == "tap_mq":

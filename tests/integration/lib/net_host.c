@@ -9,6 +9,8 @@
  *   net_host delayed IF MAC N           N frames of type 0x88b6 (payload: u32 seq)
  *   net_host sweep IF MAC A-B[:STEP]    pattern frames (0x88b5) of each size, each echoed back by
  *                                       the guest and compared byte for byte
+ *   net_host gen IF MAC LEN             asks the guest (0x88b8) for a pattern frame of LEN bytes
+ *                                       and checks it
  *   net_host quit IF MAC                ends the guest's serving loop (0x88b7)
  *   net_host udp-echo IP PORT SECONDS   echoes UDP datagrams on IP:PORT; prints "ready", and at
  *                                       SIGTERM or after SECONDS "echoed N from P ports"
@@ -39,6 +41,7 @@
 #define ETH_ECHO    0x88b5
 #define ETH_DELAYED 0x88b6
 #define ETH_QUIT    0x88b7
+#define ETH_GEN	    0x88b8
 #define FRAME_MAX   70000
 #define MAX_PORTS   1024
 
@@ -168,6 +171,34 @@ static int sweep(int s, const unsigned char *me, const unsigned char *mac, const
 	return 0;
 }
 
+/* net_frames.py's gen: the request (u32 size, u32 seq 99), then the guest's pattern frame. */
+static int gen(int s, const unsigned char *me, const unsigned char *mac, const char *arg)
+{
+	static unsigned char req[64], want[FRAME_MAX], back[FRAME_MAX];
+	unsigned size = (unsigned)strtoul(arg, NULL, 10);
+	long got;
+
+	if (size < 60 || size >= FRAME_MAX)
+		return 2;
+	memcpy(req, mac, 6);
+	memcpy(req + 6, me, 6);
+	put_be(req + 12, ETH_GEN, 2);
+	put_be(req + 14, size, 4);
+	put_be(req + 18, 99, 4);
+	if (send(s, req, sizeof(req), 0) != (long)sizeof(req)) {
+		printf("gen %u: send: %s\n", size, strerror(errno));
+		return 1;
+	}
+	got = recv_type(s, ETH_GEN, mac, back);
+	build(want, me, mac, ETH_GEN, 99, size);
+	if (got != (long)size || memcmp(back, want, size)) {
+		printf("generated frame of %ld bytes, want %u intact\n", got, size);
+		return 1;
+	}
+	printf("frame of %u bytes from the guest intact\n", size);
+	return 0;
+}
+
 static int frames(const char *cmd, const char *ifname, const char *macstr, const char *arg)
 {
 	static unsigned char f[64];
@@ -181,6 +212,8 @@ static int frames(const char *cmd, const char *ifname, const char *macstr, const
 		return 1;
 	if (!strcmp(cmd, "sweep") && arg)
 		return sweep(s, me, mac, arg);
+	if (!strcmp(cmd, "gen") && arg)
+		return gen(s, me, mac, arg);
 	memset(f, 0, sizeof(f));
 	memcpy(f, mac, 6);
 	memcpy(f + 6, me, 6);
