@@ -31,8 +31,24 @@ struct vm_arch_devices {
 _Static_assert(IRQ_DEFAULT_ROUTES <= GIC_V2M_SPI_FIRST, "a device line among the GICv2m's SPIs");
 
 /* The GICv2m frame of base/aarch64/arch/layout.h, which machine_set_arch_gicv2() describes: on a
- * GICv2 VM, the MSIs of PCI devices */
+ * GICv2 VM, the MSIs of PCI devices. The routes need it where no VM is at hand (vm_pci_irq.c
+ * has the KVM handle only); the frame attached is the description's, which must be this one. */
 static const struct gicv2m_frame v2m_frame = {GIC_V2M_BASE, GIC_V2M_SPI_FIRST, GIC_V2M_SPIS};
+
+/* Attaches the description's GICv2m frame (vm_arch.c gave the VM a GICv2), which must be the
+ * one the routes know. */
+static int attach_v2m(struct vm *vm, struct vm_arch_devices *d)
+{
+	const struct machine_intc *c = &vm->machine.intc;
+	struct gicv2m_frame f = {c->v2m.base, c->v2m_first, c->v2m_spis};
+	if (f.base != v2m_frame.base || f.first != v2m_frame.first || f.count != v2m_frame.count) {
+		log_error("the machine's GICv2m frame is not the one its MSI routes use");
+		return -EINVAL;
+	}
+	int err = gicv2m_attach(&d->v2m, &vm->mmio, f, (struct irq_line){vm_irq_line_set, vm, 0});
+	d->v2m_attached = !err;
+	return err;
+}
 
 /* The PL031's clock, and the one rtc_alarm.h counts in */
 static time_t host_time(void *opaque)
@@ -66,12 +82,8 @@ int vm_arch_devices_attach(struct vm *vm)
 		return err;
 	d->alarm_ready = true;
 	pl031_set_armed_cb(&d->rtc, rtc_alarm_kick, &d->alarm);
-	if (vm->machine.intc.v2m.base == v2m_frame.base) { /* vm_arch.c gave the VM a GICv2 */
-		struct irq_line spi = {vm_irq_line_set, vm, 0};
-		if ((err = gicv2m_attach(&d->v2m, &vm->mmio, v2m_frame, spi)))
-			return err;
-		d->v2m_attached = true;
-	}
+	if (vm->machine.intc.v2m.size && (err = attach_v2m(vm, d)))
+		return err;
 	return machine_set_pl031(&vm->machine, PL031_MMIO_BASE, IRQ_PL031);
 }
 
