@@ -21,7 +21,7 @@ import re
 import shlex
 import subprocess
 
-from framework import paths
+from framework import arm64_l1, paths
 
 VSOCK_HOST = paths.SOURCE_DIR / "tests" / "integration" / "lib" / "linux_vsock_host.c"
 FWD_PORT = 18080  # in L1, which is a machine of its own: no other test's port
@@ -37,10 +37,7 @@ TIMEOUT = 600  # each boot's, from the VMM's start
 # has ended must fail, not end the part's shell (SIGPIPE).
 FUNCTIONS = [
     "trap '' PIPE",
-    # waitfor FILE REGEX PID TENTHS: 0 once the extended REGEX matches in FILE, 1 after TENTHS
-    # tenths of a second, 2 when PID ended first
-    'waitfor() { i=0; while ! grep -Eq "$2" "$1" 2>/dev/null; do kill -0 "$3" 2>/dev/null '
-    '|| return 2; i=$((i+1)); [ $i -gt "$4" ] && return 1; sleep 0.1; done; }',
+    arm64_l1.WAITFOR,
     # hostfwd_echo REPLY: the bytes to the guest through hostfwd, its answer in REPLY; again
     # while the answer is empty (libslirp resets the connection until the guest's nc listens)
     'hostfwd_echo() { i=0; while [ $i -lt 50 ]; do nc 127.0.0.1 '

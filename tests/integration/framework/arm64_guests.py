@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import arm64_abuse, arm64_build, paths
+from . import arm64_abuse, arm64_build, arm64_l1, paths
 from .hostile import PATTERN_SECTORS, SECTORS, make_disk
 
 SEED = 1
@@ -514,11 +514,9 @@ def prepare(work):
     arm64_abuse.prepare(work)
 
 
-# Busybox sh functions of the runs' lines. waitfor FILE REGEX PID TENTHS: 0 once the extended
-# REGEX matches in FILE, 1 after TENTHS tenths of a second, 2 when PID ended first.
+# Busybox sh functions of the runs' lines: arm64_l1's waitfor, and
 FUNCTIONS = [
-    'waitfor() { i=0; while ! grep -Eq "$2" "$1" 2>/dev/null; do kill -0 "$3" 2>/dev/null '
-    '|| return 2; i=$((i+1)); [ $i -gt "$4" ] && return 1; sleep 0.1; done; }',
+    arm64_l1.WAITFOR,
     # askfwd FILE: "ping from the host" through the hostfwd, the answer in FILE; again while it
     # is empty (a connection that reached the guest before it listened is refused, not taken)
     'askfwd() { i=0; while [ $i -lt 20 ]; do echo "ping from the host" | nc -w 20 127.0.0.1 '
