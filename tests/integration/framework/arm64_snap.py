@@ -24,7 +24,9 @@ either of the others), each with 2 vCPUs (the secondary, started by PSCI CPU_ON,
   snap_pci    virtio-pci (MSI-X through the ITS): a snapshot of the running VM refused; paused at
               SNAP_AT, a Full snapshot, the VMM killed; then two VMMs at once from that one
               snapshot, each on its own copy of the disk: one loads it over the API
-              (snapshot-load --resume), the other is `vmm --restore DIR --disk COPY`
+              (snapshot-load --resume), the other is `vmm --restore DIR --disk COPY`; before
+              them x86's bad snapshots (_bad_cases()), each refused by `vmm --restore` (status
+              2, a message, no guest output), and one by the API's VMM before its good load
 Each restored guest must go on where it was (no SNAP-START, its first SNAP-PROGRESS past the
 snapshot's), end with TEST PASS (every sector read again and checked, more timer ticks after the
 loop: the virtual timer survived), the VMM exit 0, and print the reference's SNAP-RESULT; each
@@ -55,8 +57,8 @@ STEPS_WANT = {
     "snap_ref": {"run": "0"},
     "snap_mmio": {"at": "0", "full": "0", "diff": "0", "diff-changed": "1",
                   "load": "0", "restored": "0"},
-    "snap_pci": {"running-refused": "1", "at": "0", "full": "0", "load": "0", "restored": "0",
-                 "clone": "0"},
+    "snap_pci": {"running-refused": "1", "at": "0", "full": "0", "api-bad-refused": "1",
+                 "load": "0", "restored": "0", "clone": "0"},
 }
 # the consoles of the restored guests, per run
 RESTORED = {"snap_mmio": ("snap_mmio-restored",),
@@ -130,19 +132,66 @@ def _lines(run, vmm, ctl, image):
                 f"cmp -s {d}/full/memory {d}/diff/memory", step("diff-changed")]
     snap = f"{d}/diff" if not pci else f"{d}/full"
     out += ["kill -9 $pid; wait $pid 2>/dev/null"]
+    if pci:  # spoilt copies of the Full snapshot, each refused (x86's bad_cases())
+        out += _bad_lines(d, boot)
     if pci:  # a second VMM from the same snapshot at once, on its own copy of the disk
         out += [f"cp {d}/disk.img {d}/clone.img",
                 f"{boot} --restore {d}/full --disk {d}/clone.img {vmm_out(run + '-clone')} "
                 "& cpid=$!"]
     out += [f"{boot} --api-sock {d}/load.sock --landlock-rules {d}:rw "
-            f"{vmm_out(run + '-restored')} & pid=$!",
-            f"snapsock {d}/load.sock && {ctl} -s {d}/load.sock snapshot-load {snap}/state "
+            f"{vmm_out(run + '-restored')} & pid=$!", f"snapsock {d}/load.sock"]
+    if pci:  # a bad snapshot refused over the API first, then the good one in the same VMM
+        out += [f"{ctl} -s {d}/load.sock snapshot-load {d}/bad/state {d}/bad/memory --resume "
+                f">> {run}.api 2>&1", step("api-bad-refused")]
+    out += [f"{ctl} -s {d}/load.sock snapshot-load {snap}/state "
             f"{snap}/memory --resume >> {run}.api 2>&1", step("load"),
             '[ "$l" = 0 ] || kill $pid',  # a VMM that loaded nothing waits for ever
             "wait $pid", step("restored"), f"cp {d}/disk.img {run}-restored.img"]
     if pci:
         out += ["wait $cpid", step("clone"), f"cp {d}/clone.img {run}-clone.img"]
     return out + [f"cp {d}/*.out {d}/*.err ."]
+
+
+def _bad_cases(d):
+    """(label, busybox sh lines that spoil {d}/bad, a copy of the Full snapshot) as x86's
+    snapshot/test_snapshot_restore.py's bad_cases(), then the two the operator gets wrong: the
+    disk file missing, no such folder (the label, "-", the folder, the disk)."""
+    st, mem = f"{d}/bad/state", f"{d}/bad/memory"
+    size = f"$(stat -c %s {st})"
+    cases = [(f"state-truncated-to-{name}", f"truncate -s {n} {st}")
+             for name, n in ((0, 0), (7, 7), (11, 11), (64, 64), ("half", f"$(({size} / 2))"),
+                             ("size-1", f"$(({size} - 1))"))]
+    cases += [(f"state-byte-{name}-flipped",
+               f"o={off}; snapput {st} $o $(($(snapbyte {st} $o) ^ 16))")
+              for name, off in (("16", 16), ("middle", f"$(({size} / 2))"),
+                                ("last", f"$(({size} - 1))"))]
+    cases += [("format-version-plus-1", f"snapput {st} 8 $((($(snapbyte {st} 8) + 1) & 255))"),
+              ("memory-4KiB-short", f"truncate -s $(($(stat -c %s {mem}) - 4096)) {mem}"),
+              ("memory-4KiB-long", f"truncate -s $(($(stat -c %s {mem}) + 4096)) {mem}"),
+              ("memory-missing", f"rm {mem}")]
+    return cases
+
+
+BAD_LABELS = [label for label, _ in _bad_cases("")] + ["disk-missing", "no-such-folder"]
+
+
+def _bad_lines(d, boot):
+    """Each spoilt snapshot restored by `vmm --restore`: "ARM64_SNAP_BAD <label> <status>
+    <bytes of guest output> <first message>"; last, {d}/bad is the state cut in half (the API's
+    refusal)."""
+    q = shlex.quote
+    lines = [f"snapbad() {{ rm -rf {d}/bad; cp -r {d}/full {d}/bad; eval \"$2\"; "
+             f"{boot} --restore \"$3\" --disk \"$4\" > {d}/bad.out 2> {d}/bad.err; st=$?; "
+             f"echo \"ARM64_SNAP_BAD $1 $st $(wc -c < {d}/bad.out) "
+             f"$(grep -v '^vmm: info:' {d}/bad.err | head -n 1)\"; }}",
+             f"cp {d}/disk.img {d}/bad.img"]
+    for label, spoil in _bad_cases(d):
+        lines.append(f"snapbad {label} {q(spoil)} {d}/bad {d}/bad.img")
+    lines += [f"snapbad disk-missing : {d}/bad {d}/no-such.img",
+              f"snapbad no-such-folder : {d}/no-such-folder {d}/bad.img",
+              f"rm -rf {d}/bad {d}/bad.img; cp -r {d}/full {d}/bad; "
+              f"truncate -s $(($(stat -c %s {d}/bad/state) / 2)) {d}/bad/state"]
+    return lines
 
 
 def l1_lines(vmm, vmmctl, images, work):
@@ -153,7 +202,12 @@ def l1_lines(vmm, vmmctl, images, work):
     ctl = f"{TMP}/vmmctl"
     lines = [f"mkdir -p {TMP} && cp {shlex.quote(str(vmmctl))} {ctl}",
              'snapsock() { i=0; while [ ! -S "$1" ]; do i=$((i+1)); [ $i -gt 300 ] && return 1; '
-             'sleep 0.1; done; }', 'snapstep() { l=$3; echo "ARM64_SNAP $1 $2 $3"; }']
+             'sleep 0.1; done; }', 'snapstep() { l=$3; echo "ARM64_SNAP $1 $2 $3"; }',
+             # a byte of a file (decimal), and a byte written into one (busybox od, printf, dd)
+             'snapbyte() { dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | '
+             "tr -d ' '; }",
+             r'snapput() { printf "\\$(printf %03o "$3")" | '
+             'dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }']
     for run in runs:
         lines += ["s=$(date +%s)", *_lines(run, vmm, ctl, images / "snap_counter.Image"),
                   f"rm -rf {TMP}/{run}",
@@ -188,6 +242,23 @@ def _restored_problems(name, out, status, at, want):
     return bad
 
 
+def _bad_problems(console):
+    """Each spoilt snapshot (_bad_lines) refused: status 2, a message, no guest output."""
+    got = {label: (status, size, msg) for label, status, size, msg in
+           re.findall(r"^ARM64_SNAP_BAD (\S+) (\d+) +(\d+) ?(.*?)\r?$", console, re.M)}
+    bad = []
+    for label in BAD_LABELS:
+        if label not in got:
+            bad.append(f"{label}: not tried")
+            continue
+        status, size, msg = got[label]
+        print(f"note: arm64 bad snapshot {label}: status {status}: {msg}")
+        if status != "2" or size != "0" or not msg:
+            bad.append(f"{label}: status {status} (want 2), {size} bytes of guest output (want "
+                       f"0), message '{msg}' (want one)")
+    return bad
+
+
 def check(console, work):
     runs = selected()
     steps = {}
@@ -203,6 +274,8 @@ def check(console, work):
         got = steps.get(run, {})
         bad = [f"step {s}: status {got.get(s)}, want {w}" for s, w in STEPS_WANT[run].items()
                if got.get(s) != w]
+        if run == "snap_pci":
+            bad += _bad_problems(console)
         out, err = _read(work, f"{run}.out"), _read(work, f"{run}.err")
         api = _read(work, f"{run}.api")
         if run == "snap_ref":
