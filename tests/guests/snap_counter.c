@@ -19,12 +19,12 @@
  * again and checked, then TEST PASS. No timing enters the result; waits are bounded by timer ticks
  * (not the TSC or counter, which a restore may move).
  *
- * With dirty=M (x86: the region is at 64 MiB) the BSP also writes one word of every 4 KiB page of M
- * MiB at DIRTY_BASE, again and again for dirty_ticks= timer ticks (default 4) each step (ring 3:
- * faster than a migration can copy them, tests/integration/migration/test_migration.py), and one
- * page in 256 of the 16 MiB after them (so most of those are written once in the middle of the run,
- * see once_pages()); the values depend on the step alone, and the final word of every page of both
- * joins the checksum.
+ * With dirty=M (the region is 64 MiB into RAM: x86's 64 MiB, arm64's RAM base + 64 MiB) the BSP
+ * also writes one word of every 4 KiB page of M MiB there, again and again for dirty_ticks= timer
+ * ticks (default 4) each step (ring 3: faster than a migration can copy them,
+ * tests/integration/migration/test_migration.py), and one page in 256 of the 16 MiB after them (so
+ * most of those are written once in the middle of the run, see once_pages()); the values depend on
+ * the step alone, and the final word of every page of both joins the checksum.
  *
  * Command line: [steps=N] (default 400) [work=N] (ring-3 rounds per step, default 2M)
  *   [ring=packed] [transport=pci [pci_irq=intx]] [cpus=N] (default 1) [disk=0] (no disk)
@@ -47,8 +47,8 @@
 #define WAIT_TICKS	6000 /* 60 s of ticks for one disk request or the APs */
 #define AP_USER_STACK	16384
 #define MORE_TICKS	5
-#define MORE_TICKS_SECS 30 /* seconds of the clock the final tick wait may take */
-#define DIRTY_BASE	(64ull << 20)
+#define MORE_TICKS_SECS 30	      /* seconds of the clock the final tick wait may take */
+#define DIRTY_OFFSET	(64ull << 20) /* from boot_ram_base() */
 #define DIRTY_PAGE	4096ull
 #define ONCE_PAGES	4096ull /* 16 MiB after the dirty region */
 #define ONCE_STRIDE	256ull
@@ -65,6 +65,7 @@ static struct ap_slot ap_slots[SMP_MAX_CPUS];
 static uint8_t ap_stacks[SMP_MAX_CPUS][AP_USER_STACK] __attribute__((aligned(4096)));
 static volatile uint64_t bsp_started; /* steps the BSP has begun: the APs follow it */
 static uint64_t steps = 400, work = 2u << 20, dirty_mib, dirty_ticks = 4, dirty_clock_limit;
+static uint64_t dirty_base; /* boot_ram_base() + DIRTY_OFFSET */
 static unsigned naps;
 
 static struct vdev *disk;
@@ -103,7 +104,7 @@ static void dirty_pages(uint64_t step)
 	uint64_t pages = (dirty_mib << 20) / DIRTY_PAGE;
 
 	for (uint64_t i = 0; i < pages; i++)
-		*(volatile uint64_t *)phys_ptr(DIRTY_BASE + i * DIRTY_PAGE) = mix(step, i);
+		*(volatile uint64_t *)phys_ptr(dirty_base + i * DIRTY_PAGE) = mix(step, i);
 }
 
 /* The once-region after the dirty one: step s writes the pages i with i % ONCE_STRIDE equal to
@@ -112,7 +113,7 @@ static void dirty_pages(uint64_t step)
  * the dirty log: if the log lost that write, the page is stale there and the result differs. */
 static void once_pages(uint64_t step)
 {
-	uint64_t base = DIRTY_BASE + (dirty_mib << 20);
+	uint64_t base = dirty_base + (dirty_mib << 20);
 
 	for (uint64_t i = step % ONCE_STRIDE; i < ONCE_PAGES; i += ONCE_STRIDE)
 		*(volatile uint64_t *)phys_ptr(base + i * DIRTY_PAGE) = mix(step, i) | 1;
@@ -123,7 +124,7 @@ static uint64_t dirty_fold_user(void *arg)
 	uint64_t h = *(uint64_t *)arg, pages = (dirty_mib << 20) / DIRTY_PAGE + ONCE_PAGES;
 
 	for (uint64_t i = 0; i < pages; i++)
-		h = mix(h, *(volatile uint64_t *)phys_ptr(DIRTY_BASE + i * DIRTY_PAGE));
+		h = mix(h, *(volatile uint64_t *)phys_ptr(dirty_base + i * DIRTY_PAGE));
 	return h;
 }
 
@@ -315,11 +316,12 @@ int guest_main(void)
 	cmdline_get_u64("dirty", &dirty_mib);
 	cmdline_get_u64("dirty_ticks", &dirty_ticks);
 	dirty_clock_limit = (dirty_ticks + 100) * TICK_US * clock_ticks_per_us();
-	TEST_ASSERT_MSG(!dirty_mib ||
-			    (dirty_mib <= 1024 &&
-			     boot_is_ram(DIRTY_BASE, (dirty_mib << 20) + ONCE_PAGES * DIRTY_PAGE)),
-			"dirty=%llu: [64 MiB, +%llu MiB) is not RAM", (unsigned long long)dirty_mib,
-			(unsigned long long)dirty_mib);
+	dirty_base = boot_ram_base() + DIRTY_OFFSET;
+	TEST_ASSERT_MSG(
+	    !dirty_mib || (dirty_mib <= 1024 &&
+			   boot_is_ram(dirty_base, (dirty_mib << 20) + ONCE_PAGES * DIRTY_PAGE)),
+	    "dirty=%llu: [0x%llx, +%llu MiB + 16 MiB) is not RAM", (unsigned long long)dirty_mib,
+	    (unsigned long long)dirty_base, (unsigned long long)dirty_mib);
 	TEST_ASSERT_MSG(cpus >= 1 && cpus <= SMP_MAX_CPUS, "cpus=%llu", (unsigned long long)cpus);
 	TEST_ASSERT_MSG(!use_disk || steps / WRITE_EVERY <= MAX_WRITES, "steps=%llu: too many",
 			(unsigned long long)steps);

@@ -14,11 +14,12 @@ linux/test_arm64_linux.py, beside framework/arm64_guests.py:
 
 The runs ($ARM64_GUESTS selects among them as among arm64_guests.py's; snap_ref comes with
 either of the others), each with 2 vCPUs (the secondary, started by PSCI CPU_ON, counts too),
-64 MiB, the guest's disk in L1's tmpfs (copied to WORK for the checks), the snapshots there too:
+128 MiB (dirty=8: 8 MiB rewritten each step), the guest's disk in L1's tmpfs (copied to WORK
+for the checks), the snapshots there too:
   snap_ref    uninterrupted, on virtio-mmio: its SNAP-RESULT and disk are the reference
   snap_mmio   virtio-mmio (the disk's SPI), --track-dirty-pages: paused (vmmctl pause) after
               SNAP-PROGRESS SNAP_AT, a Full snapshot (snapshot-create), resumed and paused again
-              (the guest ran some steps meanwhile), a Diff snapshot onto a copy of the Full's
+              30 steps or more later, a Diff snapshot onto a copy of the Full's
               memory file (which it must change); the VMM killed (SIGKILL); a new VMM
               (--api-sock) loads the Diff (snapshot-load --resume)
   snap_pci    virtio-pci (MSI-X through the ITS): a snapshot of the running VM refused; paused at
@@ -45,8 +46,11 @@ from .arm64_guests import QEMU_BASE, QemuRun, check_output
 STEPS = 300
 WORK_ROUNDS = 2 << 20  # the guest's work= (its ring-3 rounds per step; the secondary's half)
 SNAP_AT = 20  # the SNAP-PROGRESS after which a snapshot is taken
-ARGS = f"cpus=2 steps={STEPS} work={WORK_ROUNDS}"
-VM = ["--cpus", "2", "--mem", "64M"]
+# dirty=: the guest also rewrites every page of 8 MiB each step (for one tick) and, once in the
+# middle of the run, most pages of the 16 MiB after them: a Diff that missed a page the dirty
+# log should have named changes the result
+ARGS = f"cpus=2 steps={STEPS} work={WORK_ROUNDS} dirty=8 dirty_ticks=1"
+VM = ["--cpus", "2", "--mem", "128M"]
 TIMEOUT = 240  # each VMM, under `timeout`
 DISK_SIZE = 1 << 20
 TMP = "/tmp/snap"  # L1's tmpfs: sockets cannot live in WORK (9p), and RAM is written faster here
@@ -65,8 +69,9 @@ RESTORED = {"snap_mmio": ("snap_mmio-restored",),
             "snap_pci": ("snap_pci-restored", "snap_pci-clone")}
 # The checksum is the guest's arithmetic alone: this command line's result on QEMU's virt board
 # (-smp 2) over virtio-mmio and virtio-pci is x86's too (qemu-system-x86_64, q35, 2026-12-02)
-QEMU_ARGS = "cpus=2 steps=40 work=65536"
-QEMU_RESULT = "SNAP-RESULT checksum=3df89730a052b805 sectors=10"
+# (with the dirty region: at 64 MiB on q35, 64 MiB into RAM on both arm64 boards; 2026-12-02)
+QEMU_ARGS = "cpus=2 steps=40 work=65536 dirty=8 dirty_ticks=1"
+QEMU_RESULT = "SNAP-RESULT checksum=c1cb8a27a3c60a72 sectors=10"
 _RESULT = re.compile(r"SNAP-RESULT checksum=[0-9a-f]+ sectors=[0-9]+")
 
 
@@ -125,9 +130,13 @@ def _lines(run, vmm, ctl, image):
     out += [at(SNAP_AT), step("at"),
             f"{{ {api} pause && {api} snapshot-create {d}/full/state {d}/full/memory; }} "
             f">> {run}.api 2>&1", step("full"), paused("full")]
-    if not pci:  # resumed, paused again: a Diff onto a copy of the Full's memory file
-        out += [f"{{ {api} resume && {api} pause && cp {d}/full/memory {d}/diff/memory && "
-                f"{api} snapshot-create {d}/diff/state {d}/diff/memory --type diff; }} "
+    if not pci:  # resumed for 30 steps or more (each rewrites the dirty region), paused
+        # again: a Diff onto a copy of the Full's memory file
+        out += [f'n=$((($(grep -c "^SNAP-PROGRESS" {d}/{run}.out) + 3) * 10))',
+                f"{api} resume >> {run}.api 2>&1 && "
+                f"waitfor {d}/{run}.out \"^SNAP-PROGRESS $n[^0-9]*$\" $pid 1200 && "
+                f"{api} pause >> {run}.api 2>&1 && cp {d}/full/memory {d}/diff/memory && "
+                f"{api} snapshot-create {d}/diff/state {d}/diff/memory --type diff "
                 f">> {run}.api 2>&1", step("diff"), paused("diff"),
                 f"cmp -s {d}/full/memory {d}/diff/memory", step("diff-changed")]
     snap = f"{d}/diff" if not pci else f"{d}/full"
@@ -279,7 +288,7 @@ def check(console, work):
         out, err = _read(work, f"{run}.out"), _read(work, f"{run}.err")
         api = _read(work, f"{run}.api")
         if run == "snap_ref":
-            bad += check_output(run, out, got.get("run", "?"), [r"^SNAP-START ",
+            bad += check_output(run, out, got.get("run", "?"), [r"^SNAP-START .* dirty=8\r?$",
                                                                 r"^[0-9]+ sectors verified; "])
             want = _result(out)
             ref_disk = (work / "snap_ref.img").read_bytes() if (work / "snap_ref.img").exists() \

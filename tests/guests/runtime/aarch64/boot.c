@@ -240,6 +240,17 @@ bool boot_is_ram(uint64_t start, uint64_t len)
 
 /* Below the device tree when it is at the top (our VMM puts it in RAM's last pages): the
  * command line stays in it. */
+uint64_t boot_ram_base(void)
+{
+	uint64_t image = (uint64_t)(uintptr_t)&machine;
+
+	for (unsigned i = 0; i < machine.nram; i++) {
+		if (image - machine.ram[i].base < machine.ram[i].size)
+			return machine.ram[i].base;
+	}
+	return 0;
+}
+
 uint64_t boot_ram_top(void)
 {
 	uint64_t image = (uint64_t)(uintptr_t)&machine, top;

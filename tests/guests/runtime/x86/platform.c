@@ -57,6 +57,11 @@ bool boot_is_ram(uint64_t start, uint64_t len)
 	return pvh_is_ram(start, len);
 }
 
+uint64_t boot_ram_base(void)
+{
+	return 0;
+}
+
 uint64_t boot_ram_top(void)
 {
 	static uint64_t top;
