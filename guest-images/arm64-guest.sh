@@ -15,6 +15,8 @@
 #          ARM64_GUEST_CMDLINE (console=ttyAMA0 panic=-1 vmmtest=checks)
 #          ARM64_VIRTIOFSD ARM64_QSD (arm64 virtiofsd and qemu-storage-daemon, Debian's
 #          qemu-system-common:arm64 unpacked beside the kernel: the L1's vhost-user back-ends)
+#          ARM64_DPDK (Debian's arm64 dpdk-dev and its libraries unpacked there: dpdk-testpmd,
+#          the vhost-user-net back-end; tools/kvm-in-qemu/debs.sh deb_dpdk_arm64)
 # Progress and errors go to stderr; stdout carries only the result. Exit status 3 when a
 # package cannot be had (no archive and nothing cached: tests skip), 2 for a usage error, 1 for
 # any other failure.
@@ -76,7 +78,7 @@ no_package() {
 	exit 3
 }
 
-# fetch_deb, deb_busybox, deb_qemu_common, cloud_arm64_kernel, module_closure, kiq_cache
+# fetch_deb, deb_busybox, deb_qemu_common, deb_dpdk_arm64, cloud_arm64_kernel, module_closure, kiq_cache
 # shellcheck source=tools/kvm-in-qemu/debs.sh
 . "$HERE/../tools/kvm-in-qemu/debs.sh"
 
@@ -136,6 +138,7 @@ main() {
 	kernel=$(cloud_arm64_kernel "$kcache/l2") || no_package linux-image-cloud-arm64:arm64
 	busybox=$(deb_busybox "$kcache" arm64) || no_package busybox-static:arm64
 	qemu=$(deb_qemu_common "$kcache" arm64) || no_package qemu-system-common:arm64
+	dpdk=$(deb_dpdk_arm64 "$kcache") || no_package dpdk-dev:arm64
 	kroot=$kcache/l2/root
 	kver=$(ls "$kroot/lib/modules")
 
@@ -159,6 +162,7 @@ main() {
 		printf 'ARM64_GUEST_CMDLINE=%q\n' "$cmdline"
 		printf 'ARM64_VIRTIOFSD=%q\n' "$qemu/usr/lib/qemu/virtiofsd"
 		printf 'ARM64_QSD=%q\n' "$qemu/usr/bin/qemu-storage-daemon"
+		printf 'ARM64_DPDK=%q\n' "$dpdk"
 	else
 		echo "kernel:    $kernel"
 		echo "initramfs: $out"

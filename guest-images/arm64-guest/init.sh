@@ -18,6 +18,10 @@
 #   vmmtest.fs=TAG[,TAG...]  mount each virtio-fs share TAG at /mnt/TAG, read the host's
 #                      marker and data.bin, copy data.bin to data-copy.bin, write from-guest
 #                      ("VMMTEST fs TAG ..."; the test then finds both in the shared folder)
+#   vmmtest.netpause=MAC  after the NIC with this MAC sent its frames ("VMMTEST netcount"), say
+#                      "VMMTEST netpause NAME" and wait (up to 120 s) for a line on the console
+#                      (the test restarts that NIC's vhost-user back-end meanwhile), then send
+#                      frames again: "VMMTEST netagain NAME rx=N tx=N"
 #   vmmtest.pause=1    after the modules, say "VMMTEST pause" and wait (up to 600 s) for a line
 #                      on the console before the checks: a test snapshots the VM meanwhile and
 #                      sends the line to the restored one ("VMMTEST resumed line=...")
@@ -44,7 +48,7 @@ value() {
 	if [ -r "$1" ]; then tr -d '\000' <"$1" | head -n 1; else echo -; fi
 }
 
-mode=checks end=poweroff dhcp=1 write=0 pause=0 fs=
+mode=checks end=poweroff dhcp=1 write=0 pause=0 fs= netpause=
 read -r cmdline </proc/cmdline
 for word in $cmdline; do
 	case $word in
@@ -54,6 +58,7 @@ for word in $cmdline; do
 	vmmtest.write=*) write=${word#vmmtest.write=} ;;
 	vmmtest.pause=*) pause=${word#vmmtest.pause=} ;;
 	vmmtest.fs=*) fs=${word#vmmtest.fs=} ;;
+	vmmtest.netpause=*) netpause=${word#vmmtest.netpause=} ;;
 	esac
 done
 read -r release </proc/sys/kernel/osrelease
@@ -274,9 +279,23 @@ check_net() {
 		say "net $name mac=$(value "$n/address") mtu=$(value "$n/mtu") driver=${drv##*/}" \
 			"virtio=$(virtio_of "$n")"
 		[ "$dhcp" = 1 ] && run_dhcp "$name"
+		# after DHCP: on a wire that loops frames back (a vhost-user back-end), rx grew
+		say "netcount $name rx=$(value "$n/statistics/rx_packets")" \
+			"tx=$(value "$n/statistics/tx_packets")"
+		[ "$(value "$n/address")" = "$netpause" ] && net_again "$name"
 	done
 	ip link set dev lo up
 	[ $count -gt 0 ] || say "net none"
+}
+
+# vmmtest.netpause: the host restarts the back-end while we wait; then frames must come back
+net_again() {
+	say "netpause $1 uptime=$(uptime_s)"
+	line=-
+	read -r -t 120 line
+	udhcpc -i "$1" -f -q -n -t 2 -T 1 -s /bin/true >/dev/null 2>&1
+	say "netagain $1 rx=$(value "/sys/class/net/$1/statistics/rx_packets")" \
+		"tx=$(value "/sys/class/net/$1/statistics/tx_packets") line=${line:--}"
 }
 
 run_dhcp() {

@@ -63,6 +63,43 @@ deb_qemu_common() {
 	echo "$dir/qemu-common"
 }
 
+# Debian's arm64 dpdk-testpmd (package dpdk-dev) and every library it loads that an x86 host's
+# multiarch arm64 set lacks, unpacked into DIR/dpdk: L1's vhost-user-net back-end. Not installed
+# with apt: its arm64 mlx5 libraries (rdma-core) conflict with the amd64 dpdk-dev the x86 tests
+# use. It runs with LD_LIBRARY_PATH=DIR/dpdk/usr/lib/aarch64-linux-gnu:DIR/dpdk/lib/aarch64-linux-gnu
+# and names its drivers with -d (its built-in plugin folder, /usr/lib/aarch64-linux-gnu/dpdk, is
+# not there). The list: dpdk-testpmd's NEEDED libraries' packages and theirs, closed by hand
+# (readelf -d) on 2026-12-02. Prints DIR/dpdk.
+DPDK_ARM64_DEBS="dpdk-dev ibverbs-providers libbsd0 libcap2 libdbus-1-3 libelf1 libgcrypt20
+libgpg-error0 libibverbs1 liblz4-1 liblzma5 libmd0 libnl-3-200 libnl-route-3-200 libpcap0.8
+libsystemd0 librte-bitratestats23 librte-bpf23 librte-bus-auxiliary23 librte-bus-dpaa23
+librte-bus-pci23 librte-bus-vdev23 librte-cmdline23 librte-common-dpaax23 librte-common-iavf23
+librte-common-mlx5-23 librte-crypto-scheduler23 librte-cryptodev23 librte-dmadev23 librte-eal23
+librte-ethdev23 librte-eventdev23 librte-gro23 librte-gso23 librte-hash23 librte-ip-frag23
+librte-kvargs23 librte-latencystats23 librte-mbuf23 librte-mempool-dpaa23 librte-mempool-ring23
+librte-mempool23 librte-meter23 librte-metrics23 librte-net-bnxt23 librte-net-bond23
+librte-net-dpaa23 librte-net-i40e23 librte-net-ice23 librte-net-ixgbe23 librte-net-mlx5-23
+librte-net-vhost23 librte-net23 librte-pcapng23 librte-pci23 librte-pdump23 librte-rcu23
+librte-reorder23 librte-ring23 librte-sched23 librte-security23 librte-telemetry23
+librte-timer23 librte-vhost23"
+deb_dpdk_arm64() {
+	local dir=$1 pkgs=() p d
+	if [ ! -x "$dir/dpdk/usr/bin/dpdk-testpmd" ]; then
+		for p in $DPDK_ARM64_DEBS; do pkgs+=("$p:arm64"); done
+		rm -rf "$dir/dpdk-debs" "$dir/dpdk" "$dir/dpdk.tmp"
+		mkdir -p "$dir/dpdk-debs"
+		echo "kvm-in-qemu: downloading dpdk-dev:arm64 and ${#pkgs[@]} libraries" >&2
+		(cd "$dir/dpdk-debs" && apt-get -q -o APT::Sandbox::User=root download "${pkgs[@]}" >&2) ||
+			die "apt-get download of dpdk-dev:arm64 and its libraries failed"
+		for d in "$dir"/dpdk-debs/*.deb; do
+			dpkg -x "$d" "$dir/dpdk.tmp" || die "dpkg -x $d failed"
+		done
+		mv "$dir/dpdk.tmp" "$dir/dpdk"
+		rm -rf "$dir/dpdk-debs"
+	fi
+	echo "$dir/dpdk"
+}
+
 # An arm64 guest kernel: Debian's linux-image-cloud-arm64 (the stock kernel nobody here built;
 # virtio, PL011 and PL031 drivers, its virtio-blk and virtio-net as modules), unpacked into
 # DIR/root with its modules.dep (busybox's depmod: the host may have no kmod). The arm64 vmlinuz

@@ -93,9 +93,32 @@ def _sector(path, n):
         return f.read(512)
 
 
+def _looped_problems(report, mac, restarted):
+    """A NIC with MAC on a wire that loops frames back: bound, and its frames came back (with
+    RESTARTED: also those sent after the back-end's restart)."""
+    nets = [line for line in report.all("net") if line.get("mac") == mac]
+    if not nets:
+        return [f"no NIC with MAC {mac}"]
+    if nets[0].get("driver") != "virtio_net":
+        return [f"net: {nets[0].text} (want driver=virtio_net)"]
+    count = report.get("netcount", nets[0].name)
+    if count is None:
+        return [f"no 'VMMTEST netcount {nets[0].name}' line"]
+    if count.get("rx", "0") == "0" or count.get("tx", "0") == "0":
+        return [f"{nets[0].name} ({mac}): the frames it sent did not come back: {count.text}"]
+    again = report.get("netagain", nets[0].name)
+    if restarted and again is None:
+        return [f"no 'VMMTEST netagain {nets[0].name}' line"]
+    if restarted and not (again.int("rx") or 0) > (count.int("rx") or 0):
+        return [f"{nets[0].name} ({mac}): after the back-end's restart the frames it sent did "
+                f"not come back: {count.text} | {again.text}"]
+    return []
+
+
 def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None, dhcp=False,
              hvc_file=None, rng=False, wrote=False, rtc=True, clock_slack=300, end="poweroff",
-             now=None, alarm=False, msi_chip=None, devices=None, disks=None, fs=None):
+             now=None, alarm=False, msi_chip=None, devices=None, disks=None, fs=None,
+             looped_macs=(), restarted_macs=()):
     """What in REPORT differs from a guest with these devices; [] when nothing. Always checked:
     begin (arch aarch64), modules (none failed), end; the rest only when asked (None and False
     are "not checked"; rtc is asked by default):
@@ -114,6 +137,11 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
                 the guest mounted the share, read the marker's first word and data.bin's MD5,
                 and its data-copy.bin and from-guest are in BACK as it wrote them
       mac       eth0's MAC (lowercase); dhcp=True: eth0 had a lease (a DHCP server on its wire)
+      looped_macs  the MACs of NICs whose wire loops every frame back (a vhost-user back-end in
+                macswap): the NIC is there with virtio_net, and the frames the guest sent
+                (DHCP with dhcp=True) came back: its rx and tx counts are not 0
+      restarted_macs  of those, the ones whose back-end the test restarted while the guest
+                waited (vmmtest.netpause=MAC): frames sent after it came back too
       hvc_file  the file behind virtio-console's first port: the guest's line must be in it
       rng       a virtio RNG: /dev/hwrng gave 32 bytes
       rtc       an RTC (PL031): rtc0 within CLOCK_SLACK seconds of the host's clock (NOW: the
@@ -168,6 +196,8 @@ def problems(report, cpus=None, mem_mb=None, transport=None, disk=None, mac=None
         _check_disk(report, need, name, image, wrote, bad)
     for tag, (folder, back) in (fs or {}).items():
         _check_fs(need, tag, Path(folder), Path(back), bad)
+    for looped in looped_macs:
+        bad += _looped_problems(report, looped, looped in restarted_macs)
     if mac is not None:
         net = need("net", "eth0")
         if net and (net.get("mac"), net.get("driver")) != (mac, "virtio_net"):

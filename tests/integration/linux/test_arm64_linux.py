@@ -11,8 +11,10 @@
 #   (libslirp: DHCP), a virtio RNG, a balloon; and, on their own transports beside them, the
 #   vhost-user devices with Debian's arm64 back-ends in L1 (qemu-system-common:arm64, from
 #   guest-images/arm64-guest.sh): two virtio-fs shares served by virtiofsd (fsmmio on
-#   virtio-mmio, fspci on virtio-pci with MSI-X) and a second disk served by
-#   qemu-storage-daemon (vhost-user-blk, virtio-pci).
+#   virtio-mmio, fspci on virtio-pci with MSI-X), a second disk served by
+#   qemu-storage-daemon (vhost-user-blk, virtio-pci) and a second NIC served by Debian's arm64
+#   dpdk-testpmd (vhost-user-net, virtio-pci; tools/kvm-in-qemu/debs.sh deb_dpdk_arm64), which
+#   loops every frame back (macswap): the guest's DHCP discovers on it must come back.
 #   The guest's VMMTEST lines (framework/vmmtest.py, the checks of integration/arm64_guest_qemu,
 #   the guest on QEMU) must say: 2 CPUs, cpu1 taken off and on again (PSCI CPU_OFF/CPU_ON), the
 #   RAM, the PL031 clock near the host's, each device bound to its driver on the transport, the
@@ -91,11 +93,16 @@ API_DIR = "/tmp/api"
 # vhost-user disk: a copy of disk-vu.img there, and back as disk-vu-after.img.
 VU_DIR = "/tmp/vu"
 FS_SHARES = (("fsmmio", "mmio"), ("fspci", "pci"))
+# The vhost-user NIC (virtio-pci): Debian's arm64 dpdk-testpmd looping its port (macswap, as
+# x86's framework/testpmd.py runs it), at nice 10, 64 MiB without huge pages, no shared files;
+# its PMDs named (-d): their built-in folder is not there (debs.sh deb_dpdk_arm64)
+VU_NET_MAC = "02:00:00:00:00:33"
+TESTPMD_PMDS = ("librte_net_vhost.so.23", "librte_mempool_ring.so.23")
 VU_DISK_SIZE = 8 << 20
 # The mmio boot's virtio devices (id, transport): its own on mmio, the vhost-user ones
 VIRTIO_DEVICES = {"mmio": [("0x0002", "mmio"), ("0x0001", "mmio"), ("0x0004", "mmio"),
                            ("0x0005", "mmio"), ("0x001a", "mmio"), ("0x001a", "pci"),
-                           ("0x0002", "pci")]}
+                           ("0x0002", "pci"), ("0x0001", "pci")]}
 API_STEPS = {"api-config": "0", "api-pause-line": "0", "api-migrate": "0", "api-source": "0",
              "api-snapshot": "0", "api-load": "0", "api-end": "0", "api-restored": "0",
              "api-x86-snapshot": "2"}
@@ -129,7 +136,7 @@ def vhost_user_lines(guest):
     fsd, qsd = q(guest["ARM64_VIRTIOFSD"]), q(guest["ARM64_QSD"])
     start = ["read -r vu0 _ </proc/uptime",
              f"rm -rf {VU_DIR} && mkdir -p {VU_DIR} && cp disk-vu.img {VU_DIR}/disk.img"]
-    socks, opts = [f"{VU_DIR}/blk.sock"], []
+    socks, opts = [f"{VU_DIR}/blk.sock", f"{VU_DIR}/net.sock"], []
     for tag, transport in FS_SHARES:
         start += [f"cp -r fs-{tag} {VU_DIR}/{tag}", 
                   f"{fsd} --socket-path={VU_DIR}/{tag}.sock -o source={VU_DIR}/{tag} "
@@ -139,18 +146,37 @@ def vhost_user_lines(guest):
     start += [f"{qsd} --blockdev driver=file,node-name=d,filename={VU_DIR}/disk.img "
               "--export type=vhost-user-blk,id=vu,node-name=d,addr.type=unix,"
               f"addr.path={VU_DIR}/blk.sock,writable=on > qsd.log 2>&1 & qsd=$!",
+              *dpdk_testpmd_lines(guest["ARM64_DPDK"]),
               "i=0; for s in " + " ".join(socks) + "; do while [ ! -S $s ] && [ $i -lt 300 ]; "
               "do i=$((i+1)); sleep 0.1; done; done; [ $i -lt 300 ]",
               'echo "VMM_EXIT backends $?"',
               # their start's time in L1 (the copies, three arm64 programs' start-up)
               'read -r vu1 _ </proc/uptime; echo "VU_BACKENDS $vu0 $vu1"']
-    opts += ["--transport", "pci", "--disk", f"vhost-user={VU_DIR}/blk.sock"]
-    # virtiofsd ends with the VMM's connection; the daemon is told to
-    stop = ["kill $qsd; wait $qsd",
+    opts += ["--transport", "pci", "--disk", f"vhost-user={VU_DIR}/blk.sock",
+             "--net", f"vhost-user={VU_DIR}/net.sock,mac={VU_NET_MAC}"]
+    # virtiofsd ends with the VMM's connection; the daemon and testpmd are told to
+    stop = ["kill $qsd $tpmd; wait $qsd; wait $tpmd",
             *(f"cp -r {VU_DIR}/{tag} fs-{tag}-back" for tag, _ in FS_SHARES),
             f"cp {VU_DIR}/disk.img disk-vu-after.img",
             'read -r vu2 _ </proc/uptime; echo "VU_STOPPED $vu2"']
     return start, " ".join(opts), stop
+
+
+def dpdk_testpmd_lines(dpdk, prefix="vu-net"):
+    """L1's lines that start dpdk-testpmd (DPDK: the unpacked dpdk-dev:arm64) on
+    VU_DIR/net.sock, its pid in $tpmd; its runtime files under PREFIX (a restarted one gets
+    its own, as x86's framework/testpmd.py does)."""
+    q = shlex.quote
+    libs = f"{dpdk}/usr/lib/aarch64-linux-gnu"
+    pmds = " ".join(f"-d {q(f'{libs}/dpdk/pmds-23.0/{p}')}" for p in TESTPMD_PMDS)
+    return [f"LD_LIBRARY_PATH={q(libs)}:{q(f'{dpdk}/lib/aarch64-linux-gnu')} "
+            # L1's busybox has renice, no nice (/usr/bin/nice is the x86 host's)
+            "sh -c 'renice -n 10 -p $$ > /dev/null; exec \"$@\"' - "
+            f"{q(f'{dpdk}/usr/bin/dpdk-testpmd')} --lcores 0@0,1@0 --no-huge -m 64 "
+            f"--no-pci --no-shconf --file-prefix={prefix} {pmds} "
+            f"--vdev net_vhost0,iface={VU_DIR}/net.sock,queues=1 -- --port-topology=loop "
+            "--forward-mode=macswap --nb-cores=1 --total-num-mbufs=2048 --stats-period=60 "
+            f"> {prefix}.log 2>&1 & tpmd=$!"]
 
 
 def api_lines(vmm, vmmctl, guest, work):
@@ -164,11 +190,6 @@ def api_lines(vmm, vmmctl, guest, work):
     ctl = f"{q(str(vmmctl))} -s"
     args = guest["ARM64_GUEST_CMDLINE"] + " vmmtest.pause=1 vmmtest.write=1 vmmtest.dhcp=0"
     return [
-        # waitfor FILE TEXT PID: until TEXT is in FILE (1: 300 s passed, 2: PID ended first)
-        'waitfor() { i=0; while ! grep -q "$2" "$1" 2>/dev/null; do kill -0 "$3" 2>/dev/null '
-        '|| return 2; i=$((i+1)); [ $i -gt 1500 ] && return 1; sleep 0.2; done; }',
-        'waitsock() { i=0; while [ ! -S "$1" ]; do i=$((i+1)); [ $i -gt 150 ] && return 1; '
-        'sleep 0.1; done; }',
         f"mkdir -p {API_DIR} && cp disk-api.img {API_DIR}/disk.img",
         f"{q(str(vmm))} --enable-pci --api-sock {API_DIR}/1.sock > vmm-api1.log 2>&1 "
         "</dev/null & pid=$!",
@@ -219,6 +240,28 @@ def api_lines(vmm, vmmctl, guest, work):
     ]
 
 
+# busybox sh functions of L1's script: waitfor FILE TEXT PID: until TEXT is in FILE (1: 300 s
+# passed, 2: PID ended first); waitsock SOCK: until it is there (1: 15 s passed)
+SH_WAIT = [
+    'waitfor() { i=0; while ! grep -q "$2" "$1" 2>/dev/null; do kill -0 "$3" 2>/dev/null '
+    '|| return 2; i=$((i+1)); [ $i -gt 1500 ] && return 1; sleep 0.2; done; }',
+    'waitsock() { i=0; while [ ! -S "$1" ]; do i=$((i+1)); [ $i -gt 150 ] && return 1; '
+    'sleep 0.1; done; }']
+
+
+def restart_lines(guest):
+    """While the guest waits at "VMMTEST netpause" (vmmtest.netpause=VU_NET_MAC), testpmd is
+    killed and started again on the same socket; once the VMM says it reconnected, the guest
+    gets its line (on the console FIFO, fd 4) and sends again ("VMM_EXIT netpause|reconnect")."""
+    return ['waitfor vmm-$t.log "VMMTEST netpause" $vpid; echo "VMM_EXIT netpause $?"',
+            # DPDK does not remove a stale socket (it would fail to bind)
+            f"kill -9 $tpmd; wait $tpmd; rm -f {VU_DIR}/net.sock",
+            *dpdk_testpmd_lines(guest["ARM64_DPDK"], "vu-net-2"),
+            'waitfor vmm-$t.log "back-end reconnected" $vpid; echo "VMM_EXIT reconnect $?"',
+            # a subshell: a VMM gone already would end L1's shell by SIGPIPE
+            "(echo go >&4) 2>/dev/null"]
+
+
 def l1_script(vmm, vmmctl, guest, work, gicv2=False):
     """What L1 runs (busybox sh): the KVM probe and the refused kernel (not in the GICv2 L1: the
     probe makes a GICv3), one boot per transport, then the API client with a snapshot and its
@@ -229,7 +272,7 @@ def l1_script(vmm, vmmctl, guest, work, gicv2=False):
             f"--disk disk-$t.img --net user,mac={MAC} --rng --balloon size=16")
     vu_start, vu_opts, vu_stop = vhost_user_lines(guest)
     fs_tags = ",".join(tag for tag, _ in FS_SHARES)
-    lines = [f"cd {q(str(work))}", "ls -l /dev/kvm"]
+    lines = [f"cd {q(str(work))}", "ls -l /dev/kvm", *SH_WAIT]
     if gicv2:  # the GICv3 L1's snapshot: its CPU model names the GIC this host lacks
         lines += [f"{q(str(vmm))} --check-cpu v3-snap > check-v3.log 2>&1",
                   'echo "VMM_EXIT gicv3-snapshot $?"']
@@ -240,11 +283,15 @@ def l1_script(vmm, vmmctl, guest, work, gicv2=False):
     for t in TRANSPORTS:
         pci = "--enable-pci" if t == "pci" else ""
         # the vhost-user devices after the VMM's own (each on its --transport)
+        # its console a FIFO: the guest's line after the back-end's restart
+        args = (guest['ARM64_GUEST_CMDLINE'] + ' vmmtest.write=1 vmmtest.fs=' + fs_tags
+                + ' vmmtest.netpause=' + VU_NET_MAC)
         lines += [f"t={t} pci={pci}", *vu_start,
-                  f"timeout 300 {boot} {vu_opts} --append "
-                  f"{q(guest['ARM64_GUEST_CMDLINE'] + ' vmmtest.write=1 vmmtest.fs=' + fs_tags)}"
-                  " > vmm-$t.log 2>&1",
-                  'echo "VMM_EXIT $t $?"', *vu_stop]
+                  f"rm -f {VU_DIR}/console; mkfifo {VU_DIR}/console",
+                  f"timeout 300 {boot} {vu_opts} --append {q(args)} < {VU_DIR}/console "
+                  "> vmm-$t.log 2>&1 & vpid=$!", f"exec 4> {VU_DIR}/console",
+                  *restart_lines(guest), 'wait $vpid; echo "VMM_EXIT $t $?"; exec 4>&-',
+                  *vu_stop]
     lines += api_lines(vmm, vmmctl, guest, work)
     return "\n".join(lines) + "\n"
 
@@ -352,7 +399,7 @@ def stock_check(out, work, gicv2=False):
     the GIC and the GICv3 snapshot's refusal instead of the probe and the kernel): what
     failed."""
     status = dict(re.findall(r"^VMM_EXIT (\S+) (\d+)\r?$", out, re.M))
-    if len(status) != (1 if gicv2 else 2) + 2 * len(TRANSPORTS) + len(API_STEPS):
+    if len(status) != (1 if gicv2 else 2) + 4 * len(TRANSPORTS) + len(API_STEPS):
         return [f"L1 did not run every step: {sorted(status)}"]
     if not re.search(r"^c[-rwx]{9} .* /dev/kvm\r?$", out, re.M):
         return ["L1 has no /dev/kvm"]
@@ -375,6 +422,7 @@ def stock_check(out, work, gicv2=False):
                                now=(work / f"vmm-{t}.log").stat().st_mtime,
                                msi_chip="" if gicv2 else "ITS",
                                disks={"vdb": (work / "disk-vu-after.img", VU_DISK_SIZE)},
+                               looped_macs=(VU_NET_MAC,), restarted_macs=(VU_NET_MAC,),
                                fs={tag: (work / f"fs-{tag}", work / f"fs-{tag}-back")
                                    for tag, _ in FS_SHARES})
         bad += vhost_user_problems(log)
@@ -384,7 +432,11 @@ def stock_check(out, work, gicv2=False):
         if status.get("backends") != "0":
             bad.append("the vhost-user back-ends' sockets did not all come: "
                        + " | ".join(_tail(work / n) for n in (
-                           "qsd.log", *(f"virtiofsd-{tag}.log" for tag, _ in FS_SHARES))))
+                           "qsd.log", "vu-net.log",
+                           *(f"virtiofsd-{tag}.log" for tag, _ in FS_SHARES))))
+        if (status.get("netpause"), status.get("reconnect")) != ("0", "0"):
+            bad.append(f"testpmd's restart: the guest's netpause line {status.get('netpause')},"
+                       f" the VMM's reconnection {status.get('reconnect')} (0: seen)")
         if status[t] != "0":
             bad.append(f"the VMM exited {status[t]} after the guest's power-off")
         if bad:
@@ -399,7 +451,8 @@ def vhost_user_problems(log):
     calls reach the guest"); over virtio-mmio it relays them all (the interrupt status
     register is its own)."""
     bad = []
-    for name in ("virtio-fs fspci", f"vhost-user-blk {VU_DIR}/blk.sock", "virtio-fs fsmmio"):
+    for name in ("virtio-fs fspci", f"vhost-user-blk {VU_DIR}/blk.sock",
+                 f"vhost-user-net {VU_DIR}/net.sock", "virtio-fs fsmmio"):
         relayed = re.search(rf"{re.escape(name)}: ([0-9]+) calls of the back-end relayed", log)
         if not relayed:
             bad.append(f"{name}: the VMM did not say how many calls it relayed")
