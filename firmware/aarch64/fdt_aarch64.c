@@ -149,11 +149,27 @@ static void add_psci(struct fdtw *w)
 	fdtw_end(w);
 }
 
+/* The VM generation ID (devices/vmgenid.h) as Linux's devicetree binding has it
+ * (rng/microsoft,vmgenid.yaml, Linux 6.10; Firecracker's arm64 VMs carry it too): the ID's 16
+ * bytes in the reserved RAM below the kernel (machine_arch_reserved()) and the interrupt the VMM
+ * raises after a restore, the ACPI Generic Event Device's SPI (on x86 the ACPI tables say both). */
+static void add_vmgenid(struct fdtw *w, const struct machine *m)
+{
+	if (!m->vmgenid || !m->acpi_ged.size)
+		return;
+	fdtw_begin(w, "vmgenid@%llx", m->vmgenid);
+	fdtw_str(w, "compatible", "microsoft,vmgenid");
+	fdtw_reg(w, m->vmgenid, 16);
+	fdt_prop_interrupts(w, &m->acpi_ged.irq);
+	fdtw_end(w);
+}
+
 static void nodes(struct fdtw *w, const struct machine *m)
 {
 	add_gic(w, m);
 	add_timer(w, m);
 	add_psci(w);
+	add_vmgenid(w, m);
 }
 
 /* msi-map = <rid-base &its msi-base length>: every requester ID of the bridge's buses is the ITS

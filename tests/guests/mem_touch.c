@@ -3,10 +3,11 @@
  *
  * Writes one 64-bit word to every 4 KiB page of [start, start + touch) from ring 3 (native speed
  * on hosts that emulate ring 0; the identity map is user-accessible). Each first write faults the
- * page into the host process, whichever VMM runs the guest. The region must be RAM in the PVH
- * memory map. Prints "BENCH mem_touch bytes=N start=0xS" and passes.
- * Command line: [touch=SIZE] (default 64M) [start=ADDR] (default 16M). */
+ * page into the host process, whichever VMM runs the guest. The region must be RAM (x86: the
+ * PVH memory map; arm64: the device tree). Prints "BENCH mem_touch bytes=N start=0xS" and passes.
+ * Command line: [touch=SIZE] (default 64M) [start=ADDR] (default 16 MiB into RAM: x86 16M). */
 #include "guest.h"
+#include "user.h"
 
 #define PAGE 4096ull
 
@@ -25,16 +26,17 @@ static uint64_t touch_pages(void *arg)
 
 int guest_main(void)
 {
-	struct region r = {16ull << 20, 64ull << 20};
+	struct region r = {boot_ram_base() + (16ull << 20), 64ull << 20};
 
 	cmdline_get_u64("touch", &r.len);
 	cmdline_get_u64("start", &r.start);
 	r.start &= ~(PAGE - 1);
 	r.len &= ~(PAGE - 1);
-	TEST_ASSERT_MSG(r.start + r.len > r.start && r.start + r.len <= (3ull << 30),
-			"touch=0x%llx at 0x%llx runs off the low 3 GiB", (unsigned long long)r.len,
-			(unsigned long long)r.start);
-	TEST_ASSERT_MSG(pvh_is_ram(r.start, r.len),
+	TEST_ASSERT_MSG(r.start + r.len > r.start &&
+			    r.start + r.len <= boot_ram_base() + (3ull << 30),
+			"touch=0x%llx at 0x%llx runs off the first 3 GiB of RAM",
+			(unsigned long long)r.len, (unsigned long long)r.start);
+	TEST_ASSERT_MSG(boot_is_ram(r.start, r.len),
 			"[0x%llx, +0x%llx) is not RAM in the memory map",
 			(unsigned long long)r.start, (unsigned long long)r.len);
 	run_user(touch_pages, &r);

@@ -26,6 +26,9 @@
  *   - the timer: four PPIs 13, 14, 11, 10 (secure, non-secure physical, virtual, hypervisor),
  *     level-high (a GICv2's CPU mask in bits 15:8); the virtual and the non-secure physical
  *     timer each raise their PPI once; the counter moves (machine_checks.c);
+ *   - the VM generation ID (microsoft,vmgenid; required of our VMM, QEMU's virt has none): its
+ *     16 bytes in RAM below the image, not all zero, an edge-rising SPI of its own (our VMM:
+ *     the ACPI GED's, SPI 2);
  *   - /chosen: bootargs is the command line the guest runs with (printed: the host compares it
  *     with what it gave) and names no virtio-mmio window; stdout-path (an alias or a path) names
  *     the PL011; with expect_initrd[=SIZE] the initrd's range (that size) lies in RAM apart
@@ -69,6 +72,7 @@
 #define VMM_VIRTIO_SPI(b)  (16 + (unsigned)(((b)-VMM_VIRTIO_MMIO) / 0x1000))
 #define VMM_WINDOW	   0x1000
 #define VMM_HOST_BRIDGE_ID 0x00081b36u
+#define VMM_VMGENID_SPI	   2
 
 extern char __image_start[], __image_end[];
 
@@ -360,6 +364,33 @@ static void check_pci(void)
 	       (unsigned long long)p->ecam, id & 0xffff, id >> 16, p->nintx);
 }
 
+static void check_vmgenid(void)
+{
+	int off = dt_find_compatible(&t, -1, "microsoft,vmgenid");
+	uint64_t size, addr, id[2];
+	uint32_t flags;
+	unsigned spi;
+
+	if (off < 0) {
+		TEST_ASSERT_MSG(!strict, "no microsoft,vmgenid node");
+		printf("vmgenid: none\n");
+		return;
+	}
+	addr = reg_at(off, 0, &size);
+	TEST_ASSERT_MSG(size == 16 && boot_is_ram(addr, 16) && addr + 16 <= (uint64_t)__image_start,
+			"vmgenid: reg 0x%llx+%llu is not 16 bytes of RAM below the image",
+			(unsigned long long)addr, (unsigned long long)size);
+	spi = spi_of(off, &flags);
+	TEST_ASSERT_MSG(flags == EDGE_RISING, "vmgenid: its SPI is not edge-rising");
+	if (strict)
+		TEST_ASSERT_EQ(spi, VMM_VMGENID_SPI);
+	id[0] = *(volatile uint64_t *)phys_ptr(addr);
+	id[1] = *(volatile uint64_t *)phys_ptr(addr + 8);
+	TEST_ASSERT_MSG(id[0] || id[1], "vmgenid: the ID is zero");
+	printf("vmgenid at 0x%llx: SPI %u, ID %016llx%016llx\n", (unsigned long long)addr, spi,
+	       (unsigned long long)id[0], (unsigned long long)id[1]);
+}
+
 static void check_psci(void)
 {
 	int off = dt_path(&t, "/psci");
@@ -515,6 +546,7 @@ int guest_main(void)
 	check_pl031();
 	check_virtio();
 	check_pci();
+	check_vmgenid();
 	check_psci();
 	check_timer();
 	check_chosen();

@@ -17,6 +17,9 @@ bool boot_is_ram(uint64_t start, uint64_t len);
 /* Where the guest's RAM begins: 0 on x86, the start of the RAM range the image is in on arm64
  * (our VMM's 2 GiB, QEMU virt's 1 GiB). */
 uint64_t boot_ram_base(void);
+/* Where the VMM keeps the VM generation ID (16 bytes, new after every restore): x86 0xA0000
+ * (our VMM's ACPI layout), arm64 the device tree's microsoft,vmgenid node; 0: none. */
+uint64_t boot_vmgenid(void);
 /* The end of the RAM range the image is in, or where the boot's data at its top begins (the
  * guest uses nothing near it: the hostile guest's devices may write the last bytes below). */
 uint64_t boot_ram_top(void);

@@ -448,6 +448,9 @@ def _all_runs(work):
             [r"^cpus: 2, boot CPU MPIDR", r"^psci: version 1\.", r"^machine: ok"]),
         Run("smp", "smp", ["--cpus", "4", "--mem", "128M"], "ncpus=4", 60,
             [r"^all 4 CPUs up"]),
+        # tools/benchmarks memory's guest: 32 MiB touched from 16 MiB into RAM (2 GiB here)
+        Run("mem_touch", "mem_touch", ["--cpus", "1", "--mem", "128M"], "touch=32M", 45,
+            [r"^BENCH mem_touch bytes=33554432 start=0x81000000\r?$"]),
         Run("interrupts", "interrupts", ["--cpus", "1", "--mem", "128M"], "ticks=20", 45,
             [r"^virtual timer: 20 interrupts", r"^SGI 3 to self: taken"]),
         Run("virtio_blk", "virtio_blk", ["--cpus", "1", "--mem", "256M", *blk_args(work, "blk")],

@@ -55,6 +55,10 @@ TIMEOUT = 240  # each VMM, under `timeout`
 DISK_SIZE = 1 << 20
 TMP = "/tmp/snap"  # L1's tmpfs: sockets cannot live in WORK (9p), and RAM is written faster here
 RUNS = ("snap_ref", "snap_mmio", "snap_pci")
+# ws_touch (the working-set benchmark's guest, tools/benchmarks): filled, snapshotted at
+# WS-READY, killed, restored: it answers once the VM generation ID changed (the device tree's
+# microsoft,vmgenid), which a restore does before any vCPU runs
+WS_STEPS = {"ready": "0", "snapshot": "0", "answer": "0"}
 # each run's steps and the status each must end with (the restored VMMs' 0: the guest's
 # SYSTEM_OFF; 124 would be the timeout)
 STEPS_WANT = {
@@ -73,6 +77,11 @@ RESTORED = {"snap_mmio": ("snap_mmio-restored",),
 QEMU_ARGS = "cpus=2 steps=40 work=65536 dirty=8 dirty_ticks=1"
 QEMU_RESULT = "SNAP-RESULT checksum=c1cb8a27a3c60a72 sectors=10"
 _RESULT = re.compile(r"SNAP-RESULT checksum=[0-9a-f]+ sectors=[0-9]+")
+
+
+def ws_selected():
+    only = os.environ.get("ARM64_GUESTS")
+    return not only or bool(re.fullmatch(only, "ws_touch"))
 
 
 def selected():
@@ -203,9 +212,47 @@ def _bad_lines(d, boot):
     return lines
 
 
+def _ws_lines(vmm, ctl, image):
+    """ws_touch's run (WS_STEPS, as "ARM64_SNAP ws_touch STEP STATUS")."""
+    q = shlex.quote
+    d = f"{TMP}/ws_touch"
+    boot = f"timeout {TIMEOUT} {q(str(vmm))}"
+
+    def step(name):
+        return f"snapstep ws_touch {name} $?"
+    return [f"rm -rf {d}; mkdir -p {d}/snap",
+            f"{boot} --api-sock {d}/api.sock --landlock-rules {d}:rw --kernel {q(str(image))} "
+            f"--mem 128M --append touch=32M > {d}/ws.out 2> {d}/ws.err & pid=$!",
+            f"waitfor {d}/ws.out '^WS-READY' $pid 1200", step("ready"),
+            f"{{ {ctl} -s {d}/api.sock pause && {ctl} -s {d}/api.sock snapshot-create "
+            f"{d}/snap/state {d}/snap/memory; }} >> ws_touch.api 2>&1", step("snapshot"),
+            "kill -9 $pid; wait $pid 2>/dev/null",
+            f"{boot} --restore {d}/snap > {d}/ws-restored.out 2> {d}/ws-restored.err & pid=$!",
+            f"waitfor {d}/ws-restored.out '^WS-ANSWER' $pid 1200", step("answer"),
+            "kill $pid; wait $pid 2>/dev/null", f"cp {d}/*.out {d}/*.err .", f"rm -rf {d}"]
+
+
+def _ws_problems(console, work):
+    """ws_touch: filled, snapshotted, and the restored VM's answer (no second WS-READY)."""
+    steps = dict(re.findall(r"^ARM64_SNAP ws_touch (\S+) (\d+)\r?$", console, re.M))
+    bad = [f"step {s}: status {steps.get(s)}, want {w}" for s, w in WS_STEPS.items()
+           if steps.get(s) != w]
+    out = _read(work, "ws-restored.out")
+    answer = re.search(r"^WS-ANSWER sum=[0-9a-f]{16} read_cycles=[0-9]+\r?$", out, re.M)
+    if not answer or "WS-READY" in out:
+        bad.append("the restored guest did not answer (or started again)")
+    print(f"arm64 ws_touch: {answer.group(0).strip() if answer else 'no answer'}")
+    if bad:
+        return ["ws_touch: " + "; ".join(bad) + "\n--- first run ---\n"
+                f"{_read(work, 'ws.out')[-1000:]}{_read(work, 'ws.err')[-1000:]}"
+                f"\n--- restored ---\n{out[-1000:]}{_read(work, 'ws-restored.err')[-1500:]}"
+                f"\n--- vmmctl ---\n{_read(work, 'ws_touch.api')[-1000:]}"]
+    return []
+
+
 def l1_lines(vmm, vmmctl, images, work):
     runs = selected()
-    if not runs:
+    if not runs and not ws_selected():
         return []
     # vmmctl from L1's tmpfs: its first start over 9p is slow
     ctl = f"{TMP}/vmmctl"
@@ -221,6 +268,9 @@ def l1_lines(vmm, vmmctl, images, work):
         lines += ["s=$(date +%s)", *_lines(run, vmm, ctl, images / "snap_counter.Image"),
                   f"rm -rf {TMP}/{run}",
                   f'echo "ARM64_SNAP_TIME {run} $(($(date +%s) - s)) s" | tee -a snap.log']
+    if ws_selected():
+        lines += ["s=$(date +%s)", *_ws_lines(vmm, ctl, images / "ws_touch.Image"),
+                  'echo "ARM64_SNAP_TIME ws_touch $(($(date +%s) - s)) s" | tee -a snap.log']
     return lines + [f"rm -rf {TMP}"]
 
 
@@ -270,6 +320,7 @@ def _bad_problems(console):
 
 def check(console, work):
     runs = selected()
+    failures = _ws_problems(console, work) if ws_selected() else []
     steps = {}
     for run, step, status in re.findall(r"^ARM64_SNAP (\S+) (\S+) (\d+)\r?$", console, re.M):
         steps.setdefault(run, {})[step] = status
@@ -277,7 +328,6 @@ def check(console, work):
         print(f"note: arm64 {run}: {secs} s in L1")
     for run, name, at in re.findall(r"^ARM64_SNAP_AT (\S+) (\S+) (\d+)\r?$", console, re.M):
         print(f"note: arm64 {run}: the {name} snapshot after SNAP-PROGRESS {at} of {STEPS}")
-    failures = []
     want, ref_disk = "", None
     for run in runs:
         got = steps.get(run, {})

@@ -251,6 +251,19 @@ uint64_t boot_ram_base(void)
 	return 0;
 }
 
+uint64_t boot_vmgenid(void)
+{
+	struct dt t;
+	uint32_t len;
+	const uint8_t *reg;
+	int off;
+
+	if (boot_dt(&t) || (off = dt_find_compatible(&t, -1, "microsoft,vmgenid")) < 0)
+		return 0;
+	reg = dt_prop(&t, off, "reg", &len);
+	return reg && len >= 16 ? dt_cells(reg, 2) : 0;
+}
+
 uint64_t boot_ram_top(void)
 {
 	uint64_t image = (uint64_t)(uintptr_t)&machine, top;

@@ -62,6 +62,11 @@ uint64_t boot_ram_base(void)
 	return 0;
 }
 
+uint64_t boot_vmgenid(void)
+{
+	return 0xA0000;
+}
+
 uint64_t boot_ram_top(void)
 {
 	static uint64_t top;

@@ -218,6 +218,34 @@ Test(fdt_aarch64, primecells_and_their_clock)
 	free(fdt);
 }
 
+/* The VM generation ID: its 16 bytes in the reserved RAM, the GED's SPI (an edge); none without
+ * the GED that raises it. */
+Test(fdt_aarch64, vmgenid)
+{
+	struct machine m;
+	char path[64];
+	build(&m, 1, false);
+	void *fdt = tree(&m);
+	snprintf(path, sizeof(path), "/vmgenid@%llx", (unsigned long long)VMGENID_ADDR);
+	cr_assert_lt(fdt_path_offset(fdt, path), 0, "a vmgenid node without one");
+	free(fdt);
+	cr_assert_eq(machine_set_acpi_ged(&m, ACPI_GED_MMIO_BASE, 4, IRQ_ACPI_GED), 0);
+	fdt = tree(&m);
+	cr_assert_lt(fdt_path_offset(fdt, path), 0, "a vmgenid node without its ID");
+	free(fdt);
+	cr_assert_eq(machine_set_vmgenid(&m, VMGENID_ADDR), 0);
+	fdt = tree(&m);
+	cr_assert_str_eq(prop(fdt, path, "compatible", -1), "microsoft,vmgenid");
+	assert_reg(fdt, path, VMGENID_ADDR, 16);
+	cr_assert_geq(VMGENID_ADDR, RAM_START);
+	cr_assert_leq(VMGENID_ADDR + 16, KERNEL_LOAD_ADDR, "outside the reserved RAM");
+	const void *p = prop(fdt, path, "interrupts", 12);
+	cr_assert_eq(cell(p, 0), FDT_GIC_SPI);
+	cr_assert_eq(cell(p, 1), IRQ_ACPI_GED);
+	cr_assert_eq(cell(p, 2), FDT_GIC_EDGE_RISING);
+	free(fdt);
+}
+
 /* bootargs is the user's line alone (the windows are nodes), stdout-path reaches the PL011
  * through its alias, the initrd is where the loader put it. */
 Test(fdt_aarch64, chosen_and_aliases)
