@@ -238,8 +238,6 @@ bool boot_is_ram(uint64_t start, uint64_t len)
 	return false;
 }
 
-/* Below the device tree when it is at the top (our VMM puts it in RAM's last pages): the
- * command line stays in it. */
 uint64_t boot_ram_base(void)
 {
 	uint64_t image = (uint64_t)(uintptr_t)&machine;
@@ -264,6 +262,8 @@ uint64_t boot_vmgenid(void)
 	return reg && len >= 16 ? dt_cells(reg, 2) : 0;
 }
 
+/* Below the device tree when it is at the top (our VMM puts it in RAM's last pages): the
+ * command line stays in it. */
 uint64_t boot_ram_top(void)
 {
 	uint64_t image = (uint64_t)(uintptr_t)&machine, top;
