@@ -1,10 +1,11 @@
-/* 4 KiB random reads (or writes) on a virtio-blk disk at queue depth 1 and 32, timed with the TSC.
+/* 4 KiB random reads (or writes) on a virtio-blk disk at queue depth 1 and 32, timed with the
+ * platform clock (x86: the TSC, measured against the LAPIC timer; arm64: the virtual counter).
  *
  * Ring 0 (emulated, slow on kvm_pvm hosts) only sets the device up; the hot loop runs in ring 3
- * (run_user, native speed): it adds requests, kicks with an MMIO write to the queue's notify
- * address (virtio-mmio QueueNotify, or the virtio-pci notification region; when the
- * device asks for kicks, EVENT_IDX), and polls the used ring. Interrupts are suppressed on the
- * queue and the device's pin stays masked, so there is no interrupt in the loop at all.
+ * (run_user, native speed; on arm64 in place, at EL1): it adds requests, kicks with an MMIO write
+ * to the queue's notify address (virtio-mmio QueueNotify, or the virtio-pci notification region;
+ * when the device asks for kicks, EVENT_IDX), and polls the used ring. Interrupts are suppressed
+ * on the queue and the device's pin stays masked, so there is no interrupt in the loop at all.
  *
  * Prints, per depth: "BENCH blk_randread qd=N iops=I requests=R usec=U" (blk_randwrite with
  * op=write).
@@ -21,6 +22,7 @@
  *   another queue allocates); idle0=1 leaves queue 0 idle (the reads alone). Prints
  *   "BENCH blk_mix qd=N read_iops=R write_iops=W reads=.. writes=.. usec=U queues=N". */
 #include "guest.h"
+#include "user.h"
 #include "virtio_blk.h"
 #include "virtio_mem.h"
 
@@ -46,53 +48,11 @@ struct bench {
 	bool idle0;    /* op=mix: queue 0 stays idle */
 	uint64_t read_blocks;
 	uint64_t max_requests;
-	uint64_t tsc_limit; /* cycles */
+	uint64_t tick_limit; /* clock ticks */
 	/* results */
-	uint64_t done, cycles, errors, kicks;
+	uint64_t done, ticks, errors, kicks;
 	uint64_t writes; /* op=mix: of `done`, the writes */
 };
-
-/* ---- TSC frequency ---- */
-
-/* Hz from the hypervisor timing leaf 0x40000010 (eax = TSC kHz; VMware's, also QEMU's with
- * vmware-cpuid-freq), else CPUID 0x15 (crystal ratio), else 0. */
-static uint64_t tsc_hz_cpuid(const char **src)
-{
-	uint32_t r[4];
-
-	cpuid(0x40000000, 0, r);
-	if (r[0] >= 0x40000010 && r[0] < 0x40010000) {
-		cpuid(0x40000010, 0, r);
-		if (r[0]) {
-			*src = "cpuid 0x40000010";
-			return (uint64_t)r[0] * 1000;
-		}
-	}
-	cpuid(0, 0, r);
-	if (r[0] >= 0x15) {
-		cpuid(0x15, 0, r);
-		if (r[0] && r[1] && r[2]) {
-			*src = "cpuid 0x15";
-			return (uint64_t)r[2] * r[1] / r[0];
-		}
-	}
-	return 0;
-}
-
-static uint64_t tsc_hz(void)
-{
-	const char *src = NULL;
-	uint64_t cpuid_hz = tsc_hz_cpuid(&src), lapic_hz = lapic_tsc_hz(); /* runtime apic.c */
-
-	if (cpuid_hz)
-		printf("TSC: %llu kHz from %s, %llu kHz against the LAPIC timer\n",
-		       (unsigned long long)(cpuid_hz / 1000), src,
-		       (unsigned long long)(lapic_hz / 1000));
-	else
-		printf("TSC: %llu kHz against the LAPIC timer\n",
-		       (unsigned long long)(lapic_hz / 1000));
-	return cpuid_hz ? cpuid_hz : lapic_hz;
-}
 
 /* ---- the ring-3 loop ---- */
 
@@ -149,7 +109,7 @@ static struct blk_req *complete_any(struct bench *b, unsigned *next)
 static uint64_t bench_loop(void *arg)
 {
 	struct bench *b = arg;
-	uint64_t rng = 0x9E3779B97F4A7C15ull, issued = 0, start = rdtsc(), now = start;
+	uint64_t rng = 0x9E3779B97F4A7C15ull, issued = 0, start = clock_ticks(), now = start;
 	uint64_t kicks0 = kicks_of(b);
 	unsigned unkicked = 0, next = 0; /* bit q: queue q has requests added since its kick */
 
@@ -172,7 +132,7 @@ static uint64_t bench_loop(void *arg)
 					vq_kick(&b->vq[q]);
 			}
 			unkicked = 0;
-			now = rdtsc();
+			now = clock_ticks();
 			continue;
 		}
 		b->done++;
@@ -180,7 +140,7 @@ static uint64_t bench_loop(void *arg)
 			b->writes++;
 		if (r->status != VIRTIO_BLK_S_OK)
 			b->errors++;
-		if (issued < b->max_requests && now - start < b->tsc_limit) {
+		if (issued < b->max_requests && now - start < b->tick_limit) {
 			unsigned slot = (unsigned)(r - b->reqs);
 			if (submit(b, slot, &rng))
 				return 1;
@@ -188,7 +148,7 @@ static uint64_t bench_loop(void *arg)
 			unkicked |= 1u << (slot % b->nq);
 		}
 	}
-	b->cycles = rdtsc() - start;
+	b->ticks = clock_ticks() - start;
 	b->kicks = kicks_of(b) - kicks0;
 	return 0;
 }
@@ -242,6 +202,7 @@ int guest_main(void)
 		 idle0 = 0;
 	char ring[16] = "split", op[8] = "read";
 	struct bench b = {.vq = vq};
+	const char *how;
 	struct vdev *d;
 
 	cmdline_get_u64("requests", &requests);
@@ -275,8 +236,9 @@ int guest_main(void)
 	b.reqs = virtio_alloc(MAX_QD * sizeof(*b.reqs), 64);
 	b.bufs = virtio_alloc(MAX_QD * IO_BYTES, 4096);
 	TEST_ASSERT(b.reqs && b.bufs);
-	hz = tsc_hz();
-	TEST_ASSERT(hz > 0);
+	hz = platform_clock_calibrate(&how);
+	TEST_ASSERT_MSG(hz > 0, "the clock did not advance");
+	printf("clock: %llu kHz, %s\n", (unsigned long long)(hz / 1000), how);
 	printf("disk: %llu MiB, %s ring, features 0x%llx; %llu requests or %llu s per depth\n",
 	       (unsigned long long)(b.blocks >> 8), ring, (unsigned long long)d->features,
 	       (unsigned long long)requests, (unsigned long long)seconds);
@@ -286,12 +248,12 @@ int guest_main(void)
 
 		b.qd = depths[i];
 		b.max_requests = requests;
-		b.tsc_limit = seconds * hz;
-		b.done = b.errors = b.cycles = b.writes = 0;
+		b.tick_limit = seconds * hz;
+		b.done = b.errors = b.ticks = b.writes = 0;
 		TEST_ASSERT_MSG(run_user(bench_loop, &b) == 0, "adding a request failed");
 		TEST_ASSERT_MSG(b.errors == 0, "%llu request(s) failed",
 				(unsigned long long)b.errors);
-		usec = b.cycles * 1000000 / hz;
+		usec = b.ticks * 1000000 / hz;
 		if (b.mix) {
 			print_mix(&b, usec);
 			continue;
@@ -306,8 +268,7 @@ int guest_main(void)
 	}
 	if (hold) {
 		printf("BENCH hold\n");
-		for (;;)
-			__asm__ volatile("cli; hlt");
+		platform_halt();
 	}
 	return 0;
 }

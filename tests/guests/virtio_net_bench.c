@@ -8,9 +8,11 @@
  *   rx: the guest prints "BENCH rx ready SIZE" and polls; the host sends frames of SIZE bytes as
  *       fast as it can; the rate is frames over the time from the first to the last frame
  *       (the burst ends after rx_idle_ms without a frame). 60 bytes, then 1514.
- * Prints "BENCH net tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...". The TSC is measured against
- * the LAPIC timer first: CPUID may not give its frequency, and the runtime's 2 GHz guess made
- * every rate wrong by the ratio (tests/integration/net/test_rate_limit_net.py checks rates to 10%).
+ * Prints "BENCH net tx_pps=... tx_mbps=... rx_pps=... rx_mbps=...". The clock's rate is measured
+ * first (platform_clock_calibrate(); x86: the TSC against the LAPIC timer: CPUID may not give its
+ * frequency, and the runtime's 2 GHz guess made every rate wrong by the ratio;
+ * tests/integration/net/test_rate_limit_net.py checks rates to 10%). On arm64 the loops run in
+ * place (run_user), at EL1.
  *
  * pairs=N (N >= 2): N queue pairs (VIRTIO_NET_F_MQ and CTRL_VQ negotiated, VQ_PAIRS_SET N; the
  * guest fails if the device refuses). tx sends each frame on the next transmit queue in turn,
@@ -22,9 +24,9 @@
  * (tools/benchmarks/egress.py: frames an egress policy has to judge, and lets pass).
  * Command line: [tx_ms=MS] [rx_idle_ms=MS] [rx_wait_ms=MS] (how long to wait for the first
  * frame) [pairs=N] [tx_udp=1] */
-#include "apic.h"
 #include "guest.h"
 #include "net_dev.h"
+#include "user.h"
 #include "virtio_mem.h"
 
 #include <linux/virtio_ids.h>
@@ -44,24 +46,24 @@ struct run {
 	uint64_t per_pair[NET_MAX_PAIRS]; /* frames on each pair */
 };
 
-/* Ring 3: sends frames for r->ms, one per pair in turn, counts them per pair and the TSC ticks
+/* Ring 3: sends frames for r->ms, one per pair in turn, counts them per pair and the clock ticks
  * taken. */
 static uint64_t tx_loop(void *arg)
 {
 	struct run *r = arg;
-	uint64_t t0 = rdtsc(), end = t0 + r->ms * 1000 * tsc_per_us(), now = t0;
+	uint64_t t0 = clock_ticks(), end = t0 + r->ms * 1000 * clock_ticks_per_us(), now = t0;
 	uint16_t p = 0, pairs = r->n->npairs;
 
 	while (now < end) {
 		if (net_send_on(r->n, p, r->frame, r->size, NULL) == 0)
 			r->per_pair[p]++;
 		p = (uint16_t)(p + 1 < pairs ? p + 1 : 0);
-		now = rdtsc();
+		now = clock_ticks();
 	}
 	/* Let the device finish what is in flight: those frames count, and take time too. */
-	while (net_tx_in_flight(r->n) && rdtsc() - now < 1000000 * tsc_per_us())
+	while (net_tx_in_flight(r->n) && clock_ticks() - now < 1000000 * clock_ticks_per_us())
 		net_tx_reclaim(r->n);
-	r->ticks = rdtsc() - t0;
+	r->ticks = clock_ticks() - t0;
 	return 0;
 }
 
@@ -78,12 +80,12 @@ static bool bench_frame(const uint8_t *f)
 static uint64_t rx_loop(void *arg)
 {
 	struct run *r = arg;
-	uint64_t tpu = tsc_per_us(), first = 0, last = rdtsc();
+	uint64_t tpu = clock_ticks_per_us(), first = 0, last = clock_ticks();
 	uint64_t start = last, idle = r->ms * 1000 * tpu;
 
 	for (;;) {
 		int len = net_recv(r->n, r->frame, LARGE, NULL);
-		uint64_t now = rdtsc();
+		uint64_t now = clock_ticks();
 
 		if (len > 0 && bench_frame(r->frame)) {
 			if (!r->frames++)
@@ -92,7 +94,7 @@ static uint64_t rx_loop(void *arg)
 		} else if (len == 0) {
 			if (r->frames ? now - last > idle : now - start > r->wait_ms * 1000 * tpu)
 				break;
-			__asm__ volatile("pause");
+			cpu_relax();
 		}
 	}
 	r->ticks = r->frames > 1 ? last - first : 0;
@@ -101,7 +103,7 @@ static uint64_t rx_loop(void *arg)
 
 static uint64_t per_second(uint64_t count, uint64_t ticks)
 {
-	uint64_t us = ticks / tsc_per_us();
+	uint64_t us = ticks / clock_ticks_per_us();
 
 	return us ? count * 1000000 / us : 0;
 }
@@ -168,7 +170,7 @@ static void run_tx(struct run *r, uint64_t *pps, uint64_t *mbps)
 	*pps = per_second(r->frames, r->ticks);
 	*mbps = per_second(r->frames * r->size * 8, r->ticks) / 1000000;
 	printf("tx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
-	       (unsigned long long)(r->ticks / tsc_per_us()));
+	       (unsigned long long)(r->ticks / clock_ticks_per_us()));
 	print_pairs(r, "tx");
 	for (uint16_t p = 0; p < r->n->npairs; p++)
 		TEST_ASSERT_MSG(r->per_pair[p], "pair %u carried no %u-byte frames", p, r->size);
@@ -189,7 +191,7 @@ static void run_rx(struct run *r, uint64_t *pps, uint64_t *mbps)
 	*pps = per_second(intervals, r->ticks);
 	*mbps = per_second(intervals * r->size * 8, r->ticks) / 1000000;
 	printf("rx %u-byte frames: %llu in %llu us\n", r->size, (unsigned long long)r->frames,
-	       (unsigned long long)(r->ticks / tsc_per_us()));
+	       (unsigned long long)(r->ticks / clock_ticks_per_us()));
 	print_pairs(r, "rx");
 }
 
@@ -234,12 +236,12 @@ int guest_main(void)
 	struct run r = {.n = &n, .ms = 2000, .wait_ms = 20000};
 	uint64_t idle = 300, pairs = 1, udp = 0, hz;
 	struct vdev *d = vdev_find(VIRTIO_ID_NET, 0);
+	const char *how;
 	int err;
 
 	TEST_ASSERT_MSG(d, "no virtio-net device on %s", vdev_transport_name());
-	hz = lapic_tsc_hz();
-	tsc_set_per_us(hz / 1000000);
-	printf("TSC: %llu kHz against the LAPIC timer\n", (unsigned long long)(hz / 1000));
+	hz = platform_clock_calibrate(&how);
+	printf("clock: %llu kHz, %s\n", (unsigned long long)(hz / 1000), how);
 	cmdline_get_u64("tx_ms", &r.ms);
 	cmdline_get_u64("rx_idle_ms", &idle);
 	cmdline_get_u64("rx_wait_ms", &r.wait_ms);

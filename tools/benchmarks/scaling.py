@@ -81,7 +81,7 @@ def add_rows(res, what, unit, per, impl, q, n, got):
 # The markers of each guest's measured window and the result line's pattern.
 BLK_MARKS = (b"disk: ", b"BENCH blk_randread",
              rb"BENCH blk_randread qd=\d+ iops=(\d+) requests=(\d+) usec=(\d+)")
-NET_MARKS = (b"TSC: ", b"tx 60-byte frames: ",
+NET_MARKS = (b"clock: ", b"tx 60-byte frames: ",
              rb"tx 60-byte frames: (\d+) in (\d+) us")
 
 

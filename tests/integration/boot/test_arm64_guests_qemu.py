@@ -12,9 +12,10 @@
 # mmio and pci; pci_enum (blk, net, rng on virtio-pci) and dtb_devices (2 CPUs, an mmio disk, a
 # pci rng, an initrd) with the checks any machine must pass, not our VMM's layout (`vmm`);
 # snap_counter (2 CPUs, mmio and pci: x86's result for its command line,
-# framework/arm64_snap.py); each must print TEST PASS and end QEMU with status 0 (PSCI
+# framework/arm64_snap.py); the benchmark guests exit_cost and blk_bench (packed ring on mmio,
+# split on pci) in quick mode, their BENCH lines (framework/arm64_bench.py); each must print TEST PASS and end QEMU with status 0 (PSCI
 # SYSTEM_OFF). Not virtio_vsock: QEMU's vsock needs the host's vhost-vsock (our VMM runs it in
-# integration/arm64_linux's part `guests`), nor virtio_net/_mq: QEMU's tap needs one on this host.
+# integration/arm64_linux's part `guests`), nor virtio_net/_mq/_bench: QEMU's tap needs one on this host.
 # Skipped (77) without the cross toolchain or qemu-system-aarch64.
 # labels: arm64 guests
 # timeout: 300

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import arm64_abuse, arm64_build, arm64_l1, paths
+from . import arm64_abuse, arm64_bench, arm64_build, arm64_l1, paths
 from .hostile import PATTERN_SECTORS, SECTORS, make_disk
 
 SEED = 1
@@ -419,13 +419,13 @@ def qemu_enum_runs(images, work):
     words = f"expect_cpus=2 expect_mem=256M expect_virtio=1 expect_pci " \
             f"expect_initrd={INITRD_SIZE}"
     return [
-        QemuRun("pci_enum", _qemu("pci_enum", images, ["-smp", "1", *pci], "devices=3"),
+        QemuRun("pci_enum", qemu_argv("pci_enum", images, ["-smp", "1", *pci], "devices=3"),
                 [r"^00:00\.0 1b36:0008 ", r"^00:0[1-3]\.0 1af4:1042 ", r"^00:0[1-3]\.0 1af4:1041 ",
                  r"^00:0[1-3]\.0 1af4:1044 ", r"^  INTA, line [0-9]+; interrupt-map: SPI [0-9]+ "
                  r"flags 0x4", r"^4 functions, 3 virtio; ", r"^interrupt-map: 16 entries, 3 of them",
                  r"^msi-map: RIDs 0x0\+0x10000 -> ITS"]),
         QemuRun("dtb_devices",
-                _qemu("dtb_devices", images,
+                qemu_argv("dtb_devices", images,
                       ["-smp", "2", *drive, "-device", "virtio-blk-device,drive=d0", "-device",
                        "virtio-rng-pci,disable-legacy=on", "-initrd", f"{work}/{INITRD}"], words),
                 [r"^cpus: 2\r?$", r"^gicv3: distributor .* 2 redistributors",
@@ -479,6 +479,7 @@ def _all_runs(work):
         *device_runs(work),
         *enum_runs(work),
         *arm64_abuse.abuse_runs(work),
+        *arm64_bench.bench_runs(work),
     ]
 
 
@@ -515,6 +516,7 @@ def prepare(work):
     build_helper(work, "net_host")
     enum_prepare(work)
     arm64_abuse.prepare(work)
+    arm64_bench.prepare(work)
 
 
 # Busybox sh functions of the runs' lines: arm64_l1's waitfor, and
@@ -607,8 +609,12 @@ def l1_lines(vmm, images, work):
         argv = [str(vmm), "--kernel", str(images / f"{r.guest}.Image"), *r.args,
                 "--append", r.append]
         vmm_line = f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err"
-        host = (arm64_abuse.host_lines(r, vmm, images, work) if r.host in arm64_abuse.HOSTS
-                else _host_lines(r, vmm_line))
+        if r.host in arm64_abuse.HOSTS:
+            host = arm64_abuse.host_lines(r, vmm, images, work)
+        elif r.host in arm64_bench.HOSTS:
+            host = arm64_bench.host_lines(r, vmm_line)
+        else:
+            host = _host_lines(r, vmm_line)
         lines += ["s=$(date +%s)", *host,
                   f'echo "ARM64_GUEST {r.name} $r $(($(date +%s) - s)) s"']
     return lines
@@ -779,7 +785,8 @@ def check(console, work):
                + _screenshot_problems(r, work)
                + _disk_problems(r, work)
                + _host_problems(r, work)
-               + arm64_abuse.problems(r, work))
+               + arm64_abuse.problems(r, work)
+               + arm64_bench.problems(r, work))
         if r.needs_reset and not re.search(NEEDS_RESET_LOG, err):
             bad.append(f"the VMM's log lacks /{NEEDS_RESET_LOG}/")
         if r.name == "hostile_nisv" and "KVM cannot decode" not in err:
@@ -807,7 +814,7 @@ class QemuRun:
     mq_queues: int = 0  # virtio_blk_mq: queues whose writes the disk q-mq-<transport> must hold
 
 
-def _qemu(guest, images, extra, append, stdin=""):
+def qemu_argv(guest, images, extra, append, stdin=""):
     serial = ["-serial", "stdio"] if not stdin else []
     return [*QEMU_BASE, *serial, *extra, "-kernel", str(images / f"{guest}.Image"),
             "-append", append]
@@ -833,7 +840,7 @@ def qemu_virtio_runs(images, work):
         packed = "on" if ring == "packed" else "off"
         dev = ("virtio-rng-pci,disable-legacy=on" if transport == "pci" else "virtio-rng-device")
         out.append(QemuRun(f"virtio_rng_{transport}_{ring}",
-                           _qemu("virtio_rng", images, ["-device", f"{dev},packed={packed}"],
+                           qemu_argv("virtio_rng", images, ["-device", f"{dev},packed={packed}"],
                                  words), [*_pci_line("rng", transport, ring),
                                           rf"^virtio-rng at 0x[0-9a-f]+ irq [0-9]+: {ring} ring",
                                           r"^random bytes: 5 buffers ok"]))
@@ -846,7 +853,7 @@ def qemu_virtio_runs(images, work):
         extra = ["-serial", f"file:{com1}", "-chardev", "stdio,id=con0", "-device",
                  f"{dev},packed={packed}", "-device", "virtconsole,chardev=con0"]
         out.append(QemuRun(f"virtio_console_{transport}_{ring}",
-                           _qemu("virtio_console", images, extra,
+                           qemu_argv("virtio_console", images, extra,
                                  f"{words} input={CONSOLE_INPUT}", stdin=CONSOLE_INPUT + "\n"),
                            [*_pci_line("console", transport, ring),
                             r"^transmitq: line sent, buffer returned by interrupt: ok\r?$",
@@ -856,7 +863,7 @@ def qemu_virtio_runs(images, work):
                            stdin=CONSOLE_INPUT + "\n", com1=str(com1)))
     port, fwd = _free_port(), _free_port()
     out.append(QemuRun("virtio_net_user",
-                       _qemu("virtio_net_user", images,
+                       qemu_argv("virtio_net_user", images,
                              ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:{NET_GUESTPORT}",
                               "-device", "virtio-net-device,netdev=n0"],
                              f"port={port} listen={NET_GUESTPORT}"),
@@ -868,7 +875,7 @@ def qemu_virtio_runs(images, work):
         _, words = _transport(transport)
         dev = "virtio-blk-pci,disable-legacy=on" if transport == "pci" else "virtio-blk-device"
         out.append(QemuRun(f"virtio_blk_mq_{transport}",
-                           _qemu("virtio_blk_mq", images,
+                           qemu_argv("virtio_blk_mq", images,
                                  ["-drive", f"id=d0,file={work}/q-mq-{transport}-rw.img,format=raw,"
                                   "if=none", "-device", f"{dev},drive=d0,num-queues={queues}"],
                                  f"{words} queues={queues}"),
@@ -884,11 +891,11 @@ def qemu_virtio_runs(images, work):
         sfx = "-pci,disable-legacy=on" if pci else "-device"
         words = "transport=pci" if pci else ""
         out.append(QemuRun(f"virtio_input_{transport}",
-                           _qemu("virtio_input", images, ["-device", f"virtio-keyboard{sfx}",
+                           qemu_argv("virtio_input", images, ["-device", f"virtio-keyboard{sfx}",
                                                           "-device", f"virtio-tablet{sfx}"],
                                  words), [r"^virtio-input ok"]))
         out.append(QemuRun(f"virtio_gpu_{transport}",
-                           _qemu("virtio_gpu", images, ["-device", f"virtio-gpu{sfx}"],
+                           qemu_argv("virtio_gpu", images, ["-device", f"virtio-gpu{sfx}"],
                                  f"{words} width=320 height=200"),
                            [r"^gpu pattern 320x200 drawn"]))
     return out
@@ -1006,15 +1013,16 @@ def qemu_runs(images, work):
     out = []
     for name, extra, append in plan:
         r = by_name[name]
-        out.append(QemuRun(name, _qemu(r.guest, images, extra, append), r.lines))
+        out.append(QemuRun(name, qemu_argv(r.guest, images, extra, append), r.lines))
     lines = [line for line in BLK_LINES if "bad queue" not in line and "the other disk" not in line]
     for transport, ring, words in QEMU_BLK:
         out.append(QemuRun(f"virtio_blk_{transport}_{ring}",
-                           _qemu("virtio_blk", images, ["-smp", "1", *blk(ring, transport)],
+                           qemu_argv("virtio_blk", images, ["-smp", "1", *blk(ring, transport)],
                                  f"{words} ring={ring} sectors={SECTORS} id={BLK_ID} ro_disk "
                                  "discard"),
                            lines + QEMU_PCI_LINES.get(words, [])))
-    return out + qemu_virtio_runs(images, work) + qemu_enum_runs(images, work)
+    return (out + qemu_virtio_runs(images, work) + qemu_enum_runs(images, work)
+            + arm64_bench.qemu_runs(images, work))
 
 
 # virtio_blk on QEMU: (transport, ring, its command-line words)
@@ -1032,4 +1040,5 @@ def prepare_qemu(work):
     for name in ("q-platform", "q-mq-mmio-rw", "q-mq-pci-rw", "pristine"):
         make_disk(work / f"{name}.img")
     enum_prepare(work)
+    arm64_bench.prepare(work)
 

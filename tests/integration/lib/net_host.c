@@ -18,6 +18,14 @@
  *                                       169.254.169.254 (IPv4 destination or ARP target);
  *                                       prints "sniffing", and at SIGTERM or after SECONDS
  *                                       "sniffed N frames from the guest, M to 169.254.169.254"
+ *   net_host count IF SECONDS           counts frames of type 0x88b9 from the guest on IF from
+ *                                       the first, for up to SECONDS, ending after 1 s without
+ *                                       one; prints "counting", then "host counted N frames (B
+ *                                       bytes)"
+ *   net_host send IF MAC SIZE SECONDS   sends SIZE-byte frames of type 0x88b9 to MAC as fast as
+ *                                       it can for SECONDS (those the tap's queue refuses do not
+ *                                       count); prints "host sent N SIZE-byte frames in S s"
+ *   (count and send: tools/benchmarks/net_host.py's, for tests/guests/virtio_net_bench.c)
  * Prints one line per result; exits 0, 1 when a check failed (the reason on stdout), 2 on a bad
  * argument.
  *   aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -o net_host net_host.c */
@@ -42,6 +50,7 @@
 #define ETH_DELAYED 0x88b6
 #define ETH_QUIT    0x88b7
 #define ETH_GEN	    0x88b8
+#define ETH_BENCH   0x88b9
 #define FRAME_MAX   70000
 #define MAX_PORTS   1024
 
@@ -318,6 +327,74 @@ static int sniff(const char *ifname, int seconds)
 	return 0;
 }
 
+/* net_host.py's count: the guest's 0x88b9 frames, SECONDS for the first, 1 s for each next. */
+static int count(const char *ifname, int seconds)
+{
+	static unsigned char f[FRAME_MAX];
+	struct timeval tv = {.tv_sec = seconds};
+	int rcvbuf = 64 << 20;
+	unsigned long n = 0, bytes = 0;
+	unsigned char me[6];
+	int s = open_packet(ifname, me);
+
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return 1;
+	printf("counting\n");
+	for (;;) {
+		struct sockaddr_ll sa;
+		socklen_t sl = sizeof(sa);
+		long len = recvfrom(s, f, sizeof(f), 0, (struct sockaddr *)&sa, &sl);
+
+		if (len < 0)
+			break; /* the timeout */
+		if (len < 14 || sa.sll_pkttype == PACKET_OUTGOING ||
+		    (unsigned)(f[12] << 8 | f[13]) != ETH_BENCH)
+			continue;
+		if (!n++) {
+			tv = (struct timeval){.tv_sec = 1};
+			setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		}
+		bytes += (unsigned long)len;
+	}
+	printf("host counted %lu frames (%lu bytes)\n", n, bytes);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* net_host.py's send (without its flows): SIZE-byte 0x88b9 frames to MAC for SECONDS. */
+static int flood(const char *ifname, const char *macstr, const char *size_s, const char *secs)
+{
+	static unsigned char f[1514];
+	unsigned size = (unsigned)strtoul(size_s, NULL, 10);
+	double seconds = strtod(secs, NULL), end;
+	unsigned long n = 0;
+	unsigned char me[6], mac[6];
+	int s;
+
+	if (parse_mac(macstr, mac) || size < 60 || size > sizeof(f) || !(seconds > 0))
+		return 2;
+	s = open_packet(ifname, me);
+	if (s < 0)
+		return 1;
+	memcpy(f, mac, 6);
+	memcpy(f + 6, me, 6);
+	put_be(f + 12, ETH_BENCH, 2);
+	for (end = now_s() + seconds; now_s() < end;) {
+		for (int i = 0; i < 64; i++)
+			n += send(s, f, size, 0) == (long)size; /* refused: the guest is behind */
+	}
+	printf("host sent %lu %u-byte frames in %g s\n", n, size, seconds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 2;
@@ -329,6 +406,10 @@ int main(int argc, char **argv)
 		r = udp_echo(argv[2], atoi(argv[3]), atoi(argv[4]));
 	else if (argc == 4 && !strcmp(argv[1], "sniff"))
 		r = sniff(argv[2], atoi(argv[3]));
+	else if (argc == 4 && !strcmp(argv[1], "count"))
+		r = count(argv[2], atoi(argv[3]));
+	else if (argc == 6 && !strcmp(argv[1], "send"))
+		r = flood(argv[2], argv[3], argv[4], argv[5]);
 	else if (argc >= 4)
 		r = frames(argv[1], argv[2], argv[3], argc > 4 ? argv[4] : NULL);
 	if (r == 2)

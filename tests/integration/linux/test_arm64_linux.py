@@ -38,7 +38,8 @@
 #   aarch64 VM").
 # guests: the arm64 test guests, hostile ones included (framework/arm64_guests.py says which
 #   and what each must show), and snap_counter's snapshots and restores (framework/arm64_snap.py:
-#   the same result with or without a snapshot in the middle, over virtio-mmio and virtio-pci).
+#   the same result with or without a snapshot in the middle, over virtio-mmio and virtio-pci),
+#   the benchmark guests' quick runs (framework/arm64_bench.py).
 # default: the project's default guest built for arm64 (framework/arm64_default_guest.py).
 # debian: a debootstrapped Debian 12 arm64 root with Debian's cloud kernel and initrd, to
 #   systemd's multi-user target over virtio-mmio and over virtio-pci, DHCP by networkd, and

@@ -36,8 +36,20 @@ void platform_exit(uint32_t code)
 	printf("GUEST-EXIT 0x%x\n", code);
 	psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
 	printf("guest: PSCI SYSTEM_OFF returned; halting\n");
+	platform_halt();
+}
+
+void platform_halt(void)
+{
+	irq_disable();
 	for (;;)
 		__asm__ volatile("wfi");
+}
+
+uint64_t platform_clock_calibrate(const char **how)
+{
+	*how = "CNTFRQ_EL0";
+	return read_sysreg(cntfrq_el0);
 }
 
 void platform_print(const char *s, size_t len)

@@ -36,3 +36,8 @@ void serial_write(const char *s, size_t n)
 		serial_putc(s[i]);
 	}
 }
+
+uint64_t platform_plain_exit_addr(void)
+{
+	return machine.uart ? machine.uart + UARTFR : 0;
+}

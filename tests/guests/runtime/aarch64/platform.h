@@ -133,6 +133,14 @@ static inline uint64_t clock_ticks_per_us(void)
 
 void delay_us(uint64_t us);
 
+/* The clock's rate in Hz and where it came from (*how, for the guest's log): CNTFRQ_EL0, which
+ * clock_ticks_per_us() reads too (x86 measures its TSC here). */
+uint64_t platform_clock_calibrate(const char **how);
+
+/* An MMIO address whose 32-bit writes exit to the VMM's user space and change nothing, on our VMM
+ * and on QEMU: the PL011's flag register (UARTFR, read-only), the tree's UART. */
+uint64_t platform_plain_exit_addr(void);
+
 /* ---- exceptions and interrupts (trap.c) ---- */
 
 /* What the exception entry saved; `vector` is the routed vector while an interrupt handler runs
@@ -193,6 +201,8 @@ uint64_t platform_pmem_floor(void);
 /* Prints the verdict's last words and ends the run: PSCI SYSTEM_OFF (the VMM and QEMU exit 0:
  * the "TEST PASS" line is the verdict). */
 _Noreturn void platform_exit(uint32_t code);
+/* Stops this CPU for good, interrupts masked; the VM runs on until the host ends it. */
+_Noreturn void platform_halt(void);
 void platform_print(const char *s, size_t len);
 /* Routes GIC SPI `line` (level, to this CPU) to `vector`; false with a message without a GIC. */
 bool platform_irq_route(unsigned line, uint8_t vector);

@@ -9,10 +9,24 @@ void platform_exit(uint32_t code)
 {
 	outl(DEBUG_EXIT_PORT, code);
 	printf("guest: nothing at debug-exit port 0x%x; halting\n", DEBUG_EXIT_PORT);
+	platform_halt();
+}
+
+void platform_halt(void)
+{
 	for (;;) {
 		cli();
 		__asm__ volatile("hlt");
 	}
+}
+
+uint64_t platform_clock_calibrate(const char **how)
+{
+	uint64_t hz = lapic_tsc_hz();
+
+	tsc_set_per_us(hz / 1000000);
+	*how = "the TSC against the LAPIC timer";
+	return hz;
 }
 
 static bool in_ring3(void)

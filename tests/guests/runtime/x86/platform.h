@@ -29,6 +29,20 @@ static inline uint64_t clock_ticks_per_us(void)
 	return tsc_per_us();
 }
 
+/* Measures the clock's rate in Hz and says how (*how, for the guest's log); clock_ticks_per_us()
+ * answers with it from then on. x86: the TSC against the LAPIC timer, which KVM and QEMU count
+ * at 1 GHz (CPUID may not give the TSC's rate; the runtime's 2 GHz guess is only that), ~50 ms.
+ * arm64: CNTFRQ_EL0, the counter's own. */
+uint64_t platform_clock_calibrate(const char **how);
+
+/* An MMIO address whose 32-bit writes exit to the VMM's user space and change nothing, on our VMM
+ * and on QEMU: what one such exit costs (exit_cost.c). x86: offset 8 of the boot-timer page
+ * (0xC0000008: ignored whether or not --boot-timer claims the page; unassigned on QEMU). */
+static inline uint64_t platform_plain_exit_addr(void)
+{
+	return 0xC0000008ull;
+}
+
 /* The number of equal leading bytes of a and b: one string instruction (repe cmpsb), which
  * hosts that emulate ring 0 run as one. */
 static inline uint32_t mem_same_prefix(const uint8_t *a, const uint8_t *b, uint32_t n)
@@ -72,6 +86,8 @@ static inline void platform_tick_stop(void)
 /* Ends the run with `code` (test.h's GUEST_EXIT_*): the isa-debug-exit port; halts forever
  * when nothing listens there. */
 _Noreturn void platform_exit(uint32_t code);
+/* Stops this CPU for good, interrupts off; the VM runs on until the host ends it. */
+_Noreturn void platform_halt(void);
 /* Writes printf's text: to COM1 in ring 0, through the ring-3 gate from run_user(). */
 void platform_print(const char *s, size_t len);
 /* Routes interrupt line `line` (an IOAPIC pin, level-triggered, active high) to `vector` on
