@@ -1,5 +1,5 @@
-/* Interrupts through the in-kernel GICv3: the architected virtual timer (PPI 27, level) taken
- * `ticks` times as a periodic tick reprogrammed from its handler, no faster than programmed;
+/* Interrupts through the in-kernel GIC (v3, or v2): the architected virtual timer (PPI 27, level)
+ * taken `ticks` times as a periodic tick reprogrammed from its handler, no faster than programmed;
  * and a software-generated interrupt (SGI 3) sent to this CPU. Command line: [ticks=N]
  * (default 20) [period_us=N] (default 2000). */
 #include "guest.h"
@@ -66,7 +66,7 @@ int guest_main(void)
 
 	cmdline_get_u64("ticks", &n);
 	cmdline_get_u64("period_us", &period_us);
-	TEST_ASSERT_MSG(gic_present(), "no GICv3");
+	TEST_ASSERT_MSG(gic_present(), "no GIC");
 	TEST_ASSERT_MSG(n > 0 && period_us > 0, "ticks= and period_us= must be > 0");
 	check_timer(n, period_us);
 	check_sgi();

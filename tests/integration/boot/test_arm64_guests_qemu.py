@@ -13,7 +13,9 @@
 # pci rng, an initrd) with the checks any machine must pass, not our VMM's layout (`vmm`);
 # snap_counter (2 CPUs, mmio and pci: x86's result for its command line,
 # framework/arm64_snap.py); the benchmark guests exit_cost and blk_bench (packed ring on mmio,
-# split on pci) in quick mode, their BENCH lines (framework/arm64_bench.py); each must print TEST PASS and end QEMU with status 0 (PSCI
+# split on pci) in quick mode, their BENCH lines (framework/arm64_bench.py); and machine, smp,
+# interrupts, virtio_blk and virtio_rng over pci (MSI-X through the GICv2m frame, INTx) and
+# dtb_devices again on a board with a GICv2 (the runtime's gic_v2.c and v2m.c); each must print TEST PASS and end QEMU with status 0 (PSCI
 # SYSTEM_OFF). Not virtio_vsock: QEMU's vsock needs the host's vhost-vsock (our VMM runs it in
 # integration/arm64_linux's part `guests`), nor virtio_net/_mq/_bench: QEMU's tap needs one on this host.
 # Skipped (77) without the cross toolchain or qemu-system-aarch64.
@@ -28,7 +30,8 @@ def test_arm64_guests_on_qemu(tmp_path):
     _, images = arm64_guests.build(vmm=False)
     arm64_guests.prepare_qemu(tmp_path)
     failures = []
-    for r in arm64_guests.qemu_runs(images, tmp_path) + arm64_snap.qemu_runs(images, tmp_path):
+    for r in (arm64_guests.qemu_runs(images, tmp_path) + arm64_snap.qemu_runs(images, tmp_path)
+              + arm64_guests.qemu_gicv2_runs(images, tmp_path)):
         out, status, bad = arm64_guests.qemu_run(r, tmp_path)
         bad = arm64_guests.check_output(r.name, out, status, r.lines) + bad
         print(f"{r.name}: status {status}" + (": " + "; ".join(bad) if bad else ": ok"))

@@ -27,7 +27,7 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import arm64_abuse, arm64_bench, arm64_build, arm64_l1, paths
 from .hostile import PATTERN_SECTORS, SECTORS, make_disk
@@ -496,6 +496,30 @@ def build_helper(work, name):
     assert cc.returncode == 0, f"{name} does not build:\n" + cc.stderr
 
 
+# The runs that go again in the GICv2 L1 (linux/test_arm64_linux.py's part gicv2): the runtime's
+# GICv2 (gic_v2.c) on the VMM's, virtio-pci's MSI-X through the VMM's GICv2m frame (v2m.c) and
+# INTx, the tree's GICv2 node (dtb_devices)
+GICV2_L1 = ("machine", "smp", "interrupts", "virtio_blk", "virtio_blk_pci", "virtio_blk_pci_intx",
+            "dtb_devices")
+
+
+def gicv2_runs(work):
+    """GICV2_L1's runs, their GICv3 lines a GICv2's."""
+    return [replace(r, lines=[GICV2_LINE if line.startswith("^gicv3: ") else line
+                              for line in r.lines])
+            for r in _all_runs(work) if r.name in GICV2_L1]
+
+
+def prepare_gicv2(work):
+    """What gicv2_runs() need in WORK."""
+    work.mkdir(parents=True, exist_ok=True)
+    for disks in ("blk", "blk-pci", "blk-intx"):
+        for kind in ("rw", "ro"):
+            make_disk(work / f"{disks}-{kind}.img")
+    make_disk(work / "pristine.img")  # what _disk_problems() compares against
+    enum_prepare(work)
+
+
 def prepare(work):
     for disks in ("blk", "hostile", "blk-pci", "blk-intx", "hostile-pci", "fuzz-pci"):
         for kind in ("rw", "ro"):
@@ -602,10 +626,11 @@ def _host_lines(r, vmm_line):
     return [vmm_line, "r=$?"]
 
 
-def l1_lines(vmm, images, work):
+def l1_lines(vmm, images, work, selected=None):
+    """The L1 lines of every run, or of the list SELECTED (gicv2_runs())."""
     q = shlex.quote
     lines = [f"cd {q(str(work))}", *FUNCTIONS, *arm64_abuse.FUNCTIONS]
-    for r in runs(work):
+    for r in runs(work) if selected is None else selected:
         argv = [str(vmm), "--kernel", str(images / f"{r.guest}.Image"), *r.args,
                 "--append", r.append]
         vmm_line = f"timeout {r.timeout} {' '.join(map(q, argv))} > {r.name}.out 2> {r.name}.err"
@@ -766,10 +791,10 @@ def _screenshot_problems(r, work):
     return []
 
 
-def check(console, work):
+def check(console, work, selected=None):
     status = dict(re.findall(r"^ARM64_GUEST (\S+) (\d+) ", console, re.M))
     failures = []
-    for r in runs(work):
+    for r in runs(work) if selected is None else selected:
         if r.name not in status:
             failures.append(f"{r.name}: never ran (L1 stopped before it)")
             continue
@@ -1023,6 +1048,28 @@ def qemu_runs(images, work):
                            lines + QEMU_PCI_LINES.get(words, [])))
     return (out + qemu_virtio_runs(images, work) + qemu_enum_runs(images, work)
             + arm64_bench.qemu_runs(images, work))
+
+
+# The runs of qemu_runs() that run again on a virt board with a GICv2 (its GICv2m frame for
+# MSI-X): the runtime's GICv2 (gic_v2.c, v2m.c) against QEMU's
+QEMU_GICV2 = ("machine", "smp", "interrupts", "virtio_blk_pci_split", "virtio_blk_pci_packed",
+              "virtio_rng_pci_split", "dtb_devices")
+
+
+GICV2_LINE = (r"^gicv2: distributor 0x[0-9a-f]+ \([0-9]+ INTIDs\), CPU interface 0x[0-9a-f]+ "
+              r"\(IIDR 0x[0-9a-f]+\)")
+
+
+def qemu_gicv2_runs(images, work):
+    """QEMU_GICV2's runs with gic-version=2, named <run>_gicv2 (their disks their own)."""
+    out = []
+    for r in qemu_runs(images, work):
+        if r.name in QEMU_GICV2:
+            argv = ["virt,gic-version=2" if a == "virt,gic-version=3" else a for a in r.argv]
+            lines = [GICV2_LINE if line.startswith("^gicv3: ") else line for line in r.lines]
+            out.append(QemuRun(f"{r.name}_gicv2", argv, lines, r.stdin, r.host, r.ports,
+                               r.com1, r.mq_queues))
+    return out
 
 
 # virtio_blk on QEMU: (transport, ring, its command-line words)

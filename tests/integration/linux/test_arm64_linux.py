@@ -48,7 +48,9 @@
 #   and API flow as in `stock` (PCI devices' MSI-X through the VMM's GICv2m frame: a GICv2 has
 #   no ITS; the guest's kernel must find the frame), every VMM saying it gave
 #   its guest a GICv2 and the guest's kernel finding no GICv3; and `vmm --check-cpu` refusing the
-#   first L1's snapshot for its GICv3 (ID_AA64PFR0_EL1.GIC). ~2 minutes more.
+#   first L1's snapshot for its GICv3 (ID_AA64PFR0_EL1.GIC); then a few test guests on the
+#   GICv2 (framework/arm64_guests.py GICV2_L1: machine, smp, interrupts, virtio_blk over mmio
+#   and over pci with MSI-X through the GICv2m frame and with INTx, dtb_devices). ~2 minutes more.
 # It fails when a part fails or L1 does not boot twice in a row; skipped (77) without the cross
 # toolchain, qemu-system-aarch64, qemu-user-static or the Debian packages and images (tools/test.sh
 # builds the default guest and the Debian image for arm64 before CTest; cached). ~11 minutes on the
@@ -508,9 +510,15 @@ def test_arm64_vmm_in_one_l1():
         if not v3_state.exists():  # no GICv3 L1's snapshot: a GICv2 VM's is refused there
             v3_state = None
             failures.append("gicv2: no snapshot of the GICv3 L1 to refuse (run with stock)")
-        gicv2 = arm64_l1.Part("gicv2", lambda w: stock_prepare(w, v3_state),
-                              lambda w, c: l1_script(vmm, vmmctl, stock, w, True).splitlines(),
-                              lambda out, w, c: stock_check(out, w, gicv2=True))
+        gicv2 = arm64_l1.Part(
+            "gicv2", lambda w: (stock_prepare(w, v3_state),
+                                arm64_guests.prepare_gicv2(w / "guests")),
+            lambda w, c: (l1_script(vmm, vmmctl, stock, w, True).splitlines()
+                          + arm64_guests.l1_lines(vmm, images, w / "guests",
+                                                  arm64_guests.gicv2_runs(w / "guests"))),
+            lambda out, w, c: (stock_check(out, w, gicv2=True)
+                               + arm64_guests.check(out, w / "guests",
+                                                    arm64_guests.gicv2_runs(w / "guests"))))
         failures += arm64_l1.run([gicv2], root2, gic=2)[0]
     assert not failures, "\n\n".join(failures)
     if os.environ.get("ARM64_L1_KEEP") != "1":  # the logs and disks, for a look afterwards

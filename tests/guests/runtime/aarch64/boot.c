@@ -104,6 +104,10 @@ static void read_tree(void)
 	machine.uart = reg_of("arm,pl011", 0, NULL, ac, sc);
 	machine.gicd = reg_of("arm,gic-v3", 0, NULL, ac, sc);
 	machine.gicr = reg_of("arm,gic-v3", 1, &machine.gicr_size, ac, sc);
+	if (!machine.gicd) { /* a GICv2: distributor, CPU interface */
+		machine.gicd = reg_of("arm,cortex-a15-gic", 0, NULL, ac, sc);
+		machine.gicc = reg_of("arm,cortex-a15-gic", 1, NULL, ac, sc);
+	}
 	off = dt_find_compatible(&tree, -1, "arm,armv8-timer");
 	const uint8_t *irqs = off >= 0 ? dt_prop(&tree, off, "interrupts", &len) : NULL;
 	if (irqs && len >= 36) /* secure, non-secure, virtual, hyp: <type number flags> each */

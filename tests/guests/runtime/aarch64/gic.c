@@ -1,4 +1,5 @@
-/* GICv3 (gic.h). Register offsets: Arm IHI 0069 chapter 12. */
+/* GICv3 (gic.h), and the calls' way to a GICv2 (gic_v2.c). Register offsets: Arm IHI 0069
+ * chapter 12. */
 #include "gic.h"
 
 #include "machine.h"
@@ -39,6 +40,11 @@ bool gic_present(void)
 	return machine.gicd != 0;
 }
 
+static bool v2(void)
+{
+	return machine.gicc != 0;
+}
+
 static bool wait_clear(uint64_t reg, uint32_t bit)
 {
 	for (int i = 0; i < POLL_LIMIT; i++) {
@@ -57,6 +63,8 @@ uint64_t gic_redist(void)
 	uint64_t aff = (mpidr & 0xffffff) | ((mpidr >> 8) & 0xff000000);
 	int cpu = machine_cpu_index(mpidr);
 
+	if (v2())
+		return 0;
 	if (cpu >= 0 && redist_of[cpu])
 		return redist_of[cpu];
 	for (uint64_t off = 0; off + GICR_FRAME <= machine.gicr_size; off += GICR_FRAME) {
@@ -75,8 +83,11 @@ uint64_t gic_redist(void)
 
 bool gic_cpu_init(void)
 {
-	uint64_t rd = gic_redist();
+	uint64_t rd;
 
+	if (v2())
+		return gicv2_cpu_init();
+	rd = gic_redist();
 	if (!rd)
 		return false;
 	mmio_write32(rd + GICR_WAKER, mmio_read32(rd + GICR_WAKER) & ~WAKER_SLEEP);
@@ -97,9 +108,11 @@ bool gic_cpu_init(void)
 bool gic_init(void)
 {
 	if (!gic_present()) {
-		printf("gic: no arm,gic-v3 in the device tree\n");
+		printf("gic: no arm,gic-v3 nor arm,cortex-a15-gic in the device tree\n");
 		return false;
 	}
+	if (v2())
+		return gicv2_init();
 	mmio_write32(machine.gicd + GICD_CTLR, 0);
 	if (!wait_clear(machine.gicd + GICD_CTLR, GICD_CTLR_RWP))
 		return false;
@@ -109,38 +122,57 @@ bool gic_init(void)
 	return gic_cpu_init();
 }
 
-static void spi_setup(unsigned intid)
+static void spi_setup(unsigned intid, bool edge)
 {
 	uint64_t d = machine.gicd;
 	uint64_t mpidr = cpu_mpidr();
-	uint32_t cfg = mmio_read32(d + GICD_ICFGR + (intid / 16) * 4);
+	uint32_t cfg = mmio_read32(d + GICD_ICFGR + (intid / 16) * 4) & ~(2u << ((intid % 16) * 2));
 
 	mmio_write32(d + GICD_IGROUPR + (intid / 32) * 4,
 		     mmio_read32(d + GICD_IGROUPR + (intid / 32) * 4) | 1u << (intid % 32));
 	mmio_write8(d + GICD_IPRIORITYR + intid, PRIORITY);
-	mmio_write32(d + GICD_ICFGR + (intid / 16) * 4, cfg & ~(2u << ((intid % 16) * 2)));
+	mmio_write32(d + GICD_ICFGR + (intid / 16) * 4, cfg | (edge ? 2u : 0)
+								  << ((intid % 16) * 2));
 	mmio_write64(d + GICD_IROUTER + intid * 8, (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff)
 									    << 32);
 }
 
-void gic_enable(unsigned intid)
+static void enable(unsigned intid, bool edge)
 {
 	if (!gic_present())
 		return;
+	if (v2()) {
+		gicv2_enable(intid, edge);
+		return;
+	}
 	if (intid < GIC_FIRST_SPI) {
 		uint64_t rd = gic_redist();
 		if (rd)
 			mmio_write32(rd + GICR_ISENABLER0, 1u << intid);
 		return;
 	}
-	spi_setup(intid);
+	spi_setup(intid, edge);
 	mmio_write32(machine.gicd + GICD_ISENABLER + (intid / 32) * 4, 1u << (intid % 32));
+}
+
+void gic_enable(unsigned intid)
+{
+	enable(intid, false);
+}
+
+void gic_enable_edge(unsigned intid)
+{
+	enable(intid, true);
 }
 
 void gic_disable(unsigned intid)
 {
 	if (!gic_present())
 		return;
+	if (v2()) {
+		gicv2_disable(intid);
+		return;
+	}
 	if (intid < GIC_FIRST_SPI) {
 		uint64_t rd = gic_redist();
 		if (rd)
@@ -157,19 +189,31 @@ void gic_send_sgi_self(unsigned intid)
 		     ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
 		     ((mpidr >> 32) & 0xff) << 48;
 
+	if (v2()) {
+		gicv2_send_sgi_self(intid);
+		return;
+	}
 	write_sysreg(S3_0_C12_C11_5, v); /* ICC_SGI1R_EL1 */
 	__asm__ volatile("isb");
 }
 
 unsigned gic_ack(void)
 {
-	unsigned intid = (unsigned)(read_sysreg(S3_0_C12_C12_0) & 0xffffff); /* ICC_IAR1_EL1 */
+	unsigned intid;
+
+	if (v2())
+		return gicv2_ack();
+	intid = (unsigned)(read_sysreg(S3_0_C12_C12_0) & 0xffffff); /* ICC_IAR1_EL1 */
 	__asm__ volatile("dsb sy" ::: "memory");
 	return intid;
 }
 
 void gic_eoi(unsigned intid)
 {
+	if (v2()) {
+		gicv2_eoi(intid);
+		return;
+	}
 	write_sysreg(S3_0_C12_C12_1, intid); /* ICC_EOIR1_EL1 */
 	__asm__ volatile("isb");
 }

@@ -1,5 +1,5 @@
 /* The machine as the device tree describes it (boot.c reads it once at entry, before the MMU is
- * on): RAM, CPUs, the PL011, the GICv3, the command line. The same for our VMM's tree
+ * on): RAM, CPUs, the PL011, the GIC (v3 or v2), the command line. The same for our VMM's tree
  * (firmware/aarch64/fdt_aarch64.c) and QEMU's virt board, whose addresses differ. */
 #ifndef GUEST_AARCH64_MACHINE_H
 #define GUEST_AARCH64_MACHINE_H
@@ -21,8 +21,10 @@ struct machine {
 	uint64_t mpidr[MACHINE_MAX_CPUS]; /* /cpus/cpu@N reg: MPIDR affinity */
 	uint64_t uart;			  /* arm,pl011 (0: none) */
 	uint64_t gicd, gicr, gicr_size;	  /* arm,gic-v3 reg[0], reg[1] (0: none) */
-	uint64_t vtimer_ppi;		  /* arm,armv8-timer: the virtual timer's PPI (0: none) */
-	bool psci_hvc;			  /* /psci method = "hvc" */
+	uint64_t
+	    gicc; /* a GICv2 (arm,cortex-a15-gic): reg[1], its CPU interface; gicd its reg[0] */
+	uint64_t vtimer_ppi; /* arm,armv8-timer: the virtual timer's PPI (0: none) */
+	bool psci_hvc;	     /* /psci method = "hvc" */
 };
 
 extern struct machine machine;

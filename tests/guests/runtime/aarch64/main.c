@@ -9,8 +9,6 @@
 
 _Noreturn void runtime_main(void);
 
-void trap_route(unsigned intid, uint8_t vector);
-
 void runtime_main(void)
 {
 	int rc;
@@ -23,7 +21,7 @@ void runtime_main(void)
 		test_fail(__FILE__, __LINE__, "no usable device tree at 0x%llx",
 			  (unsigned long long)machine.dtb);
 	if (!gic_init())
-		printf("runtime: no GICv3: interrupts will not work\n");
+		printf("runtime: no GIC: interrupts will not work\n");
 	rc = guest_main();
 	if (rc != 0)
 		printf("FAIL: guest_main returned %d\n", rc);

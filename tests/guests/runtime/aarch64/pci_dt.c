@@ -47,35 +47,40 @@ static void read_ranges(const struct dt *t, int node, const struct cells *c)
 	}
 }
 
-/* The ITS node `phandle` names: its reg in its parent's cells. */
-static uint64_t its_reg(const struct dt *t, uint32_t phandle)
+/* The reg of the node `phandle` names, in its parent's cells, when it is `compat`; else 0. */
+static uint64_t msi_reg(const struct dt *t, uint32_t phandle, const char *compat)
 {
 	uint32_t len;
-	int its = dt_by_phandle(t, phandle), parent = dt_parent(t, its);
+	int node = dt_by_phandle(t, phandle), parent = dt_parent(t, node);
 	unsigned ac = dt_u32(t, parent, "#address-cells", 2);
-	const uint8_t *reg = its >= 0 ? dt_prop(t, its, "reg", &len) : NULL;
+	const uint8_t *reg = node >= 0 ? dt_prop(t, node, "reg", &len) : NULL;
 
-	if (!reg || !dt_compatible(t, its, "arm,gic-v3-its") || len < 4 * ac)
+	if (!reg || !dt_compatible(t, node, compat) || len < 4 * ac)
 		return 0;
 	return dt_cells(reg, ac);
 }
 
 /* msi-map = <rid-base phandle msi-base length> (the first entry), or msi-parent = <phandle>
- * (DeviceID = RID). */
+ * (DeviceID = RID): an ITS, or a GICv2m frame (QEMU's virt names it in msi-map, our VMM in
+ * msi-parent; DeviceIDs mean nothing to it). */
 static void read_msi(const struct dt *t, int node)
 {
 	uint32_t len;
 	const uint8_t *map = dt_prop(t, node, "msi-map", &len);
+	uint32_t phandle;
 
 	if (map && len >= 16) {
 		host.msi_map = true;
 		host.rid_base = (uint32_t)dt_cells(map, 1);
 		host.msi_base = (uint32_t)dt_cells(map + 8, 1);
 		host.msi_len = (uint32_t)dt_cells(map + 12, 1);
-		host.its = its_reg(t, (uint32_t)dt_cells(map + 4, 1));
-		return;
+		phandle = (uint32_t)dt_cells(map + 4, 1);
+	} else {
+		phandle = dt_u32(t, node, "msi-parent", 0);
 	}
-	host.its = its_reg(t, dt_u32(t, node, "msi-parent", 0));
+	host.its = msi_reg(t, phandle, "arm,gic-v3-its");
+	if (!host.its)
+		host.v2m = msi_reg(t, phandle, "arm,gic-v2m-frame");
 }
 
 /* One interrupt-map entry at `e`: <phys.hi mid lo, pin, parent phandle, parent address,
@@ -158,9 +163,11 @@ const struct pci_dt *pci_dt(void)
 	struct cells c = {dt_u32(&t, root, "#address-cells", 2),
 			  dt_u32(&t, root, "#size-cells", 1)};
 	read_node(&t, node, &c);
-	printf("pci: ECAM 0x%llx, 32-bit window 0x%llx+0x%llx, ITS 0x%llx, %u INTx routes\n",
+	printf("pci: ECAM 0x%llx, 32-bit window 0x%llx+0x%llx, ITS 0x%llx, v2m 0x%llx, %u INTx "
+	       "routes\n",
 	       (unsigned long long)host.ecam, (unsigned long long)host.mem32,
-	       (unsigned long long)host.mem32_size, (unsigned long long)host.its, host.nintx);
+	       (unsigned long long)host.mem32_size, (unsigned long long)host.its,
+	       (unsigned long long)host.v2m, host.nintx);
 	if (host.present)
 		pci_assign_bars(&host);
 	return &host;

@@ -40,6 +40,7 @@ struct pci_dt {
 	unsigned nranges;
 	struct pci_dt_range ranges[PCI_DT_MAX_RANGES];
 	uint64_t its;		     /* the ITS msi-map / msi-parent names (0: none) */
+	uint64_t v2m;		     /* or the GICv2m frame msi-parent names (0: none) */
 	bool msi_map;		     /* named by msi-map (not msi-parent) */
 	uint32_t rid_base, msi_base; /* msi-map: DeviceID = RID - rid_base + msi_base */
 	uint32_t msi_len;	     /* msi-map: RIDs mapped */

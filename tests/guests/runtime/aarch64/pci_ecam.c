@@ -6,6 +6,7 @@
 
 #include "pci_dt.h"
 #include "platform.h"
+#include "v2m.h"
 
 #define ECAM_FN_SPACE  4096
 #define ITS_TRANSLATER 0x10040 /* GITS_TRANSLATER: ITS_base + 64 KiB + 0x40 (IHI 0069 12.19) */
@@ -83,7 +84,9 @@ const struct pci_host *pci_host(void)
 	if (!host.cfg_span) {
 		host = (struct pci_host){.ecam = p->ecam,
 					 .platform = p->platform,
-					 .msi_addr = p->its ? p->its + ITS_TRANSLATER : 0,
+					 .msi_addr = p->its   ? p->its + ITS_TRANSLATER
+						     : p->v2m ? p->v2m + V2M_SETSPI_OFF
+							      : 0,
 					 .cfg_span = ECAM_FN_SPACE};
 		if (p->mem32_size >= 2 * FREE_SPAN)
 			host.free = p->mem32 + p->mem32_size - FREE_SPAN;

@@ -1,18 +1,22 @@
 /* arm64's PCI interrupts (pci.h): MSIs through the ITS the host bridge's msi-map names
  * (its.h: the message is GITS_TRANSLATER and the vector as EventID, the requester ID as the
- * DeviceID), INTx through its interrupt-map to a level GIC SPI. */
+ * DeviceID) or through the GICv2m frame its msi-parent names (v2m.h: an SPI per vector), INTx
+ * through its interrupt-map to a level GIC SPI. */
 #include "../pci.h"
 
 #include "its.h"
 #include "pci_dt.h"
 #include "platform.h"
 #include "printf.h"
+#include "v2m.h"
 
 bool pci_msi_message(uint8_t dev, uint8_t fn, uint8_t vector, uint64_t *addr, uint32_t *data)
 {
 	const struct pci_dt *p = pci_dt();
 	uint32_t rid = (uint32_t)dev << 3 | fn;
 
+	if (p->v2m)
+		return v2m_msi(p->v2m, vector, addr, data);
 	if (!p->its || rid < p->rid_base) {
 		printf("pci %02x.%x: no ITS for its MSIs\n", dev, fn);
 		return false;
