@@ -35,7 +35,9 @@
 #   after the restore, the PL031 and its alarm, the disk read and written over virtio-pci with
 #   MSI-X through the restored ITS) and its power-off end the second VMM with 0; and `vmm
 #   --check-cpu` must refuse a snapshot whose CPU model is an x86 VM's ("not a snapshot of an
-#   aarch64 VM").
+#   aarch64 VM"). Last, the API's vhost-user devices: a VMM configured through vmmctl with a
+#   root disk, a drive whose "socket" is qemu-storage-daemon's and a NIC whose "socket" is
+#   dpdk-testpmd's (virtio-pci); the guest must see both, write the disk and get its frames back.
 # guests: the arm64 test guests, hostile ones included (framework/arm64_guests.py says which
 #   and what each must show), and snap_counter's snapshots and restores (framework/arm64_snap.py:
 #   the same result with or without a snapshot in the middle, over virtio-mmio and virtio-pci),
@@ -109,6 +111,8 @@ VIRTIO_DEVICES = {"mmio": [("0x0002", "mmio"), ("0x0001", "mmio"), ("0x0004", "m
 API_STEPS = {"api-config": "0", "api-pause-line": "0", "api-migrate": "0", "api-source": "0",
              "api-snapshot": "0", "api-load": "0", "api-end": "0", "api-restored": "0",
              "api-x86-snapshot": "2"}
+# api_vu_lines()' statuses, each 0
+API_VU_STEPS = ("api-vu-backends", "api-vu-config", "api-vu")
 
 
 def make_disk(path, size=DISK_SIZE):
@@ -136,7 +140,7 @@ def vhost_user_lines(guest):
     options for their devices and the lines that stop them and copy their folders and disk
     back: (start, options, stop)."""
     q = shlex.quote
-    fsd, qsd = q(guest["ARM64_VIRTIOFSD"]), q(guest["ARM64_QSD"])
+    fsd = q(guest["ARM64_VIRTIOFSD"])
     start = ["read -r vu0 _ </proc/uptime",
              f"rm -rf {VU_DIR} && mkdir -p {VU_DIR} && cp disk-vu.img {VU_DIR}/disk.img"]
     socks, opts = [f"{VU_DIR}/blk.sock", f"{VU_DIR}/net.sock"], []
@@ -146,10 +150,7 @@ def vhost_user_lines(guest):
                   f"-o cache=none > virtiofsd-{tag}.log 2>&1 &"]
         socks.append(f"{VU_DIR}/{tag}.sock")
         opts += ["--transport", transport, "--fs", f"tag={tag},socket={VU_DIR}/{tag}.sock"]
-    start += [f"{qsd} --blockdev driver=file,node-name=d,filename={VU_DIR}/disk.img "
-              "--export type=vhost-user-blk,id=vu,node-name=d,addr.type=unix,"
-              f"addr.path={VU_DIR}/blk.sock,writable=on > qsd.log 2>&1 & qsd=$!",
-              *dpdk_testpmd_lines(guest["ARM64_DPDK"]),
+    start += [qsd_line(guest), *dpdk_testpmd_lines(guest["ARM64_DPDK"]),
               "i=0; for s in " + " ".join(socks) + "; do while [ ! -S $s ] && [ $i -lt 300 ]; "
               "do i=$((i+1)); sleep 0.1; done; done; [ $i -lt 300 ]",
               'echo "VMM_EXIT backends $?"',
@@ -163,6 +164,70 @@ def vhost_user_lines(guest):
             f"cp {VU_DIR}/disk.img disk-vu-after.img",
             'read -r vu2 _ </proc/uptime; echo "VU_STOPPED $vu2"']
     return start, " ".join(opts), stop
+
+
+def qsd_line(guest, log="qsd.log"):
+    """L1's line that starts qemu-storage-daemon on VU_DIR/blk.sock for VU_DIR/disk.img (its pid
+    in $qsd)."""
+    return (f"{shlex.quote(guest['ARM64_QSD'])} --blockdev driver=file,node-name=d,"
+            f"filename={VU_DIR}/disk.img --export type=vhost-user-blk,id=vu,node-name=d,"
+            f"addr.type=unix,addr.path={VU_DIR}/blk.sock,writable=on > {log} 2>&1 & qsd=$!")
+
+
+def api_vu_lines(vmm, vmmctl, guest, work):
+    """The API's vhost-user devices: a VMM (virtio-pci) configured through vmmctl with a root
+    disk of its own (disk-apivu.img), a drive whose "socket" is qemu-storage-daemon's (a copy of
+    disk-vu.img, back as disk-vu-api-after.img) and a NIC whose "socket" is dpdk-testpmd's
+    (macswap); the guest's checks, its power-off the VMM's end. Statuses: VMM_EXIT
+    api-vu-backends, api-vu-config, api-vu."""
+    q = shlex.quote
+    sock = f"{VU_DIR}/api.sock"
+    ctl = f"{q(str(vmmctl))} -s {sock}"
+    drive = {"drive_id": "vu", "socket": f"{VU_DIR}/blk.sock", "is_root_device": False}
+    nic = {"iface_id": "vu", "socket": f"{VU_DIR}/net.sock", "guest_mac": VU_NET_MAC}
+    args = guest["ARM64_GUEST_CMDLINE"] + " vmmtest.write=1"
+    return [
+        f"rm -rf {VU_DIR} && mkdir -p {VU_DIR} && cp disk-vu.img {VU_DIR}/disk.img",
+        qsd_line(guest, "qsd-api.log"),
+        *dpdk_testpmd_lines(guest["ARM64_DPDK"], "vu-net-api"),
+        f"waitsock {VU_DIR}/blk.sock && waitsock {VU_DIR}/net.sock",
+        'echo "VMM_EXIT api-vu-backends $?"',
+        f"{q(str(vmm))} --enable-pci --api-sock {sock} > vmm-apivu.log 2>&1 </dev/null & "
+        "pid=$!",
+        f"waitsock {sock}",
+        f"{{ {ctl} put-machine-config --vcpus 2 --mem-mib {API_MEM_MB} && "
+        f"{ctl} put-boot-source {q(guest['ARM64_GUEST_KERNEL'])} "
+        f"--initrd {q(guest['ARM64_GUEST_INITRAMFS'])} --args {q(args)} && "
+        f"{ctl} put-drive rootfs {q(str(work / 'disk-apivu.img'))} --root && "
+        f"{ctl} raw PUT /drives/vu {q(json.dumps(drive))} && "
+        f"{ctl} raw PUT /network-interfaces/vu {q(json.dumps(nic))} && "
+        f"{ctl} start; }} > api-vu.log 2>&1",
+        'echo "VMM_EXIT api-vu-config $?"',
+        'i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done',
+        'kill $pid 2>/dev/null; wait $pid; echo "VMM_EXIT api-vu $?"',
+        "kill $qsd $tpmd; wait $qsd; wait $tpmd",
+        f"cp {VU_DIR}/disk.img disk-vu-api-after.img"]
+
+
+def check_api_vu(work, status, gicv2):
+    """What api_vu_lines()' guest saw wrong: its root disk, the vhost-user disk (vdb, the
+    guest's write in it) and NIC (its frames looped back), all on virtio-pci."""
+    bad = [f"{step}: status {status.get(step)}" for step in API_VU_STEPS
+           if status.get(step) != "0"]
+    log = work / "vmm-apivu.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    report = vmmtest.parse(text)
+    print(f"api-vu: the guest's report\n{report}")
+    bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
+                            disk=(work / "disk-apivu.img", DISK_SIZE), wrote=True,
+                            disks={"vdb": (work / "disk-vu-api-after.img", VU_DISK_SIZE)},
+                            looped_macs=(VU_NET_MAC,), now=log.stat().st_mtime if text else None,
+                            msi_chip="" if gicv2 else "ITS")
+    if not bad:
+        return []
+    api = work / "api-vu.log"
+    return ["api-vu: " + "\n".join(bad) + "\n" + (api.read_text() if api.exists() else "")
+            + text[-4000:] + "".join(_tail(work / n) for n in ("qsd-api.log", "vu-net-api.log"))]
 
 
 def dpdk_testpmd_lines(dpdk, prefix="vu-net"):
@@ -295,7 +360,7 @@ def l1_script(vmm, vmmctl, guest, work, gicv2=False):
                   "> vmm-$t.log 2>&1 & vpid=$!", f"exec 4> {VU_DIR}/console",
                   *restart_lines(guest), 'wait $vpid; echo "VMM_EXIT $t $?"; exec 4>&-',
                   *vu_stop]
-    lines += api_lines(vmm, vmmctl, guest, work)
+    lines += api_lines(vmm, vmmctl, guest, work) + api_vu_lines(vmm, vmmctl, guest, work)
     return "\n".join(lines) + "\n"
 
 
@@ -366,6 +431,7 @@ def stock_prepare(work, v3_state=None):
     for t in (*TRANSPORTS, "api"):
         make_disk(work / f"disk-{t}.img")
     make_disk(work / "disk-vu.img", VU_DISK_SIZE)
+    make_disk(work / "disk-apivu.img")
     make_shares(work)
     craft_x86_snapshot(work)
     if v3_state is not None:
@@ -402,7 +468,7 @@ def stock_check(out, work, gicv2=False):
     the GIC and the GICv3 snapshot's refusal instead of the probe and the kernel): what
     failed."""
     status = dict(re.findall(r"^VMM_EXIT (\S+) (\d+)\r?$", out, re.M))
-    if len(status) != (1 if gicv2 else 2) + 4 * len(TRANSPORTS) + len(API_STEPS):
+    if len(status) != (1 if gicv2 else 2) + 4 * len(TRANSPORTS) + len(API_STEPS) + len(API_VU_STEPS):
         return [f"L1 did not run every step: {sorted(status)}"]
     if not re.search(r"^c[-rwx]{9} .* /dev/kvm\r?$", out, re.M):
         return ["L1 has no /dev/kvm"]
@@ -444,7 +510,7 @@ def stock_check(out, work, gicv2=False):
             bad.append(f"the VMM exited {status[t]} after the guest's power-off")
         if bad:
             failures.append(f"{t}: " + "\n".join(bad) + "\n" + log[-4000:])
-    return failures + check_api(work, status, gicv2)
+    return failures + check_api(work, status, gicv2) + check_api_vu(work, status, gicv2)
 
 
 def vhost_user_problems(log):
