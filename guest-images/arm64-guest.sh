@@ -40,6 +40,10 @@
 #                      name of the first: the ITS's, the GICv2m's; msi=0: INTx)  | virtio none
 #   blk vda size=BYTES ro=0 virtio=virtioN sector0_md5=HEX head=HEX(first 32 bytes) | blk none
 #   blkwrite vda status=0 readback=VMMTEST-GUEST-WROTE  (vmmtest.write=1 only)
+#   nvme nvme0 serial=S model=M pci=BDF [msi=N msi_chip=CHIP] ns=nvme0n1 size=BYTES  (each
+#                      NVMe controller: a passed-through one)
+#   nvmewrite nvme0n1 status=0 md5=HEX back_md5=HEX  (vmmtest.write=1: 1 MiB of a pattern
+#                      written and read back past the page cache)
 #   net eth0 mac=MAC mtu=N driver=virtio_net virtio=virtioN  | net none
 #   dhcp eth0 ip=A mask=N router=A dns=A lease=S t0=S t1=S  | dhcp eth0 error=no-lease t0= t1=
 #                      (each NIC, unless vmmtest.dhcp=0)

@@ -245,6 +245,35 @@ blk_write() {
 	say "blkwrite ${1#/dev/} status=$status readback=${back:--}"
 }
 
+# ---- NVMe controllers (a passed-through one: --device vfio=): serial, model, the PCI function
+# and its MSIs, the first namespace's size; vmmtest.write=1: 1 MiB of a pattern written to that
+# namespace (fsync) and read back past the page cache, both MD5s ----
+check_nvme() {
+	for c in /sys/class/nvme/nvme*; do
+		[ -e "$c" ] || continue
+		pci=$(readlink -f "$c/device")
+		pci=${pci##*/}
+		ns=
+		for n in /sys/block/"${c##*/}"n*; do [ -e "$n" ] && [ -z "$ns" ] && ns=$n; done
+		size=-
+		[ -z "$ns" ] || size=$(($(value "$ns/size") * 512))
+		say "nvme ${c##*/} serial=$(value "$c/serial" | tr -d ' ')" \
+			"model=$(value "$c/model" | sed 's/ *$//' | tr ' ' _) pci=$pci$(msi_of "$pci")" \
+			"ns=${ns##*/} size=$size"
+		[ -n "$ns" ] && [ "$write" = 1 ] && nvme_write "/dev/${ns##*/}"
+	done
+}
+
+nvme_write() {
+	yes VMMTEST-NVME-PATTERN-0123456789 | head -c 1048576 >/tmp/nvme.pattern
+	want=$(md5sum </tmp/nvme.pattern)
+	dd if=/tmp/nvme.pattern of="$1" bs=65536 conv=fsync 2>/dev/null
+	status=$?
+	echo 3 >/proc/sys/vm/drop_caches
+	back=$(dd if="$1" bs=65536 count=16 2>/dev/null | md5sum)
+	say "nvmewrite ${1#/dev/} status=$status md5=${want%% *} back_md5=${back%% *}"
+}
+
 # ---- virtio-fs shares (vmmtest.fs=TAG,...): the host's files read, the guest's written ----
 # Each step's status, and the first word of what was read ("-": nothing); unmounted at the end
 # so that every FUSE request is answered before the power-off.
@@ -368,6 +397,7 @@ check_rtc
 alarm_arm
 check_virtio
 check_blk
+check_nvme
 check_fs
 check_net
 check_console

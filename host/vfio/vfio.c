@@ -70,8 +70,8 @@ int vfio_container_open(struct vfio_container *c, const struct vfio_ops *ops, vo
 		ops->close(ctx, fd);
 		return fail_rc(
 		    -ENOTSUP, err, errlen,
-		    "/dev/vfio/vfio: no type 1 v2 IOMMU (is the IOMMU on? intel_iommu=on "
-		    "or amd_iommu=on)");
+		    "/dev/vfio/vfio: no type 1 v2 IOMMU (is the IOMMU on and vfio_iommu_type1 "
+		    "loaded? x86: intel_iommu=on or amd_iommu=on; arm64: an SMMU)");
 	}
 	c->fd = fd;
 	return 0;

@@ -41,7 +41,9 @@
 #                     10.0.2.2) and an emulated NVMe controller (1b36:0010, serial vmm-vfio-nvme,
 #                     one 64 MiB namespace on a scratch file), which no L1 driver takes, for
 #                     passthrough tests (docs/vfio.md): L1 binds them to vfio-pci and hands them
-#                     to a VMM (x86_64 only)
+#                     to a VMM. aarch64: the virt board with QEMU's SMMUv3 (iommu=smmuv3;
+#                     iommu.passthrough=1 on L1's command line: L1's own devices keep identity
+#                     DMA, VFIO's domains are translated) and the same NVMe controller, no NIC
 #
 # One L1 at a time: a second run waits for the first (a lock in the cache folder); two TCG L1s on
 # a small host would each run too slowly for the boots' timeouts.
@@ -133,7 +135,6 @@ aarch64)
 	case $gic in 2 | 3) ;; *) die "--gic $gic: 2 or 3" ;; esac
 	# shellcheck disable=SC2054 # commas inside QEMU's option values
 	board=(-machine "virt,virtualization=on,gic-version=$gic")
-	[ "$vfio" = 0 ] || die "--vfio-devices: x86_64 only (intel-iommu)"
 	;;
 *) die "--arch $arch: x86_64 or aarch64" ;;
 esac
@@ -287,7 +288,15 @@ append="console=$console quiet loglevel=4 panic=-1 rw"
 append+=" kiq.modules=$kcache/kroot/lib/modules/$kver kiq.stage2=$here/stage2.sh kiq.rw=$rwlist"
 [ "$foreign" = 0 ] || append+=" kiq.l1bin=$l1bin"
 machine=("${board[@]}")
-if [ "$vfio" = 1 ]; then
+if [ "$vfio" = 1 ] && [ "$arch" = aarch64 ]; then
+	# the board's SMMUv3 in front of its PCIe root complex; the NVMe as x86's (below)
+	truncate -s 64M "$run/nvme.img"
+	# shellcheck disable=SC2054 # commas inside QEMU's option values
+	machine=(-machine "virt,virtualization=on,gic-version=$gic,iommu=smmuv3"
+		-drive "file=$run/nvme.img,if=none,id=vfionvme,format=raw"
+		-device nvme,serial=vmm-vfio-nvme,drive=vfionvme)
+	append+=" iommu.passthrough=1"
+elif [ "$vfio" = 1 ]; then
 	# q35: intel-iommu is a PCI Express machine's device. The NIC's wire is a slirp network
 	# (its gateway answers ping: what an L2 guest driving the NIC reaches); the NVMe namespace
 	# is a sparse scratch file in the run's folder, gone with it. L1 loads neither driver (it

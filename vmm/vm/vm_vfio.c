@@ -437,6 +437,17 @@ static int init_parts(struct vm_vfio_dev *d, int index, int bar, char *err, size
 	return 0;
 }
 
+/* Each vector's requester ID (bus 0, function 0 of its device number): an ITS translates an MSI
+ * by it (arm64: KVM_MSI_VALID_DEVID on the route; x86 ignores it), as virtio-pci's routes. */
+static void set_devids(struct vm_vfio_dev *d)
+{
+	struct vm_pci *pci = d->v->h.pci;
+	pthread_mutex_lock(&pci->route_lock);
+	for (uint16_t v = 0; v < d->nvec; v++)
+		d->routes[v].devid = (uint32_t)d->slot << 3;
+	pthread_mutex_unlock(&pci->route_lock);
+}
+
 /* Onto bus 0 at device number `want` (-1: the first free), BARs placed after the windows' other
  * BARs (64-bit ones in the 64-bit window, when the machine has one). Returns the device number. */
 static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
@@ -458,6 +469,7 @@ static int plug(struct vm_vfio_dev *d, int want, char *err, size_t errlen)
 	bus->mmio64_next = w.next64;
 	pthread_mutex_unlock(&bus->lock);
 	d->slot = slot;
+	set_devids(d);
 	return rc ? rc : slot;
 }
 

@@ -48,7 +48,7 @@ def _script(parts, root, ctxs):
     return "\n".join(out) + "\n"
 
 
-def _boot(parts, root, timeout, gic):
+def _boot(parts, root, timeout, gic, vfio):
     if root.exists():
         shutil.rmtree(root)
     ctxs = {}
@@ -57,20 +57,21 @@ def _boot(parts, root, timeout, gic):
         ctxs[p.name] = p.prepare(root / p.name)
     (root / "l1.sh").write_text(_script(parts, root, ctxs))
     argv = [str(RUN), "--arch", "aarch64", "--gic", str(gic), "--cpus", "2", "--mem", "2G",
-            "--timeout", str(timeout), "--rw", str(paths.BUILD_DIR), "--", "sh",
-            str(root / "l1.sh")]
+            "--timeout", str(timeout), "--rw", str(paths.BUILD_DIR),
+            *(["--vfio-devices"] if vfio else []), "--", "sh", str(root / "l1.sh")]
     r = subprocess.run(argv, cwd=root, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        errors="replace", timeout=timeout + 60)
     return r.returncode, r.stdout + r.stderr, ctxs
 
 
-def run(parts, root, timeout=1380, gic=3):
-    """Boots L1 (with a GICv3, or a GICv2: tools/kvm-in-qemu/run.sh --gic) once for PARTS (in
+def run(parts, root, timeout=1380, gic=3, vfio=False):
+    """Boots L1 (with a GICv3, or a GICv2: tools/kvm-in-qemu/run.sh --gic; with VFIO: its SMMUv3
+    and an NVMe controller for passthrough, run.sh --vfio-devices) once for PARTS (in
     ROOT/<name> each) and checks them: (failures, console)."""
-    rc, out, ctxs = _boot(parts, root, timeout, gic)
+    rc, out, ctxs = _boot(parts, root, timeout, gic, vfio)
     if rc == 2 and "L1 did not finish" in out:  # L1's own failure: once more
         print(out[-3000:])
-        rc, out, ctxs = _boot(parts, root, timeout, gic)
+        rc, out, ctxs = _boot(parts, root, timeout, gic, vfio)
     spans = {}
     for name, edge, t in re.findall(r"^ARM64_PART (\S+) (begin|end) (\S+)\r?$", out, re.M):
         spans.setdefault(name, {})[edge] = float(t)

@@ -211,6 +211,18 @@ Test(vm_vfio, msix_vector_routed_through_an_irqfd)
 	cr_assert_eq(f.last_irq.count, 0, "MSI-X off: the index off");
 }
 
+/* Each vector's route carries the function's requester ID, which an ITS translates by (arm64's
+ * KVM_MSI_VALID_DEVID), as virtio-pci's routes do. */
+Test(vm_vfio, msix_routes_carry_the_requester_id)
+{
+	int slot = vm_vfio_add(v, PATH, err, sizeof(err));
+	cr_assert_gt(slot, 0, "%s", err);
+	const struct vm_vfio_dev *d = vm_vfio_find_slot(v, slot);
+	cr_assert_not_null(d);
+	for (unsigned i = 0; i < 65; i++)
+		cr_assert_eq(d->routes[i].devid, (uint32_t)slot << 3, "vector %u", i);
+}
+
 static uint64_t mmio_rd64(uint64_t addr)
 {
 	uint64_t val = 0;
