@@ -3,6 +3,8 @@ framework/arm64_guests.py on our VMM in the arm64 L1 (its `host` kind "net_bench
 and checks are here) and on QEMU's virt board. As on x86 in CTest, quick runs: the guests' BENCH
 lines must appear, no number is judged (L1 is nested TCG; tools/bench is where numbers come from).
 
+  boot_timer        the startup benchmark's bare guest (tests/guests/aarch64/boot_timer.S): its
+                    boot-timer write, which our VMM's --boot-timer must report in its log
   exit_cost         bench/test_bench_quick.py's exit-cost guest: writes to the PL011's read-only
                     flag register (a plain exit to the VMM) and to a virtio-rng's QueueNotify (its
                     ioeventfd), timed with the virtual counter
@@ -28,6 +30,7 @@ NET_APPEND = "tx_ms=300 rx_idle_ms=300"
 NET_SEND_S = 0.5
 NET_TIMEOUT = 120
 
+BOOT_TIMER_LOG = r"boot-timer: guest boot time [0-9]+ us \([0-9]+ ms\) since VMM process start"
 CLOCK_LINE = r"^clock: [1-9][0-9]* kHz, CNTFRQ_EL0\r?$"
 EXIT_LINE = (rf"^BENCH exit_cost mmio_exit_ns=[0-9]+ ioeventfd_ns=[0-9]+ loops={EXIT_LOOPS} "
              r"clock_khz=[1-9][0-9]*\r?$")
@@ -46,6 +49,8 @@ def bench_runs(work):
     pci = ["--transport", "pci"]
     net = ["--net", f"tap={NET_TAP},mac={NET_MAC}"]
     return [
+        guests.Run("boot_timer", "boot_timer", [*one, "--boot-timer"], "", 45, [],
+                   log=BOOT_TIMER_LOG),
         guests.Run("exit_cost", "exit_cost", [*one, "--rng"], f"loops={EXIT_LOOPS}", 60,
                    [CLOCK_LINE, r"^notify: virtio device 4 at 0x", EXIT_LINE]),
         guests.Run("blk_bench", "blk_bench", [*one, disk], f"{BLK_ARGS} ring=split", 60,
@@ -102,10 +107,12 @@ def problems(r, work):
 
 
 def qemu_runs(images, work):
-    """The QEMU peers (x86's test_qemu runs): exit_cost with a virtio-rng, blk_bench over
-    virtio-mmio (packed) and virtio-pci (QEMU's disk as ours: read-only)."""
+    """The QEMU peers (x86's test_qemu runs): boot_timer (QEMU has no boot timer), exit_cost
+    with a virtio-rng, blk_bench over virtio-mmio (packed) and virtio-pci (QEMU's disk as ours:
+    read-only)."""
     drive = ["-drive", f"id=d0,file={work}/{BLK_DISK},format=raw,if=none,readonly=on"]
-    plan = [("exit_cost", "exit_cost", ["-device", "virtio-rng-device"],
+    plan = [("boot_timer", "boot_timer", [], "", []),
+            ("exit_cost", "exit_cost", ["-device", "virtio-rng-device"],
              f"loops={EXIT_LOOPS}", [CLOCK_LINE, EXIT_LINE]),
             ("blk_bench_packed", "blk_bench",
              [*drive, "-device", "virtio-blk-device,drive=d0,packed=on"],

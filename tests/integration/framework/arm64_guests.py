@@ -110,6 +110,7 @@ class Run:
     refused_log: str = ""
     shot: tuple = ()  # virtio_gpu: (width, height) of <name>.png, the --screenshot checked
     shot_dir: str = SHOT_DIR  # where the VMM writes it (WORK: no copy)
+    log: str = ""  # a regex the VMM's log must match
 
 
 def blk_args(work, disks):
@@ -814,6 +815,8 @@ def check(console, work, selected=None):
                + arm64_bench.problems(r, work))
         if r.needs_reset and not re.search(NEEDS_RESET_LOG, err):
             bad.append(f"the VMM's log lacks /{NEEDS_RESET_LOG}/")
+        if r.log and not re.search(r.log, err, re.M):
+            bad.append(f"the VMM's log lacks /{r.log}/")
         if r.name == "hostile_nisv" and "KVM cannot decode" not in err:
             bad.append("the VMM's log does not say it gave the guest a data abort")
         if bad:
