@@ -63,13 +63,10 @@ def check(out, work):
         bad.append(f"L1: the NVMe controller has no IOMMU group: {bind!r}")
     if "driver=vfio-pci" not in bind:
         bad.append(f"L1: vfio-pci did not take the controller: {bind!r}")
-    log = work / "vmm-vfio.log"
-    text = log.read_text(errors="replace") if log.exists() else ""
-    report = vmmtest.parse(text)
+    text, report, when = vmmtest.parse_log(work / "vmm-vfio.log")
     print(f"vfio: the guest's report\n{report}")
     bad += vmmtest.problems(report, cpus=2, mem_mb=MEM_MB, transport="mmio",
-                            disk=(work / "disk-vfio.img", DISK_SIZE), wrote=True,
-                            now=log.stat().st_mtime if text else None)
+                            disk=(work / "disk-vfio.img", DISK_SIZE), wrote=True, now=when)
     bad += _nvme_problems(report)
     if bad:
         return ["vfio: " + "\n".join(bad) + "\n" + bind + "\n" + text[-4000:]]

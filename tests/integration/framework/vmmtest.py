@@ -87,6 +87,13 @@ def parse(text):
     return Report(lines, malformed)
 
 
+def parse_log(path):
+    """A VMM's log at PATH: (its text, "" when there is none; its Report; its mtime, the host's
+    time when the guest ran, for problems(now=), or None)."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text, parse(text), path.stat().st_mtime if text else None
+
+
 def _sector(path, n):
     with open(path, "rb") as f:
         f.seek(512 * n)

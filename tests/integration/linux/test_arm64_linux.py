@@ -217,15 +217,12 @@ def check_api_vu(work, status, gicv2):
     guest's write in it) and NIC (its frames looped back), all on virtio-pci."""
     bad = [f"{step}: status {status.get(step)}" for step in API_VU_STEPS
            if status.get(step) != "0"]
-    log = work / "vmm-apivu.log"
-    text = log.read_text(errors="replace") if log.exists() else ""
-    report = vmmtest.parse(text)
+    text, report, when = vmmtest.parse_log(work / "vmm-apivu.log")
     print(f"api-vu: the guest's report\n{report}")
     bad += vmmtest.problems(report, cpus=2, mem_mb=API_MEM_MB, transport="pci",
                             disk=(work / "disk-apivu.img", DISK_SIZE), wrote=True,
                             disks={"vdb": (work / "disk-vu-api-after.img", VU_DISK_SIZE)},
-                            looped_macs=(VU_NET_MAC,), now=log.stat().st_mtime if text else None,
-                            msi_chip="" if gicv2 else "ITS")
+                            looped_macs=(VU_NET_MAC,), now=when, msi_chip="" if gicv2 else "ITS")
     if not bad:
         return []
     api = work / "api-vu.log"
